@@ -1,0 +1,50 @@
+# Thin wrapper over Meson. The README's two commands are `make run` and `make check`.
+BUILD   ?= build
+ASAN    ?= build-asan
+PYTEST  ?= /usr/bin/python3 -m pytest
+
+.PHONY: all deps build run check unit asan pytest fuzz install clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Until the SMTP server exists, `make run` shows the build on the embedded default configuration.
+run: build
+	@mkdir -p var
+	$(BUILD)/postern -bV
+
+unit: build
+	meson test -C $(BUILD) --print-errorlogs
+
+$(ASAN)/build.ninja:
+	CC=clang meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+asan: deps $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN) --print-errorlogs
+
+pytest: build
+	POSTERN=$(CURDIR)/$(BUILD)/postern $(PYTEST) -q tests/scenario
+
+# C unit tests, the ASan/UBSan unit tests, then pytest (its summary line is printed last).
+check: unit asan pytest
+
+fuzz: deps
+	CC=clang meson setup build-fuzz -Dbuildtype=debug >/dev/null 2>&1 || true
+	ninja -C build-fuzz fuzz-targets
+	sh tests/fuzz/run.sh build-fuzz 30
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) build-fuzz

@@ -1,0 +1,240 @@
+/* Arena allocator: a chain of mmap'd blocks, newest first; see arena.h for the lifetimes. */
+#include "lib/arena.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define ALIGN 16
+#define BLOCK_MIN (64 * 1024)
+
+typedef struct block {
+	struct block *prev;
+	size_t size;   /* usable bytes after the header */
+	size_t used;
+	size_t mapped; /* total bytes of the mapping, header included */
+} block;
+
+#define HDR ((sizeof(block) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
+
+struct arena {
+	block *top;
+	const char *name;
+	void *last;       /* most recent allocation, for in-place growth */
+	int protected_;
+};
+
+arena *pool_perm, *pool_config, *pool_conn, *pool_msg, *pool_scratch, *pool_search;
+
+static void die_oom(const char *what, size_t n)
+{
+	fprintf(stderr, "postern: out of memory in arena %s (%zu bytes)\n", what, n);
+	abort();
+}
+
+static block *block_new(arena *a, size_t want)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (want > SIZE_MAX / 2)
+		die_oom(a->name, want);
+	size_t total = want + HDR;
+	if (total < BLOCK_MIN)
+		total = BLOCK_MIN;
+	total = (total + page - 1) & ~(page - 1);
+	void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		die_oom(a->name, want);
+	block *b = p;
+	b->prev = a->top;
+	b->size = total - HDR;
+	b->used = 0;
+	b->mapped = total;
+	a->top = b;
+	return b;
+}
+
+arena *arena_new(const char *name)
+{
+	arena *a = calloc(1, sizeof *a);
+	if (!a)
+		die_oom(name, sizeof *a);
+	a->name = name;
+	return a;
+}
+
+void arena_free(arena *a)
+{
+	if (!a)
+		return;
+	arena_clear(a);
+	free(a);
+}
+
+void *arena_alloc(arena *a, size_t size)
+{
+	if (a->protected_) {
+		fprintf(stderr, "postern: allocation from read-only arena %s\n", a->name);
+		abort();
+	}
+	if (size == 0)
+		size = 1;
+	if (size > SIZE_MAX - ALIGN)
+		die_oom(a->name, size);
+	size_t need = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	block *b = a->top;
+	if (!b || b->size - b->used < need) {
+		/* Grow geometrically so a long-lived arena does not become a long chain. */
+		size_t want = need;
+		if (b && b->size * 2 > want && b->size < 16 * 1024 * 1024)
+			want = b->size * 2;
+		b = block_new(a, want);
+	}
+	void *p = (char *)b + HDR + b->used;
+	b->used += need;
+	a->last = p;
+	return p;
+}
+
+void *arena_calloc(arena *a, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		die_oom(a->name, SIZE_MAX);
+	void *p = arena_alloc(a, n * size);
+	memset(p, 0, n * size);
+	return p;
+}
+
+void *arena_realloc(arena *a, void *old, size_t oldsize, size_t newsize)
+{
+	if (old && old == a->last && a->top) {
+		block *b = a->top;
+		char *start = (char *)b + HDR;
+		size_t off = (size_t)((char *)old - start);
+		size_t need = (newsize + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+		if (newsize <= SIZE_MAX - ALIGN && need <= b->size - off) {
+			b->used = off + need;
+			return old;
+		}
+	}
+	void *p = arena_alloc(a, newsize);
+	if (old)
+		memcpy(p, old, oldsize < newsize ? oldsize : newsize);
+	return p;
+}
+
+void *arena_memdup(arena *a, const void *p, size_t n)
+{
+	void *q = arena_alloc(a, n);
+	if (n)
+		memcpy(q, p, n);
+	return q;
+}
+
+char *arena_strndup(arena *a, const char *s, size_t n)
+{
+	char *q = arena_alloc(a, n + 1);
+	if (n)
+		memcpy(q, s, n);
+	q[n] = 0;
+	return q;
+}
+
+char *arena_strdup(arena *a, const char *s)
+{
+	return arena_strndup(a, s, strlen(s));
+}
+
+char *arena_vprintf(arena *a, const char *fmt, va_list ap)
+{
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		n = 0;
+	char *p = arena_alloc(a, (size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *arena_printf(arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = arena_vprintf(a, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+arena_mark arena_getmark(const arena *a)
+{
+	arena_mark m = { a->top, a->top ? a->top->used : 0 };
+	return m;
+}
+
+void arena_reset(arena *a, arena_mark m)
+{
+	while (a->top && a->top != m.block) {
+		block *prev = a->top->prev;
+		munmap(a->top, a->top->mapped);
+		a->top = prev;
+	}
+	if (a->top)
+		a->top->used = m.used;
+	a->last = NULL;
+}
+
+void arena_clear(arena *a)
+{
+	arena_mark none = { NULL, 0 };
+	arena_unprotect(a);
+	arena_reset(a, none);
+}
+
+static void set_prot(arena *a, int prot)
+{
+	for (block *b = a->top; b; b = b->prev)
+		mprotect(b, b->mapped, prot);
+}
+
+void arena_protect(arena *a)
+{
+	/* The header stays readable (PROT_READ) so chains can still be walked and freed. */
+	set_prot(a, PROT_READ);
+	a->protected_ = 1;
+}
+
+void arena_unprotect(arena *a)
+{
+	if (a->protected_)
+		set_prot(a, PROT_READ | PROT_WRITE);
+	a->protected_ = 0;
+}
+
+size_t arena_bytes_in_use(const arena *a)
+{
+	size_t n = 0;
+	for (const block *b = a->top; b; b = b->prev)
+		n += b->used;
+	return n;
+}
+
+const char *arena_name(const arena *a)
+{
+	return a->name;
+}
+
+void arena_init_pools(void)
+{
+	if (pool_perm)
+		return;
+	pool_perm = arena_new("perm");
+	pool_config = arena_new("config");
+	pool_conn = arena_new("connection");
+	pool_msg = arena_new("message");
+	pool_scratch = arena_new("scratch");
+	pool_search = arena_new("search");
+}

@@ -1,0 +1,74 @@
+/* Lookups: the driver interface and the single wrapper every lookup goes through.
+ *
+ * Drivers live in src/drivers/lookups/, one file each, and are listed in the registry there
+ * (lookup_drivers[]); this layer declares the interface they implement, so the dependency points
+ * downward. search_find() owns caching, partial matching (partial-, partialN-, *, *@ defaults),
+ * ret=key, taint and quoter checks, and writes one debug trace line per lookup.
+ */
+#ifndef POSTERN_SEARCH_SEARCH_H
+#define POSTERN_SEARCH_SEARCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/str.h"
+
+enum { SEARCH_OK = 0, SEARCH_FAIL = 1, SEARCH_DEFER = 2 };
+
+enum {
+	LOOKUP_SINGLEKEY = 1u << 0,   /* key + file */
+	LOOKUP_QUERYSTYLE = 1u << 1,  /* query only */
+	LOOKUP_ABSFILE = 1u << 2,     /* file must be an absolute path */
+	LOOKUP_ABSFILEQUERY = 1u << 3 /* query-style whose query starts with a file name (sqlite) */
+};
+
+typedef struct lookup_info {
+	const char *name;
+	unsigned type;
+	/* Open the file/database (filename NULL for query-style); NULL + *errmsg on failure. */
+	void *(*open)(const char *filename, xbuf *errmsg);
+	/* Optional: check file ownership/mode (modemask, owners, owngroups); false + errmsg. */
+	bool (*check)(void *handle, const char *filename, int modemask, const uid_t *owners,
+		const gid_t *owngroups, xbuf *errmsg);
+	/* Find key (single-key) or run query; result appended to *result.
+	 * opts: the ",opt=..." text after the type name minus generic ones (ret=key), or NULL.
+	 * *do_cache: set 0 to prevent caching of this result (e.g. nil/volatile). */
+	int (*find)(void *handle, const char *filename, sv key, xbuf *result, xbuf *errmsg,
+		unsigned *do_cache, const char *opts);
+	void (*close)(void *handle);
+	void (*tidy)(void);
+	/* ${quote_<name>[_<opt>]:...}; NULL if the lookup has no quoting function. */
+	bool (*quote)(sv in, sv opt, xbuf *out, xbuf *errmsg);
+	void (*version_report)(xbuf *out); /* one line for -bV / -d */
+} lookup_info;
+
+extern const lookup_info *const lookup_drivers[]; /* NULL-terminated, sorted by name */
+
+const lookup_info *search_driver(sv name);
+/* Quoter id of a lookup: its registry index + 1 (0 = none). */
+unsigned search_quoter_id(const lookup_info *li);
+const lookup_info *search_quoter_driver(unsigned id);
+
+/* A parsed lookup type: "partial2-lsearch*@,ret=key" or "redis,servers=..." */
+typedef struct search_spec {
+	const lookup_info *li;
+	int partial;          /* -1: none; else minimum number of non-wild components */
+	const char *affix;    /* partial affix, default "*." */
+	bool star, starat;    /* "*" or "*@" default after the type */
+	bool ret_key;         /* ",ret=key" */
+	const char *opts;     /* other options after the first comma, or NULL */
+} search_spec;
+
+/* Parse a type spec; false + Exim's error text in err. */
+bool search_spec_parse(sv spec, search_spec *out, xbuf *err);
+
+/* Look up key in file (single-key; filename ignored for query-style, key is the query).
+ * Returns SEARCH_OK with the value in *result, SEARCH_FAIL (not found) or SEARCH_DEFER
+ * (err set). Taint: a tainted filename is refused; a tainted query must carry this lookup's
+ * quoter. The result is tainted. */
+int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err);
+
+/* Close cached handles and clear the result cache (end of message / -be line batch). */
+void search_tidyup(void);
+
+#endif

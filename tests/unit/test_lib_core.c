@@ -1,0 +1,74 @@
+/* arena and sv/xbuf */
+#include "lib/arena.h"
+#include "lib/str.h"
+#include "unit.h"
+
+static void test_arena(void)
+{
+	arena *a = arena_new("t");
+	arena_mark m = arena_getmark(a);
+	char *s = arena_strdup(a, "hello");
+	CHECK_STR(s, "hello");
+	CHECK_STR(arena_printf(a, "%d-%s", 42, "x"), "42-x");
+	void *big = arena_alloc(a, 1 << 20);
+	CHECK(big != NULL);
+	CHECK(arena_bytes_in_use(a) >= (1 << 20));
+	arena_reset(a, m);
+	CHECK_INT(arena_bytes_in_use(a), 0);
+	/* in-place growth of the last allocation */
+	char *p = arena_alloc(a, 10);
+	char *q = arena_realloc(a, p, 10, 100);
+	CHECK(p == q);
+	arena_protect(a);
+	CHECK_STR(s = arena_strdup(pool_perm ? pool_perm : arena_new("p"), "ro"), "ro");
+	arena_free(a);
+}
+
+static void test_xbuf_taint(void)
+{
+	arena *a = arena_new("t");
+	xbuf b;
+	xbuf_init(&b, a);
+	xbuf_puts(&b, "clean ");
+	CHECK_INT(b.taint, 0);
+	sv t = sv_tainted(SV_LIT("dirty"));
+	xbuf_putsv(&b, t);
+	CHECK_INT(b.taint, 1);
+	CHECK_STR(xbuf_cstr(&b), "clean dirty");
+	for (int i = 0; i < 1000; i++)
+		xbuf_putc(&b, 'x');
+	CHECK_INT(b.len, 1011);
+	xbuf_reset(&b);
+	CHECK_INT(b.taint, 0);
+	sv q = SV_LIT("quoted");
+	q.quoter = 3;
+	xbuf_putsv(&b, q);
+	CHECK_INT(b.quoter, 3);
+	xbuf_puts(&b, "more");
+	CHECK_INT(b.quoter, 0);
+	arena_free(a);
+}
+
+static void test_sv(void)
+{
+	static const struct { const char *a, *b; int eq, eqi; } rows[] = {
+		{ "abc", "abc", 1, 1 }, { "ABC", "abc", 0, 1 }, { "ab", "abc", 0, 0 }, { "", "", 1, 1 },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		CHECK_INT(sv_eq(sv_cstr(rows[i].a), sv_cstr(rows[i].b)), rows[i].eq);
+		CHECK_INT(sv_eqi(sv_cstr(rows[i].a), sv_cstr(rows[i].b)), rows[i].eqi);
+	}
+	sv tr = sv_trim(SV_LIT("  x y \t"));
+	CHECK(sv_eq(tr, SV_LIT("x y")));
+	long long n;
+	CHECK(sv_to_long(SV_LIT("-123"), &n) && n == -123);
+	CHECK(!sv_to_long(SV_LIT("12a"), &n));
+}
+
+int main(void)
+{
+	RUN(test_arena);
+	RUN(test_xbuf_taint);
+	RUN(test_sv);
+	return unit_report("lib_core");
+}
