@@ -1,7 +1,7 @@
 /* arena and sv/xbuf */
 #include "lib/arena.h"
 #include "lib/str.h"
-#include "unit.h"
+#include "../unit.h"
 
 static void test_arena(void)
 {
