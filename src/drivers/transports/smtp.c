@@ -110,7 +110,6 @@ static const struct smtp_transport_options smtp_transport_defaults = {
 	.max_rcpt = 100,
 	.message_linelength_limit = 998,
 	.multi_domain = "true",
-	.port = "smtp",
 	.protocol = "smtp",
 	.retry_include_ip_address = "true",
 	.size_addition = 1024,

@@ -37,6 +37,10 @@ struct transport_generic {
 	const char *user;
 };
 
+/* The mbox-style separator lines appendfile (plain files) and pipe use unless configured. */
+#define TRANSPORT_MBOX_MESSAGE_PREFIX "From ${if def:return_path{$return_path}{MAILER-DAEMON}} ${tod_bsdinbox}\n"
+#define TRANSPORT_MBOX_MESSAGE_SUFFIX "\n"
+
 #define TRANSPORT_GENERIC_NOPTIONS 27
 extern const opt_row transport_generic_options[TRANSPORT_GENERIC_NOPTIONS];  /* sorted by name */
 extern const struct transport_generic transport_generic_defaults;
