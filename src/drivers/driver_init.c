@@ -3,6 +3,7 @@
 #include "drivers/driver_init.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "drivers/auths/auth.h"
 #include "drivers/auths/cyrus_sasl.h"
@@ -35,9 +36,22 @@ static void router_init(driver_instance *d, driver_option_was_set *was_set, void
 			g->senders != NULL || g->require_files != NULL;
 }
 
+/* A plain boolean word, as opposed to an expansion, in an expanded-bool option. */
+static bool bool_word(const char *s)
+{
+	static const char *const words[] = { "true", "false", "yes", "no" };
+	for (size_t i = 0; s != NULL && i < sizeof words / sizeof words[0]; i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return true;
+	return false;
+}
+
 static void appendfile_init(driver_instance *d, driver_option_was_set *was_set, void *ctx)
 {
 	struct appendfile_transport_options *o = d->priv;
+	/* Exim keeps an expansion given for maildir_use_size_file in a twin that -bP also shows. */
+	if (o->maildir_use_size_file != NULL && !bool_word(o->maildir_use_size_file))
+		o->expand_maildir_use_size_file = o->maildir_use_size_file;
 	if (o->use_bsmtp) {
 		/* BSMTP dot-stuffs lines starting with "."; the configured escape is overridden. */
 		o->check_string = ".";

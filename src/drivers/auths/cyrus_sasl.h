@@ -9,7 +9,7 @@
 
 struct cyrus_sasl_auth_options {
 	const char *server_hostname;
-	const char *server_mech;
+	const char *server_mech;  /* unset: public_name (driver_instance_init) */
 	const char *server_realm;
 	const char *server_service;
 };

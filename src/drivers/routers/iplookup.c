@@ -15,7 +15,6 @@ static const opt_row iplookup_router_rows[] = {
 };
 
 static const struct iplookup_router_options iplookup_router_defaults = {
-	.protocol = "udp",
 	.timeout = 5,
 };
 

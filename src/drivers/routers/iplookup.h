@@ -11,7 +11,7 @@ struct iplookup_router_options {
 	const char *hosts;
 	bool optional;
 	int port;
-	const char *protocol;
+	const char *protocol;  /* unset means udp (Exim shows it unset) */
 	const char *query;
 	const char *reroute;
 	const char *response_pattern;

@@ -42,8 +42,8 @@ struct redirect_router_options {
 	const char *include_directory;
 	int modemask;
 	bool one_time;
-	const char *owners;
-	const char *owngroups;
+	const char *owners;  /* user list (OPT_UIDLIST), raw text */
+	const char *owngroups;  /* group list (OPT_GIDLIST), raw text */
 	const char *pipe_transport;
 	const char *qualify_domain;
 	bool qualify_preserve_domain;

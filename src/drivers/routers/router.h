@@ -42,7 +42,7 @@ struct router_generic {
 	bool local_part_suffix_optional;
 	const char *local_parts;
 	bool log_as_local;  /* true for accept: set by driver_instance_init */
-	const char *more;
+	const char *more;  /* expanded bool: "true"/"false" or an expansion */
 	bool pass_on_timeout;
 	const char *pass_router;
 	const char *redirect_router;
@@ -56,7 +56,7 @@ struct router_generic {
 	const char *transport;
 	const char *transport_current_directory;
 	const char *transport_home_directory;
-	const char *unseen;
+	const char *unseen;  /* expanded bool: "true"/"false" or an expansion */
 	const char *user;
 	bool verify_only;
 	/* "verify" (OPT_BOOL_VERIFY) sets both: the row points at the _sender bool, the _recipient one follows it. */

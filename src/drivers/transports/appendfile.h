@@ -8,20 +8,20 @@
 #include "conf/driver.h"
 
 struct appendfile_transport_options {
-	const char *expand_maildir_use_size_file;  /* Exim shows this internal twin of maildir_use_size_file */
+	const char *expand_maildir_use_size_file;  /* Exim shows this twin: the expansion, if any (driver_instance_init) */
 	bool allow_fifo;
 	bool allow_symlink;
 	const char *batch_id;
 	int batch_max;
 	bool check_group;
 	bool check_owner;
-	const char *check_string;
+	const char *check_string;  /* unset: derived from the mailbox format (driver_instance_init) */
 	bool create_directory;
 	const char *create_file;
 	const char *directory;
 	const char *directory_file;
 	int directory_mode;
-	const char *escape_string;
+	const char *escape_string;  /* unset: derived from the mailbox format (driver_instance_init) */
 	const char *file;
 	const char *file_format;
 	bool file_must_exist;
@@ -37,18 +37,18 @@ struct appendfile_transport_options {
 	const char *maildir_quota_directory_regex;
 	int maildir_retries;
 	const char *maildir_tag;
-	bool maildir_use_size_file;
+	const char *maildir_use_size_file;  /* expanded bool: "true"/"false" or an expansion */
 	const char *maildirfolder_create_regex;
 	bool mailstore_format;
 	const char *mailstore_prefix;
 	const char *mailstore_suffix;
 	bool mbx_format;
-	const char *message_prefix;
-	const char *message_suffix;
+	const char *message_prefix;  /* unset: mbox "From " line for plain files (driver_instance_init) */
+	const char *message_suffix;  /* unset: newline for plain files (driver_instance_init) */
 	int mode;
 	bool mode_fail_narrower;
 	bool notify_comsat;
-	const char *quota;
+	const char *quota;  /* expanded size: OPT_STRING */
 	const char *quota_directory;
 	const char *quota_filecount;
 	bool quota_is_inclusive;

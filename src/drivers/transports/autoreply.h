@@ -20,7 +20,7 @@ struct autoreply_transport_options {
 	const char *never_mail;
 	const char *once;
 	int once_file_size;
-	const char *once_repeat;
+	const char *once_repeat;  /* expanded time: OPT_STRING */
 	const char *reply_to;
 	bool return_message;
 	const char *subject;

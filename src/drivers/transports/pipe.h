@@ -23,8 +23,8 @@ struct pipe_transport_options {
 	bool log_fail_output;
 	bool log_output;
 	int max_output;
-	const char *message_prefix;
-	const char *message_suffix;
+	const char *message_prefix;  /* unset: mbox "From " line unless use_bsmtp (driver_instance_init) */
+	const char *message_suffix;  /* unset: newline unless use_bsmtp (driver_instance_init) */
 	const char *path;
 	bool permit_coredump;
 	bool pipe_as_creator;

@@ -67,7 +67,7 @@ struct smtp_transport_options {
 	int max_rcpt;
 	int message_linelength_limit;
 	const char *multi_domain;
-	const char *port;
+	const char *port;  /* unset: follows protocol (driver_instance_init) */
 	const char *protocol;
 	const char *retry_include_ip_address;
 	const char *serialize_hosts;
@@ -87,7 +87,7 @@ struct smtp_transport_options {
 	const char *tls_verify_certificates;
 	const char *tls_verify_hosts;
 	const char *tpda_host_defer_action;  /* TPDA (EXPERIMENTAL_TPDA, 4.82-4.84) */
-	const char *utf8_downconvert;
+	const char *utf8_downconvert;  /* expanded integer (-1, 0, 1): OPT_STRING */
 };
 
 extern const driver_info smtp_transport_info;

@@ -20,11 +20,11 @@ struct transport_generic {
 	const char *headers_add;
 	bool headers_only;
 	const char *headers_remove;
-	const char *headers_rewrite;
+	const char *headers_rewrite;  /* rewrite rules (OPT_REWRITE), raw text */
 	const char *home_directory;
 	bool initgroups;
-	const char *max_parallel;
-	const char *message_size_limit;
+	const char *max_parallel;  /* expanded integer: kept as text (OPT_STRING) until use */
+	const char *message_size_limit;  /* expanded size: kept as text (OPT_STRING) until use */
 	bool rcpt_include_affixes;
 	bool retry_use_local_part;  /* true for local transports: set by driver_instance_init */
 	const char *return_path;
