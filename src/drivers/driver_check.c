@@ -105,6 +105,11 @@ static bool router_check(const driver_instance *d, xbuf *err)
 			return fail_for(err, d, "router", "one of \"file\" or \"data\" must be specified");
 		if (o->file != NULL && o->data != NULL)
 			return fail_for(err, d, "router", "only one of \"file\" or \"data\" must be specified");
+		if (o->one_time && (g->headers_add != NULL || g->headers_remove != NULL))
+			return fail_for(err, d, "router",
+				"\"headers_add\" and \"headers_remove\" are not permitted with \"one_time\"");
+		if (o->one_time && g->unseen != NULL && strcmp(g->unseen, "false") != 0)
+			return fail_for(err, d, "router", "\"unseen\" may not be used with \"one_time\"");
 	}
 	return true;
 }

@@ -8,7 +8,9 @@
 #include "drivers/auths/auth.h"
 #include "drivers/auths/cyrus_sasl.h"
 #include "drivers/auths/gsasl.h"
+#include "drivers/auths/tls.h"
 #include "drivers/routers/accept.h"
+#include "drivers/routers/redirect.h"
 #include "drivers/routers/router.h"
 #include "drivers/transports/appendfile.h"
 #include "drivers/transports/autoreply.h"
@@ -23,6 +25,22 @@ static bool given(const driver_instance *d, const char *option, driver_option_wa
 	return was_set != NULL && was_set(d, option, ctx);
 }
 
+static void redirect_init(driver_instance *d, driver_option_was_set *was_set, void *ctx)
+{
+	const struct router_generic *g = d->generic;
+	struct redirect_router_options *o = d->priv;
+	/* Ownership checks of a redirect file follow whoever may own it. */
+	if (!given(d, "check_owner", was_set, ctx))
+		o->check_owner = g->check_local_user || o->owners != NULL;
+	/* The group is checked when the local user's group may write the file (modemask lets
+	 * the group write bit through) or when groups are listed. */
+	if (!given(d, "check_group", was_set, ctx))
+		o->check_group = (g->check_local_user && (o->modemask & 020) == 0) || o->owngroups != NULL;
+	/* one_time routers may generate addresses only. */
+	if (o->one_time)
+		o->forbid_file = o->forbid_filter_reply = o->forbid_pipe = true;
+}
+
 static void router_init(driver_instance *d, driver_option_was_set *was_set, void *ctx)
 {
 	struct router_generic *g = d->generic;
@@ -30,6 +48,8 @@ static void router_init(driver_instance *d, driver_option_was_set *was_set, void
 	if (!given(d, "log_as_local", was_set, ctx))
 		g->log_as_local = d->info == &accept_router_info;
 	/* Routing that depends on the local part keys its retry hints on it too. */
+	if (d->info == &redirect_router_info && d->priv != NULL)
+		redirect_init(d, was_set, ctx);
 	if (!given(d, "retry_use_local_part", was_set, ctx))
 		g->retry_use_local_part = g->check_local_user || g->local_parts != NULL ||
 			g->condition != NULL || g->local_part_prefix != NULL || g->local_part_suffix != NULL ||
@@ -46,9 +66,18 @@ static bool bool_word(const char *s)
 	return false;
 }
 
+/* What a user is sent when quota_warn_threshold is crossed, unless configured. */
+#define APPENDFILE_QUOTA_WARN_MESSAGE                                                      \
+	"To: $local_part@$domain\nSubject: Your mailbox\n\n"                                    \
+	"This message is automatically created by mail delivery software (Exim).\n\n"          \
+	"The size of your mailbox has exceeded a warning threshold that is\n"                  \
+	"set by the system administrator.\n"
+
 static void appendfile_init(driver_instance *d, driver_option_was_set *was_set, void *ctx)
 {
 	struct appendfile_transport_options *o = d->priv;
+	if (o->quota_warn_threshold != NULL && o->quota_warn_message == NULL)
+		o->quota_warn_message = APPENDFILE_QUOTA_WARN_MESSAGE;
 	/* Exim keeps an expansion given for maildir_use_size_file in a twin that -bP also shows. */
 	if (o->maildir_use_size_file != NULL && !bool_word(o->maildir_use_size_file))
 		o->expand_maildir_use_size_file = o->maildir_use_size_file;
@@ -123,7 +152,8 @@ static void transport_init(driver_instance *d, driver_option_was_set *was_set, v
 static void auth_init(driver_instance *d)
 {
 	struct auth_generic *g = d->generic;
-	if (g->public_name == NULL)
+	/* The tls authenticator is known by its instance name whatever public_name says. */
+	if (g->public_name == NULL || d->info == &tls_auth_info)
 		g->public_name = d->name;
 	/* The SASL library drivers offer the mechanism advertised under public_name by default. */
 	if (d->priv == NULL)

@@ -50,6 +50,11 @@ static const struct check_case {
 		"Exim configuration error for x router:\n  only one of \"file\" or \"data\" must be specified" },
 	{ &router_class, "redirect", { "data=x", "transport=t" },
 		"Exim configuration error:\n  x router:\n  a transport must not be defined for this router" },
+	{ &router_class, "redirect", { "data=x", "one_time=true", "headers_add=X: y" },
+		"Exim configuration error for x router:\n  \"headers_add\" and \"headers_remove\" are not permitted with \"one_time\"" },
+	{ &router_class, "redirect", { "data=x", "one_time=true", "unseen=true" },
+		"Exim configuration error for x router:\n  \"unseen\" may not be used with \"one_time\"" },
+	{ &router_class, "redirect", { "data=x", "one_time=true" }, NULL },
 	{ &router_class, "accept", { "transport=t", "self=Send" },
 		"Exim configuration error for x router:\n  Send is not valid for the self option" },
 	{ &router_class, "accept", { "transport=t", "self=reroute:x.y" }, NULL },
@@ -108,6 +113,9 @@ static void set_option(driver_instance *d, const driver_class *cls, const char *
 		return;
 	const char *v = eq + 1;
 	switch (r->type) {
+	case OPT_EXPAND_BOOL:
+		memcpy(block + r->offset, &v, sizeof v);
+		break;
 	case OPT_BOOL: {
 		bool b = strcmp(v, "true") == 0;
 		memcpy(block + r->offset, &b, sizeof b);
