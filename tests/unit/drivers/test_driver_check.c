@@ -1,18 +1,13 @@
 /* driver_instance_check: each case is a driver instance with a few options set, and the message
  * Exim 4.96 gives for the same instance (recorded with `exim -C conf -bP router_list`), or
  * NULL when Exim accepts it. */
-#include <stdlib.h>
-#include <string.h>
-
-#include "conf/driver.h"
 #include "drivers/driver_check.h"
-#include "drivers/driver_init.h"
-#include "../unit.h"
+#include "driver_fixture.h"
 
 static const struct check_case {
 	const driver_class *cls;
 	const char *driver;
-	const char *set[5]; /* "name=value"; booleans as =true / =false */
+	const char *set[FIXTURE_MAX_SET]; /* "name=value"; booleans as =true / =false */
 	const char *want;
 } cases[] = {
 	{ &router_class, "accept", { NULL },
@@ -97,76 +92,16 @@ static const struct check_case {
 	{ &auth_class, "spa", { "client_username=x", "client_password=y" }, NULL },
 };
 
-static void set_option(driver_instance *d, const driver_class *cls, const char *assign)
-{
-	const char *eq = strchr(assign, '=');
-	char name[64];
-	snprintf(name, sizeof name, "%.*s", (int)(eq - assign), assign);
-	const opt_row *r = opt_find(cls->generic, cls->ngeneric, name);
-	char *block = d->generic;
-	if (r == NULL) {
-		r = opt_find(d->info->options, d->info->noptions, name);
-		block = d->priv;
-	}
-	CHECK(r != NULL);
-	if (r == NULL)
-		return;
-	const char *v = eq + 1;
-	switch (r->type) {
-	case OPT_EXPAND_BOOL:
-		memcpy(block + r->offset, &v, sizeof v);
-		break;
-	case OPT_BOOL: {
-		bool b = strcmp(v, "true") == 0;
-		memcpy(block + r->offset, &b, sizeof b);
-		break;
-	}
-	case OPT_INT: {
-		int n = atoi(v);
-		memcpy(block + r->offset, &n, sizeof n);
-		break;
-	}
-	case OPT_UID: case OPT_GID: {
-		uid_t u = (uid_t)atoi(v);
-		memcpy(block + r->offset, &u, sizeof u);
-		break;
-	}
-	default:
-		memcpy(block + r->offset, &v, sizeof v);
-	}
-}
-
-static bool was_set(const driver_instance *d, const char *option, void *ctx)
-{
-	const struct check_case *c = ctx;
-	(void)d;
-	size_t n = strlen(option);
-	for (size_t i = 0; i < 5 && c->set[i]; i++)
-		if (strncmp(c->set[i], option, n) == 0 && c->set[i][n] == '=')
-			return true;
-	return false;
-}
-
 static void test_checks_match_exim(void)
 {
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct check_case *c = &cases[i];
-		const driver_info *info = driver_find(c->cls, c->driver);
-		CHECK(info != NULL);
-		if (!info)
+		fixture f;
+		if (!fixture_make(&f, c->cls, c->driver, c->set))
 			continue;
-		char generic[4096], priv[4096];
-		memcpy(generic, c->cls->generic_defaults, c->cls->generic_size);
-		if (info->block_size)
-			memcpy(priv, info->defaults, info->block_size);
-		driver_instance d = { .name = "x", .info = info, .generic = generic,
-			.priv = info->block_size ? priv : NULL };
-		for (size_t s = 0; s < 5 && c->set[s]; s++)
-			set_option(&d, c->cls, c->set[s]);
-		driver_instance_init(c->cls, &d, was_set, (void *)c);
 		xbuf err;
 		xbuf_init(&err, NULL);
-		bool ok = driver_instance_check(c->cls, &d, was_set, (void *)c, &err);
+		bool ok = driver_instance_check(c->cls, &f.d, fixture_was_set, &f, &err);
 		if (c->want == NULL) {
 			if (!ok)
 				fprintf(stderr, "case %zu (%s): unexpected error: %s\n", i, c->driver, xbuf_cstr(&err));

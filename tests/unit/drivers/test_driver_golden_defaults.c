@@ -2,13 +2,7 @@
  * default blocks (plus the few options that config sets), apply driver_instance_init, render
  * every option the way Exim's -bP does, and compare with the output recorded from Exim 4.96.
  * The rendering here is a test oracle only; Postern's real -bP printer lives in src/conf. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "conf/driver.h"
-#include "drivers/driver_init.h"
-#include "../unit.h"
+#include "driver_fixture.h"
 
 #define GOLDEN "../../golden/drivers/expected/defaults/"
 
@@ -16,7 +10,7 @@
 static const struct instance {
 	const driver_class *cls;
 	const char *kind, *name, *driver;
-	const char *set[4];
+	const char *set[FIXTURE_MAX_SET];
 } instances[] = {
 	{ &router_class, "router", "r_accept", "accept", { "transport=t_smtp" } },
 	{ &router_class, "router", "r_dnslookup", "dnslookup", { "transport=t_smtp" } },
@@ -133,58 +127,14 @@ static void render(char *out, size_t len, const opt_row *r, const void *block)
 	}
 }
 
-static void set_option(const driver_instance *d, const driver_class *cls, const char *assign)
-{
-	const char *eq = strchr(assign, '=');
-	char name[64];
-	snprintf(name, sizeof name, "%.*s", (int)(eq - assign), assign);
-	const opt_row *r = opt_find(cls->generic, cls->ngeneric, name);
-	char *block = d->generic;
-	if (r == NULL) {
-		r = opt_find(d->info->options, d->info->noptions, name);
-		block = d->priv;
-	}
-	CHECK(r != NULL);
-	if (r == NULL)
-		return;
-	if (r->type == OPT_INT) {
-		int v = atoi(eq + 1);
-		memcpy(block + r->offset, &v, sizeof v);
-	} else {
-		const char *v = eq + 1;
-		memcpy(block + r->offset, &v, sizeof v);
-	}
-}
-
-static bool was_set(const driver_instance *d, const char *option, void *ctx)
-{
-	const struct instance *in_ = ctx;
-	(void)d;
-	for (size_t i = 0; i < 4 && in_->set[i]; i++)
-		if (strncmp(in_->set[i], option, strlen(option)) == 0 && in_->set[i][strlen(option)] == '=')
-			return true;
-	return false;
-}
-
 static void compare_instance(const struct instance *in_)
 {
 	const driver_class *cls = in_->cls;
-	const driver_info *info = driver_find(cls, in_->driver);
-	CHECK(info != NULL);
-	if (!info)
+	fixture fx;
+	if (!fixture_make_named(&fx, cls, in_->name, in_->driver, in_->set))
 		return;
-	char generic[4096], priv[4096];
-	CHECK(cls->generic_size <= sizeof generic && info->block_size <= sizeof priv);
-	memcpy(generic, cls->generic_defaults, cls->generic_size);
-	if (info->block_size)
-		memcpy(priv, info->defaults, info->block_size);
-	driver_instance d = { .name = in_->name, .info = info, .generic = generic,
-		.priv = info->block_size ? priv : NULL };
-	const char *drv = info->name;
-	memcpy(generic + cls->driver_name_offset, &drv, sizeof drv);
-	for (size_t i = 0; i < 4 && in_->set[i]; i++)
-		set_option(&d, cls, in_->set[i]);
-	driver_instance_init(cls, &d, was_set, (void *)in_);
+	const driver_info *info = fx.d.info;
+	const char *generic = fx.generic, *priv = fx.priv;
 
 	char path[256];
 	snprintf(path, sizeof path, GOLDEN "%s.%s", in_->kind, in_->name);
