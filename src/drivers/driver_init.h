@@ -13,9 +13,6 @@
 
 #include "conf/driver.h"
 
-/* Whether OPTION (generic or private) was given explicitly in the instance's block. Needed only
- * for boolean options, whose "unset" cannot be seen in the block; strings are unset when NULL. */
-typedef bool driver_option_was_set(const driver_instance *d, const char *option, void *ctx);
 
 /* Fill in the derived values of d, whose generic and private blocks have been read.
  * was_set may be NULL: every boolean then counts as not explicitly set. */

@@ -1,6 +1,8 @@
 /* The authenticator class: generic option table plus every authenticator driver Postern knows. */
 #include <stddef.h>
 
+#include "drivers/driver_check.h"
+#include "drivers/driver_init.h"
 #include "drivers/auths/auth.h"
 #include "drivers/auths/cram_md5.h"
 #include "drivers/auths/cyrus_sasl.h"
@@ -33,5 +35,7 @@ const driver_class auth_class = {
 	.generic_size = sizeof(struct auth_generic),
 	.generic_defaults = &auth_generic_defaults,
 	.driver_name_offset = offsetof(struct auth_generic, driver),
+	.instance_init = driver_instance_init,
+	.instance_check = driver_instance_check,
 	.drivers = auth_drivers,
 };

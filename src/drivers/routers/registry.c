@@ -1,6 +1,8 @@
 /* The router class: generic option table plus every router driver Postern knows. */
 #include <stddef.h>
 
+#include "drivers/driver_check.h"
+#include "drivers/driver_init.h"
 #include "drivers/routers/router.h"
 #include "drivers/routers/accept.h"
 #include "drivers/routers/dnslookup.h"
@@ -29,5 +31,7 @@ const driver_class router_class = {
 	.generic_size = sizeof(struct router_generic),
 	.generic_defaults = &router_generic_defaults,
 	.driver_name_offset = offsetof(struct router_generic, driver),
+	.instance_init = driver_instance_init,
+	.instance_check = driver_instance_check,
 	.drivers = router_drivers,
 };

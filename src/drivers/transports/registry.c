@@ -1,6 +1,8 @@
 /* The transport class: generic option table plus every transport driver Postern knows. */
 #include <stddef.h>
 
+#include "drivers/driver_check.h"
+#include "drivers/driver_init.h"
 #include "drivers/transports/transport.h"
 #include "drivers/transports/appendfile.h"
 #include "drivers/transports/autoreply.h"
@@ -27,5 +29,7 @@ const driver_class transport_class = {
 	.generic_size = sizeof(struct transport_generic),
 	.generic_defaults = &transport_generic_defaults,
 	.driver_name_offset = offsetof(struct transport_generic, driver),
+	.instance_init = driver_instance_init,
+	.instance_check = driver_instance_check,
 	.drivers = transport_drivers,
 };
