@@ -281,15 +281,18 @@ void ip_format(const ip_addr *a, xbuf *out)
 		put_v4(a->b, out);
 		return;
 	}
-	if (ip_is_v4_mapped(a)) {
-		xbuf_puts(out, "::ffff:");
-		put_v4(a->b + 12, out);
-		return;
-	}
 	int zs, zl;
 	longest_zero_run(a, 8, &zs, &zl);
 	if (zl < 2) /* RFC 5952 4.2.2: a single zero group is not compressed */
 		zl = 0;
+	/* Embedded IPv4 in mixed notation: v4-mapped, and (as the C library does, so as Exim shows
+	 * host addresses) the deprecated v4-compatible ::a.b.c.d when the first six groups are zero
+	 * and the seventh is not. */
+	if (zs == 0 && (zl == 6 || (zl == 5 && group(a, 5) == 0xffff))) {
+		xbuf_puts(out, zl == 5 ? "::ffff:" : "::");
+		put_v4(a->b + 12, out);
+		return;
+	}
 	put_groups(a, 8, zs, zl, out);
 }
 

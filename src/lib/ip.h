@@ -7,8 +7,10 @@
  *
  * Formats (all checked against Exim 4.96 -be):
  *   ip_format          v4 dotted; v6 RFC 5952 (lowercase, longest run of >= 2 zero groups
- *                      compressed, first on ties; v4-mapped as "::ffff:1.2.3.4") - the form
- *                      inet_ntop gives, which Exim uses for host addresses in logs and variables.
+ *                      compressed, first on ties; v4-mapped as "::ffff:1.2.3.4") - exactly the
+ *                      form glibc's inet_ntop gives, which Exim uses for host addresses in logs
+ *                      and variables; like inet_ntop it also shows the deprecated v4-compatible
+ *                      form as "::1.2.3.4".
  *   ip_format_ipv6norm exactly ${ipv6norm:}: v4 is shown as its v4-mapped v6 address, the first
  *                      longest zero run is compressed even when it is a single group, no mixed
  *                      notation, and the all-zero address prints as ":" (an Exim quirk we copy).
