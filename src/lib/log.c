@@ -345,7 +345,9 @@ static void open_syslog(void)
 {
 	if (st.syslog_open)
 		return;
-	int opts = LOG_CONS | (st.cfg.syslog_pid ? LOG_PID : 0);
+	/* syslog adds the process id itself (Exim's SYSLOG_LOG_PID build default); syslog_pid only
+	 * controls Exim's own "[pid] " in the text (log_syslog_text). */
+	int opts = LOG_PID;
 	openlog(st.processname ? st.processname : "exim", opts, st.facility);
 	st.syslog_open = true;
 }
@@ -393,6 +395,29 @@ static void syslog_pieces(int priority, sv text)
 		p = nl + 1;
 	}
 	xbuf_free(&pieces);
+}
+
+/* What a log line becomes on syslog: optional timestamp and "[pid] ", then the text. */
+static void syslog_text(const char *stamp, const char *pid, const char *text, xbuf *out)
+{
+	if (st.cfg.syslog_timestamp)
+		xbuf_printf(out, "%s ", stamp);
+	if (st.cfg.syslog_pid)
+		xbuf_puts(out, pid);
+	xbuf_puts(out, text);
+}
+
+void log_syslog_text(const struct timeval *tv, const char *text, xbuf *out)
+{
+	ensure_configured();
+	xbuf stamp;
+	xbuf_init(&stamp, NULL);
+	log_format_stamp(tv, &stamp);
+	char pid[32] = "";
+	if (logsel_has(&st.cfg.selector, LS_PID))
+		snprintf(pid, sizeof pid, "[%ld] ", (long)getpid());
+	syslog_text(xbuf_cstr(&stamp), pid, text, out);
+	xbuf_free(&stamp);
 }
 
 static void flags_words(unsigned which, xbuf *out)
@@ -481,9 +506,7 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 		open_syslog();
 		xbuf s;
 		xbuf_init(&s, NULL);
-		if (st.cfg.syslog_timestamp)
-			xbuf_printf(&s, "%s ", xbuf_cstr(&stamp));
-		xbuf_printf(&s, "%s%s", pid, xbuf_cstr(&text));
+		syslog_text(xbuf_cstr(&stamp), pid, xbuf_cstr(&text), &s);
 		unsigned sdest = dest;
 		if (!st.cfg.syslog_duplication)
 			sdest = (dest & LOG_PANIC) ? LOG_PANIC : (dest & LOG_REJECT) ? LOG_REJECT : LOG_MAIN;

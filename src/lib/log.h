@@ -22,7 +22,8 @@
  *
  * Syslog: facility LOG_MAIL unless syslog_facility; ident "exim" unless syslog_processname;
  * priorities main LOG_INFO, reject LOG_NOTICE, panic LOG_ALERT. syslog_timestamp false drops the
- * timestamp; syslog_pid false drops LOG_PID; syslog_duplication false writes a line that goes to
+ * timestamp; syslog_pid false drops the "[pid] " of log_selector pid (syslog adds its own pid:
+ * openlog uses LOG_PID, Exim's default build); syslog_duplication false writes a line that goes to
  * several logs only once (reject wins over main, panic over both). Entries longer than 870
  * characters or containing newlines are sent as several syslog calls, each prefixed "[n/m] " -
  * '\' instead of '/' when that piece ended at a newline.
@@ -93,6 +94,8 @@ void log_file_name(unsigned which, xbuf *out);
 /* The pieces a syslog entry is sent as, one per line of out: the text itself when it is short
  * and has no newline, else "[n/m] piece" parts (exposed for tests). */
 void log_syslog_split(sv text, xbuf *out);
+/* The text a log line is sent to syslog as (before splitting), per the syslog_* settings. */
+void log_syslog_text(const struct timeval *tv, const char *text, xbuf *out);
 /* The timestamp prefix for a line at tv, as the configuration wants it (no trailing space). */
 void log_format_stamp(const struct timeval *tv, xbuf *out);
 

@@ -364,6 +364,36 @@ static void test_syslog_split(void)
 	CHECK_INT(b.len, 870);
 }
 
+static void test_syslog_text(void)
+{
+	struct timeval tv;
+	fixed_clock(&tv);
+	log_config c = base();
+	c.file_path = "syslog";
+	CHECK(logsel_parse(SV_LIT("+pid +millisec"), &c.selector, NULL));
+	configure(c);
+	xbuf b;
+	xbuf_init(&b, A);
+	log_syslog_text(&tv, "text", &b);
+	CHECK_STR(xbuf_cstr(&b), arena_printf(A, "2026-11-21 07:08:24.047 [%ld] text", (long)getpid()));
+	c.syslog_timestamp = false;
+	configure(c);
+	xbuf_reset(&b);
+	log_syslog_text(&tv, "text", &b);
+	CHECK_STR(xbuf_cstr(&b), arena_printf(A, "[%ld] text", (long)getpid()));
+	c.syslog_pid = false;
+	configure(c);
+	xbuf_reset(&b);
+	log_syslog_text(&tv, "text", &b);
+	CHECK_STR(xbuf_cstr(&b), "text");
+	c.syslog_timestamp = true;
+	configure(c);
+	xbuf_reset(&b);
+	log_syslog_text(&tv, "text", &b);
+	CHECK_STR(xbuf_cstr(&b), "2026-11-21 07:08:24.047 text");
+	log_reopen();
+}
+
 static void test_syslog_only(void)
 {
 	/* Syslog-only logging writes no files (the syslog calls themselves are not observable here). */
@@ -394,6 +424,7 @@ int main(void)
 	RUN(test_echo);
 	RUN(test_die);
 	RUN(test_syslog_split);
+	RUN(test_syslog_text);
 	RUN(test_syslog_only);
 	log_reopen();
 	rmdir(dir);
