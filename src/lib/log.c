@@ -41,6 +41,13 @@ static struct {
 	int depth;            /* nesting of log_vwrite (a failure report logs again) */
 } st = { .files = { { -1, NULL, 0, 0 }, { -1, NULL, 0, 0 }, { -1, NULL, 0, 0 } } };
 
+static char current_id[64];
+
+void log_set_id(const char *id)
+{
+	snprintf(current_id, sizeof current_id, "%s", id ? id : "");
+}
+
 void log_config_default(log_config *c)
 {
 	memset(c, 0, sizeof *c);
@@ -470,6 +477,14 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 	char pid[32] = "";
 	if (logsel_has(&st.cfg.selector, LS_PID))
 		snprintf(pid, sizeof pid, "[%ld] ", (long)getpid());
+	if (current_id[0] && !(which & LOG_NOID)) {
+		/* The id goes in front of the text for files and syslog alike. */
+		xbuf body;
+		xbuf_init(&body, NULL);
+		xbuf_printf(&body, "%s %s", current_id, xbuf_cstr(&text));
+		xbuf_free(&text);
+		text = body;
+	}
 	xbuf_printf(&line, "%s %s%s\n", xbuf_cstr(&stamp), pid, xbuf_cstr(&text));
 
 	if (st.cfg.echo == LOG_ECHO_TAGGED) {

@@ -1,9 +1,9 @@
 /* Exim's main, reject and panic logs.
  *
  * Line layout (checked against Exim 4.96):
- *     2026-11-21 07:08:24.047 +0000 [15448] <text>
+ *     2026-11-21 07:08:24.047 +0000 [15448] 1xUfFb-00041A-08 <text>
  * the ".047" only with log_selector millisec, " +0000" only with log_timezone, "[pid] " only with
- * log_selector pid. Text is written as given (callers escape untrusted parts with printing.h);
+ * log_selector pid, the id only while log_set_id has one (and not for LOG_NOID). Text is written as given (callers escape untrusted parts with printing.h);
  * a text with newlines (reject log header dumps) is written as several physical lines.
  *
  * Destinations come from log_file_path (already expanded by the caller): a colon list, no "<c"
@@ -44,8 +44,14 @@ enum {
 	LOG_MAIN = 1u << 0,
 	LOG_REJECT = 1u << 1,
 	LOG_PANIC = 1u << 2,
-	LOG_DIE = 1u << 3, /* exit(1) after writing (Exim's PANIC_DIE) */
+	LOG_DIE = 1u << 3,  /* exit(1) after writing (Exim's PANIC_DIE) */
+	LOG_NOID = 1u << 4, /* do not prefix the current id (configuration errors) */
 };
+
+/* The id that prefixes every line while it is set (Exim writes the current message id after
+ * the timestamp and pid: "2026-11-21 07:16:27 [123] 1xUfKl-0003zx-0f <= a@b.c ..."). NULL or ""
+ * clears it. Copied (at most 63 bytes). */
+void log_set_id(const char *id);
 
 /* How log writes are shown on stderr as well. */
 enum log_echo {

@@ -114,6 +114,19 @@ static void test_layout(void)
 	rm("mainlog");
 	tod_set_timezone("UTC");
 
+	/* The current id follows the pid; LOG_NOID leaves it out. */
+	c = base();
+	CHECK(logsel_parse(SV_LIT("+pid"), &c.selector, NULL));
+	configure(c);
+	log_set_id("1xUfKl-0003zx-0f");
+	log_write(LOG_MAIN, "<= a@b.c U=root P=local S=242");
+	log_write(LOG_MAIN | LOG_NOID, "no id");
+	log_set_id(NULL);
+	log_write(LOG_MAIN, "after");
+	CHECK_STR(slurp("mainlog"), arena_printf(A, "2026-11-21 07:08:24 [%ld] 1xUfKl-0003zx-0f <= a@b.c U=root P=local S=242\n"
+		"2026-11-21 07:08:24 [%ld] no id\n2026-11-21 07:08:24 [%ld] after\n", (long)getpid(), (long)getpid(), (long)getpid()));
+	rm("mainlog");
+
 	/* Multi-line text (reject log header dumps) is written as it is. */
 	configure(base());
 	log_write(LOG_REJECT, "rejected\nEnvelope-from: <a@b>");
