@@ -147,13 +147,15 @@ bool ip_parse_cidr(sv text, ip_addr *out, int *bits)
 		return false;
 	size_t at = (size_t)(slash - text.p);
 	sv num = sv_sub(text, at + 1, text.len);
-	if (num.len == 0 || num.len > 3)
+	if (num.len == 0)
 		return false;
 	int n = 0;
 	for (size_t i = 0; i < num.len; i++) {
 		if (num.p[i] < '0' || num.p[i] > '9')
 			return false;
 		n = n * 10 + (num.p[i] - '0');
+		if (n > 128) /* leading zeros are fine ("/0008"), large values are not */
+			return false;
 	}
 	ip_addr r;
 	if (!ip_parse(sv_sub(text, 0, at), &r) || n > ip_max_bits(&r))
@@ -331,4 +333,18 @@ void ip_reverse(const ip_addr *a, xbuf *out)
 		if (i > 0)
 			xbuf_putc(out, '.');
 	}
+}
+
+void ip_format_mask(const ip_addr *a, int bits, bool normalised, xbuf *out)
+{
+	ip_addr m = *a;
+	ip_mask(&m, bits);
+	if (m.family == 4)
+		ip_format(&m, out);
+	else if (normalised)
+		ip_format_ipv6norm(&m, out);
+	else
+		for (int g = 0; g < 8; g++)
+			xbuf_printf(out, g ? ".%04x" : "%04x", group(&m, g));
+	xbuf_printf(out, "/%d", bits < 0 ? 0 : bits > ip_max_bits(a) ? ip_max_bits(a) : bits);
 }

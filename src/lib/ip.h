@@ -38,7 +38,8 @@ bool ip_parse(sv text, ip_addr *out);
  * operators (ipv6norm, reverse_ip) and host lists accept; *zone gets the text after '%', or an
  * empty view. The zone is not checked against interface names. zone may be NULL. */
 bool ip_parse_zone(sv text, ip_addr *out, sv *zone);
-/* "a.b.c.d/n" or "x::/n": n is 1..3 decimal digits, 0..32 or 0..128. The address is not masked. */
+/* "a.b.c.d/n" or "x::/n": n is decimal digits (leading zeros allowed, as Exim), 0..32 or 0..128.
+ * The address is not masked. */
 bool ip_parse_cidr(sv text, ip_addr *out, int *bits);
 
 int ip_max_bits(const ip_addr *a);                      /* 32 or 128 */
@@ -55,5 +56,9 @@ void ip_format(const ip_addr *a, xbuf *out);
 void ip_format_ipv6norm(const ip_addr *a, xbuf *out);
 void ip_format_full(const ip_addr *a, xbuf *out);
 void ip_reverse(const ip_addr *a, xbuf *out);
+/* ${mask:} (normalised false) and ${mask_n:} (true) output for a/bits: the masked address then
+ * "/bits". v4 dotted; v6 as 8 dot-separated 4-digit groups ("2001.0db8.0000...") or in the
+ * ipv6norm form ("2001:db8::"). */
+void ip_format_mask(const ip_addr *a, int bits, bool normalised, xbuf *out);
 
 #endif

@@ -131,6 +131,9 @@ static void test_cidr_mask_net(void)
 		{ "1.2.3.4/08", 1, 8 }, { "1.2.3.4/", 0, 0 }, { "1.2.3.4", 0, 0 }, { "::1/128", 1, 128 },
 		{ "::1/129", 0, 0 }, { "::/0", 1, 0 }, { "1.2.3.4/-1", 0, 0 }, { "1.2.3.4/1000", 0, 0 },
 		{ "1.2.3.4/8x", 0, 0 }, { "1.2.3/8", 0, 0 }, { "2001:db8::/32", 1, 32 },
+		{ "1.2.3.4/0008", 1, 8 }, { "1.2.3.4/00000000000000000008", 1, 8 }, { "1.2.3.4/8 ", 0, 0 },
+		{ "1.2.3.4/x", 0, 0 }, { "fe80::1%eth0/64", 0, 0 }, { "::/99999999999999999999", 0, 0 },
+		{ "/8", 0, 0 }, { "1.2.3.4/+8", 0, 0 },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		ip_addr a;
@@ -173,6 +176,30 @@ static void test_cidr_mask_net(void)
 	}
 }
 
+static void test_format_mask(void)
+{
+	static const struct { const char *in; int norm; const char *want; } rows[] = {
+		{ "1.2.3.4/8", 0, "1.0.0.0/8" }, { "1.2.3.4/8", 1, "1.0.0.0/8" },
+		{ "2001:db8::1/32", 0, "2001.0db8.0000.0000.0000.0000.0000.0000/32" },
+		{ "2001:db8::1/32", 1, "2001:db8::/32" },
+		{ "::1/128", 0, "0000.0000.0000.0000.0000.0000.0000.0001/128" },
+		{ "::1/0", 0, "0000.0000.0000.0000.0000.0000.0000.0000/0" }, { "::1/0", 1, ":/0" },
+		{ "1.2.3.4/0", 0, "0.0.0.0/0" }, { "1.2.3.4/32", 0, "1.2.3.4/32" },
+		{ "::ffff:1.2.3.4/120", 0, "0000.0000.0000.0000.0000.ffff.0102.0300/120" },
+		{ "::ffff:1.2.3.4/128", 1, "::ffff:102:304/128" }, { "::1.2.3.4/128", 1, "::102:304/128" },
+		{ "1:0:3:4:5:6:7:8/128", 1, "1::3:4:5:6:7:8/128" },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		ip_addr a;
+		int bits;
+		CHECK(ip_parse_cidr(sv_cstr(rows[i].in), &a, &bits));
+		xbuf b;
+		xbuf_init(&b, A);
+		ip_format_mask(&a, bits, rows[i].norm, &b);
+		CHECK_STR(xbuf_cstr(&b), rows[i].want);
+	}
+}
+
 static void test_map(void)
 {
 	ip_addr v4, v6, back;
@@ -199,6 +226,7 @@ int main(void)
 	RUN(test_formats);
 	RUN(test_reverse);
 	RUN(test_cidr_mask_net);
+	RUN(test_format_mask);
 	RUN(test_map);
 	arena_free(A);
 	return unit_report("test_ip");
