@@ -39,6 +39,7 @@ static struct {
 	bool syslog_open;
 	open_log files[K_COUNT];
 	int depth;            /* nesting of log_vwrite (a failure report logs again) */
+	bool extra_paths;     /* log_file_path named more than one file path: say so once */
 } st = { .files = { { -1, NULL, 0, 0 }, { -1, NULL, 0, 0 }, { -1, NULL, 0, 0 } } };
 
 static char current_id[64];
@@ -104,6 +105,17 @@ static bool check_template(const char *item, xbuf *err)
 	return true;
 }
 
+static char *default_template(const char *spool)
+{
+	if (!spool || !*spool)
+		spool = DEFAULT_SPOOL;
+	size_t n = strlen(spool) + sizeof "/log/%slog";
+	char *t = malloc(n);
+	if (t)
+		snprintf(t, n, "%s/log/%%slog", spool);
+	return t;
+}
+
 static void close_files(void)
 {
 	for (int k = 0; k < K_COUNT; k++) {
@@ -138,30 +150,25 @@ bool log_configure(const log_config *c, xbuf *err)
 		goto fail;
 	}
 
-	/* Walk the path list: syslog items, file items (empty = default), count of items. */
+	/* Walk the path list: syslog items, and file items (empty = the default path) of which only
+	 * the first is used. */
 	bool to_syslog = false;
 	char *first_file = NULL;
-	int items = 0;
+	int files = 0;
 	list_iter it;
 	xbuf item;
 	xbuf_init(&item, NULL);
-	const char *path = c->file_path ? c->file_path : "";
-	list_iter_init(&it, sv_cstr(path), ':');
+	list_iter_init(&it, sv_cstr(c->file_path ? c->file_path : ""), ':');
 	while (list_next(&it, &item)) {
-		items++;
 		const char *s = xbuf_cstr(&item);
 		if (strcmp(s, "syslog") == 0) {
 			to_syslog = true;
 			continue;
 		}
-		if (first_file)
+		if (files++)
 			continue;
 		if (*s == 0) {
-			const char *spool = c->spool_directory && *c->spool_directory ? c->spool_directory : DEFAULT_SPOOL;
-			size_t n = strlen(spool) + sizeof "/log/%slog";
-			first_file = malloc(n);
-			if (first_file)
-				snprintf(first_file, n, "%s/log/%%slog", spool);
+			first_file = default_template(c->spool_directory);
 		} else if (!check_template(s, &e)) {
 			xbuf_free(&item);
 			goto fail;
@@ -170,13 +177,8 @@ bool log_configure(const log_config *c, xbuf *err)
 		}
 	}
 	xbuf_free(&item);
-	if (items == 0) { /* log_file_path unset or empty: the default path */
-		const char *spool = c->spool_directory && *c->spool_directory ? c->spool_directory : DEFAULT_SPOOL;
-		size_t n = strlen(spool) + sizeof "/log/%slog";
-		first_file = malloc(n);
-		if (first_file)
-			snprintf(first_file, n, "%s/log/%%slog", spool);
-	}
+	if (files == 0 && !to_syslog) /* log_file_path unset or empty */
+		first_file = default_template(c->spool_directory);
 
 	close_files();
 	free(st.file_path);
@@ -196,8 +198,7 @@ bool log_configure(const log_config *c, xbuf *err)
 	st.facility = facility;
 	st.configured = true;
 	xbuf_free(&e);
-	if (items > 2 && first_file)
-		log_write(LOG_MAIN | LOG_PANIC, "More than one path given in log_file_path: using %s", first_file);
+	st.extra_paths = files > 1; /* reported at the first write, as Exim does when opening logs */
 	return true;
 
 fail:
@@ -464,6 +465,11 @@ static void report_failure(int kind, const char *why, const xbuf *line, const ch
 void log_vwrite(unsigned which, const char *fmt, va_list ap)
 {
 	ensure_configured();
+	if (st.extra_paths && st.depth == 0) {
+		st.extra_paths = false;
+		log_write(LOG_MAIN | LOG_PANIC, "More than one path given in log_file_path: using %s",
+			st.template ? st.template : "");
+	}
 	st.depth++;
 	xbuf text, stamp, line;
 	xbuf_init(&text, NULL);

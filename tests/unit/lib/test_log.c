@@ -267,14 +267,28 @@ static void test_config_errors(void)
 	CHECK_STR(slurp("mainlog"), "2026-11-21 07:08:24 still here\n");
 	rm("mainlog");
 
-	/* More than two items: the first file path is used and a panic line says so. */
+	/* More than one file path: the first is used and, at the first write, a panic line says so. */
+	static const char *const lists[] = { "%s/%%slog:%s/b/%%s", "syslog:%s/%%slog:%s/b/%%s" };
+	for (size_t i = 0; i < 2; i++) {
+		log_config c = base();
+		c.file_path = arena_printf(A, lists[i], dir, dir);
+		configure(c);
+		CHECK_STR(slurp("paniclog"), "(missing)");
+		log_write(LOG_MAIN, "first");
+		log_write(LOG_MAIN, "second");
+		char *warn = arena_printf(A, "2026-11-21 07:08:24 More than one path given in log_file_path: using %s/%%slog\n", dir);
+		CHECK_STR(slurp("paniclog"), warn);
+		CHECK_STR(slurp("mainlog"), arena_printf(A, "%s2026-11-21 07:08:24 first\n2026-11-21 07:08:24 second\n", warn));
+		rm("paniclog"); rm("mainlog");
+	}
+	/* syslog plus one path is fine. */
 	log_config c = base();
-	c.file_path = arena_printf(A, "%s/%%slog:%s/b/%%s:%s/c/%%s", dir, dir, dir);
+	c.file_path = arena_printf(A, "syslog : %s/%%slog", dir);
 	configure(c);
-	char *want = arena_printf(A, "2026-11-21 07:08:24 More than one path given in log_file_path: using %s/%%slog\n", dir);
-	CHECK_STR(slurp("paniclog"), want);
-	CHECK_STR(slurp("mainlog"), want);
-	rm("paniclog"); rm("mainlog");
+	log_write(LOG_MAIN, "quiet");
+	CHECK_STR(slurp("paniclog"), "(missing)");
+	rm("mainlog");
+	log_reopen();
 }
 
 static void write_through_symlink(void)
