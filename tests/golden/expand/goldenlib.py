@@ -1,0 +1,283 @@
+"""Shared machinery of the golden expansion corpus: parsing .be files, running `-be`, splitting
+and encoding results, comparing against .out files.  Used by the recorder
+(scripts/record-golden-expand.py), the pytest runner (tests/scenario/test_golden_expand.py), the
+ratchet tool (scripts/golden-ratchet.py) and the benchmark (bench/expand/run.py).
+
+Corpus format (see docs/testing.md for the full story):
+  * A `.be` file holds one test case per logical line, in Exim's -be stdin syntax: a physical line
+    ending in a backslash (trailing white space allowed) continues on the next line.
+  * Lines starting with `#` in column 1 and blank lines are corpus comments: they are NOT sent to
+    the binary (in -be they would just echo themselves, which tests nothing).
+  * `@DATA@` and `@TMP@` in .be and .conf files are replaced by the absolute paths of the per-run
+    data directory and its parent, so the corpus does not depend on where the checkout lives.
+    In results the same paths are turned back into the placeholders.
+  * `X.be` runs with `X.conf` when it exists, else with `default.conf`.
+  * `X.out` holds one line per case: `> ` and the result, escaped (backslash, \\n, \\r, \\t,
+    other control characters and invalid UTF-8 bytes as \\xHH), or `~ ` and a Python regular
+    expression the raw result must fully match (only for time-, pid- or build-dependent values;
+    the table VOLATILE below is the complete normaliser).
+"""
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+
+# Every case is followed on stdin by this line plus its index.  It is plain text, so it expands to
+# itself; it has no upper-case letters, so no macro can rewrite it.  Splitting the output on these
+# echoes is robust even for results that span several lines or contain "> ".
+SEPARATOR = "postern-golden-sep-9c41e-"
+
+# The normaliser: cases whose text is exactly one of these keys are recorded as a regular
+# expression instead of a literal, because the value depends on the clock, the process, the build
+# or the installation.  The recorder checks that Exim's output matches before writing the regex.
+_DAY = r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MON = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+VOLATILE = {
+    "$tod_bsdinbox": _DAY + r" " + _MON + r" [ 0-9]\d \d\d:\d\d:\d\d \d{4}",
+    "$tod_epoch": r"\d{10}",
+    "$tod_epoch_l": r"\d{16}",
+    "$tod_full": _DAY + r", [ 0-9]?\d " + _MON + r" \d{4} \d\d:\d\d:\d\d [+-]\d{4}",
+    "$tod_log": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",
+    "$tod_logfile": r"\d{8}",
+    "$tod_zone": r"[+-]\d{4}",
+    "$tod_zulu": r"\d{14}Z",
+    "$pid": r"[1-9]\d*",
+    "$compile_date": r".+",
+    "$compile_number": r"\d+",
+    "$exim_path": r"/.+",
+    "$exim_uid": r"\d+",
+    "$exim_gid": r"\d+",
+    "$caller_uid": r"\d+",
+    "$caller_gid": r"\d+",
+    "$originator_uid": r"\d+",
+    "$originator_gid": r"\d+",
+    "${randint:10}": r"\d",
+    "${randint:1000000}": r"\d{1,6}",
+    "${eval:$tod_epoch - $tod_epoch}": r"0",
+    "${strlen:$tod_epoch}": r"10",
+}
+
+
+class Case:
+    """One logical -be line: where it starts, its physical lines, and its text as fed."""
+
+    def __init__(self, path, lineno, lines):
+        self.path = path
+        self.lineno = lineno
+        self.lines = lines
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    @property
+    def where(self):
+        return f"{self.path.name}:{self.lineno}"
+
+
+def _continues(line):
+    return line.rstrip().endswith("\\")
+
+
+def parse_cases(path):
+    """Split a .be file into cases.  Raises ValueError on a continuation at end of file, since the
+    separator line would be swallowed into it."""
+    path = pathlib.Path(path)
+    raw = path.read_text(encoding="utf-8", errors="surrogateescape").split("\n")
+    if raw and raw[-1] == "":
+        raw.pop()
+    cases, i = [], 0
+    while i < len(raw):
+        line = raw[i]
+        if line.startswith("#") or line.strip() == "":
+            i += 1
+            continue
+        start, lines = i + 1, [line]
+        while _continues(lines[-1]):
+            i += 1
+            if i >= len(raw):
+                raise ValueError(f"{path.name}:{start}: continuation at end of file")
+            lines.append(raw[i])
+        cases.append(Case(path, start, lines))
+        i += 1
+    return cases
+
+
+def config_for(be_path):
+    be_path = pathlib.Path(be_path)
+    own = be_path.with_suffix(".conf")
+    return own if own.exists() else be_path.parent / "default.conf"
+
+
+def build_stdin(cases, subst):
+    parts = []
+    for n, case in enumerate(cases):
+        parts.append(subst(case.text))
+        parts.append(f"{SEPARATOR}{n}")
+    return ("\n".join(parts) + "\n").encode("utf-8", errors="surrogateescape")
+
+
+def split_output(stdout, count):
+    """Cut `-be` stdout (text) into `count` results.  Missing results (the binary stopped early)
+    come back as None."""
+    results, pos = [], 0
+    for n in range(count):
+        marker = f"\n> {SEPARATOR}{n}\n"
+        idx = stdout.find(marker, pos)
+        if idx < 0:
+            results.extend([None] * (count - n))
+            break
+        chunk = stdout[pos:idx]
+        results.append(chunk[2:] if chunk.startswith("> ") else "<<no prompt>>" + chunk)
+        pos = idx + len(marker)
+    return results
+
+
+def escape(result):
+    out = []
+    for ch in result:
+        o = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif 0xDC80 <= o <= 0xDCFF:          # undecodable byte kept by surrogateescape
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif o < 0x20 or o == 0x7F:
+            out.append(f"\\x{o:02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def unescape(text):
+    out, i = [], 0
+    simple = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in simple:
+                out.append(simple[nxt])
+                i += 2
+                continue
+            if nxt == "x" and i + 3 < len(text):
+                val = int(text[i + 2:i + 4], 16)
+                out.append(chr(0xDC00 + val) if val >= 0x80 else chr(val))
+                i += 4
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class Expected:
+    """One line of a .out file: a literal result or a regex."""
+
+    def __init__(self, line):
+        if line.startswith("~ "):
+            self.regex = re.compile(line[2:], re.S)
+            self.literal = None
+        elif line.startswith("> "):
+            self.regex = None
+            self.literal = unescape(line[2:])
+        else:
+            raise ValueError(f"bad expected line: {line!r}")
+        self.line = line
+
+    def matches(self, result):
+        if result is None:
+            return False
+        if self.regex is not None:
+            return self.regex.fullmatch(result) is not None
+        return result == self.literal
+
+
+def read_expected(out_path):
+    text = pathlib.Path(out_path).read_text(encoding="utf-8", errors="surrogateescape")
+    return [Expected(line) for line in text.split("\n") if line != ""]
+
+
+def encode_result(case, result):
+    """The .out line for a freshly recorded result (applies the VOLATILE normaliser)."""
+    key = case.text.strip()
+    if key in VOLATILE:
+        rx = VOLATILE[key]
+        if re.fullmatch(rx, result, re.S) is None:
+            raise ValueError(f"{case.where}: volatile value {result!r} does not match {rx!r}")
+        return "~ " + rx
+    return "> " + escape(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-run directory: generated configs and data files (including the binary databases, which
+# are built here from their text sources every time and never committed).
+
+class Workdir:
+    """A temporary directory holding `data/` (copied + generated) and the instantiated configs.
+    Readable by everyone, because Exim drops to its own user when given -C."""
+
+    def __init__(self):
+        self.root = pathlib.Path(tempfile.mkdtemp(prefix="postern-golden-"))
+        os.chmod(self.root, 0o755)
+        self.data = self.root / "data"
+        shutil.copytree(HERE / "data", self.data)
+        (self.root / "spool").mkdir()
+        from builddata import build_binary_data   # local module next to this one
+        self.unavailable = build_binary_data(self.data)
+        for p in [self.root, *self.root.rglob("*")]:
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        os.chmod(self.root / "spool", 0o777)
+
+    def subst(self, text):
+        return text.replace("@DATA@", str(self.data)).replace("@TMP@", str(self.root))
+
+    def unsubst(self, text):
+        return text.replace(str(self.data), "@DATA@").replace(str(self.root), "@TMP@")
+
+    def config(self, be_path):
+        src = config_for(be_path)
+        dst = self.root / src.name
+        if not dst.exists():
+            dst.write_text(self.subst(src.read_text()))
+            os.chmod(dst, 0o644)
+        return dst
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def run_be(binary, workdir, be_path, cases, timeout=120):
+    """Run `binary -C conf -be` on the cases; returns (results, stderr, returncode)."""
+    conf = workdir.config(be_path)
+    stdin = build_stdin(cases, workdir.subst)
+    proc = subprocess.run([binary, "-C", str(conf), "-be"], input=stdin, capture_output=True,
+                          timeout=timeout)
+    stdout = proc.stdout.decode("utf-8", errors="surrogateescape")
+    results = split_output(stdout, len(cases))
+    results = [None if r is None else workdir.unsubst(r) for r in results]
+    return results, proc.stderr.decode("utf-8", errors="replace"), proc.returncode
+
+
+def corpus_files(only=None):
+    files = sorted(HERE.glob("*.be"))
+    if only:
+        files = [f for f in files if f.stem in only or f.name in only]
+    return files
+
+
+def case_id(case, index):
+    """Stable name of a case for the ratchet file: file, index and a short hash of its text, so
+    that editing a case or inserting another before it does not silently keep its old status."""
+    import hashlib
+    digest = hashlib.sha1(case.text.encode("utf-8", errors="surrogateescape")).hexdigest()[:10]
+    return f"{case.path.name}#{digest}"
