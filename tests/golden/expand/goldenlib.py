@@ -60,6 +60,13 @@ VOLATILE = {
     "${randint:1000000}": r"\d{1,6}",
     "${eval:$tod_epoch - $tod_epoch}": r"0",
     "${strlen:$tod_epoch}": r"10",
+    # prvs and SRS embed the current day in the result (and in the hash).
+    "${prvs{user@example.com}{secret}}": r"prvs=0\d{3}[0-9a-f]{6}=user@example.com",
+    "${prvs{user@example.com}{secret}{3}}": r"prvs=3\d{3}[0-9a-f]{6}=user@example.com",
+    "${srs_encode{secret}{user@example.com}{forwarder.example}}":
+        r"SRS0=[0-9a-f]{4}=[0-9a-z]{2}=example.com=user@forwarder.example",
+    "${srs_encode{secret}{notanaddress}{forwarder.example}}":
+        r"SRS0=[0-9a-f]{4}=[0-9a-z]{2}==notanaddress@forwarder.example",
 }
 
 
