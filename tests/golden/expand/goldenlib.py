@@ -11,7 +11,8 @@ Corpus format (see docs/testing.md for the full story):
   * `@DATA@` and `@TMP@` in .be and .conf files are replaced by the absolute paths of the per-run
     data directory and its parent, so the corpus does not depend on where the checkout lives.
     In results the same paths are turned back into the placeholders.
-  * `X.be` runs with `X.conf` when it exists, else with `default.conf`.
+  * `X.be` runs with `X.conf` when it exists, else with `default.conf`.  When `X.msg` exists, the
+    cases run in -bem mode with that message (headers and body are then tainted data).
   * `X.out` holds one line per case: `> ` and the result, escaped (backslash, \\n, \\r, \\t,
     other control characters and invalid UTF-8 bytes as \\xHH), or `~ ` and a Python regular
     expression the raw result must fully match (only for time-, pid- or build-dependent values;
@@ -31,6 +32,10 @@ ROOT = HERE.parents[2]
 # itself; it has no upper-case letters, so no macro can rewrite it.  Splitting the output on these
 # echoes is robust even for results that span several lines or contain "> ".
 SEPARATOR = "postern-golden-sep-9c41e-"
+
+# Appended to a result that was not followed by a newline (Exim never prints NUL, so this cannot
+# clash with real output; in .out files it shows as \x00 at the end of the line).
+NO_NEWLINE = "\x00"
 
 # The normaliser: cases whose text is exactly one of these keys are recorded as a regular
 # expression instead of a literal, because the value depends on the clock, the process, the build
@@ -72,6 +77,11 @@ VOLATILE = {
     "[$log_space]": r"\[-?\d+\]",
     "[$spool_inodes]": r"\[-?\d+\]",
     "[$spool_space]": r"\[-?\d+\]",
+    # Tainted file names in -bem: the error shows the ids Exim runs as.
+    "${readfile{@DATA@/$h_x-file:}}":
+        r"Failed: failed to open @DATA@/plain.txt: Permission denied \(euid=\d+ egid=\d+\)",
+    "${readfile{@DATA@/$h_subject:}}":
+        r"Failed: failed to open @DATA@/alpha: Permission denied \(euid=\d+ egid=\d+\)",
     # prvs and SRS embed the current day in the result (and in the hash).
     "${prvs{user@example.com}{secret}}": r"prvs=0\d{3}[0-9a-f]{6}=user@example.com",
     "${prvs{user@example.com}{secret}{3}}": r"prvs=3\d{3}[0-9a-f]{6}=user@example.com",
@@ -149,18 +159,23 @@ def build_stdin(cases, subst):
 
 
 def split_output(stdout, count):
-    """Cut `-be` stdout (text) into `count` results.  Missing results (the binary stopped early)
-    come back as None."""
+    """Cut `-be` stdout (text) into `count` results.  Each case normally prints "> ", its result
+    and a newline.  A case that prints no result line at all (a failed macro definition in the
+    input: the error goes to stderr) leaves just the prompt; such results end in NO_NEWLINE.
+    Missing results (the binary stopped early) come back as None."""
     results, pos = [], 0
     for n in range(count):
-        marker = f"\n> {SEPARATOR}{n}\n"
-        idx = stdout.find(marker, pos)
+        idx = stdout.find(f"> {SEPARATOR}{n}\n", pos)
         if idx < 0:
             results.extend([None] * (count - n))
             break
         chunk = stdout[pos:idx]
+        if chunk.endswith("\n"):
+            chunk = chunk[:-1]
+        else:
+            chunk += NO_NEWLINE
         results.append(chunk[2:] if chunk.startswith("> ") else "<<no prompt>>" + chunk)
-        pos = idx + len(marker)
+        pos = idx + len(SEPARATOR) + len(str(n)) + 3
     return results
 
 
@@ -270,13 +285,16 @@ class Workdir:
     def unsubst(self, text):
         return text.replace(str(self.data), "@DATA@").replace(str(self.root), "@TMP@")
 
-    def config(self, be_path):
-        src = config_for(be_path)
+    def instantiate(self, src):
+        """Copy a .conf or .msg file into the work directory with placeholders replaced."""
         dst = self.root / src.name
         if not dst.exists():
             dst.write_text(self.subst(src.read_text()))
             os.chmod(dst, 0o644)
         return dst
+
+    def config(self, be_path):
+        return self.instantiate(config_for(be_path))
 
     def cleanup(self):
         shutil.rmtree(self.root, ignore_errors=True)
@@ -286,7 +304,11 @@ def run_be(binary, workdir, be_path, cases, timeout=120):
     """Run `binary -C conf -be` on the cases; returns (results, stderr, returncode)."""
     conf = workdir.config(be_path)
     stdin = build_stdin(cases, workdir.subst)
-    proc = subprocess.run([binary, "-C", str(conf), "-be"], input=stdin, capture_output=True,
+    mode = ["-be"]
+    msg = pathlib.Path(be_path).with_suffix(".msg")
+    if msg.exists():                  # X.msg next to X.be: run in -bem mode with that message
+        mode = ["-bem", str(workdir.instantiate(msg))]
+    proc = subprocess.run([binary, "-C", str(conf)] + mode, input=stdin, capture_output=True,
                           timeout=timeout, cwd=workdir.root)
     stdout = proc.stdout.decode("utf-8", errors="surrogateescape")
     results = split_output(stdout, len(cases))
