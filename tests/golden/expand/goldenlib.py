@@ -147,7 +147,7 @@ def parse_cases(path):
 def config_for(be_path):
     be_path = pathlib.Path(be_path)
     own = be_path.with_suffix(".conf")
-    return own if own.exists() else be_path.parent / "default.conf"
+    return own if own.exists() else HERE / "default.conf"
 
 
 def build_stdin(cases, subst):
@@ -323,9 +323,128 @@ def corpus_files(only=None):
     return files
 
 
-def case_id(case, index):
-    """Stable name of a case for the ratchet file: file, index and a short hash of its text, so
-    that editing a case or inserting another before it does not silently keep its old status."""
+def case_id(case, occurrence=1):
+    """Stable name of a case for the ratchet file: file and a short hash of its text (plus the
+    occurrence number when the same text appears again in the file), so that editing a case or
+    inserting another before it does not silently carry over an old status."""
     import hashlib
     digest = hashlib.sha1(case.text.encode("utf-8", errors="surrogateescape")).hexdigest()[:10]
-    return f"{case.path.name}#{digest}"
+    suffix = f".{occurrence}" if occurrence > 1 else ""
+    return f"{case.path.name}#{digest}{suffix}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the whole corpus against a binary and comparing with the recorded answers.
+
+_DBM_RE = re.compile(r"\bdbm(nz|jz)?\b")
+
+
+class CaseResult:
+    def __init__(self, case, cid, expected, got, status):
+        self.case, self.id, self.expected, self.got, self.status = case, cid, expected, got, status
+
+    def describe(self):
+        want = self.expected.line if self.expected else "<no recording>"
+        got = "<no result: binary stopped or timed out>" if self.got is None else \
+            "> " + escape(self.got)
+        return f"{self.case.where}: {self.case.text}\n    expected {want}\n    got      {got}"
+
+
+class CorpusRun:
+    """Per-case outcomes.  status: pass, fail, gap (file listed in REFERENCE_GAPS) or
+    unavailable (needs a database that could not be built here)."""
+
+    def __init__(self):
+        self.results = []
+        self.problems = []          # per-file problems: crashes, timeouts, missing .out
+
+    def counted(self):
+        return [r for r in self.results if r.status in ("pass", "fail")]
+
+    def passing_ids(self):
+        return {r.id for r in self.results if r.status == "pass"}
+
+    def summary(self):
+        counted = self.counted()
+        passed = sum(1 for r in counted if r.status == "pass")
+        rate = 100.0 * passed / len(counted) if counted else 0.0
+        return passed, len(counted), rate
+
+
+def run_corpus(binary, only=None, timeout=120):
+    run = CorpusRun()
+    workdir = Workdir()
+    try:
+        for be in corpus_files(only):
+            cases = parse_cases(be)
+            out = be.with_suffix(".out")
+            if not out.exists():
+                run.problems.append(f"{be.name}: no recording ({out.name} missing)")
+                continue
+            expected = read_expected(out)
+            if len(expected) != len(cases):
+                run.problems.append(f"{be.name}: {len(cases)} cases but {len(expected)} recorded "
+                                    "answers; re-record with scripts/record-golden-expand.py")
+                continue
+            try:
+                results, stderr, rc = run_be(binary, workdir, be, cases, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                results, stderr, rc = [None] * len(cases), "", "timeout"
+            if all(r is None for r in results) and rc != "timeout":
+                run.problems.append(f"{be.name}: no results (exit status {rc}; stderr: "
+                                    f"{stderr.strip()[:300]!r})")
+            elif rc == "timeout" or (isinstance(rc, int) and rc < 0):
+                what = "timed out" if rc == "timeout" else f"died with signal {-rc}"
+                done = sum(1 for r in results if r is not None)
+                run.problems.append(f"{be.name}: binary {what} after {done} of {len(cases)} cases")
+            seen = {}
+            for case, exp, got in zip(cases, expected, results):
+                seen[case.text] = seen.get(case.text, 0) + 1
+                cid = case_id(case, seen[case.text])
+                if be.name in REFERENCE_GAPS:
+                    status = "gap"
+                elif "dbm" in workdir.unavailable and _DBM_RE.search(case.text):
+                    status = "unavailable"
+                else:
+                    status = "pass" if exp.matches(got) else "fail"
+                run.results.append(CaseResult(case, cid, exp, got, status))
+    finally:
+        workdir.cleanup()
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# The ratchet file: known_passing.txt lists the ids of cases that passed when it was generated,
+# and the minimum pass rate.  scripts/golden-ratchet.py writes it; the pytest runner enforces it.
+
+RATCHET = HERE / "known_passing.txt"
+
+
+def read_ratchet(path=RATCHET):
+    min_rate, ids = 0.0, set()
+    if not pathlib.Path(path).exists():
+        return min_rate, ids
+    for line in pathlib.Path(path).read_text(encoding="utf-8").split("\n"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("min_pass_rate"):
+            min_rate = float(line.split("=", 1)[1])
+        else:
+            ids.add(line)
+    return min_rate, ids
+
+
+def write_ratchet(run, path=RATCHET, margin=0.0):
+    passed, total, rate = run.summary()
+    min_rate = max(0.0, int((rate - margin) * 10) / 10.0)
+    lines = [
+        "# Golden expansion ratchet, written by scripts/golden-ratchet.py from a run of postern -be.",
+        "# Every case id below passed then and must keep passing; the pass rate must stay at or",
+        "# above min_pass_rate.  Ids are <file>#<sha1 of the case text>; see docs/testing.md.",
+        f"# At generation: {passed}/{total} cases equal ({rate:.1f}%).",
+        f"min_pass_rate = {min_rate:.1f}",
+    ]
+    lines += sorted(run.passing_ids())
+    pathlib.Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return min_rate
