@@ -244,6 +244,17 @@ ${if and{eq{a}{a}}}
 ${if and{{eq{a}{a}}}
 ${if !and{{eq{a}{a}}{eq{a}{b}}}}
 ${if and{{or{{eq{1}{2}}{eq{2}{2}}}}{!eq{3}{4}}}}
+# --- acl condition (ACLs from default.conf)
+${if acl{{golden_accept}}{yes}{no}}
+${if acl{{golden_accept}{a}{b}}{yes:$value}{no}}
+${if acl{{golden_deny}{a}}{yes}{no:$value}}
+${if acl{{golden_defer}}{yes}{no}}
+${if acl{{golden_cond}{yes}}}
+${if !acl{{golden_cond}{no}}}
+${if acl{{nosuch}}}
+${if acl{{nosuch}{arg1}}{yes}{no}}
+${if acl{nosuch}{yes}{no}}
+${if acl{}}
 # --- authentication conditions that need external services (errors are deterministic)
 ${if pam{user:password}}
 ${if saslauthd{{user}{password}}}

@@ -1,5 +1,13 @@
 # Expansion items ${name{arg}...}: normal, edge and error cases.
-# --- acl (no ACLs are defined in the test configuration)
+# --- acl (default.conf defines golden_accept, golden_deny, golden_defer and golden_cond)
+${acl{golden_accept}}
+${acl{golden_accept}{one}{two}}
+${acl{golden_deny}{x}}
+${acl{golden_defer}}
+${acl{golden_cond}{yes}}
+${acl{golden_cond}{no}}
+${acl{golden_accept}{1}{2}{3}{4}{5}{6}{7}{8}{9}}
+${acl{golden_accept}{1}{2}{3}{4}{5}{6}{7}{8}{9}{10}}
 ${acl{nosuch}}
 ${acl{nosuch}{arg1}{arg2}}
 ${acl}
