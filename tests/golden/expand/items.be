@@ -303,3 +303,135 @@ ${nosuchitem{a}{b}}
 ${lookup}
 ${sg}
 ${tr{a}
+# --- more item edge cases: nesting of $item/$value, regex replacement, sorting, extraction
+${map{a:b}{${map{x:y}{$item}}-$item}}
+${map{a:b}{${filter{x:$item}{eq{$item}{a}}}/$item}}
+${reduce{1:2:3}{}{${if eq{$value}{}{$item}{$value,$item}}}}
+${lookup{alpha}lsearch{@DATA@/lsearch.txt}{${map{x:y}{$item$value}}}}
+${lookup{alpha}lsearch{@DATA@/lsearch.txt}{${reduce{x:y}{v}{$value$item}}/$value}}
+${if match{abc}{(b)}{${sg{xyz}{(y)}{[\$1]}}$1}}
+${if match{abc}{(b)}{${if match{xyz}{(z)}{$1}}$1}}
+${sg{aaa}{a}{\$0\$0}}
+${sg{abc}{(a)(b)(c)}{\$3\$2\$1}}
+${sg{abc}{(?<x>b)}{[\$1]}}
+${sg{abc}{b}{\\\$}}
+${sg{abc}{b}{\N$0\N}}
+${sg{a\nb}{\n}{ }}
+${sg{abc}{^}{>}}
+${sg{abc}{\$}{<}}
+${sg{abcabc}{(?=b)}{|}}
+${sg{abc}{.}{\$0\$0}}
+${sg{ab}{(a)|(b)}{[\$1\$2]}}
+${sg{123}{\\d}{<\$0>}}
+${sg{x}{x}{${uc:y}}}
+${sg{x}{${lc:X}}{y}}
+${sg{a+b}{a+b}{x}}
+${sg{a+b}{a\\+b}{x}}
+${sg{a+b}{\Qa+b\E}{x}}
+${sort{b:a:c}{lt}{$item}}
+${sort{B:a:C}{lt}{$item}}
+${sort{B:a:C}{lti}{$item}}
+${sort{2:10:1}{<}{$item}}
+${sort{2:10:1}{>=}{$item}}
+${sort{2:10:1}{<=}{$item}}
+${sort{-1:1:0}{<}{$item}}
+${sort{1K:1000:1M}{<}{$item}}
+${sort{a::b:c}{lt}{$item}}
+${sort{<, b,a}{lt}{$item}}
+${sort{x=2 y=1:x=1 y=2}{<}{${extract{y}{$item}}}}
+${sort{3:1:2}{<}{${eval:0-$item}}}
+${sort{c:b:a}{ge}{$item}}
+${sort{c:b:a}{le}{$item}}
+${sort{c:b:a}{gei}{$item}}
+${sort{c:b:a}{lei}{$item}}
+${sort{a:b}{<}{x}}
+${extract{1}{,:}{a,b:c}}
+${extract{3}{,:}{a,b:c}}
+${extract{4}{,:}{a,b:c}}
+${extract{2}{ }{a b  c}}
+${extract{3}{ }{a b  c}}
+${extract{-1}{:}{a:b:}}
+${extract{-2}{:}{a:b:}}
+${extract{1}{::}{a::b}}
+${extract{2}{::}{a::b}}
+${extract{x}{x=1}{$value$value}}
+${extract{a}{ a = 1 }}
+${extract{a}{a="1 2"}}
+${extract{a}{a='1 2'}}
+${extract{a}{a="unterminated}}
+${extract{a}{b=2 a=1}}
+${extract{A}{a=1}}
+${extract{a_b}{a_b=1 a=2}}
+${extract{a}{a_b=1 a=2}}
+${extract{a}{xa=1 a=2}}
+${extract{a}{a=1\nb=2}}
+${extract{b}{a=1\nb=2}}
+${extract{b}{a=1,b=2}}
+${extract{b}{a=1;b=2}}
+${tr{abc}{abc}{x}}
+${tr{abc}{aa}{xy}}
+${tr{aaa}{a}{bc}}
+${tr{a-c}{-}{+}}
+${tr{caf\xc3\xa9}{\xc3}{X}}
+${tr{hello}{lo}{01}}
+${length{0}{}}
+${length{1}{\xc3\xa9}}
+${substr{0}{1}{\xc3\xa9}}
+${substr{-1}{1}{abc}}
+${substr{-3}{3}{abc}}
+${substr{-4}{3}{abc}}
+${substr{3}{0}{abc}}
+${substr{3}{}{abc}}
+${substr{2}{5}{abc}}
+${hmac{md5}{aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}{t}}
+${hmac{md5}{aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}{t}}
+${hmac{sha1}{key}{The quick brown fox jumps over the lazy dog}}
+${hmac{md5}{key}{The quick brown fox jumps over the lazy dog}}
+${hmac{MD5}{key}{t}}
+${listextract{-4}{a:b:c}}
+${listextract{-1}{}}
+${listextract{1}{:}}
+${listextract{2}{::}}
+${listextract{1}{<;}}
+${listextract{+1}{a:b}}
+${listextract{01}{a:b}}
+${listextract{ 1}{a:b}}
+${listquote{:}{a::b}}
+${listquote{<}{a<b}}
+${listquote{a}{banana}}
+${listquote{ }{a b}}
+${filter{a:b:c}{inlist{$item}{a:c}}}
+${filter{1:2:3:4}{>{$item}{2}}}
+${filter{a:b}{!def:item}}
+${filter{a:b}{def:item}}
+${map{a:b:c}{${if eq{$item}{b}{}{$item}}}}
+${map{<\n a\nb}{<$item>}}
+${map{a}{${listcount:$item:$item}}}
+${reduce{a:b:c}{}{$item$value}}
+${reduce{3:5}{1}{${eval:$value*$item}}}
+${reduce{}{}{x}}
+${if eq{${map{a:b}{x}}}{x:x}{yes}{no}}
+${readfile{@DATA@/readfile.txt}{\n}}
+${readfile{@DATA@/readfile.txt}{$primary_hostname}}
+${readfile{@DATA@/readfile.txt}{\N$x\N}}
+${readfile{@DATA@/dsearch}}
+${readfile{@DATA@/nonl.txt}{--}}
+${env{PATH}{${if def:value{has value}{empty}}}{unset}}
+${env{POSTERN_GOLDEN_SURELY_UNSET}{set}{${if def:value{has value}{empty}}}}
+${imapfolder{INBOX.Sent}}
+${imapfolder{a&b}}
+${imapfolder{caf\xc3\xa9/x}{/}}
+${imapfolder{\xe6\x97\xa5\xe6\x9c\xac}}
+${imapfolder{a b}{.}{INBOX}}
+${imapfolder{INBOX/a}{/}{INBOX}}
+${imapfolder{~x}}
+${run{/bin/sh -c "echo \\"\$HOME\\""}}
+${run{/bin/sh -c "printf abc"}}
+${run{/bin/sh -c "exit 256"}{ok $runrc}{bad $runrc}}
+${run{/bin/sh -c "kill -9 \$\$"}{ok $runrc}{bad $runrc}}
+${run{/bin/echo "unterminated}}
+${run{/bin/echo 'single quotes'}}
+${run{/bin/echo}}
+${run{ /bin/echo lead}}
+${run,preexpand{/bin/echo pre}}
+${run{/bin/echo $primary_hostname}}

@@ -366,3 +366,156 @@ ${uc abc}
 ${uc:}
 ${uc:abc
 ${:abc}
+# --- more edge cases: encoded words, quoting, address parsing, IPv6 forms, UTF-8 validity, hashes
+${rfc2047:This is a rather long header text with some caf\xc3\xa9 characters that needs more than one encoded word because it is long}
+${rfc2047:a?b}
+${rfc2047:a_b}
+${rfc2047:a=b}
+${rfc2047:tab\there}
+${rfc2047:(parens)}
+${rfc2047:"quotes"}
+${rfc2047:\xff}
+${rfc2047d:=?utf-8?q?a?==?utf-8?q?b?=}
+${rfc2047d:=?utf-8?q?a?=  =?utf-8?q?b?=}
+${rfc2047d:x =?utf-8?q?a?= y}
+${rfc2047d:=?utf-8?b?!!!?=}
+${rfc2047d:=?utf-8?x?abc?=}
+${rfc2047d:=?utf-8?q?=ZZ?=}
+${rfc2047d:=?utf-8*en?q?abc?=}
+${rfc2047d:=?us-ascii?q?plain?=}
+${quote_local_part:a@b}
+${quote_local_part:a,b}
+${quote_local_part:(x)}
+${quote_local_part:a\\b}
+${quote_local_part:a.}
+${quote_local_part:a!#\$%&'*+-/=?^_`{|}~b}
+${quote_local_part:<x>}
+${quote:a:b}
+${quote:a,b}
+${quote:a;b}
+${quote:(x)}
+${quote:a\tb}
+${quote:\xc3\xa9}
+${addresses:<@route.example:user@example.com>}
+${addresses:undisclosed-recipients:;}
+${addresses:group: ;}
+${addresses:"a \"quoted\" name" <q@example.com>}
+${addresses:a@b (comment, with comma), c@d}
+${addresses:a@b,,c@d}
+${addresses:<a@b>, <c@d>}
+${addresses:a@b <c@d>}
+${addresses:>}
+${addresses:>>a@b}
+${addresses:>:}
+${addresses:x@y, bad address here, z@w}
+${address:"a b"@c}
+${address:a.b.c@d.e.f}
+${address:<>}
+${address:user@example.com (Comment)}
+${address:"Name, With Comma" <x@y>}
+${address:=?utf-8?q?caf=C3=A9?= <x@y>}
+${domain:"x@y"@z}
+${local_part:"x@y"@z}
+${domain:a@b@c}
+${local_part:a@b@c}
+${ipv6norm:1:0:0:1:0:0:0:1}
+${ipv6norm:1:0:0:0:1:0:0:1}
+${ipv6norm:0:0:0:0:0:0:0:1}
+${ipv6norm:1:0:0:0:0:0:0:0}
+${ipv6norm:1:2:3:4:5:6:7:8}
+${ipv6norm:1:2:3:4:5:6:7::}
+${ipv6norm:FE80::ABCD}
+${ipv6norm:::}
+${ipv6norm:::ffff:0:0}
+${ipv6norm:1:0:1:0:1:0:1:0}
+${ipv6denorm:::}
+${ipv6denorm:1:2:3:4:5:6:7:8}
+${ipv6denorm:FE80::ABCD}
+${mask:::ffff:1.2.3.4/120}
+${mask:1.2.3.4/8}
+${mask:1.2.3.4/1}
+${mask:255.255.255.255/31}
+${mask:fe80::1/10}
+${mask:fe80::1/0}
+${mask:1.2.3/24}
+${mask:1.2.3.4/}
+${mask:1.2.3.4/ 8}
+${mask_n:fe80::1/10}
+${mask_n:1.2.3.4/8}
+${mask_n:::1/128}
+${reverse_ip:::ffff:1.2.3.4}
+${reverse_ip:1.2.3}
+${reverse_ip:1.2.3.4.5}
+${utf8clean:\xc0\x80}
+${utf8clean:\xed\xa0\x80}
+${utf8clean:\xf0\x9f\x98\x80}
+${utf8clean:\xf4\x90\x80\x80}
+${utf8clean:\xe0\x80\xaf}
+${utf8clean:a\x80b}
+${utf8clean:\xc3\xa9\xc3}
+${from_utf8:\xc2\xa0}
+${from_utf8:\xc3\xbf}
+${from_utf8:\xc4\x80}
+${from_utf8:\xf0\x9f\x98\x80}
+${from_utf8:\xc3}
+${lc:\xc3\x80\xc3\x89}
+${uc:\xc3\xa0\xc3\xa9}
+${lc:ABC\xffDEF}
+${hash_1:a}
+${hash_2_2:abcdef}
+${hash_26:abc}
+${hash_62_62:abc}
+${hash_1_63:abc}
+${nhash_1000:abc}
+${nhash_7_7:abc}
+${nhash_2_1000:abcdefghijklmnopqrstuvwxyz}
+${md5:\xc3\xa9}
+${sha1:\xff}
+${sha256:${md5:abc}}
+${sha3_224:}
+${sha2_384:}
+${base64:${sha256:x}}
+${base64:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}
+${base64d:YWFh\nYWFh}
+${base64d:====}
+${base64d:YQ=}
+${base64d:Y===}
+${base64d:YWJjZA}
+${str2b64:\xff}
+${hex2b64:00}
+${hex2b64:0}
+${hexquote:\xff}
+${hexquote:a\\b}
+${escape:\x7f\x80}
+${escape:a"b}
+${escape8bit:\xff}
+${time_interval:604800}
+${time_interval:604799}
+${time_interval:1209600}
+${time_interval:3599}
+${time_interval:61}
+${time_interval:00}
+${time_interval:1K}
+${time_interval: 5}
+${time_eval:1W}
+${time_eval:1D}
+${time_eval:1s1m}
+${time_eval:0}
+${time_eval:s}
+${time_eval:1}
+${time_eval:1ms}
+${time_eval:5m 5s}
+${strlen:${sha256:x}}
+${strlen:${rfc2047:caf\xc3\xa9}}
+${listcount:${addresses:a@b, c@d, e@f}}
+${listnamed:local_domains}
+${listnamed_d:nosuch}
+${listnamed:}
+${listnamed_:local_domains}
+${quote_local_part:${local_part:"a b"@c}}
+${local_part:${quote_local_part:a b}@c}
+${lc:${uc:${lc:MiXeD}}}
+${expand:\${expand:\\\${uc:deep\\\}\}}
+${expand:${lc:\$PRIMARY_HOSTNAME}}
+${eval:${listcount:a:b:c}*${strlen:abcd}}
+${eval10:${hex2b64:00}}
