@@ -20,7 +20,9 @@ for exe in "$build"/tests/fuzz/fuzz_*; do
 		tail -40 "$build/$name.log"
 		status=1
 	else
-		grep -E '^(#[0-9]+|Done)' "$build/$name.log" | tail -1
+		# The last status line (cov:, ft:, corp:, exec/s) and the total.
+		grep -E '^#[0-9]+' "$build/$name.log" | tail -1
+		grep -E '^Done' "$build/$name.log" | tail -1
 	fi
 done
 exit $status
