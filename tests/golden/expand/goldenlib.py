@@ -18,15 +18,20 @@ Corpus format (see docs/testing.md for the full story):
     expression the raw result must fully match (only for time-, pid- or build-dependent values;
     the table VOLATILE below is the complete normaliser).
 """
+import hashlib
 import os
 import pathlib
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+import builddata  # noqa: E402  (lives next to this file)
 
 # Every case is followed on stdin by this line plus its index.  It is plain text, so it expands to
 # itself; it has no upper-case letters, so no macro can rewrite it.  Splitting the output on these
@@ -273,8 +278,7 @@ class Workdir:
         self.data = self.root / "data"
         shutil.copytree(HERE / "data", self.data)
         (self.root / "spool").mkdir()
-        from builddata import build_binary_data   # local module next to this one
-        self.unavailable = build_binary_data(self.data)
+        self.unavailable = builddata.build_binary_data(self.data)
         for p in [self.root, *self.root.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
         os.chmod(self.root / "spool", 0o777)
@@ -327,7 +331,6 @@ def case_id(case, occurrence=1):
     """Stable name of a case for the ratchet file: file and a short hash of its text (plus the
     occurrence number when the same text appears again in the file), so that editing a case or
     inserting another before it does not silently carry over an old status."""
-    import hashlib
     digest = hashlib.sha1(case.text.encode("utf-8", errors="surrogateescape")).hexdigest()[:10]
     suffix = f".{occurrence}" if occurrence > 1 else ""
     return f"{case.path.name}#{digest}{suffix}"
