@@ -32,6 +32,7 @@ def test_golden_expand(corpus_run):
     run = corpus_run
     passed, total, rate = run.summary()
     print(f"\ngolden expand: {passed}/{total} lines equal ({rate:.1f}%)")
+    print("  " + ", ".join(f"{name} {p}/{t}" for name, (p, t) in run.per_file().items()))
     gaps = [r for r in run.results if r.status == "gap"]
     if gaps:
         equal = sum(1 for r in gaps if r.expected.matches(r.got))

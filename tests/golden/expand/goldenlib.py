@@ -367,6 +367,17 @@ class CorpusRun:
     def passing_ids(self):
         return {r.id for r in self.results if r.status == "pass"}
 
+    def per_file(self):
+        """{file name: (passed, counted)} in corpus order."""
+        table = {}
+        for r in self.results:
+            passed, total = table.get(r.case.path.name, (0, 0))
+            if r.status in ("pass", "fail"):
+                table[r.case.path.name] = (passed + (r.status == "pass"), total + 1)
+            else:
+                table.setdefault(r.case.path.name, (passed, total))
+        return table
+
     def summary(self):
         counted = self.counted()
         passed = sum(1 for r in counted if r.status == "pass")
