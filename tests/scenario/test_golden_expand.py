@@ -139,6 +139,27 @@ def test_case_ids_distinguish_repeated_texts():
     assert goldenlib.case_id(case).startswith("x.be#")
 
 
+def test_runner_resumes_after_a_crashing_case(tmp_path):
+    fake = tmp_path / "fake-postern"
+    fake.write_text("#!/bin/sh\n"
+                    "while IFS= read -r l; do\n"
+                    "  case \"$l\" in boom) kill -SEGV $$;; esac\n"
+                    "  printf '> %s\\n' \"$l\"\n"
+                    "done\nprintf '> \\n'\n")
+    fake.chmod(0o755)
+    be = tmp_path / "t.be"
+    be.write_text("a\nboom\nb\n")
+    cases = goldenlib.parse_cases(be)
+    workdir = goldenlib.Workdir()
+    problems = []
+    try:
+        results = goldenlib._run_with_restarts(str(fake), workdir, be, cases, 30, problems)
+    finally:
+        workdir.cleanup()
+    assert results == ["a", None, "b"]
+    assert len(problems) == 1 and "t.be:2" in problems[0] and "signal 11" in problems[0]
+
+
 def test_cdb_writer_matches_the_format(tmp_path):
     """Read our cdb file back with an independent lookup written from the format description."""
     import struct

@@ -305,19 +305,24 @@ class Workdir:
 
 
 def run_be(binary, workdir, be_path, cases, timeout=120):
-    """Run `binary -C conf -be` on the cases; returns (results, stderr, returncode)."""
+    """Run `binary -C conf -be` on the cases; returns (results, stderr, returncode), where the
+    return code is "timeout" if the binary hung (results then hold what it printed before)."""
     conf = workdir.config(be_path)
     stdin = build_stdin(cases, workdir.subst)
     mode = ["-be"]
     msg = pathlib.Path(be_path).with_suffix(".msg")
     if msg.exists():                  # X.msg next to X.be: run in -bem mode with that message
         mode = ["-bem", str(workdir.instantiate(msg))]
-    proc = subprocess.run([binary, "-C", str(conf)] + mode, input=stdin, capture_output=True,
-                          timeout=timeout, cwd=workdir.root)
-    stdout = proc.stdout.decode("utf-8", errors="surrogateescape")
+    try:
+        proc = subprocess.run([binary, "-C", str(conf)] + mode, input=stdin, capture_output=True,
+                              timeout=timeout, cwd=workdir.root)
+        out, err, rc = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:          # keep what was printed before the hang
+        out, err, rc = exc.stdout or b"", exc.stderr or b"", "timeout"
+    stdout = out.decode("utf-8", errors="surrogateescape")
     results = split_output(stdout, len(cases))
     results = [None if r is None else workdir.unsubst(r) for r in results]
-    return results, proc.stderr.decode("utf-8", errors="replace"), proc.returncode
+    return results, err.decode("utf-8", errors="replace"), rc
 
 
 def corpus_files(only=None):
@@ -385,7 +390,39 @@ class CorpusRun:
         return passed, len(counted), rate
 
 
-def run_corpus(binary, only=None, timeout=120):
+MAX_RESTARTS = 20
+
+
+def _run_with_restarts(binary, workdir, be, cases, timeout, problems):
+    """Run a file's cases; when the binary stops early (crash, fatal exit, hang), the case it
+    stopped at fails and the run resumes after it, so one bad case does not hide the rest.
+    Cases after a restart lose state set earlier in the file (macro definitions)."""
+    results, start, restarts = [], 0, 0
+    while start < len(cases):
+        part, stderr, rc = run_be(binary, workdir, be, cases[start:], timeout=timeout)
+        done = next((i for i, r in enumerate(part) if r is None), len(part))
+        results.extend(part[:done])
+        if done == len(part):
+            break
+        if start == 0 and done == 0:
+            problems.append(f"{be.name}: no results at all (exit status {rc}; stderr: "
+                            f"{stderr.strip()[:300]!r})")
+            break
+        culprit = cases[start + done]
+        what = "timed out" if rc == "timeout" else (
+            f"died with signal {-rc}" if isinstance(rc, int) and rc < 0 else f"exited ({rc})")
+        problems.append(f"{culprit.where}: binary {what} at this case; "
+                        f"stderr: {stderr.strip()[-200:]!r}")
+        results.append(None)
+        start += done + 1
+        restarts += 1
+        if restarts >= MAX_RESTARTS:
+            problems.append(f"{be.name}: giving up after {MAX_RESTARTS} restarts")
+            break
+    return results + [None] * (len(cases) - len(results))
+
+
+def run_corpus(binary, only=None, timeout=60):
     run = CorpusRun()
     workdir = Workdir()
     try:
@@ -400,17 +437,7 @@ def run_corpus(binary, only=None, timeout=120):
                 run.problems.append(f"{be.name}: {len(cases)} cases but {len(expected)} recorded "
                                     "answers; re-record with scripts/record-golden-expand.py")
                 continue
-            try:
-                results, stderr, rc = run_be(binary, workdir, be, cases, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                results, stderr, rc = [None] * len(cases), "", "timeout"
-            if all(r is None for r in results) and rc != "timeout":
-                run.problems.append(f"{be.name}: no results (exit status {rc}; stderr: "
-                                    f"{stderr.strip()[:300]!r})")
-            elif rc == "timeout" or (isinstance(rc, int) and rc < 0):
-                what = "timed out" if rc == "timeout" else f"died with signal {-rc}"
-                done = sum(1 for r in results if r is not None)
-                run.problems.append(f"{be.name}: binary {what} after {done} of {len(cases)} cases")
+            results = _run_with_restarts(binary, workdir, be, cases, timeout, run.problems)
             seen = {}
             for case, exp, got in zip(cases, expected, results):
                 seen[case.text] = seen.get(case.text, 0) + 1
