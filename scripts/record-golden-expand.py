@@ -30,7 +30,7 @@ def lint(be, cases):
 def record(exim, workdir, be):
     cases = goldenlib.parse_cases(be)
     lint(be, cases)
-    results, stderr, rc = goldenlib.run_be(exim, workdir, be, cases)
+    results, stderr, rc, _ = goldenlib.run_be(exim, workdir, be, cases)
     missing = [c.where for c, r in zip(cases, results) if r is None]
     if missing:
         raise SystemExit(f"{be.name}: reference produced no result for {missing[:5]} "

@@ -77,7 +77,7 @@ def test_survives_inputs_that_crash_exim(postern_bin, tmp_path):
     cases = goldenlib.parse_cases(crashers)
     workdir = goldenlib.Workdir()
     try:
-        results, stderr, rc = goldenlib.run_be(postern_bin, workdir, crashers, cases, timeout=60)
+        results, stderr, rc, _ = goldenlib.run_be(postern_bin, workdir, crashers, cases, timeout=60)
     finally:
         workdir.cleanup()
     assert rc >= 0, f"postern died with signal {-rc}; stderr: {stderr[-500:]}"

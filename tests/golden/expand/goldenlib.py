@@ -305,8 +305,8 @@ class Workdir:
 
 
 def run_be(binary, workdir, be_path, cases, timeout=120):
-    """Run `binary -C conf -be` on the cases; returns (results, stderr, returncode), where the
-    return code is "timeout" if the binary hung (results then hold what it printed before)."""
+    """Run `binary -C conf -be` on the cases; returns (results, stderr, returncode, stdout), where
+    the return code is "timeout" if the binary hung (results then hold what it printed before)."""
     conf = workdir.config(be_path)
     stdin = build_stdin(cases, workdir.subst)
     mode = ["-be"]
@@ -322,7 +322,7 @@ def run_be(binary, workdir, be_path, cases, timeout=120):
     stdout = out.decode("utf-8", errors="surrogateescape")
     results = split_output(stdout, len(cases))
     results = [None if r is None else workdir.unsubst(r) for r in results]
-    return results, err.decode("utf-8", errors="replace"), rc
+    return results, err.decode("utf-8", errors="replace"), rc, stdout
 
 
 def corpus_files(only=None):
@@ -399,14 +399,16 @@ def _run_with_restarts(binary, workdir, be, cases, timeout, problems):
     Cases after a restart lose state set earlier in the file (macro definitions)."""
     results, start, restarts = [], 0, 0
     while start < len(cases):
-        part, stderr, rc = run_be(binary, workdir, be, cases[start:], timeout=timeout)
+        part, stderr, rc, stdout = run_be(binary, workdir, be, cases[start:], timeout=timeout)
         done = next((i for i, r in enumerate(part) if r is None), len(part))
         results.extend(part[:done])
         if done == len(part):
             break
         if start == 0 and done == 0:
+            hint = ("" if not stdout else " - stdout does not follow the \"> result\" format, "
+                    f"it starts {stdout[:80]!r}")
             problems.append(f"{be.name}: no results at all (exit status {rc}; stderr: "
-                            f"{stderr.strip()[:300]!r})")
+                            f"{stderr.strip()[:300]!r}){hint}")
             break
         culprit = cases[start + done]
         what = "timed out" if rc == "timeout" else (
