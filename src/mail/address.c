@@ -220,9 +220,9 @@ static bool route_addr(cursor *c, xbuf *out, addr_parsed *info)
 	return true;
 }
 
-/* A phrase (display name or group name): atoms, quoted strings and dots; in single-address
- * mode ':' is accepted too. Stops at '<' (route-addr follows) or, when groups are allowed, at
- * ':' (group). Returns the stopping character, or -1 if neither is reached. */
+/* A phrase (display name or group name): atoms, quoted strings and dots. Stops at '<'
+ * (route-addr follows) or, when groups are allowed, at ':' (group). Returns the stopping
+ * character, or -1 if neither is reached. */
 static int phrase(cursor *c, bool groups_allowed)
 {
 	for (;;) {
@@ -234,7 +234,7 @@ static int phrase(cursor *c, bool groups_allowed)
 		if (ch == '"') {
 			if (!quoted_string(c, NULL))
 				return -1;
-		} else if (is_atom_char(ch) || ch == '.' || (ch == ':' && !groups_allowed))
+		} else if (is_atom_char(ch) || ch == '.')
 			c->pos++;
 		else
 			return -1;
@@ -323,7 +323,7 @@ bool addr_next_item(sv list, size_t *pos, sv *item)
 		return false;
 	size_t start = i;
 	int depth = 0;
-	bool quoted = false;
+	bool quoted = false, angle = false;
 	for (; i < list.len; i++) {
 		char ch = list.p[i];
 		if (ch == '\\' && (quoted || depth) && i + 1 < list.len) {
@@ -342,7 +342,11 @@ bool addr_next_item(sv list, size_t *pos, sv *item)
 			quoted = true;
 		else if (ch == '(')
 			depth = 1;
-		else if (ch == ',')
+		else if (ch == '<')
+			angle = true;
+		else if (ch == '>')
+			angle = false;
+		else if (ch == ',' && !angle)
 			break;
 	}
 	*item = sv_sub(list, start, i - start);

@@ -6,7 +6,8 @@
  * allowed between tokens. The result keeps the local part as written (quotes included) and
  * drops white space, comments, the phrase and any source route. "<>" is a valid item with no
  * address. When groups are allowed, "name:" opens a group and ';' closes it (text after the ';'
- * is ignored); otherwise a ':' may appear inside a phrase.
+ * is ignored). Exim keeps the group state between expansions (a quirk not copied here): the
+ * state lives in the caller's addr_group_state.
  *
  * Bounded: comment nesting is limited to ADDR_MAX_COMMENT_DEPTH; nothing recurses otherwise.
  */
@@ -36,7 +37,8 @@ typedef struct addr_parsed {
  * (no group syntax). */
 bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *info, const char **why);
 
-/* Split a header-style list at commas outside quoted strings and comments. *pos is the
+/* Split a header-style list at commas outside quoted strings, comments and <...> (not [...]:
+ * Exim splits "a@[1,2]"). *pos is the
  * offset to start at; returns false at the end; *item is the next item (possibly empty). */
 bool addr_next_item(sv list, size_t *pos, sv *item);
 

@@ -208,8 +208,7 @@ bool idna_domain_from_alabel(sv domain, xbuf *out)
 		if (i < domain.len && domain.p[i] != '.')
 			continue;
 		sv label = sv_sub(domain, start, i - start);
-		if (label.len > 4 && (label.p[0] | 0x20) == 'x' && (label.p[1] | 0x20) == 'n' && label.p[2] == '-' &&
-			label.p[3] == '-') {
+		if (label.len > 4 && sv_starts(label, "xn--")) {
 			if (!punycode_decode(sv_sub(label, 4, label.len), out))
 				return false;
 		} else

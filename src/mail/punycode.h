@@ -14,7 +14,7 @@ bool punycode_encode(sv utf8, xbuf *out);
 bool punycode_decode(sv puny, xbuf *out);
 
 /* Domain: each label holding non-ASCII becomes "xn--<punycode>" (ASCII letters lower-cased);
- * and back: each "xn--" label decoded. false on malformed input. */
+ * and back: each label starting "xn--" (lower case only, as Exim) decoded. false on malformed input. */
 bool idna_domain_to_alabel(sv domain, xbuf *out);
 bool idna_domain_from_alabel(sv domain, xbuf *out);
 

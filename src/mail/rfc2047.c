@@ -24,21 +24,27 @@ void rfc2047_encode(sv in, const char *charset, xbuf *out)
 		xbuf_putsv(out, in);
 		return;
 	}
-	size_t word_start = 0; /* offset in out of the current word's encoded text */
+	/* Word breaking as Exim does it: before each input byte, if the current word has grown
+	 * past 67 characters, close it and open another. The first word is measured without its
+	 * "=?cs?Q?" prefix, later ones with it. Each encoded byte flips a flag that suppresses the
+	 * check for the next byte, which keeps two-byte UTF-8 characters (and, as a side effect,
+	 * pairs of other encoded bytes) together. */
 	xbuf_printf(out, "=?%s?Q?", charset);
-	word_start = out->len;
+	size_t line_off = out->len;
+	bool skip_check = false;
 	for (size_t i = 0; i < in.len; i++) {
 		unsigned char ch = p[i];
-		bool continuation = (ch & 0xC0) == 0x80;
-		if (!continuation && out->len - word_start >= 68) {
-			xbuf_printf(out, "?= =?%s?Q?", charset);
-			word_start = out->len;
+		if (out->len - line_off > 67 && !skip_check) {
+			xbuf_puts(out, "?= ");
+			line_off = out->len;
+			xbuf_printf(out, "=?%s?Q?", charset);
 		}
 		if (ch == ' ')
 			xbuf_putc(out, '_');
-		else if (ch < 33 || ch > 126 || is_q_special(ch))
+		else if (ch < 33 || ch > 126 || is_q_special(ch)) {
 			xbuf_printf(out, "=%02X", ch);
-		else
+			skip_check = !skip_check;
+		} else
 			xbuf_putc(out, (char)ch);
 	}
 	xbuf_puts(out, "?=");

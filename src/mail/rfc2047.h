@@ -10,9 +10,8 @@
 enum { RFC2047_MAX_WORD = 75 };
 
 /* Encode in (text in `charset`) as Q-encoded words. Text made only of printing ASCII and
- * spaces, with none of ?=()<>@,;:\".[]_ , is returned unchanged. Words are kept short by
- * starting a new one (after a space) once the encoded text reaches 68 characters, never
- * inside a UTF-8 character. */
+ * spaces, with none of ?=()<>@,;:\".[]_ , is returned unchanged. Long text is split into
+ * several words separated by a space, at the points Exim splits it. */
 void rfc2047_encode(sv in, const char *charset, xbuf *out);
 
 /* Decode every well-formed encoded word, converting its text from the word's charset to

@@ -1,7 +1,7 @@
 /* ${eval:} and ${eval10:}: 64-bit integer arithmetic with C precedence, Exim's number forms
- * (octal/hex for eval, K/M/G multipliers) and Exim's overflow rules: only a sum of two
- * positives is checked; products, differences, negation and multipliers wrap; shift counts are
- * taken modulo 64; LLONG_MIN / -1 and LLONG_MIN % -1 give LLONG_MAX.
+ * (octal/hex for eval, K/M/G multipliers) and Exim's overflow rules: sums and differences
+ * are checked (coarsely, see additive()); products, negation and multipliers wrap; shift counts
+ * are taken modulo 64; LLONG_MIN / -1 and LLONG_MIN % -1 give LLONG_MAX.
  *
  * Errors read "error in expression evaluation: <what> (after processing "<text so far>")".
  * Nesting is bounded (EVAL_MAX_DEPTH) since the grammar is recursive.
@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 enum { EVAL_MAX_DEPTH = 200 };
+#define EVAL_HALF_MAX (LLONG_MAX / 2)
 
 typedef struct eval_state {
 	sv expr;
@@ -173,11 +174,14 @@ static long long additive(eval_state *e)
 		long long y = multiplicative(e);
 		if (e->error)
 			return 0;
-		if (op == '+') {
-			if (x > 0 && y > 0 && x > LLONG_MAX - y)
-				return fail(e, "overflow in sum");
+		/* Exim's overflow test, reproduced as observed: the left operand alone decides on the
+		 * positive side (so 0x7fffffffffffffff+0 "overflows" and 1+0x7ffffffffffffffe does not),
+		 * both operands on the negative side; anything it lets through wraps. */
+		if (x >= EVAL_HALF_MAX || (x <= -EVAL_HALF_MAX && y <= -EVAL_HALF_MAX))
+			return fail(e, op == '+' ? "overflow in sum" : "overflow in difference");
+		if (op == '+')
 			x = (long long)((unsigned long long)x + (unsigned long long)y);
-		} else
+		else
 			x = (long long)((unsigned long long)x - (unsigned long long)y);
 	}
 	return x;

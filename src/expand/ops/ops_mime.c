@@ -29,22 +29,48 @@ int op_rfc2047d(op_ctx *c)
 	return rfc2047_decode(c->in, headers_charset(), check_length, c->out, c->err) ? XP_OP_OK : XP_OP_ERROR;
 }
 
+/* The subject as Exim shows it in these messages: non-printing bytes in octal. */
+static void put_printable(xbuf *out, sv in)
+{
+	for (size_t i = 0; i < in.len; i++) {
+		unsigned char ch = (unsigned char)in.p[i];
+		if (ch >= 32 && ch < 127)
+			xbuf_putc(out, (char)ch);
+		else
+			xbuf_printf(out, "\\%03o", ch);
+	}
+}
+
+static int alabel_fail(op_ctx *c, bool to_alabel, const char *why)
+{
+	op_fail(c, "error converting %s (", to_alabel ? "utf8" : "alabel");
+	put_printable(c->err, c->in);
+	xbuf_printf(c->err, ") to %s: %s", to_alabel ? "alabel" : "utf8", why);
+	return XP_OP_ERROR;
+}
+
 int op_utf8_domain_to_alabel(op_ctx *c)
 {
-	if (!idna_domain_to_alabel(c->in, c->out))
-		return op_fail(c, "error converting utf8 (" SV_FMT ") to alabel", SV_ARG(c->in));
+	size_t mark = c->out->len;
+	if (!idna_domain_to_alabel(c->in, c->out)) {
+		xbuf_truncate(c->out, mark);
+		return alabel_fail(c, true, "string encoding error");
+	}
 	return XP_OP_OK;
 }
 
 int op_utf8_domain_from_alabel(op_ctx *c)
 {
-	if (!idna_domain_from_alabel(c->in, c->out))
-		return op_fail(c, "error converting alabel (" SV_FMT ") to utf8", SV_ARG(c->in));
+	size_t mark = c->out->len;
+	if (!idna_domain_from_alabel(c->in, c->out)) {
+		xbuf_truncate(c->out, mark);
+		return alabel_fail(c, false, "Invalid input");
+	}
 	return XP_OP_OK;
 }
 
 /* Local parts: the whole local part is one Punycode string after "xn--" when it has any
- * non-ASCII byte; otherwise it is returned unchanged. */
+ * non-ASCII byte; otherwise it is returned unchanged (case kept). */
 int op_utf8_localpart_to_alabel(op_ctx *c)
 {
 	bool ascii = true;
@@ -58,22 +84,20 @@ int op_utf8_localpart_to_alabel(op_ctx *c)
 	xbuf_puts(c->out, "xn--");
 	if (!punycode_encode(c->in, c->out)) {
 		xbuf_truncate(c->out, mark);
-		return op_fail(c, "error converting utf8 (" SV_FMT ") to alabel", SV_ARG(c->in));
+		return alabel_fail(c, true, "string encoding error");
 	}
 	return XP_OP_OK;
 }
 
+/* The reverse insists on the exact lower-case "xn--" prefix, as Exim does. */
 int op_utf8_localpart_from_alabel(op_ctx *c)
 {
-	sv in = c->in;
-	if (!(in.len >= 4 && (in.p[0] | 0x20) == 'x' && (in.p[1] | 0x20) == 'n' && in.p[2] == '-' && in.p[3] == '-')) {
-		xbuf_putsv(c->out, in);
-		return XP_OP_OK;
-	}
+	if (!sv_starts(c->in, "xn--"))
+		return alabel_fail(c, false, "bad alabel prefix");
 	size_t mark = c->out->len;
-	if (!punycode_decode(sv_sub(in, 4, in.len), c->out)) {
+	if (!punycode_decode(sv_sub(c->in, 4, c->in.len), c->out)) {
 		xbuf_truncate(c->out, mark);
-		return op_fail(c, "error converting alabel (" SV_FMT ") to utf8", SV_ARG(c->in));
+		return alabel_fail(c, false, "Invalid input");
 	}
 	return XP_OP_OK;
 }

@@ -20,8 +20,9 @@ static int wrap_int(long long v)
 	return (int)(int32_t)(uint32_t)(unsigned long long)v;
 }
 
-/* Characters of ${hash} output, in order; the modulus (default 26) takes a prefix of it. */
-static const char hash_codes[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/* Characters of ${hash} output, in order; the modulus (default 26) takes a prefix of it.
+ * Exim's table has "t" and "s" swapped, and so must ours for equal results. */
+static const char hash_codes[] = "abcdefghijklmnopqrtsuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 bool xp_hash(sv in, long long len_ll, long long mod_ll, bool have_mod, xbuf *out, xbuf *err)
 {
@@ -44,8 +45,12 @@ bool xp_hash(sv in, long long len_ll, long long mod_ll, bool have_mod, xbuf *out
 		xbuf_putsv(out, in);
 		return true;
 	}
-	if (mod == 0) /* no characters to choose from: Exim yields nothing */
-		return true;
+	if (mod == 0) {
+		/* Exim dies with a division by zero here; refuse instead. */
+		xbuf_reset(err);
+		xbuf_printf(err, "hash count \"0\" too small");
+		return false;
+	}
 	/* Fold the bytes after the first len into the first len, each rotated by an amount that
 	 * depends on its value and position; then map each folded byte into the code set. */
 	unsigned char *acc = malloc((size_t)len + 1);
@@ -66,19 +71,19 @@ bool xp_hash(sv in, long long len_ll, long long mod_ll, bool have_mod, xbuf *out
 	return true;
 }
 
-/* Weights for ${nhash}: applied from the largest down, cycling; the first is never used. */
+/* Weights for ${nhash}: applied from the largest down, cycling back to the largest. */
 static const unsigned nhash_primes[] = { 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61,
 	67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113 };
 
 bool xp_nhash(sv in, long long n_ll, long long m_ll, bool have_m, xbuf *out, xbuf *err)
 {
+	enum { NPRIMES = sizeof nhash_primes / sizeof nhash_primes[0] };
 	uint32_t n = (uint32_t)wrap_int(n_ll), m = have_m ? (uint32_t)wrap_int(m_ll) : 0;
 	uint32_t total = 0;
-	size_t k = 0;
+	size_t k = NPRIMES - 1;
 	for (size_t i = 0; i < in.len; i++) {
-		if (k == 0)
-			k = sizeof nhash_primes / sizeof nhash_primes[0] - 1;
-		total += nhash_primes[k--] * (unsigned char)in.p[i];
+		total += nhash_primes[k] * (unsigned char)in.p[i];
+		k = k ? k - 1 : NPRIMES - 1;
 	}
 	uint32_t divisor = have_m ? n * m : n;
 	if (divisor == 0 || (have_m && m == 0)) {
