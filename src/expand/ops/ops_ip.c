@@ -3,9 +3,6 @@
 
 #include <ctype.h>
 
-/* lib/ip.h is written on another branch; until it is merged these operators report that they
- * are unavailable instead of breaking the build. */
-#if __has_include("lib/ip.h")
 #include "lib/ip.h"
 
 /* "address/bits": Exim accepts white space before the bit count, any number of leading zeros,
@@ -90,9 +87,3 @@ int op_reverse_ip(op_ctx *c)
 	ip_reverse(&a, c->out);
 	return XP_OP_OK;
 }
-#else
-int op_mask(op_ctx *c) { return op_fail(c, "IP operators unavailable: lib/ip.h not merged"); }
-int op_ipv6norm(op_ctx *c) { return op_fail(c, "IP operators unavailable: lib/ip.h not merged"); }
-int op_ipv6denorm(op_ctx *c) { return op_fail(c, "IP operators unavailable: lib/ip.h not merged"); }
-int op_reverse_ip(op_ctx *c) { return op_fail(c, "IP operators unavailable: lib/ip.h not merged"); }
-#endif
