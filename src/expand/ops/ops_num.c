@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "lib/list.h"
+#include "lib/timefmt.h"
 
 static int wrap_int(long long v)
 {
@@ -220,7 +221,9 @@ int op_length(op_ctx *c)
 }
 
 /* Exim time intervals: one or more <digits><unit> with units w d h m s, summed; the whole
- * string must be consumed and the total must fit an int. */
+ * string must be consumed and the total must fit an int. Exim reads each number into an int,
+ * so a huge count wraps ("99999999999s" is 1215752191 seconds) and a wrapped negative one is
+ * refused. (lib/timefmt's interval_parse refuses such counts outright, so it is not used here.) */
 static bool parse_time_interval(sv in, long long *out)
 {
 	long long total = 0;
@@ -263,6 +266,8 @@ int op_time_eval(op_ctx *c)
 	return XP_OP_OK;
 }
 
+/* Digits only (none means 0); Exim keeps the value in an int, so larger values wrap. A wrapped
+ * negative value prints as a signed interval, where Exim prints a garbled form. */
 int op_time_interval(op_ctx *c)
 {
 	uint32_t v = 0;
@@ -272,25 +277,7 @@ int op_time_interval(op_ctx *c)
 				SV_ARG(c->in));
 		v = v * 10 + (uint32_t)(c->in.p[i] - '0');
 	}
-	/* Exim keeps the value in an int; a wrapped negative value is printed as its magnitude with
-	 * a leading minus (Exim itself prints a garbled form there). */
-	long long t = (int32_t)v;
-	if (t < 0) {
-		xbuf_putc(c->out, '-');
-		t = -t;
-	}
-	if (t == 0) {
-		xbuf_puts(c->out, "0s");
-		return XP_OP_OK;
-	}
-	static const struct { long long secs; char unit; } units[] = {
-		{ 604800, 'w' }, { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		long long q = t / units[i].secs;
-		t %= units[i].secs;
-		if (q)
-			xbuf_printf(c->out, "%lld%c", q, units[i].unit);
-	}
+	interval_format((int32_t)v, c->out);
 	return XP_OP_OK;
 }
 

@@ -5,7 +5,9 @@
 #include <ctype.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
 #include "lib/list.h"
+#include "lib/printing.h"
 
 int op_lc(op_ctx *c)
 {
@@ -100,37 +102,24 @@ int op_quote_local_part(op_ctx *c)
 	return XP_OP_OK;
 }
 
-/* ${escape:}: non-printing bytes become C-style escapes; Exim counts TAB as printing and, with
- * print_topbitchars unset (the default), bytes above 127 as non-printing. */
+/* ${escape:} and ${escape8bit:} use the shared renderings in lib/printing (Exim's
+ * string_printing): for ${escape:} TAB counts as printing, and bytes above 127 do when the
+ * print_topbitchars option is set. */
 int op_escape(op_ctx *c)
 {
-	for (size_t i = 0; i < c->in.len; i++) {
-		unsigned char ch = (unsigned char)c->in.p[i];
-		if ((ch >= 32 && ch < 127) || ch == '\t') {
-			xbuf_putc(c->out, (char)ch);
-			continue;
-		}
-		switch (ch) {
-		case '\n': xbuf_puts(c->out, "\\n"); break;
-		case '\r': xbuf_puts(c->out, "\\r"); break;
-		case '\b': xbuf_puts(c->out, "\\b"); break;
-		case '\v': xbuf_puts(c->out, "\\v"); break;
-		case '\f': xbuf_puts(c->out, "\\f"); break;
-		default: xbuf_printf(c->out, "\\%03o", ch); break;
-		}
-	}
+	xbuf v;
+	unsigned flags = PRINT_TAB_LITERAL;
+	xbuf_init(&v, NULL);
+	if (conf_main_value("print_topbitchars", &v) && sv_eq_cstr(xbuf_sv(&v), "true"))
+		flags |= PRINT_TOPBIT;
+	xbuf_free(&v);
+	printing_escape(c->in, flags, c->out);
 	return XP_OP_OK;
 }
 
 int op_escape8bit(op_ctx *c)
 {
-	for (size_t i = 0; i < c->in.len; i++) {
-		unsigned char ch = (unsigned char)c->in.p[i];
-		if (ch >= 127 || ch == '\\')
-			xbuf_printf(c->out, "\\%03o", ch);
-		else
-			xbuf_putc(c->out, (char)ch);
-	}
+	printing_escape8bit(c->in, c->out);
 	return XP_OP_OK;
 }
 
