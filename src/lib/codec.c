@@ -12,7 +12,6 @@ void codec_b64_encode(sv in, xbuf *out)
 	const unsigned char *p = (const unsigned char *)in.p;
 	size_t i = 0;
 	out->taint |= in.taint;
-	xbuf_reserve(out, (in.len + 2) / 3 * 4);
 	for (; i + 3 <= in.len; i += 3) {
 		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 		char q[4] = { b64_alphabet[v >> 18], b64_alphabet[(v >> 12) & 63], b64_alphabet[(v >> 6) & 63],
@@ -131,7 +130,6 @@ void codec_hex_encode(sv in, bool upper, xbuf *out)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	out->taint |= in.taint;
-	xbuf_reserve(out, in.len * 2);
 	for (size_t i = 0; i < in.len; i++) {
 		unsigned char c = (unsigned char)in.p[i];
 		char two[2] = { digits[c >> 4], digits[c & 15] };

@@ -11,7 +11,6 @@
 
 int op_lc(op_ctx *c)
 {
-	xbuf_reserve(c->out, c->in.len);
 	for (size_t i = 0; i < c->in.len; i++)
 		xbuf_putc(c->out, (char)tolower((unsigned char)c->in.p[i]));
 	return XP_OP_OK;
@@ -19,7 +18,6 @@ int op_lc(op_ctx *c)
 
 int op_uc(op_ctx *c)
 {
-	xbuf_reserve(c->out, c->in.len);
 	for (size_t i = 0; i < c->in.len; i++)
 		xbuf_putc(c->out, (char)toupper((unsigned char)c->in.p[i]));
 	return XP_OP_OK;
