@@ -16,7 +16,9 @@ static bool crypt_once(sv key, const char *salt, char *out, size_t outsz)
 		abort();
 	memcpy(k, key.p ? key.p : "", key.len);
 	k[key.len] = 0;
-	const char *r = crypt_r(k, salt, cd);
+	/* crypt_rn rather than crypt_r: sanitizer runtimes intercept crypt_r, and with --as-needed
+	 * that can leave libcrypt unlinked and the real function missing. */
+	const char *r = crypt_rn(k, salt, cd, (int)sizeof *cd);
 	bool ok = r && r[0] && r[0] != '*' && strlen(r) < outsz;
 	if (ok)
 		strcpy(out, r);
