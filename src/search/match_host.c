@@ -1,0 +1,210 @@
+/* Host-list items. The subject is the host's IP address ("" = no remote host); its name is
+ * ctx->host_name when known. Items: "" (local caller), "*", IP addresses and CIDR nets, "@[]"
+ * (an address of a local interface), net[N]-type;data (lookup keyed by the address, masked to N
+ * bits), type;data (keyed by the host name; by the address when no name is known, as
+ * ${if match_ip} does), and name patterns (*suffix, ^regex, plain names, "@") which need the host
+ * name: without it, the item is "unknown" and +include_unknown / +ignore_unknown decide.
+ * Plain names would need a forward DNS lookup; until the DNS layer exists they match only the
+ * known host name. */
+#include "search/match_internal.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <string.h>
+
+bool match_ip_parse(sv text, match_ip *out)
+{
+	char buf[64];
+	if (text.len == 0 || text.len >= sizeof buf)
+		return false;
+	memcpy(buf, text.p, text.len);
+	buf[text.len] = 0;
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, buf, out->b) == 1) {
+		out->family = 4;
+		return true;
+	}
+	if (inet_pton(AF_INET6, buf, out->b) == 1) {
+		out->family = 6;
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (memcmp(out->b, mapped, 12) == 0) {
+			memmove(out->b, out->b + 12, 4);
+			memset(out->b + 4, 0, 12);
+			out->family = 4;
+		}
+		return true;
+	}
+	return false;
+}
+
+bool match_ip_parse_cidr(sv text, match_ip *out, int *bits)
+{
+	const char *slash = memchr(text.p, '/', text.len);
+	sv addr = slash ? sv_sub(text, 0, (size_t)(slash - text.p)) : text;
+	if (!match_ip_parse(addr, out))
+		return false;
+	int max = out->family == 4 ? 32 : 128;
+	*bits = max;
+	if (slash) {
+		long long n;
+		sv m = sv_sub(text, (size_t)(slash - text.p) + 1, text.len);
+		if (m.len == 0 || !isdigit((unsigned char)m.p[0]) || !sv_to_long(m, &n) || n < 0 || n > max)
+			return false;
+		*bits = (int)n;
+	}
+	return true;
+}
+
+static bool ip_in_net(const match_ip *ip, const match_ip *net, int bits)
+{
+	if (ip->family != net->family)
+		return false;
+	for (int i = 0; i < bits / 8; i++)
+		if (ip->b[i] != net->b[i])
+			return false;
+	if (bits % 8) {
+		uint8_t m = (uint8_t)(0xff << (8 - bits % 8));
+		if ((ip->b[bits / 8] & m) != (net->b[bits / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* Lookup key for net-/netN- items: IPv4 dotted quad; IPv6 as eight unabbreviated lower-case
+ * groups joined by sep ('.' normally, ':' for iplsearch); "/N" appended when masked. */
+void match_ip_key(const match_ip *ip, int maskbits, char sep, xbuf *out)
+{
+	match_ip m = *ip;
+	if (maskbits >= 0) {
+		int max = ip->family == 4 ? 32 : 128;
+		for (int bit = maskbits; bit < max; bit++)
+			m.b[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+	}
+	if (m.family == 4)
+		xbuf_printf(out, "%u.%u.%u.%u", m.b[0], m.b[1], m.b[2], m.b[3]);
+	else
+		for (int i = 0; i < 8; i++)
+			xbuf_printf(out, "%s%02x%02x", i ? (sep == ':' ? ":" : ".") : "", m.b[2 * i], m.b[2 * i + 1]);
+	if (maskbits >= 0)
+		xbuf_printf(out, "/%d", maskbits);
+}
+
+static bool is_local_interface(const match_ip *ip)
+{
+	struct ifaddrs *ifs, *i;
+	if (getifaddrs(&ifs) != 0)
+		return false;
+	bool found = false;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && ip->family == 4)
+			found = memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip->b, 4) == 0;
+		else if (i->ifa_addr->sa_family == AF_INET6 && ip->family == 6)
+			found = memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, ip->b, 16) == 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* The host name is needed but not known. */
+static int unknown_name(match_walk *w)
+{
+	if (w->include_unknown)
+		return SEARCH_OK;
+	/* Without +ignore_unknown the item counts as not matching; Exim's "stop the list" rule
+	 * gives the same answer for positive items. */
+	return SEARCH_FAIL;
+}
+
+int match_host_item(match_walk *w, sv subject, sv item)
+{
+	const match_ctx *ctx = w->ctx;
+	if (item.len == 0)
+		return subject.len == 0 ? SEARCH_OK : SEARCH_FAIL;
+	if (sv_eq_cstr(item, "*"))
+		return SEARCH_OK;
+	if (subject.len == 0)
+		return SEARCH_FAIL; /* no remote host: only "" and "*" apply */
+	match_ip ip, net;
+	int bits;
+	if (!match_ip_parse(subject, &ip))
+		return SEARCH_FAIL;
+
+	if (sv_eq_cstr(item, "@[]"))
+		return is_local_interface(&ip) ? SEARCH_OK : SEARCH_FAIL;
+
+	/* An address or a network. An item that looks like one but is malformed never matches. */
+	if (match_ip_parse_cidr(item, &net, &bits))
+		return ip_in_net(&ip, &net, bits) ? SEARCH_OK : SEARCH_FAIL;
+	{
+		const char *slash = memchr(item.p, '/', item.len);
+		match_ip dummy;
+		if (slash && item.p[0] != '/' && match_ip_parse(sv_sub(item, 0, (size_t)(slash - item.p)), &dummy))
+			return SEARCH_FAIL;
+	}
+
+	const char *semi = memchr(item.p, ';', item.len);
+	if (semi && item.p[0] != '^') {
+		sv prefix = sv_sub(item, 0, (size_t)(semi - item.p));
+		sv data = sv_sub(item, (size_t)(semi - item.p) + 1, item.len);
+		int maskbits = -2; /* -2: not net-; -1: net- without a mask */
+		if (sv_starts(prefix, "net")) {
+			size_t i = 3;
+			long n = 0;
+			bool digits = false;
+			while (i < prefix.len && isdigit((unsigned char)prefix.p[i]) && n < 1000) {
+				n = n * 10 + (prefix.p[i++] - '0');
+				digits = true;
+			}
+			if (i < prefix.len && prefix.p[i] == '-') {
+				maskbits = digits ? (int)n : -1;
+				prefix = sv_sub(prefix, i + 1, prefix.len);
+			}
+		}
+		search_spec spec;
+		if (!match_parse_lookup(prefix, &spec, w->err))
+			return SEARCH_DEFER;
+		if (!(spec.li->type & LOOKUP_SINGLEKEY))
+			return match_lookup_item(w, &spec, SV_NULL, data); /* net- has no effect */
+		xbuf key;
+		xbuf_init(&key, pool_scratch);
+		if (maskbits != -2) {
+			int max = ip.family == 4 ? 32 : 128;
+			if (maskbits > max)
+				maskbits = max;
+			bool colons = strcmp(spec.li->name, "iplsearch") == 0;
+			match_ip_key(&ip, maskbits, colons ? ':' : '.', &key);
+		} else if (ctx && ctx->host_name) {
+			xbuf_puts(&key, ctx->host_name);
+		} else {
+			xbuf_putsv(&key, subject);
+		}
+		return match_lookup_item(w, &spec, xbuf_sv(&key), data);
+	}
+
+	/* Everything else matches by host name. */
+	const char *name = ctx ? ctx->host_name : NULL;
+	if (sv_eq_cstr(item, "@")) {
+		item = sv_cstr(ctx && ctx->primary_hostname ? ctx->primary_hostname : "");
+		if (item.len == 0)
+			return SEARCH_FAIL;
+	}
+	if (!name || !*name) {
+		if (w->ignore_unknown)
+			return SEARCH_FAIL;
+		return unknown_name(w);
+	}
+	sv n = sv_cstr(name);
+	if (item.p[0] == '*')
+		return match_suffix(n, sv_sub(item, 1, item.len), true) ? SEARCH_OK : SEARCH_FAIL;
+	if (item.p[0] == '^') {
+		bool m;
+		if (!match_regex(n, item, true, &m, w->err))
+			return SEARCH_DEFER;
+		return m ? SEARCH_OK : SEARCH_FAIL;
+	}
+	return sv_eqi(n, item) ? SEARCH_OK : SEARCH_FAIL;
+}
