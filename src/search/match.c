@@ -210,6 +210,7 @@ typedef struct named_cache {
 } named_cache;
 
 static named_cache *named_results;
+const char *(*match_named_list_hook)(const char *kind, const char *name);
 
 void match_tidyup(void)
 {
@@ -236,7 +237,8 @@ static char *dup_sv(sv v)
 static int named_list(match_walk *w, sv subject, sv name)
 {
 	char *cname = sv_dup(pool_scratch, name);
-	const char *text = conf_named_list(kind_name(w->kind), cname);
+	const char *text = match_named_list_hook ? match_named_list_hook(kind_name(w->kind), cname)
+		: conf_named_list(kind_name(w->kind), cname);
 	if (!text) {
 		xbuf_printf(w->err, "unknown named %s list \"+%s\"", kind_word(w->kind), cname);
 		return SEARCH_DEFER;

@@ -25,10 +25,10 @@ const lookup_info *const lookup_drivers[] = {
 	&lookup_lsearch,
 	&lookup_nwildlsearch,
 	&lookup_passwd,
-#if LOOKUP_PGSQL && 0
+#if LOOKUP_PGSQL
 	&lookup_pgsql,
 #endif
-#if LOOKUP_REDIS && 0
+#if LOOKUP_REDIS
 	&lookup_redis,
 #endif
 #if LOOKUP_SQLITE

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/lookups/sql_servers.h"
 #include "lib/debug.h"
 #include "search/search.h"
 
@@ -21,31 +22,6 @@ static void *sqlite_open(const char *filename, xbuf *errmsg)
 	}
 	sqlite3_busy_timeout(db, (int)search_main_int("sqlite_lock_timeout", 5) * 1000);
 	return db;
-}
-
-/* Exim's "lf_quote" style: quote a value that is empty or has white space, escaping \ and ". */
-static void put_field(xbuf *out, const char *name, const char *val)
-{
-	xbuf_printf(out, "%s=", name);
-	if (!val) {
-		xbuf_puts(out, "<NULL>");
-	} else {
-		bool q = *val == 0;
-		for (const char *s = val; *s && !q; s++)
-			q = isspace((unsigned char)*s);
-		if (!q) {
-			xbuf_puts(out, val);
-		} else {
-			xbuf_putc(out, '"');
-			for (const char *s = val; *s; s++) {
-				if (*s == '"' || *s == '\\')
-					xbuf_putc(out, '\\');
-				xbuf_putc(out, *s);
-			}
-			xbuf_putc(out, '"');
-		}
-	}
-	xbuf_putc(out, ' ');
 }
 
 static int sqlite_find(void *handle, const char *filename, sv key, xbuf *result, xbuf *errmsg,
@@ -79,7 +55,7 @@ static int sqlite_find(void *handle, const char *filename, sv key, xbuf *result,
 				if (ncol == 1)
 					xbuf_puts(result, v ? v : "<NULL>");
 				else
-					put_field(result, sqlite3_column_name(st, c), v);
+					lookup_put_field(result, sqlite3_column_name(st, c), v);
 			}
 		}
 		if (r != SQLITE_DONE) {
