@@ -184,6 +184,21 @@ bool search_split_query_file(const search_spec *spec, sv query, sv *file, sv *re
 	if (!(spec->li->type & LOOKUP_ABSFILEQUERY))
 		return true;
 	sv q = sv_trim(query);
+	/* ",file=/path" after the type name (4.96) names the file; the query is all SQL. */
+	for (sv o = sv_cstr(spec->opts); o.len;) {
+		size_t j = 0;
+		while (j < o.len && o.p[j] != ',')
+			j++;
+		sv one = sv_trim(sv_sub(o, 0, j));
+		if (sv_starts(one, "file=")) {
+			*file = sv_sub(one, 5, one.len);
+			*rest = q;
+			if (file->len && file->p[0] == '/')
+				return true;
+			break;
+		}
+		o = sv_sub(o, j + 1, o.len);
+	}
 	if (q.len && q.p[0] == '/') {
 		size_t i = 0;
 		while (i < q.len && !isspace((unsigned char)q.p[i]))

@@ -115,6 +115,11 @@ static inline const char *lt_query(const char *type, const char *query)
 	return lt_lookup_ex(type, NULL, query, false, false, 0);
 }
 
+static inline bool lt_starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static inline bool lt_have(const char *prog)
 {
 	return lt_sh("command -v %s >/dev/null 2>&1", prog) == 0;
