@@ -351,7 +351,7 @@ static int file_items(match_walk *w, sv subject, sv path, bool *matched_neg, boo
 			*matched_neg = neg;
 			break;
 		}
-		if (rc == SEARCH_DEFER)
+		if (rc == SEARCH_DEFER || rc == MATCH_UNKNOWN_STOP)
 			break;
 	}
 	free(line);
@@ -400,6 +400,8 @@ int match_walk_list(match_walk *w, sv subject, sv list, int sep)
 		} else {
 			rc = item_dispatch(w, subject, s);
 		}
+		if (rc == MATCH_UNKNOWN_STOP)
+			return SEARCH_FAIL;
 		if (rc == SEARCH_DEFER) {
 			if (w->kind == MATCH_HOST && w->ignore_defer) {
 				xbuf_reset(w->err);

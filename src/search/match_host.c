@@ -114,9 +114,9 @@ static int unknown_name(match_walk *w)
 {
 	if (w->include_unknown)
 		return SEARCH_OK;
-	/* Without +ignore_unknown the item counts as not matching; Exim's "stop the list" rule
-	 * gives the same answer for positive items. */
-	return SEARCH_FAIL;
+	if (w->ignore_unknown)
+		return SEARCH_FAIL;
+	return MATCH_UNKNOWN_STOP;
 }
 
 int match_host_item(match_walk *w, sv subject, sv item)
@@ -192,11 +192,8 @@ int match_host_item(match_walk *w, sv subject, sv item)
 		if (item.len == 0)
 			return SEARCH_FAIL;
 	}
-	if (!name || !*name) {
-		if (w->ignore_unknown)
-			return SEARCH_FAIL;
+	if (!name || !*name)
 		return unknown_name(w);
-	}
 	sv n = sv_cstr(name);
 	if (item.p[0] == '*')
 		return match_suffix(n, sv_sub(item, 1, item.len), true) ? SEARCH_OK : SEARCH_FAIL;

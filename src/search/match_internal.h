@@ -7,6 +7,10 @@
 #include "search/match.h"
 #include "search/search.h"
 
+/* Item result beyond SEARCH_*: a host name was needed and is unknown, without +ignore_unknown or
+ * +include_unknown; Exim then ends the whole list as "no match". */
+#define MATCH_UNKNOWN_STOP 3
+
 #define MATCH_MAX_DEPTH 16 /* named lists inside named lists, @@ chains */
 
 typedef struct match_walk {
