@@ -427,8 +427,6 @@ int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool case
 	match_walk w = { .kind = kind, .caseless = caseless, .ctx = ctx, .err = err };
 	arena_mark mark = arena_getmark(pool_scratch);
 	sv subj = subject;
-	xbuf lower;
-	xbuf_init(&lower, pool_scratch);
 	int rc;
 	if (kind == MATCH_HOST) {
 		/* An IPv4-mapped IPv6 subject is matched as the IPv4 address. */
@@ -441,9 +439,8 @@ int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool case
 		}
 	}
 	rc = match_walk_list(&w, subj, list, sep);
-	DEBUG(D_LISTS) debug_printf("%s in \"" SV_FMT "\"? %s\n", xbuf_cstr(&lower)[0] ? xbuf_cstr(&lower) :
-		sv_dup(pool_scratch, subj), SV_ARG(list), rc == SEARCH_OK ? "yes (matched)" :
-		rc == SEARCH_FAIL ? "no (end of list)" : "defer");
+	DEBUG(D_LISTS) debug_printf(SV_FMT " in \"" SV_FMT "\"? %s\n", SV_ARG(subj), SV_ARG(list),
+		rc == SEARCH_OK ? "yes" : rc == SEARCH_FAIL ? "no" : "defer");
 	if (err->a != pool_scratch && (!ctx || !ctx->matched_data || ctx->matched_data->a != pool_scratch))
 		arena_reset(pool_scratch, mark);
 	return rc;

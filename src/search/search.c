@@ -187,6 +187,7 @@ typedef struct find_state {
 	const char *file;      /* NUL-terminated; NULL for query-style */
 	const char *drv_opts;  /* options for the driver (generic ones removed) */
 	bool no_rd;            /* cache=no_rd: do not read the cache */
+	bool used_cache;       /* for the debug line */
 	xbuf *err;
 } find_state;
 
@@ -228,7 +229,7 @@ static int find_one(find_state *st, sv key, xbuf *result)
 	if (!st->no_rd) {
 		cache_entry *e = cache_get(li, cfile, copts, key);
 		if (e) {
-			DEBUG(D_LOOKUP) debug_printf("  cached data used for lookup of " SV_FMT "\n", SV_ARG(key));
+			st->used_cache = true;
 			if (!e->value)
 				return SEARCH_FAIL;
 			xbuf_put(result, e->value, e->valuelen);
@@ -340,13 +341,15 @@ static const char *strip_generic_opts(const char *opts, bool *no_rd)
 }
 
 static void debug_result(const search_spec *spec, const char *file, sv key, int rc, const xbuf *result,
-	const xbuf *err)
+	const xbuf *err, bool cached)
 {
 	debug_printf(" search_find: type=%s file=\"%s\" key=\"" SV_FMT "\"%s partial=%d affix=%s starflags=%d "
 		"opts=%s%s%s: ", spec->li->name, file ? file : "NULL", SV_ARG(key),
 		key.taint ? (key.quoter ? " (tainted, quoted)" : " (tainted)") : "", spec->partial,
 		spec->partial >= 0 ? spec->affix : "NULL", spec->starat ? 2 : spec->star ? 1 : 0,
 		spec->opts ? "\"" : "", spec->opts ? spec->opts : "NULL", spec->opts ? "\"" : "");
+	if (cached)
+		debug_printf("(cached) ");
 	if (rc == SEARCH_OK)
 		debug_printf("lookup yielded: %s\n", xbuf_cstr(result));
 	else if (rc == SEARCH_FAIL)
@@ -417,7 +420,7 @@ int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf
 	}
 	if (rc == SEARCH_OK)
 		result->taint = 0;
-	DEBUG(D_LOOKUP) debug_result(spec, file, key, rc, result, err);
+	DEBUG(D_LOOKUP) debug_result(spec, file, key, rc, result, err, st.used_cache);
 	/* Values were copied into result / the cache; scratch space used on the way can go, unless
 	 * the caller's buffers live in scratch themselves. */
 	if (result->a != pool_scratch && err->a != pool_scratch)
