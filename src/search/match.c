@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "lib/debug.h"
 #include "lib/list.h"
+#include "lib/log.h"
 
 /* ---- small helpers ---- */
 
@@ -32,6 +33,14 @@ bool match_suffix(sv subject, sv suffix, bool caseless)
 	if (suffix.len > subject.len)
 		return false;
 	return match_literal(sv_sub(subject, subject.len - suffix.len, suffix.len), suffix, caseless);
+}
+
+void match_log(const char *msg)
+{
+	if (search_log_hook)
+		search_log_hook(msg);
+	else
+		log_write(LOG_MAIN | LOG_PANIC, "%s", msg);
 }
 
 void match_set_data(match_walk *w, sv data)
@@ -432,8 +441,8 @@ int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool case
 		/* An IPv4-mapped IPv6 subject is matched as the IPv4 address. */
 		if (sv_starts(subject, "::ffff:") && memchr(subject.p + 7, '.', subject.len - 7))
 			subj = sv_sub(subject, 7, subject.len);
-		match_ip ip;
-		if (subj.len && !match_ip_parse(subj, &ip)) {
+		ip_addr ip;
+		if (subj.len && !ip_parse(subj, &ip)) {
 			xbuf_printf(err, "\"" SV_FMT "\" is not an IP address", SV_ARG(subject));
 			return SEARCH_DEFER;
 		}

@@ -12,14 +12,6 @@
 
 #define MATCH_MAX_CHAIN 50
 
-static void warn(const char *msg)
-{
-	if (search_log_hook)
-		search_log_hook(msg);
-	else
-		DEBUG(D_LISTS) debug_printf("%s\n", msg);
-}
-
 static const char *last_at(sv s)
 {
 	for (size_t i = s.len; i > 0; i--)
@@ -115,7 +107,7 @@ int match_address_item(match_walk *w, sv subject, sv item)
 			if (spec.partial >= 0) {
 				char *msg = arena_printf(pool_scratch, "partial matching is not applicable to "
 					"whole-address lookups: ignored \"partial-\" in \"" SV_FMT "\"", SV_ARG(item));
-				warn(msg);
+				match_log(msg);
 				spec.partial = -1;
 			}
 			if (subject.len == 0 && (spec.li->type & LOOKUP_SINGLEKEY))
@@ -131,7 +123,7 @@ int match_address_item(match_walk *w, sv subject, sv item)
 	if (!at) {
 		char *msg = arena_printf(pool_scratch, "no @ found in the subject of an address list match: "
 			"subject=\"" SV_FMT "\" pattern=\"" SV_FMT "\"", SV_ARG(subject), SV_ARG(item));
-		warn(msg);
+		match_log(msg);
 		return SEARCH_FAIL;
 	}
 	sv local = sv_sub(subject, 0, (size_t)(at - subject.p));

@@ -14,74 +14,23 @@
 #include <netinet/in.h>
 #include <string.h>
 
-bool match_ip_parse(sv text, match_ip *out)
+/* Subject text to an address; a v4-mapped IPv6 address is matched as IPv4. */
+static bool subject_ip(sv text, ip_addr *out)
 {
-	char buf[64];
-	if (text.len == 0 || text.len >= sizeof buf)
+	ip_addr a;
+	if (!ip_parse(text, &a))
 		return false;
-	memcpy(buf, text.p, text.len);
-	buf[text.len] = 0;
-	memset(out, 0, sizeof *out);
-	if (inet_pton(AF_INET, buf, out->b) == 1) {
-		out->family = 4;
-		return true;
-	}
-	if (inet_pton(AF_INET6, buf, out->b) == 1) {
-		out->family = 6;
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(out->b, mapped, 12) == 0) {
-			memmove(out->b, out->b + 12, 4);
-			memset(out->b + 4, 0, 12);
-			out->family = 4;
-		}
-		return true;
-	}
-	return false;
-}
-
-bool match_ip_parse_cidr(sv text, match_ip *out, int *bits)
-{
-	const char *slash = memchr(text.p, '/', text.len);
-	sv addr = slash ? sv_sub(text, 0, (size_t)(slash - text.p)) : text;
-	if (!match_ip_parse(addr, out))
-		return false;
-	int max = out->family == 4 ? 32 : 128;
-	*bits = max;
-	if (slash) {
-		long long n;
-		sv m = sv_sub(text, (size_t)(slash - text.p) + 1, text.len);
-		if (m.len == 0 || !isdigit((unsigned char)m.p[0]) || !sv_to_long(m, &n) || n < 0 || n > max)
-			return false;
-		*bits = (int)n;
-	}
-	return true;
-}
-
-static bool ip_in_net(const match_ip *ip, const match_ip *net, int bits)
-{
-	if (ip->family != net->family)
-		return false;
-	for (int i = 0; i < bits / 8; i++)
-		if (ip->b[i] != net->b[i])
-			return false;
-	if (bits % 8) {
-		uint8_t m = (uint8_t)(0xff << (8 - bits % 8));
-		if ((ip->b[bits / 8] & m) != (net->b[bits / 8] & m))
-			return false;
-	}
+	ip_unmap(&a, out);
 	return true;
 }
 
 /* Lookup key for net-/netN- items: IPv4 dotted quad; IPv6 as eight unabbreviated lower-case
  * groups joined by sep ('.' normally, ':' for iplsearch); "/N" appended when masked. */
-void match_ip_key(const match_ip *ip, int maskbits, char sep, xbuf *out)
+void match_ip_key(const ip_addr *ip, int maskbits, char sep, xbuf *out)
 {
-	match_ip m = *ip;
-	if (maskbits >= 0) {
-		int max = ip->family == 4 ? 32 : 128;
-		for (int bit = maskbits; bit < max; bit++)
-			m.b[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
-	}
+	ip_addr m = *ip;
+	if (maskbits >= 0)
+		ip_mask(&m, maskbits);
 	if (m.family == 4)
 		xbuf_printf(out, "%u.%u.%u.%u", m.b[0], m.b[1], m.b[2], m.b[3]);
 	else
@@ -91,7 +40,7 @@ void match_ip_key(const match_ip *ip, int maskbits, char sep, xbuf *out)
 		xbuf_printf(out, "/%d", maskbits);
 }
 
-static bool is_local_interface(const match_ip *ip)
+static bool is_local_interface(const ip_addr *ip)
 {
 	struct ifaddrs *ifs, *i;
 	if (getifaddrs(&ifs) != 0)
@@ -128,21 +77,25 @@ int match_host_item(match_walk *w, sv subject, sv item)
 		return SEARCH_OK;
 	if (subject.len == 0)
 		return SEARCH_FAIL; /* no remote host: only "" and "*" apply */
-	match_ip ip, net;
+	ip_addr ip, net;
 	int bits;
-	if (!match_ip_parse(subject, &ip))
+	if (!subject_ip(subject, &ip))
 		return SEARCH_FAIL;
 
 	if (sv_eq_cstr(item, "@[]"))
 		return is_local_interface(&ip) ? SEARCH_OK : SEARCH_FAIL;
 
 	/* An address or a network. An item that looks like one but is malformed never matches. */
-	if (match_ip_parse_cidr(item, &net, &bits))
-		return ip_in_net(&ip, &net, bits) ? SEARCH_OK : SEARCH_FAIL;
+	/* Items are not unmapped: Exim 4.96 never matches "::ffff:a.b.c.d" items (the subject is). */
+	if (ip_parse_cidr(item, &net, &bits) || ip_parse(item, &net)) {
+		if (!memchr(item.p, '/', item.len))
+			bits = ip_max_bits(&net);
+		return net.family == ip.family && ip_in_net(&ip, &net, bits) ? SEARCH_OK : SEARCH_FAIL;
+	}
 	{
 		const char *slash = memchr(item.p, '/', item.len);
-		match_ip dummy;
-		if (slash && item.p[0] != '/' && match_ip_parse(sv_sub(item, 0, (size_t)(slash - item.p)), &dummy))
+		ip_addr dummy;
+		if (slash && item.p[0] != '/' && ip_parse(sv_sub(item, 0, (size_t)(slash - item.p)), &dummy))
 			return SEARCH_FAIL;
 	}
 
@@ -172,7 +125,7 @@ int match_host_item(match_walk *w, sv subject, sv item)
 		xbuf key;
 		xbuf_init(&key, pool_scratch);
 		if (maskbits != -2) {
-			int max = ip.family == 4 ? 32 : 128;
+			int max = ip_max_bits(&ip);
 			if (maskbits > max)
 				maskbits = max;
 			bool colons = strcmp(spec.li->name, "iplsearch") == 0;

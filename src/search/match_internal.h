@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "lib/ip.h"
 #include "search/match.h"
 #include "search/search.h"
 
@@ -41,13 +42,10 @@ void match_set_data(match_walk *w, sv data);
 bool match_literal(sv subject, sv pattern, bool caseless);
 bool match_suffix(sv subject, sv suffix, bool caseless);
 
-/* IP helpers for host lists (family 4 or 6; b holds the address in network order). */
-typedef struct match_ip {
-	int family;
-	uint8_t b[16];
-} match_ip;
-bool match_ip_parse(sv text, match_ip *out);
-bool match_ip_parse_cidr(sv text, match_ip *out, int *bits);
-void match_ip_key(const match_ip *ip, int maskbits, char sep, xbuf *out);
+/* Lookup key for net-/netN- host-list items: IPv4 dotted quad; IPv6 as eight unabbreviated
+ * lower-case groups joined by sep ('.' normally, ':' for iplsearch); "/N" when maskbits >= 0. */
+void match_ip_key(const ip_addr *ip, int maskbits, char sep, xbuf *out);
+/* Log a warning to the main and panic logs (through search_log_hook when set). */
+void match_log(const char *msg);
 
 #endif

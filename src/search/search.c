@@ -14,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "lib/debug.h"
+#include "lib/log.h"
 #include "search/match.h"
 
 int (*search_expand_hook)(sv in, xbuf *out, xbuf *err);
@@ -310,7 +311,7 @@ static void log_warning(const char *msg)
 	if (search_log_hook)
 		search_log_hook(msg);
 	else
-		fprintf(stderr, "LOG: MAIN PANIC\n  %s\n", msg);
+		log_write(LOG_MAIN | LOG_PANIC, "%s", msg);
 }
 
 /* Remove cache=no_rd from the driver's option text (it is generic). */

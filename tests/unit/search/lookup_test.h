@@ -26,9 +26,17 @@ static inline void lt_cleanup(void)
 	}
 }
 
+/* Warnings that would go to the main/panic logs are kept here instead. */
+static char lt_last_log[1024];
+static inline void lt_quiet_log(const char *msg)
+{
+	snprintf(lt_last_log, sizeof lt_last_log, "%s", msg);
+}
+
 static inline void lt_init(void)
 {
 	arena_init_pools();
+	search_log_hook = lt_quiet_log;
 	snprintf(lt_dir, sizeof lt_dir, "/tmp/postern-lt-XXXXXX");
 	if (!mkdtemp(lt_dir)) {
 		perror("mkdtemp");

@@ -171,6 +171,10 @@ static void test_addresses(void)
 	CHECK_STR(A("U@X.com", list), "y");
 	snprintf(list, sizeof list, "partial-lsearch;%s", l4);
 	CHECK_STR(A("u@x.com", list), "y"); /* partial- is ignored (and logged) */
+	char want[600];
+	snprintf(want, sizeof want, "partial matching is not applicable to whole-address lookups: "
+		"ignored \"partial-\" in \"%s\"", list);
+	CHECK_STR(lt_last_log, want);
 	snprintf(list, sizeof list, "*@lsearch;%s", l4);
 	CHECK_STR(A("u@x.com", list), "n");
 	CHECK_STR(A("u@a.com", "u@+dl"), "y");
@@ -179,7 +183,9 @@ static void test_addresses(void)
 	CHECK_STR(A("", ":"), "y");
 	CHECK_STR(A("", "^$"), "y");
 	CHECK_STR(A("", "*@a.com"), "n");
+	lt_last_log[0] = 0;
 	CHECK_STR(A("u", "u"), "n");
+	CHECK_STR(lt_last_log, "no @ found in the subject of an address list match: subject=\"u\" pattern=\"u\"");
 	CHECK_STR(A("u", "u@a.com"), "n");
 	CHECK_STR(A("Mixed@Example.COM", "+caseful : mixed@example.com"), "n");
 	CHECK_STR(A("Mixed@Example.COM", "+caseful : Mixed@example.com"), "y");
@@ -221,6 +227,10 @@ static void test_hosts(void)
 	CHECK_STR(H("", "*"), "y");
 	CHECK_STR(H("", "10.0.0.0/8"), "n");
 	CHECK_STR(H("x", "1.2.3.4"), "DEFER: \"x\" is not an IP address");
+	CHECK_STR(H("10.1.2.3", "<; ::ffff:10.1.2.0/120"), "n");
+	CHECK_STR(H("::ffff:10.1.2.3", "<; ::ffff:10.1.2.3"), "n");
+	CHECK_STR(H("::ffff:10.1.2.3", "10.1.2.3"), "y");
+	CHECK_STR(H("1.2.3.00", "1.2.3.0"), "DEFER: \"1.2.3.00\" is not an IP address");
 	CHECK_STR(H("10.1.2.3", "10.1.2.0/33"), "n");
 	CHECK_STR(H("10.1.2.3", "@[]"), "n");
 	CHECK_STR(H("127.0.0.1", "@[]"), "y");
