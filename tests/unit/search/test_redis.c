@@ -15,15 +15,25 @@
 
 #include "build_config.h"
 
-static int free_port(void)
+static bool port_free(int port)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t l = sizeof a;
-	if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(s, (struct sockaddr *)&a, &l) < 0)
-		return -1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons((uint16_t)port) };
+	bool ok = bind(s, (struct sockaddr *)&a, sizeof a) == 0;
 	close(s);
-	return ntohs(a.sin_port);
+	return ok;
+}
+
+/* A free port below the ephemeral range whose cluster-bus port (+10000) is free too. */
+static int free_port(void)
+{
+	for (int i = 0; i < 200; i++) {
+		int p = 20000 + rand() % 10000;
+		if (port_free(p) && port_free(p + 10000))
+			return p;
+	}
+	return -1;
 }
 
 static int pids[4];
@@ -216,6 +226,7 @@ int main(void)
 		return 77;
 	}
 	lt_init();
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	atexit(stop_servers);
 	char extra[512];
 	snprintf(extra, sizeof extra, "--unixsocket %s/r1/redis.sock --unixsocketperm 700", lt_dir);
