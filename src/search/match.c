@@ -90,15 +90,10 @@ int match_lookup_item(match_walk *w, const search_spec *spec, sv key, sv data)
 	xbuf_init(&result, pool_scratch);
 	data = sv_trim(data);
 	int rc;
-	if (spec->li->type & LOOKUP_SINGLEKEY) {
-		rc = search_find(spec, data, key, &result, w->err);
-	} else {
-		sv file = SV_NULL, query = data;
-		if ((spec->li->type & LOOKUP_ABSFILEQUERY) &&
-		    !search_split_query_file(spec, data, &file, &query, w->err))
-			return SEARCH_DEFER;
-		rc = search_find(spec, file, query, &result, w->err);
-	}
+	if (spec->li->type & LOOKUP_SINGLEKEY)
+		rc = search_find_list(spec, data, key, &result, w->err);
+	else
+		rc = search_find_list(spec, SV_NULL, data, &result, w->err);
 	if (rc == SEARCH_OK)
 		match_set_data(w, xbuf_sv(&result));
 	return rc;
@@ -411,6 +406,12 @@ int match_walk_list(match_walk *w, sv subject, sv list, int sep)
 		}
 		if (rc == MATCH_UNKNOWN_STOP)
 			return SEARCH_FAIL;
+		if (rc == SEARCH_DEFER && !sv_starts(xbuf_sv(w->err), "unable to complete match against \"")) {
+			/* Exim's wording for a list that cannot be decided names the item. */
+			char *why = arena_strndup(pool_scratch, w->err->p ? w->err->p : "", w->err->len);
+			xbuf_reset(w->err);
+			xbuf_printf(w->err, "unable to complete match against \"" SV_FMT "\": %s", SV_ARG(s), why);
+		}
 		if (rc == SEARCH_DEFER) {
 			if (w->kind == MATCH_HOST && w->ignore_defer) {
 				xbuf_reset(w->err);

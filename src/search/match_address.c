@@ -49,9 +49,9 @@ static int at_at_lookup(match_walk *w, sv local, sv domain, sv item)
 		xbuf_reset(&found);
 		int rc;
 		if (spec.li->type & LOOKUP_SINGLEKEY)
-			rc = search_find(&spec, sv_trim(data), xbuf_sv(&key), &found, w->err);
+			rc = search_find_list(&spec, sv_trim(data), xbuf_sv(&key), &found, w->err);
 		else
-			rc = search_find(&spec, SV_NULL, sv_trim(data), &found, w->err);
+			rc = search_find_list(&spec, SV_NULL, sv_trim(data), &found, w->err);
 		if (rc != SEARCH_OK)
 			return rc;
 		/* Walk the local-part patterns; a final ">key" item chains (single-key lookups only). */

@@ -26,6 +26,7 @@ typedef struct open_handle {
 	const lookup_info *li;
 	char *file; /* NULL for query-style */
 	void *handle;
+	int busy; /* a lookup on it is running (a wildlsearch key may look up other files) */
 	struct open_handle *prev, *next; /* most recently used first */
 } open_handle;
 
@@ -83,7 +84,7 @@ static void enforce_open_max(void)
 	while (open_file_count > max) {
 		open_handle *last = NULL;
 		for (open_handle *h = handles; h; h = h->next)
-			if (h->file)
+			if (h->file && !h->busy)
 				last = h;
 		if (!last)
 			break;
@@ -92,7 +93,7 @@ static void enforce_open_max(void)
 	}
 }
 
-static void *open_cached(const lookup_info *li, const char *file, xbuf *err)
+static open_handle *open_cached(const lookup_info *li, const char *file, xbuf *err)
 {
 	for (open_handle *h = handles; h; h = h->next) {
 		if (h->li != li)
@@ -101,7 +102,7 @@ static void *open_cached(const lookup_info *li, const char *file, xbuf *err)
 			continue;
 		unlink_handle(h);
 		push_front(h);
-		return h->handle;
+		return h;
 	}
 	void *hd = li->open(file, err);
 	if (!hd)
@@ -118,8 +119,10 @@ static void *open_cached(const lookup_info *li, const char *file, xbuf *err)
 		open_file_count++;
 	}
 	push_front(h);
+	h->busy++;
 	enforce_open_max();
-	return hd;
+	h->busy--;
+	return h;
 }
 
 /* ---- result cache (lives in pool_search; cleared by search_tidyup) ---- */
@@ -189,6 +192,7 @@ typedef struct find_state {
 	const char *drv_opts;  /* options for the driver (generic ones removed) */
 	bool no_rd;            /* cache=no_rd: do not read the cache */
 	bool used_cache;       /* for the debug line */
+	bool prefix_defer;     /* ${lookup} wording: 'lookup of "key" gave DEFER: ...' */
 	xbuf *err;
 } find_state;
 
@@ -240,9 +244,18 @@ static int find_one(find_state *st, sv key, xbuf *result)
 	xbuf val;
 	xbuf_init(&val, pool_scratch);
 	unsigned do_cache = 1;
+	size_t errstart = st->err->len;
 	int rc = li->find(st->handle, st->file, key, &val, st->err, &do_cache, st->drv_opts);
-	if (rc == SEARCH_DEFER)
+	if (rc == SEARCH_DEFER) {
+		if (st->prefix_defer) {
+			char *msg = arena_strndup(pool_scratch, st->err->p + errstart, st->err->len - errstart);
+			xbuf_truncate(st->err, errstart);
+			xbuf_printf(st->err, "lookup of \"" SV_FMT "\" gave DEFER: %s", SV_ARG(key), msg);
+		}
 		return rc;
+	}
+	if (rc == SEARCH_FAIL)
+		xbuf_truncate(st->err, errstart); /* a "not found" explanation is not an error */
 	if (do_cache)
 		cache_put(li, cfile, copts, key, rc == SEARCH_OK ? &val : NULL);
 	if (rc == SEARCH_OK)
@@ -359,13 +372,19 @@ static void debug_result(const search_spec *spec, const char *file, sv key, int 
 		debug_printf("lookup deferred: %s\n", xbuf_cstr(err));
 }
 
-int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err)
+static int find_common(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err,
+	bool prefix_defer)
 {
 	const lookup_info *li = spec->li;
 	bool single = (li->type & LOOKUP_SINGLEKEY) != 0;
 	bool uses_file = single || (li->type & LOOKUP_ABSFILEQUERY);
 	set_last_partial(SV_NULL, SV_NULL);
 	arena_mark mark = arena_getmark(pool_scratch);
+
+	/* sqlite-style: the file may still be at the front of the query (or in file=/sqlite_dbfile). */
+	if ((li->type & LOOKUP_ABSFILEQUERY) && sv_is_null(filename) &&
+	    !search_split_query_file(spec, key, &filename, &key, err))
+		return SEARCH_DEFER;
 
 	const char *file = NULL;
 	if (uses_file && !sv_is_null(filename)) {
@@ -386,9 +405,12 @@ int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf
 		log_warning(msg);
 	}
 
-	find_state st = { .spec = spec, .file = file, .err = err };
+	find_state st = { .spec = spec, .file = file, .err = err, .prefix_defer = prefix_defer };
 	st.drv_opts = strip_generic_opts(spec->opts, &st.no_rd);
-	st.handle = open_cached(li, file, err);
+	open_handle *oh = open_cached(li, file, err);
+	st.handle = oh ? oh->handle : NULL;
+	if (oh)
+		oh->busy++;
 	int rc;
 	size_t start = result->len;
 	if (!st.handle) {
@@ -415,6 +437,8 @@ int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf
 		if (rc == SEARCH_FAIL && (spec->star || spec->starat))
 			rc = find_one(&st, SV_LIT("*"), result);
 	}
+	if (oh)
+		oh->busy--;
 	if (rc == SEARCH_OK && spec->ret_key) {
 		xbuf_truncate(result, start);
 		xbuf_put(result, key.p, key.len);
@@ -427,6 +451,16 @@ int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf
 	if (result->a != pool_scratch && err->a != pool_scratch)
 		arena_reset(pool_scratch, mark);
 	return rc;
+}
+
+int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err)
+{
+	return find_common(spec, filename, key, result, err, true);
+}
+
+int search_find_list(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err)
+{
+	return find_common(spec, filename, key, result, err, false);
 }
 
 void search_tidyup(void)

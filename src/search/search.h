@@ -95,6 +95,18 @@ extern void (*search_log_hook)(const char *msg);
  * search_find. */
 void search_last_partial(sv *wild, sv *fixed);
 
+/* Notes on search_find (Exim 4.96 behaviour):
+ *  - The result is NOT tainted: lookup data comes from files and databases the administrator
+ *    controls; Exim marks ${lookup} results untainted (dsearch and ret=key included).
+ *  - err holds exactly what Exim prints after "Failed: " for a ${lookup}: open failures and
+ *    taint refusals as they are, a driver's DEFER as 'lookup of "<key>" gave DEFER: <why>'.
+ *  - For LOOKUP_ABSFILEQUERY types (sqlite) with a NULL filename, the file is split off the
+ *    front of the query (or comes from ",file=" / sqlite_dbfile); a tainted query therefore
+ *    makes a tainted file name, which is refused, as in 4.96.
+ * search_find_list: the same without the 'lookup of ... gave DEFER' wrapping, for list items
+ * (whose errors read 'unable to complete match against "<item>": <why>'). */
+int search_find_list(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err);
+
 /* The value of a numeric main option read through conf_main_value, or dflt if unset. */
 long search_main_int(const char *name, long dflt);
 

@@ -128,6 +128,21 @@ static inline bool lt_starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* A DEFER whose reason (after any 'lookup of "<key>" gave DEFER: ') starts with prefix; prefix
+ * itself starts with "DEFER: ". */
+static inline bool lt_defer_starts(const char *s, const char *prefix)
+{
+	if (!lt_starts(s, "DEFER: ") || !lt_starts(prefix, "DEFER: "))
+		return false;
+	const char *why = s + 7;
+	if (lt_starts(why, "lookup of \"")) {
+		const char *g = strstr(why, "\" gave DEFER: ");
+		if (g)
+			why = g + 14;
+	}
+	return lt_starts(why, prefix + 7);
+}
+
 static inline bool lt_have(const char *prog)
 {
 	return lt_sh("command -v %s >/dev/null 2>&1", prog) == 0;

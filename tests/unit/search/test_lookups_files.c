@@ -93,7 +93,7 @@ static void test_wildlsearch(void)
 	CHECK_STR(lt_lookup("nwildlsearch", o, "inner.example"), "via nested lookup");
 	CHECK_STR(lt_lookup("nwildlsearch", o, "other.example"), "FAIL");
 	const char *bad = lt_write("badre.txt", "^(bad: x\n");
-	CHECK(lt_starts(lt_lookup("nwildlsearch", bad, "x"), "DEFER: regular expression error"));
+	CHECK(lt_defer_starts(lt_lookup("nwildlsearch", bad, "x"), "DEFER: regular expression error"));
 }
 
 static void test_iplsearch(void)
@@ -113,9 +113,9 @@ static void test_iplsearch(void)
 	CHECK_STR(lt_lookup("iplsearch", f, "::ffff:1.2.3.4"), "one");
 	CHECK_STR(lt_lookup("iplsearch", f, "99.1.1.1"), "any4");
 	CHECK_STR(lt_lookup("iplsearch", f, "2002::1"), "FAIL");
-	CHECK_STR(lt_lookup("iplsearch", f, "x"), "DEFER: \"x\" is not a valid iplsearch key (an IP address, "
+	CHECK_STR(lt_lookup("iplsearch", f, "x"), "DEFER: lookup of \"x\" gave DEFER: \"x\" is not a valid iplsearch key (an IP address, "
 		"with optional CIDR mask, is wanted): in a host list, use net-iplsearch as the search type");
-	CHECK_STR(lt_lookup("iplsearch", f, "10.0.0.0/8"), "DEFER: \"10.0.0.0/8\" is not a valid iplsearch key "
+	CHECK_STR(lt_lookup("iplsearch", f, "10.0.0.0/8"), "DEFER: lookup of \"10.0.0.0/8\" gave DEFER: \"10.0.0.0/8\" is not a valid iplsearch key "
 		"(an IP address, with optional CIDR mask, is wanted): in a host list, use net-iplsearch as the search type");
 }
 
@@ -136,7 +136,7 @@ static void test_dsearch(void)
 	CHECK_STR(lt_lookup("dsearch,filter=file", d, "link"), "FAIL"); /* lstat: a link is not a file */
 	CHECK_STR(lt_lookup("dsearch", d, "link"), "link");
 	CHECK_STR(lt_lookup("dsearch", d, "missing"), "FAIL");
-	CHECK_STR(lt_lookup("dsearch", d, "a/b"), "DEFER: key for dsearch lookup contains a slash: a/b");
+	CHECK_STR(lt_lookup("dsearch", d, "a/b"), "DEFER: lookup of \"a/b\" gave DEFER: key for dsearch lookup contains a slash: a/b");
 	CHECK_STR(lt_lookup("dsearch", "/nonexist", "x"),
 		"DEFER: failed to open /nonexist for directory search: No such file or directory");
 }
@@ -184,7 +184,7 @@ static void test_cdb(void)
 	CHECK_STR(lt_lookup("cdb", shortf, "x"), want);
 	lt_sh("head -c 2100 %s > %s", big, lt_path("trunc.cdb"));
 	const char *r = lt_lookup("cdb", lt_path("trunc.cdb"), "key5");
-	CHECK(strcmp(r, "FAIL") == 0 || lt_starts(r, "DEFER: cdb file"));
+	CHECK(strcmp(r, "FAIL") == 0 || lt_defer_starts(r, "DEFER: cdb file"));
 	lt_sh("cd %s && head -c 2048 /dev/urandom > junk.cdb && cat cdb.in >> junk.cdb", lt_dir);
 	for (int i = 0; i < 50; i++) {
 		char k[16];
@@ -255,7 +255,7 @@ static void test_json(void)
 	CHECK_STR(lt_lookup("json", f, "missing"), "FAIL");
 	CHECK_STR(lt_lookup("json", f, "a:0"), "FAIL");
 	const char *bad = lt_write("bad.json", "{\"a\": ");
-	CHECK(lt_starts(lt_lookup("json", bad, "a"), "DEFER: json error"));
+	CHECK(lt_defer_starts(lt_lookup("json", bad, "a"), "DEFER: json error"));
 #else
 	printf("SKIP json tests: built without jansson\n");
 #endif
@@ -278,7 +278,7 @@ static void test_lmdb(void)
 	CHECK_STR(lt_lookup("lmdb", db, "fourth"), "FAIL");
 	CHECK_STR(lt_lookup("lmdb*", db, "fourth"), "FAIL");
 	CHECK_STR(lt_lookup("lmdb,ret=key", db, "first"), "first");
-	CHECK(lt_starts(lt_lookup("lmdb", "/nonexist", "x"), "DEFER: LMDB: Unable to open environment with /nonexist: "));
+	CHECK(lt_defer_starts(lt_lookup("lmdb", "/nonexist", "x"), "DEFER: LMDB: Unable to open environment with /nonexist: "));
 #else
 	printf("SKIP lmdb tests: built without liblmdb\n");
 #endif

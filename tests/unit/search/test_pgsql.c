@@ -71,22 +71,22 @@ static void test_queries(void)
 		"home=/home/userx name=\"Mister X\" \nhome=/home/y name=\"\" ");
 	CHECK_STR(pg(s, "select name from users where id='nobody'"), "FAIL");
 	CHECK_STR(pg(s, "update users set home='/h' where id='nobody'"), "0");
-	CHECK(lt_starts(pg(s, "selec 1"), "DEFER: PGSQL: query failed: ERROR:  syntax error"));
+	CHECK(lt_defer_starts(pg(s, "selec 1"), "DEFER: PGSQL: query failed: ERROR:  syntax error"));
 	snprintf(q, sizeof q, "select name from users where id='%s'", quote("o'neil\\"));
 	CHECK_STR(pg(s, q), "FAIL");
 	CHECK_STR(pg(s, "select 'it''s'"), "it's");
 	/* The first server refuses connections: the second answers. */
 	snprintf(s, sizeof s, "127.0.0.1::1/postgres/pgu/ : 127.0.0.1::%d/postgres/pgu/", port);
 	CHECK_STR(pg(s, "select 'second'"), "second");
-	CHECK(lt_starts(pg("127.0.0.1::1/postgres/pgu/", "select 1"), "DEFER: PGSQL connection failed: "));
+	CHECK(lt_defer_starts(pg("127.0.0.1::1/postgres/pgu/", "select 1"), "DEFER: PGSQL connection failed: "));
 	/* A Unix socket given as its path. */
 	snprintf(s, sizeof s, "(%s/.s.PGSQL.%d)/postgres/pgu/", lt_dir, port);
 	CHECK_STR(pg(s, "select 'socket'"), "socket");
 	/* The older "servers=...;" prefix. */
 	snprintf(q, sizeof q, "servers=127.0.0.1::%d/postgres/pgu/; select 'prefix'", port);
 	CHECK_STR(lt_query("pgsql", q), "prefix");
-	CHECK_STR(lt_query("pgsql", "select 1"), "DEFER: no PostgreSQL servers defined (pgsql_servers option)");
-	CHECK(lt_starts(pg("justaname", "select 1"), "DEFER: server \"justaname\" not found"));
+	CHECK_STR(lt_query("pgsql", "select 1"), "DEFER: lookup of \"select 1\" gave DEFER: no PostgreSQL servers defined (pgsql_servers option)");
+	CHECK(lt_defer_starts(pg("justaname", "select 1"), "DEFER: server \"justaname\" not found"));
 }
 
 static void test_quote(void)

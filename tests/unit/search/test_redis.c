@@ -120,15 +120,15 @@ static void test_basic(int port)
 	CHECK_STR(redis(s, "HGET h f2", 0), "v2");
 	CHECK_STR(redis(s, "SET \"quoted\" x", 0), "OK");
 	CHECK_STR(redis(s, "GET \"quoted\"", 0), "x");
-	CHECK(lt_starts(redis(s, "NOSUCHCOMMAND x", 0), "DEFER: REDIS: lookup result failed: ERR unknown command"));
-	CHECK(lt_starts(redis(s, "LRANGE keyname 0 -1", 0), "DEFER: REDIS: lookup result failed: WRONGTYPE"));
+	CHECK(lt_defer_starts(redis(s, "NOSUCHCOMMAND x", 0), "DEFER: REDIS: lookup result failed: ERR unknown command"));
+	CHECK(lt_defer_starts(redis(s, "LRANGE keyname 0 -1", 0), "DEFER: REDIS: lookup result failed: WRONGTYPE"));
 	/* Arrays with integers and a nested array (EVAL returns what the script builds). */
 	CHECK_STR(redis(s, "EVAL return\\ {1,'two',{3,'four'}} 0", 0), "1\ntwo\n3\nfour");
 	/* The older "servers=...;" prefix form. */
 	snprintf(cmd, sizeof cmd, "servers=%s; get keyname", s);
 	CHECK_STR(lt_query("redis", cmd), "objvalue plus");
 	/* No servers configured anywhere. */
-	CHECK_STR(lt_query("redis", "get keyname"), "DEFER: no REDIS servers defined (redis_servers option)");
+	CHECK_STR(lt_query("redis", "get keyname"), "DEFER: lookup of \"get keyname\" gave DEFER: no REDIS servers defined (redis_servers option)");
 }
 
 static void test_select_auth_socket(int port)
@@ -146,18 +146,18 @@ static void test_select_auth_socket(int port)
 	/* Connection refused on the first server: the next one answers. */
 	snprintf(s, sizeof s, "127.0.0.1::1// : 127.0.0.1::%d//", port);
 	CHECK_STR(redis(s, "GET keyname", 0), "objvalue plus");
-	CHECK(lt_starts(redis("127.0.0.1::1//", "GET keyname", 0), "DEFER: REDIS connection to 127.0.0.1:1/ failed: "));
+	CHECK(lt_defer_starts(redis("127.0.0.1::1//", "GET keyname", 0), "DEFER: REDIS connection to 127.0.0.1:1/ failed: "));
 	/* Require a password from now on. */
 	search_tidyup();
 	CHECK_INT(lt_sh("redis-cli -p %d config set requirepass s3cret >/dev/null", port), 0);
 	snprintf(s, sizeof s, "127.0.0.1::%d//", port);
-	CHECK(lt_starts(redis(s, "GET keyname", 0), "DEFER: REDIS: lookup result failed: NOAUTH"));
+	CHECK(lt_defer_starts(redis(s, "GET keyname", 0), "DEFER: REDIS: lookup result failed: NOAUTH"));
 	snprintf(s, sizeof s, "127.0.0.1::%d//s3cret", port);
 	CHECK_STR(redis(s, "GET keyname", 0), "objvalue plus");
 	snprintf(s, sizeof s, "127.0.0.1::%d/3/s3cret", port);
 	CHECK_STR(redis(s, "GET indb3", 0), "yes");
 	snprintf(s, sizeof s, "127.0.0.1::%d//wrong", port);
-	CHECK(lt_starts(redis(s, "GET keyname", 0), "DEFER: REDIS: authentication failed: "));
+	CHECK(lt_defer_starts(redis(s, "GET keyname", 0), "DEFER: REDIS: authentication failed: "));
 	lt_sh("redis-cli -p %d -a s3cret --no-auth-warning config set requirepass '' >/dev/null", port);
 	search_tidyup();
 }
@@ -176,7 +176,7 @@ static void test_stalled_server(void)
 	time_t t0 = time(NULL);
 	const char *r = lt_lookup_ex(type, NULL, "GET x", false, false, 0);
 	time_t took = time(NULL) - t0;
-	CHECK(lt_starts(r, "DEFER: REDIS: query failed on 127.0.0.1:"));
+	CHECK(lt_defer_starts(r, "DEFER: REDIS: query failed on 127.0.0.1:"));
 	CHECK(took <= 3);
 	close(s);
 }
@@ -212,7 +212,7 @@ static void test_cluster(void)
 	CHECK_STR(redis(servers, "GET bar", 0), "ona");
 	char only_a[64];
 	snprintf(only_a, sizeof only_a, "127.0.0.1::%d//", a);
-	CHECK(lt_starts(redis(only_a, "GET foo", 0), "DEFER: REDIS: lookup result failed: MOVED 12182 "));
+	CHECK(lt_defer_starts(redis(only_a, "GET foo", 0), "DEFER: REDIS: lookup result failed: MOVED 12182 "));
 }
 
 int main(void)
