@@ -29,11 +29,11 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 		xp_err(err, "integer expected but \"" SV_FMT "\" found", SV_ARG(t));
 		return false;
 	}
-	unsigned long long v = 0;
+	unsigned long long v = 0, limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
 	bool overflow = false;
 	for (; i < t.len && isdigit((unsigned char)t.p[i]); i++) {
 		unsigned d = (unsigned)(t.p[i] - '0');
-		if (v > (unsigned long long)(LLONG_MAX - d) / 10)
+		if (v > (limit - d) / 10)
 			overflow = true;
 		else
 			v = v * 10 + d;
@@ -45,7 +45,7 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 			xp_err(err, "invalid integer \"" SV_FMT "\"", SV_ARG(t));
 			return false;
 		}
-		if (v > (unsigned long long)LLONG_MAX / mult)
+		if (v > limit / mult)
 			overflow = true;
 		else
 			v *= mult;
@@ -55,7 +55,7 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 		return false;
 	}
 	(void)what;
-	*out = neg ? -(long long)v : (long long)v;
+	*out = neg ? (long long)(0 - v) : (long long)v;
 	return true;
 }
 
@@ -164,6 +164,8 @@ static int eval_loop(const xp_cond *c, xp_env *env, bool skip, bool *result, xbu
 			items[n++] = sv_copy(env->a, xbuf_sv(&item));
 		}
 	}
+	if (n == 0)
+		*result = false; /* forall over an empty list is false too */
 	for (size_t i = 0; i < n; i++) {
 		env->item = items[i];
 		bool r = false;

@@ -247,6 +247,7 @@ static bool extract_numbered(long long field, sv seps, sv s, xbuf *val)
 	return false;
 }
 
+bool xp_is_extract_number(sv v);
 bool xp_json_extract(sv key, bool numeric, long long idx, sv json, bool strip, xbuf *val, xbuf *err);
 
 static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
@@ -256,15 +257,18 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 	if (rc != XP_OK)
 		return rc;
 	sv t = sv_trim(a0);
-	bool numeric = t.len > 0;
-	for (size_t i = 0; i < t.len; i++)
-		if (!(isdigit((unsigned char)t.p[i]) || (i == 0 && t.p[i] == '-' && t.len > 1)))
-			numeric = false;
+	bool numeric = n->form ? n->form == 2 : xp_is_extract_number(a0);
 	bool json = n->opt.len > 0;
 	/* Numeric form has three arguments; its third exists only if written. */
-	int npos = numeric && !json && n->nargs >= 3 ? 3 : 2;
+	if (numeric && !json && n->nargs < 3) {
+		xp_err(err, "missing '{' for arg 3 of extract");
+		return XP_ERROR;
+	}
+	int npos = numeric && !json ? 3 : 2;
 	int nyn = n->nargs - npos;
-	if (nyn == 0 && n->yn.no_fail) {
+	if (n->form)
+		nyn = 0;
+	else if (nyn == 0 && n->yn.no_fail) {
 		xp_err(err, "curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n"
 			" remaining string is 'fail}'");
 		return XP_ERROR;
@@ -278,8 +282,10 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 		if ((rc = xp_eval_arg(n->args[i], env, skip, &vals[i], err)) != XP_OK)
 			return rc;
 	xp_node tmp = *n;
-	tmp.yn.yes = nyn >= 1 ? n->args[npos] : NULL;
-	tmp.yn.no = nyn >= 2 ? n->args[npos + 1] : NULL;
+	if (!n->form) {
+		tmp.yn.yes = nyn >= 1 ? n->args[npos] : NULL;
+		tmp.yn.no = nyn >= 2 ? n->args[npos + 1] : NULL;
+	}
 	if (skip)
 		return yesno(&tmp, env, true, false, true, SV_NULL, out, err);
 	xbuf val;
@@ -301,7 +307,7 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 		sv_to_long(t, &field);
 		found = extract_numbered(field, vals[1], vals[2], &val);
 	} else {
-		found = extract_named(a0, vals[1], &val);
+		found = extract_named(t, vals[1], &val);
 	}
 	sv v = xbuf_sv(&val);
 	v.taint = vals[npos - 1].taint;
@@ -351,6 +357,8 @@ static int item_listquote(const xp_node *n, xp_env *env, bool skip, xbuf *out, x
 	if (rc != XP_OK || skip)
 		return rc;
 	char sep = a[0].len ? a[0].p[0] : ':';
+	if (!a[1].len)
+		xbuf_putc(out, ' '); /* an empty list item is written as a space, as Exim does */
 	for (size_t i = 0; i < a[1].len; i++) {
 		xbuf_putc(out, a[1].p[i]);
 		if (a[1].p[i] == sep)

@@ -149,7 +149,12 @@ bool xp_json_extract(sv key, bool numeric, long long idx, sv json, bool strip, x
 			hit = sv_eq(xbuf_sv(&k), key);
 		}
 		if (hit) {
-			put_value(sv_sub(s, vs, ve - vs), strip, val);
+			sv v = sv_sub(s, vs, ve - vs);
+			if (strip && (v.len < 2 || v.p[0] != '"')) {
+				xbuf_puts(err, "missing '\"' wrapping string result for extract jsons");
+				break;
+			}
+			put_value(v, strip, val);
 			found = true;
 			break;
 		}

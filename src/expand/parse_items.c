@@ -16,6 +16,41 @@ xp_seq *xp_parse_braced(xp_parser *p, int depth)
 	return s;
 }
 
+/* The text of an argument made only of literal text (NULL otherwise). Exim expands some
+ * arguments while parsing; for literal ones we can check them at the same point. */
+static bool literal_text(const xp_seq *s, sv *out)
+{
+	*out = SV_LIT("");
+	if (!s || !s->first)
+		return true;
+	if (s->first->kind != N_LIT || s->first->next)
+		return false;
+	*out = s->first->text;
+	return true;
+}
+
+bool xp_is_extract_number(sv v)
+{
+	sv t = sv_trim(v);
+	if (!t.len)
+		return false;
+	for (size_t i = 0; i < t.len; i++)
+		if (!(isdigit((unsigned char)t.p[i]) || (i == 0 && t.p[i] == '-' && t.len > 1)))
+			return false;
+	return true;
+}
+
+bool xp_is_sort_comparator(sv v)
+{
+	static const char *const names[] = { "<", "<=", ">", ">=", "lt", "lti", "le", "lei", "gt", "gti",
+		"ge", "gei", NULL };
+	v = sv_trim(v);
+	for (int i = 0; names[i]; i++)
+		if (sv_eq_cstr(v, names[i]))
+			return true;
+	return false;
+}
+
 static void add_arg(xp_parser *p, xp_node *n, xp_seq *s)
 {
 	n->args = arena_realloc(p->a, n->args, (size_t)n->nargs * sizeof *n->args,
@@ -167,8 +202,20 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 			return false;
 		}
 	}
-	if (!need_arg(p, n, "missing '{' for arg 1 of extract", depth) ||
-		!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
+	if (!need_arg(p, n, "missing '{' for arg 1 of extract", depth))
+		return false;
+	sv first;
+	if (literal_text(n->args[0], &first) && !n->opt.len) {
+		/* Decided now, as Exim decides it while reading. */
+		bool numeric = xp_is_extract_number(first);
+		n->form = numeric ? 2 : 1;
+		if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
+			return false;
+		if (numeric && !need_arg(p, n, "missing '{' for arg 3 of extract", depth))
+			return false;
+		return parse_yesno(p, n, name, depth);
+	}
+	if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
 		return false;
 	for (int i = 2; i < 5; i++) {
 		xp_p_skipws(p);
@@ -235,13 +282,15 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 		}
 		if (!need_arg(p, n, msg, depth))
 			return false;
+		sv cmp;
+		if (item == I_SORT && i == 1 && literal_text(n->args[1], &cmp) && !xp_is_sort_comparator(cmp)) {
+			xp_p_fail(p, "%s", ""); /* Exim's (empty) message for a bad comparator */
+			return false;
+		}
 	}
 	xp_p_skipws(p);
 	if (xp_p_peek(p) != '}') {
-		if (item == I_SORT)
-			xp_p_fail(p, "%s", "");
-		else
-			xp_p_fail(p, "missing } at end of \"" SV_FMT "\"", SV_ARG(name));
+		xp_p_fail(p, "missing } at end of \"" SV_FMT "\"", SV_ARG(name));
 		return false;
 	}
 	p->pos++;
@@ -309,11 +358,17 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 			need_arg(p, n, "missing '{' for cert variable arg of certextract", depth) &&
 			parse_yesno(p, n, name, depth);
 		break;
-	case I_LISTEXTRACT:
-		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth) &&
-			need_arg(p, n, "missing '{' for arg 2 of listextract", depth) &&
+	case I_LISTEXTRACT: {
+		sv first;
+		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth);
+		if (ok && literal_text(n->args[0], &first) && !xp_is_extract_number(first)) {
+			xp_p_fail(p, "first argument of \"listextract\" must be numeric");
+			ok = false;
+		}
+		ok = ok && need_arg(p, n, "missing '{' for arg 2 of listextract", depth) &&
 			parse_yesno(p, n, name, depth);
 		break;
+	}
 	case I_EXTRACT: ok = parse_extract(p, n, name, depth); break;
 	case I_MAP: case I_FILTER: case I_REDUCE: case I_SORT:
 		ok = parse_listitem(p, n, item, name, depth);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/list.h"
 #include "search/match.h"
 #include "search/search.h"
 
@@ -63,13 +64,13 @@ int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool case
 	const match_ctx *ctx, xbuf *err)
 {
 	(void)sep; (void)ctx; (void)err;
-	size_t i = 0;
 	bool ci = caseless || kind == MATCH_DOMAIN;
-	while (i <= list.len) {
-		size_t st = i;
-		while (i < list.len && list.p[i] != ':') i++;
-		sv item = sv_trim(sv_sub(list, st, i - st));
-		i++;
+	list_iter it;
+	xbuf buf;
+	xbuf_init(&buf, NULL);
+	list_iter_init(&it, list, 0);
+	while (list_next(&it, &buf)) {
+		sv item = xbuf_sv(&buf);
 		bool neg = item.len && item.p[0] == '!';
 		if (neg) item = sv_trim(sv_sub(item, 1, item.len));
 		bool hit;
@@ -79,8 +80,9 @@ int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool case
 		} else {
 			hit = ci ? sv_eqi(subject, item) : sv_eq(subject, item);
 		}
-		if (hit) return neg ? SEARCH_FAIL : SEARCH_OK;
+		if (hit) { xbuf_free(&buf); return neg ? SEARCH_FAIL : SEARCH_OK; }
 	}
+	xbuf_free(&buf);
 	return SEARCH_FAIL;
 }
 
