@@ -66,11 +66,17 @@ static int check_size(const xp_env *env, const xbuf *out, xbuf *err)
 static int op_expand(xp_env *env, sv in, xbuf *out, xbuf *err)
 {
 	if (in.taint) {
-		xp_err(err, "attempt to expand tainted string '" SV_FMT "'", SV_ARG(in));
+		xp_err(err, "internal expansion of \"" SV_FMT "\" failed: attempt to expand tainted string '" SV_FMT "'",
+			SV_ARG(in), SV_ARG(in));
 		return XP_ERROR;
 	}
 	xp_prog *p = xp_compile(env->a, in);
-	return xp_eval_seq(p->seq, env, false, out, err);
+	int rc = xp_eval_seq(p->seq, env, false, out, err);
+	if (rc == XP_ERROR) {
+		char *inner = arena_strndup(env->a, xbuf_cstr(err), err->len);
+		xp_err(err, "internal expansion of \"" SV_FMT "\" failed: %s", SV_ARG(in), inner);
+	}
+	return rc;
 }
 
 static int eval_op(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)

@@ -49,7 +49,7 @@ typedef struct xp_message {
 	xp_header *headers;
 	size_t nheaders;
 	sv body;
-	long long body_linecount, body_zerocount, size;
+	long long body_linecount, body_zerocount, message_linecount, size;
 	size_t headers_cap; /* allocation size of headers[] */
 } xp_message;
 

@@ -86,11 +86,11 @@ static bool item_number(sv v, const char *item, bool positive, long long *out, x
 	buf[n] = 0;
 	char *end;
 	long long x = strtoll(buf, &end, 10);
-	if (*end || n != t.len) {
-		xp_err(err, "\"" SV_FMT "\" is not a number (in \"%s\" expansion)", SV_ARG(v), item);
-		return false;
-	}
-	if (positive && x < 0) {
+	if (*end || n != t.len || (positive && x < 0)) {
+		if (!positive) {
+			xp_err(err, "\"" SV_FMT "\" is not a number (in \"%s\" expansion)", SV_ARG(v), item);
+			return false;
+		}
 		xp_err(err, "\"" SV_FMT "\" is not a positive number (in \"%s\" expansion)", SV_ARG(v), item);
 		return false;
 	}
@@ -381,7 +381,8 @@ static int item_numeric(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 	if (!item_number(a[0], name, positive, &x, err))
 		return XP_ERROR;
 	bool two = n->nargs == 3;
-	if (two && !item_number(a[1], name, positive && n->id != I_SUBSTR, &y, err))
+	/* substr's start may be negative; its length, like every other count, may not. */
+	if (two && !item_number(a[1], name, true, &y, err))
 		return XP_ERROR;
 	if (skip)
 		return XP_OK;

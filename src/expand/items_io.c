@@ -157,7 +157,7 @@ static int connect_unix(const char *path, xbuf *err)
 /* Connect with a deadline: non-blocking connect, then poll for writability. */
 static int connect_inet(const char *spec, long long deadline, xbuf *err)
 {
-	char host[512], port[64];
+	char host[512], port[64], shown[512];
 	const char *p = spec;
 	const char *colon;
 	if (*p == '[') {
@@ -167,6 +167,7 @@ static int connect_inet(const char *spec, long long deadline, xbuf *err)
 			return -1;
 		}
 		snprintf(host, sizeof host, "%.*s", (int)(rb - p - 1), p + 1);
+		snprintf(shown, sizeof shown, "%.*s", (int)(rb - p + 1), p);
 		colon = rb + 1;
 	} else {
 		colon = strrchr(p, ':');
@@ -175,6 +176,7 @@ static int connect_inet(const char *spec, long long deadline, xbuf *err)
 			return -1;
 		}
 		snprintf(host, sizeof host, "%.*s", (int)(colon - p), p);
+		snprintf(shown, sizeof shown, "%s", host);
 	}
 	snprintf(port, sizeof port, "%s", colon + 1);
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
@@ -211,7 +213,7 @@ static int connect_inet(const char *spec, long long deadline, xbuf *err)
 		return fd;
 	}
 	freeaddrinfo(res);
-	xp_err(err, "failed to connect to any address for %s: %s", host, strerror(last));
+	xp_err(err, "failed to connect to any address for %s: %s", shown, strerror(last));
 	return -1;
 }
 
@@ -230,16 +232,13 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 		list_iter_init(&it, a[2], 0);
 		for (int i = 0; list_next(&it, &opt); i++) {
 			sv o = xbuf_sv(&opt);
+			/* An unreadable time leaves the default, as Exim goes on to connect. */
 			if (i == 0 && !sv_starts(o, "timeout=")) {
-				if (!parse_time(o, &timeout)) {
-					xp_err(err, "bad time value %s", xbuf_cstr(&opt));
-					return XP_ERROR;
-				}
+				if (!parse_time(o, &timeout))
+					timeout = 5;
 			} else if (sv_starts(o, "timeout=")) {
-				if (!parse_time(sv_sub(o, 8, o.len), &timeout)) {
-					xp_err(err, "bad time value %s", xbuf_cstr(&opt) + 8);
-					return XP_ERROR;
-				}
+				if (!parse_time(sv_sub(o, 8, o.len), &timeout))
+					timeout = 5;
 			} else if (sv_eq_cstr(o, "shutdown=no")) {
 				shutdown_wr = false;
 			} else if (sv_eq_cstr(o, "tls=yes")) {

@@ -46,15 +46,30 @@ void xp_message_parse(arena *a, sv data, xp_message *m)
 		add_header(a, m, &cap, sv_sub(data, i, colon), sv_sub(data, i + colon + 1, tend - i - colon - 1));
 		i = tend;
 	}
+	size_t header_end = i;
 	m->body = sv_tainted(sv_sub(data, i, data.len - i));
-	for (size_t k = 0; k < m->body.len; k++)
-		if (m->body.p[k] == '\n') {
-			m->body_linecount++;
-			if (k == 0 || m->body.p[k - 1] == '\n')
-				m->body_zerocount++;
+	/* Counted as Exim's -bem reading counts them: body lines that are not empty, and binary
+	 * zeros; the message's line count adds the header lines and the separating blank line. */
+	bool empty = true;
+	for (size_t k = 0; k < m->body.len; k++) {
+		char c = m->body.p[k];
+		if (c == 0)
+			m->body_zerocount++;
+		if (c == '\n') {
+			if (!empty)
+				m->body_linecount++;
+			empty = true;
+		} else {
+			empty = false;
 		}
-	if (m->body.len && m->body.p[m->body.len - 1] != '\n')
+	}
+	if (!empty)
 		m->body_linecount++;
+	long long header_lines = 0;
+	for (size_t k = 0; k < header_end; k++)
+		if (data.p[k] == '\n')
+			header_lines++;
+	m->message_linecount = header_lines + m->body_linecount;
 	m->size = (long long)data.len;
 	m->headers_cap = cap;
 }
@@ -64,7 +79,6 @@ void xp_message_add_header(arena *a, xp_message *m, const char *name, const char
 	size_t cap = m->headers_cap;
 	add_header(a, m, &cap, sv_cstr(arena_strdup(a, name)), sv_cstr(arena_strdup(a, text)));
 	m->headers_cap = cap;
-	m->size += (long long)(strlen(name) + 1 + strlen(text));
 }
 
 const xp_header *xp_message_find(const xp_message *m, const char *name)

@@ -231,8 +231,10 @@ GETTER(v_message_number)
 {
 	long long v = 0;
 	if (env->msg) {
-		if (!strcmp(def->name, "body_linecount") || !strcmp(def->name, "message_linecount"))
+		if (!strcmp(def->name, "body_linecount"))
 			v = env->msg->body_linecount;
+		else if (!strcmp(def->name, "message_linecount"))
+			v = env->msg->message_linecount;
 		else if (!strcmp(def->name, "body_zerocount"))
 			v = env->msg->body_zerocount;
 		else if (!strcmp(def->name, "message_size"))
@@ -406,16 +408,6 @@ void xp_env_set_aclvar(xp_env *env, sv name, sv value)
 	env->aclvars = v;
 }
 
-static bool all_digits(sv s)
-{
-	if (!s.len)
-		return false;
-	for (size_t i = 0; i < s.len; i++)
-		if (!isdigit((unsigned char)s.p[i]))
-			return false;
-	return true;
-}
-
 void xp_unknown_var_message(sv name, xbuf *err)
 {
 	xp_err(err, "unknown variable name \"" SV_FMT "\"", SV_ARG(name));
@@ -446,8 +438,10 @@ static int prefix_var(xp_env *env, sv name, xbuf *out)
 		sv rest = sv_sub(name, 7, name.len);
 		return rest.len == 1 && rest.p[0] >= '1' && rest.p[0] <= '9';
 	}
-	if ((sv_starts(name, "auth") && all_digits(sv_sub(name, 4, name.len))) ||
-		(sv_starts(name, "regex") && all_digits(sv_sub(name, 5, name.len))))
+	/* $auth1..$auth4 and $regex1..$regex9 */
+	if (name.len == 5 && sv_starts(name, "auth") && name.p[4] >= '1' && name.p[4] <= '4')
+		return 1;
+	if (name.len == 6 && sv_starts(name, "regex") && name.p[5] >= '1' && name.p[5] <= '9')
 		return 1;
 	if (sv_starts(name, "r_"))
 		return 1; /* router variables: set by routers (later layer) */
@@ -494,14 +488,25 @@ void xp_header_get(xp_env *env, int hkind, sv name, xbuf *out, bool *exists)
 			continue;
 		*exists = true;
 		sv t = h->text;
-		if (hkind != H_RAW) {
+		if (hkind == H_RAW) {
+			/* raw: the texts exactly as received, one after another */
+			xbuf_putsv(out, t);
+			continue;
+		}
+		if (t.len && t.p[t.len - 1] == '\n')
+			t.len--;
+		if (hkind == H_LIST) {
+			/* list: each text as it is (final newline removed), colon-separated */
+			if (!first)
+				xbuf_putc(out, ':');
+		} else {
 			while (t.len && isspace((unsigned char)t.p[0]))
 				t = sv_sub(t, 1, t.len);
 			while (t.len && isspace((unsigned char)t.p[t.len - 1]))
 				t.len--;
+			if (!first)
+				xbuf_putc(out, '\n');
 		}
-		if (!first)
-			xbuf_putc(out, '\n');
 		first = false;
 		xbuf_putsv(out, t);
 	}
