@@ -92,7 +92,7 @@ struct xp_env {
 };
 
 #define XP_DEFAULT_MAX_OUTPUT ((size_t)64 << 20)
-#define XP_DEFAULT_MAX_DEPTH 200
+#define XP_DEFAULT_MAX_DEPTH 1000
 
 /* Set up an environment with defaults; a is where results and temporaries go. */
 void xp_env_init(xp_env *env, arena *a);

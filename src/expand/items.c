@@ -126,13 +126,7 @@ static int item_env(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *e
 
 static int item_lookup(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
-	search_spec spec;
-	xbuf perr;
-	xbuf_init(&perr, env->a);
-	if (!search_spec_parse(n->opt, &spec, &perr)) {
-		xp_err(err, "%s", xbuf_cstr(&perr));
-		return XP_ERROR;
-	}
+	const search_spec spec = *(const search_spec *)n->spec;
 	bool query = (spec.li->type & LOOKUP_QUERYSTYLE) != 0;
 	if (query && n->args[0]) {
 		xp_err(err, "a single key was given for lookup type \"%s\", which is not a single-key lookup type",

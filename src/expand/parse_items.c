@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "expand/xp_parse.h"
+#include "search/search.h"
 
 xp_seq *xp_parse_braced(xp_parser *p, int depth)
 {
@@ -173,11 +174,19 @@ static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 	} else {
 		add_arg(p, n, NULL); /* query-style: no key */
 	}
-	n->opt = read_word(p);
-	if (!n->opt.len) {
+	if (!isalpha(xp_p_peek(p))) {
 		xp_p_fail(p, "missing lookup type");
 		return false;
 	}
+	n->opt = read_word(p);
+	search_spec *spec = arena_calloc(p->a, 1, sizeof *spec);
+	xbuf err;
+	xbuf_init(&err, p->a);
+	if (!search_spec_parse(n->opt, spec, &err)) {
+		xp_p_fail(p, "%s", xbuf_cstr(&err));
+		return false;
+	}
+	n->spec = spec;
 	xp_p_skipws(p);
 	if (xp_p_peek(p) != '{') {
 		xp_p_fail(p, "missing '{' for lookup file-or-query arg");

@@ -57,6 +57,7 @@ struct xp_node {
 	xp_cond *cond;   /* ${if} */
 	xp_yesno_part yn;
 	sv opt;          /* item word option: extract json/jsons, lookup type, run/readsocket options */
+	const void *spec; /* ${lookup}: the parsed search_spec */
 };
 
 enum xp_cond_kind {

@@ -20,7 +20,7 @@
 #include "prog/cmdline.h"
 #include "search/search.h"
 
-#define BE_MAX_LINE (1u << 20)
+#define BE_MAX_LINE (8u << 20)
 
 static void expand_one(xp_env *env, sv text)
 {
