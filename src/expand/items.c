@@ -371,7 +371,9 @@ static int item_numeric(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 		return rc;
 	const char *name = xp_item_name(n->id);
 	long long x = 0, y = 0;
-	bool positive = n->id != I_SUBSTR;
+	/* The first number may be negative except for length; a second one (a length or modulus)
+	 * must be positive — Exim's rules and wording. */
+	bool positive = n->id == I_LENGTH;
 	if (!item_number(a[0], name, positive, &x, err))
 		return XP_ERROR;
 	bool two = n->nargs == 3;
