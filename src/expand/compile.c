@@ -121,8 +121,7 @@ static void parse_escape(xp_parser *p, xbuf *lit)
 	sv s = p->src;
 	size_t i = p->pos + 1; /* after the backslash */
 	if (i >= s.len) {
-		xbuf_putc(lit, '\\');
-		p->pos = i;
+		xp_p_fail(p, "\\ at end of string");
 		return;
 	}
 	int c = (unsigned char)s.p[i++];
@@ -138,7 +137,7 @@ static void parse_escape(xp_parser *p, xbuf *lit)
 			v = v * 16 + (isdigit(d) ? d - '0' : tolower(d) - 'a' + 10);
 			k++;
 		}
-		c = k ? v : 'x';
+		c = v; /* \x without hex digits is a NUL, as in Exim */
 	} else {
 		switch (c) {
 		case 'b': c = '\b'; break;

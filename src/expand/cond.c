@@ -140,7 +140,7 @@ static int eval_loop(const xp_cond *c, xp_env *env, bool skip, bool *result, xbu
 	if (skip) {
 		bool r;
 		rc = xp_eval_cond(c->subs[0], env, true, &r, err);
-		if (rc == XP_ERROR)
+		if (rc != XP_OK)
 			xbuf_puts(err, outer);
 		return rc;
 	}
@@ -171,8 +171,7 @@ static int eval_loop(const xp_cond *c, xp_env *env, bool skip, bool *result, xbu
 		bool r = false;
 		rc = xp_eval_cond(c->subs[0], env, false, &r, err);
 		if (rc != XP_OK) {
-			if (rc == XP_ERROR)
-				xbuf_puts(err, outer);
+			xbuf_puts(err, outer);
 			break;
 		}
 		if (r == any) {
@@ -193,8 +192,7 @@ static int eval_andor(const xp_cond *c, xp_env *env, bool skip, bool *result, xb
 		bool r = false;
 		int rc = xp_eval_cond(c->subs[i], env, skip || decided, &r, err);
 		if (rc != XP_OK) {
-			if (rc == XP_ERROR)
-				xbuf_printf(err, " inside \"" SV_FMT "{...}\" condition", SV_ARG(c->name));
+			xbuf_printf(err, " inside \"" SV_FMT "{...}\" condition", SV_ARG(c->name));
 			return rc;
 		}
 		if (!skip && !decided && r != is_and) {
@@ -232,8 +230,15 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 			} else {
 				int f = xp_var_get(env, c->text, &tmp, err);
 				if (f <= 0) {
-					if (f == 0)
-						xp_err(err, "unknown variable \"" SV_FMT "\" after \"def:\"", SV_ARG(c->text));
+					if (f == 0) {
+						/* Exim's wording, with the hint for ACL-variable-like names */
+						xbuf hint;
+						xbuf_init(&hint, env->a);
+						xp_unknown_var_message(c->text, &hint);
+						const char *paren = strstr(xbuf_cstr(&hint), " (");
+						xp_err(err, "unknown variable \"" SV_FMT "\" after \"def:\"%s", SV_ARG(c->text),
+							paren ? paren : "");
+					}
 					return XP_ERROR;
 				}
 				*result = tmp.len > 0;

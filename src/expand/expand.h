@@ -64,9 +64,9 @@ typedef struct xp_hooks {
 	void *ctx;
 } xp_hooks;
 
-/* $value, $item and $0..$9 are stacked: an item that sets them restores the outer values when
+/* $value, $item and $0..$19 are stacked: an item that sets them restores the outer values when
  * it finishes, as Exim does. */
-#define XP_MAX_NUMERIC 10
+#define XP_MAX_NUMERIC 20 /* $0..$19, as Exim's EXPAND_MAXN */
 
 struct xp_env {
 	arena *a;                 /* results and temporaries (taken with marks by callers) */

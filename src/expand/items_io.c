@@ -296,22 +296,22 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 	return rc;
 }
 
-/* Split a command line into arguments: white space separates, "double quotes" group with
- * backslash escapes inside, 'single quotes' group literally. */
-static char **split_command(arena *a, sv cmd, int *argc)
+/* Split a command into words as Exim does for ${run} and pipes: white space separates, "double
+ * quotes" group (a backslash there takes the next character literally), 'single quotes' group
+ * with no escapes. The words are not yet expanded. */
+static sv *split_command(arena *a, sv cmd, int *argc)
 {
 	size_t cap = 8;
-	char **argv = arena_alloc(a, cap * sizeof *argv);
+	sv *words = arena_alloc(a, cap * sizeof *words);
 	int n = 0;
 	size_t i = 0;
-	xbuf w;
-	xbuf_init(&w, a);
 	while (i < cmd.len) {
 		while (i < cmd.len && isspace((unsigned char)cmd.p[i]))
 			i++;
 		if (i >= cmd.len)
 			break;
-		xbuf_reset(&w);
+		xbuf w;
+		xbuf_init(&w, a);
 		while (i < cmd.len && !isspace((unsigned char)cmd.p[i])) {
 			char c = cmd.p[i];
 			if (c == '"') {
@@ -332,25 +332,39 @@ static char **split_command(arena *a, sv cmd, int *argc)
 				i++;
 			}
 		}
-		if ((size_t)n + 2 > cap) {
-			argv = arena_realloc(a, argv, cap * sizeof *argv, cap * 2 * sizeof *argv);
+		if ((size_t)n + 1 >= cap) {
+			words = arena_realloc(a, words, cap * sizeof *words, cap * 2 * sizeof *words);
 			cap *= 2;
 		}
-		argv[n++] = arena_strndup(a, w.p ? w.p : "", w.len);
+		words[n++] = xbuf_sv(&w);
 	}
-	argv[n] = NULL;
 	*argc = n;
-	return argv;
+	return words;
 }
 
-static int item_run(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, sv cmd)
+static int item_run(const xp_node *n, xp_env *env, xbuf *out, xbuf *err)
 {
 	if (env->forbid & RDO_RUN) {
 		xp_err(err, "running a command is not permitted");
 		return XP_ERROR;
 	}
+	/* The command is split first and each word expanded on its own, so an expanded value with
+	 * spaces stays one argument. */
 	int argc;
-	char **argv = split_command(env->a, cmd, &argc);
+	sv *words = split_command(env->a, n->raw, &argc);
+	char **argv = arena_calloc(env->a, (size_t)argc + 1, sizeof *argv);
+	for (int i = 0; i < argc; i++) {
+		xbuf w, e;
+		xbuf_init(&w, env->a);
+		xbuf_init(&e, env->a);
+		int rc = xp_expand(env, words[i], &w, &e);
+		if (rc != XP_OK) {
+			xp_err(err, "Expansion of \"" SV_FMT "\" from command \"" SV_FMT "\" in ${run} expansion failed: %s",
+				SV_ARG(words[i]), SV_ARG(n->raw), xbuf_cstr(&e));
+			return XP_ERROR;
+		}
+		argv[i] = arena_strndup(env->a, xbuf_cstr(&w), w.len);
+	}
 	xbuf data;
 	xbuf_init(&data, env->a);
 	bool ok = false;
@@ -401,7 +415,8 @@ static int item_run(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, sv cmd)
 int xp_item_io(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
 	sv a[5] = { SV_NULL, SV_NULL, SV_NULL, SV_NULL, SV_NULL };
-	for (int i = 0; i < n->nargs && i < 5; i++) {
+	/* ${run}'s command is split before it is expanded (item_run); its other parts are yes/no. */
+	for (int i = n->id == I_RUN ? 1 : 0; i < n->nargs && i < 5; i++) {
 		int rc = xp_eval_arg(n->args[i], env, skip, &a[i], err);
 		if (rc != XP_OK)
 			return rc;
@@ -411,6 +426,6 @@ int xp_item_io(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 	switch (n->id) {
 	case I_READFILE: return item_readfile(n, env, out, err, a);
 	case I_READSOCKET: return item_readsocket(n, env, out, err, a);
-	default: return item_run(n, env, out, err, a[0]);
+	default: return item_run(n, env, out, err);
 	}
 }

@@ -155,7 +155,7 @@ int xp_item_list(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 		if (n->id == I_FILTER) {
 			bool keep = false;
 			rc = xp_eval_cond(n->cond, env, false, &keep, err);
-			if (rc == XP_ERROR)
+			if (rc != XP_OK)
 				xbuf_puts(err, " inside \"filter\" item");
 			else if (keep)
 				list_add(out, &first, sep, env->item);
@@ -163,10 +163,14 @@ int xp_item_list(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 			sv r;
 			if ((rc = xp_eval_arg(n->args[1], env, false, &r, err)) == XP_OK)
 				list_add(out, &first, sep, r);
+			else
+				xbuf_puts(err, " inside \"map\" item");
 		} else {
 			sv r;
 			if ((rc = xp_eval_arg(n->args[2], env, false, &r, err)) == XP_OK)
 				env->value = r;
+			else
+				xbuf_puts(err, " inside \"reduce\" item");
 		}
 	}
 	if (rc == XP_OK && n->id == I_REDUCE)

@@ -387,8 +387,14 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 		/* ${run,preexpand{cmd}...}: options follow a comma directly. */
 		if (xp_p_peek(p) == ',')
 			n->opt = read_word(p);
-		ok = need_arg(p, n, "missing '{' for command arg of run", depth) &&
-			parse_yesno(p, n, name, depth);
+		xp_p_skipws(p);
+		{
+			size_t st = p->pos + 1;
+			ok = need_arg(p, n, "missing '{' for command arg of run", depth);
+			if (ok)
+				n->raw = sv_sub(p->src, st, p->pos - 1 - st);
+		}
+		ok = ok && parse_yesno(p, n, name, depth);
 		break;
 	case I_IF:
 		xp_p_skipws(p);

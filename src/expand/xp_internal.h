@@ -58,6 +58,7 @@ struct xp_node {
 	xp_yesno_part yn;
 	sv opt;          /* item word option: extract json/jsons, lookup type, run/readsocket options */
 	const void *spec; /* ${lookup}: the parsed search_spec */
+	sv raw;          /* ${run}: the command argument's source text (split, then expanded) */
 };
 
 enum xp_cond_kind {

@@ -17,6 +17,7 @@
 #include "expand/expand.h"
 #include "expand/message.h"
 #include "lib/debug.h"
+#include "lib/list.h"
 #include "prog/cmdline.h"
 #include "search/search.h"
 
@@ -31,8 +32,8 @@ static void expand_one(xp_env *env, sv text)
 	conf_macro_substitute(text, &src);
 	int rc = xp_expand(env, xbuf_sv(&src), &out, &err);
 	if (rc == XP_OK) {
-		fwrite(out.p ? out.p : "", 1, out.len, stdout);
-		putchar('\n');
+		/* Printed as a C string, as Exim does: a NUL in the result ends the line. */
+		printf("%s\n", xbuf_cstr(&out));
 	} else {
 		printf("Failed: %s\n", xbuf_cstr(&err));
 	}
@@ -72,6 +73,46 @@ static bool read_logical_line(FILE *f, xbuf *line)
 		return true;
 	}
 	return any;
+}
+
+/* Exim empties the environment at start-up except for the names in keep_environment, then
+ * adds add_environment's NAME=value items; ${env} and ${run} see the result. */
+static void keep_environment(void)
+{
+	const char *keep = conf_main_string("keep_environment");
+	const char *add = conf_main_string("add_environment");
+	xbuf saved;
+	xbuf_init(&saved, pool_perm);
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, pool_perm);
+	if (keep) {
+		list_iter_init(&it, sv_cstr(keep), 0);
+		while (list_next(&it, &item)) {
+			const char *v = getenv(xbuf_cstr(&item));
+			if (v)
+				xbuf_printf(&saved, "%s=%s%c", xbuf_cstr(&item), v, 0);
+		}
+	}
+	clearenv();
+	for (size_t i = 0; i < saved.len;) {
+		char *kv = saved.p + i;
+		i += strlen(kv) + 1;
+		char *eq = strchr(kv, '=');
+		*eq = 0;
+		setenv(kv, eq + 1, 1);
+	}
+	if (add) {
+		list_iter_init(&it, sv_cstr(add), 0);
+		while (list_next(&it, &item)) {
+			char *kv = arena_strdup(pool_perm, xbuf_cstr(&item));
+			char *eq = strchr(kv, '=');
+			if (eq) {
+				*eq = 0;
+				setenv(kv, eq + 1, 1);
+			}
+		}
+	}
 }
 
 static bool load_message(const char *file, arena *a, xp_message *msg)
@@ -130,6 +171,7 @@ int be_main(const cmdline *cl)
 		return 1;
 	}
 	xp_set_process_info(cl->argv0, conf_file_name());
+	keep_environment();
 
 	xp_env env;
 	xp_env_init(&env, pool_scratch);
