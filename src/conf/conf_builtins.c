@@ -10,6 +10,7 @@
 #include "conf/conf_internal.h"
 
 #include <ctype.h>
+#include <string.h>
 
 #include "build_config.h"
 #include "conf/main_options.h"
@@ -17,7 +18,7 @@
 /* Features Postern implements or accepts in configuration (the seed feature set and the core). */
 static const char *const have_features[] = {
 	"_HAVE_ARC", "_HAVE_BRIGHTMAIL", "_HAVE_DCC", "_HAVE_DSN_INFO", "_HAVE_EVENT", "_HAVE_IPV6",
-	"_HAVE_NATIVE_SRS", "_HAVE_OCSP", "_HAVE_PROXY", "_HAVE_SPF", "_HAVE_SRS", "_HAVE_TLS",
+	"_HAVE_NATIVE_SRS", "_HAVE_OCSP", "_HAVE_PRDR", "_HAVE_PROXY", "_HAVE_SPF", "_HAVE_SRS", "_HAVE_TLS",
 	"_HAVE_TLS_OCSP", "_HAVE_TLS_OCSP_LIST", "_HAVE_TLS_RESUME", "_HAVE_TLS_ALPN", "_HAVE_TLS1_3",
 	"_HAVE_LOOKUP_LSEARCH", "_HAVE_LOOKUP_DSEARCH", "_HAVE_LOOKUP_DNSDB", "_HAVE_LOOKUP_PASSWD",
 	"_EXP_ARC", "_EXP_BMI", "_EXP_DCC", "_EXP_DSNI", "_EXP_QUEUEFILE",
@@ -37,6 +38,21 @@ static const char *const log_selectors[] = {
 	"TLS_CERTIFICATE_VERIFIED", "TLS_CIPHER", "TLS_PEERDN", "TLS_RESUMPTION", "TLS_SNI",
 	"UNKNOWN_IN_LIST",
 };
+
+bool conf_log_selector_known(sv name)
+{
+	for (size_t i = 0; i < sizeof log_selectors / sizeof log_selectors[0]; i++) {
+		const char *n = log_selectors[i];
+		if (strlen(n) != name.len)
+			continue;
+		size_t k = 0;
+		while (k < name.len && tolower((unsigned char)n[k]) == name.p[k])
+			k++;
+		if (k == name.len)
+			return true;
+	}
+	return false;
+}
 
 static const char *const acl_names[] = {
 	"COND_ACL", "COND_AUTHENTICATED", "COND_CONDITION", "COND_DCC", "COND_DECODE", "COND_DNSLISTS",

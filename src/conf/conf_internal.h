@@ -32,6 +32,7 @@ typedef struct conf_file {
 	FILE *fp;
 	const char *name;      /* as Exim names it in messages */
 	int lineno;            /* physical line number of the last line read */
+	const char *dir;       /* directory for relative .include names in this file */
 } conf_file;
 
 /* .ifdef nesting: each level remembers whether a branch was taken and whether lines are skipped. */
@@ -46,7 +47,6 @@ typedef struct conf_reader {
 	int depth;                  /* index of the current file; -1 when all are done */
 	conf_cond conds[CONF_MAX_IF_DEPTH];
 	int nconds;
-	const char *config_dir;     /* directory of the main file, for relative .include */
 	bool macros_allowed;        /* false inside retry, rewrite and local_scan sections */
 	bool failed;
 	xbuf err;                   /* the problem text (second line of Exim's message) */
@@ -80,6 +80,9 @@ bool conf_macro_define(conf_reader *r, sv name, sv value, bool redefine, bool fr
 /* Substitute macros in one physical line; returns true if anything was substituted. */
 bool conf_macros_apply(sv line, xbuf *out);
 bool conf_macro_is_defined(const char *name);
+
+/* A log_selector name (without its sign) that Exim 4.96 knows. */
+bool conf_log_selector_known(sv name);
 
 /* Value parsing (conf_value.c). Each writes Exim's message into r on error. */
 bool conf_parse_bool_word(sv v, bool *out);

@@ -1,6 +1,7 @@
 /* conf_load: choose the file, reset state, read it, apply computed defaults, freeze the arena. */
 #include "conf/conf_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -76,6 +77,12 @@ void conf_apply_computed_defaults(void)
 		struct passwd *pw = getpwuid(m->exim_user);
 		m->exim_group = pw ? pw->pw_gid : getgid();
 	}
+	/* A user given by name brings its primary group when the group option is unset. */
+	if (m->system_filter_user != POSTERN_UNSET_ID && m->system_filter_group == POSTERN_UNSET_ID) {
+		struct passwd *pw = getpwuid(m->system_filter_user);
+		if (pw)
+			m->system_filter_group = pw->pw_gid;
+	}
 	const char *spool = m->spool_directory ? m->spool_directory : "";
 	if (!m->pid_file_path)
 		m->pid_file_path = arena_printf(pool_config, "%s/exim-daemon.pid", spool);
@@ -96,6 +103,32 @@ static const char *first_existing(const char *list)
 			found = arena_strdup(pool_config, xbuf_cstr(&item));
 	xbuf_free(&item);
 	return found;
+}
+
+/* log_selector is checked when the configuration is read: "+name" / "-name" items. */
+static bool check_log_selector(conf_reader *r)
+{
+	const char *s = conf_main.log_selector;
+	if (!s)
+		return true;
+	while (*s) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			break;
+		if (*s != '+' && *s != '-') {
+			conf_fail_noline(r, "malformed log_selector setting: + or - expected but found \"%s\"", s);
+			return false;
+		}
+		const char *start = s++;
+		while (*s && !isspace((unsigned char)*s) && *s != '+' && *s != '-')
+			s++;
+		if (!conf_log_selector_known(sv_make(start + 1, (size_t)(s - start - 1)))) {
+			conf_fail_noline(r, "unknown log_selector setting: %.*s", (int)(s - start), start);
+			return false;
+		}
+	}
+	return true;
 }
 
 static void format_error(const conf_reader *r, xbuf *err)
@@ -146,7 +179,7 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 		sv dname = sv_cstr(defines[i].name);
 		conf_macro_define(&r, dname, sv_cstr(defines[i].value ? defines[i].value : ""), false, true);
 	}
-	bool ok = !r.failed && conf_read_all(&r);
+	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r);
 	if (!ok)
 		format_error(&r, err);
 	conf_reader_close(&r);

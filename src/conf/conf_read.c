@@ -297,7 +297,7 @@ static bool driver_line(read_ctx *c, sv line)
 		record("\n  ", line);
 		return start_instance(c, sv_sub(line, 0, n));
 	}
-	record("    ", line);
+	record(c->inst ? "    " : "  ", line);
 	if (isupper((unsigned char)line.p[0]))
 		return macro_line(c, line);
 	if (!c->inst) {
@@ -335,7 +335,7 @@ static bool acl_line(read_ctx *c, sv line)
 		c->acl_cap = 0;
 		return true;
 	}
-	record("    ", line);
+	record(c->acl ? "    " : "  ", line);
 	if (isupper((unsigned char)line.p[0]))
 		return macro_line(c, line);
 	if (!c->acl) {

@@ -45,27 +45,30 @@ void conf_fail_noline(conf_reader *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The directory used for relative .include names in a file, in Exim's observed form: a relative
+ * name is taken from the working directory, and a name without any '/' leaves a trailing '/' on
+ * the directory (so "t.conf" includes "x" as "<cwd>//x", as Exim prints it). */
+static const char *file_dir(const char *name)
+{
+	char cwd[4096];
+	const char *slash = strrchr(name, '/');
+	if (slash && name[0] == '/')
+		return arena_strndup(pool_config, name, (size_t)(slash - name));
+	const char *here = getcwd(cwd, sizeof cwd) ? cwd : ".";
+	if (!slash)
+		return arena_printf(pool_config, "%s/", here);
+	return arena_printf(pool_config, "%s/%.*s", here, (int)(slash - name), name);
+}
+
 void conf_reader_init(conf_reader *r, FILE *fp, const char *name)
 {
 	memset(r, 0, sizeof *r);
 	xbuf_init(&r->err, NULL);
 	xbuf_init(&r->physical, NULL);
 	xbuf_init(&r->substituted, NULL);
-	r->files[0] = (conf_file){ fp, name, 0 };
+	r->files[0] = (conf_file){ fp, name, 0, file_dir(name) };
 	r->depth = 0;
 	r->macros_allowed = true;
-	/* The directory used for relative .include names follows Exim's observed form: a relative
-	 * main file name is taken from the working directory, and a name without any '/' leaves a
-	 * trailing '/' on the directory (so "t.conf" includes "x" as "<cwd>//x", as Exim prints). */
-	char cwd[4096];
-	const char *here = getcwd(cwd, sizeof cwd) ? cwd : ".";
-	const char *slash = strrchr(name, '/');
-	if (!slash)
-		r->config_dir = arena_printf(pool_config, "%s/", here);
-	else if (name[0] == '/')
-		r->config_dir = arena_strndup(pool_config, name, (size_t)(slash - name));
-	else
-		r->config_dir = arena_printf(pool_config, "%s/%.*s", here, (int)(slash - name), name);
 }
 
 void conf_reader_close(conf_reader *r)
@@ -258,13 +261,18 @@ static bool directive(conf_reader *r, sv line, bool substituted)
 		arg = sv_sub(arg, 1, arg.len - 2);
 	if (!arg.len)
 		return true;
-	char *path = arg.p[0] == '/'
-		? arena_printf(pool_config, SV_FMT, SV_ARG(arg))
-		: arena_printf(pool_config, "%s/" SV_FMT, r->config_dir, SV_ARG(arg));
-	if (strlen(path) != (size_t)(arg.len + (arg.p[0] == '/' ? 0 : strlen(r->config_dir) + 1))) {
-		conf_fail(r, "failed to open included configuration file %s", path);
+	if (memchr(arg.p, 0, arg.len)) {
+		conf_fail(r, "failed to open included configuration file " SV_FMT, SV_ARG(arg));
 		return true;
 	}
+	if (kind == 8 && arg.p[0] != '/') {
+		conf_fail(r, ".include specifies a non-absolute path \"" SV_FMT "\"", SV_ARG(arg));
+		return true;
+	}
+	const char *dir = r->files[r->depth].dir;
+	char *path = arg.p[0] == '/'
+		? arena_printf(pool_config, SV_FMT, SV_ARG(arg))
+		: arena_printf(pool_config, "%s/" SV_FMT, dir, SV_ARG(arg));
 	FILE *fp = NULL;
 	if (r->depth < CONF_MAX_INCLUDE_DEPTH)
 		fp = fopen(path, "r");
@@ -276,7 +284,8 @@ static bool directive(conf_reader *r, sv line, bool substituted)
 	}
 	xbuf_printf(&conf_st.config_text, "# %d \"%s\"\n# 1 \"%s\"\n", r->files[r->depth].lineno,
 		r->files[r->depth].name, path);
-	r->files[++r->depth] = (conf_file){ fp, path, 0 };
+	r->files[r->depth + 1] = (conf_file){ fp, path, 0, file_dir(path) };
+	r->depth++;
 	return true;
 }
 
@@ -306,6 +315,9 @@ bool conf_next_line(conf_reader *r, xbuf *out)
 		}
 		sv line = trim_left(trim_right(xbuf_sv(&r->substituted)));
 		if (line.len && line.p[0] == '#')
+			continue;
+		/* Inclusion works at the physical-line level, even inside a continued line. */
+		if (continuing && sv_starts(line, ".include") && directive(r, line, changed))
 			continue;
 		if (!continuing) {
 			if (!line.len)

@@ -224,6 +224,8 @@ int bP_main(const cmdline *cl)
 	for (size_t i = 0; i < cl->nargs; i++) {
 		bool consumed;
 		print_item(&c, cl->args[i], i + 1 < cl->nargs ? cl->args[i + 1] : NULL, &consumed);
+		if (strcmp(cl->args[i], "config") == 0)
+			break;  /* Exim prints the configuration and ignores the rest */
 		if (consumed)
 			i++;
 	}
