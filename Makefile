@@ -2,8 +2,9 @@
 BUILD   ?= build
 ASAN    ?= build-asan
 PYTEST  ?= /usr/bin/python3 -m pytest
+FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run check unit asan pytest fuzz install clean
+.PHONY: all deps build run check unit asan pytest fuzz fuzz-brief install clean
 
 all: build
 
@@ -36,15 +37,19 @@ pytest: build
 	POSTERN=$(CURDIR)/$(BUILD)/postern $(PYTEST) -q tests/scenario
 
 # C unit tests, the ASan/UBSan unit tests, then pytest (its summary line is printed last).
-check: unit asan pytest
+check: unit asan fuzz-brief pytest
 
 fuzz: deps
-	CC=clang meson setup build-fuzz -Dbuildtype=debug >/dev/null 2>&1 || true
+	test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 	ninja -C build-fuzz fuzz-targets
-	sh tests/fuzz/run.sh build-fuzz 30
+	sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 install: build
 	meson install -C $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz
+
+# A short run of every fuzz target, part of `make check`.
+fuzz-brief:
+	$(MAKE) fuzz FUZZ_SECONDS=10

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "conf/option.h"
+#include "lib/str.h"
 
 typedef struct driver_info {
 	const char *name;          /* the value of "driver =" */
@@ -23,6 +24,11 @@ typedef struct driver_info {
 	const void *ops;           /* class-specific behaviour, added by later issues; may be NULL */
 } driver_info;
 
+struct driver_instance;
+struct driver_class;
+/* Whether an option (generic or private) was given explicitly in an instance's block. */
+typedef bool driver_option_was_set(const struct driver_instance *d, const char *option, void *ctx);
+
 typedef struct driver_class {
 	const char *section;       /* "routers", "transports", "authenticators" */
 	const char *kind;          /* "router", "transport", "authenticator" (in messages) */
@@ -32,6 +38,13 @@ typedef struct driver_class {
 	const void *generic_defaults;
 	size_t driver_name_offset; /* offsetof the generic block's "driver" field (const char *) */
 	const driver_info *const *drivers; /* NULL-terminated */
+	/* After an instance's options are read: derive the values Exim computes at driver init, then
+	 * run Exim's startup checks (false + Exim's message in err). Set by the drivers layer, so the
+	 * reader needs no driver headers. */
+	void (*instance_init)(const struct driver_class *cls, struct driver_instance *d,
+		driver_option_was_set *was_set, void *ctx);
+	bool (*instance_check)(const struct driver_class *cls, const struct driver_instance *d,
+		driver_option_was_set *was_set, void *ctx, xbuf *err);
 } driver_class;
 
 typedef struct driver_instance {

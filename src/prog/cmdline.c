@@ -58,7 +58,7 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 			for (size_t k = 0; k < n; k++)
 				if (!isalnum((unsigned char)d[k]) && d[k] != '_')
 					return fail(err, errlen, "%s: macro name set by -D must contain only letters, digits, and underscores", "exim");
-			cmd_define *def = &cl->defines[cl->ndefines++];
+			conf_define *def = &cl->defines[cl->ndefines++];
 			def->name = arena_strndup(pool_perm, d, n);
 			def->value = d[n] == '=' ? d + n + 1 : "";
 		} else if (strncmp(a, "-d", 2) == 0) {

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf/conf.h"
+
 typedef enum cmd_mode {
 	MODE_NONE,
 	MODE_BV,   /* -bV: version and build information */
@@ -13,17 +15,13 @@ typedef enum cmd_mode {
 	MODE_BEM,  /* -bem FILE: expansion testing with a message loaded */
 } cmd_mode;
 
-typedef struct cmd_define {
-	const char *name;
-	const char *value;
-} cmd_define;
 
 typedef struct cmdline {
 	const char *argv0;        /* as invoked */
 	const char *called_as;    /* basename of argv0: postern, exim, sendmail, mailq, rmail, rsmtp */
 	cmd_mode mode;
 	const char *config_file;  /* -C; NULL: the default search path */
-	cmd_define *defines;      /* -D NAME=VALUE, in command-line order */
+	conf_define *defines;     /* -D NAME=VALUE, in command-line order */
 	size_t ndefines;
 	const char *debug;        /* -d argument after the "d" ("" for plain -d); NULL: no debug */
 	bool verbose;             /* -v */

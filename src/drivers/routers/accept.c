@@ -1,0 +1,7 @@
+/* accept router: no private options. */
+#include "drivers/routers/accept.h"
+
+/* No private block: the generic options are all this driver has. */
+const driver_info accept_router_info = {
+	.name = "accept",
+};
