@@ -6,12 +6,8 @@
 
 #include "conf/main_options.h"
 
-/* The driver registries live in src/drivers (a layer above this one) and may not be linked into
- * every program or test: weak references let the reader work without them (driver sections then
- * report that no drivers are built in) and let tests supply their own classes. */
-#pragma weak router_class
-#pragma weak transport_class
-#pragma weak auth_class
+/* The driver registries are defined in src/drivers (registry.c of each class) against the
+ * interface in conf/driver.h; tests may substitute their own classes. */
 
 static const driver_class *override_classes[3];
 static bool overridden;
@@ -56,6 +52,28 @@ bool conf_hidden_is(const opt_row *row)
 {
 	for (size_t i = 0; i < conf_st.nhidden; i++)
 		if (conf_st.hidden[i] == row)
+			return true;
+	return false;
+}
+
+void conf_record_set(const driver_instance *inst, const char *option)
+{
+	if (conf_st.nset == conf_st.set_cap) {
+		size_t ncap = conf_st.set_cap ? conf_st.set_cap * 2 : 64;
+		conf_set_record *n = realloc(conf_st.set_options, ncap * sizeof *n);
+		if (!n)
+			abort();
+		conf_st.set_options = n;
+		conf_st.set_cap = ncap;
+	}
+	conf_st.set_options[conf_st.nset++] = (conf_set_record){ inst, option };
+}
+
+bool conf_was_set(const driver_instance *inst, const char *option, void *ctx)
+{
+	(void)ctx;
+	for (size_t i = 0; i < conf_st.nset; i++)
+		if (conf_st.set_options[i].inst == inst && strcmp(conf_st.set_options[i].option, option) == 0)
 			return true;
 	return false;
 }

@@ -100,6 +100,8 @@ const conf_macro *conf_macro_find(const char *name);
 /* Driver instances in definition order for a section ("routers", "transports", "authenticators").
  * Without a linked registry for the class, instances have only name/file/line (generic == NULL). */
 const driver_instance *conf_driver_instances(const char *section);
+/* Whether a driver instance's block set this option explicitly (a driver_option_was_set). */
+bool conf_was_set(const driver_instance *inst, const char *option, void *ctx);
 /* The configuration as "-bP config" prints it. */
 const char *conf_config_text(void);
 

@@ -51,6 +51,7 @@ typedef struct conf_reader {
 	bool failed;
 	xbuf err;                   /* the problem text (second line of Exim's message) */
 	bool err_has_line;          /* message says "in line N of FILE" */
+	bool err_whole;             /* err is the complete message, from the drivers layer */
 	int err_line;
 	const char *err_file;
 	xbuf physical;              /* scratch buffers reused across lines */
@@ -67,6 +68,8 @@ const char *conf_cur_file(const conf_reader *r);
 int conf_cur_line(const conf_reader *r);
 /* Record an error at the current line (printf-style); later errors are ignored. */
 void conf_fail(conf_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Record a complete message ("Exim configuration error...") produced elsewhere. */
+void conf_fail_whole(conf_reader *r, const char *message);
 /* Record an error that Exim reports without a line number. */
 void conf_fail_noline(conf_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -102,6 +105,13 @@ bool conf_lookup_gid(sv name, gid_t *out);
 bool conf_retry_parse(conf_reader *r, sv line, conf_retry_rule **out);
 bool conf_rewrite_parse(conf_reader *r, sv line, conf_rewrite_rule **out);
 
+/* Options set explicitly in a driver instance (for the drivers layer's init and checks). */
+typedef struct conf_set_record {
+	const driver_instance *inst;
+	const char *option;
+} conf_set_record;
+void conf_record_set(const driver_instance *inst, const char *option);
+
 /* Hidden ("hide") options: remembered per table row so -bP can mask them. */
 void conf_hidden_mark(const opt_row *row);
 bool conf_hidden_is(const opt_row *row);
@@ -117,6 +127,8 @@ typedef struct conf_state {
 	xbuf config_text;     /* what "-bP config" prints */
 	const opt_row **hidden;
 	size_t nhidden, hidden_cap;
+	struct conf_set_record *set_options; /* which driver options each instance set explicitly */
+	size_t nset, set_cap;
 	conf_macro *macros;   /* in definition order (builtins first) */
 	conf_macro **macros_tail;
 	conf_macro *user_macros; /* first non-builtin macro, for -bP macros */

@@ -28,6 +28,7 @@ static void reset_state(void)
 	arena_clear(pool_config);
 	xbuf_free(&conf_st.config_text);
 	free(conf_st.hidden);
+	free(conf_st.set_options);
 	memset(&conf_st, 0, sizeof conf_st);
 	conf_st.named_tail = &conf_st.named_lists;
 	conf_st.acls_tail = &conf_st.acls;
@@ -76,12 +77,6 @@ void conf_apply_computed_defaults(void)
 	if (m->exim_group == POSTERN_UNSET_ID) {
 		struct passwd *pw = getpwuid(m->exim_user);
 		m->exim_group = pw ? pw->pw_gid : getgid();
-	}
-	/* A user given by name brings its primary group when the group option is unset. */
-	if (m->system_filter_user != POSTERN_UNSET_ID && m->system_filter_group == POSTERN_UNSET_ID) {
-		struct passwd *pw = getpwuid(m->system_filter_user);
-		if (pw)
-			m->system_filter_group = pw->pw_gid;
 	}
 	const char *spool = m->spool_directory ? m->spool_directory : "";
 	if (!m->pid_file_path)
@@ -135,7 +130,9 @@ static void format_error(const conf_reader *r, xbuf *err)
 {
 	if (!err)
 		return;
-	if (r->err_has_line)
+	if (r->err_whole)
+		xbuf_puts(err, xbuf_cstr(&r->err));
+	else if (r->err_has_line)
 		xbuf_printf(err, "Exim configuration error in line %d of %s:\n  %s", r->err_line, r->err_file,
 			xbuf_cstr(&r->err));
 	else

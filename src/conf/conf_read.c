@@ -4,6 +4,9 @@
 #include "conf/conf_internal.h"
 
 #include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conf/main_options.h"
@@ -128,6 +131,44 @@ static bool named_list(read_ctx *c, const char *kind, const char *what, sv rest,
 	return ok;
 }
 
+/* Setting a user by name also sets the matching group option ("user" -> "group",
+ * "command_user" -> "command_group") to that user's primary group, unless the group is set
+ * explicitly in the same block, before or after (as Exim 4.96 does; seen in -bP). */
+static void user_brings_group(const opt_row *rows, size_t n, const opt_row *urow, void *block,
+	const driver_instance *inst)
+{
+	const char *at = strstr(urow->name, "user");
+	if (!at || (urow->type != OPT_UID && urow->type != OPT_EXPAND_UID))
+		return;
+	char sibling[128];
+	int len = snprintf(sibling, sizeof sibling, "%.*sgroup%s", (int)(at - urow->name), urow->name, at + 4);
+	if (len < 0 || (size_t)len >= sizeof sibling)
+		return;
+	const opt_row *grow = opt_find(rows, n, sibling);
+	if (!grow || conf_was_set(inst, sibling, NULL) || (grow->type != OPT_GID && grow->type != OPT_EXPAND_GID))
+		return;
+	const char *field = (const char *)block + urow->offset;
+	struct passwd *pw;
+	if (urow->type == OPT_UID) {
+		pw = getpwuid(*(const uid_t *)field);
+	} else {
+		const char *name = *(const char *const *)field;
+		if (!name || name[0] == '$' || isdigit((unsigned char)name[0]))
+			return;
+		pw = getpwnam(name);
+	}
+	if (!pw)
+		return;
+	char *gfield = (char *)block + grow->offset;
+	if (grow->type == OPT_GID) {
+		*(gid_t *)gfield = pw->pw_gid;
+	} else {
+		struct group *gr = getgrgid(pw->pw_gid);
+		*(const char **)gfield = gr ? arena_strdup(pool_config, gr->gr_name)
+			: arena_printf(pool_config, "%u", (unsigned)pw->pw_gid);
+	}
+}
+
 /* Find an option by name, or by its name after a no_/not_ prefix. */
 static const opt_row *find_option(const opt_row *rows, size_t n, sv name, bool *negated)
 {
@@ -177,6 +218,8 @@ static bool main_option(read_ctx *c, sv line)
 	}
 	if (!conf_set_option(c->r, row, &conf_main, sv_sub(s, n, s.len), negated))
 		return false;
+	conf_record_set(NULL, row->name);
+	user_brings_group(main_option_rows, main_option_count, row, &conf_main, NULL);
 	if (hidden)
 		conf_hidden_mark(row);
 	return true;
@@ -231,6 +274,8 @@ static bool driver_option(read_ctx *c, sv line)
 	bool negated;
 	const opt_row *row = find_option(cls->generic, cls->ngeneric, word, &negated);
 	void *block = inst->generic;
+	const opt_row *table = cls->generic;
+	size_t ntable = cls->ngeneric;
 	if (row && sv_eq_cstr(word, "driver")) {
 		const char *cur = *(const char **)((char *)inst->generic + cls->driver_name_offset);
 		if (cur) {
@@ -239,6 +284,7 @@ static bool driver_option(read_ctx *c, sv line)
 		}
 		if (!conf_set_option(c->r, row, block, rest, false))
 			return false;
+		conf_record_set(inst, "driver");
 		const char *dname = *(const char **)((char *)inst->generic + cls->driver_name_offset);
 		inst->info = find_driver(cls, dname);
 		if (!inst->info) {
@@ -258,6 +304,8 @@ static bool driver_option(read_ctx *c, sv line)
 		}
 		row = find_option(inst->info->options, inst->info->noptions, word, &negated);
 		block = row && (row->flags & OPTF_PUBLIC) ? inst->generic : inst->priv;
+		table = inst->info->options;
+		ntable = inst->info->noptions;
 	}
 	if (!row) {
 		conf_fail(c->r, "option \"" SV_FMT "\" unknown", SV_ARG(word));
@@ -265,6 +313,8 @@ static bool driver_option(read_ctx *c, sv line)
 	}
 	if (!conf_set_option(c->r, row, block, rest, negated))
 		return false;
+	conf_record_set(inst, row->name);
+	user_brings_group(table, ntable, row, block, inst);
 	if (hidden)
 		conf_hidden_mark(row);
 	return true;
@@ -446,13 +496,32 @@ static bool dispatch(read_ctx *c, sv line)
 	}
 }
 
-static bool check_drivers(conf_reader *r, const driver_instance *list, const char *kind)
+/* After reading: every instance needs a driver; then the drivers layer derives its computed
+ * values and runs Exim's startup checks (whose message is complete, so it replaces ours). */
+static bool check_drivers(conf_reader *r, const driver_instance *list, const char *section, const char *kind)
 {
+	const driver_class *cls = conf_class_for_section(section);
 	for (const driver_instance *i = list; i; i = i->next)
 		if (!i->info && i->generic) {
 			conf_fail_noline(r, "no driver defined for %s \"%s\"", kind, i->name);
 			return false;
 		}
+	if (!cls)
+		return true;
+	for (driver_instance *i = (driver_instance *)list; i; i = i->next) {
+		if (cls->instance_init)
+			cls->instance_init(cls, i, conf_was_set, NULL);
+		if (cls->instance_check) {
+			xbuf err;
+			xbuf_init(&err, NULL);
+			bool ok = cls->instance_check(cls, i, conf_was_set, NULL, &err);
+			if (!ok)
+				conf_fail_whole(r, xbuf_cstr(&err));
+			xbuf_free(&err);
+			if (!ok)
+				return false;
+		}
+	}
 	return true;
 }
 
@@ -467,7 +536,7 @@ bool conf_read_all(conf_reader *r)
 	xbuf_free(&line);
 	if (r->failed)
 		return false;
-	return check_drivers(r, conf_st.routers, "router") &&
-		check_drivers(r, conf_st.transports, "transport") &&
-		check_drivers(r, conf_st.auths, "authenticator");
+	return check_drivers(r, conf_st.routers, "routers", "router") &&
+		check_drivers(r, conf_st.transports, "transports", "transport") &&
+		check_drivers(r, conf_st.auths, "authenticators", "authenticator");
 }

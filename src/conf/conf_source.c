@@ -60,6 +60,16 @@ static const char *file_dir(const char *name)
 	return arena_printf(pool_config, "%s/%.*s", here, (int)(slash - name), name);
 }
 
+void conf_fail_whole(conf_reader *r, const char *message)
+{
+	if (r->failed)
+		return;
+	r->failed = true;
+	r->err_whole = true;
+	xbuf_reset(&r->err);
+	xbuf_puts(&r->err, message);
+}
+
 void conf_reader_init(conf_reader *r, FILE *fp, const char *name)
 {
 	memset(r, 0, sizeof *r);

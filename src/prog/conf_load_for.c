@@ -2,7 +2,6 @@
 #include "prog/conf_load_for.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
 
 #include "conf/conf.h"
@@ -14,18 +13,9 @@ bool conf_is_loaded(void) { return loaded; }
 
 bool conf_load_for(const cmdline *cl)
 {
-	conf_define *defs = NULL;
-	if (cl->ndefines) {
-		defs = calloc(cl->ndefines, sizeof *defs);
-		if (!defs)
-			abort();
-		for (size_t i = 0; i < cl->ndefines; i++)
-			defs[i] = (conf_define){ cl->defines[i].name, cl->defines[i].value };
-	}
 	xbuf err;
 	xbuf_init(&err, NULL);
-	loaded = conf_load(cl->config_file, defs, cl->ndefines, &err);
-	free(defs);
+	loaded = conf_load(cl->config_file, cl->defines, cl->ndefines, &err);
 	if (!loaded) {
 		/* Exim reports a configuration error through its panic log, which it echoes on stderr
 		 * as a "LOG:" block in -bP and as a time-stamped log line in the other modes. */
