@@ -1,7 +1,7 @@
 """postern -C X -bP against Exim 4.96's recorded output (tests/golden/bP, see record.sh).
 
-Each configuration is compared three ways: all main options (-bP), the configuration as read
-(-bP config) and the driver instance lists. At least 98% of the lines must be equal; differing
+Each configuration is compared four ways: all main options (-bP), the configuration as read
+(-bP config), every driver instance's options and the driver instance lists. At least 98% of the lines must be equal; differing
 lines are printed. Build-dependent options are left out of the comparison (BUILD_DEPENDENT), as
 are the -bP config lines that differ only because Exim's reference build is GnuTLS and Postern's
 is OpenSSL (the configurations choose settings with .ifdef _HAVE_OPENSSL / _HAVE_GNUTLS).
@@ -28,6 +28,12 @@ BUILD_DEPENDENT = {
     "dmarc_forensic_sender", "dmarc_history_file", "dmarc_tld_file", "ibase_servers",
     "oracle_servers", "panic_coredump", "redis_servers", "srs_config", "srs_hashlength",
     "srs_hashmin", "srs_maxage", "srs_secrets", "srs_usehash", "srs_usetimestamp",
+}
+# Driver options Postern declares that Debian's build lacks (experimental features).
+DRIVER_EXTRAS = {
+    "bmi_deliver_alternate", "bmi_deliver_default", "bmi_dont_deliver", "bmi_rule",
+    "translate_ip_address", "srs", "srs_alias", "srs_condition", "srs_dbinsert", "srs_dbselect",
+    "tpda_delivery_action", "arc_sign", "tpda_host_defer_action",
 }
 TLS_LIBRARY_LINE = re.compile(r"^\s*tls_require_ciphers = ")
 
@@ -79,6 +85,27 @@ def test_config_listing(postern_bin, conf):
     bad = [(op, expected[i1:i2], got[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes()
            if op != "equal"]
     assert report(f"{conf} -bP config", total, total - equal, bad) >= THRESHOLD
+
+
+def driver_line_kept(line):
+    if TLS_LIBRARY_LINE.match(line):
+        return False
+    m = re.match(r"^(?:no_)?([a-z0-9_]+)(?: =|$)", line)
+    return not (m and m.group(1) in DRIVER_EXTRAS)
+
+
+@pytest.mark.parametrize("conf", CONFIGS)
+def test_driver_instances(postern_bin, conf):
+    expected = [l for l in (GOLDEN / "expected" / f"{conf}.drivers").read_text().splitlines()
+                if driver_line_kept(l)]
+    got = [l for l in run_bP(postern_bin, conf, "routers", "transports", "authenticators")
+           if driver_line_kept(l)]
+    matcher = difflib.SequenceMatcher(a=expected, b=got, autojunk=False)
+    equal = sum(block.size for block in matcher.get_matching_blocks())
+    total = max(len(expected), len(got))
+    bad = [(op, expected[i1:i2], got[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes()
+           if op != "equal"]
+    assert report(f"{conf} -bP routers transports authenticators", total, total - equal, bad) >= THRESHOLD
 
 
 @pytest.mark.parametrize("conf", CONFIGS)

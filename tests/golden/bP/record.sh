@@ -5,6 +5,7 @@
 #   <name>.conf  ->  expected/<name>.all     exim -C <name>.conf -bP
 #                    expected/<name>.config  exim -C <name>.conf -bP config
 #                    expected/<name>.lists   exim -C <name>.conf -bP router_list transport_list authenticator_list
+#                    expected/<name>.drivers exim -C <name>.conf -bP routers transports authenticators
 #
 # Run from anywhere; needs Debian's exim4 (4.96) installed. Configuration names are passed
 # relative to this directory, as the test does, because -bP config prints them.
@@ -18,5 +19,6 @@ for conf in *.conf; do
 	exim -C "$conf" -bP >"expected/$name.all"
 	exim -C "$conf" -bP config >"expected/$name.config"
 	exim -C "$conf" -bP router_list transport_list authenticator_list >"expected/$name.lists"
+	exim -C "$conf" -bP routers transports authenticators >"expected/$name.drivers"
 done
 echo "recorded: $(ls expected | wc -l) files"
