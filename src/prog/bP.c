@@ -8,7 +8,8 @@
  *   -bP router_list, routers, router NAME (and transport/authenticator alike)
  * -n prints values without names. Values of options set with "hide" are masked for callers who
  * are not administrators (root, the Exim user, or a member of admin_groups); hidden named lists
- * are always masked, as in Exim. Output goes to stdout, including the "not known" messages.
+ * are always masked, as in Exim. Output goes to stdout, including the "not known" messages; the
+ * exit status is 1 when the last item asked for was unknown, as Exim's is.
  */
 #include <grp.h>
 #include <stdio.h>
@@ -223,6 +224,7 @@ int bP_main(const cmdline *cl)
 		print_main_all(&c);
 	for (size_t i = 0; i < cl->nargs; i++) {
 		bool consumed;
+		c.status = 0;  /* Exim's exit status is that of the last item asked for */
 		print_item(&c, cl->args[i], i + 1 < cl->nargs ? cl->args[i + 1] : NULL, &consumed);
 		if (strcmp(cl->args[i], "config") == 0)
 			break;  /* Exim prints the configuration and ignores the rest */
