@@ -239,7 +239,8 @@ void conf_print_option(const opt_row *row, const void *block, bool no_names, boo
 		return;
 	}
 	if (unset_without_space(row, block)) {
-		if (!no_names)
+		/* an unset fixed-point value shows its name even with -n (Exim does) */
+		if (!no_names || row->type == OPT_FIXED)
 			xbuf_printf(out, "%s =", row->name);
 		xbuf_putc(out, '\n');
 		return;

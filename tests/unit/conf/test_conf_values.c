@@ -208,7 +208,8 @@ static void test_no_names(void)
 	conf_print_option(opt_find(rows, n, "queue_only"), conf_main_block(), true, false, &out);
 	conf_print_option(opt_find(rows, n, "smtp_enforce_sync"), conf_main_block(), true, false, &out);
 	conf_print_option(opt_find(rows, n, "queue_only_load"), conf_main_block(), true, false, &out);
-	CHECK_STR(xbuf_cstr(&out), "h\nqueue_only\nno_smtp_enforce_sync\n\n");
+	conf_print_option(opt_find(rows, n, "never_users"), conf_main_block(), true, false, &out);
+	CHECK_STR(xbuf_cstr(&out), "h\nqueue_only\nno_smtp_enforce_sync\nqueue_only_load =\n\n");
 	/* hidden values are masked for non-administrators */
 	CHECK(t_load("hide mysql_servers = secret\nmysql_servers = x\nhide pgsql_servers = y\n", &err));
 	xbuf_reset(&out);
