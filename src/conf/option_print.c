@@ -59,7 +59,8 @@ void conf_format_printing(const char *s, xbuf *out)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (isprint(c) || c >= 0x80) {
+		/* top-bit characters print as octal unless print_topbitchars is set, as in Exim */
+		if ((c < 0x80 && isprint(c)) || (c >= 0x80 && conf_main.print_topbitchars)) {
 			xbuf_putc(out, (char)c);
 			continue;
 		}
@@ -70,7 +71,6 @@ void conf_format_printing(const char *s, xbuf *out)
 		case '\b': xbuf_puts(out, "\\b"); break;
 		case '\f': xbuf_puts(out, "\\f"); break;
 		case '\v': xbuf_puts(out, "\\v"); break;
-		case 033: xbuf_puts(out, "\\e"); break;
 		default: xbuf_printf(out, "\\%03o", c); break;
 		}
 	}

@@ -191,8 +191,8 @@ static void test_formatters(void)
 	}
 	xbuf b;
 	xbuf_init(&b, NULL);
-	conf_format_printing("a\tb\nc\001\x7f\xc3\xa9", &b);
-	CHECK_STR(xbuf_cstr(&b), "a\\tb\\nc\\001\\177\xc3\xa9");
+	conf_format_printing("a\tb\nc\001\x7f\xc3\xa9\033\r\f\b\v", &b);
+	CHECK_STR(xbuf_cstr(&b), "a\\tb\\nc\\001\\177\\303\\251\\033\\r\\f\\b\\v");
 	xbuf_free(&b);
 }
 
