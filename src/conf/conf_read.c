@@ -201,6 +201,10 @@ static bool main_option(read_ctx *c, sv line)
 		s = skip_ws(sv_sub(s, 4, s.len));
 		n = word_len(s);
 	}
+	if (hidden && n == 0) {
+		conf_fail(c->r, "main option \"\" unknown");
+		return false;
+	}
 	if (n == 0 || !islower((unsigned char)s.p[0])) {
 		conf_fail(c->r, "option setting expected: " SV_FMT, SV_ARG(line));
 		return false;
@@ -418,7 +422,7 @@ static bool begin_section(read_ctx *c, sv name)
 {
 	section s = SEC__COUNT;
 	for (int i = 1; i < SEC__COUNT; i++)
-		if (sv_eq_cstr(name, section_names[i]))
+		if (sv_eqi(name, sv_cstr(section_names[i])))  /* Exim accepts any case */
 			s = (section)i;
 	if (s == SEC__COUNT) {
 		conf_fail(c->r, "\"" SV_FMT "\" is not a known configuration section name", SV_ARG(name));
@@ -456,7 +460,7 @@ static bool begin_section(read_ctx *c, sv name)
 
 static bool dispatch(read_ctx *c, sv line)
 {
-	if (sv_starts(line, "begin") && line.len > 5 && isspace((unsigned char)line.p[5]))
+	if (line.len > 5 && sv_eqi(sv_sub(line, 0, 5), SV_LIT("begin")) && isspace((unsigned char)line.p[5]))
 		return begin_section(c, sv_trim(sv_sub(line, 5, line.len)));
 	switch (c->sec) {
 	case SEC_MAIN:

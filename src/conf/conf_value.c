@@ -285,7 +285,7 @@ bool conf_lookup_gid(sv name, gid_t *out)
 
 /* A user or group list: every item must resolve; stored as the list of numeric ids, which is
  * what -bP prints back as names. */
-static const char *parse_id_list(conf_reader *r, sv v, bool groups)
+static const char *parse_id_list(conf_reader *r, sv v, bool groups, bool *failed)
 {
 	xbuf stored;
 	xbuf_init(&stored, NULL);
@@ -310,7 +310,9 @@ static const char *parse_id_list(conf_reader *r, sv v, bool groups)
 		else
 			xbuf_printf(&stored, "%s%u", stored.len ? ":" : "", id);
 	}
-	const char *res = ok ? arena_strdup(pool_config, xbuf_cstr(&stored)) : NULL;
+	/* an empty list is the same as unset (so -bP prints "name =") */
+	const char *res = ok && stored.len ? arena_strdup(pool_config, xbuf_cstr(&stored)) : NULL;
+	*failed = !ok;
 	xbuf_free(&item);
 	xbuf_free(&stored);
 	return res;
@@ -502,8 +504,9 @@ bool conf_set_option(conf_reader *r, const opt_row *row, void *block, sv rest, b
 	}
 	case OPT_UIDLIST:
 	case OPT_GIDLIST: {
-		const char *s = parse_id_list(r, v, row->type == OPT_GIDLIST);
-		ok = s != NULL;
+		bool failed;
+		const char *s = parse_id_list(r, v, row->type == OPT_GIDLIST, &failed);
+		ok = !failed;
 		if (ok)
 			*(const char **)field = s;
 		break;

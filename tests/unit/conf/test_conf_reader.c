@@ -45,6 +45,8 @@ static const struct { const char *config, *option, *printed; } macro_cases[] = {
 	{ ".ifdef NOPE\nNOPE = 1\n.endif\n.ifdef NOPE\nprimary_hostname = a\n.endif\nprimary_hostname = b\n", "primary_hostname", "primary_hostname = b" },
 	{ "  .ifndef X\n primary_hostname = z\n .endif junk\n", "primary_hostname", "primary_hostname = z" },
 	{ ".ifdef _HAVE_TLS\nprimary_hostname = tls\n.endif\n", "primary_hostname", "primary_hostname = tls" },
+	{ "primary_hostname = s\nBEGIN acl\nBegin Retry\n", "primary_hostname", "primary_hostname = s" },
+	{ "primary_hostname = s\nbegin ACL\nbegin Retry\n", "primary_hostname", "primary_hostname = s" },
 	/* comments, blank lines and continuations */
 	{ "# comment\n   # indented comment\n\n  primary_hostname = a # not a comment  \n", "primary_hostname", "primary_hostname = a # not a comment" },
 	{ "primary_hostname = a\\\n\n  b = c\n", "primary_hostname", "(load fails)" },
