@@ -117,6 +117,10 @@ void conf_format_fixed(int value, xbuf *out);
 /* A string as -bP shows it (non-printing characters escaped). */
 void conf_format_printing(const char *s, xbuf *out);
 
+/* Whether the last failed conf_load was a macro-definition error, which Exim reports under a
+ * "LOG: PANIC" heading instead of "LOG: PANIC DIE". */
+bool conf_last_error_is_macro(void);
+
 /* Table of the main options and the struct holding them. */
 const opt_row *conf_main_rows(size_t *n);
 const void *conf_main_block(void);

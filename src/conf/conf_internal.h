@@ -52,6 +52,7 @@ typedef struct conf_reader {
 	xbuf err;                   /* the problem text (second line of Exim's message) */
 	bool err_has_line;          /* message says "in line N of FILE" */
 	bool err_whole;             /* err is the complete message, from the drivers layer */
+	bool err_not_die;           /* Exim logs this one as "PANIC", not "PANIC DIE" (macro errors) */
 	int err_line;
 	const char *err_file;
 	xbuf physical;              /* scratch buffers reused across lines */

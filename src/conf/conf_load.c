@@ -126,6 +126,10 @@ static bool check_log_selector(conf_reader *r)
 	return true;
 }
 
+static bool last_error_not_die;
+
+bool conf_last_error_is_macro(void) { return last_error_not_die; }
+
 static void format_error(const conf_reader *r, xbuf *err)
 {
 	if (!err)
@@ -177,6 +181,7 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 		conf_macro_define(&r, dname, sv_cstr(defines[i].value ? defines[i].value : ""), false, true);
 	}
 	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r);
+	last_error_not_die = !ok && r.err_not_die;
 	if (!ok)
 		format_error(&r, err);
 	conf_reader_close(&r);

@@ -64,6 +64,7 @@ bool conf_macro_define(conf_reader *r, sv name, sv value, bool redefine, bool fr
 		return true;  /* -D wins over every definition in the file */
 	if (redefine) {
 		if (!m) {
+			r->err_not_die = true;
 			conf_fail_noline(r, "can't redefine an undefined macro \"" SV_FMT "\"", SV_ARG(name));
 			return false;
 		}
@@ -75,6 +76,7 @@ bool conf_macro_define(conf_reader *r, sv name, sv value, bool redefine, bool fr
 			m->value = sv_dup(pool_config, value);
 			return true;
 		}
+		r->err_not_die = true;
 		conf_fail_noline(r, "macro \"" SV_FMT "\" is already defined (use \"==\" if you want to redefine it)",
 			SV_ARG(name));
 		return false;
@@ -82,6 +84,7 @@ bool conf_macro_define(conf_reader *r, sv name, sv value, bool redefine, bool fr
 	/* A new name may not contain an earlier one: the earlier would be substituted inside it. */
 	for (conf_macro *o = conf_st.macros; o; o = o->next) {
 		if (o->namelen <= name.len && memmem(name.p, name.len, o->name, o->namelen)) {
+			r->err_not_die = true;
 			conf_fail_noline(r, "\"" SV_FMT "\" cannot be defined as a macro because previously defined macro \"%s\" is a substring",
 				SV_ARG(name), o->name);
 			return false;

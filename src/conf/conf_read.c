@@ -74,6 +74,7 @@ static bool macro_line(read_ctx *c, sv line)
 	sv name = sv_sub(line, 0, n);
 	sv rest = skip_ws(sv_sub(line, n, line.len));
 	if (!rest.len || rest.p[0] != '=') {
+		c->r->err_not_die = true;
 		conf_fail(c->r, "malformed macro definition");
 		return false;
 	}

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
+#include "conf/conf_dump.h"
 #include "lib/str.h"
 
 static bool loaded;
@@ -20,7 +21,8 @@ bool conf_load_for(const cmdline *cl)
 		/* Exim reports a configuration error through its panic log, which it echoes on stderr
 		 * as a "LOG:" block in -bP and as a time-stamped log line in the other modes. */
 		if (cl->mode == MODE_BP) {
-			fprintf(stderr, "LOG: PANIC DIE\n  %s\n", xbuf_cstr(&err));
+			fprintf(stderr, "LOG: %s\n  %s\n", conf_last_error_is_macro() ? "PANIC" : "PANIC DIE",
+				xbuf_cstr(&err));
 		} else {
 			char stamp[32];
 			time_t now = time(NULL);

@@ -98,9 +98,9 @@ def test_configuration_errors(run_postern, tmp_path, config, message):
     f = str(tmp_path / "test.conf")
     assert r.returncode == 1
     assert r.stdout == ""
-    # (Exim heads macro-definition errors "LOG: PANIC" rather than "LOG: PANIC DIE")
-    assert r.stderr.split("\n", 1)[1] == "  Exim configuration error" + message.format(f=f) + "\n"
-    assert r.stderr.startswith("LOG: PANIC")
+    # Exim heads macro-definition errors "LOG: PANIC" rather than "LOG: PANIC DIE"
+    head = "LOG: PANIC\n" if "macro" in message else "LOG: PANIC DIE\n"
+    assert r.stderr == head + "  Exim configuration error" + message.format(f=f) + "\n"
 
 
 def test_missing_configuration_file(postern_bin):
