@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -60,6 +61,9 @@ static const char *own_hostname(void)
 void conf_apply_computed_defaults(void)
 {
 	struct main_config *m = &conf_main;
+	/* retry_interval_max cannot exceed a day; a larger setting means the default */
+	if (m->retry_interval_max > 86400)
+		m->retry_interval_max = main_config_defaults.retry_interval_max;
 	if (!m->primary_hostname)
 		m->primary_hostname = own_hostname();
 	if (!m->qualify_domain)
@@ -126,6 +130,24 @@ static bool check_log_selector(conf_reader *r)
 	return true;
 }
 
+/* syslog_facility must name a facility (any case, optional "log_" prefix). */
+static bool check_syslog_facility(conf_reader *r)
+{
+	static const char *const names[] = {
+		"auth", "authpriv", "cron", "daemon", "ftp", "kern", "local0", "local1", "local2", "local3",
+		"local4", "local5", "local6", "local7", "lpr", "mail", "news", "syslog", "user", "uucp",
+	};
+	const char *f = conf_main.syslog_facility;
+	if (!f)
+		return true;
+	const char *name = strncasecmp(f, "log_", 4) == 0 ? f + 4 : f;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	conf_fail_noline(r, "failed to interpret syslog_facility \"%s\"", f);
+	return false;
+}
+
 static bool last_error_not_die;
 
 bool conf_last_error_is_macro(void) { return last_error_not_die; }
@@ -180,7 +202,8 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 		sv dname = sv_cstr(defines[i].name);
 		conf_macro_define(&r, dname, sv_cstr(defines[i].value ? defines[i].value : ""), false, true);
 	}
-	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r);
+	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r) &&
+		check_syslog_facility(&r);
 	last_error_not_die = !ok && r.err_not_die;
 	if (!ok)
 		format_error(&r, err);

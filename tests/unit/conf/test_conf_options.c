@@ -37,7 +37,7 @@ static const struct { const char *name; int type; } types[] = {
 	{ "daemon_smtp_port", OPT_STRING }, { "delay_warning", OPT_TIMELIST }, { "deliver_queue_load_max", OPT_FIXED },
 	{ "exim_group", OPT_GID }, { "exim_user", OPT_UID }, { "header_maxsize", OPT_INT },
 	{ "message_size_limit", OPT_STRING }, { "never_users", OPT_UIDLIST }, { "queue_run_max", OPT_STRING },
-	{ "smtp_accept_max_per_connection", OPT_STRING }, { "smtp_receive_timeout", OPT_STRING },
+	{ "smtp_accept_max_per_connection", OPT_STRING }, { "smtp_receive_timeout", OPT_FUNC },
 	{ "sqlite_lock_timeout", OPT_INT }, { "system_filter_user", OPT_UID }, { "tls_ocsp_file", OPT_STRING },
 	{ "tls_resumption_hosts", OPT_STRING }, { "hosts_proxy", OPT_STRING }, { "proxy_protocol_timeout", OPT_TIME },
 	{ "spf_guess", OPT_STRING }, { "spf_smtp_comment_template", OPT_STRING }, { "dccifd_address", OPT_STRING },
