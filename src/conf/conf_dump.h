@@ -117,9 +117,15 @@ void conf_format_fixed(int value, xbuf *out);
 /* A string as -bP shows it (non-printing characters escaped). */
 void conf_format_printing(const char *s, xbuf *out);
 
-/* Whether the last failed conf_load was a macro-definition error, which Exim reports under a
- * "LOG: PANIC" heading instead of "LOG: PANIC DIE". */
-bool conf_last_error_is_macro(void);
+/* What kind of error made the last conf_load fail: Exim reports them under different "LOG:"
+ * headings in -bP ("PANIC DIE" for configuration errors, "PANIC" for macro definitions,
+ * "MAIN PANIC DIE" for a missing file). */
+typedef enum conf_error_kind {
+	CONF_ERROR_CONFIG,
+	CONF_ERROR_MACRO,
+	CONF_ERROR_NO_FILE,
+} conf_error_kind;
+conf_error_kind conf_last_error_kind(void);
 
 /* Table of the main options and the struct holding them. */
 const opt_row *conf_main_rows(size_t *n);

@@ -148,9 +148,9 @@ static bool check_syslog_facility(conf_reader *r)
 	return false;
 }
 
-static bool last_error_not_die;
+static conf_error_kind last_error;
 
-bool conf_last_error_is_macro(void) { return last_error_not_die; }
+conf_error_kind conf_last_error_kind(void) { return last_error; }
 
 static void format_error(const conf_reader *r, xbuf *err)
 {
@@ -175,11 +175,13 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 	if (name) {
 		fp = fopen(name, "r");
 		if (!fp) {
+			last_error = CONF_ERROR_NO_FILE;
 			if (err)
 				xbuf_printf(err, "Failed to open configuration file %s: %s", name, strerror(errno));
 			return false;
 		}
 	} else if (file) {
+		last_error = CONF_ERROR_NO_FILE;
 		if (err)
 			xbuf_printf(err, "non-existent configuration file(s): %s", file);
 		return false;
@@ -204,7 +206,7 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 	}
 	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r) &&
 		check_syslog_facility(&r);
-	last_error_not_die = !ok && r.err_not_die;
+	last_error = r.err_not_die ? CONF_ERROR_MACRO : CONF_ERROR_CONFIG;
 	if (!ok)
 		format_error(&r, err);
 	conf_reader_close(&r);

@@ -108,7 +108,7 @@ def test_missing_configuration_file(postern_bin):
     r = subprocess.run([postern_bin, "-C", "/nonexistent/postern.conf", "-bP"], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1
-    assert "non-existent configuration file(s): /nonexistent/postern.conf" in r.stderr
+    assert r.stderr == "LOG: MAIN PANIC DIE\n  non-existent configuration file(s): /nonexistent/postern.conf\n"
 
 
 def test_be_and_bV_read_the_configuration(run_postern):

@@ -137,6 +137,8 @@ static void test_errors(void)
 			else
 				xbuf_putc(&want, *p);
 		CHECK_STR(xbuf_cstr(&err), xbuf_cstr(&want));
+		bool macro = strstr(error_cases[i].message, "macro") != NULL;
+		CHECK_INT(conf_last_error_kind(), macro ? CONF_ERROR_MACRO : CONF_ERROR_CONFIG);
 	}
 	xbuf_free(&err);
 	xbuf_free(&want);
@@ -325,6 +327,7 @@ static void test_bounds(void)
 	/* a missing file */
 	CHECK(!conf_load("/nonexistent/postern.conf", NULL, 0, &err));
 	CHECK(strstr(xbuf_cstr(&err), "non-existent configuration file(s): /nonexistent/postern.conf") != NULL);
+	CHECK_INT(conf_last_error_kind(), CONF_ERROR_NO_FILE);
 	xbuf_free(&deep);
 	xbuf_free(&err);
 }
