@@ -102,6 +102,9 @@ const conf_macro *conf_macro_find(const char *name);
 const driver_instance *conf_driver_instances(const char *section);
 /* Whether a driver instance's block set this option explicitly (a driver_option_was_set). */
 bool conf_was_set(const driver_instance *inst, const char *option, void *ctx);
+/* The environment Exim would run with (env filtered by keep_environment, plus add_environment),
+ * one "NAME=value" line each, sorted by name, as "-bP environment" prints it. */
+void conf_format_environment(char *const *env, xbuf *out);
 /* The configuration as "-bP config" prints it. */
 const char *conf_config_text(void);
 
