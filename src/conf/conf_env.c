@@ -94,7 +94,8 @@ void conf_format_environment(char *const *env, xbuf *out)
 		}
 	for (size_t off = 0; off < added.len; off += strlen(added.p + off) + 1)
 		env_add(&l, added.p + off);
-	qsort(l.vars, l.n, sizeof *l.vars, by_name);
+	if (l.n)
+		qsort(l.vars, l.n, sizeof *l.vars, by_name);
 	for (size_t i = 0; i < l.n; i++)
 		xbuf_printf(out, "%s\n", l.vars[i]);
 	xbuf_free(&item);
