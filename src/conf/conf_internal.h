@@ -85,9 +85,6 @@ bool conf_macro_define(conf_reader *r, sv name, sv value, bool redefine, bool fr
 bool conf_macros_apply(sv line, xbuf *out);
 bool conf_macro_is_defined(const char *name);
 
-/* A log_selector name (without its sign) that Exim 4.96 knows. */
-bool conf_log_selector_known(sv name);
-
 /* Value parsing (conf_value.c). Each writes Exim's message into r on error. */
 bool conf_parse_bool_word(sv v, bool *out);
 bool conf_parse_int(conf_reader *r, sv v, const char *optname, long long *out);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf/main_options.h"
+#include "lib/logsel.h"
 
 conf_state conf_st;
 
@@ -104,30 +105,20 @@ static const char *first_existing(const char *list)
 	return found;
 }
 
-/* log_selector is checked when the configuration is read: "+name" / "-name" items. */
+/* log_selector is checked when the configuration is read (lib/logsel has Exim's names and
+ * messages). */
 static bool check_log_selector(conf_reader *r)
 {
-	const char *s = conf_main.log_selector;
-	if (!s)
+	if (!conf_main.log_selector)
 		return true;
-	while (*s) {
-		while (isspace((unsigned char)*s))
-			s++;
-		if (!*s)
-			break;
-		if (*s != '+' && *s != '-') {
-			conf_fail_noline(r, "malformed log_selector setting: + or - expected but found \"%s\"", s);
-			return false;
-		}
-		const char *start = s++;
-		while (*s && !isspace((unsigned char)*s) && *s != '+' && *s != '-')
-			s++;
-		if (!conf_log_selector_known(sv_make(start + 1, (size_t)(s - start - 1)))) {
-			conf_fail_noline(r, "unknown log_selector setting: %.*s", (int)(s - start), start);
-			return false;
-		}
-	}
-	return true;
+	logsel set;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	bool ok = logsel_parse(sv_cstr(conf_main.log_selector), &set, &err);
+	if (!ok)
+		conf_fail_noline(r, "%s", xbuf_cstr(&err));
+	xbuf_free(&err);
+	return ok;
 }
 
 /* syslog_facility must name a facility (any case, optional "log_" prefix). */
