@@ -370,6 +370,21 @@ static bool parse_func_option(conf_reader *r, const opt_row *row, sv v, const ch
 	return true;
 }
 
+static bool check_rewrite_list(conf_reader *r, sv v)
+{
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, NULL);
+	list_iter_init(&it, v, 0);
+	bool ok = true;
+	while (ok && list_next(&it, &item)) {
+		conf_rewrite_rule *rule;
+		ok = conf_rewrite_parse(r, xbuf_sv(&item), &rule);
+	}
+	xbuf_free(&item);
+	return ok;
+}
+
 static bool is_bool_type(int t)
 {
 	return t == OPT_BOOL || t == OPT_BOOL_VERIFY || t == OPT_BOOL_SET || t == OPT_EXPAND_BOOL;
@@ -442,8 +457,13 @@ bool conf_set_option(conf_reader *r, const opt_row *row, void *block, sv rest, b
 	case OPT_STRING:
 	case OPT_EXPAND_UID:
 	case OPT_EXPAND_GID:
-	case OPT_REWRITE:
 		*(const char **)field = sv_dup(pool_config, v);
+		break;
+	case OPT_REWRITE:
+		/* a list of rewrite rules, each checked as the rewrite section checks them */
+		ok = check_rewrite_list(r, v);
+		if (ok)
+			*(const char **)field = sv_dup(pool_config, v);
 		break;
 	case OPT_FUNC:
 		ok = parse_func_option(r, row, v, (const char **)field);

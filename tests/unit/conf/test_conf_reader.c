@@ -122,6 +122,8 @@ static const struct { const char *config, *message; } error_cases[] = {
 	{ "begin routers\nr1:\n driver = accept\n driver = redirect\n", "Exim configuration error in line 4 of @:\n  \"driver\" option set for the second time" },
 	{ "begin routers\nr1:\n driver = redirect\n modemask = 9\n", "Exim configuration error in line 4 of @:\n  extra characters follow integer value for modemask" },
 	{ "begin transports\nbad:\n driver = appendfile\n", "Exim configuration error for bad transport:\n  bad name" },
+	{ "begin transports\nt:\n driver = appendfile\n headers_rewrite = *@a b Z\n", "Exim configuration error in line 4 of @:\n  unknown rewrite flag character 'Z' (could be missing quotes round replacement item)" },
+	{ "begin transports\nt:\n driver = appendfile\n headers_rewrite = *@a b : *@c\n", "Exim configuration error in line 4 of @:\n  missing rewrite replacement string" },
 	{ "begin transports\nt1:\n driver = appendfile\n no_file\n", "Exim configuration error in line 4 of @:\n  negation prefix applied to a non-boolean option" },
 };
 
@@ -228,6 +230,11 @@ static void test_sections(void)
 	CHECK(rw && (rw->flags & CONF_REWRITE_ENVELOPE) == CONF_REWRITE_ENVELOPE && (rw->flags & CONF_REWRITE_QUALIFY));
 	CHECK(rw && rw->next && rw->next->flags == CONF_REWRITE_SMTP);
 	CHECK(rw && rw->next && rw->next->next && strcmp(rw->next->next->replacement, "q r") == 0);
+	/* headers_rewrite rules are checked and kept as written */
+	CHECK(t_load("begin transports\nt3:\n driver = appendfile\n headers_rewrite = *@a b : *@c d h\n", &err));
+	t = conf_driver_instances("transports");
+	tg = t ? t->generic : NULL;
+	CHECK_STR(tg ? tg->headers_rewrite : "", "*@a b : *@c d h");
 	/* the drivers layer's init hook sees which options were given */
 	CHECK(t_load("begin transports\nt2:\n driver = appendfile\n body_only\n", &err));
 	t = conf_driver_instances("transports");
