@@ -122,11 +122,12 @@ void conf_format_printing(const char *s, xbuf *out);
 
 /* What kind of error made the last conf_load fail: Exim reports them under different "LOG:"
  * headings in -bP ("PANIC DIE" for configuration errors, "PANIC" for macro definitions,
- * "MAIN PANIC DIE" for a missing file). */
+ * "MAIN PANIC DIE" for startup checks such as a missing file or malformed ratelimit data; these
+ * last ones are a single line, not "Exim configuration error..."). */
 typedef enum conf_error_kind {
 	CONF_ERROR_CONFIG,
 	CONF_ERROR_MACRO,
-	CONF_ERROR_NO_FILE,
+	CONF_ERROR_STARTUP,
 } conf_error_kind;
 conf_error_kind conf_last_error_kind(void);
 

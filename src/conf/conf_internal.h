@@ -53,6 +53,7 @@ typedef struct conf_reader {
 	bool err_has_line;          /* message says "in line N of FILE" */
 	bool err_whole;             /* err is the complete message, from the drivers layer */
 	bool err_not_die;           /* Exim logs this one as "PANIC", not "PANIC DIE" (macro errors) */
+	bool err_startup;           /* a startup check ("MAIN PANIC DIE"), not a configuration error */
 	int err_line;
 	const char *err_file;
 	xbuf physical;              /* scratch buffers reused across lines */

@@ -121,6 +121,73 @@ static bool check_log_selector(conf_reader *r)
 	return ok;
 }
 
+/* A time whose numbers may have a fraction ("1.25s"), as the ratelimit delay allows. */
+static bool fractional_time(const char *p, size_t len)
+{
+	size_t i = 0;
+	if (!len)
+		return false;
+	while (i < len) {
+		if (!isdigit((unsigned char)p[i]))
+			return false;
+		while (i < len && isdigit((unsigned char)p[i]))
+			i++;
+		if (i < len && p[i] == '.') {
+			i++;
+			while (i < len && isdigit((unsigned char)p[i]))
+				i++;
+		}
+		if (i == len || !strchr("smhdw", p[i]))
+			return false;
+		i++;
+	}
+	return true;
+}
+
+/* smtp_ratelimit_mail/rcpt: "threshold,delay,factor,limit" (Exim checks them at startup and
+ * dies with "malformed ratelimit data: <value>"). */
+static bool ratelimit_ok(const char *v)
+{
+	char *end;
+	errno = 0;
+	long threshold = strtol(v, &end, 10);
+	if (end == v || *end != ',' || errno)
+		return false;
+	(void)threshold;
+	const char *p = end + 1;
+	while (isspace((unsigned char)*p))
+		p++;
+	const char *comma = strchr(p, ',');
+	if (!comma || !fractional_time(p, (size_t)(comma - p)))
+		return false;
+	p = comma + 1;
+	(void)strtod(p, &end);
+	if (end == p || *end != ',')
+		return false;
+	p = end + 1;
+	while (isspace((unsigned char)*p))
+		p++;
+	size_t n = strcspn(p, " \t\n");
+	int t;
+	return conf_parse_time(sv_make(p, n), &t);
+}
+
+static bool check_ratelimits(conf_reader *r)
+{
+	const char *values[] = { conf_main.smtp_ratelimit_mail, conf_main.smtp_ratelimit_rcpt };
+	for (size_t i = 0; i < 2; i++)
+		if (values[i] && !ratelimit_ok(values[i])) {
+			xbuf msg;
+			xbuf_init(&msg, NULL);
+			xbuf_printf(&msg, "malformed ratelimit data: %s", values[i]);
+			r->err_startup = true;
+			conf_fail_whole(r, xbuf_cstr(&msg));
+			xbuf_free(&msg);
+			return false;
+		}
+	return true;
+}
+
 /* syslog_facility must name a facility (any case, optional "log_" prefix). */
 static bool check_syslog_facility(conf_reader *r)
 {
@@ -166,13 +233,13 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 	if (name) {
 		fp = fopen(name, "r");
 		if (!fp) {
-			last_error = CONF_ERROR_NO_FILE;
+			last_error = CONF_ERROR_STARTUP;
 			if (err)
 				xbuf_printf(err, "Failed to open configuration file %s: %s", name, strerror(errno));
 			return false;
 		}
 	} else if (file) {
-		last_error = CONF_ERROR_NO_FILE;
+		last_error = CONF_ERROR_STARTUP;
 		if (err)
 			xbuf_printf(err, "non-existent configuration file(s): %s", file);
 		return false;
@@ -196,8 +263,8 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 		conf_macro_define(&r, dname, sv_cstr(defines[i].value ? defines[i].value : ""), false, true);
 	}
 	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r) &&
-		check_syslog_facility(&r);
-	last_error = r.err_not_die ? CONF_ERROR_MACRO : CONF_ERROR_CONFIG;
+		check_syslog_facility(&r) && check_ratelimits(&r);
+	last_error = r.err_not_die ? CONF_ERROR_MACRO : r.err_startup ? CONF_ERROR_STARTUP : CONF_ERROR_CONFIG;
 	if (!ok)
 		format_error(&r, err);
 	conf_reader_close(&r);

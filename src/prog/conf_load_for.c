@@ -23,7 +23,7 @@ bool conf_load_for(const cmdline *cl)
 		if (cl->mode == MODE_BP) {
 			conf_error_kind kind = conf_last_error_kind();
 			fprintf(stderr, "LOG: %s\n  %s\n", kind == CONF_ERROR_MACRO ? "PANIC"
-				: kind == CONF_ERROR_NO_FILE ? "MAIN PANIC DIE" : "PANIC DIE", xbuf_cstr(&err));
+				: kind == CONF_ERROR_STARTUP ? "MAIN PANIC DIE" : "PANIC DIE", xbuf_cstr(&err));
 		} else {
 			char stamp[32];
 			time_t now = time(NULL);

@@ -337,7 +337,7 @@ static void test_bounds(void)
 	/* a missing file */
 	CHECK(!conf_load("/nonexistent/postern.conf", NULL, 0, &err));
 	CHECK(strstr(xbuf_cstr(&err), "non-existent configuration file(s): /nonexistent/postern.conf") != NULL);
-	CHECK_INT(conf_last_error_kind(), CONF_ERROR_NO_FILE);
+	CHECK_INT(conf_last_error_kind(), CONF_ERROR_STARTUP);
 	xbuf_free(&deep);
 	xbuf_free(&err);
 }

@@ -179,6 +179,37 @@ static void test_errors(void)
 	xbuf_free(&err);
 }
 
+static void test_ratelimits(void)
+{
+	static const struct { const char *value; bool ok; } cases[] = {
+		{ "2,0.5s,1.05,4m", true }, { "2, 0.5s, 1.05, 4m", true }, { "2,1m,1,1s", true },
+		{ "2,1.25s,1,1s", true }, { "2,1s,1, 1s", true }, { "2,1s,1,1s junk", true },
+		{ "+2,1s,1,1s", true }, { "2,1s,-1,1s", true }, { "2,1s,1,0s", true }, { "2,1s,1e2,1s", true },
+		{ "2,1s,1.,1s", true }, { "2,1m30s,1,1s", true },
+		{ "2,0.5s,1.05", false }, { "x", false }, { "2,5,1,3", false }, { "2,0.5s,1.05,4m,junk", false },
+		{ "", false }, { "2,1h,1,1", false }, { "2 ,1s, 1 ,1s", false }, { "2,1s,x,1s", false },
+		{ "2,.5s,1,1s", false }, { "0x2,1s,1,1s", false }, { "2,1,1,1s", false }, { "2,0.5,1,1s", false },
+		{ "2,1s ,1,1s", false }, { "2,1s,1 ,1s", false }, { "2,1s,1,-1s", false },
+	};
+	xbuf err;
+	xbuf_init(&err, NULL);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[256];
+		snprintf(text, sizeof text, "smtp_ratelimit_%s = %s\n", i % 2 ? "mail" : "rcpt", cases[i].value);
+		bool ok = t_load(text, &err);
+		if (ok != cases[i].ok)
+			fprintf(stderr, "ratelimit \"%s\": %s\n", cases[i].value, ok ? "accepted" : xbuf_cstr(&err));
+		CHECK(ok == cases[i].ok);
+		if (!ok) {
+			char want[256];
+			snprintf(want, sizeof want, "malformed ratelimit data: %s", cases[i].value);
+			CHECK_STR(xbuf_cstr(&err), want);
+			CHECK_INT(conf_last_error_kind(), CONF_ERROR_STARTUP);
+		}
+	}
+	xbuf_free(&err);
+}
+
 static void test_formatters(void)
 {
 	static const struct { int secs; const char *text; } times[] = {
@@ -240,6 +271,7 @@ int main(void)
 	t_use_registry();
 	RUN(test_values);
 	RUN(test_errors);
+	RUN(test_ratelimits);
 	RUN(test_formatters);
 	RUN(test_no_names);
 	return unit_report("test_conf_values");
