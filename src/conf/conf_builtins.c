@@ -16,13 +16,15 @@
 #include "conf/main_options.h"
 #include "lib/logsel.h"
 
-/* Features Postern implements or accepts in configuration (the seed feature set and the core). */
+/* Features Postern implements or accepts in configuration (the seed feature set and the core).
+ * Lookup macros follow src/drivers/lookups/meson.build: always-built ones here, optional ones
+ * under the build_config.h switches below. */
 static const char *const have_features[] = {
 	"_HAVE_ARC", "_HAVE_BRIGHTMAIL", "_HAVE_DCC", "_HAVE_DSN_INFO", "_HAVE_EVENT", "_HAVE_IPV6",
 	"_HAVE_NATIVE_SRS", "_HAVE_OCSP", "_HAVE_PRDR", "_HAVE_PROXY", "_HAVE_SPF", "_HAVE_SRS", "_HAVE_TLS",
 	"_HAVE_TLS_OCSP", "_HAVE_TLS_OCSP_LIST", "_HAVE_TLS_RESUME", "_HAVE_TLS_ALPN", "_HAVE_TLS1_3",
 	"_HAVE_TRANSPORT_APPEND_MAILDIR", "_HAVE_TRANSPORT_APPEND_MAILSTORE", "_HAVE_TRANSPORT_APPEND_MBX",
-	"_HAVE_LOOKUP_LSEARCH", "_HAVE_LOOKUP_DSEARCH", "_HAVE_LOOKUP_DNSDB", "_HAVE_LOOKUP_PASSWD",
+	"_HAVE_LOOKUP_CDB", "_HAVE_LOOKUP_DSEARCH", "_HAVE_LOOKUP_LSEARCH", "_HAVE_LOOKUP_PASSWD",
 	"_EXP_ARC", "_EXP_BMI", "_EXP_DCC", "_EXP_DSNI", "_EXP_QUEUEFILE",
 };
 
