@@ -342,6 +342,65 @@ static void test_bounds(void)
 	xbuf_free(&err);
 }
 
+/* Random mutations of a configuration using every construct: loading either succeeds or fails
+ * with an Exim-style message; it never crashes (run under ASan/UBSan by `make asan`). */
+static void test_mutations(void)
+{
+	static const char seed[] =
+		"AB = x\\\n  y\nAB == AB z\n.ifdef AB\nprimary_hostname = \"a\\x41\\101\"\n.else\nqueue_only\n.endif\n"
+		"hide mysql_servers = s\ndomainlist d = a : b\ndelay_warning = 1h:2h\nauto_thaw = 1h30m\n"
+		"deliver_queue_load_max = 1.5\ntrusted_users = root\nlog_selector = +pid\n"
+		"begin acl\na1:\n  accept hosts = :\nbegin routers\nr1:\n  driver = redirect\n  data = x\n"
+		"  modemask = 022\nbegin transports\nt1:\n  driver = appendfile\n  headers_rewrite = *@a b F\n"
+		"begin retry\n* * F,1h,15m; G,16h,1h,1.5\nbegin rewrite\n*@a b Eh\n";
+	static const char *const tokens[] = {
+		"\\\n", "\"", "\\x", "=", "==", "\n.ifdef AB\n", "\n.endif\n", "\n.else\n", "\nbegin acl\n",
+		"\nZZ = ZZZ\n", "no_", "hide ", "0x", "99999999999", ":", "<;", "\n", "\x01", "\xff", "#",
+		"_HAVE_TLS", "AB", ";", ",",
+	};
+	unsigned long rng = 12345;
+	xbuf text, err;
+	xbuf_init(&text, NULL);
+	xbuf_init(&err, NULL);
+	int loaded = 0, failed_with_message = 0;
+	for (int i = 0; i < 400; i++) {
+		xbuf_reset(&text);
+		xbuf_puts(&text, seed);
+		for (int m = 0; m < 1 + i % 6; m++) {
+			rng = rng * 6364136223846793005UL + 1442695040888963407UL;
+			size_t pos = (size_t)(rng >> 33) % (text.len + 1);
+			xbuf tail;
+			xbuf_init(&tail, NULL);
+			xbuf_put(&tail, text.p + pos, text.len - pos);
+			xbuf_truncate(&text, pos);
+			unsigned op = (unsigned)(rng >> 20) % 3;
+			if (op == 0)
+				xbuf_puts(&text, tokens[(rng >> 40) % (sizeof tokens / sizeof tokens[0])]);
+			else if (op == 1)
+				xbuf_putc(&text, (char)(rng >> 48));
+			/* op 2 deletes up to 16 bytes */
+			size_t skip = op == 2 ? (size_t)(rng >> 44) % 17 : 0;
+			if (skip > tail.len)
+				skip = tail.len;
+			xbuf_put(&text, tail.p + skip, tail.len - skip);
+			xbuf_free(&tail);
+		}
+		const char *path = t_write("mutant.conf", "");
+		FILE *f = fopen(path, "w");
+		fwrite(text.p, 1, text.len, f);
+		fclose(f);
+		xbuf_reset(&err);
+		if (conf_load(path, NULL, 0, &err))
+			loaded++;
+		else if (err.len > 0)
+			failed_with_message++;
+	}
+	CHECK_INT(loaded + failed_with_message, 400);
+	CHECK(loaded > 0 && failed_with_message > 0);
+	xbuf_free(&text);
+	xbuf_free(&err);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -351,5 +410,6 @@ int main(void)
 	RUN(test_sections);
 	RUN(test_defines_and_includes);
 	RUN(test_bounds);
+	RUN(test_mutations);
 	return unit_report("test_conf_reader");
 }
