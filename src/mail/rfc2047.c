@@ -57,7 +57,8 @@ typedef struct enc_word {
 	char enc; /* 'Q' or 'B' */
 } enc_word;
 
-/* Recognise an encoded word at in[i] ("=?cs?e?text?="); text may not contain white space. */
+/* Recognise an encoded word at in[i] ("=?cs?e?text?="). The charset may not contain white
+ * space; the text may (base64 ignores it, Q-decoding then rejects the word). */
 static bool parse_word(sv in, size_t i, bool check_length, enc_word *w)
 {
 	const char *p = in.p;
@@ -73,11 +74,8 @@ static bool parse_word(sv in, size_t i, bool check_length, enc_word *w)
 	if (enc != 'Q' && enc != 'B')
 		return false;
 	size_t t = q1 + 3, e = t;
-	while (e + 1 < n && !(p[e] == '?' && p[e + 1] == '=')) {
-		if (isspace((unsigned char)p[e]))
-			return false;
+	while (e + 1 < n && !(p[e] == '?' && p[e + 1] == '='))
 		e++;
-	}
 	if (e + 1 >= n)
 		return false;
 	w->start = i;
@@ -97,6 +95,8 @@ static bool word_bytes(const enc_word *w, xbuf *raw)
 		char ch = w->text.p[i];
 		if (ch == '_')
 			xbuf_putc(raw, ' ');
+		else if (isspace((unsigned char)ch))
+			return false;
 		else if (ch == '=') {
 			if (w->text.len - i < 3)
 				return false;
