@@ -27,8 +27,8 @@ void rfc2047_encode(sv in, const char *charset, xbuf *out)
 	/* Word breaking as Exim does it: before each input byte, if the current word has grown
 	 * past 67 characters, close it and open another. The first word is measured without its
 	 * "=?cs?Q?" prefix, later ones with it. Each encoded byte flips a flag that suppresses the
-	 * check for the next byte, which keeps two-byte UTF-8 characters (and, as a side effect,
-	 * pairs of other encoded bytes) together. */
+	 * check for the next byte and any other byte clears it, which keeps two-byte UTF-8
+	 * characters (and, as a side effect, pairs of other encoded bytes) together. */
 	xbuf_printf(out, "=?%s?Q?", charset);
 	size_t line_off = out->len;
 	bool skip_check = false;
@@ -39,13 +39,16 @@ void rfc2047_encode(sv in, const char *charset, xbuf *out)
 			line_off = out->len;
 			xbuf_printf(out, "=?%s?Q?", charset);
 		}
-		if (ch == ' ')
+		if (ch == ' ') {
 			xbuf_putc(out, '_');
-		else if (ch < 33 || ch > 126 || is_q_special(ch)) {
+			skip_check = false;
+		} else if (ch < 33 || ch > 126 || is_q_special(ch)) {
 			xbuf_printf(out, "=%02X", ch);
 			skip_check = !skip_check;
-		} else
+		} else {
 			xbuf_putc(out, (char)ch);
+			skip_check = false;
+		}
 	}
 	xbuf_puts(out, "?=");
 }
