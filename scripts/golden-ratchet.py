@@ -34,6 +34,8 @@ def main():
     run = goldenlib.run_corpus(args.postern, set(args.files) if args.files else None)
     passed, total, rate = run.summary()
     print(f"golden expand: {passed}/{total} lines equal ({rate:.1f}%)")
+    for name, (p, t) in run.per_file().items():
+        print(f"  {name:20} {p:5}/{t}")
     for problem in run.problems:
         print("problem: " + problem)
     failures = [r for r in run.results if r.status == "fail"]

@@ -17,9 +17,20 @@ sys.path.insert(0, str(ROOT / "tests" / "golden" / "expand"))
 import goldenlib  # noqa: E402
 
 
+def lint(be, cases):
+    """Refuse cases that would confuse the splitter; warn about accidental macro lines (a line
+    starting with an upper-case letter is macro-processed by Exim, and may define a macro)."""
+    for case in cases:
+        if goldenlib.SEPARATOR in case.text:
+            raise SystemExit(f"{case.where}: case contains the separator text")
+        if case.lines[0][:1].isupper() and not be.name.startswith("macros"):
+            print(f"warning: {case.where}: starts with an upper-case letter (macro processing)")
+
+
 def record(exim, workdir, be):
     cases = goldenlib.parse_cases(be)
-    results, stderr, rc = goldenlib.run_be(exim, workdir, be, cases)
+    lint(be, cases)
+    results, stderr, rc, _ = goldenlib.run_be(exim, workdir, be, cases)
     missing = [c.where for c, r in zip(cases, results) if r is None]
     if missing:
         raise SystemExit(f"{be.name}: reference produced no result for {missing[:5]} "

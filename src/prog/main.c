@@ -3,6 +3,7 @@
 
 #include "lib/arena.h"
 #include "prog/cmdline.h"
+#include "prog/conf_load_for.h"
 
 int main(int argc, char **argv)
 {
@@ -15,12 +16,13 @@ int main(int argc, char **argv)
 	}
 	switch (cl.mode) {
 	case MODE_BV:
+		/* -bV loads the configuration itself: Exim reports a bad one after the version lines. */
 		return bV_main(&cl);
 	case MODE_BP:
-		return bP_main(&cl);
+		return conf_load_for(&cl) ? bP_main(&cl) : 1;
 	case MODE_BE:
 	case MODE_BEM:
-		return be_main(&cl);
+		return conf_load_for(&cl) ? be_main(&cl) : 1;
 	case MODE_NONE:
 		break;
 	}

@@ -32,6 +32,7 @@ def test_golden_expand(corpus_run):
     run = corpus_run
     passed, total, rate = run.summary()
     print(f"\ngolden expand: {passed}/{total} lines equal ({rate:.1f}%)")
+    print("  " + ", ".join(f"{name} {p}/{t}" for name, (p, t) in run.per_file().items()))
     gaps = [r for r in run.results if r.status == "gap"]
     if gaps:
         equal = sum(1 for r in gaps if r.expected.matches(r.got))
@@ -76,7 +77,7 @@ def test_survives_inputs_that_crash_exim(postern_bin, tmp_path):
     cases = goldenlib.parse_cases(crashers)
     workdir = goldenlib.Workdir()
     try:
-        results, stderr, rc = goldenlib.run_be(postern_bin, workdir, crashers, cases, timeout=60)
+        results, stderr, rc, _ = goldenlib.run_be(postern_bin, workdir, crashers, cases, timeout=60)
     finally:
         workdir.cleanup()
     assert rc >= 0, f"postern died with signal {-rc}; stderr: {stderr[-500:]}"
@@ -136,6 +137,27 @@ def test_case_ids_distinguish_repeated_texts():
     case = goldenlib.Case(pathlib.Path("x.be"), 1, ["NEWMAC"])
     assert goldenlib.case_id(case) != goldenlib.case_id(case, 2)
     assert goldenlib.case_id(case).startswith("x.be#")
+
+
+def test_runner_resumes_after_a_crashing_case(tmp_path):
+    fake = tmp_path / "fake-postern"
+    fake.write_text("#!/bin/sh\n"
+                    "while IFS= read -r l; do\n"
+                    "  case \"$l\" in boom) kill -SEGV $$;; esac\n"
+                    "  printf '> %s\\n' \"$l\"\n"
+                    "done\nprintf '> \\n'\n")
+    fake.chmod(0o755)
+    be = tmp_path / "t.be"
+    be.write_text("a\nboom\nb\n")
+    cases = goldenlib.parse_cases(be)
+    workdir = goldenlib.Workdir()
+    problems = []
+    try:
+        results = goldenlib._run_with_restarts(str(fake), workdir, be, cases, 30, problems)
+    finally:
+        workdir.cleanup()
+    assert results == ["a", None, "b"]
+    assert len(problems) == 1 and "t.be:2" in problems[0] and "signal 11" in problems[0]
 
 
 def test_cdb_writer_matches_the_format(tmp_path):

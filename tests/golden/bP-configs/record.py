@@ -4,7 +4,8 @@
 For every X.conf this writes
   X.bP.out       one section per query: "### -bP <args> (exit N)", the stdout lines, and when
                  stderr is not empty a "### stderr" part.  Queries are DEFAULT_QUERIES plus the
-                 lines of X.queries if that file exists.
+                 lines of X.queries if that file exists; a query starting "@user " runs as that
+                 user (a non-admin caller: hidden options print "<value not displayable>").
   X.options.out  every main-section option line of X.conf probed alone (a config of
                  primary_hostname plus that line): "accepted: <-bP output>" or "rejected: <error>".
                  This is the machine-checked list of the main options Debian's exim rejects;
@@ -29,9 +30,11 @@ DEFAULT_QUERIES = ["", "router_list", "routers", "transport_list", "transports",
                    "+local_domains", "environment", "nosuchoption"]
 
 
-def run(exim, conf, args):
-    proc = subprocess.run([exim, "-C", str(conf), "-bP"] + args, capture_output=True, env=ENV,
-                          timeout=60)
+def run(exim, conf, args, user=None):
+    """exim -C conf -bP args, as root or, with user, as that (non-admin) user via runuser."""
+    prefix = ["runuser", "-u", user, "--"] if user else []
+    proc = subprocess.run(prefix + [exim, "-C", str(conf), "-bP"] + args, capture_output=True,
+                          env=ENV, timeout=60)
     return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
             proc.stderr.decode("utf-8", "replace"))
 
@@ -48,7 +51,10 @@ def record_queries(exim, conf):
         queries += [q for q in extra.read_text().split("\n") if q.strip() and not q.startswith("#")]
     parts = []
     for query in queries:
-        rc, out, err = run(exim, conf, query.split())
+        words, user = query.split(), None
+        if words and words[0].startswith("@"):          # "@nobody option": run as that user
+            user, words = words[0][1:], words[1:]
+        rc, out, err = run(exim, conf, words, user)
         parts.append(f"### -bP {query} (exit {rc})\n{out}")
         if err:
             parts.append(f"### stderr\n{strip_log_stamp(err)}")

@@ -265,3 +265,127 @@ ${if ldapauth{ldap:///nosuch}}
 ${if !{a}}
 ${if !}
 ${if eq{a}{a}{yes}{no}}}
+# --- more condition edge cases
+${if isip{1.2.3.04}}
+${if isip{01.2.3.4}}
+${if isip{1.2.3.4.}}
+${if isip{ 1.2.3.4}}
+${if isip{1.2.3.4 }}
+${if isip{0.0.0.0}}
+${if isip{255.255.255.255}}
+${if isip{1.2.3.256}}
+${if isip{::}}
+${if isip{:::}}
+${if isip{::1::}}
+${if isip{fe80::1%eth0}}
+${if isip{[1.2.3.4]}}
+${if isip{1:2:3:4:5:6:1.2.3.4}}
+${if isip{1:2:3:4:5:6:7:1.2.3.4}}
+${if isip6{::1.2.3.4}}
+${if isip4{::ffff:1.2.3.4}}
+${if isip6{ABCD::EF01}}
+${if isip6{g::1}}
+${if isip6{12345::1}}
+${if inlisti{\xc3\xa9}{\xc3\x89}}
+${if inlisti{ABC}{abc}}
+${if inlist{ a }{a}}
+${if inlist{a}{ a }}
+${if inlist{a:}{a::}}
+${if inlist{}{}}
+${if inlist{}{:}}
+${if inlist{x}{<, x , y}}
+${if eq{${if inlist{b}{a:b:c}{$value}}}{b}{value set}{value not set}}
+${if match{aXbXc}{X(.)X}{$1}}
+${if match{abc}{\N^(?<first>a)\N}{$1}}
+${if match{abc}{\N(.)(.)(.)(.)?\N}{[$1$2$3$4]}}
+${if match{abc}{a}{$0}}
+${if match{line1\nline2}{^line2}{m}{nm}}
+${if match{line1\nline2}{(?m)^line2}{m}{nm}}
+${if match{a.b}{\N\.\N}}
+${if match{a}{\N(\N}}
+${if match{caf\xc3\xa9}{\N^caf\x{e9}$\N}}
+${if match{caf\xc3\xa9}{\N(*UTF)^caf\x{e9}$\N}}
+${if eq{1}{01}}
+${if ={1}{01}}
+${if ={ 1 }{1}}
+${if ={1 }{1}}
+${if ={-1}{-01}}
+${if ={1024}{1k}}
+${if =={ }{0}}
+${if <{-9223372036854775807}{9223372036854775807}}
+${if bool{ yes }}
+${if bool{YES}}
+${if bool{no }}
+${if bool{1 }}
+${if bool{ 0}}
+${if bool{00}}
+${if bool{0x0}}
+${if bool{-0}}
+${if bool{ }}
+${if bool_lax{FALSE}}
+${if bool_lax{ false }}
+${if bool_lax{ no}}
+${if bool_lax{yes}}
+${if bool_lax{-0}}
+${if def:tod_log}
+${if def:tod_epoch}
+${if def:pid}
+${if def:compile_date}
+${if def:exim_version}
+${if def:value}
+${if def:item}
+${if def:domain}
+${if def:local_part}
+${if def:runrc}
+${if def:acl_c0}
+${if def:recipients}
+${if def:message_body}
+${if def:tls_in_cipher}
+${if def:spool_directory}
+${if def:header_x}
+${if def:rheader_subject:}
+${if def:bheader_subject:}
+${if def:lheader_subject:}
+${if def:h_subject}
+${if def:sender_address}
+${if def:sender_rate_xyz}
+${if def:auth1}
+${if def:acl_narg}
+${if def:config_dir}
+${if exists{@DATA@/}}
+${if exists{@DATA@/dsearch/alpha}}
+${if exists{@DATA@/dsearch/alpha/}}
+${if exists{@DATA@/../data/plain.txt}}
+${if exists{/}}
+${if exists{@DATA@/plain.txt}{exists}{missing}}
+${if first_delivery{y}{n}}
+${if queue_running{y}{n}}
+${if and{{bool{yes}}{bool{true}}{bool{1}}}}
+${if or{{bool{no}}{bool{false}}{bool{0}}}}
+${if and{{eq{1}{1}}{eq{2}{2}}{eq{3}{3}}{eq{4}{4}}{eq{5}{5}}}}
+${if or{{eq{1}{2}}{eq{2}{3}}{eq{3}{4}}{eq{4}{5}}{eq{5}{5}}}}
+${if and{ {eq{a}{a}} {eq{b}{b}} }}
+${if and {{eq{a}{a}}}}
+${if or{{!eq{a}{a}}{!!eq{a}{a}}}}
+${if !or{{eq{a}{b}}}}
+${if and{{match{abc}{(b)}}{eq{$1}{b}}}{captured $1}{no}}
+${if or{{match{abc}{(x)}}{match{abc}{(c)}}}{captured $1}{no}}
+${if forany{a:b:c}{match{$item}{(b)}}{got $1}{no}}
+${if forall{a:b:c}{match{$item}{^(.)\$}}{last $1}{no}}
+${if forall{1:2:3}{>{$item}{0}}{all positive}{not all}}
+${if forany{<; 1;2;3}{={$item}{2}}{$item}{no}}
+${if forall_json{[]}{eq{$item}{1}}}
+${if forany_json{[\{"a":1\},\{"a":2\}]}{eq{${extract json{a}{$item}}}{2}}}
+${if forall_jsons{["x","x"]}{eq{$item}{x}}}
+${if forany_jsons{[1,2]}{eq{$item}{1}}}
+${if forany_json{["a\\"b"]}{eq{$item}{"a\\"b"}}}
+${if crypteq{}{}{y}{n}}
+${if crypteq{test}{\{md5\}}{y}{n}}
+${if crypteq{test}{\{MD5\}CY9rzUYh03PK3k6DJie09g==}{y}{n}}
+${if crypteq{test}{\{SHA1\}qUqP5cyxm6YcTAhz05Hph5gvu9M=}{y}{n}}
+${if crypteq{test}{\{crypt\}}{y}{n}}
+${if crypteq{test}{\{crypt\}\$6\$salt\$}{y}{n}}
+${if crypteq{abc}{\{md5\}900150983cd24fb0d6963f7d28e17f72}{y}{n}}
+${if crypteq{abc}{\{md5\}900150983CD24FB0D6963F7D28E17F72}{y}{n}}
+${if crypteq{abc}{\{sha1\}A9993E364706816ABA3E25717850C26C9CD0D89D}{y}{n}}
+${if crypteq{abc}{\{sha1\}a9993e364706816aba3e25717850c26c9cd0d89d}{y}{n}}

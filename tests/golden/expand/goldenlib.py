@@ -18,15 +18,20 @@ Corpus format (see docs/testing.md for the full story):
     expression the raw result must fully match (only for time-, pid- or build-dependent values;
     the table VOLATILE below is the complete normaliser).
 """
+import hashlib
 import os
 import pathlib
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+import builddata  # noqa: E402  (lives next to this file)
 
 # Every case is followed on stdin by this line plus its index.  It is plain text, so it expands to
 # itself; it has no upper-case letters, so no macro can rewrite it.  Splitting the output on these
@@ -273,8 +278,7 @@ class Workdir:
         self.data = self.root / "data"
         shutil.copytree(HERE / "data", self.data)
         (self.root / "spool").mkdir()
-        from builddata import build_binary_data   # local module next to this one
-        self.unavailable = build_binary_data(self.data)
+        self.unavailable = builddata.build_binary_data(self.data)
         for p in [self.root, *self.root.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
         os.chmod(self.root / "spool", 0o777)
@@ -301,19 +305,24 @@ class Workdir:
 
 
 def run_be(binary, workdir, be_path, cases, timeout=120):
-    """Run `binary -C conf -be` on the cases; returns (results, stderr, returncode)."""
+    """Run `binary -C conf -be` on the cases; returns (results, stderr, returncode, stdout), where
+    the return code is "timeout" if the binary hung (results then hold what it printed before)."""
     conf = workdir.config(be_path)
     stdin = build_stdin(cases, workdir.subst)
     mode = ["-be"]
     msg = pathlib.Path(be_path).with_suffix(".msg")
     if msg.exists():                  # X.msg next to X.be: run in -bem mode with that message
         mode = ["-bem", str(workdir.instantiate(msg))]
-    proc = subprocess.run([binary, "-C", str(conf)] + mode, input=stdin, capture_output=True,
-                          timeout=timeout, cwd=workdir.root)
-    stdout = proc.stdout.decode("utf-8", errors="surrogateescape")
+    try:
+        proc = subprocess.run([binary, "-C", str(conf)] + mode, input=stdin, capture_output=True,
+                              timeout=timeout, cwd=workdir.root)
+        out, err, rc = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:          # keep what was printed before the hang
+        out, err, rc = exc.stdout or b"", exc.stderr or b"", "timeout"
+    stdout = out.decode("utf-8", errors="surrogateescape")
     results = split_output(stdout, len(cases))
     results = [None if r is None else workdir.unsubst(r) for r in results]
-    return results, proc.stderr.decode("utf-8", errors="replace"), proc.returncode
+    return results, err.decode("utf-8", errors="replace"), rc, stdout
 
 
 def corpus_files(only=None):
@@ -327,7 +336,6 @@ def case_id(case, occurrence=1):
     """Stable name of a case for the ratchet file: file and a short hash of its text (plus the
     occurrence number when the same text appears again in the file), so that editing a case or
     inserting another before it does not silently carry over an old status."""
-    import hashlib
     digest = hashlib.sha1(case.text.encode("utf-8", errors="surrogateescape")).hexdigest()[:10]
     suffix = f".{occurrence}" if occurrence > 1 else ""
     return f"{case.path.name}#{digest}{suffix}"
@@ -364,6 +372,17 @@ class CorpusRun:
     def passing_ids(self):
         return {r.id for r in self.results if r.status == "pass"}
 
+    def per_file(self):
+        """{file name: (passed, counted)} in corpus order."""
+        table = {}
+        for r in self.results:
+            passed, total = table.get(r.case.path.name, (0, 0))
+            if r.status in ("pass", "fail"):
+                table[r.case.path.name] = (passed + (r.status == "pass"), total + 1)
+            else:
+                table.setdefault(r.case.path.name, (passed, total))
+        return table
+
     def summary(self):
         counted = self.counted()
         passed = sum(1 for r in counted if r.status == "pass")
@@ -371,7 +390,41 @@ class CorpusRun:
         return passed, len(counted), rate
 
 
-def run_corpus(binary, only=None, timeout=120):
+MAX_RESTARTS = 20
+
+
+def _run_with_restarts(binary, workdir, be, cases, timeout, problems):
+    """Run a file's cases; when the binary stops early (crash, fatal exit, hang), the case it
+    stopped at fails and the run resumes after it, so one bad case does not hide the rest.
+    Cases after a restart lose state set earlier in the file (macro definitions)."""
+    results, start, restarts = [], 0, 0
+    while start < len(cases):
+        part, stderr, rc, stdout = run_be(binary, workdir, be, cases[start:], timeout=timeout)
+        done = next((i for i, r in enumerate(part) if r is None), len(part))
+        results.extend(part[:done])
+        if done == len(part):
+            break
+        if start == 0 and done == 0:
+            hint = ("" if not stdout else " - stdout does not follow the \"> result\" format, "
+                    f"it starts {stdout[:80]!r}")
+            problems.append(f"{be.name}: no results at all (exit status {rc}; stderr: "
+                            f"{stderr.strip()[:300]!r}){hint}")
+            break
+        culprit = cases[start + done]
+        what = "timed out" if rc == "timeout" else (
+            f"died with signal {-rc}" if isinstance(rc, int) and rc < 0 else f"exited ({rc})")
+        problems.append(f"{culprit.where}: binary {what} at this case; "
+                        f"stderr: {stderr.strip()[-200:]!r}")
+        results.append(None)
+        start += done + 1
+        restarts += 1
+        if restarts >= MAX_RESTARTS:
+            problems.append(f"{be.name}: giving up after {MAX_RESTARTS} restarts")
+            break
+    return results + [None] * (len(cases) - len(results))
+
+
+def run_corpus(binary, only=None, timeout=60):
     run = CorpusRun()
     workdir = Workdir()
     try:
@@ -386,17 +439,7 @@ def run_corpus(binary, only=None, timeout=120):
                 run.problems.append(f"{be.name}: {len(cases)} cases but {len(expected)} recorded "
                                     "answers; re-record with scripts/record-golden-expand.py")
                 continue
-            try:
-                results, stderr, rc = run_be(binary, workdir, be, cases, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                results, stderr, rc = [None] * len(cases), "", "timeout"
-            if all(r is None for r in results) and rc != "timeout":
-                run.problems.append(f"{be.name}: no results (exit status {rc}; stderr: "
-                                    f"{stderr.strip()[:300]!r})")
-            elif rc == "timeout" or (isinstance(rc, int) and rc < 0):
-                what = "timed out" if rc == "timeout" else f"died with signal {-rc}"
-                done = sum(1 for r in results if r is not None)
-                run.problems.append(f"{be.name}: binary {what} after {done} of {len(cases)} cases")
+            results = _run_with_restarts(binary, workdir, be, cases, timeout, run.problems)
             seen = {}
             for case, exp, got in zip(cases, expected, results):
                 seen[case.text] = seen.get(case.text, 0) + 1

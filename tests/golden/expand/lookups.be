@@ -169,3 +169,78 @@ ${if match_domain{zed}{sqlite;@DATA@/test.sqlite select 1 from users where name=
 # --- caching: the same lookup twice in one expansion
 ${lookup{alpha}lsearch{@DATA@/lsearch.txt}}-${lookup{alpha}lsearch{@DATA@/lsearch.txt}}
 ${lookup{alpha}lsearch{@DATA@/lsearch.txt}}-${lookup{alpha}lsearch,ret=key{@DATA@/lsearch.txt}}
+# --- more lookup edge cases: options, affixes, quoting of multi-column results
+${lookup sqlite{@DATA@/test.sqlite select 'a b' as x, 'c' as y}}
+${lookup sqlite{@DATA@/test.sqlite select 'a"b' as x}}
+${lookup sqlite{@DATA@/test.sqlite select 'a"b' as x, 1 as y}}
+${lookup sqlite{@DATA@/test.sqlite select '' as x, 1 as y}}
+${lookup sqlite{@DATA@/test.sqlite select 'a=b' as x, 1 as y}}
+${lookup sqlite{@DATA@/test.sqlite select 'a\\b' as x, 1 as y}}
+${lookup sqlite{@DATA@/test.sqlite select NULL}}
+${lookup sqlite{@DATA@/test.sqlite select 1.5}}
+${lookup sqlite{@DATA@/test.sqlite select x'414243'}}
+${lookup sqlite{@DATA@/test.sqlite select name from users where uid > 5000}{$value}{none}}
+${lookup sqlite{@DATA@/test.sqlite select name from users where uid > 5000}{$value} fail }
+${lookup sqlite,file=@DATA@/test.sqlite{select count(*) from kv}}
+${lookup sqlite,file=@DATA@/nonexistent-dir/x.sqlite{select 1}}
+${lookup sqlite,file=relative.sqlite{select 1}}
+${lookup sqlite{@DATA@/test.sqlite select 1; select 2}}
+${lookup sqlite{@DATA@/test.sqlite   select 3}}
+${lookup{alpha}lsearch,ret=key{@DATA@/lsearch.txt}{[$value]}{nf}}
+${lookup{nosuch}lsearch,ret=key{@DATA@/lsearch.txt}{[$value]}{nf}}
+${lookup{nosuch}lsearch*,ret=key{@DATA@/lsearch.txt}{[$value]}{nf}}
+${lookup{x.example.net}partial-lsearch,ret=key{@DATA@/lsearch.txt}{[$value]}{nf}}
+${lookup{alpha}lsearch,cache=no_rd{@DATA@/lsearch.txt}}
+${lookup{alpha}lsearch,cache=nosuch{@DATA@/lsearch.txt}}
+${lookup{alpha}lsearch,ret=nosuch{@DATA@/lsearch.txt}}
+${lookup{alpha}lsearch,{@DATA@/lsearch.txt}}
+${lookup{alpha}lsearch ,ret=key{@DATA@/lsearch.txt}}
+${lookup{alpha}partial1-lsearch{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{a.b.c.d.example.net}partial3-lsearch{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{b.example.net}partial(*.)lsearch{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{b.example.net}partial()lsearch{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{b.example.net}partial-lsearch*{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{zz.zz}partial-lsearch*{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{u@zz.zz}partial-lsearch*@{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{User@Example.Com}lsearch{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{USER@example.com}lsearch*@{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{@example.com}lsearch*@{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{noat}lsearch*@{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{^user1@x}wildlsearch{@DATA@/wild.txt}{$value}{nf}}
+${lookup{user1@x}wildlsearch{@DATA@/wild.txt}{$value}{nf}}
+${lookup{USER1@x}wildlsearch{@DATA@/wild.txt}{$value}{nf}}
+${lookup{example.com}wildlsearch{@DATA@/wild.txt}{$value}{nf}}
+${lookup{9.example.org}nwildlsearch{@DATA@/wild.txt}{$value}{nf}}
+${lookup{1.2.3.4}iplsearch{@DATA@/ip.txt}{$value}{nf}}
+${lookup{192.168.1.1}iplsearch{@DATA@/ip.txt}{$value}{nf}}
+${lookup{192.168.2.1}iplsearch{@DATA@/ip.txt}{$value}{nf}}
+${lookup{2001:db8:ffff::1}iplsearch{@DATA@/ip.txt}{$value}{nf}}
+${lookup{2001:db9::1}iplsearch{@DATA@/ip.txt}{$value}{nf}}
+${lookup{::ffff:10.0.0.1}iplsearch{@DATA@/ip.txt}{$value}{nf}}
+${lookup{}iplsearch{@DATA@/ip.txt}{$value}{nf}}
+${lookup{alpha}dsearch,ret=full{@DATA@/dsearch}{$value}{nf}}
+${lookup{nosuch}dsearch,ret=full{@DATA@/dsearch}{$value}{nf}}
+${lookup{alpha}dsearch,filter=nodots{@DATA@/dsearch}{$value}{nf}}
+${lookup{gamma.txt}dsearch,filter=nodots{@DATA@/dsearch}{$value}{nf}}
+${lookup{.}dsearch{@DATA@/dsearch}{$value}{nf}}
+${lookup{..}dsearch{@DATA@/dsearch}{$value}{nf}}
+${lookup{.}dsearch,filter=nodots{@DATA@/dsearch}{$value}{nf}}
+${lookup{.}dsearch,filter=dir{@DATA@/dsearch}{$value}{nf}}
+${lookup{alpha}dsearch,filter=subdir{@DATA@/dsearch}{$value}{nf}}
+${lookup{alpha}dsearch,filter=nosuch{@DATA@/dsearch}{$value}{nf}}
+${lookup{alpha}dsearch,ret=nosuch{@DATA@/dsearch}{$value}{nf}}
+${lookup{alpha}cdb,ret=key{@DATA@/test.cdb}{$value}{nf}}
+${lookup{alpha}dbm,ret=key{@DATA@/test.dbm}{$value}{nf}}
+${lookup{alpha}dbmjz{@DATA@/test.dbm}{$value}{nf}}
+${lookup{al:pha}dbmjz{@DATA@/test.dbm}{$value}{nf}}
+${lookup{alpha}lsearch{@DATA@/lsearch.txt}{${quote_lsearch:$value}}}
+${lookup{${quote_lsearch:alpha}}lsearch{@DATA@/lsearch.txt}}
+${lookup sqlite{@DATA@/test.sqlite select '${quote_sqlite:it's}'}}
+${lookup sqlite{@DATA@/test.sqlite select '${quote_sqlite:a''b}'}}
+${lookup{alpha}lsearch{@DATA@/lsearch.txt}{$value}{nf}}${lookup{nosuch}lsearch{@DATA@/lsearch.txt}{$value}{nf}}
+${lookup{alpha}lsearch{@DATA@/lsearch.txt}{${lookup{nosuch}lsearch{@DATA@/lsearch.txt}{in:$value}{out:$value}}}}
+${if eq{${lookup{alpha}lsearch{@DATA@/lsearch.txt}}}{one}{yes}{no}}
+${lookup{${lookup{beta}cdb{@DATA@/test.cdb}{alpha}}}lsearch{@DATA@/lsearch.txt}}
+${lookup{alpha}lsearch{@DATA@/lsearch.txt}{$value} fail}
+${lookup{nosuch}lsearch{@DATA@/lsearch.txt}{$value} fail}
+${lookup{nosuch}lsearch{@DATA@/lsearch.txt}{$value}{${if eq{a}{b}{x} fail }}}
