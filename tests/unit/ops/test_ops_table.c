@@ -8,7 +8,6 @@
 
 #include "../unit.h"
 #include "expand/ops/ops.h"
-#include "fake_search.h"
 
 /* Exim's backslash escapes in expansion text: \b \f \n \r \t \v \xHH \ooo, anything else
  * literally. Expansion text is a C string in Exim, so a NUL ends it: we stop there too. */
