@@ -345,8 +345,8 @@ static int file_items(match_walk *w, sv subject, sv path, bool *matched_neg, boo
 		if (l.len == 0)
 			continue;
 		bool neg = false;
-		if (l.p[0] == '!') {
-			neg = true;
+		while (l.len && l.p[0] == '!') {
+			neg = !neg;
 			l = sv_trim(sv_sub(l, 1, l.len));
 		}
 		*last_neg = neg;
@@ -378,8 +378,8 @@ int match_walk_list(match_walk *w, sv subject, sv list, int sep)
 			continue;
 		}
 		bool neg = false;
-		if (s.len && s.p[0] == '!') {
-			neg = true;
+		while (s.len && s.p[0] == '!') { /* "!!x" and "! !x" are positive again, as in Exim */
+			neg = !neg;
 			s = sv_trim(sv_sub(s, 1, s.len));
 		}
 		if (w->kind == MATCH_HOST && !neg) {

@@ -84,6 +84,9 @@ static void test_domains(void)
 	CHECK_STR(D("a.com", " ! a.com : *"), "n");
 	CHECK_STR(D("b.com", " ! a.com : *"), "y");
 	CHECK_STR(D("a.com", "+dl : +dl"), "y");
+	CHECK_STR(D("a.com", "!!a.com"), "y");
+	CHECK_STR(D("a.com", "! !a.com"), "y");
+	CHECK_STR(D("a.com", " a.com "), "y");
 	CHECK_STR(D("x.y", "lsearch;/nonexist"), "DEFER: unable to complete match against \"lsearch;/nonexist\": failed to open /nonexist for linear search: No such file or directory");
 	snprintf(list, sizeof list, "partial-lsearch;%s", l);
 	CHECK_STR(D("a.com", list), "n");
@@ -185,6 +188,15 @@ static void test_addresses(void)
 	CHECK_STR(A("", "^$"), "y");
 	CHECK_STR(A("", "*@a.com"), "n");
 	lt_last_log[0] = 0;
+	CHECK_STR(A("a@b@c.com", "a@b@c.com"), "y");
+	CHECK_STR(A("a@b@c.com", "a@b@*"), "y");
+	CHECK_STR(A("a@b@c.com", "*@b@c.com"), "y");
+	CHECK_STR(A("a@c.com", "@c.com"), "n");
+	CHECK_STR(A("a@c.com", "a@"), "n");
+	CHECK_STR(A("@c.com", "@c.com"), "y");
+	CHECK_STR(A("a@c.com", "*"), "y");
+	CHECK_STR(A("A@c.com", "^a@"), "y");
+	CHECK_STR(A("A@c.com", "+caseful:^a@"), "n");
 	CHECK_STR(A("u", "u"), "n");
 	CHECK_STR(lt_last_log, "no @ found in the subject of an address list match: subject=\"u\" pattern=\"u\"");
 	CHECK_STR(A("u", "u@a.com"), "n");
