@@ -106,6 +106,18 @@ static void test_partial(void)
 	CHECK_STR(lt_lookup("lsearch*@", f, "user@dom.example"), "user");
 	CHECK_STR(lt_lookup("lsearch*@", f, "someone@other.example"), "star");
 	CHECK_STR(lt_lookup("lsearch*@", f, "noat"), "star");
+	/* Edge cases checked against Exim 4.96. */
+	const char *e = lt_write("edge.txt", "\"k\"data\nk2:v2\n*.a.com: star a\n.: dot\nq\\x: esc\n");
+	CHECK_STR(lt_lookup("lsearch", e, "k"), "data");
+	CHECK_STR(lt_lookup("lsearch", e, "k2"), "v2");
+	CHECK_STR(lt_lookup("partial-lsearch", e, "*.a.com"), "star a");
+	CHECK_STR(lt_lookup("partial0(.)lsearch", e, "x.y"), "dot");
+	CHECK_STR(lt_lookup("partial-lsearch", e, "a..com"), "FAIL");
+	CHECK_STR(lt_lookup("partial-lsearch", e, ".a.com"), "star a");
+	CHECK_STR(lt_lookup("partial1-lsearch", e, "a.com."), "FAIL");
+	CHECK_STR(lt_lookup("lsearch", e, "q\\x"), "esc");
+	CHECK_STR(lt_lookup("partial0()lsearch", e, "x"), "FAIL");
+	CHECK_STR(lt_lookup("partial0(ab.)lsearch", e, "x.y"), "SPEC: format error in lookup type \"partial0(ab.)lsearch\"");
 	/* $1/$2 for a partial match */
 	CHECK_STR(lt_lookup("partial-lsearch", f, "a.b.wild.com"), "wildval");
 	sv wild, fixed;
