@@ -434,6 +434,10 @@ int match_walk_list(match_walk *w, sv subject, sv list, int sep)
 int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool caseless,
 	const match_ctx *ctx, xbuf *err)
 {
+	/* Domains and host names are case-independent whatever the caller asks; the flag matters
+	 * for local parts (and the local part of addresses) and plain strings. */
+	if (kind == MATCH_DOMAIN || kind == MATCH_HOST)
+		caseless = true;
 	match_walk w = { .kind = kind, .caseless = caseless, .ctx = ctx, .err = err };
 	arena_mark mark = arena_getmark(pool_scratch);
 	sv subj = subject;

@@ -27,7 +27,10 @@ typedef struct match_ctx {
 	xbuf *matched_data;
 } match_ctx;
 
-/* SEARCH_OK: in the list; SEARCH_FAIL: not in it (or excluded by a negated item);
+/* caseless: for MATCH_LOCALPART and MATCH_ADDRESS (local parts) and MATCH_STRING; Exim's
+ * ${if match_local_part} and ${if match_address} pass true (its default; "+caseful" in the list
+ * switches to exact case). Domains and host names are always matched caselessly.
+ * SEARCH_OK: in the list; SEARCH_FAIL: not in it (or excluded by a negated item);
  * SEARCH_DEFER: a lookup or expansion could not complete (err set, Exim's wording). */
 int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool caseless,
 	const match_ctx *ctx, xbuf *err);

@@ -271,6 +271,13 @@ static void test_hosts(void)
 static void test_strings(void)
 {
 	CHECK_STR(m(MATCH_STRING, "a", "A:b"), "n");
+	xbuf e0;
+	xbuf_init(&e0, NULL);
+	/* Domains are caseless even when the caller asks for exact case. */
+	CHECK_INT(match_isinlist(SV_LIT("A.com"), SV_LIT("a.com"), 0, MATCH_DOMAIN, false, &ctx, &e0), SEARCH_OK);
+	CHECK_INT(match_isinlist(SV_LIT("U@A.com"), SV_LIT("U@a.com"), 0, MATCH_ADDRESS, false, &ctx, &e0), SEARCH_OK);
+	CHECK_INT(match_isinlist(SV_LIT("U@A.com"), SV_LIT("u@a.com"), 0, MATCH_ADDRESS, false, &ctx, &e0), SEARCH_FAIL);
+	xbuf_free(&e0);
 	xbuf err;
 	xbuf_init(&err, NULL);
 	CHECK_INT(match_isinlist(SV_LIT("a"), SV_LIT("A:b"), 0, MATCH_STRING, true, &ctx, &err), SEARCH_OK);
