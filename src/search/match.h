@@ -43,6 +43,13 @@ bool match_string_item(sv subject, sv pattern, bool caseless, xbuf *err);
 void match_tidyup(void);
 /* Where "+name" lists come from; NULL (the default) means conf_named_list(). Lets tests and
  * tools supply named lists without a loaded configuration. */
+/* After a match decided by a "*suffix" or "^regex" item (domain, local-part and address lists,
+ * match_string_item): the values Exim gives $0, $1, ...: for "*suffix" $0 is the subject and $1
+ * the part the asterisk matched; for a regex $0 is also the whole subject and $1.. the captures
+ * (as Exim 4.96 shows them).
+ * Copies up to max views into vars (pointing at storage valid until the next match call) and
+ * returns the count; 0 when the deciding item sets none. */
+size_t match_last_numeric(sv *vars, size_t max);
 extern const char *(*match_named_list_hook)(const char *kind, const char *name);
 
 #endif

@@ -180,11 +180,17 @@ static void test_cdb(void)
 	/* Truncated and corrupt files never crash. */
 	const char *shortf = lt_write("short.cdb", "tiny");
 	char want[600];
-	snprintf(want, sizeof want, "DEFER: %s is too short for a cdb file", shortf);
+	snprintf(want, sizeof want, "DEFER: failed to open %s too short for cdb lookup: Success", shortf);
 	CHECK_STR(lt_lookup("cdb", shortf, "x"), want);
 	lt_sh("head -c 2100 %s > %s", big, lt_path("trunc.cdb"));
 	const char *r = lt_lookup("cdb", lt_path("trunc.cdb"), "key5");
-	CHECK(strcmp(r, "FAIL") == 0 || lt_defer_starts(r, "DEFER: cdb file"));
+	CHECK(strcmp(r, "FAIL") == 0 || lt_defer_starts(r, "DEFER: cdb: corrupt cdb file"));
+	lt_sh("mkdir -p %s/adir", lt_dir);
+	snprintf(want, sizeof want, "DEFER: failed to open cannot read header from %s/adir for cdb lookup: Is a directory", lt_dir);
+	CHECK_STR(lt_lookup("cdb", lt_path("adir"), "x"), want);
+	snprintf(want, sizeof want, "DEFER: %s/adir is not a regular file (lsearch lookup)", lt_dir);
+	CHECK_STR(lt_lookup("lsearch", lt_path("adir"), "x"), want);
+	CHECK_STR(lt_lookup("iplsearch", "/dev/null", "1.2.3.4"), "DEFER: /dev/null is not a regular file (lsearch lookup)");
 	lt_sh("cd %s && head -c 2048 /dev/urandom > junk.cdb && cat cdb.in >> junk.cdb", lt_dir);
 	for (int i = 0; i < 50; i++) {
 		char k[16];

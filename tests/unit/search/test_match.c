@@ -135,6 +135,30 @@ static void test_domains(void)
 	xbuf_free(&err);
 }
 
+static const char *numvars(void)
+{
+	static char o[256];
+	sv v[10];
+	size_t n = match_last_numeric(v, 10);
+	o[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		snprintf(o + strlen(o), sizeof o - strlen(o), "%s" SV_FMT, i ? "|" : "", SV_ARG(v[i]));
+	return o;
+}
+
+static void test_numeric_vars(void)
+{
+	/* Exim: ${if match_domain{a.b.c}{*.b.c}{<$0:$1>}} gives <a.b.c:a>, and for ^a\.(b) <a.b:b>. */
+	CHECK_STR(D("a.b.c", "*.b.c"), "y");
+	CHECK_STR(numvars(), "a.b.c|a");
+	CHECK_STR(D("a.b.c", "x : ^a\\.(b)"), "y");
+	CHECK_STR(numvars(), "a.b.c|b");
+	CHECK_STR(D("a.b.c", "a.b.c"), "y");
+	CHECK_STR(numvars(), "");
+	CHECK_STR(D("a.b.c", "^(x)?a"), "y");
+	CHECK_STR(numvars(), "a.b.c");
+}
+
 static void test_local_parts(void)
 {
 	const char *lp = lt_write("lp.txt", "a # c\nnot#comment # c\n");
@@ -302,6 +326,7 @@ int main(void)
 	lt_init();
 	match_named_list_hook = named;
 	RUN(test_domains);
+	RUN(test_numeric_vars);
 	RUN(test_local_parts);
 	RUN(test_addresses);
 	RUN(test_hosts);
