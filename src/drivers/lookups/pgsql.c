@@ -108,14 +108,24 @@ static void drop_conn(pg_conn *c)
 	free(c);
 }
 
+static void forget_conn(PGconn *conn)
+{
+	for (pg_conn *c = conns; c; c = c->next)
+		if (c->conn == conn) {
+			drop_conn(c);
+			return;
+		}
+}
+
 static void trim_nl(xbuf *b)
 {
 	while (b->len && (b->p[b->len - 1] == '\n' || b->p[b->len - 1] == ' '))
 		xbuf_truncate(b, b->len - 1);
 }
 
-static PGconn *get_conn(sv server, xbuf *err)
+static PGconn *get_conn(sv server, bool *cached, xbuf *err)
 {
+	*cached = false;
 	xbuf ci, key;
 	xbuf_init(&ci, NULL);
 	xbuf_init(&key, NULL);
@@ -125,6 +135,7 @@ static PGconn *get_conn(sv server, xbuf *err)
 	for (pg_conn *c = conns; c; c = c->next)
 		if (strcmp(c->key, xbuf_cstr(&key)) == 0) {
 			conn = c->conn;
+			*cached = true;
 			goto out;
 		}
 	conn = PQconnectdb(xbuf_cstr(&ci));
@@ -225,20 +236,26 @@ static int pgsql_find(void *handle, const char *filename, sv key, xbuf *result, 
 		xbuf_reset(errmsg);
 		if (!lookup_server_resolve(xbuf_sv(&item), main_list, &full, errmsg))
 			break;
-		PGconn *conn = get_conn(xbuf_sv(&full), errmsg);
+		bool cached;
+		PGconn *conn = get_conn(xbuf_sv(&full), &cached, errmsg);
 		if (!conn)
 			continue;
 		size_t start = result->len;
 		rc = run_query(conn, query, result, errmsg);
+		if (rc == SEARCH_DEFER && PQstatus(conn) != CONNECTION_OK) {
+			forget_conn(conn);
+			/* A cached connection the server has since closed: one fresh attempt. */
+			if (cached && (conn = get_conn(xbuf_sv(&full), &cached, errmsg)) != NULL) {
+				xbuf_truncate(result, start);
+				xbuf_reset(errmsg);
+				rc = run_query(conn, query, result, errmsg);
+				if (rc == SEARCH_DEFER && PQstatus(conn) != CONNECTION_OK)
+					forget_conn(conn);
+			}
+		}
 		if (rc != SEARCH_DEFER)
 			break;
 		xbuf_truncate(result, start);
-		if (PQstatus(conn) != CONNECTION_OK)
-			for (pg_conn *c = conns; c; c = c->next)
-				if (c->conn == conn) {
-					drop_conn(c);
-					break;
-				}
 	}
 	xbuf_free(&item);
 	xbuf_free(&full);

@@ -85,6 +85,15 @@ static void test_queries(void)
 	/* The older "servers=...;" prefix. */
 	snprintf(q, sizeof q, "servers=127.0.0.1::%d/postgres/pgu/; select 'prefix'", port);
 	CHECK_STR(lt_query("pgsql", q), "prefix");
+	/* The server ends our cached session: one fresh attempt succeeds. */
+	snprintf(s, sizeof s, "127.0.0.1::%d/postgres/pgu/", port);
+	CHECK_STR(pg(s, "select 'before'"), "before");
+	char other[512];
+	snprintf(other, sizeof other, "(%s/.s.PGSQL.%d)/postgres/pgu/", lt_dir, port);
+	const char *killed = pg(other, "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+		"where pid <> pg_backend_pid() and usename = 'pgu'");
+	CHECK(atoi(killed) >= 1);
+	CHECK_STR(pg(s, "select 'after'"), "after");
 	CHECK_STR(lt_query("pgsql", "select 1"), "DEFER: lookup of \"select 1\" gave DEFER: no PostgreSQL servers defined (pgsql_servers option)");
 	CHECK(lt_defer_starts(pg("justaname", "select 1"), "DEFER: server \"justaname\" not found"));
 }

@@ -162,6 +162,16 @@ static void test_select_auth_socket(int port)
 	search_tidyup();
 }
 
+static void test_server_closed_connection(int port)
+{
+	/* The server drops our cached connection (as after its timeout): one fresh attempt. */
+	char s[128];
+	snprintf(s, sizeof s, "127.0.0.1::%d//", port);
+	CHECK_STR(redis(s, "SET before kill", 0), "OK");
+	CHECK_INT(lt_sh("redis-cli -p %d client kill type normal >/dev/null", port), 0);
+	CHECK_STR(redis(s, "GET before", 0), "kill");
+}
+
 static void test_stalled_server(void)
 {
 	/* A listener that never accepts: the kernel completes the connection, nothing answers. */
@@ -237,6 +247,7 @@ int main(void)
 	}
 	test_basic(port);
 	test_select_auth_socket(port);
+	test_server_closed_connection(port);
 	RUN(test_stalled_server);
 	RUN(test_cluster);
 	search_tidyup();
