@@ -44,6 +44,37 @@ long search_main_int(const char *name, long dflt)
 	return (long)n;
 }
 
+long search_main_time(const char *name, long dflt)
+{
+	xbuf v;
+	xbuf_init(&v, NULL);
+	long total = dflt;
+	if (conf_main_value(name, &v)) {
+		/* Exim's time format as -bP shows it: digits with w/d/h/m/s units ("1h30m", "5s", "30"). */
+		sv t = sv_trim(xbuf_sv(&v));
+		long acc = 0, num = 0;
+		bool ok = t.len > 0, digits = false;
+		for (size_t i = 0; ok && i < t.len; i++) {
+			char c = t.p[i];
+			if (c >= '0' && c <= '9') {
+				ok = num < 100000000;
+				num = num * 10 + (c - '0');
+				digits = true;
+				continue;
+			}
+			long mult = c == 'w' ? 604800 : c == 'd' ? 86400 : c == 'h' ? 3600 : c == 'm' ? 60 : c == 's' ? 1 : 0;
+			ok = digits && mult;
+			acc += num * mult;
+			num = 0;
+			digits = false;
+		}
+		if (ok)
+			total = acc + num;
+	}
+	xbuf_free(&v);
+	return total;
+}
+
 static void unlink_handle(open_handle *h)
 {
 	if (h->prev)

@@ -109,5 +109,7 @@ int search_find_list(const search_spec *spec, sv filename, sv key, xbuf *result,
 
 /* The value of a numeric main option read through conf_main_value, or dflt if unset. */
 long search_main_int(const char *name, long dflt);
+/* A time main option (-bP form such as "5s" or "1h30m") in seconds, or dflt if unset/bad. */
+long search_main_time(const char *name, long dflt);
 
 #endif
