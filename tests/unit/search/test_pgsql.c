@@ -124,7 +124,7 @@ int main(void)
 		return 77;
 	}
 	port = free_port();
-	if (lt_sh("%sinitdb -D %s/data -A trust -U pgu >%s/initdb.log 2>&1", runas(), lt_dir, lt_dir) != 0) {
+	if (lt_sh("%sinitdb -N -D %s/data -A trust -U pgu >%s/initdb.log 2>&1", runas(), lt_dir, lt_dir) != 0) {
 		printf("SKIP: initdb failed (see its log)\n");
 		return 77;
 	}
