@@ -446,10 +446,9 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	size_t start = result->len;
 	if (!st.handle) {
 		rc = SEARCH_DEFER;
-	} else if (single && key.len == 0) {
-		rc = SEARCH_FAIL; /* an empty key never matches */
 	} else {
-		rc = find_one(&st, key, result);
+		/* An empty key never matches by itself, but the defaults below still apply (4.96). */
+		rc = single && key.len == 0 ? SEARCH_FAIL : find_one(&st, key, result);
 		if (rc == SEARCH_FAIL && spec->partial >= 0)
 			rc = find_partial(&st, key, result);
 		if (rc == SEARCH_FAIL && spec->starat) {

@@ -133,7 +133,10 @@ static void test_ret_key_and_empty(void)
 	CHECK_STR(lt_lookup("lsearch,ret=key", f, "x"), "FAIL");
 	CHECK_STR(lt_lookup("lsearch*,ret=key", f, "x"), "x");
 	CHECK_STR(lt_lookup("lsearch", f, ""), "FAIL");
-	CHECK_STR(lt_lookup("lsearch*", f, ""), "FAIL");
+	CHECK_STR(lt_lookup("lsearch*", f, ""), "star");          /* Exim 4.96: defaults still apply */
+	CHECK_STR(lt_lookup("partial0-lsearch", f, ""), "star");
+	CHECK_STR(lt_lookup("lsearch,ret=key", f, ""), "FAIL");
+	CHECK_STR(lt_lookup("dsearch", lt_dir, ""), "FAIL");
 }
 
 static void test_cache(void)
