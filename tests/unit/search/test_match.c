@@ -205,6 +205,20 @@ static void test_addresses(void)
 	CHECK_STR(lt_last_log, want);
 	snprintf(list, sizeof list, "*@lsearch;%s", l4);
 	CHECK_STR(A("u@x.com", list), "n");
+	/* Lookups see the domain (and, without +caseful, the local part) in lower case; cdb is
+	 * case-sensitive, so this shows the key used. */
+	if (lt_have("cdb")) {
+		char cl[600];
+		lt_write("addr.in", "+7,1:u@x.com->y\n+5,1:x.com->l\n\n");
+		lt_sh("cdb -c %s/addr.cdb < %s/addr.in", lt_dir, lt_dir);
+		snprintf(cl, sizeof cl, "cdb;%s/addr.cdb", lt_dir);
+		CHECK_STR(A("U@X.COM", cl), "y");
+		snprintf(cl, sizeof cl, "+caseful : cdb;%s/addr.cdb", lt_dir);
+		CHECK_STR(A("U@X.COM", cl), "n");
+		CHECK_STR(A("u@X.COM", cl), "y");
+		snprintf(cl, sizeof cl, "*@cdb;%s/addr.cdb", lt_dir);
+		CHECK_STR(A("U@X.COM", cl), "y");
+	}
 	CHECK_STR(A("u@a.com", "u@+dl"), "y");
 	CHECK_STR(A("u@q.b.com", "*@+dl"), "y");
 	CHECK_STR(A("u@q.c.com", "*@+dl"), "n");
