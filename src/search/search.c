@@ -417,6 +417,11 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	    !search_split_query_file(spec, key, &filename, &key, err))
 		return SEARCH_DEFER;
 
+	if ((li->type & LOOKUP_ABSFILE) && (filename.len == 0 || filename.p[0] != '/')) {
+		xbuf_printf(err, "absolute file name expected for \"%s\" lookup", li->name);
+		return SEARCH_DEFER;
+	}
+
 	const char *file = NULL;
 	if (uses_file && !sv_is_null(filename)) {
 		if (filename.taint) {

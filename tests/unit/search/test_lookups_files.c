@@ -137,6 +137,8 @@ static void test_dsearch(void)
 	CHECK_STR(lt_lookup("dsearch", d, "link"), "link");
 	CHECK_STR(lt_lookup("dsearch", d, "missing"), "FAIL");
 	CHECK_STR(lt_lookup("dsearch", d, "a/b"), "DEFER: lookup of \"a/b\" gave DEFER: key for dsearch lookup contains a slash: a/b");
+	CHECK_STR(lt_lookup("dsearch", "relative", "x"),
+		"DEFER: failed to open relative for directory search: No such file or directory");
 	CHECK_STR(lt_lookup("dsearch", "/nonexist", "x"),
 		"DEFER: failed to open /nonexist for directory search: No such file or directory");
 }
@@ -284,6 +286,7 @@ static void test_lmdb(void)
 	CHECK_STR(lt_lookup("lmdb", db, "fourth"), "FAIL");
 	CHECK_STR(lt_lookup("lmdb*", db, "fourth"), "FAIL");
 	CHECK_STR(lt_lookup("lmdb,ret=key", db, "first"), "first");
+	CHECK_STR(lt_lookup("lmdb", "relative.mdb", "first"), "DEFER: absolute file name expected for \"lmdb\" lookup");
 	CHECK(lt_defer_starts(lt_lookup("lmdb", "/nonexist", "x"), "DEFER: LMDB: Unable to open environment with /nonexist: "));
 #else
 	printf("SKIP lmdb tests: built without liblmdb\n");
