@@ -411,8 +411,7 @@ static int file_items(match_walk *w, sv subject, sv path, bool *matched_neg, boo
 			l = sv_trim(sv_sub(l, 1, l.len));
 		}
 		*last_neg = neg;
-		rc = l.len > 1 && l.p[0] == '+' ? named_list(w, subject, sv_sub(l, 1, l.len))
-			: item_dispatch(w, subject, l);
+		rc = item_dispatch(w, subject, l); /* "+name" in a file is not a named list (4.96) */
 		if (rc == SEARCH_OK) {
 			*matched_neg = neg;
 			break;
