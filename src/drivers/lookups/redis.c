@@ -291,6 +291,23 @@ static int redis_find(void *handle, const char *filename, sv key, xbuf *result, 
 		xbuf_puts(errmsg, "REDIS: empty command");
 		goto out;
 	}
+	if (argc == REDIS_MAX_ARGS) {
+		/* split_command stops at the limit; never send a truncated command. */
+		sv rest = key;
+		int n = 0;
+		for (size_t i = 0; i < rest.len;) {
+			while (i < rest.len && isspace((unsigned char)rest.p[i]))
+				i++;
+			if (i < rest.len)
+				n++;
+			while (i < rest.len && !isspace((unsigned char)rest.p[i]))
+				i += rest.p[i] == '\\' && i + 1 < rest.len ? 2 : 1;
+		}
+		if (n > REDIS_MAX_ARGS) {
+			xbuf_printf(errmsg, "REDIS: more than %d arguments in command", REDIS_MAX_ARGS);
+			goto out;
+		}
+	}
 	list_iter it;
 	xbuf item, full;
 	xbuf_init(&item, NULL);

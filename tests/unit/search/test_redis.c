@@ -124,6 +124,19 @@ static void test_basic(int port)
 	CHECK(lt_defer_starts(redis(s, "LRANGE keyname 0 -1", 0), "DEFER: REDIS: lookup result failed: WRONGTYPE"));
 	/* Arrays with integers and a nested array (EVAL returns what the script builds). */
 	CHECK_STR(redis(s, "EVAL return\\ {1,'two',{3,'four'}} 0", 0), "1\ntwo\n3\nfour");
+	/* Commands beyond the argument limit are refused, never truncated. */
+	xbuf many;
+	xbuf_init(&many, NULL);
+	xbuf_puts(&many, "RPUSH biglist");
+	for (int i = 0; i < 1100; i++)
+		xbuf_printf(&many, " %d", i);
+	CHECK(lt_defer_starts(redis(s, xbuf_cstr(&many), 0), "DEFER: REDIS: more than 1024 arguments in command"));
+	xbuf_reset(&many);
+	xbuf_puts(&many, "RPUSH biglist");
+	for (int i = 0; i < 1000; i++)
+		xbuf_printf(&many, " %d", i);
+	CHECK_STR(redis(s, xbuf_cstr(&many), 0), "1000");
+	xbuf_free(&many);
 	/* The older "servers=...;" prefix form. */
 	snprintf(cmd, sizeof cmd, "servers=%s; get keyname", s);
 	CHECK_STR(lt_query("redis", cmd), "objvalue plus");
