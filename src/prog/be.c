@@ -1,4 +1,204 @@
-/* Placeholder while this session's helpers build the real mode; replaced before landing. */
+/* -be / -bem: expansion testing, as Exim does it.
+ *
+ * Arguments are expanded one by one, each result on its own line ("Failed: <message>" on error).
+ * With no arguments, lines are read from stdin: a line ending in a backslash continues on the
+ * next (whose leading white space is dropped), macros are substituted, and each result is
+ * printed after a "> " prompt; at end of input a last prompt and a newline are written.
+ * -bem FILE loads a message so $h_ variables and $message_body have values. Exit status is 0.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "expand/expand.h"
+#include "expand/message.h"
+#include "lib/debug.h"
+#include "lib/list.h"
 #include "prog/cmdline.h"
-int be_main(const cmdline *cl) { (void)cl; fprintf(stderr, "not built yet\n"); return 1; }
+#include "search/search.h"
+
+#define BE_MAX_LINE (8u << 20)
+
+static void expand_one(xp_env *env, sv text)
+{
+	xbuf src, out, err;
+	xbuf_init(&src, env->a);
+	xbuf_init(&out, env->a);
+	xbuf_init(&err, env->a);
+	conf_macro_substitute(text, &src);
+	int rc = xp_expand(env, xbuf_sv(&src), &out, &err);
+	if (rc == XP_OK) {
+		/* Printed as a C string, as Exim does: a NUL in the result ends the line. */
+		printf("%s\n", xbuf_cstr(&out));
+	} else {
+		printf("Failed: %s\n", xbuf_cstr(&err));
+	}
+	fflush(stdout);
+	/* No arena reset per line: the environment keeps state ($prvscheck_result) in its arena. */
+}
+
+/* Read one logical line (continuations joined); false at end of input with nothing read. */
+static bool read_logical_line(FILE *f, xbuf *line)
+{
+	xbuf_reset(line);
+	char buf[4096];
+	bool any = false;
+	bool continuing = false;
+	while (fgets(buf, sizeof buf, f)) {
+		any = true;
+		size_t n = strlen(buf);
+		bool complete = n && buf[n - 1] == '\n';
+		if (complete)
+			buf[--n] = 0;
+		const char *p = buf;
+		if (continuing) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			continuing = false;
+		}
+		xbuf_puts(line, p);
+		if (line->len > BE_MAX_LINE)
+			return true;
+		if (!complete && !feof(f))
+			continue; /* a longer line than buf: keep reading it */
+		if (line->len && line->p[line->len - 1] == '\\') {
+			xbuf_truncate(line, line->len - 1);
+			continuing = true;
+			continue;
+		}
+		return true;
+	}
+	return any;
+}
+
+/* Exim empties the environment at start-up except for the names in keep_environment, then
+ * adds add_environment's NAME=value items; ${env} and ${run} see the result. */
+static void keep_environment(void)
+{
+	const char *keep = conf_main_string("keep_environment");
+	const char *add = conf_main_string("add_environment");
+	xbuf saved;
+	xbuf_init(&saved, pool_perm);
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, pool_perm);
+	if (keep) {
+		list_iter_init(&it, sv_cstr(keep), 0);
+		while (list_next(&it, &item)) {
+			const char *v = getenv(xbuf_cstr(&item));
+			if (v)
+				xbuf_printf(&saved, "%s=%s%c", xbuf_cstr(&item), v, 0);
+		}
+	}
+	clearenv();
+	for (size_t i = 0; i < saved.len;) {
+		char *kv = saved.p + i;
+		i += strlen(kv) + 1;
+		char *eq = strchr(kv, '=');
+		*eq = 0;
+		setenv(kv, eq + 1, 1);
+	}
+	if (add) {
+		list_iter_init(&it, sv_cstr(add), 0);
+		while (list_next(&it, &item)) {
+			char *kv = arena_strdup(pool_perm, xbuf_cstr(&item));
+			char *eq = strchr(kv, '=');
+			if (eq) {
+				*eq = 0;
+				setenv(kv, eq + 1, 1);
+			}
+		}
+	}
+}
+
+static bool load_message(const char *file, arena *a, xp_message *msg)
+{
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, "exim: failed to open %s: %s\n", file, strerror(errno));
+		return false;
+	}
+	xbuf data;
+	xbuf_init(&data, a);
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && data.len < ((size_t)64 << 20))
+		xbuf_put(&data, buf, n);
+	fclose(f);
+	xp_message_parse(a, xbuf_sv(&data), msg);
+	/* Exim adds the headers a locally submitted message lacks. */
+	const char *qd = conf_main_string("qualify_domain");
+	if (!qd)
+		qd = conf_main_string("primary_hostname");
+	if (!xp_message_find(msg, "Message-Id")) {
+		char text[160];
+		snprintf(text, sizeof text, " <%08lx-%06ld-00@%s>\n", (unsigned long)time(NULL), (long)getpid(),
+			qd ? qd : "localhost");
+		xp_message_add_header(a, msg, "Message-Id", text);
+	}
+	if (!xp_message_find(msg, "Date")) {
+		char text[80];
+		time_t now = time(NULL);
+		struct tm tm;
+		localtime_r(&now, &tm);
+		strftime(text, sizeof text, " %a, %d %b %Y %H:%M:%S %z\n", &tm);
+		xp_message_add_header(a, msg, "Date", text);
+	}
+	return true;
+}
+
+int be_main(const cmdline *cl)
+{
+	xbuf err;
+	xbuf_init(&err, pool_perm);
+	if (cl->debug) {
+		uint32_t sel;
+		if (debug_parse(cl->debug, &sel, &err))
+			debug_selector = sel;
+	}
+	conf_define *defs = NULL;
+	if (cl->ndefines) {
+		defs = arena_calloc(pool_perm, cl->ndefines, sizeof *defs);
+		for (size_t i = 0; i < cl->ndefines; i++)
+			defs[i] = (conf_define){ cl->defines[i].name, cl->defines[i].value };
+	}
+	if (!conf_load(cl->config_file, defs, cl->ndefines, &err)) {
+		fprintf(stderr, "%s\n", xbuf_cstr(&err));
+		return 1;
+	}
+	xp_set_process_info(cl->argv0, conf_file_name());
+	keep_environment();
+
+	xp_env env;
+	xp_env_init(&env, pool_scratch);
+	xp_message msg;
+	if (cl->mode == MODE_BEM) {
+		if (!load_message(cl->bem_file, pool_msg, &msg))
+			return 1;
+		env.msg = &msg;
+	}
+
+	if (cl->nargs) {
+		for (size_t i = 0; i < cl->nargs; i++)
+			expand_one(&env, sv_cstr(cl->args[i]));
+	} else {
+		xbuf line;
+		xbuf_init(&line, NULL);
+		for (;;) {
+			fputs("> ", stdout);
+			if (!read_logical_line(stdin, &line)) {
+				putchar('\n');
+				break;
+			}
+			expand_one(&env, xbuf_sv(&line));
+		}
+		xbuf_free(&line);
+	}
+	search_tidyup();
+	xp_env_release(&env);
+	return 0;
+}

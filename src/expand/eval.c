@@ -1,0 +1,234 @@
+/* Evaluating a compiled expansion: the walker, variables, operators, and the public entry points.
+ *
+ * `skip` is Exim's "skipping" mode for branches not taken: the tree is still walked so syntax
+ * and unknown-variable errors are reported as Exim reports them, but nothing with side effects
+ * runs, and variables, operators and items contribute nothing to the (discarded) output.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "expand/ops/ops.h"
+#include "expand/xp_internal.h"
+#include "lib/debug.h"
+
+void xp_err(xbuf *err, const char *fmt, ...)
+{
+	xbuf_reset(err);
+	va_list ap;
+	va_start(ap, fmt);
+	xbuf_vprintf(err, fmt, ap);
+	va_end(ap);
+}
+
+size_t xp_max_output(const xp_env *env)
+{
+	return env->max_output ? env->max_output : XP_DEFAULT_MAX_OUTPUT;
+}
+
+void xp_env_init(xp_env *env, arena *a)
+{
+	memset(env, 0, sizeof *env);
+	env->a = a;
+}
+
+void xp_env_push_provider(xp_env *env, xp_provider *p)
+{
+	p->next = env->providers;
+	env->providers = p;
+}
+
+void xp_save(const xp_env *env, xp_saved *s)
+{
+	s->value = env->value;
+	s->item = env->item;
+	memcpy(s->numeric, env->numeric, sizeof s->numeric);
+	s->nnumeric = env->nnumeric;
+}
+
+void xp_restore(xp_env *env, const xp_saved *s)
+{
+	env->value = s->value;
+	env->item = s->item;
+	memcpy(env->numeric, s->numeric, sizeof s->numeric);
+	env->nnumeric = s->nnumeric;
+}
+
+static int check_size(const xp_env *env, const xbuf *out, xbuf *err)
+{
+	if (out->len > xp_max_output(env)) {
+		xp_err(err, "expansion result is too long (limit %zu bytes)", xp_max_output(env));
+		return XP_ERROR;
+	}
+	return XP_OK;
+}
+
+/* ${expand:...}: the subject is expanded again, which Exim refuses for tainted text. */
+static int op_expand(xp_env *env, sv in, xbuf *out, xbuf *err)
+{
+	if (in.taint) {
+		xp_err(err, "internal expansion of \"" SV_FMT "\" failed: attempt to expand tainted string '" SV_FMT "'",
+			SV_ARG(in), SV_ARG(in));
+		return XP_ERROR;
+	}
+	xp_prog *p = xp_compile(env->a, in);
+	int rc = xp_eval_seq(p->seq, env, false, out, err);
+	if (rc == XP_ERROR) {
+		char *inner = arena_strndup(env->a, xbuf_cstr(err), err->len);
+		xp_err(err, "internal expansion of \"" SV_FMT "\" failed: %s", SV_ARG(in), inner);
+	}
+	return rc;
+}
+
+static int eval_op(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
+{
+	sv in;
+	int rc = xp_eval_arg(n->args[0], env, skip, &in, err);
+	if (rc != XP_OK || skip)
+		return rc;
+	DEBUG(D_EXPAND) debug_printf("expanding operator ${" SV_FMT ":" SV_FMT "}\n", SV_ARG(n->text), SV_ARG(in));
+	if (sv_eq_cstr(n->text, "expand"))
+		return op_expand(env, in, out, err);
+	xbuf tmp;
+	xbuf_init(&tmp, env->a);
+	xbuf_reset(err);
+	int orc = xp_op_apply(n->text, in, &tmp, err);
+	if (orc == XP_OP_UNKNOWN) {
+		xp_err(err, "unknown expansion operator \"" SV_FMT "\"", SV_ARG(n->text));
+		return XP_ERROR;
+	}
+	if (orc != XP_OP_OK)
+		return XP_ERROR;
+	xbuf_putsv(out, xbuf_sv(&tmp));
+	return XP_OK;
+}
+
+static int eval_var(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
+{
+	xbuf tmp;
+	xbuf_init(&tmp, env->a);
+	int found = xp_var_get(env, n->text, &tmp, err);
+	if (found < 0)
+		return XP_ERROR;
+	if (!found) {
+		if (n->braced)
+			xp_err(err, "unknown variable in \"${" SV_FMT "}\"", SV_ARG(n->text));
+		return XP_ERROR;
+	}
+	if (!skip)
+		xbuf_putsv(out, xbuf_sv(&tmp));
+	return XP_OK;
+}
+
+static int eval_error(const xp_node *n, xp_env *env, xbuf *err)
+{
+	/* Expand the arguments of the unfinished item first (parse-only), as Exim would have. */
+	for (int i = 0; i < n->nargs; i++) {
+		xbuf tmp;
+		xbuf_init(&tmp, env->a);
+		if (n->args[i] && xp_eval_seq(n->args[i], env, true, &tmp, err) != XP_OK)
+			return XP_ERROR;
+	}
+	xp_err(err, SV_FMT, SV_ARG(n->text));
+	return XP_ERROR;
+}
+
+int xp_eval_seq(const xp_seq *s, xp_env *env, bool skip, xbuf *out, xbuf *err)
+{
+	if (!s)
+		return XP_OK;
+	int maxd = env->max_depth ? env->max_depth : XP_DEFAULT_MAX_DEPTH;
+	if (env->depth >= maxd) {
+		xp_err(err, "expansion nesting too deep (limit %d)", maxd);
+		return XP_ERROR;
+	}
+	env->depth++;
+	int rc = XP_OK;
+	for (const xp_node *n = s->first; n && rc == XP_OK; n = n->next) {
+		switch (n->kind) {
+		case N_LIT:
+			/* Literal text is kept even when skipping, as Exim does (so a skipped
+			 * ${substr{x}...} still reports its non-numeric argument). */
+			xbuf_put(out, n->text.p, n->text.len);
+			break;
+		case N_VAR:
+			rc = eval_var(n, env, skip, out, err);
+			break;
+		case N_NUMVAR:
+			if (!skip && n->id < env->nnumeric)
+				xbuf_putsv(out, env->numeric[n->id]);
+			break;
+		case N_HEADER:
+			if (!skip) {
+				bool exists;
+				xp_header_get(env, n->hkind, n->text, out, &exists);
+			}
+			break;
+		case N_OP:
+			rc = eval_op(n, env, skip, out, err);
+			break;
+		case N_ITEM:
+			if (skip) {
+				xbuf junk;
+				xbuf_init(&junk, env->a);
+				rc = xp_eval_item(n, env, true, &junk, err);
+			} else {
+				rc = xp_eval_item(n, env, false, out, err);
+			}
+			break;
+		case N_ERROR:
+			rc = eval_error(n, env, err);
+			break;
+		}
+		if (rc == XP_OK)
+			rc = check_size(env, out, err);
+	}
+	env->depth--;
+	return rc;
+}
+
+int xp_eval_arg(const xp_seq *s, xp_env *env, bool skip, sv *res, xbuf *err)
+{
+	xbuf b;
+	xbuf_init(&b, env->a);
+	int rc = xp_eval_seq(s, env, skip, &b, err);
+	*res = xbuf_sv(&b);
+	return rc;
+}
+
+int xp_eval(const xp_prog *p, xp_env *env, xbuf *out, xbuf *err)
+{
+	xbuf_reset(err);
+	env->lookup_deferred = false;
+	int rc = xp_eval_seq(p->seq, env, false, out, err);
+	if (rc == XP_OK && env->lookup_deferred)
+		rc = XP_ERROR;
+	return rc;
+}
+
+int xp_expand(xp_env *env, sv src, xbuf *out, xbuf *err)
+{
+	DEBUG(D_EXPAND) debug_printf("expanding: " SV_FMT "\n", SV_ARG(src));
+	xp_prog *p = xp_compile(env->a, src);
+	int rc = xp_eval(p, env, out, err);
+	DEBUG(D_EXPAND) {
+		if (rc == XP_OK)
+			debug_printf("   result: %s%s\n", xbuf_cstr(out), out->taint ? "  (tainted)" : "");
+		else if (rc == XP_FORCEFAIL)
+			debug_printf("   forced failure: %s\n", xbuf_cstr(err));
+		else
+			debug_printf("   failed: %s\n", xbuf_cstr(err));
+	}
+	return rc;
+}
+
+int xp_expand_bool(xp_env *env, sv src, bool *result, xbuf *err)
+{
+	xbuf out;
+	xbuf_init(&out, env->a);
+	int rc = xp_expand(env, src, &out, err);
+	if (rc != XP_OK)
+		return rc;
+	sv v = sv_trim(xbuf_sv(&out));
+	*result = !(v.len == 0 || sv_eq_cstr(v, "0") || sv_eqi(v, SV_LIT("no")) || sv_eqi(v, SV_LIT("false")));
+	return XP_OK;
+}

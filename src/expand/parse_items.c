@@ -1,0 +1,412 @@
+/* Parsing the items ${name{arg}...} — argument counts, option words and {yes}{no} parts, with
+ * Exim's wording for each kind of syntax error. */
+#include <ctype.h>
+#include <stdio.h>
+
+#include "expand/xp_parse.h"
+#include "search/search.h"
+
+xp_seq *xp_parse_braced(xp_parser *p, int depth)
+{
+	p->pos++; /* '{' */
+	xp_seq *s = xp_parse_seq_p(p, true, depth + 1);
+	if (p->failed)
+		return NULL;
+	p->pos++; /* '}' (xp_parse_seq_p stops only there when ket_ends) */
+	xp_p_pending(p, s);
+	return s;
+}
+
+/* The text of an argument made only of literal text (NULL otherwise). Exim expands some
+ * arguments while parsing; for literal ones we can check them at the same point. */
+static bool literal_text(const xp_seq *s, sv *out)
+{
+	*out = SV_LIT("");
+	if (!s || !s->first)
+		return true;
+	if (s->first->kind != N_LIT || s->first->next)
+		return false;
+	*out = s->first->text;
+	return true;
+}
+
+bool xp_is_extract_number(sv v)
+{
+	sv t = sv_trim(v);
+	if (!t.len)
+		return false;
+	for (size_t i = 0; i < t.len; i++)
+		if (!(isdigit((unsigned char)t.p[i]) || (i == 0 && t.p[i] == '-' && t.len > 1)))
+			return false;
+	return true;
+}
+
+bool xp_is_sort_comparator(sv v)
+{
+	static const char *const names[] = { "<", "<=", ">", ">=", "lt", "lti", "le", "lei", "gt", "gti",
+		"ge", "gei", NULL };
+	v = sv_trim(v);
+	for (int i = 0; names[i]; i++)
+		if (sv_eq_cstr(v, names[i]))
+			return true;
+	return false;
+}
+
+static void add_arg(xp_parser *p, xp_node *n, xp_seq *s)
+{
+	n->args = arena_realloc(p->a, n->args, (size_t)n->nargs * sizeof *n->args,
+		(size_t)(n->nargs + 1) * sizeof *n->args);
+	n->args[n->nargs++] = s;
+}
+
+/* Exim's read_subs: between min and max {args}, then (check_end) the closing brace. */
+static bool read_subs(xp_parser *p, xp_node *n, int min, int max, bool check_end, sv name, int depth)
+{
+	for (int i = 0; i < max; i++) {
+		xp_p_skipws(p);
+		if (xp_p_peek(p) != '{') {
+			if (i < min) {
+				xp_p_fail(p, "Not enough arguments for '" SV_FMT "' (min is %d)", SV_ARG(name), min);
+				return false;
+			}
+			break;
+		}
+		xp_seq *s = xp_parse_braced(p, depth);
+		if (!s)
+			return false;
+		add_arg(p, n, s);
+	}
+	if (check_end) {
+		xp_p_skipws(p);
+		if (xp_p_peek(p) == '{') {
+			xp_p_fail(p, "Too many arguments for '" SV_FMT "' (max is %d)", SV_ARG(name), max);
+			return false;
+		}
+		if (xp_p_peek(p) != '}') {
+			xp_p_fail(p, "missing '}' after '" SV_FMT "'", SV_ARG(name));
+			return false;
+		}
+		p->pos++;
+	}
+	return true;
+}
+
+/* One required {arg} with an item-specific message when the brace is missing. */
+static bool need_arg(xp_parser *p, xp_node *n, const char *what, int depth)
+{
+	xp_p_skipws(p);
+	if (xp_p_peek(p) != '{') {
+		xp_p_fail(p, "%s", what);
+		return false;
+	}
+	xp_seq *s = xp_parse_braced(p, depth);
+	if (!s)
+		return false;
+	add_arg(p, n, s);
+	return true;
+}
+
+static const char *rest(const xp_parser *p)
+{
+	return arena_strndup(p->a, p->src.p + p->pos, p->src.len - p->pos);
+}
+
+/* {yes}{no} / {yes}fail / nothing, then the closing brace. */
+static bool parse_yesno(xp_parser *p, xp_node *n, sv name, int depth)
+{
+	xp_p_skipws(p);
+	int c = xp_p_peek(p);
+	if (c == '}') {
+		p->pos++;
+		return true;
+	}
+	if (c != '{') {
+		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n"
+			" remaining string is '%s'", rest(p));
+		return false;
+	}
+	n->yn.present = true;
+	if (!(n->yn.yes = xp_parse_braced(p, depth)))
+		return false;
+	xp_p_skipws(p);
+	c = xp_p_peek(p);
+	if (c == '{') {
+		if (!(n->yn.no = xp_parse_braced(p, depth)))
+			return false;
+	} else if (c != '}') {
+		size_t st = p->pos;
+		while (isalpha(xp_p_peek(p)))
+			p->pos++;
+		if (!sv_eq_cstr(sv_sub(p->src, st, p->pos - st), "fail")) {
+			xp_p_fail(p, "syntax error in \"" SV_FMT "\" item - \"fail\" expected", SV_ARG(name));
+			return false;
+		}
+		n->yn.no_fail = true;
+	}
+	xp_p_skipws(p);
+	if (xp_p_peek(p) != '}') {
+		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
+			" remaining string is '%s'", rest(p));
+		return false;
+	}
+	p->pos++;
+	return true;
+}
+
+/* A word after the item name ("json", a lookup type, run options): up to white space or '{'. */
+static sv read_word(xp_parser *p)
+{
+	size_t st = p->pos;
+	while (p->pos < p->src.len && p->src.p[p->pos] != '{' && !isspace((unsigned char)p->src.p[p->pos]))
+		p->pos++;
+	return sv_sub(p->src, st, p->pos - st);
+}
+
+static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
+{
+	xp_p_skipws(p);
+	if (xp_p_peek(p) == '{') {
+		xp_seq *key = xp_parse_braced(p, depth);
+		if (!key)
+			return false;
+		add_arg(p, n, key);
+		xp_p_skipws(p);
+	} else {
+		add_arg(p, n, NULL); /* query-style: no key */
+	}
+	if (!isalpha(xp_p_peek(p))) {
+		xp_p_fail(p, "missing lookup type");
+		return false;
+	}
+	n->opt = read_word(p);
+	search_spec *spec = arena_calloc(p->a, 1, sizeof *spec);
+	xbuf err;
+	xbuf_init(&err, p->a);
+	if (!search_spec_parse(n->opt, spec, &err)) {
+		xp_p_fail(p, "%s", xbuf_cstr(&err));
+		return false;
+	}
+	n->spec = spec;
+	xp_p_skipws(p);
+	if (xp_p_peek(p) != '{') {
+		xp_p_fail(p, "missing '{' for lookup file-or-query arg");
+		return false;
+	}
+	xp_seq *q = xp_parse_braced(p, depth);
+	if (!q)
+		return false;
+	add_arg(p, n, q);
+	return parse_yesno(p, n, name, depth);
+}
+
+/* extract: the split between the argument list and {yes}{no} depends on whether the first
+ * argument expands to a number, so all brace groups are kept and divided at evaluation. */
+static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
+{
+	xp_p_skipws(p);
+	if (isalpha(xp_p_peek(p))) {
+		n->opt = read_word(p);
+		if (!sv_eq_cstr(n->opt, "json") && !sv_eq_cstr(n->opt, "jsons")) {
+			xp_p_fail(p, "missing '{' for arg 1 of extract");
+			return false;
+		}
+	}
+	if (!need_arg(p, n, "missing '{' for arg 1 of extract", depth))
+		return false;
+	sv first;
+	if (literal_text(n->args[0], &first) && !n->opt.len) {
+		/* Decided now, as Exim decides it while reading. */
+		bool numeric = xp_is_extract_number(first);
+		n->form = numeric ? 2 : 1;
+		if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
+			return false;
+		if (numeric && !need_arg(p, n, "missing '{' for arg 3 of extract", depth))
+			return false;
+		return parse_yesno(p, n, name, depth);
+	}
+	if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
+		return false;
+	for (int i = 2; i < 5; i++) {
+		xp_p_skipws(p);
+		if (xp_p_peek(p) != '{')
+			break;
+		xp_seq *s = xp_parse_braced(p, depth);
+		if (!s)
+			return false;
+		add_arg(p, n, s);
+	}
+	xp_p_skipws(p);
+	int c = xp_p_peek(p);
+	if (c >= 0 && isalpha(c)) {
+		size_t st = p->pos;
+		while (isalpha(xp_p_peek(p)))
+			p->pos++;
+		if (!sv_eq_cstr(sv_sub(p->src, st, p->pos - st), "fail")) {
+			xp_p_fail(p, "syntax error in \"" SV_FMT "\" item - \"fail\" expected", SV_ARG(name));
+			return false;
+		}
+		n->yn.no_fail = true;
+		xp_p_skipws(p);
+		c = xp_p_peek(p);
+	}
+	if (c != '}') {
+		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
+			" remaining string is '%s'", rest(p));
+		return false;
+	}
+	p->pos++;
+	return true;
+}
+
+/* map/filter/reduce/sort: fixed arguments with positional wording. filter's second argument is
+ * a condition. */
+static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int depth)
+{
+	char msg[96];
+	static const char *const map_w[] = { "first", "last" }, *const red_w[] = { "first", "second", "last" },
+		*const sort_w[] = { "list", "comparator", "extractor" };
+	const char *const *w = item == I_REDUCE ? red_w : item == I_SORT ? sort_w : map_w;
+	int nw = item == I_REDUCE || item == I_SORT ? 3 : 2;
+	for (int i = 0; i < nw; i++) {
+		snprintf(msg, sizeof msg, "missing '{' for %s arg of " SV_FMT, w[i], SV_ARG(name));
+		if (item == I_FILTER && i == 1) {
+			xp_p_skipws(p);
+			if (xp_p_peek(p) != '{') {
+				xp_p_fail(p, "%s", msg);
+				return false;
+			}
+			p->pos++;
+			char outer[64];
+			snprintf(outer, sizeof outer, "\"" SV_FMT "\" item", SV_ARG(name));
+			n->cond = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+			if (p->failed)
+				return false;
+			xp_p_skipws(p);
+			if (xp_p_peek(p) != '}') {
+				xp_p_fail(p, "missing } at end of condition inside \"filter\" item");
+				return false;
+			}
+			p->pos++;
+			continue;
+		}
+		if (!need_arg(p, n, msg, depth))
+			return false;
+		sv cmp;
+		if (item == I_SORT && i == 1 && literal_text(n->args[1], &cmp) && !xp_is_sort_comparator(cmp)) {
+			xp_p_fail(p, "%s", ""); /* Exim's (empty) message for a bad comparator */
+			return false;
+		}
+	}
+	xp_p_skipws(p);
+	if (xp_p_peek(p) != '}') {
+		xp_p_fail(p, "missing } at end of \"" SV_FMT "\"", SV_ARG(name));
+		return false;
+	}
+	p->pos++;
+	return true;
+}
+
+xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
+{
+	size_t mark = p->npending;
+	xp_node *n = arena_calloc(p->a, 1, sizeof *n);
+	n->kind = N_ITEM;
+	n->id = (int16_t)item;
+	n->text = name;
+	bool ok = false;
+	switch (item) {
+	case I_ACL: ok = read_subs(p, n, 1, 10, true, name, depth); break;
+	case I_AUTHRESULTS: ok = read_subs(p, n, 1, 1, true, name, depth); break;
+	case I_DLFUNC: ok = read_subs(p, n, 2, 10, true, name, depth); break;
+	case I_PERL: ok = read_subs(p, n, 1, 9, true, name, depth); break;
+	case I_HASH: case I_NHASH: case I_SUBSTR: ok = read_subs(p, n, 2, 3, true, name, depth); break;
+	case I_LENGTH: case I_LISTQUOTE: ok = read_subs(p, n, 2, 2, true, name, depth); break;
+	case I_HMAC: case I_SG: case I_TR: case I_SRS_ENCODE:
+		ok = read_subs(p, n, 3, 3, true, name, depth);
+		break;
+	case I_IMAPFOLDER: ok = read_subs(p, n, 1, 3, true, name, depth); break;
+	case I_READFILE: ok = read_subs(p, n, 1, 2, true, name, depth); break;
+	case I_PRVS: ok = read_subs(p, n, 2, 3, true, name, depth); break;
+	case I_PRVSCHECK:
+		ok = read_subs(p, n, 1, 3, false, name, depth);
+		if (ok) {
+			xp_p_skipws(p);
+			if (xp_p_peek(p) == '{') {
+				xp_p_fail(p, "Too many arguments for 'prvscheck' (max is 2)");
+				ok = false;
+			} else if (xp_p_peek(p) != '}') {
+				xp_p_fail(p, "missing '}' after 'prvscheck'");
+				ok = false;
+			} else {
+				p->pos++;
+			}
+		}
+		break;
+	case I_READSOCKET:
+		ok = read_subs(p, n, 2, 5, false, name, depth);
+		if (ok) {
+			xp_p_skipws(p);
+			if (xp_p_peek(p) != '}') {
+				xp_p_fail(p, "missing '}' closing readsocket");
+				ok = false;
+			} else {
+				p->pos++;
+			}
+		}
+		break;
+	case I_ENV:
+		xp_p_skipws(p);
+		if (xp_p_peek(p) != '{') {
+			xp_p_fail(p, "%s", "");
+			break;
+		}
+		ok = need_arg(p, n, "", depth) && parse_yesno(p, n, name, depth);
+		break;
+	case I_CERTEXTRACT:
+		ok = need_arg(p, n, "missing '{' for field arg of certextract", depth) &&
+			need_arg(p, n, "missing '{' for cert variable arg of certextract", depth) &&
+			parse_yesno(p, n, name, depth);
+		break;
+	case I_LISTEXTRACT: {
+		sv first;
+		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth);
+		if (ok && literal_text(n->args[0], &first) && !xp_is_extract_number(first)) {
+			xp_p_fail(p, "first argument of \"listextract\" must be numeric");
+			ok = false;
+		}
+		ok = ok && need_arg(p, n, "missing '{' for arg 2 of listextract", depth) &&
+			parse_yesno(p, n, name, depth);
+		break;
+	}
+	case I_EXTRACT: ok = parse_extract(p, n, name, depth); break;
+	case I_MAP: case I_FILTER: case I_REDUCE: case I_SORT:
+		ok = parse_listitem(p, n, item, name, depth);
+		break;
+	case I_LOOKUP: ok = parse_lookup(p, n, name, depth); break;
+	case I_RUN:
+		/* ${run,preexpand{cmd}...}: options follow a comma directly. */
+		if (xp_p_peek(p) == ',')
+			n->opt = read_word(p);
+		xp_p_skipws(p);
+		{
+			size_t st = p->pos + 1;
+			ok = need_arg(p, n, "missing '{' for command arg of run", depth);
+			if (ok)
+				n->raw = sv_sub(p->src, st, p->pos - 1 - st);
+		}
+		ok = ok && parse_yesno(p, n, name, depth);
+		break;
+	case I_IF:
+		xp_p_skipws(p);
+		n->cond = xp_parse_cond_p(p, depth + 1, NULL);
+		ok = !p->failed && parse_yesno(p, n, name, depth);
+		break;
+	default:
+		xp_p_fail(p, "internal error: item " SV_FMT " has no parser", SV_ARG(name));
+		break;
+	}
+	if (!ok)
+		return NULL;
+	p->npending = mark;
+	return n;
+}

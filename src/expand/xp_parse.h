@@ -1,0 +1,29 @@
+/* Parser state shared by compile.c (strings), parse_items.c (items) and cond_parse.c. */
+#ifndef POSTERN_EXPAND_XP_PARSE_H
+#define POSTERN_EXPAND_XP_PARSE_H
+
+#include "expand/xp_internal.h"
+
+typedef struct xp_parser {
+	arena *a;
+	sv src;
+	size_t pos;
+	bool failed;
+	const char *errmsg;
+	/* Argument strings of items not yet finished; kept on failure (see compile.c). */
+	xp_seq **pending;
+	size_t npending, cappending;
+} xp_parser;
+
+void xp_p_fail(xp_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xp_p_pending(xp_parser *p, xp_seq *s);
+void xp_p_skipws(xp_parser *p);
+int xp_p_peek(const xp_parser *p);
+xp_seq *xp_parse_seq_p(xp_parser *p, bool ket_ends, int depth);
+xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth);
+xp_cond *xp_parse_cond_p(xp_parser *p, int depth, const char *outer);
+/* One {arg}: p at '{'. Returns NULL on failure. */
+xp_seq *xp_parse_braced(xp_parser *p, int depth);
+int xp_header_prefix(sv name, size_t *plen);
+
+#endif

@@ -1,0 +1,313 @@
+/* The engine's own contracts: compile once / evaluate many, providers, taint, forbid flags,
+ * bounds (nesting, output size, socket timeouts), stacking of $value/$item, hooks, messages. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "expand/expand.h"
+#include "expand/message.h"
+#include "tests/unit/unit.h"
+
+static xp_env env;
+static xbuf out, err;
+
+static void fresh(void)
+{
+	arena_clear(pool_scratch);
+	xp_env_init(&env, pool_scratch);
+	xbuf_init(&out, pool_scratch);
+	xbuf_init(&err, pool_scratch);
+}
+
+/* Expand s; returns the result text or "Failed: ..." / "Forced: ...". */
+static const char *ex(const char *s)
+{
+	xbuf_reset(&out);
+	xbuf_reset(&err);
+	int rc = xp_expand(&env, sv_cstr(s), &out, &err);
+	if (rc == XP_OK)
+		return xbuf_cstr(&out);
+	return arena_printf(pool_scratch, "%s: %s", rc == XP_FORCEFAIL ? "Forced" : "Failed", xbuf_cstr(&err));
+}
+
+/* A provider: $who comes from ctx; $secret is tainted data from outside. */
+static bool who_get(void *ctx, sv name, xbuf *o)
+{
+	if (sv_eq_cstr(name, "who")) {
+		xbuf_puts(o, ctx);
+		return true;
+	}
+	if (sv_eq_cstr(name, "secret")) {
+		xbuf_puts(o, "data/f.txt");
+		o->taint = 1;
+		return true;
+	}
+	if (sv_eq_cstr(name, "primary_hostname")) {
+		xbuf_puts(o, "override.example");
+		return true;
+	}
+	return false;
+}
+
+static void test_compile_once(void)
+{
+	fresh();
+	xp_prog *p = xp_compile(pool_scratch, SV_LIT("<${if eq{$who}{a}{A}{other:$who}}>"));
+	const char *names[] = { "a", "b", "a" }, *want[] = { "<A>", "<other:b>", "<A>" };
+	for (int i = 0; i < 3; i++) {
+		xp_env e;
+		xp_env_init(&e, pool_scratch);
+		xp_provider prov = { .get = who_get, .ctx = (void *)names[i] };
+		xp_env_push_provider(&e, &prov);
+		xbuf o, er;
+		xbuf_init(&o, pool_scratch);
+		xbuf_init(&er, pool_scratch);
+		CHECK_INT(xp_eval(p, &e, &o, &er), XP_OK);
+		CHECK_STR(xbuf_cstr(&o), want[i]);
+	}
+	/* A syntax error is kept in the tree and reported at evaluation, every time. */
+	xp_prog *bad = xp_compile(pool_scratch, SV_LIT("ok ${if eq{a}"));
+	for (int i = 0; i < 2; i++) {
+		xbuf o, er;
+		xbuf_init(&o, pool_scratch);
+		xbuf_init(&er, pool_scratch);
+		CHECK_INT(xp_eval(bad, &env, &o, &er), XP_ERROR);
+		CHECK_STR(xbuf_cstr(&er), "missing 2nd string in {} after \"eq\"");
+	}
+}
+
+static void test_providers_and_registry(void)
+{
+	fresh();
+	CHECK_STR(ex("$who"), "Failed: unknown variable name \"who\"");
+	xp_provider prov = { .get = who_get, .ctx = "me" };
+	xp_env_push_provider(&env, &prov);
+	CHECK_STR(ex("$who ${who}"), "me me");
+	CHECK_STR(ex("$primary_hostname"), "override.example");
+	static const xp_var_def extra[] = { { "postern_test_var", NULL, "fixed-value" } };
+	xp_var_register(extra, 1);
+	CHECK_STR(ex("$postern_test_var"), "fixed-value");
+	CHECK_STR(ex("${if def:postern_test_var{y}{n}}"), "y");
+	xp_env_set_aclvar(&env, SV_LIT("acl_m_count"), SV_LIT("3"));
+	CHECK_STR(ex("$acl_m_count/$acl_c0/${if def:acl_m_count{set}}"), "3//set");
+}
+
+static void test_taint(void)
+{
+	fresh();
+	xp_provider prov = { .get = who_get, .ctx = "me" };
+	xp_env_push_provider(&env, &prov);
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("literal"), &out, &err), XP_OK);
+	CHECK_INT(out.taint, 0);
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("x${lc:$secret}"), &out, &err), XP_OK);
+	CHECK_INT(out.taint, 1);
+	CHECK_STR(ex("${expand:$secret}"),
+		"Failed: internal expansion of \"data/f.txt\" failed: attempt to expand tainted string 'data/f.txt'");
+	CHECK_STR(ex("${readfile{$secret}}"), "Failed: Tainted filename 'data/f.txt'");
+	CHECK_STR(ex("${readfile{data/f.txt}{,}}"), "l1,l2,");
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("${readfile{data/f.txt}}"), &out, &err), XP_OK);
+	CHECK_INT(out.taint, 1); /* file contents come from outside */
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("${lookup{alpha}lsearch{data/ls.txt}}"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "one");
+	CHECK_INT(out.taint, 1); /* as search_find returned it */
+}
+
+static void test_forbid(void)
+{
+	fresh();
+	env.forbid = RDO_RUN | RDO_READFILE | RDO_LOOKUP | RDO_EXISTS | RDO_READSOCK;
+	CHECK_STR(ex("${run{/bin/true}}"), "Failed: running a command is not permitted");
+	CHECK_STR(ex("${readfile{data/f.txt}}"), "Failed: file insertions are not permitted");
+	CHECK_STR(ex("${lookup{a}lsearch{data/ls.txt}}"), "Failed: lookup expansions are not permitted");
+	CHECK_STR(ex("${if exists{/}}"), "Failed: File existence tests are not permitted");
+	CHECK_STR(ex("${readsocket{/nonexist}{x}}"), "Failed: socket insertions are not permitted");
+	/* Forbidden things in branches not taken are not errors. */
+	CHECK_STR(ex("${if eq{a}{b}{${run{/bin/true}}}{fine}}"), "fine");
+}
+
+static void test_skip_has_no_side_effects(void)
+{
+	fresh();
+	char path[] = "/tmp/postern-xp-skip-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	unlink(path);
+	char *e = arena_printf(pool_scratch, "${if eq{a}{b}{${run{/usr/bin/touch %s}}}{skipped}}", path);
+	CHECK_STR(ex(e), "skipped");
+	struct stat st;
+	CHECK(stat(path, &st) != 0);
+	e = arena_printf(pool_scratch, "${run{/usr/bin/touch %s}{ran}}", path);
+	CHECK_STR(ex(e), "ran");
+	CHECK(stat(path, &st) == 0);
+	unlink(path);
+}
+
+static void test_bounds(void)
+{
+	fresh();
+	/* 100000 nested ${if: an error, not a stack overflow. */
+	size_t n = 100000;
+	xbuf deep;
+	xbuf_init(&deep, NULL);
+	for (size_t i = 0; i < n; i++)
+		xbuf_puts(&deep, "${if eq{a}{a}{");
+	xbuf_putc(&deep, 'x');
+	for (size_t i = 0; i < n; i++)
+		xbuf_puts(&deep, "}}");
+	CHECK_STR(ex(xbuf_cstr(&deep)), "Failed: expansion is too deeply nested (limit 1000)");
+	xbuf_reset(&deep);
+	for (size_t i = 0; i < n; i++)
+		xbuf_puts(&deep, "${if and{{");
+	CHECK(strncmp(ex(xbuf_cstr(&deep)), "Failed: ", 8) == 0);
+	xbuf_free(&deep);
+	/* Nesting within the limits works. */
+	CHECK_STR(ex("${if eq{a}{a}{${if eq{b}{b}{${if eq{c}{c}{deep}}}}}}"), "deep");
+	/* Output size is bounded. */
+	env.max_output = 1000;
+	CHECK_STR(ex("${map{1:2:3:4:5:6:7:8:9:10}{${map{1:2:3:4:5:6:7:8:9:10}{0123456789}}}}"),
+		"Failed: expansion result is too long (limit 1000 bytes)");
+	env.max_output = 0;
+}
+
+static void test_value_and_item_stacking(void)
+{
+	fresh();
+	CHECK_STR(ex("${lookup{alpha}lsearch{data/ls.txt}{[$value ${lookup{beta}lsearch{data/ls.txt}{$value}}"
+		" $value]}}<$value>"), "[one two words one]<>");
+	CHECK_STR(ex("${map{a:b}{${map{1:2}{$item}}$item}}<$item>"), "1::2a:1::2b<>");
+	CHECK_STR(ex("${reduce{1:2:3}{x}{$value$item}}<$value>"), "x123<>");
+	CHECK_STR(ex("${if match{abc}{(b)}{$1${if match{xyz}{(y)}{$1}}$1}}<$1>"), "byb<>");
+}
+
+static int acl_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *o, xbuf *e)
+{
+	(void)ctx;
+	if (sv_eq_cstr(name, "deny")) {
+		xbuf_puts(e, "denied");
+		return XP_FORCEFAIL;
+	}
+	xbuf_printf(o, SV_FMT "(%d:" SV_FMT ")", SV_ARG(name), nargs, SV_ARG(nargs ? args[0] : SV_LIT("")));
+	return XP_OK;
+}
+
+static void test_hooks(void)
+{
+	fresh();
+	CHECK_STR(ex("${acl{check}{x}}"), "Failed: ERROR from acl \"check\"");
+	xp_hooks h = { .acl = acl_hook };
+	env.hooks = &h;
+	CHECK_STR(ex("${acl{check}{x}{y}}"), "check(2:x)");
+	CHECK_STR(ex("${if acl{{check}}{yes}{no}}"), "yes");
+	CHECK_STR(ex("${if acl{{deny}}{yes}{no}}"), "no");
+	CHECK_STR(ex("${perl{f}}"), "Failed: \"${perl\" encountered, but this facility is not included in this binary");
+	CHECK_STR(ex("${dlfunc{a}{b}}"), "Failed: \"${dlfunc\" encountered, but this facility is not included in this binary");
+	CHECK_STR(ex("${if radius{x}}"), "Failed: support for \"radius\" not compiled");
+}
+
+static void test_message(void)
+{
+	fresh();
+	static const char text[] = "Subject: one\n two\nX-A: 1\nX-A: 2\n\nbody\n\nend\n";
+	xp_message m;
+	xp_message_parse(pool_scratch, sv_make(text, sizeof text - 1), &m);
+	CHECK_INT(m.nheaders, 3);
+	env.msg = &m;
+	CHECK_STR(ex("[$h_subject:]"), "[one\n two]");
+	CHECK_STR(ex("[$h_x-a:][$rh_x-a:][$lh_x-a:]"), "[1\n2][ 1\n 2\n][ 1: 2]");
+	CHECK_STR(ex("${if def:h_x-a:{y}{n}}${if def:h_nope:{y}{n}}"), "yn");
+	CHECK_STR(ex("$message_body|$body_linecount|$message_linecount|$message_size"), "body  end |2|7|43");
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$h_subject:"), &out, &err), XP_OK);
+	CHECK_INT(out.taint, 1);
+	env.msg = NULL;
+	CHECK_STR(ex("[$h_subject:][$message_body]"), "[][]");
+}
+
+static void test_expand_bool(void)
+{
+	fresh();
+	bool r = true;
+	CHECK_INT(xp_expand_bool(&env, SV_LIT("${if eq{a}{b}}"), &r, &err), XP_OK);
+	CHECK(!r);
+	CHECK_INT(xp_expand_bool(&env, SV_LIT(" yes "), &r, &err), XP_OK);
+	CHECK(r);
+	CHECK_INT(xp_expand_bool(&env, SV_LIT("No"), &r, &err), XP_OK);
+	CHECK(!r);
+	CHECK_INT(xp_expand_bool(&env, SV_LIT("${if eq{a}{b}{}fail}"), &r, &err), XP_FORCEFAIL);
+}
+
+/* readsocket against a local unix-domain server: a reply, an eol replacement, and a timeout
+ * when the server never answers. */
+static void test_readsocket(void)
+{
+	fresh();
+	char path[] = "/tmp/postern-xp-sock-XXXXXX";
+	int tfd = mkstemp(path);
+	close(tfd);
+	unlink(path);
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	CHECK(bind(ls, (struct sockaddr *)&sa, sizeof sa) == 0);
+	listen(ls, 4);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 2; i++) {
+			int c = accept(ls, NULL, NULL);
+			char buf[64];
+			ssize_t n = read(c, buf, sizeof buf);
+			if (i == 0 && n > 0) {
+				(void)!write(c, "got ", 4);
+				(void)!write(c, buf, (size_t)n);
+				(void)!write(c, "\nbye\n", 5);
+				close(c);
+			} else {
+				sleep(3); /* never answers the second request in time */
+				close(c);
+			}
+		}
+		_exit(0);
+	}
+	close(ls);
+	char *e = arena_printf(pool_scratch, "${readsocket{%s}{hello}{2s}{|}}", path);
+	CHECK_STR(ex(e), "got hello|bye|");
+	time_t t0 = time(NULL);
+	e = arena_printf(pool_scratch, "${readsocket{%s}{hello}{1s}}", path);
+	CHECK_STR(ex(e), "Failed: socket read timed out");
+	CHECK(time(NULL) - t0 <= 2);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+	e = arena_printf(pool_scratch, "${readsocket{%s}{x}{1s}{}{fallback}}", path);
+	CHECK_STR(ex(e), "fallback");
+}
+
+int main(void)
+{
+	arena_init_pools();
+	clearenv();
+	RUN(test_compile_once);
+	RUN(test_providers_and_registry);
+	RUN(test_taint);
+	RUN(test_forbid);
+	RUN(test_skip_has_no_side_effects);
+	RUN(test_bounds);
+	RUN(test_value_and_item_stacking);
+	RUN(test_hooks);
+	RUN(test_message);
+	RUN(test_expand_bool);
+	RUN(test_readsocket);
+	xp_env_release(&env);
+	return unit_report("test_expand_engine");
+}
