@@ -2,8 +2,9 @@
  * (least recently used closed beyond lookup_open_max), the per-message result cache, partial
  * matching and "*" / "*@" defaults, ret=key, and the taint rules of Exim 4.96:
  *   - a tainted file name is refused ("Tainted filename for search: '...'"), logged to main+panic;
- *   - a tainted query for a lookup that has a quoting function, but not quoted by it, is logged
- *     ("tainted search query is not properly quoted: ...") and then run anyway.
+ *   - a tainted query for a lookup without a file (pgsql, redis) that has a quoting function, but
+ *     was not quoted by it, is logged ("tainted search query is not properly quoted: ...") and
+ *     then run anyway; sqlite, having a file, is not checked (as 4.96).
  * Results are not tainted: they come from data the administrator controls, as in Exim.
  */
 #include "search/search.h"
@@ -434,7 +435,8 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 		file = "";
 	}
 
-	if (!single && key.taint && li->quote && key.quoter != search_quoter_id(li)) {
+	/* Only lookups without a file are checked: 4.96 treats sqlite with its file as a file lookup. */
+	if (!uses_file && key.taint && li->quote && key.quoter != search_quoter_id(li)) {
 		char *msg = arena_printf(pool_scratch, "tainted search query is not properly quoted: " SV_FMT,
 			SV_ARG(key));
 		DEBUG(D_LOOKUP) debug_printf(" search_find: %s\n", msg);

@@ -189,17 +189,24 @@ static void test_taint(void)
 	const char *db = lt_path("t.sqlite");
 	snprintf(want, sizeof want, "DEFER: Tainted filename for search: '%s'", db);
 	CHECK_STR(lt_lookup_ex("sqlite", db, "select 1", true, true, 0), want);
-	/* Query-style with a quoting function: an unquoted tainted query is logged, then run. */
+	/* sqlite has a file, so 4.96 does not check the query's quoting. */
 	logged[0] = 0;
 	CHECK_STR(lt_lookup_ex("sqlite", db, "select 'x'", false, true, 0), "x");
+	CHECK_STR(logged, "");
+#endif
+#if LOOKUP_PGSQL
+	/* Query-style with a quoting function: an unquoted tainted query is logged, then run (here it
+	 * then defers for want of servers). */
+	logged[0] = 0;
+	CHECK(lt_starts(lt_lookup_ex("pgsql", NULL, "select 'x'", false, true, 0), "DEFER: "));
 	CHECK_STR(logged, "tainted search query is not properly quoted: select 'x'");
 	logged[0] = 0;
-	unsigned qid = search_quoter_id(search_driver(SV_LIT("sqlite")));
-	CHECK_STR(lt_lookup_ex("sqlite", db, "select 'y'", false, true, qid), "y");
+	unsigned qid = search_quoter_id(search_driver(SV_LIT("pgsql")));
+	CHECK(lt_starts(lt_lookup_ex("pgsql", NULL, "select 'y'", false, true, qid), "DEFER: "));
 	CHECK_STR(logged, "");
 	/* Quoted for another lookup type does not count. */
 	unsigned other = search_quoter_id(search_driver(SV_LIT("lsearch")));
-	CHECK_STR(lt_lookup_ex("sqlite", db, "select 'z'", false, true, other), "z");
+	CHECK(lt_starts(lt_lookup_ex("pgsql", NULL, "select 'z'", false, true, other), "DEFER: "));
 	CHECK_STR(logged, "tainted search query is not properly quoted: select 'z'");
 #endif
 	/* passwd has no quoting function: no warning for a tainted query. */
