@@ -116,6 +116,8 @@ static void test_basic(int port)
 	CHECK_STR(redis(s, "RPUSH list a b c", 0), "3");
 	CHECK_STR(redis(s, "LRANGE list 0 -1", 0), "a\nb\nc");
 	CHECK_STR(redis(s, "LRANGE nolist 0 -1", 0), "FAIL");  /* empty array: no data */
+	/* A nil inside an array contributes nothing but keeps its separator (facts §15). */
+	CHECK_STR(redis(s, "MGET keyname nosuchkey keyname", 0), "objvalue plus\n\nobjvalue plus");
 	CHECK_STR(redis(s, "HSET h f1 v1 f2 v2", 0), "2");
 	CHECK_STR(redis(s, "HGET h f2", 0), "v2");
 	CHECK_STR(redis(s, "SET \"quoted\" x", 0), "OK");
