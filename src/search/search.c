@@ -446,6 +446,12 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	find_state st = { .spec = spec, .file = file, .err = err, .prefix_defer = prefix_defer };
 	st.drv_opts = strip_generic_opts(spec->opts, &st.no_rd);
 	open_handle *oh = open_cached(li, file, err);
+	if (oh && oh->busy) {
+		/* A wildlsearch key that looks up its own file: the nested scan would move the outer
+		 * one's file position and could recurse for ever. */
+		xbuf_printf(err, "recursive %s lookup in %s", li->name, file ? file : "(query)");
+		return SEARCH_DEFER;
+	}
 	st.handle = oh ? oh->handle : NULL;
 	if (oh)
 		oh->busy++;
@@ -490,14 +496,31 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	return rc;
 }
 
+/* Lookups nest only through (n)wildlsearch keys naming other lookups; bound the chain. */
+#define SEARCH_MAX_NESTING 8
+static int nesting;
+
+static int find_bounded(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err,
+	bool prefix_defer)
+{
+	if (nesting >= SEARCH_MAX_NESTING) {
+		xbuf_printf(err, "lookups nested more than %d deep", SEARCH_MAX_NESTING);
+		return SEARCH_DEFER;
+	}
+	nesting++;
+	int rc = find_common(spec, filename, key, result, err, prefix_defer);
+	nesting--;
+	return rc;
+}
+
 int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err)
 {
-	return find_common(spec, filename, key, result, err, true);
+	return find_bounded(spec, filename, key, result, err, true);
 }
 
 int search_find_list(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err)
 {
-	return find_common(spec, filename, key, result, err, false);
+	return find_bounded(spec, filename, key, result, err, false);
 }
 
 void search_tidyup(void)

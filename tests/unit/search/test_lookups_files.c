@@ -92,6 +92,21 @@ static void test_wildlsearch(void)
 	const char *o = lt_write("outer.txt", content);
 	CHECK_STR(lt_lookup("nwildlsearch", o, "inner.example"), "via nested lookup");
 	CHECK_STR(lt_lookup("nwildlsearch", o, "other.example"), "FAIL");
+	/* A key that looks up its own file cannot recurse. */
+	char selfref[600];
+	snprintf(selfref, sizeof selfref, "nwildlsearch;%s/self.txt: loop\nk: plain\n", lt_dir);
+	const char *self = lt_write("self.txt", selfref);
+	CHECK(lt_defer_starts(lt_lookup("nwildlsearch", self, "k"), "DEFER: recursive nwildlsearch lookup in "));
+	/* A chain of distinct files is bounded too. */
+	for (int i = 0; i < 12; i++) {
+		char name[32], line[600];
+		snprintf(name, sizeof name, "chain%d.txt", i);
+		snprintf(line, sizeof line, "nwildlsearch;%s/chain%d.txt: level%d\n", lt_dir, i + 1, i);
+		lt_write(name, line);
+	}
+	lt_write("chain12.txt", "k: end\n");
+	CHECK(lt_defer_starts(lt_lookup("nwildlsearch", lt_path("chain0.txt"), "k"), "DEFER: lookups nested more than 8 deep"));
+	CHECK_STR(lt_lookup("nwildlsearch", lt_path("chain6.txt"), "k"), "level6");
 	const char *bad = lt_write("badre.txt", "^(bad: x\n");
 	CHECK(lt_defer_starts(lt_lookup("nwildlsearch", bad, "x"), "DEFER: regular expression error"));
 }
