@@ -50,6 +50,13 @@ void match_tidyup(void);
  * Copies up to max views into vars (pointing at storage valid until the next match call) and
  * returns the count; 0 when the deciding item sets none. */
 size_t match_last_numeric(sv *vars, size_t max);
+/* Forward lookup of a plain host name in a host list, for callers that resolve names (ACL and
+ * option host lists do; ${if match_ip} does not, and Exim then treats the name as unknown).
+ * Returns SEARCH_OK if name has the address ip (text form), SEARCH_FAIL if it has others,
+ * SEARCH_DEFER for a temporary failure (err set), or MATCH_NAME_UNKNOWN when the name has no
+ * address. NULL (the default): names are treated as unknown unless ctx->host_name equals them. */
+enum { MATCH_NAME_UNKNOWN = 3 };
+extern int (*match_host_lookup_hook)(const char *name, const char *ip, xbuf *err);
 extern const char *(*match_named_list_hook)(const char *kind, const char *name);
 
 #endif

@@ -309,6 +309,34 @@ static void test_hosts(void)
 	xbuf_free(&err);
 }
 
+static int fake_resolver(const char *name, const char *ip, xbuf *err)
+{
+	if (strcmp(name, "localhost") == 0)
+		return strcmp(ip, "127.0.0.1") == 0 ? SEARCH_OK : SEARCH_FAIL;
+	if (strcmp(name, "flaky.example") == 0) {
+		xbuf_puts(err, "temporary DNS failure");
+		return SEARCH_DEFER;
+	}
+	return MATCH_NAME_UNKNOWN;
+}
+
+static void test_host_name_resolution(void)
+{
+	/* Without a resolver (${if match_ip}), names are unknown: Exim 4.96 gives n for both. */
+	CHECK_STR(H("127.0.0.1", "localhost"), "n");
+	CHECK_STR(H("10.0.0.1", "localhost : 10.0.0.1"), "n");
+	match_host_lookup_hook = fake_resolver;
+	CHECK_STR(H("127.0.0.1", "localhost"), "y");
+	CHECK_STR(H("10.0.0.1", "localhost : 10.0.0.1"), "y");
+	CHECK_STR(H("10.0.0.1", "nosuch.invalid : 10.0.0.1"), "n");
+	CHECK_STR(H("10.0.0.1", "+ignore_unknown : nosuch.invalid : 10.0.0.1"), "y");
+	CHECK_STR(H("10.0.0.1", "flaky.example : 10.0.0.1"),
+		"DEFER: unable to complete match against \"flaky.example\": temporary DNS failure");
+	CHECK_STR(H("10.0.0.1", "+ignore_defer : flaky.example : 10.0.0.1"), "y");
+	CHECK_STR(H("10.0.0.1", "+include_defer : flaky.example"), "y");
+	match_host_lookup_hook = NULL;
+}
+
 static void test_strings(void)
 {
 	CHECK_STR(m(MATCH_STRING, "a", "A:b"), "n");
@@ -347,6 +375,7 @@ int main(void)
 	RUN(test_local_parts);
 	RUN(test_addresses);
 	RUN(test_hosts);
+	RUN(test_host_name_resolution);
 	RUN(test_strings);
 	search_tidyup();
 	return unit_report("test_match");
