@@ -262,7 +262,7 @@ static void test_json(void)
 #if LOOKUP_JSON
 	const char *f = lt_write("j.json",
 		"{\"a\": {\"b\": \"bee\", \"n\": 42, \"arr\": [10, \"two\", {\"x\": true}]},\n"
-		" \"s\": \"quoted \\\"str\\\"\", \"nul\": null, \"f\": false, \"obj\": {\"k\": 1}}\n");
+		" \"s\": \"quoted \\\"str\\\"\", \"nul\": null, \"f\": false, \"obj\": {\"k\": 1}, \"r\": 2.5}\n");
 	CHECK_STR(lt_lookup("json", f, "a:b"), "bee");
 	CHECK_STR(lt_lookup("json", f, "a:n"), "42");
 	CHECK_STR(lt_lookup("json", f, "a:arr:0"), "10");
@@ -271,8 +271,10 @@ static void test_json(void)
 	CHECK_STR(lt_lookup("json", f, "a:arr:3"), "FAIL");
 	CHECK_STR(lt_lookup("json", f, "s"), "quoted \"str\"");
 	CHECK_STR(lt_lookup("json", f, "f"), "false");
-	CHECK_STR(lt_lookup("json", f, "nul"), "null");
+	CHECK_STR(lt_lookup("json", f, "nul"), "FAIL");
 	CHECK_STR(lt_lookup("json", f, "obj"), "{\"k\": 1}");
+	CHECK_STR(lt_lookup("json", f, "a:arr"), "[10, \"two\", {\"x\": true}]");
+	CHECK_STR(lt_lookup("json", f, "r"), "2.500000");
 	CHECK_STR(lt_lookup("json", f, "<; a;b"), "bee");
 	CHECK_STR(lt_lookup("json", f, "a:b:c"), "FAIL");
 	CHECK_STR(lt_lookup("json", f, "missing"), "FAIL");
