@@ -105,7 +105,8 @@ static int item_if(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *er
 	xp_save(env, &saved);
 	int rc = xp_eval_cond(n->cond, env, skip, &result, err);
 	if (rc == XP_OK) {
-		DEBUG(D_EXPAND) if (!skip) debug_printf("condition: %s\n", result ? "true" : "false");
+		DEBUG(D_EXPAND) if (!skip) xp_trace(env, "condition %s => %s", n->cond->name.p ?
+			arena_strndup(env->a, n->cond->name.p, n->cond->name.len) : "?", result ? "true" : "false");
 		rc = yesno(n, env, skip, result, false, SV_NULL, out, err);
 	}
 	/* $0..$9 set by a match condition are visible only in the branches. */
@@ -157,6 +158,9 @@ static int item_lookup(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 	xbuf_init(&result, env->a);
 	xbuf_init(&serr, env->a);
 	int src = search_find(&spec, file, key, &result, &serr);
+	DEBUG(D_EXPAND) xp_trace(env, "lookup %s key=\"" SV_FMT "\" file=\"" SV_FMT "\" => %s \"%s\"",
+		spec.li->name, SV_ARG(key), SV_ARG(file), src == SEARCH_OK ? "found" : src == SEARCH_FAIL ? "not found" : "deferred",
+		src == SEARCH_DEFER ? xbuf_cstr(&serr) : xbuf_cstr(&result));
 	if (src == SEARCH_DEFER) {
 		xp_err(err, "%s", xbuf_cstr(&serr));
 		env->lookup_deferred = true;
@@ -548,9 +552,19 @@ static int item_certextract(const xp_node *n, xp_env *env, bool skip, xbuf *out,
 	return yesno(n, env, false, rc == XP_OK, true, xbuf_sv(&val), out, err);
 }
 
+static int dispatch_item(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err);
+
 int xp_eval_item(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
-	DEBUG(D_EXPAND) if (!skip) debug_printf("item ${%s...}\n", xp_item_name(n->id));
+	DEBUG(D_EXPAND) xp_trace(env, "item ${%s}%s", xp_item_name(n->id), skip ? " (skipping)" : "");
+	int rc = dispatch_item(n, env, skip, out, err);
+	DEBUG(D_EXPAND) if (rc != XP_OK) xp_trace(env, "item ${%s} %s: %s", xp_item_name(n->id),
+		rc == XP_FORCEFAIL ? "forced failure" : "failed", xbuf_cstr(err));
+	return rc;
+}
+
+static int dispatch_item(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
+{
 	switch (n->id) {
 	case I_IF: return item_if(n, env, skip, out, err);
 	case I_ENV: return item_env(n, env, skip, out, err);

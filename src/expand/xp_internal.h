@@ -112,6 +112,7 @@ int xp_eval_seq(const xp_seq *s, xp_env *env, bool skip, xbuf *out, xbuf *err);
 int xp_eval_arg(const xp_seq *s, xp_env *env, bool skip, sv *res, xbuf *err);
 void xp_err(xbuf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t xp_max_output(const xp_env *env);
+void xp_trace(const xp_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* items.c / items_*.c */
 int xp_eval_item(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err);
