@@ -1,0 +1,44 @@
+/* Durable file replacement: the new content is written to a temporary file in the same
+ * directory, flushed (fsync), renamed over the final name, and the directory is flushed, so after
+ * a crash the name holds either the old or the complete new content, never a mixture.
+ *
+ *   durable_file f;
+ *   if (!durable_open(&f, path, 0640, &err)) ...;
+ *   durable_write(&f, p, n, &err) ... ;        (any number of times)
+ *   durable_commit(&f, &err) or durable_abort(&f);
+ *
+ * Every failure returns false with a message naming the operation, the file and the errno text,
+ * e.g.  failed to write "/spool/.x.tmp.123.1": No space left on device
+ * and removes the temporary file at once; later calls on the same handle fail with the same
+ * message, and durable_abort is always safe (also after commit). The temporary name is
+ * "<dir>/.<name>.tmp.<pid>.<n>", created O_EXCL|O_NOFOLLOW, then given exactly `mode`.
+ */
+#ifndef POSTERN_LIB_DURABLE_H
+#define POSTERN_LIB_DURABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/str.h"
+
+typedef struct durable_file {
+	int fd;           /* -1 when not open */
+	char *path;       /* final name (malloc) */
+	char *tmp_path;   /* temporary name (malloc); NULL once renamed or removed */
+	char *error;      /* first failure's message (malloc), NULL while all is well */
+	bool done;        /* committed or aborted */
+} durable_file;
+
+bool durable_open(durable_file *f, const char *path, mode_t mode, xbuf *err);
+bool durable_write(durable_file *f, const void *p, size_t n, xbuf *err);
+bool durable_commit(durable_file *f, xbuf *err);
+void durable_abort(durable_file *f);
+
+/* The whole sequence for content already in memory. */
+bool durable_write_file(const char *path, const void *p, size_t n, mode_t mode, xbuf *err);
+
+/* fsync a directory (after creating, renaming or unlinking entries in it). */
+bool durable_sync_dir(const char *dir, xbuf *err);
+
+#endif
