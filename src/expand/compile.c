@@ -288,6 +288,13 @@ static xp_node *parse_dollar(xp_parser *p, int depth)
 		return NULL;
 	}
 	sv name = read_name(p);
+	/* Operator names with a negative number: ${substr_-2:...}, ${length_-1:...}. */
+	if (name.len && name.p[name.len - 1] == '_' && xp_p_peek(p) == '-') {
+		while (p->pos < p->src.len && (isdigit((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '-' ||
+			p->src.p[p->pos] == '_'))
+			p->pos++;
+		name.len = (size_t)(p->src.p + p->pos - name.p);
+	}
 	int item = item_lookup(name);
 	if (item >= 0)
 		return xp_parse_item(p, item, name, depth);

@@ -38,6 +38,11 @@ static const cond_def *find_cond(sv name)
 	return NULL;
 }
 
+bool xp_is_condition_name(sv name)
+{
+	return find_cond(name) != NULL;
+}
+
 static void add_arg(xp_parser *p, xp_cond *c, xp_seq *s)
 {
 	c->args = arena_realloc(p->a, c->args, (size_t)c->nargs * sizeof *c->args,
@@ -211,6 +216,7 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 	case C_UNSUPPORTED:
 		if (sv_eq_cstr(c->name, "acl") || sv_eq_cstr(c->name, "saslauthd")) {
 			/* acl{{name}{arg}...}, saslauthd{{user}{password}...}: a group of brace arguments. */
+			bool acl = sv_eq_cstr(c->name, "acl");
 			xp_p_skipws(p);
 			if (xp_p_peek(p) != '{') {
 				xp_p_fail(p, "missing { after \"" SV_FMT "\"", SV_ARG(c->name));
@@ -227,8 +233,11 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 				add_arg(p, c, s);
 			}
 			xp_p_skipws(p);
-			if (xp_p_peek(p) != '}') {
-				xp_p_fail(p, "missing } after \"" SV_FMT "\" arguments", SV_ARG(c->name));
+			if (xp_p_peek(p) != '}' || (acl && c->nargs == 0)) {
+				if (acl)
+					xp_p_fail(p, "too few arguments or bracketing error for acl");
+				else
+					xp_p_fail(p, "missing } after \"" SV_FMT "\" arguments", SV_ARG(c->name));
 				return c;
 			}
 			p->pos++;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "conf/conf.h"
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
 #include "lib/debug.h"
@@ -16,6 +17,10 @@
 static int yesno(const xp_node *n, xp_env *env, bool skip, bool chose_yes, bool set_value, sv value,
 	xbuf *out, xbuf *err)
 {
+	if (n->yn_error) {
+		xp_err(err, "%s", n->yn_error);
+		return XP_ERROR;
+	}
 	xp_saved saved;
 	xp_save(env, &saved);
 	if (set_value)
@@ -72,29 +77,24 @@ static int eval_args(const xp_node *n, xp_env *env, bool skip, sv *vals, xbuf *e
 	return XP_OK;
 }
 
-/* A numeric item argument ("x" is not a number (in "substr" expansion)). Empty means 0. */
+/* A numeric item argument ("x" is not a number (in "substr" expansion)). Exim reads it with
+ * strtol (leading white space allowed, nothing after the digits; an empty string is 0) and keeps
+ * it in an int, so out-of-range values wrap the way they do there. */
 static bool item_number(sv v, const char *item, bool positive, long long *out, xbuf *err)
 {
-	sv t = sv_trim(v);
-	if (!t.len) {
-		*out = 0;
-		return true;
-	}
-	char buf[40];
-	size_t n = t.len < sizeof buf - 1 ? t.len : sizeof buf - 1;
-	memcpy(buf, t.p, n);
+	char buf[64];
+	size_t n = v.len < sizeof buf - 1 ? v.len : sizeof buf - 1;
+	memcpy(buf, v.p ? v.p : "", n);
 	buf[n] = 0;
 	char *end;
 	long long x = strtoll(buf, &end, 10);
-	if (*end || n != t.len || (positive && x < 0)) {
-		if (!positive) {
-			xp_err(err, "\"" SV_FMT "\" is not a number (in \"%s\" expansion)", SV_ARG(v), item);
-			return false;
-		}
-		xp_err(err, "\"" SV_FMT "\" is not a positive number (in \"%s\" expansion)", SV_ARG(v), item);
+	int as_int = (int)(unsigned)(unsigned long long)x;
+	if (*end || n != v.len || (positive && as_int < 0)) {
+		xp_err(err, "\"" SV_FMT "\" is not a %snumber (in \"%s\" expansion)", SV_ARG(v),
+			positive ? "positive " : "", item);
 		return false;
 	}
-	*out = x;
+	*out = as_int;
 	return true;
 }
 
@@ -255,6 +255,10 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 	if (rc != XP_OK)
 		return rc;
 	sv t = sv_trim(a0);
+	if (!skip && !a0.len) {
+		xp_err(err, "first argument of \"extract\" must not be empty");
+		return XP_ERROR;
+	}
 	bool numeric = n->form ? n->form == 2 : xp_is_extract_number(a0);
 	bool json = n->opt.len > 0;
 	/* Numeric form has three arguments; its third exists only if written. */
@@ -293,6 +297,10 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 		long long idx = 0;
 		if (numeric)
 			sv_to_long(t, &idx);
+		if (numeric && idx <= 0) {
+			xp_err(err, "first argument of \"extract\" must be greater than zero");
+			return XP_ERROR;
+		}
 		xbuf jerr;
 		xbuf_init(&jerr, env->a);
 		found = xp_json_extract(a0, numeric, idx, vals[1], sv_eq_cstr(n->opt, "jsons"), &val, &jerr);
@@ -318,14 +326,14 @@ static int item_listextract(const xp_node *n, xp_env *env, bool skip, xbuf *out,
 	int rc = eval_args(n, env, skip, a, err);
 	if (rc != XP_OK)
 		return rc;
-	long long field;
-	if (!sv_to_long(sv_trim(a[0]), &field)) {
-		if (skip && !a[0].len)
-			field = 0;
-		else {
+	long long field = 0;
+	if (!xp_is_extract_number(a[0])) {
+		if (!(skip && !a[0].len)) {
 			xp_err(err, "first argument of \"listextract\" must be numeric");
 			return XP_ERROR;
 		}
+	} else {
+		field = (int)(unsigned)(unsigned long long)strtoll(sv_dup(env->a, sv_trim(a[0])), NULL, 10);
 	}
 	if (skip)
 		return yesno(n, env, true, false, true, SV_NULL, out, err);
@@ -422,11 +430,14 @@ static int item_sg(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *er
 {
 	sv a[3];
 	int rc = eval_args(n, env, skip, a, err);
-	if (rc != XP_OK || skip)
+	if (rc != XP_OK)
 		return rc;
+	/* The regex is compiled even in a branch not taken, as Exim does. */
 	xp_regex *re = xp_regex_compile(env, a[1], false, err);
 	if (!re)
 		return XP_ERROR;
+	if (skip)
+		return XP_OK;
 	xp_saved saved;
 	xp_save(env, &saved);
 	size_t pos = 0;
@@ -523,7 +534,11 @@ static int item_hooked(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 		xp_err(err, "\"${dlfunc\" encountered, but this facility is not included in this binary");
 		return XP_ERROR;
 	case I_PERL:
-		xp_err(err, "\"${perl\" encountered, but this facility is not included in this binary");
+		/* Exim's answer when perl_startup is unset; with it set there is still no Perl here. */
+		if (!conf_main_string("perl_startup"))
+			xp_err(err, "A setting of perl_startup is needed when using the Perl interpreter");
+		else
+			xp_err(err, "\"${perl\" encountered, but this facility is not included in this binary");
 		return XP_ERROR;
 	default:
 		break;
@@ -533,20 +548,35 @@ static int item_hooked(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 
 static int item_certextract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
-	sv a[2];
-	int rc = eval_args(n, env, skip, a, err);
+	sv field;
+	int rc = xp_eval_arg(n->args[0], env, skip, &field, err);
 	if (rc != XP_OK)
 		return rc;
 	if (skip)
 		return yesno(n, env, true, false, true, SV_NULL, out, err);
-	const xp_hooks *h = env->hooks;
-	if (!h || !h->certextract) {
-		xp_err(err, "second argument of \"certextract\" must be a certificate variable");
+	sv var = sv_sub(n->raw, 1, n->raw.len);
+	if (var.len >= 2 && var.p[0] == '{' && var.p[var.len - 1] == '}')
+		var = sv_sub(var, 1, var.len - 2);
+	static const char *const certvars[] = { "tls_in_ourcert", "tls_in_peercert", "tls_out_ourcert",
+		"tls_out_peercert", NULL };
+	bool is_cert = false;
+	for (int i = 0; certvars[i]; i++)
+		is_cert |= sv_eq_cstr(var, certvars[i]);
+	if (!is_cert) {
+		xp_err(err, "\"" SV_FMT "\" is not a certificate", SV_ARG(var));
 		return XP_ERROR;
 	}
+	xbuf cert;
+	xbuf_init(&cert, env->a);
+	if (xp_var_get(env, var, &cert, err) < 0)
+		return XP_ERROR;
+	/* No certificate (as always without a TLS session): the "no" branch. */
+	const xp_hooks *h = env->hooks;
+	if (!cert.len || !h || !h->certextract)
+		return yesno(n, env, false, false, true, SV_NULL, out, err);
 	xbuf val;
 	xbuf_init(&val, env->a);
-	rc = h->certextract(h->ctx, a[0], a[1], &val, err);
+	rc = h->certextract(h->ctx, field, xbuf_sv(&cert), &val, err);
 	if (rc == XP_ERROR)
 		return rc;
 	return yesno(n, env, false, rc == XP_OK, true, xbuf_sv(&val), out, err);

@@ -30,8 +30,13 @@ static int compare(sv cmp, sv a, sv b, bool *ok)
 	for (int i = 0; i < 4; i++)
 		if (sv_eq_cstr(cmp, num[i])) {
 			long long x = 0, y = 0;
-			/* Values that are not numbers compare as equal (Exim leaves them in place). */
-			if (!sv_to_long(sv_trim(a), &x) || !sv_to_long(sv_trim(b), &y))
+			/* Numbers as conditions read them (1K...); values that are not numbers compare
+			 * false, so Exim leaves them in place. */
+			xbuf e;
+			xbuf_init(&e, NULL);
+			bool nums = xp_number(a, &x, "", &e) && xp_number(b, &y, "", &e);
+			xbuf_free(&e);
+			if (!nums)
 				return 0;
 			switch (i) {
 			case 0: return x < y;

@@ -115,6 +115,10 @@ int xp_item_prvscheck(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf 
 	int rc = xp_eval_arg(n->args[0], env, skip, &addr, err);
 	if (rc != XP_OK)
 		return rc;
+	if (n->nargs < 2) {
+		xp_err(err, "Not enough arguments for 'prvscheck' (min is 1)"); /* sic: Exim's count */
+		return XP_ERROR;
+	}
 	/* prvs=KDDDHHHHHH=local@domain, case-insensitive prefix and hex. */
 	bool valid = addr.len > 17 && strncasecmp(addr.p, "prvs=", 5) == 0 && addr.p[15] == '=';
 	for (int i = 5; valid && i < 15; i++)

@@ -145,8 +145,8 @@ static bool parse_yesno(xp_parser *p, xp_node *n, sv name, int depth)
 	}
 	xp_p_skipws(p);
 	if (xp_p_peek(p) != '}') {
-		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
-			" remaining string is '%s'", rest(p));
+		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: did not close with '}'%s\n"
+			" remaining string is '%s'", n->yn.no_fail ? " after forcedfail" : "", rest(p));
 		return false;
 	}
 	p->pos++;
@@ -161,6 +161,8 @@ static sv read_word(xp_parser *p)
 		p->pos++;
 	return sv_sub(p->src, st, p->pos - st);
 }
+
+static bool yesno_or_defer(xp_parser *p, xp_node *n, sv name, int depth);
 
 static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 {
@@ -196,7 +198,7 @@ static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 	if (!q)
 		return false;
 	add_arg(p, n, q);
-	return parse_yesno(p, n, name, depth);
+	return yesno_or_defer(p, n, name, depth);
 }
 
 /* extract: the split between the argument list and {yes}{no} depends on whether the first
@@ -214,6 +216,10 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 	if (!need_arg(p, n, "missing '{' for arg 1 of extract", depth))
 		return false;
 	sv first;
+	if (literal_text(n->args[0], &first) && !first.len) {
+		xp_p_fail(p, "first argument of \"extract\" must not be empty");
+		return false;
+	}
 	if (literal_text(n->args[0], &first) && !n->opt.len) {
 		/* Decided now, as Exim decides it while reading. */
 		bool numeric = xp_is_extract_number(first);
@@ -222,7 +228,7 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 			return false;
 		if (numeric && !need_arg(p, n, "missing '{' for arg 3 of extract", depth))
 			return false;
-		return parse_yesno(p, n, name, depth);
+		return yesno_or_defer(p, n, name, depth);
 	}
 	if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
 		return false;
@@ -258,6 +264,33 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 	return true;
 }
 
+/* Exim reads sort's comparator as a condition name, unexpanded. */
+static bool check_sort_comparator(xp_parser *p, sv raw)
+{
+	sv t = sv_trim(raw);
+	size_t n = 0;
+	if (t.len && isalpha((unsigned char)t.p[0]))
+		while (n < t.len && (isalnum((unsigned char)t.p[n]) || t.p[n] == '_'))
+			n++;
+	else
+		while (n < t.len && strchr("<=>", t.p[n]))
+			n++;
+	if (n == 0) {
+		xp_p_fail(p, "condition name expected, but found \"%.16s\"", sv_dup(p->a, t));
+		return false;
+	}
+	sv name = sv_sub(t, 0, n);
+	if (!xp_is_condition_name(name)) {
+		xp_p_fail(p, "%s", ""); /* Exim's (empty) message for an unknown one */
+		return false;
+	}
+	if (!xp_is_sort_comparator(name)) {
+		xp_p_fail(p, "comparator not handled for sort");
+		return false;
+	}
+	return true;
+}
+
 /* map/filter/reduce/sort: fixed arguments with positional wording. filter's second argument is
  * a condition. */
 static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int depth)
@@ -289,13 +322,12 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 			p->pos++;
 			continue;
 		}
+		xp_p_skipws(p);
+		size_t st = p->pos + 1;
 		if (!need_arg(p, n, msg, depth))
 			return false;
-		sv cmp;
-		if (item == I_SORT && i == 1 && literal_text(n->args[1], &cmp) && !xp_is_sort_comparator(cmp)) {
-			xp_p_fail(p, "%s", ""); /* Exim's (empty) message for a bad comparator */
+		if (item == I_SORT && i == 1 && !check_sort_comparator(p, sv_sub(p->src, st, p->pos - 1 - st)))
 			return false;
-		}
 	}
 	xp_p_skipws(p);
 	if (xp_p_peek(p) != '}') {
@@ -304,6 +336,16 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 	}
 	p->pos++;
 	return true;
+}
+
+/* Exim does an item's work (the lookup, the condition...) before it reads the {yes}{no} part,
+ * so a syntax error there is kept on the node and reported after that work. */
+static bool yesno_or_defer(xp_parser *p, xp_node *n, sv name, int depth)
+{
+	if (parse_yesno(p, n, name, depth))
+		return true;
+	n->yn_error = p->errmsg;
+	return false;
 }
 
 xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
@@ -360,13 +402,24 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 			xp_p_fail(p, "%s", "");
 			break;
 		}
-		ok = need_arg(p, n, "", depth) && parse_yesno(p, n, name, depth);
+		ok = need_arg(p, n, "", depth) && yesno_or_defer(p, n, name, depth);
 		break;
-	case I_CERTEXTRACT:
-		ok = need_arg(p, n, "missing '{' for field arg of certextract", depth) &&
-			need_arg(p, n, "missing '{' for cert variable arg of certextract", depth) &&
-			parse_yesno(p, n, name, depth);
+	case I_CERTEXTRACT: {
+		ok = need_arg(p, n, "missing '{' for field arg of certextract", depth);
+		xp_p_skipws(p);
+		size_t st = p->pos + 1;
+		ok = ok && need_arg(p, n, "missing '{' for cert variable arg of certextract", depth);
+		if (ok) {
+			/* The second argument names a certificate variable; it is not expanded. */
+			n->raw = sv_trim(sv_sub(p->src, st, p->pos - 1 - st));
+			if (!n->raw.len || n->raw.p[0] != '$') {
+				xp_p_fail(p, "second argument of \"certextract\" must be a certificate variable");
+				ok = false;
+			}
+		}
+		ok = ok && yesno_or_defer(p, n, name, depth);
 		break;
+	}
 	case I_LISTEXTRACT: {
 		sv first;
 		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth);
@@ -375,7 +428,7 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 			ok = false;
 		}
 		ok = ok && need_arg(p, n, "missing '{' for arg 2 of listextract", depth) &&
-			parse_yesno(p, n, name, depth);
+			yesno_or_defer(p, n, name, depth);
 		break;
 	}
 	case I_EXTRACT: ok = parse_extract(p, n, name, depth); break;
@@ -394,19 +447,19 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 			if (ok)
 				n->raw = sv_sub(p->src, st, p->pos - 1 - st);
 		}
-		ok = ok && parse_yesno(p, n, name, depth);
+		ok = ok && yesno_or_defer(p, n, name, depth);
 		break;
 	case I_IF:
 		xp_p_skipws(p);
 		n->cond = xp_parse_cond_p(p, depth + 1, NULL);
-		ok = !p->failed && parse_yesno(p, n, name, depth);
+		ok = !p->failed && yesno_or_defer(p, n, name, depth);
 		break;
 	default:
 		xp_p_fail(p, "internal error: item " SV_FMT " has no parser", SV_ARG(name));
 		break;
 	}
 	if (!ok)
-		return NULL;
+		return n->yn_error ? n : NULL; /* a node whose yes/no part is bad still does its work */
 	p->npending = mark;
 	return n;
 }

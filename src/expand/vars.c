@@ -15,7 +15,11 @@
 
 #include "build_config.h"
 #include "conf/conf.h"
+#include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
+#include "lib/timefmt.h"
+
+static void put_decoded(xp_env *env, sv t, xbuf *out);
 
 /* ---- process facts ---- */
 
@@ -143,38 +147,19 @@ GETTER(v_value) { xbuf_putsv(out, env->value); }
 GETTER(v_item) { xbuf_putsv(out, env->item); }
 GETTER(v_runrc) { xbuf_printf(out, "%d", env->runrc); }
 
-/* Time of day in Exim's formats. */
+/* Time of day in Exim's formats (lib/timefmt). */
 static void tod(const char *which, xbuf *out)
 {
+	static const struct { const char *name; tod_format f; } t[] = {
+		{ "tod_bsdinbox", TOD_BSDINBOX }, { "tod_epoch", TOD_EPOCH }, { "tod_epoch_l", TOD_EPOCH_L },
+		{ "tod_full", TOD_FULL }, { "tod_log", TOD_LOG }, { "tod_logfile", TOD_LOGFILE },
+		{ "tod_zone", TOD_ZONE }, { "tod_zulu", TOD_ZULU },
+	};
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	struct tm lt, gt;
-	localtime_r(&tv.tv_sec, &lt);
-	gmtime_r(&tv.tv_sec, &gt);
-	char buf[128];
-	long off = lt.tm_gmtoff;
-	char zone[48];
-	snprintf(zone, sizeof zone, "%c%02ld%02ld", off < 0 ? '-' : '+', labs(off) / 3600, labs(off) % 3600 / 60);
-	if (!strcmp(which, "tod_bsdinbox")) {
-		strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &lt);
-		/* Exim pads the day with a space, as ctime does */
-	} else if (!strcmp(which, "tod_epoch")) {
-		snprintf(buf, sizeof buf, "%lld", (long long)tv.tv_sec);
-	} else if (!strcmp(which, "tod_epoch_l")) {
-		snprintf(buf, sizeof buf, "%lld%06ld", (long long)tv.tv_sec, (long)tv.tv_usec);
-	} else if (!strcmp(which, "tod_full")) {
-		strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S ", &lt);
-		strcat(buf, zone);
-	} else if (!strcmp(which, "tod_log")) {
-		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &lt);
-	} else if (!strcmp(which, "tod_logfile")) {
-		strftime(buf, sizeof buf, "%Y%m%d", &lt);
-	} else if (!strcmp(which, "tod_zone")) {
-		snprintf(buf, sizeof buf, "%s", zone);
-	} else { /* tod_zulu */
-		strftime(buf, sizeof buf, "%Y%m%d%H%M%SZ", &gt);
-	}
-	xbuf_puts(out, buf);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (!strcmp(which, t[i].name))
+			tod_format_time(t[i].f, tv.tv_sec, (long)tv.tv_usec, out);
 }
 GETTER(v_tod) { tod(def->name, out); }
 
@@ -223,7 +208,7 @@ GETTER(v_message_headers)
 		if (raw)
 			xbuf_putsv(out, t);
 		else
-			xbuf_putsv(out, t);
+			put_decoded(env, t, out);
 	}
 	out->taint = 1;
 }
@@ -473,6 +458,23 @@ int xp_var_get(xp_env *env, sv name, xbuf *out, xbuf *err)
 
 /* ---- headers ---- */
 
+/* RFC 2047 encoded words decoded as ${rfc2047d:} does (the operator module owns the decoder);
+ * text that does not decode is kept as it is. */
+static void put_decoded(xp_env *env, sv t, xbuf *out)
+{
+	if (!memmem(t.p, t.len, "=?", 2)) {
+		xbuf_putsv(out, t);
+		return;
+	}
+	xbuf dec, derr;
+	xbuf_init(&dec, env->a);
+	xbuf_init(&derr, env->a);
+	if (xp_op_apply(SV_LIT("rfc2047d"), t, &dec, &derr) == XP_OP_OK)
+		xbuf_putsv(out, xbuf_sv(&dec));
+	else
+		xbuf_putsv(out, t);
+}
+
 /* Header text for $h_ (leading white space and the final newline removed), $bh_ (same, no
  * decoding), $rh_ (raw), $lh_ (each header's text on its own line). Several headers of the same
  * name are joined with a newline. */
@@ -508,7 +510,10 @@ void xp_header_get(xp_env *env, int hkind, sv name, xbuf *out, bool *exists)
 				xbuf_putc(out, '\n');
 		}
 		first = false;
-		xbuf_putsv(out, t);
+		if (hkind == H_PLAIN || hkind == H_BODY)
+			put_decoded(env, t, out);
+		else
+			xbuf_putsv(out, t);
 	}
 	out->taint = 1;
 }

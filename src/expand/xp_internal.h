@@ -58,7 +58,9 @@ struct xp_node {
 	xp_yesno_part yn;
 	sv opt;          /* item word option: extract json/jsons, lookup type, run/readsocket options */
 	const void *spec; /* ${lookup}: the parsed search_spec */
-	sv raw;          /* ${run}: the command argument's source text (split, then expanded) */
+	sv raw;          /* ${run}: the command argument's source text (split, then expanded);
+	                  * ${certextract}: the certificate variable's name */
+	const char *yn_error; /* syntax error in the {yes}{no} part: reported after the item's work */
 };
 
 enum xp_cond_kind {
@@ -154,6 +156,6 @@ void xp_restore(xp_env *env, const xp_saved *s);
 /* match_adapter.c: the one place the engine calls list matching (src/search/match.h). */
 enum xp_list_kind { XL_DOMAIN, XL_LOCALPART, XL_ADDRESS, XL_HOST, XL_STRING };
 int xp_match_list(xp_env *env, sv subject, sv list, enum xp_list_kind kind, bool caseless,
-	xbuf *err);
+	sv *value, xbuf *err);
 
 #endif

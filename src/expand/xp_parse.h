@@ -25,5 +25,7 @@ xp_cond *xp_parse_cond_p(xp_parser *p, int depth, const char *outer);
 /* One {arg}: p at '{'. Returns NULL on failure. */
 xp_seq *xp_parse_braced(xp_parser *p, int depth);
 int xp_header_prefix(sv name, size_t *plen);
+bool xp_is_condition_name(sv name);
+bool xp_is_sort_comparator(sv v);
 
 #endif
