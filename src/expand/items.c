@@ -339,6 +339,10 @@ static int item_listextract(const xp_node *n, xp_env *env, bool skip, xbuf *out,
 		return yesno(n, env, true, false, true, SV_NULL, out, err);
 	int count = list_count(a[1], 0);
 	long long want = field > 0 ? field : count + field + 1;
+	/* Exim's arithmetic: a negative index reaching past the start gives the first item, one
+	 * landing exactly before it gives nothing. */
+	if (field < 0 && want < 0)
+		want = 1;
 	xbuf item;
 	xbuf_init(&item, env->a);
 	bool found = false;

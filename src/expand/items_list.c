@@ -92,8 +92,10 @@ static int do_sort(const xp_node *n, xp_env *env, sv list, xbuf *out, xbuf *err)
 		sv iv = sv_copy(env->a, xbuf_sv(&item));
 		env->item = iv;
 		sv key;
-		if ((rc = xp_eval_arg(n->args[2], env, false, &key, err)) != XP_OK)
+		if ((rc = xp_eval_arg(n->args[2], env, false, &key, err)) != XP_OK) {
+			xp_err(err, "field-extract in sort: \"" SV_FMT "\"", SV_ARG(n->raw));
 			return rc;
+		}
 		if (cnt == cap) {
 			items = arena_realloc(env->a, items, cap * sizeof *items, 2 * cap * sizeof *items);
 			keys = arena_realloc(env->a, keys, cap * sizeof *keys, 2 * cap * sizeof *keys);

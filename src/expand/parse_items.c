@@ -324,10 +324,24 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 		}
 		xp_p_skipws(p);
 		size_t st = p->pos + 1;
-		if (!need_arg(p, n, msg, depth))
+		bool braced = xp_p_peek(p) == '{';
+		if (!need_arg(p, n, msg, depth)) {
+			/* An error inside the per-item expression names the item, as Exim does. */
+			if (braced && i == nw - 1 && (item == I_MAP || item == I_REDUCE))
+				p->errmsg = arena_printf(p->a, "%s inside \"" SV_FMT "\" item", p->errmsg, SV_ARG(name));
 			return false;
-		if (item == I_SORT && i == 1 && !check_sort_comparator(p, sv_sub(p->src, st, p->pos - 1 - st)))
-			return false;
+		}
+		if (item == I_SORT && i == 1) {
+			/* Exim reads the comparator raw, up to the first closing brace. */
+			sv raw = sv_sub(p->src, st, p->pos - 1 - st);
+			const char *ket = memchr(raw.p, '}', raw.len);
+			if (ket)
+				raw.len = (size_t)(ket - raw.p);
+			if (!check_sort_comparator(p, raw))
+				return false;
+		}
+		if (item == I_SORT && i == 2)
+			n->raw = sv_sub(p->src, st, p->pos - 1 - st);
 	}
 	xp_p_skipws(p);
 	if (xp_p_peek(p) != '}') {
