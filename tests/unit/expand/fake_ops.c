@@ -2,6 +2,7 @@
  * link before that module is merged. Implements only what the engine tests use, faithfully to
  * Exim for those cases. Never linked into the program. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +43,17 @@ bool xp_eval_arith(sv expr, bool decimal_only, long long *result, xbuf *err)
 			return false;
 		}
 		cur = 0;
-		while (i < expr.len && isdigit((unsigned char)expr.p[i])) cur = cur * 10 + (expr.p[i++] - '0');
-		if (neg) cur = -cur;
+		unsigned long long u = 0;
+		while (i < expr.len && isdigit((unsigned char)expr.p[i])) u = u * 10 + (unsigned)(expr.p[i++] - '0');
+		cur = (long long)(neg ? 0 - u : u);
 		switch (op) {
-		case '+': acc += cur; break;
-		case '-': acc -= cur; break;
-		case '*': acc *= cur; break;
-		default: if (!cur) { xbuf_puts(err, "divide by zero"); return false; } acc /= cur; break;
+		case '+': acc = (long long)((unsigned long long)acc + (unsigned long long)cur); break;
+		case '-': acc = (long long)((unsigned long long)acc - (unsigned long long)cur); break;
+		case '*': acc = (long long)((unsigned long long)acc * (unsigned long long)cur); break;
+		default:
+			if (!cur || (cur == -1 && acc == LLONG_MIN)) { xbuf_puts(err, "divide by zero"); return false; }
+			acc /= cur;
+			break;
 		}
 		while (i < expr.len && isspace((unsigned char)expr.p[i])) i++;
 		if (i >= expr.len) break;
