@@ -41,6 +41,7 @@ void xp_env_init(xp_env *env, arena *a)
 {
 	memset(env, 0, sizeof *env);
 	env->a = a;
+	env->state = a;
 }
 
 void xp_env_push_provider(xp_env *env, xp_provider *p)

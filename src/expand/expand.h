@@ -69,7 +69,9 @@ typedef struct xp_hooks {
 #define XP_MAX_NUMERIC 20 /* $0..$19, as Exim's EXPAND_MAXN */
 
 struct xp_env {
-	arena *a;                 /* results and temporaries (taken with marks by callers) */
+	arena *a;                 /* results and temporaries (callers may reset it between expansions) */
+	arena *state;             /* what outlives one expansion ($acl_c/m values, $prvscheck_result);
+	                           * xp_env_init sets it to a, a caller that resets a sets another */
 	xp_provider *providers;
 	const xp_hooks *hooks;
 	const xp_message *msg;    /* NULL: no message (header variables are empty) */

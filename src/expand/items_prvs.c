@@ -96,14 +96,15 @@ static bool prvs_result_get(void *ctx, sv name, xbuf *out)
 
 static void set_lasting_result(xp_env *env, sv result)
 {
+	result = sv_copy(env->state, result);
 	for (xp_provider *p = env->providers; p; p = p->next)
 		if (p->get == prvs_result_get) {
 			*(sv *)p->ctx = result;
 			return;
 		}
-	sv *slot = arena_alloc(env->a, sizeof *slot);
+	sv *slot = arena_alloc(env->state, sizeof *slot);
 	*slot = result;
-	xp_provider *p = arena_calloc(env->a, 1, sizeof *p);
+	xp_provider *p = arena_calloc(env->state, 1, sizeof *p);
 	p->get = prvs_result_get;
 	p->ctx = slot;
 	xp_env_push_provider(env, p);

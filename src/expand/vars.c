@@ -383,12 +383,12 @@ void xp_env_set_aclvar(xp_env *env, sv name, sv value)
 {
 	for (xp_aclvar *v = env->aclvars; v; v = v->next)
 		if (sv_eq(v->name, name)) {
-			v->value = sv_copy(env->a, value);
+			v->value = sv_copy(env->state, value);
 			return;
 		}
-	xp_aclvar *v = arena_calloc(env->a, 1, sizeof *v);
-	v->name = sv_copy(env->a, name);
-	v->value = sv_copy(env->a, value);
+	xp_aclvar *v = arena_calloc(env->state, 1, sizeof *v);
+	v->name = sv_copy(env->state, name);
+	v->value = sv_copy(env->state, value);
 	v->next = env->aclvars;
 	env->aclvars = v;
 }

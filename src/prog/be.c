@@ -25,6 +25,7 @@
 
 static void expand_one(xp_env *env, sv text)
 {
+	arena_mark m = arena_getmark(env->a);
 	xbuf src, out, err;
 	xbuf_init(&src, env->a);
 	xbuf_init(&out, env->a);
@@ -38,7 +39,7 @@ static void expand_one(xp_env *env, sv text)
 		printf("Failed: %s\n", xbuf_cstr(&err));
 	}
 	fflush(stdout);
-	/* No arena reset per line: the environment keeps state ($prvscheck_result) in its arena. */
+	arena_reset(env->a, m); /* lasting state lives in env->state */
 }
 
 /* Read one logical line (continuations joined); false at end of input with nothing read. */
@@ -175,6 +176,8 @@ int be_main(const cmdline *cl)
 
 	xp_env env;
 	xp_env_init(&env, pool_scratch);
+	env.state = pool_perm;
+	(void)arena_alloc(pool_scratch, 16); /* marks inside a block: no unmapping per line */
 	xp_message msg;
 	if (cl->mode == MODE_BEM) {
 		if (!load_message(cl->bem_file, pool_msg, &msg))
