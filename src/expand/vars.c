@@ -198,6 +198,13 @@ GETTER(v_message_headers)
 	bool raw = !strcmp(def->name, "message_headers_raw");
 	for (size_t i = 0; i < env->msg->nheaders; i++) {
 		const xp_header *h = &env->msg->headers[i];
+		if (raw) {
+			/* raw: the header lines exactly, each with its newline */
+			xbuf_putsv(out, h->name);
+			xbuf_putc(out, ':');
+			xbuf_putsv(out, h->text);
+			continue;
+		}
 		if (i)
 			xbuf_putc(out, '\n');
 		xbuf_putsv(out, h->name);
@@ -205,10 +212,7 @@ GETTER(v_message_headers)
 		sv t = h->text;
 		if (t.len && t.p[t.len - 1] == '\n')
 			t.len--;
-		if (raw)
-			xbuf_putsv(out, t);
-		else
-			put_decoded(env, t, out);
+		put_decoded(env, t, out);
 	}
 	out->taint = 1;
 }
