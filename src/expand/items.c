@@ -535,9 +535,16 @@ static int item_hooked(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 		xp_err(err, "SRS encoding is not available in this context");
 		return XP_ERROR;
 	case I_DLFUNC:
-		xp_err(err, "\"${dlfunc\" encountered, but this facility is not included in this binary");
+		if (env->forbid & RDO_DLFUNC)
+			xp_err(err, "dynamically-loaded functions are not permitted");
+		else
+			xp_err(err, "\"${dlfunc\" encountered, but this facility is not included in this binary");
 		return XP_ERROR;
 	case I_PERL:
+		if (env->forbid & RDO_PERL) {
+			xp_err(err, "Perl calls are not permitted");
+			return XP_ERROR;
+		}
 		/* Exim's answer when perl_startup is unset; with it set there is still no Perl here. */
 		if (!conf_main_string("perl_startup"))
 			xp_err(err, "A setting of perl_startup is needed when using the Perl interpreter");

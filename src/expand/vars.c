@@ -85,7 +85,16 @@ GETTER(v_config_dir)
 	if (slash)
 		xbuf_put(out, f, (size_t)(slash - f));
 }
-GETTER(v_exim_path) { xbuf_puts(out, proc_exim_path ? proc_exim_path : "/usr/sbin/postern"); }
+GETTER(v_exim_path)
+{
+	/* The binary's own absolute path (Exim shows its configured install path). */
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n > 0)
+		xbuf_put(out, buf, (size_t)n);
+	else
+		xbuf_puts(out, proc_exim_path ? proc_exim_path : "/usr/sbin/postern");
+}
 GETTER(v_exim_uid)
 {
 	struct passwd *pw = getpwnam("Debian-exim");

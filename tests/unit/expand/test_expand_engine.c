@@ -127,7 +127,9 @@ static void test_taint(void)
 static void test_forbid(void)
 {
 	fresh();
-	env.forbid = RDO_RUN | RDO_READFILE | RDO_LOOKUP | RDO_EXISTS | RDO_READSOCK;
+	env.forbid = RDO_RUN | RDO_READFILE | RDO_LOOKUP | RDO_EXISTS | RDO_READSOCK | RDO_PERL | RDO_DLFUNC;
+	CHECK_STR(ex("${perl{f}}"), "Failed: Perl calls are not permitted");
+	CHECK_STR(ex("${dlfunc{a}{b}}"), "Failed: dynamically-loaded functions are not permitted");
 	CHECK_STR(ex("${run{/bin/true}}"), "Failed: running a command is not permitted");
 	CHECK_STR(ex("${readfile{data/f.txt}}"), "Failed: file insertions are not permitted");
 	CHECK_STR(ex("${lookup{a}lsearch{data/ls.txt}}"), "Failed: lookup expansions are not permitted");
