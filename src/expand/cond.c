@@ -298,7 +298,10 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 					k = XL_HOST;
 				else if (sv_eq_cstr(c->name, "match_local_part"))
 					k = XL_LOCALPART;
-				bool caseless = sv_eq_cstr(c->name, "inlisti");
+				/* Exim compares domains, local parts and addresses in these conditions caselessly;
+				 * plain string lists only with inlisti. */
+				bool caseless = sv_eq_cstr(c->name, "inlisti") || k == XL_DOMAIN ||
+					k == XL_LOCALPART || k == XL_ADDRESS;
 				sv value = SV_NULL;
 				int m = xp_match_list(env, a[0], a[1], k, caseless, &value, err);
 				if (m < 0)

@@ -3,6 +3,7 @@
 
 #include "lib/arena.h"
 #include "prog/cmdline.h"
+#include "prog/conf_load_for.h"
 
 int main(int argc, char **argv)
 {
@@ -14,13 +15,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	switch (cl.mode) {
-	case MODE_BV:
-		return bV_main(&cl);
+	case MODE_BV: {
+		/* Exim prints the version information before reading the configuration. */
+		int rc = bV_main(&cl);
+		if (!conf_is_loaded() && !conf_load_for(&cl))
+			return 1;
+		return rc;
+	}
 	case MODE_BP:
-		return bP_main(&cl);
+		return conf_load_for(&cl) ? bP_main(&cl) : 1;
 	case MODE_BE:
 	case MODE_BEM:
-		return be_main(&cl);
+		return conf_load_for(&cl) ? be_main(&cl) : 1;
 	case MODE_NONE:
 		break;
 	}

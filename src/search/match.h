@@ -35,4 +35,11 @@ int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool case
 /* One pattern against a subject, as ${if match_...} and inlist do for a single item. */
 bool match_string_item(sv subject, sv pattern, bool caseless, xbuf *err);
 
+/* ---- Additions (h/search) ---- */
+/* Forget cached named-list results (called by search_tidyup, at the end of a message). */
+void match_tidyup(void);
+/* Where "+name" lists come from; NULL (the default) means conf_named_list(). Lets tests and
+ * tools supply named lists without a loaded configuration. */
+extern const char *(*match_named_list_hook)(const char *kind, const char *name);
+
 #endif

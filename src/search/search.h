@@ -71,4 +71,43 @@ int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf
 /* Close cached handles and clear the result cache (end of message / -be line batch). */
 void search_tidyup(void);
 
+/* ---- Additions (h/search) ---- */
+
+/* -bV: "Lookups (built-in): lsearch wildlsearch ...\n" in Exim's order. */
+void search_version_report(xbuf *out);
+
+/* For the expansion engine: check ${lookup{key}type{file}} vs ${lookup type{query}} shapes,
+ * with Exim's error wording ("missing {key} for single-key ...", "a single key was given ..."). */
+bool search_check_style(const search_spec *spec, bool have_key, bool have_file, xbuf *err);
+/* For LOOKUP_ABSFILEQUERY types (sqlite): split "/file query" into file and query; without a
+ * leading '/', the file is sqlite_dbfile; neither: false + "absolute file name expected ...". */
+bool search_split_query_file(const search_spec *spec, sv query, sv *file, sv *rest, xbuf *err);
+
+/* Hooks filled in by higher layers (NULL = not available):
+ * search_expand_hook expands a wildlsearch key (0 ok, 1 forced fail, 2 error);
+ * search_log_hook writes a main+panic log line (e.g. an unquoted tainted query, which 4.96 logs
+ * and then runs anyway). Without it the warning goes to stderr as "LOG: MAIN PANIC". */
+extern int (*search_expand_hook)(sv in, xbuf *out, xbuf *err);
+extern void (*search_log_hook)(const char *msg);
+
+/* After a successful search_find that matched through partial matching, the wild and fixed
+ * parts of the key ($1 and $2 in domain lists); both empty otherwise. Valid until the next
+ * search_find. */
+void search_last_partial(sv *wild, sv *fixed);
+
+/* Notes on search_find (Exim 4.96 behaviour):
+ *  - The result is NOT tainted: lookup data comes from files and databases the administrator
+ *    controls; Exim marks ${lookup} results untainted (dsearch and ret=key included).
+ *  - err holds exactly what Exim prints after "Failed: " for a ${lookup}: open failures and
+ *    taint refusals as they are, a driver's DEFER as 'lookup of "<key>" gave DEFER: <why>'.
+ *  - For LOOKUP_ABSFILEQUERY types (sqlite) with a NULL filename, the file is split off the
+ *    front of the query (or comes from ",file=" / sqlite_dbfile); a tainted query therefore
+ *    makes a tainted file name, which is refused, as in 4.96.
+ * search_find_list: the same without the 'lookup of ... gave DEFER' wrapping, for list items
+ * (whose errors read 'unable to complete match against "<item>": <why>'). */
+int search_find_list(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err);
+
+/* The value of a numeric main option read through conf_main_value, or dflt if unset. */
+long search_main_int(const char *name, long dflt);
+
 #endif

@@ -1,0 +1,200 @@
+/* conf_load: choose the file, reset state, read it, apply computed defaults, freeze the arena. */
+#include "conf/conf_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "conf/main_options.h"
+
+conf_state conf_st;
+
+/* Defined in default_config.c: the configuration used when no file exists. */
+extern const char conf_default_text[];
+
+bool conf_read_all(conf_reader *r);
+
+static void reset_state(void)
+{
+	if (!pool_config)
+		arena_init_pools();
+	arena_unprotect(pool_config);
+	arena_clear(pool_config);
+	xbuf_free(&conf_st.config_text);
+	free(conf_st.hidden);
+	free(conf_st.set_options);
+	memset(&conf_st, 0, sizeof conf_st);
+	conf_st.named_tail = &conf_st.named_lists;
+	conf_st.acls_tail = &conf_st.acls;
+	conf_st.retries_tail = &conf_st.retries;
+	conf_st.rewrites_tail = &conf_st.rewrites;
+	xbuf_init(&conf_st.config_text, NULL);
+	conf_macros_reset();
+	conf_main = main_config_defaults;
+}
+
+static const char *own_hostname(void)
+{
+	struct utsname u;
+	if (uname(&u) != 0)
+		return "localhost";
+	const char *name = arena_strdup(pool_config, u.nodename);
+	if (!strchr(name, '.')) {
+		/* Exim qualifies the node name through the resolver (normally /etc/hosts for this). */
+		struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_family = AF_UNSPEC };
+		struct addrinfo *res = NULL;
+		if (getaddrinfo(name, NULL, &hints, &res) == 0 && res && res->ai_canonname)
+			name = arena_strdup(pool_config, res->ai_canonname);
+		if (res)
+			freeaddrinfo(res);
+	}
+	return name;
+}
+
+void conf_apply_computed_defaults(void)
+{
+	struct main_config *m = &conf_main;
+	if (!m->primary_hostname)
+		m->primary_hostname = own_hostname();
+	if (!m->qualify_domain)
+		m->qualify_domain = m->primary_hostname;
+	if (!m->qualify_recipient)
+		m->qualify_recipient = m->qualify_domain;
+	if (m->exim_user == POSTERN_UNSET_ID) {
+		struct passwd *pw = getpwnam(POSTERN_EXIM_USER);
+		m->exim_user = pw ? pw->pw_uid : getuid();
+		if (m->exim_group == POSTERN_UNSET_ID) {
+			struct group *gr = getgrnam(POSTERN_EXIM_GROUP);
+			m->exim_group = gr ? gr->gr_gid : pw ? pw->pw_gid : getgid();
+		}
+	}
+	if (m->exim_group == POSTERN_UNSET_ID) {
+		struct passwd *pw = getpwuid(m->exim_user);
+		m->exim_group = pw ? pw->pw_gid : getgid();
+	}
+	const char *spool = m->spool_directory ? m->spool_directory : "";
+	if (!m->pid_file_path)
+		m->pid_file_path = arena_printf(pool_config, "%s/exim-daemon.pid", spool);
+	if (!m->process_log_path)
+		m->process_log_path = arena_printf(pool_config, "%s/exim-process.info", spool);
+}
+
+/* The first existing file of a colon-separated list, or NULL. */
+static const char *first_existing(const char *list)
+{
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, NULL);
+	list_iter_init(&it, sv_cstr(list), ':');
+	const char *found = NULL;
+	while (!found && list_next(&it, &item))
+		if (access(xbuf_cstr(&item), F_OK) == 0)
+			found = arena_strdup(pool_config, xbuf_cstr(&item));
+	xbuf_free(&item);
+	return found;
+}
+
+/* log_selector is checked when the configuration is read: "+name" / "-name" items. */
+static bool check_log_selector(conf_reader *r)
+{
+	const char *s = conf_main.log_selector;
+	if (!s)
+		return true;
+	while (*s) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			break;
+		if (*s != '+' && *s != '-') {
+			conf_fail_noline(r, "malformed log_selector setting: + or - expected but found \"%s\"", s);
+			return false;
+		}
+		const char *start = s++;
+		while (*s && !isspace((unsigned char)*s) && *s != '+' && *s != '-')
+			s++;
+		if (!conf_log_selector_known(sv_make(start + 1, (size_t)(s - start - 1)))) {
+			conf_fail_noline(r, "unknown log_selector setting: %.*s", (int)(s - start), start);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool last_error_not_die;
+
+bool conf_last_error_is_macro(void) { return last_error_not_die; }
+
+static void format_error(const conf_reader *r, xbuf *err)
+{
+	if (!err)
+		return;
+	if (r->err_whole)
+		xbuf_puts(err, xbuf_cstr(&r->err));
+	else if (r->err_has_line)
+		xbuf_printf(err, "Exim configuration error in line %d of %s:\n  %s", r->err_line, r->err_file,
+			xbuf_cstr(&r->err));
+	else
+		xbuf_printf(err, "Exim configuration error:\n  %s", xbuf_cstr(&r->err));
+}
+
+bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xbuf *err)
+{
+	reset_state();
+	conf_macros_add_builtins();
+	const char *list = file ? file : POSTERN_CONFIGURE_FILE;
+	const char *name = first_existing(list);
+	FILE *fp = NULL;
+	if (name) {
+		fp = fopen(name, "r");
+		if (!fp) {
+			if (err)
+				xbuf_printf(err, "Failed to open configuration file %s: %s", name, strerror(errno));
+			return false;
+		}
+	} else if (file) {
+		if (err)
+			xbuf_printf(err, "non-existent configuration file(s): %s", file);
+		return false;
+	} else {
+		/* No configuration installed: run on the embedded default. */
+		name = "builtin";
+		fp = fmemopen((void *)conf_default_text, strlen(conf_default_text), "r");
+		if (!fp) {
+			if (err)
+				xbuf_printf(err, "cannot read the embedded default configuration");
+			return false;
+		}
+	}
+	conf_st.file_name = name;
+	xbuf_printf(&conf_st.config_text, "# Exim Configuration (%s)\n# 1 \"%s\"\n", EXIM_COMPAT_VERSION, name);
+
+	conf_reader r;
+	conf_reader_init(&r, fp, name);
+	for (size_t i = 0; i < ndefines && !r.failed; i++) {
+		sv dname = sv_cstr(defines[i].name);
+		conf_macro_define(&r, dname, sv_cstr(defines[i].value ? defines[i].value : ""), false, true);
+	}
+	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r);
+	last_error_not_die = !ok && r.err_not_die;
+	if (!ok)
+		format_error(&r, err);
+	conf_reader_close(&r);
+	fclose(fp);
+	if (!ok)
+		return false;
+	conf_apply_computed_defaults();
+	DEBUG(D_CONFIG) debug_printf("configuration file is %s\n", name);
+	arena_protect(pool_config);
+	return true;
+}
+
+const char *conf_file_name(void)
+{
+	return conf_st.file_name ? conf_st.file_name : "";
+}

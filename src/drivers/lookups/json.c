@@ -1,0 +1,85 @@
+/* json: the key is an Exim list of selectors walked down a JSON document: a number indexes an
+ * array (from 0), anything else names an object member. Strings come back de-quoted; other
+ * values as JSON text. The file is parsed on each (uncached) lookup, so edits are seen. */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/list.h"
+#include "search/search.h"
+
+static void *json_open(const char *filename, xbuf *errmsg)
+{
+	FILE *f = fopen(filename, "r");
+	if (!f) {
+		xbuf_printf(errmsg, "failed to open %s for json search: %s", filename, strerror(errno));
+		return NULL;
+	}
+	return f;
+}
+
+static bool all_digits(sv s)
+{
+	if (s.len == 0 || s.len > 18)
+		return false;
+	for (size_t i = 0; i < s.len; i++)
+		if (!isdigit((unsigned char)s.p[i]))
+			return false;
+	return true;
+}
+
+static int json_find(void *handle, const char *filename, sv key, xbuf *result, xbuf *errmsg,
+	unsigned *do_cache, const char *opts)
+{
+	FILE *f = handle;
+	rewind(f);
+	json_error_t jerr;
+	json_t *root = json_loadf(f, JSON_DISABLE_EOF_CHECK, &jerr);
+	if (!root) {
+		xbuf_printf(errmsg, "json error on open: %.*s", (int)sizeof jerr.text, jerr.text);
+		return SEARCH_DEFER;
+	}
+	json_t *j = root;
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, NULL);
+	list_iter_init(&it, key, 0);
+	while (j && list_next(&it, &item)) {
+		sv sel = xbuf_sv(&item);
+		if (all_digits(sel)) {
+			long long n = 0;
+			sv_to_long(sel, &n);
+			j = json_is_array(j) ? json_array_get(j, (size_t)n) : NULL;
+		} else {
+			j = json_is_object(j) ? json_object_getn(j, sel.p, sel.len) : NULL;
+		}
+	}
+	xbuf_free(&item);
+	int rc = SEARCH_FAIL;
+	if (j) {
+		if (json_is_string(j)) {
+			xbuf_put(result, json_string_value(j), json_string_length(j));
+		} else {
+			char *s = json_dumps(j, JSON_ENCODE_ANY);
+			if (s)
+				xbuf_puts(result, s);
+			free(s);
+		}
+		rc = SEARCH_OK;
+	}
+	json_decref(root);
+	return rc;
+}
+
+static void json_close(void *handle)
+{
+	fclose(handle);
+}
+
+const lookup_info lookup_json = {
+	.name = "json", .type = LOOKUP_SINGLEKEY,
+	.open = json_open, .find = json_find, .close = json_close,
+};

@@ -1,0 +1,45 @@
+/* RFC 5322 address extraction as Exim's ${address:}, ${addresses:}, ${domain:} and
+ * ${local_part:} see it.
+ *
+ * An item is an addr-spec ("local@domain", or an unqualified "local"), or a phrase followed by a
+ * route-addr ("Name <@route,@route:local@domain>"), with white space and (nested) comments
+ * allowed between tokens. The result keeps the local part as written (quotes included) and
+ * drops white space, comments, the phrase and any source route. "<>" is a valid item with no
+ * address. When groups are allowed, "name:" opens a group and ';' closes it (text after the ';'
+ * is ignored). Exim keeps the group state between expansions (a quirk not copied here): the
+ * state lives in the caller's addr_group_state.
+ *
+ * Bounded: comment nesting is limited to ADDR_MAX_COMMENT_DEPTH; nothing recurses otherwise.
+ */
+#ifndef POSTERN_MAIL_ADDRESS_H
+#define POSTERN_MAIL_ADDRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/str.h"
+
+enum { ADDR_MAX_COMMENT_DEPTH = 64 };
+
+typedef struct addr_group_state {
+	bool allow;   /* groups may be used (${addresses:}) */
+	bool in_group; /* a group is open */
+} addr_group_state;
+
+typedef struct addr_parsed {
+	size_t local_len;  /* bytes of the local part at the start of the output */
+	bool has_domain;   /* output has "@domain" after the local part */
+	bool empty;        /* "<>" or an empty group: valid, but no address */
+} addr_parsed;
+
+/* Parse one item. Appends "local[@domain]" to out (nothing when empty) and returns true, or
+ * returns false with a short reason in *why (out is then left as it was). groups may be NULL
+ * (no group syntax). */
+bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *info, const char **why);
+
+/* Split a header-style list at commas outside quoted strings, comments and <...> (not [...]:
+ * Exim splits "a@[1,2]"). *pos is the
+ * offset to start at; returns false at the end; *item is the next item (possibly empty). */
+bool addr_next_item(sv list, size_t *pos, sv *item);
+
+#endif

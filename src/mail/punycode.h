@@ -1,0 +1,21 @@
+/* RFC 3492 Punycode and the "xn--" A-label forms used by Exim's utf8_* operators. */
+#ifndef POSTERN_MAIL_PUNYCODE_H
+#define POSTERN_MAIL_PUNYCODE_H
+
+#include <stdbool.h>
+
+#include "lib/str.h"
+
+enum { PUNYCODE_MAX_CODEPOINTS = 1024 }; /* longer input is refused */
+
+/* UTF-8 in -> Punycode (no "xn--" prefix); false on invalid UTF-8 or overflow. */
+bool punycode_encode(sv utf8, xbuf *out);
+/* Punycode (no prefix) -> UTF-8; false on malformed input. */
+bool punycode_decode(sv puny, xbuf *out);
+
+/* Domain: each label holding non-ASCII becomes "xn--<punycode>" (ASCII letters lower-cased);
+ * and back: each label starting "xn--" (lower case only, as Exim) decoded. false on malformed input. */
+bool idna_domain_to_alabel(sv domain, xbuf *out);
+bool idna_domain_from_alabel(sv domain, xbuf *out);
+
+#endif

@@ -1,0 +1,36 @@
+/* Loading the configuration for a command-line mode. */
+#include "prog/conf_load_for.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "conf/conf_dump.h"
+#include "lib/str.h"
+
+static bool loaded;
+
+bool conf_is_loaded(void) { return loaded; }
+
+bool conf_load_for(const cmdline *cl)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	loaded = conf_load(cl->config_file, cl->defines, cl->ndefines, &err);
+	if (!loaded) {
+		/* Exim reports a configuration error through its panic log, which it echoes on stderr
+		 * as a "LOG:" block in -bP and as a time-stamped log line in the other modes. */
+		if (cl->mode == MODE_BP) {
+			fprintf(stderr, "LOG: %s\n  %s\n", conf_last_error_is_macro() ? "PANIC" : "PANIC DIE",
+				xbuf_cstr(&err));
+		} else {
+			char stamp[32];
+			time_t now = time(NULL);
+			struct tm tm;
+			strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+			fprintf(stderr, "%s %s\n", stamp, xbuf_cstr(&err));
+		}
+	}
+	xbuf_free(&err);
+	return loaded;
+}

@@ -1,0 +1,39 @@
+"""redis lookups end to end against a real redis-server started on a loopback port in the test's
+temp dir (facts §15 behaviour with Exim's reply-mapping bugs fixed)."""
+import socket
+import subprocess
+import time
+
+import pytest
+
+from lookup_helpers import be, need
+
+
+@pytest.fixture
+def redis_port(tmp_path):
+    need("redis-server")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait()
+
+
+def test_redis(run_postern, redis_port):
+    r = f"redis,servers=127.0.0.1::{redis_port}//"
+    out = be(run_postern,
+             f"${{lookup {r}{{set keyname ${{quote_redis:objvalue plus}}}}}}",
+             f"${{lookup {r}{{get keyname}}}}",
+             f"${{lookup {r}{{incr n}}}}",
+             f"${{lookup {r}{{get nokey}}{{found}}{{not found}}}}")
+    assert out == ["OK", "objvalue plus", "1", "not found"]

@@ -1,0 +1,257 @@
+/* search_find itself: type-spec parsing and its errors, partial matching order, "*" and "*@"
+ * defaults, ret=key, caching and search_tidyup, taint rules, -bV line. Expected values were
+ * taken from Exim 4.96 runs of the same lookups. */
+#include "../unit.h"
+#include "lookup_test.h"
+
+#include "build_config.h"
+#include "lib/debug.h"
+
+static const char *spec_err(const char *s)
+{
+	static char o[512];
+	xbuf err;
+	xbuf_init(&err, NULL);
+	search_spec spec;
+	if (search_spec_parse(sv_cstr(s), &spec, &err))
+		snprintf(o, sizeof o, "ok");
+	else
+		snprintf(o, sizeof o, "%s", xbuf_cstr(&err));
+	xbuf_free(&err);
+	return o;
+}
+
+static void test_spec_parse(void)
+{
+	search_spec s;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	CHECK(search_spec_parse(SV_LIT("lsearch"), &s, &err));
+	CHECK_INT(s.partial, -1);
+	CHECK(!s.star && !s.starat && !s.ret_key);
+	CHECK(s.opts == NULL);
+	CHECK(search_spec_parse(SV_LIT("partial-lsearch*"), &s, &err));
+	CHECK_INT(s.partial, 2);
+	CHECK_STR(s.affix, "*.");
+	CHECK(s.star);
+	CHECK(search_spec_parse(SV_LIT("partial3-dsearch*@"), &s, &err));
+	CHECK_INT(s.partial, 3);
+	CHECK(s.starat && !s.star);
+	CHECK(search_spec_parse(SV_LIT("partial(.)lsearch"), &s, &err));
+	CHECK_STR(s.affix, ".");
+	CHECK_INT(s.partial, 2);
+	CHECK(search_spec_parse(SV_LIT("partial1()cdb"), &s, &err));
+	CHECK_STR(s.affix, "");
+	CHECK_INT(s.partial, 1);
+	CHECK(search_spec_parse(SV_LIT("lsearch,ret=key"), &s, &err));
+	CHECK(s.ret_key);
+	CHECK(s.opts == NULL);
+	CHECK(search_spec_parse(SV_LIT("dsearch,ret=full,filter=file"), &s, &err));
+	CHECK_STR(s.opts, "ret=full,filter=file");
+	CHECK(search_spec_parse(SV_LIT("lsearch*,ret=key,cache=no_rd"), &s, &err));
+	CHECK(s.ret_key && s.star);
+	CHECK_STR(s.opts, "cache=no_rd");
+	CHECK_STR(spec_err("nosuch"), "unknown lookup type \"nosuch\"");
+	CHECK_STR(spec_err("partial(xx)-lsearch"), "format error in lookup type \"partial(xx)-lsearch\"");
+	CHECK_STR(spec_err("partial(ab)lsearch"), "format error in lookup type \"partial(ab)lsearch\"");
+	CHECK_STR(spec_err("partial9x-lsearch"), "format error in lookup type \"partial9x-lsearch\"");
+	CHECK_STR(spec_err("partial-passwd"), "\"partial\" is not permitted for lookup type \"passwd\"");
+	CHECK_STR(spec_err("passwd*"), "defaults using \"*\" or \"*@\" are not permitted for lookup type \"passwd*\"");
+	CHECK_STR(spec_err("passwd*@"), "defaults using \"*\" or \"*@\" are not permitted for lookup type \"passwd*@\"");
+	CHECK_STR(spec_err("partial("), "format error in lookup type \"partial(\"");
+	xbuf_free(&err);
+}
+
+static void test_style_checks(void)
+{
+	search_spec s;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	CHECK(search_spec_parse(SV_LIT("lsearch"), &s, &err));
+	CHECK(!search_check_style(&s, false, true, &err));
+	CHECK_STR(xbuf_cstr(&err), "missing {key} for single-key \"lsearch\" lookup");
+	xbuf_reset(&err);
+	CHECK(search_spec_parse(SV_LIT("passwd"), &s, &err));
+	CHECK(!search_check_style(&s, true, false, &err));
+	CHECK_STR(xbuf_cstr(&err), "a single key was given for lookup type \"passwd\", which is not a single-key lookup type");
+	xbuf_free(&err);
+}
+
+static void test_partial(void)
+{
+	const char *f = lt_write("partial.txt",
+		"*.wild.com: wildval\n"
+		"*.fict.example: fict\n"
+		"x.y.z: exact\n"
+		".b.c: dotaffix\n"
+		"b.c: noaffix\n"
+		"*: star\n"
+		"*@dom.example: perdomain\n"
+		"user@dom.example: user\n");
+	CHECK_STR(lt_lookup("partial-lsearch", f, "a.b.wild.com"), "wildval");
+	CHECK_STR(lt_lookup("partial-lsearch", f, "wild.com"), "wildval");   /* *.wild.com matches wild.com */
+	CHECK_STR(lt_lookup("lsearch", f, "a.b.wild.com"), "FAIL");
+	CHECK_STR(lt_lookup("partial-lsearch", f, "x.y.z"), "exact");
+	CHECK_STR(lt_lookup("partial-lsearch", f, "2250.dates.fict.example"), "fict");
+	/* With a minimum of 3 components "*.fict.example" (2) is never tried. */
+	CHECK_STR(lt_lookup("partial3-lsearch", f, "2250.dates.fict.example"), "FAIL");
+	CHECK_STR(lt_lookup("partial(.)lsearch", f, "a.b.c"), "dotaffix");
+	CHECK_STR(lt_lookup("partial1()lsearch", f, "a.b.c"), "noaffix");
+	CHECK_STR(lt_lookup("partial-lsearch", f, "nomatch.example"), "FAIL");
+	/* partial0 with the default affix ends with a lookup of "*". */
+	CHECK_STR(lt_lookup("partial0-lsearch", f, "q.r"), "star");
+	CHECK_STR(lt_lookup("partial-lsearch*", f, "q.r"), "star");
+	CHECK_STR(lt_lookup("lsearch*", f, "x"), "star");
+	CHECK_STR(lt_lookup("lsearch*@", f, "someone@dom.example"), "perdomain");
+	CHECK_STR(lt_lookup("lsearch*@", f, "user@dom.example"), "user");
+	CHECK_STR(lt_lookup("lsearch*@", f, "someone@other.example"), "star");
+	CHECK_STR(lt_lookup("lsearch*@", f, "noat"), "star");
+	/* $1/$2 for a partial match */
+	CHECK_STR(lt_lookup("partial-lsearch", f, "a.b.wild.com"), "wildval");
+	sv wild, fixed;
+	search_last_partial(&wild, &fixed);
+	CHECK_STR(sv_dup(pool_scratch, wild), "a.b");
+	CHECK_STR(sv_dup(pool_scratch, fixed), "wild.com");
+}
+
+static void test_ret_key_and_empty(void)
+{
+	const char *f = lt_write("rk.txt", "foo: bar\n*: star\n");
+	CHECK_STR(lt_lookup("lsearch,ret=key", f, "foo"), "foo");
+	CHECK_STR(lt_lookup("lsearch,ret=key", f, "x"), "FAIL");
+	CHECK_STR(lt_lookup("lsearch*,ret=key", f, "x"), "x");
+	CHECK_STR(lt_lookup("lsearch", f, ""), "FAIL");
+	CHECK_STR(lt_lookup("lsearch*", f, ""), "FAIL");
+}
+
+static void test_cache(void)
+{
+	const char *f = lt_write("cache.txt", "k: one\n");
+	CHECK_STR(lt_lookup("lsearch", f, "k"), "one");
+	lt_write("cache.txt", "k: two\nnew: yes\n");
+	/* Same process, same file: the cached result (and the cached "not found") are used. */
+	CHECK_STR(lt_lookup("lsearch", f, "k"), "one");
+	/* cache=no_rd reads the file again and refreshes the cache. */
+	CHECK_STR(lt_lookup("lsearch,cache=no_rd", f, "k"), "two");
+	search_tidyup();
+	CHECK_STR(lt_lookup("lsearch", f, "k"), "two");
+	CHECK_STR(lt_lookup("lsearch", f, "new"), "yes");
+	CHECK_STR(lt_lookup("lsearch", f, "gone"), "FAIL");
+	lt_write("cache.txt", "gone: back\n");
+	CHECK_STR(lt_lookup("lsearch", f, "gone"), "FAIL"); /* cached failure */
+	search_tidyup();
+	CHECK_STR(lt_lookup("lsearch", f, "gone"), "back");
+	/* Different options are cached separately. */
+	CHECK_STR(lt_lookup("lsearch,ret=full", f, "gone"), "gone: back");
+}
+
+static char logged[512];
+static void capture_log(const char *msg)
+{
+	snprintf(logged, sizeof logged, "%s", msg);
+}
+
+static void test_taint(void)
+{
+	const char *f = lt_write("taint.txt", "foo: bar\n");
+	char want[600];
+	snprintf(want, sizeof want, "DEFER: Tainted filename for search: '%s'", f);
+	search_log_hook = capture_log;
+	CHECK_STR(lt_lookup_ex("lsearch", f, "foo", true, false, 0), want);
+	CHECK_STR(logged, want + 7);
+	/* A tainted key for a single-key lookup is fine; the result is not tainted. */
+	xbuf res, err;
+	xbuf_init(&res, NULL);
+	xbuf_init(&err, NULL);
+	search_spec spec;
+	CHECK(search_spec_parse(SV_LIT("lsearch"), &spec, &err));
+	CHECK_INT(search_find(&spec, sv_cstr(f), sv_tainted(SV_LIT("foo")), &res, &err), SEARCH_OK);
+	CHECK_INT(res.taint, 0);
+	xbuf_free(&res);
+	xbuf_free(&err);
+#if LOOKUP_SQLITE
+	/* sqlite takes its file from the query: a tainted file is refused the same way. */
+	const char *db = lt_path("t.sqlite");
+	snprintf(want, sizeof want, "DEFER: Tainted filename for search: '%s'", db);
+	CHECK_STR(lt_lookup_ex("sqlite", db, "select 1", true, true, 0), want);
+	/* Query-style with a quoting function: an unquoted tainted query is logged, then run. */
+	logged[0] = 0;
+	CHECK_STR(lt_lookup_ex("sqlite", db, "select 'x'", false, true, 0), "x");
+	CHECK_STR(logged, "tainted search query is not properly quoted: select 'x'");
+	logged[0] = 0;
+	unsigned qid = search_quoter_id(search_driver(SV_LIT("sqlite")));
+	CHECK_STR(lt_lookup_ex("sqlite", db, "select 'y'", false, true, qid), "y");
+	CHECK_STR(logged, "");
+	/* Quoted for another lookup type does not count. */
+	unsigned other = search_quoter_id(search_driver(SV_LIT("lsearch")));
+	CHECK_STR(lt_lookup_ex("sqlite", db, "select 'z'", false, true, other), "z");
+	CHECK_STR(logged, "tainted search query is not properly quoted: select 'z'");
+#endif
+	/* passwd has no quoting function: no warning for a tainted query. */
+	logged[0] = 0;
+	CHECK_STR(lt_lookup_ex("passwd", NULL, "root", false, true, 0), "*:0:0:root:/root:/bin/bash");
+	CHECK_STR(logged, "");
+	search_log_hook = lt_quiet_log;
+}
+
+static void test_registry(void)
+{
+	for (size_t i = 0; lookup_drivers[i]; i++) {
+		CHECK_INT(search_quoter_id(lookup_drivers[i]), i + 1);
+		CHECK(search_quoter_driver((unsigned)i + 1) == lookup_drivers[i]);
+		if (lookup_drivers[i + 1])
+			CHECK(strcmp(lookup_drivers[i]->name, lookup_drivers[i + 1]->name) < 0);
+	}
+	CHECK(search_quoter_driver(0) == NULL);
+	CHECK(search_driver(SV_LIT("nosuch")) == NULL);
+	xbuf v;
+	xbuf_init(&v, NULL);
+	search_version_report(&v);
+	CHECK(strncmp(xbuf_cstr(&v), "Lookups (built-in): lsearch wildlsearch nwildlsearch iplsearch cdb ", 67) == 0);
+	CHECK(v.len && v.p[v.len - 1] == '\n');
+	CHECK(strstr(xbuf_cstr(&v), " dsearch ") != NULL);
+	xbuf_free(&v);
+}
+
+static void test_handle_cache(void)
+{
+	/* More files than lookup_open_max (default 25): the oldest handles are closed and reopened
+	 * on demand, and every lookup still answers. */
+	char name[32], content[64];
+	const char *paths[40];
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof name, "h%d.txt", i);
+		snprintf(content, sizeof content, "k: v%d\n", i);
+		paths[i] = strdup(lt_write(name, content));
+	}
+	int ok = 0;
+	for (int round = 0; round < 2; round++) {
+		search_tidyup(); /* second round: uncached results, handles reopened */
+		for (int i = 0; i < 40; i++) {
+			snprintf(content, sizeof content, "v%d", i);
+			ok += strcmp(lt_lookup("lsearch", paths[i], "k"), content) == 0;
+		}
+	}
+	CHECK_INT(ok, 80);
+	for (int i = 0; i < 40; i++)
+		free((void *)paths[i]);
+	int fds = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		fds += lseek(fd, 0, SEEK_CUR) >= 0;
+	CHECK(fds < 25 + 10);
+}
+
+int main(void)
+{
+	lt_init();
+	RUN(test_spec_parse);
+	RUN(test_style_checks);
+	RUN(test_partial);
+	RUN(test_ret_key_and_empty);
+	RUN(test_cache);
+	RUN(test_taint);
+	RUN(test_registry);
+	RUN(test_handle_cache);
+	search_tidyup();
+	return unit_report("test_search_core");
+}
