@@ -23,7 +23,8 @@ static int yesno(const xp_node *n, xp_env *env, bool skip, bool chose_yes, bool 
 	}
 	xp_saved saved;
 	xp_save(env, &saved);
-	if (set_value)
+	/* A failed lookup/extract leaves the outer $value in place; ${run} always sets it. */
+	if (set_value && (chose_yes || n->id == I_RUN))
 		env->value = value;
 	int rc = XP_OK;
 	if (skip) {

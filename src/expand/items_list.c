@@ -156,7 +156,8 @@ int xp_item_list(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 	xbuf_init(&item, env->a);
 	list_iter_init(&it, list, 0);
 	bool first = true;
-	env->value = start;
+	if (n->id == I_REDUCE)
+		env->value = start; /* map and filter leave the outer $value visible */
 	while (rc == XP_OK && list_next(&it, &item)) {
 		env->item = sv_copy(env->a, xbuf_sv(&item));
 		if (n->id == I_FILTER) {

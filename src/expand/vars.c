@@ -122,9 +122,23 @@ GETTER(v_spool_directory)
 }
 GETTER(v_main_option)
 {
-	/* Variables that show a main option's value (the option has the variable's name). */
-	if (!conf_main_value(def->name, out) && def->fixed)
-		xbuf_puts(out, def->fixed);
+	/* Variables that show a size option's value as a plain number (-bP shows "100K"). */
+	xbuf v;
+	xbuf_init(&v, env->a);
+	if (!conf_main_value(def->name, &v)) {
+		if (def->fixed)
+			xbuf_puts(out, def->fixed);
+		return;
+	}
+	long long n;
+	sv t = xbuf_sv(&v);
+	if (t.len > 1 && strchr("KkMmGg", t.p[t.len - 1]) && sv_to_long(sv_sub(t, 0, t.len - 1), &n)) {
+		char m = (char)tolower((unsigned char)t.p[t.len - 1]);
+		n *= m == 'k' ? 1024 : m == 'm' ? 1024 * 1024 : 1024 * 1024 * 1024;
+		xbuf_printf(out, "%lld", n);
+	} else {
+		xbuf_putsv(out, t);
+	}
 }
 GETTER(v_smtp_active_hostname)
 {
