@@ -445,33 +445,33 @@ static int item_sg(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *er
 		return XP_OK;
 	xp_saved saved;
 	xp_save(env, &saved);
+	/* Global substitution as Perl and Exim do it: after an empty match, first try for a
+	 * non-empty match anchored at the same place, and only then step over one character. */
 	size_t pos = 0;
-	bool last_empty = false;
+	bool after_empty = false;
 	while (pos <= a[0].len) {
 		size_t m0, m1;
-		/* After an empty match, look for a non-empty one at the same place first (as Exim). */
-		int m = xp_regex_match(env, re, a[0], true, pos, &m0, &m1);
-		if (m <= 0)
-			break;
-		if (m0 == m1 && last_empty && m0 == pos) {
-			if (pos < a[0].len)
-				xbuf_putc(out, a[0].p[pos]);
-			pos++;
-			last_empty = false;
-			continue;
+		int m;
+		if (after_empty) {
+			m = xp_regex_match_nonempty_at(env, re, a[0], pos, &m0, &m1);
+			after_empty = false;
+			if (m <= 0) {
+				if (pos < a[0].len)
+					xbuf_putc(out, a[0].p[pos]);
+				pos++;
+				continue;
+			}
+		} else {
+			m = xp_regex_match(env, re, a[0], true, pos, &m0, &m1);
+			if (m <= 0)
+				break;
 		}
 		xbuf_put(out, a[0].p + pos, m0 - pos);
 		rc = xp_expand(env, a[2], out, err);
 		if (rc != XP_OK)
 			break;
-		last_empty = m0 == m1;
 		pos = m1;
-		if (m0 == m1) {
-			if (pos < a[0].len)
-				xbuf_putc(out, a[0].p[pos]);
-			pos++;
-			last_empty = false;
-		}
+		after_empty = m0 == m1;
 	}
 	xp_restore(env, &saved);
 	if (rc != XP_OK)

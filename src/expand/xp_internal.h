@@ -140,6 +140,9 @@ xp_regex *xp_regex_compile(xp_env *env, sv pattern, bool caseless, xbuf *err);
 /* Match; on success stores captures in env->numeric (if set_numeric). */
 int xp_regex_match(xp_env *env, xp_regex *re, sv subject, bool set_numeric, size_t start,
 	size_t *ovec0, size_t *ovec1);
+/* The same, for a non-empty match anchored at start (after an empty match, as in ${sg}). */
+int xp_regex_match_nonempty_at(xp_env *env, xp_regex *re, sv subject, size_t start,
+	size_t *ovec0, size_t *ovec1);
 
 /* numbers: Exim's integer syntax for conditions (K/M/G) */
 bool xp_number(sv text, long long *out, const char *what, xbuf *err);
