@@ -73,9 +73,17 @@ void xp_p_pending(xp_parser *p, xp_seq *s)
 		size_t ncap = p->cappending ? p->cappending * 2 : 16;
 		p->pending = arena_realloc(p->a, p->pending, p->cappending * sizeof *p->pending,
 			ncap * sizeof *p->pending);
+		p->pendflags = arena_realloc(p->a, p->pendflags, p->cappending, ncap);
 		p->cappending = ncap;
 	}
+	p->pendflags[p->npending] = p->cond_depth > 0 ? PEND_CONDITIONAL : 0;
 	p->pending[p->npending++] = s;
+}
+
+void xp_p_pending_number(xp_parser *p)
+{
+	if (p->npending)
+		p->pendflags[p->npending - 1] |= PEND_NUMBER;
 }
 
 void xp_p_skipws(xp_parser *p)
@@ -373,12 +381,16 @@ xp_prog *xp_compile(arena *a, sv src)
 	prog->seq = xp_parse_seq_p(&p, false, 0);
 	if (p.failed) {
 		/* The top-level sequence was pushed last; its nodes run first, then the error node
-		 * expands the unfinished arguments (inner first) and reports. */
+		 * expands the unfinished arguments in the order they were read (conditional ones
+		 * parse-only) and reports. */
 		xp_node *e = xp_new_error(a, "%s", p.errmsg);
 		size_t n = p.npending ? p.npending - 1 : 0;
 		e->args = n ? arena_calloc(a, n, sizeof *e->args) : NULL;
-		for (size_t i = 0; i < n; i++)
+		e->argflags = n ? arena_calloc(a, n, 1) : NULL;
+		for (size_t i = 0; i < n; i++) {
 			e->args[i] = p.pending[i];
+			e->argflags[i] = p.pendflags[i];
+		}
 		e->nargs = (int)n;
 		xp_node **tail = &prog->seq->first;
 		while (*tail)

@@ -200,7 +200,9 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 			return c;
 		}
 		p->pos++;
+		p->cond_depth++; /* evaluated per list item */
 		xp_cond *s = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+		p->cond_depth--;
 		if (p->failed)
 			return c;
 		add_sub(p, c, s);
@@ -260,6 +262,8 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 		xp_seq *s = xp_parse_braced(p, depth);
 		if (!s)
 			return c;
+		if (d->kind == C_NUM)
+			xp_p_pending_number(p);
 		add_arg(p, c, s);
 	}
 	return c;

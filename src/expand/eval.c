@@ -142,11 +142,17 @@ static int eval_var(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *e
 
 static int eval_error(const xp_node *n, xp_env *env, xbuf *err)
 {
-	/* Expand the arguments of the unfinished item first (parse-only), as Exim would have. */
+	/* Expand the arguments of the unfinished items first, as Exim did while reading them:
+	 * the ones it expands only conditionally parse-only; numeric conditions' arguments are
+	 * checked as numbers straight away. */
 	for (int i = 0; i < n->nargs; i++) {
 		xbuf tmp;
 		xbuf_init(&tmp, env->a);
-		if (n->args[i] && xp_eval_seq(n->args[i], env, true, &tmp, err) != XP_OK)
+		bool conditional = n->argflags && (n->argflags[i] & 1);
+		if (n->args[i] && xp_eval_seq(n->args[i], env, conditional, &tmp, err) != XP_OK)
+			return XP_ERROR;
+		long long num;
+		if (!conditional && n->argflags && (n->argflags[i] & 2) && !xp_number(xbuf_sv(&tmp), &num, "", err))
 			return XP_ERROR;
 	}
 	xp_err(err, SV_FMT, SV_ARG(n->text));

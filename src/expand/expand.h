@@ -105,6 +105,7 @@ void xp_env_set_aclvar(xp_env *env, sv name, sv value);
 /* Free what the environment holds outside its arena (compiled regexes). */
 void xp_env_release(xp_env *env);
 
+/* The program refers into src (names, literal text): src must outlive it. */
 xp_prog *xp_compile(arena *a, sv src);
 int xp_eval(const xp_prog *p, xp_env *env, xbuf *out, xbuf *err);
 int xp_expand(xp_env *env, sv src, xbuf *out, xbuf *err);

@@ -18,6 +18,17 @@ static int yesno(const xp_node *n, xp_env *env, bool skip, bool chose_yes, bool 
 	xbuf *out, xbuf *err)
 {
 	if (n->yn_error) {
+		/* Exim expanded the branch it chose (the other parse-only) before it found the
+		 * error after them, so an error in that branch comes first. */
+		xbuf junk;
+		xbuf_init(&junk, env->a);
+		int brc = XP_OK;
+		if (n->yn.yes)
+			brc = xp_eval_seq(n->yn.yes, env, skip || !chose_yes, &junk, err);
+		if (brc == XP_OK && n->yn.no)
+			brc = xp_eval_seq(n->yn.no, env, skip || chose_yes, &junk, err);
+		if (brc == XP_ERROR)
+			return brc;
 		xp_err(err, "%s", n->yn_error);
 		return XP_ERROR;
 	}
@@ -273,11 +284,12 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 		nyn = 0;
 	else if (nyn == 0 && n->yn.no_fail) {
 		xp_err(err, "curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n"
-			" remaining string is 'fail}'");
+			" remaining string is '%s'", n->src + n->rest_after[npos - 1]);
 		return XP_ERROR;
 	}
 	if (nyn > 2) {
-		xp_err(err, "curly-bracket problem in conditional yes/no parsing: did not close with '}'");
+		xp_err(err, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
+			" remaining string is '%s'", n->src + n->rest_after[npos + 1]);
 		return XP_ERROR;
 	}
 	sv vals[5] = { a0 };
@@ -328,6 +340,10 @@ static int item_listextract(const xp_node *n, xp_env *env, bool skip, xbuf *out,
 	if (rc != XP_OK)
 		return rc;
 	long long field = 0;
+	if (!skip && !a[0].len) {
+		xp_err(err, "first argument of \"listextract\" must not be empty");
+		return XP_ERROR;
+	}
 	if (!xp_is_extract_number(a[0])) {
 		if (!(skip && !a[0].len)) {
 			xp_err(err, "first argument of \"listextract\" must be numeric");

@@ -1,5 +1,7 @@
 /* List items: ${map}, ${filter}, ${reduce}, ${sort}. Each sets $item (and ${reduce} $value) for
  * the inner expansion and restores the outer values afterwards. */
+#include <ctype.h>
+
 #include "expand/xp_internal.h"
 #include "lib/list.h"
 
@@ -74,13 +76,22 @@ static int do_sort(const xp_node *n, xp_env *env, sv list, xbuf *out, xbuf *err)
 	int rc = xp_eval_arg(n->args[1], env, false, &cmp, err);
 	if (rc != XP_OK)
 		return rc;
+	/* The comparator is the condition name at the start of the argument (checked at parse). */
+	cmp = sv_trim(cmp);
+	size_t nl = 0;
+	if (cmp.len && isalpha((unsigned char)cmp.p[0]))
+		while (nl < cmp.len && (isalnum((unsigned char)cmp.p[nl]) || cmp.p[nl] == '_'))
+			nl++;
+	else
+		while (nl < cmp.len && strchr("<=>", cmp.p[nl]))
+			nl++;
+	cmp.len = nl;
 	bool ok;
-	compare(sv_trim(cmp), SV_LIT("0"), SV_LIT("0"), &ok);
+	compare(cmp, SV_LIT("0"), SV_LIT("0"), &ok);
 	if (!ok) {
 		xp_err(err, "%s", "");
 		return XP_ERROR;
 	}
-	cmp = sv_trim(cmp);
 	size_t cap = 16, cnt = 0;
 	sv *items = arena_alloc(env->a, cap * sizeof *items), *keys = arena_alloc(env->a, cap * sizeof *keys);
 	list_iter it;

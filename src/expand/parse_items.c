@@ -126,12 +126,18 @@ static bool parse_yesno(xp_parser *p, xp_node *n, sv name, int depth)
 		return false;
 	}
 	n->yn.present = true;
-	if (!(n->yn.yes = xp_parse_braced(p, depth)))
+	p->cond_depth++;
+	n->yn.yes = xp_parse_braced(p, depth);
+	p->cond_depth--;
+	if (!n->yn.yes)
 		return false;
 	xp_p_skipws(p);
 	c = xp_p_peek(p);
 	if (c == '{') {
-		if (!(n->yn.no = xp_parse_braced(p, depth)))
+		p->cond_depth++;
+		n->yn.no = xp_parse_braced(p, depth);
+		p->cond_depth--;
+		if (!n->yn.no)
 			return false;
 	} else if (c != '}') {
 		size_t st = p->pos;
@@ -232,15 +238,25 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 	}
 	if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
 		return false;
+	/* Where the text after each argument starts, for the messages evaluation may give. */
+	size_t *rest_after = arena_calloc(p->a, 6, sizeof *rest_after);
+	xp_p_skipws(p);
+	rest_after[1] = p->pos;
 	for (int i = 2; i < 5; i++) {
 		xp_p_skipws(p);
 		if (xp_p_peek(p) != '{')
 			break;
+		p->cond_depth++; /* may be a yes/no part */
 		xp_seq *s = xp_parse_braced(p, depth);
+		p->cond_depth--;
 		if (!s)
 			return false;
 		add_arg(p, n, s);
+		xp_p_skipws(p);
+		rest_after[i] = p->pos;
 	}
+	n->rest_after = rest_after;
+	n->src = arena_strndup(p->a, p->src.p, p->src.len);
 	xp_p_skipws(p);
 	int c = xp_p_peek(p);
 	if (c >= 0 && isalpha(c)) {
@@ -311,7 +327,9 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 			p->pos++;
 			char outer[64];
 			snprintf(outer, sizeof outer, "\"" SV_FMT "\" item", SV_ARG(name));
+			p->cond_depth++; /* evaluated per list item */
 			n->cond = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+			p->cond_depth--;
 			if (p->failed)
 				return false;
 			xp_p_skipws(p);
@@ -325,7 +343,12 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 		xp_p_skipws(p);
 		size_t st = p->pos + 1;
 		bool braced = xp_p_peek(p) == '{';
-		if (!need_arg(p, n, msg, depth)) {
+		/* The per-item expression is expanded only for items of the list. */
+		bool per_item = i == nw - 1 && item != I_SORT;
+		p->cond_depth += per_item;
+		bool got = need_arg(p, n, msg, depth);
+		p->cond_depth -= per_item;
+		if (!got) {
 			/* An error inside the per-item expression names the item, as Exim does. */
 			if (braced && i == nw - 1 && (item == I_MAP || item == I_REDUCE))
 				p->errmsg = arena_printf(p->a, "%s inside \"" SV_FMT "\" item", p->errmsg, SV_ARG(name));
@@ -437,7 +460,10 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 	case I_LISTEXTRACT: {
 		sv first;
 		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth);
-		if (ok && literal_text(n->args[0], &first) && !xp_is_extract_number(first)) {
+		if (ok && literal_text(n->args[0], &first) && !first.len) {
+			xp_p_fail(p, "first argument of \"listextract\" must not be empty");
+			ok = false;
+		} else if (ok && literal_text(n->args[0], &first) && !xp_is_extract_number(first)) {
 			xp_p_fail(p, "first argument of \"listextract\" must be numeric");
 			ok = false;
 		}

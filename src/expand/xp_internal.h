@@ -61,6 +61,9 @@ struct xp_node {
 	sv raw;          /* ${run}: the command argument's source text (split, then expanded);
 	                  * ${certextract}: the certificate variable's name */
 	const char *yn_error; /* syntax error in the {yes}{no} part: reported after the item's work */
+	uint8_t *argflags;    /* N_ERROR: PEND_* flags of args (xp_parse.h) */
+	const size_t *rest_after; /* ${extract}: source offset after each argument (for messages) */
+	const char *src;      /* ${extract}: the whole source, for "remaining string" messages */
 };
 
 enum xp_cond_kind {

@@ -10,10 +10,20 @@ typedef struct xp_parser {
 	size_t pos;
 	bool failed;
 	const char *errmsg;
-	/* Argument strings of items not yet finished; kept on failure (see compile.c). */
+	/* Argument strings of items not yet finished; kept on failure (see compile.c), each with
+	 * PEND_* flags saying how the error node is to expand it. */
 	xp_seq **pending;
+	uint8_t *pendflags;
 	size_t npending, cappending;
+	int cond_depth; /* > 0 while parsing text Exim expands only conditionally (yes/no, per item) */
 } xp_parser;
+
+enum {
+	PEND_CONDITIONAL = 1, /* expand parse-only */
+	PEND_NUMBER = 2,      /* a numeric condition's argument: Exim checks it as soon as it is read */
+};
+/* Mark the most recent pending argument (a numeric condition's) for the integer check. */
+void xp_p_pending_number(xp_parser *p);
 
 void xp_p_fail(xp_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xp_p_pending(xp_parser *p, xp_seq *s);
