@@ -82,8 +82,13 @@ void xp_p_pending(xp_parser *p, xp_seq *s)
 
 void xp_p_pending_number(xp_parser *p)
 {
+	xp_p_pending_flag(p, PEND_NUMBER);
+}
+
+void xp_p_pending_flag(xp_parser *p, uint8_t flag)
+{
 	if (p->npending)
-		p->pendflags[p->npending - 1] |= PEND_NUMBER;
+		p->pendflags[p->npending - 1] |= flag;
 }
 
 void xp_p_skipws(xp_parser *p)

@@ -582,22 +582,22 @@ static int item_certextract(const xp_node *n, xp_env *env, bool skip, xbuf *out,
 		return rc;
 	if (skip)
 		return yesno(n, env, true, false, true, SV_NULL, out, err);
-	sv var = sv_sub(n->raw, 1, n->raw.len);
-	if (var.len >= 2 && var.p[0] == '{' && var.p[var.len - 1] == '}')
-		var = sv_sub(var, 1, var.len - 2);
+	sv var = n->raw;
 	static const char *const certvars[] = { "tls_in_ourcert", "tls_in_peercert", "tls_out_ourcert",
 		"tls_out_peercert", NULL };
 	bool is_cert = false;
 	for (int i = 0; certvars[i]; i++)
 		is_cert |= sv_eq_cstr(var, certvars[i]);
+	xbuf cert;
+	xbuf_init(&cert, env->a);
+	if (xp_var_get(env, var, &cert, err) <= 0) {
+		xp_err(err, "no variable named \"" SV_FMT "\"", SV_ARG(var));
+		return XP_ERROR;
+	}
 	if (!is_cert) {
 		xp_err(err, "\"" SV_FMT "\" is not a certificate", SV_ARG(var));
 		return XP_ERROR;
 	}
-	xbuf cert;
-	xbuf_init(&cert, env->a);
-	if (xp_var_get(env, var, &cert, err) < 0)
-		return XP_ERROR;
 	/* No certificate (as always without a TLS session): the "no" branch. */
 	const xp_hooks *h = env->hooks;
 	if (!cert.len || !h || !h->certextract)

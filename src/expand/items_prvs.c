@@ -220,7 +220,7 @@ int xp_item_imapfolder(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 	}
 	if (skip)
 		return XP_OK;
-	if (n->nargs > 1 && a[1].len > 1) {
+	if (n->nargs > 1 && a[1].len != 1) {
 		xp_err(err, "IMAP folder separator must be one character, found \"" SV_FMT "\"", SV_ARG(a[1]));
 		return XP_ERROR;
 	}

@@ -443,15 +443,26 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 		break;
 	case I_CERTEXTRACT: {
 		ok = need_arg(p, n, "missing '{' for field arg of certextract", depth);
-		xp_p_skipws(p);
-		size_t st = p->pos + 1;
-		ok = ok && need_arg(p, n, "missing '{' for cert variable arg of certextract", depth);
 		if (ok) {
-			/* The second argument names a certificate variable; it is not expanded. */
-			n->raw = sv_trim(sv_sub(p->src, st, p->pos - 1 - st));
-			if (!n->raw.len || n->raw.p[0] != '$') {
+			/* The second argument is "{$name}", read as it stands: not expanded. */
+			xp_p_skipws(p);
+			if (xp_p_peek(p) != '{') {
+				xp_p_fail(p, "missing '{' for cert variable arg of certextract");
+				ok = false;
+			} else if (p->pos + 1 >= p->src.len || p->src.p[p->pos + 1] != '$') {
 				xp_p_fail(p, "second argument of \"certextract\" must be a certificate variable");
 				ok = false;
+			} else {
+				size_t st = p->pos + 2, e = st;
+				while (e < p->src.len && p->src.p[e] != '}')
+					e++;
+				if (e >= p->src.len) {
+					xp_p_fail(p, "missing } at end of string");
+					ok = false;
+				} else {
+					n->raw = sv_sub(p->src, st, e - st);
+					p->pos = e + 1;
+				}
 			}
 		}
 		ok = ok && yesno_or_defer(p, n, name, depth);
@@ -460,6 +471,8 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 	case I_LISTEXTRACT: {
 		sv first;
 		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth);
+		if (ok)
+			xp_p_pending_flag(p, PEND_LISTINDEX);
 		if (ok && literal_text(n->args[0], &first) && !first.len) {
 			xp_p_fail(p, "first argument of \"listextract\" must not be empty");
 			ok = false;

@@ -147,6 +147,9 @@ int xp_regex_match(xp_env *env, xp_regex *re, sv subject, bool set_numeric, size
 int xp_regex_match_nonempty_at(xp_env *env, xp_regex *re, sv subject, size_t start,
 	size_t *ovec0, size_t *ovec1);
 
+/* An optionally negative decimal number, as ${extract} and ${listextract} take. */
+bool xp_is_extract_number(sv v);
+
 /* numbers: Exim's integer syntax for conditions (K/M/G) */
 bool xp_number(sv text, long long *out, const char *what, xbuf *err);
 

@@ -21,9 +21,11 @@ typedef struct xp_parser {
 enum {
 	PEND_CONDITIONAL = 1, /* expand parse-only */
 	PEND_NUMBER = 2,      /* a numeric condition's argument: Exim checks it as soon as it is read */
+	PEND_LISTINDEX = 4,   /* listextract's index, likewise */
 };
 /* Mark the most recent pending argument (a numeric condition's) for the integer check. */
 void xp_p_pending_number(xp_parser *p);
+void xp_p_pending_flag(xp_parser *p, uint8_t flag);
 
 void xp_p_fail(xp_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xp_p_pending(xp_parser *p, xp_seq *s);
