@@ -19,7 +19,9 @@ static int yesno(const xp_node *n, xp_env *env, bool skip, bool chose_yes, bool 
 {
 	if (n->yn_error) {
 		/* Exim expanded the branch it chose (the other parse-only) before it found the
-		 * error after them, so an error in that branch comes first. */
+		 * error after them, so an error in that branch comes first. When skipping, the
+		 * error node that ends the program reports it (with any context an outer item
+		 * adds). */
 		xbuf junk;
 		xbuf_init(&junk, env->a);
 		int brc = XP_OK;
@@ -27,7 +29,7 @@ static int yesno(const xp_node *n, xp_env *env, bool skip, bool chose_yes, bool 
 			brc = xp_eval_seq(n->yn.yes, env, skip || !chose_yes, &junk, err);
 		if (brc == XP_OK && n->yn.no)
 			brc = xp_eval_seq(n->yn.no, env, skip || chose_yes, &junk, err);
-		if (brc == XP_ERROR)
+		if (brc == XP_ERROR || skip)
 			return brc;
 		xp_err(err, "%s", n->yn_error);
 		return XP_ERROR;
@@ -537,6 +539,8 @@ static int item_hooked(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 	const xp_hooks *h = env->hooks;
 	switch (n->id) {
 	case I_ACL:
+		if (!a[0].len)
+			return XP_OK; /* no ACL named: nothing to run, an empty result */
 		if (h && h->acl)
 			return h->acl(h->ctx, a[0], a + 1, n->nargs - 1, out, err);
 		xp_err(err, "ERROR from acl \"" SV_FMT "\"", SV_ARG(a[0]));

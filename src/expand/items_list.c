@@ -77,7 +77,6 @@ static int do_sort(const xp_node *n, xp_env *env, sv list, xbuf *out, xbuf *err)
 	if (rc != XP_OK)
 		return rc;
 	/* The comparator is the condition name at the start of the argument (checked at parse). */
-	cmp = sv_trim(cmp);
 	size_t nl = 0;
 	if (cmp.len && isalpha((unsigned char)cmp.p[0]))
 		while (nl < cmp.len && (isalnum((unsigned char)cmp.p[nl]) || cmp.p[nl] == '_'))

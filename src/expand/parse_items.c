@@ -283,7 +283,7 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 /* Exim reads sort's comparator as a condition name, unexpanded. */
 static bool check_sort_comparator(xp_parser *p, sv raw)
 {
-	sv t = sv_trim(raw);
+	sv t = raw; /* not trimmed: " lt" is no condition name for Exim */
 	size_t n = 0;
 	if (t.len && isalpha((unsigned char)t.p[0]))
 		while (n < t.len && (isalnum((unsigned char)t.p[n]) || t.p[n] == '_'))
@@ -318,6 +318,33 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 	int nw = item == I_REDUCE || item == I_SORT ? 3 : 2;
 	for (int i = 0; i < nw; i++) {
 		snprintf(msg, sizeof msg, "missing '{' for %s arg of " SV_FMT, w[i], SV_ARG(name));
+		if (item == I_SORT && i == 1) {
+			/* Exim reads the comparator raw, up to the first closing brace, as a
+			 * condition name. */
+			xp_p_skipws(p);
+			if (xp_p_peek(p) != '{') {
+				xp_p_fail(p, "%s", msg);
+				return false;
+			}
+			size_t st = p->pos + 1, e = st;
+			while (e < p->src.len && p->src.p[e] != '}')
+				e++;
+			sv raw = sv_sub(p->src, st, e - st);
+			if (!check_sort_comparator(p, raw))
+				return false;
+			if (e >= p->src.len) {
+				xp_p_fail(p, "missing } at end of string");
+				return false;
+			}
+			xp_node *lit = arena_calloc(p->a, 1, sizeof *lit);
+			lit->kind = N_LIT;
+			lit->text = raw;
+			xp_seq *s = arena_calloc(p->a, 1, sizeof *s);
+			s->first = lit;
+			add_arg(p, n, s);
+			p->pos = e + 1;
+			continue;
+		}
 		if (item == I_FILTER && i == 1) {
 			xp_p_skipws(p);
 			if (xp_p_peek(p) != '{') {
@@ -353,15 +380,6 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 			if (braced && i == nw - 1 && (item == I_MAP || item == I_REDUCE))
 				p->errmsg = arena_printf(p->a, "%s inside \"" SV_FMT "\" item", p->errmsg, SV_ARG(name));
 			return false;
-		}
-		if (item == I_SORT && i == 1) {
-			/* Exim reads the comparator raw, up to the first closing brace. */
-			sv raw = sv_sub(p->src, st, p->pos - 1 - st);
-			const char *ket = memchr(raw.p, '}', raw.len);
-			if (ket)
-				raw.len = (size_t)(ket - raw.p);
-			if (!check_sort_comparator(p, raw))
-				return false;
 		}
 		if (item == I_SORT && i == 2)
 			n->raw = sv_sub(p->src, st, p->pos - 1 - st);
