@@ -225,9 +225,14 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 	else if (c->kind == C_FORALL || c->kind == C_FORANY)
 		rc = eval_loop(c, env, skip, result, err);
 	else {
-		for (int i = 0; i < c->nargs && i < 10; i++)
+		for (int i = 0; i < c->nargs && i < 10; i++) {
 			if ((rc = xp_eval_arg(c->args[i], env, skip, &a[i], err)) != XP_OK)
 				return rc;
+			/* Exim checks each number as soon as it has read it. */
+			long long num;
+			if (c->kind == C_NUM && !skip && !xp_number(a[i], &num, "", err))
+				return XP_ERROR;
+		}
 		if (c->kind == C_DEF) {
 			xbuf tmp;
 			xbuf_init(&tmp, env->a);

@@ -89,7 +89,7 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 	}
 	size_t st = p->pos;
 	int ch = xp_p_peek(p);
-	if (ch >= 0 && isalpha(ch)) {
+	if (ch >= 0 && (isalnum(ch) || ch == '_')) {
 		while (p->pos < p->src.len && (isalnum((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '_'))
 			p->pos++;
 	} else {

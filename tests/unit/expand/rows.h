@@ -699,3 +699,8 @@
 { "${sort{a:b}{lt }{$item}}", "a:b" },
 { "${sort{a:b}{ lt}{$item}}", "Failed: condition name expected, but found \" lt\"" },
 { "${sort{a:b}{lt{$item}}", "Failed: missing '{' for extractor arg of sort" },
+{ "${if >={json}{$primary_hostnamea}{y}{}}", "Failed: integer expected but \"json\" found" },
+{ "${if 1.2.3{a}}", "Failed: unknown condition \"1\"" },
+{ "${if _x{a}}", "Failed: unknown condition \"_x\"" },
+{ "${if 9{a}}", "Failed: unknown condition \"9\"" },
+{ "${if forall{}{1.2.3.4$primary_hostname}{$item}{}}", "Failed: unknown condition \"1\" inside \"forall\" condition" },
