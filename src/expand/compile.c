@@ -129,7 +129,7 @@ static void sb_add(xp_parser *p, seq_builder *b, xp_node *n)
 }
 
 /* Exim's backslash escapes: \n \t \r \b \f \v, \NNN octal, \xHH hex, else the character. */
-static void parse_escape(xp_parser *p, xbuf *lit)
+void xp_p_escape(xp_parser *p, xbuf *lit)
 {
 	sv s = p->src;
 	size_t i = p->pos + 1; /* after the backslash */
@@ -349,7 +349,7 @@ xp_seq *xp_parse_seq_p(xp_parser *p, bool ket_ends, int depth)
 				p->pos = i < s.len ? i + 2 : i;
 				continue;
 			}
-			parse_escape(p, &b.lit);
+			xp_p_escape(p, &b.lit);
 			continue;
 		}
 		if (c == '$') {
@@ -369,6 +369,41 @@ xp_seq *xp_parse_seq_p(xp_parser *p, bool ket_ends, int depth)
 	if (p->failed)
 		xp_p_pending(p, b.seq);
 	return b.seq;
+}
+
+/* An argument Exim reads without expanding variables (sort's comparator, certextract's
+ * variable): escapes and \N...\N are processed, '$' is plain text; it ends at '}' (consumed).
+ * p is just after the opening brace. NULL on failure. */
+const char *xp_p_raw_arg(xp_parser *p, size_t *len)
+{
+	xbuf b;
+	xbuf_init(&b, p->a);
+	sv s = p->src;
+	while (p->pos < s.len && !p->failed) {
+		char c = s.p[p->pos];
+		if (c == '\\') {
+			if (p->pos + 1 < s.len && s.p[p->pos + 1] == 'N') {
+				size_t st = p->pos + 2, i = st;
+				while (i < s.len && !(s.p[i] == '\\' && i + 1 < s.len && s.p[i + 1] == 'N'))
+					i++;
+				xbuf_put(&b, s.p + st, i - st);
+				p->pos = i < s.len ? i + 2 : i;
+				continue;
+			}
+			xp_p_escape(p, &b);
+			continue;
+		}
+		if (c == '}') {
+			p->pos++;
+			*len = b.len;
+			return b.p ? b.p : "";
+		}
+		xbuf_putc(&b, c);
+		p->pos++;
+	}
+	if (!p->failed)
+		xp_p_fail(p, "missing } at end of string");
+	return NULL;
 }
 
 xp_seq *xp_parse_seq(arena *a, sv src, size_t *pos, bool ket_ends, int depth)

@@ -326,23 +326,17 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 				xp_p_fail(p, "%s", msg);
 				return false;
 			}
-			size_t st = p->pos + 1, e = st;
-			while (e < p->src.len && p->src.p[e] != '}')
-				e++;
-			sv raw = sv_sub(p->src, st, e - st);
-			if (!check_sort_comparator(p, raw))
+			p->pos++;
+			size_t len;
+			const char *text = xp_p_raw_arg(p, &len);
+			if (!text || !check_sort_comparator(p, sv_make(text, len)))
 				return false;
-			if (e >= p->src.len) {
-				xp_p_fail(p, "missing } at end of string");
-				return false;
-			}
 			xp_node *lit = arena_calloc(p->a, 1, sizeof *lit);
 			lit->kind = N_LIT;
-			lit->text = raw;
+			lit->text = sv_make(text, len);
 			xp_seq *s = arena_calloc(p->a, 1, sizeof *s);
 			s->first = lit;
 			add_arg(p, n, s);
-			p->pos = e + 1;
 			continue;
 		}
 		if (item == I_FILTER && i == 1) {
@@ -371,7 +365,7 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 		size_t st = p->pos + 1;
 		bool braced = xp_p_peek(p) == '{';
 		/* The per-item expression is expanded only for items of the list. */
-		bool per_item = i == nw - 1 && item != I_SORT;
+		bool per_item = i == nw - 1;
 		p->cond_depth += per_item;
 		bool got = need_arg(p, n, msg, depth);
 		p->cond_depth -= per_item;
@@ -471,16 +465,13 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 				xp_p_fail(p, "second argument of \"certextract\" must be a certificate variable");
 				ok = false;
 			} else {
-				size_t st = p->pos + 2, e = st;
-				while (e < p->src.len && p->src.p[e] != '}')
-					e++;
-				if (e >= p->src.len) {
-					xp_p_fail(p, "missing } at end of string");
+				p->pos += 2;
+				size_t len;
+				const char *raw = xp_p_raw_arg(p, &len);
+				if (!raw)
 					ok = false;
-				} else {
-					n->raw = sv_sub(p->src, st, e - st);
-					p->pos = e + 1;
-				}
+				else
+					n->raw = sv_make(raw, len);
 			}
 		}
 		ok = ok && yesno_or_defer(p, n, name, depth);

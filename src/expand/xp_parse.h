@@ -37,6 +37,8 @@ xp_cond *xp_parse_cond_p(xp_parser *p, int depth, const char *outer);
 /* One {arg}: p at '{'. Returns NULL on failure. */
 xp_seq *xp_parse_braced(xp_parser *p, int depth);
 int xp_header_prefix(sv name, size_t *plen);
+void xp_p_escape(xp_parser *p, xbuf *lit);
+const char *xp_p_raw_arg(xp_parser *p, size_t *len);
 bool xp_is_condition_name(sv name);
 bool xp_is_sort_comparator(sv v);
 
