@@ -331,7 +331,7 @@ static size_t instance_name(sv line, bool *extra)
 {
 	*extra = false;
 	size_t n = word_len(line);
-	if (!n)
+	if (!n || !isalpha((unsigned char)line.p[0]))  /* names start with a letter */
 		return 0;
 	sv rest = skip_ws(sv_sub(line, n, line.len));
 	if (!rest.len || rest.p[0] != ':')
