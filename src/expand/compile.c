@@ -73,9 +73,22 @@ void xp_p_pending(xp_parser *p, xp_seq *s)
 		size_t ncap = p->cappending ? p->cappending * 2 : 16;
 		p->pending = arena_realloc(p->a, p->pending, p->cappending * sizeof *p->pending,
 			ncap * sizeof *p->pending);
+		p->pendflags = arena_realloc(p->a, p->pendflags, p->cappending, ncap);
 		p->cappending = ncap;
 	}
+	p->pendflags[p->npending] = p->cond_depth > 0 ? PEND_CONDITIONAL : 0;
 	p->pending[p->npending++] = s;
+}
+
+void xp_p_pending_number(xp_parser *p)
+{
+	xp_p_pending_flag(p, PEND_NUMBER);
+}
+
+void xp_p_pending_flag(xp_parser *p, uint8_t flag)
+{
+	if (p->npending)
+		p->pendflags[p->npending - 1] |= flag;
 }
 
 void xp_p_skipws(xp_parser *p)
@@ -116,7 +129,7 @@ static void sb_add(xp_parser *p, seq_builder *b, xp_node *n)
 }
 
 /* Exim's backslash escapes: \n \t \r \b \f \v, \NNN octal, \xHH hex, else the character. */
-static void parse_escape(xp_parser *p, xbuf *lit)
+void xp_p_escape(xp_parser *p, xbuf *lit)
 {
 	sv s = p->src;
 	size_t i = p->pos + 1; /* after the backslash */
@@ -288,6 +301,13 @@ static xp_node *parse_dollar(xp_parser *p, int depth)
 		return NULL;
 	}
 	sv name = read_name(p);
+	/* Operator names with a negative number: ${substr_-2:...}, ${length_-1:...}. */
+	if (name.len && name.p[name.len - 1] == '_' && xp_p_peek(p) == '-') {
+		while (p->pos < p->src.len && (isdigit((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '-' ||
+			p->src.p[p->pos] == '_'))
+			p->pos++;
+		name.len = (size_t)(p->src.p + p->pos - name.p);
+	}
 	int item = item_lookup(name);
 	if (item >= 0)
 		return xp_parse_item(p, item, name, depth);
@@ -329,7 +349,7 @@ xp_seq *xp_parse_seq_p(xp_parser *p, bool ket_ends, int depth)
 				p->pos = i < s.len ? i + 2 : i;
 				continue;
 			}
-			parse_escape(p, &b.lit);
+			xp_p_escape(p, &b.lit);
 			continue;
 		}
 		if (c == '$') {
@@ -351,6 +371,41 @@ xp_seq *xp_parse_seq_p(xp_parser *p, bool ket_ends, int depth)
 	return b.seq;
 }
 
+/* An argument Exim reads without expanding variables (sort's comparator, certextract's
+ * variable): escapes and \N...\N are processed, '$' is plain text; it ends at '}' (consumed).
+ * p is just after the opening brace. NULL on failure. */
+const char *xp_p_raw_arg(xp_parser *p, size_t *len)
+{
+	xbuf b;
+	xbuf_init(&b, p->a);
+	sv s = p->src;
+	while (p->pos < s.len && !p->failed) {
+		char c = s.p[p->pos];
+		if (c == '\\') {
+			if (p->pos + 1 < s.len && s.p[p->pos + 1] == 'N') {
+				size_t st = p->pos + 2, i = st;
+				while (i < s.len && !(s.p[i] == '\\' && i + 1 < s.len && s.p[i + 1] == 'N'))
+					i++;
+				xbuf_put(&b, s.p + st, i - st);
+				p->pos = i < s.len ? i + 2 : i;
+				continue;
+			}
+			xp_p_escape(p, &b);
+			continue;
+		}
+		if (c == '}') {
+			p->pos++;
+			*len = b.len;
+			return b.p ? b.p : "";
+		}
+		xbuf_putc(&b, c);
+		p->pos++;
+	}
+	if (!p->failed)
+		xp_p_fail(p, "missing } at end of string");
+	return NULL;
+}
+
 xp_seq *xp_parse_seq(arena *a, sv src, size_t *pos, bool ket_ends, int depth)
 {
 	xp_parser p = { .a = a, .src = src, .pos = *pos };
@@ -366,12 +421,16 @@ xp_prog *xp_compile(arena *a, sv src)
 	prog->seq = xp_parse_seq_p(&p, false, 0);
 	if (p.failed) {
 		/* The top-level sequence was pushed last; its nodes run first, then the error node
-		 * expands the unfinished arguments (inner first) and reports. */
+		 * expands the unfinished arguments in the order they were read (conditional ones
+		 * parse-only) and reports. */
 		xp_node *e = xp_new_error(a, "%s", p.errmsg);
 		size_t n = p.npending ? p.npending - 1 : 0;
 		e->args = n ? arena_calloc(a, n, sizeof *e->args) : NULL;
-		for (size_t i = 0; i < n; i++)
+		e->argflags = n ? arena_calloc(a, n, 1) : NULL;
+		for (size_t i = 0; i < n; i++) {
 			e->args[i] = p.pending[i];
+			e->argflags[i] = p.pendflags[i];
+		}
 		e->nargs = (int)n;
 		xp_node **tail = &prog->seq->first;
 		while (*tail)

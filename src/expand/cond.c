@@ -90,6 +90,9 @@ static bool is_ip(sv s, int family)
 		return false;
 	memcpy(buf, s.p, s.len);
 	buf[s.len] = 0;
+	char *zone = strchr(buf, '%'); /* an IPv6 scope (fe80::1%eth0) */
+	if (zone && strchr(buf, ':'))
+		*zone = 0;
 	if ((family == 0 || family == 4) && inet_pton(AF_INET, buf, addr) == 1)
 		return true;
 	return (family == 0 || family == 6) && inet_pton(AF_INET6, buf, addr) == 1;
@@ -167,6 +170,11 @@ static int eval_loop(const xp_cond *c, xp_env *env, bool skip, bool *result, xbu
 	if (n == 0)
 		*result = false; /* forall over an empty list is false too */
 	for (size_t i = 0; i < n; i++) {
+		if (!items[i].p) {
+			xp_err(err, "missing '\"' wrapping string result for extract jsons");
+			rc = XP_ERROR;
+			break;
+		}
 		env->item = items[i];
 		bool r = false;
 		rc = xp_eval_cond(c->subs[0], env, false, &r, err);
@@ -217,9 +225,14 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 	else if (c->kind == C_FORALL || c->kind == C_FORANY)
 		rc = eval_loop(c, env, skip, result, err);
 	else {
-		for (int i = 0; i < c->nargs && i < 10; i++)
+		for (int i = 0; i < c->nargs && i < 10; i++) {
 			if ((rc = xp_eval_arg(c->args[i], env, skip, &a[i], err)) != XP_OK)
 				return rc;
+			/* Exim checks each number as soon as it has read it. */
+			long long num;
+			if (c->kind == C_NUM && !skip && !xp_number(a[i], &num, "", err))
+				return XP_ERROR;
+		}
 		if (c->kind == C_DEF) {
 			xbuf tmp;
 			xbuf_init(&tmp, env->a);
@@ -294,10 +307,13 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 				 * plain string lists only with inlisti. */
 				bool caseless = sv_eq_cstr(c->name, "inlisti") || k == XL_DOMAIN ||
 					k == XL_LOCALPART || k == XL_ADDRESS;
-				int m = xp_match_list(env, a[0], a[1], k, caseless, err);
+				sv value = SV_NULL;
+				int m = xp_match_list(env, a[0], a[1], k, caseless, &value, err);
 				if (m < 0)
 					return XP_ERROR;
 				*result = m > 0;
+				if (m > 0 && value.p)
+					env->value = value; /* seen by the branches of the ${if} */
 				break;
 			}
 			case C_CRYPTEQ: {

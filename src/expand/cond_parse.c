@@ -38,6 +38,11 @@ static const cond_def *find_cond(sv name)
 	return NULL;
 }
 
+bool xp_is_condition_name(sv name)
+{
+	return find_cond(name) != NULL;
+}
+
 static void add_arg(xp_parser *p, xp_cond *c, xp_seq *s)
 {
 	c->args = arena_realloc(p->a, c->args, (size_t)c->nargs * sizeof *c->args,
@@ -84,7 +89,7 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 	}
 	size_t st = p->pos;
 	int ch = xp_p_peek(p);
-	if (ch >= 0 && isalpha(ch)) {
+	if (ch >= 0 && (isalnum(ch) || ch == '_')) {
 		while (p->pos < p->src.len && (isalnum((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '_'))
 			p->pos++;
 	} else {
@@ -195,7 +200,9 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 			return c;
 		}
 		p->pos++;
+		p->cond_depth++; /* evaluated per list item */
 		xp_cond *s = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+		p->cond_depth--;
 		if (p->failed)
 			return c;
 		add_sub(p, c, s);
@@ -211,6 +218,7 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 	case C_UNSUPPORTED:
 		if (sv_eq_cstr(c->name, "acl") || sv_eq_cstr(c->name, "saslauthd")) {
 			/* acl{{name}{arg}...}, saslauthd{{user}{password}...}: a group of brace arguments. */
+			bool acl = sv_eq_cstr(c->name, "acl");
 			xp_p_skipws(p);
 			if (xp_p_peek(p) != '{') {
 				xp_p_fail(p, "missing { after \"" SV_FMT "\"", SV_ARG(c->name));
@@ -227,8 +235,11 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 				add_arg(p, c, s);
 			}
 			xp_p_skipws(p);
-			if (xp_p_peek(p) != '}') {
-				xp_p_fail(p, "missing } after \"" SV_FMT "\" arguments", SV_ARG(c->name));
+			if (xp_p_peek(p) != '}' || (acl && c->nargs == 0)) {
+				if (acl)
+					xp_p_fail(p, "too few arguments or bracketing error for acl");
+				else
+					xp_p_fail(p, "missing } after \"" SV_FMT "\" arguments", SV_ARG(c->name));
 				return c;
 			}
 			p->pos++;
@@ -251,6 +262,8 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 		xp_seq *s = xp_parse_braced(p, depth);
 		if (!s)
 			return c;
+		if (d->kind == C_NUM)
+			xp_p_pending_number(p);
 		add_arg(p, c, s);
 	}
 	return c;

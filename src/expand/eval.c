@@ -20,6 +20,18 @@ void xp_err(xbuf *err, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* -d+expand: one line per step, indented by nesting depth, values shown with their taint. */
+void xp_trace(const xp_env *env, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	int d = env->depth < 30 ? env->depth : 30;
+	debug_printf("%*s%s\n", 2 * d, "", line);
+}
+
 size_t xp_max_output(const xp_env *env)
 {
 	return env->max_output ? env->max_output : XP_DEFAULT_MAX_OUTPUT;
@@ -29,6 +41,7 @@ void xp_env_init(xp_env *env, arena *a)
 {
 	memset(env, 0, sizeof *env);
 	env->a = a;
+	env->state = a;
 }
 
 void xp_env_push_provider(xp_env *env, xp_provider *p)
@@ -85,7 +98,6 @@ static int eval_op(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *er
 	int rc = xp_eval_arg(n->args[0], env, skip, &in, err);
 	if (rc != XP_OK || skip)
 		return rc;
-	DEBUG(D_EXPAND) debug_printf("expanding operator ${" SV_FMT ":" SV_FMT "}\n", SV_ARG(n->text), SV_ARG(in));
 	if (sv_eq_cstr(n->text, "expand"))
 		return op_expand(env, in, out, err);
 	xbuf tmp;
@@ -98,6 +110,8 @@ static int eval_op(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *er
 	}
 	if (orc != XP_OP_OK)
 		return XP_ERROR;
+	DEBUG(D_EXPAND) xp_trace(env, "op ${" SV_FMT ":} \"" SV_FMT "\" => \"%s\"%s", SV_ARG(n->text), SV_ARG(in),
+		xbuf_cstr(&tmp), tmp.taint ? " (tainted)" : "");
 	xbuf_putsv(out, xbuf_sv(&tmp));
 	return XP_OK;
 }
@@ -114,6 +128,13 @@ static int eval_var(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *e
 			xp_err(err, "unknown variable in \"${" SV_FMT "}\"", SV_ARG(n->text));
 		return XP_ERROR;
 	}
+	DEBUG(D_EXPAND) {
+		if (skip)
+			xp_trace(env, "var $" SV_FMT " (skipped)", SV_ARG(n->text));
+		else
+			xp_trace(env, "var $" SV_FMT " = \"%s\"%s", SV_ARG(n->text), xbuf_cstr(&tmp),
+				tmp.taint ? " (tainted)" : "");
+	}
 	if (!skip)
 		xbuf_putsv(out, xbuf_sv(&tmp));
 	return XP_OK;
@@ -121,12 +142,28 @@ static int eval_var(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *e
 
 static int eval_error(const xp_node *n, xp_env *env, xbuf *err)
 {
-	/* Expand the arguments of the unfinished item first (parse-only), as Exim would have. */
+	/* Expand the arguments of the unfinished items first, as Exim did while reading them:
+	 * the ones it expands only conditionally parse-only; numeric conditions' arguments are
+	 * checked as numbers straight away. */
 	for (int i = 0; i < n->nargs; i++) {
 		xbuf tmp;
 		xbuf_init(&tmp, env->a);
-		if (n->args[i] && xp_eval_seq(n->args[i], env, true, &tmp, err) != XP_OK)
+		bool conditional = n->argflags && (n->argflags[i] & 1);
+		if (n->args[i] && xp_eval_seq(n->args[i], env, conditional, &tmp, err) != XP_OK)
 			return XP_ERROR;
+		long long num;
+		if (!conditional && n->argflags && (n->argflags[i] & 2) && !xp_number(xbuf_sv(&tmp), &num, "", err))
+			return XP_ERROR;
+		if (!conditional && n->argflags && (n->argflags[i] & 4)) {
+			if (!tmp.len) {
+				xp_err(err, "first argument of \"listextract\" must not be empty");
+				return XP_ERROR;
+			}
+			if (!xp_is_extract_number(xbuf_sv(&tmp))) {
+				xp_err(err, "first argument of \"listextract\" must be numeric");
+				return XP_ERROR;
+			}
+		}
 	}
 	xp_err(err, SV_FMT, SV_ARG(n->text));
 	return XP_ERROR;
@@ -207,16 +244,16 @@ int xp_eval(const xp_prog *p, xp_env *env, xbuf *out, xbuf *err)
 
 int xp_expand(xp_env *env, sv src, xbuf *out, xbuf *err)
 {
-	DEBUG(D_EXPAND) debug_printf("expanding: " SV_FMT "\n", SV_ARG(src));
+	DEBUG(D_EXPAND) xp_trace(env, "considering: " SV_FMT, SV_ARG(src));
 	xp_prog *p = xp_compile(env->a, src);
 	int rc = xp_eval(p, env, out, err);
 	DEBUG(D_EXPAND) {
 		if (rc == XP_OK)
-			debug_printf("   result: %s%s\n", xbuf_cstr(out), out->taint ? "  (tainted)" : "");
+			xp_trace(env, "result: %s%s", xbuf_cstr(out), out->taint ? " (tainted)" : "");
 		else if (rc == XP_FORCEFAIL)
-			debug_printf("   forced failure: %s\n", xbuf_cstr(err));
+			xp_trace(env, "forced failure: %s", xbuf_cstr(err));
 		else
-			debug_printf("   failed: %s\n", xbuf_cstr(err));
+			xp_trace(env, "failed: %s", xbuf_cstr(err));
 	}
 	return rc;
 }

@@ -69,7 +69,9 @@ typedef struct xp_hooks {
 #define XP_MAX_NUMERIC 20 /* $0..$19, as Exim's EXPAND_MAXN */
 
 struct xp_env {
-	arena *a;                 /* results and temporaries (taken with marks by callers) */
+	arena *a;                 /* results and temporaries (callers may reset it between expansions) */
+	arena *state;             /* what outlives one expansion ($acl_c/m values, $prvscheck_result);
+	                           * xp_env_init sets it to a, a caller that resets a sets another */
 	xp_provider *providers;
 	const xp_hooks *hooks;
 	const xp_message *msg;    /* NULL: no message (header variables are empty) */
@@ -103,6 +105,7 @@ void xp_env_set_aclvar(xp_env *env, sv name, sv value);
 /* Free what the environment holds outside its arena (compiled regexes). */
 void xp_env_release(xp_env *env);
 
+/* The program refers into src (names, literal text): src must outlive it. */
 xp_prog *xp_compile(arena *a, sv src);
 int xp_eval(const xp_prog *p, xp_env *env, xbuf *out, xbuf *err);
 int xp_expand(xp_env *env, sv src, xbuf *out, xbuf *err);

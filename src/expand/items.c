@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "conf/conf.h"
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
 #include "lib/debug.h"
@@ -16,9 +17,27 @@
 static int yesno(const xp_node *n, xp_env *env, bool skip, bool chose_yes, bool set_value, sv value,
 	xbuf *out, xbuf *err)
 {
+	if (n->yn_error) {
+		/* Exim expanded the branch it chose (the other parse-only) before it found the
+		 * error after them, so an error in that branch comes first. When skipping, the
+		 * error node that ends the program reports it (with any context an outer item
+		 * adds). */
+		xbuf junk;
+		xbuf_init(&junk, env->a);
+		int brc = XP_OK;
+		if (n->yn.yes)
+			brc = xp_eval_seq(n->yn.yes, env, skip || !chose_yes, &junk, err);
+		if (brc == XP_OK && n->yn.no)
+			brc = xp_eval_seq(n->yn.no, env, skip || chose_yes, &junk, err);
+		if (brc == XP_ERROR || skip)
+			return brc;
+		xp_err(err, "%s", n->yn_error);
+		return XP_ERROR;
+	}
 	xp_saved saved;
 	xp_save(env, &saved);
-	if (set_value)
+	/* A failed lookup/extract leaves the outer $value in place; ${run} always sets it. */
+	if (set_value && (chose_yes || n->id == I_RUN))
 		env->value = value;
 	int rc = XP_OK;
 	if (skip) {
@@ -72,29 +91,24 @@ static int eval_args(const xp_node *n, xp_env *env, bool skip, sv *vals, xbuf *e
 	return XP_OK;
 }
 
-/* A numeric item argument ("x" is not a number (in "substr" expansion)). Empty means 0. */
+/* A numeric item argument ("x" is not a number (in "substr" expansion)). Exim reads it with
+ * strtol (leading white space allowed, nothing after the digits; an empty string is 0) and keeps
+ * it in an int, so out-of-range values wrap the way they do there. */
 static bool item_number(sv v, const char *item, bool positive, long long *out, xbuf *err)
 {
-	sv t = sv_trim(v);
-	if (!t.len) {
-		*out = 0;
-		return true;
-	}
-	char buf[40];
-	size_t n = t.len < sizeof buf - 1 ? t.len : sizeof buf - 1;
-	memcpy(buf, t.p, n);
+	char buf[64];
+	size_t n = v.len < sizeof buf - 1 ? v.len : sizeof buf - 1;
+	memcpy(buf, v.p ? v.p : "", n);
 	buf[n] = 0;
 	char *end;
 	long long x = strtoll(buf, &end, 10);
-	if (*end || n != t.len || (positive && x < 0)) {
-		if (!positive) {
-			xp_err(err, "\"" SV_FMT "\" is not a number (in \"%s\" expansion)", SV_ARG(v), item);
-			return false;
-		}
-		xp_err(err, "\"" SV_FMT "\" is not a positive number (in \"%s\" expansion)", SV_ARG(v), item);
+	int as_int = (int)(unsigned)(unsigned long long)x;
+	if (*end || n != v.len || (positive && as_int < 0)) {
+		xp_err(err, "\"" SV_FMT "\" is not a %snumber (in \"%s\" expansion)", SV_ARG(v),
+			positive ? "positive " : "", item);
 		return false;
 	}
-	*out = x;
+	*out = as_int;
 	return true;
 }
 
@@ -105,7 +119,8 @@ static int item_if(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *er
 	xp_save(env, &saved);
 	int rc = xp_eval_cond(n->cond, env, skip, &result, err);
 	if (rc == XP_OK) {
-		DEBUG(D_EXPAND) if (!skip) debug_printf("condition: %s\n", result ? "true" : "false");
+		DEBUG(D_EXPAND) if (!skip) xp_trace(env, "condition %s => %s", n->cond->name.p ?
+			arena_strndup(env->a, n->cond->name.p, n->cond->name.len) : "?", result ? "true" : "false");
 		rc = yesno(n, env, skip, result, false, SV_NULL, out, err);
 	}
 	/* $0..$9 set by a match condition are visible only in the branches. */
@@ -157,6 +172,9 @@ static int item_lookup(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 	xbuf_init(&result, env->a);
 	xbuf_init(&serr, env->a);
 	int src = search_find(&spec, file, key, &result, &serr);
+	DEBUG(D_EXPAND) xp_trace(env, "lookup %s key=\"" SV_FMT "\" file=\"" SV_FMT "\" => %s \"%s\"",
+		spec.li->name, SV_ARG(key), SV_ARG(file), src == SEARCH_OK ? "found" : src == SEARCH_FAIL ? "not found" : "deferred",
+		src == SEARCH_DEFER ? xbuf_cstr(&serr) : xbuf_cstr(&result));
 	if (src == SEARCH_DEFER) {
 		xp_err(err, "%s", xbuf_cstr(&serr));
 		env->lookup_deferred = true;
@@ -251,6 +269,10 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 	if (rc != XP_OK)
 		return rc;
 	sv t = sv_trim(a0);
+	if (!skip && !a0.len) {
+		xp_err(err, "first argument of \"extract\" must not be empty");
+		return XP_ERROR;
+	}
 	bool numeric = n->form ? n->form == 2 : xp_is_extract_number(a0);
 	bool json = n->opt.len > 0;
 	/* Numeric form has three arguments; its third exists only if written. */
@@ -264,11 +286,12 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 		nyn = 0;
 	else if (nyn == 0 && n->yn.no_fail) {
 		xp_err(err, "curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n"
-			" remaining string is 'fail}'");
+			" remaining string is '%s'", n->src + n->rest_after[npos - 1]);
 		return XP_ERROR;
 	}
 	if (nyn > 2) {
-		xp_err(err, "curly-bracket problem in conditional yes/no parsing: did not close with '}'");
+		xp_err(err, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
+			" remaining string is '%s'", n->src + n->rest_after[npos + 1]);
 		return XP_ERROR;
 	}
 	sv vals[5] = { a0 };
@@ -289,6 +312,10 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 		long long idx = 0;
 		if (numeric)
 			sv_to_long(t, &idx);
+		if (numeric && idx <= 0) {
+			xp_err(err, "first argument of \"extract\" must be greater than zero");
+			return XP_ERROR;
+		}
 		xbuf jerr;
 		xbuf_init(&jerr, env->a);
 		found = xp_json_extract(a0, numeric, idx, vals[1], sv_eq_cstr(n->opt, "jsons"), &val, &jerr);
@@ -314,19 +341,27 @@ static int item_listextract(const xp_node *n, xp_env *env, bool skip, xbuf *out,
 	int rc = eval_args(n, env, skip, a, err);
 	if (rc != XP_OK)
 		return rc;
-	long long field;
-	if (!sv_to_long(sv_trim(a[0]), &field)) {
-		if (skip && !a[0].len)
-			field = 0;
-		else {
+	long long field = 0;
+	if (!skip && !a[0].len) {
+		xp_err(err, "first argument of \"listextract\" must not be empty");
+		return XP_ERROR;
+	}
+	if (!xp_is_extract_number(a[0])) {
+		if (!(skip && !a[0].len)) {
 			xp_err(err, "first argument of \"listextract\" must be numeric");
 			return XP_ERROR;
 		}
+	} else {
+		field = (int)(unsigned)(unsigned long long)strtoll(sv_dup(env->a, sv_trim(a[0])), NULL, 10);
 	}
 	if (skip)
 		return yesno(n, env, true, false, true, SV_NULL, out, err);
 	int count = list_count(a[1], 0);
 	long long want = field > 0 ? field : count + field + 1;
+	/* Exim's arithmetic: a negative index reaching past the start gives the first item, one
+	 * landing exactly before it gives nothing. */
+	if (field < 0 && want < 0)
+		want = 1;
 	xbuf item;
 	xbuf_init(&item, env->a);
 	bool found = false;
@@ -418,40 +453,43 @@ static int item_sg(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *er
 {
 	sv a[3];
 	int rc = eval_args(n, env, skip, a, err);
-	if (rc != XP_OK || skip)
+	if (rc != XP_OK)
 		return rc;
+	/* The regex is compiled even in a branch not taken, as Exim does. */
 	xp_regex *re = xp_regex_compile(env, a[1], false, err);
 	if (!re)
 		return XP_ERROR;
+	if (skip)
+		return XP_OK;
 	xp_saved saved;
 	xp_save(env, &saved);
+	/* Global substitution as Perl and Exim do it: after an empty match, first try for a
+	 * non-empty match anchored at the same place, and only then step over one character. */
 	size_t pos = 0;
-	bool last_empty = false;
+	bool after_empty = false;
 	while (pos <= a[0].len) {
 		size_t m0, m1;
-		/* After an empty match, look for a non-empty one at the same place first (as Exim). */
-		int m = xp_regex_match(env, re, a[0], true, pos, &m0, &m1);
-		if (m <= 0)
-			break;
-		if (m0 == m1 && last_empty && m0 == pos) {
-			if (pos < a[0].len)
-				xbuf_putc(out, a[0].p[pos]);
-			pos++;
-			last_empty = false;
-			continue;
+		int m;
+		if (after_empty) {
+			m = xp_regex_match_nonempty_at(env, re, a[0], pos, &m0, &m1);
+			after_empty = false;
+			if (m <= 0) {
+				if (pos < a[0].len)
+					xbuf_putc(out, a[0].p[pos]);
+				pos++;
+				continue;
+			}
+		} else {
+			m = xp_regex_match(env, re, a[0], true, pos, &m0, &m1);
+			if (m <= 0)
+				break;
 		}
 		xbuf_put(out, a[0].p + pos, m0 - pos);
 		rc = xp_expand(env, a[2], out, err);
 		if (rc != XP_OK)
 			break;
-		last_empty = m0 == m1;
 		pos = m1;
-		if (m0 == m1) {
-			if (pos < a[0].len)
-				xbuf_putc(out, a[0].p[pos]);
-			pos++;
-			last_empty = false;
-		}
+		after_empty = m0 == m1;
 	}
 	xp_restore(env, &saved);
 	if (rc != XP_OK)
@@ -501,6 +539,8 @@ static int item_hooked(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 	const xp_hooks *h = env->hooks;
 	switch (n->id) {
 	case I_ACL:
+		if (!a[0].len)
+			return XP_OK; /* no ACL named: nothing to run, an empty result */
 		if (h && h->acl)
 			return h->acl(h->ctx, a[0], a + 1, n->nargs - 1, out, err);
 		xp_err(err, "ERROR from acl \"" SV_FMT "\"", SV_ARG(a[0]));
@@ -516,10 +556,21 @@ static int item_hooked(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 		xp_err(err, "SRS encoding is not available in this context");
 		return XP_ERROR;
 	case I_DLFUNC:
-		xp_err(err, "\"${dlfunc\" encountered, but this facility is not included in this binary");
+		if (env->forbid & RDO_DLFUNC)
+			xp_err(err, "dynamically-loaded functions are not permitted");
+		else
+			xp_err(err, "\"${dlfunc\" encountered, but this facility is not included in this binary");
 		return XP_ERROR;
 	case I_PERL:
-		xp_err(err, "\"${perl\" encountered, but this facility is not included in this binary");
+		if (env->forbid & RDO_PERL) {
+			xp_err(err, "Perl calls are not permitted");
+			return XP_ERROR;
+		}
+		/* Exim's answer when perl_startup is unset; with it set there is still no Perl here. */
+		if (!conf_main_string("perl_startup"))
+			xp_err(err, "A setting of perl_startup is needed when using the Perl interpreter");
+		else
+			xp_err(err, "\"${perl\" encountered, but this facility is not included in this binary");
 		return XP_ERROR;
 	default:
 		break;
@@ -529,28 +580,53 @@ static int item_hooked(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 
 static int item_certextract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
-	sv a[2];
-	int rc = eval_args(n, env, skip, a, err);
+	sv field;
+	int rc = xp_eval_arg(n->args[0], env, skip, &field, err);
 	if (rc != XP_OK)
 		return rc;
 	if (skip)
 		return yesno(n, env, true, false, true, SV_NULL, out, err);
-	const xp_hooks *h = env->hooks;
-	if (!h || !h->certextract) {
-		xp_err(err, "second argument of \"certextract\" must be a certificate variable");
+	sv var = n->raw;
+	static const char *const certvars[] = { "tls_in_ourcert", "tls_in_peercert", "tls_out_ourcert",
+		"tls_out_peercert", NULL };
+	bool is_cert = false;
+	for (int i = 0; certvars[i]; i++)
+		is_cert |= sv_eq_cstr(var, certvars[i]);
+	xbuf cert;
+	xbuf_init(&cert, env->a);
+	if (xp_var_get(env, var, &cert, err) <= 0) {
+		xp_err(err, "no variable named \"" SV_FMT "\"", SV_ARG(var));
 		return XP_ERROR;
 	}
+	if (!is_cert) {
+		xp_err(err, "\"" SV_FMT "\" is not a certificate", SV_ARG(var));
+		return XP_ERROR;
+	}
+	/* No certificate (as always without a TLS session): the "no" branch. */
+	const xp_hooks *h = env->hooks;
+	if (!cert.len || !h || !h->certextract)
+		return yesno(n, env, false, false, true, SV_NULL, out, err);
 	xbuf val;
 	xbuf_init(&val, env->a);
-	rc = h->certextract(h->ctx, a[0], a[1], &val, err);
+	rc = h->certextract(h->ctx, field, xbuf_sv(&cert), &val, err);
 	if (rc == XP_ERROR)
 		return rc;
 	return yesno(n, env, false, rc == XP_OK, true, xbuf_sv(&val), out, err);
 }
 
+static int dispatch_item(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err);
+
 int xp_eval_item(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
-	DEBUG(D_EXPAND) if (!skip) debug_printf("item ${%s...}\n", xp_item_name(n->id));
+	DEBUG(D_EXPAND) xp_trace(env, "item ${%s}%s", xp_item_name(n->id), skip ? " (skipping)" : "");
+	int rc = dispatch_item(n, env, skip, out, err);
+	DEBUG(D_EXPAND) if (rc != XP_OK) xp_trace(env, "item ${%s} %s: %s", xp_item_name(n->id),
+		rc == XP_FORCEFAIL ? "forced failure" : "failed", xbuf_cstr(err));
+	return rc;
+}
+
+static int dispatch_item(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
+{
 	switch (n->id) {
 	case I_IF: return item_if(n, env, skip, out, err);
 	case I_ENV: return item_env(n, env, skip, out, err);

@@ -82,7 +82,9 @@ static int item_readfile(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, co
 		return XP_ERROR;
 	}
 	if (a[0].taint) {
-		xp_err(err, "Tainted filename '" SV_FMT "'", SV_ARG(a[0]));
+		/* Exim 4.96 refuses to open a tainted name and reports it as EACCES. */
+		xp_err(err, "failed to open " SV_FMT ": Permission denied (euid=%ld egid=%ld)", SV_ARG(a[0]),
+			(long)geteuid(), (long)getegid());
 		return XP_ERROR;
 	}
 	const char *name = sv_dup(env->a, a[0]);
@@ -296,9 +298,10 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 	return rc;
 }
 
-/* Split a command into words as Exim does for ${run} and pipes: white space separates, "double
- * quotes" group (a backslash there takes the next character literally), 'single quotes' group
- * with no escapes. The words are not yet expanded. */
+/* Split a command into words as Exim does for ${run} and pipes: white space separates; a word
+ * starting with a double quote runs to the closing quote (a backslash there takes the next
+ * character literally), one starting with a single quote likewise with no escapes. The words are
+ * not yet expanded. */
 static sv *split_command(arena *a, sv cmd, int *argc)
 {
 	size_t cap = 8;
@@ -312,25 +315,24 @@ static sv *split_command(arena *a, sv cmd, int *argc)
 			break;
 		xbuf w;
 		xbuf_init(&w, a);
-		while (i < cmd.len && !isspace((unsigned char)cmd.p[i])) {
-			char c = cmd.p[i];
-			if (c == '"') {
-				i++;
-				while (i < cmd.len && cmd.p[i] != '"') {
-					if (cmd.p[i] == '\\' && i + 1 < cmd.len)
-						i++;
-					xbuf_putc(&w, cmd.p[i++]);
-				}
-				i++;
-			} else if (c == '\'') {
-				i++;
-				while (i < cmd.len && cmd.p[i] != '\'')
-					xbuf_putc(&w, cmd.p[i++]);
-				i++;
-			} else {
-				xbuf_putc(&w, c);
-				i++;
+		char c = cmd.p[i];
+		if (c == '"') {
+			/* A quoted word ends at its closing quote. */
+			i++;
+			while (i < cmd.len && cmd.p[i] != '"') {
+				if (cmd.p[i] == '\\' && i + 1 < cmd.len)
+					i++;
+				xbuf_putc(&w, cmd.p[i++]);
 			}
+			i++;
+		} else if (c == '\'') {
+			i++;
+			while (i < cmd.len && cmd.p[i] != '\'')
+				xbuf_putc(&w, cmd.p[i++]);
+			i++;
+		} else {
+			while (i < cmd.len && !isspace((unsigned char)cmd.p[i]))
+				xbuf_putc(&w, cmd.p[i++]);
 		}
 		if ((size_t)n + 1 >= cap) {
 			words = arena_realloc(a, words, cap * sizeof *words, cap * 2 * sizeof *words);

@@ -1,5 +1,7 @@
 /* List items: ${map}, ${filter}, ${reduce}, ${sort}. Each sets $item (and ${reduce} $value) for
  * the inner expansion and restores the outer values afterwards. */
+#include <ctype.h>
+
 #include "expand/xp_internal.h"
 #include "lib/list.h"
 
@@ -30,8 +32,13 @@ static int compare(sv cmp, sv a, sv b, bool *ok)
 	for (int i = 0; i < 4; i++)
 		if (sv_eq_cstr(cmp, num[i])) {
 			long long x = 0, y = 0;
-			/* Values that are not numbers compare as equal (Exim leaves them in place). */
-			if (!sv_to_long(sv_trim(a), &x) || !sv_to_long(sv_trim(b), &y))
+			/* Numbers as conditions read them (1K...); values that are not numbers compare
+			 * false, so Exim leaves them in place. */
+			xbuf e;
+			xbuf_init(&e, NULL);
+			bool nums = xp_number(a, &x, "", &e) && xp_number(b, &y, "", &e);
+			xbuf_free(&e);
+			if (!nums)
 				return 0;
 			switch (i) {
 			case 0: return x < y;
@@ -69,13 +76,21 @@ static int do_sort(const xp_node *n, xp_env *env, sv list, xbuf *out, xbuf *err)
 	int rc = xp_eval_arg(n->args[1], env, false, &cmp, err);
 	if (rc != XP_OK)
 		return rc;
+	/* The comparator is the condition name at the start of the argument (checked at parse). */
+	size_t nl = 0;
+	if (cmp.len && isalpha((unsigned char)cmp.p[0]))
+		while (nl < cmp.len && (isalnum((unsigned char)cmp.p[nl]) || cmp.p[nl] == '_'))
+			nl++;
+	else
+		while (nl < cmp.len && strchr("<=>", cmp.p[nl]))
+			nl++;
+	cmp.len = nl;
 	bool ok;
-	compare(sv_trim(cmp), SV_LIT("0"), SV_LIT("0"), &ok);
+	compare(cmp, SV_LIT("0"), SV_LIT("0"), &ok);
 	if (!ok) {
 		xp_err(err, "%s", "");
 		return XP_ERROR;
 	}
-	cmp = sv_trim(cmp);
 	size_t cap = 16, cnt = 0;
 	sv *items = arena_alloc(env->a, cap * sizeof *items), *keys = arena_alloc(env->a, cap * sizeof *keys);
 	list_iter it;
@@ -87,8 +102,10 @@ static int do_sort(const xp_node *n, xp_env *env, sv list, xbuf *out, xbuf *err)
 		sv iv = sv_copy(env->a, xbuf_sv(&item));
 		env->item = iv;
 		sv key;
-		if ((rc = xp_eval_arg(n->args[2], env, false, &key, err)) != XP_OK)
+		if ((rc = xp_eval_arg(n->args[2], env, false, &key, err)) != XP_OK) {
+			xp_err(err, "field-extract in sort: \"" SV_FMT "\"", SV_ARG(n->raw));
 			return rc;
+		}
 		if (cnt == cap) {
 			items = arena_realloc(env->a, items, cap * sizeof *items, 2 * cap * sizeof *items);
 			keys = arena_realloc(env->a, keys, cap * sizeof *keys, 2 * cap * sizeof *keys);
@@ -149,7 +166,8 @@ int xp_item_list(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 	xbuf_init(&item, env->a);
 	list_iter_init(&it, list, 0);
 	bool first = true;
-	env->value = start;
+	if (n->id == I_REDUCE)
+		env->value = start; /* map and filter leave the outer $value visible */
 	while (rc == XP_OK && list_next(&it, &item)) {
 		env->item = sv_copy(env->a, xbuf_sv(&item));
 		if (n->id == I_FILTER) {

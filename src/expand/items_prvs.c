@@ -96,14 +96,15 @@ static bool prvs_result_get(void *ctx, sv name, xbuf *out)
 
 static void set_lasting_result(xp_env *env, sv result)
 {
+	result = sv_copy(env->state, result);
 	for (xp_provider *p = env->providers; p; p = p->next)
 		if (p->get == prvs_result_get) {
 			*(sv *)p->ctx = result;
 			return;
 		}
-	sv *slot = arena_alloc(env->a, sizeof *slot);
+	sv *slot = arena_alloc(env->state, sizeof *slot);
 	*slot = result;
-	xp_provider *p = arena_calloc(env->a, 1, sizeof *p);
+	xp_provider *p = arena_calloc(env->state, 1, sizeof *p);
 	p->get = prvs_result_get;
 	p->ctx = slot;
 	xp_env_push_provider(env, p);
@@ -115,6 +116,10 @@ int xp_item_prvscheck(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf 
 	int rc = xp_eval_arg(n->args[0], env, skip, &addr, err);
 	if (rc != XP_OK)
 		return rc;
+	if (n->nargs < 2) {
+		xp_err(err, "Not enough arguments for 'prvscheck' (min is 1)"); /* sic: Exim's count */
+		return XP_ERROR;
+	}
 	/* prvs=KDDDHHHHHH=local@domain, case-insensitive prefix and hex. */
 	bool valid = addr.len > 17 && strncasecmp(addr.p, "prvs=", 5) == 0 && addr.p[15] == '=';
 	for (int i = 5; valid && i < 15; i++)
@@ -215,6 +220,10 @@ int xp_item_imapfolder(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 	}
 	if (skip)
 		return XP_OK;
+	if (n->nargs > 1 && a[1].len != 1) {
+		xp_err(err, "IMAP folder separator must be one character, found \"" SV_FMT "\"", SV_ARG(a[1]));
+		return XP_ERROR;
+	}
 	char sep = n->nargs > 1 && a[1].len ? a[1].p[0] : '/';
 	sv specials = a[2];
 	uint16_t units[256];

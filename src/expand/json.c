@@ -193,9 +193,12 @@ bool xp_json_array_items(arena *a, sv json, sv **items, size_t *n, bool strip, x
 		}
 		xbuf v;
 		xbuf_init(&v, a);
-		put_value(sv_sub(s, vs, ve - vs), strip, &v);
+		sv raw = sv_sub(s, vs, ve - vs);
+		put_value(raw, strip, &v);
 		sv item = xbuf_sv(&v);
 		item.taint = json.taint;
+		if (strip && (raw.len < 2 || raw.p[0] != '"'))
+			item = SV_NULL; /* not a string: an error if the loop reaches it */
 		(*items)[(*n)++] = item;
 		i = skip_ws(s, ve);
 		if (i < s.len && s.p[i] == ',')

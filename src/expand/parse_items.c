@@ -126,12 +126,18 @@ static bool parse_yesno(xp_parser *p, xp_node *n, sv name, int depth)
 		return false;
 	}
 	n->yn.present = true;
-	if (!(n->yn.yes = xp_parse_braced(p, depth)))
+	p->cond_depth++;
+	n->yn.yes = xp_parse_braced(p, depth);
+	p->cond_depth--;
+	if (!n->yn.yes)
 		return false;
 	xp_p_skipws(p);
 	c = xp_p_peek(p);
 	if (c == '{') {
-		if (!(n->yn.no = xp_parse_braced(p, depth)))
+		p->cond_depth++;
+		n->yn.no = xp_parse_braced(p, depth);
+		p->cond_depth--;
+		if (!n->yn.no)
 			return false;
 	} else if (c != '}') {
 		size_t st = p->pos;
@@ -145,8 +151,8 @@ static bool parse_yesno(xp_parser *p, xp_node *n, sv name, int depth)
 	}
 	xp_p_skipws(p);
 	if (xp_p_peek(p) != '}') {
-		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
-			" remaining string is '%s'", rest(p));
+		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: did not close with '}'%s\n"
+			" remaining string is '%s'", n->yn.no_fail ? " after forcedfail" : "", rest(p));
 		return false;
 	}
 	p->pos++;
@@ -161,6 +167,8 @@ static sv read_word(xp_parser *p)
 		p->pos++;
 	return sv_sub(p->src, st, p->pos - st);
 }
+
+static bool yesno_or_defer(xp_parser *p, xp_node *n, sv name, int depth);
 
 static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 {
@@ -196,7 +204,7 @@ static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 	if (!q)
 		return false;
 	add_arg(p, n, q);
-	return parse_yesno(p, n, name, depth);
+	return yesno_or_defer(p, n, name, depth);
 }
 
 /* extract: the split between the argument list and {yes}{no} depends on whether the first
@@ -214,6 +222,10 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 	if (!need_arg(p, n, "missing '{' for arg 1 of extract", depth))
 		return false;
 	sv first;
+	if (literal_text(n->args[0], &first) && !first.len) {
+		xp_p_fail(p, "first argument of \"extract\" must not be empty");
+		return false;
+	}
 	if (literal_text(n->args[0], &first) && !n->opt.len) {
 		/* Decided now, as Exim decides it while reading. */
 		bool numeric = xp_is_extract_number(first);
@@ -222,19 +234,29 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 			return false;
 		if (numeric && !need_arg(p, n, "missing '{' for arg 3 of extract", depth))
 			return false;
-		return parse_yesno(p, n, name, depth);
+		return yesno_or_defer(p, n, name, depth);
 	}
 	if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
 		return false;
+	/* Where the text after each argument starts, for the messages evaluation may give. */
+	size_t *rest_after = arena_calloc(p->a, 6, sizeof *rest_after);
+	xp_p_skipws(p);
+	rest_after[1] = p->pos;
 	for (int i = 2; i < 5; i++) {
 		xp_p_skipws(p);
 		if (xp_p_peek(p) != '{')
 			break;
+		p->cond_depth++; /* may be a yes/no part */
 		xp_seq *s = xp_parse_braced(p, depth);
+		p->cond_depth--;
 		if (!s)
 			return false;
 		add_arg(p, n, s);
+		xp_p_skipws(p);
+		rest_after[i] = p->pos;
 	}
+	n->rest_after = rest_after;
+	n->src = arena_strndup(p->a, p->src.p, p->src.len);
 	xp_p_skipws(p);
 	int c = xp_p_peek(p);
 	if (c >= 0 && isalpha(c)) {
@@ -258,6 +280,33 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 	return true;
 }
 
+/* Exim reads sort's comparator as a condition name, unexpanded. */
+static bool check_sort_comparator(xp_parser *p, sv raw)
+{
+	sv t = raw; /* not trimmed: " lt" is no condition name for Exim */
+	size_t n = 0;
+	if (t.len && isalpha((unsigned char)t.p[0]))
+		while (n < t.len && (isalnum((unsigned char)t.p[n]) || t.p[n] == '_'))
+			n++;
+	else
+		while (n < t.len && strchr("<=>", t.p[n]))
+			n++;
+	if (n == 0) {
+		xp_p_fail(p, "condition name expected, but found \"%.16s\"", sv_dup(p->a, t));
+		return false;
+	}
+	sv name = sv_sub(t, 0, n);
+	if (!xp_is_condition_name(name)) {
+		xp_p_fail(p, "%s", ""); /* Exim's (empty) message for an unknown one */
+		return false;
+	}
+	if (!xp_is_sort_comparator(name)) {
+		xp_p_fail(p, "comparator not handled for sort");
+		return false;
+	}
+	return true;
+}
+
 /* map/filter/reduce/sort: fixed arguments with positional wording. filter's second argument is
  * a condition. */
 static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int depth)
@@ -269,6 +318,27 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 	int nw = item == I_REDUCE || item == I_SORT ? 3 : 2;
 	for (int i = 0; i < nw; i++) {
 		snprintf(msg, sizeof msg, "missing '{' for %s arg of " SV_FMT, w[i], SV_ARG(name));
+		if (item == I_SORT && i == 1) {
+			/* Exim reads the comparator raw, up to the first closing brace, as a
+			 * condition name. */
+			xp_p_skipws(p);
+			if (xp_p_peek(p) != '{') {
+				xp_p_fail(p, "%s", msg);
+				return false;
+			}
+			p->pos++;
+			size_t len;
+			const char *text = xp_p_raw_arg(p, &len);
+			if (!text || !check_sort_comparator(p, sv_make(text, len)))
+				return false;
+			xp_node *lit = arena_calloc(p->a, 1, sizeof *lit);
+			lit->kind = N_LIT;
+			lit->text = sv_make(text, len);
+			xp_seq *s = arena_calloc(p->a, 1, sizeof *s);
+			s->first = lit;
+			add_arg(p, n, s);
+			continue;
+		}
 		if (item == I_FILTER && i == 1) {
 			xp_p_skipws(p);
 			if (xp_p_peek(p) != '{') {
@@ -278,7 +348,9 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 			p->pos++;
 			char outer[64];
 			snprintf(outer, sizeof outer, "\"" SV_FMT "\" item", SV_ARG(name));
+			p->cond_depth++; /* evaluated per list item */
 			n->cond = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+			p->cond_depth--;
 			if (p->failed)
 				return false;
 			xp_p_skipws(p);
@@ -289,13 +361,22 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 			p->pos++;
 			continue;
 		}
-		if (!need_arg(p, n, msg, depth))
-			return false;
-		sv cmp;
-		if (item == I_SORT && i == 1 && literal_text(n->args[1], &cmp) && !xp_is_sort_comparator(cmp)) {
-			xp_p_fail(p, "%s", ""); /* Exim's (empty) message for a bad comparator */
+		xp_p_skipws(p);
+		size_t st = p->pos + 1;
+		bool braced = xp_p_peek(p) == '{';
+		/* The per-item expression is expanded only for items of the list. */
+		bool per_item = i == nw - 1;
+		p->cond_depth += per_item;
+		bool got = need_arg(p, n, msg, depth);
+		p->cond_depth -= per_item;
+		if (!got) {
+			/* An error inside the per-item expression names the item, as Exim does. */
+			if (braced && i == nw - 1 && (item == I_MAP || item == I_REDUCE))
+				p->errmsg = arena_printf(p->a, "%s inside \"" SV_FMT "\" item", p->errmsg, SV_ARG(name));
 			return false;
 		}
+		if (item == I_SORT && i == 2)
+			n->raw = sv_sub(p->src, st, p->pos - 1 - st);
 	}
 	xp_p_skipws(p);
 	if (xp_p_peek(p) != '}') {
@@ -304,6 +385,16 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 	}
 	p->pos++;
 	return true;
+}
+
+/* Exim does an item's work (the lookup, the condition...) before it reads the {yes}{no} part,
+ * so a syntax error there is kept on the node and reported after that work. */
+static bool yesno_or_defer(xp_parser *p, xp_node *n, sv name, int depth)
+{
+	if (parse_yesno(p, n, name, depth))
+		return true;
+	n->yn_error = p->errmsg;
+	return false;
 }
 
 xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
@@ -360,22 +451,46 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 			xp_p_fail(p, "%s", "");
 			break;
 		}
-		ok = need_arg(p, n, "", depth) && parse_yesno(p, n, name, depth);
+		ok = need_arg(p, n, "", depth) && yesno_or_defer(p, n, name, depth);
 		break;
-	case I_CERTEXTRACT:
-		ok = need_arg(p, n, "missing '{' for field arg of certextract", depth) &&
-			need_arg(p, n, "missing '{' for cert variable arg of certextract", depth) &&
-			parse_yesno(p, n, name, depth);
+	case I_CERTEXTRACT: {
+		ok = need_arg(p, n, "missing '{' for field arg of certextract", depth);
+		if (ok) {
+			/* The second argument is "{$name}", read as it stands: not expanded. */
+			xp_p_skipws(p);
+			if (xp_p_peek(p) != '{') {
+				xp_p_fail(p, "missing '{' for cert variable arg of certextract");
+				ok = false;
+			} else if (p->pos + 1 >= p->src.len || p->src.p[p->pos + 1] != '$') {
+				xp_p_fail(p, "second argument of \"certextract\" must be a certificate variable");
+				ok = false;
+			} else {
+				p->pos += 2;
+				size_t len;
+				const char *raw = xp_p_raw_arg(p, &len);
+				if (!raw)
+					ok = false;
+				else
+					n->raw = sv_make(raw, len);
+			}
+		}
+		ok = ok && yesno_or_defer(p, n, name, depth);
 		break;
+	}
 	case I_LISTEXTRACT: {
 		sv first;
 		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth);
-		if (ok && literal_text(n->args[0], &first) && !xp_is_extract_number(first)) {
+		if (ok)
+			xp_p_pending_flag(p, PEND_LISTINDEX);
+		if (ok && literal_text(n->args[0], &first) && !first.len) {
+			xp_p_fail(p, "first argument of \"listextract\" must not be empty");
+			ok = false;
+		} else if (ok && literal_text(n->args[0], &first) && !xp_is_extract_number(first)) {
 			xp_p_fail(p, "first argument of \"listextract\" must be numeric");
 			ok = false;
 		}
 		ok = ok && need_arg(p, n, "missing '{' for arg 2 of listextract", depth) &&
-			parse_yesno(p, n, name, depth);
+			yesno_or_defer(p, n, name, depth);
 		break;
 	}
 	case I_EXTRACT: ok = parse_extract(p, n, name, depth); break;
@@ -394,19 +509,19 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 			if (ok)
 				n->raw = sv_sub(p->src, st, p->pos - 1 - st);
 		}
-		ok = ok && parse_yesno(p, n, name, depth);
+		ok = ok && yesno_or_defer(p, n, name, depth);
 		break;
 	case I_IF:
 		xp_p_skipws(p);
 		n->cond = xp_parse_cond_p(p, depth + 1, NULL);
-		ok = !p->failed && parse_yesno(p, n, name, depth);
+		ok = !p->failed && yesno_or_defer(p, n, name, depth);
 		break;
 	default:
 		xp_p_fail(p, "internal error: item " SV_FMT " has no parser", SV_ARG(name));
 		break;
 	}
 	if (!ok)
-		return NULL;
+		return n->yn_error ? n : NULL; /* a node whose yes/no part is bad still does its work */
 	p->npending = mark;
 	return n;
 }

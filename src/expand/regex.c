@@ -63,10 +63,10 @@ xp_regex *xp_regex_compile(xp_env *env, sv pattern, bool caseless, xbuf *err)
 	return &c->e[slot].re;
 }
 
-int xp_regex_match(xp_env *env, xp_regex *re, sv subject, bool set_numeric, size_t start,
-	size_t *ovec0, size_t *ovec1)
+static int match_opts(xp_env *env, xp_regex *re, sv subject, bool set_numeric, size_t start,
+	uint32_t opts, size_t *ovec0, size_t *ovec1)
 {
-	int rc = pcre2_match(re->code, (PCRE2_SPTR)(subject.p ? subject.p : ""), subject.len, start, 0,
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)(subject.p ? subject.p : ""), subject.len, start, opts,
 		re->md, NULL);
 	if (rc < 0)
 		return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
@@ -90,6 +90,18 @@ int xp_regex_match(xp_env *env, xp_regex *re, sv subject, bool set_numeric, size
 		env->nnumeric = n;
 	}
 	return 1;
+}
+
+int xp_regex_match(xp_env *env, xp_regex *re, sv subject, bool set_numeric, size_t start,
+	size_t *ovec0, size_t *ovec1)
+{
+	return match_opts(env, re, subject, set_numeric, start, 0, ovec0, ovec1);
+}
+
+int xp_regex_match_nonempty_at(xp_env *env, xp_regex *re, sv subject, size_t start,
+	size_t *ovec0, size_t *ovec1)
+{
+	return match_opts(env, re, subject, true, start, PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED, ovec0, ovec1);
 }
 
 void xp_env_release(xp_env *env)

@@ -15,7 +15,11 @@
 
 #include "build_config.h"
 #include "conf/conf.h"
+#include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
+#include "lib/timefmt.h"
+
+static void put_decoded(xp_env *env, sv t, xbuf *out);
 
 /* ---- process facts ---- */
 
@@ -81,7 +85,16 @@ GETTER(v_config_dir)
 	if (slash)
 		xbuf_put(out, f, (size_t)(slash - f));
 }
-GETTER(v_exim_path) { xbuf_puts(out, proc_exim_path ? proc_exim_path : "/usr/sbin/postern"); }
+GETTER(v_exim_path)
+{
+	/* The binary's own absolute path (Exim shows its configured install path). */
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n > 0)
+		xbuf_put(out, buf, (size_t)n);
+	else
+		xbuf_puts(out, proc_exim_path ? proc_exim_path : "/usr/sbin/postern");
+}
 GETTER(v_exim_uid)
 {
 	struct passwd *pw = getpwnam("Debian-exim");
@@ -109,9 +122,23 @@ GETTER(v_spool_directory)
 }
 GETTER(v_main_option)
 {
-	/* Variables that show a main option's value (the option has the variable's name). */
-	if (!conf_main_value(def->name, out) && def->fixed)
-		xbuf_puts(out, def->fixed);
+	/* Variables that show a size option's value as a plain number (-bP shows "100K"). */
+	xbuf v;
+	xbuf_init(&v, env->a);
+	if (!conf_main_value(def->name, &v)) {
+		if (def->fixed)
+			xbuf_puts(out, def->fixed);
+		return;
+	}
+	long long n;
+	sv t = xbuf_sv(&v);
+	if (t.len > 1 && strchr("KkMmGg", t.p[t.len - 1]) && sv_to_long(sv_sub(t, 0, t.len - 1), &n)) {
+		char m = (char)tolower((unsigned char)t.p[t.len - 1]);
+		n *= m == 'k' ? 1024 : m == 'm' ? 1024 * 1024 : 1024 * 1024 * 1024;
+		xbuf_printf(out, "%lld", n);
+	} else {
+		xbuf_putsv(out, t);
+	}
 }
 GETTER(v_smtp_active_hostname)
 {
@@ -143,38 +170,19 @@ GETTER(v_value) { xbuf_putsv(out, env->value); }
 GETTER(v_item) { xbuf_putsv(out, env->item); }
 GETTER(v_runrc) { xbuf_printf(out, "%d", env->runrc); }
 
-/* Time of day in Exim's formats. */
+/* Time of day in Exim's formats (lib/timefmt). */
 static void tod(const char *which, xbuf *out)
 {
+	static const struct { const char *name; tod_format f; } t[] = {
+		{ "tod_bsdinbox", TOD_BSDINBOX }, { "tod_epoch", TOD_EPOCH }, { "tod_epoch_l", TOD_EPOCH_L },
+		{ "tod_full", TOD_FULL }, { "tod_log", TOD_LOG }, { "tod_logfile", TOD_LOGFILE },
+		{ "tod_zone", TOD_ZONE }, { "tod_zulu", TOD_ZULU },
+	};
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	struct tm lt, gt;
-	localtime_r(&tv.tv_sec, &lt);
-	gmtime_r(&tv.tv_sec, &gt);
-	char buf[128];
-	long off = lt.tm_gmtoff;
-	char zone[48];
-	snprintf(zone, sizeof zone, "%c%02ld%02ld", off < 0 ? '-' : '+', labs(off) / 3600, labs(off) % 3600 / 60);
-	if (!strcmp(which, "tod_bsdinbox")) {
-		strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &lt);
-		/* Exim pads the day with a space, as ctime does */
-	} else if (!strcmp(which, "tod_epoch")) {
-		snprintf(buf, sizeof buf, "%lld", (long long)tv.tv_sec);
-	} else if (!strcmp(which, "tod_epoch_l")) {
-		snprintf(buf, sizeof buf, "%lld%06ld", (long long)tv.tv_sec, (long)tv.tv_usec);
-	} else if (!strcmp(which, "tod_full")) {
-		strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S ", &lt);
-		strcat(buf, zone);
-	} else if (!strcmp(which, "tod_log")) {
-		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &lt);
-	} else if (!strcmp(which, "tod_logfile")) {
-		strftime(buf, sizeof buf, "%Y%m%d", &lt);
-	} else if (!strcmp(which, "tod_zone")) {
-		snprintf(buf, sizeof buf, "%s", zone);
-	} else { /* tod_zulu */
-		strftime(buf, sizeof buf, "%Y%m%d%H%M%SZ", &gt);
-	}
-	xbuf_puts(out, buf);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (!strcmp(which, t[i].name))
+			tod_format_time(t[i].f, tv.tv_sec, (long)tv.tv_usec, out);
 }
 GETTER(v_tod) { tod(def->name, out); }
 
@@ -213,6 +221,13 @@ GETTER(v_message_headers)
 	bool raw = !strcmp(def->name, "message_headers_raw");
 	for (size_t i = 0; i < env->msg->nheaders; i++) {
 		const xp_header *h = &env->msg->headers[i];
+		if (raw) {
+			/* raw: the header lines exactly, each with its newline */
+			xbuf_putsv(out, h->name);
+			xbuf_putc(out, ':');
+			xbuf_putsv(out, h->text);
+			continue;
+		}
 		if (i)
 			xbuf_putc(out, '\n');
 		xbuf_putsv(out, h->name);
@@ -220,10 +235,7 @@ GETTER(v_message_headers)
 		sv t = h->text;
 		if (t.len && t.p[t.len - 1] == '\n')
 			t.len--;
-		if (raw)
-			xbuf_putsv(out, t);
-		else
-			xbuf_putsv(out, t);
+		put_decoded(env, t, out);
 	}
 	out->taint = 1;
 }
@@ -398,12 +410,12 @@ void xp_env_set_aclvar(xp_env *env, sv name, sv value)
 {
 	for (xp_aclvar *v = env->aclvars; v; v = v->next)
 		if (sv_eq(v->name, name)) {
-			v->value = sv_copy(env->a, value);
+			v->value = sv_copy(env->state, value);
 			return;
 		}
-	xp_aclvar *v = arena_calloc(env->a, 1, sizeof *v);
-	v->name = sv_copy(env->a, name);
-	v->value = sv_copy(env->a, value);
+	xp_aclvar *v = arena_calloc(env->state, 1, sizeof *v);
+	v->name = sv_copy(env->state, name);
+	v->value = sv_copy(env->state, value);
 	v->next = env->aclvars;
 	env->aclvars = v;
 }
@@ -473,6 +485,23 @@ int xp_var_get(xp_env *env, sv name, xbuf *out, xbuf *err)
 
 /* ---- headers ---- */
 
+/* RFC 2047 encoded words decoded as ${rfc2047d:} does (the operator module owns the decoder);
+ * text that does not decode is kept as it is. */
+static void put_decoded(xp_env *env, sv t, xbuf *out)
+{
+	if (!memmem(t.p, t.len, "=?", 2)) {
+		xbuf_putsv(out, t);
+		return;
+	}
+	xbuf dec, derr;
+	xbuf_init(&dec, env->a);
+	xbuf_init(&derr, env->a);
+	if (xp_op_apply(SV_LIT("rfc2047d"), t, &dec, &derr) == XP_OP_OK)
+		xbuf_putsv(out, xbuf_sv(&dec));
+	else
+		xbuf_putsv(out, t);
+}
+
 /* Header text for $h_ (leading white space and the final newline removed), $bh_ (same, no
  * decoding), $rh_ (raw), $lh_ (each header's text on its own line). Several headers of the same
  * name are joined with a newline. */
@@ -508,7 +537,10 @@ void xp_header_get(xp_env *env, int hkind, sv name, xbuf *out, bool *exists)
 				xbuf_putc(out, '\n');
 		}
 		first = false;
-		xbuf_putsv(out, t);
+		if (hkind == H_PLAIN || hkind == H_BODY)
+			put_decoded(env, t, out);
+		else
+			xbuf_putsv(out, t);
 	}
 	out->taint = 1;
 }

@@ -58,7 +58,12 @@ struct xp_node {
 	xp_yesno_part yn;
 	sv opt;          /* item word option: extract json/jsons, lookup type, run/readsocket options */
 	const void *spec; /* ${lookup}: the parsed search_spec */
-	sv raw;          /* ${run}: the command argument's source text (split, then expanded) */
+	sv raw;          /* ${run}: the command argument's source text (split, then expanded);
+	                  * ${certextract}: the certificate variable's name */
+	const char *yn_error; /* syntax error in the {yes}{no} part: reported after the item's work */
+	uint8_t *argflags;    /* N_ERROR: PEND_* flags of args (xp_parse.h) */
+	const size_t *rest_after; /* ${extract}: source offset after each argument (for messages) */
+	const char *src;      /* ${extract}: the whole source, for "remaining string" messages */
 };
 
 enum xp_cond_kind {
@@ -112,6 +117,7 @@ int xp_eval_seq(const xp_seq *s, xp_env *env, bool skip, xbuf *out, xbuf *err);
 int xp_eval_arg(const xp_seq *s, xp_env *env, bool skip, sv *res, xbuf *err);
 void xp_err(xbuf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t xp_max_output(const xp_env *env);
+void xp_trace(const xp_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* items.c / items_*.c */
 int xp_eval_item(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err);
@@ -137,6 +143,12 @@ xp_regex *xp_regex_compile(xp_env *env, sv pattern, bool caseless, xbuf *err);
 /* Match; on success stores captures in env->numeric (if set_numeric). */
 int xp_regex_match(xp_env *env, xp_regex *re, sv subject, bool set_numeric, size_t start,
 	size_t *ovec0, size_t *ovec1);
+/* The same, for a non-empty match anchored at start (after an empty match, as in ${sg}). */
+int xp_regex_match_nonempty_at(xp_env *env, xp_regex *re, sv subject, size_t start,
+	size_t *ovec0, size_t *ovec1);
+
+/* An optionally negative decimal number, as ${extract} and ${listextract} take. */
+bool xp_is_extract_number(sv v);
 
 /* numbers: Exim's integer syntax for conditions (K/M/G) */
 bool xp_number(sv text, long long *out, const char *what, xbuf *err);
@@ -153,6 +165,6 @@ void xp_restore(xp_env *env, const xp_saved *s);
 /* match_adapter.c: the one place the engine calls list matching (src/search/match.h). */
 enum xp_list_kind { XL_DOMAIN, XL_LOCALPART, XL_ADDRESS, XL_HOST, XL_STRING };
 int xp_match_list(xp_env *env, sv subject, sv list, enum xp_list_kind kind, bool caseless,
-	xbuf *err);
+	sv *value, xbuf *err);
 
 #endif

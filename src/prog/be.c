@@ -25,6 +25,7 @@
 
 static void expand_one(xp_env *env, sv text)
 {
+	arena_mark m = arena_getmark(env->a);
 	xbuf src, out, err;
 	xbuf_init(&src, env->a);
 	xbuf_init(&out, env->a);
@@ -38,7 +39,7 @@ static void expand_one(xp_env *env, sv text)
 		printf("Failed: %s\n", xbuf_cstr(&err));
 	}
 	fflush(stdout);
-	/* No arena reset per line: the environment keeps state ($prvscheck_result) in its arena. */
+	arena_reset(env->a, m); /* lasting state lives in env->state */
 }
 
 /* Read one logical line (continuations joined); false at end of input with nothing read. */
@@ -115,7 +116,45 @@ static void keep_environment(void)
 	}
 }
 
-static bool load_message(const char *file, arena *a, xp_message *msg)
+/* -bem gives the message an id as reception would: base-62 time, pid and sub-second part. */
+static char message_id[24];
+
+static void base62(unsigned long long v, int width, char *out)
+{
+	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	for (int i = width - 1; i >= 0; i--) {
+		out[i] = digits[v % 62];
+		v /= 62;
+	}
+}
+
+static void make_message_id(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char *p = message_id;
+	base62((unsigned long long)ts.tv_sec, 6, p);
+	p[6] = '-';
+	base62((unsigned long long)getpid(), 6, p + 7);
+	p[13] = '-';
+	base62((unsigned long long)(ts.tv_nsec / 500000), 2, p + 14);
+	p[16] = 0;
+}
+
+/* Variables a received message has in -bem. */
+static bool bem_vars(void *ctx, sv name, xbuf *out)
+{
+	(void)ctx;
+	if (sv_eq_cstr(name, "message_id") || sv_eq_cstr(name, "message_exim_id"))
+		xbuf_puts(out, message_id);
+	else if (sv_eq_cstr(name, "received_count"))
+		xbuf_puts(out, "1");
+	else
+		return false;
+	return true;
+}
+
+static bool load_message(const char *file, arena *a, xp_message *msg, xp_env *env)
 {
 	FILE *f = fopen(file, "r");
 	if (!f) {
@@ -131,13 +170,15 @@ static bool load_message(const char *file, arena *a, xp_message *msg)
 	fclose(f);
 	xp_message_parse(a, xbuf_sv(&data), msg);
 	/* Exim adds the headers a locally submitted message lacks. */
-	const char *qd = conf_main_string("qualify_domain");
-	if (!qd)
-		qd = conf_main_string("primary_hostname");
+	xbuf qdb, qerr;
+	xbuf_init(&qdb, a);
+	xbuf_init(&qerr, a);
+	xp_expand(env, SV_LIT("$qualify_domain"), &qdb, &qerr);
+	const char *qd = qdb.len ? xbuf_cstr(&qdb) : NULL;
+	make_message_id();
 	if (!xp_message_find(msg, "Message-Id")) {
 		char text[160];
-		snprintf(text, sizeof text, " <%08lx-%06ld-00@%s>\n", (unsigned long)time(NULL), (long)getpid(),
-			qd ? qd : "localhost");
+		snprintf(text, sizeof text, " <E%s@%s>\n", message_id, qd ? qd : "localhost");
 		xp_message_add_header(a, msg, "Message-Id", text);
 	}
 	if (!xp_message_find(msg, "Date")) {
@@ -175,11 +216,15 @@ int be_main(const cmdline *cl)
 
 	xp_env env;
 	xp_env_init(&env, pool_scratch);
+	env.state = pool_perm;
+	(void)arena_alloc(pool_scratch, 16); /* marks inside a block: no unmapping per line */
 	xp_message msg;
 	if (cl->mode == MODE_BEM) {
-		if (!load_message(cl->bem_file, pool_msg, &msg))
+		if (!load_message(cl->bem_file, pool_msg, &msg, &env))
 			return 1;
 		env.msg = &msg;
+		static xp_provider bem_provider = { .get = bem_vars };
+		xp_env_push_provider(&env, &bem_provider);
 	}
 
 	if (cl->nargs) {

@@ -79,3 +79,16 @@ def test_bem_missing_file(run_postern, tmp_path):
     r = run_postern("-bem", str(tmp_path / "nope"), "x", config=CONF)
     assert r.returncode != 0
     assert "failed to open" in r.stderr
+
+
+def test_bem_message_id_and_added_headers(run_postern, tmp_path):
+    import re
+    msg = tmp_path / "msg"
+    msg.write_text("Subject: s\n\nbody\n")
+    r = run_postern("-bem", str(msg), "$message_id", "$h_message-id:", "${if def:h_date:{y}{n}}",
+                    "$received_count", "[$message_headers_raw]", config=CONF)
+    lines = r.stdout.split("\n")
+    mid = lines[0]
+    assert re.fullmatch(r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}", mid)
+    assert lines[1] == f"<E{mid}@" + lines[1].split("@", 1)[1] and lines[1].endswith(">")
+    assert lines[2:5] == ["y", "1", "[Subject: s"]

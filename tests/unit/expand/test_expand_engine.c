@@ -112,7 +112,8 @@ static void test_taint(void)
 	CHECK_INT(out.taint, 1);
 	CHECK_STR(ex("${expand:$secret}"),
 		"Failed: internal expansion of \"data/f.txt\" failed: attempt to expand tainted string 'data/f.txt'");
-	CHECK_STR(ex("${readfile{$secret}}"), "Failed: Tainted filename 'data/f.txt'");
+	/* Exim 4.96 reports a tainted file name as a refused open. */
+	CHECK(strncmp(ex("${readfile{$secret}}"), "Failed: failed to open data/f.txt: Permission denied (euid=", 58) == 0);
 	CHECK_STR(ex("${readfile{data/f.txt}{,}}"), "l1,l2,");
 	xbuf_reset(&out);
 	CHECK_INT(xp_expand(&env, SV_LIT("${readfile{data/f.txt}}"), &out, &err), XP_OK);
@@ -126,7 +127,9 @@ static void test_taint(void)
 static void test_forbid(void)
 {
 	fresh();
-	env.forbid = RDO_RUN | RDO_READFILE | RDO_LOOKUP | RDO_EXISTS | RDO_READSOCK;
+	env.forbid = RDO_RUN | RDO_READFILE | RDO_LOOKUP | RDO_EXISTS | RDO_READSOCK | RDO_PERL | RDO_DLFUNC;
+	CHECK_STR(ex("${perl{f}}"), "Failed: Perl calls are not permitted");
+	CHECK_STR(ex("${dlfunc{a}{b}}"), "Failed: dynamically-loaded functions are not permitted");
 	CHECK_STR(ex("${run{/bin/true}}"), "Failed: running a command is not permitted");
 	CHECK_STR(ex("${readfile{data/f.txt}}"), "Failed: file insertions are not permitted");
 	CHECK_STR(ex("${lookup{a}lsearch{data/ls.txt}}"), "Failed: lookup expansions are not permitted");
@@ -210,7 +213,7 @@ static void test_hooks(void)
 	CHECK_STR(ex("${acl{check}{x}{y}}"), "check(2:x)");
 	CHECK_STR(ex("${if acl{{check}}{yes}{no}}"), "yes");
 	CHECK_STR(ex("${if acl{{deny}}{yes}{no}}"), "no");
-	CHECK_STR(ex("${perl{f}}"), "Failed: \"${perl\" encountered, but this facility is not included in this binary");
+	CHECK_STR(ex("${perl{f}}"), "Failed: A setting of perl_startup is needed when using the Perl interpreter");
 	CHECK_STR(ex("${dlfunc{a}{b}}"), "Failed: \"${dlfunc\" encountered, but this facility is not included in this binary");
 	CHECK_STR(ex("${if radius{x}}"), "Failed: support for \"radius\" not compiled");
 }
