@@ -275,7 +275,7 @@ def driver_section(postern, tmp, kind, kind_dir, generic_file, title):
             if v is not None or name in REQUIRED.get((kind, d), {}):
                 seen.setdefault(v, []).append(d)
         if hidden:
-            default = "*(hidden synonym: sets the `_sender` and `_recipient` options)*"
+            default = f"*(hidden from `-bP`; sets `{name}_sender` and `{name}_recipient`)*"
         elif len(seen) == 1:
             v = next(iter(seen))
             default = "*must be set*" if v is None else show(v)
