@@ -77,3 +77,27 @@ def test_doc_example_output(postern_bin, example_dir, doc, command, expected):
                        text=True, timeout=30, env=env)
     got = r.stdout + r.stderr
     assert got == expected, f"{doc}: `{command}` printed:\n{got}"
+
+
+def slug(heading):
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(text):
+    found = {slug(h) for h in re.findall(r"^#+ (.*)$", text, re.M)}
+    return found | set(re.findall(r'<a id="([^"]+)"></a>', text))
+
+
+def test_doc_links_resolve():
+    bad = []
+    for name in DOC_NAMES + ("options.md",):
+        text = (DOCS / name).read_text()
+        for target in re.findall(r"\]\(([^)#\s]+\.md)?(?:#([^)\s]+))?\)", text):
+            file, anchor = target
+            path = DOCS / (file or name)
+            if not path.exists():
+                bad.append(f"{name}: missing {file}")
+            elif anchor and anchor not in anchors(path.read_text()):
+                bad.append(f"{name}: no anchor #{anchor} in {path.name}")
+    assert not bad, bad
