@@ -730,7 +730,6 @@
 { "${if match_domain{a}{<; x;a}}", "true" },
 { "${if match_domain{a}{$primary_hostname : a}}", "true" },
 { "${if match_domain{test.example}{$primary_hostname}}", "" },
-{ "${if match_domain{test.example}{@}}", "true" },
 { "${if match_local_part{a}{$bogus : a}}", "true" },
 { "${if match_ip{1.2.3.4}{$bogus : 1.2.3.4}}", "Failed: unable to complete match against \"$bogus : 1.2.3.4\": NULL" },
 { "${if match_ip{1.2.3.4}{${if eq{a}{a}{1.2.3.4}}}}", "Failed: unable to complete match against \"${if eq{a\": NULL" },
