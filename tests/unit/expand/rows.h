@@ -735,3 +735,5 @@
 { "${if match_ip{1.2.3.4}{${if eq{a}{a}{1.2.3.4}}}}", "Failed: unable to complete match against \"${if eq{a\": NULL" },
 { "${if match_ip{1.2.3.4}{${lc:1.2.3.4}}}", "Failed: unable to complete match against \"${lc:1.2.3.4\": NULL" },
 { "${if match_domain{a}{${nhash}}{y}{n}}", "{y}{n}}" },
+{ "${sort{a}{1}{}}", "Failed: " },
+{ "${sort{a}{_x}{}}", "Failed: " },
