@@ -737,3 +737,7 @@
 { "${if match_domain{a}{${nhash}}{y}{n}}", "{y}{n}}" },
 { "${sort{a}{1}{}}", "Failed: " },
 { "${sort{a}{_x}{}}", "Failed: " },
+{ "${length{3}{a\\x00bc}}", "a" },
+{ "${if eq{a\\x00b}{a}{y}{n}}", "y" },
+{ "${lc:A\\x00B}x", "ax" },
+{ "${map{a\\x00b:c}{<$item>}}", "<a>" },
