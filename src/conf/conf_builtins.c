@@ -14,46 +14,20 @@
 
 #include "build_config.h"
 #include "conf/main_options.h"
+#include "lib/logsel.h"
 
-/* Features Postern implements or accepts in configuration (the seed feature set and the core). */
+/* Features Postern implements or accepts in configuration (the seed feature set and the core).
+ * Lookup macros follow src/drivers/lookups/meson.build: always-built ones here, optional ones
+ * under the build_config.h switches below. */
 static const char *const have_features[] = {
 	"_HAVE_ARC", "_HAVE_BRIGHTMAIL", "_HAVE_DCC", "_HAVE_DSN_INFO", "_HAVE_EVENT", "_HAVE_IPV6",
 	"_HAVE_NATIVE_SRS", "_HAVE_OCSP", "_HAVE_PRDR", "_HAVE_PROXY", "_HAVE_SPF", "_HAVE_SRS", "_HAVE_TLS",
 	"_HAVE_TLS_OCSP", "_HAVE_TLS_OCSP_LIST", "_HAVE_TLS_RESUME", "_HAVE_TLS_ALPN", "_HAVE_TLS1_3",
 	"_HAVE_TRANSPORT_APPEND_MAILDIR", "_HAVE_TRANSPORT_APPEND_MAILSTORE", "_HAVE_TRANSPORT_APPEND_MBX",
-	"_HAVE_LOOKUP_LSEARCH", "_HAVE_LOOKUP_DSEARCH", "_HAVE_LOOKUP_DNSDB", "_HAVE_LOOKUP_PASSWD",
+	"_HAVE_LOOKUP_CDB", "_HAVE_LOOKUP_DSEARCH", "_HAVE_LOOKUP_LSEARCH", "_HAVE_LOOKUP_PASSWD",
 	"_EXP_ARC", "_EXP_BMI", "_EXP_DCC", "_EXP_DSNI", "_EXP_QUEUEFILE",
 };
 
-static const char *const log_selectors[] = {
-	"8BITMIME", "ACL_WARN_SKIPPED", "ADDRESS_REWRITE", "ALL", "ALL_PARENTS", "ARGUMENTS",
-	"CONNECTION_REJECT", "DELAY_DELIVERY", "DELIVER_TIME", "DELIVERY_SIZE", "DKIM", "DKIM_VERBOSE",
-	"DNSLIST_DEFER", "DNSSEC", "ETRN", "HOST_LOOKUP_FAILED", "IDENT_TIMEOUT", "INCOMING_INTERFACE",
-	"INCOMING_PORT", "LOST_INCOMING_CONNECTION", "MILLISEC", "MSG_ID", "MSG_ID_CREATED",
-	"OUTGOING_INTERFACE", "OUTGOING_PORT", "PID", "PIPELINING", "PROTOCOL_DETAIL", "PROXY",
-	"QUEUE_RUN", "QUEUE_TIME", "QUEUE_TIME_EXCLUSIVE", "QUEUE_TIME_OVERALL", "RECEIVE_TIME",
-	"RECEIVED_RECIPIENTS", "RECEIVED_SENDER", "REJECTED_HEADER", "REJECTED_HEADERS", "RETRY_DEFER",
-	"RETURN_PATH_ON_DELIVERY", "SENDER_ON_DELIVERY", "SENDER_VERIFY_FAIL", "SIZE_REJECT",
-	"SKIP_DELIVERY", "SMTP_CONFIRMATION", "SMTP_CONNECTION", "SMTP_INCOMPLETE_TRANSACTION",
-	"SMTP_MAILAUTH", "SMTP_NO_MAIL", "SMTP_PROTOCOL_ERROR", "SMTP_SYNTAX_ERROR", "SUBJECT",
-	"TLS_CERTIFICATE_VERIFIED", "TLS_CIPHER", "TLS_PEERDN", "TLS_RESUMPTION", "TLS_SNI",
-	"UNKNOWN_IN_LIST",
-};
-
-bool conf_log_selector_known(sv name)
-{
-	for (size_t i = 0; i < sizeof log_selectors / sizeof log_selectors[0]; i++) {
-		const char *n = log_selectors[i];
-		if (strlen(n) != name.len)
-			continue;
-		size_t k = 0;
-		while (k < name.len && tolower((unsigned char)n[k]) == name.p[k])
-			k++;
-		if (k == name.len)
-			return true;
-	}
-	return false;
-}
 
 static const char *const acl_names[] = {
 	"COND_ACL", "COND_AUTHENTICATED", "COND_CONDITION", "COND_DCC", "COND_DECODE", "COND_DNSLISTS",
@@ -145,9 +119,11 @@ void conf_macros_add_builtins(void)
 	conf_builtin_macro("_RESUME_DECODE", resume_decode);
 	xbuf b;
 	xbuf_init(&b, NULL);
-	for (size_t i = 0; i < sizeof log_selectors / sizeof log_selectors[0]; i++) {
+	/* one per log_selector name (lib/logsel.h is the list), plus _LOG_ALL */
+	for (int i = 0; i <= LS__COUNT; i++) {
 		xbuf_reset(&b);
-		xbuf_printf(&b, "_LOG_%s", log_selectors[i]);
+		xbuf_puts(&b, "_LOG_");
+		add_upper(&b, i < LS__COUNT ? logsel_name((logsel_id)i) : "all");
 		conf_builtin_macro(arena_strdup(pool_config, xbuf_cstr(&b)), NULL);
 	}
 	for (size_t i = 0; i < sizeof acl_names / sizeof acl_names[0]; i++) {

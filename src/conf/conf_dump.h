@@ -102,6 +102,9 @@ const conf_macro *conf_macro_find(const char *name);
 const driver_instance *conf_driver_instances(const char *section);
 /* Whether a driver instance's block set this option explicitly (a driver_option_was_set). */
 bool conf_was_set(const driver_instance *inst, const char *option, void *ctx);
+/* The environment Exim would run with (env filtered by keep_environment, plus add_environment),
+ * one "NAME=value" line each, sorted by name, as "-bP environment" prints it. */
+void conf_format_environment(char *const *env, xbuf *out);
 /* The configuration as "-bP config" prints it. */
 const char *conf_config_text(void);
 
@@ -117,9 +120,16 @@ void conf_format_fixed(int value, xbuf *out);
 /* A string as -bP shows it (non-printing characters escaped). */
 void conf_format_printing(const char *s, xbuf *out);
 
-/* Whether the last failed conf_load was a macro-definition error, which Exim reports under a
- * "LOG: PANIC" heading instead of "LOG: PANIC DIE". */
-bool conf_last_error_is_macro(void);
+/* What kind of error made the last conf_load fail: Exim reports them under different "LOG:"
+ * headings in -bP ("PANIC DIE" for configuration errors, "PANIC" for macro definitions,
+ * "MAIN PANIC DIE" for startup checks such as a missing file or malformed ratelimit data; these
+ * last ones are a single line, not "Exim configuration error..."). */
+typedef enum conf_error_kind {
+	CONF_ERROR_CONFIG,
+	CONF_ERROR_MACRO,
+	CONF_ERROR_STARTUP,
+} conf_error_kind;
+conf_error_kind conf_last_error_kind(void);
 
 /* Table of the main options and the struct holding them. */
 const opt_row *conf_main_rows(size_t *n);

@@ -53,6 +53,7 @@ typedef struct conf_reader {
 	bool err_has_line;          /* message says "in line N of FILE" */
 	bool err_whole;             /* err is the complete message, from the drivers layer */
 	bool err_not_die;           /* Exim logs this one as "PANIC", not "PANIC DIE" (macro errors) */
+	bool err_startup;           /* a startup check ("MAIN PANIC DIE"), not a configuration error */
 	int err_line;
 	const char *err_file;
 	xbuf physical;              /* scratch buffers reused across lines */
@@ -84,9 +85,6 @@ bool conf_macro_define(conf_reader *r, sv name, sv value, bool redefine, bool fr
 /* Substitute macros in one physical line; returns true if anything was substituted. */
 bool conf_macros_apply(sv line, xbuf *out);
 bool conf_macro_is_defined(const char *name);
-
-/* A log_selector name (without its sign) that Exim 4.96 knows. */
-bool conf_log_selector_known(sv name);
 
 /* Value parsing (conf_value.c). Each writes Exim's message into r on error. */
 bool conf_parse_bool_word(sv v, bool *out);

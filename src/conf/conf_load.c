@@ -8,10 +8,12 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "conf/main_options.h"
+#include "lib/logsel.h"
 
 conf_state conf_st;
 
@@ -60,6 +62,9 @@ static const char *own_hostname(void)
 void conf_apply_computed_defaults(void)
 {
 	struct main_config *m = &conf_main;
+	/* retry_interval_max cannot exceed a day; a larger setting means the default */
+	if (m->retry_interval_max > 86400)
+		m->retry_interval_max = main_config_defaults.retry_interval_max;
 	if (!m->primary_hostname)
 		m->primary_hostname = own_hostname();
 	if (!m->qualify_domain)
@@ -100,35 +105,110 @@ static const char *first_existing(const char *list)
 	return found;
 }
 
-/* log_selector is checked when the configuration is read: "+name" / "-name" items. */
+/* log_selector is checked when the configuration is read (lib/logsel has Exim's names and
+ * messages). */
 static bool check_log_selector(conf_reader *r)
 {
-	const char *s = conf_main.log_selector;
-	if (!s)
+	if (!conf_main.log_selector)
 		return true;
-	while (*s) {
-		while (isspace((unsigned char)*s))
-			s++;
-		if (!*s)
-			break;
-		if (*s != '+' && *s != '-') {
-			conf_fail_noline(r, "malformed log_selector setting: + or - expected but found \"%s\"", s);
+	logsel set;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	bool ok = logsel_parse(sv_cstr(conf_main.log_selector), &set, &err);
+	if (!ok)
+		conf_fail_noline(r, "%s", xbuf_cstr(&err));
+	xbuf_free(&err);
+	return ok;
+}
+
+/* A time whose numbers may have a fraction ("1.25s"), as the ratelimit delay allows. */
+static bool fractional_time(const char *p, size_t len)
+{
+	size_t i = 0;
+	if (!len)
+		return false;
+	while (i < len) {
+		if (!isdigit((unsigned char)p[i]))
 			return false;
+		while (i < len && isdigit((unsigned char)p[i]))
+			i++;
+		if (i < len && p[i] == '.') {
+			i++;
+			while (i < len && isdigit((unsigned char)p[i]))
+				i++;
 		}
-		const char *start = s++;
-		while (*s && !isspace((unsigned char)*s) && *s != '+' && *s != '-')
-			s++;
-		if (!conf_log_selector_known(sv_make(start + 1, (size_t)(s - start - 1)))) {
-			conf_fail_noline(r, "unknown log_selector setting: %.*s", (int)(s - start), start);
+		if (i == len || !strchr("smhdw", p[i]))
 			return false;
-		}
+		i++;
 	}
 	return true;
 }
 
-static bool last_error_not_die;
+/* smtp_ratelimit_mail/rcpt: "threshold,delay,factor,limit" (Exim checks them at startup and
+ * dies with "malformed ratelimit data: <value>"). */
+static bool ratelimit_ok(const char *v)
+{
+	char *end;
+	errno = 0;
+	long threshold = strtol(v, &end, 10);
+	if (end == v || *end != ',' || errno)
+		return false;
+	(void)threshold;
+	const char *p = end + 1;
+	while (isspace((unsigned char)*p))
+		p++;
+	const char *comma = strchr(p, ',');
+	if (!comma || !fractional_time(p, (size_t)(comma - p)))
+		return false;
+	p = comma + 1;
+	(void)strtod(p, &end);
+	if (end == p || *end != ',')
+		return false;
+	p = end + 1;
+	while (isspace((unsigned char)*p))
+		p++;
+	size_t n = strcspn(p, " \t\n");
+	int t;
+	return conf_parse_time(sv_make(p, n), &t);
+}
 
-bool conf_last_error_is_macro(void) { return last_error_not_die; }
+static bool check_ratelimits(conf_reader *r)
+{
+	const char *values[] = { conf_main.smtp_ratelimit_mail, conf_main.smtp_ratelimit_rcpt };
+	for (size_t i = 0; i < 2; i++)
+		if (values[i] && !ratelimit_ok(values[i])) {
+			xbuf msg;
+			xbuf_init(&msg, NULL);
+			xbuf_printf(&msg, "malformed ratelimit data: %s", values[i]);
+			r->err_startup = true;
+			conf_fail_whole(r, xbuf_cstr(&msg));
+			xbuf_free(&msg);
+			return false;
+		}
+	return true;
+}
+
+/* syslog_facility must name a facility (any case, optional "log_" prefix). */
+static bool check_syslog_facility(conf_reader *r)
+{
+	static const char *const names[] = {
+		"auth", "authpriv", "cron", "daemon", "ftp", "kern", "local0", "local1", "local2", "local3",
+		"local4", "local5", "local6", "local7", "lpr", "mail", "news", "syslog", "user", "uucp",
+	};
+	const char *f = conf_main.syslog_facility;
+	if (!f)
+		return true;
+	const char *name = strncasecmp(f, "log_", 4) == 0 ? f + 4 : f;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	conf_fail_noline(r, "failed to interpret syslog_facility \"%s\"", f);
+	return false;
+}
+
+static conf_error_kind last_error;
+
+conf_error_kind conf_last_error_kind(void) { return last_error; }
 
 static void format_error(const conf_reader *r, xbuf *err)
 {
@@ -153,11 +233,13 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 	if (name) {
 		fp = fopen(name, "r");
 		if (!fp) {
+			last_error = CONF_ERROR_STARTUP;
 			if (err)
 				xbuf_printf(err, "Failed to open configuration file %s: %s", name, strerror(errno));
 			return false;
 		}
 	} else if (file) {
+		last_error = CONF_ERROR_STARTUP;
 		if (err)
 			xbuf_printf(err, "non-existent configuration file(s): %s", file);
 		return false;
@@ -180,8 +262,9 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 		sv dname = sv_cstr(defines[i].name);
 		conf_macro_define(&r, dname, sv_cstr(defines[i].value ? defines[i].value : ""), false, true);
 	}
-	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r);
-	last_error_not_die = !ok && r.err_not_die;
+	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r) &&
+		check_syslog_facility(&r) && check_ratelimits(&r);
+	last_error = r.err_not_die ? CONF_ERROR_MACRO : r.err_startup ? CONF_ERROR_STARTUP : CONF_ERROR_CONFIG;
 	if (!ok)
 		format_error(&r, err);
 	conf_reader_close(&r);

@@ -349,6 +349,42 @@ static const char *parse_time_list(conf_reader *r, sv v, const char *optname)
 	return res;
 }
 
+/* Options with their own syntax. smtp_receive_timeout is a time unless it is an expansion
+ * (starts with '$'); a time is stored in -bP's normalized form ("300s" shows as "5m"). */
+static bool parse_func_option(conf_reader *r, const opt_row *row, sv v, const char **field)
+{
+	if (strcmp(row->name, "smtp_receive_timeout") == 0 && !(v.len && v.p[0] == '$')) {
+		int t;
+		if (!conf_parse_time(v, &t)) {
+			conf_fail(r, "invalid time value for %s", row->name);
+			return false;
+		}
+		xbuf b;
+		xbuf_init(&b, NULL);
+		conf_format_time(t, &b);
+		*field = arena_strdup(pool_config, xbuf_cstr(&b));
+		xbuf_free(&b);
+		return true;
+	}
+	*field = sv_dup(pool_config, v);
+	return true;
+}
+
+static bool check_rewrite_list(conf_reader *r, sv v)
+{
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, NULL);
+	list_iter_init(&it, v, 0);
+	bool ok = true;
+	while (ok && list_next(&it, &item)) {
+		conf_rewrite_rule *rule;
+		ok = conf_rewrite_parse(r, xbuf_sv(&item), &rule);
+	}
+	xbuf_free(&item);
+	return ok;
+}
+
 static bool is_bool_type(int t)
 {
 	return t == OPT_BOOL || t == OPT_BOOL_VERIFY || t == OPT_BOOL_SET || t == OPT_EXPAND_BOOL;
@@ -421,9 +457,16 @@ bool conf_set_option(conf_reader *r, const opt_row *row, void *block, sv rest, b
 	case OPT_STRING:
 	case OPT_EXPAND_UID:
 	case OPT_EXPAND_GID:
-	case OPT_REWRITE:
-	case OPT_FUNC:
 		*(const char **)field = sv_dup(pool_config, v);
+		break;
+	case OPT_REWRITE:
+		/* a list of rewrite rules, each checked as the rewrite section checks them */
+		ok = check_rewrite_list(r, v);
+		if (ok)
+			*(const char **)field = sv_dup(pool_config, v);
+		break;
+	case OPT_FUNC:
+		ok = parse_func_option(r, row, v, (const char **)field);
 		break;
 	case OPT_INT:
 	case OPT_MKINT:

@@ -252,7 +252,7 @@
 	X(smtp_ratelimit_hosts, OPT_STRING, const char *, 0, NULL) \
 	X(smtp_ratelimit_mail, OPT_STRING, const char *, 0, NULL) \
 	X(smtp_ratelimit_rcpt, OPT_STRING, const char *, 0, NULL) \
-	X(smtp_receive_timeout, OPT_STRING, const char *, 0, "5m") \
+	X(smtp_receive_timeout, OPT_FUNC, const char *, 0, "5m") \
 	X(smtp_reserve_hosts, OPT_STRING, const char *, 0, NULL) \
 	X(smtp_return_error_details, OPT_BOOL, bool, 0, false) \
 	X(smtputf8_advertise_hosts, OPT_STRING, const char *, 0, "*") \

@@ -15,6 +15,7 @@
 
 #include "conf/main_options.h"
 #include "lib/list.h"
+#include "lib/printing.h"
 
 void conf_format_time(int seconds, xbuf *out)
 {
@@ -57,23 +58,8 @@ void conf_format_fixed(int value, xbuf *out)
 
 void conf_format_printing(const char *s, xbuf *out)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		/* top-bit characters print as octal unless print_topbitchars is set, as in Exim */
-		if ((c < 0x80 && isprint(c)) || (c >= 0x80 && conf_main.print_topbitchars)) {
-			xbuf_putc(out, (char)c);
-			continue;
-		}
-		switch (c) {
-		case '\n': xbuf_puts(out, "\\n"); break;
-		case '\r': xbuf_puts(out, "\\r"); break;
-		case '\t': xbuf_puts(out, "\\t"); break;
-		case '\b': xbuf_puts(out, "\\b"); break;
-		case '\f': xbuf_puts(out, "\\f"); break;
-		case '\v': xbuf_puts(out, "\\v"); break;
-		default: xbuf_printf(out, "\\%03o", c); break;
-		}
-	}
+	/* Exim's string_printing: tab as \t here, top-bit bytes as octal unless print_topbitchars */
+	printing_escape(sv_cstr(s), conf_main.print_topbitchars ? PRINT_TOPBIT : 0, out);
 }
 
 static void format_scaled(long long v, const long long *steps, const char *suffixes, size_t n, xbuf *out)

@@ -33,6 +33,9 @@ static const char *const names[LS__COUNT] = {
 	[LS_OUTGOING_PORT] = "outgoing_port",
 	[LS_PID] = "pid",
 	[LS_PIPELINING] = "pipelining",
+	/* protocol_detail and rejected_headers: undocumented, but Exim 4.96 accepts them, so
+	 * configurations that name them must load. */
+	[LS_PROTOCOL_DETAIL] = "protocol_detail",
 	[LS_PROXY] = "proxy",
 	[LS_QUEUE_RUN] = "queue_run",
 	[LS_QUEUE_TIME] = "queue_time",
@@ -42,6 +45,7 @@ static const char *const names[LS__COUNT] = {
 	[LS_RECEIVED_RECIPIENTS] = "received_recipients",
 	[LS_RECEIVED_SENDER] = "received_sender",
 	[LS_REJECTED_HEADER] = "rejected_header",
+	[LS_REJECTED_HEADERS] = "rejected_headers",
 	[LS_RETRY_DEFER] = "retry_defer",
 	[LS_RETURN_PATH_ON_DELIVERY] = "return_path_on_delivery",
 	[LS_SENDER_ON_DELIVERY] = "sender_on_delivery",

@@ -13,7 +13,8 @@ static int cur(const cursor *c)
 	return c->pos < c->len ? (unsigned char)c->p[c->pos] : -1;
 }
 
-/* Skip white space and comments; false on an unterminated or too deeply nested comment. */
+/* Skip white space and comments. An unterminated comment runs to the end of the text (Exim
+ * accepts "a@b (note"); false only when comments nest too deeply. */
 static bool skip_cfws(cursor *c)
 {
 	for (;;) {
@@ -28,11 +29,11 @@ static bool skip_cfws(cursor *c)
 		do {
 			ch = cur(c);
 			if (ch < 0)
-				return false;
+				return true;
 			c->pos++;
 			if (ch == '\\') {
 				if (cur(c) < 0)
-					return false;
+					return true;
 				c->pos++;
 			} else if (ch == '(') {
 				if (++depth > ADDR_MAX_COMMENT_DEPTH)
@@ -51,6 +52,21 @@ static bool is_atom_char(int ch)
 	if (ch >= 128)
 		return true;
 	return isalnum(ch) || strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL;
+}
+
+/* An atom; Exim also takes a backslash and the character after it as part of one ("a\\@b"
+ * is a local part of four characters). */
+static void atom(cursor *c)
+{
+	for (;;) {
+		int ch = cur(c);
+		if (ch == '\\' && c->pos + 1 < c->len)
+			c->pos += 2;
+		else if (is_atom_char(ch))
+			c->pos++;
+		else
+			return;
+	}
 }
 
 /* A quoted string starting at '"'; copied as written into out (may be NULL). */
@@ -95,12 +111,11 @@ static bool local_part(cursor *c, xbuf *out)
 		if (ch == '"') {
 			if (need_dot || !quoted_string(c, out))
 				return false;
-		} else if (is_atom_char(ch)) {
+		} else if (is_atom_char(ch) || (ch == '\\' && c->pos + 1 < c->len)) {
 			if (need_dot)
 				return false;
 			size_t s = c->pos;
-			while (is_atom_char(cur(c)))
-				c->pos++;
+			atom(c);
 			xbuf_put(out, c->p + s, c->pos - s);
 		} else
 			return any;
@@ -234,7 +249,9 @@ static int phrase(cursor *c, bool groups_allowed)
 		if (ch == '"') {
 			if (!quoted_string(c, NULL))
 				return -1;
-		} else if (is_atom_char(ch) || ch == '.')
+		} else if (is_atom_char(ch) || (ch == '\\' && c->pos + 1 < c->len))
+			atom(c);
+		else if (ch == '.')
 			c->pos++;
 		else
 			return -1;
@@ -265,7 +282,7 @@ bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *inf
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!skip_cfws(&c)) {
-			*why = "unbalanced comment";
+			*why = "comments nested too deeply";
 			break;
 		}
 		size_t start = c.pos;
@@ -299,7 +316,7 @@ bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *inf
 			c.pos++;
 			groups->in_group = true;
 			if (!skip_cfws(&c)) {
-				*why = "unbalanced comment";
+				*why = "comments nested too deeply";
 				break;
 			}
 			if (cur(&c) < 0) {

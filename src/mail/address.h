@@ -9,6 +9,9 @@
  * is ignored). Exim keeps the group state between expansions (a quirk not copied here): the
  * state lives in the caller's addr_group_state.
  *
+ * An unterminated comment runs to the end of the text; a backslash quotes the next character
+ * inside an atom, as in Exim.
+ *
  * Bounded: comment nesting is limited to ADDR_MAX_COMMENT_DEPTH; nothing recurses otherwise.
  */
 #ifndef POSTERN_MAIL_ADDRESS_H

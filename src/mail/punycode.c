@@ -3,6 +3,11 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdlib.h>
+
+#if HAVE_LIBIDN2
+#include <idn2.h>
+#endif
 
 enum { BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700, INITIAL_BIAS = 72, INITIAL_N = 128 };
 
@@ -166,6 +171,26 @@ bool punycode_decode(sv puny, xbuf *out)
 	return true;
 }
 
+#if HAVE_LIBIDN2
+bool idna_domain_to_alabel(sv domain, xbuf *out, const char **why)
+{
+	char *in = malloc(domain.len + 1);
+	uint8_t *res = NULL;
+	if (!in)
+		abort();
+	memcpy(in, domain.p ? domain.p : "", domain.len);
+	in[domain.len] = 0;
+	int rc = memchr(in, 0, domain.len) ? IDN2_ENCODING_ERROR : idn2_lookup_u8((const uint8_t *)in, &res, IDN2_NFC_INPUT);
+	free(in);
+	if (rc != IDN2_OK) {
+		*why = idn2_strerror(rc);
+		return false;
+	}
+	xbuf_puts(out, (const char *)res);
+	idn2_free(res);
+	return true;
+}
+#else
 static bool has_non_ascii(sv s)
 {
 	for (size_t i = 0; i < s.len; i++)
@@ -174,9 +199,10 @@ static bool has_non_ascii(sv s)
 	return false;
 }
 
-bool idna_domain_to_alabel(sv domain, xbuf *out)
+bool idna_domain_to_alabel(sv domain, xbuf *out, const char **why)
 {
 	size_t start = 0;
+	*why = "string encoding error";
 	for (size_t i = 0; i <= domain.len; i++) {
 		if (i < domain.len && domain.p[i] != '.')
 			continue;
@@ -200,6 +226,7 @@ bool idna_domain_to_alabel(sv domain, xbuf *out)
 	}
 	return true;
 }
+#endif
 
 bool idna_domain_from_alabel(sv domain, xbuf *out)
 {

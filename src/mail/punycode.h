@@ -13,9 +13,13 @@ bool punycode_encode(sv utf8, xbuf *out);
 /* Punycode (no prefix) -> UTF-8; false on malformed input. */
 bool punycode_decode(sv puny, xbuf *out);
 
-/* Domain: each label holding non-ASCII becomes "xn--<punycode>" (ASCII letters lower-cased);
- * and back: each label starting "xn--" (lower case only, as Exim) decoded. false on malformed input. */
-bool idna_domain_to_alabel(sv domain, xbuf *out);
+/* Domain to A-labels. With libidn2 (HAVE_LIBIDN2, as Exim's I18N build) this is IDNA2008 with
+ * NFC input: Unicode case folding, disallowed characters and hyphen rules, errors worded by
+ * libidn2. Without it, each label holding non-ASCII becomes "xn--<punycode>" with ASCII letters
+ * lower-cased and nothing else checked. false with the reason in *why. */
+bool idna_domain_to_alabel(sv domain, xbuf *out, const char **why);
+/* And back: each label starting "xn--" (lower case only, as Exim) decoded; false on
+ * malformed Punycode. */
 bool idna_domain_from_alabel(sv domain, xbuf *out);
 
 #endif

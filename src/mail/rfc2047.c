@@ -27,8 +27,8 @@ void rfc2047_encode(sv in, const char *charset, xbuf *out)
 	/* Word breaking as Exim does it: before each input byte, if the current word has grown
 	 * past 67 characters, close it and open another. The first word is measured without its
 	 * "=?cs?Q?" prefix, later ones with it. Each encoded byte flips a flag that suppresses the
-	 * check for the next byte, which keeps two-byte UTF-8 characters (and, as a side effect,
-	 * pairs of other encoded bytes) together. */
+	 * check for the next byte and any other byte clears it, which keeps two-byte UTF-8
+	 * characters (and, as a side effect, pairs of other encoded bytes) together. */
 	xbuf_printf(out, "=?%s?Q?", charset);
 	size_t line_off = out->len;
 	bool skip_check = false;
@@ -39,13 +39,16 @@ void rfc2047_encode(sv in, const char *charset, xbuf *out)
 			line_off = out->len;
 			xbuf_printf(out, "=?%s?Q?", charset);
 		}
-		if (ch == ' ')
+		if (ch == ' ') {
 			xbuf_putc(out, '_');
-		else if (ch < 33 || ch > 126 || is_q_special(ch)) {
+			skip_check = false;
+		} else if (ch < 33 || ch > 126 || is_q_special(ch)) {
 			xbuf_printf(out, "=%02X", ch);
 			skip_check = !skip_check;
-		} else
+		} else {
 			xbuf_putc(out, (char)ch);
+			skip_check = false;
+		}
 	}
 	xbuf_puts(out, "?=");
 }
@@ -57,7 +60,8 @@ typedef struct enc_word {
 	char enc; /* 'Q' or 'B' */
 } enc_word;
 
-/* Recognise an encoded word at in[i] ("=?cs?e?text?="); text may not contain white space. */
+/* Recognise an encoded word at in[i] ("=?cs?e?text?="). The charset may not contain white
+ * space; the text may (base64 ignores it, Q-decoding then rejects the word). */
 static bool parse_word(sv in, size_t i, bool check_length, enc_word *w)
 {
 	const char *p = in.p;
@@ -73,11 +77,8 @@ static bool parse_word(sv in, size_t i, bool check_length, enc_word *w)
 	if (enc != 'Q' && enc != 'B')
 		return false;
 	size_t t = q1 + 3, e = t;
-	while (e + 1 < n && !(p[e] == '?' && p[e + 1] == '=')) {
-		if (isspace((unsigned char)p[e]))
-			return false;
+	while (e + 1 < n && !(p[e] == '?' && p[e + 1] == '='))
 		e++;
-	}
 	if (e + 1 >= n)
 		return false;
 	w->start = i;
@@ -97,6 +98,8 @@ static bool word_bytes(const enc_word *w, xbuf *raw)
 		char ch = w->text.p[i];
 		if (ch == '_')
 			xbuf_putc(raw, ' ');
+		else if (isspace((unsigned char)ch))
+			return false;
 		else if (ch == '=') {
 			if (w->text.len - i < 3)
 				return false;

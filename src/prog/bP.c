@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
 #include "conf/main_options.h"
@@ -29,6 +30,7 @@ typedef struct bp_ctx {
 	bool admin;
 	xbuf out;
 	int status;
+	bool denied;
 } bp_ctx;
 
 static bool caller_is_admin(void)
@@ -162,10 +164,14 @@ static void print_item(bp_ctx *c, const char *name, const char *next, bool *cons
 	const char *kind;
 	if (strcmp(name, "config_file") == 0) {
 		xbuf_printf(&c->out, "%s\n", conf_file_name());
+	} else if (strcmp(name, "environment") == 0) {
+		conf_format_environment(environ, &c->out);
 	} else if (strcmp(name, "config") == 0) {
 		print_config(c);
 	} else if (strcmp(name, "all") == 0) {
 		print_main_all(c);
+	} else if ((strcmp(name, "macros") == 0 || strcmp(name, "macro") == 0) && !c->admin) {
+		c->denied = true;  /* Exim refuses macros to non-administrators outright */
 	} else if (strcmp(name, "macros") == 0) {
 		for (const conf_macro *m = conf_macros(); m; m = m->next)
 			print_macro(c, m);
@@ -226,6 +232,8 @@ int bP_main(const cmdline *cl)
 		bool consumed;
 		c.status = 0;  /* Exim's exit status is that of the last item asked for */
 		print_item(&c, cl->args[i], i + 1 < cl->nargs ? cl->args[i + 1] : NULL, &consumed);
+		if (c.denied)
+			break;
 		if (strcmp(cl->args[i], "config") == 0)
 			break;  /* Exim prints the configuration and ignores the rest */
 		if (consumed)
@@ -233,5 +241,10 @@ int bP_main(const cmdline *cl)
 	}
 	fwrite(c.out.p ? c.out.p : "", 1, c.out.len, stdout);
 	xbuf_free(&c.out);
+	if (c.denied) {
+		fflush(stdout);
+		fprintf(stderr, "exim: permission denied\n");
+		return 1;
+	}
 	return c.status;
 }

@@ -21,8 +21,9 @@ bool conf_load_for(const cmdline *cl)
 		/* Exim reports a configuration error through its panic log, which it echoes on stderr
 		 * as a "LOG:" block in -bP and as a time-stamped log line in the other modes. */
 		if (cl->mode == MODE_BP) {
-			fprintf(stderr, "LOG: %s\n  %s\n", conf_last_error_is_macro() ? "PANIC" : "PANIC DIE",
-				xbuf_cstr(&err));
+			conf_error_kind kind = conf_last_error_kind();
+			fprintf(stderr, "LOG: %s\n  %s\n", kind == CONF_ERROR_MACRO ? "PANIC"
+				: kind == CONF_ERROR_STARTUP ? "MAIN PANIC DIE" : "PANIC DIE", xbuf_cstr(&err));
 		} else {
 			char stamp[32];
 			time_t now = time(NULL);

@@ -15,13 +15,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	switch (cl.mode) {
-	case MODE_BV: {
-		/* Exim prints the version information before reading the configuration. */
-		int rc = bV_main(&cl);
-		if (!conf_is_loaded() && !conf_load_for(&cl))
-			return 1;
-		return rc;
-	}
+	case MODE_BV:
+		/* -bV loads the configuration itself: Exim reports a bad one after the version lines. */
+		return bV_main(&cl);
 	case MODE_BP:
 		return conf_load_for(&cl) ? bP_main(&cl) : 1;
 	case MODE_BE:

@@ -21,6 +21,53 @@
 #include "lib/list.h"
 #include "lib/log.h"
 
+/* ---- $0, $1... from the deciding item ---- */
+
+#define MATCH_MAX_NUMERIC 10
+static struct {
+	char *buf;       /* all values, back to back */
+	size_t off[MATCH_MAX_NUMERIC], len[MATCH_MAX_NUMERIC];
+	size_t n;
+} numeric;
+
+static void numeric_clear(void)
+{
+	free(numeric.buf);
+	numeric.buf = NULL;
+	numeric.n = 0;
+}
+
+/* Record values (views into the subject or pattern) as the numeric variables. */
+static void numeric_set(const sv *vals, size_t n)
+{
+	numeric_clear();
+	size_t total = 0;
+	if (n > MATCH_MAX_NUMERIC)
+		n = MATCH_MAX_NUMERIC;
+	for (size_t i = 0; i < n; i++)
+		total += vals[i].len;
+	numeric.buf = malloc(total + 1);
+	if (!numeric.buf)
+		abort();
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (vals[i].len)
+			memcpy(numeric.buf + o, vals[i].p, vals[i].len);
+		numeric.off[i] = o;
+		numeric.len[i] = vals[i].len;
+		o += vals[i].len;
+	}
+	numeric.n = n;
+}
+
+size_t match_last_numeric(sv *vars, size_t max)
+{
+	size_t n = numeric.n < max ? numeric.n : max;
+	for (size_t i = 0; i < n; i++)
+		vars[i] = sv_make(numeric.buf + numeric.off[i], numeric.len[i]);
+	return n;
+}
+
 /* ---- small helpers ---- */
 
 bool match_literal(sv subject, sv pattern, bool caseless)
@@ -68,6 +115,16 @@ bool match_regex(sv subject, sv pattern, bool caseless, bool *matched, xbuf *err
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 	int rc = pcre2_match(re, (PCRE2_SPTR)(subject.p ? subject.p : ""), subject.len, 0, 0, md, NULL);
 	*matched = rc >= 0;
+	if (rc > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		sv vals[MATCH_MAX_NUMERIC];
+		size_t n = (size_t)rc < MATCH_MAX_NUMERIC ? (size_t)rc : MATCH_MAX_NUMERIC;
+		/* Exim puts the whole subject in $0 (not just the matched part); captures follow. */
+		vals[0] = subject;
+		for (size_t i = 1; i < n; i++)
+			vals[i] = ov[2 * i] == PCRE2_UNSET ? SV_LIT("") : sv_sub(subject, ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+		numeric_set(vals, n);
+	}
 	pcre2_match_data_free(md);
 	pcre2_code_free(re);
 	return true;
@@ -150,6 +207,8 @@ int match_localpart_item(match_walk *w, sv subject, sv item)
 {
 	if (item.len && item.p[0] == '*') {
 		if (match_suffix(subject, sv_sub(item, 1, item.len), w->caseless)) {
+			sv vals[2] = { subject, sv_sub(subject, 0, subject.len - (item.len - 1)) };
+			numeric_set(vals, 2);
 			match_set_data(w, item);
 			return SEARCH_OK;
 		}
@@ -177,6 +236,7 @@ int match_localpart_item(match_walk *w, sv subject, sv item)
 bool match_string_item(sv subject, sv pattern, bool caseless, xbuf *err)
 {
 	match_walk w = { .kind = MATCH_DOMAIN, .caseless = caseless, .err = err };
+	numeric_clear();
 	/* The domain-list rules without "@" specials: *suffix, ^regex, lookups, literal. */
 	return match_localpart_item(&w, subject, pattern) == SEARCH_OK;
 }
@@ -218,6 +278,7 @@ const char *(*match_named_list_hook)(const char *kind, const char *name);
 
 void match_tidyup(void)
 {
+	numeric_clear();
 	while (named_results) {
 		named_cache *n = named_results->next;
 		free(named_results->name);
@@ -345,12 +406,12 @@ static int file_items(match_walk *w, sv subject, sv path, bool *matched_neg, boo
 		if (l.len == 0)
 			continue;
 		bool neg = false;
-		if (l.p[0] == '!') {
-			neg = true;
+		while (l.len && l.p[0] == '!') {
+			neg = !neg;
 			l = sv_trim(sv_sub(l, 1, l.len));
 		}
 		*last_neg = neg;
-		rc = item_dispatch(w, subject, l);
+		rc = item_dispatch(w, subject, l); /* "+name" in a file is not a named list (4.96) */
 		if (rc == SEARCH_OK) {
 			*matched_neg = neg;
 			break;
@@ -378,8 +439,8 @@ int match_walk_list(match_walk *w, sv subject, sv list, int sep)
 			continue;
 		}
 		bool neg = false;
-		if (s.len && s.p[0] == '!') {
-			neg = true;
+		while (s.len && s.p[0] == '!') { /* "!!x" and "! !x" are positive again, as in Exim */
+			neg = !neg;
 			s = sv_trim(sv_sub(s, 1, s.len));
 		}
 		if (w->kind == MATCH_HOST && !neg) {
@@ -434,7 +495,12 @@ int match_walk_list(match_walk *w, sv subject, sv list, int sep)
 int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool caseless,
 	const match_ctx *ctx, xbuf *err)
 {
+	/* Domains and host names are case-independent whatever the caller asks; the flag matters
+	 * for local parts (and the local part of addresses) and plain strings. */
+	if (kind == MATCH_DOMAIN || kind == MATCH_HOST)
+		caseless = true;
 	match_walk w = { .kind = kind, .caseless = caseless, .ctx = ctx, .err = err };
+	numeric_clear();
 	arena_mark mark = arena_getmark(pool_scratch);
 	sv subj = subject;
 	int rc;

@@ -27,7 +27,10 @@ typedef struct match_ctx {
 	xbuf *matched_data;
 } match_ctx;
 
-/* SEARCH_OK: in the list; SEARCH_FAIL: not in it (or excluded by a negated item);
+/* caseless: for MATCH_LOCALPART and MATCH_ADDRESS (local parts) and MATCH_STRING; Exim's
+ * ${if match_local_part} and ${if match_address} pass true (its default; "+caseful" in the list
+ * switches to exact case). Domains and host names are always matched caselessly.
+ * SEARCH_OK: in the list; SEARCH_FAIL: not in it (or excluded by a negated item);
  * SEARCH_DEFER: a lookup or expansion could not complete (err set, Exim's wording). */
 int match_isinlist(sv subject, sv list, int sep, enum match_kind kind, bool caseless,
 	const match_ctx *ctx, xbuf *err);
@@ -40,6 +43,20 @@ bool match_string_item(sv subject, sv pattern, bool caseless, xbuf *err);
 void match_tidyup(void);
 /* Where "+name" lists come from; NULL (the default) means conf_named_list(). Lets tests and
  * tools supply named lists without a loaded configuration. */
+/* After a match decided by a "*suffix" or "^regex" item (domain, local-part and address lists,
+ * match_string_item): the values Exim gives $0, $1, ...: for "*suffix" $0 is the subject and $1
+ * the part the asterisk matched; for a regex $0 is also the whole subject and $1.. the captures
+ * (as Exim 4.96 shows them).
+ * Copies up to max views into vars (pointing at storage valid until the next match call) and
+ * returns the count; 0 when the deciding item sets none. */
+size_t match_last_numeric(sv *vars, size_t max);
+/* Forward lookup of a plain host name in a host list, for callers that resolve names (ACL and
+ * option host lists do; ${if match_ip} does not, and Exim then treats the name as unknown).
+ * Returns SEARCH_OK if name has the address ip (text form), SEARCH_FAIL if it has others,
+ * SEARCH_DEFER for a temporary failure (err set), or MATCH_NAME_UNKNOWN when the name has no
+ * address. NULL (the default): names are treated as unknown unless ctx->host_name equals them. */
+enum { MATCH_NAME_UNKNOWN = 3 };
+extern int (*match_host_lookup_hook)(const char *name, const char *ip, xbuf *err);
 extern const char *(*match_named_list_hook)(const char *kind, const char *name);
 
 #endif

@@ -5,12 +5,29 @@
  * caselessly; the local part caselessly until "+caseful". */
 #include "search/match_internal.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "lib/debug.h"
 #include "lib/list.h"
 
 #define MATCH_MAX_CHAIN 50
+
+/* The address as lookups see it: domain lowercased always, local part too unless +caseful. */
+static sv lookup_key(match_walk *w, sv subject)
+{
+	char *k = sv_dup(pool_scratch, subject);
+	const char *at = NULL;
+	for (size_t i = subject.len; i > 0 && !at; i--)
+		if (subject.p[i - 1] == '@')
+			at = subject.p + i - 1;
+	size_t from = at ? (size_t)(at - subject.p) : subject.len;
+	for (size_t i = w->caseless ? 0 : from; i < subject.len; i++)
+		k[i] = (char)tolower((unsigned char)k[i]);
+	sv r = sv_make(k, subject.len);
+	r.taint = subject.taint;
+	return r;
+}
 
 static const char *last_at(sv s)
 {
@@ -37,7 +54,8 @@ static int at_at_lookup(match_walk *w, sv local, sv domain, sv item)
 	xbuf key, found;
 	xbuf_init(&key, pool_scratch);
 	xbuf_init(&found, pool_scratch);
-	xbuf_putsv(&key, domain);
+	for (size_t i = 0; i < domain.len; i++)
+		xbuf_putc(&key, (char)tolower((unsigned char)domain.p[i]));
 	match_walk lw = *w;
 	lw.kind = MATCH_LOCALPART;
 	match_ctx nodata = { 0 };
@@ -112,7 +130,8 @@ int match_address_item(match_walk *w, sv subject, sv item)
 			}
 			if (subject.len == 0 && (spec.li->type & LOOKUP_SINGLEKEY))
 				return SEARCH_FAIL;
-			return match_lookup_item(w, &spec, subject, sv_sub(item, (size_t)(semi - item.p) + 1, item.len));
+			return match_lookup_item(w, &spec, lookup_key(w, subject),
+				sv_sub(item, (size_t)(semi - item.p) + 1, item.len));
 		}
 		if (!memchr(prefix.p, '@', prefix.len))
 			return match_parse_lookup(prefix, &spec, w->err) ? SEARCH_FAIL : SEARCH_DEFER;
@@ -127,7 +146,7 @@ int match_address_item(match_walk *w, sv subject, sv item)
 		return SEARCH_FAIL;
 	}
 	sv local = sv_sub(subject, 0, (size_t)(at - subject.p));
-	sv domain = sv_sub(subject, (size_t)(at - subject.p) + 1, subject.len);
+	sv domain = sv_sub(lookup_key(w, subject), (size_t)(at - subject.p) + 1, subject.len);
 
 	match_walk dw = *w;
 	dw.kind = MATCH_DOMAIN;

@@ -8,6 +8,8 @@
  * known host name. */
 #include "search/match_internal.h"
 
+int (*match_host_lookup_hook)(const char *name, const char *ip, xbuf *err);
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <ifaddrs.h>
@@ -144,6 +146,13 @@ int match_host_item(match_walk *w, sv subject, sv item)
 		item = sv_cstr(ctx && ctx->primary_hostname ? ctx->primary_hostname : "");
 		if (item.len == 0)
 			return SEARCH_FAIL;
+	}
+	if (item.p[0] != '*' && item.p[0] != '^' && match_host_lookup_hook) {
+		/* A plain name: its addresses are compared with the subject's. */
+		int r = match_host_lookup_hook(sv_dup(pool_scratch, item), sv_dup(pool_scratch, subject), w->err);
+		if (r == MATCH_NAME_UNKNOWN)
+			return unknown_name(w);
+		return r;
 	}
 	if (!name || !*name)
 		return unknown_name(w);

@@ -10,7 +10,7 @@
 
 /* Item result beyond SEARCH_*: a host name was needed and is unknown, without +ignore_unknown or
  * +include_unknown; Exim then ends the whole list as "no match". */
-#define MATCH_UNKNOWN_STOP 3
+#define MATCH_UNKNOWN_STOP 4
 
 #define MATCH_MAX_DEPTH 16 /* named lists inside named lists, @@ chains */
 

@@ -2,8 +2,9 @@
  * (least recently used closed beyond lookup_open_max), the per-message result cache, partial
  * matching and "*" / "*@" defaults, ret=key, and the taint rules of Exim 4.96:
  *   - a tainted file name is refused ("Tainted filename for search: '...'"), logged to main+panic;
- *   - a tainted query for a lookup that has a quoting function, but not quoted by it, is logged
- *     ("tainted search query is not properly quoted: ...") and then run anyway.
+ *   - a tainted query for a lookup without a file (pgsql, redis) that has a quoting function, but
+ *     was not quoted by it, is logged ("tainted search query is not properly quoted: ...") and
+ *     then run anyway; sqlite, having a file, is not checked (as 4.96).
  * Results are not tainted: they come from data the administrator controls, as in Exim.
  */
 #include "search/search.h"
@@ -42,6 +43,37 @@ long search_main_int(const char *name, long dflt)
 		n = dflt;
 	xbuf_free(&v);
 	return (long)n;
+}
+
+long search_main_time(const char *name, long dflt)
+{
+	xbuf v;
+	xbuf_init(&v, NULL);
+	long total = dflt;
+	if (conf_main_value(name, &v)) {
+		/* Exim's time format as -bP shows it: digits with w/d/h/m/s units ("1h30m", "5s", "30"). */
+		sv t = sv_trim(xbuf_sv(&v));
+		long acc = 0, num = 0;
+		bool ok = t.len > 0, digits = false;
+		for (size_t i = 0; ok && i < t.len; i++) {
+			char c = t.p[i];
+			if (c >= '0' && c <= '9') {
+				ok = num < 100000000;
+				num = num * 10 + (c - '0');
+				digits = true;
+				continue;
+			}
+			long mult = c == 'w' ? 604800 : c == 'd' ? 86400 : c == 'h' ? 3600 : c == 'm' ? 60 : c == 's' ? 1 : 0;
+			ok = digits && mult;
+			acc += num * mult;
+			num = 0;
+			digits = false;
+		}
+		if (ok)
+			total = acc + num;
+	}
+	xbuf_free(&v);
+	return total;
 }
 
 static void unlink_handle(open_handle *h)
@@ -386,6 +418,11 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	    !search_split_query_file(spec, key, &filename, &key, err))
 		return SEARCH_DEFER;
 
+	if ((li->type & LOOKUP_ABSFILE) && (filename.len == 0 || filename.p[0] != '/')) {
+		xbuf_printf(err, "absolute file name expected for \"%s\" lookup", li->name);
+		return SEARCH_DEFER;
+	}
+
 	const char *file = NULL;
 	if (uses_file && !sv_is_null(filename)) {
 		if (filename.taint) {
@@ -398,7 +435,8 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 		file = "";
 	}
 
-	if (!single && key.taint && li->quote && key.quoter != search_quoter_id(li)) {
+	/* Only lookups without a file are checked: 4.96 treats sqlite with its file as a file lookup. */
+	if (!uses_file && key.taint && li->quote && key.quoter != search_quoter_id(li)) {
 		char *msg = arena_printf(pool_scratch, "tainted search query is not properly quoted: " SV_FMT,
 			SV_ARG(key));
 		DEBUG(D_LOOKUP) debug_printf(" search_find: %s\n", msg);
@@ -408,6 +446,12 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	find_state st = { .spec = spec, .file = file, .err = err, .prefix_defer = prefix_defer };
 	st.drv_opts = strip_generic_opts(spec->opts, &st.no_rd);
 	open_handle *oh = open_cached(li, file, err);
+	if (oh && oh->busy) {
+		/* A wildlsearch key that looks up its own file: the nested scan would move the outer
+		 * one's file position and could recurse for ever. */
+		xbuf_printf(err, "recursive %s lookup in %s", li->name, file ? file : "(query)");
+		return SEARCH_DEFER;
+	}
 	st.handle = oh ? oh->handle : NULL;
 	if (oh)
 		oh->busy++;
@@ -415,10 +459,9 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	size_t start = result->len;
 	if (!st.handle) {
 		rc = SEARCH_DEFER;
-	} else if (single && key.len == 0) {
-		rc = SEARCH_FAIL; /* an empty key never matches */
 	} else {
-		rc = find_one(&st, key, result);
+		/* An empty key never matches by itself, but the defaults below still apply (4.96). */
+		rc = single && key.len == 0 ? SEARCH_FAIL : find_one(&st, key, result);
 		if (rc == SEARCH_FAIL && spec->partial >= 0)
 			rc = find_partial(&st, key, result);
 		if (rc == SEARCH_FAIL && spec->starat) {
@@ -453,14 +496,31 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	return rc;
 }
 
+/* Lookups nest only through (n)wildlsearch keys naming other lookups; bound the chain. */
+#define SEARCH_MAX_NESTING 8
+static int nesting;
+
+static int find_bounded(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err,
+	bool prefix_defer)
+{
+	if (nesting >= SEARCH_MAX_NESTING) {
+		xbuf_printf(err, "lookups nested more than %d deep", SEARCH_MAX_NESTING);
+		return SEARCH_DEFER;
+	}
+	nesting++;
+	int rc = find_common(spec, filename, key, result, err, prefix_defer);
+	nesting--;
+	return rc;
+}
+
 int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err)
 {
-	return find_common(spec, filename, key, result, err, true);
+	return find_bounded(spec, filename, key, result, err, true);
 }
 
 int search_find_list(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf *err)
 {
-	return find_common(spec, filename, key, result, err, false);
+	return find_bounded(spec, filename, key, result, err, false);
 }
 
 void search_tidyup(void)

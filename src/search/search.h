@@ -79,14 +79,15 @@ void search_version_report(xbuf *out);
 /* For the expansion engine: check ${lookup{key}type{file}} vs ${lookup type{query}} shapes,
  * with Exim's error wording ("missing {key} for single-key ...", "a single key was given ..."). */
 bool search_check_style(const search_spec *spec, bool have_key, bool have_file, xbuf *err);
-/* For LOOKUP_ABSFILEQUERY types (sqlite): split "/file query" into file and query; without a
- * leading '/', the file is sqlite_dbfile; neither: false + "absolute file name expected ...". */
+/* For LOOKUP_ABSFILEQUERY types (sqlite): the file from ",file=", else a leading "/file " on the
+ * query, else sqlite_dbfile; none: false + "absolute file name expected for ...". */
 bool search_split_query_file(const search_spec *spec, sv query, sv *file, sv *rest, xbuf *err);
 
 /* Hooks filled in by higher layers (NULL = not available):
  * search_expand_hook expands a wildlsearch key (0 ok, 1 forced fail, 2 error);
- * search_log_hook writes a main+panic log line (e.g. an unquoted tainted query, which 4.96 logs
- * and then runs anyway). Without it the warning goes to stderr as "LOG: MAIN PANIC". */
+ * search_log_hook receives warnings for the main+panic logs (e.g. an unquoted tainted query,
+ * which 4.96 logs and then runs anyway); without it they go to log_write(LOG_MAIN|LOG_PANIC).
+ * Wiring needed in the expansion engine: search_expand_hook (wildlsearch keys). */
 extern int (*search_expand_hook)(sv in, xbuf *out, xbuf *err);
 extern void (*search_log_hook)(const char *msg);
 
@@ -109,5 +110,7 @@ int search_find_list(const search_spec *spec, sv filename, sv key, xbuf *result,
 
 /* The value of a numeric main option read through conf_main_value, or dflt if unset. */
 long search_main_int(const char *name, long dflt);
+/* A time main option (-bP form such as "5s" or "1h30m") in seconds, or dflt if unset/bad. */
+long search_main_time(const char *name, long dflt);
 
 #endif

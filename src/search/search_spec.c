@@ -5,6 +5,7 @@
 #include "conf/conf.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 const lookup_info *search_driver(sv name)
@@ -55,6 +56,32 @@ void search_version_report(xbuf *out)
 	xbuf_putc(out, '\n');
 }
 
+/* Parsed specs may be kept (the expansion engine parses once, runs many times), so the strings
+ * they point to must outlive any scratch arena: they are interned for the process. A config has
+ * few distinct option strings and affixes, so this stays small. */
+typedef struct interned {
+	struct interned *next;
+	size_t len;
+	char s[];
+} interned;
+static interned *interned_strings;
+
+static const char *intern(const char *p, size_t len)
+{
+	for (interned *i = interned_strings; i; i = i->next)
+		if (i->len == len && memcmp(i->s, p, len) == 0)
+			return i->s;
+	interned *n = malloc(sizeof *n + len + 1);
+	if (!n)
+		abort();
+	n->len = len;
+	memcpy(n->s, p, len);
+	n->s[len] = 0;
+	n->next = interned_strings;
+	interned_strings = n;
+	return n->s;
+}
+
 static bool format_error(sv spec, xbuf *err)
 {
 	xbuf_printf(err, "format error in lookup type \"" SV_FMT "\"", SV_ARG(spec));
@@ -65,7 +92,7 @@ static bool format_error(sv spec, xbuf *err)
 static void parse_options(sv opts, search_spec *out)
 {
 	xbuf rest;
-	xbuf_init(&rest, pool_scratch);
+	xbuf_init(&rest, NULL);
 	size_t i = 0;
 	while (i <= opts.len) {
 		size_t j = i;
@@ -81,7 +108,8 @@ static void parse_options(sv opts, search_spec *out)
 		}
 		i = j + 1;
 	}
-	out->opts = rest.len ? arena_strndup(pool_scratch, rest.p, rest.len) : NULL;
+	out->opts = rest.len ? intern(rest.p, rest.len) : NULL;
+	xbuf_free(&rest);
 }
 
 bool search_spec_parse(sv spec, search_spec *out, xbuf *err)
@@ -115,7 +143,7 @@ bool search_spec_parse(sv spec, search_spec *out, xbuf *err)
 			}
 			if (j >= s.len)
 				return format_error(spec, err);
-			out->affix = arena_strndup(pool_scratch, s.p + i + 1, j - i - 1);
+			out->affix = intern(s.p + i + 1, j - i - 1);
 			i = j + 1;
 		} else {
 			return format_error(spec, err);

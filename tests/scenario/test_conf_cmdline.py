@@ -108,7 +108,7 @@ def test_missing_configuration_file(postern_bin):
     r = subprocess.run([postern_bin, "-C", "/nonexistent/postern.conf", "-bP"], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1
-    assert "non-existent configuration file(s): /nonexistent/postern.conf" in r.stderr
+    assert r.stderr == "LOG: MAIN PANIC DIE\n  non-existent configuration file(s): /nonexistent/postern.conf\n"
 
 
 def test_be_and_bV_read_the_configuration(run_postern):
@@ -117,3 +117,10 @@ def test_be_and_bV_read_the_configuration(run_postern):
         assert r.returncode == 1
         assert 'Exim configuration error in line 1 of ' in r.stderr
         assert 'main option "foo_bar" unknown' in r.stderr
+
+
+def test_startup_check_heading(run_postern):
+    r = run_postern("-bP", "smtp_ratelimit_mail", config="smtp_ratelimit_mail = 2,1h,1,1\n")
+    assert r.returncode == 1
+    assert r.stdout == ""
+    assert r.stderr == "LOG: MAIN PANIC DIE\n  malformed ratelimit data: 2,1h,1,1\n"

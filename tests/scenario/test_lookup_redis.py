@@ -37,3 +37,15 @@ def test_redis(run_postern, redis_port):
              f"${{lookup {r}{{incr n}}}}",
              f"${{lookup {r}{{get nokey}}{{found}}{{not found}}}}")
     assert out == ["OK", "objvalue plus", "1", "not found"]
+
+
+def test_redis_servers_option(run_postern, redis_port):
+    """Servers from the redis_servers main option; ",servers=" may name one of them by host."""
+    conf = f"primary_hostname = test.example\nredis_servers = 127.0.0.1::1// : 127.0.0.1::{redis_port}//\n"
+    out = be(run_postern,
+             "${lookup redis{set k2 v2}}",
+             "${lookup redis{get k2}}",
+             f"${{lookup redis,servers=127.0.0.1::{redis_port}{{get k2}}}}",
+             "${lookup redis{lrange nolist 0 -1}{yes}{no}}",
+             config=conf)
+    assert out == ["OK", "v2", "v2", "no"]

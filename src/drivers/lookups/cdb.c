@@ -24,9 +24,17 @@ static void *cdb_open(const char *filename, xbuf *errmsg)
 		xbuf_printf(errmsg, "failed to open %s for cdb lookup: %s", filename, strerror(errno));
 		return NULL;
 	}
+	/* Exim 4.96's wordings, odd as they are, for unreadable and short files. */
 	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_size < 2048) {
-		xbuf_printf(errmsg, "%s is too short for a cdb file", filename);
+	unsigned char hdr[8];
+	if (fstat(fd, &st) < 0 || pread(fd, hdr, sizeof hdr, 0) < 0) {
+		xbuf_printf(errmsg, "failed to open cannot read header from %s for cdb lookup: %s", filename,
+			strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size < 2048) {
+		xbuf_printf(errmsg, "failed to open %s too short for cdb lookup: Success", filename);
 		close(fd);
 		return NULL;
 	}
@@ -52,7 +60,7 @@ static uint32_t le32(const unsigned char *p)
 
 static int corrupt(const char *filename, xbuf *errmsg)
 {
-	xbuf_printf(errmsg, "cdb file %s is corrupt", filename);
+	xbuf_printf(errmsg, "cdb: corrupt cdb file %s (too short)", filename);
 	return SEARCH_DEFER;
 }
 

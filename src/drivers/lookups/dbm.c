@@ -7,12 +7,23 @@
 #include <string.h>
 
 #include "lib/list.h"
+#include "lib/log.h"
 #include "search/search.h"
+
+/* Berkeley DB's own diagnostics go to the log, as Exim routes them ("Berkeley DB error: ..."). */
+static void bdb_errcall(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	log_write(LOG_MAIN, "Berkeley DB error: %s", msg);
+}
 
 static void *dbm_open(const char *filename, xbuf *errmsg)
 {
 	DB *db = NULL;
 	int r = db_create(&db, NULL, 0);
+	if (r == 0)
+		db->set_errcall(db, bdb_errcall);
 	if (r == 0)
 		r = db->open(db, NULL, filename, NULL, DB_UNKNOWN, DB_RDONLY, 0);
 	if (r != 0) {

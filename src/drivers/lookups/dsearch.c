@@ -87,6 +87,6 @@ static void dsearch_close(void *handle)
 }
 
 const lookup_info lookup_dsearch = {
-	.name = "dsearch", .type = LOOKUP_SINGLEKEY | LOOKUP_ABSFILE,
+	.name = "dsearch", .type = LOOKUP_SINGLEKEY, /* 4.96 does not insist on an absolute path */
 	.open = dsearch_open, .find = dsearch_find, .close = dsearch_close,
 };

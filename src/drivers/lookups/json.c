@@ -1,6 +1,5 @@
 /* json: the key is an Exim list of selectors walked down a JSON document: a number indexes an
- * array (from 0), anything else names an object member. Strings come back de-quoted; other
- * values as JSON text. The file is parsed on each (uncached) lookup, so edits are seen. */
+ * array (from 0), anything else names an object member. The file is parsed on each (uncached) lookup, so edits are seen. */
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -59,16 +58,37 @@ static int json_find(void *handle, const char *filename, sv key, xbuf *result, x
 	}
 	xbuf_free(&item);
 	int rc = SEARCH_FAIL;
+	/* Strings de-quoted, integers in decimal, reals with six decimals, booleans as words;
+	 * a JSON null is "not found"; objects and arrays as JSON text. */
 	if (j) {
-		if (json_is_string(j)) {
+		rc = SEARCH_OK;
+		switch (json_typeof(j)) {
+		case JSON_STRING:
 			xbuf_put(result, json_string_value(j), json_string_length(j));
-		} else {
-			char *s = json_dumps(j, JSON_ENCODE_ANY);
+			break;
+		case JSON_INTEGER:
+			xbuf_printf(result, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+			break;
+		case JSON_REAL:
+			xbuf_printf(result, "%f", json_real_value(j));
+			break;
+		case JSON_TRUE:
+			xbuf_puts(result, "true");
+			break;
+		case JSON_FALSE:
+			xbuf_puts(result, "false");
+			break;
+		case JSON_NULL:
+			rc = SEARCH_FAIL;
+			break;
+		default: {
+			char *s = json_dumps(j, 0);
 			if (s)
 				xbuf_puts(result, s);
 			free(s);
+			break;
 		}
-		rc = SEARCH_OK;
+		}
 	}
 	json_decref(root);
 	return rc;

@@ -5,12 +5,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void *lsearch_open(const char *filename, xbuf *errmsg)
 {
 	FILE *f = fopen(filename, "r");
 	if (!f) {
 		xbuf_printf(errmsg, "failed to open %s for linear search: %s", filename, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		xbuf_printf(errmsg, "%s is not a regular file (lsearch lookup)", filename);
+		fclose(f);
 		return NULL;
 	}
 	return f;

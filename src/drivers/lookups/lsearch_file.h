@@ -1,7 +1,8 @@
 /* The line format shared by lsearch, wildlsearch, nwildlsearch and iplsearch:
  *   key: data            key ends at ':' or white space; "quoted keys" allow both
  *     continuation       lines starting with white space continue the data (one space joins)
- *   # comment            comment and empty lines are skipped, even inside a continued entry
+ *   # comment            comment and empty lines are skipped between entries; as in Exim 4.96
+ *                        (though not its documentation) they also end a continued entry
  * Lines are bounded (LSEARCH_MAX_LINE); longer ones make the lookup defer. */
 #ifndef POSTERN_DRIVERS_LOOKUPS_LSEARCH_FILE_H
 #define POSTERN_DRIVERS_LOOKUPS_LSEARCH_FILE_H

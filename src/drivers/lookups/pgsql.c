@@ -4,6 +4,9 @@
  * and runs the query. A statement without rows returns the number of rows affected.
  * Connections are cached per server (without the password) until search_tidyup. */
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +40,7 @@ static void conninfo_put(xbuf *ci, const char *name, sv val)
 }
 
 /* Split a server spec into a libpq conninfo and a cache key (no password). */
-static bool server_conninfo(sv s, xbuf *ci, xbuf *key, xbuf *err)
+static bool server_conninfo(sv s, int connect_secs, xbuf *ci, xbuf *key, xbuf *err)
 {
 	sv fields[4] = { SV_NULL, SV_NULL, SV_NULL, SV_NULL };
 	sv hostpart;
@@ -88,7 +91,7 @@ static bool server_conninfo(sv s, xbuf *ci, xbuf *key, xbuf *err)
 	conninfo_put(ci, "dbname", fields[1]);
 	conninfo_put(ci, "user", fields[2]);
 	conninfo_put(ci, "password", fields[3]);
-	xbuf_puts(ci, "connect_timeout=5");
+	xbuf_printf(ci, "connect_timeout=%d", connect_secs);
 	xbuf_printf(key, SV_FMT "/" SV_FMT "/" SV_FMT, SV_ARG(hostpart), SV_ARG(fields[1]), SV_ARG(fields[2]));
 	return true;
 bad:
@@ -108,23 +111,42 @@ static void drop_conn(pg_conn *c)
 	free(c);
 }
 
+static bool conn_known(PGconn *conn)
+{
+	for (pg_conn *c = conns; c; c = c->next)
+		if (c->conn == conn)
+			return true;
+	return false;
+}
+
+static void forget_conn(PGconn *conn)
+{
+	for (pg_conn *c = conns; c; c = c->next)
+		if (c->conn == conn) {
+			drop_conn(c);
+			return;
+		}
+}
+
 static void trim_nl(xbuf *b)
 {
 	while (b->len && (b->p[b->len - 1] == '\n' || b->p[b->len - 1] == ' '))
 		xbuf_truncate(b, b->len - 1);
 }
 
-static PGconn *get_conn(sv server, xbuf *err)
+static PGconn *get_conn(sv server, int connect_secs, bool *cached, xbuf *err)
 {
+	*cached = false;
 	xbuf ci, key;
 	xbuf_init(&ci, NULL);
 	xbuf_init(&key, NULL);
 	PGconn *conn = NULL;
-	if (!server_conninfo(server, &ci, &key, err))
+	if (!server_conninfo(server, connect_secs, &ci, &key, err))
 		goto out;
 	for (pg_conn *c = conns; c; c = c->next)
 		if (strcmp(c->key, xbuf_cstr(&key)) == 0) {
 			conn = c->conn;
+			*cached = true;
 			goto out;
 		}
 	conn = PQconnectdb(xbuf_cstr(&ci));
@@ -148,15 +170,67 @@ out:
 	return conn;
 }
 
-static int run_query(PGconn *conn, sv query, xbuf *result, xbuf *err)
+/* PQexec with a deadline, so a server that stops answering cannot hang delivery: the last result
+ * of the query string, or NULL with err set (*broken: the connection must not be reused). */
+static PGresult *exec_bounded(PGconn *conn, const char *q, int secs, bool *broken, xbuf *err)
+{
+	*broken = false;
+	if (!PQsendQuery(conn, q)) {
+		xbuf_printf(err, "PGSQL: query failed: %s", PQerrorMessage(conn));
+		trim_nl(err);
+		*broken = true;
+		return NULL;
+	}
+	time_t deadline = time(NULL) + secs;
+	PGresult *last = NULL;
+	for (;;) {
+		int f = PQflush(conn);
+		if (f < 0)
+			goto fail;
+		if (f == 0 && !PQisBusy(conn)) {
+			PGresult *r = PQgetResult(conn);
+			if (!r)
+				return last;
+			PQclear(last);
+			last = r;
+			continue;
+		}
+		long left = (long)(deadline - time(NULL));
+		if (left <= 0) {
+			PQclear(last);
+			xbuf_printf(err, "PGSQL: query timed out after %d seconds", secs);
+			*broken = true;
+			return NULL;
+		}
+		struct pollfd pfd = { .fd = PQsocket(conn), .events = (short)(POLLIN | (f == 1 ? POLLOUT : 0)) };
+		if (poll(&pfd, 1, (int)(left > 1000 ? 1000000 : left * 1000)) < 0 && errno != EINTR)
+			goto fail;
+		if (!PQconsumeInput(conn))
+			goto fail;
+	}
+fail:
+	PQclear(last);
+	xbuf_printf(err, "PGSQL: query failed: %s", PQerrorMessage(conn));
+	trim_nl(err);
+	*broken = true;
+	return NULL;
+}
+
+static int run_query(PGconn *conn, sv query, int secs, xbuf *result, xbuf *err)
 {
 	char *q = malloc(query.len + 1);
 	if (!q)
 		abort();
 	memcpy(q, query.p, query.len);
 	q[query.len] = 0;
-	PGresult *r = PQexec(conn, q);
+	bool broken;
+	PGresult *r = exec_bounded(conn, q, secs, &broken, err);
 	free(q);
+	if (!r) {
+		if (broken)
+			forget_conn(conn);
+		return SEARCH_DEFER;
+	}
 	int rc = SEARCH_OK;
 	switch (PQresultStatus(r)) {
 	case PGRES_COMMAND_OK:
@@ -213,6 +287,14 @@ static int pgsql_find(void *handle, const char *filename, sv key, xbuf *result, 
 		xbuf_puts(errmsg, "no PostgreSQL servers defined (pgsql_servers option)");
 		return SEARCH_DEFER;
 	}
+	/* ",timeout=N" bounds connecting and each query (defaults 5s and 30s). */
+	int connect_secs = 5, query_secs = 30;
+	sv t = lookup_opt_value(opts, "timeout");
+	long long secs;
+	if (!sv_is_null(t) && sv_to_long(t, &secs) && secs >= 1 && secs < 3600) {
+		connect_secs = secs < 2 ? 2 : (int)secs; /* libpq's minimum */
+		query_secs = (int)secs;
+	}
 	DEBUG(D_LOOKUP) debug_printf(" PostgreSQL query: \"" SV_FMT "\" opts '%s'\n", SV_ARG(query),
 		opts ? opts : "NULL");
 	list_iter it;
@@ -225,20 +307,30 @@ static int pgsql_find(void *handle, const char *filename, sv key, xbuf *result, 
 		xbuf_reset(errmsg);
 		if (!lookup_server_resolve(xbuf_sv(&item), main_list, &full, errmsg))
 			break;
-		PGconn *conn = get_conn(xbuf_sv(&full), errmsg);
+		bool cached;
+		PGconn *conn = get_conn(xbuf_sv(&full), connect_secs, &cached, errmsg);
 		if (!conn)
 			continue;
 		size_t start = result->len;
-		rc = run_query(conn, query, result, errmsg);
+		rc = run_query(conn, query, query_secs, result, errmsg);
+		/* run_query forgets connections it found broken; a bad status means the same. */
+		if (rc == SEARCH_DEFER && (!conn_known(conn) || PQstatus(conn) != CONNECTION_OK)) {
+			bool timed_out = strstr(xbuf_cstr(errmsg), "timed out") != NULL;
+			if (conn_known(conn))
+				forget_conn(conn);
+			/* A cached connection the server has since closed: one fresh attempt. */
+			if (cached && !timed_out &&
+			    (conn = get_conn(xbuf_sv(&full), connect_secs, &cached, errmsg)) != NULL) {
+				xbuf_truncate(result, start);
+				xbuf_reset(errmsg);
+				rc = run_query(conn, query, query_secs, result, errmsg);
+				if (rc == SEARCH_DEFER && conn_known(conn) && PQstatus(conn) != CONNECTION_OK)
+					forget_conn(conn);
+			}
+		}
 		if (rc != SEARCH_DEFER)
 			break;
 		xbuf_truncate(result, start);
-		if (PQstatus(conn) != CONNECTION_OK)
-			for (pg_conn *c = conns; c; c = c->next)
-				if (c->conn == conn) {
-					drop_conn(c);
-					break;
-				}
 	}
 	xbuf_free(&item);
 	xbuf_free(&full);

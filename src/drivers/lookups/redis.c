@@ -101,11 +101,14 @@ static void drop_conn(redis_conn *c)
 	free(c);
 }
 
-static redis_conn *get_conn(const redis_server *srv, struct timeval tv, xbuf *err)
+static redis_conn *get_conn(const redis_server *srv, struct timeval tv, bool *cached, xbuf *err)
 {
+	*cached = false;
 	for (redis_conn *c = conns; c; c = c->next)
-		if (strcmp(c->key, srv->key) == 0)
+		if (strcmp(c->key, srv->key) == 0) {
+			*cached = true;
 			return c;
+		}
 	redisContext *ctx = srv->socket[0] ? redisConnectUnixWithTimeout(srv->socket, tv)
 		: redisConnectWithTimeout(srv->host, srv->port, tv);
 	if (!ctx || ctx->err) {
@@ -166,10 +169,12 @@ static void put_element(const redisReply *e, xbuf *out)
 /* Run one command on one server: SEARCH_OK/FAIL/DEFER; *try_next for failures where the next
  * server may do better (connection problems, MOVED). */
 static int run_on(const redis_server *srv, int argc, char **argv, size_t *argvlen, struct timeval tv,
-	xbuf *result, xbuf *err, unsigned *do_cache, bool *try_next)
+	xbuf *result, xbuf *err, unsigned *do_cache, bool *try_next, bool *stale)
 {
 	*try_next = false;
-	redis_conn *c = get_conn(srv, tv, err);
+	*stale = false;
+	bool cached;
+	redis_conn *c = get_conn(srv, tv, &cached, err);
 	if (!c) {
 		*try_next = true;
 		return SEARCH_DEFER;
@@ -239,7 +244,11 @@ static int run_on(const redis_server *srv, int argc, char **argv, size_t *argvle
 	return rc;
 ioerr:
 	xbuf_printf(err, "REDIS: query failed on %s: %s", srv->key, c->ctx->errstr[0] ? c->ctx->errstr : "no reply");
-	drop_conn(c); /* a timed-out connection may deliver a stale reply later: never reuse it */
+	/* A timed-out connection may deliver a stale reply later: never reuse it. A cached one that
+	 * failed may just have been closed by the server meanwhile: worth one fresh attempt. */
+	*stale = cached && (c->ctx->err == REDIS_ERR_EOF || (c->ctx->err == REDIS_ERR_IO &&
+		!strstr(c->ctx->errstr, "temporarily unavailable") && !strstr(c->ctx->errstr, "timed out")));
+	drop_conn(c);
 	*try_next = true;
 	return SEARCH_DEFER;
 }
@@ -282,6 +291,23 @@ static int redis_find(void *handle, const char *filename, sv key, xbuf *result, 
 		xbuf_puts(errmsg, "REDIS: empty command");
 		goto out;
 	}
+	if (argc == REDIS_MAX_ARGS) {
+		/* split_command stops at the limit; never send a truncated command. */
+		sv rest = key;
+		int n = 0;
+		for (size_t i = 0; i < rest.len;) {
+			while (i < rest.len && isspace((unsigned char)rest.p[i]))
+				i++;
+			if (i < rest.len)
+				n++;
+			while (i < rest.len && !isspace((unsigned char)rest.p[i]))
+				i += rest.p[i] == '\\' && i + 1 < rest.len ? 2 : 1;
+		}
+		if (n > REDIS_MAX_ARGS) {
+			xbuf_printf(errmsg, "REDIS: more than %d arguments in command", REDIS_MAX_ARGS);
+			goto out;
+		}
+	}
 	list_iter it;
 	xbuf item, full;
 	xbuf_init(&item, NULL);
@@ -298,7 +324,13 @@ static int redis_find(void *handle, const char *filename, sv key, xbuf *result, 
 		bool try_next;
 		DEBUG(D_LOOKUP) debug_printf(" REDIS query: \"" SV_FMT "\" on %s\n", SV_ARG(key), srv.key);
 		size_t start = result->len;
-		rc = run_on(&srv, argc, argv, argvlen, tv, result, errmsg, do_cache, &try_next);
+		bool stale;
+		rc = run_on(&srv, argc, argv, argvlen, tv, result, errmsg, do_cache, &try_next, &stale);
+		if (rc == SEARCH_DEFER && stale) {
+			xbuf_truncate(result, start);
+			xbuf_reset(errmsg);
+			rc = run_on(&srv, argc, argv, argvlen, tv, result, errmsg, do_cache, &try_next, &stale);
+		}
 		if (rc != SEARCH_DEFER || !try_next)
 			break;
 		xbuf_truncate(result, start);

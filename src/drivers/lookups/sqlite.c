@@ -20,7 +20,7 @@ static void *sqlite_open(const char *filename, xbuf *errmsg)
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, (int)search_main_int("sqlite_lock_timeout", 5) * 1000);
+	sqlite3_busy_timeout(db, (int)search_main_time("sqlite_lock_timeout", 5) * 1000);
 	return db;
 }
 

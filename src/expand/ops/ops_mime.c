@@ -52,9 +52,10 @@ static int alabel_fail(op_ctx *c, bool to_alabel, const char *why)
 int op_utf8_domain_to_alabel(op_ctx *c)
 {
 	size_t mark = c->out->len;
-	if (!idna_domain_to_alabel(c->in, c->out)) {
+	const char *why;
+	if (!idna_domain_to_alabel(c->in, c->out, &why)) {
 		xbuf_truncate(c->out, mark);
-		return alabel_fail(c, true, "string encoding error");
+		return alabel_fail(c, true, why);
 	}
 	return XP_OP_OK;
 }

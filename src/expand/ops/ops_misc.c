@@ -45,27 +45,39 @@ int op_stat(op_ctx *c)
 
 enum { LISTNAMED_MAX_DEPTH = 20 };
 
-/* Append the items of a named list, expanding "+name" references to lists of the same kind
- * (bounded depth: a self-referencing configuration must not loop). */
-static void append_named(const char *kind, const char *value, int depth, xbuf *out)
+/* Append the items of a named list, expanding "+name" references to lists of the same kind.
+ * A reference to a list that does not exist is an error (*missing names it); references
+ * deeper than LISTNAMED_MAX_DEPTH are left as they are (Exim recurses until it crashes). */
+static bool append_named(const char *kind, const char *value, int depth, xbuf *out, xbuf *missing)
 {
 	list_iter it;
 	xbuf item;
+	bool ok = true;
 	xbuf_init(&item, NULL);
 	list_iter_init(&it, sv_cstr(value), 0);
-	while (list_next(&it, &item)) {
+	while (ok && list_next(&it, &item)) {
 		if (item.len > 1 && item.p[0] == '+' && depth < LISTNAMED_MAX_DEPTH) {
 			const char *sub = conf_named_list(kind, item.p + 1);
-			if (sub) {
-				append_named(kind, sub, depth + 1, out);
-				continue;
-			}
+			if (!sub) {
+				xbuf_putsv(missing, sv_sub(xbuf_sv(&item), 1, item.len));
+				ok = false;
+			} else
+				ok = append_named(kind, sub, depth + 1, out, missing);
+			continue;
 		}
 		if (out->len)
 			xbuf_puts(out, " : ");
 		xbuf_putsv(out, xbuf_sv(&item));
 	}
 	xbuf_free(&item);
+	return ok;
+}
+
+static int not_a_named_list(op_ctx *c, sv name, const char *kind)
+{
+	if (c->has_arg)
+		return op_fail(c, "\"" SV_FMT "\" is not a %s named list", SV_ARG(name), kind);
+	return op_fail(c, "\"" SV_FMT "\" is not a named list", SV_ARG(name));
 }
 
 int op_listnamed(op_ctx *c)
@@ -90,24 +102,27 @@ int op_listnamed(op_ctx *c)
 	memcpy(cname, name.p ? name.p : "", name.len);
 	cname[name.len] = 0;
 	const char *value = NULL;
+	const char *asked = kind;
 	for (size_t i = 0; i < 4 && !value; i++)
-		if (!kind || kind == kinds[i]) {
+		if (!asked || asked == kinds[i]) {
 			value = conf_named_list(kinds[i], cname);
 			if (value)
 				kind = kinds[i];
 		}
 	free(cname);
-	if (!value) {
-		if (c->has_arg)
-			return op_fail(c, "\"" SV_FMT "\" is not a %s named list", SV_ARG(name), kind);
-		return op_fail(c, "\"" SV_FMT "\" is not a named list", SV_ARG(name));
-	}
-	xbuf tmp;
+	if (!value)
+		return not_a_named_list(c, name, kind);
+	xbuf tmp, missing;
 	xbuf_init(&tmp, NULL);
-	append_named(kind, value, 0, &tmp);
-	xbuf_putsv(c->out, xbuf_sv(&tmp));
+	xbuf_init(&missing, NULL);
+	int rc = XP_OP_OK;
+	if (append_named(kind, value, 0, &tmp, &missing))
+		xbuf_putsv(c->out, xbuf_sv(&tmp));
+	else
+		rc = not_a_named_list(c, xbuf_sv(&missing), kind);
 	xbuf_free(&tmp);
-	return XP_OP_OK;
+	xbuf_free(&missing);
+	return rc;
 }
 
 /* ${quote_<lookup>[_<opt>]:}: the lookup's own quoting; single-key lookups have none and return

@@ -194,10 +194,15 @@ int op_from_utf8(op_ctx *c)
 			continue;
 		}
 		uint32_t cp = ch & (0x3F >> trail);
+		bool cut = false;
 		for (int k = 0; k < trail; k++) {
 			unsigned char next = i < n ? p[i++] : 0;
+			cut |= next == 0;
 			cp = cp << 6 | (next & 0x3F);
 		}
+		/* Exim's string ends at a NUL: a sequence cut short that decodes to 0 adds nothing */
+		if (cp == 0 && cut)
+			break;
 		xbuf_putc(c->out, cp > 255 ? '_' : (char)cp);
 	}
 	return XP_OP_OK;

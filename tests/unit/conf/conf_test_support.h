@@ -71,12 +71,14 @@ static const driver_class t_router_class = {
 typedef struct t_transport {
 	bool body_only;
 	const char *driver;
+	const char *headers_rewrite;
 	int transport_filter_timeout;
 } t_transport;
 
 static const opt_row t_transport_generic[] = {
 	OPT_ROW("body_only", OPT_BOOL, 0, t_transport, body_only),
 	OPT_ROW("driver", OPT_STRING, 0, t_transport, driver),
+	OPT_ROW("headers_rewrite", OPT_REWRITE, 0, t_transport, headers_rewrite),
 	OPT_ROW("transport_filter_timeout", OPT_TIME, 0, t_transport, transport_filter_timeout),
 };
 static const t_transport t_transport_defaults = { .transport_filter_timeout = 300 };

@@ -37,7 +37,7 @@ static const struct { const char *name; int type; } types[] = {
 	{ "daemon_smtp_port", OPT_STRING }, { "delay_warning", OPT_TIMELIST }, { "deliver_queue_load_max", OPT_FIXED },
 	{ "exim_group", OPT_GID }, { "exim_user", OPT_UID }, { "header_maxsize", OPT_INT },
 	{ "message_size_limit", OPT_STRING }, { "never_users", OPT_UIDLIST }, { "queue_run_max", OPT_STRING },
-	{ "smtp_accept_max_per_connection", OPT_STRING }, { "smtp_receive_timeout", OPT_STRING },
+	{ "smtp_accept_max_per_connection", OPT_STRING }, { "smtp_receive_timeout", OPT_FUNC },
 	{ "sqlite_lock_timeout", OPT_INT }, { "system_filter_user", OPT_UID }, { "tls_ocsp_file", OPT_STRING },
 	{ "tls_resumption_hosts", OPT_STRING }, { "hosts_proxy", OPT_STRING }, { "proxy_protocol_timeout", OPT_TIME },
 	{ "spf_guess", OPT_STRING }, { "spf_smtp_comment_template", OPT_STRING }, { "dccifd_address", OPT_STRING },
@@ -155,6 +155,30 @@ static void test_accessors(void)
 	xbuf_free(&out);
 }
 
+static void test_environment(void)
+{
+	char *env[] = { "PATH=/bin", "FOO=1", "BAR=2", "BAZ=3", "QUX=4", "B=5", NULL };
+	static const struct { const char *config, *want; } cases[] = {
+		{ "keep_environment = FOO : ^B.+\nadd_environment = ZED=1 : AAA=2 : PATH\n",
+			"AAA=2\nBAR=2\nBAZ=3\nFOO=1\nZED=1\n" },
+		{ "add_environment = <; X=a:b ; Y=\n", "X=a:b\nY=\n" },
+		{ "primary_hostname = h\n", "" },
+		{ "keep_environment = FOO : PATH\nadd_environment = FOO=9\n", "FOO=9\nPATH=/bin\n" },
+		{ "keep_environment = ^[\n", "" },
+	};
+	xbuf err, out;
+	xbuf_init(&err, NULL);
+	xbuf_init(&out, NULL);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		CHECK(t_load(cases[i].config, &err));
+		xbuf_reset(&out);
+		conf_format_environment(env, &out);
+		CHECK_STR(xbuf_cstr(&out), cases[i].want);
+	}
+	xbuf_free(&err);
+	xbuf_free(&out);
+}
+
 static void test_default_config(void)
 {
 	/* The embedded configuration reads cleanly with the drivers it names. */
@@ -188,6 +212,7 @@ int main(void)
 	RUN(test_types);
 	RUN(test_builtin_macros);
 	RUN(test_accessors);
+	RUN(test_environment);
 	RUN(test_default_config);
 	return unit_report("test_conf_options");
 }

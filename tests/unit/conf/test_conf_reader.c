@@ -108,17 +108,25 @@ static const struct { const char *config, *message; } error_cases[] = {
 	{ "begin acl\na1:\nfoo bar\n", "Exim configuration error in line 3 of @:\n  error in ACL: unknown ACL verb \"foo\" in \"foo bar\"" },
 	{ "begin acl\na1:\n accept\na1:\n", "Exim configuration error in line 4 of @:\n  there are two ACLs called \"a1\"" },
 	{ "begin local_scan\nfoo = 1\n", "Exim configuration error in line 2 of @:\n  local_scan() options not supported: (LOCAL_SCAN_HAS_OPTIONS not defined in Local/Makefile)" },
+	{ "primary_hostname = a\nprimary_hostname = b\n", "Exim configuration error in line 2 of @:\n  \"primary_hostname\" option set for the second time" },
+	{ "split_spool_directory\nno_split_spool_directory\n", "Exim configuration error in line 2 of @:\n  \"no_split_spool_directory\" option set for the second time" },
+	{ "begin routers\nr1:\n  driver = accept\n  transport = t\n  transport = u\n", "Exim configuration error in line 5 of @:\n  \"transport\" option set for the second time" },
 	{ "begin routers\nr1:\n  driver = accept\n  foo = 1\n", "Exim configuration error in line 4 of @:\n  option \"foo\" unknown" },
 	{ "begin routers\nr1:\n  transport = x\n", "Exim configuration error:\n  no driver defined for router \"r1\"" },
 	{ "begin routers\nr1:\n  driver = nosuch\n", "Exim configuration error in line 3 of @:\n  router r1: cannot find router driver \"nosuch\"" },
 	{ "begin routers\nr1:\n  file = /x\n  driver = redirect\n", "Exim configuration error in line 3 of @:\n  option \"file\" unknown (\"driver\" must be specified before any private options)" },
 	{ "begin routers\n  driver = accept\n", "Exim configuration error in line 2 of @:\n  router name missing" },
+	{ "begin routers\n1r:\n  driver = accept\n", "Exim configuration error in line 2 of @:\n  router name missing" },
+	{ "begin routers\n_r:\n  driver = accept\n", "Exim configuration error in line 2 of @:\n  router name missing" },
+	{ "begin acl\nacl-x:\n  accept\n", "Exim configuration error in line 2 of @:\n  missing or malformed ACL name" },
 	{ "begin routers\nr1:\n  driver = accept\nr1:\n  driver = accept\n", "Exim configuration error:\n  there are two routers called \"r1\"" },
 	{ "begin routers\nr1 :\n  driver = accept\n r 2:\n", "Exim configuration error in line 4 of @:\n  option \"r\" unknown" },
 	{ "begin routers\nr1: x\n", "Exim configuration error in line 2 of @:\n  extra characters follow driver name r1" },
 	{ "begin routers\nr1:\n driver = accept\n driver = redirect\n", "Exim configuration error in line 4 of @:\n  \"driver\" option set for the second time" },
 	{ "begin routers\nr1:\n driver = redirect\n modemask = 9\n", "Exim configuration error in line 4 of @:\n  extra characters follow integer value for modemask" },
 	{ "begin transports\nbad:\n driver = appendfile\n", "Exim configuration error for bad transport:\n  bad name" },
+	{ "begin transports\nt:\n driver = appendfile\n headers_rewrite = *@a b Z\n", "Exim configuration error in line 4 of @:\n  unknown rewrite flag character 'Z' (could be missing quotes round replacement item)" },
+	{ "begin transports\nt:\n driver = appendfile\n headers_rewrite = *@a b : *@c\n", "Exim configuration error in line 4 of @:\n  missing rewrite replacement string" },
 	{ "begin transports\nt1:\n driver = appendfile\n no_file\n", "Exim configuration error in line 4 of @:\n  negation prefix applied to a non-boolean option" },
 };
 
@@ -137,6 +145,8 @@ static void test_errors(void)
 			else
 				xbuf_putc(&want, *p);
 		CHECK_STR(xbuf_cstr(&err), xbuf_cstr(&want));
+		bool macro = strstr(error_cases[i].message, "macro") != NULL;
+		CHECK_INT(conf_last_error_kind(), macro ? CONF_ERROR_MACRO : CONF_ERROR_CONFIG);
 	}
 	xbuf_free(&err);
 	xbuf_free(&want);
@@ -223,6 +233,11 @@ static void test_sections(void)
 	CHECK(rw && (rw->flags & CONF_REWRITE_ENVELOPE) == CONF_REWRITE_ENVELOPE && (rw->flags & CONF_REWRITE_QUALIFY));
 	CHECK(rw && rw->next && rw->next->flags == CONF_REWRITE_SMTP);
 	CHECK(rw && rw->next && rw->next->next && strcmp(rw->next->next->replacement, "q r") == 0);
+	/* headers_rewrite rules are checked and kept as written */
+	CHECK(t_load("begin transports\nt3:\n driver = appendfile\n headers_rewrite = *@a b : *@c d h\n", &err));
+	t = conf_driver_instances("transports");
+	tg = t ? t->generic : NULL;
+	CHECK_STR(tg ? tg->headers_rewrite : "", "*@a b : *@c d h");
 	/* the drivers layer's init hook sees which options were given */
 	CHECK(t_load("begin transports\nt2:\n driver = appendfile\n body_only\n", &err));
 	t = conf_driver_instances("transports");
@@ -325,7 +340,67 @@ static void test_bounds(void)
 	/* a missing file */
 	CHECK(!conf_load("/nonexistent/postern.conf", NULL, 0, &err));
 	CHECK(strstr(xbuf_cstr(&err), "non-existent configuration file(s): /nonexistent/postern.conf") != NULL);
+	CHECK_INT(conf_last_error_kind(), CONF_ERROR_STARTUP);
 	xbuf_free(&deep);
+	xbuf_free(&err);
+}
+
+/* Random mutations of a configuration using every construct: loading either succeeds or fails
+ * with an Exim-style message; it never crashes (run under ASan/UBSan by `make asan`). */
+static void test_mutations(void)
+{
+	static const char seed[] =
+		"AB = x\\\n  y\nAB == AB z\n.ifdef AB\nprimary_hostname = \"a\\x41\\101\"\n.else\nqueue_only\n.endif\n"
+		"hide mysql_servers = s\ndomainlist d = a : b\ndelay_warning = 1h:2h\nauto_thaw = 1h30m\n"
+		"deliver_queue_load_max = 1.5\ntrusted_users = root\nlog_selector = +pid\n"
+		"begin acl\na1:\n  accept hosts = :\nbegin routers\nr1:\n  driver = redirect\n  data = x\n"
+		"  modemask = 022\nbegin transports\nt1:\n  driver = appendfile\n  headers_rewrite = *@a b F\n"
+		"begin retry\n* * F,1h,15m; G,16h,1h,1.5\nbegin rewrite\n*@a b Eh\n";
+	static const char *const tokens[] = {
+		"\\\n", "\"", "\\x", "=", "==", "\n.ifdef AB\n", "\n.endif\n", "\n.else\n", "\nbegin acl\n",
+		"\nZZ = ZZZ\n", "no_", "hide ", "0x", "99999999999", ":", "<;", "\n", "\x01", "\xff", "#",
+		"_HAVE_TLS", "AB", ";", ",",
+	};
+	unsigned long rng = 12345;
+	xbuf text, err;
+	xbuf_init(&text, NULL);
+	xbuf_init(&err, NULL);
+	int loaded = 0, failed_with_message = 0;
+	for (int i = 0; i < 400; i++) {
+		xbuf_reset(&text);
+		xbuf_puts(&text, seed);
+		for (int m = 0; m < 1 + i % 6; m++) {
+			rng = rng * 6364136223846793005UL + 1442695040888963407UL;
+			size_t pos = (size_t)(rng >> 33) % (text.len + 1);
+			xbuf tail;
+			xbuf_init(&tail, NULL);
+			xbuf_put(&tail, text.p + pos, text.len - pos);
+			xbuf_truncate(&text, pos);
+			unsigned op = (unsigned)(rng >> 20) % 3;
+			if (op == 0)
+				xbuf_puts(&text, tokens[(rng >> 40) % (sizeof tokens / sizeof tokens[0])]);
+			else if (op == 1)
+				xbuf_putc(&text, (char)(rng >> 48));
+			/* op 2 deletes up to 16 bytes */
+			size_t skip = op == 2 ? (size_t)(rng >> 44) % 17 : 0;
+			if (skip > tail.len)
+				skip = tail.len;
+			xbuf_put(&text, tail.p + skip, tail.len - skip);
+			xbuf_free(&tail);
+		}
+		const char *path = t_write("mutant.conf", "");
+		FILE *f = fopen(path, "w");
+		fwrite(text.p, 1, text.len, f);
+		fclose(f);
+		xbuf_reset(&err);
+		if (conf_load(path, NULL, 0, &err))
+			loaded++;
+		else if (err.len > 0)
+			failed_with_message++;
+	}
+	CHECK_INT(loaded + failed_with_message, 400);
+	CHECK(loaded > 0 && failed_with_message > 0);
+	xbuf_free(&text);
 	xbuf_free(&err);
 }
 
@@ -338,5 +413,6 @@ int main(void)
 	RUN(test_sections);
 	RUN(test_defines_and_includes);
 	RUN(test_bounds);
+	RUN(test_mutations);
 	return unit_report("test_conf_reader");
 }

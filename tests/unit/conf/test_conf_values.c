@@ -49,6 +49,8 @@ static const struct { const char *setting, *option, *printed; } values[] = {
 	{ "auto_thaw = 0s", "auto_thaw", "auto_thaw = 0s" },
 	{ "keep_malformed = 1w2d3h4m5s", "keep_malformed", "keep_malformed = 1w2d3h4m5s" },
 	{ "keep_malformed = 2147483647s", "keep_malformed", "keep_malformed = 3550w5d3h14m7s" },
+	{ "retry_interval_max = 2w3m", "retry_interval_max", "retry_interval_max = 1d" },
+	{ "retry_interval_max = 5h", "retry_interval_max", "retry_interval_max = 5h" },
 	{ "retry_data_expire = 7d", "retry_data_expire", "retry_data_expire = 1w" },
 	{ "delay_warning = 24h:2d : 3d", "delay_warning", "delay_warning = 1d:2d:3d" },
 	{ "delay_warning = 90m", "delay_warning", "delay_warning = 1h30m" },
@@ -64,6 +66,10 @@ static const struct { const char *setting, *option, *printed; } values[] = {
 	{ "primary_hostname = \"a\\\n  b\"", "primary_hostname", "primary_hostname = ab" },
 	{ "primary_hostname = a \\\n# comment\n  b", "primary_hostname", "primary_hostname = a b" },
 	{ "primary_hostname = $x", "primary_hostname", "primary_hostname = $x" },
+	{ "smtp_receive_timeout = 300s", "smtp_receive_timeout", "smtp_receive_timeout = 5m" },
+	{ "smtp_receive_timeout = ${if def:x{1s}{2s}}", "smtp_receive_timeout", "smtp_receive_timeout = ${if def:x{1s}{2s}}" },
+	{ "syslog_facility = LOG_MAIL", "syslog_facility", "syslog_facility = LOG_MAIL" },
+	{ "syslog_facility = Local7", "syslog_facility", "syslog_facility = Local7" },
 	{ "message_size_limit = 12X", "message_size_limit", "message_size_limit = 12X" },
 	{ "daemon_smtp_port = 25", "daemon_smtp_ports", "daemon_smtp_ports = 25" },
 	{ "hide mysql_servers = secret", "mysql_servers", "mysql_servers = secret" },
@@ -72,7 +78,7 @@ static const struct { const char *setting, *option, *printed; } values[] = {
 	{ "trusted_groups = 0", "trusted_groups", "trusted_groups = root" },
 	{ "primary_hostname = x", "never_users", "never_users =" },
 	{ "trusted_users = ", "trusted_users", "trusted_users =" },
-	{ "trusted_users = root\ntrusted_users =", "trusted_users", "trusted_users =" },
+	{ "trusted_users =", "trusted_users", "trusted_users =" },
 	{ "primary_hostname = x", "admin_groups", "admin_groups =" },
 	{ "exim_user = root", "exim_user", "exim_user = root" },
 	{ "exim_user = 0", "exim_user", "exim_user = root" },
@@ -132,10 +138,13 @@ static const struct { const char *config, *problem; } errors[] = {
 	{ "primary-hostname = x\n", "main option \"primary\" unknown" },
 	{ "begin\n", "main option \"begin\" unknown" },
 	{ "hide = 1\n", "main option \"\" unknown" },
+	{ "smtp_receive_timeout = 0\n", "invalid time value for smtp_receive_timeout" },
 	{ "log_selector = smtp_connection\n", "malformed log_selector setting: + or - expected but found \"smtp_connection\"" },
 	{ "log_selector = +\n", "unknown log_selector setting: +" },
 	{ "log_selector = +ALL\n", "unknown log_selector setting: +ALL" },
 	{ "log_selector = +all -smtp_connection +nope\n", "unknown log_selector setting: +nope" },
+	{ "syslog_facility = \n", "failed to interpret syslog_facility \"\"" },
+	{ "syslog_facility = v\n", "failed to interpret syslog_facility \"v\"" },
 };
 
 static void test_values(void)
@@ -162,9 +171,41 @@ static void test_errors(void)
 		CHECK(!t_load(errors[i].config, &err));
 		CHECK_STR(t_problem(&err), errors[i].problem);
 		/* log_selector is checked after reading, and Exim then gives no line number */
-		bool after_reading = strncmp(errors[i].config, "log_selector", 12) == 0;
+		bool after_reading = strncmp(errors[i].config, "log_selector", 12) == 0 ||
+			strncmp(errors[i].config, "syslog_facility", 15) == 0;
 		CHECK(strstr(xbuf_cstr(&err), after_reading ? "Exim configuration error:\n  "
 			: "Exim configuration error in line 1 of ") == xbuf_cstr(&err));
+	}
+	xbuf_free(&err);
+}
+
+static void test_ratelimits(void)
+{
+	static const struct { const char *value; bool ok; } cases[] = {
+		{ "2,0.5s,1.05,4m", true }, { "2, 0.5s, 1.05, 4m", true }, { "2,1m,1,1s", true },
+		{ "2,1.25s,1,1s", true }, { "2,1s,1, 1s", true }, { "2,1s,1,1s junk", true },
+		{ "+2,1s,1,1s", true }, { "2,1s,-1,1s", true }, { "2,1s,1,0s", true }, { "2,1s,1e2,1s", true },
+		{ "2,1s,1.,1s", true }, { "2,1m30s,1,1s", true },
+		{ "2,0.5s,1.05", false }, { "x", false }, { "2,5,1,3", false }, { "2,0.5s,1.05,4m,junk", false },
+		{ "", false }, { "2,1h,1,1", false }, { "2 ,1s, 1 ,1s", false }, { "2,1s,x,1s", false },
+		{ "2,.5s,1,1s", false }, { "0x2,1s,1,1s", false }, { "2,1,1,1s", false }, { "2,0.5,1,1s", false },
+		{ "2,1s ,1,1s", false }, { "2,1s,1 ,1s", false }, { "2,1s,1,-1s", false },
+	};
+	xbuf err;
+	xbuf_init(&err, NULL);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[256];
+		snprintf(text, sizeof text, "smtp_ratelimit_%s = %s\n", i % 2 ? "mail" : "rcpt", cases[i].value);
+		bool ok = t_load(text, &err);
+		if (ok != cases[i].ok)
+			fprintf(stderr, "ratelimit \"%s\": %s\n", cases[i].value, ok ? "accepted" : xbuf_cstr(&err));
+		CHECK(ok == cases[i].ok);
+		if (!ok) {
+			char want[256];
+			snprintf(want, sizeof want, "malformed ratelimit data: %s", cases[i].value);
+			CHECK_STR(xbuf_cstr(&err), want);
+			CHECK_INT(conf_last_error_kind(), CONF_ERROR_STARTUP);
+		}
 	}
 	xbuf_free(&err);
 }
@@ -214,7 +255,7 @@ static void test_no_names(void)
 	conf_print_option(opt_find(rows, n, "never_users"), conf_main_block(), true, false, &out);
 	CHECK_STR(xbuf_cstr(&out), "h\nqueue_only\nno_smtp_enforce_sync\nqueue_only_load =\n\n");
 	/* hidden values are masked for non-administrators */
-	CHECK(t_load("hide mysql_servers = secret\nmysql_servers = x\nhide pgsql_servers = y\n", &err));
+	CHECK(t_load("hide mysql_servers = secret\nhide pgsql_servers = y\n", &err));
 	xbuf_reset(&out);
 	conf_print_option(opt_find(rows, n, "pgsql_servers"), conf_main_block(), false, true, &out);
 	conf_print_option(opt_find(rows, n, "pgsql_servers"), conf_main_block(), false, false, &out);
@@ -230,6 +271,7 @@ int main(void)
 	t_use_registry();
 	RUN(test_values);
 	RUN(test_errors);
+	RUN(test_ratelimits);
 	RUN(test_formatters);
 	RUN(test_no_names);
 	return unit_report("test_conf_values");

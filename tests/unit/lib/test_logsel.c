@@ -12,7 +12,9 @@ static void test_names(void)
 		if (logsel_lookup(sv_cstr(logsel_name((logsel_id)i))) != i)
 			bad++;
 	CHECK_INT(bad, 0);
-	CHECK_INT(LS__COUNT, 55);
+	CHECK_INT(LS__COUNT, 57); /* every name Exim 4.96 accepts */
+	CHECK_INT(logsel_lookup(SV_LIT("protocol_detail")), LS_PROTOCOL_DETAIL);
+	CHECK_INT(logsel_lookup(SV_LIT("rejected_headers")), LS_REJECTED_HEADERS);
 	CHECK_INT(logsel_lookup(SV_LIT("pid")), LS_PID);
 	CHECK_INT(logsel_lookup(SV_LIT("8bitmime")), LS_8BITMIME);
 	CHECK_INT(logsel_lookup(SV_LIT("unknown_in_list")), LS_UNKNOWN_IN_LIST);

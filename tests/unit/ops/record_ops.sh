@@ -3,6 +3,8 @@
 #
 #   tests/unit/ops/record_ops.sh          rewrite ops_cases.tsv from ops_cases.in
 #   tests/unit/ops/record_ops.sh --check  compare ops_cases.tsv with what exim prints now
+#   CASES=ops_conf_cases CONF=ops_conf.conf tests/unit/ops/record_ops.sh
+#                                         the same for the rows that need a configuration
 #
 # ops_cases.in holds one expansion per line, written exactly as given to `exim -be` (so "\x41"
 # escapes and "\{" quoting are Exim's). Each is run in its own exim process, because Exim keeps
@@ -11,12 +13,18 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 EXIM=${EXIM:-exim}
-exec /usr/bin/python3 - "$here" "$EXIM" "${1:-}" <<'PY'
+CASES=${CASES:-ops_cases}
+CONF=${CONF:-}
+exec /usr/bin/python3 - "$here" "$EXIM" "${1:-}" "$CASES" "$CONF" <<'PY'
 import os, subprocess, sys, tempfile
-here, exim, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
-conf.write("# minimal configuration for operator recording\n")
-conf.close()
+here, exim, mode, cases, confname = sys.argv[1:6]
+if confname:
+    conf_path = os.path.join(here, confname)
+else:
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    conf.write("# minimal configuration for operator recording\n")
+    conf.close()
+    conf_path = conf.name
 
 def esc(b):
     out = []
@@ -30,12 +38,12 @@ def esc(b):
     return "".join(out)
 
 rows = []
-with open(os.path.join(here, "ops_cases.in"), encoding="utf-8") as f:
+with open(os.path.join(here, cases + ".in"), encoding="utf-8") as f:
     for line in f:
         line = line.rstrip("\n")
         if not line or line.startswith("#"):
             continue
-        r = subprocess.run([exim, "-C", conf.name, "-be", line], stdout=subprocess.PIPE,
+        r = subprocess.run([exim, "-C", conf_path, "-be", line], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL)
         out = r.stdout
         if out.endswith(b"\n"):
@@ -47,8 +55,9 @@ with open(os.path.join(here, "ops_cases.in"), encoding="utf-8") as f:
             rows.append("%s\tfail\t%s" % (line, esc(out[8:])))
         else:
             rows.append("%s\tok\t%s" % (line, esc(out)))
-os.unlink(conf.name)
-tsv = os.path.join(here, "ops_cases.tsv")
+if not confname:
+    os.unlink(conf_path)
+tsv = os.path.join(here, cases + ".tsv")
 if mode == "--check":
     old = open(tsv, encoding="utf-8").read().splitlines()
     diff = [(a, b) for a, b in zip(old, rows) if a != b]

@@ -83,7 +83,7 @@ static inline int lt_sh(const char *fmt, ...)
 static inline const char *lt_lookup_ex(const char *type, const char *file, const char *key, bool taint_file,
 	bool taint_key, unsigned quoter)
 {
-	static char out[8][4096];
+	static char out[8][16384];
 	static int n;
 	char *o = out[n++ % 8];
 	xbuf res, err;
@@ -91,7 +91,7 @@ static inline const char *lt_lookup_ex(const char *type, const char *file, const
 	xbuf_init(&err, NULL);
 	search_spec spec;
 	if (!search_spec_parse(sv_cstr(type), &spec, &err)) {
-		snprintf(o, 4096, "SPEC: %s", xbuf_cstr(&err));
+		snprintf(o, 16384, "SPEC: %s", xbuf_cstr(&err));
 	} else {
 		sv f = file ? sv_cstr(file) : SV_NULL;
 		if (taint_file)
@@ -101,11 +101,11 @@ static inline const char *lt_lookup_ex(const char *type, const char *file, const
 		k.quoter = (uint8_t)quoter;
 		int rc = search_find(&spec, f, k, &res, &err);
 		if (rc == SEARCH_OK)
-			snprintf(o, 4096, "%s", xbuf_cstr(&res));
+			snprintf(o, 16384, "%s", xbuf_cstr(&res));
 		else if (rc == SEARCH_FAIL)
-			snprintf(o, 4096, "FAIL");
+			snprintf(o, 16384, "FAIL");
 		else
-			snprintf(o, 4096, "DEFER: %s", xbuf_cstr(&err));
+			snprintf(o, 16384, "DEFER: %s", xbuf_cstr(&err));
 	}
 	xbuf_free(&res);
 	xbuf_free(&err);

@@ -92,6 +92,21 @@ static void test_wildlsearch(void)
 	const char *o = lt_write("outer.txt", content);
 	CHECK_STR(lt_lookup("nwildlsearch", o, "inner.example"), "via nested lookup");
 	CHECK_STR(lt_lookup("nwildlsearch", o, "other.example"), "FAIL");
+	/* A key that looks up its own file cannot recurse. */
+	char selfref[600];
+	snprintf(selfref, sizeof selfref, "nwildlsearch;%s/self.txt: loop\nk: plain\n", lt_dir);
+	const char *self = lt_write("self.txt", selfref);
+	CHECK(lt_defer_starts(lt_lookup("nwildlsearch", self, "k"), "DEFER: recursive nwildlsearch lookup in "));
+	/* A chain of distinct files is bounded too. */
+	for (int i = 0; i < 12; i++) {
+		char name[32], line[600];
+		snprintf(name, sizeof name, "chain%d.txt", i);
+		snprintf(line, sizeof line, "nwildlsearch;%s/chain%d.txt: level%d\n", lt_dir, i + 1, i);
+		lt_write(name, line);
+	}
+	lt_write("chain12.txt", "k: end\n");
+	CHECK(lt_defer_starts(lt_lookup("nwildlsearch", lt_path("chain0.txt"), "k"), "DEFER: lookups nested more than 8 deep"));
+	CHECK_STR(lt_lookup("nwildlsearch", lt_path("chain6.txt"), "k"), "level6");
 	const char *bad = lt_write("badre.txt", "^(bad: x\n");
 	CHECK(lt_defer_starts(lt_lookup("nwildlsearch", bad, "x"), "DEFER: regular expression error"));
 }
@@ -137,6 +152,8 @@ static void test_dsearch(void)
 	CHECK_STR(lt_lookup("dsearch", d, "link"), "link");
 	CHECK_STR(lt_lookup("dsearch", d, "missing"), "FAIL");
 	CHECK_STR(lt_lookup("dsearch", d, "a/b"), "DEFER: lookup of \"a/b\" gave DEFER: key for dsearch lookup contains a slash: a/b");
+	CHECK_STR(lt_lookup("dsearch", "relative", "x"),
+		"DEFER: failed to open relative for directory search: No such file or directory");
 	CHECK_STR(lt_lookup("dsearch", "/nonexist", "x"),
 		"DEFER: failed to open /nonexist for directory search: No such file or directory");
 }
@@ -180,11 +197,17 @@ static void test_cdb(void)
 	/* Truncated and corrupt files never crash. */
 	const char *shortf = lt_write("short.cdb", "tiny");
 	char want[600];
-	snprintf(want, sizeof want, "DEFER: %s is too short for a cdb file", shortf);
+	snprintf(want, sizeof want, "DEFER: failed to open %s too short for cdb lookup: Success", shortf);
 	CHECK_STR(lt_lookup("cdb", shortf, "x"), want);
 	lt_sh("head -c 2100 %s > %s", big, lt_path("trunc.cdb"));
 	const char *r = lt_lookup("cdb", lt_path("trunc.cdb"), "key5");
-	CHECK(strcmp(r, "FAIL") == 0 || lt_defer_starts(r, "DEFER: cdb file"));
+	CHECK(strcmp(r, "FAIL") == 0 || lt_defer_starts(r, "DEFER: cdb: corrupt cdb file"));
+	lt_sh("mkdir -p %s/adir", lt_dir);
+	snprintf(want, sizeof want, "DEFER: failed to open cannot read header from %s/adir for cdb lookup: Is a directory", lt_dir);
+	CHECK_STR(lt_lookup("cdb", lt_path("adir"), "x"), want);
+	snprintf(want, sizeof want, "DEFER: %s/adir is not a regular file (lsearch lookup)", lt_dir);
+	CHECK_STR(lt_lookup("lsearch", lt_path("adir"), "x"), want);
+	CHECK_STR(lt_lookup("iplsearch", "/dev/null", "1.2.3.4"), "DEFER: /dev/null is not a regular file (lsearch lookup)");
 	lt_sh("cd %s && head -c 2048 /dev/urandom > junk.cdb && cat cdb.in >> junk.cdb", lt_dir);
 	for (int i = 0; i < 50; i++) {
 		char k[16];
@@ -239,7 +262,7 @@ static void test_json(void)
 #if LOOKUP_JSON
 	const char *f = lt_write("j.json",
 		"{\"a\": {\"b\": \"bee\", \"n\": 42, \"arr\": [10, \"two\", {\"x\": true}]},\n"
-		" \"s\": \"quoted \\\"str\\\"\", \"nul\": null, \"f\": false, \"obj\": {\"k\": 1}}\n");
+		" \"s\": \"quoted \\\"str\\\"\", \"nul\": null, \"f\": false, \"obj\": {\"k\": 1}, \"r\": 2.5}\n");
 	CHECK_STR(lt_lookup("json", f, "a:b"), "bee");
 	CHECK_STR(lt_lookup("json", f, "a:n"), "42");
 	CHECK_STR(lt_lookup("json", f, "a:arr:0"), "10");
@@ -248,8 +271,10 @@ static void test_json(void)
 	CHECK_STR(lt_lookup("json", f, "a:arr:3"), "FAIL");
 	CHECK_STR(lt_lookup("json", f, "s"), "quoted \"str\"");
 	CHECK_STR(lt_lookup("json", f, "f"), "false");
-	CHECK_STR(lt_lookup("json", f, "nul"), "null");
+	CHECK_STR(lt_lookup("json", f, "nul"), "FAIL");
 	CHECK_STR(lt_lookup("json", f, "obj"), "{\"k\": 1}");
+	CHECK_STR(lt_lookup("json", f, "a:arr"), "[10, \"two\", {\"x\": true}]");
+	CHECK_STR(lt_lookup("json", f, "r"), "2.500000");
 	CHECK_STR(lt_lookup("json", f, "<; a;b"), "bee");
 	CHECK_STR(lt_lookup("json", f, "a:b:c"), "FAIL");
 	CHECK_STR(lt_lookup("json", f, "missing"), "FAIL");
@@ -278,6 +303,7 @@ static void test_lmdb(void)
 	CHECK_STR(lt_lookup("lmdb", db, "fourth"), "FAIL");
 	CHECK_STR(lt_lookup("lmdb*", db, "fourth"), "FAIL");
 	CHECK_STR(lt_lookup("lmdb,ret=key", db, "first"), "first");
+	CHECK_STR(lt_lookup("lmdb", "relative.mdb", "first"), "DEFER: absolute file name expected for \"lmdb\" lookup");
 	CHECK(lt_defer_starts(lt_lookup("lmdb", "/nonexist", "x"), "DEFER: LMDB: Unable to open environment with /nonexist: "));
 #else
 	printf("SKIP lmdb tests: built without liblmdb\n");

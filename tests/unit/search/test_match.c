@@ -75,6 +75,9 @@ static void test_domains(void)
 	CHECK_STR(D("neg.org", dom), "y");
 	CHECK_STR(D("x.wild.org", dom), "y");
 	CHECK_STR(D("comment", dom), "n");
+	const char *withnamed = lt_write("named.txt", "other.example\n+dl\n");
+	CHECK_STR(D("x.b.com", withnamed), "n"); /* 4.96: no named lists inside files */
+	CHECK_STR(D("+dl", withnamed), "y");
 	CHECK_STR(D("x.y", "/nonexist/file"), "DEFER: unable to complete match against \"/nonexist/file\": failed to open /nonexist/file when checking \"/nonexist/file\": No such file or directory");
 	CHECK_STR(D("test.example", "@"), "y");
 	CHECK_STR(D("other.example", "@"), "n");
@@ -84,6 +87,9 @@ static void test_domains(void)
 	CHECK_STR(D("a.com", " ! a.com : *"), "n");
 	CHECK_STR(D("b.com", " ! a.com : *"), "y");
 	CHECK_STR(D("a.com", "+dl : +dl"), "y");
+	CHECK_STR(D("a.com", "!!a.com"), "y");
+	CHECK_STR(D("a.com", "! !a.com"), "y");
+	CHECK_STR(D("a.com", " a.com "), "y");
 	CHECK_STR(D("x.y", "lsearch;/nonexist"), "DEFER: unable to complete match against \"lsearch;/nonexist\": failed to open /nonexist for linear search: No such file or directory");
 	snprintf(list, sizeof list, "partial-lsearch;%s", l);
 	CHECK_STR(D("a.com", list), "n");
@@ -132,6 +138,30 @@ static void test_domains(void)
 	xbuf_free(&err);
 }
 
+static const char *numvars(void)
+{
+	static char o[256];
+	sv v[10];
+	size_t n = match_last_numeric(v, 10);
+	o[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		snprintf(o + strlen(o), sizeof o - strlen(o), "%s" SV_FMT, i ? "|" : "", SV_ARG(v[i]));
+	return o;
+}
+
+static void test_numeric_vars(void)
+{
+	/* Exim: ${if match_domain{a.b.c}{*.b.c}{<$0:$1>}} gives <a.b.c:a>, and for ^a\.(b) <a.b:b>. */
+	CHECK_STR(D("a.b.c", "*.b.c"), "y");
+	CHECK_STR(numvars(), "a.b.c|a");
+	CHECK_STR(D("a.b.c", "x : ^a\\.(b)"), "y");
+	CHECK_STR(numvars(), "a.b.c|b");
+	CHECK_STR(D("a.b.c", "a.b.c"), "y");
+	CHECK_STR(numvars(), "");
+	CHECK_STR(D("a.b.c", "^(x)?a"), "y");
+	CHECK_STR(numvars(), "a.b.c");
+}
+
 static void test_local_parts(void)
 {
 	const char *lp = lt_write("lp.txt", "a # c\nnot#comment # c\n");
@@ -178,6 +208,20 @@ static void test_addresses(void)
 	CHECK_STR(lt_last_log, want);
 	snprintf(list, sizeof list, "*@lsearch;%s", l4);
 	CHECK_STR(A("u@x.com", list), "n");
+	/* Lookups see the domain (and, without +caseful, the local part) in lower case; cdb is
+	 * case-sensitive, so this shows the key used. */
+	if (lt_have("cdb")) {
+		char cl[600];
+		lt_write("addr.in", "+7,1:u@x.com->y\n+5,1:x.com->l\n\n");
+		lt_sh("cdb -c %s/addr.cdb < %s/addr.in", lt_dir, lt_dir);
+		snprintf(cl, sizeof cl, "cdb;%s/addr.cdb", lt_dir);
+		CHECK_STR(A("U@X.COM", cl), "y");
+		snprintf(cl, sizeof cl, "+caseful : cdb;%s/addr.cdb", lt_dir);
+		CHECK_STR(A("U@X.COM", cl), "n");
+		CHECK_STR(A("u@X.COM", cl), "y");
+		snprintf(cl, sizeof cl, "*@cdb;%s/addr.cdb", lt_dir);
+		CHECK_STR(A("U@X.COM", cl), "y");
+	}
 	CHECK_STR(A("u@a.com", "u@+dl"), "y");
 	CHECK_STR(A("u@q.b.com", "*@+dl"), "y");
 	CHECK_STR(A("u@q.c.com", "*@+dl"), "n");
@@ -185,6 +229,15 @@ static void test_addresses(void)
 	CHECK_STR(A("", "^$"), "y");
 	CHECK_STR(A("", "*@a.com"), "n");
 	lt_last_log[0] = 0;
+	CHECK_STR(A("a@b@c.com", "a@b@c.com"), "y");
+	CHECK_STR(A("a@b@c.com", "a@b@*"), "y");
+	CHECK_STR(A("a@b@c.com", "*@b@c.com"), "y");
+	CHECK_STR(A("a@c.com", "@c.com"), "n");
+	CHECK_STR(A("a@c.com", "a@"), "n");
+	CHECK_STR(A("@c.com", "@c.com"), "y");
+	CHECK_STR(A("a@c.com", "*"), "y");
+	CHECK_STR(A("A@c.com", "^a@"), "y");
+	CHECK_STR(A("A@c.com", "+caseful:^a@"), "n");
 	CHECK_STR(A("u", "u"), "n");
 	CHECK_STR(lt_last_log, "no @ found in the subject of an address list match: subject=\"u\" pattern=\"u\"");
 	CHECK_STR(A("u", "u@a.com"), "n");
@@ -256,9 +309,44 @@ static void test_hosts(void)
 	xbuf_free(&err);
 }
 
+static int fake_resolver(const char *name, const char *ip, xbuf *err)
+{
+	if (strcmp(name, "localhost") == 0)
+		return strcmp(ip, "127.0.0.1") == 0 ? SEARCH_OK : SEARCH_FAIL;
+	if (strcmp(name, "flaky.example") == 0) {
+		xbuf_puts(err, "temporary DNS failure");
+		return SEARCH_DEFER;
+	}
+	return MATCH_NAME_UNKNOWN;
+}
+
+static void test_host_name_resolution(void)
+{
+	/* Without a resolver (${if match_ip}), names are unknown: Exim 4.96 gives n for both. */
+	CHECK_STR(H("127.0.0.1", "localhost"), "n");
+	CHECK_STR(H("10.0.0.1", "localhost : 10.0.0.1"), "n");
+	match_host_lookup_hook = fake_resolver;
+	CHECK_STR(H("127.0.0.1", "localhost"), "y");
+	CHECK_STR(H("10.0.0.1", "localhost : 10.0.0.1"), "y");
+	CHECK_STR(H("10.0.0.1", "nosuch.invalid : 10.0.0.1"), "n");
+	CHECK_STR(H("10.0.0.1", "+ignore_unknown : nosuch.invalid : 10.0.0.1"), "y");
+	CHECK_STR(H("10.0.0.1", "flaky.example : 10.0.0.1"),
+		"DEFER: unable to complete match against \"flaky.example\": temporary DNS failure");
+	CHECK_STR(H("10.0.0.1", "+ignore_defer : flaky.example : 10.0.0.1"), "y");
+	CHECK_STR(H("10.0.0.1", "+include_defer : flaky.example"), "y");
+	match_host_lookup_hook = NULL;
+}
+
 static void test_strings(void)
 {
 	CHECK_STR(m(MATCH_STRING, "a", "A:b"), "n");
+	xbuf e0;
+	xbuf_init(&e0, NULL);
+	/* Domains are caseless even when the caller asks for exact case. */
+	CHECK_INT(match_isinlist(SV_LIT("A.com"), SV_LIT("a.com"), 0, MATCH_DOMAIN, false, &ctx, &e0), SEARCH_OK);
+	CHECK_INT(match_isinlist(SV_LIT("U@A.com"), SV_LIT("U@a.com"), 0, MATCH_ADDRESS, false, &ctx, &e0), SEARCH_OK);
+	CHECK_INT(match_isinlist(SV_LIT("U@A.com"), SV_LIT("u@a.com"), 0, MATCH_ADDRESS, false, &ctx, &e0), SEARCH_FAIL);
+	xbuf_free(&e0);
 	xbuf err;
 	xbuf_init(&err, NULL);
 	CHECK_INT(match_isinlist(SV_LIT("a"), SV_LIT("A:b"), 0, MATCH_STRING, true, &ctx, &err), SEARCH_OK);
@@ -283,9 +371,11 @@ int main(void)
 	lt_init();
 	match_named_list_hook = named;
 	RUN(test_domains);
+	RUN(test_numeric_vars);
 	RUN(test_local_parts);
 	RUN(test_addresses);
 	RUN(test_hosts);
+	RUN(test_host_name_resolution);
 	RUN(test_strings);
 	search_tidyup();
 	return unit_report("test_match");

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "build_config.h"
 
@@ -85,8 +86,43 @@ static void test_queries(void)
 	/* The older "servers=...;" prefix. */
 	snprintf(q, sizeof q, "servers=127.0.0.1::%d/postgres/pgu/; select 'prefix'", port);
 	CHECK_STR(lt_query("pgsql", q), "prefix");
+	/* The server ends our cached session: one fresh attempt succeeds. */
+	snprintf(s, sizeof s, "127.0.0.1::%d/postgres/pgu/", port);
+	CHECK_STR(pg(s, "select 'before'"), "before");
+	char other[512];
+	snprintf(other, sizeof other, "(%s/.s.PGSQL.%d)/postgres/pgu/", lt_dir, port);
+	const char *killed = pg(other, "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+		"where pid <> pg_backend_pid() and usename = 'pgu'");
+	CHECK(atoi(killed) >= 1);
+	CHECK_STR(pg(s, "select 'after'"), "after");
 	CHECK_STR(lt_query("pgsql", "select 1"), "DEFER: lookup of \"select 1\" gave DEFER: no PostgreSQL servers defined (pgsql_servers option)");
 	CHECK(lt_defer_starts(pg("justaname", "select 1"), "DEFER: server \"justaname\" not found"));
+}
+
+static void test_stalled_server(void)
+{
+	/* A listener that never accepts: connecting times out instead of hanging. */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof a;
+	CHECK(bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+	CHECK(listen(s, 8) == 0);
+	CHECK(getsockname(s, (struct sockaddr *)&a, &l) == 0);
+	char type[256];
+	snprintf(type, sizeof type, "pgsql,timeout=2,servers=127.0.0.1::%d/db/u/", ntohs(a.sin_port));
+	time_t t0 = time(NULL);
+	const char *r = lt_lookup_ex(type, NULL, "select 1", false, false, 0);
+	CHECK(lt_defer_starts(r, "DEFER: PGSQL connection failed: "));
+	CHECK(time(NULL) - t0 <= 4);
+	close(s);
+	/* A query that outlasts the timeout is abandoned (and its connection not reused). */
+	char srv[256];
+	snprintf(srv, sizeof srv, "pgsql,timeout=1,servers=127.0.0.1::%d/postgres/pgu/", port);
+	t0 = time(NULL);
+	CHECK(lt_defer_starts(lt_lookup_ex(srv, NULL, "select pg_sleep(5)", false, false, 0),
+		"DEFER: PGSQL: query timed out after 1 seconds"));
+	CHECK(time(NULL) - t0 <= 3);
+	CHECK_STR(lt_lookup_ex(srv, NULL, "select 'next'", false, false, 0), "next");
 }
 
 static void test_quote(void)
@@ -115,7 +151,7 @@ int main(void)
 		return 77;
 	}
 	port = free_port();
-	if (lt_sh("%sinitdb -D %s/data -A trust -U pgu >%s/initdb.log 2>&1", runas(), lt_dir, lt_dir) != 0) {
+	if (lt_sh("%sinitdb -N -D %s/data -A trust -U pgu >%s/initdb.log 2>&1", runas(), lt_dir, lt_dir) != 0) {
 		printf("SKIP: initdb failed (see its log)\n");
 		return 77;
 	}
@@ -127,6 +163,7 @@ int main(void)
 	started = true;
 	atexit(stop_server);
 	test_queries();
+	test_stalled_server();
 	search_tidyup();
 	return unit_report("test_pgsql");
 #endif

@@ -116,6 +116,8 @@ static void test_basic(int port)
 	CHECK_STR(redis(s, "RPUSH list a b c", 0), "3");
 	CHECK_STR(redis(s, "LRANGE list 0 -1", 0), "a\nb\nc");
 	CHECK_STR(redis(s, "LRANGE nolist 0 -1", 0), "FAIL");  /* empty array: no data */
+	/* A nil inside an array contributes nothing but keeps its separator (facts §15). */
+	CHECK_STR(redis(s, "MGET keyname nosuchkey keyname", 0), "objvalue plus\n\nobjvalue plus");
 	CHECK_STR(redis(s, "HSET h f1 v1 f2 v2", 0), "2");
 	CHECK_STR(redis(s, "HGET h f2", 0), "v2");
 	CHECK_STR(redis(s, "SET \"quoted\" x", 0), "OK");
@@ -124,6 +126,19 @@ static void test_basic(int port)
 	CHECK(lt_defer_starts(redis(s, "LRANGE keyname 0 -1", 0), "DEFER: REDIS: lookup result failed: WRONGTYPE"));
 	/* Arrays with integers and a nested array (EVAL returns what the script builds). */
 	CHECK_STR(redis(s, "EVAL return\\ {1,'two',{3,'four'}} 0", 0), "1\ntwo\n3\nfour");
+	/* Commands beyond the argument limit are refused, never truncated. */
+	xbuf many;
+	xbuf_init(&many, NULL);
+	xbuf_puts(&many, "RPUSH biglist");
+	for (int i = 0; i < 1100; i++)
+		xbuf_printf(&many, " %d", i);
+	CHECK(lt_defer_starts(redis(s, xbuf_cstr(&many), 0), "DEFER: REDIS: more than 1024 arguments in command"));
+	xbuf_reset(&many);
+	xbuf_puts(&many, "RPUSH biglist");
+	for (int i = 0; i < 1000; i++)
+		xbuf_printf(&many, " %d", i);
+	CHECK_STR(redis(s, xbuf_cstr(&many), 0), "1000");
+	xbuf_free(&many);
 	/* The older "servers=...;" prefix form. */
 	snprintf(cmd, sizeof cmd, "servers=%s; get keyname", s);
 	CHECK_STR(lt_query("redis", cmd), "objvalue plus");
@@ -160,6 +175,16 @@ static void test_select_auth_socket(int port)
 	CHECK(lt_defer_starts(redis(s, "GET keyname", 0), "DEFER: REDIS: authentication failed: "));
 	lt_sh("redis-cli -p %d -a s3cret --no-auth-warning config set requirepass '' >/dev/null", port);
 	search_tidyup();
+}
+
+static void test_server_closed_connection(int port)
+{
+	/* The server drops our cached connection (as after its timeout): one fresh attempt. */
+	char s[128];
+	snprintf(s, sizeof s, "127.0.0.1::%d//", port);
+	CHECK_STR(redis(s, "SET before kill", 0), "OK");
+	CHECK_INT(lt_sh("redis-cli -p %d client kill type normal >/dev/null", port), 0);
+	CHECK_STR(redis(s, "GET before", 0), "kill");
 }
 
 static void test_stalled_server(void)
@@ -237,6 +262,7 @@ int main(void)
 	}
 	test_basic(port);
 	test_select_auth_socket(port);
+	test_server_closed_connection(port);
 	RUN(test_stalled_server);
 	RUN(test_cluster);
 	search_tidyup();
