@@ -264,6 +264,10 @@ int xp_eval_arg(const xp_seq *s, xp_env *env, bool skip, sv *res, xbuf *err)
 	xbuf_init(&b, env->a);
 	int rc = xp_eval_seq(s, env, skip, &b, err);
 	*res = xbuf_sv(&b);
+	/* Exim hands arguments on as C strings: a NUL ("\x00") ends them. */
+	const char *nul = memchr(res->p, 0, res->len);
+	if (nul)
+		res->len = (size_t)(nul - res->p);
 	return rc;
 }
 
