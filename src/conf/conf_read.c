@@ -192,6 +192,16 @@ static const opt_row *find_option(const opt_row *rows, size_t n, sv name, bool *
 	return row;
 }
 
+/* Exim refuses a second setting of the same option (main or per driver instance), naming the
+ * option as it was written ("no_x" for a negated boolean). */
+static bool refuse_second_setting(read_ctx *c, const driver_instance *inst, const opt_row *row, sv word)
+{
+	if (!conf_was_set(inst, row->name, NULL))
+		return true;
+	conf_fail(c->r, "\"" SV_FMT "\" option set for the second time", SV_ARG(word));
+	return false;
+}
+
 static bool main_option(read_ctx *c, sv line)
 {
 	bool hidden = false;
@@ -221,6 +231,8 @@ static bool main_option(read_ctx *c, sv line)
 		conf_fail(c->r, "main option \"" SV_FMT "\" unknown", SV_ARG(word));
 		return false;
 	}
+	if (!refuse_second_setting(c, NULL, row, word))
+		return false;
 	if (!conf_set_option(c->r, row, &conf_main, sv_sub(s, n, s.len), negated))
 		return false;
 	conf_record_set(NULL, row->name);
@@ -316,6 +328,8 @@ static bool driver_option(read_ctx *c, sv line)
 		conf_fail(c->r, "option \"" SV_FMT "\" unknown", SV_ARG(word));
 		return false;
 	}
+	if (!refuse_second_setting(c, inst, row, word))
+		return false;
 	if (!conf_set_option(c->r, row, block, rest, negated))
 		return false;
 	conf_record_set(inst, row->name);

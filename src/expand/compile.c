@@ -207,8 +207,8 @@ static sv read_header_name(xp_parser *p)
 	sv name = sv_sub(p->src, st, p->pos - st);
 	if (xp_p_peek(p) == ':')
 		p->pos++;
-	else if (memchr(name.p, '}', name.len) || memchr(name.p, '{', name.len))
-		xp_p_fail(p, "missing or misplaced { or } - could be header name not terminated by colon");
+	else if (memchr(name.p, '}', name.len))
+		p->header_unterminated = true; /* it swallowed a brace: worth a hint if one is missed */
 	return name;
 }
 
@@ -365,7 +365,8 @@ xp_seq *xp_parse_seq_p(xp_parser *p, bool ket_ends, int depth)
 	}
 	sb_flush(p, &b);
 	if (!p->failed && ket_ends && p->pos >= s.len)
-		xp_p_fail(p, "missing } at end of string");
+		xp_p_fail(p, "missing } at end of string%s",
+			p->header_unterminated ? " - could be header name not terminated by colon" : "");
 	if (p->failed)
 		xp_p_pending(p, b.seq);
 	return b.seq;

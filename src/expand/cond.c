@@ -307,6 +307,17 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 				 * plain string lists only with inlisti. */
 				bool caseless = sv_eq_cstr(c->name, "inlisti") || k == XL_DOMAIN ||
 					k == XL_LOCALPART || k == XL_ADDRESS;
+				if (k == XL_HOST) {
+					/* A host list is expanded by the matching as a whole. */
+					xbuf exp, eerr;
+					xbuf_init(&exp, env->a);
+					xbuf_init(&eerr, env->a);
+					if (xp_expand(env, a[1], &exp, &eerr) != XP_OK) {
+						xp_err(err, "unable to complete match against \"" SV_FMT "\": NULL", SV_ARG(a[1]));
+						return XP_ERROR;
+					}
+					a[1] = xbuf_sv(&exp);
+				}
 				sv value = SV_NULL;
 				int m = xp_match_list(env, a[0], a[1], k, caseless, &value, err);
 				if (m < 0)

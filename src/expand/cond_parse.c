@@ -259,6 +259,23 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 				xp_p_fail(p, "missing 2nd string in {} after \"" SV_FMT "\"", SV_ARG(c->name));
 			return c;
 		}
+		if (d->kind == C_MATCH_LIST && i == 1) {
+			/* Exim 4.96 reads the list of match_domain and friends without expanding it
+			 * (escapes and \N are processed, '$' is text); host lists are expanded later by
+			 * the matching, the others never. */
+			p->pos++;
+			size_t len;
+			const char *text = xp_p_raw_arg(p, &len);
+			if (!text)
+				return c;
+			xp_node *lit = arena_calloc(p->a, 1, sizeof *lit);
+			lit->kind = N_LIT;
+			lit->text = sv_make(text, len);
+			xp_seq *s = arena_calloc(p->a, 1, sizeof *s);
+			s->first = lit;
+			add_arg(p, c, s);
+			continue;
+		}
 		xp_seq *s = xp_parse_braced(p, depth);
 		if (!s)
 			return c;

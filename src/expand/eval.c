@@ -169,6 +169,13 @@ static int eval_error(const xp_node *n, xp_env *env, xbuf *err)
 	return XP_ERROR;
 }
 
+typedef struct xp_seq_quoting_t {
+	bool tainted;   /* some tainted part seen */
+	uint8_t quoter; /* the quoter all tainted parts share, 0 if none or mixed */
+} xp_seq_quoting_t;
+
+static int eval_node(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err);
+
 int xp_eval_seq(const xp_seq *s, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
 	if (!s)
@@ -180,11 +187,42 @@ int xp_eval_seq(const xp_seq *s, xp_env *env, bool skip, xbuf *out, xbuf *err)
 	}
 	env->depth++;
 	int rc = XP_OK;
+	/* Quoting survives concatenation: a result whose tainted parts were all quoted by the same
+	 * lookup quoter (e.g. "select '${quote_pgsql:$x}'") carries that quoter, so the lookup accepts
+	 * it; one unquoted or differently quoted tainted part clears it. Each non-literal part is
+	 * therefore evaluated into its own buffer and merged here. */
+	xp_seq_quoting_t q = { out->taint, out->taint ? out->quoter : 0 };
+	xbuf part;
+	xbuf_init(&part, env->a);
 	for (const xp_node *n = s->first; n && rc == XP_OK; n = n->next) {
-		switch (n->kind) {
-		case N_LIT:
+		if (n->kind == N_LIT) {
 			/* Literal text is kept even when skipping, as Exim does (so a skipped
 			 * ${substr{x}...} still reports its non-numeric argument). */
+			xbuf_put(out, n->text.p, n->text.len);
+			continue;
+		}
+		xbuf_reset(&part);
+		rc = eval_node(n, env, skip, &part, err);
+		if (part.taint) {
+			q.quoter = q.tainted ? (q.quoter == part.quoter ? q.quoter : 0) : part.quoter;
+			q.tainted = true;
+		}
+		xbuf_putsv(out, xbuf_sv(&part));
+		if (rc == XP_OK)
+			rc = check_size(env, out, err);
+	}
+	out->quoter = out->taint ? q.quoter : 0;
+	env->depth--;
+	return rc;
+}
+
+/* One non-literal node of a sequence, into out. */
+static int eval_node(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
+{
+	int rc = XP_OK;
+	{
+		switch (n->kind) {
+		case N_LIT:
 			xbuf_put(out, n->text.p, n->text.len);
 			break;
 		case N_VAR:
@@ -216,10 +254,7 @@ int xp_eval_seq(const xp_seq *s, xp_env *env, bool skip, xbuf *out, xbuf *err)
 			rc = eval_error(n, env, err);
 			break;
 		}
-		if (rc == XP_OK)
-			rc = check_size(env, out, err);
 	}
-	env->depth--;
 	return rc;
 }
 
@@ -229,6 +264,10 @@ int xp_eval_arg(const xp_seq *s, xp_env *env, bool skip, sv *res, xbuf *err)
 	xbuf_init(&b, env->a);
 	int rc = xp_eval_seq(s, env, skip, &b, err);
 	*res = xbuf_sv(&b);
+	/* Exim hands arguments on as C strings: a NUL ("\x00") ends them. */
+	const char *nul = memchr(res->p, 0, res->len);
+	if (nul)
+		res->len = (size_t)(nul - res->p);
 	return rc;
 }
 

@@ -180,8 +180,9 @@ static int item_lookup(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf
 		env->lookup_deferred = true;
 		return XP_ERROR;
 	}
+	/* Exim 4.96 treats lookup results as untainted (the search layer decides), so a lookup's
+	 * result may name the file of a further lookup. */
 	sv val = xbuf_sv(&result);
-	val.taint = 1;
 	return yesno(n, env, false, src == SEARCH_OK, true, val, out, err);
 }
 

@@ -78,7 +78,7 @@ static int do_sort(const xp_node *n, xp_env *env, sv list, xbuf *out, xbuf *err)
 		return rc;
 	/* The comparator is the condition name at the start of the argument (checked at parse). */
 	size_t nl = 0;
-	if (cmp.len && isalpha((unsigned char)cmp.p[0]))
+	if (cmp.len && (isalnum((unsigned char)cmp.p[0]) || cmp.p[0] == '_'))
 		while (nl < cmp.len && (isalnum((unsigned char)cmp.p[nl]) || cmp.p[nl] == '_'))
 			nl++;
 	else

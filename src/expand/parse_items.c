@@ -285,7 +285,7 @@ static bool check_sort_comparator(xp_parser *p, sv raw)
 {
 	sv t = raw; /* not trimmed: " lt" is no condition name for Exim */
 	size_t n = 0;
-	if (t.len && isalpha((unsigned char)t.p[0]))
+	if (t.len && (isalnum((unsigned char)t.p[0]) || t.p[0] == '_'))
 		while (n < t.len && (isalnum((unsigned char)t.p[n]) || t.p[n] == '_'))
 			n++;
 	else

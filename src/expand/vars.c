@@ -187,13 +187,24 @@ static void tod(const char *which, xbuf *out)
 GETTER(v_tod) { tod(def->name, out); }
 
 /* Message variables from env->msg (empty without a message). */
+/* message_body_visible: how much of the body $message_body and $message_body_end show. */
+static size_t body_visible(xp_env *env)
+{
+	xbuf v;
+	xbuf_init(&v, env->a);
+	long long n;
+	if (conf_main_value("message_body_visible", &v) && sv_to_long(xbuf_sv(&v), &n) && n >= 0)
+		return (size_t)n;
+	return 500;
+}
+
 GETTER(v_message_body)
 {
 	if (!env->msg)
 		return;
-	/* $message_body: the first message_body_visible (500) characters, newlines as spaces. */
+	/* $message_body: the first message_body_visible characters, newlines as spaces. */
 	sv b = env->msg->body;
-	size_t n = b.len < 500 ? b.len : 500;
+	size_t vis = body_visible(env), n = b.len < vis ? b.len : vis;
 	size_t st = out->len;
 	xbuf_put(out, b.p, n);
 	for (size_t i = st; i < out->len; i++)
@@ -206,7 +217,7 @@ GETTER(v_message_body_end)
 	if (!env->msg)
 		return;
 	sv b = env->msg->body;
-	size_t n = b.len < 500 ? b.len : 500;
+	size_t vis = body_visible(env), n = b.len < vis ? b.len : vis;
 	size_t st = out->len;
 	xbuf_put(out, b.p + b.len - n, n);
 	for (size_t i = st; i < out->len; i++)

@@ -16,6 +16,7 @@ typedef struct xp_parser {
 	uint8_t *pendflags;
 	size_t npending, cappending;
 	int cond_depth; /* > 0 while parsing text Exim expands only conditionally (yes/no, per item) */
+	bool header_unterminated; /* a $h_ name ran on over a '}' (Exim adds a hint to errors) */
 } xp_parser;
 
 enum {

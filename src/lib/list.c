@@ -11,6 +11,9 @@ static sv skip_prefix(sv l, int want, int *sep)
 	size_t i = 0;
 	while (i < l.len && isspace((unsigned char)l.p[i]))
 		i++;
+	/* A lone "<" at the end is a separator change with nothing after it: an empty list. */
+	if (i + 1 == l.len && l.p[i] == '<')
+		return sv_sub(l, l.len, 0);
 	if (i + 1 < l.len && l.p[i] == '<' && (ispunct((unsigned char)l.p[i + 1]) || iscntrl((unsigned char)l.p[i + 1]))) {
 		*sep = (unsigned char)l.p[i + 1];
 		return sv_sub(l, i + 2, l.len);

@@ -117,6 +117,7 @@ void xbuf_reserve(xbuf *b, size_t extra)
 		b->p = p;
 	}
 	b->cap = cap;
+	b->p[b->len] = 0; /* always NUL-terminated, even before the first append */
 }
 
 void xbuf_reset(xbuf *b)

@@ -6,6 +6,7 @@
  * printed after a "> " prompt; at end of input a last prompt and a newline are written.
  * -bem FILE loads a message so $h_ variables and $message_body have values. Exit status is 0.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/conf_dump.h"
+#include "conf/conf_internal.h"
 #include "expand/expand.h"
 #include "expand/message.h"
 #include "lib/debug.h"
@@ -23,8 +26,57 @@
 
 #define BE_MAX_LINE (8u << 20)
 
+/* A line starting with an upper-case letter may define a macro, as Exim 4.96's -be does:
+ * "NAME = value" (or "==" to redefine) defines it and prints "Defined macro '<name>'" (Exim names
+ * the most recently added macro, which a redefinition does not change); a line that is not of
+ * that form is expanded if it starts with a macro's name, else it is a malformed definition.
+ * Errors go to stderr and print no result. Returns true if the line was handled here. */
+static bool macro_definition(sv line)
+{
+	size_t n = 0;
+	while (n < line.len && (isalnum((unsigned char)line.p[n]) || line.p[n] == '_'))
+		n++;
+	sv rest = sv_sub(line, n, line.len);
+	while (rest.len && isspace((unsigned char)rest.p[0]))
+		rest = sv_sub(rest, 1, rest.len);
+	if (!rest.len || rest.p[0] != '=') {
+		/* Not a definition: expanded if it starts with a macro's name, else malformed. */
+		for (const conf_macro *m = conf_macros(); m; m = m->next)
+			if (m->namelen <= line.len && memcmp(line.p, m->name, m->namelen) == 0)
+				return false;
+		fprintf(stderr, "Exim configuration error:\n  malformed macro definition\n");
+		return true;
+	}
+	bool redefine = rest.len > 1 && rest.p[1] == '=';
+	/* The value has the macros defined so far substituted, when it is defined. */
+	xbuf subst;
+	xbuf_init(&subst, pool_scratch);
+	conf_macro_substitute(sv_trim(sv_sub(rest, redefine ? 2 : 1, rest.len)), &subst);
+	sv value = xbuf_sv(&subst);
+	/* The configuration's arena is read-only after loading; a definition adds to it. */
+	arena_unprotect(pool_config);
+	conf_reader r;
+	conf_reader_init(&r, NULL, "-be");
+	bool ok = conf_macro_define(&r, sv_sub(line, 0, n), value, redefine, false);
+	arena_protect(pool_config);
+	if (ok) {
+		const conf_macro *last = conf_macros();
+		while (last && last->next)
+			last = last->next;
+		printf("Defined macro '%s'\n", last ? last->name : "");
+	} else {
+		fprintf(stderr, "Exim configuration error:\n  %s\n", xbuf_cstr(&r.err));
+	}
+	conf_reader_close(&r);
+	return true;
+}
+
 static void expand_one(xp_env *env, sv text)
 {
+	if (text.len && isupper((unsigned char)text.p[0]) && macro_definition(text)) {
+		fflush(stdout);
+		return;
+	}
 	arena_mark m = arena_getmark(env->a);
 	xbuf src, out, err;
 	xbuf_init(&src, env->a);
@@ -196,21 +248,7 @@ int be_main(const cmdline *cl)
 {
 	xbuf err;
 	xbuf_init(&err, pool_perm);
-	if (cl->debug) {
-		uint32_t sel;
-		if (debug_parse(cl->debug, &sel, &err))
-			debug_selector = sel;
-	}
-	conf_define *defs = NULL;
-	if (cl->ndefines) {
-		defs = arena_calloc(pool_perm, cl->ndefines, sizeof *defs);
-		for (size_t i = 0; i < cl->ndefines; i++)
-			defs[i] = (conf_define){ cl->defines[i].name, cl->defines[i].value };
-	}
-	if (!conf_load(cl->config_file, defs, cl->ndefines, &err)) {
-		fprintf(stderr, "%s\n", xbuf_cstr(&err));
-		return 1;
-	}
+	/* main() has applied -d and loaded the configuration (conf_load_for). */
 	xp_set_process_info(cl->argv0, conf_file_name());
 	keep_environment();
 

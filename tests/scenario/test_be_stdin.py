@@ -92,3 +92,25 @@ def test_bem_message_id_and_added_headers(run_postern, tmp_path):
     assert re.fullmatch(r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}", mid)
     assert lines[1] == f"<E{mid}@" + lines[1].split("@", 1)[1] and lines[1].endswith(">")
     assert lines[2:5] == ["y", "1", "[Subject: s"]
+
+
+MACRO_CONF = "MAC = hello\nprimary_hostname = test.example\n"
+
+
+def test_macros_in_input_lines(run_postern):
+    # Recorded from Exim 4.96: definitions print "Defined macro" (naming the most recently
+    # added macro), errors print nothing on stdout, uses are substituted then expanded.
+    lines = ["MAC", "MAC x", "MACx", "MAC=y", "MAC == z", "MAC", "XYZ", "XYZ abc", "X = 1", "X",
+             "A-B", "Q x = 1", "ABC = 1 ${lc:X}", "ABC", "MY_VAR", "NEWMAC = q", "NEWMAC", "lower MAC"]
+    r = run_postern("-be", input="\n".join(lines) + "\n", config=MACRO_CONF)
+    assert r.returncode == 0
+    assert r.stdout == ("> hello\n> hello x\n> hellox\n> > Defined macro 'MAC'\n> z\n> > > "
+                        "Defined macro 'X'\n> 1\n> > > Defined macro 'ABC'\n> 1 1\n> > > > "
+                        "lower z\n> \n")
+    assert "malformed macro definition" in r.stderr
+    assert 'macro "MAC" is already defined' in r.stderr
+
+
+def test_macros_in_arguments(run_postern):
+    r = run_postern("-be", "Hello", "MACRO", "X = 1", config=MACRO_CONF)
+    assert r.stdout == "helloRO\nDefined macro 'X'\n"

@@ -13,6 +13,7 @@
 
 #include "expand/expand.h"
 #include "expand/message.h"
+#include "search/search.h"
 #include "tests/unit/unit.h"
 
 static xp_env env;
@@ -121,7 +122,37 @@ static void test_taint(void)
 	xbuf_reset(&out);
 	CHECK_INT(xp_expand(&env, SV_LIT("${lookup{alpha}lsearch{data/ls.txt}}"), &out, &err), XP_OK);
 	CHECK_STR(xbuf_cstr(&out), "one");
-	CHECK_INT(out.taint, 1); /* as search_find returned it */
+	CHECK_INT(out.taint, 0); /* Exim 4.96: lookup results are untainted */
+}
+
+/* A quoted tainted value keeps its lookup's quoter through concatenation with literals and other
+ * parts quoted the same way; any unquoted or differently quoted tainted part clears it. */
+static void test_quoter_through_concatenation(void)
+{
+	static const struct { const char *src; int taint; const char *quoted_for; } rows[] = {
+		{ "select '${quote_pgsql:$secret}'", 1, "pgsql" },
+		{ "${quote_pgsql:$secret}", 1, "pgsql" },
+		{ "a ${quote_pgsql:$secret} b ${quote_pgsql:$secret} $who", 1, "pgsql" },
+		{ "select '$secret'", 1, NULL },
+		{ "${quote_pgsql:$secret}$secret", 1, NULL },
+		{ "${quote_pgsql:$secret}${quote_redis:$secret}", 1, NULL },
+		{ "${lc:${quote_pgsql:$secret}}", 1, NULL }, /* changed after quoting: no longer quoted */
+		{ "plain $who", 0, NULL },
+	};
+	fresh();
+	xp_provider prov = { .get = who_get, .ctx = "me" };
+	xp_env_push_provider(&env, &prov);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		xbuf_reset(&out);
+		CHECK_INT(xp_expand(&env, sv_cstr(rows[i].src), &out, &err), XP_OK);
+		CHECK_INT(out.taint, rows[i].taint);
+		unsigned want = rows[i].quoted_for ? search_quoter_id(search_driver(sv_cstr(rows[i].quoted_for))) : 0;
+		if (rows[i].quoted_for)
+			CHECK(want != 0);
+		if (out.quoter != want)
+			fprintf(stderr, "quoter row %zu: %s\n", i, rows[i].src);
+		CHECK_INT(out.quoter, want);
+	}
 }
 
 static void test_forbid(void)
@@ -303,6 +334,7 @@ int main(void)
 	RUN(test_compile_once);
 	RUN(test_providers_and_registry);
 	RUN(test_taint);
+	RUN(test_quoter_through_concatenation);
 	RUN(test_forbid);
 	RUN(test_skip_has_no_side_effects);
 	RUN(test_bounds);

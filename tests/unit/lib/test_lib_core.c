@@ -1,5 +1,6 @@
 /* arena and sv/xbuf */
 #include "lib/arena.h"
+#include "lib/list.h"
 #include "lib/str.h"
 #include "../unit.h"
 
@@ -68,8 +69,25 @@ static void test_sv(void)
 	CHECK(!sv_to_long(SV_LIT("12a"), &n));
 }
 
+static void test_lists(void)
+{
+	/* rows recorded from exim -be '${listcount:...}' */
+	static const struct { const char *list; int sep; int count; } rows[] = {
+		{ "a:b::c: d ", 0, 3 }, { "", 0, 0 }, { " ", 0, 0 }, { "<", 0, 0 }, { " <", 0, 0 },
+		{ "<;", 0, 0 }, { "<;a", 0, 1 }, { "<; a;b ;; c", 0, 2 }, { "a::", 0, 1 }, { "a:b", ';', 1 },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		CHECK_INT(list_count(sv_cstr(rows[i].list), rows[i].sep), rows[i].count);
+	xbuf b;
+	xbuf_init(&b, NULL);
+	xbuf_reserve(&b, 10);
+	CHECK_STR(b.p, ""); /* terminated before the first append */
+	xbuf_free(&b);
+}
+
 int main(void)
 {
+	RUN(test_lists);
 	RUN(test_arena);
 	RUN(test_xbuf_taint);
 	RUN(test_sv);
