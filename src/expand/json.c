@@ -186,6 +186,10 @@ bool xp_json_array_items(arena *a, sv json, sv **items, size_t *n, bool strip, x
 			xp_err(err, "malformed json array \"" SV_FMT "\"", SV_ARG(json));
 			return false;
 		}
+		/* A value of no length (a stray ']' or '}', or a NUL) ends the array, as it does for
+		 * Exim ("[1,]2]" has the one item 1); it must never loop without progress. */
+		if (ve == vs)
+			break;
 		if (*n == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			*items = arena_realloc(a, *items, cap * sizeof **items, ncap * sizeof **items);

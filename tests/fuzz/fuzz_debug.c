@@ -84,7 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(err.len == 0);
 	} else {
 		CHECK(got == 0x12345678);
-		CHECK(starts(&err, "exim: bad debug selector \"") || starts(&err, "exim: unknown debug selector \""));
+		CHECK(starts(&err, "exim: malformed debug_selector setting: ") ||
+			starts(&err, "exim: malformed numeric debug_selector setting: ") ||
+			starts(&err, "exim: unknown debug_selector setting: "));
 	}
 	free(spec);
 	xbuf_free(&err);
