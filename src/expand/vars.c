@@ -17,6 +17,7 @@
 #include "conf/conf.h"
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
+#include "lib/initial_cwd.h"
 #include "lib/timefmt.h"
 
 static void put_decoded(xp_env *env, sv t, xbuf *out);
@@ -80,8 +81,16 @@ GETTER(v_gid) { xbuf_printf(out, "%lu", (unsigned long)getgid()); }
 GETTER(v_config_file) { xbuf_puts(out, proc_config_file ? proc_config_file : conf_file_name()); }
 GETTER(v_config_dir)
 {
+	/* As Exim: the directory part of the file name, made absolute with the current directory
+	 * when relative (so "t.conf" gives "<cwd>/" and "../x/t.conf" gives "<cwd>/../x"). */
 	const char *f = proc_config_file ? proc_config_file : conf_file_name();
-	const char *slash = f ? strrchr(f, '/') : NULL;
+	if (!f || !*f)
+		return;
+	const char *slash = strrchr(f, '/');
+	if (f[0] != '/') {
+		const char *cwd = initial_cwd();
+		xbuf_printf(out, "%s%s", cwd, cwd[0] && cwd[strlen(cwd) - 1] == '/' ? "" : "/");
+	}
 	if (slash)
 		xbuf_put(out, f, (size_t)(slash - f));
 }
@@ -111,9 +120,7 @@ GETTER(v_version) { xbuf_puts(out, EXIM_COMPAT_VERSION); }
 GETTER(v_compile_date) { xbuf_puts(out, __DATE__ " " __TIME__); }
 GETTER(v_initial_cwd)
 {
-	char buf[4096];
-	if (getcwd(buf, sizeof buf))
-		xbuf_puts(out, buf);
+	xbuf_puts(out, initial_cwd());
 }
 GETTER(v_spool_directory)
 {
