@@ -114,3 +114,13 @@ def test_macros_in_input_lines(run_postern):
 def test_macros_in_arguments(run_postern):
     r = run_postern("-be", "Hello", "MACRO", "X = 1", config=MACRO_CONF)
     assert r.stdout == "helloRO\nDefined macro 'X'\n"
+
+
+def test_debug_expand_traces_on_stderr(run_postern):
+    r = run_postern("-d+expand", "-be", "${if eq{a}{a}{${lc:X}}}", config=CONF)
+    assert r.stdout == "x\n"
+    assert "considering: ${if eq{a}{a}{${lc:X}}}" in r.stderr
+    assert "condition eq => true" in r.stderr
+    assert 'op ${lc:} "X" => "x"' in r.stderr
+    plain = run_postern("-be", "${if eq{a}{a}{${lc:X}}}", config=CONF)
+    assert "considering" not in plain.stderr
