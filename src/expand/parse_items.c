@@ -170,6 +170,26 @@ static sv read_word(xp_parser *p)
 
 static bool yesno_or_defer(xp_parser *p, xp_node *n, sv name, int depth);
 
+/* ${run,preexpand{cmd}...}: options follow commas directly after the name. */
+static bool parse_run_options(xp_parser *p, xp_node *n)
+{
+	while (xp_p_peek(p) == ',') {
+		p->pos++;
+		size_t st = p->pos;
+		while (p->pos < p->src.len && (isalnum((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '_'))
+			p->pos++;
+		if (p->pos == st && p->pos < p->src.len)
+			p->pos++; /* Exim names the one character it could not take */
+		sv o = sv_sub(p->src, st, p->pos - st);
+		if (!sv_eq_cstr(o, "preexpand")) {
+			xp_p_fail(p, "bad option '" SV_FMT "' for run", SV_ARG(o));
+			return false;
+		}
+		n->opt = o;
+	}
+	return true;
+}
+
 static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 {
 	xp_p_skipws(p);
@@ -499,9 +519,8 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 		break;
 	case I_LOOKUP: ok = parse_lookup(p, n, name, depth); break;
 	case I_RUN:
-		/* ${run,preexpand{cmd}...}: options follow a comma directly. */
-		if (xp_p_peek(p) == ',')
-			n->opt = read_word(p);
+		if (!parse_run_options(p, n))
+			break;
 		xp_p_skipws(p);
 		{
 			size_t st = p->pos + 1;
