@@ -49,7 +49,6 @@ struct xp_node {
 	uint8_t kind;
 	uint8_t hkind;   /* N_HEADER */
 	bool braced;     /* N_VAR */
-	int8_t form;     /* ${extract}: 0 = decided at evaluation, 1 = named, 2 = numbered */
 	int16_t id;      /* N_ITEM: enum xp_item; N_NUMVAR: number */
 	sv text;         /* literal, variable/operator/header name, lookup type, error message */
 	xp_seq **args;   /* N_OP: args[0] is the subject */
