@@ -451,7 +451,9 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 	case I_READFILE: ok = read_subs(p, n, 1, 2, true, name, depth); break;
 	case I_PRVS: ok = read_subs(p, n, 2, 3, true, name, depth); break;
 	case I_PRVSCHECK:
-		ok = read_subs(p, n, 1, 3, false, name, depth);
+		/* address and secret are required one at a time, then an optional third. */
+		ok = read_subs(p, n, 1, 1, false, name, depth) && read_subs(p, n, 1, 1, false, name, depth) &&
+			read_subs(p, n, 0, 1, false, name, depth);
 		if (ok) {
 			xp_p_skipws(p);
 			if (xp_p_peek(p) == '{') {

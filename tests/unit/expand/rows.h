@@ -762,3 +762,7 @@
 { "${extract{x}{y}{z}{w}fail}", "Failed: curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is 'fail}'" },
 { "${extract{1}{:}{a:b}{$value}{n}{q}}", "Failed: curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is '{q}}'" },
 { "${extract{1}{b}{c}{d}{e}{f}}", "Failed: curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is '{f}}'" },
+{ "${prvscheck{a}x}", "Failed: Not enough arguments for 'prvscheck' (min is 1)" },
+{ "${prvscheck{a}{b}x}", "Failed: missing '}' after 'prvscheck'" },
+{ "${prvscheck {a} {b} {c} }", "" },
+{ "${if eq{a}{b}{${prvscheck{a}x}}{n}}", "Failed: Not enough arguments for 'prvscheck' (min is 1)" },
