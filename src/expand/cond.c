@@ -258,6 +258,10 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 			}
 		} else if (skip) {
 			*result = false;
+			/* Exim checks bool's value even in a branch it skips (its literal text is kept). */
+			if (c->kind == C_BOOL && (rc = eval_bool(c->name, a[0], result, err)) != XP_OK)
+				return rc;
+			*result = false;
 		} else {
 			switch (c->kind) {
 			case C_NUM: {
