@@ -277,6 +277,8 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 		p->cond_depth -= i >= 2;
 		if (!s)
 			return false;
+		if (i == 0)
+			xp_p_pending_flag(p, PEND_EXTRACTKEY);
 		add_arg(p, n, s);
 		xp_p_skipws(p);
 		rest_after[i + 1] = p->pos;

@@ -23,6 +23,7 @@ enum {
 	PEND_CONDITIONAL = 1, /* expand parse-only */
 	PEND_NUMBER = 2,      /* a numeric condition's argument: Exim checks it as soon as it is read */
 	PEND_LISTINDEX = 4,   /* listextract's index, likewise */
+	PEND_EXTRACTKEY = 8,  /* extract's first argument: may not be empty */
 };
 /* Mark the most recent pending argument (a numeric condition's) for the integer check. */
 void xp_p_pending_number(xp_parser *p);

@@ -773,3 +773,6 @@
 { "${if acl x}", "Failed: missing { after \"acl\"" },
 { "${if saslauthd{{a}{b}{c}{d}{e}}}", "Failed: Too many arguments for '' (max is 4)" },
 { "${if acl{{a}{1}{2}{3}{4}{5}{6}{7}{8}{9}{10}}}", "Failed: Too many arguments for '' (max is 10)" },
+{ "${extract{$1$item}{$primary_hostname@DATA}{x}{y}", "Failed: first argument of \"extract\" must not be empty" },
+{ "${extract{}{a}{x}{y}", "Failed: first argument of \"extract\" must not be empty" },
+{ "${extract{a}{a=1}{x}{y}", "Failed: curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is ''" },
