@@ -264,6 +264,11 @@ static void test_message(void)
 	xbuf_reset(&out);
 	CHECK_INT(xp_expand(&env, SV_LIT("$h_subject:"), &out, &err), XP_OK);
 	CHECK_INT(out.taint, 1);
+	/* As in Exim 4.96: the body is not tainted, a missing header is an untainted "". */
+	CHECK_STR(ex("${expand:$message_body}"), "body  end ");
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$h_nope:"), &out, &err), XP_OK);
+	CHECK_INT(out.taint, 0);
 	env.msg = NULL;
 	CHECK_STR(ex("[$h_subject:][$message_body]"), "[][]");
 }
