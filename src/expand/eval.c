@@ -272,6 +272,9 @@ int xp_eval_arg(const xp_seq *s, xp_env *env, bool skip, sv *res, xbuf *err)
 	const char *nul = memchr(res->p, 0, res->len);
 	if (nul)
 		res->len = (size_t)(nul - res->p);
+	/* An empty value carries no taint (Exim's empty result is a constant string). */
+	if (!res->len)
+		res->taint = res->quoter = 0;
 	return rc;
 }
 

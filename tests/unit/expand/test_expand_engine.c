@@ -266,6 +266,7 @@ static void test_message(void)
 	CHECK_INT(out.taint, 1);
 	/* As in Exim 4.96: the body is not tainted, a missing header is an untainted "". */
 	CHECK_STR(ex("${expand:$message_body}"), "body  end ");
+	CHECK_STR(ex("${expand:${substr{10}{1}{$h_subject:}}}"), ""); /* empty: nothing tainted left */
 	xbuf_reset(&out);
 	CHECK_INT(xp_expand(&env, SV_LIT("$h_nope:"), &out, &err), XP_OK);
 	CHECK_INT(out.taint, 0);
