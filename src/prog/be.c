@@ -1,8 +1,9 @@
 /* -be / -bem: expansion testing, as Exim does it.
  *
  * Arguments are expanded one by one, each result on its own line ("Failed: <message>" on error).
- * With no arguments, lines are read from stdin: a line ending in a backslash continues on the
- * next (whose leading white space is dropped), macros are substituted, and each result is
+ * With no arguments, lines are read from stdin: trailing white space is dropped, a line ending
+ * in a backslash continues on the next (whose leading white space is dropped), macros are
+ * substituted, and each result is
  * printed after a "> " prompt; at end of input a last prompt and a newline are written.
  * -bem FILE loads a message so $h_ variables and $message_body have values. Exit status is 0.
  */
@@ -118,6 +119,9 @@ static bool read_logical_line(FILE *f, xbuf *line)
 			return true;
 		if (!complete && !feof(f))
 			continue; /* a longer line than buf: keep reading it */
+		/* Trailing white space goes (Exim strips it), then a final backslash continues. */
+		while (line->len && isspace((unsigned char)line->p[line->len - 1]))
+			xbuf_truncate(line, line->len - 1);
 		if (line->len && line->p[line->len - 1] == '\\') {
 			xbuf_truncate(line, line->len - 1);
 			continuing = true;

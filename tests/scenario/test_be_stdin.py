@@ -124,3 +124,9 @@ def test_debug_expand_traces_on_stderr(run_postern):
     assert 'op ${lc:} "X" => "x"' in r.stderr
     plain = run_postern("-be", "${if eq{a}{a}{${lc:X}}}", config=CONF)
     assert "considering" not in plain.stderr
+
+
+def test_stdin_trailing_white_space_and_backslash(run_postern):
+    # Exim strips trailing white space of each line, then a final backslash continues it.
+    r = run_postern("-be", input="a  \n  b \\ \t\nc\nx\\\\\ny\n", config=CONF)
+    assert r.stdout == "> a\n>   b c\n> xy\n> \n"
