@@ -26,7 +26,7 @@ enum xp_node_kind {
 	N_ERROR,    /* syntax error found while compiling; text = message */
 };
 
-enum xp_header_kind { H_PLAIN, H_BODY, H_RAW, H_LIST };
+enum xp_header_kind { H_PLAIN, H_BODY, H_RAW, H_LIST, H_BODY_RAWTRIM /* trimmed, not decoded */ };
 
 /* Items; the order of item_names[] in compile.c. */
 enum xp_item {

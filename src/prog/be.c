@@ -174,6 +174,7 @@ static void keep_environment(void)
 
 /* -bem gives the message an id as reception would: base-62 time, pid and sub-second part. */
 static char message_id[24];
+static time_t received_at;
 
 static void base62(unsigned long long v, int width, char *out)
 {
@@ -188,6 +189,7 @@ static void make_message_id(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	received_at = ts.tv_sec;
 	char *p = message_id;
 	base62((unsigned long long)ts.tv_sec, 6, p);
 	p[6] = '-';
@@ -205,6 +207,8 @@ static bool bem_vars(void *ctx, sv name, xbuf *out)
 		xbuf_puts(out, message_id);
 	else if (sv_eq_cstr(name, "received_count"))
 		xbuf_puts(out, "1");
+	else if (sv_eq_cstr(name, "received_time"))
+		xbuf_printf(out, "%lld", (long long)received_at);
 	else
 		return false;
 	return true;

@@ -130,3 +130,11 @@ def test_stdin_trailing_white_space_and_backslash(run_postern):
     # Exim strips trailing white space of each line, then a final backslash continues it.
     r = run_postern("-be", input="a  \n  b \\ \t\nc\nx\\\\\ny\n", config=CONF)
     assert r.stdout == "> a\n>   b c\n> xy\n> \n"
+
+
+def test_bem_reception_variables(run_postern, tmp_path):
+    msg = tmp_path / "msg"
+    msg.write_text("From: a@b\nReply-To:   \nSubject: a fairly long subject line\n\nx\n")
+    r = run_postern("-bem", str(msg), "$max_received_linelength", "[$reply_address]",
+                    "${if >{$received_time}{0}{y}{n}}", config=CONF)
+    assert r.stdout == "35\n[a@b]\ny\n"
