@@ -420,6 +420,10 @@ static int item_run(const xp_node *n, xp_env *env, xbuf *out, xbuf *err)
 			xp_err(err, "timed out waiting for ${run} command");
 			return XP_ERROR;
 		}
+		if (e == EFBIG) {
+			xp_err(err, "output of ${run} command is too long (limit %zu bytes)", xp_max_output(env));
+			return XP_ERROR;
+		}
 		env->runrc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		ok = env->runrc == 0;
 	}

@@ -211,6 +211,9 @@ static void test_bounds(void)
 	env.max_output = 1000;
 	CHECK_STR(ex("${map{1:2:3:4:5:6:7:8:9:10}{${map{1:2:3:4:5:6:7:8:9:10}{0123456789}}}}"),
 		"Failed: expansion result is too long (limit 1000 bytes)");
+	/* A command's output is bounded too. */
+	CHECK_STR(ex("${run{/bin/sh -c 'yes | head -c 5000'}}"),
+		"Failed: output of ${run} command is too long (limit 1000 bytes)");
 	env.max_output = 0;
 }
 
