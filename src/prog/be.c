@@ -27,6 +27,17 @@
 
 #define BE_MAX_LINE (8u << 20)
 
+/* Results are flushed line by line only when someone may be watching them arrive (a terminal)
+ * or when other output to stderr (debug traces) must stay in order with them; otherwise stdio
+ * buffers them, as it does for Exim, which saves a write per line on large inputs. */
+static bool flush_each;
+
+static void line_done(void)
+{
+	if (flush_each)
+		fflush(stdout);
+}
+
 /* A line starting with an upper-case letter may define a macro, as Exim 4.96's -be does:
  * "NAME = value" (or "==" to redefine) defines it and prints "Defined macro '<name>'" (Exim names
  * the most recently added macro, which a redefinition does not change); a line that is not of
@@ -45,6 +56,7 @@ static bool macro_definition(sv line)
 		for (const conf_macro *m = conf_macros(); m; m = m->next)
 			if (m->namelen <= line.len && memcmp(line.p, m->name, m->namelen) == 0)
 				return false;
+		fflush(stdout); /* keep the order of stdout and stderr */
 		fprintf(stderr, "Exim configuration error:\n  malformed macro definition\n");
 		return true;
 	}
@@ -66,6 +78,7 @@ static bool macro_definition(sv line)
 			last = last->next;
 		printf("Defined macro '%s'\n", last ? last->name : "");
 	} else {
+		fflush(stdout);
 		fprintf(stderr, "Exim configuration error:\n  %s\n", xbuf_cstr(&r.err));
 	}
 	conf_reader_close(&r);
@@ -75,7 +88,7 @@ static bool macro_definition(sv line)
 static void expand_one(xp_env *env, sv text)
 {
 	if (text.len && isupper((unsigned char)text.p[0]) && macro_definition(text)) {
-		fflush(stdout);
+		line_done();
 		return;
 	}
 	arena_mark m = arena_getmark(env->a);
@@ -91,7 +104,7 @@ static void expand_one(xp_env *env, sv text)
 	} else {
 		printf("Failed: %s\n", xbuf_cstr(&err));
 	}
-	fflush(stdout);
+	line_done();
 	arena_reset(env->a, m); /* lasting state lives in env->state */
 }
 
@@ -272,6 +285,7 @@ int be_main(const cmdline *cl)
 		return 1;
 	}
 	xp_set_process_info(cl->argv0, conf_file_name());
+	flush_each = isatty(STDOUT_FILENO) || debug_selector != 0;
 	keep_environment();
 
 	xp_env env;
