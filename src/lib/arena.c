@@ -9,6 +9,28 @@
 #include <unistd.h>
 
 #define ALIGN 16
+
+/* Under AddressSanitizer, arena memory is made visible to it: a new block is poisoned, each
+ * allocation unpoisons exactly its bytes and is followed by a poisoned red zone, and memory
+ * released by a reset is poisoned again. Otherwise an overflow from one arena allocation into
+ * the next (or a use after arena_reset) goes unseen by the sanitizer builds and fuzz targets. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ASAN 1
+#endif
+#endif
+#ifdef ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define REDZONE ALIGN
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define REDZONE 0
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 #define BLOCK_MIN (64 * 1024)
 
 typedef struct block {
@@ -53,6 +75,7 @@ static block *block_new(arena *a, size_t want)
 	b->used = 0;
 	b->mapped = total;
 	a->top = b;
+	POISON((char *)b + HDR, b->size);
 	return b;
 }
 
@@ -81,9 +104,9 @@ void *arena_alloc(arena *a, size_t size)
 	}
 	if (size == 0)
 		size = 1;
-	if (size > SIZE_MAX - ALIGN)
+	if (size > SIZE_MAX - ALIGN - REDZONE)
 		die_oom(a->name, size);
-	size_t need = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	size_t need = (size + REDZONE + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	block *b = a->top;
 	if (!b || b->size - b->used < need) {
 		/* Grow geometrically so a long-lived arena does not become a long chain. */
@@ -95,6 +118,7 @@ void *arena_alloc(arena *a, size_t size)
 	void *p = (char *)b + HDR + b->used;
 	b->used += need;
 	a->last = p;
+	UNPOISON(p, size);
 	return p;
 }
 
@@ -113,9 +137,11 @@ void *arena_realloc(arena *a, void *old, size_t oldsize, size_t newsize)
 		block *b = a->top;
 		char *start = (char *)b + HDR;
 		size_t off = (size_t)((char *)old - start);
-		size_t need = (newsize + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-		if (newsize <= SIZE_MAX - ALIGN && need <= b->size - off) {
+		size_t need = (newsize + REDZONE + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+		if (newsize <= SIZE_MAX - ALIGN - REDZONE && need <= b->size - off) {
+			POISON((char *)old, b->used - off);
 			b->used = off + need;
+			UNPOISON(old, newsize ? newsize : 1);
 			return old;
 		}
 	}
@@ -179,11 +205,14 @@ void arena_reset(arena *a, arena_mark m)
 {
 	while (a->top && a->top != m.block) {
 		block *prev = a->top->prev;
+		UNPOISON((char *)a->top + HDR, a->top->size); /* the address range may be reused */
 		munmap(a->top, a->top->mapped);
 		a->top = prev;
 	}
-	if (a->top)
+	if (a->top) {
 		a->top->used = m.used;
+		POISON((char *)a->top + HDR + m.used, a->top->size - m.used);
+	}
 	a->last = NULL;
 }
 

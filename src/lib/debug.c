@@ -29,8 +29,8 @@ bool debug_parse(const char *spec, uint32_t *out, xbuf *err)
 	if (*s == '=') {
 		char *end;
 		sel = (uint32_t)strtoul(s + 1, &end, 0);
-		if (*end) {
-			xbuf_printf(err, "exim: bad debug selector \"%s\"", spec);
+		if (*end || !s[1]) {
+			xbuf_printf(err, "exim: malformed numeric debug_selector setting: %s", spec);
 			return false;
 		}
 		*out = sel;
@@ -39,7 +39,7 @@ bool debug_parse(const char *spec, uint32_t *out, xbuf *err)
 	while (*s) {
 		char op = *s;
 		if (op != '+' && op != '-') {
-			xbuf_printf(err, "exim: bad debug selector \"%s\"", spec);
+			xbuf_printf(err, "exim: malformed debug_selector setting: + or - expected but found \"%s\"", s);
 			return false;
 		}
 		s++;
@@ -53,7 +53,7 @@ bool debug_parse(const char *spec, uint32_t *out, xbuf *err)
 			}
 		}
 		if (!found) {
-			xbuf_printf(err, "exim: unknown debug selector \"%.*s\"", (int)n, s);
+			xbuf_printf(err, "exim: unknown debug_selector setting: %c%.*s", op, (int)n, s);
 			return false;
 		}
 		s += n;

@@ -118,7 +118,9 @@ static bool parse_numeric(sv setting, size_t at, logsel *out, xbuf *err)
 		char *end;
 		errno = 0;
 		v = strtoull(tmp, &end, 0);
-		ok = *end == 0; /* like strtoul, overflow saturates rather than failing */
+		/* All of the number must be used (a NUL inside the view is junk, not an end); like
+		 * strtoul, overflow saturates rather than failing. */
+		ok = end == tmp + num.len;
 	}
 	if (!ok) {
 		if (err)

@@ -269,21 +269,7 @@ int be_main(const cmdline *cl)
 {
 	xbuf err;
 	xbuf_init(&err, pool_perm);
-	if (cl->debug) {
-		uint32_t sel;
-		if (debug_parse(cl->debug, &sel, &err))
-			debug_selector = sel;
-	}
-	conf_define *defs = NULL;
-	if (cl->ndefines) {
-		defs = arena_calloc(pool_perm, cl->ndefines, sizeof *defs);
-		for (size_t i = 0; i < cl->ndefines; i++)
-			defs[i] = (conf_define){ cl->defines[i].name, cl->defines[i].value };
-	}
-	if (!conf_load(cl->config_file, defs, cl->ndefines, &err)) {
-		fprintf(stderr, "%s\n", xbuf_cstr(&err));
-		return 1;
-	}
+	/* main() has applied -d and loaded the configuration (conf_load_for). */
 	xp_set_process_info(cl->argv0, conf_file_name());
 	flush_each = isatty(STDOUT_FILENO) || debug_selector != 0;
 	keep_environment();

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "lib/arena.h"
+#include "lib/debug.h"
 #include "prog/cmdline.h"
 #include "prog/conf_load_for.h"
 
@@ -13,6 +14,16 @@ int main(int argc, char **argv)
 	if (!cmdline_parse(argc, argv, &cl, err, sizeof err)) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
+	}
+	if (cl.debug) {
+		xbuf derr;
+		xbuf_init(&derr, pool_perm);
+		uint32_t sel;
+		if (!debug_parse(cl.debug, &sel, &derr)) {
+			fprintf(stderr, "%s\n", xbuf_cstr(&derr));
+			return 1;
+		}
+		debug_selector = sel;
 	}
 	switch (cl.mode) {
 	case MODE_BV:

@@ -22,3 +22,25 @@ def test_define_name_characters(run_postern):
 def test_bem_needs_file(run_postern):
     r = run_postern("-bem")
     assert r.returncode == 1
+
+
+import pytest
+
+
+@pytest.mark.parametrize("flag,message", [
+    ("-dxyz", 'exim: malformed debug_selector setting: + or - expected but found "xyz"'),
+    ("-d=zz", "exim: malformed numeric debug_selector setting: =zz"),
+    ("-d+expand+bogus", "exim: unknown debug_selector setting: +bogus"),
+])
+def test_bad_debug_selector(run_postern, flag, message):
+    """Recorded from exim -C conf <flag> -be x."""
+    r = run_postern(flag, "-be", "x", config="primary_hostname = a.example\n")
+    assert r.returncode == 1
+    assert r.stderr.strip() == message
+
+
+def test_debug_expand_traces(run_postern):
+    r = run_postern("-d+expand", "-be", "${lc:ABC}", config="primary_hostname = a.example\n")
+    assert r.returncode == 0
+    assert r.stdout.strip() == "abc"
+    assert "ABC" in r.stderr  # the trace shows the operator's input
