@@ -776,3 +776,8 @@
 { "${extract{$1$item}{$primary_hostname@DATA}{x}{y}", "Failed: first argument of \"extract\" must not be empty" },
 { "${extract{}{a}{x}{y}", "Failed: first argument of \"extract\" must not be empty" },
 { "${extract{a}{a=1}{x}{y}", "Failed: curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is ''" },
+{ "${if forany_json{[1,]2]}{eq{$item}{2}}}", "" },
+{ "${if forall_json{[ ]]}{eq{$item}{1}}}", "" },
+{ "${if forany_json{[1,,2]}{eq{$item}{2}}}", "" },
+{ "${extract json{2}{[1,,2]}}", "" },
+{ "${if forany_json{[1, 2 ,3]}{eq{$item}{3}}}", "true" },
