@@ -147,6 +147,13 @@ static int eval_loop(const xp_cond *c, xp_env *env, bool skip, bool *result, xbu
 			xbuf_puts(err, outer);
 		return rc;
 	}
+	/* The condition is read once (parse-only) before it is tested, as Exim does. */
+	bool dummy;
+	rc = xp_eval_cond(c->subs[0], env, true, &dummy, err);
+	if (rc != XP_OK) {
+		xbuf_puts(err, outer);
+		return rc;
+	}
 	sv *items = NULL;
 	size_t n = 0;
 	if (sv_starts(c->name, "forall_json") || sv_starts(c->name, "forany_json")) {

@@ -168,7 +168,9 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 				return c;
 			}
 			p->pos++;
+			const char *saved = xp_p_enter(p, arena_printf(p->a, " inside %s", outer));
 			xp_cond *s = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+			xp_p_leave(p, saved);
 			if (p->failed)
 				return c;
 			add_sub(p, c, s);
@@ -201,7 +203,9 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 		}
 		p->pos++;
 		p->cond_depth++; /* evaluated per list item */
+		const char *saved = xp_p_enter(p, arena_printf(p->a, " inside %s", outer));
 		xp_cond *s = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+		xp_p_leave(p, saved);
 		p->cond_depth--;
 		if (p->failed)
 			return c;

@@ -149,8 +149,11 @@ static int eval_error(const xp_node *n, xp_env *env, xbuf *err)
 		xbuf tmp;
 		xbuf_init(&tmp, env->a);
 		bool conditional = n->argflags && (n->argflags[i] & 1);
-		if (n->args[i] && xp_eval_seq(n->args[i], env, conditional, &tmp, err) != XP_OK)
+		if (n->args[i] && xp_eval_seq(n->args[i], env, conditional, &tmp, err) != XP_OK) {
+			if (n->argctx && n->argctx[i])
+				xbuf_puts(err, n->argctx[i]);
 			return XP_ERROR;
+		}
 		long long num;
 		if (!conditional && n->argflags && (n->argflags[i] & 2) && !xp_number(xbuf_sv(&tmp), &num, "", err))
 			return XP_ERROR;

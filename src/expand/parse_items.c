@@ -383,7 +383,9 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 			char outer[64];
 			snprintf(outer, sizeof outer, "\"" SV_FMT "\" item", SV_ARG(name));
 			p->cond_depth++; /* evaluated per list item */
+			const char *saved = xp_p_enter(p, arena_printf(p->a, " inside %s", outer));
 			n->cond = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+			xp_p_leave(p, saved);
 			p->cond_depth--;
 			if (p->failed)
 				return false;
@@ -401,7 +403,11 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 		/* The per-item expression is expanded only for items of the list. */
 		bool per_item = i == nw - 1;
 		p->cond_depth += per_item;
+		const char *saved = p->ctx;
+		if (per_item && (item == I_MAP || item == I_REDUCE))
+			saved = xp_p_enter(p, arena_printf(p->a, " inside \"" SV_FMT "\" item", SV_ARG(name)));
 		bool got = need_arg(p, n, msg, depth);
+		xp_p_leave(p, saved);
 		p->cond_depth -= per_item;
 		if (!got) {
 			/* An error inside the per-item expression names the item, as Exim does. */

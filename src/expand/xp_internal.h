@@ -61,6 +61,7 @@ struct xp_node {
 	                  * ${certextract}: the certificate variable's name */
 	const char *yn_error; /* syntax error in the {yes}{no} part: reported after the item's work */
 	uint8_t *argflags;    /* N_ERROR: PEND_* flags of args (xp_parse.h) */
+	const char **argctx;  /* N_ERROR: " inside ..." text for errors from each arg, or NULL */
 	const size_t *rest_after; /* ${extract}: source offset after each argument (for messages) */
 	const char *src;      /* ${extract}: the whole source, for "remaining string" messages */
 };
