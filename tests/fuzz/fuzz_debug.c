@@ -2,7 +2,7 @@
  *
  * The target computes the expected selector set itself, from its own table of Exim's selector
  * names and the bits debug.h gives them: a "+a-b+c" spec applies each name's bits in order to
- * the default set, and "=N" is strtoul(N, 0). debug_parse must agree, and fail (with Exim's
+ * the default set, and "=N" is strtoul(N, 0) (a bare "=" is malformed). debug_parse must agree, and fail (with Exim's
  * message) exactly when some item is not a name. */
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (spec[0] == '=') {
 		char *end;
 		uint32_t want = (uint32_t)strtoul(spec + 1, &end, 0);
-		CHECK(ok == (*end == 0));
+		CHECK(ok == (*end == 0 && spec[1] != 0)); /* "=" alone is malformed */
 		if (ok)
 			CHECK(got == want);
 	} else {
@@ -84,8 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(err.len == 0);
 	} else {
 		CHECK(got == 0x12345678);
-		CHECK(starts(&err, "exim: malformed debug_selector setting: ") ||
-			starts(&err, "exim: malformed numeric debug_selector setting: ") ||
+		CHECK(starts(&err, "exim: malformed numeric debug_selector setting: ") ||
+			starts(&err, "exim: malformed debug_selector setting: + or - expected but found \"") ||
 			starts(&err, "exim: unknown debug_selector setting: "));
 	}
 	free(spec);

@@ -5,6 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <ifaddrs.h>
+#include <pwd.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -229,6 +232,80 @@ int __wrap_getaddrinfo(const char *node, const char *service, const struct addri
 	*res = NULL;
 	refusals++;
 	return EAI_FAIL;
+}
+
+/* The user and group databases (files or NSS services): while active, a small fixed table
+ * stands in, so that configurations naming the usual users load the same on every machine. */
+static struct passwd fake_users[] = {
+	{ "root", "x", 0, 0, "root", "/root", "/bin/sh" },
+	{ "mail", "x", 8, 8, "mail", "/var/mail", "/usr/sbin/nologin" },
+	{ "Debian-exim", "x", 101, 101, "", "/var/spool/exim4", "/usr/sbin/nologin" },
+	{ "exim", "x", 102, 102, "", "/var/spool/exim", "/usr/sbin/nologin" },
+	{ "nobody", "x", 65534, 65534, "nobody", "/nonexistent", "/usr/sbin/nologin" },
+};
+static char *no_members[] = { NULL };
+static struct group fake_groups[] = {
+	{ "root", "x", 0, no_members },
+	{ "mail", "x", 8, no_members },
+	{ "Debian-exim", "x", 101, no_members },
+	{ "exim", "x", 102, no_members },
+	{ "nogroup", "x", 65534, no_members },
+};
+#define NFAKE (sizeof fake_users / sizeof fake_users[0])
+
+struct passwd *__real_getpwnam(const char *name);
+struct passwd *__wrap_getpwnam(const char *name)
+{
+	if (!active)
+		return __real_getpwnam(name);
+	for (size_t i = 0; i < NFAKE; i++)
+		if (strcmp(fake_users[i].pw_name, name) == 0)
+			return &fake_users[i];
+	errno = 0;
+	return NULL;
+}
+struct passwd *__real_getpwuid(uid_t uid);
+struct passwd *__wrap_getpwuid(uid_t uid)
+{
+	if (!active)
+		return __real_getpwuid(uid);
+	for (size_t i = 0; i < NFAKE; i++)
+		if (fake_users[i].pw_uid == uid)
+			return &fake_users[i];
+	errno = 0;
+	return NULL;
+}
+struct group *__real_getgrnam(const char *name);
+struct group *__wrap_getgrnam(const char *name)
+{
+	if (!active)
+		return __real_getgrnam(name);
+	for (size_t i = 0; i < NFAKE; i++)
+		if (strcmp(fake_groups[i].gr_name, name) == 0)
+			return &fake_groups[i];
+	errno = 0;
+	return NULL;
+}
+struct group *__real_getgrgid(gid_t gid);
+struct group *__wrap_getgrgid(gid_t gid)
+{
+	if (!active)
+		return __real_getgrgid(gid);
+	for (size_t i = 0; i < NFAKE; i++)
+		if (fake_groups[i].gr_gid == gid)
+			return &fake_groups[i];
+	errno = 0;
+	return NULL;
+}
+
+/* The interface list (a netlink socket). */
+int __real_getifaddrs(struct ifaddrs **ifap);
+int __wrap_getifaddrs(struct ifaddrs **ifap)
+{
+	if (!active)
+		return __real_getifaddrs(ifap);
+	*ifap = NULL;
+	return refuse(EACCES);
 }
 
 /* Logging to syslog goes nowhere, and the client libraries below are refused always: only
