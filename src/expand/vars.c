@@ -217,7 +217,9 @@ GETTER(v_message_body)
 	for (size_t i = st; i < out->len; i++)
 		if (out->p[i] == '\n')
 			out->p[i] = ' ';
-	/* Not tainted: Exim 4.96 lets ${expand:$message_body} through (headers it does not). */
+	/* Tainted, unlike Exim 4.96 (which lets ${expand:$message_body} through): the body comes
+	 * from the sender, and expanding it would run whatever items it contains. */
+	out->taint = 1;
 }
 GETTER(v_message_body_end)
 {
@@ -230,7 +232,9 @@ GETTER(v_message_body_end)
 	for (size_t i = st; i < out->len; i++)
 		if (out->p[i] == '\n')
 			out->p[i] = ' ';
-	/* Not tainted: Exim 4.96 lets ${expand:$message_body} through (headers it does not). */
+	/* Tainted, unlike Exim 4.96 (which lets ${expand:$message_body} through): the body comes
+	 * from the sender, and expanding it would run whatever items it contains. */
+	out->taint = 1;
 }
 GETTER(v_message_headers)
 {
