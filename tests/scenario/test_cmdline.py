@@ -64,3 +64,16 @@ def test_works_from_root_like_exim(postern_bin, tmp_path):
     assert r.stderr.strip() == "exim: failed to open msg.txt: No such file or directory"
     r = run("-bem", str(tmp_path / "msg.txt"), "$h_subject:")
     assert r.stdout.strip() == "hi"
+
+
+def test_builtin_configuration(run_postern):
+    """-C @builtin selects the embedded default configuration (what `make run` uses)."""
+    r = run_postern("-C", "@builtin", "-bP", "config_file", "daemon_smtp_ports", "local_interfaces")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["builtin", "daemon_smtp_ports = 2525", "local_interfaces = 127.0.0.1"]
+
+
+def test_missing_configuration_file(run_postern, tmp_path):
+    r = run_postern("-C", str(tmp_path / "nope.conf"), "-bP", "config_file")
+    assert r.returncode == 1
+    assert "non-existent configuration file(s): " + str(tmp_path / "nope.conf") in r.stderr
