@@ -17,10 +17,12 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Until the SMTP server exists, `make run` shows the build on the embedded default configuration.
+# Until the SMTP server exists, `make run` shows the build and the main options of the embedded
+# default configuration (spool and logs under ./var, port 2525 on 127.0.0.1).
 run: build
-	@mkdir -p var
-	$(BUILD)/postern -bV
+	@mkdir -p var/spool var/log
+	$(BUILD)/postern -C @builtin -bV
+	$(BUILD)/postern -C @builtin -bP daemon_smtp_ports local_interfaces spool_directory log_file_path
 
 unit: build
 	meson test -C $(BUILD) --print-errorlogs

@@ -17,7 +17,10 @@ typedef struct conf_define {
 	const char *value;
 } conf_define;
 
-/* Load a configuration file (NULL: the default search path; "builtin" is never a path).
+/* "-C @builtin" selects the embedded default configuration (unless a file of that name exists). */
+#define CONF_BUILTIN_NAME "@builtin"
+
+/* Load a configuration file (NULL: the default search path, falling back to the embedded default).
  * defines are -D macros in command-line order. On error, writes Exim's two-line message
  * ("Exim configuration error in line N of FILE:\n  <problem>") to err and returns false. */
 bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xbuf *err);

@@ -238,13 +238,13 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 				xbuf_printf(err, "Failed to open configuration file %s: %s", name, strerror(errno));
 			return false;
 		}
-	} else if (file) {
+	} else if (file && strcmp(file, CONF_BUILTIN_NAME) != 0) {
 		last_error = CONF_ERROR_STARTUP;
 		if (err)
 			xbuf_printf(err, "non-existent configuration file(s): %s", file);
 		return false;
 	} else {
-		/* No configuration installed: run on the embedded default. */
+		/* No configuration installed, or "-C @builtin" asked for it: the embedded default. */
 		name = "builtin";
 		fp = fmemopen((void *)conf_default_text, strlen(conf_default_text), "r");
 		if (!fp) {

@@ -245,41 +245,43 @@ static bool all_digits(sv v)
 	return true;
 }
 
-bool conf_lookup_uid(sv name, uid_t *out)
+/* A numeric id (1, in *id), or a name copied NUL-terminated into buf for getpwnam/getgrnam (0);
+ * -1 when the name is too long to be one. */
+static int id_or_name(sv name, unsigned *id, char *buf, size_t bufsize)
 {
 	long long n;
 	if (all_digits(name) && sv_to_long(name, &n) && n >= 0 && n < (long long)UINT_MAX) {
-		*out = (uid_t)n;
-		return true;
+		*id = (unsigned)n;
+		return 1;
 	}
-	char buf[256];
-	if (name.len >= sizeof buf)
-		return false;
+	if (name.len >= bufsize)
+		return -1;
 	memcpy(buf, name.p, name.len);
 	buf[name.len] = 0;
-	struct passwd *pw = getpwnam(buf);
-	if (!pw)
+	return 0;
+}
+
+bool conf_lookup_uid(sv name, uid_t *out)
+{
+	char buf[256];
+	unsigned id;
+	int k = id_or_name(name, &id, buf, sizeof buf);
+	struct passwd *pw = k == 0 ? getpwnam(buf) : NULL;
+	if (k < 0 || (k == 0 && !pw))
 		return false;
-	*out = pw->pw_uid;
+	*out = k == 1 ? (uid_t)id : pw->pw_uid;
 	return true;
 }
 
 bool conf_lookup_gid(sv name, gid_t *out)
 {
-	long long n;
-	if (all_digits(name) && sv_to_long(name, &n) && n >= 0 && n < (long long)UINT_MAX) {
-		*out = (gid_t)n;
-		return true;
-	}
 	char buf[256];
-	if (name.len >= sizeof buf)
+	unsigned id;
+	int k = id_or_name(name, &id, buf, sizeof buf);
+	struct group *gr = k == 0 ? getgrnam(buf) : NULL;
+	if (k < 0 || (k == 0 && !gr))
 		return false;
-	memcpy(buf, name.p, name.len);
-	buf[name.len] = 0;
-	struct group *gr = getgrnam(buf);
-	if (!gr)
-		return false;
-	*out = gr->gr_gid;
+	*out = k == 1 ? (gid_t)id : gr->gr_gid;
 	return true;
 }
 

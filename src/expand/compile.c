@@ -74,10 +74,25 @@ void xp_p_pending(xp_parser *p, xp_seq *s)
 		p->pending = arena_realloc(p->a, p->pending, p->cappending * sizeof *p->pending,
 			ncap * sizeof *p->pending);
 		p->pendflags = arena_realloc(p->a, p->pendflags, p->cappending, ncap);
+		p->pendctx = arena_realloc(p->a, p->pendctx, p->cappending * sizeof *p->pendctx,
+			ncap * sizeof *p->pendctx);
 		p->cappending = ncap;
 	}
 	p->pendflags[p->npending] = p->cond_depth > 0 ? PEND_CONDITIONAL : 0;
+	p->pendctx[p->npending] = p->ctx;
 	p->pending[p->npending++] = s;
+}
+
+const char *xp_p_enter(xp_parser *p, const char *suffix)
+{
+	const char *saved = p->ctx;
+	p->ctx = saved ? arena_printf(p->a, "%s%s", suffix, saved) : suffix;
+	return saved;
+}
+
+void xp_p_leave(xp_parser *p, const char *saved)
+{
+	p->ctx = saved;
 }
 
 void xp_p_pending_number(xp_parser *p)
@@ -222,10 +237,6 @@ static xp_node *new_node(xp_parser *p, int kind)
 /* ${name:arg} */
 static xp_node *parse_operator(xp_parser *p, sv name, int depth)
 {
-	if (!sv_eq_cstr(name, "expand") && !xp_op_exists(name)) {
-		xp_p_fail(p, "unknown expansion operator \"" SV_FMT "\"", SV_ARG(name));
-		return NULL;
-	}
 	p->pos++; /* ':' */
 	xp_node *n = new_node(p, N_OP);
 	n->text = name;
@@ -239,6 +250,12 @@ static xp_node *parse_operator(xp_parser *p, sv name, int depth)
 		return NULL;
 	}
 	p->pos++;
+	/* Exim reads the argument before it looks the operator up. */
+	if (!sv_eq_cstr(name, "expand") && !xp_op_exists(name)) {
+		xp_p_pending(p, n->args[0]);
+		xp_p_fail(p, "unknown expansion operator \"" SV_FMT "\"", SV_ARG(name));
+		return NULL;
+	}
 	return n;
 }
 
@@ -247,7 +264,7 @@ static xp_node *parse_dollar(xp_parser *p, int depth)
 {
 	p->pos++; /* '$' */
 	int c = xp_p_peek(p);
-	if (c >= 0 && (isalpha(c) || c == '_')) {
+	if (c >= 0 && isalpha(c)) {
 		sv name = read_name(p);
 		size_t plen;
 		int hk = xp_header_prefix(name, &plen);
@@ -428,9 +445,11 @@ xp_prog *xp_compile(arena *a, sv src)
 		size_t n = p.npending ? p.npending - 1 : 0;
 		e->args = n ? arena_calloc(a, n, sizeof *e->args) : NULL;
 		e->argflags = n ? arena_calloc(a, n, 1) : NULL;
+		e->argctx = n ? arena_calloc(a, n, sizeof *e->argctx) : NULL;
 		for (size_t i = 0; i < n; i++) {
 			e->args[i] = p.pending[i];
 			e->argflags[i] = p.pendflags[i];
+			e->argctx[i] = p.pendctx[i];
 		}
 		e->nargs = (int)n;
 		xp_node **tail = &prog->seq->first;

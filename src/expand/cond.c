@@ -147,6 +147,13 @@ static int eval_loop(const xp_cond *c, xp_env *env, bool skip, bool *result, xbu
 			xbuf_puts(err, outer);
 		return rc;
 	}
+	/* The condition is read once (parse-only) before it is tested, as Exim does. */
+	bool dummy;
+	rc = xp_eval_cond(c->subs[0], env, true, &dummy, err);
+	if (rc != XP_OK) {
+		xbuf_puts(err, outer);
+		return rc;
+	}
 	sv *items = NULL;
 	size_t n = 0;
 	if (sv_starts(c->name, "forall_json") || sv_starts(c->name, "forany_json")) {
@@ -257,6 +264,10 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 				*result = tmp.len > 0;
 			}
 		} else if (skip) {
+			*result = false;
+			/* Exim checks bool's value even in a branch it skips (its literal text is kept). */
+			if (c->kind == C_BOOL && (rc = eval_bool(c->name, a[0], result, err)) != XP_OK)
+				return rc;
 			*result = false;
 		} else {
 			switch (c->kind) {

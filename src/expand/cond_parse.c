@@ -168,7 +168,9 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 				return c;
 			}
 			p->pos++;
+			const char *saved = xp_p_enter(p, arena_printf(p->a, " inside %s", outer));
 			xp_cond *s = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+			xp_p_leave(p, saved);
 			if (p->failed)
 				return c;
 			add_sub(p, c, s);
@@ -201,7 +203,9 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 		}
 		p->pos++;
 		p->cond_depth++; /* evaluated per list item */
+		const char *saved = xp_p_enter(p, arena_printf(p->a, " inside %s", outer));
 		xp_cond *s = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+		xp_p_leave(p, saved);
 		p->cond_depth--;
 		if (p->failed)
 			return c;
@@ -225,7 +229,8 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 				return c;
 			}
 			p->pos++;
-			for (int i = 0; i < 10; i++) {
+			int max = acl ? 10 : 4;
+			for (int i = 0; i < max; i++) {
 				xp_p_skipws(p);
 				if (xp_p_peek(p) != '{')
 					break;
@@ -235,11 +240,14 @@ static xp_cond *parse_one(xp_parser *p, int depth)
 				add_arg(p, c, s);
 			}
 			xp_p_skipws(p);
-			if (xp_p_peek(p) != '}' || (acl && c->nargs == 0)) {
-				if (acl)
-					xp_p_fail(p, "too few arguments or bracketing error for acl");
-				else
-					xp_p_fail(p, "missing } after \"" SV_FMT "\" arguments", SV_ARG(c->name));
+			if (xp_p_peek(p) == '{') {
+				xp_p_fail(p, "Too many arguments for '' (max is %d)", max); /* sic: Exim names nothing */
+				return c;
+			}
+			xp_p_skipws(p);
+			/* acl needs its name, saslauthd a user and a password. */
+			if (xp_p_peek(p) != '}' || c->nargs < (acl ? 1 : 2)) {
+				xp_p_fail(p, "too few arguments or bracketing error for " SV_FMT, SV_ARG(c->name));
 				return c;
 			}
 			p->pos++;

@@ -149,11 +149,18 @@ static int eval_error(const xp_node *n, xp_env *env, xbuf *err)
 		xbuf tmp;
 		xbuf_init(&tmp, env->a);
 		bool conditional = n->argflags && (n->argflags[i] & 1);
-		if (n->args[i] && xp_eval_seq(n->args[i], env, conditional, &tmp, err) != XP_OK)
+		if (n->args[i] && xp_eval_seq(n->args[i], env, conditional, &tmp, err) != XP_OK) {
+			if (n->argctx && n->argctx[i])
+				xbuf_puts(err, n->argctx[i]);
 			return XP_ERROR;
+		}
 		long long num;
 		if (!conditional && n->argflags && (n->argflags[i] & 2) && !xp_number(xbuf_sv(&tmp), &num, "", err))
 			return XP_ERROR;
+		if (!conditional && n->argflags && (n->argflags[i] & 8) && !tmp.len) {
+			xp_err(err, "first argument of \"extract\" must not be empty");
+			return XP_ERROR;
+		}
 		if (!conditional && n->argflags && (n->argflags[i] & 4)) {
 			if (!tmp.len) {
 				xp_err(err, "first argument of \"listextract\" must not be empty");
@@ -268,6 +275,9 @@ int xp_eval_arg(const xp_seq *s, xp_env *env, bool skip, sv *res, xbuf *err)
 	const char *nul = memchr(res->p, 0, res->len);
 	if (nul)
 		res->len = (size_t)(nul - res->p);
+	/* An empty value carries no taint (Exim's empty result is a constant string). */
+	if (!res->len)
+		res->taint = res->quoter = 0;
 	return rc;
 }
 

@@ -50,6 +50,7 @@ typedef struct xp_message {
 	size_t nheaders;
 	sv body;
 	long long body_linecount, body_zerocount, message_linecount, size;
+	long long max_linelength; /* longest line, without its newline ($max_received_linelength) */
 	size_t headers_cap; /* allocation size of headers[] */
 } xp_message;
 

@@ -263,49 +263,56 @@ static bool extract_numbered(long long field, sv seps, sv s, xbuf *val)
 bool xp_is_extract_number(sv v);
 bool xp_json_extract(sv key, bool numeric, long long idx, sv json, bool strip, xbuf *val, xbuf *err);
 
+/* The strict reading of ${extract} (see parse_extract): Exim's checks in its order. */
 static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
-	sv a0;
-	int rc = xp_eval_arg(n->args[0], env, skip, &a0, err);
-	if (rc != XP_OK)
+	sv vals[5] = { SV_NULL, SV_NULL, SV_NULL, SV_NULL, SV_NULL };
+	int rc;
+	if (skip) {
+		/* A skipped ${extract} is only read: its groups expand parse-only. */
+		xbuf junk;
+		xbuf_init(&junk, env->a);
+		for (int i = 0; i < n->nargs; i++)
+			if ((rc = xp_eval_seq(n->args[i], env, true, &junk, err)) != XP_OK)
+				return rc;
+		return XP_OK;
+	}
+	if (n->nargs < 1) {
+		xp_err(err, "missing '{' for arg 1 of extract");
+		return XP_ERROR;
+	}
+	if ((rc = xp_eval_arg(n->args[0], env, false, &vals[0], err)) != XP_OK)
 		return rc;
-	sv t = sv_trim(a0);
-	if (!skip && !a0.len) {
+	sv a0 = vals[0], t = sv_trim(a0);
+	if (!a0.len) {
 		xp_err(err, "first argument of \"extract\" must not be empty");
 		return XP_ERROR;
 	}
-	bool numeric = n->form ? n->form == 2 : xp_is_extract_number(a0);
 	bool json = n->opt.len > 0;
-	/* Numeric form has three arguments; its third exists only if written. */
-	if (numeric && !json && n->nargs < 3) {
-		xp_err(err, "missing '{' for arg 3 of extract");
-		return XP_ERROR;
-	}
+	bool numeric = xp_is_extract_number(a0);
 	int npos = numeric && !json ? 3 : 2;
-	int nyn = n->nargs - npos;
-	if (n->form)
-		nyn = 0;
-	else if (nyn == 0 && n->yn.no_fail) {
-		xp_err(err, "curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n"
-			" remaining string is '%s'", n->src + n->rest_after[npos - 1]);
-		return XP_ERROR;
-	}
-	if (nyn > 2) {
-		xp_err(err, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
-			" remaining string is '%s'", n->src + n->rest_after[npos + 1]);
-		return XP_ERROR;
-	}
-	sv vals[5] = { a0 };
-	for (int i = 1; i < npos; i++)
-		if ((rc = xp_eval_arg(n->args[i], env, skip, &vals[i], err)) != XP_OK)
+	for (int i = 1; i < npos; i++) {
+		if (i >= n->nargs) {
+			xp_err(err, "missing '{' for arg %d of extract", i + 1);
+			return XP_ERROR;
+		}
+		if ((rc = xp_eval_arg(n->args[i], env, false, &vals[i], err)) != XP_OK)
 			return rc;
-	xp_node tmp = *n;
-	if (!n->form) {
-		tmp.yn.yes = nyn >= 1 ? n->args[npos] : NULL;
-		tmp.yn.no = nyn >= 2 ? n->args[npos + 1] : NULL;
 	}
-	if (skip)
-		return yesno(&tmp, env, true, false, true, SV_NULL, out, err);
+	int nyn = n->nargs - npos;
+	if (nyn == 0 && n->yn.no_fail) {
+		xp_err(err, "curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n"
+			" remaining string is '%s'", n->src + n->rest_after[npos]);
+		return XP_ERROR;
+	}
+	if (nyn > 2 || (nyn == 2 && n->yn.no_fail)) {
+		xp_err(err, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
+			" remaining string is '%s'", n->src + n->rest_after[npos + 2]);
+		return XP_ERROR;
+	}
+	xp_node tmp = *n;
+	tmp.yn.yes = nyn >= 1 ? n->args[npos] : NULL;
+	tmp.yn.no = nyn >= 2 ? n->args[npos + 1] : NULL;
 	xbuf val;
 	xbuf_init(&val, env->a);
 	bool found;

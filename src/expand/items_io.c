@@ -351,11 +351,25 @@ static int item_run(const xp_node *n, xp_env *env, xbuf *out, xbuf *err)
 		return XP_ERROR;
 	}
 	/* The command is split first and each word expanded on its own, so an expanded value with
-	 * spaces stays one argument. */
+	 * spaces stays one argument; with ",preexpand" the whole command is expanded first. */
 	int argc;
-	sv *words = split_command(env->a, n->raw, &argc);
+	bool preexpand = n->opt.len > 0;
+	sv cmd = n->raw;
+	if (preexpand) {
+		xbuf whole;
+		xbuf_init(&whole, env->a);
+		int rc = xp_eval_seq(n->args[0], env, false, &whole, err);
+		if (rc != XP_OK)
+			return rc;
+		cmd = xbuf_sv(&whole);
+	}
+	sv *words = split_command(env->a, cmd, &argc);
 	char **argv = arena_calloc(env->a, (size_t)argc + 1, sizeof *argv);
 	for (int i = 0; i < argc; i++) {
+		if (preexpand) {
+			argv[i] = sv_dup(env->a, words[i]);
+			continue;
+		}
 		xbuf w, e;
 		xbuf_init(&w, env->a);
 		xbuf_init(&e, env->a);
@@ -404,6 +418,10 @@ static int item_run(const xp_node *n, xp_env *env, xbuf *out, xbuf *err)
 			;
 		if (e == ETIMEDOUT) {
 			xp_err(err, "timed out waiting for ${run} command");
+			return XP_ERROR;
+		}
+		if (e == EFBIG) {
+			xp_err(err, "output of ${run} command is too long (limit %zu bytes)", xp_max_output(env));
 			return XP_ERROR;
 		}
 		env->runrc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

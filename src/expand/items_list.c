@@ -150,6 +150,24 @@ int xp_item_list(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 		xp_restore(env, &saved);
 		return rc;
 	}
+	/* Exim reads the per-item part once (parse-only) before it uses it, so its errors come
+	 * even for an empty list. */
+	{
+		xbuf junk;
+		xbuf_init(&junk, env->a);
+		bool r;
+		const char *suffix = n->id == I_MAP ? " inside \"map\" item" : n->id == I_REDUCE ?
+			" inside \"reduce\" item" : n->id == I_FILTER ? " inside \"filter\" item" : "";
+		if (n->id == I_FILTER)
+			rc = xp_eval_cond(n->cond, env, true, &r, err);
+		else
+			rc = xp_eval_seq(n->args[n->nargs - 1], env, true, &junk, err);
+		if (rc != XP_OK) {
+			xbuf_puts(err, suffix);
+			xp_restore(env, &saved);
+			return rc;
+		}
+	}
 	if (n->id == I_SORT) {
 		rc = do_sort(n, env, list, out, err);
 		xp_restore(env, &saved);

@@ -49,9 +49,12 @@ static size_t skip_value(sv s, size_t i)
 		}
 		return SIZE_MAX;
 	}
-	while (i < s.len && !strchr(",}] \t\r\n", s.p[i]))
+	/* A bare value (number, true, null...) runs to a delimiter; an empty one is malformed
+	 * (and would not move the caller on). */
+	size_t st = i;
+	while (i < s.len && s.p[i] && !strchr(",}] \t\r\n", s.p[i]))
 		i++;
-	return i;
+	return i > st ? i : SIZE_MAX;
 }
 
 /* A JSON string's content with escapes resolved (\uXXXX kept as UTF-8 for the BMP). */
@@ -182,10 +185,10 @@ bool xp_json_array_items(arena *a, sv json, sv **items, size_t *n, bool strip, x
 		if (vs >= s.len - 1)
 			break;
 		size_t ve = skip_value(s, vs);
-		if (ve == SIZE_MAX) {
-			xp_err(err, "malformed json array \"" SV_FMT "\"", SV_ARG(json));
-			return false;
-		}
+		/* Exim stops at what it cannot read: the items so far are the list. A value of no length
+		 * must end the loop too, so it can never spin without progress. */
+		if (ve == SIZE_MAX || ve == vs)
+			break;
 		if (*n == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			*items = arena_realloc(a, *items, cap * sizeof **items, ncap * sizeof **items);

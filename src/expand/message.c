@@ -70,6 +70,15 @@ void xp_message_parse(arena *a, sv data, xp_message *m)
 		if (data.p[k] == '\n')
 			header_lines++;
 	m->message_linecount = header_lines + m->body_linecount;
+	for (size_t k = 0, st = 0; k <= data.len; k++)
+		if (k == data.len || data.p[k] == '\n') {
+			size_t len = k - st;
+			if (len && data.p[k - 1] == '\r')
+				len--;
+			if ((long long)len > m->max_linelength)
+				m->max_linelength = (long long)len;
+			st = k + 1;
+		}
 	m->size = (long long)data.len;
 	m->headers_cap = cap;
 }

@@ -170,6 +170,26 @@ static sv read_word(xp_parser *p)
 
 static bool yesno_or_defer(xp_parser *p, xp_node *n, sv name, int depth);
 
+/* ${run,preexpand{cmd}...}: options follow commas directly after the name. */
+static bool parse_run_options(xp_parser *p, xp_node *n)
+{
+	while (xp_p_peek(p) == ',') {
+		p->pos++;
+		size_t st = p->pos;
+		while (p->pos < p->src.len && (isalnum((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '_'))
+			p->pos++;
+		if (p->pos == st && p->pos < p->src.len)
+			p->pos++; /* Exim names the one character it could not take */
+		sv o = sv_sub(p->src, st, p->pos - st);
+		if (!sv_eq_cstr(o, "preexpand")) {
+			xp_p_fail(p, "bad option '" SV_FMT "' for run", SV_ARG(o));
+			return false;
+		}
+		n->opt = o;
+	}
+	return true;
+}
+
 static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 {
 	xp_p_skipws(p);
@@ -207,10 +227,35 @@ static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 	return yesno_or_defer(p, n, name, depth);
 }
 
-/* extract: the split between the argument list and {yes}{no} depends on whether the first
- * argument expands to a number, so all brace groups are kept and divided at evaluation. */
+/* Exim's wording for an ${extract} that does not parse, given what was read: nargs brace groups
+ * (numeric: whether the first is a number) and then the text at `rest`. */
+static void extract_syntax_error(xp_parser *p, int nargs, bool numeric, bool after_fail,
+	const size_t *rest_after)
+{
+	int npos = numeric ? 3 : 2;
+	const char *r = rest(p);
+	if (nargs > npos + 2) /* the strict reading stopped after the {no} part */
+		r = arena_strndup(p->a, p->src.p + rest_after[npos + 2], p->src.len - rest_after[npos + 2]);
+	if (nargs < npos)
+		xp_p_fail(p, "missing '{' for arg %d of extract", nargs + 1);
+	else if (after_fail || nargs >= npos + 2)
+		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: did not close with '}'%s\n"
+			" remaining string is '%s'", after_fail ? " after forcedfail" : "", r);
+	else if (nargs == npos)
+		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n"
+			" remaining string is '%s'", r);
+	else
+		xp_p_fail(p, "syntax error in \"extract\" item - \"fail\" expected");
+}
+
+/* ${extract}: Exim reads it strictly when it evaluates it (the split between arguments and
+ * {yes}{no} depends on whether the first argument is a number) but, in a branch it skips, only
+ * as up to five brace groups, an optional "fail" and the closing brace. So the text is read in
+ * that loose form here, and the strict rules are applied at evaluation (item_extract); where
+ * even the loose form fails, the error is worded as the strict reading would word it. */
 static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 {
+	(void)name;
 	xp_p_skipws(p);
 	if (isalpha(xp_p_peek(p))) {
 		n->opt = read_word(p);
@@ -219,44 +264,29 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 			return false;
 		}
 	}
-	if (!need_arg(p, n, "missing '{' for arg 1 of extract", depth))
-		return false;
-	sv first;
-	if (literal_text(n->args[0], &first) && !first.len) {
-		xp_p_fail(p, "first argument of \"extract\" must not be empty");
-		return false;
-	}
-	if (literal_text(n->args[0], &first) && !n->opt.len) {
-		/* Decided now, as Exim decides it while reading. */
-		bool numeric = xp_is_extract_number(first);
-		n->form = numeric ? 2 : 1;
-		if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
-			return false;
-		if (numeric && !need_arg(p, n, "missing '{' for arg 3 of extract", depth))
-			return false;
-		return yesno_or_defer(p, n, name, depth);
-	}
-	if (!need_arg(p, n, "missing '{' for arg 2 of extract", depth))
-		return false;
 	/* Where the text after each argument starts, for the messages evaluation may give. */
 	size_t *rest_after = arena_calloc(p->a, 6, sizeof *rest_after);
 	xp_p_skipws(p);
-	rest_after[1] = p->pos;
-	for (int i = 2; i < 5; i++) {
+	rest_after[0] = p->pos;
+	for (int i = 0; i < 5; i++) {
 		xp_p_skipws(p);
 		if (xp_p_peek(p) != '{')
 			break;
-		p->cond_depth++; /* may be a yes/no part */
+		p->cond_depth += i >= 2; /* may be a yes/no part */
 		xp_seq *s = xp_parse_braced(p, depth);
-		p->cond_depth--;
+		p->cond_depth -= i >= 2;
 		if (!s)
 			return false;
+		if (i == 0)
+			xp_p_pending_flag(p, PEND_EXTRACTKEY);
 		add_arg(p, n, s);
 		xp_p_skipws(p);
-		rest_after[i] = p->pos;
+		rest_after[i + 1] = p->pos;
 	}
 	n->rest_after = rest_after;
 	n->src = arena_strndup(p->a, p->src.p, p->src.len);
+	sv first;
+	bool numeric = n->nargs && !n->opt.len && literal_text(n->args[0], &first) && xp_is_extract_number(first);
 	xp_p_skipws(p);
 	int c = xp_p_peek(p);
 	if (c >= 0 && isalpha(c)) {
@@ -264,16 +294,20 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 		while (isalpha(xp_p_peek(p)))
 			p->pos++;
 		if (!sv_eq_cstr(sv_sub(p->src, st, p->pos - st), "fail")) {
-			xp_p_fail(p, "syntax error in \"" SV_FMT "\" item - \"fail\" expected", SV_ARG(name));
+			p->pos = st;
+			extract_syntax_error(p, n->nargs, numeric, false, rest_after);
 			return false;
 		}
 		n->yn.no_fail = true;
 		xp_p_skipws(p);
 		c = xp_p_peek(p);
+		if (c != '}') {
+			extract_syntax_error(p, n->nargs, numeric, true, rest_after);
+			return false;
+		}
 	}
 	if (c != '}') {
-		xp_p_fail(p, "curly-bracket problem in conditional yes/no parsing: did not close with '}'\n"
-			" remaining string is '%s'", rest(p));
+		extract_syntax_error(p, n->nargs, numeric, false, rest_after);
 		return false;
 	}
 	p->pos++;
@@ -349,7 +383,9 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 			char outer[64];
 			snprintf(outer, sizeof outer, "\"" SV_FMT "\" item", SV_ARG(name));
 			p->cond_depth++; /* evaluated per list item */
+			const char *saved = xp_p_enter(p, arena_printf(p->a, " inside %s", outer));
 			n->cond = xp_parse_cond_p(p, depth + 1, arena_strdup(p->a, outer));
+			xp_p_leave(p, saved);
 			p->cond_depth--;
 			if (p->failed)
 				return false;
@@ -367,7 +403,11 @@ static bool parse_listitem(xp_parser *p, xp_node *n, int item, sv name, int dept
 		/* The per-item expression is expanded only for items of the list. */
 		bool per_item = i == nw - 1;
 		p->cond_depth += per_item;
+		const char *saved = p->ctx;
+		if (per_item && (item == I_MAP || item == I_REDUCE))
+			saved = xp_p_enter(p, arena_printf(p->a, " inside \"" SV_FMT "\" item", SV_ARG(name)));
 		bool got = need_arg(p, n, msg, depth);
+		xp_p_leave(p, saved);
 		p->cond_depth -= per_item;
 		if (!got) {
 			/* An error inside the per-item expression names the item, as Exim does. */
@@ -419,7 +459,9 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 	case I_READFILE: ok = read_subs(p, n, 1, 2, true, name, depth); break;
 	case I_PRVS: ok = read_subs(p, n, 2, 3, true, name, depth); break;
 	case I_PRVSCHECK:
-		ok = read_subs(p, n, 1, 3, false, name, depth);
+		/* address and secret are required one at a time, then an optional third. */
+		ok = read_subs(p, n, 1, 1, false, name, depth) && read_subs(p, n, 1, 1, false, name, depth) &&
+			read_subs(p, n, 0, 1, false, name, depth);
 		if (ok) {
 			xp_p_skipws(p);
 			if (xp_p_peek(p) == '{') {
@@ -499,9 +541,8 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 		break;
 	case I_LOOKUP: ok = parse_lookup(p, n, name, depth); break;
 	case I_RUN:
-		/* ${run,preexpand{cmd}...}: options follow a comma directly. */
-		if (xp_p_peek(p) == ',')
-			n->opt = read_word(p);
+		if (!parse_run_options(p, n))
+			break;
 		xp_p_skipws(p);
 		{
 			size_t st = p->pos + 1;

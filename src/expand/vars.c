@@ -17,6 +17,7 @@
 #include "conf/conf.h"
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
+#include "lib/initial_cwd.h"
 #include "lib/timefmt.h"
 
 static void put_decoded(xp_env *env, sv t, xbuf *out);
@@ -80,8 +81,16 @@ GETTER(v_gid) { xbuf_printf(out, "%lu", (unsigned long)getgid()); }
 GETTER(v_config_file) { xbuf_puts(out, proc_config_file ? proc_config_file : conf_file_name()); }
 GETTER(v_config_dir)
 {
+	/* As Exim: the directory part of the file name, made absolute with the current directory
+	 * when relative (so "t.conf" gives "<cwd>/" and "../x/t.conf" gives "<cwd>/../x"). */
 	const char *f = proc_config_file ? proc_config_file : conf_file_name();
-	const char *slash = f ? strrchr(f, '/') : NULL;
+	if (!f || !*f)
+		return;
+	const char *slash = strrchr(f, '/');
+	if (f[0] != '/') {
+		const char *cwd = initial_cwd();
+		xbuf_printf(out, "%s%s", cwd, cwd[0] && cwd[strlen(cwd) - 1] == '/' ? "" : "/");
+	}
 	if (slash)
 		xbuf_put(out, f, (size_t)(slash - f));
 }
@@ -111,9 +120,7 @@ GETTER(v_version) { xbuf_puts(out, EXIM_COMPAT_VERSION); }
 GETTER(v_compile_date) { xbuf_puts(out, __DATE__ " " __TIME__); }
 GETTER(v_initial_cwd)
 {
-	char buf[4096];
-	if (getcwd(buf, sizeof buf))
-		xbuf_puts(out, buf);
+	xbuf_puts(out, initial_cwd());
 }
 GETTER(v_spool_directory)
 {
@@ -210,6 +217,8 @@ GETTER(v_message_body)
 	for (size_t i = st; i < out->len; i++)
 		if (out->p[i] == '\n')
 			out->p[i] = ' ';
+	/* Tainted, unlike Exim 4.96 (which lets ${expand:$message_body} through): the body comes
+	 * from the sender, and expanding it would run whatever items it contains. */
 	out->taint = 1;
 }
 GETTER(v_message_body_end)
@@ -223,6 +232,8 @@ GETTER(v_message_body_end)
 	for (size_t i = st; i < out->len; i++)
 		if (out->p[i] == '\n')
 			out->p[i] = ' ';
+	/* Tainted, unlike Exim 4.96 (which lets ${expand:$message_body} through): the body comes
+	 * from the sender, and expanding it would run whatever items it contains. */
 	out->taint = 1;
 }
 GETTER(v_message_headers)
@@ -250,6 +261,20 @@ GETTER(v_message_headers)
 	}
 	out->taint = 1;
 }
+/* $reply_address: Reply-To: if present and not empty, else From:, trimmed, not decoded. */
+GETTER(v_reply_address)
+{
+	if (!env->msg)
+		return;
+	xbuf v;
+	xbuf_init(&v, env->a);
+	bool exists;
+	xp_header_get(env, H_BODY_RAWTRIM, SV_LIT("reply-to"), &v, &exists);
+	if (!v.len)
+		xp_header_get(env, H_BODY_RAWTRIM, SV_LIT("from"), &v, &exists);
+	xbuf_putsv(out, xbuf_sv(&v));
+}
+
 GETTER(v_message_number)
 {
 	long long v = 0;
@@ -264,6 +289,8 @@ GETTER(v_message_number)
 			v = env->msg->size;
 		else if (!strcmp(def->name, "message_body_size"))
 			v = (long long)env->msg->body.len;
+		else if (!strcmp(def->name, "max_received_linelength"))
+			v = env->msg->max_linelength;
 	}
 	xbuf_printf(out, "%lld", v);
 }
@@ -302,7 +329,7 @@ static xp_var_def builtin[] = {
 	EMPTY("local_part_suffix_v"), EMPTY("local_scan_data"), FIXED("local_user_gid", "4294967295"),
 	FIXED("local_user_uid", "4294967295"), FIXED("localhost_number", "0"), FN("log_inodes", v_log_inodes),
 	FN("log_space", v_log_space), EMPTY("lookup_dnssec_authenticated"), EMPTY("mailstore_basename"),
-	EMPTY("malware_name"), FIXED("max_received_linelength", "0"), FIXED("message_age", "0"),
+	EMPTY("malware_name"), FN("max_received_linelength", v_message_number), FIXED("message_age", "0"),
 	FN("message_body", v_message_body), FN("message_body_end", v_message_body_end),
 	FN("message_body_size", v_message_number), EMPTY("message_exim_id"),
 	FN("message_headers", v_message_headers), FN("message_headers_raw", v_message_headers),
@@ -324,7 +351,7 @@ static xp_var_def builtin[] = {
 	FIXED("received_count", "0"), EMPTY("received_for"), EMPTY("received_ip_address"),
 	FIXED("received_port", "-1"), EMPTY("received_protocol"), FIXED("received_time", "0"),
 	EMPTY("recipient_data"), EMPTY("recipient_verify_failure"), EMPTY("recipients"),
-	FIXED("recipients_count", "0"), EMPTY("regex_match_string"), EMPTY("reply_address"),
+	FIXED("recipients_count", "0"), EMPTY("regex_match_string"), FN("reply_address", v_reply_address),
 	{ "return_size_limit", v_main_option, "102400" }, EMPTY("return_path"), EMPTY("router_name"),
 	FN("runrc", v_runrc), EMPTY("self_hostname"), FN("sender_address", v_sender_address),
 	EMPTY("sender_address_data"), FN("sender_address_domain", v_qualify_domain),
@@ -553,5 +580,6 @@ void xp_header_get(xp_env *env, int hkind, sv name, xbuf *out, bool *exists)
 		else
 			xbuf_putsv(out, t);
 	}
-	out->taint = 1;
+	if (*exists)
+		out->taint = 1; /* a header that is not there gives an untainted empty string */
 }

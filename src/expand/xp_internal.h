@@ -26,7 +26,7 @@ enum xp_node_kind {
 	N_ERROR,    /* syntax error found while compiling; text = message */
 };
 
-enum xp_header_kind { H_PLAIN, H_BODY, H_RAW, H_LIST };
+enum xp_header_kind { H_PLAIN, H_BODY, H_RAW, H_LIST, H_BODY_RAWTRIM /* trimmed, not decoded */ };
 
 /* Items; the order of item_names[] in compile.c. */
 enum xp_item {
@@ -49,7 +49,6 @@ struct xp_node {
 	uint8_t kind;
 	uint8_t hkind;   /* N_HEADER */
 	bool braced;     /* N_VAR */
-	int8_t form;     /* ${extract}: 0 = decided at evaluation, 1 = named, 2 = numbered */
 	int16_t id;      /* N_ITEM: enum xp_item; N_NUMVAR: number */
 	sv text;         /* literal, variable/operator/header name, lookup type, error message */
 	xp_seq **args;   /* N_OP: args[0] is the subject */
@@ -62,6 +61,7 @@ struct xp_node {
 	                  * ${certextract}: the certificate variable's name */
 	const char *yn_error; /* syntax error in the {yes}{no} part: reported after the item's work */
 	uint8_t *argflags;    /* N_ERROR: PEND_* flags of args (xp_parse.h) */
+	const char **argctx;  /* N_ERROR: " inside ..." text for errors from each arg, or NULL */
 	const size_t *rest_after; /* ${extract}: source offset after each argument (for messages) */
 	const char *src;      /* ${extract}: the whole source, for "remaining string" messages */
 };

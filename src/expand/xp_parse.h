@@ -17,16 +17,23 @@ typedef struct xp_parser {
 	size_t npending, cappending;
 	int cond_depth; /* > 0 while parsing text Exim expands only conditionally (yes/no, per item) */
 	bool header_unterminated; /* a $h_ name ran on over a '}' (Exim adds a hint to errors) */
+	const char *ctx;          /* " inside ..." text Exim adds to errors from the current part */
+	const char **pendctx;     /* ctx of each pending argument */
 } xp_parser;
 
 enum {
 	PEND_CONDITIONAL = 1, /* expand parse-only */
 	PEND_NUMBER = 2,      /* a numeric condition's argument: Exim checks it as soon as it is read */
 	PEND_LISTINDEX = 4,   /* listextract's index, likewise */
+	PEND_EXTRACTKEY = 8,  /* extract's first argument: may not be empty */
 };
 /* Mark the most recent pending argument (a numeric condition's) for the integer check. */
 void xp_p_pending_number(xp_parser *p);
 void xp_p_pending_flag(xp_parser *p, uint8_t flag);
+/* Enter a part whose errors Exim reports with `suffix` added (inner contexts first); returns
+ * the previous context for xp_p_leave. */
+const char *xp_p_enter(xp_parser *p, const char *suffix);
+void xp_p_leave(xp_parser *p, const char *saved);
 
 void xp_p_fail(xp_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xp_p_pending(xp_parser *p, xp_seq *s);

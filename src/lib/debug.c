@@ -29,7 +29,7 @@ bool debug_parse(const char *spec, uint32_t *out, xbuf *err)
 	if (*s == '=') {
 		char *end;
 		sel = (uint32_t)strtoul(s + 1, &end, 0);
-		if (*end || !s[1]) {
+		if (*end) {
 			xbuf_printf(err, "exim: malformed numeric debug_selector setting: %s", spec);
 			return false;
 		}

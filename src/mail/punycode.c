@@ -54,6 +54,11 @@ static bool utf8_to_cps(sv in, uint32_t *cps, size_t *n)
 			c = c << 6 | (p[i + (size_t)k] & 0x3F);
 		}
 		i += (size_t)trail + 1;
+		/* Well-formed UTF-8 only: no overlong forms, no surrogates, nothing past U+10FFFF
+		 * (the decoder refuses those code points, so the round trip must too). */
+		if ((trail == 2 && c < 0x800) || (trail == 3 && (c < 0x10000 || c > 0x10FFFF)) ||
+			(c >= 0xD800 && c <= 0xDFFF))
+			return false;
 		if (*n == PUNYCODE_MAX_CODEPOINTS)
 			return false;
 		cps[(*n)++] = c;

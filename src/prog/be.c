@@ -1,8 +1,9 @@
 /* -be / -bem: expansion testing, as Exim does it.
  *
  * Arguments are expanded one by one, each result on its own line ("Failed: <message>" on error).
- * With no arguments, lines are read from stdin: a line ending in a backslash continues on the
- * next (whose leading white space is dropped), macros are substituted, and each result is
+ * With no arguments, lines are read from stdin: trailing white space is dropped, a line ending
+ * in a backslash continues on the next (whose leading white space is dropped), macros are
+ * substituted, and each result is
  * printed after a "> " prompt; at end of input a last prompt and a newline are written.
  * -bem FILE loads a message so $h_ variables and $message_body have values. Exit status is 0.
  */
@@ -26,6 +27,17 @@
 
 #define BE_MAX_LINE (8u << 20)
 
+/* Results are flushed line by line only when someone may be watching them arrive (a terminal)
+ * or when other output to stderr (debug traces) must stay in order with them; otherwise stdio
+ * buffers them, as it does for Exim, which saves a write per line on large inputs. */
+static bool flush_each;
+
+static void line_done(void)
+{
+	if (flush_each)
+		fflush(stdout);
+}
+
 /* A line starting with an upper-case letter may define a macro, as Exim 4.96's -be does:
  * "NAME = value" (or "==" to redefine) defines it and prints "Defined macro '<name>'" (Exim names
  * the most recently added macro, which a redefinition does not change); a line that is not of
@@ -44,6 +56,7 @@ static bool macro_definition(sv line)
 		for (const conf_macro *m = conf_macros(); m; m = m->next)
 			if (m->namelen <= line.len && memcmp(line.p, m->name, m->namelen) == 0)
 				return false;
+		fflush(stdout); /* keep the order of stdout and stderr */
 		fprintf(stderr, "Exim configuration error:\n  malformed macro definition\n");
 		return true;
 	}
@@ -65,6 +78,7 @@ static bool macro_definition(sv line)
 			last = last->next;
 		printf("Defined macro '%s'\n", last ? last->name : "");
 	} else {
+		fflush(stdout);
 		fprintf(stderr, "Exim configuration error:\n  %s\n", xbuf_cstr(&r.err));
 	}
 	conf_reader_close(&r);
@@ -74,7 +88,7 @@ static bool macro_definition(sv line)
 static void expand_one(xp_env *env, sv text)
 {
 	if (text.len && isupper((unsigned char)text.p[0]) && macro_definition(text)) {
-		fflush(stdout);
+		line_done();
 		return;
 	}
 	arena_mark m = arena_getmark(env->a);
@@ -90,7 +104,7 @@ static void expand_one(xp_env *env, sv text)
 	} else {
 		printf("Failed: %s\n", xbuf_cstr(&err));
 	}
-	fflush(stdout);
+	line_done();
 	arena_reset(env->a, m); /* lasting state lives in env->state */
 }
 
@@ -118,6 +132,9 @@ static bool read_logical_line(FILE *f, xbuf *line)
 			return true;
 		if (!complete && !feof(f))
 			continue; /* a longer line than buf: keep reading it */
+		/* Trailing white space goes (Exim strips it), then a final backslash continues. */
+		while (line->len && isspace((unsigned char)line->p[line->len - 1]))
+			xbuf_truncate(line, line->len - 1);
 		if (line->len && line->p[line->len - 1] == '\\') {
 			xbuf_truncate(line, line->len - 1);
 			continuing = true;
@@ -170,6 +187,7 @@ static void keep_environment(void)
 
 /* -bem gives the message an id as reception would: base-62 time, pid and sub-second part. */
 static char message_id[24];
+static time_t received_at;
 
 static void base62(unsigned long long v, int width, char *out)
 {
@@ -184,6 +202,7 @@ static void make_message_id(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	received_at = ts.tv_sec;
 	char *p = message_id;
 	base62((unsigned long long)ts.tv_sec, 6, p);
 	p[6] = '-';
@@ -201,6 +220,8 @@ static bool bem_vars(void *ctx, sv name, xbuf *out)
 		xbuf_puts(out, message_id);
 	else if (sv_eq_cstr(name, "received_count"))
 		xbuf_puts(out, "1");
+	else if (sv_eq_cstr(name, "received_time"))
+		xbuf_printf(out, "%lld", (long long)received_at);
 	else
 		return false;
 	return true;
@@ -250,12 +271,17 @@ int be_main(const cmdline *cl)
 	xbuf_init(&err, pool_perm);
 	/* main() has applied -d and loaded the configuration (conf_load_for). */
 	xp_set_process_info(cl->argv0, conf_file_name());
+	flush_each = isatty(STDOUT_FILENO) || debug_selector != 0;
 	keep_environment();
 
 	xp_env env;
 	xp_env_init(&env, pool_scratch);
 	env.state = pool_perm;
 	(void)arena_alloc(pool_scratch, 16); /* marks inside a block: no unmapping per line */
+	/* Exim works from "/" once the configuration is read: relative file names in lookups,
+	 * ${readfile} and even -bem fail as they do there. */
+	if (chdir("/") != 0)
+		fprintf(stderr, "exim: cannot change to /: %s\n", strerror(errno));
 	xp_message msg;
 	if (cl->mode == MODE_BEM) {
 		if (!load_message(cl->bem_file, pool_msg, &msg, &env))

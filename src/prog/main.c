@@ -3,12 +3,14 @@
 
 #include "lib/arena.h"
 #include "lib/debug.h"
+#include "lib/initial_cwd.h"
 #include "prog/cmdline.h"
 #include "prog/conf_load_for.h"
 
 int main(int argc, char **argv)
 {
 	arena_init_pools();
+	initial_cwd_save();
 	cmdline cl;
 	char err[512];
 	if (!cmdline_parse(argc, argv, &cl, err, sizeof err)) {

@@ -114,3 +114,27 @@ def test_macros_in_input_lines(run_postern):
 def test_macros_in_arguments(run_postern):
     r = run_postern("-be", "Hello", "MACRO", "X = 1", config=MACRO_CONF)
     assert r.stdout == "helloRO\nDefined macro 'X'\n"
+
+
+def test_debug_expand_traces_on_stderr(run_postern):
+    r = run_postern("-d+expand", "-be", "${if eq{a}{a}{${lc:X}}}", config=CONF)
+    assert r.stdout == "x\n"
+    assert "considering: ${if eq{a}{a}{${lc:X}}}" in r.stderr
+    assert "condition eq => true" in r.stderr
+    assert 'op ${lc:} "X" => "x"' in r.stderr
+    plain = run_postern("-be", "${if eq{a}{a}{${lc:X}}}", config=CONF)
+    assert "considering" not in plain.stderr
+
+
+def test_stdin_trailing_white_space_and_backslash(run_postern):
+    # Exim strips trailing white space of each line, then a final backslash continues it.
+    r = run_postern("-be", input="a  \n  b \\ \t\nc\nx\\\\\ny\n", config=CONF)
+    assert r.stdout == "> a\n>   b c\n> xy\n> \n"
+
+
+def test_bem_reception_variables(run_postern, tmp_path):
+    msg = tmp_path / "msg"
+    msg.write_text("From: a@b\nReply-To:   \nSubject: a fairly long subject line\n\nx\n")
+    r = run_postern("-bem", str(msg), "$max_received_linelength", "[$reply_address]",
+                    "${if >{$received_time}{0}{y}{n}}", config=CONF)
+    assert r.stdout == "35\n[a@b]\ny\n"

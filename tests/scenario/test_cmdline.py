@@ -44,3 +44,36 @@ def test_debug_expand_traces(run_postern):
     assert r.returncode == 0
     assert r.stdout.strip() == "abc"
     assert "ABC" in r.stderr  # the trace shows the operator's input
+
+
+def test_works_from_root_like_exim(postern_bin, tmp_path):
+    """Recorded from Exim 4.96: $config_dir is absolute for a relative -C, $initial_cwd is where we
+    started, and relative file names (lookups, -bem) fail because expansion runs from "/"."""
+    import subprocess
+    (tmp_path / "t.conf").write_text("primary_hostname = a.example\n")
+    (tmp_path / "rel.txt").write_text("k: v\n")
+    (tmp_path / "msg.txt").write_text("Subject: hi\n\nbody\n")
+    run = lambda *a: subprocess.run([postern_bin, "-C", "t.conf", *a], cwd=tmp_path,
+                                    capture_output=True, text=True, timeout=30)
+    r = run("-be", "$config_dir|$initial_cwd")
+    assert r.stdout.strip() == f"{tmp_path}/|{tmp_path}"
+    r = run("-be", "${lookup{k}lsearch{rel.txt}}")
+    assert r.stdout.strip() == "Failed: failed to open rel.txt for linear search: No such file or directory"
+    r = run("-bem", "msg.txt", "$h_subject:")
+    assert r.returncode == 1
+    assert r.stderr.strip() == "exim: failed to open msg.txt: No such file or directory"
+    r = run("-bem", str(tmp_path / "msg.txt"), "$h_subject:")
+    assert r.stdout.strip() == "hi"
+
+
+def test_builtin_configuration(run_postern):
+    """-C @builtin selects the embedded default configuration (what `make run` uses)."""
+    r = run_postern("-C", "@builtin", "-bP", "config_file", "daemon_smtp_ports", "local_interfaces")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["builtin", "daemon_smtp_ports = 2525", "local_interfaces = 127.0.0.1"]
+
+
+def test_missing_configuration_file(run_postern, tmp_path):
+    r = run_postern("-C", str(tmp_path / "nope.conf"), "-bP", "config_file")
+    assert r.returncode == 1
+    assert "non-existent configuration file(s): " + str(tmp_path / "nope.conf") in r.stderr

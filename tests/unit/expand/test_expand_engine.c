@@ -211,6 +211,9 @@ static void test_bounds(void)
 	env.max_output = 1000;
 	CHECK_STR(ex("${map{1:2:3:4:5:6:7:8:9:10}{${map{1:2:3:4:5:6:7:8:9:10}{0123456789}}}}"),
 		"Failed: expansion result is too long (limit 1000 bytes)");
+	/* A command's output is bounded too. */
+	CHECK_STR(ex("${run{/bin/sh -c 'yes | head -c 5000'}}"),
+		"Failed: output of ${run} command is too long (limit 1000 bytes)");
 	env.max_output = 0;
 }
 
@@ -264,6 +267,16 @@ static void test_message(void)
 	xbuf_reset(&out);
 	CHECK_INT(xp_expand(&env, SV_LIT("$h_subject:"), &out, &err), XP_OK);
 	CHECK_INT(out.taint, 1);
+	/* Unlike Exim 4.96 the body is tainted (it comes from the sender; expanding it would run
+	 * what it contains); as in Exim a missing header is an untainted "". */
+	CHECK_STR(ex("${expand:$message_body}"),
+		"Failed: internal expansion of \"body  end \" failed: attempt to expand tainted string 'body  end '");
+	CHECK_STR(ex("${expand:$message_body_end}"),
+		"Failed: internal expansion of \"body  end \" failed: attempt to expand tainted string 'body  end '");
+	CHECK_STR(ex("${expand:${substr{10}{1}{$h_subject:}}}"), ""); /* empty: nothing tainted left */
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$h_nope:"), &out, &err), XP_OK);
+	CHECK_INT(out.taint, 0);
 	env.msg = NULL;
 	CHECK_STR(ex("[$h_subject:][$message_body]"), "[][]");
 }
