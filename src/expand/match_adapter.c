@@ -47,6 +47,17 @@ int xp_match_list(xp_env *env, sv subject, sv list, enum xp_list_kind kind, bool
 	int rc = match_isinlist(subject, list, 0, map[kind], caseless, &ctx, err);
 	if (rc == SEARCH_DEFER)
 		return -1;
+	if (rc == SEARCH_OK && (kind == XL_DOMAIN || kind == XL_LOCALPART)) {
+		/* In domain and local-part lists (not address lists), a "*suffix" or regex item sets
+		 * $0, $1... for the condition's branch, as Exim does; copy the match module's views. */
+		sv vars[XP_MAX_NUMERIC];
+		size_t n = match_last_numeric(vars, XP_MAX_NUMERIC);
+		if (n) {
+			for (size_t i = 0; i < n; i++)
+				env->numeric[i] = sv_copy(env->a, vars[i]);
+			env->nnumeric = (int)n;
+		}
+	}
 	if (rc == SEARCH_OK && value) {
 		if (kind == XL_STRING)
 			*value = matched_item(env, subject, list, caseless);

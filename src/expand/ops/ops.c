@@ -126,6 +126,19 @@ int op_fail(op_ctx *c, const char *fmt, ...)
 	return XP_OP_ERROR;
 }
 
+/* Operators whose result is digits or hex derived from the subject, never its text. */
+static bool result_is_untainted(op_handler fn)
+{
+	static const op_handler untainted[] = {
+		op_strlen, op_listcount, op_md5, op_sha1, op_sha2, op_sha3, op_nhash, op_eval,
+		op_eval10, op_base62, op_base32, op_randint,
+	};
+	for (size_t i = 0; i < NELEM(untainted); i++)
+		if (fn == untainted[i])
+			return true;
+	return false;
+}
+
 int xp_op_apply(sv name, sv in, xbuf *out, xbuf *err)
 {
 	op_ctx ctx;
@@ -138,11 +151,16 @@ int xp_op_apply(sv name, sv in, xbuf *out, xbuf *err)
 	ctx.in = in;
 	ctx.out = out;
 	ctx.err = err;
-	uint8_t quoter = out->quoter;
+	uint8_t quoter = out->quoter, prior_taint = out->taint;
 	int rc = fn(&ctx);
 	if (rc == XP_OP_OK) {
-		/* Results carry the subject's taint; only quote_<lookup> sets a quoter. */
-		out->taint |= in.taint;
+		/* Results carry the subject's taint, except where the result is only a number, a
+		 * count or a digest (Exim 4.96 leaves those untainted; no sender text survives in
+		 * them); only quote_<lookup> sets a quoter. */
+		if (result_is_untainted(fn))
+			out->taint = prior_taint; /* whatever the helpers passed on from the subject */
+		else
+			out->taint |= in.taint;
 		if (fn != op_quote_lookup)
 			out->quoter = quoter;
 	}
