@@ -15,6 +15,7 @@
 
 #include "build_config.h"
 #include "conf/conf.h"
+#include "conf/main_options.h"
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
 #include "lib/initial_cwd.h"
@@ -104,17 +105,16 @@ GETTER(v_exim_path)
 	else
 		xbuf_puts(out, proc_exim_path ? proc_exim_path : "/usr/sbin/postern");
 }
+/* The configured exim_user/exim_group (the loader fills in the build defaults when unset). */
 GETTER(v_exim_uid)
 {
-	struct passwd *pw = getpwnam("Debian-exim");
-	if (!pw) pw = getpwnam("exim");
-	xbuf_printf(out, "%lu", (unsigned long)(pw ? pw->pw_uid : getuid()));
+	uid_t u = conf_main.exim_user;
+	xbuf_printf(out, "%lu", (unsigned long)(u != POSTERN_UNSET_ID ? u : getuid()));
 }
 GETTER(v_exim_gid)
 {
-	struct passwd *pw = getpwnam("Debian-exim");
-	if (!pw) pw = getpwnam("exim");
-	xbuf_printf(out, "%lu", (unsigned long)(pw ? pw->pw_gid : getgid()));
+	gid_t g = conf_main.exim_group;
+	xbuf_printf(out, "%lu", (unsigned long)(g != (gid_t)POSTERN_UNSET_ID ? g : getgid()));
 }
 GETTER(v_version) { xbuf_puts(out, EXIM_COMPAT_VERSION); }
 GETTER(v_compile_date) { xbuf_puts(out, __DATE__ " " __TIME__); }

@@ -77,3 +77,12 @@ def test_missing_configuration_file(run_postern, tmp_path):
     r = run_postern("-C", str(tmp_path / "nope.conf"), "-bP", "config_file")
     assert r.returncode == 1
     assert "non-existent configuration file(s): " + str(tmp_path / "nope.conf") in r.stderr
+
+
+def test_exim_uid_follows_configuration(run_postern):
+    """Recorded from Exim 4.96: $exim_uid/$exim_gid are the configured exim_user/exim_group."""
+    import grp
+    import pwd
+    r = run_postern("-be", "$exim_uid $exim_gid",
+                    config="exim_user = nobody\nexim_group = nogroup\n")
+    assert r.stdout.strip() == f"{pwd.getpwnam('nobody').pw_uid} {grp.getgrnam('nogroup').gr_gid}"
