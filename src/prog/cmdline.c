@@ -24,6 +24,19 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 	cl->defines = arena_calloc(pool_perm, (size_t)(argc > 0 ? argc : 1), sizeof *cl->defines);
 	cl->args = arena_calloc(pool_perm, (size_t)(argc > 0 ? argc : 1) + 1, sizeof *cl->args);
 
+	cl->dot_ends = true;
+	bool dot_given = false;
+	/* Exim's behaviour by the name it is called under. */
+	if (strcmp(cl->called_as, "mailq") == 0) {
+		cl->mode = MODE_BPL;
+		cl->bp_variant = "";
+	} else if (strcmp(cl->called_as, "rsmtp") == 0) {
+		cl->mode = MODE_BSB;
+	} else if (strcmp(cl->called_as, "rmail") == 0) {
+		cl->dot_ends = false;
+		dot_given = true;
+	}
+
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -44,6 +57,76 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 				return fail(err, errlen, "%s: string expected after -bem", cl->called_as);
 			cl->mode = MODE_BEM;
 			cl->bem_file = argv[++i];
+		} else if (strcmp(a, "-bd") == 0 || strcmp(a, "-bdf") == 0) {
+			cl->mode = MODE_BD;
+			cl->daemon_foreground = a[3] == 'f';
+		} else if (strcmp(a, "-bs") == 0) {
+			cl->mode = MODE_BS;
+		} else if (strcmp(a, "-bS") == 0) {
+			cl->mode = MODE_BSB;
+		} else if (strcmp(a, "-bh") == 0 || strcmp(a, "-bhc") == 0) {
+			if (i + 1 >= argc)
+				return fail(err, errlen, "%s: string expected after -bh", cl->called_as);
+			cl->mode = a[3] == 'c' ? MODE_BHC : MODE_BH;
+			cl->bh_address = argv[++i];
+		} else if (strcmp(a, "-bm") == 0) {
+			cl->mode = MODE_BM;
+		} else if (strncmp(a, "-bp", 3) == 0 && strspn(a + 3, "cruai") == strlen(a + 3)) {
+			cl->mode = MODE_BPL;
+			cl->bp_variant = a + 3;
+		} else if (strncmp(a, "-oM", 3) == 0 && a[3]) {
+			const char **slot = NULL;
+			const char *w = a + 3;
+			if (strcmp(w, "a") == 0) slot = &cl->oMa;
+			else if (strcmp(w, "aa") == 0) slot = &cl->oMaa;
+			else if (strcmp(w, "ai") == 0) slot = &cl->oMai;
+			else if (strcmp(w, "as") == 0) slot = &cl->oMas;
+			else if (strcmp(w, "i") == 0) slot = &cl->oMi;
+			else if (strcmp(w, "m") == 0) slot = &cl->oMm;
+			else if (strcmp(w, "r") == 0) slot = &cl->oMr;
+			else if (strcmp(w, "s") == 0) slot = &cl->oMs;
+			else if (strcmp(w, "t") == 0) slot = &cl->oMt;
+			if (!slot)
+				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
+			if (i + 1 >= argc)
+				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
+			*slot = argv[++i];
+		} else if (strcmp(a, "-oX") == 0 || strcmp(a, "-oP") == 0) {
+			if (i + 1 >= argc)
+				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
+			if (a[2] == 'X')
+				cl->override_local_interfaces = argv[++i];
+			else
+				cl->pid_file = argv[++i];
+		} else if (strncmp(a, "-od", 3) == 0) {
+			const char *w = a + 3;
+			if (strcmp(w, "b") == 0) cl->deliver = DELIVER_BACKGROUND;
+			else if (strcmp(w, "f") == 0 || strcmp(w, "i") == 0) cl->deliver = DELIVER_FOREGROUND;
+			else if (strcmp(w, "q") == 0) cl->deliver = DELIVER_QUEUE;
+			else if (strcmp(w, "qs") == 0) cl->deliver = DELIVER_QUEUE_SMTP;
+			else
+				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
+		} else if (strncmp(a, "-oe", 3) == 0 && a[3] && strchr("empqw", a[3]) && !a[4]) {
+			cl->error_mode = a[3];
+		} else if (strcmp(a, "-oi") == 0 || strcmp(a, "-i") == 0) {
+			cl->dot_ends = false;
+			dot_given = true;
+		} else if (strcmp(a, "-t") == 0) {
+			cl->extract_recipients = true;
+		} else if (strcmp(a, "-N") == 0) {
+			cl->dont_deliver = true;
+		} else if (a[1] == 'f' || a[1] == 'r' || a[1] == 'F') {
+			const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!v)
+				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
+			if (a[1] == 'F')
+				cl->fullname = v;
+			else
+				cl->sender = v;
+		} else if (strncmp(a, "-q", 2) == 0 && a[2] && isdigit((unsigned char)a[2])) {
+			cl->queue_interval = a + 2;
+		} else if (strncmp(a, "-B", 2) == 0 || strcmp(a, "-oem") == 0) {
+			/* sendmail compatibility: body type is ignored, as Exim does */
 		} else if (strncmp(a, "-C", 2) == 0) {
 			const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
 			if (!v)
@@ -73,5 +156,9 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 	}
 	for (; i < argc; i++)
 		cl->args[cl->nargs++] = argv[i];
+	/* No mode but recipients (or -t): a local submission, as sendmail. */
+	if (cl->mode == MODE_NONE && (cl->nargs > 0 || cl->extract_recipients))
+		cl->mode = MODE_BM;
+	(void)dot_given;
 	return true;
 }

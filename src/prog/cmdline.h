@@ -13,7 +13,20 @@ typedef enum cmd_mode {
 	MODE_BP,   /* -bP: print configuration */
 	MODE_BE,   /* -be: expansion testing */
 	MODE_BEM,  /* -bem FILE: expansion testing with a message loaded */
+	MODE_BD,   /* -bd / -bdf: the listening daemon (prog/daemon.c) */
+	MODE_BS,   /* -bs: SMTP on stdin/stdout (prog/bs.c) */
+	MODE_BH,   /* -bh IP: host checking (prog/bs.c) */
+	MODE_BHC,  /* -bhc IP: host checking with callouts (prog/bs.c) */
+	MODE_BSB,  /* -bS: batched SMTP on stdin (prog/bs.c) */
+	MODE_BM,   /* -bm, or recipients given / -t: local submission (prog/bm.c) */
+	MODE_BPL,  /* -bp, -bpc, -bpr, -bpa, -bpu, mailq: list the queue (prog/bp.c) */
 } cmd_mode;
+
+/* -od*: what to do after receiving a message. */
+typedef enum cmd_deliver {
+	DELIVER_DEFAULT, DELIVER_BACKGROUND /* -odb */, DELIVER_FOREGROUND /* -odf, -odi */,
+	DELIVER_QUEUE /* -odq */, DELIVER_QUEUE_SMTP /* -odqs */,
+} cmd_deliver;
 
 
 typedef struct cmdline {
@@ -27,6 +40,26 @@ typedef struct cmdline {
 	bool verbose;             /* -v */
 	bool no_names;            /* -n (with -bP: values only) */
 	const char *bem_file;     /* -bem FILE */
+	/* Daemon (-bd) */
+	bool daemon_foreground;   /* -bdf */
+	const char *override_local_interfaces; /* -oX */
+	const char *pid_file;     /* -oP */
+	const char *queue_interval; /* -q<time> given with -bd (NULL: none) */
+	/* Host checking (-bh/-bhc IP[.port] or IP port as Exim accepts) */
+	const char *bh_address;
+	/* Queue listing: "" for -bp, or the letters after -bp ("c", "r", "a", "u", "ra"...) */
+	const char *bp_variant;
+	/* Origin overrides for -bs/-bm by trusted callers (-oMa -oMaa -oMai -oMas -oMi -oMm -oMr
+	 * -oMs -oMt); NULL: not given */
+	const char *oMa, *oMaa, *oMai, *oMas, *oMi, *oMm, *oMr, *oMs, *oMt;
+	/* Local submission */
+	const char *sender;       /* -f / -r address ("<>" or "" for the null sender); NULL: not given */
+	const char *fullname;     /* -F */
+	bool extract_recipients;  /* -t */
+	bool dot_ends;            /* false with -oi / -i (a lone "." does not end the message) */
+	bool dont_deliver;        /* -N */
+	cmd_deliver deliver;      /* -od* */
+	char error_mode;          /* -oe?: 'e', 'm', 'p', 'q', 'w' ; 0 = default */
 	char **args;              /* non-option arguments (-bP names, -be strings, recipients) */
 	size_t nargs;
 } cmdline;
@@ -38,5 +71,9 @@ bool cmdline_parse(int argc, char **argv, cmdline *out, char *err, size_t errlen
 int bV_main(const cmdline *cl);
 int bP_main(const cmdline *cl);
 int be_main(const cmdline *cl);
+int bd_main(const cmdline *cl);   /* prog/daemon.c */
+int bs_main(const cmdline *cl);   /* prog/bs.c: -bs, -bh, -bhc, -bS */
+int bm_main(const cmdline *cl);   /* prog/bm.c: local submission */
+int bp_main(const cmdline *cl);   /* prog/bp.c: -bp family */
 
 #endif

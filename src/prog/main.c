@@ -36,9 +36,20 @@ int main(int argc, char **argv)
 	case MODE_BE:
 	case MODE_BEM:
 		return conf_load_for(&cl) ? be_main(&cl) : 1;
+	case MODE_BD:
+		return conf_load_for(&cl) ? bd_main(&cl) : 1;
+	case MODE_BS:
+	case MODE_BH:
+	case MODE_BHC:
+	case MODE_BSB:
+		return conf_load_for(&cl) ? bs_main(&cl) : 1;
+	case MODE_BM:
+		return conf_load_for(&cl) ? bm_main(&cl) : 1;
+	case MODE_BPL:
+		return conf_load_for(&cl) ? bp_main(&cl) : 1;
 	case MODE_NONE:
 		break;
 	}
-	fprintf(stderr, "%s: no mode given (this build implements -bV, -bP, -be, -bem)\n", cl.called_as);
+	fprintf(stderr, "%s: no mode and no recipients given (see docs/command-line.md)\n", cl.called_as);
 	return 1;
 }

@@ -1,0 +1,115 @@
+/* The ACL engine (Exim 4.96 "Access control lists").
+ *
+ * ACL text comes from the configuration's "begin acl" blocks (kept raw by the reader, see
+ * conf_dump.h), from a file, or inline; it is parsed once into statements (verb + conditions and
+ * modifiers) and cached. acl_check() evaluates one ACL for one "where" against an acl_ctx that
+ * the caller (SMTP session, local submission, -bh, ${acl}) fills. Everything the engine needs
+ * from its caller comes through the context: no globals.
+ */
+#ifndef POSTERN_CORE_ACL_H
+#define POSTERN_CORE_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/message.h"
+#include "expand/expand.h"
+#include "lib/str.h"
+
+/* Results, with Exim's meanings. */
+typedef enum acl_result {
+	ACL_OK,        /* accept */
+	ACL_FAIL,      /* deny */
+	ACL_DEFER,     /* temporary failure */
+	ACL_ERROR,     /* configuration or expansion error (treated as DEFER by callers) */
+	ACL_DISCARD,   /* accept, but discard the recipient/message */
+	ACL_FAIL_DROP, /* deny and drop the connection */
+} acl_result;
+
+/* Where an ACL runs; the engine checks Exim's per-condition/modifier "where" restrictions. */
+typedef enum acl_where {
+	ACL_WHERE_RCPT, ACL_WHERE_MAIL, ACL_WHERE_PREDATA, ACL_WHERE_MIME, ACL_WHERE_DKIM,
+	ACL_WHERE_DATA, ACL_WHERE_PRDR, ACL_WHERE_NOTSMTP, ACL_WHERE_AUTH, ACL_WHERE_CONNECT,
+	ACL_WHERE_ETRN, ACL_WHERE_EXPN, ACL_WHERE_HELO, ACL_WHERE_MAILAUTH, ACL_WHERE_NOTSMTP_START,
+	ACL_WHERE_NOTQUIT, ACL_WHERE_QUIT, ACL_WHERE_STARTTLS, ACL_WHERE_VRFY,
+	ACL_WHERE_DELIVERY, ACL_WHERE_UNKNOWN,
+	ACL_WHERE_COUNT
+} acl_where;
+
+/* Exim's name for a where ("RCPT", "MAIL", "DATA", "non-SMTP", "connection"...), as used in
+ * "... not allowed in ... ACL" and log lines. */
+const char *acl_where_name(acl_where w);
+
+/* What "control =" and other modifiers asked the caller to do. The engine only records. */
+typedef struct acl_controls {
+	bool no_multiline_responses, no_pipelining, enforce_sync_set, enforce_sync;
+	bool submission, suppress_local_fixups, freeze, freeze_no_cutthrough, queue, queue_only;
+	bool no_mbox_unspool, no_delay_flush, no_callout_flush, allow_auth_unadvertised;
+	bool caseful_local_part, caselower_local_part, cutthrough_delivery, no_enforce_sync;
+	bool fakedefer, fakereject, debug, utf8_downconvert, dkim_disable_verify, dmarc_disable_verify;
+	bool dmarc_enable_forensic, allow_utf8_domains, wellknown;
+	sv submission_domain, submission_name;
+	sv fake_message;            /* control = fakereject/... : message */
+	sv queue_name;              /* control = queue/<name> */
+	/* Seed-feature controls register here when their modules arrive (bmi_run...). */
+	unsigned extra;             /* bit set owned by modules */
+} acl_controls;
+
+/* A header to add (add_header = ...): where it goes, per Exim's :at_start: etc. */
+typedef enum acl_header_pos { ACL_HDR_APPEND, ACL_HDR_AT_START, ACL_HDR_AFTER_RECEIVED,
+	ACL_HDR_AT_START_RFC } acl_header_pos;
+typedef struct acl_header {
+	struct acl_header *next;
+	acl_header_pos pos;
+	sv text;                    /* complete header line(s) ending in "\n" */
+} acl_header;
+
+/* Callbacks into the caller for conditions whose machinery lives above the engine. A NULL
+ * callback makes the condition an error naming what is unavailable. Each returns acl_result. */
+typedef struct acl_ops {
+	/* verify = recipient / sender[=address] (routers; the delivery issue): options are the
+	 * "/..." suffix text (callout=..., no_details...). */
+	acl_result (*verify_address)(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg);
+	/* Body access for regex/mime_regex/the MIME ACL: a read-only view of the spooled body. */
+	bool (*body)(void *ctx, sv *body);
+} acl_ops;
+
+typedef struct acl_ctx {
+	acl_where where;
+	xp_env *env;                /* providers for connection/message/session variables */
+	message *msg;               /* may be NULL (connect, helo...) */
+	msg_origin *origin;         /* may be NULL (-be ${acl}) */
+	sv recipient;               /* RCPT ACL: the address (also $local_part/$domain via env) */
+	bool authenticated;         /* for "authenticated =" */
+	bool helo_verified, helo_verify_failed;
+	bool smtp_session;          /* false for non-SMTP (local submission) */
+	const acl_ops *ops;
+	void *ops_ctx;
+	/* Outputs */
+	xbuf user_msg;              /* "message =": what the client is told (may be multi-line) */
+	xbuf log_msg;               /* "log_message =" */
+	acl_controls controls;
+	acl_header *add_headers;    /* in order */
+	sv remove_headers;          /* colon list, accumulated */
+	int delay_seconds;          /* total "delay =" served (the engine sleeps unless -bh) */
+	bool host_checking;         /* -bh: don't sleep on delay, don't send udp */
+	sv dnslist_domain, dnslist_matched, dnslist_text, dnslist_value; /* $dnslist_* */
+	void *engine;               /* engine-private per-connection state (ratelimit cache...) */
+} acl_ctx;
+
+/* Prepare a context (xbufs in arena a). */
+void acl_ctx_init(acl_ctx *c, arena *a, acl_where where, xp_env *env);
+
+/* Run the ACL named or given by `spec` (an acl_smtp_* value after expansion: the name of an
+ * ACL in the configuration, an absolute file name, or inline text). An empty spec gives Exim's
+ * default for `where` (e.g. RCPT denies when no ACL is set, others accept). */
+acl_result acl_check(acl_ctx *c, sv spec);
+
+/* ${acl {name}{arg}...}: install as xp_hooks.acl in an environment. ctx is an acl_ctx *. */
+int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xbuf *err);
+
+/* Check every ACL in the loaded configuration for syntax (startup check, Exim's messages with
+ * file and line). */
+bool acl_check_config(xbuf *err);
+
+#endif

@@ -1,0 +1,71 @@
+/* Authenticators, server side (Exim 4.96 "SMTP authentication" and the driver chapters).
+ *
+ * The SMTP session finds the instance whose public_name matches the AUTH mechanism and calls
+ * auth_server_run(); the driver talks to the client through auth_io (334 challenges) and sets
+ * $auth1..$auth3; the generic code then applies server_condition and server_set_id, as Exim does.
+ * Driver behaviour hangs off driver_info.ops as an auth_ops.
+ */
+#ifndef POSTERN_CORE_AUTH_H
+#define POSTERN_CORE_AUTH_H
+
+#include <stdbool.h>
+
+#include "conf/driver.h"
+#include "expand/expand.h"
+#include "lib/str.h"
+
+/* Exim's authenticator results. */
+typedef enum auth_rc {
+	AUTH_OK,         /* 235 Authentication succeeded */
+	AUTH_FAIL,       /* 535 Incorrect authentication data */
+	AUTH_DEFER,      /* 435 Unable to authenticate at present */
+	AUTH_ERROR,      /* 435 (configuration/expansion problem; logged) */
+	AUTH_CANCELLED,  /* 501 Authentication cancelled (client sent "*") */
+	AUTH_BAD64,      /* 501 Invalid base64 data */
+	AUTH_EOF,        /* connection lost / timeout while waiting for a response */
+} auth_rc;
+
+/* How a driver exchanges challenges with the client. challenge() sends "334 <b64>" and reads
+ * one response line into resp (without CRLF; "*" means cancel). Returns AUTH_OK, AUTH_CANCELLED
+ * or AUTH_EOF. */
+typedef struct auth_io {
+	auth_rc (*challenge)(void *ctx, sv b64_challenge, xbuf *resp);
+	void *ctx;
+} auth_io;
+
+#define AUTH_VARS 3
+typedef struct auth_server_ctx {
+	xp_env *env;             /* for server_condition etc.; $auth1..3 are provided from vars[] */
+	const auth_io *io;
+	sv remote_ip, local_ip;  /* for dovecot rip=/lip= */
+	int remote_port, local_port;
+	bool tls_active, tls_cert_verified;
+	/* Results */
+	sv vars[AUTH_VARS];      /* $auth1..$auth3 (tainted: they came from the client) */
+	int nvars;
+	sv set_id;               /* server_set_id result -> $authenticated_id */
+	xbuf err;                /* why it failed/deferred, for the log line */
+	arena *a;
+} auth_server_ctx;
+
+typedef struct auth_ops {
+	/* Run the server side. initial is the initial response from the AUTH command (may be empty
+	 * / absent: has_initial false). */
+	auth_rc (*server)(const driver_instance *d, auth_server_ctx *c, bool has_initial, sv initial);
+	/* Whether the instance can be a server (has the options a server needs). */
+	bool (*server_usable)(const driver_instance *d);
+} auth_ops;
+
+/* Generic flow: driver's server op, then server_condition (when the driver leaves it to the
+ * generic code), then server_set_id. */
+auth_rc auth_server_run(const driver_instance *d, auth_server_ctx *c, bool has_initial, sv initial);
+
+/* The instance whose public_name matches mech (case-insensitive) and can serve, or NULL. */
+const driver_instance *auth_find_server(sv mech);
+
+/* A provider for $auth1..$auth3 (and the obsolete $1..$3 names Exim still fills) from c. */
+void auth_vars_provider(auth_server_ctx *c, xp_provider *p);
+
+void auth_server_ctx_init(auth_server_ctx *c, arena *a, xp_env *env, const auth_io *io);
+
+#endif

@@ -1,0 +1,81 @@
+/* The one DNS resolver every part of Postern uses: host lookups, dnslists, the dnsdb lookup,
+ * and (next issues) MX routing, SPF, DKIM, ARC, DANE.
+ *
+ * Our own stub resolver: queries over UDP with TCP fallback on truncation, Exim's dns_retrans /
+ * dns_retry, EDNS0 and the DO bit per dns_use_edns0 / dns_dnssec_ok, CNAME chasing, the AD bit
+ * reported per answer, and a per-process cache honouring TTLs. Servers come from the main option
+ * dns_servers (beyond Exim; "ip[:port]" list) or /etc/resolv.conf. Response parsing is bounded
+ * (compression loops, lengths) and has a fuzz target.
+ */
+#ifndef POSTERN_CORE_DNS_H
+#define POSTERN_CORE_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "expand/expand.h"
+#include "lib/arena.h"
+#include "lib/str.h"
+
+enum {
+	DNS_T_A = 1, DNS_T_NS = 2, DNS_T_CNAME = 5, DNS_T_SOA = 6, DNS_T_PTR = 12, DNS_T_MX = 15,
+	DNS_T_TXT = 16, DNS_T_AAAA = 28, DNS_T_SRV = 33, DNS_T_TLSA = 52, DNS_T_SPF = 99,
+};
+
+/* Outcome of a lookup, with Exim's distinctions. */
+typedef enum dns_rc {
+	DNS_SUCCEED,   /* records of the type were found */
+	DNS_NOMATCH,   /* NXDOMAIN */
+	DNS_NODATA,    /* the name exists, no records of the type */
+	DNS_AGAIN,     /* temporary failure (timeout, SERVFAIL) */
+	DNS_FAIL,      /* permanent failure (malformed answer, REFUSED...) */
+} dns_rc;
+
+typedef struct dns_rr {
+	struct dns_rr *next;
+	sv name;          /* owner name, lower-cased, no trailing dot */
+	uint16_t type;
+	uint32_t ttl;
+	sv rdata;         /* raw RDATA (names inside are still compressed: use the decoded fields) */
+	/* Decoded per type */
+	sv text;          /* A/AAAA: address text; PTR/CNAME/NS: target name; MX/SRV: target host;
+	                   * TXT: the strings concatenated; TLSA: hex of the association data */
+	uint16_t pref;    /* MX preference; SRV priority */
+	uint16_t weight, port; /* SRV */
+	uint8_t tlsa_usage, tlsa_selector, tlsa_mtype;
+	sv *strings;      /* TXT: the individual strings */
+	size_t nstrings;
+} dns_rr;
+
+typedef struct dns_answer {
+	dns_rc rc;
+	dns_rr *rrs;      /* records of the requested type (after CNAME chasing) */
+	sv canonical;     /* the name the records belong to */
+	bool authentic;   /* the AD bit was set (and dns_trust_aa rules) */
+	uint32_t min_ttl;
+} dns_answer;
+
+/* Look up name/type (arena a for results). Honors the cache. */
+dns_rc dns_lookup(arena *a, sv name, int type, dns_answer *out);
+
+/* Reverse lookup of an IP address then forward confirmation, as Exim's host_lookup does:
+ * on success *name is the confirmed name (and aliases). DNS_NOMATCH: no PTR or no confirmed
+ * name; DNS_AGAIN: temporary. */
+dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases);
+
+/* A and AAAA addresses of a host name (per dns_ipv4_lookup etc.), in preference order. */
+dns_rc dns_host_addresses(arena *a, sv host, sv **addrs, size_t *naddrs);
+
+/* The dnslists ACL condition (Exim's full syntax: lists, =/&/!= values, /key, ,defer_never...,
+ * domain=, text lookups). ip is the client address. Returns 0 no match, 1 match, 2 defer;
+ * on a match the $dnslist_* values are filled. */
+typedef struct dnslist_vars {
+	sv domain, matched, text, value;
+} dnslist_vars;
+int dns_dnslists(arena *a, xp_env *env, sv spec, sv ip, dnslist_vars *out, xbuf *err);
+
+/* Drop the cache (tests; a daemon child starts clean). */
+void dns_cache_flush(void);
+
+#endif

@@ -1,0 +1,40 @@
+/* One SMTP server session: banner, command loop with Exim's pipelining synchronisation rules,
+ * ESMTP extensions, ACLs at each stage, AUTH, DATA/BDAT into the spool, and the session's log
+ * lines. Used by the daemon's per-connection child, by -bs (stdin/stdout) and by -bh (host
+ * checking: nothing is spooled, log lines go to stderr as "LOG: ...", delays are not served).
+ */
+#ifndef POSTERN_SMTP_SESSION_H
+#define POSTERN_SMTP_SESSION_H
+
+#include <stdbool.h>
+
+#include "lib/str.h"
+
+typedef enum smtp_mode {
+	SMTP_MODE_DAEMON,   /* a TCP connection accepted by -bd */
+	SMTP_MODE_BS,       /* -bs: stdin/stdout, origin from -oM* (trusted callers) or local */
+	SMTP_MODE_BH,       /* -bh IP[.port]: conversation on stdin/stdout, nothing spooled */
+	SMTP_MODE_BHC,      /* -bhc: like -bh, callouts really done */
+	SMTP_MODE_BATCH,    /* -bS: batched SMTP, no replies, errors per Exim */
+} smtp_mode;
+
+typedef struct smtp_conn_params {
+	smtp_mode mode;
+	int in_fd, out_fd;
+	/* The peer and local endpoints (for daemon: from getpeername/getsockname; for -bh: the
+	 * command-line address; for -bs: -oMa/-oMi). Empty host_address: a local session. */
+	sv host_address; int host_port;
+	sv interface_address; int interface_port;
+	/* -oMr, -oMs, -oMt, -oMaa, -oMai (trusted callers) */
+	sv protocol, host_name, ident, auth_pubname, auth_id;
+	bool tls_on_connect;      /* port listed in tls_on_connect_ports (TLS issue) */
+	/* Daemon accounting: whether this connection is over smtp_accept_queue etc. */
+	bool queue_only_load, accept_queue;
+	bool reserved_slot;       /* accepted only because the host is in smtp_reserve_hosts */
+} smtp_conn_params;
+
+/* Run the session to completion (QUIT, drop, EOF, timeout). Returns the process exit code
+ * (0 normally). */
+int smtp_session_run(const smtp_conn_params *p);
+
+#endif
