@@ -289,7 +289,9 @@ sess_next sess_mail(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->conn);
 			xbuf_printf(&t, SV_FMT ": sender address must contain a domain", SV_ARG(r.cmd_data));
-			return sess_syntax_error(s, 501, xbuf_cstr(&t), xbuf_cstr(&t));
+			/* Not counted as a syntax error (Exim 4.96) */
+			sess_reply(s, 501, "%s", xbuf_cstr(&t));
+			return SESS_CONTINUE;
 		}
 		sender = qualify(s, sender, NULL);
 	}
@@ -352,7 +354,9 @@ sess_next sess_rcpt(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->conn);
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
-			return sess_syntax_error(s, 501, xbuf_cstr(&t), xbuf_cstr(&t));
+			/* Not counted as a syntax error (Exim 4.96) */
+			sess_reply(s, 501, "%s", xbuf_cstr(&t));
+			return SESS_CONTINUE;
 		}
 	}
 	if (conf_main.recipients_max > 0 && s->rcpt_count >= conf_main.recipients_max) {
