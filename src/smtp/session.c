@@ -31,6 +31,8 @@
 
 void sess_reply_text(smtp_session *s, int code, sv text)
 {
+	xbuf_reset(&s->last_reply);
+	xbuf_putsv(&s->last_reply, text);
 	if (s->mode == SMTP_MODE_BATCH) return;   /* -bS: no replies */
 	size_t start = 0;
 	for (;;) {
@@ -311,6 +313,23 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 
 /* Count a syntax or protocol error; true when the limit is now exceeded (reply and log done:
  * the caller drops the connection). The error's own reply is prefixed with "-" then. */
+static void drop_synprot(smtp_session *s)
+{
+	xbuf cmd;
+	xbuf_init(&cmd, s->conn);
+	printing_escape(s->cmd_line, 0, &cmd);
+	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
+		"errors (last command was \"%s\",  %s)", sv_dup(s->conn, s->host_ident),
+		xbuf_cstr(&cmd), history(s));
+}
+
+bool sess_count_synprot(smtp_session *s)
+{
+	if (++s->synprot_errors <= conf_main.smtp_max_synprot_errors) return false;
+	drop_synprot(s);
+	return true;
+}
+
 static bool synprot_error(smtp_session *s, int code, const char *reason, const char *text)
 {
 	const log_config *lc = log_current_config();
@@ -322,12 +341,7 @@ static bool synprot_error(smtp_session *s, int code, const char *reason, const c
 			sv_dup(s->conn, s->host_ident), reason);
 	}
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
-		xbuf cmd;
-		xbuf_init(&cmd, s->conn);
-		printing_escape(s->cmd_line, 0, &cmd);
-		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
-			"errors (last command was \"%s\",  %s)", sv_dup(s->conn, s->host_ident),
-			xbuf_cstr(&cmd), history(s));
+		drop_synprot(s);
 		sess_reply(s, code, "%s\n%s", text, "Too many syntax or protocol errors");
 		return true;
 	}
@@ -337,6 +351,9 @@ static bool synprot_error(smtp_session *s, int code, const char *reason, const c
 
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text)
 {
+	/* A command refused for its argument alone is not part of the "C=" history. */
+	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0 && !s->history_overflow)
+		s->nhistory--;
 	return synprot_error(s, code, reason, text) ? SESS_DROP : SESS_CONTINUE;
 }
 
@@ -344,6 +361,8 @@ sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const
 static bool nonmail_ok(smtp_session *s)
 {
 	if (!s->nonmail_limited || conf_main.smtp_accept_max_nonmail <= 0) return true;
+	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
+	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
 	xbuf cmd;
 	xbuf_init(&cmd, s->conn);
@@ -413,6 +432,7 @@ static sess_next dispatch(smtp_session *s)
 		sess_reply(s, 250, "OK");
 		return SESS_CONTINUE;
 	case SMTP_QUIT:
+		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
 		return quit(s);
 	case SMTP_VRFY: return sess_vrfy_expn(s, false);
 	case SMTP_EXPN: return sess_vrfy_expn(s, true);
@@ -463,6 +483,8 @@ int smtp_session_run(const smtp_conn_params *p)
 	s->start = time(NULL);
 	bio_init(&s->io, p->in_fd, p->out_fd);
 	xbuf_init(&s->scratch, s->conn);
+	xbuf_init(&s->last_reply, s->conn);
+	s->helo_free = s->rset_free = true;
 	init_origin(s);
 	xp_env_init(&s->env, s->conn);
 	sess_vars_init(s);
@@ -472,6 +494,10 @@ int smtp_session_run(const smtp_conn_params *p)
 	s->active_hostname = conf_main.primary_hostname ? conf_main.primary_hostname : "";
 
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) host_checking_banner(s);
+	/* The daemon writes its own "SMTP connection from" line when it accepts. */
+	const log_config *lcs = log_current_config();
+	if (s->mode != SMTP_MODE_DAEMON && lcs && logsel_has(&lcs->selector, LS_SMTP_CONNECTION))
+		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->conn, s->host_ident));
 	proxy_start(s);
 	host_lookup(s);
 	if (conf_main.smtp_active_hostname) {

@@ -47,14 +47,21 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 	return rc;
 }
 
-/* Split "NNN text" when NNN has the expected first digit. */
-static int code_from_message(sv *text, int deflt)
+/* "NNN text" at the start of a message: the code is used when its first digit is the class
+ * the result calls for; otherwise Exim logs the mistake and substitutes the default code. The
+ * text then carries the code it was sent with (the log line's reason shows it). */
+static int code_from_message(smtp_session *s, sv *text, int deflt)
 {
 	if (text->len >= 4 && isdigit((unsigned char)text->p[0]) && isdigit((unsigned char)text->p[1])
-		&& isdigit((unsigned char)text->p[2]) && text->p[3] == ' ' && text->p[0] == '0' + deflt / 100) {
-		int code = (text->p[0] - '0') * 100 + (text->p[1] - '0') * 10 + (text->p[2] - '0');
+		&& isdigit((unsigned char)text->p[2]) && text->p[3] == ' ') {
+		if (text->p[0] == '0' + deflt / 100) {
+			int code = (text->p[0] - '0') * 100 + (text->p[1] - '0') * 10 + (text->p[2] - '0');
+			*text = sv_sub(*text, 4, text->len - 4);
+			return code;
+		}
+		sess_log(s, LOG_MAIN | LOG_PANIC, "configured error code starts with incorrect digit (expected %d) in \""
+			SV_FMT "\"", deflt / 100, SV_ARG(*text));
 		*text = sv_sub(*text, 4, text->len - 4);
-		return code;
 	}
 	return deflt;
 }
@@ -64,7 +71,19 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	if (rc == ACL_OK) return SESS_CONTINUE;
 	bool temp = rc == ACL_DEFER || rc == ACL_ERROR;
 	sv user = xbuf_sv(&c->user_msg);
-	sv reason = c->log_msg.len ? xbuf_sv(&c->log_msg) : user;
+	/* VRFY and ETRN refusals have their own codes. */
+	int code = temp ? 451 : where == ACL_WHERE_VRFY ? 252 : where == ACL_WHERE_ETRN ? 458 : 550;
+	xbuf coded;
+	xbuf_init(&coded, s->conn);
+	if (user.len) {
+		int given = code_from_message(s, &user, code);
+		if (given != code || user.len != c->user_msg.len) {
+			/* A code was written in the message: the log shows it (corrected if wrong). */
+			xbuf_printf(&coded, "%d " SV_FMT, given, SV_ARG(user));
+		}
+		code = given;
+	}
+	sv reason = c->log_msg.len ? xbuf_sv(&c->log_msg) : coded.len ? xbuf_sv(&coded) : user;
 
 	/* The log line. */
 	xbuf line;
@@ -85,10 +104,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	sess_log(s, LOG_MAIN | LOG_REJECT, "%s", xbuf_cstr(&line));
 
 	/* The reply. */
-	int code = temp ? 451 : 550;
-	if (where == ACL_WHERE_VRFY && !temp) code = 550;
 	if (user.len) {
-		code = code_from_message(&user, code);
 		sess_reply_text(s, code, user);
 	} else if (temp) {
 		sess_reply(s, code, "Temporary local problem - please try later");

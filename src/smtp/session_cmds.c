@@ -26,8 +26,11 @@ void sess_reset_transaction(smtp_session *s)
 	}
 	s->in_bdat = false;
 	s->msg = NULL;
+	s->env.msg = NULL;
 	s->mail_given = false;
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
+	s->rcpt_error = SV_NULL;
+	s->rcpt_errors_differ = false;
 	s->log_id = NULL;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
@@ -123,10 +126,9 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	if (arg.len == 0 || (!junk_ok && !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: syntactically invalid argument(s): %s",
 			verb, dupsv(s, s->host_ident), arg.len ? dupsv(s, arg) : "(no argument given)");
-		xbuf t;
-		xbuf_init(&t, s->conn);
-		xbuf_printf(&t, "Syntactically invalid %s argument(s)", verb);
-		return sess_syntax_error(s, 501, "syntactically invalid argument(s)", xbuf_cstr(&t));
+		/* Counted as a syntax error, but the reply never gets the "too many" line. */
+		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
+		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 	}
 	sess_reset_transaction(s);
 	sv old_helo = s->origin.helo_name;
@@ -343,8 +345,10 @@ sess_next sess_rcpt(smtp_session *s)
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	smtp_rcpt_params rp;
-	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r))
+	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r)) {
+		s->rcpt_errors_differ = true;
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
+	}
 
 	sv rcpt = sv_copy(s->conn, r.address);
 	if (!r.has_domain) {
@@ -354,6 +358,7 @@ sess_next sess_rcpt(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->conn);
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
+			s->rcpt_errors_differ = true;
 			/* Not counted as a syntax error (Exim 4.96) */
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
 			return SESS_CONTINUE;
@@ -362,11 +367,9 @@ sess_next sess_rcpt(smtp_session *s)
 	if (conf_main.recipients_max > 0 && s->rcpt_count >= conf_main.recipients_max) {
 		s->rcpt_count++;
 		s->rcpt_fail_count++;
-		if (conf_main.recipients_max_reject) {
-			sess_reply(s, 552, "too many recipients");
-		} else {
-			sess_reply(s, 452, "too many recipients");
-		}
+		sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> H=%s",
+			conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_ident));
+		sess_reply(s, conf_main.recipients_max_reject ? 552 : 452, "too many recipients");
 		return SESS_CONTINUE;
 	}
 	s->rcpt_count++;
@@ -386,7 +389,16 @@ sess_next sess_rcpt(smtp_session *s)
 	if (rc != ACL_OK) {
 		if (rc == ACL_DEFER || rc == ACL_ERROR) s->rcpt_defer_count++;
 		else s->rcpt_fail_count++;
-		return sess_acl_reply(s, ACL_WHERE_RCPT, rc, &c, xbuf_cstr(&what));
+		sess_next n = sess_acl_reply(s, ACL_WHERE_RCPT, rc, &c, xbuf_cstr(&what));
+		/* DATA after only rejected RCPTs repeats the error when they all had the same one. */
+		sv text = xbuf_sv(&s->last_reply);
+		if (s->rcpt_fail_count + s->rcpt_defer_count == 1) {
+			s->rcpt_error = sv_copy(s->conn, text);
+			s->rcpt_errors_differ = false;
+		} else if (!sv_eq(text, s->rcpt_error)) {
+			s->rcpt_errors_differ = true;
+		}
+		return n;
 	}
 	message_add_recipient(s->msg, sv_copy(pool_msg, rcpt));
 	msg_recipient *mr = message_last_recipient(s->msg);
@@ -501,7 +513,9 @@ sess_next sess_help(smtp_session *s)
 {
 	xbuf r;
 	xbuf_init(&r, s->conn);
-	xbuf_puts(&r, "Commands supported:\nAUTH STARTTLS HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP");
+	xbuf_puts(&r, "Commands supported:\nAUTH");
+	if (sess_host_in(s, conf_main.tls_advertise_hosts)) xbuf_puts(&r, " STARTTLS");
+	xbuf_puts(&r, " HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP");
 	if (conf_main.acl_smtp_etrn) xbuf_puts(&r, " ETRN");
 	if (conf_main.acl_smtp_expn) xbuf_puts(&r, " EXPN");
 	if (conf_main.acl_smtp_vrfy) xbuf_puts(&r, " VRFY");

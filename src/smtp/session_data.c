@@ -19,6 +19,15 @@ static bool host_checking(const smtp_session *s)
 /* Checks shared by DATA and BDAT before any message text is taken. */
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
+	if (s->mail_given && s->rcpt_ok_count == 0 && s->rcpt_count > 0 && !s->rcpt_errors_differ
+		&& s->rcpt_error.len) {
+		xbuf t;
+		xbuf_init(&t, s->conn);
+		xbuf_printf(&t, "All RCPT commands were rejected with this error:\n" SV_FMT "\nValid RCPT command must precede %s",
+			SV_ARG(s->rcpt_error), verb);
+		*next = sess_syntax_error(s, 503, "all RCPT commands rejected", xbuf_cstr(&t));
+		return false;
+	}
 	if (!s->mail_given || s->rcpt_ok_count == 0) {
 		xbuf t;
 		xbuf_init(&t, s->conn);
@@ -122,6 +131,11 @@ static sess_next finish_message(smtp_session *s)
 		log_set_id(NULL);
 		return SESS_CONTINUE;
 	}
+	/* $h_*, $message_body... for the DATA ACL. */
+	sv body = SV_NULL;
+	if (!receive_body(s->recv, &body)) body = SV_NULL;
+	message_to_xp(s->msg, body, &s->xpmsg, s->conn);
+	s->env.msg = &s->xpmsg;
 	acl_ctx c;
 	acl_result rc = ACL_OK;
 	if (conf_main.acl_smtp_data) {
@@ -147,6 +161,7 @@ static sess_next finish_message(smtp_session *s)
 	} else {
 		receive_log_arrival(s->recv);
 		s->recv = NULL;        /* committed: not to be aborted by the reset */
+		s->rset_free = true;
 		sess_reply(s, 250, "OK id=%s", id);
 	}
 	if (rc == ACL_DISCARD)

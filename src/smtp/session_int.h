@@ -50,6 +50,11 @@ typedef struct smtp_session {
 	bool mail_given;
 	bool any_mail;                /* a MAIL was accepted in this connection */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
+	sv rcpt_error;               /* text of the first rejected RCPT's reply */
+	bool rcpt_errors_differ;     /* later rejections had other texts */
+	xbuf last_reply;             /* text (without code) of the last reply sent */
+	bool helo_free, rset_free;   /* one HELO/EHLO, and one RSET between messages, are not
+	                              * counted against smtp_accept_max_nonmail */
 	const char *log_id;          /* message id prefixing -bh log lines while set */
 	smtp_mail_params mail;
 	int rcpt_count, rcpt_defer_count, rcpt_fail_count;
@@ -81,6 +86,7 @@ typedef struct smtp_session {
 	sv cur_rcpt;                 /* the RCPT being checked ($local_part, $domain) */
 	acl_ctx expand_acl;          /* context for ${acl {...}} in expansions */
 	xp_hooks hooks;
+	xp_message xpmsg;            /* the received message as expansions see it */
 	acl_controls controls;       /* accumulated "control =" results for the connection */
 } smtp_session;
 
@@ -110,6 +116,8 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 
 /* Count a syntax/protocol error and reply (session.c); SESS_DROP past smtp_max_synprot_errors. */
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text);
+/* Count one without replying; true (and the drop logged) past the limit. */
+bool sess_count_synprot(smtp_session *s);
 /* message_size_limit in bytes (0: none). */
 long long sess_size_limit(smtp_session *s);
 /* The connection's duration for D= */
