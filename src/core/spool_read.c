@@ -558,8 +558,8 @@ bool spool_read_header_ex(arena *a, const spool_config *sc, const char *id, mess
 		memset(origin, 0, sizeof *origin);
 		return false;
 	}
-	info->file_size = (long long)text.len;
 	bool ok = spool_parse_header_ex(a, path, id, xbuf_sv(&text), out, origin, info, err);
+	info->file_size = (long long)text.len;
 	/* $message_size and the -bp size: headers + body (the -D file minus its name line) + 1 for
 	 * the blank line between them, as Exim counts it. */
 	struct stat st;
