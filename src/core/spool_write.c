@@ -227,7 +227,7 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 {
 	if (!flush_buf(t, err))
 		return false;
-	if (fsync(t->fd) != 0) {
+	if (fdatasync(t->fd) != 0) { /* data and size; timestamps need not be durable */
 		xbuf_printf(err, "Error syncing spool file %s: %s", t->dpath, strerror(errno));
 		return false;
 	}

@@ -8,6 +8,9 @@
  *                                   SPLIT is 0 or 1 (split_spool_directory). The envelope looks
  *                                   like a message received with ESMTP from 192.0.2.7, with one
  *                                   ACL variable and DSN data on the first recipient.
+ *   spool_tool bench SPOOLDIR N SIZE
+ *                                   commit N messages of SIZE body bytes in one process and
+ *                                   print the rate (the spool's share of bench/accept)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,13 +150,53 @@ static int write_message(const char *dir, bool split, const char *sender, const 
 	return 0;
 }
 
+/* Commit n messages of size bytes each, one after another; prints the rate. */
+static int bench(const char *dir, int n, size_t size)
+{
+	spool_config sc = { .directory = dir, .mode = 0640, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	static msg_origin o;
+	o.host_address = sv_tainted(sv_cstr("192.0.2.7"));
+	o.protocol = sv_cstr("esmtp");
+	o.login = sv_cstr("root");
+	char *body = malloc(size);
+	for (size_t i = 0; i < size; i++)
+		body[i] = (i % 72 == 71) ? '\n' : 'a' + (char)(i % 26);
+	struct timeval t0, t1;
+	gettimeofday(&t0, NULL);
+	for (int i = 0; i < n; i++) {
+		arena_mark mk = arena_getmark(pool_msg);
+		message *m = message_new(pool_msg);
+		m->origin = &o;
+		m->sender = sv_cstr("s@b.example");
+		message_add_recipient(m, sv_cstr("r@test.example"));
+		message_add_header(m, ' ', sv_cstr("Subject: bench\n"));
+		xbuf err;
+		xbuf_init(&err, pool_msg);
+		spool_txn *t = spool_begin_message(&sc, m, &err);
+		if (!t || !spool_write_body(t, body, size, &err) || !spool_commit(t, m, &err)) {
+			fprintf(stderr, "%s\n", xbuf_cstr(&err));
+			return 1;
+		}
+		spool_end(t);
+		arena_reset(pool_msg, mk);
+	}
+	gettimeofday(&t1, NULL);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_usec - t0.tv_usec) / 1e6;
+	printf("%d messages of %zu bytes in %.3f s: %.0f messages/s\n", n, size, secs, n / secs);
+	free(body);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	arena_init_pools();
+	if (argc == 5 && strcmp(argv[1], "bench") == 0)
+		return bench(argv[2], atoi(argv[3]), (size_t)atol(argv[4]));
 	if (argc == 3 && strcmp(argv[1], "reformat") == 0)
 		return reformat(argv[2]);
 	if (argc == 6 && strcmp(argv[1], "write") == 0)
 		return write_message(argv[2], strcmp(argv[3], "1") == 0, argv[4], argv[5]);
-	fprintf(stderr, "usage: spool_tool reformat FILE | write SPOOLDIR SPLIT SENDER RCPTS < message\n");
+	fprintf(stderr, "usage: spool_tool reformat FILE | write SPOOLDIR SPLIT SENDER RCPTS < message"
+		" | bench SPOOLDIR N SIZE\n");
 	return 2;
 }
