@@ -162,8 +162,14 @@ dns_rc dns_transport_query(arena *a, sv name, int type, const dns_opts *opts, dn
 		id = (uint16_t)(now_ms() ^ getpid());
 	uint8_t q[DNS_HDR_LEN + 300];
 	size_t qlen = dns_build_query(q, sizeof q, id, name, type, edns, dnssec);
-	if (qlen == 0)
-		return DNS_FAIL;
+	if (qlen == 0) {
+		/* Not a valid domain name: it cannot exist (libc's res_mkquery failure, which Exim
+		 * treats as "not found"). */
+		memset(msg, 0, sizeof *msg);
+		msg->rcode = DNS_RCODE_NXDOMAIN;
+		msg->qname = name;
+		return DNS_SUCCEED;
+	}
 	uint8_t *reply = arena_alloc(pool_scratch, 65536);
 	dns_rc last = DNS_AGAIN;
 	for (int round = 0; round < attempts; round++) {
