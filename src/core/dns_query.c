@@ -92,7 +92,8 @@ static bool add_server(dns_config *cfg, const ip_addr *ip, long port)
 	return true;
 }
 
-/* One dns_servers item: "ip", "ip.port" (Exim's local_interfaces style) or "[ip]:port". */
+/* One dns_servers item: "ip", "ip.port" (Exim's local_interfaces style), "[ip]:port", or
+ * "a.b.c.d:port". */
 static bool parse_server_item(sv item, dns_config *cfg)
 {
 	ip_addr ip;
@@ -111,6 +112,12 @@ static bool parse_server_item(sv item, dns_config *cfg)
 			if (rest.p[0] != ':' || !sv_to_long(sv_sub(rest, 1, rest.len), &port))
 				return false;
 		}
+	} else if (memchr(item.p, ':', item.len) && ip_parse(sv_sub(item, 0,
+			(size_t)((const char *)memrchr(item.p, ':', item.len) - item.p)), &ip) && ip.family == 4) {
+		/* "a.b.c.d:port" (written "a.b.c.d::port" in a colon-separated list, as redis_servers) */
+		const char *colon = memrchr(item.p, ':', item.len);
+		if (!sv_to_long(sv_sub(item, (size_t)(colon - item.p) + 1, item.len), &port))
+			return false;
 	} else {
 		const char *dot = NULL;
 		for (size_t i = item.len; i > 0; i--)
