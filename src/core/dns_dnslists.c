@@ -109,7 +109,7 @@ static bool values_pass(const ip_addr *vals, size_t n, const dnsbl_item *item)
 }
 
 /* Look up name's A records; keep those in 127/8 (logging the others). */
-static dns_rc lookup_values(arena *a, sv name, sv domain, ip_addr **vals, size_t *n)
+static dns_rc lookup_values(arena *a, sv name, sv key, sv domain, ip_addr **vals, size_t *n)
 {
 	dns_answer ans;
 	dns_rc rc = dns_lookup(a, name, DNS_T_A, &ans);
@@ -126,7 +126,7 @@ static dns_rc lookup_values(arena *a, sv name, sv domain, ip_addr **vals, size_t
 			continue;
 		if (v.b[0] != 127) {
 			log_write(LOG_MAIN, "DNS list lookup for %.*s at %.*s returned %.*s; not in 127.0/8 and "
-				"discarded", SV_ARG(name), SV_ARG(domain), SV_ARG(rr->text));
+				"discarded", SV_ARG(key), SV_ARG(domain), SV_ARG(rr->text));
 			continue;
 		}
 		(*vals)[(*n)++] = v;
@@ -153,21 +153,21 @@ static int check_key(arena *a, const dnsbl_item *item, sv key, dnslist_vars *out
 	xbuf name, name2;
 	xbuf_init(&name, a);
 	xbuf_init(&name2, a);
-	ip_addr ip, u;
+	ip_addr ip;
 	sv zone;
 	bool is_ip = ip_parse_zone(key, &ip, &zone);
 	xbuf rev;
 	xbuf_init(&rev, a);
 	if (is_ip) {
-		ip_unmap(&ip, &u);
-		ip_reverse(&u, &rev);
+		/* A v4-mapped address is reversed as IPv6 (nibbles), as Exim 4.96 does. */
+		ip_reverse(&ip, &rev);
 	} else {
 		xbuf_putsv(&rev, key);
 	}
 	xbuf_printf(&name, "%s.%.*s", xbuf_cstr(&rev), SV_ARG(item->lookup));
 	ip_addr *vals = NULL;
 	size_t n = 0;
-	dns_rc rc = lookup_values(a, xbuf_sv(&name), item->lookup, &vals, &n);
+	dns_rc rc = lookup_values(a, xbuf_sv(&name), key, item->lookup, &vals, &n);
 	if (rc == DNS_AGAIN || rc == DNS_FAIL)
 		return 2;
 	if (rc != DNS_SUCCEED || !values_pass(vals, n, item))
@@ -176,7 +176,7 @@ static int check_key(arena *a, const dnsbl_item *item, sv key, dnslist_vars *out
 	if (!sv_eq(item->lookup, item->domain)) {
 		/* Merged list: the restricted check passed; now the specific list, unrestricted. */
 		xbuf_printf(&name2, "%s.%.*s", xbuf_cstr(&rev), SV_ARG(item->domain));
-		rc = lookup_values(a, xbuf_sv(&name2), item->domain, &vals, &n);
+		rc = lookup_values(a, xbuf_sv(&name2), key, item->domain, &vals, &n);
 		if (rc == DNS_AGAIN || rc == DNS_FAIL)
 			return 2;
 		if (rc != DNS_SUCCEED)
@@ -223,6 +223,7 @@ int dns_dnslists(arena *a, xp_env *env, sv spec, sv ip, dnslist_vars *out, xbuf 
 		if (item.lookup.len == 0 || item.domain.len == 0)
 			continue;
 		bool deferred = false;
+		sv deferred_key = ip;
 		if (!item.has_keys) {
 			if (ip.len == 0)
 				continue; /* no client address (local submission): nothing to look up */
@@ -241,8 +242,10 @@ int dns_dnslists(arena *a, xp_env *env, sv spec, sv ip, dnslist_vars *out, xbuf 
 				int r = check_key(a, &item, sv_copy(a, xbuf_sv(&key)), out);
 				if (r == 1)
 					return 1;
-				if (r == 2)
+				if (r == 2 && !deferred) {
 					deferred = true;
+					deferred_key = sv_copy(a, xbuf_sv(&key));
+				}
 			}
 		}
 		if (!deferred)
@@ -250,7 +253,7 @@ int dns_dnslists(arena *a, xp_env *env, sv spec, sv ip, dnslist_vars *out, xbuf 
 		if (mode == UNKNOWN_INCLUDE) {
 			if (out) {
 				out->domain = sv_copy(a, item.domain);
-				out->matched = item.has_keys ? SV_NULL : sv_copy(a, ip);
+				out->matched = sv_copy(a, deferred_key);
 				out->value = out->text = SV_NULL;
 			}
 			return 1;
