@@ -227,16 +227,17 @@ const dns_config *dns_config_get(void)
 		xbuf err;
 		xbuf_init(&err, pool_scratch);
 		if (!dns_parse_servers(conf_main.dns_servers, &config, &err)) {
+			/* No servers at all rather than a guess: every lookup is a temporary failure. */
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 			config.nservers = 0;
 		}
 	} else {
 		memcpy(config.servers, tmp.servers, sizeof tmp.servers);
 		config.nservers = tmp.nservers;
-	}
-	if (config.nservers == 0) {
-		ip_addr lo = { .family = 4, .b = { 127, 0, 0, 1 } };
-		add_server(&config, &lo, 53); /* libc's default */
+		if (config.nservers == 0) {
+			ip_addr lo = { .family = 4, .b = { 127, 0, 0, 1 } };
+			add_server(&config, &lo, 53); /* libc's default */
+		}
 	}
 	if (conf_main.dns_retrans > 0)
 		config.timeout = conf_main.dns_retrans;
