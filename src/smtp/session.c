@@ -217,12 +217,12 @@ static void proxy_start(smtp_session *s)
 	xbuf_init(&err, s->conn);
 	int timeout = conf_main.proxy_protocol_timeout > 0 ? conf_main.proxy_protocol_timeout * 1000 : 3000;
 	msg_origin *o = &s->origin;
+	o->proxy_session = true;
 	if (!proxy_read_header(s->p->in_fd, timeout, &info, &err)) {
+		/* As in Exim, nothing is logged; every command but QUIT is refused. */
 		s->proxy_failed = true;
-		sess_log(s, LOG_MAIN, "Proxy protocol failure from %s: %s", sv_dup(s->conn, s->host_ident), xbuf_cstr(&err));
 		return;
 	}
-	o->proxy_session = true;
 	o->proxy_local_address = o->host_address;
 	o->proxy_local_port = o->host_port;
 	if (!info.local) {
@@ -233,8 +233,8 @@ static void proxy_start(smtp_session *s)
 	}
 	sess_update_host_ident(s);
 #else
+	s->origin.proxy_session = true;
 	s->proxy_failed = true;
-	sess_log(s, LOG_MAIN, "Proxy protocol failure from %s: PROXY support not built", sv_dup(s->conn, s->host_ident));
 #endif
 }
 
@@ -255,14 +255,18 @@ static void host_lookup(smtp_session *s)
 }
 
 /* Connection-level checks before the banner; false: the connection is refused (reply sent). */
-static bool connection_checks(smtp_session *s)
+static bool host_rejected(smtp_session *s)
 {
-	if (sess_host_in(s, conf_main.host_reject_connection)) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "refused connection from %s (host_reject_connection)",
-			sv_dup(s->conn, s->host_ident));
-		sess_reply(s, 554, "SMTP service not available");
-		return false;
-	}
+	if (!sess_host_in(s, conf_main.host_reject_connection)) return false;
+	sess_log(s, LOG_MAIN | LOG_REJECT, "refused connection from %s (host_reject_connection)",
+		sv_dup(s->conn, s->host_ident));
+	sess_reply(s, 554, "SMTP service not available");
+	return true;
+}
+
+/* The connect ACL; false: the connection is refused (reply sent). */
+static bool connect_acl(smtp_session *s)
+{
 	if (conf_main.acl_smtp_connect) {
 		acl_ctx c;
 		acl_result rc = sess_acl(s, ACL_WHERE_CONNECT, conf_main.acl_smtp_connect, SV_NULL, &c);
@@ -498,6 +502,11 @@ int smtp_session_run(const smtp_conn_params *p)
 	const log_config *lcs = log_current_config();
 	if (s->mode != SMTP_MODE_DAEMON && lcs && logsel_has(&lcs->selector, LS_SMTP_CONNECTION))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->conn, s->host_ident));
+	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
+	if (host_rejected(s)) {
+		sess_flush(s);
+		return 0;
+	}
 	proxy_start(s);
 	host_lookup(s);
 	if (conf_main.smtp_active_hostname) {
@@ -508,7 +517,7 @@ int smtp_session_run(const smtp_conn_params *p)
 		}
 	}
 	s->nonmail_limited = sess_host_in(s, conf_main.smtp_accept_max_nonmail_hosts);
-	if (!connection_checks(s)) {
+	if (!connect_acl(s)) {
 		sess_flush(s);
 		return 0;
 	}

@@ -21,17 +21,6 @@ static auth_rc challenge(void *ctx, sv b64, xbuf *resp)
 	return AUTH_OK;
 }
 
-static void auth_failed_log(smtp_session *s, const driver_instance *d, const char *reply,
-	const auth_server_ctx *c)
-{
-	xbuf extra;
-	xbuf_init(&extra, s->conn);
-	if (c->set_id.len) xbuf_printf(&extra, " (set_id=" SV_FMT ")", SV_ARG(c->set_id));
-	else if (c->err.len) xbuf_printf(&extra, " (%s)", xbuf_cstr(&c->err));
-	sess_log(s, LOG_MAIN | LOG_REJECT, "%s authenticator failed for %s: %s%s", d->name,
-		sv_dup(s->conn, s->host_ident), reply, xbuf_cstr(&extra));
-}
-
 sess_next sess_auth(smtp_session *s)
 {
 	if (!s->adv_auth && !s->controls.allow_auth_unadvertised)
@@ -83,41 +72,31 @@ sess_next sess_auth(smtp_session *s)
 	c.tls_active = s->origin.tls_cipher.len > 0;
 	c.tls_cert_verified = s->origin.tls_certificate_verified;
 	auth_rc rc = auth_server_run(d, &c, has_initial, sv_tainted(initial));
-	switch (rc) {
-	case AUTH_OK:
+	if (rc == AUTH_EOF) return SESS_DROP;
+	xbuf reply, detail;
+	xbuf_init(&reply, s->conn);
+	xbuf_init(&detail, s->conn);
+	auth_result_text(&c, rc, &reply, &detail);
+	if (rc == AUTH_OK) {
 		s->authenticated = true;
 		s->origin.auth_driver = sv_cstr(d->name);
 		s->origin.auth_pubname = sv_copy(s->conn, mech);
 		s->origin.auth_id = c.set_id;
-		if (s->esmtp) {
+		if (s->esmtp && !s->p->protocol.len) {
 			/* $received_protocol gains the "a": esmtpa / esmtpsa */
 			xbuf p;
 			xbuf_init(&p, s->conn);
 			xbuf_putsv(&p, s->origin.protocol);
-			if (!s->p->protocol.len) xbuf_putc(&p, 'a');
+			xbuf_putc(&p, 'a');
 			s->origin.protocol = xbuf_sv(&p);
 		}
-		sess_reply(s, 235, "Authentication succeeded");
-		return SESS_CONTINUE;
-	case AUTH_FAIL:
-		auth_failed_log(s, d, "535 Incorrect authentication data", &c);
-		sess_reply(s, 535, "Incorrect authentication data");
-		return SESS_CONTINUE;
-	case AUTH_CANCELLED:
-		auth_failed_log(s, d, "501 Authentication cancelled", &c);
-		sess_reply(s, 501, "Authentication cancelled");
-		return SESS_CONTINUE;
-	case AUTH_BAD64:
-		auth_failed_log(s, d, "501 Invalid base64 data", &c);
-		sess_reply(s, 501, "Invalid base64 data");
-		return SESS_CONTINUE;
-	case AUTH_EOF:
-		return SESS_DROP;
-	case AUTH_DEFER:
-	case AUTH_ERROR:
-	default:
-		auth_failed_log(s, d, "435 Unable to authenticate at present", &c);
-		sess_reply(s, 435, "Unable to authenticate at present");
-		return SESS_CONTINUE;
+	} else if (detail.len) {
+		sess_log(s, LOG_MAIN | LOG_REJECT, "%s authenticator failed for %s: %s", d->name,
+			sv_dup(s->conn, s->host_ident), xbuf_cstr(&detail));
 	}
+	/* reply is "NNN text" */
+	sv r = xbuf_sv(&reply);
+	int code = r.len >= 3 ? (r.p[0] - '0') * 100 + (r.p[1] - '0') * 10 + (r.p[2] - '0') : 435;
+	sess_reply_text(s, code, sv_sub(r, r.len > 4 ? 4 : r.len, r.len));
+	return SESS_CONTINUE;
 }

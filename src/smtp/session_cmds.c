@@ -9,7 +9,6 @@
 #include "conf/conf_dump.h"
 #include "conf/driver.h"
 #include "conf/main_options.h"
-#include "conf/option.h"
 #include "core/auth.h"
 #include "core/receive.h"
 #include "lib/codec.h"
@@ -58,23 +57,14 @@ long long sess_size_limit(smtp_session *s)
 
 /* ---- AUTH advertising --------------------------------------------------------------------- */
 
-/* A generic authenticator option (public_name, server_advertise_condition...) read through the
- * class's option table, so this layer needs no driver headers. */
-static const char *auth_generic_string(const driver_instance *d, const char *name)
-{
-	const opt_row *row = opt_find(auth_class.generic, auth_class.ngeneric, name);
-	if (!row || !d->generic) return NULL;
-	return *(const char *const *)((const char *)d->generic + row->offset);
-}
-
 /* " PLAIN LOGIN" for the EHLO AUTH line (empty: nothing to advertise). */
 static void auth_mechanisms(smtp_session *s, xbuf *out)
 {
 	for (const driver_instance *d = conf_driver_instances("authenticators"); d; d = d->next) {
-		const char *pub = auth_generic_string(d, "public_name");
+		const char *pub = auth_public_name(d);
 		if (!pub) pub = d->name;
 		if (!auth_find_server(sv_cstr(pub))) continue;
-		const char *cond = auth_generic_string(d, "server_advertise_condition");
+		const char *cond = auth_generic_option(d, "server_advertise_condition");
 		if (cond) {
 			bool ok = false;
 			xbuf err;

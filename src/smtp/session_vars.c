@@ -70,6 +70,11 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("rcpt_fail_count")) put_int(out, s->rcpt_fail_count);
 	else if (IS("recipients_count")) put_int(out, s->msg ? (long long)s->msg->nrcpt : 0);
 	else if (IS("prdr_requested")) xbuf_puts(out, s->prdr_requested ? "1" : "0");
+	else if (IS("proxy_session")) xbuf_puts(out, o->proxy_session ? "yes" : "");
+	else if (IS("proxy_local_address") || IS("proxy_host_address")) xbuf_putsv(out, o->proxy_local_address);
+	else if (IS("proxy_local_port") || IS("proxy_host_port")) { if (o->proxy_local_address.len) put_int(out, o->proxy_local_port); }
+	else if (IS("proxy_external_address") || IS("proxy_target_address")) xbuf_putsv(out, o->proxy_external_address);
+	else if (IS("proxy_external_port") || IS("proxy_target_port")) { if (o->proxy_external_address.len) put_int(out, o->proxy_external_port); }
 	else if (IS("message_size") && !s->recv) put_int(out, s->mail.size_given ? s->mail.size : -1);
 	else if (IS("local_part") || IS("domain")) {
 		if (!s->cur_rcpt.len) return false;
