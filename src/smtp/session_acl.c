@@ -23,9 +23,23 @@ static bool body_view(void *ctx, sv *body)
 
 static const acl_ops session_acl_ops = { .verify_address = NULL, .body = body_view };
 
+void sess_acl_reset(smtp_session *s)
+{
+	acl_ctx_init(&s->acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);
+}
+
 acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c)
 {
-	acl_ctx_init(c, s->conn, where, &s->env);
+	/* One context carries the engine's per-transaction state (a MAIL "discard" makes every
+	 * RCPT discarded, warn lines are not repeated...) from one ACL to the next: each run
+	 * starts from it and leaves its state back in it. */
+	*c = s->acl;
+	c->where = where;
+	xbuf_init(&c->user_msg, s->conn);
+	xbuf_init(&c->log_msg, s->conn);
+	c->add_headers = NULL;
+	c->remove_headers = SV_NULL;
+	c->delay_seconds = 0;
 	c->msg = s->msg;
 	c->origin = &s->origin;
 	c->recipient = recipient;
@@ -39,6 +53,7 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 	c->ops = &session_acl_ops;
 	c->ops_ctx = s;
 	acl_result rc = acl_check(c, sv_cstr(spec ? spec : ""));
+	s->acl = *c;
 	/* Controls that outlive the statement (no_pipelining, enforce_sync...) apply to the
 	 * connection from now on. */
 	s->controls = c->controls;

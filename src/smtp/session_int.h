@@ -87,6 +87,7 @@ typedef struct smtp_session {
 	acl_ctx expand_acl;          /* context for ${acl {...}} in expansions */
 	xp_hooks hooks;
 	xp_message xpmsg;            /* the received message as expansions see it */
+	acl_ctx acl;                 /* ACL engine state for the current transaction */
 	acl_controls controls;       /* accumulated "control =" results for the connection */
 } smtp_session;
 
@@ -109,6 +110,8 @@ const char *sess_expand(smtp_session *s, const char *src);
 /* Run an ACL for `where` with spec (unexpanded option value; NULL/empty: the default). Sends
  * nothing: the caller turns the result into a reply with sess_acl_reply. */
 acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c);
+/* Start the ACL state afresh (connection start, end of each transaction). */
+void sess_acl_reset(smtp_session *s);
 /* Send the reply Exim sends for a non-accept ACL result and write the log line. what is the
  * command text for the log ("RCPT <a@b>", "MAIL FROM:<a@b>", "DATA"...). Returns SESS_DROP for
  * a "drop" verb. */

@@ -96,6 +96,7 @@ void sess_vars_init(smtp_session *s)
 	xp_env_push_provider(&s->env, &s->msgvars.p);
 	s->vars = (xp_provider){ .get = get, .ctx = s };
 	xp_env_push_provider(&s->env, &s->vars);
+	sess_acl_reset(s);
 	acl_ctx_init(&s->expand_acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);
 	s->expand_acl.origin = &s->origin;
 	s->expand_acl.smtp_session = true;
