@@ -133,7 +133,6 @@ static int expand_named_list(void *ctx, sv in, xbuf *out, xbuf *err)
 bool sess_host_in(smtp_session *s, const char *list)
 {
 	if (!list || !*list) return false;
-	if (!s->origin.host_address.len) return false;   /* local sessions match no host list */
 	const char *l = sess_expand(s, list);
 	if (!l) return false;
 	xbuf err;
@@ -290,6 +289,15 @@ static void banner(smtp_session *s)
 
 /* ---- The command loop --------------------------------------------------------------------- */
 
+/* What the client has sent so far without waiting (for the synchronisation error lines). */
+static sv pending_input(smtp_session *s)
+{
+	const char *p;
+	size_t n;
+	if (bio_buffered(&s->io).len == 0) (void)bio_peek(&s->io, &p, &n, 0);
+	return bio_buffered(&s->io);
+}
+
 /* Exim's synchronisation rule: after a command that may not be pipelined, the client must wait
  * for the reply; input already waiting is an error. */
 static bool sync_ok(smtp_session *s, smtp_verb v)
@@ -300,7 +308,7 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 		|| v == SMTP_UNKNOWN);
 	if (pipelinable) return true;
 	if (!bio_input_pending(&s->io, 0)) return true;
-	sv next = bio_buffered(&s->io);
+	sv next = pending_input(s);
 	xbuf shown;
 	xbuf_init(&shown, s->conn);
 	printing_escape(sv_sub(next, 0, 150), 0, &shown);
@@ -308,7 +316,7 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	xbuf_init(&cmd, s->conn);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (next input sent too soon: "
-		"pipelining was%s advertised): rejected \"%s\" %s next input=\"%s\"",
+		"pipelining was%s advertised): rejected \"%s\" H=%s next input=\"%s\"",
 		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->conn, s->host_ident),
 		xbuf_cstr(&shown));
 	sess_reply(s, 554, "SMTP synchronization error");
@@ -527,7 +535,7 @@ int smtp_session_run(const smtp_conn_params *p)
 		&& bio_input_pending(&s->io, 0)) {
 		xbuf shown;
 		xbuf_init(&shown, s->conn);
-		printing_escape(sv_sub(bio_buffered(&s->io), 0, 150), 0, &shown);
+		printing_escape(sv_sub(pending_input(s), 0, 150), 0, &shown);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (input sent without "
 			"waiting for greeting): rejected connection from H=%s input=\"%s\"",
 			sv_dup(s->conn, s->host_ident), xbuf_cstr(&shown));

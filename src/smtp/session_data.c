@@ -98,13 +98,13 @@ static void reject_received(smtp_session *s, receive_status st)
 	const char *who = sv_dup(s->conn, s->host_ident);
 	switch (st) {
 	case RECV_TOO_BIG:
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s F=<" SV_FMT "> rejected: message too big: max=%lld",
-			who, SV_ARG(s->sender), sess_size_limit(s));
-		sess_reply(s, 552, "Message size limit exceeded");
+		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected from <" SV_FMT "> H=%s: message too big: read=%lld max=%lld",
+			SV_ARG(s->sender), who, s->msg->size, sess_size_limit(s));
+		sess_reply(s, 552, "Message size exceeds maximum permitted");
 		break;
 	case RECV_HEADER_TOO_BIG:
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s F=<" SV_FMT "> rejected: header too big", who, SV_ARG(s->sender));
-		sess_reply(s, 552, "Message header size limit exceeded");
+		sess_log(s, LOG_MAIN | LOG_REJECT, "ridiculously long message header received from %s: message abandoned", who);
+		sess_reply(s, 552, "Message header is ridiculously long");
 		break;
 	case RECV_IO_ERROR:
 		sess_log(s, LOG_MAIN | LOG_PANIC, "spool write failed while receiving from %s", who);
@@ -189,7 +189,12 @@ sess_next sess_data(smtp_session *s)
 		bio_consume(&s->io, used);
 		if (st == RECV_END) break;
 		if (st != RECV_MORE) {
-			rc = skip_to_dot(s);
+			/* Size problems are reported once the "." line was read; anything else may stop
+			 * part way, and the rest of the message is read and dropped. */
+			bool at_end = st == RECV_TOO_BIG || st == RECV_HEADER_TOO_BIG
+				|| (used >= 3 && memcmp(p + used - 3, "\n.\n", 3) == 0)
+				|| (used >= 4 && memcmp(p + used - 4, "\n.\r\n", 4) == 0);
+			if (!at_end) rc = skip_to_dot(s);
 			if (rc != BIO_OK && rc != BIO_TOOLONG) return data_lost(s, rc);
 			reject_received(s, st);
 			sess_reset_transaction(s);
