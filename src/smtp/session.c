@@ -61,6 +61,14 @@ bool sess_flush(smtp_session *s)
 	return bio_flush(&s->io);
 }
 
+void sess_set_log_id(smtp_session *s, const char *id)
+{
+	/* Exim keeps the last message's id on its log lines until the next MAIL, RSET or HELO. */
+	snprintf(s->log_id_buf, sizeof s->log_id_buf, "%s", id ? id : "");
+	s->log_id = id ? s->log_id_buf : NULL;
+	if (s->mode != SMTP_MODE_BH && s->mode != SMTP_MODE_BHC) log_set_id(id);
+}
+
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 {
 	va_list ap;
@@ -438,6 +446,7 @@ static sess_next dispatch(smtp_session *s)
 	case SMTP_RSET:
 		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
 		sess_reset_transaction(s);
+		sess_set_log_id(s, NULL);
 		sess_reply(s, 250, "Reset OK");
 		return SESS_CONTINUE;
 	case SMTP_NOOP:
@@ -576,6 +585,7 @@ int smtp_session_run(const smtp_conn_params *p)
 		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s %s",
 			sv_dup(s->conn, s->host_ident), sess_duration(s), history(s));
 	sess_reset_transaction(s);
+	sess_set_log_id(s, NULL);
 	sess_flush(s);
 	return 0;
 }

@@ -30,7 +30,6 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
-	s->log_id = NULL;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
@@ -122,6 +121,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 	}
 	sess_reset_transaction(s);
+	sess_set_log_id(s, NULL);
 	sv old_helo = s->origin.helo_name;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	sess_update_host_ident(s);
@@ -252,6 +252,15 @@ sess_next sess_mail(smtp_session *s)
 		return sess_syntax_error(s, 503, "MAIL before HELO", "HELO or EHLO required");
 	}
 	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
+	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
+	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
+	if (max_msgs > 0 && s->messages_accepted >= max_msgs) {
+		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL command H=%s: too many messages in one connection",
+			dupsv(s, s->host_ident));
+		sess_reply(s, 421, "too many messages in this connection");
+		return SESS_CONTINUE;
+	}
+	sess_set_log_id(s, NULL);
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
 

@@ -56,8 +56,7 @@ static bool start_receive(smtp_session *s, receive_input how)
 		sess_reply(s, 451, "Temporary local problem - please try later");
 		return false;
 	}
-	s->log_id = s->msg->id;
-	if (!host_checking(s)) log_set_id(s->msg->id);
+	sess_set_log_id(s, s->msg->id);
 	return true;
 }
 
@@ -88,7 +87,6 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 		sess_reply(s, 421, "%s lost input connection", s->active_hostname);
 	}
 	sess_reset_transaction(s);
-	log_set_id(NULL);
 	return SESS_DROP;
 }
 
@@ -118,6 +116,38 @@ static void reject_received(smtp_session *s, receive_status st)
 	}
 }
 
+/* PRDR (draft-hall-prdr): after the DATA ACL, acl_smtp_data_prdr runs once per recipient and
+ * each gets its own reply; the rejected ones are taken out of the message. False when none is
+ * left (the final reply has been sent). */
+static bool prdr(smtp_session *s, bool *some_rejected)
+{
+	sess_reply(s, 353, "PRDR content analysis beginning");
+	message *m = s->msg;
+	size_t kept = 0;
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		sv addr = m->rcpt[i].address;
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_PRDR, conf_main.acl_smtp_data_prdr, addr, &c);
+		if (rc == ACL_OK || rc == ACL_DISCARD) {
+			sess_log(s, LOG_MAIN, "PRDR R=<" SV_FMT "> acceptance", SV_ARG(addr));
+			sess_reply(s, 250, "PRDR R=<" SV_FMT "> acceptance", SV_ARG(addr));
+			m->rcpt[kept++] = m->rcpt[i];
+			continue;
+		}
+		bool temp = rc == ACL_DEFER || rc == ACL_ERROR;
+		sv text = c.user_msg.len ? xbuf_sv(&c.user_msg) : temp ? SV_LIT("Temporary local problem - please try later")
+			: SV_LIT("Administrative prohibition");
+		sv reason = c.log_msg.len ? xbuf_sv(&c.log_msg) : text;
+		sess_log(s, LOG_MAIN, "PRDR " SV_FMT " " SV_FMT, SV_ARG(addr), SV_ARG(reason));
+		sess_reply_text(s, temp ? 450 : 550, text);
+		*some_rejected = true;
+	}
+	m->nrcpt = kept;
+	if (kept > 0) return true;
+	sess_reply(s, 550, "PRDR - all recipients rejected");
+	return false;
+}
+
 /* The message text is complete: headers, DATA ACL, commit, 250. */
 static sess_next finish_message(smtp_session *s)
 {
@@ -128,7 +158,6 @@ static sess_next finish_message(smtp_session *s)
 			sv_dup(s->conn, s->host_ident), SV_ARG(s->sender), xbuf_cstr(&err));
 		sess_reply(s, 550, "%s", xbuf_cstr(&err));
 		sess_reset_transaction(s);
-		log_set_id(NULL);
 		return SESS_CONTINUE;
 	}
 	/* $h_*, $message_body... for the DATA ACL. */
@@ -145,16 +174,25 @@ static sess_next finish_message(smtp_session *s)
 	if (rc != ACL_OK && rc != ACL_DISCARD) {
 		sess_next n = sess_acl_reply(s, ACL_WHERE_DATA, rc, &c, "DATA");
 		sess_reset_transaction(s);
-		log_set_id(NULL);
 		return n;
+	}
+	bool some_rejected = false;
+	if (s->prdr_requested && s->msg->nrcpt > 1 && !prdr(s, &some_rejected)) {
+		sess_reset_transaction(s);
+		return SESS_CONTINUE;
 	}
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
 	if (host_checking(s)) {
 		/* Nothing is kept: the arrival is shown, then the files go. */
 		receive_log_arrival(s->recv);
-		sess_reply(s, 250, "OK id=%s", id);
-		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
+		s->messages_accepted++;
+		if (some_rejected) {
+			sess_reply(s, 250, "id=%s message accepted for some recipients", id);
+		} else {
+			sess_reply(s, 250, "OK id=%s", id);
+			bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
+		}
 	} else if (!receive_commit(s->recv, &err)) {
 		sess_log(s, LOG_MAIN | LOG_PANIC, "failed to commit message: %s", xbuf_cstr(&err));
 		sess_reply(s, 451, "Temporary local problem - please try later");
@@ -162,13 +200,14 @@ static sess_next finish_message(smtp_session *s)
 		receive_log_arrival(s->recv);
 		s->recv = NULL;        /* committed: not to be aborted by the reset */
 		s->rset_free = true;
-		sess_reply(s, 250, "OK id=%s", id);
+		s->messages_accepted++;
+		if (some_rejected) sess_reply(s, 250, "id=%s message accepted for some recipients", id);
+		else sess_reply(s, 250, "OK id=%s", id);
 	}
 	if (rc == ACL_DISCARD)
 		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> discarded by DATA ACL", sv_dup(s->conn, s->host_ident),
 			SV_ARG(s->sender));
 	sess_reset_transaction(s);
-	log_set_id(NULL);
 	return SESS_CONTINUE;
 }
 
@@ -198,7 +237,6 @@ sess_next sess_data(smtp_session *s)
 			if (rc != BIO_OK && rc != BIO_TOOLONG) return data_lost(s, rc);
 			reject_received(s, st);
 			sess_reset_transaction(s);
-			log_set_id(NULL);
 			return SESS_CONTINUE;
 		}
 	}
@@ -262,7 +300,6 @@ sess_next sess_bdat(smtp_session *s)
 			if (rc != BIO_OK) return data_lost(s, rc);
 			reject_received(s, st);
 			sess_reset_transaction(s);
-			log_set_id(NULL);
 			return SESS_CONTINUE;
 		}
 		if (st == RECV_END || (used == 0 && n > 0)) break;

@@ -48,6 +48,7 @@ typedef struct smtp_session {
 	/* Transaction */
 	message *msg;                /* NULL: no MAIL yet */
 	bool mail_given;
+	int messages_accepted;       /* for smtp_accept_max_per_connection */
 	bool any_mail;                /* a MAIL was accepted in this connection */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
 	sv rcpt_error;               /* text of the first rejected RCPT's reply */
@@ -56,6 +57,7 @@ typedef struct smtp_session {
 	bool helo_free, rset_free;   /* one HELO/EHLO, and one RSET between messages, are not
 	                              * counted against smtp_accept_max_nonmail */
 	const char *log_id;          /* message id prefixing -bh log lines while set */
+	char log_id_buf[MSG_ID_LEN + 1];
 	smtp_mail_params mail;
 	int rcpt_count, rcpt_defer_count, rcpt_fail_count;
 	bool prdr_requested;
@@ -97,6 +99,8 @@ void sess_reply(smtp_session *s, int code, const char *fmt, ...) __attribute__((
 void sess_reply_text(smtp_session *s, int code, sv text);
 bool sess_flush(smtp_session *s);
 
+/* The id on log lines (NULL: none). */
+void sess_set_log_id(smtp_session *s, const char *id);
 /* Log: to the main (and reject) log, or to stderr as "LOG: ..." under -bh. */
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
