@@ -311,9 +311,10 @@ static sv pending_input(smtp_session *s)
 static bool sync_ok(smtp_session *s, smtp_verb v)
 {
 	if (!s->enforce_sync || s->controls.no_enforce_sync) return true;
+	/* RFC 2920: EHLO, DATA, VRFY, EXPN, QUIT and NOOP end a group (as do the commands that
+	 * change the connection: HELO, AUTH, STARTTLS). */
 	bool pipelinable = s->adv_pipelining && (v == SMTP_MAIL || v == SMTP_RCPT || v == SMTP_RSET
-		|| v == SMTP_NOOP || v == SMTP_ETRN || v == SMTP_VRFY || v == SMTP_BDAT
-		|| v == SMTP_UNKNOWN);
+		|| v == SMTP_ETRN || v == SMTP_BDAT || v == SMTP_UNKNOWN);
 	if (pipelinable) return true;
 	if (!bio_input_pending(&s->io, 0)) return true;
 	sv next = pending_input(s);
