@@ -421,6 +421,8 @@ static sess_next quit(smtp_session *s)
 	return SESS_QUIT;
 }
 
+static sess_next starttls(smtp_session *s);
+
 static sess_next dispatch(smtp_session *s)
 {
 	smtp_verb v = s->cmd;
@@ -462,12 +464,57 @@ static sess_next dispatch(smtp_session *s)
 	case SMTP_HELP: return sess_help(s);
 	case SMTP_AUTH: return sess_auth(s);
 	case SMTP_STARTTLS:
-		/* The TLS issue installs its handler; until then STARTTLS is never advertised. */
-		return sess_syntax_error(s, 503, "STARTTLS command used when not advertised",
-			"STARTTLS command used when not advertised");
+		return starttls(s);
 	default:
 		return unknown_command(s);
 	}
+}
+
+/* ---- TLS ---------------------------------------------------------------------------------- */
+
+static const smtp_tls_server *tls_server;
+
+void smtp_tls_register(const smtp_tls_server *t)
+{
+	tls_server = t;
+}
+
+bool sess_tls_offerable(smtp_session *s)
+{
+	return tls_server && !s->origin.tls_cipher.len && tls_server->usable()
+		&& sess_host_in(s, conf_main.tls_advertise_hosts);
+}
+
+static bool tls_start(smtp_session *s)
+{
+	xbuf err;
+	xbuf_init(&err, s->conn);
+	if (tls_server->start(&s->io, s->p->in_fd, s->p->out_fd, &s->origin, &err)) return true;
+	sess_log(s, LOG_MAIN, "TLS error on connection from %s (%s)", sv_dup(s->conn, s->host_ident), xbuf_cstr(&err));
+	return false;
+}
+
+static sess_next starttls(smtp_session *s)
+{
+	if (!s->adv_starttls)
+		return sess_syntax_error(s, 503, "STARTTLS command used when not advertised",
+			"STARTTLS command used when not advertised");
+	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "garbage after STARTTLS", "garbage after STARTTLS");
+	if (conf_main.acl_smtp_starttls) {
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_STARTTLS, conf_main.acl_smtp_starttls, SV_NULL, &c);
+		if (rc != ACL_OK) return sess_acl_reply(s, ACL_WHERE_STARTTLS, rc, &c, "STARTTLS");
+	}
+	sess_reply(s, 220, "TLS go ahead");
+	if (!sess_flush(s) || !tls_start(s)) return SESS_DROP;
+	/* A new start: the client must say EHLO again (RFC 3207 4.2). */
+	sess_reset_transaction(s);
+	s->helo_seen = s->esmtp = false;
+	s->adv_starttls = s->adv_auth = s->adv_pipelining = s->adv_chunking = false;
+	s->origin.helo_name = SV_NULL;
+	s->helo_free = true;
+	sess_update_host_ident(s);
+	return SESS_CONTINUE;
 }
 
 /* The connection ended without QUIT: Exim's replies and log lines for each way. */
@@ -550,6 +597,10 @@ int smtp_session_run(const smtp_conn_params *p)
 			"waiting for greeting): rejected connection from H=%s input=\"%s\"",
 			sv_dup(s->conn, s->host_ident), xbuf_cstr(&shown));
 		sess_reply(s, 554, "SMTP synchronization error");
+		sess_flush(s);
+		return 0;
+	}
+	if (p->tls_on_connect && (!tls_server || !tls_start(s))) {
 		sess_flush(s);
 		return 0;
 	}

@@ -33,6 +33,18 @@ typedef struct smtp_conn_params {
 	bool reserved_slot;       /* accepted only because the host is in smtp_reserve_hosts */
 } smtp_conn_params;
 
+/* STARTTLS and tls_on_connect_ports: the TLS issue registers its server side here (nothing is
+ * advertised until then). start() runs the handshake over the session's descriptors, puts the
+ * TLS layer under the session's buffered I/O with bio_set_layer(), and fills the origin's tls_*
+ * fields; false with err set when the handshake failed (the session then logs and closes). */
+struct bio;
+struct msg_origin;
+typedef struct smtp_tls_server {
+	bool (*usable)(void);     /* a certificate is configured... */
+	bool (*start)(struct bio *io, int in_fd, int out_fd, struct msg_origin *o, xbuf *err);
+} smtp_tls_server;
+void smtp_tls_register(const smtp_tls_server *t);
+
 /* Run the session to completion (QUIT, drop, EOF, timeout). Returns the process exit code
  * (0 normally). */
 int smtp_session_run(const smtp_conn_params *p);

@@ -191,7 +191,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			if (mechs.len) { s->adv_auth = true; xbuf_printf(&r, "\nAUTH%s", xbuf_cstr(&mechs)); }
 		}
 		if (sess_host_in(s, conf_main.chunking_advertise_hosts)) { s->adv_chunking = true; xbuf_puts(&r, "\nCHUNKING"); }
-		/* STARTTLS is advertised once the TLS issue provides it. */
+		if (sess_tls_offerable(s)) { s->adv_starttls = true; xbuf_puts(&r, "\nSTARTTLS"); }
 		if (conf_main.prdr_enable) { s->adv_prdr = true; xbuf_puts(&r, "\nPRDR"); }
 		if (conf_main.accept_8bitmime && sess_host_in(s, conf_main.smtputf8_advertise_hosts)) {
 			s->adv_smtputf8 = true;

@@ -130,6 +130,9 @@ long long sess_size_limit(smtp_session *s);
 /* The connection's duration for D= */
 const char *sess_duration(smtp_session *s);
 
+/* Whether STARTTLS can be advertised now. */
+bool sess_tls_offerable(smtp_session *s);
+
 /* Commands (session_cmds.c) */
 sess_next sess_helo(smtp_session *s, bool ehlo);
 sess_next sess_mail(smtp_session *s);
