@@ -316,13 +316,13 @@ static void hooks_install(acl_ctx *c, hook_save *s)
 	c->env->hooks = &s->mine;
 }
 
-/* Expand message / log_message text at the end of a statement; $acl_verify_message holds the
- * message so far while it expands. Empty or failed expansions leave *dst as it was. */
-static void expand_message(acl_ctx *c, sv raw, xbuf *dst)
+/* Expand message / log_message text; $acl_verify_message holds `previous` while it expands.
+ * Empty or failed expansions leave *dst as it was. */
+static void expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
 {
 	acl_engine *e = acl_engine_of(c);
-	e->verify_message = sv_copy(e->a, xbuf_sv(&c->user_msg));
-	e->have_verify_message = c->user_msg.len > 0;
+	e->verify_message = sv_copy(e->a, previous);
+	e->have_verify_message = previous.len > 0;
 	xbuf out, err;
 	xbuf_init(&out, e->a);
 	xbuf_init(&err, e->a);
@@ -332,6 +332,39 @@ static void expand_message(acl_ctx *c, sv raw, xbuf *dst)
 		return;
 	xbuf_reset(dst);
 	xbuf_putsv(dst, xbuf_sv(&out));
+}
+
+/* Which condition outcomes make a verb take up its message/log_message (Exim's rule): the
+ * outcomes for which the statement ends the ACL, plus a failing accept or discard (whose text
+ * is then kept for a later implicit deny). */
+static bool takes_messages(int verb, acl_result cond)
+{
+	switch (verb) {
+	case V_ACCEPT:
+	case V_DISCARD:
+		return cond == ACL_OK || cond == ACL_FAIL;
+	case V_REQUIRE:
+		return cond == ACL_FAIL;
+	default:
+		return cond == ACL_OK;
+	}
+}
+
+/* Set the statement's messages: for warn, and for an accept or discard that accepts, texts
+ * from conditions (verify, nested ACLs) are dropped first; only this statement's own count. */
+static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv log_raw)
+{
+	if (verb == V_WARN || (cond == ACL_OK && (verb == V_ACCEPT || verb == V_DISCARD))) {
+		xbuf_reset(&c->user_msg);
+		xbuf_reset(&c->log_msg);
+	}
+	acl_engine *e = acl_engine_of(c);
+	sv old_user = sv_copy(e->a, xbuf_sv(&c->user_msg));
+	sv old_log = c->log_msg.len ? sv_copy(e->a, xbuf_sv(&c->log_msg)) : old_user;
+	if (msg_raw.p)
+		expand_message(c, msg_raw, old_user, &c->user_msg);
+	if (log_raw.p)
+		expand_message(c, log_raw, old_log, &c->log_msg);
 }
 
 static void log_prefix(acl_ctx *c, xbuf *out)
@@ -353,50 +386,51 @@ static void log_prefix(acl_ctx *c, xbuf *out)
 	}
 }
 
-/* A true warn statement: log_message once per message, message as a header (deprecated). */
-static void warn_action(acl_ctx *c, sv msg_raw, sv log_raw)
+/* A true warn statement, its messages already set: log_message is logged once per message,
+ * message becomes a header (deprecated usage). */
+static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 {
 	acl_engine *e = acl_engine_of(c);
-	if (log_raw.p) {
-		xbuf text;
-		xbuf_init(&text, e->a);
-		expand_message(c, log_raw, &text);
+	if (have_log && c->log_msg.len) {
+		sv text = xbuf_sv(&c->log_msg);
 		bool seen = false;
 		for (size_t i = 0; i < e->nwarned && !seen; i++)
-			seen = sv_eq(e->warned[i], xbuf_sv(&text));
-		if (text.len && !seen) {
+			seen = sv_eq(e->warned[i], text);
+		if (!seen) {
 			if (e->nwarned == e->warned_cap) {
 				size_t ncap = e->warned_cap ? 2 * e->warned_cap : 4;
 				e->warned = arena_realloc(e->a, e->warned, e->warned_cap * sizeof *e->warned,
 					ncap * sizeof *e->warned);
 				e->warned_cap = ncap;
 			}
-			e->warned[e->nwarned++] = sv_copy(e->a, xbuf_sv(&text));
+			e->warned[e->nwarned++] = sv_copy(e->a, text);
 			xbuf line;
 			xbuf_init(&line, e->a);
 			log_prefix(c, &line);
 			if (line.len)
 				xbuf_putc(&line, ' ');
-			log_write(LOG_MAIN, "%sWarning: %s", xbuf_cstr(&line), xbuf_cstr(&text));
+			log_write(LOG_MAIN, "%sWarning: " SV_FMT, xbuf_cstr(&line), SV_ARG(text));
 		}
 	}
-	if (msg_raw.p && (ACL_BIT(c->where) & (ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT)
+	if (!have_msg || !c->user_msg.len)
+		return;
+	if (!(ACL_BIT(c->where) & (ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT)
 		| ACL_BIT(ACL_WHERE_PREDATA) | ACL_BIT(ACL_WHERE_DATA) | ACL_BIT(ACL_WHERE_PRDR)
-		| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_NOTSMTP)))) {
-		xbuf text, hdr;
-		xbuf_init(&text, e->a);
-		xbuf_init(&hdr, e->a);
-		expand_message(c, msg_raw, &text);
-		if (!text.len)
-			return;
-		size_t i = 0;
-		while (i < text.len && text.p[i] > ' ' && text.p[i] < 127 && text.p[i] != ':')
-			i++;
-		if (!(i > 0 && i < text.len && text.p[i] == ':'))
-			xbuf_puts(&hdr, "X-ACL-Warn: ");
-		xbuf_putsv(&hdr, xbuf_sv(&text));
-		acl_add_header(c, xbuf_sv(&hdr));
+		| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_NOTSMTP) | ACL_BIT(ACL_WHERE_DKIM)))) {
+		log_write(LOG_MAIN | LOG_PANIC, "ACL \"warn\" with \"message\" setting found in a non-message (%s) "
+			"ACL: cannot specify header lines here: message ignored", acl_where_name(c->where));
+		return;
 	}
+	sv text = xbuf_sv(&c->user_msg);
+	xbuf hdr;
+	xbuf_init(&hdr, e->a);
+	size_t i = 0;
+	while (i < text.len && text.p[i] > ' ' && text.p[i] < 127 && text.p[i] != ':')
+		i++;
+	if (!(i > 0 && i < text.len && text.p[i] == ':'))
+		xbuf_puts(&hdr, "X-ACL-Warn: ");
+	xbuf_putsv(&hdr, text);
+	acl_add_header(c, xbuf_sv(&hdr));
 }
 
 /* Run statements. Returns the ACL's result. */
@@ -503,7 +537,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			break;
 		case V_WARN:
 			if (cond == ACL_OK) {
-				warn_action(c, msg_raw, log_raw);
+				set_messages(c, st->verb, cond, msg_raw, log_raw);
+				warn_action(c, msg_raw.p != NULL, log_raw.p != NULL);
+				xbuf_reset(&c->user_msg);
+				xbuf_reset(&c->log_msg);
 			} else if (cond == ACL_DEFER) {
 				xbuf line;
 				xbuf_init(&line, e->a);
@@ -516,13 +553,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			}
 			break;
 		}
-		if (terminal) {
-			if (msg_raw.p)
-				expand_message(c, msg_raw, &c->user_msg);
-			if (log_raw.p)
-				expand_message(c, log_raw, &c->log_msg);
+		if (st->verb != V_WARN && takes_messages(st->verb, cond))
+			set_messages(c, st->verb, cond, msg_raw, log_raw);
+		if (terminal)
 			return result;
-		}
 	}
 	return ACL_FAIL; /* implicit deny at the end */
 }
