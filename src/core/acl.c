@@ -60,6 +60,23 @@ static bool engine_vars(void *ctx, sv name, xbuf *out)
 			return false;
 		return true;
 	}
+	if (name.len == 6 && sv_starts(name, "regex") && name.p[5] >= '1' && name.p[5] <= '9') {
+		int i = name.p[5] - '1';
+		if (i < e->nregex)
+			xbuf_putsv(out, e->regex[i]);
+		return true;
+	}
+	if (sv_starts(name, "dnslist_") && e->ctx) {
+		const acl_ctx *c = e->ctx;
+		sv rest = sv_sub(name, 8, name.len);
+		const sv *v = sv_eq_cstr(rest, "domain") ? &c->dnslist_domain : sv_eq_cstr(rest, "matched")
+			? &c->dnslist_matched : sv_eq_cstr(rest, "text") ? &c->dnslist_text
+			: sv_eq_cstr(rest, "value") ? &c->dnslist_value : NULL;
+		if (!v)
+			return false;
+		xbuf_putsv(out, *v);
+		return true;
+	}
 	if (sv_eq_cstr(name, "csa_status") && e->csa_status.p) {
 		xbuf_putsv(out, e->csa_status);
 		return true;
@@ -82,6 +99,7 @@ acl_engine *acl_engine_of(acl_ctx *c)
 		c->engine = e;
 	}
 	acl_engine *e = c->engine;
+	e->ctx = c;
 	if (!e->pushed && c->env) {
 		xp_env_push_provider(c->env, &e->vars);
 		e->pushed = true;

@@ -102,7 +102,6 @@ struct acl_ctx {
 	bool discarded;             /* MAIL ACL returned discard: later RCPTs are discarded too */
 	unsigned log_reject_target; /* LOG_* bits for the rejection line (log_reject_target =) */
 	sv queue;                   /* "queue =" modifier: the named queue for the message */
-	acl_ctx *parent;            /* ${acl} from inside an ACL: the outer context */
 };
 
 /* Bit for a where in the masks below. */

@@ -307,12 +307,13 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 		int rc = pcre2_match(re, (PCRE2_SPTR)body.p, body.len, 0, 0, md, NULL);
 		if (rc > 0) {
+			acl_engine *e = acl_engine_of(c);
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+			e->nregex = 0;
 			for (int i = 1; i < rc && i <= 9; i++) {
-				char name[8];
-				snprintf(name, sizeof name, "regex%d", i);
-				sv cap = sv_tainted(sv_make(body.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]));
-				xp_env_set_aclvar(c->env, sv_cstr(name), cap);
+				sv cap = ov[2 * i] == PCRE2_UNSET ? SV_LIT("")
+					: sv_make(body.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+				e->regex[e->nregex++] = sv_tainted(sv_copy(e->a, cap));
 			}
 		}
 		pcre2_match_data_free(md);

@@ -91,6 +91,9 @@ typedef struct acl_engine {
 	bool have_rate;
 	struct acl_rl_cache *rl_conn, *rl_mail;
 	sv csa_status;
+	sv regex[9];                  /* $regex1..$regex9 after regex / mime_regex matched */
+	int nregex;
+	const acl_ctx *ctx;           /* the context last run (for $dnslist_*) */
 } acl_engine;
 
 const char *acl_verb_name(int v);

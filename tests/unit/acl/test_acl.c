@@ -103,6 +103,10 @@ static const char *config_text =
 	"  accept verify = nosuch\n"
 	"a_header_syntax:\n"
 	"  accept verify = header_syntax\n"
+	"a_regex:\n"
+	"  accept regex = nomatch : ^body text (\\\\d+)\n"
+	"         message = n=$regex1\n"
+	"  deny message = no match\n"
 	"a_logwrite:\n"
 	"  accept logwrite = :main: hello from logwrite\n";
 
@@ -124,7 +128,14 @@ static acl_result stub_verify(void *ctx, bool recipient, sv address, sv options,
 	}
 	return ACL_OK;
 }
-static const acl_ops ops = { .verify_address = stub_verify };
+static const char *body_text = "Subject: x\n\nbody text 12345\n";
+static bool stub_body(void *ctx, sv *body)
+{
+	(void)ctx;
+	*body = sv_cstr(body_text);
+	return true;
+}
+static const acl_ops ops = { .verify_address = stub_verify, .body = stub_body };
 
 /* $domain etc. for the RCPT context */
 static sv cur_rcpt;
@@ -204,6 +215,8 @@ static void test_verbs(void)
 		{ "a_discard", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_DISCARD, "", "gone" },
 		{ "a_drop", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL_DROP, "bye", "" },
 		{ "a_defer", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_DEFER, "452 later", "" },
+		{ "a_regex", ACL_WHERE_DATA, "1.2.3.4", NULL, ACL_OK, "n=12345", "" },
+		{ "a_regex", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "cannot test regex condition in RCPT ACL" },
 		{ "a_rate_bad", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
 			"error in arguments to \"ratelimit\" condition: \"NULL\" is not a time value" },
 		{ "a_forced", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL, "forced fail ignores the condition", "" },
