@@ -246,6 +246,8 @@ size_t acl_split_text(arena *a, sv text, const char *file, acl_src_line **out)
 		if (continuing && pos < text.len)
 			continue;
 		continuing = false;
+		if (!sv_trim(xbuf_sv(&cur)).len)
+			continue; /* only continuation backslashes: nothing there */
 		if (n == cap) {
 			lines = arena_realloc(a, lines, cap * sizeof *lines, 2 * cap * sizeof *lines);
 			cap *= 2;
