@@ -110,6 +110,7 @@ acl_result acl_run_nested(acl_ctx *c, sv spec, const sv *args, int nargs);
 
 /* Pieces of acl_cond_run in their own files. */
 acl_result acl_verify(acl_ctx *c, sv arg);
+acl_result acl_verify_csa(acl_ctx *c, sv domain);
 acl_result acl_control(acl_ctx *c, sv arg);
 acl_result acl_ratelimit(acl_ctx *c, sv arg);
 acl_result acl_seen(acl_ctx *c, sv arg);

@@ -16,7 +16,7 @@
 #define W(x) ACL_BIT(ACL_WHERE_##x)
 
 typedef enum vfy { VF_HELO, VF_HEADER_SYNTAX, VF_HEADER_SENDER, VF_HEADER_NAMES_ASCII, VF_NOT_BLIND,
-	VF_REVERSE_HOST_LOOKUP, VF_SENDER, VF_RECIPIENT, VF_CERTIFICATE, VF__COUNT } vfy;
+	VF_REVERSE_HOST_LOOKUP, VF_SENDER, VF_RECIPIENT, VF_CERTIFICATE, VF_CSA, VF__COUNT } vfy;
 
 static const struct { const char *name; unsigned allowed; } kinds[VF__COUNT] = {
 	[VF_HELO] = { "helo", ACL_ALL_WHERE },
@@ -28,6 +28,7 @@ static const struct { const char *name; unsigned allowed; } kinds[VF__COUNT] = {
 	[VF_SENDER] = { "sender", W(RCPT) | W(MAIL) | W(PREDATA) | W(MIME) | W(DKIM) | W(DATA) | W(PRDR) | W(NOTSMTP) },
 	[VF_RECIPIENT] = { "recipient", W(RCPT) | W(VRFY) },
 	[VF_CERTIFICATE] = { "certificate", ACL_ALL_WHERE },
+	[VF_CSA] = { "csa", ACL_ALL_WHERE },
 };
 
 /* Headers whose contents are address lists (RFC 5322), which header_syntax checks. */
@@ -321,6 +322,8 @@ acl_result acl_verify(acl_ctx *c, sv arg)
 		return verify_address(c, false, given.p ? given : c->msg ? c->msg->sender : SV_LIT(""), rest);
 	case VF_RECIPIENT:
 		return verify_address(c, true, c->recipient, rest);
+	case VF_CSA:
+		return acl_verify_csa(c, rest.len ? sv_sub(rest, 1, rest.len) : SV_NULL);
 	case VF_CERTIFICATE:
 		/* Without a verified client certificate the condition is false (TLS issue fills it). */
 		return c->origin && c->origin->tls_certificate_verified ? ACL_OK : ACL_FAIL;
