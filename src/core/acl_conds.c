@@ -19,9 +19,6 @@
 #include "search/match.h"
 #include "search/search.h"
 
-/* The resolver is another module; until it is linked, dnslists says so instead of failing to
- * link the whole program. */
-#pragma weak dns_dnslists
 
 static int expand_named(void *ectx, sv in, xbuf *out, xbuf *err)
 {
@@ -326,14 +323,12 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 
 static acl_result cond_dnslists(acl_ctx *c, sv arg)
 {
-	if (!dns_dnslists)
-		return acl_error(c, "dnslists: the DNS resolver is not part of this build");
-	if (!c->origin || !c->origin->host_address.len)
-		return ACL_FAIL; /* a local message is in no list */
+	/* Without a client address only items with explicit keys are looked up. */
+	sv ip = c->origin ? c->origin->host_address : SV_LIT("");
 	dnslist_vars v = { 0 };
 	xbuf err;
 	xbuf_init(&err, c->user_msg.a);
-	int rc = dns_dnslists(c->user_msg.a, c->env, arg, c->origin->host_address, &v, &err);
+	int rc = dns_dnslists(c->user_msg.a, c->env, arg, ip, &v, &err);
 	if (rc == 1) {
 		c->dnslist_domain = v.domain;
 		c->dnslist_matched = v.matched;

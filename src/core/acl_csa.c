@@ -17,9 +17,6 @@
 #include "lib/arena.h"
 #include "lib/ip.h"
 
-#pragma weak dns_lookup
-#pragma weak dns_host_addresses
-
 typedef enum csa_rc {
 	CSA_UNKNOWN, CSA_OK, CSA_DEFER_SRV, CSA_DEFER_ADDR, CSA_FAIL_EXPLICIT, CSA_FAIL_DOMAIN,
 	CSA_FAIL_NOADDR, CSA_FAIL_MISMATCH,
@@ -131,8 +128,6 @@ acl_result acl_verify_csa(acl_ctx *c, sv domain)
 		e->csa_status = SV_LIT("unknown");
 		return ACL_OK; /* a local caller: nothing to authorize */
 	}
-	if (!dns_lookup || !dns_host_addresses)
-		return acl_error(c, "verify = csa: the DNS resolver is not part of this build");
 	if (!domain.len)
 		domain = o->helo_name.len ? o->helo_name : o->host_address;
 	csa_rc rc = csa_check(c, domain, o->host_address);

@@ -18,8 +18,6 @@
 #include "lib/list.h"
 #include "lib/timefmt.h"
 
-#pragma weak dns_host_addresses
-
 #define SEEN_VERSION 1
 
 typedef struct seen_update {
@@ -141,7 +139,7 @@ acl_result acl_udpsend(acl_ctx *c, sv arg)
 	if (!ip_parse(host, &ip)) {
 		sv *addrs;
 		size_t na = 0;
-		if (!dns_host_addresses || dns_host_addresses(a, host, &addrs, &na) != DNS_SUCCEED || !na
+		if (dns_host_addresses(a, host, &addrs, &na) != DNS_SUCCEED || !na
 			|| !ip_parse(addrs[0], &ip))
 			return acl_error(c, "udpsend: failed to find address for host \"%s\"", xbuf_cstr(&parts[0]));
 	}

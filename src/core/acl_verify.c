@@ -10,9 +10,6 @@
 #include "lib/ip.h"
 #include "mail/address.h"
 
-#pragma weak dns_host_addresses
-#pragma weak dns_host_name_lookup
-
 #define W(x) ACL_BIT(ACL_WHERE_##x)
 
 typedef enum vfy { VF_HELO, VF_HEADER_SYNTAX, VF_HEADER_SENDER, VF_HEADER_NAMES_ASCII, VF_NOT_BLIND,
@@ -71,7 +68,7 @@ static acl_result verify_helo(acl_ctx *c)
 		ok = ip_parse(lit, &a) && ip_parse(o->host_address, &b) && ip_equal(&a, &b);
 	} else if (o->host_name.len && sv_eqi(o->host_name, helo)) {
 		ok = true;
-	} else if (dns_host_addresses && o->host_address.len) {
+	} else if (o->host_address.len) {
 		sv *addrs;
 		size_t n = 0;
 		ip_addr want;
@@ -192,7 +189,7 @@ static acl_result verify_reverse(acl_ctx *c, bool defer_ok)
 		return ACL_OK; /* a local caller has nothing to look up */
 	if (o->host_name.len)
 		return ACL_OK;
-	if (!o->host_lookup_failed && !o->host_lookup_deferred && dns_host_name_lookup) {
+	if (!o->host_lookup_failed && !o->host_lookup_deferred) {
 		sv name, *aliases;
 		size_t naliases;
 		dns_rc rc = dns_host_name_lookup(c->user_msg.a, o->host_address, &name, &aliases, &naliases);
