@@ -127,22 +127,9 @@ static acl_result cond_condition(acl_ctx *c, sv arg)
 static acl_result cond_set(acl_ctx *c, const acl_cond *cd, sv value)
 {
 	xp_env_set_aclvar(c->env, cd->varname, value);
-	/* Onto the message too, so the spool keeps it (the list is the message model's; set in
-	 * place rather than through message.c so the engine needs nothing else from it). */
-	if (c->msg) {
-		msg_aclvar *v = c->msg->aclvars;
-		while (v && !sv_eq(v->name, cd->varname))
-			v = v->next;
-		if (!v) {
-			v = arena_calloc(c->msg->a, 1, sizeof *v);
-			v->name = sv_copy(c->msg->a, cd->varname);
-			msg_aclvar **tail = &c->msg->aclvars;
-			while (*tail)
-				tail = &(*tail)->next;
-			*tail = v;
-		}
-		v->value = sv_copy(c->msg->a, value);
-	}
+	/* Onto the message too, so the spool keeps it. */
+	if (c->msg)
+		message_set_aclvar(c->msg, cd->varname, value);
 	return ACL_OK;
 }
 

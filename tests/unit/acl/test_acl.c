@@ -471,8 +471,7 @@ int main(void)
 	a = arena_new("acltest");
 	xp_env_init(&env, a);
 	xp_env_push_provider(&env, &rcpt_provider);
-	msg = arena_calloc(a, 1, sizeof *msg); /* the message model's constructor lives with the spool */
-	msg->a = a;
+	msg = message_new(a);
 	msg->sender = sv_cstr("s@example.com");
 
 	RUN(test_parse_errors);
