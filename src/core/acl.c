@@ -118,13 +118,35 @@ void acl_ctx_init(acl_ctx *c, arena *a, acl_where where, xp_env *env)
 	c->smtp_session = true;
 }
 
+void acl_ctx_begin(acl_ctx *c, acl_where where)
+{
+	c->where = where;
+	xbuf_reset(&c->user_msg);
+	xbuf_reset(&c->log_msg);
+	c->delay_seconds = 0;
+	c->dnslist_domain = c->dnslist_matched = c->dnslist_text = c->dnslist_value = SV_NULL;
+}
+
 void acl_ctx_message_done(acl_ctx *c)
 {
 	acl_engine *e = c->engine;
 	if (e) {
 		e->nwarned = 0;
 		e->rl_mail = NULL;
+		for (size_t i = 0; i < e->nmvars && c->env; i++)
+			xp_env_set_aclvar(c->env, e->mvars[i], SV_LIT(""));
+		e->nmvars = 0;
 	}
+	acl_controls *k = &c->controls;
+	k->submission = k->suppress_local_fixups = k->freeze = k->freeze_no_cutthrough = false;
+	k->queue = k->queue_only = k->no_mbox_unspool = k->fakedefer = k->fakereject = false;
+	k->cutthrough_delivery = k->caseful_local_part = k->caselower_local_part = false;
+	k->utf8_downconvert = k->dkim_disable_verify = k->dmarc_disable_verify = false;
+	k->dmarc_enable_forensic = false;
+	k->submission_domain = k->submission_name = k->fake_message = k->queue_name = SV_NULL;
+	c->add_headers = NULL;
+	c->remove_headers = SV_NULL;
+	c->queue = SV_NULL;
 	c->discarded = false;
 }
 

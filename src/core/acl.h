@@ -121,8 +121,15 @@ bool acl_register_control(const char *name, unsigned forbid_mask, acl_control_fn
 /* The text for the rejection log line: log_message if set, else the user message (Exim uses
  * the client's text when no log text was given). May be empty. */
 sv acl_log_text(const acl_ctx *c);
-/* Forget per-message state at the end of a message (acl_m variables stay with the env's caller;
- * this clears warn de-duplication and the discard flag). */
+/* How a caller keeps one context per connection (so warn de-duplication, per_conn ratelimit
+ * results, acl_c variables and connection controls last):
+ *   acl_ctx_init once; before each ACL run acl_ctx_begin(c, where) (sets where, empties
+ *   user_msg/log_msg, the delay total and $dnslist_*); set recipient/msg; acl_check.
+ *   At the end of a message (accepted, rejected or RSET) acl_ctx_message_done: it forgets the
+ *   message's add_header/remove_header results, per-message controls (submission, freeze,
+ *   queue, fakereject, ...), the queue name, the discard flag, per_mail ratelimit results and warn
+ *   de-duplication, and empties the acl_m variables set through this context. */
+void acl_ctx_begin(acl_ctx *c, acl_where where);
 void acl_ctx_message_done(acl_ctx *c);
 /* Drop cached ACLs read from files or inline text (after a configuration reload). */
 void acl_cache_flush(void);

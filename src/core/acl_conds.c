@@ -127,6 +127,20 @@ static acl_result cond_condition(acl_ctx *c, sv arg)
 static acl_result cond_set(acl_ctx *c, const acl_cond *cd, sv value)
 {
 	xp_env_set_aclvar(c->env, cd->varname, value);
+	if (sv_starts(cd->varname, "acl_m")) {
+		acl_engine *e = acl_engine_of(c);
+		bool known = false;
+		for (size_t i = 0; i < e->nmvars && !known; i++)
+			known = sv_eq(e->mvars[i], cd->varname);
+		if (!known) {
+			if (e->nmvars == e->mvars_cap) {
+				size_t ncap = e->mvars_cap ? 2 * e->mvars_cap : 8;
+				e->mvars = arena_realloc(e->a, e->mvars, e->mvars_cap * sizeof *e->mvars, ncap * sizeof *e->mvars);
+				e->mvars_cap = ncap;
+			}
+			e->mvars[e->nmvars++] = sv_copy(e->a, cd->varname);
+		}
+	}
 	/* Onto the message too, so the spool keeps it. */
 	if (c->msg)
 		message_set_aclvar(c->msg, cd->varname, value);

@@ -94,6 +94,8 @@ typedef struct acl_engine {
 	sv regex[9];                  /* $regex1..$regex9 after regex / mime_regex matched */
 	int nregex;
 	const acl_ctx *ctx;           /* the context last run (for $dnslist_*) */
+	sv *mvars;                    /* acl_m names set (emptied at the end of a message) */
+	size_t nmvars, mvars_cap;
 } acl_engine;
 
 const char *acl_verb_name(int v);

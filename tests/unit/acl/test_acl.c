@@ -165,11 +165,13 @@ static acl_ctx ctx;
 
 static outcome run(const char *spec, acl_where where, const char *host, const char *rcpt)
 {
-	static acl_ctx prev;
-	(void)prev;
-	void *engine = ctx.engine; /* keep the per-connection state between calls */
-	acl_ctx_init(&ctx, a, where, &env);
-	ctx.engine = engine;
+	/* One context per "connection", as the SMTP session keeps it. */
+	static bool inited;
+	if (!inited) {
+		acl_ctx_init(&ctx, a, where, &env);
+		inited = true;
+	}
+	acl_ctx_begin(&ctx, where);
 	ctx.origin = &origin;
 	ctx.msg = msg;
 	ctx.ops = &ops;
@@ -264,6 +266,7 @@ static void test_senders(void)
 
 static void test_controls_and_headers(void)
 {
+	acl_ctx_message_done(&ctx);
 	outcome o = run("a_ctl", ACL_WHERE_RCPT, "1.2.3.4", "x@y");
 	CHECK_INT(o.rc, ACL_OK);
 	CHECK(ctx.controls.submission);
@@ -283,6 +286,8 @@ static void test_controls_and_headers(void)
 		}
 	}
 	CHECK_STR(sv_dup(a, ctx.remove_headers), "X-B:X-C");
+	acl_ctx_message_done(&ctx);
+	CHECK(ctx.add_headers == NULL && !ctx.remove_headers.len && !ctx.controls.submission);
 	o = run("a_header", ACL_WHERE_CONNECT, "1.2.3.4", NULL);
 	CHECK_INT(o.rc, ACL_ERROR);
 	CHECK_STR(o.log, "cannot use add_header condition in connection ACL");
@@ -297,6 +302,14 @@ static void test_set_on_message(void)
 		if (sv_eq_cstr(v->name, "acl_m_foo") && sv_eq_cstr(v->value, "bar"))
 			found = true;
 	CHECK(found);
+	/* acl_m variables end with the message, acl_c ones stay */
+	xp_env_set_aclvar(&env, SV_LIT("acl_c9"), SV_LIT("keep"));
+	acl_ctx_message_done(&ctx);
+	xbuf out, err;
+	xbuf_init(&out, a);
+	xbuf_init(&err, a);
+	CHECK_INT(xp_expand(&env, SV_LIT("[$acl_m_foo][$acl_c9]"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "[][keep]");
 }
 
 static void test_ratelimit(void)
@@ -424,6 +437,15 @@ static void test_warn_log(void)
 	fclose(f);
 	const char *first = strstr(buf, "warned [one]");
 	CHECK(first && !strstr(first + 1, "warned [one]"));
+	/* A new message logs it again. */
+	acl_ctx_message_done(&ctx);
+	run("a_warn", ACL_WHERE_RCPT, "1.2.3.4", "x@y");
+	f = fopen(path, "r");
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	first = strstr(buf, "warned [one]");
+	CHECK(first && strstr(first + 1, "warned [one]"));
 }
 
 /* ${acl} through the expansion hook. */
