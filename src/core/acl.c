@@ -133,6 +133,7 @@ void acl_ctx_message_done(acl_ctx *c)
 	if (e) {
 		e->nwarned = 0;
 		e->rl_mail = NULL;
+		e->sender_verified = NULL;
 		for (size_t i = 0; i < e->nmvars && c->env; i++)
 			xp_env_set_aclvar(c->env, e->mvars[i], SV_LIT(""));
 		e->nmvars = 0;
@@ -407,7 +408,7 @@ static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv l
 		expand_message(c, log_raw, old_log, &c->log_msg);
 }
 
-static void log_prefix(acl_ctx *c, xbuf *out)
+void acl_log_prefix(acl_ctx *c, xbuf *out)
 {
 	if (c->log_prefix) {
 		xbuf_puts(out, c->log_prefix);
@@ -446,7 +447,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 			e->warned[e->nwarned++] = sv_copy(e->a, text);
 			xbuf line;
 			xbuf_init(&line, e->a);
-			log_prefix(c, &line);
+			acl_log_prefix(c, &line);
 			if (line.len)
 				xbuf_putc(&line, ' ');
 			log_write(LOG_MAIN, "%sWarning: " SV_FMT, xbuf_cstr(&line), SV_ARG(text));
@@ -584,7 +585,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			} else if (cond == ACL_DEFER) {
 				xbuf line;
 				xbuf_init(&line, e->a);
-				log_prefix(c, &line);
+				acl_log_prefix(c, &line);
 				if (line.len)
 					xbuf_putc(&line, ' ');
 				sv why = acl_log_text(c);

@@ -94,6 +94,7 @@ typedef struct acl_engine {
 	sv regex[9];                  /* $regex1..$regex9 after regex / mime_regex matched */
 	int nregex;
 	const acl_ctx *ctx;           /* the context last run (for $dnslist_*) */
+	struct sender_cache *sender_verified; /* verify = sender results for this message */
 	sv *mvars;                    /* acl_m names set (emptied at the end of a message) */
 	size_t nmvars, mvars_cap;
 } acl_engine;
@@ -118,6 +119,9 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg);
 acl_result acl_seen(acl_ctx *c, sv arg);
 acl_result acl_udpsend(acl_ctx *c, sv arg);
 acl_result acl_add_header(acl_ctx *c, sv arg);
+
+/* "H=name (helo) [ip]" as the caller logs the client (acl_ctx.log_prefix or built from origin). */
+void acl_log_prefix(acl_ctx *c, xbuf *out);
 
 /* Error helper: sets log_msg (replacing it) and returns ACL_ERROR. */
 acl_result acl_error(acl_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -8,6 +8,7 @@
 #include "core/dns.h"
 #include "lib/arena.h"
 #include "lib/ip.h"
+#include "lib/log.h"
 #include "mail/address.h"
 
 #define W(x) ACL_BIT(ACL_WHERE_##x)
@@ -211,15 +212,87 @@ static acl_result verify_reverse(acl_ctx *c, bool defer_ok)
 	return ACL_FAIL;
 }
 
+static bool has_option(sv options, const char *name)
+{
+	for (size_t i = 0; i < options.len;) {
+		size_t e = i + 1;
+		while (e < options.len && options.p[e] != '/')
+			e++;
+		if (sv_eq_cstr(sv_range(options, i + 1, e), name))
+			return true;
+		i = e;
+	}
+	return false;
+}
+
+/* A sender's verification is done once per message, as Exim does: the first failure is logged
+ * ("sender verify fail for <a>: why") and told in detail, later ones just say it failed. */
+typedef struct sender_cache {
+	struct sender_cache *next;
+	sv address;
+	acl_result result;
+} sender_cache;
+
+static acl_result verify_sender(acl_ctx *c, sv address, sv options)
+{
+	acl_engine *e = acl_engine_of(c);
+	for (sender_cache *sc = e->sender_verified; sc; sc = sc->next)
+		if (sv_eq(sc->address, address)) {
+			if (sc->result == ACL_FAIL || sc->result == ACL_DEFER) {
+				xbuf_reset(&c->user_msg);
+				xbuf_reset(&c->log_msg);
+				const char *t = sc->result == ACL_FAIL ? "Sender verify failed" : "Could not complete sender verify";
+				xbuf_puts(&c->user_msg, t);
+				xbuf_puts(&c->log_msg, t);
+			}
+			return sc->result;
+		}
+	xbuf why_user, why_log;
+	xbuf_init(&why_user, e->a);
+	xbuf_init(&why_log, e->a);
+	acl_result r = c->ops->verify_address(c->ops_ctx, false, address, options, &why_user, &why_log);
+	sender_cache *sc = arena_calloc(e->a, 1, sizeof *sc);
+	sc->address = sv_copy(e->a, address);
+	sc->result = r;
+	sc->next = e->sender_verified;
+	e->sender_verified = sc;
+	if (r != ACL_FAIL && r != ACL_DEFER)
+		return r;
+	bool fail = r == ACL_FAIL;
+	sv why = why_log.len ? xbuf_sv(&why_log) : xbuf_sv(&why_user);
+	const char *summary = fail ? "Sender verify failed" : "Could not complete sender verify";
+	xbuf_reset(&c->user_msg);
+	xbuf_reset(&c->log_msg);
+	if (has_option(options, "no_details")) {
+		xbuf_puts(&c->user_msg, summary);
+	} else {
+		xbuf prefix;
+		xbuf_init(&prefix, e->a);
+		acl_log_prefix(c, &prefix);
+		log_write(LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
+			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(address), why.len ? ": " : "", SV_ARG(why));
+		if (fail) {
+			xbuf_printf(&c->user_msg, "Verification failed for <" SV_FMT ">\n", SV_ARG(address));
+			if (why_user.len)
+				xbuf_printf(&c->user_msg, SV_FMT "\n", SV_ARG(xbuf_sv(&why_user)));
+		}
+		xbuf_puts(&c->user_msg, summary);
+	}
+	xbuf_puts(&c->log_msg, summary);
+	return r;
+}
+
 static acl_result verify_address(acl_ctx *c, bool recipient, sv address, sv options)
 {
 	if (!c->ops || !c->ops->verify_address)
 		return acl_error(c, "cannot verify %s: no router chain in this context", recipient ? "recipient" : "sender");
 	if (!recipient && !address.len)
 		return ACL_OK; /* the null sender always verifies */
-	acl_result r = c->ops->verify_address(c->ops_ctx, recipient, address, options, &c->user_msg, &c->log_msg);
+	if (!recipient)
+		return verify_sender(c, address, options);
+	acl_result r = c->ops->verify_address(c->ops_ctx, true, address, options, &c->user_msg, &c->log_msg);
 	if (r == ACL_FAIL && !c->user_msg.len)
-		xbuf_puts(&c->user_msg, recipient ? "Recipient verify failed" : "Sender verify failed");
+		xbuf_puts(&c->user_msg, "Recipient verify failed");
 	return r;
 }
 

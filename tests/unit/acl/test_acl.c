@@ -103,6 +103,12 @@ static const char *config_text =
 	"  accept verify = nosuch\n"
 	"a_header_syntax:\n"
 	"  accept verify = header_syntax\n"
+	"a_vsender:\n"
+	"  require verify = sender\n"
+	"  accept\n"
+	"a_vsender_nd:\n"
+	"  require verify = sender/no_details\n"
+	"  accept\n"
 	"a_regex:\n"
 	"  accept regex = nomatch : ^body text (\\\\d+)\n"
 	"         message = n=$regex1\n"
@@ -448,6 +454,39 @@ static void test_warn_log(void)
 	CHECK(first && strstr(first + 1, "warned [one]"));
 }
 
+/* Sender verification: once per message, detailed the first time, logged. */
+static void test_verify_sender(void)
+{
+	acl_ctx_message_done(&ctx);
+	msg->sender = sv_cstr("bad@x.example");
+	outcome o = run("a_vsender", ACL_WHERE_RCPT, "1.2.3.4", "r@y");
+	CHECK_INT(o.rc, ACL_FAIL);
+	CHECK_STR(o.user, "Verification failed for <bad@x.example>\nUnrouteable address\nSender verify failed");
+	CHECK_STR(o.log, "Sender verify failed");
+	o = run("a_vsender", ACL_WHERE_RCPT, "1.2.3.4", "r2@y");
+	CHECK_INT(o.rc, ACL_FAIL);
+	CHECK_STR(o.user, "Sender verify failed");
+	acl_ctx_message_done(&ctx);
+	o = run("a_vsender_nd", ACL_WHERE_RCPT, "1.2.3.4", "r@y");
+	CHECK_STR(o.user, "Sender verify failed");
+	msg->sender = sv_cstr("good@x.example");
+	CHECK_INT(run("a_vsender", ACL_WHERE_RCPT, "1.2.3.4", "r@y").rc, ACL_OK);
+	msg->sender = sv_cstr("");
+	CHECK_INT(run("a_vsender", ACL_WHERE_RCPT, "1.2.3.4", "r@y").rc, ACL_OK);
+	char path[256], buf[8192];
+	snprintf(path, sizeof path, "%s/mainlog", tmpdir);
+	FILE *f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	const char *line = strstr(buf, "H=[1.2.3.4] sender verify fail for <bad@x.example>: Unrouteable address\n");
+	CHECK(line != NULL);
+	CHECK(line && !strstr(strchr(line, '\n'), "sender verify fail")); /* once, and not for no_details */
+}
+
 /* ${acl} through the expansion hook. */
 static void test_expand_hook(void)
 {
@@ -505,6 +544,7 @@ int main(void)
 	RUN(test_seen);
 	RUN(test_hintsdb);
 	RUN(test_warn_log);
+	RUN(test_verify_sender);
 	RUN(test_expand_hook);
 
 	char cmd[300];
