@@ -18,7 +18,23 @@ static char tmpdir[] = "/tmp/acl_test_XXXXXX";
 static const char *config_text =
 	"primary_hostname = test.example\n"
 	"spool_directory = %s\n"
+	"domainlist local_domains = @ : local.example\n"
+	"hostlist relay_from_hosts = 127.0.0.1 : 10.0.0.0/8\n"
 	"begin acl\n"
+	"a_default_rcpt:\n"
+	"  accept hosts = :\n"
+	"         message = local\n"
+	"  deny   domains = +local_domains\n"
+	"         local_parts = ^[.] : ^.*[@%%!/|]\n"
+	"         message = Restricted characters in address\n"
+	"  accept local_parts = postmaster\n"
+	"         domains = +local_domains\n"
+	"  accept hosts = +relay_from_hosts\n"
+	"         control = submission\n"
+	"         message = relay host\n"
+	"  require message = relay not permitted\n"
+	"          domains = +local_domains\n"
+	"  accept message = local domain\n"
 	"a_deny_domain:\n"
 	"  deny domains = bad.example\n"
 	"       message = bad domain $domain\n"
@@ -237,6 +253,14 @@ static void test_verbs(void)
 			"expected \"sender[=address]\", \"recipient\", \"helo\", \"header_syntax\", \"header_sender\", "
 			"\"header_names_ascii\" or \"reverse_host_lookup\" at start of ACL condition \"verify nosuch\"" },
 		{ "a_header_syntax", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "cannot verify header_syntax in ACL for RCPT" },
+		/* the shape of Exim's default RCPT ACL */
+		{ "a_default_rcpt", ACL_WHERE_RCPT, "", "x@far.example", ACL_OK, "local", "" },
+		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", "a%b@local.example", ACL_FAIL, "Restricted characters in address", "" },
+		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", ".x@test.example", ACL_FAIL, "Restricted characters in address", "" },
+		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", "postmaster@local.example", ACL_OK, "", "" },
+		{ "a_default_rcpt", ACL_WHERE_RCPT, "10.1.1.1", "x@far.example", ACL_OK, "relay host", "" },
+		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", "x@far.example", ACL_FAIL, "relay not permitted", "" },
+		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", "x@LOCAL.example", ACL_OK, "local domain", "" },
 		/* inline ACLs and names that are not ACLs */
 		{ "accept hosts = 1.2.3.4", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_OK, "", "" },
 		{ "nosuch", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "unknown ACL verb \"nosuch\" in \"nosuch\"" },
