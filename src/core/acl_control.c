@@ -1,6 +1,8 @@
-/* "control =": every control of Exim 4.96, with its per-ACL restrictions. The engine only records
- * what was asked in acl_ctx.controls; the SMTP session, reception and delivery act on it.
- * Modules add controls with acl_register_control(). */
+/* "control =": every control of Exim 4.96 as Debian builds it, with the per-ACL restrictions
+ * observed there. The engine only records what was asked in acl_ctx.controls; the SMTP session,
+ * reception and delivery act on it. Controls of optional Exim features (dmarc_disable_verify,
+ * dmarc_enable_forensic, wellknown, bmi_run) are unknown, as in Debian's build, until a module
+ * registers them with acl_register_control(). */
 #include <string.h>
 
 #include "core/acl_internal.h"
@@ -14,11 +16,10 @@
 
 typedef enum ctl_id {
 	CT_ALLOW_AUTH_UNADVERTISED, CT_CASEFUL_LOCAL_PART, CT_CASELOWER_LOCAL_PART,
-	CT_CUTTHROUGH_DELIVERY, CT_DEBUG, CT_DKIM_DISABLE_VERIFY, CT_DMARC_DISABLE_VERIFY,
-	CT_DMARC_ENABLE_FORENSIC, CT_DSCP, CT_ENFORCE_SYNC, CT_ERROR, CT_FAKEDEFER, CT_FAKEREJECT,
+	CT_CUTTHROUGH_DELIVERY, CT_DEBUG, CT_DKIM_DISABLE_VERIFY, CT_DSCP, CT_ENFORCE_SYNC, CT_ERROR, CT_FAKEDEFER, CT_FAKEREJECT,
 	CT_FREEZE, CT_NO_CALLOUT_FLUSH, CT_NO_DELAY_FLUSH, CT_NO_ENFORCE_SYNC,
 	CT_NO_MBOX_UNSPOOL, CT_NO_MULTILINE_RESPONSES, CT_NO_PIPELINING, CT_QUEUE, CT_QUEUE_ONLY,
-	CT_SUBMISSION, CT_SUPPRESS_LOCAL_FIXUPS, CT_UTF8_DOWNCONVERT, CT_WELLKNOWN,
+	CT_SUBMISSION, CT_SUPPRESS_LOCAL_FIXUPS, CT_UTF8_DOWNCONVERT,
 	CT__COUNT
 } ctl_id;
 
@@ -32,11 +33,9 @@ static const ctl_def controls[CT__COUNT] = {
 	[CT_ALLOW_AUTH_UNADVERTISED] = { "allow_auth_unadvertised", ACL_ALL_WHERE & ~(W(CONNECT) | W(HELO)), false },
 	[CT_CASEFUL_LOCAL_PART] = { "caseful_local_part", ACL_ALL_WHERE & ~W(RCPT), false },
 	[CT_CASELOWER_LOCAL_PART] = { "caselower_local_part", ACL_ALL_WHERE & ~W(RCPT), false },
-	[CT_CUTTHROUGH_DELIVERY] = { "cutthrough_delivery", NOT_SMTP | W(DATA) | W(PRDR) | W(MIME) | W(DKIM) | W(NOTQUIT), true },
+	[CT_CUTTHROUGH_DELIVERY] = { "cutthrough_delivery", NOT_SMTP, true },
 	[CT_DEBUG] = { "debug", 0, true },
-	[CT_DKIM_DISABLE_VERIFY] = { "dkim_disable_verify", ACL_ALL_WHERE & ~(BEFORE_DATA | W(CONNECT) | W(HELO)), false },
-	[CT_DMARC_DISABLE_VERIFY] = { "dmarc_disable_verify", ACL_ALL_WHERE & ~(BEFORE_DATA | W(CONNECT) | W(HELO)), false },
-	[CT_DMARC_ENABLE_FORENSIC] = { "dmarc_enable_forensic", ACL_ALL_WHERE & ~(BEFORE_DATA | W(CONNECT) | W(HELO)), false },
+	[CT_DKIM_DISABLE_VERIFY] = { "dkim_disable_verify", W(DATA) | W(NOTSMTP) | W(DKIM) | W(MIME) | W(PRDR), false },
 	[CT_DSCP] = { "dscp", NOT_SMTP | W(NOTQUIT), true },
 	[CT_ENFORCE_SYNC] = { "enforce_sync", NOT_SMTP, false },
 	[CT_ERROR] = { "error", 0, false },
@@ -53,8 +52,7 @@ static const ctl_def controls[CT__COUNT] = {
 	[CT_QUEUE_ONLY] = { "queue_only", ACL_ALL_WHERE & ~IN_MESSAGE, false },
 	[CT_SUBMISSION] = { "submission", ACL_ALL_WHERE & ~BEFORE_DATA, true },
 	[CT_SUPPRESS_LOCAL_FIXUPS] = { "suppress_local_fixups", ACL_ALL_WHERE & ~BEFORE_DATA, false },
-	[CT_UTF8_DOWNCONVERT] = { "utf8_downconvert", ACL_ALL_WHERE & ~IN_MESSAGE, true },
-	[CT_WELLKNOWN] = { "wellknown", ACL_ALL_WHERE & ~W(UNKNOWN), false },
+	[CT_UTF8_DOWNCONVERT] = { "utf8_downconvert", ACL_ALL_WHERE & ~(W(RCPT) | W(VRFY)), true },
 };
 
 #define MAX_REGISTERED 16
@@ -147,8 +145,6 @@ acl_result acl_control(acl_ctx *c, sv arg)
 	case CT_CUTTHROUGH_DELIVERY: k->cutthrough_delivery = true; break;
 	case CT_DEBUG: k->debug = true; break;
 	case CT_DKIM_DISABLE_VERIFY: k->dkim_disable_verify = true; break;
-	case CT_DMARC_DISABLE_VERIFY: k->dmarc_disable_verify = true; break;
-	case CT_DMARC_ENABLE_FORENSIC: k->dmarc_enable_forensic = true; break;
 	case CT_DSCP:
 		if (!opts.len)
 			return acl_error(c, "syntax error in \"control=" SV_FMT "\"", SV_ARG(arg));
@@ -205,7 +201,6 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		if (sv_eq_cstr(opts, "/0"))
 			k->utf8_downconvert = false;
 		break;
-	case CT_WELLKNOWN: k->wellknown = true; break;
 	case CT__COUNT: break;
 	}
 	return ACL_OK;

@@ -15,8 +15,9 @@
 /* Where message-changing modifiers make sense: while a message is being received. */
 #define MSG_WHERES (W(MAIL) | W(RCPT) | W(PREDATA) | W(DATA) | W(PRDR) | W(MIME) | W(NOTSMTP) \
 	| W(DKIM) | W(NOTSMTP_START))
-/* Before the sender is known. */
-#define NO_SENDER (W(AUTH) | W(CONNECT) | W(HELO) | W(ETRN) | W(EXPN) | W(STARTTLS) | W(VRFY))
+/* Where there is no sender (checked against Exim 4.96 -bh, as are the other masks). */
+#define NO_SENDER (W(AUTH) | W(CONNECT) | W(HELO) | W(ETRN) | W(EXPN) | W(STARTTLS) | W(VRFY) | W(QUIT) \
+	| W(NOTQUIT))
 #define NOT_SMTP (W(NOTSMTP) | W(NOTSMTP_START))
 
 static const acl_cond_def builtin[C__COUNT] = {
@@ -29,7 +30,7 @@ static const acl_cond_def builtin[C__COUNT] = {
 	[C_DELAY] = { "delay", true, true, W(NOTQUIT), NULL },
 	[C_DNSLISTS] = { "dnslists", false, true, NOT_SMTP, NULL },
 	[C_DOMAINS] = { "domains", false, true, ACL_ALL_WHERE & ~(W(RCPT) | W(VRFY) | W(PRDR)), NULL },
-	[C_ENCRYPTED] = { "encrypted", false, true, NOT_SMTP, NULL },
+	[C_ENCRYPTED] = { "encrypted", false, true, NOT_SMTP | W(HELO), NULL },
 	[C_ENDPASS] = { "endpass", true, false, 0, NULL },
 	[C_HOSTS] = { "hosts", false, true, NOT_SMTP, NULL },
 	[C_LOCAL_PARTS] = { "local_parts", false, true, ACL_ALL_WHERE & ~(W(RCPT) | W(VRFY) | W(PRDR)), NULL },
