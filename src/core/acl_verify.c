@@ -51,6 +51,26 @@ static bool split_header(const msg_header *h, sv *name, sv *value)
 	return true;
 }
 
+/* The client's host name, looked up now if the session has not (Exim does it lazily for these
+ * checks and logs a failure). */
+static void ensure_host_name(acl_ctx *c)
+{
+	msg_origin *o = c->origin;
+	if (!o || !o->host_address.len || o->host_name.len || o->host_lookup_failed || o->host_lookup_deferred)
+		return;
+	sv name, *aliases;
+	size_t naliases;
+	dns_rc rc = dns_host_name_lookup(c->user_msg.a, o->host_address, &name, &aliases, &naliases);
+	if (rc == DNS_SUCCEED) {
+		o->host_name = sv_copy(c->user_msg.a, name);
+		return;
+	}
+	o->host_lookup_deferred = rc == DNS_AGAIN;
+	o->host_lookup_failed = rc != DNS_AGAIN;
+	if (rc != DNS_AGAIN)
+		log_write(LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
+}
+
 static acl_result verify_helo(acl_ctx *c)
 {
 	if (c->helo_verified)
@@ -68,7 +88,7 @@ static acl_result verify_helo(acl_ctx *c)
 			lit = sv_sub(lit, 5, lit.len);
 		ip_addr a, b;
 		ok = ip_parse(lit, &a) && ip_parse(o->host_address, &b) && ip_equal(&a, &b);
-	} else if (o->host_name.len && sv_eqi(o->host_name, helo)) {
+	} else if (ensure_host_name(c), o->host_name.len && sv_eqi(o->host_name, helo)) {
 		ok = true;
 	} else if (o->host_address.len) {
 		sv *addrs;
@@ -189,19 +209,9 @@ static acl_result verify_reverse(acl_ctx *c, bool defer_ok)
 	msg_origin *o = c->origin;
 	if (!o || !o->host_address.len)
 		return ACL_OK; /* a local caller has nothing to look up */
+	ensure_host_name(c);
 	if (o->host_name.len)
 		return ACL_OK;
-	if (!o->host_lookup_failed && !o->host_lookup_deferred) {
-		sv name, *aliases;
-		size_t naliases;
-		dns_rc rc = dns_host_name_lookup(c->user_msg.a, o->host_address, &name, &aliases, &naliases);
-		if (rc == DNS_SUCCEED) {
-			o->host_name = name;
-			return ACL_OK;
-		}
-		o->host_lookup_deferred = rc == DNS_AGAIN;
-		o->host_lookup_failed = rc != DNS_AGAIN;
-	}
 	xbuf_reset(&c->log_msg);
 	if (o->host_lookup_deferred) {
 		if (defer_ok)
