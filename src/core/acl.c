@@ -125,6 +125,8 @@ void acl_ctx_begin(acl_ctx *c, acl_where where)
 	xbuf_reset(&c->log_msg);
 	c->delay_seconds = 0;
 	c->dnslist_domain = c->dnslist_matched = c->dnslist_text = c->dnslist_value = SV_NULL;
+	if (c->engine)
+		((acl_engine *)c->engine)->rl_cmd = NULL; /* a new command: per-command ratelimit results go */
 }
 
 void acl_ctx_message_done(acl_ctx *c)

@@ -89,7 +89,7 @@ typedef struct acl_engine {
 	/* ratelimit: $sender_rate* and the per-connection / per-message result caches */
 	sv sender_rate, sender_rate_limit, sender_rate_period;
 	bool have_rate;
-	struct acl_rl_cache *rl_conn, *rl_mail;
+	struct acl_rl_cache *rl_conn, *rl_mail, *rl_cmd;
 	sv csa_status;
 	sv regex[9];                  /* $regex1..$regex9 after regex / mime_regex matched */
 	int nregex;

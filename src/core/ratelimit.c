@@ -4,7 +4,9 @@
  * The rate is an exponentially weighted moving average kept per key in the "ratelimit" hints
  * database: after an interval i since the last update, with period p and a = exp(-i/p),
  *     new = count * (1 - a) / (i/p) + a * old
- * (for i -> 0 the first term tends to count). The condition is true when the new rate exceeds m.
+ * (for i -> 0 the first term tends to count), and never less than count (an isolated event after a
+ * long quiet spell counts as its own size per period). The condition is true unless the new rate
+ * is below m.
  * leaky (default) stores the new rate only when under the limit; strict always stores it;
  * readonly never does. unique= counts each distinct value once per period through a Bloom
  * filter kept in the record. per_conn and per_mail results are computed once per connection or
@@ -108,11 +110,15 @@ static bool rl_apply(void *ctx, sv old, bool found, xbuf *out, bool *remove)
 		double i_over_p = interval / u->period;
 		double a = exp(-i_over_p);
 		rate = i_over_p < 1e-9 ? count + r.rate : count * (1 - a) / i_over_p + a * r.rate;
+		/* After a long quiet spell the average tends to zero, which would let a burst start
+		 * unnoticed; Exim counts an isolated event as its own size per period instead. */
+		if (rate < count)
+			rate = count;
 	}
 	u->rate = rate;
-	u->over = rate > u->limit;
-	if (u->readonly || (u->over && !u->strict && have && !u->has_unique))
-		return false; /* leaky: an over-limit event does not count */
+	u->over = rate >= u->limit; /* below the limit is the only false case */
+	if (u->readonly || (u->over && !u->strict))
+		return false; /* leaky: an over-limit event does not count (nor joins the unique set) */
 	r.version = RL_VERSION;
 	r.time = u->now;
 	r.rate = rate;
@@ -145,6 +151,13 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	sv limit_text = next_part(&rest, &any);
 	char *lt = sv_dup(a, limit_text), *endp;
 	double limit = strtod(lt, &endp);
+	/* K, M, G multiply (for per_byte limits) */
+	if (*endp == 'K' || *endp == 'k')
+		limit *= 1024, endp++;
+	else if (*endp == 'M' || *endp == 'm')
+		limit *= 1024 * 1024, endp++;
+	else if (*endp == 'G' || *endp == 'g')
+		limit *= 1024.0 * 1024 * 1024, endp++;
 	if (!limit_text.len || *endp || limit < 0)
 		return arg_error(c, "is not a positive number", limit_text);
 	sv period_text = next_part(&rest, &any);
@@ -156,6 +169,7 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	int mode = -1;
 	bool strict = false, leaky = false, readonly = false;
 	double count = 1;
+	bool count_set = false;
 	sv unique = SV_NULL, key = SV_NULL;
 	while (rest.len && !key.p) {
 		sv save = rest;
@@ -177,6 +191,7 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 		} else if (sv_starts(opt, "count=")) {
 			char *ct = sv_dup(a, sv_sub(opt, 6, opt.len));
 			count = strtod(ct, &endp);
+			count_set = true;
 			if (*endp || count < 0 || !*ct)
 				return arg_error(c, "is not a positive number", sv_sub(opt, 6, opt.len));
 		} else if (sv_starts(opt, "unique=")) {
@@ -191,8 +206,30 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 		mode = RL_PER_MAIL;
 	if (mode == RL_PER_ADDR && !unique.p)
 		unique = c->recipient; /* per_addr counts distinct recipients */
-	if (mode == RL_PER_BYTE && count == 1)
+	if (!count_set && mode == RL_PER_BYTE)
 		count = c->msg ? (double)(c->msg->size > 0 ? c->msg->size : 0) : 0;
+	if (!count_set && mode == RL_PER_RCPT && c->where != ACL_WHERE_RCPT)
+		count = c->msg ? (double)c->msg->nrcpt : 0; /* after RCPT: all recipients at once */
+	/* Where a measure makes no sense the check is read-only, and may not say otherwise. */
+	static const unsigned usable[] = {
+		[RL_PER_RCPT] = ACL_BIT(ACL_WHERE_RCPT) | ACL_BIT(ACL_WHERE_PREDATA) | ACL_BIT(ACL_WHERE_MIME)
+			| ACL_BIT(ACL_WHERE_DATA) | ACL_BIT(ACL_WHERE_PRDR) | ACL_BIT(ACL_WHERE_DKIM),
+		[RL_PER_CONN] = ACL_ALL_WHERE & ~(ACL_BIT(ACL_WHERE_NOTSMTP) | ACL_BIT(ACL_WHERE_NOTSMTP_START)),
+		[RL_PER_MAIL] = ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT) | ACL_BIT(ACL_WHERE_PREDATA)
+			| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_DATA) | ACL_BIT(ACL_WHERE_PRDR)
+			| ACL_BIT(ACL_WHERE_DKIM) | ACL_BIT(ACL_WHERE_NOTSMTP),
+		[RL_PER_BYTE] = ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT) | ACL_BIT(ACL_WHERE_PREDATA)
+			| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_DATA) | ACL_BIT(ACL_WHERE_PRDR)
+			| ACL_BIT(ACL_WHERE_DKIM) | ACL_BIT(ACL_WHERE_NOTSMTP),
+		[RL_PER_CMD] = ACL_ALL_WHERE,
+		[RL_PER_ADDR] = ACL_BIT(ACL_WHERE_RCPT),
+	};
+	if (!(usable[mode] & ACL_BIT(c->where))) {
+		if (strict || leaky)
+			return acl_error(c, "\"%s\" must not have /leaky or /strict option in %s ACL", mode_names[mode],
+				acl_where_name(c->where));
+		readonly = true;
+	}
 	if (!key.p)
 		key = c->origin ? c->origin->host_address : SV_LIT("");
 
@@ -206,15 +243,22 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	e->sender_rate_period = sv_copy(a, period_text);
 	e->have_rate = true;
 
-	acl_rl_cache **cache = mode == RL_PER_CONN ? &e->rl_conn : mode == RL_PER_MAIL ? &e->rl_mail : NULL;
-	if (cache)
-		for (acl_rl_cache *h = *cache; h; h = h->next)
-			if (sv_eq(h->key, xbuf_sv(&dbkey))) {
-				char buf[64];
-				snprintf(buf, sizeof buf, "%.1f", h->rate);
-				e->sender_rate = sv_copy(a, sv_cstr(buf));
-				return h->rate > limit ? ACL_OK : ACL_FAIL;
-			}
+	/* A rate computed earlier is reused: for the connection (per_conn), the message (per_mail,
+	 * per_byte, per_rcpt after RCPT) or the command (per_rcpt, per_cmd, per_addr and every
+	 * readonly check), so one event is counted once however many conditions test it. */
+	acl_rl_cache **cache = readonly ? &e->rl_cmd
+		: mode == RL_PER_CONN ? &e->rl_conn
+		: mode == RL_PER_MAIL || mode == RL_PER_BYTE || (mode == RL_PER_RCPT && c->where != ACL_WHERE_RCPT)
+		? &e->rl_mail : &e->rl_cmd;
+	for (acl_rl_cache *h = *cache; h; h = h->next)
+		if (sv_eq(h->key, xbuf_sv(&dbkey))) {
+			char buf[64];
+			snprintf(buf, sizeof buf, "%.1f", h->rate);
+			e->sender_rate = sv_copy(a, sv_cstr(buf));
+			return h->rate >= limit ? ACL_OK : ACL_FAIL;
+		}
+	if (readonly)
+		count = 0; /* only the stored rate, decayed to now */
 
 	xbuf spool, err;
 	xbuf_init(&spool, a);
@@ -244,13 +288,11 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	char buf[64];
 	snprintf(buf, sizeof buf, "%.1f", u.rate);
 	e->sender_rate = sv_copy(a, sv_cstr(buf));
-	if (cache) {
-		acl_rl_cache *h = arena_calloc(a, 1, sizeof *h);
-		h->key = xbuf_sv(&dbkey);
-		h->rate = u.rate;
-		h->over = u.over;
-		h->next = *cache;
-		*cache = h;
-	}
+	acl_rl_cache *h = arena_calloc(a, 1, sizeof *h);
+	h->key = xbuf_sv(&dbkey);
+	h->rate = u.rate;
+	h->over = u.over;
+	h->next = *cache;
+	*cache = h;
 	return u.over ? ACL_OK : ACL_FAIL;
 }

@@ -93,6 +93,18 @@ static const char *config_text =
 	"  deny ratelimit = 2 / 1h / per_rcpt / strict / k1\n"
 	"       message = rate $sender_rate limit $sender_rate_limit period $sender_rate_period\n"
 	"  accept\n"
+	"a_rate_exim1:\n"
+	"  deny ratelimit = 2 / 1h / per_rcpt / strict\n"
+	"       message = over $sender_rate / $sender_rate_limit / $sender_rate_period\n"
+	"  warn ratelimit = 5 / 1h / readonly / per_cmd\n"
+	"       log_message = ro $sender_rate\n"
+	"  accept message = ok $sender_rate\n"
+	"a_rate_exim2:\n"
+	"  warn ratelimit = 1 / 1h / per_rcpt / readonly\n"
+	"       log_message = ro-before $sender_rate\n"
+	"  deny ratelimit = 2 / 1h / per_rcpt / strict\n"
+	"       message = over $sender_rate\n"
+	"  accept message = ok $sender_rate\n"
 	"a_rate_bad:\n"
 	"  deny ratelimit = 2\n"
 	"a_seen:\n"
@@ -344,7 +356,7 @@ static void test_set_on_message(void)
 
 static void test_ratelimit(void)
 {
-	/* 2 per hour, strict: the third event in a row exceeds it. */
+	/* 2 per hour, strict: a burst of 2 passes (the second is a hair below 2.0), the third is over. */
 	outcome o = run("a_rate", ACL_WHERE_RCPT, "1.2.3.4", "x@y");
 	CHECK_INT(o.rc, ACL_OK);
 	o = run("a_rate", ACL_WHERE_RCPT, "1.2.3.4", "x@y");
@@ -352,6 +364,22 @@ static void test_ratelimit(void)
 	o = run("a_rate", ACL_WHERE_RCPT, "1.2.3.4", "x@y");
 	CHECK_INT(o.rc, ACL_FAIL);
 	CHECK_STR(o.user, "rate 3.0 limit 2 period 1h");
+	/* per_rcpt where it makes no sense: read-only, and strict is refused */
+	o = run("a_rate", ACL_WHERE_CONNECT, "1.2.3.4", NULL);
+	CHECK_INT(o.rc, ACL_ERROR);
+	CHECK_STR(o.log, "\"per_rcpt\" must not have /leaky or /strict option in connection ACL");
+}
+
+/* Transcripts of Exim 4.96 -bh with these ACLs (four and three RCPT commands). */
+static void test_ratelimit_like_exim(void)
+{
+	acl_ctx_message_done(&ctx);
+	static const char *const want1[] = { "ok 0.0", "ok 0.0", "over 3.0 / 2 / 1h", "over 4.0 / 2 / 1h" };
+	for (int i = 0; i < 4; i++)
+		CHECK_STR(run("a_rate_exim1", ACL_WHERE_RCPT, "5.5.5.5", "x@y").user, want1[i]);
+	/* A readonly check first caches "no rate" for the command, so the strict one never counts. */
+	for (int i = 0; i < 3; i++)
+		CHECK_STR(run("a_rate_exim2", ACL_WHERE_RCPT, "6.6.6.6", "x@y").user, "ok 0.0");
 }
 
 static void test_seen(void)
@@ -565,6 +593,7 @@ int main(void)
 	RUN(test_controls_and_headers);
 	RUN(test_set_on_message);
 	RUN(test_ratelimit);
+	RUN(test_ratelimit_like_exim);
 	RUN(test_seen);
 	RUN(test_hintsdb);
 	RUN(test_warn_log);
