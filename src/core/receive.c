@@ -147,6 +147,11 @@ long long receive_size(const receive_ctx *r)
 	return r->rd.size;
 }
 
+long long receive_size_limit(const receive_ctx *r)
+{
+	return r->rd.lim.size_limit;
+}
+
 message *receive_message(receive_ctx *r)
 {
 	return r->m;

@@ -72,6 +72,7 @@ receive_status receive_eof(receive_ctx *r);
 int receive_reject(receive_ctx *r, receive_status st, const char *host, xbuf *reply);
 /* The parser's counts, for the caller's own checks. */
 long long receive_size(const receive_ctx *r);
+long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in force; 0: none */
 
 /* After RECV_END: parse the headers into m, add the Received header and the fix-ups. Called
  * before the DATA / non-SMTP ACL so that ACL sees the headers Exim shows it. */

@@ -218,7 +218,8 @@ static bool excluded(const receive_opts *o, sv addr)
 }
 
 /* -t: recipients from To:, Cc:, Bcc: (the Resent- ones when there are Resent- headers);
- * unqualified ones get qualify_recipient; Bcc: is removed. */
+ * unqualified ones get qualify_recipient; Bcc: is removed; command-line addresses found there
+ * become non-recipients. */
 static void extract_recipients(receive_ctx *r, rcv_env *e)
 {
 	message *m = r->m;
@@ -250,7 +251,11 @@ static void extract_recipients(receive_ctx *r, rcv_env *e)
 				char *q = arena_printf(m->a, "%s@%s", p, qr);
 				a = (sv){ q, strlen(q), 1, 0 };
 			}
-			if (!excluded(&r->opts, a))
+			/* An address both in the headers and on the command line is not delivered to:
+			 * Exim records it as already handled (the non-recipients tree). */
+			if (excluded(&r->opts, a))
+				message_add_nonrecipient(m, a);
+			else
 				message_add_recipient(m, a);
 			p += len + 1;
 		}

@@ -5,6 +5,7 @@
  */
 #include <sys/time.h>
 
+#include "conf/main_options.h"
 #include "core/receive_internal.h"
 #include "lib/log.h"
 #include "lib/printing.h"
@@ -142,4 +143,7 @@ void receive_log_arrival(receive_ctx *r)
 	log_set_id(m->id);
 	log_write(LOG_MAIN, "%s", xbuf_cstr(&b));
 	log_set_id(NULL);
+	/* The message log starts with the same facts: "Received from <sender> U=... S=..." */
+	if (conf_main.message_logs)
+		spool_msglog(&r->sc, m->id, "Received from %s", xbuf_cstr(&b) + 3);
 }

@@ -1,0 +1,117 @@
+"""Local submission (the sendmail interface) against Debian's Exim 4.96: the same message and
+command line given to `exim -odq` and `postern -odq` must produce the same -H and -D spool files
+and the same "<=" log line, once message ids and times are masked.
+
+Exim is run as root with a private configuration and spool; root is a trusted caller, so the
+untrusted-user paths (Sender: checks) are covered by the unit tests and not compared here."""
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pytest
+
+EXIM = shutil.which("exim") or "/usr/sbin/exim4"
+
+CONF = """\
+spool_directory = {spool}
+primary_hostname = myhost.test.ex
+exim_user = root
+exim_group = root
+log_file_path = {spool}/log/%slog
+{extra}
+"""
+
+ID = re.compile(rb"[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b")
+DATE = re.compile(rb"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
+STAMP = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})? ", re.M)
+
+
+def mask(data):
+    data = ID.sub(b"<ID>", data)
+    data = DATE.sub(b"<DATE>", data)
+    data = STAMP.sub(b"", data)
+    # the -H time lines
+    data = re.sub(rb"^\d{10} (\d+)$", rb"<TIME> \1", data, flags=re.M)
+    data = re.sub(rb"^-received_time_usec \.\d+$", b"-received_time_usec <USEC>", data, flags=re.M)
+    data = re.sub(rb"^-received_time_complete \d+\.\d+$", b"-received_time_complete <T>", data, flags=re.M)
+    return data
+
+
+def submit(binary, workdir, args, message, extra=""):
+    spool = workdir / "spool"
+    spool.mkdir(parents=True)
+    conf = workdir / "conf"
+    conf.write_text(CONF.format(spool=spool, extra=extra))
+    proc = subprocess.run([binary, "-C", str(conf), "-odq", *args], input=message,
+                          capture_output=True, timeout=30)
+    files = {}
+    inp = spool / "input"
+    if inp.exists():
+        for f in sorted(inp.iterdir()):
+            files[f.name[-1]] = mask(f.read_bytes())
+    log = b""
+    mainlog = spool / "log" / "mainlog"
+    if mainlog.exists():
+        log = b"\n".join(mask(line) for line in mainlog.read_bytes().splitlines()
+                         if b"<=" in line or b"rejected" in line or b"no recipients" in line)
+    return proc, files, log
+
+
+CASES = [
+    ("plain", ["-f", "a@b.c", "x@y.z"], b"Subject: hi\nTo: x@y\n\nbody line\n..dot\nlast\n", ""),
+    ("two rcpts, no for", ["-f", "a@b.c", "x@y.z", "p@q.r"], b"Subject: a\n\nx\n", ""),
+    ("comma list, unqualified", ["-f", "a@b.c", "a@b, c", "d"], b"Subject: a\n\nx\n", ""),
+    ("no final newline", ["-f", "a@b.c", "x@y.z"], b"Subject: a\n\nx", ""),
+    ("headers only", ["-f", "a@b.c", "x@y.z"], b"Subject: a\n", ""),
+    ("dot ends", ["-f", "a@b.c", "x@y.z"], b"Subject: a\n\nx\n.\nmore\n", ""),
+    ("-oi keeps dot", ["-oi", "-f", "a@b.c", "x@y.z"], b"Subject: a\n\nx\n.\nmore\n", ""),
+    ("crlf body", ["-f", "a@b.c", "x@y.z"], b"Subject: a\n\nx\r\ny\r\n", ""),
+    ("not a header", ["-f", "a@b.c", "x@y.z"], b"Subject: a\nnot a header\nX: y\n\nbody\n", ""),
+    ("nul in body", ["-f", "a@b.c", "x@y.z"], b"Subject: a\n\nnul\0z\n", ""),
+    ("local sender", ["x@y.z"], b"Subject: a\n\nx\n", ""),
+    ("login From", ["-F", "Joe \"Q\" Public", "x@y"], b"Subject: a\nFrom: root\n\nx\n", ""),
+    ("fullname", ["-F", "Joe Q Public", "x@y"], b"Subject: a\n\nx\n", ""),
+    ("removals", ["x@y.z"], b"Subject: a\nReturn-Path: <x@y>\nEnvelope-To: e@f\nDelivery-Date: now\n"
+     b"Received: from a\nX-A: 1\n\nx\n", "message_id_header_text = foo\nmessage_id_header_domain = bar.example"),
+    ("-t", ["-t", "-f", "<>"], b"Subject: a\nTo: t1@x, T2 <t2@y>\nCc: c@z, unq\nBcc: b@w\n\nx\n", ""),
+    ("-t exclusion", ["-t", "-f", "a@b.c", "t1@x"], b"Subject: a\nTo: t1@x, T2 <t2@y>\n\nx\n", ""),
+    ("existing ids", ["-f", "a@b.c", "x@y.z"], b"Message-ID: <m@x>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n"
+     b"From: f@g\nSubject: s\n\nx\n", ""),
+    ("log selectors", ["-f", "a@b.c", "x@y", "p@q"], b"Subject: s \"q\"\nMessage-ID: <abc@def>\n\nx\n",
+     "log_selector = +subject +received_recipients +received_sender"),
+    ("received text", ["-f", "a@b.c", "x@y"], b"Subject: s\n\nx\n", "received_header_text = Received: short"),
+    ("-t none left", ["-oep", "-t", "-f", "a@b.c", "t1@x"], b"Subject: a\nTo: t1@x\n\nx\n", ""),
+    ("too big", ["-oep", "-f", "a@b.c", "x@y"], b"Subject: a\n\n" + b"bodybodybodybodybody\n" * 10,
+     "message_size_limit = 100"),
+]
+
+
+@pytest.mark.skipif(not os.path.exists(EXIM), reason="Debian's exim4 is not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="exim needs root for a private spool")
+@pytest.mark.parametrize("name,args,message,extra", CASES, ids=[c[0] for c in CASES])
+def test_same_spool_as_exim(postern_bin, tmp_path, name, args, message, extra):
+    ep, efiles, elog = submit(EXIM, tmp_path / "exim", args, message, extra)
+    pp, pfiles, plog = submit(postern_bin, tmp_path / "postern", args, message, extra)
+    assert pp.returncode == ep.returncode, (pp.stderr, ep.stderr)
+    assert sorted(pfiles) == sorted(efiles)
+    for k in efiles:
+        assert pfiles[k].decode("latin-1") == efiles[k].decode("latin-1"), k
+    assert plog.decode("latin-1") == elog.decode("latin-1")
+
+
+def test_no_recipients(run_postern, tmp_path):
+    spool = tmp_path / "spool"
+    conf = CONF.format(spool=spool, extra="")
+    r = run_postern("-odq", "-t", input="Subject: a\n\nx\n", config=conf)
+    assert r.returncode == 1
+    assert "no recipients in message" in r.stderr
+    assert not list((spool / "input").glob("*-H")) if (spool / "input").exists() else True
+
+
+def test_bad_recipient(run_postern, tmp_path):
+    conf = CONF.format(spool=tmp_path / "spool", extra="")
+    r = run_postern("-odq", "bad address<", input="Subject: a\n\nx\n", config=conf)
+    assert r.returncode == 1
+    assert r.stderr.startswith('exim: bad recipient address "bad address<"')
