@@ -111,6 +111,13 @@ size_t hdr_addresses(sv body, xbuf *out, size_t *bad)
 		}
 		if (info.empty || out->len == before)
 			continue;
+		/* A NUL cannot be in an address (and would break the NUL-separated result). */
+		if (memchr(out->p + before, '\0', out->len - before)) {
+			xbuf_truncate(out, before);
+			if (bad)
+				(*bad)++;
+			continue;
+		}
 		xbuf_putc(out, '\0');
 		n++;
 	}

@@ -37,7 +37,8 @@ void hdr_unfold(sv body, xbuf *out);
 
 /* The addresses in an address-list field body (To, Cc, Bcc...), each as local@domain or an
  * unqualified local part, appended to out as a NUL-separated list; returns how many. Items that
- * do not parse are skipped and counted in *bad (may be NULL). Groups are allowed. */
+ * do not parse (or contain a NUL) are skipped and counted in *bad (may be NULL). Groups are
+ * allowed. */
 size_t hdr_addresses(sv body, xbuf *out, size_t *bad);
 
 #endif
