@@ -102,6 +102,7 @@ receive_ctx *receive_begin(message *m, const spool_config *sc, receive_input how
 		.header_line_max = conf_main.header_line_maxsize,
 	};
 	rx_init(&r->rd, m->a, how, &lim, body_to_spool, r);
+	r->rd.wire = how == RECV_SMTP_BDAT && conf_main.spool_wireformat;
 	return r;
 }
 
@@ -204,7 +205,7 @@ bool receive_prepare_headers(receive_ctx *r, xbuf *err)
 	m->body_linecount = r->rd.body_linecount;
 	m->body_zerocount = r->rd.body_zerocount;
 	m->max_received_linelength = r->rd.max_linelength;
-	m->spool_wireformat = false;
+	m->spool_wireformat = r->rd.wire;
 	if (!rcv_build_headers(r, err))
 		return false;
 	m->size = rcv_header_size(m) + 1 + r->rd.body_size;

@@ -158,6 +158,21 @@ static void first_line(rx_reader *r, bool crlf)
 	}
 }
 
+/* A body byte in wire format: counted, passed on as it is. */
+static void wire_byte(rx_reader *r, char c)
+{
+	if (c == '\n') {
+		if (r->linelen > r->max_linelength)
+			r->max_linelength = r->linelen;
+		r->linelen = 0;
+		r->line_start = true;
+	} else if (c != '\r') {
+		r->linelen++;
+		r->line_start = false;
+	}
+	body_byte(r, c);
+}
+
 /* A CR that was not followed by LF. */
 static void bare_cr(rx_reader *r)
 {
@@ -194,6 +209,10 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 			}
 			bare_cr(r);
 			/* c is processed below */
+		}
+		if (r->wire && !r->in_header) {
+			wire_byte(r, c);
+			continue;
 		}
 		if (r->pending_dot) {
 			r->pending_dot = false;
@@ -275,8 +294,10 @@ receive_status rx_finish(rx_reader *r)
 			/* SMTP: a lone "." at the very end without a line end: the dot was stuffing */
 			r->line_start = false;
 		}
-		if (!r->line_start)
+		if (!r->line_start && !(r->wire && !r->in_header))
 			line_end(r);
+		else if (r->linelen > r->max_linelength)
+			r->max_linelength = r->linelen;
 		r->ended = true;
 	}
 done:

@@ -13,6 +13,9 @@
  *     otherwise a leading dot is removed. The reader stops right after the end line.
  *   - Local input: no dot removal; with RECV_LOCAL_DOT a line "." ends the message.
  *   - A last line without a line end gets one.
+ *   - Wire format (BDAT with spool_wireformat): once the header block has ended, body bytes are
+ *     passed on untouched and no line end is added; a non-header line that ended the header
+ *     block has already been converted (Exim does the same).
  * The header block ends at an empty line (not kept) or at the first line that is neither a
  * header ("name:") nor a continuation; that line starts the body.
  */
@@ -37,6 +40,8 @@ typedef struct rx_limits {
 typedef struct rx_reader {
 	receive_input how;
 	rx_limits lim;
+	bool wire;                  /* BDAT with spool_wireformat: body bytes go to the sink exactly
+	                             * as received (CRLF kept), as Exim 4.96 writes them */
 	rx_body_sink sink;
 	void *sink_ctx;
 	/* Output */

@@ -7,14 +7,14 @@
 #include "../unit.h"
 
 typedef struct sinkbuf {
-	char buf[4096];
+	char buf[4097];
 	size_t n;
 } sinkbuf;
 
 static bool sink(void *ctx, const char *p, size_t n)
 {
 	sinkbuf *s = ctx;
-	if (s->n + n > sizeof s->buf)
+	if (s->n + n >= sizeof s->buf)
 		return false;
 	memcpy(s->buf + s->n, p, n);
 	s->n += n;
@@ -180,11 +180,43 @@ static void test_large(void)
 	arena_free(a);
 }
 
+/* BDAT with spool_wireformat: Exim 4.96 wrote these -D files. */
+static void test_wire(void)
+{
+	static const struct { const char *in; const char *headers, *body; long long maxlen, size; } t[] = {
+		{ "Subject: t\r\nX: y\r\n\r\nab\r\nline2\r\n..\r\nc\nd\re\r\n", "Subject: t\nX: y\n",
+		  "ab\r\nline2\r\n..\r\nc\nd\re\r\n", 10, 16 + 1 + 22 },
+		{ "ab\r\ncd\r", "", "ab\ncd\r", 2, 6 },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		size_t len = strlen(t[i].in);
+		for (size_t split = 1; split <= len; split++) {
+			arena *a = arena_new("test");
+			sinkbuf sb = { .n = 0 };
+			rx_reader r;
+			rx_init(&r, a, RECV_SMTP_BDAT, NULL, sink, &sb);
+			r.wire = true;
+			size_t used;
+			CHECK_INT(rx_feed(&r, t[i].in, split, &used), RECV_MORE);
+			if (split < len)
+				CHECK_INT(rx_feed(&r, t[i].in + split, len - split, &used), RECV_MORE);
+			CHECK_INT(rx_finish(&r), RECV_END);
+			CHECK_STR(xbuf_cstr(&r.headers), t[i].headers);
+			sb.buf[sb.n] = '\0';
+			CHECK_STR(sb.buf, t[i].body);
+			CHECK_INT(r.max_linelength, t[i].maxlen);
+			CHECK_INT(r.size, t[i].size);
+			arena_free(a);
+		}
+	}
+}
+
 int main(void)
 {
 	arena_init_pools();
 	RUN(test_cases);
 	RUN(test_io_error);
 	RUN(test_large);
+	RUN(test_wire);
 	return unit_report("test_receive_data");
 }
