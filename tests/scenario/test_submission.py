@@ -115,3 +115,73 @@ def test_bad_recipient(run_postern, tmp_path):
     r = run_postern("-odq", "bad address<", input="Subject: a\n\nx\n", config=conf)
     assert r.returncode == 1
     assert r.stderr.startswith('exim: bad recipient address "bad address<"')
+
+
+def run_as_nobody(postern_bin, _tmp_path, args, message, extra=""):
+    """Submit as the untrusted user nobody (postern needs no privilege for a spool it can write).
+    pytest's tmp_path is private to root, so this uses its own directory under /tmp."""
+    import pwd
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="postern-nobody-"))
+    try:
+        return _run_as(postern_bin, tmp_path, nobody, args, message, extra)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _run_as(postern_bin, tmp_path, nobody, args, message, extra):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(spool, 0o777)
+    conf = tmp_path / "conf"
+    conf.write_text(CONF.format(spool=spool, extra=extra))
+    os.chmod(conf, 0o644)
+
+    def drop():
+        os.setgid(nobody.pw_gid)
+        os.setgroups([])
+        os.setuid(nobody.pw_uid)
+    proc = subprocess.run([postern_bin, "-C", str(conf), "-odq", *args], input=message,
+                          capture_output=True, timeout=30, preexec_fn=drop)
+    headers = [f for f in (spool / "input").iterdir() if f.name.endswith("-H")] \
+        if (spool / "input").exists() else []
+    return proc, headers[0].read_text() if headers else ""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as nobody")
+def test_untrusted_sender_fixups(postern_bin, tmp_path):
+    # -f is ignored for an untrusted caller; an existing Sender: is removed and one added
+    # because From: is not the caller (Exim "The Sender: header line").
+    proc, h = run_as_nobody(postern_bin, tmp_path, ["-f", "a@b.c", "-F", "Joe Q. Public", "x@y.z"],
+                            b"Subject: a\nFrom: someone@else\nSender: s@s\n\nx\n")
+    assert proc.returncode == 0, proc.stderr
+    lines = h.splitlines()
+    assert lines[1].startswith("nobody ")
+    assert lines[2] == "<nobody@myhost.test.ex>"
+    assert "-local" in lines and "-auth_id nobody" in lines
+    assert "012* Sender: s@s" in lines
+    assert '048S Sender: "Joe Q. Public" <nobody@myhost.test.ex>' in lines
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as nobody")
+def test_untrusted_own_from_and_null_sender(postern_bin, tmp_path):
+    # Anyone may set the null sender; a From: that is the caller's own address needs no Sender:.
+    proc, h = run_as_nobody(postern_bin, tmp_path, ["-f", "<>", "x@y.z"],
+                            b"Subject: a\nFrom: Nob <nobody@myhost.test.ex>\n\nx\n")
+    assert proc.returncode == 0, proc.stderr
+    assert h.splitlines()[2] == "<>"
+    assert "Sender:" not in h
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as nobody")
+def test_untrusted_set_sender(postern_bin, tmp_path):
+    proc, h = run_as_nobody(postern_bin, tmp_path, ["-f", "nobody-list@b.c", "x@y.z"],
+                            b"Subject: a\n\nx\n", "untrusted_set_sender = ^$sender_ident-")
+    assert proc.returncode == 0, proc.stderr
+    lines = h.splitlines()
+    assert lines[2] == "<nobody-list@b.c>"
+    assert "-sender_set_untrusted" in lines
+    # the caller is not the sender: From: is the envelope sender, and a Sender: is added
+    assert "From: nobody-list@b.c" in h
