@@ -10,6 +10,7 @@
 #include "conf/main_options.h"
 #include "core/receive_internal.h"
 #include "lib/log.h"
+#include "mail/header.h"
 
 /* Bound on what receive_body reads into memory (regex ACL conditions, $message_body): Exim
  * itself only looks at message_body_visible bytes; this bound keeps a huge message from being
@@ -158,38 +159,98 @@ message *receive_message(receive_ctx *r)
 	return r->m;
 }
 
+/* The reject log's account of a message: the envelope and the header lines so far, each with
+ * its type letter ("P Received: ...", "  Subject: ..."), as Exim writes it after the line. */
+void receive_reject_details(receive_ctx *r, xbuf *out)
+{
+	const message *m = r->m;
+	xbuf_printf(out, "Envelope-from: <" SV_FMT ">\n", SV_ARG(m->sender));
+	for (size_t i = 0; i < m->nrcpt; i++)
+		xbuf_printf(out, "%s<" SV_FMT ">\n", i == 0 ? "Envelope-to: " : "    ", SV_ARG(m->rcpt[i].address));
+	if (m->headers) {
+		for (const msg_header *h = m->headers; h; h = h->next)
+			xbuf_printf(out, "%c " SV_FMT, h->type, SV_ARG(h->text));
+	} else {
+		sv block = xbuf_sv(&r->rd.headers);
+		size_t pos = 0;
+		sv f;
+		while (hdr_next_field(block, &pos, &f)) {
+			xbuf_printf(out, "%c ", message_header_type(hdr_field_name(f)));
+			xbuf_putsv(out, f);
+			if (f.len && f.p[f.len - 1] != '\n')
+				xbuf_putc(out, '\n');
+		}
+	}
+	if (out->len && out->p[out->len - 1] == '\n')
+		xbuf_truncate(out, out->len - 1);
+}
+
+/* Who sent it, for the header-size lines: the host without "H=", or the caller's login. */
+static const char *from_whom(const receive_ctx *r, const char *host)
+{
+	if (host && *host)
+		return strncmp(host, "H=", 2) == 0 ? host + 2 : host;
+	const msg_origin *o = r->m->origin;
+	if (o && o->ident.len)
+		return sv_dup(pool_scratch, o->ident);
+	return "local process";
+}
+
 int receive_reject(receive_ctx *r, receive_status st, const char *host, xbuf *reply)
 {
 	const message *m = r->m;
 	const char *h = host && *host ? host : NULL;
 	switch (st) {
-	case RECV_TOO_BIG:
+	case RECV_TOO_BIG: {
 		xbuf_puts(reply, "Message size exceeds maximum permitted");
+		xbuf line;
+		xbuf_init(&line, pool_scratch);
+		xbuf_printf(&line, "rejected from <" SV_FMT ">%s%s", SV_ARG(m->sender), h ? " " : "", h ? h : "");
+		if (m->origin && m->origin->ident.len)
+			xbuf_printf(&line, " U=" SV_FMT, SV_ARG(m->origin->ident));
+		xbuf_printf(&line, ": message too big: read=%lld max=%lld", r->rd.size, r->rd.lim.size_limit);
 		log_set_id(m->id);
-		log_write(LOG_MAIN | LOG_REJECT, "rejected from <" SV_FMT ">%s%s%s%s: message too big: read=%lld max=%lld",
-			SV_ARG(m->sender), h ? " " : "", h ? h : "",
-			m->origin && m->origin->ident.len ? " U=" : "",
-			m->origin && m->origin->ident.len ? sv_dup(pool_scratch, m->origin->ident) : "",
-			r->rd.size, r->rd.lim.size_limit);
+		log_write(LOG_MAIN, "%s", xbuf_cstr(&line));
+		xbuf_putc(&line, '\n');
+		receive_reject_details(r, &line);
+		log_write(LOG_REJECT, "%s", xbuf_cstr(&line));
 		log_set_id(NULL);
 		return 552;
+	}
 	case RECV_HEADER_TOO_BIG:
 		if (r->rd.header_line_too_long) {
 			xbuf_puts(reply, "A message header line is too long");
-			log_write(LOG_MAIN | LOG_REJECT, "overlong message header line received from %s (more than %lld characters): message abandoned",
-				h ? h + (strncmp(h, "H=", 2) == 0 ? 2 : 0) : "local process", r->rd.lim.header_line_max);
+			log_write(LOG_MAIN, "overlong message header line received from %s (more than %lld characters): message abandoned",
+				from_whom(r, host), r->rd.lim.header_line_max);
 		} else {
-			xbuf_puts(reply, "Message header size exceeds maximum permitted");
-			log_write(LOG_MAIN | LOG_REJECT, "size of headers received from %s exceeds the limit (%lld characters): message abandoned",
-				h ? h + (strncmp(h, "H=", 2) == 0 ? 2 : 0) : "local process", r->rd.lim.header_maxsize);
+			xbuf_puts(reply, "Message header is ridiculously long");
+			log_write(LOG_MAIN, "ridiculously long message header received from %s (more than %lld characters): message abandoned",
+				from_whom(r, host), r->rd.lim.header_maxsize);
 		}
 		return 552;
-	case RECV_IO_ERROR:
-		xbuf_puts(reply, "Temporary local problem - please try later");
-		return 451;
 	default:
 		xbuf_puts(reply, "Temporary local problem - please try later");
 		return 451;
+	}
+}
+
+void receive_reject_local_text(receive_ctx *r, receive_status st, xbuf *out)
+{
+	switch (st) {
+	case RECV_TOO_BIG:
+		xbuf_printf(out, "message rejected: message too big (max=%lld)", r->rd.lim.size_limit);
+		break;
+	case RECV_HEADER_TOO_BIG:
+		if (r->rd.header_line_too_long)
+			xbuf_printf(out, "message header line longer than %lld characters received: message not accepted",
+				r->rd.lim.header_line_max);
+		else
+			xbuf_printf(out, "message header longer than %lld characters received: message not accepted",
+				r->rd.lim.header_maxsize);
+		break;
+	default:
+		xbuf_puts(out, "temporary local problem: message not accepted");
+		break;
 	}
 }
 

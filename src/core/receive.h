@@ -64,12 +64,21 @@ void receive_apply_controls(receive_ctx *r, const acl_controls *c);
 receive_status receive_feed(receive_ctx *r, const char *p, size_t n, size_t *consumed, bool last);
 /* At end of input for the local modes (EOF). */
 receive_status receive_eof(receive_ctx *r);
-/* After RECV_TOO_BIG / RECV_HEADER_TOO_BIG / RECV_BAD / RECV_IO_ERROR: the SMTP reply Exim gives
- * ("552 Message size exceeds maximum permitted", "552 A message header line is too long", ...)
- * without the code in reply, the code returned; and the main log line is written (Exim's
- * "rejected from <...> ...: message too big: read=N max=M" and the header-size lines). host
- * is the "H=..." text for the log ("" for local input). */
+/* After RECV_TOO_BIG / RECV_HEADER_TOO_BIG / RECV_BAD / RECV_IO_ERROR: writes Exim's log lines
+ * ("rejected from <s> H=... U=...: message too big: read=N max=M" to the main log and, with the
+ * envelope and headers, to the reject log; "overlong message header line received from ..." /
+ * "ridiculously long message header received from ..." to the main log), puts the SMTP reply
+ * text into reply ("Message size exceeds maximum permitted", "A message header line is too
+ * long", "Message header is ridiculously long") and returns its code (552, or 451). host is
+ * the log's "H=name (helo) [ip]" text ("" for local input). */
 int receive_reject(receive_ctx *r, receive_status st, const char *host, xbuf *reply);
+/* What a local submission tells its caller on stderr after "exim: " for the same cases
+ * ("message rejected: message too big (max=M)", ...). */
+void receive_reject_local_text(receive_ctx *r, receive_status st, xbuf *out);
+/* The reject log's lines after a rejection line: "Envelope-from: <s>", "Envelope-to: <r>" (more
+ * recipients indented), then each header line prefixed with its type letter and a space. No
+ * final newline. For the SMTP session's rejections after DATA. */
+void receive_reject_details(receive_ctx *r, xbuf *out);
 /* The parser's counts, for the caller's own checks. */
 long long receive_size(const receive_ctx *r);
 long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in force; 0: none */

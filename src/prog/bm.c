@@ -236,6 +236,18 @@ static int acl_rejected(const bm_acl *a, message *m, const caller *c, const char
 	return 1;
 }
 
+/* The "H=" text for a host given with -oMa (and -oMs). */
+static const char *host_text(const msg_origin *o)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	xbuf_puts(&b, "H=");
+	if (o->host_name.len)
+		xbuf_printf(&b, SV_FMT " ", SV_ARG(o->host_name));
+	xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
+	return xbuf_cstr(&b);
+}
+
 /* ---- main ---- */
 
 static int fail(const char *fmt, const char *arg)
@@ -383,12 +395,12 @@ int bm_main(const cmdline *cl)
 	if (st != RECV_END) {
 		xbuf reply;
 		xbuf_init(&reply, pool_scratch);
-		receive_reject(r, st, "", &reply);
+		receive_reject(r, st, o->host_address.len ? host_text(o) : "", &reply);
+		xbuf text;
+		xbuf_init(&text, pool_scratch);
+		receive_reject_local_text(r, st, &text);
 		receive_abort(r);
-		if (st == RECV_TOO_BIG)
-			fprintf(stderr, "exim: message rejected: message too big (max=%lld)\n", receive_size_limit(r));
-		else
-			fprintf(stderr, "exim: message rejected: %s\n", xbuf_cstr(&reply));
+		fprintf(stderr, "exim: %s\n", xbuf_cstr(&text));
 		return 1;
 	}
 	if (!receive_prepare_headers(r, &err)) {
@@ -397,10 +409,12 @@ int bm_main(const cmdline *cl)
 	}
 	if (m->nrcpt == 0) {
 		log_set_id(m->id);
-		log_write(LOG_MAIN, "%s no recipients found in headers", m->id);
+		/* Exim writes this to the panic log as well (so it is echoed on stderr), with the id
+		 * twice. */
+		log_write(LOG_MAIN | LOG_PANIC, "%s no recipients found in headers", m->id);
 		log_set_id(NULL);
 		receive_abort(r);
-		return fail("%s", "no recipients in message");
+		return fail("%s", m->nnonrcpt ? "all -t recipients overridden by command line" : "no recipients in message");
 	}
 	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
 		acl_ctx_init(&acl.c, m->a, ACL_WHERE_NOTSMTP, &env);

@@ -55,7 +55,8 @@ def submit(binary, workdir, args, message, extra=""):
     mainlog = spool / "log" / "mainlog"
     if mainlog.exists():
         log = b"\n".join(mask(line) for line in mainlog.read_bytes().splitlines()
-                         if b"<=" in line or b"rejected" in line or b"no recipients" in line)
+                         if b"<=" in line or b"rejected" in line or b"no recipients" in line
+                         or b"abandoned" in line)
     return proc, files, log
 
 
@@ -85,6 +86,14 @@ CASES = [
     ("-t none left", ["-oep", "-t", "-f", "a@b.c", "t1@x"], b"Subject: a\nTo: t1@x\n\nx\n", ""),
     ("too big", ["-oep", "-f", "a@b.c", "x@y"], b"Subject: a\n\n" + b"bodybodybodybodybody\n" * 10,
      "message_size_limit = 100"),
+    ("header too big", ["-oep", "-f", "a@b.c", "x@y"], b"Subject: aaaaaaaaaaaaaaaaaaaaaaaa\nX: y\nX: yyyyyyyy\n\nx\n",
+     "header_maxsize = 30"),
+    ("header line too long", ["-oep", "-f", "a@b.c", "x@y"], b"Subject: aaaaaaaaaaaaaaaaaaaaaaaa\nX: y\n\nx\n",
+     "header_line_maxsize = 20"),
+    ("header line too long, -oMa", ["-oep", "-oMa", "1.2.3.4", "-oMs", "host.name", "-f", "a@b.c", "x@y"],
+     b"Subject: aaaaaaaaaaaaaaaaaaaaaaaa\nX: y\n\nx\n", "header_line_maxsize = 20"),
+    ("many Received", ["-f", "a@b.c", "x@y"], b"Received: a\nReceived: b\nReceived: c\nSubject: a\n\nx\n",
+     "received_headers_max = 2"),
 ]
 
 
@@ -95,6 +104,8 @@ def test_same_spool_as_exim(postern_bin, tmp_path, name, args, message, extra):
     ep, efiles, elog = submit(EXIM, tmp_path / "exim", args, message, extra)
     pp, pfiles, plog = submit(postern_bin, tmp_path / "postern", args, message, extra)
     assert pp.returncode == ep.returncode, (pp.stderr, ep.stderr)
+    if "-oep" in args:
+        assert mask(pp.stderr) == mask(ep.stderr)
     assert sorted(pfiles) == sorted(efiles)
     for k in efiles:
         assert pfiles[k].decode("latin-1") == efiles[k].decode("latin-1"), k
