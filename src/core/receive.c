@@ -405,6 +405,19 @@ bool receive_commit(receive_ctx *r, xbuf *err)
 	return true;
 }
 
+void receive_discard(receive_ctx *r, const char *why)
+{
+	message *m = r->m;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	m->received_complete = tv.tv_sec;
+	m->received_complete_usec = (int)tv.tv_usec;
+	rcv_redate_received(r, tv.tv_sec);
+	m->size = rcv_header_size(m) + 1 + r->rd.body_size;
+	receive_log_discarded(r, why);
+	receive_abort(r);
+}
+
 void receive_abort(receive_ctx *r)
 {
 	if (!r || r->aborted)

@@ -100,6 +100,9 @@ void receive_abort(receive_ctx *r);
 void receive_end(receive_ctx *r);
 /* The "<=" main log line for a committed message (fields per log_selector). */
 void receive_log_arrival(receive_ctx *r);
+/* A message discarded by an ACL after it was read: Exim logs its arrival, then
+ * "=> blackhole (<why>)" and "Completed"; nothing stays in the spool. */
+void receive_discard(receive_ctx *r, const char *why);
 /* The message being received. */
 message *receive_message(receive_ctx *r);
 

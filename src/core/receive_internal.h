@@ -24,6 +24,9 @@ struct receive_ctx {
 	long long header_bytes;      /* size of the headers in the -H file sense (no '*') */
 };
 
+/* receive_log.c */
+void receive_log_discarded(receive_ctx *r, const char *why);
+
 /* receive_headers.c */
 bool rcv_build_headers(receive_ctx *r, xbuf *err);
 /* Re-date the Received header with the time of acceptance (at commit). */

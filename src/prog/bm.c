@@ -219,20 +219,26 @@ static acl_result run_acl(const char *spec, acl_where where, xp_env *env, messag
 	return out->rc;
 }
 
-/* A rejection by a non-SMTP ACL: Exim's log line and message on stderr. */
-static int acl_rejected(const bm_acl *a, message *m, const caller *c, const char *which)
+/* A rejection by the non-SMTP ACL, as Exim 4.96 words it (deny and defer alike): main and
+ * reject log "F=<sender> rejected by non-SMTP ACL: <log message, else user message, else
+ * NULL>" (the reject log adds the envelope and headers); stderr "exim: message rejected by
+ * non-SMTP ACL: <user message, else local configuration problem>". */
+static int acl_rejected(const bm_acl *a, receive_ctx *r, message *m)
 {
 	sv user = xbuf_sv(&a->c.user_msg);
 	sv logm = xbuf_sv(&a->c.log_msg);
-	bool temp = a->rc == ACL_DEFER || a->rc == ACL_ERROR;
-	log_set_id(m->id[0] ? m->id : NULL);
-	log_write(LOG_MAIN | LOG_REJECT, "F=<" SV_FMT "> %s by %s%s%s", SV_ARG(m->sender),
-		temp ? "temporarily rejected" : "rejected", which, logm.len || user.len ? ": " : "",
-		logm.len ? sv_dup(pool_scratch, logm) : sv_dup(pool_scratch, user));
+	const char *why = logm.len ? sv_dup(pool_scratch, logm) : user.len ? sv_dup(pool_scratch, user) : "NULL";
+	xbuf line;
+	xbuf_init(&line, pool_scratch);
+	xbuf_printf(&line, "F=<" SV_FMT "> rejected by non-SMTP ACL: %s", SV_ARG(m->sender), why);
+	log_set_id(m->id);
+	log_write(LOG_MAIN, "%s", xbuf_cstr(&line));
+	xbuf_putc(&line, '\n');
+	receive_reject_details(r, &line);
+	log_write(LOG_REJECT, "%s", xbuf_cstr(&line));
 	log_set_id(NULL);
-	(void)c;
-	fprintf(stderr, "exim: message %s: " SV_FMT "\n", temp ? "temporarily rejected" : "rejected",
-		SV_ARG(user.len ? user : sv_cstr("rejected by non-SMTP ACL")));
+	fprintf(stderr, "exim: message rejected by non-SMTP ACL: %s\n",
+		user.len ? sv_dup(pool_scratch, user) : "local configuration problem");
 	return 1;
 }
 
@@ -354,10 +360,11 @@ int bm_main(const cmdline *cl)
 	bm_acl acl;
 	acl_controls controls;
 	memset(&controls, 0, sizeof controls);
+	/* acl_not_smtp_start: Exim 4.96 runs it for its modifiers (controls such as
+	 * suppress_local_fixups, variables) and ignores its verdict: a deny there does not stop
+	 * the message. */
 	if (conf_main.acl_not_smtp_start && *conf_main.acl_not_smtp_start) {
-		acl_result rc = run_acl(conf_main.acl_not_smtp_start, ACL_WHERE_NOTSMTP_START, &env, m, o, &acl);
-		if (rc != ACL_OK && rc != ACL_DISCARD)
-			return acl_rejected(&acl, m, &c, "non-SMTP start ACL");
+		run_acl(conf_main.acl_not_smtp_start, ACL_WHERE_NOTSMTP_START, &env, m, o, &acl);
 		controls = acl.c.controls;
 	}
 
@@ -417,17 +424,14 @@ int bm_main(const cmdline *cl)
 		return fail("%s", m->nnonrcpt ? "all -t recipients overridden by command line" : "no recipients in message");
 	}
 	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
-		acl_ctx_init(&acl.c, m->a, ACL_WHERE_NOTSMTP, &env);
 		acl_result rc = run_acl(conf_main.acl_not_smtp, ACL_WHERE_NOTSMTP, &env, m, o, &acl);
 		if (rc == ACL_DISCARD) {
-			log_set_id(m->id);
-			log_write(LOG_MAIN, "=> discarded (non-SMTP ACL)");
-			log_set_id(NULL);
-			receive_abort(r);
-			return 0;
+			/* Exim logs the arrival and a blackhole delivery, and exits with status 1. */
+			receive_discard(r, "non-SMTP ACL discarded recipients");
+			return 1;
 		}
 		if (rc != ACL_OK) {
-			int ret = acl_rejected(&acl, m, &c, "non-SMTP ACL");
+			int ret = acl_rejected(&acl, r, m);
 			receive_abort(r);
 			return ret;
 		}
