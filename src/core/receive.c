@@ -175,7 +175,7 @@ void receive_reject_details(receive_ctx *r, xbuf *out)
 		size_t pos = 0;
 		sv f;
 		while (hdr_next_field(block, &pos, &f)) {
-			xbuf_printf(out, "%c ", message_header_type(hdr_field_name(f)));
+			xbuf_printf(out, "%c ", rcv_header_type(hdr_field_name(f)));
 			xbuf_putsv(out, f);
 			if (f.len && f.p[f.len - 1] != '\n')
 				xbuf_putc(out, '\n');
@@ -307,6 +307,56 @@ static bool is_resent(const msg_header *h)
 	return h->text.len > 7 && strncasecmp(h->text.p, "Resent-", 7) == 0;
 }
 
+static void add_acl_header(message *m, const acl_header *ah)
+{
+	sv text = sv_copy(m->a, ah->text);
+	if (!text.len)
+		return;
+	if (text.p[text.len - 1] != '\n') {
+		char *t = arena_alloc(m->a, text.len + 2);
+		memcpy(t, text.p, text.len);
+		t[text.len] = '\n';
+		t[text.len + 1] = '\0';
+		text = (sv){ t, text.len + 1, text.taint, 0 };
+	}
+	const char *colon = memchr(text.p, ':', text.len);
+	char type = colon ? rcv_header_type(sv_trim(sv_make(text.p, (size_t)(colon - text.p)))) : ' ';
+	msg_header *before = NULL;
+	switch (ah->pos) {
+	case ACL_HDR_APPEND:
+		message_add_header(m, type, text);
+		return;
+	case ACL_HDR_AT_START:
+		before = m->headers;
+		break;
+	case ACL_HDR_AFTER_RECEIVED: {
+		/* After the first block of Received: lines. */
+		msg_header *h = m->headers;
+		while (h && is_received(h))
+			h = h->next;
+		before = h;
+		if (!before) {
+			message_add_header(m, type, text);
+			return;
+		}
+		break;
+	}
+	case ACL_HDR_AT_START_RFC: {
+		/* Before the first line that is neither Received: nor Resent-*. */
+		msg_header *h = m->headers;
+		while (h && (is_received(h) || is_resent(h)))
+			h = h->next;
+		before = h;
+		if (!before) {
+			message_add_header(m, type, text);
+			return;
+		}
+		break;
+	}
+	}
+	message_insert_header(m, before, type, text);
+}
+
 void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl)
 {
 	message *m = r->m;
@@ -314,54 +364,13 @@ void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl)
 		for (msg_header *h = m->headers; h; h = h->next)
 			if (h->type != '*' && name_in_list(h->text, acl->remove_headers))
 				h->type = '*';
-	for (const acl_header *ah = acl->add_headers; ah; ah = ah->next) {
-		sv text = sv_copy(m->a, ah->text);
-		if (!text.len)
-			continue;
-		if (text.p[text.len - 1] != '\n') {
-			char *t = arena_alloc(m->a, text.len + 2);
-			memcpy(t, text.p, text.len);
-			t[text.len] = '\n';
-			t[text.len + 1] = '\0';
-			text = (sv){ t, text.len + 1, text.taint, 0 };
-		}
-		const char *colon = memchr(text.p, ':', text.len);
-		char type = colon ? message_header_type(sv_trim(sv_make(text.p, (size_t)(colon - text.p)))) : ' ';
-		msg_header *before = NULL;
-		switch (ah->pos) {
-		case ACL_HDR_APPEND:
-			message_add_header(m, type, text);
-			continue;
-		case ACL_HDR_AT_START:
-			before = m->headers;
-			break;
-		case ACL_HDR_AFTER_RECEIVED: {
-			/* After the first block of Received: lines. */
-			msg_header *h = m->headers;
-			while (h && is_received(h))
-				h = h->next;
-			before = h;
-			if (!before) {
-				message_add_header(m, type, text);
-				continue;
-			}
-			break;
-		}
-		case ACL_HDR_AT_START_RFC: {
-			/* Before the first line that is neither Received: nor Resent-*. */
-			msg_header *h = m->headers;
-			while (h && (is_received(h) || is_resent(h)))
-				h = h->next;
-			before = h;
-			if (!before) {
-				message_add_header(m, type, text);
-				continue;
-			}
-			break;
-		}
-		}
-		message_insert_header(m, before, type, text);
-	}
+	/* Exim places :at_start: lines after all the others (observed: an :at_start_rfc: or
+	 * :after_received: line is positioned as if the :at_start: ones were not there), each at
+	 * the top, so several end up in reverse order. */
+	for (int pass = 0; pass < 2; pass++)
+		for (const acl_header *ah = acl->add_headers; ah; ah = ah->next)
+			if ((ah->pos == ACL_HDR_AT_START) == (pass == 1))
+				add_acl_header(m, ah);
 	if (r->prepared)
 		m->size = rcv_header_size(m) + 1 + r->rd.body_size;
 }

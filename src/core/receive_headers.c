@@ -9,6 +9,7 @@
  * Date; the Received: line goes first.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "conf/conf.h"
@@ -87,6 +88,14 @@ static const char *var(rcv_env *e, const char *name, arena *a)
 
 /* ---- helpers ---- */
 
+char rcv_header_type(sv name)
+{
+	/* Resent-To:, Resent-From: ... have the letters of To:, From: ... (observed in Exim's -H). */
+	if (name.len > 7 && strncasecmp(name.p, "Resent-", 7) == 0)
+		name = sv_sub(name, 7, name.len - 7);
+	return message_header_type(name);
+}
+
 static sv text_of(arena *a, const char *s, bool tainted)
 {
 	sv v = sv_copy(a, sv_cstr(s));
@@ -121,7 +130,7 @@ static msg_header *replace_header(message *m, msg_header *old, sv text)
 	old->type = '*';
 	msg_header *after = old->next;
 	const char *colon = memchr(text.p, ':', text.len);
-	char type = message_header_type(sv_make(text.p, colon ? (size_t)(colon - text.p) : 0));
+	char type = rcv_header_type(sv_make(text.p, colon ? (size_t)(colon - text.p) : 0));
 	if (after)
 		return message_insert_header(m, after, type, text);
 	return message_add_header(m, type, text);
@@ -192,7 +201,7 @@ static bool split_block(receive_ctx *r, xbuf *err)
 	 * Received: lines is accepted and bounced when delivered.) */
 	while (hdr_next_field(block, &pos, &f)) {
 		sv text = sv_copy(m->a, f);
-		message_add_header(m, message_header_type(hdr_field_name(f)), text);
+		message_add_header(m, rcv_header_type(hdr_field_name(f)), text);
 	}
 	(void)err;
 	if (conf_main.return_path_remove)
@@ -329,30 +338,79 @@ static void qualify_headers(receive_ctx *r, rcv_env *e)
 	}
 }
 
-/* The local-submission and submission-mode fix-ups. */
+/* Whether the address in a From:-type header is the caller's own (login@qualify_domain,
+ * with local_from_prefix / local_from_suffix allowed around the login; "*" forms only). */
+static bool from_is_caller(message *m, msg_header *from, sv login, const char *qd)
+{
+	sv a = first_address(m->a, hdr_field_body(from->text));
+	const char *at = a.p ? memchr(a.p, '@', a.len) : NULL;
+	if (!at || strcasecmp(at + 1, qd) != 0)
+		return false;
+	sv lp = sv_make(a.p, (size_t)(at - a.p));
+	if (sv_eq(lp, login))
+		return true;
+	const char *pre = conf_main.local_from_prefix, *suf = conf_main.local_from_suffix;
+	if (pre && *pre) {
+		size_t pl = strlen(pre);
+		if (pre[0] == '*' && lp.len >= login.len && memcmp(lp.p + lp.len - login.len, login.p, login.len) == 0)
+			return true;
+		if (pre[0] != '*' && lp.len > pl && strncasecmp(lp.p, pre, pl) == 0 && sv_eq(sv_sub(lp, pl, lp.len), login))
+			return true;
+	}
+	if (suf && *suf) {
+		size_t sl = strlen(suf);
+		if (suf[sl - 1] == '*' && lp.len >= login.len && memcmp(lp.p, login.p, login.len) == 0)
+			return true;
+		if (suf[sl - 1] != '*' && lp.len > sl && strncasecmp(lp.p + lp.len - sl, suf, sl) == 0
+			&& sv_eq(sv_sub(lp, 0, lp.len - sl), login))
+			return true;
+	}
+	return false;
+}
+
+/* The address submission mode works with: $authenticated_id, qualified as the control says. */
+static void submission_address(receive_ctx *r, const char *qd, xbuf *a)
+{
+	sv id = r->m->origin->auth_id;
+	if (r->submission_domain_set && r->submission_domain.len == 0)
+		xbuf_putsv(a, id);
+	else
+		xbuf_printf(a, SV_FMT "@%s", SV_ARG(id), r->submission_domain_set ? sv_dup(r->a, r->submission_domain) : qd);
+}
+
+/* The local-submission and submission-mode fix-ups. With Resent- headers in the message the
+ * Resent- forms are checked and added instead (Resent-From:, Resent-Sender:,
+ * Resent-Message-Id:, Resent-Date:), as Exim does; the added Resent-Date: and
+ * Resent-Message-Id: go at the top (under Received:), the others at the end. */
 static void local_fixups(receive_ctx *r, rcv_env *e)
 {
 	message *m = r->m;
 	const receive_opts *o = &r->opts;
 	const char *qd = var(e, "$qualify_domain", m->a);
 	bool local = o->local && !r->submission;
+	bool resent = any_resent(m);
+	const char *P = resent ? "Resent-" : "";
+	char from_name[16], sender_name[16], date_name[16], msgid_name[24];
+	snprintf(from_name, sizeof from_name, "%sFrom", P);
+	snprintf(sender_name, sizeof sender_name, "%sSender", P);
+	snprintf(date_name, sizeof date_name, "%sDate", P);
+	snprintf(msgid_name, sizeof msgid_name, "%sMessage-ID", P);
 
-	/* From: with just the caller's login name (non-SMTP input): the constructed address. */
-	msg_header *from = find(m, "From");
-	if (local && from && o->login.len) {
-		sv body = sv_trim(hdr_field_body(from->text));
-		if (sv_eq(body, o->login)) {
-			xbuf t;
-			xbuf_init(&t, m->a);
-			xbuf_puts(&t, "From: ");
-			constructed_address(&t, o->fullname, o->login, qd);
-			xbuf_putc(&t, '\n');
-			from = replace_header(m, from, text_of(m->a, xbuf_cstr(&t), true));
-		}
+	/* A From: with just the caller's login name (non-SMTP input) is replaced by the
+	 * constructed address; the new line goes to the end. */
+	msg_header *from = find(m, from_name);
+	if (local && from && o->login.len && sv_eq(sv_trim(hdr_field_body(from->text)), o->login)) {
+		xbuf t;
+		xbuf_init(&t, m->a);
+		xbuf_printf(&t, "%s: ", from_name);
+		constructed_address(&t, o->fullname, o->login, qd);
+		xbuf_putc(&t, '\n');
+		from->type = '*';
+		message_add_header(m, 'F', text_of(m->a, xbuf_cstr(&t), true));
 	}
 	if (local)
 		qualify_headers(r, e);
-	from = find(m, "From");
+	from = find(m, from_name);
 
 	/* Sender: the address this message may claim to be from. */
 	xbuf sender_hdr;
@@ -360,100 +418,69 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 	if (local && !o->trusted) {
 		if (!conf_main.local_sender_retain) {
 			remove_named(m, "Sender");
-			if (any_resent(m))
+			if (resent)
 				remove_named(m, "Resent-Sender");
 		}
-		if (conf_main.local_from_check) {
-			bool ok = false;
-			if (from) {
-				sv a = first_address(m->a, hdr_field_body(from->text));
-				const char *at = a.p ? memchr(a.p, '@', a.len) : NULL;
-				if (at && strcasecmp(at + 1, qd) == 0) {
-					sv lp = sv_make(a.p, (size_t)(at - a.p));
-					ok = sv_eq(lp, o->login);
-					/* local_from_prefix / local_from_suffix: wildcard-free literal forms */
-					const char *pre = conf_main.local_from_prefix, *suf = conf_main.local_from_suffix;
-					if (!ok && pre && *pre) {
-						size_t pl = strlen(pre);
-						if (pre[0] == '*')
-							ok = lp.len >= o->login.len && memcmp(lp.p + lp.len - o->login.len, o->login.p, o->login.len) == 0;
-						else if (lp.len > pl && strncasecmp(lp.p, pre, pl) == 0)
-							ok = sv_eq(sv_sub(lp, pl, lp.len), o->login);
-					}
-					if (!ok && suf && *suf) {
-						size_t sl = strlen(suf);
-						if (suf[sl - 1] == '*')
-							ok = lp.len >= o->login.len && memcmp(lp.p, o->login.p, o->login.len) == 0;
-						else if (lp.len > sl && strncasecmp(lp.p + lp.len - sl, suf, sl) == 0)
-							ok = sv_eq(sv_sub(lp, 0, lp.len - sl), o->login);
-					}
-				}
-			}
-			if (from && !ok) {
-				xbuf_puts(&sender_hdr, "Sender: ");
-				constructed_address(&sender_hdr, o->fullname, o->login, qd);
-				xbuf_putc(&sender_hdr, '\n');
-			}
+		if (conf_main.local_from_check && from && !from_is_caller(m, from, o->login, qd)) {
+			xbuf_printf(&sender_hdr, "%s: ", sender_name);
+			constructed_address(&sender_hdr, o->fullname, o->login, qd);
+			xbuf_putc(&sender_hdr, '\n');
 		}
-	} else if (r->submission) {
-		remove_named(m, "Sender");
-		const msg_origin *org = m->origin;
-		if (org && org->auth_id.len) {
+	} else if (r->submission && !r->submission_sender_retain) {
+		remove_named(m, sender_name);
+		if (m->origin && m->origin->auth_id.len) {
 			xbuf a;
 			xbuf_init(&a, m->a);
-			if (r->submission_domain_set && r->submission_domain.len == 0)
-				xbuf_putsv(&a, org->auth_id);
-			else
-				xbuf_printf(&a, SV_FMT "@%s", SV_ARG(org->auth_id),
-					r->submission_domain_set ? sv_dup(m->a, r->submission_domain) : qd);
+			submission_address(r, qd, &a);
 			sv fa = from ? first_address(m->a, hdr_field_body(from->text)) : SV_NULL;
 			if (from && !sv_eqi(fa, xbuf_sv(&a))) {
-				xbuf_puts(&sender_hdr, "Sender: ");
+				xbuf_printf(&sender_hdr, "%s: ", sender_name);
 				if (r->submission_name.len)
 					xbuf_printf(&sender_hdr, SV_FMT " <" SV_FMT ">", SV_ARG(r->submission_name), SV_ARG(xbuf_sv(&a)));
 				else
 					xbuf_putsv(&sender_hdr, xbuf_sv(&a));
 				xbuf_putc(&sender_hdr, '\n');
+				/* A created Sender: becomes the return path too. */
 				m->sender = sv_copy(m->a, xbuf_sv(&a));
 			}
 		}
 	}
 
-	/* Message-Id: unless there is one (or a Resent-Message-Id:). */
-	if (!find(m, "Message-ID") && !find(m, "Resent-Message-ID")) {
+	/* Message-Id: (Resent-Message-Id:) unless there is one. */
+	if (!find(m, msgid_name)) {
 		xbuf err;
 		xbuf_init(&err, pool_scratch);
 		const char *dom = conf_main.message_id_header_domain ? expand(e, conf_main.message_id_header_domain, m->a, &err) : NULL;
 		const char *txt = conf_main.message_id_header_text ? expand(e, conf_main.message_id_header_text, m->a, &err) : NULL;
 		if (!dom || !*dom)
 			dom = var(e, "$primary_hostname", m->a);
-		char *h = arena_printf(m->a, "%sMessage-Id: <E%s%s%s@%s>\n", any_resent(m) ? "Resent-" : "", m->id,
-			txt && *txt ? "." : "", txt ? txt : "", dom);
-		message_add_header(m, 'I', text_of(m->a, h, false));
+		char *h = arena_printf(m->a, "%sMessage-Id: <E%s%s%s@%s>\n", P, m->id, txt && *txt ? "." : "", txt ? txt : "", dom);
+		if (resent)
+			message_insert_header(m, m->headers, 'I', text_of(m->a, h, false));
+		else
+			message_add_header(m, 'I', text_of(m->a, h, false));
 		r->msgid_created = true;
 	}
 
-	/* From: when missing: the sender's address (the constructed form for the caller). */
+	/* From: when missing: the caller's constructed address when the sender is the caller,
+	 * else the envelope sender (none for the null sender); in submission mode
+	 * $authenticated_id when there is no sender. */
 	if (!from) {
 		xbuf t;
 		xbuf_init(&t, m->a);
-		if (local && o->sender_local) {
-			xbuf_puts(&t, "From: ");
+		if (local && o->sender_local)
 			constructed_address(&t, o->fullname, o->login, qd);
-		} else if (m->sender.len) {
-			xbuf_puts(&t, "From: ");
+		else if (m->sender.len)
 			xbuf_putsv(&t, m->sender);
-		} else if (r->submission && m->origin && m->origin->auth_id.len) {
-			xbuf_puts(&t, "From: ");
-			if (r->submission_domain_set && r->submission_domain.len == 0)
-				xbuf_putsv(&t, m->origin->auth_id);
-			else
-				xbuf_printf(&t, SV_FMT "@%s", SV_ARG(m->origin->auth_id),
-					r->submission_domain_set ? sv_dup(m->a, r->submission_domain) : qd);
-		}
+		else if (r->submission && m->origin && m->origin->auth_id.len)
+			submission_address(r, qd, &t);
 		if (t.len) {
-			xbuf_putc(&t, '\n');
-			sv v = xbuf_sv(&t);
+			xbuf h;
+			xbuf_init(&h, m->a);
+			xbuf_printf(&h, "%s: ", from_name);
+			xbuf_putsv(&h, xbuf_sv(&t));
+			xbuf_putc(&h, '\n');
+			sv v = xbuf_sv(&h);
 			v.taint = m->sender.taint;
 			message_add_header(m, 'F', v);
 		}
@@ -461,14 +488,17 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 	if (sender_hdr.len)
 		message_add_header(m, 'S', xbuf_sv(&sender_hdr));
 
-	/* Date: when missing. */
-	if (!find(m, "Date")) {
+	/* Date: (Resent-Date:) when missing: the time reception started. */
+	if (!find(m, date_name)) {
 		xbuf t;
 		xbuf_init(&t, m->a);
-		xbuf_puts(&t, "Date: ");
+		xbuf_printf(&t, "%s: ", date_name);
 		tod_format_time(TOD_FULL, m->received_time, 0, &t);
 		xbuf_putc(&t, '\n');
-		message_add_header(m, ' ', xbuf_sv(&t));
+		if (resent)
+			message_insert_header(m, m->headers, ' ', xbuf_sv(&t));
+		else
+			message_add_header(m, ' ', xbuf_sv(&t));
 	}
 }
 

@@ -16,7 +16,7 @@ struct receive_ctx {
 	receive_opts opts;
 	bool submission, suppress_local_fixups;
 	sv submission_domain, submission_name;
-	bool submission_domain_set;
+	bool submission_domain_set, submission_sender_retain;
 	bool ended, prepared, committed, aborted;
 	msg_header *received;        /* the Received header we added */
 	sv received_prefix;          /* its text before the timestamp (ends ";\n\t") */
@@ -28,6 +28,8 @@ struct receive_ctx {
 void receive_log_discarded(receive_ctx *r, const char *why);
 
 /* receive_headers.c */
+/* Exim's type letter for a header name, Resent- forms included. */
+char rcv_header_type(sv name);
 bool rcv_build_headers(receive_ctx *r, xbuf *err);
 /* Re-date the Received header with the time of acceptance (at commit). */
 void rcv_redate_received(receive_ctx *r, time_t t);

@@ -56,7 +56,7 @@ def submit(binary, workdir, args, message, extra=""):
     if mainlog.exists():
         log = b"\n".join(mask(line) for line in mainlog.read_bytes().splitlines()
                          if b"<=" in line or b"rejected" in line or b"no recipients" in line
-                         or b"abandoned" in line)
+                         or b"abandoned" in line or b"=>" in line or b"Completed" in line)
     return proc, files, log
 
 
@@ -92,6 +92,32 @@ CASES = [
      "header_line_maxsize = 20"),
     ("header line too long, -oMa", ["-oep", "-oMa", "1.2.3.4", "-oMs", "host.name", "-f", "a@b.c", "x@y"],
      b"Subject: aaaaaaaaaaaaaaaaaaaaaaaa\nX: y\n\nx\n", "header_line_maxsize = 20"),
+    ("acl_not_smtp deny", ["-oep", "-f", "a@b.c", "x@y"], b"Subject: a\n\nx\n",
+     "acl_not_smtp = a1\nbegin acl\na1:\n  deny message = go away\n  log_message = logged reason"),
+    ("acl_not_smtp plain deny", ["-oep", "-f", "a@b.c", "x@y"], b"Subject: a\n\nx\n",
+     "acl_not_smtp = a1\nbegin acl\na1:\n  deny"),
+    ("acl_not_smtp defer", ["-oep", "-f", "a@b.c", "x@y"], b"Subject: a\n\nx\n",
+     "acl_not_smtp = a1\nbegin acl\na1:\n  defer message = later"),
+    ("acl_not_smtp discard", ["-oep", "-f", "a@b.c", "x@y"], b"Subject: a\n\nx\n",
+     "acl_not_smtp = a1\nbegin acl\na1:\n  discard"),
+    ("acl_not_smtp headers", ["-f", "a@b.c", "x@y"], b"Subject: a\nX-Drop: 1\nReceived: r\n\nx\n",
+     "acl_not_smtp = a1\nbegin acl\na1:\n  warn add_header = X-End: 1\n"
+     "  warn add_header = :at_start:X-Start: 1\n  warn add_header = :after_received:X-AR: 1\n"
+     "  warn add_header = :at_start_rfc:X-RFC: 1\n  warn remove_header = x-drop\n  accept"),
+    ("acl_not_smtp header order", ["-f", "a@b.c", "x@y"], b"Received: a\nReceived: b\nSubject: a\n\nx\n",
+     "acl_not_smtp = a1\nbegin acl\na1:\n  warn add_header = :after_received:X-A1: 1\n"
+     "  warn add_header = :at_start:X-S1: 1\n  warn add_header = :at_start:X-S2: 1\n"
+     "  warn add_header = :at_start_rfc:X-R1: 1\n  warn add_header = :at_start_rfc:X-R2: 1\n  accept"),
+    ("resent", ["-f", "a@b.c", "x@y"], b"Subject: a\nX: 1\nResent-To: q@r\nY: 2\n\nx\n", ""),
+    ("resent login", ["x@y"], b"Subject: a\nX: 1\nResent-To: q@r\nResent-From: root\nY: 2\n\nx\n", ""),
+    ("resent id kept", ["x@y"], b"Subject: a\nResent-Cc: q@r\nResent-Message-Id: <x@y>\n\nx\n", ""),
+    ("resent -t", ["-t", "-f", "a@b.c"], b"Subject: a\nTo: t@x\nResent-To: q@r\n\nx\n", ""),
+    ("qualify headers", ["-f", "a@b.c", "x@y"], b"From: unq\nReply-To: r\nSubject: a\nSender: s\nCc: unq, Name <n>\n\nx\n", ""),
+    ("login From appended", ["x@y"], b"From: root\nSubject: a\n\nx\n", ""),
+    ("acl_not_smtp_start deny ignored", ["-f", "a@b.c", "x@y"], b"Subject: a\n\nx\n",
+     "acl_not_smtp_start = a1\nbegin acl\na1:\n  deny message = nope"),
+    ("suppress_local_fixups", ["x@y"], b"Subject: a\n\nx\n",
+     "acl_not_smtp_start = a1\nbegin acl\na1:\n  accept control = suppress_local_fixups"),
     ("many Received", ["-f", "a@b.c", "x@y"], b"Received: a\nReceived: b\nReceived: c\nSubject: a\n\nx\n",
      "received_headers_max = 2"),
 ]
