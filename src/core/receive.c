@@ -330,8 +330,11 @@ static void add_acl_header(message *m, const acl_header *ah)
 		before = m->headers;
 		break;
 	case ACL_HDR_AFTER_RECEIVED: {
-		/* After the first block of Received: lines. */
+		/* After the first block of Received: lines, wherever it starts (observed: lines
+		 * added :at_start: before it are passed over); at the end when there is none. */
 		msg_header *h = m->headers;
+		while (h && !is_received(h))
+			h = h->next;
 		while (h && is_received(h))
 			h = h->next;
 		before = h;
@@ -342,11 +345,14 @@ static void add_acl_header(message *m, const acl_header *ah)
 		break;
 	}
 	case ACL_HDR_AT_START_RFC: {
-		/* Before the first line that is neither Received: nor Resent-*. */
+		/* After the first line and the Received:/Resent- lines that directly follow it, as
+		 * Exim does: the first line is passed over whatever it is (normally our Received:). */
 		msg_header *h = m->headers;
-		while (h && (is_received(h) || is_resent(h)))
+		if (!h)
+			break;
+		while (h->next && (is_received(h->next) || is_resent(h->next)))
 			h = h->next;
-		before = h;
+		before = h->next;
 		if (!before) {
 			message_add_header(m, type, text);
 			return;
@@ -364,13 +370,8 @@ void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl)
 		for (msg_header *h = m->headers; h; h = h->next)
 			if (h->type != '*' && name_in_list(h->text, acl->remove_headers))
 				h->type = '*';
-	/* Exim places :at_start: lines after all the others (observed: an :at_start_rfc: or
-	 * :after_received: line is positioned as if the :at_start: ones were not there), each at
-	 * the top, so several end up in reverse order. */
-	for (int pass = 0; pass < 2; pass++)
-		for (const acl_header *ah = acl->add_headers; ah; ah = ah->next)
-			if ((ah->pos == ACL_HDR_AT_START) == (pass == 1))
-				add_acl_header(m, ah);
+	for (const acl_header *ah = acl->add_headers; ah; ah = ah->next)
+		add_acl_header(m, ah);
 	if (r->prepared)
 		m->size = rcv_header_size(m) + 1 + r->rd.body_size;
 }

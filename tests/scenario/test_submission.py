@@ -108,6 +108,10 @@ CASES = [
      "acl_not_smtp = a1\nbegin acl\na1:\n  warn add_header = :after_received:X-A1: 1\n"
      "  warn add_header = :at_start:X-S1: 1\n  warn add_header = :at_start:X-S2: 1\n"
      "  warn add_header = :at_start_rfc:X-R1: 1\n  warn add_header = :at_start_rfc:X-R2: 1\n  accept"),
+    ("acl_not_smtp header order 2", ["-f", "a@b.c", "x@y"], b"Subject: a\nReceived: x\n\nx\n",
+     "acl_not_smtp = a1\nbegin acl\na1:\n  warn add_header = :at_start:X-S1: 1\n"
+     "  warn add_header = :at_start:X-S2: 1\n  warn add_header = :after_received:X-A1: 1\n"
+     "  warn add_header = :after_received:X-A2: 1\n  warn add_header = :at_start_rfc:X-R1: 1\n  accept"),
     ("resent", ["-f", "a@b.c", "x@y"], b"Subject: a\nX: 1\nResent-To: q@r\nY: 2\n\nx\n", ""),
     ("resent login", ["x@y"], b"Subject: a\nX: 1\nResent-To: q@r\nResent-From: root\nY: 2\n\nx\n", ""),
     ("resent id kept", ["x@y"], b"Subject: a\nResent-Cc: q@r\nResent-Message-Id: <x@y>\n\nx\n", ""),
