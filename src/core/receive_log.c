@@ -16,27 +16,6 @@ static void put_escaped(xbuf *out, sv v)
 	printing_escape(v, PRINT_TAB_LITERAL, out);
 }
 
-/* Exim's sender_fullhost: "name [ip]", "name (helo) [ip]", "(helo) [ip]" or "[ip]". */
-static void fullhost(xbuf *out, const msg_origin *o, bool port)
-{
-	if (o->host_name.len) {
-		put_escaped(out, o->host_name);
-		if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name)) {
-			xbuf_puts(out, " (");
-			put_escaped(out, o->helo_name);
-			xbuf_putc(out, ')');
-		}
-		xbuf_putc(out, ' ');
-	} else if (o->helo_name.len) {
-		xbuf_putc(out, '(');
-		put_escaped(out, o->helo_name);
-		xbuf_puts(out, ") ");
-	}
-	xbuf_printf(out, "[" SV_FMT "]", SV_ARG(o->host_address));
-	if (port)
-		xbuf_printf(out, ":%d", o->host_port);
-}
-
 static void arrival_text(receive_ctx *r, xbuf *out);
 
 void receive_log_arrival(receive_ctx *r)
@@ -80,7 +59,10 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 		xbuf_puts(out, "<>");
 	if (o && o->host_address.len) {
 		xbuf_puts(out, " H=");
-		fullhost(out, o, logsel_has(ls, LS_INCOMING_PORT));
+		xbuf fh;
+		xbuf_init(&fh, pool_scratch);
+		message_sender_fullhost(o, &fh);   /* with ":port" under log_selector incoming_port */
+		put_escaped(out, xbuf_sv(&fh));
 		if (logsel_has(ls, LS_INCOMING_INTERFACE) && o->interface_address.len)
 			xbuf_printf(out, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
 	}
