@@ -355,3 +355,9 @@ void listen_close_all(listen_set *s)
 			s->v[i].fd = -1;
 		}
 }
+
+void listen_set_free(listen_set *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}

@@ -53,5 +53,7 @@ void listen_sockaddr_ip(const void *sockaddr, ip_addr *out, int *port);
 
 /* Close every bound socket. */
 void listen_close_all(listen_set *s);
+/* Release the list (sockets are not closed). */
+void listen_set_free(listen_set *s);
 
 #endif
