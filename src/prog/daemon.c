@@ -366,6 +366,11 @@ int bd_main(const cmdline *cl)
 		return 1;
 	}
 	ensure_spool(spool);
+	if (conf_main.smtp_accept_max == 0 && (conf_main.smtp_accept_queue > 0 || conf_main.smtp_accept_max_per_host)) {
+		log_write(LOG_MAIN | LOG_PANIC, "Exim configuration error:\n  smtp_accept_max must be set if "
+			"smtp_accept_queue or smtp_accept_max_per_host is set");
+		return 1;
+	}
 
 	const char *ifaces, *ports;
 	if (!expand_main(conf_main.local_interfaces, &ifaces, &err)

@@ -75,6 +75,15 @@ def test_malformed_interface(postern_bin, tmp_path, item):
     assert f'Malformed IP address "{item}" in local_interfaces' in d.paniclog
 
 
+@pytest.mark.parametrize("setting", ["smtp_accept_max_per_host = 2", "smtp_accept_queue = 2"])
+def test_per_host_and_queue_need_accept_max(postern_bin, tmp_path, setting):
+    d = Daemon(postern_bin, tmp_path, f"smtp_accept_max = 0\n{setting}\ndaemon_smtp_ports = 2")
+    d.start()
+    assert d.proc.wait(timeout=10) == 1
+    assert ("Exim configuration error:\n  smtp_accept_max must be set if smtp_accept_queue or "
+            "smtp_accept_max_per_host is set") in d.paniclog
+
+
 def test_port_in_use_gives_up(postern_bin, tmp_path):
     import socket
     (p,) = free_ports(1)
