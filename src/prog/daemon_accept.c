@@ -316,6 +316,13 @@ static void handle_conn(int fd, daemon_children *c, const listen_set *listeners)
 	bool qol = conf_main.queue_only_load >= 0 && daemon_load_average() >= conf_main.queue_only_load;
 	bool aq = conf_main.smtp_accept_queue > 0 && c->n + 1 > (size_t)conf_main.smtp_accept_queue;
 
+	if (logging(LS_SMTP_CONNECTION)) {
+		char iface[100] = "";
+		if (logging(LS_INCOMING_INTERFACE))
+			snprintf(iface, sizeof iface, " I=[%s]:%d", ci.local_text, ci.local_port);
+		log_write(LOG_MAIN, "SMTP connection from %s%s (TCP/IP connection count = %zu)", ci.who, iface, c->n + 1);
+	}
+
 	pid_t pid = fork();
 	if (pid == 0)
 		run_child(&ci, c, listeners, qol, aq);

@@ -155,6 +155,19 @@ def test_smtp_accept_max(daemon):
         x.close()
 
 
+def test_smtp_connection_logged_by_daemon_with_count(daemon):
+    (p,) = free_ports(1)
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\n"
+               "log_selector = +smtp_connection +incoming_interface")
+    a, _ = connect(p)
+    b, _ = connect(p)
+    for n in (1, 2):
+        line = f"SMTP connection from [127.0.0.1] I=[127.0.0.1]:{p} (TCP/IP connection count = {n})"
+        assert wait_for(lambda: line in d.mainlog), d.mainlog
+    a.close()
+    b.close()
+
+
 def test_smtp_accept_max_per_host_expanded(daemon):
     (p,) = free_ports(1)
     d = daemon(f"local_interfaces = <; 127.0.0.1 ; ::1\ndaemon_smtp_ports = {p}\nsmtp_accept_max = 10\n"
