@@ -126,6 +126,11 @@ def main():
             if not srv.start():
                 print(f"   {name} did not start", flush=True)
                 continue
+            # Idle memory first, while no worker processes exist yet (Postfix keeps idle smtpd
+            # processes after a load, which would absorb new connections at no visible cost).
+            memory[name] = idle_memory(srv, args.idle)
+            print(f"   idle connection: PSS {memory[name][0]:.0f} kB, RSS {memory[name][1]:.0f} kB", flush=True)
+            time.sleep(1.0)
             loadgen.run("127.0.0.1", port, 2048, 2, True, 1.0)   # warm-up
             for size in sizes:
                 for conc in concs:
@@ -134,8 +139,6 @@ def main():
                         results[(name, size, conc, mode)] = st
                         print(f"   {size:>6} B  c={conc:<2} {mode:<6} {st['rate']:8.1f} msg/s"
                               f"  errors={st['errors']} {st['last_error'][:60]}", flush=True)
-            memory[name] = idle_memory(srv, args.idle)
-            print(f"   idle connection: PSS {memory[name][0]:.0f} kB, RSS {memory[name][1]:.0f} kB", flush=True)
             time.sleep(0.5)
             print(f"   queued files: {srv.queued_count()}", flush=True)
         finally:
@@ -180,8 +183,8 @@ def write_results(args, results, memory, names, sizes, concs, started_at):
                     a, b = rates.get("postern"), rates.get(n)
                     row.append(f"{a / b:.2f}" if a and b else "-")
                 lines.append("| " + " | ".join(row) + " |")
-    lines += ["", f"Memory per idle connection ({args.idle} sessions after banner and EHLO; delta of the",
-              "server's process tree / sessions):", "", "| server | PSS kB | RSS kB |", "|---|---|---|"]
+    lines += ["", f"Memory per idle connection ({args.idle} sessions after banner and EHLO, measured on the",
+              "freshly started server; delta of the server's process tree / sessions):", "", "| server | PSS kB | RSS kB |", "|---|---|---|"]
     for n in names:
         if n in memory:
             lines.append(f"| {n} | {memory[n][0]:.0f} | {memory[n][1]:.0f} |")
