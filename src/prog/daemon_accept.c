@@ -221,6 +221,7 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t none;
 	sigemptyset(&none);
@@ -272,9 +273,7 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 	p.queue_only_load = queue_only_load;
 	p.accept_queue = accept_queue;
 	p.reserved_slot = reserved;
-	int rc = smtp_session_run(&p);
-	log_reopen();
-	_exit(rc);
+	_exit(smtp_session_run(&p));
 }
 
 /* One accepted connection in the daemon: the pre-fork limits, then the fork. */
