@@ -75,7 +75,9 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 	va_start(ap, fmt);
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
 		/* Host checking writes no log files: the lines go to stderr, after the replies sent so
-		 * far (Exim flushes its output before each). */
+		 * far (Exim flushes its output before each). A reject-log-only line (the copy with the
+		 * headers) is not shown. */
+		if (!(which & (LOG_MAIN | LOG_PANIC))) { va_end(ap); return; }
 		bio_flush(&s->io);
 		xbuf t;
 		xbuf_init(&t, s->conn);

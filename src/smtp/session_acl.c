@@ -28,20 +28,25 @@ void sess_acl_reset(smtp_session *s)
 	acl_ctx_init(&s->acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);
 }
 
-acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c)
+void sess_acl_message_done(smtp_session *s)
 {
-	/* One context carries the engine's per-transaction state (a MAIL "discard" makes every
-	 * RCPT discarded, warn lines are not repeated...) from one ACL to the next: each run
-	 * starts from it and leaves its state back in it. */
-	*c = s->acl;
-	c->where = where;
-	xbuf_init(&c->user_msg, s->conn);
-	xbuf_init(&c->log_msg, s->conn);
-	c->add_headers = NULL;
-	c->remove_headers = SV_NULL;
-	c->delay_seconds = 0;
-	c->msg = s->msg;
-	c->origin = &s->origin;
+	acl_ctx_message_done(&s->acl);
+	s->controls = s->acl.controls;
+}
+
+acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *out)
+{
+	acl_ctx *c;
+	/* One context per connection carries the engine's state (warn de-duplication, ratelimit
+	 * results, a MAIL "discard" that makes every RCPT discarded) from one ACL to the next. */
+	acl_ctx_begin(&s->acl, where);
+	xbuf prefix;
+	xbuf_init(&prefix, s->conn);
+	xbuf_printf(&prefix, "H=" SV_FMT, SV_ARG(s->host_ident));
+	s->acl.log_prefix = xbuf_cstr(&prefix);
+	s->acl.msg = s->msg;
+	s->acl.origin = &s->origin;
+	c = &s->acl;
 	c->recipient = recipient;
 	s->cur_rcpt = recipient;
 	c->authenticated = s->authenticated;
@@ -49,11 +54,10 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 	c->helo_verify_failed = s->helo_verify_failed;
 	c->smtp_session = true;
 	c->host_checking = s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC;
-	c->controls = s->controls;
 	c->ops = &session_acl_ops;
 	c->ops_ctx = s;
 	acl_result rc = acl_check(c, sv_cstr(spec ? spec : ""));
-	s->acl = *c;
+	*out = *c;
 	/* Controls that outlive the statement (no_pipelining, enforce_sync...) apply to the
 	 * connection from now on. */
 	s->controls = c->controls;
@@ -98,7 +102,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		}
 		code = given;
 	}
-	sv reason = c->log_msg.len ? xbuf_sv(&c->log_msg) : coded.len ? xbuf_sv(&coded) : user;
+	sv reason = c->log_msg.len ? acl_log_text(c) : coded.len ? xbuf_sv(&coded) : user;
 
 	/* The log line. */
 	xbuf line;
@@ -116,7 +120,16 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		xbuf_printf(&line, "H=%s %srejected %s", sv_dup(s->conn, s->host_ident), temp ? "temporarily " : "", what);
 	}
 	if (reason.len) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
-	sess_log(s, LOG_MAIN | LOG_REJECT, "%s", xbuf_cstr(&line));
+	unsigned target = c->log_reject_target ? c->log_reject_target : LOG_MAIN | LOG_REJECT;
+	if ((where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR) && s->recv && (target & LOG_REJECT)) {
+		/* After DATA the reject log also gets the envelope and the headers. */
+		sess_log(s, target & ~(unsigned)LOG_REJECT, "%s", xbuf_cstr(&line));
+		xbuf_putc(&line, '\n');
+		receive_reject_details(s->recv, &line);
+		sess_log(s, LOG_REJECT, "%s", xbuf_cstr(&line));
+	} else if (target) {
+		sess_log(s, target, "%s", xbuf_cstr(&line));
+	}
 
 	/* The reply. */
 	if (user.len) {

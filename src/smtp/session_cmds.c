@@ -35,7 +35,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->origin.auth_sender = SV_NULL;
 	memset(&s->mail, 0, sizeof s->mail);
 	message_vars_init(&s->msgvars, NULL, &s->origin);
-	sess_acl_reset(s);
+	sess_acl_message_done(s);
 	arena_clear(pool_msg);
 }
 

@@ -57,6 +57,10 @@ static bool start_receive(smtp_session *s, receive_input how)
 		return false;
 	}
 	sess_set_log_id(s, s->msg->id);
+	/* A local -bs session gets the local fix-ups; the Received header and the other
+	 * expansions see the session's variables. */
+	receive_opts o = { .local = !s->origin.host_address.len, .login = s->origin.login, .env = &s->env };
+	receive_set_opts(s->recv, &o);
 	return true;
 }
 
@@ -90,30 +94,17 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 	return SESS_DROP;
 }
 
-/* A receive_feed status that ends the message badly: the reply and log line. */
+/* A receive_feed status that ends the message badly: the receive module writes Exim's log
+ * lines and gives the reply. */
 static void reject_received(smtp_session *s, receive_status st)
 {
-	const char *who = sv_dup(s->conn, s->host_ident);
-	switch (st) {
-	case RECV_TOO_BIG:
-		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected from <" SV_FMT "> H=%s: message too big: read=%lld max=%lld",
-			SV_ARG(s->sender), who, s->msg->size, sess_size_limit(s));
-		sess_reply(s, 552, "Message size exceeds maximum permitted");
-		break;
-	case RECV_HEADER_TOO_BIG:
-		sess_log(s, LOG_MAIN | LOG_REJECT, "ridiculously long message header received from %s: message abandoned", who);
-		sess_reply(s, 552, "Message header is ridiculously long");
-		break;
-	case RECV_IO_ERROR:
-		sess_log(s, LOG_MAIN | LOG_PANIC, "spool write failed while receiving from %s", who);
-		sess_reply(s, 451, "Error while writing spool file");
-		break;
-	default:
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s F=<" SV_FMT "> rejected: message not acceptable", who,
-			SV_ARG(s->sender));
-		sess_reply(s, 554, "Message not acceptable");
-		break;
-	}
+	xbuf reply;
+	xbuf_init(&reply, s->conn);
+	xbuf host;
+	xbuf_init(&host, s->conn);
+	xbuf_printf(&host, "H=" SV_FMT, SV_ARG(s->host_ident));
+	int code = receive_reject(s->recv, st, s->origin.host_address.len ? xbuf_cstr(&host) : "", &reply);
+	sess_reply_text(s, code, xbuf_sv(&reply));
 }
 
 /* PRDR (draft-hall-prdr): after the DATA ACL, acl_smtp_data_prdr runs once per recipient and
@@ -153,6 +144,7 @@ static sess_next finish_message(smtp_session *s)
 {
 	xbuf err;
 	xbuf_init(&err, s->conn);
+	receive_apply_controls(s->recv, &s->controls);
 	if (!receive_prepare_headers(s->recv, &err)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s F=<" SV_FMT "> rejected after DATA: %s",
 			sv_dup(s->conn, s->host_ident), SV_ARG(s->sender), xbuf_cstr(&err));
@@ -186,6 +178,8 @@ static sess_next finish_message(smtp_session *s)
 	if (host_checking(s)) {
 		/* Nothing is kept: the arrival is shown, then the files go. */
 		receive_log_arrival(s->recv);
+		receive_abort(s->recv);
+		s->recv = NULL;
 		s->messages_accepted++;
 		if (some_rejected) {
 			sess_reply(s, 250, "id=%s message accepted for some recipients", id);
@@ -198,6 +192,7 @@ static sess_next finish_message(smtp_session *s)
 		sess_reply(s, 451, "Temporary local problem - please try later");
 	} else {
 		receive_log_arrival(s->recv);
+		receive_end(s->recv);
 		s->recv = NULL;        /* committed: not to be aborted by the reset */
 		s->rset_free = true;
 		s->messages_accepted++;

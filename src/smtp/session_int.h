@@ -114,8 +114,10 @@ const char *sess_expand(smtp_session *s, const char *src);
 /* Run an ACL for `where` with spec (unexpanded option value; NULL/empty: the default). Sends
  * nothing: the caller turns the result into a reply with sess_acl_reply. */
 acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c);
-/* Start the ACL state afresh (connection start, end of each transaction). */
+/* The ACL context: made at connection start; per-message state forgotten at the end of
+ * each transaction. */
 void sess_acl_reset(smtp_session *s);
+void sess_acl_message_done(smtp_session *s);
 /* Send the reply Exim sends for a non-accept ACL result and write the log line. what is the
  * command text for the log ("RCPT <a@b>", "MAIL FROM:<a@b>", "DATA"...). Returns SESS_DROP for
  * a "drop" verb. */
