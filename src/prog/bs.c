@@ -14,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/priv.h"
 #include "expand/expand.h"
 #include "lib/ip.h"
 #include "lib/log.h"
@@ -89,26 +90,31 @@ int bs_main(const cmdline *cl)
 	default: p.mode = SMTP_MODE_BS; break;
 	}
 	configure_logging();
+	/* -oM* options are for trusted callers (Exim ignores them from others). */
+	p.trusted_caller = priv_caller_is_trusted();
+	bool trusted = p.trusted_caller;
 
 	if (p.mode == SMTP_MODE_BH || p.mode == SMTP_MODE_BHC) {
 		if (!cl->bh_address || !split_address(cl->bh_address, &p.host_address, &p.host_port)) {
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->bh_address ? cl->bh_address : "");
 			return 1;
 		}
-	} else if (cl->oMa) {
+	} else if (cl->oMa && trusted) {
 		if (!split_address(cl->oMa, &p.host_address, &p.host_port)) {
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMa);
 			return 1;
 		}
 	}
-	if (cl->oMi && !split_address(cl->oMi, &p.interface_address, &p.interface_port)) {
-		fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMi);
-		return 1;
+	if (trusted) {
+		if (cl->oMi && !split_address(cl->oMi, &p.interface_address, &p.interface_port)) {
+			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMi);
+			return 1;
+		}
+		if (cl->oMr) p.protocol = sv_cstr(cl->oMr);
+		if (cl->oMs) p.host_name = sv_cstr(cl->oMs);
+		if (cl->oMt) p.ident = sv_cstr(cl->oMt);
+		if (cl->oMaa) p.auth_pubname = sv_cstr(cl->oMaa);
+		if (cl->oMai) p.auth_id = sv_cstr(cl->oMai);
 	}
-	if (cl->oMr) p.protocol = sv_cstr(cl->oMr);
-	if (cl->oMs) p.host_name = sv_cstr(cl->oMs);
-	if (cl->oMt) p.ident = sv_cstr(cl->oMt);
-	if (cl->oMaa) p.auth_pubname = sv_cstr(cl->oMaa);
-	if (cl->oMai) p.auth_id = sv_cstr(cl->oMai);
 	return smtp_session_run(&p);
 }

@@ -4,6 +4,7 @@
  * session_data.c (DATA, BDAT).
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,9 +210,10 @@ static void init_origin(smtp_session *s)
 	o->auth_id = p->auth_id;
 	o->uid = getuid();
 	o->gid = getgid();
-	const char *login = getlogin();
-	if (!login) login = getenv("LOGNAME");
-	o->login = sv_cstr(login ? login : "root");
+	/* The caller's login is the name of the real uid (not the terminal's login name). */
+	struct passwd *pw = getpwuid(getuid());
+	if (pw) o->login = sv_copy(s->conn, sv_cstr(pw->pw_name));
+	else o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
 	if (!o->host_address.len && !o->ident.len) o->ident = o->login;
 	o->active_hostname = sv_cstr(conf_main.primary_hostname ? conf_main.primary_hostname : "");
 }

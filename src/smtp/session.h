@@ -31,6 +31,7 @@ typedef struct smtp_conn_params {
 	/* Daemon accounting: whether this connection is over smtp_accept_queue etc. */
 	bool queue_only_load, accept_queue;
 	bool reserved_slot;       /* accepted only because the host is in smtp_reserve_hosts */
+	bool trusted_caller;      /* -bs: the caller is trusted (may set the envelope sender) */
 } smtp_conn_params;
 
 /* STARTTLS and tls_on_connect_ports: the TLS issue registers its server side here (nothing is

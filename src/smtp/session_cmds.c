@@ -13,6 +13,7 @@
 #include "core/receive.h"
 #include "lib/codec.h"
 #include "lib/log.h"
+#include "search/match.h"
 #include "smtp/session_int.h"
 
 static const char *dupsv(smtp_session *s, sv v) { return sv_dup(s->conn, v); }
@@ -298,11 +299,27 @@ sess_next sess_mail(smtp_session *s)
 		sender = qualify(s, sender, NULL);
 	}
 	if (s->mail.auth_given) mail_auth_param(s, s->mail.auth);
+	/* A local untrusted caller cannot choose the envelope sender, except as
+	 * untrusted_set_sender allows: the sender is the caller's own address. */
+	bool set_untrusted = false;
+	if (s->mode == SMTP_MODE_BS && !s->origin.host_address.len && !s->p->trusted_caller) {
+		bool allowed = false;
+		if (conf_main.untrusted_set_sender) {
+			const char *l = sess_expand(s, conf_main.untrusted_set_sender);
+			xbuf err;
+			xbuf_init(&err, s->conn);
+			match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
+			allowed = l && match_isinlist(sender, sv_cstr(l), 0, MATCH_ADDRESS, true, &mc, &err) == 0;
+		}
+		if (!allowed) sender = qualify(s, s->origin.login, NULL);
+		else set_untrusted = true;
+	}
 
 	s->msg = message_new(pool_msg);
 	s->msg->origin = &s->origin;
 	s->msg->sender = sv_copy(pool_msg, sender);
 	s->msg->smtputf8 = s->mail.smtputf8;
+	s->msg->sender_set_untrusted = set_untrusted;
 	s->msg->dsn_ret = s->mail.ret;
 	if (s->mail.envid_given) {
 		xbuf e;

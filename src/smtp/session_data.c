@@ -59,7 +59,9 @@ static bool start_receive(smtp_session *s, receive_input how)
 	sess_set_log_id(s, s->msg->id);
 	/* A local -bs session gets the local fix-ups; the Received header and the other
 	 * expansions see the session's variables. */
-	receive_opts o = { .local = !s->origin.host_address.len, .login = s->origin.login, .env = &s->env };
+	bool local = !s->origin.host_address.len;
+	receive_opts o = { .local = local, .trusted = s->p->trusted_caller, .login = s->origin.login,
+		.sender_local = local && !s->p->trusted_caller && !s->msg->sender_set_untrusted, .env = &s->env };
 	receive_set_opts(s->recv, &o);
 	return true;
 }

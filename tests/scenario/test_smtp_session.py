@@ -8,6 +8,7 @@ import shutil
 import smtplib
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -63,6 +64,25 @@ def test_bs_message_is_spooled_and_logged(postern_bin, tmp_path):
     assert data.endswith("line one\n.dotted\n")
     assert re.search(rf"{msgid} <= a@b.example U=\S+ P=local-smtp S=\d+", mainlog(spool))
     assert out.splitlines()[-1] == "221 mail.example.com closing connection"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_bs_untrusted_caller_cannot_set_sender(postern_bin):
+    # pytest's tmp_path is under a 0700 directory: the unprivileged caller needs its own
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="postern-untrusted-"))
+    tmp_path.chmod(0o777)
+    conf, spool = write_conf(tmp_path, "qualify_domain = q.example")
+    spool.chmod(0o777)
+    conf.chmod(0o644)
+    data = ("HELO x\r\nMAIL FROM:<forged@else.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+            + MESSAGE + ".\r\nQUIT\r\n")
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", postern_bin,
+                        "-C", str(conf), "-bs"], input=data.encode(), capture_output=True, timeout=20)
+    out = p.stdout.decode()
+    assert re.search(r"^250 OK id=", out, re.M), out + p.stderr.decode()
+    login = __import__("pwd").getpwuid(65534).pw_name
+    assert f"<= {login}@q.example U={login} P=local-smtp" in mainlog(spool)
+    shutil.rmtree(tmp_path)
 
 
 def test_bs_pipelined_input_replies_in_order(postern_bin, tmp_path):
