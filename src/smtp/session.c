@@ -632,7 +632,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		next = dispatch(s);
 	}
 	xbuf_free(&line);
-	if (next == SESS_DROP && conf_main.acl_smtp_notquit) {
+	/* Every end but QUIT runs the not-QUIT ACL (drops, lost connections, timeouts). */
+	if (next != SESS_QUIT && conf_main.acl_smtp_notquit) {
 		acl_ctx c;
 		(void)sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c);
 	}

@@ -10,6 +10,7 @@
 #include "conf/driver.h"
 #include "conf/main_options.h"
 #include "core/auth.h"
+#include "core/dns.h"
 #include "core/receive.h"
 #include "lib/codec.h"
 #include "lib/log.h"
@@ -99,14 +100,33 @@ static void set_protocol(smtp_session *s)
 	s->origin.protocol = xbuf_sv(&b);
 }
 
-/* helo_verify_hosts / helo_try_verify_hosts: the HELO name is the host's looked-up name or an
- * address literal for the client's address. */
+/* helo_verify_hosts / helo_try_verify_hosts: the HELO name is an address literal for the
+ * client's address, the client's (reverse-looked-up) name, or a name whose addresses include
+ * the client's. */
 static bool helo_matches_host(smtp_session *s, sv helo)
 {
-	const msg_origin *o = &s->origin;
+	msg_origin *o = &s->origin;
 	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']')
 		return sv_eq(sv_sub(helo, 1, helo.len - 2), o->host_address);
-	return o->host_name.len && sv_eqi(helo, o->host_name);
+	if (!o->host_name.len && !o->host_lookup_failed && !o->host_lookup_deferred && o->host_address.len) {
+		sv name = SV_NULL, *aliases = NULL;
+		size_t naliases = 0;
+		dns_rc rc = dns_host_name_lookup(s->conn, o->host_address, &name, &aliases, &naliases);
+		if (rc == DNS_SUCCEED) {
+			o->host_name = name;
+		} else {
+			if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
+			else o->host_lookup_failed = true;
+			sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
+		}
+	}
+	if (o->host_name.len && sv_eqi(helo, o->host_name)) return true;
+	sv *addrs = NULL;
+	size_t naddrs = 0;
+	if (dns_host_addresses(s->conn, helo, &addrs, &naddrs) != DNS_SUCCEED) return false;
+	for (size_t i = 0; i < naddrs; i++)
+		if (sv_eq(addrs[i], o->host_address)) return true;
+	return false;
 }
 
 sess_next sess_helo(smtp_session *s, bool ehlo)
@@ -133,8 +153,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		s->helo_verified = helo_matches_host(s, arg);
 		s->helo_verify_failed = !s->helo_verified;
 		if (must && !s->helo_verified) {
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: Invalid HELO name (see RFC2821 4.1.1.1)",
-				verb, dupsv(s, s->host_ident));
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected \"%s " SV_FMT "\" from %s", verb, SV_ARG(arg),
+				dupsv(s, s->host_ident));
 			sess_reply(s, 550, "%s argument does not match calling host", verb);
 			s->origin.helo_name = old_helo;
 			sess_update_host_ident(s);
