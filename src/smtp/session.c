@@ -374,8 +374,41 @@ static bool synprot_error(smtp_session *s, int code, const char *reason, const c
 	return false;
 }
 
+/* Batched SMTP (-bS) stops at the first error: what went wrong goes to stdout (for the
+ * program that fed us) and a report to stderr, and the rest of the batch is abandoned. Exim
+ * words a few of these replies differently in batch mode. */
+static sess_next batch_error(smtp_session *s, int code, const char *text)
+{
+	static const struct { const char *interactive, *batch; } words[] = {
+		{ "unrecognized command", "Command unrecognized" },
+		{ "sender already given", "Sender already given" },
+		{ "sender not yet given", "No sender yet given" },
+	};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcmp(text, words[i].interactive) == 0) text = words[i].batch;
+	xbuf cmd;
+	xbuf_init(&cmd, s->conn);
+	printing_escape(s->cmd_line, 0, &cmd);
+	bio_printf(&s->io, "%d %s\nTransaction started in line %lu\nError detected in line %lu\n%s\n",
+		code, text, s->txn_line, s->io.lines, xbuf_cstr(&cmd));
+	bio_flush(&s->io);
+	fprintf(stderr, "An error was detected while processing a file of BSMTP input.\n"
+		"The error message was:\n\n  %d %s\n\n"
+		"The SMTP transaction started in line %lu.\n"
+		"The error was detected in line %lu.\n"
+		"The SMTP command at fault was:\n\n   %s\n\n"
+		"%d previous message%s successfully processed.\n"
+		"The rest of the batch was abandoned.\n",
+		code, text, s->txn_line, s->io.lines, xbuf_cstr(&cmd), s->messages_accepted,
+		s->messages_accepted == 1 ? " was" : "s were");
+	fflush(stderr);
+	s->exit_code = s->messages_accepted ? 1 : 2;
+	return SESS_DROP;
+}
+
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text)
 {
+	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, code, text);
 	/* A command refused for its argument alone is not part of the "C=" history. */
 	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0 && !s->history_overflow)
 		s->nhistory--;
@@ -400,6 +433,7 @@ static bool nonmail_ok(smtp_session *s)
 
 static sess_next unknown_command(smtp_session *s)
 {
+	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, 500, "unrecognized command");
 	if (++s->unknown_commands > conf_main.smtp_max_unknown_commands) {
 		xbuf cmd;
 		xbuf_init(&cmd, s->conn);
@@ -454,6 +488,7 @@ static sess_next dispatch(smtp_session *s)
 		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
 		sess_reset_transaction(s);
 		sess_set_log_id(s, NULL);
+		s->txn_line = s->io.lines;
 		sess_reply(s, 250, "Reset OK");
 		return SESS_CONTINUE;
 	case SMTP_NOOP:
@@ -644,5 +679,5 @@ int smtp_session_run(const smtp_conn_params *p)
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	sess_flush(s);
-	return 0;
+	return s->exit_code;
 }

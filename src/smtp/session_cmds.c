@@ -143,6 +143,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	}
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
+	s->txn_line = s->io.lines;
 	sv old_helo = s->origin.helo_name;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	sess_update_host_ident(s);
@@ -268,7 +269,7 @@ static void mail_auth_param(smtp_session *s, sv value)
 
 sess_next sess_mail(smtp_session *s)
 {
-	if (!s->helo_seen && sess_host_in(s, conf_main.hosts_require_helo)) {
+	if (!s->helo_seen && s->mode != SMTP_MODE_BATCH && sess_host_in(s, conf_main.hosts_require_helo)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
 		return sess_syntax_error(s, 503, "MAIL before HELO", "HELO or EHLO required");
 	}
@@ -308,7 +309,8 @@ sess_next sess_mail(smtp_session *s)
 
 	sv sender = sv_copy(s->conn, r.address);
 	if (!r.null_address && !r.has_domain) {
-		if (!sess_host_in(s, conf_main.sender_unqualified_hosts)) {
+		/* Local input may use unqualified addresses; remote hosts only when listed. */
+		if (s->origin.host_address.len && !sess_host_in(s, conf_main.sender_unqualified_hosts)) {
 			xbuf t;
 			xbuf_init(&t, s->conn);
 			xbuf_printf(&t, SV_FMT ": sender address must contain a domain", SV_ARG(r.cmd_data));
@@ -389,7 +391,8 @@ sess_next sess_rcpt(smtp_session *s)
 
 	sv rcpt = sv_copy(s->conn, r.address);
 	if (!r.has_domain) {
-		if (sv_eqi(rcpt, SV_LIT("postmaster")) || sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
+		if (sv_eqi(rcpt, SV_LIT("postmaster")) || !s->origin.host_address.len
+			|| sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
 			rcpt = qualify(s, rcpt, conf_main.qualify_recipient);
 		} else {
 			xbuf t;

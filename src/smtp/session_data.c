@@ -198,6 +198,7 @@ static sess_next finish_message(smtp_session *s)
 		s->recv = NULL;        /* committed: not to be aborted by the reset */
 		s->rset_free = true;
 		s->messages_accepted++;
+		s->txn_line = s->io.lines;
 		if (some_rejected) sess_reply(s, 250, "id=%s message accepted for some recipients", id);
 		else sess_reply(s, 250, "OK id=%s", id);
 	}

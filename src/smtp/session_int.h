@@ -49,6 +49,8 @@ typedef struct smtp_session {
 	message *msg;                /* NULL: no MAIL yet */
 	bool mail_given;
 	int messages_accepted;       /* for smtp_accept_max_per_connection */
+	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
+	int exit_code;               /* the process status smtp_session_run returns */
 	bool any_mail;                /* a MAIL was accepted in this connection */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
 	sv rcpt_error;               /* text of the first rejected RCPT's reply */

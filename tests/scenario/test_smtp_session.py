@@ -291,3 +291,43 @@ def test_daemon_swaks_pipelining(daemon):
     assert p.returncode == 0, p.stdout + p.stderr
     assert re.search(r"<-  250 OK id=\S+", p.stdout), p.stdout
     assert wait_log(spool, "<= a@b.example H=(swaks.example) [127.0.0.1] P=esmtp")
+
+
+# ---- batched SMTP (-bS) -----------------------------------------------------------------------
+
+def bsmtp(postern_bin, conf, data):
+    p = subprocess.run([postern_bin, "-C", str(conf), "-bS"], input=data.encode(),
+                       capture_output=True, timeout=20)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def test_bsmtp_silent_batch(postern_bin, tmp_path):
+    conf, spool = write_conf(tmp_path)
+    rc, out, err = bsmtp(postern_bin, conf, "MAIL FROM:<a@b.example>\r\nRCPT TO:<refuse@d.example>\r\n"
+                         "RCPT TO:<c@d.example>\r\nDATA\r\n" + MESSAGE + ".\r\nMAIL FROM:<x@b.example>\r\n"
+                         "RCPT TO:<local>\r\nDATA\r\n" + MESSAGE + ".\r\nQUIT\r\n")
+    assert (rc, out, err) == (0, "", "")
+    assert len(list((spool / "input").glob("*-H"))) == 2
+    assert "rejected RCPT <refuse@d.example>: no such user" in mainlog(spool)
+
+
+def test_bsmtp_error_abandons_the_rest(postern_bin, tmp_path):
+    # Exim 4.96's wording, line numbers and exit status (1: a message was processed before)
+    conf, spool = write_conf(tmp_path)
+    rc, out, err = bsmtp(postern_bin, conf, "HELO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+                         "DATA\r\nSubject: x\r\n\r\nb\r\n.\r\nFOO\r\nMAIL FROM:<x@y.z>\r\nQUIT\r\n")
+    assert rc == 1
+    assert out == "500 Command unrecognized\nTransaction started in line 8\nError detected in line 9\nFOO\n"
+    assert err == ("An error was detected while processing a file of BSMTP input.\nThe error message was:\n\n"
+                   "  500 Command unrecognized\n\nThe SMTP transaction started in line 8.\n"
+                   "The error was detected in line 9.\nThe SMTP command at fault was:\n\n   FOO\n\n"
+                   "1 previous message was successfully processed.\nThe rest of the batch was abandoned.\n")
+    assert len(list((spool / "input").glob("*-H"))) == 1
+
+
+def test_bsmtp_protocol_error_wording(postern_bin, tmp_path):
+    conf, _ = write_conf(tmp_path)
+    rc, out, _ = bsmtp(postern_bin, conf, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRSET\r\n"
+                       "RCPT TO:<c@d.example>\r\n")
+    assert rc == 2
+    assert out == "503 No sender yet given\nTransaction started in line 3\nError detected in line 4\nRCPT TO:<c@d.example>\n"
