@@ -59,6 +59,7 @@ void sess_reply(smtp_session *s, int code, const char *fmt, ...)
 
 bool sess_flush(smtp_session *s)
 {
+	if (s->p->log_pump) s->p->log_pump(s->p->log_pump_ctx);
 	return bio_flush(&s->io);
 }
 
@@ -79,6 +80,7 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 		 * far (Exim flushes its output before each). A reject-log-only line (the copy with the
 		 * headers) is not shown. */
 		if (!(which & (LOG_MAIN | LOG_PANIC))) { va_end(ap); return; }
+		if (s->p->log_pump) s->p->log_pump(s->p->log_pump_ctx);
 		bio_flush(&s->io);
 		xbuf t;
 		xbuf_init(&t, s->conn);

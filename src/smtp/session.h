@@ -32,6 +32,10 @@ typedef struct smtp_conn_params {
 	bool queue_only_load, accept_queue;
 	bool reserved_slot;       /* accepted only because the host is in smtp_reserve_hosts */
 	bool trusted_caller;      /* -bs: the caller is trusted (may set the envelope sender) */
+	/* -bh: called before the session writes a "LOG:" line to stderr and when it sends
+	 * replies, so lines other modules wrote through the log layer are shown in order. */
+	void (*log_pump)(void *ctx);
+	void *log_pump_ctx;
 } smtp_conn_params;
 
 /* STARTTLS and tls_on_connect_ports: the TLS issue registers its server side here (nothing is
