@@ -251,10 +251,10 @@ static void proxy_start(smtp_session *s)
 #endif
 }
 
-static void host_lookup(smtp_session *s)
+void sess_lookup_host_name(smtp_session *s)
 {
 	msg_origin *o = &s->origin;
-	if (o->host_name.len || !o->host_address.len || !sess_host_in(s, conf_main.host_lookup)) return;
+	if (o->host_name.len || !o->host_address.len || o->host_lookup_failed || o->host_lookup_deferred) return;
 	sv name = SV_NULL, *aliases = NULL;
 	size_t naliases = 0;
 	dns_rc rc = dns_host_name_lookup(s->conn, o->host_address, &name, &aliases, &naliases);
@@ -262,12 +262,16 @@ static void host_lookup(smtp_session *s)
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
 	else o->host_lookup_failed = true;
 	const log_config *lc = log_current_config();
-	if (rc != DNS_SUCCEED && lc && logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED))
+	if (rc != DNS_SUCCEED && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
 		sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 	sess_update_host_ident(s);
 }
 
-/* Connection-level checks before the banner; false: the connection is refused (reply sent). */
+static void host_lookup(smtp_session *s)
+{
+	if (sess_host_in(s, conf_main.host_lookup)) sess_lookup_host_name(s);
+}
+
 static bool host_rejected(smtp_session *s)
 {
 	if (!sess_host_in(s, conf_main.host_reject_connection)) return false;

@@ -108,18 +108,7 @@ static bool helo_matches_host(smtp_session *s, sv helo)
 	msg_origin *o = &s->origin;
 	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']')
 		return sv_eq(sv_sub(helo, 1, helo.len - 2), o->host_address);
-	if (!o->host_name.len && !o->host_lookup_failed && !o->host_lookup_deferred && o->host_address.len) {
-		sv name = SV_NULL, *aliases = NULL;
-		size_t naliases = 0;
-		dns_rc rc = dns_host_name_lookup(s->conn, o->host_address, &name, &aliases, &naliases);
-		if (rc == DNS_SUCCEED) {
-			o->host_name = name;
-		} else {
-			if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
-			else o->host_lookup_failed = true;
-			sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
-		}
-	}
+	sess_lookup_host_name(s);
 	if (o->host_name.len && sv_eqi(helo, o->host_name)) return true;
 	sv *addrs = NULL;
 	size_t naddrs = 0;
@@ -148,6 +137,17 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	sess_update_host_ident(s);
 
+	/* A client calling itself by one of our names (helo_lookup_domains) gets its real name
+	 * looked up, so the Received header can show it. */
+	if (!s->origin.host_name.len && s->origin.host_address.len && !s->origin.host_lookup_failed
+		&& conf_main.helo_lookup_domains) {
+		const char *l = sess_expand(s, conf_main.helo_lookup_domains);
+		xbuf err;
+		xbuf_init(&err, s->conn);
+		match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
+		if (l && match_isinlist(arg, sv_cstr(l), 0, MATCH_DOMAIN, true, &mc, &err) == 0)
+			sess_lookup_host_name(s);
+	}
 	s->helo_verified = s->helo_verify_failed = false;
 	bool must = sess_host_in(s, conf_main.helo_verify_hosts);
 	if (must || sess_host_in(s, conf_main.helo_try_verify_hosts)) {
@@ -260,6 +260,19 @@ static void mail_auth_param(smtp_session *s, sv value)
 	a.taint = 1;
 	if (sv_eq_cstr(a, "<>")) a = sv_tainted(SV_LIT(""));
 	s->origin.auth_sender = a;
+	/* The authenticator's server_mail_auth_condition may refuse the value ($authenticated_sender
+	 * is set while it is expanded). */
+	const driver_instance *d = auth_find_server(s->origin.auth_pubname);
+	const char *cond = d ? auth_generic_option(d, "server_mail_auth_condition") : NULL;
+	if (cond) {
+		bool ok = false;
+		xbuf err;
+		xbuf_init(&err, s->conn);
+		if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) {
+			s->origin.auth_sender = SV_NULL;
+			return;
+		}
+	}
 	if (conf_main.acl_smtp_mailauth) {
 		acl_ctx c;
 		if (sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c) != ACL_OK)

@@ -108,6 +108,8 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute
 
 /* "H=(helo) [ip]" style identification of the client (without "H="). */
 void sess_update_host_ident(smtp_session *s);
+/* Reverse lookup of the client's address (once), logging a failure as Exim does. */
+void sess_lookup_host_name(smtp_session *s);
 /* Whether the client's host is in a host list option (expanded first). */
 bool sess_host_in(smtp_session *s, const char *list);
 /* Expand a string option; NULL on failure (logged). */
