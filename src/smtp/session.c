@@ -569,14 +569,18 @@ static void lost(smtp_session *s, bio_rc rc)
 	const char *who = sv_dup(s->conn, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
 		sess_reply(s, 421, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
-		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s D=%s", who, sess_duration(s));
+		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s", who);
 		return;
 	}
 	sess_reply(s, 421, "%s lost input connection", s->active_hostname);
 	if (s->mail_given)
 		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
-	else if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s lost D=%s", who, sess_duration(s));
+	else if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION)) {
+		xbuf why;
+		xbuf_init(&why, s->conn);
+		if (rc == BIO_ERROR) xbuf_printf(&why, " (error: %s)", strerror(s->io.err));
+		sess_log(s, LOG_MAIN, "SMTP connection from %s lost%s D=%s", who, xbuf_cstr(&why), sess_duration(s));
+	}
 }
 
 static void host_checking_banner(smtp_session *s)

@@ -282,6 +282,22 @@ def test_daemon_command_timeout(daemon):
     assert wait_log(spool, "SMTP command timeout on connection from [127.0.0.1]")
 
 
+def test_daemon_data_timeout(daemon):
+    port, spool = daemon("smtp_receive_timeout = 1s")
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    read_reply(f)
+    c.sendall(b"EHLO x\r\n")
+    read_reply(f)
+    c.sendall(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
+    assert [read_reply(f)[:3] for _ in range(3)] == ["250", "250", "354"]
+    c.sendall(b"Subject: x\r\n\r\npartial")
+    assert read_reply(f) == "421 mail.example.com SMTP incoming data timeout - closing connection.\r\n"
+    c.close()
+    assert wait_log(spool, "SMTP data timeout (message abandoned) on connection from (x) [127.0.0.1] F=<a@b.example>")
+    assert not list((spool / "input").glob("*-H"))
+
+
 @pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks not installed")
 def test_daemon_swaks_pipelining(daemon):
     port, spool = daemon()
