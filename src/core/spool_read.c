@@ -87,6 +87,14 @@ static bool parse_hostport(sv v, sv *addr, int *port)
 		*addr = sv_sub(v, 0, sep - 1);
 		ps = sv_sub(v, sep, v.len);
 	}
+	/* Only the characters of IPv4/IPv6 addresses: anything else could not be written back. */
+	if (addr->len == 0)
+		return false;
+	for (size_t i = 0; i < addr->len; i++) {
+		char c = addr->p[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
+			return false;
+	}
 	long long p;
 	if (!parse_ll(ps, &p) || p < 0 || p > 65535)
 		return false;
@@ -159,7 +167,11 @@ static bool option_line(reader *r, sv whole, message *m, msg_origin *o)
 		sv value;
 		if (!read_block(r, n, &value))
 			return false;
-		sv vname = sv_cstr(arena_printf(r->a, "acl_%c" SV_FMT, name.p[3], SV_ARG(rest)));
+		xbuf nb;
+		xbuf_init(&nb, r->a);
+		xbuf_printf(&nb, "acl_%c", name.p[3]);
+		xbuf_put(&nb, rest.p, rest.len); /* binary-safe: the name is whatever the file says */
+		sv vname = xbuf_sv(&nb);
 		message_set_aclvar(m, vname, copy_val(r, value, tainted, quoter));
 	} else if (IS("acl")) { /* obsolete: "-acl N LEN", 0-9 acl_c0..9, 10-19 acl_m0..9 */
 		long long num;
@@ -481,6 +493,8 @@ bool spool_parse_header_ex(arena *a, const char *name, const char *id, sv text, 
 		if (digits == 0 || p + 2 > text.len || text.p[p + 1] != ' ')
 			return fail(&r, "malformed header length/type");
 		char type = text.p[p];
+		if ((unsigned char)type < 0x20 || (unsigned char)type >= 0x7f)
+			return fail(&r, "malformed header type");
 		if (type != '*')
 			info->header_bytes += len;
 		p += 2;
