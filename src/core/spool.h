@@ -86,6 +86,9 @@ bool spool_parse_header_ex(arena *a, const char *name, const char *id, sv text, 
 /* As spool_read_header; also sets out->size to headers + body + 1 (Exim's message size). */
 bool spool_read_header_ex(arena *a, const spool_config *sc, const char *id, message *out,
 	msg_origin *origin, spool_parse_info *info, xbuf *err);
+/* Add the addresses of <id>-J (the journal of a delivery that was interrupted before it could
+ * update -H) to m's non-recipients, as Exim does before delivering or listing. false: no journal. */
+bool spool_read_journal(arena *a, const spool_config *sc, const char *id, message *m);
 /* Read a whole regular file of at most max bytes; false with *errnum set. */
 bool spool_read_file(const char *path, size_t max, xbuf *out, int *errnum);
 

@@ -592,6 +592,27 @@ bool spool_read_header(arena *a, const spool_config *sc, const char *id, message
 	return spool_read_header_ex(a, sc, id, out, origin, NULL, err);
 }
 
+bool spool_read_journal(arena *a, const spool_config *sc, const char *id, message *m)
+{
+	const char *path = spool_path(a, sc, "input", id, "-J");
+	xbuf text;
+	xbuf_init(&text, a);
+	int e;
+	if (!spool_read_file(path, SPOOL_MAX_HEADER_FILE, &text, &e))
+		return false;
+	/* One delivered address per line; a last line without its newline was being written when
+	 * the delivery process died, and is still an address Exim counts. */
+	sv rest = xbuf_sv(&text);
+	while (rest.len) {
+		const char *nl = memchr(rest.p, '\n', rest.len);
+		size_t n = nl ? (size_t)(nl - rest.p) : rest.len;
+		if (n)
+			message_add_nonrecipient(m, sv_sub(rest, 0, n));
+		rest = sv_sub(rest, nl ? n + 1 : n, rest.len);
+	}
+	return true;
+}
+
 /* ---- listing the queue ---- */
 
 static int id_order(const void *pa, const void *pb)

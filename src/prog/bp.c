@@ -15,7 +15,8 @@
  * message is listed with the format error line after its first line.
  * -bp sorts by arrival (time, then sub-second part, then pid); -bpr lists in directory order;
  * message ids given as arguments list just those, in the order given; -bpc prints the count;
- * -bpi (from Exim 4.97; 4.96 rejects it) prints only the ids.
+ * -bpi (from Exim 4.97; 4.96 rejects it) prints only the ids. Addresses in a -J journal (left
+ * by an interrupted delivery) count as delivered, as in Exim.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -108,6 +109,8 @@ static void list_one(const spool_config *sc, const char *id, const bp_opts *op, 
 	xbuf err;
 	xbuf_init(&err, pool_msg);
 	bool ok = spool_read_header_ex(pool_msg, sc, id, &m, &o, &info, &err);
+	if (info.envelope_read)
+		spool_read_journal(pool_msg, sc, id, &m); /* deliveries an interrupted run recorded */
 	if (!ok && !info.envelope_read) {
 		xbuf_printf(out, "      %s\n", id);
 		if (info.errnum)
