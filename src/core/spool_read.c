@@ -128,6 +128,24 @@ static sv copy_val(reader *r, sv v, bool tainted, unsigned quoter)
 	return c;
 }
 
+/* A certificate line: "\n" back to newlines (opt_cert in spool_format.c). */
+static sv unescape_cert(reader *r, sv v)
+{
+	xbuf b;
+	xbuf_init(&b, r->a);
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] == '\\' && i + 1 < v.len && v.p[i + 1] == 'n') {
+			xbuf_putc(&b, '\n');
+			i++;
+		} else
+			xbuf_putc(&b, v.p[i]);
+	}
+	sv out = xbuf_sv(&b);
+	out.taint = v.taint;
+	out.quoter = v.quoter;
+	return out;
+}
+
 /* One option line (without its leading '-'); unknown ones are kept. */
 static bool option_line(reader *r, sv whole, message *m, msg_origin *o)
 {
@@ -250,10 +268,10 @@ static bool option_line(reader *r, sv whole, message *m, msg_origin *o)
 	else if (IS("bmi_verdicts")) m->bmi_verdicts = cv;
 	else if (IS("tls_certificate_verified")) o->tls_certificate_verified = true;
 	else if (IS("tls_cipher")) o->tls_cipher = cv;
-	else if (IS("tls_peercert")) o->tls_peercert = cv;
+	else if (IS("tls_peercert")) o->tls_peercert = unescape_cert(r, cv);
 	else if (IS("tls_peerdn")) o->tls_peerdn = cv;
 	else if (IS("tls_sni")) o->tls_sni = cv;
-	else if (IS("tls_ourcert")) o->tls_ourcert = cv;
+	else if (IS("tls_ourcert")) o->tls_ourcert = unescape_cert(r, cv);
 	else if (IS("tls_ocsp")) { NUM(); o->tls_ocsp = (int)n; }
 	else if (IS("tls_resumption")) {
 		if (val.len < 1 || (unsigned char)val.p[0] < 'A' || (unsigned char)val.p[0] > 'A' + 0x3f)

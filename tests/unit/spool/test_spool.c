@@ -65,7 +65,7 @@ static void test_ids(void)
 static void test_roundtrip_exim_files(void)
 {
 	static const char *files[] = { "data/exim_dsn-H", "data/exim_auth-H", "data/exim_local-H",
-		"data/exim_aclvars_rewritten-H" };
+		"data/exim_aclvars_rewritten-H", "data/exim_tls-H" };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		size_t len;
 		char *text = slurp(files[i], &len);
@@ -127,6 +127,29 @@ static void test_parse_fields(void)
 
 /* Exim re-inserts ACL variables in file order when it reads a spool file; the rewrite it then
  * does (exim -Mar) has the order our tree gives. */
+static void test_tls_fields(void)
+{
+	size_t len;
+	char *text = slurp("data/exim_tls-H", &len);
+	message m;
+	msg_origin o;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	CHECK(spool_parse_header_ex(pool_msg, "f", NULL, sv_make(text, len), &m, &o, NULL, &err));
+	CHECK(o.tls_certificate_verified);
+	CHECK(sv_eq_cstr(o.tls_cipher, "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256"));
+	CHECK(sv_eq_cstr(o.tls_peerdn, "CN=client.example,O=Client Org") && o.tls_peerdn.taint);
+	CHECK(sv_starts(o.tls_peercert, "-----BEGIN CERTIFICATE-----\nMIID") && o.tls_peercert.taint);
+	CHECK(sv_starts(o.tls_ourcert, "-----BEGIN CERTIFICATE-----\n") && !o.tls_ourcert.taint);
+	CHECK(o.tls_ourcert.len && o.tls_ourcert.p[o.tls_ourcert.len - 1] == '\n');
+	CHECK_INT(o.tls_resumption, 1);
+	CHECK(sv_eq_cstr(o.tls_ver, "TLS1.3"));
+	/* a daemon-accepted connection's addresses are not tainted (only -oMa ones are) */
+	CHECK(sv_eq_cstr(o.host_address, "127.0.0.1") && !o.host_address.taint);
+	free(text);
+	xbuf_free(&err);
+}
+
 static void test_aclvar_tree_order(void)
 {
 	size_t l1, l2;
@@ -425,6 +448,7 @@ int main(void)
 	RUN(test_ids);
 	RUN(test_roundtrip_exim_files);
 	RUN(test_parse_fields);
+	RUN(test_tls_fields);
 	RUN(test_aclvar_tree_order);
 	RUN(test_parse_errors);
 	RUN(test_old_forms);
