@@ -62,6 +62,16 @@ void spool_end(spool_txn *t);
 /* The -D file descriptor (open for reading and writing, positioned after what was written). */
 int spool_data_fd(const spool_txn *t);
 
+/* For delivery and queue runs: open <id>-D read-write and take its lock without waiting.
+ * Returns the fd (close it to unlock) or -1: errno ENOENT (no such message) or EAGAIN (another
+ * process holds it), with Exim's wording in err. */
+int spool_open_locked(const spool_config *sc, const char *id, xbuf *err);
+/* Replace -H durably (temporary file, fsync, rename, directory fsync) after a delivery attempt
+ * changed the message; the caller holds the -D lock. */
+bool spool_rewrite_header(const spool_config *sc, const message *m, xbuf *err);
+/* Remove a finished message: -H first (then it no longer exists), -D, -J and its msglog. */
+bool spool_remove_message(const spool_config *sc, const char *id, xbuf *err);
+
 /* The -H text for a message (exactly as spool_commit writes it). */
 void spool_format_header(const message *m, xbuf *out);
 
