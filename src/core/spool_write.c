@@ -311,7 +311,7 @@ int spool_open_locked(const spool_config *sc, const char *id, xbuf *err)
 	}
 	if (!lock_data_file(fd, id, false)) {
 		int e = errno;
-		xbuf_printf(err, "Spool file is locked (another process is handling this message)");
+		xbuf_printf(err, "Spool file for %s is locked (another process is handling this message)", id);
 		close(fd);
 		arena_reset(pool_scratch, mk);
 		errno = e == EACCES ? EAGAIN : e;

@@ -222,3 +222,29 @@ def test_exim_delivers_postern_spooled_message(postern_bin, tmp_path, split, mai
     report = left[0].read_text()
     assert "\n<>\n" in report and "\n1\ns@b.example\n" in report
     assert f"<= <> R={mid} " in log
+
+
+def test_locks_are_shared_with_exim(tmp_path):
+    """Postern's lock on -D keeps Exim from delivering the message, and Exim's keeps Postern out."""
+    tool = tool_path()
+    conf = make_conf(tmp_path)
+    ids = exim_received_messages(conf)
+    holder = subprocess.Popen([tool, "lock", str(tmp_path / "spool"), "0", ids[2]],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        run(["exim", "-C", str(conf), "-M", ids[2]])
+        log = (tmp_path / "log" / "mainlog").read_text()
+        assert f"{ids[2]} Spool file for {ids[2]} is locked (another process is handling this message)" in log
+        assert f"{ids[2]} =>" not in log
+        # while we hold it, a second Postern process cannot take it either
+        r = run([tool, "lock", str(tmp_path / "spool"), "0", ids[2]], input=b"\n")
+        assert r.returncode == 1
+        assert r.stdout.decode() == f"Spool file for {ids[2]} is locked (another process is handling this message)\n"
+    finally:
+        holder.communicate(b"\n", timeout=10)
+    assert holder.returncode == 0
+    # released: Exim now takes it (and delivers; mailboxes here are not writable, so it defers)
+    run(["exim", "-C", str(conf), "-M", ids[2]])
+    log = (tmp_path / "log" / "mainlog").read_text()
+    assert f"{ids[2]} == u6@test.example" in log
