@@ -463,6 +463,44 @@ static void test_vars(void)
 	xbuf_free(&b);
 }
 
+static void test_model(void)
+{
+	message *m = message_new(pool_msg);
+	message_add_header(m, message_header_type(sv_cstr("Subject")), sv_cstr("Subject: hi\n"));
+	message_add_header(m, message_header_type(sv_cstr("FROM")), sv_cstr("FROM: a@b\n"));
+	msg_header *old = message_add_header(m, '*', sv_cstr("To: old@x\n"));
+	message_add_header(m, message_header_type(sv_cstr("to")), sv_cstr("To: x@y,\n  z@w\n"));
+	message_insert_header(m, NULL, 'P', sv_cstr("Received: by me\n"));
+	message_insert_header(m, old, ' ', sv_cstr("X-Before-Old: 1\n"));
+	CHECK(m->headers->type == 'P' && m->headers_tail->type == 'T');
+	CHECK(message_find_header(m, sv_cstr("to")) == m->headers_tail); /* the deleted one is skipped */
+	CHECK(message_find_header(m, sv_cstr("from"))->type == 'F');
+	CHECK(message_find_header(m, sv_cstr("cc")) == NULL);
+	static const struct { const char *n; char t; } types[] = {
+		{ "Bcc", 'B' }, { "cc", 'C' }, { "Message-ID", 'I' }, { "reply-to", 'R' }, { "Sender", 'S' },
+		{ "X-Other", ' ' }, { "Received", 'P' },
+	};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		CHECK_INT(message_header_type(sv_cstr(types[i].n)), types[i].t);
+	m->body_linecount = 2;
+	m->size = 99;
+	CHECK_INT(message_header_size(m), 16 + 16 + 12 + 10 + 15); /* not the deleted To: */
+	xp_message x;
+	message_to_xp(m, sv_cstr("b1\nb2\n"), &x, pool_msg);
+	CHECK_INT(x.nheaders, 5);
+	CHECK(sv_eq_cstr(x.headers[4].name, "To") && sv_eq_cstr(x.headers[4].text, " x@y,\n  z@w\n"));
+	CHECK_INT(x.message_linecount, 6 + 2);
+	CHECK(sv_eq_cstr(x.body, "b1\nb2\n"));
+	message_add_recipient(m, sv_cstr("r@x"));
+	message_add_nonrecipient(m, sv_cstr("r@x"));
+	message_add_nonrecipient(m, sv_cstr("r@x"));
+	CHECK_INT(m->nnonrcpt, 1);
+	CHECK(message_is_nonrecipient(m, sv_cstr("r@x")) && !message_is_nonrecipient(m, sv_cstr("q@x")));
+	message_set_aclvar(m, sv_cstr("acl_m1"), sv_cstr("a"));
+	message_set_aclvar(m, sv_cstr("acl_m1"), sv_cstr("b"));
+	CHECK(sv_eq_cstr(message_get_aclvar(m, sv_cstr("acl_m1"))->value, "b") && !m->aclvars->next);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -477,5 +515,6 @@ int main(void)
 	RUN(test_commit);
 	RUN(test_bp_columns);
 	RUN(test_vars);
+	RUN(test_model);
 	return unit_report("test_spool");
 }
