@@ -146,6 +146,10 @@ def test_postern_lists_exim_spool(postern_bin, tmp_path, split):
         p = run([postern_bin, "-C", str(conf), variant])
         assert p.returncode == 0, p.stderr
         assert p.stdout.decode() == e.stdout.decode(), variant
+    # invoked as mailq: -bp
+    mailq = tmp_path / "mailq"
+    mailq.symlink_to(postern_bin)
+    assert run([str(mailq), "-C", str(conf)]).stdout == run(["exim", "-C", str(conf), "-bp"]).stdout
     # -bpr is in directory order: the same blocks
     e = run(["exim", "-C", str(conf), "-bpr"]).stdout.decode().split("\n\n")
     p = run([postern_bin, "-C", str(conf), "-bpr"]).stdout.decode().split("\n\n")
