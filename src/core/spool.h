@@ -59,7 +59,10 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err);
 void spool_abort(spool_txn *t);
 /* Release the lock and close (after commit). */
 void spool_end(spool_txn *t);
-/* The -D file descriptor (open for reading and writing, positioned after what was written). */
+/* Write out what spool_write_body has buffered (it buffers 64 KB). */
+bool spool_flush(spool_txn *t, xbuf *err);
+/* The -D file descriptor (open for reading and writing, positioned after what was written);
+ * flushes the buffer first; -1 if that write failed. The body starts at offset MSG_ID_LEN + 3. */
 int spool_data_fd(const spool_txn *t);
 
 /* For delivery and queue runs: open <id>-D read-write and take its lock without waiting.

@@ -218,8 +218,25 @@ bool spool_write_body(spool_txn *t, const void *p, size_t n, xbuf *err)
 	return true;
 }
 
+bool spool_flush(spool_txn *t, xbuf *err)
+{
+	return flush_buf(t, err);
+}
+
 int spool_data_fd(const spool_txn *t)
 {
+	/* Callers read the body back through the fd (regex ACLs, $message_body), so everything
+	 * written must be in the file. The handle is always allocated writable (spool_begin). */
+	spool_txn *w = (spool_txn *)t;
+	if (w->blen) {
+		xbuf err;
+		xbuf_init(&err, NULL);
+		if (!flush_buf(w, &err)) {
+			xbuf_free(&err);
+			return -1;
+		}
+		xbuf_free(&err);
+	}
 	return t->fd;
 }
 

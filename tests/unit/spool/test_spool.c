@@ -329,6 +329,9 @@ static void test_commit(void)
 		if (!t)
 			return;
 		CHECK(spool_write_body(t, "body\n", 5, &err));
+		char back[8] = { 0 };
+		int dfd = spool_data_fd(t);
+		CHECK(dfd >= 0 && pread(dfd, back, 5, MSG_ID_LEN + 3) == 5 && strcmp(back, "body\n") == 0);
 		CHECK(spool_commit(t, m, &err));
 		spool_end(t);
 		const char *d = spool_path(pool_msg, &sc, "input", m->id, "-D");
