@@ -173,6 +173,17 @@ static void list_one(const spool_config *sc, const char *id, const bp_opts *op, 
 
 int bp_main(const cmdline *cl)
 {
+	/* The combinations Exim 4.96 accepts (and 4.97's -bpi); the command-line parser lets any
+	 * letters through. */
+	static const char *const variants[] = { "", "a", "c", "r", "ra", "ru", "u", "i" };
+	const char *variant = cl->bp_variant ? cl->bp_variant : "";
+	bool known = false;
+	for (size_t i = 0; i < sizeof variants / sizeof variants[0] && !known; i++)
+		known = strcmp(variant, variants[i]) == 0;
+	if (!known) {
+		fprintf(stderr, "exim abandoned: unknown, malformed, or incomplete option -bp%s\n", variant);
+		return 1;
+	}
 	bp_opts op = { 0 };
 	for (const char *v = cl->bp_variant ? cl->bp_variant : ""; *v; v++) {
 		switch (*v) {

@@ -146,6 +146,11 @@ def test_postern_lists_exim_spool(postern_bin, tmp_path, split):
         p = run([postern_bin, "-C", str(conf), variant])
         assert p.returncode == 0, p.stderr
         assert p.stdout.decode() == e.stdout.decode(), variant
+    # combinations Exim does not accept
+    for bad in ["-bpcc", "-bpar", "-bpcr"]:
+        e = run(["exim", "-C", str(conf), bad])
+        p = run([postern_bin, "-C", str(conf), bad])
+        assert (p.returncode, p.stdout, p.stderr) == (e.returncode, e.stdout, e.stderr)
     # invoked as mailq: -bp
     mailq = tmp_path / "mailq"
     mailq.symlink_to(postern_bin)
