@@ -58,9 +58,24 @@ static bool next_line(reader *r, sv *line)
 	return true;
 }
 
+/* Strictly "-"? digits (sv_to_long goes through strtoll, which allows white space and stops at
+ * an embedded NUL: text that would not survive a rewrite). */
 static bool parse_ll(sv v, long long *out)
 {
-	return v.len && sv_to_long(v, out);
+	size_t i = 0;
+	bool neg = v.len && v.p[0] == '-';
+	if (neg)
+		i++;
+	if (i == v.len || v.len - i > 18)
+		return false;
+	long long n = 0;
+	for (; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return false;
+		n = n * 10 + (v.p[i] - '0');
+	}
+	*out = neg ? -n : n;
+	return true;
 }
 
 /* "[ip]:port" (4.96) or "ip.port" (before 4.80). */

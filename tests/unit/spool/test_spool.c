@@ -225,6 +225,21 @@ static void test_parse_errors(void)
 		CHECK_INT(info.envelope_read, t[i].envelope);
 		xbuf_free(&err);
 	}
+	/* Numbers are digits only: an embedded NUL or blank is not part of a number (fuzz finding:
+	 * "#3\0x" was read as flags 3 by strtoll and the line could not be written back). */
+	{
+		static const char text[] = "1xUgy2-0007Sr-14-H\nroot 0 0\n<a@b>\n1795251666 0\nXX\n1\na#3\0x\n\n";
+		message m;
+		msg_origin o;
+		xbuf err;
+		xbuf_init(&err, NULL);
+		CHECK(spool_parse_header_ex(pool_msg, "f", NULL, sv_make(text, sizeof text - 1), &m, &o, NULL, &err));
+		CHECK(m.nrcpt == 1 && m.rcpt[0].address.len == 5); /* the whole line is the address */
+		xbuf_reset(&err);
+		static const char t2[] = "1xUgy2-0007Sr-14-H\nroot 0 0\n<a@b>\n 1795251666 0\nXX\n0\n\n";
+		CHECK(!spool_parse_header_ex(pool_msg, "f", NULL, sv_make(t2, sizeof t2 - 1), &m, &o, NULL, &err));
+		xbuf_free(&err);
+	}
 	/* A degenerate (chain) tree deeper than any balanced one is refused, not recursed into. */
 	xbuf deep;
 	xbuf_init(&deep, NULL);
