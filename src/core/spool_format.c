@@ -202,7 +202,8 @@ void spool_format_header(const message *m, xbuf *out)
 		xbuf_puts(out, "-utf8_downcvt\n");
 	else if (m->utf8_optdowncvt)
 		xbuf_puts(out, "-utf8_optdowncvt\n");
-	opt_str(out, "dsn_envid", m->dsn_envid);
+	/* Exim writes ENVID without a taint mark even though it came from MAIL (observed). */
+	opt_str(out, "dsn_envid", (sv){ m->dsn_envid.p, m->dsn_envid.len, 0, 0 });
 	if (m->dsn_ret)
 		xbuf_printf(out, "-dsn_ret %d\n", m->dsn_ret);
 	/* Lines this version read but does not interpret, so a rewrite keeps them. */

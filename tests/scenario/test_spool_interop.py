@@ -257,3 +257,24 @@ def test_locks_are_shared_with_exim(tmp_path):
     run(["exim", "-C", str(conf), "-M", ids[2]])
     log = (tmp_path / "log" / "mainlog").read_text()
     assert f"{ids[2]} == u6@test.example" in log
+
+
+def test_exim_rewrites_postern_header_file(postern_bin, tmp_path):
+    """Exim reads a Postern -H file, rewrites it (-Mmd, -Mar), and both still agree on it."""
+    tool = tool_path()
+    conf = make_conf(tmp_path)
+    r = run([tool, "write", str(tmp_path / "spool"), "0", "s@b.example", "r1@test.example,r2@test.example"],
+            input=b"Subject: s\n\nbody\n")
+    mid = r.stdout.decode().strip()
+    hfile = tmp_path / "spool" / "input" / f"{mid}-H"
+    ours = hfile.read_bytes()
+    assert run(["exim", "-C", str(conf), "-Mmd", mid, "r2@test.example"]).returncode == 0
+    assert run(["exim", "-C", str(conf), "-Mar", mid, "r3@test.example"]).returncode == 0
+    theirs = hfile.read_bytes()
+    # Exim kept every line of ours except the recipients part it changed
+    assert ours.split(b"\nXX\n")[0] == theirs.split(b"\nNN r2@test.example\n")[0]
+    assert b"\n3\nr1@test.example rfc822;r1@test.example 22,12  0,-1#3\nr2@test.example\nr3@test.example\n\n" in theirs
+    assert run([tool, "reformat", str(hfile)]).stdout == theirs
+    e = run(["exim", "-C", str(conf), "-bp"])
+    p = run([postern_bin, "-C", str(conf), "-bp"])
+    assert p.stdout == e.stdout and b"        D r2@test.example\n" in p.stdout
