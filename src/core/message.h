@@ -132,8 +132,9 @@ typedef struct message {
 	msg_aclvar *aclvars;        /* acl_c* and acl_m* in the order they were first set (Exim's
 	                             * trees are built in that order, which fixes the -H order) */
 	/* Body facts */
-	long long size;             /* $message_size: bytes of headers + body as received (after
-	                             * spool_read_header: non-deleted header bytes + body + 1) */
+	long long size;             /* $message_size and the <= line's S=: non-deleted header bytes
+	                             * + 1 (the blank line) + body bytes as spooled (LF line ends), as
+	                             * Exim counts it (S=283 for 269 + 1 + 13); spool_read_header sets it */
 	long long body_linecount, body_zerocount, max_received_linelength;
 	bool spool_wireformat;      /* -D holds CRLF wire format (CHUNKING); no -body_linecount */
 	/* DSN */
