@@ -136,7 +136,7 @@ static int write_message(const char *dir, bool split, const char *sender, const 
 		spool_abort(t);
 		return 1;
 	}
-	m->size = message_header_size(m) + (long long)(end - p);
+	m->size = message_header_size(m) + 1 + (long long)(end - p);
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	m->received_complete = tv.tv_sec;
