@@ -67,7 +67,7 @@ static void test_ids(void)
 static void test_roundtrip_exim_files(void)
 {
 	static const char *files[] = { "data/exim_dsn-H", "data/exim_auth-H", "data/exim_local-H",
-		"data/exim_aclvars_rewritten-H", "data/exim_tls-H", "data/exim_wireformat-H" };
+		"data/exim_aclvars_rewritten-H", "data/exim_tls-H", "data/exim_wireformat-H", "data/exim_ipv6-H" };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		size_t len;
 		char *text = slurp(files[i], &len);
