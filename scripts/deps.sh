@@ -7,6 +7,7 @@ BUILD="meson ninja-build pkg-config gcc clang llvm libclang-rt-14-dev libpcre2-d
 TEST="python3 python3-pytest lmdb-utils redis-server sqlite3 tinycdb db-util postgresql
  exim4-daemon-heavy exim4-doc-html swaks
  nsd"
+TEST="$TEST dovecot-core haproxy"  # real Dovecot auth service and HAProxy for the proxy/auth tests
 missing=""
 for p in $BUILD $TEST; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -200,6 +200,7 @@
 	X(process_log_path, OPT_STRING, const char *, 0, NULL) \
 	X(prod_requires_admin, OPT_BOOL, bool, 0, true) \
 	X(proxy_protocol_timeout, OPT_TIME, int, 0, 3) \
+	ALIAS(proxy_required_hosts, hosts_proxy, OPT_STRING) \
 	X(qualify_domain, OPT_STRING, const char *, 0, NULL) \
 	X(qualify_recipient, OPT_STRING, const char *, 0, NULL) \
 	X(queue_domains, OPT_STRING, const char *, 0, NULL) \

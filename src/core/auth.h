@@ -19,10 +19,12 @@ typedef enum auth_rc {
 	AUTH_OK,         /* 235 Authentication succeeded */
 	AUTH_FAIL,       /* 535 Incorrect authentication data */
 	AUTH_DEFER,      /* 435 Unable to authenticate at present */
-	AUTH_ERROR,      /* 435 (configuration/expansion problem; logged) */
+	AUTH_ERROR,      /* 435 Unable to authenticate at present, no log line (Exim's reaction to a
+	                  * server_set_id that fails to expand after success) */
 	AUTH_CANCELLED,  /* 501 Authentication cancelled (client sent "*") */
 	AUTH_BAD64,      /* 501 Invalid base64 data */
 	AUTH_EOF,        /* connection lost / timeout while waiting for a response */
+	AUTH_UNEXPECTED, /* 553 Initial data not expected (cram_md5 given an initial response) */
 } auth_rc;
 
 /* How a driver exchanges challenges with the client. challenge() sends "334 <b64>" and reads
@@ -43,9 +45,15 @@ typedef struct auth_server_ctx {
 	/* Results */
 	sv vars[AUTH_VARS];      /* $auth1..$auth3 (tainted: they came from the client) */
 	int nvars;
-	sv set_id;               /* server_set_id result -> $authenticated_id */
-	xbuf err;                /* why it failed/deferred, for the log line */
+	sv set_id;               /* server_set_id result -> $authenticated_id (SV_NULL: unset or
+	                          * failed to expand); made printing as Exim does */
+	xbuf err;                /* why it deferred, for the log line (Exim's auth_defer_msg) */
 	arena *a;
+	/* Every string the client sent, in order: $1..$n while server_condition and server_set_id
+	 * are expanded (Exim fills up to 20 numeric variables but only 3 $auth variables). */
+	sv strings[XP_MAX_NUMERIC - 1];
+	int nstrings;
+	xbuf user_msg;           /* suffix of the 435 reply (Exim's auth_defer_user_msg), e.g. ": maybe" */
 } auth_server_ctx;
 
 typedef struct auth_ops {
@@ -67,5 +75,28 @@ const driver_instance *auth_find_server(sv mech);
 void auth_vars_provider(auth_server_ctx *c, xp_provider *p);
 
 void auth_server_ctx_init(auth_server_ctx *c, arena *a, xp_env *env, const auth_io *io);
+
+/* After auth_server_run: the SMTP reply line (without CRLF), and the text Exim logs after
+ * "<instance> authenticator failed for <host>: " (empty when rc is AUTH_OK, or when Exim writes
+ * no log line). E.g. reply "535 Incorrect authentication data", log
+ * "535 Incorrect authentication data (set_id=userx)". AUTH_EOF gives an empty reply (the
+ * connection is gone; the session handles it as a lost connection). */
+void auth_result_text(const auth_server_ctx *c, auth_rc rc, xbuf *reply, xbuf *log_detail);
+
+/* The instance's generic string options (NULL when unset). */
+const char *auth_public_name(const driver_instance *d);
+const char *auth_generic_option(const driver_instance *d, const char *name);
+
+/* Helpers for drivers. auth_add_strings splits decoded client data at NUL bytes into c->strings
+ * (and the first three into $auth1..3) as Exim does: an empty datum is one empty string; a NUL at
+ * the very end does not start another string. auth_check_condition applies an expanded
+ * condition option: unset -> unset_rc; "" 0 no false -> FAIL; 1 yes true -> OK; forced failure
+ * -> FAIL; expansion error -> DEFER with the message in c->err; anything else -> DEFER with the
+ * value in c->err and ": value" in c->user_msg. auth_decode_b64 fails on malformed base64. */
+void auth_add_strings(auth_server_ctx *c, sv decoded);
+auth_rc auth_check_condition(auth_server_ctx *c, const char *cond, auth_rc unset_rc);
+bool auth_decode_b64(auth_server_ctx *c, sv b64, xbuf *out);
+/* Send a challenge (already in clear text) and read the response, decoded. */
+auth_rc auth_challenge(auth_server_ctx *c, sv clear, xbuf *decoded);
 
 #endif

@@ -1,5 +1,6 @@
 /* cram_md5 authenticator: private options. */
 #include "drivers/auths/cram_md5.h"
+#include "drivers/auths/auth_servers.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct cram_md5_auth_options, field)
 
@@ -17,4 +18,5 @@ const driver_info cram_md5_auth_info = {
 	.noptions = sizeof cram_md5_auth_rows / sizeof cram_md5_auth_rows[0],
 	.block_size = sizeof(struct cram_md5_auth_options),
 	.defaults = &cram_md5_auth_defaults,
+	.ops = &cram_md5_auth_ops,
 };

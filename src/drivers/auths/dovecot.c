@@ -1,5 +1,6 @@
 /* dovecot authenticator: private options. */
 #include "drivers/auths/dovecot.h"
+#include "drivers/auths/auth_servers.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct dovecot_auth_options, field)
 
@@ -16,4 +17,5 @@ const driver_info dovecot_auth_info = {
 	.noptions = sizeof dovecot_auth_rows / sizeof dovecot_auth_rows[0],
 	.block_size = sizeof(struct dovecot_auth_options),
 	.defaults = &dovecot_auth_defaults,
+	.ops = &dovecot_auth_ops,
 };

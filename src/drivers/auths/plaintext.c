@@ -1,5 +1,6 @@
 /* plaintext authenticator: private options. */
 #include "drivers/auths/plaintext.h"
+#include "drivers/auths/auth_servers.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct plaintext_auth_options, field)
 
@@ -17,4 +18,5 @@ const driver_info plaintext_auth_info = {
 	.noptions = sizeof plaintext_auth_rows / sizeof plaintext_auth_rows[0],
 	.block_size = sizeof(struct plaintext_auth_options),
 	.defaults = &plaintext_auth_defaults,
+	.ops = &plaintext_auth_ops,
 };

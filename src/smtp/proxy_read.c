@@ -1,0 +1,163 @@
+/* Exact-length reading of a PROXY header from a socket (see proxy_read.h). */
+#include "smtp/proxy_read.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/ip.h"
+#include "mail/proxy.h"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read exactly n bytes into buf before the deadline. 1 ok, 0 EOF, -1 error, -2 timeout. */
+static int read_exact(int fd, uint8_t *buf, size_t n, long long deadline)
+{
+	size_t got = 0;
+	while (got < n) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return -2;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			return -2;
+		ssize_t k = read(fd, buf + got, n - got);
+		if (k < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return -1;
+		}
+		if (k == 0)
+			return 0;
+		got += (size_t)k;
+	}
+	return 1;
+}
+
+static bool read_fail(int rc, xbuf *err)
+{
+	xbuf_puts(err, rc == 0 ? "connection closed while reading the PROXY header"
+		: rc == -2 ? "timeout while reading the PROXY header"
+		: "read error while reading the PROXY header");
+	return false;
+}
+
+#define COPY_TLV(dst, v) do {                                                   \
+		if ((v).p) {                                                            \
+			size_t n_ = (v).len < sizeof (dst).s - 1 ? (v).len : sizeof (dst).s - 1; \
+			memcpy((dst).s, (v).p, n_);                                         \
+			(dst).s[n_] = '\0';                                                 \
+			(dst).len = n_;                                                     \
+			(dst).present = true;                                               \
+		}                                                                       \
+	} while (0)
+
+static void fill_info(const proxy_header *h, proxy_info *out)
+{
+	out->version = h->version;
+	out->local = h->local;
+	if (!h->local) {
+		xbuf b;
+		xbuf_init(&b, NULL);  /* malloc-backed: no arena is needed for two short strings */
+		ip_format(&h->src, &b);
+		snprintf(out->src_addr, sizeof out->src_addr, "%s", xbuf_cstr(&b));
+		xbuf_reset(&b);
+		ip_format(&h->dst, &b);
+		snprintf(out->dst_addr, sizeof out->dst_addr, "%s", xbuf_cstr(&b));
+		xbuf_free(&b);
+		out->src_port = h->src_port;
+		out->dst_port = h->dst_port;
+	}
+	const proxy_tlvs *t = &h->tlv;
+	COPY_TLV(out->alpn, t->alpn);
+	COPY_TLV(out->authority, t->authority);
+	COPY_TLV(out->netns, t->netns);
+	COPY_TLV(out->unique_id, t->unique_id);
+	out->crc32c_verified = t->has_crc32c;
+	out->ssl = t->has_ssl;
+	out->ssl_client = t->ssl_client;
+	out->ssl_verify = t->ssl_verify;
+	COPY_TLV(out->ssl_version, t->ssl_version);
+	COPY_TLV(out->ssl_sig_alg, t->ssl_sig_alg);
+	COPY_TLV(out->ssl_key_alg, t->ssl_key_alg);
+	COPY_TLV(out->ssl_cipher, t->ssl_cipher);
+	COPY_TLV(out->ssl_cn, t->ssl_cn);
+}
+
+bool proxy_read_header(int fd, int timeout_ms, proxy_info *out, xbuf *err)
+{
+	memset(out, 0, sizeof *out);
+	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	uint8_t buf[PROXY_V2_HEADER_FIXED + PROXY_V2_MAX_PAYLOAD];
+	size_t have = 5;  /* every valid header is longer than 5 bytes */
+	int rc = read_exact(fd, buf, have, deadline);
+	if (rc != 1)
+		return read_fail(rc, err);
+	long total = proxy_header_length(buf, have);
+	if (total < 0) {
+		xbuf_puts(err, "not a PROXY protocol header");
+		return false;
+	}
+	if (buf[0] == proxy_v2_signature[0]) {
+		rc = read_exact(fd, buf + have, PROXY_V2_HEADER_FIXED - have, deadline);
+		if (rc != 1)
+			return read_fail(rc, err);
+		have = PROXY_V2_HEADER_FIXED;
+		total = proxy_header_length(buf, have);
+		if (total < 0) {
+			if (memcmp(buf, proxy_v2_signature, sizeof proxy_v2_signature) != 0) {
+				xbuf_puts(err, "not a PROXY protocol header");
+				return false;
+			}
+			/* Declared length over our bound: swallow it so no header byte becomes SMTP. */
+			size_t left = (size_t)buf[14] << 8 | buf[15];
+			while (left > 0) {
+				size_t chunk = left < sizeof buf ? left : sizeof buf;
+				if (read_exact(fd, buf, chunk, deadline) != 1)
+					break;
+				left -= chunk;
+			}
+			xbuf_puts(err, "PROXY v2 declared length too large");
+			return false;
+		}
+		rc = read_exact(fd, buf + have, (size_t)total - have, deadline);
+		if (rc != 1)
+			return read_fail(rc, err);
+		have = (size_t)total;
+	} else {
+		/* v1: one byte at a time so nothing after the LF is consumed. */
+		while (total == 0) {
+			rc = read_exact(fd, buf + have, 1, deadline);
+			if (rc != 1)
+				return read_fail(rc, err);
+			have++;
+			total = proxy_header_length(buf, have);
+		}
+		if (total < 0) {
+			xbuf_puts(err, "PROXY v1 line without CRLF within 107 bytes");
+			return false;
+		}
+	}
+	proxy_header h;
+	const char *why = NULL;
+	if (!proxy_parse(buf, have, &h, &why)) {
+		xbuf_puts(err, why);
+		return false;
+	}
+	fill_info(&h, out);
+	return true;
+}
