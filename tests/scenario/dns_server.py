@@ -41,6 +41,11 @@ alias2  IN CNAME alias.test.
 dangling IN CNAME nowhere.test.
 outside IN CNAME www.other.
 emptyname IN TXT "x"
+sp\\032ace IN A 192.0.2.5
+sp\\032ace IN TXT "spaced"
+sp\\032ace IN MX 1 mx1.test.
+sp\\032ace IN SPF "spf spaced"
+sp\\032c IN CNAME host1.test.
 sub.zone IN NS ns.test.
 ptrhost IN A   192.0.2.1
 ptrhost IN AAAA 2001:db8::1

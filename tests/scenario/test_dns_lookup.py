@@ -74,6 +74,12 @@ CASES = [
     ('${lookup dnsdb{retry_x,a=host1.test}}',
      'Failed: lookup of "retry_x,a=host1.test" gave DEFER: dnsdb modifier syntax error'),
     ("${lookup dnsdb{a=a..b}{$value}{fail}}", "fail"),
+    # dns_check_names_pattern (default: letters, digits, - / _) is not applied to TXT and PTR.
+    ("${lookup dnsdb{a=sp ace.test}{$value}{fail}}", "fail"),
+    ("${lookup dnsdb{mx=sp ace.test}{$value}{fail}}", "fail"),
+    ("${lookup dnsdb{spf=sp ace.test}{$value}{fail}}", "fail"),
+    ("${lookup dnsdb{txt=sp ace.test}{$value}{fail}}", "spaced"),
+    ("${lookup dnsdb{cname=sp c.test}{$value}{fail}}", "fail"),
 ]
 
 
@@ -82,6 +88,13 @@ def test_dnsdb_outputs(postern_bin, tmp_path, dns):
     want = "\n".join(c[1] for c in CASES) + "\n"
     got_lines, want_lines = out.split("\n"), want.split("\n")
     assert got_lines == want_lines
+
+
+def test_names_pattern_unset(postern_bin, tmp_path, dns):
+    out = be(postern_bin, tmp_path, dns.config("dns_check_names_pattern =\n"),
+             "${lookup dnsdb{a=sp ace.test}{$value}{fail}}", "${lookup dnsdb{cname=sp c.test}{$value}{fail}}",
+             "${lookup dnsdb{a=sp\\\\032ace.test}{$value}{fail}}")
+    assert out == "192.0.2.5\nhost1.test\n192.0.2.5\n"
 
 
 def test_tcp_fallback(postern_bin, tmp_path, dns):
@@ -131,6 +144,20 @@ def test_timeout_and_retry_bounds(postern_bin, tmp_path):
             break
     assert queries == 2
     sink.close()
+
+
+def test_again_means_nonexist(postern_bin, tmp_path):
+    """dns_again_means_nonexist turns a temporary failure for matching names into "not found"."""
+    import socket
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    port = sink.getsockname()[1]
+    conf = (f"primary_hostname = test.example\ndns_servers = 127.0.0.1.{port}\ndns_retrans = 1s\n"
+            "dns_retry = 1\ndns_again_means_nonexist = *.test\n")
+    out = be(postern_bin, tmp_path, conf, "${lookup dnsdb{a=mx1.test}{$value}{fail}}",
+             "${lookup dnsdb{a=mx1.other}{$value}{fail}}")
+    sink.close()
+    assert out == 'fail\nFailed: lookup of "a=mx1.other" gave DEFER: \n'
 
 
 def test_bad_dns_servers_value(postern_bin, tmp_path):
