@@ -134,7 +134,8 @@ def _query(port, name, qtype=1):
 
 
 class DnsServer:
-    def __init__(self, tmp_path, zones=None):
+    def __init__(self, tmp_path, zones=None, ipv6=False):
+        self.ipv6 = ipv6  # also listen on [::1]:port
         self.dir = tmp_path / "nsd"
         self.zones = zones or ZONES
         self.port = None
@@ -149,6 +150,7 @@ class DnsServer:
         conf = [
             "server:",
             f"  ip-address: 127.0.0.1@{self.port}",
+        ] + ([f"  ip-address: ::1@{self.port}"] if self.ipv6 else []) + [
             '  username: ""',
             f'  zonesdir: "{d}"',
             f'  pidfile: "{d}/nsd.pid"',

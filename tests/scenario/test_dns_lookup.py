@@ -121,6 +121,20 @@ def test_dns_servers_forms(postern_bin, tmp_path, dns):
         assert be(postern_bin, tmp_path, conf, "${lookup dnsdb{a=mx1.test}}") == "192.0.2.10\n", servers
 
 
+def test_ipv6_server(postern_bin, tmp_path):
+    """A server on an IPv6 address, in both spellings, over UDP and (truncated reply) TCP."""
+    server = DnsServer(tmp_path, ipv6=True).start()
+    try:
+        for servers in (f"<; ::1.{server.port}", f"<; [::1]:{server.port}"):
+            conf = f"primary_hostname = test.example\ndns_servers = {servers}\n"
+            out = be(postern_bin, tmp_path, conf, "${lookup dnsdb{a=mx1.test}}", "${lookup dnsdb{>| txt=big.test}}")
+            lines = out.split("\n")
+            assert lines[0] == "192.0.2.10", servers
+            assert len(lines[1].split("|")) == 40, servers
+    finally:
+        server.stop()
+
+
 def test_timeout_and_retry_bounds(postern_bin, tmp_path):
     """A server that never answers: the lookup defers after retrans x retry (x servers)."""
     import socket
