@@ -5,6 +5,7 @@ cases with Exim 4.96 and with Postern.
 
     dns_exim_compare.py be POSTERN CASES.json      -> JSON list of [exim_line, postern_line]
     dns_exim_compare.py dnslists PROBE CASES.json  -> JSON list of [exim, postern] per (spec, ip)
+    dns_exim_compare.py csa PROBE CASES.json       -> JSON list of [exim, postern] per (helo, ip)
 
 Exim cannot be given a DNS port, hence the namespace (port 53 of the host is not touched)."""
 import json
@@ -40,6 +41,21 @@ def main():
             p = subprocess.run([tool, "-C", str(d / "p.conf"), "-be", *cases], capture_output=True,
                                text=True, timeout=300)
             results = [e.stdout, p.stdout]
+        elif mode == "csa":
+            (d / "e.conf").write_text(base + "acl_smtp_helo = h\nbegin acl\nh:\n"
+                                      "  warn verify = csa\n"
+                                      "       logwrite = CSA [$csa_status] [$acl_verify_message]\n"
+                                      "  warn !verify = csa\n"
+                                      "       logwrite = CSA [$csa_status] [$acl_verify_message]\n"
+                                      "  accept\n")
+            for helo, ip in cases:
+                e = subprocess.run(["exim", "-C", str(d / "e.conf"), "-bh", ip], input=f"HELO {helo}\nQUIT\n",
+                                   capture_output=True, text=True, timeout=60)
+                m = re.search(r"LOG: .*CSA \[(.*?)\] \[(.*?)\]", e.stderr)
+                ex = f"{m.group(1)} [{m.group(2)}]" if m else "no result"
+                p = subprocess.run([tool, str(d / "p.conf"), "csa", helo, ip], capture_output=True,
+                                   text=True, timeout=60)
+                results.append([ex, p.stdout.strip()])
         else:
             for spec, ip in cases:
                 (d / "e.conf").write_text(base + "acl_smtp_connect = c\nbegin acl\nc:\n"

@@ -51,6 +51,11 @@ ptrhost IN A   192.0.2.1
 ptrhost IN AAAA 2001:db8::1
 fakeptr IN A   192.0.2.99
 _client._smtp.good      IN SRV 1 2 0 good.test.
+good    IN A   192.0.2.77
+_client._smtp.v6good    IN SRV 1 2 0 v6only.test.
+_client._smtp.multi2    IN SRV 1 2 0 mx1.test.
+_client._smtp.multi2    IN SRV 1 1 0 mx2.test.
+_client._smtp.prio2     IN SRV 2 2 0 good.test.
 _client._smtp.bad       IN SRV 1 1 0 bad.test.
 _client._smtp.strict    IN SRV 1 1 1 strict.test.
 _client._smtp.strict2   IN SRV 1 1 2 strict2.test.

@@ -88,6 +88,31 @@ def test_dnslists(probe, spec, ip, want):
     assert dnslists(probe, spec, ip) == want
 
 
+CSA = [
+    ("good.test", "192.0.2.77", "ok [client SMTP authorization ok]"),
+    ("good.test", "192.0.2.78", "fail [client SMTP authorization failed (client address mismatch)]"),
+    ("bad.test", "192.0.2.77", "fail [client SMTP authorization failed (host name not authorized)]"),
+    ("p00.test", "192.0.2.77", "fail [client SMTP authorization failed (host name not authorized)]"),
+    ("p22.test", "192.0.2.77", "fail [client SMTP authorization failed (no authorized addresses)]"),
+    ("p30.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("p32.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("x.strict2.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("nothing.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("v6good.test", "192.0.2.77", "fail [client SMTP authorization failed (client address mismatch)]"),
+    ("multi2.test", "192.0.2.10", "ok [client SMTP authorization ok]"),
+    ("multi2.test", "192.0.2.20", "fail [client SMTP authorization failed (client address mismatch)]"),
+    ("prio2.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("[192.0.2.77]", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("192.0.2.77", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("other.zone", "192.0.2.77", "defer [client SMTP authorization deferred (SRV lookup failed)]"),
+]
+
+
+@pytest.mark.parametrize("domain,ip,want", CSA)
+def test_verify_csa(probe, domain, ip, want):
+    assert probe("csa", domain, ip) == want + "\n"
+
+
 def test_host_name_lookup(probe):
     # 192.0.2.1 has PTRs ptrhost.test and host1.test; both resolve back to it.
     out = probe("hostname", "192.0.2.1")

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from test_dns_host import DNSLISTS
+from test_dns_host import CSA, DNSLISTS
 from test_dns_lookup import CASES
 
 HERE = pathlib.Path(__file__).parent
@@ -46,5 +46,13 @@ def test_dnslists_same_as_exim(postern_bin, tmp_path):
     cases = [[spec, ip] for spec, ip, _ in DNSLISTS if ip and ip != "2001:db8::1"]
     cases.append(["bl.test", "2001:0db8:0000:0000:0000:0000:0000:0001"])
     results = run_compare("dnslists", probe, cases, tmp_path)
+    diffs = [(c, r) for c, r in zip(cases, results) if r[0] != r[1]]
+    assert diffs == []
+
+
+def test_verify_csa_same_as_exim(postern_bin, tmp_path):
+    probe = str(pathlib.Path(postern_bin).parent / "tests" / "unit" / "dns" / "dns_probe")
+    cases = [[d, ip] for d, ip, _ in CSA]
+    results = run_compare("csa", probe, cases, tmp_path)
     diffs = [(c, r) for c, r in zip(cases, results) if r[0] != r[1]]
     assert diffs == []
