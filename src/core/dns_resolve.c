@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -175,7 +176,10 @@ dns_rc dns_transport_query(arena *a, sv name, int type, const dns_opts *opts, dn
 	if (!dns_parse_msg(a, q, qlen, &self))
 		return DNS_FAIL;
 	name = self.qname;
-	uint8_t *reply = arena_alloc(pool_scratch, 65536);
+	/* The reply buffer is on the heap: a may be pool_scratch, which callers reset. */
+	uint8_t *reply = malloc(65536);
+	if (!reply)
+		abort();
 	dns_rc last = DNS_AGAIN;
 	for (int round = 0; round < attempts; round++) {
 		for (size_t si = 0; si < cfg->nservers; si++) {
@@ -192,6 +196,7 @@ dns_rc dns_transport_query(arena *a, sv name, int type, const dns_opts *opts, dn
 			switch (msg->rcode) {
 			case DNS_RCODE_NOERROR:
 			case DNS_RCODE_NXDOMAIN:
+				free(reply);
 				return DNS_SUCCEED;
 			case DNS_RCODE_SERVFAIL:
 				last = DNS_AGAIN;
@@ -204,6 +209,7 @@ dns_rc dns_transport_query(arena *a, sv name, int type, const dns_opts *opts, dn
 		if (last == DNS_FAIL)
 			break;
 	}
+	free(reply);
 	return last;
 }
 
