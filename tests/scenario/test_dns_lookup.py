@@ -184,3 +184,63 @@ def test_bad_dns_servers_value(postern_bin, tmp_path):
                        capture_output=True, text=True, timeout=10)
     assert r.stdout == 'Failed: lookup of "a=mx1.test" gave DEFER: \nfail\n'
     assert 'dns_servers: "not-an-address" is not an IP address' in r.stderr
+
+
+def test_dns_trust_aa(postern_bin, tmp_path, dns):
+    """NSD is authoritative (AA) but does not sign: with dns_trust_aa covering the names its
+    answers count as authenticated, so dnssec_strict lookups succeed."""
+    conf = dns.config("dns_trust_aa = test : *.test\n")
+    out = be(postern_bin, tmp_path, conf, "${lookup dnsdb{dnssec_strict,a=mx1.test}{$value}{fail}}",
+             "${lookup dnsdb{dnssec_strict,a=foo.other}{$value}{fail}}")
+    assert out == '192.0.2.10\nFailed: lookup of "dnssec_strict,a=foo.other" gave DEFER: \n'
+
+
+def _fake_server(ad, do_seen):
+    """A one-thread UDP responder: answers every A query with 192.0.2.99, AD bit as given;
+    records whether queries carried the DO bit."""
+    import socket
+    import struct
+    import threading
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                q, peer = s.recvfrom(4096)
+            except OSError:
+                continue
+            qid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", q[:12])
+            end = 12
+            while q[end]:
+                end += q[end] + 1
+            end += 5
+            question = q[12:end]
+            do_seen.append(ar == 1 and len(q) >= end + 11 and q[end + 7] & 0x80 != 0)
+            rflags = 0x8180 | (0x20 if ad else 0)
+            reply = struct.pack(">HHHHHH", qid, rflags, 1, 1, 0, 0) + question
+            reply += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 99])
+            s.sendto(reply, peer)
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return s, stop, t
+
+
+def test_ad_bit_and_do_bit(postern_bin, tmp_path):
+    """dnssec_strict accepts an answer with the AD bit and defers without it; dnsdb asks with
+    the DO bit (EDNS0) unless dnssec_never."""
+    for ad in (True, False):
+        seen = []
+        s, stop, t = _fake_server(ad, seen)
+        port = s.getsockname()[1]
+        conf = f"primary_hostname = test.example\ndns_servers = 127.0.0.1.{port}\ndns_retrans = 1s\ndns_retry = 1\n"
+        out = be(postern_bin, tmp_path, conf, "${lookup dnsdb{dnssec_strict,a=x.test}{$value}{fail}}",
+                 "${lookup dnsdb{dnssec_never,a=y.test}{$value}{fail}}")
+        stop.set()
+        t.join()
+        s.close()
+        first = "192.0.2.99" if ad else 'Failed: lookup of "dnssec_strict,a=x.test" gave DEFER: '
+        assert out == first + "\n192.0.2.99\n"
+        assert seen == [True, False]
