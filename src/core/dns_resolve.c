@@ -234,6 +234,24 @@ static bool trusted_aa(sv name)
 	return match_isinlist(name, sv_cstr(conf_main.dns_trust_aa), 0, MATCH_DOMAIN, true, NULL, &err) == 0;
 }
 
+static const char *type_name(int type)
+{
+	switch (type) {
+	case DNS_T_A: return "A";
+	case DNS_T_NS: return "NS";
+	case DNS_T_CNAME: return "CNAME";
+	case DNS_T_SOA: return "SOA";
+	case DNS_T_PTR: return "PTR";
+	case DNS_T_MX: return "MX";
+	case DNS_T_TXT: return "TXT";
+	case DNS_T_AAAA: return "AAAA";
+	case DNS_T_SRV: return "SRV";
+	case DNS_T_TLSA: return "TLSA";
+	case DNS_T_SPF: return "SPF";
+	default: return "?";
+	}
+}
+
 /* The presentation form the parser gives for name (lower case, escapes normalised). */
 static bool canonical_name(arena *a, sv name, sv *out)
 {
@@ -309,8 +327,8 @@ dns_rc dns_lookup_opts(arena *a, sv name, int type, const dns_opts *opts, dns_an
 	for (;;) {
 		dns_msg msg;
 		dns_rc rc = dns_transport_query(a, current, type, &o, &msg);
-		DEBUG(D_DNS) debug_printf("DNS lookup of %.*s (type %d) %s\n", SV_ARG(current), type,
-			rc == DNS_SUCCEED ? (msg.rcode == DNS_RCODE_NXDOMAIN ? "gave NXDOMAIN" : "succeeded") :
+		DEBUG(D_DNS) debug_printf("DNS lookup of %.*s (%s) %s\n", SV_ARG(current), type_name(type),
+			rc == DNS_SUCCEED ? (msg.rcode == DNS_RCODE_NXDOMAIN ? "gave HOST_NOT_FOUND" : "succeeded") :
 			rc == DNS_AGAIN ? "gave TRY_AGAIN" : "gave NO_RECOVERY");
 		if (rc == DNS_AGAIN && again_means_nonexist(current))
 			rc = DNS_NOMATCH;

@@ -134,12 +134,16 @@ def test_host_addresses(probe):
     assert probe("addresses", "alias2.test") == "rc=0\n2001:db8::1\n192.0.2.1\n192.0.2.2\n"
 
 
-def test_dns_ipv4_lookup(probe, dns, tmp_path):
+@pytest.mark.parametrize("setting", ["dns_ipv4_lookup = *.test", "disable_ipv6 = true"])
+def test_no_aaaa(probe, dns, tmp_path, setting):
     conf = tmp_path / "v4.conf"
-    conf.write_text(dns.config("dns_ipv4_lookup = *.test\n"))
+    conf.write_text(dns.config(setting + "\n"))
     r = subprocess.run([str(probe.exe), str(conf), "addresses", "host1.test"], capture_output=True,
                        text=True, timeout=30)
     assert r.stdout == "rc=0\n192.0.2.1\n192.0.2.2\n"
+    r = subprocess.run([str(probe.exe), str(conf), "addresses", "v6only.test"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.stdout == "rc=2\n"
 
 
 def test_host_list_names(probe):
