@@ -167,6 +167,7 @@ class DnsServer:
             f'  xfrdir: "{d}"',
             "  server-count: 1",
             "  verbosity: 1",
+            "  rrl-ratelimit: 0",  # no response rate limiting: tests ask many questions quickly
             "remote-control:",
             "  control-enable: no",
         ]
