@@ -82,6 +82,9 @@ _client._smtp.p33   IN SRV 1 3 3 p33.test.
 2.0.0.127.bl    IN A   127.0.0.2
 2.0.0.127.bl    IN TXT "listed: see http://bl.test/2"
 3.0.0.127.bl    IN A   127.0.0.3
+5.0.0.127.bl    IN A   127.0.0.2
+5.0.0.127.bl    IN TXT "first part" " second part"
+5.0.0.127.bl    IN TXT "another record"
 3.0.0.127.bl    IN A   127.0.0.10
 4.0.0.127.bl    IN A   192.168.1.1
 1.2.0.192.bl    IN A   127.0.0.2

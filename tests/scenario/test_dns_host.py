@@ -45,6 +45,8 @@ def dnslists(probe, spec, ip):
 DNSLISTS = [
     ("bl.test", "127.0.0.2", "rc=1 bl.test|127.0.0.2|127.0.0.2|listed: see http://bl.test/2"),
     ("bl.test", "127.0.0.9", "rc=0"),
+    # $dnslist_text is the first string of the first TXT record
+    ("bl.test", "127.0.0.5", "rc=1 bl.test|127.0.0.5|127.0.0.2|first part"),
     ("bl.test", "127.0.0.3", "rc=1 bl.test|127.0.0.3|127.0.0.3, 127.0.0.10|"),
     ("bl.test", "127.0.0.4", "rc=0"),  # 192.168.1.1 is outside 127/8: discarded
     ("bl.test", "192.0.2.1", "rc=1 bl.test|192.0.2.1|127.0.0.2|"),
