@@ -99,6 +99,9 @@ CSA = [
     ("p30.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
     ("p32.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
     ("x.strict2.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    # parent records asserting "explicit authorization required" have no effect in Exim 4.96
+    ("x.strict.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("x.p11.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
     ("nothing.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
     ("v6good.test", "192.0.2.77", "fail [client SMTP authorization failed (client address mismatch)]"),
     ("multi2.test", "192.0.2.10", "ok [client SMTP authorization ok]"),
