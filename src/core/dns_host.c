@@ -26,9 +26,11 @@ bool dns_reverse_name(sv ip, xbuf *out)
 	return true;
 }
 
-/* dns_ipv4_lookup: domains for which AAAA records are not looked up. */
+/* disable_ipv6, or dns_ipv4_lookup: domains for which AAAA records are not looked up. */
 static bool ipv4_only(sv host)
 {
+	if (conf_main.disable_ipv6)
+		return true;
 	if (!conf_main.dns_ipv4_lookup || !*conf_main.dns_ipv4_lookup)
 		return false;
 	xbuf err;
