@@ -314,4 +314,5 @@ static int host_list_name(const char *name, const char *ip, xbuf *err)
 void dns_install_match_hooks(void)
 {
 	match_host_lookup_hook = host_list_name;
+	match_mx_hook = dns_match_mx;
 }
