@@ -5,7 +5,8 @@ set -eu
 BUILD="meson ninja-build pkg-config gcc clang llvm libclang-rt-14-dev libpcre2-dev libssl-dev
  libcrypt-dev liblmdb-dev libhiredis-dev libsqlite3-dev libpq-dev libdb-dev libjansson-dev"
 TEST="python3 python3-pytest lmdb-utils redis-server sqlite3 tinycdb db-util postgresql
- exim4-daemon-heavy exim4-doc-html swaks"
+ exim4-daemon-heavy exim4-doc-html swaks
+ nsd"
 TEST="$TEST dovecot-core haproxy"  # real Dovecot auth service and HAProxy for the proxy/auth tests
 missing=""
 for p in $BUILD $TEST; do

@@ -69,6 +69,16 @@ IN_EFFECT = {
     "syslog_facility": "checked at load",
     "smtp_ratelimit_mail": "checked at load (`malformed ratelimit data`)",
     "smtp_ratelimit_rcpt": "checked at load (`malformed ratelimit data`)",
+    "dns_servers": "DNS servers of every lookup (beyond Exim; see docs/dns.md)",
+    "dns_retrans": "seconds per DNS try (`dnsdb`, dnslists, host lookups)",
+    "dns_retry": "DNS tries per server",
+    "dns_use_edns0": "EDNS0 in DNS queries",
+    "dns_dnssec_ok": "the DO bit in DNS queries",
+    "dns_cname_loops": "re-queries of CNAME targets",
+    "dns_ipv4_lookup": "domains whose hosts get no AAAA lookup",
+    "dns_trust_aa": "authoritative answers counted as DNSSEC-authenticated",
+    "dns_csa_use_reverse": "`dnsdb` `csa=` with an IP address",
+    "host_lookup_order": "how a client's host name is found (bydns, byaddr)",
 }
 
 # Options of lookup types Postern does not build (ldap, mysql, oracle, ibase).

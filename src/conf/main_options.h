@@ -106,6 +106,7 @@
 	X(dns_ipv4_lookup, OPT_STRING, const char *, 0, NULL) \
 	X(dns_retrans, OPT_TIME, int, 0, 0) \
 	X(dns_retry, OPT_INT, int, 0, 0) \
+	X(dns_servers, OPT_STRING, const char *, 0, NULL) \
 	X(dns_trust_aa, OPT_STRING, const char *, 0, NULL) \
 	X(dns_use_edns0, OPT_INT, int, 0, -1) \
 	X(drop_cr, OPT_BOOL, bool, 0, false) \

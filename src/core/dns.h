@@ -46,6 +46,9 @@ typedef struct dns_rr {
 	uint8_t tlsa_usage, tlsa_selector, tlsa_mtype;
 	sv *strings;      /* TXT: the individual strings */
 	size_t nstrings;
+	/* SOA (text is the primary name server) */
+	sv soa_rname;     /* the responsible mailbox, in domain form */
+	uint32_t soa_serial, soa_refresh, soa_retry, soa_expire, soa_minimum;
 } dns_rr;
 
 typedef struct dns_answer {
@@ -58,6 +61,35 @@ typedef struct dns_answer {
 
 /* Look up name/type (arena a for results). Honors the cache. */
 dns_rc dns_lookup(arena *a, sv name, int type, dns_answer *out);
+
+/* Per-lookup overrides (dnsdb's retrans_/retry_/dnssec_ modifiers). Zero/-1 fields keep the
+ * main options' values. */
+typedef struct dns_opts {
+	int retrans;      /* seconds per try; 0: dns_retrans, else resolv.conf timeout, else 5 */
+	int retry;        /* tries per server; 0: dns_retry, else resolv.conf attempts, else 2 */
+	int dnssec;       /* -1: dns_dnssec_ok; 0: do not ask; 1: set the DO bit */
+	bool no_cname;    /* return a CNAME itself instead of following it (type CNAME implies it) */
+} dns_opts;
+#define DNS_OPTS_DEFAULT ((dns_opts){ 0, 0, -1, false })
+dns_rc dns_lookup_opts(arena *a, sv name, int type, const dns_opts *opts, dns_answer *out);
+
+/* The name used for a PTR lookup of an IP address ("4.3.2.1.in-addr.arpa", nibbles + ip6.arpa);
+ * false if ip is not an address. */
+bool dns_reverse_name(sv ip, xbuf *out);
+
+/* Install the DNS-backed host-list hooks of src/search/match.h (plain names in host lists,
+ * @mx_any / @mx_primary / @mx_secondary). Called once at start-up. */
+void dns_install_match_hooks(void);
+
+/* "@mx_any", "@mx_primary", "@mx_secondary" (each optionally "/ignore=<host list>") in a domain
+ * list, against domain: SEARCH_OK when an MX host of the domain (the lowest-preference ones for
+ * _primary; only others for _secondary) has an address of a local interface not ignored;
+ * SEARCH_FAIL otherwise; SEARCH_DEFER (err set) on a temporary DNS failure. match.c has no hook
+ * for these yet: it is meant to be called from there. */
+int dns_match_mx(sv domain, sv item, xbuf *err);
+
+/* Forget the configured servers and timeouts (tests that change dns_servers). */
+void dns_config_reset(void);
 
 /* Reverse lookup of an IP address then forward confirmation, as Exim's host_lookup does:
  * on success *name is the confirmed name (and aliases). DNS_NOMATCH: no PTR or no confirmed

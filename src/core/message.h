@@ -49,6 +49,21 @@ typedef struct msg_recipient {
 	int pno;          /* one_time parent number; -1: none */
 } msg_recipient;
 
+/* A node of an Exim-style balanced (AVL) tree, ordered by strcmp of name. Exim keeps the
+ * non-recipients and the ACL variables in such trees and writes them to -H in pre-order, so the
+ * byte layout of a -H file depends on the tree shape; these trees reproduce it. */
+typedef struct msg_tree {
+	struct msg_tree *left, *right;
+	int balance;      /* height(right) - height(left) */
+	sv name;
+} msg_tree;
+/* Insert name (copied into a) unless present; true if inserted. */
+bool msg_tree_insert(arena *a, msg_tree **root, sv name);
+bool msg_tree_find(const msg_tree *root, sv name);
+/* Recompute every balance field from subtree heights (after building a tree from a file).
+ * Returns the height. */
+int msg_tree_rebalance_info(msg_tree *root);
+
 /* An ACL variable: name is the full name ("acl_c0", "acl_m_foo"). */
 typedef struct msg_aclvar {
 	struct msg_aclvar *next;
@@ -108,10 +123,13 @@ typedef struct message {
 	 * the balanced tree Exim expects. */
 	sv *nonrcpt;
 	size_t nnonrcpt, nonrcpt_cap;
+	msg_tree *nonrcpt_tree;     /* the same addresses as the tree Exim writes (and its shape) */
 	msg_header *headers, *headers_tail;
-	msg_aclvar *aclvars;        /* acl_c* and acl_m* at the time the message was spooled */
+	msg_aclvar *aclvars;        /* acl_c* and acl_m* in the order they were first set (Exim's
+	                             * trees are built in that order, which fixes the -H order) */
 	/* Body facts */
-	long long size;             /* $message_size: bytes of headers + body as received */
+	long long size;             /* $message_size: bytes of headers + body as received (after
+	                             * spool_read_header: non-deleted header bytes + body + 1) */
 	long long body_linecount, body_zerocount, max_received_linelength;
 	bool spool_wireformat;      /* -D holds CRLF wire format (CHUNKING); no -body_linecount */
 	/* DSN */
@@ -135,7 +153,9 @@ typedef struct message {
 message *message_new(arena *a);
 void message_add_recipient(message *m, sv address);
 msg_recipient *message_last_recipient(message *m);
+/* Adds to the non-recipients (no-op if already there). */
 void message_add_nonrecipient(message *m, sv address);
+bool message_is_nonrecipient(const message *m, sv address);
 /* Append a header (text must end with "\n"); type ' ' unless the caller knows better. */
 msg_header *message_add_header(message *m, char type, sv text);
 /* Insert before `before` (NULL: at the start). */
@@ -145,6 +165,10 @@ msg_header *message_find_header(const message *m, sv name);
 /* Exim's type letter for a header name (From -> 'F', Received -> 'P', ...); ' ' otherwise. */
 char message_header_type(sv name);
 void message_set_aclvar(message *m, sv name, sv value);
+/* The current value of an ACL variable, or NULL. */
+const msg_aclvar *message_get_aclvar(const message *m, sv name);
+/* Exim's header size rule: bytes of all headers not marked deleted ('*'). */
+long long message_header_size(const message *m);
 
 /* The xp_message view the expansion engine reads ($h_*, $message_body...); body may be empty. */
 void message_to_xp(const message *m, sv body, xp_message *out, arena *a);
@@ -156,8 +180,13 @@ void message_to_xp(const message *m, sv body, xp_message *out, arena *a);
 typedef struct message_vars {
 	xp_provider p;
 	const message *m;
-	const msg_origin *o;
+	const msg_origin *o;        /* NULL: m->origin */
+	bool allow_recipients;      /* $recipients has its value (DATA/MIME/not-SMTP ACLs, filters) */
 } message_vars;
 void message_vars_init(message_vars *v, const message *m, const msg_origin *o);
+
+/* $sender_fullhost and $sender_rcvhost in Exim's formats (for log lines and Received:). */
+void message_sender_fullhost(const msg_origin *o, xbuf *out);
+void message_sender_rcvhost(const msg_origin *o, xbuf *out);
 
 #endif

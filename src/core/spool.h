@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/time.h>
+#include <sys/types.h>
 
 #include "core/message.h"
 #include "lib/str.h"
@@ -28,6 +30,13 @@ bool spool_config_from_main(spool_config *sc, xbuf *err);
 /* A new message id (Exim 4.96 format, unique per host: time, pid, sub-second fraction; with
  * localhost_number when set). Waits out the clock tick when needed, as Exim does. */
 void spool_new_message_id(char out[MSG_ID_LEN + 1]);
+/* The same, also giving the clock reading the id encodes (a message's received time must be
+ * the id's time, as in Exim). */
+void spool_new_message_id_time(char out[MSG_ID_LEN + 1], struct timeval *when);
+/* The id for given values (lhn: localhost_number, -1 when unset). */
+void spool_format_message_id(char out[MSG_ID_LEN + 1], time_t sec, long usec, long pid, int lhn);
+/* The time (seconds) and sub-second part an id encodes; false if not a valid id. */
+bool spool_id_time(sv id, time_t *sec, int *frac);
 /* Whether s is a well-formed 16-character message id. */
 bool spool_valid_id(sv s);
 
@@ -39,6 +48,9 @@ const char *spool_path(arena *a, const spool_config *sc, const char *subdir, con
  * acknowledged": spool_abort() removes everything it created. */
 typedef struct spool_txn spool_txn;
 spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err);
+/* Give m a new id (and received time from the id's clock reading) and begin it; a collision
+ * with an existing -D file (a pid reused within 5 ms) takes the next id. */
+spool_txn *spool_begin_message(const spool_config *sc, message *m, xbuf *err);
 /* Body bytes as the -D file stores them (LF line ends, no dot-stuffing; or wire format). */
 bool spool_write_body(spool_txn *t, const void *p, size_t n, xbuf *err);
 /* Write -H from the message, fsync both files and the directory. The -D lock is kept until
@@ -59,8 +71,29 @@ bool spool_parse_header(arena *a, const char *id, sv text, message *out, msg_ori
 bool spool_read_header(arena *a, const spool_config *sc, const char *id, message *out,
 	msg_origin *origin, xbuf *err);
 
+/* What a read got to, for callers that report damaged files as Exim does (-bp). */
+typedef struct spool_parse_info {
+	bool envelope_read;     /* everything up to and including the recipients was read */
+	long long header_bytes; /* header lengths as declared (deleted '*' headers excluded) */
+	long long file_size;    /* of -H */
+	long long data_size;    /* of -D; -1 if it could not be stat'ed */
+	int errnum;             /* errno when -H could not be read at all; 0 otherwise */
+} spool_parse_info;
+#define SPOOL_MAX_HEADER_FILE ((size_t)64 << 20)
+/* name: the file name used in error messages; id: the expected id (NULL: any). */
+bool spool_parse_header_ex(arena *a, const char *name, const char *id, sv text, message *out,
+	msg_origin *origin, spool_parse_info *info, xbuf *err);
+/* As spool_read_header; also sets out->size to headers + body + 1 (Exim's message size). */
+bool spool_read_header_ex(arena *a, const spool_config *sc, const char *id, message *out,
+	msg_origin *origin, spool_parse_info *info, xbuf *err);
+/* Read a whole regular file of at most max bytes; false with *errnum set. */
+bool spool_read_file(const char *path, size_t max, xbuf *out, int *errnum);
+
 /* Message ids in the queue (input/ and its split subdirectories), sorted by id (arrival order). */
 size_t spool_list_ids(arena *a, const spool_config *sc, char (**ids)[MSG_ID_LEN + 1], xbuf *err);
+/* The same; unsorted (directory order, as -bpr) when sorted is false. */
+size_t spool_list_ids_ordered(arena *a, const spool_config *sc, bool sorted,
+	char (**ids)[MSG_ID_LEN + 1], xbuf *err);
 
 /* Append a line to msglog/<id>, with Exim's timestamp prefix. */
 void spool_msglog(const spool_config *sc, const char *id, const char *fmt, ...)

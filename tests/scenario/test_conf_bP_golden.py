@@ -28,6 +28,8 @@ BUILD_DEPENDENT = {
     "dmarc_forensic_sender", "dmarc_history_file", "dmarc_tld_file", "ibase_servers",
     "oracle_servers", "panic_coredump", "redis_servers", "srs_config", "srs_hashlength",
     "srs_hashmin", "srs_maxage", "srs_secrets", "srs_usehash", "srs_usetimestamp",
+    # Postern's own options beyond Exim
+    "dns_servers",
 }
 # Driver options Postern declares that Debian's build lacks (experimental features).
 DRIVER_EXTRAS = {

@@ -3,7 +3,7 @@
 #include "build_config.h"
 #include "search/search.h"
 
-extern const lookup_info lookup_cdb, lookup_dbm, lookup_dbmjz, lookup_dbmnz, lookup_dsearch,
+extern const lookup_info lookup_cdb, lookup_dbm, lookup_dbmjz, lookup_dbmnz, lookup_dnsdb, lookup_dsearch,
 	lookup_iplsearch, lookup_json, lookup_lmdb, lookup_lsearch, lookup_nwildlsearch, lookup_passwd,
 	lookup_pgsql, lookup_redis, lookup_sqlite, lookup_wildlsearch;
 
@@ -14,6 +14,7 @@ const lookup_info *const lookup_drivers[] = {
 	&lookup_dbmjz,
 	&lookup_dbmnz,
 #endif
+	&lookup_dnsdb,
 	&lookup_dsearch,
 	&lookup_iplsearch,
 #if LOOKUP_JSON

@@ -1,0 +1,315 @@
+/* Host lookups on top of the resolver: the reverse name of an address, a host's addresses, the
+ * client's name with forward confirmation (Exim's host_lookup: PTR names are kept only if they
+ * resolve back to the address), and the DNS-backed items of host and domain lists. */
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conf/main_options.h"
+#include "core/dns_internal.h"
+#include "lib/ip.h"
+#include "lib/list.h"
+#include "search/match.h"
+#include "search/search.h"
+
+bool dns_reverse_name(sv ip, xbuf *out)
+{
+	ip_addr a, u;
+	sv zone;
+	if (!ip_parse_zone(ip, &a, &zone))
+		return false;
+	ip_unmap(&a, &u); /* a v4-mapped client is looked up in in-addr.arpa, as Exim does */
+	ip_reverse(&u, out);
+	xbuf_puts(out, u.family == 4 ? ".in-addr.arpa" : ".ip6.arpa");
+	return true;
+}
+
+/* dns_ipv4_lookup: domains for which AAAA records are not looked up. */
+static bool ipv4_only(sv host)
+{
+	if (!conf_main.dns_ipv4_lookup || !*conf_main.dns_ipv4_lookup)
+		return false;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	return match_isinlist(host, sv_cstr(conf_main.dns_ipv4_lookup), 0, MATCH_DOMAIN, true, NULL,
+		&err) == SEARCH_OK;
+}
+
+dns_rc dns_host_addresses(arena *a, sv host, sv **addrs, size_t *naddrs)
+{
+	*addrs = NULL;
+	*naddrs = 0;
+	int types[2] = { DNS_T_AAAA, DNS_T_A };
+	dns_answer ans[2];
+	dns_rc rcs[2] = { DNS_NODATA, DNS_NODATA };
+	size_t total = 0;
+	for (int i = ipv4_only(host) ? 1 : 0; i < 2; i++) {
+		rcs[i] = dns_lookup(a, host, types[i], &ans[i]);
+		if (rcs[i] == DNS_SUCCEED)
+			for (dns_rr *rr = ans[i].rrs; rr; rr = rr->next)
+				total++;
+	}
+	if (total == 0) {
+		if (rcs[0] == DNS_AGAIN || rcs[1] == DNS_AGAIN)
+			return DNS_AGAIN;
+		if (rcs[1] == DNS_NOMATCH && (rcs[0] == DNS_NOMATCH || ipv4_only(host)))
+			return DNS_NOMATCH;
+		return rcs[1] == DNS_FAIL ? DNS_FAIL : DNS_NODATA;
+	}
+	*addrs = arena_calloc(a, total, sizeof(sv));
+	for (int i = 0; i < 2; i++)
+		if (rcs[i] == DNS_SUCCEED)
+			for (dns_rr *rr = ans[i].rrs; rr; rr = rr->next)
+				(*addrs)[(*naddrs)++] = rr->text;
+	return DNS_SUCCEED;
+}
+
+/* Does name resolve to ip? 1 yes, 0 no, -1 temporary failure. */
+static int confirms(arena *a, sv name, const ip_addr *ip)
+{
+	sv *addrs;
+	size_t n;
+	dns_rc rc = dns_host_addresses(a, name, &addrs, &n);
+	if (rc == DNS_AGAIN)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		ip_addr got, u;
+		if (ip_parse(addrs[i], &got)) {
+			ip_unmap(&got, &u);
+			if (ip_equal(&u, ip))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static sv lower_copy(arena *a, sv s)
+{
+	char *p = sv_dup(a, s);
+	for (size_t i = 0; i < s.len; i++)
+		if (p[i] >= 'A' && p[i] <= 'Z')
+			p[i] = (char)(p[i] + 32);
+	sv r = sv_make(p, s.len);
+	r.taint = 1;
+	return r;
+}
+
+/* byaddr: the system's own reverse lookup (/etc/hosts first), confirmed by its forward lookup. */
+static dns_rc byaddr(arena *a, const ip_addr *ip, sv *name)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	socklen_t sl;
+	if (ip->family == 4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		memcpy(&in->sin_addr, ip->b, 4);
+		sl = sizeof *in;
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		memcpy(&in6->sin6_addr, ip->b, 16);
+		sl = sizeof *in6;
+	}
+	char host[NI_MAXHOST];
+	int r = getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, NULL, 0, NI_NAMEREQD);
+	if (r == EAI_AGAIN)
+		return DNS_AGAIN;
+	if (r != 0)
+		return DNS_NOMATCH;
+	struct addrinfo hints = { .ai_family = ip->family == 4 ? AF_INET : AF_INET6 }, *res;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return DNS_NOMATCH;
+	bool ok = false;
+	for (struct addrinfo *ai = res; ai && !ok; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET && ip->family == 4)
+			ok = memcmp(&((struct sockaddr_in *)ai->ai_addr)->sin_addr, ip->b, 4) == 0;
+		else if (ai->ai_family == AF_INET6 && ip->family == 6)
+			ok = memcmp(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip->b, 16) == 0;
+	}
+	freeaddrinfo(res);
+	if (!ok)
+		return DNS_NOMATCH;
+	*name = lower_copy(a, sv_cstr(host));
+	return DNS_SUCCEED;
+}
+
+static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases, size_t *naliases)
+{
+	xbuf rev;
+	xbuf_init(&rev, a);
+	if (!dns_reverse_name(ipt, &rev))
+		return DNS_FAIL;
+	dns_answer ans;
+	dns_rc rc = dns_lookup(a, xbuf_sv(&rev), DNS_T_PTR, &ans);
+	if (rc != DNS_SUCCEED)
+		return rc;
+	size_t n = 0;
+	for (dns_rr *rr = ans.rrs; rr; rr = rr->next)
+		n++;
+	sv *ok = arena_calloc(a, n, sizeof(sv));
+	size_t nok = 0;
+	bool again = false;
+	for (dns_rr *rr = ans.rrs; rr; rr = rr->next) {
+		if (rr->text.len == 0)
+			continue;
+		int c = confirms(a, rr->text, ip);
+		if (c < 0)
+			again = true;
+		else if (c > 0)
+			ok[nok++] = lower_copy(a, rr->text);
+	}
+	if (nok == 0)
+		return again ? DNS_AGAIN : DNS_NOMATCH;
+	*name = ok[0];
+	*aliases = nok > 1 ? ok + 1 : NULL;
+	*naliases = nok - 1;
+	return DNS_SUCCEED;
+}
+
+dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases)
+{
+	*name = SV_NULL;
+	*aliases = NULL;
+	*naliases = 0;
+	ip_addr raw, addr;
+	sv zone;
+	if (!ip_parse_zone(ip, &raw, &zone))
+		return DNS_FAIL;
+	ip_unmap(&raw, &addr);
+	const char *order = conf_main.host_lookup_order ? conf_main.host_lookup_order : "bydns:byaddr";
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, pool_scratch);
+	list_iter_init(&it, sv_cstr(order), 0);
+	dns_rc rc = DNS_NOMATCH;
+	while (list_next(&it, &item)) {
+		if (sv_eqi(xbuf_sv(&item), SV_LIT("bydns")))
+			rc = bydns(a, ip, &addr, name, aliases, naliases);
+		else if (sv_eqi(xbuf_sv(&item), SV_LIT("byaddr")))
+			rc = byaddr(a, &addr, name);
+		else
+			continue;
+		if (rc == DNS_SUCCEED || rc == DNS_AGAIN)
+			return rc;
+	}
+	return rc == DNS_NODATA || rc == DNS_FAIL ? DNS_NOMATCH : rc;
+}
+
+/* ---- host and domain list items that need DNS ---- */
+
+static bool is_local_address(const ip_addr *ip)
+{
+	struct ifaddrs *ifs;
+	if (getifaddrs(&ifs) != 0)
+		return false;
+	bool found = false;
+	for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && ip->family == 4)
+			found = memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip->b, 4) == 0;
+		else if (i->ifa_addr->sa_family == AF_INET6 && ip->family == 6)
+			found = memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, ip->b, 16) == 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+int dns_match_mx(sv domain, sv item, xbuf *err)
+{
+	sv ignore = SV_NULL;
+	const char *slash = memchr(item.p, '/', item.len);
+	if (slash) {
+		sv opt = sv_sub(item, (size_t)(slash - item.p) + 1, item.len);
+		item = sv_sub(item, 0, (size_t)(slash - item.p));
+		if (sv_starts(opt, "ignore="))
+			ignore = sv_sub(opt, 7, opt.len);
+	}
+	int mode = sv_eq_cstr(item, "@mx_any") ? 0 : sv_eq_cstr(item, "@mx_primary") ? 1 :
+		sv_eq_cstr(item, "@mx_secondary") ? 2 : -1;
+	if (mode < 0)
+		return SEARCH_FAIL;
+	arena_mark m = arena_getmark(pool_scratch);
+	dns_answer ans;
+	dns_rc rc = dns_lookup(pool_scratch, domain, DNS_T_MX, &ans);
+	int result = SEARCH_FAIL;
+	if (rc == DNS_AGAIN) {
+		xbuf_printf(err, "DNS lookup of \"" SV_FMT "\" deferred", SV_ARG(domain));
+		result = SEARCH_DEFER;
+		goto out;
+	}
+	if (rc != DNS_SUCCEED)
+		goto out;
+	unsigned lowest = 65536;
+	for (dns_rr *rr = ans.rrs; rr; rr = rr->next)
+		if (rr->pref < lowest)
+			lowest = rr->pref;
+	bool local_primary = false, local_other = false;
+	for (dns_rr *rr = ans.rrs; rr; rr = rr->next) {
+		sv *addrs;
+		size_t n;
+		if (dns_host_addresses(pool_scratch, rr->text, &addrs, &n) != DNS_SUCCEED)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			ip_addr ip;
+			if (!ip_parse(addrs[i], &ip) || !is_local_address(&ip))
+				continue;
+			if (ignore.len) {
+				xbuf e2;
+				xbuf_init(&e2, pool_scratch);
+				if (match_isinlist(addrs[i], ignore, 0, MATCH_HOST, false, NULL, &e2) == SEARCH_OK)
+					continue;
+			}
+			if (rr->pref == lowest)
+				local_primary = true;
+			else
+				local_other = true;
+		}
+	}
+	if ((mode == 0 && (local_primary || local_other)) || (mode == 1 && local_primary) ||
+		(mode == 2 && !local_primary && local_other))
+		result = SEARCH_OK;
+out:
+	arena_reset(pool_scratch, m);
+	return result;
+}
+
+/* match_host_lookup_hook: does the plain host name in a host list have the address ip? */
+static int host_list_name(const char *name, const char *ip, xbuf *err)
+{
+	ip_addr want, u;
+	if (!ip_parse(sv_cstr(ip), &want))
+		return SEARCH_FAIL;
+	ip_unmap(&want, &u);
+	arena_mark m = arena_getmark(pool_scratch);
+	sv *addrs;
+	size_t n;
+	dns_rc rc = dns_host_addresses(pool_scratch, sv_cstr(name), &addrs, &n);
+	int result;
+	if (rc == DNS_AGAIN) {
+		xbuf_printf(err, "DNS lookup of \"%s\" deferred", name);
+		result = SEARCH_DEFER;
+	} else if (rc != DNS_SUCCEED) {
+		result = MATCH_NAME_UNKNOWN;
+	} else {
+		result = SEARCH_FAIL;
+		for (size_t i = 0; i < n && result != SEARCH_OK; i++) {
+			ip_addr got, gu;
+			if (ip_parse(addrs[i], &got)) {
+				ip_unmap(&got, &gu);
+				if (ip_equal(&gu, &u))
+					result = SEARCH_OK;
+			}
+		}
+	}
+	arena_reset(pool_scratch, m);
+	return result;
+}
+
+void dns_install_match_hooks(void)
+{
+	match_host_lookup_hook = host_list_name;
+}

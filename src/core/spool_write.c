@@ -1,0 +1,298 @@
+/* Writing the spool (core/spool.h): the -D file of a message being received and the -H file
+ * that makes it exist, in Exim 4.96's layout (facts §1), with the durability rule: the message
+ * is acknowledged only after both files and their directory entries are on disk.
+ *
+ * Sequence: spool_begin creates <id>-D exclusively (O_EXCL: an id is never reused) and takes
+ * Exim's fcntl write lock on its first line, so an Exim or Postern queue runner leaves it alone;
+ * the body is appended through a buffer; spool_commit fsyncs -D, writes -H to a temporary name,
+ * fsyncs it, renames it into place and fsyncs the directory (lib/durable.h). A -D without -H is
+ * not a message (queue runners skip it); spool_abort removes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "conf/main_options.h"
+#include "core/spool.h"
+#include "lib/durable.h"
+#include "lib/timefmt.h"
+
+#define SPOOL_WBUF 65536
+
+struct spool_txn {
+	const spool_config *sc;
+	char id[MSG_ID_LEN + 1];
+	char dir[4096], dpath[4096 + 32], hpath[4096 + 32];
+	int fd;
+	bool committed;
+	size_t blen;
+	char buf[SPOOL_WBUF];
+};
+
+bool spool_config_from_main(spool_config *sc, xbuf *err)
+{
+	memset(sc, 0, sizeof *sc);
+	const char *dir = conf_main.spool_directory;
+	if (!dir || !*dir) {
+		xbuf_puts(err, "spool_directory is not set");
+		return false;
+	}
+	if (strchr(dir, '$')) {
+		xp_env env;
+		xp_env_init(&env, pool_perm);
+		xbuf out;
+		xbuf_init(&out, pool_perm);
+		int rc = xp_expand(&env, sv_cstr(dir), &out, err);
+		xp_env_release(&env);
+		if (rc != XP_OK) {
+			xbuf_printf(err, "%sfailed to expand spool_directory \"%s\"", err->len ? ": " : "", dir);
+			return false;
+		}
+		dir = xbuf_cstr(&out);
+	}
+	sc->directory = dir;
+	sc->split = conf_main.split_spool_directory;
+	sc->queue_name = NULL;
+	sc->mode = 0640;
+	sc->uid = geteuid() == 0 ? conf_main.exim_user : (uid_t)-1;
+	sc->gid = geteuid() == 0 ? conf_main.exim_group : (gid_t)-1;
+	return true;
+}
+
+/* <dir>[/<queue>]/<subdir>[/<c>] */
+static const char *spool_dir_of(arena *a, const spool_config *sc, const char *subdir, const char *id)
+{
+	const char *q = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
+	if (sc->split && id)
+		return arena_printf(a, "%s%s%s/%s/%c", sc->directory, q ? "/" : "", q ? q : "", subdir, id[5]);
+	return arena_printf(a, "%s%s%s/%s", sc->directory, q ? "/" : "", q ? q : "", subdir);
+}
+
+const char *spool_path(arena *a, const spool_config *sc, const char *subdir, const char *id, const char *suffix)
+{
+	return arena_printf(a, "%s/%s%s", spool_dir_of(a, sc, subdir, id), id, suffix ? suffix : "");
+}
+
+/* mkdir -p with mode 0750 for the parts that are missing. */
+static bool make_dirs(const char *path, const spool_config *sc, xbuf *err)
+{
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return true;
+	char *p = strdup(path);
+	if (!p)
+		abort();
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == 0) {
+			char c = *s;
+			*s = 0;
+			if (mkdir(p, 0750) == 0) {
+				if (sc->uid != (uid_t)-1 && chown(p, sc->uid, sc->gid) != 0) { /* best effort */ }
+			} else if (errno != EEXIST) {
+				xbuf_printf(err, "failed to create directory %s: %s", p, strerror(errno));
+				free(p);
+				return false;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return true;
+}
+
+/* Exim locks the first line of the -D file (its name), which is what another process tests. */
+static bool lock_data_file(int fd, const char *id, bool wait)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0,
+		.l_len = (off_t)strlen(id) + 3 };
+	return fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) == 0;
+}
+
+spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
+{
+	spool_txn *t = calloc(1, sizeof *t);
+	if (!t)
+		abort();
+	t->sc = sc;
+	t->fd = -1;
+	snprintf(t->id, sizeof t->id, "%s", id);
+	arena_mark mk = arena_getmark(pool_scratch);
+	int n = snprintf(t->dir, sizeof t->dir, "%s", spool_dir_of(pool_scratch, sc, "input", id));
+	arena_reset(pool_scratch, mk);
+	if (n < 0 || (size_t)n + MSG_ID_LEN + 4 > sizeof t->dir) {
+		xbuf_printf(err, "spool directory name too long: %s", sc->directory);
+		free(t);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if (!make_dirs(t->dir, sc, err)) {
+		free(t);
+		return NULL;
+	}
+	if (snprintf(t->dpath, sizeof t->dpath, "%s/%s-D", t->dir, id) >= (int)sizeof t->dpath ||
+		snprintf(t->hpath, sizeof t->hpath, "%s/%s-H", t->dir, id) >= (int)sizeof t->hpath) {
+		xbuf_printf(err, "spool file name too long in %s", t->dir);
+		free(t);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	t->fd = open(t->dpath, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
+	if (t->fd < 0) {
+		int e = errno;
+		xbuf_printf(err, "Failed to create spool file %s: %s", t->dpath, strerror(e));
+		free(t);
+		errno = e; /* EEXIST tells spool_begin_message to take another id */
+		return NULL;
+	}
+	if (sc->uid != (uid_t)-1 && fchown(t->fd, sc->uid, sc->gid) != 0) {
+		xbuf_printf(err, "Failed to set owner of spool file %s: %s", t->dpath, strerror(errno));
+		spool_abort(t);
+		return NULL;
+	}
+	if (fchmod(t->fd, sc->mode ? sc->mode : 0640) != 0 || !lock_data_file(t->fd, id, false)) {
+		xbuf_printf(err, "Cannot lock spool file %s: %s", t->dpath, strerror(errno));
+		spool_abort(t);
+		return NULL;
+	}
+	/* The file's name as its first line: insurance against a lost directory. */
+	t->blen = (size_t)snprintf(t->buf, sizeof t->buf, "%s-D\n", id);
+	return t;
+}
+
+spool_txn *spool_begin_message(const spool_config *sc, message *m, xbuf *err)
+{
+	for (int attempt = 0; attempt < 10; attempt++) {
+		struct timeval tv;
+		spool_new_message_id_time(m->id, &tv);
+		m->received_time = tv.tv_sec;
+		m->received_usec = (int)tv.tv_usec;
+		size_t mark = err->len;
+		spool_txn *t = spool_begin(sc, m->id, err);
+		if (t || errno != EEXIST)
+			return t;
+		xbuf_truncate(err, mark); /* a pid reused within 5 ms: take the next id */
+	}
+	return NULL;
+}
+
+static bool flush_buf(spool_txn *t, xbuf *err)
+{
+	size_t off = 0;
+	while (off < t->blen) {
+		ssize_t n = write(t->fd, t->buf + off, t->blen - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
+			return false;
+		}
+		off += (size_t)n;
+	}
+	t->blen = 0;
+	return true;
+}
+
+bool spool_write_body(spool_txn *t, const void *p, size_t n, xbuf *err)
+{
+	const char *s = p;
+	while (n) {
+		if (t->blen == sizeof t->buf && !flush_buf(t, err))
+			return false;
+		size_t k = sizeof t->buf - t->blen;
+		if (k > n)
+			k = n;
+		memcpy(t->buf + t->blen, s, k);
+		t->blen += k;
+		s += k;
+		n -= k;
+	}
+	return true;
+}
+
+int spool_data_fd(const spool_txn *t)
+{
+	return t->fd;
+}
+
+bool spool_commit(spool_txn *t, const message *m, xbuf *err)
+{
+	if (!flush_buf(t, err))
+		return false;
+	if (fdatasync(t->fd) != 0) { /* data and size; timestamps need not be durable */
+		xbuf_printf(err, "Error syncing spool file %s: %s", t->dpath, strerror(errno));
+		return false;
+	}
+	xbuf h;
+	xbuf_init(&h, NULL);
+	spool_format_header(m, &h);
+	durable_file f;
+	bool ok = durable_open(&f, t->hpath, (mode_t)(t->sc->mode ? t->sc->mode : 0640), err);
+	if (ok && t->sc->uid != (uid_t)-1 && fchown(f.fd, t->sc->uid, t->sc->gid) != 0) {
+		xbuf_printf(err, "Failed to set owner of spool file %s: %s", t->hpath, strerror(errno));
+		durable_abort(&f);
+		ok = false;
+	}
+	ok = ok && durable_write(&f, h.p, h.len, err) && durable_commit(&f, err);
+	xbuf_free(&h);
+	t->committed = ok;
+	return ok;
+}
+
+void spool_abort(spool_txn *t)
+{
+	if (!t)
+		return;
+	if (t->committed)
+		unlink(t->hpath);
+	if (t->fd >= 0) {
+		unlink(t->dpath);
+		close(t->fd);
+	}
+	free(t);
+}
+
+void spool_end(spool_txn *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd); /* closing releases the fcntl lock */
+	free(t);
+}
+
+void spool_msglog(const spool_config *sc, const char *id, const char *fmt, ...)
+{
+	arena_mark mk = arena_getmark(pool_scratch);
+	const char *dir = spool_dir_of(pool_scratch, sc, "msglog", id);
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (make_dirs(dir, sc, &err)) {
+		const char *path = arena_printf(pool_scratch, "%s/%s", dir, id);
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
+		if (fd >= 0) {
+			xbuf line;
+			xbuf_init(&line, pool_scratch);
+			struct timeval tv;
+			gettimeofday(&tv, NULL);
+			tod_format_time(TOD_LOG, tv.tv_sec, tv.tv_usec, &line);
+			xbuf_putc(&line, ' ');
+			va_list ap;
+			va_start(ap, fmt);
+			xbuf_vprintf(&line, fmt, ap);
+			va_end(ap);
+			xbuf_putc(&line, '\n');
+			if (write(fd, line.p, line.len) != (ssize_t)line.len) { /* msglog is advisory */ }
+			close(fd);
+		}
+	}
+	arena_reset(pool_scratch, mk);
+}
