@@ -46,6 +46,27 @@ const driver_instance *auth_find_server(sv mech)
 	return NULL;
 }
 
+static bool can_serve(const driver_instance *d)
+{
+	const auth_ops *o = ops_of(d);
+	return o && o->server && (!o->server_usable || o->server_usable(d));
+}
+
+bool auth_check_public_names(const driver_instance *list, xbuf *err)
+{
+	for (const driver_instance *a = list; a; a = a->next) {
+		if (!can_serve(a))
+			continue;
+		for (const driver_instance *b = a->next; b; b = b->next)
+			if (can_serve(b) && sv_eqi(sv_cstr(auth_public_name(a)), sv_cstr(auth_public_name(b)))) {
+				xbuf_printf(err, "Exim configuration error:\n  two server authenticators (%s and %s) have the "
+					"same public name (%s)", a->name, b->name, auth_public_name(a));
+				return false;
+			}
+	}
+	return true;
+}
+
 void auth_server_ctx_init(auth_server_ctx *c, arena *a, xp_env *env, const auth_io *io)
 {
 	memset(c, 0, sizeof *c);

@@ -83,6 +83,12 @@ void auth_server_ctx_init(auth_server_ctx *c, arena *a, xp_env *env, const auth_
  * connection is gone; the session handles it as a lost connection). */
 void auth_result_text(const auth_server_ctx *c, auth_rc rc, xbuf *reply, xbuf *log_detail);
 
+/* Exim's start-up check over all instances (list in definition order): two instances that can
+ * both serve must not share a public name (case-insensitive). false with Exim's message
+ * ("Exim configuration error:\n  two server authenticators (a and b) have the same public name
+ * (X)") in err. Meant for the configuration's driver checks, which see one instance at a time. */
+bool auth_check_public_names(const driver_instance *list, xbuf *err);
+
 /* The instance's generic string options (NULL when unset). */
 const char *auth_public_name(const driver_instance *d);
 const char *auth_generic_option(const driver_instance *d, const char *name);

@@ -202,6 +202,30 @@ static void test_cram(void)
 	xp_env_release(&env);
 }
 
+static void test_public_names(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	CHECK(auth_check_public_names(conf_driver_instances("authenticators"), &err));
+	/* a private copy of the list (the configuration is read-only) plus a second "login" */
+	driver_instance copies[32];
+	int n = 0;
+	for (const driver_instance *d = conf_driver_instances("authenticators"); d && n < 31; d = d->next) {
+		copies[n] = *d;
+		if (n > 0)
+			copies[n - 1].next = &copies[n];
+		n++;
+	}
+	copies[n] = *auth_find_server(SV_LIT("LOGIN"));
+	copies[n].name = "login2";
+	copies[n].next = NULL;
+	copies[n - 1].next = &copies[n];
+	CHECK(!auth_check_public_names(copies, &err));
+	CHECK_STR(xbuf_cstr(&err), "Exim configuration error:\n  two server authenticators (login and login2) have "
+		"the same public name (LOGIN)");
+	xbuf_free(&err);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -224,5 +248,6 @@ int main(void)
 	RUN(test_find);
 	RUN(test_cases);
 	RUN(test_cram);
+	RUN(test_public_names);
 	return unit_report("test_auth");
 }
