@@ -79,6 +79,12 @@ def mta(request, postern_bin, tmp_path):
 
 
 def send_message(port):
+    for _ in range(50):  # HAProxy may still be starting
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
     with smtplib.SMTP("127.0.0.1", port, source_address=("127.0.0.2", 0), timeout=10) as s:
         code, hello = s.ehlo("client.example")
         cport = s.sock.getsockname()[1]
