@@ -57,8 +57,9 @@ typedef struct auth_server_ctx {
 } auth_server_ctx;
 
 typedef struct auth_ops {
-	/* Run the server side. initial is the initial response from the AUTH command (may be empty
-	 * / absent: has_initial false). */
+	/* Run the server side. has_initial: the AUTH command carried an initial response; it is
+	 * in initial, where "=" (or an empty view, for callers that already turned "=" into "") means
+	 * an empty response. Without one, has_initial is false. */
 	auth_rc (*server)(const driver_instance *d, auth_server_ctx *c, bool has_initial, sv initial);
 	/* Whether the instance can be a server (has the options a server needs). */
 	bool (*server_usable)(const driver_instance *d);
