@@ -1,6 +1,6 @@
 """PROXY protocol in front of the listening daemon: a real HAProxy (send-proxy, send-proxy-v2,
 health checks) and raw headers, run against Exim 4.96 (the reference, so the expectations are
-checked live) and against Postern. The client connects from 127.0.0.2 so that the real client and
+checked live) and against Postern's daemon. The client connects from 127.0.0.2 so that the real client and
 the proxy (127.0.0.1) differ. Cases where Postern follows the PROXY spec strictly and Exim does not
 run against Postern only."""
 import os
@@ -49,12 +49,6 @@ def mta(request, postern_bin, tmp_path):
         pytest.skip("exim not installed")
     conf = tmp_path / "mta.conf"
     conf.write_text(CONFIG.format(d=tmp_path))
-    if kind == "postern":
-        r = subprocess.run([binary, "-C", str(conf), "-bV"], capture_output=True, text=True)
-        probe = subprocess.run([binary, "-C", str(conf), "-bdf", "-oX", "1", "-oP", str(tmp_path / "x")],
-                               capture_output=True, text=True, timeout=10)
-        if "not built yet" in probe.stdout + probe.stderr:
-            pytest.skip("postern -bd is not built in this tree yet")
     port = free_port()
     proc = subprocess.Popen([binary, "-C", str(conf), "-bdf", "-oX", str(port), "-oP", str(tmp_path / "pid")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -109,18 +103,20 @@ def test_haproxy_sets_client_and_prx(mta, haproxy, send):  # noqa: F811
 
 @pytest.mark.parametrize("send", ["send-proxy", "send-proxy-v2"])
 def test_haproxy_health_check(mta, haproxy, send):  # noqa: F811
+    """HAProxy's checks connect, send the header (v2: LOCAL) and reset the connection at once, so
+    whether the header is still readable is a race (Linux drops queued data on RST); Exim and
+    Postern then both run the session as the proxy itself. What must hold: the check is served as
+    a PROXY session from 127.0.0.1, and real traffic through the same backend still works."""
     port, log, kind = mta
-    haproxy(f"backend b\n  server s 127.0.0.1:{port} {send} check check-send-proxy inter 300\n"
-            f"frontend f\n  bind 127.0.0.1:{free_port()}\n  default_backend b\n")
-    text = log(r"PROXYTEST")
-    line = next(l for l in text.splitlines() if "PROXYTEST" in l)
-    if send == "send-proxy-v2":  # LOCAL: the session keeps the proxy as the client
-        assert re.search(r"session=yes local=\[\]:0 ext=\[\]:0 remote=\[127\.0\.0\.1\]:\d+", line), line
-    elif kind == "exim":          # Exim 4.96 fails these (the check hangs up at once): no addresses
-        assert "session=yes" in line, line
-    else:                         # v1 checks carry HAProxy's own addresses
-        assert re.search(r"session=yes local=\[127\.0\.0\.1\]:\d+ ext=\[127\.0\.0\.1\]:\d+ "
-                         r"remote=\[127\.0\.0\.1\]:\d+", line), line
+    fe = free_port()
+    haproxy(f"backend b\n  server s 127.0.0.1:{port} {send} check check-send-proxy inter 200\n"
+            f"frontend f\n  bind 127.0.0.1:{fe}\n  default_backend b\n")
+    text = log(r"PROXYTEST.*remote=\[127\.0\.0\.1\]")
+    assert re.search(r"PROXYTEST session=yes .*remote=\[127\.0\.0\.1\]:\d+", text), text
+    hello, cport = send_message(fe)
+    assert hello.startswith("mx.test Hello client.example [127.0.0.2]")
+    assert re.search(r"<= a@b\.example H=\(client\.example\) \[127\.0\.0\.2\] P=esmtp PRX=127\.0\.0\.1 ",
+                     log(r"<= a@b\.example")), text
 
 
 def raw_session(port, header, commands=(b"EHLO x\r\n", b"QUIT\r\n")):
