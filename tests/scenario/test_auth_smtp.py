@@ -159,3 +159,38 @@ def test_dovecot_unreachable_like_exim(postern_bin, bh_ready, tmp_path):
     assert got == want
     assert "LOG: dp authenticator failed for (client.example) [192.0.2.1]: 435 Unable to authenticate at " \
         f"present: unable to connect to UNIX socket ({tmp_path}/nosuch.sock): No such file or directory" in got
+
+
+def bs_transcript(binary, conf, logdir, conversation):
+    r = subprocess.run([binary, "-C", str(conf), "-bs"], input=conversation, capture_output=True,
+                       text=True, timeout=60)
+    replies = [l for l in r.stdout.splitlines() if not l.startswith(("220 ", "250-"))]
+    log = logdir / "log" / "mainlog"
+    lines = [re.sub(r"^\S+ \S+ ", "", l) for l in (log.read_text().splitlines() if log.exists() else [])
+             if "authenticator" in l]
+    return replies, lines
+
+
+@pytest.mark.parametrize("kind", ["unix", "inet"])
+def test_bs_dovecot_like_exim(postern_bin, bh_ready, dovecot, tmp_path, kind):  # noqa: F811
+    """-bs: a local caller (no client address: Exim sends rip=NULL lip=NULL to Dovecot)."""
+    conv = ("EHLO client.example\r\nAUTH PLAIN AHVzZXJ4AHNlY3JldA==\r\nQUIT\r\n"
+            "EHLO client.example\r\nAUTH LOGIN dXNlcng=\r\nd3Jvbmc=\r\nQUIT\r\n")
+    out = {}
+    for name, binary in (("exim", EXIM), ("postern", postern_bin)):
+        d = tmp_path / name
+        d.mkdir()
+        conf = d / "dove.conf"
+        conf.write_text(DOVECOT_CONF.format(d=d, sock=dovecot[kind]))
+        first, second = conv.split("QUIT\r\n")[:2]
+        out[name] = [bs_transcript(binary, conf, d, part + "QUIT\r\n") for part in (first, second)]
+    assert [replies for replies, log in out["postern"]] == [replies for replies, log in out["exim"]]
+    # The log lines' host part differs (Exim: "failed for root:", the session: "failed for
+    # (client.example) U=root:"); the authenticator's own text must agree.
+    for name in out:
+        assert out[name][0][1] == []
+        assert len(out[name][1][1]) == 1
+        assert out[name][1][1][0].startswith("dl authenticator failed for ")
+        assert out[name][1][1][0].endswith(": 535 Incorrect authentication data (set_id=userx)")
+    assert out["exim"][0][0][:2] == ["250 HELP", "235 Authentication succeeded"]
+    assert out["exim"][1][0][:3] == ["250 HELP", "334 UGFzc3dvcmQ6", "535 Incorrect authentication data"]
