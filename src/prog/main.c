@@ -45,6 +45,9 @@ int main(int argc, char **argv)
 		return conf_load_for(&cl) ? bs_main(&cl) : 1;
 	case MODE_BM:
 		return conf_load_for(&cl) ? bm_main(&cl) : 1;
+	case MODE_BT:
+	case MODE_BVA:
+		return conf_load_for(&cl) ? bt_main(&cl) : 1;
 	case MODE_BPL:
 		return conf_load_for(&cl) ? bp_main(&cl) : 1;
 	case MODE_NONE:
