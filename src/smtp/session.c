@@ -68,7 +68,7 @@ void sess_set_log_id(smtp_session *s, const char *id)
 	/* Exim keeps the last message's id on its log lines until the next MAIL, RSET or HELO. */
 	snprintf(s->log_id_buf, sizeof s->log_id_buf, "%s", id ? id : "");
 	s->log_id = id ? s->log_id_buf : NULL;
-	if (s->mode != SMTP_MODE_BH && s->mode != SMTP_MODE_BHC) log_set_id(id);
+	log_set_id(id);   /* under -bh too: other modules' lines reach stderr through the log layer */
 }
 
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
@@ -218,6 +218,8 @@ static void init_origin(smtp_session *s)
 	else o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
 	if (!o->host_address.len && !o->ident.len) o->ident = o->login;
 	o->active_hostname = sv_cstr(conf_main.primary_hostname ? conf_main.primary_hostname : "");
+	/* $received_protocol before HELO/EHLO */
+	o->protocol = p->protocol.len ? p->protocol : sv_cstr(o->host_address.len ? "smtp" : "local-smtp");
 }
 
 /* The PROXY header (facts §14): the TCP peer becomes the proxy, the header's source the client. */

@@ -45,6 +45,9 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 	xbuf_printf(&prefix, "H=" SV_FMT, SV_ARG(s->host_ident));
 	s->acl.log_prefix = xbuf_cstr(&prefix);
 	s->acl.msg = s->msg;
+	/* $recipients has a value only where Exim shows it */
+	s->msgvars.allow_recipients = where == ACL_WHERE_PREDATA || where == ACL_WHERE_DATA
+		|| where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME;
 	s->acl.origin = &s->origin;
 	c = &s->acl;
 	c->recipient = recipient;

@@ -36,7 +36,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
 	memset(&s->mail, 0, sizeof s->mail);
-	message_vars_init(&s->msgvars, NULL, &s->origin);
+	sess_set_message_vars(s, NULL);
 	sess_acl_message_done(s);
 	arena_clear(pool_msg);
 }
@@ -362,7 +362,7 @@ sess_next sess_mail(smtp_session *s)
 		if (codec_xtext_decode(s->mail.envid, &e)) s->msg->dsn_envid = sv_tainted(xbuf_sv(&e));
 	}
 	s->sender = s->msg->sender;
-	message_vars_init(&s->msgvars, s->msg, &s->origin);
+	sess_set_message_vars(s, s->msg);
 
 	{
 		acl_ctx c;

@@ -141,6 +141,14 @@ static bool prdr(smtp_session *s, bool *some_rejected)
 	return false;
 }
 
+/* After BDAT LAST the final reply starts with a line for the chunk (Exim's
+ * "250- 8 byte chunk, total 20"); empty after DATA. */
+static const char *chunk_line(smtp_session *s)
+{
+	if (!s->bdat_last_size && !s->bdat_total) return "";
+	return arena_printf(s->conn, " %llu byte chunk, total %llu\n", s->bdat_last_size, s->bdat_total);
+}
+
 /* The message text is complete: headers, DATA ACL, commit, 250. */
 static sess_next finish_message(smtp_session *s)
 {
@@ -184,9 +192,9 @@ static sess_next finish_message(smtp_session *s)
 		s->recv = NULL;
 		s->messages_accepted++;
 		if (some_rejected) {
-			sess_reply(s, 250, "id=%s message accepted for some recipients", id);
+			sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
 		} else {
-			sess_reply(s, 250, "OK id=%s", id);
+			sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
 			bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
 		}
 	} else if (!receive_commit(s->recv, &err)) {
@@ -199,8 +207,8 @@ static sess_next finish_message(smtp_session *s)
 		s->rset_free = true;
 		s->messages_accepted++;
 		s->txn_line = s->io.lines;
-		if (some_rejected) sess_reply(s, 250, "id=%s message accepted for some recipients", id);
-		else sess_reply(s, 250, "OK id=%s", id);
+		if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
+		else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
 	}
 	if (rc == ACL_DISCARD)
 		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> discarded by DATA ACL", sv_dup(s->conn, s->host_ident),
@@ -214,6 +222,7 @@ sess_next sess_data(smtp_session *s)
 	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
 	sess_next next = SESS_CONTINUE;
 	if (!transaction_ready(s, "DATA", &next)) return next;
+	s->bdat_last_size = s->bdat_total = 0;
 	if (!start_receive(s, RECV_SMTP_DATA)) return SESS_CONTINUE;
 	sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
 	sess_flush(s);
@@ -277,6 +286,7 @@ sess_next sess_bdat(smtp_session *s)
 			return rc == BIO_OK ? SESS_CONTINUE : data_lost(s, rc);
 		}
 		s->in_bdat = true;
+		s->bdat_total = 0;
 	}
 	unsigned long long left = size;
 	receive_status st = RECV_MORE;
@@ -303,10 +313,13 @@ sess_next sess_bdat(smtp_session *s)
 		if (st == RECV_END || (used == 0 && n > 0)) break;
 		if (final && left == 0) break;
 	}
+	s->bdat_total += size;
 	if (!last) {
 		sess_reply(s, 250, "%llu byte chunk received", size);
 		return SESS_CONTINUE;
 	}
 	s->in_bdat = false;
+	/* The last chunk's acknowledgement is the first line of the final reply. */
+	s->bdat_last_size = size;
 	return finish_message(s);
 }

@@ -85,6 +85,8 @@ typedef struct smtp_session {
 	/* BDAT state */
 	bool in_bdat;
 	struct receive_ctx *recv;
+	unsigned long long bdat_total; /* bytes of BDAT chunks so far */
+	unsigned long long bdat_last_size;
 
 	xbuf scratch;
 	sv cur_rcpt;                 /* the RCPT being checked ($local_part, $domain) */
@@ -155,5 +157,7 @@ sess_next sess_bdat(smtp_session *s);
 
 /* Session variables provider (session_vars.c) */
 void sess_vars_init(smtp_session *s);
+/* Point the message variables at m (NULL: no message). */
+void sess_set_message_vars(smtp_session *s, const message *m);
 
 #endif
