@@ -365,13 +365,15 @@ bool sess_count_synprot(smtp_session *s)
 
 static bool synprot_error(smtp_session *s, int code, const char *reason, const char *text)
 {
+	/* 503s are protocol (sequence) errors, the rest syntax errors; each has its selector. */
 	const log_config *lc = log_current_config();
-	if (lc && logsel_has(&lc->selector, LS_SMTP_SYNTAX_ERROR)) {
+	bool protocol = code == 503;
+	if (lc && logsel_has(&lc->selector, protocol ? LS_SMTP_PROTOCOL_ERROR : LS_SMTP_SYNTAX_ERROR)) {
 		xbuf cmd;
 		xbuf_init(&cmd, s->conn);
 		printing_escape(s->cmd_line, 0, &cmd);
-		sess_log(s, LOG_MAIN, "SMTP syntax error in \"%s\" H=%s %s", xbuf_cstr(&cmd),
-			sv_dup(s->conn, s->host_ident), reason);
+		sess_log(s, LOG_MAIN, "SMTP %s error in \"%s\" H=%s %s", protocol ? "protocol" : "syntax",
+			xbuf_cstr(&cmd), sv_dup(s->conn, s->host_ident), reason);
 	}
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
 		drop_synprot(s);

@@ -35,6 +35,10 @@ void sess_reset_transaction(smtp_session *s)
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
+	if (s->base_protocol.len) {
+		s->origin.protocol = s->base_protocol;
+		s->base_protocol = SV_NULL;
+	}
 	memset(&s->mail, 0, sizeof s->mail);
 	sess_set_message_vars(s, NULL);
 	sess_acl_message_done(s);
@@ -270,6 +274,10 @@ static void mail_auth_param(smtp_session *s, sv value)
 		xbuf_init(&err, s->conn);
 		if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) {
 			s->origin.auth_sender = SV_NULL;
+	if (s->base_protocol.len) {
+		s->origin.protocol = s->base_protocol;
+		s->base_protocol = SV_NULL;
+	}
 			return;
 		}
 	}
@@ -277,6 +285,10 @@ static void mail_auth_param(smtp_session *s, sv value)
 		acl_ctx c;
 		if (sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c) != ACL_OK)
 			s->origin.auth_sender = SV_NULL;
+	if (s->base_protocol.len) {
+		s->origin.protocol = s->base_protocol;
+		s->base_protocol = SV_NULL;
+	}
 	}
 }
 
@@ -378,6 +390,11 @@ sess_next sess_mail(smtp_session *s)
 	}
 	s->mail_given = true;
 	s->any_mail = true;
+	if (s->mail.smtputf8 && !s->p->protocol.len) {
+		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
+		s->base_protocol = s->origin.protocol;
+		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
+	}
 	s->prdr_requested = s->mail.prdr;
 	sess_reply(s, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
 	return SESS_CONTINUE;
