@@ -293,12 +293,18 @@ static bool connect_acl(smtp_session *s)
 			sess_acl_reply(s, ACL_WHERE_CONNECT, rc, &c, "connection");
 			return false;
 		}
+		/* An accepting "message =" is the greeting instead of smtp_banner. */
+		if (c.user_msg.len) s->connect_message = sv_copy(s->conn, xbuf_sv(&c.user_msg));
 	}
 	return true;
 }
 
 static void banner(smtp_session *s)
 {
+	if (s->connect_message.len) {
+		sess_reply_text(s, 220, s->connect_message);
+		return;
+	}
 	const char *b = sess_expand(s, conf_main.smtp_banner);
 	if (!b) {
 		sess_log(s, LOG_MAIN | LOG_PANIC, "Expansion of \"%s\" (smtp_banner) failed", conf_main.smtp_banner);

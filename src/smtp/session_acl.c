@@ -148,3 +148,20 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by DROP in ACL", sv_dup(s->conn, s->host_ident));
 	return SESS_DROP;
 }
+
+void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *deflt)
+{
+	/* "message =" on an accepting statement replaces the positive reply's text; a leading code
+	 * of the same class replaces the code too. */
+	sv text = xbuf_sv(&c->user_msg);
+	if (!text.len) {
+		sess_reply(s, code, "%s", deflt);
+		return;
+	}
+	if (text.len >= 4 && text.p[0] == '0' + code / 100 && text.p[1] >= '0' && text.p[1] <= '9'
+		&& text.p[2] >= '0' && text.p[2] <= '9' && text.p[3] == ' ') {
+		code = (text.p[0] - '0') * 100 + (text.p[1] - '0') * 10 + (text.p[2] - '0');
+		text = sv_sub(text, 4, text.len - 4);
+	}
+	sess_reply_text(s, code, text);
+}

@@ -376,17 +376,15 @@ sess_next sess_mail(smtp_session *s)
 	s->sender = s->msg->sender;
 	sess_set_message_vars(s, s->msg);
 
-	{
-		acl_ctx c;
-		acl_result rc = sess_acl(s, ACL_WHERE_MAIL, conf_main.acl_smtp_mail, SV_NULL, &c);
-		if (rc != ACL_OK) {
-			xbuf what;
-			xbuf_init(&what, s->conn);
-			xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
-			sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
-			sess_reset_transaction(s);
-			return n;
-		}
+	acl_ctx c;
+	acl_result rc = sess_acl(s, ACL_WHERE_MAIL, conf_main.acl_smtp_mail, SV_NULL, &c);
+	if (rc != ACL_OK) {
+		xbuf what;
+		xbuf_init(&what, s->conn);
+		xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
+		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
+		sess_reset_transaction(s);
+		return n;
 	}
 	s->mail_given = true;
 	s->any_mail = true;
@@ -396,7 +394,7 @@ sess_next sess_mail(smtp_session *s)
 		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
 	}
 	s->prdr_requested = s->mail.prdr;
-	sess_reply(s, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
+	sess_accept_reply(s, &c, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
 	return SESS_CONTINUE;
 }
 
@@ -486,7 +484,7 @@ sess_next sess_rcpt(smtp_session *s)
 		if (o.len) mr->orcpt = sv_tainted(xbuf_sv(&o));
 	}
 	s->rcpt_ok_count++;
-	sess_reply(s, 250, "Accepted");
+	sess_accept_reply(s, &c, 250, "Accepted");
 	return SESS_CONTINUE;
 }
 

@@ -38,6 +38,7 @@ typedef struct smtp_session {
 	/* Reply texts */
 	const char *active_hostname; /* smtp_active_hostname expanded, or primary_hostname */
 	sv host_ident;               /* "(helo) [ip]" etc., rebuilt when HELO/host name change */
+	sv connect_message;          /* the connect ACL's accepting message: the greeting */
 
 	/* Advertised by the last EHLO (or defaults for HELO) */
 	bool esmtp, helo_seen;
@@ -121,6 +122,8 @@ const char *sess_expand(smtp_session *s, const char *src);
 /* Run an ACL for `where` with spec (unexpanded option value; NULL/empty: the default). Sends
  * nothing: the caller turns the result into a reply with sess_acl_reply. */
 acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c);
+/* The positive reply after an accepting ACL: its "message =" text if it set one. */
+void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *deflt);
 /* The ACL context: made at connection start; per-message state forgotten at the end of
  * each transaction. */
 void sess_acl_reset(smtp_session *s);
