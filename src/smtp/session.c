@@ -464,11 +464,11 @@ static sess_next unknown_command(smtp_session *s)
 
 static sess_next quit(smtp_session *s)
 {
-	if (conf_main.acl_smtp_quit) {
-		acl_ctx c;
-		(void)sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
-	}
-	sess_reply(s, 221, "%s closing connection", s->active_hostname);
+	acl_ctx c;
+	acl_result rc = ACL_OK;
+	if (conf_main.acl_smtp_quit) rc = sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
+	if (conf_main.acl_smtp_quit && rc == ACL_OK && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
+	else sess_reply(s, 221, "%s closing connection", s->active_hostname);
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", sv_dup(s->conn, s->host_ident));

@@ -167,9 +167,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 	}
 
+	sv accept_msg = SV_NULL;
 	if (conf_main.acl_smtp_helo) {
 		acl_ctx c;
 		acl_result rc = sess_acl(s, ACL_WHERE_HELO, conf_main.acl_smtp_helo, SV_NULL, &c);
+		if (rc == ACL_OK && c.user_msg.len) accept_msg = sv_copy(s->conn, xbuf_sv(&c.user_msg));
 		if (rc != ACL_OK) {
 			xbuf what;
 			xbuf_init(&what, s->conn);
@@ -187,10 +189,14 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	const msg_origin *o = &s->origin;
 	xbuf r;
 	xbuf_init(&r, s->conn);
-	xbuf_printf(&r, "%s Hello ", s->active_hostname);
-	if (o->ident.len) xbuf_printf(&r, SV_FMT " at ", SV_ARG(o->ident));
-	xbuf_putsv(&r, o->host_name.len ? o->host_name : arg);
-	if (o->host_address.len) xbuf_printf(&r, " [" SV_FMT "]", SV_ARG(o->host_address));
+	if (accept_msg.len) {
+		xbuf_putsv(&r, accept_msg);   /* the HELO ACL's accepting message replaces the greeting */
+	} else {
+		xbuf_printf(&r, "%s Hello ", s->active_hostname);
+		if (o->ident.len) xbuf_printf(&r, SV_FMT " at ", SV_ARG(o->ident));
+		xbuf_putsv(&r, o->host_name.len ? o->host_name : arg);
+		if (o->host_address.len) xbuf_printf(&r, " [" SV_FMT "]", SV_ARG(o->host_address));
+	}
 
 	s->adv_pipelining = s->adv_chunking = s->adv_dsn = s->adv_prdr = s->adv_smtputf8 = false;
 	s->adv_auth = s->adv_size = s->adv_8bitmime = s->adv_starttls = false;

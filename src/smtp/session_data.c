@@ -19,6 +19,7 @@ static bool host_checking(const smtp_session *s)
 /* Checks shared by DATA and BDAT before any message text is taken. */
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
+	s->predata_message = SV_NULL;
 	if (s->mail_given && s->rcpt_ok_count == 0 && s->rcpt_count > 0 && !s->rcpt_errors_differ
 		&& s->rcpt_error.len) {
 		xbuf t;
@@ -42,6 +43,7 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 			*next = sess_acl_reply(s, ACL_WHERE_PREDATA, rc, &c, verb);
 			return false;
 		}
+		if (c.user_msg.len) s->predata_message = sv_copy(s->conn, xbuf_sv(&c.user_msg));
 	}
 	return true;
 }
@@ -185,6 +187,8 @@ static sess_next finish_message(smtp_session *s)
 	}
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
+	/* The DATA ACL's accepting message replaces "OK id=..." */
+	sv data_msg = rc == ACL_OK && conf_main.acl_smtp_data && c.user_msg.len ? sv_copy(s->conn, xbuf_sv(&c.user_msg)) : SV_NULL;
 	if (host_checking(s)) {
 		/* Nothing is kept: the arrival is shown, then the files go. */
 		receive_log_arrival(s->recv);
@@ -194,7 +198,9 @@ static sess_next finish_message(smtp_session *s)
 		if (some_rejected) {
 			sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
 		} else {
-			sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
+			if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+			else if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+		else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
 			bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
 		}
 	} else if (!receive_commit(s->recv, &err)) {
@@ -208,6 +214,7 @@ static sess_next finish_message(smtp_session *s)
 		s->messages_accepted++;
 		s->txn_line = s->io.lines;
 		if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
+		else if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
 		else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
 	}
 	if (rc == ACL_DISCARD)
@@ -224,7 +231,9 @@ sess_next sess_data(smtp_session *s)
 	if (!transaction_ready(s, "DATA", &next)) return next;
 	s->bdat_last_size = s->bdat_total = 0;
 	if (!start_receive(s, RECV_SMTP_DATA)) return SESS_CONTINUE;
-	sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
+	if (s->predata_message.len) sess_reply_text(s, 354, s->predata_message);
+	else sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
+	s->predata_message = SV_NULL;
 	sess_flush(s);
 	for (;;) {
 		const char *p;

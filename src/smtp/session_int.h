@@ -39,6 +39,7 @@ typedef struct smtp_session {
 	const char *active_hostname; /* smtp_active_hostname expanded, or primary_hostname */
 	sv host_ident;               /* "(helo) [ip]" etc., rebuilt when HELO/host name change */
 	sv connect_message;          /* the connect ACL's accepting message: the greeting */
+	sv predata_message;          /* the predata ACL's accepting message: the 354 text */
 
 	/* Advertised by the last EHLO (or defaults for HELO) */
 	bool esmtp, helo_seen;
