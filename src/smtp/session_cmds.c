@@ -29,6 +29,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->msg = NULL;
 	s->env.msg = NULL;
 	s->mail_given = false;
+	s->mail_discarded = false;
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
@@ -384,7 +385,9 @@ sess_next sess_mail(smtp_session *s)
 
 	acl_ctx c;
 	acl_result rc = sess_acl(s, ACL_WHERE_MAIL, conf_main.acl_smtp_mail, SV_NULL, &c);
-	if (rc != ACL_OK) {
+	/* discard: accepted, and every recipient of this message will be discarded */
+	if (rc == ACL_DISCARD) s->mail_discarded = true;
+	else if (rc != ACL_OK) {
 		xbuf what;
 		xbuf_init(&what, s->conn);
 		xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
@@ -454,8 +457,8 @@ sess_next sess_rcpt(smtp_session *s)
 	xbuf_init(&what, s->conn);
 	xbuf_printf(&what, "RCPT <" SV_FMT ">", SV_ARG(rcpt));
 	if (rc == ACL_DISCARD) {
-		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by RCPT ACL",
-			dupsv(s, s->host_ident), SV_ARG(s->sender), SV_ARG(rcpt));
+		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by %s ACL",
+			dupsv(s, s->host_ident), SV_ARG(s->sender), SV_ARG(rcpt), s->mail_discarded ? "MAIL" : "RCPT");
 		s->rcpt_ok_count++;
 		sess_reply(s, 250, "Accepted");
 		return SESS_CONTINUE;

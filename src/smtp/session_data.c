@@ -171,7 +171,8 @@ static sess_next finish_message(smtp_session *s)
 	s->env.msg = &s->xpmsg;
 	acl_ctx c;
 	acl_result rc = ACL_OK;
-	if (conf_main.acl_smtp_data) {
+	/* No DATA ACL for a message whose recipients were all discarded. */
+	if (conf_main.acl_smtp_data && s->msg->nrcpt > 0) {
 		rc = sess_acl(s, ACL_WHERE_DATA, conf_main.acl_smtp_data, SV_NULL, &c);
 		if (rc == ACL_OK || rc == ACL_DISCARD) receive_apply_acl_headers(s->recv, &c);
 	}
@@ -188,38 +189,32 @@ static sess_next finish_message(smtp_session *s)
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
 	/* The DATA ACL's accepting message replaces "OK id=..." */
-	sv data_msg = rc == ACL_OK && conf_main.acl_smtp_data && c.user_msg.len ? sv_copy(s->conn, xbuf_sv(&c.user_msg)) : SV_NULL;
-	if (host_checking(s)) {
-		/* Nothing is kept: the arrival is shown, then the files go. */
-		receive_log_arrival(s->recv);
-		receive_abort(s->recv);
-		s->recv = NULL;
-		s->messages_accepted++;
-		if (some_rejected) {
-			sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
-		} else {
-			if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
-			else if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
-		else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
-			bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
-		}
-	} else if (!receive_commit(s->recv, &err)) {
+	sv data_msg = rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->conn, xbuf_sv(&c.user_msg)) : SV_NULL;
+	/* A message whose recipients were all discarded is accepted and thrown away at once. */
+	const char *discarded = rc == ACL_DISCARD ? "DATA" : s->mail_discarded ? "MAIL" : s->msg->nrcpt == 0 ? "RCPT" : NULL;
+	bool keep = !discarded && !host_checking(s);
+	if (keep && !receive_commit(s->recv, &err)) {
 		sess_log(s, LOG_MAIN | LOG_PANIC, "failed to commit message: %s", xbuf_cstr(&err));
 		sess_reply(s, 451, "Temporary local problem - please try later");
-	} else {
-		receive_log_arrival(s->recv);
-		receive_end(s->recv);
-		s->recv = NULL;        /* committed: not to be aborted by the reset */
-		s->rset_free = true;
-		s->messages_accepted++;
-		s->txn_line = s->io.lines;
-		if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
-		else if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
-		else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
+		sess_reset_transaction(s);
+		return SESS_CONTINUE;
 	}
-	if (rc == ACL_DISCARD)
-		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> discarded by DATA ACL", sv_dup(s->conn, s->host_ident),
-			SV_ARG(s->sender));
+	receive_log_arrival(s->recv);
+	if (discarded) {
+		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)", discarded);
+		sess_log(s, LOG_MAIN, "Completed");
+	}
+	if (keep) receive_end(s->recv);
+	else receive_abort(s->recv);
+	s->recv = NULL;        /* done with: not to be aborted by the reset */
+	s->rset_free = true;
+	s->messages_accepted++;
+	s->txn_line = s->io.lines;
+	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
+	else if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+	else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
+	if (host_checking(s) && !some_rejected)
+		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
 	sess_reset_transaction(s);
 	return SESS_CONTINUE;
 }

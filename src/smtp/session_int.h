@@ -50,6 +50,7 @@ typedef struct smtp_session {
 	/* Transaction */
 	message *msg;                /* NULL: no MAIL yet */
 	bool mail_given;
+	bool mail_discarded;          /* the MAIL ACL said discard */
 	int messages_accepted;       /* for smtp_accept_max_per_connection */
 	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
 	int exit_code;               /* the process status smtp_session_run returns */
