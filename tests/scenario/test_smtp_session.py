@@ -298,6 +298,32 @@ def test_daemon_data_timeout(daemon):
     assert not list((spool / "input").glob("*-H"))
 
 
+def test_daemon_proxy_protocol(daemon):
+    port, spool = daemon("hosts_proxy = 127.0.0.1\nacl_smtp_mail = accept logwrite = proxy [$proxy_session] "
+                         "[$proxy_local_address] [$proxy_external_address]:[$proxy_external_port]")
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    c.sendall(b"PROXY TCP4 192.0.2.5 198.51.100.1 40000 25\r\n")
+    assert read_reply(f).startswith("220 ")
+    c.sendall(b"EHLO client.example\r\n")
+    assert read_reply(f).startswith("250-mail.example.com Hello client.example [192.0.2.5]")
+    c.sendall(b"MAIL FROM:<a@b.example>\r\n")
+    assert read_reply(f) == "250 OK\r\n"
+    c.close()
+    assert wait_log(spool, "proxy [yes] [127.0.0.1] [198.51.100.1]:[25]")
+
+    # A broken header: every command but QUIT is refused, and nothing is logged.
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    c.sendall(b"PROXY NONSENSE\r\n")
+    assert read_reply(f).startswith("220 ")
+    c.sendall(b"EHLO x\r\n")
+    assert read_reply(f) == "503 Command refused, required Proxy negotiation failed\r\n"
+    c.sendall(b"QUIT\r\n")
+    assert read_reply(f).startswith("221 ")
+    c.close()
+
+
 @pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks not installed")
 def test_daemon_swaks_pipelining(daemon):
     port, spool = daemon()
