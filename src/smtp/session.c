@@ -97,6 +97,14 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 /* The client as Exim names it in log lines: "name (helo) [ip]", "(helo) [ip]", "[ip]"; with
  * ":port" after the address under log_selector incoming_port; " U=ident" when known. Local
  * sessions are named by their login. */
+const char *sess_printable(smtp_session *s, sv v)
+{
+	xbuf b;
+	xbuf_init(&b, s->conn);
+	printing_escape(v, 0, &b);
+	return xbuf_cstr(&b);
+}
+
 void sess_update_host_ident(smtp_session *s)
 {
 	xbuf b;
@@ -107,9 +115,9 @@ void sess_update_host_ident(smtp_session *s)
 		if (o->host_name.len) {
 			xbuf_putsv(&b, o->host_name);
 			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
-				xbuf_printf(&b, " (" SV_FMT ")", SV_ARG(o->helo_name));
+				xbuf_printf(&b, " (%s)", sess_printable(s, o->helo_name));
 		} else if (o->helo_name.len) {
-			xbuf_printf(&b, "(" SV_FMT ")", SV_ARG(o->helo_name));
+			xbuf_printf(&b, "(%s)", sess_printable(s, o->helo_name));
 		}
 		if (b.len) xbuf_putc(&b, ' ');
 		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
@@ -117,7 +125,7 @@ void sess_update_host_ident(smtp_session *s)
 			xbuf_printf(&b, ":%d", o->host_port);
 		if (o->ident.len) xbuf_printf(&b, " U=" SV_FMT, SV_ARG(o->ident));
 	} else {
-		if (o->helo_name.len) xbuf_printf(&b, "(" SV_FMT ") ", SV_ARG(o->helo_name));
+		if (o->helo_name.len) xbuf_printf(&b, "(%s) ", sess_printable(s, o->helo_name));
 		xbuf_printf(&b, "U=" SV_FMT, SV_ARG(o->ident.len ? o->ident : o->login));
 	}
 	s->host_ident = xbuf_sv(&b);

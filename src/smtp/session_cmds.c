@@ -130,7 +130,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	bool junk_ok = sess_host_in(s, conf_main.helo_accept_junk_hosts);
 	if (arg.len == 0 || (!junk_ok && !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: syntactically invalid argument(s): %s",
-			verb, dupsv(s, s->host_ident), arg.len ? dupsv(s, arg) : "(no argument given)");
+			verb, dupsv(s, s->host_ident), arg.len ? sess_printable(s, arg) : "(no argument given)");
 		/* Counted as a syntax error, but the reply never gets the "too many" line. */
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
@@ -159,7 +159,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		s->helo_verified = helo_matches_host(s, arg);
 		s->helo_verify_failed = !s->helo_verified;
 		if (must && !s->helo_verified) {
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected \"%s " SV_FMT "\" from %s", verb, SV_ARG(arg),
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected \"%s %s\" from %s", verb, sess_printable(s, arg),
 				dupsv(s, s->host_ident));
 			sess_reply(s, 550, "%s argument does not match calling host", verb);
 			s->origin.helo_name = old_helo;
@@ -176,7 +176,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (rc != ACL_OK) {
 			xbuf what;
 			xbuf_init(&what, s->conn);
-			xbuf_printf(&what, "EHLO or HELO " SV_FMT, SV_ARG(arg));
+			xbuf_printf(&what, "EHLO or HELO %s", sess_printable(s, arg));
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
 			s->origin.helo_name = old_helo;
 			sess_update_host_ident(s);
@@ -260,8 +260,8 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 static void mail_auth_param(smtp_session *s, sv value)
 {
 	if (!s->authenticated) {
-		sess_log(s, LOG_MAIN, "ignoring AUTH=" SV_FMT " from %s (client not authenticated)",
-			SV_ARG(value), dupsv(s, s->host_ident));
+		sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (client not authenticated)",
+			sess_printable(s, value), dupsv(s, s->host_ident));
 		return;
 	}
 	xbuf dec;
@@ -529,7 +529,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		}
 	}
 	if (!spec) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected %s " SV_FMT, dupsv(s, s->host_ident), verb, SV_ARG(arg));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected %s %s", dupsv(s, s->host_ident), verb, sess_printable(s, arg));
 		sess_reply(s, expn ? 550 : 252, "Administrative prohibition");
 		return SESS_CONTINUE;
 	}
@@ -538,7 +538,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 	if (rc != ACL_OK) {
 		xbuf what;
 		xbuf_init(&what, s->conn);
-		xbuf_printf(&what, "%s " SV_FMT, verb, SV_ARG(arg));
+		xbuf_printf(&what, "%s %s", verb, sess_printable(s, arg));
 		return sess_acl_reply(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, rc, &c, xbuf_cstr(&what));
 	}
 	/* Accepted: the answer comes from routing the address. With no routers configured nothing
@@ -560,9 +560,9 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 sess_next sess_etrn(smtp_session *s)
 {
 	sv arg = s->cmd_arg;
-	sess_log(s, LOG_MAIN, "ETRN " SV_FMT " received from %s", SV_ARG(arg), dupsv(s, s->host_ident));
+	sess_log(s, LOG_MAIN, "ETRN %s received from %s", sess_printable(s, arg), dupsv(s, s->host_ident));
 	if (!conf_main.acl_smtp_etrn) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected ETRN " SV_FMT, dupsv(s, s->host_ident), SV_ARG(arg));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected ETRN %s", dupsv(s, s->host_ident), sess_printable(s, arg));
 		sess_reply(s, 458, "Administrative prohibition");
 		return SESS_CONTINUE;
 	}
@@ -571,7 +571,7 @@ sess_next sess_etrn(smtp_session *s)
 	if (rc != ACL_OK) {
 		xbuf what;
 		xbuf_init(&what, s->conn);
-		xbuf_printf(&what, "ETRN " SV_FMT, SV_ARG(arg));
+		xbuf_printf(&what, "ETRN %s", sess_printable(s, arg));
 		return sess_acl_reply(s, ACL_WHERE_ETRN, rc, &c, xbuf_cstr(&what));
 	}
 	if (!conf_main.smtp_etrn_command) {

@@ -112,6 +112,8 @@ void sess_set_log_id(smtp_session *s, const char *id);
 /* Log: to the main (and reject) log, or to stderr as "LOG: ..." under -bh. */
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
+const char *sess_printable(smtp_session *s, sv v);
 /* "H=(helo) [ip]" style identification of the client (without "H="). */
 void sess_update_host_ident(smtp_session *s);
 /* Reverse lookup of the client's address (once), logging a failure as Exim does. */
