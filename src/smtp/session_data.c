@@ -98,6 +98,17 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 	return SESS_DROP;
 }
 
+/* The parser took none of the bytes it was given without finishing: reading on would spin,
+ * so the message is abandoned and the connection closed (its state is unknown). */
+static sess_next stalled(smtp_session *s)
+{
+	sess_log(s, LOG_MAIN | LOG_PANIC, "message reception stalled on input from %s: message abandoned",
+		sv_dup(s->conn, s->host_ident));
+	sess_reply(s, 451, "Temporary local problem - please try later");
+	sess_reset_transaction(s);
+	return SESS_DROP;
+}
+
 /* A receive_feed status that ends the message badly: the receive module writes Exim's log
  * lines and gives the reply. */
 static void reject_received(smtp_session *s, receive_status st)
@@ -238,6 +249,7 @@ sess_next sess_data(smtp_session *s)
 		receive_status st = receive_feed(s->recv, p, n, &used, false);
 		bio_consume(&s->io, used);
 		if (st == RECV_END) break;
+		if (st == RECV_MORE && used == 0) return stalled(s);
 		if (st != RECV_MORE) {
 			/* Size problems are reported once the "." line was read; anything else may stop
 			 * part way, and the rest of the message is read and dropped. */
@@ -314,7 +326,8 @@ sess_next sess_bdat(smtp_session *s)
 			sess_reset_transaction(s);
 			return SESS_CONTINUE;
 		}
-		if (st == RECV_END || (used == 0 && n > 0)) break;
+		if (st == RECV_END) break;
+		if (used == 0 && n > 0) return stalled(s);
 		if (final && left == 0) break;
 	}
 	s->bdat_total += size;
