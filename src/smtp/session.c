@@ -344,6 +344,7 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	if (pipelinable) return true;
 	if (!bio_input_pending(&s->io, 0)) return true;
 	sv next = pending_input(s);
+	const char *text = sess_notquit(s, "synchronization-error", "SMTP synchronization error");
 	xbuf shown;
 	xbuf_init(&shown, s->conn);
 	printing_escape(sv_sub(next, 0, 150), 0, &shown);
@@ -354,8 +355,20 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 		"pipelining was%s advertised): rejected \"%s\" H=%s next input=\"%s\"",
 		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->conn, s->host_ident),
 		xbuf_cstr(&shown));
-	sess_reply(s, 554, "SMTP synchronization error");
+	sess_reply(s, 554, "%s", text);
 	return false;
+}
+
+/* The connection is about to end without QUIT: the not-QUIT ACL runs first (its log lines come
+ * before the session's), and its message, if any, replaces the reply's text. */
+const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
+{
+	s->notquit_reason = reason;
+	if (s->notquit_ran || !conf_main.acl_smtp_notquit) return deflt;
+	s->notquit_ran = true;
+	acl_ctx c;
+	(void)sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c);
+	return c.user_msg.len ? sv_dup(s->conn, xbuf_sv(&c.user_msg)) : deflt;
 }
 
 /* Count a syntax or protocol error; true when the limit is now exceeded (reply and log done:
@@ -373,6 +386,7 @@ static void drop_synprot(smtp_session *s)
 bool sess_count_synprot(smtp_session *s)
 {
 	if (++s->synprot_errors <= conf_main.smtp_max_synprot_errors) return false;
+	(void)sess_notquit(s, "bad-commands", NULL);
 	drop_synprot(s);
 	return true;
 }
@@ -390,8 +404,9 @@ static bool synprot_error(smtp_session *s, int code, const char *reason, const c
 			xbuf_cstr(&cmd), sv_dup(s->conn, s->host_ident), reason);
 	}
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
+		const char *why = sess_notquit(s, "bad-commands", "Too many syntax or protocol errors");
 		drop_synprot(s);
-		sess_reply(s, code, "%s\n%s", text, "Too many syntax or protocol errors");
+		sess_reply(s, code, "%s\n%s", text, why);
 		return true;
 	}
 	sess_reply(s, code, "%s", text);
@@ -446,12 +461,13 @@ static bool nonmail_ok(smtp_session *s)
 	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
+	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
 	xbuf cmd;
 	xbuf_init(&cmd, s->conn);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->conn, s->host_ident), xbuf_cstr(&cmd));
-	sess_reply(s, 554, "Too many nonmail commands");
+	sess_reply(s, 554, "%s", text);
 	return false;
 }
 
@@ -459,12 +475,13 @@ static sess_next unknown_command(smtp_session *s)
 {
 	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, 500, "unrecognized command");
 	if (++s->unknown_commands > conf_main.smtp_max_unknown_commands) {
+		const char *text = sess_notquit(s, "bad-commands", "Too many unrecognized commands");
 		xbuf cmd;
 		xbuf_init(&cmd, s->conn);
 		printing_escape(s->cmd_line, 0, &cmd);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many unrecognized commands "
 			"(last was \"%s\")", sv_dup(s->conn, s->host_ident), xbuf_cstr(&cmd));
-		sess_reply(s, 500, "Too many unrecognized commands");
+		sess_reply(s, 500, "%s", text);
 		return SESS_DROP;
 	}
 	return sess_syntax_error(s, 500, "unrecognized command", "unrecognized command");
@@ -553,6 +570,7 @@ static bool tls_start(smtp_session *s)
 	xbuf err;
 	xbuf_init(&err, s->conn);
 	if (tls_server->start(&s->io, s->p->in_fd, s->p->out_fd, &s->origin, &err)) return true;
+	(void)sess_notquit(s, "tls-failed", NULL);
 	sess_log(s, LOG_MAIN, "TLS error on connection from %s (%s)", sv_dup(s->conn, s->host_ident), xbuf_cstr(&err));
 	return false;
 }
@@ -586,11 +604,13 @@ static void lost(smtp_session *s, bio_rc rc)
 	const log_config *lc = log_current_config();
 	const char *who = sv_dup(s->conn, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
-		sess_reply(s, 421, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		const char *dflt = arena_printf(s->conn, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		sess_reply(s, 421, "%s", sess_notquit(s, "command-timeout", dflt));
 		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s", who);
 		return;
 	}
-	sess_reply(s, 421, "%s lost input connection", s->active_hostname);
+	const char *dflt = arena_printf(s->conn, "%s lost input connection", s->active_hostname);
+	sess_reply(s, 421, "%s", sess_notquit(s, "connection-lost", dflt));
 	if (s->mail_given)
 		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
 	else if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION)) {
@@ -696,10 +716,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	}
 	xbuf_free(&line);
 	/* Every end but QUIT runs the not-QUIT ACL (drops, lost connections, timeouts). */
-	if (next != SESS_QUIT && conf_main.acl_smtp_notquit) {
-		acl_ctx c;
-		(void)sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c);
-	}
+	if (next != SESS_QUIT) (void)sess_notquit(s, s->notquit_reason ? s->notquit_reason : "connection-lost", NULL);
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
 		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s %s",

@@ -87,12 +87,16 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 {
 	const char *who = sv_dup(s->conn, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
+		const char *dflt = arena_printf(s->conn, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		const char *text = sess_notquit(s, "data-timeout", dflt);
 		sess_log(s, LOG_MAIN, "SMTP data timeout (message abandoned) on connection from %s F=<" SV_FMT ">",
 			who, SV_ARG(s->sender));
-		sess_reply(s, 421, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		sess_reply(s, 421, "%s", text);
 	} else {
+		const char *dflt = arena_printf(s->conn, "%s lost input connection", s->active_hostname);
+		const char *text = sess_notquit(s, "connection-lost", dflt);
 		sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data", who);
-		sess_reply(s, 421, "%s lost input connection", s->active_hostname);
+		sess_reply(s, 421, "%s", text);
 	}
 	sess_reset_transaction(s);
 	return SESS_DROP;

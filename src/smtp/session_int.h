@@ -53,6 +53,8 @@ typedef struct smtp_session {
 	bool mail_discarded;          /* the MAIL ACL said discard */
 	int messages_accepted;       /* for smtp_accept_max_per_connection */
 	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
+	const char *notquit_reason;  /* $smtp_notquit_reason: why the connection ended without QUIT */
+	bool notquit_ran;
 	int exit_code;               /* the process status smtp_session_run returns */
 	bool any_mail;                /* a MAIL was accepted in this connection */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
@@ -139,6 +141,9 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 
 /* Count a syntax/protocol error and reply (session.c); SESS_DROP past smtp_max_synprot_errors. */
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text);
+/* The connection ends without QUIT for reason: runs acl_smtp_notquit (once) and returns its
+ * message, or deflt, as the text of the last reply. */
+const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt);
 /* Count one without replying; true (and the drop logged) past the limit. */
 bool sess_count_synprot(smtp_session *s);
 /* message_size_limit in bytes (0: none). */

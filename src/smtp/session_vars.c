@@ -44,6 +44,7 @@ static bool get(void *ctx, sv name, xbuf *out)
 	if (IS("smtp_command")) xbuf_putsv(out, s->cmd_line);
 	else if (IS("smtp_command_argument")) xbuf_putsv(out, s->cmd_arg);
 	else if (IS("smtp_active_hostname")) xbuf_puts(out, s->active_hostname);
+	else if (IS("smtp_notquit_reason")) { if (s->notquit_reason) xbuf_puts(out, s->notquit_reason); }
 	else if (IS("sender_helo_name")) xbuf_putsv(out, o->helo_name);
 	else if (IS("sender_host_address")) xbuf_putsv(out, o->host_address);
 	else if (IS("sender_host_port")) { if (o->host_address.len) put_int(out, o->host_port); }
