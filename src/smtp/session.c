@@ -97,6 +97,15 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 /* The client as Exim names it in log lines: "name (helo) [ip]", "(helo) [ip]", "[ip]"; with
  * ":port" after the address under log_selector incoming_port; " U=ident" when known. Local
  * sessions are named by their login. */
+bool sess_log_connection(smtp_session *s)
+{
+	/* log_selector smtp_connection, except for hosts_connection_nolog hosts */
+	const log_config *lc = log_current_config();
+	if (!lc || !logsel_has(&lc->selector, LS_SMTP_CONNECTION)) return false;
+	if (s->conn_nolog < 0) s->conn_nolog = sess_host_in(s, conf_main.hosts_connection_nolog) ? 1 : 0;
+	return s->conn_nolog == 0;
+}
+
 const char *sess_printable(smtp_session *s, sv v)
 {
 	xbuf b;
@@ -494,8 +503,7 @@ static sess_next quit(smtp_session *s)
 	if (conf_main.acl_smtp_quit) rc = sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
 	if (conf_main.acl_smtp_quit && rc == ACL_OK && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
 	else sess_reply(s, 221, "%s closing connection", s->active_hostname);
-	const log_config *lc = log_current_config();
-	if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
+	if (sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", sv_dup(s->conn, s->host_ident));
 	return SESS_QUIT;
 }
@@ -601,7 +609,6 @@ static sess_next starttls(smtp_session *s)
 /* The connection ended without QUIT: Exim's replies and log lines for each way. */
 static void lost(smtp_session *s, bio_rc rc)
 {
-	const log_config *lc = log_current_config();
 	const char *who = sv_dup(s->conn, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->conn, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
@@ -613,7 +620,7 @@ static void lost(smtp_session *s, bio_rc rc)
 	sess_reply(s, 421, "%s", sess_notquit(s, "connection-lost", dflt));
 	if (s->mail_given)
 		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
-	else if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION)) {
+	else if (sess_log_connection(s)) {
 		xbuf why;
 		xbuf_init(&why, s->conn);
 		if (rc == BIO_ERROR) xbuf_printf(&why, " (error: %s)", strerror(s->io.err));
@@ -641,6 +648,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
 	s->helo_free = s->rset_free = true;
+	s->conn_nolog = -1;
 	init_origin(s);
 	xp_env_init(&s->env, s->conn);
 	sess_vars_init(s);
@@ -651,8 +659,7 @@ int smtp_session_run(const smtp_conn_params *p)
 
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) host_checking_banner(s);
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
-	const log_config *lcs = log_current_config();
-	if (s->mode != SMTP_MODE_DAEMON && lcs && logsel_has(&lcs->selector, LS_SMTP_CONNECTION))
+	if (s->mode != SMTP_MODE_DAEMON && sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->conn, s->host_ident));
 	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
 	if (host_rejected(s)) {

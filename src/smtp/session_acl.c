@@ -144,8 +144,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	}
 	if (rc != ACL_FAIL_DROP) return SESS_CONTINUE;
 	s->notquit_reason = "acl-drop";
-	const log_config *lc = log_current_config();
-	if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
+	if (sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by DROP in ACL", sv_dup(s->conn, s->host_ident));
 	return SESS_DROP;
 }

@@ -55,6 +55,7 @@ typedef struct smtp_session {
 	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
 	const char *notquit_reason;  /* $smtp_notquit_reason: why the connection ended without QUIT */
 	bool notquit_ran;
+	int conn_nolog;              /* -1 not checked yet; 1: host in hosts_connection_nolog */
 	int exit_code;               /* the process status smtp_session_run returns */
 	bool any_mail;                /* a MAIL was accepted in this connection */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
@@ -114,6 +115,8 @@ void sess_set_log_id(smtp_session *s, const char *id);
 /* Log: to the main (and reject) log, or to stderr as "LOG: ..." under -bh. */
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Whether connection events are logged (smtp_connection, not hosts_connection_nolog). */
+bool sess_log_connection(smtp_session *s);
 /* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
 const char *sess_printable(smtp_session *s, sv v);
 /* "H=(helo) [ip]" style identification of the client (without "H="). */
