@@ -49,7 +49,7 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 void sess_reply(smtp_session *s, int code, const char *fmt, ...)
 {
 	xbuf t;
-	xbuf_init(&t, s->conn);
+	xbuf_init(&t, s->work);
 	va_list ap;
 	va_start(ap, fmt);
 	xbuf_vprintf(&t, fmt, ap);
@@ -83,7 +83,7 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 		if (s->p->log_pump) s->p->log_pump(s->p->log_pump_ctx);
 		bio_flush(&s->io);
 		xbuf t;
-		xbuf_init(&t, s->conn);
+		xbuf_init(&t, s->work);
 		if (s->log_id) xbuf_printf(&t, "%s ", s->log_id);
 		xbuf_vprintf(&t, fmt, ap);
 		fprintf(stderr, "LOG: %s\n", xbuf_cstr(&t));
@@ -109,7 +109,7 @@ bool sess_log_connection(smtp_session *s)
 const char *sess_printable(smtp_session *s, sv v)
 {
 	xbuf b;
-	xbuf_init(&b, s->conn);
+	xbuf_init(&b, s->work);
 	printing_escape(v, 0, &b);
 	return xbuf_cstr(&b);
 }
@@ -145,8 +145,8 @@ const char *sess_expand(smtp_session *s, const char *src)
 {
 	if (!src) return NULL;
 	xbuf out, err;
-	xbuf_init(&out, s->conn);
-	xbuf_init(&err, s->conn);
+	xbuf_init(&out, s->work);
+	xbuf_init(&err, s->work);
 	int rc = xp_expand(&s->env, sv_cstr(src), &out, &err);
 	if (rc == XP_OK) return xbuf_cstr(&out);
 	if (rc == XP_ERROR)
@@ -166,8 +166,8 @@ bool sess_host_in(smtp_session *s, const char *list)
 	const char *l = sess_expand(s, list);
 	if (!l) return false;
 	xbuf err;
-	xbuf_init(&err, s->conn);
-	char *name = s->origin.host_name.len ? sv_dup(s->conn, s->origin.host_name) : NULL;
+	xbuf_init(&err, s->work);
+	char *name = s->origin.host_name.len ? sv_dup(s->work, s->origin.host_name) : NULL;
 	match_ctx mc = { .expand = expand_named_list, .ectx = s, .host_name = name,
 		.primary_hostname = conf_main.primary_hostname };
 	int rc = match_isinlist(s->origin.host_address, sv_cstr(l), 0, MATCH_HOST, true, &mc, &err);
@@ -190,7 +190,7 @@ static int receive_timeout_ms(smtp_session *s)
 const char *sess_duration(smtp_session *s)
 {
 	xbuf b;
-	xbuf_init(&b, s->conn);
+	xbuf_init(&b, s->work);
 	interval_format((long long)(time(NULL) - s->start), &b);
 	return xbuf_cstr(&b);
 }
@@ -206,7 +206,7 @@ static void history_add(smtp_session *s, smtp_verb v)
 static const char *history(smtp_session *s)
 {
 	xbuf b;
-	xbuf_init(&b, s->conn);
+	xbuf_init(&b, s->work);
 	xbuf_puts(&b, "C=");
 	for (int i = 0; i < s->nhistory; i++)
 		xbuf_printf(&b, "%s%s", i ? "," : "", smtp_verb_name(s->history[i]));
@@ -246,7 +246,7 @@ static void proxy_start(smtp_session *s)
 #if HAVE_PROXY_READ
 	proxy_info info;
 	xbuf err;
-	xbuf_init(&err, s->conn);
+	xbuf_init(&err, s->work);
 	int timeout = conf_main.proxy_protocol_timeout > 0 ? conf_main.proxy_protocol_timeout * 1000 : 3000;
 	msg_origin *o = &s->origin;
 	o->proxy_session = true;
@@ -295,7 +295,7 @@ static bool host_rejected(smtp_session *s)
 {
 	if (!sess_host_in(s, conf_main.host_reject_connection)) return false;
 	sess_log(s, LOG_MAIN | LOG_REJECT, "refused connection from %s (host_reject_connection)",
-		sv_dup(s->conn, s->host_ident));
+		sv_dup(s->work, s->host_ident));
 	sess_reply(s, 554, "SMTP service not available");
 	return true;
 }
@@ -355,14 +355,14 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	sv next = pending_input(s);
 	const char *text = sess_notquit(s, "synchronization-error", "SMTP synchronization error");
 	xbuf shown;
-	xbuf_init(&shown, s->conn);
+	xbuf_init(&shown, s->work);
 	printing_escape(sv_sub(next, 0, 150), 0, &shown);
 	xbuf cmd;
-	xbuf_init(&cmd, s->conn);
+	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (next input sent too soon: "
 		"pipelining was%s advertised): rejected \"%s\" H=%s next input=\"%s\"",
-		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->conn, s->host_ident),
+		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->work, s->host_ident),
 		xbuf_cstr(&shown));
 	sess_reply(s, 554, "%s", text);
 	return false;
@@ -377,7 +377,7 @@ const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
 	s->notquit_ran = true;
 	acl_ctx c;
 	(void)sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c);
-	return c.user_msg.len ? sv_dup(s->conn, xbuf_sv(&c.user_msg)) : deflt;
+	return c.user_msg.len ? sv_dup(s->work, xbuf_sv(&c.user_msg)) : deflt;
 }
 
 /* Count a syntax or protocol error; true when the limit is now exceeded (reply and log done:
@@ -385,10 +385,10 @@ const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
 static void drop_synprot(smtp_session *s)
 {
 	xbuf cmd;
-	xbuf_init(&cmd, s->conn);
+	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
-		"errors (last command was \"%s\",  %s)", sv_dup(s->conn, s->host_ident),
+		"errors (last command was \"%s\",  %s)", sv_dup(s->work, s->host_ident),
 		xbuf_cstr(&cmd), history(s));
 }
 
@@ -407,10 +407,10 @@ static bool synprot_error(smtp_session *s, int code, const char *reason, const c
 	bool protocol = code == 503;
 	if (lc && logsel_has(&lc->selector, protocol ? LS_SMTP_PROTOCOL_ERROR : LS_SMTP_SYNTAX_ERROR)) {
 		xbuf cmd;
-		xbuf_init(&cmd, s->conn);
+		xbuf_init(&cmd, s->work);
 		printing_escape(s->cmd_line, 0, &cmd);
 		sess_log(s, LOG_MAIN, "SMTP %s error in \"%s\" H=%s %s", protocol ? "protocol" : "syntax",
-			xbuf_cstr(&cmd), sv_dup(s->conn, s->host_ident), reason);
+			xbuf_cstr(&cmd), sv_dup(s->work, s->host_ident), reason);
 	}
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
 		const char *why = sess_notquit(s, "bad-commands", "Too many syntax or protocol errors");
@@ -435,7 +435,7 @@ static sess_next batch_error(smtp_session *s, int code, const char *text)
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcmp(text, words[i].interactive) == 0) text = words[i].batch;
 	xbuf cmd;
-	xbuf_init(&cmd, s->conn);
+	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	bio_printf(&s->io, "%d %s\nTransaction started in line %lu\nError detected in line %lu\n%s\n",
 		code, text, s->txn_line, s->io.lines, xbuf_cstr(&cmd));
@@ -472,10 +472,10 @@ static bool nonmail_ok(smtp_session *s)
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
 	xbuf cmd;
-	xbuf_init(&cmd, s->conn);
+	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
-		sv_dup(s->conn, s->host_ident), xbuf_cstr(&cmd));
+		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 	sess_reply(s, 554, "%s", text);
 	return false;
 }
@@ -486,10 +486,10 @@ static sess_next unknown_command(smtp_session *s)
 	if (++s->unknown_commands > conf_main.smtp_max_unknown_commands) {
 		const char *text = sess_notquit(s, "bad-commands", "Too many unrecognized commands");
 		xbuf cmd;
-		xbuf_init(&cmd, s->conn);
+		xbuf_init(&cmd, s->work);
 		printing_escape(s->cmd_line, 0, &cmd);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many unrecognized commands "
-			"(last was \"%s\")", sv_dup(s->conn, s->host_ident), xbuf_cstr(&cmd));
+			"(last was \"%s\")", sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 		sess_reply(s, 500, "%s", text);
 		return SESS_DROP;
 	}
@@ -504,7 +504,7 @@ static sess_next quit(smtp_session *s)
 	if (conf_main.acl_smtp_quit && rc == ACL_OK && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
 	else sess_reply(s, 221, "%s closing connection", s->active_hostname);
 	if (sess_log_connection(s))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", sv_dup(s->conn, s->host_ident));
+		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", sv_dup(s->work, s->host_ident));
 	return SESS_QUIT;
 }
 
@@ -576,10 +576,10 @@ bool sess_tls_offerable(smtp_session *s)
 static bool tls_start(smtp_session *s)
 {
 	xbuf err;
-	xbuf_init(&err, s->conn);
+	xbuf_init(&err, s->work);
 	if (tls_server->start(&s->io, s->p->in_fd, s->p->out_fd, &s->origin, &err)) return true;
 	(void)sess_notquit(s, "tls-failed", NULL);
-	sess_log(s, LOG_MAIN, "TLS error on connection from %s (%s)", sv_dup(s->conn, s->host_ident), xbuf_cstr(&err));
+	sess_log(s, LOG_MAIN, "TLS error on connection from %s (%s)", sv_dup(s->work, s->host_ident), xbuf_cstr(&err));
 	return false;
 }
 
@@ -609,20 +609,20 @@ static sess_next starttls(smtp_session *s)
 /* The connection ended without QUIT: Exim's replies and log lines for each way. */
 static void lost(smtp_session *s, bio_rc rc)
 {
-	const char *who = sv_dup(s->conn, s->host_ident);
+	const char *who = sv_dup(s->work, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
-		const char *dflt = arena_printf(s->conn, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
 		sess_reply(s, 421, "%s", sess_notquit(s, "command-timeout", dflt));
 		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s", who);
 		return;
 	}
-	const char *dflt = arena_printf(s->conn, "%s lost input connection", s->active_hostname);
+	const char *dflt = arena_printf(s->work, "%s lost input connection", s->active_hostname);
 	sess_reply(s, 421, "%s", sess_notquit(s, "connection-lost", dflt));
 	if (s->mail_given)
 		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
 	else if (sess_log_connection(s)) {
 		xbuf why;
-		xbuf_init(&why, s->conn);
+		xbuf_init(&why, s->work);
 		if (rc == BIO_ERROR) xbuf_printf(&why, " (error: %s)", strerror(s->io.err));
 		sess_log(s, LOG_MAIN, "SMTP connection from %s lost%s D=%s", who, xbuf_cstr(&why), sess_duration(s));
 	}
@@ -638,19 +638,26 @@ static void host_checking_banner(smtp_session *s)
 int smtp_session_run(const smtp_conn_params *p)
 {
 	static smtp_session sess;   /* one per process; large (I/O buffers) */
+	static arena *cmd_arena;
 	smtp_session *s = &sess;
 	memset(s, 0, sizeof *s);
 	s->p = p;
 	s->mode = p->mode;
 	s->conn = pool_conn;
+	/* Per-command work (replies, log lines, expansions) goes to its own arena, emptied before
+	 * each command, so a long connection does not grow; what lasts goes to pool_conn. */
+	if (!cmd_arena) cmd_arena = arena_new("smtp-command");
+	s->work = cmd_arena;
 	s->start = time(NULL);
 	bio_init(&s->io, p->in_fd, p->out_fd);
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
+	xbuf_init(&s->cmd_buf, s->conn);
 	s->helo_free = s->rset_free = true;
 	s->conn_nolog = -1;
 	init_origin(s);
-	xp_env_init(&s->env, s->conn);
+	xp_env_init(&s->env, s->work);
+	s->env.state = s->conn;   /* $acl_c* and other lasting expansion state */
 	sess_vars_init(s);
 	sess_update_host_ident(s);
 	s->receive_timeout_ms = receive_timeout_ms(s);
@@ -660,7 +667,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) host_checking_banner(s);
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
 	if (s->mode != SMTP_MODE_DAEMON && sess_log_connection(s))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->conn, s->host_ident));
+		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->work, s->host_ident));
 	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
 	if (host_rejected(s)) {
 		sess_flush(s);
@@ -671,6 +678,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (conf_main.smtp_active_hostname) {
 		const char *h = sess_expand(s, conf_main.smtp_active_hostname);
 		if (h && *h) {
+			h = arena_strdup(s->conn, h);
 			s->active_hostname = h;
 			s->origin.active_hostname = sv_cstr(h);
 		}
@@ -685,11 +693,11 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (s->enforce_sync && !sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)
 		&& bio_input_pending(&s->io, 0)) {
 		xbuf shown;
-		xbuf_init(&shown, s->conn);
+		xbuf_init(&shown, s->work);
 		printing_escape(sv_sub(pending_input(s), 0, 150), 0, &shown);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (input sent without "
 			"waiting for greeting): rejected connection from H=%s input=\"%s\"",
-			sv_dup(s->conn, s->host_ident), xbuf_cstr(&shown));
+			sv_dup(s->work, s->host_ident), xbuf_cstr(&shown));
 		sess_reply(s, 554, "SMTP synchronization error");
 		sess_flush(s);
 		return 0;
@@ -704,6 +712,8 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf_init(&line, NULL);
 	sess_next next = SESS_CONTINUE;
 	while (next == SESS_CONTINUE) {
+		arena_clear(s->work);
+		s->cur_rcpt = SV_NULL;
 		/* Replies to pipelined commands go out together, when the client waits for them. */
 		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
 		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);
@@ -711,7 +721,11 @@ int smtp_session_run(const smtp_conn_params *p)
 			if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
 			break;
 		}
-		s->cmd_line = sv_copy(s->conn, xbuf_sv(&line));
+		/* Kept in a buffer of its own: $smtp_command is still wanted by the not-QUIT ACL
+		 * after the command's arena is emptied. */
+		xbuf_reset(&s->cmd_buf);
+		xbuf_putsv(&s->cmd_buf, xbuf_sv(&line));
+		s->cmd_line = xbuf_sv(&s->cmd_buf);
 		if (rc == BIO_TOOLONG) {
 			s->cmd = SMTP_UNKNOWN;
 			s->cmd_arg = SV_NULL;
@@ -727,7 +741,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
 		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s %s",
-			sv_dup(s->conn, s->host_ident), sess_duration(s), history(s));
+			sv_dup(s->work, s->host_ident), sess_duration(s), history(s));
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	sess_flush(s);

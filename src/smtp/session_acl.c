@@ -25,7 +25,7 @@ static const acl_ops session_acl_ops = { .verify_address = NULL, .body = body_vi
 
 void sess_acl_reset(smtp_session *s)
 {
-	acl_ctx_init(&s->acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);
+	acl_ctx_init(&s->acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);   /* the engine keeps its state here */
 }
 
 void sess_acl_message_done(smtp_session *s)
@@ -41,7 +41,7 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 	 * results, a MAIL "discard" that makes every RCPT discarded) from one ACL to the next. */
 	acl_ctx_begin(&s->acl, where);
 	xbuf prefix;
-	xbuf_init(&prefix, s->conn);
+	xbuf_init(&prefix, s->work);
 	xbuf_printf(&prefix, "H=" SV_FMT, SV_ARG(s->host_ident));
 	s->acl.log_prefix = xbuf_cstr(&prefix);
 	s->acl.msg = s->msg;
@@ -96,7 +96,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	/* VRFY and ETRN refusals have their own codes. */
 	int code = temp ? 451 : where == ACL_WHERE_VRFY ? 252 : where == ACL_WHERE_ETRN ? 458 : 550;
 	xbuf coded;
-	xbuf_init(&coded, s->conn);
+	xbuf_init(&coded, s->work);
 	if (user.len) {
 		int given = code_from_message(s, &user, code);
 		if (given != code || user.len != c->user_msg.len) {
@@ -109,18 +109,18 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 
 	/* The log line. */
 	xbuf line;
-	xbuf_init(&line, s->conn);
+	xbuf_init(&line, s->work);
 	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR) {
-		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected after DATA", sv_dup(s->conn, s->host_ident),
+		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected after DATA", sv_dup(s->work, s->host_ident),
 			SV_ARG(s->sender), temp ? "temporarily " : "");
 	} else if (where == ACL_WHERE_RCPT) {
-		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected %s", sv_dup(s->conn, s->host_ident),
+		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_ident),
 			SV_ARG(s->sender), temp ? "temporarily " : "", what);
 	} else if (where == ACL_WHERE_CONNECT) {
-		xbuf_printf(&line, "H=%s %srejected connection in \"connect\" ACL", sv_dup(s->conn, s->host_ident),
+		xbuf_printf(&line, "H=%s %srejected connection in \"connect\" ACL", sv_dup(s->work, s->host_ident),
 			temp ? "temporarily " : "");
 	} else {
-		xbuf_printf(&line, "H=%s %srejected %s", sv_dup(s->conn, s->host_ident), temp ? "temporarily " : "", what);
+		xbuf_printf(&line, "H=%s %srejected %s", sv_dup(s->work, s->host_ident), temp ? "temporarily " : "", what);
 	}
 	if (reason.len) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
 	unsigned target = c->log_reject_target ? c->log_reject_target : LOG_MAIN | LOG_REJECT;
@@ -145,7 +145,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	if (rc != ACL_FAIL_DROP) return SESS_CONTINUE;
 	s->notquit_reason = "acl-drop";
 	if (sess_log_connection(s))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by DROP in ACL", sv_dup(s->conn, s->host_ident));
+		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by DROP in ACL", sv_dup(s->work, s->host_ident));
 	return SESS_DROP;
 }
 

@@ -17,7 +17,7 @@
 #include "search/match.h"
 #include "smtp/session_int.h"
 
-static const char *dupsv(smtp_session *s, sv v) { return sv_dup(s->conn, v); }
+static const char *dupsv(smtp_session *s, sv v) { return sv_dup(s->work, v); }
 
 void sess_reset_transaction(smtp_session *s)
 {
@@ -75,15 +75,15 @@ static void auth_mechanisms(smtp_session *s, xbuf *out)
 		if (cond) {
 			bool ok = false;
 			xbuf err;
-			xbuf_init(&err, s->conn);
+			xbuf_init(&err, s->work);
 			if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) continue;
 		}
 		/* The same public name twice is advertised once. */
 		xbuf word;
-		xbuf_init(&word, s->conn);
+		xbuf_init(&word, s->work);
 		xbuf_printf(&word, " %s ", pub);
 		xbuf padded;
-		xbuf_init(&padded, s->conn);
+		xbuf_init(&padded, s->work);
 		xbuf_printf(&padded, "%s ", xbuf_cstr(out));
 		if (strstr(xbuf_cstr(&padded), xbuf_cstr(&word))) continue;
 		xbuf_printf(out, " %s", pub);
@@ -117,7 +117,7 @@ static bool helo_matches_host(smtp_session *s, sv helo)
 	if (o->host_name.len && sv_eqi(helo, o->host_name)) return true;
 	sv *addrs = NULL;
 	size_t naddrs = 0;
-	if (dns_host_addresses(s->conn, helo, &addrs, &naddrs) != DNS_SUCCEED) return false;
+	if (dns_host_addresses(s->work, helo, &addrs, &naddrs) != DNS_SUCCEED) return false;
 	for (size_t i = 0; i < naddrs; i++)
 		if (sv_eq(addrs[i], o->host_address)) return true;
 	return false;
@@ -148,7 +148,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		&& conf_main.helo_lookup_domains) {
 		const char *l = sess_expand(s, conf_main.helo_lookup_domains);
 		xbuf err;
-		xbuf_init(&err, s->conn);
+		xbuf_init(&err, s->work);
 		match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
 		if (l && match_isinlist(arg, sv_cstr(l), 0, MATCH_DOMAIN, true, &mc, &err) == 0)
 			sess_lookup_host_name(s);
@@ -172,10 +172,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	if (conf_main.acl_smtp_helo) {
 		acl_ctx c;
 		acl_result rc = sess_acl(s, ACL_WHERE_HELO, conf_main.acl_smtp_helo, SV_NULL, &c);
-		if (rc == ACL_OK && c.user_msg.len) accept_msg = sv_copy(s->conn, xbuf_sv(&c.user_msg));
+		if (rc == ACL_OK && c.user_msg.len) accept_msg = sv_copy(s->work, xbuf_sv(&c.user_msg));
 		if (rc != ACL_OK) {
 			xbuf what;
-			xbuf_init(&what, s->conn);
+			xbuf_init(&what, s->work);
 			xbuf_printf(&what, "EHLO or HELO %s", sess_printable(s, arg));
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
 			s->origin.helo_name = old_helo;
@@ -189,7 +189,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	set_protocol(s);
 	const msg_origin *o = &s->origin;
 	xbuf r;
-	xbuf_init(&r, s->conn);
+	xbuf_init(&r, s->work);
 	if (accept_msg.len) {
 		xbuf_putsv(&r, accept_msg);   /* the HELO ACL's accepting message replaces the greeting */
 	} else {
@@ -219,7 +219,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 		if (!s->authenticated && sess_host_in(s, conf_main.auth_advertise_hosts)) {
 			xbuf mechs;
-			xbuf_init(&mechs, s->conn);
+			xbuf_init(&mechs, s->work);
 			auth_mechanisms(s, &mechs);
 			if (mechs.len) { s->adv_auth = true; xbuf_printf(&r, "\nAUTH%s", xbuf_cstr(&mechs)); }
 		}
@@ -249,7 +249,7 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 	const char *d = domain_opt ? domain_opt : conf_main.qualify_domain;
 	if (!d) d = conf_main.primary_hostname ? conf_main.primary_hostname : "";
 	xbuf b;
-	xbuf_init(&b, s->conn);
+	xbuf_init(&b, s->work);
 	xbuf_printf(&b, SV_FMT "@%s", SV_ARG(local), d);
 	sv r = xbuf_sv(&b);
 	r.taint = local.taint;
@@ -265,7 +265,7 @@ static void mail_auth_param(smtp_session *s, sv value)
 		return;
 	}
 	xbuf dec;
-	xbuf_init(&dec, s->conn);
+	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
 	if (!codec_xtext_decode(value, &dec)) return;
 	sv a = xbuf_sv(&dec);
 	a.taint = 1;
@@ -278,7 +278,7 @@ static void mail_auth_param(smtp_session *s, sv value)
 	if (cond) {
 		bool ok = false;
 		xbuf err;
-		xbuf_init(&err, s->conn);
+		xbuf_init(&err, s->work);
 		if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) {
 			s->origin.auth_sender = SV_NULL;
 	if (s->base_protocol.len) {
@@ -318,10 +318,10 @@ sess_next sess_mail(smtp_session *s)
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
 
-	char *work = arena_alloc(s->conn, s->cmd_arg.len + 1);
+	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
 	xbuf msg, addr;
-	xbuf_init(&msg, s->conn);
-	xbuf_init(&addr, s->conn);
+	xbuf_init(&msg, s->work);
+	xbuf_init(&addr, s->work);
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	if (!smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r))
@@ -339,12 +339,12 @@ sess_next sess_mail(smtp_session *s)
 		return SESS_CONTINUE;
 	}
 
-	sv sender = sv_copy(s->conn, r.address);
+	sv sender = sv_copy(s->work, r.address);
 	if (!r.null_address && !r.has_domain) {
 		/* Local input may use unqualified addresses; remote hosts only when listed. */
 		if (s->origin.host_address.len && !sess_host_in(s, conf_main.sender_unqualified_hosts)) {
 			xbuf t;
-			xbuf_init(&t, s->conn);
+			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": sender address must contain a domain", SV_ARG(r.cmd_data));
 			/* Not counted as a syntax error (Exim 4.96) */
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
@@ -361,7 +361,7 @@ sess_next sess_mail(smtp_session *s)
 		if (conf_main.untrusted_set_sender) {
 			const char *l = sess_expand(s, conf_main.untrusted_set_sender);
 			xbuf err;
-			xbuf_init(&err, s->conn);
+			xbuf_init(&err, s->work);
 			match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
 			allowed = l && match_isinlist(sender, sv_cstr(l), 0, MATCH_ADDRESS, true, &mc, &err) == 0;
 		}
@@ -389,7 +389,7 @@ sess_next sess_mail(smtp_session *s)
 	if (rc == ACL_DISCARD) s->mail_discarded = true;
 	else if (rc != ACL_OK) {
 		xbuf what;
-		xbuf_init(&what, s->conn);
+		xbuf_init(&what, s->work);
 		xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
 		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
 		sess_reset_transaction(s);
@@ -414,10 +414,10 @@ sess_next sess_rcpt(smtp_session *s)
 	if (!s->mail_given) return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "RCPT must have an address operand", "RCPT must have an address operand");
-	char *work = arena_alloc(s->conn, s->cmd_arg.len + 1);
+	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
 	xbuf msg, addr;
-	xbuf_init(&msg, s->conn);
-	xbuf_init(&addr, s->conn);
+	xbuf_init(&msg, s->work);
+	xbuf_init(&addr, s->work);
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	smtp_rcpt_params rp;
@@ -426,14 +426,14 @@ sess_next sess_rcpt(smtp_session *s)
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
 	}
 
-	sv rcpt = sv_copy(s->conn, r.address);
+	sv rcpt = sv_copy(s->work, r.address);
 	if (!r.has_domain) {
 		if (sv_eqi(rcpt, SV_LIT("postmaster")) || !s->origin.host_address.len
 			|| sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
 			rcpt = qualify(s, rcpt, conf_main.qualify_recipient);
 		} else {
 			xbuf t;
-			xbuf_init(&t, s->conn);
+			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
 			s->rcpt_errors_differ = true;
 			/* Not counted as a syntax error (Exim 4.96) */
@@ -454,7 +454,7 @@ sess_next sess_rcpt(smtp_session *s)
 	acl_ctx c;
 	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
 	xbuf what;
-	xbuf_init(&what, s->conn);
+	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT <" SV_FMT ">", SV_ARG(rcpt));
 	if (rc == ACL_DISCARD) {
 		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by %s ACL",
@@ -509,10 +509,10 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 	const char *spec = expn ? conf_main.acl_smtp_expn : conf_main.acl_smtp_vrfy;
 	sv address = arg;
 	if (!expn) {
-		char *work = arena_alloc(s->conn, arg.len + 1);
+		char *work = arena_alloc(s->work, arg.len + 1);
 		xbuf msg, addr;
-		xbuf_init(&msg, s->conn);
-		xbuf_init(&addr, s->conn);
+		xbuf_init(&msg, s->work);
+		xbuf_init(&addr, s->work);
 		smtp_addr_result r = { .msg = &msg, .addr = &addr };
 		smtp_features f = features(s);
 		smtp_rcpt_params rp;
@@ -521,11 +521,11 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 				return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
 			if (!r.has_domain) {
 				xbuf t;
-				xbuf_init(&t, s->conn);
+				xbuf_init(&t, s->work);
 				xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
 				return sess_syntax_error(s, 501, xbuf_cstr(&t), xbuf_cstr(&t));
 			}
-			address = sv_copy(s->conn, r.address);
+			address = sv_copy(s->work, r.address);
 		}
 	}
 	if (!spec) {
@@ -537,7 +537,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 	acl_result rc = sess_acl(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, spec, address, &c);
 	if (rc != ACL_OK) {
 		xbuf what;
-		xbuf_init(&what, s->conn);
+		xbuf_init(&what, s->work);
 		xbuf_printf(&what, "%s %s", verb, sess_printable(s, arg));
 		return sess_acl_reply(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, rc, &c, xbuf_cstr(&what));
 	}
@@ -570,7 +570,7 @@ sess_next sess_etrn(smtp_session *s)
 	acl_result rc = sess_acl(s, ACL_WHERE_ETRN, conf_main.acl_smtp_etrn, SV_NULL, &c);
 	if (rc != ACL_OK) {
 		xbuf what;
-		xbuf_init(&what, s->conn);
+		xbuf_init(&what, s->work);
 		xbuf_printf(&what, "ETRN %s", sess_printable(s, arg));
 		return sess_acl_reply(s, ACL_WHERE_ETRN, rc, &c, xbuf_cstr(&what));
 	}
@@ -589,7 +589,7 @@ sess_next sess_etrn(smtp_session *s)
 sess_next sess_help(smtp_session *s)
 {
 	xbuf r;
-	xbuf_init(&r, s->conn);
+	xbuf_init(&r, s->work);
 	xbuf_puts(&r, "Commands supported:\nAUTH");
 	if (sess_host_in(s, conf_main.tls_advertise_hosts)) xbuf_puts(&r, " STARTTLS");
 	xbuf_puts(&r, " HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP");

@@ -23,7 +23,7 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 	if (s->mail_given && s->rcpt_ok_count == 0 && s->rcpt_count > 0 && !s->rcpt_errors_differ
 		&& s->rcpt_error.len) {
 		xbuf t;
-		xbuf_init(&t, s->conn);
+		xbuf_init(&t, s->work);
 		xbuf_printf(&t, "All RCPT commands were rejected with this error:\n" SV_FMT "\nValid RCPT command must precede %s",
 			SV_ARG(s->rcpt_error), verb);
 		*next = sess_syntax_error(s, 503, "all RCPT commands rejected", xbuf_cstr(&t));
@@ -31,7 +31,7 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 	}
 	if (!s->mail_given || s->rcpt_ok_count == 0) {
 		xbuf t;
-		xbuf_init(&t, s->conn);
+		xbuf_init(&t, s->work);
 		xbuf_printf(&t, "valid RCPT command must precede %s", verb);
 		*next = sess_syntax_error(s, 503, xbuf_cstr(&t), xbuf_cstr(&t));
 		return false;
@@ -43,7 +43,7 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 			*next = sess_acl_reply(s, ACL_WHERE_PREDATA, rc, &c, verb);
 			return false;
 		}
-		if (c.user_msg.len) s->predata_message = sv_copy(s->conn, xbuf_sv(&c.user_msg));
+		if (c.user_msg.len) s->predata_message = sv_copy(s->work, xbuf_sv(&c.user_msg));
 	}
 	return true;
 }
@@ -51,7 +51,7 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 static bool start_receive(smtp_session *s, receive_input how)
 {
 	xbuf err;
-	xbuf_init(&err, s->conn);
+	xbuf_init(&err, s->work);
 	spool_config sc;
 	if (!spool_config_from_main(&sc, &err) || !(s->recv = receive_begin(s->msg, &sc, how, &err))) {
 		sess_log(s, LOG_MAIN | LOG_PANIC, "cannot start receiving a message: %s", xbuf_cstr(&err));
@@ -85,15 +85,15 @@ static bio_rc skip_to_dot(smtp_session *s)
 /* The connection failed while message text was being read. */
 static sess_next data_lost(smtp_session *s, bio_rc rc)
 {
-	const char *who = sv_dup(s->conn, s->host_ident);
+	const char *who = sv_dup(s->work, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
-		const char *dflt = arena_printf(s->conn, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
 		const char *text = sess_notquit(s, "data-timeout", dflt);
 		sess_log(s, LOG_MAIN, "SMTP data timeout (message abandoned) on connection from %s F=<" SV_FMT ">",
 			who, SV_ARG(s->sender));
 		sess_reply(s, 421, "%s", text);
 	} else {
-		const char *dflt = arena_printf(s->conn, "%s lost input connection", s->active_hostname);
+		const char *dflt = arena_printf(s->work, "%s lost input connection", s->active_hostname);
 		const char *text = sess_notquit(s, "connection-lost", dflt);
 		sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data", who);
 		sess_reply(s, 421, "%s", text);
@@ -107,7 +107,7 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 static sess_next stalled(smtp_session *s)
 {
 	sess_log(s, LOG_MAIN | LOG_PANIC, "message reception stalled on input from %s: message abandoned",
-		sv_dup(s->conn, s->host_ident));
+		sv_dup(s->work, s->host_ident));
 	sess_reply(s, 451, "Temporary local problem - please try later");
 	sess_reset_transaction(s);
 	return SESS_DROP;
@@ -118,9 +118,9 @@ static sess_next stalled(smtp_session *s)
 static void reject_received(smtp_session *s, receive_status st)
 {
 	xbuf reply;
-	xbuf_init(&reply, s->conn);
+	xbuf_init(&reply, s->work);
 	xbuf host;
-	xbuf_init(&host, s->conn);
+	xbuf_init(&host, s->work);
 	xbuf_printf(&host, "H=" SV_FMT, SV_ARG(s->host_ident));
 	int code = receive_reject(s->recv, st, s->origin.host_address.len ? xbuf_cstr(&host) : "", &reply);
 	sess_reply_text(s, code, xbuf_sv(&reply));
@@ -163,18 +163,18 @@ static bool prdr(smtp_session *s, bool *some_rejected)
 static const char *chunk_line(smtp_session *s)
 {
 	if (!s->bdat_last_size && !s->bdat_total) return "";
-	return arena_printf(s->conn, " %llu byte chunk, total %llu\n", s->bdat_last_size, s->bdat_total);
+	return arena_printf(s->work, " %llu byte chunk, total %llu\n", s->bdat_last_size, s->bdat_total);
 }
 
 /* The message text is complete: headers, DATA ACL, commit, 250. */
 static sess_next finish_message(smtp_session *s)
 {
 	xbuf err;
-	xbuf_init(&err, s->conn);
+	xbuf_init(&err, s->work);
 	receive_apply_controls(s->recv, &s->controls);
 	if (!receive_prepare_headers(s->recv, &err)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s F=<" SV_FMT "> rejected after DATA: %s",
-			sv_dup(s->conn, s->host_ident), SV_ARG(s->sender), xbuf_cstr(&err));
+			sv_dup(s->work, s->host_ident), SV_ARG(s->sender), xbuf_cstr(&err));
 		sess_reply(s, 550, "%s", xbuf_cstr(&err));
 		sess_reset_transaction(s);
 		return SESS_CONTINUE;
@@ -182,7 +182,7 @@ static sess_next finish_message(smtp_session *s)
 	/* $h_*, $message_body... for the DATA ACL. */
 	sv body = SV_NULL;
 	if (!receive_body(s->recv, &body)) body = SV_NULL;
-	message_to_xp(s->msg, body, &s->xpmsg, s->conn);
+	message_to_xp(s->msg, body, &s->xpmsg, s->work);
 	s->env.msg = &s->xpmsg;
 	acl_ctx c;
 	acl_result rc = ACL_OK;
@@ -204,7 +204,7 @@ static sess_next finish_message(smtp_session *s)
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
 	/* The DATA ACL's accepting message replaces "OK id=..." */
-	sv data_msg = rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->conn, xbuf_sv(&c.user_msg)) : SV_NULL;
+	sv data_msg = rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->work, xbuf_sv(&c.user_msg)) : SV_NULL;
 	/* A message whose recipients were all discarded is accepted and thrown away at once. */
 	const char *discarded = rc == ACL_DISCARD ? "DATA" : s->mail_discarded ? "MAIL" : s->msg->nrcpt == 0 ? "RCPT" : NULL;
 	bool keep = !discarded && !host_checking(s);

@@ -27,7 +27,8 @@ typedef struct smtp_session {
 	const smtp_conn_params *p;
 	smtp_mode mode;
 	bio io;
-	arena *conn;                 /* pool_conn: lives for the connection */
+	arena *conn;                 /* pool_conn: what lasts for the connection */
+	arena *work;                 /* one command's work; emptied before the next */
 	msg_origin origin;
 	xp_env env;
 	xp_provider vars;            /* session variables ($smtp_command, $sender_helo_name...) */
@@ -87,6 +88,7 @@ typedef struct smtp_session {
 
 	/* Current command (for $smtp_command and log lines) */
 	sv cmd_line, cmd_arg;
+	xbuf cmd_buf;                /* holds cmd_line */
 	smtp_verb cmd;
 
 	/* BDAT state */
