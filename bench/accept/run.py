@@ -116,6 +116,7 @@ def main():
     results = {}   # (server, size, conc, mode) -> stats
     memory = {}
     started_at = datetime.datetime.now(datetime.timezone.utc)
+    load_at_start = f"{os.getloadavg()[0]:.1f}"
     for i, name in enumerate(names):
         port = port0 + i
         srv = {"postern": lambda: servers.Postern(work, port, args.postern),
@@ -143,11 +144,11 @@ def main():
             print(f"   queued files: {srv.queued_count()}", flush=True)
         finally:
             srv.stop()
-    write_results(args, results, memory, names, sizes, concs, started_at)
+    write_results(args, results, memory, names, sizes, concs, started_at, load_at_start)
     subprocess.run(["rm", "-rf", str(work)])
 
 
-def write_results(args, results, memory, names, sizes, concs, started_at):
+def write_results(args, results, memory, names, sizes, concs, started_at, load_at_start):
     v = versions(args.postern)
     lines = [
         "# Accept benchmark",
@@ -158,8 +159,12 @@ def write_results(args, results, memory, names, sizes, concs, started_at):
         "for every reply). All servers run on 127.0.0.1 from private scratch directories, accept every",
         "recipient and only queue (no delivery), and make the message durable before 250:",
         "Postern fsyncs -D, -H and the spool directory; Exim 4.96 fsyncs -D and -H (its build default);",
-        "Postfix's cleanup fsyncs the queue file (always). The load generator shares the 2 CPUs with the",
-        "server, which costs every server alike.",
+        "Postfix's cleanup fsyncs the queue file (always). Observed with strace per message:",
+        "Postern `fdatasync(-D)`, `fsync(-H tmp)`, `rename`, `fsync(input/)`; Exim `fsync(-D)`,",
+        "`fsync(hdr tmp)`, `rename`, `fsync(input/)`; Postfix one `fsync` of the queue file and no",
+        "directory sync. The load generator (asyncio, TCP_NODELAY, QUIT without waiting for 221) shares",
+        "the CPUs with the server, which costs every server alike; other work on the machine adds noise",
+        f"(load average {load_at_start} at the start, {os.getloadavg()[0]:.1f} at the end).",
         "",
         "Versions: " + "; ".join(f"{k}: {val}" for k, val in v.items()),
         "",
