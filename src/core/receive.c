@@ -137,6 +137,11 @@ receive_status receive_feed(receive_ctx *r, const char *p, size_t n, size_t *con
 	return st;
 }
 
+void receive_note_skipped_line(receive_ctx *r, size_t len, bool crlf)
+{
+	rx_skipped_first_line(&r->rd, len, crlf);
+}
+
 receive_status receive_eof(receive_ctx *r)
 {
 	receive_status st = rx_finish(&r->rd);

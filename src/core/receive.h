@@ -62,6 +62,10 @@ void receive_apply_controls(receive_ctx *r, const acl_controls *c);
 /* Feed bytes; *consumed says how many were used. For BDAT, feed exactly the chunk's bytes and
  * pass last=true with the final chunk. */
 receive_status receive_feed(receive_ctx *r, const char *p, size_t n, size_t *consumed, bool last);
+/* A first line the caller took out before feeding (the UUCP "From " line of local input): it
+ * counts for max_received_linelength, and its line end (CRLF or not) sets the message's line
+ * ending mode, as in Exim. len excludes the line end. */
+void receive_note_skipped_line(receive_ctx *r, size_t len, bool crlf);
 /* At end of input for the local modes (EOF). */
 receive_status receive_eof(receive_ctx *r);
 /* After RECV_TOO_BIG / RECV_HEADER_TOO_BIG / RECV_BAD / RECV_IO_ERROR: writes Exim's log lines

@@ -28,6 +28,7 @@
 #include "lib/log.h"
 #include "lib/logsel.h"
 #include "mail/address.h"
+#include "prog/bm_fromline.h"
 #include "prog/cmdline.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -324,12 +325,11 @@ int bm_main(const cmdline *cl)
 		}
 	}
 	m->sender.taint = 0;
-	if (sender_local) {
-		/* A message from the caller as themselves is "local" and carries their identity. */
-		m->local = true;
+	/* Without -f the message carries the caller's identity (-auth_id); when the sender is the
+	 * caller's own address it is also "local" (-local, -auth_sender). Exim decides the latter
+	 * after a UUCP From line may have changed the sender (below). */
+	if (!cl->sender || sender_local)
 		o->auth_id = sv_cstr(c.login);
-		o->auth_sender = sv_cstr(own);
-	}
 
 	/* Recipients: each argument is a comma-separated list. With -t they are exclusions. */
 	const char **exclude = arena_calloc(pool_msg, cl->nargs + 1, sizeof *exclude);
@@ -388,6 +388,49 @@ int bm_main(const cmdline *cl)
 	receive_apply_controls(r, &controls);
 	receive_status st = RECV_MORE;
 	char *buf = arena_alloc(pool_msg, BM_READ_CHUNK);
+	/* The first line, for the UUCP From line: read until it is complete (or long enough). */
+	size_t have = 0;
+	bool eof = false;
+	while (have < BM_FROMLINE_MAX && !memchr(buf, '\n', have)) {
+		ssize_t n = read(0, buf + have, BM_FROMLINE_MAX - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			eof = true;
+			break;
+		}
+		have += (size_t)n;
+	}
+	xbuf uucp_sender;
+	xbuf_init(&uucp_sender, pool_msg);
+	size_t skip = bm_uucp_from_line(buf, have, &env, &uucp_sender);
+	if (skip) {
+		const char *nl = memchr(buf, '\n', skip);
+		size_t len = nl ? (size_t)(nl - buf) : skip;
+		bool crlf = len && buf[len - 1] == '\r';
+		receive_note_skipped_line(r, crlf ? len - 1 : len, crlf);
+		/* A trusted caller without -f: the From line names the sender. */
+		if (c.trusted && !cl->sender && uucp_sender.len) {
+			const char *why = NULL;
+			const char *s = parse_address(xbuf_sv(&uucp_sender), qd, &why);
+			if (s && *s) {
+				m->sender = sv_tainted(sv_cstr(s));
+				sender_local = false;
+			}
+		}
+	}
+	if (sender_local) {
+		m->local = true;
+		o->auth_sender = sv_cstr(own);
+	}
+	ro.sender_local = sender_local;
+	receive_set_opts(r, &ro);
+	if (have > skip) {
+		size_t used = 0;
+		st = receive_feed(r, buf + skip, have - skip, &used, false);
+	}
+	if (st == RECV_MORE && eof)
+		st = receive_eof(r);
 	while (st == RECV_MORE) {
 		ssize_t n = read(0, buf, BM_READ_CHUNK);
 		if (n < 0 && errno == EINTR)
