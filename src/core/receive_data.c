@@ -355,15 +355,14 @@ receive_status rx_finish(rx_reader *r)
 			/* SMTP: a lone "." at the very end without a line end: the dot was stuffing */
 			r->line_start = false;
 		}
-		if (r->cont_space && r->in_header && !discarding(r) && r->headers.len) {
+		if (r->cont_space && r->in_header && !discarding(r) && r->headers.len >= 2) {
 			/* The input ended right after a bare LF that began a continuation: that LF
-			 * ends the header (Exim leaves no dangling space). */
-			xbuf_truncate(&r->headers, r->headers.len - 1);
-			r->size--;
+			 * ends the header (Exim leaves no dangling space). Take the "\n " back and end
+			 * the line normally, which also decides whether it was a header at all. */
+			xbuf_truncate(&r->headers, r->headers.len - 2);
+			r->size -= 2;
 			r->cont_space = false;
-			r->hline_start = r->headers.len;
-			r->line_start = true;
-			r->linelen = 0;
+			r->line_start = r->headers.len == r->hline_start;
 		}
 		if (!r->line_start && !(r->wire && !r->in_header))
 			line_end(r);
