@@ -74,7 +74,8 @@ typedef struct acl_ops {
 	bool (*body)(void *ctx, sv *body);
 } acl_ops;
 
-typedef struct acl_ctx {
+typedef struct acl_ctx acl_ctx;
+struct acl_ctx {
 	acl_where where;
 	xp_env *env;                /* providers for connection/message/session variables */
 	message *msg;               /* may be NULL (connect, helo...) */
@@ -95,7 +96,43 @@ typedef struct acl_ctx {
 	bool host_checking;         /* -bh: don't sleep on delay, don't send udp */
 	sv dnslist_domain, dnslist_matched, dnslist_text, dnslist_value; /* $dnslist_* */
 	void *engine;               /* engine-private per-connection state (ratelimit cache...) */
-} acl_ctx;
+	/* Added by the ACL engine */
+	const char *log_prefix;     /* "H=(helo) [ip]" as the session logs it, for warn lines and
+	                             * logwrite; NULL: built from origin */
+	bool discarded;             /* MAIL ACL returned discard: later RCPTs are discarded too */
+	unsigned log_reject_target; /* LOG_* bits for the rejection line (log_reject_target =) */
+	sv queue;                   /* "queue =" modifier: the named queue for the message */
+};
+
+/* Bit for a where in the masks below. */
+#define ACL_WHERE_BIT(w) (1u << (w))
+
+/* Conditions and modifiers from modules (spf, dcc, verify=arc, bmi_optin ...). fn gets the
+ * expanded argument and returns ACL_OK (condition true), ACL_FAIL (false), ACL_DEFER or
+ * ACL_ERROR (with c->log_msg set). forbid_mask: ACL_WHERE_BIT()s where it may not be used.
+ * Register before the configuration is checked. False if the name is taken. */
+typedef acl_result (*acl_cond_fn)(acl_ctx *c, sv arg);
+bool acl_register_condition(const char *name, unsigned forbid_mask, bool modifier, acl_cond_fn fn);
+/* "control = name[/options]" from modules (bmi_run ...): fn gets the text after the name
+ * (starting with "/" or empty). */
+typedef acl_result (*acl_control_fn)(acl_ctx *c, sv options);
+bool acl_register_control(const char *name, unsigned forbid_mask, acl_control_fn fn);
+
+/* The text for the rejection log line: log_message if set, else the user message (Exim uses
+ * the client's text when no log text was given). May be empty. */
+sv acl_log_text(const acl_ctx *c);
+/* How a caller keeps one context per connection (so warn de-duplication, per_conn ratelimit
+ * results, acl_c variables and connection controls last):
+ *   acl_ctx_init once; before each ACL run acl_ctx_begin(c, where) (sets where, empties
+ *   user_msg/log_msg, the delay total and $dnslist_*); set recipient/msg; acl_check.
+ *   At the end of a message (accepted, rejected or RSET) acl_ctx_message_done: it forgets the
+ *   message's add_header/remove_header results, per-message controls (submission, freeze,
+ *   queue, fakereject, ...), the queue name, the discard flag, per_mail ratelimit results and warn
+ *   de-duplication, and empties the acl_m variables set through this context. */
+void acl_ctx_begin(acl_ctx *c, acl_where where);
+void acl_ctx_message_done(acl_ctx *c);
+/* Drop cached ACLs read from files or inline text (after a configuration reload). */
+void acl_cache_flush(void);
 
 /* Prepare a context (xbufs in arena a). */
 void acl_ctx_init(acl_ctx *c, arena *a, acl_where where, xp_env *env);

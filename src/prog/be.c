@@ -18,6 +18,7 @@
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
 #include "conf/conf_internal.h"
+#include "core/acl.h"
 #include "expand/expand.h"
 #include "expand/message.h"
 #include "lib/debug.h"
@@ -290,6 +291,15 @@ int be_main(const cmdline *cl)
 		static xp_provider bem_provider = { .get = bem_vars };
 		xp_env_push_provider(&env, &bem_provider);
 	}
+	/* ${acl} runs ACLs from the configuration, as Exim's -be does (where "unknown"). */
+	static acl_ctx acl;
+	acl_ctx_init(&acl, pool_perm, ACL_WHERE_UNKNOWN, &env);
+	acl.smtp_session = false;
+	acl.host_checking = true;
+	static xp_hooks hooks;
+	hooks.acl = acl_expand_hook;
+	hooks.ctx = &acl;
+	env.hooks = &hooks;
 
 	if (cl->nargs) {
 		for (size_t i = 0; i < cl->nargs; i++)

@@ -1,0 +1,691 @@
+/* The ACL engine: finding an ACL (named, file, inline), running its statements with Exim 4.96's
+ * verb semantics, message/log_message timing, nesting ("acl =", ${acl}) with $acl_arg1..9, and
+ * the startup syntax check. Conditions themselves are in acl_conds.c and its siblings. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf_dump.h"
+#include "core/acl_internal.h"
+#include "lib/arena.h"
+#include "lib/log.h"
+
+#define ACL_MAX_DEPTH 20               /* Exim's limit on nested ACLs */
+#define ACL_MAX_FILE ((size_t)1 << 20)  /* an ACL file larger than this is refused */
+
+static const char *const where_names[ACL_WHERE_COUNT] = {
+	[ACL_WHERE_RCPT] = "RCPT", [ACL_WHERE_MAIL] = "MAIL", [ACL_WHERE_PREDATA] = "PREDATA",
+	[ACL_WHERE_MIME] = "MIME", [ACL_WHERE_DKIM] = "DKIM", [ACL_WHERE_DATA] = "DATA",
+	[ACL_WHERE_PRDR] = "PRDR", [ACL_WHERE_NOTSMTP] = "non-SMTP", [ACL_WHERE_AUTH] = "AUTH",
+	[ACL_WHERE_CONNECT] = "connection", [ACL_WHERE_ETRN] = "ETRN", [ACL_WHERE_EXPN] = "EXPN",
+	[ACL_WHERE_HELO] = "EHLO or HELO", [ACL_WHERE_MAILAUTH] = "MAILAUTH",
+	[ACL_WHERE_NOTSMTP_START] = "non-SMTP-start", [ACL_WHERE_NOTQUIT] = "NOTQUIT",
+	[ACL_WHERE_QUIT] = "QUIT", [ACL_WHERE_STARTTLS] = "STARTTLS", [ACL_WHERE_VRFY] = "VRFY",
+	[ACL_WHERE_DELIVERY] = "delivery", [ACL_WHERE_UNKNOWN] = "unknown",
+};
+
+const char *acl_where_name(acl_where w)
+{
+	return w < ACL_WHERE_COUNT ? where_names[w] : "unknown";
+}
+
+/* ---- engine state and its variables ---- */
+
+static bool engine_vars(void *ctx, sv name, xbuf *out)
+{
+	acl_engine *e = ctx;
+	if (sv_eq_cstr(name, "acl_narg")) {
+		xbuf_printf(out, "%d", e->nargs);
+		return true;
+	}
+	if (name.len == 8 && sv_starts(name, "acl_arg") && name.p[7] >= '1' && name.p[7] <= '9') {
+		int i = name.p[7] - '1';
+		if (i < e->nargs)
+			xbuf_putsv(out, e->args[i]);
+		return true;
+	}
+	if (e->have_rate && sv_starts(name, "sender_rate")) {
+		sv rest = sv_sub(name, 11, name.len);
+		if (!rest.len)
+			xbuf_putsv(out, e->sender_rate);
+		else if (sv_eq_cstr(rest, "_limit"))
+			xbuf_putsv(out, e->sender_rate_limit);
+		else if (sv_eq_cstr(rest, "_period"))
+			xbuf_putsv(out, e->sender_rate_period);
+		else
+			return false;
+		return true;
+	}
+	if (name.len == 6 && sv_starts(name, "regex") && name.p[5] >= '1' && name.p[5] <= '9') {
+		int i = name.p[5] - '1';
+		if (i < e->nregex)
+			xbuf_putsv(out, e->regex[i]);
+		return true;
+	}
+	if (sv_starts(name, "dnslist_") && e->ctx) {
+		const acl_ctx *c = e->ctx;
+		sv rest = sv_sub(name, 8, name.len);
+		const sv *v = sv_eq_cstr(rest, "domain") ? &c->dnslist_domain : sv_eq_cstr(rest, "matched")
+			? &c->dnslist_matched : sv_eq_cstr(rest, "text") ? &c->dnslist_text
+			: sv_eq_cstr(rest, "value") ? &c->dnslist_value : NULL;
+		if (!v)
+			return false;
+		xbuf_putsv(out, *v);
+		return true;
+	}
+	if (sv_eq_cstr(name, "csa_status") && e->csa_status.p) {
+		xbuf_putsv(out, e->csa_status);
+		return true;
+	}
+	if (sv_eq_cstr(name, "acl_verify_message")) {
+		if (e->have_verify_message)
+			xbuf_putsv(out, e->verify_message);
+		return true;
+	}
+	return false;
+}
+
+acl_engine *acl_engine_of(acl_ctx *c)
+{
+	if (!c->engine) {
+		acl_engine *e = arena_calloc(c->user_msg.a, 1, sizeof *e);
+		e->a = c->user_msg.a;
+		e->vars.get = engine_vars;
+		e->vars.ctx = e;
+		c->engine = e;
+	}
+	acl_engine *e = c->engine;
+	e->ctx = c;
+	if (!e->pushed && c->env) {
+		xp_env_push_provider(c->env, &e->vars);
+		e->pushed = true;
+	}
+	return e;
+}
+
+void acl_ctx_init(acl_ctx *c, arena *a, acl_where where, xp_env *env)
+{
+	memset(c, 0, sizeof *c);
+	c->where = where;
+	c->env = env;
+	xbuf_init(&c->user_msg, a);
+	xbuf_init(&c->log_msg, a);
+	c->log_reject_target = LOG_MAIN | LOG_REJECT;
+	c->smtp_session = true;
+}
+
+void acl_ctx_begin(acl_ctx *c, acl_where where)
+{
+	c->where = where;
+	xbuf_reset(&c->user_msg);
+	xbuf_reset(&c->log_msg);
+	c->delay_seconds = 0;
+	c->dnslist_domain = c->dnslist_matched = c->dnslist_text = c->dnslist_value = SV_NULL;
+	if (c->engine)
+		((acl_engine *)c->engine)->rl_cmd = NULL; /* a new command: per-command ratelimit results go */
+}
+
+void acl_ctx_message_done(acl_ctx *c)
+{
+	acl_engine *e = c->engine;
+	if (e) {
+		e->nwarned = 0;
+		e->rl_mail = NULL;
+		e->sender_verified = NULL;
+		for (size_t i = 0; i < e->nmvars && c->env; i++)
+			xp_env_set_aclvar(c->env, e->mvars[i], SV_LIT(""));
+		e->nmvars = 0;
+	}
+	acl_controls *k = &c->controls;
+	k->submission = k->suppress_local_fixups = k->freeze = k->freeze_no_cutthrough = false;
+	k->queue = k->queue_only = k->no_mbox_unspool = k->fakedefer = k->fakereject = false;
+	k->cutthrough_delivery = k->caseful_local_part = k->caselower_local_part = false;
+	k->utf8_downconvert = k->dkim_disable_verify = k->dmarc_disable_verify = false;
+	k->dmarc_enable_forensic = false;
+	k->submission_domain = k->submission_name = k->fake_message = k->queue_name = SV_NULL;
+	c->add_headers = NULL;
+	c->remove_headers = SV_NULL;
+	c->queue = SV_NULL;
+	c->discarded = false;
+}
+
+acl_result acl_error(acl_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	xbuf_reset(&c->log_msg);
+	xbuf_vprintf(&c->log_msg, fmt, ap);
+	va_end(ap);
+	return ACL_ERROR;
+}
+
+sv acl_log_text(const acl_ctx *c)
+{
+	return c->log_msg.len ? xbuf_sv(&c->log_msg) : xbuf_sv(&c->user_msg);
+}
+
+/* ---- finding and caching ACLs ---- */
+
+typedef struct acl_cached {
+	struct acl_cached *next;
+	char kind;                 /* 'n' named, 'f' file, 'i' inline */
+	sv key;
+	acl_stmt *stmts;
+} acl_cached;
+static acl_cached *cache;
+static arena *cache_arena;
+
+void acl_cache_flush(void)
+{
+	cache = NULL;
+	if (cache_arena)
+		arena_clear(cache_arena);
+}
+
+static arena *cache_pool(void)
+{
+	if (!cache_arena)
+		cache_arena = arena_new("acl");
+	return cache_arena;
+}
+
+static acl_cached *cache_find(char kind, sv key)
+{
+	for (acl_cached *a = cache; a; a = a->next)
+		if (a->kind == kind && sv_eq(a->key, key))
+			return a;
+	return NULL;
+}
+
+static acl_cached *cache_add(char kind, sv key, acl_stmt *stmts)
+{
+	acl_cached *a = arena_calloc(cache_pool(), 1, sizeof *a);
+	a->kind = kind;
+	a->key = sv_copy(cache_pool(), key);
+	a->stmts = stmts;
+	a->next = cache;
+	cache = a;
+	return a;
+}
+
+/* Parse a configured ACL block. err gets "error in ACL: ..." context from the caller. */
+static bool parse_named(const conf_acl *ca, acl_stmt **out, xbuf *err, const char **efile, int *eline)
+{
+	acl_src_line *lines = arena_alloc(cache_pool(), (ca->nlines + 1) * sizeof *lines);
+	for (size_t i = 0; i < ca->nlines; i++)
+		lines[i] = (acl_src_line){ sv_cstr(ca->lines[i].text), ca->lines[i].file, ca->lines[i].line };
+	size_t bad = 0;
+	if (acl_parse(cache_pool(), lines, ca->nlines, out, err, &bad))
+		return true;
+	*efile = ca->nlines ? ca->lines[bad].file : ca->file;
+	*eline = ca->nlines ? ca->lines[bad].line : ca->line;
+	return false;
+}
+
+static bool read_file(const char *path, xbuf *out, int *errnum)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*errnum = errno;
+		return false;
+	}
+	char buf[8192];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		if (out->len + (size_t)n > ACL_MAX_FILE) {
+			close(fd);
+			*errnum = EFBIG;
+			return false;
+		}
+		xbuf_put(out, buf, (size_t)n);
+	}
+	*errnum = n < 0 ? errno : 0;
+	close(fd);
+	return n == 0;
+}
+
+/* The statements for a spec (name, "/file" or inline text); NULL with c->log_msg set on error. */
+static acl_stmt *resolve(acl_ctx *c, sv spec, bool *ok)
+{
+	*ok = false;
+	bool has_space = false;
+	for (size_t i = 0; i < spec.len; i++)
+		has_space |= isspace((unsigned char)spec.p[i]) != 0;
+	xbuf err;
+	xbuf_init(&err, c->user_msg.a);
+	if (spec.p[0] == '/') {
+		acl_cached *hit = cache_find('f', spec);
+		if (hit) {
+			*ok = true;
+			return hit->stmts;
+		}
+		xbuf text;
+		xbuf_init(&text, cache_pool());
+		char *path = sv_dup(c->user_msg.a, spec);
+		int errnum;
+		if (!read_file(path, &text, &errnum)) {
+			acl_error(c, "failed to open ACL file \"%s\": %s", path, strerror(errnum));
+			return NULL;
+		}
+		acl_src_line *lines;
+		size_t n = acl_split_text(cache_pool(), xbuf_sv(&text), arena_strdup(cache_pool(), path), &lines);
+		acl_stmt *st;
+		size_t bad;
+		if (!acl_parse(cache_pool(), lines, n, &st, &err, &bad)) {
+			acl_error(c, "%s", xbuf_cstr(&err));
+			return NULL;
+		}
+		*ok = true;
+		return cache_add('f', spec, st)->stmts;
+	}
+	if (!has_space) {
+		char *name = sv_dup(c->user_msg.a, spec);
+		acl_cached *hit = cache_find('n', spec);
+		if (hit) {
+			*ok = true;
+			return hit->stmts;
+		}
+		const conf_acl *ca = conf_acl_find(name);
+		if (ca) {
+			acl_stmt *st;
+			const char *efile;
+			int eline;
+			if (!parse_named(ca, &st, &err, &efile, &eline)) {
+				acl_error(c, "%s", xbuf_cstr(&err));
+				return NULL;
+			}
+			*ok = true;
+			return cache_add('n', spec, st)->stmts;
+		}
+	}
+	acl_cached *hit = cache_find('i', spec);
+	if (hit) {
+		*ok = true;
+		return hit->stmts;
+	}
+	acl_src_line *lines;
+	size_t n = acl_split_text(cache_pool(), sv_copy(cache_pool(), spec), "inline ACL", &lines);
+	acl_stmt *st;
+	size_t bad;
+	if (!acl_parse(cache_pool(), lines, n, &st, &err, &bad)) {
+		acl_error(c, "%s", xbuf_cstr(&err));
+		return NULL;
+	}
+	*ok = true;
+	return cache_add('i', spec, st)->stmts;
+}
+
+bool acl_check_config(xbuf *err)
+{
+	for (const conf_acl *ca = conf_acls(); ca; ca = ca->next) {
+		if (cache_find('n', sv_cstr(ca->name)))
+			continue;
+		acl_stmt *st;
+		xbuf why;
+		xbuf_init(&why, cache_pool());
+		const char *efile;
+		int eline;
+		if (!parse_named(ca, &st, &why, &efile, &eline)) {
+			xbuf_printf(err, "Exim configuration error in line %d of %s:\n  error in ACL: %s", eline,
+				efile ? efile : "?", xbuf_cstr(&why));
+			return false;
+		}
+		cache_add('n', sv_cstr(ca->name), st);
+	}
+	return true;
+}
+
+/* ---- running statements ---- */
+
+/* The hooks the env has while an ACL runs: ${acl} inside it nests in this context. */
+typedef struct hook_save {
+	const xp_hooks *old;
+	xp_hooks mine;
+} hook_save;
+
+static void hooks_install(acl_ctx *c, hook_save *s)
+{
+	s->old = c->env->hooks;
+	if (s->old)
+		s->mine = *s->old;
+	else
+		memset(&s->mine, 0, sizeof s->mine);
+	s->mine.acl = acl_expand_hook;
+	s->mine.ctx = c;
+	c->env->hooks = &s->mine;
+}
+
+/* Expand message / log_message text; $acl_verify_message holds `previous` while it expands.
+ * Empty or failed expansions leave *dst as it was. */
+static void expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
+{
+	acl_engine *e = acl_engine_of(c);
+	e->verify_message = sv_copy(e->a, previous);
+	e->have_verify_message = previous.len > 0;
+	xbuf out, err;
+	xbuf_init(&out, e->a);
+	xbuf_init(&err, e->a);
+	int rc = xp_expand(c->env, raw, &out, &err);
+	e->have_verify_message = false;
+	if (rc != XP_OK || !out.len)
+		return;
+	xbuf_reset(dst);
+	xbuf_putsv(dst, xbuf_sv(&out));
+}
+
+/* Which condition outcomes make a verb take up its message/log_message (Exim's rule): the
+ * outcomes for which the statement ends the ACL, plus a failing accept or discard (whose text
+ * is then kept for a later implicit deny). */
+static bool takes_messages(int verb, acl_result cond)
+{
+	switch (verb) {
+	case V_ACCEPT:
+	case V_DISCARD:
+		return cond == ACL_OK || cond == ACL_FAIL;
+	case V_REQUIRE:
+		return cond == ACL_FAIL;
+	default:
+		return cond == ACL_OK;
+	}
+}
+
+/* Set the statement's messages: for warn, and for an accept or discard that accepts, texts
+ * from conditions (verify, nested ACLs) are dropped first; only this statement's own count. */
+static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv log_raw)
+{
+	if (verb == V_WARN || (cond == ACL_OK && (verb == V_ACCEPT || verb == V_DISCARD))) {
+		xbuf_reset(&c->user_msg);
+		xbuf_reset(&c->log_msg);
+	}
+	acl_engine *e = acl_engine_of(c);
+	sv old_user = sv_copy(e->a, xbuf_sv(&c->user_msg));
+	sv old_log = c->log_msg.len ? sv_copy(e->a, xbuf_sv(&c->log_msg)) : old_user;
+	if (msg_raw.p)
+		expand_message(c, msg_raw, old_user, &c->user_msg);
+	if (log_raw.p)
+		expand_message(c, log_raw, old_log, &c->log_msg);
+}
+
+void acl_log_prefix(acl_ctx *c, xbuf *out)
+{
+	if (c->log_prefix) {
+		xbuf_puts(out, c->log_prefix);
+		return;
+	}
+	const msg_origin *o = c->origin;
+	if (o && o->host_address.len) {
+		xbuf_puts(out, "H=");
+		if (o->host_name.len)
+			xbuf_printf(out, SV_FMT " ", SV_ARG(o->host_name));
+		if (o->helo_name.len)
+			xbuf_printf(out, "(" SV_FMT ") ", SV_ARG(o->helo_name));
+		xbuf_printf(out, "[" SV_FMT "]", SV_ARG(o->host_address));
+	} else if (o && o->login.len) {
+		xbuf_printf(out, "U=" SV_FMT, SV_ARG(o->login));
+	}
+}
+
+/* A true warn statement, its messages already set: log_message is logged once per message,
+ * message becomes a header (deprecated usage). */
+static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
+{
+	acl_engine *e = acl_engine_of(c);
+	if (have_log && c->log_msg.len) {
+		sv text = xbuf_sv(&c->log_msg);
+		bool seen = false;
+		for (size_t i = 0; i < e->nwarned && !seen; i++)
+			seen = sv_eq(e->warned[i], text);
+		if (!seen) {
+			if (e->nwarned == e->warned_cap) {
+				size_t ncap = e->warned_cap ? 2 * e->warned_cap : 4;
+				e->warned = arena_realloc(e->a, e->warned, e->warned_cap * sizeof *e->warned,
+					ncap * sizeof *e->warned);
+				e->warned_cap = ncap;
+			}
+			e->warned[e->nwarned++] = sv_copy(e->a, text);
+			xbuf line;
+			xbuf_init(&line, e->a);
+			acl_log_prefix(c, &line);
+			if (line.len)
+				xbuf_putc(&line, ' ');
+			log_write(LOG_MAIN, "%sWarning: " SV_FMT, xbuf_cstr(&line), SV_ARG(text));
+		}
+	}
+	if (!have_msg || !c->user_msg.len)
+		return;
+	if (!(ACL_BIT(c->where) & (ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT)
+		| ACL_BIT(ACL_WHERE_PREDATA) | ACL_BIT(ACL_WHERE_DATA) | ACL_BIT(ACL_WHERE_PRDR)
+		| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_NOTSMTP) | ACL_BIT(ACL_WHERE_DKIM)))) {
+		log_write(LOG_MAIN | LOG_PANIC, "ACL \"warn\" with \"message\" setting found in a non-message (%s) "
+			"ACL: cannot specify header lines here: message ignored", acl_where_name(c->where));
+		return;
+	}
+	sv text = xbuf_sv(&c->user_msg);
+	xbuf hdr;
+	xbuf_init(&hdr, e->a);
+	size_t i = 0;
+	while (i < text.len && text.p[i] > ' ' && text.p[i] < 127 && text.p[i] != ':')
+		i++;
+	if (!(i > 0 && i < text.len && text.p[i] == ':'))
+		xbuf_puts(&hdr, "X-ACL-Warn: ");
+	xbuf_putsv(&hdr, text);
+	acl_add_header(c, xbuf_sv(&hdr));
+}
+
+/* Run statements. Returns the ACL's result. */
+static acl_result run(acl_ctx *c, const acl_stmt *st)
+{
+	acl_engine *e = acl_engine_of(c);
+	for (; st; st = st->next) {
+		sv msg_raw = SV_NULL, log_raw = SV_NULL;
+		bool endpass = false, drop = false;
+		acl_result cond = ACL_OK;
+		for (const acl_cond *cd = st->conds; cd; cd = cd->next) {
+			const acl_cond_def *def = acl_cond_def_get(cd->id);
+			if (def->forbids & ACL_BIT(c->where))
+				return acl_error(c, "cannot %s %s condition in %s ACL", def->modifier ? "use" : "test",
+					def->name, acl_where_name(c->where));
+			if (cd->id == C_MESSAGE) {
+				msg_raw = cd->arg;
+				continue;
+			}
+			if (cd->id == C_LOG_MESSAGE) {
+				log_raw = cd->arg;
+				continue;
+			}
+			if (cd->id == C_ENDPASS) {
+				endpass = true;
+				continue;
+			}
+			sv arg = cd->arg;
+			if (def->expand) {
+				xbuf out, err;
+				xbuf_init(&out, e->a);
+				xbuf_init(&err, e->a);
+				int rc = xp_expand(c->env, cd->arg, &out, &err);
+				if (rc == XP_FORCEFAIL)
+					continue; /* a forced failure makes the condition be ignored */
+				if (rc != XP_OK)
+					return acl_error(c, "failed to expand ACL string \"" SV_FMT "\": %s", SV_ARG(cd->arg),
+						xbuf_cstr(&err));
+				arg = xbuf_sv(&out);
+			}
+			acl_result r = acl_cond_run(c, cd, arg, st->verb);
+			if (r == ACL_FAIL_DROP) {
+				drop = true;
+				r = ACL_FAIL;
+			}
+			if (r == ACL_DISCARD) {
+				if (st->verb != V_ACCEPT && st->verb != V_DISCARD)
+					return acl_error(c, "nested ACL returned \"discard\" for \"%s\" verb",
+						acl_verb_name(st->verb));
+				cond = ACL_DISCARD;
+				break;
+			}
+			if (cd->negated && (r == ACL_OK || r == ACL_FAIL))
+				r = r == ACL_OK ? ACL_FAIL : ACL_OK;
+			if (r == ACL_DEFER && st->verb == V_WARN && cd->id == C_ACL)
+				r = ACL_FAIL; /* a deferring nested ACL makes a warn condition false */
+			if (r != ACL_OK) {
+				cond = r;
+				break;
+			}
+		}
+		if (cond == ACL_ERROR)
+			return ACL_ERROR;
+		acl_result result = ACL_OK;
+		bool terminal = false;
+		switch (st->verb) {
+		case V_ACCEPT:
+		case V_DISCARD:
+			if (cond == ACL_OK || cond == ACL_DISCARD) {
+				result = st->verb == V_ACCEPT && cond == ACL_OK ? ACL_OK : ACL_DISCARD;
+				terminal = true;
+			} else if (cond == ACL_DEFER) {
+				result = ACL_DEFER;
+				terminal = true;
+			} else if (endpass) {
+				result = drop ? ACL_FAIL_DROP : ACL_FAIL;
+				terminal = true;
+			}
+			break;
+		case V_DEFER:
+			if (cond == ACL_OK || cond == ACL_DEFER) {
+				result = ACL_DEFER;
+				terminal = true;
+			}
+			break;
+		case V_DENY:
+		case V_DROP:
+			if (cond == ACL_OK) {
+				result = st->verb == V_DROP || drop ? ACL_FAIL_DROP : ACL_FAIL;
+				terminal = true;
+			} else if (cond == ACL_DEFER) {
+				result = ACL_DEFER;
+				terminal = true;
+			}
+			break;
+		case V_REQUIRE:
+			if (cond == ACL_FAIL) {
+				result = drop ? ACL_FAIL_DROP : ACL_FAIL;
+				terminal = true;
+			} else if (cond == ACL_DEFER) {
+				result = ACL_DEFER;
+				terminal = true;
+			}
+			break;
+		case V_WARN:
+			if (cond == ACL_OK) {
+				set_messages(c, st->verb, cond, msg_raw, log_raw);
+				warn_action(c, msg_raw.p != NULL, log_raw.p != NULL);
+				xbuf_reset(&c->user_msg);
+				xbuf_reset(&c->log_msg);
+			} else if (cond == ACL_DEFER) {
+				xbuf line;
+				xbuf_init(&line, e->a);
+				acl_log_prefix(c, &line);
+				if (line.len)
+					xbuf_putc(&line, ' ');
+				sv why = acl_log_text(c);
+				log_write(LOG_MAIN, "%sWarning: ACL \"warn\" statement skipped: condition test deferred%s" SV_FMT,
+					xbuf_cstr(&line), why.len ? ": " : "", SV_ARG(why));
+			}
+			break;
+		}
+		if (st->verb != V_WARN && takes_messages(st->verb, cond))
+			set_messages(c, st->verb, cond, msg_raw, log_raw);
+		if (terminal)
+			return result;
+	}
+	return ACL_FAIL; /* implicit deny at the end */
+}
+
+static acl_result run_spec(acl_ctx *c, sv spec)
+{
+	acl_engine *e = acl_engine_of(c);
+	if (e->depth >= ACL_MAX_DEPTH)
+		return acl_error(c, "ACL nested too deep: possible loop");
+	bool ok;
+	acl_stmt *st = resolve(c, spec, &ok);
+	if (!ok)
+		return ACL_ERROR;
+	e->depth++;
+	hook_save hs;
+	hooks_install(c, &hs);
+	acl_result r = run(c, st);
+	c->env->hooks = hs.old;
+	e->depth--;
+	return r;
+}
+
+acl_result acl_check(acl_ctx *c, sv spec)
+{
+	acl_engine *e = acl_engine_of(c);
+	(void)e;
+	if (!spec.len) {
+		switch (c->where) {
+		case ACL_WHERE_RCPT:
+		case ACL_WHERE_VRFY:
+		case ACL_WHERE_EXPN:
+			return ACL_FAIL; /* these commands are refused when no ACL is configured */
+		default:
+			return ACL_OK;
+		}
+	}
+	if (c->discarded && c->where == ACL_WHERE_RCPT)
+		return ACL_DISCARD; /* MAIL was discarded: every recipient goes the same way */
+	acl_result r = run_spec(c, spec);
+	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
+		c->discarded = true;
+	return r;
+}
+
+acl_result acl_run_nested(acl_ctx *c, sv spec, const sv *args, int nargs)
+{
+	acl_engine *e = acl_engine_of(c);
+	sv saved[ACL_MAX_ARGS];
+	int nsaved = e->nargs;
+	memcpy(saved, e->args, sizeof saved);
+	for (int i = 0; i < ACL_MAX_ARGS; i++)
+		e->args[i] = i < nargs ? sv_copy(e->a, args[i]) : SV_NULL;
+	e->nargs = nargs;
+	acl_result r = run_spec(c, spec);
+	memcpy(e->args, saved, sizeof saved);
+	e->nargs = nsaved;
+	return r;
+}
+
+int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xbuf *err)
+{
+	acl_ctx *c = ctx;
+	if (nargs > ACL_MAX_ARGS) {
+		xbuf_printf(err, "Too many arguments passed to ACL \"" SV_FMT "\"", SV_ARG(name));
+		return XP_ERROR;
+	}
+	/* The ACL's messages belong to this call only. */
+	xbuf saved_user = c->user_msg, saved_log = c->log_msg;
+	xbuf_init(&c->user_msg, saved_user.a);
+	xbuf_init(&c->log_msg, saved_log.a);
+	acl_result r = acl_run_nested(c, name, args, nargs);
+	sv user = xbuf_sv(&c->user_msg);
+	c->user_msg = saved_user;
+	c->log_msg = saved_log;
+	switch (r) {
+	case ACL_OK:
+	case ACL_FAIL:
+		xbuf_putsv(out, user);
+		return XP_OK;
+	case ACL_DEFER:
+		xbuf_printf(err, "DEFER from acl \"" SV_FMT "\"", SV_ARG(name));
+		return XP_FORCEFAIL;
+	default: {
+		static const char *const names[] = { "OK", "FAIL", "DEFER", "ERROR", "DISCARD", "FAIL_DROP" };
+		xbuf_printf(err, "%s from acl \"" SV_FMT "\"", names[r], SV_ARG(name));
+		return XP_ERROR;
+	}
+	}
+}

@@ -1,0 +1,421 @@
+/* The simpler ACL conditions and modifiers: list matches (domains, local_parts, senders,
+ * sender_domains, recipients, hosts), authenticated, encrypted, condition, set, acl, message
+ * headers (add_header, remove_header), logwrite, log_reject_target, delay, queue, regex and
+ * mime_regex, dnslists. verify, control, ratelimit, seen and udpsend have their own files. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "core/acl_internal.h"
+#include "core/dns.h"
+#include "lib/arena.h"
+#include "lib/list.h"
+#include "lib/log.h"
+#include "lib/timefmt.h"
+#include "search/match.h"
+#include "search/search.h"
+
+
+static int expand_named(void *ectx, sv in, xbuf *out, xbuf *err)
+{
+	return xp_expand(ectx, in, out, err);
+}
+
+/* Match subject against an expanded list: ACL_OK, ACL_FAIL or ACL_DEFER (log_msg set). */
+static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless)
+{
+	xbuf err;
+	xbuf_init(&err, c->user_msg.a);
+	match_ctx m = { .expand = expand_named, .ectx = c->env };
+	m.primary_hostname = conf_main_string("primary_hostname");
+	if (kind == MATCH_HOST && c->origin && c->origin->host_name.len)
+		m.host_name = sv_dup(c->user_msg.a, c->origin->host_name);
+	int rc = match_isinlist(subject, list, 0, kind, caseless, &m, &err);
+	if (rc == SEARCH_OK)
+		return ACL_OK;
+	if (rc == SEARCH_FAIL)
+		return ACL_FAIL;
+	xbuf_reset(&c->log_msg);
+	xbuf_putsv(&c->log_msg, xbuf_sv(&err));
+	return ACL_DEFER;
+}
+
+static sv domain_of(sv address)
+{
+	for (size_t i = address.len; i > 0; i--)
+		if (address.p[i - 1] == '@')
+			return sv_sub(address, i, address.len);
+	return sv_sub(address, address.len, address.len);
+}
+
+static sv local_part_of(sv address)
+{
+	for (size_t i = address.len; i > 0; i--)
+		if (address.p[i - 1] == '@')
+			return sv_sub(address, 0, i - 1);
+	return address;
+}
+
+static sv sender_of(const acl_ctx *c)
+{
+	return c->msg ? c->msg->sender : SV_LIT("");
+}
+
+/* Split off the next word of "acl = name arg..." (a double-quoted word may contain spaces and
+ * backslash escapes). */
+static bool next_word(arena *a, sv *rest, sv *word)
+{
+	sv s = sv_trim(*rest);
+	if (!s.len)
+		return false;
+	size_t i = 0;
+	if (s.p[0] == '"') {
+		xbuf w;
+		xbuf_init(&w, a);
+		for (i = 1; i < s.len && s.p[i] != '"'; i++) {
+			if (s.p[i] == '\\' && i + 1 < s.len)
+				i++;
+			xbuf_putc(&w, s.p[i]);
+		}
+		*word = xbuf_sv(&w);
+		word->taint = s.taint;
+		*rest = sv_sub(s, i < s.len ? i + 1 : i, s.len);
+		return true;
+	}
+	while (i < s.len && !isspace((unsigned char)s.p[i]))
+		i++;
+	*word = sv_sub(s, 0, i);
+	*rest = sv_sub(s, i, s.len);
+	return true;
+}
+
+static acl_result cond_acl(acl_ctx *c, sv arg)
+{
+	arena *a = c->user_msg.a;
+	sv words[1 + ACL_MAX_ARGS];
+	int n = 0;
+	sv rest = arg, w;
+	while (next_word(a, &rest, &w)) {
+		if (n == 1 + ACL_MAX_ARGS)
+			return acl_error(c, "Too many arguments passed to ACL");
+		xbuf out, err;
+		xbuf_init(&out, a);
+		xbuf_init(&err, a);
+		if (xp_expand(c->env, w, &out, &err) != XP_OK)
+			return acl_error(c, "failed to expand ACL string \"" SV_FMT "\": %s", SV_ARG(w), xbuf_cstr(&err));
+		words[n++] = xbuf_sv(&out);
+	}
+	if (!n)
+		return ACL_OK;
+	return acl_run_nested(c, words[0], words + 1, n - 1);
+}
+
+static acl_result cond_condition(acl_ctx *c, sv arg)
+{
+	sv v = sv_trim(arg);
+	if (!v.len || sv_eq_cstr(v, "0") || sv_eqi(v, SV_LIT("no")) || sv_eqi(v, SV_LIT("false")))
+		return ACL_FAIL;
+	if (sv_eq_cstr(v, "1") || sv_eqi(v, SV_LIT("yes")) || sv_eqi(v, SV_LIT("true")))
+		return ACL_OK;
+	return acl_error(c, "invalid \"condition\" value \"" SV_FMT "\"", SV_ARG(v));
+}
+
+static acl_result cond_set(acl_ctx *c, const acl_cond *cd, sv value)
+{
+	xp_env_set_aclvar(c->env, cd->varname, value);
+	if (sv_starts(cd->varname, "acl_m")) {
+		acl_engine *e = acl_engine_of(c);
+		bool known = false;
+		for (size_t i = 0; i < e->nmvars && !known; i++)
+			known = sv_eq(e->mvars[i], cd->varname);
+		if (!known) {
+			if (e->nmvars == e->mvars_cap) {
+				size_t ncap = e->mvars_cap ? 2 * e->mvars_cap : 8;
+				e->mvars = arena_realloc(e->a, e->mvars, e->mvars_cap * sizeof *e->mvars, ncap * sizeof *e->mvars);
+				e->mvars_cap = ncap;
+			}
+			e->mvars[e->nmvars++] = sv_copy(e->a, cd->varname);
+		}
+	}
+	/* Onto the message too, so the spool keeps it. */
+	if (c->msg)
+		message_set_aclvar(c->msg, cd->varname, value);
+	return ACL_OK;
+}
+
+/* Log names in "main,reject" form -> LOG_* bits; false on an unknown name. */
+static bool log_names(sv list, int sep, unsigned *bits, sv *bad)
+{
+	*bits = 0;
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, NULL);
+	list_iter_init(&it, list, sep);
+	bool ok = true;
+	while (list_next(&it, &item)) {
+		sv name = sv_trim(xbuf_sv(&item));
+		if (sv_eqi(name, SV_LIT("main")))
+			*bits |= LOG_MAIN;
+		else if (sv_eqi(name, SV_LIT("reject")))
+			*bits |= LOG_REJECT;
+		else if (sv_eqi(name, SV_LIT("panic")))
+			*bits |= LOG_PANIC;
+		else if (name.len) {
+			*bad = name;
+			ok = false;
+			break;
+		}
+	}
+	xbuf_free(&item);
+	return ok;
+}
+
+static acl_result cond_logwrite(acl_ctx *c, sv arg)
+{
+	unsigned bits = LOG_MAIN;
+	sv text = arg;
+	if (arg.len && arg.p[0] == ':') {
+		const char *end = memchr(arg.p + 1, ':', arg.len - 1);
+		if (end) {
+			sv names = sv_range(arg, 1, (size_t)(end - arg.p));
+			sv bad = SV_NULL;
+			if (!log_names(names, ',', &bits, &bad))
+				return acl_error(c, "unknown log name \"" SV_FMT "\" in \"" SV_FMT "\"", SV_ARG(bad), SV_ARG(arg));
+			text = sv_trim(sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len));
+		}
+	}
+	if (bits)
+		log_write(bits, SV_FMT, SV_ARG(text));
+	return ACL_OK;
+}
+
+static acl_result cond_log_reject_target(acl_ctx *c, sv arg)
+{
+	unsigned bits;
+	sv bad = SV_NULL;
+	if (!log_names(arg, 0, &bits, &bad))
+		return acl_error(c, "unknown log name \"" SV_FMT "\" in \"log_reject_target\"", SV_ARG(bad));
+	c->log_reject_target = bits;
+	return ACL_OK;
+}
+
+static acl_result cond_delay(acl_ctx *c, sv arg)
+{
+	int secs;
+	if (!interval_parse(sv_trim(arg), &secs) || secs < 0)
+		return acl_error(c, "syntax error in argument for \"delay\" modifier: \"" SV_FMT "\" is not a time value",
+			SV_ARG(arg));
+	c->delay_seconds += secs;
+	if (c->host_checking || secs == 0)
+		return ACL_OK;
+	/* Served in full (signals may interrupt nanosleep; the remainder is slept again). */
+	struct timespec ts = { secs, 0 }, left;
+	while (nanosleep(&ts, &left) != 0)
+		ts = left;
+	return ACL_OK;
+}
+
+acl_result acl_add_header(acl_ctx *c, sv arg)
+{
+	acl_header_pos pos = ACL_HDR_APPEND;
+	static const struct { const char *tag; acl_header_pos pos; } tags[] = {
+		{ ":at_start:", ACL_HDR_AT_START }, { ":at_start_rfc:", ACL_HDR_AT_START_RFC },
+		{ ":after_received:", ACL_HDR_AFTER_RECEIVED }, { ":at_end:", ACL_HDR_APPEND },
+	};
+	for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+		if (sv_starts(arg, tags[i].tag)) {
+			pos = tags[i].pos;
+			arg = sv_sub(arg, strlen(tags[i].tag), arg.len);
+			break;
+		}
+	if (!sv_trim(arg).len)
+		return ACL_OK;
+	arena *a = c->user_msg.a;
+	xbuf text;
+	xbuf_init(&text, a);
+	/* Each line that does not continue a header and has no "name:" becomes an X-ACL-Warn header. */
+	size_t i = 0;
+	while (i < arg.len) {
+		const char *nl = memchr(arg.p + i, '\n', arg.len - i);
+		size_t end = nl ? (size_t)(nl - arg.p) : arg.len;
+		sv line = sv_range(arg, i, end);
+		i = end + 1;
+		if (!line.len)
+			continue;
+		if (line.p[0] != ' ' && line.p[0] != '\t') {
+			size_t k = 0;
+			while (k < line.len && line.p[k] > ' ' && line.p[k] < 127 && line.p[k] != ':')
+				k++;
+			if (!(k > 0 && k < line.len && line.p[k] == ':'))
+				xbuf_puts(&text, "X-ACL-Warn: ");
+		}
+		xbuf_putsv(&text, line);
+		xbuf_putc(&text, '\n');
+	}
+	acl_header *h = arena_calloc(a, 1, sizeof *h);
+	h->pos = pos;
+	h->text = xbuf_sv(&text);
+	acl_header **tail = &c->add_headers;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = h;
+	return ACL_OK;
+}
+
+static acl_result cond_remove_header(acl_ctx *c, sv arg)
+{
+	xbuf list;
+	xbuf_init(&list, c->user_msg.a);
+	xbuf_putsv(&list, c->remove_headers);
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, c->user_msg.a);
+	list_iter_init(&it, arg, 0);
+	while (list_next(&it, &item))
+		if (item.len)
+			list_append_item(&list, ':', xbuf_sv(&item));
+	c->remove_headers = xbuf_sv(&list);
+	return ACL_OK;
+}
+
+/* $regex1..$regex9 after a successful regex/mime_regex: kept as acl_m-like state in the env. */
+static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
+{
+	sv body;
+	if (!c->ops || !c->ops->body || !c->ops->body(c->ops_ctx, &body))
+		return acl_error(c, "%s: the message body is not available in this context", mime ? "mime_regex" : "regex");
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, c->user_msg.a);
+	list_iter_init(&it, arg, 0);
+	while (list_next(&it, &item)) {
+		int ecode;
+		PCRE2_SIZE eoff;
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)item.p, item.len, PCRE2_MULTILINE, &ecode, &eoff, NULL);
+		if (!re) {
+			PCRE2_UCHAR msg[160];
+			pcre2_get_error_message(ecode, msg, sizeof msg);
+			return acl_error(c, "%s error in regex '%s' at offset %zu: %s", mime ? "mime_regex" : "regex",
+				xbuf_cstr(&item), (size_t)eoff, (char *)msg);
+		}
+		pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+		int rc = pcre2_match(re, (PCRE2_SPTR)body.p, body.len, 0, 0, md, NULL);
+		if (rc > 0) {
+			acl_engine *e = acl_engine_of(c);
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+			e->nregex = 0;
+			for (int i = 1; i < rc && i <= 9; i++) {
+				sv cap = ov[2 * i] == PCRE2_UNSET ? SV_LIT("")
+					: sv_make(body.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+				e->regex[e->nregex++] = sv_tainted(sv_copy(e->a, cap));
+			}
+		}
+		pcre2_match_data_free(md);
+		pcre2_code_free(re);
+		if (rc > 0)
+			return ACL_OK;
+	}
+	return ACL_FAIL;
+}
+
+static acl_result cond_dnslists(acl_ctx *c, sv arg)
+{
+	/* Without a client address only items with explicit keys are looked up. */
+	sv ip = c->origin ? c->origin->host_address : SV_LIT("");
+	dnslist_vars v = { 0 };
+	xbuf err;
+	xbuf_init(&err, c->user_msg.a);
+	int rc = dns_dnslists(c->user_msg.a, c->env, arg, ip, &v, &err);
+	if (rc == 1) {
+		c->dnslist_domain = v.domain;
+		c->dnslist_matched = v.matched;
+		c->dnslist_text = v.text;
+		c->dnslist_value = v.value;
+		return ACL_OK;
+	}
+	if (rc == 2) {
+		xbuf_reset(&c->log_msg);
+		xbuf_putsv(&c->log_msg, xbuf_sv(&err));
+		return ACL_DEFER;
+	}
+	if (err.len)
+		return acl_error(c, "%s", xbuf_cstr(&err));
+	return ACL_FAIL;
+}
+
+acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
+{
+	(void)verb;
+	const msg_origin *o = c->origin;
+	switch (cd->id) {
+	case C_ACL:
+		return cond_acl(c, arg);
+	case C_ADD_HEADER:
+		return acl_add_header(c, arg);
+	case C_AUTHENTICATED:
+		if (!c->authenticated)
+			return ACL_FAIL;
+		return list_match(c, o ? o->auth_driver : SV_LIT(""), arg, MATCH_STRING, false);
+	case C_CONDITION:
+		return cond_condition(c, arg);
+	case C_CONTINUE:
+		return ACL_OK;
+	case C_CONTROL:
+		return acl_control(c, arg);
+	case C_DELAY:
+		return cond_delay(c, arg);
+	case C_DNSLISTS:
+		return cond_dnslists(c, arg);
+	case C_DOMAINS:
+		return list_match(c, domain_of(c->recipient), arg, MATCH_DOMAIN, true);
+	case C_ENCRYPTED:
+		if (!o || !o->tls_cipher.len)
+			return ACL_FAIL;
+		return list_match(c, o->tls_cipher, arg, MATCH_STRING, false);
+	case C_HOSTS:
+		if (!o || !o->host_address.len)
+			return list_match(c, SV_LIT(""), arg, MATCH_STRING, false); /* only an empty item matches */
+		return list_match(c, o->host_address, arg, MATCH_HOST, true);
+	case C_LOCAL_PARTS:
+		return list_match(c, local_part_of(c->recipient), arg, MATCH_LOCALPART, true);
+	case C_LOG_REJECT_TARGET:
+		return cond_log_reject_target(c, arg);
+	case C_LOGWRITE:
+		return cond_logwrite(c, arg);
+	case C_MIME_REGEX:
+		return cond_regex(c, arg, true);
+	case C_QUEUE:
+		c->queue = sv_copy(c->user_msg.a, arg);
+		return ACL_OK;
+	case C_RATELIMIT:
+		return acl_ratelimit(c, arg);
+	case C_RECIPIENTS:
+		return list_match(c, c->recipient, arg, MATCH_ADDRESS, true);
+	case C_REGEX:
+		return cond_regex(c, arg, false);
+	case C_REMOVE_HEADER:
+		return cond_remove_header(c, arg);
+	case C_SEEN:
+		return acl_seen(c, arg);
+	case C_SENDER_DOMAINS:
+		return list_match(c, domain_of(sender_of(c)), arg, MATCH_DOMAIN, true);
+	case C_SENDERS:
+		return list_match(c, sender_of(c), arg, MATCH_ADDRESS, true);
+	case C_SET:
+		return cond_set(c, cd, arg);
+	case C_UDPSEND:
+		return acl_udpsend(c, arg);
+	case C_VERIFY:
+		return acl_verify(c, arg);
+	default: {
+		const acl_cond_def *def = acl_cond_def_get(cd->id);
+		if (def && def->fn)
+			return def->fn(c, arg);
+		return acl_error(c, "internal error: unknown ACL condition %d", cd->id);
+	}
+	}
+}

@@ -1,0 +1,415 @@
+/* "verify =": helo, header_syntax, header_sender, header_names_ascii, not_blind,
+ * reverse_host_lookup, and sender/recipient through acl_ops.verify_address (the router engine
+ * of the delivery issue; a stub chain until then). */
+#include <ctype.h>
+#include <string.h>
+
+#include "core/acl_internal.h"
+#include "core/dns.h"
+#include "lib/arena.h"
+#include "lib/ip.h"
+#include "lib/log.h"
+#include "mail/address.h"
+
+#define W(x) ACL_BIT(ACL_WHERE_##x)
+
+typedef enum vfy { VF_HELO, VF_HEADER_SYNTAX, VF_HEADER_SENDER, VF_HEADER_NAMES_ASCII, VF_NOT_BLIND,
+	VF_REVERSE_HOST_LOOKUP, VF_SENDER, VF_RECIPIENT, VF_CERTIFICATE, VF_CSA, VF__COUNT } vfy;
+
+static const struct { const char *name; unsigned allowed; } kinds[VF__COUNT] = {
+	[VF_HELO] = { "helo", ACL_ALL_WHERE },
+	/* Exim 4.96 lets these through in the QUIT ACL too (with no message they pass). */
+	[VF_HEADER_SYNTAX] = { "header_syntax", W(DATA) | W(NOTSMTP) | W(QUIT) },
+	[VF_HEADER_SENDER] = { "header_sender", W(DATA) | W(NOTSMTP) | W(QUIT) },
+	[VF_HEADER_NAMES_ASCII] = { "header_names_ascii", W(DATA) | W(NOTSMTP) | W(QUIT) },
+	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) },
+	[VF_REVERSE_HOST_LOOKUP] = { "reverse_host_lookup", ACL_ALL_WHERE },
+	[VF_SENDER] = { "sender", W(RCPT) | W(MAIL) | W(PREDATA) | W(MIME) | W(DKIM) | W(DATA) | W(PRDR) | W(NOTSMTP) },
+	[VF_RECIPIENT] = { "recipient", W(RCPT) | W(VRFY) },
+	[VF_CERTIFICATE] = { "certificate", ACL_ALL_WHERE },
+	[VF_CSA] = { "csa", ACL_ALL_WHERE },
+};
+
+/* Headers whose contents are address lists (RFC 5322), which header_syntax checks. */
+static bool address_header(sv name)
+{
+	static const char *const names[] = { "sender", "from", "reply-to", "to", "cc", "bcc",
+		"resent-sender", "resent-from", "resent-reply-to", "resent-to", "resent-cc", "resent-bcc", NULL };
+	for (int i = 0; names[i]; i++)
+		if (sv_eqi(name, sv_cstr(names[i])))
+			return true;
+	return false;
+}
+
+static bool split_header(const msg_header *h, sv *name, sv *value)
+{
+	const char *colon = memchr(h->text.p, ':', h->text.len);
+	if (!colon)
+		return false;
+	*name = sv_trim(sv_make(h->text.p, (size_t)(colon - h->text.p)));
+	*value = sv_sub(h->text, (size_t)(colon - h->text.p) + 1, h->text.len);
+	return true;
+}
+
+/* The client's host name, looked up now if the session has not (Exim does it lazily for these
+ * checks and logs a failure). */
+static void ensure_host_name(acl_ctx *c)
+{
+	msg_origin *o = c->origin;
+	if (!o || !o->host_address.len || o->host_name.len || o->host_lookup_failed || o->host_lookup_deferred)
+		return;
+	sv name, *aliases;
+	size_t naliases;
+	dns_rc rc = dns_host_name_lookup(c->user_msg.a, o->host_address, &name, &aliases, &naliases);
+	if (rc == DNS_SUCCEED) {
+		o->host_name = sv_copy(c->user_msg.a, name);
+		return;
+	}
+	o->host_lookup_deferred = rc == DNS_AGAIN;
+	o->host_lookup_failed = rc != DNS_AGAIN;
+	if (rc != DNS_AGAIN)
+		log_write(LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
+}
+
+static acl_result verify_helo(acl_ctx *c)
+{
+	if (c->helo_verified)
+		return ACL_OK;
+	if (c->helo_verify_failed)
+		return ACL_FAIL;
+	const msg_origin *o = c->origin;
+	if (!o || !o->helo_name.len)
+		return ACL_FAIL;
+	sv helo = o->helo_name;
+	bool ok = false;
+	if (helo.p[0] == '[' && helo.p[helo.len - 1] == ']') {
+		sv lit = sv_range(helo, 1, helo.len - 1);
+		if (sv_starts(lit, "IPv6:") || sv_starts(lit, "ipv6:"))
+			lit = sv_sub(lit, 5, lit.len);
+		ip_addr a, b;
+		ok = ip_parse(lit, &a) && ip_parse(o->host_address, &b) && ip_equal(&a, &b);
+	} else if (ensure_host_name(c), o->host_name.len && sv_eqi(o->host_name, helo)) {
+		ok = true;
+	} else if (o->host_address.len) {
+		sv *addrs;
+		size_t n = 0;
+		ip_addr want;
+		if (dns_host_addresses(c->user_msg.a, helo, &addrs, &n) == DNS_SUCCEED && ip_parse(o->host_address, &want))
+			for (size_t i = 0; i < n && !ok; i++) {
+				ip_addr got;
+				ok = ip_parse(addrs[i], &got) && ip_equal(&got, &want);
+			}
+	}
+	c->helo_verified = ok;
+	c->helo_verify_failed = !ok;
+	return ok ? ACL_OK : ACL_FAIL;
+}
+
+static acl_result verify_header_syntax(acl_ctx *c)
+{
+	if (!c->msg)
+		return ACL_OK;
+	for (const msg_header *h = c->msg->headers; h; h = h->next) {
+		sv name, value;
+		if (h->type == '*' || !split_header(h, &name, &value) || !address_header(name))
+			continue;
+		size_t pos = 0;
+		sv item;
+		addr_group_state groups = { .allow = true };
+		while (addr_next_item(value, &pos, &item)) {
+			if (!sv_trim(item).len)
+				continue;
+			xbuf out;
+			xbuf_init(&out, c->user_msg.a);
+			addr_parsed info;
+			const char *why = NULL;
+			if (!addr_extract(item, &groups, &out, &info, &why) || (!info.empty && !info.has_domain)) {
+				if (!why)
+					why = "missing or malformed local part";
+				xbuf_reset(&c->log_msg);
+				xbuf_printf(&c->log_msg, "syntax error in '" SV_FMT ":' header when scanning for sender: %s in \""
+					SV_FMT "\"", SV_ARG(name), info.has_domain || info.empty ? why : "unqualified address not permitted",
+					SV_ARG(sv_trim(item)));
+				xbuf_reset(&c->user_msg);
+				xbuf_putsv(&c->user_msg, xbuf_sv(&c->log_msg));
+				return ACL_FAIL;
+			}
+		}
+	}
+	return ACL_OK;
+}
+
+static acl_result verify_header_names_ascii(acl_ctx *c)
+{
+	if (!c->msg)
+		return ACL_OK;
+	for (const msg_header *h = c->msg->headers; h; h = h->next) {
+		sv name, value;
+		if (h->type == '*' || !split_header(h, &name, &value))
+			continue;
+		for (size_t i = 0; i < name.len; i++)
+			if ((unsigned char)name.p[i] < 33 || (unsigned char)name.p[i] > 126) {
+				xbuf_reset(&c->log_msg);
+				xbuf_printf(&c->log_msg, "Invalid character in header \"" SV_FMT "\" found", SV_ARG(name));
+				xbuf_reset(&c->user_msg);
+				xbuf_putsv(&c->user_msg, xbuf_sv(&c->log_msg));
+				return ACL_FAIL;
+			}
+	}
+	return ACL_OK;
+}
+
+/* Every envelope recipient must be in To:, Cc: or Bcc: (case of the local part kept unless
+ * case_insensitive). */
+static acl_result verify_not_blind(acl_ctx *c, bool caseless)
+{
+	if (!c->msg)
+		return ACL_OK;
+	for (size_t r = 0; r < c->msg->nrcpt; r++) {
+		sv want = c->msg->rcpt[r].address;
+		bool found = false;
+		for (const msg_header *h = c->msg->headers; h && !found; h = h->next) {
+			sv name, value;
+			if (h->type == '*' || !split_header(h, &name, &value))
+				continue;
+			if (!sv_eqi(name, SV_LIT("to")) && !sv_eqi(name, SV_LIT("cc")) && !sv_eqi(name, SV_LIT("bcc")))
+				continue;
+			size_t pos = 0;
+			sv item;
+			addr_group_state groups = { .allow = true };
+			while (!found && addr_next_item(value, &pos, &item)) {
+				xbuf out;
+				xbuf_init(&out, c->user_msg.a);
+				addr_parsed info;
+				const char *why;
+				if (!addr_extract(item, &groups, &out, &info, &why) || info.empty)
+					continue;
+				sv got = xbuf_sv(&out);
+				if (caseless)
+					found = sv_eqi(got, want);
+				else /* local parts are case-sensitive, domains never */
+					found = got.len == want.len && info.local_len <= got.len
+						&& memcmp(got.p, want.p, info.local_len) == 0
+						&& sv_eqi(sv_sub(got, info.local_len, got.len), sv_sub(want, info.local_len, want.len));
+			}
+		}
+		if (!found) {
+			xbuf_reset(&c->log_msg);
+			xbuf_printf(&c->log_msg, "bcc recipient detected");
+			xbuf_reset(&c->user_msg);
+			xbuf_putsv(&c->user_msg, xbuf_sv(&c->log_msg));
+			return ACL_FAIL;
+		}
+	}
+	return ACL_OK;
+}
+
+static acl_result verify_reverse(acl_ctx *c, bool defer_ok)
+{
+	msg_origin *o = c->origin;
+	if (!o || !o->host_address.len)
+		return ACL_OK; /* a local caller has nothing to look up */
+	ensure_host_name(c);
+	if (o->host_name.len)
+		return ACL_OK;
+	xbuf_reset(&c->log_msg);
+	if (o->host_lookup_deferred) {
+		if (defer_ok)
+			return ACL_OK;
+		xbuf_puts(&c->log_msg, "host lookup deferred for reverse lookup check");
+		return ACL_DEFER;
+	}
+	xbuf_printf(&c->log_msg, "host lookup failed for reverse lookup check");
+	return ACL_FAIL;
+}
+
+static bool has_option(sv options, const char *name)
+{
+	for (size_t i = 0; i < options.len;) {
+		size_t e = i + 1;
+		while (e < options.len && options.p[e] != '/')
+			e++;
+		if (sv_eq_cstr(sv_range(options, i + 1, e), name))
+			return true;
+		i = e;
+	}
+	return false;
+}
+
+/* A sender's verification is done once per message, as Exim does: the first failure is logged
+ * ("sender verify fail for <a>: why") and told in detail, later ones just say it failed. */
+typedef struct sender_cache {
+	struct sender_cache *next;
+	sv address;
+	acl_result result;
+} sender_cache;
+
+static acl_result verify_sender(acl_ctx *c, sv address, sv options)
+{
+	acl_engine *e = acl_engine_of(c);
+	for (sender_cache *sc = e->sender_verified; sc; sc = sc->next)
+		if (sv_eq(sc->address, address)) {
+			if (sc->result == ACL_FAIL || sc->result == ACL_DEFER) {
+				xbuf_reset(&c->user_msg);
+				xbuf_reset(&c->log_msg);
+				const char *t = sc->result == ACL_FAIL ? "Sender verify failed" : "Could not complete sender verify";
+				xbuf_puts(&c->user_msg, t);
+				xbuf_puts(&c->log_msg, t);
+			}
+			return sc->result;
+		}
+	xbuf why_user, why_log;
+	xbuf_init(&why_user, e->a);
+	xbuf_init(&why_log, e->a);
+	acl_result r = c->ops->verify_address(c->ops_ctx, false, address, options, &why_user, &why_log);
+	sender_cache *sc = arena_calloc(e->a, 1, sizeof *sc);
+	sc->address = sv_copy(e->a, address);
+	sc->result = r;
+	sc->next = e->sender_verified;
+	e->sender_verified = sc;
+	if (r != ACL_FAIL && r != ACL_DEFER)
+		return r;
+	bool fail = r == ACL_FAIL;
+	sv why = why_log.len ? xbuf_sv(&why_log) : xbuf_sv(&why_user);
+	const char *summary = fail ? "Sender verify failed" : "Could not complete sender verify";
+	xbuf_reset(&c->user_msg);
+	xbuf_reset(&c->log_msg);
+	if (has_option(options, "no_details")) {
+		xbuf_puts(&c->user_msg, summary);
+	} else {
+		xbuf prefix;
+		xbuf_init(&prefix, e->a);
+		acl_log_prefix(c, &prefix);
+		log_write(LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
+			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(address), why.len ? ": " : "", SV_ARG(why));
+		if (fail) {
+			xbuf_printf(&c->user_msg, "Verification failed for <" SV_FMT ">\n", SV_ARG(address));
+			if (why_user.len)
+				xbuf_printf(&c->user_msg, SV_FMT "\n", SV_ARG(xbuf_sv(&why_user)));
+		}
+		xbuf_puts(&c->user_msg, summary);
+	}
+	xbuf_puts(&c->log_msg, summary);
+	return r;
+}
+
+static acl_result verify_address(acl_ctx *c, bool recipient, sv address, sv options)
+{
+	if (!c->ops || !c->ops->verify_address)
+		return acl_error(c, "cannot verify %s: no router chain in this context", recipient ? "recipient" : "sender");
+	if (!recipient && !address.len)
+		return ACL_OK; /* the null sender always verifies */
+	if (!recipient)
+		return verify_sender(c, address, options);
+	acl_result r = c->ops->verify_address(c->ops_ctx, true, address, options, &c->user_msg, &c->log_msg);
+	if (r == ACL_FAIL && !c->user_msg.len)
+		xbuf_puts(&c->user_msg, "Recipient verify failed");
+	return r;
+}
+
+/* Of the header senders (Sender:, Reply-To:, From:), one must verify. */
+static acl_result verify_header_sender(acl_ctx *c, sv options)
+{
+	if (!c->msg)
+		return ACL_FAIL;
+	acl_result last = ACL_FAIL;
+	bool any = false;
+	static const char *const names[] = { "sender", "reply-to", "from" };
+	for (size_t k = 0; k < 3; k++)
+		for (const msg_header *h = c->msg->headers; h; h = h->next) {
+			sv name, value;
+			if (h->type == '*' || !split_header(h, &name, &value) || !sv_eqi(name, sv_cstr(names[k])))
+				continue;
+			size_t pos = 0;
+			sv item;
+			addr_group_state groups = { .allow = true };
+			while (addr_next_item(value, &pos, &item)) {
+				xbuf out;
+				xbuf_init(&out, c->user_msg.a);
+				addr_parsed info;
+				const char *why;
+				if (!addr_extract(item, &groups, &out, &info, &why) || info.empty)
+					continue;
+				any = true;
+				last = verify_address(c, false, xbuf_sv(&out), options);
+				if (last == ACL_OK || last == ACL_ERROR)
+					return last;
+			}
+		}
+	if (!any) {
+		xbuf_reset(&c->user_msg);
+		xbuf_puts(&c->user_msg, "No valid sender in message header lines");
+		xbuf_reset(&c->log_msg);
+		xbuf_puts(&c->log_msg, "no sender address found in header lines");
+	}
+	return last;
+}
+
+acl_result acl_verify(acl_ctx *c, sv arg)
+{
+	sv a = sv_trim(arg);
+	size_t n = 0;
+	while (n < a.len && a.p[n] != '/' && a.p[n] != '=')
+		n++;
+	sv kind = sv_sub(a, 0, n);
+	int k = -1;
+	for (int i = 0; i < VF__COUNT; i++)
+		if (sv_eqi(kind, sv_cstr(kinds[i].name)))
+			k = i;
+	if (k < 0)
+		return acl_error(c, "expected \"sender[=address]\", \"recipient\", \"helo\", \"header_syntax\", "
+			"\"header_sender\", \"header_names_ascii\" or \"reverse_host_lookup\" at start of ACL condition "
+			"\"verify " SV_FMT "\"", SV_ARG(arg));
+	if (!(kinds[k].allowed & ACL_BIT(c->where)))
+		return acl_error(c, "cannot verify %s in ACL for %s", kinds[k].name, acl_where_name(c->where));
+	sv rest = sv_sub(a, n, a.len);
+	sv given = SV_NULL;
+	if (k == VF_SENDER && rest.len && rest.p[0] == '=') {
+		size_t e = 1;
+		while (e < rest.len && rest.p[e] != '/')
+			e++;
+		given = sv_range(rest, 1, e);
+		rest = sv_sub(rest, e, rest.len);
+	} else if (rest.len && rest.p[0] == '=') {
+		return acl_error(c, "unexpected \"=\" after \"" SV_FMT "\" in ACL condition \"verify " SV_FMT "\"",
+			SV_ARG(kind), SV_ARG(arg));
+	}
+	bool opt_defer_ok = false, opt_caseless = false;
+	for (size_t i = 0; i < rest.len;) {
+		size_t e = i + 1;
+		while (e < rest.len && rest.p[e] != '/')
+			e++;
+		sv opt = sv_range(rest, i + 1, e);
+		if (sv_eq_cstr(opt, "defer_ok"))
+			opt_defer_ok = true;
+		else if (sv_eq_cstr(opt, "case_insensitive"))
+			opt_caseless = true;
+		i = e;
+	}
+	switch ((vfy)k) {
+	case VF_HELO:
+		return verify_helo(c);
+	case VF_HEADER_SYNTAX:
+		return verify_header_syntax(c);
+	case VF_HEADER_SENDER:
+		return verify_header_sender(c, rest);
+	case VF_HEADER_NAMES_ASCII:
+		return verify_header_names_ascii(c);
+	case VF_NOT_BLIND:
+		return verify_not_blind(c, opt_caseless);
+	case VF_REVERSE_HOST_LOOKUP:
+		return verify_reverse(c, opt_defer_ok);
+	case VF_SENDER:
+		return verify_address(c, false, given.p ? given : c->msg ? c->msg->sender : SV_LIT(""), rest);
+	case VF_RECIPIENT:
+		return verify_address(c, true, c->recipient, rest);
+	case VF_CSA:
+		return acl_verify_csa(c, rest.len ? sv_sub(rest, 1, rest.len) : SV_NULL);
+	case VF_CERTIFICATE:
+		/* Without a verified client certificate the condition is false (TLS issue fills it). */
+		return c->origin && c->origin->tls_certificate_verified ? ACL_OK : ACL_FAIL;
+	case VF__COUNT:
+		break;
+	}
+	return ACL_ERROR;
+}

@@ -1,0 +1,43 @@
+/* Hints databases: small persistent key -> value stores under <spool_directory>/db/, one LMDB
+ * file per named database ("ratelimit", "seen", and for delivery "retry", "wait-<transport>",
+ * "callout", "tls"). LMDB gives the locking: any number of readers, one writer at a time across
+ * processes; every write is its own durable transaction. Values are opaque bytes; each user
+ * defines its record layout (and should put a version byte first).
+ *
+ * A database is opened per use and closed soon after, as Exim does with its hints files, so
+ * long-lived processes do not pin old map sizes. */
+#ifndef POSTERN_CORE_HINTSDB_H
+#define POSTERN_CORE_HINTSDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/str.h"
+
+typedef struct hintsdb hintsdb;
+
+/* Open (creating <spool>/db/ and the database when not readonly) "<spool>/db/<name>". name
+ * must be a plain file name. NULL with err set on failure (a readonly open of a missing
+ * database fails with ENOENT's text). */
+hintsdb *hintsdb_open(const char *spool_directory, const char *name, bool readonly, xbuf *err);
+void hintsdb_close(hintsdb *db);
+
+/* 1: found (value appended to out), 0: not found, -1: error. */
+int hintsdb_get(hintsdb *db, sv key, xbuf *out);
+bool hintsdb_put(hintsdb *db, sv key, sv value);
+/* True also when the key did not exist. */
+bool hintsdb_delete(hintsdb *db, sv key);
+
+/* Read-modify-write under the writer lock: fn sees the old value (found false: none) and either
+ * fills out (stored) or sets *remove. Returning false leaves the record as it was. */
+typedef bool (*hintsdb_update_fn)(void *ctx, sv old, bool found, xbuf *out, bool *remove);
+bool hintsdb_update(hintsdb *db, sv key, hintsdb_update_fn fn, void *ctx);
+
+/* Every record in key order; fn returns false to stop. */
+typedef bool (*hintsdb_iter_fn)(void *ctx, sv key, sv value);
+bool hintsdb_iterate(hintsdb *db, hintsdb_iter_fn fn, void *ctx);
+
+/* The last error's text (for log lines). */
+const char *hintsdb_error(const hintsdb *db);
+
+#endif
