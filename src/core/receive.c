@@ -102,6 +102,13 @@ receive_ctx *receive_begin(message *m, const spool_config *sc, receive_input how
 		.header_maxsize = conf_main.header_maxsize,
 		.header_line_max = conf_main.header_line_maxsize,
 	};
+	/* Defaults until the caller says more (receive_set_opts): a message without a sending host
+	 * (-bs, -bS) is locally originated, as Exim counts it, and gets the local fix-ups; the
+	 * caller is taken as trusted (no Sender: checks) since only local submission knows. */
+	r->opts.local = !(m->origin && m->origin->host_address.len);
+	r->opts.trusted = true;
+	if (m->origin)
+		r->opts.login = m->origin->login;
 	rx_init(&r->rd, m->a, how, &lim, body_to_spool, r);
 	r->rd.wire = how == RECV_SMTP_BDAT && conf_main.spool_wireformat;
 	return r;

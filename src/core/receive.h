@@ -54,7 +54,8 @@ typedef struct receive_opts {
 
 /* Begin receiving into message m (id assigned here, -D opened). */
 receive_ctx *receive_begin(message *m, const spool_config *sc, receive_input how, xbuf *err);
-/* Set before receive_prepare_headers (defaults: all false, env NULL). */
+/* Set before receive_prepare_headers. Defaults from receive_begin: local when the origin has
+ * no host address (-bs), trusted, login from the origin; the rest false/empty, env NULL. */
 void receive_set_opts(receive_ctx *r, const receive_opts *o);
 /* The controls the MAIL/RCPT/predata (or non-SMTP) ACLs set that change the fix-ups:
  * submission (with domain=/name=), suppress_local_fixups. */
