@@ -231,3 +231,31 @@ def test_untrusted_set_sender(postern_bin, tmp_path):
     assert "-sender_set_untrusted" in lines
     # the caller is not the sender: From: is the envelope sender, and a Sender: is added
     assert "From: nobody-list@b.c" in h
+
+
+BS_CASES = [
+    ("fixups", b"Subject: a\r\nTo: unq, Name <n>\r\nFrom: root\r\n\r\nbody\r\n..dot\r\n.\r\n"),
+    ("bare LF after CRLF", b"Subject: a\r\nX-Y: b\nc: d\rX-Z: e\r\n\r\nbody\rcr\nlf\r\n.x\r\n..\r\nnul\0z\r\n.\r\n"),
+    ("with ids", b"Message-ID: <m@x>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: f@g\r\n\r\nx\r\n.\r\n"),
+]
+
+
+@pytest.mark.skipif(not os.path.exists(EXIM), reason="Debian's exim4 is not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="exim needs root for a private spool")
+@pytest.mark.parametrize("name,data", BS_CASES, ids=[c[0] for c in BS_CASES])
+def test_bs_headers_and_body_as_exim(postern_bin, tmp_path, name, data):
+    """-bs is locally originated: the same header fix-ups and body as Exim (the -H option lines
+    belong to the SMTP session and are not compared here)."""
+    conv = b"EHLO foo\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n" + data + b"QUIT\r\n"
+    out = {}
+    for who, binary in (("exim", EXIM), ("postern", postern_bin)):
+        work = tmp_path / who
+        spool = work / "spool"
+        spool.mkdir(parents=True)
+        conf = work / "conf"
+        conf.write_text(CONF.format(spool=spool, extra="acl_smtp_rcpt = accept"))
+        subprocess.run([binary, "-C", str(conf), "-odq", "-bs"], input=conv, capture_output=True, timeout=30)
+        files = {f.name[-1]: mask(f.read_bytes()) for f in (spool / "input").iterdir()}
+        out[who] = (files["H"].split(b"\n\n", 1)[1], files["D"])
+    assert out["postern"][0].decode("latin-1") == out["exim"][0].decode("latin-1")
+    assert out["postern"][1] == out["exim"][1]
