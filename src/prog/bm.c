@@ -466,8 +466,22 @@ int bm_main(const cmdline *cl)
 		receive_abort(r);
 		return fail("%s", m->nnonrcpt ? "all -t recipients overridden by command line" : "no recipients in message");
 	}
+	/* acl_not_smtp_mime: once per MIME part, before acl_not_smtp. Exim 4.96 ends a local
+	 * submission it rejects with status 1 and writes nothing at all (no log line, no message
+	 * on stderr); so does this. */
+	if (conf_main.acl_not_smtp_mime && *conf_main.acl_not_smtp_mime) {
+		xbuf spec;
+		xbuf_init(&spec, m->a);
+		if (xp_expand(&env, sv_cstr(conf_main.acl_not_smtp_mime), &spec, &err) != XP_OK
+			|| receive_mime_acl(r, xbuf_sv(&spec), &env, &acl.c) != ACL_OK) {
+			receive_abort(r);
+			return 1;
+		}
+	}
 	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
+		log_set_id(m->id);  /* logwrite lines carry the id, as in Exim */
 		acl_result rc = run_acl(conf_main.acl_not_smtp, ACL_WHERE_NOTSMTP, &env, m, o, &acl);
+		log_set_id(NULL);
 		if (rc == ACL_DISCARD) {
 			/* Exim logs the arrival and a blackhole delivery, and exits with status 1. */
 			receive_discard(r, "non-SMTP ACL discarded recipients");

@@ -56,11 +56,86 @@ def submit(binary, workdir, args, message, extra=""):
     if mainlog.exists():
         log = b"\n".join(mask(line) for line in mainlog.read_bytes().splitlines()
                          if b"<=" in line or b"rejected" in line or b"no recipients" in line
-                         or b"abandoned" in line or b"=>" in line or b"Completed" in line)
+                         or b"abandoned" in line or b"=>" in line or b"Completed" in line
+                         or b"MIME:" in line)
     return proc, files, log
 
 
+MIME_ACL = ("acl_not_smtp_mime = m1\nbegin acl\nm1:\n  warn logwrite = MIME: ct=[$mime_content_type] "
+            "cs=[$mime_charset] fn=[${str2b64:$mime_filename}] bd=[$mime_boundary] mp=$mime_is_multipart "
+            "rfc=$mime_is_rfc822 cl=$mime_is_coverletter pc=$mime_part_count cd=[$mime_content_disposition] "
+            "cte=[$mime_content_transfer_encoding] cid=[$mime_content_id] desc=[$mime_content_description] "
+            "size=$mime_content_size an=$mime_anomaly_level\n  accept")
+MIME_MSG1 = b"""Subject: m
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="XYZ"
+
+preamble
+--XYZ
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: quoted-printable
+
+hello =C3=A9
+--XYZ
+Content-Type: application/octet-stream; name="a.bin"
+Content-Disposition: attachment; filename="a.bin"
+Content-Transfer-Encoding: base64
+Content-ID: <cid1@x>
+Content-Description: some data
+
+AAECAwQ=
+--XYZ
+Content-Type: message/rfc822
+
+Subject: inner
+Content-Type: text/plain
+
+inner body
+--XYZ--
+epilogue
+"""
+MIME_MSG2 = b"""Subject: m
+Content-Type: Multipart/Mixed (comment); Boundary=abc
+
+--abc
+Content-Type: TEXT/Plain; Charset="ISO-8859-1" (c)
+Content-Transfer-Encoding: Quoted-Printable
+Content-Description: "quoted desc" (cmt) x
+Content-Disposition: INLINE; filename="my file.txt"
+
+x
+--abc
+Content-Type: application/pdf; name="=?UTF-8?Q?r=C3=A9sum=C3=A9.pdf?="
+Content-Disposition: attachment
+
+y
+--abc
+Content-Type: multipart/alternative; boundary="inner"
+
+--inner
+Content-Type: text/plain
+
+a
+--inner
+Content-Type: text/html
+
+b
+--inner--
+--abc
+Content-Disposition: attachment; filename*=UTF-8''na%C3%AFve.txt
+
+z
+--abc--
+"""
+
 CASES = [
+    ("mime parts", ["-f", "a@b.c", "x@y"], MIME_MSG1, MIME_ACL),
+    ("mime normalising", ["-f", "a@b.c", "x@y"], MIME_MSG2, MIME_ACL),
+    ("mime none", ["-f", "a@b.c", "x@y"], b"Subject: x\n\nhello\n", MIME_ACL),
+    ("mime single part", ["-f", "a@b.c", "x@y"], b"Subject: x\nContent-Type: text/plain\n\nhello\n", MIME_ACL),
+    ("mime deny is silent", ["-oep", "-f", "a@b.c", "x@y"], MIME_MSG2,
+     "acl_not_smtp_mime = m1\nbegin acl\nm1:\n  deny condition = ${if eq{$mime_content_type}{application/pdf}}\n"
+     "    message = no pdf here\n  accept"),
     ("plain", ["-f", "a@b.c", "x@y.z"], b"Subject: hi\nTo: x@y\n\nbody line\n..dot\nlast\n", ""),
     ("two rcpts, no for", ["-f", "a@b.c", "x@y.z", "p@q.r"], b"Subject: a\n\nx\n", ""),
     ("comma list, unqualified", ["-f", "a@b.c", "a@b, c", "d"], b"Subject: a\n\nx\n", ""),
