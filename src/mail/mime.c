@@ -310,29 +310,29 @@ bool mime_next(mime_iter *it, mime_part *out)
 			if (out->is_multipart && out->boundary.len) {
 				sv ct = out->content_type;
 				push_frame(it, (mime_frame){
-					.body = out->body, .boundary = out->boundary, .multipart = true,
+					.body = out->body, .boundary = out->boundary,
 					.coverletter = out->is_coverletter, .rfc822 = out->is_rfc822,
 					.alternative = sv_eq_cstr(ct, "multipart/alternative") || sv_eq_cstr(ct, "multipart/related"),
 				});
-			} else if (sv_eq_cstr(out->content_type, "message/rfc822") && it->depth + 1 < MIME_MAX_DEPTH) {
-				/* The attached message comes next, as a message of its own. */
-				push_frame(it, (mime_frame){ .multipart = false, .saved_count = it->count, .rfc822 = true });
-				it->count = -1;
-				it->pending = true;
-				it->pending_text = out->body;
-				it->pending_cover = true;
-				it->pending_rfc822 = true;
+			} else if (sv_eq_cstr(out->content_type, "message/rfc822") && it->attached_n < MIME_MAX_ATTACHED) {
+				/* Walked as a message of its own once this one is done. */
+				it->attached[(it->attached_head + it->attached_n++) % MIME_MAX_ATTACHED] = out->body;
 			}
 			return true;
 		}
-		if (it->depth <= 0)
-			return false;
-		mime_frame *f = &it->stack[it->depth];
-		if (!f->multipart) {
-			it->count = f->saved_count;
-			it->depth--;
+		if (it->depth <= 0) {
+			if (!it->attached_n)
+				return false;
+			it->pending = true;
+			it->pending_text = it->attached[it->attached_head];
+			it->attached_head = (it->attached_head + 1) % MIME_MAX_ATTACHED;
+			it->attached_n--;
+			it->pending_cover = true;
+			it->pending_rfc822 = true;
+			it->count = -1;
 			continue;
 		}
+		mime_frame *f = &it->stack[it->depth];
 		sv text;
 		if (!next_subpart(f, &text)) {
 			it->depth--;

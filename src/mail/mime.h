@@ -4,9 +4,9 @@
  *   - the message itself is the first part (part count 0, always a cover letter); each part of
  *     a multipart follows in order, nested multiparts depth first, the part count rising by one
  *     for each; multipart containers are parts too;
- *   - a message/rfc822 part is followed by the attached message as a new message: its parts
- *     have is_rfc822 set and their own count from 0; when the attached message has been walked
- *     the outer count continues;
+ *   - an attached message (a message/rfc822 part) is walked as a message of its own after the
+ *     message containing it has been walked completely (attached messages in the order they
+ *     were met): its parts have is_rfc822 set and their own count from 0;
  *   - cover letters: the outermost part is one; the parts of a multipart/alternative or
  *     multipart/related cover letter are; of any other multipart cover letter only the first
  *     part is; nothing inside an attachment is;
@@ -28,7 +28,7 @@
 #include "lib/arena.h"
 #include "lib/str.h"
 
-enum { MIME_MAX_DEPTH = 20, MIME_MAX_PARTS = 10000 };
+enum { MIME_MAX_DEPTH = 20, MIME_MAX_PARTS = 10000, MIME_MAX_ATTACHED = 64 };
 
 typedef struct mime_part {
 	sv headers;            /* the part's header lines (for the top part: the message's) */
@@ -45,12 +45,10 @@ typedef struct mime_frame {
 	sv body;               /* multipart: the text holding the parts */
 	sv boundary;
 	size_t pos;            /* where to look for the next part */
-	bool multipart;        /* false: an attached message (its top entity is pending) */
 	bool started, done;
 	bool coverletter, alternative;
 	int index;             /* parts returned from this multipart */
 	bool rfc822;
-	int saved_count;       /* attached message: the outer count to restore */
 } mime_frame;
 
 typedef struct mime_iter {
@@ -62,6 +60,8 @@ typedef struct mime_iter {
 	bool pending;          /* an entity waits to be returned */
 	sv pending_text;       /* its text (headers, blank line, body) */
 	bool pending_cover, pending_rfc822;
+	sv attached[MIME_MAX_ATTACHED]; /* attached messages still to walk (a queue) */
+	int attached_head, attached_n;
 	int count;             /* last part count given */
 	int total;
 } mime_iter;

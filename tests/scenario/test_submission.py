@@ -131,6 +131,14 @@ z
 CASES = [
     ("mime parts", ["-f", "a@b.c", "x@y"], MIME_MSG1, MIME_ACL),
     ("mime normalising", ["-f", "a@b.c", "x@y"], MIME_MSG2, MIME_ACL),
+    ("mime attached message walked last", ["-f", "a@b.c", "x@y"],
+     b"Subject: m\nContent-Type: multipart/mixed; boundary=\"XYZ\"\n\n--XYZ\nContent-Type: message/rfc822\n\n"
+     b"Subject: inner\nContent-Type: multipart/mixed; boundary=in\n\n--in\nContent-Type: text/plain\n\ninner body\n"
+     b"--in\nContent-Type: message/rfc822\n\nSubject: deeper\n\nd\n--in--\n--XYZ\nContent-Type: text/plain\n\nafter\n--XYZ--\n",
+     MIME_ACL),
+    ("mime boundary prefix", ["-f", "a@b.c", "x@y"],
+     b"Subject: m\nContent-Type: multipart/mixed; boundary=b1\n\n--b1\nContent-Type: text/plain\n\none\n--b12\n"
+     b"Content-Type: text/html\n\ntwo\n--b1 \nContent-Type: image/png\n\nthree\n--b1--\n", MIME_ACL),
     ("mime none", ["-f", "a@b.c", "x@y"], b"Subject: x\n\nhello\n", MIME_ACL),
     ("mime single part", ["-f", "a@b.c", "x@y"], b"Subject: x\nContent-Type: text/plain\n\nhello\n", MIME_ACL),
     ("mime deny is silent", ["-oep", "-f", "a@b.c", "x@y"], MIME_MSG2,
