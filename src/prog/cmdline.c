@@ -69,6 +69,11 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 				return fail(err, errlen, "%s: string expected after -bh", cl->called_as);
 			cl->mode = a[3] == 'c' ? MODE_BHC : MODE_BH;
 			cl->bh_address = argv[++i];
+		} else if (strcmp(a, "-bt") == 0) {
+			cl->mode = MODE_BT;
+		} else if (strcmp(a, "-bv") == 0 || strcmp(a, "-bvs") == 0) {
+			cl->mode = MODE_BVA;
+			cl->verify_sender = a[3] == 's';
 		} else if (strcmp(a, "-bm") == 0) {
 			cl->mode = MODE_BM;
 		} else if (strncmp(a, "-bp", 3) == 0 && strspn(a + 3, "cruai") == strlen(a + 3)) {
