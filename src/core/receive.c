@@ -17,30 +17,9 @@
  * mapped whole. */
 #define RECEIVE_BODY_MAX ((size_t)16 << 20)
 
-/* Remember the last RECEIVE_TAIL body bytes (see receive_internal.h). */
-static void keep_tail(receive_ctx *r, const char *p, size_t n)
-{
-	if (!r->tail)
-		r->tail = arena_alloc(r->a, RECEIVE_TAIL);
-	if (n > RECEIVE_TAIL) {
-		r->written += (long long)(n - RECEIVE_TAIL);
-		p += n - RECEIVE_TAIL;
-		n = RECEIVE_TAIL;
-	}
-	while (n) {
-		size_t at = (size_t)(r->written % RECEIVE_TAIL);
-		size_t k = RECEIVE_TAIL - at < n ? RECEIVE_TAIL - at : n;
-		memcpy(r->tail + at, p, k);
-		r->written += (long long)k;
-		p += k;
-		n -= k;
-	}
-}
-
 static bool body_to_spool(void *ctx, const char *p, size_t n)
 {
 	receive_ctx *r = ctx;
-	keep_tail(r, p, n);
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
 	if (spool_write_body(r->txn, p, n, &err))
@@ -411,7 +390,7 @@ void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl)
 
 bool receive_body(receive_ctx *r, sv *body)
 {
-	int fd = spool_data_fd(r->txn);
+	int fd = spool_data_fd(r->txn); /* flushes what the spool still buffers */
 	if (fd < 0)
 		return false;
 	size_t want = r->rd.body_size > (long long)RECEIVE_BODY_MAX ? RECEIVE_BODY_MAX : (size_t)r->rd.body_size;
@@ -425,12 +404,6 @@ bool receive_body(receive_ctx *r, sv *body)
 		if (k <= 0)
 			break;
 		got += (size_t)k;
-	}
-	/* What the spool still holds in its write buffer is the end of what was written. */
-	long long from = r->written - RECEIVE_TAIL < 0 ? 0 : r->written - RECEIVE_TAIL;
-	while (got < want && r->tail && (long long)got >= from && (long long)got < r->written) {
-		buf[got] = r->tail[got % RECEIVE_TAIL];
-		got++;
 	}
 	buf[got] = '\0';
 	*body = (sv){ buf, got, 1, 0 };

@@ -6,8 +6,6 @@
 #include "core/receive.h"
 #include "core/receive_data.h"
 
-enum { RECEIVE_TAIL = 128 * 1024 };
-
 struct receive_ctx {
 	message *m;
 	arena *a;                    /* the message's arena */
@@ -24,11 +22,6 @@ struct receive_ctx {
 	sv received_prefix;          /* its text before the timestamp (ends ";\n\t") */
 	bool msgid_created;          /* the Message-Id header was ours (log "id*=") */
 	long long header_bytes;      /* size of the headers in the -H file sense (no '*') */
-	/* The last body bytes given to the spool: spool_write_body buffers (up to 64 KB) and has
-	 * no flush short of the commit, so receive_body completes what the file does not have
-	 * yet from here. */
-	char *tail;                  /* RECEIVE_TAIL bytes, circular */
-	long long written;           /* body bytes given to the spool in all */
 };
 
 /* receive_log.c */
