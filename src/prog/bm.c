@@ -313,8 +313,10 @@ int bm_main(const cmdline *cl)
 	if (cl->sender) {
 		const char *why = NULL;
 		const char *s = strcmp(cl->sender, "<>") == 0 || !*cl->sender ? "" : parse_address(sv_cstr(cl->sender), qd, &why);
-		if (!s)
-			return fail("bad -f address \"%s\"", cl->sender);
+		if (!s) {
+			fprintf(stderr, "exim: bad -f address \"%s\": %s\n", cl->sender, why ? why : "malformed address");
+			return 1;
+		}
 		if (c.trusted || !*s) {
 			m->sender = sv_cstr(s);
 			sender_local = false;
@@ -354,8 +356,13 @@ int bm_main(const cmdline *cl)
 				message_add_recipient(m, sv_tainted(sv_cstr(a)));
 		}
 	}
-	if (!cl->extract_recipients && m->nrcpt == 0)
-		return fail("%s", "no recipients given");
+	if (!cl->extract_recipients && m->nrcpt == 0) {
+		/* What Exim says when called with neither recipients nor -t. */
+		fputs("Exim is a Mail Transfer Agent. It is normally called by Mail User Agents,\n"
+			"not directly from a shell command line. Options and/or arguments control\n"
+			"what it does when called. For a list of options, see the Exim documentation.\n", stderr);
+		return 1;
+	}
 
 	bm_acl acl;
 	acl_controls controls;

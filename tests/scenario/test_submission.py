@@ -202,6 +202,7 @@ CASES = [
     ("resent -t", ["-t", "-f", "a@b.c"], b"Subject: a\nTo: t@x\nResent-To: q@r\n\nx\n", ""),
     ("qualify headers", ["-f", "a@b.c", "x@y"], b"From: unq\nReply-To: r\nSubject: a\nSender: s\nCc: unq, Name <n>\n\nx\n", ""),
     ("login From appended", ["x@y"], b"From: root\nSubject: a\n\nx\n", ""),
+    ("no recipients, no -t", ["-oep", "-bm"], b"Subject: a\n\nx\n", ""),
     ("uucp From line", ["x@y"], b"From uu@cp.example Fri Jan  5 12:35 GMT 1996\nSubject: a\n\nx\n", ""),
     ("uucp From line, -f", ["-f", "a@b.c", "x@y"], b"From uu@cp.example Fri Jan  5 12:35 GMT 1996\nSubject: a\n\nx\n", ""),
     ("uucp From line, unqualified", ["x@y"], b"From uu Fri, 7 Jan 97 14:00:00 GMT\r\nSubject: a\n\nx\n", ""),
@@ -237,6 +238,16 @@ def test_no_recipients(run_postern, tmp_path):
     assert r.returncode == 1
     assert "no recipients in message" in r.stderr
     assert not list((spool / "input").glob("*-H")) if (spool / "input").exists() else True
+
+
+def test_bad_sender(run_postern, tmp_path):
+    # Exim: 'exim: bad -f address "bad<": <reason>' and status 1 (the reasons come from the
+    # address parser and are not all worded as Exim's yet).
+    conf = CONF.format(spool=tmp_path / "spool", extra="")
+    r = run_postern("-odq", "-f", "bad<", "x@y", input="Subject: a\n\nx\n", config=conf)
+    assert r.returncode == 1
+    assert r.stderr.startswith('exim: bad -f address "bad<": ')
+    assert not (tmp_path / "spool" / "input").exists() or not list((tmp_path / "spool" / "input").iterdir())
 
 
 def test_bad_recipient(run_postern, tmp_path):
