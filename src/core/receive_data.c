@@ -346,7 +346,10 @@ receive_status rx_finish(rx_reader *r)
 				r->ended = true;
 				goto done;
 			}
-			bare_cr(r);
+			/* A CR as the very last byte ends a line that has text; on an empty line Exim
+			 * drops it (a BDAT LAST chunk ending "\r\n\r" adds no empty line). */
+			if (!r->line_start || r->pending_dot)
+				bare_cr(r);
 		}
 		if (r->pending_dot) {
 			r->pending_dot = false;
