@@ -100,7 +100,7 @@ static void text_byte(rx_reader *r, char c)
 	r->cont_space = false;
 	r->linelen++;
 	if (r->in_header)
-		header_byte(r, c);
+		header_byte(r, c == '\0' ? '?' : c); /* Exim turns a NUL in a header line into '?' */
 	else
 		body_byte(r, c);
 }

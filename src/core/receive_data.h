@@ -16,7 +16,8 @@
  *   - Wire format (BDAT with spool_wireformat): once the header block has ended, body bytes are
  *     passed on untouched and no line end is added; a non-header line that ended the header
  *     block has already been converted (Exim does the same).
- * The header block ends at an empty line (not kept) or at the first line that is neither a
+ * A NUL in the header block becomes '?'. The header block ends at an empty line (not kept) or
+ * at the first line that is neither a
  * header ("name:") nor a continuation; that line starts the body.
  */
 #ifndef POSTERN_CORE_RECEIVE_DATA_H

@@ -332,6 +332,14 @@ BS_CASES = [
     ("bare LF after CRLF", b"Subject: a\r\nX-Y: b\nc: d\rX-Z: e\r\n\r\nbody\rcr\nlf\r\n.x\r\n..\r\nnul\0z\r\n.\r\n"),
     ("bdat", b"EHLO foo\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nBDAT 20\r\nSubject: t\r\n\r\nab\r\n\r\n"
              b"BDAT 12 LAST\r\nline2\r\n..\r\n\rQUIT\r\n"),
+    ("smtp From line is body", b"From x@y Fri Jan  5 12:35 GMT 1996\r\nSubject: a\r\n\r\nb\r\n.\r\n"),
+    ("nul and 8bit in header", b"Subject: a\0b \xc3\xa9\r\nX: \xff\r\n\r\nb\r\n.\r\n"),
+    ("folded and blank-start", b"Subject: a\r\n  folded\r\n\tmore\r\n X: not\r\n\r\nb\r\n.\r\n"),
+    ("no blank line", b"Subject: a\r\nX: b\r\n.\r\n"),
+    ("body only", b"\r\nonly body\r\n.\r\n"),
+    ("leading continuation", b" cont\r\nSubject: a\r\n\r\nb\r\n.\r\n"),
+    ("colon header names", b"X-A : spaced\r\nX-B:nospace\r\n:empty\r\n\r\nb\r\n.\r\n"),
+    ("dots", b"Subject: a\r\n\r\n.\r\n".replace(b".\r\n", b"..\r\n...x\r\n. \r\n.\r\n", 1)),
     ("with ids", b"Message-ID: <m@x>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: f@g\r\n\r\nx\r\n.\r\n"),
 ]
 
