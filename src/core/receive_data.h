@@ -17,8 +17,8 @@
  *     passed on untouched and no line end is added; a non-header line that ended the header
  *     block has already been converted (Exim does the same).
  * A NUL in the header block becomes '?'. The header block ends at an empty line (not kept) or
- * at the first line that is neither a
- * header ("name:") nor a continuation; that line starts the body.
+ * at the first line that is neither a header ("name:", the name possibly empty) nor a
+ * continuation; that line starts the body.
  */
 #ifndef POSTERN_CORE_RECEIVE_DATA_H
 #define POSTERN_CORE_RECEIVE_DATA_H
