@@ -158,6 +158,10 @@ CASES = [
     ("local sender", ["x@y.z"], b"Subject: a\n\nx\n", ""),
     ("login From", ["-F", "Joe \"Q\" Public", "x@y"], b"Subject: a\nFrom: root\n\nx\n", ""),
     ("fullname", ["-F", "Joe Q Public", "x@y"], b"Subject: a\n\nx\n", ""),
+    ("fullname with dot", ["-F", "Joe Q. Public", "x@y"], b"Subject: a\n\nx\n", ""),
+    ("fullname with comma", ["-F", "Public, Joe", "x@y"], b"Subject: a\n\nx\n", ""),
+    ("fullname 8bit", ["-F", "J\u00f6rg M\u00fcller", "x@y"], b"Subject: a\n\nx\n", ""),
+    ("fullname quote", ["-F", 'Joe "Q', "x@y"], b"Subject: a\n\nx\n", ""),
     ("removals", ["x@y.z"], b"Subject: a\nReturn-Path: <x@y>\nEnvelope-To: e@f\nDelivery-Date: now\n"
      b"Received: from a\nX-A: 1\n\nx\n", "message_id_header_text = foo\nmessage_id_header_domain = bar.example"),
     ("-t", ["-t", "-f", "<>"], b"Subject: a\nTo: t1@x, T2 <t2@y>\nCc: c@z, unq\nBcc: b@w\n\nx\n", ""),
