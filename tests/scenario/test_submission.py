@@ -165,6 +165,8 @@ CASES = [
     ("removals", ["x@y.z"], b"Subject: a\nReturn-Path: <x@y>\nEnvelope-To: e@f\nDelivery-Date: now\n"
      b"Received: from a\nX-A: 1\n\nx\n", "message_id_header_text = foo\nmessage_id_header_domain = bar.example"),
     ("-t", ["-t", "-f", "<>"], b"Subject: a\nTo: t1@x, T2 <t2@y>\nCc: c@z, unq\nBcc: b@w\n\nx\n", ""),
+    ("-t groups and duplicates", ["-t", "-f", "a@b.c"], b"Subject: a\nTo: team: a@x, b@y;, a@x\nCc: A <a@x>, (c) c@z\n\nx\n", ""),
+    ("-t resent bcc", ["-t", "-f", "a@b.c"], b"Subject: a\nTo: t@x\nResent-To: q@r\nResent-Bcc: hidden@h\nBcc: b@w\n\nx\n", ""),
     ("-t exclusion", ["-t", "-f", "a@b.c", "t1@x"], b"Subject: a\nTo: t1@x, T2 <t2@y>\n\nx\n", ""),
     ("existing ids", ["-f", "a@b.c", "x@y.z"], b"Message-ID: <m@x>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n"
      b"From: f@g\nSubject: s\n\nx\n", ""),
