@@ -14,10 +14,12 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -255,6 +257,37 @@ static const char *host_text(const msg_origin *o)
 	return xbuf_cstr(&b);
 }
 
+/* ---- reading stdin within receive_timeout ---- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* read(0) that gives up at deadline (ms, 0: never): -2 on timeout. */
+static ssize_t read_input(char *buf, size_t n, long long deadline)
+{
+	for (;;) {
+		if (deadline) {
+			long long left = deadline - now_ms();
+			if (left <= 0)
+				return -2;
+			struct pollfd pfd = { .fd = 0, .events = POLLIN };
+			int pr = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr == 0)
+				return -2;
+		}
+		ssize_t k = read(0, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		return k;
+	}
+}
+
 /* ---- main ---- */
 
 static int fail(const char *fmt, const char *arg)
@@ -398,10 +431,15 @@ int bm_main(const cmdline *cl)
 	/* The first line, for the UUCP From line: read until it is complete (or long enough). */
 	size_t have = 0;
 	bool eof = false;
+	/* receive_timeout bounds the whole read (0: no limit), as in Exim. */
+	long long deadline = conf_main.receive_timeout > 0 ? now_ms() + conf_main.receive_timeout * 1000LL : 0;
+	bool timed_out = false;
 	while (have < BM_FROMLINE_MAX && !memchr(buf, '\n', have)) {
-		ssize_t n = read(0, buf + have, BM_FROMLINE_MAX - have);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = read_input(buf + have, BM_FROMLINE_MAX - have, deadline);
+		if (n == -2) {
+			timed_out = true;
+			break;
+		}
 		if (n <= 0) {
 			eof = true;
 			break;
@@ -438,16 +476,26 @@ int bm_main(const cmdline *cl)
 	}
 	if (st == RECV_MORE && eof)
 		st = receive_eof(r);
-	while (st == RECV_MORE) {
-		ssize_t n = read(0, buf, BM_READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
+	while (st == RECV_MORE && !timed_out) {
+		ssize_t n = read_input(buf, BM_READ_CHUNK, deadline);
+		if (n == -2) {
+			timed_out = true;
+			break;
+		}
 		if (n <= 0) {
 			st = receive_eof(r);
 			break;
 		}
 		size_t used = 0;
 		st = receive_feed(r, buf, (size_t)n, &used, false);
+	}
+	if (timed_out) {
+		log_set_id(m->id);
+		log_write(LOG_MAIN, "timed out while reading local message");
+		log_set_id(NULL);
+		receive_abort(r);
+		fprintf(stderr, "exim: timed out while reading - message abandoned\n");
+		return 1;
 	}
 	if (st != RECV_END) {
 		xbuf reply;

@@ -370,3 +370,25 @@ def test_bs_headers_and_body_as_exim(postern_bin, tmp_path, name, data):
         out[who] = (files["H"].split(b"\n\n", 1)[1], files["D"])
     assert out["postern"][0].decode("latin-1") == out["exim"][0].decode("latin-1")
     assert out["postern"][1] == out["exim"][1]
+
+
+def test_receive_timeout(postern_bin, tmp_path):
+    """receive_timeout bounds the read of a local message (Exim 4.96's texts and status)."""
+    import time
+    spool = tmp_path / "spool"
+    conf = tmp_path / "conf"
+    conf.write_text(CONF.format(spool=spool, extra="receive_timeout = 1s"))
+    p = subprocess.Popen([postern_bin, "-C", str(conf), "-odq", "-oep", "-f", "a@b.c", "x@y"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(b"Subject: a\n\npartial")
+    p.stdin.flush()
+    start = time.monotonic()
+    p.wait(timeout=10)
+    took = time.monotonic() - start
+    err = p.stderr.read()
+    p.stdin.close()
+    assert p.returncode == 1
+    assert took < 5
+    assert err == b"exim: timed out while reading - message abandoned\n"
+    assert b"timed out while reading local message" in (spool / "log" / "mainlog").read_bytes()
+    assert not list((spool / "input").iterdir())
