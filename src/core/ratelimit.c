@@ -226,8 +226,8 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	};
 	if (!(usable[mode] & ACL_BIT(c->where))) {
 		if (strict || leaky)
-			return acl_error(c, "\"%s\" must not have /leaky or /strict option in %s ACL", mode_names[mode],
-				acl_where_name(c->where));
+			return acl_error(c, "error in arguments to \"ratelimit\" condition: \"%s\" must not have /leaky or "
+				"/strict option, or cannot be used in %s ACL", mode_names[mode], acl_where_name(c->where));
 		readonly = true;
 	}
 	if (!key.p)

@@ -367,7 +367,8 @@ static void test_ratelimit(void)
 	/* per_rcpt where it makes no sense: read-only, and strict is refused */
 	o = run("a_rate", ACL_WHERE_CONNECT, "1.2.3.4", NULL);
 	CHECK_INT(o.rc, ACL_ERROR);
-	CHECK_STR(o.log, "\"per_rcpt\" must not have /leaky or /strict option in connection ACL");
+	CHECK_STR(o.log, "error in arguments to \"ratelimit\" condition: \"per_rcpt\" must not have /leaky or "
+		"/strict option, or cannot be used in connection ACL");
 }
 
 /* Transcripts of Exim 4.96 -bh with these ACLs (four and three RCPT commands). */
