@@ -93,7 +93,7 @@ struct acl_ctx {
 	acl_header *add_headers;    /* in order */
 	sv remove_headers;          /* colon list, accumulated */
 	int delay_seconds;          /* total "delay =" served (the engine sleeps unless -bh) */
-	bool host_checking;         /* -bh: don't sleep on delay, don't send udp */
+	bool host_checking;         /* -bh: don't sleep on delay (udpsend still sends, as in Exim) */
 	sv dnslist_domain, dnslist_matched, dnslist_text, dnslist_value; /* $dnslist_* */
 	void *engine;               /* engine-private per-connection state (ratelimit cache...) */
 	/* Added by the ACL engine */

@@ -156,6 +156,7 @@ static bool log_names(sv list, int sep, unsigned *bits, sv *bad)
 	xbuf_init(&item, NULL);
 	list_iter_init(&it, list, sep);
 	bool ok = true;
+	/* Unknown names are reported (the first one) but do not stop the others. */
 	while (list_next(&it, &item)) {
 		sv name = sv_trim(xbuf_sv(&item));
 		if (sv_eqi(name, SV_LIT("main")))
@@ -164,10 +165,9 @@ static bool log_names(sv list, int sep, unsigned *bits, sv *bad)
 			*bits |= LOG_REJECT;
 		else if (sv_eqi(name, SV_LIT("panic")))
 			*bits |= LOG_PANIC;
-		else if (name.len) {
-			*bad = name;
+		else if (name.len && ok) {
+			*bad = sv_copy(pool_scratch, name);
 			ok = false;
-			break;
 		}
 	}
 	xbuf_free(&item);
@@ -183,8 +183,12 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 		if (end) {
 			sv names = sv_range(arg, 1, (size_t)(end - arg.p));
 			sv bad = SV_NULL;
-			if (!log_names(names, ',', &bits, &bad))
-				return acl_error(c, "unknown log name \"" SV_FMT "\" in \"" SV_FMT "\"", SV_ARG(bad), SV_ARG(arg));
+			if (!log_names(names, ',', &bits, &bad)) {
+				/* Exim complains and goes on without writing the text. */
+				log_write(LOG_MAIN | LOG_PANIC, "unknown log name in \"" SV_FMT "\" in \"logwrite\" in %s ACL",
+					SV_ARG(arg), acl_where_name(c->where));
+				return ACL_OK;
+			}
 			text = sv_trim(sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len));
 		}
 	}
@@ -198,7 +202,8 @@ static acl_result cond_log_reject_target(acl_ctx *c, sv arg)
 	unsigned bits;
 	sv bad = SV_NULL;
 	if (!log_names(arg, 0, &bits, &bad))
-		return acl_error(c, "unknown log name \"" SV_FMT "\" in \"log_reject_target\"", SV_ARG(bad));
+		log_write(LOG_MAIN | LOG_PANIC, "unknown log name \"" SV_FMT "\" in \"log_reject_target\" in %s ACL",
+			SV_ARG(bad), acl_where_name(c->where));
 	c->log_reject_target = bits;
 	return ACL_OK;
 }

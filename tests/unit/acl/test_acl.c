@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "conf/conf.h"
 #include "core/acl.h"
@@ -105,6 +109,24 @@ static const char *config_text =
 	"  deny ratelimit = 2 / 1h / per_rcpt / strict\n"
 	"       message = over $sender_rate\n"
 	"  accept message = ok $sender_rate\n"
+	"a_udp:\n"
+	"  accept udpsend = <; 127.0.0.1 ; $acl_c_port ; a:b\n"
+	"a_udp_bad:\n"
+	"  accept udpsend = 127.0.0.1 : abc : x\n"
+	"a_udp_noport:\n"
+	"  accept udpsend = 127.0.0.1\n"
+	"a_rate_conflict:\n"
+	"  accept ratelimit = 1 / 1h / per_mail / per_rcpt\n"
+	"a_rate_modes:\n"
+	"  accept ratelimit = 1 / 1h / strict / leaky\n"
+	"a_rate_count:\n"
+	"  accept ratelimit = 1 / 1h / count=abc\n"
+	"a_rate_limit:\n"
+	"  accept ratelimit = x / 1h\n"
+	"a_seen_bad:\n"
+	"  accept seen = xx\n"
+	"a_seen_opt:\n"
+	"  accept seen = 1h / foo\n"
 	"a_rate_bad:\n"
 	"  deny ratelimit = 2\n"
 	"a_seen:\n"
@@ -253,6 +275,18 @@ static void test_verbs(void)
 		{ "a_defer", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_DEFER, "452 later", "" },
 		{ "a_regex", ACL_WHERE_DATA, "1.2.3.4", NULL, ACL_OK, "n=12345", "" },
 		{ "a_regex", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "cannot test regex condition in RCPT ACL" },
+		{ "a_udp_bad", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "bad destination port in \"udpsend\" modifier" },
+		{ "a_udp_noport", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "missing destination port in \"udpsend\" modifier" },
+		{ "a_rate_conflict", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
+			"error in arguments to \"ratelimit\" condition: conflicting per_* options" },
+		{ "a_rate_modes", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
+			"error in arguments to \"ratelimit\" condition: conflicting update modes" },
+		{ "a_rate_count", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
+			"error in arguments to \"ratelimit\" condition: \"count=abc\" is not a positive number" },
+		{ "a_rate_limit", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
+			"error in arguments to \"ratelimit\" condition: \"x\" is not a positive number" },
+		{ "a_seen_bad", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "failed to parse 'xx'" },
+		{ "a_seen_opt", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "unrecognised option 'foo' in '1h / foo'" },
 		{ "a_rate_bad", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
 			"error in arguments to \"ratelimit\" condition: \"NULL\" is not a time value" },
 		{ "a_forced", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL, "forced fail ignores the condition", "" },
@@ -381,6 +415,28 @@ static void test_ratelimit_like_exim(void)
 	/* A readonly check first caches "no rate" for the command, so the strict one never counts. */
 	for (int i = 0; i < 3; i++)
 		CHECK_STR(run("a_rate_exim2", ACL_WHERE_RCPT, "6.6.6.6", "x@y").user, "ok 0.0");
+}
+
+/* udpsend really sends; the data is the rest after the port, separators and all. */
+static void test_udpsend(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sin;
+	CHECK(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
+	CHECK(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	char port[16];
+	snprintf(port, sizeof port, "%d", ntohs(sin.sin_port));
+	xp_env_set_aclvar(&env, SV_LIT("acl_c_port"), sv_cstr(port));
+	CHECK_INT(run("a_udp", ACL_WHERE_RCPT, "1.2.3.4", "x@y").rc, ACL_OK);
+	char buf[64];
+	struct timeval tv = { 2, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+	CHECK_INT(n, 4);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK_STR(buf, " a:b");
+	close(fd);
 }
 
 static void test_seen(void)
@@ -595,6 +651,7 @@ int main(void)
 	RUN(test_set_on_message);
 	RUN(test_ratelimit);
 	RUN(test_ratelimit_like_exim);
+	RUN(test_udpsend);
 	RUN(test_seen);
 	RUN(test_hintsdb);
 	RUN(test_warn_log);
