@@ -476,11 +476,21 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	acl_add_header(c, xbuf_sv(&hdr));
 }
 
+/* Where "discard" may be used (elsewhere it is an error, logged as Exim does). */
+#define DISCARD_WHERES (ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT) | ACL_BIT(ACL_WHERE_DATA) \
+	| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_DKIM) | ACL_BIT(ACL_WHERE_PRDR) | ACL_BIT(ACL_WHERE_NOTSMTP) \
+	| ACL_BIT(ACL_WHERE_QUIT) | ACL_BIT(ACL_WHERE_NOTQUIT) | ACL_BIT(ACL_WHERE_UNKNOWN))
+
 /* Run statements. Returns the ACL's result. */
 static acl_result run(acl_ctx *c, const acl_stmt *st)
 {
 	acl_engine *e = acl_engine_of(c);
 	for (; st; st = st->next) {
+		if (st->verb == V_DISCARD && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
+			log_write(LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
+			xbuf_reset(&c->log_msg);
+			return ACL_ERROR;
+		}
 		sv msg_raw = SV_NULL, log_raw = SV_NULL;
 		bool endpass = false, drop = false;
 		acl_result cond = ACL_OK;
@@ -598,6 +608,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (st->verb != V_WARN && takes_messages(st->verb, cond))
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
+		if (terminal && result != ACL_OK && e->depth == 1
+			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
+			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",
+				acl_verb_name(st->verb));
 		if (terminal)
 			return result;
 	}
