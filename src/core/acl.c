@@ -371,6 +371,8 @@ static void expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
 	xbuf_init(&err, e->a);
 	int rc = xp_expand(c->env, raw, &out, &err);
 	e->have_verify_message = false;
+	if (rc == XP_ERROR)
+		log_write(LOG_MAIN, "failed to expand ACL message \"" SV_FMT "\": %s", SV_ARG(raw), xbuf_cstr(&err));
 	if (rc != XP_OK || !out.len)
 		return;
 	xbuf_reset(dst);
