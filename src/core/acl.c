@@ -77,6 +77,8 @@ static bool engine_vars(void *ctx, sv name, xbuf *out)
 		xbuf_putsv(out, *v);
 		return true;
 	}
+	if (acl_mime_var(e, name, out))
+		return true;
 	if (sv_eq_cstr(name, "csa_status") && e->csa_status.p) {
 		xbuf_putsv(out, e->csa_status);
 		return true;
@@ -136,6 +138,7 @@ void acl_ctx_message_done(acl_ctx *c)
 		e->nwarned = 0;
 		e->rl_mail = NULL;
 		e->sender_verified = NULL;
+		e->mime_count_set = false;
 		for (size_t i = 0; i < e->nmvars && c->env; i++)
 			xp_env_set_aclvar(c->env, e->mvars[i], SV_LIT(""));
 		e->nmvars = 0;

@@ -142,6 +142,15 @@ void acl_ctx_init(acl_ctx *c, arena *a, acl_where where, xp_env *env);
  * default for `where` (e.g. RCPT denies when no ACL is set, others accept). */
 acl_result acl_check(acl_ctx *c, sv spec);
 
+/* The MIME ACL (acl_smtp_mime / acl_not_smtp_mime value in spec): run once per MIME part of
+ * `message` (the whole message text as received: header lines, empty line, body; LF or CRLF line
+ * ends), in order, with $mime_* set for the part; stops at the first result other than accept,
+ * which it returns (with c->user_msg / log_msg from that run). Not run at all, and accept, when
+ * the message has no Content-Type header. $mime_part_count stays set for the DATA ACL until
+ * acl_ctx_message_done. In this ACL regex matches the raw part, mime_regex the decoded part, and
+ * "decode" writes the decoded part to a file. Call with c->where = ACL_WHERE_MIME. */
+acl_result acl_mime_check(acl_ctx *c, sv spec, sv message);
+
 /* ${acl {name}{arg}...}: install as xp_hooks.acl in an environment. ctx is an acl_ctx *. */
 int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xbuf *err);
 

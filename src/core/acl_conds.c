@@ -19,6 +19,8 @@
 #include "search/match.h"
 #include "search/search.h"
 
+#define ACL_REGEX_MAX_LINE 32768
+
 
 static int expand_named(void *ectx, sv in, xbuf *out, xbuf *err)
 {
@@ -291,7 +293,10 @@ static acl_result cond_remove_header(acl_ctx *c, sv arg)
 static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 {
 	sv body;
-	if (!c->ops || !c->ops->body || !c->ops->body(c->ops_ctx, &body))
+	/* In the MIME ACL: the part, raw for regex, decoded for mime_regex. */
+	if (acl_mime_texts(c, mime, &body))
+		;
+	else if (!c->ops || !c->ops->body || !c->ops->body(c->ops_ctx, &body))
 		return acl_error(c, "%s: the message body is not available in this context", mime ? "mime_regex" : "regex");
 	list_iter it;
 	xbuf item;
@@ -300,7 +305,7 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 	while (list_next(&it, &item)) {
 		int ecode;
 		PCRE2_SIZE eoff;
-		pcre2_code *re = pcre2_compile((PCRE2_SPTR)item.p, item.len, PCRE2_MULTILINE, &ecode, &eoff, NULL);
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)item.p, item.len, 0, &ecode, &eoff, NULL);
 		if (!re) {
 			PCRE2_UCHAR msg[160];
 			pcre2_get_error_message(ecode, msg, sizeof msg);
@@ -308,14 +313,27 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 				xbuf_cstr(&item), (size_t)eoff, (char *)msg);
 		}
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-		int rc = pcre2_match(re, (PCRE2_SPTR)body.p, body.len, 0, 0, md, NULL);
+		/* Line by line, as Exim matches (lines of at most 32K; no match spans lines). */
+		int rc = 0;
+		size_t pos = 0;
+		sv line = SV_NULL;
+		while (rc <= 0 && pos < body.len) {
+			size_t e = pos;
+			while (e < body.len && body.p[e] != '\n' && e - pos < ACL_REGEX_MAX_LINE)
+				e++;
+			line = sv_range(body, pos, e);
+			if (line.len && line.p[line.len - 1] == '\r')
+				line.len--;
+			pos = e < body.len && body.p[e] == '\n' ? e + 1 : e;
+			rc = pcre2_match(re, (PCRE2_SPTR)line.p, line.len, 0, 0, md, NULL);
+		}
 		if (rc > 0) {
 			acl_engine *e = acl_engine_of(c);
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 			e->nregex = 0;
 			for (int i = 1; i < rc && i <= 9; i++) {
 				sv cap = ov[2 * i] == PCRE2_UNSET ? SV_LIT("")
-					: sv_make(body.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+					: sv_make(line.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
 				e->regex[e->nregex++] = sv_tainted(sv_copy(e->a, cap));
 			}
 		}
@@ -373,6 +391,8 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 		return acl_control(c, arg);
 	case C_DELAY:
 		return cond_delay(c, arg);
+	case C_DECODE:
+		return acl_mime_decode(c, arg);
 	case C_DNSLISTS:
 		return cond_dnslists(c, arg);
 	case C_DOMAINS:

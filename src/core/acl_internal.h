@@ -15,7 +15,7 @@ enum acl_verb { V_ACCEPT, V_DEFER, V_DENY, V_DISCARD, V_DROP, V_REQUIRE, V_WARN,
  * C__COUNT upwards. */
 enum acl_cond_id {
 	C_ACL, C_ADD_HEADER, C_AUTHENTICATED, C_CONDITION, C_CONTINUE, C_CONTROL, C_DELAY, C_DNSLISTS,
-	C_DOMAINS, C_ENCRYPTED, C_ENDPASS, C_HOSTS, C_LOCAL_PARTS, C_LOG_MESSAGE, C_LOG_REJECT_TARGET,
+	C_DECODE, C_DOMAINS, C_ENCRYPTED, C_ENDPASS, C_HOSTS, C_LOCAL_PARTS, C_LOG_MESSAGE, C_LOG_REJECT_TARGET,
 	C_LOGWRITE, C_MESSAGE, C_MIME_REGEX, C_QUEUE, C_RATELIMIT, C_RECIPIENTS, C_REGEX,
 	C_REMOVE_HEADER, C_SEEN, C_SENDER_DOMAINS, C_SENDERS, C_SET, C_UDPSEND, C_VERIFY,
 	C__COUNT
@@ -94,6 +94,10 @@ typedef struct acl_engine {
 	sv regex[9];                  /* $regex1..$regex9 after regex / mime_regex matched */
 	int nregex;
 	const acl_ctx *ctx;           /* the context last run (for $dnslist_*) */
+	struct acl_mime_part *mime;   /* the MIME part being checked (MIME ACL) */
+	struct mime_walk *mime_walk;
+	int mime_count;               /* $mime_part_count */
+	bool mime_count_set;
 	struct sender_cache *sender_verified; /* verify = sender results for this message */
 	sv *mvars;                    /* acl_m names set (emptied at the end of a message) */
 	size_t nmvars, mvars_cap;
@@ -119,6 +123,12 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg);
 acl_result acl_seen(acl_ctx *c, sv arg);
 acl_result acl_udpsend(acl_ctx *c, sv arg);
 acl_result acl_add_header(acl_ctx *c, sv arg);
+
+/* MIME ACL support (acl_mime.c): $mime_* values, the current part's raw or decoded text for
+ * regex / mime_regex, and the decode condition. */
+bool acl_mime_var(acl_engine *e, sv name, xbuf *out);
+bool acl_mime_texts(acl_ctx *c, bool decoded, sv *text);
+acl_result acl_mime_decode(acl_ctx *c, sv arg);
 
 /* "H=name (helo) [ip]" as the caller logs the client (acl_ctx.log_prefix or built from origin). */
 void acl_log_prefix(acl_ctx *c, xbuf *out);

@@ -109,6 +109,18 @@ static const char *config_text =
 	"  deny ratelimit = 2 / 1h / per_rcpt / strict\n"
 	"       message = over $sender_rate\n"
 	"  accept message = ok $sender_rate\n"
+	"a_mime_trace:\n"
+	"  accept set acl_m_trace = $acl_m_trace|$mime_part_count:$mime_content_type:$mime_charset:$mime_filename:\\\n"
+	"           $mime_is_coverletter$mime_is_multipart$mime_is_rfc822:$mime_content_transfer_encoding\n"
+	"a_mime_deny:\n"
+	"  deny mime_regex = ^hello (w.rld)\\$\n"
+	"       message = found $regex1 in part $mime_part_count\n"
+	"  accept\n"
+	"a_mime_decode:\n"
+	"  accept condition = ${if eq{$mime_content_transfer_encoding}{base64}}\n"
+	"         decode = default\n"
+	"         set acl_m_file = $mime_decoded_filename $mime_content_size\n"
+	"  accept\n"
 	"a_udp:\n"
 	"  accept udpsend = <; 127.0.0.1 ; $acl_c_port ; a:b\n"
 	"a_udp_bad:\n"
@@ -425,6 +437,89 @@ static void test_ratelimit_like_exim(void)
 		CHECK_STR(run("a_rate_exim2", ACL_WHERE_RCPT, "6.6.6.6", "x@y").user, "ok 0.0");
 }
 
+static const char mime_message[] =
+	"From: a@b.example\n"
+	"MIME-Version: 1.0\n"
+	"Content-Type: multipart/mixed;\n"
+	"\tboundary=\"XYZ\"\n"
+	"\n"
+	"preamble\n"
+	"--XYZ\n"
+	"Content-Type: text/plain; charset=US-ASCII\n"
+	"\n"
+	"Hello body\n"
+	"--XYZ\n"
+	"Content-Type: application/octet-stream; name=\"other.bin\"\n"
+	"Content-Transfer-Encoding: BASE64\n"
+	"Content-Disposition: attachment; filename*=utf-8''%E2%82%ACuro.txt\n"
+	"\n"
+	"aGVsbG8gd29y\n"
+	"bGQ=\n"
+	"--XYZ\n"
+	"Content-Type: message/rfc822\n"
+	"\n"
+	"Subject: inner\n"
+	"Content-Type: text/html\n"
+	"\n"
+	"<b>x</b>\n"
+	"--XYZ--\n"
+	"epilogue\n";
+
+static void test_mime(void)
+{
+	acl_ctx_message_done(&ctx);
+	acl_ctx_begin(&ctx, ACL_WHERE_MIME);
+	ctx.origin = &origin;
+	ctx.msg = msg;
+	CHECK_INT(acl_mime_check(&ctx, SV_LIT("a_mime_trace"), sv_cstr(mime_message)), ACL_OK);
+	xbuf out, err;
+	xbuf_init(&out, a);
+	xbuf_init(&err, a);
+	CHECK_INT(xp_expand(&env, SV_LIT("$acl_m_trace"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out),
+		"|0:multipart/mixed:::110:"
+		"|1:text/plain:US-ASCII::100:"
+		"|2:application/octet-stream::\xe2\x82\xacuro.txt:000:base64"
+		"|3:message/rfc822:::000:"
+		"|0:text/html:::101:");
+	/* the part count stays for the DATA ACL */
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$mime_part_count"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "3");
+
+	/* the first non-accept ends the walk */
+	acl_ctx_begin(&ctx, ACL_WHERE_MIME);
+	CHECK_INT(acl_mime_check(&ctx, SV_LIT("a_mime_deny"), sv_cstr(mime_message)), ACL_FAIL);
+	CHECK_STR(xbuf_cstr(&ctx.user_msg), "found world in part 2");
+
+	/* decode = default writes the decoded part under spool/scan/<id>/ */
+	memcpy(msg->id, "1abcde-000001-AB", 17);
+	acl_ctx_begin(&ctx, ACL_WHERE_MIME);
+	CHECK_INT(acl_mime_check(&ctx, SV_LIT("a_mime_decode"), sv_cstr(mime_message)), ACL_OK);
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$acl_m_file"), &out, &err), XP_OK);
+	char want[300];
+	snprintf(want, sizeof want, "%s/scan/1abcde-000001-AB/1abcde-000001-AB-00001 1", tmpdir);
+	CHECK_STR(xbuf_cstr(&out), want);
+	want[strlen(want) - 2] = 0;
+	FILE *f = fopen(want, "r");
+	CHECK(f != NULL);
+	if (f) {
+		char buf[64] = { 0 };
+		CHECK_INT(fread(buf, 1, sizeof buf - 1, f), 11);
+		CHECK_STR(buf, "hello world");
+		fclose(f);
+	}
+
+	/* not a MIME message: the ACL does not run, $mime_part_count is -1 */
+	acl_ctx_message_done(&ctx);
+	acl_ctx_begin(&ctx, ACL_WHERE_MIME);
+	CHECK_INT(acl_mime_check(&ctx, SV_LIT("a_mime_deny"), SV_LIT("Subject: x\n\nhello world\n")), ACL_OK);
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$mime_part_count"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "-1");
+}
+
 /* udpsend really sends; the data is the rest after the port, separators and all. */
 static void test_udpsend(void)
 {
@@ -659,6 +754,7 @@ int main(void)
 	RUN(test_set_on_message);
 	RUN(test_ratelimit);
 	RUN(test_ratelimit_like_exim);
+	RUN(test_mime);
 	RUN(test_udpsend);
 	RUN(test_seen);
 	RUN(test_hintsdb);
