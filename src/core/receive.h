@@ -36,13 +36,52 @@ typedef enum receive_status {
 
 typedef struct receive_ctx receive_ctx;
 
+/* How the message came in and which fix-ups apply (Exim "Message processing"). The SMTP
+ * session leaves everything false (TCP/IP input); -bs sets local; the sendmail interface fills
+ * all of it. ACL controls (submission, suppress_local_fixups) come through
+ * receive_apply_controls. */
+typedef struct receive_opts {
+	bool local;               /* locally originated (stdin, -bs): the local fix-ups apply */
+	bool trusted;             /* the caller is trusted: no Sender:/From: checks */
+	bool sender_local;        /* the envelope sender is the caller's own address (no -f) */
+	bool extract_recipients;  /* -t: recipients from To/Cc/Bcc (or Resent-*), Bcc removed */
+	const char *const *t_exclude; /* -t: command-line addresses removed from the extracted set */
+	size_t nt_exclude;
+	sv login;                 /* caller's login (local part of the constructed address) */
+	sv fullname;              /* -F, or the gecos name; empty: none */
+	xp_env *env;              /* variables for received_header_text etc.; NULL: one is built */
+} receive_opts;
+
 /* Begin receiving into message m (id assigned here, -D opened). */
 receive_ctx *receive_begin(message *m, const spool_config *sc, receive_input how, xbuf *err);
+/* Set before receive_prepare_headers (defaults: all false, env NULL). */
+void receive_set_opts(receive_ctx *r, const receive_opts *o);
+/* The controls the MAIL/RCPT/predata (or non-SMTP) ACLs set that change the fix-ups:
+ * submission (with domain=/name=), suppress_local_fixups. */
+void receive_apply_controls(receive_ctx *r, const acl_controls *c);
 /* Feed bytes; *consumed says how many were used. For BDAT, feed exactly the chunk's bytes and
  * pass last=true with the final chunk. */
 receive_status receive_feed(receive_ctx *r, const char *p, size_t n, size_t *consumed, bool last);
 /* At end of input for the local modes (EOF). */
 receive_status receive_eof(receive_ctx *r);
+/* After RECV_TOO_BIG / RECV_HEADER_TOO_BIG / RECV_BAD / RECV_IO_ERROR: writes Exim's log lines
+ * ("rejected from <s> H=... U=...: message too big: read=N max=M" to the main log and, with the
+ * envelope and headers, to the reject log; "overlong message header line received from ..." /
+ * "ridiculously long message header received from ..." to the main log), puts the SMTP reply
+ * text into reply ("Message size exceeds maximum permitted", "A message header line is too
+ * long", "Message header is ridiculously long") and returns its code (552, or 451). host is
+ * the log's "H=name (helo) [ip]" text ("" for local input). */
+int receive_reject(receive_ctx *r, receive_status st, const char *host, xbuf *reply);
+/* What a local submission tells its caller on stderr after "exim: " for the same cases
+ * ("message rejected: message too big (max=M)", ...). */
+void receive_reject_local_text(receive_ctx *r, receive_status st, xbuf *out);
+/* The reject log's lines after a rejection line: "Envelope-from: <s>", "Envelope-to: <r>" (more
+ * recipients indented), then each header line prefixed with its type letter and a space. No
+ * final newline. For the SMTP session's rejections after DATA. */
+void receive_reject_details(receive_ctx *r, xbuf *out);
+/* The parser's counts, for the caller's own checks. */
+long long receive_size(const receive_ctx *r);
+long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in force; 0: none */
 
 /* After RECV_END: parse the headers into m, add the Received header and the fix-ups. Called
  * before the DATA / non-SMTP ACL so that ACL sees the headers Exim shows it. */
@@ -54,9 +93,17 @@ void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl);
 bool receive_body(receive_ctx *r, sv *body);
 /* Write -H and make everything durable. True: the caller may now send 250 and log "<=". */
 bool receive_commit(receive_ctx *r, xbuf *err);
-/* Remove the partly received message (on rejection or error). */
+/* Remove the partly received message (on rejection or error). After a commit it only releases
+ * the spool lock (like receive_end). */
 void receive_abort(receive_ctx *r);
+/* After commit (and logging): release the -D lock and close the spool files. */
+void receive_end(receive_ctx *r);
 /* The "<=" main log line for a committed message (fields per log_selector). */
 void receive_log_arrival(receive_ctx *r);
+/* A message discarded by an ACL after it was read: Exim logs its arrival, then
+ * "=> blackhole (<why>)" and "Completed"; nothing stays in the spool. */
+void receive_discard(receive_ctx *r, const char *why);
+/* The message being received. */
+message *receive_message(receive_ctx *r);
 
 #endif

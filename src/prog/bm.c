@@ -1,10 +1,450 @@
-/* Placeholder until the mode lands (owned by the helper building it). */
+/* Local submission: the sendmail interface (`postern [-odq] [-f addr] [-t] [-oi] [-F name]
+ * recipients < message`), as Exim 4.96 behaves (ch-the_exim_command_line, ch-message_processing).
+ *
+ * Steps: who the caller is (login, uid, gid, full name, trusted or not); the envelope sender
+ * (-f for trusted callers, untrusted_set_sender, the null sender for anyone, else
+ * login@qualify_domain); recipients from the arguments (comma lists, qualified with
+ * qualify_recipient) or, with -t, from the headers; acl_not_smtp_start; the message from stdin
+ * (a line "." ends it unless -oi/-i); the header fix-ups; acl_not_smtp; the durable commit;
+ * the "<=" log line.
+ *
+ * Delivery is the next issue's: every accepted message stays on the queue, whatever -od* says
+ * (as with -odq). Errors are written to stderr in every -oe mode (Exim mails them back for the
+ * default -oem; there is no delivery yet to do that).
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "conf/conf.h"
+#include "conf/main_options.h"
+#include "core/acl.h"
+#include "core/receive.h"
+#include "core/spool.h"
+#include "lib/log.h"
+#include "lib/logsel.h"
+#include "mail/address.h"
 #include "prog/cmdline.h"
+#include "search/match.h"
+#include "search/search.h"
+
+#define BM_READ_CHUNK 65536
+
+/* ---- log set-up ---- */
+
+/* The logs as the configuration says (log_file_path, log_selector, log_timezone, syslog_*).
+ * Panic lines are echoed on stderr, as Exim does for command-line processes. */
+static void setup_logs(xp_env *env)
+{
+	log_config lc;
+	log_config_default(&lc);
+	xbuf out, err;
+	xbuf_init(&out, pool_perm);
+	xbuf_init(&err, pool_scratch);
+	if (conf_main.log_file_path && xp_expand(env, sv_cstr(conf_main.log_file_path), &out, &err) == XP_OK)
+		lc.file_path = xbuf_cstr(&out);
+	xbuf spool;
+	xbuf_init(&spool, pool_perm);
+	if (conf_main.spool_directory && xp_expand(env, sv_cstr(conf_main.spool_directory), &spool, &err) == XP_OK)
+		lc.spool_directory = xbuf_cstr(&spool);
+	if (conf_main.log_selector) {
+		xbuf lerr;
+		xbuf_init(&lerr, pool_scratch);
+		logsel s;
+		if (logsel_parse(sv_cstr(conf_main.log_selector), &s, &lerr))
+			lc.selector = s;
+	}
+	lc.timezone = conf_main.log_timezone;
+	lc.write_rejectlog = conf_main.write_rejectlog;
+	lc.syslog_facility = conf_main.syslog_facility;
+	lc.syslog_processname = conf_main.syslog_processname;
+	lc.syslog_timestamp = conf_main.syslog_timestamp;
+	lc.syslog_pid = conf_main.syslog_pid;
+	lc.syslog_duplication = conf_main.syslog_duplication;
+	xbuf cerr;
+	xbuf_init(&cerr, pool_scratch);
+	if (!log_configure(&lc, &cerr))
+		fprintf(stderr, "exim: %s\n", xbuf_cstr(&cerr));
+}
+
+/* ---- the caller ---- */
+
+typedef struct caller {
+	uid_t uid;
+	gid_t gid;
+	const char *login;
+	const char *fullname;     /* -F or gecos; "" when none */
+	bool trusted;
+} caller;
+
+/* The gecos name: its first comma-separated field, '&' replaced by the login with a capital. */
+static const char *gecos_name(const struct passwd *pw)
+{
+	if (!pw || !pw->pw_gecos)
+		return "";
+	xbuf b;
+	xbuf_init(&b, pool_perm);
+	for (const char *p = pw->pw_gecos; *p && *p != ','; p++) {
+		if (*p == '&') {
+			for (const char *l = pw->pw_name; *l; l++)
+				xbuf_putc(&b, l == pw->pw_name && *l >= 'a' && *l <= 'z' ? (char)(*l - 32) : *l);
+		} else
+			xbuf_putc(&b, *p);
+	}
+	return xbuf_cstr(&b);
+}
+
+/* Whether uid (or gid) is in a colon-separated list of user (group) names or numbers. */
+static bool in_id_list(const char *list, bool groups, uid_t uid, gid_t gid)
+{
+	if (!list || !*list)
+		return false;
+	sv l = sv_cstr(list);
+	size_t i = 0;
+	while (i < l.len) {
+		size_t j = i;
+		while (j < l.len && l.p[j] != ':')
+			j++;
+		char *item = sv_dup(pool_scratch, sv_trim(sv_make(l.p + i, j - i)));
+		i = j + 1;
+		if (!*item)
+			continue;
+		char *end;
+		unsigned long n = strtoul(item, &end, 10);
+		bool numeric = *end == '\0';
+		if (groups) {
+			struct group *g = numeric ? NULL : getgrnam(item);
+			gid_t want = numeric ? (gid_t)n : g ? g->gr_gid : (gid_t)-1;
+			if (want == gid)
+				return true;
+			gid_t sup[256];
+			int ns = getgroups(256, sup);
+			for (int k = 0; k < ns; k++)
+				if (sup[k] == want)
+					return true;
+		} else {
+			struct passwd *pw = numeric ? NULL : getpwnam(item);
+			uid_t want = numeric ? (uid_t)n : pw ? pw->pw_uid : (uid_t)-1;
+			if (want == uid)
+				return true;
+		}
+	}
+	return false;
+}
+
+static void identify_caller(const cmdline *cl, caller *c)
+{
+	c->uid = getuid();
+	c->gid = getgid();
+	struct passwd *pw = getpwuid(c->uid);
+	if (pw)
+		c->login = arena_strdup(pool_perm, pw->pw_name);
+	else
+		c->login = conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown";
+	c->fullname = cl->fullname ? cl->fullname : gecos_name(pw);
+	/* Root and the Exim user are always trusted; so are trusted_users and trusted_groups. */
+	c->trusted = c->uid == 0 || (conf_main.exim_user != (uid_t)-1 && c->uid == conf_main.exim_user)
+		|| in_id_list(conf_main.trusted_users, false, c->uid, c->gid)
+		|| in_id_list(conf_main.trusted_groups, true, c->uid, c->gid);
+}
+
+/* ---- addresses ---- */
+
+/* Parse one command-line address item; qualify when unqualified. NULL (why set) when bad. */
+static const char *parse_address(sv item, const char *domain, const char **why)
+{
+	xbuf out;
+	xbuf_init(&out, pool_msg);
+	addr_parsed info;
+	if (!addr_extract(sv_trim(item), NULL, &out, &info, why))
+		return NULL;
+	if (info.empty)
+		return "";
+	if (!info.has_domain)
+		xbuf_printf(&out, "@%s", domain);
+	return xbuf_cstr(&out);
+}
+
+static const char *expand_var(xp_env *env, const char *name)
+{
+	xbuf out, err;
+	xbuf_init(&out, pool_perm);
+	xbuf_init(&err, pool_scratch);
+	xp_expand(env, sv_cstr(name), &out, &err);
+	return xbuf_cstr(&out);
+}
+
+/* untrusted_set_sender: an address list; the caller's login is $sender_ident. */
+static bool untrusted_may_set(xp_env *env, const char *addr)
+{
+	const char *list = conf_main.untrusted_set_sender;
+	if (!list || !*list)
+		return false;
+	xbuf out, err;
+	xbuf_init(&out, pool_scratch);
+	xbuf_init(&err, pool_scratch);
+	if (xp_expand(env, sv_cstr(list), &out, &err) != XP_OK)
+		return false;
+	match_ctx mc = { 0 };
+	return match_isinlist(sv_cstr(addr), xbuf_sv(&out), ':', MATCH_ADDRESS, true, &mc, &err) == SEARCH_OK;
+}
+
+/* ---- ACLs ---- */
+
+typedef struct bm_acl {
+	acl_ctx c;
+	acl_result rc;
+} bm_acl;
+
+static acl_result run_acl(const char *spec, acl_where where, xp_env *env, message *m, msg_origin *o, bm_acl *out)
+{
+	acl_ctx_init(&out->c, m->a, where, env);
+	out->c.msg = m;
+	out->c.origin = o;
+	out->c.smtp_session = false;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	xbuf text;
+	xbuf_init(&text, m->a);
+	if (xp_expand(env, sv_cstr(spec), &text, &err) != XP_OK) {
+		log_write(LOG_MAIN | LOG_PANIC, "failed to expand ACL string \"%s\": %s", spec, xbuf_cstr(&err));
+		out->rc = ACL_ERROR;
+		return ACL_ERROR;
+	}
+	out->rc = acl_check(&out->c, xbuf_sv(&text));
+	return out->rc;
+}
+
+/* A rejection by the non-SMTP ACL, as Exim 4.96 words it (deny and defer alike): main and
+ * reject log "F=<sender> rejected by non-SMTP ACL: <log message, else user message, else
+ * NULL>" (the reject log adds the envelope and headers); stderr "exim: message rejected by
+ * non-SMTP ACL: <user message, else local configuration problem>". */
+static int acl_rejected(const bm_acl *a, receive_ctx *r, message *m)
+{
+	sv user = xbuf_sv(&a->c.user_msg);
+	sv logm = xbuf_sv(&a->c.log_msg);
+	const char *why = logm.len ? sv_dup(pool_scratch, logm) : user.len ? sv_dup(pool_scratch, user) : "NULL";
+	xbuf line;
+	xbuf_init(&line, pool_scratch);
+	xbuf_printf(&line, "F=<" SV_FMT "> rejected by non-SMTP ACL: %s", SV_ARG(m->sender), why);
+	log_set_id(m->id);
+	log_write(LOG_MAIN, "%s", xbuf_cstr(&line));
+	xbuf_putc(&line, '\n');
+	receive_reject_details(r, &line);
+	log_write(LOG_REJECT, "%s", xbuf_cstr(&line));
+	log_set_id(NULL);
+	fprintf(stderr, "exim: message rejected by non-SMTP ACL: %s\n",
+		user.len ? sv_dup(pool_scratch, user) : "local configuration problem");
+	return 1;
+}
+
+/* The "H=" text for a host given with -oMa (and -oMs). */
+static const char *host_text(const msg_origin *o)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	xbuf_puts(&b, "H=");
+	if (o->host_name.len)
+		xbuf_printf(&b, SV_FMT " ", SV_ARG(o->host_name));
+	xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
+	return xbuf_cstr(&b);
+}
+
+/* ---- main ---- */
+
+static int fail(const char *fmt, const char *arg)
+{
+	fputs("exim: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return 1;
+}
 
 int bm_main(const cmdline *cl)
 {
-	fprintf(stderr, "%s: this mode is not built yet\n", cl->called_as);
-	return 1;
+	message *m = message_new(pool_msg);
+	msg_origin *o = arena_calloc(pool_msg, 1, sizeof *o);
+	m->origin = o;
+	message_vars mv;
+	message_vars_init(&mv, m, o);
+	xp_env env;
+	xp_env_init(&env, pool_scratch);
+	env.state = pool_msg;
+	xp_env_push_provider(&env, &mv.p);
+	setup_logs(&env);
+
+	caller c;
+	identify_caller(cl, &c);
+	o->login = sv_cstr(c.login);
+	o->uid = c.uid;
+	o->gid = c.gid;
+	o->ident = sv_cstr(c.login);
+	o->protocol = sv_cstr("local");
+	if (c.trusted) {
+		/* -oM* overrides are for trusted callers only (Exim ignores them otherwise). */
+		if (cl->oMr)
+			o->protocol = sv_cstr(cl->oMr);
+		if (cl->oMt)
+			o->ident = sv_tainted(sv_cstr(cl->oMt));
+		if (cl->oMs)
+			o->host_name = sv_tainted(sv_cstr(cl->oMs));
+		if (cl->oMa)
+			o->host_address = sv_tainted(sv_cstr(cl->oMa));
+		if (cl->oMi)
+			o->interface_address = sv_cstr(cl->oMi);
+	}
+	m->allow_unqualified_recipient = true;
+	m->allow_unqualified_sender = true;
+	m->deliver_firsttime = true;
+	m->dont_deliver = cl->dont_deliver;
+
+	const char *qd = expand_var(&env, "$qualify_domain");
+	const char *qr = expand_var(&env, "$qualify_recipient");
+	const char *own = arena_printf(pool_msg, "%s@%s", c.login, qd);
+
+	/* The envelope sender. */
+	bool sender_local = true;
+	m->sender = sv_cstr(own);
+	if (cl->sender) {
+		const char *why = NULL;
+		const char *s = strcmp(cl->sender, "<>") == 0 || !*cl->sender ? "" : parse_address(sv_cstr(cl->sender), qd, &why);
+		if (!s)
+			return fail("bad -f address \"%s\"", cl->sender);
+		if (c.trusted || !*s) {
+			m->sender = sv_cstr(s);
+			sender_local = false;
+		} else if (untrusted_may_set(&env, s)) {
+			m->sender = sv_cstr(s);
+			m->sender_set_untrusted = true;
+			sender_local = false;
+		}
+	}
+	m->sender.taint = 0;
+	if (sender_local) {
+		/* A message from the caller as themselves is "local" and carries their identity. */
+		m->local = true;
+		o->auth_id = sv_cstr(c.login);
+		o->auth_sender = sv_cstr(own);
+	}
+
+	/* Recipients: each argument is a comma-separated list. With -t they are exclusions. */
+	const char **exclude = arena_calloc(pool_msg, cl->nargs + 1, sizeof *exclude);
+	size_t nexclude = 0;
+	for (size_t i = 0; i < cl->nargs; i++) {
+		sv list = sv_cstr(cl->args[i]);
+		size_t pos = 0;
+		sv item;
+		while (addr_next_item(list, &pos, &item)) {
+			if (!sv_trim(item).len)
+				continue;
+			const char *why = "";
+			const char *a = parse_address(item, qr, &why);
+			if (!a || !*a) {
+				fprintf(stderr, "exim: bad recipient address \"%s\": %s\n", sv_dup(pool_scratch, sv_trim(item)),
+					why && *why ? why : "empty address");
+				return 1;
+			}
+			if (cl->extract_recipients)
+				exclude[nexclude++] = a;
+			else
+				message_add_recipient(m, sv_tainted(sv_cstr(a)));
+		}
+	}
+	if (!cl->extract_recipients && m->nrcpt == 0)
+		return fail("%s", "no recipients given");
+
+	bm_acl acl;
+	acl_controls controls;
+	memset(&controls, 0, sizeof controls);
+	/* acl_not_smtp_start: Exim 4.96 runs it for its modifiers (controls such as
+	 * suppress_local_fixups, variables) and ignores its verdict: a deny there does not stop
+	 * the message. */
+	if (conf_main.acl_not_smtp_start && *conf_main.acl_not_smtp_start) {
+		run_acl(conf_main.acl_not_smtp_start, ACL_WHERE_NOTSMTP_START, &env, m, o, &acl);
+		controls = acl.c.controls;
+	}
+
+	/* The message. */
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	if (!spool_config_from_main(&sc, &err))
+		return fail("%s", xbuf_cstr(&err));
+	receive_ctx *r = receive_begin(m, &sc, cl->dot_ends ? RECV_LOCAL_DOT : RECV_LOCAL_EOF, &err);
+	if (!r) {
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+		return fail("%s", xbuf_cstr(&err));
+	}
+	receive_opts ro = {
+		.local = true, .trusted = c.trusted, .sender_local = sender_local,
+		.extract_recipients = cl->extract_recipients, .t_exclude = exclude, .nt_exclude = nexclude,
+		.login = sv_cstr(c.login), .fullname = sv_cstr(c.fullname), .env = &env,
+	};
+	receive_set_opts(r, &ro);
+	receive_apply_controls(r, &controls);
+	receive_status st = RECV_MORE;
+	char *buf = arena_alloc(pool_msg, BM_READ_CHUNK);
+	while (st == RECV_MORE) {
+		ssize_t n = read(0, buf, BM_READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			st = receive_eof(r);
+			break;
+		}
+		size_t used = 0;
+		st = receive_feed(r, buf, (size_t)n, &used, false);
+	}
+	if (st != RECV_END) {
+		xbuf reply;
+		xbuf_init(&reply, pool_scratch);
+		receive_reject(r, st, o->host_address.len ? host_text(o) : "", &reply);
+		xbuf text;
+		xbuf_init(&text, pool_scratch);
+		receive_reject_local_text(r, st, &text);
+		receive_abort(r);
+		fprintf(stderr, "exim: %s\n", xbuf_cstr(&text));
+		return 1;
+	}
+	if (!receive_prepare_headers(r, &err)) {
+		receive_abort(r);
+		return fail("%s", xbuf_cstr(&err));
+	}
+	if (m->nrcpt == 0) {
+		log_set_id(m->id);
+		/* Exim writes this to the panic log as well (so it is echoed on stderr), with the id
+		 * twice. */
+		log_write(LOG_MAIN | LOG_PANIC, "%s no recipients found in headers", m->id);
+		log_set_id(NULL);
+		receive_abort(r);
+		return fail("%s", m->nnonrcpt ? "all -t recipients overridden by command line" : "no recipients in message");
+	}
+	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
+		acl_result rc = run_acl(conf_main.acl_not_smtp, ACL_WHERE_NOTSMTP, &env, m, o, &acl);
+		if (rc == ACL_DISCARD) {
+			/* Exim logs the arrival and a blackhole delivery, and exits with status 1. */
+			receive_discard(r, "non-SMTP ACL discarded recipients");
+			return 1;
+		}
+		if (rc != ACL_OK) {
+			int ret = acl_rejected(&acl, r, m);
+			receive_abort(r);
+			return ret;
+		}
+		receive_apply_acl_headers(r, &acl.c);
+		if (acl.c.controls.freeze)
+			m->frozen = m->received_time;
+	}
+	if (!receive_commit(r, &err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+		receive_abort(r);
+		return fail("%s", xbuf_cstr(&err));
+	}
+	receive_log_arrival(r);
+	receive_end(r);
+	return 0;
 }

@@ -1,10 +1,114 @@
-/* Placeholder until the mode lands (owned by the helper building it). */
+/* SMTP on standard input and output:
+ *   -bs        an SMTP session from a local process (or, for trusted callers, with the remote
+ *              origin given by -oMa/-oMi/-oMr/-oMs/-oMt/-oMaa/-oMai)
+ *   -bh IP     host checking: a conversation as if from IP[.port]; nothing is kept, log lines
+ *              go to stderr as "LOG: ..."
+ *   -bhc IP    the same, with callouts really done
+ *   -bS        batched SMTP: commands without replies
+ * The session itself is src/smtp/session.c.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "conf/conf.h"
+#include "conf/main_options.h"
+#include "expand/expand.h"
+#include "lib/ip.h"
+#include "lib/log.h"
+#include "lib/logsel.h"
 #include "prog/cmdline.h"
+#include "smtp/session.h"
+
+/* "1.2.3.4", "1.2.3.4.25", "::1", "::1.25": an address with an optional ".port" (Exim's
+ * -bh and -oMa syntax). */
+static bool split_address(const char *text, sv *addr, int *port)
+{
+	sv t = sv_cstr(text);
+	ip_addr ip;
+	*port = 0;
+	if (ip_parse(t, &ip)) { *addr = t; return true; }
+	const char *dot = strrchr(text, '.');
+	if (!dot || !dot[1]) return false;
+	char *end;
+	long p = strtol(dot + 1, &end, 10);
+	if (*end || p < 0 || p > 65535) return false;
+	sv a = sv_make(text, (size_t)(dot - text));
+	if (!ip_parse(a, &ip)) return false;
+	*addr = a;
+	*port = (int)p;
+	return true;
+}
+
+static const char *expand_option(const char *v)
+{
+	if (!v || !strchr(v, '$')) return v;
+	xp_env env;
+	xp_env_init(&env, pool_perm);
+	xbuf out, err;
+	xbuf_init(&out, pool_perm);
+	xbuf_init(&err, pool_perm);
+	return xp_expand(&env, sv_cstr(v), &out, &err) == XP_OK ? xbuf_cstr(&out) : NULL;
+}
+
+/* The log files as the configuration names them (the session writes to them, except -bh). */
+static void configure_logging(void)
+{
+	log_config lc;
+	log_config_default(&lc);
+	lc.file_path = expand_option(conf_main.log_file_path);
+	lc.spool_directory = expand_option(conf_main.spool_directory);
+	if (conf_main.log_selector) {
+		xbuf err;
+		xbuf_init(&err, pool_perm);
+		logsel sel;
+		if (logsel_parse(sv_cstr(conf_main.log_selector), &sel, &err)) lc.selector = sel;
+	}
+	lc.timezone = conf_main.log_timezone;
+	lc.write_rejectlog = conf_main.write_rejectlog;
+	lc.syslog_facility = conf_main.syslog_facility;
+	lc.syslog_processname = conf_main.syslog_processname;
+	lc.syslog_pid = conf_main.syslog_pid;
+	lc.syslog_duplication = conf_main.syslog_duplication;
+	xbuf err;
+	xbuf_init(&err, pool_perm);
+	if (!log_configure(&lc, &err)) fprintf(stderr, "exim: %s\n", xbuf_cstr(&err));
+}
 
 int bs_main(const cmdline *cl)
 {
-	fprintf(stderr, "%s: this mode is not built yet\n", cl->called_as);
-	return 1;
+	smtp_conn_params p;
+	memset(&p, 0, sizeof p);
+	p.in_fd = STDIN_FILENO;
+	p.out_fd = STDOUT_FILENO;
+	switch (cl->mode) {
+	case MODE_BH: p.mode = SMTP_MODE_BH; break;
+	case MODE_BHC: p.mode = SMTP_MODE_BHC; break;
+	case MODE_BSB: p.mode = SMTP_MODE_BATCH; break;
+	default: p.mode = SMTP_MODE_BS; break;
+	}
+	configure_logging();
+
+	if (p.mode == SMTP_MODE_BH || p.mode == SMTP_MODE_BHC) {
+		if (!cl->bh_address || !split_address(cl->bh_address, &p.host_address, &p.host_port)) {
+			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->bh_address ? cl->bh_address : "");
+			return 1;
+		}
+	} else if (cl->oMa) {
+		if (!split_address(cl->oMa, &p.host_address, &p.host_port)) {
+			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMa);
+			return 1;
+		}
+	}
+	if (cl->oMi && !split_address(cl->oMi, &p.interface_address, &p.interface_port)) {
+		fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMi);
+		return 1;
+	}
+	if (cl->oMr) p.protocol = sv_cstr(cl->oMr);
+	if (cl->oMs) p.host_name = sv_cstr(cl->oMs);
+	if (cl->oMt) p.ident = sv_cstr(cl->oMt);
+	if (cl->oMaa) p.auth_pubname = sv_cstr(cl->oMaa);
+	if (cl->oMai) p.auth_id = sv_cstr(cl->oMai);
+	return smtp_session_run(&p);
 }

@@ -1,10 +1,443 @@
-/* Placeholder until the mode lands (owned by the helper building it). */
+/* -bd / -bdf: the listening daemon. Binds the listeners (as root), detaches unless told to stay
+ * in the foreground, writes the pid file, logs Exim's "daemon started" line, then loops: accept
+ * connections (daemon_accept.c: limits, one child per connection), reap children, and act on
+ * SIGHUP (re-exec with the same arguments, keeping the listening sockets open across the exec
+ * so no connection is refused meanwhile) and SIGTERM (stop accepting, remove the pid file, exit;
+ * running sessions finish on their own).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "conf/conf.h"
+#include "conf/main_options.h"
+#include "core/listen.h"
+#include "core/priv.h"
+#include "expand/expand.h"
+#include "lib/arena.h"
+#include "lib/log.h"
 #include "prog/cmdline.h"
+#include "prog/daemon_internal.h"
+#include "prog/log_setup.h"
+
+/* Listening sockets handed from a daemon to its re-executed self (SIGHUP): "fd,fd,...". */
+#define INHERIT_ENV "POSTERN_DAEMON_LISTEN_FDS"
+
+int daemon_wake_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t got_chld, got_hup, got_term;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	if (sig == SIGCHLD) got_chld = 1;
+	else if (sig == SIGHUP) got_hup = 1;
+	else got_term = 1;
+	char b = (char)sig;
+	ssize_t r = write(daemon_wake_pipe[1], &b, 1);
+	(void)r;
+	errno = saved;
+}
+
+static bool expand_main(const char *value, const char **out, xbuf *err)
+{
+	if (!value) {
+		*out = NULL;
+		return true;
+	}
+	xp_env env;
+	xp_env_init(&env, pool_scratch);
+	xbuf res;
+	xbuf_init(&res, pool_perm);
+	int rc = xp_expand(&env, sv_cstr(value), &res, err);
+	xp_env_release(&env);
+	*out = xbuf_cstr(&res);
+	return rc == XP_OK;
+}
+
+/* Inherited listening sockets (after a SIGHUP re-exec), matched to endpoints by their bound
+ * address. Unused ones are closed by the caller. */
+typedef struct inherited {
+	int fd[64];
+	ip_addr addr[64];
+	int port[64];
+	size_t n;
+} inherited;
+
+static void read_inherited(inherited *in)
+{
+	in->n = 0;
+	const char *v = getenv(INHERIT_ENV);
+	if (!v)
+		return;
+	while (*v && in->n < 64) {
+		char *end;
+		long fd = strtol(v, &end, 10);
+		if (end == v)
+			break;
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		if (fd >= 0 && fd < 65536 && getsockname((int)fd, (struct sockaddr *)&ss, &len) == 0) {
+			ip_addr a;
+			int port;
+			listen_sockaddr_ip(&ss, &a, &port);
+			in->fd[in->n] = (int)fd;
+			in->addr[in->n] = a;
+			in->port[in->n] = port;
+			in->n++;
+		}
+		v = *end == ',' ? end + 1 : end;
+	}
+	unsetenv(INHERIT_ENV);
+}
+
+static bool take_inherited(inherited *in, listen_endpoint *e)
+{
+	for (size_t i = 0; i < in->n; i++)
+		if (in->fd[i] >= 0 && in->port[i] == e->port && ip_equal(&in->addr[i], &e->addr)) {
+			e->fd = in->fd[i];
+			in->fd[i] = -1;
+			fcntl(e->fd, F_SETFD, FD_CLOEXEC);
+			fcntl(e->fd, F_SETFL, fcntl(e->fd, F_GETFL) | O_NONBLOCK);
+			return true;
+		}
+	return false;
+}
+
+/* Bind every endpoint, retrying an address in use as Exim does (daemon_startup_retries times,
+ * daemon_startup_sleep apart). A missing IPv6 stack makes the IPv6 wildcard silently absent. */
+static bool bind_all(listen_set *ls, inherited *in)
+{
+	int backlog = conf_main.smtp_connect_backlog;
+	for (size_t i = 0; i < ls->n; i++) {
+		listen_endpoint *e = &ls->v[i];
+		if (take_inherited(in, e))
+			continue;
+		for (int tries_left = conf_main.daemon_startup_retries;; tries_left--) {
+			xbuf err;
+			xbuf_init(&err, NULL);
+			if (listen_bind(e, backlog, &err)) {
+				xbuf_free(&err);
+				break;
+			}
+			int saved = errno;
+			if (e->wildcard && e->addr.family == 6 && (saved == EAFNOSUPPORT || saved == EADDRNOTAVAIL)) {
+				xbuf_free(&err);
+				break;
+			}
+			if (saved != EADDRINUSE || tries_left <= 0) {
+				log_write(LOG_MAIN | LOG_PANIC, "%s%s", xbuf_cstr(&err), saved == EADDRINUSE ? ": giving up" : "");
+				xbuf_free(&err);
+				return false;
+			}
+			int sleep_s = conf_main.daemon_startup_sleep;
+			log_write(LOG_MAIN, "%s: waiting %s before trying again (%d more %s)", xbuf_cstr(&err),
+				sleep_s % 60 == 0 && sleep_s ? arena_printf(pool_scratch, "%dm", sleep_s / 60)
+					: arena_printf(pool_scratch, "%ds", sleep_s),
+				tries_left, tries_left == 1 ? "try" : "tries");
+			xbuf_free(&err);
+			sleep((unsigned)(sleep_s > 0 ? sleep_s : 0));
+		}
+	}
+	for (size_t i = 0; i < in->n; i++)
+		if (in->fd[i] >= 0)
+			close(in->fd[i]);
+	return true;
+}
+
+/* Make sure the spool directory exists (owned by the exim user when we create it). */
+static void ensure_spool(const char *spool)
+{
+	if (!spool || !*spool)
+		return;
+	char path[4096];
+	snprintf(path, sizeof path, "%s", spool);
+	for (char *p = path + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(path, 0755);
+			*p = '/';
+		}
+	if (mkdir(path, 0750) == 0)
+		priv_give_to_exim(path);
+}
+
+static bool write_pid_file(const char *path)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return false;
+	fprintf(f, "%d\n", (int)getpid());
+	bool ok = fclose(f) == 0 && chmod(tmp, 0644) == 0 && rename(tmp, path) == 0;
+	if (!ok)
+		unlink(tmp);
+	return ok;
+}
+
+/* Remove the pid file if it still names us (a newer daemon may have replaced it). */
+static void remove_pid_file(const char *path)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (!f)
+		return;
+	int pid = 0;
+	bool ours = fscanf(f, "%d", &pid) == 1 && pid == (int)getpid();
+	fclose(f);
+	if (ours)
+		unlink(path);
+}
+
+/* Leave the terminal: fork (the parent exits 0), new session, standard files on /dev/null. */
+static void detach(void)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "daemon: fork to detach failed: %s", strerror(errno));
+		_exit(1);
+	}
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+/* The command line of this process, for the SIGHUP re-exec. */
+static char **own_argv(void)
+{
+	static char buf[65536];
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	size_t count = 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0)
+			count++;
+	char **argv = calloc(count + 2, sizeof *argv);
+	if (!argv)
+		return NULL;
+	size_t k = 0;
+	for (char *p = buf; p < buf + n && k < count + 1; p += strlen(p) + 1)
+		argv[k++] = p;
+	argv[k] = NULL;
+	return argv;
+}
+
+static void reexec(listen_set *ls)
+{
+	log_write(LOG_MAIN, "pid %d: SIGHUP received: re-exec daemon", (int)getpid());
+	char **argv = own_argv();
+	if (!argv) {
+		log_write(LOG_MAIN | LOG_PANIC, "daemon: cannot read own command line for re-exec");
+		return;
+	}
+	char fds[1024];
+	size_t off = 0;
+	fds[0] = 0;
+	for (size_t i = 0; i < ls->n && off < sizeof fds - 16; i++)
+		if (ls->v[i].fd >= 0) {
+			fcntl(ls->v[i].fd, F_SETFD, 0);
+			off += (size_t)snprintf(fds + off, sizeof fds - off, "%s%d", off ? "," : "", ls->v[i].fd);
+		}
+	setenv(INHERIT_ENV, fds, 1);
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	log_reopen();
+	execvp(argv[0], argv);
+	/* Still here: keep serving with the old configuration. */
+	log_write(LOG_MAIN | LOG_PANIC, "daemon: re-exec of %s failed: %s", argv[0], strerror(errno));
+	unsetenv(INHERIT_ENV);
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].fd >= 0)
+			fcntl(ls->v[i].fd, F_SETFD, FD_CLOEXEC);
+	free(argv);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void reap(daemon_children *c)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			break;
+		daemon_children_remove(c, pid);
+	}
+}
+
+static int serve(listen_set *ls, const char *pid_file)
+{
+	daemon_children children = { 0 };
+	struct pollfd *pfd = calloc(ls->n + 1, sizeof *pfd);
+	if (!pfd)
+		abort();
+	size_t np = 0;
+	pfd[np++] = (struct pollfd){ .fd = daemon_wake_pipe[0], .events = POLLIN };
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].fd >= 0)
+			pfd[np++] = (struct pollfd){ .fd = ls->v[i].fd, .events = POLLIN };
+	for (;;) {
+		int r = poll(pfd, np, -1);
+		if (r < 0 && errno != EINTR) {
+			log_write(LOG_MAIN | LOG_PANIC, "daemon: poll failed: %s", strerror(errno));
+			sleep(1);
+		}
+		if (pfd[0].revents & POLLIN) {
+			char drain[64];
+			while (read(daemon_wake_pipe[0], drain, sizeof drain) > 0)
+				;
+		}
+		if (got_chld) {
+			got_chld = 0;
+			reap(&children);
+		}
+		if (got_term) {
+			listen_close_all(ls);
+			remove_pid_file(pid_file);
+			free(pfd);
+			free(children.v);
+			return 0;
+		}
+		if (got_hup) {
+			got_hup = 0;
+			reexec(ls);
+		}
+		if (r <= 0)
+			continue;
+		for (size_t i = 1; i < np; i++)
+			if (pfd[i].revents & POLLIN)
+				daemon_accept_ready(pfd[i].fd, &children, ls);
+	}
+}
 
 int bd_main(const cmdline *cl)
 {
-	fprintf(stderr, "%s: this mode is not built yet\n", cl->called_as);
-	return 1;
+	if (!priv_caller_is_admin()) {
+		fprintf(stderr, "%s: permission denied\n", cl->called_as);
+		return 1;
+	}
+	bool reexecuted = getenv(INHERIT_ENV) != NULL;
+	inherited in;
+	read_inherited(&in);
+	bool foreground = cl->daemon_foreground || cl->debug || cl->verbose || reexecuted;
+
+	xbuf err;
+	xbuf_init(&err, NULL);
+	const char *spool = NULL;
+	if (!log_setup_from_config(LOG_ECHO_PANIC, &spool, &err)) {
+		fprintf(stderr, "%s: %s\n", cl->called_as, xbuf_cstr(&err));
+		return 1;
+	}
+	ensure_spool(spool);
+	if (conf_main.smtp_accept_max == 0 && (conf_main.smtp_accept_queue > 0 || conf_main.smtp_accept_max_per_host)) {
+		log_write(LOG_MAIN | LOG_PANIC, "Exim configuration error:\n  smtp_accept_max must be set if "
+			"smtp_accept_queue or smtp_accept_max_per_host is set");
+		return 1;
+	}
+
+	const char *ifaces, *ports;
+	if (!expand_main(conf_main.local_interfaces, &ifaces, &err)
+		|| !expand_main(conf_main.daemon_smtp_ports, &ports, &err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "failed to expand local_interfaces or daemon_smtp_ports: %s", xbuf_cstr(&err));
+		return 1;
+	}
+	listen_set ls;
+	if (!listen_parse(ifaces, ports, cl->override_local_interfaces, conf_main.disable_ipv6, &ls, &err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+		return 1;
+	}
+	/* The pid file: -oP, else pid_file_path unless -oX made this a non-standard daemon. */
+	const char *pid_file = cl->pid_file;
+	if (!pid_file && !cl->override_local_interfaces && conf_main.pid_file_path) {
+		const char *def = conf_main.pid_file_path;
+		/* The computed default was made from the unexpanded spool_directory. */
+		if (spool && conf_main.spool_directory && strncmp(def, conf_main.spool_directory, strlen(conf_main.spool_directory)) == 0)
+			def = arena_printf(pool_perm, "%s%s", spool, def + strlen(conf_main.spool_directory));
+		if (!expand_main(def, &pid_file, &err)) {
+			log_write(LOG_MAIN | LOG_PANIC, "failed to expand pid_file_path: %s", xbuf_cstr(&err));
+			return 1;
+		}
+	}
+	if (pipe2(daemon_wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_write(LOG_MAIN | LOG_PANIC, "daemon: pipe failed: %s", strerror(errno));
+		return 1;
+	}
+	install_signals();
+	if (!bind_all(&ls, &in))
+		return 1;
+	bool any = false;
+	for (size_t i = 0; i < ls.n; i++)
+		any |= ls.v[i].fd >= 0;
+	if (!any) {
+		log_write(LOG_MAIN | LOG_PANIC, "daemon: no listening sockets could be set up");
+		return 1;
+	}
+	if (!foreground)
+		detach();
+	if (pid_file && !write_pid_file(pid_file))
+		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", pid_file, strerror(errno));
+
+	xbuf desc;
+	xbuf_init(&desc, NULL);
+	listen_describe(&ls, &desc);
+	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, no queue runs, listening for SMTP on %s",
+		(int)getpid(), xbuf_cstr(&desc));
+	xbuf_free(&desc);
+	/* Log files the daemon (root) created must stay writable by the sessions (exim user). */
+	static const unsigned logs[] = { LOG_MAIN, LOG_REJECT, LOG_PANIC };
+	for (size_t i = 0; i < 3; i++) {
+		xbuf name;
+		xbuf_init(&name, NULL);
+		log_file_name(logs[i], &name);
+		if (name.len && access(xbuf_cstr(&name), F_OK) == 0) {
+			priv_give_to_exim(xbuf_cstr(&name));
+			/* The log directory too when it is the spool's own (the default layout), so
+			 * sessions can create the reject log; an administrator's directory is left alone. */
+			char *slash = strrchr(name.p, '/');
+			size_t sl = spool ? strlen(spool) : 0;
+			if (slash && sl && strncmp(name.p, spool, sl) == 0 && name.p[sl] == '/') {
+				*slash = 0;
+				priv_give_to_exim(name.p);
+			}
+		}
+		xbuf_free(&name);
+	}
+	return serve(&ls, pid_file);
 }

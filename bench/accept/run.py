@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Accept benchmark: messages per second accepted into the spool by Postern, Exim 4.96 and
+Postfix, in one run, at equal durability (every server fsyncs before 250; see servers.py), for
+2 KB and 100 KB messages, 1/8/32 concurrent connections, one connection per message ("new") or
+one connection for many messages ("reused"); and memory per idle connection (PSS and RSS of the
+server's processes, delta over N idle sessions / N). Writes RESULTS.md beside this file.
+
+Run as root (the servers bind as root and drop to the mail user):
+    bench/accept/run.py --postern build/postern [--seconds 5] [--servers postern,exim,postfix]
+"""
+import argparse
+import asyncio
+import datetime
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import loadgen  # noqa: E402
+import servers  # noqa: E402
+
+
+def descendants(pid):
+    """pid and all its descendants."""
+    kids = {}
+    for d in pathlib.Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def memory_kb(pid):
+    """(PSS, RSS) in kB summed over the process tree."""
+    pss = rss = 0
+    for p in descendants(pid):
+        try:
+            for line in pathlib.Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+        except OSError:
+            pass
+    return pss, rss
+
+
+def idle_memory(server, n):
+    """Memory added per idle connection (banner + EHLO done), in kB."""
+    async def go():
+        before = memory_kb(server.master_pid())
+        conns = await loadgen.hold_idle("127.0.0.1", server.port, n)
+        await asyncio.sleep(1.0)
+        after = memory_kb(server.master_pid())
+        for r, w in conns:
+            await loadgen.close_session(r, w)
+        return before, after
+    before, after = asyncio.run(go())
+    return (after[0] - before[0]) / n, (after[1] - before[1]) / n
+
+
+def machine():
+    cpu = "?"
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = pathlib.Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    fs = subprocess.run(["df", "-T", tempfile.gettempdir()], capture_output=True, text=True).stdout.splitlines()[-1].split()
+    return (f"{cpu}, {os.cpu_count()} CPUs, {int(mem) // 1024} MB RAM, Linux {platform.release()}, "
+            f"spools on {fs[1]} ({fs[0]}) at {tempfile.gettempdir()}")
+
+
+def versions(postern):
+    v = {}
+    r = subprocess.run([postern, "-bV"], capture_output=True, text=True)
+    v["postern"] = r.stdout.splitlines()[0] if r.stdout else "?"
+    r = subprocess.run(["exim", "-bV"], capture_output=True, text=True)
+    v["exim"] = r.stdout.splitlines()[0] if r.stdout else "?"
+    deb = next((HERE / ".postfix").glob("postfix_*.deb"), None)
+    v["postfix"] = deb.name if deb else "?"
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--postern", default=str(HERE.parents[1] / "build" / "postern"))
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--servers", default="postern,exim,postfix")
+    ap.add_argument("--sizes", default="2048,102400")
+    ap.add_argument("--concurrency", default="1,8,32")
+    ap.add_argument("--idle", type=int, default=20, help="idle connections for the memory figure")
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    concs = [int(x) for x in args.concurrency.split(",")]
+    names = args.servers.split(",")
+    work = pathlib.Path(tempfile.mkdtemp(prefix="postern-bench-"))
+    os.chmod(work, 0o755)   # the servers run as the mail user below it
+    port0 = 26000 + os.getpid() % 1000 * 3
+
+    results = {}   # (server, size, conc, mode) -> stats
+    memory = {}
+    started_at = datetime.datetime.now(datetime.timezone.utc)
+    for i, name in enumerate(names):
+        port = port0 + i
+        srv = {"postern": lambda: servers.Postern(work, port, args.postern),
+               "exim": lambda: servers.Exim(work, port),
+               "postfix": lambda: servers.Postfix(work, port)}[name]()
+        print(f"== {name} on port {port}", flush=True)
+        try:
+            if not srv.start():
+                print(f"   {name} did not start", flush=True)
+                continue
+            # Idle memory first, while no worker processes exist yet (Postfix keeps idle smtpd
+            # processes after a load, which would absorb new connections at no visible cost).
+            memory[name] = idle_memory(srv, args.idle)
+            print(f"   idle connection: PSS {memory[name][0]:.0f} kB, RSS {memory[name][1]:.0f} kB", flush=True)
+            time.sleep(1.0)
+            loadgen.run("127.0.0.1", port, 2048, 2, True, 1.0)   # warm-up
+            for size in sizes:
+                for conc in concs:
+                    for mode in ("new", "reused"):
+                        st = loadgen.run("127.0.0.1", port, size, conc, mode == "reused", args.seconds)
+                        results[(name, size, conc, mode)] = st
+                        print(f"   {size:>6} B  c={conc:<2} {mode:<6} {st['rate']:8.1f} msg/s"
+                              f"  errors={st['errors']} {st['last_error'][:60]}", flush=True)
+            time.sleep(0.5)
+            print(f"   queued files: {srv.queued_count()}", flush=True)
+        finally:
+            srv.stop()
+    write_results(args, results, memory, names, sizes, concs, started_at)
+    subprocess.run(["rm", "-rf", str(work)])
+
+
+def write_results(args, results, memory, names, sizes, concs, started_at):
+    v = versions(args.postern)
+    lines = [
+        "# Accept benchmark",
+        "",
+        f"Run {started_at:%Y-%m-%d %H:%M} UTC by `bench/accept/run.py --seconds {args.seconds:g}` on: {machine()}.",
+        "",
+        "Messages per second that got `250` after DATA (one recipient, no pipelining, each client waits",
+        "for every reply). All servers run on 127.0.0.1 from private scratch directories, accept every",
+        "recipient and only queue (no delivery), and make the message durable before 250:",
+        "Postern fsyncs -D, -H and the spool directory; Exim 4.96 fsyncs -D and -H (its build default);",
+        "Postfix's cleanup fsyncs the queue file (always). The load generator shares the 2 CPUs with the",
+        "server, which costs every server alike.",
+        "",
+        "Versions: " + "; ".join(f"{k}: {val}" for k, val in v.items()),
+        "",
+        "| size | conns | mode | " + " | ".join(names) + " | " +
+        " | ".join(f"postern/{n}" for n in names if n != "postern") + " |",
+        "|---|---|---|" + "---|" * len(names) + "---|" * len([n for n in names if n != "postern"]),
+    ]
+    for size in sizes:
+        for conc in concs:
+            for mode in ("new", "reused"):
+                row = [f"{size // 1024} KB", str(conc), mode]
+                rates = {}
+                for n in names:
+                    st = results.get((n, size, conc, mode))
+                    rates[n] = st["rate"] if st else None
+                    row.append(f"{st['rate']:.1f}" + (f" ({st['errors']} err)" if st and st["errors"] else "")
+                               if st else "-")
+                for n in names:
+                    if n == "postern":
+                        continue
+                    a, b = rates.get("postern"), rates.get(n)
+                    row.append(f"{a / b:.2f}" if a and b else "-")
+                lines.append("| " + " | ".join(row) + " |")
+    lines += ["", f"Memory per idle connection ({args.idle} sessions after banner and EHLO, measured on the",
+              "freshly started server; delta of the server's process tree / sessions):", "", "| server | PSS kB | RSS kB |", "|---|---|---|"]
+    for n in names:
+        if n in memory:
+            lines.append(f"| {n} | {memory[n][0]:.0f} | {memory[n][1]:.0f} |")
+    pathlib.Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

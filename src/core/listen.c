@@ -1,0 +1,363 @@
+/* Listening sockets for the daemon (see listen.h for the rules). */
+#include "core/listen.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/list.h"
+
+static void add_endpoint(listen_set *s, const ip_addr *a, bool wildcard, int port)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].port == port && s->v[i].wildcard == wildcard && ip_equal(&s->v[i].addr, a))
+			return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		listen_endpoint *nv = realloc(s->v, s->cap * sizeof *nv);
+		if (!nv)
+			abort();
+		s->v = nv;
+	}
+	s->v[s->n++] = (listen_endpoint){ .addr = *a, .wildcard = wildcard, .port = port, .fd = -1 };
+}
+
+static bool all_digits(sv v)
+{
+	if (v.len == 0 || v.len > 5)
+		return false;
+	for (size_t i = 0; i < v.len; i++)
+		if (!isdigit((unsigned char)v.p[i]))
+			return false;
+	return true;
+}
+
+/* A port number, or (when names are allowed) a service name from /etc/services. */
+static int parse_port(sv v, bool names_allowed)
+{
+	if (all_digits(v)) {
+		long n = strtol(v.p, NULL, 10);
+		return n >= 1 && n <= 65535 ? (int)n : -1;
+	}
+	if (!names_allowed || v.len == 0 || v.len > 64)
+		return -1;
+	char name[65];
+	memcpy(name, v.p, v.len);
+	name[v.len] = 0;
+	struct servent *se = getservbyname(name, "tcp");
+	return se ? ntohs((uint16_t)se->s_port) : -1;
+}
+
+/* Every port of the daemon_smtp_ports list (at least one). */
+static bool parse_ports(const char *ports, int **out, size_t *nout, xbuf *err)
+{
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, NULL);
+	size_t n = 0, cap = 4;
+	int *v = malloc(cap * sizeof *v);
+	if (!v)
+		abort();
+	list_iter_init(&it, sv_cstr(ports ? ports : "smtp"), 0);
+	bool ok = true;
+	while (list_next(&it, &item)) {
+		if (item.len == 0)
+			continue;
+		int p = parse_port(xbuf_sv(&item), true);
+		if (p < 0) {
+			xbuf_printf(err, "Exim configuration error:\n  TCP port \"%s\" not found", xbuf_cstr(&item));
+			ok = false;
+			break;
+		}
+		if (n == cap && !(v = realloc(v, (cap *= 2) * sizeof *v)))
+			abort();
+		v[n++] = p;
+	}
+	xbuf_free(&item);
+	if (ok && n == 0) {
+		xbuf_puts(err, "no SMTP ports given in daemon_smtp_ports");
+		ok = false;
+	}
+	if (!ok) {
+		free(v);
+		return false;
+	}
+	*out = v;
+	*nout = n;
+	return true;
+}
+
+/* One local_interfaces item: "addr", "addr.port" or "[addr]:port". port 0: none given. */
+static bool parse_interface(sv item, ip_addr *a, int *port, sv *bad)
+{
+	*port = 0;
+	*bad = item;
+	if (item.len > 0 && item.p[0] == '[') {
+		const char *close = memchr(item.p, ']', item.len);
+		if (!close)
+			return false;
+		sv addr = sv_make(item.p + 1, (size_t)(close - item.p - 1));
+		sv rest = sv_make(close + 1, item.len - (size_t)(close + 1 - item.p));
+		if (!ip_parse(addr, a))
+			return false;
+		if (rest.len == 0)
+			return true;
+		if (rest.p[0] != ':' || (*port = parse_port(sv_sub(rest, 1, rest.len - 1), false)) < 0) {
+			*bad = rest.len > 1 ? sv_sub(rest, 1, rest.len - 1) : rest;
+			return false;
+		}
+		return true;
+	}
+	if (ip_parse(item, a))
+		return true;
+	const char *dot = NULL;
+	for (size_t i = item.len; i > 0; i--)
+		if (item.p[i - 1] == '.') {
+			dot = item.p + i - 1;
+			break;
+		}
+	if (!dot)
+		return false;
+	sv addr = sv_make(item.p, (size_t)(dot - item.p));
+	sv p = sv_make(dot + 1, item.len - addr.len - 1);
+	if (!ip_parse(addr, a) || (*port = parse_port(p, false)) < 0)
+		return false;
+	return true;
+}
+
+static bool is_zero(const ip_addr *a)
+{
+	for (int i = 0; i < 16; i++)
+		if (a->b[i])
+			return false;
+	return true;
+}
+
+/* Split -oX into its port items and its interface items (Exim's rule: an item with a '.' or a
+ * ':' is an interface). The separator change "<c" applies to the whole list. */
+static void split_override(const char *override, xbuf *ports, xbuf *ifaces)
+{
+	sv list = sv_cstr(override);
+	int sep = list_separator(list, 0);
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, NULL);
+	list_iter_init(&it, list, 0);
+	while (list_next(&it, &item)) {
+		if (item.len == 0)
+			continue;
+		bool iface = memchr(item.p, '.', item.len) || memchr(item.p, ':', item.len);
+		list_append_item(iface ? ifaces : ports, sep, xbuf_sv(&item));
+	}
+	xbuf_free(&item);
+	/* list_append_item writes in the list's own separator; give ifaces the "<c" prefix so the
+	 * IPv6 colons inside items survive when the separator is not ':' */
+	if (sep != ':' && ifaces->len) {
+		xbuf pre;
+		xbuf_init(&pre, NULL);
+		xbuf_printf(&pre, "<%c ", sep);
+		xbuf_putsv(&pre, xbuf_sv(ifaces));
+		xbuf_reset(ifaces);
+		xbuf_putsv(ifaces, xbuf_sv(&pre));
+		xbuf_free(&pre);
+	}
+}
+
+bool listen_parse(const char *interfaces, const char *ports, const char *override,
+	bool disable_ipv6, listen_set *out, xbuf *err)
+{
+	memset(out, 0, sizeof *out);
+	xbuf oports, oifaces;
+	xbuf_init(&oports, NULL);
+	xbuf_init(&oifaces, NULL);
+	if (override) {
+		split_override(override, &oports, &oifaces);
+		if (oports.len)
+			ports = xbuf_cstr(&oports);
+		if (oifaces.len)
+			interfaces = xbuf_cstr(&oifaces);
+	}
+	int *portv = NULL;
+	size_t nports = 0;
+	bool ok = parse_ports(ports, &portv, &nports, err);
+	list_iter it;
+	xbuf item;
+	xbuf_init(&item, NULL);
+	list_iter_init(&it, sv_cstr(interfaces ? interfaces : "<; ::0 ; 0.0.0.0"), 0);
+	while (ok && list_next(&it, &item)) {
+		sv v = sv_trim(xbuf_sv(&item));
+		if (v.len == 0)
+			continue;
+		ip_addr a;
+		int port;
+		sv bad;
+		if (!parse_interface(v, &a, &port, &bad)) {
+			xbuf_printf(err, "Malformed IP address \"%.*s\" in local_interfaces", (int)bad.len, bad.p);
+			ok = false;
+			break;
+		}
+		if (disable_ipv6 && a.family == 6)
+			continue;
+		bool wild = is_zero(&a);
+		if (port)
+			add_endpoint(out, &a, wild, port);
+		else
+			for (size_t i = 0; i < nports; i++)
+				add_endpoint(out, &a, wild, portv[i]);
+	}
+	xbuf_free(&item);
+	xbuf_free(&oports);
+	xbuf_free(&oifaces);
+	free(portv);
+	if (ok && out->n == 0) {
+		xbuf_puts(err, "no addresses to listen on (local_interfaces is empty)");
+		ok = false;
+	}
+	if (!ok) {
+		free(out->v);
+		memset(out, 0, sizeof *out);
+	}
+	return ok;
+}
+
+static void describe_addr(const listen_endpoint *e, xbuf *out)
+{
+	if (e->wildcard) {
+		xbuf_puts(out, e->addr.family == 6 ? "(any IPv6)" : "(any IPv4)");
+		return;
+	}
+	ip_format(&e->addr, out);
+}
+
+bool listen_bind(listen_endpoint *e, int backlog, xbuf *err)
+{
+	int fam = e->addr.family == 6 ? AF_INET6 : AF_INET;
+	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		int saved = errno;
+		xbuf_printf(err, "IPv%d socket creation failed: %s", e->addr.family, strerror(saved));
+		errno = saved;
+		return false;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	socklen_t len;
+	if (fam == AF_INET6) {
+		/* Separate sockets for the two wildcards: v4 peers then have v4 addresses. */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)e->port);
+		memcpy(&s6->sin6_addr, e->addr.b, 16);
+		len = sizeof *s6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)e->port);
+		memcpy(&s4->sin_addr, e->addr.b, 4);
+		len = sizeof *s4;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog > 0 ? backlog : 20) < 0) {
+		int saved = errno;
+		xbuf_printf(err, "socket bind() to port %d for address ", e->port);
+		describe_addr(e, err);
+		xbuf_printf(err, " failed: %s", strerror(saved));
+		close(fd);
+		errno = saved;
+		return false;
+	}
+	e->fd = fd;
+	return true;
+}
+
+void listen_describe(const listen_set *s, xbuf *out)
+{
+	/* Endpoints already described (as part of a group) are skipped. */
+	bool *done = calloc(s->n ? s->n : 1, 1);
+	if (!done)
+		abort();
+	for (size_t i = 0; i < s->n; i++) {
+		const listen_endpoint *e = &s->v[i];
+		if (done[i] || e->fd < 0)
+			continue;
+		if (out->len)
+			xbuf_putc(out, ' ');
+		if (e->wildcard) {
+			/* "port N (IPv6 and IPv4)" when both wildcards listen on N. */
+			bool v4 = e->addr.family == 4, v6 = !v4;
+			for (size_t j = i + 1; j < s->n; j++)
+				if (!done[j] && s->v[j].fd >= 0 && s->v[j].wildcard && s->v[j].port == e->port) {
+					done[j] = true;
+					if (s->v[j].addr.family == 4) v4 = true; else v6 = true;
+				}
+			xbuf_printf(out, "port %d (%s)", e->port, v4 && v6 ? "IPv6 and IPv4" : v6 ? "IPv6" : "IPv4");
+			continue;
+		}
+		/* "[addr]:port" or "[addr]:{p1,p2}" for every port of this address. */
+		size_t nsame = 0;
+		for (size_t j = i + 1; j < s->n; j++)
+			if (!done[j] && s->v[j].fd >= 0 && !s->v[j].wildcard && ip_equal(&s->v[j].addr, &e->addr))
+				nsame++;
+		xbuf_putc(out, '[');
+		ip_format(&e->addr, out);
+		xbuf_puts(out, "]:");
+		if (nsame == 0) {
+			xbuf_printf(out, "%d", e->port);
+			continue;
+		}
+		xbuf_printf(out, "{%d", e->port);
+		for (size_t j = i + 1; j < s->n; j++)
+			if (!done[j] && s->v[j].fd >= 0 && !s->v[j].wildcard && ip_equal(&s->v[j].addr, &e->addr)) {
+				done[j] = true;
+				xbuf_printf(out, ",%d", s->v[j].port);
+			}
+		xbuf_putc(out, '}');
+	}
+	free(done);
+}
+
+void listen_sockaddr_ip(const void *sockaddr, ip_addr *a, int *port)
+{
+	const struct sockaddr *sa = sockaddr;
+	memset(a, 0, sizeof *a);
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = sockaddr;
+		a->family = 6;
+		memcpy(a->b, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+		if (ip_is_v4_mapped(a)) {
+			ip_addr v4;
+			ip_unmap(a, &v4);
+			*a = v4;
+		}
+	} else {
+		const struct sockaddr_in *s4 = sockaddr;
+		a->family = 4;
+		memcpy(a->b, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+	}
+}
+
+void listen_close_all(listen_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].fd >= 0) {
+			close(s->v[i].fd);
+			s->v[i].fd = -1;
+		}
+}
+
+void listen_set_free(listen_set *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}

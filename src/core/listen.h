@@ -1,0 +1,59 @@
+/* The daemon's listening sockets: which (address, port) pairs come from local_interfaces,
+ * daemon_smtp_ports and -oX, binding them (IPv4 and IPv6, with smtp_connect_backlog), and the
+ * text Exim's "daemon started" log line uses to describe them.
+ *
+ * Rules (ch-starting_the_daemon_and_the_use_of_network_interfaces, checked against Exim 4.96):
+ *   - local_interfaces items are IP addresses, optionally with a port as "addr.port" or
+ *     "[addr]:port"; an item without a port listens on every port of daemon_smtp_ports.
+ *   - 0.0.0.0 and ::0 mean all IPv4 / all IPv6 interfaces (one wildcard socket each; the IPv6 one
+ *     is IPV6_V6ONLY so IPv4 peers arrive with plain IPv4 addresses).
+ *   - daemon_smtp_ports items are port numbers or service names (/etc/services).
+ *   - -oX: items without '.' or ':' replace daemon_smtp_ports, the others replace
+ *     local_interfaces.
+ */
+#ifndef POSTERN_CORE_LISTEN_H
+#define POSTERN_CORE_LISTEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/ip.h"
+#include "lib/str.h"
+
+typedef struct listen_endpoint {
+	ip_addr addr;     /* for a wildcard: all zero, family 4 or 6 */
+	bool wildcard;    /* 0.0.0.0 or ::0 */
+	int port;
+	int fd;           /* -1 until bound */
+} listen_endpoint;
+
+typedef struct listen_set {
+	listen_endpoint *v;
+	size_t n, cap;
+} listen_set;
+
+/* Build the endpoint list. interfaces and ports are the (already expanded) option values,
+ * override the -oX argument or NULL. disable_ipv6 drops IPv6 items as Exim does.
+ * Duplicates are removed. false + err (Exim-style wording) on a malformed item. */
+bool listen_parse(const char *interfaces, const char *ports, const char *override,
+	bool disable_ipv6, listen_set *out, xbuf *err);
+
+/* Bind and listen on one endpoint (SO_REUSEADDR, close-on-exec, non-blocking). false + err
+ * ("socket bind() to port 25 for address 127.0.0.1 failed: Address already in use") with errno
+ * preserved. An IPv6 wildcard on a host without IPv6 returns false with errno EAFNOSUPPORT. */
+bool listen_bind(listen_endpoint *e, int backlog, xbuf *err);
+
+/* Exim's description: "port 25 (IPv6 and IPv4)", "[127.0.0.1]:{2525,2526}", items in order,
+ * joined by spaces. Only endpoints with fd >= 0 are described. */
+void listen_describe(const listen_set *s, xbuf *out);
+
+/* A socket address (struct sockaddr_in or sockaddr_in6, as from getpeername) as an ip_addr and
+ * port; IPv4-mapped IPv6 addresses become IPv4, as Exim shows them. */
+void listen_sockaddr_ip(const void *sockaddr, ip_addr *out, int *port);
+
+/* Close every bound socket. */
+void listen_close_all(listen_set *s);
+/* Release the list (sockets are not closed). */
+void listen_set_free(listen_set *s);
+
+#endif

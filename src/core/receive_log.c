@@ -1,0 +1,152 @@
+/* The "<=" main log line for a received message, with the fields and order Exim 4.96 writes
+ * (observed with log_selector = +all):
+ *   <= sender H=name (helo) [ip]:port I=[ip]:port U=ident P=proto X=.. CV=.. DN=".." SNI=..
+ *      A=auth:id PRX=ip K S=size RT=0.005s id=msgid T="subject" from <sender> for rcpt rcpt
+ */
+#include <sys/time.h>
+
+#include "conf/main_options.h"
+#include "core/receive_internal.h"
+#include "lib/log.h"
+#include "lib/printing.h"
+#include "mail/header.h"
+
+static void put_escaped(xbuf *out, sv v)
+{
+	printing_escape(v, PRINT_TAB_LITERAL, out);
+}
+
+static void arrival_text(receive_ctx *r, xbuf *out);
+
+void receive_log_arrival(receive_ctx *r)
+{
+	const message *m = r->m;
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	arrival_text(r, &b);
+	log_set_id(m->id);
+	log_write(LOG_MAIN, "%s", xbuf_cstr(&b));
+	log_set_id(NULL);
+	/* The message log starts with the same facts: "Received from <sender> U=... S=..." */
+	if (conf_main.message_logs)
+		spool_msglog(&r->sc, m->id, "Received from %s", xbuf_cstr(&b) + 3);
+}
+
+void receive_log_discarded(receive_ctx *r, const char *why)
+{
+	const message *m = r->m;
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	arrival_text(r, &b);
+	log_set_id(m->id);
+	log_write(LOG_MAIN, "%s", xbuf_cstr(&b));
+	log_write(LOG_MAIN, "=> blackhole (%s)", why);
+	log_write(LOG_MAIN, "Completed");
+	log_set_id(NULL);
+}
+
+static void arrival_text(receive_ctx *r, xbuf *out)
+{
+	const message *m = r->m;
+	const msg_origin *o = m->origin;
+	const log_config *lc = log_current_config();
+	logsel def = logsel_default();
+	const logsel *ls = lc ? &lc->selector : &def;
+	xbuf_puts(out, "<= ");
+	if (m->sender.len)
+		put_escaped(out, m->sender);
+	else
+		xbuf_puts(out, "<>");
+	if (o && o->host_address.len) {
+		xbuf_puts(out, " H=");
+		xbuf fh;
+		xbuf_init(&fh, pool_scratch);
+		message_sender_fullhost(o, &fh);   /* with ":port" under log_selector incoming_port */
+		put_escaped(out, xbuf_sv(&fh));
+		if (logsel_has(ls, LS_INCOMING_INTERFACE) && o->interface_address.len)
+			xbuf_printf(out, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
+	}
+	if (o && o->ident.len) {
+		xbuf_puts(out, " U=");
+		put_escaped(out, o->ident);
+	}
+	if (o && o->protocol.len)
+		xbuf_printf(out, " P=" SV_FMT, SV_ARG(o->protocol));
+	if (o && o->tls_cipher.len) {
+		if (logsel_has(ls, LS_TLS_CIPHER))
+			xbuf_printf(out, " X=" SV_FMT, SV_ARG(o->tls_cipher));
+		if (logsel_has(ls, LS_TLS_CERTIFICATE_VERIFIED))
+			xbuf_printf(out, " CV=%s", o->tls_certificate_verified ? "yes" : "no");
+		if (logsel_has(ls, LS_TLS_PEERDN) && o->tls_peerdn.len) {
+			xbuf_puts(out, " DN=\"");
+			put_escaped(out, o->tls_peerdn);
+			xbuf_putc(out, '"');
+		}
+		if (logsel_has(ls, LS_TLS_SNI) && o->tls_sni.len) {
+			xbuf_puts(out, " SNI=");
+			put_escaped(out, o->tls_sni);
+		}
+	}
+	if (o && o->auth_driver.len) {
+		xbuf_puts(out, " A=");
+		put_escaped(out, o->auth_driver);
+		if (o->auth_id.len && o->host_address.len) {
+			xbuf_putc(out, ':');
+			put_escaped(out, o->auth_id);
+		}
+	}
+	if (o && o->proxy_session && logsel_has(ls, LS_PROXY) && o->proxy_local_address.len)
+		xbuf_printf(out, " PRX=" SV_FMT, SV_ARG(o->proxy_local_address));
+	if (r->how == RECV_SMTP_BDAT)
+		xbuf_puts(out, " K");
+	xbuf_printf(out, " S=%lld", m->size);
+	if (logsel_has(ls, LS_RECEIVE_TIME)) {
+		long long us = ((long long)m->received_complete - m->received_time) * 1000000LL
+			+ (m->received_complete_usec - m->received_usec);
+		if (us < 0)
+			us = 0;
+		if (logsel_has(ls, LS_MILLISEC))
+			xbuf_printf(out, " RT=%lld.%03llds", us / 1000000, (us / 1000) % 1000);
+		else
+			xbuf_printf(out, " RT=%llds", us / 1000000);
+	}
+	/* id=: the Message-ID (Resent-Message-ID when there are Resent- headers) without <>. */
+	const msg_header *mid = message_find_header(m, sv_cstr("Resent-Message-ID"));
+	if (!mid)
+		mid = message_find_header(m, sv_cstr("Message-ID"));
+	if (mid && (r->msgid_created ? logsel_has(ls, LS_MSG_ID_CREATED) : logsel_has(ls, LS_MSG_ID))) {
+		sv v = sv_trim(hdr_field_body(mid->text));
+		if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
+			v = sv_sub(v, 1, v.len - 2);
+		xbuf_puts(out, r->msgid_created ? " id*=" : " id=");
+		put_escaped(out, v);
+	}
+	if (logsel_has(ls, LS_SUBJECT)) {
+		const msg_header *s = message_find_header(m, sv_cstr("Subject"));
+		if (s) {
+			sv v = hdr_field_body(s->text);
+			xbuf_puts(out, " T=\"");
+			xbuf e;
+			xbuf_init(&e, pool_scratch);
+			put_escaped(&e, v);
+			for (size_t i = 0; i < e.len; i++) {
+				if (e.p[i] == '"')
+					xbuf_putc(out, '\\');
+				xbuf_putc(out, e.p[i]);
+			}
+			xbuf_putc(out, '"');
+		}
+	}
+	if (logsel_has(ls, LS_RECEIVED_SENDER)) {
+		xbuf_puts(out, " from <");
+		put_escaped(out, m->sender);
+		xbuf_putc(out, '>');
+	}
+	if (logsel_has(ls, LS_RECEIVED_RECIPIENTS)) {
+		xbuf_puts(out, " for");
+		for (size_t i = 0; i < m->nrcpt; i++) {
+			xbuf_putc(out, ' ');
+			put_escaped(out, m->rcpt[i].address);
+		}
+	}
+}

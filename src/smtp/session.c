@@ -1,0 +1,581 @@
+/* The SMTP server session: connection checks, banner, and the command loop with Exim 4.96's
+ * limits, synchronisation rules, replies and log lines. Command handlers live in
+ * session_cmds.c (HELO/EHLO, MAIL, RCPT, VRFY, EXPN, ETRN, HELP), session_auth.c (AUTH) and
+ * session_data.c (DATA, BDAT).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "conf/main_options.h"
+#include "core/dns.h"
+#include "lib/log.h"
+#include "lib/printing.h"
+#include "lib/timefmt.h"
+#include "search/match.h"
+/* The PROXY reader is another engineer's file; until it is merged, hosts_proxy connections
+ * are refused the way a failed negotiation is. */
+#if __has_include("smtp/proxy_read.h")
+#include "smtp/proxy_read.h"
+#define HAVE_PROXY_READ 1
+#else
+#define HAVE_PROXY_READ 0
+#endif
+#include "smtp/session_int.h"
+
+/* ---- Replies and logs --------------------------------------------------------------------- */
+
+void sess_reply_text(smtp_session *s, int code, sv text)
+{
+	xbuf_reset(&s->last_reply);
+	xbuf_putsv(&s->last_reply, text);
+	if (s->mode == SMTP_MODE_BATCH) return;   /* -bS: no replies */
+	size_t start = 0;
+	for (;;) {
+		const char *nl = memchr(text.p + start, '\n', text.len - start);
+		size_t end = nl ? (size_t)(nl - text.p) : text.len;
+		bool last = nl == NULL || end + 1 >= text.len;
+		bio_printf(&s->io, "%d%c%.*s\r\n", code, last ? ' ' : '-', (int)(end - start), text.p + start);
+		if (last) break;
+		start = end + 1;
+	}
+}
+
+void sess_reply(smtp_session *s, int code, const char *fmt, ...)
+{
+	xbuf t;
+	xbuf_init(&t, s->conn);
+	va_list ap;
+	va_start(ap, fmt);
+	xbuf_vprintf(&t, fmt, ap);
+	va_end(ap);
+	sess_reply_text(s, code, xbuf_sv(&t));
+}
+
+bool sess_flush(smtp_session *s)
+{
+	return bio_flush(&s->io);
+}
+
+void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
+		/* Host checking writes no log files: the lines go to stderr, after the replies sent so
+		 * far (Exim flushes its output before each). */
+		bio_flush(&s->io);
+		xbuf t;
+		xbuf_init(&t, s->conn);
+		if (s->log_id) xbuf_printf(&t, "%s ", s->log_id);
+		xbuf_vprintf(&t, fmt, ap);
+		fprintf(stderr, "LOG: %s\n", xbuf_cstr(&t));
+		fflush(stderr);
+	} else {
+		log_vwrite(which, fmt, ap);
+	}
+	va_end(ap);
+}
+
+/* The client as Exim names it in log lines: "name (helo) [ip]", "(helo) [ip]", "[ip]"; with
+ * ":port" after the address under log_selector incoming_port; " U=ident" when known. Local
+ * sessions are named by their login. */
+void sess_update_host_ident(smtp_session *s)
+{
+	xbuf b;
+	xbuf_init(&b, s->conn);
+	const msg_origin *o = &s->origin;
+	const log_config *lc = log_current_config();
+	if (o->host_address.len) {
+		if (o->host_name.len) {
+			xbuf_putsv(&b, o->host_name);
+			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
+				xbuf_printf(&b, " (" SV_FMT ")", SV_ARG(o->helo_name));
+		} else if (o->helo_name.len) {
+			xbuf_printf(&b, "(" SV_FMT ")", SV_ARG(o->helo_name));
+		}
+		if (b.len) xbuf_putc(&b, ' ');
+		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
+		if (lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && s->mode == SMTP_MODE_DAEMON)
+			xbuf_printf(&b, ":%d", o->host_port);
+		if (o->ident.len) xbuf_printf(&b, " U=" SV_FMT, SV_ARG(o->ident));
+	} else {
+		if (o->helo_name.len) xbuf_printf(&b, "(" SV_FMT ") ", SV_ARG(o->helo_name));
+		xbuf_printf(&b, "U=" SV_FMT, SV_ARG(o->ident.len ? o->ident : o->login));
+	}
+	s->host_ident = xbuf_sv(&b);
+	s->host_ident.taint = 0;
+}
+
+const char *sess_expand(smtp_session *s, const char *src)
+{
+	if (!src) return NULL;
+	xbuf out, err;
+	xbuf_init(&out, s->conn);
+	xbuf_init(&err, s->conn);
+	int rc = xp_expand(&s->env, sv_cstr(src), &out, &err);
+	if (rc == XP_OK) return xbuf_cstr(&out);
+	if (rc == XP_ERROR)
+		sess_log(s, LOG_MAIN | LOG_PANIC, "failed to expand \"%s\": %s", src, xbuf_cstr(&err));
+	return NULL;
+}
+
+static int expand_named_list(void *ctx, sv in, xbuf *out, xbuf *err)
+{
+	smtp_session *s = ctx;
+	return xp_expand(&s->env, in, out, err);
+}
+
+bool sess_host_in(smtp_session *s, const char *list)
+{
+	if (!list || !*list) return false;
+	const char *l = sess_expand(s, list);
+	if (!l) return false;
+	xbuf err;
+	xbuf_init(&err, s->conn);
+	char *name = s->origin.host_name.len ? sv_dup(s->conn, s->origin.host_name) : NULL;
+	match_ctx mc = { .expand = expand_named_list, .ectx = s, .host_name = name,
+		.primary_hostname = conf_main.primary_hostname };
+	int rc = match_isinlist(s->origin.host_address, sv_cstr(l), 0, MATCH_HOST, true, &mc, &err);
+	if (err.len) sess_log(s, LOG_MAIN, "%s", xbuf_cstr(&err));
+	return rc == 0;   /* SEARCH_OK */
+}
+
+/* ---- Connection start --------------------------------------------------------------------- */
+
+static int receive_timeout_ms(smtp_session *s)
+{
+	const char *t = conf_main.smtp_receive_timeout;
+	if (!t) return 300000;
+	if (*t == '$') t = sess_expand(s, t);
+	int secs;
+	if (!t || !interval_parse(sv_cstr(t), &secs)) return 300000;
+	return secs <= 0 ? -1 : secs * 1000;
+}
+
+const char *sess_duration(smtp_session *s)
+{
+	xbuf b;
+	xbuf_init(&b, s->conn);
+	interval_format((long long)(time(NULL) - s->start), &b);
+	return xbuf_cstr(&b);
+}
+
+static void history_add(smtp_session *s, smtp_verb v)
+{
+	if (v == SMTP_UNKNOWN) return;
+	if (s->nhistory < SMTP_HISTORY) s->history[s->nhistory++] = v;
+	else s->history_overflow = true;
+}
+
+/* "C=EHLO,MAIL,..." as Exim appends it to drop and no-MAIL lines. */
+static const char *history(smtp_session *s)
+{
+	xbuf b;
+	xbuf_init(&b, s->conn);
+	xbuf_puts(&b, "C=");
+	for (int i = 0; i < s->nhistory; i++)
+		xbuf_printf(&b, "%s%s", i ? "," : "", smtp_verb_name(s->history[i]));
+	if (s->history_overflow) xbuf_puts(&b, ",...");
+	return xbuf_cstr(&b);
+}
+
+static void init_origin(smtp_session *s)
+{
+	const smtp_conn_params *p = s->p;
+	msg_origin *o = &s->origin;
+	memset(o, 0, sizeof *o);
+	o->host_address = p->host_address;
+	o->host_port = p->host_port;
+	o->interface_address = p->interface_address;
+	o->interface_port = p->interface_port;
+	o->host_name = p->host_name;
+	o->ident = p->ident;
+	o->auth_pubname = p->auth_pubname;
+	o->auth_id = p->auth_id;
+	o->uid = getuid();
+	o->gid = getgid();
+	const char *login = getlogin();
+	if (!login) login = getenv("LOGNAME");
+	o->login = sv_cstr(login ? login : "root");
+	if (!o->host_address.len && !o->ident.len) o->ident = o->login;
+	o->active_hostname = sv_cstr(conf_main.primary_hostname ? conf_main.primary_hostname : "");
+}
+
+/* The PROXY header (facts §14): the TCP peer becomes the proxy, the header's source the client. */
+static void proxy_start(smtp_session *s)
+{
+	if (s->mode != SMTP_MODE_DAEMON || !sess_host_in(s, conf_main.hosts_proxy)) return;
+#if HAVE_PROXY_READ
+	proxy_info info;
+	xbuf err;
+	xbuf_init(&err, s->conn);
+	int timeout = conf_main.proxy_protocol_timeout > 0 ? conf_main.proxy_protocol_timeout * 1000 : 3000;
+	msg_origin *o = &s->origin;
+	o->proxy_session = true;
+	if (!proxy_read_header(s->p->in_fd, timeout, &info, &err)) {
+		/* As in Exim, nothing is logged; every command but QUIT is refused. */
+		s->proxy_failed = true;
+		return;
+	}
+	o->proxy_local_address = o->host_address;
+	o->proxy_local_port = o->host_port;
+	if (!info.local) {
+		o->host_address = sv_tainted(sv_copy(s->conn, sv_cstr(info.src_addr)));
+		o->host_port = info.src_port;
+		o->proxy_external_address = sv_tainted(sv_copy(s->conn, sv_cstr(info.dst_addr)));
+		o->proxy_external_port = info.dst_port;
+	}
+	sess_update_host_ident(s);
+#else
+	s->origin.proxy_session = true;
+	s->proxy_failed = true;
+#endif
+}
+
+static void host_lookup(smtp_session *s)
+{
+	msg_origin *o = &s->origin;
+	if (o->host_name.len || !o->host_address.len || !sess_host_in(s, conf_main.host_lookup)) return;
+	sv name = SV_NULL, *aliases = NULL;
+	size_t naliases = 0;
+	dns_rc rc = dns_host_name_lookup(s->conn, o->host_address, &name, &aliases, &naliases);
+	if (rc == DNS_SUCCEED) o->host_name = name;
+	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
+	else o->host_lookup_failed = true;
+	const log_config *lc = log_current_config();
+	if (rc != DNS_SUCCEED && lc && logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED))
+		sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
+	sess_update_host_ident(s);
+}
+
+/* Connection-level checks before the banner; false: the connection is refused (reply sent). */
+static bool host_rejected(smtp_session *s)
+{
+	if (!sess_host_in(s, conf_main.host_reject_connection)) return false;
+	sess_log(s, LOG_MAIN | LOG_REJECT, "refused connection from %s (host_reject_connection)",
+		sv_dup(s->conn, s->host_ident));
+	sess_reply(s, 554, "SMTP service not available");
+	return true;
+}
+
+/* The connect ACL; false: the connection is refused (reply sent). */
+static bool connect_acl(smtp_session *s)
+{
+	if (conf_main.acl_smtp_connect) {
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_CONNECT, conf_main.acl_smtp_connect, SV_NULL, &c);
+		if (rc != ACL_OK) {
+			sess_acl_reply(s, ACL_WHERE_CONNECT, rc, &c, "connection");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void banner(smtp_session *s)
+{
+	const char *b = sess_expand(s, conf_main.smtp_banner);
+	if (!b) {
+		sess_log(s, LOG_MAIN | LOG_PANIC, "Expansion of \"%s\" (smtp_banner) failed", conf_main.smtp_banner);
+		b = s->active_hostname;
+	}
+	sess_reply_text(s, 220, sv_cstr(b));
+}
+
+/* ---- The command loop --------------------------------------------------------------------- */
+
+/* What the client has sent so far without waiting (for the synchronisation error lines). */
+static sv pending_input(smtp_session *s)
+{
+	const char *p;
+	size_t n;
+	if (bio_buffered(&s->io).len == 0) (void)bio_peek(&s->io, &p, &n, 0);
+	return bio_buffered(&s->io);
+}
+
+/* Exim's synchronisation rule: after a command that may not be pipelined, the client must wait
+ * for the reply; input already waiting is an error. */
+static bool sync_ok(smtp_session *s, smtp_verb v)
+{
+	if (!s->enforce_sync || s->controls.no_enforce_sync) return true;
+	bool pipelinable = s->adv_pipelining && (v == SMTP_MAIL || v == SMTP_RCPT || v == SMTP_RSET
+		|| v == SMTP_NOOP || v == SMTP_ETRN || v == SMTP_VRFY || v == SMTP_BDAT
+		|| v == SMTP_UNKNOWN);
+	if (pipelinable) return true;
+	if (!bio_input_pending(&s->io, 0)) return true;
+	sv next = pending_input(s);
+	xbuf shown;
+	xbuf_init(&shown, s->conn);
+	printing_escape(sv_sub(next, 0, 150), 0, &shown);
+	xbuf cmd;
+	xbuf_init(&cmd, s->conn);
+	printing_escape(s->cmd_line, 0, &cmd);
+	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (next input sent too soon: "
+		"pipelining was%s advertised): rejected \"%s\" H=%s next input=\"%s\"",
+		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->conn, s->host_ident),
+		xbuf_cstr(&shown));
+	sess_reply(s, 554, "SMTP synchronization error");
+	return false;
+}
+
+/* Count a syntax or protocol error; true when the limit is now exceeded (reply and log done:
+ * the caller drops the connection). The error's own reply is prefixed with "-" then. */
+static void drop_synprot(smtp_session *s)
+{
+	xbuf cmd;
+	xbuf_init(&cmd, s->conn);
+	printing_escape(s->cmd_line, 0, &cmd);
+	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
+		"errors (last command was \"%s\",  %s)", sv_dup(s->conn, s->host_ident),
+		xbuf_cstr(&cmd), history(s));
+}
+
+bool sess_count_synprot(smtp_session *s)
+{
+	if (++s->synprot_errors <= conf_main.smtp_max_synprot_errors) return false;
+	drop_synprot(s);
+	return true;
+}
+
+static bool synprot_error(smtp_session *s, int code, const char *reason, const char *text)
+{
+	const log_config *lc = log_current_config();
+	if (lc && logsel_has(&lc->selector, LS_SMTP_SYNTAX_ERROR)) {
+		xbuf cmd;
+		xbuf_init(&cmd, s->conn);
+		printing_escape(s->cmd_line, 0, &cmd);
+		sess_log(s, LOG_MAIN, "SMTP syntax error in \"%s\" H=%s %s", xbuf_cstr(&cmd),
+			sv_dup(s->conn, s->host_ident), reason);
+	}
+	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
+		drop_synprot(s);
+		sess_reply(s, code, "%s\n%s", text, "Too many syntax or protocol errors");
+		return true;
+	}
+	sess_reply(s, code, "%s", text);
+	return false;
+}
+
+sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text)
+{
+	/* A command refused for its argument alone is not part of the "C=" history. */
+	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0 && !s->history_overflow)
+		s->nhistory--;
+	return synprot_error(s, code, reason, text) ? SESS_DROP : SESS_CONTINUE;
+}
+
+/* A command that is not MAIL/RCPT/DATA/BDAT/QUIT: counted against smtp_accept_max_nonmail. */
+static bool nonmail_ok(smtp_session *s)
+{
+	if (!s->nonmail_limited || conf_main.smtp_accept_max_nonmail <= 0) return true;
+	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
+	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
+	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
+	xbuf cmd;
+	xbuf_init(&cmd, s->conn);
+	printing_escape(s->cmd_line, 0, &cmd);
+	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
+		sv_dup(s->conn, s->host_ident), xbuf_cstr(&cmd));
+	sess_reply(s, 554, "Too many nonmail commands");
+	return false;
+}
+
+static sess_next unknown_command(smtp_session *s)
+{
+	if (++s->unknown_commands > conf_main.smtp_max_unknown_commands) {
+		xbuf cmd;
+		xbuf_init(&cmd, s->conn);
+		printing_escape(s->cmd_line, 0, &cmd);
+		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many unrecognized commands "
+			"(last was \"%s\")", sv_dup(s->conn, s->host_ident), xbuf_cstr(&cmd));
+		sess_reply(s, 500, "Too many unrecognized commands");
+		return SESS_DROP;
+	}
+	return sess_syntax_error(s, 500, "unrecognized command", "unrecognized command");
+}
+
+static sess_next quit(smtp_session *s)
+{
+	if (conf_main.acl_smtp_quit) {
+		acl_ctx c;
+		(void)sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
+	}
+	sess_reply(s, 221, "%s closing connection", s->active_hostname);
+	const log_config *lc = log_current_config();
+	if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
+		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", sv_dup(s->conn, s->host_ident));
+	return SESS_QUIT;
+}
+
+static sess_next dispatch(smtp_session *s)
+{
+	smtp_verb v = s->cmd;
+	if (s->proxy_failed && v != SMTP_QUIT) {
+		sess_reply(s, 503, "Command refused, required Proxy negotiation failed");
+		return SESS_CONTINUE;
+	}
+	switch (v) {
+	case SMTP_HELO: case SMTP_EHLO: case SMTP_RSET: case SMTP_NOOP: case SMTP_VRFY: case SMTP_EXPN:
+	case SMTP_ETRN: case SMTP_HELP: case SMTP_AUTH: case SMTP_STARTTLS:
+		if (!nonmail_ok(s)) return SESS_DROP;
+		break;
+	default:
+		break;
+	}
+	if (!sync_ok(s, v)) return SESS_DROP;
+	switch (v) {
+	case SMTP_HELO: return sess_helo(s, false);
+	case SMTP_EHLO: return sess_helo(s, true);
+	case SMTP_MAIL: return sess_mail(s);
+	case SMTP_RCPT: return sess_rcpt(s);
+	case SMTP_DATA: return sess_data(s);
+	case SMTP_BDAT: return sess_bdat(s);
+	case SMTP_RSET:
+		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
+		sess_reset_transaction(s);
+		sess_reply(s, 250, "Reset OK");
+		return SESS_CONTINUE;
+	case SMTP_NOOP:
+		sess_reply(s, 250, "OK");
+		return SESS_CONTINUE;
+	case SMTP_QUIT:
+		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
+		return quit(s);
+	case SMTP_VRFY: return sess_vrfy_expn(s, false);
+	case SMTP_EXPN: return sess_vrfy_expn(s, true);
+	case SMTP_ETRN: return sess_etrn(s);
+	case SMTP_HELP: return sess_help(s);
+	case SMTP_AUTH: return sess_auth(s);
+	case SMTP_STARTTLS:
+		/* The TLS issue installs its handler; until then STARTTLS is never advertised. */
+		return sess_syntax_error(s, 503, "STARTTLS command used when not advertised",
+			"STARTTLS command used when not advertised");
+	default:
+		return unknown_command(s);
+	}
+}
+
+/* The connection ended without QUIT: Exim's replies and log lines for each way. */
+static void lost(smtp_session *s, bio_rc rc)
+{
+	const log_config *lc = log_current_config();
+	const char *who = sv_dup(s->conn, s->host_ident);
+	if (rc == BIO_TIMEOUT) {
+		sess_reply(s, 421, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s D=%s", who, sess_duration(s));
+		return;
+	}
+	sess_reply(s, 421, "%s lost input connection", s->active_hostname);
+	if (s->mail_given)
+		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
+	else if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
+		sess_log(s, LOG_MAIN, "SMTP connection from %s lost D=%s", who, sess_duration(s));
+}
+
+static void host_checking_banner(smtp_session *s)
+{
+	bio_printf(&s->io, "\n**** SMTP testing session as if from host " SV_FMT "\n"
+		"**** but without any ident (RFC 1413) callback.\n"
+		"**** This is not for real!\n\n", SV_ARG(s->origin.host_address));
+}
+
+int smtp_session_run(const smtp_conn_params *p)
+{
+	static smtp_session sess;   /* one per process; large (I/O buffers) */
+	smtp_session *s = &sess;
+	memset(s, 0, sizeof *s);
+	s->p = p;
+	s->mode = p->mode;
+	s->conn = pool_conn;
+	s->start = time(NULL);
+	bio_init(&s->io, p->in_fd, p->out_fd);
+	xbuf_init(&s->scratch, s->conn);
+	xbuf_init(&s->last_reply, s->conn);
+	s->helo_free = s->rset_free = true;
+	init_origin(s);
+	xp_env_init(&s->env, s->conn);
+	sess_vars_init(s);
+	sess_update_host_ident(s);
+	s->receive_timeout_ms = receive_timeout_ms(s);
+	s->enforce_sync = conf_main.smtp_enforce_sync && s->mode == SMTP_MODE_DAEMON;
+	s->active_hostname = conf_main.primary_hostname ? conf_main.primary_hostname : "";
+
+	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) host_checking_banner(s);
+	/* The daemon writes its own "SMTP connection from" line when it accepts. */
+	const log_config *lcs = log_current_config();
+	if (s->mode != SMTP_MODE_DAEMON && lcs && logsel_has(&lcs->selector, LS_SMTP_CONNECTION))
+		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->conn, s->host_ident));
+	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
+	if (host_rejected(s)) {
+		sess_flush(s);
+		return 0;
+	}
+	proxy_start(s);
+	host_lookup(s);
+	if (conf_main.smtp_active_hostname) {
+		const char *h = sess_expand(s, conf_main.smtp_active_hostname);
+		if (h && *h) {
+			s->active_hostname = h;
+			s->origin.active_hostname = sv_cstr(h);
+		}
+	}
+	s->nonmail_limited = sess_host_in(s, conf_main.smtp_accept_max_nonmail_hosts);
+	if (!connect_acl(s)) {
+		sess_flush(s);
+		return 0;
+	}
+	/* An early talker (input before the banner) breaks synchronisation, unless the host may
+	 * use PIPECONNECT. */
+	if (s->enforce_sync && !sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)
+		&& bio_input_pending(&s->io, 0)) {
+		xbuf shown;
+		xbuf_init(&shown, s->conn);
+		printing_escape(sv_sub(pending_input(s), 0, 150), 0, &shown);
+		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (input sent without "
+			"waiting for greeting): rejected connection from H=%s input=\"%s\"",
+			sv_dup(s->conn, s->host_ident), xbuf_cstr(&shown));
+		sess_reply(s, 554, "SMTP synchronization error");
+		sess_flush(s);
+		return 0;
+	}
+	banner(s);
+
+	xbuf line;
+	xbuf_init(&line, NULL);
+	sess_next next = SESS_CONTINUE;
+	while (next == SESS_CONTINUE) {
+		/* Replies to pipelined commands go out together, when the client waits for them. */
+		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
+		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);
+		if (rc == BIO_EOF || rc == BIO_ERROR || rc == BIO_TIMEOUT) {
+			if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
+			break;
+		}
+		s->cmd_line = sv_copy(s->conn, xbuf_sv(&line));
+		if (rc == BIO_TOOLONG) {
+			s->cmd = SMTP_UNKNOWN;
+			s->cmd_arg = SV_NULL;
+		} else {
+			s->cmd = smtp_cmd_split(s->cmd_line, &s->cmd_arg);
+		}
+		history_add(s, s->cmd);
+		next = dispatch(s);
+	}
+	xbuf_free(&line);
+	if (next == SESS_DROP && conf_main.acl_smtp_notquit) {
+		acl_ctx c;
+		(void)sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c);
+	}
+	const log_config *lc = log_current_config();
+	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
+		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s %s",
+			sv_dup(s->conn, s->host_ident), sess_duration(s), history(s));
+	sess_reset_transaction(s);
+	sess_flush(s);
+	return 0;
+}

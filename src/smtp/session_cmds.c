@@ -1,0 +1,515 @@
+/* SMTP commands other than DATA/BDAT and AUTH: HELO/EHLO (with the EHLO keywords in Exim's
+ * order), MAIL, RCPT, VRFY, EXPN, ETRN, HELP. Replies and log lines as Exim 4.96 -bh shows. */
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf/conf_dump.h"
+#include "conf/driver.h"
+#include "conf/main_options.h"
+#include "core/auth.h"
+#include "core/receive.h"
+#include "lib/codec.h"
+#include "lib/log.h"
+#include "smtp/session_int.h"
+
+static const char *dupsv(smtp_session *s, sv v) { return sv_dup(s->conn, v); }
+
+void sess_reset_transaction(smtp_session *s)
+{
+	if (s->recv) {
+		receive_abort(s->recv);
+		s->recv = NULL;
+	}
+	s->in_bdat = false;
+	s->msg = NULL;
+	s->env.msg = NULL;
+	s->mail_given = false;
+	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
+	s->rcpt_error = SV_NULL;
+	s->rcpt_errors_differ = false;
+	s->log_id = NULL;
+	s->prdr_requested = false;
+	s->sender = SV_NULL;
+	s->origin.auth_sender = SV_NULL;
+	memset(&s->mail, 0, sizeof s->mail);
+	message_vars_init(&s->msgvars, NULL, &s->origin);
+	sess_acl_reset(s);
+	arena_clear(pool_msg);
+}
+
+/* message_size_limit: a number with an optional K, M or G; 0 means no limit. */
+long long sess_size_limit(smtp_session *s)
+{
+	const char *v = sess_expand(s, conf_main.message_size_limit);
+	if (!v) return 0;
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	switch (toupper((unsigned char)*end)) {
+	case 'K': n *= 1024; break;
+	case 'M': n *= 1024 * 1024; break;
+	case 'G': n *= 1024LL * 1024 * 1024; break;
+	default: break;
+	}
+	return n < 0 ? 0 : n;
+}
+
+/* ---- AUTH advertising --------------------------------------------------------------------- */
+
+/* " PLAIN LOGIN" for the EHLO AUTH line (empty: nothing to advertise). */
+static void auth_mechanisms(smtp_session *s, xbuf *out)
+{
+	for (const driver_instance *d = conf_driver_instances("authenticators"); d; d = d->next) {
+		const char *pub = auth_public_name(d);
+		if (!pub) pub = d->name;
+		if (!auth_find_server(sv_cstr(pub))) continue;
+		const char *cond = auth_generic_option(d, "server_advertise_condition");
+		if (cond) {
+			bool ok = false;
+			xbuf err;
+			xbuf_init(&err, s->conn);
+			if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) continue;
+		}
+		/* The same public name twice is advertised once. */
+		xbuf word;
+		xbuf_init(&word, s->conn);
+		xbuf_printf(&word, " %s ", pub);
+		xbuf padded;
+		xbuf_init(&padded, s->conn);
+		xbuf_printf(&padded, "%s ", xbuf_cstr(out));
+		if (strstr(xbuf_cstr(&padded), xbuf_cstr(&word))) continue;
+		xbuf_printf(out, " %s", pub);
+	}
+}
+
+/* ---- HELO / EHLO -------------------------------------------------------------------------- */
+
+static void set_protocol(smtp_session *s)
+{
+	if (s->p->protocol.len) { s->origin.protocol = s->p->protocol; return; }
+	const char *base = s->esmtp ? "esmtp" : "smtp";
+	xbuf b;
+	xbuf_init(&b, s->conn);
+	if (!s->origin.host_address.len) xbuf_puts(&b, "local-");
+	xbuf_puts(&b, base);
+	if (s->esmtp && s->origin.tls_cipher.len) xbuf_putc(&b, 's');
+	if (s->esmtp && s->authenticated) xbuf_putc(&b, 'a');
+	s->origin.protocol = xbuf_sv(&b);
+}
+
+/* helo_verify_hosts / helo_try_verify_hosts: the HELO name is the host's looked-up name or an
+ * address literal for the client's address. */
+static bool helo_matches_host(smtp_session *s, sv helo)
+{
+	const msg_origin *o = &s->origin;
+	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']')
+		return sv_eq(sv_sub(helo, 1, helo.len - 2), o->host_address);
+	return o->host_name.len && sv_eqi(helo, o->host_name);
+}
+
+sess_next sess_helo(smtp_session *s, bool ehlo)
+{
+	const char *verb = ehlo ? "EHLO" : "HELO";
+	sv arg = s->cmd_arg;
+	bool junk_ok = sess_host_in(s, conf_main.helo_accept_junk_hosts);
+	if (arg.len == 0 || (!junk_ok && !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
+		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: syntactically invalid argument(s): %s",
+			verb, dupsv(s, s->host_ident), arg.len ? dupsv(s, arg) : "(no argument given)");
+		/* Counted as a syntax error, but the reply never gets the "too many" line. */
+		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
+		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
+	}
+	sess_reset_transaction(s);
+	sv old_helo = s->origin.helo_name;
+	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
+	sess_update_host_ident(s);
+
+	s->helo_verified = s->helo_verify_failed = false;
+	bool must = sess_host_in(s, conf_main.helo_verify_hosts);
+	if (must || sess_host_in(s, conf_main.helo_try_verify_hosts)) {
+		s->helo_verified = helo_matches_host(s, arg);
+		s->helo_verify_failed = !s->helo_verified;
+		if (must && !s->helo_verified) {
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: Invalid HELO name (see RFC2821 4.1.1.1)",
+				verb, dupsv(s, s->host_ident));
+			sess_reply(s, 550, "%s argument does not match calling host", verb);
+			s->origin.helo_name = old_helo;
+			sess_update_host_ident(s);
+			return SESS_CONTINUE;
+		}
+	}
+
+	if (conf_main.acl_smtp_helo) {
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_HELO, conf_main.acl_smtp_helo, SV_NULL, &c);
+		if (rc != ACL_OK) {
+			xbuf what;
+			xbuf_init(&what, s->conn);
+			xbuf_printf(&what, "EHLO or HELO " SV_FMT, SV_ARG(arg));
+			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
+			s->origin.helo_name = old_helo;
+			sess_update_host_ident(s);
+			return n;
+		}
+	}
+
+	s->helo_seen = true;
+	s->esmtp = ehlo;
+	set_protocol(s);
+	const msg_origin *o = &s->origin;
+	xbuf r;
+	xbuf_init(&r, s->conn);
+	xbuf_printf(&r, "%s Hello ", s->active_hostname);
+	if (o->ident.len) xbuf_printf(&r, SV_FMT " at ", SV_ARG(o->ident));
+	xbuf_putsv(&r, o->host_name.len ? o->host_name : arg);
+	if (o->host_address.len) xbuf_printf(&r, " [" SV_FMT "]", SV_ARG(o->host_address));
+
+	s->adv_pipelining = s->adv_chunking = s->adv_dsn = s->adv_prdr = s->adv_smtputf8 = false;
+	s->adv_auth = s->adv_size = s->adv_8bitmime = s->adv_starttls = false;
+	if (ehlo) {
+		long long limit = sess_size_limit(s);
+		s->adv_size = true;
+		if (limit > 0) xbuf_printf(&r, "\nSIZE %lld", limit);
+		else xbuf_puts(&r, "\nSIZE");
+		if (conf_main.accept_8bitmime) { s->adv_8bitmime = true; xbuf_puts(&r, "\n8BITMIME"); }
+		if (sess_host_in(s, conf_main.dsn_advertise_hosts)) { s->adv_dsn = true; xbuf_puts(&r, "\nDSN"); }
+		if (conf_main.acl_smtp_etrn) xbuf_puts(&r, "\nETRN");
+		if (conf_main.acl_smtp_vrfy) xbuf_puts(&r, "\nVRFY");
+		if (conf_main.acl_smtp_expn) xbuf_puts(&r, "\nEXPN");
+		if (!s->controls.no_pipelining && sess_host_in(s, conf_main.pipelining_advertise_hosts)) {
+			s->adv_pipelining = true;
+			xbuf_puts(&r, "\nPIPELINING");
+			if (o->host_address.len && sess_host_in(s, conf_main.pipelining_connect_advertise_hosts))
+				xbuf_puts(&r, "\nPIPECONNECT");
+		}
+		if (!s->authenticated && sess_host_in(s, conf_main.auth_advertise_hosts)) {
+			xbuf mechs;
+			xbuf_init(&mechs, s->conn);
+			auth_mechanisms(s, &mechs);
+			if (mechs.len) { s->adv_auth = true; xbuf_printf(&r, "\nAUTH%s", xbuf_cstr(&mechs)); }
+		}
+		if (sess_host_in(s, conf_main.chunking_advertise_hosts)) { s->adv_chunking = true; xbuf_puts(&r, "\nCHUNKING"); }
+		/* STARTTLS is advertised once the TLS issue provides it. */
+		if (conf_main.prdr_enable) { s->adv_prdr = true; xbuf_puts(&r, "\nPRDR"); }
+		if (conf_main.accept_8bitmime && sess_host_in(s, conf_main.smtputf8_advertise_hosts)) {
+			s->adv_smtputf8 = true;
+			xbuf_puts(&r, "\nSMTPUTF8");
+		}
+		xbuf_puts(&r, "\nHELP");
+	}
+	sess_reply_text(s, 250, xbuf_sv(&r));
+	return SESS_CONTINUE;
+}
+
+/* ---- MAIL --------------------------------------------------------------------------------- */
+
+static smtp_features features(smtp_session *s)
+{
+	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
+		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals };
+}
+
+static sv qualify(smtp_session *s, sv local, const char *domain_opt)
+{
+	const char *d = domain_opt ? domain_opt : conf_main.qualify_domain;
+	if (!d) d = conf_main.primary_hostname ? conf_main.primary_hostname : "";
+	xbuf b;
+	xbuf_init(&b, s->conn);
+	xbuf_printf(&b, SV_FMT "@%s", SV_ARG(local), d);
+	sv r = xbuf_sv(&b);
+	r.taint = local.taint;
+	return r;
+}
+
+/* AUTH= on MAIL: honoured only from an authenticated client (RFC 4954 5). */
+static void mail_auth_param(smtp_session *s, sv value)
+{
+	if (!s->authenticated) {
+		sess_log(s, LOG_MAIN, "ignoring AUTH=" SV_FMT " from %s (client not authenticated)",
+			SV_ARG(value), dupsv(s, s->host_ident));
+		return;
+	}
+	xbuf dec;
+	xbuf_init(&dec, s->conn);
+	if (!codec_xtext_decode(value, &dec)) return;
+	sv a = xbuf_sv(&dec);
+	a.taint = 1;
+	if (sv_eq_cstr(a, "<>")) a = sv_tainted(SV_LIT(""));
+	s->origin.auth_sender = a;
+	if (conf_main.acl_smtp_mailauth) {
+		acl_ctx c;
+		if (sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c) != ACL_OK)
+			s->origin.auth_sender = SV_NULL;
+	}
+}
+
+sess_next sess_mail(smtp_session *s)
+{
+	if (!s->helo_seen && sess_host_in(s, conf_main.hosts_require_helo)) {
+		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
+		return sess_syntax_error(s, 503, "MAIL before HELO", "HELO or EHLO required");
+	}
+	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
+	if (s->cmd_arg.len == 0)
+		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+
+	char *work = arena_alloc(s->conn, s->cmd_arg.len + 1);
+	xbuf msg, addr;
+	xbuf_init(&msg, s->conn);
+	xbuf_init(&addr, s->conn);
+	smtp_addr_result r = { .msg = &msg, .addr = &addr };
+	smtp_features f = features(s);
+	if (!smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r))
+		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
+
+	long long limit = sess_size_limit(s);
+	if (s->mail.size_given && limit > 0 && s->mail.size > limit) {
+		if (s->mail.size_clamped)
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " H=%s: message too big: "
+				"size>=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_ident), s->mail.size, limit);
+		else
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " H=%s: message too big: "
+				"size=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_ident), s->mail.size, limit);
+		sess_reply(s, 552, "Message size exceeds maximum permitted");
+		return SESS_CONTINUE;
+	}
+
+	sv sender = sv_copy(s->conn, r.address);
+	if (!r.null_address && !r.has_domain) {
+		if (!sess_host_in(s, conf_main.sender_unqualified_hosts)) {
+			xbuf t;
+			xbuf_init(&t, s->conn);
+			xbuf_printf(&t, SV_FMT ": sender address must contain a domain", SV_ARG(r.cmd_data));
+			/* Not counted as a syntax error (Exim 4.96) */
+			sess_reply(s, 501, "%s", xbuf_cstr(&t));
+			return SESS_CONTINUE;
+		}
+		sender = qualify(s, sender, NULL);
+	}
+	if (s->mail.auth_given) mail_auth_param(s, s->mail.auth);
+
+	s->msg = message_new(pool_msg);
+	s->msg->origin = &s->origin;
+	s->msg->sender = sv_copy(pool_msg, sender);
+	s->msg->smtputf8 = s->mail.smtputf8;
+	s->msg->dsn_ret = s->mail.ret;
+	if (s->mail.envid_given) {
+		xbuf e;
+		xbuf_init(&e, pool_msg);
+		if (codec_xtext_decode(s->mail.envid, &e)) s->msg->dsn_envid = sv_tainted(xbuf_sv(&e));
+	}
+	s->sender = s->msg->sender;
+	message_vars_init(&s->msgvars, s->msg, &s->origin);
+
+	{
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_MAIL, conf_main.acl_smtp_mail, SV_NULL, &c);
+		if (rc != ACL_OK) {
+			xbuf what;
+			xbuf_init(&what, s->conn);
+			xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
+			sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
+			sess_reset_transaction(s);
+			return n;
+		}
+	}
+	s->mail_given = true;
+	s->any_mail = true;
+	s->prdr_requested = s->mail.prdr;
+	sess_reply(s, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
+	return SESS_CONTINUE;
+}
+
+/* ---- RCPT --------------------------------------------------------------------------------- */
+
+sess_next sess_rcpt(smtp_session *s)
+{
+	if (!s->mail_given) return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
+	if (s->cmd_arg.len == 0)
+		return sess_syntax_error(s, 501, "RCPT must have an address operand", "RCPT must have an address operand");
+	char *work = arena_alloc(s->conn, s->cmd_arg.len + 1);
+	xbuf msg, addr;
+	xbuf_init(&msg, s->conn);
+	xbuf_init(&addr, s->conn);
+	smtp_addr_result r = { .msg = &msg, .addr = &addr };
+	smtp_features f = features(s);
+	smtp_rcpt_params rp;
+	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r)) {
+		s->rcpt_errors_differ = true;
+		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
+	}
+
+	sv rcpt = sv_copy(s->conn, r.address);
+	if (!r.has_domain) {
+		if (sv_eqi(rcpt, SV_LIT("postmaster")) || sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
+			rcpt = qualify(s, rcpt, conf_main.qualify_recipient);
+		} else {
+			xbuf t;
+			xbuf_init(&t, s->conn);
+			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
+			s->rcpt_errors_differ = true;
+			/* Not counted as a syntax error (Exim 4.96) */
+			sess_reply(s, 501, "%s", xbuf_cstr(&t));
+			return SESS_CONTINUE;
+		}
+	}
+	if (conf_main.recipients_max > 0 && s->rcpt_count >= conf_main.recipients_max) {
+		s->rcpt_count++;
+		s->rcpt_fail_count++;
+		sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> H=%s",
+			conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_ident));
+		sess_reply(s, conf_main.recipients_max_reject ? 552 : 452, "too many recipients");
+		return SESS_CONTINUE;
+	}
+	s->rcpt_count++;
+
+	acl_ctx c;
+	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
+	xbuf what;
+	xbuf_init(&what, s->conn);
+	xbuf_printf(&what, "RCPT <" SV_FMT ">", SV_ARG(rcpt));
+	if (rc == ACL_DISCARD) {
+		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by RCPT ACL",
+			dupsv(s, s->host_ident), SV_ARG(s->sender), SV_ARG(rcpt));
+		s->rcpt_ok_count++;
+		sess_reply(s, 250, "Accepted");
+		return SESS_CONTINUE;
+	}
+	if (rc != ACL_OK) {
+		if (rc == ACL_DEFER || rc == ACL_ERROR) s->rcpt_defer_count++;
+		else s->rcpt_fail_count++;
+		sess_next n = sess_acl_reply(s, ACL_WHERE_RCPT, rc, &c, xbuf_cstr(&what));
+		/* DATA after only rejected RCPTs repeats the error when they all had the same one. */
+		sv text = xbuf_sv(&s->last_reply);
+		if (s->rcpt_fail_count + s->rcpt_defer_count == 1) {
+			s->rcpt_error = sv_copy(s->conn, text);
+			s->rcpt_errors_differ = false;
+		} else if (!sv_eq(text, s->rcpt_error)) {
+			s->rcpt_errors_differ = true;
+		}
+		return n;
+	}
+	message_add_recipient(s->msg, sv_copy(pool_msg, rcpt));
+	msg_recipient *mr = message_last_recipient(s->msg);
+	if (rp.notify_given) mr->dsn_flags = rp.notify;
+	if (rp.orcpt.len) {
+		/* "rfc822;addr" with the address xtext-decoded, as the spool keeps it */
+		xbuf o;
+		xbuf_init(&o, pool_msg);
+		const char *semi = memchr(rp.orcpt.p, ';', rp.orcpt.len);
+		if (semi) {
+			size_t k = (size_t)(semi - rp.orcpt.p) + 1;
+			xbuf_put(&o, rp.orcpt.p, k);
+			if (!codec_xtext_decode(sv_sub(rp.orcpt, k, rp.orcpt.len - k), &o)) xbuf_truncate(&o, 0);
+		}
+		if (o.len) mr->orcpt = sv_tainted(xbuf_sv(&o));
+	}
+	s->rcpt_ok_count++;
+	sess_reply(s, 250, "Accepted");
+	return SESS_CONTINUE;
+}
+
+/* ---- VRFY, EXPN, ETRN, HELP --------------------------------------------------------------- */
+
+sess_next sess_vrfy_expn(smtp_session *s, bool expn)
+{
+	const char *verb = expn ? "EXPN" : "VRFY";
+	sv arg = s->cmd_arg;
+	if (!expn) {
+		if (arg.len == 0) return sess_syntax_error(s, 501, "empty address", "empty address");
+	}
+	const char *spec = expn ? conf_main.acl_smtp_expn : conf_main.acl_smtp_vrfy;
+	sv address = arg;
+	if (!expn) {
+		char *work = arena_alloc(s->conn, arg.len + 1);
+		xbuf msg, addr;
+		xbuf_init(&msg, s->conn);
+		xbuf_init(&addr, s->conn);
+		smtp_addr_result r = { .msg = &msg, .addr = &addr };
+		smtp_features f = features(s);
+		smtp_rcpt_params rp;
+		if (spec) {
+			if (!smtp_parse_rcpt(arg, work, &f, &rp, &r))
+				return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
+			if (!r.has_domain) {
+				xbuf t;
+				xbuf_init(&t, s->conn);
+				xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
+				return sess_syntax_error(s, 501, xbuf_cstr(&t), xbuf_cstr(&t));
+			}
+			address = sv_copy(s->conn, r.address);
+		}
+	}
+	if (!spec) {
+		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected %s " SV_FMT, dupsv(s, s->host_ident), verb, SV_ARG(arg));
+		sess_reply(s, expn ? 550 : 252, "Administrative prohibition");
+		return SESS_CONTINUE;
+	}
+	acl_ctx c;
+	acl_result rc = sess_acl(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, spec, address, &c);
+	if (rc != ACL_OK) {
+		xbuf what;
+		xbuf_init(&what, s->conn);
+		xbuf_printf(&what, "%s " SV_FMT, verb, SV_ARG(arg));
+		return sess_acl_reply(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, rc, &c, xbuf_cstr(&what));
+	}
+	/* Accepted: the answer comes from routing the address. With no routers configured nothing
+	 * is routable, which is Exim's answer too; routing itself arrives with the delivery issue,
+	 * until then other configurations get a temporary failure rather than a guess. */
+	if (conf_driver_instances("routers") == NULL) {
+		if (expn) {
+			sess_reply(s, 550, "Unrouteable address");
+		} else {
+			sess_log(s, LOG_MAIN, "VRFY failed for " SV_FMT " H=%s", SV_ARG(address), dupsv(s, s->host_ident));
+			sess_reply(s, 550, "<" SV_FMT "> Unrouteable address", SV_ARG(address));
+		}
+	} else {
+		sess_reply(s, 451, "Temporary local problem - please try later");
+	}
+	return SESS_CONTINUE;
+}
+
+sess_next sess_etrn(smtp_session *s)
+{
+	sv arg = s->cmd_arg;
+	sess_log(s, LOG_MAIN, "ETRN " SV_FMT " received from %s", SV_ARG(arg), dupsv(s, s->host_ident));
+	if (!conf_main.acl_smtp_etrn) {
+		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected ETRN " SV_FMT, dupsv(s, s->host_ident), SV_ARG(arg));
+		sess_reply(s, 458, "Administrative prohibition");
+		return SESS_CONTINUE;
+	}
+	acl_ctx c;
+	acl_result rc = sess_acl(s, ACL_WHERE_ETRN, conf_main.acl_smtp_etrn, SV_NULL, &c);
+	if (rc != ACL_OK) {
+		xbuf what;
+		xbuf_init(&what, s->conn);
+		xbuf_printf(&what, "ETRN " SV_FMT, SV_ARG(arg));
+		return sess_acl_reply(s, ACL_WHERE_ETRN, rc, &c, xbuf_cstr(&what));
+	}
+	if (!conf_main.smtp_etrn_command) {
+		/* Without a command, ETRN starts a queue run for the named domain: "#" form only. */
+		if (arg.len == 0 || arg.p[0] != '#')
+			return sess_syntax_error(s, 501, "argument must begin with #", "argument must begin with #");
+		sess_reply(s, 250, "OK");
+		return SESS_CONTINUE;
+	}
+	/* Running smtp_etrn_command belongs with the queue runner (not built yet). */
+	sess_reply(s, 458, "Unable to run ETRN command");
+	return SESS_CONTINUE;
+}
+
+sess_next sess_help(smtp_session *s)
+{
+	xbuf r;
+	xbuf_init(&r, s->conn);
+	xbuf_puts(&r, "Commands supported:\nAUTH");
+	if (sess_host_in(s, conf_main.tls_advertise_hosts)) xbuf_puts(&r, " STARTTLS");
+	xbuf_puts(&r, " HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP");
+	if (conf_main.acl_smtp_etrn) xbuf_puts(&r, " ETRN");
+	if (conf_main.acl_smtp_expn) xbuf_puts(&r, " EXPN");
+	if (conf_main.acl_smtp_vrfy) xbuf_puts(&r, " VRFY");
+	sess_reply_text(s, 214, xbuf_sv(&r));
+	return SESS_CONTINUE;
+}

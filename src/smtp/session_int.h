@@ -1,0 +1,146 @@
+/* Private to the SMTP session (src/smtp/session*.c): the per-connection state and the helpers
+ * the command handlers share. */
+#ifndef POSTERN_SMTP_SESSION_INT_H
+#define POSTERN_SMTP_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/acl.h"
+#include "core/message.h"
+#include "expand/expand.h"
+#include "lib/bio.h"
+#include "lib/str.h"
+#include "mail/smtp_cmd.h"
+#include "smtp/session.h"
+
+enum {
+	SMTP_CMD_MAX = 16384,      /* longest command line accepted (Exim's smtp command buffer) */
+	SMTP_HISTORY = 20,         /* commands remembered for "C=..." in drop log lines */
+};
+
+/* What the loop should do after a command. */
+typedef enum sess_next { SESS_CONTINUE, SESS_QUIT, SESS_DROP } sess_next;
+
+typedef struct smtp_session {
+	const smtp_conn_params *p;
+	smtp_mode mode;
+	bio io;
+	arena *conn;                 /* pool_conn: lives for the connection */
+	msg_origin origin;
+	xp_env env;
+	xp_provider vars;            /* session variables ($smtp_command, $sender_helo_name...) */
+	message_vars msgvars;
+	time_t start;
+	int receive_timeout_ms;      /* smtp_receive_timeout */
+
+	/* Reply texts */
+	const char *active_hostname; /* smtp_active_hostname expanded, or primary_hostname */
+	sv host_ident;               /* "(helo) [ip]" etc., rebuilt when HELO/host name change */
+
+	/* Advertised by the last EHLO (or defaults for HELO) */
+	bool esmtp, helo_seen;
+	bool adv_pipelining, adv_chunking, adv_dsn, adv_prdr, adv_smtputf8, adv_auth, adv_size;
+	bool adv_8bitmime, adv_starttls;
+	bool helo_verified, helo_verify_failed;
+
+	/* Transaction */
+	message *msg;                /* NULL: no MAIL yet */
+	bool mail_given;
+	bool any_mail;                /* a MAIL was accepted in this connection */
+	int rcpt_ok_count;           /* accepted or discarded RCPTs */
+	sv rcpt_error;               /* text of the first rejected RCPT's reply */
+	bool rcpt_errors_differ;     /* later rejections had other texts */
+	xbuf last_reply;             /* text (without code) of the last reply sent */
+	bool helo_free, rset_free;   /* one HELO/EHLO, and one RSET between messages, are not
+	                              * counted against smtp_accept_max_nonmail */
+	const char *log_id;          /* message id prefixing -bh log lines while set */
+	smtp_mail_params mail;
+	int rcpt_count, rcpt_defer_count, rcpt_fail_count;
+	bool prdr_requested;
+	sv sender;                   /* as given, for log lines */
+
+	/* Authentication */
+	bool authenticated;
+	sv auth_name;                /* instance name */
+
+	/* Session counters and limits */
+	int synprot_errors, unknown_commands, nonmail_commands;
+	bool nonmail_limited;        /* host in smtp_accept_max_nonmail_hosts */
+	bool proxy_failed;           /* PROXY negotiation failed: only QUIT allowed */
+	bool enforce_sync;
+	smtp_verb history[SMTP_HISTORY];
+	int nhistory;
+	bool history_overflow;
+
+	/* Current command (for $smtp_command and log lines) */
+	sv cmd_line, cmd_arg;
+	smtp_verb cmd;
+
+	/* BDAT state */
+	bool in_bdat;
+	struct receive_ctx *recv;
+
+	xbuf scratch;
+	sv cur_rcpt;                 /* the RCPT being checked ($local_part, $domain) */
+	acl_ctx expand_acl;          /* context for ${acl {...}} in expansions */
+	xp_hooks hooks;
+	xp_message xpmsg;            /* the received message as expansions see it */
+	acl_ctx acl;                 /* ACL engine state for the current transaction */
+	acl_controls controls;       /* accumulated "control =" results for the connection */
+} smtp_session;
+
+/* Replies. A reply text may contain newlines (multi-line ACL messages): every line but the last
+ * is sent as "code-". */
+void sess_reply(smtp_session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sess_reply_text(smtp_session *s, int code, sv text);
+bool sess_flush(smtp_session *s);
+
+/* Log: to the main (and reject) log, or to stderr as "LOG: ..." under -bh. */
+void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* "H=(helo) [ip]" style identification of the client (without "H="). */
+void sess_update_host_ident(smtp_session *s);
+/* Whether the client's host is in a host list option (expanded first). */
+bool sess_host_in(smtp_session *s, const char *list);
+/* Expand a string option; NULL on failure (logged). */
+const char *sess_expand(smtp_session *s, const char *src);
+
+/* Run an ACL for `where` with spec (unexpanded option value; NULL/empty: the default). Sends
+ * nothing: the caller turns the result into a reply with sess_acl_reply. */
+acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c);
+/* Start the ACL state afresh (connection start, end of each transaction). */
+void sess_acl_reset(smtp_session *s);
+/* Send the reply Exim sends for a non-accept ACL result and write the log line. what is the
+ * command text for the log ("RCPT <a@b>", "MAIL FROM:<a@b>", "DATA"...). Returns SESS_DROP for
+ * a "drop" verb. */
+sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ctx *c, const char *what);
+
+/* Count a syntax/protocol error and reply (session.c); SESS_DROP past smtp_max_synprot_errors. */
+sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text);
+/* Count one without replying; true (and the drop logged) past the limit. */
+bool sess_count_synprot(smtp_session *s);
+/* message_size_limit in bytes (0: none). */
+long long sess_size_limit(smtp_session *s);
+/* The connection's duration for D= */
+const char *sess_duration(smtp_session *s);
+
+/* Commands (session_cmds.c) */
+sess_next sess_helo(smtp_session *s, bool ehlo);
+sess_next sess_mail(smtp_session *s);
+sess_next sess_rcpt(smtp_session *s);
+sess_next sess_vrfy_expn(smtp_session *s, bool expn);
+sess_next sess_etrn(smtp_session *s);
+sess_next sess_help(smtp_session *s);
+sess_next sess_auth(smtp_session *s);
+void sess_reset_transaction(smtp_session *s);
+
+/* DATA and BDAT (session_data.c) */
+sess_next sess_data(smtp_session *s);
+sess_next sess_bdat(smtp_session *s);
+
+/* Session variables provider (session_vars.c) */
+void sess_vars_init(smtp_session *s);
+
+#endif

@@ -1,0 +1,105 @@
+/* The SMTP session's variables for expansions and ACLs: what the connection and the command
+ * being processed define ($smtp_command, $sender_helo_name, $sender_fullhost, $rcpt_count...).
+ * Message variables come from the message provider (core/message.h), which is asked after this
+ * one; both read the same msg_origin. */
+#include <stdio.h>
+#include <string.h>
+
+#include "smtp/session_int.h"
+
+static void put_int(xbuf *out, long long v)
+{
+	xbuf_printf(out, "%lld", v);
+}
+
+/* "[ip]", "name ([ip])" with " helo=..."/" ident=..." inside the parentheses, as Exim's
+ * $sender_rcvhost. */
+static void rcvhost(const smtp_session *s, xbuf *out)
+{
+	const msg_origin *o = &s->origin;
+	if (!o->host_address.len) return;
+	bool name = o->host_name.len > 0;
+	bool helo = o->helo_name.len && !(name && sv_eqi(o->helo_name, o->host_name));
+	if (name) {
+		xbuf_printf(out, SV_FMT " ([" SV_FMT "]", SV_ARG(o->host_name), SV_ARG(o->host_address));
+		if (helo) xbuf_printf(out, " helo=" SV_FMT, SV_ARG(o->helo_name));
+		if (o->ident.len) xbuf_printf(out, " ident=" SV_FMT, SV_ARG(o->ident));
+		xbuf_putc(out, ')');
+		return;
+	}
+	xbuf_printf(out, "[" SV_FMT "]", SV_ARG(o->host_address));
+	if (!helo && !o->ident.len) return;
+	xbuf_puts(out, " (");
+	if (helo) xbuf_printf(out, "helo=" SV_FMT, SV_ARG(o->helo_name));
+	if (o->ident.len) xbuf_printf(out, "%sident=" SV_FMT, helo ? " " : "", SV_ARG(o->ident));
+	xbuf_putc(out, ')');
+}
+
+static bool get(void *ctx, sv name, xbuf *out)
+{
+	smtp_session *s = ctx;
+	const msg_origin *o = &s->origin;
+#define IS(n) sv_eq_cstr(name, n)
+	if (IS("smtp_command")) xbuf_putsv(out, s->cmd_line);
+	else if (IS("smtp_command_argument")) xbuf_putsv(out, s->cmd_arg);
+	else if (IS("smtp_active_hostname")) xbuf_puts(out, s->active_hostname);
+	else if (IS("sender_helo_name")) xbuf_putsv(out, o->helo_name);
+	else if (IS("sender_host_address")) xbuf_putsv(out, o->host_address);
+	else if (IS("sender_host_port")) { if (o->host_address.len) put_int(out, o->host_port); }
+	else if (IS("sender_host_name")) xbuf_putsv(out, o->host_name);
+	else if (IS("sender_ident")) xbuf_putsv(out, o->ident);
+	else if (IS("sender_fullhost")) {
+		if (o->host_address.len) {
+			sv h = s->host_ident;
+			const char *u = memmem(h.p, h.len, " U=", 3);
+			xbuf_put(out, h.p, u ? (size_t)(u - h.p) : h.len);
+		}
+	}
+	else if (IS("sender_rcvhost")) rcvhost(s, out);
+	else if (IS("received_ip_address") || IS("interface_address")) xbuf_putsv(out, o->interface_address);
+	else if (IS("received_port") || IS("interface_port")) { if (o->interface_address.len) put_int(out, o->interface_port); }
+	else if (IS("received_protocol")) xbuf_putsv(out, o->protocol);
+	else if (IS("authenticated_id")) xbuf_putsv(out, o->auth_id);
+	else if (IS("authenticated_sender")) xbuf_putsv(out, o->auth_sender);
+	else if (IS("sender_host_authenticated")) xbuf_putsv(out, o->auth_driver);
+	else if (IS("host_lookup_failed")) xbuf_puts(out, o->host_lookup_failed ? "1" : "0");
+	else if (IS("host_lookup_deferred")) xbuf_puts(out, o->host_lookup_deferred ? "1" : "0");
+	else if (IS("sender_address")) { if (s->mail_given || s->msg) xbuf_putsv(out, s->sender); }
+	else if (IS("rcpt_count")) put_int(out, s->rcpt_count);
+	else if (IS("rcpt_defer_count")) put_int(out, s->rcpt_defer_count);
+	else if (IS("rcpt_fail_count")) put_int(out, s->rcpt_fail_count);
+	else if (IS("recipients_count")) put_int(out, s->msg ? (long long)s->msg->nrcpt : 0);
+	else if (IS("prdr_requested")) xbuf_puts(out, s->prdr_requested ? "1" : "0");
+	else if (IS("proxy_session")) xbuf_puts(out, o->proxy_session ? "yes" : "");
+	else if (IS("proxy_local_address") || IS("proxy_host_address")) xbuf_putsv(out, o->proxy_local_address);
+	else if (IS("proxy_local_port") || IS("proxy_host_port")) { if (o->proxy_local_address.len) put_int(out, o->proxy_local_port); }
+	else if (IS("proxy_external_address") || IS("proxy_target_address")) xbuf_putsv(out, o->proxy_external_address);
+	else if (IS("proxy_external_port") || IS("proxy_target_port")) { if (o->proxy_external_address.len) put_int(out, o->proxy_external_port); }
+	else if (IS("message_size") && !s->recv) put_int(out, s->mail.size_given ? s->mail.size : -1);
+	else if (IS("local_part") || IS("domain")) {
+		if (!s->cur_rcpt.len) return false;
+		const char *at = memchr(s->cur_rcpt.p, '@', s->cur_rcpt.len);
+		const char *rat = at;
+		for (const char *q = at; q && q < s->cur_rcpt.p + s->cur_rcpt.len; q++) if (*q == '@') rat = q;
+		size_t k = rat ? (size_t)(rat - s->cur_rcpt.p) : s->cur_rcpt.len;
+		if (IS("local_part")) xbuf_putsv(out, sv_sub(s->cur_rcpt, 0, k));
+		else if (rat) xbuf_putsv(out, sv_sub(s->cur_rcpt, k + 1, s->cur_rcpt.len));
+	}
+	else return false;
+#undef IS
+	return true;
+}
+
+void sess_vars_init(smtp_session *s)
+{
+	message_vars_init(&s->msgvars, NULL, &s->origin);
+	xp_env_push_provider(&s->env, &s->msgvars.p);
+	s->vars = (xp_provider){ .get = get, .ctx = s };
+	xp_env_push_provider(&s->env, &s->vars);
+	sess_acl_reset(s);
+	acl_ctx_init(&s->expand_acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);
+	s->expand_acl.origin = &s->origin;
+	s->expand_acl.smtp_session = true;
+	s->hooks = (xp_hooks){ .acl = acl_expand_hook, .ctx = &s->expand_acl };
+	s->env.hooks = &s->hooks;
+}
