@@ -3,6 +3,7 @@
  * the startup syntax check. Conditions themselves are in acl_conds.c and its siblings. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
@@ -154,6 +155,27 @@ void acl_ctx_message_done(acl_ctx *c)
 	c->remove_headers = SV_NULL;
 	c->queue = SV_NULL;
 	c->discarded = false;
+}
+
+void acl_log(acl_ctx *c, unsigned which, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if ((c->ops && c->ops->log) || c->host_checking) {
+		xbuf text;
+		xbuf_init(&text, c->user_msg.a);
+		xbuf_vprintf(&text, fmt, ap);
+		if (c->ops && c->ops->log) {
+			c->ops->log(c->ops_ctx, which, xbuf_cstr(&text));
+		} else {
+			fflush(stdout); /* after the replies so far, as Exim's -bh shows it */
+			fprintf(stderr, "LOG: %s\n", xbuf_cstr(&text));
+			fflush(stderr);
+		}
+	} else {
+		log_vwrite(which, fmt, ap);
+	}
+	va_end(ap);
 }
 
 acl_result acl_error(acl_ctx *c, const char *fmt, ...)
@@ -375,7 +397,7 @@ static void expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
 	int rc = xp_expand(c->env, raw, &out, &err);
 	e->have_verify_message = false;
 	if (rc == XP_ERROR)
-		log_write(LOG_MAIN, "failed to expand ACL message \"" SV_FMT "\": %s", SV_ARG(raw), xbuf_cstr(&err));
+		acl_log(c, LOG_MAIN, "failed to expand ACL message \"" SV_FMT "\": %s", SV_ARG(raw), xbuf_cstr(&err));
 	if (rc != XP_OK || !out.len)
 		return;
 	xbuf_reset(dst);
@@ -457,7 +479,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 			acl_log_prefix(c, &line);
 			if (line.len)
 				xbuf_putc(&line, ' ');
-			log_write(LOG_MAIN, "%sWarning: " SV_FMT, xbuf_cstr(&line), SV_ARG(text));
+			acl_log(c, LOG_MAIN, "%sWarning: " SV_FMT, xbuf_cstr(&line), SV_ARG(text));
 		}
 	}
 	if (!have_msg || !c->user_msg.len)
@@ -465,7 +487,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	if (!(ACL_BIT(c->where) & (ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT)
 		| ACL_BIT(ACL_WHERE_PREDATA) | ACL_BIT(ACL_WHERE_DATA) | ACL_BIT(ACL_WHERE_PRDR)
 		| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_NOTSMTP) | ACL_BIT(ACL_WHERE_DKIM)))) {
-		log_write(LOG_MAIN | LOG_PANIC, "ACL \"warn\" with \"message\" setting found in a non-message (%s) "
+		acl_log(c, LOG_MAIN | LOG_PANIC, "ACL \"warn\" with \"message\" setting found in a non-message (%s) "
 			"ACL: cannot specify header lines here: message ignored", acl_where_name(c->where));
 		return;
 	}
@@ -492,7 +514,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 	acl_engine *e = acl_engine_of(c);
 	for (; st; st = st->next) {
 		if (st->verb == V_DISCARD && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
-			log_write(LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
+			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
 			xbuf_reset(&c->log_msg);
 			return ACL_ERROR;
 		}
@@ -606,7 +628,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				if (line.len)
 					xbuf_putc(&line, ' ');
 				sv why = acl_log_text(c);
-				log_write(LOG_MAIN, "%sWarning: ACL \"warn\" statement skipped: condition test deferred%s" SV_FMT,
+				acl_log(c, LOG_MAIN, "%sWarning: ACL \"warn\" statement skipped: condition test deferred%s" SV_FMT,
 					xbuf_cstr(&line), why.len ? ": " : "", SV_ARG(why));
 			}
 			break;

@@ -72,6 +72,11 @@ typedef struct acl_ops {
 	acl_result (*verify_address)(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg);
 	/* Body access for regex/mime_regex/the MIME ACL: a read-only view of the spooled body. */
 	bool (*body)(void *ctx, sv *body);
+	/* Log lines the engine writes (warn log_message, logwrite, "sender verify fail for ...",
+	 * panics): which is LOG_MAIN/LOG_REJECT/LOG_PANIC bits. NULL: log_write(), or for a
+	 * host-checking context "LOG: text" on stderr. The session sets this so -bh output keeps
+	 * its order and message-id prefix. */
+	void (*log)(void *ctx, unsigned which, const char *text);
 } acl_ops;
 
 typedef struct acl_ctx acl_ctx;

@@ -187,7 +187,7 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 			sv bad = SV_NULL;
 			if (!log_names(names, ',', &bits, &bad)) {
 				/* Exim complains and goes on without writing the text. */
-				log_write(LOG_MAIN | LOG_PANIC, "unknown log name in \"" SV_FMT "\" in \"logwrite\" in %s ACL",
+				acl_log(c, LOG_MAIN | LOG_PANIC, "unknown log name in \"" SV_FMT "\" in \"logwrite\" in %s ACL",
 					SV_ARG(arg), acl_where_name(c->where));
 				return ACL_OK;
 			}
@@ -195,7 +195,7 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 		}
 	}
 	if (bits)
-		log_write(bits, SV_FMT, SV_ARG(text));
+		acl_log(c, bits, SV_FMT, SV_ARG(text));
 	return ACL_OK;
 }
 
@@ -204,7 +204,7 @@ static acl_result cond_log_reject_target(acl_ctx *c, sv arg)
 	unsigned bits;
 	sv bad = SV_NULL;
 	if (!log_names(arg, 0, &bits, &bad))
-		log_write(LOG_MAIN | LOG_PANIC, "unknown log name \"" SV_FMT "\" in \"log_reject_target\" in %s ACL",
+		acl_log(c, LOG_MAIN | LOG_PANIC, "unknown log name \"" SV_FMT "\" in \"log_reject_target\" in %s ACL",
 			SV_ARG(bad), acl_where_name(c->where));
 	c->log_reject_target = bits;
 	return ACL_OK;

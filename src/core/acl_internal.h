@@ -133,6 +133,9 @@ acl_result acl_mime_decode(acl_ctx *c, sv arg);
 /* "H=name (helo) [ip]" as the caller logs the client (acl_ctx.log_prefix or built from origin). */
 void acl_log_prefix(acl_ctx *c, xbuf *out);
 
+/* Log through the caller (acl_ops.log), else as -bh shows it when host checking, else log_write. */
+void acl_log(acl_ctx *c, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Error helper: sets log_msg (replacing it) and returns ACL_ERROR. */
 acl_result acl_error(acl_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -68,7 +68,7 @@ static void ensure_host_name(acl_ctx *c)
 	o->host_lookup_deferred = rc == DNS_AGAIN;
 	o->host_lookup_failed = rc != DNS_AGAIN;
 	if (rc != DNS_AGAIN)
-		log_write(LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
+		acl_log(c, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 }
 
 static acl_result verify_helo(acl_ctx *c)
@@ -280,7 +280,7 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 		xbuf prefix;
 		xbuf_init(&prefix, e->a);
 		acl_log_prefix(c, &prefix);
-		log_write(LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
+		acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
 			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(address), why.len ? ": " : "", SV_ARG(why));
 		if (fail) {
 			xbuf_printf(&c->user_msg, "Verification failed for <" SV_FMT ">\n", SV_ARG(address));

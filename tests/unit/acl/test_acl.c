@@ -243,7 +243,7 @@ static outcome run(const char *spec, acl_where where, const char *host, const ch
 	ctx.origin = &origin;
 	ctx.msg = msg;
 	ctx.ops = &ops;
-	ctx.host_checking = true;
+	ctx.host_checking = false; /* log lines go to the test's log files */
 	origin.host_address = sv_cstr(host);
 	cur_rcpt = sv_cstr(rcpt ? rcpt : "");
 	ctx.recipient = cur_rcpt;
