@@ -666,7 +666,6 @@ static acl_result run_spec(acl_ctx *c, sv spec)
 acl_result acl_check(acl_ctx *c, sv spec)
 {
 	acl_engine *e = acl_engine_of(c);
-	(void)e;
 	if (!spec.len) {
 		switch (c->where) {
 		case ACL_WHERE_RCPT:
@@ -679,6 +678,8 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	}
 	if (c->discarded && c->where == ACL_WHERE_RCPT)
 		return ACL_DISCARD; /* MAIL was discarded: every recipient goes the same way */
+	if (e->depth == 0)
+		e->rl_cmd = NULL; /* one top-level ACL per command: per-command ratelimit results go */
 	acl_result r = run_spec(c, spec);
 	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
 		c->discarded = true;
