@@ -382,7 +382,8 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 	case C_AUTHENTICATED:
 		if (!c->authenticated)
 			return ACL_FAIL;
-		return list_match(c, o ? o->auth_driver : SV_LIT(""), arg, MATCH_STRING, false);
+		/* the authenticator's name against a pattern list ("*", "^regex", names), caselessly */
+		return list_match(c, o ? o->auth_driver : SV_LIT(""), arg, MATCH_LOCALPART, true);
 	case C_CONDITION:
 		return cond_condition(c, arg);
 	case C_CONTINUE:
@@ -400,7 +401,7 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 	case C_ENCRYPTED:
 		if (!o || !o->tls_cipher.len)
 			return ACL_FAIL;
-		return list_match(c, o->tls_cipher, arg, MATCH_STRING, false);
+		return list_match(c, o->tls_cipher, arg, MATCH_LOCALPART, true);
 	case C_HOSTS:
 		if (!o || !o->host_address.len)
 			return list_match(c, SV_LIT(""), arg, MATCH_STRING, false); /* only an empty item matches */

@@ -121,6 +121,13 @@ static const char *config_text =
 	"         decode = default\n"
 	"         set acl_m_file = $mime_decoded_filename $mime_content_size\n"
 	"  accept\n"
+	"a_auth:\n"
+	"  accept authenticated = *\n"
+	"         message = auth $sender_host_authenticated\n"
+	"  deny   message = not authenticated\n"
+	"a_auth_name:\n"
+	"  accept authenticated = PLAIN : ^cram\n"
+	"  deny\n"
 	"a_udp:\n"
 	"  accept udpsend = <; 127.0.0.1 ; $acl_c_port ; a:b\n"
 	"a_udp_bad:\n"
@@ -542,6 +549,22 @@ static void test_udpsend(void)
 	close(fd);
 }
 
+static void test_authenticated(void)
+{
+	CHECK_STR(run("a_auth", ACL_WHERE_RCPT, "1.2.3.4", "x@y").user, "not authenticated");
+	origin.auth_driver = SV_LIT("plain");
+	ctx.authenticated = true;
+	acl_ctx_begin(&ctx, ACL_WHERE_RCPT);
+	CHECK_INT(acl_check(&ctx, SV_LIT("a_auth")), ACL_OK);
+	CHECK_INT(acl_check(&ctx, SV_LIT("a_auth_name")), ACL_OK);
+	origin.auth_driver = SV_LIT("cram_md5");
+	CHECK_INT(acl_check(&ctx, SV_LIT("a_auth_name")), ACL_OK);
+	origin.auth_driver = SV_LIT("login");
+	CHECK_INT(acl_check(&ctx, SV_LIT("a_auth_name")), ACL_FAIL);
+	origin.auth_driver = SV_NULL;
+	ctx.authenticated = false;
+}
+
 static void test_seen(void)
 {
 	/* The first test creates the record; the second finds it "since 1h". */
@@ -756,6 +779,7 @@ int main(void)
 	RUN(test_ratelimit_like_exim);
 	RUN(test_mime);
 	RUN(test_udpsend);
+	RUN(test_authenticated);
 	RUN(test_seen);
 	RUN(test_hintsdb);
 	RUN(test_warn_log);
