@@ -77,6 +77,10 @@ typedef struct acl_ops {
 	 * host-checking context "LOG: text" on stderr. The session sets this so -bh output keeps
 	 * its order and message-id prefix. */
 	void (*log)(void *ctx, unsigned which, const char *text);
+	/* "delay =": the caller serves it (flushing pending replies first unless
+	 * controls.no_delay_flush, as Exim does, and noticing a client that goes away). NULL: the
+	 * engine sleeps. Not called when host_checking. */
+	void (*delay)(void *ctx, int seconds);
 } acl_ops;
 
 typedef struct acl_ctx acl_ctx;

@@ -219,6 +219,10 @@ static acl_result cond_delay(acl_ctx *c, sv arg)
 	c->delay_seconds += secs;
 	if (c->host_checking || secs == 0)
 		return ACL_OK;
+	if (c->ops && c->ops->delay) {
+		c->ops->delay(c->ops_ctx, secs);
+		return ACL_OK;
+	}
 	/* Served in full (signals may interrupt nanosleep; the remainder is slept again). */
 	struct timespec ts = { secs, 0 }, left;
 	while (nanosleep(&ts, &left) != 0)
