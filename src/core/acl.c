@@ -663,6 +663,56 @@ static acl_result run_spec(acl_ctx *c, sv spec)
 	return r;
 }
 
+/* Long replies are folded as Exim folds them: a line longer than 75 characters is broken at a
+ * space no further right than column 75 and no further left than column 36, preferring one just
+ * after a colon, else the rightmost; without such a space, at the first space or newline after
+ * the limit; a word that cannot be broken stays whole. */
+static void fold_message(xbuf *msg)
+{
+	if (msg->len <= 75)
+		return;
+	char *p = msg->p;
+	size_t n = msg->len, line = 0; /* start of the current line */
+	for (;;) {
+		size_t i = line;
+		while (i < n && i - line < 75 && p[i] != '\n')
+			i++;
+		if (i >= n)
+			return;
+		if (p[i] == '\n') {
+			line = i + 1;
+			continue;
+		}
+		size_t cut = 0;
+		bool found = false;
+		for (size_t t = i; t > line + 35; t--) {
+			if (p[t] != ' ')
+				continue;
+			if (p[t - 1] == ':') {
+				cut = t;
+				found = true;
+				break;
+			}
+			if (!found) {
+				cut = t;
+				found = true;
+			}
+		}
+		if (!found) {
+			for (size_t t = i + 1; t < n; t++)
+				if (p[t] == ' ' || p[t] == '\n') {
+					cut = t;
+					found = true;
+					break;
+				}
+		}
+		if (!found)
+			return;
+		p[cut] = '\n';
+		line = cut + 1;
+	}
+}
+
 acl_result acl_check(acl_ctx *c, sv spec)
 {
 	acl_engine *e = acl_engine_of(c);
@@ -683,6 +733,12 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	acl_result r = run_spec(c, spec);
 	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
 		c->discarded = true;
+	if (e->depth == 0 && c->user_msg.len > 75) {
+		/* The log keeps the text as it was written (when no log_message replaced it). */
+		if (!c->log_msg.len)
+			xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));
+		fold_message(&c->user_msg);
+	}
 	return r;
 }
 

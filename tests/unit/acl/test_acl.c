@@ -128,6 +128,12 @@ static const char *config_text =
 	"a_auth_name:\n"
 	"  accept authenticated = PLAIN : ^cram\n"
 	"  deny\n"
+	"a_long:\n"
+	"  deny message = This is a very long rejection message that goes on and on and on well beyond the seventy five character limit of a line, so Exim may split it here\n"
+	"a_long_word:\n"
+	"  deny message = Averyveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryverylongwordwithoutspaces and then more\n"
+	"a_long_colon:\n"
+	"  deny message = Rejected because of something quite a bit longer: the reason text continues here for a while longer than that\n"
 	"a_udp:\n"
 	"  accept udpsend = <; 127.0.0.1 ; $acl_c_port ; a:b\n"
 	"a_udp_bad:\n"
@@ -334,6 +340,18 @@ static void test_verbs(void)
 		{ "a_default_rcpt", ACL_WHERE_RCPT, "10.1.1.1", "x@far.example", ACL_OK, "relay host", "" },
 		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", "x@far.example", ACL_FAIL, "relay not permitted", "" },
 		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", "x@LOCAL.example", ACL_OK, "local domain", "" },
+		/* long replies are folded as Exim folds them; the log keeps the line */
+		{ "a_long", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL,
+			"This is a very long rejection message that goes on and on and on well\nbeyond the seventy five "
+			"character limit of a line, so Exim may split it\nhere",
+			"This is a very long rejection message that goes on and on and on well beyond the seventy five "
+			"character limit of a line, so Exim may split it here" },
+		{ "a_long_word", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL,
+			"Averyveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryverylongwordwithoutspaces\nand then more",
+			"Averyveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryverylongwordwithoutspaces and then more" },
+		{ "a_long_colon", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL,
+			"Rejected because of something quite a bit longer:\nthe reason text continues here for a while longer than that",
+			"Rejected because of something quite a bit longer: the reason text continues here for a while longer than that" },
 		/* inline ACLs and names that are not ACLs */
 		{ "accept hosts = 1.2.3.4", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_OK, "", "" },
 		{ "nosuch", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "unknown ACL verb \"nosuch\" in \"nosuch\"" },
