@@ -1,7 +1,8 @@
 """ACLs in SMTP sessions under -bh, against what Exim 4.96 says for the same configuration and
 conversation: the rejection replies (4xx/5xx) and the log lines. Covers verbs, message and
 log_message, forced expansion failure, negation, acl_m variables, nested ACLs with arguments,
-warn logging, ratelimit (strict, readonly, per-command reuse), verify = header_syntax / not_blind.
+warn logging, ratelimit (strict, readonly, per-command reuse), verify = header_syntax / not_blind,
+verify = helo with address literals, codes in messages, multi-line and folded long replies.
 
 The expectations were recorded from `exim -bh`; test_acl_bh_matches_exim re-checks them live when
 Exim is installed, so the table cannot drift from Exim.
@@ -27,6 +28,14 @@ CASES = [
      'helo x\nmail from:<a@b.example>\nrcpt to:<d1@y.example>\nrcpt to:<d2@y.example>\nrcpt to:<d3@y.example>\nrcpt to:<d4@y.example>\nrcpt to:<d5@y.example>\nrcpt to:<d6@y.example>\nrcpt to:<ok@y.example>\nrset\nmail from:<>\nrcpt to:<d1@y.example>\nquit\n',
      ['550 denied d1@y.example', '451 Temporary local problem - please try later', '550 Administrative prohibition', '550 forced fail means the condition is ignored', '550 x=notnine', '550 inner saw 2 args', '550 denied d1@y.example'],
      ['LOG: H=(x) [1.2.3.4] Warning: W1 a@b.example', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <d1@y.example>: logged d1', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> temporarily rejected RCPT <d2@y.example>', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <d3@y.example>', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <d4@y.example>: forced fail means the condition is ignored', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <d5@y.example>: x=notnine', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <d6@y.example>: inner saw 2 args', 'LOG: H=(x) [1.2.3.4] Warning: W1 ', 'LOG: null sender', 'LOG: H=(x) [1.2.3.4] F=<> rejected RCPT <d1@y.example>: logged d1']),
+    ('spool_directory = {spool}\nacl_smtp_rcpt = rcpt\nacl_smtp_helo = helo\nacl_smtp_mail = mail\nbegin acl\nhelo:\n  deny   condition = ${if eq{$sender_helo_name}{bad}}\n         message = bad helo name $sender_helo_name\n  accept\nmail:\n  deny   !verify = helo\n         message = helo not verified\n  accept\nrcpt:\n  deny   local_parts = multi\n         message = line one\\nline two\n  deny   local_parts = code\n         message = 551 5.7.1 with code\n  deny   local_parts = wrongcode\n         message = 451 wrong class\n  deny   local_parts = verb\n         message = verify msg [$acl_verify_message]\n         condition = true\n  accept\n',
+     'helo bad\nhelo [1.2.3.4]\nmail from:<a@b.example>\nrcpt to:<multi@y.example>\nrcpt to:<code@y.example>\nrcpt to:<wrongcode@y.example>\nrcpt to:<verb@y.example>\nrset\nhelo [5.6.7.8]\nmail from:<a@b.example>\nquit\n',
+     ['550 bad helo name bad', '550-line one', '550 line two', '551 5.7.1 with code', '550 wrong class', '550 verify msg []', '550 helo not verified'],
+     ['LOG: H=(bad) [1.2.3.4] rejected EHLO or HELO bad: bad helo name bad', 'LOG: H=([1.2.3.4]) [1.2.3.4] F=<a@b.example> rejected RCPT <multi@y.example>: line one', 'LOG: H=([1.2.3.4]) [1.2.3.4] F=<a@b.example> rejected RCPT <code@y.example>: 551 5.7.1 with code', 'LOG: configured error code starts with incorrect digit (expected 5) in "451 wrong class"', 'LOG: H=([1.2.3.4]) [1.2.3.4] F=<a@b.example> rejected RCPT <wrongcode@y.example>: 550 wrong class', 'LOG: H=([1.2.3.4]) [1.2.3.4] F=<a@b.example> rejected RCPT <verb@y.example>: verify msg []', 'LOG: H=([5.6.7.8]) [1.2.3.4] rejected MAIL <a@b.example>: helo not verified']),
+    ('spool_directory = {spool}\nacl_smtp_rcpt = rcpt\nbegin acl\nrcpt:\n  deny local_parts = a\n       message = Rejected because of something: the reason text continues here for a while longer than that\n  deny local_parts = b\n       message = Rejected because of something quite a bit longer: the reason text continues here for a while longer than that\n  accept\n',
+     'helo x\nmail from:<a@b.example>\nrcpt to:<a@y.example>\nrcpt to:<b@y.example>\nquit\n',
+     ['550-Rejected because of something: the reason text continues here for a while', '550 longer than that', '550-Rejected because of something quite a bit longer:', '550 the reason text continues here for a while longer than that'],
+     ['LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <a@y.example>: Rejected because of something: the reason text continues here for a while longer than that', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <b@y.example>: Rejected because of something quite a bit longer: the reason text continues here for a while longer than that']),
 ]
 
 
