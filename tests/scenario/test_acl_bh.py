@@ -2,7 +2,7 @@
 conversation: the rejection replies (4xx/5xx) and the log lines. Covers verbs, message and
 log_message, forced expansion failure, negation, acl_m variables, nested ACLs with arguments,
 warn logging, ratelimit (strict, readonly, per-command reuse), verify = header_syntax / not_blind,
-verify = helo with address literals, codes in messages, multi-line and folded long replies.
+verify = helo with address literals, codes in messages, multi-line and folded long replies, seen.
 
 The expectations were recorded from `exim -bh`; test_acl_bh_matches_exim re-checks them live when
 Exim is installed, so the table cannot drift from Exim.
@@ -36,6 +36,10 @@ CASES = [
      'helo x\nmail from:<a@b.example>\nrcpt to:<a@y.example>\nrcpt to:<b@y.example>\nquit\n',
      ['550-Rejected because of something: the reason text continues here for a while', '550 longer than that', '550-Rejected because of something quite a bit longer:', '550 the reason text continues here for a while longer than that'],
      ['LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <a@y.example>: Rejected because of something: the reason text continues here for a while longer than that', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <b@y.example>: Rejected because of something quite a bit longer: the reason text continues here for a while longer than that']),
+    ('spool_directory = {spool}\nacl_smtp_rcpt = rcpt\nbegin acl\nrcpt:\n  defer  local_parts = g1\n         seen = -5m / key=${sender_host_address}_$local_part@$domain\n         message = seen before 5m ago\n  deny   local_parts = g1\n         message = not seen 5m ago\n  deny   local_parts = g2\n         seen = 1h / key=k2\n         message = seen within the hour\n  deny   local_parts = g3\n         seen = 1h / key=k3 / readonly\n         message = g3 seen\n  accept\n',
+     'helo x\nmail from:<a@b.example>\nrcpt to:<g1@y.example>\nrcpt to:<g1@y.example>\nrcpt to:<g2@y.example>\nrcpt to:<g2@y.example>\nrcpt to:<g3@y.example>\nrcpt to:<g3@y.example>\nquit\n',
+     ['550 not seen 5m ago', '550 not seen 5m ago', '550 seen within the hour'],
+     ['LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <g1@y.example>: not seen 5m ago', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <g1@y.example>: not seen 5m ago', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <g2@y.example>: seen within the hour']),
 ]
 
 
