@@ -97,6 +97,8 @@ acl_engine *acl_engine_of(acl_ctx *c)
 	if (!c->engine) {
 		acl_engine *e = arena_calloc(c->user_msg.a, 1, sizeof *e);
 		e->a = c->user_msg.a;
+		/* Temporaries of one top-level run live apart, so a long connection does not grow. */
+		e->tmp = arena_new("acl-tmp");
 		e->vars.get = engine_vars;
 		e->vars.ctx = e;
 		c->engine = e;
@@ -132,6 +134,16 @@ void acl_ctx_begin(acl_ctx *c, acl_where where)
 		((acl_engine *)c->engine)->rl_cmd = NULL; /* a new command: per-command ratelimit results go */
 }
 
+void acl_ctx_release(acl_ctx *c)
+{
+	acl_engine *e = c->engine;
+	if (e && e->tmp) {
+		arena_free(e->tmp);
+		e->tmp = NULL;
+	}
+	c->engine = NULL;
+}
+
 void acl_ctx_message_done(acl_ctx *c)
 {
 	acl_engine *e = c->engine;
@@ -163,7 +175,7 @@ void acl_log(acl_ctx *c, unsigned which, const char *fmt, ...)
 	va_start(ap, fmt);
 	if ((c->ops && c->ops->log) || c->host_checking) {
 		xbuf text;
-		xbuf_init(&text, c->user_msg.a);
+		xbuf_init(&text, acl_engine_of(c)->tmp);
 		xbuf_vprintf(&text, fmt, ap);
 		if (c->ops && c->ops->log) {
 			c->ops->log(c->ops_ctx, which, xbuf_cstr(&text));
@@ -389,11 +401,11 @@ static void hooks_install(acl_ctx *c, hook_save *s)
 static void expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
 {
 	acl_engine *e = acl_engine_of(c);
-	e->verify_message = sv_copy(e->a, previous);
+	e->verify_message = sv_copy(e->tmp, previous);
 	e->have_verify_message = previous.len > 0;
 	xbuf out, err;
-	xbuf_init(&out, e->a);
-	xbuf_init(&err, e->a);
+	xbuf_init(&out, e->tmp);
+	xbuf_init(&err, e->tmp);
 	int rc = xp_expand(c->env, raw, &out, &err);
 	e->have_verify_message = false;
 	if (rc == XP_ERROR)
@@ -429,8 +441,8 @@ static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv l
 		xbuf_reset(&c->log_msg);
 	}
 	acl_engine *e = acl_engine_of(c);
-	sv old_user = sv_copy(e->a, xbuf_sv(&c->user_msg));
-	sv old_log = c->log_msg.len ? sv_copy(e->a, xbuf_sv(&c->log_msg)) : old_user;
+	sv old_user = sv_copy(e->tmp, xbuf_sv(&c->user_msg));
+	sv old_log = c->log_msg.len ? sv_copy(e->tmp, xbuf_sv(&c->log_msg)) : old_user;
 	if (msg_raw.p)
 		expand_message(c, msg_raw, old_user, &c->user_msg);
 	if (log_raw.p)
@@ -475,7 +487,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 			}
 			e->warned[e->nwarned++] = sv_copy(e->a, text);
 			xbuf line;
-			xbuf_init(&line, e->a);
+			xbuf_init(&line, e->tmp);
 			acl_log_prefix(c, &line);
 			if (line.len)
 				xbuf_putc(&line, ' ');
@@ -493,7 +505,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	}
 	sv text = xbuf_sv(&c->user_msg);
 	xbuf hdr;
-	xbuf_init(&hdr, e->a);
+	xbuf_init(&hdr, e->tmp);
 	size_t i = 0;
 	while (i < text.len && text.p[i] > ' ' && text.p[i] < 127 && text.p[i] != ':')
 		i++;
@@ -541,8 +553,8 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			sv arg = cd->arg;
 			if (def->expand) {
 				xbuf out, err;
-				xbuf_init(&out, e->a);
-				xbuf_init(&err, e->a);
+				xbuf_init(&out, e->tmp);
+				xbuf_init(&err, e->tmp);
 				int rc = xp_expand(c->env, cd->arg, &out, &err);
 				if (rc == XP_FORCEFAIL)
 					continue; /* a forced failure makes the condition be ignored */
@@ -623,7 +635,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				xbuf_reset(&c->log_msg);
 			} else if (cond == ACL_DEFER) {
 				xbuf line;
-				xbuf_init(&line, e->a);
+				xbuf_init(&line, e->tmp);
 				acl_log_prefix(c, &line);
 				if (line.len)
 					xbuf_putc(&line, ' ');
@@ -728,8 +740,10 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	}
 	if (c->discarded && c->where == ACL_WHERE_RCPT)
 		return ACL_DISCARD; /* MAIL was discarded: every recipient goes the same way */
-	if (e->depth == 0)
+	if (e->depth == 0) {
 		e->rl_cmd = NULL; /* one top-level ACL per command: per-command ratelimit results go */
+		arena_clear(e->tmp);
+	}
 	acl_result r = run_spec(c, spec);
 	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
 		c->discarded = true;

@@ -139,6 +139,9 @@ sv acl_log_text(const acl_ctx *c);
  *   queue, fakereject, ...), the queue name, the discard flag, per_mail ratelimit results and warn
  *   de-duplication, and empties the acl_m variables set through this context. */
 void acl_ctx_begin(acl_ctx *c, acl_where where);
+/* Free what the engine holds outside the caller's arena (its scratch arena); the context may
+ * not be used afterwards. Copies of a context share that state: release one of them, once. */
+void acl_ctx_release(acl_ctx *c);
 void acl_ctx_message_done(acl_ctx *c);
 /* Drop cached ACLs read from files or inline text (after a configuration reload). */
 void acl_cache_flush(void);

@@ -85,7 +85,8 @@ typedef struct acl_engine {
 	int depth;
 	sv *warned;                   /* warn log_message texts already logged */
 	size_t nwarned, warned_cap;
-	arena *a;
+	arena *a;                     /* lasts as long as the context (the caller's arena) */
+	arena *tmp;                   /* temporaries of one top-level run, cleared at the next */
 	/* ratelimit: $sender_rate* and the per-connection / per-message result caches */
 	sv sender_rate, sender_rate_limit, sender_rate_period;
 	bool have_rate;
