@@ -41,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xbuf_init(&err, a);
 	CHECK(xp_expand(&env, SV_LIT("$mime_part_count"), &out, &err) == XP_OK);
 	CHECK(atoi(xbuf_cstr(&out)) >= -1);
+	acl_ctx_release(&c);
 	xp_env_release(&env);
 	arena_reset(a, m);
 	return 0;

@@ -804,6 +804,7 @@ int main(void)
 	RUN(test_verify_sender);
 	RUN(test_expand_hook);
 
+	acl_ctx_release(&ctx);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
