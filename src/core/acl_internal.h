@@ -69,6 +69,9 @@ typedef struct acl_src_line {
 /* Parse lines into statements (in arena a). On error returns false, err holds Exim's text
  * (without the "error in ACL: " prefix) and *eline the index of the offending line. */
 bool acl_parse(arena *a, const acl_src_line *lines, size_t n, acl_stmt **out, xbuf *err, size_t *eline);
+/* The statements for a spec (a configured ACL's name, "/file" or inline text); *ok false with
+ * c->log_msg set when it cannot be read or parsed. */
+acl_stmt *acl_resolve(acl_ctx *c, sv spec, bool *ok);
 /* Split file or inline text into lines as the configuration reader would (continuations joined,
  * comments and blank lines dropped). */
 size_t acl_split_text(arena *a, sv text, const char *file, acl_src_line **out);
