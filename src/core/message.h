@@ -74,6 +74,8 @@ typedef struct msg_aclvar {
 /* Facts about the connection the message came in on. The SMTP server owns one per connection
  * and points each message at it; local submission fills one with the -oM* values. */
 typedef struct msg_origin {
+	/* Taint as Exim 4.96 records it (observed): HELO name, host name, auth_id/auth_sender tainted;
+	 * host and interface addresses untainted when from accept(), tainted when given by -oMa/-oMi. */
 	sv host_address;        /* $sender_host_address; empty for local submission */
 	int host_port;
 	sv host_name;           /* $sender_host_name (after a successful reverse lookup) */
@@ -89,7 +91,9 @@ typedef struct msg_origin {
 	sv auth_pubname;        /* -host_auth_pubname: its public name */
 	sv auth_id;             /* $authenticated_id */
 	sv auth_sender;         /* $authenticated_sender (AUTH= on MAIL) */
-	/* TLS (filled by the TLS issue; written to the spool when set) */
+	/* TLS (filled by the TLS issue; written to the spool when set). Certificates are PEM text with
+	 * real newlines (the -H file escapes them as "\n"). Exim taints the peer's DN and certificate
+	 * (--tls_peerdn, --tls_peercert), not the cipher, version or our certificate. */
 	sv tls_cipher, tls_peerdn, tls_sni, tls_ver, tls_ourcert, tls_peercert;
 	bool tls_certificate_verified;
 	int tls_ocsp;
@@ -128,8 +132,9 @@ typedef struct message {
 	msg_aclvar *aclvars;        /* acl_c* and acl_m* in the order they were first set (Exim's
 	                             * trees are built in that order, which fixes the -H order) */
 	/* Body facts */
-	long long size;             /* $message_size: bytes of headers + body as received (after
-	                             * spool_read_header: non-deleted header bytes + body + 1) */
+	long long size;             /* $message_size and the <= line's S=: non-deleted header bytes
+	                             * + 1 (the blank line) + body bytes as spooled (LF line ends), as
+	                             * Exim counts it (S=283 for 269 + 1 + 13); spool_read_header sets it */
 	long long body_linecount, body_zerocount, max_received_linelength;
 	bool spool_wireformat;      /* -D holds CRLF wire format (CHUNKING); no -body_linecount */
 	/* DSN */

@@ -197,6 +197,10 @@ static bool message_var(const message_vars *v, sv name, xbuf *out)
 	}
 	else if (IS("recipients_count")) put_num(out, (long long)m->nrcpt);
 	else if (IS("message_size")) put_num(out, m->size);
+	else if (IS("message_body_size")) {
+		long long b = m->size - message_header_size(m) - 1;
+		put_num(out, b > 0 ? b : 0);
+	}
 	else if (IS("message_linecount")) put_num(out, header_lines(m) + m->body_linecount);
 	else if (IS("body_linecount")) put_num(out, m->body_linecount);
 	else if (IS("body_zerocount")) put_num(out, m->body_zerocount);

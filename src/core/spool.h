@@ -59,8 +59,21 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err);
 void spool_abort(spool_txn *t);
 /* Release the lock and close (after commit). */
 void spool_end(spool_txn *t);
-/* The -D file descriptor (open for reading and writing, positioned after what was written). */
+/* Write out what spool_write_body has buffered (it buffers 64 KB). */
+bool spool_flush(spool_txn *t, xbuf *err);
+/* The -D file descriptor (open for reading and writing, positioned after what was written);
+ * flushes the buffer first; -1 if that write failed. The body starts at offset MSG_ID_LEN + 3. */
 int spool_data_fd(const spool_txn *t);
+
+/* For delivery and queue runs: open <id>-D read-write and take its lock without waiting.
+ * Returns the fd (close it to unlock) or -1: errno ENOENT (no such message) or EAGAIN (another
+ * process holds it), with Exim's wording in err. */
+int spool_open_locked(const spool_config *sc, const char *id, xbuf *err);
+/* Replace -H durably (temporary file, fsync, rename, directory fsync) after a delivery attempt
+ * changed the message; the caller holds the -D lock. */
+bool spool_rewrite_header(const spool_config *sc, const message *m, xbuf *err);
+/* Remove a finished message: -H first (then it no longer exists), -D, -J and its msglog. */
+bool spool_remove_message(const spool_config *sc, const char *id, xbuf *err);
 
 /* The -H text for a message (exactly as spool_commit writes it). */
 void spool_format_header(const message *m, xbuf *out);
@@ -86,6 +99,9 @@ bool spool_parse_header_ex(arena *a, const char *name, const char *id, sv text, 
 /* As spool_read_header; also sets out->size to headers + body + 1 (Exim's message size). */
 bool spool_read_header_ex(arena *a, const spool_config *sc, const char *id, message *out,
 	msg_origin *origin, spool_parse_info *info, xbuf *err);
+/* Add the addresses of <id>-J (the journal of a delivery that was interrupted before it could
+ * update -H) to m's non-recipients, as Exim does before delivering or listing. false: no journal. */
+bool spool_read_journal(arena *a, const spool_config *sc, const char *id, message *m);
 /* Read a whole regular file of at most max bytes; false with *errnum set. */
 bool spool_read_file(const char *path, size_t max, xbuf *out, int *errnum);
 

@@ -46,6 +46,22 @@ static void opt_str(xbuf *out, const char *name, sv v)
 	xbuf_putc(out, '\n');
 }
 
+/* Certificates are PEM text; the file keeps each on one line with its newlines as "\n". */
+static void opt_cert(xbuf *out, const char *name, sv v)
+{
+	if (!v.len)
+		return;
+	put_optname(out, name, v);
+	xbuf_putc(out, ' ');
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] == '\n')
+			xbuf_puts(out, "\\n");
+		else
+			xbuf_putc(out, v.p[i]);
+	}
+	xbuf_putc(out, '\n');
+}
+
 static void opt_flag(xbuf *out, const char *name, bool on)
 {
 	if (on)
@@ -173,10 +189,10 @@ void spool_format_header(const message *m, xbuf *out)
 	opt_str(out, "bmi_verdicts", m->bmi_verdicts);
 	opt_flag(out, "tls_certificate_verified", o->tls_certificate_verified);
 	opt_str(out, "tls_cipher", o->tls_cipher);
-	opt_str(out, "tls_peercert", o->tls_peercert);
+	opt_cert(out, "tls_peercert", o->tls_peercert);
 	opt_str(out, "tls_peerdn", o->tls_peerdn);
 	opt_str(out, "tls_sni", o->tls_sni);
-	opt_str(out, "tls_ourcert", o->tls_ourcert);
+	opt_cert(out, "tls_ourcert", o->tls_ourcert);
 	if (o->tls_ocsp)
 		xbuf_printf(out, "-tls_ocsp %d\n", o->tls_ocsp);
 	xbuf_printf(out, "-tls_resumption %c\n", 'A' + (int)(o->tls_resumption & 0x3f));
@@ -186,7 +202,8 @@ void spool_format_header(const message *m, xbuf *out)
 		xbuf_puts(out, "-utf8_downcvt\n");
 	else if (m->utf8_optdowncvt)
 		xbuf_puts(out, "-utf8_optdowncvt\n");
-	opt_str(out, "dsn_envid", m->dsn_envid);
+	/* Exim writes ENVID without a taint mark even though it came from MAIL (observed). */
+	opt_str(out, "dsn_envid", (sv){ m->dsn_envid.p, m->dsn_envid.len, 0, 0 });
 	if (m->dsn_ret)
 		xbuf_printf(out, "-dsn_ret %d\n", m->dsn_ret);
 	/* Lines this version read but does not interpret, so a rewrite keeps them. */

@@ -58,9 +58,24 @@ static bool next_line(reader *r, sv *line)
 	return true;
 }
 
+/* Strictly "-"? digits (sv_to_long goes through strtoll, which allows white space and stops at
+ * an embedded NUL: text that would not survive a rewrite). */
 static bool parse_ll(sv v, long long *out)
 {
-	return v.len && sv_to_long(v, out);
+	size_t i = 0;
+	bool neg = v.len && v.p[0] == '-';
+	if (neg)
+		i++;
+	if (i == v.len || v.len - i > 18)
+		return false;
+	long long n = 0;
+	for (; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return false;
+		n = n * 10 + (v.p[i] - '0');
+	}
+	*out = neg ? -n : n;
+	return true;
 }
 
 /* "[ip]:port" (4.96) or "ip.port" (before 4.80). */
@@ -86,6 +101,14 @@ static bool parse_hostport(sv v, sv *addr, int *port)
 			return false;
 		*addr = sv_sub(v, 0, sep - 1);
 		ps = sv_sub(v, sep, v.len);
+	}
+	/* Only the characters of IPv4/IPv6 addresses: anything else could not be written back. */
+	if (addr->len == 0)
+		return false;
+	for (size_t i = 0; i < addr->len; i++) {
+		char c = addr->p[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
+			return false;
 	}
 	long long p;
 	if (!parse_ll(ps, &p) || p < 0 || p > 65535)
@@ -118,6 +141,24 @@ static sv copy_val(reader *r, sv v, bool tainted, unsigned quoter)
 	c.taint = tainted;
 	c.quoter = (uint8_t)quoter;
 	return c;
+}
+
+/* A certificate line: "\n" back to newlines (opt_cert in spool_format.c). */
+static sv unescape_cert(reader *r, sv v)
+{
+	xbuf b;
+	xbuf_init(&b, r->a);
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] == '\\' && i + 1 < v.len && v.p[i + 1] == 'n') {
+			xbuf_putc(&b, '\n');
+			i++;
+		} else
+			xbuf_putc(&b, v.p[i]);
+	}
+	sv out = xbuf_sv(&b);
+	out.taint = v.taint;
+	out.quoter = v.quoter;
+	return out;
 }
 
 /* One option line (without its leading '-'); unknown ones are kept. */
@@ -159,7 +200,11 @@ static bool option_line(reader *r, sv whole, message *m, msg_origin *o)
 		sv value;
 		if (!read_block(r, n, &value))
 			return false;
-		sv vname = sv_cstr(arena_printf(r->a, "acl_%c" SV_FMT, name.p[3], SV_ARG(rest)));
+		xbuf nb;
+		xbuf_init(&nb, r->a);
+		xbuf_printf(&nb, "acl_%c", name.p[3]);
+		xbuf_put(&nb, rest.p, rest.len); /* binary-safe: the name is whatever the file says */
+		sv vname = xbuf_sv(&nb);
 		message_set_aclvar(m, vname, copy_val(r, value, tainted, quoter));
 	} else if (IS("acl")) { /* obsolete: "-acl N LEN", 0-9 acl_c0..9, 10-19 acl_m0..9 */
 		long long num;
@@ -238,10 +283,10 @@ static bool option_line(reader *r, sv whole, message *m, msg_origin *o)
 	else if (IS("bmi_verdicts")) m->bmi_verdicts = cv;
 	else if (IS("tls_certificate_verified")) o->tls_certificate_verified = true;
 	else if (IS("tls_cipher")) o->tls_cipher = cv;
-	else if (IS("tls_peercert")) o->tls_peercert = cv;
+	else if (IS("tls_peercert")) o->tls_peercert = unescape_cert(r, cv);
 	else if (IS("tls_peerdn")) o->tls_peerdn = cv;
 	else if (IS("tls_sni")) o->tls_sni = cv;
-	else if (IS("tls_ourcert")) o->tls_ourcert = cv;
+	else if (IS("tls_ourcert")) o->tls_ourcert = unescape_cert(r, cv);
 	else if (IS("tls_ocsp")) { NUM(); o->tls_ocsp = (int)n; }
 	else if (IS("tls_resumption")) {
 		if (val.len < 1 || (unsigned char)val.p[0] < 'A' || (unsigned char)val.p[0] > 'A' + 0x3f)
@@ -481,6 +526,8 @@ bool spool_parse_header_ex(arena *a, const char *name, const char *id, sv text, 
 		if (digits == 0 || p + 2 > text.len || text.p[p + 1] != ' ')
 			return fail(&r, "malformed header length/type");
 		char type = text.p[p];
+		if ((unsigned char)type < 0x20 || (unsigned char)type >= 0x7f)
+			return fail(&r, "malformed header type");
 		if (type != '*')
 			info->header_bytes += len;
 		p += 2;
@@ -576,6 +623,27 @@ bool spool_read_header(arena *a, const spool_config *sc, const char *id, message
 	msg_origin *origin, xbuf *err)
 {
 	return spool_read_header_ex(a, sc, id, out, origin, NULL, err);
+}
+
+bool spool_read_journal(arena *a, const spool_config *sc, const char *id, message *m)
+{
+	const char *path = spool_path(a, sc, "input", id, "-J");
+	xbuf text;
+	xbuf_init(&text, a);
+	int e;
+	if (!spool_read_file(path, SPOOL_MAX_HEADER_FILE, &text, &e))
+		return false;
+	/* One delivered address per line; a last line without its newline was being written when
+	 * the delivery process died, and is still an address Exim counts. */
+	sv rest = xbuf_sv(&text);
+	while (rest.len) {
+		const char *nl = memchr(rest.p, '\n', rest.len);
+		size_t n = nl ? (size_t)(nl - rest.p) : rest.len;
+		if (n)
+			message_add_nonrecipient(m, sv_sub(rest, 0, n));
+		rest = sv_sub(rest, nl ? n + 1 : n, rest.len);
+	}
+	return true;
 }
 
 /* ---- listing the queue ---- */

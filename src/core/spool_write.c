@@ -218,8 +218,25 @@ bool spool_write_body(spool_txn *t, const void *p, size_t n, xbuf *err)
 	return true;
 }
 
+bool spool_flush(spool_txn *t, xbuf *err)
+{
+	return flush_buf(t, err);
+}
+
 int spool_data_fd(const spool_txn *t)
 {
+	/* Callers read the body back through the fd (regex ACLs, $message_body), so everything
+	 * written must be in the file. The handle is always allocated writable (spool_begin). */
+	spool_txn *w = (spool_txn *)t;
+	if (w->blen) {
+		xbuf err;
+		xbuf_init(&err, NULL);
+		if (!flush_buf(w, &err)) {
+			xbuf_free(&err);
+			return -1;
+		}
+		xbuf_free(&err);
+	}
 	return t->fd;
 }
 
@@ -295,4 +312,69 @@ void spool_msglog(const spool_config *sc, const char *id, const char *fmt, ...)
 		}
 	}
 	arena_reset(pool_scratch, mk);
+}
+
+int spool_open_locked(const spool_config *sc, const char *id, xbuf *err)
+{
+	arena_mark mk = arena_getmark(pool_scratch);
+	const char *path = spool_path(pool_scratch, sc, "input", id, "-D");
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		xbuf_printf(err, "Spool file %s-D not found", id);
+		arena_reset(pool_scratch, mk);
+		errno = e;
+		return -1;
+	}
+	if (!lock_data_file(fd, id, false)) {
+		int e = errno;
+		xbuf_printf(err, "Spool file for %s is locked (another process is handling this message)", id);
+		close(fd);
+		arena_reset(pool_scratch, mk);
+		errno = e == EACCES ? EAGAIN : e;
+		return -1;
+	}
+	arena_reset(pool_scratch, mk);
+	return fd;
+}
+
+bool spool_rewrite_header(const spool_config *sc, const message *m, xbuf *err)
+{
+	xbuf h;
+	xbuf_init(&h, NULL);
+	spool_format_header(m, &h);
+	arena_mark mk = arena_getmark(pool_scratch);
+	const char *path = spool_path(pool_scratch, sc, "input", m->id, "-H");
+	durable_file f;
+	bool ok = durable_open(&f, path, (mode_t)(sc->mode ? sc->mode : 0640), err);
+	if (ok && sc->uid != (uid_t)-1 && fchown(f.fd, sc->uid, sc->gid) != 0) {
+		xbuf_printf(err, "Failed to set owner of spool file %s: %s", path, strerror(errno));
+		durable_abort(&f);
+		ok = false;
+	}
+	ok = ok && durable_write(&f, h.p, h.len, err) && durable_commit(&f, err);
+	arena_reset(pool_scratch, mk);
+	xbuf_free(&h);
+	return ok;
+}
+
+bool spool_remove_message(const spool_config *sc, const char *id, xbuf *err)
+{
+	arena_mark mk = arena_getmark(pool_scratch);
+	bool ok = true;
+	/* -H first: once it is gone the message no longer exists for any reader. */
+	static const struct { const char *dir, *suffix; } parts[] = {
+		{ "input", "-H" }, { "input", "-D" }, { "input", "-J" }, { "msglog", "" },
+	};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		const char *path = spool_path(pool_scratch, sc, parts[i].dir, id, parts[i].suffix);
+		if (unlink(path) != 0 && errno != ENOENT && i < 2) {
+			xbuf_printf(err, "failed to remove %s: %s", path, strerror(errno));
+			ok = false;
+		}
+	}
+	const char *dir = spool_dir_of(pool_scratch, sc, "input", id);
+	ok = durable_sync_dir(dir, err) && ok;
+	arena_reset(pool_scratch, mk);
+	return ok;
 }

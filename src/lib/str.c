@@ -67,7 +67,9 @@ sv sv_copy(arena *a, sv v)
 bool sv_to_long(sv v, long long *out)
 {
 	char tmp[32];
-	if (v.len == 0 || v.len >= sizeof tmp)
+	/* Whole view, decimal, optional sign: no leading blanks (strtoll would skip them) and no
+	 * embedded NUL (strtoll would stop there and report success). */
+	if (v.len == 0 || v.len >= sizeof tmp || isspace((unsigned char)v.p[0]) || memchr(v.p, 0, v.len))
 		return false;
 	memcpy(tmp, v.p, v.len);
 	tmp[v.len] = 0;

@@ -138,11 +138,23 @@ def test_postern_lists_exim_spool(postern_bin, tmp_path, split):
     text = big.read_text()
     assert "\nNN u5@test.example\n" in text
     big.write_text(text.replace("\nNN u5@test.example\n", "\nNY u5@test.example\nNN x@test.example\n"))
+    # the journal of an interrupted delivery: its addresses count as delivered
+    frozen = [f for f in files if ids[1] in f.name][0]
+    (frozen.parent / f"{ids[1]}-J").write_text("u4@test.example\nzz@test.example\ngen@test.example\n")
     for variant in ["-bp", "-bpa", "-bpu", "-bpc"]:
         e = run(["exim", "-C", str(conf), variant])
         p = run([postern_bin, "-C", str(conf), variant])
         assert p.returncode == 0, p.stderr
         assert p.stdout.decode() == e.stdout.decode(), variant
+    # combinations Exim does not accept
+    for bad in ["-bpcc", "-bpar", "-bpcr"]:
+        e = run(["exim", "-C", str(conf), bad])
+        p = run([postern_bin, "-C", str(conf), bad])
+        assert (p.returncode, p.stdout, p.stderr) == (e.returncode, e.stdout, e.stderr)
+    # invoked as mailq: -bp
+    mailq = tmp_path / "mailq"
+    mailq.symlink_to(postern_bin)
+    assert run([str(mailq), "-C", str(conf)]).stdout == run(["exim", "-C", str(conf), "-bp"]).stdout
     # -bpr is in directory order: the same blocks
     e = run(["exim", "-C", str(conf), "-bpr"]).stdout.decode().split("\n\n")
     p = run([postern_bin, "-C", str(conf), "-bpr"]).stdout.decode().split("\n\n")
@@ -157,6 +169,8 @@ def test_postern_lists_exim_spool(postern_bin, tmp_path, split):
     full = run([postern_bin, "-C", str(conf), "-bpa"]).stdout.decode()
     assert "<local@x.example> (root)" in full and "\n        D u5@test.example\n" in full
     assert "\n       +D x@test.example\n" in full
+    # generated addresses in sorted order
+    assert "\n        D u4@test.example\n       +D gen@test.example\n       +D zz@test.example\n" in full
 
 
 def test_exim_header_files_reformat_identically(tmp_path):
@@ -217,3 +231,50 @@ def test_exim_delivers_postern_spooled_message(postern_bin, tmp_path, split, mai
     report = left[0].read_text()
     assert "\n<>\n" in report and "\n1\ns@b.example\n" in report
     assert f"<= <> R={mid} " in log
+
+
+def test_locks_are_shared_with_exim(tmp_path):
+    """Postern's lock on -D keeps Exim from delivering the message, and Exim's keeps Postern out."""
+    tool = tool_path()
+    conf = make_conf(tmp_path)
+    ids = exim_received_messages(conf)
+    holder = subprocess.Popen([tool, "lock", str(tmp_path / "spool"), "0", ids[2]],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        run(["exim", "-C", str(conf), "-M", ids[2]])
+        log = (tmp_path / "log" / "mainlog").read_text()
+        assert f"{ids[2]} Spool file for {ids[2]} is locked (another process is handling this message)" in log
+        assert f"{ids[2]} =>" not in log
+        # while we hold it, a second Postern process cannot take it either
+        r = run([tool, "lock", str(tmp_path / "spool"), "0", ids[2]], input=b"\n")
+        assert r.returncode == 1
+        assert r.stdout.decode() == f"Spool file for {ids[2]} is locked (another process is handling this message)\n"
+    finally:
+        holder.communicate(b"\n", timeout=10)
+    assert holder.returncode == 0
+    # released: Exim now takes it (and delivers; mailboxes here are not writable, so it defers)
+    run(["exim", "-C", str(conf), "-M", ids[2]])
+    log = (tmp_path / "log" / "mainlog").read_text()
+    assert f"{ids[2]} == u6@test.example" in log
+
+
+def test_exim_rewrites_postern_header_file(postern_bin, tmp_path):
+    """Exim reads a Postern -H file, rewrites it (-Mmd, -Mar), and both still agree on it."""
+    tool = tool_path()
+    conf = make_conf(tmp_path)
+    r = run([tool, "write", str(tmp_path / "spool"), "0", "s@b.example", "r1@test.example,r2@test.example"],
+            input=b"Subject: s\n\nbody\n")
+    mid = r.stdout.decode().strip()
+    hfile = tmp_path / "spool" / "input" / f"{mid}-H"
+    ours = hfile.read_bytes()
+    assert run(["exim", "-C", str(conf), "-Mmd", mid, "r2@test.example"]).returncode == 0
+    assert run(["exim", "-C", str(conf), "-Mar", mid, "r3@test.example"]).returncode == 0
+    theirs = hfile.read_bytes()
+    # Exim kept every line of ours except the recipients part it changed
+    assert ours.split(b"\nXX\n")[0] == theirs.split(b"\nNN r2@test.example\n")[0]
+    assert b"\n3\nr1@test.example rfc822;r1@test.example 22,12  0,-1#3\nr2@test.example\nr3@test.example\n\n" in theirs
+    assert run([tool, "reformat", str(hfile)]).stdout == theirs
+    e = run(["exim", "-C", str(conf), "-bp"])
+    p = run([postern_bin, "-C", str(conf), "-bp"])
+    assert p.stdout == e.stdout and b"        D r2@test.example\n" in p.stdout

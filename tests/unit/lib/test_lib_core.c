@@ -67,6 +67,9 @@ static void test_sv(void)
 	long long n;
 	CHECK(sv_to_long(SV_LIT("-123"), &n) && n == -123);
 	CHECK(!sv_to_long(SV_LIT("12a"), &n));
+	CHECK(!sv_to_long(SV_LIT(" 12"), &n));           /* no leading blanks */
+	CHECK(!sv_to_long(sv_make("33\0x", 4), &n));    /* no embedded NUL */
+	CHECK(!sv_to_long(SV_LIT(""), &n));
 }
 
 static void test_lists(void)

@@ -8,6 +8,9 @@
  *                                   SPLIT is 0 or 1 (split_spool_directory). The envelope looks
  *                                   like a message received with ESMTP from 192.0.2.7, with one
  *                                   ACL variable and DSN data on the first recipient.
+ *   spool_tool lock SPOOLDIR SPLIT ID
+ *                                   take a message's lock as a delivery does, print "locked" (or
+ *                                   why not), release it when a line arrives on stdin
  *   spool_tool bench SPOOLDIR N SIZE
  *                                   commit N messages of SIZE body bytes in one process and
  *                                   print the rate (the spool's share of bench/accept)
@@ -133,7 +136,7 @@ static int write_message(const char *dir, bool split, const char *sender, const 
 		spool_abort(t);
 		return 1;
 	}
-	m->size = message_header_size(m) + (long long)(end - p);
+	m->size = message_header_size(m) + 1 + (long long)(end - p);
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	m->received_complete = tv.tv_sec;
@@ -187,9 +190,30 @@ static int bench(const char *dir, int n, size_t size)
 	return 0;
 }
 
+/* Hold the lock of a message (as a delivery would), print "locked", wait for a line on stdin. */
+static int hold_lock(const char *dir, bool split, const char *id)
+{
+	spool_config sc = { .directory = dir, .split = split, .mode = 0640, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	xbuf err;
+	xbuf_init(&err, NULL);
+	int fd = spool_open_locked(&sc, id, &err);
+	if (fd < 0) {
+		printf("%s\n", xbuf_cstr(&err));
+		return 1;
+	}
+	printf("locked\n");
+	fflush(stdout);
+	char line[16];
+	if (!fgets(line, sizeof line, stdin)) { /* end of input: release too */ }
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	arena_init_pools();
+	if (argc == 5 && strcmp(argv[1], "lock") == 0)
+		return hold_lock(argv[2], strcmp(argv[3], "1") == 0, argv[4]);
 	if (argc == 5 && strcmp(argv[1], "bench") == 0)
 		return bench(argv[2], atoi(argv[3]), (size_t)atol(argv[4]));
 	if (argc == 3 && strcmp(argv[1], "reformat") == 0)
