@@ -485,16 +485,34 @@ static acl_result run_spec(acl_ctx *c, sv spec)
 	acl_engine *e = acl_engine_of(c);
 	if (e->depth >= ACL_MAX_DEPTH)
 		return acl_error(c, "ACL nested too deep: possible loop");
-	bool ok;
-	acl_stmt *st = acl_resolve(c, spec, &ok);
-	if (!ok)
-		return ACL_ERROR;
-	e->depth++;
 	hook_save hs;
 	hooks_install(c, &hs);
-	acl_result r = run(c, st);
+	/* The name (or text) is expanded at every level, as Exim does: a forced failure accepts,
+	 * an error is an error, and a tainted result is refused. */
+	xbuf name, err;
+	xbuf_init(&name, e->tmp);
+	xbuf_init(&err, e->tmp);
+	int rc = xp_expand(c->env, spec, &name, &err);
+	acl_result r;
+	if (rc == XP_FORCEFAIL) {
+		r = ACL_OK;
+	} else if (rc != XP_OK) {
+		r = acl_error(c, "failed to expand ACL string \"" SV_FMT "\": %s", SV_ARG(spec), xbuf_cstr(&err));
+	} else if (name.taint) {
+		acl_log(c, LOG_MAIN | LOG_PANIC, "attempt to use tainted ACL text \"%s\"", xbuf_cstr(&name));
+		r = acl_error(c, "internal configuration error");
+	} else {
+		bool ok;
+		acl_stmt *st = acl_resolve(c, xbuf_sv(&name), &ok);
+		if (!ok) {
+			r = ACL_ERROR;
+		} else {
+			e->depth++;
+			r = run(c, st);
+			e->depth--;
+		}
+	}
 	c->env->hooks = hs.old;
-	e->depth--;
 	return r;
 }
 

@@ -149,9 +149,11 @@ void acl_cache_flush(void);
 /* Prepare a context (xbufs in arena a). */
 void acl_ctx_init(acl_ctx *c, arena *a, acl_where where, xp_env *env);
 
-/* Run the ACL named or given by `spec` (an acl_smtp_* value after expansion: the name of an
- * ACL in the configuration, an absolute file name, or inline text). An empty spec gives Exim's
- * default for `where` (e.g. RCPT denies when no ACL is set, others accept). */
+/* Run the ACL named or given by `spec`: an acl_smtp_* value as configured (unset: empty). The
+ * engine expands it, as Exim does (forced failure: accept; error: ACL_ERROR "failed to expand
+ * ACL string ..."; a tainted result is refused), then takes it as the name of an ACL in the
+ * configuration, an absolute file name, or inline text. An empty spec gives Exim's default for
+ * `where` (RCPT, VRFY and EXPN refuse when no ACL is set, others accept). */
 acl_result acl_check(acl_ctx *c, sv spec);
 
 /* The MIME ACL (acl_smtp_mime / acl_not_smtp_mime value in spec): run once per MIME part of

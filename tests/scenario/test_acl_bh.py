@@ -2,7 +2,8 @@
 conversation: the rejection replies (4xx/5xx) and the log lines. Covers verbs, message and
 log_message, forced expansion failure, negation, acl_m variables, nested ACLs with arguments,
 warn logging, ratelimit (strict, readonly, per-command reuse), verify = header_syntax / not_blind,
-verify = helo with address literals, codes in messages, multi-line and folded long replies, seen.
+verify = helo with address literals, codes in messages, multi-line and folded long replies, seen,
+ACLs from files and inline text, expansion of the ACL option (errors, taint, empty).
 
 The expectations were recorded from `exim -bh`; test_acl_bh_matches_exim re-checks them live when
 Exim is installed, so the table cannot drift from Exim.
@@ -40,6 +41,22 @@ CASES = [
      'helo x\nmail from:<a@b.example>\nrcpt to:<g1@y.example>\nrcpt to:<g1@y.example>\nrcpt to:<g2@y.example>\nrcpt to:<g2@y.example>\nrcpt to:<g3@y.example>\nrcpt to:<g3@y.example>\nquit\n',
      ['550 not seen 5m ago', '550 not seen 5m ago', '550 seen within the hour'],
      ['LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <g1@y.example>: not seen 5m ago', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <g1@y.example>: not seen 5m ago', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <g2@y.example>: seen within the hour']),
+    ('spool_directory = {spool}\nacl_smtp_rcpt = ${if eq{1}{1}{$bad}}\nbegin acl\nacl_x:\n  deny message = in acl_x\nacl_y:\n  accept\n',
+     'helo x\nmail from:<a@b.example>\nrcpt to:<x@y.example>\nquit\n',
+     ['451 Temporary local problem - please try later'],
+     ['LOG: H=(x) [1.2.3.4] F=<a@b.example> temporarily rejected RCPT <x@y.example>: failed to expand ACL string "${if eq{1}{1}{$bad}}": unknown variable name "bad"']),
+    ('spool_directory = {spool}\nacl_smtp_rcpt = acl_$local_part\nbegin acl\nacl_x:\n  deny message = in acl_x\nacl_y:\n  accept\n',
+     'helo x\nmail from:<a@b.example>\nrcpt to:<x@y.example>\nquit\n',
+     ['451 Temporary local problem - please try later'],
+     ['LOG: attempt to use tainted ACL text "acl_x"', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> temporarily rejected RCPT <x@y.example>: internal configuration error']),
+    ('spool_directory = {spool}\nacl_smtp_rcpt = ${if eq{1}{2}{x}}\nbegin acl\nacl_x:\n  deny message = in acl_x\nacl_y:\n  accept\n',
+     'helo x\nmail from:<a@b.example>\nrcpt to:<x@y.example>\nquit\n',
+     ['550 Administrative prohibition'],
+     ['LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <x@y.example>']),
+    ('spool_directory = {spool}\nacl_smtp_rcpt = {spool}/rcpt.acl\nacl_smtp_mail = deny senders = *@blocked.example\\n accept\nacl_smtp_vrfy = accept\nacl_smtp_expn = nosuchacl\n',
+     'helo x\nmail from:<a@blocked.example>\nmail from:<a@b.example>\nrcpt to:<f1@y.example>\nrcpt to:<f2@y.example>\nexpn foo\nquit\n',
+     ['550 Administrative prohibition', '550 from the file with a continuation', '451 Temporary local problem - please try later'],
+     ['LOG: H=(x) [1.2.3.4] rejected MAIL <a@blocked.example>', 'LOG: H=(x) [1.2.3.4] F=<a@b.example> rejected RCPT <f1@y.example>: from the file with a continuation', 'LOG: H=(x) [1.2.3.4] temporarily rejected EXPN foo: unknown ACL verb "nosuchacl" in "nosuchacl"']),
 ]
 
 
@@ -47,6 +64,9 @@ def run_bh(binary, tmp_path, conf_text, conversation, ip="1.2.3.4"):
     spool = tmp_path / "spool"
     spool.mkdir(exist_ok=True)
     spool.chmod(0o1777)
+    # an ACL file some cases name
+    (spool / "rcpt.acl").write_text("# an ACL file\ndeny local_parts = f1\n     message = from the file \\\n"
+                                    "               with a continuation\naccept\n")
     conf = tmp_path / "bh.conf"
     conf.write_text(conf_text.replace("{spool}", str(spool)))
     p = subprocess.run([binary, "-C", str(conf), "-bh", ip], input=conversation, capture_output=True,
