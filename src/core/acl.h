@@ -70,7 +70,8 @@ typedef struct acl_ops {
 	/* verify = recipient / sender[=address] (routers; the delivery issue): options are the
 	 * "/..." suffix text (callout=..., no_details...). */
 	acl_result (*verify_address)(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg);
-	/* Body access for regex/mime_regex/the MIME ACL: a read-only view of the spooled body. */
+	/* The message body (as the -D file holds it) for regex in the DATA / non-SMTP ACLs, matched
+	 * line by line. In the MIME ACL the engine uses the current part instead. */
 	bool (*body)(void *ctx, sv *body);
 	/* Log lines the engine writes (warn log_message, logwrite, "sender verify fail for ...",
 	 * panics): which is LOG_MAIN/LOG_REJECT/LOG_PANIC bits. NULL: log_write(), or for a
@@ -97,7 +98,8 @@ struct acl_ctx {
 	void *ops_ctx;
 	/* Outputs */
 	xbuf user_msg;              /* "message =": what the client is told (may be multi-line) */
-	xbuf log_msg;               /* "log_message =" */
+	xbuf log_msg;               /* "log_message =", a verify reason, an error; empty: log the
+	                             * user text (acl_log_text gives the one to log) */
 	acl_controls controls;
 	acl_header *add_headers;    /* in order */
 	sv remove_headers;          /* colon list, accumulated */
@@ -106,8 +108,8 @@ struct acl_ctx {
 	sv dnslist_domain, dnslist_matched, dnslist_text, dnslist_value; /* $dnslist_* */
 	void *engine;               /* engine-private per-connection state (ratelimit cache...) */
 	/* Added by the ACL engine */
-	const char *log_prefix;     /* "H=(helo) [ip]" as the session logs it, for warn lines and
-	                             * logwrite; NULL: built from origin */
+	const char *log_prefix;     /* "H=(helo) [ip]" as the session logs the client, for warn and
+	                             * "sender verify fail" lines; NULL: built from origin */
 	bool discarded;             /* MAIL ACL returned discard: later RCPTs are discarded too */
 	unsigned log_reject_target; /* LOG_* bits for the rejection line (log_reject_target =) */
 	sv queue;                   /* "queue =" modifier: the named queue for the message */
