@@ -90,7 +90,7 @@ acl_result receive_mime_acl(receive_ctx *r, sv spec, xp_env *env, acl_ctx *c)
 	mime_vars mv = { { mime_var, NULL, NULL }, &part };
 	mv.p.ctx = &mv;
 	part_body pb = { &part };
-	acl_ops ops = { NULL, part_body_cb };
+	acl_ops ops = { .body = part_body_cb };
 	log_set_id(m->id);
 	acl_result result = ACL_OK;
 	while (mime_next(&it, &part)) {
