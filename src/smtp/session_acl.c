@@ -6,6 +6,8 @@
  * being log_message, else the user message.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <time.h>
 #include <string.h>
 
 #include "conf/main_options.h"
@@ -21,7 +23,24 @@ static bool body_view(void *ctx, sv *body)
 	return s->recv && receive_body(s->recv, body);
 }
 
-static const acl_ops session_acl_ops = { .verify_address = NULL, .body = body_view };
+/* The engine's own log lines go through the session, so under -bh they keep their place among
+ * the session's lines and carry the message id. */
+static void acl_log_line(void *ctx, unsigned which, const char *text)
+{
+	sess_log(ctx, which, "%s", text);
+}
+
+/* "delay =": replies already due go out first (unless control = no_delay_flush), then the wait. */
+static void acl_delay(void *ctx, int seconds)
+{
+	smtp_session *s = ctx;
+	if (!s->controls.no_delay_flush) sess_flush(s);
+	struct timespec ts = { .tv_sec = seconds, .tv_nsec = 0 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+static const acl_ops session_acl_ops = { .verify_address = NULL, .body = body_view, .log = acl_log_line,
+	.delay = acl_delay };
 
 void sess_acl_reset(smtp_session *s)
 {
