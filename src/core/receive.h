@@ -109,6 +109,9 @@ bool receive_commit(receive_ctx *r, xbuf *err);
 void receive_abort(receive_ctx *r);
 /* After commit (and logging): release the -D lock and close the spool files. */
 void receive_end(receive_ctx *r);
+/* The client used PRDR for this message (MAIL ... PRDR with more than one recipient): the
+ * "<=" line gets Exim's " PRDR" field. */
+void receive_note_prdr(receive_ctx *r);
 /* The "<=" main log line for a committed message (fields per log_selector). */
 void receive_log_arrival(receive_ctx *r);
 /* A message discarded by an ACL after it was read: Exim logs its arrival, then

@@ -20,6 +20,7 @@ struct receive_ctx {
 	bool ended, prepared, committed, aborted;
 	msg_header *received;        /* the Received header we added */
 	sv received_prefix;          /* its text before the timestamp (ends ";\n\t") */
+	bool prdr;                   /* PRDR was used: the <= line says so */
 	bool msgid_created;          /* the Message-Id header was ours (log "id*=") */
 	long long header_bytes;      /* size of the headers in the -H file sense (no '*') */
 };

@@ -18,6 +18,11 @@ static void put_escaped(xbuf *out, sv v)
 
 static void arrival_text(receive_ctx *r, xbuf *out);
 
+void receive_note_prdr(receive_ctx *r)
+{
+	r->prdr = true;
+}
+
 void receive_log_arrival(receive_ctx *r)
 {
 	const message *m = r->m;
@@ -95,6 +100,8 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 			put_escaped(out, o->auth_id);
 		}
 	}
+	if (r->prdr)
+		xbuf_puts(out, " PRDR");
 	if (o && o->proxy_session && logsel_has(ls, LS_PROXY) && o->proxy_local_address.len)
 		xbuf_printf(out, " PRX=" SV_FMT, SV_ARG(o->proxy_local_address));
 	if (r->how == RECV_SMTP_BDAT)

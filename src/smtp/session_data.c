@@ -197,9 +197,12 @@ static sess_next finish_message(smtp_session *s)
 		return n;
 	}
 	bool some_rejected = false;
-	if (s->prdr_requested && s->msg->nrcpt > 1 && !prdr(s, &some_rejected)) {
-		sess_reset_transaction(s);
-		return SESS_CONTINUE;
+	if (s->prdr_requested && s->msg->nrcpt > 1) {
+		if (!prdr(s, &some_rejected)) {
+			sess_reset_transaction(s);
+			return SESS_CONTINUE;
+		}
+		receive_note_prdr(s->recv);
 	}
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
