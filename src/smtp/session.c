@@ -18,14 +18,7 @@
 #include "lib/printing.h"
 #include "lib/timefmt.h"
 #include "search/match.h"
-/* The PROXY reader is another engineer's file; until it is merged, hosts_proxy connections
- * are refused the way a failed negotiation is. */
-#if __has_include("smtp/proxy_read.h")
 #include "smtp/proxy_read.h"
-#define HAVE_PROXY_READ 1
-#else
-#define HAVE_PROXY_READ 0
-#endif
 #include "smtp/session_int.h"
 
 /* ---- Replies and logs --------------------------------------------------------------------- */
@@ -243,31 +236,29 @@ static void init_origin(smtp_session *s)
 static void proxy_start(smtp_session *s)
 {
 	if (s->mode != SMTP_MODE_DAEMON || !sess_host_in(s, conf_main.hosts_proxy)) return;
-#if HAVE_PROXY_READ
-	proxy_info info;
+	proxy_info *info = arena_alloc(s->conn, sizeof *info);
 	xbuf err;
 	xbuf_init(&err, s->work);
 	int timeout = conf_main.proxy_protocol_timeout > 0 ? conf_main.proxy_protocol_timeout * 1000 : 3000;
 	msg_origin *o = &s->origin;
 	o->proxy_session = true;
-	if (!proxy_read_header(s->p->in_fd, timeout, &info, &err)) {
+	if (!proxy_read_header(s->p->in_fd, timeout, info, &err)) {
 		/* As in Exim, nothing is logged; every command but QUIT is refused. */
 		s->proxy_failed = true;
 		return;
 	}
+	/* The v2 TLV variables ($proxy_alpn, ...) read the header from now on. */
+	s->proxy_vars.ctx = info;
+	/* LOCAL (v2) and UNKNOWN (v1): the proxy speaks for itself; Exim leaves the proxy
+	 * addresses empty and the client is the TCP peer. */
+	if (info->local) return;
 	o->proxy_local_address = o->host_address;
 	o->proxy_local_port = o->host_port;
-	if (!info.local) {
-		o->host_address = sv_tainted(sv_copy(s->conn, sv_cstr(info.src_addr)));
-		o->host_port = info.src_port;
-		o->proxy_external_address = sv_tainted(sv_copy(s->conn, sv_cstr(info.dst_addr)));
-		o->proxy_external_port = info.dst_port;
-	}
+	o->host_address = sv_tainted(sv_copy(s->conn, sv_cstr(info->src_addr)));
+	o->host_port = info->src_port;
+	o->proxy_external_address = sv_tainted(sv_copy(s->conn, sv_cstr(info->dst_addr)));
+	o->proxy_external_port = info->dst_port;
 	sess_update_host_ident(s);
-#else
-	s->origin.proxy_session = true;
-	s->proxy_failed = true;
-#endif
 }
 
 void sess_lookup_host_name(smtp_session *s)

@@ -33,6 +33,7 @@ typedef struct smtp_session {
 	xp_env env;
 	xp_provider vars;            /* session variables ($smtp_command, $sender_helo_name...) */
 	message_vars msgvars;
+	xp_provider proxy_vars;      /* $proxy_alpn... (v2 TLVs); ctx: the header once read */
 	time_t start;
 	int receive_timeout_ms;      /* smtp_receive_timeout */
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/receive.h"
+#include "smtp/proxy_read.h"
 #include "smtp/session_int.h"
 
 static void put_int(xbuf *out, long long v)
@@ -78,9 +79,9 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("prdr_requested")) xbuf_puts(out, s->prdr_requested ? "1" : "0");
 	else if (IS("proxy_session")) xbuf_puts(out, o->proxy_session ? "yes" : "");
 	else if (IS("proxy_local_address") || IS("proxy_host_address")) xbuf_putsv(out, o->proxy_local_address);
-	else if (IS("proxy_local_port") || IS("proxy_host_port")) { if (o->proxy_local_address.len) put_int(out, o->proxy_local_port); }
+	else if (IS("proxy_local_port") || IS("proxy_host_port")) put_int(out, o->proxy_local_port);
 	else if (IS("proxy_external_address") || IS("proxy_target_address")) xbuf_putsv(out, o->proxy_external_address);
-	else if (IS("proxy_external_port") || IS("proxy_target_port")) { if (o->proxy_external_address.len) put_int(out, o->proxy_external_port); }
+	else if (IS("proxy_external_port") || IS("proxy_target_port")) put_int(out, o->proxy_external_port);
 	else if (IS("message_size") && !s->recv) put_int(out, s->mail.size_given ? s->mail.size : -1);
 	else if (IS("message_size")) put_int(out, receive_size(s->recv));  /* as received, before the Received header */
 	else if (IS("local_part") || IS("domain")) {
@@ -109,6 +110,8 @@ void sess_vars_init(smtp_session *s)
 {
 	message_vars_init(&s->msgvars, NULL, &s->origin);
 	xp_env_push_provider(&s->env, &s->msgvars.p);
+	proxy_vars_provider(NULL, &s->proxy_vars);
+	xp_env_push_provider(&s->env, &s->proxy_vars);
 	s->vars = (xp_provider){ .get = get, .ctx = s };
 	xp_env_push_provider(&s->env, &s->vars);
 	sess_acl_reset(s);
