@@ -58,7 +58,10 @@ bool sess_flush(smtp_session *s)
 
 void sess_set_log_id(smtp_session *s, const char *id)
 {
-	/* Exim keeps the last message's id on its log lines until the next MAIL, RSET or HELO. */
+	/* Exim keeps the last message's id on its log lines until the next MAIL, RSET or HELO;
+	 * under -bh an accepted message's id stays until another message starts (nothing was
+	 * spooled, so Exim never clears it). */
+	if (!id && s->log_id_sticky) return;
 	snprintf(s->log_id_buf, sizeof s->log_id_buf, "%s", id ? id : "");
 	s->log_id = id ? s->log_id_buf : NULL;
 	log_set_id(id);   /* under -bh too: other modules' lines reach stderr through the log layer */
@@ -107,6 +110,30 @@ const char *sess_printable(smtp_session *s, sv v)
 	return xbuf_cstr(&b);
 }
 
+/* The "SMTP connection from ..." lines of -bs name the local caller even with -oMa. */
+static const char *conn_name(smtp_session *s)
+{
+	if (s->mode == SMTP_MODE_BS)
+		return sess_printable(s, s->origin.ident.len ? s->origin.ident : s->origin.login);
+	return sv_dup(s->work, s->host_ident);
+}
+
+void sess_log_incomplete(smtp_session *s, const char *why)
+{
+	const log_config *lc = log_current_config();
+	if (!s->mail_given || !lc || !logsel_has(&lc->selector, LS_SMTP_INCOMPLETE_TRANSACTION)) return;
+	xbuf b;
+	xbuf_init(&b, s->work);
+	xbuf_printf(&b, "%s incomplete transaction (%s) from <%s>", sv_dup(s->work, s->host_tag), why,
+		sess_printable(s, s->sender));
+	if (s->msg && s->msg->nrcpt) {
+		xbuf_puts(&b, " for");
+		for (size_t i = 0; i < s->msg->nrcpt; i++)
+			xbuf_printf(&b, " %s", sess_printable(s, s->msg->rcpt[i].address));
+	}
+	sess_log(s, LOG_MAIN, "%s", xbuf_cstr(&b));
+}
+
 void sess_update_host_ident(smtp_session *s)
 {
 	xbuf b;
@@ -114,6 +141,7 @@ void sess_update_host_ident(smtp_session *s)
 	const msg_origin *o = &s->origin;
 	const log_config *lc = log_current_config();
 	if (o->host_address.len) {
+		xbuf_puts(&b, "H=");
 		if (o->host_name.len) {
 			xbuf_putsv(&b, o->host_name);
 			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
@@ -121,17 +149,20 @@ void sess_update_host_ident(smtp_session *s)
 		} else if (o->helo_name.len) {
 			xbuf_printf(&b, "(%s)", sess_printable(s, o->helo_name));
 		}
-		if (b.len) xbuf_putc(&b, ' ');
+		if (b.len > 2) xbuf_putc(&b, ' ');
 		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
 		if (lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && s->mode == SMTP_MODE_DAEMON)
 			xbuf_printf(&b, ":%d", o->host_port);
-		if (o->ident.len) xbuf_printf(&b, " U=" SV_FMT, SV_ARG(o->ident));
+		if (o->ident.len) xbuf_printf(&b, " U=%s", sess_printable(s, o->ident));
+		s->host_tag = xbuf_sv(&b);
+		s->host_ident = sv_sub(s->host_tag, 2, s->host_tag.len - 2);
 	} else {
-		if (o->helo_name.len) xbuf_printf(&b, "(%s) ", sess_printable(s, o->helo_name));
-		xbuf_printf(&b, "U=" SV_FMT, SV_ARG(o->ident.len ? o->ident : o->login));
+		/* A local caller (-bs) is named by its login alone; the HELO name is not shown. */
+		xbuf_printf(&b, "U=%s", sess_printable(s, o->ident.len ? o->ident : o->login));
+		s->host_tag = xbuf_sv(&b);
+		s->host_ident = sv_sub(s->host_tag, 2, s->host_tag.len - 2);
 	}
-	s->host_ident = xbuf_sv(&b);
-	s->host_ident.taint = 0;
+	s->host_tag.taint = s->host_ident.taint = 0;
 }
 
 const char *sess_expand(smtp_session *s, const char *src)
@@ -226,7 +257,8 @@ static void init_origin(smtp_session *s)
 	struct passwd *pw = getpwuid(getuid());
 	if (pw) o->login = sv_copy(s->conn, sv_cstr(pw->pw_name));
 	else o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
-	if (!o->host_address.len && !o->ident.len) o->ident = o->login;
+	/* A -bs caller is identified by its login, also when -oMa names a remote host. */
+	if (!o->ident.len && (!o->host_address.len || s->mode == SMTP_MODE_BS)) o->ident = o->login;
 	o->active_hostname = sv_cstr(conf_main.primary_hostname ? conf_main.primary_hostname : "");
 	/* $received_protocol before HELO/EHLO */
 	o->protocol = p->protocol.len ? p->protocol : sv_cstr(o->host_address.len ? "smtp" : "local-smtp");
@@ -352,8 +384,8 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (next input sent too soon: "
-		"pipelining was%s advertised): rejected \"%s\" H=%s next input=\"%s\"",
-		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->work, s->host_ident),
+		"pipelining was%s advertised): rejected \"%s\" %s next input=\"%s\"",
+		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag),
 		xbuf_cstr(&shown));
 	sess_reply(s, 554, "%s", text);
 	return false;
@@ -400,8 +432,8 @@ static bool synprot_error(smtp_session *s, int code, const char *reason, const c
 		xbuf cmd;
 		xbuf_init(&cmd, s->work);
 		printing_escape(s->cmd_line, 0, &cmd);
-		sess_log(s, LOG_MAIN, "SMTP %s error in \"%s\" H=%s %s", protocol ? "protocol" : "syntax",
-			xbuf_cstr(&cmd), sv_dup(s->work, s->host_ident), reason);
+		sess_log(s, LOG_MAIN, "SMTP %s error in \"%s\" %s %s", protocol ? "protocol" : "syntax",
+			xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag), reason);
 	}
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
 		const char *why = sess_notquit(s, "bad-commands", "Too many syntax or protocol errors");
@@ -494,8 +526,9 @@ static sess_next quit(smtp_session *s)
 	if (conf_main.acl_smtp_quit) rc = sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
 	if (conf_main.acl_smtp_quit && rc == ACL_OK && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
 	else sess_reply(s, 221, "%s closing connection", s->active_hostname);
+	sess_log_incomplete(s, "QUIT");
 	if (sess_log_connection(s))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", sv_dup(s->work, s->host_ident));
+		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", conn_name(s));
 	return SESS_QUIT;
 }
 
@@ -526,6 +559,7 @@ static sess_next dispatch(smtp_session *s)
 	case SMTP_BDAT: return sess_bdat(s);
 	case SMTP_RSET:
 		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
+		sess_log_incomplete(s, "RSET");
 		sess_reset_transaction(s);
 		sess_set_log_id(s, NULL);
 		s->txn_line = s->io.lines;
@@ -609,13 +643,14 @@ static void lost(smtp_session *s, bio_rc rc)
 	}
 	const char *dflt = arena_printf(s->work, "%s lost input connection", s->active_hostname);
 	sess_reply(s, 421, "%s", sess_notquit(s, "connection-lost", dflt));
+	sess_log_incomplete(s, "connection lost");
 	if (s->mail_given)
 		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
 	else if (sess_log_connection(s)) {
 		xbuf why;
 		xbuf_init(&why, s->work);
 		if (rc == BIO_ERROR) xbuf_printf(&why, " (error: %s)", strerror(s->io.err));
-		sess_log(s, LOG_MAIN, "SMTP connection from %s lost%s D=%s", who, xbuf_cstr(&why), sess_duration(s));
+		sess_log(s, LOG_MAIN, "SMTP connection from %s lost%s D=%s", conn_name(s), xbuf_cstr(&why), sess_duration(s));
 	}
 }
 
@@ -658,7 +693,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) host_checking_banner(s);
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
 	if (s->mode != SMTP_MODE_DAEMON && sess_log_connection(s))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->work, s->host_ident));
+		sess_log(s, LOG_MAIN, "SMTP connection from %s", conn_name(s));
 	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
 	if (host_rejected(s)) {
 		sess_flush(s);
@@ -687,8 +722,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		xbuf_init(&shown, s->work);
 		printing_escape(sv_sub(pending_input(s), 0, 150), 0, &shown);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (input sent without "
-			"waiting for greeting): rejected connection from H=%s input=\"%s\"",
-			sv_dup(s->work, s->host_ident), xbuf_cstr(&shown));
+			"waiting for greeting): rejected connection from %s input=\"%s\"",
+			sv_dup(s->work, s->host_tag), xbuf_cstr(&shown));
 		sess_reply(s, 554, "SMTP synchronization error");
 		sess_flush(s);
 		return 0;

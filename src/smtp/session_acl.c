@@ -61,7 +61,7 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 	acl_ctx_begin(&s->acl, where);
 	xbuf prefix;
 	xbuf_init(&prefix, s->work);
-	xbuf_printf(&prefix, "H=" SV_FMT, SV_ARG(s->host_ident));
+	xbuf_putsv(&prefix, s->host_tag);
 	s->acl.log_prefix = xbuf_cstr(&prefix);
 	s->acl.msg = s->msg;
 	/* $recipients has a value only where Exim shows it */
@@ -130,16 +130,16 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	xbuf line;
 	xbuf_init(&line, s->work);
 	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR) {
-		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected after DATA", sv_dup(s->work, s->host_ident),
+		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected after DATA", sv_dup(s->work, s->host_tag),
 			SV_ARG(s->sender), temp ? "temporarily " : "");
 	} else if (where == ACL_WHERE_RCPT) {
-		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_ident),
+		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_tag),
 			SV_ARG(s->sender), temp ? "temporarily " : "", what);
 	} else if (where == ACL_WHERE_CONNECT) {
-		xbuf_printf(&line, "H=%s %srejected connection in \"connect\" ACL", sv_dup(s->work, s->host_ident),
+		xbuf_printf(&line, "%s %srejected connection in \"connect\" ACL", sv_dup(s->work, s->host_tag),
 			temp ? "temporarily " : "");
 	} else {
-		xbuf_printf(&line, "H=%s %srejected %s", sv_dup(s->work, s->host_ident), temp ? "temporarily " : "", what);
+		xbuf_printf(&line, "%s %srejected %s", sv_dup(s->work, s->host_tag), temp ? "temporarily " : "", what);
 	}
 	if (reason.len) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
 	unsigned target = c->log_reject_target ? c->log_reject_target : LOG_MAIN | LOG_REJECT;

@@ -214,7 +214,9 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (!s->controls.no_pipelining && sess_host_in(s, conf_main.pipelining_advertise_hosts)) {
 			s->adv_pipelining = true;
 			xbuf_puts(&r, "\nPIPELINING");
-			if (o->host_address.len && sess_host_in(s, conf_main.pipelining_connect_advertise_hosts))
+			/* Exim stops offering it once a message has been received on the connection. */
+			if (o->host_address.len && !s->messages_accepted
+				&& sess_host_in(s, conf_main.pipelining_connect_advertise_hosts))
 				xbuf_puts(&r, "\nPIPECONNECT");
 		}
 		if (!s->authenticated && sess_host_in(s, conf_main.auth_advertise_hosts)) {
@@ -309,8 +311,8 @@ sess_next sess_mail(smtp_session *s)
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
 	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
 	if (max_msgs > 0 && s->messages_accepted >= max_msgs) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL command H=%s: too many messages in one connection",
-			dupsv(s, s->host_ident));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL command %s: too many messages in one connection",
+			dupsv(s, s->host_tag));
 		sess_reply(s, 421, "too many messages in this connection");
 		return SESS_CONTINUE;
 	}
@@ -330,11 +332,11 @@ sess_next sess_mail(smtp_session *s)
 	long long limit = sess_size_limit(s);
 	if (s->mail.size_given && limit > 0 && s->mail.size > limit) {
 		if (s->mail.size_clamped)
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " H=%s: message too big: "
-				"size>=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_ident), s->mail.size, limit);
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " %s: message too big: "
+				"size>=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_tag), s->mail.size, limit);
 		else
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " H=%s: message too big: "
-				"size=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_ident), s->mail.size, limit);
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " %s: message too big: "
+				"size=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_tag), s->mail.size, limit);
 		sess_reply(s, 552, "Message size exceeds maximum permitted");
 		return SESS_CONTINUE;
 	}
@@ -444,8 +446,8 @@ sess_next sess_rcpt(smtp_session *s)
 	if (conf_main.recipients_max > 0 && s->rcpt_count >= conf_main.recipients_max) {
 		s->rcpt_count++;
 		s->rcpt_fail_count++;
-		sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> H=%s",
-			conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_ident));
+		sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> %s",
+			conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_tag));
 		sess_reply(s, conf_main.recipients_max_reject ? 552 : 452, "too many recipients");
 		return SESS_CONTINUE;
 	}
@@ -457,8 +459,8 @@ sess_next sess_rcpt(smtp_session *s)
 	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT <" SV_FMT ">", SV_ARG(rcpt));
 	if (rc == ACL_DISCARD) {
-		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by %s ACL",
-			dupsv(s, s->host_ident), SV_ARG(s->sender), SV_ARG(rcpt), s->mail_discarded ? "MAIL" : "RCPT");
+		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by %s ACL",
+			dupsv(s, s->host_tag), SV_ARG(s->sender), SV_ARG(rcpt), s->mail_discarded ? "MAIL" : "RCPT");
 		s->rcpt_ok_count++;
 		sess_reply(s, 250, "Accepted");
 		return SESS_CONTINUE;
@@ -529,7 +531,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		}
 	}
 	if (!spec) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected %s %s", dupsv(s, s->host_ident), verb, sess_printable(s, arg));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "%s rejected %s %s", dupsv(s, s->host_tag), verb, sess_printable(s, arg));
 		sess_reply(s, expn ? 550 : 252, "Administrative prohibition");
 		return SESS_CONTINUE;
 	}
@@ -548,7 +550,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		if (expn) {
 			sess_reply(s, 550, "Unrouteable address");
 		} else {
-			sess_log(s, LOG_MAIN, "VRFY failed for " SV_FMT " H=%s", SV_ARG(address), dupsv(s, s->host_ident));
+			sess_log(s, LOG_MAIN, "VRFY failed for " SV_FMT " %s", SV_ARG(address), dupsv(s, s->host_tag));
 			sess_reply(s, 550, "<" SV_FMT "> Unrouteable address", SV_ARG(address));
 		}
 	} else {
@@ -562,7 +564,7 @@ sess_next sess_etrn(smtp_session *s)
 	sv arg = s->cmd_arg;
 	sess_log(s, LOG_MAIN, "ETRN %s received from %s", sess_printable(s, arg), dupsv(s, s->host_ident));
 	if (!conf_main.acl_smtp_etrn) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected ETRN %s", dupsv(s, s->host_ident), sess_printable(s, arg));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "%s rejected ETRN %s", dupsv(s, s->host_tag), sess_printable(s, arg));
 		sess_reply(s, 458, "Administrative prohibition");
 		return SESS_CONTINUE;
 	}

@@ -121,7 +121,7 @@ static void reject_received(smtp_session *s, receive_status st)
 	xbuf_init(&reply, s->work);
 	xbuf host;
 	xbuf_init(&host, s->work);
-	xbuf_printf(&host, "H=" SV_FMT, SV_ARG(s->host_ident));
+	xbuf_putsv(&host, s->host_tag);
 	int code = receive_reject(s->recv, st, s->origin.host_address.len ? xbuf_cstr(&host) : "", &reply);
 	sess_reply_text(s, code, xbuf_sv(&reply));
 }
@@ -173,8 +173,8 @@ static sess_next finish_message(smtp_session *s)
 	xbuf_init(&err, s->work);
 	receive_apply_controls(s->recv, &s->controls);
 	if (!receive_prepare_headers(s->recv, &err)) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s F=<" SV_FMT "> rejected after DATA: %s",
-			sv_dup(s->work, s->host_ident), SV_ARG(s->sender), xbuf_cstr(&err));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "%s F=<" SV_FMT "> rejected after DATA: %s",
+			sv_dup(s->work, s->host_tag), SV_ARG(s->sender), xbuf_cstr(&err));
 		sess_reply(s, 550, "%s", xbuf_cstr(&err));
 		sess_reset_transaction(s);
 		return SESS_CONTINUE;
@@ -222,6 +222,7 @@ static sess_next finish_message(smtp_session *s)
 		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)", discarded);
 		sess_log(s, LOG_MAIN, "Completed");
 	}
+	s->log_id_sticky = host_checking(s) && !discarded;
 	if (keep) receive_end(s->recv);
 	else receive_abort(s->recv);
 	s->recv = NULL;        /* done with: not to be aborted by the reset */

@@ -39,7 +39,11 @@ typedef struct smtp_session {
 
 	/* Reply texts */
 	const char *active_hostname; /* smtp_active_hostname expanded, or primary_hostname */
-	sv host_ident;               /* "(helo) [ip]" etc., rebuilt when HELO/host name change */
+	/* The client in log lines, rebuilt when HELO/host name change (Exim's host_and_ident):
+	 * host_ident "name (helo) [ip] U=ident", or the login for a local -bs caller;
+	 * host_tag the same with "H=" in front, or "U=login" for a local caller. */
+	sv host_ident;
+	sv host_tag;
 	sv connect_message;          /* the connect ACL's accepting message: the greeting */
 	sv predata_message;          /* the predata ACL's accepting message: the 354 text */
 
@@ -68,6 +72,7 @@ typedef struct smtp_session {
 	                              * counted against smtp_accept_max_nonmail */
 	const char *log_id;          /* message id prefixing -bh log lines while set */
 	char log_id_buf[MSG_ID_LEN + 1];
+	bool log_id_sticky;          /* -bh: an accepted message's id stays on later lines */
 	smtp_mail_params mail;
 	int rcpt_count, rcpt_defer_count, rcpt_fail_count;
 	bool prdr_requested;
@@ -115,6 +120,9 @@ bool sess_flush(smtp_session *s);
 
 /* The id on log lines (NULL: none). */
 void sess_set_log_id(smtp_session *s, const char *id);
+/* "incomplete transaction (RSET|QUIT|connection lost) from <sender> for rcpts" under
+ * log_selector smtp_incomplete_transaction, when MAIL was given. */
+void sess_log_incomplete(smtp_session *s, const char *why);
 /* Log: to the main (and reject) log, or to stderr as "LOG: ..." under -bh. */
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -376,3 +376,54 @@ def test_bsmtp_protocol_error_wording(postern_bin, tmp_path):
                        "RCPT TO:<c@d.example>\r\n")
     assert rc == 2
     assert out == "503 No sender yet given\nTransaction started in line 3\nError detected in line 4\nRCPT TO:<c@d.example>\n"
+
+
+BS_LOG_CONF = """spool_directory = {d}/spool
+log_file_path = {d}/log/%slog
+exim_user = root
+exim_group = root
+primary_hostname = mail.example.com
+queue_only
+tls_advertise_hosts =
+log_selector = +smtp_incomplete_transaction +smtp_connection +smtp_protocol_error
+acl_smtp_rcpt = acl_rcpt
+begin acl
+acl_rcpt:
+  deny local_parts = bad
+  accept
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_condition = ${{if eq{{$auth3}}{{secret}}}}
+  server_set_id = $auth2
+"""
+
+BS_LOG_INPUT = ("EHLO client.example\r\nAUTH PLAIN AGEAYmFk\r\nMAIL FROM:<a@b.example>\r\n"
+                "RCPT TO:<bad@d.example>\r\nRCPT TO:<c@d.example>\r\nMAIL FROM:<>\r\nRSET\r\n"
+                "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nQUIT\r\n")
+
+
+def bs_log_lines(binary, tmp_path, extra_args):
+    d = tmp_path / pathlib.Path(binary).name
+    (d / "spool").mkdir(parents=True)
+    (d / "log").mkdir()
+    conf = d / "bs.conf"
+    conf.write_text(BS_LOG_CONF.format(d=d))
+    subprocess.run([binary, "-C", str(conf), "-bs"] + extra_args, input=BS_LOG_INPUT.encode(),
+                   capture_output=True, timeout=20)
+    text = (d / "log" / "mainlog").read_text()
+    lines = [line.split(" ", 2)[2] for line in text.splitlines()]   # without date and time
+    return [l for l in lines if "environment" not in l]   # Exim's warning about its environment
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/exim4") or os.geteuid() != 0,
+                    reason="needs Debian's Exim 4.96 and root")
+@pytest.mark.parametrize("extra", [[], ["-oMa", "1.2.3.4"]])
+def test_bs_log_lines_name_the_caller_like_exim(postern_bin, tmp_path, extra):
+    """A -bs caller is 'root' in 'failed for' / connection lines and 'U=root' where Exim writes
+    H= (no HELO name); with -oMa the host is shown and U=root still follows it; RSET and QUIT
+    with a transaction open give 'incomplete transaction' lines."""
+    want = bs_log_lines("/usr/sbin/exim4", tmp_path, extra)
+    got = bs_log_lines(postern_bin, tmp_path, extra)
+    assert got == want
