@@ -10,11 +10,13 @@
 #include <time.h>
 
 #include "conf/conf.h"
+#include "conf/main_options.h"
 #include "core/acl_internal.h"
 #include "core/dns.h"
 #include "lib/arena.h"
 #include "lib/list.h"
 #include "lib/log.h"
+#include "lib/printing.h"
 #include "lib/timefmt.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -194,8 +196,14 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 			text = sv_trim(sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len));
 		}
 	}
-	if (bits)
-		acl_log(c, bits, SV_FMT, SV_ARG(text));
+	if (bits) {
+		/* Exim writes the text through string_printing: newlines, other controls and
+		 * bytes >= 0x80 (unless print_topbitchars) become escape sequences. */
+		xbuf esc;
+		xbuf_init(&esc, acl_engine_of(c)->tmp);
+		printing_escape(text, PRINT_TAB_LITERAL | (conf_main.print_topbitchars ? PRINT_TOPBIT : 0), &esc);
+		acl_log(c, bits, "%s", xbuf_cstr(&esc));
+	}
 	return ACL_OK;
 }
 

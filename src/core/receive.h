@@ -93,11 +93,12 @@ long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in f
 bool receive_prepare_headers(receive_ctx *r, xbuf *err);
 /* Apply an ACL's add_header/remove_header results to the message. */
 void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl);
-/* The MIME ACL: `spec` (acl_smtp_mime / acl_not_smtp_mime, expanded) once per MIME part, with
- * the part's $mime_* variables pushed onto env; only when the message has a Content-Type:
- * header. Call after receive_prepare_headers, before the DATA / non-SMTP ACL. Returns the
- * first result that is not ACL_OK (c then holds that run's messages), else ACL_OK; headers
- * added or removed by accepting runs are applied. */
+/* The MIME ACL: `spec` (acl_smtp_mime / acl_not_smtp_mime, unexpanded: the engine expands
+ * it) once per MIME part through acl_mime_check, only when the message has a Content-Type:
+ * header. c is the caller's context, set up with acl_ctx_init (its ops, log prefix and engine
+ * state are used; env is c->env). Call after receive_prepare_headers, before the DATA /
+ * non-SMTP ACL. Returns the first result that is not ACL_OK (c then holds that run's messages),
+ * else ACL_OK; the caller applies c's added/removed headers (receive_apply_acl_headers). */
 acl_result receive_mime_acl(receive_ctx *r, sv spec, xp_env *env, acl_ctx *c);
 /* The body as received so far (for regex/mime ACL conditions and $message_body): a read-only
  * view of the -D file's contents after its first line (mmap'd or read; bounded). */

@@ -203,22 +203,19 @@ typedef struct bm_acl {
 	acl_result rc;
 } bm_acl;
 
-static acl_result run_acl(const char *spec, acl_where where, xp_env *env, message *m, msg_origin *o, bm_acl *out)
+static void bm_acl_init(bm_acl *out, acl_where where, xp_env *env, message *m, msg_origin *o)
 {
 	acl_ctx_init(&out->c, m->a, where, env);
 	out->c.msg = m;
 	out->c.origin = o;
 	out->c.smtp_session = false;
-	xbuf err;
-	xbuf_init(&err, pool_scratch);
-	xbuf text;
-	xbuf_init(&text, m->a);
-	if (xp_expand(env, sv_cstr(spec), &text, &err) != XP_OK) {
-		log_write(LOG_MAIN | LOG_PANIC, "failed to expand ACL string \"%s\": %s", spec, xbuf_cstr(&err));
-		out->rc = ACL_ERROR;
-		return ACL_ERROR;
-	}
-	out->rc = acl_check(&out->c, xbuf_sv(&text));
+}
+
+static acl_result run_acl(const char *spec, acl_where where, xp_env *env, message *m, msg_origin *o, bm_acl *out)
+{
+	bm_acl_init(out, where, env, m, o);
+	/* The engine expands the ACL option itself (once, as Exim does). */
+	out->rc = acl_check(&out->c, sv_cstr(spec));
 	return out->rc;
 }
 
@@ -525,13 +522,12 @@ int bm_main(const cmdline *cl)
 	 * submission it rejects with status 1 and writes nothing at all (no log line, no message
 	 * on stderr); so does this. */
 	if (conf_main.acl_not_smtp_mime && *conf_main.acl_not_smtp_mime) {
-		xbuf spec;
-		xbuf_init(&spec, m->a);
-		if (xp_expand(&env, sv_cstr(conf_main.acl_not_smtp_mime), &spec, &err) != XP_OK
-			|| receive_mime_acl(r, xbuf_sv(&spec), &env, &acl.c) != ACL_OK) {
+		bm_acl_init(&acl, ACL_WHERE_MIME, &env, m, o);
+		if (receive_mime_acl(r, sv_cstr(conf_main.acl_not_smtp_mime), &env, &acl.c) != ACL_OK) {
 			receive_abort(r);
 			return 1;
 		}
+		receive_apply_acl_headers(r, &acl.c);
 	}
 	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
 		log_set_id(m->id);  /* logwrite lines carry the id, as in Exim */

@@ -53,7 +53,7 @@ void sess_acl_message_done(smtp_session *s)
 	s->controls = s->acl.controls;
 }
 
-acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *out)
+static acl_ctx *prepare(smtp_session *s, acl_where where, sv recipient)
 {
 	acl_ctx *c;
 	/* One context per connection carries the engine's state (warn de-duplication, ratelimit
@@ -78,13 +78,32 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 	c->host_checking = s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC;
 	c->ops = &session_acl_ops;
 	c->ops_ctx = s;
-	acl_result rc = acl_check(c, sv_cstr(spec ? spec : ""));
+	return c;
+}
+
+static void finish(smtp_session *s, acl_ctx *c, acl_ctx *out)
+{
 	*out = *c;
 	/* Controls that outlive the statement (no_pipelining, enforce_sync...) apply to the
 	 * connection from now on. */
 	s->controls = c->controls;
 	if (c->controls.no_enforce_sync) s->enforce_sync = false;
 	if (c->controls.enforce_sync_set) s->enforce_sync = c->controls.enforce_sync && s->mode == SMTP_MODE_DAEMON;
+}
+
+acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *out)
+{
+	acl_ctx *c = prepare(s, where, recipient);
+	acl_result rc = acl_check(c, sv_cstr(spec ? spec : ""));
+	finish(s, c, out);
+	return rc;
+}
+
+acl_result sess_acl_mime(smtp_session *s, acl_ctx *out)
+{
+	acl_ctx *c = prepare(s, ACL_WHERE_MIME, SV_NULL);
+	acl_result rc = receive_mime_acl(s->recv, sv_cstr(conf_main.acl_smtp_mime), &s->env, c);
+	finish(s, c, out);
 	return rc;
 }
 
@@ -129,9 +148,10 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	/* The log line. */
 	xbuf line;
 	xbuf_init(&line, s->work);
-	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR) {
-		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected after DATA", sv_dup(s->work, s->host_tag),
-			SV_ARG(s->sender), temp ? "temporarily " : "");
+	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME) {
+		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_tag),
+			SV_ARG(s->sender), temp ? "temporarily " : "",
+			where == ACL_WHERE_MIME ? "during MIME ACL checks" : "after DATA");
 	} else if (where == ACL_WHERE_RCPT) {
 		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_tag),
 			SV_ARG(s->sender), temp ? "temporarily " : "", what);
@@ -143,7 +163,8 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	}
 	if (reason.len) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
 	unsigned target = c->log_reject_target ? c->log_reject_target : LOG_MAIN | LOG_REJECT;
-	if ((where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR) && s->recv && (target & LOG_REJECT)) {
+	if ((where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME) && s->recv
+		&& (target & LOG_REJECT)) {
 		/* After DATA the reject log also gets the envelope and the headers. */
 		sess_log(s, target & ~(unsigned)LOG_REJECT, "%s", xbuf_cstr(&line));
 		xbuf_putc(&line, '\n');

@@ -30,6 +30,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->env.msg = NULL;
 	s->mail_given = false;
 	s->mail_discarded = false;
+	s->acl_headers_applied = NULL;
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;

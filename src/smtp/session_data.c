@@ -166,7 +166,19 @@ static const char *chunk_line(smtp_session *s)
 	return arena_printf(s->work, " %llu byte chunk, total %llu\n", s->bdat_last_size, s->bdat_total);
 }
 
-/* The message text is complete: headers, DATA ACL, commit, 250. */
+/* Apply the add_header/remove_header results the ACLs gathered since the last call: the
+ * context's list of added headers grows through the transaction (MAIL, RCPT, predata, MIME,
+ * DATA), so only the part after what was applied before is new. */
+static void apply_acl_headers(smtp_session *s, const acl_ctx *c)
+{
+	acl_ctx fresh = *c;
+	const acl_header *start = s->acl_headers_applied ? s->acl_headers_applied->next : c->add_headers;
+	fresh.add_headers = (acl_header *)start;
+	receive_apply_acl_headers(s->recv, &fresh);
+	for (const acl_header *h = start; h; h = h->next) s->acl_headers_applied = h;
+}
+
+/* The message text is complete: headers, MIME and DATA ACLs, commit, 250. */
 static sess_next finish_message(smtp_session *s)
 {
 	xbuf err;
@@ -179,17 +191,33 @@ static sess_next finish_message(smtp_session *s)
 		sess_reset_transaction(s);
 		return SESS_CONTINUE;
 	}
-	/* $h_*, $message_body... for the DATA ACL. */
+	/* Headers added by the MAIL/RCPT/predata ACLs are in the message from here on. */
+	apply_acl_headers(s, &s->acl);
+	/* $h_*, $message_body... for the MIME and DATA ACLs. */
 	sv body = SV_NULL;
 	if (!receive_body(s->recv, &body)) body = SV_NULL;
 	message_to_xp(s->msg, body, &s->xpmsg, s->work);
 	s->env.msg = &s->xpmsg;
 	acl_ctx c;
 	acl_result rc = ACL_OK;
-	/* No DATA ACL for a message whose recipients were all discarded. */
-	if (conf_main.acl_smtp_data && s->msg->nrcpt > 0) {
+	/* acl_smtp_mime runs before the DATA ACL, once per MIME part. */
+	if (conf_main.acl_smtp_mime && *conf_main.acl_smtp_mime && s->msg->nrcpt > 0) {
+		rc = sess_acl_mime(s, &c);
+		if (rc != ACL_OK && rc != ACL_DISCARD) {
+			sess_next n = sess_acl_reply(s, ACL_WHERE_MIME, rc, &c, "MIME");
+			sess_reset_transaction(s);
+			return n;
+		}
+		if (rc == ACL_OK) {
+			apply_acl_headers(s, &c);
+			message_to_xp(s->msg, body, &s->xpmsg, s->work);   /* the DATA ACL sees them */
+		}
+	}
+	/* No DATA ACL for a message whose recipients were all discarded (a discard in the MIME
+	 * ACL discards the message without it). */
+	if (rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0) {
 		rc = sess_acl(s, ACL_WHERE_DATA, conf_main.acl_smtp_data, SV_NULL, &c);
-		if (rc == ACL_OK || rc == ACL_DISCARD) receive_apply_acl_headers(s->recv, &c);
+		if (rc == ACL_OK || rc == ACL_DISCARD) apply_acl_headers(s, &c);
 	}
 	if (rc != ACL_OK && rc != ACL_DISCARD) {
 		sess_next n = sess_acl_reply(s, ACL_WHERE_DATA, rc, &c, "DATA");

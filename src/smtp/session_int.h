@@ -57,6 +57,7 @@ typedef struct smtp_session {
 	message *msg;                /* NULL: no MAIL yet */
 	bool mail_given;
 	bool mail_discarded;          /* the MAIL ACL said discard */
+	const acl_header *acl_headers_applied; /* the last ACL-added header put into the message */
 	int messages_accepted;       /* for smtp_accept_max_per_connection */
 	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
 	const char *notquit_reason;  /* $smtp_notquit_reason: why the connection ended without QUIT */
@@ -146,6 +147,9 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *deflt);
 /* The ACL context: made at connection start; per-message state forgotten at the end of
  * each transaction. */
+/* acl_smtp_mime over the message being received (s->recv, headers prepared): once per MIME
+ * part; headers added by accepting runs are applied. */
+acl_result sess_acl_mime(smtp_session *s, acl_ctx *c);
 void sess_acl_reset(smtp_session *s);
 void sess_acl_message_done(smtp_session *s);
 /* Send the reply Exim sends for a non-accept ACL result and write the log line. what is the
