@@ -3,6 +3,7 @@
  * session_cmds.c (HELO/EHLO, MAIL, RCPT, VRFY, EXPN, ETRN, HELP), session_auth.c (AUTH) and
  * session_data.c (DATA, BDAT).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -37,6 +38,46 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 		if (last) break;
 		start = end + 1;
 	}
+}
+
+/* Length of an extended status code ("5.7.1 ") of code's class at the start of text, or 0. */
+static size_t esc_len(int code, sv text)
+{
+	size_t i = 0;
+	if (text.len < 6 || text.p[0] != '0' + code / 100 || text.p[1] != '.') return 0;
+	i = 2;
+	for (int part = 0; part < 2; part++) {
+		size_t d = 0;
+		while (i < text.len && d < 3 && isdigit((unsigned char)text.p[i])) { i++; d++; }
+		if (!d) return 0;
+		if (part == 0) {
+			if (i >= text.len || text.p[i] != '.') return 0;
+			i++;
+		}
+	}
+	return i < text.len && text.p[i] == ' ' ? i + 1 : 0;
+}
+
+void sess_reply_coded(smtp_session *s, int code, sv text)
+{
+	size_t n = esc_len(code, text);
+	if (!n) {
+		sess_reply_text(s, code, text);
+		return;
+	}
+	/* Exim repeats the extended code at the start of every line of the reply. */
+	sv esc = sv_sub(text, 0, n);
+	xbuf b;
+	xbuf_init(&b, s->work);
+	for (size_t i = 0; i < text.len; i++) {
+		if (i == 0 || text.p[i - 1] == '\n') {
+			if (i == 0) i = n;
+			if (i >= text.len) break;
+			xbuf_putsv(&b, esc);
+		}
+		xbuf_putc(&b, text.p[i]);
+	}
+	sess_reply_text(s, code, xbuf_sv(&b));
 }
 
 void sess_reply(smtp_session *s, int code, const char *fmt, ...)

@@ -144,6 +144,9 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		code = given;
 	}
 	sv reason = c->log_msg.len ? acl_log_text(c) : coded.len ? xbuf_sv(&coded) : user;
+	/* Only the first line of a multi-line message goes into the log line. */
+	const char *nl = reason.len ? memchr(reason.p, '\n', reason.len) : NULL;
+	if (nl) reason.len = (size_t)(nl - reason.p);
 
 	/* The log line. */
 	xbuf line;
@@ -176,7 +179,8 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 
 	/* The reply. */
 	if (user.len) {
-		sess_reply_text(s, code, user);
+		if (coded.len) sess_reply_coded(s, code, user);
+		else sess_reply_text(s, code, user);
 	} else if (temp) {
 		sess_reply(s, code, "Temporary local problem - please try later");
 	} else {
@@ -202,6 +206,8 @@ void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *
 		&& text.p[2] >= '0' && text.p[2] <= '9' && text.p[3] == ' ') {
 		code = (text.p[0] - '0') * 100 + (text.p[1] - '0') * 10 + (text.p[2] - '0');
 		text = sv_sub(text, 4, text.len - 4);
+		sess_reply_coded(s, code, text);
+		return;
 	}
 	sess_reply_text(s, code, text);
 }

@@ -116,6 +116,9 @@ typedef struct smtp_session {
 /* Replies. A reply text may contain newlines (multi-line ACL messages): every line but the last
  * is sent as "code-". */
 void sess_reply(smtp_session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A reply from configured text whose code came from the text ("550 5.7.1 ..."): an extended
+ * status code at its start is repeated on every line, as Exim does. */
+void sess_reply_coded(smtp_session *s, int code, sv text);
 void sess_reply_text(smtp_session *s, int code, sv text);
 bool sess_flush(smtp_session *s);
 
