@@ -180,17 +180,20 @@ int bs_main(const cmdline *cl)
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMa);
 			return 1;
 		}
+		p.host_address = sv_tainted(p.host_address);
 	}
 	if (trusted) {
 		if (cl->oMi && !split_address(cl->oMi, &p.interface_address, &p.interface_port)) {
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMi);
 			return 1;
 		}
-		if (cl->oMr) p.protocol = sv_cstr(cl->oMr);
-		if (cl->oMs) p.host_name = sv_cstr(cl->oMs);
-		if (cl->oMt) p.ident = sv_cstr(cl->oMt);
-		if (cl->oMaa) p.auth_pubname = sv_cstr(cl->oMaa);
-		if (cl->oMai) p.auth_id = sv_cstr(cl->oMai);
+		/* -oMr is ignored by -bs and -bh (the SMTP session names the protocol), as in Exim. */
+		if (cl->oMr && p.mode == SMTP_MODE_BATCH) p.protocol = sv_tainted(sv_cstr(cl->oMr));
+		if (cl->oMs) p.host_name = sv_tainted(sv_cstr(cl->oMs));
+		if (cl->oMt) p.ident = sv_tainted(sv_cstr(cl->oMt));
+		if (cl->oMaa) p.auth_driver = sv_tainted(sv_cstr(cl->oMaa));
+		if (cl->oMai) p.auth_id = sv_tainted(sv_cstr(cl->oMai));
+		if (p.interface_address.len) p.interface_address = sv_tainted(p.interface_address);
 	}
 	int rc = smtp_session_run(&p);
 	if (p.log_pump) {

@@ -290,8 +290,9 @@ static void init_origin(smtp_session *s)
 	o->interface_port = p->interface_port;
 	o->host_name = p->host_name;
 	o->ident = p->ident;
-	o->auth_pubname = p->auth_pubname;
+	o->auth_driver = p->auth_driver;
 	o->auth_id = p->auth_id;
+	s->authenticated = p->auth_driver.len > 0;   /* -oMaa: as if AUTH had succeeded */
 	o->uid = getuid();
 	o->gid = getgid();
 	/* The caller's login is the name of the real uid (not the terminal's login name). */
@@ -299,8 +300,9 @@ static void init_origin(smtp_session *s)
 	if (pw) o->login = sv_copy(s->conn, sv_cstr(pw->pw_name));
 	else o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
 	/* A -bs caller is identified by its login, also when -oMa names a remote host. */
-	if (!o->ident.len && (!o->host_address.len || s->mode == SMTP_MODE_BS)) o->ident = o->login;
-	o->active_hostname = sv_cstr(conf_main.primary_hostname ? conf_main.primary_hostname : "");
+	if (!o->ident.p && (!o->host_address.len || s->mode == SMTP_MODE_BS)) o->ident = o->login;   /* -oMt "" gives none */
+	/* -active_hostname is written only when smtp_active_hostname differs from primary_hostname */
+	o->active_hostname = SV_NULL;
 	/* $received_protocol before HELO/EHLO */
 	o->protocol = p->protocol.len ? p->protocol : sv_cstr(o->host_address.len ? "smtp" : "local-smtp");
 }
@@ -747,7 +749,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		if (h && *h) {
 			h = arena_strdup(s->conn, h);
 			s->active_hostname = h;
-			s->origin.active_hostname = sv_cstr(h);
+			if (!conf_main.primary_hostname || strcmp(h, conf_main.primary_hostname) != 0)
+				s->origin.active_hostname = sv_cstr(h);
 		}
 	}
 	s->nonmail_limited = sess_host_in(s, conf_main.smtp_accept_max_nonmail_hosts);

@@ -25,8 +25,9 @@ typedef struct smtp_conn_params {
 	 * command-line address; for -bs: -oMa/-oMi). Empty host_address: a local session. */
 	sv host_address; int host_port;
 	sv interface_address; int interface_port;
-	/* -oMr, -oMs, -oMt, -oMaa, -oMai (trusted callers) */
-	sv protocol, host_name, ident, auth_pubname, auth_id;
+	/* -oMr (-bS only), -oMs, -oMt, -oMaa (the authenticator's name: the session counts as
+	 * authenticated), -oMai (trusted callers); all tainted, as Exim treats the command line */
+	sv protocol, host_name, ident, auth_driver, auth_id;
 	bool tls_on_connect;      /* port listed in tls_on_connect_ports (TLS issue) */
 	/* Daemon accounting: whether this connection is over smtp_accept_queue etc. */
 	bool queue_only_load, accept_queue;

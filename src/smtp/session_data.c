@@ -65,6 +65,10 @@ static bool start_receive(smtp_session *s, receive_input how)
 	receive_opts o = { .local = local, .trusted = s->p->trusted_caller, .login = s->origin.login,
 		.sender_local = local && !s->p->trusted_caller && !s->msg->sender_set_untrusted, .env = &s->env };
 	receive_set_opts(s->recv, &o);
+	/* A local -bs message may have unqualified addresses, and its -H file says so. */
+	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
+	/* Exim 4.96 marks a -bs message (also with -oMa) for its first delivery attempt (observed). */
+	if (s->mode == SMTP_MODE_BS) s->msg->deliver_firsttime = true;
 	return true;
 }
 

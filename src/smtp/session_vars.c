@@ -23,7 +23,9 @@ static void rcvhost(const smtp_session *s, xbuf *out)
 	bool name = o->host_name.len > 0;
 	bool helo = o->helo_name.len && !(name && sv_eqi(o->helo_name, o->host_name));
 	if (name) {
-		xbuf_printf(out, SV_FMT " ([" SV_FMT "]", SV_ARG(o->host_name), SV_ARG(o->host_address));
+		/* With an ident Exim folds the value before the parenthesis (observed). */
+		xbuf_printf(out, SV_FMT "%s([" SV_FMT "]", SV_ARG(o->host_name), o->ident.len ? "\n\t" : " ",
+			SV_ARG(o->host_address));
 		if (helo) xbuf_printf(out, " helo=" SV_FMT, SV_ARG(o->helo_name));
 		if (o->ident.len) xbuf_printf(out, " ident=" SV_FMT, SV_ARG(o->ident));
 		xbuf_putc(out, ')');
