@@ -74,11 +74,8 @@ def test_acl_engine_dnslists_same_as_exim(postern_bin, tmp_path):
     assert [(c, r) for c, r in zip(cases, results) if r[0] != r[1]] == []
 
 
-# Known differences of the ACL engine (src/core/acl_csa.c, not the DNS layer) on main at the time
-# of writing: $acl_verify_message is empty after verify=csa; a REFUSED SRV lookup gives "unknown"
-# where Exim says "defer"; a parent's port-bit assertion gives "fail" where Exim 4.96 says
-# "unknown". dns_verify_csa() in src/core/dns_csa.c matches Exim on all of them.
-@pytest.mark.xfail(reason="ACL engine CSA differences listed above", strict=False)
+# verify = csa in the ACL engine (src/core/acl_csa.c) is dns_verify_csa(): $csa_status and
+# $acl_verify_message as Exim gives them.
 def test_acl_engine_csa_same_as_exim(postern_bin, tmp_path):
     need_bh(postern_bin)
     cases = [[d, ip] for d, ip, _ in CSA]
