@@ -584,9 +584,7 @@ sess_next sess_etrn(smtp_session *s)
 		sess_reply(s, 250, "OK");
 		return SESS_CONTINUE;
 	}
-	/* Running smtp_etrn_command belongs with the queue runner (not built yet). */
-	sess_reply(s, 458, "Unable to run ETRN command");
-	return SESS_CONTINUE;
+	return sess_etrn_command(s, arg);
 }
 
 sess_next sess_help(smtp_session *s)

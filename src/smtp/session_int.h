@@ -181,6 +181,8 @@ sess_next sess_mail(smtp_session *s);
 sess_next sess_rcpt(smtp_session *s);
 sess_next sess_vrfy_expn(smtp_session *s, bool expn);
 sess_next sess_etrn(smtp_session *s);
+/* After the ETRN ACL accepted: run smtp_etrn_command for arg (session_etrn.c). */
+sess_next sess_etrn_command(smtp_session *s, sv arg);
 sess_next sess_help(smtp_session *s);
 sess_next sess_auth(smtp_session *s);
 void sess_reset_transaction(smtp_session *s);

@@ -460,3 +460,50 @@ def test_bs_spool_header_like_exim(postern_bin, tmp_path, extra):
     (protocol esmtpa); no -active_hostname when it is the primary hostname; the Received header
     folds before '(' when there is an ident and a host name; -oMt '' means no ident."""
     assert bs_spool_header(postern_bin, tmp_path, extra) == bs_spool_header("/usr/sbin/exim4", tmp_path, extra)
+
+
+ETRN_CONF = """spool_directory = {d}/spool
+log_file_path = {d}/log/%slog
+exim_user = root
+exim_group = root
+primary_hostname = mail.example.com
+tls_advertise_hosts =
+acl_smtp_etrn = accept
+smtp_etrn_command = {cmd}
+"""
+
+
+def etrn_session(binary, d, commands, mode=("-bs", "-oMa", "1.2.3.4")):
+    data = "EHLO x\r\n" + "".join(f"ETRN {c}\r\n" for c in commands) + "QUIT\r\n"
+    p = subprocess.run([binary, "-C", str(d / "etrn.conf")] + list(mode), input=data.encode(),
+                       capture_output=True, timeout=20)
+    return [l for l in p.stdout.decode().splitlines() if l.startswith(("250 OK", "458"))]
+
+
+def test_etrn_command_runs_serialized(postern_bin, tmp_path):
+    """smtp_etrn_command starts without the session waiting; a second ETRN with the same argument
+    while it runs gets 458 (smtp_etrn_serialize); once it has ended the argument is free again.
+    Under -bh nothing runs. A tainted argument ($domain) is refused as in Exim."""
+    out = tmp_path / "ran"
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "log").mkdir()
+    (tmp_path / "etrn.conf").write_text(ETRN_CONF.format(
+        d=tmp_path, cmd=f'/bin/sh -c "echo ran >> {out}; sleep 1"'))
+    start = time.time()
+    assert etrn_session(postern_bin, tmp_path, ["foo.example", "#bar", "foo.example"]) == \
+        ["250 OK", "250 OK", "458 Already processing foo.example"]
+    assert time.time() - start < 1   # the session did not wait for the command
+    for _ in range(50):
+        if out.exists() and out.read_text() == "ran\nran\n":
+            break
+        time.sleep(0.1)
+    assert out.read_text() == "ran\nran\n"
+    time.sleep(1.5)   # both commands have ended: their records are gone
+    assert etrn_session(postern_bin, tmp_path, ["foo.example"]) == ["250 OK"]
+    time.sleep(0.3)
+    assert out.read_text() == "ran\nran\nran\n"
+    assert etrn_session(postern_bin, tmp_path, ["foo.example"], ("-bh", "1.2.3.4")) == ["250 OK"]
+    (tmp_path / "etrn.conf").write_text(ETRN_CONF.format(d=tmp_path, cmd='/bin/echo $domain'))
+    assert etrn_session(postern_bin, tmp_path, ["foo.example"]) == ["458 Internal failure"]
+    assert "failed to set up ETRN command: Tainted arg 1 for ETRN processing command: 'foo.example'" in \
+        (tmp_path / "log" / "mainlog").read_text()
