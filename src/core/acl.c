@@ -157,6 +157,7 @@ void acl_ctx_message_done(acl_ctx *c)
 	k->utf8_downconvert = k->dkim_disable_verify = k->dmarc_disable_verify = false;
 	k->dmarc_enable_forensic = false;
 	k->submission_domain = k->submission_name = k->fake_message = k->queue_name = SV_NULL;
+	k->submission_sender_retain = false;
 	c->add_headers = NULL;
 	c->remove_headers = SV_NULL;
 	c->queue = SV_NULL;

@@ -49,6 +49,7 @@ typedef struct acl_controls {
 	bool fakedefer, fakereject, debug, utf8_downconvert, dkim_disable_verify, dmarc_disable_verify;
 	bool dmarc_enable_forensic, allow_utf8_domains, wellknown;
 	sv submission_domain, submission_name;
+	bool submission_sender_retain; /* control = submission/sender_retain: Sender: is kept */
 	sv fake_message;            /* control = fakereject/... : message */
 	sv queue_name;              /* control = queue/<name> */
 	/* Seed-feature controls register here when their modules arrive (bmi_run...). */

@@ -94,7 +94,7 @@ static bool submission_options(acl_ctx *c, sv opts)
 			return false;
 		opts = sv_sub(opts, 1, opts.len);
 		if (sv_starts(opts, "sender_retain")) {
-			k->suppress_local_fixups = false;
+			k->submission_sender_retain = true;
 			opts = sv_sub(opts, 13, opts.len);
 		} else if (sv_starts(opts, "domain=")) {
 			/* The domain runs to the next slash. */
@@ -189,6 +189,7 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		k->suppress_local_fixups = false;
 		k->submission_domain = SV_NULL;
 		k->submission_name = SV_NULL;
+		k->submission_sender_retain = false;
 		if (!submission_options(c, opts))
 			return acl_error(c, "syntax error in argument for \"control=submission\": \"" SV_FMT "\"",
 				SV_ARG(opts));

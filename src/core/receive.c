@@ -129,6 +129,8 @@ void receive_apply_controls(receive_ctx *r, const acl_controls *c)
 		}
 		if (c->submission_name.p)
 			r->submission_name = c->submission_name;
+		if (c->submission_sender_retain)
+			r->submission_sender_retain = true;
 	}
 	if (c->suppress_local_fixups)
 		r->suppress_local_fixups = true;

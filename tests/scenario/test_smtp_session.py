@@ -507,3 +507,41 @@ def test_etrn_command_runs_serialized(postern_bin, tmp_path):
     assert etrn_session(postern_bin, tmp_path, ["foo.example"]) == ["458 Internal failure"]
     assert "failed to set up ETRN command: Tainted arg 1 for ETRN processing command: 'foo.example'" in \
         (tmp_path / "log" / "mainlog").read_text()
+
+
+SUBMISSION_CONF = """queue_only
+spool_directory = {d}/spool
+log_file_path = {d}/log/%slog
+exim_user = root
+exim_group = root
+primary_hostname = mail.example.com
+acl_smtp_rcpt = acl_rcpt
+begin acl
+acl_rcpt:
+  accept local_parts = keep
+         control = submission/sender_retain/domain=sub.example
+  accept control = submission/domain=sub.example
+"""
+
+
+def submission_headers(binary, tmp_path, rcpt):
+    d = tmp_path / f"{pathlib.Path(binary).name}-{rcpt}"
+    (d / "spool").mkdir(parents=True)
+    (d / "log").mkdir()
+    (d / "sub.conf").write_text(SUBMISSION_CONF.format(d=d))
+    data = (f"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<{rcpt}@d.example>\r\nDATA\r\n"
+            "From: someone@else.example\r\nSender: orig@x.example\r\nSubject: m\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+    subprocess.run([binary, "-C", str(d / "sub.conf"), "-bs", "-oMa", "1.2.3.4", "-oMaa", "plain",
+                    "-oMai", "me"], input=data.encode(), capture_output=True, timeout=20)
+    (h,) = (d / "spool" / "input").glob("*-H")
+    lines = h.read_text().splitlines()
+    return [lines[2]] + [l for l in lines if re.match(r"^\d{3}. (From|Sender|Subject):", l)]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/exim4") or os.geteuid() != 0,
+                    reason="needs Debian's Exim 4.96 and root")
+@pytest.mark.parametrize("rcpt", ["keep", "other"])
+def test_submission_sender_retain_like_exim(postern_bin, tmp_path, rcpt):
+    """control = submission/sender_retain keeps the client's Sender: (and envelope sender);
+    without it the Sender: is replaced by the authenticated one, as in Exim."""
+    assert submission_headers(postern_bin, tmp_path, rcpt) == submission_headers("/usr/sbin/exim4", tmp_path, rcpt)
