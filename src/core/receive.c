@@ -88,13 +88,17 @@ receive_ctx *receive_begin(message *m, const spool_config *sc, receive_input how
 	r->a = m->a;
 	r->sc = *sc;
 	r->how = how;
-	if (!m->id[0])
-		spool_new_message_id(m->id);
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	m->received_time = tv.tv_sec;
-	m->received_usec = (int)tv.tv_usec;
-	r->txn = spool_begin(&r->sc, m->id, err);
+	if (!m->id[0]) {
+		/* A new id, its received time from the same clock reading, and the next id on a
+		 * clash with a message already in the spool. */
+		r->txn = spool_begin_message(&r->sc, m, err);
+	} else {
+		struct timeval tv;
+		gettimeofday(&tv, NULL);
+		m->received_time = tv.tv_sec;
+		m->received_usec = (int)tv.tv_usec;
+		r->txn = spool_begin(&r->sc, m->id, err);
+	}
 	if (!r->txn)
 		return NULL;
 	rx_limits lim = {
