@@ -83,7 +83,16 @@ typedef struct acl_ops {
 	 * controls.no_delay_flush, as Exim does, and noticing a client that goes away). NULL: the
 	 * engine sleeps. Not called when host_checking. */
 	void (*delay)(void *ctx, int seconds);
+	/* A host list about to be matched has a pattern that needs the client's name (*.suffix,
+	 * a regex, a name lookup) and origin->host_name is empty: the caller looks the name up
+	 * (filling origin->host_name, or noting the failure), as Exim does at that point. */
+	void (*need_host_name)(void *ctx);
 } acl_ops;
+
+/* Whether a host list (expanded) has a pattern that is matched against the client's host name
+ * rather than its address: "*..." wildcards, "^..." regexes, and name lookups ("lsearch;...",
+ * not the "net..." address forms). */
+bool acl_host_list_needs_name(sv list);
 
 typedef struct acl_ctx acl_ctx;
 struct acl_ctx {

@@ -29,9 +29,38 @@ static int expand_named(void *ectx, sv in, xbuf *out, xbuf *err)
 	return xp_expand(ectx, in, out, err);
 }
 
+bool acl_host_list_needs_name(sv list)
+{
+	char sep = ':';
+	if (list.len >= 2 && list.p[0] == '<' && !isalnum((unsigned char)list.p[1]) && !isspace((unsigned char)list.p[1])) {
+		sep = list.p[1];
+		list = sv_sub(list, 2, list.len);
+	}
+	size_t start = 0;
+	for (size_t i = 0; i <= list.len; i++) {
+		if (i < list.len && list.p[i] != sep)
+			continue;
+		sv item = sv_trim(sv_range(list, start, i));
+		start = i + 1;
+		while (item.len && (item.p[0] == '!' || isspace((unsigned char)item.p[0])))
+			item = sv_sub(item, 1, item.len);
+		if (!item.len)
+			continue;
+		if ((item.p[0] == '*' && item.len > 1) || item.p[0] == '^')   /* "*" alone matches any host */
+			return true;
+		const char *semi = memchr(item.p, ';', item.len);
+		if (semi && !sv_starts(item, "net"))
+			return true;
+	}
+	return false;
+}
+
 /* Match subject against an expanded list: ACL_OK, ACL_FAIL or ACL_DEFER (log_msg set). */
 static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless)
 {
+	if (kind == MATCH_HOST && c->origin && !c->origin->host_name.len && c->ops && c->ops->need_host_name
+		&& acl_host_list_needs_name(list))
+		c->ops->need_host_name(c->ops_ctx);
 	xbuf err;
 	xbuf_init(&err, c->user_msg.a);
 	match_ctx m = { .expand = expand_named, .ectx = c->env };

@@ -232,6 +232,9 @@ bool sess_host_in(smtp_session *s, const char *list)
 	if (!l) return false;
 	xbuf err;
 	xbuf_init(&err, s->work);
+	/* A pattern matched against the client's name: look it up now, as Exim does. */
+	if (!s->origin.host_name.len && s->origin.host_address.len && acl_host_list_needs_name(sv_cstr(l)))
+		sess_lookup_host_name(s);
 	char *name = s->origin.host_name.len ? sv_dup(s->work, s->origin.host_name) : NULL;
 	match_ctx mc = { .expand = expand_named_list, .ectx = s, .host_name = name,
 		.primary_hostname = conf_main.primary_hostname };

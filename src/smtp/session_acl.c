@@ -39,8 +39,13 @@ static void acl_delay(void *ctx, int seconds)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
+static void need_host_name(void *ctx)
+{
+	sess_lookup_host_name(ctx);
+}
+
 static const acl_ops session_acl_ops = { .verify_address = NULL, .body = body_view, .log = acl_log_line,
-	.delay = acl_delay };
+	.delay = acl_delay, .need_host_name = need_host_name };
 
 void sess_acl_reset(smtp_session *s)
 {

@@ -757,6 +757,18 @@ static void test_expand_hook(void)
 	env.hooks = NULL;
 }
 
+static void test_host_list_needs_name(void)
+{
+	static const struct { const char *list; bool want; } cases[] = {
+		{ "127.0.0.1 : 10.0.0.0/8", false }, { "*", false }, { "*.example.com", true },
+		{ "!*.example.com", true }, { "^mx\\d+\\.example", true }, { "lsearch;/etc/hosts.allow", true },
+		{ "net24-lsearch;/etc/nets", false }, { "<; 1.2.3.4 ; *.x.example", true }, { "mail.example.com", false },
+		{ "", false }, { "+relay_hosts", false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		CHECK_INT(acl_host_list_needs_name(sv_cstr(cases[i].list)), cases[i].want);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -796,6 +808,7 @@ int main(void)
 	RUN(test_ratelimit);
 	RUN(test_ratelimit_like_exim);
 	RUN(test_mime);
+	RUN(test_host_list_needs_name);
 	RUN(test_udpsend);
 	RUN(test_authenticated);
 	RUN(test_seen);
