@@ -143,7 +143,7 @@ typedef struct smtpc_conn {
 	bool tls_active;
 	/* private */
 	smtpc_reply reply;
-	bool pipelining_now;
+	bool need_rset;               /* a transaction was opened but not completed */
 } smtpc_conn;
 
 /* Connect, read the greeting, EHLO/HELO (LHLO), STARTTLS through the hook, AUTH. Returns c,

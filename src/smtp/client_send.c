@@ -183,6 +183,11 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 /* One transaction for r[0..n-1]. Returns false when the connection is gone. */
 static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 {
+	if (c->need_rset) {
+		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false))
+			return false;
+		c->need_rset = false;
+	}
 	bool pipe = (c->offered & SMTPC_OFFER_PIPELINING) != 0;
 	bool bdat = (c->offered & SMTPC_OFFER_CHUNKING) != 0;
 	bool *accepted = arena_alloc(c->a, n ? n : 1);
@@ -292,11 +297,9 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 		c->messages_sent++;
 		return true;
 	}
-	/* The transaction was opened but not completed: reset it for the next one. */
-	if (mail_ok) {
-		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false))
-			goto lost;
-	}
+	/* The transaction was opened but not completed: the next one (if any) starts with RSET.
+	 * Exim goes straight to QUIT when nothing follows. */
+	c->need_rset = mail_ok;
 	return true;
 lost:
 	fail_open(c, r, n, accepted);
@@ -320,7 +323,8 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 				SV_LIT("utf8 support required but not offered for forwarding"));
 		return true;
 	}
-	if (c->messages_sent > 0) {
+	if (c->messages_sent > 0 || c->need_rset) {
+		c->need_rset = false;
 		/* A reused connection: make sure it is still alive and in a clean state. */
 		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false)) {
 			fail_open(c, r, n, NULL);

