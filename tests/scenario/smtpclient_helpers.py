@@ -89,6 +89,8 @@ exim_group = root
 never_users =
 trusted_users = root
 keep_environment =
+dsn_advertise_hosts = *
+acl_smtp_rcpt = accept
 begin routers
 bounces:
   driver = redirect
@@ -137,7 +139,7 @@ def exim_send(tmp, port, message, rcpts, extra="", smtp_input=None):
     (pathlib.Path(tmp) / "exim-mainlog").write_text(log)
     shutil.rmtree(d, ignore_errors=True)
     for line in log.splitlines():
-        m = re.match(r"\S+ \S+ \S+ (=>|\*\*|==) (\S+) (.*)$", line)
+        m = re.match(r"\S+ \S+ \S+ (=>|->|\*\*|==) (\S+) (.*)$", line)
         if m:
             out.append(m.groups())
     return out
@@ -147,7 +149,7 @@ def exim_outcomes(lines):
     """Exim's log lines as {rcpt: (status, errno, message)} in the probe's terms."""
     res = {}
     for flag, rcpt, rest in lines:
-        if flag == "=>":
+        if flag in ("=>", "->"):
             m = re.search(r' C="(.*)"$', rest)
             res[rcpt] = ("OK", 0, m.group(1) if m else "")
         elif flag == "**":

@@ -98,3 +98,29 @@ def test_same_as_exim(name, tmp_path, exim_message):
         assert (gs, gt) == (ws, wt), r
         if ws == "DEFER":
             assert ge == we, r
+
+
+def test_dsn_and_smtputf8_parameters_as_exim(tmp_path):
+    """RET, ENVID, NOTIFY, ORCPT and SMTPUTF8 received by Exim (-bs) are passed on; the probe,
+    given the same envelope, sends the same MAIL and RCPT commands (and no BODY=8BITMIME: Exim
+    does not keep it in the spool)."""
+    greeting, steps = "220 fake ESMTP\r\n", [
+        ("EHLO", EHLO_FULL), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("DATA", "354 go\r\n"), ("BODY", "250 OK id=123\r\n")]
+    smtp = ("EHLO x\r\nMAIL FROM:<sender@s.test> RET=HDRS ENVID=abc+2Bdef BODY=8BITMIME SMTPUTF8\r\n"
+            "RCPT TO:<rcpt1@r.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;orig+2Bx@r.test\r\n"
+            "RCPT TO:<rcpt2@r.test> NOTIFY=NEVER\r\nDATA\r\nSubject: t\r\n\r\nb\xc3\xa9\r\n.\r\nQUIT\r\n")
+    ex = ScriptedServer(greeting, steps)
+    exim_lines = exim_send(tmp_path, ex.port, None, RCPTS, smtp_input=smtp)
+    ex.wait()
+    assert [f for f, _, _ in exim_lines] == ["=>", "->"]
+    pr = ScriptedServer(greeting, steps)
+    facts, msgs = probe_send(pr.port, lf_message(ex.body), RCPTS, args=[
+        "-envid", "abc+def", "-ret", "hdrs", "-utf8", "-8bit", "-notify", "0:s,d",
+        "-orcpt", "0:rfc822;orig+x@r.test", "-notify", "1:never"])
+    pr.wait()
+    # BODY=8BITMIME is what the probe was asked for; Exim never sends it from the spool.
+    assert pr.lines[1] == ex.lines[1].replace(" SMTPUTF8", " BODY=8BITMIME SMTPUTF8")
+    assert pr.lines[:1] + pr.lines[2:] == ex.lines[:1] + ex.lines[2:]
+    assert pr.body == ex.body
+    assert [v[0] for v in msgs[0].values()] == ["OK", "OK"]
