@@ -397,7 +397,7 @@ static bool authenticate(smtpc_conn *c)
 	return false;
 }
 
-smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *host)
+static smtpc_conn *conn_new(arena *a, const smtpc_options *opt, const smtpc_host *host)
 {
 	smtpc_conn *c = arena_alloc(a, sizeof *c);
 	memset(c, 0, sizeof *c);
@@ -410,8 +410,13 @@ smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *
 	xbuf_init(&c->reply.text, a);
 	xbuf_init(&c->message, a);
 	c->status = SMTPC_OK;
-	if (!tcp_connect(c))
-		return c;
+	return c;
+}
+
+/* From the greeting on. */
+static smtpc_conn *start_session(smtpc_conn *c)
+{
+	const smtpc_options *opt = c->opt;
 	if (!smtpc_get_reply(c, SV_LIT("initial connection"), false))
 		return c;
 	xbuf_putsv(&c->greeting.text, xbuf_sv(&c->reply.text));
@@ -428,6 +433,23 @@ smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *
 		return c;
 	c->usable = true;
 	return c;
+}
+
+smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *host)
+{
+	smtpc_conn *c = conn_new(a, opt, host);
+	if (!tcp_connect(c))
+		return c;
+	return start_session(c);
+}
+
+smtpc_conn *smtpc_connect_fd(arena *a, const smtpc_options *opt, const smtpc_host *host, int fd)
+{
+	smtpc_conn *c = conn_new(a, opt, host);
+	c->fd = fd;
+	bio_init(&c->io, fd, fd);
+	c->io.write_timeout_ms = ms(opt->command_timeout) < 0 ? 0x7fffffff : ms(opt->command_timeout);
+	return start_session(c);
 }
 
 void smtpc_close(smtpc_conn *c)

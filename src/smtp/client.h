@@ -152,6 +152,10 @@ typedef struct smtpc_conn {
  * and the connection is closed. */
 smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *host);
 
+/* The same over a connected socket the caller made (a SOCKS proxy, tests over a socketpair);
+ * the engine owns fd from here on. */
+smtpc_conn *smtpc_connect_fd(arena *a, const smtpc_options *opt, const smtpc_host *host, int fd);
+
 /* One message to send. The content comes from read(): the message as the spool keeps it
  * (headers, blank line, body) with LF line ends, unless crlf (a CHUNKING spool in wire format). */
 typedef struct smtpc_message {
@@ -165,6 +169,9 @@ typedef struct smtpc_message {
 	sv auth_sender;               /* AUTH= on MAIL after we authenticated (unless the transport's
 	                               * authenticated_sender is set); empty: AUTH=<> */
 	ssize_t (*read)(void *ctx, char *buf, size_t n);  /* 0 at end, -1 on error (errno) */
+	/* Start again from the beginning: needed when the recipients take more than one transaction
+	 * (max_rcpt); false (or NULL) defers the recipients of the later transactions. */
+	bool (*rewind)(void *ctx);
 	void *read_ctx;
 	bool crlf;
 } smtpc_message;

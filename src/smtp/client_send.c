@@ -342,6 +342,11 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 	size_t batch = c->opt->max_rcpt > 0 ? (size_t)c->opt->max_rcpt : n;
 	for (size_t off = 0; off < n; off += batch) {
 		size_t k = n - off < batch ? n - off : batch;
+		if (off > 0 && (m->rewind == NULL || !m->rewind(m->read_ctx))) {
+			for (size_t i = off; i < n; i++)
+				set_rcpt(c, &r[i], SMTPC_DEFER, EIO, 0, SV_LIT("cannot read the message again for another transaction"));
+			break;
+		}
 		if (!transaction(c, m, r + off, k)) {
 			fail_open(c, r, n, NULL);
 			return false;
@@ -387,6 +392,17 @@ static ssize_t spool_read(void *ctx, char *buf, size_t n)
 	return (ssize_t)got;
 }
 
+static bool spool_rewind(void *ctx)
+{
+	smtpc_spool_source *s = ctx;
+	if (lseek(s->fd, 0, SEEK_SET) < 0)
+		return false;
+	s->h = s->m->headers;
+	s->hoff = 0;
+	s->stage = 0;
+	return true;
+}
+
 void smtpc_message_from_spool(smtpc_message *sm, smtpc_spool_source *src, const message *m, int data_fd)
 {
 	memset(sm, 0, sizeof *sm);
@@ -407,5 +423,6 @@ void smtpc_message_from_spool(smtpc_message *sm, smtpc_spool_source *src, const 
 	sm->linecount = lines + m->body_linecount;
 	sm->auth_sender = m->origin ? m->origin->auth_sender : SV_NULL;
 	sm->read = spool_read;
+	sm->rewind = spool_rewind;
 	sm->read_ctx = src;
 }

@@ -38,6 +38,13 @@ static ssize_t mem_read(void *ctx, char *buf, size_t n)
 	return (ssize_t)k;
 }
 
+static bool mem_rewind(void *ctx)
+{
+	mem_source *s = ctx;
+	s->off = 0;
+	return true;
+}
+
 static const char *status_name(smtpc_status s)
 {
 	switch (s) {
@@ -159,6 +166,7 @@ int main(int argc, char **argv)
 	for (int t = 0; t < repeat; t++) {
 		mem_source src = { in.p, in.len, 0 };
 		m.read = mem_read;
+		m.rewind = mem_rewind;
 		m.read_ctx = &src;
 		bool reusable = smtpc_send(c, &m, r, n);
 		for (size_t j = 0; j < n; j++) {
