@@ -448,6 +448,8 @@ smtpc_conn *smtpc_connect_fd(arena *a, const smtpc_options *opt, const smtpc_hos
 	smtpc_conn *c = conn_new(a, opt, host);
 	c->fd = fd;
 	bio_init(&c->io, fd, fd);
+	if (opt->layer)
+		bio_set_layer(&c->io, opt->layer);
 	c->io.write_timeout_ms = ms(opt->command_timeout) < 0 ? 0x7fffffff : ms(opt->command_timeout);
 	return start_session(c);
 }

@@ -99,6 +99,8 @@ typedef struct smtpc_options {
 	int max_rcpt;                 /* recipients per transaction (<= 0: no limit) */
 	int size_addition;            /* < 0: no SIZE= */
 	xp_env *env;                  /* for the client authenticators' expansions (may be NULL) */
+	const bio_layer *layer;       /* smtpc_connect_fd only: bytes move through this layer
+	                               * instead of the descriptor (TLS on connect, fuzzing) */
 	smtpc_tls_start *tls_start;   /* NULL: STARTTLS is not tried */
 	void *tls_ctx;
 } smtpc_options;
