@@ -259,3 +259,40 @@ def test_connection_refused(tmp_path):
     facts, msgs = probe_send(port, MESSAGE, ["a@r.test"])
     assert facts["connect"] == ["DEFER 111 Connection refused"]
     assert msgs[0]["a@r.test"] == ("DEFER", 111, 0, "Connection refused")
+
+
+TRANSPORT_CONF = """primary_hostname = client.test
+begin transports
+t:
+  driver = smtp
+  port = {port}
+  helo_data = ${{uc:helo.$primary_hostname}}
+  hosts_avoid_pipelining = 127.0.0.1
+  hosts_try_chunking =
+  hosts_require_auth = <; 127.0.0.1
+  max_rcpt = 1
+begin authenticators
+""" + CRAM_CLIENT.format(secret="tanstaaf")
+
+
+def test_options_from_a_transport(kind, tmp_path):
+    """smtp_transport_client_options: helo_data expanded, host lists matched, port taken."""
+    srv = Server(kind)
+    try:
+        conf = tmp_path / "t.conf"
+        conf.write_text(TRANSPORT_CONF.format(port=srv.port))
+        facts, msgs = probe_send(0, MESSAGE, ["a@r.test", "b@r.test"],
+                                 args=["-C", str(conf), "-transport", "t"])
+        assert facts["options"] == [f"helo=HELO.CLIENT.TEST port={srv.port} lmtp=0 avoid_esmtp=0 "
+                                    "avoid_pipelining=1 chunking=0 try_auth=0 require_auth=1 max_rcpt=1"]
+        assert facts["auth"] == ["cram_c"]
+        assert all(v[0] == "OK" for v in msgs[0].values())
+        assert len(srv.spooled()) >= 1
+        deadline = time.time() + 5
+        while len(srv.spooled()) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        headers = [h for h, _ in srv.spooled().values()]
+        assert len(headers) == 2
+        assert all("-helo_name HELO.CLIENT.TEST\n" in h and "-auth_id ph10\n" in h for h in headers)
+    finally:
+        srv.stop()

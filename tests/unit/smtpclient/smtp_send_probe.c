@@ -10,6 +10,8 @@
  *   the line count) -envid X -ret hdrs|full -utf8 -8bit -authsender X
  *   -notify RCPT-INDEX:never|s,f,d -orcpt RCPT-INDEX:TYPE;ADDR
  *   -repeat N      send the message N times on one connection (RSET between)
+ *   -transport T   take the options from smtp transport T of the -C configuration instead
+ *                  (smtp_transport_client_options; PORT 0 = the transport's port)
  * Prints one line per fact: "connect <status> <errno> <message>", "greeting ...", "helo ...",
  * "auth <instance>", per message "rcpt <address> <OK|DEFER|FAIL> <errno> <code> <message>",
  * "reusable <0|1>". */
@@ -18,6 +20,8 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "conf/conf_dump.h"
+#include "drivers/transports/smtp_client_opts.h"
 #include "lib/arena.h"
 #include "smtp/client.h"
 
@@ -75,6 +79,7 @@ int main(int argc, char **argv)
 	smtpc_message m = { 0 };
 	const char *config = NULL;
 	int repeat = 1;
+	const char *transport = NULL;
 	long long size = -1;
 	const char *notify[64] = { 0 }, *orcpt[64] = { 0 };
 	int i = 1;
@@ -111,6 +116,7 @@ int main(int argc, char **argv)
 			i++;
 		}
 		else if (!strcmp(a, "-repeat")) { repeat = atoi(v); i++; }
+		else if (!strcmp(a, "-transport")) { transport = v; i++; }
 		else { fprintf(stderr, "unknown option %s\n", a); return 2; }
 	}
 	if (argc - i < 3) {
@@ -158,6 +164,18 @@ int main(int argc, char **argv)
 		if (j < 64 && orcpt[j]) r[j].orcpt = sv_cstr(orcpt[j]);
 	}
 
+	if (transport) {
+		const driver_instance *t = conf_driver_instances("transports");
+		while (t && strcmp(t->name, transport) != 0) t = t->next;
+		if (t == NULL) { fprintf(stderr, "no transport %s\n", transport); return 2; }
+		if (!smtp_transport_client_options(t, &env, &h, &o, &err)) {
+			printf("options %s\n", xbuf_cstr(&err));
+			return 0;
+		}
+		printf("options helo=" SV_FMT " port=%d lmtp=%d avoid_esmtp=%d avoid_pipelining=%d chunking=%d "
+			"try_auth=%d require_auth=%d max_rcpt=%d\n", SV_ARG(o.helo_name), h.port, o.lmtp, o.avoid_esmtp,
+			o.avoid_pipelining, o.try_chunking, o.try_auth, o.require_auth, o.max_rcpt);
+	}
 	smtpc_conn *c = smtpc_connect(pool_perm, &o, &h);
 	printf("connect %s %d %s\n", status_name(c->status), c->basic_errno, xbuf_cstr(&c->message));
 	print_oneline("greeting", xbuf_sv(&c->greeting.text));
