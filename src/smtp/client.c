@@ -82,6 +82,8 @@ bool smtpc_get_reply(smtpc_conn *c, sv after, bool final)
 	case SMTPC_READ_TIMEOUT:
 		err = ETIMEDOUT;
 		xbuf_printf(&m, "SMTP timeout after " SV_FMT, SV_ARG(after));
+		if (final)
+			xbuf_printf(&m, " (%lld bytes written)", c->data_written);
 		break;
 	case SMTPC_READ_CLOSED:
 		err = SMTPC_ERRNO_SMTPCLOSED;

@@ -146,6 +146,8 @@ typedef struct smtpc_conn {
 	/* private */
 	smtpc_reply reply;
 	bool need_rset;               /* a transaction was opened but not completed */
+	long long data_written;       /* bytes of the last message's data (Exim names them in a
+	                               * timeout after the end of data) */
 } smtpc_conn;
 
 /* Connect, read the greeting, EHLO/HELO (LHLO), STARTTLS through the hook, AUTH. Returns c,

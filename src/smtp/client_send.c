@@ -129,6 +129,7 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 	xbuf_init(&wire, c->a);
 	xbuf_init(&cmd, c->a);
 	bool bol = true, ended_nl = true;
+	c->data_written = 0;
 	int chunks = 0;
 	int saved = c->io.write_timeout_ms;
 	c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
@@ -143,7 +144,9 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 		}
 		if (k == 0)
 			break;
+		size_t before = wire.len;
 		to_wire(m, buf, (size_t)k, !bdat, &bol, &wire);
+		c->data_written += (long long)(wire.len - before);
 		ended_nl = buf[k - 1] == '\n';
 		if (bdat) {
 			while (wire.len > CHUNK_SIZE) {
@@ -171,9 +174,12 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 		bio_write(&c->io, wire.p, wire.len);
 		chunks++;
 	} else {
-		if (!ended_nl)
+		if (!ended_nl) {
 			bio_write(&c->io, "\r\n", 2);
+			c->data_written += 2;
+		}
 		bio_write(&c->io, ".\r\n", 3);
+		c->data_written += 3;
 	}
 	bool ok = smtpc_flush(c, SV_LIT("end of data"));
 	c->io.write_timeout_ms = saved;

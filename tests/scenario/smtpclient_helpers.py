@@ -156,8 +156,10 @@ def exim_outcomes(lines):
             m = re.match(r".*? H=\S+ \[[^\]]+\](?: \S+)?: (.*)$", rest)
             res[rcpt] = ("FAIL", 0, m.group(1) if m else rest)
         else:
-            m = re.match(r"R=\S+ T=\S+ defer \((-?\d+)\)(?: H=\S+ \[[^\]]+\])?: (.*)$", rest)
-            res[rcpt] = ("DEFER", int(m.group(1)), m.group(2)) if m else ("DEFER", None, rest)
+            # "defer (-44) H=h [ip]: text", "defer (111): Connection refused", and for errors
+            # with an errno "defer (110): Connection timed out H=h [ip]: text".
+            m = re.match(r"R=\S+ T=\S+ defer \((-?\d+)\)(?:: (.*?))?(?: H=\S+ \[[^\]]+\]: (.*))?$", rest)
+            res[rcpt] = ("DEFER", int(m.group(1)), m.group(3) or m.group(2)) if m else ("DEFER", None, rest)
     return res
 
 

@@ -43,6 +43,10 @@ SCENARIOS = {
     "malformed_reply": ("220 fake ESMTP\r\n", [
         ("EHLO", "250-fake hello\r\n250 SIZE 1000000\r\n"), ("MAIL", "250 ok\r\n"),
         ("RCPT", "garbage here\r\n")]),
+    "timeout_after_end_of_data": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250 fake\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("DATA", "354 go\r\n"), ("BODY", ""), ("QUIT", None)]),
+    "timeout_at_greeting": ("", [("EHLO", None)]),
     "data_452": ("220 fake ESMTP\r\n", [
         ("EHLO", "250 fake\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
         ("DATA", "452 4.3.1 no space\r\n")]),
