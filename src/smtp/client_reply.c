@@ -66,7 +66,10 @@ smtpc_read_rc smtpc_read_reply(bio *io, smtpc_reply *r, int timeout_ms)
 			xbuf_putc(&r->text, '\n');
 		xbuf_putsv(&r->text, xbuf_sv(&line));
 		r->text.taint = 1;
-		r->code = code;
+		/* A reply whose lines disagree counts by its first line, as Exim judges the reply by
+		 * the first digit of its buffer. */
+		if (n == 0)
+			r->code = code;
 		if (last)
 			return SMTPC_READ_OK;
 	}
