@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "lib/codec.h"
+#include "lib/printing.h"
 #include "smtp/client_int.h"
 
 enum { CHUNK_SIZE = 65536, READ_SIZE = 16384 };
@@ -297,7 +298,15 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 				continue;
 			if (c->reply.code / 100 == 2)
 				set_rcpt(c, &r[i], SMTPC_OK, 0, c->reply.code, xbuf_sv(&c->reply.text));
-			else
+			else if (c->opt->lmtp) {
+				/* Exim's wording (and no error number) for LMTP's per-recipient replies. */
+				xbuf t;
+				xbuf_init(&t, c->a);
+				xbuf_puts(&t, "LMTP error after DATA: ");
+				printing_escape(xbuf_sv(&c->reply.text), PRINT_TAB_LITERAL, &t);
+				int code = c->reply.code;
+				set_rcpt(c, &r[i], code / 100 == 5 ? SMTPC_FAIL : SMTPC_DEFER, 0, code, xbuf_sv(&t));
+			} else
 				reply_to_rcpt(c, &r[i], SV_LIT("end of data"), SMTPC_ERRNO_DATA4XX);
 		}
 		c->messages_sent++;

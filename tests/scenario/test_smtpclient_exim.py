@@ -128,3 +128,21 @@ def test_dsn_and_smtputf8_parameters_as_exim(tmp_path):
     assert pr.lines[:1] + pr.lines[2:] == ex.lines[:1] + ex.lines[2:]
     assert pr.body == ex.body
     assert [v[0] for v in msgs[0].values()] == ["OK", "OK"]
+
+
+def test_lmtp_as_exim(tmp_path, exim_message):
+    """protocol = lmtp: LHLO, and one reply per accepted recipient after the data."""
+    greeting, steps = "220 lmtp\r\n", [
+        ("LHLO", "250-lmtp\r\n250 PIPELINING\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("RCPT", "250 ok\r\n"), ("DATA", "354 go\r\n"),
+        ("BODY", "250 2.0.0 first done\r\n452 4.2.2 second over quota\r\n")]
+    ex = ScriptedServer(greeting, steps)
+    exim_lines = exim_send(tmp_path, ex.port, MESSAGE, RCPTS, extra=f"  protocol = lmtp\n  port = {ex.port}")
+    ex.wait()
+    pr = ScriptedServer(greeting, steps)
+    facts, msgs = probe_send(pr.port, exim_message, RCPTS, args=["-lmtp"])
+    pr.wait()
+    assert pr.lines == ex.lines
+    want = exim_outcomes(exim_lines)
+    got = {r: (s, e, t) for r, (s, e, c, t) in msgs[0].items()}
+    assert got == {r: want[r] if want[r][0] == "DEFER" else (want[r][0], 0, want[r][2]) for r in RCPTS}

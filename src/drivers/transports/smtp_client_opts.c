@@ -98,9 +98,11 @@ bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_
 		if (!expand(t, env, "port", ob->port, &v, err))
 			return false;
 		long long n;
+		/* Unset: the service named after the protocol, as Exim ("lmtp" is missing from many
+		 * services files, so Exim and Postern then say the port is not defined). */
 		if (v.len == 0)
-			host->port = o->lmtp ? 24 : 25;
-		else if (sv_to_long(v, &n) && n > 0 && n < 65536)
+			v = o->lmtp ? SV_LIT("lmtp") : SV_LIT("smtp");
+		if (sv_to_long(v, &n) && n > 0 && n < 65536)
 			host->port = (int)n;
 		else {
 			char *name = sv_dup(env->a, v);

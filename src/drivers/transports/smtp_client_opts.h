@@ -9,7 +9,7 @@
 
 /* t is an smtp transport instance; env the delivery's expansion environment (the caller sets
  * $host and $host_address for the host). When host->port is 0 it is set from the port option
- * (or 25; a service name is looked up). Returns false with a message in err when an option
+ * (unset: the service "smtp" or "lmtp"; names are looked up in the services database, as Exim). Returns false with a message in err when an option
  * fails to expand or a host list cannot be checked (the caller defers). Strings in o live in
  * env->a. */
 bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_host *host,
