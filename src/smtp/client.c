@@ -372,6 +372,8 @@ static bool authenticate(smtpc_conn *c)
 			if (rc == AUTH_DEFER) {
 				xbuf m;
 				xbuf_init(&m, c->a);
+				/* A 4xx from the server is an ordinary SMTP error (errno 0, as Exim). */
+				int err = ac.err.len ? SMTPC_ERRNO_AUTHFAIL : 0;
 				if (ac.err.len)
 					xbuf_putsv(&m, xbuf_sv(&ac.err));
 				else {
@@ -381,7 +383,7 @@ static bool authenticate(smtpc_conn *c)
 					smtpc_error_text(c, xbuf_sv(&after), &m);
 				}
 				smtpc_write_cmd(c, SV_LIT("QUIT"), true);
-				smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_AUTHFAIL, ac.code, xbuf_sv(&m));
+				smtpc_host_fail(c, SMTPC_DEFER, err, ac.code, xbuf_sv(&m));
 				return false;
 			}
 			if (rc == AUTH_FAIL)

@@ -55,11 +55,11 @@ static void build_mail(smtpc_conn *c, const smtpc_message *m, xbuf *cmd)
 		xbuf_puts(cmd, " SMTPUTF8");
 	if (c->authenticator) {
 		sv as = c->opt->authenticated_sender.len ? c->opt->authenticated_sender : m->auth_sender;
+		/* Exim 4.96 sends nothing (not AUTH=<>) when there is no authenticated sender. */
 		if (as.len) {
 			xbuf_puts(cmd, " AUTH=");
 			codec_xtext_encode(as, cmd);
-		} else
-			xbuf_puts(cmd, " AUTH=<>");
+		}
 	}
 	if (c->offered & SMTPC_OFFER_DSN) {
 		if (m->dsn_ret == MSG_DSN_RET_HDRS)

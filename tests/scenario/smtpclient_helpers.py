@@ -112,10 +112,11 @@ t:
 {extra}
 begin retry
 * * F,1m,1m
+{auths}
 """
 
 
-def exim_send(tmp, port, message, rcpts, extra="", smtp_input=None):
+def exim_send(tmp, port, message, rcpts, extra="", smtp_input=None, auths=""):
     """Deliver message (LF text) with Exim 4.96 to 127.0.0.1:port; returns the main log lines
     about recipients (=>, **, ==) as (flag, rcpt, rest)."""
     # Exim's transport runs as Debian-exim, which must reach the spool: pytest's tmp_path is
@@ -127,7 +128,8 @@ def exim_send(tmp, port, message, rcpts, extra="", smtp_input=None):
     for p in [d / "spool", d / "spool" / "db", d / "log"]:
         shutil.chown(p, "Debian-exim")
     conf = d / "exim.conf"
-    conf.write_text(EXIM_CONF.format(d=d, port=port, extra=extra))
+    conf.write_text(EXIM_CONF.format(d=d, port=port, extra=extra,
+                                     auths="begin authenticators\n" + auths if auths else ""))
     if smtp_input is not None:
         subprocess.run(["exim", "-C", str(conf), "-odi", "-bs"], input=smtp_input.encode(),
                        capture_output=True, timeout=60)

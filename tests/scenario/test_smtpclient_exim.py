@@ -146,3 +146,46 @@ def test_lmtp_as_exim(tmp_path, exim_message):
     want = exim_outcomes(exim_lines)
     got = {r: (s, e, t) for r, (s, e, c, t) in msgs[0].items()}
     assert got == {r: want[r] if want[r][0] == "DEFER" else (want[r][0], 0, want[r][2]) for r in RCPTS}
+
+
+AUTHS = ("cram:\n  driver = cram_md5\n  public_name = CRAM-MD5\n  client_name = tim\n"
+         "  client_secret = tanstaaftanstaaf\n"
+         "login:\n  driver = plaintext\n  public_name = LOGIN\n  client_send = : userx : $auth1-secret\n")
+AUTH_SCENARIOS = {
+    "login_ok": [("EHLO", "250-mx\r\n250-PIPELINING\r\n250 AUTH LOGIN\r\n"), ("AUTH", "334 VXNlcm5hbWU6\r\n"),
+                 ("", "334 UGFzc3dvcmQ6\r\n"), ("", "235 ok\r\n"), ("MAIL", "250 ok\r\n"),
+                 ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("DATA", "354 go\r\n"), ("BODY", "250 OK\r\n")],
+    "cram_refused_login_ok": [
+        ("EHLO", "250-mx\r\n250 AUTH CRAM-MD5 LOGIN\r\n"),
+        ("AUTH", "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"), ("", "535 no\r\n"),
+        ("AUTH", "334 VXNlcm5hbWU6\r\n"), ("", "334 UGFzc3dvcmQ6\r\n"), ("", "235 ok\r\n"),
+        ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("DATA", "354 go\r\n"),
+        ("BODY", "250 OK\r\n")],
+    "all_refused": [("EHLO", "250-mx\r\n250 AUTH CRAM-MD5\r\n"),
+                    ("AUTH", "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"), ("", "535 no\r\n")],
+    "no_common_mechanism": [("EHLO", "250-mx\r\n250 AUTH GSSAPI\r\n")],
+    "not_advertised": [("EHLO", "250 mx\r\n")],
+    "auth_454": [("EHLO", "250-mx\r\n250 AUTH LOGIN\r\n"), ("AUTH", "454 4.7.0 later\r\n")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTH_SCENARIOS))
+def test_client_auth_as_exim(name, tmp_path, exim_message):
+    """hosts_require_auth with cram_md5 and plaintext (LOGIN) clients: the exchange, AUTH= on
+    MAIL, and the texts when authentication cannot be done."""
+    steps = AUTH_SCENARIOS[name]
+    ex = ScriptedServer("220 mx\r\n", steps)
+    exim_lines = exim_send(tmp_path, ex.port, MESSAGE, RCPTS, extra="  hosts_require_auth = *", auths=AUTHS)
+    ex.wait()
+    conf = tmp_path / "client.conf"
+    conf.write_text("primary_hostname = client.test\nbegin authenticators\n" + AUTHS)
+    pr = ScriptedServer("220 mx\r\n", steps)
+    facts, msgs = probe_send(pr.port, exim_message, RCPTS, args=["-C", str(conf), "-requireauth"])
+    pr.wait()
+    assert pr.lines == ex.lines
+    want = exim_outcomes(exim_lines)
+    got = {r: (s, e, t) for r, (s, e, c, t) in msgs[0].items()}
+    for r in RCPTS:
+        assert (got[r][0], got[r][2]) == (want[r][0], want[r][2]), r
+        if want[r][0] == "DEFER":
+            assert got[r][1] == want[r][1], r
