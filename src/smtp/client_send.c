@@ -212,6 +212,11 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	xbuf_init(&mail_after, c->a);
 	xbuf_printf(&mail_after, "%s" SV_FMT, pipe ? "pipelined " : "", SV_ARG(xbuf_sv(&mail)));
 
+	/* Exim's wording: with PIPELINING, DATA's reply and the reply after BDAT LAST are
+	 * "pipelined"; the reply after DATA's dot is not (observed with Exim 4.96). */
+	sv data_after = pipe ? SV_LIT("pipelined DATA") : SV_LIT("DATA");
+	sv eod_after = pipe && bdat ? SV_LIT("pipelined end of data") : SV_LIT("end of data");
+
 	if (!smtpc_write_cmd(c, xbuf_sv(&mail), !pipe))
 		goto lost;
 	bool mail_ok = true;
@@ -254,13 +259,13 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	if (!bdat && (pipe || naccepted > 0)) {
 		if (!pipe && !smtpc_write_cmd(c, SV_LIT("DATA"), true))
 			goto lost;
-		if (!smtpc_get_reply(c, SV_LIT("DATA"), false))
+		if (!smtpc_get_reply(c, data_after, false))
 			goto lost;
 		data_ok = c->reply.code / 100 == 3;
 		if (naccepted > 0 && !data_ok) {
 			for (size_t i = 0; i < n; i++)
 				if (accepted[i])
-					reply_to_rcpt(c, &r[i], SV_LIT("DATA"), SMTPC_ERRNO_DATA4XX);
+					reply_to_rcpt(c, &r[i], data_after, SMTPC_ERRNO_DATA4XX);
 			naccepted = 0;
 		} else if (naccepted == 0 && data_ok) {
 			/* A server that says 354 with no recipient: end the empty message. */
@@ -281,7 +286,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 				refused = true;
 				for (size_t i = 0; i < n; i++)
 					if (accepted[i])
-						reply_to_rcpt(c, &r[i], SV_LIT("end of data"), SMTPC_ERRNO_DATA4XX);
+						reply_to_rcpt(c, &r[i], eod_after, SMTPC_ERRNO_DATA4XX);
 			}
 		}
 		/* LMTP: one reply per accepted recipient; SMTP: one for all. */
@@ -290,7 +295,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 			if (!accepted[i])
 				continue;
 			if (c->opt->lmtp || !have) {
-				if (!smtpc_get_reply(c, SV_LIT("end of data"), true))
+				if (!smtpc_get_reply(c, eod_after, true))
 					goto lost;
 				have = true;
 			}
@@ -307,7 +312,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 				int code = c->reply.code;
 				set_rcpt(c, &r[i], code / 100 == 5 ? SMTPC_FAIL : SMTPC_DEFER, 0, code, xbuf_sv(&t));
 			} else
-				reply_to_rcpt(c, &r[i], SV_LIT("end of data"), SMTPC_ERRNO_DATA4XX);
+				reply_to_rcpt(c, &r[i], eod_after, SMTPC_ERRNO_DATA4XX);
 		}
 		c->messages_sent++;
 		return true;

@@ -47,6 +47,12 @@ SCENARIOS = {
         ("EHLO", "250 fake\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
         ("DATA", "354 go\r\n"), ("BODY", ""), ("QUIT", None)]),
     "timeout_at_greeting": ("", [("EHLO", None)]),
+    "pipelined_data_452": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250-fake hello\r\n250 PIPELINING\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("RCPT", "550 no\r\n"), ("DATA", "452 4.3.1 no space\r\n")]),
+    "pipelined_bdat_554": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250-fake hello\r\n250-PIPELINING\r\n250 CHUNKING\r\n"), ("MAIL", "250 ok\r\n"),
+        ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("BDAT", "554 5.6.0 bad content\r\n")]),
     "data_452": ("220 fake ESMTP\r\n", [
         ("EHLO", "250 fake\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
         ("DATA", "452 4.3.1 no space\r\n")]),
