@@ -5,6 +5,7 @@ PIPELINING on and off, client AUTH (plaintext PLAIN, cram_md5), connection reuse
 leading dots, and a refused connection."""
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -294,5 +295,47 @@ def test_options_from_a_transport(kind, tmp_path):
         headers = [h for h, _ in srv.spooled().values()]
         assert len(headers) == 2
         assert all("-helo_name HELO.CLIENT.TEST\n" in h and "-auth_id ph10\n" in h for h in headers)
+    finally:
+        srv.stop()
+
+
+def test_connect_timeout():
+    """A listener whose backlog is full drops the SYN: the connect times out (Exim 4.96 logs the
+    same "Connection timed out" with errno 110)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(0)
+    port = s.getsockname()[1]
+    fill = []
+    for _ in range(3):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fill.append(c)
+    try:
+        start = time.time()
+        facts, msgs = probe_send(port, MESSAGE, ["a@r.test"], args=["-timeout", "1"])
+        assert facts["connect"] == ["DEFER 110 Connection timed out"]
+        assert msgs[0]["a@r.test"] == ("DEFER", 110, 0, "Connection timed out")
+        assert time.time() - start < 5
+    finally:
+        for c in fill:
+            c.close()
+        s.close()
+
+
+def test_interface(kind, tmp_path):
+    """interface: the connection comes from the given local address."""
+    srv = Server(kind)
+    try:
+        facts, msgs = probe_send(srv.port, MESSAGE, ["a@r.test"], args=["-interface", "127.0.0.2"])
+        assert msgs[0]["a@r.test"][0] == "OK"
+        header, _ = next(iter(srv.spooled().values()))
+        # (Postern's daemon writes "--host_address", marking the address tainted, where Exim 4.96
+        # writes "-host_address": reported to the spool/session owners.)
+        assert re.search(r"\n--?host_address \[127\.0\.0\.2\]:", header), header
     finally:
         srv.stop()
