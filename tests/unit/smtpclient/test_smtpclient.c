@@ -427,6 +427,90 @@ static void test_reply_parser(void)
 	}
 }
 
+
+/* ---- the STARTTLS hook ---- */
+
+static int tls_calls;
+static bool fake_tls(void *ctx, smtpc_conn *c, xbuf *err)
+{
+	tls_calls++;
+	if (ctx) {
+		xbuf_puts(err, "TLS handshake failed: fake");
+		return false;
+	}
+	return c->fd >= 0;
+}
+
+static void test_starttls_hook(void)
+{
+	smtpc_options o = base_opts();
+	o.tls_start = fake_tls;
+	smtpc_message m = { .sender = SV_LIT("s@a.test") };
+	smtpc_rcpt r[1];
+	rcpts(r, 1, "a@b");
+	run x;
+	/* Offered: STARTTLS, the hook, then EHLO again; the second EHLO's extensions count. */
+	step s1[] = { { "L", "250-mx\r\n250-STARTTLS\r\n250 PIPELINING\r\n" }, { "L", "220 go ahead\r\n" },
+		{ "L", "250-mx\r\n250 SIZE\r\n" }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" }, { "L", "354 go\r\n" },
+		{ "B", "250 ok\r\n" }, { 0, 0 } };
+	tls_calls = 0;
+	exchange(&x, &o, "220 mx\r\n", s1, &m, MSG, r, 1, 1);
+	CHECK_INT(tls_calls, 1);
+	CHECK(x.c->tls_active);
+	CHECK_INT(x.c->offered, SMTPC_OFFER_SIZE);
+	CHECK(strncmp(x.transcript, "C: EHLO client.test\nC: STARTTLS\nC: EHLO client.test\nC: MAIL FROM:<s@a.test> SIZE=1024\n", 83) == 0);
+	CHECK_INT(r[0].status, SMTPC_OK);
+
+	/* A failing handshake defers the host with the hook's reason. */
+	o.tls_ctx = &tls_calls;
+	step s2[] = { { "L", "250-mx\r\n250 STARTTLS\r\n" }, { "L", "220 go ahead\r\n" }, { 0, 0 } };
+	exchange(&x, &o, "220 mx\r\n", s2, &m, MSG, r, 1, 1);
+	CHECK_INT(r[0].status, SMTPC_DEFER);
+	CHECK_STR(xbuf_cstr(&r[0].message), "TLS handshake failed: fake");
+
+	/* Not offered, or no hook: no STARTTLS. */
+	o.tls_start = NULL;
+	step s3[] = { { "L", "250-mx\r\n250 STARTTLS\r\n" }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" },
+		{ "L", "354 go\r\n" }, { "B", "250 ok\r\n" }, { 0, 0 } };
+	exchange(&x, &o, "220 mx\r\n", s3, &m, MSG, r, 1, 1);
+	CHECK(strncmp(x.transcript, "C: EHLO client.test\nC: MAIL", 27) == 0);
+}
+
+/* ---- the spool as the message source ---- */
+
+static void test_spool_source(void)
+{
+	char path[] = "/tmp/smtpc-D-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	const char dfile[] = "1xUhqe-0002vZ-3D-D\nline1\n.dot\n";
+	CHECK(write(fd, dfile, sizeof dfile - 1) == (ssize_t)sizeof dfile - 1);
+	lseek(fd, 0, SEEK_SET);
+	unlink(path);
+	message *msg = message_new(pool_msg);
+	msg->sender = SV_LIT("s@a.test");
+	msg->size = 45;
+	msg->body_linecount = 2;
+	message_add_header(msg, 'P', SV_LIT("Received: from x\n\tby y\n"));
+	message_add_header(msg, '*', SV_LIT("Bcc: hidden@x\n"));
+	message_add_header(msg, ' ', SV_LIT("Subject: s\n"));
+	smtpc_message sm;
+	smtpc_spool_source src;
+	smtpc_message_from_spool(&sm, &src, msg, fd);
+	CHECK_INT(sm.linecount, 3 + 2);  /* deleted headers do not count */
+	char out[256];
+	for (int pass = 0; pass < 2; pass++) {
+		size_t got = 0;
+		ssize_t k;
+		while ((k = sm.read(sm.read_ctx, out + got, pass ? 3 : sizeof out - 1 - got)) > 0)
+			got += (size_t)k;
+		out[got] = 0;
+		CHECK_STR(out, "Received: from x\n\tby y\nSubject: s\n\nline1\n.dot\n");
+		CHECK(sm.rewind(sm.read_ctx));
+	}
+	close(fd);
+}
+
 /* ---- client authentication ---- */
 
 static void test_auth(void)
@@ -531,5 +615,7 @@ int main(void)
 	RUN(test_io_errors);
 	RUN(test_dsn_params);
 	RUN(test_auth);
+	RUN(test_starttls_hook);
+	RUN(test_spool_source);
 	return unit_report("test_smtpclient");
 }
