@@ -22,6 +22,26 @@ static int ms(int seconds)
 	return seconds > 0 ? seconds * 1000 : -1;
 }
 
+/* Run an event; true when its result is non-empty (in result). */
+static bool event(smtpc_conn *c, const char *name, sv data, xbuf *result)
+{
+	xbuf_init(result, c->a);
+	if (c->opt->event == NULL)
+		return false;
+	c->opt->event(c->opt->event_ctx, name, data, result);
+	return result->len > 0;
+}
+
+static void conn_close(smtpc_conn *c)
+{
+	if (c->fd < 0)
+		return;
+	close(c->fd);
+	c->fd = -1;
+	xbuf ignored;
+	event(c, "tcp:close", SV_LIT(""), &ignored);
+}
+
 void smtpc_host_fail(smtpc_conn *c, smtpc_status st, int err, int code, sv text)
 {
 	c->status = st;
@@ -30,10 +50,7 @@ void smtpc_host_fail(smtpc_conn *c, smtpc_status st, int err, int code, sv text)
 	xbuf_reset(&c->message);
 	xbuf_putsv(&c->message, text);
 	c->usable = false;
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	conn_close(c);
 }
 
 void smtpc_error_text(smtpc_conn *c, sv after, xbuf *out)
@@ -254,6 +271,8 @@ static bool say_hello(smtpc_conn *c)
 			xbuf_putsv(&c->helo_response.text, xbuf_sv(&c->reply.text));
 			c->helo_response.code = c->reply.code;
 			parse_ehlo(c);
+			xbuf ignored;
+			event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
 			return true;
 		}
 		if (c->opt->lmtp) {
@@ -429,6 +448,15 @@ static smtpc_conn *start_session(smtpc_conn *c)
 		reply_fail(c, SV_LIT("initial connection"));
 		return c;
 	}
+	xbuf ev;
+	if (event(c, "smtp:connect", xbuf_sv(&c->greeting.text), &ev)) {
+		xbuf m;
+		xbuf_init(&m, c->a);
+		xbuf_printf(&m, "deferred by smtp:connect event expansion: " SV_FMT, SV_ARG(xbuf_sv(&ev)));
+		smtpc_write_cmd(c, SV_LIT("QUIT"), true);
+		smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_EXPANDFAIL, 0, xbuf_sv(&m));
+		return c;
+	}
 	if (!say_hello(c))
 		return c;
 	if ((c->offered & SMTPC_OFFER_STARTTLS) && opt->tls_start && !start_tls(c))
@@ -442,6 +470,11 @@ static smtpc_conn *start_session(smtpc_conn *c)
 smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *host)
 {
 	smtpc_conn *c = conn_new(a, opt, host);
+	xbuf ev;
+	if (event(c, "tcp:connect", SV_LIT(""), &ev)) {
+		smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_EVENT, 0, SV_LIT("Event requests alternate response"));
+		return c;
+	}
 	if (!tcp_connect(c))
 		return c;
 	return start_session(c);
@@ -470,7 +503,6 @@ void smtpc_close(smtpc_conn *c)
 				? c->opt->command_timeout * 1000 : 5000);
 		}
 	}
-	close(c->fd);
-	c->fd = -1;
+	conn_close(c);
 	c->usable = false;
 }

@@ -34,6 +34,8 @@ enum {
 	SMTPC_ERRNO_MAIL4XX = -45,
 	SMTPC_ERRNO_DATA4XX = -46,
 	SMTPC_ERRNO_UTF8 = -49,        /* SMTPUTF8 needed but not offered */
+	SMTPC_ERRNO_EXPANDFAIL = -27,  /* smtp:connect event said no (as Exim logs it) */
+	SMTPC_ERRNO_EVENT = -58,       /* tcp:connect event said no */
 };
 
 typedef enum smtpc_status {
@@ -103,6 +105,16 @@ typedef struct smtpc_options {
 	                               * instead of the descriptor (TLS on connect, fuzzing) */
 	smtpc_tls_start *tls_start;   /* NULL: STARTTLS is not tried */
 	void *tls_ctx;
+	/* Event actions (issue 4 §7; NULL: none). event() runs the transport's event_action for
+	 * name with $event_data = data and puts the result in result (empty: nothing to say).
+	 * Raised: "tcp:connect" (data empty) before connecting, "smtp:connect" (the banner) after
+	 * it, "smtp:ehlo" (the EHLO reply, lines joined with '\n') after a 2xx EHLO/LHLO,
+	 * "tcp:close" after the connection is closed. Effects of a non-empty result, as Exim 4.96:
+	 * tcp:connect -> no connection, errno SMTPC_ERRNO_EVENT, host text "Event requests alternate
+	 * response" (the recipients get no text); smtp:connect -> QUIT, defer with errno
+	 * SMTPC_ERRNO_EXPANDFAIL and "deferred by smtp:connect event expansion: <result>". */
+	void (*event)(void *ctx, const char *name, sv data, xbuf *result);
+	void *event_ctx;
 } smtpc_options;
 
 /* What the server offered in its EHLO reply. */

@@ -30,7 +30,7 @@ static void fail_open(smtpc_conn *c, smtpc_rcpt *r, size_t n, const bool *accept
 		if (r[i].status == SMTPC_PENDING || (accepted && accepted[i] && r[i].status != SMTPC_OK
 			&& r[i].status != SMTPC_FAIL))
 			set_rcpt(c, &r[i], c->status == SMTPC_FAIL ? SMTPC_FAIL : SMTPC_DEFER, c->basic_errno,
-				c->code, xbuf_sv(&c->message));
+				c->code, c->basic_errno == SMTPC_ERRNO_EVENT ? SV_LIT("") : xbuf_sv(&c->message));
 }
 
 /* An error reply to a command: 5xx fails, anything else defers, with errno4xx for 4xx. */

@@ -80,6 +80,15 @@ class ScriptedServer:
     def wait(self):
         self.thread.join(40)
 
+    def abandon(self):
+        """No client will come: stop waiting for one."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(10)
+
 
 EXIM_CONF = """primary_hostname = client.test
 spool_directory = {d}/spool
@@ -161,7 +170,7 @@ def exim_outcomes(lines):
             # "defer (-44) H=h [ip]: text", "defer (111): Connection refused", and for errors
             # with an errno "defer (110): Connection timed out H=h [ip]: text".
             m = re.match(r"R=\S+ T=\S+ defer \((-?\d+)\)(?:: (.*?))?(?: H=\S+ \[[^\]]+\]: (.*))?$", rest)
-            res[rcpt] = ("DEFER", int(m.group(1)), m.group(3) or m.group(2)) if m else ("DEFER", None, rest)
+            res[rcpt] = ("DEFER", int(m.group(1)), m.group(3) or m.group(2) or "") if m else ("DEFER", None, rest)
     return res
 
 

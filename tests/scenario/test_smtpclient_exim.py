@@ -195,3 +195,28 @@ def test_client_auth_as_exim(name, tmp_path, exim_message):
         assert (got[r][0], got[r][2]) == (want[r][0], want[r][2]), r
         if want[r][0] == "DEFER":
             assert got[r][1] == want[r][1], r
+
+
+@pytest.mark.parametrize("event", ["tcp:connect", "smtp:connect"])
+def test_refusing_event_as_exim(event, tmp_path, exim_message):
+    """event_action with a non-empty result: tcp:connect prevents the connection, smtp:connect
+    closes it after the banner; texts and error numbers as Exim's."""
+    steps = [("EHLO", "250 mx\r\n")]
+    extra = "  event_action = ${if eq{$event_name}{%s}{refuse}{}}" % event
+    ex = ScriptedServer("220 mx\r\n", steps)
+    exim_lines = exim_send(tmp_path, ex.port, MESSAGE, RCPTS, extra=extra)
+    pr = ScriptedServer("220 mx\r\n", steps)
+    facts, msgs = probe_send(pr.port, exim_message, RCPTS, args=["-event", event])
+    if event == "tcp:connect":
+        ex.abandon()
+        pr.abandon()
+        assert facts["event"] == ["tcp:connect "]
+    else:
+        ex.wait()
+        pr.wait()
+        assert facts["event"] == ["tcp:connect ", "smtp:connect 220 mx", "tcp:close "] or \
+            facts["event"] == ["smtp:connect 220 mx", "tcp:close "]
+    assert pr.lines == ex.lines
+    want = exim_outcomes(exim_lines)
+    got = {r: (s, e, t) for r, (s, e, c, t) in msgs[0].items()}
+    assert got == want

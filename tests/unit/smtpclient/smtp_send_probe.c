@@ -10,6 +10,7 @@
  *   the line count) -envid X -ret hdrs|full -utf8 -8bit -authsender X
  *   -notify RCPT-INDEX:never|s,f,d -orcpt RCPT-INDEX:TYPE;ADDR
  *   -repeat N      send the message N times on one connection (RSET between)
+ *   -event NAME    the event action returns "refuse" for event NAME (prints every event)
  *   -transport T   take the options from smtp transport T of the -C configuration instead
  *                  (smtp_transport_client_options; PORT 0 = the transport's port)
  * Prints one line per fact: "connect <status> <errno> <message>", "greeting ...", "helo ...",
@@ -47,6 +48,19 @@ static bool mem_rewind(void *ctx)
 	mem_source *s = ctx;
 	s->off = 0;
 	return true;
+}
+
+static const char *refuse_event;
+static void probe_event(void *ctx, const char *name, sv data, xbuf *result)
+{
+	(void)ctx;
+	printf("event %s ", name);
+	for (size_t i = 0; i < data.len; i++)
+		if (data.p[i] == '\n') fputs("\\n", stdout);
+		else putchar(data.p[i]);
+	putchar('\n');
+	if (refuse_event && strcmp(name, refuse_event) == 0)
+		xbuf_puts(result, "refuse");
 }
 
 static const char *status_name(smtpc_status s)
@@ -117,6 +131,7 @@ int main(int argc, char **argv)
 		}
 		else if (!strcmp(a, "-repeat")) { repeat = atoi(v); i++; }
 		else if (!strcmp(a, "-transport")) { transport = v; i++; }
+		else if (!strcmp(a, "-event")) { refuse_event = v; i++; }
 		else { fprintf(stderr, "unknown option %s\n", a); return 2; }
 	}
 	if (argc - i < 3) {
@@ -176,6 +191,8 @@ int main(int argc, char **argv)
 			"try_auth=%d require_auth=%d max_rcpt=%d\n", SV_ARG(o.helo_name), h.port, o.lmtp, o.avoid_esmtp,
 			o.avoid_pipelining, o.try_chunking, o.try_auth, o.require_auth, o.max_rcpt);
 	}
+	if (refuse_event)
+		o.event = probe_event;
 	smtpc_conn *c = smtpc_connect(pool_perm, &o, &h);
 	printf("connect %s %d %s\n", status_name(c->status), c->basic_errno, xbuf_cstr(&c->message));
 	print_oneline("greeting", xbuf_sv(&c->greeting.text));

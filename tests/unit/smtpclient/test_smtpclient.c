@@ -511,6 +511,59 @@ static void test_spool_source(void)
 	close(fd);
 }
 
+
+/* ---- event actions ---- */
+
+static char events[1024];
+static const char *refuse_event;
+static void record_event(void *ctx, const char *name, sv data, xbuf *result)
+{
+	(void)ctx;
+	size_t l = strlen(events);
+	snprintf(events + l, sizeof events - l, "%s[" SV_FMT "] ", name, SV_ARG(data));
+	if (refuse_event && strcmp(name, refuse_event) == 0)
+		xbuf_puts(result, "refuse");
+}
+
+static void test_events(void)
+{
+	smtpc_options o = base_opts();
+	o.event = record_event;
+	smtpc_message m = { .sender = SV_LIT("s@a.test") };
+	smtpc_rcpt r[1];
+	rcpts(r, 1, "a@b");
+	run x;
+	step s1[] = { { "L", "250-mx hi\r\n250 SIZE\r\n" }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" },
+		{ "L", "354 go\r\n" }, { "B", "250 ok\r\n" }, { 0, 0 } };
+	events[0] = 0;
+	refuse_event = NULL;
+	exchange(&x, &o, "220 mx ESMTP\r\n", s1, &m, MSG, r, 1, 1);
+	CHECK_STR(events, "smtp:connect[220 mx ESMTP] smtp:ehlo[250-mx hi\n250 SIZE] tcp:close[] ");
+
+	/* smtp:connect with a result: QUIT and defer, in Exim's words. */
+	events[0] = 0;
+	refuse_event = "smtp:connect";
+	step s2[] = { { 0, 0 } };
+	exchange(&x, &o, "220 mx\r\n", s2, &m, MSG, r, 1, 1);
+	CHECK_STR(x.transcript, "C: QUIT\n");
+	CHECK_INT(r[0].basic_errno, SMTPC_ERRNO_EXPANDFAIL);
+	CHECK_STR(xbuf_cstr(&r[0].message), "deferred by smtp:connect event expansion: refuse");
+
+	/* tcp:connect with a result: no connection at all. */
+	events[0] = 0;
+	refuse_event = "tcp:connect";
+	smtpc_host h = { SV_LIT("mx.test"), SV_LIT("127.0.0.1"), 1 };
+	smtpc_conn *c = smtpc_connect(pool_msg, &o, &h);
+	CHECK_INT(c->basic_errno, SMTPC_ERRNO_EVENT);
+	CHECK_STR(xbuf_cstr(&c->message), "Event requests alternate response");
+	CHECK_STR(events, "tcp:connect[] ");
+	smtpc_send(c, &m, r, 1);
+	CHECK_INT(r[0].status, SMTPC_DEFER);
+	CHECK_STR(xbuf_cstr(&r[0].message), "");
+	smtpc_close(c);
+	refuse_event = NULL;
+}
+
 /* ---- client authentication ---- */
 
 static void test_auth(void)
@@ -617,5 +670,6 @@ int main(void)
 	RUN(test_auth);
 	RUN(test_starttls_hook);
 	RUN(test_spool_source);
+	RUN(test_events);
 	return unit_report("test_smtpclient");
 }
