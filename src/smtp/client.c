@@ -92,6 +92,9 @@ bool smtpc_get_reply(smtpc_conn *c, sv after, bool final)
 	smtpc_read_rc rc = smtpc_read_reply(&c->io, &c->reply, ms(t));
 	if (rc == SMTPC_READ_OK)
 		return true;
+	/* A reset is a close that raced with our last write: Exim reports both the same way. */
+	if (rc == SMTPC_READ_ERROR && c->io.err == ECONNRESET)
+		rc = SMTPC_READ_CLOSED;
 	xbuf m;
 	xbuf_init(&m, c->a);
 	int err = 0;

@@ -43,6 +43,8 @@ class ScriptedServer:
         try:
             conn.sendall(self.greeting.encode())
             for expect, reply in self.steps:
+                if expect == "CLOSE":
+                    return
                 if expect == "BODY":
                     while True:
                         line = f.readline()

@@ -53,6 +53,10 @@ SCENARIOS = {
     "pipelined_bdat_554": ("220 fake ESMTP\r\n", [
         ("EHLO", "250-fake hello\r\n250-PIPELINING\r\n250 CHUNKING\r\n"), ("MAIL", "250 ok\r\n"),
         ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("BDAT", "554 5.6.0 bad content\r\n")]),
+    "empty_reply_line": ("220 fake ESMTP\r\n", [
+        ("EHLO", "250 fake\r\n"), ("MAIL", "\r\n")]),
+    "greeting_closed": ("", [("CLOSE", None)]),
+    "closed_after_ehlo": ("220 fake\r\n", [("EHLO", "250 fake\r\n"), ("CLOSE", None)]),
     "data_452": ("220 fake ESMTP\r\n", [
         ("EHLO", "250 fake\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
         ("DATA", "452 4.3.1 no space\r\n")]),
