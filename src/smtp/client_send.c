@@ -10,7 +10,9 @@
 #include "lib/printing.h"
 #include "smtp/client_int.h"
 
-enum { CHUNK_SIZE = 65536, READ_SIZE = 16384 };
+/* A message that fits in Exim's output buffer goes in one "BDAT <n> LAST"; a larger one as
+ * headers and body (send_bdat_split). CHUNK_SIZE is for sources that cannot be re-read. */
+enum { EXIM_BUFFER_SIZE = 8192, CHUNK_SIZE = 65536, READ_SIZE = 16384 };
 
 static void set_rcpt(smtpc_conn *c, smtpc_rcpt *r, smtpc_status st, int err, int code, sv text)
 {
@@ -121,6 +123,82 @@ static void to_wire(const smtpc_message *m, const char *p, size_t n, bool dots, 
 	xbuf_put(out, p + start, n - start);
 }
 
+/* Exim's layout for a CHUNKING message larger than its output buffer: "BDAT <n>" with the
+ * headers up to and including the blank line, then "BDAT <n> LAST" with the body. The sizes
+ * come from a first pass over the message (rewind), the bytes from a second. Returns the number
+ * of BDAT commands (2) or -1. */
+static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, size_t bufsize)
+{
+	long long off = 0, hdr_end = -1, hdr_lf = 0, lf = 0;
+	bool prev_nl = true;  /* a message that starts with an empty line has no headers */
+	if (!m->rewind(m->read_ctx))
+		goto read_error;
+	for (;;) {
+		ssize_t k = m->read(m->read_ctx, buf, bufsize);
+		if (k < 0)
+			goto read_error;
+		if (k == 0)
+			break;
+		for (ssize_t i = 0; i < k; i++) {
+			char ch = buf[i];
+			if (ch == '\n') {
+				lf++;
+				if (hdr_end < 0) {
+					hdr_lf++;
+					if (prev_nl)
+						hdr_end = off + i + 1;
+				}
+				prev_nl = true;
+			} else if (ch != '\r')
+				prev_nl = false;
+		}
+		off += k;
+	}
+	if (hdr_end < 0) {
+		hdr_end = off;
+		hdr_lf = lf;
+	}
+	long long add = m->crlf ? 0 : 1;
+	long long hdr_wire = hdr_end + hdr_lf * add, body_wire = off + lf * add - hdr_wire;
+	if (!m->rewind(m->read_ctx))
+		goto read_error;
+	xbuf wire;
+	xbuf_init(&wire, c->a);
+	bio_printf(&c->io, "BDAT %lld\r\n", hdr_wire);
+	bool bol = true, last_sent = false;
+	off = 0;
+	for (;;) {
+		ssize_t k = m->read(m->read_ctx, buf, bufsize);
+		if (k < 0)
+			goto read_error;
+		size_t split = 0;
+		if (!last_sent && off + k > hdr_end) {
+			split = (size_t)(hdr_end - off);
+			xbuf_reset(&wire);
+			to_wire(m, buf, split, false, &bol, &wire);
+			bio_write(&c->io, wire.p, wire.len);
+			bio_printf(&c->io, "BDAT %lld LAST\r\n", body_wire);
+			last_sent = true;
+		}
+		if (k == 0)
+			break;
+		xbuf_reset(&wire);
+		to_wire(m, buf + split, (size_t)k - split, false, &bol, &wire);
+		bio_write(&c->io, wire.p, wire.len);
+		off += k;
+		if (c->io.write_failed)
+			break;
+	}
+	c->data_written = hdr_wire + body_wire;
+	return smtpc_flush(c, SV_LIT("end of data")) ? 2 : -1;
+read_error:;
+	xbuf t;
+	xbuf_init(&t, c->a);
+	xbuf_printf(&t, "error reading the message: %s", strerror(errno));
+	smtpc_host_fail(c, SMTPC_DEFER, errno, 0, xbuf_sv(&t));
+	return -1;
+}
+
 /* Send the content. DATA: stuffed and ended with ".". BDAT: chunks of CHUNK_SIZE, the last one
  * flagged LAST; returns the number of BDAT commands sent (each has a reply) or -1. */
 static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
@@ -149,6 +227,12 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 		to_wire(m, buf, (size_t)k, !bdat, &bol, &wire);
 		c->data_written += (long long)(wire.len - before);
 		ended_nl = buf[k - 1] == '\n';
+		if (bdat && wire.len > EXIM_BUFFER_SIZE && m->rewind && chunks == 0) {
+			c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
+			int r = send_bdat_split(c, m, buf, sizeof buf);
+			c->io.write_timeout_ms = saved;
+			return r;
+		}
 		if (bdat) {
 			while (wire.len > CHUNK_SIZE) {
 				xbuf_reset(&cmd);

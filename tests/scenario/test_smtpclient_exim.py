@@ -224,3 +224,24 @@ def test_refusing_event_as_exim(event, tmp_path, exim_message):
     want = exim_outcomes(exim_lines)
     got = {r: (s, e, t) for r, (s, e, c, t) in msgs[0].items()}
     assert got == want
+
+
+@pytest.mark.parametrize("body_bytes", [3000, 7900, 40000, 200000])
+def test_chunk_layout_as_exim(body_bytes, tmp_path):
+    """CHUNKING: a message that fits Exim's 8 KiB buffer goes as one BDAT LAST; a larger one as
+    "BDAT <headers>" then "BDAT <body> LAST", with the same sizes as Exim's."""
+    body = "".join(f".{i} " + "x" * (i % 90) + "\n" for i in range(100000))
+    body = body[:body.rindex("\n", 0, body_bytes) + 1]
+    steps = [("EHLO", "250-fake\r\n250-PIPELINING\r\n250 CHUNKING\r\n"), ("MAIL", "250 ok\r\n"),
+             ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("BDAT", "250 first\r\n"), ("BDAT", "250 second\r\n")]
+    ex = ScriptedServer("220 mx\r\n", steps)
+    exim_lines = exim_send(tmp_path, ex.port, "Subject: big\n\n" + body, RCPTS)
+    ex.wait()
+    pr = ScriptedServer("220 mx\r\n", steps)
+    facts, msgs = probe_send(pr.port, lf_message(ex.body, stuffed=False), RCPTS)
+    pr.wait()
+    assert [l for l in pr.lines if l.startswith("BDAT")] == [l for l in ex.lines if l.startswith("BDAT")]
+    assert pr.lines == ex.lines
+    assert normalise(pr.body) == normalise(ex.body)
+    want = exim_outcomes(exim_lines)
+    assert {r: (s, e, t) for r, (s, e, c, t) in msgs[0].items()} == want
