@@ -209,6 +209,8 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 	xbuf_init(&cmd, c->a);
 	bool bol = true, ended_nl = true;
 	c->data_written = 0;
+	/* Whether the source can be read twice (Exim's BDAT layout needs the sizes first). */
+	bool can_rewind = bdat && m->rewind && m->rewind(m->read_ctx);
 	int chunks = 0;
 	int saved = c->io.write_timeout_ms;
 	c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
@@ -227,7 +229,7 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 		to_wire(m, buf, (size_t)k, !bdat, &bol, &wire);
 		c->data_written += (long long)(wire.len - before);
 		ended_nl = buf[k - 1] == '\n';
-		if (bdat && wire.len > EXIM_BUFFER_SIZE && m->rewind && chunks == 0) {
+		if (bdat && wire.len > EXIM_BUFFER_SIZE && can_rewind && chunks == 0) {
 			c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
 			int r = send_bdat_split(c, m, buf, sizeof buf);
 			c->io.write_timeout_ms = saved;
