@@ -98,6 +98,7 @@ typedef struct smtpc_options {
 	bool try_chunking;            /* hosts_try_chunking matched (default *) */
 	bool try_auth, require_auth;  /* hosts_try_auth / hosts_require_auth matched */
 	sv authenticated_sender;      /* expanded authenticated_sender; empty: unset */
+	bool authenticated_sender_force; /* send it even when we did not authenticate */
 	int max_rcpt;                 /* recipients per transaction (<= 0: no limit) */
 	int size_addition;            /* < 0: no SIZE= */
 	xp_env *env;                  /* for the client authenticators' expansions (may be NULL) */

@@ -46,6 +46,20 @@ static void reply_to_rcpt(smtpc_conn *c, smtpc_rcpt *r, sv after, int errno4xx)
 		xbuf_sv(&m));
 }
 
+/* AUTH= is xtext with lower-case hex digits in Exim 4.96 (observed: "a+2bb@s.test"). */
+static void auth_xtext(sv in, xbuf *out)
+{
+	size_t start = out->len;
+	codec_xtext_encode(in, out);
+	for (size_t i = start; i < out->len; i++)
+		if (out->p[i] == '+') {
+			for (size_t k = i + 1; k <= i + 2 && k < out->len; k++)
+				if (out->p[k] >= 'A' && out->p[k] <= 'F')
+					out->p[k] = (char)(out->p[k] - 'A' + 'a');
+			i += 2;
+		}
+}
+
 static void build_mail(smtpc_conn *c, const smtpc_message *m, xbuf *cmd)
 {
 	xbuf_printf(cmd, "MAIL FROM:<" SV_FMT ">", SV_ARG(m->sender));
@@ -55,12 +69,16 @@ static void build_mail(smtpc_conn *c, const smtpc_message *m, xbuf *cmd)
 		xbuf_puts(cmd, " BODY=8BITMIME");
 	if ((c->offered & SMTPC_OFFER_SMTPUTF8) && m->smtputf8)
 		xbuf_puts(cmd, " SMTPUTF8");
-	if (c->authenticator) {
+	if (!c->authenticator && c->opt->authenticated_sender_force && c->opt->authenticated_sender.len
+		&& (c->offered & SMTPC_OFFER_AUTH)) {
+		xbuf_puts(cmd, " AUTH=");
+		auth_xtext(c->opt->authenticated_sender, cmd);
+	} else if (c->authenticator) {
 		sv as = c->opt->authenticated_sender.len ? c->opt->authenticated_sender : m->auth_sender;
 		/* Exim 4.96 sends nothing (not AUTH=<>) when there is no authenticated sender. */
 		if (as.len) {
 			xbuf_puts(cmd, " AUTH=");
-			codec_xtext_encode(as, cmd);
+			auth_xtext(as, cmd);
 		}
 	}
 	if (c->offered & SMTPC_OFFER_DSN) {

@@ -245,3 +245,27 @@ def test_chunk_layout_as_exim(body_bytes, tmp_path):
     assert normalise(pr.body) == normalise(ex.body)
     want = exim_outcomes(exim_lines)
     assert {r: (s, e, t) for r, (s, e, c, t) in msgs[0].items()} == want
+
+
+@pytest.mark.parametrize("force,auth", [(True, False), (False, True), (True, True), (False, False)])
+def test_authenticated_sender_as_exim(force, auth, tmp_path, exim_message):
+    """authenticated_sender (with and without _force, authenticated or not): the AUTH= on MAIL."""
+    steps = [("EHLO", "250-mx\r\n250 AUTH LOGIN\r\n")]
+    if auth:
+        steps += [("AUTH", "334 VXNlcm5hbWU6\r\n"), ("", "334 UGFzc3dvcmQ6\r\n"), ("", "235 ok\r\n")]
+    steps += [("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("DATA", "354 go\r\n"),
+              ("BODY", "250 OK\r\n")]
+    extra = "  authenticated_sender = a+b@s.test\n" + ("  authenticated_sender_force = true\n" if force else "")
+    if auth:
+        extra += "  hosts_try_auth = *\n"
+    ex = ScriptedServer("220 mx\r\n", steps)
+    exim_send(tmp_path, ex.port, MESSAGE, RCPTS, extra=extra, auths=AUTHS)
+    ex.wait()
+    conf = tmp_path / "client.conf"
+    conf.write_text("primary_hostname = client.test\nbegin authenticators\n" + AUTHS)
+    args = ["-C", str(conf), "-authsender", "a+b@s.test"] + (["-authforce"] if force else []) + \
+        (["-tryauth"] if auth else [])
+    pr = ScriptedServer("220 mx\r\n", steps)
+    probe_send(pr.port, exim_message, RCPTS, args=args)
+    pr.wait()
+    assert pr.lines == ex.lines

@@ -83,6 +83,7 @@ bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_
 	o->final_timeout = ob->final_timeout;
 	o->max_rcpt = ob->max_rcpt;
 	o->size_addition = ob->size_addition;
+	o->authenticated_sender_force = ob->authenticated_sender_force;
 	sv v;
 	if (!expand(t, env, "protocol", ob->protocol, &v, err))
 		return false;

@@ -7,7 +7,7 @@
  *   -helo NAME     helo_data (default "client.test")
  *   -lmtp -noesmtp -nopipe -nochunk -tryauth -requireauth
  *   -maxrcpt N -sizeadd N -timeout SECONDS -size N (message size; default bytes on stdin minus
- *   the line count) -envid X -ret hdrs|full -utf8 -8bit -authsender X
+ *   the line count) -envid X -ret hdrs|full -utf8 -8bit -authsender X -authforce
  *   -notify RCPT-INDEX:never|s,f,d -orcpt RCPT-INDEX:TYPE;ADDR
  *   -repeat N      send the message N times on one connection (RSET between)
  *   -event NAME    the event action returns "refuse" for event NAME (prints every event)
@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "-utf8")) m.smtputf8 = true;
 		else if (!strcmp(a, "-8bit")) m.body_8bitmime = true;
 		else if (!strcmp(a, "-authsender")) { o.authenticated_sender = sv_cstr(v); i++; }
+		else if (!strcmp(a, "-authforce")) o.authenticated_sender_force = true;
 		else if (!strcmp(a, "-interface")) { o.interface = sv_cstr(v); i++; }
 		else if (!strcmp(a, "-notify") || !strcmp(a, "-orcpt")) {
 			int idx = atoi(v);
