@@ -269,3 +269,4 @@ def test_authenticated_sender_as_exim(force, auth, tmp_path, exim_message):
     probe_send(pr.port, exim_message, RCPTS, args=args)
     pr.wait()
     assert pr.lines == ex.lines
+
