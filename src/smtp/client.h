@@ -212,6 +212,11 @@ typedef struct smtpc_rcpt {
  * previous smtpc_send) RSET is sent first. Returns true when c can carry another message. */
 bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n);
 
+/* The first line of a reply, cut to max bytes: what DSN extra information carries
+ * (X-Remote-MTA-smtp-greeting / X-Remote-MTA-helo-response: 128 from the delivery subprocess,
+ * facts §7). Taint is kept. */
+void smtpc_first_line(sv reply, size_t max, xbuf *out);
+
 /* QUIT (when the connection is still usable) and close. */
 void smtpc_close(smtpc_conn *c);
 

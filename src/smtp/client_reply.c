@@ -3,6 +3,7 @@
  * ("550-first\n550 second"). */
 #include <ctype.h>
 #include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #include "smtp/client.h"
@@ -73,4 +74,15 @@ smtpc_read_rc smtpc_read_reply(bio *io, smtpc_reply *r, int timeout_ms)
 		if (last)
 			return SMTPC_READ_OK;
 	}
+}
+
+void smtpc_first_line(sv reply, size_t max, xbuf *out)
+{
+	const char *nl = memchr(reply.p, '\n', reply.len);
+	size_t n = nl ? (size_t)(nl - reply.p) : reply.len;
+	if (n > max)
+		n = max;
+	sv first = sv_make(reply.p, n);
+	first.taint = reply.taint;
+	xbuf_putsv(out, first);
 }

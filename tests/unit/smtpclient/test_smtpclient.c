@@ -416,6 +416,19 @@ static void test_dsn_params(void)
 		"C: RCPT TO:<a@b> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+2Bx@b\nC: RCPT TO:<c@d> NOTIFY=NEVER\n") != NULL);
 }
 
+static void test_first_line(void)
+{
+	xbuf b;
+	xbuf_init(&b, NULL);
+	smtpc_first_line(sv_tainted(SV_LIT("250-mx.test hello\n250 SIZE")), 128, &b);
+	CHECK_STR(xbuf_cstr(&b), "250-mx.test hello");
+	CHECK_INT(b.taint, 1);
+	xbuf_reset(&b);
+	smtpc_first_line(SV_LIT("220 0123456789"), 8, &b);
+	CHECK_STR(xbuf_cstr(&b), "220 0123");
+	xbuf_free(&b);
+}
+
 static void test_reply_parser(void)
 {
 	static const struct { const char *line; bool ok; int code; bool last; } t[] = {
@@ -702,6 +715,7 @@ int main(void)
 	unlink(path);
 	rmdir(dir);
 	RUN(test_reply_parser);
+	RUN(test_first_line);
 	RUN(test_pipelined);
 	RUN(test_sequential_and_4xx);
 	RUN(test_all_rcpts_refused);
