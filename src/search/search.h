@@ -45,6 +45,17 @@ typedef struct lookup_info {
 extern const lookup_info *const lookup_drivers[]; /* NULL-terminated, sorted by name */
 
 const lookup_info *search_driver(sv name);
+
+/* Lookups not built whose ${quote_<name>:} operator Postern still offers (ldap, mysql...):
+ * defined in src/drivers/lookups/quote_only.c, NULL-terminated. The quote function has the
+ * lookup_info.quote contract; its results carry no quoter id. */
+typedef struct lookup_quote_only {
+	const char *name;
+	bool (*quote)(sv in, sv opt, xbuf *out, xbuf *errmsg);
+} lookup_quote_only;
+extern const lookup_quote_only lookup_quote_only_table[];
+/* The quote-only entry for name, or NULL (also NULL when a built lookup has that name). */
+const lookup_quote_only *search_quote_only(sv name);
 /* Quoter id of a lookup: its registry index + 1 (0 = none). */
 unsigned search_quoter_id(const lookup_info *li);
 const lookup_info *search_quoter_driver(unsigned id);
@@ -90,6 +101,8 @@ bool search_split_query_file(const search_spec *spec, sv query, sv *file, sv *re
  * Wiring needed in the expansion engine: search_expand_hook (wildlsearch keys). */
 extern int (*search_expand_hook)(sv in, xbuf *out, xbuf *err);
 extern void (*search_log_hook)(const char *msg);
+/* Send a lookup warning where search_log_hook says (main+panic log by default). */
+void search_log_warning(const char *msg);
 
 /* After a successful search_find that matched through partial matching, the wild and fixed
  * parts of the key ($1 and $2 in domain lists); both empty otherwise. Valid until the next

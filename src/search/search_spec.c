@@ -16,6 +16,16 @@ const lookup_info *search_driver(sv name)
 	return NULL;
 }
 
+const lookup_quote_only *search_quote_only(sv name)
+{
+	if (search_driver(name))
+		return NULL;
+	for (size_t i = 0; lookup_quote_only_table[i].name; i++)
+		if (sv_eq_cstr(name, lookup_quote_only_table[i].name))
+			return &lookup_quote_only_table[i];
+	return NULL;
+}
+
 unsigned search_quoter_id(const lookup_info *li)
 {
 	for (size_t i = 0; lookup_drivers[i]; i++)
@@ -151,20 +161,27 @@ bool search_spec_parse(sv spec, search_spec *out, xbuf *err)
 		s = sv_sub(s, i, s.len);
 	}
 
-	size_t comma = 0;
+	/* As Exim 4.96 reads it: the first '*' ends the name and makes "*" (or "*@" when '@'
+	 * follows it); the options start at the first comma after that star (or after the start,
+	 * with no star), and such a comma also ends the name. So "lsearch*@x" is lsearch*@, and in
+	 * "lsearch,ret=key*" the comma before the star is part of an unknown name. */
+	size_t len = 0;
+	while (len < s.len && s.p[len] != '*')
+		len++;
+	if (len < s.len) {
+		if (len + 1 < s.len && s.p[len + 1] == '@')
+			out->starat = true;
+		else
+			out->star = true;
+	}
+	size_t comma = len < s.len ? len : 0;
 	while (comma < s.len && s.p[comma] != ',')
 		comma++;
-	sv name = sv_sub(s, 0, comma);
+	if (comma < len)
+		len = comma;
+	sv name = sv_sub(s, 0, len);
 	if (comma < s.len)
 		parse_options(sv_sub(s, comma + 1, s.len), out);
-
-	if (name.len >= 2 && name.p[name.len - 2] == '*' && name.p[name.len - 1] == '@') {
-		out->starat = true;
-		name.len -= 2;
-	} else if (name.len >= 1 && name.p[name.len - 1] == '*') {
-		out->star = true;
-		name.len -= 1;
-	}
 
 	out->li = search_driver(name);
 	if (!out->li) {

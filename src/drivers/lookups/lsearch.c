@@ -21,8 +21,13 @@ static int match_wild(sv filekey, sv key, void *ctx, xbuf *err)
 		xbuf_init(&e, NULL);
 		int x = search_expand_hook(filekey, &pat, &e);
 		if (x == 2) {
-			xbuf_printf(err, "failed to expand \"" SV_FMT "\" in wildlsearch: %s", SV_ARG(filekey),
-				xbuf_cstr(&e));
+			/* Exim logs the reason and defers with an empty message. */
+			xbuf m;
+			xbuf_init(&m, NULL);
+			xbuf_printf(&m, "failed to expand \"" SV_FMT "\" while checking a list: %s",
+				SV_ARG(filekey), xbuf_cstr(&e));
+			search_log_warning(xbuf_cstr(&m));
+			xbuf_free(&m);
 			rc = SEARCH_DEFER;
 		}
 		xbuf_free(&e);

@@ -136,8 +136,18 @@ int op_quote_lookup(op_ctx *c)
 		type.len = (size_t)(us - type.p);
 	}
 	const lookup_info *li = search_driver(type);
-	if (!li)
-		return op_fail(c, "unknown lookup type \"" SV_FMT "\"", SV_ARG(type));
+	if (!li) {
+		const lookup_quote_only *qo = search_quote_only(type);
+		if (!qo)
+			return op_fail(c, "unknown lookup type \"" SV_FMT "\"", SV_ARG(type));
+		xbuf msg;
+		xbuf_init(&msg, NULL);
+		bool ok = qo->quote(c->in, opt, c->out, &msg);
+		if (!ok)
+			op_fail(c, "%s", xbuf_cstr(&msg));
+		xbuf_free(&msg);
+		return ok ? XP_OP_OK : XP_OP_ERROR;
+	}
 	if (!li->quote) {
 		if (us)
 			return op_fail(c, "\"" SV_FMT "\" unrecognized after \"${quote_" SV_FMT "\"", SV_ARG(opt), SV_ARG(type));

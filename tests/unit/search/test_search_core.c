@@ -59,6 +59,15 @@ static void test_spec_parse(void)
 	CHECK_STR(spec_err("passwd*"), "defaults using \"*\" or \"*@\" are not permitted for lookup type \"passwd*\"");
 	CHECK_STR(spec_err("passwd*@"), "defaults using \"*\" or \"*@\" are not permitted for lookup type \"passwd*@\"");
 	CHECK_STR(spec_err("partial("), "format error in lookup type \"partial(\"");
+	/* Exim 4.96 ends the name at the first '*'; what follows the star up to a comma is ignored. */
+	CHECK(search_spec_parse(SV_LIT("lsearch*@*"), &s, &err));
+	CHECK(s.starat && !s.star);
+	CHECK(search_spec_parse(SV_LIT("lsearch**@"), &s, &err));
+	CHECK(s.star && !s.starat);
+	CHECK(search_spec_parse(SV_LIT("lsearch*@x,ret=key"), &s, &err));
+	CHECK(s.starat && s.ret_key);
+	CHECK_STR(spec_err("lsearch,ret=key*"), "unknown lookup type \"lsearch,ret=key\"");
+	CHECK_STR(spec_err("lsearchxy*"), "unknown lookup type \"lsearchxy\"");
 	xbuf_free(&err);
 }
 
@@ -106,6 +115,8 @@ static void test_partial(void)
 	CHECK_STR(lt_lookup("lsearch*@", f, "user@dom.example"), "user");
 	CHECK_STR(lt_lookup("lsearch*@", f, "someone@other.example"), "star");
 	CHECK_STR(lt_lookup("lsearch*@", f, "noat"), "star");
+	/* No local part: "*@dom.example" is not tried for "@dom.example" (Exim 4.96). */
+	CHECK_STR(lt_lookup("lsearch*@", f, "@dom.example"), "star");
 	/* Edge cases checked against Exim 4.96. */
 	const char *e = lt_write("edge.txt", "\"k\"data\nk2:v2\n*.a.com: star a\n.: dot\nq\\x: esc\n");
 	CHECK_STR(lt_lookup("lsearch", e, "k"), "data");
