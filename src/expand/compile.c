@@ -317,14 +317,12 @@ static xp_node *parse_dollar(xp_parser *p, int depth)
 		xp_p_fail(p, "letter or digit expected after ${");
 		return NULL;
 	}
-	sv name = read_name(p);
-	/* Operator names with a negative number: ${substr_-2:...}, ${length_-1:...}. */
-	if (name.len && name.p[name.len - 1] == '_' && xp_p_peek(p) == '-') {
-		while (p->pos < p->src.len && (isdigit((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '-' ||
-			p->src.p[p->pos] == '_'))
-			p->pos++;
-		name.len = (size_t)(p->src.p + p->pos - name.p);
-	}
+	/* After "${" Exim reads the name with '-' allowed as well, so "${substr_-2:", "${abc-d}"
+	 * and "${if-x" are each one name (the last two then unknown). */
+	size_t st = p->pos;
+	while (p->pos < p->src.len && (is_name_char((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '-'))
+		p->pos++;
+	sv name = sv_sub(p->src, st, p->pos - st);
 	int item = item_lookup(name);
 	if (item >= 0)
 		return xp_parse_item(p, item, name, depth);

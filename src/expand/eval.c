@@ -126,7 +126,10 @@ static int eval_var(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *e
 		return XP_ERROR;
 	if (!found) {
 		if (n->braced)
+		{
 			xp_err(err, "unknown variable in \"${" SV_FMT "}\"", SV_ARG(n->text));
+			xp_acl_name_hint(n->text, err);
+		}
 		return XP_ERROR;
 	}
 	DEBUG(D_EXPAND) {

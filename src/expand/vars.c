@@ -461,6 +461,11 @@ void xp_env_set_aclvar(xp_env *env, sv name, sv value)
 void xp_unknown_var_message(sv name, xbuf *err)
 {
 	xp_err(err, "unknown variable name \"" SV_FMT "\"", SV_ARG(name));
+	xp_acl_name_hint(name, err);
+}
+
+void xp_acl_name_hint(sv name, xbuf *err)
+{
 	if (sv_starts(name, "acl_")) {
 		if (name.len > 4 && (name.p[4] == 'c' || name.p[4] == 'm'))
 			xbuf_puts(err, " (6th character of a user-defined ACL variable must be a digit or underscore)");
@@ -474,7 +479,8 @@ static int prefix_var(xp_env *env, sv name, xbuf *out)
 {
 	if (sv_starts(name, "acl_c") || sv_starts(name, "acl_m")) {
 		sv rest = sv_sub(name, 5, name.len);
-		if (rest.len == 0 || rest.p[0] == '_' || isdigit((unsigned char)rest.p[0])) {
+		/* Exim only refuses a letter as the 6th character ("$acl_m-x" is an unset variable). */
+		if (rest.len == 0 || !isalpha((unsigned char)rest.p[0])) {
 			for (xp_aclvar *v = env->aclvars; v; v = v->next)
 				if (sv_eq(v->name, name)) {
 					xbuf_putsv(out, v->value);
