@@ -51,6 +51,8 @@ int main(int argc, char **argv)
 	case MODE_BT:
 	case MODE_BVA:
 		return conf_load_for(&cl) ? bt_main(&cl) : 1;
+	case MODE_BF:
+		return conf_load_for(&cl) ? bf_main(&cl) : 1;
 	case MODE_BPL:
 		return conf_load_for(&cl) ? bp_main(&cl) : 1;
 	case MODE_NONE:
