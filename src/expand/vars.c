@@ -20,6 +20,7 @@
 #include "expand/xp_internal.h"
 #include "lib/initial_cwd.h"
 #include "lib/timefmt.h"
+#include "search/search.h"
 
 static void put_decoded(xp_env *env, sv t, xbuf *out);
 
@@ -172,6 +173,9 @@ static void fs_space(const char *dir, bool inodes, xbuf *out)
 GETTER(v_spool_space) { fs_space(conf_main_string("spool_directory") ?: "/var/spool", false, out); }
 GETTER(v_spool_inodes) { fs_space(conf_main_string("spool_directory") ?: "/var/spool", true, out); }
 GETTER(v_log_space) { fs_space("/var/log", false, out); }
+/* Set by the last DNS-based lookup (dnsdb), kept across other lookups and expansions as in
+ * Exim 4.96: "yes", "no", or empty (none yet, or dnssec_never). */
+GETTER(v_lookup_dnssec_authenticated) { xbuf_puts(out, search_dnssec_authenticated()); }
 GETTER(v_log_inodes) { fs_space("/var/log", true, out); }
 GETTER(v_value) { xbuf_putsv(out, env->value); }
 GETTER(v_item) { xbuf_putsv(out, env->item); }
@@ -328,7 +332,7 @@ static xp_var_def builtin[] = {
 	EMPTY("local_part_prefix"), EMPTY("local_part_prefix_v"), EMPTY("local_part_suffix"),
 	EMPTY("local_part_suffix_v"), EMPTY("local_scan_data"), FIXED("local_user_gid", "4294967295"),
 	FIXED("local_user_uid", "4294967295"), FIXED("localhost_number", "0"), FN("log_inodes", v_log_inodes),
-	FN("log_space", v_log_space), EMPTY("lookup_dnssec_authenticated"), EMPTY("mailstore_basename"),
+	FN("log_space", v_log_space), FN("lookup_dnssec_authenticated", v_lookup_dnssec_authenticated), EMPTY("mailstore_basename"),
 	EMPTY("malware_name"), FN("max_received_linelength", v_message_number), FIXED("message_age", "0"),
 	FN("message_body", v_message_body), FN("message_body_end", v_message_body_end),
 	FN("message_body_size", v_message_number), EMPTY("message_exim_id"),

@@ -351,6 +351,18 @@ static int find_partial(find_state *st, sv key, xbuf *result)
 	return rc;
 }
 
+static char dnssec_authenticated[4];
+
+void search_set_dnssec_authenticated(const char *value)
+{
+	snprintf(dnssec_authenticated, sizeof dnssec_authenticated, "%s", value ? value : "");
+}
+
+const char *search_dnssec_authenticated(void)
+{
+	return dnssec_authenticated;
+}
+
 void search_log_warning(const char *msg)
 {
 	if (search_log_hook)

@@ -104,6 +104,13 @@ extern void (*search_log_hook)(const char *msg);
 /* Send a lookup warning where search_log_hook says (main+panic log by default). */
 void search_log_warning(const char *msg);
 
+/* $lookup_dnssec_authenticated: a DNS-based lookup (dnsdb) calls the setter after each query
+ * with "yes" (the answer had the AD bit), "no", or NULL/"" (dnssec_never); the value stays until
+ * the next such lookup, as in Exim 4.96 (other lookup types leave it alone). The getter never
+ * returns NULL. */
+void search_set_dnssec_authenticated(const char *value);
+const char *search_dnssec_authenticated(void);
+
 /* After a successful search_find that matched through partial matching, the wild and fixed
  * parts of the key ($1 and $2 in domain lists); both empty otherwise. Valid until the next
  * search_find. */

@@ -98,6 +98,27 @@ static void test_providers_and_registry(void)
 	CHECK_STR(ex("${if def:postern_test_var{y}{n}}"), "y");
 	xp_env_set_aclvar(&env, SV_LIT("acl_m_count"), SV_LIT("3"));
 	CHECK_STR(ex("$acl_m_count/$acl_c0/${if def:acl_m_count{set}}"), "3//set");
+	/* A registered table is searched before the built-in one, so a later layer can give a
+	 * built-in name (empty by default) its real value. */
+	CHECK_STR(ex("[$sender_host_name]"), "[]");
+	static const xp_var_def later[] = { { "sender_host_name", NULL, "host.example" } };
+	xp_var_register(later, 1);
+	CHECK_STR(ex("[$sender_host_name]"), "[host.example]");
+}
+
+/* $lookup_dnssec_authenticated: what the last DNS-based lookup reported; other expansions and
+ * lookups leave it alone, a dnssec_never lookup clears it. */
+static void test_lookup_dnssec_authenticated(void)
+{
+	fresh();
+	CHECK_STR(ex("[$lookup_dnssec_authenticated]"), "[]");
+	search_set_dnssec_authenticated("yes");
+	CHECK_STR(ex("[$lookup_dnssec_authenticated]"), "[yes]");
+	CHECK_STR(ex("${if eq{$lookup_dnssec_authenticated}{yes}{Y}{N}}"), "Y");
+	search_set_dnssec_authenticated("no");
+	CHECK_STR(ex("[${lookup_dnssec_authenticated}]"), "[no]");
+	search_set_dnssec_authenticated(NULL);
+	CHECK_STR(ex("[$lookup_dnssec_authenticated]"), "[]");
 }
 
 static void test_taint(void)
@@ -346,6 +367,7 @@ int main(void)
 	clearenv();
 	RUN(test_compile_once);
 	RUN(test_providers_and_registry);
+	RUN(test_lookup_dnssec_authenticated);
 	RUN(test_taint);
 	RUN(test_quoter_through_concatenation);
 	RUN(test_forbid);
