@@ -361,6 +361,49 @@ static void test_readsocket(void)
 	CHECK_STR(ex(e), "fallback");
 }
 
+/* cache=yes: an identical request is answered from the cache; a request without it drops the
+ * answers cached for that socket. The server numbers its answers, so a reconnection shows. */
+static void test_readsocket_cache(void)
+{
+	fresh();
+	char path[] = "/tmp/postern-xp-sock-XXXXXX";
+	int tfd = mkstemp(path);
+	close(tfd);
+	unlink(path);
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	CHECK(bind(ls, (struct sockaddr *)&sa, sizeof sa) == 0);
+	listen(ls, 8);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 1; i <= 5; i++) {
+			int c = accept(ls, NULL, NULL);
+			char buf[64];
+			ssize_t n = read(c, buf, sizeof buf);
+			char reply[96];
+			int len = snprintf(reply, sizeof reply, "%d:%.*s\n", i, n > 0 ? (int)n : 0, buf);
+			(void)!write(c, reply, (size_t)len);
+			close(c);
+		}
+		_exit(0);
+	}
+	close(ls);
+	const char *q = arena_printf(pool_scratch, "${readsocket{%s}{a}{1s:cache=yes}{}}", path);
+	CHECK_STR(ex(q), "1:a");
+	CHECK_STR(ex(q), "1:a"); /* from the cache */
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{1s:cache=yes}{}}", path)), "2:b");
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{cache=yes}{|}}", path)), "2:b|");
+	/* Without cache=yes: a fresh answer, and the cached ones for this socket are dropped. */
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{a}{1s}{}}", path)), "3:a");
+	CHECK_STR(ex(q), "4:a");
+	CHECK_STR(ex(q), "4:a");
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{1s:cache=yes}{}}", path)), "5:b");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -378,6 +421,7 @@ int main(void)
 	RUN(test_message);
 	RUN(test_expand_bool);
 	RUN(test_readsocket);
+	RUN(test_readsocket_cache);
 	xp_env_release(&env);
 	return unit_report("test_expand_engine");
 }
