@@ -393,7 +393,7 @@ static void test_readsocket_cache(void)
 	CHECK_STR(ex(q), "1:a");
 	CHECK_STR(ex(q), "1:a"); /* from the cache */
 	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{1s:cache=yes}{}}", path)), "2:b");
-	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{cache=yes}{|}}", path)), "2:b|");
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{5s:cache=yes}{|}}", path)), "2:b|");
 	/* Without cache=yes: a fresh answer, and the cached ones for this socket are dropped. */
 	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{a}{1s}{}}", path)), "3:a");
 	CHECK_STR(ex(q), "4:a");
