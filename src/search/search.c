@@ -139,6 +139,10 @@ static open_handle *open_cached(const lookup_info *li, const char *file, xbuf *e
 	void *hd = li->open(file, err);
 	if (!hd)
 		return NULL;
+	if (li->check && !li->check(hd, file, 0, NULL, NULL, err)) {
+		li->close(hd);
+		return NULL;
+	}
 	open_handle *h = calloc(1, sizeof *h);
 	if (!h)
 		abort();

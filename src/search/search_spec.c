@@ -5,6 +5,8 @@
 #include "conf/conf.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,51 @@ const lookup_quote_only *search_quote_only(sv name)
 		if (sv_eq_cstr(name, lookup_quote_only_table[i].name))
 			return &lookup_quote_only_table[i];
 	return NULL;
+}
+
+static bool uid_listed(const uid_t *list, uid_t id)
+{
+	for (uid_t i = 1; i <= list[0]; i++)
+		if (list[i] == id)
+			return true;
+	return false;
+}
+
+static bool gid_listed(const gid_t *list, gid_t id)
+{
+	for (gid_t i = 1; i <= list[0]; i++)
+		if (list[i] == id)
+			return true;
+	return false;
+}
+
+bool search_check_file(int fd, const char *filename, unsigned s_type, int modemask, const uid_t *owners,
+	const gid_t *owngroups, const char *type, xbuf *errmsg)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		xbuf_printf(errmsg, "%s: stat failed (%s lookup): %s", filename, type, strerror(errno));
+		return false;
+	}
+	if ((st.st_mode & S_IFMT) != s_type) {
+		xbuf_printf(errmsg, "%s is not a %s (%s lookup)", filename,
+			s_type == S_IFDIR ? "directory" : "regular file", type);
+		return false;
+	}
+	if ((int)st.st_mode & modemask) {
+		xbuf_printf(errmsg, "%s (%s lookup): file mode %.4o should not contain %.4o", filename, type,
+			(unsigned)st.st_mode & 07777, (unsigned)(st.st_mode & (unsigned)modemask));
+		return false;
+	}
+	if (owners && !uid_listed(owners, st.st_uid)) {
+		xbuf_printf(errmsg, "%s (%s lookup): file has wrong owner", filename, type);
+		return false;
+	}
+	if (owngroups && !gid_listed(owngroups, st.st_gid)) {
+		xbuf_printf(errmsg, "%s (%s lookup): file has wrong group", filename, type);
+		return false;
+	}
+	return true;
 }
 
 unsigned search_quoter_id(const lookup_info *li)

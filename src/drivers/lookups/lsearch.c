@@ -73,13 +73,13 @@ static int nwildlsearch_find(void *handle, const char *filename, sv key, xbuf *r
 
 const lookup_info lookup_lsearch = {
 	.name = "lsearch", .type = LOOKUP_SINGLEKEY,
-	.open = lsearch_open, .find = lsearch_find, .close = lsearch_close,
+	.open = lsearch_open, .check = lsearch_check, .find = lsearch_find, .close = lsearch_close,
 };
 const lookup_info lookup_wildlsearch = {
 	.name = "wildlsearch", .type = LOOKUP_SINGLEKEY,
-	.open = lsearch_open, .find = wildlsearch_find, .close = lsearch_close,
+	.open = lsearch_open, .check = lsearch_check, .find = wildlsearch_find, .close = lsearch_close,
 };
 const lookup_info lookup_nwildlsearch = {
 	.name = "nwildlsearch", .type = LOOKUP_SINGLEKEY,
-	.open = lsearch_open, .find = nwildlsearch_find, .close = lsearch_close,
+	.open = lsearch_open, .check = lsearch_check, .find = nwildlsearch_find, .close = lsearch_close,
 };

@@ -1,6 +1,9 @@
 /* search_find itself: type-spec parsing and its errors, partial matching order, "*" and "*@"
  * defaults, ret=key, caching and search_tidyup, taint rules, -bV line. Expected values were
  * taken from Exim 4.96 runs of the same lookups. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "../unit.h"
 #include "lookup_test.h"
 
@@ -274,6 +277,41 @@ static void test_handle_cache(void)
 	CHECK(fds < 25 + 10);
 }
 
+/* The open-time file checks behind lookup_info.check (Exim's modemask/owners/owngroups). */
+static const char *file_check(const char *path, unsigned type, int modemask, const uid_t *owners,
+	const gid_t *groups)
+{
+	static char o[512];
+	int fd = open(path, O_RDONLY);
+	xbuf err;
+	xbuf_init(&err, NULL);
+	bool ok = fd >= 0 && search_check_file(fd, "F", type, modemask, owners, groups, "lsearch", &err);
+	snprintf(o, sizeof o, "%s", ok ? "ok" : xbuf_cstr(&err));
+	if (fd >= 0)
+		close(fd);
+	xbuf_free(&err);
+	return o;
+}
+
+static void test_file_checks(void)
+{
+	const char *f = lt_write("checked.txt", "a: b\n");
+	CHECK(chmod(f, 0664) == 0);
+	CHECK_STR(file_check(f, S_IFREG, 0, NULL, NULL), "ok");
+	CHECK_STR(file_check(f, S_IFREG, 0002, NULL, NULL), "ok");
+	CHECK_STR(file_check(f, S_IFREG, 0022, NULL, NULL), "F (lsearch lookup): file mode 0664 should not contain 0020");
+	CHECK_STR(file_check(f, S_IFDIR, 0, NULL, NULL), "F is not a directory (lsearch lookup)");
+	CHECK_STR(file_check("/", S_IFREG, 0, NULL, NULL), "F is not a regular file (lsearch lookup)");
+	uid_t me[] = { 2, 12345, getuid() }, other[] = { 1, getuid() + 1 };
+	gid_t mine[] = { 1, getgid() }, others[] = { 1, getgid() + 1 };
+	CHECK_STR(file_check(f, S_IFREG, 0, me, mine), "ok");
+	CHECK_STR(file_check(f, S_IFREG, 0, other, NULL), "F (lsearch lookup): file has wrong owner");
+	CHECK_STR(file_check(f, S_IFREG, 0, NULL, others), "F (lsearch lookup): file has wrong group");
+	/* search_find runs the type check at open, as Exim's lookups do. */
+	CHECK_STR(lt_lookup("lsearch", "/dev/null", "a"), "DEFER: /dev/null is not a regular file (lsearch lookup)");
+	CHECK_STR(lt_lookup("iplsearch", "/", "1.2.3.4"), "DEFER: / is not a regular file (lsearch lookup)");
+}
+
 int main(void)
 {
 	lt_init();
@@ -285,6 +323,7 @@ int main(void)
 	RUN(test_taint);
 	RUN(test_registry);
 	RUN(test_handle_cache);
+	RUN(test_file_checks);
 	search_tidyup();
 	return unit_report("test_search_core");
 }
