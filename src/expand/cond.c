@@ -364,13 +364,25 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 				break;
 			case C_ACL: {
 				const xp_hooks *h = env->hooks;
-				if (h && h->acl) {
+				if (h && h->acl_cond) {
+					/* Exim: accept is true, deny false, the message is $value in both. */
+					xbuf o;
+					xbuf_init(&o, env->a);
+					bool accepted = false;
+					rc = h->acl_cond(h->ctx, a[0], a + 1, c->nargs - 1, &accepted, &o, err);
+					if (rc != XP_OK)
+						return XP_ERROR;
+					*result = accepted;
+					env->value = xbuf_sv(&o);
+				} else if (h && h->acl) {
 					xbuf o;
 					xbuf_init(&o, env->a);
 					rc = h->acl(h->ctx, a[0], a + 1, c->nargs - 1, &o, err);
 					if (rc == XP_ERROR)
 						return rc;
 					*result = rc == XP_OK;
+					if (rc == XP_OK)
+						env->value = xbuf_sv(&o);
 					rc = XP_OK;
 				} else {
 					xp_err(err, "ERROR from acl \"" SV_FMT "\"", SV_ARG(a[0]));

@@ -259,6 +259,19 @@ static int acl_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *o, xbuf
 	return XP_OK;
 }
 
+/* An acl_cond hook: "ok" accepts, "no" denies (both with a message), "later" defers. */
+static int acl_cond_hook(void *ctx, sv name, const sv *args, int nargs, bool *accepted, xbuf *o, xbuf *e)
+{
+	(void)ctx;
+	if (sv_eq_cstr(name, "later")) {
+		xbuf_puts(e, "DEFER from acl \"later\"");
+		return XP_ERROR;
+	}
+	*accepted = sv_eq_cstr(name, "ok");
+	xbuf_printf(o, "msg %d %s", nargs, nargs ? sv_dup(pool_scratch, args[0]) : "-");
+	return XP_OK;
+}
+
 static void test_hooks(void)
 {
 	fresh();
@@ -268,6 +281,15 @@ static void test_hooks(void)
 	CHECK_STR(ex("${acl{check}{x}{y}}"), "check(2:x)");
 	CHECK_STR(ex("${if acl{{check}}{yes}{no}}"), "yes");
 	CHECK_STR(ex("${if acl{{deny}}{yes}{no}}"), "no");
+	CHECK_STR(ex("${if acl{{check}{a}}{yes:$value}{no}}"), "yes:check(1:a)");
+	/* With acl_cond, deny is false and its message is $value too (Exim 4.96). */
+	xp_hooks hc = { .acl = acl_hook, .acl_cond = acl_cond_hook };
+	env.hooks = &hc;
+	CHECK_STR(ex("${if acl{{ok}{a}}{Y:$value}{N:$value}}"), "Y:msg 1 a");
+	CHECK_STR(ex("${if acl{{no}{b}{c}}{Y:$value}{N:$value}}"), "N:msg 2 b");
+	CHECK_STR(ex("${if acl{{later}}{Y}{N}}"), "Failed: DEFER from acl \"later\"");
+	CHECK_STR(ex("${if !acl{{no}}{Y}{N}}"), "Y");
+	env.hooks = &h;
 	CHECK_STR(ex("${perl{f}}"), "Failed: A setting of perl_startup is needed when using the Perl interpreter");
 	CHECK_STR(ex("${dlfunc{a}{b}}"), "Failed: \"${dlfunc\" encountered, but this facility is not included in this binary");
 	CHECK_STR(ex("${if radius{x}}"), "Failed: support for \"radius\" not compiled");
