@@ -161,12 +161,12 @@ static int eval_error(const xp_node *n, xp_env *env, xbuf *err)
 		long long num;
 		if (!conditional && n->argflags && (n->argflags[i] & 2) && !xp_number(xbuf_sv(&tmp), &num, "", err))
 			return XP_ERROR;
-		if (!conditional && n->argflags && (n->argflags[i] & 8) && !tmp.len) {
+		if (!conditional && n->argflags && (n->argflags[i] & 8) && !sv_trim(xbuf_sv(&tmp)).len) {
 			xp_err(err, "first argument of \"extract\" must not be empty");
 			return XP_ERROR;
 		}
 		if (!conditional && n->argflags && (n->argflags[i] & 4)) {
-			if (!tmp.len) {
+			if (!sv_trim(xbuf_sv(&tmp)).len) {
 				xp_err(err, "first argument of \"listextract\" must not be empty");
 				return XP_ERROR;
 			}

@@ -524,10 +524,9 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth);
 		if (ok)
 			xp_p_pending_flag(p, PEND_LISTINDEX);
-		if (ok && literal_text(n->args[0], &first) && !first.len) {
-			xp_p_fail(p, "first argument of \"listextract\" must not be empty");
-			ok = false;
-		} else if (ok && literal_text(n->args[0], &first) && !xp_is_extract_number(first)) {
+		/* An empty index is only an error when the item is evaluated (Exim skips it quietly in
+		 * an untaken branch), so that check is left to item_listextract. */
+		if (ok && literal_text(n->args[0], &first) && sv_trim(first).len && !xp_is_extract_number(first)) {
 			xp_p_fail(p, "first argument of \"listextract\" must be numeric");
 			ok = false;
 		}
