@@ -19,6 +19,8 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 		*out = 0;
 		return true;
 	}
+	/* Exim's messages quote the text from its first non-blank to the very end. */
+	sv shown = sv_make(t.p, (size_t)(text.p + text.len - t.p));
 	size_t i = 0;
 	bool neg = false;
 	if (t.p[0] == '-' || t.p[0] == '+') {
@@ -26,7 +28,7 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 		i++;
 	}
 	if (i >= t.len || !isdigit((unsigned char)t.p[i])) {
-		xp_err(err, "integer expected but \"" SV_FMT "\" found", SV_ARG(t));
+		xp_err(err, "integer expected but \"" SV_FMT "\" found", SV_ARG(shown));
 		return false;
 	}
 	unsigned long long v = 0, limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
@@ -42,7 +44,7 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 		int m = tolower((unsigned char)t.p[i]);
 		unsigned long long mult = m == 'k' ? 1024ULL : m == 'm' ? 1024ULL * 1024 : m == 'g' ? 1024ULL * 1024 * 1024 : 0;
 		if (!mult || i + 1 != t.len) {
-			xp_err(err, "invalid integer \"" SV_FMT "\"", SV_ARG(t));
+			xp_err(err, "invalid integer \"" SV_FMT "\"", SV_ARG(shown));
 			return false;
 		}
 		if (v > limit / mult)
@@ -51,7 +53,7 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 			v *= mult;
 	}
 	if (overflow) {
-		xp_err(err, "absolute value of integer \"" SV_FMT "\" is too large (overflow)", SV_ARG(t));
+		xp_err(err, "absolute value of integer \"" SV_FMT "\" is too large (overflow)", SV_ARG(shown));
 		return false;
 	}
 	(void)what;
