@@ -6,13 +6,13 @@
 #include "lib/list.h"
 
 /* Append an element to a result list as Exim builds them: separators inside the element are
- * doubled, and an empty element after the first is written as a space so that it does not turn
- * into a doubled separator. */
+ * doubled, and after the first element a space follows the separator when the element is empty
+ * or starts with the separator, so the two cannot read as one doubled separator. */
 static void list_add(xbuf *out, bool *first, int sep, sv item)
 {
 	if (!*first) {
 		xbuf_putc(out, (char)sep);
-		if (!item.len)
+		if (!item.len || item.p[0] == sep)
 			xbuf_putc(out, ' ');
 	}
 	*first = false;
