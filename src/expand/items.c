@@ -269,7 +269,9 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 	sv vals[5] = { SV_NULL, SV_NULL, SV_NULL, SV_NULL, SV_NULL };
 	int rc;
 	if (skip) {
-		/* A skipped ${extract} is only read: its groups expand parse-only. */
+		/* A skipped ${extract} is only read: its groups expand parse-only. (If even the loose
+		 * reading failed, the error node ending the program says "missing '}' closing
+		 * extract", as Exim does when skipping.) */
 		xbuf junk;
 		xbuf_init(&junk, env->a);
 		for (int i = 0; i < n->nargs; i++)
