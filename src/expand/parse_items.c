@@ -324,10 +324,10 @@ static bool parse_extract_loose(xp_parser *p, xp_node *n, sv name, int depth)
  * one. Failures inside an argument keep their own message. */
 static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 {
-	size_t pending = p->npending;
+	extract_shape_error = false;
 	if (parse_extract_loose(p, n, name, depth))
 		return true;
-	if (p->npending >= pending && n->nargs && p->errmsg && extract_shape_error) {
+	if (n->nargs && p->errmsg && extract_shape_error) {
 		n->yn_error = p->errmsg;
 		p->errmsg = arena_strdup(p->a, "missing '}' closing extract");
 	}
