@@ -747,6 +747,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	}
 	proxy_start(s);
 	host_lookup(s);
+	sess_ratelimit_start(s);
 	if (conf_main.smtp_active_hostname) {
 		const char *h = sess_expand(s, conf_main.smtp_active_hostname);
 		if (h && *h) {

@@ -304,6 +304,7 @@ static void mail_auth_param(smtp_session *s, sv value)
 
 sess_next sess_mail(smtp_session *s)
 {
+	sess_ratelimit_mail(s);
 	if (!s->helo_seen && s->mode != SMTP_MODE_BATCH && sess_host_in(s, conf_main.hosts_require_helo)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
 		return sess_syntax_error(s, 503, "MAIL before HELO", "HELO or EHLO required");
@@ -415,6 +416,7 @@ sess_next sess_mail(smtp_session *s)
 sess_next sess_rcpt(smtp_session *s)
 {
 	if (!s->mail_given) return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
+	sess_ratelimit_rcpt(s);
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "RCPT must have an address operand", "RCPT must have an address operand");
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);

@@ -23,6 +23,13 @@ enum {
 /* What the loop should do after a command. */
 typedef enum sess_next { SESS_CONTINUE, SESS_QUIT, SESS_DROP } sess_next;
 
+/* smtp_ratelimit_mail / smtp_ratelimit_rcpt in force for this connection (session_ratelimit.c). */
+typedef struct sess_rlimit {
+	bool on;
+	long threshold, count;
+	double initial, factor, max, next;   /* seconds */
+} sess_rlimit;
+
 typedef struct smtp_session {
 	const smtp_conn_params *p;
 	smtp_mode mode;
@@ -57,7 +64,8 @@ typedef struct smtp_session {
 	message *msg;                /* NULL: no MAIL yet */
 	bool mail_given;
 	bool mail_discarded;          /* the MAIL ACL said discard */
-	const acl_header *acl_headers_applied; /* the last ACL-added header put into the message */
+	const acl_header *acl_headers_applied;
+	sess_rlimit rl_mail, rl_rcpt;      /* smtp_ratelimit_*: delays for MAIL and RCPT */ /* the last ACL-added header put into the message */
 	int messages_accepted;       /* for smtp_accept_max_per_connection */
 	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
 	const char *notquit_reason;  /* $smtp_notquit_reason: why the connection ended without QUIT */
@@ -181,6 +189,10 @@ sess_next sess_mail(smtp_session *s);
 sess_next sess_rcpt(smtp_session *s);
 sess_next sess_vrfy_expn(smtp_session *s, bool expn);
 sess_next sess_etrn(smtp_session *s);
+/* smtp_ratelimit_*: decide at connection start; wait before a MAIL / RCPT when over the limit. */
+void sess_ratelimit_start(smtp_session *s);
+void sess_ratelimit_mail(smtp_session *s);
+void sess_ratelimit_rcpt(smtp_session *s);
 /* After the ETRN ACL accepted: run smtp_etrn_command for arg (session_etrn.c). */
 sess_next sess_etrn_command(smtp_session *s, sv arg);
 sess_next sess_help(smtp_session *s);

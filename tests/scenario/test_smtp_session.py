@@ -545,3 +545,60 @@ def test_submission_sender_retain_like_exim(postern_bin, tmp_path, rcpt):
     """control = submission/sender_retain keeps the client's Sender: (and envelope sender);
     without it the Sender: is replaced by the authenticated one, as in Exim."""
     assert submission_headers(postern_bin, tmp_path, rcpt) == submission_headers("/usr/sbin/exim4", tmp_path, rcpt)
+
+
+RATELIMIT_CONF = """spool_directory = {d}/spool
+exim_user = root
+exim_group = root
+primary_hostname = mail.example.com
+tls_advertise_hosts =
+acl_smtp_rcpt = accept
+smtp_ratelimit_hosts = *
+smtp_ratelimit_mail = 1,0.1s,2,1s
+smtp_ratelimit_rcpt = 1,0.1s,3,1s
+"""
+
+RATELIMIT_STEPS = [   # command, expected wait before its reply (seconds)
+    ("EHLO x", 0), ("MAIL FROM:<a@b>", 0), ("RSET", 0), ("MAIL FROM:<a@b>", 0.1), ("RSET", 0),
+    ("MAIL FROM:<a@b>", 0.2), ("RSET", 0), ("MAIL FROM:<a@b>", 0.4), ("RCPT TO:<c@d>", 0),
+    ("RCPT TO:<c@d>", 0.1), ("RCPT TO:<c@d>", 0.3), ("RSET", 0), ("MAIL FROM:<a@b>", 0.8),
+    ("RCPT TO:<c@d>", 0), ("RCPT TO:<c@d>", 0.1),
+]
+
+
+def ratelimit_waits(binary, tmp_path):
+    d = tmp_path / pathlib.Path(binary).name
+    (d / "spool").mkdir(parents=True)
+    (d / "rl.conf").write_text(RATELIMIT_CONF.format(d=d))
+    p = subprocess.Popen([binary, "-C", str(d / "rl.conf"), "-bh", "1.2.3.4"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def reply():
+        while True:
+            line = p.stdout.readline().decode()
+            if not line or (line[:3].isdigit() and line[3:4] != "-"):
+                return line
+    assert reply().startswith("220")   # banner
+    waits = []
+    for cmd, _ in RATELIMIT_STEPS:
+        p.stdin.write((cmd + "\r\n").encode())
+        p.stdin.flush()
+        t = time.time()
+        reply()
+        waits.append(time.time() - t)
+    p.stdin.close()
+    p.wait(timeout=10)
+    return waits
+
+
+@pytest.mark.parametrize("which", ["postern", "exim"])
+def test_smtp_ratelimit_delays(postern_bin, tmp_path, which):
+    """smtp_ratelimit_mail/rcpt: MAILs of the connection and RCPTs of a message beyond the
+    threshold wait initial * factor^n, capped; the RCPT delay restarts with each message. The
+    same steps run against Exim 4.96 (the values were taken from it)."""
+    binary = postern_bin if which == "postern" else "/usr/sbin/exim4"
+    if which == "exim" and (not os.path.exists(binary) or os.geteuid() != 0):
+        pytest.skip("needs Debian's Exim 4.96 and root")
+    waits = ratelimit_waits(binary, tmp_path)
+    for (cmd, want), got in zip(RATELIMIT_STEPS, waits):
+        assert want - 0.02 <= got <= want + 0.15, (cmd, want, got)
