@@ -1,4 +1,4 @@
-/* Fuzz the MIME ACL walker (src/core/acl_mime.c): any bytes as a message. An inline MIME ACL
+/* Fuzz the MIME ACL (src/core/acl_mime.c over the src/mail/mime.c walk): any bytes as a message. An inline MIME ACL
  * reads every $mime_* variable and matches the decoded part, so header and parameter parsing,
  * boundary splitting, base64 / quoted-printable decoding and message/rfc822 recursion all run.
  *
