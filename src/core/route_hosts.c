@@ -1,0 +1,206 @@
+/* Host lists of remote routes: finding addresses (byname / bydns), ignore_target_hosts, the
+ * "is this host me?" check and the router's self option (Exim 4.96 "Generic options for
+ * routers": self; the manualroute and dnslookup chapters). */
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conf/conf.h"
+#include "core/addr.h"
+#include "core/dns.h"
+#include "lib/ip.h"
+#include "lib/log.h"
+#include "search/match.h"
+#include "search/search.h"
+
+bool route_ip_is_local(sv text)
+{
+	ip_addr ip;
+	if (!ip_parse(text, &ip))
+		return false;
+	if (ip.family == 4 && ip.b[0] == 127)
+		return true;
+	struct ifaddrs *ifs;
+	if (getifaddrs(&ifs) != 0)
+		return false;
+	bool found = false;
+	for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && ip.family == 4)
+			found = memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip.b, 4) == 0;
+		else if (i->ifa_addr->sa_family == AF_INET6 && ip.family == 6)
+			found = memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, ip.b, 16) == 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* The addresses getaddrinfo() gives for a name (/etc/hosts, then whatever NSS says), IPv6 first
+ * as Exim lists them. DNS_SUCCEED, DNS_NOMATCH or DNS_AGAIN. */
+static dns_rc byname(arena *a, sv host, sv **addrs, size_t *n)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	char *name = sv_dup(a, host);
+	int rc = getaddrinfo(name, NULL, &hints, &res);
+	if (rc != 0)
+		return rc == EAI_AGAIN ? DNS_AGAIN : DNS_NOMATCH;
+	size_t count = 0;
+	for (struct addrinfo *i = res; i; i = i->ai_next)
+		count++;
+	*addrs = arena_calloc(a, count ? count : 1, sizeof(sv));
+	*n = 0;
+	for (int fam = 6; fam >= 4; fam -= 2)
+		for (struct addrinfo *i = res; i; i = i->ai_next) {
+			ip_addr ip = { 0 };
+			if (fam == 6 && i->ai_family == AF_INET6) {
+				ip.family = 6;
+				memcpy(ip.b, &((struct sockaddr_in6 *)i->ai_addr)->sin6_addr, 16);
+			} else if (fam == 4 && i->ai_family == AF_INET) {
+				ip.family = 4;
+				memcpy(ip.b, &((struct sockaddr_in *)i->ai_addr)->sin_addr, 4);
+			} else {
+				continue;
+			}
+			xbuf t;
+			xbuf_init(&t, a);
+			ip_format(&ip, &t);
+			bool dup = false;
+			for (size_t k = 0; k < *n; k++)
+				dup = dup || sv_eq((*addrs)[k], xbuf_sv(&t));
+			if (!dup)
+				(*addrs)[(*n)++] = xbuf_sv(&t);
+		}
+	freeaddrinfo(res);
+	return *n ? DNS_SUCCEED : DNS_NOMATCH;
+}
+
+route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, bool ignore_missing, sv *failed_host)
+{
+	route_host **pp = list;
+	route_rc result = ROUTE_OK;
+	while (*pp) {
+		route_host *h = *pp;
+		ip_addr ip;
+		if (h->address.len || ip_parse(h->name, &ip)) {
+			if (!h->address.len)
+				h->address = h->name;
+			pp = &h->next;
+			continue;
+		}
+		sv *addrs = NULL;
+		size_t n = 0;
+		dns_rc rc;
+		if (how == ROUTE_LOOKUP_BYNAME) {
+			rc = byname(a, h->name, &addrs, &n);
+		} else {
+			rc = dns_host_addresses(a, h->name, &addrs, &n);
+			if (how == ROUTE_LOOKUP_DEFAULT && (rc == DNS_NOMATCH || rc == DNS_NODATA || rc == DNS_FAIL))
+				rc = byname(a, h->name, &addrs, &n);
+		}
+		if (rc != DNS_SUCCEED) {
+			if (ignore_missing && rc != DNS_AGAIN) {
+				*pp = h->next; /* dropped, as host_find_failed = ignore does */
+				continue;
+			}
+			*failed_host = h->name;
+			return rc == DNS_AGAIN ? ROUTE_DEFER : ROUTE_FAIL;
+		}
+		/* One entry per address, in the order found. */
+		route_host *last = h;
+		h->address = addrs[0];
+		for (size_t i = 1; i < n; i++) {
+			route_host *x = arena_alloc(a, sizeof *x);
+			*x = *h;
+			x->address = addrs[i];
+			x->next = last->next;
+			last->next = x;
+			last = x;
+		}
+		pp = &last->next;
+	}
+	return result;
+}
+
+bool route_hosts_ignore(route_host **list, sv ignore, xp_env *env)
+{
+	if (ignore.len) {
+		for (route_host **pp = list; *pp;) {
+			xbuf err;
+			xbuf_init(&err, env->a);
+			if ((*pp)->address.len &&
+				match_isinlist((*pp)->address, ignore, 0, MATCH_HOST, false, NULL, &err) == SEARCH_OK)
+				*pp = (*pp)->next;
+			else
+				pp = &(*pp)->next;
+		}
+	}
+	return *list != NULL;
+}
+
+static bool host_is_local(const route_host *h)
+{
+	if (route_ip_is_local(h->address))
+		return true;
+	const char *treat = conf_main_string("hosts_treat_as_local");
+	if (!treat || !*treat)
+		return false;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	return match_isinlist(h->name, sv_cstr(treat), 0, MATCH_DOMAIN, true, NULL, &err) == SEARCH_OK;
+}
+
+bool route_hosts_local_check(route_host **list)
+{
+	for (route_host **pp = list; *pp; pp = &(*pp)->next) {
+		if (!host_is_local(*pp))
+			continue;
+		if (pp == list)
+			return true;
+		/* A less preferred MX (or a later host) than one that is us: drop it and those after. */
+		int pref = (*pp)->mx;
+		route_host **cut = list;
+		while (*cut && *cut != *pp && (pref < 0 || (*cut)->mx < pref))
+			cut = &(*cut)->next;
+		*cut = NULL;
+		return *list == NULL;
+	}
+	return false;
+}
+
+route_rc route_self_action(route_ctx *c, const driver_instance *r, address_item *a, sv hostname)
+{
+	const char *self = route_opt_str(r, "self");
+	if (!self)
+		self = "freeze";
+	const char *what = "remote host address is the local host";
+	if (strcmp(self, "send") == 0)
+		return ROUTE_OK;
+	if (strcmp(self, "pass") == 0)
+		return ROUTE_PASS;
+	if (strcmp(self, "fail") == 0) {
+		a->message = sv_cstr(what);
+		return ROUTE_FAIL;
+	}
+	if (strncmp(self, "reroute:", 8) == 0) {
+		const char *dom = self + 8;
+		if (strncmp(dom, "rewrite:", 8) == 0)
+			dom += 8;
+		xbuf na;
+		xbuf_init(&na, c->a);
+		xbuf_putsv(&na, a->cc_local_part);
+		xbuf_putc(&na, '@');
+		xbuf_puts(&na, dom);
+		address_item *child = route_child_address(c, a, xbuf_sv(&na), ADDR_MAIL);
+		route_queue(c, child);
+		return ROUTE_REROUTED;
+	}
+	if (strcmp(self, "freeze") == 0)
+		log_write(LOG_MAIN, "%s: " SV_FMT " (while routing <" SV_FMT ">)", what, SV_ARG(hostname),
+			SV_ARG(a->address));
+	a->message = sv_cstr(what);
+	return ROUTE_DEFER;
+}

@@ -1,0 +1,153 @@
+/* What an address shows to expansions while it is routed ($local_part, $domain, $address_data,
+ * $home ...) and the generic options every routing driver applies once it accepts an address
+ * (errors_to, headers_add, headers_remove, transport). */
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/conf_dump.h"
+#include "core/addr.h"
+
+static const address_item *top_of(const address_item *a)
+{
+	while (a->parent)
+		a = a->parent;
+	return a;
+}
+
+static bool put(xbuf *out, sv v)
+{
+	if (v.p)
+		xbuf_putsv(out, v);
+	return true;
+}
+
+static bool address_var(void *ctx, sv name, xbuf *out)
+{
+	const address_item *a = ctx;
+	if (sv_eq_cstr(name, "local_part"))
+		return put(out, a->local_part);
+	if (sv_eq_cstr(name, "domain"))
+		return put(out, a->domain);
+	if (sv_eq_cstr(name, "local_part_prefix"))
+		return put(out, a->prefix);
+	if (sv_eq_cstr(name, "local_part_prefix_v"))
+		return put(out, a->prefix_v);
+	if (sv_eq_cstr(name, "local_part_suffix"))
+		return put(out, a->suffix);
+	if (sv_eq_cstr(name, "local_part_suffix_v"))
+		return put(out, a->suffix_v);
+	if (sv_eq_cstr(name, "address_data"))
+		return put(out, a->address_data);
+	if (sv_eq_cstr(name, "domain_data"))
+		return put(out, a->domain_data);
+	if (sv_eq_cstr(name, "local_part_data"))
+		return put(out, a->local_part_data);
+	if (sv_eq_cstr(name, "home"))
+		return put(out, a->home);
+	if (sv_eq_cstr(name, "local_user_uid") || sv_eq_cstr(name, "local_user_gid")) {
+		if (a->uid_set)
+			xbuf_printf(out, "%ld", (long)(name.p[11] == 'u' ? (long)a->uid : (long)a->gid));
+		return true;
+	}
+	if (sv_eq_cstr(name, "router_name"))
+		return put(out, a->router ? sv_cstr(a->router->name) : SV_NULL);
+	if (sv_eq_cstr(name, "original_local_part") || sv_eq_cstr(name, "original_domain")) {
+		const address_item *t = top_of(a);
+		if (t == a)
+			return true; /* Exim leaves them empty for a top-level address while routing it */
+		return put(out, name.p[9] == 'l' ? t->cc_local_part : t->domain);
+	}
+	if (sv_eq_cstr(name, "parent_local_part"))
+		return put(out, a->parent ? a->parent->cc_local_part : SV_NULL);
+	if (sv_eq_cstr(name, "parent_domain"))
+		return put(out, a->parent ? a->parent->domain : SV_NULL);
+	return false;
+}
+
+void route_vars_push(xp_env *env, xp_provider *p, const address_item *a)
+{
+	p->get = address_var;
+	p->ctx = (void *)a;
+	xp_env_push_provider(env, p);
+}
+
+static route_rc expand_fail(route_ctx *c, const driver_instance *r, address_item *a, const char *opt,
+	const char *src, const xbuf *err)
+{
+	a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", src, r->name,
+		xbuf_cstr(err)));
+	(void)opt;
+	return ROUTE_DEFER;
+}
+
+route_rc route_generic_props(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env)
+{
+	xbuf err;
+	xbuf_init(&err, c->a);
+	sv v;
+	const char *et = route_opt_str(r, "errors_to");
+	if (et) {
+		int rc = route_expand(env, et, &v, &err);
+		if (rc == XP_ERROR)
+			return expand_fail(c, r, a, "errors_to", et, &err);
+		if (rc == XP_OK)
+			a->errors_address = sv_copy(c->a, v);
+	}
+	const char *ha = route_opt_str(r, "headers_add");
+	if (ha) {
+		/* A list of headers separated by newlines; each item is expanded on its own in 4.96,
+		 * which is equivalent for the common single-expansion case. */
+		int rc = route_expand(env, ha, &v, &err);
+		if (rc == XP_ERROR)
+			return expand_fail(c, r, a, "headers_add", ha, &err);
+		if (rc == XP_OK && v.len) {
+			xbuf b;
+			xbuf_init(&b, c->a);
+			xbuf_putsv(&b, a->headers_add);
+			if (b.len && b.p[b.len - 1] != '\n')
+				xbuf_putc(&b, '\n');
+			xbuf_putsv(&b, v);
+			a->headers_add = xbuf_sv(&b);
+		}
+	}
+	const char *hr = route_opt_str(r, "headers_remove");
+	if (hr) {
+		int rc = route_expand(env, hr, &v, &err);
+		if (rc == XP_ERROR)
+			return expand_fail(c, r, a, "headers_remove", hr, &err);
+		if (rc == XP_OK && v.len) {
+			xbuf b;
+			xbuf_init(&b, c->a);
+			xbuf_putsv(&b, a->headers_remove);
+			if (b.len)
+				xbuf_putc(&b, ':');
+			xbuf_putsv(&b, v);
+			a->headers_remove = xbuf_sv(&b);
+		}
+	}
+	return ROUTE_OK;
+}
+
+route_rc route_set_transport(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env)
+{
+	const char *t = route_opt_str(r, "transport");
+	a->transport = NULL;
+	if (!t)
+		return ROUTE_OK;
+	const char *name = t;
+	if (strchr(t, '$')) {
+		xbuf err;
+		xbuf_init(&err, c->a);
+		sv v;
+		if (route_expand(env, t, &v, &err) != XP_OK)
+			return expand_fail(c, r, a, "transport", t, &err);
+		name = sv_dup(c->a, v);
+	}
+	for (const driver_instance *d = conf_driver_instances("transports"); d; d = d->next)
+		if (strcmp(d->name, name) == 0) {
+			a->transport = d->name;
+			return ROUTE_OK;
+		}
+	a->message = sv_cstr(arena_printf(c->a, "transport \"%s\" not found in %s router", name, r->name));
+	return ROUTE_DEFER;
+}

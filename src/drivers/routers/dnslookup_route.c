@@ -1,0 +1,181 @@
+/* dnslookup router behaviour (Exim 4.96 "The dnslookup router"): SRV (check_srv), then MX,
+ * then address records of the domain itself, through src/core/dns.h; widen_domains,
+ * mx_domains, mx_fail_domains, srv_fail_domains, fail_defer_domains, null MX (RFC 7505), and
+ * the self check. qualify_single / search_parents are resolver search options: our resolver
+ * does not search, so they have no effect. */
+#include <string.h>
+
+#include "core/dns.h"
+#include "drivers/routers/dnslookup.h"
+#include "drivers/routers/route_ops.h"
+#include "lib/ip.h"
+#include "lib/list.h"
+#include "search/match.h"
+#include "search/search.h"
+
+static bool in_option_list(xp_env *env, const char *list, sv domain)
+{
+	if (!list)
+		return false;
+	xbuf err, out;
+	xbuf_init(&err, env->a);
+	xbuf_init(&out, env->a);
+	if (xp_expand(env, sv_cstr(list), &out, &err) != XP_OK)
+		return false;
+	return match_isinlist(domain, xbuf_sv(&out), 0, MATCH_DOMAIN, true, NULL, &err) == SEARCH_OK;
+}
+
+/* Hosts from MX or SRV records, sorted by preference (stable, as the records came). */
+static route_host *hosts_from_records(arena *a, const dns_rr *rrs, int type)
+{
+	route_host *list = NULL;
+	for (const dns_rr *rr = rrs; rr; rr = rr->next) {
+		if (rr->type != type)
+			continue;
+		route_host *h = arena_calloc(a, 1, sizeof *h);
+		h->name = rr->text;
+		h->mx = rr->pref;
+		h->port = type == DNS_T_SRV ? rr->port : -1;
+		route_host **pp = &list;
+		while (*pp && (*pp)->mx <= h->mx)
+			pp = &(*pp)->next;
+		h->next = *pp;
+		*pp = h;
+	}
+	return list;
+}
+
+/* Look up one name: hosts (with addresses) or a DNS outcome. */
+static dns_rc lookup_domain(route_ctx *c, const struct dnslookup_router_options *o, xp_env *env, sv domain,
+	route_host **hosts, bool *null_mx, sv *fail_host)
+{
+	*hosts = NULL;
+	*null_mx = false;
+	dns_answer ans;
+	if (o->check_srv) {
+		xbuf svc, err, name;
+		xbuf_init(&svc, c->a);
+		xbuf_init(&err, c->a);
+		xbuf_init(&name, c->a);
+		if (xp_expand(env, sv_cstr(o->check_srv), &svc, &err) == XP_OK && svc.len) {
+			xbuf_printf(&name, "_" SV_FMT "._tcp." SV_FMT, SV_ARG(xbuf_sv(&svc)), SV_ARG(domain));
+			dns_rc rc = dns_lookup(c->a, xbuf_sv(&name), DNS_T_SRV, &ans);
+			if (rc == DNS_SUCCEED) {
+				*hosts = hosts_from_records(c->a, ans.rrs, DNS_T_SRV);
+				if (*hosts && (*hosts)->name.len == 0)
+					return DNS_NOMATCH; /* "." target: the service is not offered */
+			} else if ((rc == DNS_AGAIN || rc == DNS_FAIL) && !in_option_list(env, o->srv_fail_domains, domain)) {
+				return DNS_AGAIN;
+			}
+		}
+	}
+	if (!*hosts) {
+		dns_rc rc = dns_lookup(c->a, domain, DNS_T_MX, &ans);
+		if (rc == DNS_AGAIN || rc == DNS_FAIL) {
+			if (!in_option_list(env, o->mx_fail_domains, domain))
+				return DNS_AGAIN;
+			rc = DNS_NODATA;
+		}
+		if (rc == DNS_NOMATCH)
+			return DNS_NOMATCH;
+		if (rc == DNS_SUCCEED) {
+			*hosts = hosts_from_records(c->a, ans.rrs, DNS_T_MX);
+			if (*hosts && (*hosts)->name.len == 0) {
+				*null_mx = true;
+				return DNS_SUCCEED;
+			}
+		} else {
+			if (in_option_list(env, o->mx_domains, domain))
+				return DNS_NODATA;
+			route_host *h = arena_calloc(c->a, 1, sizeof *h);
+			h->name = domain;
+			h->mx = -1;
+			h->port = -1;
+			*hosts = h;
+		}
+	}
+	route_rc rr = route_hosts_find(c->a, hosts, ROUTE_LOOKUP_BYDNS, (*hosts)->mx >= 0, fail_host);
+	if (rr == ROUTE_DEFER)
+		return DNS_AGAIN;
+	if (rr != ROUTE_OK || !*hosts)
+		return (*hosts == NULL && rr == ROUTE_OK) ? DNS_NODATA : DNS_NOMATCH;
+	return DNS_SUCCEED;
+}
+
+static route_rc dnslookup_route(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env)
+{
+	const struct dnslookup_router_options *o = r->priv;
+	ip_addr ip;
+	sv d = a->domain;
+	if (d.len && d.p[0] == '[')
+		return ROUTE_DECLINE; /* domain literals are ipliteral's */
+	if (ip_parse(d, &ip))
+		return ROUTE_DECLINE;
+	route_host *hosts = NULL;
+	bool null_mx = false;
+	sv fail_host = SV_NULL;
+	dns_rc rc = lookup_domain(c, o, env, d, &hosts, &null_mx, &fail_host);
+	/* widen_domains: "a.b" not found is tried as "a.b.<item>" for each item in turn. */
+	if (rc == DNS_NOMATCH && o->widen_domains) {
+		list_iter it;
+		list_iter_init(&it, sv_cstr(o->widen_domains), 0);
+		xbuf item;
+		xbuf_init(&item, c->a);
+		while (rc == DNS_NOMATCH && list_next(&it, &item)) {
+			xbuf wide;
+			xbuf_init(&wide, c->a);
+			xbuf_printf(&wide, SV_FMT "." SV_FMT, SV_ARG(d), SV_ARG(xbuf_sv(&item)));
+			rc = lookup_domain(c, o, env, xbuf_sv(&wide), &hosts, &null_mx, &fail_host);
+		}
+	}
+	if (null_mx) {
+		a->message = SV_LIT("domain does not accept mail (null MX)");
+		return ROUTE_FAIL;
+	}
+	if (rc == DNS_AGAIN) {
+		if (in_option_list(env, o->fail_defer_domains, d)) {
+			a->message = SV_LIT("host lookup did not complete");
+			return ROUTE_FAIL;
+		}
+		a->message = SV_LIT("host lookup did not complete");
+		return ROUTE_DEFER;
+	}
+	if (rc != DNS_SUCCEED)
+		return ROUTE_DECLINE;
+	const char *ignore = route_opt_str(r, "ignore_target_hosts");
+	if (ignore) {
+		xbuf err;
+		xbuf_init(&err, c->a);
+		sv list;
+		if (route_expand(env, ignore, &list, &err) == XP_OK && !route_hosts_ignore(&hosts, list, env))
+			return ROUTE_DECLINE;
+	}
+	size_t before = 0, after = 0;
+	for (route_host *h = hosts; h; h = h->next)
+		before++;
+	a->hosts = hosts;
+	if (route_hosts_local_check(&a->hosts)) {
+		a->hosts = hosts;
+		route_rc sr = route_self_action(c, r, a, d);
+		if (sr != ROUTE_OK)
+			return sr;
+	} else {
+		for (route_host *h = a->hosts; h; h = h->next)
+			after++;
+		/* check_secondary_mx: decline unless this host was found (and removed) in the MX list. */
+		if (o->check_secondary_mx && after == before)
+			return ROUTE_DECLINE;
+	}
+	route_rc gr = route_generic_props(c, r, a, env);
+	if (gr != ROUTE_OK)
+		return gr;
+	gr = route_set_transport(c, r, a, env);
+	if (gr != ROUTE_OK)
+		return gr;
+	const char *fb = route_opt_str(r, "fallback_hosts");
+	if (fb)
+		a->fallback_hosts = sv_cstr(fb);
+	return ROUTE_OK;
+}
+
+const router_ops dnslookup_route_ops = { .route = dnslookup_route };

@@ -1,0 +1,276 @@
+/* manualroute router behaviour (Exim 4.96 "The manualroute router"): route_list / route_data
+ * give a host list and options for the domain; hosts are looked up byname or bydns, optionally
+ * shuffled, filtered by ignore_target_hosts, and checked against this machine (self). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf_dump.h"
+#include "drivers/routers/manualroute.h"
+#include "drivers/routers/route_ops.h"
+#include "lib/ip.h"
+#include "lib/list.h"
+#include "search/match.h"
+#include "search/search.h"
+
+/* Next white-space delimited word, or a "quoted string" (backslash escapes inside). */
+static bool next_word(arena *a, sv *s, sv *word)
+{
+	size_t i = 0;
+	while (i < s->len && isspace((unsigned char)s->p[i]))
+		i++;
+	if (i == s->len) {
+		*s = sv_sub(*s, i, s->len);
+		return false;
+	}
+	if (s->p[i] == '"') {
+		xbuf w;
+		xbuf_init(&w, a);
+		size_t j = i + 1;
+		for (; j < s->len && s->p[j] != '"'; j++) {
+			if (s->p[j] == '\\' && j + 1 < s->len)
+				j++;
+			xbuf_putc(&w, s->p[j]);
+		}
+		*word = xbuf_sv(&w);
+		word->taint = s->taint;
+		*s = sv_sub(*s, j < s->len ? j + 1 : j, s->len);
+		return true;
+	}
+	size_t j = i;
+	while (j < s->len && !isspace((unsigned char)s->p[j]))
+		j++;
+	*word = sv_sub(*s, i, j);
+	*s = sv_sub(*s, j, s->len);
+	return true;
+}
+
+typedef struct mr_opts {
+	route_lookup how;
+	bool randomize;
+	sv transport;
+} mr_opts;
+
+static void parse_options(arena *a, sv rest, mr_opts *o)
+{
+	sv w;
+	while (next_word(a, &rest, &w)) {
+		if (sv_eq_cstr(w, "byname"))
+			o->how = ROUTE_LOOKUP_BYNAME;
+		else if (sv_eq_cstr(w, "bydns"))
+			o->how = ROUTE_LOOKUP_BYDNS;
+		else if (sv_eq_cstr(w, "randomize"))
+			o->randomize = true;
+		else if (sv_eq_cstr(w, "no_randomize"))
+			o->randomize = false;
+		else if (sv_eq_cstr(w, "ipv4_prefer") || sv_eq_cstr(w, "ipv4_only"))
+			continue; /* address family preference: our lookups already list what exists */
+		else
+			o->transport = w;
+	}
+}
+
+/* "name", "name:port" (written "name::port" in a colon list), "[ip]:port", "ip" (IPv6). */
+static route_host *parse_host(arena *a, sv item)
+{
+	route_host *h = arena_calloc(a, 1, sizeof *h);
+	h->mx = -1;
+	h->port = -1;
+	sv name = item, port = SV_NULL;
+	if (item.len && item.p[0] == '[') {
+		const char *close = memchr(item.p, ']', item.len);
+		if (close) {
+			size_t ci = (size_t)(close - item.p);
+			name = sv_sub(item, 1, ci);
+			if (ci + 1 < item.len && item.p[ci + 1] == ':')
+				port = sv_sub(item, ci + 2, item.len);
+		}
+	} else {
+		const char *colon = memchr(item.p, ':', item.len);
+		ip_addr ip;
+		if (colon && memchr(colon + 1, ':', item.len - (size_t)(colon + 1 - item.p)) == NULL && !ip_parse(item, &ip)) {
+			name = sv_sub(item, 0, (size_t)(colon - item.p));
+			port = sv_sub(item, (size_t)(colon - item.p) + 1, item.len);
+		}
+	}
+	long long pn;
+	if (port.p && sv_to_long(port, &pn) && pn > 0 && pn < 65536)
+		h->port = (int)pn;
+	h->name = name;
+	return h;
+}
+
+static void shuffle(route_host **list)
+{
+	size_t n = 0;
+	for (route_host *h = *list; h; h = h->next)
+		n++;
+	if (n < 2)
+		return;
+	route_host *arr[n];
+	size_t i = 0;
+	for (route_host *h = *list; h; h = h->next)
+		arr[i++] = h;
+	for (i = n - 1; i > 0; i--) {
+		size_t j = (size_t)random() % (i + 1);
+		route_host *t = arr[i];
+		arr[i] = arr[j];
+		arr[j] = t;
+	}
+	for (i = 0; i + 1 < n; i++)
+		arr[i]->next = arr[i + 1];
+	arr[n - 1]->next = NULL;
+	*list = arr[0];
+}
+
+/* The host list text and options that apply to the address; false: none (decline). */
+static route_rc find_route(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env,
+	sv *hostlist, sv *options)
+{
+	const struct manualroute_router_options *o = r->priv;
+	xbuf err;
+	xbuf_init(&err, c->a);
+	if (o->route_data) {
+		sv data;
+		int xr = route_expand(env, o->route_data, &data, &err);
+		if (xr == XP_FORCEFAIL)
+			return ROUTE_DECLINE;
+		if (xr != XP_OK) {
+			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", o->route_data,
+				r->name, xbuf_cstr(&err)));
+			return ROUTE_DEFER;
+		}
+		sv rest = data;
+		if (!next_word(c->a, &rest, hostlist))
+			return ROUTE_DECLINE;
+		*options = rest;
+		return ROUTE_OK;
+	}
+	if (!o->route_list)
+		return ROUTE_DECLINE;
+	list_iter it;
+	list_iter_init(&it, sv_cstr(o->route_list), ';');
+	xbuf item;
+	xbuf_init(&item, c->a);
+	while (list_next(&it, &item)) {
+		sv rest = sv_copy(c->a, xbuf_sv(&item)), pattern, hl = SV_LIT("");
+		if (!next_word(c->a, &rest, &pattern))
+			continue;
+		int mr = match_isinlist(a->domain, pattern, 1, MATCH_DOMAIN, true, NULL, &err);
+		if (mr == SEARCH_DEFER) {
+			a->message = sv_copy(c->a, xbuf_sv(&err));
+			return ROUTE_DEFER;
+		}
+		if (mr != SEARCH_OK)
+			continue;
+		/* $0, $1... from a wildcard or regex pattern are visible while the host list expands. */
+		sv nums[XP_MAX_NUMERIC];
+		size_t nn = match_last_numeric(nums, XP_MAX_NUMERIC);
+		for (size_t k = 0; k < nn; k++)
+			env->numeric[k] = sv_copy(c->a, nums[k]);
+		env->nnumeric = (int)nn;
+		sv raw;
+		if (next_word(c->a, &rest, &raw)) {
+			int xr = route_expand(env, sv_dup(c->a, raw), &hl, &err);
+			if (xr == XP_FORCEFAIL)
+				continue;
+			if (xr != XP_OK) {
+				a->message = sv_cstr(arena_printf(c->a, "failed to expand host list \"" SV_FMT "\" in %s router: %s",
+					SV_ARG(raw), r->name, xbuf_cstr(&err)));
+				return ROUTE_DEFER;
+			}
+		}
+		env->nnumeric = 0;
+		*hostlist = hl;
+		*options = rest;
+		return ROUTE_OK;
+	}
+	return ROUTE_DECLINE;
+}
+
+static route_rc manualroute_route(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env)
+{
+	const struct manualroute_router_options *o = r->priv;
+	sv hostlist = SV_NULL, options = SV_NULL;
+	route_rc rc = find_route(r, a, c, env, &hostlist, &options);
+	if (rc != ROUTE_OK)
+		return rc;
+	mr_opts mo = { .how = ROUTE_LOOKUP_DEFAULT, .randomize = o->hosts_randomize };
+	parse_options(c->a, options, &mo);
+	route_host *hosts = NULL, **tail = &hosts;
+	list_iter it;
+	list_iter_init(&it, hostlist, 0);
+	xbuf item;
+	xbuf_init(&item, c->a);
+	while (list_next(&it, &item)) {
+		*tail = parse_host(c->a, sv_copy(c->a, xbuf_sv(&item)));
+		tail = &(*tail)->next;
+	}
+	if (mo.randomize)
+		shuffle(&hosts);
+	rc = route_generic_props(c, r, a, env);
+	if (rc != ROUTE_OK)
+		return rc;
+	if (mo.transport.len) {
+		a->transport = NULL;
+		for (const driver_instance *d = conf_driver_instances("transports"); d; d = d->next)
+			if (sv_eq_cstr(mo.transport, d->name))
+				a->transport = d->name;
+		if (!a->transport) {
+			a->message = sv_cstr(arena_printf(c->a, "unknown routing option or transport name \"" SV_FMT
+				"\" in %s router", SV_ARG(mo.transport), r->name));
+			return ROUTE_DEFER;
+		}
+	} else if ((rc = route_set_transport(c, r, a, env)) != ROUTE_OK) {
+		return rc;
+	}
+	if (!hosts)
+		return ROUTE_OK; /* a local transport: the host list only sets $host */
+	bool ignore_failed = o->host_find_failed && strcmp(o->host_find_failed, "ignore") == 0;
+	sv failed = SV_NULL;
+	rc = route_hosts_find(c->a, &hosts, mo.how, ignore_failed, &failed);
+	if (rc != ROUTE_OK) {
+		const char *hff = o->host_find_failed ? o->host_find_failed : "freeze";
+		a->message = sv_cstr(arena_printf(c->a, "lookup of host \"" SV_FMT "\" failed in %s router",
+			SV_ARG(failed), r->name));
+		if (rc == ROUTE_DEFER || strcmp(hff, "defer") == 0 || strcmp(hff, "freeze") == 0)
+			return ROUTE_DEFER;
+		if (strcmp(hff, "decline") == 0)
+			return ROUTE_DECLINE;
+		if (strcmp(hff, "pass") == 0)
+			return ROUTE_PASS;
+		return ROUTE_FAIL;
+	}
+	const char *ignore = route_opt_str(r, "ignore_target_hosts");
+	if (ignore) {
+		xbuf err;
+		xbuf_init(&err, c->a);
+		sv list;
+		if (route_expand(env, ignore, &list, &err) == XP_OK)
+			route_hosts_ignore(&hosts, list, env);
+	}
+	if (!hosts) {
+		const char *hai = o->host_all_ignored ? o->host_all_ignored : "defer";
+		a->message = sv_cstr(arena_printf(c->a, "lookup failed for all hosts in %s router: host_find_failed=%s "
+			"host_all_ignored=%s", r->name, o->host_find_failed ? o->host_find_failed : "freeze", hai));
+		if (strcmp(hai, "decline") == 0)
+			return ROUTE_DECLINE;
+		if (strcmp(hai, "pass") == 0)
+			return ROUTE_PASS;
+		if (strcmp(hai, "fail") == 0)
+			return ROUTE_FAIL;
+		return ROUTE_DEFER;
+	}
+	a->hosts = hosts;
+	if (route_hosts_local_check(&a->hosts)) {
+		rc = route_self_action(c, r, a, a->domain);
+		if (rc != ROUTE_OK)
+			return rc;
+	}
+	const char *fb = route_opt_str(r, "fallback_hosts");
+	if (fb)
+		a->fallback_hosts = sv_cstr(fb);
+	return ROUTE_OK;
+}
+
+const router_ops manualroute_route_ops = { .route = manualroute_route };

@@ -1,0 +1,346 @@
+/* redirect router behaviour (Exim 4.96 "The redirect router"): data or file, the special items
+ * :fail: :defer: :blackhole: :unknown: :include:, pipe/file/directory items, the allow_* and
+ * forbid_* options, check_ancestor, qualify_preserve_domain, skip_syntax_errors.
+ * Exim and Sieve filter files are not interpreted yet: such a redirection defers. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "core/addr.h"
+#include "drivers/routers/redirect.h"
+#include "drivers/routers/route_ops.h"
+#include "lib/log.h"
+#include "mail/address.h"
+
+#define REDIRECT_MAX_FILE (16u << 20)  /* a .forward or alias file larger than this is refused */
+#define REDIRECT_MAX_INCLUDE 10        /* :include: nesting */
+#define REDIRECT_MAX_ITEMS 100000
+
+typedef struct rd_item {
+	addr_kind kind;
+	sv text;
+} rd_item;
+
+typedef struct rd_state {
+	route_ctx *c;
+	const driver_instance *r;
+	const struct redirect_router_options *o;
+	address_item *a;
+	rd_item *items;
+	size_t n, cap;
+	bool discard;                  /* :blackhole: */
+	route_rc special;              /* ROUTE_FAIL / ROUTE_DEFER from :fail: / :defer:; ROUTE_OK none */
+	sv special_text;
+	bool unknown;                  /* :unknown: */
+	xbuf err;                      /* the error for ROUTE_DEFER ("error in redirect data: ...") */
+} rd_state;
+
+static bool redirect_repeat_use(const driver_instance *r)
+{
+	const struct redirect_router_options *o = r->priv;
+	return o ? o->repeat_use : true;
+}
+
+/* Read a whole file, bounded. 0 ok, else errno. */
+static int read_file(arena *a, const char *path, sv *out)
+{
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)REDIRECT_MAX_FILE) {
+		int e = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+		close(fd);
+		return e;
+	}
+	char *buf = arena_alloc(a, (size_t)st.st_size + 1);
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	buf[got] = 0;
+	*out = sv_tainted(sv_make(buf, got));
+	return 0;
+}
+
+static void add_item(rd_state *s, addr_kind kind, sv text)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 8;
+		s->items = arena_realloc(s->c->a, s->items, s->cap * sizeof *s->items, ncap * sizeof *s->items);
+		s->cap = ncap;
+	}
+	s->items[s->n++] = (rd_item){ kind, text };
+}
+
+static bool not_permitted(rd_state *s, sv item)
+{
+	xbuf_reset(&s->err);
+	xbuf_printf(&s->err, "\"" SV_FMT "\" is not permitted", SV_ARG(item));
+	return false;
+}
+
+/* One list (data, file or an :include:d file); false with s->err set on a hard error. */
+static bool parse_list(rd_state *s, sv text, int depth)
+{
+	size_t pos = 0;
+	while (pos < text.len) {
+		/* Skip separators, white space and comment lines. */
+		char ch = text.p[pos];
+		if (ch == ',' || isspace((unsigned char)ch)) {
+			pos++;
+			continue;
+		}
+		if (ch == '#') {
+			while (pos < text.len && text.p[pos] != '\n')
+				pos++;
+			continue;
+		}
+		if (s->n >= REDIRECT_MAX_ITEMS) {
+			xbuf_puts(&s->err, "too many items in redirection list");
+			return false;
+		}
+		sv rest = sv_sub(text, pos, text.len);
+		if (rest.p[0] == ':') {
+			/* :fail: / :defer: take the rest of the text as their message. */
+			bool fail = sv_starts(rest, ":fail:"), defer = sv_starts(rest, ":defer:");
+			if (fail || defer) {
+				if ((fail && !s->o->allow_fail) || (defer && !s->o->allow_defer)) {
+					sv whole = sv_trim(text);
+					/* Exim quotes the whole redirection text in the complaint. */
+					return not_permitted(s, whole);
+				}
+				s->special = fail ? ROUTE_FAIL : ROUTE_DEFER;
+				s->special_text = sv_trim(sv_sub(rest, fail ? 6 : 7, rest.len));
+				return true;
+			}
+			if (sv_starts(rest, ":blackhole:")) {
+				if (s->o->forbid_blackhole)
+					return not_permitted(s, SV_LIT(":blackhole:"));
+				s->discard = true;
+				pos += 11;
+				continue;
+			}
+			if (sv_starts(rest, ":unknown:")) {
+				s->unknown = true;
+				pos += 9;
+				continue;
+			}
+			if (sv_starts(rest, ":include:")) {
+				size_t end = pos + 9;
+				while (end < text.len && text.p[end] != ',' && text.p[end] != '\n')
+					end++;
+				sv path = sv_trim(sv_sub(text, pos + 9, end));
+				pos = end;
+				if (s->o->forbid_include)
+					return not_permitted(s, SV_LIT(":include:"));
+				if (depth >= REDIRECT_MAX_INCLUDE) {
+					xbuf_printf(&s->err, ":include: nested too deeply");
+					return false;
+				}
+				if (!path.len || path.p[0] != '/') {
+					xbuf_printf(&s->err, "included file name \"" SV_FMT "\" is not an absolute path", SV_ARG(path));
+					return false;
+				}
+				sv inc;
+				int e = read_file(s->c->a, sv_dup(s->c->a, path), &inc);
+				if (e) {
+					xbuf_printf(&s->err, "failed to open included file " SV_FMT ": %s", SV_ARG(path), strerror(e));
+					return false;
+				}
+				if (!parse_list(s, inc, depth + 1))
+					return false;
+				continue;
+			}
+		}
+		/* An ordinary item runs to the next comma or newline outside quotes and <...>. */
+		size_t end = pos;
+		bool quoted = false;
+		int angle = 0;
+		while (end < text.len) {
+			char e = text.p[end];
+			if (e == '\\' && quoted && end + 1 < text.len) {
+				end += 2;
+				continue;
+			}
+			if (e == '"')
+				quoted = !quoted;
+			else if (!quoted && e == '<')
+				angle++;
+			else if (!quoted && e == '>' && angle)
+				angle--;
+			else if (!quoted && !angle && (e == ',' || e == '\n'))
+				break;
+			end++;
+		}
+		sv item = sv_trim(sv_sub(text, pos, end));
+		pos = end;
+		sv inner = item;
+		if (inner.len >= 2 && inner.p[0] == '"' && inner.p[inner.len - 1] == '"')
+			inner = sv_sub(inner, 1, inner.len - 1);
+		if (inner.len && inner.p[0] == '|') {
+			if (s->o->forbid_pipe)
+				return not_permitted(s, inner);
+			add_item(s, ADDR_PIPE, inner);
+			continue;
+		}
+		if (inner.len && inner.p[0] == '/') {
+			if (s->o->forbid_file)
+				return not_permitted(s, inner);
+			add_item(s, inner.p[inner.len - 1] == '/' && inner.len > 1 ? ADDR_DIRECTORY : ADDR_FILE, inner);
+			continue;
+		}
+		xbuf parsed;
+		xbuf_init(&parsed, s->c->a);
+		addr_parsed info;
+		const char *why = NULL;
+		if (!addr_extract(item, NULL, &parsed, &info, &why) || info.empty || info.local_len == 0) {
+			if (s->o->skip_syntax_errors) {
+				log_write(LOG_MAIN, "" SV_FMT ": error in redirect data: %s in \"" SV_FMT "\" (skipped)",
+					SV_ARG(s->a->address), why ? why : "malformed address", SV_ARG(item));
+				continue;
+			}
+			xbuf_printf(&s->err, "%s in \"" SV_FMT "\"", why ? why : "malformed address", SV_ARG(item));
+			return false;
+		}
+		sv addr = xbuf_sv(&parsed);
+		if (!info.has_domain) {
+			/* Unqualified: the parent's domain (qualify_preserve_domain) or qualify_recipient. */
+			sv dom;
+			if (s->o->qualify_preserve_domain)
+				dom = s->a->domain;
+			else {
+				const char *q = conf_main_string("qualify_recipient");
+				if (!q || !*q)
+					q = conf_main_string("qualify_domain");
+				if (!q || !*q)
+					q = conf_main_string("primary_hostname");
+				dom = sv_cstr(q ? q : "");
+			}
+			xbuf_putc(&parsed, '@');
+			xbuf_putsv(&parsed, dom);
+			addr = xbuf_sv(&parsed);
+		}
+		add_item(s, ADDR_MAIL, addr);
+	}
+	return true;
+}
+
+static bool is_filter(sv text)
+{
+	size_t i = 0;
+	while (i < text.len && isspace((unsigned char)text.p[i]))
+		i++;
+	sv t = sv_sub(text, i, text.len);
+	return t.len >= 14 && (strncasecmp(t.p, "# exim filter", 13) == 0 || strncasecmp(t.p, "# sieve filter", 14) == 0);
+}
+
+static bool ancestor_has(const address_item *a, sv address)
+{
+	for (const address_item *p = a; p; p = p->parent)
+		if (sv_eqi(p->address, address))
+			return true;
+	return false;
+}
+
+static route_rc redirect_route(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env)
+{
+	const struct redirect_router_options *o = r->priv;
+	rd_state s = { .c = c, .r = r, .o = o, .a = a, .special = ROUTE_OK };
+	xbuf_init(&s.err, c->a);
+	xbuf err;
+	xbuf_init(&err, c->a);
+	sv text;
+	const char *src = o->data ? o->data : o->file;
+	if (!src) {
+		a->message = sv_cstr(arena_printf(c->a, "%s router: neither data nor file is set", r->name));
+		return ROUTE_DEFER;
+	}
+	int xr = route_expand(env, src, &text, &err);
+	if (xr == XP_FORCEFAIL)
+		return ROUTE_DECLINE;
+	if (xr != XP_OK) {
+		a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", src, r->name,
+			xbuf_cstr(&err)));
+		return ROUTE_DEFER;
+	}
+	if (!o->data) {
+		char *path = sv_dup(c->a, text);
+		int e = read_file(c->a, path, &text);
+		if (e == ENOENT || (e == ENOTDIR && o->ignore_enotdir) || (e == EACCES && o->ignore_eacces))
+			return ROUTE_DECLINE;
+		if (e) {
+			a->message = sv_cstr(arena_printf(c->a, "failed to open %s (%s router): %s", path, r->name, strerror(e)));
+			return ROUTE_DEFER;
+		}
+	}
+	if (!sv_trim(text).len)
+		return ROUTE_DECLINE;
+	if (is_filter(text)) {
+		a->message = sv_cstr(arena_printf(c->a, "%s router: filter files are not supported yet", r->name));
+		return ROUTE_DEFER;
+	}
+	if (!parse_list(&s, text, 0)) {
+		a->message = sv_cstr(arena_printf(c->a, "error in redirect data: %s", xbuf_cstr(&s.err)));
+		return ROUTE_DEFER;
+	}
+	if (s.special == ROUTE_FAIL || s.special == ROUTE_DEFER) {
+		a->message = s.special_text.len ? sv_copy(c->a, s.special_text)
+			: s.special == ROUTE_FAIL ? SV_LIT("Unrouteable address") : SV_LIT("");
+		a->user_message = a->message;
+		return s.special;
+	}
+	if (s.n == 0 && !s.discard)
+		return ROUTE_DECLINE;
+	route_rc rc = route_generic_props(c, r, a, env);
+	if (rc != ROUTE_OK)
+		return rc;
+	if (s.n == 0)
+		return ROUTE_DISCARD;
+	/* Children go on the queue so that they are routed in the order they were written. */
+	address_item **kids = arena_calloc(c->a, s.n, sizeof *kids);
+	for (size_t i = 0; i < s.n; i++) {
+		sv text_i = s.items[i].text;
+		if (s.items[i].kind == ADDR_MAIL && o->check_ancestor && ancestor_has(a, text_i))
+			text_i = a->address; /* replaced by a copy of the current address */
+		address_item *k = route_child_address(c, a, text_i, s.items[i].kind);
+		k->router = NULL;
+		if (k->kind != ADDR_MAIL) {
+			const char *tname = k->kind == ADDR_PIPE ? o->pipe_transport
+				: k->kind == ADDR_DIRECTORY && o->directory_transport ? o->directory_transport : o->file_transport;
+			const char *oname = k->kind == ADDR_PIPE ? "pipe_transport"
+				: k->kind == ADDR_DIRECTORY ? "directory_transport" : "file_transport";
+			k->router = r;
+			k->home = a->home;
+			if (!tname) {
+				k->pfr_error = true;
+				k->pfr_error_text = sv_cstr(arena_printf(c->a, "%s unset in %s router", oname, r->name));
+			} else {
+				sv tv;
+				if (route_expand(env, tname, &tv, &err) == XP_OK)
+					k->transport = sv_dup(c->a, tv);
+				else {
+					k->pfr_error = true;
+					k->pfr_error_text = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s",
+						tname, r->name, xbuf_cstr(&err)));
+				}
+			}
+		}
+		kids[i] = k;
+	}
+	for (size_t i = s.n; i > 0; i--)
+		route_queue(c, kids[i - 1]);
+	return ROUTE_REROUTED;
+}
+
+const router_ops redirect_route_ops = { .route = redirect_route, .repeat_use = redirect_repeat_use };
