@@ -116,6 +116,7 @@ typedef struct route_ctx {
 	                           * without routing them (Exim's rule); to one, that one is routed */
 	bool success_on_redirect; /* verify = .../success_on_redirect: any redirection succeeds */
 	int routed;               /* addresses routed so far (bounded) */
+	bool show_debug_print;    /* -bt/-bv: debug_print text goes to stderr even without -d */
 } route_ctx;
 
 /* Behaviour a router driver provides (driver_info.ops). */

@@ -1,6 +1,7 @@
 /* The router chain: Exim's preconditions in Exim's order, the driver call, and what the generic
  * options do with its result (more, pass_router, unseen, cannot_route_message). */
 #include <ctype.h>
+#include <stdio.h>
 #include <errno.h>
 #include <pwd.h>
 #include <string.h>
@@ -184,7 +185,7 @@ static bool strip_affix(route_ctx *c, address_item *a, const char *list, bool pr
 		if (prefix) {
 			/* "*-" matches up to the first occurrence of the fixed part; plain prefixes anchor. */
 			for (size_t start = 0; start + fixed.len <= lp.len; start++) {
-				sv cand = sv_sub(lp, start, start + fixed.len);
+				sv cand = sv_sub(lp, start, fixed.len);
 				bool eq = caseful ? sv_eq(cand, fixed) : sv_eqi(cand, fixed);
 				if (eq && start + fixed.len < lp.len + 1) {
 					size_t end = start + fixed.len;
@@ -198,7 +199,7 @@ static bool strip_affix(route_ctx *c, address_item *a, const char *list, bool pr
 			}
 		} else {
 			for (size_t end = lp.len; end >= fixed.len; end--) {
-				sv cand = sv_sub(lp, end - fixed.len, end);
+				sv cand = sv_sub(lp, end - fixed.len, fixed.len);
 				bool eq = caseful ? sv_eq(cand, fixed) : sv_eqi(cand, fixed);
 				if (eq) {
 					size_t start = end - fixed.len;
@@ -341,6 +342,20 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 			     &err)) != SEARCH_OK)
 			goto list_result;
 	}
+	/* debug_print comes out once the list and user preconditions passed, before require_files
+	 * and condition (as Exim 4.96 shows it). stdout is not flushed, so the two streams
+	 * interleave as Exim's do. */
+	const char *dp = route_opt_str(r, "debug_print");
+	if (dp && (debug_selector || c->show_debug_print)) {
+		sv t;
+		if (route_expand(env, dp, &t, &err) == XP_OK) {
+			if (debug_selector)
+				debug_printf(SV_FMT "\n", SV_ARG(t));
+			else
+				fprintf(stderr, SV_FMT "\n", SV_ARG(t));
+		}
+		xbuf_reset(&err);
+	}
 	const char *req = route_opt_str(r, "require_files");
 	if (req) {
 		route_rc rr = check_require_files(c, env, req, a, &err);
@@ -432,14 +447,6 @@ route_rc route_address(route_ctx *c, address_item *a)
 		if (rc != ROUTE_OK) {
 			result = rc;
 			goto out;
-		}
-		const char *dp = route_opt_str(r, "debug_print");
-		if (dp && debug_selector) {
-			sv t;
-			xbuf err;
-			xbuf_init(&err, c->a);
-			if (route_expand(env, dp, &t, &err) == XP_OK)
-				debug_printf(SV_FMT "\n", SV_ARG(t));
 		}
 		const char *ad = route_opt_str(r, "address_data");
 		if (ad) {

@@ -151,6 +151,7 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 	route_mode mode = cl->mode == MODE_BT ? ROUTE_MODE_ADDRESS_TEST
 		: verify_sender ? ROUTE_MODE_VERIFY_SENDER : ROUTE_MODE_VERIFY_RECIPIENT;
 	route_ctx_init(&c, pool_msg, env, mode, sender);
+	c.show_debug_print = true;
 	address_item *top = route_new_address(pool_msg, xbuf_sv(&addr));
 	if (cl->mode == MODE_BT) {
 		c.report = report;
@@ -175,7 +176,6 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 			printf("%.*s cannot be resolved at this time: %.*s\n", SV_ARG(top->address), SV_ARG(msg));
 		}
 	}
-	fflush(stdout);
 	arena_reset(pool_msg, m);
 }
 

@@ -10,7 +10,7 @@ static route_rc ipliteral_route(const driver_instance *r, address_item *a, route
 	sv d = a->domain;
 	if (d.len < 3 || d.p[0] != '[' || d.p[d.len - 1] != ']')
 		return ROUTE_DECLINE;
-	sv lit = sv_sub(d, 1, d.len - 1);
+	sv lit = sv_sub(d, 1, d.len - 2);
 	if (lit.len > 5 && strncasecmp(lit.p, "ipv6:", 5) == 0)
 		lit = sv_sub(lit, 5, lit.len);
 	ip_addr ip;

@@ -40,7 +40,7 @@ static bool next_word(arena *a, sv *s, sv *word)
 	size_t j = i;
 	while (j < s->len && !isspace((unsigned char)s->p[j]))
 		j++;
-	*word = sv_sub(*s, i, j);
+	*word = sv_sub(*s, i, j - i);
 	*s = sv_sub(*s, j, s->len);
 	return true;
 }
@@ -81,7 +81,7 @@ static route_host *parse_host(arena *a, sv item)
 		const char *close = memchr(item.p, ']', item.len);
 		if (close) {
 			size_t ci = (size_t)(close - item.p);
-			name = sv_sub(item, 1, ci);
+			name = sv_sub(item, 1, ci - 1);
 			if (ci + 1 < item.len && item.p[ci + 1] == ':')
 				port = sv_sub(item, ci + 2, item.len);
 		}

@@ -140,7 +140,7 @@ static bool parse_list(rd_state *s, sv text, int depth)
 				size_t end = pos + 9;
 				while (end < text.len && text.p[end] != ',' && text.p[end] != '\n')
 					end++;
-				sv path = sv_trim(sv_sub(text, pos + 9, end));
+				sv path = sv_trim(sv_sub(text, pos + 9, end - pos - 9));
 				pos = end;
 				if (s->o->forbid_include)
 					return not_permitted(s, SV_LIT(":include:"));
@@ -183,11 +183,11 @@ static bool parse_list(rd_state *s, sv text, int depth)
 				break;
 			end++;
 		}
-		sv item = sv_trim(sv_sub(text, pos, end));
+		sv item = sv_trim(sv_sub(text, pos, end - pos));
 		pos = end;
 		sv inner = item;
 		if (inner.len >= 2 && inner.p[0] == '"' && inner.p[inner.len - 1] == '"')
-			inner = sv_sub(inner, 1, inner.len - 1);
+			inner = sv_sub(inner, 1, inner.len - 2);
 		if (inner.len && inner.p[0] == '|') {
 			if (s->o->forbid_pipe)
 				return not_permitted(s, inner);
