@@ -418,16 +418,22 @@ static void make_unseen_copy(route_ctx *c, address_item *a, const driver_instanc
 	route_queue(c, copy);
 }
 
+/* No router took the address. The text is the cannot_route_message of the last router
+ * considered, else what a declining router said (dnslookup on a domain literal), else
+ * "Unrouteable address". */
 static route_rc cannot_route(route_ctx *c, address_item *a, const driver_instance *last, xp_env *env)
 {
-	a->message = SV_LIT("Unrouteable address");
+	if (!a->message.len)
+		a->message = SV_LIT("Unrouteable address");
 	const char *crm = last ? route_opt_str(last, "cannot_route_message") : NULL;
 	if (crm) {
 		xbuf err;
 		xbuf_init(&err, c->a);
 		sv m;
-		if (route_expand(env, crm, &m, &err) == XP_OK)
+		if (route_expand(env, crm, &m, &err) == XP_OK) {
 			a->user_message = m;
+			a->message = m;
+		}
 	}
 	return ROUTE_FAIL;
 }
@@ -435,12 +441,14 @@ static route_rc cannot_route(route_ctx *c, address_item *a, const driver_instanc
 route_rc route_address(route_ctx *c, address_item *a)
 {
 	const driver_instance *r = a->start_router ? a->start_router : conf_driver_instances("routers");
-	const driver_instance *last_run = NULL;
+	const driver_instance *last_seen = NULL;
 	xp_provider vars;
 	xp_env *env = c->env;
 	route_vars_push(env, &vars, a);
 	route_rc result = ROUTE_FAIL;
+	a->message = SV_NULL;
 	for (; r; r = r->next) {
+		last_seen = r;
 		route_rc rc = preconditions(c, r, a, env);
 		if (rc == ROUTE_SKIP)
 			continue;
@@ -471,7 +479,6 @@ route_rc route_address(route_ctx *c, address_item *a)
 			result = ROUTE_DEFER;
 			goto out;
 		}
-		last_run = r;
 		a->router = r;
 		rc = ops->route(r, a, c, env);
 		bool more;
@@ -514,7 +521,7 @@ route_rc route_address(route_ctx *c, address_item *a)
 		result = rc == ROUTE_ERROR ? ROUTE_DEFER : rc;
 		goto out;
 	}
-	result = cannot_route(c, a, last_run, env);
+	result = cannot_route(c, a, last_seen, env);
 out:
 	/* The provider lives on this stack frame: take it off the chain. */
 	if (env->providers == &vars)

@@ -107,8 +107,11 @@ static route_rc dnslookup_route(const driver_instance *r, address_item *a, route
 	const struct dnslookup_router_options *o = r->priv;
 	ip_addr ip;
 	sv d = a->domain;
-	if (d.len && d.p[0] == '[')
-		return ROUTE_DECLINE; /* domain literals are ipliteral's */
+	if (d.len && d.p[0] == '[') {
+		/* Domain literals are ipliteral's; the text stays if no later router takes it. */
+		a->message = sv_cstr(arena_printf(c->a, "mail domain \"%.*s\" is syntactically invalid", SV_ARG(d)));
+		return ROUTE_DECLINE;
+	}
 	if (ip_parse(d, &ip))
 		return ROUTE_DECLINE;
 	route_host *hosts = NULL;

@@ -5,14 +5,19 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/conf_dump.h"
 #include "core/addr.h"
 #include "drivers/routers/redirect.h"
 #include "drivers/routers/route_ops.h"
+#include "lib/list.h"
 #include "lib/log.h"
 #include "mail/address.h"
 
@@ -71,6 +76,86 @@ static int read_file(arena *a, const char *path, sv *out)
 	buf[got] = 0;
 	*out = sv_tainted(sv_make(buf, got));
 	return 0;
+}
+
+static bool name_in_id_list(const char *list, bool group, unsigned id)
+{
+	if (!list)
+		return false;
+	list_iter it;
+	list_iter_init(&it, sv_cstr(list), 0);
+	char buf[256];
+	xbuf item;
+	xbuf_init(&item, pool_scratch);
+	arena_mark m = arena_getmark(pool_scratch);
+	bool found = false;
+	while (!found && list_next(&it, &item)) {
+		long long n;
+		if (sv_to_long(xbuf_sv(&item), &n)) {
+			found = (unsigned)n == id;
+			continue;
+		}
+		snprintf(buf, sizeof buf, "%s", xbuf_cstr(&item));
+		if (group) {
+			struct group *g = getgrnam(buf);
+			found = g && g->gr_gid == id;
+		} else {
+			struct passwd *pw = getpwnam(buf);
+			found = pw && pw->pw_uid == id;
+		}
+	}
+	arena_reset(pool_scratch, m);
+	return found;
+}
+
+/* The file option: open, check type, mode, owner and group as Exim does, and read it. A missing
+ * file makes the router decline. */
+static route_rc read_forward_file(const driver_instance *r, address_item *a, route_ctx *c, const char *path, sv *text)
+{
+	const struct redirect_router_options *o = r->priv;
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		int e = errno;
+		if (e == ENOENT || (e == ENOTDIR && o->ignore_enotdir) || (e == EACCES && o->ignore_eacces))
+			return ROUTE_DECLINE;
+		a->message = sv_cstr(arena_printf(c->a, "failed to stat %s (%s router): %s", path, r->name, strerror(e)));
+		return ROUTE_DEFER;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		a->message = sv_cstr(arena_printf(c->a, "%s is not a regular file", path));
+		return ROUTE_DEFER;
+	}
+	if ((st.st_mode & (unsigned)o->modemask) != 0) {
+		a->message = sv_cstr(arena_printf(c->a, "bad mode (0%o) for %s: 0%o bit(s) unexpected",
+			(unsigned)st.st_mode, path, (unsigned)(st.st_mode & (unsigned)o->modemask)));
+		return ROUTE_DEFER;
+	}
+	bool local_user = route_opt_bool(r, "check_local_user");
+	/* check_owner defaults to on when the router checks for a local user. */
+	bool check_owner = conf_was_set(r, "check_owner", NULL) ? o->check_owner : local_user;
+	if (check_owner) {
+		bool ok = (local_user && a->uid_set && st.st_uid == a->uid) || name_in_id_list(o->owners, false, st.st_uid);
+		if (!ok) {
+			a->message = sv_cstr(arena_printf(c->a, "bad owner for %s", path));
+			return ROUTE_DEFER;
+		}
+	}
+	bool check_group = conf_was_set(r, "check_group", NULL) ? o->check_group : o->owngroups != NULL;
+	if (check_group) {
+		bool ok = (local_user && a->gid_set && st.st_gid == a->gid) || name_in_id_list(o->owngroups, true, st.st_gid);
+		if (!ok) {
+			a->message = sv_cstr(arena_printf(c->a, "bad group for %s", path));
+			return ROUTE_DEFER;
+		}
+	}
+	int e = read_file(c->a, path, text);
+	if (e == ENOENT)
+		return ROUTE_DECLINE;
+	if (e) {
+		a->message = sv_cstr(arena_printf(c->a, "failed to open %s (%s router): %s", path, r->name, strerror(e)));
+		return ROUTE_DEFER;
+	}
+	return ROUTE_OK;
 }
 
 static void add_item(rd_state *s, addr_kind kind, sv text)
@@ -275,14 +360,9 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 		return ROUTE_DEFER;
 	}
 	if (!o->data) {
-		char *path = sv_dup(c->a, text);
-		int e = read_file(c->a, path, &text);
-		if (e == ENOENT || (e == ENOTDIR && o->ignore_enotdir) || (e == EACCES && o->ignore_eacces))
-			return ROUTE_DECLINE;
-		if (e) {
-			a->message = sv_cstr(arena_printf(c->a, "failed to open %s (%s router): %s", path, r->name, strerror(e)));
-			return ROUTE_DEFER;
-		}
+		route_rc fr = read_forward_file(r, a, c, sv_dup(c->a, text), &text);
+		if (fr != ROUTE_OK)
+			return fr;
 	}
 	if (!sv_trim(text).len)
 		return ROUTE_DECLINE;
