@@ -117,6 +117,10 @@ typedef struct route_ctx {
 	bool success_on_redirect; /* verify = .../success_on_redirect: any redirection succeeds */
 	int routed;               /* addresses routed so far (bounded) */
 	bool show_debug_print;    /* -bt/-bv: debug_print text goes to stderr even without -d */
+	/* Main-log lines routing writes (self = freeze...); NULL: log_write(LOG_MAIN). -bt and -bv
+	 * show them on stderr instead, as Exim does. */
+	void (*log_main)(void *ctx, const char *text);
+	void *log_ctx;
 } route_ctx;
 
 /* Behaviour a router driver provides (driver_info.ops). */
@@ -149,11 +153,13 @@ int route_expand(xp_env *env, const char *src, sv *out, xbuf *err);
 /* The variable provider for $local_part, $domain, $address_data ... of a (stack-allocated p). */
 void route_vars_push(xp_env *env, xp_provider *p, const address_item *a);
 /* Look up the addresses of the hosts (byname: getaddrinfo; bydns: DNS; neither: DNS, then
- * getaddrinfo when DNS says the name does not exist). Hosts with an address given keep it.
+ * getaddrinfo when DNS says the name does not exist); a host given as an IP address keeps it.
+ * Addresses matching the (expanded) ignore list are dropped as they are found, and a host left
+ * with none counts as not found, as Exim's host lookups apply ignore_target_hosts.
  * Returns ROUTE_OK, or ROUTE_DEFER/ROUTE_FAIL with *failed_host naming the one that failed;
- * hosts whose name does not resolve are dropped when ignore_missing. */
+ * hosts not found are dropped instead when ignore_missing. */
 typedef enum route_lookup { ROUTE_LOOKUP_DEFAULT, ROUTE_LOOKUP_BYNAME, ROUTE_LOOKUP_BYDNS } route_lookup;
-route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, bool ignore_missing,
+route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv ignore, bool ignore_missing,
 	sv *failed_host);
 /* Mark hosts matching ignore_target_hosts unusable (and drop them); true if any is left. */
 bool route_hosts_ignore(route_host **list, sv ignore, xp_env *env);
@@ -171,6 +177,8 @@ void route_queue(route_ctx *c, address_item *child);
 route_rc route_generic_props(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env);
 /* The router's transport option, expanded (Exim's rf_get_transport): ROUTE_OK or ROUTE_DEFER. */
 route_rc route_set_transport(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env);
+/* Write a main-log line for routing (through c->log_main when set). */
+void route_log(route_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Is an address (text) local to this machine per local interfaces? */
 bool route_ip_is_local(sv ip);
 

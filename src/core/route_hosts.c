@@ -2,6 +2,7 @@
  * "is this host me?" check and the router's self option (Exim 4.96 "Generic options for
  * routers": self; the manualroute and dnslookup chapters). */
 #include <ifaddrs.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -14,6 +15,19 @@
 #include "lib/log.h"
 #include "search/match.h"
 #include "search/search.h"
+
+void route_log(route_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (c->log_main) {
+		char *text = arena_vprintf(c->a, fmt, ap);
+		c->log_main(c->log_ctx, text);
+	} else {
+		log_vwrite(LOG_MAIN, fmt, ap);
+	}
+	va_end(ap);
+}
 
 bool route_ip_is_local(sv text)
 {
@@ -78,29 +92,46 @@ static dns_rc byname(arena *a, sv host, sv **addrs, size_t *n)
 	return *n ? DNS_SUCCEED : DNS_NOMATCH;
 }
 
-route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, bool ignore_missing, sv *failed_host)
+static bool ignored(sv address, sv ignore)
+{
+	if (!ignore.len)
+		return false;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	arena_mark m = arena_getmark(pool_scratch);
+	bool r = match_isinlist(address, ignore, 0, MATCH_HOST, false, NULL, &err) == SEARCH_OK;
+	arena_reset(pool_scratch, m);
+	return r;
+}
+
+route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv ignore, bool ignore_missing,
+	sv *failed_host)
 {
 	route_host **pp = list;
-	route_rc result = ROUTE_OK;
 	while (*pp) {
 		route_host *h = *pp;
 		ip_addr ip;
-		if (h->address.len || ip_parse(h->name, &ip)) {
-			if (!h->address.len)
-				h->address = h->name;
-			pp = &h->next;
-			continue;
-		}
 		sv *addrs = NULL;
 		size_t n = 0;
 		dns_rc rc;
-		if (how == ROUTE_LOOKUP_BYNAME) {
+		if (h->address.len || ip_parse(h->name, &ip)) {
+			addrs = arena_alloc(a, sizeof *addrs);
+			addrs[0] = h->address.len ? h->address : h->name;
+			n = 1;
+			rc = DNS_SUCCEED;
+		} else if (how == ROUTE_LOOKUP_BYNAME) {
 			rc = byname(a, h->name, &addrs, &n);
 		} else {
 			rc = dns_host_addresses(a, h->name, &addrs, &n);
 			if (how == ROUTE_LOOKUP_DEFAULT && (rc == DNS_NOMATCH || rc == DNS_NODATA || rc == DNS_FAIL))
 				rc = byname(a, h->name, &addrs, &n);
 		}
+		size_t kept = 0;
+		for (size_t i = 0; rc == DNS_SUCCEED && i < n; i++)
+			if (!ignored(addrs[i], ignore))
+				addrs[kept++] = addrs[i];
+		if (rc == DNS_SUCCEED && kept == 0)
+			rc = DNS_NOMATCH;
 		if (rc != DNS_SUCCEED) {
 			if (ignore_missing && rc != DNS_AGAIN) {
 				*pp = h->next; /* dropped, as host_find_failed = ignore does */
@@ -112,7 +143,7 @@ route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, bool ig
 		/* One entry per address, in the order found. */
 		route_host *last = h;
 		h->address = addrs[0];
-		for (size_t i = 1; i < n; i++) {
+		for (size_t i = 1; i < kept; i++) {
 			route_host *x = arena_alloc(a, sizeof *x);
 			*x = *h;
 			x->address = addrs[i];
@@ -122,7 +153,7 @@ route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, bool ig
 		}
 		pp = &last->next;
 	}
-	return result;
+	return ROUTE_OK;
 }
 
 bool route_hosts_ignore(route_host **list, sv ignore, xp_env *env)
@@ -199,7 +230,7 @@ route_rc route_self_action(route_ctx *c, const driver_instance *r, address_item 
 		return ROUTE_REROUTED;
 	}
 	if (strcmp(self, "freeze") == 0)
-		log_write(LOG_MAIN, "%s: " SV_FMT " (while routing <" SV_FMT ">)", what, SV_ARG(hostname),
+		route_log(c, "%s: " SV_FMT " (while routing <" SV_FMT ">)", what, SV_ARG(hostname),
 			SV_ARG(a->address));
 	a->message = sv_cstr(what);
 	return ROUTE_DEFER;

@@ -12,6 +12,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -111,6 +112,25 @@ static const char *qualify_for(bool sender)
 	return q ? q : "";
 }
 
+/* Exim does not write the main log in these modes: -bt shows a line as "LOG: MAIN" and the
+ * indented text, -bv as a time-stamped line, both on stderr. */
+static void log_tagged(void *ctx, const char *text)
+{
+	(void)ctx;
+	fprintf(stderr, "LOG: MAIN\n  %s\n", text);
+}
+
+static void log_stamped(void *ctx, const char *text)
+{
+	(void)ctx;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	xbuf stamp;
+	xbuf_init(&stamp, pool_scratch);
+	log_format_stamp(&tv, &stamp);
+	fprintf(stderr, "%s %s\n", xbuf_cstr(&stamp), text);
+}
+
 /* Parse and qualify an address as Exim's -bt/-bv do; false prints Exim's syntax error. */
 static bool parse_address(sv text, bool sender, xbuf *out)
 {
@@ -151,7 +171,8 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 	route_mode mode = cl->mode == MODE_BT ? ROUTE_MODE_ADDRESS_TEST
 		: verify_sender ? ROUTE_MODE_VERIFY_SENDER : ROUTE_MODE_VERIFY_RECIPIENT;
 	route_ctx_init(&c, pool_msg, env, mode, sender);
-	c.show_debug_print = true;
+	c.show_debug_print = cl->mode == MODE_BT; /* -bv does not show it */
+	c.log_main = cl->mode == MODE_BT ? log_tagged : log_stamped;
 	address_item *top = route_new_address(pool_msg, xbuf_sv(&addr));
 	if (cl->mode == MODE_BT) {
 		c.report = report;

@@ -94,7 +94,7 @@ static dns_rc lookup_domain(route_ctx *c, const struct dnslookup_router_options 
 			*hosts = h;
 		}
 	}
-	route_rc rr = route_hosts_find(c->a, hosts, ROUTE_LOOKUP_BYDNS, (*hosts)->mx >= 0, fail_host);
+	route_rc rr = route_hosts_find(c->a, hosts, ROUTE_LOOKUP_BYDNS, SV_NULL, (*hosts)->mx >= 0, fail_host);
 	if (rr == ROUTE_DEFER)
 		return DNS_AGAIN;
 	if (rr != ROUTE_OK || !*hosts)

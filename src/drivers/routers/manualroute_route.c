@@ -227,8 +227,18 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 	if (!hosts)
 		return ROUTE_OK; /* a local transport: the host list only sets $host */
 	bool ignore_failed = o->host_find_failed && strcmp(o->host_find_failed, "ignore") == 0;
-	sv failed = SV_NULL;
-	rc = route_hosts_find(c->a, &hosts, mo.how, ignore_failed, &failed);
+	sv failed = SV_NULL, ignore_list = SV_NULL;
+	const char *ignore = route_opt_str(r, "ignore_target_hosts");
+	if (ignore) {
+		xbuf err;
+		xbuf_init(&err, c->a);
+		if (route_expand(env, ignore, &ignore_list, &err) == XP_ERROR) {
+			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", ignore, r->name,
+				xbuf_cstr(&err)));
+			return ROUTE_DEFER;
+		}
+	}
+	rc = route_hosts_find(c->a, &hosts, mo.how, ignore_list, ignore_failed, &failed);
 	if (rc != ROUTE_OK) {
 		const char *hff = o->host_find_failed ? o->host_find_failed : "freeze";
 		a->message = sv_cstr(arena_printf(c->a, "lookup of host \"" SV_FMT "\" failed in %s router",
@@ -240,14 +250,6 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 		if (strcmp(hff, "pass") == 0)
 			return ROUTE_PASS;
 		return ROUTE_FAIL;
-	}
-	const char *ignore = route_opt_str(r, "ignore_target_hosts");
-	if (ignore) {
-		xbuf err;
-		xbuf_init(&err, c->a);
-		sv list;
-		if (route_expand(env, ignore, &list, &err) == XP_OK)
-			route_hosts_ignore(&hosts, list, env);
 	}
 	if (!hosts) {
 		const char *hai = o->host_all_ignored ? o->host_all_ignored : "defer";

@@ -291,7 +291,7 @@ static bool parse_list(rd_state *s, sv text, int depth)
 		const char *why = NULL;
 		if (!addr_extract(item, NULL, &parsed, &info, &why) || info.empty || info.local_len == 0) {
 			if (s->o->skip_syntax_errors) {
-				log_write(LOG_MAIN, "" SV_FMT ": error in redirect data: %s in \"" SV_FMT "\" (skipped)",
+				route_log(s->c, "" SV_FMT ": error in redirect data: %s in \"" SV_FMT "\" (skipped)",
 					SV_ARG(s->a->address), why ? why : "malformed address", SV_ARG(item));
 				continue;
 			}
