@@ -120,6 +120,8 @@ typedef struct route_ctx {
 	/* Main-log lines routing writes (self = freeze...); NULL: log_write(LOG_MAIN). -bt and -bv
 	 * show them on stderr instead, as Exim does. */
 	void (*log_main)(void *ctx, const char *text);
+	sv verify_host;           /* ACL verification: $sender_fullhost, for "(while verifying <a>
+	                           * from host H)" in log lines; empty: "(while routing <a>)" */
 	void *log_ctx;
 } route_ctx;
 

@@ -229,9 +229,14 @@ route_rc route_self_action(route_ctx *c, const driver_instance *r, address_item 
 		route_queue(c, child);
 		return ROUTE_REROUTED;
 	}
-	if (strcmp(self, "freeze") == 0)
-		route_log(c, "%s: " SV_FMT " (while routing <" SV_FMT ">)", what, SV_ARG(hostname),
-			SV_ARG(a->address));
+	if (strcmp(self, "freeze") == 0) {
+		if (c->verify_host.len)
+			route_log(c, "%s: " SV_FMT " (while verifying <" SV_FMT "> from host " SV_FMT ")", what,
+				SV_ARG(hostname), SV_ARG(a->address), SV_ARG(c->verify_host));
+		else
+			route_log(c, "%s: " SV_FMT " (while routing <" SV_FMT ">)", what, SV_ARG(hostname),
+				SV_ARG(a->address));
+	}
 	a->message = sv_cstr(what);
 	return ROUTE_DEFER;
 }

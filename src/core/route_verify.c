@@ -61,6 +61,11 @@ acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv add
 	route_ctx_init(&rc, a, env, recipient ? ROUTE_MODE_VERIFY_RECIPIENT : ROUTE_MODE_VERIFY_SENDER, sender);
 	rc.verify = true;
 	rc.success_on_redirect = has_option(options, "success_on_redirect");
+	xbuf host, err;
+	xbuf_init(&host, a);
+	xbuf_init(&err, a);
+	if (xp_expand(env, SV_LIT("$sender_fullhost"), &host, &err) == XP_OK)
+		rc.verify_host = xbuf_sv(&host);
 	address_item *top = route_new_address(a, qualified(a, address, recipient));
 	route_rc r = route_chain(&rc, top);
 	if (r == ROUTE_OK)
@@ -73,7 +78,10 @@ acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv add
 		xbuf_putsv(log_msg, msg);
 		return ACL_FAIL;
 	}
-	/* A deferral tells the client no details (Exim keeps them for the log). */
+	/* A deferral tells the client only a router's own text (:defer: data); other details stay
+	 * in the log. */
+	if (d && d->user_message.len)
+		xbuf_putsv(user_msg, d->user_message);
 	xbuf_putsv(log_msg, msg);
 	return ACL_DEFER;
 }
