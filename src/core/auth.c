@@ -7,6 +7,7 @@
 
 #include "conf/conf_dump.h"
 #include "lib/codec.h"
+#include "lib/log.h"
 #include "lib/printing.h"
 
 const char *auth_generic_option(const driver_instance *d, const char *name)
@@ -43,6 +44,60 @@ const driver_instance *auth_find_server(sv mech)
 		if (sv_eqi(sv_cstr(auth_public_name(d)), mech))
 			return d;
 	}
+	return NULL;
+}
+
+static bool can_serve(const driver_instance *d)
+{
+	const auth_ops *o = ops_of(d);
+	return o && o->server && (!o->server_usable || o->server_usable(d));
+}
+
+bool auth_check_public_names(const driver_instance *list, xbuf *err)
+{
+	for (const driver_instance *a = list; a; a = a->next) {
+		if (!can_serve(a))
+			continue;
+		for (const driver_instance *b = a->next; b; b = b->next)
+			if (can_serve(b) && sv_eqi(sv_cstr(auth_public_name(a)), sv_cstr(auth_public_name(b)))) {
+				xbuf_printf(err, "Exim configuration error:\n  two server authenticators (%s and %s) have the "
+					"same public name (%s)", a->name, b->name, auth_public_name(a));
+				return false;
+			}
+	}
+	return true;
+}
+
+int auth_advertise(xp_env *env, auth_advertised *adv, xbuf *mechs)
+{
+	adv->n = 0;
+	for (const driver_instance *d = conf_driver_instances("authenticators"); d; d = d->next) {
+		if (!can_serve(d) || adv->n == AUTH_MAX_ADVERTISED)
+			continue;
+		const char *cond = auth_generic_option(d, "server_advertise_condition");
+		if (cond) {
+			bool yes = false;
+			xbuf err;
+			xbuf_init(&err, env->a);
+			int r = xp_expand_bool(env, sv_cstr(cond), &yes, &err);
+			if (r == XP_ERROR)
+				log_write(LOG_MAIN | LOG_PANIC, "failed to expand condition \"%s\" for %s authenticator: %s", cond,
+					d->name, xbuf_cstr(&err));
+			if (r != XP_OK || !yes)
+				continue;
+		}
+		adv->d[adv->n++] = d;
+		xbuf_putc(mechs, ' ');
+		xbuf_puts(mechs, auth_public_name(d));
+	}
+	return adv->n;
+}
+
+const driver_instance *auth_find_advertised(const auth_advertised *adv, sv mech)
+{
+	for (int i = 0; i < adv->n; i++)
+		if (sv_eqi(sv_cstr(auth_public_name(adv->d[i])), mech))
+			return adv->d[i];
 	return NULL;
 }
 

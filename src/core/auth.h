@@ -57,8 +57,9 @@ typedef struct auth_server_ctx {
 } auth_server_ctx;
 
 typedef struct auth_ops {
-	/* Run the server side. initial is the initial response from the AUTH command (may be empty
-	 * / absent: has_initial false). */
+	/* Run the server side. has_initial: the AUTH command carried an initial response; it is
+	 * in initial, where "=" (or an empty view, for callers that already turned "=" into "") means
+	 * an empty response. Without one, has_initial is false. */
 	auth_rc (*server)(const driver_instance *d, auth_server_ctx *c, bool has_initial, sv initial);
 	/* Whether the instance can be a server (has the options a server needs). */
 	bool (*server_usable)(const driver_instance *d);
@@ -82,6 +83,27 @@ void auth_server_ctx_init(auth_server_ctx *c, arena *a, xp_env *env, const auth_
  * "535 Incorrect authentication data (set_id=userx)". AUTH_EOF gives an empty reply (the
  * connection is gone; the session handles it as a lost connection). */
 void auth_result_text(const auth_server_ctx *c, auth_rc rc, xbuf *reply, xbuf *log_detail);
+
+/* EHLO: which mechanisms to advertise. Every instance that can serve, in definition order, whose
+ * server_advertise_condition is unset or true; a condition that fails to expand is logged as
+ * Exim does ("failed to expand condition \"...\" for a3 authenticator: ...") and counts as false.
+ * Appends " NAME" per mechanism to mechs (the caller writes "250-AUTH" before it when n > 0) and
+ * remembers them in adv for the AUTH command. Exim's AUTH replies: nothing advertised ->
+ * "503 AUTH command used when not advertised"; a mechanism not among them ->
+ * "504 <mech> authentication mechanism not supported". */
+#define AUTH_MAX_ADVERTISED 32
+typedef struct auth_advertised {
+	const driver_instance *d[AUTH_MAX_ADVERTISED];
+	int n;
+} auth_advertised;
+int auth_advertise(xp_env *env, auth_advertised *adv, xbuf *mechs);
+const driver_instance *auth_find_advertised(const auth_advertised *adv, sv mech);
+
+/* Exim's start-up check over all instances (list in definition order): two instances that can
+ * both serve must not share a public name (case-insensitive). false with Exim's message
+ * ("Exim configuration error:\n  two server authenticators (a and b) have the same public name
+ * (X)") in err. Meant for the configuration's driver checks, which see one instance at a time. */
+bool auth_check_public_names(const driver_instance *list, xbuf *err);
 
 /* The instance's generic string options (NULL when unset). */
 const char *auth_public_name(const driver_instance *d);

@@ -107,6 +107,15 @@ typedef struct dnslist_vars {
 } dnslist_vars;
 int dns_dnslists(arena *a, xp_env *env, sv spec, sv ip, dnslist_vars *out, xbuf *err);
 
+/* verify = csa: the SRV records at _client._smtp.<domain> (domain may be an IP address or an
+ * [IP] literal: reverse tree when dns_csa_use_reverse) against the client's address.
+ * message gets the text Exim 4.96 puts in $acl_verify_message ("client SMTP authorization ok",
+ * "... failed (client address mismatch)", ...); dns_csa_status_name gives $csa_status.
+ * Per Exim, the condition fails only for DNS_CSA_FAIL. */
+typedef enum dns_csa_status { DNS_CSA_OK, DNS_CSA_FAIL, DNS_CSA_DEFER, DNS_CSA_UNKNOWN } dns_csa_status;
+dns_csa_status dns_verify_csa(arena *a, sv domain, sv client_ip, xbuf *message);
+const char *dns_csa_status_name(dns_csa_status s);
+
 /* Drop the cache (tests; a daemon child starts clean). */
 void dns_cache_flush(void);
 

@@ -26,9 +26,11 @@ bool dns_reverse_name(sv ip, xbuf *out)
 	return true;
 }
 
-/* dns_ipv4_lookup: domains for which AAAA records are not looked up. */
+/* disable_ipv6, or dns_ipv4_lookup: domains for which AAAA records are not looked up. */
 static bool ipv4_only(sv host)
 {
+	if (conf_main.disable_ipv6)
+		return true;
 	if (!conf_main.dns_ipv4_lookup || !*conf_main.dns_ipv4_lookup)
 		return false;
 	xbuf err;
@@ -312,4 +314,5 @@ static int host_list_name(const char *name, const char *ip, xbuf *err)
 void dns_install_match_hooks(void)
 {
 	match_host_lookup_hook = host_list_name;
+	match_mx_hook = dns_match_mx;
 }

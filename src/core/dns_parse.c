@@ -198,7 +198,8 @@ static bool parse_section(arena *a, const uint8_t *pkt, size_t len, size_t *off,
 		rr->name = owner;
 		rr->type = type;
 		rr->ttl = ttl > 0x7fffffffu ? 0 : ttl; /* RFC 2181 §8: treat the top bit as zero TTL */
-		rr->rdata = sv_tainted(sv_make((const char *)arena_memdup(a, pkt + rdoff, rdlen ? rdlen : 1), rdlen));
+		rr->rdata = sv_tainted(rdlen ? sv_make((const char *)arena_memdup(a, pkt + rdoff, rdlen), rdlen)
+			: sv_make("", 0));
 		if (!decode_rdata(a, pkt, len, rdoff, rdlen, rr))
 			return false;
 		*tail = rr;

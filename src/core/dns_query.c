@@ -27,8 +27,14 @@ size_t dns_build_query(uint8_t *buf, size_t cap, uint16_t id, sv name, int type,
 	buf[5] = 1;              /* QDCOUNT */
 	buf[11] = edns ? 1 : 0;  /* ARCOUNT */
 	size_t off = DNS_HDR_LEN;
-	if (name.len && name.p[name.len - 1] == '.' && !(name.len >= 2 && name.p[name.len - 2] == '\\'))
-		name.len--;
+	if (name.len && name.p[name.len - 1] == '.') {
+		/* A trailing dot is the root unless escaped (an odd number of backslashes before it). */
+		size_t bs = 0;
+		while (bs + 1 < name.len && name.p[name.len - 2 - bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			name.len--;
+	}
 	size_t i = 0;
 	while (i < name.len) {
 		size_t lenpos = off++;
@@ -56,10 +62,11 @@ size_t dns_build_query(uint8_t *buf, size_t cap, uint16_t id, sv name, int type,
 		if (l == 0)
 			return 0; /* empty label: "a..b" or a leading dot */
 		buf[lenpos] = (uint8_t)l;
-		if (i < name.len)
-			i++; /* the dot */
-		if (i == name.len && name.p[i - 1] == '.' && l)
-			return 0; /* "a.." after trailing-dot removal */
+		if (i < name.len) {
+			i++; /* the separating dot */
+			if (i == name.len)
+				return 0; /* "a.." (one trailing dot was already removed) */
+		}
 	}
 	buf[off++] = 0;
 	buf[off++] = (uint8_t)(type >> 8);

@@ -5,10 +5,13 @@
  * Timing follows the libc resolver Exim relies on: each server is tried in turn for each of
  * `attempts` rounds, waiting `timeout` seconds per try (dns_retry / dns_retrans override them).
  * A reply is accepted only from the server's address and port, with our id and our question. */
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
+#include <pcre2.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -64,10 +67,7 @@ static bool reply_matches(const dns_msg *m, uint16_t id, sv name, int type)
 {
 	if (!m->qr || m->id != id || m->qtype != type || m->qclass != 1)
 		return false;
-	sv want = name;
-	if (want.len && want.p[want.len - 1] == '.')
-		want.len--;
-	return sv_eqi(m->qname, want);
+	return sv_eqi(m->qname, name);
 }
 
 /* Full reads/writes over a TCP socket, bounded by deadline. */
@@ -170,7 +170,16 @@ dns_rc dns_transport_query(arena *a, sv name, int type, const dns_opts *opts, dn
 		msg->qname = name;
 		return DNS_SUCCEED;
 	}
-	uint8_t *reply = arena_alloc(pool_scratch, 65536);
+	/* Replies are matched against the question in its canonical (presentation) form, which is
+	 * what the parser gives for the reply's question: parse our own query to get it. */
+	dns_msg self;
+	if (!dns_parse_msg(a, q, qlen, &self))
+		return DNS_FAIL;
+	name = self.qname;
+	/* The reply buffer is on the heap: a may be pool_scratch, which callers reset. */
+	uint8_t *reply = malloc(65536);
+	if (!reply)
+		abort();
 	dns_rc last = DNS_AGAIN;
 	for (int round = 0; round < attempts; round++) {
 		for (size_t si = 0; si < cfg->nservers; si++) {
@@ -187,6 +196,7 @@ dns_rc dns_transport_query(arena *a, sv name, int type, const dns_opts *opts, dn
 			switch (msg->rcode) {
 			case DNS_RCODE_NOERROR:
 			case DNS_RCODE_NXDOMAIN:
+				free(reply);
 				return DNS_SUCCEED;
 			case DNS_RCODE_SERVFAIL:
 				last = DNS_AGAIN;
@@ -199,6 +209,7 @@ dns_rc dns_transport_query(arena *a, sv name, int type, const dns_opts *opts, dn
 		if (last == DNS_FAIL)
 			break;
 	}
+	free(reply);
 	return last;
 }
 
@@ -223,6 +234,73 @@ static bool trusted_aa(sv name)
 	return match_isinlist(name, sv_cstr(conf_main.dns_trust_aa), 0, MATCH_DOMAIN, true, NULL, &err) == 0;
 }
 
+static const char *type_name(int type)
+{
+	switch (type) {
+	case DNS_T_A: return "A";
+	case DNS_T_NS: return "NS";
+	case DNS_T_CNAME: return "CNAME";
+	case DNS_T_SOA: return "SOA";
+	case DNS_T_PTR: return "PTR";
+	case DNS_T_MX: return "MX";
+	case DNS_T_TXT: return "TXT";
+	case DNS_T_AAAA: return "AAAA";
+	case DNS_T_SRV: return "SRV";
+	case DNS_T_TLSA: return "TLSA";
+	case DNS_T_SPF: return "SPF";
+	default: return "?";
+	}
+}
+
+/* The presentation form the parser gives for name (lower case, escapes normalised). */
+static bool canonical_name(arena *a, sv name, sv *out)
+{
+	uint8_t q[DNS_HDR_LEN + 300];
+	size_t n = dns_build_query(q, sizeof q, 0, name, DNS_T_A, false, false);
+	dns_msg m;
+	if (n == 0 || !dns_parse_msg(a, q, n, &m))
+		return false;
+	*out = m.qname;
+	out->taint = name.taint;
+	return true;
+}
+
+/* dns_check_names_pattern: names that fail it are not looked up (Exim 4.96 skips the check for
+ * TXT and PTR lookups; observed: SPF, CNAME, A and MX lookups are checked). */
+static bool names_pattern_ok(sv name, int type)
+{
+	static pcre2_code *re;
+	static const char *re_src;
+	const char *pat = conf_main.dns_check_names_pattern;
+	if (!pat || !*pat || type == DNS_T_TXT || type == DNS_T_PTR)
+		return true;
+	if (re_src != pat) {
+		if (re)
+			pcre2_code_free(re);
+		int ec;
+		PCRE2_SIZE eo;
+		re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+		re_src = pat;
+	}
+	if (!re)
+		return true; /* a bad pattern checks nothing (Exim refuses it at start-up) */
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	int r = pcre2_match(re, (PCRE2_SPTR)(name.p ? name.p : ""), name.len, 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	return r >= 0;
+}
+
+/* dns_again_means_nonexist: a domain list whose temporary failures count as "no such name". */
+static bool again_means_nonexist(sv name)
+{
+	if (!conf_main.dns_again_means_nonexist || !*conf_main.dns_again_means_nonexist)
+		return false;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	return match_isinlist(name, sv_cstr(conf_main.dns_again_means_nonexist), 0, MATCH_DOMAIN, true,
+		NULL, &err) == 0;
+}
+
 #define DNS_MAX_CHAIN 16 /* CNAMEs followed inside one reply */
 
 dns_rc dns_lookup_opts(arena *a, sv name, int type, const dns_opts *opts, dns_answer *out)
@@ -232,8 +310,14 @@ dns_rc dns_lookup_opts(arena *a, sv name, int type, const dns_opts *opts, dns_an
 	const dns_config *cfg = dns_config_get();
 	bool dnssec = o.dnssec >= 0 ? o.dnssec > 0 : cfg->dnssec_ok;
 	bool follow = !o.no_cname && type != DNS_T_CNAME;
-	if (name.len && name.p[name.len - 1] == '.')
-		name.len--;
+	/* One spelling per name (escapes, trailing dot), so that record owners compare equal. */
+	sv canon;
+	if (!canonical_name(a, name, &canon) || !names_pattern_ok(canon, type)) {
+		out->rc = DNS_NOMATCH; /* not a domain name, or one dns_check_names_pattern refuses */
+		out->canonical = name;
+		return DNS_NOMATCH;
+	}
+	name = canon;
 	if (dns_cache_get(a, name, type, dnssec, out))
 		return out->rc;
 	sv current = sv_copy(a, name);
@@ -243,11 +327,14 @@ dns_rc dns_lookup_opts(arena *a, sv name, int type, const dns_opts *opts, dns_an
 	for (;;) {
 		dns_msg msg;
 		dns_rc rc = dns_transport_query(a, current, type, &o, &msg);
-		DEBUG(D_DNS) debug_printf("DNS lookup of %.*s (type %d) %s\n", SV_ARG(current), type,
-			rc == DNS_SUCCEED ? (msg.rcode == DNS_RCODE_NXDOMAIN ? "gave NXDOMAIN" : "succeeded") :
+		DEBUG(D_DNS) debug_printf("DNS lookup of %.*s (%s) %s\n", SV_ARG(current), type_name(type),
+			rc == DNS_SUCCEED ? (msg.rcode == DNS_RCODE_NXDOMAIN ? "gave HOST_NOT_FOUND" : "succeeded") :
 			rc == DNS_AGAIN ? "gave TRY_AGAIN" : "gave NO_RECOVERY");
+		if (rc == DNS_AGAIN && again_means_nonexist(current))
+			rc = DNS_NOMATCH;
 		if (rc != DNS_SUCCEED) {
 			out->rc = rc;
+			out->canonical = current;
 			return rc; /* temporary and hard failures are not cached */
 		}
 		bool auth = msg.ad || (msg.aa && trusted_aa(current));

@@ -107,6 +107,9 @@ static bool parse_v1(const uint8_t *p, size_t n, proxy_header *out, const char *
 		FAIL("PROXY v1 address is not a valid IP address");
 	if (out->src.family != family || out->dst.family != family)
 		FAIL("PROXY v1 address family does not match the protocol");
+	/* The spec's IPv6 form is hex groups and colons only: no embedded dotted quad. */
+	if (family == 6 && (memchr(f[1].p, '.', f[1].len) || memchr(f[2].p, '.', f[2].len)))
+		FAIL("PROXY v1 IPv6 address in dotted-quad form");
 	if (!parse_port(f[3], &out->src_port) || !parse_port(f[4], &out->dst_port))
 		FAIL("PROXY v1 port is not a decimal number 0..65535 without leading zeros");
 	return true;

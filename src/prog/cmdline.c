@@ -69,6 +69,21 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 				return fail(err, errlen, "%s: string expected after -bh", cl->called_as);
 			cl->mode = a[3] == 'c' ? MODE_BHC : MODE_BH;
 			cl->bh_address = argv[++i];
+		} else if (strcmp(a, "-bf") == 0 || strcmp(a, "-bF") == 0 || strcmp(a, "-bfd") == 0
+		           || strcmp(a, "-bfl") == 0 || strcmp(a, "-bfp") == 0 || strcmp(a, "-bfs") == 0) {
+			if (i + 1 >= argc)
+				return fail(err, errlen, "%s: string expected after -bf", cl->called_as);
+			const char *v = argv[++i];
+			switch (a[3]) {
+			case 'd': cl->bf_domain = v; break;
+			case 'l': cl->bf_local_part = v; break;
+			case 'p': cl->bf_prefix = v; break;
+			case 's': cl->bf_suffix = v; break;
+			default:
+				cl->mode = MODE_BF;
+				cl->filter_file = v;
+				cl->system_filter = a[2] == 'F';
+			}
 		} else if (strcmp(a, "-bt") == 0) {
 			cl->mode = MODE_BT;
 		} else if (strcmp(a, "-bv") == 0 || strcmp(a, "-bvs") == 0) {

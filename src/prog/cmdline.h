@@ -22,6 +22,7 @@ typedef enum cmd_mode {
 	MODE_BPL,  /* -bp, -bpc, -bpr, -bpa, -bpu, mailq: list the queue (prog/bp.c) */
 	MODE_BT,   /* -bt: address testing (prog/bt.c) */
 	MODE_BVA,  /* -bv / -bvs: address verification (prog/bt.c) */
+	MODE_BF,   /* -bf FILE / -bF FILE: filter testing (prog/bf.c) */
 } cmd_mode;
 
 /* -od*: what to do after receiving a message. */
@@ -52,6 +53,10 @@ typedef struct cmdline {
 	/* Queue listing: "" for -bp, or the letters after -bp ("c", "r", "a", "u", "ra"...) */
 	const char *bp_variant;
 	bool verify_sender;       /* -bvs */
+	/* Filter testing: -bf (user filter) or -bF (system filter) file, and -bfd -bfl -bfp -bfs */
+	const char *filter_file;
+	bool system_filter;
+	const char *bf_domain, *bf_local_part, *bf_prefix, *bf_suffix;
 	/* Origin overrides for -bs/-bm by trusted callers (-oMa -oMaa -oMai -oMas -oMi -oMm -oMr
 	 * -oMs -oMt); NULL: not given */
 	const char *oMa, *oMaa, *oMai, *oMas, *oMi, *oMm, *oMr, *oMs, *oMt;
@@ -79,5 +84,6 @@ int bs_main(const cmdline *cl);   /* prog/bs.c: -bs, -bh, -bhc, -bS */
 int bm_main(const cmdline *cl);   /* prog/bm.c: local submission */
 int bp_main(const cmdline *cl);   /* prog/bp.c: -bp family */
 int bt_main(const cmdline *cl);   /* prog/bt.c: -bt, -bv, -bvs */
+int bf_main(const cmdline *cl);   /* prog/bf.c: -bf, -bF */
 
 #endif

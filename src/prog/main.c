@@ -1,6 +1,7 @@
 /* postern: the Exim-compatible mail transfer agent. Dispatches on the command line. */
 #include <stdio.h>
 
+#include "core/dns.h"
 #include "lib/arena.h"
 #include "lib/debug.h"
 #include "lib/initial_cwd.h"
@@ -27,6 +28,8 @@ int main(int argc, char **argv)
 		}
 		debug_selector = sel;
 	}
+	/* Host lists may name hosts and domain lists may say @mx_*: both need the resolver. */
+	dns_install_match_hooks();
 	switch (cl.mode) {
 	case MODE_BV:
 		/* -bV loads the configuration itself: Exim reports a bad one after the version lines. */
@@ -48,6 +51,8 @@ int main(int argc, char **argv)
 	case MODE_BT:
 	case MODE_BVA:
 		return conf_load_for(&cl) ? bt_main(&cl) : 1;
+	case MODE_BF:
+		return conf_load_for(&cl) ? bf_main(&cl) : 1;
 	case MODE_BPL:
 		return conf_load_for(&cl) ? bp_main(&cl) : 1;
 	case MODE_NONE:

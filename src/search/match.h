@@ -58,5 +58,9 @@ size_t match_last_numeric(sv *vars, size_t max);
 enum { MATCH_NAME_UNKNOWN = 3 };
 extern int (*match_host_lookup_hook)(const char *name, const char *ip, xbuf *err);
 extern const char *(*match_named_list_hook)(const char *kind, const char *name);
+/* "@mx_any", "@mx_primary", "@mx_secondary" (with "/ignore=...") in a domain list: SEARCH_OK,
+ * SEARCH_FAIL or SEARCH_DEFER (err set). NULL (the default): such items defer, since they cannot
+ * be answered without DNS. Set by the DNS layer (dns_install_match_hooks). */
+extern int (*match_mx_hook)(sv domain, sv item, xbuf *err);
 
 #endif

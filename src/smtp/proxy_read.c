@@ -161,3 +161,48 @@ bool proxy_read_header(int fd, int timeout_ms, proxy_info *out, xbuf *err)
 	fill_info(&h, out);
 	return true;
 }
+
+static bool yes_no(xbuf *out, bool v)
+{
+	xbuf_puts(out, v ? "yes" : "no");
+	return true;
+}
+
+static bool tlv_var(void *ctx, sv name, xbuf *out)
+{
+	const proxy_info *pi = ctx;
+	if (!sv_starts(name, "proxy_"))
+		return false;
+	sv n = sv_sub(name, 6, name.len - 6);
+	static const proxy_info none;
+	if (pi == NULL)
+		pi = &none;
+	const struct { const char *name; bool present; size_t len; const char *s; } texts[] = {
+#define T(nm, f) { nm, pi->f.present, pi->f.len, pi->f.s }
+		T("alpn", alpn), T("authority", authority), T("unique_id", unique_id), T("netns", netns),
+		T("ssl_version", ssl_version), T("ssl_cn", ssl_cn), T("ssl_cipher", ssl_cipher),
+		T("ssl_sig_alg", ssl_sig_alg), T("ssl_key_alg", ssl_key_alg),
+#undef T
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		if (sv_eq_cstr(n, texts[i].name)) {
+			if (texts[i].present)
+				xbuf_putsv(out, sv_tainted(sv_make(texts[i].s, texts[i].len)));
+			return true;
+		}
+	if (sv_eq_cstr(n, "ssl"))
+		return yes_no(out, pi->ssl && (pi->ssl_client & PP2_CLIENT_SSL));
+	if (sv_eq_cstr(n, "ssl_verified"))
+		return yes_no(out, pi->ssl && (pi->ssl_client & (PP2_CLIENT_CERT_CONN | PP2_CLIENT_CERT_SESS)) &&
+			pi->ssl_verify == 0);
+	if (sv_eq_cstr(n, "crc32c"))
+		return yes_no(out, pi->crc32c_verified);
+	return false;
+}
+
+void proxy_vars_provider(const proxy_info *pi, xp_provider *p)
+{
+	p->get = tlv_var;
+	p->ctx = (void *)pi;
+	p->next = NULL;
+}

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "expand/expand.h"
 #include "lib/str.h"
 
 /* A TLV value copied out of the header: binary-safe, len bytes in s (NUL-terminated for
@@ -42,5 +43,14 @@ typedef struct proxy_info {
  * a reason in err (timeout, EOF, read error, or the parser's reason). No log line is written:
  * Exim logs nothing for a failed negotiation; the session then refuses commands with 503. */
 bool proxy_read_header(int fd, int timeout_ms, proxy_info *out, xbuf *err);
+
+/* Variables beyond Exim for the v2 TLVs, all tainted and empty when absent (pi may be NULL: no
+ * PROXY session): $proxy_alpn, $proxy_authority, $proxy_unique_id, $proxy_netns,
+ * $proxy_ssl (yes/no: the client used TLS to the proxy), $proxy_ssl_verified (yes when the
+ * client presented a certificate the proxy verified), $proxy_ssl_version, $proxy_ssl_cn,
+ * $proxy_ssl_cipher, $proxy_ssl_sig_alg, $proxy_ssl_key_alg, $proxy_crc32c (yes when a checksum
+ * was present and matched). The session pushes this provider for every connection so the names
+ * are always known. p->ctx points at pi, which must outlive the provider's use. */
+void proxy_vars_provider(const proxy_info *pi, xp_provider *p);
 
 #endif

@@ -5,6 +5,9 @@ cases with Exim 4.96 and with Postern.
 
     dns_exim_compare.py be POSTERN CASES.json      -> JSON list of [exim_line, postern_line]
     dns_exim_compare.py dnslists PROBE CASES.json  -> JSON list of [exim, postern] per (spec, ip)
+    dns_exim_compare.py csa PROBE CASES.json       -> JSON list of [exim, postern] per (helo, ip)
+    dns_exim_compare.py dnslists-bh POSTERN CASES.json, csa-bh POSTERN CASES.json: the same, with
+        `postern -bh` running the same ACL (so the ACL engine's use of the DNS layer is compared)
 
 Exim cannot be given a DNS port, hence the namespace (port 53 of the host is not touched)."""
 import json
@@ -40,6 +43,51 @@ def main():
             p = subprocess.run([tool, "-C", str(d / "p.conf"), "-be", *cases], capture_output=True,
                                text=True, timeout=300)
             results = [e.stdout, p.stdout]
+        elif mode in ("csa-bh", "dnslists-bh"):
+            for a, ip in cases:
+                if mode == "csa-bh":
+                    acl = ("acl_smtp_helo = h\nbegin acl\nh:\n  warn verify = csa\n"
+                           "       logwrite = CSA [$csa_status] [$acl_verify_message]\n"
+                           "  warn !verify = csa\n"
+                           "       logwrite = CSA [$csa_status] [$acl_verify_message]\n  accept\n")
+                    smtp = f"HELO {a}\r\nQUIT\r\n"
+                else:
+                    acl = ("acl_smtp_connect = c\nbegin acl\nc:\n"
+                           f"  warn dnslists = {a}\n"
+                           "       logwrite = ACLRESULT [$dnslist_domain] [$dnslist_matched] "
+                           "[$dnslist_value] [$dnslist_text]\n  accept\n")
+                    smtp = "QUIT\r\n"
+                got = []
+                for prog, conf in (("exim", base), (tool, server.config(f"spool_directory = {d}/pspool\n"
+                                                                       "exim_user = root\nexim_group = root\n"))):
+                    logdir = d / ("pspool" if prog == tool else "spool") / "log"
+                    logdir.mkdir(parents=True, exist_ok=True)
+                    for f in logdir.glob("*"):
+                        f.unlink()
+                    (d / "t.conf").write_text(conf + acl)
+                    r = subprocess.run([prog, "-C", str(d / "t.conf"), "-bh", ip], input=smtp,
+                                       capture_output=True, text=True, timeout=60)
+                    text = r.stderr + "".join(f.read_text() for f in logdir.glob("*"))
+                    # The logwrite result, not -bh's echo of the unexpanded ACL line.
+                    lines = [l for l in text.split("\n") if re.search(r"(CSA|ACLRESULT) \[", l) and "$" not in l]
+                    got.append(re.search(r"(?:CSA|ACLRESULT) (\[.*)", lines[0]).group(1) if lines
+                               else ("deferred" if "deferred" in text else "none"))
+                results.append(got)
+        elif mode == "csa":
+            (d / "e.conf").write_text(base + "acl_smtp_helo = h\nbegin acl\nh:\n"
+                                      "  warn verify = csa\n"
+                                      "       logwrite = CSA [$csa_status] [$acl_verify_message]\n"
+                                      "  warn !verify = csa\n"
+                                      "       logwrite = CSA [$csa_status] [$acl_verify_message]\n"
+                                      "  accept\n")
+            for helo, ip in cases:
+                e = subprocess.run(["exim", "-C", str(d / "e.conf"), "-bh", ip], input=f"HELO {helo}\nQUIT\n",
+                                   capture_output=True, text=True, timeout=60)
+                m = re.search(r"LOG: .*CSA \[(.*?)\] \[(.*?)\]", e.stderr)
+                ex = f"{m.group(1)} [{m.group(2)}]" if m else "no result"
+                p = subprocess.run([tool, str(d / "p.conf"), "csa", helo, ip], capture_output=True,
+                                   text=True, timeout=60)
+                results.append([ex, p.stdout.strip()])
         else:
             for spec, ip in cases:
                 (d / "e.conf").write_text(base + "acl_smtp_connect = c\nbegin acl\nc:\n"

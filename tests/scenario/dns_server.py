@@ -41,11 +41,21 @@ alias2  IN CNAME alias.test.
 dangling IN CNAME nowhere.test.
 outside IN CNAME www.other.
 emptyname IN TXT "x"
+sp\\032ace IN A 192.0.2.5
+sp\\032ace IN TXT "spaced"
+sp\\032ace IN MX 1 mx1.test.
+sp\\032ace IN SPF "spf spaced"
+sp\\032c IN CNAME host1.test.
 sub.zone IN NS ns.test.
 ptrhost IN A   192.0.2.1
 ptrhost IN AAAA 2001:db8::1
 fakeptr IN A   192.0.2.99
 _client._smtp.good      IN SRV 1 2 0 good.test.
+good    IN A   192.0.2.77
+_client._smtp.v6good    IN SRV 1 2 0 v6only.test.
+_client._smtp.multi2    IN SRV 1 2 0 mx1.test.
+_client._smtp.multi2    IN SRV 1 1 0 mx2.test.
+_client._smtp.prio2     IN SRV 2 2 0 good.test.
 _client._smtp.bad       IN SRV 1 1 0 bad.test.
 _client._smtp.strict    IN SRV 1 1 1 strict.test.
 _client._smtp.strict2   IN SRV 1 1 2 strict2.test.
@@ -72,6 +82,9 @@ _client._smtp.p33   IN SRV 1 3 3 p33.test.
 2.0.0.127.bl    IN A   127.0.0.2
 2.0.0.127.bl    IN TXT "listed: see http://bl.test/2"
 3.0.0.127.bl    IN A   127.0.0.3
+5.0.0.127.bl    IN A   127.0.0.2
+5.0.0.127.bl    IN TXT "first part" " second part"
+5.0.0.127.bl    IN TXT "another record"
 3.0.0.127.bl    IN A   127.0.0.10
 4.0.0.127.bl    IN A   192.168.1.1
 1.2.0.192.bl    IN A   127.0.0.2
@@ -129,7 +142,8 @@ def _query(port, name, qtype=1):
 
 
 class DnsServer:
-    def __init__(self, tmp_path, zones=None):
+    def __init__(self, tmp_path, zones=None, ipv6=False):
+        self.ipv6 = ipv6  # also listen on [::1]:port
         self.dir = tmp_path / "nsd"
         self.zones = zones or ZONES
         self.port = None
@@ -144,6 +158,7 @@ class DnsServer:
         conf = [
             "server:",
             f"  ip-address: 127.0.0.1@{self.port}",
+        ] + ([f"  ip-address: ::1@{self.port}"] if self.ipv6 else []) + [
             '  username: ""',
             f'  zonesdir: "{d}"',
             f'  pidfile: "{d}/nsd.pid"',
@@ -155,6 +170,7 @@ class DnsServer:
             f'  xfrdir: "{d}"',
             "  server-count: 1",
             "  verbosity: 1",
+            "  rrl-ratelimit: 0",  # no response rate limiting: tests ask many questions quickly
             "remote-control:",
             "  control-enable: no",
         ]

@@ -124,3 +124,26 @@ def test_startup_check_heading(run_postern):
     assert r.returncode == 1
     assert r.stdout == ""
     assert r.stderr == "LOG: MAIN PANIC DIE\n  malformed ratelimit data: 2,1h,1,1\n"
+
+
+DUP_AUTH = """begin authenticators
+a:
+  driver = plaintext
+  public_name = PLAIN
+  server_condition = yes
+b:
+  driver = plaintext
+  public_name = plain
+  server_condition = yes
+"""
+
+
+def test_duplicate_server_public_name_is_a_config_error(run_postern, tmp_path):
+    # Exim 4.96 refuses the configuration in every mode, -bP included (captured from exim -bP).
+    conf = tmp_path / "conf"
+    conf.write_text(DUP_AUTH)
+    r = run_postern("-C", str(conf), "-bP", "primary_hostname")
+    assert r.returncode == 1
+    assert r.stdout == ""
+    assert r.stderr == ("LOG: PANIC DIE\n  Exim configuration error:\n  two server authenticators "
+                        "(a and b) have the same public name (PLAIN)\n")

@@ -45,6 +45,8 @@ def dnslists(probe, spec, ip):
 DNSLISTS = [
     ("bl.test", "127.0.0.2", "rc=1 bl.test|127.0.0.2|127.0.0.2|listed: see http://bl.test/2"),
     ("bl.test", "127.0.0.9", "rc=0"),
+    # $dnslist_text is the first string of the first TXT record
+    ("bl.test", "127.0.0.5", "rc=1 bl.test|127.0.0.5|127.0.0.2|first part"),
     ("bl.test", "127.0.0.3", "rc=1 bl.test|127.0.0.3|127.0.0.3, 127.0.0.10|"),
     ("bl.test", "127.0.0.4", "rc=0"),  # 192.168.1.1 is outside 127/8: discarded
     ("bl.test", "192.0.2.1", "rc=1 bl.test|192.0.2.1|127.0.0.2|"),
@@ -88,6 +90,34 @@ def test_dnslists(probe, spec, ip, want):
     assert dnslists(probe, spec, ip) == want
 
 
+CSA = [
+    ("good.test", "192.0.2.77", "ok [client SMTP authorization ok]"),
+    ("good.test", "192.0.2.78", "fail [client SMTP authorization failed (client address mismatch)]"),
+    ("bad.test", "192.0.2.77", "fail [client SMTP authorization failed (host name not authorized)]"),
+    ("p00.test", "192.0.2.77", "fail [client SMTP authorization failed (host name not authorized)]"),
+    ("p22.test", "192.0.2.77", "fail [client SMTP authorization failed (no authorized addresses)]"),
+    ("p30.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("p32.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("x.strict2.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    # parent records asserting "explicit authorization required" have no effect in Exim 4.96
+    ("x.strict.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("x.p11.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("nothing.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("v6good.test", "192.0.2.77", "fail [client SMTP authorization failed (client address mismatch)]"),
+    ("multi2.test", "192.0.2.10", "ok [client SMTP authorization ok]"),
+    ("multi2.test", "192.0.2.20", "fail [client SMTP authorization failed (client address mismatch)]"),
+    ("prio2.test", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("[192.0.2.77]", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("192.0.2.77", "192.0.2.77", "unknown [client SMTP authorization unknown]"),
+    ("other.zone", "192.0.2.77", "defer [client SMTP authorization deferred (SRV lookup failed)]"),
+]
+
+
+@pytest.mark.parametrize("domain,ip,want", CSA)
+def test_verify_csa(probe, domain, ip, want):
+    assert probe("csa", domain, ip) == want + "\n"
+
+
 def test_host_name_lookup(probe):
     # 192.0.2.1 has PTRs ptrhost.test and host1.test; both resolve back to it.
     out = probe("hostname", "192.0.2.1")
@@ -109,12 +139,16 @@ def test_host_addresses(probe):
     assert probe("addresses", "alias2.test") == "rc=0\n2001:db8::1\n192.0.2.1\n192.0.2.2\n"
 
 
-def test_dns_ipv4_lookup(probe, dns, tmp_path):
+@pytest.mark.parametrize("setting", ["dns_ipv4_lookup = *.test", "disable_ipv6 = true"])
+def test_no_aaaa(probe, dns, tmp_path, setting):
     conf = tmp_path / "v4.conf"
-    conf.write_text(dns.config("dns_ipv4_lookup = *.test\n"))
+    conf.write_text(dns.config(setting + "\n"))
     r = subprocess.run([str(probe.exe), str(conf), "addresses", "host1.test"], capture_output=True,
                        text=True, timeout=30)
     assert r.stdout == "rc=0\n192.0.2.1\n192.0.2.2\n"
+    r = subprocess.run([str(probe.exe), str(conf), "addresses", "v6only.test"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.stdout == "rc=2\n"
 
 
 def test_host_list_names(probe):

@@ -74,6 +74,12 @@ CASES = [
     ('${lookup dnsdb{retry_x,a=host1.test}}',
      'Failed: lookup of "retry_x,a=host1.test" gave DEFER: dnsdb modifier syntax error'),
     ("${lookup dnsdb{a=a..b}{$value}{fail}}", "fail"),
+    # dns_check_names_pattern (default: letters, digits, - / _) is not applied to TXT and PTR.
+    ("${lookup dnsdb{a=sp ace.test}{$value}{fail}}", "fail"),
+    ("${lookup dnsdb{mx=sp ace.test}{$value}{fail}}", "fail"),
+    ("${lookup dnsdb{spf=sp ace.test}{$value}{fail}}", "fail"),
+    ("${lookup dnsdb{txt=sp ace.test}{$value}{fail}}", "spaced"),
+    ("${lookup dnsdb{cname=sp c.test}{$value}{fail}}", "fail"),
 ]
 
 
@@ -82,6 +88,13 @@ def test_dnsdb_outputs(postern_bin, tmp_path, dns):
     want = "\n".join(c[1] for c in CASES) + "\n"
     got_lines, want_lines = out.split("\n"), want.split("\n")
     assert got_lines == want_lines
+
+
+def test_names_pattern_unset(postern_bin, tmp_path, dns):
+    out = be(postern_bin, tmp_path, dns.config("dns_check_names_pattern =\n"),
+             "${lookup dnsdb{a=sp ace.test}{$value}{fail}}", "${lookup dnsdb{cname=sp c.test}{$value}{fail}}",
+             "${lookup dnsdb{a=sp\\\\032ace.test}{$value}{fail}}")
+    assert out == "192.0.2.5\nhost1.test\n192.0.2.5\n"
 
 
 def test_tcp_fallback(postern_bin, tmp_path, dns):
@@ -106,6 +119,20 @@ def test_dns_servers_forms(postern_bin, tmp_path, dns):
                     f"<; 127.0.0.1.1 ; 127.0.0.1.{dns.port}"):
         conf = f"primary_hostname = test.example\ndns_servers = {servers}\ndns_retrans = 1s\ndns_retry = 1\n"
         assert be(postern_bin, tmp_path, conf, "${lookup dnsdb{a=mx1.test}}") == "192.0.2.10\n", servers
+
+
+def test_ipv6_server(postern_bin, tmp_path):
+    """A server on an IPv6 address, in both spellings, over UDP and (truncated reply) TCP."""
+    server = DnsServer(tmp_path, ipv6=True).start()
+    try:
+        for servers in (f"<; ::1.{server.port}", f"<; [::1]:{server.port}"):
+            conf = f"primary_hostname = test.example\ndns_servers = {servers}\n"
+            out = be(postern_bin, tmp_path, conf, "${lookup dnsdb{a=mx1.test}}", "${lookup dnsdb{>| txt=big.test}}")
+            lines = out.split("\n")
+            assert lines[0] == "192.0.2.10", servers
+            assert len(lines[1].split("|")) == 40, servers
+    finally:
+        server.stop()
 
 
 def test_timeout_and_retry_bounds(postern_bin, tmp_path):
@@ -133,6 +160,20 @@ def test_timeout_and_retry_bounds(postern_bin, tmp_path):
     sink.close()
 
 
+def test_again_means_nonexist(postern_bin, tmp_path):
+    """dns_again_means_nonexist turns a temporary failure for matching names into "not found"."""
+    import socket
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    port = sink.getsockname()[1]
+    conf = (f"primary_hostname = test.example\ndns_servers = 127.0.0.1.{port}\ndns_retrans = 1s\n"
+            "dns_retry = 1\ndns_again_means_nonexist = *.test\n")
+    out = be(postern_bin, tmp_path, conf, "${lookup dnsdb{a=mx1.test}{$value}{fail}}",
+             "${lookup dnsdb{a=mx1.other}{$value}{fail}}")
+    sink.close()
+    assert out == 'fail\nFailed: lookup of "a=mx1.other" gave DEFER: \n'
+
+
 def test_bad_dns_servers_value(postern_bin, tmp_path):
     """A malformed dns_servers is logged (panic) and leaves no server: lookups defer at once
     instead of going to some other server."""
@@ -143,3 +184,63 @@ def test_bad_dns_servers_value(postern_bin, tmp_path):
                        capture_output=True, text=True, timeout=10)
     assert r.stdout == 'Failed: lookup of "a=mx1.test" gave DEFER: \nfail\n'
     assert 'dns_servers: "not-an-address" is not an IP address' in r.stderr
+
+
+def test_dns_trust_aa(postern_bin, tmp_path, dns):
+    """NSD is authoritative (AA) but does not sign: with dns_trust_aa covering the names its
+    answers count as authenticated, so dnssec_strict lookups succeed."""
+    conf = dns.config("dns_trust_aa = test : *.test\n")
+    out = be(postern_bin, tmp_path, conf, "${lookup dnsdb{dnssec_strict,a=mx1.test}{$value}{fail}}",
+             "${lookup dnsdb{dnssec_strict,a=foo.other}{$value}{fail}}")
+    assert out == '192.0.2.10\nFailed: lookup of "dnssec_strict,a=foo.other" gave DEFER: \n'
+
+
+def _fake_server(ad, do_seen):
+    """A one-thread UDP responder: answers every A query with 192.0.2.99, AD bit as given;
+    records whether queries carried the DO bit."""
+    import socket
+    import struct
+    import threading
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                q, peer = s.recvfrom(4096)
+            except OSError:
+                continue
+            qid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", q[:12])
+            end = 12
+            while q[end]:
+                end += q[end] + 1
+            end += 5
+            question = q[12:end]
+            do_seen.append(ar == 1 and len(q) >= end + 11 and q[end + 7] & 0x80 != 0)
+            rflags = 0x8180 | (0x20 if ad else 0)
+            reply = struct.pack(">HHHHHH", qid, rflags, 1, 1, 0, 0) + question
+            reply += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 99])
+            s.sendto(reply, peer)
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return s, stop, t
+
+
+def test_ad_bit_and_do_bit(postern_bin, tmp_path):
+    """dnssec_strict accepts an answer with the AD bit and defers without it; dnsdb asks with
+    the DO bit (EDNS0) unless dnssec_never."""
+    for ad in (True, False):
+        seen = []
+        s, stop, t = _fake_server(ad, seen)
+        port = s.getsockname()[1]
+        conf = f"primary_hostname = test.example\ndns_servers = 127.0.0.1.{port}\ndns_retrans = 1s\ndns_retry = 1\n"
+        out = be(postern_bin, tmp_path, conf, "${lookup dnsdb{dnssec_strict,a=x.test}{$value}{fail}}",
+                 "${lookup dnsdb{dnssec_never,a=y.test}{$value}{fail}}")
+        stop.set()
+        t.join()
+        s.close()
+        first = "192.0.2.99" if ad else 'Failed: lookup of "dnssec_strict,a=x.test" gave DEFER: '
+        assert out == first + "\n192.0.2.99\n"
+        assert seen == [True, False]

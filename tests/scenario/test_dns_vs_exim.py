@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from test_dns_host import DNSLISTS
+from test_dns_host import CSA, DNSLISTS
 from test_dns_lookup import CASES
 
 HERE = pathlib.Path(__file__).parent
@@ -48,3 +48,39 @@ def test_dnslists_same_as_exim(postern_bin, tmp_path):
     results = run_compare("dnslists", probe, cases, tmp_path)
     diffs = [(c, r) for c, r in zip(cases, results) if r[0] != r[1]]
     assert diffs == []
+
+
+def test_verify_csa_same_as_exim(postern_bin, tmp_path):
+    probe = str(pathlib.Path(postern_bin).parent / "tests" / "unit" / "dns" / "dns_probe")
+    cases = [[d, ip] for d, ip, _ in CSA]
+    results = run_compare("csa", probe, cases, tmp_path)
+    diffs = [(c, r) for c, r in zip(cases, results) if r[0] != r[1]]
+    assert diffs == []
+
+
+def need_bh(postern_bin):
+    probe = subprocess.run([postern_bin, "-bh", "127.0.0.1"], input="QUIT\r\n", capture_output=True,
+                           text=True, timeout=30)
+    if "not built yet" in probe.stdout + probe.stderr:
+        pytest.skip("postern -bh is not built yet")
+
+
+def test_acl_engine_dnslists_same_as_exim(postern_bin, tmp_path):
+    """The same dnslists ACL through `postern -bh` and `exim -bh`: the ACL engine's condition and
+    $dnslist_* variables on top of this DNS layer."""
+    need_bh(postern_bin)
+    cases = [[spec, ip] for spec, ip, _ in DNSLISTS if ip and ":" not in ip]
+    results = run_compare("dnslists-bh", postern_bin, cases, tmp_path)
+    assert [(c, r) for c, r in zip(cases, results) if r[0] != r[1]] == []
+
+
+# Known differences of the ACL engine (src/core/acl_csa.c, not the DNS layer) on main at the time
+# of writing: $acl_verify_message is empty after verify=csa; a REFUSED SRV lookup gives "unknown"
+# where Exim says "defer"; a parent's port-bit assertion gives "fail" where Exim 4.96 says
+# "unknown". dns_verify_csa() in src/core/dns_csa.c matches Exim on all of them.
+@pytest.mark.xfail(reason="ACL engine CSA differences listed above", strict=False)
+def test_acl_engine_csa_same_as_exim(postern_bin, tmp_path):
+    need_bh(postern_bin)
+    cases = [[d, ip] for d, ip, _ in CSA]
+    results = run_compare("csa-bh", postern_bin, cases, tmp_path)
+    assert [(c, r) for c, r in zip(cases, results) if r[0] != r[1]] == []

@@ -137,7 +137,9 @@ def test_ipv6_client(probe, haproxy, send, version):
 ])
 def test_health_check(probe, haproxy, send, want):
     port, output = probe(1)
-    haproxy(f"backend b\n  server s 127.0.0.1:{port} {send} check check-send-proxy inter 200\n"
+    # The check waits for the banner, so the header is read before HAProxy hangs up.
+    haproxy(f"backend b\n  option tcp-check\n  tcp-check expect string 220\n"
+            f"  server s 127.0.0.1:{port} {send} check check-send-proxy inter 200\n"
             f"frontend f\n  bind 127.0.0.1:{free_port()}\n  default_backend b\n")
     lines = output()
     assert lines[0].startswith(want)

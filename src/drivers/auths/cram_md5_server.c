@@ -65,7 +65,7 @@ auth_rc cram_md5_server_challenge(const driver_instance *d, auth_server_ctx *c, 
 
 static auth_rc cram_md5_server(const driver_instance *d, auth_server_ctx *c, bool has_initial, sv initial)
 {
-	if (has_initial && initial.len > 0)
+	if (has_initial)  /* even "=" (an empty response) */
 		return AUTH_UNEXPECTED;
 	xbuf host, err, ch;
 	xbuf_init(&host, c->a);

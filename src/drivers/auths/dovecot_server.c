@@ -294,6 +294,8 @@ static auth_rc dovecot_server(const driver_instance *di, auth_server_ctx *c, boo
 		return defer(c, "dovecot server_tls is not supported yet");
 	if (!has_initial)
 		initial = SV_LIT("");
+	else if (initial.len == 0)
+		initial = SV_LIT("=");  /* an empty response goes to Dovecot as Exim sends it: "resp==" */
 	if (memchr(initial.p, '\t', initial.len) || memchr(initial.p, '\n', initial.len))
 		return AUTH_FAIL;
 	static dconn d;  /* 8 KB line buffer: static rather than on the stack; one AUTH at a time */

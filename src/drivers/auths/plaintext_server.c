@@ -13,8 +13,8 @@
 static auth_rc plaintext_server(const driver_instance *d, auth_server_ctx *c, bool has_initial, sv initial)
 {
 	const struct plaintext_auth_options *ob = d->priv;
-	if (has_initial && initial.len > 0) {
-		if (sv_eq_cstr(initial, "="))
+	if (has_initial) {
+		if (initial.len == 0 || sv_eq_cstr(initial, "="))
 			auth_add_strings(c, SV_LIT(""));
 		else {
 			xbuf dec;

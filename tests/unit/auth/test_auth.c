@@ -14,6 +14,7 @@
 #include "lib/arena.h"
 #include "lib/codec.h"
 #include "lib/digest.h"
+#include "lib/log.h"
 #include "unit.h"
 
 static const char config[] =
@@ -35,6 +36,9 @@ static const char config[] =
 	"p6:\n  driver = plaintext\n  server_prompts = a : b\n  server_condition = yes\n"
 	"  server_set_id = [$auth1][$auth2]\n"
 	"noserver:\n  driver = plaintext\n  public_name = NOSRV\n"
+	"adv_no:\n  driver = plaintext\n  public_name = ZZ\n  server_condition = yes\n  server_advertise_condition = no\n"
+	"adv_err:\n  driver = plaintext\n  public_name = ERR\n  server_condition = yes\n"
+	"  server_advertise_condition = ${lookup{x}lsearch{/nonexistent}}\n"
 	"tim:\n  driver = cram_md5\n  public_name = TIM\n  server_secret = tanstaaftanstaaf\n  server_set_id = $auth1\n";
 
 /* The scripted client: answers in order; records the challenges it was sent. */
@@ -202,10 +206,74 @@ static void test_cram(void)
 	xp_env_release(&env);
 }
 
+static char tmpdir[64];
+
+static void test_advertise(void)
+{
+	log_config lc;
+	log_config_default(&lc);
+	lc.file_path = arena_printf(pool_scratch, "%s/%%slog", tmpdir);
+	lc.echo = LOG_ECHO_NONE;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	CHECK(log_configure(&lc, &err));
+	xp_env env;
+	xp_env_init(&env, pool_scratch);
+	auth_advertised adv;
+	xbuf mechs;
+	xbuf_init(&mechs, NULL);
+	CHECK_INT(auth_advertise(&env, &adv, &mechs), 10);
+	CHECK_STR(xbuf_cstr(&mechs), " PLAIN LOGIN CRAM-MD5 p1 p2 p3 p4 p5 p6 TIM");
+	CHECK(auth_find_advertised(&adv, SV_LIT("login")) != NULL);
+	CHECK(auth_find_advertised(&adv, SV_LIT("ZZ")) == NULL);   /* condition false */
+	CHECK(auth_find_advertised(&adv, SV_LIT("ERR")) == NULL);  /* condition failed */
+	CHECK(auth_find_server(SV_LIT("ZZ")) != NULL);              /* but it exists */
+	char path[128];
+	snprintf(path, sizeof path, "%s/mainlog", tmpdir);
+	FILE *f = fopen(path, "r");
+	char line[512] = "";
+	CHECK(f && fgets(line, sizeof line, f));
+	if (f)
+		fclose(f);
+	CHECK(strstr(line, "failed to expand condition \"${lookup{x}lsearch{/nonexistent}}\" for adv_err "
+		"authenticator: failed to open /nonexistent for linear search: No such file or directory") != NULL);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/paniclog", tmpdir);
+	CHECK(unlink(path) == 0);
+	xbuf_free(&mechs);
+	xbuf_free(&err);
+	xp_env_release(&env);
+}
+
+static void test_public_names(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	CHECK(auth_check_public_names(conf_driver_instances("authenticators"), &err));
+	/* a private copy of the list (the configuration is read-only) plus a second "login" */
+	driver_instance copies[32];
+	int n = 0;
+	for (const driver_instance *d = conf_driver_instances("authenticators"); d && n < 31; d = d->next) {
+		copies[n] = *d;
+		if (n > 0)
+			copies[n - 1].next = &copies[n];
+		n++;
+	}
+	copies[n] = *auth_find_server(SV_LIT("LOGIN"));
+	copies[n].name = "login2";
+	copies[n].next = NULL;
+	copies[n - 1].next = &copies[n];
+	CHECK(!auth_check_public_names(copies, &err));
+	CHECK_STR(xbuf_cstr(&err), "Exim configuration error:\n  two server authenticators (login and login2) have "
+		"the same public name (LOGIN)");
+	xbuf_free(&err);
+}
+
 int main(void)
 {
 	arena_init_pools();
-	char dir[] = "/tmp/postern-auth-XXXXXX";
+	char *dir = tmpdir;
+	strcpy(tmpdir, "/tmp/postern-auth-XXXXXX");
 	if (!mkdtemp(dir))
 		return 2;
 	char path[64];
@@ -220,9 +288,11 @@ int main(void)
 		return 1;
 	}
 	unlink(path);
-	rmdir(dir);
 	RUN(test_find);
 	RUN(test_cases);
 	RUN(test_cram);
+	RUN(test_public_names);
+	RUN(test_advertise);
+	rmdir(dir);
 	return unit_report("test_auth");
 }

@@ -7,6 +7,7 @@
  *   dns_probe CONFIG addresses HOST        -> "rc=N" then one address per line
  *   dns_probe CONFIG hostlist LIST IP      -> "rc=N" (SEARCH_OK 0 / FAIL 1 / DEFER 2)
  *   dns_probe CONFIG mx DOMAIN ITEM        -> "rc=N"
+ *   dns_probe CONFIG csa DOMAIN IP         -> "<csa_status> [<message>]"
  *   dns_probe CONFIG lookup NAME TYPE [again] -> "rc=N ..." then records (TYPE is a number);
  *                                          with "again": then prints "READY", waits for a line on
  *                                          stdin (the test stops the server) and asks again, so the
@@ -74,6 +75,11 @@ int main(int argc, char **argv)
 		match_ctx ctx = { 0 };
 		int rc = match_isinlist(sv_cstr(argv[4]), sv_cstr(argv[3]), 0, MATCH_HOST, false, &ctx, &err);
 		printf("rc=%d\n", rc);
+	} else if (strcmp(mode, "csa") == 0 && argc == 5) {
+		xbuf msg;
+		xbuf_init(&msg, a);
+		dns_csa_status st = dns_verify_csa(a, sv_cstr(argv[3]), sv_cstr(argv[4]), &msg);
+		printf("%s [%s]\n", dns_csa_status_name(st), xbuf_cstr(&msg));
 	} else if (strcmp(mode, "mx") == 0 && argc == 5) {
 		int rc = dns_match_mx(sv_cstr(argv[3]), sv_cstr(argv[4]), &err);
 		printf("rc=%d\n", rc);

@@ -91,6 +91,13 @@ static void test_build_query(void)
 	char longname[300];
 	snprintf(longname, sizeof longname, "%s.%s.%s.%s", label, label, label, label);
 	CHECK_INT(dns_build_query(buf, sizeof buf, 1, sv_cstr(longname), DNS_T_A, false, false), 0);
+	/* An escaped trailing dot is part of the label; an escaped backslash before it is not. */
+	n = dns_build_query(buf, sizeof buf, 1, SV_LIT("tes\\."), DNS_T_A, false, false);
+	const uint8_t tesdot[] = { 4, 't', 'e', 's', '.', 0 };
+	CHECK(n > 0 && memcmp(buf + 12, tesdot, sizeof tesdot) == 0);
+	n = dns_build_query(buf, sizeof buf, 1, SV_LIT("x\\\\."), DNS_T_A, false, false);
+	const uint8_t xbs[] = { 2, 'x', '\\', 0 };
+	CHECK(n > 0 && memcmp(buf + 12, xbs, sizeof xbs) == 0);
 	/* The root and the empty name are the root. */
 	CHECK(dns_build_query(buf, sizeof buf, 1, SV_LIT("."), DNS_T_NS, false, false) == 17);
 }
@@ -245,6 +252,17 @@ static void test_parse_malicious(void)
 	question(&p, "a", 1);
 	rr_head(&p, DNS_T_A, 1, 4);
 	put32(&p, 0);
+	CHECK(!parse(&p, &m));
+	/* Zero-length RDATA as the last bytes of the packet (found by fuzz_dns: the copy read one
+	 * byte past the end). */
+	header(&p, 0x8180, 1, 1, 0);
+	question(&p, "test", 28);
+	rr_head(&p, 999, 1, 0);
+	CHECK(parse(&p, &m) && m.answers && m.answers->rdata.len == 0);
+	/* ... and for a type whose RDATA may not be empty. */
+	header(&p, 0x8180, 1, 1, 0);
+	question(&p, "test", 28);
+	rr_head(&p, DNS_T_AAAA, 1, 0);
 	CHECK(!parse(&p, &m));
 	/* TC: records are not read (the reply may be cut anywhere). */
 	header(&p, 0x8380, 1, 3, 0);

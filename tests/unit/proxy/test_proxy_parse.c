@@ -37,6 +37,8 @@ static const v1_case v1_cases[] = {
 	{ "PROXY TCP4 192.0.2.7 198.51.100.9 40000 25 1\r\n", false , false, NULL, NULL, 0, 0 },  /* extra field */
 	{ "PROXY TCP4 2001:db8::1 198.51.100.9 40000 25\r\n", false , false, NULL, NULL, 0, 0 },  /* family mismatch */
 	{ "PROXY TCP6 192.0.2.7 2001:db8::2 1 2\r\n", false , false, NULL, NULL, 0, 0 },
+	{ "PROXY TCP6 ::ffff:192.0.2.7 2001:db8::2 1 2\r\n", false, false, NULL, NULL, 0, 0 },  /* dotted quad */
+	{ "PROXY TCP6 2001:DB8::1 2001:db8::2 1 2\r\n", true, false, "2001:db8::1", "2001:db8::2", 1, 2 },
 	{ "PROXY TCP6 2001:db8::1 192.0.2.9 1 2\r\n", false , false, NULL, NULL, 0, 0 },
 	{ "PROXY TCP4 192.0.2.7 198.51.100.9 65536 25\r\n", false , false, NULL, NULL, 0, 0 },    /* port > 65535 */
 	{ "PROXY TCP4 192.0.2.7 198.51.100.9 99999 25\r\n", false , false, NULL, NULL, 0, 0 },

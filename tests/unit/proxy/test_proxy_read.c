@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "expand/expand.h"
+#include "lib/arena.h"
 #include "mail/proxy.h"
 #include "smtp/proxy_read.h"
 #include "unit.h"
@@ -149,8 +151,53 @@ static void test_timeout_eof(void)
 	xbuf_free(&err);
 }
 
+static void test_vars(void)
+{
+	proxy_info pi;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	uint8_t h[128];
+	size_t n = 0;
+	memcpy(h, proxy_v2_signature, 12);
+	h[12] = 0x21; h[13] = 0x11;
+	n = 16;
+	static const uint8_t blk[12] = { 10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0, 2 };
+	memcpy(h + n, blk, 12); n += 12;
+	memcpy(h + n, "\x02\x00\x04mx.x", 7); n += 7;
+	memcpy(h + n, "\x20\x00\x0f\x03\x00\x00\x00\x00\x21\x00\x07TLSv1.3", 18); n += 18;
+	h[14] = 0; h[15] = (uint8_t)(n - 16);
+	pair();
+	CHECK(run(h, n, 1000, &pi, &err));
+	unpair();
+	xp_env env;
+	xp_env_init(&env, pool_scratch);
+	xp_provider p;
+	proxy_vars_provider(&pi, &p);
+	xp_env_push_provider(&env, &p);
+	xbuf out;
+	xbuf_init(&out, NULL);
+	xbuf_reset(&err);
+	CHECK(xp_expand(&env, SV_LIT("$proxy_authority|$proxy_alpn|$proxy_ssl|$proxy_ssl_verified|$proxy_ssl_version|$proxy_crc32c"),
+		&out, &err) == XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "mx.x||yes|yes|TLSv1.3|no");
+	CHECK(out.taint);
+	/* without a PROXY session the names are known and empty */
+	xp_env env2;
+	xp_env_init(&env2, pool_scratch);
+	xp_provider p2;
+	proxy_vars_provider(NULL, &p2);
+	xp_env_push_provider(&env2, &p2);
+	xbuf_reset(&out);
+	CHECK(xp_expand(&env2, SV_LIT("<$proxy_authority><$proxy_ssl>"), &out, &err) == XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "<><no>");
+	xbuf_free(&out);
+	xbuf_free(&err);
+}
+
 int main(void)
 {
+	arena_init_pools();
+	RUN(test_vars);
 	RUN(test_v1);
 	RUN(test_v2);
 	RUN(test_timeout_eof);
