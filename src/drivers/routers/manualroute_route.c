@@ -10,6 +10,7 @@
 #include "drivers/routers/route_ops.h"
 #include "lib/ip.h"
 #include "lib/list.h"
+#include "lib/log.h"
 #include "search/match.h"
 #include "search/search.h"
 
@@ -156,7 +157,15 @@ static route_rc find_route(const driver_instance *r, address_item *a, route_ctx 
 		sv rest = sv_copy(c->a, xbuf_sv(&item)), pattern, hl = SV_LIT("");
 		if (!next_word(c->a, &rest, &pattern))
 			continue;
-		int mr = match_isinlist(a->domain, pattern, 1, MATCH_DOMAIN, true, NULL, &err);
+		/* The pattern is expanded as list items are (a regex needs "\\$"). */
+		sv xpattern;
+		if (route_expand(env, sv_dup(c->a, pattern), &xpattern, &err) != XP_OK) {
+			log_write(LOG_MAIN | LOG_PANIC, "failed to expand \"" SV_FMT "\" while checking a list: %s",
+				SV_ARG(pattern), xbuf_cstr(&err));
+			a->message = SV_LIT("lookup defer in route_list");
+			return ROUTE_DEFER;
+		}
+		int mr = match_isinlist(a->domain, xpattern, 1, MATCH_DOMAIN, true, NULL, &err);
 		if (mr == SEARCH_DEFER) {
 			a->message = sv_copy(c->a, xbuf_sv(&err));
 			return ROUTE_DEFER;
