@@ -158,10 +158,12 @@ void route_vars_push(xp_env *env, xp_provider *p, const address_item *a);
  * getaddrinfo when DNS says the name does not exist); a host given as an IP address keeps it.
  * Addresses matching the (expanded) ignore list are dropped as they are found, and a host left
  * with none counts as not found, as Exim's host lookups apply ignore_target_hosts.
- * Returns ROUTE_OK, or ROUTE_DEFER/ROUTE_FAIL with *failed_host naming the one that failed;
- * hosts not found are dropped instead when ignore_missing. */
+ * A host not found: ROUTE_MISSING_FAIL returns ROUTE_FAIL (ROUTE_DEFER for a temporary failure)
+ * with *failed_host naming it; ROUTE_MISSING_DROP drops it; ROUTE_MISSING_KEEP keeps it marked
+ * unusable (MX hosts, as Exim lists them). */
 typedef enum route_lookup { ROUTE_LOOKUP_DEFAULT, ROUTE_LOOKUP_BYNAME, ROUTE_LOOKUP_BYDNS } route_lookup;
-route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv ignore, bool ignore_missing,
+enum { ROUTE_MISSING_FAIL, ROUTE_MISSING_DROP, ROUTE_MISSING_KEEP };
+route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv ignore, int missing,
 	sv *failed_host);
 /* Mark hosts matching ignore_target_hosts unusable (and drop them); true if any is left. */
 bool route_hosts_ignore(route_host **list, sv ignore, xp_env *env);
@@ -169,8 +171,11 @@ bool route_hosts_ignore(route_host **list, sv ignore, xp_env *env);
  * higher MX preference. Returns true if the first host is local (the "self" case). */
 bool route_hosts_local_check(route_host **list);
 /* Apply the router's "self" option when the lowest-preference host is the local host.
- * ROUTE_OK with the address rerouted or hosts kept ("send"), or PASS/DEFER/FAIL/DECLINE. */
-route_rc route_self_action(route_ctx *c, const driver_instance *r, address_item *a, sv hostname);
+ * ROUTE_OK with the address rerouted or hosts kept ("send"), or PASS/DEFER/FAIL/DECLINE.
+ * what: Exim's text for the case ("remote host address is the local host", or for an MX
+ * "lowest numbered MX record points to local host"). */
+route_rc route_self_action(route_ctx *c, const driver_instance *r, address_item *a, sv hostname,
+	const char *what);
 /* Queue a new child for routing (redirect) and a pipe/file item as a result. */
 void route_queue(route_ctx *c, address_item *child);
 /* What every routing driver does once it accepts an address (Exim's rf_get_errors_address,

@@ -104,7 +104,7 @@ static bool ignored(sv address, sv ignore)
 	return r;
 }
 
-route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv ignore, bool ignore_missing,
+route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv ignore, int missing,
 	sv *failed_host)
 {
 	route_host **pp = list;
@@ -130,10 +130,17 @@ route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv igno
 		for (size_t i = 0; rc == DNS_SUCCEED && i < n; i++)
 			if (!ignored(addrs[i], ignore))
 				addrs[kept++] = addrs[i];
-		if (rc == DNS_SUCCEED && kept == 0)
+		bool all_ignored = rc == DNS_SUCCEED && kept == 0;
+		if (all_ignored)
 			rc = DNS_NOMATCH;
+		if (rc != DNS_SUCCEED && missing == ROUTE_MISSING_KEEP && !all_ignored && rc != DNS_AGAIN) {
+			h->unusable = true;
+			h->address = SV_NULL;
+			pp = &h->next;
+			continue;
+		}
 		if (rc != DNS_SUCCEED) {
-			if (ignore_missing && rc != DNS_AGAIN) {
+			if (missing != ROUTE_MISSING_FAIL && rc != DNS_AGAIN) {
 				*pp = h->next; /* dropped, as host_find_failed = ignore does */
 				continue;
 			}
@@ -202,12 +209,12 @@ bool route_hosts_local_check(route_host **list)
 	return false;
 }
 
-route_rc route_self_action(route_ctx *c, const driver_instance *r, address_item *a, sv hostname)
+route_rc route_self_action(route_ctx *c, const driver_instance *r, address_item *a, sv hostname,
+	const char *what)
 {
 	const char *self = route_opt_str(r, "self");
 	if (!self)
 		self = "freeze";
-	const char *what = "remote host address is the local host";
 	if (strcmp(self, "send") == 0)
 		return ROUTE_OK;
 	if (strcmp(self, "pass") == 0)

@@ -73,20 +73,24 @@ static void report(void *ctx, route_rc kind, const address_item *a)
 static void print_hosts(const route_host *hosts)
 {
 	int maxlen = 0, maxaddlen = 0;
+	/* A host whose address could not be found shows as "unknown". */
 	for (const route_host *h = hosts; h; h = h->next) {
+		sv addr = h->address.len ? h->address : SV_LIT("unknown");
 		if ((int)h->name.len > maxlen)
 			maxlen = (int)h->name.len;
-		if ((int)h->address.len > maxaddlen)
-			maxaddlen = (int)h->address.len;
+		if ((int)addr.len > maxaddlen)
+			maxaddlen = (int)addr.len;
 	}
 	for (const route_host *h = hosts; h; h = h->next) {
+		sv addr = h->address.len ? h->address : SV_LIT("unknown");
 		printf("  host %-*.*s ", maxlen, SV_ARG(h->name));
-		if (h->address.len)
-			printf("[%.*s%-*c", SV_ARG(h->address), maxaddlen + 1 - (int)h->address.len, ']');
+		printf("[%.*s%-*c", SV_ARG(addr), maxaddlen + 1 - (int)addr.len, ']');
 		if (h->mx >= 0)
 			printf(" MX=%d", h->mx);
 		if (h->port >= 0)
 			printf(" port=%d", h->port);
+		if (h->unusable)
+			printf(" ** unusable **");
 		printf("\n");
 	}
 }

@@ -63,7 +63,7 @@ static dns_rc lookup_domain(route_ctx *c, const struct dnslookup_router_options 
 			if (rc == DNS_SUCCEED) {
 				*hosts = hosts_from_records(c->a, ans.rrs, DNS_T_SRV);
 				if (*hosts && (*hosts)->name.len == 0)
-					return DNS_NOMATCH; /* "." target: the service is not offered */
+					return DNS_NOMATCH; /* "." target: no service here, the router declines */
 			} else if ((rc == DNS_AGAIN || rc == DNS_FAIL) && !in_option_list(env, o->srv_fail_domains, domain)) {
 				return DNS_AGAIN;
 			}
@@ -94,7 +94,8 @@ static dns_rc lookup_domain(route_ctx *c, const struct dnslookup_router_options 
 			*hosts = h;
 		}
 	}
-	route_rc rr = route_hosts_find(c->a, hosts, ROUTE_LOOKUP_BYDNS, SV_NULL, (*hosts)->mx >= 0, fail_host);
+	route_rc rr = route_hosts_find(c->a, hosts, ROUTE_LOOKUP_BYDNS, SV_NULL,
+		(*hosts)->mx >= 0 ? ROUTE_MISSING_KEEP : ROUTE_MISSING_FAIL, fail_host);
 	if (rr == ROUTE_DEFER)
 		return DNS_AGAIN;
 	if (rr != ROUTE_OK || !*hosts)
@@ -132,7 +133,7 @@ static route_rc dnslookup_route(const driver_instance *r, address_item *a, route
 		}
 	}
 	if (null_mx) {
-		a->message = SV_LIT("domain does not accept mail (null MX)");
+		a->message = SV_LIT("an MX or SRV record indicated no SMTP service");
 		return ROUTE_FAIL;
 	}
 	if (rc == DNS_AGAIN) {
@@ -145,13 +146,22 @@ static route_rc dnslookup_route(const driver_instance *r, address_item *a, route
 	}
 	if (rc != DNS_SUCCEED)
 		return ROUTE_DECLINE;
+	bool usable = false, from_mx = hosts && hosts->mx >= 0;
 	const char *ignore = route_opt_str(r, "ignore_target_hosts");
 	if (ignore) {
 		xbuf err;
 		xbuf_init(&err, c->a);
 		sv list;
-		if (route_expand(env, ignore, &list, &err) == XP_OK && !route_hosts_ignore(&hosts, list, env))
-			return ROUTE_DECLINE;
+		if (route_expand(env, ignore, &list, &err) == XP_OK)
+			route_hosts_ignore(&hosts, list, env);
+	}
+	for (route_host *h = hosts; h; h = h->next)
+		usable = usable || !h->unusable;
+	if (!usable) {
+		/* Every host is missing or ignored: the router declines (with Exim's text for MX). */
+		if (from_mx)
+			a->message = SV_LIT("all relevant MX records point to non-existent hosts");
+		return ROUTE_DECLINE;
 	}
 	size_t before = 0, after = 0;
 	for (route_host *h = hosts; h; h = h->next)
@@ -159,7 +169,8 @@ static route_rc dnslookup_route(const driver_instance *r, address_item *a, route
 	a->hosts = hosts;
 	if (route_hosts_local_check(&a->hosts)) {
 		a->hosts = hosts;
-		route_rc sr = route_self_action(c, r, a, d);
+		route_rc sr = route_self_action(c, r, a, d, hosts->mx >= 0 ? "lowest numbered MX record points to local host"
+			: "remote host address is the local host");
 		if (sr != ROUTE_OK)
 			return sr;
 	} else {

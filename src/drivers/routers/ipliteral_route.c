@@ -32,7 +32,7 @@ static route_rc ipliteral_route(const driver_instance *r, address_item *a, route
 	a->hosts = h;
 	if (route_hosts_local_check(&a->hosts)) {
 		a->hosts = h;
-		route_rc rc = route_self_action(c, r, a, a->domain);
+		route_rc rc = route_self_action(c, r, a, a->domain, "remote host address is the local host");
 		if (rc != ROUTE_OK)
 			return rc;
 	}

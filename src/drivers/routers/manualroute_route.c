@@ -247,7 +247,8 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 			return ROUTE_DEFER;
 		}
 	}
-	rc = route_hosts_find(c->a, &hosts, mo.how, ignore_list, ignore_failed, &failed);
+	rc = route_hosts_find(c->a, &hosts, mo.how, ignore_list,
+		ignore_failed ? ROUTE_MISSING_DROP : ROUTE_MISSING_FAIL, &failed);
 	if (rc != ROUTE_OK) {
 		const char *hff = o->host_find_failed ? o->host_find_failed : "freeze";
 		a->message = sv_cstr(arena_printf(c->a, "lookup of host \"" SV_FMT "\" failed in %s router",
@@ -274,7 +275,7 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 	}
 	a->hosts = hosts;
 	if (route_hosts_local_check(&a->hosts)) {
-		rc = route_self_action(c, r, a, a->domain);
+		rc = route_self_action(c, r, a, a->domain, "remote host address is the local host");
 		if (rc != ROUTE_OK)
 			return rc;
 	}
