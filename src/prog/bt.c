@@ -8,7 +8,6 @@
  * -bv prints one line per address: "verified", "failed to verify: ..." or "cannot be resolved
  * at this time: ...". Exit status: 2 if any address failed, else 1 if any deferred, else 0.
  */
-#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "expand/expand.h"
 #include "lib/log.h"
 #include "mail/address.h"
+#include "mail/smtp_cmd.h"
 #include "prog/cmdline.h"
 #include "prog/log_setup.h"
 #include "search/search.h"
@@ -141,16 +141,15 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 	text = sv_trim(text);
 	addr_parsed info;
 	const char *why = NULL;
-	if (text.len && text.p[0] == '@') {
-		printf("syntax error: no local part\n");
-		return false;
-	}
-	bool has_space = false;
-	for (size_t i = 0; i < text.len; i++)
-		has_space = has_space || isspace((unsigned char)text.p[i]);
-	if (!text.len || (has_space && !memchr(text.p, '<', text.len) && !memchr(text.p, '"', text.len)) ||
-		!addr_extract(text, NULL, out, &info, &why) || info.empty || info.local_len == 0) {
-		printf("syntax error: missing or malformed local part (expected word or \"<\")\n");
+	if (!text.len || !addr_extract(text, NULL, out, &info, &why) || info.empty || info.local_len == 0) {
+		/* Exim's parser's texts, which the SMTP address parser reproduces. */
+		xbuf o2, reason;
+		xbuf_init(&o2, pool_msg);
+		xbuf_init(&reason, pool_msg);
+		bool is_null = false, has_domain = false;
+		if (smtp_parse_address(text, false, true, &o2, &is_null, &has_domain, &reason) || !reason.len)
+			xbuf_puts(&reason, "malformed address");
+		printf("syntax error: %s\n", xbuf_cstr(&reason));
 		return false;
 	}
 	if (!info.has_domain) {
@@ -162,6 +161,8 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 
 static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_state *st)
 {
+	if (!sv_trim(text).len)
+		return; /* Exim ignores an empty argument */
 	arena_mark m = arena_getmark(pool_msg);
 	xbuf addr;
 	xbuf_init(&addr, pool_msg);

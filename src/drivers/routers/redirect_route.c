@@ -20,6 +20,7 @@
 #include "lib/list.h"
 #include "lib/log.h"
 #include "mail/address.h"
+#include "mail/smtp_cmd.h"
 
 #define REDIRECT_MAX_FILE (16u << 20)  /* a .forward or alias file larger than this is refused */
 #define REDIRECT_MAX_INCLUDE 10        /* :include: nesting */
@@ -175,6 +176,19 @@ static bool not_permitted(rd_state *s, sv item)
 	return false;
 }
 
+/* Exim's reason for an item that is not an address (its parser's texts, which the SMTP
+ * address parser reproduces). */
+static const char *syntax_error_text(arena *a, sv item)
+{
+	xbuf out, why;
+	xbuf_init(&out, a);
+	xbuf_init(&why, a);
+	bool is_null = false, has_domain = false;
+	if (!smtp_parse_address(item, false, true, &out, &is_null, &has_domain, &why) && why.len)
+		return xbuf_cstr(&why);
+	return "malformed address";
+}
+
 /* One list (data, file or an :include:d file); false with s->err set on a hard error. */
 static bool parse_list(rd_state *s, sv text, int depth)
 {
@@ -290,12 +304,12 @@ static bool parse_list(rd_state *s, sv text, int depth)
 		addr_parsed info;
 		const char *why = NULL;
 		if (!addr_extract(item, NULL, &parsed, &info, &why) || info.empty || info.local_len == 0) {
+			const char *reason = syntax_error_text(s->c->a, item);
 			if (s->o->skip_syntax_errors) {
-				route_log(s->c, "" SV_FMT ": error in redirect data: %s in \"" SV_FMT "\" (skipped)",
-					SV_ARG(s->a->address), why ? why : "malformed address", SV_ARG(item));
+				route_log(s->c, "%s router: skipped error: %s in \"" SV_FMT "\"", s->r->name, reason, SV_ARG(item));
 				continue;
 			}
-			xbuf_printf(&s->err, "%s in \"" SV_FMT "\"", why ? why : "malformed address", SV_ARG(item));
+			xbuf_printf(&s->err, "%s in \"" SV_FMT "\"", reason, SV_ARG(item));
 			return false;
 		}
 		sv addr = xbuf_sv(&parsed);
