@@ -16,6 +16,7 @@
 #include "conf/conf_dump.h"
 #include "core/addr.h"
 #include "drivers/routers/redirect.h"
+#include "drivers/routers/redirect_parse.h"
 #include "drivers/routers/route_ops.h"
 #include "lib/list.h"
 #include "lib/log.h"
@@ -24,26 +25,6 @@
 
 #define REDIRECT_MAX_FILE (16u << 20)  /* a .forward or alias file larger than this is refused */
 #define REDIRECT_MAX_INCLUDE 10        /* :include: nesting */
-#define REDIRECT_MAX_ITEMS 100000
-
-typedef struct rd_item {
-	addr_kind kind;
-	sv text;
-} rd_item;
-
-typedef struct rd_state {
-	route_ctx *c;
-	const driver_instance *r;
-	const struct redirect_router_options *o;
-	address_item *a;
-	rd_item *items;
-	size_t n, cap;
-	bool discard;                  /* :blackhole: */
-	route_rc special;              /* ROUTE_FAIL / ROUTE_DEFER from :fail: / :defer:; ROUTE_OK none */
-	sv special_text;
-	bool unknown;                  /* :unknown: */
-	xbuf err;                      /* the error for ROUTE_DEFER ("error in redirect data: ...") */
-} rd_state;
 
 static bool redirect_repeat_use(const driver_instance *r)
 {
@@ -159,17 +140,17 @@ static route_rc read_forward_file(const driver_instance *r, address_item *a, rou
 	return ROUTE_OK;
 }
 
-static void add_item(rd_state *s, addr_kind kind, sv text)
+static void add_item(redirect_list *s, addr_kind kind, sv text)
 {
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 8;
 		s->items = arena_realloc(s->c->a, s->items, s->cap * sizeof *s->items, ncap * sizeof *s->items);
 		s->cap = ncap;
 	}
-	s->items[s->n++] = (rd_item){ kind, text };
+	s->items[s->n++] = (redirect_item){ kind, text };
 }
 
-static bool not_permitted(rd_state *s, sv item)
+static bool not_permitted(redirect_list *s, sv item)
 {
 	xbuf_reset(&s->err);
 	xbuf_printf(&s->err, "\"" SV_FMT "\" is not permitted", SV_ARG(item));
@@ -190,7 +171,7 @@ static const char *syntax_error_text(arena *a, sv item)
 }
 
 /* One list (data, file or an :include:d file); false with s->err set on a hard error. */
-static bool parse_list(rd_state *s, sv text, int depth)
+static bool parse_list(redirect_list *s, sv text, int depth)
 {
 	size_t pos = 0;
 	while (pos < text.len) {
@@ -335,6 +316,11 @@ static bool parse_list(rd_state *s, sv text, int depth)
 	return true;
 }
 
+bool redirect_parse(redirect_list *s, sv text)
+{
+	return parse_list(s, text, 0);
+}
+
 static bool is_filter(sv text)
 {
 	size_t i = 0;
@@ -355,7 +341,7 @@ static bool ancestor_has(const address_item *a, sv address)
 static route_rc redirect_route(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env)
 {
 	const struct redirect_router_options *o = r->priv;
-	rd_state s = { .c = c, .r = r, .o = o, .a = a, .special = ROUTE_OK };
+	redirect_list s = { .c = c, .r = r, .o = o, .a = a, .special = ROUTE_OK };
 	xbuf_init(&s.err, c->a);
 	xbuf err;
 	xbuf_init(&err, c->a);
@@ -384,7 +370,7 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 		a->message = sv_cstr(arena_printf(c->a, "%s router: filter files are not supported yet", r->name));
 		return ROUTE_DEFER;
 	}
-	if (!parse_list(&s, text, 0)) {
+	if (!redirect_parse(&s, text)) {
 		a->message = sv_cstr(arena_printf(c->a, "error in redirect data: %s", xbuf_cstr(&s.err)));
 		return ROUTE_DEFER;
 	}
