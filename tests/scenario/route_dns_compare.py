@@ -4,7 +4,10 @@ at 127.0.0.1, serves ROUTE_ZONES with NSD on 127.0.0.1:53, and runs `-bt` for ea
 Exim 4.96 and with Postern on the same configuration (neither is given a DNS server: both use
 resolv.conf, so the configuration is byte-identical).
 
-    route_dns_compare.py POSTERN CASES.json   -> JSON list of [address, exim_output, postern_output]
+    route_dns_compare.py POSTERN CASES.json   -> JSON list of [config, address, exim_output, postern_output]
+
+CASES.json is a list of [config, address]: config "route" is CONFIG below, "example" Exim's
+example configuration from tests/golden/bt/configs (its dnslookup router).
 """
 import json
 import pathlib
@@ -91,16 +94,20 @@ def main():
     server = dns_server.DnsServer(d, zones=ROUTE_ZONES).start()
     try:
         (d / "spool").mkdir()
-        conf = d / "route.conf"
-        conf.write_text(CONFIG.format(spool=d / "spool"))
+        golden = pathlib.Path(__file__).resolve().parents[1] / "golden" / "bt"
+        confs = {"route": CONFIG.format(spool=d / "spool"),
+                 "example": (golden / "configs" / "example.conf").read_text()
+                 .replace("@DIR@", str(golden)).replace("@SPOOL@", str(d / "spool"))}
+        for name, text in confs.items():
+            (d / f"{name}.conf").write_text(text)
         results = []
-        for address in cases:
+        for name, address in cases:
             out = []
             for prog in ("exim", tool):
-                r = subprocess.run([prog, "-C", str(conf), "-bt", address], capture_output=True, text=True,
-                                   timeout=60)
+                r = subprocess.run([prog, "-C", str(d / f"{name}.conf"), "-bt", address], capture_output=True,
+                                   text=True, timeout=60)
                 out.append(f"{r.stdout}--- stderr\n{r.stderr}--- rc {r.returncode}\n")
-            results.append([address] + out)
+            results.append([name, address] + out)
         print(json.dumps(results))
     finally:
         server.stop()
