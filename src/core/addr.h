@@ -117,9 +117,10 @@ typedef struct route_ctx {
 	bool success_on_redirect; /* verify = .../success_on_redirect: any redirection succeeds */
 	int routed;               /* addresses routed so far (bounded) */
 	bool show_debug_print;    /* -bt/-bv: debug_print text goes to stderr even without -d */
-	/* Main-log lines routing writes (self = freeze...); NULL: log_write(LOG_MAIN). -bt and -bv
-	 * show them on stderr instead, as Exim does. */
-	void (*log_main)(void *ctx, const char *text);
+	/* Log lines routing writes (self = freeze, expansion failures); which is LOG_MAIN or
+	 * LOG_MAIN | LOG_PANIC. NULL: log_write. -bt and -bv show them on stderr instead, as Exim
+	 * does. */
+	void (*log_main)(void *ctx, unsigned which, const char *text);
 	sv verify_host;           /* ACL verification: $sender_fullhost, for "(while verifying <a>
 	                           * from host H)" in log lines; empty: "(while routing <a>)" */
 	void *log_ctx;
@@ -184,8 +185,8 @@ void route_queue(route_ctx *c, address_item *child);
 route_rc route_generic_props(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env);
 /* The router's transport option, expanded (Exim's rf_get_transport): ROUTE_OK or ROUTE_DEFER. */
 route_rc route_set_transport(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env);
-/* Write a main-log line for routing (through c->log_main when set). */
-void route_log(route_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write a log line for routing (through c->log_main when set); which: LOG_MAIN [| LOG_PANIC]. */
+void route_log(route_ctx *c, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Is an address (text) local to this machine per local interfaces? */
 bool route_ip_is_local(sv ip);
 

@@ -13,6 +13,7 @@
 #include "core/addr.h"
 #include "lib/debug.h"
 #include "lib/list.h"
+#include "lib/log.h"
 #include "search/match.h"
 #include "search/search.h"
 
@@ -165,26 +166,35 @@ static int expand_named(void *ectx, sv in, xbuf *out, xbuf *err)
 }
 
 /* Match subject against an option's list after expanding it. SEARCH_OK / SEARCH_FAIL /
- * SEARCH_DEFER (err set). data receives what a lookup returned ($domain_data...). */
-static int option_list_match(xp_env *env, const char *list, sv subject, enum match_kind kind,
-	bool caseless, sv *data, xbuf *err)
+ * SEARCH_DEFER (a->message set to Exim's "<option> check lookup or other defer"; an expansion
+ * failure is also a panic-log line). data receives what a lookup returned ($domain_data...). */
+static int option_list_match(route_ctx *c, address_item *a, xp_env *env, const char *option,
+	const char *list, sv subject, enum match_kind kind, bool caseless, sv *data)
 {
 	if (!list)
 		return SEARCH_OK; /* an unset list is no restriction */
+	xbuf err;
+	xbuf_init(&err, c->a);
 	sv expanded;
-	int rc = route_expand(env, list, &expanded, err);
+	int rc = route_expand(env, list, &expanded, &err);
 	if (rc == XP_FORCEFAIL)
 		return SEARCH_FAIL;
-	if (rc != XP_OK)
-		return SEARCH_DEFER;
-	xbuf matched;
-	xbuf_init(&matched, env->a);
-	match_ctx m = { .expand = expand_named, .ectx = env, .matched_data = &matched };
-	m.primary_hostname = conf_main_string("primary_hostname");
-	rc = match_isinlist(subject, expanded, 0, kind, caseless, &m, err);
-	if (rc == SEARCH_OK && data)
-		*data = matched.len ? xbuf_sv(&matched) : subject;
-	return rc;
+	if (rc == XP_OK) {
+		xbuf matched;
+		xbuf_init(&matched, env->a);
+		match_ctx m = { .expand = expand_named, .ectx = env, .matched_data = &matched };
+		m.primary_hostname = conf_main_string("primary_hostname");
+		rc = match_isinlist(subject, expanded, 0, kind, caseless, &m, &err);
+		if (rc == SEARCH_OK && data)
+			*data = matched.len ? xbuf_sv(&matched) : subject;
+		if (rc != SEARCH_DEFER)
+			return rc;
+	} else {
+		route_log(c, LOG_MAIN | LOG_PANIC, "failed to expand \"%s\" while checking a list: %s", list,
+			xbuf_cstr(&err));
+	}
+	a->message = sv_cstr(arena_printf(c->a, "%s check lookup or other defer", option));
+	return SEARCH_DEFER;
 }
 
 /* local_part_prefix / local_part_suffix: a list of affixes, each possibly with a "*" wildcard
@@ -328,11 +338,11 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 		break;
 	}
 	int rc;
-	if ((rc = option_list_match(env, route_opt_str(r, "domains"), a->domain, MATCH_DOMAIN, true,
-		     &a->domain_data, &err)) != SEARCH_OK)
+	if ((rc = option_list_match(c, a, env, "domains", route_opt_str(r, "domains"), a->domain, MATCH_DOMAIN,
+		     true, &a->domain_data)) != SEARCH_OK)
 		goto list_result;
-	if ((rc = option_list_match(env, route_opt_str(r, "local_parts"), a->local_part, MATCH_LOCALPART,
-		     !caseful, &a->local_part_data, &err)) != SEARCH_OK)
+	if ((rc = option_list_match(c, a, env, "local_parts", route_opt_str(r, "local_parts"), a->local_part,
+		     MATCH_LOCALPART, !caseful, &a->local_part_data)) != SEARCH_OK)
 		goto list_result;
 	if (route_opt_bool(r, "check_local_user")) {
 		char *name = sv_dup(c->a, a->local_part);
@@ -357,11 +367,9 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 		}
 		a->home = home;
 	}
-	if (route_opt_str(r, "senders")) {
-		if ((rc = option_list_match(env, route_opt_str(r, "senders"), c->sender, MATCH_ADDRESS, true, NULL,
-			     &err)) != SEARCH_OK)
-			goto list_result;
-	}
+	if ((rc = option_list_match(c, a, env, "senders", route_opt_str(r, "senders"), c->sender, MATCH_ADDRESS,
+		     true, NULL)) != SEARCH_OK)
+		goto list_result;
 	/* debug_print comes out once the list and user preconditions passed, before require_files
 	 * and condition (as Exim 4.96 shows it). stdout is not flushed, so the two streams
 	 * interleave as Exim's do. */
@@ -386,20 +394,20 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 	if (cond) {
 		bool yes;
 		rc = xp_expand_bool(env, sv_cstr(cond), &yes, &err);
-		if (rc == XP_FORCEFAIL || (rc == XP_OK && !yes))
-			return ROUTE_SKIP;
-		if (rc != XP_OK) {
-			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", cond,
-				r->name, xbuf_cstr(&err)));
+		if (rc == XP_ERROR && env->lookup_deferred) {
+			a->message = SV_LIT("condition check lookup defer");
 			return ROUTE_DEFER;
 		}
+		/* An expansion failure is logged and counts as false, as in Exim. */
+		if (rc == XP_ERROR)
+			route_log(c, LOG_MAIN | LOG_PANIC, "failed to expand condition \"%s\" for %s router: %s", cond,
+				r->name, xbuf_cstr(&err));
+		if (rc != XP_OK || !yes)
+			return ROUTE_SKIP;
 	}
 	return ROUTE_OK;
 list_result:
-	if (rc == SEARCH_FAIL)
-		return ROUTE_SKIP;
-	a->message = sv_copy(c->a, xbuf_sv(&err));
-	return ROUTE_DEFER;
+	return rc == SEARCH_FAIL ? ROUTE_SKIP : ROUTE_DEFER;
 }
 
 /* An expanded boolean option ("more", "unseen"); errors defer with a->message. */
@@ -504,6 +512,8 @@ route_rc route_address(route_ctx *c, address_item *a)
 		bool more;
 		if (rc == ROUTE_DECLINE || rc == ROUTE_PASS) {
 			a->router = NULL;
+			a->hosts = NULL;
+			a->transport = NULL;
 			if (expand_flag(c, r, "more", env, a, &more) != ROUTE_OK) {
 				result = ROUTE_DEFER;
 				goto out;

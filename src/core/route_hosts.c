@@ -16,15 +16,15 @@
 #include "search/match.h"
 #include "search/search.h"
 
-void route_log(route_ctx *c, const char *fmt, ...)
+void route_log(route_ctx *c, unsigned which, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	if (c->log_main) {
 		char *text = arena_vprintf(c->a, fmt, ap);
-		c->log_main(c->log_ctx, text);
+		c->log_main(c->log_ctx, which, text);
 	} else {
-		log_vwrite(LOG_MAIN, fmt, ap);
+		log_vwrite(which, fmt, ap);
 	}
 	va_end(ap);
 }
@@ -238,10 +238,10 @@ route_rc route_self_action(route_ctx *c, const driver_instance *r, address_item 
 	}
 	if (strcmp(self, "freeze") == 0) {
 		if (c->verify_host.len)
-			route_log(c, "%s: " SV_FMT " (while verifying <" SV_FMT "> from host " SV_FMT ")", what,
+			route_log(c, LOG_MAIN, "%s: " SV_FMT " (while verifying <" SV_FMT "> from host " SV_FMT ")", what,
 				SV_ARG(hostname), SV_ARG(a->address), SV_ARG(c->verify_host));
 		else
-			route_log(c, "%s: " SV_FMT " (while routing <" SV_FMT ">)", what, SV_ARG(hostname),
+			route_log(c, LOG_MAIN, "%s: " SV_FMT " (while routing <" SV_FMT ">)", what, SV_ARG(hostname),
 				SV_ARG(a->address));
 	}
 	a->message = sv_cstr(what);

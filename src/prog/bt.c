@@ -118,15 +118,16 @@ static const char *qualify_for(bool sender)
 
 /* Exim does not write the main log in these modes: -bt shows a line as "LOG: MAIN" and the
  * indented text, -bv as a time-stamped line, both on stderr. */
-static void log_tagged(void *ctx, const char *text)
+static void log_tagged(void *ctx, unsigned which, const char *text)
 {
 	(void)ctx;
-	fprintf(stderr, "LOG: MAIN\n  %s\n", text);
+	fprintf(stderr, "LOG: MAIN%s\n  %s\n", which & LOG_PANIC ? " PANIC" : "", text);
 }
 
-static void log_stamped(void *ctx, const char *text)
+static void log_stamped(void *ctx, unsigned which, const char *text)
 {
 	(void)ctx;
+	(void)which;
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	xbuf stamp;

@@ -16,9 +16,10 @@
 #define CHECK(cond) FUZZ_CHECK(cond, data, size)
 
 /* skip_syntax_errors log lines go nowhere. */
-static void quiet(void *ctx, const char *text)
+static void quiet(void *ctx, unsigned which, const char *text)
 {
 	(void)ctx;
+	(void)which;
 	(void)text;
 }
 

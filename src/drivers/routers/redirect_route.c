@@ -287,7 +287,7 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 		if (!addr_extract(item, NULL, &parsed, &info, &why) || info.empty || info.local_len == 0) {
 			const char *reason = syntax_error_text(s->c->a, item);
 			if (s->o->skip_syntax_errors) {
-				route_log(s->c, "%s router: skipped error: %s in \"" SV_FMT "\"", s->r->name, reason, SV_ARG(item));
+				route_log(s->c, LOG_MAIN, "%s router: skipped error: %s in \"" SV_FMT "\"", s->r->name, reason, SV_ARG(item));
 				continue;
 			}
 			xbuf_printf(&s->err, "%s in \"" SV_FMT "\"", reason, SV_ARG(item));
