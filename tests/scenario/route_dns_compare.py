@@ -7,7 +7,8 @@ resolv.conf, so the configuration is byte-identical).
     route_dns_compare.py POSTERN CASES.json   -> JSON list of [config, address, exim_output, postern_output]
 
 CASES.json is a list of [config, address]: config "route" is CONFIG below, "example" Exim's
-example configuration from tests/golden/bt/configs (its dnslookup router).
+example configuration from tests/golden/bt/configs (its dnslookup router), "debian-internet" Debian's
+generated configuration switched to dc_eximconfig_configtype=internet.
 """
 import json
 import pathlib
@@ -97,7 +98,11 @@ def main():
         golden = pathlib.Path(__file__).resolve().parents[1] / "golden" / "bt"
         confs = {"route": CONFIG.format(spool=d / "spool"),
                  "example": (golden / "configs" / "example.conf").read_text()
-                 .replace("@DIR@", str(golden)).replace("@SPOOL@", str(d / "spool"))}
+                 .replace("@DIR@", str(golden)).replace("@SPOOL@", str(d / "spool")),
+                 "debian-internet": (golden / "configs" / "debian.conf").read_text()
+                 .replace("@DIR@", str(golden)).replace("@SPOOL@", str(d / "spool"))
+                 .replace("DCconfig_local=1", "DCconfig_internet=1")
+                 .replace(".ifndef DCconfig_local", ".ifndef DCconfig_internet")}
         for name, text in confs.items():
             (d / f"{name}.conf").write_text(text)
         results = []

@@ -1,7 +1,7 @@
 """The dnslookup router against Exim 4.96: the same configuration and zones (MX, address records,
 SRV with check_srv, null MX, MX hosts that are this machine or missing, ignore_target_hosts,
 widen_domains, mx_domains, CNAMEs) give the same -bt output; so does Exim's example configuration
-(its dnslookup router ignores 0.0.0.0 and 127/8). Runs in a private network namespace
+(its dnslookup router ignores 0.0.0.0 and 127/8) and Debian's generated one set to "internet". Runs in a private network namespace
 (route_dns_compare.py) because Exim can only use the resolver of /etc/resolv.conf. Skipped unless
 running as root with unshare, exim and nsd.
 
@@ -31,14 +31,20 @@ def test_dnslookup_same_as_exim(postern_bin, tmp_path):
             or not shutil.which("nsd"):
         pytest.skip("needs root, unshare, exim and nsd")
     f = tmp_path / "cases.json"
-    cases = [["route", a] for a in ADDRESSES] + [["example", a] for a in ADDRESSES]
+    cases = [["route", a] for a in ADDRESSES] + [["example", a] for a in ADDRESSES] + \
+        [["debian-internet", a] for a in ADDRESSES]
     f.write_text(json.dumps(cases))
     r = subprocess.run(["unshare", "-mn", sys.executable, str(HERE / "route_dns_compare.py"), postern_bin,
                         str(f)], capture_output=True, text=True, timeout=600)
     if r.returncode != 0 and "unshare" in r.stderr:
         pytest.skip("unshare is not permitted here: " + r.stderr.strip())
     assert r.returncode == 0, r.stderr
-    bad = [f"{conf} {address}:\n--- exim\n{e}--- postern\n{p}" for conf, address, e, p in json.loads(r.stdout)
+    results = json.loads(r.stdout)
+    assert len(results) == len(cases)
+    # The comparison means something only if Exim routed through DNS in each configuration.
+    for conf in ("route", "example", "debian-internet"):
+        assert sum("router = " in e and "MX=" in e for c, _, e, _ in results if c == conf) >= 5, conf
+    bad = [f"{conf} {address}:\n--- exim\n{e}--- postern\n{p}" for conf, address, e, p in results
            if e != p]
     assert not bad, "\n".join(bad)
 

@@ -52,10 +52,14 @@ typedef struct mr_opts {
 	sv transport;
 } mr_opts;
 
+/* Known option words; the first other word starts a transport name that runs to the end. */
 static void parse_options(arena *a, sv rest, mr_opts *o)
 {
 	sv w;
-	while (next_word(a, &rest, &w)) {
+	for (;;) {
+		sv before = sv_trim(rest);
+		if (!next_word(a, &rest, &w))
+			return;
 		if (sv_eq_cstr(w, "byname"))
 			o->how = ROUTE_LOOKUP_BYNAME;
 		else if (sv_eq_cstr(w, "bydns"))
@@ -66,8 +70,10 @@ static void parse_options(arena *a, sv rest, mr_opts *o)
 			o->randomize = false;
 		else if (sv_eq_cstr(w, "ipv4_prefer") || sv_eq_cstr(w, "ipv4_only"))
 			continue; /* address family preference: our lookups already list what exists */
-		else
-			o->transport = w;
+		else {
+			o->transport = before;
+			return;
+		}
 	}
 }
 
@@ -226,8 +232,10 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 			if (sv_eq_cstr(mo.transport, d->name))
 				a->transport = d->name;
 		if (!a->transport) {
-			a->message = sv_cstr(arena_printf(c->a, "unknown routing option or transport name \"" SV_FMT
-				"\" in %s router", SV_ARG(mo.transport), r->name));
+			const char *why = arena_printf(c->a, "unknown routing option or transport name \"" SV_FMT "\"",
+				SV_ARG(mo.transport));
+			route_log(c, LOG_MAIN, "Error in %s router: %s", r->name, why);
+			a->message = sv_cstr(arena_printf(c->a, "error in router: %s", why));
 			return ROUTE_DEFER;
 		}
 	} else if ((rc = route_set_transport(c, r, a, env)) != ROUTE_OK) {
