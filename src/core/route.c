@@ -212,35 +212,27 @@ static bool strip_affix(route_ctx *c, address_item *a, const char *list, bool pr
 		sv fixed = wild ? (prefix ? sv_sub(pat, 1, pat.len) : sv_sub(pat, 0, pat.len - 1)) : pat;
 		if (fixed.len > lp.len)
 			continue;
-		if (prefix) {
-			/* "*-" matches up to the first occurrence of the fixed part; plain prefixes anchor. */
-			for (size_t start = 0; start + fixed.len <= lp.len; start++) {
-				sv cand = sv_sub(lp, start, fixed.len);
-				bool eq = caseful ? sv_eq(cand, fixed) : sv_eqi(cand, fixed);
-				if (eq && start + fixed.len < lp.len + 1) {
+		/* A wildcard prefix ("*-") ends at the last occurrence of its fixed part, a wildcard
+		 * suffix ("-*") starts at the first, as in Exim; plain affixes anchor at the ends. */
+		size_t span = lp.len - fixed.len;
+		for (size_t k = 0; k <= span; k++) {
+			size_t start = prefix ? (wild ? span - k : 0) : (wild ? k : span);
+			sv cand = sv_sub(lp, start, fixed.len);
+			if (caseful ? sv_eq(cand, fixed) : sv_eqi(cand, fixed)) {
+				if (prefix) {
 					size_t end = start + fixed.len;
 					a->prefix = sv_copy(c->a, sv_sub(lp, 0, end));
 					a->prefix_v = wild ? sv_copy(c->a, sv_sub(lp, 0, start)) : SV_LIT("");
 					a->local_part = sv_sub(lp, end, lp.len);
-					return true;
-				}
-				if (!wild)
-					break;
-			}
-		} else {
-			for (size_t end = lp.len; end >= fixed.len; end--) {
-				sv cand = sv_sub(lp, end - fixed.len, fixed.len);
-				bool eq = caseful ? sv_eq(cand, fixed) : sv_eqi(cand, fixed);
-				if (eq) {
-					size_t start = end - fixed.len;
+				} else {
 					a->suffix = sv_copy(c->a, sv_sub(lp, start, lp.len));
-					a->suffix_v = wild ? sv_copy(c->a, sv_sub(lp, end, lp.len)) : SV_LIT("");
+					a->suffix_v = wild ? sv_copy(c->a, sv_sub(lp, start + fixed.len, lp.len)) : SV_LIT("");
 					a->local_part = sv_sub(lp, 0, start);
-					return true;
 				}
-				if (!wild || end == 0)
-					break;
+				return true;
 			}
+			if (!wild)
+				break;
 		}
 	}
 	return false;
