@@ -187,6 +187,8 @@ route_rc route_generic_props(route_ctx *c, const driver_instance *r, address_ite
 route_rc route_set_transport(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env);
 /* Write a log line for routing (through c->log_main when set); which: LOG_MAIN [| LOG_PANIC]. */
 void route_log(route_ctx *c, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A random number below n (n > 0), for host order randomizing. */
+unsigned route_random(unsigned n);
 /* Is an address (text) local to this machine per local interfaces? */
 bool route_ip_is_local(sv ip);
 

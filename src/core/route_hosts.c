@@ -6,6 +6,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "conf/conf.h"
@@ -27,6 +29,14 @@ void route_log(route_ctx *c, unsigned which, const char *fmt, ...)
 		log_vwrite(which, fmt, ap);
 	}
 	va_end(ap);
+}
+
+unsigned route_random(unsigned n)
+{
+	unsigned v = 0;
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
+		v = (unsigned)random(); /* no entropy yet: order matters little */
+	return v % n;
 }
 
 bool route_ip_is_local(sv text)

@@ -25,7 +25,8 @@ static bool in_option_list(xp_env *env, const char *list, sv domain)
 	return match_isinlist(domain, xbuf_sv(&out), 0, MATCH_DOMAIN, true, NULL, &err) == SEARCH_OK;
 }
 
-/* Hosts from MX or SRV records, sorted by preference (stable, as the records came). */
+/* Hosts from MX or SRV records, sorted by preference; hosts of equal preference are put in a
+ * random order, as Exim does to share load. */
 static route_host *hosts_from_records(arena *a, const dns_rr *rrs, int type)
 {
 	route_host *list = NULL;
@@ -37,7 +38,13 @@ static route_host *hosts_from_records(arena *a, const dns_rr *rrs, int type)
 		h->mx = rr->pref;
 		h->port = type == DNS_T_SRV ? rr->port : -1;
 		route_host **pp = &list;
-		while (*pp && (*pp)->mx <= h->mx)
+		while (*pp && (*pp)->mx < h->mx)
+			pp = &(*pp)->next;
+		/* Among equals, insert at a random position (a uniform shuffle as they arrive). */
+		size_t equal = 0;
+		for (route_host *e = *pp; e && e->mx == h->mx; e = e->next)
+			equal++;
+		for (size_t skip = route_random((unsigned)equal + 1); skip > 0; skip--)
 			pp = &(*pp)->next;
 		h->next = *pp;
 		*pp = h;

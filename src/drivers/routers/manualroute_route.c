@@ -2,7 +2,6 @@
  * give a host list and options for the domain; hosts are looked up byname or bydns, optionally
  * shuffled, filtered by ignore_target_hosts, and checked against this machine (self). */
 #include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf_dump.h"
@@ -119,7 +118,7 @@ static void shuffle(route_host **list)
 	for (route_host *h = *list; h; h = h->next)
 		arr[i++] = h;
 	for (i = n - 1; i > 0; i--) {
-		size_t j = (size_t)random() % (i + 1);
+		size_t j = route_random((unsigned)i + 1);
 		route_host *t = arr[i];
 		arr[i] = arr[j];
 		arr[j] = t;
