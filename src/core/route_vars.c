@@ -1,11 +1,14 @@
 /* What an address shows to expansions while it is routed ($local_part, $domain, $address_data,
  * $home ...) and the generic options every routing driver applies once it accepts an address
  * (errors_to, headers_add, headers_remove, transport). */
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "conf/conf_dump.h"
 #include "core/addr.h"
+#include "lib/list.h"
 
 static const address_item *top_of(const address_item *a)
 {
@@ -80,6 +83,48 @@ static route_rc expand_fail(route_ctx *c, const driver_instance *r, address_item
 	return ROUTE_DEFER;
 }
 
+/* user / group: who the transport will run as (a user also gives its group unless group is
+ * set). Names are looked up now, as Exim does when the option is expanded. */
+static route_rc route_user_group(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env)
+{
+	xbuf err;
+	xbuf_init(&err, c->a);
+	const char *opts[2] = { "user", "group" };
+	for (int k = 0; k < 2; k++) {
+		const char *text = route_opt_str(r, opts[k]);
+		if (!text)
+			continue;
+		sv v;
+		if (route_expand(env, text, &v, &err) != XP_OK)
+			return expand_fail(c, r, a, opts[k], text, &err);
+		char *name = sv_dup(c->a, sv_trim(v));
+		long long num;
+		bool numeric = sv_to_long(sv_cstr(name), &num) && num >= 0;
+		if (k == 0) {
+			struct passwd *pw = numeric ? getpwuid((uid_t)num) : getpwnam(name);
+			if (!pw && !numeric) {
+				a->message = sv_cstr(arena_printf(c->a, "user \"%s\" was not found for the %s router", name, r->name));
+				return ROUTE_DEFER;
+			}
+			a->uid = numeric ? (uid_t)num : pw->pw_uid;
+			a->uid_set = true;
+			if (pw) {
+				a->gid = pw->pw_gid;
+				a->gid_set = true;
+			}
+		} else {
+			struct group *gr = numeric ? NULL : getgrnam(name);
+			if (!gr && !numeric) {
+				a->message = sv_cstr(arena_printf(c->a, "group \"%s\" was not found for the %s router", name, r->name));
+				return ROUTE_DEFER;
+			}
+			a->gid = numeric ? (gid_t)num : gr->gr_gid;
+			a->gid_set = true;
+		}
+	}
+	return ROUTE_OK;
+}
+
 route_rc route_generic_props(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env)
 {
 	xbuf err;
@@ -93,39 +138,36 @@ route_rc route_generic_props(route_ctx *c, const driver_instance *r, address_ite
 		if (rc == XP_OK)
 			a->errors_address = sv_copy(c->a, v);
 	}
-	const char *ha = route_opt_str(r, "headers_add");
-	if (ha) {
-		/* A list of headers separated by newlines; each item is expanded on its own in 4.96,
-		 * which is equivalent for the common single-expansion case. */
-		int rc = route_expand(env, ha, &v, &err);
-		if (rc == XP_ERROR)
-			return expand_fail(c, r, a, "headers_add", ha, &err);
-		if (rc == XP_OK && v.len) {
-			xbuf b;
-			xbuf_init(&b, c->a);
-			xbuf_putsv(&b, a->headers_add);
-			if (b.len && b.p[b.len - 1] != '\n')
-				xbuf_putc(&b, '\n');
-			xbuf_putsv(&b, v);
-			a->headers_add = xbuf_sv(&b);
-		}
-	}
-	const char *hr = route_opt_str(r, "headers_remove");
-	if (hr) {
-		int rc = route_expand(env, hr, &v, &err);
-		if (rc == XP_ERROR)
-			return expand_fail(c, r, a, "headers_remove", hr, &err);
-		if (rc == XP_OK && v.len) {
-			xbuf b;
-			xbuf_init(&b, c->a);
-			xbuf_putsv(&b, a->headers_remove);
+	/* headers_add: a newline-separated list, headers_remove a colon list; each item is expanded
+	 * on its own, a forced failure or an empty result adds nothing. */
+	static const struct { const char *opt; int sep; } lists[2] = { { "headers_add", '\n' }, { "headers_remove", ':' } };
+	for (int k = 0; k < 2; k++) {
+		const char *text = route_opt_str(r, lists[k].opt);
+		if (!text)
+			continue;
+		sv *acc = k == 0 ? &a->headers_add : &a->headers_remove;
+		list_iter it;
+		list_iter_init(&it, sv_cstr(text), -lists[k].sep);
+		xbuf item, b;
+		xbuf_init(&item, c->a);
+		xbuf_init(&b, c->a);
+		xbuf_putsv(&b, *acc);
+		while (list_next(&it, &item)) {
+			xbuf one;
+			xbuf_init(&one, c->a);
+			xbuf_reset(&err);
+			int xr = xp_expand(env, xbuf_sv(&item), &one, &err);
+			if (xr == XP_ERROR)
+				return expand_fail(c, r, a, lists[k].opt, xbuf_cstr(&item), &err);
+			if (xr != XP_OK || !one.len)
+				continue;
 			if (b.len)
-				xbuf_putc(&b, ':');
-			xbuf_putsv(&b, v);
-			a->headers_remove = xbuf_sv(&b);
+				xbuf_putc(&b, k == 0 ? '\n' : ':');
+			xbuf_putsv(&b, xbuf_sv(&one));
 		}
+		*acc = xbuf_sv(&b);
 	}
-	return ROUTE_OK;
+	return route_user_group(c, r, a, env);
 }
 
 route_rc route_set_transport(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env)

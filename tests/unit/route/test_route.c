@@ -75,6 +75,20 @@ static const char *config_text =
 	"  local_parts = stop\n"
 	"  data =\n"
 	"  no_more\n"
+	"props:\n"
+	"  driver = accept\n"
+	"  local_parts = props\n"
+	"  headers_add = <; X-A: $local_part ; X-B: ${if eq{1}{2}{x}fail} ; X-C: c\\td\n"
+	"  headers_remove = X-D : X-$local_part\n"
+	"  errors_to = err@test.ex\n"
+	"  user = daemon\n"
+	"  group = 0\n"
+	"  transport = t\n"
+	"shuffle:\n"
+	"  driver = manualroute\n"
+	"  domains = shuffle.ex\n"
+	"  route_list = * 198.51.100.11:198.51.100.12:198.51.100.13:198.51.100.14:198.51.100.15 randomize\n"
+	"  transport = t\n"
 	"plain:\n"
 	"  driver = accept\n"
 	"  local_parts = a : b : copy : stop : vr\n"
@@ -208,6 +222,33 @@ static void test_chain_controls(void)
 	CHECK_STR(str(c.res.remote->hosts->address), "198.51.100.77");
 }
 
+static void test_generic_props(void)
+{
+	route_ctx c;
+	CHECK_INT(route_one(ROUTE_MODE_DELIVER, "props@test.ex", SV_NULL, &c), ROUTE_OK);
+	const address_item *a = c.res.remote;
+	CHECK_STR(str(a->headers_add), "X-A: props\nX-C: c\td");
+	CHECK_STR(str(a->headers_remove), "X-D:X-props");
+	CHECK_STR(str(a->errors_address), "err@test.ex");
+	CHECK(a->uid_set && a->uid == 1 && a->gid_set && a->gid == 0);
+	/* randomize: the five hosts come in more than one order over many routings. */
+	bool seen_first[5] = { false };
+	int distinct = 0;
+	for (int i = 0; i < 60; i++) {
+		CHECK_INT(route_one(ROUTE_MODE_DELIVER, "x@shuffle.ex", SV_NULL, &c), ROUTE_OK);
+		int n = 0;
+		for (const route_host *h = c.res.remote->hosts; h; h = h->next)
+			n++;
+		CHECK_INT(n, 5);
+		int first = c.res.remote->hosts->address.p[c.res.remote->hosts->address.len - 1] - '1';
+		if (first >= 0 && first < 5 && !seen_first[first]) {
+			seen_first[first] = true;
+			distinct++;
+		}
+	}
+	CHECK(distinct >= 3);
+}
+
 static void test_verify_callback(void)
 {
 	xbuf user, log;
@@ -280,6 +321,7 @@ int main(void)
 	RUN(test_preconditions);
 	RUN(test_redirect);
 	RUN(test_chain_controls);
+	RUN(test_generic_props);
 	RUN(test_verify_callback);
 	RUN(test_self_logged);
 	char cmd[400];
