@@ -530,15 +530,19 @@ route_rc route_address(route_ctx *c, address_item *a)
 			}
 			continue;
 		}
-		if (rc == ROUTE_OK) {
+		if (rc == ROUTE_OK || rc == ROUTE_REROUTED || rc == ROUTE_DISCARD) {
 			bool unseen;
 			if (expand_flag(c, r, "unseen", env, a, &unseen) != ROUTE_OK ||
 				expand_flag(c, r, "more", env, a, &more) != ROUTE_OK) {
 				result = ROUTE_DEFER;
 				goto out;
 			}
-			if (unseen && more && r->next)
+			if (unseen && more && r->next) {
 				make_unseen_copy(c, a, r->next);
+				/* A discarded original is not reported: the copy carries on. */
+				if (rc == ROUTE_DISCARD)
+					rc = ROUTE_REROUTED;
+			}
 		}
 		result = rc == ROUTE_ERROR ? ROUTE_DEFER : rc;
 		goto out;

@@ -95,10 +95,29 @@ static void print_hosts(const route_host *hosts)
 	}
 }
 
+/* Uniques of the routed addresses printed so far in this run: a repeat is marked. */
+typedef struct seen_unique {
+	struct seen_unique *next;
+	sv unique;
+} seen_unique;
+static seen_unique *printed;
+
+static bool seen_before(sv unique)
+{
+	for (seen_unique *s = printed; s; s = s->next)
+		if (sv_eq(s->unique, unique))
+			return true;
+	seen_unique *s = arena_alloc(pool_perm, sizeof *s);
+	s->unique = sv_copy(pool_perm, unique);
+	s->next = printed;
+	printed = s;
+	return false;
+}
+
 static void print_successes(const address_item *list)
 {
 	for (const address_item *a = list; a; a = a->next) {
-		printf("%.*s\n", SV_ARG(a->address));
+		printf("%.*s%s\n", SV_ARG(a->address), seen_before(a->unique) ? "   [duplicate, would not be delivered]" : "");
 		print_parents(a);
 		printf("  router = %s, transport = %s\n", a->router ? a->router->name : "unset",
 			a->transport ? a->transport : "unset");
