@@ -95,7 +95,10 @@ static void print_hosts(const route_host *hosts)
 	}
 }
 
-/* Uniques of the routed addresses printed so far in this run: a repeat is marked. */
+/* Routed addresses printed so far in this run: a repeat is marked. Exim 4.96's -bt counts an
+ * address as a repeat only when it came through the same ancestry (postmaster -> root is not a
+ * duplicate of root given on its own, two roots from two postmasters are), so the key is the
+ * address with its ancestors. */
 typedef struct seen_unique {
 	struct seen_unique *next;
 	sv unique;
@@ -117,7 +120,13 @@ static bool seen_before(sv unique)
 static void print_successes(const address_item *list)
 {
 	for (const address_item *a = list; a; a = a->next) {
-		printf("%.*s%s\n", SV_ARG(a->address), seen_before(a->unique) ? "   [duplicate, would not be delivered]" : "");
+		xbuf key;
+		xbuf_init(&key, pool_msg);
+		for (const address_item *p = a; p; p = p->parent) {
+			xbuf_putsv(&key, p->unique);
+			xbuf_putc(&key, '\n');
+		}
+		printf("%.*s%s\n", SV_ARG(a->address), seen_before(xbuf_sv(&key)) ? "   [duplicate, would not be delivered]" : "");
 		print_parents(a);
 		printf("  router = %s, transport = %s\n", a->router ? a->router->name : "unset",
 			a->transport ? a->transport : "unset");
