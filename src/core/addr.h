@@ -166,6 +166,9 @@ typedef enum route_lookup { ROUTE_LOOKUP_DEFAULT, ROUTE_LOOKUP_BYNAME, ROUTE_LOO
 enum { ROUTE_MISSING_FAIL, ROUTE_MISSING_DROP, ROUTE_MISSING_KEEP };
 route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv ignore, int missing,
 	sv *failed_host);
+/* The router's ignore_target_hosts, expanded; an expansion failure is panic-logged and ignores
+ * nothing, as Exim's list checking does. */
+sv route_ignore_list(route_ctx *c, const driver_instance *r, xp_env *env);
 /* Mark hosts matching ignore_target_hosts unusable (and drop them); true if any is left. */
 bool route_hosts_ignore(route_host **list, sv ignore, xp_env *env);
 /* Exim's self check: if a host is this machine, drop it and those after it at the same or a

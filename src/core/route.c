@@ -353,8 +353,8 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 		if (rc == XP_FORCEFAIL)
 			return ROUTE_SKIP;
 		if (rc != XP_OK) {
-			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" for %s router: %s", rhd,
-				r->name, xbuf_cstr(&err)));
+			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" for router_home_directory: %s",
+				rhd, xbuf_cstr(&err)));
 			return ROUTE_DEFER;
 		}
 		a->home = home;
@@ -373,6 +373,8 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 				debug_printf(SV_FMT "\n", SV_ARG(t));
 			else
 				fprintf(stderr, SV_FMT "\n", SV_ARG(t));
+		} else {
+			fprintf(stderr, "failed to expand debug_output \"%s\": %s\n", dp, xbuf_cstr(&err));
 		}
 		xbuf_reset(&err);
 	}
@@ -404,7 +406,7 @@ list_result:
 
 /* An expanded boolean option ("more", "unseen"); errors defer with a->message. */
 static route_rc expand_flag(route_ctx *c, const driver_instance *r, const char *name, xp_env *env,
-	address_item *a, bool *out)
+	address_item *a, bool *out, bool name_in_message)
 {
 	const char *v = route_opt_str(r, name);
 	*out = false;
@@ -415,8 +417,9 @@ static route_rc expand_flag(route_ctx *c, const driver_instance *r, const char *
 	int rc = xp_expand_bool(env, sv_cstr(v), out, &err);
 	if (rc == XP_OK)
 		return ROUTE_OK;
-	a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", v, r->name,
-		xbuf_cstr(&err)));
+	/* Exim quotes the value for "more", the option's name for "unseen". */
+	a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s",
+		name_in_message ? name : v, r->name, xbuf_cstr(&err)));
 	return ROUTE_DEFER;
 }
 
@@ -485,7 +488,7 @@ route_rc route_address(route_ctx *c, address_item *a)
 			if (xr == XP_FORCEFAIL)
 				continue; /* forced failure: the router declines */
 			if (xr != XP_OK) {
-				a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", ad,
+				a->message = sv_cstr(arena_printf(c->a, "expansion of \"%s\" failed in %s router: %s", ad,
 					r->name, xbuf_cstr(&err)));
 				result = ROUTE_DEFER;
 				goto out;
@@ -506,7 +509,7 @@ route_rc route_address(route_ctx *c, address_item *a)
 			a->router = NULL;
 			a->hosts = NULL;
 			a->transport = NULL;
-			if (expand_flag(c, r, "more", env, a, &more) != ROUTE_OK) {
+			if (expand_flag(c, r, "more", env, a, &more, false) != ROUTE_OK) {
 				result = ROUTE_DEFER;
 				goto out;
 			}
@@ -532,10 +535,20 @@ route_rc route_address(route_ctx *c, address_item *a)
 		}
 		if (rc == ROUTE_OK || rc == ROUTE_REROUTED || rc == ROUTE_DISCARD) {
 			bool unseen;
-			if (expand_flag(c, r, "unseen", env, a, &unseen) != ROUTE_OK ||
-				expand_flag(c, r, "more", env, a, &more) != ROUTE_OK) {
+			if (expand_flag(c, r, "more", env, a, &more, false) != ROUTE_OK) {
 				result = ROUTE_DEFER;
 				goto out;
+			}
+			if (expand_flag(c, r, "unseen", env, a, &unseen, true) != ROUTE_OK) {
+				/* Exim routes the address and defers a copy with the expansion error. */
+				address_item *copy = arena_alloc(c->a, sizeof *copy);
+				*copy = *a;
+				a->message = SV_NULL;
+				copy->next = c->res.deferred;
+				c->res.deferred = copy;
+				if (c->report)
+					c->report(c->report_ctx, ROUTE_DEFER, copy);
+				unseen = false;
 			}
 			if (unseen && more && r->next) {
 				make_unseen_copy(c, a, r->next);

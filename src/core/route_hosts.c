@@ -173,6 +173,23 @@ route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv igno
 	return ROUTE_OK;
 }
 
+sv route_ignore_list(route_ctx *c, const driver_instance *r, xp_env *env)
+{
+	const char *ignore = route_opt_str(r, "ignore_target_hosts");
+	if (!ignore)
+		return SV_NULL;
+	xbuf err;
+	xbuf_init(&err, c->a);
+	sv list;
+	int rc = route_expand(env, ignore, &list, &err);
+	if (rc == XP_OK)
+		return list;
+	if (rc == XP_ERROR)
+		route_log(c, LOG_MAIN | LOG_PANIC, "failed to expand \"%s\" while checking a list: %s", ignore,
+			xbuf_cstr(&err));
+	return SV_NULL;
+}
+
 bool route_hosts_ignore(route_host **list, sv ignore, xp_env *env)
 {
 	if (ignore.len) {

@@ -74,15 +74,6 @@ void route_vars_push(xp_env *env, xp_provider *p, const address_item *a)
 	xp_env_push_provider(env, p);
 }
 
-static route_rc expand_fail(route_ctx *c, const driver_instance *r, address_item *a, const char *opt,
-	const char *src, const xbuf *err)
-{
-	a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", src, r->name,
-		xbuf_cstr(err)));
-	(void)opt;
-	return ROUTE_DEFER;
-}
-
 /* user / group: who the transport will run as (a user also gives its group unless group is
  * set). Names are looked up now, as Exim does when the option is expanded. */
 static route_rc route_user_group(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env)
@@ -95,8 +86,9 @@ static route_rc route_user_group(route_ctx *c, const driver_instance *r, address
 		if (!text)
 			continue;
 		sv v;
+		/* Exim resolves these for the transport; routing goes on if they cannot be expanded. */
 		if (route_expand(env, text, &v, &err) != XP_OK)
-			return expand_fail(c, r, a, opts[k], text, &err);
+			continue;
 		char *name = sv_dup(c->a, sv_trim(v));
 		long long num;
 		bool numeric = sv_to_long(sv_cstr(name), &num) && num >= 0;
@@ -133,8 +125,11 @@ route_rc route_generic_props(route_ctx *c, const driver_instance *r, address_ite
 	const char *et = route_opt_str(r, "errors_to");
 	if (et) {
 		int rc = route_expand(env, et, &v, &err);
-		if (rc == XP_ERROR)
-			return expand_fail(c, r, a, "errors_to", et, &err);
+		if (rc == XP_ERROR) {
+			a->message = sv_cstr(arena_printf(c->a, "%s router failed to expand \"%s\": %s", r->name, et,
+				xbuf_cstr(&err)));
+			return ROUTE_DEFER;
+		}
 		if (rc == XP_OK)
 			a->errors_address = sv_copy(c->a, v);
 	}
@@ -157,8 +152,11 @@ route_rc route_generic_props(route_ctx *c, const driver_instance *r, address_ite
 			xbuf_init(&one, c->a);
 			xbuf_reset(&err);
 			int xr = xp_expand(env, xbuf_sv(&item), &one, &err);
-			if (xr == XP_ERROR)
-				return expand_fail(c, r, a, lists[k].opt, xbuf_cstr(&item), &err);
+			if (xr == XP_ERROR) {
+				a->message = sv_cstr(arena_printf(c->a, "%s router failed to expand %s item \"%s\": %s", r->name,
+					k == 0 ? "add_headers" : "remove_headers", xbuf_cstr(&item), xbuf_cstr(&err)));
+				return ROUTE_DEFER;
+			}
 			if (xr != XP_OK || !one.len)
 				continue;
 			if (b.len)
@@ -181,8 +179,11 @@ route_rc route_set_transport(route_ctx *c, const driver_instance *r, address_ite
 		xbuf err;
 		xbuf_init(&err, c->a);
 		sv v;
-		if (route_expand(env, t, &v, &err) != XP_OK)
-			return expand_fail(c, r, a, "transport", t, &err);
+		if (route_expand(env, t, &v, &err) != XP_OK) {
+			a->message = sv_cstr(arena_printf(c->a, "failed to expand transport \"%s\" in %s router: %s", t,
+				r->name, xbuf_cstr(&err)));
+			return ROUTE_DEFER;
+		}
 		name = sv_dup(c->a, v);
 	}
 	for (const driver_instance *d = conf_driver_instances("transports"); d; d = d->next)

@@ -154,14 +154,9 @@ static route_rc dnslookup_route(const driver_instance *r, address_item *a, route
 	if (rc != DNS_SUCCEED)
 		return ROUTE_DECLINE;
 	bool usable = false, from_mx = hosts && hosts->mx >= 0;
-	const char *ignore = route_opt_str(r, "ignore_target_hosts");
-	if (ignore) {
-		xbuf err;
-		xbuf_init(&err, c->a);
-		sv list;
-		if (route_expand(env, ignore, &list, &err) == XP_OK)
-			route_hosts_ignore(&hosts, list, env);
-	}
+	sv ignore = route_ignore_list(c, r, env);
+	if (ignore.len)
+		route_hosts_ignore(&hosts, ignore, env);
 	for (route_host *h = hosts; h; h = h->next)
 		usable = usable || !h->unusable;
 	if (!usable) {

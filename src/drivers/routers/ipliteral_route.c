@@ -21,14 +21,9 @@ static route_rc ipliteral_route(const driver_instance *r, address_item *a, route
 	h->address = sv_copy(c->a, lit);
 	h->mx = -1;
 	h->port = -1;
-	const char *ignore = route_opt_str(r, "ignore_target_hosts");
-	if (ignore) {
-		xbuf err;
-		xbuf_init(&err, c->a);
-		sv list;
-		if (route_expand(env, ignore, &list, &err) == XP_OK && !route_hosts_ignore(&h, list, env))
-			return ROUTE_DECLINE;
-	}
+	sv ignore = route_ignore_list(c, r, env);
+	if (ignore.len && !route_hosts_ignore(&h, ignore, env))
+		return ROUTE_DECLINE;
 	a->hosts = h;
 	if (route_hosts_local_check(&a->hosts)) {
 		a->hosts = h;

@@ -142,8 +142,8 @@ static route_rc find_route(const driver_instance *r, address_item *a, route_ctx 
 		if (xr == XP_FORCEFAIL)
 			return ROUTE_DECLINE;
 		if (xr != XP_OK) {
-			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", o->route_data,
-				r->name, xbuf_cstr(&err)));
+			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\": %s", o->route_data,
+				xbuf_cstr(&err)));
 			return ROUTE_DEFER;
 		}
 		sv rest = data;
@@ -189,8 +189,8 @@ static route_rc find_route(const driver_instance *r, address_item *a, route_ctx 
 			if (xr == XP_FORCEFAIL)
 				continue;
 			if (xr != XP_OK) {
-				a->message = sv_cstr(arena_printf(c->a, "failed to expand host list \"" SV_FMT "\" in %s router: %s",
-					SV_ARG(raw), r->name, xbuf_cstr(&err)));
+				a->message = sv_cstr(arena_printf(c->a, "%s router: failed to expand \"" SV_FMT "\": %s", r->name,
+					SV_ARG(raw), xbuf_cstr(&err)));
 				return ROUTE_DEFER;
 			}
 		}
@@ -243,17 +243,7 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 	if (!hosts)
 		return ROUTE_OK; /* a local transport: the host list only sets $host */
 	bool ignore_failed = o->host_find_failed && strcmp(o->host_find_failed, "ignore") == 0;
-	sv failed = SV_NULL, ignore_list = SV_NULL;
-	const char *ignore = route_opt_str(r, "ignore_target_hosts");
-	if (ignore) {
-		xbuf err;
-		xbuf_init(&err, c->a);
-		if (route_expand(env, ignore, &ignore_list, &err) == XP_ERROR) {
-			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", ignore, r->name,
-				xbuf_cstr(&err)));
-			return ROUTE_DEFER;
-		}
-	}
+	sv failed = SV_NULL, ignore_list = route_ignore_list(c, r, env);
 	rc = route_hosts_find(c->a, &hosts, mo.how, ignore_list,
 		ignore_failed ? ROUTE_MISSING_DROP : ROUTE_MISSING_FAIL, &failed);
 	if (rc != ROUTE_OK) {

@@ -355,8 +355,7 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 	if (xr == XP_FORCEFAIL)
 		return ROUTE_DECLINE;
 	if (xr != XP_OK) {
-		a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s", src, r->name,
-			xbuf_cstr(&err)));
+		a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\": %s", src, xbuf_cstr(&err)));
 		return ROUTE_DEFER;
 	}
 	if (!o->data) {
