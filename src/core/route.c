@@ -641,6 +641,8 @@ route_rc route_chain(route_ctx *c, address_item *top)
 			c->report(c->report_ctx, rc == ROUTE_FAIL || rc == ROUTE_DISCARD ? rc : ROUTE_DEFER, a);
 	}
 done:
+	/* Deferrals recorded outside the loop (an unseen copy that could not be made) count too. */
+	any_defer = any_defer || c->res.deferred != NULL;
 	if (any_fail)
 		return ROUTE_FAIL;
 	if (any_defer)
