@@ -48,11 +48,13 @@ static void report(void *ctx, route_rc kind, const address_item *a)
 	bt_state *st = ctx;
 	switch (kind) {
 	case ROUTE_OK: /* pipe/file item */
-		printf("%.*s -> %.*s\n", SV_ARG(shown_address(a)), SV_ARG(a->address));
+		printf("%.*s -> %.*s", SV_ARG(shown_address(a)), SV_ARG(a->address));
 		if (a->pfr_error)
-			printf("*** Error in setting up pipe, file, or autoreply:\n%.*s\n", SV_ARG(a->pfr_error_text));
+			printf("\n*** Error in setting up pipe, file, or autoreply:\n%.*s\n", SV_ARG(a->pfr_error_text));
+		else if (a->pfr_forbidden)
+			printf(" *** forbidden ***\n");
 		else
-			printf("  transport = %s\n", a->transport ? a->transport : "unset");
+			printf("\n  transport = %s\n", a->transport ? a->transport : "unset");
 		break;
 	case ROUTE_FAIL:
 		st->any_fail = true;

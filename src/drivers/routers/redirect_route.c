@@ -222,8 +222,10 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 					end++;
 				sv path = sv_trim(sv_sub(text, pos + 9, end - pos - 9));
 				pos = end;
-				if (s->o->forbid_include)
-					return not_permitted(s, SV_LIT(":include:"));
+				if (s->o->forbid_include) {
+					xbuf_puts(&s->err, "included files not permitted");
+					return false;
+				}
 				if (depth >= REDIRECT_MAX_INCLUDE) {
 					xbuf_printf(&s->err, ":include: nested too deeply");
 					return false;
@@ -268,15 +270,12 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 		sv inner = item;
 		if (inner.len >= 2 && inner.p[0] == '"' && inner.p[inner.len - 1] == '"')
 			inner = sv_sub(inner, 1, inner.len - 2);
+		/* forbid_pipe / forbid_file do not stop parsing: the item is kept and marked. */
 		if (inner.len && inner.p[0] == '|') {
-			if (s->o->forbid_pipe)
-				return not_permitted(s, inner);
 			add_item(s, ADDR_PIPE, inner);
 			continue;
 		}
 		if (inner.len && inner.p[0] == '/') {
-			if (s->o->forbid_file)
-				return not_permitted(s, inner);
 			add_item(s, inner.p[inner.len - 1] == '/' && inner.len > 1 ? ADDR_DIRECTORY : ADDR_FILE, inner);
 			continue;
 		}
@@ -401,6 +400,7 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 				: k->kind == ADDR_DIRECTORY ? "directory_transport" : "file_transport";
 			k->router = r;
 			k->home = a->home;
+			k->pfr_forbidden = k->kind == ADDR_PIPE ? o->forbid_pipe : o->forbid_file;
 			if (!tname) {
 				k->pfr_error = true;
 				k->pfr_error_text = sv_cstr(arena_printf(c->a, "%s unset in %s router", oname, r->name));
@@ -416,6 +416,15 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 			}
 		}
 		kids[i] = k;
+	}
+	/* redirect_router: where the generated addresses start routing (default: the first). */
+	const char *rr = route_opt_str(r, "redirect_router");
+	if (rr) {
+		const driver_instance *start = conf_driver_instances("routers");
+		while (start && strcmp(start->name, rr) != 0)
+			start = start->next;
+		for (size_t i = 0; i < s.n; i++)
+			kids[i]->start_router = start;
 	}
 	for (size_t i = s.n; i > 0; i--)
 		route_queue(c, kids[i - 1]);
