@@ -167,6 +167,9 @@ typedef enum route_lookup { ROUTE_LOOKUP_DEFAULT, ROUTE_LOOKUP_BYNAME, ROUTE_LOO
 enum { ROUTE_MISSING_FAIL, ROUTE_MISSING_DROP, ROUTE_MISSING_KEEP };
 route_rc route_hosts_find(arena *a, route_host **list, route_lookup how, sv ignore, int missing,
 	sv *failed_host);
+/* One host list item: "name", "name:port" (written "name::port" in a colon list), "[ip]:port",
+ * or an IPv6 address. */
+route_host *route_host_parse(arena *a, sv item);
 /* The router's ignore_target_hosts, expanded; an expansion failure is panic-logged and ignores
  * nothing, as Exim's list checking does. */
 sv route_ignore_list(route_ctx *c, const driver_instance *r, xp_env *env);

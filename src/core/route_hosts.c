@@ -39,6 +39,36 @@ unsigned route_random(unsigned n)
 	return v % n;
 }
 
+/* "name", "name:port" (written "name::port" in a colon list), "[ip]:port", "ip" (IPv6). */
+route_host *route_host_parse(arena *a, sv item)
+{
+	route_host *h = arena_calloc(a, 1, sizeof *h);
+	h->mx = -1;
+	h->port = -1;
+	sv name = item, port = SV_NULL;
+	if (item.len && item.p[0] == '[') {
+		const char *close = memchr(item.p, ']', item.len);
+		if (close) {
+			size_t ci = (size_t)(close - item.p);
+			name = sv_sub(item, 1, ci - 1);
+			if (ci + 1 < item.len && item.p[ci + 1] == ':')
+				port = sv_sub(item, ci + 2, item.len);
+		}
+	} else {
+		const char *colon = memchr(item.p, ':', item.len);
+		ip_addr ip;
+		if (colon && memchr(colon + 1, ':', item.len - (size_t)(colon + 1 - item.p)) == NULL && !ip_parse(item, &ip)) {
+			name = sv_sub(item, 0, (size_t)(colon - item.p));
+			port = sv_sub(item, (size_t)(colon - item.p) + 1, item.len);
+		}
+	}
+	long long pn;
+	if (port.p && sv_to_long(port, &pn) && pn > 0 && pn < 65536)
+		h->port = (int)pn;
+	h->name = name;
+	return h;
+}
+
 bool route_ip_is_local(sv text)
 {
 	ip_addr ip;

@@ -151,7 +151,7 @@ static const char *qualify_for(bool sender)
 static void log_tagged(void *ctx, unsigned which, const char *text)
 {
 	(void)ctx;
-	fprintf(stderr, "LOG: MAIN%s\n  %s\n", which & LOG_PANIC ? " PANIC" : "", text);
+	fprintf(stderr, "LOG:%s%s\n  %s\n", which & LOG_MAIN ? " MAIN" : "", which & LOG_PANIC ? " PANIC" : "", text);
 }
 
 static void log_stamped(void *ctx, unsigned which, const char *text)
@@ -209,7 +209,8 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 	route_ctx_init(&c, pool_msg, env, mode, sender);
 	c.show_debug_print = cl->mode == MODE_BT; /* -bv does not show it */
 	c.log_main = cl->mode == MODE_BT ? log_tagged : log_stamped;
-	address_item *top = route_new_address(pool_msg, xbuf_sv(&addr));
+	/* Command-line data is tainted, as in Exim. */
+	address_item *top = route_new_address(pool_msg, sv_tainted(xbuf_sv(&addr)));
 	if (cl->mode == MODE_BT) {
 		c.report = report;
 		c.report_ctx = st;

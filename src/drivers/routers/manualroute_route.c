@@ -76,36 +76,6 @@ static void parse_options(arena *a, sv rest, mr_opts *o)
 	}
 }
 
-/* "name", "name:port" (written "name::port" in a colon list), "[ip]:port", "ip" (IPv6). */
-static route_host *parse_host(arena *a, sv item)
-{
-	route_host *h = arena_calloc(a, 1, sizeof *h);
-	h->mx = -1;
-	h->port = -1;
-	sv name = item, port = SV_NULL;
-	if (item.len && item.p[0] == '[') {
-		const char *close = memchr(item.p, ']', item.len);
-		if (close) {
-			size_t ci = (size_t)(close - item.p);
-			name = sv_sub(item, 1, ci - 1);
-			if (ci + 1 < item.len && item.p[ci + 1] == ':')
-				port = sv_sub(item, ci + 2, item.len);
-		}
-	} else {
-		const char *colon = memchr(item.p, ':', item.len);
-		ip_addr ip;
-		if (colon && memchr(colon + 1, ':', item.len - (size_t)(colon + 1 - item.p)) == NULL && !ip_parse(item, &ip)) {
-			name = sv_sub(item, 0, (size_t)(colon - item.p));
-			port = sv_sub(item, (size_t)(colon - item.p) + 1, item.len);
-		}
-	}
-	long long pn;
-	if (port.p && sv_to_long(port, &pn) && pn > 0 && pn < 65536)
-		h->port = (int)pn;
-	h->name = name;
-	return h;
-}
-
 static void shuffle(route_host **list)
 {
 	size_t n = 0;
@@ -217,7 +187,7 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 	xbuf item;
 	xbuf_init(&item, c->a);
 	while (list_next(&it, &item)) {
-		*tail = parse_host(c->a, sv_copy(c->a, xbuf_sv(&item)));
+		*tail = route_host_parse(c->a, sv_copy(c->a, xbuf_sv(&item)));
 		tail = &(*tail)->next;
 	}
 	if (mo.randomize)

@@ -9,6 +9,7 @@ extern const router_ops accept_route_ops;
 extern const router_ops dnslookup_route_ops;
 extern const router_ops ipliteral_route_ops;
 extern const router_ops manualroute_route_ops;
+extern const router_ops queryprogram_route_ops;
 extern const router_ops redirect_route_ops;
 
 #endif
