@@ -148,7 +148,9 @@ static route_rc find_route(const driver_instance *r, address_item *a, route_ctx 
 		if (mr != SEARCH_OK)
 			continue;
 		/* $0, $1... from a wildcard or regex pattern are visible while the host list expands. */
-		sv nums[XP_MAX_NUMERIC];
+		sv nums[XP_MAX_NUMERIC], saved[XP_MAX_NUMERIC];
+		int saved_n = env->nnumeric;
+		memcpy(saved, env->numeric, sizeof saved);
 		size_t nn = match_last_numeric(nums, XP_MAX_NUMERIC);
 		for (size_t k = 0; k < nn; k++)
 			env->numeric[k] = sv_copy(c->a, nums[k]);
@@ -156,6 +158,11 @@ static route_rc find_route(const driver_instance *r, address_item *a, route_ctx 
 		sv raw;
 		if (next_word(c->a, &rest, &raw)) {
 			int xr = route_expand(env, sv_dup(c->a, raw), &hl, &err);
+			if (xr != XP_OK) {
+				/* The caller's $0.. come back (the ACL that is verifying may use them). */
+				memcpy(env->numeric, saved, sizeof saved);
+				env->nnumeric = saved_n;
+			}
 			if (xr == XP_FORCEFAIL)
 				continue;
 			if (xr != XP_OK) {
@@ -164,7 +171,8 @@ static route_rc find_route(const driver_instance *r, address_item *a, route_ctx 
 				return ROUTE_DEFER;
 			}
 		}
-		env->nnumeric = 0;
+		memcpy(env->numeric, saved, sizeof saved);
+		env->nnumeric = saved_n;
 		*hostlist = hl;
 		*options = rest;
 		return ROUTE_OK;

@@ -218,8 +218,14 @@ static void test_chain_controls(void)
 	CHECK_INT(route_one(ROUTE_MODE_DELIVER, "x@self.ex", SV_NULL, &c), ROUTE_DEFER);
 	CHECK_STR(str(c.res.deferred->message), "remote host address is the local host");
 	/* $1 from a regex domain pattern reaches the host list. */
+	env.numeric[0] = SV_LIT("caller's");
+	env.nnumeric = 1;
 	CHECK_INT(route_one(ROUTE_MODE_DELIVER, "x@77.regex.ex", SV_NULL, &c), ROUTE_OK);
 	CHECK_STR(str(c.res.remote->hosts->address), "198.51.100.77");
+	/* The caller's $0 is back afterwards. */
+	CHECK_INT(env.nnumeric, 1);
+	CHECK_STR(str(env.numeric[0]), "caller's");
+	env.nnumeric = 0;
 }
 
 static void test_generic_props(void)
