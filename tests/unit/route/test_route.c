@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "core/acl.h"
 #include "core/addr.h"
+#include "core/message.h"
 #include "core/route_verify.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -19,6 +21,13 @@ static const char *config_text =
 	"primary_hostname = mail.test.ex\n"
 	"qualify_domain = test.ex\n"
 	"spool_directory = %s\n"
+	"begin acl\n"
+	"rcpt:\n"
+	"  require verify = recipient\n"
+	"  accept\n"
+	"mail:\n"
+	"  require verify = sender/no_details\n"
+	"  accept\n"
 	"begin routers\n"
 	"affix:\n"
 	"  driver = accept\n"
@@ -297,6 +306,36 @@ static void test_self_logged(void)
 	CHECK(found);
 }
 
+/* The ACL engine's verify conditions through the acl_ops this module provides. */
+static void test_acl_integration(void)
+{
+	acl_ops ops;
+	route_verify_ctx v;
+	acl_ctx ac;
+	acl_ctx_init(&ac, pool_msg, ACL_WHERE_RCPT, &env);
+	route_acl_ops_init(&ops, &v, &env, pool_msg, SV_NULL, NULL, NULL);
+	ac.ops = &ops;
+	ac.ops_ctx = &v;
+	acl_ctx_begin(&ac, ACL_WHERE_RCPT);
+	ac.recipient = SV_LIT("a@test.ex");
+	CHECK_INT(acl_check(&ac, SV_LIT("rcpt")), ACL_OK);
+	acl_ctx_begin(&ac, ACL_WHERE_RCPT);
+	ac.recipient = SV_LIT("bad@test.ex");
+	CHECK_INT(acl_check(&ac, SV_LIT("rcpt")), ACL_FAIL);
+	CHECK_STR(xbuf_cstr(&ac.user_msg), "bad one");
+	acl_ctx_begin(&ac, ACL_WHERE_RCPT);
+	ac.recipient = SV_LIT("x@self.ex");
+	CHECK_INT(acl_check(&ac, SV_LIT("rcpt")), ACL_DEFER);
+	CHECK_STR(xbuf_cstr(&ac.log_msg), "remote host address is the local host");
+	/* Sender verification: the sender comes from the message. */
+	message *m = message_new(pool_msg);
+	m->sender = SV_LIT("nobody-here@test.ex");
+	acl_ctx_begin(&ac, ACL_WHERE_MAIL);
+	ac.msg = m;
+	CHECK_INT(acl_check(&ac, SV_LIT("mail")), ACL_FAIL);
+	CHECK_STR(xbuf_cstr(&ac.user_msg), "Sender verify failed");
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -329,6 +368,7 @@ int main(void)
 	RUN(test_chain_controls);
 	RUN(test_generic_props);
 	RUN(test_verify_callback);
+	RUN(test_acl_integration);
 	RUN(test_self_logged);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
