@@ -55,10 +55,12 @@ static const address_item *deciding(const route_ctx *rc)
 }
 
 acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv address, sv options,
-	xbuf *user_msg, xbuf *log_msg)
+	xbuf *user_msg, xbuf *log_msg, route_log_fn *log, void *log_ctx)
 {
 	route_ctx rc;
 	route_ctx_init(&rc, a, env, recipient ? ROUTE_MODE_VERIFY_RECIPIENT : ROUTE_MODE_VERIFY_SENDER, sender);
+	rc.log_main = log;
+	rc.log_ctx = log_ctx;
 	rc.verify = true;
 	rc.success_on_redirect = has_option(options, "success_on_redirect");
 	xbuf host, err;
@@ -90,7 +92,8 @@ acl_result route_verify_address(void *ctx, bool recipient, sv address, sv option
 	xbuf *log_msg)
 {
 	route_verify_ctx *v = ctx;
-	return route_verify(v->env, v->a, v->sender, recipient, address, options, user_msg, log_msg);
+	return route_verify(v->env, v->a, v->sender, recipient, address, options, user_msg, log_msg, v->log,
+		v->log_ctx);
 }
 
 static bool forward_body(void *ctx, sv *body)

@@ -13,10 +13,16 @@
 #include "core/acl.h"
 #include "core/addr.h"
 
+/* Where log lines written while routing go (self = freeze, expansion failures): which is
+ * LOG_MAIN or LOG_MAIN | LOG_PANIC. NULL: log_write (-bh callers show them on stderr instead). */
+typedef void route_log_fn(void *ctx, unsigned which, const char *text);
+
 /* ACL_OK verified; ACL_FAIL (user_msg: what the client is told, e.g. "Unrouteable address" or
- * a :fail: text; log_msg: the router's message); ACL_DEFER (log_msg only). */
+ * a :fail: text; log_msg: the router's message); ACL_DEFER (user_msg only for a :defer: text;
+ * log_msg the reason). Everything routing allocates goes to arena a (a scratch arena the caller
+ * resets afterwards is fine: the messages are copied into user_msg and log_msg). */
 acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv address, sv options,
-	xbuf *user_msg, xbuf *log_msg);
+	xbuf *user_msg, xbuf *log_msg, route_log_fn *log, void *log_ctx);
 
 typedef struct route_verify_ctx {
 	xp_env *env;
@@ -24,6 +30,8 @@ typedef struct route_verify_ctx {
 	sv sender;                          /* envelope sender, for routers' "senders =" */
 	bool (*body)(void *ctx, sv *body);  /* forwarded acl_ops.body */
 	void *body_ctx;
+	route_log_fn *log;                  /* may be NULL */
+	void *log_ctx;
 } route_verify_ctx;
 
 /* Matches acl_ops.verify_address; ctx is a route_verify_ctx *. */
