@@ -8,7 +8,8 @@ resolv.conf, so the configuration is byte-identical).
 
 CASES.json is a list of [config, address]: config "route" is CONFIG below, "example" Exim's
 example configuration from tests/golden/bt/configs (its dnslookup router), "debian-internet" Debian's
-generated configuration switched to dc_eximconfig_configtype=internet.
+generated configuration switched to dc_eximconfig_configtype=internet, "dnssec" a configuration with
+dnssec_require_domains.
 """
 import json
 import pathlib
@@ -83,6 +84,24 @@ t:
   driver = smtp
 """
 
+# The test zones are not signed: a domain in dnssec_require_domains cannot be routed.
+DNSSEC_CONFIG = """primary_hostname = mail.example
+spool_directory = {spool}
+begin routers
+secure:
+  driver = dnslookup
+  domains = mx.test : plain.test : nullmx.test
+  dnssec_require_domains = *
+  transport = t
+rest:
+  driver = dnslookup
+  dnssec_require_domains = other.example
+  transport = t
+begin transports
+t:
+  driver = smtp
+"""
+
 
 def main():
     tool, cases_file = sys.argv[1:3]
@@ -102,7 +121,8 @@ def main():
                  "debian-internet": (golden / "configs" / "debian.conf").read_text()
                  .replace("@DIR@", str(golden)).replace("@SPOOL@", str(d / "spool"))
                  .replace("DCconfig_local=1", "DCconfig_internet=1")
-                 .replace(".ifndef DCconfig_local", ".ifndef DCconfig_internet")}
+                 .replace(".ifndef DCconfig_local", ".ifndef DCconfig_internet"),
+                 "dnssec": DNSSEC_CONFIG.format(spool=d / "spool")}
         for name, text in confs.items():
             (d / f"{name}.conf").write_text(text)
         results = []

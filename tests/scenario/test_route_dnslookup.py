@@ -1,6 +1,7 @@
 """The dnslookup router against Exim 4.96: the same configuration and zones (MX, address records,
 SRV with check_srv, null MX, MX hosts that are this machine or missing, ignore_target_hosts,
-widen_domains, mx_domains, CNAMEs) give the same -bt output; so does Exim's example configuration
+widen_domains, mx_domains, CNAMEs, dnssec_require_domains on unsigned zones) give the same -bt
+output; so does Exim's example configuration
 (its dnslookup router ignores 0.0.0.0 and 127/8) and Debian's generated one set to "internet". Runs in a private network namespace
 (route_dns_compare.py) because Exim can only use the resolver of /etc/resolv.conf. Skipped unless
 running as root with unshare, exim and nsd.
@@ -32,7 +33,8 @@ def test_dnslookup_same_as_exim(postern_bin, tmp_path):
         pytest.skip("needs root, unshare, exim and nsd")
     f = tmp_path / "cases.json"
     cases = [["route", a] for a in ADDRESSES] + [["example", a] for a in ADDRESSES] + \
-        [["debian-internet", a] for a in ADDRESSES]
+        [["debian-internet", a] for a in ADDRESSES] + \
+        [["dnssec", a] for a in ("x@mx.test", "x@plain.test", "x@nullmx.test", "x@v6.test", "x@badmx.test")]
     f.write_text(json.dumps(cases))
     r = subprocess.run(["unshare", "-mn", sys.executable, str(HERE / "route_dns_compare.py"), postern_bin,
                         str(f)], capture_output=True, text=True, timeout=600)

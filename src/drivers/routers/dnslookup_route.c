@@ -110,6 +110,32 @@ static dns_rc lookup_domain(route_ctx *c, const struct dnslookup_router_options 
 	return DNS_SUCCEED;
 }
 
+/* dnssec_require_domains: every record the route rests on must be validated (the AD bit). */
+static bool lookup_secure(route_ctx *c, sv domain, const route_host *hosts, bool null_mx)
+{
+	dns_opts o = DNS_OPTS_DEFAULT;
+	o.dnssec = 1;
+	dns_answer ans;
+	bool from_mx = null_mx || (hosts && hosts->mx >= 0);
+	if (from_mx && (dns_lookup_opts(c->a, domain, DNS_T_MX, &o, &ans) != DNS_SUCCEED || !ans.authentic))
+		return false;
+	for (const route_host *h = hosts; h; h = h->next) {
+		if (h->unusable)
+			continue;
+		bool any = false;
+		static const int types[2] = { DNS_T_A, DNS_T_AAAA };
+		for (int t = 0; t < 2; t++)
+			if (dns_lookup_opts(c->a, h->name, types[t], &o, &ans) == DNS_SUCCEED) {
+				if (!ans.authentic)
+					return false;
+				any = true;
+			}
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
 static route_rc dnslookup_route(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env)
 {
 	const struct dnslookup_router_options *o = r->priv;
@@ -139,6 +165,12 @@ static route_rc dnslookup_route(const driver_instance *r, address_item *a, route
 			rc = lookup_domain(c, o, env, xbuf_sv(&wide), &hosts, &null_mx, &fail_host);
 		}
 	}
+	/* DNSSEC is checked before the answer is used (a null MX included). */
+	if ((rc == DNS_SUCCEED || null_mx) && in_option_list(env, route_opt_str(r, "dnssec_require_domains"), d) &&
+		!lookup_secure(c, d, null_mx ? NULL : hosts, null_mx)) {
+		a->message = SV_LIT("host lookup done insecurely");
+		return ROUTE_DEFER;
+	}
 	if (null_mx) {
 		a->message = SV_LIT("an MX or SRV record indicated no SMTP service");
 		return ROUTE_FAIL;
@@ -159,6 +191,7 @@ static route_rc dnslookup_route(const driver_instance *r, address_item *a, route
 		route_hosts_ignore(&hosts, ignore, env);
 	for (route_host *h = hosts; h; h = h->next)
 		usable = usable || !h->unusable;
+
 	if (!usable) {
 		/* Every host is missing or ignored: the router declines (with Exim's text for MX). */
 		if (from_mx)
