@@ -84,6 +84,7 @@ typedef struct address_item {
 	sv user_message;                  /* cannot_route_message result */
 	bool pfr_error;                   /* pipe/file item without a transport */
 	bool pfr_forbidden;               /* pipe/file item under forbid_pipe / forbid_file */
+	bool keep_hosts;                  /* a declining router's hosts stay (host_find_failed) */
 	sv pfr_error_text;
 	const driver_instance *start_router; /* where routing resumes (unseen copies, pass_router) */
 	bool uid_set, gid_set;

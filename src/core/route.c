@@ -507,7 +507,9 @@ route_rc route_address(route_ctx *c, address_item *a)
 		bool more;
 		if (rc == ROUTE_DECLINE || rc == ROUTE_PASS) {
 			a->router = NULL;
-			a->hosts = NULL;
+			if (!a->keep_hosts)
+				a->hosts = NULL;
+			a->keep_hosts = false;
 			a->transport = NULL;
 			if (expand_flag(c, r, "more", env, a, &more, false) != ROUTE_OK) {
 				result = ROUTE_DEFER;

@@ -230,10 +230,14 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 			SV_ARG(failed), r->name));
 		if (rc == ROUTE_DEFER || strcmp(hff, "defer") == 0 || strcmp(hff, "freeze") == 0)
 			return ROUTE_DEFER;
-		if (strcmp(hff, "decline") == 0)
-			return ROUTE_DECLINE;
-		if (strcmp(hff, "pass") == 0)
-			return ROUTE_PASS;
+		if (strcmp(hff, "decline") == 0 || strcmp(hff, "pass") == 0) {
+			/* Exim leaves the host list (the failed host without an address) on the address,
+			 * and later routers' -bt output shows it. */
+			a->message = SV_NULL;
+			a->hosts = hosts;
+			a->keep_hosts = true;
+			return strcmp(hff, "pass") == 0 ? ROUTE_PASS : ROUTE_DECLINE;
+		}
 		return ROUTE_FAIL;
 	}
 	if (!hosts) {
