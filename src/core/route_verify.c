@@ -102,15 +102,26 @@ static bool forward_body(void *ctx, sv *body)
 	return v->body && v->body(v->body_ctx, body);
 }
 
+static void forward_log(void *ctx, unsigned which, const char *text)
+{
+	route_verify_ctx *v = ctx;
+	v->log(v->log_ctx, which, text);
+}
+
 void route_acl_ops_init(acl_ops *ops, route_verify_ctx *v, xp_env *env, arena *a, sv sender,
-	bool (*body)(void *ctx, sv *body), void *body_ctx)
+	bool (*body)(void *ctx, sv *body), void *body_ctx, route_log_fn *log, void *log_ctx)
 {
 	memset(v, 0, sizeof *v);
+	memset(ops, 0, sizeof *ops);
 	v->env = env;
 	v->a = a;
 	v->sender = sender;
 	v->body = body;
 	v->body_ctx = body_ctx;
+	v->log = log;
+	v->log_ctx = log_ctx;
 	ops->verify_address = route_verify_address;
 	ops->body = forward_body;
+	if (log)
+		ops->log = forward_log;
 }

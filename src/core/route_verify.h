@@ -37,7 +37,9 @@ typedef struct route_verify_ctx {
 /* Matches acl_ops.verify_address; ctx is a route_verify_ctx *. */
 acl_result route_verify_address(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg,
 	xbuf *log_msg);
+/* Fills all of *ops: verify_address, and body / log forwarding to the given callbacks (each may
+ * be NULL); ctx for the ACL engine is v. */
 void route_acl_ops_init(acl_ops *ops, route_verify_ctx *v, xp_env *env, arena *a, sv sender,
-	bool (*body)(void *ctx, sv *body), void *body_ctx);
+	bool (*body)(void *ctx, sv *body), void *body_ctx, route_log_fn *log, void *log_ctx);
 
 #endif

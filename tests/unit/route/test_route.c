@@ -284,7 +284,7 @@ static void test_verify_callback(void)
 	/* Unqualified addresses are qualified first; the acl_ops form gives the same answers. */
 	acl_ops ops;
 	route_verify_ctx v;
-	route_acl_ops_init(&ops, &v, &env, pool_msg, SV_NULL, NULL, NULL);
+	route_acl_ops_init(&ops, &v, &env, pool_msg, SV_NULL, NULL, NULL, NULL, NULL);
 	xbuf_reset(&user);
 	xbuf_reset(&log);
 	CHECK_INT(ops.verify_address(&v, true, SV_LIT("b"), SV_LIT(""), &user, &log), ACL_OK);
@@ -313,7 +313,7 @@ static void test_acl_integration(void)
 	route_verify_ctx v;
 	acl_ctx ac;
 	acl_ctx_init(&ac, pool_msg, ACL_WHERE_RCPT, &env);
-	route_acl_ops_init(&ops, &v, &env, pool_msg, SV_NULL, NULL, NULL);
+	route_acl_ops_init(&ops, &v, &env, pool_msg, SV_NULL, NULL, NULL, NULL, NULL);
 	ac.ops = &ops;
 	ac.ops_ctx = &v;
 	acl_ctx_begin(&ac, ACL_WHERE_RCPT);
