@@ -586,6 +586,37 @@ static bool transport_is_local(const char *name)
 	return false;
 }
 
+/* percent_hack_domains: "a%b@relay" with relay in the list becomes "a@b" (split at the last
+ * '%'), repeated while the new domain is in the list too; the result is one child, routed
+ * instead of the original. NULL when the hack does not apply. */
+static address_item *percent_hack(route_ctx *c, address_item *a)
+{
+	const char *list = conf_main_string("percent_hack_domains");
+	if (!list || !*list)
+		return NULL;
+	sv lp = a->cc_local_part, dom = a->domain, dom_as_written = SV_NULL;
+	bool changed = false;
+	for (int i = 0; i < 100; i++) {
+		const char *pct = memrchr(lp.p, '%', lp.len);
+		if (!pct || option_list_match(c, a, c->env, "percent_hack_domains", list, dom, MATCH_DOMAIN, true, NULL)
+			!= SEARCH_OK)
+			break;
+		size_t at = (size_t)(pct - lp.p);
+		dom_as_written = sv_sub(lp, at + 1, lp.len);
+		dom = lower_copy(c->a, dom_as_written);
+		lp = sv_sub(lp, 0, at);
+		changed = true;
+	}
+	if (!changed)
+		return NULL;
+	xbuf na;
+	xbuf_init(&na, c->a);
+	xbuf_putsv(&na, lp);
+	xbuf_putc(&na, '@');
+	xbuf_putsv(&na, dom_as_written);
+	return route_child_address(c, a, xbuf_sv(&na), ADDR_MAIL);
+}
+
 route_rc route_chain(route_ctx *c, address_item *top)
 {
 	route_queue(c, top);
@@ -607,6 +638,11 @@ route_rc route_chain(route_ctx *c, address_item *top)
 			any_ok = true;
 			if (c->report)
 				c->report(c->report_ctx, ROUTE_OK, a);
+			continue;
+		}
+		address_item *hacked = percent_hack(c, a);
+		if (hacked) {
+			route_queue(c, hacked);
 			continue;
 		}
 		address_item *queued_before = c->queue;
