@@ -98,7 +98,19 @@ static route_rc read_forward_file(const driver_instance *r, address_item *a, rou
 	struct stat st;
 	if (stat(path, &st) != 0) {
 		int e = errno;
-		if (e == ENOENT || (e == ENOTDIR && o->ignore_enotdir) || (e == EACCES && o->ignore_eacces))
+		if (e == ENOENT) {
+			/* A missing file declines, but only when its directory is there (a missing home
+			 * directory may be an unmounted file system: Exim defers). */
+			const char *slash = strrchr(path, '/');
+			char *dir = arena_printf(c->a, "%.*s/.", slash ? (int)(slash - path) : 0, path);
+			struct stat dst;
+			if (stat(dir, &dst) != 0) {
+				a->message = sv_cstr(arena_printf(c->a, "failed to stat %s (%s)", dir, strerror(errno)));
+				return ROUTE_DEFER;
+			}
+			return ROUTE_DECLINE;
+		}
+		if ((e == ENOTDIR && o->ignore_enotdir) || (e == EACCES && o->ignore_eacces))
 			return ROUTE_DECLINE;
 		a->message = sv_cstr(arena_printf(c->a, "failed to stat %s (%s router): %s", path, r->name, strerror(e)));
 		return ROUTE_DEFER;
