@@ -65,6 +65,10 @@ static const char *config_text =
 	"{:fail: bad one}{${if eq{$local_part}{blackhole}{:blackhole:}{${if eq{$local_part}{inc}"
 	"{:include:%s/inc}{${if eq{$local_part}{single}{a}{:defer: no}}}}}}}}}}\n"
 	"  pipe_transport = t\n"
+	"fwdfile:\n"
+	"  driver = redirect\n"
+	"  local_parts = fwdmissing : fwddir\n"
+	"  file = ${if eq{$local_part}{fwddir}{/nonexistent-dir/.forward}{%s/nofile}}\n"
 	"seen:\n"
 	"  driver = accept\n"
 	"  local_parts = copy\n"
@@ -203,6 +207,11 @@ static void test_redirect(void)
 	fclose(f);
 	CHECK_INT(route_one(ROUTE_MODE_DELIVER, "inc@test.ex", SV_NULL, &c), ROUTE_OK);
 	CHECK_INT(count(c.res.remote), 2);
+	/* A missing forward file declines; one in a missing directory defers. */
+	CHECK_INT(route_one(ROUTE_MODE_DELIVER, "fwdmissing@test.ex", SV_NULL, &c), ROUTE_FAIL);
+	CHECK_STR(str(c.res.failed->message), "Unrouteable address");
+	CHECK_INT(route_one(ROUTE_MODE_DELIVER, "fwddir@test.ex", SV_NULL, &c), ROUTE_DEFER);
+	CHECK_STR(str(c.res.deferred->message), "failed to stat /nonexistent-dir/. (No such file or directory)");
 	/* Verification: several children succeed without being routed; one is followed. */
 	CHECK_INT(route_one(ROUTE_MODE_VERIFY_RECIPIENT, "list@test.ex", SV_NULL, &c), ROUTE_OK);
 	CHECK_INT(count(c.res.remote), 0);
@@ -344,7 +353,7 @@ int main(void)
 	char conf[300];
 	snprintf(conf, sizeof conf, "%s/route.conf", tmpdir);
 	FILE *f = fopen(conf, "w");
-	fprintf(f, config_text, tmpdir, tmpdir, tmpdir);
+	fprintf(f, config_text, tmpdir, tmpdir, tmpdir, tmpdir);
 	fclose(f);
 	xbuf err;
 	xbuf_init(&err, pool_perm);
