@@ -381,7 +381,7 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 		return ROUTE_DEFER;
 	}
 	if (!redirect_parse(&s, text)) {
-		a->message = sv_cstr(arena_printf(c->a, "error in redirect data: %s", xbuf_cstr(&s.err)));
+		a->message = sv_cstr(arena_printf(c->a, "error in redirect %s: %s", o->data ? "data" : "file", xbuf_cstr(&s.err)));
 		return ROUTE_DEFER;
 	}
 	if (s.special == ROUTE_FAIL || s.special == ROUTE_DEFER) {
