@@ -118,14 +118,14 @@ typedef struct route_ctx {
 	                           * without routing them (Exim's rule); to one, that one is routed */
 	bool success_on_redirect; /* verify = .../success_on_redirect: any redirection succeeds */
 	int routed;               /* addresses routed so far (bounded) */
-	bool show_debug_print;    /* -bt/-bv: debug_print text goes to stderr even without -d */
-	/* Log lines routing writes (self = freeze, expansion failures); which is LOG_MAIN or
-	 * LOG_MAIN | LOG_PANIC. NULL: log_write. -bt and -bv show them on stderr instead, as Exim
-	 * does. */
+	bool show_debug_print;    /* -bt: debug_print text goes to stderr even without -d */
+	/* Log lines routing writes (self = freeze, expansion failures, skipped syntax errors);
+	 * which is LOG_MAIN, LOG_PANIC or both. NULL: log_write. -bt and -bv show them on stderr
+	 * instead, as Exim does; the SMTP session routes them through its own log. */
 	void (*log_main)(void *ctx, unsigned which, const char *text);
+	void *log_ctx;
 	sv verify_host;           /* ACL verification: $sender_fullhost, for "(while verifying <a>
 	                           * from host H)" in log lines; empty: "(while routing <a>)" */
-	void *log_ctx;
 } route_ctx;
 
 /* Behaviour a router driver provides (driver_info.ops). */
