@@ -9,7 +9,7 @@ resolv.conf, so the configuration is byte-identical).
 CASES.json is a list of [config, address]: config "route" is CONFIG below, "example" Exim's
 example configuration from tests/golden/bt/configs (its dnslookup router), "debian-internet" Debian's
 generated configuration switched to dc_eximconfig_configtype=internet, "dnssec" a configuration with
-dnssec_require_domains.
+dnssec_require_domains, "options" check_secondary_mx and self.
 """
 import json
 import pathlib
@@ -102,6 +102,34 @@ t:
   driver = smtp
 """
 
+# check_secondary_mx, self = send / fail, fallback hosts, hosts with equal MX not used.
+OPTIONS_CONFIG = """primary_hostname = mail.example
+spool_directory = {spool}
+begin routers
+secondary:
+  driver = dnslookup
+  domains = secself.test : mx.test
+  check_secondary_mx
+  transport = t
+selfsend:
+  driver = dnslookup
+  domains = selfmx.test
+  self = send
+  transport = t
+selffail:
+  driver = dnslookup
+  domains = lo.test
+  self = fail
+  transport = t
+rest:
+  driver = dnslookup
+  transport = t
+  fallback_hosts = 192.0.2.99
+begin transports
+t:
+  driver = smtp
+"""
+
 
 def main():
     tool, cases_file = sys.argv[1:3]
@@ -122,7 +150,8 @@ def main():
                  .replace("@DIR@", str(golden)).replace("@SPOOL@", str(d / "spool"))
                  .replace("DCconfig_local=1", "DCconfig_internet=1")
                  .replace(".ifndef DCconfig_local", ".ifndef DCconfig_internet"),
-                 "dnssec": DNSSEC_CONFIG.format(spool=d / "spool")}
+                 "dnssec": DNSSEC_CONFIG.format(spool=d / "spool"),
+                 "options": OPTIONS_CONFIG.format(spool=d / "spool")}
         for name, text in confs.items():
             (d / f"{name}.conf").write_text(text)
         results = []

@@ -34,7 +34,8 @@ def test_dnslookup_same_as_exim(postern_bin, tmp_path):
     f = tmp_path / "cases.json"
     cases = [["route", a] for a in ADDRESSES] + [["example", a] for a in ADDRESSES] + \
         [["debian-internet", a] for a in ADDRESSES] + \
-        [["dnssec", a] for a in ("x@mx.test", "x@plain.test", "x@nullmx.test", "x@v6.test", "x@badmx.test")]
+        [["dnssec", a] for a in ("x@mx.test", "x@plain.test", "x@nullmx.test", "x@v6.test", "x@badmx.test")] + \
+        [["options", a] for a in ("x@secself.test", "x@mx.test", "x@selfmx.test", "x@lo.test", "x@plain.test")]
     f.write_text(json.dumps(cases))
     r = subprocess.run(["unshare", "-mn", sys.executable, str(HERE / "route_dns_compare.py"), postern_bin,
                         str(f)], capture_output=True, text=True, timeout=600)
