@@ -22,8 +22,10 @@ static route_rc ipliteral_route(const driver_instance *r, address_item *a, route
 	h->mx = -1;
 	h->port = -1;
 	sv ignore = route_ignore_list(c, r, env);
-	if (ignore.len && !route_hosts_ignore(&h, ignore, env))
+	if (ignore.len && !route_hosts_ignore(&h, ignore, env)) {
+		a->message = SV_LIT("IP literal host explicitly ignored");
 		return ROUTE_DECLINE;
+	}
 	a->hosts = h;
 	if (route_hosts_local_check(&a->hosts)) {
 		a->hosts = h;
