@@ -342,6 +342,8 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 		if (!pw)
 			return ROUTE_SKIP;
 		a->home = sv_copy(c->a, sv_cstr(pw->pw_dir));
+		/* The account name becomes the untainted $local_part_data, as in Exim 4.96. */
+		a->local_part_data = sv_copy(c->a, sv_cstr(pw->pw_name));
 		a->uid = pw->pw_uid;
 		a->gid = pw->pw_gid;
 		a->uid_set = a->gid_set = true;

@@ -55,13 +55,12 @@ static bool address_var(void *ctx, sv name, xbuf *out)
 	if (sv_eq_cstr(name, "router_name"))
 		return put(out, a->router ? sv_cstr(a->router->name) : SV_NULL);
 	if (sv_eq_cstr(name, "original_local_part") || sv_eq_cstr(name, "original_domain")) {
+		/* The top-level address's full local part (affixes included) and domain. */
 		const address_item *t = top_of(a);
-		if (t == a)
-			return true; /* Exim leaves them empty for a top-level address while routing it */
-		return put(out, name.p[9] == 'l' ? t->cc_local_part : t->domain);
+		return put(out, name.p[9] == 'l' ? t->lc_local_part : t->domain);
 	}
 	if (sv_eq_cstr(name, "parent_local_part"))
-		return put(out, a->parent ? a->parent->cc_local_part : SV_NULL);
+		return put(out, a->parent ? a->parent->lc_local_part : SV_NULL);
 	if (sv_eq_cstr(name, "parent_domain"))
 		return put(out, a->parent ? a->parent->domain : SV_NULL);
 	return false;
