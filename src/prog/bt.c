@@ -284,8 +284,13 @@ int bt_main(const cmdline *cl)
 			if (!fgets(line, sizeof line, stdin))
 				break;
 			sv t = sv_trim(sv_cstr(line));
-			if (t.len)
+			if (t.len) {
 				test_one(cl, &env, sender_value, t, &st);
+			} else {
+				/* An empty line is an address too, unlike an empty argument. */
+				printf("syntax error: empty address\n");
+				st.any_fail = true;
+			}
 		}
 		printf("\n");
 	}

@@ -32,7 +32,14 @@ def cases(name):
 
 
 def run_case(binary, conf, args):
-    p = subprocess.run([binary, "-C", str(conf)] + args, capture_output=True, text=True, timeout=60)
+    # A last argument "stdin=TEXT" (with \n for newlines) is fed on stdin instead.
+    stdin = None
+    if args and args[-1].startswith("stdin="):
+        stdin = args[-1][len("stdin="):].replace("\\n", "\n")
+        args = args[:-1]
+    p = subprocess.run([binary, "-C", str(conf)] + args, input=stdin, capture_output=True, text=True, timeout=60)
+    if stdin is not None:
+        args = args + ["<stdin>"]
     return f"### {' '.join(args)}\n--- stdout\n{p.stdout}--- stderr\n{p.stderr}--- rc {p.returncode}\n"
 
 
