@@ -61,6 +61,11 @@ CONFIG = """primary_hostname = mail.example
 spool_directory = {spool}
 domainlist local_domains = mail.example
 begin routers
+viamx:
+  driver = manualroute
+  domains = viamx.test : viamx2.test : viamx3.test
+  route_list = viamx.test mx.test/MX ; viamx2.test plain.test/MX:mxa.test ; viamx3.test nxdomain.test/MX
+  transport = t
 srv:
   driver = dnslookup
   domains = srvdom.test : nosrv.test

@@ -24,7 +24,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 ADDRESSES = ["x@mx.test", "x@plain.test", "x@v6.test", "x@nullmx.test", "x@badmx.test", "x@mixmx.test",
              "x@selfmx.test", "x@secself.test", "x@srvdom.test", "x@nosrv.test", "x@priv.test",
              "x@privmx.test", "x@privmx2.test", "x@txtonly.test", "x@nxdomain.test", "x@wide",
-             "x@mxonly.test", "x@alias.test", "x@lo.test"]
+             "x@mxonly.test", "x@alias.test", "x@lo.test", "x@viamx.test", "x@viamx2.test",
+             "x@viamx3.test"]
 
 
 def test_dnslookup_same_as_exim(postern_bin, tmp_path):

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conf/conf_dump.h"
+#include "core/dns.h"
 #include "drivers/routers/manualroute.h"
 #include "drivers/routers/route_ops.h"
 #include "lib/ip.h"
@@ -74,6 +75,61 @@ static void parse_options(arena *a, sv rest, mr_opts *o)
 			return;
 		}
 	}
+}
+
+/* "name/MX" items stand for the MX hosts of name, in preference order (equal preferences in
+ * random order), each keeping its MX value. */
+static route_rc expand_mx_items(route_ctx *c, route_host **list, bool drop_missing, sv *failed)
+{
+	for (route_host **pp = list; *pp;) {
+		route_host *h = *pp;
+		if (h->name.len < 4 || strncasecmp(h->name.p + h->name.len - 3, "/mx", 3) != 0) {
+			pp = &h->next;
+			continue;
+		}
+		sv name = sv_sub(h->name, 0, h->name.len - 3);
+		dns_answer ans;
+		dns_rc rc = dns_lookup(c->a, name, DNS_T_MX, &ans);
+		if (rc == DNS_AGAIN) {
+			*failed = name;
+			return ROUTE_DEFER;
+		}
+		route_host *mx = NULL;
+		for (const dns_rr *rr = rc == DNS_SUCCEED ? ans.rrs : NULL; rr; rr = rr->next) {
+			if (rr->type != DNS_T_MX || !rr->text.len)
+				continue;
+			route_host *n = arena_calloc(c->a, 1, sizeof *n);
+			n->name = rr->text;
+			n->mx = rr->pref;
+			n->port = h->port;
+			route_host **ins = &mx;
+			while (*ins && (*ins)->mx < n->mx)
+				ins = &(*ins)->next;
+			size_t equal = 0;
+			for (route_host *e = *ins; e && e->mx == n->mx; e = e->next)
+				equal++;
+			for (size_t skip = route_random((unsigned)equal + 1); skip > 0; skip--)
+				ins = &(*ins)->next;
+			n->next = *ins;
+			*ins = n;
+		}
+		if (!mx) {
+			/* No MX records: the host is not found (host_find_failed decides). */
+			if (drop_missing) {
+				*pp = h->next;
+				continue;
+			}
+			*failed = name;
+			return ROUTE_FAIL;
+		}
+		route_host *last = mx;
+		while (last->next)
+			last = last->next;
+		last->next = h->next;
+		*pp = mx;
+		pp = &last->next;
+	}
+	return ROUTE_OK;
 }
 
 static void shuffle(route_host **list)
@@ -222,8 +278,10 @@ static route_rc manualroute_route(const driver_instance *r, address_item *a, rou
 		return ROUTE_OK; /* a local transport: the host list only sets $host */
 	bool ignore_failed = o->host_find_failed && strcmp(o->host_find_failed, "ignore") == 0;
 	sv failed = SV_NULL, ignore_list = route_ignore_list(c, r, env);
-	rc = route_hosts_find(c->a, &hosts, mo.how, ignore_list,
-		ignore_failed ? ROUTE_MISSING_DROP : ROUTE_MISSING_FAIL, &failed);
+	rc = expand_mx_items(c, &hosts, ignore_failed, &failed);
+	if (rc == ROUTE_OK)
+		rc = route_hosts_find(c->a, &hosts, mo.how, ignore_list,
+			ignore_failed ? ROUTE_MISSING_DROP : ROUTE_MISSING_FAIL, &failed);
 	if (rc != ROUTE_OK) {
 		const char *hff = o->host_find_failed ? o->host_find_failed : "freeze";
 		a->message = sv_cstr(arena_printf(c->a, "lookup of host \"" SV_FMT "\" failed in %s router",
