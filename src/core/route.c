@@ -566,9 +566,12 @@ route_rc route_address(route_ctx *c, address_item *a)
 	}
 	result = cannot_route(c, a, last_seen, env);
 out:
-	/* The provider lives on this stack frame: take it off the chain. */
-	if (env->providers == &vars)
-		env->providers = vars.next;
+	/* The provider lives on this stack frame: take it off the chain wherever it is now. */
+	for (xp_provider **pp = &env->providers; *pp; pp = &(*pp)->next)
+		if (*pp == &vars) {
+			*pp = vars.next;
+			break;
+		}
 	return result;
 }
 
