@@ -21,6 +21,7 @@
  *   FA_HEADERS_ADD / FA_HEADERS_REMOVE (system filter only) arg = header text / name list;
  *               already applied to the filter's xp_message, to be applied to the spool message.
  *   FA_HEADERS_CHARSET, FA_TESTPRINT, FA_ADD, FA_FINISH: informational (testing output).
+ *   FA_MAIL_IGNORED: arg = "mail" or "vacation": skipped because the return path is empty.
  *   FA_FAIL / FA_FREEZE / FA_DEFER: arg = the text; always the last action (filtering ends).
  * Each deliver/save/pipe/mail carries `significant` (seen/unseen rules applied) and `noerror`.
  * Duplicate deliveries are listed as often as obeyed; the engine drops duplicates.
@@ -56,6 +57,7 @@ typedef enum filter_action_kind {
 	FA_LOGFILE, FA_LOGWRITE,
 	FA_HEADERS_ADD, FA_HEADERS_REMOVE, FA_HEADERS_CHARSET,
 	FA_TESTPRINT, FA_ADD, FA_FINISH,
+	FA_MAIL_IGNORED,
 	FA_FAIL, FA_FREEZE, FA_DEFER,
 } filter_action_kind;
 
@@ -97,6 +99,7 @@ typedef struct filter_ctx {
 	sv local_part, domain; /* the user (personal, errors_to); the domain for unqualified addresses */
 	sv qualify_domain;     /* for unqualified deliver addresses; empty: use domain */
 	bool error_message;    /* the message is a bounce (null sender) */
+	bool null_return_path; /* mail and vacation are ignored */
 	bool first_delivery, manually_thawed;
 	long long sn[10];      /* $sn0..$sn9 (from the system filter run) */
 } filter_ctx;

@@ -19,7 +19,7 @@ static void mail_line(xbuf *out, const char *label, sv v)
 static void describe_mail(const filter_action *act, xbuf *out)
 {
 	const filter_mail *m = act->mail;
-	xbuf_puts(out, "Mail to: ");
+	xbuf_puts(out, act->seen ? "Seen mail to: " : act->unseen ? "Unseen mail to: " : "Mail to: ");
 	if (sv_is_null(m->to))
 		xbuf_puts(out, "<default>");
 	else
@@ -89,6 +89,9 @@ void filter_action_describe(const filter_action *act, xbuf *out)
 		put_escaped(out, act->arg);
 		xbuf_putc(out, '"');
 		return;
+	case FA_MAIL_IGNORED:
+		xbuf_printf(out, SV_FMT " command ignored because return_path is empty", SV_ARG(act->arg));
+		return;
 	case FA_TESTPRINT:
 		xbuf_puts(out, "Testprint: ");
 		put_escaped(out, act->arg);
@@ -97,7 +100,7 @@ void filter_action_describe(const filter_action *act, xbuf *out)
 		xbuf_printf(out, "Add %lld to n%d", act->amount, act->var);
 		return;
 	case FA_FINISH:
-		xbuf_printf(out, "%sinish", act->seen ? "Seen f" : act->unseen ? "Unseen f" : "F");
+		xbuf_puts(out, act->seen ? "Seen finish" : "Finish");
 		return;
 	case FA_FAIL:
 	case FA_FREEZE:

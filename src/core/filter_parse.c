@@ -540,8 +540,6 @@ static bool parse_mail(parser *ps, fcmd *c)
 			return false;
 		}
 		c->mail[mail_words[i].index] = v.s;
-		if (mail_words[i].index == FM_FILE)
-			c->expand_file = false;
 	}
 }
 

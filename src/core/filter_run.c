@@ -93,7 +93,7 @@ static filter_action *add_action(run *r, filter_action_kind k, const fcmd *c)
 }
 
 /* Exim's numbers for "is above"/"is below" and add: optional sign, digits, optional K or M. */
-static bool parse_number(sv s, long long *out)
+static bool parse_number(sv s, bool suffix, long long *out)
 {
 	size_t i = 0;
 	while (i < s.len && isspace((unsigned char)s.p[i]))
@@ -110,7 +110,9 @@ static bool parse_number(sv s, long long *out)
 	}
 	if (i == start)
 		return false;
-	if (i < s.len && (s.p[i] == 'k' || s.p[i] == 'K')) {
+	if (!suffix) {
+		/* add takes a plain number */
+	} else if (i < s.len && (s.p[i] == 'k' || s.p[i] == 'K')) {
 		v *= 1024;
 		i++;
 	} else if (i < s.len && (s.p[i] == 'm' || s.p[i] == 'M')) {
@@ -352,11 +354,11 @@ static bool eval_cond(run *r, const fcond *c, bool *result)
 	case FC_ABOVE:
 	case FC_BELOW: {
 		long long x, y;
-		if (!parse_number(a, &x)) {
+		if (!parse_number(a, true, &x)) {
 			run_error(r, "malformed numerical string \"" SV_FMT "\"", SV_ARG(a));
 			return false;
 		}
-		if (!parse_number(b, &y)) {
+		if (!parse_number(b, true, &y)) {
 			run_error(r, "malformed numerical string \"" SV_FMT "\"", SV_ARG(b));
 			return false;
 		}
@@ -377,8 +379,7 @@ static bool deliver_address(run *r, sv text, sv *out)
 	addr_parsed info;
 	const char *why = NULL;
 	if (!addr_extract(text, NULL, &b, &info, &why) || info.empty || info.local_len == 0) {
-		if (info.empty || !why)
-			why = "missing or malformed local part";
+		why = info.empty ? "missing or malformed local part" : filter_address_error(text, r->a);
 		xbuf pr;
 		xbuf_init(&pr, r->a);
 		printing_escape(text, 0, &pr);
@@ -558,8 +559,13 @@ static void exec_one(run *r, const fcmd *c)
 		break;
 	case FK_MAIL:
 	case FK_VACATION:
-		if (!r->ctx->error_message)
+		if (r->ctx->null_return_path) {
+			/* Autoreplies are never sent for a message without a return path. */
+			act = add_action(r, FA_MAIL_IGNORED, c);
+			act->arg = c->kind == FK_MAIL ? SV_LIT("mail") : SV_LIT("vacation");
+		} else {
 			do_mail(r, c);
+		}
 		break;
 	case FK_LOGFILE:
 		if (!expand(r, c->arg, "logfile command", &v))
@@ -624,7 +630,7 @@ static void exec_one(run *r, const fcmd *c)
 		long long n;
 		if (!expand(r, c->arg, "add command", &amount) || !expand(r, c->arg2, "add command", &var))
 			return;
-		if (!parse_number(amount, &n)) {
+		if (!parse_number(amount, false, &n)) {
 			run_error(r, "malformed number \"" SV_FMT "\" in \"add\" command", SV_ARG(amount));
 			return;
 		}
