@@ -82,12 +82,10 @@ static size_t addr_spec_end(sv s, size_t i, bool in_angle, const char **why, are
 		if (i < s.len && s.p[i] == '@')
 			return domain_end(s, i + 1, why);
 		if (in_angle && i < s.len && s.p[i] != '>') {
-			sv last = sv_make(s.p + start, e - start);
-			char *msg = arena_alloc(a, last.len + 40);
-			memcpy(msg, "\"@\" or \".\" expected after \"", 28);
-			memcpy(msg + 28, last.p, last.len);
-			memcpy(msg + 28 + last.len, "\"", 2);
-			*why = msg;
+			xbuf m;
+			xbuf_init(&m, a);
+			xbuf_printf(&m, "\"@\" or \".\" expected after \"%.*s\"", (int)(e - start), s.p + start);
+			*why = xbuf_cstr(&m);
 			return s.len;
 		}
 		return e;
@@ -119,19 +117,12 @@ const char *filter_address_error(sv s, arena *a)
 				return why;
 			size_t rest = skip_blank(s, e);
 			if (rest < s.len) {
-				size_t n = s.len - rest > 32 ? 32 : s.len - rest;
-				char *msg = arena_alloc(a, n + rest + 48);
-				size_t k = 0;
-				memcpy(msg, "malformed address: ", 19);
-				k = 19;
-				memcpy(msg + k, s.p + rest, n);
-				k += n;
-				memcpy(msg + k, " may not follow ", 16);
-				k += 16;
-				memcpy(msg + k, s.p, rest);
-				k += rest;
-				msg[k] = 0;
-				return msg;
+				int n = s.len - rest > 32 ? 32 : (int)(s.len - rest);
+				xbuf m;
+				xbuf_init(&m, a);
+				xbuf_printf(&m, "malformed address: %.*s may not follow %.*s", n, s.p + rest,
+					(int)rest, s.p);
+				return xbuf_cstr(&m);
 			}
 			return "malformed address";
 		}

@@ -5,7 +5,7 @@
 
 static void put_escaped(xbuf *out, sv v)
 {
-	printing_escape(v, PRINT_TAB_LITERAL | PRINT_TOPBIT, out);
+	printing_escape(v, PRINT_TAB_LITERAL, out);
 }
 
 static void mail_line(xbuf *out, const char *label, sv v)
@@ -19,13 +19,15 @@ static void mail_line(xbuf *out, const char *label, sv v)
 static void describe_mail(const filter_action *act, xbuf *out)
 {
 	const filter_mail *m = act->mail;
-	xbuf_puts(out, act->seen ? "Seen mail to: " : act->unseen ? "Unseen mail to: " : "Mail to: ");
+	xbuf_puts(out, act->seen ? "Seen mail to: " : "Mail to: ");
 	if (sv_is_null(m->to))
 		xbuf_puts(out, "<default>");
 	else
 		put_escaped(out, m->to);
 	if (m->vacation)
 		xbuf_puts(out, " (vacation)");
+	if (act->noerror)
+		xbuf_puts(out, " (noerror)");
 	mail_line(out, "     cc", m->cc);
 	mail_line(out, "    bcc", m->bcc);
 	mail_line(out, "   from", m->from);
@@ -52,11 +54,13 @@ void filter_action_describe(const filter_action *act, xbuf *out)
 		xbuf_puts(out, act->unseen ? "Unseen deliver" : "Deliver");
 		xbuf_puts(out, " message to: ");
 		put_escaped(out, act->arg);
+		if (act->noerror)
+			xbuf_puts(out, " (noerror)");
 		if (!sv_is_null(act->errors_to)) {
 			xbuf_puts(out, " errors_to ");
 			put_escaped(out, act->errors_to);
 		}
-		break;
+		return;
 	case FA_SAVE:
 		xbuf_puts(out, act->unseen ? "Unseen save" : "Save");
 		xbuf_puts(out, " message to: ");

@@ -18,6 +18,7 @@
 
 typedef struct item {
 	sv s;
+	sv raw;          /* the source text (with quotes), as error messages show it */
 	bool quoted;
 	bool eof;
 } item;
@@ -137,6 +138,7 @@ static item next_item(parser *ps, bool in_cond)
 		it.eof = true;
 		return it;
 	}
+	const char *start = ps->p;
 	if (*ps->p == '"') {
 		it = read_quoted(ps);
 		if (ps->failed)
@@ -157,6 +159,7 @@ static item next_item(parser *ps, bool in_cond)
 			return it;
 		}
 	}
+	it.raw = sv_make(start, (size_t)(ps->p - start));
 	skip_space(ps);
 	return it;
 }
@@ -322,13 +325,9 @@ static fcond *parse_unary(parser *ps, int depth)
 
 	/* A string or numeric test: <text> [does [not]] <word> <text>, or <text> is [not] above... */
 	sv lhs = it.s;
-	item w = next_item(ps, true);
+	item w = next_item(ps, true);  /* at the end: an empty word, as Exim reads it */
 	if (ps->failed)
 		return NULL;
-	if (w.eof) {
-		fail(ps, "\"then\" missing at end of filter file");
-		return NULL;
-	}
 	bool negate = false;
 	fcond_kind kind;
 	bool caseful = false;
@@ -356,16 +355,12 @@ static fcond *parse_unary(parser *ps, int depth)
 		}
 	} else {
 		fail(ps, "unrecognized condition word \"" SV_FMT "\" near line %d of filter file",
-			SV_ARG(w.s), ps->line);
+			SV_ARG(w.raw), ps->line);
 		return NULL;
 	}
 	item rhs = next_item(ps, true);
 	if (ps->failed)
 		return NULL;
-	if (rhs.eof) {
-		fail(ps, "\"then\" missing at end of filter file");
-		return NULL;
-	}
 	fcond *c = new_cond(ps, kind);
 	c->caseful = caseful;
 	c->a = lhs;
@@ -447,13 +442,9 @@ static bool parse_if(parser *ps, fcmd *top, int depth)
 		item t = next_item(ps, true);
 		if (ps->failed)
 			return false;
-		if (t.eof) {
-			fail(ps, "\"then\" missing at end of filter file");
-			return false;
-		}
 		if (!is_word(t, "then")) {
 			fail(ps, "\"and\" or \"or\" or \"then\" expected near line %d of filter file, but found \""
-				SV_FMT "\"", ps->line, SV_ARG(t.s));
+				SV_FMT "\"", ps->line, SV_ARG(t.raw));
 			return false;
 		}
 		item term;
@@ -546,7 +537,8 @@ static bool parse_mail(parser *ps, fcmd *c)
 /* One command after its prefixes; w is the command word. */
 static fcmd *parse_command(parser *ps, item w, int depth)
 {
-	sv word = w.s;
+	/* Command words are plain words: a quoted one is never a command. */
+	sv word = w.quoted ? w.raw : w.s;
 	fcmd *c;
 	if (sv_eq_cstr(word, "if")) {
 		c = new_cmd(ps, FK_IF);
@@ -634,7 +626,7 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 		c = new_cmd(ps, word.p[0] == 'm' ? FK_MAIL : FK_VACATION);
 		return parse_mail(ps, c) ? c : NULL;
 	}
-	fail(ps, "unknown filtering command \"" SV_FMT "\" near line %d of filter file", SV_ARG(word),
+	fail(ps, "unknown filtering command \"" SV_FMT "\" near line %d of filter file", SV_ARG(w.raw),
 		ps->line);
 	return NULL;
 }
@@ -668,10 +660,6 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 				}
 				seen = is_word(w, "seen") ? 1 : -1;
 			} else if (is_word(w, "noerror")) {
-				if (noerror) {
-					fail(ps, "\"noerror\" repeated near line %d", ps->line);
-					return NULL;
-				}
 				noerror = true;
 			} else {
 				break;
@@ -680,7 +668,8 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 			if (ps->failed)
 				return NULL;
 			if (w.eof) {
-				fail(ps, "command missing at end of filter file");
+				fail(ps, "\"%s\" near line %d is not followed by a command",
+					seen ? "seen\" or \"unseen" : "noerror", ps->line);
 				return NULL;
 			}
 		}
@@ -724,7 +713,7 @@ filter *filter_parse(arena *a, sv text, bool system, xbuf *err)
 	if (ps.failed)
 		return NULL;
 	if (!term.eof) {
-		fail(&ps, "unexpected \"" SV_FMT "\" command near line %d of filter file", SV_ARG(term.s),
+		fail(&ps, "unexpected \"" SV_FMT "\" command near line %d of filter file", SV_ARG(term.raw),
 			ps.line);
 		return NULL;
 	}

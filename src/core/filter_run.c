@@ -128,7 +128,7 @@ static bool parse_number(sv s, bool suffix, long long *out)
 static bool contains_ci(sv hay, sv needle, bool caseful)
 {
 	if (needle.len == 0)
-		return true;
+		return false; /* as Exim: nothing contains the empty string */
 	for (size_t i = 0; i + needle.len <= hay.len; i++) {
 		sv part = sv_make(hay.p + i, needle.len);
 		if (caseful ? sv_eq(part, needle) : sv_eqi(part, needle))
@@ -204,7 +204,8 @@ static bool header_value(run *r, const char *var, sv *out)
 static bool personal(run *r, const fcond *c, bool *result)
 {
 	*result = false;
-	if (r->ctx->error_message)
+	/* Exim's personal is never true in a system filter (observed with -bF). */
+	if (r->ctx->error_message || r->system)
 		return true;
 	sv headers;
 	if (!header_value(r, "$message_headers", &headers))
@@ -386,6 +387,14 @@ static bool deliver_address(run *r, sv text, sv *out)
 		run_error(r, "malformed address \"%s\" in filter file: %s", xbuf_cstr(&pr), why);
 		return false;
 	}
+	if (info.has_domain && info.local_len + 1 < b.len && b.p[info.local_len + 1] == '[') {
+		xbuf pr;
+		xbuf_init(&pr, r->a);
+		printing_escape(text, 0, &pr);
+		run_error(r, "malformed address \"%s\" in filter file: domain literals not allowed",
+			xbuf_cstr(&pr));
+		return false;
+	}
 	if (!info.has_domain) {
 		xbuf_putc(&b, '@');
 		xbuf_putsv(&b, r->ctx->qualify_domain.len ? r->ctx->qualify_domain : r->ctx->domain);
@@ -446,11 +455,9 @@ static void do_mail(run *r, const fcmd *c)
 	act->significant = c->seen > 0;
 }
 
-static void headers_add(run *r, sv text)
+static void header_add_one(run *r, sv text)
 {
 	xp_message *msg = r->ctx->msg;
-	if (!msg)
-		return;
 	size_t colon = 0;
 	while (colon < text.len && text.p[colon] != ':')
 		colon++;
@@ -463,6 +470,22 @@ static void headers_add(run *r, sv text)
 	if (body.len == 0 || body.p[body.len - 1] != '\n')
 		xbuf_putc(&body, '\n');
 	xp_message_add_header(r->a, msg, sv_dup(r->a, name), xbuf_cstr(&body));
+}
+
+/* The text may hold several header lines: a newline not followed by white space starts the next. */
+static void headers_add(run *r, sv text)
+{
+	if (!r->ctx->msg)
+		return;
+	size_t start = 0;
+	for (size_t i = 0; i <= text.len; i++) {
+		if (i == text.len || (text.p[i] == '\n' && (i + 1 >= text.len ||
+				(text.p[i + 1] != ' ' && text.p[i + 1] != '\t')))) {
+			if (i > start)
+				header_add_one(r, sv_make(text.p + start, i - start));
+			start = i + 1;
+		}
+	}
 }
 
 static void headers_remove(run *r, sv list)
