@@ -568,6 +568,13 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 			return NULL;
 		if (simple[i].mode)
 			parse_mode(ps, c);
+		if (c->kind == FK_LOGWRITE && c->arg.p[c->arg.len - 1] != '\n') {
+			/* Exim adds the newline to the text before expansion. */
+			char *t = arena_alloc(ps->a, c->arg.len + 1);
+			memcpy(t, c->arg.p, c->arg.len);
+			t[c->arg.len] = '\n';
+			c->arg = sv_make(t, c->arg.len + 1);
+		}
 		return c;
 	}
 	if (sv_eq_cstr(word, "finish"))

@@ -236,8 +236,7 @@ static bool personal(run *r, const fcond *c, bool *result)
 	sv *mine = arena_alloc(r->a, (size_t)nme * sizeof *mine);
 	mine[0] = xbuf_sv(&me);
 	for (int i = 0; i < c->naliases; i++)
-		if (!expand(r, c->aliases[i], "filter file", &mine[i + 1]))
-			return false;
+		mine[i + 1] = c->aliases[i]; /* used as written: Exim does not expand them */
 	if (!header_value(r, "$h_to:", &to) || !header_value(r, "$h_from:", &from))
 		return false;
 	addr_group_state groups = { .allow = true };
@@ -600,13 +599,6 @@ static void exec_one(run *r, const fcmd *c)
 	case FK_LOGWRITE: {
 		if (!expand(r, c->arg, "logwrite command", &v))
 			return;
-		if (v.len == 0 || v.p[v.len - 1] != '\n') {
-			xbuf b;
-			xbuf_init(&b, r->a);
-			xbuf_putsv(&b, v);
-			xbuf_putc(&b, '\n');
-			v = xbuf_sv(&b);
-		}
 		act = add_action(r, FA_LOGWRITE, c);
 		act->arg = v;
 		break;

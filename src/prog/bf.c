@@ -25,6 +25,7 @@ enum { BF_MAX_FILTER = 1 << 20, BF_MAX_MESSAGE = 64 << 20 };
 typedef struct bf_vars {
 	xp_provider p;
 	sv local_part, domain, home, sender, return_path, prefix, suffix;
+	bool system;        /* $recipients is visible in a system filter only */
 	char message_id[24];
 	long long message_size;
 } bf_vars;
@@ -50,8 +51,15 @@ static bool bf_get(void *ctx, sv name, xbuf *out)
 		xbuf_puts(out, v->message_id);
 	else if (sv_eq_cstr(name, "message_size"))
 		xbuf_printf(out, "%lld", v->message_size);
-	else if (sv_eq_cstr(name, "received_count"))
+	else if (sv_eq_cstr(name, "received_count") || sv_eq_cstr(name, "recipients_count"))
 		xbuf_puts(out, "1");
+	else if (sv_eq_cstr(name, "received_protocol"))
+		xbuf_puts(out, "local");
+	else if (sv_eq_cstr(name, "recipients")) {
+		if (v->system)
+			xbuf_printf(out, SV_FMT SV_FMT SV_FMT "@" SV_FMT, SV_ARG(v->prefix), SV_ARG(v->local_part),
+				SV_ARG(v->suffix), SV_ARG(v->domain));
+	}
 	else
 		return false;
 	return true;
@@ -168,7 +176,7 @@ int bf_main(const cmdline *cl)
 	arena *a = pool_msg;
 	xbuf ftext;
 	if (!read_file(cl->filter_file, a, &ftext)) {
-		printf("exim: failed to open %s: %s\n", cl->filter_file, strerror(errno));
+		fprintf(stderr, "exim: failed to open %s: %s\n", cl->filter_file, strerror(errno));
 		return 1;
 	}
 
@@ -178,6 +186,7 @@ int bf_main(const cmdline *cl)
 	static bf_vars vars;
 	vars.p.get = bf_get;
 	vars.p.ctx = &vars;
+	vars.system = cl->system_filter;
 
 	sv qualify_domain = expand_var(&env, "$qualify_domain", a);
 	sv qualify_recipient = expand_var(&env, "$qualify_recipient", a);
