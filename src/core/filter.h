@@ -101,6 +101,10 @@ typedef struct filter_ctx {
 	bool error_message;    /* the message is a bounce (null sender) */
 	bool null_return_path; /* mail and vacation are ignored */
 	bool first_delivery, manually_thawed;
+	bool forbid_logwrite;  /* redirect's forbid_filter_logwrite: logwrite is an error. (The other
+	                        * forbid_* options act on the actions: the router refuses a forbidden
+	                        * pipe, file or autoreply, as Exim's does; expansion forbids are
+	                        * env->forbid.) */
 	long long sn[10];      /* $sn0..$sn9 (from the system filter run) */
 } filter_ctx;
 
@@ -114,6 +118,10 @@ typedef struct filter_result {
 
 /* Run the program. Actions and strings are allocated in a. Returns res->outcome. */
 filter_outcome filter_run(const filter *f, filter_ctx *ctx, arena *a, filter_result *res);
+
+/* Exim's reason for a malformed address (one that mail/address.h rejects), as its address
+ * parser words it: "no local part", "malformed address: X may not follow Y", ... */
+const char *filter_address_error(sv text, arena *a);
 
 /* Exim's -bf/-bF rendering of one action (without newline), as "Deliver message to: x@y". */
 void filter_action_describe(const filter_action *act, xbuf *out);

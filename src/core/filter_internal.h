@@ -56,7 +56,5 @@ struct filter {
 	bool system;
 };
 
-/* filter_address.c: Exim's reason for a malformed deliver address (text is known bad). */
-const char *filter_address_error(sv text, arena *a);
 
 #endif

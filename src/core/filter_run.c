@@ -597,6 +597,10 @@ static void exec_one(run *r, const fcmd *c)
 		act->mode = c->mode;
 		break;
 	case FK_LOGWRITE: {
+		if (r->ctx->forbid_logwrite) {
+			run_error(r, "logwrite command forbidden");
+			return;
+		}
 		if (!expand(r, c->arg, "logwrite command", &v))
 			return;
 		act = add_action(r, FA_LOGWRITE, c);

@@ -18,6 +18,7 @@
 #include "expand/message.h"
 #include "lib/arena.h"
 #include "mail/address.h"
+#include "prog/bf.h"
 #include "prog/cmdline.h"
 
 enum { BF_MAX_FILTER = 1 << 20, BF_MAX_MESSAGE = 64 << 20 };
@@ -124,51 +125,6 @@ static sv expand_var(xp_env *env, const char *src, arena *a)
 	xbuf_init(&e, a);
 	xp_expand(env, sv_cstr(src), &o, &e);
 	return xbuf_sv(&o);
-}
-
-/* A traditional .forward file: addresses separated by commas or newlines. Exim lists what it
- * generated, the last first. */
-static int test_forward(sv text, sv qualify, arena *a)
-{
-	sv found[1024];
-	size_t nfound = 0;
-	size_t pos = 0;
-	sv item;
-	while (nfound < sizeof found / sizeof found[0] && addr_next_item(text, &pos, &item)) {
-		/* Lines are separators too; # starts a comment line. */
-		size_t s = 0;
-		while (s <= item.len) {
-			size_t e = s;
-			while (e < item.len && item.p[e] != '\n')
-				e++;
-			sv part = sv_trim(sv_make(item.p + s, e - s));
-			s = e + 1;
-			if (part.len == 0 || part.p[0] == '#')
-				continue;
-			xbuf out;
-			xbuf_init(&out, a);
-			addr_parsed info;
-			const char *why;
-			if (!addr_extract(part, NULL, &out, &info, &why) || info.empty)
-				continue;
-			if (!info.has_domain) {
-				xbuf_putc(&out, '@');
-				xbuf_putsv(&out, qualify);
-			}
-			if (nfound < sizeof found / sizeof found[0])
-				found[nfound++] = xbuf_sv(&out);
-		}
-	}
-	if (nfound == 0) {
-		printf("exim: no addresses generated from forward file\n");
-		return 0;
-	}
-	printf("exim: forward file generated:\n");
-	while (nfound > 0) {
-		nfound--;
-		printf("  %.*s\n", SV_ARG(found[nfound]));
-	}
-	return 0;
 }
 
 int bf_main(const cmdline *cl)
@@ -286,7 +242,7 @@ int bf_main(const cmdline *cl)
 	sv text = xbuf_sv(&ftext);
 	if (!filter_is_exim_filter(text)) {
 		printf("Testing forward file file \"%s\"\n\n", cl->filter_file);
-		return test_forward(text, vars.domain, a);
+		return bf_test_forward(text, vars.domain, a);
 	}
 	printf("Testing Exim filter file \"%s\"\n\n", cl->filter_file);
 	fflush(stdout);

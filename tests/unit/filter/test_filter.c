@@ -126,6 +126,8 @@ static const struct {
 	{ "# Exim filter\nheaders remove Subject\ntestprint \"[$h_subject:]\"\nfreeze\n", true, false,
 		"Headers remove \"Subject\"\nTestprint: []\nFreeze text \"\"\nfreeze" },
 	{ "# Exim filter\ndefer text later\n", true, false, "Defer text \"later\"\ndefer" },
+	{ "# Exim filter\nlogfile /tmp/f 0644\nlogwrite \"$local_part\"\n", false, false,
+		"Logfile /tmp/f\nLogwrite \"bob\\n\"\nnot delivered" },
 	/* Parse errors */
 	{ "# Exim filter\nfail\n", false, false,
 		"parse error: filtering command \"fail\" is disabled: near line 3 of filter file" },
