@@ -102,7 +102,10 @@ static void parse_list(fwd *f, sv t, int depth)
 		}
 		sv rest = sv_make(t.p + i, t.len - i);
 		if (sv_starts(rest, ":fail:") || sv_starts(rest, ":defer:")) {
-			sv text = sv_trim(sv_make(t.p + i, line_end - i));
+			size_t e = i;
+			while (e < t.len && !at_sep(t.p[e]))
+				e++;
+			sv text = sv_trim(sv_make(t.p + i, e - i));
 			xbuf m;
 			xbuf_init(&m, f->a);
 			xbuf_printf(&m, "\"%.*s\" is not permitted", SV_ARG(text));
@@ -173,7 +176,7 @@ int bf_test_forward(sv text, sv qualify, arena *a)
 	parse_list(f, text, 0);
 	if (f->error) {
 		printf("exim: error in forward file: %s\n", f->error);
-		return 0;
+		return 1;
 	}
 	if (f->n == 0 || f->blackhole) {
 		printf("exim: no addresses generated from forward file\n");
