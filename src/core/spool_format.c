@@ -14,6 +14,8 @@
 static void put_flat(xbuf *out, sv v)
 {
 	size_t start = 0;
+	if (v.len == 0)
+		return;  /* an unset value may have a NULL pointer */
 	for (size_t i = 0; i < v.len; i++)
 		if (v.p[i] == '\n') {
 			xbuf_put(out, v.p + start, i - start);
