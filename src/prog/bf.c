@@ -242,7 +242,7 @@ int bf_main(const cmdline *cl)
 	sv text = xbuf_sv(&ftext);
 	if (!filter_is_exim_filter(text)) {
 		printf("Testing forward file file \"%s\"\n\n", cl->filter_file);
-		return bf_test_forward(text, vars.domain, a);
+		return bf_test_forward(text, qualify_recipient, vars.domain, a);
 	}
 	printf("Testing Exim filter file \"%s\"\n\n", cl->filter_file);
 	fflush(stdout);

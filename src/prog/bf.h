@@ -6,7 +6,7 @@
 #include "lib/str.h"
 
 /* Test a traditional .forward file: print what it generates, Exim's way. Returns the exit
- * status. Unqualified addresses get @qualify. */
-int bf_test_forward(sv text, sv qualify, arena *a);
+ * status. Unqualified addresses get @qualify, unqualified "\\local" items @domain (observed). */
+int bf_test_forward(sv text, sv qualify, sv domain, arena *a);
 
 #endif

@@ -14,7 +14,8 @@ enum { FWD_MAX_ITEMS = 4096, FWD_MAX_INCLUDE_DEPTH = 5, FWD_MAX_FILE = 1 << 20 }
 
 typedef struct fwd {
 	arena *a;
-	sv qualify;
+	sv qualify;      /* for unqualified addresses */
+	sv domain;       /* for unqualified "\local" items: the recipient's domain */
 	sv items[FWD_MAX_ITEMS];
 	size_t n;
 	bool blackhole;
@@ -143,7 +144,8 @@ static void parse_list(fwd *f, sv t, int depth)
 		} else {
 			end = address_end(t, i);
 			sv item = sv_trim(sv_make(t.p + i, end - i));
-			if (item.len && item.p[0] == '\\')
+			bool backslash = item.len && item.p[0] == '\\';
+			if (backslash)
 				item = sv_sub(item, 1, item.len - 1);
 			xbuf out;
 			xbuf_init(&out, f->a);
@@ -159,7 +161,7 @@ static void parse_list(fwd *f, sv t, int depth)
 			if (!info.empty) {
 				if (!info.has_domain) {
 					xbuf_putc(&out, '@');
-					xbuf_putsv(&out, f->qualify);
+					xbuf_putsv(&out, backslash ? f->domain : f->qualify);
 				}
 				add_item(f, xbuf_sv(&out));
 			}
@@ -168,11 +170,12 @@ static void parse_list(fwd *f, sv t, int depth)
 	}
 }
 
-int bf_test_forward(sv text, sv qualify, arena *a)
+int bf_test_forward(sv text, sv qualify, sv domain, arena *a)
 {
 	fwd *f = arena_calloc(a, 1, sizeof *f);
 	f->a = a;
 	f->qualify = qualify;
+	f->domain = domain;
 	parse_list(f, text, 0);
 	if (f->error) {
 		printf("exim: error in forward file: %s\n", f->error);
