@@ -690,7 +690,8 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 	}
 }
 
-bool filter_is_exim_filter(sv text)
+/* "#", optional blanks, then each word of want separated by optional blanks, any case. */
+static bool first_line_is(sv text, const char *w1, const char *w2)
 {
 	size_t i = 0;
 	while (i < text.len && isspace((unsigned char)text.p[i]))
@@ -698,7 +699,7 @@ bool filter_is_exim_filter(sv text)
 	if (i >= text.len || text.p[i] != '#')
 		return false;
 	i++;
-	const char *want[] = { "exim", "filter" };
+	const char *want[] = { w1, w2 };
 	for (int k = 0; k < 2; k++) {
 		while (i < text.len && (text.p[i] == ' ' || text.p[i] == '\t'))
 			i++;
@@ -708,6 +709,16 @@ bool filter_is_exim_filter(sv text)
 		i += n;
 	}
 	return true;
+}
+
+bool filter_is_exim_filter(sv text)
+{
+	return first_line_is(text, "exim", "filter");
+}
+
+bool filter_is_sieve_filter(sv text)
+{
+	return first_line_is(text, "sieve", "filter");
 }
 
 filter *filter_parse(arena *a, sv text, bool system, xbuf *err)

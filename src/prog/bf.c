@@ -240,6 +240,11 @@ int bf_main(const cmdline *cl)
 		printf("Suffix    = %.*s\n", SV_ARG(vars.suffix));
 
 	sv text = xbuf_sv(&ftext);
+	if (filter_is_sieve_filter(text)) {
+		fprintf(stderr, "%s: %s is a Sieve filter: Sieve is not supported yet\n", cl->called_as,
+			cl->filter_file);
+		return 1;
+	}
 	if (!filter_is_exim_filter(text)) {
 		printf("Testing forward file file \"%s\"\n\n", cl->filter_file);
 		return bf_test_forward(text, qualify_recipient, vars.domain, a);

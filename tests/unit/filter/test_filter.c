@@ -167,6 +167,8 @@ static void test_detect(void)
 	CHECK(!filter_is_exim_filter(SV_LIT("# Exim\nfilter\n")));
 	CHECK(!filter_is_exim_filter(SV_LIT("user@example.com\n")));
 	CHECK(!filter_is_exim_filter(SV_LIT("# Sieve filter\n")));
+	CHECK(filter_is_sieve_filter(SV_LIT("#  sieve Filter\nkeep;\n")));
+	CHECK(!filter_is_sieve_filter(SV_LIT("# Exim filter\n")));
 	CHECK(!filter_is_exim_filter(SV_LIT("")));
 }
 
