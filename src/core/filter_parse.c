@@ -23,6 +23,13 @@ typedef struct item {
 	bool eof;
 } item;
 
+/* How an item ends (Exim reads different places differently, as observed):
+ * IT_CMD  at white space (command words and arguments);
+ * IT_COND also at round brackets, and a bracket at the start is an item of its own (operands);
+ * IT_CONN a ")" at the start is an item of its own, otherwise as IT_CMD (and, or, then);
+ * IT_WORD as IT_COND, but a bracket at the start gives an empty word (the test word). */
+enum { IT_CMD = 0, IT_COND = 1, IT_CONN = 2, IT_WORD = 3 };
+
 typedef struct parser {
 	arena *a;
 	const char *p, *end;
@@ -77,13 +84,12 @@ static int hexval(char c)
 static item read_quoted(parser *ps)
 {
 	item it = { .quoted = true };
-	int start_line = ps->line;
 	xbuf b;
 	xbuf_init(&b, ps->a);
 	ps->p++; /* the opening quote */
 	for (;;) {
 		if (ps->p >= ps->end || *ps->p == '\n') {
-			fail(ps, "quote missing at end of string in line %d", start_line);
+			fail(ps, "quote missing at end of string in line %d", ps->line);
 			return it;
 		}
 		char c = *ps->p++;
@@ -111,27 +117,30 @@ static item read_quoted(parser *ps)
 				for (int i = 0; i < 2 && ps->p < ps->end && *ps->p >= '0' && *ps->p <= '7'; i++)
 					v = v * 8 + (*ps->p++ - '0');
 				xbuf_putc(&b, (char)v);
-			} else if (e == 'x' && ps->p < ps->end && hexval(*ps->p) >= 0) {
-				int v = hexval(*ps->p++);
-				if (ps->p < ps->end && hexval(*ps->p) >= 0)
+			} else if (e == 'x') {
+				/* Up to two hex digits; none gives a zero byte (which ends the string). */
+				int v = 0;
+				for (int i = 0; i < 2 && ps->p < ps->end && hexval(*ps->p) >= 0; i++)
 					v = v * 16 + hexval(*ps->p++);
 				xbuf_putc(&b, (char)v);
 			} else {
 				xbuf_putc(&b, e);
 			}
 		}
-		if (b.len > FILTER_MAX_STRING) {
-			fail(ps, "string is too long in line %d of filter file (max = %d chars)", start_line,
+		if (b.len >= FILTER_MAX_STRING) {
+			fail(ps, "string is too long in line %d of filter file (max = %d chars)", ps->line,
 				FILTER_MAX_STRING);
 			return it;
 		}
 	}
-	it.s = sv_make(b.p ? b.p : "", b.len);
+	/* Exim's strings end at a zero byte. */
+	const char *nul = b.len ? memchr(b.p, 0, b.len) : NULL;
+	it.s = sv_make(b.p ? b.p : "", nul ? (size_t)(nul - b.p) : b.len);
 	return it;
 }
 
 /* The next item; in_cond: round brackets are separators and items of their own. */
-static item next_item(parser *ps, bool in_cond)
+static item next_item(parser *ps, int mode)
 {
 	item it = { 0 };
 	if (ps->failed || ps->p >= ps->end) {
@@ -143,17 +152,19 @@ static item next_item(parser *ps, bool in_cond)
 		it = read_quoted(ps);
 		if (ps->failed)
 			it.eof = true;
-	} else if (in_cond && (*ps->p == '(' || *ps->p == ')')) {
+	} else if ((mode == IT_COND && (*ps->p == '(' || *ps->p == ')')) ||
+		(mode == IT_CONN && *ps->p == ')')) {
 		it.s = sv_make(ps->p, 1);
 		ps->p++;
 	} else {
+		bool brackets = mode == IT_COND || mode == IT_WORD;
 		const char *s = ps->p;
 		while (ps->p < ps->end && !isspace((unsigned char)*ps->p) &&
-			!(in_cond && (*ps->p == '(' || *ps->p == ')')))
+			!(brackets && (*ps->p == '(' || *ps->p == ')')))
 			ps->p++;
 		it.s = sv_make(s, (size_t)(ps->p - s));
-		if (it.s.len > FILTER_MAX_STRING) {
-			fail(ps, "string is too long in line %d of filter file (max = %d chars)", ps->line,
+		if (it.s.len >= FILTER_MAX_STRING) {
+			fail(ps, "word is too long in line %d of filter file (max = %d chars)", ps->line,
 				FILTER_MAX_STRING);
 			it.eof = true;
 			return it;
@@ -164,10 +175,10 @@ static item next_item(parser *ps, bool in_cond)
 	return it;
 }
 
-static item peek_item(parser *ps, bool in_cond)
+static item peek_item(parser *ps, int mode)
 {
 	parser save = *ps;
-	item it = next_item(ps, in_cond);
+	item it = next_item(ps, mode);
 	/* A failure while peeking is reported when the item is really read. */
 	if (!save.failed)
 		xbuf_reset(ps->err);
@@ -181,9 +192,9 @@ static bool is_word(item it, const char *w)
 }
 
 /* An argument that must be present and non-empty. */
-static bool need_arg(parser *ps, const char *what, bool in_cond, sv *out)
+static bool need_arg(parser *ps, const char *what, int mode, sv *out)
 {
-	item it = next_item(ps, in_cond);
+	item it = next_item(ps, mode);
 	if (ps->failed)
 		return false;
 	if (it.eof || it.s.len == 0) {
@@ -260,7 +271,7 @@ static fcond *parse_unary(parser *ps, int depth)
 		fcond *c = parse_or(ps, depth + 1);
 		if (!c)
 			return NULL;
-		item close = next_item(ps, true);
+		item close = next_item(ps, IT_CONN);
 		if (!is_word(close, ")")) {
 			fail(ps, "missing \")\" at end of condition near line %d of filter file", ps->line);
 			return NULL;
@@ -269,6 +280,10 @@ static fcond *parse_unary(parser *ps, int depth)
 	}
 	if (is_word(it, "then")) {
 		fail(ps, "unexpected \"then\" near line %d of filter file", ps->line);
+		return NULL;
+	}
+	if (is_word(it, ")")) {
+		fail(ps, "unexpected \")\" in line %d of filter file", ps->line);
 		return NULL;
 	}
 	static const struct { const char *word; fcond_kind kind; } simple[] = {
@@ -315,7 +330,7 @@ static fcond *parse_unary(parser *ps, int depth)
 		c->left = parse_or(ps, depth + 1);
 		if (!c->left)
 			return NULL;
-		item close = next_item(ps, true);
+		item close = next_item(ps, IT_CONN);
 		if (!is_word(close, ")")) {
 			fail(ps, "missing \")\" at end of condition near line %d of filter file", ps->line);
 			return NULL;
@@ -325,31 +340,31 @@ static fcond *parse_unary(parser *ps, int depth)
 
 	/* A string or numeric test: <text> [does [not]] <word> <text>, or <text> is [not] above... */
 	sv lhs = it.s;
-	item w = next_item(ps, true);  /* at the end: an empty word, as Exim reads it */
+	item w = next_item(ps, IT_WORD);  /* at the end: an empty word, as Exim reads it */
 	if (ps->failed)
 		return NULL;
 	bool negate = false;
 	fcond_kind kind;
 	bool caseful = false;
 	if (is_word(w, "does")) {
-		w = next_item(ps, true);
+		w = next_item(ps, IT_WORD);
 		if (is_word(w, "not")) {
 			negate = true;
-			w = next_item(ps, true);
+			w = next_item(ps, IT_WORD);
 		}
 		if (ps->failed)
 			return NULL;
 	}
 	if (!w.quoted && !w.eof && test_word(w.s, &kind, &caseful)) {
 		if (kind == FC_IS) {
-			item nx = peek_item(ps, true);
+			item nx = peek_item(ps, IT_WORD);
 			if (is_word(nx, "not")) {
-				next_item(ps, true);
+				next_item(ps, IT_WORD);
 				negate = !negate;
-				nx = peek_item(ps, true);
+				nx = peek_item(ps, IT_WORD);
 			}
 			if (is_word(nx, "above") || is_word(nx, "below")) {
-				next_item(ps, true);
+				next_item(ps, IT_WORD);
 				kind = is_word(nx, "above") ? FC_ABOVE : FC_BELOW;
 			}
 		}
@@ -358,9 +373,13 @@ static fcond *parse_unary(parser *ps, int depth)
 			SV_ARG(w.raw), ps->line);
 		return NULL;
 	}
-	item rhs = next_item(ps, true);
+	item rhs = next_item(ps, IT_COND);
 	if (ps->failed)
 		return NULL;
+	if (is_word(rhs, "(") || is_word(rhs, ")")) {
+		fail(ps, "unexpected \"" SV_FMT "\" in line %d of filter file", SV_ARG(rhs.s), ps->line);
+		return NULL;
+	}
 	fcond *c = new_cond(ps, kind);
 	c->caseful = caseful;
 	c->a = lhs;
@@ -376,8 +395,8 @@ static fcond *parse_unary(parser *ps, int depth)
 static fcond *parse_and(parser *ps, int depth)
 {
 	fcond *l = parse_unary(ps, depth);
-	while (l && is_word(peek_item(ps, true), "and")) {
-		next_item(ps, true);
+	while (l && is_word(peek_item(ps, IT_CONN), "and")) {
+		next_item(ps, IT_CONN);
 		fcond *c = new_cond(ps, FC_AND);
 		c->left = l;
 		c->right = parse_unary(ps, depth);
@@ -391,8 +410,8 @@ static fcond *parse_or(parser *ps, int depth)
 	if (too_deep(ps, depth))
 		return NULL;
 	fcond *l = parse_and(ps, depth);
-	while (l && is_word(peek_item(ps, true), "or")) {
-		next_item(ps, true);
+	while (l && is_word(peek_item(ps, IT_CONN), "or")) {
+		next_item(ps, IT_CONN);
 		fcond *c = new_cond(ps, FC_OR);
 		c->left = l;
 		c->right = parse_and(ps, depth);
@@ -439,9 +458,13 @@ static bool parse_if(parser *ps, fcmd *top, int depth)
 		cur->cond = parse_or(ps, depth + 1);
 		if (!cur->cond)
 			return false;
-		item t = next_item(ps, true);
+		item t = next_item(ps, IT_CONN);
 		if (ps->failed)
 			return false;
+		if (is_word(t, ")")) {
+			fail(ps, "unexpected \")\" in line %d of filter file", ps->line);
+			return false;
+		}
 		if (!is_word(t, "then")) {
 			fail(ps, "\"and\" or \"or\" or \"then\" expected near line %d of filter file, but found \""
 				SV_FMT "\"", ps->line, SV_ARG(t.raw));
@@ -497,7 +520,7 @@ static bool parse_mail(parser *ps, fcmd *c)
 			next_item(ps, false);
 			item f = next_item(ps, false);
 			if (!is_word(f, "file")) {
-				fail(ps, "\"file\" expected after \"expand\" near line %d of filter file", ps->line);
+				fail(ps, "\"expand\" not followed by \"file\"  near line %d of filter file", ps->line);
 				return false;
 			}
 			if (!need_arg(ps, "file", false, &c->mail[FM_FILE]))
@@ -509,7 +532,8 @@ static bool parse_mail(parser *ps, fcmd *c)
 			next_item(ps, false);
 			item m = next_item(ps, false);
 			if (!is_word(m, "message")) {
-				fail(ps, "\"message\" expected after \"return\" near line %d of filter file", ps->line);
+				fail(ps, "\"return\" not followed by \"message\"  near line %d of filter file",
+					ps->line);
 				return false;
 			}
 			c->return_message = true;
@@ -525,12 +549,8 @@ static bool parse_mail(parser *ps, fcmd *c)
 		item v = next_item(ps, false);
 		if (ps->failed)
 			return false;
-		if (v.eof) {
-			fail(ps, "\"%s\" requires an argument near line %d of filter file", mail_words[i].word,
-				ps->line);
-			return false;
-		}
-		c->mail[mail_words[i].index] = v.s;
+		/* At the end of the file the value is empty, as in Exim. */
+		c->mail[mail_words[i].index] = v.eof ? SV_LIT("") : v.s;
 	}
 }
 
@@ -550,8 +570,10 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 			return NULL;
 		if (is_word(peek_item(ps, false), "errors_to")) {
 			next_item(ps, false);
-			if (!need_arg(ps, "errors_to", false, &c->arg2))
+			item et = next_item(ps, IT_CMD); /* may be empty: an error when obeyed */
+			if (ps->failed)
 				return NULL;
+			c->arg2 = et.s.p ? et.s : SV_LIT("");
 			c->has_arg2 = true;
 		}
 		return c;
@@ -597,6 +619,10 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 		item sub = next_item(ps, false);
 		if (ps->failed)
 			return NULL;
+		if (sub.eof) {
+			fail(ps, "\"headers\" requires an argument near line %d of filter file", ps->line);
+			return NULL;
+		}
 		if (is_word(sub, "add") || is_word(sub, "remove")) {
 			if (!ps->system) {
 				fail(ps, "header addition and removal is available only in system filters: near "

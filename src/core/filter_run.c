@@ -2,6 +2,8 @@
  * $sn0..$sn9, $thisaddress, and the action list of filter.h. No I/O happens here. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
 #include <pcre2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,7 +94,14 @@ static filter_action *add_action(run *r, filter_action_kind k, const fcmd *c)
 	return act;
 }
 
-/* Exim's numbers for "is above"/"is below" and add: optional sign, digits, optional K or M. */
+/* Exim's numbers for "is above"/"is below" and add: optional sign, digits, optional K or M,
+ * with the arithmetic of a C int as Exim has it (observed: 2147483648 is below 1, an overflowing
+ * number reads as -1, 3000M wraps). */
+static int32_t wrap32(long long v)
+{
+	return (int32_t)(uint32_t)(unsigned long long)v;
+}
+
 static bool parse_number(sv s, bool suffix, long long *out)
 {
 	size_t i = 0;
@@ -103,25 +112,32 @@ static bool parse_number(sv s, bool suffix, long long *out)
 		neg = s.p[i++] == '-';
 	size_t start = i;
 	unsigned long long v = 0;
+	bool overflow = false;
 	while (i < s.len && isdigit((unsigned char)s.p[i])) {
-		if (v > (unsigned long long)(1LL << 50))
-			return false;
-		v = v * 10 + (unsigned)(s.p[i++] - '0');
+		if (v > (unsigned long long)LLONG_MAX / 10)
+			overflow = true;
+		else
+			v = v * 10 + (unsigned)(s.p[i] - '0');
+		i++;
 	}
 	if (i == start)
 		return false;
+	/* strtol's saturation, then the conversion to int */
+	long long sv_ = overflow || v > (unsigned long long)LLONG_MAX ? (neg ? LLONG_MIN : LLONG_MAX)
+		: (neg ? -(long long)v : (long long)v);
+	int32_t n = wrap32(sv_);
 	if (!suffix) {
 		/* add takes a plain number */
 	} else if (i < s.len && (s.p[i] == 'k' || s.p[i] == 'K')) {
-		v *= 1024;
+		n = wrap32((long long)n * 1024);
 		i++;
 	} else if (i < s.len && (s.p[i] == 'm' || s.p[i] == 'M')) {
-		v *= 1024 * 1024;
+		n = wrap32((long long)n * 1024 * 1024);
 		i++;
 	}
 	if (i != s.len)
 		return false;
-	*out = neg ? -(long long)v : (long long)v;
+	*out = n;
 	return true;
 }
 
@@ -376,8 +392,12 @@ static bool deliver_address(run *r, sv text, sv *out)
 {
 	xbuf b;
 	xbuf_init(&b, r->a);
-	addr_parsed info;
+	addr_parsed info = { 0 };
 	const char *why = NULL;
+	if (sv_trim(text).len == 0) {
+		run_error(r, "malformed address \"\" in filter file: empty address");
+		return false;
+	}
 	if (!addr_extract(text, NULL, &b, &info, &why) || info.empty || info.local_len == 0) {
 		why = info.empty ? "missing or malformed local part" : filter_address_error(text, r->a);
 		xbuf pr;
@@ -660,7 +680,7 @@ static void exec_one(run *r, const fcmd *c)
 		act = add_action(r, FA_ADD, c);
 		act->var = var.p[1] - '0';
 		act->amount = n;
-		r->res->n[act->var] += n;
+		r->res->n[act->var] = wrap32(r->res->n[act->var] + n);
 		break;
 	}
 	}
