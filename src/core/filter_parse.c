@@ -298,9 +298,10 @@ static fcond *parse_unary(parser *ps, int depth)
 		int cap = 0;
 		while (is_word(peek_item(ps, true), "alias")) {
 			next_item(ps, true);
-			sv alias;
-			if (!need_arg(ps, "alias", true, &alias))
+			item al = next_item(ps, IT_COND);
+			if (ps->failed)
 				return NULL;
+			sv alias = al.eof ? SV_LIT("") : al.s;
 			if (c->naliases == cap) {
 				cap = cap ? cap * 2 : 4;
 				sv *n = arena_alloc(ps->a, (size_t)cap * sizeof *n);
@@ -684,6 +685,7 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 			return head;
 		}
 		int seen = 0;
+		int line = ps->line;
 		bool noerror = false;
 		for (;;) {
 			if (is_word(w, "seen") || is_word(w, "unseen")) {
@@ -697,12 +699,25 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 			} else {
 				break;
 			}
+			line = ps->line;
 			w = next_item(ps, false);
 			if (ps->failed)
 				return NULL;
 			if (w.eof) {
 				fail(ps, "\"%s\" near line %d is not followed by a command",
 					seen ? "seen\" or \"unseen" : "noerror", ps->line);
+				return NULL;
+			}
+		}
+		if (seen || noerror) {
+			if (is_word(w, "elif") || is_word(w, "else") || is_word(w, "endif")) {
+				fail(ps, "\"seen\", \"unseen\", or \"noerror\" near line %d is not followed by a "
+					"command", ps->line);
+				return NULL;
+			}
+			if (is_word(w, "if")) {
+				fail(ps, "\"seen\", \"unseen\", or \"noerror\" found before an \"if\" command near "
+					"line %d", line);
 				return NULL;
 			}
 		}

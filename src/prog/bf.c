@@ -191,6 +191,22 @@ int bf_main(const cmdline *cl)
 	xp_message msg;
 	xp_message_parse(a, data, &msg);
 	msg.size = vars.message_size;
+	/* $message_linecount here counts the lines read before the body: the header lines (and a
+	 * "From " line) and the blank line (observed). */
+	{
+		sv all = xbuf_sv(&raw);
+		long long lines = 0;
+		for (size_t i = 0, start = 0; i < all.len; i++) {
+			if (all.p[i] != '\n')
+				continue;
+			lines++;
+			bool blank = i == start;
+			start = i + 1;
+			if (blank)
+				break;
+		}
+		msg.message_linecount = lines;
+	}
 	/* A Return-path: header gives the return path and goes. */
 	vars.return_path = vars.sender;
 	const xp_header *rp = xp_message_find(&msg, "Return-path");
