@@ -638,8 +638,15 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 				"filter file", ps->line);
 			return NULL;
 		}
-		if (!need_arg(ps, "headers", false, &c->arg))
+		item v = next_item(ps, IT_CMD);
+		if (ps->failed)
 			return NULL;
+		if (v.eof || v.s.len == 0) {
+			fail(ps, "value missing after \"add\", \"remove\", or \"charset\" near line %d of filter "
+				"file", ps->line);
+			return NULL;
+		}
+		c->arg = v.s;
 		return c;
 	}
 	if (sv_eq_cstr(word, "add")) {

@@ -482,7 +482,12 @@ static void header_add_one(run *r, sv text)
 		colon++;
 	if (colon == text.len)
 		return;
-	sv name = sv_trim(sv_make(text.p, colon));
+	/* Leading blanks go; blanks before the colon stay part of the name (as in Exim, where such
+	 * a header is listed but matches no $h_ variable). */
+	size_t s = 0;
+	while (s < colon && (text.p[s] == ' ' || text.p[s] == '\t'))
+		s++;
+	sv name = sv_make(text.p + s, colon - s);
 	xbuf body;
 	xbuf_init(&body, r->a);
 	xbuf_putsv(&body, sv_sub(text, colon + 1, text.len));
