@@ -10,6 +10,7 @@
  * built iteratively.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -439,17 +440,21 @@ static fcmd *new_cmd(parser *ps, fcmd_kind k)
 static void parse_mode(parser *ps, fcmd *c)
 {
 	item m = peek_item(ps, false);
-	if (m.eof || m.quoted || m.s.len == 0 || m.s.len > 12)
+	if (m.eof || m.quoted || m.s.len == 0)
 		return;
 	for (size_t i = 0; i < m.s.len; i++)
 		if (!isdigit((unsigned char)m.s.p[i]))
 			return;
+	/* Octal as strtol(..., 8) reads it: digits 8 and 9 end the number. A value beyond an int
+	 * is taken but sets no mode (observed). */
 	next_item(ps, false);
-	int v = 0;
-	/* Octal as strtol(..., 8) reads it: digits 8 and 9 end the number. */
-	for (size_t i = 0; i < m.s.len && m.s.p[i] <= '7'; i++)
+	long long v = 0;
+	for (size_t i = 0; i < m.s.len && m.s.p[i] <= '7'; i++) {
 		v = v * 8 + (m.s.p[i] - '0');
-	c->mode = v & 07777;
+		if (v > INT_MAX)
+			return;
+	}
+	c->mode = (int)v;
 }
 
 static bool parse_if(parser *ps, fcmd *top, int depth)
