@@ -1,21 +1,16 @@
-/* The ACL engine: finding an ACL (named, file, inline), running its statements with Exim 4.96's
- * verb semantics, message/log_message timing, nesting ("acl =", ${acl}) with $acl_arg1..9, and
- * the startup syntax check. Conditions themselves are in acl_conds.c and its siblings. */
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
+/* The ACL engine: contexts and their variables, running statements with Exim 4.96's verb
+ * semantics, message/log_message timing and folding, nesting ("acl =", ${acl}) with
+ * $acl_arg1..9. Finding and parsing ACLs is in acl_source.c and acl_parse.c; conditions are in
+ * acl_conds.c and its siblings. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "conf/conf_dump.h"
 #include "core/acl_internal.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 
 #define ACL_MAX_DEPTH 20               /* Exim's limit on nested ACLs */
-#define ACL_MAX_FILE ((size_t)1 << 20)  /* an ACL file larger than this is refused */
 
 static const char *const where_names[ACL_WHERE_COUNT] = {
 	[ACL_WHERE_RCPT] = "RCPT", [ACL_WHERE_MAIL] = "MAIL", [ACL_WHERE_PREDATA] = "PREDATA",
@@ -77,6 +72,8 @@ static bool engine_vars(void *ctx, sv name, xbuf *out)
 		xbuf_putsv(out, *v);
 		return true;
 	}
+	if (acl_mime_var(e, name, out))
+		return true;
 	if (sv_eq_cstr(name, "csa_status") && e->csa_status.p) {
 		xbuf_putsv(out, e->csa_status);
 		return true;
@@ -94,6 +91,8 @@ acl_engine *acl_engine_of(acl_ctx *c)
 	if (!c->engine) {
 		acl_engine *e = arena_calloc(c->user_msg.a, 1, sizeof *e);
 		e->a = c->user_msg.a;
+		/* Temporaries of one top-level run live apart, so a long connection does not grow. */
+		e->tmp = arena_new("acl-tmp");
 		e->vars.get = engine_vars;
 		e->vars.ctx = e;
 		c->engine = e;
@@ -129,6 +128,16 @@ void acl_ctx_begin(acl_ctx *c, acl_where where)
 		((acl_engine *)c->engine)->rl_cmd = NULL; /* a new command: per-command ratelimit results go */
 }
 
+void acl_ctx_release(acl_ctx *c)
+{
+	acl_engine *e = c->engine;
+	if (e && e->tmp) {
+		arena_free(e->tmp);
+		e->tmp = NULL;
+	}
+	c->engine = NULL;
+}
+
 void acl_ctx_message_done(acl_ctx *c)
 {
 	acl_engine *e = c->engine;
@@ -136,6 +145,7 @@ void acl_ctx_message_done(acl_ctx *c)
 		e->nwarned = 0;
 		e->rl_mail = NULL;
 		e->sender_verified = NULL;
+		e->mime_count_set = false;
 		for (size_t i = 0; i < e->nmvars && c->env; i++)
 			xp_env_set_aclvar(c->env, e->mvars[i], SV_LIT(""));
 		e->nmvars = 0;
@@ -153,6 +163,27 @@ void acl_ctx_message_done(acl_ctx *c)
 	c->discarded = false;
 }
 
+void acl_log(acl_ctx *c, unsigned which, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if ((c->ops && c->ops->log) || c->host_checking) {
+		xbuf text;
+		xbuf_init(&text, acl_engine_of(c)->tmp);
+		xbuf_vprintf(&text, fmt, ap);
+		if (c->ops && c->ops->log) {
+			c->ops->log(c->ops_ctx, which, xbuf_cstr(&text));
+		} else {
+			fflush(stdout); /* after the replies so far, as Exim's -bh shows it */
+			fprintf(stderr, "LOG: %s\n", xbuf_cstr(&text));
+			fflush(stderr);
+		}
+	} else {
+		log_vwrite(which, fmt, ap);
+	}
+	va_end(ap);
+}
+
 acl_result acl_error(acl_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -166,177 +197,6 @@ acl_result acl_error(acl_ctx *c, const char *fmt, ...)
 sv acl_log_text(const acl_ctx *c)
 {
 	return c->log_msg.len ? xbuf_sv(&c->log_msg) : xbuf_sv(&c->user_msg);
-}
-
-/* ---- finding and caching ACLs ---- */
-
-typedef struct acl_cached {
-	struct acl_cached *next;
-	char kind;                 /* 'n' named, 'f' file, 'i' inline */
-	sv key;
-	acl_stmt *stmts;
-} acl_cached;
-static acl_cached *cache;
-static arena *cache_arena;
-
-void acl_cache_flush(void)
-{
-	cache = NULL;
-	if (cache_arena)
-		arena_clear(cache_arena);
-}
-
-static arena *cache_pool(void)
-{
-	if (!cache_arena)
-		cache_arena = arena_new("acl");
-	return cache_arena;
-}
-
-static acl_cached *cache_find(char kind, sv key)
-{
-	for (acl_cached *a = cache; a; a = a->next)
-		if (a->kind == kind && sv_eq(a->key, key))
-			return a;
-	return NULL;
-}
-
-static acl_cached *cache_add(char kind, sv key, acl_stmt *stmts)
-{
-	acl_cached *a = arena_calloc(cache_pool(), 1, sizeof *a);
-	a->kind = kind;
-	a->key = sv_copy(cache_pool(), key);
-	a->stmts = stmts;
-	a->next = cache;
-	cache = a;
-	return a;
-}
-
-/* Parse a configured ACL block. err gets "error in ACL: ..." context from the caller. */
-static bool parse_named(const conf_acl *ca, acl_stmt **out, xbuf *err, const char **efile, int *eline)
-{
-	acl_src_line *lines = arena_alloc(cache_pool(), (ca->nlines + 1) * sizeof *lines);
-	for (size_t i = 0; i < ca->nlines; i++)
-		lines[i] = (acl_src_line){ sv_cstr(ca->lines[i].text), ca->lines[i].file, ca->lines[i].line };
-	size_t bad = 0;
-	if (acl_parse(cache_pool(), lines, ca->nlines, out, err, &bad))
-		return true;
-	*efile = ca->nlines ? ca->lines[bad].file : ca->file;
-	*eline = ca->nlines ? ca->lines[bad].line : ca->line;
-	return false;
-}
-
-static bool read_file(const char *path, xbuf *out, int *errnum)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*errnum = errno;
-		return false;
-	}
-	char buf[8192];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		if (out->len + (size_t)n > ACL_MAX_FILE) {
-			close(fd);
-			*errnum = EFBIG;
-			return false;
-		}
-		xbuf_put(out, buf, (size_t)n);
-	}
-	*errnum = n < 0 ? errno : 0;
-	close(fd);
-	return n == 0;
-}
-
-/* The statements for a spec (name, "/file" or inline text); NULL with c->log_msg set on error. */
-static acl_stmt *resolve(acl_ctx *c, sv spec, bool *ok)
-{
-	*ok = false;
-	bool has_space = false;
-	for (size_t i = 0; i < spec.len; i++)
-		has_space |= isspace((unsigned char)spec.p[i]) != 0;
-	xbuf err;
-	xbuf_init(&err, c->user_msg.a);
-	if (spec.p[0] == '/') {
-		acl_cached *hit = cache_find('f', spec);
-		if (hit) {
-			*ok = true;
-			return hit->stmts;
-		}
-		xbuf text;
-		xbuf_init(&text, cache_pool());
-		char *path = sv_dup(c->user_msg.a, spec);
-		int errnum;
-		if (!read_file(path, &text, &errnum)) {
-			acl_error(c, "failed to open ACL file \"%s\": %s", path, strerror(errnum));
-			return NULL;
-		}
-		acl_src_line *lines;
-		size_t n = acl_split_text(cache_pool(), xbuf_sv(&text), arena_strdup(cache_pool(), path), &lines);
-		acl_stmt *st;
-		size_t bad;
-		if (!acl_parse(cache_pool(), lines, n, &st, &err, &bad)) {
-			acl_error(c, "%s", xbuf_cstr(&err));
-			return NULL;
-		}
-		*ok = true;
-		return cache_add('f', spec, st)->stmts;
-	}
-	if (!has_space) {
-		char *name = sv_dup(c->user_msg.a, spec);
-		acl_cached *hit = cache_find('n', spec);
-		if (hit) {
-			*ok = true;
-			return hit->stmts;
-		}
-		const conf_acl *ca = conf_acl_find(name);
-		if (ca) {
-			acl_stmt *st;
-			const char *efile;
-			int eline;
-			if (!parse_named(ca, &st, &err, &efile, &eline)) {
-				acl_error(c, "%s", xbuf_cstr(&err));
-				return NULL;
-			}
-			*ok = true;
-			return cache_add('n', spec, st)->stmts;
-		}
-	}
-	acl_cached *hit = cache_find('i', spec);
-	if (hit) {
-		*ok = true;
-		return hit->stmts;
-	}
-	acl_src_line *lines;
-	size_t n = acl_split_text(cache_pool(), sv_copy(cache_pool(), spec), "inline ACL", &lines);
-	acl_stmt *st;
-	size_t bad;
-	if (!acl_parse(cache_pool(), lines, n, &st, &err, &bad)) {
-		acl_error(c, "%s", xbuf_cstr(&err));
-		return NULL;
-	}
-	*ok = true;
-	return cache_add('i', spec, st)->stmts;
-}
-
-bool acl_check_config(xbuf *err)
-{
-	for (const conf_acl *ca = conf_acls(); ca; ca = ca->next) {
-		if (cache_find('n', sv_cstr(ca->name)))
-			continue;
-		acl_stmt *st;
-		xbuf why;
-		xbuf_init(&why, cache_pool());
-		const char *efile;
-		int eline;
-		if (!parse_named(ca, &st, &why, &efile, &eline)) {
-			xbuf_printf(err, "Exim configuration error in line %d of %s:\n  error in ACL: %s", eline,
-				efile ? efile : "?", xbuf_cstr(&why));
-			return false;
-		}
-		cache_add('n', sv_cstr(ca->name), st);
-	}
-	return true;
 }
 
 /* ---- running statements ---- */
@@ -364,13 +224,15 @@ static void hooks_install(acl_ctx *c, hook_save *s)
 static void expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
 {
 	acl_engine *e = acl_engine_of(c);
-	e->verify_message = sv_copy(e->a, previous);
+	e->verify_message = sv_copy(e->tmp, previous);
 	e->have_verify_message = previous.len > 0;
 	xbuf out, err;
-	xbuf_init(&out, e->a);
-	xbuf_init(&err, e->a);
+	xbuf_init(&out, e->tmp);
+	xbuf_init(&err, e->tmp);
 	int rc = xp_expand(c->env, raw, &out, &err);
 	e->have_verify_message = false;
+	if (rc == XP_ERROR)
+		acl_log(c, LOG_MAIN, "failed to expand ACL message \"" SV_FMT "\": %s", SV_ARG(raw), xbuf_cstr(&err));
 	if (rc != XP_OK || !out.len)
 		return;
 	xbuf_reset(dst);
@@ -402,8 +264,8 @@ static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv l
 		xbuf_reset(&c->log_msg);
 	}
 	acl_engine *e = acl_engine_of(c);
-	sv old_user = sv_copy(e->a, xbuf_sv(&c->user_msg));
-	sv old_log = c->log_msg.len ? sv_copy(e->a, xbuf_sv(&c->log_msg)) : old_user;
+	sv old_user = sv_copy(e->tmp, xbuf_sv(&c->user_msg));
+	sv old_log = c->log_msg.len ? sv_copy(e->tmp, xbuf_sv(&c->log_msg)) : old_user;
 	if (msg_raw.p)
 		expand_message(c, msg_raw, old_user, &c->user_msg);
 	if (log_raw.p)
@@ -448,11 +310,11 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 			}
 			e->warned[e->nwarned++] = sv_copy(e->a, text);
 			xbuf line;
-			xbuf_init(&line, e->a);
+			xbuf_init(&line, e->tmp);
 			acl_log_prefix(c, &line);
 			if (line.len)
 				xbuf_putc(&line, ' ');
-			log_write(LOG_MAIN, "%sWarning: " SV_FMT, xbuf_cstr(&line), SV_ARG(text));
+			acl_log(c, LOG_MAIN, "%sWarning: " SV_FMT, xbuf_cstr(&line), SV_ARG(text));
 		}
 	}
 	if (!have_msg || !c->user_msg.len)
@@ -460,13 +322,13 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	if (!(ACL_BIT(c->where) & (ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT)
 		| ACL_BIT(ACL_WHERE_PREDATA) | ACL_BIT(ACL_WHERE_DATA) | ACL_BIT(ACL_WHERE_PRDR)
 		| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_NOTSMTP) | ACL_BIT(ACL_WHERE_DKIM)))) {
-		log_write(LOG_MAIN | LOG_PANIC, "ACL \"warn\" with \"message\" setting found in a non-message (%s) "
+		acl_log(c, LOG_MAIN | LOG_PANIC, "ACL \"warn\" with \"message\" setting found in a non-message (%s) "
 			"ACL: cannot specify header lines here: message ignored", acl_where_name(c->where));
 		return;
 	}
 	sv text = xbuf_sv(&c->user_msg);
 	xbuf hdr;
-	xbuf_init(&hdr, e->a);
+	xbuf_init(&hdr, e->tmp);
 	size_t i = 0;
 	while (i < text.len && text.p[i] > ' ' && text.p[i] < 127 && text.p[i] != ':')
 		i++;
@@ -476,11 +338,21 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	acl_add_header(c, xbuf_sv(&hdr));
 }
 
+/* Where "discard" may be used (elsewhere it is an error, logged as Exim does). */
+#define DISCARD_WHERES (ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT) | ACL_BIT(ACL_WHERE_DATA) \
+	| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_DKIM) | ACL_BIT(ACL_WHERE_PRDR) | ACL_BIT(ACL_WHERE_NOTSMTP) \
+	| ACL_BIT(ACL_WHERE_QUIT) | ACL_BIT(ACL_WHERE_NOTQUIT) | ACL_BIT(ACL_WHERE_UNKNOWN))
+
 /* Run statements. Returns the ACL's result. */
 static acl_result run(acl_ctx *c, const acl_stmt *st)
 {
 	acl_engine *e = acl_engine_of(c);
 	for (; st; st = st->next) {
+		if (st->verb == V_DISCARD && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
+			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
+			xbuf_reset(&c->log_msg);
+			return ACL_ERROR;
+		}
 		sv msg_raw = SV_NULL, log_raw = SV_NULL;
 		bool endpass = false, drop = false;
 		acl_result cond = ACL_OK;
@@ -504,8 +376,8 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			sv arg = cd->arg;
 			if (def->expand) {
 				xbuf out, err;
-				xbuf_init(&out, e->a);
-				xbuf_init(&err, e->a);
+				xbuf_init(&out, e->tmp);
+				xbuf_init(&err, e->tmp);
 				int rc = xp_expand(c->env, cd->arg, &out, &err);
 				if (rc == XP_FORCEFAIL)
 					continue; /* a forced failure makes the condition be ignored */
@@ -586,18 +458,22 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				xbuf_reset(&c->log_msg);
 			} else if (cond == ACL_DEFER) {
 				xbuf line;
-				xbuf_init(&line, e->a);
+				xbuf_init(&line, e->tmp);
 				acl_log_prefix(c, &line);
 				if (line.len)
 					xbuf_putc(&line, ' ');
 				sv why = acl_log_text(c);
-				log_write(LOG_MAIN, "%sWarning: ACL \"warn\" statement skipped: condition test deferred%s" SV_FMT,
+				acl_log(c, LOG_MAIN, "%sWarning: ACL \"warn\" statement skipped: condition test deferred%s" SV_FMT,
 					xbuf_cstr(&line), why.len ? ": " : "", SV_ARG(why));
 			}
 			break;
 		}
 		if (st->verb != V_WARN && takes_messages(st->verb, cond))
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
+		if (terminal && result != ACL_OK && e->depth == 1
+			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
+			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",
+				acl_verb_name(st->verb));
 		if (terminal)
 			return result;
 	}
@@ -609,23 +485,90 @@ static acl_result run_spec(acl_ctx *c, sv spec)
 	acl_engine *e = acl_engine_of(c);
 	if (e->depth >= ACL_MAX_DEPTH)
 		return acl_error(c, "ACL nested too deep: possible loop");
-	bool ok;
-	acl_stmt *st = resolve(c, spec, &ok);
-	if (!ok)
-		return ACL_ERROR;
-	e->depth++;
 	hook_save hs;
 	hooks_install(c, &hs);
-	acl_result r = run(c, st);
+	/* The name (or text) is expanded at every level, as Exim does: a forced failure accepts,
+	 * an error is an error, and a tainted result is refused. */
+	xbuf name, err;
+	xbuf_init(&name, e->tmp);
+	xbuf_init(&err, e->tmp);
+	int rc = xp_expand(c->env, spec, &name, &err);
+	acl_result r;
+	if (rc == XP_FORCEFAIL) {
+		r = ACL_OK;
+	} else if (rc != XP_OK) {
+		r = acl_error(c, "failed to expand ACL string \"" SV_FMT "\": %s", SV_ARG(spec), xbuf_cstr(&err));
+	} else if (name.taint) {
+		acl_log(c, LOG_MAIN | LOG_PANIC, "attempt to use tainted ACL text \"%s\"", xbuf_cstr(&name));
+		r = acl_error(c, "internal configuration error");
+	} else {
+		bool ok;
+		acl_stmt *st = acl_resolve(c, xbuf_sv(&name), &ok);
+		if (!ok) {
+			r = ACL_ERROR;
+		} else {
+			e->depth++;
+			r = run(c, st);
+			e->depth--;
+		}
+	}
 	c->env->hooks = hs.old;
-	e->depth--;
 	return r;
+}
+
+/* Long replies are folded as Exim folds them: a line longer than 75 characters is broken at a
+ * space no further right than column 75 and no further left than column 36, preferring one just
+ * after a colon, else the rightmost; without such a space, at the first space or newline after
+ * the limit; a word that cannot be broken stays whole. */
+static void fold_message(xbuf *msg)
+{
+	if (msg->len <= 75)
+		return;
+	char *p = msg->p;
+	size_t n = msg->len, line = 0; /* start of the current line */
+	for (;;) {
+		size_t i = line;
+		while (i < n && i - line < 75 && p[i] != '\n')
+			i++;
+		if (i >= n)
+			return;
+		if (p[i] == '\n') {
+			line = i + 1;
+			continue;
+		}
+		size_t cut = 0;
+		bool found = false;
+		for (size_t t = i; t > line + 35; t--) {
+			if (p[t] != ' ')
+				continue;
+			if (p[t - 1] == ':') {
+				cut = t;
+				found = true;
+				break;
+			}
+			if (!found) {
+				cut = t;
+				found = true;
+			}
+		}
+		if (!found) {
+			for (size_t t = i + 1; t < n; t++)
+				if (p[t] == ' ' || p[t] == '\n') {
+					cut = t;
+					found = true;
+					break;
+				}
+		}
+		if (!found)
+			return;
+		p[cut] = '\n';
+		line = cut + 1;
+	}
 }
 
 acl_result acl_check(acl_ctx *c, sv spec)
 {
 	acl_engine *e = acl_engine_of(c);
-	(void)e;
 	if (!spec.len) {
 		switch (c->where) {
 		case ACL_WHERE_RCPT:
@@ -638,9 +581,19 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	}
 	if (c->discarded && c->where == ACL_WHERE_RCPT)
 		return ACL_DISCARD; /* MAIL was discarded: every recipient goes the same way */
+	if (e->depth == 0) {
+		e->rl_cmd = NULL; /* one top-level ACL per command: per-command ratelimit results go */
+		arena_clear(e->tmp);
+	}
 	acl_result r = run_spec(c, spec);
 	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
 		c->discarded = true;
+	if (e->depth == 0 && c->user_msg.len > 75) {
+		/* The log keeps the text as it was written (when no log_message replaced it). */
+		if (!c->log_msg.len)
+			xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));
+		fold_message(&c->user_msg);
+	}
 	return r;
 }
 

@@ -70,8 +70,18 @@ typedef struct acl_ops {
 	/* verify = recipient / sender[=address] (routers; the delivery issue): options are the
 	 * "/..." suffix text (callout=..., no_details...). */
 	acl_result (*verify_address)(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg);
-	/* Body access for regex/mime_regex/the MIME ACL: a read-only view of the spooled body. */
+	/* The message body (as the -D file holds it) for regex in the DATA / non-SMTP ACLs, matched
+	 * line by line. In the MIME ACL the engine uses the current part instead. */
 	bool (*body)(void *ctx, sv *body);
+	/* Log lines the engine writes (warn log_message, logwrite, "sender verify fail for ...",
+	 * panics): which is LOG_MAIN/LOG_REJECT/LOG_PANIC bits. NULL: log_write(), or for a
+	 * host-checking context "LOG: text" on stderr. The session sets this so -bh output keeps
+	 * its order and message-id prefix. */
+	void (*log)(void *ctx, unsigned which, const char *text);
+	/* "delay =": the caller serves it (flushing pending replies first unless
+	 * controls.no_delay_flush, as Exim does, and noticing a client that goes away). NULL: the
+	 * engine sleeps. Not called when host_checking. */
+	void (*delay)(void *ctx, int seconds);
 } acl_ops;
 
 typedef struct acl_ctx acl_ctx;
@@ -88,17 +98,18 @@ struct acl_ctx {
 	void *ops_ctx;
 	/* Outputs */
 	xbuf user_msg;              /* "message =": what the client is told (may be multi-line) */
-	xbuf log_msg;               /* "log_message =" */
+	xbuf log_msg;               /* "log_message =", a verify reason, an error; empty: log the
+	                             * user text (acl_log_text gives the one to log) */
 	acl_controls controls;
 	acl_header *add_headers;    /* in order */
 	sv remove_headers;          /* colon list, accumulated */
 	int delay_seconds;          /* total "delay =" served (the engine sleeps unless -bh) */
-	bool host_checking;         /* -bh: don't sleep on delay, don't send udp */
+	bool host_checking;         /* -bh: don't sleep on delay (udpsend still sends, as in Exim) */
 	sv dnslist_domain, dnslist_matched, dnslist_text, dnslist_value; /* $dnslist_* */
 	void *engine;               /* engine-private per-connection state (ratelimit cache...) */
 	/* Added by the ACL engine */
-	const char *log_prefix;     /* "H=(helo) [ip]" as the session logs it, for warn lines and
-	                             * logwrite; NULL: built from origin */
+	const char *log_prefix;     /* "H=(helo) [ip]" as the session logs the client, for warn and
+	                             * "sender verify fail" lines; NULL: built from origin */
 	bool discarded;             /* MAIL ACL returned discard: later RCPTs are discarded too */
 	unsigned log_reject_target; /* LOG_* bits for the rejection line (log_reject_target =) */
 	sv queue;                   /* "queue =" modifier: the named queue for the message */
@@ -130,6 +141,9 @@ sv acl_log_text(const acl_ctx *c);
  *   queue, fakereject, ...), the queue name, the discard flag, per_mail ratelimit results and warn
  *   de-duplication, and empties the acl_m variables set through this context. */
 void acl_ctx_begin(acl_ctx *c, acl_where where);
+/* Free what the engine holds outside the caller's arena (its scratch arena); the context may
+ * not be used afterwards. Copies of a context share that state: release one of them, once. */
+void acl_ctx_release(acl_ctx *c);
 void acl_ctx_message_done(acl_ctx *c);
 /* Drop cached ACLs read from files or inline text (after a configuration reload). */
 void acl_cache_flush(void);
@@ -137,10 +151,21 @@ void acl_cache_flush(void);
 /* Prepare a context (xbufs in arena a). */
 void acl_ctx_init(acl_ctx *c, arena *a, acl_where where, xp_env *env);
 
-/* Run the ACL named or given by `spec` (an acl_smtp_* value after expansion: the name of an
- * ACL in the configuration, an absolute file name, or inline text). An empty spec gives Exim's
- * default for `where` (e.g. RCPT denies when no ACL is set, others accept). */
+/* Run the ACL named or given by `spec`: an acl_smtp_* value as configured (unset: empty). The
+ * engine expands it, as Exim does (forced failure: accept; error: ACL_ERROR "failed to expand
+ * ACL string ..."; a tainted result is refused), then takes it as the name of an ACL in the
+ * configuration, an absolute file name, or inline text. An empty spec gives Exim's default for
+ * `where` (RCPT, VRFY and EXPN refuse when no ACL is set, others accept). */
 acl_result acl_check(acl_ctx *c, sv spec);
+
+/* The MIME ACL (acl_smtp_mime / acl_not_smtp_mime value in spec): run once per MIME part of
+ * `message` (the whole message text as received: header lines, empty line, body; LF or CRLF line
+ * ends), in order, with $mime_* set for the part; stops at the first result other than accept,
+ * which it returns (with c->user_msg / log_msg from that run). Not run at all, and accept, when
+ * the message has no Content-Type header. $mime_part_count stays set for the DATA ACL until
+ * acl_ctx_message_done. In this ACL regex matches the raw part, mime_regex the decoded part, and
+ * "decode" writes the decoded part to a file. Call with c->where = ACL_WHERE_MIME. */
+acl_result acl_mime_check(acl_ctx *c, sv spec, sv message);
 
 /* ${acl {name}{arg}...}: install as xp_hooks.acl in an environment. ctx is an acl_ctx *. */
 int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xbuf *err);

@@ -19,6 +19,8 @@
 #include "search/match.h"
 #include "search/search.h"
 
+#define ACL_REGEX_MAX_LINE 32768
+
 
 static int expand_named(void *ectx, sv in, xbuf *out, xbuf *err)
 {
@@ -156,6 +158,7 @@ static bool log_names(sv list, int sep, unsigned *bits, sv *bad)
 	xbuf_init(&item, NULL);
 	list_iter_init(&it, list, sep);
 	bool ok = true;
+	/* Unknown names are reported (the first one) but do not stop the others. */
 	while (list_next(&it, &item)) {
 		sv name = sv_trim(xbuf_sv(&item));
 		if (sv_eqi(name, SV_LIT("main")))
@@ -164,10 +167,9 @@ static bool log_names(sv list, int sep, unsigned *bits, sv *bad)
 			*bits |= LOG_REJECT;
 		else if (sv_eqi(name, SV_LIT("panic")))
 			*bits |= LOG_PANIC;
-		else if (name.len) {
-			*bad = name;
+		else if (name.len && ok) {
+			*bad = sv_copy(pool_scratch, name);
 			ok = false;
-			break;
 		}
 	}
 	xbuf_free(&item);
@@ -183,13 +185,17 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 		if (end) {
 			sv names = sv_range(arg, 1, (size_t)(end - arg.p));
 			sv bad = SV_NULL;
-			if (!log_names(names, ',', &bits, &bad))
-				return acl_error(c, "unknown log name \"" SV_FMT "\" in \"" SV_FMT "\"", SV_ARG(bad), SV_ARG(arg));
+			if (!log_names(names, ',', &bits, &bad)) {
+				/* Exim complains and goes on without writing the text. */
+				acl_log(c, LOG_MAIN | LOG_PANIC, "unknown log name in \"" SV_FMT "\" in \"logwrite\" in %s ACL",
+					SV_ARG(arg), acl_where_name(c->where));
+				return ACL_OK;
+			}
 			text = sv_trim(sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len));
 		}
 	}
 	if (bits)
-		log_write(bits, SV_FMT, SV_ARG(text));
+		acl_log(c, bits, SV_FMT, SV_ARG(text));
 	return ACL_OK;
 }
 
@@ -198,7 +204,8 @@ static acl_result cond_log_reject_target(acl_ctx *c, sv arg)
 	unsigned bits;
 	sv bad = SV_NULL;
 	if (!log_names(arg, 0, &bits, &bad))
-		return acl_error(c, "unknown log name \"" SV_FMT "\" in \"log_reject_target\"", SV_ARG(bad));
+		acl_log(c, LOG_MAIN | LOG_PANIC, "unknown log name \"" SV_FMT "\" in \"log_reject_target\" in %s ACL",
+			SV_ARG(bad), acl_where_name(c->where));
 	c->log_reject_target = bits;
 	return ACL_OK;
 }
@@ -212,6 +219,10 @@ static acl_result cond_delay(acl_ctx *c, sv arg)
 	c->delay_seconds += secs;
 	if (c->host_checking || secs == 0)
 		return ACL_OK;
+	if (c->ops && c->ops->delay) {
+		c->ops->delay(c->ops_ctx, secs);
+		return ACL_OK;
+	}
 	/* Served in full (signals may interrupt nanosleep; the remainder is slept again). */
 	struct timespec ts = { secs, 0 }, left;
 	while (nanosleep(&ts, &left) != 0)
@@ -286,7 +297,10 @@ static acl_result cond_remove_header(acl_ctx *c, sv arg)
 static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 {
 	sv body;
-	if (!c->ops || !c->ops->body || !c->ops->body(c->ops_ctx, &body))
+	/* In the MIME ACL: the part, raw for regex, decoded for mime_regex. */
+	if (acl_mime_texts(c, mime, &body))
+		;
+	else if (!c->ops || !c->ops->body || !c->ops->body(c->ops_ctx, &body))
 		return acl_error(c, "%s: the message body is not available in this context", mime ? "mime_regex" : "regex");
 	list_iter it;
 	xbuf item;
@@ -295,7 +309,7 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 	while (list_next(&it, &item)) {
 		int ecode;
 		PCRE2_SIZE eoff;
-		pcre2_code *re = pcre2_compile((PCRE2_SPTR)item.p, item.len, PCRE2_MULTILINE, &ecode, &eoff, NULL);
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)item.p, item.len, 0, &ecode, &eoff, NULL);
 		if (!re) {
 			PCRE2_UCHAR msg[160];
 			pcre2_get_error_message(ecode, msg, sizeof msg);
@@ -303,14 +317,27 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 				xbuf_cstr(&item), (size_t)eoff, (char *)msg);
 		}
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-		int rc = pcre2_match(re, (PCRE2_SPTR)body.p, body.len, 0, 0, md, NULL);
+		/* Line by line, as Exim matches (lines of at most 32K; no match spans lines). */
+		int rc = 0;
+		size_t pos = 0;
+		sv line = SV_NULL;
+		while (rc <= 0 && pos < body.len) {
+			size_t e = pos;
+			while (e < body.len && body.p[e] != '\n' && e - pos < ACL_REGEX_MAX_LINE)
+				e++;
+			line = sv_range(body, pos, e);
+			if (line.len && line.p[line.len - 1] == '\r')
+				line.len--;
+			pos = e < body.len && body.p[e] == '\n' ? e + 1 : e;
+			rc = pcre2_match(re, (PCRE2_SPTR)line.p, line.len, 0, 0, md, NULL);
+		}
 		if (rc > 0) {
 			acl_engine *e = acl_engine_of(c);
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 			e->nregex = 0;
 			for (int i = 1; i < rc && i <= 9; i++) {
 				sv cap = ov[2 * i] == PCRE2_UNSET ? SV_LIT("")
-					: sv_make(body.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+					: sv_make(line.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
 				e->regex[e->nregex++] = sv_tainted(sv_copy(e->a, cap));
 			}
 		}
@@ -359,7 +386,8 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 	case C_AUTHENTICATED:
 		if (!c->authenticated)
 			return ACL_FAIL;
-		return list_match(c, o ? o->auth_driver : SV_LIT(""), arg, MATCH_STRING, false);
+		/* the authenticator's name against a pattern list ("*", "^regex", names), caselessly */
+		return list_match(c, o ? o->auth_driver : SV_LIT(""), arg, MATCH_LOCALPART, true);
 	case C_CONDITION:
 		return cond_condition(c, arg);
 	case C_CONTINUE:
@@ -368,6 +396,8 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 		return acl_control(c, arg);
 	case C_DELAY:
 		return cond_delay(c, arg);
+	case C_DECODE:
+		return acl_mime_decode(c, arg);
 	case C_DNSLISTS:
 		return cond_dnslists(c, arg);
 	case C_DOMAINS:
@@ -375,7 +405,7 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 	case C_ENCRYPTED:
 		if (!o || !o->tls_cipher.len)
 			return ACL_FAIL;
-		return list_match(c, o->tls_cipher, arg, MATCH_STRING, false);
+		return list_match(c, o->tls_cipher, arg, MATCH_LOCALPART, true);
 	case C_HOSTS:
 		if (!o || !o->host_address.len)
 			return list_match(c, SV_LIT(""), arg, MATCH_STRING, false); /* only an empty item matches */

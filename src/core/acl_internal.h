@@ -15,7 +15,7 @@ enum acl_verb { V_ACCEPT, V_DEFER, V_DENY, V_DISCARD, V_DROP, V_REQUIRE, V_WARN,
  * C__COUNT upwards. */
 enum acl_cond_id {
 	C_ACL, C_ADD_HEADER, C_AUTHENTICATED, C_CONDITION, C_CONTINUE, C_CONTROL, C_DELAY, C_DNSLISTS,
-	C_DOMAINS, C_ENCRYPTED, C_ENDPASS, C_HOSTS, C_LOCAL_PARTS, C_LOG_MESSAGE, C_LOG_REJECT_TARGET,
+	C_DECODE, C_DOMAINS, C_ENCRYPTED, C_ENDPASS, C_HOSTS, C_LOCAL_PARTS, C_LOG_MESSAGE, C_LOG_REJECT_TARGET,
 	C_LOGWRITE, C_MESSAGE, C_MIME_REGEX, C_QUEUE, C_RATELIMIT, C_RECIPIENTS, C_REGEX,
 	C_REMOVE_HEADER, C_SEEN, C_SENDER_DOMAINS, C_SENDERS, C_SET, C_UDPSEND, C_VERIFY,
 	C__COUNT
@@ -69,6 +69,9 @@ typedef struct acl_src_line {
 /* Parse lines into statements (in arena a). On error returns false, err holds Exim's text
  * (without the "error in ACL: " prefix) and *eline the index of the offending line. */
 bool acl_parse(arena *a, const acl_src_line *lines, size_t n, acl_stmt **out, xbuf *err, size_t *eline);
+/* The statements for a spec (a configured ACL's name, "/file" or inline text); *ok false with
+ * c->log_msg set when it cannot be read or parsed. */
+acl_stmt *acl_resolve(acl_ctx *c, sv spec, bool *ok);
 /* Split file or inline text into lines as the configuration reader would (continuations joined,
  * comments and blank lines dropped). */
 size_t acl_split_text(arena *a, sv text, const char *file, acl_src_line **out);
@@ -85,7 +88,8 @@ typedef struct acl_engine {
 	int depth;
 	sv *warned;                   /* warn log_message texts already logged */
 	size_t nwarned, warned_cap;
-	arena *a;
+	arena *a;                     /* lasts as long as the context (the caller's arena) */
+	arena *tmp;                   /* temporaries of one top-level run, cleared at the next */
 	/* ratelimit: $sender_rate* and the per-connection / per-message result caches */
 	sv sender_rate, sender_rate_limit, sender_rate_period;
 	bool have_rate;
@@ -94,6 +98,10 @@ typedef struct acl_engine {
 	sv regex[9];                  /* $regex1..$regex9 after regex / mime_regex matched */
 	int nregex;
 	const acl_ctx *ctx;           /* the context last run (for $dnslist_*) */
+	struct acl_mime_part *mime;   /* the MIME part being checked (MIME ACL) */
+	struct mime_walk *mime_walk;
+	int mime_count;               /* $mime_part_count */
+	bool mime_count_set;
 	struct sender_cache *sender_verified; /* verify = sender results for this message */
 	sv *mvars;                    /* acl_m names set (emptied at the end of a message) */
 	size_t nmvars, mvars_cap;
@@ -120,8 +128,17 @@ acl_result acl_seen(acl_ctx *c, sv arg);
 acl_result acl_udpsend(acl_ctx *c, sv arg);
 acl_result acl_add_header(acl_ctx *c, sv arg);
 
+/* MIME ACL support (acl_mime.c): $mime_* values, the current part's raw or decoded text for
+ * regex / mime_regex, and the decode condition. */
+bool acl_mime_var(acl_engine *e, sv name, xbuf *out);
+bool acl_mime_texts(acl_ctx *c, bool decoded, sv *text);
+acl_result acl_mime_decode(acl_ctx *c, sv arg);
+
 /* "H=name (helo) [ip]" as the caller logs the client (acl_ctx.log_prefix or built from origin). */
 void acl_log_prefix(acl_ctx *c, xbuf *out);
+
+/* Log through the caller (acl_ops.log), else as -bh shows it when host checking, else log_write. */
+void acl_log(acl_ctx *c, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Error helper: sets log_msg (replacing it) and returns ACL_ERROR. */
 acl_result acl_error(acl_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

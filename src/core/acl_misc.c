@@ -65,7 +65,7 @@ acl_result acl_seen(acl_ctx *c, sv arg)
 		i++;
 	int interval;
 	if (!interval_parse(sv_trim(sv_sub(s, 0, i)), &interval))
-		return acl_error(c, "failed to parse time value in \"seen\" condition: \"" SV_FMT "\"", SV_ARG(arg));
+		return acl_error(c, "failed to parse '" SV_FMT "'", SV_ARG(sv_trim(sv_sub(s, 0, i))));
 	sv key = c->origin ? c->origin->host_address : SV_LIT("");
 	while (i < s.len) {
 		size_t e = i + 1;
@@ -82,7 +82,7 @@ acl_result acl_seen(acl_ctx *c, sv arg)
 			u.write = true;
 			u.readonly = false;
 		} else {
-			return acl_error(c, "unrecognised option \"" SV_FMT "\" in \"seen\" condition", SV_ARG(opt));
+			return acl_error(c, "unrecognised option '" SV_FMT "' in '" SV_FMT "'", SV_ARG(opt), SV_ARG(arg));
 		}
 		i = e;
 	}
@@ -113,35 +113,35 @@ acl_result acl_seen(acl_ctx *c, sv arg)
 	return u.result ? ACL_OK : ACL_FAIL;
 }
 
-/* udpsend = host : port : data */
+/* udpsend = host : port : data. The data is everything after the port's separator, as it is
+ * (it may contain the separator). Sent in -bh too, as Exim does. */
 acl_result acl_udpsend(acl_ctx *c, sv arg)
 {
 	arena *a = c->user_msg.a;
 	list_iter it;
-	xbuf parts[3];
-	int n = 0;
+	xbuf hostb, portb;
+	xbuf_init(&hostb, a);
+	xbuf_init(&portb, a);
 	list_iter_init(&it, arg, 0);
-	for (; n < 3; n++) {
-		xbuf_init(&parts[n], a);
-		if (!list_next(&it, &parts[n]))
-			break;
-	}
-	if (n < 3)
-		return acl_error(c, "udpsend: missing %s in \"" SV_FMT "\"", n == 0 ? "host" : n == 1 ? "port" : "data",
-			SV_ARG(arg));
+	bool have_host = list_next(&it, &hostb);
+	if (!have_host || !list_next(&it, &portb))
+		return acl_error(c, "missing destination port in \"udpsend\" modifier");
+	sv data = it.rest;
+	if (data.len && data.p[0] == it.sep)
+		data = sv_sub(data, 1, data.len);
 	long long port;
-	if (!sv_to_long(xbuf_sv(&parts[1]), &port) || port < 1 || port > 65535)
-		return acl_error(c, "udpsend: invalid port \"%s\"", xbuf_cstr(&parts[1]));
-	if (c->host_checking)
-		return ACL_OK; /* -bh: nothing leaves the process */
+	if (!sv_to_long(sv_trim(xbuf_sv(&portb)), &port))
+		return acl_error(c, "bad destination port in \"udpsend\" modifier");
 	ip_addr ip;
-	sv host = xbuf_sv(&parts[0]);
+	sv host = xbuf_sv(&hostb);
 	if (!ip_parse(host, &ip)) {
 		sv *addrs;
 		size_t na = 0;
-		if (dns_host_addresses(a, host, &addrs, &na) != DNS_SUCCEED || !na
-			|| !ip_parse(addrs[0], &ip))
-			return acl_error(c, "udpsend: failed to find address for host \"%s\"", xbuf_cstr(&parts[0]));
+		if (!host.len || dns_host_addresses(a, host, &addrs, &na) != DNS_SUCCEED || !na || !ip_parse(addrs[0], &ip)) {
+			xbuf_reset(&c->log_msg);
+			xbuf_puts(&c->log_msg, "DNS lookup failed in \"udpsend\" modifier");
+			return ACL_DEFER;
+		}
 	}
 	xbuf text;
 	xbuf_init(&text, a);
@@ -150,30 +150,29 @@ acl_result acl_udpsend(acl_ctx *c, sv arg)
 	memset(&ss, 0, sizeof ss);
 	socklen_t len;
 	int family;
+	uint16_t nport = htons((uint16_t)port); /* as Exim: the number is cut to 16 bits */
 	if (ip_max_bits(&ip) == 32) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, xbuf_cstr(&text), &sin->sin_addr) != 1)
-			return acl_error(c, "udpsend: bad address %s", xbuf_cstr(&text));
+		sin->sin_port = nport;
+		inet_pton(AF_INET, xbuf_cstr(&text), &sin->sin_addr);
 		len = sizeof *sin;
 		family = AF_INET;
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, xbuf_cstr(&text), &sin6->sin6_addr) != 1)
-			return acl_error(c, "udpsend: bad address %s", xbuf_cstr(&text));
+		sin6->sin6_port = nport;
+		inet_pton(AF_INET6, xbuf_cstr(&text), &sin6->sin6_addr);
 		len = sizeof *sin6;
 		family = AF_INET6;
 	}
 	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return acl_error(c, "udpsend: socket: %s", strerror(errno));
-	ssize_t sent = sendto(fd, parts[2].p, parts[2].len, 0, (struct sockaddr *)&ss, len);
+		return acl_error(c, "unable to create socket in \"udpsend\" modifier: %s", strerror(errno));
+	ssize_t sent = sendto(fd, data.p, data.len, 0, (struct sockaddr *)&ss, len);
 	int saved = errno;
 	close(fd);
-	if (sent < 0 || (size_t)sent != parts[2].len)
-		return acl_error(c, "udpsend: sendto %s: %s", xbuf_cstr(&text), sent < 0 ? strerror(saved) : "short write");
+	if (sent < 0)
+		return acl_error(c, "failed to send in \"udpsend\" modifier: %s", strerror(saved));
 	return ACL_OK;
 }

@@ -28,6 +28,7 @@ static const acl_cond_def builtin[C__COUNT] = {
 	[C_CONTINUE] = { "continue", true, true, 0, NULL },
 	[C_CONTROL] = { "control", true, true, 0, NULL },
 	[C_DELAY] = { "delay", true, true, W(NOTQUIT), NULL },
+	[C_DECODE] = { "decode", false, true, ACL_ALL_WHERE & ~W(MIME), NULL },
 	[C_DNSLISTS] = { "dnslists", false, true, NOT_SMTP, NULL },
 	[C_DOMAINS] = { "domains", false, true, ACL_ALL_WHERE & ~(W(RCPT) | W(VRFY) | W(PRDR)), NULL },
 	[C_ENCRYPTED] = { "encrypted", false, true, NOT_SMTP | W(HELO), NULL },

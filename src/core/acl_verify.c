@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "conf/main_options.h"
 #include "core/acl_internal.h"
 #include "core/dns.h"
 #include "lib/arena.h"
@@ -68,7 +69,7 @@ static void ensure_host_name(acl_ctx *c)
 	o->host_lookup_deferred = rc == DNS_AGAIN;
 	o->host_lookup_failed = rc != DNS_AGAIN;
 	if (rc != DNS_AGAIN)
-		log_write(LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
+		acl_log(c, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 }
 
 static acl_result verify_helo(acl_ctx *c)
@@ -105,6 +106,32 @@ static acl_result verify_helo(acl_ctx *c)
 	return ok ? ACL_OK : ACL_FAIL;
 }
 
+/* A failed header check: the reason goes to the log; the client is told it only with
+ * smtp_return_error_details ("Rejected after DATA: ..."), as in Exim. */
+static acl_result header_check_failed(acl_ctx *c)
+{
+	if (conf_main.smtp_return_error_details) {
+		xbuf_reset(&c->user_msg);
+		xbuf_printf(&c->user_msg, "Rejected after DATA: " SV_FMT, SV_ARG(xbuf_sv(&c->log_msg)));
+	}
+	return ACL_FAIL;
+}
+
+/* Why an address item does not parse, in Exim's words where the parser's own are shorter. */
+static const char *syntax_reason(sv item, const char *why)
+{
+	bool quoted = false;
+	for (size_t i = 0; i < item.len; i++) {
+		if (item.p[i] == '\\' && i + 1 < item.len)
+			i++;
+		else if (item.p[i] == '"')
+			quoted = !quoted;
+	}
+	if (quoted)
+		return "unmatched doublequote in local part";
+	return why ? why : "missing or malformed local part";
+}
+
 static acl_result verify_header_syntax(acl_ctx *c)
 {
 	if (!c->msg)
@@ -123,17 +150,14 @@ static acl_result verify_header_syntax(acl_ctx *c)
 			xbuf_init(&out, c->user_msg.a);
 			addr_parsed info;
 			const char *why = NULL;
-			if (!addr_extract(item, &groups, &out, &info, &why) || (!info.empty && !info.has_domain)) {
-				if (!why)
-					why = "missing or malformed local part";
-				xbuf_reset(&c->log_msg);
-				xbuf_printf(&c->log_msg, "syntax error in '" SV_FMT ":' header when scanning for sender: %s in \""
-					SV_FMT "\"", SV_ARG(name), info.has_domain || info.empty ? why : "unqualified address not permitted",
-					SV_ARG(sv_trim(item)));
-				xbuf_reset(&c->user_msg);
-				xbuf_putsv(&c->user_msg, xbuf_sv(&c->log_msg));
-				return ACL_FAIL;
-			}
+			bool parsed = addr_extract(item, &groups, &out, &info, &why);
+			if (parsed && (info.empty || info.has_domain))
+				continue;
+			const char *reason = parsed ? "unqualified address not permitted" : syntax_reason(item, why);
+			xbuf_reset(&c->log_msg);
+			xbuf_printf(&c->log_msg, "%s: failing address in \"" SV_FMT ":\" header is: " SV_FMT, reason,
+				SV_ARG(name), SV_ARG(sv_trim(item)));
+			return header_check_failed(c);
 		}
 	}
 	return ACL_OK;
@@ -151,9 +175,7 @@ static acl_result verify_header_names_ascii(acl_ctx *c)
 			if ((unsigned char)name.p[i] < 33 || (unsigned char)name.p[i] > 126) {
 				xbuf_reset(&c->log_msg);
 				xbuf_printf(&c->log_msg, "Invalid character in header \"" SV_FMT "\" found", SV_ARG(name));
-				xbuf_reset(&c->user_msg);
-				xbuf_putsv(&c->user_msg, xbuf_sv(&c->log_msg));
-				return ACL_FAIL;
+				return header_check_failed(c);
 			}
 	}
 	return ACL_OK;
@@ -196,9 +218,7 @@ static acl_result verify_not_blind(acl_ctx *c, bool caseless)
 		if (!found) {
 			xbuf_reset(&c->log_msg);
 			xbuf_printf(&c->log_msg, "bcc recipient detected");
-			xbuf_reset(&c->user_msg);
-			xbuf_putsv(&c->user_msg, xbuf_sv(&c->log_msg));
-			return ACL_FAIL;
+			return header_check_failed(c);
 		}
 	}
 	return ACL_OK;
@@ -280,7 +300,7 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 		xbuf prefix;
 		xbuf_init(&prefix, e->a);
 		acl_log_prefix(c, &prefix);
-		log_write(LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
+		acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
 			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(address), why.len ? ": " : "", SV_ARG(why));
 		if (fail) {
 			xbuf_printf(&c->user_msg, "Verification failed for <" SV_FMT ">\n", SV_ARG(address));

@@ -34,7 +34,7 @@ hintsdb *hintsdb_open(const char *spool_directory, const char *name, bool readon
 	}
 	char dir[4096], path[4200];
 	snprintf(dir, sizeof dir, "%s/db", spool_directory);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(path, sizeof path, "%s/%s.lmdb", dir, name);
 	if (!readonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
 		xbuf_printf(err, "failed to create directory %s: %s", dir, strerror(errno));
 		return NULL;

@@ -1,6 +1,7 @@
 /* Hints databases: small persistent key -> value stores under <spool_directory>/db/, one LMDB
  * file per named database ("ratelimit", "seen", and for delivery "retry", "wait-<transport>",
- * "callout", "tls"). LMDB gives the locking: any number of readers, one writer at a time across
+ * "callout", "tls"), named <name>.lmdb (with <name>.lmdb-lock) so that Exim's own hints files
+ * (<name>, <name>.lockfile) in a shared spool are never touched: the formats differ. LMDB gives the locking: any number of readers, one writer at a time across
  * processes; every write is its own durable transaction. Values are opaque bytes; each user
  * defines its record layout (and should put a version byte first).
  *
@@ -16,7 +17,7 @@
 
 typedef struct hintsdb hintsdb;
 
-/* Open (creating <spool>/db/ and the database when not readonly) "<spool>/db/<name>". name
+/* Open (creating <spool>/db/ and the database when not readonly) "<spool>/db/<name>.lmdb". name
  * must be a plain file name. NULL with err set on failure (a readonly open of a missing
  * database fails with ENOENT's text). */
 hintsdb *hintsdb_open(const char *spool_directory, const char *name, bool readonly, xbuf *err);

@@ -180,7 +180,7 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 				m = i;
 		if (m >= 0) {
 			if (mode >= 0 && mode != m)
-				return acl_error(c, "error in arguments to \"ratelimit\" condition: too many per_* options");
+				return acl_error(c, "error in arguments to \"ratelimit\" condition: conflicting per_* options");
 			mode = m;
 		} else if (sv_eq_cstr(opt, "strict")) {
 			strict = true;
@@ -193,15 +193,15 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 			count = strtod(ct, &endp);
 			count_set = true;
 			if (*endp || count < 0 || !*ct)
-				return arg_error(c, "is not a positive number", sv_sub(opt, 6, opt.len));
+				return arg_error(c, "is not a positive number", opt);
 		} else if (sv_starts(opt, "unique=")) {
 			unique = sv_sub(opt, 7, opt.len);
 		} else {
 			key = sv_trim(save); /* the key is the rest: it may contain slashes */
 		}
 	}
-	if (strict && leaky)
-		return acl_error(c, "error in arguments to \"ratelimit\" condition: \"leaky\" and \"strict\" are mutually exclusive");
+	if ((strict && leaky) || (readonly && (strict || leaky)))
+		return acl_error(c, "error in arguments to \"ratelimit\" condition: conflicting update modes");
 	if (mode < 0)
 		mode = RL_PER_MAIL;
 	if (mode == RL_PER_ADDR && !unique.p)
@@ -226,8 +226,8 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	};
 	if (!(usable[mode] & ACL_BIT(c->where))) {
 		if (strict || leaky)
-			return acl_error(c, "\"%s\" must not have /leaky or /strict option in %s ACL", mode_names[mode],
-				acl_where_name(c->where));
+			return acl_error(c, "error in arguments to \"ratelimit\" condition: \"%s\" must not have /leaky or "
+				"/strict option, or cannot be used in %s ACL", mode_names[mode], acl_where_name(c->where));
 		readonly = true;
 	}
 	if (!key.p)

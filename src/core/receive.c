@@ -102,6 +102,13 @@ receive_ctx *receive_begin(message *m, const spool_config *sc, receive_input how
 		.header_maxsize = conf_main.header_maxsize,
 		.header_line_max = conf_main.header_line_maxsize,
 	};
+	/* Defaults until the caller says more (receive_set_opts): a message without a sending host
+	 * (-bs, -bS) is locally originated, as Exim counts it, and gets the local fix-ups; the
+	 * caller is taken as trusted (no Sender: checks) since only local submission knows. */
+	r->opts.local = !(m->origin && m->origin->host_address.len);
+	r->opts.trusted = true;
+	if (m->origin)
+		r->opts.login = m->origin->login;
 	rx_init(&r->rd, m->a, how, &lim, body_to_spool, r);
 	r->rd.wire = how == RECV_SMTP_BDAT && conf_main.spool_wireformat;
 	return r;
@@ -135,6 +142,11 @@ receive_status receive_feed(receive_ctx *r, const char *p, size_t n, size_t *con
 	if (st != RECV_MORE)
 		r->ended = true;
 	return st;
+}
+
+void receive_note_skipped_line(receive_ctx *r, size_t len, bool crlf)
+{
+	rx_skipped_first_line(&r->rd, len, crlf);
 }
 
 receive_status receive_eof(receive_ctx *r)
@@ -378,7 +390,7 @@ void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl)
 
 bool receive_body(receive_ctx *r, sv *body)
 {
-	int fd = spool_data_fd(r->txn);
+	int fd = spool_data_fd(r->txn); /* flushes what the spool still buffers */
 	if (fd < 0)
 		return false;
 	size_t want = r->rd.body_size > (long long)RECEIVE_BODY_MAX ? RECEIVE_BODY_MAX : (size_t)r->rd.body_size;

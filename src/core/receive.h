@@ -54,7 +54,8 @@ typedef struct receive_opts {
 
 /* Begin receiving into message m (id assigned here, -D opened). */
 receive_ctx *receive_begin(message *m, const spool_config *sc, receive_input how, xbuf *err);
-/* Set before receive_prepare_headers (defaults: all false, env NULL). */
+/* Set before receive_prepare_headers. Defaults from receive_begin: local when the origin has
+ * no host address (-bs), trusted, login from the origin; the rest false/empty, env NULL. */
 void receive_set_opts(receive_ctx *r, const receive_opts *o);
 /* The controls the MAIL/RCPT/predata (or non-SMTP) ACLs set that change the fix-ups:
  * submission (with domain=/name=), suppress_local_fixups. */
@@ -62,6 +63,10 @@ void receive_apply_controls(receive_ctx *r, const acl_controls *c);
 /* Feed bytes; *consumed says how many were used. For BDAT, feed exactly the chunk's bytes and
  * pass last=true with the final chunk. */
 receive_status receive_feed(receive_ctx *r, const char *p, size_t n, size_t *consumed, bool last);
+/* A first line the caller took out before feeding (the UUCP "From " line of local input): it
+ * counts for max_received_linelength, and its line end (CRLF or not) sets the message's line
+ * ending mode, as in Exim. len excludes the line end. */
+void receive_note_skipped_line(receive_ctx *r, size_t len, bool crlf);
 /* At end of input for the local modes (EOF). */
 receive_status receive_eof(receive_ctx *r);
 /* After RECV_TOO_BIG / RECV_HEADER_TOO_BIG / RECV_BAD / RECV_IO_ERROR: writes Exim's log lines
@@ -88,6 +93,12 @@ long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in f
 bool receive_prepare_headers(receive_ctx *r, xbuf *err);
 /* Apply an ACL's add_header/remove_header results to the message. */
 void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl);
+/* The MIME ACL: `spec` (acl_smtp_mime / acl_not_smtp_mime, expanded) once per MIME part, with
+ * the part's $mime_* variables pushed onto env; only when the message has a Content-Type:
+ * header. Call after receive_prepare_headers, before the DATA / non-SMTP ACL. Returns the
+ * first result that is not ACL_OK (c then holds that run's messages), else ACL_OK; headers
+ * added or removed by accepting runs are applied. */
+acl_result receive_mime_acl(receive_ctx *r, sv spec, xp_env *env, acl_ctx *c);
 /* The body as received so far (for regex/mime ACL conditions and $message_body): a read-only
  * view of the -D file's contents after its first line (mmap'd or read; bounded). */
 bool receive_body(receive_ctx *r, sv *body);

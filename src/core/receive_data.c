@@ -97,9 +97,10 @@ static void header_byte(rx_reader *r, char c)
 static void text_byte(rx_reader *r, char c)
 {
 	r->line_start = false;
+	r->cont_space = false;
 	r->linelen++;
 	if (r->in_header)
-		header_byte(r, c);
+		header_byte(r, c == '\0' ? '?' : c); /* Exim turns a NUL in a header line into '?' */
 	else
 		body_byte(r, c);
 }
@@ -130,6 +131,7 @@ static void line_end(rx_reader *r)
 	r->linelen = 0;
 	bool empty = r->line_start;
 	r->line_start = true;
+	r->cont_space = false;
 	if (!r->in_header) {
 		body_byte(r, '\n');
 		return;
@@ -177,6 +179,7 @@ static void header_continue(rx_reader *r, bool counts_as_line_end)
 	header_byte(r, '\n');
 	header_byte(r, ' ');
 	r->linelen++;
+	r->cont_space = counts_as_line_end;
 }
 
 static void first_line(rx_reader *r, bool crlf)
@@ -326,6 +329,14 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 	return RECV_MORE;
 }
 
+void rx_skipped_first_line(rx_reader *r, size_t len, bool crlf)
+{
+	if ((long long)len > r->max_linelength)
+		r->max_linelength = (long long)len;
+	r->first_line_done = true;
+	r->crlf = crlf;
+}
+
 receive_status rx_finish(rx_reader *r)
 {
 	if (!r->ended) {
@@ -335,7 +346,10 @@ receive_status rx_finish(rx_reader *r)
 				r->ended = true;
 				goto done;
 			}
-			bare_cr(r);
+			/* A CR as the very last byte ends a line that has text; on an empty line Exim
+			 * drops it (a BDAT LAST chunk ending "\r\n\r" adds no empty line). */
+			if (!r->line_start || r->pending_dot)
+				bare_cr(r);
 		}
 		if (r->pending_dot) {
 			r->pending_dot = false;
@@ -343,6 +357,15 @@ receive_status rx_finish(rx_reader *r)
 				text_byte(r, '.');
 			/* SMTP: a lone "." at the very end without a line end: the dot was stuffing */
 			r->line_start = false;
+		}
+		if (r->cont_space && r->in_header && !discarding(r) && r->headers.len >= 2) {
+			/* The input ended right after a bare LF that began a continuation: that LF
+			 * ends the header (Exim leaves no dangling space). Take the "\n " back and end
+			 * the line normally, which also decides whether it was a header at all. */
+			xbuf_truncate(&r->headers, r->headers.len - 2);
+			r->size -= 2;
+			r->cont_space = false;
+			r->line_start = r->headers.len == r->hline_start;
 		}
 		if (!r->line_start && !(r->wire && !r->in_header))
 			line_end(r);

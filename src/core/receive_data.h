@@ -16,8 +16,9 @@
  *   - Wire format (BDAT with spool_wireformat): once the header block has ended, body bytes are
  *     passed on untouched and no line end is added; a non-header line that ended the header
  *     block has already been converted (Exim does the same).
- * The header block ends at an empty line (not kept) or at the first line that is neither a
- * header ("name:") nor a continuation; that line starts the body.
+ * A NUL in the header block becomes '?'. The header block ends at an empty line (not kept) or
+ * at the first line that is neither a header ("name:", the name possibly empty) nor a
+ * continuation; that line starts the body.
  */
 #ifndef POSTERN_CORE_RECEIVE_DATA_H
 #define POSTERN_CORE_RECEIVE_DATA_H
@@ -58,7 +59,7 @@ typedef struct rx_reader {
 	bool pending_cr;            /* a CR was read; what follows decides */
 	bool pending_dot;           /* DATA: a leading '.' was read */
 	bool dot_cr;                /* DATA: ".\r" read */
-	bool line_has_text;         /* the current line has bytes */
+	bool cont_space;            /* the current line is only the space of a bare-LF continuation */
 	long long linelen;
 	size_t hline_start;         /* offset in headers of the current physical line */
 	char out[8192];             /* body bytes not yet given to the sink */
@@ -71,6 +72,9 @@ void rx_init(rx_reader *r, arena *a, receive_input how, const rx_limits *lim, rx
  * RECV_TOO_BIG at once for local input over message_size_limit, RECV_IO_ERROR when the sink
  * failed. For SMTP the limits are reported at the end (the client must be read to the end). */
 receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed);
+/* A first line the caller removed (the UUCP From line): it counts for the longest line and,
+ * when it ended with CRLF, makes the message a CRLF one, as in Exim. */
+void rx_skipped_first_line(rx_reader *r, size_t len, bool crlf);
 /* The input ended (local EOF, BDAT LAST): finish the last line and flush. */
 receive_status rx_finish(rx_reader *r);
 /* Status once the end was reached: RECV_END, or the limit that was exceeded. */

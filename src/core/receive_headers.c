@@ -19,6 +19,7 @@
 #include "lib/timefmt.h"
 #include "mail/address.h"
 #include "mail/header.h"
+#include "mail/rfc2047.h"
 
 /* ---- variables ---- */
 
@@ -136,8 +137,9 @@ static msg_header *replace_header(message *m, msg_header *old, sv text)
 	return message_add_header(m, type, text);
 }
 
-/* A phrase as RFC 5322 allows it unquoted: atoms, spaces and quoted strings. */
-static bool phrase_ok(sv s)
+/* A phrase as RFC 5322 allows it unquoted: atoms, spaces and quoted strings (an unterminated
+ * quoted string counts: it is closed, as Exim does). */
+static bool phrase_ok(sv s, bool *unterminated)
 {
 	bool quoted = false;
 	for (size_t i = 0; i < s.len; i++) {
@@ -151,28 +153,50 @@ static bool phrase_ok(sv s)
 		}
 		if (c == '"')
 			quoted = true;
-		else if (!(isalnum(c) || c == ' ' || c >= 128 || strchr("!#$%&'*+-/=?^_`{|}~", c)))
+		else if (!(isalnum(c) || c == ' ' || strchr("!#$%&'*+-/=?^_`{|}~", c)))
 			return false;
 	}
-	return !quoted;
+	*unterminated = quoted;
+	return true;
 }
 
-/* "Full Name <login@domain>", quoting the name when it needs it; the bare address when there
- * is no name. */
+/* The full name as a header phrase, as Exim writes it: RFC 2047 encoded (headers_charset) when
+ * it has non-printing characters (top-bit ones too unless print_topbitchars), else as it is
+ * when it is a valid phrase, else quoted as a whole. */
+static void put_phrase(xbuf *out, sv name)
+{
+	bool encode = false;
+	for (size_t i = 0; i < name.len; i++) {
+		unsigned char c = (unsigned char)name.p[i];
+		if (c < 32 || c == 127 || (c >= 128 && !conf_main.print_topbitchars))
+			encode = true;
+	}
+	if (encode) {
+		const char *cs = conf_main.headers_charset && *conf_main.headers_charset ? conf_main.headers_charset : "UTF-8";
+		rfc2047_encode(name, cs, out);
+		return;
+	}
+	bool unterminated = false;
+	if (phrase_ok(name, &unterminated)) {
+		xbuf_putsv(out, name);
+		if (unterminated)
+			xbuf_putc(out, '"');
+		return;
+	}
+	xbuf_putc(out, '"');
+	for (size_t i = 0; i < name.len; i++) {
+		if (name.p[i] == '"' || name.p[i] == '\\')
+			xbuf_putc(out, '\\');
+		xbuf_putc(out, name.p[i]);
+	}
+	xbuf_putc(out, '"');
+}
+
+/* "Full Name <login@domain>"; the bare address when there is no name. */
 static void constructed_address(xbuf *out, sv fullname, sv login, const char *domain)
 {
 	if (fullname.len) {
-		if (phrase_ok(fullname))
-			xbuf_putsv(out, fullname);
-		else {
-			xbuf_putc(out, '"');
-			for (size_t i = 0; i < fullname.len; i++) {
-				if (fullname.p[i] == '"' || fullname.p[i] == '\\')
-					xbuf_putc(out, '\\');
-				xbuf_putc(out, fullname.p[i]);
-			}
-			xbuf_putc(out, '"');
-		}
+		put_phrase(out, fullname);
 		xbuf_printf(out, " <" SV_FMT "@%s>", SV_ARG(login), domain);
 	} else
 		xbuf_printf(out, SV_FMT "@%s", SV_ARG(login), domain);

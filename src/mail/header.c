@@ -6,10 +6,10 @@
 bool hdr_is_field_start(const char *p, size_t n)
 {
 	size_t i = 0;
+	if (n && (p[0] == ' ' || p[0] == '\t'))
+		return false;
 	while (i < n && (unsigned char)p[i] > 32 && (unsigned char)p[i] < 127 && p[i] != ':')
 		i++;
-	if (i == 0)
-		return false;
 	while (i < n && (p[i] == ' ' || p[i] == '\t'))
 		i++;
 	return i < n && p[i] == ':';

@@ -14,8 +14,9 @@
 #include "lib/arena.h"
 #include "lib/str.h"
 
-/* Whether a line starts a header field: a name of one or more printable ASCII characters other
- * than ':', then optional blanks, then ':'. The line need not be complete. */
+/* Whether a line starts a header field: a name of printable ASCII characters other than ':',
+ * then optional blanks, then ':'. The name may be empty (Exim 4.96 keeps ":text" as a header
+ * line) but the line may not start with a blank. The line need not be complete. */
 bool hdr_is_field_start(const char *p, size_t n);
 
 /* The next field of a block: *pos is the offset to start at. On return *field is the whole field

@@ -19,6 +19,7 @@
 
 
 #include "conf/conf.h"
+#include "core/priv.h"
 #include "conf/conf_dump.h"
 #include "conf/main_options.h"
 #include "lib/list.h"
@@ -33,29 +34,6 @@ typedef struct bp_ctx {
 	bool denied;
 } bp_ctx;
 
-static bool caller_is_admin(void)
-{
-	uid_t u = getuid();
-	if (u == 0 || u == conf_main.exim_user)
-		return true;
-	if (!conf_main.admin_groups)
-		return false;
-	gid_t groups[256];
-	int n = getgroups(256, groups);
-	list_iter it;
-	xbuf item;
-	xbuf_init(&item, NULL);
-	list_iter_init(&it, sv_cstr(conf_main.admin_groups), 0);
-	bool found = false;
-	while (!found && list_next(&it, &item)) {
-		gid_t g = (gid_t)strtoul(xbuf_cstr(&item), NULL, 10);
-		found = g == getgid();
-		for (int i = 0; i < n && !found; i++)
-			found = groups[i] == g;
-	}
-	xbuf_free(&item);
-	return found;
-}
 
 static void print_main_all(bp_ctx *c)
 {
@@ -224,7 +202,7 @@ int bP_main(const cmdline *cl)
 {
 	if (!conf_is_loaded() && !conf_load_for(cl))
 		return 1;
-	bp_ctx c = { .no_names = cl->no_names, .admin = caller_is_admin() };
+	bp_ctx c = { .no_names = cl->no_names, .admin = priv_caller_is_admin() };
 	xbuf_init(&c.out, NULL);
 	if (cl->nargs == 0)
 		print_main_all(&c);

@@ -14,10 +14,12 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -28,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/logsel.h"
 #include "mail/address.h"
+#include "prog/bm_fromline.h"
 #include "prog/cmdline.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -254,6 +257,37 @@ static const char *host_text(const msg_origin *o)
 	return xbuf_cstr(&b);
 }
 
+/* ---- reading stdin within receive_timeout ---- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* read(0) that gives up at deadline (ms, 0: never): -2 on timeout. */
+static ssize_t read_input(char *buf, size_t n, long long deadline)
+{
+	for (;;) {
+		if (deadline) {
+			long long left = deadline - now_ms();
+			if (left <= 0)
+				return -2;
+			struct pollfd pfd = { .fd = 0, .events = POLLIN };
+			int pr = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr == 0)
+				return -2;
+		}
+		ssize_t k = read(0, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		return k;
+	}
+}
+
 /* ---- main ---- */
 
 static int fail(const char *fmt, const char *arg)
@@ -312,8 +346,10 @@ int bm_main(const cmdline *cl)
 	if (cl->sender) {
 		const char *why = NULL;
 		const char *s = strcmp(cl->sender, "<>") == 0 || !*cl->sender ? "" : parse_address(sv_cstr(cl->sender), qd, &why);
-		if (!s)
-			return fail("bad -f address \"%s\"", cl->sender);
+		if (!s) {
+			fprintf(stderr, "exim: bad -f address \"%s\": %s\n", cl->sender, why ? why : "malformed address");
+			return 1;
+		}
 		if (c.trusted || !*s) {
 			m->sender = sv_cstr(s);
 			sender_local = false;
@@ -324,12 +360,11 @@ int bm_main(const cmdline *cl)
 		}
 	}
 	m->sender.taint = 0;
-	if (sender_local) {
-		/* A message from the caller as themselves is "local" and carries their identity. */
-		m->local = true;
+	/* Without -f the message carries the caller's identity (-auth_id); when the sender is the
+	 * caller's own address it is also "local" (-local, -auth_sender). Exim decides the latter
+	 * after a UUCP From line may have changed the sender (below). */
+	if (!cl->sender || sender_local)
 		o->auth_id = sv_cstr(c.login);
-		o->auth_sender = sv_cstr(own);
-	}
 
 	/* Recipients: each argument is a comma-separated list. With -t they are exclusions. */
 	const char **exclude = arena_calloc(pool_msg, cl->nargs + 1, sizeof *exclude);
@@ -354,8 +389,13 @@ int bm_main(const cmdline *cl)
 				message_add_recipient(m, sv_tainted(sv_cstr(a)));
 		}
 	}
-	if (!cl->extract_recipients && m->nrcpt == 0)
-		return fail("%s", "no recipients given");
+	if (!cl->extract_recipients && m->nrcpt == 0) {
+		/* What Exim says when called with neither recipients nor -t. */
+		fputs("Exim is a Mail Transfer Agent. It is normally called by Mail User Agents,\n"
+			"not directly from a shell command line. Options and/or arguments control\n"
+			"what it does when called. For a list of options, see the Exim documentation.\n", stderr);
+		return 1;
+	}
 
 	bm_acl acl;
 	acl_controls controls;
@@ -388,16 +428,74 @@ int bm_main(const cmdline *cl)
 	receive_apply_controls(r, &controls);
 	receive_status st = RECV_MORE;
 	char *buf = arena_alloc(pool_msg, BM_READ_CHUNK);
-	while (st == RECV_MORE) {
-		ssize_t n = read(0, buf, BM_READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
+	/* The first line, for the UUCP From line: read until it is complete (or long enough). */
+	size_t have = 0;
+	bool eof = false;
+	/* receive_timeout bounds the whole read (0: no limit), as in Exim. */
+	long long deadline = conf_main.receive_timeout > 0 ? now_ms() + conf_main.receive_timeout * 1000LL : 0;
+	bool timed_out = false;
+	while (have < BM_FROMLINE_MAX && !memchr(buf, '\n', have)) {
+		ssize_t n = read_input(buf + have, BM_FROMLINE_MAX - have, deadline);
+		if (n == -2) {
+			timed_out = true;
+			break;
+		}
+		if (n <= 0) {
+			eof = true;
+			break;
+		}
+		have += (size_t)n;
+	}
+	xbuf uucp_sender;
+	xbuf_init(&uucp_sender, pool_msg);
+	size_t skip = bm_uucp_from_line(buf, have, &env, &uucp_sender);
+	if (skip) {
+		const char *nl = memchr(buf, '\n', skip);
+		size_t len = nl ? (size_t)(nl - buf) : skip;
+		bool crlf = len && buf[len - 1] == '\r';
+		receive_note_skipped_line(r, crlf ? len - 1 : len, crlf);
+		/* A trusted caller without -f: the From line names the sender. */
+		if (c.trusted && !cl->sender && uucp_sender.len) {
+			const char *why = NULL;
+			const char *s = parse_address(xbuf_sv(&uucp_sender), qd, &why);
+			if (s && *s) {
+				m->sender = sv_tainted(sv_cstr(s));
+				sender_local = false;
+			}
+		}
+	}
+	if (sender_local) {
+		m->local = true;
+		o->auth_sender = sv_cstr(own);
+	}
+	ro.sender_local = sender_local;
+	receive_set_opts(r, &ro);
+	if (have > skip) {
+		size_t used = 0;
+		st = receive_feed(r, buf + skip, have - skip, &used, false);
+	}
+	if (st == RECV_MORE && eof)
+		st = receive_eof(r);
+	while (st == RECV_MORE && !timed_out) {
+		ssize_t n = read_input(buf, BM_READ_CHUNK, deadline);
+		if (n == -2) {
+			timed_out = true;
+			break;
+		}
 		if (n <= 0) {
 			st = receive_eof(r);
 			break;
 		}
 		size_t used = 0;
 		st = receive_feed(r, buf, (size_t)n, &used, false);
+	}
+	if (timed_out) {
+		log_set_id(m->id);
+		log_write(LOG_MAIN, "timed out while reading local message");
+		log_set_id(NULL);
+		receive_abort(r);
+		fprintf(stderr, "exim: timed out while reading - message abandoned\n");
+		return 1;
 	}
 	if (st != RECV_END) {
 		xbuf reply;
@@ -423,8 +521,22 @@ int bm_main(const cmdline *cl)
 		receive_abort(r);
 		return fail("%s", m->nnonrcpt ? "all -t recipients overridden by command line" : "no recipients in message");
 	}
+	/* acl_not_smtp_mime: once per MIME part, before acl_not_smtp. Exim 4.96 ends a local
+	 * submission it rejects with status 1 and writes nothing at all (no log line, no message
+	 * on stderr); so does this. */
+	if (conf_main.acl_not_smtp_mime && *conf_main.acl_not_smtp_mime) {
+		xbuf spec;
+		xbuf_init(&spec, m->a);
+		if (xp_expand(&env, sv_cstr(conf_main.acl_not_smtp_mime), &spec, &err) != XP_OK
+			|| receive_mime_acl(r, xbuf_sv(&spec), &env, &acl.c) != ACL_OK) {
+			receive_abort(r);
+			return 1;
+		}
+	}
 	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
+		log_set_id(m->id);  /* logwrite lines carry the id, as in Exim */
 		acl_result rc = run_acl(conf_main.acl_not_smtp, ACL_WHERE_NOTSMTP, &env, m, o, &acl);
+		log_set_id(NULL);
 		if (rc == ACL_DISCARD) {
 			/* Exim logs the arrival and a blackhole delivery, and exits with status 1. */
 			receive_discard(r, "non-SMTP ACL discarded recipients");

@@ -6,6 +6,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
+#include "core/acl.h"
 #include "core/auth.h"
 #include "lib/str.h"
 
@@ -21,7 +22,8 @@ bool conf_load_for(const cmdline *cl)
 	bool config_error = false;
 	/* Checks across driver instances, which the reader (seeing one instance at a time) cannot
 	 * make; Exim makes them while reading, so they fail every mode the same way. */
-	if (loaded && !auth_check_public_names(conf_driver_instances("authenticators"), &err)) {
+	if (loaded && (!acl_check_config(&err)
+	               || !auth_check_public_names(conf_driver_instances("authenticators"), &err))) {
 		loaded = false;
 		config_error = true;
 	}

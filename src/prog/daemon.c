@@ -24,6 +24,7 @@
 #include "expand/expand.h"
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/timefmt.h"
 #include "prog/cmdline.h"
 #include "prog/daemon_internal.h"
 #include "prog/log_setup.h"
@@ -133,15 +134,17 @@ static bool bind_all(listen_set *ls, inherited *in)
 				break;
 			}
 			if (saved != EADDRINUSE || tries_left <= 0) {
-				log_write(LOG_MAIN | LOG_PANIC, "%s%s", xbuf_cstr(&err), saved == EADDRINUSE ? ": giving up" : "");
+				log_write(LOG_MAIN | LOG_PANIC, "%s: daemon abandoned", xbuf_cstr(&err));
 				xbuf_free(&err);
 				return false;
 			}
 			int sleep_s = conf_main.daemon_startup_sleep;
+			xbuf when;
+			xbuf_init(&when, NULL);
+			interval_format(sleep_s, &when);
 			log_write(LOG_MAIN, "%s: waiting %s before trying again (%d more %s)", xbuf_cstr(&err),
-				sleep_s % 60 == 0 && sleep_s ? arena_printf(pool_scratch, "%dm", sleep_s / 60)
-					: arena_printf(pool_scratch, "%ds", sleep_s),
-				tries_left, tries_left == 1 ? "try" : "tries");
+				xbuf_cstr(&when), tries_left, tries_left == 1 ? "try" : "tries");
+			xbuf_free(&when);
 			xbuf_free(&err);
 			sleep((unsigned)(sleep_s > 0 ? sleep_s : 0));
 		}

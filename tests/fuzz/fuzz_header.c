@@ -6,7 +6,9 @@
  * The reader gives the same header block, body, counts and stopping point whether the input
  * comes in one piece or split at a point the input chooses; every header field it collects
  * starts like a header (or continues one) and ends with a newline; the body line count is the
- * number of newlines in the body; every size counted is the sum of what was produced. */
+ * number of newlines in the body; every size counted is the sum of what was produced. The
+ * MIME walker over the same text ends, stays within MIME_MAX_PARTS and MIME_MAX_DEPTH, and
+ * every part's header and body views lie inside the input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "core/receive_data.h"
 #include "fuzz_check.h"
 #include "mail/header.h"
+#include "mail/mime.h"
 
 #define CHECK(cond) FUZZ_CHECK(cond, data, size)
 
@@ -106,6 +109,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(nuls == k);
 	}
 	CHECK(n > 64 || total == block.len);
+
+	/* The MIME walker: the input split at its first empty line into headers and body. */
+	{
+		const char *blank = memmem(block.p, block.len, "\n\n", 2);
+		sv mh = blank ? sv_make(block.p, (size_t)(blank - block.p) + 1) : block;
+		sv mb = blank ? sv_make(blank + 2, block.len - (size_t)(blank + 2 - block.p)) : sv_make(block.p + block.len, 0);
+		mime_iter it;
+		mime_begin(&it, a, mh, mb);
+		mime_part part;
+		int parts = 0;
+		while (mime_next(&it, &part)) {
+			CHECK(++parts <= MIME_MAX_PARTS);
+			CHECK(part.depth < MIME_MAX_DEPTH);
+			CHECK(part.part_count >= 0);
+			CHECK(part.body.len == 0 || (part.body.p >= block.p && part.body.p + part.body.len <= block.p + block.len));
+			CHECK(part.headers.len == 0 || (part.headers.p >= block.p && part.headers.p + part.headers.len <= block.p + block.len));
+		}
+	}
 
 	/* The reader: mode and split point from the first two bytes. */
 	static const receive_input modes[] = { RECV_SMTP_DATA, RECV_SMTP_BDAT, RECV_LOCAL_DOT, RECV_LOCAL_EOF };

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 
+RETRIES = 5
 ID_RE = re.compile(rb"id=([0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2})")
 
 
@@ -127,10 +128,11 @@ async def reply(reader):
 async def sender(target, queue, acked, stats, rng):
     while True:
         try:
-            seq = queue.pop()
+            seq, attempt = queue.pop()
         except IndexError:
             return
         token, wire, digest = make_message(seq, rng)
+        ok = False
         writer = None
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", target.port), 30)
@@ -150,14 +152,19 @@ async def sender(target, queue, acked, stats, rng):
                 m = ID_RE.search(line)
                 acked.append((token, m.group(1).decode() if m else None, digest))
                 stats["acked"] += 1
+                ok = True
             else:
                 stats["refused"] += 1
             writer.write(b"QUIT\r\n")
         except (OSError, ConnectionError, asyncio.TimeoutError, ValueError):
-            stats["failed"] += 1   # killed mid-way: not acknowledged, may be retried by a real client
+            stats["failed"] += 1   # killed mid-way: not acknowledged
         finally:
             if writer:
                 writer.close()
+        if not ok and attempt < RETRIES:
+            # as a real client would, try again (a new message: the old one may be half-spooled)
+            queue.insert(0, (seq, attempt + 1))
+            await asyncio.sleep(0.05)
 
 
 async def killer(target, stop, stats, rng, interval, daemon_prob):
@@ -187,11 +194,12 @@ async def killer(target, stop, stats, rng, interval, daemon_prob):
 
 async def drive(target, messages, concurrency, interval, daemon_prob, seed):
     rng = random.Random(seed)
-    queue = list(range(messages))
+    queue = [(seq, 0) for seq in range(messages)]
     acked = []
     stats = {"acked": 0, "refused": 0, "failed": 0, "child_kills": 0, "daemon_kills": 0}
     stop = asyncio.Event()
-    k = asyncio.create_task(killer(target, stop, stats, random.Random(seed + 1), interval, daemon_prob))
+    k = asyncio.create_task(killer(target, stop, stats, random.Random(seed + 1), interval, daemon_prob)
+                            if interval else stop.wait())   # interval None: no kills
     await asyncio.gather(*(sender(target, queue, acked, stats, random.Random(seed + 2 + i))
                            for i in range(concurrency)))
     stop.set()

@@ -117,7 +117,11 @@ def connect(port, host="127.0.0.1", timeout=5):
 
 
 def is_limit_reply(line):
-    return line.startswith("421") and ("Too many" in line or "Too much load" in line)
+    """A daemon limit's 421; anything else must be the session's 220 banner."""
+    if line.startswith("421") and ("Too many" in line or "Too much load" in line):
+        return True
+    assert line.startswith("220 "), line
+    return False
 
 
 def wait_for(pred, timeout=5.0, step=0.05):

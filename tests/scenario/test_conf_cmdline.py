@@ -147,3 +147,15 @@ def test_duplicate_server_public_name_is_a_config_error(run_postern, tmp_path):
     assert r.stdout == ""
     assert r.stderr == ("LOG: PANIC DIE\n  Exim configuration error:\n  two server authenticators "
                         "(a and b) have the same public name (PLAIN)\n")
+
+
+def test_acl_syntax_error_is_a_config_error_in_every_mode(run_postern, tmp_path):
+    # Exim 4.96 checks ACL syntax while reading the configuration: -bP and -be both refuse it.
+    conf = tmp_path / "conf"
+    conf.write_text("acl_smtp_rcpt = r\nbegin acl\nr:\n  acept hosts = *\n")
+    msg = (f"Exim configuration error in line 4 of {conf}:\n"
+           "  error in ACL: unknown ACL verb \"acept\" in \"acept hosts = *\"\n")
+    r = run_postern("-C", str(conf), "-bP", "primary_hostname")
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", "LOG: PANIC DIE\n  " + msg)
+    r = run_postern("-C", str(conf), "-be", "x")
+    assert r.returncode == 1 and r.stderr.endswith(" " + msg)

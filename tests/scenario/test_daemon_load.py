@@ -39,7 +39,7 @@ def pubdir(tmp_path):
 @pytest.mark.skipif(shutil.which("exim") is None, reason="Exim 4.96 not installed")
 def test_checker_catches_damage(pubdir):
     probs, stats, acked, spool = faultload.run("exim", pubdir / "exim", messages=40, concurrency=4,
-                                               interval=60, daemon_prob=0, exim_style=True)
+                                               interval=None, daemon_prob=0, exim_style=True)
     assert probs == [] and stats["acked"] == 40, (probs, stats)
     files = faultload.spool_files(spool)
     (_, mid1, _), (_, mid2, _), (_, mid3, _) = acked[:3]
@@ -62,6 +62,6 @@ def test_short_fault_load(postern_bin, pubdir):
         pytest.skip("the SMTP session is not linked into this build yet")
     probs, stats, _, _ = faultload.run(postern_bin, pubdir / "postern", messages=400, concurrency=25,
                                  interval=0.05, daemon_prob=0.05, seed=7)
-    assert stats["acked"] > 100, stats
+    assert stats["acked"] >= 300, stats          # failed attempts are retried, as clients do
     assert stats["child_kills"] > 0, stats
     assert probs == [], probs[:20]

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "conf/conf.h"
 #include "core/acl.h"
@@ -105,6 +109,49 @@ static const char *config_text =
 	"  deny ratelimit = 2 / 1h / per_rcpt / strict\n"
 	"       message = over $sender_rate\n"
 	"  accept message = ok $sender_rate\n"
+	"a_mime_trace:\n"
+	"  accept set acl_m_trace = $acl_m_trace|$mime_part_count:$mime_content_type:$mime_charset:$mime_filename:\\\n"
+	"           $mime_is_coverletter$mime_is_multipart$mime_is_rfc822:$mime_content_transfer_encoding\n"
+	"a_mime_deny:\n"
+	"  deny mime_regex = ^hello (w.rld)\\$\n"
+	"       message = found $regex1 in part $mime_part_count\n"
+	"  accept\n"
+	"a_mime_decode:\n"
+	"  accept condition = ${if eq{$mime_content_transfer_encoding}{base64}}\n"
+	"         decode = default\n"
+	"         set acl_m_file = $mime_decoded_filename $mime_content_size\n"
+	"  accept\n"
+	"a_auth:\n"
+	"  accept authenticated = *\n"
+	"         message = auth $sender_host_authenticated\n"
+	"  deny   message = not authenticated\n"
+	"a_auth_name:\n"
+	"  accept authenticated = PLAIN : ^cram\n"
+	"  deny\n"
+	"a_long:\n"
+	"  deny message = This is a very long rejection message that goes on and on and on well beyond the seventy five character limit of a line, so Exim may split it here\n"
+	"a_long_word:\n"
+	"  deny message = Averyveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryverylongwordwithoutspaces and then more\n"
+	"a_long_colon:\n"
+	"  deny message = Rejected because of something quite a bit longer: the reason text continues here for a while longer than that\n"
+	"a_udp:\n"
+	"  accept udpsend = <; 127.0.0.1 ; $acl_c_port ; a:b\n"
+	"a_udp_bad:\n"
+	"  accept udpsend = 127.0.0.1 : abc : x\n"
+	"a_udp_noport:\n"
+	"  accept udpsend = 127.0.0.1\n"
+	"a_rate_conflict:\n"
+	"  accept ratelimit = 1 / 1h / per_mail / per_rcpt\n"
+	"a_rate_modes:\n"
+	"  accept ratelimit = 1 / 1h / strict / leaky\n"
+	"a_rate_count:\n"
+	"  accept ratelimit = 1 / 1h / count=abc\n"
+	"a_rate_limit:\n"
+	"  accept ratelimit = x / 1h\n"
+	"a_seen_bad:\n"
+	"  accept seen = xx\n"
+	"a_seen_opt:\n"
+	"  accept seen = 1h / foo\n"
 	"a_rate_bad:\n"
 	"  deny ratelimit = 2\n"
 	"a_seen:\n"
@@ -209,7 +256,7 @@ static outcome run(const char *spec, acl_where where, const char *host, const ch
 	ctx.origin = &origin;
 	ctx.msg = msg;
 	ctx.ops = &ops;
-	ctx.host_checking = true;
+	ctx.host_checking = false; /* log lines go to the test's log files */
 	origin.host_address = sv_cstr(host);
 	cur_rcpt = sv_cstr(rcpt ? rcpt : "");
 	ctx.recipient = cur_rcpt;
@@ -249,10 +296,30 @@ static void test_verbs(void)
 		{ "a_verify", ACL_WHERE_MAIL, "1.2.3.4", "good@y", ACL_ERROR, "", "cannot verify recipient in ACL for MAIL" },
 		{ "a_verify_msg", ACL_WHERE_RCPT, "1.2.3.4", "bad@y", ACL_FAIL, "custom: Unrouteable address", "Unrouteable address" },
 		{ "a_discard", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_DISCARD, "", "gone" },
+		{ "a_discard", ACL_WHERE_CONNECT, "1.2.3.4", NULL, ACL_ERROR, "", "" },
+		{ "a_discard", ACL_WHERE_PREDATA, "1.2.3.4", NULL, ACL_ERROR, "", "" },
+		{ "a_discard", ACL_WHERE_QUIT, "1.2.3.4", NULL, ACL_ERROR, "",
+			"QUIT or not-QUIT toplevel ACL may not fail ('discard' verb used incorrectly)" },
+		{ "a_defer", ACL_WHERE_QUIT, "1.2.3.4", NULL, ACL_ERROR, "452 later",
+			"QUIT or not-QUIT toplevel ACL may not fail ('defer' verb used incorrectly)" },
+		{ "a_neg", ACL_WHERE_QUIT, "1.2.3.4", NULL, ACL_ERROR, "not local",
+			"QUIT or not-QUIT toplevel ACL may not fail ('deny' verb used incorrectly)" },
 		{ "a_drop", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL_DROP, "bye", "" },
 		{ "a_defer", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_DEFER, "452 later", "" },
 		{ "a_regex", ACL_WHERE_DATA, "1.2.3.4", NULL, ACL_OK, "n=12345", "" },
 		{ "a_regex", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "cannot test regex condition in RCPT ACL" },
+		{ "a_udp_bad", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "bad destination port in \"udpsend\" modifier" },
+		{ "a_udp_noport", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "missing destination port in \"udpsend\" modifier" },
+		{ "a_rate_conflict", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
+			"error in arguments to \"ratelimit\" condition: conflicting per_* options" },
+		{ "a_rate_modes", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
+			"error in arguments to \"ratelimit\" condition: conflicting update modes" },
+		{ "a_rate_count", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
+			"error in arguments to \"ratelimit\" condition: \"count=abc\" is not a positive number" },
+		{ "a_rate_limit", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
+			"error in arguments to \"ratelimit\" condition: \"x\" is not a positive number" },
+		{ "a_seen_bad", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "failed to parse 'xx'" },
+		{ "a_seen_opt", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "unrecognised option 'foo' in '1h / foo'" },
 		{ "a_rate_bad", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
 			"error in arguments to \"ratelimit\" condition: \"NULL\" is not a time value" },
 		{ "a_forced", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL, "forced fail ignores the condition", "" },
@@ -273,6 +340,18 @@ static void test_verbs(void)
 		{ "a_default_rcpt", ACL_WHERE_RCPT, "10.1.1.1", "x@far.example", ACL_OK, "relay host", "" },
 		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", "x@far.example", ACL_FAIL, "relay not permitted", "" },
 		{ "a_default_rcpt", ACL_WHERE_RCPT, "1.2.3.4", "x@LOCAL.example", ACL_OK, "local domain", "" },
+		/* long replies are folded as Exim folds them; the log keeps the line */
+		{ "a_long", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL,
+			"This is a very long rejection message that goes on and on and on well\nbeyond the seventy five "
+			"character limit of a line, so Exim may split it\nhere",
+			"This is a very long rejection message that goes on and on and on well beyond the seventy five "
+			"character limit of a line, so Exim may split it here" },
+		{ "a_long_word", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL,
+			"Averyveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryverylongwordwithoutspaces\nand then more",
+			"Averyveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryveryverylongwordwithoutspaces and then more" },
+		{ "a_long_colon", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL,
+			"Rejected because of something quite a bit longer:\nthe reason text continues here for a while longer than that",
+			"Rejected because of something quite a bit longer: the reason text continues here for a while longer than that" },
 		/* inline ACLs and names that are not ACLs */
 		{ "accept hosts = 1.2.3.4", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_OK, "", "" },
 		{ "nosuch", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "unknown ACL verb \"nosuch\" in \"nosuch\"" },
@@ -367,7 +446,8 @@ static void test_ratelimit(void)
 	/* per_rcpt where it makes no sense: read-only, and strict is refused */
 	o = run("a_rate", ACL_WHERE_CONNECT, "1.2.3.4", NULL);
 	CHECK_INT(o.rc, ACL_ERROR);
-	CHECK_STR(o.log, "\"per_rcpt\" must not have /leaky or /strict option in connection ACL");
+	CHECK_STR(o.log, "error in arguments to \"ratelimit\" condition: \"per_rcpt\" must not have /leaky or "
+		"/strict option, or cannot be used in connection ACL");
 }
 
 /* Transcripts of Exim 4.96 -bh with these ACLs (four and three RCPT commands). */
@@ -380,6 +460,127 @@ static void test_ratelimit_like_exim(void)
 	/* A readonly check first caches "no rate" for the command, so the strict one never counts. */
 	for (int i = 0; i < 3; i++)
 		CHECK_STR(run("a_rate_exim2", ACL_WHERE_RCPT, "6.6.6.6", "x@y").user, "ok 0.0");
+}
+
+static const char mime_message[] =
+	"From: a@b.example\n"
+	"MIME-Version: 1.0\n"
+	"Content-Type: multipart/mixed;\n"
+	"\tboundary=\"XYZ\"\n"
+	"\n"
+	"preamble\n"
+	"--XYZ\n"
+	"Content-Type: text/plain; charset=US-ASCII\n"
+	"\n"
+	"Hello body\n"
+	"--XYZ\n"
+	"Content-Type: application/octet-stream; name=\"other.bin\"\n"
+	"Content-Transfer-Encoding: BASE64\n"
+	"Content-Disposition: attachment; filename*=utf-8''%E2%82%ACuro.txt\n"
+	"\n"
+	"aGVsbG8gd29y\n"
+	"bGQ=\n"
+	"--XYZ\n"
+	"Content-Type: message/rfc822\n"
+	"\n"
+	"Subject: inner\n"
+	"Content-Type: text/html\n"
+	"\n"
+	"<b>x</b>\n"
+	"--XYZ--\n"
+	"epilogue\n";
+
+static void test_mime(void)
+{
+	acl_ctx_message_done(&ctx);
+	acl_ctx_begin(&ctx, ACL_WHERE_MIME);
+	ctx.origin = &origin;
+	ctx.msg = msg;
+	CHECK_INT(acl_mime_check(&ctx, SV_LIT("a_mime_trace"), sv_cstr(mime_message)), ACL_OK);
+	xbuf out, err;
+	xbuf_init(&out, a);
+	xbuf_init(&err, a);
+	CHECK_INT(xp_expand(&env, SV_LIT("$acl_m_trace"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out),
+		"|0:multipart/mixed:::110:"
+		"|1:text/plain:US-ASCII::100:"
+		"|2:application/octet-stream::\xe2\x82\xacuro.txt:000:base64"
+		"|3:message/rfc822:::000:"
+		"|0:text/html:::101:");
+	/* the part count stays for the DATA ACL */
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$mime_part_count"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "3");
+
+	/* the first non-accept ends the walk */
+	acl_ctx_begin(&ctx, ACL_WHERE_MIME);
+	CHECK_INT(acl_mime_check(&ctx, SV_LIT("a_mime_deny"), sv_cstr(mime_message)), ACL_FAIL);
+	CHECK_STR(xbuf_cstr(&ctx.user_msg), "found world in part 2");
+
+	/* decode = default writes the decoded part under spool/scan/<id>/ */
+	memcpy(msg->id, "1abcde-000001-AB", 17);
+	acl_ctx_begin(&ctx, ACL_WHERE_MIME);
+	CHECK_INT(acl_mime_check(&ctx, SV_LIT("a_mime_decode"), sv_cstr(mime_message)), ACL_OK);
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$acl_m_file"), &out, &err), XP_OK);
+	char want[300];
+	snprintf(want, sizeof want, "%s/scan/1abcde-000001-AB/1abcde-000001-AB-00001 1", tmpdir);
+	CHECK_STR(xbuf_cstr(&out), want);
+	want[strlen(want) - 2] = 0;
+	FILE *f = fopen(want, "r");
+	CHECK(f != NULL);
+	if (f) {
+		char buf[64] = { 0 };
+		CHECK_INT(fread(buf, 1, sizeof buf - 1, f), 11);
+		CHECK_STR(buf, "hello world");
+		fclose(f);
+	}
+
+	/* not a MIME message: the ACL does not run, $mime_part_count is -1 */
+	acl_ctx_message_done(&ctx);
+	acl_ctx_begin(&ctx, ACL_WHERE_MIME);
+	CHECK_INT(acl_mime_check(&ctx, SV_LIT("a_mime_deny"), SV_LIT("Subject: x\n\nhello world\n")), ACL_OK);
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$mime_part_count"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "-1");
+}
+
+/* udpsend really sends; the data is the rest after the port, separators and all. */
+static void test_udpsend(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sin;
+	CHECK(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
+	CHECK(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	char port[16];
+	snprintf(port, sizeof port, "%d", ntohs(sin.sin_port));
+	xp_env_set_aclvar(&env, SV_LIT("acl_c_port"), sv_cstr(port));
+	CHECK_INT(run("a_udp", ACL_WHERE_RCPT, "1.2.3.4", "x@y").rc, ACL_OK);
+	char buf[64];
+	struct timeval tv = { 2, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+	CHECK_INT(n, 4);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK_STR(buf, " a:b");
+	close(fd);
+}
+
+static void test_authenticated(void)
+{
+	CHECK_STR(run("a_auth", ACL_WHERE_RCPT, "1.2.3.4", "x@y").user, "not authenticated");
+	origin.auth_driver = SV_LIT("plain");
+	ctx.authenticated = true;
+	acl_ctx_begin(&ctx, ACL_WHERE_RCPT);
+	CHECK_INT(acl_check(&ctx, SV_LIT("a_auth")), ACL_OK);
+	CHECK_INT(acl_check(&ctx, SV_LIT("a_auth_name")), ACL_OK);
+	origin.auth_driver = SV_LIT("cram_md5");
+	CHECK_INT(acl_check(&ctx, SV_LIT("a_auth_name")), ACL_OK);
+	origin.auth_driver = SV_LIT("login");
+	CHECK_INT(acl_check(&ctx, SV_LIT("a_auth_name")), ACL_FAIL);
+	origin.auth_driver = SV_NULL;
+	ctx.authenticated = false;
 }
 
 static void test_seen(void)
@@ -594,12 +795,16 @@ int main(void)
 	RUN(test_set_on_message);
 	RUN(test_ratelimit);
 	RUN(test_ratelimit_like_exim);
+	RUN(test_mime);
+	RUN(test_udpsend);
+	RUN(test_authenticated);
 	RUN(test_seen);
 	RUN(test_hintsdb);
 	RUN(test_warn_log);
 	RUN(test_verify_sender);
 	RUN(test_expand_hook);
 
+	acl_ctx_release(&ctx);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)

@@ -6,7 +6,7 @@ static void test_field_start(void)
 {
 	static const struct { const char *line; bool want; } t[] = {
 		{ "Subject: x", true }, { "Subject:x", true }, { "Subject :x", true }, { "Subject \t: x", true },
-		{ "X-Y:", true }, { ":x", false }, { " Subject: x", false }, { "not a header", false },
+		{ "X-Y:", true }, { ":x", true }, { " :x", false }, { " Subject: x", false }, { "not a header", false },
 		{ "Sub ject: x", false }, { "", false }, { "Subject", false }, { "S\x01: x", false },
 		{ "S\xc3\xa9: x", false }, { "From a@b Mon Jan 1", false },
 	};

@@ -218,6 +218,51 @@ static void test_too_big(void)
 	free(log);
 }
 
+/* control = submission/domain=sub.example for an authenticated session: Exim 4.96 removed the
+ * Sender:, added one from $authenticated_id and made it the envelope sender too. */
+static void test_submission(void)
+{
+	setup("");
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	CHECK(spool_config_from_main(&sc, &err));
+	msg_origin o;
+	message *m = smtp_message(&o);
+	o.protocol = sv_cstr("esmtpa");
+	o.auth_id = sv_tainted(sv_cstr("fred"));
+	receive_ctx *r = receive_begin(m, &sc, RECV_SMTP_DATA, &err);
+	CHECK(r != NULL);
+	if (!r)
+		return;
+	acl_controls ctl;
+	memset(&ctl, 0, sizeof ctl);
+	ctl.submission = true;
+	ctl.submission_domain = sv_cstr("sub.example");
+	receive_apply_controls(r, &ctl);
+	static const char in[] = "Subject: a\r\nFrom: other@else\r\nSender: s@s\r\n\r\nb\r\n.\r\n";
+	size_t used;
+	CHECK_INT(receive_feed(r, in, sizeof in - 1, &used, false), RECV_END);
+	CHECK(receive_prepare_headers(r, &err));
+	xbuf got;
+	xbuf_init(&got, pool_msg);
+	for (const msg_header *h = m->headers; h; h = h->next)
+		if (h->type != 'P')
+			xbuf_printf(&got, "%03zu%c " SV_FMT, h->text.len, h->type, SV_ARG(h->text));
+	char *g = (char *)xbuf_cstr(&got);
+	for (char *p = strstr(g, m->id); p; p = strstr(p, m->id))
+		memcpy(p, "IIIIII-IIIIII-II", 16);
+	char *date = strstr(g, "Date: ");
+	if (date)
+		memset(date + 6, 'D', 25);
+	CHECK_STR(g, "011  Subject: a\n017F From: other@else\n012* Sender: s@s\n"
+		"047I Message-Id: <EIIIIII-IIIIII-II@myhost.test.ex>\n025S Sender: fred@sub.example\n"
+		"038  Date: DDDDDDDDDDDDDDDDDDDDDDDDD +0000\n");
+	CHECK_STR(sv_dup(pool_msg, m->sender), "fred@sub.example");
+	CHECK(strstr(m->headers->text.p, "(envelope-from <fred@sub.example>)") != NULL);
+	receive_abort(r);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -225,6 +270,7 @@ int main(void)
 		return 1;
 	RUN(test_smtp_data);
 	RUN(test_too_big);
+	RUN(test_submission);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -63,6 +63,12 @@ static const rcase cases[] = {
 	{ RECV_LOCAL_EOF, L("Subject: a\n\nx"), "Subject: a\n", "x\n", 1, 0, 10, -1, RECV_END, 14, {0}, 0 },
 	{ RECV_LOCAL_EOF, L("Subject: a\n"), "Subject: a\n", "", 0, 0, 10, -1, RECV_END, 0, {0}, 0 },
 	{ RECV_LOCAL_EOF, L("Subject: a\n\nx\r\ny\r\n"), "Subject: a\n", "x\ny\n", 2, 0, 10, -1, RECV_END, 16, {0}, 0 },
+	/* Exim: a CRLF first line makes every later bare LF in the header block a continuation;
+	 * at the end of input the last one ends the header. */
+	{ RECV_LOCAL_EOF, L("Subject: a\r\nX: b\n\nx\n"), "Subject: a\nX: b\n \n x\n", "", 0, 0, 10, -1, RECV_END, 0, {0}, 0 },
+	/* A CR at the very end ends a line with text, and is dropped on an empty line (Exim). */
+	{ RECV_LOCAL_EOF, L("S: a\n\nx\ny\r"), "S: a\n", "x\ny\n", 2, 0, 4, -1, RECV_END, 0, {0}, 0 },
+	{ RECV_SMTP_BDAT, L("S: a\r\n\r\nline2\r\n..\r\n\r"), "S: a\n", "line2\n..\n", 2, 0, 5, -1, RECV_END, 0, {0}, 0 },
 	/* BDAT: no dot handling; CRLF to LF. */
 	{ RECV_SMTP_BDAT, L("Subject: t\r\n\r\nab\r\n\r\nline2\r\n..\r\n"), "Subject: t\n", "ab\n\nline2\n..\n", 4, 0, 10, -1, RECV_END, 0, {0}, 0 },
 	/* Limits. Exim: "message too big: read=259 max=100" after reading to the end. */
