@@ -99,6 +99,7 @@ typedef struct filter_ctx {
 	                        * its providers); filter_run pushes its own provider while it runs */
 	xp_message *msg;       /* headers the filter reads and (system filter) changes; may be NULL */
 	sv local_part, domain; /* the user (personal, errors_to); the domain for unqualified addresses */
+	sv prefix, suffix;     /* the local part's prefix and suffix (personal tests with them too) */
 	sv qualify_domain;     /* for unqualified deliver addresses; empty: use domain */
 	bool error_message;    /* the message is a bounce (null sender) */
 	bool null_return_path; /* mail and vacation are ignored */

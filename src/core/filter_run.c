@@ -223,14 +223,14 @@ static bool personal(run *r, const fcond *c, bool *result)
 	/* Exim's personal is never true in a system filter (observed with -bF). */
 	if (r->ctx->error_message || r->system)
 		return true;
-	sv headers;
-	if (!header_value(r, "$message_headers", &headers))
-		return false;
-	static const char *const lists[] = { "\nList-Id:", "\nList-Help:", "\nList-Subscribe:",
-		"\nList-Unsubscribe:", "\nList-Post:", "\nList-Owner:", "\nList-Archive:" };
-	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-		if (contains_ci(headers, sv_cstr(lists[i]), false))
-			return true;
+	/* Mailing-list headers, by name (the first header counts too). */
+	static const char *const lists[] = { "List-Id", "List-Help", "List-Subscribe",
+		"List-Unsubscribe", "List-Post", "List-Owner", "List-Archive" };
+	const xp_message *msg = r->ctx->env->msg;
+	for (size_t h = 0; msg && h < msg->nheaders; h++)
+		for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+			if (sv_eqi(msg->headers[h].name, sv_cstr(lists[i])))
+				return true;
 	sv autosub, prec, to, from;
 	if (!header_value(r, "${if def:h_auto-submitted:{present}{absent}}", &autosub) ||
 		!header_value(r, "$h_auto-submitted:", &prec))
@@ -247,12 +247,21 @@ static bool personal(run *r, const fcond *c, bool *result)
 	xbuf_putsv(&me, r->ctx->local_part);
 	xbuf_putc(&me, '@');
 	xbuf_putsv(&me, r->ctx->domain);
-	/* The user's own addresses: local_part@domain and each alias. */
-	int nme = 1 + c->naliases;
+	/* The user's own addresses: local_part@domain, the same with prefix and suffix, and each
+	 * alias. */
+	int nme = 2 + c->naliases;
 	sv *mine = arena_alloc(r->a, (size_t)nme * sizeof *mine);
 	mine[0] = xbuf_sv(&me);
+	xbuf full;
+	xbuf_init(&full, r->a);
+	xbuf_putsv(&full, r->ctx->prefix);
+	xbuf_putsv(&full, r->ctx->local_part);
+	xbuf_putsv(&full, r->ctx->suffix);
+	xbuf_putc(&full, '@');
+	xbuf_putsv(&full, r->ctx->domain);
+	mine[1] = xbuf_sv(&full);
 	for (int i = 0; i < c->naliases; i++)
-		mine[i + 1] = c->aliases[i]; /* used as written: Exim does not expand them */
+		mine[i + 2] = c->aliases[i]; /* used as written: Exim does not expand them */
 	if (!header_value(r, "$h_to:", &to) || !header_value(r, "$h_from:", &from))
 		return false;
 	addr_group_state groups = { .allow = true };
@@ -267,12 +276,12 @@ static bool personal(run *r, const fcond *c, bool *result)
 		if (!addr_extract(itemv, &groups, &out, &info, &why) || info.empty)
 			continue;
 		for (int i = 0; i < nme && !to_me; i++)
-			to_me = contains_ci(xbuf_sv(&out), mine[i], false);
+			to_me = sv_eqi(xbuf_sv(&out), mine[i]);
 	}
 	if (!to_me)
 		return true;
-	static const char *const robots[] = { "server@", "daemon@", "root@", "listserv@", "majordomo@",
-		"-request@" };
+	/* Senders that are robots, by local part (observed: equality, not "contains"). */
+	static const char *const robots[] = { "server", "daemon", "root", "listserv", "majordomo" };
 	groups = (addr_group_state){ .allow = true };
 	pos = 0;
 	while (addr_next_item(from, &pos, &itemv)) {
@@ -284,18 +293,16 @@ static bool personal(run *r, const fcond *c, bool *result)
 			continue;
 		sv a = xbuf_sv(&out);
 		for (int i = 0; i < nme; i++)
-			if (contains_ci(a, mine[i], false))
+			if (sv_eqi(a, mine[i]))
 				return true;
+		sv local = sv_make(a.p, info.local_len);
 		for (size_t i = 0; i < sizeof robots / sizeof robots[0]; i++)
-			if (contains_ci(a, sv_cstr(robots[i]), false))
+			if (sv_eqi(local, sv_cstr(robots[i])))
 				return true;
-		if (a.len > 6 && sv_eqi(sv_make(a.p, 6), SV_LIT("owner-"))) {
-			size_t k = 6;
-			while (k < a.len && a.p[k] != '@')
-				k++;
-			if (k > 6 && k < a.len)
-				return true;
-		}
+		if (local.len >= 8 && sv_eqi(sv_make(local.p + local.len - 8, 8), SV_LIT("-request")))
+			return true;
+		if (local.len > 6 && sv_eqi(sv_make(local.p, 6), SV_LIT("owner-")))
+			return true;
 	}
 	*result = true;
 	return true;

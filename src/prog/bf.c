@@ -277,6 +277,7 @@ int bf_main(const cmdline *cl)
 	}
 	filter_ctx ctx = {
 		.env = &env, .msg = &msg, .local_part = vars.local_part, .domain = vars.domain,
+		.prefix = vars.prefix, .suffix = vars.suffix,
 		.qualify_domain = qualify_recipient, .error_message = vars.sender.len == 0,
 		.null_return_path = vars.return_path.len == 0,
 		.first_delivery = true,
