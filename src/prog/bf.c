@@ -101,20 +101,37 @@ static bool read_file(const char *name, arena *a, xbuf *out)
 	return true;
 }
 
-/* stdin up to EOF or (dot_ends) a line holding only "."; CRLF line ends become LF. */
+/* stdin up to EOF or (dot_ends) a line holding only "."; CRLF line ends become LF in the
+ * header section, the body is kept as it is, carriage returns and zero bytes included (as
+ * Exim's -bf reads it: observed). Bounded by BF_MAX_MESSAGE. */
 static void read_message(arena *a, bool dot_ends, xbuf *out)
 {
+	xbuf in;
+	xbuf_init(&in, a);
+	char buf[65536];
+	size_t n;
+	while (in.len < BF_MAX_MESSAGE && (n = fread(buf, 1, sizeof buf, stdin)) > 0)
+		xbuf_put(&in, buf, n);
 	xbuf_init(out, a);
-	char line[65536];
-	while (out->len < BF_MAX_MESSAGE && fgets(line, sizeof line, stdin)) {
-		size_t n = strlen(line);
-		if (n >= 2 && line[n - 2] == '\r' && line[n - 1] == '\n') {
-			line[n - 2] = '\n';
-			n--;
-		}
-		if (dot_ends && (strcmp(line, ".\n") == 0 || strcmp(line, ".") == 0))
+	size_t i = 0;
+	bool in_body = false;
+	while (i < in.len) {
+		const char *nl = memchr(in.p + i, '\n', in.len - i);
+		size_t end = nl ? (size_t)(nl - in.p) : in.len;  /* the newline's offset, or the end */
+		size_t len = end - i;
+		if (nl && len > 0 && in.p[end - 1] == '\r')
+			len--;
+		if (dot_ends && len == 1 && in.p[i] == '.')
 			break;
-		xbuf_put(out, line, n);
+		if (in_body)
+			xbuf_put(out, in.p + i, nl ? end + 1 - i : in.len - i);
+		else {
+			xbuf_put(out, in.p + i, len);
+			if (nl)
+				xbuf_putc(out, '\n');
+			in_body = len == 0;
+		}
+		i = nl ? end + 1 : in.len;
 	}
 }
 
