@@ -28,8 +28,12 @@ static bool user_vars(void *ctx, sv name, xbuf *out)
 	return true;
 }
 
+/* RUN_USER_OB: the user is "ob" (not in To:), RUN_PREFIX_B: ...with prefix "b" (so the full
+ * address bob@test.example is in To:). */
+enum { RUN_FORBID_LOGWRITE = 1, RUN_USER_OB = 2, RUN_PREFIX_B = 4 };
+
 /* Parse and run; returns the actions rendered one per line, then the outcome or error. */
-static const char *run_filter(const char *text, bool system, bool bounce)
+static const char *run_filter_opts(const char *text, bool system, bool bounce, unsigned opts)
 {
 	arena *a = pool_scratch;
 	xbuf out, err;
@@ -51,6 +55,11 @@ static const char *run_filter(const char *text, bool system, bool bounce)
 		.domain = SV_LIT("test.example"), .error_message = bounce, .null_return_path = bounce,
 		.first_delivery = true };
 	ctx.sn[2] = 7;
+	ctx.forbid_logwrite = opts & RUN_FORBID_LOGWRITE;
+	if (opts & RUN_USER_OB)
+		ctx.local_part = SV_LIT("ob");
+	if (opts & RUN_PREFIX_B)
+		ctx.prefix = SV_LIT("b");
 	filter_result res;
 	filter_run(f, &ctx, a, &res);
 	for (const filter_action *act = res.actions; act; act = act->next) {
@@ -64,6 +73,11 @@ static const char *run_filter(const char *text, bool system, bool bounce)
 		xbuf_printf(&out, ": %.*s", SV_ARG(res.error));
 	xp_env_release(&env);
 	return xbuf_cstr(&out);
+}
+
+static const char *run_filter(const char *text, bool system, bool bounce)
+{
+	return run_filter_opts(text, system, bounce, 0);
 }
 
 static const struct {
@@ -160,6 +174,29 @@ static void test_cases(void)
 	}
 }
 
+/* Context options a redirect router sets, and Exim's int arithmetic. */
+static void test_options(void)
+{
+	CHECK_STR(run_filter_opts("# Exim filter\ntestprint a\nlogwrite x\n", false, false,
+		RUN_FORBID_LOGWRITE), "Testprint: a\nerror: logwrite command forbidden");
+	/* personal also accepts the address with prefix and suffix; equality, not "contains". */
+	const char *p = "# Exim filter\nif personal then testprint p else testprint np endif\n";
+	CHECK_STR(run_filter_opts(p, false, false, RUN_USER_OB), "Testprint: np\nnot delivered");
+	CHECK_STR(run_filter_opts(p, false, false, RUN_USER_OB | RUN_PREFIX_B),
+		"Testprint: p\nnot delivered");
+	CHECK_STR(run_filter_opts("# Exim filter\nif personal alias BOB@test.example then testprint p "
+		"else testprint np endif\n", false, false, RUN_USER_OB), "Testprint: p\nnot delivered");
+	/* "contains" is not enough: "ob@test.example" is inside "bob@test.example". */
+	CHECK_STR(run_filter_opts("# Exim filter\nif personal alias ob@test.example then testprint p "
+		"else testprint np endif\n", false, false, RUN_USER_OB), "Testprint: np\nnot delivered");
+	CHECK_STR(run_filter("# Exim filter\nadd 2147483647 to n1\nadd 1 to n1\ntestprint $n1\n",
+		false, false), "Add 2147483647 to n1\nAdd 1 to n1\nTestprint: -2147483648\nnot delivered");
+	CHECK_STR(run_filter("# Exim filter\nif 2147483648 is below 0 and 3000M is below 0 then "
+		"testprint wrapped endif\n", false, false), "Testprint: wrapped\nnot delivered");
+	CHECK_STR(run_filter("# Exim filter\nsave /x 789\nsave /y 77777777777\n", false, false),
+		"Save message to: /x 0007 [s]\nSave message to: /y [s]\ndelivered");
+}
+
 static void test_detect(void)
 {
 	CHECK(filter_is_exim_filter(SV_LIT("# Exim filter\n")));
@@ -203,6 +240,7 @@ int main(void)
 {
 	arena_init_pools();
 	RUN(test_cases);
+	RUN(test_options);
 	RUN(test_detect);
 	RUN(test_depth);
 	return unit_report("test_filter");
