@@ -77,11 +77,11 @@ void filter_action_describe(const filter_action *act, xbuf *out)
 		describe_mail(act, out);
 		return;
 	case FA_LOGFILE:
-		xbuf_puts(out, "Logfile ");
+		xbuf_puts(out, act->seen ? "Seen logfile " : "Logfile ");
 		put_escaped(out, act->arg);
 		return;
 	case FA_LOGWRITE:
-		xbuf_puts(out, "Logwrite \"");
+		xbuf_puts(out, act->seen ? "Seen logwrite \"" : "Logwrite \"");
 		put_escaped(out, act->arg);
 		xbuf_putc(out, '"');
 		return;

@@ -22,14 +22,16 @@ typedef struct item {
 	sv raw;          /* the source text (with quotes), as error messages show it */
 	bool quoted;
 	bool eof;
+	int skipped;     /* newlines passed over after the item */
 } item;
 
 /* How an item ends (Exim reads different places differently, as observed):
  * IT_CMD  at white space (command words and arguments);
  * IT_COND also at round brackets, and a bracket at the start is an item of its own (operands);
  * IT_CONN a ")" at the start is an item of its own, otherwise as IT_CMD (and, or, then);
- * IT_WORD as IT_COND, but a bracket at the start gives an empty word (the test word). */
-enum { IT_CMD = 0, IT_COND = 1, IT_CONN = 2, IT_WORD = 3 };
+ * IT_WORD as IT_COND, but a bracket at the start gives an empty word (the test word);
+ * IT_RAW  at white space, with no quote processing (command words). */
+enum { IT_CMD = 0, IT_COND = 1, IT_CONN = 2, IT_WORD = 3, IT_RAW = 4 };
 
 typedef struct parser {
 	arena *a;
@@ -149,7 +151,7 @@ static item next_item(parser *ps, int mode)
 		return it;
 	}
 	const char *start = ps->p;
-	if (*ps->p == '"') {
+	if (*ps->p == '"' && mode != IT_RAW) {
 		it = read_quoted(ps);
 		if (ps->failed)
 			it.eof = true;
@@ -172,7 +174,9 @@ static item next_item(parser *ps, int mode)
 		}
 	}
 	it.raw = sv_make(start, (size_t)(ps->p - start));
+	int before = ps->line;
 	skip_space(ps);
+	it.skipped = ps->line - before;
 	return it;
 }
 
@@ -187,9 +191,24 @@ static item peek_item(parser *ps, int mode)
 	return it;
 }
 
+/* Where Exim looks ahead for an optional keyword (errors_to, text, alias, not/above/below, the
+ * mail options) and does not find it, it has already counted the newlines after the word it
+ * looked at, and counts them again when it reads that word for real: its later line numbers run
+ * ahead by that much (observed). Reproduced so error messages name the same line. */
+static void not_taken(parser *ps, item peeked)
+{
+	if (!peeked.eof)
+		ps->line += peeked.skipped;
+}
+
 static bool is_word(item it, const char *w)
 {
 	return !it.eof && !it.quoted && sv_eq_cstr(it.s, w);
+}
+
+static bool is_word_ci(item it, const char *w)
+{
+	return !it.eof && !it.quoted && sv_eqi(it.s, sv_cstr(w));
 }
 
 /* An argument that must be present and non-empty. */
@@ -226,6 +245,22 @@ static bool too_deep(parser *ps, int depth)
 	return true;
 }
 
+/* The ")" after a bracketed condition. */
+static bool close_paren(parser *ps)
+{
+	item close = next_item(ps, IT_CONN);
+	if (ps->failed)
+		return false;
+	if (is_word(close, ")"))
+		return true;
+	if (close.eof || is_word(close, "then"))
+		fail(ps, "missing \")\" at end of condition near line %d of filter file", ps->line);
+	else
+		fail(ps, "\"and\" or \"or\" or \")\" expected near line %d of filter file, but found \""
+			SV_FMT "\"", ps->line, SV_ARG(close.raw));
+	return false;
+}
+
 /* A string test word: sets kind and caseful; false if w is not one. */
 static bool test_word(sv w, fcond_kind *kind, bool *caseful)
 {
@@ -234,6 +269,12 @@ static bool test_word(sv w, fcond_kind *kind, bool *caseful)
 		{ "is", FC_IS }, { "contains", FC_CONTAINS }, { "contain", FC_CONTAINS },
 		{ "matches", FC_MATCHES }, { "match", FC_MATCHES },
 	};
+	/* "above" and "below" work without "is" too, in lower case only. */
+	if (sv_eq_cstr(w, "above") || sv_eq_cstr(w, "below")) {
+		*kind = w.p[0] == 'a' ? FC_ABOVE : FC_BELOW;
+		*caseful = false;
+		return true;
+	}
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
 		size_t n = strlen(words[i].word);
 		if (w.len != n)
@@ -272,12 +313,7 @@ static fcond *parse_unary(parser *ps, int depth)
 		fcond *c = parse_or(ps, depth + 1);
 		if (!c)
 			return NULL;
-		item close = next_item(ps, IT_CONN);
-		if (!is_word(close, ")")) {
-			fail(ps, "missing \")\" at end of condition near line %d of filter file", ps->line);
-			return NULL;
-		}
-		return c;
+		return close_paren(ps) ? c : NULL;
 	}
 	if (is_word(it, "then")) {
 		fail(ps, "unexpected \"then\" near line %d of filter file", ps->line);
@@ -297,7 +333,12 @@ static fcond *parse_unary(parser *ps, int depth)
 	if (is_word(it, "personal")) {
 		fcond *c = new_cond(ps, FC_PERSONAL);
 		int cap = 0;
-		while (is_word(peek_item(ps, true), "alias")) {
+		for (;;) {
+			item pk = peek_item(ps, true);
+			if (!is_word(pk, "alias")) {
+				not_taken(ps, pk);
+				break;
+			}
 			next_item(ps, true);
 			item al = next_item(ps, IT_COND);
 			if (ps->failed)
@@ -332,12 +373,7 @@ static fcond *parse_unary(parser *ps, int depth)
 		c->left = parse_or(ps, depth + 1);
 		if (!c->left)
 			return NULL;
-		item close = next_item(ps, IT_CONN);
-		if (!is_word(close, ")")) {
-			fail(ps, "missing \")\" at end of condition near line %d of filter file", ps->line);
-			return NULL;
-		}
-		return c;
+		return close_paren(ps) ? c : NULL;
 	}
 
 	/* A string or numeric test: <text> [does [not]] <word> <text>, or <text> is [not] above... */
@@ -348,9 +384,10 @@ static fcond *parse_unary(parser *ps, int depth)
 	bool negate = false;
 	fcond_kind kind;
 	bool caseful = false;
-	if (is_word(w, "does")) {
+	/* "does" and "not" here are caseless (observed), unlike the test words. */
+	if (is_word_ci(w, "does")) {
 		w = next_item(ps, IT_WORD);
-		if (is_word(w, "not")) {
+		if (is_word_ci(w, "not")) {
 			negate = true;
 			w = next_item(ps, IT_WORD);
 		}
@@ -360,7 +397,7 @@ static fcond *parse_unary(parser *ps, int depth)
 	if (!w.quoted && !w.eof && test_word(w.s, &kind, &caseful)) {
 		if (kind == FC_IS) {
 			item nx = peek_item(ps, IT_WORD);
-			if (is_word(nx, "not")) {
+			if (is_word_ci(nx, "not")) {
 				next_item(ps, IT_WORD);
 				negate = !negate;
 				nx = peek_item(ps, IT_WORD);
@@ -368,6 +405,8 @@ static fcond *parse_unary(parser *ps, int depth)
 			if (is_word(nx, "above") || is_word(nx, "below")) {
 				next_item(ps, IT_WORD);
 				kind = is_word(nx, "above") ? FC_ABOVE : FC_BELOW;
+			} else {
+				not_taken(ps, nx);
 			}
 		}
 	} else {
@@ -520,8 +559,12 @@ static bool parse_mail(parser *ps, fcmd *c)
 {
 	for (;;) {
 		item k = peek_item(ps, false);
-		if (k.eof || k.quoted)
+		if (k.eof)
 			return true;
+		if (k.quoted) {
+			not_taken(ps, k);
+			return true;
+		}
 		if (sv_eq_cstr(k.s, "expand")) {
 			next_item(ps, false);
 			item f = next_item(ps, false);
@@ -549,8 +592,10 @@ static bool parse_mail(parser *ps, fcmd *c)
 		for (i = 0; i < sizeof mail_words / sizeof mail_words[0]; i++)
 			if (sv_eq_cstr(k.s, mail_words[i].word))
 				break;
-		if (i == sizeof mail_words / sizeof mail_words[0])
+		if (i == sizeof mail_words / sizeof mail_words[0]) {
+			not_taken(ps, k);
 			return true;
+		}
 		next_item(ps, false);
 		item v = next_item(ps, false);
 		if (ps->failed)
@@ -574,7 +619,10 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 		c = new_cmd(ps, FK_DELIVER);
 		if (!need_arg(ps, "deliver", false, &c->arg))
 			return NULL;
-		if (is_word(peek_item(ps, false), "errors_to")) {
+		item pk = peek_item(ps, false);
+		if (!is_word(pk, "errors_to"))
+			not_taken(ps, pk);
+		if (is_word(pk, "errors_to")) {
 			next_item(ps, false);
 			item et = next_item(ps, IT_CMD); /* may be empty: an error when obeyed */
 			if (ps->failed)
@@ -614,7 +662,10 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 			return NULL;
 		}
 		c = new_cmd(ps, word.p[1] == 'a' ? FK_FAIL : word.p[1] == 'r' ? FK_FREEZE : FK_DEFER);
-		if (is_word(peek_item(ps, false), "text")) {
+		item pk = peek_item(ps, false);
+		if (!is_word(pk, "text"))
+			not_taken(ps, pk);
+		if (is_word(pk, "text")) {
 			next_item(ps, false);
 			if (!need_arg(ps, "text", false, &c->arg))
 				return NULL;
@@ -627,6 +678,11 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 			return NULL;
 		if (sub.eof) {
 			fail(ps, "\"headers\" requires an argument near line %d of filter file", ps->line);
+			return NULL;
+		}
+		if (!ps->system && !is_word(sub, "charset")) {
+			fail(ps, "header addition and removal is available only in system filters: near "
+				"line %d of filter file", ps->line);
 			return NULL;
 		}
 		if (is_word(sub, "add") || is_word(sub, "remove")) {
@@ -685,7 +741,7 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 	if (too_deep(ps, depth))
 		return NULL;
 	for (;;) {
-		item w = next_item(ps, false);
+		item w = next_item(ps, IT_RAW);  /* command words are plain words, quotes and all */
 		if (ps->failed)
 			return NULL;
 		if (w.eof) {
@@ -697,7 +753,6 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 			return head;
 		}
 		int seen = 0;
-		int line = ps->line;
 		bool noerror = false;
 		for (;;) {
 			if (is_word(w, "seen") || is_word(w, "unseen")) {
@@ -711,8 +766,7 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 			} else {
 				break;
 			}
-			line = ps->line;
-			w = next_item(ps, false);
+			w = next_item(ps, IT_RAW);
 			if (ps->failed)
 				return NULL;
 			if (w.eof) {
@@ -722,14 +776,19 @@ static fcmd *parse_cmds(parser *ps, int depth, item *terminator)
 			}
 		}
 		if (seen || noerror) {
+			/* At the top level the block word is what is wrong; inside an if, the prefix. */
+			if (depth == 0 && (is_word(w, "elif") || is_word(w, "else") || is_word(w, "endif"))) {
+				*terminator = w;
+				return head;
+			}
 			if (is_word(w, "elif") || is_word(w, "else") || is_word(w, "endif")) {
 				fail(ps, "\"seen\", \"unseen\", or \"noerror\" near line %d is not followed by a "
 					"command", ps->line);
 				return NULL;
 			}
-			if (is_word(w, "if")) {
-				fail(ps, "\"seen\", \"unseen\", or \"noerror\" found before an \"if\" command near "
-					"line %d", line);
+			if (is_word(w, "if") || is_word(w, "add") || is_word(w, "headers")) {
+				fail(ps, "\"seen\", \"unseen\", or \"noerror\" found before an \"" SV_FMT "\" command "
+					"near line %d", SV_ARG(w.s), ps->line);
 				return NULL;
 			}
 		}

@@ -1,0 +1,34 @@
+import random, subprocess, sys, os
+random.seed(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
+G = "/work/wt/filter/tests/golden/filter"
+P = "/work/wt/filter/build/postern"
+words = ['if','then','elif','else','endif','and','or','not','(',')','is','IS','contains','CONTAINS','matches','begins','ends','does','not','above','below',
+ 'personal','alias','foranyaddress','delivered','error_message','first_delivery','manually_thawed',
+ 'deliver','errors_to','save','pipe','mail','vacation','to','subject','text','file','expand','return','message','once_repeat','log','once','cc','from',
+ 'logfile','logwrite','testprint','finish','seen','unseen','noerror','add','n1','n2','headers','charset','add','remove',
+ '$h_subject:','$h_to:','$local_part','"a b"','"$h_from:"','x@y.example','/tmp/f','5','1k','-3','"^H"','"(x)"','""','#c\n','\n','"\\n"','$n1','$sn1','"${lc:AB}"','abc', '"q\\"x"', 'root', '640']
+def gen():
+    n = random.randint(1, 14)
+    out = ['# Exim filter\n']
+    for i in range(n):
+        out.append(random.choice(words))
+        out.append(random.choice([' ', ' ', '\n', '  ']))
+    return ''.join(out)
+def run(cmd, f, mode):
+    with open(G + "/message.eml", "rb") as m:
+        p = subprocess.run([cmd, "-C", "/tmp/fx/g.conf", mode, f], stdin=m, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    return p.stdout + b"rc=%d" % p.returncode
+nd = 0
+for i in range(int(sys.argv[2]) if len(sys.argv) > 2 else 200):
+    t = gen()
+    f = "/tmp/fx/rnd/f"
+    open(f, "w").write(t)
+    mode = random.choice(['-bf', '-bF'])
+    a = run("exim", f, mode); b = run(P, f, mode)
+    if a != b:
+        nd += 1
+        keep = "/tmp/fx/rnd/d%d" % nd
+        open(keep, "w").write(t)
+        print("=== DIFF", keep, mode); print(t); print("exim:", a.decode(errors='replace')[-300:]); print("post:", b.decode(errors='replace')[-300:])
+        if nd > 8: break
+print("diffs", nd)
