@@ -676,7 +676,7 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 		item sub = next_item(ps, false);
 		if (ps->failed)
 			return NULL;
-		if (sub.eof) {
+		if (sub.eof || sub.s.len == 0) {
 			fail(ps, "\"headers\" requires an argument near line %d of filter file", ps->line);
 			return NULL;
 		}

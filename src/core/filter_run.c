@@ -144,7 +144,7 @@ static bool parse_number(sv s, bool suffix, long long *out)
 static bool contains_ci(sv hay, sv needle, bool caseful)
 {
 	if (needle.len == 0)
-		return false; /* as Exim: nothing contains the empty string */
+		return caseful; /* as Exim: CONTAINS "" is true (strstr), contains "" is false */
 	for (size_t i = 0; i + needle.len <= hay.len; i++) {
 		sv part = sv_make(hay.p + i, needle.len);
 		if (caseful ? sv_eq(part, needle) : sv_eqi(part, needle))
@@ -367,10 +367,12 @@ static bool eval_cond(run *r, const fcond *c, bool *result)
 		*result = contains_ci(a, b, c->caseful);
 		return true;
 	case FC_BEGINS:
-		*result = b.len <= a.len && contains_ci(sv_make(a.p, b.len), b, c->caseful);
+		*result = b.len <= a.len && (c->caseful ? sv_eq(sv_make(a.p, b.len), b)
+			: sv_eqi(sv_make(a.p, b.len), b));
 		return true;
 	case FC_ENDS:
-		*result = b.len <= a.len && contains_ci(sv_make(a.p + a.len - b.len, b.len), b, c->caseful);
+		*result = b.len <= a.len && (c->caseful ? sv_eq(sv_make(a.p + a.len - b.len, b.len), b)
+			: sv_eqi(sv_make(a.p + a.len - b.len, b.len), b));
 		return true;
 	case FC_MATCHES:
 		return regex_match(r, a, b, c->caseful, result);
