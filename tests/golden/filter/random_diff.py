@@ -77,9 +77,13 @@ def gen():
         out.append(random.choice(words))
         out.append(random.choice([' ', ' ', '\n', '  ']))
     return ''.join(out)
-def run(cmd, f, mode):
-    with open(G + "/message.eml", "rb") as m:
-        p = subprocess.run([cmd, "-C", CONF, mode, f], stdin=m, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+MESSAGES = ["message.eml", "personal.eml", "list.eml", "bounce.eml", "personal-prefixed.eml"]
+EXTRA = [[], [], ["-f", "<>"], ["-f", "friend@else.example"], ["-bfl", "bob"]]
+
+
+def run(cmd, f, mode, msg="message.eml", extra=()):
+    with open(os.path.join(G, msg), "rb") as m:
+        p = subprocess.run([cmd, "-C", CONF, mode, f] + list(extra), stdin=m, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
     return p.stdout + b"rc=%d" % p.returncode
 nd = 0
 for i in range(int(sys.argv[2]) if len(sys.argv) > 2 else 200):
@@ -87,11 +91,12 @@ for i in range(int(sys.argv[2]) if len(sys.argv) > 2 else 200):
     f = os.path.join(TMP, "f")
     open(f, "w").write(t)
     mode = random.choice(['-bf', '-bF'])
-    a = run("exim", f, mode); b = run(P, f, mode)
+    msg, extra = random.choice(MESSAGES), random.choice(EXTRA)
+    a = run("exim", f, mode, msg, extra); b = run(P, f, mode, msg, extra)
     if a != b:
         nd += 1
         keep = os.path.join(TMP, "d%d" % nd)
         open(keep, "w").write(t)
-        print("=== DIFF", keep, mode); print(t); print("exim:", a.decode(errors='replace')[-300:]); print("post:", b.decode(errors='replace')[-300:])
+        print("=== DIFF", keep, mode, msg, extra); print(t); print("exim:", a.decode(errors='replace')[-300:]); print("post:", b.decode(errors='replace')[-300:])
         if nd > 8: break
 print("diffs", nd)
