@@ -122,6 +122,12 @@ typedef struct filter_result {
 /* Run the program. Actions and strings are allocated in a. Returns res->outcome. */
 filter_outcome filter_run(const filter *f, filter_ctx *ctx, arena *a, filter_result *res);
 
+/* Apply a system filter's headers add / headers remove actions (in order) to the message that
+ * goes back to the spool: added lines are appended with their type letter, removed ones are
+ * marked deleted ('*'). (filter_message.c) */
+struct message;
+void filter_apply_headers(struct message *m, const filter_result *res);
+
 /* Exim's reason for a malformed address (one that mail/address.h rejects), as its address
  * parser words it: "no local part", "malformed address: X may not follow Y", ... */
 const char *filter_address_error(sv text, arena *a);

@@ -4,6 +4,7 @@
 
 #include "../unit.h"
 #include "core/filter.h"
+#include "core/message.h"
 #include "expand/message.h"
 #include "lib/arena.h"
 
@@ -197,6 +198,38 @@ static void test_options(void)
 		"Save message to: /x 0007 [s]\nSave message to: /y [s]\ndelivered");
 }
 
+/* A system filter's header changes applied to the message model for the spool. */
+static void test_apply_headers(void)
+{
+	arena *a = pool_scratch;
+	xbuf err;
+	xbuf_init(&err, a);
+	filter *f = filter_parse(a, SV_LIT("# Exim filter\nheaders add \"X-A: 1\\nReply-To: r@x\"\n"
+		"headers remove \"subject : x-none\"\n"), true, &err);
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	xp_env env;
+	xp_env_init(&env, a);
+	xp_message xm;
+	xp_message_parse(a, sv_cstr(message_text), &xm);
+	env.msg = &xm;
+	filter_ctx ctx = { .env = &env, .msg = &xm };
+	filter_result res;
+	CHECK_INT(filter_run(f, &ctx, a, &res), FILTER_NOT_DELIVERED);
+	message *m = message_new(a);
+	message_add_header(m, 'F', SV_LIT("From: Alice <alice@example.org>\n"));
+	message_add_header(m, ' ', SV_LIT("Subject: Hello\n  folded\n"));
+	filter_apply_headers(m, &res);
+	xbuf got;
+	xbuf_init(&got, a);
+	for (const msg_header *h = m->headers; h; h = h->next)
+		xbuf_printf(&got, "%c %.*s", h->type, SV_ARG(h->text));
+	CHECK_STR(xbuf_cstr(&got), "F From: Alice <alice@example.org>\n* Subject: Hello\n  folded\n"
+		"  X-A: 1\nR Reply-To: r@x\n");
+	xp_env_release(&env);
+}
+
 static void test_detect(void)
 {
 	CHECK(filter_is_exim_filter(SV_LIT("# Exim filter\n")));
@@ -241,6 +274,7 @@ int main(void)
 	arena_init_pools();
 	RUN(test_cases);
 	RUN(test_options);
+	RUN(test_apply_headers);
 	RUN(test_detect);
 	RUN(test_depth);
 	return unit_report("test_filter");
