@@ -23,7 +23,7 @@ static void describe_mail(const filter_action *act, xbuf *out)
 	if (sv_is_null(m->to))
 		xbuf_puts(out, "<default>");
 	else
-		put_escaped(out, m->to);
+		xbuf_putsv(out, m->to); /* Exim shows this one unescaped */
 	if (m->vacation)
 		xbuf_puts(out, " (vacation)");
 	if (act->noerror)

@@ -446,6 +446,47 @@ static bool check_folding(run *r, sv v)
 	return true;
 }
 
+/* extra_headers: after a newline, a blank (folding) or a header name and its colon. */
+static bool check_extra_headers(run *r, sv v)
+{
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] != '\n')
+			continue;
+		size_t k = i + 1;
+		bool ok = k < v.len && (v.p[k] == ' ' || v.p[k] == '\t');
+		if (!ok) {
+			while (k < v.len && v.p[k] > ' ' && v.p[k] < 127 && v.p[k] != ':')
+				k++;
+			ok = k > i + 1 && k < v.len && v.p[k] == ':';
+		}
+		if (!ok) {
+			xbuf pr;
+			xbuf_init(&pr, r->a);
+			printing_escape(v, 0, &pr);
+			run_error(r, "\\n not followed by space or valid header name in \"%s\" in mail command",
+				xbuf_cstr(&pr));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* file, log, once and once_repeat: printing characters and tabs only (observed). */
+static bool check_printing(run *r, sv v)
+{
+	for (size_t i = 0; i < v.len; i++) {
+		unsigned char ch = (unsigned char)v.p[i];
+		if ((ch < 0x20 && ch != '\t') || ch >= 0x7f) {
+			xbuf pr;
+			xbuf_init(&pr, r->a);
+			printing_escape(v, 0, &pr);
+			run_error(r, "non-printing character in \"%s\" in mail command", xbuf_cstr(&pr));
+			return false;
+		}
+	}
+	return true;
+}
+
 static void do_mail(run *r, const fcmd *c)
 {
 	filter_mail *m = arena_alloc(r->a, sizeof *m);
@@ -459,6 +500,10 @@ static void do_mail(run *r, const fcmd *c)
 		if (!expand(r, c->mail[i], "mail command", fields[i]))
 			return;
 		if (i <= FM_SUBJECT && !check_folding(r, *fields[i]))
+			return;
+		if (i == FM_EXTRA_HEADERS && !check_extra_headers(r, *fields[i]))
+			return;
+		if (i >= FM_FILE && !check_printing(r, *fields[i]))
 			return;
 	}
 	m->expand_file = c->expand_file;
