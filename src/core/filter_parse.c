@@ -572,8 +572,10 @@ static bool parse_mail(parser *ps, fcmd *c)
 				fail(ps, "\"expand\" not followed by \"file\"  near line %d of filter file", ps->line);
 				return false;
 			}
-			if (!need_arg(ps, "file", false, &c->mail[FM_FILE]))
+			item v = next_item(ps, IT_CMD);
+			if (ps->failed)
 				return false;
+			c->mail[FM_FILE] = v.eof ? SV_LIT("") : v.s;
 			c->expand_file = true;
 			continue;
 		}

@@ -21,6 +21,7 @@ typedef struct run {
 	bool system;
 	bool stop;           /* finish, fail, freeze, defer or an error */
 	sv thisaddress;
+	const char *mail_cmd;  /* "mail" or "vacation", for error messages */
 	xp_provider prov;
 } run;
 
@@ -439,7 +440,8 @@ static bool check_folding(run *r, sv v)
 			xbuf pr;
 			xbuf_init(&pr, r->a);
 			printing_escape(v, 0, &pr);
-			run_error(r, "\\n not followed by space in \"%s\" in mail command", xbuf_cstr(&pr));
+			run_error(r, "\\n not followed by space in \"%s\" in %s command", xbuf_cstr(&pr),
+				r->mail_cmd);
 			return false;
 		}
 	}
@@ -463,8 +465,8 @@ static bool check_extra_headers(run *r, sv v)
 			xbuf pr;
 			xbuf_init(&pr, r->a);
 			printing_escape(v, 0, &pr);
-			run_error(r, "\\n not followed by space or valid header name in \"%s\" in mail command",
-				xbuf_cstr(&pr));
+			run_error(r, "\\n not followed by space or valid header name in \"%s\" in %s command",
+				xbuf_cstr(&pr), r->mail_cmd);
 			return false;
 		}
 	}
@@ -480,7 +482,8 @@ static bool check_printing(run *r, sv v)
 			xbuf pr;
 			xbuf_init(&pr, r->a);
 			printing_escape(v, 0, &pr);
-			run_error(r, "non-printing character in \"%s\" in mail command", xbuf_cstr(&pr));
+			run_error(r, "non-printing character in \"%s\" in %s command", xbuf_cstr(&pr),
+				r->mail_cmd);
 			return false;
 		}
 	}
@@ -492,12 +495,13 @@ static void do_mail(run *r, const fcmd *c)
 	filter_mail *m = arena_alloc(r->a, sizeof *m);
 	memset(m, 0, sizeof *m);
 	m->vacation = c->kind == FK_VACATION;
+	r->mail_cmd = m->vacation ? "vacation" : "mail";
 	sv *fields[FM_COUNT] = { &m->to, &m->cc, &m->bcc, &m->from, &m->reply_to, &m->subject,
 		&m->extra_headers, &m->text, &m->file, &m->log, &m->once, &m->once_repeat };
 	for (int i = 0; i < FM_COUNT; i++) {
 		if (sv_is_null(c->mail[i]))
 			continue;
-		if (!expand(r, c->mail[i], "mail command", fields[i]))
+		if (!expand(r, c->mail[i], m->vacation ? "vacation command" : "mail command", fields[i]))
 			return;
 		if (i <= FM_SUBJECT && !check_folding(r, *fields[i]))
 			return;

@@ -62,6 +62,11 @@ def command(d=0):
         'add %s to n%d' % (random.choice(['1', '-2', '$n1', '7']), random.randint(0, 9)),
         'mail to %s subject "%s" text "t"' % (random.choice(['a@b', '$reply_address']), random.choice(VALUES).strip('"')),
         'vacation', 'finish', 'logwrite "%s"' % random.choice(VALUES).strip('"'),
+        ('%s %s' % (random.choice(['mail', 'vacation']), ' '.join(
+            '%s %s' % (random.choice(['to', 'cc', 'bcc', 'from', 'reply_to', 'subject', 'extra_headers',
+                                      'text', 'file', 'expand file', 'log', 'once', 'once_repeat']),
+                       random.choice(VALUES + ['"a\\nb"', '"X-A: 1\\n X-B"', '"e\\tf"', '5d']))
+            for _ in range(random.randint(0, 4))) + random.choice(['', ' return message']))),
     ])
     return pfx + c + '\n'
 
