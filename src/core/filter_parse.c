@@ -669,8 +669,10 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 			not_taken(ps, pk);
 		if (is_word(pk, "text")) {
 			next_item(ps, false);
-			if (!need_arg(ps, "text", false, &c->arg))
+			item v = next_item(ps, IT_CMD);  /* may be empty, even at the end */
+			if (ps->failed)
 				return NULL;
+			c->arg = v.eof ? SV_LIT("") : v.s;
 		}
 		return c;
 	}

@@ -62,6 +62,10 @@ def command(d=0):
         'add %s to n%d' % (random.choice(['1', '-2', '$n1', '7']), random.randint(0, 9)),
         'mail to %s subject "%s" text "t"' % (random.choice(['a@b', '$reply_address']), random.choice(VALUES).strip('"')),
         'vacation', 'finish', 'logwrite "%s"' % random.choice(VALUES).strip('"'),
+        'headers add "%s"' % random.choice(['X-A: 1', 'X-B : 2', 'Subject: new', 'X-C: $h_subject:', 'bad']),
+        'headers remove "%s"' % random.choice(['Subject', 'x-a:To', 'cc : from', '']),
+        'headers charset UTF-8', 'fail text "%s"' % random.choice(VALUES).strip('"'),
+        'freeze', 'defer text later',
         ('%s %s' % (random.choice(['mail', 'vacation']), ' '.join(
             '%s %s' % (random.choice(['to', 'cc', 'bcc', 'from', 'reply_to', 'subject', 'extra_headers',
                                       'text', 'file', 'expand file', 'log', 'once', 'once_repeat']),
