@@ -115,7 +115,7 @@ static void parse_list(fwd *f, sv t, int depth)
 		}
 		size_t end;
 		if (sv_starts(rest, ":blackhole:") || sv_starts(rest, ":unknown:")) {
-			if (rest.p[1] == 'b') {
+			if (rest.p[1] == 'b' && !f->blackhole) {
 				printf("exim: forwardfile contains \":blackhole:\"\n");
 				f->blackhole = true;
 			}
@@ -125,7 +125,12 @@ static void parse_list(fwd *f, sv t, int depth)
 			end = s;
 			while (end < t.len && !at_sep(t.p[end]))
 				end++;
-			include_file(f, sv_trim(sv_make(t.p + s, end - s)), depth);
+			sv name = sv_trim(sv_make(t.p + s, end - s));
+			if (name.len == 0) {
+				f->error = "file name missing after :include:";
+				return;
+			}
+			include_file(f, name, depth);
 		} else if (c == '"' && i + 1 < t.len && (t.p[i + 1] == '|' || t.p[i + 1] == '/')) {
 			xbuf b;
 			xbuf_init(&b, f->a);
@@ -147,6 +152,14 @@ static void parse_list(fwd *f, sv t, int depth)
 			bool backslash = item.len && item.p[0] == '\\';
 			if (backslash)
 				item = sv_sub(item, 1, item.len - 1);
+			/* A wholly quoted item is an address in quotes (not a quoted local part). */
+			if (item.len >= 2 && item.p[0] == '"' && address_end(item, 0) == item.len) {
+				size_t close = 1;
+				while (close < item.len && item.p[close] != '"')
+					close += item.p[close] == '\\' ? 2 : 1;
+				if (close == item.len - 1)
+					item = sv_sub(item, 1, item.len - 2);
+			}
 			xbuf out;
 			xbuf_init(&out, f->a);
 			addr_parsed info;
