@@ -57,4 +57,44 @@ struct filter {
 };
 
 
+/* ---- the reader (filter_read.c) ---- */
+
+typedef struct item {
+	sv s;
+	sv raw;          /* the source text (with quotes), as error messages show it */
+	bool quoted;
+	bool eof;
+	int skipped;     /* newlines passed over after the item */
+} item;
+
+/* How an item ends (Exim reads different places differently, as observed):
+ * IT_CMD  at white space (command words and arguments);
+ * IT_COND also at round brackets, and a bracket at the start is an item of its own (operands);
+ * IT_CONN a ")" at the start is an item of its own, otherwise as IT_CMD (and, or, then);
+ * IT_WORD as IT_COND, but a bracket at the start gives an empty word (the test word);
+ * IT_RAW  at white space, with no quote processing (command words). */
+enum { IT_CMD = 0, IT_COND = 1, IT_CONN = 2, IT_WORD = 3, IT_RAW = 4 };
+
+typedef struct parser {
+	arena *a;
+	const char *p, *end;
+	int line;
+	bool system;
+	bool failed;
+	xbuf *err;
+} parser;
+
+/* Record the first error (Exim's wording); later calls do nothing. */
+void fr_fail(parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Skip white space and comments, counting lines. */
+void fr_skip_space(parser *ps);
+/* The next item (at the end: eof set, s empty), and a look at it without reading it. */
+item fr_next(parser *ps, int mode);
+item fr_peek(parser *ps, int mode);
+void fr_not_taken(parser *ps, item peeked);
+bool fr_is_word(item it, const char *w);
+bool fr_is_word_ci(item it, const char *w);
+/* An argument that must be present and non-empty ("X" requires an argument). */
+bool fr_need_arg(parser *ps, const char *what, int mode, sv *out);
+
 #endif
