@@ -21,6 +21,7 @@
 #include "conf/conf.h"
 #include "core/priv.h"
 #include "conf/conf_dump.h"
+#include "prog/bP_macros.h"
 #include "conf/main_options.h"
 #include "lib/list.h"
 #include "prog/cmdline.h"
@@ -135,6 +136,11 @@ static void print_config(bp_ctx *c)
 	}
 }
 
+static void emit_macro(void *ctx, const conf_macro *m)
+{
+	print_macro(ctx, m);
+}
+
 /* One -bP argument; *consumed tells whether the following argument was used too. */
 static void print_item(bp_ctx *c, const char *name, const char *next, bool *consumed)
 {
@@ -151,8 +157,7 @@ static void print_item(bp_ctx *c, const char *name, const char *next, bool *cons
 	} else if ((strcmp(name, "macros") == 0 || strcmp(name, "macro") == 0) && !c->admin) {
 		c->denied = true;  /* Exim refuses macros to non-administrators outright */
 	} else if (strcmp(name, "macros") == 0) {
-		for (const conf_macro *m = conf_macros(); m; m = m->next)
-			print_macro(c, m);
+		bp_macros_in_exim_order(emit_macro, c);
 	} else if (strcmp(name, "macro") == 0 && next) {
 		*consumed = true;
 		const conf_macro *m = conf_macro_find(next);
