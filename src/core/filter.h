@@ -19,7 +19,8 @@
  *               writes logwrite text to the most recent FA_LOGFILE (Exim writes immediately,
  *               during interpretation; a list keeps the interpreter free of I/O).
  *   FA_HEADERS_ADD / FA_HEADERS_REMOVE (system filter only) arg = header text / name list;
- *               already applied to the filter's xp_message, to be applied to the spool message.
+ *               already applied to the filter's xp_message; filter_apply_headers() applies them
+ *               to the message model for the spool.
  *   FA_HEADERS_CHARSET, FA_TESTPRINT, FA_ADD, FA_FINISH: informational (testing output).
  *   FA_MAIL_IGNORED: arg = "mail" or "vacation": skipped because the return path is empty.
  *   FA_FAIL / FA_FREEZE / FA_DEFER: arg = the text; always the last action (filtering ends).
@@ -39,7 +40,6 @@
 enum {
 	FILTER_MAX_STRING = 1024,  /* a data value before expansion (Exim's limit) */
 	FILTER_MAX_DEPTH = 64,     /* nesting of if and of conditions */
-	FILTER_MAX_COMMANDS = 100000,
 };
 
 typedef struct filter filter;  /* a parsed program (opaque, immutable) */
