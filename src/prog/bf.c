@@ -173,6 +173,11 @@ int bf_main(const cmdline *cl)
 
 	xbuf raw;
 	read_message(a, cl->dot_ends, &raw);
+	/* A final header line without a newline gets one, as Exim reads it (empty input too); a
+	 * body is kept as it is. */
+	bool has_body = raw.len && (raw.p[0] == '\n' || memmem(raw.p, raw.len, "\n\n", 2));
+	if (!has_body && (raw.len == 0 || raw.p[raw.len - 1] != '\n'))
+		xbuf_putc(&raw, '\n');
 	sv data = xbuf_sv(&raw);
 	vars.message_size = (long long)data.len;
 
@@ -207,6 +212,8 @@ int bf_main(const cmdline *cl)
 
 	xp_message msg;
 	xp_message_parse(a, data, &msg);
+	if (msg.nheaders == 0)
+		printf("Warning: no message headers read\n");
 	msg.size = vars.message_size;
 	/* $message_linecount here counts the lines read before the body: the header lines (and a
 	 * "From " line) and the blank line (observed). */
@@ -249,6 +256,17 @@ int bf_main(const cmdline *cl)
 		char text[200];
 		snprintf(text, sizeof text, " <E%s@%.*s>\n", vars.message_id, SV_ARG(qualify_domain));
 		xp_message_add_header(a, &msg, "Message-Id", text);
+	}
+	if (!xp_message_find(&msg, "From") && vars.sender.len) {
+		/* The caller's name when the sender is the caller; the bare sender when given. */
+		char text[600];
+		const char *gecos = pw && pw->pw_gecos ? pw->pw_gecos : "";
+		size_t glen = strcspn(gecos, ",");
+		if (cl->sender || from_line || glen == 0)
+			snprintf(text, sizeof text, " %.*s\n", SV_ARG(vars.sender));
+		else
+			snprintf(text, sizeof text, " %.*s <%.*s>\n", (int)glen, gecos, SV_ARG(vars.sender));
+		xp_message_add_header(a, &msg, "From", text);
 	}
 	if (!xp_message_find(&msg, "Date")) {
 		char text[80];
