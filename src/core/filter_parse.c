@@ -270,17 +270,15 @@ static fcmd *new_cmd(parser *ps, fcmd_kind k)
 /* An optional octal mode after a file name. */
 static void parse_mode(parser *ps, fcmd *c)
 {
+	/* A word starting with a digit is taken as the mode (what follows the digits is ignored). */
 	item m = fr_peek(ps, false);
-	if (m.eof || m.quoted || m.s.len == 0)
+	if (m.eof || m.quoted || m.s.len == 0 || !isdigit((unsigned char)m.s.p[0]))
 		return;
-	for (size_t i = 0; i < m.s.len; i++)
-		if (!isdigit((unsigned char)m.s.p[i]))
-			return;
 	/* Octal as strtol(..., 8) reads it: digits 8 and 9 end the number. A value beyond an int
 	 * is taken but sets no mode (observed). */
 	fr_next(ps, false);
 	long long v = 0;
-	for (size_t i = 0; i < m.s.len && m.s.p[i] <= '7'; i++) {
+	for (size_t i = 0; i < m.s.len && m.s.p[i] >= '0' && m.s.p[i] <= '7'; i++) {
 		v = v * 8 + (m.s.p[i] - '0');
 		if (v > INT_MAX)
 			return;

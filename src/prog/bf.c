@@ -14,6 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "conf/main_options.h"
 #include "core/filter.h"
 #include "expand/message.h"
 #include "lib/arena.h"
@@ -135,6 +139,47 @@ static void read_message(arena *a, bool dot_ends, xbuf *out)
 	}
 }
 
+/* A leading line matching uucp_from_pattern (a "From " line) is removed; the sender is
+ * uucp_from_sender expanded with the match's $1... Like Exim, the match leaves $0, $1... set for
+ * the filter. */
+static bool uucp_from_line(xp_env *env, sv *data, arena *a, sv *sender)
+{
+	const char *pattern = conf_main.uucp_from_pattern;
+	if (!pattern || data->len < 5 || memcmp(data->p, "From ", 5) != 0)
+		return false;
+	size_t e = 0;
+	while (e < data->len && data->p[e] != '\n')
+		e++;
+	sv line = sv_make(data->p, e);
+	int ec;
+	PCRE2_SIZE eo;
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+	if (!code)
+		return false;
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+	int rc = pcre2_match(code, (PCRE2_SPTR)line.p, line.len, 0, 0, md, NULL);
+	if (rc > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		int n = rc > XP_MAX_NUMERIC ? XP_MAX_NUMERIC : rc;
+		for (int i = 0; i < n; i++)
+			env->numeric[i] = ov[2 * i] == PCRE2_UNSET ? SV_NULL
+				: sv_copy(a, sv_sub(line, ov[2 * i], ov[2 * i + 1] - ov[2 * i]));
+		env->nnumeric = n;
+	}
+	pcre2_match_data_free(md);
+	pcre2_code_free(code);
+	if (rc <= 0)
+		return false;
+	xbuf o, err;
+	xbuf_init(&o, a);
+	xbuf_init(&err, a);
+	const char *expr = conf_main.uucp_from_sender ? conf_main.uucp_from_sender : "$1";
+	if (xp_expand(env, sv_cstr(expr), &o, &err) == XP_OK)
+		*sender = xbuf_sv(&o);
+	*data = sv_sub(*data, e < data->len ? e + 1 : e, data->len);
+	return true;
+}
+
 static sv expand_var(xp_env *env, const char *src, arena *a)
 {
 	xbuf o, e;
@@ -184,21 +229,8 @@ int bf_main(const cmdline *cl)
 	/* The sender: -f, else a "From " line, else the caller. */
 	xbuf sender;
 	xbuf_init(&sender, a);
-	bool from_line = data.len >= 5 && memcmp(data.p, "From ", 5) == 0;
 	sv from_sender = SV_NULL;
-	if (from_line) {
-		size_t e = 5;
-		while (e < data.len && data.p[e] != '\n')
-			e++;
-		size_t s = 5;
-		while (s < e && data.p[s] == ' ')
-			s++;
-		size_t w = s;
-		while (w < e && data.p[w] != ' ')
-			w++;
-		from_sender = sv_make(data.p + s, w - s);
-		data = sv_sub(data, e < data.len ? e + 1 : e, data.len);
-	}
+	bool from_line = uucp_from_line(&env, &data, a, &from_sender);
 	if (cl->sender) {
 		if (strcmp(cl->sender, "<>") != 0)
 			xbuf_puts(&sender, cl->sender);

@@ -86,7 +86,8 @@ def gen():
         out.append(random.choice(words))
         out.append(random.choice([' ', ' ', '\n', '  ']))
     return ''.join(out)
-MESSAGES = ["message.eml", "personal.eml", "list.eml", "bounce.eml", "personal-prefixed.eml"]
+MESSAGES = ["message.eml", "personal.eml", "list.eml", "bounce.eml", "personal-prefixed.eml",
+            "no-from.eml", "headers-only.eml", "body-cr.eml", "rp.eml", "from.eml"]
 EXTRA = [[], [], ["-f", "<>"], ["-f", "friend@else.example"], ["-bfl", "bob"]]
 
 
