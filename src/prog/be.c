@@ -307,6 +307,7 @@ int be_main(const cmdline *cl)
 	acl.host_checking = true;
 	static xp_hooks hooks;
 	hooks.acl = acl_expand_hook;
+	hooks.acl_cond = acl_cond_hook;
 	hooks.ctx = &acl;
 	env.hooks = &hooks;
 
