@@ -12,11 +12,11 @@
 
 #include "conf/main_options.h"
 #include "core/receive.h"
+#include "core/route_verify.h"
 #include "lib/log.h"
 #include "smtp/session_int.h"
 
-/* The body for regex/mime_regex conditions: the message being received, if any. Address
- * verification needs routing (the delivery issue), so that callback stays unset. */
+/* The body for regex/mime_regex conditions: the message being received, if any. */
 static bool body_view(void *ctx, sv *body)
 {
 	smtp_session *s = ctx;
@@ -44,7 +44,21 @@ static void need_host_name(void *ctx)
 	sess_lookup_host_name(ctx);
 }
 
-static const acl_ops session_acl_ops = { .verify_address = NULL, .body = body_view, .log = acl_log_line,
+/* verify = sender / recipient: the router chain (src/core/route_verify.h), with the session's
+ * variables; its log lines go through the session like the engine's. */
+static void route_log_line(void *ctx, unsigned which, const char *text)
+{
+	sess_log(ctx, which, "%s", text);
+}
+
+static acl_result verify_address(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg)
+{
+	smtp_session *s = ctx;
+	return route_verify(&s->env, s->work, s->sender, recipient, address, options, user_msg, log_msg,
+		route_log_line, s);
+}
+
+static const acl_ops session_acl_ops = { .verify_address = verify_address, .body = body_view, .log = acl_log_line,
 	.delay = acl_delay, .need_host_name = need_host_name };
 
 void sess_acl_reset(smtp_session *s)
