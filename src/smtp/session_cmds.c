@@ -12,6 +12,7 @@
 #include "core/auth.h"
 #include "core/dns.h"
 #include "core/receive.h"
+#include "core/route_verify.h"
 #include "lib/codec.h"
 #include "lib/log.h"
 #include "search/match.h"
@@ -504,6 +505,11 @@ sess_next sess_rcpt(smtp_session *s)
 
 /* ---- VRFY, EXPN, ETRN, HELP --------------------------------------------------------------- */
 
+static void route_log_line(void *ctx, unsigned which, const char *text)
+{
+	sess_log(ctx, which, "%s", text);
+}
+
 sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 {
 	const char *verb = expn ? "EXPN" : "VRFY";
@@ -546,17 +552,25 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		xbuf_printf(&what, "%s %s", verb, sess_printable(s, arg));
 		return sess_acl_reply(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, rc, &c, xbuf_cstr(&what));
 	}
-	/* Accepted: the answer comes from routing the address. With no routers configured nothing
-	 * is routable, which is Exim's answer too; routing itself arrives with the delivery issue,
-	 * until then other configurations get a temporary failure rather than a guess. */
-	if (conf_driver_instances("routers") == NULL) {
-		if (expn) {
-			sess_reply(s, 550, "Unrouteable address");
-		} else {
+	/* Accepted: the answer comes from routing the address (no routers: nothing is routable). */
+	if (!expn) {
+		xbuf um, lm;
+		xbuf_init(&um, s->work);
+		xbuf_init(&lm, s->work);
+		acl_result vr = route_verify(&s->env, s->work, SV_NULL, true, address, SV_NULL, &um, &lm,
+			route_log_line, s);
+		if (vr == ACL_OK) {
+			sess_reply(s, 250, "<" SV_FMT "> is deliverable", SV_ARG(address));
+		} else if (vr == ACL_FAIL) {
 			sess_log(s, LOG_MAIN, "VRFY failed for " SV_FMT " %s", SV_ARG(address), dupsv(s, s->host_tag));
-			sess_reply(s, 550, "<" SV_FMT "> Unrouteable address", SV_ARG(address));
+			sess_reply(s, 550, "<" SV_FMT "> %s", SV_ARG(address), um.len ? xbuf_cstr(&um) : "Unrouteable address");
+		} else {
+			sess_reply(s, 451, "Cannot resolve <" SV_FMT "> at this time", SV_ARG(address));
 		}
+	} else if (conf_driver_instances("routers") == NULL) {
+		sess_reply(s, 550, "Unrouteable address");
 	} else {
+		/* EXPN shows what a redirection expands to: not done yet. */
 		sess_reply(s, 451, "Temporary local problem - please try later");
 	}
 	return SESS_CONTINUE;
