@@ -294,7 +294,8 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 	const char *summary = fail ? "Sender verify failed" : "Could not complete sender verify";
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
-	if (has_option(options, "no_details")) {
+	if (has_option(options, "no_details") || !c->smtp_session) {
+		/* Exim gives (and logs) the details only to an SMTP client. */
 		xbuf_puts(&c->user_msg, summary);
 	} else {
 		xbuf prefix;

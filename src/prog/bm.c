@@ -26,6 +26,7 @@
 #include "conf/main_options.h"
 #include "core/acl.h"
 #include "core/receive.h"
+#include "core/route_verify.h"
 #include "core/spool.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
@@ -201,6 +202,8 @@ static bool untrusted_may_set(xp_env *env, const char *addr)
 typedef struct bm_acl {
 	acl_ctx c;
 	acl_result rc;
+	acl_ops ops;               /* verify = sender/recipient through the router chain */
+	route_verify_ctx verify;
 } bm_acl;
 
 static void bm_acl_init(bm_acl *out, acl_where where, xp_env *env, message *m, msg_origin *o)
@@ -209,6 +212,9 @@ static void bm_acl_init(bm_acl *out, acl_where where, xp_env *env, message *m, m
 	out->c.msg = m;
 	out->c.origin = o;
 	out->c.smtp_session = false;
+	route_acl_ops_init(&out->ops, &out->verify, env, m->a, m->sender, NULL, NULL, NULL, NULL);
+	out->c.ops = &out->ops;
+	out->c.ops_ctx = &out->verify;
 }
 
 static acl_result run_acl(const char *spec, acl_where where, xp_env *env, message *m, msg_origin *o, bm_acl *out)

@@ -602,3 +602,48 @@ def test_smtp_ratelimit_delays(postern_bin, tmp_path, which):
     waits = ratelimit_waits(binary, tmp_path)
     for (cmd, want), got in zip(RATELIMIT_STEPS, waits):
         assert want - 0.02 <= got <= want + 0.15, (cmd, want, got)
+
+
+VERIFY_LOCAL_CONF = """spool_directory = {d}/spool
+log_file_path = {d}/log/%slog
+exim_user = root
+exim_group = root
+primary_hostname = mail.example.com
+queue_only
+acl_not_smtp = acl_ns
+begin acl
+acl_ns:
+  deny !verify = sender
+  accept
+begin routers
+r2:
+  driver = accept
+  domains = b.example
+  transport = t
+begin transports
+t:
+  driver = appendfile
+  file = /dev/null
+"""
+
+
+def local_verify_log(binary, tmp_path, sender):
+    d = tmp_path / f"{pathlib.Path(binary).name}-{sender}"
+    (d / "spool").mkdir(parents=True)
+    (d / "log").mkdir()
+    (d / "v.conf").write_text(VERIFY_LOCAL_CONF.format(d=d))
+    p = subprocess.run([binary, "-C", str(d / "v.conf"), "-odq", "-f", sender, "c@b.example"],
+                       input=b"Subject: x\n\nbody\n", capture_output=True, timeout=20)
+    lines = [l.split(" ", 2)[2] for l in (d / "log" / "mainlog").read_text().splitlines()]
+    keep = [re.sub(r"\b\w{6}-\w{6}-\w{2}\b", "<ID>", l) for l in lines
+            if "environment" not in l and "Child mail process" not in l and " <= <> R=" not in l]
+    return p.returncode, keep   # (Exim's error message to the sender, "<= <> R=...", is not compared)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/exim4") or os.geteuid() != 0,
+                    reason="needs Debian's Exim 4.96 and root")
+@pytest.mark.parametrize("sender", ["a@b.example", "a@nowhere.example"])
+def test_local_submission_verify_sender_like_exim(postern_bin, tmp_path, sender):
+    """verify = sender in acl_not_smtp routes the sender through the routers; a failure is
+    logged without the SMTP-only 'sender verify fail' detail line, as in Exim."""
+    assert local_verify_log(postern_bin, tmp_path, sender) == local_verify_log("/usr/sbin/exim4", tmp_path, sender)
