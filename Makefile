@@ -19,10 +19,14 @@ build: deps $(BUILD)/build.ninja
 
 # Until the SMTP server exists, `make run` shows the build and the main options of the embedded
 # default configuration (spool and logs under ./var, port 2525 on 127.0.0.1).
+# The daemon in the foreground on the embedded configuration: 127.0.0.1:2525, spool and logs under
+# ./var (given to the configured exim user, which the sessions run as). Ctrl-C stops it.
 run: build
 	@mkdir -p var/spool var/log
-	$(BUILD)/postern -C @builtin -bV
+	@if [ "$$(id -u)" = 0 ]; then chown -R "$$($(BUILD)/postern -C @builtin -bP -n exim_user):$$($(BUILD)/postern -C @builtin -bP -n exim_group)" var; fi
 	$(BUILD)/postern -C @builtin -bP daemon_smtp_ports local_interfaces spool_directory log_file_path
+	@echo "postern: listening on 127.0.0.1:2525; log in var/log/mainlog; Ctrl-C stops it"
+	exec $(BUILD)/postern -C @builtin -bdf
 
 unit: build
 	meson test -C $(BUILD) --print-errorlogs

@@ -40,4 +40,17 @@ const char *conf_named_list(const char *kind, const char *name);
 /* Substitute macros in one line as the reader does (used by -be on its input lines). */
 void conf_macro_substitute(sv line, xbuf *out);
 
+/* Define a macro after loading, as -be's "NAME = value" lines do ("NAME == value" with redefine):
+ * the value gets the macros defined so far substituted; -D macros keep their value. On success
+ * *reported is the name Exim's "Defined macro '<name>'" shows (the most recently added macro,
+ * which a redefinition does not change). false + Exim's two-line message in err. */
+bool conf_define_macro_late(sv name, sv value, bool redefine, const char **reported, xbuf *err);
+/* Forget every macro (builtin, -D and the configuration's) for the rest of the process. Exim's
+ * -be does this for callers who are not administrators, so macro values (which may carry hidden
+ * settings) cannot be read back through it; definitions made afterwards work as usual. */
+void conf_macros_forget(void);
+/* Exim's message for a problem found after loading that it reports against the configuration's
+ * last line read ("Exim configuration error in line N of FILE:\n  <problem>"). */
+void conf_late_error(const char *problem, xbuf *err);
+
 #endif

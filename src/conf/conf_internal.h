@@ -118,6 +118,7 @@ bool conf_hidden_is(const opt_row *row);
 /* The loaded configuration. */
 typedef struct conf_state {
 	const char *file_name;
+	int last_line;          /* line number the reader ended at (Exim's later messages quote it) */
 	conf_named_list_def *named_lists, **named_tail;
 	conf_acl *acls, **acls_tail;
 	conf_retry_rule *retries, **retries_tail;

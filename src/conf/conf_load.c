@@ -264,6 +264,7 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 	}
 	bool ok = !r.failed && conf_read_all(&r) && check_log_selector(&r) &&
 		check_syslog_facility(&r) && check_ratelimits(&r);
+	conf_st.last_line = r.files[0].lineno;
 	last_error = r.err_not_die ? CONF_ERROR_MACRO : r.err_startup ? CONF_ERROR_STARTUP : CONF_ERROR_CONFIG;
 	if (!ok)
 		format_error(&r, err);

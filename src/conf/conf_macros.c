@@ -154,3 +154,39 @@ void conf_macro_substitute(sv line, xbuf *out)
 	xbuf_putsv(out, xbuf_sv(&tmp));
 	xbuf_free(&tmp);
 }
+
+/* The configuration arena is read-only after loading; this module owns it, so a late definition
+ * lifts the protection only for the few writes it makes. */
+bool conf_define_macro_late(sv name, sv value, bool redefine, const char **reported, xbuf *err)
+{
+	xbuf subst;
+	xbuf_init(&subst, NULL);
+	conf_macro_substitute(value, &subst);
+	arena_unprotect(pool_config);
+	conf_reader r;
+	conf_reader_init(&r, NULL, "-be");
+	bool ok = conf_macro_define(&r, name, xbuf_sv(&subst), redefine, false);
+	arena_protect(pool_config);
+	if (ok) {
+		const conf_macro *last = conf_st.macros;
+		while (last && last->next)
+			last = last->next;
+		*reported = last ? last->name : "";
+	} else {
+		xbuf_printf(err, "Exim configuration error:\n  %s", xbuf_cstr(&r.err));
+	}
+	conf_reader_close(&r);
+	xbuf_free(&subst);
+	return ok;
+}
+
+void conf_late_error(const char *problem, xbuf *err)
+{
+	xbuf_printf(err, "Exim configuration error in line %d of %s:\n  %s", conf_st.last_line,
+		conf_file_name(), problem);
+}
+
+void conf_macros_forget(void)
+{
+	conf_macros_reset(); /* the list heads live outside the read-only configuration arena */
+}

@@ -215,6 +215,7 @@ static void hooks_install(acl_ctx *c, hook_save *s)
 	else
 		memset(&s->mine, 0, sizeof s->mine);
 	s->mine.acl = acl_expand_hook;
+	s->mine.acl_cond = acl_cond_hook;
 	s->mine.ctx = c;
 	c->env->hooks = &s->mine;
 }
@@ -641,4 +642,30 @@ int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xb
 		return XP_ERROR;
 	}
 	}
+}
+
+/* ${if acl{{name}{args...}}}: accept is true and deny false, with the ACL's message as $value in
+ * both cases; anything else (defer, error) makes the expansion fail, as in Exim. */
+int acl_cond_hook(void *ctx, sv name, const sv *args, int nargs, bool *accepted, xbuf *out, xbuf *err)
+{
+	acl_ctx *c = ctx;
+	if (nargs > ACL_MAX_ARGS) {
+		xbuf_printf(err, "Too many arguments passed to ACL \"" SV_FMT "\"", SV_ARG(name));
+		return XP_ERROR;
+	}
+	xbuf saved_user = c->user_msg, saved_log = c->log_msg;
+	xbuf_init(&c->user_msg, saved_user.a);
+	xbuf_init(&c->log_msg, saved_log.a);
+	acl_result r = acl_run_nested(c, name, args, nargs);
+	sv user = xbuf_sv(&c->user_msg);
+	c->user_msg = saved_user;
+	c->log_msg = saved_log;
+	if (r == ACL_OK || r == ACL_FAIL) {
+		*accepted = r == ACL_OK;
+		xbuf_putsv(out, user);
+		return XP_OK;
+	}
+	static const char *const names[] = { "OK", "FAIL", "DEFER", "ERROR", "DISCARD", "FAIL_DROP" };
+	xbuf_printf(err, "%s from acl \"" SV_FMT "\"", names[r], SV_ARG(name));
+	return XP_ERROR;
 }

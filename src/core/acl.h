@@ -169,6 +169,8 @@ acl_result acl_mime_check(acl_ctx *c, sv spec, sv message);
 
 /* ${acl {name}{arg}...}: install as xp_hooks.acl in an environment. ctx is an acl_ctx *. */
 int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xbuf *err);
+/* ${if acl{...}}: install as xp_hooks.acl_cond beside acl_expand_hook. */
+int acl_cond_hook(void *ctx, sv name, const sv *args, int nargs, bool *accepted, xbuf *out, xbuf *err);
 
 /* Check every ACL in the loaded configuration for syntax (startup check, Exim's messages with
  * file and line). */

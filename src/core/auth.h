@@ -56,6 +56,37 @@ typedef struct auth_server_ctx {
 	xbuf user_msg;           /* suffix of the 435 reply (Exim's auth_defer_user_msg), e.g. ": maybe" */
 } auth_server_ctx;
 
+/* Client side. The driver talks to the server through auth_client_io: command() sends one line
+ * (without CRLF) and reads the whole reply (code, text of the lines joined with '\n'; code 0 when
+ * the connection failed, with the reason in text). The driver returns how it ended: AUTH_OK
+ * (235), AUTH_FAIL (the server refused: try the next authenticator), AUTH_DEFER (4xx, or an
+ * expansion failed: err says why) or AUTH_EOF (connection lost; err says why). reply holds the
+ * last server reply. $auth1..$auth3 hold the server's decoded challenges while a plaintext
+ * client_send item is expanded. */
+typedef struct auth_client_io {
+	int (*command)(void *ctx, sv line, xbuf *reply_text);
+	void *ctx;
+} auth_client_io;
+
+typedef struct auth_client_ctx {
+	xp_env *env;             /* for client_send, client_name, client_secret */
+	const auth_client_io *io;
+	arena *a;
+	xbuf err;
+	int code;                /* the last reply's code */
+	xbuf reply;              /* the last reply's text */
+	sv vars[AUTH_VARS];      /* the decoded challenges, for $auth1..$auth3 */
+	int nvars;
+} auth_client_ctx;
+
+void auth_client_ctx_init(auth_client_ctx *c, arena *a, xp_env *env, const auth_client_io *io);
+/* Expand an option for the client with $auth1..$auth3 from c->vars visible. XP_OK/XP_FORCEFAIL/
+ * XP_ERROR as xp_expand. */
+int auth_client_expand(auth_client_ctx *c, const char *option, xbuf *out, xbuf *err);
+/* Send "AUTH <mech>[ <initial>]" or a response line, and read the reply into c. Returns the code
+ * (0: connection lost). */
+int auth_client_command(auth_client_ctx *c, sv line);
+
 typedef struct auth_ops {
 	/* Run the server side. has_initial: the AUTH command carried an initial response; it is
 	 * in initial, where "=" (or an empty view, for callers that already turned "=" into "") means
@@ -63,6 +94,10 @@ typedef struct auth_ops {
 	auth_rc (*server)(const driver_instance *d, auth_server_ctx *c, bool has_initial, sv initial);
 	/* Whether the instance can be a server (has the options a server needs). */
 	bool (*server_usable)(const driver_instance *d);
+	/* Client side (smtp transport, src/smtp/client.c); NULL: the driver has none. */
+	auth_rc (*client)(const driver_instance *d, auth_client_ctx *c);
+	/* Whether the instance can be a client (has client_send / client_secret ...). */
+	bool (*client_usable)(const driver_instance *d);
 } auth_ops;
 
 /* Generic flow: driver's server op, then server_condition (when the driver leaves it to the

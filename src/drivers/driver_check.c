@@ -59,7 +59,7 @@ static bool router_check(const driver_instance *d, xbuf *err)
 	bool needs_transport = i == &accept_router_info || i == &dnslookup_router_info ||
 		i == &ipliteral_router_info;
 	bool refuses_transport = i == &iplookup_router_info || i == &redirect_router_info;
-	if (needs_transport && g->transport == NULL) {
+	if (needs_transport && g->transport == NULL && !g->verify_only) {
 		xbuf_printf(err, "Exim configuration error:\n  %s router:\n  a transport is required for this router",
 			d->name);
 		return false;

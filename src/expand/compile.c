@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
@@ -81,6 +82,25 @@ void xp_p_pending(xp_parser *p, xp_seq *s)
 	p->pendflags[p->npending] = p->cond_depth > 0 ? PEND_CONDITIONAL : 0;
 	p->pendctx[p->npending] = p->ctx;
 	p->pending[p->npending++] = s;
+}
+
+/* Move the entry pushed last to index at: a sequence that failed holds only what came before
+ * its unfinished item, so it must run before the arguments pushed while parsing that item
+ * (Exim evaluates left to right: "$a${x{..." reports $a first). */
+static void pending_move_last_to(xp_parser *p, size_t at)
+{
+	size_t last = p->npending - 1;
+	if (at >= last)
+		return;
+	xp_seq *s = p->pending[last];
+	uint8_t f = p->pendflags[last];
+	const char *c = p->pendctx[last];
+	memmove(p->pending + at + 1, p->pending + at, (last - at) * sizeof *p->pending);
+	memmove(p->pendflags + at + 1, p->pendflags + at, last - at);
+	memmove(p->pendctx + at + 1, p->pendctx + at, (last - at) * sizeof *p->pendctx);
+	p->pending[at] = s;
+	p->pendflags[at] = f;
+	p->pendctx[at] = c;
 }
 
 const char *xp_p_enter(xp_parser *p, const char *suffix)
@@ -317,14 +337,12 @@ static xp_node *parse_dollar(xp_parser *p, int depth)
 		xp_p_fail(p, "letter or digit expected after ${");
 		return NULL;
 	}
-	sv name = read_name(p);
-	/* Operator names with a negative number: ${substr_-2:...}, ${length_-1:...}. */
-	if (name.len && name.p[name.len - 1] == '_' && xp_p_peek(p) == '-') {
-		while (p->pos < p->src.len && (isdigit((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '-' ||
-			p->src.p[p->pos] == '_'))
-			p->pos++;
-		name.len = (size_t)(p->src.p + p->pos - name.p);
-	}
+	/* After "${" Exim reads the name with '-' allowed as well, so "${substr_-2:", "${abc-d}"
+	 * and "${if-x" are each one name (the last two then unknown). */
+	size_t st = p->pos;
+	while (p->pos < p->src.len && (is_name_char((unsigned char)p->src.p[p->pos]) || p->src.p[p->pos] == '-'))
+		p->pos++;
+	sv name = sv_sub(p->src, st, p->pos - st);
 	int item = item_lookup(name);
 	if (item >= 0)
 		return xp_parse_item(p, item, name, depth);
@@ -349,6 +367,7 @@ xp_seq *xp_parse_seq_p(xp_parser *p, bool ket_ends, int depth)
 	b.seq = arena_calloc(p->a, 1, sizeof *b.seq);
 	b.tail = &b.seq->first;
 	xbuf_init(&b.lit, p->a);
+	size_t pending_mark = p->npending;
 	if (depth > XP_PARSE_MAX_DEPTH) {
 		xp_p_fail(p, "expansion is too deeply nested (limit %d)", XP_PARSE_MAX_DEPTH);
 		return b.seq;
@@ -384,8 +403,10 @@ xp_seq *xp_parse_seq_p(xp_parser *p, bool ket_ends, int depth)
 	if (!p->failed && ket_ends && p->pos >= s.len)
 		xp_p_fail(p, "missing } at end of string%s",
 			p->header_unterminated ? " - could be header name not terminated by colon" : "");
-	if (p->failed)
+	if (p->failed) {
 		xp_p_pending(p, b.seq);
+		pending_move_last_to(p, pending_mark);
+	}
 	return b.seq;
 }
 
@@ -438,18 +459,18 @@ xp_prog *xp_compile(arena *a, sv src)
 	xp_prog *prog = arena_calloc(a, 1, sizeof *prog);
 	prog->seq = xp_parse_seq_p(&p, false, 0);
 	if (p.failed) {
-		/* The top-level sequence was pushed last; its nodes run first, then the error node
-		 * expands the unfinished arguments in the order they were read (conditional ones
-		 * parse-only) and reports. */
+		/* The top-level sequence is pending[0] (a failed sequence goes before what its
+		 * unfinished item pushed); its nodes run first, then the error node expands the
+		 * unfinished arguments in source order (conditional ones parse-only) and reports. */
 		xp_node *e = xp_new_error(a, "%s", p.errmsg);
 		size_t n = p.npending ? p.npending - 1 : 0;
 		e->args = n ? arena_calloc(a, n, sizeof *e->args) : NULL;
 		e->argflags = n ? arena_calloc(a, n, 1) : NULL;
 		e->argctx = n ? arena_calloc(a, n, sizeof *e->argctx) : NULL;
 		for (size_t i = 0; i < n; i++) {
-			e->args[i] = p.pending[i];
-			e->argflags[i] = p.pendflags[i];
-			e->argctx[i] = p.pendctx[i];
+			e->args[i] = p.pending[i + 1];
+			e->argflags[i] = p.pendflags[i + 1];
+			e->argctx[i] = p.pendctx[i + 1];
 		}
 		e->nargs = (int)n;
 		xp_node **tail = &prog->seq->first;

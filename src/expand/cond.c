@@ -19,6 +19,8 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 		*out = 0;
 		return true;
 	}
+	/* Exim's messages quote the text from its first non-blank to the very end. */
+	sv shown = sv_make(t.p, (size_t)(text.p + text.len - t.p));
 	size_t i = 0;
 	bool neg = false;
 	if (t.p[0] == '-' || t.p[0] == '+') {
@@ -26,7 +28,7 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 		i++;
 	}
 	if (i >= t.len || !isdigit((unsigned char)t.p[i])) {
-		xp_err(err, "integer expected but \"" SV_FMT "\" found", SV_ARG(t));
+		xp_err(err, "integer expected but \"" SV_FMT "\" found", SV_ARG(shown));
 		return false;
 	}
 	unsigned long long v = 0, limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
@@ -42,7 +44,7 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 		int m = tolower((unsigned char)t.p[i]);
 		unsigned long long mult = m == 'k' ? 1024ULL : m == 'm' ? 1024ULL * 1024 : m == 'g' ? 1024ULL * 1024 * 1024 : 0;
 		if (!mult || i + 1 != t.len) {
-			xp_err(err, "invalid integer \"" SV_FMT "\"", SV_ARG(t));
+			xp_err(err, "invalid integer \"" SV_FMT "\"", SV_ARG(shown));
 			return false;
 		}
 		if (v > limit / mult)
@@ -51,7 +53,7 @@ bool xp_number(sv text, long long *out, const char *what, xbuf *err)
 			v *= mult;
 	}
 	if (overflow) {
-		xp_err(err, "absolute value of integer \"" SV_FMT "\" is too large (overflow)", SV_ARG(t));
+		xp_err(err, "absolute value of integer \"" SV_FMT "\" is too large (overflow)", SV_ARG(shown));
 		return false;
 	}
 	(void)what;
@@ -364,13 +366,25 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 				break;
 			case C_ACL: {
 				const xp_hooks *h = env->hooks;
-				if (h && h->acl) {
+				if (h && h->acl_cond) {
+					/* Exim: accept is true, deny false, the message is $value in both. */
+					xbuf o;
+					xbuf_init(&o, env->a);
+					bool accepted = false;
+					rc = h->acl_cond(h->ctx, a[0], a + 1, c->nargs - 1, &accepted, &o, err);
+					if (rc != XP_OK)
+						return XP_ERROR;
+					*result = accepted;
+					env->value = xbuf_sv(&o);
+				} else if (h && h->acl) {
 					xbuf o;
 					xbuf_init(&o, env->a);
 					rc = h->acl(h->ctx, a[0], a + 1, c->nargs - 1, &o, err);
 					if (rc == XP_ERROR)
 						return rc;
 					*result = rc == XP_OK;
+					if (rc == XP_OK)
+						env->value = xbuf_sv(&o);
 					rc = XP_OK;
 				} else {
 					xp_err(err, "ERROR from acl \"" SV_FMT "\"", SV_ARG(a[0]));

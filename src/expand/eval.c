@@ -10,6 +10,7 @@
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
 #include "lib/debug.h"
+#include "search/search.h"
 
 void xp_err(xbuf *err, const char *fmt, ...)
 {
@@ -125,7 +126,10 @@ static int eval_var(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *e
 		return XP_ERROR;
 	if (!found) {
 		if (n->braced)
+		{
 			xp_err(err, "unknown variable in \"${" SV_FMT "}\"", SV_ARG(n->text));
+			xp_acl_name_hint(n->text, err);
+		}
 		return XP_ERROR;
 	}
 	DEBUG(D_EXPAND) {
@@ -157,12 +161,12 @@ static int eval_error(const xp_node *n, xp_env *env, xbuf *err)
 		long long num;
 		if (!conditional && n->argflags && (n->argflags[i] & 2) && !xp_number(xbuf_sv(&tmp), &num, "", err))
 			return XP_ERROR;
-		if (!conditional && n->argflags && (n->argflags[i] & 8) && !tmp.len) {
+		if (!conditional && n->argflags && (n->argflags[i] & 8) && !sv_trim(xbuf_sv(&tmp)).len) {
 			xp_err(err, "first argument of \"extract\" must not be empty");
 			return XP_ERROR;
 		}
 		if (!conditional && n->argflags && (n->argflags[i] & 4)) {
-			if (!tmp.len) {
+			if (!sv_trim(xbuf_sv(&tmp)).len) {
 				xp_err(err, "first argument of \"listextract\" must not be empty");
 				return XP_ERROR;
 			}
@@ -281,13 +285,44 @@ int xp_eval_arg(const xp_seq *s, xp_env *env, bool skip, sv *res, xbuf *err)
 	return rc;
 }
 
+/* The environment of the innermost expansion running on this thread. Only the wildlsearch key
+ * hook reads it: Exim expands a wildlsearch file key in the context of the expansion that made
+ * the lookup ($sender_address etc. in keys work), and the lookup layer below has no env to pass. */
+static _Thread_local xp_env *current_env;
+
+/* search_expand_hook: expand one wildlsearch key (0 ok, 1 forced failure, 2 error). */
+static int expand_wild_key(sv in, xbuf *out, xbuf *err)
+{
+	xp_env *env = current_env;
+	if (!env) {
+		/* A lookup made outside any expansion (list matching from C): a bare environment. */
+		arena_mark m = arena_getmark(pool_scratch);
+		xp_env bare;
+		xp_env_init(&bare, pool_scratch);
+		int rc = xp_expand(&bare, in, out, err);
+		xp_env_release(&bare);
+		arena_reset(pool_scratch, m);
+		return rc;
+	}
+	/* The key's expansion must not disturb the outer expansion's state. */
+	bool deferred = env->lookup_deferred;
+	int rc = xp_expand(env, in, out, err);
+	env->lookup_deferred = deferred;
+	return rc;
+}
+
 int xp_eval(const xp_prog *p, xp_env *env, xbuf *out, xbuf *err)
 {
+	if (!search_expand_hook)
+		search_expand_hook = expand_wild_key;
+	xp_env *outer = current_env;
+	current_env = env;
 	xbuf_reset(err);
 	env->lookup_deferred = false;
 	int rc = xp_eval_seq(p->seq, env, false, out, err);
 	if (rc == XP_OK && env->lookup_deferred)
 		rc = XP_ERROR;
+	current_env = outer;
 	return rc;
 }
 

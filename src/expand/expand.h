@@ -62,6 +62,11 @@ typedef struct xp_hooks {
 	int (*certextract)(void *ctx, sv field, sv cert, xbuf *out, xbuf *err);
 	int (*srs_encode)(void *ctx, sv secret, sv return_path, sv orig_domain, xbuf *out, xbuf *err);
 	int (*inbound_srs)(void *ctx, sv local_part, sv secret, bool *result, xbuf *err);
+	/* The acl condition (${if acl{{name}{arg}...}}): runs the ACL like the acl hook, but tells
+	 * accept (*accepted true) from deny (false) and leaves the "message =" text in out, which
+	 * becomes $value; XP_ERROR with "DEFER from acl ..." etc. for other results. NULL: the acl
+	 * hook is used, and any result it returns XP_OK for counts as accept. */
+	int (*acl_cond)(void *ctx, sv name, const sv *args, int nargs, bool *accepted, xbuf *out, xbuf *err);
 	void *ctx;
 } xp_hooks;
 

@@ -269,7 +269,9 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 	sv vals[5] = { SV_NULL, SV_NULL, SV_NULL, SV_NULL, SV_NULL };
 	int rc;
 	if (skip) {
-		/* A skipped ${extract} is only read: its groups expand parse-only. */
+		/* A skipped ${extract} is only read: its groups expand parse-only. (If even the loose
+		 * reading failed, the error node ending the program says "missing '}' closing
+		 * extract", as Exim does when skipping.) */
 		xbuf junk;
 		xbuf_init(&junk, env->a);
 		for (int i = 0; i < n->nargs; i++)
@@ -284,7 +286,7 @@ static int item_extract(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbu
 	if ((rc = xp_eval_arg(n->args[0], env, false, &vals[0], err)) != XP_OK)
 		return rc;
 	sv a0 = vals[0], t = sv_trim(a0);
-	if (!a0.len) {
+	if (!t.len) { /* Exim trims the key first: " " is empty too */
 		xp_err(err, "first argument of \"extract\" must not be empty");
 		return XP_ERROR;
 	}
@@ -350,12 +352,12 @@ static int item_listextract(const xp_node *n, xp_env *env, bool skip, xbuf *out,
 	if (rc != XP_OK)
 		return rc;
 	long long field = 0;
-	if (!skip && !a[0].len) {
+	if (!skip && !sv_trim(a[0]).len) { /* white space only counts as empty, as in Exim */
 		xp_err(err, "first argument of \"listextract\" must not be empty");
 		return XP_ERROR;
 	}
 	if (!xp_is_extract_number(a[0])) {
-		if (!(skip && !a[0].len)) {
+		if (!(skip && !sv_trim(a[0]).len)) {
 			xp_err(err, "first argument of \"listextract\" must be numeric");
 			return XP_ERROR;
 		}

@@ -219,6 +219,81 @@ static int connect_inet(const char *spec, long long deadline, xbuf *err)
 	return -1;
 }
 
+/* ${readsocket} cache=yes: answers kept for the life of the process, keyed by the connection
+ * specification and the request. A request without cache=yes drops every answer cached for its
+ * specification (Exim 4.96's documented rule). Bounded: at most READSOCK_CACHE_MAX entries, the
+ * oldest going first. */
+#define READSOCK_CACHE_MAX 64
+typedef struct readsock_cached {
+	struct readsock_cached *next;
+	char *spec, *request, *data;
+	size_t spec_len, request_len, data_len;
+} readsock_cached;
+static readsock_cached *readsock_cache;
+
+static void readsock_cache_free(readsock_cached *c)
+{
+	free(c->spec);
+	free(c->request);
+	free(c->data);
+	free(c);
+}
+
+static void readsock_cache_drop_spec(sv spec)
+{
+	for (readsock_cached **pp = &readsock_cache; *pp;) {
+		readsock_cached *c = *pp;
+		if (c->spec_len == spec.len && memcmp(c->spec, spec.p, spec.len) == 0) {
+			*pp = c->next;
+			readsock_cache_free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+static const readsock_cached *readsock_cache_find(sv spec, sv request)
+{
+	for (readsock_cached *c = readsock_cache; c; c = c->next)
+		if (c->spec_len == spec.len && memcmp(c->spec, spec.p, spec.len) == 0 &&
+			c->request_len == request.len && memcmp(c->request, request.p, request.len) == 0)
+			return c;
+	return NULL;
+}
+
+static char *dup_bytes(sv s)
+{
+	char *p = malloc(s.len + 1);
+	if (!p)
+		abort();
+	memcpy(p, s.p, s.len);
+	p[s.len] = 0;
+	return p;
+}
+
+static void readsock_cache_add(sv spec, sv request, sv data)
+{
+	size_t n = 0;
+	readsock_cached **last = &readsock_cache;
+	for (readsock_cached **pp = &readsock_cache; *pp; pp = &(*pp)->next, n++)
+		last = pp;
+	if (n >= READSOCK_CACHE_MAX) { /* the list is newest first: drop the last one */
+		readsock_cache_free(*last);
+		*last = NULL;
+	}
+	readsock_cached *c = malloc(sizeof *c);
+	if (!c)
+		abort();
+	c->spec = dup_bytes(spec);
+	c->spec_len = spec.len;
+	c->request = dup_bytes(request);
+	c->request_len = request.len;
+	c->data = dup_bytes(data);
+	c->data_len = data.len;
+	c->next = readsock_cache;
+	readsock_cache = c;
+}
+
 static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, const sv *a)
 {
 	if (env->forbid & RDO_READSOCK) {
@@ -226,7 +301,7 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 		return XP_ERROR;
 	}
 	long long timeout = 5;
-	bool shutdown_wr = true;
+	bool shutdown_wr = true, cache = false;
 	if (n->nargs > 2 && a[2].len) {
 		list_iter it;
 		xbuf opt;
@@ -246,8 +321,23 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 			} else if (sv_eq_cstr(o, "tls=yes")) {
 				xp_err(err, "TLS for ${readsocket} is not available in this build");
 				return XP_ERROR;
+			} else if (sv_eq_cstr(o, "cache=yes")) {
+				cache = true;
+			} else if (sv_eq_cstr(o, "cache=no")) {
+				cache = false;
 			}
-			/* cache=, tls=no, shutdown=yes: accepted; results are not cached here. */
+			/* tls=no, shutdown=yes and unknown options: accepted, as by Exim. */
+		}
+	}
+	if (!cache) {
+		readsock_cache_drop_spec(a[0]);
+	} else {
+		const readsock_cached *hit = readsock_cache_find(a[0], a[1]);
+		if (hit) {
+			sv data = sv_make(hit->data, hit->data_len);
+			put_eol(out, data, n->nargs > 3 ? &a[3] : NULL);
+			out->taint = 1;
+			return XP_OK;
 		}
 	}
 	if (timeout > 3600)
@@ -283,6 +373,8 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 			rc = XP_ERROR;
 		}
 		if (rc == XP_OK) {
+			if (cache)
+				readsock_cache_add(a[0], a[1], xbuf_sv(&data));
 			put_eol(out, xbuf_sv(&data), n->nargs > 3 ? &a[3] : NULL);
 			out->taint = 1;
 			return XP_OK;

@@ -6,13 +6,13 @@
 #include "lib/list.h"
 
 /* Append an element to a result list as Exim builds them: separators inside the element are
- * doubled, and an empty element after the first is written as a space so that it does not turn
- * into a doubled separator. */
+ * doubled, and after the first element a space follows the separator when the element is empty
+ * or starts with the separator, so the two cannot read as one doubled separator. */
 static void list_add(xbuf *out, bool *first, int sep, sv item)
 {
 	if (!*first) {
 		xbuf_putc(out, (char)sep);
-		if (!item.len)
+		if (!item.len || item.p[0] == sep)
 			xbuf_putc(out, ' ');
 	}
 	*first = false;
@@ -138,14 +138,23 @@ int xp_item_list(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 		return rc;
 	xp_saved saved;
 	xp_save(env, &saved);
+	/* Errors from the per-item part (the last argument, or filter's condition) get Exim's
+	 * " inside ..." suffix, also when this item is only being skipped inside another one. */
+	const char *suffix = n->id == I_MAP ? " inside \"map\" item" : n->id == I_REDUCE ?
+		" inside \"reduce\" item" : n->id == I_FILTER ? " inside \"filter\" item" : "";
 	if (skip) {
 		xbuf junk;
 		xbuf_init(&junk, env->a);
-		for (int i = 1; i < n->nargs && rc == XP_OK; i++)
+		for (int i = 1; i < n->nargs && rc == XP_OK; i++) {
 			rc = xp_eval_seq(n->args[i], env, true, &junk, err);
+			if (rc != XP_OK && i == n->nargs - 1 && !n->cond)
+				xbuf_puts(err, suffix);
+		}
 		if (rc == XP_OK && n->cond) {
 			bool r;
 			rc = xp_eval_cond(n->cond, env, true, &r, err);
+			if (rc != XP_OK)
+				xbuf_puts(err, suffix);
 		}
 		xp_restore(env, &saved);
 		return rc;
@@ -156,8 +165,6 @@ int xp_item_list(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 		xbuf junk;
 		xbuf_init(&junk, env->a);
 		bool r;
-		const char *suffix = n->id == I_MAP ? " inside \"map\" item" : n->id == I_REDUCE ?
-			" inside \"reduce\" item" : n->id == I_FILTER ? " inside \"filter\" item" : "";
 		if (n->id == I_FILTER)
 			rc = xp_eval_cond(n->cond, env, true, &r, err);
 		else

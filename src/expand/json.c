@@ -130,13 +130,18 @@ bool xp_json_extract(sv key, bool numeric, long long idx, sv json, bool strip, x
 			break;
 		sv name = SV_NULL;
 		if (!numeric) {
-			size_t e = skip_value(s, i);
-			if (e == SIZE_MAX || s.p[i] != '"')
+			/* Exim 4.96 reports a member that is not "key": value when it reaches it. */
+			size_t e = s.p[i] == '"' ? skip_value(s, i) : SIZE_MAX;
+			if (e == SIZE_MAX || e > s.len - 1) {
+				xbuf_puts(err, "missing '\"' wrapping string key for extract json");
 				break;
+			}
 			name = sv_sub(s, i, e - i);
 			i = skip_ws(s, e);
-			if (i >= s.len || s.p[i] != ':')
+			if (i >= s.len - 1 || s.p[i] != ':') {
+				xbuf_puts(err, "missing object value-separator for extract json");
 				break;
+			}
 			i++;
 		}
 		size_t vs = skip_ws(s, i), ve = skip_value(s, vs);
@@ -162,6 +167,8 @@ bool xp_json_extract(sv key, bool numeric, long long idx, sv json, bool strip, x
 			break;
 		}
 		i = skip_ws(s, ve);
+		if (i < s.len - 1 && s.p[i] != ',')
+			break; /* members not separated by a comma: Exim stops, not found */
 		if (i < s.len && s.p[i] == ',')
 			i++;
 	}

@@ -229,9 +229,13 @@ static bool parse_lookup(xp_parser *p, xp_node *n, sv name, int depth)
 
 /* Exim's wording for an ${extract} that does not parse, given what was read: nargs brace groups
  * (numeric: whether the first is a number) and then the text at `rest`. */
+/* Set when parse_extract_loose failed on the shape of the item, not inside an argument. */
+static _Thread_local bool extract_shape_error;
+
 static void extract_syntax_error(xp_parser *p, int nargs, bool numeric, bool after_fail,
 	const size_t *rest_after)
 {
+	extract_shape_error = true;
 	int npos = numeric ? 3 : 2;
 	const char *r = rest(p);
 	if (nargs > npos + 2) /* the strict reading stopped after the {no} part */
@@ -253,7 +257,7 @@ static void extract_syntax_error(xp_parser *p, int nargs, bool numeric, bool aft
  * as up to five brace groups, an optional "fail" and the closing brace. So the text is read in
  * that loose form here, and the strict rules are applied at evaluation (item_extract); where
  * even the loose form fails, the error is worded as the strict reading would word it. */
-static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
+static bool parse_extract_loose(xp_parser *p, xp_node *n, sv name, int depth)
 {
 	(void)name;
 	xp_p_skipws(p);
@@ -312,6 +316,23 @@ static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
 	}
 	p->pos++;
 	return true;
+}
+
+/* When even the loose reading fails, Exim's message depends on whether it was skipping the
+ * item: the node keeps the strict reading's message (item_extract reports it after expanding
+ * the groups) and the parse error, reported only when the item was skipped, is Exim's skipping
+ * one. Failures inside an argument keep their own message. */
+static bool parse_extract(xp_parser *p, xp_node *n, sv name, int depth)
+{
+	extract_shape_error = false;
+	if (parse_extract_loose(p, n, name, depth))
+		return true;
+	if (n->nargs && p->errmsg && extract_shape_error) {
+		n->yn_error = p->errmsg;
+		p->errmsg = arena_strdup(p->a, "missing '}' closing extract");
+	}
+	extract_shape_error = false;
+	return false;
 }
 
 /* Exim reads sort's comparator as a condition name, unexpanded. */
@@ -524,10 +545,9 @@ xp_node *xp_parse_item(xp_parser *p, int item, sv name, int depth)
 		ok = need_arg(p, n, "missing '{' for arg 1 of listextract", depth);
 		if (ok)
 			xp_p_pending_flag(p, PEND_LISTINDEX);
-		if (ok && literal_text(n->args[0], &first) && !first.len) {
-			xp_p_fail(p, "first argument of \"listextract\" must not be empty");
-			ok = false;
-		} else if (ok && literal_text(n->args[0], &first) && !xp_is_extract_number(first)) {
+		/* An empty index is only an error when the item is evaluated (Exim skips it quietly in
+		 * an untaken branch), so that check is left to item_listextract. */
+		if (ok && literal_text(n->args[0], &first) && sv_trim(first).len && !xp_is_extract_number(first)) {
 			xp_p_fail(p, "first argument of \"listextract\" must be numeric");
 			ok = false;
 		}

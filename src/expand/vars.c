@@ -20,6 +20,7 @@
 #include "expand/xp_internal.h"
 #include "lib/initial_cwd.h"
 #include "lib/timefmt.h"
+#include "search/search.h"
 
 static void put_decoded(xp_env *env, sv t, xbuf *out);
 
@@ -172,6 +173,9 @@ static void fs_space(const char *dir, bool inodes, xbuf *out)
 GETTER(v_spool_space) { fs_space(conf_main_string("spool_directory") ?: "/var/spool", false, out); }
 GETTER(v_spool_inodes) { fs_space(conf_main_string("spool_directory") ?: "/var/spool", true, out); }
 GETTER(v_log_space) { fs_space("/var/log", false, out); }
+/* Set by the last DNS-based lookup (dnsdb), kept across other lookups and expansions as in
+ * Exim 4.96: "yes", "no", or empty (none yet, or dnssec_never). */
+GETTER(v_lookup_dnssec_authenticated) { xbuf_puts(out, search_dnssec_authenticated()); }
 GETTER(v_log_inodes) { fs_space("/var/log", true, out); }
 GETTER(v_value) { xbuf_putsv(out, env->value); }
 GETTER(v_item) { xbuf_putsv(out, env->item); }
@@ -328,7 +332,7 @@ static xp_var_def builtin[] = {
 	EMPTY("local_part_prefix"), EMPTY("local_part_prefix_v"), EMPTY("local_part_suffix"),
 	EMPTY("local_part_suffix_v"), EMPTY("local_scan_data"), FIXED("local_user_gid", "4294967295"),
 	FIXED("local_user_uid", "4294967295"), FIXED("localhost_number", "0"), FN("log_inodes", v_log_inodes),
-	FN("log_space", v_log_space), EMPTY("lookup_dnssec_authenticated"), EMPTY("mailstore_basename"),
+	FN("log_space", v_log_space), FN("lookup_dnssec_authenticated", v_lookup_dnssec_authenticated), EMPTY("mailstore_basename"),
 	EMPTY("malware_name"), FN("max_received_linelength", v_message_number), FIXED("message_age", "0"),
 	FN("message_body", v_message_body), FN("message_body_end", v_message_body_end),
 	FN("message_body_size", v_message_number), EMPTY("message_exim_id"),
@@ -461,6 +465,11 @@ void xp_env_set_aclvar(xp_env *env, sv name, sv value)
 void xp_unknown_var_message(sv name, xbuf *err)
 {
 	xp_err(err, "unknown variable name \"" SV_FMT "\"", SV_ARG(name));
+	xp_acl_name_hint(name, err);
+}
+
+void xp_acl_name_hint(sv name, xbuf *err)
+{
 	if (sv_starts(name, "acl_")) {
 		if (name.len > 4 && (name.p[4] == 'c' || name.p[4] == 'm'))
 			xbuf_puts(err, " (6th character of a user-defined ACL variable must be a digit or underscore)");
@@ -474,7 +483,8 @@ static int prefix_var(xp_env *env, sv name, xbuf *out)
 {
 	if (sv_starts(name, "acl_c") || sv_starts(name, "acl_m")) {
 		sv rest = sv_sub(name, 5, name.len);
-		if (rest.len == 0 || rest.p[0] == '_' || isdigit((unsigned char)rest.p[0])) {
+		/* Exim only refuses a letter as the 6th character ("$acl_m-x" is an unset variable). */
+		if (rest.len == 0 || !isalpha((unsigned char)rest.p[0])) {
 			for (xp_aclvar *v = env->aclvars; v; v = v->next)
 				if (sv_eq(v->name, name)) {
 					xbuf_putsv(out, v->value);

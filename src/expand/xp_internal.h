@@ -136,6 +136,8 @@ int xp_eval_cond(const xp_cond *c, xp_env *env, bool skip, bool *result, xbuf *e
 int xp_var_get(xp_env *env, sv name, xbuf *out, xbuf *err);
 void xp_header_get(xp_env *env, int hkind, sv name, xbuf *out, bool *exists);
 void xp_unknown_var_message(sv name, xbuf *err);
+/* Appends Exim's hint about user ACL variable names to an "unknown variable" message. */
+void xp_acl_name_hint(sv name, xbuf *err);
 
 /* regex.c: compiled-regex cache in env; numbered captures into env->numeric */
 typedef struct xp_regex xp_regex;

@@ -116,6 +116,7 @@ bio_rc bio_read_line(bio *b, xbuf *out, size_t max, int timeout_ms)
 			if (!toolong && take <= max + 1) xbuf_put(out, start, take);  /* +1: the CR */
 			else toolong = true;
 			b->in_pos += take + 1;
+			b->lines++;
 			break;
 		}
 		if (avail > max + 1 || avail == sizeof b->in) {
@@ -129,6 +130,7 @@ bio_rc bio_read_line(bio *b, xbuf *out, size_t max, int timeout_ms)
 			if (avail == 0) return BIO_EOF;
 			xbuf_put(out, b->in + b->in_pos, avail);
 			b->in_pos = b->in_len;
+			b->lines++;
 			break;
 		}
 		if (rc != BIO_OK) return rc;
@@ -156,6 +158,8 @@ bio_rc bio_peek(bio *b, const char **p, size_t *n, int timeout_ms)
 void bio_consume(bio *b, size_t n)
 {
 	if (n > b->in_len - b->in_pos) n = b->in_len - b->in_pos;
+	for (const char *p = b->in + b->in_pos, *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+		b->lines++;
 	b->in_pos += n;
 }
 

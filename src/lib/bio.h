@@ -48,6 +48,7 @@ typedef struct bio {
 	bool write_failed;  /* after a failed flush further output is dropped */
 	int write_timeout_ms;
 	unsigned long long bytes_in; /* total bytes taken from the layer */
+	unsigned long lines;   /* lines consumed so far (batched SMTP reports line numbers) */
 } bio;
 
 /* Plain descriptors (sockets, pipes or files; their flags are left alone). */

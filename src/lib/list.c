@@ -51,7 +51,9 @@ bool list_next(list_iter *it, xbuf *item)
 	while (i < r.len) {
 		char c = r.p[i];
 		if (c == sep) {
-			if (i + 1 < r.len && r.p[i + 1] == sep) {
+			/* A doubled separator stands for itself, except a control character (newline...),
+			 * which always separates: two in a row make an empty item, as in Exim. */
+			if (i + 1 < r.len && r.p[i + 1] == sep && !iscntrl((unsigned char)sep)) {
 				xbuf_putc(item, c);
 				i += 2;
 				continue;

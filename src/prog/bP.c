@@ -19,7 +19,9 @@
 
 
 #include "conf/conf.h"
+#include "core/priv.h"
 #include "conf/conf_dump.h"
+#include "prog/bP_macros.h"
 #include "conf/main_options.h"
 #include "lib/list.h"
 #include "prog/cmdline.h"
@@ -33,29 +35,6 @@ typedef struct bp_ctx {
 	bool denied;
 } bp_ctx;
 
-static bool caller_is_admin(void)
-{
-	uid_t u = getuid();
-	if (u == 0 || u == conf_main.exim_user)
-		return true;
-	if (!conf_main.admin_groups)
-		return false;
-	gid_t groups[256];
-	int n = getgroups(256, groups);
-	list_iter it;
-	xbuf item;
-	xbuf_init(&item, NULL);
-	list_iter_init(&it, sv_cstr(conf_main.admin_groups), 0);
-	bool found = false;
-	while (!found && list_next(&it, &item)) {
-		gid_t g = (gid_t)strtoul(xbuf_cstr(&item), NULL, 10);
-		found = g == getgid();
-		for (int i = 0; i < n && !found; i++)
-			found = groups[i] == g;
-	}
-	xbuf_free(&item);
-	return found;
-}
 
 static void print_main_all(bp_ctx *c)
 {
@@ -157,6 +136,11 @@ static void print_config(bp_ctx *c)
 	}
 }
 
+static void emit_macro(void *ctx, const conf_macro *m)
+{
+	print_macro(ctx, m);
+}
+
 /* One -bP argument; *consumed tells whether the following argument was used too. */
 static void print_item(bp_ctx *c, const char *name, const char *next, bool *consumed)
 {
@@ -173,8 +157,7 @@ static void print_item(bp_ctx *c, const char *name, const char *next, bool *cons
 	} else if ((strcmp(name, "macros") == 0 || strcmp(name, "macro") == 0) && !c->admin) {
 		c->denied = true;  /* Exim refuses macros to non-administrators outright */
 	} else if (strcmp(name, "macros") == 0) {
-		for (const conf_macro *m = conf_macros(); m; m = m->next)
-			print_macro(c, m);
+		bp_macros_in_exim_order(emit_macro, c);
 	} else if (strcmp(name, "macro") == 0 && next) {
 		*consumed = true;
 		const conf_macro *m = conf_macro_find(next);
@@ -224,7 +207,7 @@ int bP_main(const cmdline *cl)
 {
 	if (!conf_is_loaded() && !conf_load_for(cl))
 		return 1;
-	bp_ctx c = { .no_names = cl->no_names, .admin = caller_is_admin() };
+	bp_ctx c = { .no_names = cl->no_names, .admin = priv_caller_is_admin() };
 	xbuf_init(&c.out, NULL);
 	if (cl->nargs == 0)
 		print_main_all(&c);

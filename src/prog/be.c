@@ -13,16 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
 #include "conf/conf_internal.h"
 #include "core/acl.h"
+#include "core/priv.h"
 #include "expand/expand.h"
 #include "expand/message.h"
 #include "lib/debug.h"
 #include "lib/list.h"
+#include "lib/log.h"
 #include "prog/cmdline.h"
 #include "search/search.h"
 
@@ -44,6 +47,19 @@ static void line_done(void)
  * the most recently added macro, which a redefinition does not change); a line that is not of
  * that form is expanded if it starts with a macro's name, else it is a malformed definition.
  * Errors go to stderr and print no result. Returns true if the line was handled here. */
+static void config_error(const char *msg)
+{
+	/* Exim writes these through its log, which -be shows on stderr with a timestamp. */
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	xbuf stamp;
+	xbuf_init(&stamp, NULL);
+	log_format_stamp(&tv, &stamp);
+	fflush(stdout); /* keep the order of stdout and stderr */
+	fprintf(stderr, "%s %s\n", xbuf_cstr(&stamp), msg);
+	xbuf_free(&stamp);
+}
+
 static bool macro_definition(sv line)
 {
 	size_t n = 0;
@@ -52,37 +68,26 @@ static bool macro_definition(sv line)
 	sv rest = sv_sub(line, n, line.len);
 	while (rest.len && isspace((unsigned char)rest.p[0]))
 		rest = sv_sub(rest, 1, rest.len);
+	xbuf err;
+	xbuf_init(&err, NULL);
 	if (!rest.len || rest.p[0] != '=') {
 		/* Not a definition: expanded if it starts with a macro's name, else malformed. */
 		for (const conf_macro *m = conf_macros(); m; m = m->next)
 			if (m->namelen <= line.len && memcmp(line.p, m->name, m->namelen) == 0)
 				return false;
-		fflush(stdout); /* keep the order of stdout and stderr */
-		fprintf(stderr, "Exim configuration error:\n  malformed macro definition\n");
+		conf_late_error("malformed macro definition", &err);
+		config_error(xbuf_cstr(&err));
+		xbuf_free(&err);
 		return true;
 	}
 	bool redefine = rest.len > 1 && rest.p[1] == '=';
-	/* The value has the macros defined so far substituted, when it is defined. */
-	xbuf subst;
-	xbuf_init(&subst, pool_scratch);
-	conf_macro_substitute(sv_trim(sv_sub(rest, redefine ? 2 : 1, rest.len)), &subst);
-	sv value = xbuf_sv(&subst);
-	/* The configuration's arena is read-only after loading; a definition adds to it. */
-	arena_unprotect(pool_config);
-	conf_reader r;
-	conf_reader_init(&r, NULL, "-be");
-	bool ok = conf_macro_define(&r, sv_sub(line, 0, n), value, redefine, false);
-	arena_protect(pool_config);
-	if (ok) {
-		const conf_macro *last = conf_macros();
-		while (last && last->next)
-			last = last->next;
-		printf("Defined macro '%s'\n", last ? last->name : "");
-	} else {
-		fflush(stdout);
-		fprintf(stderr, "Exim configuration error:\n  %s\n", xbuf_cstr(&r.err));
-	}
-	conf_reader_close(&r);
+	const char *reported;
+	if (conf_define_macro_late(sv_sub(line, 0, n), sv_trim(sv_sub(rest, redefine ? 2 : 1, rest.len)),
+		redefine, &reported, &err))
+		printf("Defined macro '%s'\n", reported);
+	else
+		config_error(xbuf_cstr(&err));
+	xbuf_free(&err);
 	return true;
 }
 
@@ -274,6 +279,10 @@ int be_main(const cmdline *cl)
 	xp_set_process_info(cl->argv0, conf_file_name());
 	flush_each = isatty(STDOUT_FILENO) || debug_selector != 0;
 	keep_environment();
+	/* Exim 4.96 shows no macros (builtin, -D or the configuration's) to a caller who is not an
+	 * administrator; macros defined by -be lines still work. */
+	if (!priv_caller_is_admin())
+		conf_macros_forget();
 
 	xp_env env;
 	xp_env_init(&env, pool_scratch);
@@ -298,6 +307,7 @@ int be_main(const cmdline *cl)
 	acl.host_checking = true;
 	static xp_hooks hooks;
 	hooks.acl = acl_expand_hook;
+	hooks.acl_cond = acl_cond_hook;
 	hooks.ctx = &acl;
 	env.hooks = &hooks;
 

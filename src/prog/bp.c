@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "core/priv.h"
 #include "conf/main_options.h"
 #include "core/spool.h"
 #include "lib/list.h"
@@ -37,28 +38,7 @@ typedef struct bp_opts {
 
 static bool caller_may_list(void)
 {
-	if (!conf_main.queue_list_requires_admin)
-		return true;
-	uid_t u = getuid();
-	if (u == 0 || u == conf_main.exim_user)
-		return true;
-	if (!conf_main.admin_groups)
-		return false;
-	gid_t groups[256];
-	int n = getgroups(256, groups);
-	list_iter it;
-	xbuf item;
-	xbuf_init(&item, NULL);
-	list_iter_init(&it, sv_cstr(conf_main.admin_groups), 0);
-	bool found = false;
-	while (!found && list_next(&it, &item)) {
-		gid_t g = (gid_t)strtoul(xbuf_cstr(&item), NULL, 10);
-		found = g == getgid();
-		for (int i = 0; i < n && !found; i++)
-			found = groups[i] == g;
-	}
-	xbuf_free(&item);
-	return found;
+	return !conf_main.queue_list_requires_admin || priv_caller_is_admin();
 }
 
 /* "%2dm", "%2dh", "%2dd" from the age in seconds. */

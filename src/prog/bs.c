@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/priv.h"
 #include "expand/expand.h"
 #include "lib/ip.h"
 #include "lib/log.h"
@@ -52,8 +54,59 @@ static const char *expand_option(const char *v)
 	return xp_expand(&env, sv_cstr(v), &out, &err) == XP_OK ? xbuf_cstr(&out) : NULL;
 }
 
+/* -bh writes no log files: Exim shows every log line on stderr as "LOG: <text>". The
+ * session does that for its own lines; lines other modules write through log_write() (the
+ * "<=" line, ACL logwrite and warn) go to a private temporary main log, which the session
+ * pumps to stderr in order (before each of its own LOG: lines and each flush of replies). */
+typedef struct bh_log {
+	char dir[64];
+	char path[96];
+	long long offset;
+	xbuf partial;
+} bh_log;
+
+static void bh_log_pump(void *ctx)
+{
+	bh_log *l = ctx;
+	FILE *f = fopen(l->path, "r");
+	if (!f) return;
+	if (fseeko(f, (off_t)l->offset, SEEK_SET) == 0) {
+		char buf[4096];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+			l->offset += (long long)n;
+			xbuf_put(&l->partial, buf, n);
+		}
+	}
+	fclose(f);
+	/* Whole lines only; each starts with the 19-character timestamp and a space. */
+	size_t start = 0;
+	for (;;) {
+		const char *nl = memchr(l->partial.p + start, '\n', l->partial.len - start);
+		if (!nl) break;
+		size_t end = (size_t)(nl - l->partial.p);
+		size_t skip = end - start > 20 ? 20 : end - start;
+		fprintf(stderr, "LOG: %.*s\n", (int)(end - start - skip), l->partial.p + start + skip);
+		start = end + 1;
+	}
+	memmove(l->partial.p, l->partial.p + start, l->partial.len - start);
+	xbuf_truncate(&l->partial, l->partial.len - start);
+	fflush(stderr);
+}
+
+static void bh_log_remove(bh_log *l)
+{
+	static const char *const kinds[] = { "main", "reject", "panic" };
+	for (size_t i = 0; i < 3; i++) {
+		char p[128];
+		snprintf(p, sizeof p, "%s/%slog", l->dir, kinds[i]);
+		unlink(p);
+	}
+	rmdir(l->dir);
+}
+
 /* The log files as the configuration names them (the session writes to them, except -bh). */
-static void configure_logging(void)
+static void configure_logging(bh_log *bh)
 {
 	log_config lc;
 	log_config_default(&lc);
@@ -71,6 +124,23 @@ static void configure_logging(void)
 	lc.syslog_processname = conf_main.syslog_processname;
 	lc.syslog_pid = conf_main.syslog_pid;
 	lc.syslog_duplication = conf_main.syslog_duplication;
+	if (bh) {
+		/* Timestamps in the plain form the pump strips; the selectors that change the prefix
+		 * (pid, millisec) are off, which nothing else in the lines depends on. */
+		snprintf(bh->dir, sizeof bh->dir, "/tmp/postern-bh-XXXXXX");
+		if (mkdtemp(bh->dir)) {
+			char tmpl[128];
+			snprintf(tmpl, sizeof tmpl, "%s/%%slog", bh->dir);
+			snprintf(bh->path, sizeof bh->path, "%s/mainlog", bh->dir);
+			lc.file_path = arena_strdup(pool_perm, tmpl);
+			lc.timezone = false;
+			lc.write_rejectlog = false;
+			logsel_set(&lc.selector, LS_PID, false);
+			logsel_set(&lc.selector, LS_MILLISEC, false);
+		} else {
+			bh->dir[0] = '\0';
+		}
+	}
 	xbuf err;
 	xbuf_init(&err, pool_perm);
 	if (!log_configure(&lc, &err)) fprintf(stderr, "exim: %s\n", xbuf_cstr(&err));
@@ -88,27 +158,44 @@ int bs_main(const cmdline *cl)
 	case MODE_BSB: p.mode = SMTP_MODE_BATCH; break;
 	default: p.mode = SMTP_MODE_BS; break;
 	}
-	configure_logging();
+	static bh_log bh;
+	bool host_checking = p.mode == SMTP_MODE_BH || p.mode == SMTP_MODE_BHC;
+	xbuf_init(&bh.partial, NULL);
+	configure_logging(host_checking ? &bh : NULL);
+	if (host_checking && bh.dir[0]) {
+		p.log_pump = bh_log_pump;
+		p.log_pump_ctx = &bh;
+	}
+	/* -oM* options are for trusted callers (Exim ignores them from others). */
+	p.trusted_caller = priv_caller_is_trusted();
+	bool trusted = p.trusted_caller;
 
 	if (p.mode == SMTP_MODE_BH || p.mode == SMTP_MODE_BHC) {
 		if (!cl->bh_address || !split_address(cl->bh_address, &p.host_address, &p.host_port)) {
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->bh_address ? cl->bh_address : "");
 			return 1;
 		}
-	} else if (cl->oMa) {
+	} else if (cl->oMa && trusted) {
 		if (!split_address(cl->oMa, &p.host_address, &p.host_port)) {
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMa);
 			return 1;
 		}
 	}
-	if (cl->oMi && !split_address(cl->oMi, &p.interface_address, &p.interface_port)) {
-		fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMi);
-		return 1;
+	if (trusted) {
+		if (cl->oMi && !split_address(cl->oMi, &p.interface_address, &p.interface_port)) {
+			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMi);
+			return 1;
+		}
+		if (cl->oMr) p.protocol = sv_cstr(cl->oMr);
+		if (cl->oMs) p.host_name = sv_cstr(cl->oMs);
+		if (cl->oMt) p.ident = sv_cstr(cl->oMt);
+		if (cl->oMaa) p.auth_pubname = sv_cstr(cl->oMaa);
+		if (cl->oMai) p.auth_id = sv_cstr(cl->oMai);
 	}
-	if (cl->oMr) p.protocol = sv_cstr(cl->oMr);
-	if (cl->oMs) p.host_name = sv_cstr(cl->oMs);
-	if (cl->oMt) p.ident = sv_cstr(cl->oMt);
-	if (cl->oMaa) p.auth_pubname = sv_cstr(cl->oMaa);
-	if (cl->oMai) p.auth_id = sv_cstr(cl->oMai);
-	return smtp_session_run(&p);
+	int rc = smtp_session_run(&p);
+	if (p.log_pump) {
+		bh_log_pump(&bh);
+		bh_log_remove(&bh);
+	}
+	return rc;
 }

@@ -96,9 +96,18 @@ int match_host_item(match_walk *w, sv subject, sv item)
 	}
 	{
 		const char *slash = memchr(item.p, '/', item.len);
-		ip_addr dummy;
-		if (slash && item.p[0] != '/' && ip_parse(sv_sub(item, 0, (size_t)(slash - item.p)), &dummy))
+		if (slash && item.p[0] != '/' && ip_parse(sv_sub(item, 0, (size_t)(slash - item.p)), &net)) {
+			/* A mask longer than the address (1.2.3.4/33, /999) means every bit, as in Exim
+			 * 4.96. Other malformed masks never match; Exim reads "1.2.3.4/" as /0 (match
+			 * everything), which is kept out on purpose (tests/fuzz/FINDINGS.md). */
+			sv num = sv_sub(item, (size_t)(slash - item.p) + 1, item.len);
+			bool digits = num.len > 0;
+			for (size_t i = 0; i < num.len && digits; i++)
+				digits = num.p[i] >= '0' && num.p[i] <= '9';
+			if (digits && net.family == ip.family && ip_in_net(&ip, &net, ip_max_bits(&net)))
+				return SEARCH_OK;
 			return SEARCH_FAIL;
+		}
 	}
 
 	const char *semi = memchr(item.p, ';', item.len);

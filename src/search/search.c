@@ -139,6 +139,10 @@ static open_handle *open_cached(const lookup_info *li, const char *file, xbuf *e
 	void *hd = li->open(file, err);
 	if (!hd)
 		return NULL;
+	if (li->check && !li->check(hd, file, 0, NULL, NULL, err)) {
+		li->close(hd);
+		return NULL;
+	}
 	open_handle *h = calloc(1, sizeof *h);
 	if (!h)
 		abort();
@@ -351,7 +355,19 @@ static int find_partial(find_state *st, sv key, xbuf *result)
 	return rc;
 }
 
-static void log_warning(const char *msg)
+static char dnssec_authenticated[4];
+
+void search_set_dnssec_authenticated(const char *value)
+{
+	snprintf(dnssec_authenticated, sizeof dnssec_authenticated, "%s", value ? value : "");
+}
+
+const char *search_dnssec_authenticated(void)
+{
+	return dnssec_authenticated;
+}
+
+void search_log_warning(const char *msg)
 {
 	if (search_log_hook)
 		search_log_hook(msg);
@@ -427,7 +443,7 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 	if (uses_file && !sv_is_null(filename)) {
 		if (filename.taint) {
 			xbuf_printf(err, "Tainted filename for search: '" SV_FMT "'", SV_ARG(filename));
-			log_warning(xbuf_cstr(err));
+			search_log_warning(xbuf_cstr(err));
 			return SEARCH_DEFER;
 		}
 		file = sv_dup(pool_scratch, filename);
@@ -440,7 +456,7 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 		char *msg = arena_printf(pool_scratch, "tainted search query is not properly quoted: " SV_FMT,
 			SV_ARG(key));
 		DEBUG(D_LOOKUP) debug_printf(" search_find: %s\n", msg);
-		log_warning(msg);
+		search_log_warning(msg);
 	}
 
 	find_state st = { .spec = spec, .file = file, .err = err, .prefix_defer = prefix_defer };
@@ -466,7 +482,8 @@ static int find_common(const search_spec *spec, sv filename, sv key, xbuf *resul
 			rc = find_partial(&st, key, result);
 		if (rc == SEARCH_FAIL && spec->starat) {
 			const char *at = NULL;
-			for (size_t i = key.len; i > 0 && !at; i--)
+			/* Exim needs a local part: "@domain" alone gets no "*@domain" try. */
+			for (size_t i = key.len; i > 1 && !at; i--)
 				if (key.p[i - 1] == '@')
 					at = key.p + i - 1;
 			if (at) {

@@ -27,7 +27,11 @@ typedef struct lookup_info {
 	unsigned type;
 	/* Open the file/database (filename NULL for query-style); NULL + *errmsg on failure. */
 	void *(*open)(const char *filename, xbuf *errmsg);
-	/* Optional: check file ownership/mode (modemask, owners, owngroups); false + errmsg. */
+	/* Optional: check the opened file (type, mode bits in modemask, owner among owners, group
+	 * among owngroups; NULL lists are not checked; element 0 of a list is its count, as in
+	 * Exim); false + errmsg, and the handle is closed. search_find calls it after each real
+	 * open with modemask 0 and no lists, which is how every lookup in Exim 4.96 opens its file,
+	 * so only the type check ("... is not a regular file (lsearch lookup)") shows. */
 	bool (*check)(void *handle, const char *filename, int modemask, const uid_t *owners,
 		const gid_t *owngroups, xbuf *errmsg);
 	/* Find key (single-key) or run query; result appended to *result.
@@ -45,6 +49,25 @@ typedef struct lookup_info {
 extern const lookup_info *const lookup_drivers[]; /* NULL-terminated, sorted by name */
 
 const lookup_info *search_driver(sv name);
+
+/* The checks behind a driver's check callback, for the open file fd: its type must be s_type
+ * (S_IFREG or S_IFDIR: "<file> is not a regular file (<type> lookup)" / "... not a directory");
+ * no bit of modemask may be set in its mode ("<file> (<type> lookup): file mode 0664 should not
+ * contain 0020"); with owners / owngroups (element 0 = count), its owner / group must be listed
+ * ("<file> (<type> lookup): file has wrong owner" / "... wrong group"). false + errmsg. */
+bool search_check_file(int fd, const char *filename, unsigned s_type, int modemask, const uid_t *owners,
+	const gid_t *owngroups, const char *type, xbuf *errmsg);
+
+/* Lookups not built whose ${quote_<name>:} operator Postern still offers (ldap, mysql...):
+ * defined in src/drivers/lookups/quote_only.c, NULL-terminated. The quote function has the
+ * lookup_info.quote contract; its results carry no quoter id. */
+typedef struct lookup_quote_only {
+	const char *name;
+	bool (*quote)(sv in, sv opt, xbuf *out, xbuf *errmsg);
+} lookup_quote_only;
+extern const lookup_quote_only lookup_quote_only_table[];
+/* The quote-only entry for name, or NULL (also NULL when a built lookup has that name). */
+const lookup_quote_only *search_quote_only(sv name);
 /* Quoter id of a lookup: its registry index + 1 (0 = none). */
 unsigned search_quoter_id(const lookup_info *li);
 const lookup_info *search_quoter_driver(unsigned id);
@@ -90,6 +113,15 @@ bool search_split_query_file(const search_spec *spec, sv query, sv *file, sv *re
  * Wiring needed in the expansion engine: search_expand_hook (wildlsearch keys). */
 extern int (*search_expand_hook)(sv in, xbuf *out, xbuf *err);
 extern void (*search_log_hook)(const char *msg);
+/* Send a lookup warning where search_log_hook says (main+panic log by default). */
+void search_log_warning(const char *msg);
+
+/* $lookup_dnssec_authenticated: a DNS-based lookup (dnsdb) calls the setter after each query
+ * with "yes" (the answer had the AD bit), "no", or NULL/"" (dnssec_never); the value stays until
+ * the next such lookup, as in Exim 4.96 (other lookup types leave it alone). The getter never
+ * returns NULL. */
+void search_set_dnssec_authenticated(const char *value);
+const char *search_dnssec_authenticated(void);
 
 /* After a successful search_find that matched through partial matching, the wild and fixed
  * parts of the key ($1 and $2 in domain lists); both empty otherwise. Valid until the next

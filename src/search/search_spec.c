@@ -5,6 +5,8 @@
 #include "conf/conf.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,61 @@ const lookup_info *search_driver(sv name)
 		if (sv_eq_cstr(name, lookup_drivers[i]->name))
 			return lookup_drivers[i];
 	return NULL;
+}
+
+const lookup_quote_only *search_quote_only(sv name)
+{
+	if (search_driver(name))
+		return NULL;
+	for (size_t i = 0; lookup_quote_only_table[i].name; i++)
+		if (sv_eq_cstr(name, lookup_quote_only_table[i].name))
+			return &lookup_quote_only_table[i];
+	return NULL;
+}
+
+static bool uid_listed(const uid_t *list, uid_t id)
+{
+	for (uid_t i = 1; i <= list[0]; i++)
+		if (list[i] == id)
+			return true;
+	return false;
+}
+
+static bool gid_listed(const gid_t *list, gid_t id)
+{
+	for (gid_t i = 1; i <= list[0]; i++)
+		if (list[i] == id)
+			return true;
+	return false;
+}
+
+bool search_check_file(int fd, const char *filename, unsigned s_type, int modemask, const uid_t *owners,
+	const gid_t *owngroups, const char *type, xbuf *errmsg)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		xbuf_printf(errmsg, "%s: stat failed (%s lookup): %s", filename, type, strerror(errno));
+		return false;
+	}
+	if ((st.st_mode & S_IFMT) != s_type) {
+		xbuf_printf(errmsg, "%s is not a %s (%s lookup)", filename,
+			s_type == S_IFDIR ? "directory" : "regular file", type);
+		return false;
+	}
+	if ((int)st.st_mode & modemask) {
+		xbuf_printf(errmsg, "%s (%s lookup): file mode %.4o should not contain %.4o", filename, type,
+			(unsigned)st.st_mode & 07777, (unsigned)(st.st_mode & (unsigned)modemask));
+		return false;
+	}
+	if (owners && !uid_listed(owners, st.st_uid)) {
+		xbuf_printf(errmsg, "%s (%s lookup): file has wrong owner", filename, type);
+		return false;
+	}
+	if (owngroups && !gid_listed(owngroups, st.st_gid)) {
+		xbuf_printf(errmsg, "%s (%s lookup): file has wrong group", filename, type);
+		return false;
+	}
+	return true;
 }
 
 unsigned search_quoter_id(const lookup_info *li)
@@ -151,20 +208,27 @@ bool search_spec_parse(sv spec, search_spec *out, xbuf *err)
 		s = sv_sub(s, i, s.len);
 	}
 
-	size_t comma = 0;
+	/* As Exim 4.96 reads it: the first '*' ends the name and makes "*" (or "*@" when '@'
+	 * follows it); the options start at the first comma after that star (or after the start,
+	 * with no star), and such a comma also ends the name. So "lsearch*@x" is lsearch*@, and in
+	 * "lsearch,ret=key*" the comma before the star is part of an unknown name. */
+	size_t len = 0;
+	while (len < s.len && s.p[len] != '*')
+		len++;
+	if (len < s.len) {
+		if (len + 1 < s.len && s.p[len + 1] == '@')
+			out->starat = true;
+		else
+			out->star = true;
+	}
+	size_t comma = len < s.len ? len : 0;
 	while (comma < s.len && s.p[comma] != ',')
 		comma++;
-	sv name = sv_sub(s, 0, comma);
+	if (comma < len)
+		len = comma;
+	sv name = sv_sub(s, 0, len);
 	if (comma < s.len)
 		parse_options(sv_sub(s, comma + 1, s.len), out);
-
-	if (name.len >= 2 && name.p[name.len - 2] == '*' && name.p[name.len - 1] == '@') {
-		out->starat = true;
-		name.len -= 2;
-	} else if (name.len >= 1 && name.p[name.len - 1] == '*') {
-		out->star = true;
-		name.len -= 1;
-	}
 
 	out->li = search_driver(name);
 	if (!out->li) {

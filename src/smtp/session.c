@@ -4,6 +4,7 @@
  * session_data.c (DATA, BDAT).
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 void sess_reply(smtp_session *s, int code, const char *fmt, ...)
 {
 	xbuf t;
-	xbuf_init(&t, s->conn);
+	xbuf_init(&t, s->work);
 	va_list ap;
 	va_start(ap, fmt);
 	xbuf_vprintf(&t, fmt, ap);
@@ -58,7 +59,16 @@ void sess_reply(smtp_session *s, int code, const char *fmt, ...)
 
 bool sess_flush(smtp_session *s)
 {
+	if (s->p->log_pump) s->p->log_pump(s->p->log_pump_ctx);
 	return bio_flush(&s->io);
+}
+
+void sess_set_log_id(smtp_session *s, const char *id)
+{
+	/* Exim keeps the last message's id on its log lines until the next MAIL, RSET or HELO. */
+	snprintf(s->log_id_buf, sizeof s->log_id_buf, "%s", id ? id : "");
+	s->log_id = id ? s->log_id_buf : NULL;
+	log_set_id(id);   /* under -bh too: other modules' lines reach stderr through the log layer */
 }
 
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
@@ -67,10 +77,13 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 	va_start(ap, fmt);
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
 		/* Host checking writes no log files: the lines go to stderr, after the replies sent so
-		 * far (Exim flushes its output before each). */
+		 * far (Exim flushes its output before each). A reject-log-only line (the copy with the
+		 * headers) is not shown. */
+		if (!(which & (LOG_MAIN | LOG_PANIC))) { va_end(ap); return; }
+		if (s->p->log_pump) s->p->log_pump(s->p->log_pump_ctx);
 		bio_flush(&s->io);
 		xbuf t;
-		xbuf_init(&t, s->conn);
+		xbuf_init(&t, s->work);
 		if (s->log_id) xbuf_printf(&t, "%s ", s->log_id);
 		xbuf_vprintf(&t, fmt, ap);
 		fprintf(stderr, "LOG: %s\n", xbuf_cstr(&t));
@@ -84,6 +97,23 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 /* The client as Exim names it in log lines: "name (helo) [ip]", "(helo) [ip]", "[ip]"; with
  * ":port" after the address under log_selector incoming_port; " U=ident" when known. Local
  * sessions are named by their login. */
+bool sess_log_connection(smtp_session *s)
+{
+	/* log_selector smtp_connection, except for hosts_connection_nolog hosts */
+	const log_config *lc = log_current_config();
+	if (!lc || !logsel_has(&lc->selector, LS_SMTP_CONNECTION)) return false;
+	if (s->conn_nolog < 0) s->conn_nolog = sess_host_in(s, conf_main.hosts_connection_nolog) ? 1 : 0;
+	return s->conn_nolog == 0;
+}
+
+const char *sess_printable(smtp_session *s, sv v)
+{
+	xbuf b;
+	xbuf_init(&b, s->work);
+	printing_escape(v, 0, &b);
+	return xbuf_cstr(&b);
+}
+
 void sess_update_host_ident(smtp_session *s)
 {
 	xbuf b;
@@ -94,9 +124,9 @@ void sess_update_host_ident(smtp_session *s)
 		if (o->host_name.len) {
 			xbuf_putsv(&b, o->host_name);
 			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
-				xbuf_printf(&b, " (" SV_FMT ")", SV_ARG(o->helo_name));
+				xbuf_printf(&b, " (%s)", sess_printable(s, o->helo_name));
 		} else if (o->helo_name.len) {
-			xbuf_printf(&b, "(" SV_FMT ")", SV_ARG(o->helo_name));
+			xbuf_printf(&b, "(%s)", sess_printable(s, o->helo_name));
 		}
 		if (b.len) xbuf_putc(&b, ' ');
 		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
@@ -104,7 +134,7 @@ void sess_update_host_ident(smtp_session *s)
 			xbuf_printf(&b, ":%d", o->host_port);
 		if (o->ident.len) xbuf_printf(&b, " U=" SV_FMT, SV_ARG(o->ident));
 	} else {
-		if (o->helo_name.len) xbuf_printf(&b, "(" SV_FMT ") ", SV_ARG(o->helo_name));
+		if (o->helo_name.len) xbuf_printf(&b, "(%s) ", sess_printable(s, o->helo_name));
 		xbuf_printf(&b, "U=" SV_FMT, SV_ARG(o->ident.len ? o->ident : o->login));
 	}
 	s->host_ident = xbuf_sv(&b);
@@ -115,8 +145,8 @@ const char *sess_expand(smtp_session *s, const char *src)
 {
 	if (!src) return NULL;
 	xbuf out, err;
-	xbuf_init(&out, s->conn);
-	xbuf_init(&err, s->conn);
+	xbuf_init(&out, s->work);
+	xbuf_init(&err, s->work);
 	int rc = xp_expand(&s->env, sv_cstr(src), &out, &err);
 	if (rc == XP_OK) return xbuf_cstr(&out);
 	if (rc == XP_ERROR)
@@ -136,8 +166,8 @@ bool sess_host_in(smtp_session *s, const char *list)
 	const char *l = sess_expand(s, list);
 	if (!l) return false;
 	xbuf err;
-	xbuf_init(&err, s->conn);
-	char *name = s->origin.host_name.len ? sv_dup(s->conn, s->origin.host_name) : NULL;
+	xbuf_init(&err, s->work);
+	char *name = s->origin.host_name.len ? sv_dup(s->work, s->origin.host_name) : NULL;
 	match_ctx mc = { .expand = expand_named_list, .ectx = s, .host_name = name,
 		.primary_hostname = conf_main.primary_hostname };
 	int rc = match_isinlist(s->origin.host_address, sv_cstr(l), 0, MATCH_HOST, true, &mc, &err);
@@ -160,7 +190,7 @@ static int receive_timeout_ms(smtp_session *s)
 const char *sess_duration(smtp_session *s)
 {
 	xbuf b;
-	xbuf_init(&b, s->conn);
+	xbuf_init(&b, s->work);
 	interval_format((long long)(time(NULL) - s->start), &b);
 	return xbuf_cstr(&b);
 }
@@ -176,7 +206,7 @@ static void history_add(smtp_session *s, smtp_verb v)
 static const char *history(smtp_session *s)
 {
 	xbuf b;
-	xbuf_init(&b, s->conn);
+	xbuf_init(&b, s->work);
 	xbuf_puts(&b, "C=");
 	for (int i = 0; i < s->nhistory; i++)
 		xbuf_printf(&b, "%s%s", i ? "," : "", smtp_verb_name(s->history[i]));
@@ -199,11 +229,14 @@ static void init_origin(smtp_session *s)
 	o->auth_id = p->auth_id;
 	o->uid = getuid();
 	o->gid = getgid();
-	const char *login = getlogin();
-	if (!login) login = getenv("LOGNAME");
-	o->login = sv_cstr(login ? login : "root");
+	/* The caller's login is the name of the real uid (not the terminal's login name). */
+	struct passwd *pw = getpwuid(getuid());
+	if (pw) o->login = sv_copy(s->conn, sv_cstr(pw->pw_name));
+	else o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
 	if (!o->host_address.len && !o->ident.len) o->ident = o->login;
 	o->active_hostname = sv_cstr(conf_main.primary_hostname ? conf_main.primary_hostname : "");
+	/* $received_protocol before HELO/EHLO */
+	o->protocol = p->protocol.len ? p->protocol : sv_cstr(o->host_address.len ? "smtp" : "local-smtp");
 }
 
 /* The PROXY header (facts §14): the TCP peer becomes the proxy, the header's source the client. */
@@ -213,7 +246,7 @@ static void proxy_start(smtp_session *s)
 #if HAVE_PROXY_READ
 	proxy_info info;
 	xbuf err;
-	xbuf_init(&err, s->conn);
+	xbuf_init(&err, s->work);
 	int timeout = conf_main.proxy_protocol_timeout > 0 ? conf_main.proxy_protocol_timeout * 1000 : 3000;
 	msg_origin *o = &s->origin;
 	o->proxy_session = true;
@@ -237,10 +270,10 @@ static void proxy_start(smtp_session *s)
 #endif
 }
 
-static void host_lookup(smtp_session *s)
+void sess_lookup_host_name(smtp_session *s)
 {
 	msg_origin *o = &s->origin;
-	if (o->host_name.len || !o->host_address.len || !sess_host_in(s, conf_main.host_lookup)) return;
+	if (o->host_name.len || !o->host_address.len || o->host_lookup_failed || o->host_lookup_deferred) return;
 	sv name = SV_NULL, *aliases = NULL;
 	size_t naliases = 0;
 	dns_rc rc = dns_host_name_lookup(s->conn, o->host_address, &name, &aliases, &naliases);
@@ -248,17 +281,21 @@ static void host_lookup(smtp_session *s)
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
 	else o->host_lookup_failed = true;
 	const log_config *lc = log_current_config();
-	if (rc != DNS_SUCCEED && lc && logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED))
+	if (rc != DNS_SUCCEED && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
 		sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 	sess_update_host_ident(s);
 }
 
-/* Connection-level checks before the banner; false: the connection is refused (reply sent). */
+static void host_lookup(smtp_session *s)
+{
+	if (sess_host_in(s, conf_main.host_lookup)) sess_lookup_host_name(s);
+}
+
 static bool host_rejected(smtp_session *s)
 {
 	if (!sess_host_in(s, conf_main.host_reject_connection)) return false;
 	sess_log(s, LOG_MAIN | LOG_REJECT, "refused connection from %s (host_reject_connection)",
-		sv_dup(s->conn, s->host_ident));
+		sv_dup(s->work, s->host_ident));
 	sess_reply(s, 554, "SMTP service not available");
 	return true;
 }
@@ -273,12 +310,18 @@ static bool connect_acl(smtp_session *s)
 			sess_acl_reply(s, ACL_WHERE_CONNECT, rc, &c, "connection");
 			return false;
 		}
+		/* An accepting "message =" is the greeting instead of smtp_banner. */
+		if (c.user_msg.len) s->connect_message = sv_copy(s->conn, xbuf_sv(&c.user_msg));
 	}
 	return true;
 }
 
 static void banner(smtp_session *s)
 {
+	if (s->connect_message.len) {
+		sess_reply_text(s, 220, s->connect_message);
+		return;
+	}
 	const char *b = sess_expand(s, conf_main.smtp_banner);
 	if (!b) {
 		sess_log(s, LOG_MAIN | LOG_PANIC, "Expansion of \"%s\" (smtp_banner) failed", conf_main.smtp_banner);
@@ -303,24 +346,38 @@ static sv pending_input(smtp_session *s)
 static bool sync_ok(smtp_session *s, smtp_verb v)
 {
 	if (!s->enforce_sync || s->controls.no_enforce_sync) return true;
+	/* RFC 2920: EHLO, DATA, VRFY, EXPN, QUIT and NOOP end a group (as do the commands that
+	 * change the connection: HELO, AUTH, STARTTLS). */
 	bool pipelinable = s->adv_pipelining && (v == SMTP_MAIL || v == SMTP_RCPT || v == SMTP_RSET
-		|| v == SMTP_NOOP || v == SMTP_ETRN || v == SMTP_VRFY || v == SMTP_BDAT
-		|| v == SMTP_UNKNOWN);
+		|| v == SMTP_ETRN || v == SMTP_BDAT || v == SMTP_UNKNOWN);
 	if (pipelinable) return true;
 	if (!bio_input_pending(&s->io, 0)) return true;
 	sv next = pending_input(s);
+	const char *text = sess_notquit(s, "synchronization-error", "SMTP synchronization error");
 	xbuf shown;
-	xbuf_init(&shown, s->conn);
+	xbuf_init(&shown, s->work);
 	printing_escape(sv_sub(next, 0, 150), 0, &shown);
 	xbuf cmd;
-	xbuf_init(&cmd, s->conn);
+	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (next input sent too soon: "
 		"pipelining was%s advertised): rejected \"%s\" H=%s next input=\"%s\"",
-		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->conn, s->host_ident),
+		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->work, s->host_ident),
 		xbuf_cstr(&shown));
-	sess_reply(s, 554, "SMTP synchronization error");
+	sess_reply(s, 554, "%s", text);
 	return false;
+}
+
+/* The connection is about to end without QUIT: the not-QUIT ACL runs first (its log lines come
+ * before the session's), and its message, if any, replaces the reply's text. */
+const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
+{
+	s->notquit_reason = reason;
+	if (s->notquit_ran || !conf_main.acl_smtp_notquit) return deflt;
+	s->notquit_ran = true;
+	acl_ctx c;
+	(void)sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c);
+	return c.user_msg.len ? sv_dup(s->work, xbuf_sv(&c.user_msg)) : deflt;
 }
 
 /* Count a syntax or protocol error; true when the limit is now exceeded (reply and log done:
@@ -328,41 +385,78 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 static void drop_synprot(smtp_session *s)
 {
 	xbuf cmd;
-	xbuf_init(&cmd, s->conn);
+	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
-		"errors (last command was \"%s\",  %s)", sv_dup(s->conn, s->host_ident),
+		"errors (last command was \"%s\",  %s)", sv_dup(s->work, s->host_ident),
 		xbuf_cstr(&cmd), history(s));
 }
 
 bool sess_count_synprot(smtp_session *s)
 {
 	if (++s->synprot_errors <= conf_main.smtp_max_synprot_errors) return false;
+	(void)sess_notquit(s, "bad-commands", NULL);
 	drop_synprot(s);
 	return true;
 }
 
 static bool synprot_error(smtp_session *s, int code, const char *reason, const char *text)
 {
+	/* 503s are protocol (sequence) errors, the rest syntax errors; each has its selector. */
 	const log_config *lc = log_current_config();
-	if (lc && logsel_has(&lc->selector, LS_SMTP_SYNTAX_ERROR)) {
+	bool protocol = code == 503;
+	if (lc && logsel_has(&lc->selector, protocol ? LS_SMTP_PROTOCOL_ERROR : LS_SMTP_SYNTAX_ERROR)) {
 		xbuf cmd;
-		xbuf_init(&cmd, s->conn);
+		xbuf_init(&cmd, s->work);
 		printing_escape(s->cmd_line, 0, &cmd);
-		sess_log(s, LOG_MAIN, "SMTP syntax error in \"%s\" H=%s %s", xbuf_cstr(&cmd),
-			sv_dup(s->conn, s->host_ident), reason);
+		sess_log(s, LOG_MAIN, "SMTP %s error in \"%s\" H=%s %s", protocol ? "protocol" : "syntax",
+			xbuf_cstr(&cmd), sv_dup(s->work, s->host_ident), reason);
 	}
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
+		const char *why = sess_notquit(s, "bad-commands", "Too many syntax or protocol errors");
 		drop_synprot(s);
-		sess_reply(s, code, "%s\n%s", text, "Too many syntax or protocol errors");
+		sess_reply(s, code, "%s\n%s", text, why);
 		return true;
 	}
 	sess_reply(s, code, "%s", text);
 	return false;
 }
 
+/* Batched SMTP (-bS) stops at the first error: what went wrong goes to stdout (for the
+ * program that fed us) and a report to stderr, and the rest of the batch is abandoned. Exim
+ * words a few of these replies differently in batch mode. */
+static sess_next batch_error(smtp_session *s, int code, const char *text)
+{
+	static const struct { const char *interactive, *batch; } words[] = {
+		{ "unrecognized command", "Command unrecognized" },
+		{ "sender already given", "Sender already given" },
+		{ "sender not yet given", "No sender yet given" },
+	};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcmp(text, words[i].interactive) == 0) text = words[i].batch;
+	xbuf cmd;
+	xbuf_init(&cmd, s->work);
+	printing_escape(s->cmd_line, 0, &cmd);
+	bio_printf(&s->io, "%d %s\nTransaction started in line %lu\nError detected in line %lu\n%s\n",
+		code, text, s->txn_line, s->io.lines, xbuf_cstr(&cmd));
+	bio_flush(&s->io);
+	fprintf(stderr, "An error was detected while processing a file of BSMTP input.\n"
+		"The error message was:\n\n  %d %s\n\n"
+		"The SMTP transaction started in line %lu.\n"
+		"The error was detected in line %lu.\n"
+		"The SMTP command at fault was:\n\n   %s\n\n"
+		"%d previous message%s successfully processed.\n"
+		"The rest of the batch was abandoned.\n",
+		code, text, s->txn_line, s->io.lines, xbuf_cstr(&cmd), s->messages_accepted,
+		s->messages_accepted == 1 ? " was" : "s were");
+	fflush(stderr);
+	s->exit_code = s->messages_accepted ? 1 : 2;
+	return SESS_DROP;
+}
+
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text)
 {
+	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, code, text);
 	/* A command refused for its argument alone is not part of the "C=" history. */
 	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0 && !s->history_overflow)
 		s->nhistory--;
@@ -376,24 +470,27 @@ static bool nonmail_ok(smtp_session *s)
 	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
+	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
 	xbuf cmd;
-	xbuf_init(&cmd, s->conn);
+	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
-		sv_dup(s->conn, s->host_ident), xbuf_cstr(&cmd));
-	sess_reply(s, 554, "Too many nonmail commands");
+		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
+	sess_reply(s, 554, "%s", text);
 	return false;
 }
 
 static sess_next unknown_command(smtp_session *s)
 {
+	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, 500, "unrecognized command");
 	if (++s->unknown_commands > conf_main.smtp_max_unknown_commands) {
+		const char *text = sess_notquit(s, "bad-commands", "Too many unrecognized commands");
 		xbuf cmd;
-		xbuf_init(&cmd, s->conn);
+		xbuf_init(&cmd, s->work);
 		printing_escape(s->cmd_line, 0, &cmd);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many unrecognized commands "
-			"(last was \"%s\")", sv_dup(s->conn, s->host_ident), xbuf_cstr(&cmd));
-		sess_reply(s, 500, "Too many unrecognized commands");
+			"(last was \"%s\")", sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
+		sess_reply(s, 500, "%s", text);
 		return SESS_DROP;
 	}
 	return sess_syntax_error(s, 500, "unrecognized command", "unrecognized command");
@@ -401,16 +498,17 @@ static sess_next unknown_command(smtp_session *s)
 
 static sess_next quit(smtp_session *s)
 {
-	if (conf_main.acl_smtp_quit) {
-		acl_ctx c;
-		(void)sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
-	}
-	sess_reply(s, 221, "%s closing connection", s->active_hostname);
-	const log_config *lc = log_current_config();
-	if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", sv_dup(s->conn, s->host_ident));
+	acl_ctx c;
+	acl_result rc = ACL_OK;
+	if (conf_main.acl_smtp_quit) rc = sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
+	if (conf_main.acl_smtp_quit && rc == ACL_OK && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
+	else sess_reply(s, 221, "%s closing connection", s->active_hostname);
+	if (sess_log_connection(s))
+		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", sv_dup(s->work, s->host_ident));
 	return SESS_QUIT;
 }
+
+static sess_next starttls(smtp_session *s);
 
 static sess_next dispatch(smtp_session *s)
 {
@@ -438,6 +536,8 @@ static sess_next dispatch(smtp_session *s)
 	case SMTP_RSET:
 		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
 		sess_reset_transaction(s);
+		sess_set_log_id(s, NULL);
+		s->txn_line = s->io.lines;
 		sess_reply(s, 250, "Reset OK");
 		return SESS_CONTINUE;
 	case SMTP_NOOP:
@@ -452,29 +552,80 @@ static sess_next dispatch(smtp_session *s)
 	case SMTP_HELP: return sess_help(s);
 	case SMTP_AUTH: return sess_auth(s);
 	case SMTP_STARTTLS:
-		/* The TLS issue installs its handler; until then STARTTLS is never advertised. */
-		return sess_syntax_error(s, 503, "STARTTLS command used when not advertised",
-			"STARTTLS command used when not advertised");
+		return starttls(s);
 	default:
 		return unknown_command(s);
 	}
 }
 
+/* ---- TLS ---------------------------------------------------------------------------------- */
+
+static const smtp_tls_server *tls_server;
+
+void smtp_tls_register(const smtp_tls_server *t)
+{
+	tls_server = t;
+}
+
+bool sess_tls_offerable(smtp_session *s)
+{
+	return tls_server && !s->origin.tls_cipher.len && tls_server->usable()
+		&& sess_host_in(s, conf_main.tls_advertise_hosts);
+}
+
+static bool tls_start(smtp_session *s)
+{
+	xbuf err;
+	xbuf_init(&err, s->work);
+	if (tls_server->start(&s->io, s->p->in_fd, s->p->out_fd, &s->origin, &err)) return true;
+	(void)sess_notquit(s, "tls-failed", NULL);
+	sess_log(s, LOG_MAIN, "TLS error on connection from %s (%s)", sv_dup(s->work, s->host_ident), xbuf_cstr(&err));
+	return false;
+}
+
+static sess_next starttls(smtp_session *s)
+{
+	if (!s->adv_starttls)
+		return sess_syntax_error(s, 503, "STARTTLS command used when not advertised",
+			"STARTTLS command used when not advertised");
+	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "garbage after STARTTLS", "garbage after STARTTLS");
+	if (conf_main.acl_smtp_starttls) {
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_STARTTLS, conf_main.acl_smtp_starttls, SV_NULL, &c);
+		if (rc != ACL_OK) return sess_acl_reply(s, ACL_WHERE_STARTTLS, rc, &c, "STARTTLS");
+	}
+	sess_reply(s, 220, "TLS go ahead");
+	if (!sess_flush(s) || !tls_start(s)) return SESS_DROP;
+	/* A new start: the client must say EHLO again (RFC 3207 4.2). */
+	sess_reset_transaction(s);
+	s->helo_seen = s->esmtp = false;
+	s->adv_starttls = s->adv_auth = s->adv_pipelining = s->adv_chunking = false;
+	s->origin.helo_name = SV_NULL;
+	s->helo_free = true;
+	sess_update_host_ident(s);
+	return SESS_CONTINUE;
+}
+
 /* The connection ended without QUIT: Exim's replies and log lines for each way. */
 static void lost(smtp_session *s, bio_rc rc)
 {
-	const log_config *lc = log_current_config();
-	const char *who = sv_dup(s->conn, s->host_ident);
+	const char *who = sv_dup(s->work, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
-		sess_reply(s, 421, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
-		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s D=%s", who, sess_duration(s));
+		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		sess_reply(s, 421, "%s", sess_notquit(s, "command-timeout", dflt));
+		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s", who);
 		return;
 	}
-	sess_reply(s, 421, "%s lost input connection", s->active_hostname);
+	const char *dflt = arena_printf(s->work, "%s lost input connection", s->active_hostname);
+	sess_reply(s, 421, "%s", sess_notquit(s, "connection-lost", dflt));
 	if (s->mail_given)
 		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
-	else if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s lost D=%s", who, sess_duration(s));
+	else if (sess_log_connection(s)) {
+		xbuf why;
+		xbuf_init(&why, s->work);
+		if (rc == BIO_ERROR) xbuf_printf(&why, " (error: %s)", strerror(s->io.err));
+		sess_log(s, LOG_MAIN, "SMTP connection from %s lost%s D=%s", who, xbuf_cstr(&why), sess_duration(s));
+	}
 }
 
 static void host_checking_banner(smtp_session *s)
@@ -487,18 +638,26 @@ static void host_checking_banner(smtp_session *s)
 int smtp_session_run(const smtp_conn_params *p)
 {
 	static smtp_session sess;   /* one per process; large (I/O buffers) */
+	static arena *cmd_arena;
 	smtp_session *s = &sess;
 	memset(s, 0, sizeof *s);
 	s->p = p;
 	s->mode = p->mode;
 	s->conn = pool_conn;
+	/* Per-command work (replies, log lines, expansions) goes to its own arena, emptied before
+	 * each command, so a long connection does not grow; what lasts goes to pool_conn. */
+	if (!cmd_arena) cmd_arena = arena_new("smtp-command");
+	s->work = cmd_arena;
 	s->start = time(NULL);
 	bio_init(&s->io, p->in_fd, p->out_fd);
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
+	xbuf_init(&s->cmd_buf, s->conn);
 	s->helo_free = s->rset_free = true;
+	s->conn_nolog = -1;
 	init_origin(s);
-	xp_env_init(&s->env, s->conn);
+	xp_env_init(&s->env, s->work);
+	s->env.state = s->conn;   /* $acl_c* and other lasting expansion state */
 	sess_vars_init(s);
 	sess_update_host_ident(s);
 	s->receive_timeout_ms = receive_timeout_ms(s);
@@ -507,9 +666,8 @@ int smtp_session_run(const smtp_conn_params *p)
 
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) host_checking_banner(s);
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
-	const log_config *lcs = log_current_config();
-	if (s->mode != SMTP_MODE_DAEMON && lcs && logsel_has(&lcs->selector, LS_SMTP_CONNECTION))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->conn, s->host_ident));
+	if (s->mode != SMTP_MODE_DAEMON && sess_log_connection(s))
+		sess_log(s, LOG_MAIN, "SMTP connection from %s", sv_dup(s->work, s->host_ident));
 	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
 	if (host_rejected(s)) {
 		sess_flush(s);
@@ -520,6 +678,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (conf_main.smtp_active_hostname) {
 		const char *h = sess_expand(s, conf_main.smtp_active_hostname);
 		if (h && *h) {
+			h = arena_strdup(s->conn, h);
 			s->active_hostname = h;
 			s->origin.active_hostname = sv_cstr(h);
 		}
@@ -534,12 +693,16 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (s->enforce_sync && !sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)
 		&& bio_input_pending(&s->io, 0)) {
 		xbuf shown;
-		xbuf_init(&shown, s->conn);
+		xbuf_init(&shown, s->work);
 		printing_escape(sv_sub(pending_input(s), 0, 150), 0, &shown);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (input sent without "
 			"waiting for greeting): rejected connection from H=%s input=\"%s\"",
-			sv_dup(s->conn, s->host_ident), xbuf_cstr(&shown));
+			sv_dup(s->work, s->host_ident), xbuf_cstr(&shown));
 		sess_reply(s, 554, "SMTP synchronization error");
+		sess_flush(s);
+		return 0;
+	}
+	if (p->tls_on_connect && (!tls_server || !tls_start(s))) {
 		sess_flush(s);
 		return 0;
 	}
@@ -549,6 +712,8 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf_init(&line, NULL);
 	sess_next next = SESS_CONTINUE;
 	while (next == SESS_CONTINUE) {
+		arena_clear(s->work);
+		s->cur_rcpt = SV_NULL;
 		/* Replies to pipelined commands go out together, when the client waits for them. */
 		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
 		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);
@@ -556,7 +721,11 @@ int smtp_session_run(const smtp_conn_params *p)
 			if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
 			break;
 		}
-		s->cmd_line = sv_copy(s->conn, xbuf_sv(&line));
+		/* Kept in a buffer of its own: $smtp_command is still wanted by the not-QUIT ACL
+		 * after the command's arena is emptied. */
+		xbuf_reset(&s->cmd_buf);
+		xbuf_putsv(&s->cmd_buf, xbuf_sv(&line));
+		s->cmd_line = xbuf_sv(&s->cmd_buf);
 		if (rc == BIO_TOOLONG) {
 			s->cmd = SMTP_UNKNOWN;
 			s->cmd_arg = SV_NULL;
@@ -567,15 +736,14 @@ int smtp_session_run(const smtp_conn_params *p)
 		next = dispatch(s);
 	}
 	xbuf_free(&line);
-	if (next == SESS_DROP && conf_main.acl_smtp_notquit) {
-		acl_ctx c;
-		(void)sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c);
-	}
+	/* Every end but QUIT runs the not-QUIT ACL (drops, lost connections, timeouts). */
+	if (next != SESS_QUIT) (void)sess_notquit(s, s->notquit_reason ? s->notquit_reason : "connection-lost", NULL);
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
 		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s %s",
-			sv_dup(s->conn, s->host_ident), sess_duration(s), history(s));
+			sv_dup(s->work, s->host_ident), sess_duration(s), history(s));
 	sess_reset_transaction(s);
+	sess_set_log_id(s, NULL);
 	sess_flush(s);
-	return 0;
+	return s->exit_code;
 }

@@ -31,7 +31,24 @@ typedef struct smtp_conn_params {
 	/* Daemon accounting: whether this connection is over smtp_accept_queue etc. */
 	bool queue_only_load, accept_queue;
 	bool reserved_slot;       /* accepted only because the host is in smtp_reserve_hosts */
+	bool trusted_caller;      /* -bs: the caller is trusted (may set the envelope sender) */
+	/* -bh: called before the session writes a "LOG:" line to stderr and when it sends
+	 * replies, so lines other modules wrote through the log layer are shown in order. */
+	void (*log_pump)(void *ctx);
+	void *log_pump_ctx;
 } smtp_conn_params;
+
+/* STARTTLS and tls_on_connect_ports: the TLS issue registers its server side here (nothing is
+ * advertised until then). start() runs the handshake over the session's descriptors, puts the
+ * TLS layer under the session's buffered I/O with bio_set_layer(), and fills the origin's tls_*
+ * fields; false with err set when the handshake failed (the session then logs and closes). */
+struct bio;
+struct msg_origin;
+typedef struct smtp_tls_server {
+	bool (*usable)(void);     /* a certificate is configured... */
+	bool (*start)(struct bio *io, int in_fd, int out_fd, struct msg_origin *o, xbuf *err);
+} smtp_tls_server;
+void smtp_tls_register(const smtp_tls_server *t);
 
 /* Run the session to completion (QUIT, drop, EOF, timeout). Returns the process exit code
  * (0 normally). */

@@ -6,6 +6,8 @@
  * being log_message, else the user message.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <time.h>
 #include <string.h>
 
 #include "conf/main_options.h"
@@ -21,27 +23,52 @@ static bool body_view(void *ctx, sv *body)
 	return s->recv && receive_body(s->recv, body);
 }
 
-static const acl_ops session_acl_ops = { .verify_address = NULL, .body = body_view };
+/* The engine's own log lines go through the session, so under -bh they keep their place among
+ * the session's lines and carry the message id. */
+static void acl_log_line(void *ctx, unsigned which, const char *text)
+{
+	sess_log(ctx, which, "%s", text);
+}
+
+/* "delay =": replies already due go out first (unless control = no_delay_flush), then the wait. */
+static void acl_delay(void *ctx, int seconds)
+{
+	smtp_session *s = ctx;
+	if (!s->controls.no_delay_flush) sess_flush(s);
+	struct timespec ts = { .tv_sec = seconds, .tv_nsec = 0 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+static const acl_ops session_acl_ops = { .verify_address = NULL, .body = body_view, .log = acl_log_line,
+	.delay = acl_delay };
 
 void sess_acl_reset(smtp_session *s)
 {
-	acl_ctx_init(&s->acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);
+	acl_ctx_init(&s->acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);   /* the engine keeps its state here */
 }
 
-acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c)
+void sess_acl_message_done(smtp_session *s)
 {
-	/* One context carries the engine's per-transaction state (a MAIL "discard" makes every
-	 * RCPT discarded, warn lines are not repeated...) from one ACL to the next: each run
-	 * starts from it and leaves its state back in it. */
-	*c = s->acl;
-	c->where = where;
-	xbuf_init(&c->user_msg, s->conn);
-	xbuf_init(&c->log_msg, s->conn);
-	c->add_headers = NULL;
-	c->remove_headers = SV_NULL;
-	c->delay_seconds = 0;
-	c->msg = s->msg;
-	c->origin = &s->origin;
+	acl_ctx_message_done(&s->acl);
+	s->controls = s->acl.controls;
+}
+
+acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *out)
+{
+	acl_ctx *c;
+	/* One context per connection carries the engine's state (warn de-duplication, ratelimit
+	 * results, a MAIL "discard" that makes every RCPT discarded) from one ACL to the next. */
+	acl_ctx_begin(&s->acl, where);
+	xbuf prefix;
+	xbuf_init(&prefix, s->work);
+	xbuf_printf(&prefix, "H=" SV_FMT, SV_ARG(s->host_ident));
+	s->acl.log_prefix = xbuf_cstr(&prefix);
+	s->acl.msg = s->msg;
+	/* $recipients has a value only where Exim shows it */
+	s->msgvars.allow_recipients = where == ACL_WHERE_PREDATA || where == ACL_WHERE_DATA
+		|| where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME;
+	s->acl.origin = &s->origin;
+	c = &s->acl;
 	c->recipient = recipient;
 	s->cur_rcpt = recipient;
 	c->authenticated = s->authenticated;
@@ -49,11 +76,10 @@ acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recip
 	c->helo_verify_failed = s->helo_verify_failed;
 	c->smtp_session = true;
 	c->host_checking = s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC;
-	c->controls = s->controls;
 	c->ops = &session_acl_ops;
 	c->ops_ctx = s;
 	acl_result rc = acl_check(c, sv_cstr(spec ? spec : ""));
-	s->acl = *c;
+	*out = *c;
 	/* Controls that outlive the statement (no_pipelining, enforce_sync...) apply to the
 	 * connection from now on. */
 	s->controls = c->controls;
@@ -89,7 +115,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	/* VRFY and ETRN refusals have their own codes. */
 	int code = temp ? 451 : where == ACL_WHERE_VRFY ? 252 : where == ACL_WHERE_ETRN ? 458 : 550;
 	xbuf coded;
-	xbuf_init(&coded, s->conn);
+	xbuf_init(&coded, s->work);
 	if (user.len) {
 		int given = code_from_message(s, &user, code);
 		if (given != code || user.len != c->user_msg.len) {
@@ -98,25 +124,34 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		}
 		code = given;
 	}
-	sv reason = c->log_msg.len ? xbuf_sv(&c->log_msg) : coded.len ? xbuf_sv(&coded) : user;
+	sv reason = c->log_msg.len ? acl_log_text(c) : coded.len ? xbuf_sv(&coded) : user;
 
 	/* The log line. */
 	xbuf line;
-	xbuf_init(&line, s->conn);
+	xbuf_init(&line, s->work);
 	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR) {
-		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected after DATA", sv_dup(s->conn, s->host_ident),
+		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected after DATA", sv_dup(s->work, s->host_ident),
 			SV_ARG(s->sender), temp ? "temporarily " : "");
 	} else if (where == ACL_WHERE_RCPT) {
-		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected %s", sv_dup(s->conn, s->host_ident),
+		xbuf_printf(&line, "H=%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_ident),
 			SV_ARG(s->sender), temp ? "temporarily " : "", what);
 	} else if (where == ACL_WHERE_CONNECT) {
-		xbuf_printf(&line, "H=%s %srejected connection in \"connect\" ACL", sv_dup(s->conn, s->host_ident),
+		xbuf_printf(&line, "H=%s %srejected connection in \"connect\" ACL", sv_dup(s->work, s->host_ident),
 			temp ? "temporarily " : "");
 	} else {
-		xbuf_printf(&line, "H=%s %srejected %s", sv_dup(s->conn, s->host_ident), temp ? "temporarily " : "", what);
+		xbuf_printf(&line, "H=%s %srejected %s", sv_dup(s->work, s->host_ident), temp ? "temporarily " : "", what);
 	}
 	if (reason.len) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
-	sess_log(s, LOG_MAIN | LOG_REJECT, "%s", xbuf_cstr(&line));
+	unsigned target = c->log_reject_target ? c->log_reject_target : LOG_MAIN | LOG_REJECT;
+	if ((where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR) && s->recv && (target & LOG_REJECT)) {
+		/* After DATA the reject log also gets the envelope and the headers. */
+		sess_log(s, target & ~(unsigned)LOG_REJECT, "%s", xbuf_cstr(&line));
+		xbuf_putc(&line, '\n');
+		receive_reject_details(s->recv, &line);
+		sess_log(s, LOG_REJECT, "%s", xbuf_cstr(&line));
+	} else if (target) {
+		sess_log(s, target, "%s", xbuf_cstr(&line));
+	}
 
 	/* The reply. */
 	if (user.len) {
@@ -127,8 +162,25 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		sess_reply(s, code, "Administrative prohibition");
 	}
 	if (rc != ACL_FAIL_DROP) return SESS_CONTINUE;
-	const log_config *lc = log_current_config();
-	if (lc && logsel_has(&lc->selector, LS_SMTP_CONNECTION))
-		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by DROP in ACL", sv_dup(s->conn, s->host_ident));
+	s->notquit_reason = "acl-drop";
+	if (sess_log_connection(s))
+		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by DROP in ACL", sv_dup(s->work, s->host_ident));
 	return SESS_DROP;
+}
+
+void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *deflt)
+{
+	/* "message =" on an accepting statement replaces the positive reply's text; a leading code
+	 * of the same class replaces the code too. */
+	sv text = xbuf_sv(&c->user_msg);
+	if (!text.len) {
+		sess_reply(s, code, "%s", deflt);
+		return;
+	}
+	if (text.len >= 4 && text.p[0] == '0' + code / 100 && text.p[1] >= '0' && text.p[1] <= '9'
+		&& text.p[2] >= '0' && text.p[2] <= '9' && text.p[3] == ' ') {
+		code = (text.p[0] - '0') * 100 + (text.p[1] - '0') * 10 + (text.p[2] - '0');
+		text = sv_sub(text, 4, text.len - 4);
+	}
+	sess_reply_text(s, code, text);
 }

@@ -35,7 +35,7 @@ sess_next sess_auth(smtp_session *s)
 		acl_result rc = sess_acl(s, ACL_WHERE_AUTH, conf_main.acl_smtp_auth, SV_NULL, &c);
 		if (rc != ACL_OK) {
 			xbuf what;
-			xbuf_init(&what, s->conn);
+			xbuf_init(&what, s->work);
 			xbuf_printf(&what, "AUTH " SV_FMT, SV_ARG(s->cmd_arg));
 			return sess_acl_reply(s, ACL_WHERE_AUTH, rc, &c, xbuf_cstr(&what));
 		}
@@ -57,14 +57,14 @@ sess_next sess_auth(smtp_session *s)
 	const driver_instance *d = mech.len ? auth_find_server(mech) : NULL;
 	if (!d) {
 		xbuf t;
-		xbuf_init(&t, s->conn);
+		xbuf_init(&t, s->work);
 		xbuf_printf(&t, SV_FMT " authentication mechanism not supported", SV_ARG(mech));
 		return sess_syntax_error(s, 504, xbuf_cstr(&t), xbuf_cstr(&t));
 	}
 
 	auth_io io = { .challenge = challenge, .ctx = s };
 	auth_server_ctx c;
-	auth_server_ctx_init(&c, s->conn, &s->env, &io);
+	auth_server_ctx_init(&c, s->conn, &s->env, &io);   /* $authenticated_id lasts */
 	c.remote_ip = s->origin.host_address;
 	c.remote_port = s->origin.host_port;
 	c.local_ip = s->origin.interface_address;
@@ -74,8 +74,8 @@ sess_next sess_auth(smtp_session *s)
 	auth_rc rc = auth_server_run(d, &c, has_initial, sv_tainted(initial));
 	if (rc == AUTH_EOF) return SESS_DROP;
 	xbuf reply, detail;
-	xbuf_init(&reply, s->conn);
-	xbuf_init(&detail, s->conn);
+	xbuf_init(&reply, s->work);
+	xbuf_init(&detail, s->work);
 	auth_result_text(&c, rc, &reply, &detail);
 	if (rc == AUTH_OK) {
 		s->authenticated = true;
@@ -92,7 +92,7 @@ sess_next sess_auth(smtp_session *s)
 		}
 	} else if (detail.len) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "%s authenticator failed for %s: %s", d->name,
-			sv_dup(s->conn, s->host_ident), xbuf_cstr(&detail));
+			sv_dup(s->work, s->host_ident), xbuf_cstr(&detail));
 	}
 	/* reply is "NNN text" */
 	sv r = xbuf_sv(&reply);

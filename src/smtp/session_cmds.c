@@ -10,12 +10,14 @@
 #include "conf/driver.h"
 #include "conf/main_options.h"
 #include "core/auth.h"
+#include "core/dns.h"
 #include "core/receive.h"
 #include "lib/codec.h"
 #include "lib/log.h"
+#include "search/match.h"
 #include "smtp/session_int.h"
 
-static const char *dupsv(smtp_session *s, sv v) { return sv_dup(s->conn, v); }
+static const char *dupsv(smtp_session *s, sv v) { return sv_dup(s->work, v); }
 
 void sess_reset_transaction(smtp_session *s)
 {
@@ -27,16 +29,20 @@ void sess_reset_transaction(smtp_session *s)
 	s->msg = NULL;
 	s->env.msg = NULL;
 	s->mail_given = false;
+	s->mail_discarded = false;
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
-	s->log_id = NULL;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
+	if (s->base_protocol.len) {
+		s->origin.protocol = s->base_protocol;
+		s->base_protocol = SV_NULL;
+	}
 	memset(&s->mail, 0, sizeof s->mail);
-	message_vars_init(&s->msgvars, NULL, &s->origin);
-	sess_acl_reset(s);
+	sess_set_message_vars(s, NULL);
+	sess_acl_message_done(s);
 	arena_clear(pool_msg);
 }
 
@@ -69,15 +75,15 @@ static void auth_mechanisms(smtp_session *s, xbuf *out)
 		if (cond) {
 			bool ok = false;
 			xbuf err;
-			xbuf_init(&err, s->conn);
+			xbuf_init(&err, s->work);
 			if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) continue;
 		}
 		/* The same public name twice is advertised once. */
 		xbuf word;
-		xbuf_init(&word, s->conn);
+		xbuf_init(&word, s->work);
 		xbuf_printf(&word, " %s ", pub);
 		xbuf padded;
-		xbuf_init(&padded, s->conn);
+		xbuf_init(&padded, s->work);
 		xbuf_printf(&padded, "%s ", xbuf_cstr(out));
 		if (strstr(xbuf_cstr(&padded), xbuf_cstr(&word))) continue;
 		xbuf_printf(out, " %s", pub);
@@ -99,14 +105,22 @@ static void set_protocol(smtp_session *s)
 	s->origin.protocol = xbuf_sv(&b);
 }
 
-/* helo_verify_hosts / helo_try_verify_hosts: the HELO name is the host's looked-up name or an
- * address literal for the client's address. */
+/* helo_verify_hosts / helo_try_verify_hosts: the HELO name is an address literal for the
+ * client's address, the client's (reverse-looked-up) name, or a name whose addresses include
+ * the client's. */
 static bool helo_matches_host(smtp_session *s, sv helo)
 {
-	const msg_origin *o = &s->origin;
+	msg_origin *o = &s->origin;
 	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']')
 		return sv_eq(sv_sub(helo, 1, helo.len - 2), o->host_address);
-	return o->host_name.len && sv_eqi(helo, o->host_name);
+	sess_lookup_host_name(s);
+	if (o->host_name.len && sv_eqi(helo, o->host_name)) return true;
+	sv *addrs = NULL;
+	size_t naddrs = 0;
+	if (dns_host_addresses(s->work, helo, &addrs, &naddrs) != DNS_SUCCEED) return false;
+	for (size_t i = 0; i < naddrs; i++)
+		if (sv_eq(addrs[i], o->host_address)) return true;
+	return false;
 }
 
 sess_next sess_helo(smtp_session *s, bool ehlo)
@@ -116,24 +130,37 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	bool junk_ok = sess_host_in(s, conf_main.helo_accept_junk_hosts);
 	if (arg.len == 0 || (!junk_ok && !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: syntactically invalid argument(s): %s",
-			verb, dupsv(s, s->host_ident), arg.len ? dupsv(s, arg) : "(no argument given)");
+			verb, dupsv(s, s->host_ident), arg.len ? sess_printable(s, arg) : "(no argument given)");
 		/* Counted as a syntax error, but the reply never gets the "too many" line. */
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 	}
 	sess_reset_transaction(s);
+	sess_set_log_id(s, NULL);
+	s->txn_line = s->io.lines;
 	sv old_helo = s->origin.helo_name;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	sess_update_host_ident(s);
 
+	/* A client calling itself by one of our names (helo_lookup_domains) gets its real name
+	 * looked up, so the Received header can show it. */
+	if (!s->origin.host_name.len && s->origin.host_address.len && !s->origin.host_lookup_failed
+		&& conf_main.helo_lookup_domains) {
+		const char *l = sess_expand(s, conf_main.helo_lookup_domains);
+		xbuf err;
+		xbuf_init(&err, s->work);
+		match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
+		if (l && match_isinlist(arg, sv_cstr(l), 0, MATCH_DOMAIN, true, &mc, &err) == 0)
+			sess_lookup_host_name(s);
+	}
 	s->helo_verified = s->helo_verify_failed = false;
 	bool must = sess_host_in(s, conf_main.helo_verify_hosts);
 	if (must || sess_host_in(s, conf_main.helo_try_verify_hosts)) {
 		s->helo_verified = helo_matches_host(s, arg);
 		s->helo_verify_failed = !s->helo_verified;
 		if (must && !s->helo_verified) {
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: Invalid HELO name (see RFC2821 4.1.1.1)",
-				verb, dupsv(s, s->host_ident));
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected \"%s %s\" from %s", verb, sess_printable(s, arg),
+				dupsv(s, s->host_ident));
 			sess_reply(s, 550, "%s argument does not match calling host", verb);
 			s->origin.helo_name = old_helo;
 			sess_update_host_ident(s);
@@ -141,13 +168,15 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 	}
 
+	sv accept_msg = SV_NULL;
 	if (conf_main.acl_smtp_helo) {
 		acl_ctx c;
 		acl_result rc = sess_acl(s, ACL_WHERE_HELO, conf_main.acl_smtp_helo, SV_NULL, &c);
+		if (rc == ACL_OK && c.user_msg.len) accept_msg = sv_copy(s->work, xbuf_sv(&c.user_msg));
 		if (rc != ACL_OK) {
 			xbuf what;
-			xbuf_init(&what, s->conn);
-			xbuf_printf(&what, "EHLO or HELO " SV_FMT, SV_ARG(arg));
+			xbuf_init(&what, s->work);
+			xbuf_printf(&what, "EHLO or HELO %s", sess_printable(s, arg));
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
 			s->origin.helo_name = old_helo;
 			sess_update_host_ident(s);
@@ -160,11 +189,15 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	set_protocol(s);
 	const msg_origin *o = &s->origin;
 	xbuf r;
-	xbuf_init(&r, s->conn);
-	xbuf_printf(&r, "%s Hello ", s->active_hostname);
-	if (o->ident.len) xbuf_printf(&r, SV_FMT " at ", SV_ARG(o->ident));
-	xbuf_putsv(&r, o->host_name.len ? o->host_name : arg);
-	if (o->host_address.len) xbuf_printf(&r, " [" SV_FMT "]", SV_ARG(o->host_address));
+	xbuf_init(&r, s->work);
+	if (accept_msg.len) {
+		xbuf_putsv(&r, accept_msg);   /* the HELO ACL's accepting message replaces the greeting */
+	} else {
+		xbuf_printf(&r, "%s Hello ", s->active_hostname);
+		if (o->ident.len) xbuf_printf(&r, SV_FMT " at ", SV_ARG(o->ident));
+		xbuf_putsv(&r, o->host_name.len ? o->host_name : arg);
+		if (o->host_address.len) xbuf_printf(&r, " [" SV_FMT "]", SV_ARG(o->host_address));
+	}
 
 	s->adv_pipelining = s->adv_chunking = s->adv_dsn = s->adv_prdr = s->adv_smtputf8 = false;
 	s->adv_auth = s->adv_size = s->adv_8bitmime = s->adv_starttls = false;
@@ -186,12 +219,12 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 		if (!s->authenticated && sess_host_in(s, conf_main.auth_advertise_hosts)) {
 			xbuf mechs;
-			xbuf_init(&mechs, s->conn);
+			xbuf_init(&mechs, s->work);
 			auth_mechanisms(s, &mechs);
 			if (mechs.len) { s->adv_auth = true; xbuf_printf(&r, "\nAUTH%s", xbuf_cstr(&mechs)); }
 		}
 		if (sess_host_in(s, conf_main.chunking_advertise_hosts)) { s->adv_chunking = true; xbuf_puts(&r, "\nCHUNKING"); }
-		/* STARTTLS is advertised once the TLS issue provides it. */
+		if (sess_tls_offerable(s)) { s->adv_starttls = true; xbuf_puts(&r, "\nSTARTTLS"); }
 		if (conf_main.prdr_enable) { s->adv_prdr = true; xbuf_puts(&r, "\nPRDR"); }
 		if (conf_main.accept_8bitmime && sess_host_in(s, conf_main.smtputf8_advertise_hosts)) {
 			s->adv_smtputf8 = true;
@@ -216,7 +249,7 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 	const char *d = domain_opt ? domain_opt : conf_main.qualify_domain;
 	if (!d) d = conf_main.primary_hostname ? conf_main.primary_hostname : "";
 	xbuf b;
-	xbuf_init(&b, s->conn);
+	xbuf_init(&b, s->work);
 	xbuf_printf(&b, SV_FMT "@%s", SV_ARG(local), d);
 	sv r = xbuf_sv(&b);
 	r.taint = local.taint;
@@ -227,38 +260,68 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 static void mail_auth_param(smtp_session *s, sv value)
 {
 	if (!s->authenticated) {
-		sess_log(s, LOG_MAIN, "ignoring AUTH=" SV_FMT " from %s (client not authenticated)",
-			SV_ARG(value), dupsv(s, s->host_ident));
+		sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (client not authenticated)",
+			sess_printable(s, value), dupsv(s, s->host_ident));
 		return;
 	}
 	xbuf dec;
-	xbuf_init(&dec, s->conn);
+	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
 	if (!codec_xtext_decode(value, &dec)) return;
 	sv a = xbuf_sv(&dec);
 	a.taint = 1;
 	if (sv_eq_cstr(a, "<>")) a = sv_tainted(SV_LIT(""));
 	s->origin.auth_sender = a;
+	/* The authenticator's server_mail_auth_condition may refuse the value ($authenticated_sender
+	 * is set while it is expanded). */
+	const driver_instance *d = auth_find_server(s->origin.auth_pubname);
+	const char *cond = d ? auth_generic_option(d, "server_mail_auth_condition") : NULL;
+	if (cond) {
+		bool ok = false;
+		xbuf err;
+		xbuf_init(&err, s->work);
+		if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) {
+			s->origin.auth_sender = SV_NULL;
+	if (s->base_protocol.len) {
+		s->origin.protocol = s->base_protocol;
+		s->base_protocol = SV_NULL;
+	}
+			return;
+		}
+	}
 	if (conf_main.acl_smtp_mailauth) {
 		acl_ctx c;
 		if (sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c) != ACL_OK)
 			s->origin.auth_sender = SV_NULL;
+	if (s->base_protocol.len) {
+		s->origin.protocol = s->base_protocol;
+		s->base_protocol = SV_NULL;
+	}
 	}
 }
 
 sess_next sess_mail(smtp_session *s)
 {
-	if (!s->helo_seen && sess_host_in(s, conf_main.hosts_require_helo)) {
+	if (!s->helo_seen && s->mode != SMTP_MODE_BATCH && sess_host_in(s, conf_main.hosts_require_helo)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
 		return sess_syntax_error(s, 503, "MAIL before HELO", "HELO or EHLO required");
 	}
 	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
+	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
+	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
+	if (max_msgs > 0 && s->messages_accepted >= max_msgs) {
+		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL command H=%s: too many messages in one connection",
+			dupsv(s, s->host_ident));
+		sess_reply(s, 421, "too many messages in this connection");
+		return SESS_CONTINUE;
+	}
+	sess_set_log_id(s, NULL);
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
 
-	char *work = arena_alloc(s->conn, s->cmd_arg.len + 1);
+	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
 	xbuf msg, addr;
-	xbuf_init(&msg, s->conn);
-	xbuf_init(&addr, s->conn);
+	xbuf_init(&msg, s->work);
+	xbuf_init(&addr, s->work);
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	if (!smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r))
@@ -276,11 +339,12 @@ sess_next sess_mail(smtp_session *s)
 		return SESS_CONTINUE;
 	}
 
-	sv sender = sv_copy(s->conn, r.address);
+	sv sender = sv_copy(s->work, r.address);
 	if (!r.null_address && !r.has_domain) {
-		if (!sess_host_in(s, conf_main.sender_unqualified_hosts)) {
+		/* Local input may use unqualified addresses; remote hosts only when listed. */
+		if (s->origin.host_address.len && !sess_host_in(s, conf_main.sender_unqualified_hosts)) {
 			xbuf t;
-			xbuf_init(&t, s->conn);
+			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": sender address must contain a domain", SV_ARG(r.cmd_data));
 			/* Not counted as a syntax error (Exim 4.96) */
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
@@ -289,11 +353,27 @@ sess_next sess_mail(smtp_session *s)
 		sender = qualify(s, sender, NULL);
 	}
 	if (s->mail.auth_given) mail_auth_param(s, s->mail.auth);
+	/* A local untrusted caller cannot choose the envelope sender, except as
+	 * untrusted_set_sender allows: the sender is the caller's own address. */
+	bool set_untrusted = false;
+	if (s->mode == SMTP_MODE_BS && !s->origin.host_address.len && !s->p->trusted_caller) {
+		bool allowed = false;
+		if (conf_main.untrusted_set_sender) {
+			const char *l = sess_expand(s, conf_main.untrusted_set_sender);
+			xbuf err;
+			xbuf_init(&err, s->work);
+			match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
+			allowed = l && match_isinlist(sender, sv_cstr(l), 0, MATCH_ADDRESS, true, &mc, &err) == 0;
+		}
+		if (!allowed) sender = qualify(s, s->origin.login, NULL);
+		else set_untrusted = true;
+	}
 
 	s->msg = message_new(pool_msg);
 	s->msg->origin = &s->origin;
 	s->msg->sender = sv_copy(pool_msg, sender);
 	s->msg->smtputf8 = s->mail.smtputf8;
+	s->msg->sender_set_untrusted = set_untrusted;
 	s->msg->dsn_ret = s->mail.ret;
 	if (s->mail.envid_given) {
 		xbuf e;
@@ -301,24 +381,29 @@ sess_next sess_mail(smtp_session *s)
 		if (codec_xtext_decode(s->mail.envid, &e)) s->msg->dsn_envid = sv_tainted(xbuf_sv(&e));
 	}
 	s->sender = s->msg->sender;
-	message_vars_init(&s->msgvars, s->msg, &s->origin);
+	sess_set_message_vars(s, s->msg);
 
-	{
-		acl_ctx c;
-		acl_result rc = sess_acl(s, ACL_WHERE_MAIL, conf_main.acl_smtp_mail, SV_NULL, &c);
-		if (rc != ACL_OK) {
-			xbuf what;
-			xbuf_init(&what, s->conn);
-			xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
-			sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
-			sess_reset_transaction(s);
-			return n;
-		}
+	acl_ctx c;
+	acl_result rc = sess_acl(s, ACL_WHERE_MAIL, conf_main.acl_smtp_mail, SV_NULL, &c);
+	/* discard: accepted, and every recipient of this message will be discarded */
+	if (rc == ACL_DISCARD) s->mail_discarded = true;
+	else if (rc != ACL_OK) {
+		xbuf what;
+		xbuf_init(&what, s->work);
+		xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
+		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
+		sess_reset_transaction(s);
+		return n;
 	}
 	s->mail_given = true;
 	s->any_mail = true;
+	if (s->mail.smtputf8 && !s->p->protocol.len) {
+		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
+		s->base_protocol = s->origin.protocol;
+		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
+	}
 	s->prdr_requested = s->mail.prdr;
-	sess_reply(s, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
+	sess_accept_reply(s, &c, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
 	return SESS_CONTINUE;
 }
 
@@ -329,10 +414,10 @@ sess_next sess_rcpt(smtp_session *s)
 	if (!s->mail_given) return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "RCPT must have an address operand", "RCPT must have an address operand");
-	char *work = arena_alloc(s->conn, s->cmd_arg.len + 1);
+	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
 	xbuf msg, addr;
-	xbuf_init(&msg, s->conn);
-	xbuf_init(&addr, s->conn);
+	xbuf_init(&msg, s->work);
+	xbuf_init(&addr, s->work);
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	smtp_rcpt_params rp;
@@ -341,13 +426,14 @@ sess_next sess_rcpt(smtp_session *s)
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
 	}
 
-	sv rcpt = sv_copy(s->conn, r.address);
+	sv rcpt = sv_copy(s->work, r.address);
 	if (!r.has_domain) {
-		if (sv_eqi(rcpt, SV_LIT("postmaster")) || sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
+		if (sv_eqi(rcpt, SV_LIT("postmaster")) || !s->origin.host_address.len
+			|| sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
 			rcpt = qualify(s, rcpt, conf_main.qualify_recipient);
 		} else {
 			xbuf t;
-			xbuf_init(&t, s->conn);
+			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
 			s->rcpt_errors_differ = true;
 			/* Not counted as a syntax error (Exim 4.96) */
@@ -368,11 +454,11 @@ sess_next sess_rcpt(smtp_session *s)
 	acl_ctx c;
 	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
 	xbuf what;
-	xbuf_init(&what, s->conn);
+	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT <" SV_FMT ">", SV_ARG(rcpt));
 	if (rc == ACL_DISCARD) {
-		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by RCPT ACL",
-			dupsv(s, s->host_ident), SV_ARG(s->sender), SV_ARG(rcpt));
+		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by %s ACL",
+			dupsv(s, s->host_ident), SV_ARG(s->sender), SV_ARG(rcpt), s->mail_discarded ? "MAIL" : "RCPT");
 		s->rcpt_ok_count++;
 		sess_reply(s, 250, "Accepted");
 		return SESS_CONTINUE;
@@ -407,7 +493,7 @@ sess_next sess_rcpt(smtp_session *s)
 		if (o.len) mr->orcpt = sv_tainted(xbuf_sv(&o));
 	}
 	s->rcpt_ok_count++;
-	sess_reply(s, 250, "Accepted");
+	sess_accept_reply(s, &c, 250, "Accepted");
 	return SESS_CONTINUE;
 }
 
@@ -423,10 +509,10 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 	const char *spec = expn ? conf_main.acl_smtp_expn : conf_main.acl_smtp_vrfy;
 	sv address = arg;
 	if (!expn) {
-		char *work = arena_alloc(s->conn, arg.len + 1);
+		char *work = arena_alloc(s->work, arg.len + 1);
 		xbuf msg, addr;
-		xbuf_init(&msg, s->conn);
-		xbuf_init(&addr, s->conn);
+		xbuf_init(&msg, s->work);
+		xbuf_init(&addr, s->work);
 		smtp_addr_result r = { .msg = &msg, .addr = &addr };
 		smtp_features f = features(s);
 		smtp_rcpt_params rp;
@@ -435,15 +521,15 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 				return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
 			if (!r.has_domain) {
 				xbuf t;
-				xbuf_init(&t, s->conn);
+				xbuf_init(&t, s->work);
 				xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
 				return sess_syntax_error(s, 501, xbuf_cstr(&t), xbuf_cstr(&t));
 			}
-			address = sv_copy(s->conn, r.address);
+			address = sv_copy(s->work, r.address);
 		}
 	}
 	if (!spec) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected %s " SV_FMT, dupsv(s, s->host_ident), verb, SV_ARG(arg));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected %s %s", dupsv(s, s->host_ident), verb, sess_printable(s, arg));
 		sess_reply(s, expn ? 550 : 252, "Administrative prohibition");
 		return SESS_CONTINUE;
 	}
@@ -451,8 +537,8 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 	acl_result rc = sess_acl(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, spec, address, &c);
 	if (rc != ACL_OK) {
 		xbuf what;
-		xbuf_init(&what, s->conn);
-		xbuf_printf(&what, "%s " SV_FMT, verb, SV_ARG(arg));
+		xbuf_init(&what, s->work);
+		xbuf_printf(&what, "%s %s", verb, sess_printable(s, arg));
 		return sess_acl_reply(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, rc, &c, xbuf_cstr(&what));
 	}
 	/* Accepted: the answer comes from routing the address. With no routers configured nothing
@@ -474,9 +560,9 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 sess_next sess_etrn(smtp_session *s)
 {
 	sv arg = s->cmd_arg;
-	sess_log(s, LOG_MAIN, "ETRN " SV_FMT " received from %s", SV_ARG(arg), dupsv(s, s->host_ident));
+	sess_log(s, LOG_MAIN, "ETRN %s received from %s", sess_printable(s, arg), dupsv(s, s->host_ident));
 	if (!conf_main.acl_smtp_etrn) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected ETRN " SV_FMT, dupsv(s, s->host_ident), SV_ARG(arg));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s rejected ETRN %s", dupsv(s, s->host_ident), sess_printable(s, arg));
 		sess_reply(s, 458, "Administrative prohibition");
 		return SESS_CONTINUE;
 	}
@@ -484,8 +570,8 @@ sess_next sess_etrn(smtp_session *s)
 	acl_result rc = sess_acl(s, ACL_WHERE_ETRN, conf_main.acl_smtp_etrn, SV_NULL, &c);
 	if (rc != ACL_OK) {
 		xbuf what;
-		xbuf_init(&what, s->conn);
-		xbuf_printf(&what, "ETRN " SV_FMT, SV_ARG(arg));
+		xbuf_init(&what, s->work);
+		xbuf_printf(&what, "ETRN %s", sess_printable(s, arg));
 		return sess_acl_reply(s, ACL_WHERE_ETRN, rc, &c, xbuf_cstr(&what));
 	}
 	if (!conf_main.smtp_etrn_command) {
@@ -503,7 +589,7 @@ sess_next sess_etrn(smtp_session *s)
 sess_next sess_help(smtp_session *s)
 {
 	xbuf r;
-	xbuf_init(&r, s->conn);
+	xbuf_init(&r, s->work);
 	xbuf_puts(&r, "Commands supported:\nAUTH");
 	if (sess_host_in(s, conf_main.tls_advertise_hosts)) xbuf_puts(&r, " STARTTLS");
 	xbuf_puts(&r, " HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP");

@@ -19,10 +19,11 @@ static bool host_checking(const smtp_session *s)
 /* Checks shared by DATA and BDAT before any message text is taken. */
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
+	s->predata_message = SV_NULL;
 	if (s->mail_given && s->rcpt_ok_count == 0 && s->rcpt_count > 0 && !s->rcpt_errors_differ
 		&& s->rcpt_error.len) {
 		xbuf t;
-		xbuf_init(&t, s->conn);
+		xbuf_init(&t, s->work);
 		xbuf_printf(&t, "All RCPT commands were rejected with this error:\n" SV_FMT "\nValid RCPT command must precede %s",
 			SV_ARG(s->rcpt_error), verb);
 		*next = sess_syntax_error(s, 503, "all RCPT commands rejected", xbuf_cstr(&t));
@@ -30,7 +31,7 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 	}
 	if (!s->mail_given || s->rcpt_ok_count == 0) {
 		xbuf t;
-		xbuf_init(&t, s->conn);
+		xbuf_init(&t, s->work);
 		xbuf_printf(&t, "valid RCPT command must precede %s", verb);
 		*next = sess_syntax_error(s, 503, xbuf_cstr(&t), xbuf_cstr(&t));
 		return false;
@@ -42,6 +43,7 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 			*next = sess_acl_reply(s, ACL_WHERE_PREDATA, rc, &c, verb);
 			return false;
 		}
+		if (c.user_msg.len) s->predata_message = sv_copy(s->work, xbuf_sv(&c.user_msg));
 	}
 	return true;
 }
@@ -49,15 +51,20 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 static bool start_receive(smtp_session *s, receive_input how)
 {
 	xbuf err;
-	xbuf_init(&err, s->conn);
+	xbuf_init(&err, s->work);
 	spool_config sc;
 	if (!spool_config_from_main(&sc, &err) || !(s->recv = receive_begin(s->msg, &sc, how, &err))) {
 		sess_log(s, LOG_MAIN | LOG_PANIC, "cannot start receiving a message: %s", xbuf_cstr(&err));
 		sess_reply(s, 451, "Temporary local problem - please try later");
 		return false;
 	}
-	s->log_id = s->msg->id;
-	if (!host_checking(s)) log_set_id(s->msg->id);
+	sess_set_log_id(s, s->msg->id);
+	/* A local -bs session gets the local fix-ups; the Received header and the other
+	 * expansions see the session's variables. */
+	bool local = !s->origin.host_address.len;
+	receive_opts o = { .local = local, .trusted = s->p->trusted_caller, .login = s->origin.login,
+		.sender_local = local && !s->p->trusted_caller && !s->msg->sender_set_untrusted, .env = &s->env };
+	receive_set_opts(s->recv, &o);
 	return true;
 }
 
@@ -78,97 +85,152 @@ static bio_rc skip_to_dot(smtp_session *s)
 /* The connection failed while message text was being read. */
 static sess_next data_lost(smtp_session *s, bio_rc rc)
 {
-	const char *who = sv_dup(s->conn, s->host_ident);
+	const char *who = sv_dup(s->work, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
+		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		const char *text = sess_notquit(s, "data-timeout", dflt);
 		sess_log(s, LOG_MAIN, "SMTP data timeout (message abandoned) on connection from %s F=<" SV_FMT ">",
 			who, SV_ARG(s->sender));
-		sess_reply(s, 421, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
+		sess_reply(s, 421, "%s", text);
 	} else {
+		const char *dflt = arena_printf(s->work, "%s lost input connection", s->active_hostname);
+		const char *text = sess_notquit(s, "connection-lost", dflt);
 		sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data", who);
-		sess_reply(s, 421, "%s lost input connection", s->active_hostname);
+		sess_reply(s, 421, "%s", text);
 	}
 	sess_reset_transaction(s);
-	log_set_id(NULL);
 	return SESS_DROP;
 }
 
-/* A receive_feed status that ends the message badly: the reply and log line. */
+/* The parser took none of the bytes it was given without finishing: reading on would spin,
+ * so the message is abandoned and the connection closed (its state is unknown). */
+static sess_next stalled(smtp_session *s)
+{
+	sess_log(s, LOG_MAIN | LOG_PANIC, "message reception stalled on input from %s: message abandoned",
+		sv_dup(s->work, s->host_ident));
+	sess_reply(s, 451, "Temporary local problem - please try later");
+	sess_reset_transaction(s);
+	return SESS_DROP;
+}
+
+/* A receive_feed status that ends the message badly: the receive module writes Exim's log
+ * lines and gives the reply. */
 static void reject_received(smtp_session *s, receive_status st)
 {
-	const char *who = sv_dup(s->conn, s->host_ident);
-	switch (st) {
-	case RECV_TOO_BIG:
-		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected from <" SV_FMT "> H=%s: message too big: read=%lld max=%lld",
-			SV_ARG(s->sender), who, s->msg->size, sess_size_limit(s));
-		sess_reply(s, 552, "Message size exceeds maximum permitted");
-		break;
-	case RECV_HEADER_TOO_BIG:
-		sess_log(s, LOG_MAIN | LOG_REJECT, "ridiculously long message header received from %s: message abandoned", who);
-		sess_reply(s, 552, "Message header is ridiculously long");
-		break;
-	case RECV_IO_ERROR:
-		sess_log(s, LOG_MAIN | LOG_PANIC, "spool write failed while receiving from %s", who);
-		sess_reply(s, 451, "Error while writing spool file");
-		break;
-	default:
-		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s F=<" SV_FMT "> rejected: message not acceptable", who,
-			SV_ARG(s->sender));
-		sess_reply(s, 554, "Message not acceptable");
-		break;
+	xbuf reply;
+	xbuf_init(&reply, s->work);
+	xbuf host;
+	xbuf_init(&host, s->work);
+	xbuf_printf(&host, "H=" SV_FMT, SV_ARG(s->host_ident));
+	int code = receive_reject(s->recv, st, s->origin.host_address.len ? xbuf_cstr(&host) : "", &reply);
+	sess_reply_text(s, code, xbuf_sv(&reply));
+}
+
+/* PRDR (draft-hall-prdr): after the DATA ACL, acl_smtp_data_prdr runs once per recipient and
+ * each gets its own reply; the rejected ones are taken out of the message. False when none is
+ * left (the final reply has been sent). */
+static bool prdr(smtp_session *s, bool *some_rejected)
+{
+	sess_reply(s, 353, "PRDR content analysis beginning");
+	message *m = s->msg;
+	size_t kept = 0;
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		sv addr = m->rcpt[i].address;
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_PRDR, conf_main.acl_smtp_data_prdr, addr, &c);
+		if (rc == ACL_OK || rc == ACL_DISCARD) {
+			sess_log(s, LOG_MAIN, "PRDR R=<" SV_FMT "> acceptance", SV_ARG(addr));
+			sess_reply(s, 250, "PRDR R=<" SV_FMT "> acceptance", SV_ARG(addr));
+			m->rcpt[kept++] = m->rcpt[i];
+			continue;
+		}
+		bool temp = rc == ACL_DEFER || rc == ACL_ERROR;
+		sv text = c.user_msg.len ? xbuf_sv(&c.user_msg) : temp ? SV_LIT("Temporary local problem - please try later")
+			: SV_LIT("Administrative prohibition");
+		sv reason = c.log_msg.len ? xbuf_sv(&c.log_msg) : text;
+		sess_log(s, LOG_MAIN, "PRDR " SV_FMT " " SV_FMT, SV_ARG(addr), SV_ARG(reason));
+		sess_reply_text(s, temp ? 450 : 550, text);
+		*some_rejected = true;
 	}
+	m->nrcpt = kept;
+	if (kept > 0) return true;
+	sess_reply(s, 550, "PRDR - all recipients rejected");
+	return false;
+}
+
+/* After BDAT LAST the final reply starts with a line for the chunk (Exim's
+ * "250- 8 byte chunk, total 20"); empty after DATA. */
+static const char *chunk_line(smtp_session *s)
+{
+	if (!s->bdat_last_size && !s->bdat_total) return "";
+	return arena_printf(s->work, " %llu byte chunk, total %llu\n", s->bdat_last_size, s->bdat_total);
 }
 
 /* The message text is complete: headers, DATA ACL, commit, 250. */
 static sess_next finish_message(smtp_session *s)
 {
 	xbuf err;
-	xbuf_init(&err, s->conn);
+	xbuf_init(&err, s->work);
+	receive_apply_controls(s->recv, &s->controls);
 	if (!receive_prepare_headers(s->recv, &err)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "H=%s F=<" SV_FMT "> rejected after DATA: %s",
-			sv_dup(s->conn, s->host_ident), SV_ARG(s->sender), xbuf_cstr(&err));
+			sv_dup(s->work, s->host_ident), SV_ARG(s->sender), xbuf_cstr(&err));
 		sess_reply(s, 550, "%s", xbuf_cstr(&err));
 		sess_reset_transaction(s);
-		log_set_id(NULL);
 		return SESS_CONTINUE;
 	}
 	/* $h_*, $message_body... for the DATA ACL. */
 	sv body = SV_NULL;
 	if (!receive_body(s->recv, &body)) body = SV_NULL;
-	message_to_xp(s->msg, body, &s->xpmsg, s->conn);
+	message_to_xp(s->msg, body, &s->xpmsg, s->work);
 	s->env.msg = &s->xpmsg;
 	acl_ctx c;
 	acl_result rc = ACL_OK;
-	if (conf_main.acl_smtp_data) {
+	/* No DATA ACL for a message whose recipients were all discarded. */
+	if (conf_main.acl_smtp_data && s->msg->nrcpt > 0) {
 		rc = sess_acl(s, ACL_WHERE_DATA, conf_main.acl_smtp_data, SV_NULL, &c);
 		if (rc == ACL_OK || rc == ACL_DISCARD) receive_apply_acl_headers(s->recv, &c);
 	}
 	if (rc != ACL_OK && rc != ACL_DISCARD) {
 		sess_next n = sess_acl_reply(s, ACL_WHERE_DATA, rc, &c, "DATA");
 		sess_reset_transaction(s);
-		log_set_id(NULL);
 		return n;
+	}
+	bool some_rejected = false;
+	if (s->prdr_requested && s->msg->nrcpt > 1 && !prdr(s, &some_rejected)) {
+		sess_reset_transaction(s);
+		return SESS_CONTINUE;
 	}
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
-	if (host_checking(s)) {
-		/* Nothing is kept: the arrival is shown, then the files go. */
-		receive_log_arrival(s->recv);
-		sess_reply(s, 250, "OK id=%s", id);
-		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
-	} else if (!receive_commit(s->recv, &err)) {
+	/* The DATA ACL's accepting message replaces "OK id=..." */
+	sv data_msg = rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->work, xbuf_sv(&c.user_msg)) : SV_NULL;
+	/* A message whose recipients were all discarded is accepted and thrown away at once. */
+	const char *discarded = rc == ACL_DISCARD ? "DATA" : s->mail_discarded ? "MAIL" : s->msg->nrcpt == 0 ? "RCPT" : NULL;
+	bool keep = !discarded && !host_checking(s);
+	if (keep && !receive_commit(s->recv, &err)) {
 		sess_log(s, LOG_MAIN | LOG_PANIC, "failed to commit message: %s", xbuf_cstr(&err));
 		sess_reply(s, 451, "Temporary local problem - please try later");
-	} else {
-		receive_log_arrival(s->recv);
-		s->recv = NULL;        /* committed: not to be aborted by the reset */
-		s->rset_free = true;
-		sess_reply(s, 250, "OK id=%s", id);
+		sess_reset_transaction(s);
+		return SESS_CONTINUE;
 	}
-	if (rc == ACL_DISCARD)
-		sess_log(s, LOG_MAIN, "H=%s F=<" SV_FMT "> discarded by DATA ACL", sv_dup(s->conn, s->host_ident),
-			SV_ARG(s->sender));
+	receive_log_arrival(s->recv);
+	if (discarded) {
+		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)", discarded);
+		sess_log(s, LOG_MAIN, "Completed");
+	}
+	if (keep) receive_end(s->recv);
+	else receive_abort(s->recv);
+	s->recv = NULL;        /* done with: not to be aborted by the reset */
+	s->rset_free = true;
+	s->messages_accepted++;
+	s->txn_line = s->io.lines;
+	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
+	else if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+	else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
+	if (host_checking(s) && !some_rejected)
+		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
 	sess_reset_transaction(s);
-	log_set_id(NULL);
 	return SESS_CONTINUE;
 }
 
@@ -177,8 +239,11 @@ sess_next sess_data(smtp_session *s)
 	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
 	sess_next next = SESS_CONTINUE;
 	if (!transaction_ready(s, "DATA", &next)) return next;
+	s->bdat_last_size = s->bdat_total = 0;
 	if (!start_receive(s, RECV_SMTP_DATA)) return SESS_CONTINUE;
-	sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
+	if (s->predata_message.len) sess_reply_text(s, 354, s->predata_message);
+	else sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
+	s->predata_message = SV_NULL;
 	sess_flush(s);
 	for (;;) {
 		const char *p;
@@ -188,6 +253,7 @@ sess_next sess_data(smtp_session *s)
 		receive_status st = receive_feed(s->recv, p, n, &used, false);
 		bio_consume(&s->io, used);
 		if (st == RECV_END) break;
+		if (st == RECV_MORE && used == 0) return stalled(s);
 		if (st != RECV_MORE) {
 			/* Size problems are reported once the "." line was read; anything else may stop
 			 * part way, and the rest of the message is read and dropped. */
@@ -198,7 +264,6 @@ sess_next sess_data(smtp_session *s)
 			if (rc != BIO_OK && rc != BIO_TOOLONG) return data_lost(s, rc);
 			reject_received(s, st);
 			sess_reset_transaction(s);
-			log_set_id(NULL);
 			return SESS_CONTINUE;
 		}
 	}
@@ -241,6 +306,7 @@ sess_next sess_bdat(smtp_session *s)
 			return rc == BIO_OK ? SESS_CONTINUE : data_lost(s, rc);
 		}
 		s->in_bdat = true;
+		s->bdat_total = 0;
 	}
 	unsigned long long left = size;
 	receive_status st = RECV_MORE;
@@ -262,16 +328,19 @@ sess_next sess_bdat(smtp_session *s)
 			if (rc != BIO_OK) return data_lost(s, rc);
 			reject_received(s, st);
 			sess_reset_transaction(s);
-			log_set_id(NULL);
 			return SESS_CONTINUE;
 		}
-		if (st == RECV_END || (used == 0 && n > 0)) break;
+		if (st == RECV_END) break;
+		if (used == 0 && n > 0) return stalled(s);
 		if (final && left == 0) break;
 	}
+	s->bdat_total += size;
 	if (!last) {
 		sess_reply(s, 250, "%llu byte chunk received", size);
 		return SESS_CONTINUE;
 	}
 	s->in_bdat = false;
+	/* The last chunk's acknowledgement is the first line of the final reply. */
+	s->bdat_last_size = size;
 	return finish_message(s);
 }

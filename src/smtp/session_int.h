@@ -27,7 +27,8 @@ typedef struct smtp_session {
 	const smtp_conn_params *p;
 	smtp_mode mode;
 	bio io;
-	arena *conn;                 /* pool_conn: lives for the connection */
+	arena *conn;                 /* pool_conn: what lasts for the connection */
+	arena *work;                 /* one command's work; emptied before the next */
 	msg_origin origin;
 	xp_env env;
 	xp_provider vars;            /* session variables ($smtp_command, $sender_helo_name...) */
@@ -38,6 +39,8 @@ typedef struct smtp_session {
 	/* Reply texts */
 	const char *active_hostname; /* smtp_active_hostname expanded, or primary_hostname */
 	sv host_ident;               /* "(helo) [ip]" etc., rebuilt when HELO/host name change */
+	sv connect_message;          /* the connect ACL's accepting message: the greeting */
+	sv predata_message;          /* the predata ACL's accepting message: the 354 text */
 
 	/* Advertised by the last EHLO (or defaults for HELO) */
 	bool esmtp, helo_seen;
@@ -48,6 +51,13 @@ typedef struct smtp_session {
 	/* Transaction */
 	message *msg;                /* NULL: no MAIL yet */
 	bool mail_given;
+	bool mail_discarded;          /* the MAIL ACL said discard */
+	int messages_accepted;       /* for smtp_accept_max_per_connection */
+	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
+	const char *notquit_reason;  /* $smtp_notquit_reason: why the connection ended without QUIT */
+	bool notquit_ran;
+	int conn_nolog;              /* -1 not checked yet; 1: host in hosts_connection_nolog */
+	int exit_code;               /* the process status smtp_session_run returns */
 	bool any_mail;                /* a MAIL was accepted in this connection */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
 	sv rcpt_error;               /* text of the first rejected RCPT's reply */
@@ -56,10 +66,12 @@ typedef struct smtp_session {
 	bool helo_free, rset_free;   /* one HELO/EHLO, and one RSET between messages, are not
 	                              * counted against smtp_accept_max_nonmail */
 	const char *log_id;          /* message id prefixing -bh log lines while set */
+	char log_id_buf[MSG_ID_LEN + 1];
 	smtp_mail_params mail;
 	int rcpt_count, rcpt_defer_count, rcpt_fail_count;
 	bool prdr_requested;
 	sv sender;                   /* as given, for log lines */
+	sv base_protocol;            /* $received_protocol without the "utf8" of an SMTPUTF8 message */
 
 	/* Authentication */
 	bool authenticated;
@@ -76,11 +88,14 @@ typedef struct smtp_session {
 
 	/* Current command (for $smtp_command and log lines) */
 	sv cmd_line, cmd_arg;
+	xbuf cmd_buf;                /* holds cmd_line */
 	smtp_verb cmd;
 
 	/* BDAT state */
 	bool in_bdat;
 	struct receive_ctx *recv;
+	unsigned long long bdat_total; /* bytes of BDAT chunks so far */
+	unsigned long long bdat_last_size;
 
 	xbuf scratch;
 	sv cur_rcpt;                 /* the RCPT being checked ($local_part, $domain) */
@@ -97,11 +112,19 @@ void sess_reply(smtp_session *s, int code, const char *fmt, ...) __attribute__((
 void sess_reply_text(smtp_session *s, int code, sv text);
 bool sess_flush(smtp_session *s);
 
+/* The id on log lines (NULL: none). */
+void sess_set_log_id(smtp_session *s, const char *id);
 /* Log: to the main (and reject) log, or to stderr as "LOG: ..." under -bh. */
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Whether connection events are logged (smtp_connection, not hosts_connection_nolog). */
+bool sess_log_connection(smtp_session *s);
+/* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
+const char *sess_printable(smtp_session *s, sv v);
 /* "H=(helo) [ip]" style identification of the client (without "H="). */
 void sess_update_host_ident(smtp_session *s);
+/* Reverse lookup of the client's address (once), logging a failure as Exim does. */
+void sess_lookup_host_name(smtp_session *s);
 /* Whether the client's host is in a host list option (expanded first). */
 bool sess_host_in(smtp_session *s, const char *list);
 /* Expand a string option; NULL on failure (logged). */
@@ -110,8 +133,12 @@ const char *sess_expand(smtp_session *s, const char *src);
 /* Run an ACL for `where` with spec (unexpanded option value; NULL/empty: the default). Sends
  * nothing: the caller turns the result into a reply with sess_acl_reply. */
 acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c);
-/* Start the ACL state afresh (connection start, end of each transaction). */
+/* The positive reply after an accepting ACL: its "message =" text if it set one. */
+void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *deflt);
+/* The ACL context: made at connection start; per-message state forgotten at the end of
+ * each transaction. */
 void sess_acl_reset(smtp_session *s);
+void sess_acl_message_done(smtp_session *s);
 /* Send the reply Exim sends for a non-accept ACL result and write the log line. what is the
  * command text for the log ("RCPT <a@b>", "MAIL FROM:<a@b>", "DATA"...). Returns SESS_DROP for
  * a "drop" verb. */
@@ -119,12 +146,18 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 
 /* Count a syntax/protocol error and reply (session.c); SESS_DROP past smtp_max_synprot_errors. */
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text);
+/* The connection ends without QUIT for reason: runs acl_smtp_notquit (once) and returns its
+ * message, or deflt, as the text of the last reply. */
+const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt);
 /* Count one without replying; true (and the drop logged) past the limit. */
 bool sess_count_synprot(smtp_session *s);
 /* message_size_limit in bytes (0: none). */
 long long sess_size_limit(smtp_session *s);
 /* The connection's duration for D= */
 const char *sess_duration(smtp_session *s);
+
+/* Whether STARTTLS can be advertised now. */
+bool sess_tls_offerable(smtp_session *s);
 
 /* Commands (session_cmds.c) */
 sess_next sess_helo(smtp_session *s, bool ehlo);
@@ -142,5 +175,7 @@ sess_next sess_bdat(smtp_session *s);
 
 /* Session variables provider (session_vars.c) */
 void sess_vars_init(smtp_session *s);
+/* Point the message variables at m (NULL: no message). */
+void sess_set_message_vars(smtp_session *s, const message *m);
 
 #endif

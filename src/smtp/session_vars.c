@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/receive.h"
 #include "smtp/session_int.h"
 
 static void put_int(xbuf *out, long long v)
@@ -43,10 +44,15 @@ static bool get(void *ctx, sv name, xbuf *out)
 	if (IS("smtp_command")) xbuf_putsv(out, s->cmd_line);
 	else if (IS("smtp_command_argument")) xbuf_putsv(out, s->cmd_arg);
 	else if (IS("smtp_active_hostname")) xbuf_puts(out, s->active_hostname);
+	else if (IS("smtp_notquit_reason")) { if (s->notquit_reason) xbuf_puts(out, s->notquit_reason); }
 	else if (IS("sender_helo_name")) xbuf_putsv(out, o->helo_name);
 	else if (IS("sender_host_address")) xbuf_putsv(out, o->host_address);
 	else if (IS("sender_host_port")) { if (o->host_address.len) put_int(out, o->host_port); }
-	else if (IS("sender_host_name")) xbuf_putsv(out, o->host_name);
+	else if (IS("sender_host_name")) {
+		/* Exim looks the name up the first time it is asked for. */
+		sess_lookup_host_name(s);
+		xbuf_putsv(out, o->host_name);
+	}
 	else if (IS("sender_ident")) xbuf_putsv(out, o->ident);
 	else if (IS("sender_fullhost")) {
 		if (o->host_address.len) {
@@ -76,6 +82,7 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("proxy_external_address") || IS("proxy_target_address")) xbuf_putsv(out, o->proxy_external_address);
 	else if (IS("proxy_external_port") || IS("proxy_target_port")) { if (o->proxy_external_address.len) put_int(out, o->proxy_external_port); }
 	else if (IS("message_size") && !s->recv) put_int(out, s->mail.size_given ? s->mail.size : -1);
+	else if (IS("message_size")) put_int(out, receive_size(s->recv));  /* as received, before the Received header */
 	else if (IS("local_part") || IS("domain")) {
 		if (!s->cur_rcpt.len) return false;
 		const char *at = memchr(s->cur_rcpt.p, '@', s->cur_rcpt.len);
@@ -88,6 +95,14 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else return false;
 #undef IS
 	return true;
+}
+
+void sess_set_message_vars(smtp_session *s, const message *m)
+{
+	/* Re-initialising the provider must keep its place in the chain. */
+	xp_provider *next = s->msgvars.p.next;
+	message_vars_init(&s->msgvars, m, &s->origin);
+	s->msgvars.p.next = next;
 }
 
 void sess_vars_init(smtp_session *s)

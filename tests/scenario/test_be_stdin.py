@@ -1,5 +1,11 @@
 """-be / -bem end to end: argument and stdin modes, Exim's output format (expected outputs were
 recorded from Exim 4.96 -be)."""
+import os
+import re
+import subprocess
+import tempfile
+
+import pytest
 
 CONF = "primary_hostname = test.example\n"
 
@@ -82,7 +88,6 @@ def test_bem_missing_file(run_postern, tmp_path):
 
 
 def test_bem_message_id_and_added_headers(run_postern, tmp_path):
-    import re
     msg = tmp_path / "msg"
     msg.write_text("Subject: s\n\nbody\n")
     r = run_postern("-bem", str(msg), "$message_id", "$h_message-id:", "${if def:h_date:{y}{n}}",
@@ -109,6 +114,30 @@ def test_macros_in_input_lines(run_postern):
                         "lower z\n> \n")
     assert "malformed macro definition" in r.stderr
     assert 'macro "MAC" is already defined' in r.stderr
+
+
+def test_malformed_macro_names_the_config_line(run_postern):
+    # Exim 4.96 reports it against the configuration's last line, with a log timestamp.
+    r = run_postern("-be", "XYZ", config=MACRO_CONF)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Exim configuration error in line 2 of "
+                        r"\S+/test\.conf:\n  malformed macro definition\n", r.stderr)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
+def test_macros_hidden_from_non_admin_callers(postern_bin):
+    # Recorded from Exim 4.96 run as nobody: no builtin, -D or configuration macro is visible
+    # to -be (a hidden value could be read back), but -be definitions work.
+    with tempfile.TemporaryDirectory() as d:  # pytest's tmp_path is not readable by nobody
+        os.chmod(d, 0o755)
+        conf = os.path.join(d, "test.conf")
+        with open(conf, "w") as f:
+            f.write(MACRO_CONF)
+        os.chmod(conf, 0o644)
+        r = subprocess.run(["runuser", "-u", "nobody", "--", postern_bin, "-C", conf, "-DDEE=5", "-be"],
+                           input="_HAVE_TLS x\nDEE\nZZ = 3\nZZ\nMACX = 1\n", capture_output=True,
+                           text=True, timeout=30, cwd="/")
+    assert r.stdout == "> _HAVE_TLS x\n> > Defined macro 'ZZ'\n> 3\n> Defined macro 'MACX'\n> \n"
+    assert "malformed macro definition" in r.stderr
 
 
 def test_macros_in_arguments(run_postern):

@@ -79,6 +79,29 @@ def test_bP_macros_lists_builtins_then_user(run_postern):
     assert any(l.startswith("_RESUME_DECODE=not requested or offered : 0x02 :") for l in lines)
 
 
+def test_bP_macros_order_is_exims(run_postern):
+    """Exim 4.96 prints builtins newest first (recorded from `exim -bP macros`): TLS library
+    features, _RESUME_DECODE, log selectors, then each driver class (drivers in reverse name
+    order, a driver's options before its _DRIVER_ macro), main options, ACL names, features."""
+    r = run_postern("-bP", "macros", config=CONFIG)
+    names = [l.split("=", 1)[0] for l in r.stdout.splitlines()]
+    def pos(n):
+        return names.index(n)
+    assert names[:2] == ["_HAVE_TLS_ALPN", "_HAVE_TLS_OCSP_LIST"]
+    assert pos("_HAVE_TLS1_3") < pos("_RESUME_DECODE") < pos("_LOG_UNKNOWN_IN_LIST")
+    assert pos("_LOG_DELIVERY_SIZE") < pos("_LOG_DELIVER_TIME") < pos("_LOG_8BITMIME")
+    assert pos("_OPT_AUTHENTICATOR_PLAINTEXT_SERVER_PROMPTS") < pos("_DRIVER_AUTHENTICATOR_PLAINTEXT") \
+        < pos("_OPT_AUTHENTICATOR_DOVECOT_SERVER_SOCKET") < pos("_DRIVER_AUTHENTICATOR_CRAM_MD5") \
+        < pos("_OPT_AUTHENTICATORS_SERVER_SET_ID") < pos("_OPT_TRANSPORT_SMTP_UTF8_DOWNCONVERT")
+    assert pos("_DRIVER_ROUTER_IPLOOKUP") + 1 == pos("_DRIVER_ROUTER_IPLITERAL")
+    assert pos("_OPT_ROUTERS_VERIFY_SENDER") < pos("_OPT_MAIN_WRITE_REJECTLOG") \
+        < pos("_OPT_MAIN_ACL_SMTP_DATA_PRDR") < pos("_OPT_MAIN_ACL_SMTP_DATA")
+    assert pos("_ACL_COND_VERIFY") < pos("_ACL_MOD_UDPSEND") < pos("_ACL_COND_ACL") \
+        < pos("_HAVE_TRANSPORT_APPEND_MBX") < pos("_HAVE_LOOKUP_PASSWD") < pos("_HAVE_LOOKUP_CDB") \
+        < pos("_HAVE_LOOKUP_LSEARCH") < pos("_HAVE_TLS_RESUME") < pos("_HAVE_TLS") < pos("_HAVE_IPV6")
+    assert names[-2:] == ["AB", "CD"]
+
+
 ERRORS = [
     ("foo_bar = 1\n", ' in line 1 of {f}:\n  main option "foo_bar" unknown'),
     ("primary_hostname\n", " in line 1 of {f}:\n  unexpected end of line (data missing) after primary_hostname"),

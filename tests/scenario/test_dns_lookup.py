@@ -244,3 +244,19 @@ def test_ad_bit_and_do_bit(postern_bin, tmp_path):
         first = "192.0.2.99" if ad else 'Failed: lookup of "dnssec_strict,a=x.test" gave DEFER: '
         assert out == first + "\n192.0.2.99\n"
         assert seen == [True, False]
+
+
+def test_lookup_dnssec_authenticated(postern_bin, tmp_path):
+    """$lookup_dnssec_authenticated after a dnsdb lookup: yes when the answer had the AD bit,
+    no without it, and unset with dnssec_never (as Exim 4.96)."""
+    for ad, want in ((True, "yes"), (False, "no")):
+        s, stop, t = _fake_server(ad, [])
+        port = s.getsockname()[1]
+        conf = f"primary_hostname = test.example\ndns_servers = 127.0.0.1.{port}\ndns_retrans = 1s\ndns_retry = 1\n"
+        out = be(postern_bin, tmp_path, conf,
+                 "${lookup dnsdb{a=x.test}{$value}} <$lookup_dnssec_authenticated>",
+                 "${lookup dnsdb{dnssec_never,a=y.test}{$value}} <$lookup_dnssec_authenticated>")
+        stop.set()
+        t.join()
+        s.close()
+        assert out == f"192.0.2.99 <{want}>\n192.0.2.99 <>\n"

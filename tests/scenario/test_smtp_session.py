@@ -8,6 +8,7 @@ import shutil
 import smtplib
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -26,14 +27,15 @@ acl_rcpt:
   deny  local_parts = refuse
         message = no such user
   accept
+{acls}
 """
 
 
-def write_conf(tmp_path, extra=""):
+def write_conf(tmp_path, extra="", acls=""):
     spool = tmp_path / "spool"
     spool.mkdir(exist_ok=True)
     conf = tmp_path / "test.conf"
-    conf.write_text(BASE.format(spool=spool, extra=extra))
+    conf.write_text(BASE.format(spool=spool, extra=extra, acls=acls))
     return conf, spool
 
 
@@ -63,6 +65,25 @@ def test_bs_message_is_spooled_and_logged(postern_bin, tmp_path):
     assert data.endswith("line one\n.dotted\n")
     assert re.search(rf"{msgid} <= a@b.example U=\S+ P=local-smtp S=\d+", mainlog(spool))
     assert out.splitlines()[-1] == "221 mail.example.com closing connection"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_bs_untrusted_caller_cannot_set_sender(postern_bin):
+    # pytest's tmp_path is under a 0700 directory: the unprivileged caller needs its own
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="postern-untrusted-"))
+    tmp_path.chmod(0o777)
+    conf, spool = write_conf(tmp_path, "qualify_domain = q.example")
+    spool.chmod(0o777)
+    conf.chmod(0o644)
+    data = ("HELO x\r\nMAIL FROM:<forged@else.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+            + MESSAGE + ".\r\nQUIT\r\n")
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", postern_bin,
+                        "-C", str(conf), "-bs"], input=data.encode(), capture_output=True, timeout=20)
+    out = p.stdout.decode()
+    assert re.search(r"^250 OK id=", out, re.M), out + p.stderr.decode()
+    login = __import__("pwd").getpwuid(65534).pw_name
+    assert f"<= {login}@q.example U={login} P=local-smtp" in mainlog(spool)
+    shutil.rmtree(tmp_path)
 
 
 def test_bs_pipelined_input_replies_in_order(postern_bin, tmp_path):
@@ -158,9 +179,9 @@ def free_port():
 def daemon(postern_bin, tmp_path):
     procs = []
 
-    def start(extra=""):
+    def start(extra="", acls=""):
         port = free_port()
-        conf, spool = write_conf(tmp_path, f"daemon_smtp_ports = {port}\nlocal_interfaces = 127.0.0.1\n{extra}")
+        conf, spool = write_conf(tmp_path, f"daemon_smtp_ports = {port}\nlocal_interfaces = 127.0.0.1\n{extra}", acls)
         p = subprocess.Popen([postern_bin, "-C", str(conf), "-bdf"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
         procs.append(p)
@@ -262,6 +283,50 @@ def test_daemon_command_timeout(daemon):
     assert wait_log(spool, "SMTP command timeout on connection from [127.0.0.1]")
 
 
+def test_daemon_data_timeout(daemon):
+    port, spool = daemon("smtp_receive_timeout = 1s")
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    read_reply(f)
+    c.sendall(b"EHLO x\r\n")
+    read_reply(f)
+    c.sendall(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
+    assert [read_reply(f)[:3] for _ in range(3)] == ["250", "250", "354"]
+    c.sendall(b"Subject: x\r\n\r\npartial")
+    assert read_reply(f) == "421 mail.example.com SMTP incoming data timeout - closing connection.\r\n"
+    c.close()
+    assert wait_log(spool, "SMTP data timeout (message abandoned) on connection from (x) [127.0.0.1] F=<a@b.example>")
+    assert not list((spool / "input").glob("*-H"))
+
+
+def test_daemon_proxy_protocol(daemon):
+    # (a named ACL: inline ACL text built from tainted variables is refused, as in Exim)
+    port, spool = daemon("hosts_proxy = 127.0.0.1\nacl_smtp_mail = acl_mail",
+                         "acl_mail:\n  accept logwrite = proxy [$proxy_session] "
+                         "[$proxy_local_address] [$proxy_external_address]:[$proxy_external_port]\n")
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    c.sendall(b"PROXY TCP4 192.0.2.5 198.51.100.1 40000 25\r\n")
+    assert read_reply(f).startswith("220 ")
+    c.sendall(b"EHLO client.example\r\n")
+    assert read_reply(f).startswith("250-mail.example.com Hello client.example [192.0.2.5]")
+    c.sendall(b"MAIL FROM:<a@b.example>\r\n")
+    assert read_reply(f) == "250 OK\r\n"
+    c.close()
+    assert wait_log(spool, "proxy [yes] [127.0.0.1] [198.51.100.1]:[25]")
+
+    # A broken header: every command but QUIT is refused, and nothing is logged.
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    c.sendall(b"PROXY NONSENSE\r\n")
+    assert read_reply(f).startswith("220 ")
+    c.sendall(b"EHLO x\r\n")
+    assert read_reply(f) == "503 Command refused, required Proxy negotiation failed\r\n"
+    c.sendall(b"QUIT\r\n")
+    assert read_reply(f).startswith("221 ")
+    c.close()
+
+
 @pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks not installed")
 def test_daemon_swaks_pipelining(daemon):
     port, spool = daemon()
@@ -271,3 +336,43 @@ def test_daemon_swaks_pipelining(daemon):
     assert p.returncode == 0, p.stdout + p.stderr
     assert re.search(r"<-  250 OK id=\S+", p.stdout), p.stdout
     assert wait_log(spool, "<= a@b.example H=(swaks.example) [127.0.0.1] P=esmtp")
+
+
+# ---- batched SMTP (-bS) -----------------------------------------------------------------------
+
+def bsmtp(postern_bin, conf, data):
+    p = subprocess.run([postern_bin, "-C", str(conf), "-bS"], input=data.encode(),
+                       capture_output=True, timeout=20)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def test_bsmtp_silent_batch(postern_bin, tmp_path):
+    conf, spool = write_conf(tmp_path)
+    rc, out, err = bsmtp(postern_bin, conf, "MAIL FROM:<a@b.example>\r\nRCPT TO:<refuse@d.example>\r\n"
+                         "RCPT TO:<c@d.example>\r\nDATA\r\n" + MESSAGE + ".\r\nMAIL FROM:<x@b.example>\r\n"
+                         "RCPT TO:<local>\r\nDATA\r\n" + MESSAGE + ".\r\nQUIT\r\n")
+    assert (rc, out, err) == (0, "", "")
+    assert len(list((spool / "input").glob("*-H"))) == 2
+    assert "rejected RCPT <refuse@d.example>: no such user" in mainlog(spool)
+
+
+def test_bsmtp_error_abandons_the_rest(postern_bin, tmp_path):
+    # Exim 4.96's wording, line numbers and exit status (1: a message was processed before)
+    conf, spool = write_conf(tmp_path)
+    rc, out, err = bsmtp(postern_bin, conf, "HELO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+                         "DATA\r\nSubject: x\r\n\r\nb\r\n.\r\nFOO\r\nMAIL FROM:<x@y.z>\r\nQUIT\r\n")
+    assert rc == 1
+    assert out == "500 Command unrecognized\nTransaction started in line 8\nError detected in line 9\nFOO\n"
+    assert err == ("An error was detected while processing a file of BSMTP input.\nThe error message was:\n\n"
+                   "  500 Command unrecognized\n\nThe SMTP transaction started in line 8.\n"
+                   "The error was detected in line 9.\nThe SMTP command at fault was:\n\n   FOO\n\n"
+                   "1 previous message was successfully processed.\nThe rest of the batch was abandoned.\n")
+    assert len(list((spool / "input").glob("*-H"))) == 1
+
+
+def test_bsmtp_protocol_error_wording(postern_bin, tmp_path):
+    conf, _ = write_conf(tmp_path)
+    rc, out, _ = bsmtp(postern_bin, conf, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRSET\r\n"
+                       "RCPT TO:<c@d.example>\r\n")
+    assert rc == 2
+    assert out == "503 No sender yet given\nTransaction started in line 3\nError detected in line 4\nRCPT TO:<c@d.example>\n"

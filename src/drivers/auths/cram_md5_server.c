@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/auth.h"
+#include "drivers/auths/auth_clients.h"
 #include "drivers/auths/auth_servers.h"
 #include "drivers/auths/cram_md5.h"
 #include "lib/codec.h"
@@ -85,4 +86,5 @@ static bool cram_md5_usable(const driver_instance *d)
 	return ob && ob->server_secret != NULL;
 }
 
-const auth_ops cram_md5_auth_ops = { .server = cram_md5_server, .server_usable = cram_md5_usable };
+const auth_ops cram_md5_auth_ops = { .server = cram_md5_server, .server_usable = cram_md5_usable,
+	.client = cram_md5_client, .client_usable = cram_md5_client_usable };

@@ -6,6 +6,7 @@
  * answer is base64; its NUL-separated strings go to $auth1.. in order. "=" as initial data means
  * empty data. Then server_condition decides. */
 #include "core/auth.h"
+#include "drivers/auths/auth_clients.h"
 #include "drivers/auths/auth_servers.h"
 #include "drivers/auths/plaintext.h"
 #include "lib/list.h"
@@ -55,4 +56,5 @@ static bool plaintext_usable(const driver_instance *d)
 	return auth_generic_option(d, "server_condition") != NULL;
 }
 
-const auth_ops plaintext_auth_ops = { .server = plaintext_server, .server_usable = plaintext_usable };
+const auth_ops plaintext_auth_ops = { .server = plaintext_server, .server_usable = plaintext_usable,
+	.client = plaintext_client, .client_usable = plaintext_client_usable };

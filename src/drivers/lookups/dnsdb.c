@@ -228,6 +228,7 @@ typedef struct dnsdb_state {
 	const dnsdb_query *q;
 	xbuf *out;
 	bool any_data, deferred;
+	bool insecure;       /* some answer lacked the AD bit ($lookup_dnssec_authenticated = no) */
 	size_t nrecords;
 } dnsdb_state;
 
@@ -273,6 +274,8 @@ static int ask(dnsdb_state *st, sv name, int type, int outtype, dns_answer *ans,
 		*rcp = rc;
 	if (note_result(st, rc, ans))
 		return 1;
+	if (rc == DNS_SUCCEED && !ans->authentic)
+		st->insecure = true;
 	if (rc == DNS_SUCCEED && !(st->q->dnssec == DNSSEC_STRICT && !ans->authentic))
 		emit(st, outtype, ans);
 	return 0;
@@ -384,6 +387,8 @@ static int dnsdb_find(void *handle, const char *filename, sv query, xbuf *result
 			if (key.len && one_key(&st, xbuf_sv(&key)))
 				goto defer;
 	}
+	/* As Exim 4.96: unset with dnssec_never, else whether every answer was authenticated. */
+	search_set_dnssec_authenticated(q.dnssec == DNSSEC_NEVER ? NULL : st.insecure ? "no" : "yes");
 	if (!st.any_data) {
 		if (st.deferred)
 			goto defer;

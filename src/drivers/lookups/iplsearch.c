@@ -32,5 +32,5 @@ static int iplsearch_find(void *handle, const char *filename, sv key, xbuf *resu
 
 const lookup_info lookup_iplsearch = {
 	.name = "iplsearch", .type = LOOKUP_SINGLEKEY,
-	.open = lsearch_open, .find = iplsearch_find, .close = lsearch_close,
+	.open = lsearch_open, .check = lsearch_check, .find = iplsearch_find, .close = lsearch_close,
 };

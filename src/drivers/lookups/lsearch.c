@@ -21,8 +21,13 @@ static int match_wild(sv filekey, sv key, void *ctx, xbuf *err)
 		xbuf_init(&e, NULL);
 		int x = search_expand_hook(filekey, &pat, &e);
 		if (x == 2) {
-			xbuf_printf(err, "failed to expand \"" SV_FMT "\" in wildlsearch: %s", SV_ARG(filekey),
-				xbuf_cstr(&e));
+			/* Exim logs the reason and defers with an empty message. */
+			xbuf m;
+			xbuf_init(&m, NULL);
+			xbuf_printf(&m, "failed to expand \"" SV_FMT "\" while checking a list: %s",
+				SV_ARG(filekey), xbuf_cstr(&e));
+			search_log_warning(xbuf_cstr(&m));
+			xbuf_free(&m);
 			rc = SEARCH_DEFER;
 		}
 		xbuf_free(&e);
@@ -68,13 +73,13 @@ static int nwildlsearch_find(void *handle, const char *filename, sv key, xbuf *r
 
 const lookup_info lookup_lsearch = {
 	.name = "lsearch", .type = LOOKUP_SINGLEKEY,
-	.open = lsearch_open, .find = lsearch_find, .close = lsearch_close,
+	.open = lsearch_open, .check = lsearch_check, .find = lsearch_find, .close = lsearch_close,
 };
 const lookup_info lookup_wildlsearch = {
 	.name = "wildlsearch", .type = LOOKUP_SINGLEKEY,
-	.open = lsearch_open, .find = wildlsearch_find, .close = lsearch_close,
+	.open = lsearch_open, .check = lsearch_check, .find = wildlsearch_find, .close = lsearch_close,
 };
 const lookup_info lookup_nwildlsearch = {
 	.name = "nwildlsearch", .type = LOOKUP_SINGLEKEY,
-	.open = lsearch_open, .find = nwildlsearch_find, .close = lsearch_close,
+	.open = lsearch_open, .check = lsearch_check, .find = nwildlsearch_find, .close = lsearch_close,
 };

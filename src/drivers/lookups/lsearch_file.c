@@ -14,13 +14,15 @@ void *lsearch_open(const char *filename, xbuf *errmsg)
 		xbuf_printf(errmsg, "failed to open %s for linear search: %s", filename, strerror(errno));
 		return NULL;
 	}
-	struct stat st;
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-		xbuf_printf(errmsg, "%s is not a regular file (lsearch lookup)", filename);
-		fclose(f);
-		return NULL;
-	}
 	return f;
+}
+
+/* Exim names the whole family "lsearch" in these messages. */
+bool lsearch_check(void *handle, const char *filename, int modemask, const uid_t *owners,
+	const gid_t *owngroups, xbuf *errmsg)
+{
+	return search_check_file(fileno((FILE *)handle), filename, S_IFREG, modemask, owners, owngroups,
+		"lsearch", errmsg);
 }
 
 void lsearch_close(void *handle)

@@ -27,6 +27,9 @@ int lsearch_scan(FILE *f, sv key, lsearch_match_fn match, void *ctx, bool ret_fu
 /* Shared open/close for the family: "failed to open X for linear search: <strerror>". */
 void *lsearch_open(const char *filename, xbuf *errmsg);
 void lsearch_close(void *handle);
+/* The lookup_info.check of the family: a regular file, plus the optional mode/owner checks. */
+bool lsearch_check(void *handle, const char *filename, int modemask, const uid_t *owners,
+	const gid_t *owngroups, xbuf *errmsg);
 
 /* Is ret=full among the comma-separated options? */
 bool lsearch_opt_ret_full(const char *opts);

@@ -346,7 +346,7 @@ static void pgsql_tidy(void)
 /* Exim 4.96: ' doubled; " and \ backslashed; newline, tab, CR, backspace as \n \t \r \b. */
 static bool pgsql_quote(sv in, sv opt, xbuf *out, xbuf *errmsg)
 {
-	if (opt.len) {
+	if (opt.p) { /* "${quote_X_:" has an empty option, which is unknown too */
 		xbuf_printf(errmsg, "\"" SV_FMT "\" unrecognized after \"${quote_pgsql\"", SV_ARG(opt));
 		return false;
 	}

@@ -354,7 +354,7 @@ static void redis_tidy(void)
 /* Backslash-escape white space and backslashes, matching the command splitter. */
 static bool redis_quote(sv in, sv opt, xbuf *out, xbuf *errmsg)
 {
-	if (opt.len) {
+	if (opt.p) { /* "${quote_X_:" has an empty option, which is unknown too */
 		xbuf_printf(errmsg, "\"" SV_FMT "\" unrecognized after \"${quote_redis\"", SV_ARG(opt));
 		return false;
 	}

@@ -16,7 +16,7 @@ static void *sqlite_open(const char *filename, xbuf *errmsg)
 	sqlite3 *db = NULL;
 	int r = sqlite3_open_v2(filename, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (r != SQLITE_OK) {
-		xbuf_printf(errmsg, "sqlite3_open failed: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(r));
+		xbuf_printf(errmsg, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(r));
 		sqlite3_close(db);
 		return NULL;
 	}

@@ -1,5 +1,6 @@
 /* dnslookup router: private options (Exim 4.96 "The dnslookup router"). */
 #include "drivers/routers/dnslookup.h"
+#include "drivers/routers/route_ops.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct dnslookup_router_options, field)
 
@@ -26,6 +27,7 @@ static const struct dnslookup_router_options dnslookup_router_defaults = {
 
 const driver_info dnslookup_router_info = {
 	.name = "dnslookup",
+	.ops = &dnslookup_route_ops,
 	.options = dnslookup_router_rows,
 	.noptions = sizeof dnslookup_router_rows / sizeof dnslookup_router_rows[0],
 	.block_size = sizeof(struct dnslookup_router_options),

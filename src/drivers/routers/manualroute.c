@@ -1,5 +1,6 @@
 /* manualroute router: private options (Exim 4.96 "The manualroute router"). */
 #include "drivers/routers/manualroute.h"
+#include "drivers/routers/route_ops.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct manualroute_router_options, field)
 
@@ -19,6 +20,7 @@ static const struct manualroute_router_options manualroute_router_defaults = {
 
 const driver_info manualroute_router_info = {
 	.name = "manualroute",
+	.ops = &manualroute_route_ops,
 	.options = manualroute_router_rows,
 	.noptions = sizeof manualroute_router_rows / sizeof manualroute_router_rows[0],
 	.block_size = sizeof(struct manualroute_router_options),

@@ -1,5 +1,6 @@
 /* queryprogram router: private options (Exim 4.96 "The queryprogram router"). */
 #include "drivers/routers/queryprogram.h"
+#include "drivers/routers/route_ops.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct queryprogram_router_options, field)
 
@@ -20,6 +21,7 @@ static const struct queryprogram_router_options queryprogram_router_defaults = {
 
 const driver_info queryprogram_router_info = {
 	.name = "queryprogram",
+	.ops = &queryprogram_route_ops,
 	.options = queryprogram_router_rows,
 	.noptions = sizeof queryprogram_router_rows / sizeof queryprogram_router_rows[0],
 	.block_size = sizeof(struct queryprogram_router_options),

@@ -1,5 +1,6 @@
 /* redirect router: private options (Exim 4.96 "The redirect router"). */
 #include "drivers/routers/redirect.h"
+#include "drivers/routers/route_ops.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct redirect_router_options, field)
 
@@ -69,6 +70,7 @@ static const struct redirect_router_options redirect_router_defaults = {
 
 const driver_info redirect_router_info = {
 	.name = "redirect",
+	.ops = &redirect_route_ops,
 	.options = redirect_router_rows,
 	.noptions = sizeof redirect_router_rows / sizeof redirect_router_rows[0],
 	.block_size = sizeof(struct redirect_router_options),

@@ -68,8 +68,11 @@ int op_addresses(op_ctx *c)
 		xbuf_reset(&addr);
 		if (!addr_extract(item, &groups, &addr, &info, &why) || info.empty || addr.len == 0)
 			continue;
-		if (!first)
+		if (!first) {
 			xbuf_putc(c->out, sep);
+			if (addr.p[0] == sep) /* Exim's list builder: no doubled-separator look */
+				xbuf_putc(c->out, ' ');
+		}
 		first = false;
 		/* a separator character inside an address is doubled, as in any Exim list */
 		for (size_t k = 0; k < addr.len; k++) {

@@ -55,6 +55,7 @@ static bool append_named(const char *kind, const char *value, int depth, xbuf *o
 	bool ok = true;
 	xbuf_init(&item, NULL);
 	list_iter_init(&it, sv_cstr(value), 0);
+	bool colon_list = list_separator(sv_cstr(value), 0) == ':';
 	while (ok && list_next(&it, &item)) {
 		if (item.len > 1 && item.p[0] == '+' && depth < LISTNAMED_MAX_DEPTH) {
 			const char *sub = conf_named_list(kind, item.p + 1);
@@ -67,7 +68,14 @@ static bool append_named(const char *kind, const char *value, int depth, xbuf *o
 		}
 		if (out->len)
 			xbuf_puts(out, " : ");
-		xbuf_putsv(out, xbuf_sv(&item));
+		/* The result is a colon list: the items of a list with another separator get their
+		 * colons doubled ("<; 2001:db8::1" gives "2001::db8::::1"); a colon list's items are
+		 * written as they are (so "::1" comes out as ":1"), both as Exim 4.96 does. */
+		for (size_t k = 0; k < item.len; k++) {
+			if (item.p[k] == ':' && !colon_list)
+				xbuf_putc(out, ':');
+			xbuf_putc(out, item.p[k]);
+		}
 	}
 	xbuf_free(&item);
 	return ok;
@@ -136,8 +144,18 @@ int op_quote_lookup(op_ctx *c)
 		type.len = (size_t)(us - type.p);
 	}
 	const lookup_info *li = search_driver(type);
-	if (!li)
-		return op_fail(c, "unknown lookup type \"" SV_FMT "\"", SV_ARG(type));
+	if (!li) {
+		const lookup_quote_only *qo = search_quote_only(type);
+		if (!qo)
+			return op_fail(c, "unknown lookup type \"" SV_FMT "\"", SV_ARG(type));
+		xbuf msg;
+		xbuf_init(&msg, NULL);
+		bool ok = qo->quote(c->in, opt, c->out, &msg);
+		if (!ok)
+			op_fail(c, "%s", xbuf_cstr(&msg));
+		xbuf_free(&msg);
+		return ok ? XP_OP_OK : XP_OP_ERROR;
+	}
 	if (!li->quote) {
 		if (us)
 			return op_fail(c, "\"" SV_FMT "\" unrecognized after \"${quote_" SV_FMT "\"", SV_ARG(opt), SV_ARG(type));

@@ -154,6 +154,10 @@ static bool op_numbers(op_ctx *c, int max, bool neg_first, int vals[2], int *cou
 			neg = true;
 			t++;
 		}
+		if (neg && t == end) { /* Exim reads a bare "substr_-" as offset 0 */
+			vals[(*count)++] = 0;
+			return true;
+		}
 		if (t == end || !isdigit((unsigned char)*t))
 			return false;
 		uint32_t v = 0;

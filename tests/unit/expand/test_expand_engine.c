@@ -98,6 +98,27 @@ static void test_providers_and_registry(void)
 	CHECK_STR(ex("${if def:postern_test_var{y}{n}}"), "y");
 	xp_env_set_aclvar(&env, SV_LIT("acl_m_count"), SV_LIT("3"));
 	CHECK_STR(ex("$acl_m_count/$acl_c0/${if def:acl_m_count{set}}"), "3//set");
+	/* A registered table is searched before the built-in one, so a later layer can give a
+	 * built-in name (empty by default) its real value. */
+	CHECK_STR(ex("[$sender_host_name]"), "[]");
+	static const xp_var_def later[] = { { "sender_host_name", NULL, "host.example" } };
+	xp_var_register(later, 1);
+	CHECK_STR(ex("[$sender_host_name]"), "[host.example]");
+}
+
+/* $lookup_dnssec_authenticated: what the last DNS-based lookup reported; other expansions and
+ * lookups leave it alone, a dnssec_never lookup clears it. */
+static void test_lookup_dnssec_authenticated(void)
+{
+	fresh();
+	CHECK_STR(ex("[$lookup_dnssec_authenticated]"), "[]");
+	search_set_dnssec_authenticated("yes");
+	CHECK_STR(ex("[$lookup_dnssec_authenticated]"), "[yes]");
+	CHECK_STR(ex("${if eq{$lookup_dnssec_authenticated}{yes}{Y}{N}}"), "Y");
+	search_set_dnssec_authenticated("no");
+	CHECK_STR(ex("[${lookup_dnssec_authenticated}]"), "[no]");
+	search_set_dnssec_authenticated(NULL);
+	CHECK_STR(ex("[$lookup_dnssec_authenticated]"), "[]");
 }
 
 static void test_taint(void)
@@ -238,6 +259,19 @@ static int acl_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *o, xbuf
 	return XP_OK;
 }
 
+/* An acl_cond hook: "ok" accepts, "no" denies (both with a message), "later" defers. */
+static int acl_cond_hook(void *ctx, sv name, const sv *args, int nargs, bool *accepted, xbuf *o, xbuf *e)
+{
+	(void)ctx;
+	if (sv_eq_cstr(name, "later")) {
+		xbuf_puts(e, "DEFER from acl \"later\"");
+		return XP_ERROR;
+	}
+	*accepted = sv_eq_cstr(name, "ok");
+	xbuf_printf(o, "msg %d %s", nargs, nargs ? sv_dup(pool_scratch, args[0]) : "-");
+	return XP_OK;
+}
+
 static void test_hooks(void)
 {
 	fresh();
@@ -247,6 +281,15 @@ static void test_hooks(void)
 	CHECK_STR(ex("${acl{check}{x}{y}}"), "check(2:x)");
 	CHECK_STR(ex("${if acl{{check}}{yes}{no}}"), "yes");
 	CHECK_STR(ex("${if acl{{deny}}{yes}{no}}"), "no");
+	CHECK_STR(ex("${if acl{{check}{a}}{yes:$value}{no}}"), "yes:check(1:a)");
+	/* With acl_cond, deny is false and its message is $value too (Exim 4.96). */
+	xp_hooks hc = { .acl = acl_hook, .acl_cond = acl_cond_hook };
+	env.hooks = &hc;
+	CHECK_STR(ex("${if acl{{ok}{a}}{Y:$value}{N:$value}}"), "Y:msg 1 a");
+	CHECK_STR(ex("${if acl{{no}{b}{c}}{Y:$value}{N:$value}}"), "N:msg 2 b");
+	CHECK_STR(ex("${if acl{{later}}{Y}{N}}"), "Failed: DEFER from acl \"later\"");
+	CHECK_STR(ex("${if !acl{{no}}{Y}{N}}"), "Y");
+	env.hooks = &h;
 	CHECK_STR(ex("${perl{f}}"), "Failed: A setting of perl_startup is needed when using the Perl interpreter");
 	CHECK_STR(ex("${dlfunc{a}{b}}"), "Failed: \"${dlfunc\" encountered, but this facility is not included in this binary");
 	CHECK_STR(ex("${if radius{x}}"), "Failed: support for \"radius\" not compiled");
@@ -340,12 +383,56 @@ static void test_readsocket(void)
 	CHECK_STR(ex(e), "fallback");
 }
 
+/* cache=yes: an identical request is answered from the cache; a request without it drops the
+ * answers cached for that socket. The server numbers its answers, so a reconnection shows. */
+static void test_readsocket_cache(void)
+{
+	fresh();
+	char path[] = "/tmp/postern-xp-sock-XXXXXX";
+	int tfd = mkstemp(path);
+	close(tfd);
+	unlink(path);
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	CHECK(bind(ls, (struct sockaddr *)&sa, sizeof sa) == 0);
+	listen(ls, 8);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 1; i <= 5; i++) {
+			int c = accept(ls, NULL, NULL);
+			char buf[64];
+			ssize_t n = read(c, buf, sizeof buf);
+			char reply[96];
+			int len = snprintf(reply, sizeof reply, "%d:%.*s\n", i, n > 0 ? (int)n : 0, buf);
+			(void)!write(c, reply, (size_t)len);
+			close(c);
+		}
+		_exit(0);
+	}
+	close(ls);
+	const char *q = arena_printf(pool_scratch, "${readsocket{%s}{a}{1s:cache=yes}{}}", path);
+	CHECK_STR(ex(q), "1:a");
+	CHECK_STR(ex(q), "1:a"); /* from the cache */
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{1s:cache=yes}{}}", path)), "2:b");
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{5s:cache=yes}{|}}", path)), "2:b|");
+	/* Without cache=yes: a fresh answer, and the cached ones for this socket are dropped. */
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{a}{1s}{}}", path)), "3:a");
+	CHECK_STR(ex(q), "4:a");
+	CHECK_STR(ex(q), "4:a");
+	CHECK_STR(ex(arena_printf(pool_scratch, "${readsocket{%s}{b}{1s:cache=yes}{}}", path)), "5:b");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	arena_init_pools();
 	clearenv();
 	RUN(test_compile_once);
 	RUN(test_providers_and_registry);
+	RUN(test_lookup_dnssec_authenticated);
 	RUN(test_taint);
 	RUN(test_quoter_through_concatenation);
 	RUN(test_forbid);
@@ -356,6 +443,7 @@ int main(void)
 	RUN(test_message);
 	RUN(test_expand_bool);
 	RUN(test_readsocket);
+	RUN(test_readsocket_cache);
 	xp_env_release(&env);
 	return unit_report("test_expand_engine");
 }

@@ -78,6 +78,8 @@ static void test_lists(void)
 	static const struct { const char *list; int sep; int count; } rows[] = {
 		{ "a:b::c: d ", 0, 3 }, { "", 0, 0 }, { " ", 0, 0 }, { "<", 0, 0 }, { " <", 0, 0 },
 		{ "<;", 0, 0 }, { "<;a", 0, 1 }, { "<; a;b ;; c", 0, 2 }, { "a::", 0, 1 }, { "a:b", ';', 1 },
+		/* a control-character separator is never doubled: empty items */
+		{ "<\n a\n\nb", 0, 3 }, { "<\n a\n\n\nb", 0, 4 },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
 		CHECK_INT(list_count(sv_cstr(rows[i].list), rows[i].sep), rows[i].count);

@@ -287,7 +287,14 @@ static void test_hosts(void)
 	CHECK_STR(H("::ffff:10.1.2.3", "<; ::ffff:10.1.2.3"), "n");
 	CHECK_STR(H("::ffff:10.1.2.3", "10.1.2.3"), "y");
 	CHECK_STR(H("1.2.3.00", "1.2.3.0"), "DEFER: \"1.2.3.00\" is not an IP address");
+	/* A mask beyond the address length means every bit (Exim 4.96). */
 	CHECK_STR(H("10.1.2.3", "10.1.2.0/33"), "n");
+	CHECK_STR(H("10.1.2.3", "10.1.2.3/33"), "y");
+	CHECK_STR(H("10.1.2.3", "10.1.2.3/4294967328"), "y");
+	CHECK_STR(H("::1", "<; ::1/129"), "y");
+	CHECK_STR(H("::2", "<; ::1/129"), "n");
+	/* Exim reads an empty mask as /0; Postern refuses it (FINDINGS.md). */
+	CHECK_STR(H("9.9.9.9", "10.1.2.3/"), "n");
 	CHECK_STR(H("10.1.2.3", "@[]"), "n");
 	CHECK_STR(H("127.0.0.1", "@[]"), "y");
 	CHECK_STR(H("10.1.2.3", "+include_unknown : *.example"), "y");

@@ -1,6 +1,9 @@
 /* search_find itself: type-spec parsing and its errors, partial matching order, "*" and "*@"
  * defaults, ret=key, caching and search_tidyup, taint rules, -bV line. Expected values were
  * taken from Exim 4.96 runs of the same lookups. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "../unit.h"
 #include "lookup_test.h"
 
@@ -59,6 +62,15 @@ static void test_spec_parse(void)
 	CHECK_STR(spec_err("passwd*"), "defaults using \"*\" or \"*@\" are not permitted for lookup type \"passwd*\"");
 	CHECK_STR(spec_err("passwd*@"), "defaults using \"*\" or \"*@\" are not permitted for lookup type \"passwd*@\"");
 	CHECK_STR(spec_err("partial("), "format error in lookup type \"partial(\"");
+	/* Exim 4.96 ends the name at the first '*'; what follows the star up to a comma is ignored. */
+	CHECK(search_spec_parse(SV_LIT("lsearch*@*"), &s, &err));
+	CHECK(s.starat && !s.star);
+	CHECK(search_spec_parse(SV_LIT("lsearch**@"), &s, &err));
+	CHECK(s.star && !s.starat);
+	CHECK(search_spec_parse(SV_LIT("lsearch*@x,ret=key"), &s, &err));
+	CHECK(s.starat && s.ret_key);
+	CHECK_STR(spec_err("lsearch,ret=key*"), "unknown lookup type \"lsearch,ret=key\"");
+	CHECK_STR(spec_err("lsearchxy*"), "unknown lookup type \"lsearchxy\"");
 	xbuf_free(&err);
 }
 
@@ -106,6 +118,8 @@ static void test_partial(void)
 	CHECK_STR(lt_lookup("lsearch*@", f, "user@dom.example"), "user");
 	CHECK_STR(lt_lookup("lsearch*@", f, "someone@other.example"), "star");
 	CHECK_STR(lt_lookup("lsearch*@", f, "noat"), "star");
+	/* No local part: "*@dom.example" is not tried for "@dom.example" (Exim 4.96). */
+	CHECK_STR(lt_lookup("lsearch*@", f, "@dom.example"), "star");
 	/* Edge cases checked against Exim 4.96. */
 	const char *e = lt_write("edge.txt", "\"k\"data\nk2:v2\n*.a.com: star a\n.: dot\nq\\x: esc\n");
 	CHECK_STR(lt_lookup("lsearch", e, "k"), "data");
@@ -263,6 +277,41 @@ static void test_handle_cache(void)
 	CHECK(fds < 25 + 10);
 }
 
+/* The open-time file checks behind lookup_info.check (Exim's modemask/owners/owngroups). */
+static const char *file_check(const char *path, unsigned type, int modemask, const uid_t *owners,
+	const gid_t *groups)
+{
+	static char o[512];
+	int fd = open(path, O_RDONLY);
+	xbuf err;
+	xbuf_init(&err, NULL);
+	bool ok = fd >= 0 && search_check_file(fd, "F", type, modemask, owners, groups, "lsearch", &err);
+	snprintf(o, sizeof o, "%s", ok ? "ok" : xbuf_cstr(&err));
+	if (fd >= 0)
+		close(fd);
+	xbuf_free(&err);
+	return o;
+}
+
+static void test_file_checks(void)
+{
+	const char *f = lt_write("checked.txt", "a: b\n");
+	CHECK(chmod(f, 0664) == 0);
+	CHECK_STR(file_check(f, S_IFREG, 0, NULL, NULL), "ok");
+	CHECK_STR(file_check(f, S_IFREG, 0002, NULL, NULL), "ok");
+	CHECK_STR(file_check(f, S_IFREG, 0022, NULL, NULL), "F (lsearch lookup): file mode 0664 should not contain 0020");
+	CHECK_STR(file_check(f, S_IFDIR, 0, NULL, NULL), "F is not a directory (lsearch lookup)");
+	CHECK_STR(file_check("/", S_IFREG, 0, NULL, NULL), "F is not a regular file (lsearch lookup)");
+	uid_t me[] = { 2, 12345, getuid() }, other[] = { 1, getuid() + 1 };
+	gid_t mine[] = { 1, getgid() }, others[] = { 1, getgid() + 1 };
+	CHECK_STR(file_check(f, S_IFREG, 0, me, mine), "ok");
+	CHECK_STR(file_check(f, S_IFREG, 0, other, NULL), "F (lsearch lookup): file has wrong owner");
+	CHECK_STR(file_check(f, S_IFREG, 0, NULL, others), "F (lsearch lookup): file has wrong group");
+	/* search_find runs the type check at open, as Exim's lookups do. */
+	CHECK_STR(lt_lookup("lsearch", "/dev/null", "a"), "DEFER: /dev/null is not a regular file (lsearch lookup)");
+	CHECK_STR(lt_lookup("iplsearch", "/", "1.2.3.4"), "DEFER: / is not a regular file (lsearch lookup)");
+}
+
 int main(void)
 {
 	lt_init();
@@ -274,6 +323,7 @@ int main(void)
 	RUN(test_taint);
 	RUN(test_registry);
 	RUN(test_handle_cache);
+	RUN(test_file_checks);
 	search_tidyup();
 	return unit_report("test_search_core");
 }

@@ -1,0 +1,446 @@
+/* redirect router behaviour (Exim 4.96 "The redirect router"): data or file, the special items
+ * :fail: :defer: :blackhole: :unknown: :include:, pipe/file/directory items, the allow_* and
+ * forbid_* options, check_ancestor, qualify_preserve_domain, skip_syntax_errors.
+ * Exim and Sieve filter files are not interpreted yet: such a redirection defers. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "conf/conf_dump.h"
+#include "core/addr.h"
+#include "drivers/routers/redirect.h"
+#include "drivers/routers/redirect_parse.h"
+#include "drivers/routers/route_ops.h"
+#include "lib/list.h"
+#include "lib/log.h"
+#include "mail/address.h"
+#include "mail/smtp_cmd.h"
+
+#define REDIRECT_MAX_FILE (16u << 20)  /* a .forward or alias file larger than this is refused */
+#define REDIRECT_MAX_INCLUDE 10        /* :include: nesting */
+
+static bool redirect_repeat_use(const driver_instance *r)
+{
+	const struct redirect_router_options *o = r->priv;
+	return o ? o->repeat_use : true;
+}
+
+/* Read a whole file, bounded. 0 ok, else errno. */
+static int read_file(arena *a, const char *path, sv *out)
+{
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)REDIRECT_MAX_FILE) {
+		int e = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+		close(fd);
+		return e;
+	}
+	char *buf = arena_alloc(a, (size_t)st.st_size + 1);
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	buf[got] = 0;
+	*out = sv_tainted(sv_make(buf, got));
+	return 0;
+}
+
+static bool name_in_id_list(const char *list, bool group, unsigned id)
+{
+	if (!list)
+		return false;
+	list_iter it;
+	list_iter_init(&it, sv_cstr(list), 0);
+	char buf[256];
+	xbuf item;
+	xbuf_init(&item, pool_scratch);
+	arena_mark m = arena_getmark(pool_scratch);
+	bool found = false;
+	while (!found && list_next(&it, &item)) {
+		long long n;
+		if (sv_to_long(xbuf_sv(&item), &n)) {
+			found = (unsigned)n == id;
+			continue;
+		}
+		snprintf(buf, sizeof buf, "%s", xbuf_cstr(&item));
+		if (group) {
+			struct group *g = getgrnam(buf);
+			found = g && g->gr_gid == id;
+		} else {
+			struct passwd *pw = getpwnam(buf);
+			found = pw && pw->pw_uid == id;
+		}
+	}
+	arena_reset(pool_scratch, m);
+	return found;
+}
+
+/* The file option: open, check type, mode, owner and group as Exim does, and read it. A missing
+ * file makes the router decline. */
+static route_rc read_forward_file(const driver_instance *r, address_item *a, route_ctx *c, const char *path, sv *text)
+{
+	const struct redirect_router_options *o = r->priv;
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		int e = errno;
+		if (e == ENOENT) {
+			/* A missing file declines, but only when its directory is there (a missing home
+			 * directory may be an unmounted file system: Exim defers). */
+			const char *slash = strrchr(path, '/');
+			char *dir = arena_printf(c->a, "%.*s/.", slash ? (int)(slash - path) : 0, path);
+			struct stat dst;
+			if (stat(dir, &dst) != 0) {
+				a->message = sv_cstr(arena_printf(c->a, "failed to stat %s (%s)", dir, strerror(errno)));
+				return ROUTE_DEFER;
+			}
+			return ROUTE_DECLINE;
+		}
+		if ((e == ENOTDIR && o->ignore_enotdir) || (e == EACCES && o->ignore_eacces))
+			return ROUTE_DECLINE;
+		a->message = sv_cstr(arena_printf(c->a, "failed to stat %s (%s router): %s", path, r->name, strerror(e)));
+		return ROUTE_DEFER;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		a->message = sv_cstr(arena_printf(c->a, "%s is not a regular file", path));
+		return ROUTE_DEFER;
+	}
+	if ((st.st_mode & (unsigned)o->modemask) != 0) {
+		a->message = sv_cstr(arena_printf(c->a, "bad mode (0%o) for %s: 0%o bit(s) unexpected",
+			(unsigned)st.st_mode, path, (unsigned)(st.st_mode & (unsigned)o->modemask)));
+		return ROUTE_DEFER;
+	}
+	bool local_user = route_opt_bool(r, "check_local_user");
+	/* check_owner defaults to on when the router checks for a local user. */
+	bool check_owner = conf_was_set(r, "check_owner", NULL) ? o->check_owner : local_user;
+	if (check_owner) {
+		bool ok = (local_user && a->uid_set && st.st_uid == a->uid) || name_in_id_list(o->owners, false, st.st_uid);
+		if (!ok) {
+			a->message = sv_cstr(arena_printf(c->a, "bad owner for %s", path));
+			return ROUTE_DEFER;
+		}
+	}
+	bool check_group = conf_was_set(r, "check_group", NULL) ? o->check_group : o->owngroups != NULL;
+	if (check_group) {
+		bool ok = (local_user && a->gid_set && st.st_gid == a->gid) || name_in_id_list(o->owngroups, true, st.st_gid);
+		if (!ok) {
+			a->message = sv_cstr(arena_printf(c->a, "bad group for %s", path));
+			return ROUTE_DEFER;
+		}
+	}
+	int e = read_file(c->a, path, text);
+	if (e == ENOENT)
+		return ROUTE_DECLINE;
+	if (e) {
+		a->message = sv_cstr(arena_printf(c->a, "failed to open %s (%s router): %s", path, r->name, strerror(e)));
+		return ROUTE_DEFER;
+	}
+	return ROUTE_OK;
+}
+
+static void add_item(redirect_list *s, addr_kind kind, sv text)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 8;
+		s->items = arena_realloc(s->c->a, s->items, s->cap * sizeof *s->items, ncap * sizeof *s->items);
+		s->cap = ncap;
+	}
+	s->items[s->n++] = (redirect_item){ kind, text };
+}
+
+static bool not_permitted(redirect_list *s, sv item)
+{
+	xbuf_reset(&s->err);
+	xbuf_printf(&s->err, "\"" SV_FMT "\" is not permitted", SV_ARG(item));
+	return false;
+}
+
+/* Exim's reason for an item that is not an address (its parser's texts, which the SMTP
+ * address parser reproduces). */
+static const char *syntax_error_text(arena *a, sv item)
+{
+	xbuf out, why;
+	xbuf_init(&out, a);
+	xbuf_init(&why, a);
+	bool is_null = false, has_domain = false;
+	if (!smtp_parse_address(item, false, true, &out, &is_null, &has_domain, &why) && why.len)
+		return xbuf_cstr(&why);
+	return "malformed address";
+}
+
+/* One list (data, file or an :include:d file); false with s->err set on a hard error. */
+static bool parse_list(redirect_list *s, sv text, int depth)
+{
+	size_t pos = 0;
+	while (pos < text.len) {
+		/* Skip separators, white space and comment lines. */
+		char ch = text.p[pos];
+		if (ch == ',' || isspace((unsigned char)ch)) {
+			pos++;
+			continue;
+		}
+		if (ch == '#') {
+			while (pos < text.len && text.p[pos] != '\n')
+				pos++;
+			continue;
+		}
+		if (s->n >= REDIRECT_MAX_ITEMS) {
+			xbuf_puts(&s->err, "too many items in redirection list");
+			return false;
+		}
+		sv rest = sv_sub(text, pos, text.len);
+		if (rest.p[0] == ':') {
+			/* :fail: / :defer: take the rest of the text as their message. */
+			bool fail = sv_starts(rest, ":fail:"), defer = sv_starts(rest, ":defer:");
+			if (fail || defer) {
+				if ((fail && !s->o->allow_fail) || (defer && !s->o->allow_defer)) {
+					sv whole = sv_trim(text);
+					/* Exim quotes the whole redirection text in the complaint. */
+					return not_permitted(s, whole);
+				}
+				s->special = fail ? ROUTE_FAIL : ROUTE_DEFER;
+				s->special_text = sv_trim(sv_sub(rest, fail ? 6 : 7, rest.len));
+				return true;
+			}
+			if (sv_starts(rest, ":blackhole:")) {
+				if (s->o->forbid_blackhole)
+					return not_permitted(s, SV_LIT(":blackhole:"));
+				s->discard = true;
+				pos += 11;
+				continue;
+			}
+			if (sv_starts(rest, ":unknown:")) {
+				s->unknown = true;
+				pos += 9;
+				continue;
+			}
+			if (sv_starts(rest, ":include:")) {
+				size_t end = pos + 9;
+				while (end < text.len && text.p[end] != ',' && text.p[end] != '\n')
+					end++;
+				sv path = sv_trim(sv_sub(text, pos + 9, end - pos - 9));
+				pos = end;
+				if (s->o->forbid_include) {
+					xbuf_puts(&s->err, "included files not permitted");
+					return false;
+				}
+				if (depth >= REDIRECT_MAX_INCLUDE) {
+					xbuf_printf(&s->err, ":include: nested too deeply");
+					return false;
+				}
+				if (!path.len || path.p[0] != '/') {
+					xbuf_printf(&s->err, "included file name \"" SV_FMT "\" is not an absolute path", SV_ARG(path));
+					return false;
+				}
+				sv inc;
+				int e = read_file(s->c->a, sv_dup(s->c->a, path), &inc);
+				if (e) {
+					xbuf_printf(&s->err, "failed to open included file " SV_FMT ": %s", SV_ARG(path), strerror(e));
+					return false;
+				}
+				if (!parse_list(s, inc, depth + 1))
+					return false;
+				continue;
+			}
+		}
+		/* An ordinary item runs to the next comma or newline outside quotes and <...>. */
+		size_t end = pos;
+		bool quoted = false;
+		int angle = 0;
+		while (end < text.len) {
+			char e = text.p[end];
+			if (e == '\\' && quoted && end + 1 < text.len) {
+				end += 2;
+				continue;
+			}
+			if (e == '"')
+				quoted = !quoted;
+			else if (!quoted && e == '<')
+				angle++;
+			else if (!quoted && e == '>' && angle)
+				angle--;
+			else if (!quoted && !angle && (e == ',' || e == '\n'))
+				break;
+			end++;
+		}
+		sv item = sv_trim(sv_sub(text, pos, end - pos));
+		pos = end;
+		sv inner = item;
+		if (inner.len >= 2 && inner.p[0] == '"' && inner.p[inner.len - 1] == '"')
+			inner = sv_sub(inner, 1, inner.len - 2);
+		/* forbid_pipe / forbid_file do not stop parsing: the item is kept and marked. */
+		if (inner.len && inner.p[0] == '|') {
+			add_item(s, ADDR_PIPE, inner);
+			continue;
+		}
+		if (inner.len && inner.p[0] == '/') {
+			add_item(s, inner.p[inner.len - 1] == '/' && inner.len > 1 ? ADDR_DIRECTORY : ADDR_FILE, inner);
+			continue;
+		}
+		xbuf parsed;
+		xbuf_init(&parsed, s->c->a);
+		addr_parsed info;
+		const char *why = NULL;
+		if (!addr_extract(item, NULL, &parsed, &info, &why) || info.empty || info.local_len == 0) {
+			const char *reason = syntax_error_text(s->c->a, item);
+			if (s->o->skip_syntax_errors) {
+				route_log(s->c, LOG_MAIN, "%s router: skipped error: %s in \"" SV_FMT "\"", s->r->name, reason, SV_ARG(item));
+				continue;
+			}
+			xbuf_printf(&s->err, "%s in \"" SV_FMT "\"", reason, SV_ARG(item));
+			return false;
+		}
+		sv addr = xbuf_sv(&parsed);
+		if (!info.has_domain) {
+			/* Unqualified: the parent's domain (qualify_preserve_domain) or qualify_recipient. */
+			sv dom;
+			if (s->o->qualify_preserve_domain)
+				dom = s->a->domain;
+			else {
+				const char *q = conf_main_string("qualify_recipient");
+				if (!q || !*q)
+					q = conf_main_string("qualify_domain");
+				if (!q || !*q)
+					q = conf_main_string("primary_hostname");
+				dom = sv_cstr(q ? q : "");
+			}
+			xbuf_putc(&parsed, '@');
+			xbuf_putsv(&parsed, dom);
+			addr = xbuf_sv(&parsed);
+		}
+		add_item(s, ADDR_MAIL, addr);
+	}
+	return true;
+}
+
+bool redirect_parse(redirect_list *s, sv text)
+{
+	return parse_list(s, text, 0);
+}
+
+static bool is_filter(sv text)
+{
+	size_t i = 0;
+	while (i < text.len && isspace((unsigned char)text.p[i]))
+		i++;
+	sv t = sv_sub(text, i, text.len);
+	return t.len >= 14 && (strncasecmp(t.p, "# exim filter", 13) == 0 || strncasecmp(t.p, "# sieve filter", 14) == 0);
+}
+
+static bool ancestor_has(const address_item *a, sv address)
+{
+	for (const address_item *p = a; p; p = p->parent)
+		if (sv_eqi(p->address, address))
+			return true;
+	return false;
+}
+
+static route_rc redirect_route(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env)
+{
+	const struct redirect_router_options *o = r->priv;
+	redirect_list s = { .c = c, .r = r, .o = o, .a = a, .special = ROUTE_OK };
+	xbuf_init(&s.err, c->a);
+	xbuf err;
+	xbuf_init(&err, c->a);
+	sv text;
+	const char *src = o->data ? o->data : o->file;
+	if (!src) {
+		a->message = sv_cstr(arena_printf(c->a, "%s router: neither data nor file is set", r->name));
+		return ROUTE_DEFER;
+	}
+	int xr = route_expand(env, src, &text, &err);
+	if (xr == XP_FORCEFAIL)
+		return ROUTE_DECLINE;
+	if (xr != XP_OK) {
+		a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\": %s", src, xbuf_cstr(&err)));
+		return ROUTE_DEFER;
+	}
+	if (!o->data) {
+		route_rc fr = read_forward_file(r, a, c, sv_dup(c->a, text), &text);
+		if (fr != ROUTE_OK)
+			return fr;
+	}
+	if (!sv_trim(text).len)
+		return ROUTE_DECLINE;
+	if (is_filter(text)) {
+		a->message = sv_cstr(arena_printf(c->a, "%s router: filter files are not supported yet", r->name));
+		return ROUTE_DEFER;
+	}
+	if (!redirect_parse(&s, text)) {
+		a->message = sv_cstr(arena_printf(c->a, "error in redirect %s: %s", o->data ? "data" : "file", xbuf_cstr(&s.err)));
+		return ROUTE_DEFER;
+	}
+	if (s.special == ROUTE_FAIL || s.special == ROUTE_DEFER) {
+		a->message = s.special_text.len ? sv_copy(c->a, s.special_text)
+			: s.special == ROUTE_FAIL ? SV_LIT("Unrouteable address") : SV_LIT("");
+		a->user_message = a->message;
+		return s.special;
+	}
+	if (s.n == 0 && !s.discard)
+		return ROUTE_DECLINE;
+	route_rc rc = route_generic_props(c, r, a, env);
+	if (rc != ROUTE_OK)
+		return rc;
+	if (s.n == 0)
+		return ROUTE_DISCARD;
+	/* Children go on the queue so that they are routed in the order they were written. */
+	address_item **kids = arena_calloc(c->a, s.n, sizeof *kids);
+	for (size_t i = 0; i < s.n; i++) {
+		sv text_i = s.items[i].text;
+		if (s.items[i].kind == ADDR_MAIL && o->check_ancestor && ancestor_has(a, text_i))
+			text_i = a->address; /* replaced by a copy of the current address */
+		address_item *k = route_child_address(c, a, text_i, s.items[i].kind);
+		k->router = NULL;
+		if (k->kind != ADDR_MAIL) {
+			const char *tname = k->kind == ADDR_PIPE ? o->pipe_transport
+				: k->kind == ADDR_DIRECTORY && o->directory_transport ? o->directory_transport : o->file_transport;
+			const char *oname = k->kind == ADDR_PIPE ? "pipe_transport"
+				: k->kind == ADDR_DIRECTORY ? "directory_transport" : "file_transport";
+			k->router = r;
+			k->home = a->home;
+			k->pfr_forbidden = k->kind == ADDR_PIPE ? o->forbid_pipe : o->forbid_file;
+			if (!tname) {
+				k->pfr_error = true;
+				k->pfr_error_text = sv_cstr(arena_printf(c->a, "%s unset in %s router", oname, r->name));
+			} else {
+				sv tv;
+				if (route_expand(env, tname, &tv, &err) == XP_OK)
+					k->transport = sv_dup(c->a, tv);
+				else {
+					k->pfr_error = true;
+					k->pfr_error_text = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s",
+						tname, r->name, xbuf_cstr(&err)));
+				}
+			}
+		}
+		kids[i] = k;
+	}
+	/* redirect_router: where the generated addresses start routing (default: the first). */
+	const char *rr = route_opt_str(r, "redirect_router");
+	if (rr) {
+		const driver_instance *start = conf_driver_instances("routers");
+		while (start && strcmp(start->name, rr) != 0)
+			start = start->next;
+		for (size_t i = 0; i < s.n; i++)
+			kids[i]->start_router = start;
+	}
+	for (size_t i = s.n; i > 0; i--)
+		route_queue(c, kids[i - 1]);
+	return ROUTE_REROUTED;
+}
+
+const router_ops redirect_route_ops = { .route = redirect_route, .repeat_use = redirect_repeat_use };

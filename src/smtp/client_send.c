@@ -1,0 +1,552 @@
+/* The SMTP client engine, message side: MAIL/RCPT/DATA (or BDAT) transactions with Exim's
+ * pipelining (MAIL, every RCPT and DATA in one write), SIZE/BODY/SMTPUTF8/DSN/AUTH parameters,
+ * max_rcpt batches, CRLF conversion and dot-stuffing of the spool's LF body, and per-recipient
+ * results in Exim's words. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/codec.h"
+#include "lib/printing.h"
+#include "smtp/client_int.h"
+
+/* A message that fits in Exim's output buffer goes in one "BDAT <n> LAST"; a larger one as
+ * headers and body (send_bdat_split). CHUNK_SIZE is for sources that cannot be re-read. */
+enum { EXIM_BUFFER_SIZE = 8192, CHUNK_SIZE = 65536, READ_SIZE = 16384 };
+
+static void set_rcpt(smtpc_conn *c, smtpc_rcpt *r, smtpc_status st, int err, int code, sv text)
+{
+	r->status = st;
+	r->basic_errno = err;
+	r->code = code;
+	if (r->message.a == NULL && r->message.p == NULL)
+		xbuf_init(&r->message, c->a);
+	xbuf_reset(&r->message);
+	xbuf_putsv(&r->message, text);
+}
+
+/* Every recipient of the batch still open gets the host's failure. */
+static void fail_open(smtpc_conn *c, smtpc_rcpt *r, size_t n, const bool *accepted)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].status == SMTPC_PENDING || (accepted && accepted[i] && r[i].status != SMTPC_OK
+			&& r[i].status != SMTPC_FAIL))
+			set_rcpt(c, &r[i], c->status == SMTPC_FAIL ? SMTPC_FAIL : SMTPC_DEFER, c->basic_errno,
+				c->code, c->basic_errno == SMTPC_ERRNO_EVENT ? SV_LIT("") : xbuf_sv(&c->message));
+}
+
+/* An error reply to a command: 5xx fails, anything else defers, with errno4xx for 4xx. */
+static void reply_to_rcpt(smtpc_conn *c, smtpc_rcpt *r, sv after, int errno4xx)
+{
+	xbuf m;
+	xbuf_init(&m, c->a);
+	smtpc_error_text(c, after, &m);
+	int code = c->reply.code;
+	set_rcpt(c, r, code / 100 == 5 ? SMTPC_FAIL : SMTPC_DEFER, code / 100 == 4 ? errno4xx : 0, code,
+		xbuf_sv(&m));
+}
+
+/* AUTH= is xtext with lower-case hex digits in Exim 4.96 (observed: "a+2bb@s.test"). */
+static void auth_xtext(sv in, xbuf *out)
+{
+	size_t start = out->len;
+	codec_xtext_encode(in, out);
+	for (size_t i = start; i < out->len; i++)
+		if (out->p[i] == '+') {
+			for (size_t k = i + 1; k <= i + 2 && k < out->len; k++)
+				if (out->p[k] >= 'A' && out->p[k] <= 'F')
+					out->p[k] = (char)(out->p[k] - 'A' + 'a');
+			i += 2;
+		}
+}
+
+static void build_mail(smtpc_conn *c, const smtpc_message *m, xbuf *cmd)
+{
+	xbuf_printf(cmd, "MAIL FROM:<" SV_FMT ">", SV_ARG(m->sender));
+	if ((c->offered & SMTPC_OFFER_SIZE) && c->opt->size_addition >= 0)
+		xbuf_printf(cmd, " SIZE=%lld", m->size + m->linecount + c->opt->size_addition);
+	if ((c->offered & SMTPC_OFFER_8BITMIME) && m->body_8bitmime)
+		xbuf_puts(cmd, " BODY=8BITMIME");
+	if ((c->offered & SMTPC_OFFER_SMTPUTF8) && m->smtputf8)
+		xbuf_puts(cmd, " SMTPUTF8");
+	if (!c->authenticator && c->opt->authenticated_sender_force && c->opt->authenticated_sender.len
+		&& (c->offered & SMTPC_OFFER_AUTH)) {
+		xbuf_puts(cmd, " AUTH=");
+		auth_xtext(c->opt->authenticated_sender, cmd);
+	} else if (c->authenticator) {
+		sv as = c->opt->authenticated_sender.len ? c->opt->authenticated_sender : m->auth_sender;
+		/* Exim 4.96 sends nothing (not AUTH=<>) when there is no authenticated sender. */
+		if (as.len) {
+			xbuf_puts(cmd, " AUTH=");
+			auth_xtext(as, cmd);
+		}
+	}
+	if (c->offered & SMTPC_OFFER_DSN) {
+		if (m->dsn_ret == MSG_DSN_RET_HDRS)
+			xbuf_puts(cmd, " RET=HDRS");
+		else if (m->dsn_ret == MSG_DSN_RET_FULL)
+			xbuf_puts(cmd, " RET=FULL");
+		if (m->envid.len) {
+			xbuf_puts(cmd, " ENVID=");
+			codec_xtext_encode(m->envid, cmd);
+		}
+	}
+}
+
+static void build_rcpt(smtpc_conn *c, const smtpc_rcpt *r, xbuf *cmd)
+{
+	xbuf_printf(cmd, "RCPT TO:<" SV_FMT ">", SV_ARG(r->address));
+	if (!(c->offered & SMTPC_OFFER_DSN) || c->opt->lmtp)
+		return;
+	unsigned f = r->dsn_flags;
+	if (f & MSG_DSN_NEVER)
+		xbuf_puts(cmd, " NOTIFY=NEVER");
+	else if (f & (MSG_DSN_SUCCESS | MSG_DSN_FAILURE | MSG_DSN_DELAY)) {
+		const char *sep = " NOTIFY=";
+		if (f & MSG_DSN_SUCCESS) { xbuf_puts(cmd, sep); xbuf_puts(cmd, "SUCCESS"); sep = ","; }
+		if (f & MSG_DSN_FAILURE) { xbuf_puts(cmd, sep); xbuf_puts(cmd, "FAILURE"); sep = ","; }
+		if (f & MSG_DSN_DELAY) { xbuf_puts(cmd, sep); xbuf_puts(cmd, "DELAY"); }
+	}
+	if (r->orcpt.len) {
+		/* The address type is kept; the address itself is xtext (RFC 3461). */
+		const char *semi = memchr(r->orcpt.p, ';', r->orcpt.len);
+		xbuf_puts(cmd, " ORCPT=");
+		if (semi) {
+			size_t k = (size_t)(semi - r->orcpt.p) + 1;
+			xbuf_put(cmd, r->orcpt.p, k);
+			codec_xtext_encode(sv_make(r->orcpt.p + k, r->orcpt.len - k), cmd);
+		} else
+			codec_xtext_encode(r->orcpt, cmd);
+	}
+}
+
+/* Turn spool bytes into wire bytes: LF -> CRLF (unless the source is CRLF already) and, for
+ * DATA, a '.' at the start of a line doubled. *bol tracks "at the beginning of a line". */
+static void to_wire(const smtpc_message *m, const char *p, size_t n, bool dots, bool *bol, xbuf *out)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+		if (ch == '.' && *bol && dots) {
+			xbuf_put(out, p + start, i - start);
+			xbuf_putc(out, '.');
+			start = i;
+		} else if (ch == '\n' && !m->crlf) {
+			xbuf_put(out, p + start, i - start);
+			xbuf_put(out, "\r\n", 2);
+			start = i + 1;
+		}
+		*bol = ch == '\n';
+	}
+	xbuf_put(out, p + start, n - start);
+}
+
+/* Exim's layout for a CHUNKING message larger than its output buffer: "BDAT <n>" with the
+ * headers up to and including the blank line, then "BDAT <n> LAST" with the body. The sizes
+ * come from a first pass over the message (rewind), the bytes from a second. Returns the number
+ * of BDAT commands (2) or -1. */
+static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, size_t bufsize)
+{
+	long long off = 0, hdr_end = -1, hdr_lf = 0, lf = 0;
+	bool prev_nl = true;  /* a message that starts with an empty line has no headers */
+	if (!m->rewind(m->read_ctx))
+		goto read_error;
+	for (;;) {
+		ssize_t k = m->read(m->read_ctx, buf, bufsize);
+		if (k < 0)
+			goto read_error;
+		if (k == 0)
+			break;
+		for (ssize_t i = 0; i < k; i++) {
+			char ch = buf[i];
+			if (ch == '\n') {
+				lf++;
+				if (hdr_end < 0) {
+					hdr_lf++;
+					if (prev_nl)
+						hdr_end = off + i + 1;
+				}
+				prev_nl = true;
+			} else if (ch != '\r')
+				prev_nl = false;
+		}
+		off += k;
+	}
+	if (hdr_end < 0) {
+		hdr_end = off;
+		hdr_lf = lf;
+	}
+	long long add = m->crlf ? 0 : 1;
+	long long hdr_wire = hdr_end + hdr_lf * add, body_wire = off + lf * add - hdr_wire;
+	if (!m->rewind(m->read_ctx))
+		goto read_error;
+	xbuf wire;
+	xbuf_init(&wire, c->a);
+	bio_printf(&c->io, "BDAT %lld\r\n", hdr_wire);
+	bool bol = true, last_sent = false;
+	off = 0;
+	for (;;) {
+		ssize_t k = m->read(m->read_ctx, buf, bufsize);
+		if (k < 0)
+			goto read_error;
+		size_t split = 0;
+		if (!last_sent && off + k > hdr_end) {
+			split = (size_t)(hdr_end - off);
+			xbuf_reset(&wire);
+			to_wire(m, buf, split, false, &bol, &wire);
+			bio_write(&c->io, wire.p, wire.len);
+			bio_printf(&c->io, "BDAT %lld LAST\r\n", body_wire);
+			last_sent = true;
+		}
+		if (k == 0)
+			break;
+		xbuf_reset(&wire);
+		to_wire(m, buf + split, (size_t)k - split, false, &bol, &wire);
+		bio_write(&c->io, wire.p, wire.len);
+		off += k;
+		if (c->io.write_failed)
+			break;
+	}
+	c->data_written = hdr_wire + body_wire;
+	return smtpc_flush(c, SV_LIT("end of data")) ? 2 : -1;
+read_error:;
+	xbuf t;
+	xbuf_init(&t, c->a);
+	xbuf_printf(&t, "error reading the message: %s", strerror(errno));
+	smtpc_host_fail(c, SMTPC_DEFER, errno, 0, xbuf_sv(&t));
+	return -1;
+}
+
+/* Send the content. DATA: stuffed and ended with ".". BDAT: chunks of CHUNK_SIZE, the last one
+ * flagged LAST; returns the number of BDAT commands sent (each has a reply) or -1. */
+static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
+{
+	char buf[READ_SIZE];
+	xbuf wire, cmd;
+	xbuf_init(&wire, c->a);
+	xbuf_init(&cmd, c->a);
+	bool bol = true, ended_nl = true;
+	c->data_written = 0;
+	/* Whether the source can be read twice (Exim's BDAT layout needs the sizes first). */
+	bool can_rewind = bdat && m->rewind && m->rewind(m->read_ctx);
+	int chunks = 0;
+	int saved = c->io.write_timeout_ms;
+	c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
+	for (;;) {
+		ssize_t k = m->read(m->read_ctx, buf, sizeof buf);
+		if (k < 0) {
+			xbuf t;
+			xbuf_init(&t, c->a);
+			xbuf_printf(&t, "error reading the message: %s", strerror(errno));
+			smtpc_host_fail(c, SMTPC_DEFER, errno, 0, xbuf_sv(&t));
+			return -1;
+		}
+		if (k == 0)
+			break;
+		size_t before = wire.len;
+		to_wire(m, buf, (size_t)k, !bdat, &bol, &wire);
+		c->data_written += (long long)(wire.len - before);
+		ended_nl = buf[k - 1] == '\n';
+		if (bdat && wire.len > EXIM_BUFFER_SIZE && can_rewind && chunks == 0) {
+			c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
+			int r = send_bdat_split(c, m, buf, sizeof buf);
+			c->io.write_timeout_ms = saved;
+			return r;
+		}
+		if (bdat) {
+			while (wire.len > CHUNK_SIZE) {
+				xbuf_reset(&cmd);
+				xbuf_printf(&cmd, "BDAT %d", CHUNK_SIZE);
+				bio_write(&c->io, cmd.p, cmd.len);
+				bio_write(&c->io, "\r\n", 2);
+				bio_write(&c->io, wire.p, CHUNK_SIZE);
+				memmove(wire.p, wire.p + CHUNK_SIZE, wire.len - CHUNK_SIZE);
+				xbuf_truncate(&wire, wire.len - CHUNK_SIZE);
+				chunks++;
+			}
+		} else {
+			bio_write(&c->io, wire.p, wire.len);
+			xbuf_reset(&wire);
+		}
+		if (c->io.write_failed)
+			break;
+	}
+	if (bdat) {
+		xbuf_reset(&cmd);
+		xbuf_printf(&cmd, "BDAT %zu LAST", wire.len);
+		bio_write(&c->io, cmd.p, cmd.len);
+		bio_write(&c->io, "\r\n", 2);
+		bio_write(&c->io, wire.p, wire.len);
+		chunks++;
+	} else {
+		if (!ended_nl) {
+			bio_write(&c->io, "\r\n", 2);
+			c->data_written += 2;
+		}
+		bio_write(&c->io, ".\r\n", 3);
+		c->data_written += 3;
+	}
+	bool ok = smtpc_flush(c, SV_LIT("end of data"));
+	c->io.write_timeout_ms = saved;
+	return ok ? chunks : -1;
+}
+
+/* One transaction for r[0..n-1]. Returns false when the connection is gone. */
+static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
+{
+	if (c->need_rset) {
+		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false))
+			return false;
+		c->need_rset = false;
+	}
+	bool pipe = (c->offered & SMTPC_OFFER_PIPELINING) != 0;
+	bool bdat = (c->offered & SMTPC_OFFER_CHUNKING) != 0;
+	bool *accepted = arena_alloc(c->a, n ? n : 1);
+	memset(accepted, 0, n ? n : 1);
+	xbuf mail;
+	xbuf_init(&mail, c->a);
+	build_mail(c, m, &mail);
+	xbuf *rcmd = arena_alloc(c->a, sizeof *rcmd * (n ? n : 1));
+	for (size_t i = 0; i < n; i++) {
+		xbuf_init(&rcmd[i], c->a);
+		build_rcpt(c, &r[i], &rcmd[i]);
+	}
+	/* Exim names the MAIL command "pipelined" in its errors when it was sent in a batch. */
+	xbuf mail_after;
+	xbuf_init(&mail_after, c->a);
+	xbuf_printf(&mail_after, "%s" SV_FMT, pipe ? "pipelined " : "", SV_ARG(xbuf_sv(&mail)));
+
+	/* Exim's wording: with PIPELINING, DATA's reply and the reply after BDAT LAST are
+	 * "pipelined"; the reply after DATA's dot is not (observed with Exim 4.96). */
+	sv data_after = pipe ? SV_LIT("pipelined DATA") : SV_LIT("DATA");
+	sv eod_after = pipe && bdat ? SV_LIT("pipelined end of data") : SV_LIT("end of data");
+
+	if (!smtpc_write_cmd(c, xbuf_sv(&mail), !pipe))
+		goto lost;
+	bool mail_ok = true;
+	if (!pipe) {
+		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))
+			goto lost;
+		mail_ok = c->reply.code / 100 == 2;
+	}
+	size_t naccepted = 0;
+	if (pipe) {
+		for (size_t i = 0; i < n; i++)
+			if (!smtpc_write_cmd(c, xbuf_sv(&rcmd[i]), false))
+				goto lost;
+		if (!bdat && !smtpc_write_cmd(c, SV_LIT("DATA"), false))
+			goto lost;
+		if (!smtpc_flush(c, xbuf_sv(&mail)))
+			goto lost;
+		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))
+			goto lost;
+		mail_ok = c->reply.code / 100 == 2;
+	}
+	if (!mail_ok) {
+		for (size_t i = 0; i < n; i++)
+			reply_to_rcpt(c, &r[i], xbuf_sv(&mail_after), SMTPC_ERRNO_MAIL4XX);
+	}
+	for (size_t i = 0; i < n && (mail_ok || pipe); i++) {
+		if (!pipe && !smtpc_write_cmd(c, xbuf_sv(&rcmd[i]), true))
+			goto lost;
+		if (!smtpc_get_reply(c, xbuf_sv(&rcmd[i]), false))
+			goto lost;
+		if (!mail_ok)
+			continue;  /* a pipelined RCPT after a refused MAIL: its reply means nothing */
+		if (c->reply.code / 100 == 2) {
+			accepted[i] = true;
+			naccepted++;
+		} else
+			reply_to_rcpt(c, &r[i], xbuf_sv(&rcmd[i]), SMTPC_ERRNO_RCPT4XX);
+	}
+	bool data_ok = false;
+	if (!bdat && (pipe || naccepted > 0)) {
+		if (!pipe && !smtpc_write_cmd(c, SV_LIT("DATA"), true))
+			goto lost;
+		if (!smtpc_get_reply(c, data_after, false))
+			goto lost;
+		data_ok = c->reply.code / 100 == 3;
+		if (naccepted > 0 && !data_ok) {
+			for (size_t i = 0; i < n; i++)
+				if (accepted[i])
+					reply_to_rcpt(c, &r[i], data_after, SMTPC_ERRNO_DATA4XX);
+			naccepted = 0;
+		} else if (naccepted == 0 && data_ok) {
+			/* A server that says 354 with no recipient: end the empty message. */
+			if (!smtpc_write_cmd(c, SV_LIT("."), true) || !smtpc_get_reply(c, SV_LIT("end of data"), true))
+				goto lost;
+		}
+	}
+	if (naccepted > 0) {
+		int replies = send_body(c, m, bdat);
+		if (replies < 0)
+			goto lost;
+		/* BDAT: every non-last chunk has its own reply; a refusal there decides the message. */
+		bool refused = false;
+		for (int k = 0; k + 1 < replies; k++) {
+			if (!smtpc_get_reply(c, SV_LIT("BDAT"), false))
+				goto lost;
+			if (c->reply.code / 100 != 2 && !refused) {
+				refused = true;
+				for (size_t i = 0; i < n; i++)
+					if (accepted[i])
+						reply_to_rcpt(c, &r[i], eod_after, SMTPC_ERRNO_DATA4XX);
+			}
+		}
+		/* LMTP: one reply per accepted recipient; SMTP: one for all. */
+		bool have = false;
+		for (size_t i = 0; i < n; i++) {
+			if (!accepted[i])
+				continue;
+			if (c->opt->lmtp || !have) {
+				if (!smtpc_get_reply(c, eod_after, true))
+					goto lost;
+				have = true;
+			}
+			if (refused)
+				continue;
+			if (c->reply.code / 100 == 2)
+				set_rcpt(c, &r[i], SMTPC_OK, 0, c->reply.code, xbuf_sv(&c->reply.text));
+			else if (c->opt->lmtp) {
+				/* Exim's wording (and no error number) for LMTP's per-recipient replies. */
+				xbuf t;
+				xbuf_init(&t, c->a);
+				xbuf_puts(&t, "LMTP error after DATA: ");
+				printing_escape(xbuf_sv(&c->reply.text), PRINT_TAB_LITERAL, &t);
+				int code = c->reply.code;
+				set_rcpt(c, &r[i], code / 100 == 5 ? SMTPC_FAIL : SMTPC_DEFER, 0, code, xbuf_sv(&t));
+			} else
+				reply_to_rcpt(c, &r[i], eod_after, SMTPC_ERRNO_DATA4XX);
+		}
+		c->messages_sent++;
+		return true;
+	}
+	/* The transaction was opened but not completed: the next one (if any) starts with RSET.
+	 * Exim goes straight to QUIT when nothing follows. */
+	c->need_rset = mail_ok;
+	return true;
+lost:
+	fail_open(c, r, n, accepted);
+	return false;
+}
+
+bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		xbuf_init(&r[i].message, c->a);
+		r[i].status = SMTPC_PENDING;
+		r[i].basic_errno = r[i].code = 0;
+	}
+	if (c->fd < 0 || !c->usable) {
+		fail_open(c, r, n, NULL);
+		return false;
+	}
+	if (m->smtputf8 && !(c->offered & SMTPC_OFFER_SMTPUTF8)) {
+		for (size_t i = 0; i < n; i++)
+			set_rcpt(c, &r[i], SMTPC_FAIL, SMTPC_ERRNO_UTF8, 0,
+				SV_LIT("utf8 support required but not offered for forwarding"));
+		return true;
+	}
+	if (c->messages_sent > 0 || c->need_rset) {
+		c->need_rset = false;
+		/* A reused connection: make sure it is still alive and in a clean state. */
+		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false)) {
+			fail_open(c, r, n, NULL);
+			return false;
+		}
+		if (c->reply.code / 100 != 2) {
+			xbuf t;
+			xbuf_init(&t, c->a);
+			smtpc_error_text(c, SV_LIT("RSET"), &t);
+			smtpc_host_fail(c, SMTPC_DEFER, 0, c->reply.code, xbuf_sv(&t));
+			fail_open(c, r, n, NULL);
+			return false;
+		}
+	}
+	size_t batch = c->opt->max_rcpt > 0 ? (size_t)c->opt->max_rcpt : n;
+	for (size_t off = 0; off < n; off += batch) {
+		size_t k = n - off < batch ? n - off : batch;
+		if (off > 0 && (m->rewind == NULL || !m->rewind(m->read_ctx))) {
+			for (size_t i = off; i < n; i++)
+				set_rcpt(c, &r[i], SMTPC_DEFER, EIO, 0, SV_LIT("cannot read the message again for another transaction"));
+			break;
+		}
+		if (!transaction(c, m, r + off, k)) {
+			fail_open(c, r, n, NULL);
+			return false;
+		}
+	}
+	return c->usable;
+}
+
+/* ---- the spool as a message source ---- */
+
+static ssize_t spool_read(void *ctx, char *buf, size_t n)
+{
+	smtpc_spool_source *s = ctx;
+	size_t got = 0;
+	while (got < n) {
+		if (s->stage == 0) {
+			while (s->h && s->h->type == '*')
+				s->h = s->h->next;
+			if (s->h == NULL) { s->stage = 1; continue; }
+			size_t k = s->h->text.len - s->hoff;
+			if (k > n - got) k = n - got;
+			memcpy(buf + got, s->h->text.p + s->hoff, k);
+			got += k;
+			s->hoff += k;
+			if (s->hoff == s->h->text.len) { s->h = s->h->next; s->hoff = 0; }
+		} else if (s->stage == 1) {
+			buf[got++] = '\n';
+			s->stage = 2;
+		} else if (s->stage == 2) {
+			/* The -D file starts with "<id>-D\n". */
+			char ch;
+			ssize_t r = read(s->fd, &ch, 1);
+			if (r < 0) return got ? (ssize_t)got : -1;
+			if (r == 0 || ch == '\n') s->stage = r == 0 ? 4 : 3;
+		} else if (s->stage == 3) {
+			ssize_t r = read(s->fd, buf + got, n - got);
+			if (r < 0) return got ? (ssize_t)got : -1;
+			if (r == 0) { s->stage = 4; continue; }
+			got += (size_t)r;
+		} else
+			break;
+	}
+	return (ssize_t)got;
+}
+
+static bool spool_rewind(void *ctx)
+{
+	smtpc_spool_source *s = ctx;
+	if (lseek(s->fd, 0, SEEK_SET) < 0)
+		return false;
+	s->h = s->m->headers;
+	s->hoff = 0;
+	s->stage = 0;
+	return true;
+}
+
+void smtpc_message_from_spool(smtpc_message *sm, smtpc_spool_source *src, const message *m, int data_fd)
+{
+	memset(sm, 0, sizeof *sm);
+	memset(src, 0, sizeof *src);
+	src->m = m;
+	src->h = m->headers;
+	src->fd = data_fd;
+	long long lines = 0;
+	for (const msg_header *h = m->headers; h; h = h->next)
+		if (h->type != '*')
+			for (size_t i = 0; i < h->text.len; i++)
+				lines += h->text.p[i] == '\n';
+	sm->sender = m->sender;
+	sm->envid = m->dsn_envid;
+	sm->dsn_ret = m->dsn_ret;
+	sm->smtputf8 = m->smtputf8;
+	sm->size = m->size;
+	sm->linecount = lines + m->body_linecount;
+	sm->auth_sender = m->origin ? m->origin->auth_sender : SV_NULL;
+	sm->read = spool_read;
+	sm->rewind = spool_rewind;
+	sm->read_ctx = src;
+}
