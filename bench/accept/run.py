@@ -85,10 +85,13 @@ def machine():
             f"spools on {fs[1]} ({fs[0]}) at {tempfile.gettempdir()}")
 
 
-def versions(postern):
+def versions(postern, before=None):
     v = {}
     r = subprocess.run([postern, "-bV"], capture_output=True, text=True)
     v["postern"] = r.stdout.splitlines()[0] if r.stdout else "?"
+    if before:
+        r = subprocess.run([before, "-bV"], capture_output=True, text=True)
+        v["postern-before"] = r.stdout.splitlines()[0] if r.stdout else "?"
     r = subprocess.run(["exim", "-bV"], capture_output=True, text=True)
     v["exim"] = r.stdout.splitlines()[0] if r.stdout else "?"
     deb = next((HERE / ".postfix").glob("postfix_*.deb"), None)
@@ -99,6 +102,7 @@ def versions(postern):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--postern", default=str(HERE.parents[1] / "build" / "postern"))
+    ap.add_argument("--postern-before", help="an older postern binary, measured as server 'postern-before'")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--servers", default="postern,exim,postfix")
     ap.add_argument("--sizes", default="2048,102400")
@@ -125,6 +129,7 @@ def main():
         for i, name in enumerate(names):
             port = port0 + i
             srv = {"postern": lambda: servers.Postern(work, port, args.postern),
+                   "postern-before": lambda: servers.Postern(work, port, args.postern_before, "postern-before"),
                    "exim": lambda: servers.Exim(work, port),
                    "postfix": lambda: servers.Postfix(work, port)}[name]()
             if not srv.start():
@@ -163,7 +168,7 @@ def main():
 
 
 def write_results(args, results, memory, names, sizes, concs, started_at, load_at_start):
-    v = versions(args.postern)
+    v = versions(args.postern, args.postern_before)
     lines = [
         "# Accept benchmark",
         "",
@@ -174,7 +179,9 @@ def write_results(args, results, memory, names, sizes, concs, started_at, load_a
         "run on 127.0.0.1 from private scratch directories, accept every recipient and only queue (no",
         "delivery), and make the message durable before 250 with their default (and only) setting.",
         "Observed with strace per message:",
-        "Postern `fdatasync(-D)`, `fsync(-H tmp)`, `rename`, `fsync(input/)`; Exim `fsync(-D)`,",
+        "Postern `sync_file_range(-D)`, `sync_file_range(-H tmp)`, `rename`, then one `syncfs` round",
+        "shared by all sessions that renamed while the previous round ran (group commit, docs/spool.md);",
+        "postern-before (if measured) `fdatasync(-D)`, `fsync(-H tmp)`, `rename`, `fsync(input/)`; Exim `fsync(-D)`,",
         "`fsync(hdr tmp)`, `rename`, `fsync(input/)`; Postfix one `fsync` of the queue file and no",
         "directory sync. The load generator (asyncio, TCP_NODELAY, QUIT without waiting for 221) shares",
         "the CPUs with the server, which costs every server alike; other work on the machine adds noise",

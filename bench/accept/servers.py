@@ -66,7 +66,8 @@ class Server:
 class Postern(Server):
     name = "postern"
 
-    def __init__(self, workdir, port, binary):
+    def __init__(self, workdir, port, binary, name="postern"):
+        self.name = name   # "postern-before": an older build measured beside the current one
         super().__init__(workdir, port)
         self.binary = binary
 

@@ -4,9 +4,10 @@
  *
  * Sequence: spool_begin creates <id>-D exclusively (O_EXCL: an id is never reused) and takes
  * Exim's fcntl write lock on its first line, so an Exim or Postern queue runner leaves it alone;
- * the body is appended through a buffer; spool_commit fsyncs -D, writes -H to a temporary name,
- * fsyncs it, renames it into place and fsyncs the directory (lib/durable.h). A -D without -H is
- * not a message (queue runners skip it); spool_abort removes it.
+ * the body is appended through a buffer; spool_commit writes -D out, writes -H to a temporary
+ * name and out, renames it into place, and waits for a group sync of the file system that covers
+ * all of it (core/spool_commit.h). A -D without -H is not a message (queue runners skip it);
+ * spool_abort removes it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/spool.h"
+#include "core/spool_commit.h"
 #include "lib/durable.h"
 #include "lib/timefmt.h"
 
@@ -240,12 +242,16 @@ int spool_data_fd(const spool_txn *t)
 	return t->fd;
 }
 
+/* One group round (core/spool_commit.h) makes -D, -H and the new name durable together. The
+ * files' content is written out and waited for BEFORE -H gets its name, so the journal commit
+ * that makes the name durable can only come after the content is on the device: a crash never
+ * leaves an -H whose -D is incomplete (docs/spool.md, durability). */
 bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 {
 	if (!flush_buf(t, err))
 		return false;
-	if (fdatasync(t->fd) != 0) { /* data and size; timestamps need not be durable */
-		xbuf_printf(err, "Error syncing spool file %s: %s", t->dpath, strerror(errno));
+	if (!durable_write_out(t->fd)) {
+		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
 		return false;
 	}
 	xbuf h;
@@ -255,13 +261,28 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 	bool ok = durable_open(&f, t->hpath, (mode_t)(t->sc->mode ? t->sc->mode : 0640), err);
 	if (ok && t->sc->uid != (uid_t)-1 && fchown(f.fd, t->sc->uid, t->sc->gid) != 0) {
 		xbuf_printf(err, "Failed to set owner of spool file %s: %s", t->hpath, strerror(errno));
-		durable_abort(&f);
 		ok = false;
 	}
-	ok = ok && durable_write(&f, h.p, h.len, err) && durable_commit(&f, err);
+	ok = ok && durable_write(&f, h.p, h.len, err) && durable_publish(&f, err);
 	xbuf_free(&h);
-	t->committed = ok;
-	return ok;
+	if (!ok) {
+		durable_abort(&f);
+		return false;
+	}
+	/* -H has its name from here on: every failure must remove it again. */
+	ok = spool_group_sync(t->sc, t->fd, err);
+	if (ok && !durable_write_out(t->fd)) { /* write-back errors of -D since it was opened */
+		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
+		ok = false;
+	}
+	ok = ok && durable_finish(&f, err);
+	durable_abort(&f);
+	if (!ok) {
+		unlink(t->hpath);
+		return false;
+	}
+	t->committed = true;
+	return true;
 }
 
 void spool_abort(spool_txn *t)

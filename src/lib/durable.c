@@ -171,3 +171,43 @@ bool durable_write_file(const char *path, const void *p, size_t n, mode_t mode, 
 	durable_abort(&f); /* frees; removes the temporary file if anything failed */
 	return ok;
 }
+
+bool durable_write_out(int fd)
+{
+	return sync_file_range(fd, 0, 0,
+		SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0;
+}
+
+bool durable_publish(durable_file *f, xbuf *err)
+{
+	if (f->error || f->done || f->fd < 0)
+		return fail(f, err, "cannot commit \"%s\": file is not open", f->path ? f->path : "");
+	if (!durable_write_out(f->fd))
+		return fail(f, err, "failed to write \"%s\": %s", f->tmp_path, strerror(errno));
+	if (rename(f->tmp_path, f->path) != 0)
+		return fail(f, err, "failed to rename \"%s\" to \"%s\": %s", f->tmp_path, f->path, strerror(errno));
+	free(f->tmp_path);
+	f->tmp_path = NULL;
+	return true;
+}
+
+bool durable_finish(durable_file *f, xbuf *err)
+{
+	if (f->error || f->done || f->fd < 0 || f->tmp_path)
+		return fail(f, err, "cannot finish \"%s\": file is not published", f->path ? f->path : "");
+	/* The content is clean after the sync: this waits for nothing and reports errors. */
+	bool ok = durable_write_out(f->fd);
+	int e = errno;
+	int fd = f->fd;
+	f->fd = -1;
+	if (close(fd) != 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (!ok)
+		return fail(f, err, "write-back of \"%s\" failed: %s", f->path, strerror(e));
+	f->done = true;
+	free(f->path);
+	f->path = NULL;
+	return true;
+}

@@ -1,0 +1,322 @@
+/* Group commit of the spool (core/spool_commit.h): callers that arrive while a round runs share
+ * one later round; a leader killed mid-round does not block anybody; a failed round fails every
+ * caller it covered; without the shared state a caller syncs alone. And spool_commit keeps a
+ * failed commit from leaving an -H behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/spool.h"
+#include "core/spool_commit.h"
+#include "unit.h"
+
+/* The layout spool_commit.c keeps in <spool>/db/postern-commit. */
+typedef struct commit_state {
+	uint64_t magic, started, done, failed;
+	int32_t failed_errno;
+} commit_state;
+
+static char spool_dir[] = "/tmp/postern-commit-test-XXXXXX";
+
+static spool_config config(void)
+{
+	spool_config sc = { .directory = spool_dir, .mode = 0640, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	return sc;
+}
+
+/* A file on the spool's file system for syncfs to name. */
+static int spool_file(void)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/f.%d", spool_dir, (int)getpid());
+	int fd = open(p, O_RDWR | O_CREAT, 0600);
+	if (fd >= 0 && write(fd, "x\n", 2) != 2) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static commit_state *map_state(int *fd)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/db/postern-commit", spool_dir);
+	*fd = open(p, O_RDWR);
+	if (*fd < 0)
+		return NULL;
+	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/* Processes blocked in flock on the state file (the "->" lines of /proc/locks for its inode). */
+static int flock_waiters(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -1;
+	char ino[64];
+	snprintf(ino, sizeof ino, ":%lu ", (unsigned long)st.st_ino);
+	FILE *f = fopen("/proc/locks", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, "->") && strstr(line, "FLOCK") && strstr(line, ino))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Child: one group sync; exit 10 if it led the round, 20 if another round covered it. */
+static void sync_child(void)
+{
+	spool_config sc = config();
+	xbuf err;
+	xbuf_init(&err, NULL);
+	int fd = spool_file();
+	spool_commit_stats b = spool_commit_get_stats(); /* the parent's counts, inherited */
+	bool ok = fd >= 0 && spool_group_sync(&sc, fd, &err);
+	spool_commit_stats a = spool_commit_get_stats();
+	uint64_t led = a.led - b.led, shared = a.shared - b.shared;
+	_exit(!ok ? 1 : led == 1 && shared == 0 ? 10 : shared == 1 && led == 0 ? 20 : 2);
+}
+
+static void test_first_call_creates_state(void)
+{
+	spool_config sc = config();
+	xbuf err;
+	xbuf_init(&err, NULL);
+	int fd = spool_file();
+	CHECK(spool_group_sync(&sc, fd, &err));
+	spool_commit_stats s = spool_commit_get_stats();
+	CHECK_INT(s.calls, 1);
+	CHECK_INT(s.led, 1); /* nobody else: this process ran the round */
+	int sfd;
+	commit_state *st = map_state(&sfd);
+	CHECK(st != NULL);
+	if (st) {
+		CHECK_INT(st->started, 1);
+		CHECK_INT(st->done, 1);
+		CHECK_INT(st->failed, 0);
+		munmap(st, 4096);
+		close(sfd);
+	}
+	close(fd);
+	xbuf_free(&err);
+}
+
+/* While a round runs (here: the test holds the lock with started > done), five callers arrive;
+ * when it ends, exactly one of them runs the next round and the other four are covered by it. */
+static void test_arrivals_share_one_round(void)
+{
+	int sfd;
+	commit_state *st = map_state(&sfd);
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK(flock(sfd, LOCK_EX) == 0);
+	uint64_t round = ++st->started; /* a round in progress */
+	enum { N = 5 };
+	pid_t kids[N];
+	for (int i = 0; i < N; i++)
+		if ((kids[i] = fork()) == 0)
+			sync_child();
+	int waiting = 0;
+	for (int tries = 0; tries < 500 && (waiting = flock_waiters(sfd)) < N; tries++)
+		usleep(10000);
+	CHECK_INT(waiting, N);
+	st->done = round;
+	flock(sfd, LOCK_UN);
+	int led = 0, shared = 0;
+	for (int i = 0; i < N; i++) {
+		int status = 0;
+		waitpid(kids[i], &status, 0);
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		led += code == 10;
+		shared += code == 20;
+	}
+	CHECK_INT(led, 1);
+	CHECK_INT(shared, N - 1);
+	CHECK_INT(st->started, round + 1);
+	CHECK_INT(st->done, round + 1);
+	munmap(st, 4096);
+	close(sfd);
+}
+
+/* A leader killed in the middle of its round (started bumped, done not) releases the lock by
+ * dying; the next caller runs a round of its own instead of waiting for the dead one. */
+static void test_killed_leader(void)
+{
+	int sfd;
+	commit_state *st = map_state(&sfd);
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	int ready[2];
+	CHECK(pipe(ready) == 0);
+	pid_t leader = fork();
+	if (leader == 0) {
+		int fd;
+		commit_state *cst = map_state(&fd);
+		if (!cst || flock(fd, LOCK_EX) != 0)
+			_exit(1);
+		cst->started++;
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char c;
+	CHECK(read(ready[0], &c, 1) == 1);
+	uint64_t dead_round = st->started;
+	kill(leader, SIGKILL);
+	waitpid(leader, NULL, 0);
+	pid_t caller = fork();
+	if (caller == 0) {
+		alarm(10); /* a hang is a failure */
+		sync_child();
+	}
+	int status = 0;
+	waitpid(caller, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 10);
+	CHECK_INT(st->done, dead_round + 1);
+	close(ready[0]);
+	close(ready[1]);
+	munmap(st, 4096);
+	close(sfd);
+}
+
+/* A failed round (its syncfs reported an error) fails every caller that needed it. */
+static void test_failed_round(void)
+{
+	int sfd;
+	commit_state *st = map_state(&sfd);
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK(flock(sfd, LOCK_EX) == 0);
+	uint64_t round = ++st->started;
+	pid_t kid = fork();
+	if (kid == 0)
+		sync_child(); /* needs round + 1 */
+	for (int tries = 0; tries < 500 && flock_waiters(sfd) < 1; tries++)
+		usleep(10000);
+	/* Pretend the next round already ran and failed with EIO. */
+	st->started = round + 1;
+	st->failed_errno = EIO;
+	st->failed = round + 1;
+	st->done = round + 1;
+	flock(sfd, LOCK_UN);
+	int status = 0;
+	waitpid(kid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	/* In this process the failure is reported with its cause. */
+	spool_config sc = config();
+	xbuf err;
+	xbuf_init(&err, NULL);
+	st->failed = st->started + 1; /* whatever round this call needs has failed */
+	int fd = spool_file();
+	CHECK(!spool_group_sync(&sc, fd, &err));
+	CHECK_STR(xbuf_cstr(&err), "Error syncing spool: Input/output error");
+	st->failed = 0;
+	close(fd);
+	xbuf_free(&err);
+	munmap(st, 4096);
+	close(sfd);
+}
+
+/* No usable db/ directory: the caller syncs on its own, and succeeds. */
+static void test_alone_without_state(void)
+{
+	char dir[] = "/tmp/postern-commit-alone-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char p[256];
+	snprintf(p, sizeof p, "%s/db", dir);
+	int dbf = open(p, O_WRONLY | O_CREAT, 0600); /* a file where the directory should be */
+	CHECK(dbf >= 0);
+	close(dbf);
+	spool_config sc = { .directory = dir, .mode = 0640, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	xbuf err;
+	xbuf_init(&err, NULL);
+	spool_commit_stats before = spool_commit_get_stats();
+	int fd = open(p, O_RDONLY);
+	CHECK(spool_group_sync(&sc, fd, &err));
+	CHECK_INT(spool_commit_get_stats().alone, before.alone + 1);
+	close(fd);
+	unlink(p);
+	rmdir(dir);
+	xbuf_free(&err);
+}
+
+/* spool_commit end to end through the group path: both files exist after it, and a commit whose
+ * sync fails leaves no -H (the message does not exist) for spool_abort to leave behind. */
+static void test_spool_commit_failure_removes_header(void)
+{
+	spool_config sc = config();
+	static msg_origin o;
+	o.login = sv_cstr("root");
+	xbuf err;
+	xbuf_init(&err, NULL);
+	for (int fail = 0; fail <= 1; fail++) {
+		message *m = message_new(pool_msg);
+		m->origin = &o;
+		m->sender = sv_cstr("s@x");
+		message_add_recipient(m, sv_cstr("r@x"));
+		m->body_linecount = 1;
+		spool_txn *t = spool_begin_message(&sc, m, &err);
+		CHECK(t != NULL);
+		if (!t)
+			return;
+		CHECK(spool_write_body(t, "body\n", 5, &err));
+		int sfd;
+		commit_state *st = map_state(&sfd);
+		if (fail && st)
+			st->failed = st->started + 1;
+		bool ok = spool_commit(t, m, &err);
+		CHECK(ok == !fail);
+		const char *h = spool_path(pool_msg, &sc, "input", m->id, "-H");
+		const char *d = spool_path(pool_msg, &sc, "input", m->id, "-D");
+		struct stat sb;
+		CHECK((stat(h, &sb) == 0) == !fail);
+		if (fail)
+			spool_abort(t);
+		else
+			spool_end(t);
+		CHECK((stat(d, &sb) == 0) == !fail);
+		if (st) {
+			st->failed = 0;
+			munmap(st, 4096);
+			close(sfd);
+		}
+		unlink(h);
+		unlink(d);
+	}
+	xbuf_free(&err);
+}
+
+int main(void)
+{
+	arena_init_pools();
+	if (!mkdtemp(spool_dir))
+		return 1;
+	RUN(test_first_call_creates_state);
+	RUN(test_arrivals_share_one_round);
+	RUN(test_killed_leader);
+	RUN(test_failed_round);
+	RUN(test_alone_without_state);
+	RUN(test_spool_commit_failure_removes_header);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", spool_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", spool_dir);
+	return unit_report("spool_commit");
+}
