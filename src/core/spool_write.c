@@ -242,15 +242,15 @@ int spool_data_fd(const spool_txn *t)
 	return t->fd;
 }
 
-/* One group round (core/spool_commit.h) makes -D, -H and the new name durable together. The
- * files' content is written out and waited for BEFORE -H gets its name, so the journal commit
- * that makes the name durable can only come after the content is on the device: a crash never
- * leaves an -H whose -D is incomplete (docs/spool.md, durability). */
+/* -D and the -H temporary are each made durable with fdatasync (content and size) BEFORE -H
+ * gets its name; one group round (core/spool_commit.h) then makes the new name durable for every
+ * session waiting. So whatever the file system (journalled or not), a crash never leaves an -H
+ * whose -D or own content is incomplete (docs/spool.md, durability). */
 bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 {
 	if (!flush_buf(t, err))
 		return false;
-	if (!durable_write_out(t->fd)) {
+	if (fdatasync(t->fd) != 0) {
 		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
 		return false;
 	}

@@ -182,7 +182,9 @@ bool durable_publish(durable_file *f, xbuf *err)
 {
 	if (f->error || f->done || f->fd < 0)
 		return fail(f, err, "cannot commit \"%s\": file is not open", f->path ? f->path : "");
-	if (!durable_write_out(f->fd))
+	/* Content and size durable before the name appears: without a journal ordering metadata,
+	 * only this keeps a crash from exposing a short file under the final name. */
+	if (fdatasync(f->fd) != 0)
 		return fail(f, err, "failed to write \"%s\": %s", f->tmp_path, strerror(errno));
 	if (rename(f->tmp_path, f->path) != 0)
 		return fail(f, err, "failed to rename \"%s\" to \"%s\": %s", f->tmp_path, f->path, strerror(errno));

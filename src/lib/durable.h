@@ -37,15 +37,14 @@ void durable_abort(durable_file *f);
 
 /* Group-commit form of durable_commit, for callers that make the file system durable in one
  * sync for many files (core/spool_commit.h):
- *   durable_publish  writes the content out to the device and waits for that I/O
- *                    (sync_file_range; no cache flush, no metadata), then renames the temporary
- *                    file into place; the descriptor stays open;
+ *   durable_publish  makes the content durable (fdatasync: data and size), then renames the
+ *                    temporary file into place; the descriptor stays open;
  *   (the caller's file-system sync: syncfs)
  *   durable_finish   reports any write-back error the kernel recorded for the file since it was
  *                    opened, closes it. A failed publish removes the temporary file; after a
  *                    failed finish the final name exists and it is the caller's to remove.
- * The I/O wait before the rename means the journal commit that makes the new name durable
- * finds the content already written (docs/spool.md, durability). */
+ * Content durable before the rename: a crash can expose the new name only with complete content,
+ * journal or not (docs/spool.md, durability). */
 bool durable_publish(durable_file *f, xbuf *err);
 bool durable_finish(durable_file *f, xbuf *err);
 /* Write out a range of fd and wait for it (sync_file_range WAIT_BEFORE|WRITE|WAIT_AFTER);
