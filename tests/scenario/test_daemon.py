@@ -226,6 +226,9 @@ def test_smtp_accept_reserve(daemon):
     s, line = connect(p)
     assert line == "421 mx.test: Too many concurrent SMTP connections; please try again later\r\n"
     assert wait_for(lambda: "temporarily refused connection from [127.0.0.1]: not in reserve list: connected=2 max=3 reserve=1" in d.mainlog), d.mainlog
+    # The refusal is made in a child (after the fork, as Exim does), which counts against
+    # smtp_accept_max until the daemon has reaped it: wait for that before using the last slot.
+    assert wait_for(lambda: len(children_of(d.proc.pid)) == 2), children_of(d.proc.pid)
     r, lr = connect(p, "::1")            # the reserved slot
     assert not is_limit_reply(lr)
     for x in [s, r] + [h for h, _ in held]:
