@@ -614,14 +614,15 @@ acl_result acl_run_nested(acl_ctx *c, sv spec, const sv *args, int nargs)
 	return r;
 }
 
-int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xbuf *err)
+/* Run an ACL for an expansion item or condition: its messages belong to this call only; the
+ * user message (accept or deny) goes to out. Returns the ACL's result; > ACL_MAX_ARGS arguments
+ * give ACL_ERROR with err set. */
+static acl_result run_for_expansion(acl_ctx *c, sv name, const sv *args, int nargs, xbuf *out, xbuf *err)
 {
-	acl_ctx *c = ctx;
 	if (nargs > ACL_MAX_ARGS) {
 		xbuf_printf(err, "Too many arguments passed to ACL \"" SV_FMT "\"", SV_ARG(name));
-		return XP_ERROR;
+		return ACL_ERROR;
 	}
-	/* The ACL's messages belong to this call only. */
 	xbuf saved_user = c->user_msg, saved_log = c->log_msg;
 	xbuf_init(&c->user_msg, saved_user.a);
 	xbuf_init(&c->log_msg, saved_log.a);
@@ -629,44 +630,28 @@ int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xb
 	sv user = xbuf_sv(&c->user_msg);
 	c->user_msg = saved_user;
 	c->log_msg = saved_log;
-	switch (r) {
-	case ACL_OK:
-	case ACL_FAIL:
+	if (r == ACL_OK || r == ACL_FAIL)
 		xbuf_putsv(out, user);
-		return XP_OK;
-	case ACL_DEFER:
-		xbuf_printf(err, "DEFER from acl \"" SV_FMT "\"", SV_ARG(name));
-		return XP_FORCEFAIL;
-	default: {
+	else {
 		static const char *const names[] = { "OK", "FAIL", "DEFER", "ERROR", "DISCARD", "FAIL_DROP" };
 		xbuf_printf(err, "%s from acl \"" SV_FMT "\"", names[r], SV_ARG(name));
-		return XP_ERROR;
 	}
-	}
+	return r;
+}
+
+int acl_expand_hook(void *ctx, sv name, const sv *args, int nargs, xbuf *out, xbuf *err)
+{
+	acl_result r = run_for_expansion(ctx, name, args, nargs, out, err);
+	if (r == ACL_OK || r == ACL_FAIL)
+		return XP_OK;
+	return r == ACL_DEFER ? XP_FORCEFAIL : XP_ERROR;  /* ${acl}: defer is a forced failure */
 }
 
 /* ${if acl{{name}{args...}}}: accept is true and deny false, with the ACL's message as $value in
  * both cases; anything else (defer, error) makes the expansion fail, as in Exim. */
 int acl_cond_hook(void *ctx, sv name, const sv *args, int nargs, bool *accepted, xbuf *out, xbuf *err)
 {
-	acl_ctx *c = ctx;
-	if (nargs > ACL_MAX_ARGS) {
-		xbuf_printf(err, "Too many arguments passed to ACL \"" SV_FMT "\"", SV_ARG(name));
-		return XP_ERROR;
-	}
-	xbuf saved_user = c->user_msg, saved_log = c->log_msg;
-	xbuf_init(&c->user_msg, saved_user.a);
-	xbuf_init(&c->log_msg, saved_log.a);
-	acl_result r = acl_run_nested(c, name, args, nargs);
-	sv user = xbuf_sv(&c->user_msg);
-	c->user_msg = saved_user;
-	c->log_msg = saved_log;
-	if (r == ACL_OK || r == ACL_FAIL) {
-		*accepted = r == ACL_OK;
-		xbuf_putsv(out, user);
-		return XP_OK;
-	}
-	static const char *const names[] = { "OK", "FAIL", "DEFER", "ERROR", "DISCARD", "FAIL_DROP" };
-	xbuf_printf(err, "%s from acl \"" SV_FMT "\"", names[r], SV_ARG(name));
-	return XP_ERROR;
+	acl_result r = run_for_expansion(ctx, name, args, nargs, out, err);
+	*accepted = r == ACL_OK;
+	return r == ACL_OK || r == ACL_FAIL ? XP_OK : XP_ERROR;
 }
