@@ -59,6 +59,23 @@ typedef enum route_mode {
 	ROUTE_MODE_EXPN,
 } route_mode;
 
+/* The outcome of a delivery attempt for one address. Transports set it (with basic_errno,
+ * more_errno, message and the host fields); the delivery process reads it for log lines, retry
+ * records, bounces, DSNs and events. ADDR_PANIC: a configuration or system problem, logged to the
+ * panic log and treated as a deferral. */
+typedef enum addr_result { ADDR_PENDING = 0, ADDR_OK, ADDR_DEFER, ADDR_FAIL, ADDR_PANIC } addr_result;
+
+/* A retry record a delivery attempt asks for (Exim's retry items), applied by the delivery
+ * process after the transport has finished (src/core/retry.h). */
+typedef struct addr_retry {
+	struct addr_retry *next;
+	sv key;                           /* "T:host:ip+port", "R:domain", "R:lp@domain" ... */
+	int basic_errno, more_errno;
+	sv text;                          /* the error text to store */
+	bool remove;                      /* success: delete the record */
+	bool is_host;                     /* a host record (for the "all hosts" retry checks) */
+} addr_retry;
+
 typedef struct address_item {
 	struct address_item *next;        /* in whatever list it is on */
 	struct address_item *parent;      /* the address this one was redirected from */
@@ -91,7 +108,37 @@ typedef struct address_item {
 	uid_t uid;
 	gid_t gid;
 	int redirect_depth;               /* generations of redirection, to stop runaway loops */
+
+	/* ---- delivery (set by the delivery process and the transports) ---- */
+	int rcpt_index;                   /* index in message.rcpt of the top ancestor; -1: none */
+	unsigned dsn_flags;               /* MSG_DSN_* of that recipient (NOTIFY, ORCPT below) */
+	sv orcpt;
+	addr_result result;
+	int basic_errno;                  /* errno, or Exim's negative numbers (SMTPC_ERRNO_*, ADDR_ERRNO_*) */
+	int more_errno;                   /* the SMTP code of a 4xx/5xx, a quota size, ... */
+	sv host_used_name, host_used_address;  /* the host a remote delivery reached (empty: none) */
+	int host_used_port;
+	int host_used_mx;                 /* its MX preference; -1: not from MX */
+	sv sending_address;               /* our end of that connection ($sending_ip_address) */
+	int sending_port;
+	sv confirmation;                  /* the remote's acceptance ("250 OK id=..."), the C= field */
+	sv smtp_response;                 /* the remote's failing reply ("550 5.1.1 no such user"),
+	                                   * for Diagnostic-Code: smtp; ... */
+	sv smtp_greeting, helo_response;  /* first lines, at most 128 bytes: DSN extra information */
+	bool tls_used;                    /* the delivery was encrypted (X= etc. come with issue 5) */
+	sv tls_cipher, tls_peerdn;
+	bool freeze;                      /* the transport asks for the message to be frozen */
+	bool retry_skipped;               /* not tried: retry time not reached */
+	bool retry_timedout;              /* the retry rules' cutoff passed: fail instead of defer */
+	bool delivered_to_file;           /* appendfile/pipe: log the local part form Exim uses */
+	sv delivery_detail;               /* extra log text from the transport (e.g. quota) */
+	addr_retry *retries;              /* retry records this attempt asks for */
 } address_item;
+
+/* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are
+ * SMTPC_ERRNO_*. Each module that produces one defines it in its own header, with the value
+ * observed from Exim 4.96's logs. */
+enum { ADDR_ERRNO_UNKNOWN = -1 };     /* "defer (-1)": a generic failure */
 
 /* Where routing puts what it decided (each list in Exim's order, newest first). */
 typedef struct route_results {

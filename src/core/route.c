@@ -72,6 +72,8 @@ address_item *route_new_address(arena *a, sv address)
 	address_item *ad = arena_calloc(a, 1, sizeof *ad);
 	ad->address = sv_copy(a, address);
 	ad->unique = ad->address;
+	ad->rcpt_index = -1;
+	ad->host_used_mx = -1;
 	split_address(a, ad);
 	return ad;
 }
@@ -84,7 +86,12 @@ address_item *route_child_address(route_ctx *c, address_item *parent, sv address
 	ad->parent = parent;
 	ad->redirect_depth = parent ? parent->redirect_depth + 1 : 0;
 	/* Properties a router set on the parent carry to its children (Exim's "prop"). */
+	ad->rcpt_index = -1;
+	ad->host_used_mx = -1;
 	if (parent) {
+		ad->rcpt_index = parent->rcpt_index;
+		ad->dsn_flags = parent->dsn_flags;
+		ad->orcpt = parent->orcpt;
 		ad->errors_address = parent->errors_address;
 		ad->headers_add = parent->headers_add;
 		ad->headers_remove = parent->headers_remove;

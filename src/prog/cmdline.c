@@ -15,6 +15,45 @@ static bool fail(char *err, size_t n, const char *msg, const char *arg)
 	return false;
 }
 
+/* -q[q][i][f[f]][l][G<name>[/<time>]][<time>]. A time makes a queue-runner daemon (with -bd,
+ * the listening daemon runs them). */
+static bool parse_q(cmdline *cl, const char *a)
+{
+	const char *p = a + 2;
+	if (*p == 'q') { cl->q_two_stage = true; p++; }
+	if (*p == 'i') { cl->q_initial = true; p++; }
+	if (*p == 'f') { cl->q_force = true; p++; if (*p == 'f') { cl->q_force_frozen = true; p++; } }
+	if (*p == 'l') { cl->q_local = true; p++; }
+	if (*p == 'G') {
+		p++;
+		size_t n = strcspn(p, "/");
+		if (n == 0)
+			return false;
+		cl->q_name = arena_strndup(pool_perm, p, n);
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	if (*p) {
+		if (!isdigit((unsigned char)*p))
+			return false;
+		cl->queue_interval = p;
+	}
+	if (cl->mode == MODE_NONE)
+		cl->mode = MODE_QUEUE;
+	return true;
+}
+
+static bool is_msg_action(const char *w)
+{
+	static const char *const actions[] = { "", "c", "f", "t", "rm", "g", "ar", "md", "es",
+		"vh", "vb", "vl", "vc" };
+	for (size_t k = 0; k < sizeof actions / sizeof *actions; k++)
+		if (strcmp(w, actions[k]) == 0)
+			return true;
+	return false;
+}
+
 bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 {
 	memset(cl, 0, sizeof *cl);
@@ -35,6 +74,19 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 	} else if (strcmp(cl->called_as, "rmail") == 0) {
 		cl->dot_ends = false;
 		dot_given = true;
+	} else {
+		/* The hints database tools: all arguments are theirs. */
+		static const char *const tools[] = { "dumpdb", "tidydb", "fixdb" };
+		for (size_t t = 0; t < sizeof tools / sizeof *tools; t++) {
+			size_t n = strlen(cl->called_as), k = strlen(tools[t]);
+			if (n > k && cl->called_as[n - k - 1] == '_' && strcmp(cl->called_as + n - k, tools[t]) == 0) {
+				cl->mode = MODE_HINTS;
+				cl->hints_tool = tools[t];
+				for (int j = 1; j < argc; j++)
+					cl->args[cl->nargs++] = argv[j];
+				return true;
+			}
+		}
 	}
 
 	int i = 1;
@@ -91,7 +143,13 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 			cl->verify_sender = a[3] == 's';
 		} else if (strcmp(a, "-bm") == 0) {
 			cl->mode = MODE_BM;
-		} else if (strncmp(a, "-bp", 3) == 0 && strspn(a + 3, "cruai") == strlen(a + 3)) {
+		} else if (strcmp(a, "-bdbdump") == 0 || strcmp(a, "-bdbtidy") == 0 || strcmp(a, "-bdbfix") == 0) {
+			cl->mode = MODE_HINTS;
+			cl->hints_tool = a[4] == 'd' ? "dumpdb" : a[4] == 't' ? "tidydb" : "fixdb";
+			for (int j = i + 1; j < argc; j++)
+				cl->args[cl->nargs++] = argv[j];
+			return true;
+		} else if (strncmp(a, "-bp", 3) == 0 && strspn(a + 3, "cruaij") == strlen(a + 3)) {
 			cl->mode = MODE_BPL;
 			cl->bp_variant = a + 3;
 		} else if (strncmp(a, "-oM", 3) == 0 && a[3]) {
@@ -143,8 +201,29 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 				cl->fullname = v;
 			else
 				cl->sender = v;
-		} else if (strncmp(a, "-q", 2) == 0 && a[2] && isdigit((unsigned char)a[2])) {
-			cl->queue_interval = a + 2;
+		} else if (strncmp(a, "-q", 2) == 0) {
+			if (!parse_q(cl, a))
+				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
+		} else if ((a[1] == 'R' || a[1] == 'S') && strspn(a + 2, "fr") == strlen(a + 2)) {
+			/* -R<rsflags> <string>: f (force), ff (force frozen too), r (regex) */
+			if (i + 1 >= argc)
+				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
+			const char *f = a + 2;
+			size_t nf = strspn(f, "f");
+			if (nf > 2 || strchr(f + nf, 'f'))
+				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
+			cl->select_force = nf >= 1;
+			cl->select_force_frozen = nf == 2;
+			cl->select_regex = strchr(f, 'r') != NULL;
+			if (a[1] == 'R')
+				cl->select_recipient = argv[++i];
+			else
+				cl->select_sender = argv[++i];
+			if (cl->mode == MODE_NONE)
+				cl->mode = MODE_QUEUE;
+		} else if (strncmp(a, "-M", 2) == 0 && is_msg_action(a + 2)) {
+			cl->mode = MODE_MSG;
+			cl->msg_action = a + 2;
 		} else if (strncmp(a, "-B", 2) == 0 || strcmp(a, "-oem") == 0) {
 			/* sendmail compatibility: body type is ignored, as Exim does */
 		} else if (strncmp(a, "-C", 2) == 0) {

@@ -23,6 +23,10 @@ typedef enum cmd_mode {
 	MODE_BT,   /* -bt: address testing (prog/bt.c) */
 	MODE_BVA,  /* -bv / -bvs: address verification (prog/bt.c) */
 	MODE_BF,   /* -bf FILE / -bF FILE: filter testing (prog/bf.c) */
+	MODE_QUEUE,/* -q..., -R, -S: a queue run, or a queue-runner daemon with a time (prog/queue.c) */
+	MODE_MSG,  /* -M, -Mc, -Mf, -Mt, -Mrm, -Mg, -Mar, -Mmd, -Mes, -Mvh, -Mvb, -Mvl, -Mvc (prog/msgctl.c) */
+	MODE_HINTS,/* called as exim_dumpdb/exim_tidydb/exim_fixdb (or postern_*), or -bdbdump,
+	            * -bdbtidy, -bdbfix: the hints database tools (prog/hints.c); args are theirs */
 } cmd_mode;
 
 /* -od*: what to do after receiving a message. */
@@ -47,10 +51,25 @@ typedef struct cmdline {
 	bool daemon_foreground;   /* -bdf */
 	const char *override_local_interfaces; /* -oX */
 	const char *pid_file;     /* -oP */
-	const char *queue_interval; /* -q<time> given with -bd (NULL: none) */
+	const char *queue_interval; /* -q<time> (with or without -bd; NULL: none) */
+	/* Queue runs: -q[q][i][f[f]][l][G<name>[/<time>]][<time>] [start-id [stop-id]] */
+	bool q_two_stage;         /* -qq */
+	bool q_initial;           /* -qi */
+	bool q_force;             /* -qf */
+	bool q_force_frozen;      /* -qff */
+	bool q_local;             /* -ql */
+	const char *q_name;       /* -qG<name>; NULL: the default queue */
+	/* -R[f|ff|r...] string, -S[f|ff|r...] string: select by recipient / sender */
+	const char *select_recipient, *select_sender;
+	bool select_regex, select_force, select_force_frozen;
+	/* -M family: the letters after -M ("" for -M); ids (and addresses) are in args */
+	const char *msg_action;
+	/* Hints tools: "dumpdb", "tidydb", "fixdb"; their own arguments are in args */
+	const char *hints_tool;
 	/* Host checking (-bh/-bhc IP[.port] or IP port as Exim accepts) */
 	const char *bh_address;
-	/* Queue listing: "" for -bp, or the letters after -bp ("c", "r", "a", "u", "ra"...) */
+	/* Queue listing: "" for -bp, or the letters after -bp ("c", "r", "a", "u", "ra"...; "j" asks
+	 * for JSON, beyond Exim) */
 	const char *bp_variant;
 	bool verify_sender;       /* -bvs */
 	/* Filter testing: -bf (user filter) or -bF (system filter) file, and -bfd -bfl -bfp -bfs */
@@ -85,5 +104,8 @@ int bm_main(const cmdline *cl);   /* prog/bm.c: local submission */
 int bp_main(const cmdline *cl);   /* prog/bp.c: -bp family */
 int bt_main(const cmdline *cl);   /* prog/bt.c: -bt, -bv, -bvs */
 int bf_main(const cmdline *cl);   /* prog/bf.c: -bf, -bF */
+int queue_main(const cmdline *cl);  /* prog/queue.c: -q family, -R, -S */
+int msgctl_main(const cmdline *cl); /* prog/msgctl.c: -M family */
+int hints_main(const cmdline *cl);  /* prog/hints.c: exim_dumpdb/tidydb/fixdb */
 
 #endif

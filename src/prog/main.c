@@ -55,6 +55,12 @@ int main(int argc, char **argv)
 		return conf_load_for(&cl) ? bf_main(&cl) : 1;
 	case MODE_BPL:
 		return conf_load_for(&cl) ? bp_main(&cl) : 1;
+	case MODE_QUEUE:
+		return conf_load_for(&cl) ? queue_main(&cl) : 1;
+	case MODE_MSG:
+		return conf_load_for(&cl) ? msgctl_main(&cl) : 1;
+	case MODE_HINTS:
+		return hints_main(&cl);
 	case MODE_NONE:
 		break;
 	}

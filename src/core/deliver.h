@@ -1,0 +1,63 @@
+/* The delivery process (Exim 4.96 "How Exim delivers mail" and "Message processing"; facts §1):
+ * for one message, load and lock the spool files, replay the -J journal, run the system filter,
+ * route every undelivered recipient, batch addresses per transport and run the transports in
+ * child processes with the right uid/gid, collect each address's outcome over a pipe, write the
+ * msglog and the main log lines ("=>", "->", "*>", "**", "==", Completed, Frozen), update -H (each
+ * finished address is first appended to -J so an interrupted delivery never delivers twice),
+ * apply retry records, send bounces, warnings and DSNs, raise events, and remove the message
+ * when nothing is left.
+ *
+ * Who calls it: local submission with -odi/-odb (prog/bm.c), the SMTP server after a message is
+ * accepted (unless queue_only...), queue runners (src/core/queue.h), -M (prog/msgctl.c), the
+ * smtp transport to carry another message over an open connection (cont).
+ */
+#ifndef POSTERN_CORE_DELIVER_H
+#define POSTERN_CORE_DELIVER_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "core/spool.h"
+#include "lib/str.h"
+
+/* An open SMTP connection a transport offers to the next message for the same host (Exim's
+ * "continued" delivery; the wait-<transport> hints database lists the candidates). */
+typedef struct deliver_continue {
+	const char *transport;        /* instance name */
+	sv host_name, host_address;
+	int port;
+	void *conn;                   /* the smtp transport's connection object */
+	int messages;                 /* messages carried so far (connection_max_messages) */
+} deliver_continue;
+
+typedef struct deliver_opts {
+	bool forced;                  /* -M, -qf, -R...: ignore retry times */
+	bool thaw;                    /* -qff, -Mt then -M: deliver a frozen message */
+	bool manual;                  /* admin command (-M family): logs as Exim does for them */
+	bool local_only;              /* -ql: only local deliveries */
+	bool queue_smtp;              /* -odqs, queue_smtp_domains, the first phase of -qq: route
+	                               * everything, deliver locally, leave remote addresses queued */
+	bool dont_deliver;            /* -N */
+	bool queue_run;               /* called by a queue runner (Exim skips what is not due) */
+	deliver_continue *cont;       /* offered connection (NULL: none) */
+} deliver_opts;
+
+typedef enum deliver_rc {
+	DELIVER_NOT_ATTEMPTED,        /* locked by another process, frozen, missing, not due */
+	DELIVER_ATTEMPTED,            /* ran; the message may still be queued (defers) */
+	DELIVER_FAILED_SETUP,         /* could not start (spool unreadable ...): logged */
+} deliver_rc;
+
+/* Deliver one message now, in this process (forking for the transports). */
+deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver_opts *o);
+
+/* Start a delivery of a just-received message in a detached background process (Exim's
+ * behaviour after reception without -odi / queue_only), and return at once. */
+void deliver_start_background(const spool_config *sc, const char *id, const deliver_opts *o);
+
+/* The earliest time the message's undelivered addresses are due again, from the retry records
+ * consulted in the last deliver_message of this process (for the queue schedule index);
+ * 0: due at once / unknown. */
+time_t deliver_next_due(void);
+
+#endif

@@ -1,0 +1,32 @@
+/* Address rewriting (Exim 4.96 "Address rewriting"): the "begin rewrite" rules and a transport's
+ * headers_rewrite, with the flags E F T b c f h r s t S Q q R w, applied to envelope addresses at
+ * reception (and at SMTP time with S) and to the address headers (From, To, Cc, Bcc, Reply-To,
+ * Sender) as Exim does: the old header is kept marked deleted ('*') and the rewritten one is
+ * added. Also return_path rewriting in transports. */
+#ifndef POSTERN_CORE_REWRITE_H
+#define POSTERN_CORE_REWRITE_H
+
+#include <stdbool.h>
+
+#include "conf/conf_dump.h"
+#include "core/message.h"
+#include "expand/expand.h"
+#include "lib/str.h"
+
+/* Parse a headers_rewrite value (rules separated by colons/newlines, as Exim writes them). */
+const conf_rewrite_rule *rewrite_parse(arena *a, const char *text, xbuf *err);
+
+/* Rewrite one address by the rules whose flags include a bit of `which` (CONF_REWRITE_*).
+ * Returns the address itself when no rule applies. */
+sv rewrite_address(arena *a, const conf_rewrite_rule *rules, sv address, unsigned which,
+	xp_env *env);
+
+/* Rewrite the addresses in m's headers by the rules (which: the header flags that apply);
+ * returns true if any header changed. */
+bool rewrite_headers(message *m, const conf_rewrite_rule *rules, unsigned which, xp_env *env);
+
+/* Reception: the envelope sender and recipients and the headers of a new message, by the main
+ * rewrite rules (smtp_time: only rules with S). */
+void rewrite_message_at_reception(message *m, xp_env *env, bool smtp_time);
+
+#endif

@@ -1,0 +1,27 @@
+/* Messages Postern makes itself (bounces, delay warnings, DSNs, autoreplies, errors_to reports):
+ * build, spool durably, log the arrival ("<= <> R=<id> U=... P=local S=..."), and start their
+ * delivery as Exim does for the messages it generates. */
+#ifndef POSTERN_CORE_SUBMIT_H
+#define POSTERN_CORE_SUBMIT_H
+
+#include <stdbool.h>
+
+#include "core/message.h"
+#include "core/spool.h"
+#include "lib/str.h"
+
+typedef struct submit_request {
+	sv sender;                    /* envelope sender ("" for <>) */
+	const sv *recipients;
+	size_t nrecipients;
+	sv text;                      /* headers, blank line, body: LF line ends */
+	sv reference_id;              /* the message this one is about: the <= line's R= */
+	bool extract_recipients;      /* -t semantics: recipients also from To/Cc/Bcc (autoreply) */
+	bool queue_only;              /* spool it but do not start a delivery */
+} submit_request;
+
+/* true: spooled durably (id_out set). false: err says why; nothing is left in the spool. */
+bool submit_message(const spool_config *sc, const submit_request *r, char id_out[MSG_ID_LEN + 1],
+	xbuf *err);
+
+#endif
