@@ -82,7 +82,7 @@ static const opt_row smtp_transport_rows[] = {
 	ROW("tls_verify_cert_hostnames",    OPT_STRING,      0, tls_verify_cert_hostnames),
 	ROW("tls_verify_certificates",      OPT_STRING,      0, tls_verify_certificates),
 	ROW("tls_verify_hosts",             OPT_STRING,      0, tls_verify_hosts),
-	ROW("tpda_host_defer_action",       OPT_STRING,      0, tpda_host_defer_action),
+	ROW("tpda_host_defer_action",       OPT_STRING,      OPTF_HIDDEN, tpda_host_defer_action),
 	ROW("utf8_downconvert",             OPT_STRING,      0, utf8_downconvert),
 };
 
