@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/main_options.h"
 #include "core/bounce.h"
 #include "core/spool.h"
 #include "lib/arena.h"
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 	log_config lc;
 	log_config_default(&lc);
 	lc.spool_directory = sc.directory;
+	lc.file_path = conf_main.log_file_path;
 	lc.echo = LOG_ECHO_NONE;
 	log_configure(&lc, &err);
 
