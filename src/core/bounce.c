@@ -41,8 +41,8 @@ static void default_intro(const message *m, sv to, xbuf *out)
 	else {
 		xbuf_puts(out, "A message sent by\n\n  <");
 		xbuf_putsv(out, m->sender);
-		xbuf_puts(out, ">\n\ncould not be delivered to one or more of its recipients. This is a\n"
-			"permanent error. The following address(es) failed:\n");
+		xbuf_puts(out, ">\n\ncould not be delivered to one or more of its recipients. The following\n"
+			"address(es) failed:\n");
 	}
 }
 

@@ -77,8 +77,11 @@ def run_case(tool, tmp_path, case, extra_conf="", override=None):
     orig_id = (GOLDEN / f"{case}.orig-H").read_text().split("\n")[0][:-2]
     shutil.copy(GOLDEN / f"{case}.orig-H", tmp_path / f"{orig_id}-H")
     shutil.copy(GOLDEN / f"{case}.orig-D", tmp_path / f"{orig_id}-D")
+    env = dict(os.environ)
+    if case == "errto":
+        env["BOUNCE_TO"] = "pm@pm.example"    # the router's errors_to
     r = subprocess.run([tool, mode, str(conf), str(tmp_path / f"{orig_id}-H"), str(tmp_path / f"{orig_id}-D")],
-                       input="\n".join(addrs) + "\n", capture_output=True, text=True, timeout=30)
+                       input="\n".join(addrs) + "\n", capture_output=True, text=True, timeout=30, env=env)
     assert r.returncode == 0, r.stderr
     ids = sorted(p.name[:-2] for p in (spool / "input").glob("*-H"))
     assert len(ids) == 1, ids

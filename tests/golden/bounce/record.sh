@@ -30,7 +30,7 @@ case_() {
 	if [ -n "$WARN_AFTER" ]; then sleep "$WARN_AFTER"; exim -C "$work/conf" -M "$id" 2>/dev/null || true; fi
 	sleep 1
 	new=$(ls "$work/spool/input" | sed -n 's/-H$//p' | grep -v "$id" | head -1)
-	cp "$work/spool/input/$new-H" "$here/$name-H"; cp "$work/spool/input/$new-D" "$here/$name-D"
+	new=${new:-none}; cp "$work/spool/input/$new-H" "$here/$name-H"; cp "$work/spool/input/$new-D" "$here/$name-D"
 	grep -v 'lost privilege\|purging\|Suggested' "$work/spool/log/mainlog" | cut -c21- > "$here/$name.log"
 }
 

@@ -133,7 +133,9 @@ int main(int argc, char **argv)
 	char id[MSG_ID_LEN + 1] = "";
 	bool ok;
 	if (!strcmp(argv[1], "fail")) {
-		ok = bounce_send_failure(&sc, &m, fd, addrs, m.sender, id, &err);
+		/* BOUNCE_TO: an errors_to address instead of the sender. */
+		const char *to = getenv("BOUNCE_TO");
+		ok = bounce_send_failure(&sc, &m, fd, addrs, to ? sv_cstr(to) : m.sender, id, &err);
 	} else if (!strcmp(argv[1], "warn")) {
 		time_t now = time(NULL);
 		if (argc > 5)
