@@ -123,7 +123,7 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	xbuf_putc(out, '\n');
 	if (m->dsn_envid.len) {
 		xbuf_puts(out, "Original-Envelope-ID: ");
-		xbuf_putsv(out, m->dsn_envid);
+		bnc_put_field(m->dsn_envid, out);
 		xbuf_putc(out, '\n');
 	}
 	xbuf_putc(out, '\n');

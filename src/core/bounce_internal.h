@@ -50,6 +50,10 @@ void bnc_address_block(const address_item *a, const char *prefix, xbuf *out);
 void bnc_dsn_block(const address_item *a, const char *action, const char *status, bool extra_info,
 	xbuf *out);
 
+/* A value from the network in a delivery-status field (ENVID ...): its first line, at most
+ * 1000 bytes, so it cannot start fields of its own. */
+void bnc_put_field(sv v, xbuf *out);
+
 /* The returned message after its part's "Content-type:" line: "Return-path: <s>\n", the
  * headers, a blank line, the body when full (and allowed by the size limits), a blank line.
  * Puts the part's content type into *ctype. mode: BNC_RETURN_* */

@@ -305,6 +305,11 @@ static void put_field_text(sv v, size_t max, bool first_line, xbuf *out)
 	}
 }
 
+void bnc_put_field(sv v, xbuf *out)
+{
+	put_field_text(v, 1000, true, out);
+}
+
 /* The remote's reply for Diagnostic-Code: what the transport kept, else the part of the error
  * text after "SMTP error from remote mail server after <command>: ". */
 static sv smtp_reply_of(const address_item *a)

@@ -216,7 +216,7 @@ static void format_warning(bnc_env *e, const message *m, int data_fd, const addr
 	xbuf_putc(out, '\n');
 	if (m->dsn_envid.len) {
 		xbuf_puts(out, "Original-Envelope-ID: ");
-		xbuf_putsv(out, m->dsn_envid);
+		bnc_put_field(m->dsn_envid, out);
 		xbuf_putc(out, '\n');
 	}
 	xbuf_putc(out, '\n');
@@ -335,23 +335,30 @@ bool bounce_send_success_dsn(const spool_config *sc, const message *m, int data_
 	xbuf_putc(&out, '\n');
 	if (m->dsn_envid.len) {
 		xbuf_puts(&out, "Original-Envelope-ID: ");
-		xbuf_putsv(&out, m->dsn_envid);
+		bnc_put_field(m->dsn_envid, &out);
 		xbuf_putc(&out, '\n');
 	}
 	xbuf_putc(&out, '\n');
 	for (const address_item *d = delivered; d; d = d->next) {
 		if (!(d->dsn_flags & MSG_DSN_SUCCESS))
 			continue;
-		if (d->orcpt.len)
-			xbuf_printf(&out, "Original-Recipient: " SV_FMT "\n", SV_ARG(d->orcpt));
+		if (d->orcpt.len) {
+			xbuf_puts(&out, "Original-Recipient: ");
+			bnc_put_field(d->orcpt, &out);
+			xbuf_putc(&out, '\n');
+		}
 		bool remote = d->host_used_address.len != 0;
-		xbuf_printf(&out, "Action: %s\nFinal-Recipient: rfc822;" SV_FMT "\nStatus: 2.0.0\n",
-			remote ? "relayed" : "delivered", SV_ARG(d->address));
+		xbuf_printf(&out, "Action: %s\nFinal-Recipient: rfc822;", remote ? "relayed" : "delivered");
+		bnc_put_field(d->address, &out);
+		xbuf_puts(&out, "\nStatus: 2.0.0\n");
 		if (remote) {
 			if (d->host_used_name.len)
 				xbuf_printf(&out, "Remote-MTA: dns; " SV_FMT "\n", SV_ARG(d->host_used_name));
-			if (d->confirmation.len)
-				xbuf_printf(&out, "Diagnostic-Code: smtp; " SV_FMT "\n", SV_ARG(d->confirmation));
+			if (d->confirmation.len) {
+				xbuf_puts(&out, "Diagnostic-Code: smtp; ");
+				bnc_put_field(d->confirmation, &out);
+				xbuf_putc(&out, '\n');
+			}
 		} else {
 			xbuf_puts(&out, "Diagnostic-Code: X-Exim; relayed via non SMTP router\n");
 		}
