@@ -61,6 +61,13 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (cl->pid_file) {
+		FILE *f = fopen(cl->pid_file, "w");
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
 	xbuf desc;
 	xbuf_init(&desc, NULL);
 	qrun_describe(cl, &desc);
@@ -81,6 +88,8 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 				qrun_sched_reaped(s, pid);
 		}
 	}
+	if (cl->pid_file)
+		unlink(cl->pid_file);
 	return 0;
 }
 
