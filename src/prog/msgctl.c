@@ -52,16 +52,14 @@ static int hold(const spool_config *sc, const char *id, held *h)
 {
 	xbuf err;
 	xbuf_init(&err, pool_msg);
-	if (!spool_valid_id(sv_cstr(id))) {
-		printf("Spool data file for %s does not exist\n", id);
-		return 1;
-	}
-	h->fd = spool_open_locked(sc, id, &err);
+	h->fd = spool_valid_id(sv_cstr(id)) ? spool_open_locked(sc, id, &err) : -1;
 	if (h->fd < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES)
+		if (spool_valid_id(sv_cstr(id)) && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES)) {
 			printf("Message %s is locked\n", id);
-		else
+		} else {
+			log_write(LOG_MAIN, "Spool file %s-D not found", id);
 			printf("Spool data file for %s does not exist\n", id);
+		}
 		return 1;
 	}
 	if (!spool_read_header(pool_msg, sc, id, &h->m, &h->origin, &err)) {
@@ -105,8 +103,10 @@ static int do_freeze(const spool_config *sc, const char *id, bool freeze)
 	int rc = 0;
 	if (freeze && h.m.frozen) {
 		printf("Message %s is already frozen\n", id);
+		rc = 1;
 	} else if (!freeze && !h.m.frozen) {
 		printf("Message %s is not frozen\n", id);
+		rc = 1;
 	} else {
 		h.m.frozen = freeze ? time(NULL) : 0;
 		if (!freeze)
@@ -161,6 +161,7 @@ static int do_remove(const spool_config *sc, const char *id)
 	}
 	if (h.fd < 0) {
 		/* Exim goes on removing whatever is left of the message. */
+		log_write(LOG_MAIN, "Spool file %s-D not found", id);
 		printf("Spool data file for %s does not exist\nContinuing, to ensure all files removed\n", id);
 		printf("Spool read error for %s-H: %s\nContinuing to ensure all files removed\n", id, strerror(ENOENT));
 		if (spool_valid_id(sv_cstr(id))) {
@@ -168,7 +169,7 @@ static int do_remove(const spool_config *sc, const char *id)
 			spool_remove_message(sc, id, &err);
 		}
 		printf("Message %s has been removed or did not exist\n", id);
-		return 0;
+		return 1; /* Exim's status for a message that was not there */
 	}
 	bool have_header = spool_read_header(pool_msg, sc, id, &h.m, &h.origin, &err);
 	log_write(LOG_MAIN, "removed by %s", caller_name());
@@ -373,6 +374,7 @@ static int show_copy(const spool_config *sc, const char *id)
 	if (fd < 0 || !spool_read_header(pool_msg, sc, id, &m, &o, &err)) {
 		if (fd >= 0)
 			close(fd);
+		log_write(LOG_MAIN, "Spool file %s-D not found", id);
 		printf("Spool data file for %s does not exist\n", id);
 		return 1;
 	}
