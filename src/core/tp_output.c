@@ -1,9 +1,11 @@
 /* Returned command output kept beside the msglog (see tp_output.h). */
 #include "core/tp_output.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/durable.h"
@@ -32,6 +34,18 @@ bool tp_output_save(arena *a, const spool_config *sc, const char *id, const addr
 	sv text, xbuf *err)
 {
 	const char *path = tp_output_path(a, sc, id, addr);
+	/* The msglog directory (and its split subdirectory) may not exist yet. */
+	char *dir = arena_strdup(a, path);
+	for (char *s = dir + strlen(sc->directory) + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+			xbuf_printf(err, "failed to create directory %s: %s", dir, strerror(errno));
+			return false;
+		}
+		*s = '/';
+	}
 	return durable_write_file(path, text.p, text.len, (mode_t)(sc->mode ? sc->mode : 0640), err);
 }
 

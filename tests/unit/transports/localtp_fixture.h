@@ -88,10 +88,20 @@ typedef struct fx_msg {
 	int data_fd;
 	xp_env env;
 	message_vars mv;
-	xp_provider av;
+	xp_provider av, rp;
 	tp_ctx c;
 	address_item *addrs;
 } fx_msg;
+
+/* $return_path as the delivery process shows it: the sender (empty for a bounce). */
+static bool fx_return_path(void *ctx, sv name, xbuf *out)
+{
+	const message *m = ctx;
+	if (!sv_eq_cstr(name, "return_path"))
+		return false;
+	xbuf_putsv(out, m->sender);
+	return true;
+}
 
 /* Spool a message from sender to the recipients (comma-separated) with the given header lines
  * ("Name: value\n"...) and body, then build the context for a batch of all the recipients. */
@@ -148,6 +158,8 @@ static void fx_message(fx_msg *x, const char *sender, const char *rcpts, const c
 	x->env.state = pool_perm;
 	message_vars_init(&x->mv, x->m, NULL);
 	xp_env_push_provider(&x->env, &x->mv.p);
+	x->rp = (xp_provider){ .get = fx_return_path, .ctx = x->m };
+	xp_env_push_provider(&x->env, &x->rp);
 	address_item **tail = &x->addrs;
 	for (size_t i = 0; i < x->m->nrcpt; i++) {
 		address_item *ad = route_new_address(pool_msg, x->m->rcpt[i].address);
