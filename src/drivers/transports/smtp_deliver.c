@@ -283,6 +283,33 @@ static bool contains(sv s, const char *what)
 	return false;
 }
 
+/* Exim 4.96 calls a RCPT "pipelined" when the connection was lost or the reply malformed at it
+ * under PIPELINING, but not in its 4xx/5xx and timeout texts; the engine never does. Make the
+ * engine's text (in place) say what Exim says. */
+static void pipelined_rcpt_wording(const smtpc_conn *conn, xbuf *text)
+{
+	static const char *const lead[] = {
+		"Remote host closed connection in response to ",
+		"Malformed SMTP reply in response to ",
+	};
+	if (!(conn->offered & SMTPC_OFFER_PIPELINING))
+		return;
+	for (size_t i = 0; i < sizeof lead / sizeof lead[0]; i++) {
+		size_t k = strlen(lead[i]);
+		sv t = xbuf_sv(text);
+		if (!sv_starts(t, lead[i]) || !sv_starts(sv_sub(t, k, t.len), "RCPT TO:"))
+			continue;
+		xbuf fixed;
+		xbuf_init(&fixed, conn->a);
+		xbuf_put(&fixed, t.p, k);
+		xbuf_puts(&fixed, "pipelined ");
+		xbuf_putsv(&fixed, sv_sub(t, k, t.len));
+		xbuf_reset(text);
+		xbuf_putsv(text, xbuf_sv(&fixed));
+		return;
+	}
+}
+
 /* After smtpc_send, for a connection that was established: what kind of failure ended the
  * conversation. The engine's texts are Exim's, so the command they name tells the phase. */
 static failure_kind classify(const smtpc_conn *conn)
@@ -400,6 +427,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			idx[k++] = i;
 		}
 	smtpc_send(conn, &m, r, k);
+	pipelined_rcpt_wording(conn, &conn->message);
+	for (size_t j = 0; j < k; j++)
+		pipelined_rcpt_wording(conn, &r[j].message);
 
 	failure_kind fk = connect_ok ? classify(conn) : FK_HOST;
 	bool timeout_seen = false;
