@@ -152,6 +152,8 @@ def as_exim_line(rcpt, o, first=True):
     host = f" H={o['host']} [{o['ip']}]" if o["ip"] else ""
     if o["status"] == "OK":
         return f"{'=>' if first else '->'} {rcpt} R=r T=t{host} C=\"{o['conf']}\""
+    if o["status"] == "PANIC":
+        o = dict(o, status="DEFER")   # a deferral also written to the panic log
     if o["status"] == "FAIL":
         return f"** {rcpt} R=r T=t{host}: {o['msg']}"
     e = o["errno"]

@@ -59,6 +59,13 @@ SCENARIOS = {
     "timeout_at_rcpt": [(G, [EHLO, ("MAIL", "250 ok\r\n"), ("RCPT", "")])],
     "timeout_at_mail": [(G, [("EHLO", "250 fake\r\n"), ("MAIL", "")])],
     "timeout_at_greeting_then_ok": [("", [("EHLO", None)]), OK_BOTH],
+    "lmtp_second_over_quota": ([("220 lmtp\r\n", [
+        ("LHLO", "250-lmtp\r\n250 PIPELINING\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("RCPT", "250 ok\r\n"), ("DATA", "354 go\r\n"),
+        ("BODY", "250 2.0.0 first done\r\n452 4.2.2 second over quota\r\n")])], "  protocol = lmtp\n  port = 24"),
+    # Exim checks the transport's port even when every host has its own.
+    "lmtp_port_undefined": ([(G, [])], "  protocol = lmtp"),
+    "hosts_expansion_fails": ([(G, [])], "  hosts = ${lookup{x}fooo{y}}\n  hosts_override"),
 }
 
 
@@ -85,13 +92,13 @@ def stop(servers):
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_same_as_exim(name, tmp_path):
     assert os.path.exists(probe_bin())
-    scripts = SCENARIOS[name]
+    scripts, extra = SCENARIOS[name] if isinstance(SCENARIOS[name], tuple) else (SCENARIOS[name], "")
     servers, ports = start(scripts)
-    exim = exim_deliver(ports, RCPTS)
+    exim = exim_deliver(ports, RCPTS, extra=extra)
     stop(servers)
     exim_served = [s.lines if s else None for s in servers]
 
-    spool = PosternSpool(tmp_path, RCPTS)
+    spool = PosternSpool(tmp_path, RCPTS, extra=extra)
     servers, ports = start(scripts)
     out, lines = spool.deliver([("127.0.0.1", "127.0.0.1", p, -1) for p in ports])
     stop(servers)
@@ -170,3 +177,30 @@ def test_transport_hosts_override_and_unknown(tmp_path):
     out, _ = spool2.deliver([("127.0.0.1", "127.0.0.1", free_port(), -1)])
     o = out["rcpt1@r.test"]
     assert (o["status"], o["errno"], o["msg"]) == ("DEFER", -32, "failed to lookup IP address for nonexistent.invalid")
+
+
+def test_max_rcpt_batches_share_the_connection(tmp_path):
+    """max_rcpt = 1: one transaction per recipient. Exim's delivery process runs a transport
+    per batch, each on a new connection; Postern's transport sends the batches over one
+    connection, one transaction after the other (a documented difference)."""
+    spool = PosternSpool(tmp_path, RCPTS, extra="  max_rcpt = 1")
+    srv = ScriptedServer(G, [EHLO, ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("DATA", "354 go\r\n"),
+                             ("BODY", "250 OK one\r\n"), ("MAIL", "250 ok\r\n"),
+                             ("RCPT", "250 ok\r\n"), ("DATA", "354 go\r\n"), ("BODY", "250 OK two\r\n")])
+    out, _ = spool.deliver([("127.0.0.1", "127.0.0.1", srv.port, -1)])
+    srv.wait()
+    assert [l.split(":")[0] for l in srv.lines] == ["EHLO client.test", "MAIL FROM", "RCPT TO", "DATA", "MAIL FROM", "RCPT TO", "DATA", "QUIT"]
+    assert [(o["status"], o["conf"]) for o in out.values()] == [("OK", "250 OK one"), ("OK", "250 OK two")]
+
+
+def test_hosts_randomize(tmp_path):
+    """hosts_randomize shuffles the transport's hosts: over 20 deliveries to two refusing
+    hosts both orders occur."""
+    p1, p2 = free_port(), free_port()
+    spool = PosternSpool(tmp_path, RCPTS[:1], extra=f"  hosts = <; 127.0.0.1:{p1} ; 127.0.0.2:{p2}\n"
+                                                    f"  hosts_override\n  hosts_randomize")
+    firsts = set()
+    for _ in range(20):
+        _, lines = spool.deliver([("127.0.0.1", "127.0.0.1", free_port(), -1)])
+        firsts.add(host_lines(lines)[0].split()[1])
+    assert firsts == {"[127.0.0.1]", "[127.0.0.2]"}

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -333,12 +334,14 @@ static failure_kind classify(const smtpc_conn *conn)
 
 typedef enum try_rc { TRY_SKIPPED, TRY_DONE, TRY_STOP } try_rc;
 
-static void defer_open(batch *b, int err, sv text)
+/* Defer every open address; a configuration problem is ADDR_PANIC, which the delivery process
+ * logs to the panic log as well (as Exim does for these). */
+static void defer_open(batch *b, int err, sv text, bool config_problem)
 {
 	for (size_t i = 0; i < b->n; i++)
 		if (b->open[i]) {
 			address_item *a = b->addr[i];
-			a->result = ADDR_DEFER;
+			a->result = config_problem ? ADDR_PANIC : ADDR_DEFER;
 			a->basic_errno = err;
 			a->more_errno = 0;
 			a->message = sv_copy(b->c->a, text);
@@ -383,8 +386,7 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	xbuf err;
 	xbuf_init(&err, c->a);
 	if (!smtp_transport_client_options(b->t, c->env, &b->sh, &o, &err)) {
-		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-		defer_open(b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err));
+		defer_open(b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
 		return TRY_STOP;
 	}
 
@@ -545,6 +547,32 @@ static int reopen_data(int fd)
 	return nfd;
 }
 
+/* The transport's port, which Exim resolves before any host (a host's own port then wins):
+ * unset means the service named after the protocol. */
+static bool transport_port(batch *b, xbuf *err)
+{
+	xbuf v, e;
+	xbuf_init(&v, b->c->a);
+	xbuf_init(&e, b->c->a);
+	const char *opt = b->ob->port;
+	const char *proto = b->ob->protocol && strcmp(b->ob->protocol, "lmtp") == 0 ? "lmtp" : "smtp";
+	if (opt && xp_expand(b->c->env, sv_cstr(opt), &v, &e) != XP_OK) {
+		xbuf_printf(err, "failed to expand port \"%s\" in %s transport: " SV_FMT, opt, b->t->name,
+			SV_ARG(xbuf_sv(&e)));
+		return false;
+	}
+	sv p = v.len ? xbuf_sv(&v) : sv_cstr(proto);
+	long long n;
+	if (sv_to_long(p, &n) && n > 0 && n < 65536)
+		return true;
+	char *name = sv_dup(b->c->a, p);
+	if (getservbyname(name, "tcp") == NULL) {
+		xbuf_printf(err, "TCP port \"%s\" is not defined for %s transport", name, b->t->name);
+		return false;
+	}
+	return true;
+}
+
 /* The envelope sender: the router's errors_to, else the message's; return_path overrides. */
 static bool envelope_sender(batch *b, xbuf *err)
 {
@@ -598,15 +626,14 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 	b.host_vars = (xp_provider){ .get = host_var, .ctx = &b };
 	xp_env_push_provider(c->env, &b.host_vars);
 	route_host *hosts = NULL;
-	if (!envelope_sender(&b, &err) || !smtp_hosts_for_batch(t, c, addrs, &hosts, &lookup_err, &err)) {
-		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-		defer_open(&b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err));
+	if (!transport_port(&b, &err) || !envelope_sender(&b, &err) || !smtp_hosts_for_batch(t, c, addrs, &hosts, &lookup_err, &err)) {
+		defer_open(&b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
 		goto done;
 	}
 	b.data_fd = reopen_data(c->data_fd);
 	if (b.data_fd < 0) {
 		xbuf_printf(&err, "cannot open the message's data: %s", strerror(errno));
-		defer_open(&b, errno, xbuf_sv(&err));
+		defer_open(&b, errno, xbuf_sv(&err), false);
 		goto done;
 	}
 	if (run_hosts(&b, hosts) && any_open(&b)) {
