@@ -242,6 +242,8 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 	switch (kind) {
 	case ROUTE_DISCARD:
 		dlog_discard(&d->log, a);
+		/* Nothing to deliver, and nothing to do again. */
+		message_add_nonrecipient(d->m, a->unique.len ? a->unique : a->address);
 		break;
 	case ROUTE_FAIL:
 		a->result = ADDR_FAIL;
@@ -674,6 +676,12 @@ void deliver_start_background(const spool_config *sc, const char *id, const deli
 		pid_t p2 = fork();
 		if (p2 != 0)
 			_exit(p2 < 0 ? 1 : 0);
+		/* Let go of the client connection (and any other socket) the receiver had. */
+		for (int fd = 3; fd < 1024; fd++) {
+			struct stat st;
+			if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+				close(fd);
+		}
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0) {
 			dup2(null, 0);
