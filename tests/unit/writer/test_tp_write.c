@@ -47,6 +47,7 @@ static const struct tcase {
 	{ "t_filterargs", false, "From ", ">From ", NULL, "\n" },
 	{ "t_fquiet", false, "From ", ">From ", NULL, "\n" },
 	{ "t_longcheck", false, "abcdef", "Z", "", "" },
+	{ "t_hrewrite", false, "From ", ">From ", NULL, "\n" },
 };
 
 typedef struct loaded {
