@@ -35,3 +35,32 @@ def test_reception_rewrite_matches_exim(postern_bin, tmp_path, name):
     got = mask(files[0].read_text())
     want = (GOLD / f"msg-{name}.H").read_text()
     assert got.splitlines() == want.splitlines()
+
+
+SMTP_TIME_CONF = r"""
+primary_hostname = test.example
+spool_directory = SPOOLDIR
+acl_smtp_rcpt = acl_rcpt
+acl_smtp_mail = acl_mail
+begin acl
+acl_mail:
+  accept logwrite = sender=$sender_address
+acl_rcpt:
+  accept logwrite = rcpt=$local_part@$domain sender=$sender_address
+begin rewrite
+^<bang!(.*)@test[.]example>  <$1@bang.example>  S
+^<(.*)@sq[.]example>  <$1@rewritten.example>  S
+"""
+
+
+def test_smtp_time_rewrite(run_postern, tmp_path):
+    """S rules rewrite the MAIL/RCPT address (ESMTP parameters kept) before the ACLs see it; the
+    log lines are those Exim 4.96 writes for the same session under -bh."""
+    p = run_postern("-bh", "1.2.3.4", config=SMTP_TIME_CONF.replace("SPOOLDIR", str(tmp_path)),
+                    input="EHLO x\r\nMAIL FROM:<a@sq.example> SIZE=10\r\nRCPT TO:<bang!x@test.example>\r\n"
+                          "RCPT TO:<y@other.example>\r\nQUIT\r\n")
+    logs = [l for l in p.stderr.splitlines() + p.stdout.splitlines() if l.startswith("LOG: ")]
+    assert logs == ["LOG: sender=a@rewritten.example",
+                    "LOG: rcpt=x@bang.example sender=a@rewritten.example",
+                    "LOG: rcpt=y@other.example sender=a@rewritten.example"]
+    assert "250 OK" in p.stdout
