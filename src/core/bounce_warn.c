@@ -220,7 +220,8 @@ static void format_warning(bnc_env *e, const message *m, int data_fd, const addr
 		xbuf_putc(out, '\n');
 	}
 	xbuf_putc(out, '\n');
-	for (size_t i = n; i-- > 0;)
+	/* Unlike the failure report, the same order as the text part (observed). */
+	for (size_t i = 0; i < n; i++)
 		bnc_dsn_block(list[i], "delayed", "4.0.0", false, out);
 
 	xbuf part;

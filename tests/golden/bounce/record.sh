@@ -54,4 +54,6 @@ printf 'EHLO client.example\r\nMAIL FROM:<alice@example.org> ENVID=xyz\r\nRCPT T
 	case_ success "" smtp
 printf 'From: a@example.org\nTo: gus@delay.example\nSubject: slow one\nDate: Sat, 21 Nov 2026 10:00:00 +0000\n\nbody\n' |
 	WARN_AFTER=3 case_ warning "delay_warning = 2s" local -f alice@example.org gus@delay.example
+printf 'EHLO c.example\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<gus@delay.example>\r\nRCPT TO:<hal@delay.example>\r\nDATA\r\nFrom: a@example.org\r\n\r\nbody\r\n.\r\nQUIT\r\n' |
+	WARN_AFTER=3 case_ warning2 "delay_warning = 2s\nerrors_reply_to = help@example.org" smtp
 echo recorded in "$here"
