@@ -44,8 +44,9 @@ bool bounce_maybe_warn(const spool_config *sc, message *m, int data_fd,
 
 /* Success DSNs for delivered addresses that asked NOTIFY=SUCCESS (relayed to a host that does
  * not do DSN, or delivered locally). Addresses without MSG_DSN_SUCCESS in dsn_flags are skipped
- * (so the caller may pass every delivered address); nothing is sent for a <> sender. A remote one
- * (host_used_address set) is "relayed" with its confirmation as the Diagnostic-Code. */
+ * (so the caller may pass every delivered address); nothing is sent for a <> sender. Pass only
+ * addresses whose DSN the next hop will not send (local deliveries, relays to hosts that did not
+ * advertise DSN); host_used_* mark a relay. */
 bool bounce_send_success_dsn(const spool_config *sc, const message *m, int data_fd,
 	const address_item *delivered, xbuf *err);
 

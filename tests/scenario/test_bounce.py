@@ -49,6 +49,8 @@ CASES = {
                 ["address=gus@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
                  "RCPT TO:<gus@delay.example>: 450 4.2.0 greylisted\thost=127.0.0.1\tip=127.0.0.1\tport=2527"
                  "\treply=450 4.2.0 greylisted\ttransport=smtp"]),
+    "success2": ("success", "", ["address=ivy@relay.example\tflags=4\thost=127.0.0.1\tip=127.0.0.1\tport=2528"
+                                 "\tconfirmation=250 OK id=xyz\ttransport=smtp"]),
     "warning2": ("warn", "delay_warning = 2s\nerrors_reply_to = help@example.org\n", [
         f"address={a}@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
         f"RCPT TO:<{a}@delay.example>: 450 4.2.0 greylisted\thost=127.0.0.1\tip=127.0.0.1\tport=2527"
