@@ -281,7 +281,7 @@ bool bounce_maybe_warn(const spool_config *sc, message *m, int data_fd,
 			xbuf text;
 			xbuf_init(&text, a);
 			format_warning(&e, m, data_fd, list, k, m->sender, &text, err);
-			ok = bnc_submit(sc, m, m->sender, xbuf_sv(&text), NULL, err);
+			ok = bnc_submit(sc, m, xbuf_sv(&text), NULL, err);
 			if (ok)
 				m->warning_count++;
 		}
@@ -374,7 +374,7 @@ bool bounce_send_success_dsn(const spool_config *sc, const message *m, int data_
 		xbuf_printf(&out, "--%s\nContent-type: %s\n\n", b, ctype);
 		xbuf_putsv(&out, xbuf_sv(&part));
 		xbuf_printf(&out, "--%s--\n", b);
-		ok = bnc_submit(sc, m, m->sender, xbuf_sv(&out), NULL, err);
+		ok = bnc_submit(sc, m, xbuf_sv(&out), NULL, err);
 	}
 	xp_env_release(&e.env);
 	arena_free(a);

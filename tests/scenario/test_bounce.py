@@ -44,6 +44,8 @@ CASES = {
     "nobody": ("fail", "bounce_return_body = false\n", [short()]),
     "nomessage": ("fail", "bounce_return_message = false\n", [short()]),
     "bmfile": ("fail", "bounce_message_file = {tmp}/bmf\n", [short()]),
+    "copy": ("fail", "errors_copy = nomatch@x other@pm.example : *@example.org copy@pm.example,$local_part@pm.example\n"
+                     "bounce_sender_authentication = mailer-daemon@example.org\n", [short()]),
     "success": ("success", "", ["address=fay@ok.example\torcpt=rfc822;Fay@OK.example\tflags=4\ttransport=devnull"]),
     "warning": ("warn", "delay_warning = 2s\n",
                 ["address=gus@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
@@ -79,7 +81,7 @@ def run_case(tool, tmp_path, case, extra_conf="", override=None):
     conf = tmp_path / "conf"
     conf.write_text(f"spool_directory = {spool}\nlog_file_path = {tmp_path}/%slog\n"
                     "primary_hostname = mx.example.org\nqualify_domain = example.org\nqueue_only\n"
-                    + extra.format(tmp=tmp_path) + extra_conf)
+                    + extra.replace("{tmp}", str(tmp_path)) + extra_conf)
     orig_id = (GOLDEN / f"{case}.orig-H").read_text().split("\n")[0][:-2]
     shutil.copy(GOLDEN / f"{case}.orig-H", tmp_path / f"{orig_id}-H")
     shutil.copy(GOLDEN / f"{case}.orig-D", tmp_path / f"{orig_id}-D")

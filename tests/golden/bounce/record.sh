@@ -59,4 +59,6 @@ printf 'EHLO c.example\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<gus@delay.ex
 	WARN_AFTER=3 case_ warning2 "delay_warning = 2s\nerrors_reply_to = help@example.org" smtp
 printf 'EHLO c.example\r\nMAIL FROM:<alice@example.org> RET=FULL\r\nRCPT TO:<ivy@relay.example> NOTIFY=SUCCESS\r\nDATA\r\nFrom: a@example.org\r\n\r\nbody\r\n.\r\nQUIT\r\n' |
 	case_ success2 "" smtp
+printf 'From: a@example.org\nTo: bob@short.example\nSubject: copies\n\nbody\n' |
+	case_ copy "errors_copy = nomatch@x other@pm.example : *@example.org copy@pm.example,\$local_part@pm.example\nbounce_sender_authentication = mailer-daemon@example.org" local -f alice@example.org bob@short.example
 echo recorded in "$here"
