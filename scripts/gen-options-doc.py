@@ -282,6 +282,12 @@ def driver_section(postern, tmp, kind, kind_dir, generic_file, title):
            f"checked at load (including each driver's required options) and shown by `-bP {kind} NAME`; "
            f"none has behaviour yet: every one is **accepted; takes effect with {area}**.", "",
            f"### Generic {kind} options", "", "| option | type | default |", "|---|---|---|"]
+    # Older option names kept for configurations written for them (docs/events.md).
+    OLDER_NAMES = {
+        "delivery_event_action": "same setting as `event_action`",
+        "tpda_event_action": "same setting as `event_action`",
+        "tpda_delivery_action": "`event_action` for msg:delivery only (TPDA)",
+    }
     for name, typ, hidden in generic:
         if name == "driver":
             continue
@@ -290,7 +296,9 @@ def driver_section(postern, tmp, kind, kind_dir, generic_file, title):
             v = values[d].get(name)
             if v is not None or name in REQUIRED.get((kind, d), {}):
                 seen.setdefault(v, []).append(d)
-        if hidden:
+        if hidden and name in OLDER_NAMES:
+            default = f"*(hidden from `-bP`; {OLDER_NAMES[name]})*"
+        elif hidden:
             default = f"*(hidden from `-bP`; sets `{name}_sender` and `{name}_recipient`)*"
         elif len(seen) == 1:
             v = next(iter(seen))
