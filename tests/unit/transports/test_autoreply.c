@@ -13,6 +13,7 @@ static const char *config_text =
 	"primary_hostname = test.ex\n"
 	"qualify_domain = test.ex\n"
 	"spool_directory = %T/spool\n"
+	"queue_only\n"
 	"begin transports\n"
 	"areply:\n  driver = autoreply\n  from = Vacation <vac@test.ex>\n  reply_to = rt@test.ex\n"
 	"  to = $sender_address\n  cc = cc@replies.ex\n  bcc = bcc@replies.ex\n  subject = Re: $h_subject:\n"
