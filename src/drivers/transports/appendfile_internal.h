@@ -40,7 +40,6 @@ typedef struct af_ctx {
 	const char *path;            /* the file, or the delivery directory */
 	bool is_directory;
 	tp_write_opts w;             /* how the message is written (prefix etc. expanded) */
-	int write_timeout;
 
 	/* quotas (appendfile_quota.c fills them; 0: none) */
 	long long quota;
@@ -85,6 +84,8 @@ bool af_create_allowed(af_ctx *x, const char *path);
 /* Write the message (prefix, envelope for BSMTP, the message, suffix) to fd. false: the
  * writer's errno in *errnum (0 when none applies) and its text in err. */
 bool af_write_message(af_ctx *x, int fd, xbuf *err, int *errnum);
+/* The outcome for a failed write (dataname: the file the texts name). */
+void af_write_failed(af_ctx *x, int errnum, const xbuf *err, const char *dataname);
 
 /* appendfile_mbox.c: append to x->path. */
 void af_deliver_file(af_ctx *x);
