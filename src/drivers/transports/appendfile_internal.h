@@ -106,6 +106,9 @@ bool af_dir_usage(af_ctx *x, const char *dir, const char *dir_regex, long long *
  * the totals it records. fd_out: the open file for af_maildirsize_add (-1: none). */
 bool af_maildirsize_read(af_ctx *x, const char *dir, long long *size, long long *count, int *fd_out);
 void af_maildirsize_add(int fd, long long size, long long count);
+/* Sum the lines of a maildirsize text (n bytes); false if a line is malformed or incomplete, or
+ * the first line is not quota_line (the file is then recounted). */
+bool af_maildirsize_parse(const char *text, size_t n, const char *quota_line, long long *size, long long *count);
 /* Checks before writing: true if the delivery may go on (outcome recorded otherwise).
  * dataname: the file named in the "mailbox is full" text. */
 bool af_quota_check(af_ctx *x, long long size, long long count, const char *dataname);
