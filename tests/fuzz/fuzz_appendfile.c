@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drivers/transports/appendfile_internal.h"
@@ -28,15 +29,15 @@ static bool model(const char *t, size_t n, long long *s, long long *c)
 		const char *le = memchr(p, '\n', (size_t)(e - p));
 		if (!le)
 			return false;
-		char line[80];
 		size_t ll = (size_t)(le - p);
-		if (ll >= sizeof line)
-			return false;
+		char *line = malloc(ll + 1);
 		memcpy(line, p, ll);
 		line[ll] = '\0';
 		long long a, b;
 		int used = 0;
-		if (sscanf(line, "%lld %lld%n", &a, &b, &used) != 2 || (size_t)used != ll)
+		int got = sscanf(line, "%lld %lld%n", &a, &b, &used);
+		free(line);
+		if (got != 2 || (size_t)used != ll)
 			return false;
 		*s += a;
 		*c += b;
