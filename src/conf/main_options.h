@@ -112,6 +112,7 @@
 	X(dns_use_edns0, OPT_INT, int, 0, -1) \
 	X(drop_cr, OPT_BOOL, bool, 0, false) \
 	X(dsn_advertise_hosts, OPT_STRING, const char *, 0, NULL) \
+	X(dsn_extra_information, OPT_BOOL, bool, 0, true) \
 	X(dsn_from, OPT_STRING, const char *, 0, "Mail Delivery System <Mailer-Daemon@$qualify_domain>") \
 	X(envelope_to_remove, OPT_BOOL, bool, 0, true) \
 	X(errors_copy, OPT_STRING, const char *, 0, NULL) \

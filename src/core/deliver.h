@@ -55,6 +55,32 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
  * behaviour after reception without -odi / queue_only), and return at once. */
 void deliver_start_background(const spool_config *sc, const char *id, const deliver_opts *o);
 
+/* ---- starting deliveries after reception (deliver_start.c) ---- */
+
+/* What the receiving process does with each message it accepts (Exim's -od* options); set once
+ * by the mode that receives (-bs, -bS, the daemon). explicit_od: an -od option was given (it
+ * overrides queue_only etc. unless queue_only_override is false). */
+typedef enum deliver_after {
+	DELIVER_AFTER_BACKGROUND,     /* default, -odb */
+	DELIVER_AFTER_FOREGROUND,     /* -odi / -odf (the daemon treats it as -odb) */
+	DELIVER_AFTER_QUEUE,          /* -odq */
+	DELIVER_AFTER_QUEUE_SMTP,     /* -odqs */
+} deliver_after;
+void deliver_set_after_reception(deliver_after how, bool explicit_od);
+
+/* A message was just accepted (spool committed, lock released). queue_condition: the receiving
+ * side's own reasons to queue (control = queue, smtp_accept_queue, smtp_accept_queue_per_connection,
+ * queue_only_load); queue_only and queue_only_file are checked here. Starts the delivery as
+ * the mode says, or leaves the message for a queue runner. */
+void deliver_after_reception(const spool_config *sc, const char *id, bool queue_condition);
+
+/* Daemon sessions run as the exim user, which cannot become the local users deliveries need.
+ * Before dropping privilege a session starts a small root helper with deliver_launcher_start():
+ * deliver_after_reception then hands each id to it over a pipe, and the helper starts the
+ * background delivery as root. close_fd: a descriptor the helper must not keep (the client
+ * connection); -1 for none. false: no helper (deliveries then start from the session itself). */
+bool deliver_launcher_start(int close_fd);
+
 /* The earliest time the message's undelivered addresses are due again, from the retry records
  * consulted in the last deliver_message of this process (for the queue schedule index);
  * 0: due at once / unknown. */

@@ -51,6 +51,27 @@ bool priv_drop_to_exim(xbuf *err)
 	return true;
 }
 
+bool priv_become_user(uid_t uid, gid_t gid, const char *initgroups_name, xbuf *err)
+{
+	if (!priv_is_root()) {
+		if (getuid() == uid && geteuid() == uid)
+			return true;
+		xbuf_printf(err, "cannot change to uid=%lu: not running as root", (unsigned long)uid);
+		return false;
+	}
+	int grc = initgroups_name ? initgroups(initgroups_name, gid) : setgroups(1, &gid);
+	if (grc < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		xbuf_printf(err, "unable to set uid=%lu gid=%lu: %s", (unsigned long)uid,
+			(unsigned long)gid, strerror(errno));
+		return false;
+	}
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		xbuf_puts(err, "privilege drop failed: root could be regained");
+		return false;
+	}
+	return true;
+}
+
 /* One list item as a number or a name. */
 static bool item_is_uid(sv item, uid_t uid)
 {

@@ -28,6 +28,11 @@ bool priv_is_root(void);
  * consulted: Exim applies it to deliveries, and the exim user is always allowed to receive. */
 bool priv_drop_to_exim(xbuf *err);
 
+/* Become uid/gid permanently for a delivery (a transport child): supplementary groups are the
+ * user's groups when initgroups_name is given (the transport's/router's initgroups), else gid
+ * alone; then gid, then uid (real, effective, saved). Not root: true only if already that uid. */
+bool priv_become_user(uid_t uid, gid_t gid, const char *initgroups_name, xbuf *err);
+
 /* Is uid (numeric) or the user of that uid named in a uid list (trusted_users, never_users)?
  * Items are numbers or user names; unknown names never match. */
 bool priv_uid_in_list(const char *list, uid_t uid);

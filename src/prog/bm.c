@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 #include "lib/logsel.h"
 #include "mail/address.h"
 #include "prog/bm_fromline.h"
+#include "core/deliver.h"
 #include "prog/cmdline.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -301,6 +303,30 @@ static int fail(const char *fmt, const char *arg)
 	return 1;
 }
 
+/* After reception: -odi/-odf delivers in this process, -odb and the default in a detached
+ * background process, -odq and queue_only leave the message for a queue runner; -odqs routes
+ * everything but delivers only locally (Exim's "queue_smtp"). The spool lock is released before
+ * (receive_end), so the delivery can take it. */
+static void start_delivery(const cmdline *cl, const spool_config *sc, const message *m)
+{
+	if (cl->deliver == DELIVER_QUEUE)
+		return;
+	struct stat st;
+	bool queue_config = conf_main.queue_only
+		|| (conf_main.queue_only_file && *conf_main.queue_only_file && stat(conf_main.queue_only_file, &st) == 0);
+	/* An explicit -od option overrides the configuration's queueing unless
+	 * queue_only_override is false. */
+	if (queue_config && (cl->deliver == DELIVER_DEFAULT || !conf_main.queue_only_override))
+		return;
+	deliver_opts o = { .dont_deliver = cl->dont_deliver, .queue_smtp = cl->deliver == DELIVER_QUEUE_SMTP };
+	char id[MSG_ID_LEN + 1];
+	memcpy(id, m->id, sizeof id);
+	if (cl->deliver == DELIVER_FOREGROUND)
+		deliver_message(sc, id, &o);
+	else
+		deliver_start_background(sc, id, &o);
+}
+
 int bm_main(const cmdline *cl)
 {
 	message *m = message_new(pool_msg);
@@ -560,5 +586,6 @@ int bm_main(const cmdline *cl)
 	}
 	receive_log_arrival(r);
 	receive_end(r);
+	start_delivery(cl, &sc, m);
 	return 0;
 }

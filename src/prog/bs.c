@@ -15,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/deliver.h"
 #include "core/priv.h"
 #include "expand/expand.h"
 #include "lib/ip.h"
@@ -195,6 +196,11 @@ int bs_main(const cmdline *cl)
 		if (cl->oMai) p.auth_id = sv_tainted(sv_cstr(cl->oMai));
 		if (p.interface_address.len) p.interface_address = sv_tainted(p.interface_address);
 	}
+	/* -bs and -bS start deliveries as local submission does (-odi: in this process). */
+	deliver_set_after_reception(cl->deliver == DELIVER_QUEUE ? DELIVER_AFTER_QUEUE
+		: cl->deliver == DELIVER_QUEUE_SMTP ? DELIVER_AFTER_QUEUE_SMTP
+		: cl->deliver == DELIVER_FOREGROUND ? DELIVER_AFTER_FOREGROUND : DELIVER_AFTER_BACKGROUND,
+		cl->deliver != DELIVER_DEFAULT);
 	int rc = smtp_session_run(&p);
 	if (p.log_pump) {
 		bh_log_pump(&bh);

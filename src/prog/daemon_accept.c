@@ -15,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/deliver.h"
 #include "core/priv.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
@@ -255,6 +256,9 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 		}
 	}
 
+	/* Deliveries need root to become local users; the session will not have it. */
+	if (!queue_only_load && !accept_queue)
+		deliver_launcher_start(ci->fd);
 	xbuf err;
 	xbuf_init(&err, NULL);
 	if (!priv_drop_to_exim(&err) && priv_is_root()) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf/main_options.h"
+#include "core/deliver.h"
 #include "core/receive.h"
 #include "core/spool.h"
 #include "lib/log.h"
@@ -266,6 +267,17 @@ static sess_next finish_message(smtp_session *s)
 	else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
 	if (host_checking(s) && !some_rejected)
 		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
+	if (keep) {
+		/* Exim starts a delivery process per accepted message unless something says queue. */
+		bool per_conn = conf_main.smtp_accept_queue_per_connection > 0
+			&& s->messages_accepted > conf_main.smtp_accept_queue_per_connection;
+		bool queue = s->p->queue_only_load || s->p->accept_queue || per_conn
+			|| s->controls.queue || s->controls.queue_only;
+		spool_config sc;
+		xbuf_reset(&err);
+		if (spool_config_from_main(&sc, &err))
+			deliver_after_reception(&sc, id, queue);
+	}
 	sess_reset_transaction(s);
 	return SESS_CONTINUE;
 }

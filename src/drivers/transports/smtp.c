@@ -1,5 +1,6 @@
 /* smtp transport: private options (Exim 4.96 "The smtp transport"), OpenSSL build. */
 #include "drivers/transports/smtp.h"
+#include "drivers/transports/smtp_deliver.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct smtp_transport_options, field)
 
@@ -127,4 +128,5 @@ const driver_info smtp_transport_info = {
 	.noptions = sizeof smtp_transport_rows / sizeof smtp_transport_rows[0],
 	.block_size = sizeof(struct smtp_transport_options),
 	.defaults = &smtp_transport_defaults,
+	.ops = &smtp_transport_ops,
 };

@@ -1,0 +1,698 @@
+/* The delivery process's driver loop (deliver.h): lock and load the message, decide about
+ * frozen messages, route every recipient not yet delivered, run the transports (local batches
+ * here, remote in deliver_remote.c, the children in deliver_local.c), and after each batch log,
+ * journal, update retry records and raise events; at the end send bounces and warnings, then
+ * either remove the message ("Completed") or rewrite -H and note when it is due again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/main_options.h"
+#include "core/bounce.h"
+#include "core/deliver_internal.h"
+#include "core/event.h"
+#include "core/queue.h"
+#include "core/retry.h"
+#include "core/transport.h"
+#include "lib/log.h"
+#include "search/match.h"
+#include "search/search.h"
+
+static time_t last_next_due;
+
+time_t deliver_next_due(void)
+{
+	return last_next_due;
+}
+
+static void push(address_item ***arr, size_t *n, size_t *cap, address_item *a)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		address_item **x = arena_alloc(pool_msg, nc * sizeof *x);
+		if (*n)
+			memcpy(x, *arr, *n * sizeof *x);
+		*arr = x;
+		*cap = nc;
+	}
+	(*arr)[(*n)++] = a;
+}
+
+static const address_item *top_of(const address_item *a)
+{
+	while (a->parent)
+		a = a->parent;
+	return a;
+}
+
+static void mark_pending(dctx *d, const address_item *a)
+{
+	int i = top_of(a)->rcpt_index;
+	if (i >= 0 && (size_t)i < d->m->nrcpt)
+		d->top_pending[i] = true;
+}
+
+static bool transport_is_local(const driver_instance *t)
+{
+	const transport_ops *ops = t ? t->info->ops : NULL;
+	return !ops || !ops->remote;
+}
+
+/* ---- events ---- */
+
+static void raise_event(dctx *d, const driver_instance *t, const char *name, sv data, const address_item *a)
+{
+	event_vars v = { .m = d->m, .addr = a, .transport_name = t ? t->name : NULL };
+	if (a) {
+		v.host = a->host_used_name;
+		v.host_address = a->host_used_address;
+		v.host_port = a->host_used_port > 0 ? a->host_used_port : 0;
+		v.sending_ip = a->sending_address;
+		v.sending_port = a->sending_port;
+		v.defer_errno = a->basic_errno;
+		v.defer_errstr = a->message;
+	}
+	xbuf res;
+	xbuf_init(&res, pool_scratch);
+	if (t)
+		event_raise_for(t, name, data, &v, d->env, &res);
+	else
+		event_raise(event_action_for(NULL, name), "main", name, data, &v, d->env, &res);
+}
+
+/* ---- after a batch ---- */
+
+static void note_finished(dctx *d, address_item *a, sv **done, size_t *ndone, size_t *cap)
+{
+	if (*ndone == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		sv *x = arena_alloc(pool_msg, nc * sizeof *x);
+		if (*ndone)
+			memcpy(x, *done, *ndone * sizeof *x);
+		*done = x;
+		*cap = nc;
+	}
+	(*done)[(*ndone)++] = a->unique.len ? a->unique : a->address;
+	(void)d;
+}
+
+void dpost_batch(dctx *d, dbatch *b, bool remote)
+{
+	time_t now = time(NULL);
+	const driver_instance *t = b->t;
+	/* Retry records first: a deferral past the rules' cutoff becomes a failure. */
+	if (!d->dont_deliver) {
+		time_t due = retry_update(d->sc->directory, b->addrs, d->m->id, d->m->sender, now);
+		if (due && (!d->next_due || due < d->next_due))
+			d->next_due = due;
+	}
+	sv *done = NULL;
+	size_t ndone = 0, cap = 0;
+	bool first = true;
+	for (address_item *a = b->addrs; a; a = a->next) {
+		if (a->freeze) {
+			d->freeze = true;
+			d->freeze_reason = NULL;
+		}
+		if ((a->result == ADDR_DEFER || a->result == ADDR_PANIC) && a->retry_timedout) {
+			a->result = ADDR_FAIL;
+			if (!a->message.len)
+				a->message = SV_LIT("retry timeout exceeded");
+		}
+		switch (a->result) {
+		case ADDR_OK: {
+			bool local = !remote && a->kind == ADDR_MAIL;
+			dlog_success(&d->log, a, t, local, first);
+			first = false;
+			raise_event(d, t, "msg:delivery", a->confirmation, a);
+			note_finished(d, a, &done, &ndone, &cap);
+			push(&d->succeeded, &d->nsucceeded, &d->cap_succeeded, a);
+			break;
+		}
+		case ADDR_FAIL:
+			raise_event(d, t, "msg:fail:delivery", a->message, a);
+			dlog_fail(&d->log, a);
+			push(&d->failed, &d->nfailed, &d->cap_failed, a);
+			break;
+		default:
+			if (a->result == ADDR_PANIC)
+				log_write(LOG_PANIC, "%.*s: %.*s", SV_ARG(a->address), SV_ARG(a->message));
+			a->result = ADDR_DEFER;
+			/* "retry time not reached" deferrals are logged only with +retry_defer. */
+			const log_config *lc = log_current_config();
+			if (!a->retry_skipped || (lc && logsel_has(&lc->selector, LS_RETRY_DEFER)))
+				dlog_defer(&d->log, a);
+			raise_event(d, t, "msg:rcpt:defer", a->message, a);
+			push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
+			mark_pending(d, a);
+			break;
+		}
+	}
+	if (ndone && !d->dont_deliver) {
+		xbuf err;
+		xbuf_init(&err, pool_scratch);
+		if (!djournal_append(d->sc, d->m->id, done, ndone, &err))
+			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+	}
+	for (size_t i = 0; i < ndone; i++)
+		message_add_nonrecipient(d->m, done[i]);
+}
+
+/* ---- local batches ---- */
+
+static int batch_max_for(dctx *d, const driver_instance *t, const address_item *a, const char **id)
+{
+	const transport_ops *ops = t && t->info->ops ? t->info->ops : NULL;
+	*id = NULL;
+	if (!ops || !ops->batch_max || a->kind != ADDR_MAIL)
+		return 1;
+	xp_provider p;
+	route_vars_push(d->env, &p, a);
+	int max = ops->batch_max(t, d->env);
+	if (max > 1 && ops->batch_id)
+		*id = ops->batch_id(t, d->env);
+	d->env->providers = p.next;
+	return max > 1 ? max : 1;
+}
+
+void dlocal_run(dctx *d, address_item *list)
+{
+	dbatch *batches = NULL, **btail = &batches;
+	address_item *next;
+	for (address_item *a = list; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
+		const char *bid;
+		int max = batch_max_for(d, t, a, &bid);
+		dbatch *b = NULL;
+		if (max > 1) {
+			for (b = batches; b; b = b->next) {
+				const address_item *f = b->addrs;
+				if (b->t == t && (int)b->n < max && f->uid == a->uid && f->gid == a->gid
+					&& f->uid_set == a->uid_set && sv_eq(f->errors_address, a->errors_address)
+					&& ((!bid && !b->buf.a) || (bid && b->buf.a && strcmp(bid, (const char *)b->buf.p) == 0)))
+					break;
+			}
+		}
+		if (!b) {
+			b = arena_calloc(pool_msg, 1, sizeof *b);
+			b->t = t;
+			b->fd = -1;
+			if (bid) { /* keep the batch id until the batch starts (buf is reset then) */
+				xbuf_init(&b->buf, pool_msg);
+				xbuf_puts(&b->buf, bid);
+				xbuf_putc(&b->buf, 0);
+			}
+			*btail = b;
+			btail = &b->next;
+		}
+		address_item **tl = &b->addrs;
+		while (*tl)
+			tl = &(*tl)->next;
+		*tl = a;
+		b->n++;
+	}
+	for (dbatch *b = batches; b; b = b->next) {
+		if (d->dont_deliver) {
+			for (address_item *a = b->addrs; a; a = a->next)
+				a->result = ADDR_OK;
+		} else if (dbatch_start(d, b, false)) {
+			dbatch_finish(d, b);
+		}
+		dpost_batch(d, b, false);
+	}
+}
+
+/* ---- routing ---- */
+
+/* Routing results are logged as Exim decides them. */
+static void route_report(void *ctx, route_rc kind, const address_item *ca)
+{
+	dctx *d = ctx;
+	address_item *a = (address_item *)ca;
+	if (kind == ROUTE_OK)
+		return; /* pipe/file items are delivered later */
+	if (message_is_nonrecipient(d->m, a->unique.len ? a->unique : a->address))
+		return; /* handled by an earlier delivery attempt */
+	switch (kind) {
+	case ROUTE_DISCARD:
+		dlog_discard(&d->log, a);
+		/* Nothing to deliver, and nothing to do again. */
+		message_add_nonrecipient(d->m, a->unique.len ? a->unique : a->address);
+		break;
+	case ROUTE_FAIL:
+		a->result = ADDR_FAIL;
+		raise_event(d, NULL, "msg:fail:internal", a->message, a);
+		dlog_fail(&d->log, a);
+		push(&d->failed, &d->nfailed, &d->cap_failed, a);
+		break;
+	default:
+		a->result = ADDR_DEFER;
+		if (!a->basic_errno)
+			a->basic_errno = ADDR_ERRNO_UNKNOWN;
+		dlog_defer(&d->log, a);
+		raise_event(d, NULL, "msg:rcpt:defer", a->message, a);
+		push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
+		mark_pending(d, a);
+		break;
+	}
+}
+
+/* Drop addresses an earlier attempt finished (children of a redirection delivered before the
+ * rest of the message deferred); keep order. */
+static address_item *drop_finished(dctx *d, address_item *list)
+{
+	address_item *out = NULL, **tail = &out;
+	for (address_item *a = list, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		if (message_is_nonrecipient(d->m, a->unique.len ? a->unique : a->address))
+			continue;
+		*tail = a;
+		tail = &a->next;
+	}
+	return out;
+}
+
+/* Routing lists are newest first; deliveries go in the order the addresses were routed. */
+static address_item *reversed(address_item *list)
+{
+	address_item *out = NULL;
+	for (address_item *a = list, *next; a; a = next) {
+		next = a->next;
+		a->next = out;
+		out = a;
+	}
+	return out;
+}
+
+static bool domain_in(xp_env *env, const char *list, sv domain)
+{
+	if (!list || !*list)
+		return false;
+	xbuf err, exp;
+	xbuf_init(&err, pool_scratch);
+	xbuf_init(&exp, pool_scratch);
+	if (xp_expand(env, sv_cstr(list), &exp, &err) != XP_OK)
+		return false;
+	return match_isinlist(domain, xbuf_sv(&exp), ':', MATCH_DOMAIN, true, NULL, &err) == SEARCH_OK;
+}
+
+/* Addresses that wait in the queue this time (-odqs / queue_smtp_domains / -ql): deferred
+ * without a log line, as Exim leaves them for the queue runner. */
+static address_item *hold_back(dctx *d, address_item *list)
+{
+	address_item *out = NULL, **tail = &out;
+	for (address_item *a = list, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		if (d->o->queue_smtp || d->o->local_only || domain_in(d->env, conf_main.queue_smtp_domains, a->domain)) {
+			a->result = ADDR_DEFER;
+			mark_pending(d, a);
+			continue;
+		}
+		*tail = a;
+		tail = &a->next;
+	}
+	return out;
+}
+
+/* ---- the end of an attempt ---- */
+
+/* Where a failed address's report goes: its errors address, the recipient's errors_to, or the
+ * sender. Empty: nobody (a bounce of a bounce). */
+static sv report_to(const dctx *d, const address_item *a)
+{
+	for (const address_item *p = a; p; p = p->parent)
+		if (p->errors_address.len)
+			return p->errors_address;
+	int i = top_of(a)->rcpt_index;
+	if (i >= 0 && (size_t)i < d->m->nrcpt && d->m->rcpt[i].errors_to.len)
+		return d->m->rcpt[i].errors_to;
+	return d->m->sender;
+}
+
+static void send_bounces(dctx *d)
+{
+	time_t now = time(NULL);
+	bool *sent = arena_calloc(pool_msg, d->nfailed ? d->nfailed : 1, sizeof *sent);
+	for (size_t i = 0; i < d->nfailed; i++) {
+		if (sent[i])
+			continue;
+		sv to = report_to(d, d->failed[i]);
+		/* Everything failing to the same place goes in one report. */
+		address_item *list = NULL, **tail = &list;
+		for (size_t k = i; k < d->nfailed; k++) {
+			if (sent[k] || !sv_eq(report_to(d, d->failed[k]), to))
+				continue;
+			sent[k] = true;
+			d->failed[k]->next = NULL;
+			*tail = d->failed[k];
+			tail = &d->failed[k]->next;
+		}
+		bool done;
+		if (!to.len) {
+			/* A failure report about a failure report goes nowhere: Exim freezes the message
+			 * until ignore_bounce_errors_after has passed, then lets it go. */
+			if (now - d->m->received_time >= conf_main.ignore_bounce_errors_after) {
+				done = true;
+			} else {
+				done = false;
+				d->freeze = true;
+				d->freeze_reason = "delivery error message";
+			}
+		} else {
+			xbuf err;
+			xbuf_init(&err, pool_scratch);
+			char new_id[MSG_ID_LEN + 1] = "";
+			done = bounce_send_failure(d->sc, d->m, d->data_fd, list, to, new_id, &err);
+			if (!done) {
+				log_write(LOG_MAIN, "Process failed (%s) when writing error message to %.*s%s",
+					err.len ? xbuf_cstr(&err) : "unknown error", SV_ARG(to),
+					" - message frozen");
+				d->freeze = true;
+				d->freeze_reason = NULL;
+			}
+		}
+		sv *fin = NULL;
+		size_t nfin = 0;
+		if (done) {
+			for (address_item *a = list; a; a = a->next)
+				nfin++;
+			fin = arena_alloc(pool_msg, (nfin ? nfin : 1) * sizeof *fin);
+			nfin = 0;
+			for (address_item *a = list; a; a = a->next)
+				fin[nfin++] = a->unique.len ? a->unique : a->address;
+			xbuf err;
+			xbuf_init(&err, pool_scratch);
+			if (!djournal_append(d->sc, d->m->id, fin, nfin, &err))
+				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+			for (size_t k = 0; k < nfin; k++)
+				message_add_nonrecipient(d->m, fin[k]);
+		} else {
+			for (address_item *a = list; a; a = a->next)
+				mark_pending(d, a);
+		}
+	}
+}
+
+static address_item *relink(address_item **arr, size_t n, bool (*keep)(const address_item *))
+{
+	address_item *list = NULL, **tail = &list;
+	for (size_t i = 0; i < n; i++) {
+		if (keep && !keep(arr[i]))
+			continue;
+		arr[i]->next = NULL;
+		*tail = arr[i];
+		tail = &arr[i]->next;
+	}
+	return list;
+}
+
+static bool wants_success_dsn(const address_item *a)
+{
+	/* Only local deliveries here: a remote server that takes DSN passes NOTIFY on. */
+	return (a->dsn_flags & MSG_DSN_SUCCESS) && !a->host_used_address.len;
+}
+
+/* Finish: remove the message, or record what is left. */
+static void finish(dctx *d, const char *id)
+{
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (d->nsucceeded && !d->dont_deliver) {
+		address_item *ok = relink(d->succeeded, d->nsucceeded, wants_success_dsn);
+		if (ok && !bounce_send_success_dsn(d->sc, d->m, d->data_fd, ok, &err))
+			log_write(LOG_MAIN, "failed to send a delivery status notification: %s", xbuf_cstr(&err));
+	}
+	/* Every top-level recipient with nothing pending under it is finished. */
+	bool left = false;
+	for (size_t i = 0; i < d->m->nrcpt; i++) {
+		sv r = d->m->rcpt[i].address;
+		if (message_is_nonrecipient(d->m, r))
+			continue;
+		if (d->top_pending[i]) {
+			left = true;
+			continue;
+		}
+		message_add_nonrecipient(d->m, r);
+	}
+	if (!left && !d->freeze) {
+		xbuf_reset(&err);
+		if (!spool_remove_message(d->sc, id, &err))
+			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+		queue_schedule_forget(d->sc, id);
+		log_write(LOG_MAIN, "Completed");
+		raise_event(d, NULL, "msg:complete", SV_NULL, NULL);
+		last_next_due = 0;
+		return;
+	}
+	if (d->ndeferred && d->m->sender.len && !d->dont_deliver) {
+		address_item *def = relink(d->deferred, d->ndeferred, NULL);
+		xbuf_reset(&err);
+		if (!bounce_maybe_warn(d->sc, d->m, d->data_fd, def, time(NULL), &err))
+			log_write(LOG_MAIN, "failed to send a delay warning: %s", xbuf_cstr(&err));
+	}
+	if (d->freeze && !d->m->frozen)
+		d->m->frozen = time(NULL);
+	d->m->deliver_firsttime = false;
+	xbuf_reset(&err);
+	if (!spool_rewrite_header(d->sc, d->m, &err)) {
+		/* The journal stays: the next attempt reads it, so nothing is delivered twice. */
+		log_write(LOG_MAIN | LOG_PANIC, "failed to update the spool header: %s", xbuf_cstr(&err));
+	} else {
+		djournal_remove(d->sc, id);
+	}
+	if (d->freeze) {
+		if (d->freeze_reason)
+			log_write(LOG_MAIN, "Frozen (%s)", d->freeze_reason);
+		else
+			log_write(LOG_MAIN, "Frozen");
+		spool_msglog(d->sc, id, "*** Frozen%s%s%s", d->freeze_reason ? " (" : "",
+			d->freeze_reason ? d->freeze_reason : "", d->freeze_reason ? ")" : "");
+	} else if (d->ndeferred) {
+		raise_event(d, NULL, "msg:defer", SV_NULL, NULL);
+	}
+	last_next_due = d->next_due;
+	queue_schedule_note(d->sc, id, d->next_due, d->freeze);
+}
+
+/* ---- frozen messages ---- */
+
+/* true: go on delivering. May fail every address (timeout_frozen_after). */
+static bool frozen_check(dctx *d, bool *cancel)
+{
+	message *m = d->m;
+	time_t now = time(NULL);
+	*cancel = false;
+	if (!m->frozen)
+		return true;
+	if (conf_main.timeout_frozen_after > 0 && now - m->received_time >= conf_main.timeout_frozen_after) {
+		*cancel = true;
+		m->frozen = 0;
+		return true;
+	}
+	if (d->o->thaw) {
+		log_write(LOG_MAIN, "Unfrozen by forced delivery");
+		m->frozen = 0;
+		return true;
+	}
+	if (!m->sender.len && conf_main.ignore_bounce_errors_after >= 0
+		&& now - m->received_time >= conf_main.ignore_bounce_errors_after) {
+		log_write(LOG_MAIN, "Unfrozen by errmsg timer");
+		m->frozen = 0;
+		return true;
+	}
+	if (conf_main.auto_thaw > 0 && now - m->frozen >= conf_main.auto_thaw) {
+		log_write(LOG_MAIN, "Unfrozen by auto-thaw");
+		m->frozen = 0;
+		return true;
+	}
+	if (d->o->manual)
+		log_write(LOG_MAIN, "Message is frozen");
+	return false;
+}
+
+/* The first message_body_visible bytes of the body, for $message_body in expansions. */
+static sv visible_body(int fd)
+{
+	int max = conf_main.message_body_visible > 0 ? conf_main.message_body_visible : 0;
+	if (fd < 0 || !max)
+		return SV_NULL;
+	char *buf = arena_alloc(pool_msg, (size_t)max + 1);
+	ssize_t n = pread(fd, buf, (size_t)max, MSG_ID_LEN + 3);
+	if (n < 0)
+		n = 0;
+	buf[n] = 0;
+	return sv_tainted(sv_make(buf, (size_t)n));
+}
+
+deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver_opts *o)
+{
+	log_set_id(id);
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	int fd = spool_open_locked(sc, id, &err);
+	if (fd < 0) {
+		/* Another process has it, or it is gone: nothing to do here. -M says so. */
+		if (o->manual)
+			log_write(LOG_MAIN, "%s", xbuf_cstr(&err));
+		log_set_id(NULL);
+		return DELIVER_NOT_ATTEMPTED;
+	}
+	message *m = message_new(pool_msg);
+	msg_origin *origin = arena_calloc(pool_msg, 1, sizeof *origin);
+	spool_parse_info info;
+	if (!spool_read_header_ex(pool_msg, sc, id, m, origin, &info, &err)) {
+		log_write(LOG_MAIN, "Spool error: %s", xbuf_cstr(&err));
+		close(fd);
+		log_set_id(NULL);
+		return DELIVER_FAILED_SETUP;
+	}
+	m->origin = origin;
+	if (spool_read_journal(pool_msg, sc, id, m)) {
+		/* An earlier attempt died after journaling: fold the journal into -H first. */
+		xbuf_reset(&err);
+		if (spool_rewrite_header(sc, m, &err))
+			djournal_remove(sc, id);
+		else
+			log_write(LOG_MAIN | LOG_PANIC, "failed to update the spool header: %s", xbuf_cstr(&err));
+	}
+	dctx d = { .sc = sc, .m = m, .data_fd = fd, .o = o, .a = pool_msg };
+	d.dont_deliver = o->dont_deliver || m->dont_deliver;
+	d.log = (dlog_ctx){ .sc = sc, .m = m, .dont_deliver = d.dont_deliver };
+	d.top_pending = arena_calloc(pool_msg, m->nrcpt ? m->nrcpt : 1, sizeof *d.top_pending);
+
+	bool cancel;
+	if (!frozen_check(&d, &cancel)) {
+		close(fd);
+		log_set_id(NULL);
+		return DELIVER_NOT_ATTEMPTED;
+	}
+
+	message_vars mv;
+	message_vars_init(&mv, m, origin);
+	mv.allow_recipients = false;
+	xp_env env;
+	xp_env_init(&env, pool_scratch);
+	env.state = pool_msg;
+	xp_env_push_provider(&env, &mv.p);
+	xp_message xm;
+	message_to_xp(m, visible_body(fd), &xm, pool_msg);
+	env.msg = &xm;
+	d.env = &env;
+
+	route_ctx rc;
+	route_ctx_init(&rc, pool_msg, &env, ROUTE_MODE_DELIVER, m->sender);
+	rc.report = route_report;
+	rc.report_ctx = &d;
+	/* Exim routes the recipients newest first. */
+	for (size_t k = m->nrcpt; k-- > 0;) {
+		const msg_recipient *r = &m->rcpt[k];
+		if (message_is_nonrecipient(m, r->address))
+			continue;
+		address_item *a = route_new_address(pool_msg, r->address);
+		a->rcpt_index = (int)k;
+		a->dsn_flags = r->dsn_flags;
+		a->orcpt = r->orcpt;
+		if (cancel) {
+			a->result = ADDR_FAIL;
+			a->message = SV_LIT("delivery cancelled by timeout_frozen_after");
+			dlog_fail(&d.log, a);
+			push(&d.failed, &d.nfailed, &d.cap_failed, a);
+			continue;
+		}
+		route_chain(&rc, a);
+	}
+	address_item *local = drop_finished(&d, reversed(rc.res.local));
+	address_item *pfr = drop_finished(&d, reversed(rc.res.pfr));
+	address_item *remote = drop_finished(&d, reversed(rc.res.remote));
+	/* Pipe and file items without a usable transport are failures of their own. */
+	address_item *pfr_ok = NULL, **pt = &pfr_ok;
+	for (address_item *a = pfr, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		if (a->pfr_error || a->pfr_forbidden || !a->transport) {
+			a->result = ADDR_FAIL;
+			if (!a->message.len)
+				a->message = a->pfr_error_text.len ? a->pfr_error_text : SV_LIT("forbidden pipe or file delivery");
+			raise_event(&d, NULL, "msg:fail:internal", a->message, a);
+			dlog_fail(&d.log, a);
+			push(&d.failed, &d.nfailed, &d.cap_failed, a);
+			continue;
+		}
+		*pt = a;
+		pt = &a->next;
+	}
+	/* The router engine calls a transport local unless its ops say remote. */
+	address_item *more_remote = NULL, **mr = &more_remote, *more_local = NULL, **ml = &more_local;
+	for (address_item *a = local, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
+		if (t && !transport_is_local(t)) { *mr = a; mr = &a->next; }
+		else { *ml = a; ml = &a->next; }
+	}
+	*ml = pfr_ok;
+	*mr = remote;
+	local = more_local;
+	remote = hold_back(&d, more_remote);
+	dlocal_run(&d, local);
+	if (d.dont_deliver) {
+		dbatch b = { .addrs = remote };
+		for (address_item *a = remote; a; a = a->next)
+			a->result = ADDR_OK;
+		if (remote) {
+			b.t = tp_find(remote->transport);
+			dpost_batch(&d, &b, true);
+		}
+	} else if (remote) {
+		dremote_run(&d, remote);
+	}
+	send_bounces(&d);
+	finish(&d, id);
+	search_tidyup();
+	xp_env_release(&env);
+	close(fd);
+	log_set_id(NULL);
+	return DELIVER_ATTEMPTED;
+}
+
+void deliver_start_background(const spool_config *sc, const char *id, const deliver_opts *o)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_write(LOG_MAIN | LOG_PANIC, "fork failed for the delivery process: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		/* A second fork detaches the delivery from the caller, which need not reap it. */
+		setsid();
+		pid_t p2 = fork();
+		if (p2 != 0)
+			_exit(p2 < 0 ? 1 : 0);
+		/* Let go of the client connection (and any other socket) the receiver had. */
+		for (int fd = 3; fd < 1024; fd++) {
+			struct stat st;
+			if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+				close(fd);
+		}
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+		deliver_message(sc, id, o);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}

@@ -1,0 +1,104 @@
+/* Pieces of the delivery process shared by its files (src/core/deliver*.c); not an interface for
+ * other modules. */
+#ifndef POSTERN_CORE_DELIVER_INTERNAL_H
+#define POSTERN_CORE_DELIVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/driver.h"
+#include "core/addr.h"
+#include "core/deliver.h"
+#include "core/message.h"
+#include "core/spool.h"
+#include "lib/str.h"
+
+/* ---- deliver_result.c: the child -> parent outcome records ----
+ * One record per address: "DRES" | u32 payload length | payload | u32 FNV-1a of the payload.
+ * The payload is a sequence of fields (u8 tag, u32 length, bytes); strings carry a taint byte
+ * first. A record is accepted only when it is complete, its checksum matches, every field is
+ * known and well-sized, it names an address of the batch that has no record yet, and its result
+ * is a final one. The parser never reads past the buffer it is given. */
+#define DRES_MAX_RECORD ((size_t)256 << 10)   /* one address's record */
+#define DRES_MAX_TOTAL ((size_t)16 << 20)     /* everything one child may send */
+
+/* Append addr's outcome as the record for batch position index. */
+void dres_encode(xbuf *out, uint32_t index, const address_item *addr);
+/* Apply the records in buf to addrs[0..n-1] (strings copied into a). got[i] is set for each
+ * address that received a valid record. Stops at the first malformed record: returns false with
+ * the reason in err (earlier valid records stay applied). */
+bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bool *got, size_t n,
+	xbuf *err);
+
+/* ---- deliver_log.c: log lines and msglog ---- */
+typedef struct dlog_ctx {
+	const spool_config *sc;
+	const message *m;
+	bool dont_deliver;            /* -N: "*>" */
+} dlog_ctx;
+/* The address as Exim shows it first in a delivery line, then " <top ancestor>" when it differs
+ * (local deliveries show the local part). */
+void dlog_address(const address_item *a, bool local, xbuf *out);
+/* "=>" / "->" / "*>" line text (without the flag) for a successful delivery. */
+void dlog_format_success(const address_item *a, const driver_instance *t, bool local, xbuf *out);
+/* "==" line text (no flag) for a deferred address (routing or transport). */
+void dlog_format_defer(const address_item *a, xbuf *out);
+/* "**" line text (no flag) for a failed address. */
+void dlog_format_fail(const address_item *a, xbuf *out);
+void dlog_success(const dlog_ctx *c, const address_item *a, const driver_instance *t, bool local, bool first);
+void dlog_defer(const dlog_ctx *c, const address_item *a);
+void dlog_fail(const dlog_ctx *c, const address_item *a);
+void dlog_discard(const dlog_ctx *c, const address_item *a);
+
+/* ---- deliver_journal.c ---- */
+/* Append finished addresses (their top-level recipient addresses, one a line) to <id>-J and
+ * fsync it. */
+bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, size_t n, xbuf *err);
+void djournal_remove(const spool_config *sc, const char *id);
+
+/* ---- deliver_local.c / deliver_remote.c ---- */
+typedef struct dbatch {
+	struct dbatch *next;
+	const driver_instance *t;
+	address_item *addrs;          /* linked by next */
+	size_t n;
+	pid_t pid;
+	int fd;                       /* read end of the result pipe */
+	xbuf buf;                     /* what the child sent so far */
+} dbatch;
+
+/* One delivery's state. */
+typedef struct dctx {
+	const spool_config *sc;
+	message *m;
+	int data_fd;                  /* the locked -D file */
+	const deliver_opts *o;
+	xp_env *env;                  /* message variables */
+	arena *a;
+	dlog_ctx log;
+	bool dont_deliver;            /* -N (command line or the message's -N flag) */
+	/* What the attempt found, for the end of the delivery. */
+	address_item **failed, **deferred, **succeeded;
+	size_t nfailed, ndeferred, nsucceeded, cap_failed, cap_deferred, cap_succeeded;
+	bool *top_pending;            /* per recipient: something under it is not finished */
+	time_t next_due;
+	bool freeze;
+	const char *freeze_reason;
+} dctx;
+/* Run a batch's transport in a forked child; false: could not start (addresses deferred). */
+bool dbatch_start(dctx *d, dbatch *b, bool remote);
+/* Wait for the child and collect its records; every address ends with a final result. */
+void dbatch_finish(dctx *d, dbatch *b);
+/* Read what the child sent so far; false at end of file. */
+bool dbatch_read(dbatch *b);
+
+/* deliver_remote.c: group remote addresses by transport and host list and run the groups, at
+ * most remote_max_parallel at once; each finished batch goes to dpost_batch. */
+void dremote_run(dctx *d, address_item *list);
+/* Local batches (deliver.c). */
+void dlocal_run(dctx *d, address_item *list);
+/* deliver.c: everything after a batch's child has finished (logs, journal, retry, events). */
+void dpost_batch(dctx *d, dbatch *b, bool remote);
+
+#endif

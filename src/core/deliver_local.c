@@ -1,0 +1,308 @@
+/* Transport children: the delivery process forks one per batch. A local transport's child takes
+ * the delivery's uid/gid (transport user/group, else the router's) through priv.c and changes to
+ * its working directory; a remote transport's child runs as the exim user. The child calls the
+ * transport and writes one typed record per address into a pipe (deliver_result.c); the parent
+ * reads at most DRES_MAX_TOTAL bytes, reaps the child and applies the records. Any address
+ * without a valid record is deferred and the problem panic-logged: a transport that crashes,
+ * hangs up early or writes garbage can never make an address look delivered. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf/main_options.h"
+#include "core/deliver_internal.h"
+#include "core/priv.h"
+#include "core/transport.h"
+#include "lib/log.h"
+
+/* Exim's errno for a uid/gid problem ("defer (-29)"). */
+enum { DERR_UID_GID = -29 };
+
+static void defer_all(dbatch *b, int err, const char *text)
+{
+	for (address_item *a = b->addrs; a; a = a->next) {
+		a->result = ADDR_DEFER;
+		a->basic_errno = err;
+		a->message = sv_copy(pool_msg, sv_cstr(text));
+	}
+}
+
+static bool expand_opt(xp_env *env, const char *src, xbuf *out, xbuf *err)
+{
+	xbuf_reset(out);
+	return xp_expand(env, sv_cstr(src), out, err) == XP_OK;
+}
+
+/* The uid, gid and login name a batch runs as. false: text says why (the batch defers). */
+static bool batch_ids(dctx *d, dbatch *b, bool remote, uid_t *uid, gid_t *gid, const char **name, xbuf *text)
+{
+	*name = NULL;
+	if (remote) {
+		*uid = priv_exim_uid();
+		*gid = priv_exim_gid();
+		return true;
+	}
+	const address_item *first = b->addrs;
+	bool have_uid = first->uid_set, have_gid = first->gid_set;
+	*uid = first->uid;
+	*gid = first->gid;
+	xbuf v, err;
+	xbuf_init(&v, pool_scratch);
+	xbuf_init(&err, pool_scratch);
+	const char *user = tp_opt_str(b->t, "user");
+	if (user && *user) {
+		if (!expand_opt(d->env, user, &v, &err)) {
+			xbuf_printf(text, "Failed to expand user string \"%s\" for the %s transport: %s", user, b->t->name, xbuf_cstr(&err));
+			return false;
+		}
+		long long n;
+		struct passwd *pw = NULL;
+		if (sv_to_long(xbuf_sv(&v), &n) && n >= 0) {
+			*uid = (uid_t)n;
+			pw = getpwuid(*uid);
+		} else if ((pw = getpwnam(xbuf_cstr(&v))) != NULL) {
+			*uid = pw->pw_uid;
+		} else {
+			xbuf_printf(text, "Failed to find user \"%s\" from expanded string \"%s\" for the %s transport", xbuf_cstr(&v), user, b->t->name);
+			return false;
+		}
+		have_uid = true;
+		if (pw) {
+			*gid = pw->pw_gid;
+			have_gid = true;
+			*name = arena_strdup(pool_msg, pw->pw_name);
+		}
+	}
+	const char *group = tp_opt_str(b->t, "group");
+	if (group && *group) {
+		if (!expand_opt(d->env, group, &v, &err)) {
+			xbuf_printf(text, "Failed to expand group string \"%s\" for the %s transport: %s", group, b->t->name, xbuf_cstr(&err));
+			return false;
+		}
+		long long n;
+		struct group *gr;
+		if (sv_to_long(xbuf_sv(&v), &n) && n >= 0)
+			*gid = (gid_t)n;
+		else if ((gr = getgrnam(xbuf_cstr(&v))) != NULL)
+			*gid = gr->gr_gid;
+		else {
+			xbuf_printf(text, "Failed to find group \"%s\" from expanded string \"%s\" for the %s transport", xbuf_cstr(&v), group, b->t->name);
+			return false;
+		}
+		have_gid = true;
+	}
+	if (!have_uid) {
+		xbuf_printf(text, "Neither the %s router nor the %s transport set a uid for local delivery of %.*s",
+			first->router ? first->router->name : "", b->t->name, SV_ARG(first->address));
+		return false;
+	}
+	if (!have_gid) {
+		xbuf_printf(text, "User set without group for %s transport", b->t->name);
+		return false;
+	}
+	/* Root is always refused for deliveries (Exim's fixed_never_users), and never_users too. */
+	if (*uid == 0) {
+		xbuf_printf(text, "User 0 set for %s transport is on the fixed_never_users list", b->t->name);
+		return false;
+	}
+	if (priv_is_never_user(*uid)) {
+		xbuf_printf(text, "User %lu set for %s transport is on the never_users list", (unsigned long)*uid, b->t->name);
+		return false;
+	}
+	if (!*name) {
+		struct passwd *pw = getpwuid(*uid);
+		if (pw)
+			*name = arena_strdup(pool_msg, pw->pw_name);
+	}
+	return true;
+}
+
+/* The directory the child works in: current_directory, else home_directory / the router's
+ * home, else "/". */
+static const char *work_dir(dctx *d, dbatch *b)
+{
+	xbuf v, err;
+	xbuf_init(&v, pool_scratch);
+	xbuf_init(&err, pool_scratch);
+	const char *cd = tp_opt_str(b->t, "current_directory");
+	if (cd && *cd && expand_opt(d->env, cd, &v, &err) && v.len)
+		return arena_strdup(pool_msg, xbuf_cstr(&v));
+	const char *hd = tp_opt_str(b->t, "home_directory");
+	if (hd && *hd && expand_opt(d->env, hd, &v, &err) && v.len)
+		return arena_strdup(pool_msg, xbuf_cstr(&v));
+	if (b->addrs->home.len)
+		return sv_dup(pool_msg, b->addrs->home);
+	return "/";
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(1);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* In the child: become the user, run the transport, report. Never returns. */
+static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const char *name, const char *dir, int wfd)
+{
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	const transport_ops *ops = b->t->info->ops;
+	bool ok = true;
+	if (!priv_become_user(uid, gid, remote ? NULL : (tp_opt_bool(b->t, "initgroups") ? name : NULL), &err)) {
+		ok = false;
+		defer_all(b, DERR_UID_GID, xbuf_cstr(&err));
+	} else if (chdir(dir) != 0) {
+		/* Exim carries on from "/" when the home directory is not there. */
+		if (chdir("/") != 0) {
+			ok = false;
+			defer_all(b, errno, "cannot change to the working directory");
+		}
+	}
+	if (ok) {
+		xp_provider p;
+		route_vars_push(d->env, &p, b->addrs);
+		tp_ctx c = {
+			.a = pool_msg, .env = d->env, .m = d->m, .sc = d->sc, .data_fd = d->data_fd,
+			.dont_deliver = d->o->dont_deliver, .cont = d->o->cont, .uid_name = name,
+		};
+		ops->deliver(b->t, &c, b->addrs);
+	}
+	xbuf out;
+	xbuf_init(&out, pool_msg);
+	uint32_t i = 0;
+	for (address_item *a = b->addrs; a; a = a->next, i++) {
+		if (a->result == ADDR_PENDING) {
+			a->result = ADDR_DEFER;
+			a->basic_errno = ADDR_ERRNO_UNKNOWN;
+			a->message = SV_LIT("transport did not set a result");
+		}
+		dres_encode(&out, i, a);
+	}
+	write_all(wfd, out.p, out.len);
+	close(wfd);
+	_exit(0);
+}
+
+bool dbatch_start(dctx *d, dbatch *b, bool remote)
+{
+	xbuf why;
+	xbuf_init(&why, pool_scratch);
+	uid_t uid;
+	gid_t gid;
+	const char *name;
+	if (!b->t) {
+		xbuf_printf(&why, "transport \"%s\" not found", b->addrs->transport ? b->addrs->transport : "");
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&why));
+		defer_all(b, ADDR_ERRNO_UNKNOWN, xbuf_cstr(&why));
+		return false;
+	}
+	if (!b->t->info->ops) {
+		xbuf_printf(&why, "%s transport is not available in this build", b->t->info->name);
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&why));
+		defer_all(b, ADDR_ERRNO_UNKNOWN, xbuf_cstr(&why));
+		return false;
+	}
+	xp_provider p;
+	route_vars_push(d->env, &p, b->addrs);
+	bool ids_ok = batch_ids(d, b, remote, &uid, &gid, &name, &why);
+	const char *dir = ids_ok ? work_dir(d, b) : "/";
+	d->env->providers = p.next; /* pop the address variables again */
+	if (!ids_ok) {
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&why));
+		defer_all(b, DERR_UID_GID, xbuf_cstr(&why));
+		return false;
+	}
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		defer_all(b, errno, "failed to create a pipe for the transport process");
+		log_write(LOG_MAIN | LOG_PANIC, "failed to create pipe: %s", strerror(errno));
+		return false;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		defer_all(b, e, "fork failed for the transport process");
+		log_write(LOG_MAIN | LOG_PANIC, "fork failed for %s transport: %s", b->t->name, strerror(e));
+		return false;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		child_run(d, b, remote, uid, gid, name, dir, pfd[1]);
+	}
+	close(pfd[1]);
+	b->pid = pid;
+	b->fd = pfd[0];
+	xbuf_init(&b->buf, pool_msg);
+	return true;
+}
+
+/* Read what the child sends; false at end of file (or when it sends too much). */
+bool dbatch_read(dbatch *b)
+{
+	char chunk[16384];
+	ssize_t n = read(b->fd, chunk, sizeof chunk);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	if (b->buf.len + (size_t)n > DRES_MAX_TOTAL)
+		return false;
+	xbuf_put(&b->buf, chunk, (size_t)n);
+	return true;
+}
+
+void dbatch_finish(dctx *d, dbatch *b)
+{
+	(void)d;
+	if (b->fd >= 0) {
+		while (dbatch_read(b))
+			;
+		close(b->fd);
+		b->fd = -1;
+	}
+	int status = 0;
+	while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	address_item *list[b->n ? b->n : 1];
+	bool got[b->n ? b->n : 1];
+	size_t i = 0;
+	for (address_item *a = b->addrs; a && i < b->n; a = a->next, i++) {
+		list[i] = a;
+		got[i] = false;
+	}
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	bool clean = dres_decode(pool_msg, b->buf.p ? b->buf.p : "", b->buf.len, list, got, i, &err);
+	for (size_t k = 0; k < i; k++) {
+		if (got[k])
+			continue;
+		address_item *a = list[k];
+		const char *why = !clean ? xbuf_cstr(&err)
+			: WIFSIGNALED(status) ? "transport process killed by a signal"
+			: "transport process returned no result";
+		log_write(LOG_MAIN | LOG_PANIC, "%.*s: %s transport: %s (status 0x%04x)", SV_ARG(a->address),
+			b->t->name, why, (unsigned)status);
+		a->result = ADDR_DEFER;
+		a->basic_errno = ADDR_ERRNO_UNKNOWN;
+		a->message = sv_copy(pool_msg, sv_cstr(why));
+		a->retries = NULL;
+	}
+}

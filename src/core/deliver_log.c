@@ -1,0 +1,238 @@
+/* The delivery process's log lines, in Exim 4.96's formats (recorded from Exim, see
+ * tests/unit/deliver/test_deliver_log.c):
+ *   => u2 <multi@test.example> R=loc T=mb                       local delivery (local part, top ancestor)
+ *   => a@remote.example R=rem T=rsmtp H=host [ip] C="250 OK"     remote delivery
+ *   -> ...                                                       further addresses of the same delivery
+ *   *> ...                                                       -N: nothing delivered
+ *   == df@test.example R=df defer (-1): later                    deferral
+ *   ** fl@test.example R=fl: go away                             failure
+ *   => :blackhole: <bh@test.example> R=bh                        discarded
+ * and the msglog's lines ("u2@test.example <multi@test.example>: mb transport succeeded"; the
+ * deferral and failure texts as in the main log). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/deliver_internal.h"
+#include "lib/log.h"
+#include "lib/printing.h"
+
+static const address_item *top_of(const address_item *a)
+{
+	while (a->parent)
+		a = a->parent;
+	return a;
+}
+
+static bool selected(logsel_id id)
+{
+	const log_config *c = log_current_config();
+	return c && logsel_has(&c->selector, id);
+}
+
+static void put_printable(xbuf *out, sv s)
+{
+	printing_escape(s, PRINT_TAB_LITERAL, out);
+}
+
+/* " <top>" (or every ancestor with log_selector all_parents). */
+static void put_parents(const address_item *a, xbuf *out)
+{
+	if (!a->parent)
+		return;
+	if (selected(LS_ALL_PARENTS)) {
+		for (const address_item *p = a->parent; p; p = p->parent) {
+			xbuf_puts(out, " <");
+			put_printable(out, p->address);
+			xbuf_putc(out, '>');
+		}
+		return;
+	}
+	xbuf_puts(out, " <");
+	put_printable(out, top_of(a)->address);
+	xbuf_putc(out, '>');
+}
+
+void dlog_address(const address_item *a, bool local, xbuf *out)
+{
+	if (local && a->kind == ADDR_MAIL) {
+		/* A local delivery shows the local part, then always the address it came from. */
+		put_printable(out, a->local_part.len ? a->local_part : a->address);
+		xbuf_puts(out, " <");
+		put_printable(out, top_of(a)->address);
+		xbuf_putc(out, '>');
+		return;
+	}
+	put_printable(out, a->address);
+	if (a->kind != ADDR_MAIL && !a->parent)
+		return;
+	put_parents(a, out);
+}
+
+static void put_router_transport(const address_item *a, xbuf *out)
+{
+	if (a->router)
+		xbuf_printf(out, " R=%s", a->router->name);
+	if (a->transport)
+		xbuf_printf(out, " T=%s", a->transport);
+}
+
+static void put_host(const address_item *a, xbuf *out)
+{
+	if (!a->host_used_address.len)
+		return;
+	xbuf_puts(out, " H=");
+	put_printable(out, a->host_used_name.len ? a->host_used_name : a->host_used_address);
+	xbuf_puts(out, " [");
+	put_printable(out, a->host_used_address);
+	xbuf_putc(out, ']');
+	if (selected(LS_OUTGOING_PORT) && a->host_used_port > 0)
+		xbuf_printf(out, ":%d", a->host_used_port);
+}
+
+static void put_tls(const address_item *a, xbuf *out)
+{
+	if (!a->tls_used)
+		return;
+	if (selected(LS_TLS_CIPHER) && a->tls_cipher.len) {
+		xbuf_puts(out, " X=");
+		put_printable(out, a->tls_cipher);
+	}
+	if (selected(LS_TLS_CERTIFICATE_VERIFIED))
+		xbuf_puts(out, " CV=no");
+	if (selected(LS_TLS_PEERDN) && a->tls_peerdn.len) {
+		xbuf_puts(out, " DN=\"");
+		put_printable(out, a->tls_peerdn);
+		xbuf_putc(out, '"');
+	}
+}
+
+/* Exim's readable time: 1w2d3h4m5s with zero parts left out, "0s" for nothing. */
+static void put_duration(xbuf *out, long long secs)
+{
+	if (secs <= 0) {
+		xbuf_puts(out, "0s");
+		return;
+	}
+	static const struct { long long n; char c; } parts[] = {
+		{ 7 * 86400, 'w' }, { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		if (secs >= parts[i].n) {
+			xbuf_printf(out, "%lld%c", secs / parts[i].n, parts[i].c);
+			secs %= parts[i].n;
+		}
+	}
+}
+
+void dlog_format_success(const address_item *a, const driver_instance *t, bool local, xbuf *out)
+{
+	(void)t;
+	dlog_address(a, local, out);
+	put_router_transport(a, out);
+	put_host(a, out);
+	put_tls(a, out);
+	if (selected(LS_SMTP_CONFIRMATION) && a->confirmation.len) {
+		/* Exim escapes the reply for printing, then once more inside the quotes. */
+		xbuf once;
+		xbuf_init(&once, out->a);
+		put_printable(&once, a->confirmation);
+		xbuf_puts(out, " C=\"");
+		for (size_t i = 0; i < once.len; i++) {
+			char c = once.p[i];
+			if (c == '\\' || c == '"')
+				xbuf_putc(out, '\\');
+			xbuf_putc(out, c);
+		}
+		xbuf_putc(out, '"');
+	}
+	if (a->delivery_detail.len) {
+		xbuf_putc(out, ' ');
+		put_printable(out, a->delivery_detail);
+	}
+}
+
+void dlog_format_defer(const address_item *a, xbuf *out)
+{
+	put_printable(out, a->address);
+	put_parents(a, out);
+	put_router_transport(a, out);
+	xbuf_printf(out, " defer (%d)", a->basic_errno);
+	put_host(a, out);
+	if (a->message.len) {
+		xbuf_puts(out, ": ");
+		put_printable(out, a->message);
+	}
+}
+
+void dlog_format_fail(const address_item *a, xbuf *out)
+{
+	put_printable(out, a->address);
+	put_parents(a, out);
+	put_router_transport(a, out);
+	put_host(a, out);
+	put_tls(a, out);
+	xbuf_puts(out, ": ");
+	put_printable(out, a->message.len ? a->message : SV_LIT("Unrouteable address"));
+}
+
+static void add_times(const dlog_ctx *c, xbuf *out)
+{
+	struct timeval now;
+	gettimeofday(&now, NULL);
+	if (selected(LS_QUEUE_TIME) && c->m) {
+		xbuf_puts(out, " QT=");
+		put_duration(out, (long long)(now.tv_sec - c->m->received_time));
+	}
+}
+
+void dlog_success(const dlog_ctx *c, const address_item *a, const driver_instance *t, bool local, bool first)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	dlog_format_success(a, t, local, &b);
+	add_times(c, &b);
+	const char *flag = c->dont_deliver ? "*>" : first ? "=>" : "->";
+	log_write(LOG_MAIN, "%s %s", flag, xbuf_cstr(&b));
+	if (c->sc && c->m) {
+		xbuf ml;
+		xbuf_init(&ml, pool_scratch);
+		put_printable(&ml, a->address);
+		put_parents(a, &ml);
+		spool_msglog(c->sc, c->m->id, "%s: %s transport %s", xbuf_cstr(&ml),
+			a->transport ? a->transport : "", c->dont_deliver ? "skipped (-N)" : "succeeded");
+	}
+}
+
+void dlog_defer(const dlog_ctx *c, const address_item *a)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	dlog_format_defer(a, &b);
+	log_write(LOG_MAIN, "== %s", xbuf_cstr(&b));
+	if (c->sc && c->m)
+		spool_msglog(c->sc, c->m->id, "%s", xbuf_cstr(&b));
+}
+
+void dlog_fail(const dlog_ctx *c, const address_item *a)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	dlog_format_fail(a, &b);
+	log_write(LOG_MAIN, "** %s", xbuf_cstr(&b));
+	if (c->sc && c->m)
+		spool_msglog(c->sc, c->m->id, "%s", xbuf_cstr(&b));
+}
+
+void dlog_discard(const dlog_ctx *c, const address_item *a)
+{
+	(void)c;
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	xbuf_puts(&b, ":blackhole: <");
+	put_printable(&b, a->address);
+	xbuf_putc(&b, '>');
+	if (a->router)
+		xbuf_printf(&b, " R=%s", a->router->name);
+	log_write(LOG_MAIN, "=> %s", xbuf_cstr(&b));
+}

@@ -1,0 +1,124 @@
+/* Starting deliveries after reception (deliver.h): the -od* mode, the queueing options, and
+ * the root helper that daemon sessions (running as the exim user) hand message ids to. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf/main_options.h"
+#include "core/deliver.h"
+#include "core/priv.h"
+#include "lib/log.h"
+
+static deliver_after after_how = DELIVER_AFTER_BACKGROUND;
+static bool after_explicit;
+static int launcher_fd = -1;
+
+void deliver_set_after_reception(deliver_after how, bool explicit_od)
+{
+	after_how = how;
+	after_explicit = explicit_od;
+}
+
+static bool config_says_queue(void)
+{
+	struct stat st;
+	return conf_main.queue_only
+		|| (conf_main.queue_only_file && *conf_main.queue_only_file && stat(conf_main.queue_only_file, &st) == 0);
+}
+
+void deliver_after_reception(const spool_config *sc, const char *id, bool queue_condition)
+{
+	if (after_how == DELIVER_AFTER_QUEUE)
+		return;
+	if (queue_condition)
+		return;
+	if (config_says_queue() && (!after_explicit || !conf_main.queue_only_override))
+		return;
+	deliver_opts o = { .queue_smtp = after_how == DELIVER_AFTER_QUEUE_SMTP };
+	if (launcher_fd >= 0) {
+		char line[MSG_ID_LEN + 3];
+		line[0] = o.queue_smtp ? 'S' : 'D';
+		memcpy(line + 1, id, MSG_ID_LEN);
+		line[MSG_ID_LEN + 1] = '\n';
+		ssize_t w;
+		do
+			w = write(launcher_fd, line, MSG_ID_LEN + 2);
+		while (w < 0 && errno == EINTR);
+		if (w == MSG_ID_LEN + 2)
+			return;
+		log_write(LOG_MAIN | LOG_PANIC, "failed to hand %s to the delivery launcher: %s", id,
+			w < 0 ? strerror(errno) : "short write");
+		/* The message stays queued for the next queue run: nothing is lost. */
+		return;
+	}
+	if (after_how == DELIVER_AFTER_FOREGROUND)
+		deliver_message(sc, id, &o);
+	else
+		deliver_start_background(sc, id, &o);
+}
+
+/* The helper: one record per message ("D" or "S" (queue_smtp), the id, newline). Anything
+ * else ends it; the messages it did not start wait for a queue runner. */
+static void launcher_loop(int fd)
+{
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, pool_perm);
+	if (!spool_config_from_main(&sc, &err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "delivery launcher: %s", xbuf_cstr(&err));
+		return;
+	}
+	char line[MSG_ID_LEN + 2];
+	for (;;) {
+		size_t got = 0;
+		while (got < sizeof line) {
+			ssize_t n = read(fd, line + got, sizeof line - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return;
+			got += (size_t)n;
+		}
+		char id[MSG_ID_LEN + 1];
+		memcpy(id, line + 1, MSG_ID_LEN);
+		id[MSG_ID_LEN] = 0;
+		if ((line[0] != 'D' && line[0] != 'S') || line[MSG_ID_LEN + 1] != '\n'
+			|| !spool_valid_id(sv_make(id, MSG_ID_LEN))) {
+			log_write(LOG_MAIN | LOG_PANIC, "delivery launcher: malformed request");
+			return;
+		}
+		deliver_opts o = { .queue_smtp = line[0] == 'S' };
+		deliver_start_background(&sc, id, &o);
+	}
+}
+
+bool deliver_launcher_start(int close_fd)
+{
+	if (!priv_is_root() || after_how == DELIVER_AFTER_QUEUE)
+		return false;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return false;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return false;
+	}
+	if (pid == 0) {
+		close(p[1]);
+		if (close_fd >= 0)
+			close(close_fd);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		launcher_loop(p[0]);
+		_exit(0);
+	}
+	close(p[0]);
+	launcher_fd = p[1];
+	return true;
+}
