@@ -21,6 +21,7 @@
 
 #include "conf/main_options.h"
 #include "core/bounce_internal.h"
+#include "core/tp_output.h"
 #include "lib/log.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -128,6 +129,44 @@ static void put_item(xbuf *out, sv item)
 		xbuf_putc(out, '\n');
 }
 
+/* What pipe commands printed under return_output / return_fail_output (kept by the transport,
+ * core/tp_output.h): after the address blocks, an introduction (bounce_message_file's third
+ * item), then per address "------ <address> ------", a blank line and the text (observed from
+ * Exim 4.96 with a failing pipe). */
+enum { OUTPUT_MAX = 64 * 1024 };
+static void command_output(const message *m, const address_item *failed, sv intro, arena *a, xbuf *out)
+{
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, a);
+	if (!spool_config_from_main(&sc, &err))
+		return;
+	size_t n = 0;
+	xbuf texts;
+	xbuf_init(&texts, a);
+	for (const address_item *f = failed; f; f = f->next) {
+		xbuf t;
+		xbuf_init(&t, a);
+		if (!tp_output_load(a, &sc, m->id, f, OUTPUT_MAX, &t) || t.len == 0)
+			continue;
+		n++;
+		xbuf_puts(&texts, "\n------ ");
+		xbuf_putsv(&texts, f->address);
+		xbuf_puts(&texts, " ------\n\n");
+		xbuf_putsv(&texts, xbuf_sv(&t));
+		if (t.p[t.len - 1] != '\n')
+			xbuf_putc(&texts, '\n');
+	}
+	if (!n)
+		return;
+	if (intro.p)
+		put_item(out, intro);
+	else
+		xbuf_printf(out, "The following text was generated during the delivery attempt%s:\n", n > 1 ? "s" : "");
+	xbuf_putsv(out, xbuf_sv(&texts));
+	xbuf_putc(out, '\n');
+}
+
 bool bounce_format_failure(const message *m, int data_fd, const address_item *failed, sv to,
 	xbuf *out, xbuf *err)
 {
@@ -190,6 +229,7 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	for (const address_item *f = failed; f; f = f->next)
 		bnc_address_block(f, "", out);
 	xbuf_putc(out, '\n');
+	command_output(m, failed, items[BMF_PIPE_TEXT], a, out);
 
 	/* The machine-readable part: recipients in the order they failed (the list is newest
 	 * first, as Exim keeps it). */

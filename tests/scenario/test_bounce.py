@@ -46,6 +46,8 @@ CASES = {
     "bmfile": ("fail", "bounce_message_file = {tmp}/bmf\n", [short()]),
     "copy": ("fail", "errors_copy = nomatch@x other@pm.example : *@example.org copy@pm.example,$local_part@pm.example\n"
                      "bounce_sender_authentication = mailer-daemon@example.org\n", [short()]),
+    "pipe": ("fail", "", ["address=bob@pipe.example\tmessage=Child process of failpipe transport returned 1 from "
+                         "command: /bin/sh\ttransport=failpipe\toutput=oops this failed\\nsecond line\\n"]),
     "success": ("success", "", ["address=fay@ok.example\torcpt=rfc822;Fay@OK.example\tflags=4\ttransport=devnull"]),
     "warning": ("warn", "delay_warning = 2s\n",
                 ["address=gus@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
