@@ -32,12 +32,12 @@ def short(addr="bob@short.example"):
     return f"address={addr}\tmessage=no such user here"
 
 
-# case: (mode, extra main options, address lines in Exim's failed-list order: newest first)
+# case: (mode, extra main options, address lines in the order the failures happened)
 CASES = {
     "short": ("fail", "", [short()]),
-    "multi": ("fail", "", [remote("erin@remote.example"), f"address=bob@fail.example\tmessage={LONG}",
+    "multi": ("fail", "", ["address=dan@unknown.example\tmessage=Unrouteable address",
                            "address=carol@nomsg.example\tmessage=",
-                           "address=dan@unknown.example\tmessage=Unrouteable address"]),
+                           f"address=bob@fail.example\tmessage={LONG}", remote("erin@remote.example")]),
     "errto": ("fail", "errors_reply_to = help@example.org\ndsn_from = Bounce Bot <bb@$primary_hostname>\n"
                       "bounce_message_text = Custom text line one.\n", [remote("bob@errto.example")]),
     "big": ("fail", "bounce_return_size_limit = 10K\n", [short()]),
@@ -58,7 +58,7 @@ CASES = {
     "warning2": ("warn", "delay_warning = 2s\nerrors_reply_to = help@example.org\n", [
         f"address={a}@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
         f"RCPT TO:<{a}@delay.example>: 450 4.2.0 greylisted\thost=127.0.0.1\tip=127.0.0.1\tport=2527"
-        "\treply=450 4.2.0 greylisted\ttransport=smtp" for a in ("hal", "gus")]),
+        "\treply=450 4.2.0 greylisted\ttransport=smtp" for a in ("gus", "hal")]),
 }
 
 BMF = ("Subject: Custom failure for $bounce_recipient\nX-Limit: $bounce_return_size_limit\n****\n"
