@@ -17,8 +17,10 @@ import pytest
 
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden" / "bounce"
 
-SMTP550 = "SMTP error from remote mail server after RCPT TO:<{0}>: 550-5.1.1 no such user here\\n550 5.1.1 really"
-REMOTE = "host=127.0.0.1\tip=127.0.0.1\tport=2526\treply=550-5.1.1 no such user here\\n550 5.1.1 really" \
+# The smtp client keeps a multi-line reply escaped as the log shows it (a backslash and "n"
+# between the lines), as Exim does; "\\\\n" here is that backslash-n for bounce_tool.
+SMTP550 = "SMTP error from remote mail server after RCPT TO:<{0}>: 550-5.1.1 no such user here\\\\n550 5.1.1 really"
+REMOTE = "host=127.0.0.1\tip=127.0.0.1\tport=2526\treply=550-5.1.1 no such user here\\\\n550 5.1.1 really" \
     "\tgreeting=220 sink.example ESMTP scripted\thelo=250-sink.example hello there\ttransport=smtp"
 LONG = ("local part bob: is not known here: a long explanation that goes on and on past the "
         "seventy-five character mark to see wrapping")

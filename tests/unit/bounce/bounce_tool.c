@@ -5,7 +5,7 @@
  *   bounce_tool fail|warn|success CONF ORIG-H ORIG-D [AGE-SECONDS] < addresses
  *
  * One address per stdin line, tab-separated key=value fields ("\n" in values stands for a
- * newline): address, message, user_message, host, ip, port, reply, greeting, helo, transport,
+ * newline, "\\" for a backslash): address, message, user_message, host, ip, port, reply, greeting, helo, transport,
  * orcpt, flags (MSG_DSN_* bits), kind (pipe/file), parent, domain, confirmation, output (what a
  * pipe printed, saved where the pipe transport keeps it). Prints the new message's id, or
  * "none" when nothing was sent. For warn, AGE-SECONDS back-dates the message's arrival.
@@ -32,6 +32,9 @@ static sv unescape(const char *s)
 	for (; *s; s++) {
 		if (s[0] == '\\' && s[1] == 'n') {
 			xbuf_putc(&b, '\n');
+			s++;
+		} else if (s[0] == '\\' && s[1] == '\\') {
+			xbuf_putc(&b, '\\');
 			s++;
 		} else if (s[0] == '\\' && s[1] == 't') {
 			xbuf_putc(&b, '\t');
