@@ -229,3 +229,127 @@ def test_warning_not_due(tool, tmp_path):
     r = subprocess.run([tool, "warn", str(conf), str(orig), str(GOLDEN / "warning.orig-D"), "3700"],
                        input=addrs[0] + "\n", capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and r.stdout.strip() == "none"
+
+
+# ---- end to end: the delivery process sends the reports ----
+
+E2E_CONF = """spool_directory = {tmp}/spool
+log_file_path = {tmp}/%slog
+primary_hostname = mx.example.org
+qualify_domain = example.org
+exim_user = root
+exim_group = root
+begin routers
+short:
+  driver = redirect
+  domains = short.example
+  data = :fail: no such user here
+  allow_fail
+remote:
+  driver = manualroute
+  domains = remote.example
+  route_list = * 127.0.0.1::{port} byname
+  transport = smtp
+  self = send
+local:
+  driver = redirect
+  domains = example.org
+  allow_defer
+  data = :defer: held for inspection
+begin transports
+smtp:
+  driver = smtp
+  allow_localhost
+"""
+
+
+class Rcpt550Server:
+    """Greets, answers EHLO, and rejects every RCPT with a two-line 550."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            c.settimeout(10)
+            f = c.makefile("rb")
+            c.sendall(b"220 sink.example ESMTP scripted\r\n")
+            try:
+                for line in f:
+                    u = line.decode(errors="replace").strip().upper()
+                    if u.startswith("EHLO"):
+                        c.sendall(b"250-sink.example hello there\r\n250 PIPELINING\r\n")
+                    elif u.startswith("MAIL"):
+                        c.sendall(b"250 OK\r\n")
+                    elif u.startswith("RCPT"):
+                        c.sendall(b"550-5.1.1 no such user here\r\n550 5.1.1 really\r\n")
+                    elif u.startswith("QUIT"):
+                        c.sendall(b"221 bye\r\n")
+                        break
+                    else:
+                        c.sendall(b"503 no\r\n")
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def spool_reports(tmp_path, orig_sender_line="<>"):
+    out = []
+    for h in (tmp_path / "spool" / "input").glob("*-H"):
+        text = h.read_text()
+        if text.split("\n")[2] == orig_sender_line:
+            out.append((text, h.with_name(h.name[:-2] + "-D").read_text()))
+    return out
+
+
+def test_delivery_bounces_remote_550_with_extra_information(postern_bin, tmp_path):
+    srv = Rcpt550Server()
+    try:
+        (tmp_path / "spool").mkdir()
+        conf = tmp_path / "conf"
+        conf.write_text(E2E_CONF.format(tmp=tmp_path, port=srv.port))
+        r = subprocess.run([postern_bin, "-C", str(conf), "-odi", "-f", "alice@example.org",
+                            "erin@remote.example", "bob@short.example"],
+                           input="From: a@example.org\nSubject: e2e\n\nbody\n", capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    finally:
+        srv.close()
+    log = (tmp_path / "mainlog").read_text()
+    orig = re.search(r" (" + ID + r") <= alice@example.org ", log).group(1)
+    assert re.search(r" (" + ID + r") <= <> R=" + orig + r" U=\S+ P=local S=\d+\n", log), log
+    reports = spool_reports(tmp_path)
+    assert len(reports) == 1, log
+    msg = parse(*reports[0])
+    assert msg["Subject"] == "Mail delivery failed: returning message to sender"
+    assert msg["To"] == "alice@example.org"
+    assert sorted(a.strip() for a in msg["X-Failed-Recipients"].split(",")) == \
+        ["bob@short.example", "erin@remote.example"]
+    text, status, returned = msg.get_payload()
+    assert "  bob@short.example\n    no such user here\n" in text.get_payload()
+    assert ("  erin@remote.example\n    host 127.0.0.1 [127.0.0.1]\n    SMTP error from remote mail server "
+            "after RCPT TO:<erin@remote.example>:\n    550-5.1.1 no such user here\n    550 5.1.1 really\n") \
+        in text.get_payload()
+    erin = [b for b in status.get_payload()[1:] if b["Final-Recipient"] == "rfc822;erin@remote.example"][0]
+    assert erin.get_all("Remote-MTA") == ["dns; 127.0.0.1", f"X-ip; [127.0.0.1]:{srv.port}"]
+    assert erin["X-Remote-MTA-smtp-greeting"] == "X-str; 220 sink.example ESMTP scripted"
+    assert erin["X-Remote-MTA-helo-response"] == "X-str; 250-sink.example hello there"
+    assert erin["X-Exim-Diagnostic"] == ("X-str; SMTP error from remote mail server after "
+                                         "RCPT TO:<erin@remote.example>: 550-5.1.1 no such user here\\n550 5.1.1 really")
+    assert erin["Diagnostic-Code"] == "smtp; 550-5.1.1 no such user here\n 550 5.1.1 really"
+    assert returned.get_content_type() == "message/rfc822"
+    assert returned.get_payload()[0]["Subject"] == "e2e"
