@@ -353,3 +353,33 @@ def test_delivery_bounces_remote_550_with_extra_information(postern_bin, tmp_pat
     assert erin["Diagnostic-Code"] == "smtp; 550-5.1.1 no such user here\n 550 5.1.1 really"
     assert returned.get_content_type() == "message/rfc822"
     assert returned.get_payload()[0]["Subject"] == "e2e"
+
+
+def test_not_smtp_acl_runs_for_reports(tool, tmp_path):
+    """Exim 4.96 runs acl_not_smtp for the messages it makes: a deny is logged as Exim logs it
+    and the report is not spooled (the delivery process then freezes the message); accept's
+    add_header lands in the report."""
+    acl = ("acl_not_smtp = acl_ns\nbegin acl\nacl_ns:\n  deny senders = :\n       condition = {cond}\n"
+           "       message = no bounces here\n  accept add_header = X-Checked: yes\n")
+    mode, extra, addrs = CASES["short"]
+    for cond, rejected in (("yes", True), ("no", False)):
+        d = tmp_path / cond
+        d.mkdir()
+        (d / "spool").mkdir()
+        conf = d / "conf"
+        conf.write_text(f"spool_directory = {d}/spool\nlog_file_path = {d}/%slog\n"
+                        "primary_hostname = mx.example.org\nqueue_only\n" + acl.format(cond=cond))
+        r = subprocess.run([tool, "fail", str(conf), str(GOLDEN / "short.orig-H"), str(GOLDEN / "short.orig-D")],
+                           input=addrs[0] + "\n", capture_output=True, text=True, timeout=30)
+        log = (d / "mainlog").read_text()
+        heads = list((d / "spool" / "input").glob("*-H"))
+        if rejected:
+            assert r.returncode == 1 and r.stderr.strip() == "failed: 1"
+            assert "F=<> rejected by non-SMTP ACL: no bounces here" in log
+            orig = (GOLDEN / "short.orig-H").read_text().split("\n")[0][:-2]
+            assert (f"Error while reading message with no usable sender address (R={orig}): "
+                    "rejected by non-SMTP ACL: no bounces here") in log
+            assert heads == [] and list((d / "spool" / "input").glob("*-D")) == []
+        else:
+            assert r.returncode == 0, r.stderr
+            assert len(heads) == 1 and "X-Checked: yes\n" in heads[0].read_text()
