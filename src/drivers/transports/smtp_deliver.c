@@ -24,15 +24,14 @@
 #include "drivers/transports/smtp_deliver.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/event.h"
 #include "core/retry.h"
+#include "core/tp_write.h"
 #include "drivers/transports/smtp.h"
 #include "drivers/transports/smtp_client_opts.h"
 #include "lib/log.h"
@@ -55,7 +54,6 @@ typedef struct batch {
 	size_t n;
 	bool *open;                   /* still to be delivered (pending or deferred so far) */
 	sv sender;                    /* envelope sender for MAIL FROM */
-	int data_fd;                  /* our own open file description of -D (own offset) */
 	time_t now;
 	/* the host being tried */
 	const route_host *host;
@@ -348,6 +346,14 @@ static void defer_open(batch *b, int err, sv text, bool config_problem)
 		}
 }
 
+static const address_item *first_open(const batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->open[i])
+			return b->addr[i];
+	return b->addr[0];
+}
+
 /* The recipient as Exim sends it: without prefix and suffix unless rcpt_include_affixes. */
 static sv rcpt_address(batch *b, const address_item *a)
 {
@@ -403,6 +409,24 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	*timed_out = dh == RETRY_TIMED_OUT || dm == RETRY_TIMED_OUT;
 	b->any_attempt = true;
 
+	/* The message as the transport writes it (headers_add/remove/rewrite, return_path_add ...)
+	 * in the spool's LF form; the engine adds CR and the dots. SIZE= and the envelope come
+	 * from the spool. */
+	smtpc_message m;
+	smtpc_spool_source unused;
+	smtpc_message_from_spool(&m, &unused, c->m, c->data_fd);
+	m.sender = b->sender;
+	tp_write_opts wo = { .m = c->m, .data_fd = c->data_fd, .t = b->t, .addrs = first_open(b),
+		.env = c->env };
+	tp_reader *rd = tp_reader_open(c->a, &wo, &err);
+	if (rd == NULL) {
+		defer_open(b, TPW_ERRNO_HEADERS, xbuf_sv(&err), false);
+		return TRY_STOP;
+	}
+	m.read = tp_reader_read;
+	m.rewind = tp_reader_rewind;
+	m.read_ctx = rd;
+
 	o.event = engine_event;
 	o.event_ctx = b;
 	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
@@ -410,12 +434,6 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	bool connected = conn->local_address.len > 0;
 	b->local_address = conn->local_address;
 	b->local_port = conn->local_port;
-
-	smtpc_message m;
-	smtpc_spool_source src;
-	if (lseek(b->data_fd, 0, SEEK_SET) < 0) { /* read errors are reported by the engine */ }
-	smtpc_message_from_spool(&m, &src, c->m, b->data_fd);
-	m.sender = b->sender;
 
 	size_t k = 0;
 	size_t *idx = arena_alloc(c->a, sizeof *idx * b->n);
@@ -429,6 +447,7 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			idx[k++] = i;
 		}
 	smtpc_send(conn, &m, r, k);
+	tp_reader_close(rd);
 	pipelined_rcpt_wording(conn, &conn->message);
 	for (size_t j = 0; j < k; j++)
 		pipelined_rcpt_wording(conn, &r[j].message);
@@ -537,16 +556,6 @@ static bool run_hosts(batch *b, const route_host *list)
 	return true;
 }
 
-/* Our own open file description of -D: the delivery process and other transports share the
- * offset of the descriptor we were given, and the engine's spool source reads sequentially. */
-static int reopen_data(int fd)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	int nfd = open(path, O_RDONLY | O_CLOEXEC);
-	return nfd;
-}
-
 /* The transport's port, which Exim resolves before any host (a host's own port then wins):
  * unset means the service named after the protocol. */
 static bool transport_port(batch *b, xbuf *err)
@@ -598,7 +607,7 @@ static bool envelope_sender(batch *b, xbuf *err)
 
 static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addrs)
 {
-	batch b = { .t = t, .ob = t->priv, .c = c, .last_mx = -1, .data_fd = -1 };
+	batch b = { .t = t, .ob = t->priv, .c = c, .last_mx = -1 };
 	for (address_item *a = addrs; a; a = a->next)
 		b.n++;
 	if (b.n == 0)
@@ -630,11 +639,21 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		defer_open(&b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
 		goto done;
 	}
-	b.data_fd = reopen_data(c->data_fd);
-	if (b.data_fd < 0) {
-		xbuf_printf(&err, "cannot open the message's data: %s", strerror(errno));
-		defer_open(&b, errno, xbuf_sv(&err), false);
+	/* message_size_limit fails the batch before any host is tried, as Exim checks it before
+	 * running a transport (an option that does not expand defers). */
+	switch (tp_message_size_check(t, c->env, c->m, &err)) {
+	case 1:
+		for (i = 0; i < b.n; i++) {
+			b.addr[i]->result = ADDR_FAIL;
+			b.addr[i]->basic_errno = EFBIG;
+			b.addr[i]->message = xbuf_sv(&err);
+		}
 		goto done;
+	case -1:
+		defer_open(&b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
+		goto done;
+	default:
+		break;
 	}
 	if (run_hosts(&b, hosts) && any_open(&b)) {
 		/* Addresses no host took, for a reason that is not permanent: the fallback hosts. */
@@ -665,8 +684,6 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		}
 	}
 done:
-	if (b.data_fd >= 0)
-		close(b.data_fd);
 	c->env->providers = saved;
 }
 
