@@ -204,3 +204,21 @@ def test_hosts_randomize(tmp_path):
         _, lines = spool.deliver([("127.0.0.1", "127.0.0.1", free_port(), -1)])
         firsts.add(host_lines(lines)[0].split()[1])
     assert firsts == {"[127.0.0.1]", "[127.0.0.2]"}
+
+
+def test_generic_header_options_and_return_path(tmp_path):
+    """The message goes through the transport writer (headers_add, headers_remove) and the
+    transport's return_path sets MAIL FROM; the router's errors_to is the default sender."""
+    spool = PosternSpool(tmp_path, RCPTS[:1], extra="  headers_add = X-Added: $host\n  headers_remove = Subject\n"
+                                                     "  return_path = bounces@s.test")
+    srv = ScriptedServer(*OK_ONE)
+    out, _ = spool.deliver([("mx.r.test", "127.0.0.1", srv.port, -1)])
+    srv.wait()
+    assert out["rcpt1@r.test"]["status"] == "OK"
+    assert srv.lines[1] == "MAIL FROM:<bounces@s.test>"
+    assert b"X-Added: mx.r.test\r\n" in srv.body and b"Subject:" not in srv.body
+    spool2 = PosternSpool(tmp_path / "e", RCPTS[:1]) if (tmp_path / "e").mkdir() is None else None
+    srv = ScriptedServer(*OK_ONE)
+    spool2.deliver([("127.0.0.1", "127.0.0.1", srv.port, -1)], args=["-errors-to", "owner@s.test"])
+    srv.wait()
+    assert srv.lines[1] == "MAIL FROM:<owner@s.test>"

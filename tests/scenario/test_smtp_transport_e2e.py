@@ -185,3 +185,38 @@ def test_retry_time_not_reached_transport_part_as_exim(refused_twice):
 def test_retry_time_not_reached_as_exim(refused_twice):
     exim, postern = refused_twice
     assert postern == exim
+
+
+def test_bounce_carries_dsn_extra_information(tmp_path):
+    """A 550 at RCPT: the bounce (relayed by the smtp transport to a second scripted server)
+    carries the DSN extra information from the transport: the host's address and port, the
+    greeting's and the EHLO reply's first lines, and Exim's error text."""
+    srv = ScriptedServer("220 mx.r.test ESMTP greeting here\r\n", [
+        ("EHLO", "250-mx.r.test hello\r\n250 PIPELINING\r\n"), ("MAIL", "250 ok\r\n"),
+        ("RCPT", "550 5.1.1 no such user here\r\n"), ("DATA", "503 no\r\n")])
+    bsrv = ScriptedServer("220 b\r\n", [("EHLO", "250 b\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+                                        ("DATA", "354 go\r\n"), ("BODY", "250 OK\r\n")])
+    conf = tmp_path / "c.conf"
+    conf.write_text(CONF.format(d=tmp_path, users=POSTERN_USERS, tpuser="", port=srv.port).replace(
+        "  data = :blackhole:", f"  driver = manualroute\n  route_list = * 127.0.0.1::{bsrv.port}\n"
+        "  self = send\n  transport = t").replace("  driver = redirect\n", ""))
+    (tmp_path / "log").mkdir()
+    subprocess.run([postern_bin(), "-C", str(conf), "-odi", "-f", "sender@s.test", "rcpt@r.test"],
+                   input=b"Subject: t\n\nbody\n", capture_output=True, timeout=60)
+    srv.wait()
+    bsrv.wait()
+    body = bsrv.body.decode()
+    block = body[body.index("Action: failed"):]
+    block = block[:block.index("\r\n\r\n")].split("\r\n")
+    assert block == [
+        "Action: failed",
+        "Final-Recipient: rfc822;rcpt@r.test",
+        "Status: 5.0.0",
+        "Remote-MTA: dns; 127.0.0.1",
+        f"Remote-MTA: X-ip; [127.0.0.1]:{srv.port}",
+        "X-Remote-MTA-smtp-greeting: X-str; 220 mx.r.test ESMTP greeting here",
+        "X-Remote-MTA-helo-response: X-str; 250-mx.r.test hello",
+        "X-Exim-Diagnostic: X-str; SMTP error from remote mail server after RCPT TO:<rcpt@r.test>: "
+        "550 5.1.1 no such user here",
+        "Diagnostic-Code: smtp; 550 5.1.1 no such user here",
+    ]
