@@ -10,7 +10,7 @@ import pytest
 
 from smtpclient_helpers import ScriptedServer
 from smtp_transport_helpers import (PosternSpool, as_exim_line, delivery_lines, exim_deliver,
-                                    host_lines, probe_bin)
+                                    host_lines, normal_retry_key, probe_bin)
 
 pytestmark = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 0,
                                 reason="needs Debian's exim and root")
@@ -65,6 +65,7 @@ SCENARIOS = {
         ("BODY", "250 2.0.0 first done\r\n452 4.2.2 second over quota\r\n")])], "  protocol = lmtp\n  port = 24"),
     # Exim checks the transport's port even when every host has its own.
     "lmtp_port_undefined": ([(G, [])], "  protocol = lmtp"),
+    "hosts_max_try_2_of_3": ([REFUSED, REFUSED, REFUSED], "  hosts_max_try = 2"),
     "hosts_expansion_fails": ([(G, [])], "  hosts = ${lookup{x}fooo{y}}\n  hosts_override"),
 }
 
@@ -94,7 +95,8 @@ def test_same_as_exim(name, tmp_path):
     assert os.path.exists(probe_bin())
     scripts, extra = SCENARIOS[name] if isinstance(SCENARIOS[name], tuple) else (SCENARIOS[name], "")
     servers, ports = start(scripts)
-    exim = exim_deliver(ports, RCPTS, extra=extra)
+    exim_retries = []
+    exim = exim_deliver(ports, RCPTS, extra=extra, retry_items=exim_retries)
     stop(servers)
     exim_served = [s.lines if s else None for s in servers]
 
@@ -109,6 +111,11 @@ def test_same_as_exim(name, tmp_path):
     # Each recipient's outcome gives Exim's delivery line.
     got = [as_exim_line(r, out[r]) for r in RCPTS]
     assert sorted(got) == sorted(delivery_lines(exim))
+    # The retry items the transport asks for are the records Exim's retry database ends with.
+    removed = {k for r in RCPTS for (k, e, m, rm, t) in out[r]["retries"] if rm}
+    items = {(normal_retry_key(k), e, m, t) for r in RCPTS for (k, e, m, rm, t) in out[r]["retries"]
+             if not rm and k not in removed}
+    assert items == {(normal_retry_key(k), e, m, t) for (k, e, m, t) in exim_retries}
 
 
 def test_dsn_extra_information_fields(tmp_path):

@@ -64,6 +64,8 @@ typedef struct batch {
 	int counted, attempts;        /* hosts_max_try / hosts_max_try_hardlimit */
 	int last_mx;                  /* MX of the last counted host */
 	bool any_attempt, any_skipped;
+	sv msg_keys[16];              /* message-specific host records written for this message */
+	int nmsg_keys;
 } batch;
 
 /* ---- $host, $host_address, $host_port while a host is tried ---- */
@@ -470,9 +472,15 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		record(b, idx[j], &r[j], conn, with_host);
 		if (r[j].status == SMTPC_OK) {
 			add_retry(b, a, hkey, 0, 0, SV_NULL, true, true);
-			add_retry(b, a, address_key(b, a, b->ob->address_retry_include_sender), 0, 0, SV_NULL, false, true);
+			/* Observed: Exim deletes the address's record without the sender; a 4xx record
+			 * with the sender stays until it expires. */
+			add_retry(b, a, address_key(b, a, false), 0, 0, SV_NULL, false, true);
 		} else if (r[j].status == SMTPC_DEFER && r[j].basic_errno == SMTPC_ERRNO_RCPT4XX)
 			rcpt_deferred(b, a, &r[j], h->next != NULL);
+		else if (r[j].status == SMTPC_DEFER && o.lmtp && r[j].code / 100 == 4 && fk == FK_NONE)
+			/* An LMTP 4xx after the data is the address's, kept without the sender. */
+			add_retry(b, a, address_key(b, a, false), 0, encoded_more(h, r[j].code),
+				retry_text(b, 0, a->message), false, false);
 		else if (message_error == NULL && (r[j].basic_errno == SMTPC_ERRNO_MAIL4XX
 			|| r[j].basic_errno == SMTPC_ERRNO_DATA4XX || (fk == FK_MESSAGE && r[j].status == SMTPC_DEFER))) {
 			message_error = a;
@@ -485,6 +493,8 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		int more = message_error_r->code ? encoded_more(h, message_error_r->code) : encoded_more(h, 0);
 		add_retry(b, message_error, mkey, message_error_r->basic_errno, more,
 			retry_text(b, message_error_r->basic_errno, message_error->message), true, false);
+		if (b->nmsg_keys < (int)(sizeof b->msg_keys / sizeof b->msg_keys[0]))
+			b->msg_keys[b->nmsg_keys++] = mkey;
 	}
 	smtpc_close(conn);
 
@@ -501,14 +511,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		if (e > 0)
 			xbuf_printf(&data, "%s%s", text.len ? ": " : "", strerror(e));
 		raise(b, NULL, "msg:host:defer", xbuf_sv(&data), e, text);
-		if (conn->status == SMTPC_DEFER)
-			for (size_t j = 0; j < k; j++) {
-				address_item *a = b->addr[idx[j]];
-				if (a->result != ADDR_DEFER)
-					continue;
-				add_retry(b, a, hkey, e, encoded_more(h, conn->code), retry_text(b, e, text), true, false);
-				break;
-			}
+		/* Exim records the host even when its greeting failed the message (5xx), and keeps
+		 * no reply code in a host record. */
+		if (k > 0)
+			add_retry(b, b->addr[idx[0]], hkey, e, encoded_more(h, 0), retry_text(b, e, text), true, false);
 	}
 	return TRY_DONE;
 }
@@ -664,6 +670,11 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 			run_hosts(&b, fb);
 		}
 	}
+	/* Nothing left for a later attempt: the message-specific host records of this attempt go
+	 * (Exim keeps none for a message that is finished). */
+	if (!any_open(&b))
+		for (int k = 0; k < b.nmsg_keys; k++)
+			add_retry(&b, b.addr[0], b.msg_keys[k], 0, 0, SV_NULL, true, true);
 	for (i = 0; i < b.n; i++) {
 		address_item *a = b.addr[i];
 		if (a->result != ADDR_PENDING)
