@@ -22,6 +22,8 @@
 #include "conf/main_options.h"
 #include "core/bounce_internal.h"
 #include "lib/log.h"
+#include "search/match.h"
+#include "search/search.h"
 
 /* The item texts of bounce_message_file (Exim's order); NULL entries take the defaults. */
 enum { BMF_HEADERS, BMF_INTRO, BMF_PIPE_TEXT, BMF_COPY, BMF_TRUNCATED, BMF_END, BMF_ITEMS };
@@ -43,6 +45,79 @@ static void default_intro(const message *m, sv to, xbuf *out)
 		xbuf_putsv(out, m->sender);
 		xbuf_puts(out, ">\n\ncould not be delivered to one or more of its recipients. The following\n"
 			"address(es) failed:\n");
+	}
+}
+
+/* errors_copy: "pattern addresses" items; the first pattern matching the report's recipient
+ * (as an address-list item) gives the Bcc: addresses, expanded with $local_part and $domain of
+ * the recipient. Exim puts the Bcc: header just before the Subject:. */
+static void errors_copy(bnc_env *e, sv to, xbuf *out)
+{
+	const char *list = conf_main.errors_copy;
+	if (!list || !*list)
+		return;
+	const char *at = memchr(to.p, '@', to.len);
+	e->local_part = at ? sv_sub(to, 0, (size_t)(at - to.p)) : to;
+	e->domain = at ? sv_sub(to, (size_t)(at - to.p) + 1, to.len - (size_t)(at - to.p) - 1) : (sv){ "", 0, 0, 0 };
+	sv l = sv_cstr(list);
+	size_t pos = 0;
+	while (pos < l.len) {
+		/* Items are colon-separated; "::" is a literal colon. */
+		xbuf item;
+		xbuf_init(&item, e->env.a);
+		while (pos < l.len) {
+			if (l.p[pos] == ':') {
+				if (pos + 1 < l.len && l.p[pos + 1] == ':') {
+					xbuf_putc(&item, ':');
+					pos += 2;
+					continue;
+				}
+				pos++;
+				break;
+			}
+			xbuf_putc(&item, l.p[pos++]);
+		}
+		sv it = sv_trim(xbuf_sv(&item));
+		size_t i = 0;
+		sv pattern;
+		if (it.len && it.p[0] == '"') {
+			const char *q = memchr(it.p + 1, '"', it.len - 1);
+			if (!q)
+				continue;
+			pattern = sv_sub(it, 1, (size_t)(q - it.p) - 1);
+			i = (size_t)(q - it.p) + 1;
+		} else {
+			while (i < it.len && it.p[i] != ' ' && it.p[i] != '\t')
+				i++;
+			pattern = sv_sub(it, 0, i);
+		}
+		sv addresses = sv_trim(sv_sub(it, i, it.len - i));
+		if (!pattern.len || !addresses.len)
+			continue;
+		xbuf err;
+		xbuf_init(&err, e->env.a);
+		/* The pattern alone, as a one-item list (a colon in it was written "::"). */
+		xbuf one;
+		xbuf_init(&one, e->env.a);
+		for (size_t k = 0; k < pattern.len; k++) {
+			if (pattern.p[k] == ':')
+				xbuf_putc(&one, ':');
+			xbuf_putc(&one, pattern.p[k]);
+		}
+		if (match_isinlist(to, xbuf_sv(&one), ':', MATCH_ADDRESS, true, NULL, &err) != SEARCH_OK)
+			continue;
+		xbuf bcc;
+		xbuf_init(&bcc, e->env.a);
+		if (!bnc_expand(e, sv_dup(e->env.a, addresses), &bcc, NULL, &err)) {
+			log_write(LOG_MAIN | LOG_PANIC, "Failed to expand errors_copy addresses: %s", xbuf_cstr(&err));
+			return;
+		}
+		if (bcc.len) {
+			xbuf_puts(out, "Bcc: ");
+			xbuf_putsv(out, xbuf_sv(&bcc));
+			xbuf_putc(out, '\n');
+		}
+		return;
 	}
 }
 
@@ -97,6 +172,7 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	bnc_references(m, out);
 	xbuf_printf(out, "Content-Type: multipart/report; report-type=delivery-status; boundary=%s\n"
 		"MIME-Version: 1.0\n", b);
+	errors_copy(&e, to, out);
 	if (items[BMF_HEADERS].p)
 		put_item(out, items[BMF_HEADERS]);
 	else
@@ -161,7 +237,7 @@ bool bounce_send_failure(const spool_config *sc, const message *m, int data_fd,
 	xbuf text;
 	xbuf_init(&text, a);
 	bool ok = bounce_format_failure(m, data_fd, failed, to, &text, err)
-		&& bnc_submit(sc, m, to, xbuf_sv(&text), new_id, err);
+		&& bnc_submit(sc, m, xbuf_sv(&text), new_id, err);
 	arena_free(a);
 	return ok;
 }

@@ -36,15 +36,17 @@ bool bounce_send_failure(const spool_config *sc, const message *m, int data_fd,
 /* A delay warning when delay_warning says one is due for m: the message's age (now minus
  * received_time) against the list entry for m->warning_count, delay_warning_condition, NOTIFY.
  * On sending, m->warning_count is incremented here; the caller rewrites -H when it changed.
- * deferred: the still-deferred addresses (domain, dsn_flags and the fields above are used).
+ * deferred: the still-deferred addresses, newest deferral first as Exim keeps them; both parts of
+ * the warning follow this order (domain, dsn_flags and the fields above are used).
  * true also when none was due; false only when a due warning could not be spooled. */
 bool bounce_maybe_warn(const spool_config *sc, message *m, int data_fd,
 	const address_item *deferred, time_t now, xbuf *err);
 
 /* Success DSNs for delivered addresses that asked NOTIFY=SUCCESS (relayed to a host that does
  * not do DSN, or delivered locally). Addresses without MSG_DSN_SUCCESS in dsn_flags are skipped
- * (so the caller may pass every delivered address); nothing is sent for a <> sender. A remote one
- * (host_used_address set) is "relayed" with its confirmation as the Diagnostic-Code. */
+ * (so the caller may pass every delivered address); nothing is sent for a <> sender. Pass only
+ * addresses whose DSN the next hop will not send (local deliveries, relays to hosts that did not
+ * advertise DSN); host_used_* mark a relay. */
 bool bounce_send_success_dsn(const spool_config *sc, const message *m, int data_fd,
 	const address_item *delivered, xbuf *err);
 

@@ -32,6 +32,8 @@ static bool bnc_var(void *ctx, sv name, xbuf *out)
 		xbuf_putsv(out, e->warn_recipients);
 	else if (sv_eq(name, sv_cstr("domain")))
 		xbuf_putsv(out, e->domain);
+	else if (sv_eq(name, sv_cstr("local_part")))
+		xbuf_putsv(out, e->local_part);
 	else
 		return false;
 	return true;
@@ -459,16 +461,16 @@ bool bnc_returned_message(const message *m, int data_fd, int mode, const char **
 
 /* ---- submission ---- */
 
-bool bnc_submit(const spool_config *sc, const message *m, sv to, sv text,
-	char new_id[MSG_ID_LEN + 1], xbuf *err)
+bool bnc_submit(const spool_config *sc, const message *m, sv text, char new_id[MSG_ID_LEN + 1],
+	xbuf *err)
 {
 	char id[MSG_ID_LEN + 1];
 	submit_request r = {
 		.sender = { "", 0, 0, 0 },
-		.recipients = &to,
-		.nrecipients = 1,
 		.text = text,
 		.reference_id = sv_cstr(m->id),
+		.extract_recipients = true,
+		.auth_sender = sv_cstr(conf_main.bounce_sender_authentication),
 	};
 	bool ok = submit_message(sc, &r, id, err);
 	if (new_id)

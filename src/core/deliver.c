@@ -15,6 +15,7 @@
 #include "core/bounce.h"
 #include "core/deliver_internal.h"
 #include "core/event.h"
+#include "core/priv.h"
 #include "core/queue.h"
 #include "core/retry.h"
 #include "core/transport.h"
@@ -218,10 +219,9 @@ void dlocal_run(dctx *d, address_item *list)
 		b->n++;
 	}
 	for (dbatch *b = batches; b; b = b->next) {
-		if (d->dont_deliver) {
-			for (address_item *a = b->addrs; a; a = a->next)
-				a->result = ADDR_OK;
-		} else if (dbatch_start(d, b, false)) {
+		/* -N runs the transports too: each says OK without delivering (Exim's smtp transport
+		 * reports "delivery bypassed by -N option"), so the lines show where mail would go. */
+		if (dbatch_start(d, b, false)) {
 			dbatch_finish(d, b);
 		}
 		dpost_batch(d, b, false);
@@ -482,6 +482,35 @@ static void finish(dctx *d, const char *id)
 	queue_schedule_note(d->sc, id, d->next_due, d->freeze);
 }
 
+/* A queue run (not forced) leaves an address alone while its domain's or its own routing
+ * retry record says it is not due; Exim logs that only with +retry_defer. */
+static bool routing_not_due(dctx *d, address_item *a)
+{
+	if (!d->o->queue_run || d->o->forced)
+		return false;
+	time_t now = time(NULL);
+	retry_record rec;
+	sv keys[2] = { retry_domain_key(pool_msg, a->domain), retry_address_key(pool_msg, a, true) };
+	for (int i = 0; i < 2; i++) {
+		if (!keys[i].len)
+			continue;
+		if (retry_check(d->sc->directory, keys[i], now, false, &rec, pool_msg) == RETRY_NOT_DUE) {
+			a->result = ADDR_DEFER;
+			a->retry_skipped = true;
+			a->basic_errno = ADDR_ERRNO_UNKNOWN;
+			a->message = SV_LIT("retry time not reached");
+			const log_config *lc = log_current_config();
+			if (lc && logsel_has(&lc->selector, LS_RETRY_DEFER))
+				dlog_defer(&d->log, a);
+			mark_pending(d, a);
+			if (rec.next_try && (!d->next_due || rec.next_try < d->next_due))
+				d->next_due = rec.next_try;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- frozen messages ---- */
 
 /* true: go on delivering. May fail every address (timeout_frozen_after). */
@@ -545,6 +574,17 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		log_set_id(NULL);
 		return DELIVER_NOT_ATTEMPTED;
 	}
+	/* deliver_drop_privilege: the whole delivery runs as the exim user (local deliveries to
+	 * other users then defer, as in Exim). */
+	if (conf_main.deliver_drop_privilege && priv_is_root()) {
+		xbuf_reset(&err);
+		if (!priv_drop_to_exim(&err)) {
+			log_write(LOG_MAIN | LOG_PANIC, "deliver_drop_privilege: %s", xbuf_cstr(&err));
+			close(fd);
+			log_set_id(NULL);
+			return DELIVER_FAILED_SETUP;
+		}
+	}
 	message *m = message_new(pool_msg);
 	msg_origin *origin = arena_calloc(pool_msg, 1, sizeof *origin);
 	spool_parse_info info;
@@ -607,6 +647,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			push(&d.failed, &d.nfailed, &d.cap_failed, a);
 			continue;
 		}
+		if (routing_not_due(&d, a))
+			continue;
 		route_chain(&rc, a);
 	}
 	address_item *local = drop_finished(&d, reversed(rc.res.local));
@@ -643,17 +685,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	local = more_local;
 	remote = hold_back(&d, more_remote);
 	dlocal_run(&d, local);
-	if (d.dont_deliver) {
-		dbatch b = { .addrs = remote };
-		for (address_item *a = remote; a; a = a->next)
-			a->result = ADDR_OK;
-		if (remote) {
-			b.t = tp_find(remote->transport);
-			dpost_batch(&d, &b, true);
-		}
-	} else if (remote) {
+	if (remote)
 		dremote_run(&d, remote);
-	}
 	send_bounces(&d);
 	finish(&d, id);
 	search_tidyup();

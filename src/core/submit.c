@@ -189,6 +189,9 @@ bool submit_message(const spool_config *sc, const submit_request *r, char id_out
 	o->login = sv_cstr(arena_strdup(a, login));
 	o->ident = o->login;
 	o->protocol = sv_cstr("local");
+	/* Exim marks it tainted in -H ("--auth_sender"), as any -oMas value. */
+	if (r->auth_sender.len)
+		o->auth_sender = sv_tainted(sv_cstr(sv_dup(a, r->auth_sender)));
 	bool ok = spool_it(a, sc, r, o, id_out, err);
 	/* The caller is normally delivering the message this one is about: its lines carry on. */
 	log_set_id(r->reference_id.len ? sv_dup(pool_scratch, r->reference_id) : NULL);

@@ -44,11 +44,19 @@ CASES = {
     "nobody": ("fail", "bounce_return_body = false\n", [short()]),
     "nomessage": ("fail", "bounce_return_message = false\n", [short()]),
     "bmfile": ("fail", "bounce_message_file = {tmp}/bmf\n", [short()]),
+    "copy": ("fail", "errors_copy = nomatch@x other@pm.example : *@example.org copy@pm.example,$local_part@pm.example\n"
+                     "bounce_sender_authentication = mailer-daemon@example.org\n", [short()]),
     "success": ("success", "", ["address=fay@ok.example\torcpt=rfc822;Fay@OK.example\tflags=4\ttransport=devnull"]),
     "warning": ("warn", "delay_warning = 2s\n",
                 ["address=gus@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
                  "RCPT TO:<gus@delay.example>: 450 4.2.0 greylisted\thost=127.0.0.1\tip=127.0.0.1\tport=2527"
                  "\treply=450 4.2.0 greylisted\ttransport=smtp"]),
+    "success2": ("success", "", ["address=ivy@relay.example\tflags=4\thost=127.0.0.1\tip=127.0.0.1\tport=2528"
+                                 "\tconfirmation=250 OK id=xyz\ttransport=smtp"]),
+    "warning2": ("warn", "delay_warning = 2s\nerrors_reply_to = help@example.org\n", [
+        f"address={a}@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
+        f"RCPT TO:<{a}@delay.example>: 450 4.2.0 greylisted\thost=127.0.0.1\tip=127.0.0.1\tport=2527"
+        "\treply=450 4.2.0 greylisted\ttransport=smtp" for a in ("hal", "gus")]),
 }
 
 BMF = ("Subject: Custom failure for $bounce_recipient\nX-Limit: $bounce_return_size_limit\n****\n"
@@ -73,7 +81,7 @@ def run_case(tool, tmp_path, case, extra_conf="", override=None):
     conf = tmp_path / "conf"
     conf.write_text(f"spool_directory = {spool}\nlog_file_path = {tmp_path}/%slog\n"
                     "primary_hostname = mx.example.org\nqualify_domain = example.org\nqueue_only\n"
-                    + extra.format(tmp=tmp_path) + extra_conf)
+                    + extra.replace("{tmp}", str(tmp_path)) + extra_conf)
     orig_id = (GOLDEN / f"{case}.orig-H").read_text().split("\n")[0][:-2]
     shutil.copy(GOLDEN / f"{case}.orig-H", tmp_path / f"{orig_id}-H")
     shutil.copy(GOLDEN / f"{case}.orig-D", tmp_path / f"{orig_id}-D")

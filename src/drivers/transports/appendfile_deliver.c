@@ -117,8 +117,8 @@ bool af_make_dirs(af_ctx *x, const char *path, bool whole)
 			/* mkdir's mode is reduced by the umask; directory_mode is what Exim gives it. */
 			(void)chmod(p, (mode_t)x->o->directory_mode);
 		} else if (errno != EEXIST) {
-			af_fail(x, ADDR_DEFER, errno, "failed to create directory %s (euid=%ld egid=%ld)", p,
-				(long)geteuid(), (long)getegid());
+			int e = errno;
+			af_fail(x, ADDR_DEFER, e, "failed to create directories for %s: %s", path, strerror(e));
 			return false;
 		}
 		*q = saved;
@@ -196,7 +196,23 @@ bool af_create_allowed(af_ctx *x, const char *path)
 
 bool af_write_message(af_ctx *x, int fd, xbuf *err, int *errnum)
 {
-	return tp_write_fd(&x->w, fd, x->write_timeout, err, errnum);
+	/* Files take what they are given: no per-write timeout (a transport_filter has its own). */
+	return tp_write_fd(&x->w, fd, 0, err, errnum);
+}
+
+void af_write_failed(af_ctx *x, int errnum, const xbuf *err, const char *dataname)
+{
+	const char *text = xbuf_cstr(err);
+	if (errnum == EFBIG && strncmp(text, "message is too big", 18) == 0)
+		af_fail(x, ADDR_FAIL, 0, "%s", text);  /* message_size_limit: permanent, as Exim */
+	else if (errnum == EFBIG && x->w.size_limit > 0)
+		af_quota_exceeded(x, false, dataname);
+	else if (errnum == EDQUOT)
+		af_fail(x, ADDR_DEFER, errnum, "mailbox is full (quota exceeded while writing to file %s)", dataname);
+	else if (errnum > 0)
+		af_fail(x, ADDR_DEFER, errnum, "error while writing to %s", dataname);
+	else
+		af_fail(x, ADDR_DEFER, errnum, "%s", *text ? text : "error while writing the message");
 }
 
 /* The BSMTP envelope goes in front of the message, the terminating dot after it. */
@@ -312,7 +328,6 @@ static bool writer_setup(af_ctx *x)
 		x->w.prefix = p.p ? p : sv_cstr("");
 		x->w.suffix = s.p ? s : sv_cstr("");
 	}
-	x->write_timeout = tp_opt_int(x->t, "transport_filter_timeout");
 	return true;
 }
 

@@ -384,14 +384,7 @@ void af_deliver_file(af_ctx *x)
 			struct timespec ts[2] = { st.st_atim, st.st_mtim };
 			(void)futimens(fd, ts);
 		}
-		if (errnum == EFBIG && x->w.size_limit > 0)
-			af_quota_exceeded(x, false, x->path);
-		else if (errnum == EDQUOT)
-			af_fail(x, ADDR_DEFER, errnum, "mailbox is full (quota exceeded while writing to file %s)", x->path);
-		else if (errnum != 0)
-			af_fail(x, ADDR_DEFER, errnum, "error while writing to %s", x->path);
-		else
-			af_fail(x, ADDR_DEFER, 0, "error while writing to %s: %s", x->path, xbuf_cstr(&err));
+		af_write_failed(x, errnum, &err, x->path);
 		goto out;
 	}
 	if (S_ISREG(st.st_mode)) {

@@ -60,7 +60,15 @@ static const char config_text[] =
 	"t_plain:\n  driver = appendfile\n  directory = DIR/mail/plain\n  directory_file = msg-$inode\n"
 	"t_par:\n  driver = appendfile\n  file = DIR/mail/par\n  lock_interval = 0s\n  lock_retries = 10000\n"
 	"t_mdpar:\n  driver = appendfile\n  directory = DIR/mail/mdpar\n  maildir_format\n"
-	"t_taint:\n  driver = appendfile\n  file = DIR/mail/$local_part\n";
+	"t_taint:\n  driver = appendfile\n  file = DIR/mail/$local_part\n"
+	/* as tests/golden/appendfile/exim.conf */
+	"g_mbox:\n  driver = appendfile\n  file = DIR/golden/mbox\n  return_path_add\n  envelope_to_add\n"
+	"g_bounce:\n  driver = appendfile\n  file = DIR/golden/bounce\n  return_path_add\n"
+	"g_crlf:\n  driver = appendfile\n  file = DIR/golden/crlf\n  use_crlf\n"
+	"  message_prefix = \"From ${if def:return_path{$return_path}{MAILER-DAEMON}} ${tod_bsdinbox}\\r\\n\"\n"
+	"  message_suffix = \"\\r\\n\"\n"
+	"g_maildir:\n  driver = appendfile\n  directory = DIR/golden/Maildir\n  maildir_format\n  envelope_to_add\n"
+	"g_bsmtp:\n  driver = appendfile\n  file = DIR/golden/bsmtp\n  use_bsmtp\n  message_prefix = \"HELO test.example\\n\"\n";
 
 static void write_config(void)
 {
@@ -434,6 +442,122 @@ static void test_maildir_write(void)
 	CHECK_INT(count_files(arena_printf(pool_perm, "%s/new", mail("Maildir"))), 2);
 }
 
+/* mbox "From " lines carry the delivery time: compare them as "From <address> DATE". */
+static void normalize_from_lines(char *s, size_t *len)
+{
+	char *out = s, *p = s, *end = s + *len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = nl ? (size_t)(nl + 1 - p) : (size_t)(end - p);
+		if (ll > 5 && strncmp(p, "From ", 5) == 0) {
+			char *sp = memchr(p + 5, ' ', ll - 5);
+			if (sp) {
+				size_t keep = (size_t)(sp + 1 - p);
+				memmove(out, p, keep);
+				out += keep;
+				memcpy(out, "DATE", 4);
+				out += 4;
+				if (nl && nl > p && nl[-1] == '\r')
+					*out++ = '\r';
+				if (nl)
+					*out++ = '\n';
+				p += ll;
+				continue;
+			}
+		}
+		memmove(out, p, ll);
+		out += ll;
+		p += ll;
+	}
+	*len = (size_t)(out - s);
+	s[*len] = '\0';
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 20);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Byte comparison with what Exim 4.96 wrote for the same spool files and transport options. */
+static void test_goldens(void)
+{
+	static const char *const cases[] = { "mbox", "bounce", "crlf", "maildir", "bsmtp" };
+	const char *gdir = "../../golden/appendfile";
+	mkdir(arena_printf(pool_perm, "%s/golden", dir), 0755);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *c = cases[i];
+		size_t hl, dl, ol;
+		char *h = read_all(arena_printf(pool_perm, "%s/%s-H", gdir, c), &hl);
+		char *d = read_all(arena_printf(pool_perm, "%s/%s-D", gdir, c), &dl);
+		char *want = read_all(arena_printf(pool_perm, "%s/%s.out", gdir, c), &ol);
+		CHECK(h && d && want && hl > MSG_ID_LEN);
+		if (!h || !d || !want || hl <= MSG_ID_LEN)
+			continue;
+		char id[MSG_ID_LEN + 1];
+		memcpy(id, h, MSG_ID_LEN);
+		id[MSG_ID_LEN] = '\0';
+		char *dpath = arena_printf(pool_perm, "%s/spool/input/%s-D", dir, id);
+		FILE *f = fopen(arena_printf(pool_perm, "%s/spool/input/%s-H", dir, id), "wb");
+		fwrite(h, 1, hl, f);
+		fclose(f);
+		f = fopen(dpath, "wb");
+		fwrite(d, 1, dl, f);
+		fclose(f);
+		message *m = message_new(pool_perm);
+		static msg_origin o;
+		xbuf err;
+		xbuf_init(&err, NULL);
+		bool read = spool_read_header_ex(pool_perm, &sc, id, m, &o, NULL, &err);
+		CHECK(read);
+		if (!read) {
+			fprintf(stderr, "%s: %s\n", c, xbuf_cstr(&err));
+			continue;
+		}
+		m->origin = &o;
+		message *saved = msg;
+		int saved_fd = data_fd;
+		msg = m;
+		data_fd = open(dpath, O_RDONLY);
+		expect(deliver_ex(arena_printf(pool_perm, "g_%s", c), c, false, ADDR_MAIL, NULL), ADDR_OK, 0, NULL);
+		close(data_fd);
+		msg = saved;
+		data_fd = saved_fd;
+		char *got_path = arena_printf(pool_perm, "%s/golden/%s", dir, c);
+		if (strcmp(c, "maildir") == 0) {
+			char *nd = arena_printf(pool_perm, "%s/golden/Maildir/new", dir);
+			DIR *dd = opendir(nd);
+			for (struct dirent *de; dd && (de = readdir(dd));)
+				if (de->d_name[0] != '.')
+					got_path = arena_printf(pool_perm, "%s/%s", nd, de->d_name);
+			if (dd)
+				closedir(dd);
+		}
+		size_t gl = 0;
+		char *got = read_all(got_path, &gl);
+		CHECK(got != NULL);
+		if (got) {
+			normalize_from_lines(got, &gl);
+			normalize_from_lines(want, &ol);
+			CHECK_INT(gl, ol);
+			if (gl != ol || memcmp(got, want, gl) != 0) {
+				fprintf(stderr, "golden %s differs:\n--- got\n%s--- want\n%s---\n", c, got, want);
+				CHECK(false);
+			}
+		}
+		free(got);
+		free(h);
+		free(d);
+		free(want);
+	}
+}
+
 #define PAR_PROCS 6
 #define PAR_EACH 15
 
@@ -514,6 +638,7 @@ int main(void)
 		RUN(test_mbox_write);
 		RUN(test_maildir_write);
 		RUN(test_parallel);
+		RUN(test_goldens);
 	} else {
 		printf("test_appendfile: message writer not built yet: write tests skipped\n");
 	}
