@@ -315,6 +315,7 @@ static bool writer_setup(af_ctx *x)
 	x->w.env = x->env;
 	x->w.flags = o->use_crlf ? TPW_CRLF : 0;
 	x->w.return_path = x->return_path;
+	x->w.dest_name = x->path;
 	sv p, s;
 	if (!expand_text(x, "message_prefix", prefix, &p) || !expand_text(x, "message_suffix", suffix, &s))
 		return false;
