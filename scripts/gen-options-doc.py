@@ -63,13 +63,19 @@ IN_EFFECT = {
     "sqlite_lock_timeout": "`sqlite` busy timeout",
     "redis_servers": "`redis` lookups",
     "pgsql_servers": "`pgsql` lookups",
-    "bounce_return_size_limit": "`$bounce_return_size_limit`",
+    "bounce_return_size_limit": "`$bounce_return_size_limit`; what a bounce returns",
     "return_size_limit": "`$bounce_return_size_limit` (obsolete synonym)",
     "log_selector": "checked at load; builtin `_LOG_*` macros",
     "syslog_facility": "checked at load",
     "smtp_ratelimit_mail": "checked at load (`malformed ratelimit data`)",
     "smtp_ratelimit_rcpt": "checked at load (`malformed ratelimit data`)",
     "dns_servers": "DNS servers of every lookup (beyond Exim; see docs/dns.md)",
+    "dsn_extra_information": "DSN extra information in bounces (beyond Exim; see docs/bounces.md)",
+    "dsn_from": "From: of bounces, warnings and DSNs",
+    "errors_reply_to": "Reply-To: of bounces and warnings",
+    "bounce_message_file": "bounce texts", "bounce_message_text": "bounce texts",
+    "bounce_return_body": "what a bounce returns", "bounce_return_linesize_limit": "what a bounce returns",
+    "warn_message_file": "delay warning texts", "delay_warning": "delay warnings", "delay_warning_condition": "delay warnings",
     "dns_retrans": "seconds per DNS try (`dnsdb`, dnslists, host lookups)",
     "dns_retry": "DNS tries per server",
     "dns_use_edns0": "EDNS0 in DNS queries",
@@ -276,6 +282,12 @@ def driver_section(postern, tmp, kind, kind_dir, generic_file, title):
            f"checked at load (including each driver's required options) and shown by `-bP {kind} NAME`; "
            f"none has behaviour yet: every one is **accepted; takes effect with {area}**.", "",
            f"### Generic {kind} options", "", "| option | type | default |", "|---|---|---|"]
+    # Older option names kept for configurations written for them (docs/events.md).
+    OLDER_NAMES = {
+        "delivery_event_action": "same setting as `event_action`",
+        "tpda_event_action": "same setting as `event_action`",
+        "tpda_delivery_action": "`event_action` for msg:delivery only (TPDA)",
+    }
     for name, typ, hidden in generic:
         if name == "driver":
             continue
@@ -284,7 +296,9 @@ def driver_section(postern, tmp, kind, kind_dir, generic_file, title):
             v = values[d].get(name)
             if v is not None or name in REQUIRED.get((kind, d), {}):
                 seen.setdefault(v, []).append(d)
-        if hidden:
+        if hidden and name in OLDER_NAMES:
+            default = f"*(hidden from `-bP`; {OLDER_NAMES[name]})*"
+        elif hidden:
             default = f"*(hidden from `-bP`; sets `{name}_sender` and `{name}_recipient`)*"
         elif len(seen) == 1:
             v = next(iter(seen))

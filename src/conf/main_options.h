@@ -87,6 +87,7 @@
 	X(deliver_drop_privilege, OPT_BOOL, bool, 0, false) \
 	X(deliver_queue_load_max, OPT_FIXED, int, 0, -1) \
 	X(delivery_date_remove, OPT_BOOL, bool, 0, true) \
+	ALIAS(delivery_event_action, event_action, OPT_STRING) \
 	X(disable_fsync, OPT_BOOL, bool, 0, false) \
 	X(disable_ipv6, OPT_BOOL, bool, 0, false) \
 	X(dkim_verify_hashes, OPT_STRING, const char *, 0, "sha256:sha512") \
@@ -111,6 +112,7 @@
 	X(dns_use_edns0, OPT_INT, int, 0, -1) \
 	X(drop_cr, OPT_BOOL, bool, 0, false) \
 	X(dsn_advertise_hosts, OPT_STRING, const char *, 0, NULL) \
+	X(dsn_extra_information, OPT_BOOL, bool, 0, true) \
 	X(dsn_from, OPT_STRING, const char *, 0, "Mail Delivery System <Mailer-Daemon@$qualify_domain>") \
 	X(envelope_to_remove, OPT_BOOL, bool, 0, true) \
 	X(errors_copy, OPT_STRING, const char *, 0, NULL) \
@@ -307,6 +309,7 @@
 	X(tls_try_verify_hosts, OPT_STRING, const char *, 0, NULL) \
 	X(tls_verify_certificates, OPT_STRING, const char *, 0, "system") \
 	X(tls_verify_hosts, OPT_STRING, const char *, 0, NULL) \
+	ALIAS(tpda_event_action, event_action, OPT_STRING) \
 	X(trusted_groups, OPT_GIDLIST, const char *, 0, NULL) \
 	X(trusted_users, OPT_UIDLIST, const char *, 0, NULL) \
 	X(unknown_login, OPT_STRING, const char *, 0, NULL) \

@@ -28,6 +28,11 @@ static void set_error(hintsdb *db, const char *what, int rc)
 
 hintsdb *hintsdb_open(const char *spool_directory, const char *name, bool readonly, xbuf *err)
 {
+	return hintsdb_open_ex(spool_directory, name, readonly, false, err);
+}
+
+hintsdb *hintsdb_open_ex(const char *spool_directory, const char *name, bool readonly, bool nosync, xbuf *err)
+{
 	if (!name || !*name || strchr(name, '/') || name[0] == '.') {
 		xbuf_printf(err, "invalid hints database name \"%s\"", name ? name : "");
 		return NULL;
@@ -52,7 +57,7 @@ hintsdb *hintsdb_open(const char *spool_directory, const char *name, bool readon
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(db->env, HINTSDB_MAP_SIZE);
 	if (rc == 0)
-		rc = mdb_env_open(db->env, path, MDB_NOSUBDIR | (readonly ? MDB_RDONLY : 0), 0640);
+		rc = mdb_env_open(db->env, path, MDB_NOSUBDIR | (readonly ? MDB_RDONLY : 0) | (nosync ? MDB_NOSYNC : 0), 0640);
 	MDB_txn *txn = NULL;
 	if (rc == 0)
 		rc = mdb_txn_begin(db->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
@@ -212,6 +217,74 @@ bool hintsdb_iterate(hintsdb *db, hintsdb_iter_fn fn, void *ctx)
 	return true;
 }
 
+bool hintsdb_iterate_from(hintsdb *db, sv start, hintsdb_iter_fn fn, void *ctx)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0) {
+		set_error(db, "begin", rc);
+		return false;
+	}
+	MDB_cursor *cur;
+	rc = mdb_cursor_open(txn, db->dbi, &cur);
+	if (rc != 0) {
+		set_error(db, "cursor", rc);
+		mdb_txn_abort(txn);
+		return false;
+	}
+	MDB_val k = val_of(start), v;
+	rc = start.len ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (!fn(ctx, sv_make(k.mv_data, k.mv_size), sv_make(v.mv_data, v.mv_size)))
+			break;
+	bool ok = rc == 0 || rc == MDB_NOTFOUND;
+	if (!ok)
+		set_error(db, "cursor get", rc);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return ok;
+}
+
+bool hintsdb_write_batch(hintsdb *db, const hintsdb_op *ops, size_t n)
+{
+	if (db->readonly) {
+		snprintf(db->error, sizeof db->error, "database opened read-only");
+		return false;
+	}
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(db->env, 0);
+		rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+	}
+	if (rc != 0) {
+		set_error(db, "begin", rc);
+		return false;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		MDB_val k = val_of(ops[i].key);
+		if (ops[i].remove) {
+			rc = mdb_del(txn, db->dbi, &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		} else {
+			MDB_val v = { ops[i].value.len, ops[i].value.p ? (void *)ops[i].value.p : (void *)"" };
+			rc = mdb_put(txn, db->dbi, &k, &v, 0);
+		}
+	}
+	if (rc != 0) {
+		set_error(db, "batch write", rc);
+		mdb_txn_abort(txn);
+		return false;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != 0) {
+		set_error(db, "commit", rc);
+		return false;
+	}
+	return true;
+}
+
 const char *hintsdb_error(const hintsdb *db)
 {
 	return db->error;
@@ -236,6 +309,17 @@ bool hintsdb_update(hintsdb *db, sv key, hintsdb_update_fn fn, void *ctx)
 	return false;
 }
 bool hintsdb_iterate(hintsdb *db, hintsdb_iter_fn fn, void *ctx) { (void)db; (void)fn; (void)ctx; return false; }
+bool hintsdb_iterate_from(hintsdb *db, sv start, hintsdb_iter_fn fn, void *ctx)
+{
+	(void)db; (void)start; (void)fn; (void)ctx;
+	return false;
+}
+bool hintsdb_write_batch(hintsdb *db, const hintsdb_op *ops, size_t n) { (void)db; (void)ops; (void)n; return false; }
+hintsdb *hintsdb_open_ex(const char *spool_directory, const char *name, bool readonly, bool nosync, xbuf *err)
+{
+	(void)nosync;
+	return hintsdb_open(spool_directory, name, readonly, err);
+}
 const char *hintsdb_error(const hintsdb *db) { (void)db; return "no LMDB support"; }
 
 #endif

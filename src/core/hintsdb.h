@@ -38,6 +38,23 @@ bool hintsdb_update(hintsdb *db, sv key, hintsdb_update_fn fn, void *ctx);
 typedef bool (*hintsdb_iter_fn)(void *ctx, sv key, sv value);
 bool hintsdb_iterate(hintsdb *db, hintsdb_iter_fn fn, void *ctx);
 
+/* Records with key >= start in key order (start empty: from the first); fn returns false to
+ * stop. A reader sees one consistent snapshot. */
+bool hintsdb_iterate_from(hintsdb *db, sv start, hintsdb_iter_fn fn, void *ctx);
+
+/* Several puts and deletes in one transaction (all or nothing). */
+typedef struct hintsdb_op {
+	sv key;
+	sv value;
+	bool remove;                  /* delete key (missing is fine); value unused */
+} hintsdb_op;
+bool hintsdb_write_batch(hintsdb *db, const hintsdb_op *ops, size_t n);
+
+/* As hintsdb_open, for databases that are pure hints rebuilt from other state after a crash
+ * (the queue schedule index): nosync skips the per-transaction fsync (a system crash may lose
+ * the last transactions). */
+hintsdb *hintsdb_open_ex(const char *spool_directory, const char *name, bool readonly, bool nosync, xbuf *err);
+
 /* The last error's text (for log lines). */
 const char *hintsdb_error(const hintsdb *db);
 

@@ -25,8 +25,27 @@ sv rewrite_address(arena *a, const conf_rewrite_rule *rules, sv address, unsigne
  * returns true if any header changed. */
 bool rewrite_headers(message *m, const conf_rewrite_rule *rules, unsigned which, xp_env *env);
 
+/* Rewrite the addresses of one header line ("Name: value\n", type: its spool type letter, which
+ * says which header flag applies: F f, T t, C c, B b, R r, S s; others are not rewritten).
+ * true and *out the new whole line when a rule changed it. */
+bool rewrite_header_line(arena *a, const conf_rewrite_rule *rules, char type, sv text, xp_env *env,
+	sv *out);
+
+/* SMTP-time rewriting (S rules of the rewrite section): data is the whole argument of MAIL or RCPT
+ * as received, angle brackets included. true and *out set when a rule rewrote it. */
+bool rewrite_smtp_address(arena *a, sv data, xp_env *env, sv *out);
+
+/* The header flag (CONF_REWRITE_FROM ...) for a header name, Resent- versions included; 0 for
+ * headers that are not rewritten. */
+unsigned rewrite_header_flag(sv name);
+
 /* Reception: the envelope sender and recipients and the headers of a new message, by the main
  * rewrite rules (smtp_time: only rules with S). */
 void rewrite_message_at_reception(message *m, xp_env *env, bool smtp_time);
+/* The same in the two steps reception interleaves with its header fix-ups (Exim's order):
+ * recipients right after Message-Id: is added; headers and then the sender after a missing
+ * From: was made (from the sender as it was). */
+void rewrite_reception_recipients(message *m, xp_env *env);
+void rewrite_reception_headers_sender(message *m, xp_env *env);
 
 #endif

@@ -22,6 +22,7 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/spool.h"
+#include "core/queue.h"
 #include "core/spool_commit.h"
 #include "lib/durable.h"
 #include "lib/timefmt.h"
@@ -269,7 +270,9 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 		durable_abort(&f);
 		return false;
 	}
-	/* -H has its name from here on: every failure must remove it again. */
+	/* -H has its name from here on: every failure must remove it again. The schedule index
+	 * learns of the message before the group sync, which then covers its write too. */
+	queue_schedule_note(t->sc, t->id, 0, false);
 	ok = spool_group_sync(t->sc, t->fd, err);
 	if (ok && !durable_write_out(t->fd)) { /* write-back errors of -D since it was opened */
 		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
@@ -396,6 +399,7 @@ bool spool_remove_message(const spool_config *sc, const char *id, xbuf *err)
 	}
 	const char *dir = spool_dir_of(pool_scratch, sc, "input", id);
 	ok = durable_sync_dir(dir, err) && ok;
+	queue_schedule_forget(sc, id);
 	arena_reset(pool_scratch, mk);
 	return ok;
 }

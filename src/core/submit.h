@@ -18,9 +18,16 @@ typedef struct submit_request {
 	sv reference_id;              /* the message this one is about: the <= line's R= */
 	bool extract_recipients;      /* -t semantics: recipients also from To/Cc/Bcc (autoreply) */
 	bool queue_only;              /* spool it but do not start a delivery */
+	sv auth_sender;               /* $authenticated_sender of the new message (-oMas; Exim's
+	                               * bounce_sender_authentication); empty: none */
 } submit_request;
 
-/* true: spooled durably (id_out set). false: err says why; nothing is left in the spool. */
+/* true: spooled durably (id_out set), "<=" logged, delivery started in the background unless
+ * r->queue_only or the main option queue_only. false: err says why; nothing is left in the
+ * spool. With extract_recipients the recipients come from the headers only (-t), and
+ * r->recipients are ignored. Afterwards the log id is r->reference_id (the caller is normally
+ * delivering that message). The message goes through local reception: Received, Message-Id and
+ * Date are added, the -H file has -localerror, as Exim's "exim -t -oem -oi -f <> -E<id>". */
 bool submit_message(const spool_config *sc, const submit_request *r, char id_out[MSG_ID_LEN + 1],
 	xbuf *err);
 

@@ -45,10 +45,43 @@ typedef struct tp_write_opts {
 	sv check_string, escape_string;/* a line starting with check_string starts with escape_string
 	                                * instead (appendfile's "From " rule) */
 	long long size_limit;          /* > 0: fail with EFBIG text beyond this many bytes written */
+	const char *dest_name;         /* the file or command written to: error texts say "... while
+	                                * writing to <dest_name>" in Exim's place; NULL: not named */
 } tp_write_opts;
 
+/* Exim's error numbers for the writer's failures (shown as "defer (-N)" in log lines). A
+ * transport_filter command that cannot be expanded gives ADDR_ERRNO_UNKNOWN (-1), as in Exim. */
+enum {
+	TPW_ERRNO_FILTER_FAIL = -24,   /* the filter exited non-zero ("transport filter process failed (N)") */
+	TPW_ERRNO_HEADERS = -25,       /* headers_add/headers_remove would not expand */
+	TPW_ERRNO_WRITE_INCOMPLETE = -26,
+	TPW_ERRNO_TAINT = -48,         /* a tainted transport_filter argument: Exim FAILS the address
+	                                * ("Tainted arg N for transport filter command: 'x'") */
+};
+/* Besides these, EFBIG from tp_write_fd/tp_reader_open means message_size_limit: fail too. */
+
+/* The transport's message_size_limit (expanded) against the message's size, as Exim checks it
+ * before running a transport: 0 fits (or no limit), 1 too big (fail the addresses: err says
+ * "message is too big (transport limit = N)"), -1 the option would not expand (defer). */
+int tp_message_size_check(const driver_instance *t, xp_env *env, const message *m, xbuf *err);
+
+/* A command line split into arguments the way the pipe transport and transport_filter do it
+ * (white space separates; "..." with backslash escapes; '...' literal), each argument expanded
+ * on its own (when env is not NULL); an argument that is exactly $pipe_addresses becomes one
+ * argument per address of addrs. what: Exim's name for the context in error texts ("transport
+ * filter"). Returns a NULL-terminated vector in a, or NULL with err set. */
+char **tp_command_argv(arena *a, sv command, xp_env *env, const address_item *addrs,
+	const char *what, xbuf *err);
+/* The same; *tainted tells a refused tainted argument (Exim fails the address) from an expansion
+ * failure (defer). */
+char **tp_command_argv_ex(arena *a, sv command, xp_env *env, const address_item *addrs,
+	const char *what, xbuf *err, bool *tainted);
+
 /* Write the whole message to fd (through transport_filter when the transport has one, whose
- * timeout applies). false: err says why, *errnum the errno (0 when none applies). */
+ * timeout applies). timeout: seconds allowed for each write to fd (<= 0: none). The message
+ * prefix and suffix are written as they are (no line rules, not through the filter), as Exim's
+ * transports write them. false: err says why in Exim's words, *errnum the errno or Exim's
+ * negative number (TPW_ERRNO_*; 0 when none applies). */
 bool tp_write_fd(const tp_write_opts *o, int fd, int timeout, xbuf *err, int *errnum);
 
 /* The pull form. */

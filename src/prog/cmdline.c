@@ -138,6 +138,8 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 			}
 		} else if (strcmp(a, "-bt") == 0) {
 			cl->mode = MODE_BT;
+		} else if (strcmp(a, "-brw") == 0) {
+			cl->mode = MODE_BRW;
 		} else if (strcmp(a, "-bv") == 0 || strcmp(a, "-bvs") == 0) {
 			cl->mode = MODE_BVA;
 			cl->verify_sender = a[3] == 's';

@@ -27,6 +27,7 @@ typedef enum cmd_mode {
 	MODE_MSG,  /* -M, -Mc, -Mf, -Mt, -Mrm, -Mg, -Mar, -Mmd, -Mes, -Mvh, -Mvb, -Mvl, -Mvc (prog/msgctl.c) */
 	MODE_HINTS,/* called as exim_dumpdb/exim_tidydb/exim_fixdb (or postern_*), or -bdbdump,
 	            * -bdbtidy, -bdbfix: the hints database tools (prog/hints.c); args are theirs */
+	MODE_BRW,  /* -brw ADDRESS: show how the rewrite rules treat an address (prog/brw.c) */
 } cmd_mode;
 
 /* -od*: what to do after receiving a message. */
@@ -107,5 +108,6 @@ int bf_main(const cmdline *cl);   /* prog/bf.c: -bf, -bF */
 int queue_main(const cmdline *cl);  /* prog/queue.c: -q family, -R, -S */
 int msgctl_main(const cmdline *cl); /* prog/msgctl.c: -M family */
 int hints_main(const cmdline *cl);  /* prog/hints.c: exim_dumpdb/tidydb/fixdb */
+int brw_main(const cmdline *cl);    /* prog/brw.c: -brw */
 
 #endif

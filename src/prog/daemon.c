@@ -28,6 +28,7 @@
 #include "lib/timefmt.h"
 #include "prog/cmdline.h"
 #include "prog/daemon_internal.h"
+#include "prog/daemon_qrun.h"
 #include "prog/log_setup.h"
 
 /* Listening sockets handed from a daemon to its re-executed self (SIGHUP): "fd,fd,...". */
@@ -295,19 +296,28 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void reap(daemon_children *c)
+static void reap(daemon_children *c, qrun_sched *q)
 {
 	for (;;) {
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			break;
-		daemon_children_remove(c, pid);
+		if (!qrun_sched_reaped(q, pid))
+			daemon_children_remove(c, pid);
 	}
 }
 
-static int serve(listen_set *ls, const char *pid_file)
+/* In a queue-runner child: the listeners belong to the daemon. */
+static void close_listeners(void *ctx)
 {
+	listen_close_all(ctx);
+}
+
+static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
+{
+	q->child_setup = close_listeners;
+	q->child_ctx = ls;
 	daemon_children children = { 0 };
 	struct pollfd *pfd = calloc(ls->n + 1, sizeof *pfd);
 	if (!pfd)
@@ -318,7 +328,8 @@ static int serve(listen_set *ls, const char *pid_file)
 		if (ls->v[i].fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = ls->v[i].fd, .events = POLLIN };
 	for (;;) {
-		int r = poll(pfd, np, -1);
+		qrun_sched_tick(q, time(NULL));
+		int r = poll(pfd, np, qrun_sched_timeout_ms(q, time(NULL)));
 		if (r < 0 && errno != EINTR) {
 			log_write(LOG_MAIN | LOG_PANIC, "daemon: poll failed: %s", strerror(errno));
 			sleep(1);
@@ -330,7 +341,7 @@ static int serve(listen_set *ls, const char *pid_file)
 		}
 		if (got_chld) {
 			got_chld = 0;
-			reap(&children);
+			reap(&children, q);
 		}
 		if (got_term) {
 			listen_close_all(ls);
@@ -422,11 +433,17 @@ int bd_main(const cmdline *cl)
 	if (pid_file && !write_pid_file(pid_file))
 		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", pid_file, strerror(errno));
 
-	xbuf desc;
+	xbuf desc, qdesc;
 	xbuf_init(&desc, NULL);
+	xbuf_init(&qdesc, NULL);
 	listen_describe(&ls, &desc);
-	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, no queue runs, listening for SMTP on %s",
-		(int)getpid(), xbuf_cstr(&desc));
+	if (cl->queue_interval)
+		qrun_describe(cl, &qdesc);
+	else
+		xbuf_puts(&qdesc, "no queue runs");
+	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
+		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
+	xbuf_free(&qdesc);
 	xbuf_free(&desc);
 	/* Log files the daemon (root) created must stay writable by the sessions (exim user). */
 	static const unsigned logs[] = { LOG_MAIN, LOG_REJECT, LOG_PANIC };
@@ -447,5 +464,11 @@ int bd_main(const cmdline *cl)
 		}
 		xbuf_free(&name);
 	}
-	return serve(&ls, pid_file);
+	spool_config sc;
+	qrun_sched q;
+	if (!spool_config_from_main(&sc, &err) || !qrun_sched_init(&q, cl, &sc, &err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "daemon: %s", xbuf_cstr(&err));
+		return 1;
+	}
+	return serve(&ls, pid_file, &q);
 }

@@ -61,6 +61,8 @@ int main(int argc, char **argv)
 		return conf_load_for(&cl) ? msgctl_main(&cl) : 1;
 	case MODE_HINTS:
 		return hints_main(&cl);
+	case MODE_BRW:
+		return conf_load_for(&cl) ? brw_main(&cl) : 1;
 	case MODE_NONE:
 		break;
 	}

@@ -1,5 +1,6 @@
 /* appendfile transport: private options (Exim 4.96 "The appendfile transport"). */
 #include "drivers/transports/appendfile.h"
+#include "drivers/transports/appendfile_internal.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct appendfile_transport_options, field)
 
@@ -86,4 +87,5 @@ const driver_info appendfile_transport_info = {
 	.noptions = sizeof appendfile_transport_rows / sizeof appendfile_transport_rows[0],
 	.block_size = sizeof(struct appendfile_transport_options),
 	.defaults = &appendfile_transport_defaults,
+	.ops = &appendfile_transport_ops,
 };

@@ -1,5 +1,6 @@
 /* pipe transport: private options (Exim 4.96 "The pipe transport"). */
 #include "drivers/transports/pipe.h"
+#include "drivers/transports/local_transports.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct pipe_transport_options, field)
 
@@ -51,4 +52,5 @@ const driver_info pipe_transport_info = {
 	.noptions = sizeof pipe_transport_rows / sizeof pipe_transport_rows[0],
 	.block_size = sizeof(struct pipe_transport_options),
 	.defaults = &pipe_transport_defaults,
+	.ops = &pipe_transport_ops,
 };

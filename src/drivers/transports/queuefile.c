@@ -1,5 +1,6 @@
 /* queuefile transport (EXPERIMENTAL_QUEUEFILE): private options. */
 #include "drivers/transports/queuefile.h"
+#include "drivers/transports/local_transports.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct queuefile_transport_options, field)
 
@@ -15,4 +16,5 @@ const driver_info queuefile_transport_info = {
 	.noptions = sizeof queuefile_transport_rows / sizeof queuefile_transport_rows[0],
 	.block_size = sizeof(struct queuefile_transport_options),
 	.defaults = &queuefile_transport_defaults,
+	.ops = &queuefile_transport_ops,
 };

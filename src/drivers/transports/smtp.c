@@ -1,5 +1,6 @@
 /* smtp transport: private options (Exim 4.96 "The smtp transport"), OpenSSL build. */
 #include "drivers/transports/smtp.h"
+#include "drivers/transports/smtp_deliver.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct smtp_transport_options, field)
 
@@ -82,7 +83,7 @@ static const opt_row smtp_transport_rows[] = {
 	ROW("tls_verify_cert_hostnames",    OPT_STRING,      0, tls_verify_cert_hostnames),
 	ROW("tls_verify_certificates",      OPT_STRING,      0, tls_verify_certificates),
 	ROW("tls_verify_hosts",             OPT_STRING,      0, tls_verify_hosts),
-	ROW("tpda_host_defer_action",       OPT_STRING,      0, tpda_host_defer_action),
+	ROW("tpda_host_defer_action",       OPT_STRING,      OPTF_HIDDEN, tpda_host_defer_action),
 	ROW("utf8_downconvert",             OPT_STRING,      0, utf8_downconvert),
 };
 
@@ -127,4 +128,5 @@ const driver_info smtp_transport_info = {
 	.noptions = sizeof smtp_transport_rows / sizeof smtp_transport_rows[0],
 	.block_size = sizeof(struct smtp_transport_options),
 	.defaults = &smtp_transport_defaults,
+	.ops = &smtp_transport_ops,
 };

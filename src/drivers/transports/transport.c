@@ -8,6 +8,8 @@ const opt_row transport_generic_options[] = {
 	ROW("current_directory",        OPT_STRING,      OPTF_PUBLIC, current_directory),
 	ROW("debug_print",              OPT_STRING,      OPTF_PUBLIC, debug_print),
 	ROW("delivery_date_add",        OPT_BOOL,        OPTF_PUBLIC, delivery_date_add),
+	/* Older names of event_action (issue 4 §7), hidden from -bP as in Exim 4.96 */
+	ROW("delivery_event_action",    OPT_STRING,      OPTF_PUBLIC | OPTF_HIDDEN, event_action),
 	ROW("disable_logging",          OPT_BOOL,        OPTF_PUBLIC, disable_logging),
 	ROW("driver",                   OPT_STRING,      OPTF_PUBLIC, driver),
 	ROW("envelope_to_add",          OPT_BOOL,        OPTF_PUBLIC, envelope_to_add),
@@ -27,7 +29,8 @@ const opt_row transport_generic_options[] = {
 	ROW("return_path_add",          OPT_BOOL,        OPTF_PUBLIC, return_path_add),
 	ROW("shadow_condition",         OPT_STRING,      OPTF_PUBLIC, shadow_condition),
 	ROW("shadow_transport",         OPT_STRING,      OPTF_PUBLIC, shadow_transport),
-	ROW("tpda_delivery_action",     OPT_STRING,      OPTF_PUBLIC, tpda_delivery_action),
+	ROW("tpda_delivery_action",     OPT_STRING,      OPTF_PUBLIC | OPTF_HIDDEN, tpda_delivery_action),
+	ROW("tpda_event_action",        OPT_STRING,      OPTF_PUBLIC | OPTF_HIDDEN, event_action),
 	ROW("transport_filter",         OPT_STRING,      OPTF_PUBLIC, transport_filter),
 	ROW("transport_filter_timeout", OPT_TIME,        OPTF_PUBLIC, transport_filter_timeout),
 	ROW("user",                     OPT_EXPAND_UID,  OPTF_PUBLIC, user),

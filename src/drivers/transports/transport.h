@@ -41,7 +41,7 @@ struct transport_generic {
 #define TRANSPORT_MBOX_MESSAGE_PREFIX "From ${if def:return_path{$return_path}{MAILER-DAEMON}} ${tod_bsdinbox}\n"
 #define TRANSPORT_MBOX_MESSAGE_SUFFIX "\n"
 
-#define TRANSPORT_GENERIC_NOPTIONS 27
+#define TRANSPORT_GENERIC_NOPTIONS 29
 extern const opt_row transport_generic_options[TRANSPORT_GENERIC_NOPTIONS];  /* sorted by name */
 extern const struct transport_generic transport_generic_defaults;
 

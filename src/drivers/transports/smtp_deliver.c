@@ -1,0 +1,676 @@
+/* The smtp transport's delivery: a batch of addresses routed to one host list goes to the first
+ * host that takes it, as Exim 4.96's smtp transport does. Per host: the host retry records
+ * (skip when not due), the client engine's conversation (src/smtp/client.h), then each address's
+ * outcome in Exim's words, the retry items the delivery process applies, the host-level log
+ * lines Exim writes from the transport and the events raised there. Addresses deferred at one
+ * host (connection problems, 4xx replies) go on to the next host, then to the fallback hosts.
+ *
+ * Exim's behaviour, observed with 4.96 as the client against a scripted server:
+ *   - a host error (connection refused or lost, timeouts except at MAIL and RCPT, a malformed
+ *     reply, an error greeting or HELO) closes the connection, then logs
+ *     "H=<name> [<ip>]: <text>[: <strerror>]" ("H=<name> [<ip>] <strerror>" without text), then
+ *     raises msg:host:defer; the retry item is the host's;
+ *   - a message error (4xx to MAIL or DATA or after the data, a timeout after MAIL, the
+ *     connection lost after the end of data) logs the same line at once, raises nothing, and its
+ *     retry item is the host's key with the message id;
+ *   - a 4xx to RCPT raises msg:rcpt:host:defer, then logs the line when another host follows
+ *     or raises msg:rcpt:defer when none does; the retry item is the address's (with the sender
+ *     when address_retry_include_sender);
+ *   - a timeout after RCPT logs nothing; the address whose RCPT timed out keeps the host in its
+ *     log line, the addresses after it do not; the retry item is that address's, without the
+ *     sender;
+ *   - when TCP could not connect, no host goes into the addresses' log lines.
+ */
+#include "drivers/transports/smtp_deliver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/event.h"
+#include "core/retry.h"
+#include "drivers/transports/smtp.h"
+#include "drivers/transports/smtp_client_opts.h"
+#include "lib/log.h"
+#include "lib/logsel.h"
+
+/* Where a host's conversation broke, which decides logging, events and the retry key. */
+typedef enum failure_kind {
+	FK_NONE,          /* the host took part in every recipient's outcome */
+	FK_HOST,          /* the whole host failed (connection, greeting, HELO, lost, malformed) */
+	FK_MESSAGE,       /* specific to this message at this host */
+	FK_RCPT_TIMEOUT,  /* a timeout waiting for a RCPT reply */
+} failure_kind;
+
+/* The state of one batch. */
+typedef struct batch {
+	const driver_instance *t;
+	const struct smtp_transport_options *ob;
+	tp_ctx *c;
+	address_item **addr;
+	size_t n;
+	bool *open;                   /* still to be delivered (pending or deferred so far) */
+	sv sender;                    /* envelope sender for MAIL FROM */
+	int data_fd;                  /* our own open file description of -D (own offset) */
+	time_t now;
+	/* the host being tried */
+	const route_host *host;
+	smtpc_host sh;
+	sv local_address;
+	int local_port;
+	xp_provider host_vars;
+	int counted, attempts;        /* hosts_max_try / hosts_max_try_hardlimit */
+	int last_mx;                  /* MX of the last counted host */
+	bool any_attempt, any_skipped;
+} batch;
+
+/* ---- $host, $host_address, $host_port while a host is tried ---- */
+
+static bool host_var(void *ctx, sv name, xbuf *out)
+{
+	batch *b = ctx;
+	if (b->host == NULL)
+		return false;
+	if (sv_eq_cstr(name, "host"))
+		xbuf_putsv(out, b->sh.name);
+	else if (sv_eq_cstr(name, "host_address"))
+		xbuf_putsv(out, b->sh.address);
+	else if (sv_eq_cstr(name, "host_port"))
+		xbuf_printf(out, "%d", b->sh.port);
+	else
+		return false;
+	return true;
+}
+
+/* ---- events ---- */
+
+static event_vars vars_for(batch *b, const address_item *a, int defer_errno, sv errstr)
+{
+	event_vars v = {
+		.m = b->c->m,
+		.transport_name = b->t->name,
+		.host = b->sh.name,
+		.host_address = b->sh.address,
+		.host_port = b->sh.port > 0 ? b->sh.port : 25,
+		.sending_ip = b->local_address,
+		.sending_port = b->local_port,
+		.defer_errno = defer_errno,
+		.defer_errstr = errstr,
+	};
+	v.addr = a;
+	for (size_t i = 0; v.addr == NULL && i < b->n; i++)
+		if (b->open[i])
+			v.addr = b->addr[i];
+	if (v.addr == NULL && b->n)
+		v.addr = b->addr[0];
+	return v;
+}
+
+/* The engine's events (tcp:connect, smtp:connect, smtp:ehlo, tcp:close). */
+static void engine_event(void *ctx, const char *name, sv data, xbuf *result)
+{
+	batch *b = ctx;
+	event_vars v = vars_for(b, NULL, 0, SV_NULL);
+	event_raise_for(b->t, name, data, &v, b->c->env, result);
+}
+
+/* An event of the transport's own: the transport's event_action, or for msg:host:defer the
+ * older tpda_host_defer_action. */
+static void raise(batch *b, const address_item *a, const char *name, sv data, int defer_errno,
+	sv errstr)
+{
+	const char *action = event_action_for(b->t, name);
+	if (action == NULL && strcmp(name, "msg:host:defer") == 0)
+		action = b->ob->tpda_host_defer_action;
+	if (action == NULL)
+		return;
+	event_vars v = vars_for(b, a, defer_errno, errstr);
+	xbuf ignored;
+	xbuf_init(&ignored, b->c->a);
+	event_raise(action, b->t->name, name, data, &v, b->c->env, &ignored);
+}
+
+/* ---- texts ---- */
+
+/* "H=<name> [<ip>]" (":<port>" with the outgoing_port log selector). */
+static void host_id(batch *b, xbuf *out)
+{
+	xbuf_printf(out, "H=" SV_FMT " [" SV_FMT "]", SV_ARG(b->sh.name), SV_ARG(b->sh.address));
+	const log_config *lc = log_current_config();
+	if (lc && logsel_has(&lc->selector, LS_OUTGOING_PORT))
+		xbuf_printf(out, ":%d", b->sh.port);
+}
+
+/* Exim's host line: "H=n [ip]: text[: strerror]", or "H=n [ip] strerror" without text. */
+static void log_host_line(batch *b, sv text, int err)
+{
+	xbuf l;
+	xbuf_init(&l, b->c->a);
+	host_id(b, &l);
+	if (text.len) {
+		xbuf_printf(&l, ": " SV_FMT, SV_ARG(text));
+		if (err > 0)
+			xbuf_printf(&l, ": %s", strerror(err));
+	} else if (err > 0)
+		xbuf_printf(&l, " %s", strerror(err));
+	log_write(LOG_MAIN, "%s", xbuf_cstr(&l));
+}
+
+/* The remote's reply inside an engine text ("SMTP error ... after X: 550 5.1.1 no"): what
+ * Diagnostic-Code: smtp; carries. */
+static sv reply_part(sv text, int code)
+{
+	char want[8];
+	snprintf(want, sizeof want, ": %03d", code);
+	for (size_t i = 0; code > 0 && i + 5 <= text.len; i++)
+		if (memcmp(text.p + i, want, 5) == 0)
+			return sv_sub(text, i + 2, text.len);
+	return SV_NULL;
+}
+
+/* Exim's more_errno in retry items and $event_defer_errno: the reply's last two digits in the
+ * second byte, 'M' or 'A' (was the host from an MX record) in the first. */
+static int encoded_more(const route_host *h, int code)
+{
+	return ((code % 100) << 8) | (h->mx >= 0 ? 'M' : 'A');
+}
+
+static void add_retry(batch *b, address_item *a, sv key, int err, int more, sv text, bool is_host,
+	bool remove)
+{
+	if (key.len == 0)
+		return;
+	addr_retry *r = arena_calloc(b->c->a, 1, sizeof *r);
+	r->key = key;
+	r->basic_errno = err;
+	r->more_errno = more;
+	r->text = sv_copy(b->c->a, text);
+	r->is_host = is_host;
+	r->remove = remove;
+	r->next = a->retries;
+	a->retries = r;
+}
+
+/* The text Exim stores in a retry record: the errno's text, or the host line's text. */
+static sv retry_text(batch *b, int err, sv message)
+{
+	xbuf t;
+	xbuf_init(&t, b->c->a);
+	if (err > 0)
+		xbuf_puts(&t, strerror(err));
+	else {
+		host_id(b, &t);
+		xbuf_printf(&t, ": " SV_FMT, SV_ARG(message));
+	}
+	return xbuf_sv(&t);
+}
+
+static sv address_key(batch *b, const address_item *a, bool with_sender)
+{
+	sv k = retry_address_key(b->c->a, a, true);
+	if (k.len == 0 || !with_sender)
+		return k;
+	xbuf t;
+	xbuf_init(&t, b->c->a);
+	xbuf_printf(&t, SV_FMT ":<" SV_FMT ">", SV_ARG(k), SV_ARG(b->c->m->sender));
+	return xbuf_sv(&t);
+}
+
+/* ---- outcomes ---- */
+
+static void set_host_fields(batch *b, address_item *a, smtpc_conn *conn)
+{
+	a->host_used_name = b->sh.name;
+	a->host_used_address = b->sh.address;
+	a->host_used_port = b->sh.port;
+	a->host_used_mx = b->host->mx;
+	a->sending_address = b->local_address;
+	a->sending_port = b->local_port;
+	xbuf t;
+	xbuf_init(&t, b->c->a);
+	smtpc_first_line(xbuf_sv(&conn->greeting.text), 128, &t);
+	a->smtp_greeting = xbuf_sv(&t);
+	xbuf_init(&t, b->c->a);
+	smtpc_first_line(xbuf_sv(&conn->helo_response.text), 128, &t);
+	a->helo_response = xbuf_sv(&t);
+	a->tls_used = conn->tls_active;
+}
+
+static void clear_host_fields(address_item *a)
+{
+	a->host_used_name = a->host_used_address = SV_NULL;
+	a->host_used_port = 0;
+	a->host_used_mx = -1;
+	a->sending_address = a->smtp_greeting = a->helo_response = SV_NULL;
+	a->sending_port = 0;
+}
+
+static void record(batch *b, size_t i, const smtpc_rcpt *r, smtpc_conn *conn, bool with_host)
+{
+	address_item *a = b->addr[i];
+	a->result = r->status == SMTPC_OK ? ADDR_OK : r->status == SMTPC_FAIL ? ADDR_FAIL : ADDR_DEFER;
+	a->basic_errno = r->basic_errno;
+	a->more_errno = r->code;
+	a->retry_skipped = false;
+	sv text = sv_copy(b->c->a, xbuf_sv(&r->message));
+	a->message = a->confirmation = a->smtp_response = SV_NULL;
+	if (a->result == ADDR_OK)
+		a->confirmation = text;
+	else {
+		/* Without a connection Exim has no text beyond the errno's ("defer (111): Connection
+		 * refused"). */
+		if (!(r->basic_errno > 0 && sv_eq_cstr(text, strerror(r->basic_errno))))
+			a->message = text;
+		a->smtp_response = reply_part(text, r->code);
+	}
+	if (with_host)
+		set_host_fields(b, a, conn);
+	else
+		clear_host_fields(a);
+	if (a->result != ADDR_DEFER)
+		b->open[i] = false;
+}
+
+static bool contains(sv s, const char *what)
+{
+	size_t k = strlen(what);
+	for (size_t i = 0; i + k <= s.len; i++)
+		if (memcmp(s.p + i, what, k) == 0)
+			return true;
+	return false;
+}
+
+/* Exim 4.96 calls a RCPT "pipelined" when the connection was lost or the reply malformed at it
+ * under PIPELINING, but not in its 4xx/5xx and timeout texts; the engine never does. Make the
+ * engine's text (in place) say what Exim says. */
+static void pipelined_rcpt_wording(const smtpc_conn *conn, xbuf *text)
+{
+	static const char *const lead[] = {
+		"Remote host closed connection in response to ",
+		"Malformed SMTP reply in response to ",
+	};
+	if (!(conn->offered & SMTPC_OFFER_PIPELINING))
+		return;
+	for (size_t i = 0; i < sizeof lead / sizeof lead[0]; i++) {
+		size_t k = strlen(lead[i]);
+		sv t = xbuf_sv(text);
+		if (!sv_starts(t, lead[i]) || !sv_starts(sv_sub(t, k, t.len), "RCPT TO:"))
+			continue;
+		xbuf fixed;
+		xbuf_init(&fixed, conn->a);
+		xbuf_put(&fixed, t.p, k);
+		xbuf_puts(&fixed, "pipelined ");
+		xbuf_putsv(&fixed, sv_sub(t, k, t.len));
+		xbuf_reset(text);
+		xbuf_putsv(text, xbuf_sv(&fixed));
+		return;
+	}
+}
+
+/* After smtpc_send, for a connection that was established: what kind of failure ended the
+ * conversation. The engine's texts are Exim's, so the command they name tells the phase. */
+static failure_kind classify(const smtpc_conn *conn)
+{
+	if (conn->status == SMTPC_OK)
+		return FK_NONE;
+	sv m = xbuf_sv(&conn->message);
+	if (conn->basic_errno == ETIMEDOUT) {
+		if (sv_starts(m, "SMTP timeout after MAIL FROM:") || sv_starts(m, "SMTP timeout after pipelined MAIL FROM:"))
+			return FK_MESSAGE;
+		if (sv_starts(m, "SMTP timeout after RCPT TO:"))
+			return FK_RCPT_TIMEOUT;
+	}
+	if (conn->basic_errno == SMTPC_ERRNO_SMTPCLOSED && (contains(m, "in response to end of data")
+		|| contains(m, "in response to pipelined end of data")))
+		return FK_MESSAGE;
+	return FK_HOST;
+}
+
+/* ---- one host ---- */
+
+typedef enum try_rc { TRY_SKIPPED, TRY_DONE, TRY_STOP } try_rc;
+
+/* Defer every open address; a configuration problem is ADDR_PANIC, which the delivery process
+ * logs to the panic log as well (as Exim does for these). */
+static void defer_open(batch *b, int err, sv text, bool config_problem)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->open[i]) {
+			address_item *a = b->addr[i];
+			a->result = config_problem ? ADDR_PANIC : ADDR_DEFER;
+			a->basic_errno = err;
+			a->more_errno = 0;
+			a->message = sv_copy(b->c->a, text);
+		}
+}
+
+/* The recipient as Exim sends it: without prefix and suffix unless rcpt_include_affixes. */
+static sv rcpt_address(batch *b, const address_item *a)
+{
+	if ((a->prefix.len == 0 && a->suffix.len == 0) || tp_opt_bool(b->t, "rcpt_include_affixes"))
+		return a->address;
+	xbuf t;
+	xbuf_init(&t, b->c->a);
+	xbuf_printf(&t, SV_FMT "@" SV_FMT, SV_ARG(a->local_part), SV_ARG(a->domain));
+	return xbuf_sv(&t);
+}
+
+/* A 4xx to RCPT: events, the host line when another host follows, the address's retry item. */
+static void rcpt_deferred(batch *b, address_item *a, const smtpc_rcpt *r, bool more_hosts)
+{
+	int enc = encoded_more(b->host, r->code);
+	sv text = a->message;
+	raise(b, a, "msg:rcpt:host:defer", text, enc, text);
+	if (more_hosts)
+		log_host_line(b, text, 0);
+	else
+		raise(b, a, "msg:rcpt:defer", text, enc, text);
+	add_retry(b, a, address_key(b, a, b->ob->address_retry_include_sender), SMTPC_ERRNO_RCPT4XX, enc,
+		retry_text(b, 0, text), false, false);
+}
+
+static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
+{
+	tp_ctx *c = b->c;
+	b->host = h;
+	b->sh = (smtpc_host){ .name = h->name.len ? h->name : h->address, .address = h->address,
+		.port = h->port > 0 ? h->port : 0 };
+	b->local_address = SV_NULL;
+	b->local_port = 0;
+	*timed_out = false;
+	smtpc_options o;
+	xbuf err;
+	xbuf_init(&err, c->a);
+	if (!smtp_transport_client_options(b->t, c->env, &b->sh, &o, &err)) {
+		defer_open(b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
+		return TRY_STOP;
+	}
+
+	/* The host's retry records: its own, and this message's at this host. */
+	sv hkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, NULL);
+	sv mkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, c->m->id);
+	retry_record rec;
+	retry_due dh = retry_check(c->sc->directory, hkey, b->now, false, &rec, c->a);
+	retry_due dm = retry_check(c->sc->directory, mkey, b->now, false, &rec, c->a);
+	if (dh == RETRY_NOT_DUE || dm == RETRY_NOT_DUE) {
+		b->any_skipped = true;
+		return TRY_SKIPPED;
+	}
+	*timed_out = dh == RETRY_TIMED_OUT || dm == RETRY_TIMED_OUT;
+	b->any_attempt = true;
+
+	o.event = engine_event;
+	o.event_ctx = b;
+	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
+	bool connect_ok = conn->status == SMTPC_OK;
+	bool connected = conn->local_address.len > 0;
+	b->local_address = conn->local_address;
+	b->local_port = conn->local_port;
+
+	smtpc_message m;
+	smtpc_spool_source src;
+	if (lseek(b->data_fd, 0, SEEK_SET) < 0) { /* read errors are reported by the engine */ }
+	smtpc_message_from_spool(&m, &src, c->m, b->data_fd);
+	m.sender = b->sender;
+
+	size_t k = 0;
+	size_t *idx = arena_alloc(c->a, sizeof *idx * b->n);
+	smtpc_rcpt *r = arena_calloc(c->a, b->n, sizeof *r);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->open[i]) {
+			const address_item *a = b->addr[i];
+			r[k].address = rcpt_address(b, a);
+			r[k].orcpt = a->orcpt;
+			r[k].dsn_flags = a->dsn_flags;
+			idx[k++] = i;
+		}
+	smtpc_send(conn, &m, r, k);
+	pipelined_rcpt_wording(conn, &conn->message);
+	for (size_t j = 0; j < k; j++)
+		pipelined_rcpt_wording(conn, &r[j].message);
+
+	failure_kind fk = connect_ok ? classify(conn) : FK_HOST;
+	bool timeout_seen = false;
+	address_item *message_error = NULL;
+	const smtpc_rcpt *message_error_r = NULL;
+	for (size_t j = 0; j < k; j++) {
+		address_item *a = b->addr[idx[j]];
+		bool with_host = connected;
+		if (fk == FK_RCPT_TIMEOUT && r[j].basic_errno == ETIMEDOUT) {
+			if (timeout_seen)
+				with_host = false;
+			else
+				add_retry(b, a, address_key(b, a, false), ETIMEDOUT, encoded_more(h, 0),
+					sv_cstr(strerror(ETIMEDOUT)), false, false);
+			timeout_seen = true;
+		}
+		record(b, idx[j], &r[j], conn, with_host);
+		if (r[j].status == SMTPC_OK) {
+			add_retry(b, a, hkey, 0, 0, SV_NULL, true, true);
+			add_retry(b, a, address_key(b, a, b->ob->address_retry_include_sender), 0, 0, SV_NULL, false, true);
+		} else if (r[j].status == SMTPC_DEFER && r[j].basic_errno == SMTPC_ERRNO_RCPT4XX)
+			rcpt_deferred(b, a, &r[j], h->next != NULL);
+		else if (message_error == NULL && (r[j].basic_errno == SMTPC_ERRNO_MAIL4XX
+			|| r[j].basic_errno == SMTPC_ERRNO_DATA4XX || (fk == FK_MESSAGE && r[j].status == SMTPC_DEFER))) {
+			message_error = a;
+			message_error_r = &r[j];
+		}
+	}
+	/* A message error: logged at once (before the connection closes), retried per message. */
+	if (message_error) {
+		log_host_line(b, message_error->message, message_error_r->basic_errno);
+		int more = message_error_r->code ? encoded_more(h, message_error_r->code) : encoded_more(h, 0);
+		add_retry(b, message_error, mkey, message_error_r->basic_errno, more,
+			retry_text(b, message_error_r->basic_errno, message_error->message), true, false);
+	}
+	smtpc_close(conn);
+
+	/* A host error: logged after the connection is closed, then msg:host:defer. */
+	if (fk == FK_HOST) {
+		int e = conn->basic_errno;
+		sv text = xbuf_sv(&conn->message);
+		if (e > 0 && sv_eq_cstr(text, strerror(e)))
+			text = SV_NULL;
+		log_host_line(b, text, e);
+		xbuf data;
+		xbuf_init(&data, c->a);
+		xbuf_putsv(&data, text);
+		if (e > 0)
+			xbuf_printf(&data, "%s%s", text.len ? ": " : "", strerror(e));
+		raise(b, NULL, "msg:host:defer", xbuf_sv(&data), e, text);
+		if (conn->status == SMTPC_DEFER)
+			for (size_t j = 0; j < k; j++) {
+				address_item *a = b->addr[idx[j]];
+				if (a->result != ADDR_DEFER)
+					continue;
+				add_retry(b, a, hkey, e, encoded_more(h, conn->code), retry_text(b, e, text), true, false);
+				break;
+			}
+	}
+	return TRY_DONE;
+}
+
+/* ---- the host list ---- */
+
+static bool any_open(const batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->open[i])
+			return true;
+	return false;
+}
+
+/* Try the hosts in order while addresses are open, within hosts_max_try (one host of each
+ * higher MX value is still tried, uncounted) and hosts_max_try_hardlimit. Hosts skipped for
+ * their retry time do not count, nor do hosts past their retry cutoff. */
+static bool run_hosts(batch *b, const route_host *list)
+{
+	int max_try = b->ob->hosts_max_try > 0 ? b->ob->hosts_max_try : 1;
+	int hard = b->ob->hosts_max_try_hardlimit > 0 ? b->ob->hosts_max_try_hardlimit : max_try;
+	for (const route_host *h = list; h && any_open(b); h = h->next) {
+		if (h->address.len == 0 || h->unusable)
+			continue;
+		if (b->attempts >= hard)
+			break;
+		bool count = true;
+		if (b->counted >= max_try) {
+			if (h->mx < 0 || h->mx <= b->last_mx)
+				continue;
+			count = false;
+		}
+		bool timed_out;
+		try_rc rc = try_host(b, h, &timed_out);
+		if (rc == TRY_STOP)
+			return false;
+		if (rc == TRY_SKIPPED)
+			continue;
+		b->attempts++;
+		if (count && !timed_out)
+			b->counted++;
+		b->last_mx = h->mx;
+	}
+	b->host = NULL;
+	return true;
+}
+
+/* Our own open file description of -D: the delivery process and other transports share the
+ * offset of the descriptor we were given, and the engine's spool source reads sequentially. */
+static int reopen_data(int fd)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int nfd = open(path, O_RDONLY | O_CLOEXEC);
+	return nfd;
+}
+
+/* The transport's port, which Exim resolves before any host (a host's own port then wins):
+ * unset means the service named after the protocol. */
+static bool transport_port(batch *b, xbuf *err)
+{
+	xbuf v, e;
+	xbuf_init(&v, b->c->a);
+	xbuf_init(&e, b->c->a);
+	const char *opt = b->ob->port;
+	const char *proto = b->ob->protocol && strcmp(b->ob->protocol, "lmtp") == 0 ? "lmtp" : "smtp";
+	if (opt && xp_expand(b->c->env, sv_cstr(opt), &v, &e) != XP_OK) {
+		xbuf_printf(err, "failed to expand port \"%s\" in %s transport: " SV_FMT, opt, b->t->name,
+			SV_ARG(xbuf_sv(&e)));
+		return false;
+	}
+	sv p = v.len ? xbuf_sv(&v) : sv_cstr(proto);
+	long long n;
+	if (sv_to_long(p, &n) && n > 0 && n < 65536)
+		return true;
+	char *name = sv_dup(b->c->a, p);
+	if (getservbyname(name, "tcp") == NULL) {
+		xbuf_printf(err, "TCP port \"%s\" is not defined for %s transport", name, b->t->name);
+		return false;
+	}
+	return true;
+}
+
+/* The envelope sender: the router's errors_to, else the message's; return_path overrides. */
+static bool envelope_sender(batch *b, xbuf *err)
+{
+	const address_item *a = b->addr[0];
+	b->sender = a->errors_address.len ? a->errors_address : b->c->m->sender;
+	const char *rp = tp_opt_str(b->t, "return_path");
+	if (rp == NULL)
+		return true;
+	xbuf v, e;
+	xbuf_init(&v, b->c->a);
+	xbuf_init(&e, b->c->a);
+	int rc = xp_expand(b->c->env, sv_cstr(rp), &v, &e);
+	if (rc == XP_FORCEFAIL)
+		return true;
+	if (rc != XP_OK) {
+		xbuf_printf(err, "Failed to expand return path \"%s\" in %s transport: " SV_FMT, rp, b->t->name,
+			SV_ARG(xbuf_sv(&e)));
+		return false;
+	}
+	b->sender = xbuf_sv(&v);
+	return true;
+}
+
+static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addrs)
+{
+	batch b = { .t = t, .ob = t->priv, .c = c, .last_mx = -1, .data_fd = -1 };
+	for (address_item *a = addrs; a; a = a->next)
+		b.n++;
+	if (b.n == 0)
+		return;
+	b.addr = arena_alloc(c->a, sizeof *b.addr * b.n);
+	b.open = arena_alloc(c->a, b.n);
+	size_t i = 0;
+	for (address_item *a = addrs; a; a = a->next, i++) {
+		b.addr[i] = a;
+		b.open[i] = true;
+		a->result = ADDR_PENDING;
+		a->host_used_mx = -1;
+	}
+	if (c->dont_deliver) {
+		/* -N: every address counts as delivered, nothing is sent. */
+		for (i = 0; i < b.n; i++)
+			b.addr[i]->result = ADDR_OK;
+		return;
+	}
+	b.now = time(NULL);
+	xbuf err, lookup_err;
+	xbuf_init(&err, c->a);
+	xbuf_init(&lookup_err, c->a);
+	xp_provider *saved = c->env->providers;
+	b.host_vars = (xp_provider){ .get = host_var, .ctx = &b };
+	xp_env_push_provider(c->env, &b.host_vars);
+	route_host *hosts = NULL;
+	if (!transport_port(&b, &err) || !envelope_sender(&b, &err) || !smtp_hosts_for_batch(t, c, addrs, &hosts, &lookup_err, &err)) {
+		defer_open(&b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
+		goto done;
+	}
+	b.data_fd = reopen_data(c->data_fd);
+	if (b.data_fd < 0) {
+		xbuf_printf(&err, "cannot open the message's data: %s", strerror(errno));
+		defer_open(&b, errno, xbuf_sv(&err), false);
+		goto done;
+	}
+	if (run_hosts(&b, hosts) && any_open(&b)) {
+		/* Addresses no host took, for a reason that is not permanent: the fallback hosts. */
+		route_host *fb = smtp_hosts_fallback(t, c, addrs, &lookup_err);
+		if (fb) {
+			b.counted = b.attempts = 0;
+			b.last_mx = -1;
+			run_hosts(&b, fb);
+		}
+	}
+	for (i = 0; i < b.n; i++) {
+		address_item *a = b.addr[i];
+		if (a->result != ADDR_PENDING)
+			continue;
+		a->result = ADDR_DEFER;
+		if (b.any_skipped && !b.any_attempt) {
+			a->basic_errno = SMTPTP_ERRNO_HRETRY;
+			a->retry_skipped = true;
+			xbuf_init(&err, c->a);
+			xbuf_printf(&err, "retry time not reached for any host for '" SV_FMT "'", SV_ARG(a->domain));
+			a->message = xbuf_sv(&err);
+		} else if (lookup_err.len) {
+			a->basic_errno = SMTPTP_ERRNO_UNKNOWNHOST;
+			a->message = xbuf_sv(&lookup_err);
+		} else {
+			a->basic_errno = ADDR_ERRNO_UNKNOWN;
+			a->message = SV_LIT("no usable host address");
+		}
+	}
+done:
+	if (b.data_fd >= 0)
+		close(b.data_fd);
+	c->env->providers = saved;
+}
+
+const transport_ops smtp_transport_ops = {
+	.remote = true,
+	.deliver = smtp_deliver,
+};
