@@ -67,6 +67,7 @@ typedef struct af_ctx {
 	long long inode;             /* -1: $inode not available */
 	long long size_written;      /* -1: $message_size is the message's */
 	sv return_path;              /* empty: the sender */
+	const char *mailstore_basename;
 } af_ctx;
 
 /* Record the outcome (printf-style text, copied into the arena). */

@@ -63,6 +63,8 @@ static const char config_text[] =
 	"t_par:\n  driver = appendfile\n  file = DIR/mail/par\n  lock_interval = 0s\n  lock_retries = 10000\n"
 	"t_mdpar:\n  driver = appendfile\n  directory = DIR/mail/mdpar\n  maildir_format\n"
 	"t_warn:\n  driver = appendfile\n  file = DIR/mail/warn\n  quota = 10M\n  quota_warn_threshold = 0.001%\n"
+	"t_ms:\n  driver = appendfile\n  directory = DIR/mail/ms\n  mailstore_format\n"
+	"  mailstore_prefix = PREFIX $mailstore_basename\n  mailstore_suffix = SUFFIX\n"
 	"t_taint:\n  driver = appendfile\n  file = DIR/mail/$local_part\n"
 	/* as tests/golden/appendfile/exim.conf */
 	"g_mbox:\n  driver = appendfile\n  file = DIR/golden/mbox\n  return_path_add\n  envelope_to_add\n"
@@ -444,6 +446,17 @@ static void test_maildir_write(void)
 	if (d)
 		closedir(d);
 	CHECK_INT(found, 1);
+
+	/* mailstore: <id>-<pid in base 62>.env (prefix, sender, recipients, suffix) and .msg. */
+	expect(deliver("t_ms"), ADDR_OK, 0, NULL);
+	char idbuf[MSG_ID_LEN + 1];
+	spool_format_message_id(idbuf, 0, 0, (long)getpid(), -1);
+	char *base = arena_printf(pool_perm, "%s/%s-%.6s", mail("ms"), msg->id, idbuf + 7);
+	char *env = slurp(arena_printf(pool_perm, "%s.env", base), NULL);
+	CHECK_STR(env, arena_printf(pool_perm, "PREFIX %s\nsender@x.example\nuser@test.example\nSUFFIX\n", base));
+	char *msgtext = slurp(arena_printf(pool_perm, "%s.msg", base), NULL);
+	CHECK(msgtext && strstr(msgtext, "\n\nFrom the start\n") != NULL);
+	CHECK(access(arena_printf(pool_perm, "%s.tmp", base), F_OK) != 0);
 
 	/* A directory from a redirection ("/path/") under a file transport's... address_file case. */
 	expect(deliver_ex("t_md", "user", false, ADDR_DIRECTORY, mail("Maildir/")), ADDR_OK, 0, NULL);
