@@ -127,7 +127,7 @@ static void spool_message(void)
 
 typedef struct result {
 	addr_result r;
-	int basic_errno;
+	int basic_errno, more_errno;
 	char text[1024];
 	bool freeze;
 } result;
@@ -159,6 +159,7 @@ static result deliver_ex(const char *tname, const char *lp, bool dont, addr_kind
 	ops->deliver(t, &c, ad);
 	res.r = ad->result;
 	res.basic_errno = ad->basic_errno;
+	res.more_errno = ad->more_errno;
 	res.freeze = ad->freeze;
 	snprintf(res.text, sizeof res.text, "%.*s", (int)ad->message.len, ad->message.p ? ad->message.p : "");
 	xp_env_release(&env);
@@ -234,6 +235,11 @@ static void test_file_checks(void)
 		t = arena_printf(pool_perm, "mailbox is full (MTA-imposed quota exceeded while writing to %s)", mail("full")));
 	struct stat st;
 	CHECK(stat(mail("full"), &st) == 0 && st.st_size == 0);  /* created, nothing left in it */
+	/* more_errno: seconds since the mailbox was last read (for quota_<time> retry rules). */
+	struct timespec hour_ago[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_nsec = UTIME_OMIT } };
+	utimensat(AT_FDCWD, mail("full"), hour_ago, 0);
+	result fr = deliver("t_full");
+	CHECK(fr.basic_errno == -22 && fr.more_errno >= 3600 && fr.more_errno < 3700);
 
 	mkdir(mail("adir"), 0700);
 	expect(deliver("t_dir"), ADDR_DEFER, -4, arena_printf(pool_perm, "mailbox %s has too many links (2)", mail("adir")));
