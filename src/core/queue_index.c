@@ -104,7 +104,10 @@ static hintsdb *open_index(const spool_config *sc, bool readonly)
 	xbuf err;
 	xbuf_init(&err, NULL);
 	hintsdb *db = hintsdb_open_ex(sc->directory, queue_index_name(sc, name, sizeof name), readonly, true, &err);
-	if (db && !readonly && priv_is_root()) {
+	struct stat st;
+	char lock[4500];
+	snprintf(lock, sizeof lock, "%s/db/%s.lmdb-lock", sc->directory, name);
+	if (db && !readonly && priv_is_root() && stat(lock, &st) == 0 && st.st_uid != priv_exim_uid()) {
 		/* root may create it; the exim user's processes (SMTP sessions) write it too */
 		char path[4500];
 		snprintf(path, sizeof path, "%s/db", sc->directory);
