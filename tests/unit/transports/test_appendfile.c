@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -65,6 +66,10 @@ static const char config_text[] =
 	"t_warn:\n  driver = appendfile\n  file = DIR/mail/warn\n  quota = 10M\n  quota_warn_threshold = 0.001%\n"
 	"t_ms:\n  driver = appendfile\n  directory = DIR/mail/ms\n  mailstore_format\n"
 	"  mailstore_prefix = PREFIX $mailstore_basename\n  mailstore_suffix = SUFFIX\n"
+	"t_flock:\n  driver = appendfile\n  file = DIR/mail/flock\n  use_lockfile = false\n  use_fcntl_lock = false\n"
+	"  use_flock_lock\n  lock_retries = 2\n  lock_interval = 0s\n"
+	"t_fwait:\n  driver = appendfile\n  file = DIR/mail/fwait\n  use_lockfile = false\n  lock_fcntl_timeout = 5s\n"
+	"  lock_retries = 1\n"
 	"t_taint:\n  driver = appendfile\n  file = DIR/mail/$local_part\n"
 	/* as tests/golden/appendfile/exim.conf */
 	"g_mbox:\n  driver = appendfile\n  file = DIR/golden/mbox\n  return_path_add\n  envelope_to_add\n"
@@ -668,6 +673,56 @@ static void test_parallel(void)
 	}
 }
 
+/* A child holds a lock on path (flock or fcntl) for hold_ms milliseconds (0: until killed). */
+static pid_t hold_lock(const char *path, bool use_flock, int hold_ms)
+{
+	int up[2];
+	if (pipe(up) != 0)
+		return -1;
+	pid_t child = fork();
+	if (child == 0) {
+		int f = open(path, O_RDWR | O_CREAT, 0600);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		if (use_flock ? flock(f, LOCK_EX) != 0 : fcntl(f, F_SETLK, &fl) != 0)
+			_exit(1);
+		if (write(up[1], "x", 1) != 1)
+			_exit(1);
+		if (hold_ms > 0)
+			usleep((useconds_t)hold_ms * 1000);
+		else
+			pause();
+		_exit(0);
+	}
+	char c;
+	if (read(up[0], &c, 1) != 1)
+		child = -1;
+	close(up[0]);
+	close(up[1]);
+	return child;
+}
+
+/* flock locks; a blocking fcntl lock (lock_fcntl_timeout) waits for the holder. */
+static void test_lock_kinds(void)
+{
+	pid_t k = hold_lock(mail("flock"), true, 0);
+	CHECK(k > 0);
+	expect(deliver("t_flock"), ADDR_DEFER, -9,
+		arena_printf(pool_perm, "failed to lock mailbox %s (fcntl/flock)", mail("flock")));
+	kill(k, SIGTERM);
+	waitpid(k, NULL, 0);
+	expect(deliver("t_flock"), ADDR_OK, 0, NULL);
+
+	k = hold_lock(mail("fwait"), false, 700);
+	CHECK(k > 0);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	expect(deliver("t_fwait"), ADDR_OK, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CHECK(waited > 0.3 && waited < 4.5);
+	waitpid(k, NULL, 0);
+}
+
 /* Does the message writer work yet (core/tp_write.h lands separately)? */
 static bool probe_writer(void)
 {
@@ -706,6 +761,7 @@ int main(void)
 	if (writer_ok) {
 		RUN(test_mbox_write);
 		RUN(test_maildir_write);
+		RUN(test_lock_kinds);
 		RUN(test_parallel);
 		RUN(test_goldens);
 		RUN(test_quota_warning);
