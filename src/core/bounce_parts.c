@@ -478,7 +478,6 @@ bool bnc_submit(const spool_config *sc, const message *m, sv text, char new_id[M
 		.text = text,
 		.reference_id = sv_cstr(m->id),
 		.extract_recipients = true,
-		.auth_sender = sv_cstr(conf_main.bounce_sender_authentication),
 	};
 	bool ok = submit_message(sc, &r, id, err);
 	if (new_id)
