@@ -1,5 +1,6 @@
 /* autoreply transport: private options (Exim 4.96 "The autoreply transport"). */
 #include "drivers/transports/autoreply.h"
+#include "drivers/transports/local_transports.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct autoreply_transport_options, field)
 
@@ -34,4 +35,5 @@ const driver_info autoreply_transport_info = {
 	.noptions = sizeof autoreply_transport_rows / sizeof autoreply_transport_rows[0],
 	.block_size = sizeof(struct autoreply_transport_options),
 	.defaults = &autoreply_transport_defaults,
+	.ops = &autoreply_transport_ops,
 };

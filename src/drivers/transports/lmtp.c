@@ -1,5 +1,6 @@
 /* lmtp transport: private options (Exim 4.96 "The lmtp transport"). */
 #include "drivers/transports/lmtp.h"
+#include "drivers/transports/local_transports.h"
 
 #define ROW(name, type, flags, field) OPT_ROW(name, type, flags, struct lmtp_transport_options, field)
 
@@ -23,4 +24,5 @@ const driver_info lmtp_transport_info = {
 	.noptions = sizeof lmtp_transport_rows / sizeof lmtp_transport_rows[0],
 	.block_size = sizeof(struct lmtp_transport_options),
 	.defaults = &lmtp_transport_defaults,
+	.ops = &lmtp_transport_ops,
 };

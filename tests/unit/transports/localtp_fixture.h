@@ -156,6 +156,10 @@ static void fx_message(fx_msg *x, const char *sender, const char *rcpts, const c
 
 	xp_env_init(&x->env, pool_scratch);
 	x->env.state = pool_perm;
+	/* $h_subject: and friends, as the delivery process shows them */
+	xp_message *xm = arena_calloc(pool_msg, 1, sizeof *xm);
+	message_to_xp(x->m, sv_cstr(body), xm, pool_msg);
+	x->env.msg = xm;
 	message_vars_init(&x->mv, x->m, NULL);
 	xp_env_push_provider(&x->env, &x->mv.p);
 	x->rp = (xp_provider){ .get = fx_return_path, .ctx = x->m };
