@@ -44,7 +44,12 @@ static int gen(const spool_config *sc, long n)
 {
 	char dir[4200];
 	snprintf(dir, sizeof dir, "%s/input", sc->directory);
-	mkdir(sc->directory, 0750);
+	for (char *p = dir + 1; *p; p++) /* mkdir -p */
+		if (*p == '/') {
+			*p = 0;
+			mkdir(dir, 0750);
+			*p = '/';
+		}
 	mkdir(dir, 0750);
 	time_t base = time(NULL) - n - 60;
 	static const char body[] = "A benchmark message.\n";

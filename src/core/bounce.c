@@ -21,7 +21,10 @@
 
 #include "conf/main_options.h"
 #include "core/bounce_internal.h"
+#include "core/tp_output.h"
 #include "lib/log.h"
+#include "search/match.h"
+#include "search/search.h"
 
 /* The item texts of bounce_message_file (Exim's order); NULL entries take the defaults. */
 enum { BMF_HEADERS, BMF_INTRO, BMF_PIPE_TEXT, BMF_COPY, BMF_TRUNCATED, BMF_END, BMF_ITEMS };
@@ -46,11 +49,124 @@ static void default_intro(const message *m, sv to, xbuf *out)
 	}
 }
 
+/* errors_copy: "pattern addresses" items; the first pattern matching the report's recipient
+ * (as an address-list item) gives the Bcc: addresses, expanded with $local_part and $domain of
+ * the recipient. Exim puts the Bcc: header just before the Subject:. */
+static void errors_copy(bnc_env *e, sv to, xbuf *out)
+{
+	const char *list = conf_main.errors_copy;
+	if (!list || !*list)
+		return;
+	const char *at = memchr(to.p, '@', to.len);
+	e->local_part = at ? sv_sub(to, 0, (size_t)(at - to.p)) : to;
+	e->domain = at ? sv_sub(to, (size_t)(at - to.p) + 1, to.len - (size_t)(at - to.p) - 1) : (sv){ "", 0, 0, 0 };
+	sv l = sv_cstr(list);
+	size_t pos = 0;
+	while (pos < l.len) {
+		/* Items are colon-separated; "::" is a literal colon. */
+		xbuf item;
+		xbuf_init(&item, e->env.a);
+		while (pos < l.len) {
+			if (l.p[pos] == ':') {
+				if (pos + 1 < l.len && l.p[pos + 1] == ':') {
+					xbuf_putc(&item, ':');
+					pos += 2;
+					continue;
+				}
+				pos++;
+				break;
+			}
+			xbuf_putc(&item, l.p[pos++]);
+		}
+		sv it = sv_trim(xbuf_sv(&item));
+		size_t i = 0;
+		sv pattern;
+		if (it.len && it.p[0] == '"') {
+			const char *q = memchr(it.p + 1, '"', it.len - 1);
+			if (!q)
+				continue;
+			pattern = sv_sub(it, 1, (size_t)(q - it.p) - 1);
+			i = (size_t)(q - it.p) + 1;
+		} else {
+			while (i < it.len && it.p[i] != ' ' && it.p[i] != '\t')
+				i++;
+			pattern = sv_sub(it, 0, i);
+		}
+		sv addresses = sv_trim(sv_sub(it, i, it.len - i));
+		if (!pattern.len || !addresses.len)
+			continue;
+		xbuf err;
+		xbuf_init(&err, e->env.a);
+		/* The pattern alone, as a one-item list (a colon in it was written "::"). */
+		xbuf one;
+		xbuf_init(&one, e->env.a);
+		for (size_t k = 0; k < pattern.len; k++) {
+			if (pattern.p[k] == ':')
+				xbuf_putc(&one, ':');
+			xbuf_putc(&one, pattern.p[k]);
+		}
+		if (match_isinlist(to, xbuf_sv(&one), ':', MATCH_ADDRESS, true, NULL, &err) != SEARCH_OK)
+			continue;
+		xbuf bcc;
+		xbuf_init(&bcc, e->env.a);
+		if (!bnc_expand(e, sv_dup(e->env.a, addresses), &bcc, NULL, &err)) {
+			log_write(LOG_MAIN | LOG_PANIC, "Failed to expand errors_copy addresses: %s", xbuf_cstr(&err));
+			return;
+		}
+		if (bcc.len) {
+			xbuf_puts(out, "Bcc: ");
+			xbuf_putsv(out, xbuf_sv(&bcc));
+			xbuf_putc(out, '\n');
+		}
+		return;
+	}
+}
+
 static void put_item(xbuf *out, sv item)
 {
 	xbuf_putsv(out, item);
 	if (item.len && item.p[item.len - 1] != '\n')
 		xbuf_putc(out, '\n');
+}
+
+/* What pipe commands printed under return_output / return_fail_output (kept by the transport,
+ * core/tp_output.h): after the address blocks, an introduction (bounce_message_file's third
+ * item), then per address "------ <address> ------", a blank line and the text (observed from
+ * Exim 4.96 with a failing pipe). */
+enum { OUTPUT_MAX = 64 * 1024 };
+static void command_output(const message *m, const address_item *const *list, size_t nlist, sv intro,
+	arena *a, xbuf *out)
+{
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, a);
+	if (!spool_config_from_main(&sc, &err))
+		return;
+	size_t n = 0;
+	xbuf texts;
+	xbuf_init(&texts, a);
+	for (size_t i = 0; i < nlist; i++) {
+		const address_item *f = list[i];
+		xbuf t;
+		xbuf_init(&t, a);
+		if (!tp_output_load(a, &sc, m->id, f, OUTPUT_MAX, &t) || t.len == 0)
+			continue;
+		n++;
+		xbuf_puts(&texts, "\n------ ");
+		xbuf_putsv(&texts, f->address);
+		xbuf_puts(&texts, " ------\n\n");
+		xbuf_putsv(&texts, xbuf_sv(&t));
+		if (t.p[t.len - 1] != '\n')
+			xbuf_putc(&texts, '\n');
+	}
+	if (!n)
+		return;
+	if (intro.p)
+		put_item(out, intro);
+	else
+		xbuf_printf(out, "The following text was generated during the delivery attempt%s:\n", n > 1 ? "s" : "");
+	xbuf_putsv(out, xbuf_sv(&texts));
+	xbuf_putc(out, '\n');
 }
 
 bool bounce_format_failure(const message *m, int data_fd, const address_item *failed, sv to,
@@ -79,11 +195,21 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	bnc_boundary(&boundary);
 	const char *b = xbuf_cstr(&boundary);
 
+	/* The list comes in the order the failures happened; Exim keeps its failed list newest
+	 * first and lists the addresses that way everywhere except in the delivery-status part. */
+	size_t n = 0;
+	for (const address_item *f = failed; f; f = f->next)
+		n++;
+	const address_item **newest = arena_calloc(a, n, sizeof *newest);
+	size_t k = n;
+	for (const address_item *f = failed; f; f = f->next)
+		newest[--k] = f;
+
 	/* Headers. */
 	xbuf_puts(out, "X-Failed-Recipients: ");
-	for (const address_item *f = failed; f; f = f->next) {
-		xbuf_putsv(out, f->address);
-		if (f->next)
+	for (size_t i = 0; i < n; i++) {
+		xbuf_putsv(out, newest[i]->address);
+		if (i + 1 < n)
 			xbuf_puts(out, ",\n  ");
 	}
 	xbuf_putc(out, '\n');
@@ -97,6 +223,7 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	bnc_references(m, out);
 	xbuf_printf(out, "Content-Type: multipart/report; report-type=delivery-status; boundary=%s\n"
 		"MIME-Version: 1.0\n", b);
+	errors_copy(&e, to, out);
 	if (items[BMF_HEADERS].p)
 		put_item(out, items[BMF_HEADERS]);
 	else
@@ -111,12 +238,12 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	else
 		default_intro(m, to, out);
 	xbuf_putc(out, '\n');
-	for (const address_item *f = failed; f; f = f->next)
-		bnc_address_block(f, "", out);
+	for (size_t i = 0; i < n; i++)
+		bnc_address_block(newest[i], "", out);
 	xbuf_putc(out, '\n');
+	command_output(m, newest, n, items[BMF_PIPE_TEXT], a, out);
 
-	/* The machine-readable part: recipients in the order they failed (the list is newest
-	 * first, as Exim keeps it). */
+	/* The machine-readable part: recipients in the order they failed. */
 	xbuf_printf(out, "--%s\nContent-type: message/delivery-status\n\n", b);
 	xbuf_puts(out, "Reporting-MTA: dns; ");
 	bnc_reporting_mta(&e, out);
@@ -127,15 +254,8 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 		xbuf_putc(out, '\n');
 	}
 	xbuf_putc(out, '\n');
-	size_t n = 0;
 	for (const address_item *f = failed; f; f = f->next)
-		n++;
-	const address_item **order = arena_calloc(a, n ? n : 1, sizeof *order);
-	size_t k = n;
-	for (const address_item *f = failed; f; f = f->next)
-		order[--k] = f;
-	for (size_t i = 0; i < n; i++)
-		bnc_dsn_block(order[i], "failed", "5.0.0", conf_main.dsn_extra_information, out);
+		bnc_dsn_block(f, "failed", "5.0.0", conf_main.dsn_extra_information, out);
 
 	/* The returned message. */
 	xbuf part;
@@ -161,7 +281,7 @@ bool bounce_send_failure(const spool_config *sc, const message *m, int data_fd,
 	xbuf text;
 	xbuf_init(&text, a);
 	bool ok = bounce_format_failure(m, data_fd, failed, to, &text, err)
-		&& bnc_submit(sc, m, to, xbuf_sv(&text), new_id, err);
+		&& bnc_submit(sc, m, xbuf_sv(&text), new_id, err);
 	arena_free(a);
 	return ok;
 }

@@ -18,6 +18,7 @@ typedef struct bnc_env {
 	sv warn_delay;
 	sv warn_recipients;
 	sv domain;                   /* $domain (delay_warning_condition: the common domain) */
+	sv local_part;               /* $local_part (errors_copy: of the report's recipient) */
 } bnc_env;
 void bnc_env_init(bnc_env *e, const message *m, arena *a);
 
@@ -61,8 +62,9 @@ enum { BNC_RETURN_DEFAULT, BNC_RETURN_HEADERS, BNC_RETURN_FULL };
 bool bnc_returned_message(const message *m, int data_fd, int mode, const char **ctype, xbuf *out,
 	xbuf *err);
 
-/* Submit a finished report to `to` (sender <>), with the id of the message it is about. */
-bool bnc_submit(const spool_config *sc, const message *m, sv to, sv text,
-	char new_id[MSG_ID_LEN + 1], xbuf *err);
+/* Submit a finished report (sender <>) about m: as Exim's "exim -t", the recipients are its To:
+ * and Bcc: addresses. bounce_sender_authentication becomes its authenticated sender. */
+bool bnc_submit(const spool_config *sc, const message *m, sv text, char new_id[MSG_ID_LEN + 1],
+	xbuf *err);
 
 #endif

@@ -1,7 +1,7 @@
 /* Delay warnings (delay_warning, delay_warning_condition, warn_message_file) and success DSNs
  * (NOTIFY=SUCCESS), in Exim 4.96's layout (tests/golden/bounce/warning-D, success-D). Both are
  * multipart/report messages like the failure report: a text part, a message/delivery-status part
- * ("Action: delayed" / "delivered" / "relayed"), and the returned headers.
+ * ("Action: delayed" / "delivered"), and the returned headers.
  */
 #include <ctype.h>
 #include <string.h>
@@ -220,7 +220,8 @@ static void format_warning(bnc_env *e, const message *m, int data_fd, const addr
 		xbuf_putc(out, '\n');
 	}
 	xbuf_putc(out, '\n');
-	for (size_t i = n; i-- > 0;)
+	/* Unlike the failure report, the same order as the text part (observed). */
+	for (size_t i = 0; i < n; i++)
 		bnc_dsn_block(list[i], "delayed", "4.0.0", false, out);
 
 	xbuf part;
@@ -253,7 +254,7 @@ bool bounce_maybe_warn(const spool_config *sc, message *m, int data_fd,
 	for (const address_item *d = deferred; d; d = d->next)
 		n++;
 	const address_item **list = arena_calloc(a, n, sizeof *list);
-	size_t k = 0;
+	size_t k = 0;   /* list[]: newest deferral first (the order of both parts, as Exim's) */
 	sv domain = { NULL, 0, 0, 0 };
 	bool same_domain = true;
 	for (const address_item *d = deferred; d; d = d->next) {
@@ -264,6 +265,11 @@ bool bounce_maybe_warn(const spool_config *sc, message *m, int data_fd,
 		else if (!sv_eq(domain, d->domain))
 			same_domain = false;
 		list[k++] = d;
+	}
+	for (size_t i = 0; i < k / 2; i++) {
+		const address_item *swap = list[i];
+		list[i] = list[k - 1 - i];
+		list[k - 1 - i] = swap;
 	}
 	bool ok = true;
 	if (k) {
@@ -280,7 +286,7 @@ bool bounce_maybe_warn(const spool_config *sc, message *m, int data_fd,
 			xbuf text;
 			xbuf_init(&text, a);
 			format_warning(&e, m, data_fd, list, k, m->sender, &text, err);
-			ok = bnc_submit(sc, m, m->sender, xbuf_sv(&text), NULL, err);
+			ok = bnc_submit(sc, m, xbuf_sv(&text), NULL, err);
 			if (ok)
 				m->warning_count++;
 		}
@@ -347,18 +353,18 @@ bool bounce_send_success_dsn(const spool_config *sc, const message *m, int data_
 			bnc_put_field(d->orcpt, &out);
 			xbuf_putc(&out, '\n');
 		}
-		bool remote = d->host_used_address.len != 0;
-		xbuf_printf(&out, "Action: %s\nFinal-Recipient: rfc822;", remote ? "relayed" : "delivered");
+		/* "delivered" also for a relay to a host without DSN support; its Diagnostic-Code is a
+		 * fixed "250 Ok", not the host's reply (observed from Exim 4.96). */
+		xbuf_puts(&out, "Action: delivered\nFinal-Recipient: rfc822;");
 		bnc_put_field(d->address, &out);
 		xbuf_puts(&out, "\nStatus: 2.0.0\n");
-		if (remote) {
-			if (d->host_used_name.len)
-				xbuf_printf(&out, "Remote-MTA: dns; " SV_FMT "\n", SV_ARG(d->host_used_name));
-			if (d->confirmation.len) {
-				xbuf_puts(&out, "Diagnostic-Code: smtp; ");
-				bnc_put_field(d->confirmation, &out);
+		if (d->host_used_address.len) {
+			if (d->host_used_name.len) {
+				xbuf_puts(&out, "Remote-MTA: dns; ");
+				bnc_put_field(d->host_used_name, &out);
 				xbuf_putc(&out, '\n');
 			}
+			xbuf_puts(&out, "Diagnostic-Code: smtp; 250 Ok\n");
 		} else {
 			xbuf_puts(&out, "Diagnostic-Code: X-Exim; relayed via non SMTP router\n");
 		}
@@ -367,13 +373,13 @@ bool bounce_send_success_dsn(const spool_config *sc, const message *m, int data_
 	xbuf part;
 	xbuf_init(&part, a);
 	const char *ctype;
-	bool ok = bnc_returned_message(m, data_fd, m->dsn_ret == MSG_DSN_RET_FULL ? BNC_RETURN_FULL
-		: BNC_RETURN_HEADERS, &ctype, &part, err);
+	/* Headers only, even with RET=FULL (observed). */
+	bool ok = bnc_returned_message(m, data_fd, BNC_RETURN_HEADERS, &ctype, &part, err);
 	if (ok) {
 		xbuf_printf(&out, "--%s\nContent-type: %s\n\n", b, ctype);
 		xbuf_putsv(&out, xbuf_sv(&part));
 		xbuf_printf(&out, "--%s--\n", b);
-		ok = bnc_submit(sc, m, m->sender, xbuf_sv(&out), NULL, err);
+		ok = bnc_submit(sc, m, xbuf_sv(&out), NULL, err);
 	}
 	xp_env_release(&e.env);
 	arena_free(a);

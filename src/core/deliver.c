@@ -15,6 +15,7 @@
 #include "core/bounce.h"
 #include "core/deliver_internal.h"
 #include "core/event.h"
+#include "core/priv.h"
 #include "core/queue.h"
 #include "core/retry.h"
 #include "core/transport.h"
@@ -54,6 +55,8 @@ static void mark_pending(dctx *d, const address_item *a)
 	int i = top_of(a)->rcpt_index;
 	if (i >= 0 && (size_t)i < d->m->nrcpt)
 		d->top_pending[i] = true;
+	else
+		d->extra_pending = true; /* set up by the system filter: it sets it up again next time */
 }
 
 static bool transport_is_local(const driver_instance *t)
@@ -218,10 +221,9 @@ void dlocal_run(dctx *d, address_item *list)
 		b->n++;
 	}
 	for (dbatch *b = batches; b; b = b->next) {
-		if (d->dont_deliver) {
-			for (address_item *a = b->addrs; a; a = a->next)
-				a->result = ADDR_OK;
-		} else if (dbatch_start(d, b, false)) {
+		/* -N runs the transports too: each says OK without delivering (Exim's smtp transport
+		 * reports "delivery bypassed by -N option"), so the lines show where mail would go. */
+		if (dbatch_start(d, b, false)) {
 			dbatch_finish(d, b);
 		}
 		dpost_batch(d, b, false);
@@ -431,7 +433,7 @@ static void finish(dctx *d, const char *id)
 			log_write(LOG_MAIN, "failed to send a delivery status notification: %s", xbuf_cstr(&err));
 	}
 	/* Every top-level recipient with nothing pending under it is finished. */
-	bool left = false;
+	bool left = d->extra_pending;
 	for (size_t i = 0; i < d->m->nrcpt; i++) {
 		sv r = d->m->rcpt[i].address;
 		if (message_is_nonrecipient(d->m, r))
@@ -468,7 +470,9 @@ static void finish(dctx *d, const char *id)
 	} else {
 		djournal_remove(d->sc, id);
 	}
-	if (d->freeze) {
+	if (d->freeze && d->freeze_logged) {
+		spool_msglog(d->sc, id, "*** Frozen by the system filter");
+	} else if (d->freeze) {
 		if (d->freeze_reason)
 			log_write(LOG_MAIN, "Frozen (%s)", d->freeze_reason);
 		else
@@ -480,6 +484,35 @@ static void finish(dctx *d, const char *id)
 	}
 	last_next_due = d->next_due;
 	queue_schedule_note(d->sc, id, d->next_due, d->freeze);
+}
+
+/* A queue run (not forced) leaves an address alone while its domain's or its own routing
+ * retry record says it is not due; Exim logs that only with +retry_defer. */
+static bool routing_not_due(dctx *d, address_item *a)
+{
+	if (!d->o->queue_run || d->o->forced)
+		return false;
+	time_t now = time(NULL);
+	retry_record rec;
+	sv keys[2] = { retry_domain_key(pool_msg, a->domain), retry_address_key(pool_msg, a, true) };
+	for (int i = 0; i < 2; i++) {
+		if (!keys[i].len)
+			continue;
+		if (retry_check(d->sc->directory, keys[i], now, false, &rec, pool_msg) == RETRY_NOT_DUE) {
+			a->result = ADDR_DEFER;
+			a->retry_skipped = true;
+			a->basic_errno = ADDR_ERRNO_UNKNOWN;
+			a->message = SV_LIT("retry time not reached");
+			const log_config *lc = log_current_config();
+			if (lc && logsel_has(&lc->selector, LS_RETRY_DEFER))
+				dlog_defer(&d->log, a);
+			mark_pending(d, a);
+			if (rec.next_try && (!d->next_due || rec.next_try < d->next_due))
+				d->next_due = rec.next_try;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ---- frozen messages ---- */
@@ -545,6 +578,17 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		log_set_id(NULL);
 		return DELIVER_NOT_ATTEMPTED;
 	}
+	/* deliver_drop_privilege: the whole delivery runs as the exim user (local deliveries to
+	 * other users then defer, as in Exim). */
+	if (conf_main.deliver_drop_privilege && priv_is_root()) {
+		xbuf_reset(&err);
+		if (!priv_drop_to_exim(&err)) {
+			log_write(LOG_MAIN | LOG_PANIC, "deliver_drop_privilege: %s", xbuf_cstr(&err));
+			close(fd);
+			log_set_id(NULL);
+			return DELIVER_FAILED_SETUP;
+		}
+	}
 	message *m = message_new(pool_msg);
 	msg_origin *origin = arena_calloc(pool_msg, 1, sizeof *origin);
 	spool_parse_info info;
@@ -587,12 +631,22 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	env.msg = &xm;
 	d.env = &env;
 
+	address_item *filter_route = NULL, *filter_local = NULL;
+	if (!cancel)
+		dfilter_run(&d, &filter_route, &filter_local);
+
 	route_ctx rc;
 	route_ctx_init(&rc, pool_msg, &env, ROUTE_MODE_DELIVER, m->sender);
 	rc.report = route_report;
 	rc.report_ctx = &d;
+	/* Deliveries the system filter set up are routed like recipients (before them). */
+	for (address_item *a = filter_route, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		route_chain(&rc, a);
+	}
 	/* Exim routes the recipients newest first. */
-	for (size_t k = m->nrcpt; k-- > 0;) {
+	for (size_t k = d.originals_stop ? 0 : m->nrcpt; k-- > 0;) {
 		const msg_recipient *r = &m->rcpt[k];
 		if (message_is_nonrecipient(m, r->address))
 			continue;
@@ -607,10 +661,19 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			push(&d.failed, &d.nfailed, &d.cap_failed, a);
 			continue;
 		}
+		if (routing_not_due(&d, a))
+			continue;
 		route_chain(&rc, a);
 	}
 	address_item *local = drop_finished(&d, reversed(rc.res.local));
 	address_item *pfr = drop_finished(&d, reversed(rc.res.pfr));
+	if (filter_local) {
+		address_item **end = &filter_local;
+		while (*end)
+			end = &(*end)->next;
+		*end = pfr;
+		pfr = filter_local;
+	}
 	address_item *remote = drop_finished(&d, reversed(rc.res.remote));
 	/* Pipe and file items without a usable transport are failures of their own. */
 	address_item *pfr_ok = NULL, **pt = &pfr_ok;
@@ -643,17 +706,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	local = more_local;
 	remote = hold_back(&d, more_remote);
 	dlocal_run(&d, local);
-	if (d.dont_deliver) {
-		dbatch b = { .addrs = remote };
-		for (address_item *a = remote; a; a = a->next)
-			a->result = ADDR_OK;
-		if (remote) {
-			b.t = tp_find(remote->transport);
-			dpost_batch(&d, &b, true);
-		}
-	} else if (remote) {
+	if (remote)
 		dremote_run(&d, remote);
-	}
 	send_bounces(&d);
 	finish(&d, id);
 	search_tidyup();

@@ -126,8 +126,10 @@ static bool event_var(void *ctx, sv name, xbuf *out)
 		return put_int(out, v ? v->sending_port : 0);
 	if (sv_eq_cstr(name, "transport_name"))
 		return put(out, v && v->transport_name ? sv_cstr(v->transport_name) : SV_NULL);
+	/* Exim 4.96 shows the router only for the message events (msg:...); during tcp: and smtp:
+	 * events $router_name is empty while $local_part still names the first address. */
 	if (sv_eq_cstr(name, "router_name"))
-		return put(out, a && a->router ? sv_cstr(a->router->name) : SV_NULL);
+		return put(out, a && a->router && strncmp(e->name, "msg:", 4) == 0 ? sv_cstr(a->router->name) : SV_NULL);
 	if (sv_eq_cstr(name, "tpda_delivery_local_part"))
 		return put(out, a ? a->local_part : SV_NULL);
 	if (sv_eq_cstr(name, "tpda_delivery_domain"))

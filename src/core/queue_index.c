@@ -104,7 +104,10 @@ static hintsdb *open_index(const spool_config *sc, bool readonly)
 	xbuf err;
 	xbuf_init(&err, NULL);
 	hintsdb *db = hintsdb_open_ex(sc->directory, queue_index_name(sc, name, sizeof name), readonly, true, &err);
-	if (db && !readonly && priv_is_root()) {
+	struct stat st;
+	char lock[4500];
+	snprintf(lock, sizeof lock, "%s/db/%s.lmdb-lock", sc->directory, name);
+	if (db && !readonly && priv_is_root() && stat(lock, &st) == 0 && st.st_uid != priv_exim_uid()) {
 		/* root may create it; the exim user's processes (SMTP sessions) write it too */
 		char path[4500];
 		snprintf(path, sizeof path, "%s/db", sc->directory);
@@ -361,8 +364,11 @@ bool queue_index_reconcile(hintsdb *db, char (*ids)[MSG_ID_LEN + 1], size_t n, t
 		free(have.v);
 		return false;
 	}
-	qsort(ids, n, sizeof *ids, cmp_ids);
-	qsort(have.v, have.n, sizeof *have.v, cmp_ids);
+	/* qsort must not see a NULL array, even with no elements (UBSan). */
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, cmp_ids);
+	if (have.n > 1)
+		qsort(have.v, have.n, sizeof *have.v, cmp_ids);
 	op_batch *b = calloc(1, sizeof *b);
 	if (!b)
 		abort();

@@ -216,7 +216,7 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 	queue_list l = { 0 };
 	candidates(sc, o, &l);
 	bool ordered = o->in_order || o->start_id || o->stop_id;
-	if (ordered)
+	if (ordered && l.n > 1)
 		qsort(l.v, l.n, sizeof *l.v, cmp_arrival);
 	else
 		shuffle(&l);

@@ -15,6 +15,7 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/receive_internal.h"
+#include "core/rewrite.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "mail/address.h"
@@ -486,6 +487,11 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 		r->msgid_created = true;
 	}
 
+	/* The rewrite rules run around the From: fix-up as in Exim (observed from its -H files):
+	 * recipients now, then a missing From: is made from the sender as it was, then the headers
+	 * and the sender are rewritten; Sender: and Date: come after. */
+	rewrite_reception_recipients(m, e->env);
+
 	/* From: when missing: the caller's constructed address when the sender is the caller,
 	 * else the envelope sender (none for the null sender); in submission mode
 	 * $authenticated_id when there is no sender. */
@@ -509,6 +515,7 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 			message_add_header(m, 'F', v);
 		}
 	}
+	rewrite_reception_headers_sender(m, e->env);
 	if (sender_hdr.len)
 		message_add_header(m, 'S', xbuf_sv(&sender_hdr));
 
@@ -567,7 +574,10 @@ bool rcv_build_headers(receive_ctx *r, xbuf *err)
 	if (r->opts.extract_recipients)
 		extract_recipients(r, &e);
 	if ((r->opts.local || r->submission) && !r->suppress_local_fixups)
-		local_fixups(r, &e);
+		local_fixups(r, &e);       /* rewrites the envelope and headers at its point */
+	else
+		rewrite_message_at_reception(r->m, e.env, false);
+	/* Received: shows the rewritten recipient ("for ..."), so it comes after rewriting. */
 	ok = add_received(r, &e, err);
 	env_close(&e);
 	return ok;

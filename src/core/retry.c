@@ -376,7 +376,8 @@ void retry_record_encode(const retry_record *r, xbuf *out)
 bool retry_record_decode(sv value, retry_record *out, arena *a)
 {
 	const unsigned char *p = (const unsigned char *)value.p;
-	if (value.len < RETRY_REC_FIXED || p[0] != RETRY_REC_VERSION || value.len > RETRY_REC_FIXED + RETRY_TEXT_MAX)
+	if (value.len < RETRY_REC_FIXED || p[0] != RETRY_REC_VERSION || value.len > RETRY_REC_FIXED + RETRY_TEXT_MAX ||
+		p[41] > 1)
 		return false;
 	out->basic_errno = (int)(int32_t)get_u32(p + 1);
 	out->more_errno = (int)(int32_t)get_u32(p + 5);

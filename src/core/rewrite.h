@@ -42,5 +42,10 @@ unsigned rewrite_header_flag(sv name);
 /* Reception: the envelope sender and recipients and the headers of a new message, by the main
  * rewrite rules (smtp_time: only rules with S). */
 void rewrite_message_at_reception(message *m, xp_env *env, bool smtp_time);
+/* The same in the two steps reception interleaves with its header fix-ups (Exim's order):
+ * recipients right after Message-Id: is added; headers and then the sender after a missing
+ * From: was made (from the sender as it was). */
+void rewrite_reception_recipients(message *m, xp_env *env);
+void rewrite_reception_headers_sender(message *m, xp_env *env);
 
 #endif

@@ -7,7 +7,9 @@
  *     line, the next item is moved to a new line ("\n\t"), as Exim folds;
  *   - the old line stays in the spool marked deleted ('*') with the new one right after it;
  *   - rewritten envelope addresses leave deleted "X-rewrote-original-recipient:" lines (one per
- *     recipient) and then an "X-rewrote-sender:" line. */
+ *     recipient) and then an "X-rewrote-sender:" line;
+ *   - order at reception: recipients, (a From: made from the sender as it was), headers, then
+ *     the sender. */
 #include "core/rewrite.h"
 
 #include <ctype.h>
@@ -157,7 +159,9 @@ bool rewrite_headers(message *m, const conf_rewrite_rule *rules, unsigned which,
 			continue;
 		char type = h->type != ' ' ? h->type : header_type_for(flag);
 		h->type = '*';
-		msg_header *n = message_insert_header(m, h->next, type, nt);
+		/* Right after the old line (insert_header takes NULL as "at the start"). */
+		msg_header *n = h->next ? message_insert_header(m, h->next, type, nt)
+		                        : message_add_header(m, type, nt);
 		h = n;    /* the new line is not rewritten again */
 		any = true;
 	}
@@ -174,28 +178,39 @@ static void record(message *m, const char *name, sv old)
 	message_add_header(m, '*', xbuf_sv(&b));
 }
 
+void rewrite_reception_recipients(message *m, xp_env *env)
+{
+	const conf_rewrite_rule *rules = conf_rewrite_rules();
+	if (!any_rule(rules, CONF_REWRITE_RECIPIENT))
+		return;
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		sv old = m->rcpt[i].address;
+		sv nw = rewrite_one(m->a, rules, old, CONF_REWRITE_RECIPIENT, env, NULL);
+		if (sv_eq(nw, old))
+			continue;
+		m->rcpt[i].address = nw;
+		record(m, "X-rewrote-original-recipient: ", old);
+	}
+}
+
+void rewrite_reception_headers_sender(message *m, xp_env *env)
+{
+	const conf_rewrite_rule *rules = conf_rewrite_rules();
+	if (!rules)
+		return;
+	rewrite_headers(m, rules, CONF_REWRITE_HEADERS, env);
+	if (m->sender.len && any_rule(rules, CONF_REWRITE_SENDER)) {
+		sv old = m->sender;
+		m->sender = rewrite_one(m->a, rules, m->sender, CONF_REWRITE_SENDER, env, NULL);
+		if (!sv_eq(old, m->sender))
+			record(m, "X-rewrote-sender: ", old);
+	}
+}
+
 void rewrite_message_at_reception(message *m, xp_env *env, bool smtp_time)
 {
 	if (smtp_time)
 		return;           /* S rules run per command: rewrite_smtp_address */
-	const conf_rewrite_rule *rules = conf_rewrite_rules();
-	if (!rules)
-		return;
-	/* The sender first (a header rule may rely on it), though its record comes last. */
-	sv old_sender = m->sender;
-	if (m->sender.len && any_rule(rules, CONF_REWRITE_SENDER))
-		m->sender = rewrite_one(m->a, rules, m->sender, CONF_REWRITE_SENDER, env, NULL);
-	if (any_rule(rules, CONF_REWRITE_RECIPIENT)) {
-		for (size_t i = 0; i < m->nrcpt; i++) {
-			sv old = m->rcpt[i].address;
-			sv nw = rewrite_one(m->a, rules, old, CONF_REWRITE_RECIPIENT, env, NULL);
-			if (sv_eq(nw, old))
-				continue;
-			m->rcpt[i].address = nw;
-			record(m, "X-rewrote-original-recipient: ", old);
-		}
-	}
-	if (!sv_eq(old_sender, m->sender))
-		record(m, "X-rewrote-sender: ", old_sender);
-	rewrite_headers(m, rules, CONF_REWRITE_HEADERS, env);
+	rewrite_reception_recipients(m, env);
+	rewrite_reception_headers_sender(m, env);
 }

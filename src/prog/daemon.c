@@ -19,6 +19,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/deliver.h"
 #include "core/listen.h"
 #include "core/priv.h"
 #include "expand/expand.h"
@@ -380,6 +381,10 @@ int bd_main(const cmdline *cl)
 		return 1;
 	}
 	ensure_spool(spool);
+	/* -odq / -odqs given to the daemon apply to every message it accepts (-odi acts as -odb). */
+	deliver_set_after_reception(cl->deliver == DELIVER_QUEUE ? DELIVER_AFTER_QUEUE
+		: cl->deliver == DELIVER_QUEUE_SMTP ? DELIVER_AFTER_QUEUE_SMTP : DELIVER_AFTER_BACKGROUND,
+		cl->deliver != DELIVER_DEFAULT);
 	if (conf_main.smtp_accept_max == 0 && (conf_main.smtp_accept_queue > 0 || conf_main.smtp_accept_max_per_host)) {
 		log_write(LOG_MAIN | LOG_PANIC, "Exim configuration error:\n  smtp_accept_max must be set if "
 			"smtp_accept_queue or smtp_accept_max_per_host is set");

@@ -12,11 +12,48 @@
 #include "core/auth.h"
 #include "core/dns.h"
 #include "core/receive.h"
+#include "core/rewrite.h"
 #include "core/route_verify.h"
 #include "lib/codec.h"
 #include "lib/log.h"
 #include "search/match.h"
 #include "smtp/session_int.h"
+
+
+/* SMTP-time rewriting (rewrite rules with the S flag): the address part of the MAIL/RCPT
+ * argument, angle brackets included, is matched and replaced before anything else looks at it,
+ * as Exim does; the ESMTP parameters after it stay. */
+static void smtp_time_rewrite(smtp_session *s)
+{
+	bool any = false;
+	for (const conf_rewrite_rule *r = conf_rewrite_rules(); r && !any; r = r->next)
+		any = (r->flags & CONF_REWRITE_SMTP) != 0;
+	if (!any)
+		return;
+	sv arg = s->cmd_arg;
+	size_t i = 0;
+	while (i < arg.len && isspace((unsigned char)arg.p[i]))
+		i++;
+	size_t start = i;
+	if (i < arg.len && arg.p[i] == '<') {
+		while (i < arg.len && arg.p[i] != '>')
+			i++;
+		if (i < arg.len)
+			i++;
+	} else {
+		while (i < arg.len && !isspace((unsigned char)arg.p[i]))
+			i++;
+	}
+	sv out;
+	if (!rewrite_smtp_address(s->work, sv_sub(arg, start, i - start), &s->env, &out))
+		return;
+	xbuf b;
+	xbuf_init(&b, s->work);
+	xbuf_putsv(&b, out);
+	xbuf_putsv(&b, sv_sub(arg, i, arg.len - i));
+	s->cmd_arg = xbuf_sv(&b);
+	s->cmd_arg.taint |= arg.taint;
+}
 
 static const char *dupsv(smtp_session *s, sv v) { return sv_dup(s->work, v); }
 
@@ -323,6 +360,7 @@ sess_next sess_mail(smtp_session *s)
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
 
+	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
 	xbuf msg, addr;
 	xbuf_init(&msg, s->work);
@@ -420,6 +458,7 @@ sess_next sess_rcpt(smtp_session *s)
 	sess_ratelimit_rcpt(s);
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "RCPT must have an address operand", "RCPT must have an address operand");
+	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
 	xbuf msg, addr;
 	xbuf_init(&msg, s->work);

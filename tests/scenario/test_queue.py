@@ -237,3 +237,53 @@ def test_queue_runner_daemon(postern_bin, tmp_path):
     log = q.log()
     assert re.fullmatch(r"exim 4\.96 daemon started: pid=\d+, -q1s, not listening for SMTP", log[1] if "<=" in log[0] else log[0])
     assert sum("Start queue run" in l for l in log) >= 2
+
+
+def test_listening_daemon_starts_queue_runs(postern_bin, tmp_path):
+    import random
+    import socket
+    q = Queue(postern_bin, tmp_path)
+    q.submit("u@x.example")
+    for _ in range(20):
+        port = random.randint(20000, 60000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                continue
+    pidfile = tmp_path / "daemon.pid"
+    d = subprocess.Popen([postern_bin, "-C", str(q.conf), "-bd", "-q1s", "-oX", f"127.0.0.1.{port}",
+                          "-oP", str(pidfile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and sum("End queue run" in l for l in q.log()) < 2:
+            time.sleep(0.2)
+        # the daemon still answers SMTP while it runs the queue
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            assert s.recv(512).startswith(b"220 ")
+    finally:
+        d.wait(timeout=5) if d.poll() is not None else None
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        d.wait(timeout=10)
+    log = q.log()
+    started = [l for l in log if "daemon started" in l]
+    assert re.fullmatch(rf"exim 4\.96 daemon started: pid=\d+, -q1s, listening for SMTP on \[127\.0\.0\.1\]:{port}",
+                        started[0])
+    assert sum("Start queue run" in l for l in log) >= 2
+
+
+def test_give_up_matches_exim(both):
+    logs = []
+    for q in both:
+        mid = q.submit("a@x.example")
+        q.clear_log()
+        p = q.run("-Mg", mid)
+        assert p.returncode == 0
+        assert mid not in q.ids()
+        bounce = [i for i in q.ids()]
+        assert len(bounce) == 1
+        logs.append([re.sub(r" S=\d+", " S=<n>", ID.sub("<ID>", l)) for l in q.log()])  # bounce text: h/bounce
+    assert logs[0] == logs[1]
+    assert logs[0][0] == "<ID> cancelled by root"

@@ -341,7 +341,8 @@ def test_daemon_swaks_pipelining(daemon):
 # ---- batched SMTP (-bS) -----------------------------------------------------------------------
 
 def bsmtp(postern_bin, conf, data):
-    p = subprocess.run([postern_bin, "-C", str(conf), "-bS"], input=data.encode(),
+    # -odq: keep the messages queued to inspect them (Exim delivers -bS messages at once).
+    p = subprocess.run([postern_bin, "-C", str(conf), "-odq", "-bS"], input=data.encode(),
                        capture_output=True, timeout=20)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 

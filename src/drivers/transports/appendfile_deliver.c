@@ -105,8 +105,9 @@ bool af_make_dirs(af_ctx *x, const char *path, bool whole)
 		af_fail(x, ADDR_DEFER, AF_ERRNO_NOTDIRECTORY, "%s is not a directory", p);
 		return false;
 	}
-	if (!x->o->create_directory)
-		return true;  /* what needs the directory fails with Exim's text for it */
+	/* Not allowed to create: what needs the directory fails later with Exim's text for it. */
+	if (!x->o->create_directory || !af_create_allowed(x, p, false))
+		return true;
 	/* Create each missing component from the top; another delivery may create the same ones. */
 	for (char *q = p + 1;; q++) {
 		if (*q != '/' && *q != '\0')
@@ -117,8 +118,8 @@ bool af_make_dirs(af_ctx *x, const char *path, bool whole)
 			/* mkdir's mode is reduced by the umask; directory_mode is what Exim gives it. */
 			(void)chmod(p, (mode_t)x->o->directory_mode);
 		} else if (errno != EEXIST) {
-			af_fail(x, ADDR_DEFER, errno, "failed to create directory %s (euid=%ld egid=%ld)", p,
-				(long)geteuid(), (long)getegid());
+			int e = errno;
+			af_fail(x, ADDR_DEFER, e, "failed to create directories for %s: %s", path, strerror(e));
 			return false;
 		}
 		*q = saved;
@@ -163,40 +164,51 @@ static bool path_below(arena *a, const char *path, const char *dir)
 	return strncmp(norm, dir, dl) == 0 && (norm[dl] == '/' || norm[dl] == '\0');
 }
 
-bool af_create_allowed(af_ctx *x, const char *path)
+bool af_create_allowed(af_ctx *x, const char *path, bool record)
 {
 	const char *cf = x->o->create_file;
 	if (cf == NULL || strcmp(cf, "anywhere") == 0)
 		return true;
-	const char *base;
-	bool dotdot_check;
+	const char *base = NULL;
+	bool dotdot_check = true;
 	if (cf[0] == '/') {
 		base = cf;
-		dotdot_check = true;
-	} else {
-		if (x->addrs->home.len == 0) {
-			af_fail(x, ADDR_DEFER, 0, "create_file=%s set for the %s transport, but no home directory is set",
-				cf, x->t->name);
-			return false;
-		}
+	} else if (x->addrs->home.len > 0) {
 		base = sv_dup(x->a, x->addrs->home);
 		dotdot_check = strcmp(cf, "belowhome") == 0;
 	}
-	bool ok;
-	if (dotdot_check) {
+	bool ok = false;
+	if (base != NULL && dotdot_check) {
 		ok = path_below(x->a, path, base);
-	} else {
+	} else if (base != NULL) {
 		size_t bl = strlen(base);
 		ok = strncmp(path, base, bl) == 0 && (path[bl] == '/' || base[bl - 1] == '/');
 	}
-	if (!ok)
-		af_fail(x, ADDR_DEFER, 0, "%s is not within %s (create_file=%s)", path, base, cf);
+	if (!ok && record)
+		af_fail(x, ADDR_DEFER, AF_ERRNO_BADCREATE,
+			"mailbox %s does not exist, but creation outside the home directory is not permitted", path);
 	return ok;
 }
 
 bool af_write_message(af_ctx *x, int fd, xbuf *err, int *errnum)
 {
-	return tp_write_fd(&x->w, fd, x->write_timeout, err, errnum);
+	/* Files take what they are given: no per-write timeout (a transport_filter has its own). */
+	return tp_write_fd(&x->w, fd, 0, err, errnum);
+}
+
+void af_write_failed(af_ctx *x, int errnum, const xbuf *err, const char *dataname)
+{
+	const char *text = xbuf_cstr(err);
+	if (errnum == EFBIG && strncmp(text, "message is too big", 18) == 0)
+		af_fail(x, ADDR_FAIL, 0, "%s", text);  /* message_size_limit: permanent, as Exim */
+	else if (errnum == EFBIG && x->w.size_limit > 0)
+		af_quota_exceeded(x, false, dataname);
+	else if (errnum == EDQUOT)
+		af_fail(x, ADDR_DEFER, errnum, "mailbox is full (quota exceeded while writing to file %s)", dataname);
+	else if (errnum > 0)
+		af_fail(x, ADDR_DEFER, errnum, "error while writing to %s", dataname);
+	else
+		af_fail(x, ADDR_DEFER, errnum, "%s", *text ? text : "error while writing the message");
 }
 
 /* The BSMTP envelope goes in front of the message, the terminating dot after it. */
@@ -299,6 +311,7 @@ static bool writer_setup(af_ctx *x)
 	x->w.env = x->env;
 	x->w.flags = o->use_crlf ? TPW_CRLF : 0;
 	x->w.return_path = x->return_path;
+	x->w.dest_name = x->path;
 	sv p, s;
 	if (!expand_text(x, "message_prefix", prefix, &p) || !expand_text(x, "message_suffix", suffix, &s))
 		return false;
@@ -312,7 +325,6 @@ static bool writer_setup(af_ctx *x)
 		x->w.prefix = p.p ? p : sv_cstr("");
 		x->w.suffix = s.p ? s : sv_cstr("");
 	}
-	x->write_timeout = tp_opt_int(x->t, "transport_filter_timeout");
 	return true;
 }
 

@@ -25,6 +25,7 @@ enum {
 	AF_ERRNO_NOTABSOLUTE = -21, /* file or directory name not absolute */
 	AF_ERRNO_EXIMQUOTA = -22,   /* the transport's own quota */
 	AF_ERRNO_EXPANDFAIL = -27,
+	AF_ERRNO_BADCREATE = -34,   /* create_file does not allow creating it */
 };
 
 extern const transport_ops appendfile_transport_ops;
@@ -40,7 +41,6 @@ typedef struct af_ctx {
 	const char *path;            /* the file, or the delivery directory */
 	bool is_directory;
 	tp_write_opts w;             /* how the message is written (prefix etc. expanded) */
-	int write_timeout;
 
 	/* quotas (appendfile_quota.c fills them; 0: none) */
 	long long quota;
@@ -79,12 +79,14 @@ int af_expand(af_ctx *x, const char *src, sv *out, xbuf *err);
 /* Create the directories above path (not path itself) with directory_mode, or the whole of
  * path when whole is set. false: outcome recorded. */
 bool af_make_dirs(af_ctx *x, const char *path, bool whole);
-/* create_file: is path allowed to be created? false: outcome recorded. */
-bool af_create_allowed(af_ctx *x, const char *path);
+/* create_file: may path be created? false: not (outcome recorded when record is set). */
+bool af_create_allowed(af_ctx *x, const char *path, bool record);
 
 /* Write the message (prefix, envelope for BSMTP, the message, suffix) to fd. false: the
  * writer's errno in *errnum (0 when none applies) and its text in err. */
 bool af_write_message(af_ctx *x, int fd, xbuf *err, int *errnum);
+/* The outcome for a failed write (dataname: the file the texts name). */
+void af_write_failed(af_ctx *x, int errnum, const xbuf *err, const char *dataname);
 
 /* appendfile_mbox.c: append to x->path. */
 void af_deliver_file(af_ctx *x);
@@ -105,6 +107,9 @@ bool af_dir_usage(af_ctx *x, const char *dir, const char *dir_regex, long long *
  * the totals it records. fd_out: the open file for af_maildirsize_add (-1: none). */
 bool af_maildirsize_read(af_ctx *x, const char *dir, long long *size, long long *count, int *fd_out);
 void af_maildirsize_add(int fd, long long size, long long count);
+/* Sum the lines of a maildirsize text (n bytes); false if a line is malformed or incomplete, or
+ * the first line is not quota_line (the file is then recounted). */
+bool af_maildirsize_parse(const char *text, size_t n, const char *quota_line, long long *size, long long *count);
 /* Checks before writing: true if the delivery may go on (outcome recorded otherwise).
  * dataname: the file named in the "mailbox is full" text. */
 bool af_quota_check(af_ctx *x, long long size, long long count, const char *dataname);

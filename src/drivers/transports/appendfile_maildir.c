@@ -95,14 +95,7 @@ static bool write_new(af_ctx *x, int fd, long long size, const char *dataname)
 		x->inode = (long long)st.st_ino;
 		return true;
 	}
-	if (errnum == EFBIG && x->w.size_limit > 0)
-		af_quota_exceeded(x, false, dataname);
-	else if (errnum == EDQUOT)
-		af_fail(x, ADDR_DEFER, errnum, "mailbox is full (quota exceeded while writing to file %s)", dataname);
-	else if (errnum != 0)
-		af_fail(x, ADDR_DEFER, errnum, "error while writing to %s", dataname);
-	else
-		af_fail(x, ADDR_DEFER, 0, "error while writing to %s: %s", dataname, xbuf_cstr(&err));
+	af_write_failed(x, errnum, &err, dataname);
 	return false;
 }
 
@@ -319,10 +312,11 @@ void af_deliver_directory(af_ctx *x)
 {
 	struct stat st;
 	if (stat(x->path, &st) != 0) {
-		if (!af_create_allowed(x, x->path) || !af_make_dirs(x, x->path, true))
+		if (!af_make_dirs(x, x->path, true))
 			return;
 		if (stat(x->path, &st) != 0) {
-			af_fail(x, ADDR_DEFER, errno, "while checking directory %s", x->path);
+			int e = errno;
+			af_fail(x, ADDR_DEFER, e, "stat() error for %s: %s", x->path, strerror(e));
 			return;
 		}
 	}

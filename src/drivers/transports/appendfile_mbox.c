@@ -145,7 +145,7 @@ static int open_mailbox(af_ctx *x, struct stat *out)
 				af_fail(x, ADDR_DEFER, ENOENT, "mailbox %s does not exist, but file_must_exist is set", x->path);
 				return -1;
 			}
-			if (!af_create_allowed(x, x->path))
+			if (!af_create_allowed(x, x->path, true))
 				return -1;
 			int fd = open(x->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
 				(mode_t)o->mode);
@@ -175,7 +175,7 @@ static int open_mailbox(af_ctx *x, struct stat *out)
 				return -1;
 			}
 			if (!o->allow_symlink) {
-				af_fail(x, ADDR_DEFER, AF_ERRNO_NOTREGULAR, "mailbox %s is a symbolic link", x->path);
+				af_fail(x, ADDR_DEFER, AF_ERRNO_NOTREGULAR, "mailbox %s is not a regular file", x->path);
 				return -1;
 			}
 			what = " (symlink target)";
@@ -384,14 +384,7 @@ void af_deliver_file(af_ctx *x)
 			struct timespec ts[2] = { st.st_atim, st.st_mtim };
 			(void)futimens(fd, ts);
 		}
-		if (errnum == EFBIG && x->w.size_limit > 0)
-			af_quota_exceeded(x, false, x->path);
-		else if (errnum == EDQUOT)
-			af_fail(x, ADDR_DEFER, errnum, "mailbox is full (quota exceeded while writing to file %s)", x->path);
-		else if (errnum != 0)
-			af_fail(x, ADDR_DEFER, errnum, "error while writing to %s", x->path);
-		else
-			af_fail(x, ADDR_DEFER, 0, "error while writing to %s: %s", x->path, xbuf_cstr(&err));
+		af_write_failed(x, errnum, &err, x->path);
 		goto out;
 	}
 	if (S_ISREG(st.st_mode)) {

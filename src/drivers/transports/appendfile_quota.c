@@ -228,8 +228,28 @@ bool af_dir_usage(af_ctx *x, const char *dir, const char *dir_regex, long long *
 	return ok;
 }
 
-/* Sum a maildirsize body; false if a line is malformed or the quota line differs. */
-static bool parse_sizefile(const char *text, size_t n, const char *quota_line, long long *size, long long *count)
+/* One maildirsize number: an optional '-' (deletions count down) and at most 15 digits. */
+static bool number(const char **pp, const char *end, long long *out)
+{
+	const char *p = *pp;
+	bool neg = p < end && *p == '-';
+	if (neg)
+		p++;
+	long long v = 0;
+	int digits = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (++digits > 15)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	if (digits == 0)
+		return false;
+	*out = neg ? -v : v;
+	*pp = p;
+	return true;
+}
+
+bool af_maildirsize_parse(const char *text, size_t n, const char *quota_line, long long *size, long long *count)
 {
 	const char *nl = memchr(text, '\n', n);
 	if (!nl || (size_t)(nl - text) != strlen(quota_line) || memcmp(text, quota_line, strlen(quota_line)) != 0)
@@ -240,18 +260,20 @@ static bool parse_sizefile(const char *text, size_t n, const char *quota_line, l
 		const char *le = memchr(p, '\n', (size_t)(e - p));
 		if (!le)
 			return false;  /* a line being written by someone else: recalculate */
-		char line[64];
-		size_t ll = (size_t)(le - p);
-		if (ll == 0 || ll >= sizeof line)
-			return false;
-		memcpy(line, p, ll);
-		line[ll] = '\0';
 		long long sz, ct;
-		char extra;
-		if (sscanf(line, "%lld %lld%c", &sz, &ct, &extra) != 2)
+		const char *q = p;
+		if (!number(&q, le, &sz) || q == le || *q != ' ')
+			return false;
+		while (q < le && *q == ' ')
+			q++;
+		if (!number(&q, le, &ct) || q != le)
 			return false;
 		*size += sz;
 		*count += ct;
+		/* Addends are below 10^15: a sum cannot overflow before this stops it. */
+		if (*size > 1000000000000000000LL || *size < -1000000000000000000LL ||
+			*count > 1000000000000000000LL || *count < -1000000000000000000LL)
+			return false;
 		p = le + 1;
 	}
 	return true;
@@ -266,7 +288,7 @@ bool af_maildirsize_read(af_ctx *x, const char *dir, long long *size, long long 
 	if (fd >= 0) {
 		char buf[AF_MAILDIRSIZE_MAX + 1];
 		ssize_t n = pread(fd, buf, sizeof buf, 0);
-		if (n > 0 && n <= AF_MAILDIRSIZE_MAX && parse_sizefile(buf, (size_t)n, quota_line, size, count)) {
+		if (n > 0 && n <= AF_MAILDIRSIZE_MAX && af_maildirsize_parse(buf, (size_t)n, quota_line, size, count)) {
 			*fd_out = fd;
 			return true;
 		}
@@ -355,6 +377,8 @@ void af_quota_warn(af_ctx *x, long long before, long long after)
 			has_from = true;
 		p += ll + (nl != NULL);
 	}
+	/* As Exim: marked as automatic, so nobody replies to it. */
+	xbuf_puts(&msg, "Auto-Submitted: auto-replied\n");
 	if (!has_from) {
 		const char *qd = conf_main_string("qualify_domain");
 		if (!qd)

@@ -3,21 +3,22 @@
 # exim4 and python3). Each case: the original message is spooled with -odq (orig-H, orig-D),
 # delivered with -M; Exim's bounce (or warning / DSN) is held in the spool by the :defer:
 # router for example.org and recorded as <case>-H, <case>-D; mainlog lines as <case>.log.
-# Port SINK answers 550 (two lines) to RCPT, port DELAY answers 450.
+# Port SINK answers 550 (two lines) to RCPT, port DELAY answers 450, port OK accepts (no DSN).
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/bounce-record.XXXXXX); chmod 755 "$work"
-SINK=${SINK:-2526}; DELAY=${DELAY:-2527}
+SINK=${SINK:-2526}; DELAY=${DELAY:-2527}; OK=${OK:-2528}
 python3 "$here/script_server.py" $SINK rcpt550 & p1=$!
 python3 "$here/script_server.py" $DELAY rcpt450 & p2=$!
-trap 'kill $p1 $p2; rm -rf "$work"' EXIT
-sleep 0.5
+python3 "$here/script_server.py" $OK ok & p3=$!
+trap 'kill $p1 $p2 $p3; rm -rf "$work"' EXIT
+sleep 3
 
 # case NAME EXTRA-OPTIONS MODE(local|smtp) [ARGS...] < input
 case_() {
 	name=$1; extra=$2; mode=$3; shift 3
 	rm -rf "$work/spool"; mkdir -p "$work/spool"; chown Debian-exim:Debian-exim "$work/spool"
-	sed -e "s|SPOOL|$work/spool|g" -e "s|SINKPORT|$SINK|" -e "s|DELAYPORT|$DELAY|" \
+	sed -e "s|SPOOL|$work/spool|g" -e "s|SINKPORT|$SINK|" -e "s|DELAYPORT|$DELAY|" -e "s|OKPORT|$OK|" \
 		-e "s|^# EXTRA|$extra|" "$here/exim.conf" > "$work/conf"
 	if [ "$mode" = smtp ]; then
 		exim -C "$work/conf" -bs -oMa 10.0.0.1 -odq > /dev/null 2>&1
@@ -54,4 +55,12 @@ printf 'EHLO client.example\r\nMAIL FROM:<alice@example.org> ENVID=xyz\r\nRCPT T
 	case_ success "" smtp
 printf 'From: a@example.org\nTo: gus@delay.example\nSubject: slow one\nDate: Sat, 21 Nov 2026 10:00:00 +0000\n\nbody\n' |
 	WARN_AFTER=3 case_ warning "delay_warning = 2s" local -f alice@example.org gus@delay.example
+printf 'EHLO c.example\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<gus@delay.example>\r\nRCPT TO:<hal@delay.example>\r\nDATA\r\nFrom: a@example.org\r\n\r\nbody\r\n.\r\nQUIT\r\n' |
+	WARN_AFTER=3 case_ warning2 "delay_warning = 2s\nerrors_reply_to = help@example.org" smtp
+printf 'EHLO c.example\r\nMAIL FROM:<alice@example.org> RET=FULL\r\nRCPT TO:<ivy@relay.example> NOTIFY=SUCCESS\r\nDATA\r\nFrom: a@example.org\r\n\r\nbody\r\n.\r\nQUIT\r\n' |
+	case_ success2 "" smtp
+printf 'From: a@example.org\nTo: bob@short.example\nSubject: copies\n\nbody\n' |
+	case_ copy "errors_copy = nomatch@x other@pm.example : *@example.org copy@pm.example,\$local_part@pm.example\nbounce_sender_authentication = mailer-daemon@example.org" local -f alice@example.org bob@short.example
+printf 'From: a@example.org\nTo: bob@pipe.example\nSubject: pipe output\n\nbody\n' |
+	case_ pipe "" local -f alice@example.org bob@pipe.example
 echo recorded in "$here"

@@ -121,6 +121,11 @@ static void test_environment(void)
 	CHECK_STR(xbuf_cstr(&res), "t3:msg:delivery:250 OK queued as 12345:127.0.0.1:2599:mx.remote.example:"
 		"user:remote.example:r1:t3:111:127.0.0.9");
 
+	/* connection events show no router (Exim 4.96), the address's local part still */
+	event_raise_for(tp_find("t3"), "tcp:connect", SV_NULL, &v, &base, &res);
+	CHECK_STR(xbuf_cstr(&res), "t3:tcp:connect::127.0.0.1:2599:mx.remote.example:"
+		"user:remote.example::t3:111:127.0.0.9");
+
 	/* ${acl} runs with the event's variables */
 	event_raise_for(tp_find("t1"), "msg:delivery", sv_cstr("250 OK"), &v, &base, &res);
 	CHECK_STR(xbuf_cstr(&res), "acl saw msg:delivery/250 OK/user/250 OK queued as 12345");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +48,7 @@ static const struct tcase {
 	{ "t_filterargs", false, "From ", ">From ", NULL, "\n" },
 	{ "t_fquiet", false, "From ", ">From ", NULL, "\n" },
 	{ "t_longcheck", false, "abcdef", "Z", "", "" },
+	{ "t_hrewrite", false, "From ", ">From ", NULL, "\n" },
 };
 
 typedef struct loaded {
@@ -275,6 +277,54 @@ static void test_failures(void)
 	close(L.fd);
 }
 
+/* A big body streams through in constant memory: the peak resident size may not grow by more
+ * than a few pieces. TPW_BIG_MB sets the size (default 24 MB; the report's figure used 100). */
+static long max_rss_kb(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+static void test_big_body(void)
+{
+	loaded L;
+	CHECK(load_case("crlf1", &L));
+	close(L.fd);
+	const char *mb_env = getenv("TPW_BIG_MB");
+	long mb = mb_env ? atol(mb_env) : 24;
+	FILE *d = tmpfile();
+	fprintf(d, "%s-D\n", L.m.id);
+	static char line[1024];
+	memset(line, 'x', sizeof line - 1);
+	line[sizeof line - 1] = '\n';
+	line[0] = '.';
+	for (long i = 0; i < mb * 1024; i++)
+		fwrite(line, 1, sizeof line, d);
+	fflush(d);
+	L.fd = fileno(d);
+	const struct tcase crlf = { "t_crlf", true, ".", "..", "", "" };
+	tp_write_opts o;
+	opts_for(&L, &crlf, SV_LIT(""), &o);
+	long before = max_rss_kb();
+	int devnull = open("/dev/null", O_WRONLY);
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	int errnum;
+	CHECK(tp_write_fd(&o, devnull, 0, &err, &errnum));
+	long long bytes, lines;
+	CHECK(tp_reader_measure(&o, &bytes, &lines, &err));
+	/* every body line gains a CR and a second dot */
+	CHECK(lines >= mb * 1024);
+	CHECK(bytes >= mb * 1024 * (long long)(sizeof line + 2));
+	long grew = max_rss_kb() - before;
+	if (mb_env)
+		fprintf(stderr, "big body: %ld MB written twice, peak RSS grew by %ld KB\n", mb, grew);
+	CHECK(grew < 4096);
+	close(devnull);
+	fclose(d);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -289,5 +339,6 @@ int main(void)
 	env.state = pool_perm;
 	RUN(test_goldens);
 	RUN(test_failures);
+	RUN(test_big_body);
 	return unit_report("test_tp_write");
 }
