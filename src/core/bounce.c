@@ -21,6 +21,7 @@
 
 #include "conf/main_options.h"
 #include "core/bounce_internal.h"
+#include "core/tp_output.h"
 #include "lib/log.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -128,6 +129,46 @@ static void put_item(xbuf *out, sv item)
 		xbuf_putc(out, '\n');
 }
 
+/* What pipe commands printed under return_output / return_fail_output (kept by the transport,
+ * core/tp_output.h): after the address blocks, an introduction (bounce_message_file's third
+ * item), then per address "------ <address> ------", a blank line and the text (observed from
+ * Exim 4.96 with a failing pipe). */
+enum { OUTPUT_MAX = 64 * 1024 };
+static void command_output(const message *m, const address_item *const *list, size_t nlist, sv intro,
+	arena *a, xbuf *out)
+{
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, a);
+	if (!spool_config_from_main(&sc, &err))
+		return;
+	size_t n = 0;
+	xbuf texts;
+	xbuf_init(&texts, a);
+	for (size_t i = 0; i < nlist; i++) {
+		const address_item *f = list[i];
+		xbuf t;
+		xbuf_init(&t, a);
+		if (!tp_output_load(a, &sc, m->id, f, OUTPUT_MAX, &t) || t.len == 0)
+			continue;
+		n++;
+		xbuf_puts(&texts, "\n------ ");
+		xbuf_putsv(&texts, f->address);
+		xbuf_puts(&texts, " ------\n\n");
+		xbuf_putsv(&texts, xbuf_sv(&t));
+		if (t.p[t.len - 1] != '\n')
+			xbuf_putc(&texts, '\n');
+	}
+	if (!n)
+		return;
+	if (intro.p)
+		put_item(out, intro);
+	else
+		xbuf_printf(out, "The following text was generated during the delivery attempt%s:\n", n > 1 ? "s" : "");
+	xbuf_putsv(out, xbuf_sv(&texts));
+	xbuf_putc(out, '\n');
+}
+
 bool bounce_format_failure(const message *m, int data_fd, const address_item *failed, sv to,
 	xbuf *out, xbuf *err)
 {
@@ -154,11 +195,21 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	bnc_boundary(&boundary);
 	const char *b = xbuf_cstr(&boundary);
 
+	/* The list comes in the order the failures happened; Exim keeps its failed list newest
+	 * first and lists the addresses that way everywhere except in the delivery-status part. */
+	size_t n = 0;
+	for (const address_item *f = failed; f; f = f->next)
+		n++;
+	const address_item **newest = arena_calloc(a, n, sizeof *newest);
+	size_t k = n;
+	for (const address_item *f = failed; f; f = f->next)
+		newest[--k] = f;
+
 	/* Headers. */
 	xbuf_puts(out, "X-Failed-Recipients: ");
-	for (const address_item *f = failed; f; f = f->next) {
-		xbuf_putsv(out, f->address);
-		if (f->next)
+	for (size_t i = 0; i < n; i++) {
+		xbuf_putsv(out, newest[i]->address);
+		if (i + 1 < n)
 			xbuf_puts(out, ",\n  ");
 	}
 	xbuf_putc(out, '\n');
@@ -187,12 +238,12 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	else
 		default_intro(m, to, out);
 	xbuf_putc(out, '\n');
-	for (const address_item *f = failed; f; f = f->next)
-		bnc_address_block(f, "", out);
+	for (size_t i = 0; i < n; i++)
+		bnc_address_block(newest[i], "", out);
 	xbuf_putc(out, '\n');
+	command_output(m, newest, n, items[BMF_PIPE_TEXT], a, out);
 
-	/* The machine-readable part: recipients in the order they failed (the list is newest
-	 * first, as Exim keeps it). */
+	/* The machine-readable part: recipients in the order they failed. */
 	xbuf_printf(out, "--%s\nContent-type: message/delivery-status\n\n", b);
 	xbuf_puts(out, "Reporting-MTA: dns; ");
 	bnc_reporting_mta(&e, out);
@@ -203,15 +254,8 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 		xbuf_putc(out, '\n');
 	}
 	xbuf_putc(out, '\n');
-	size_t n = 0;
 	for (const address_item *f = failed; f; f = f->next)
-		n++;
-	const address_item **order = arena_calloc(a, n ? n : 1, sizeof *order);
-	size_t k = n;
-	for (const address_item *f = failed; f; f = f->next)
-		order[--k] = f;
-	for (size_t i = 0; i < n; i++)
-		bnc_dsn_block(order[i], "failed", "5.0.0", conf_main.dsn_extra_information, out);
+		bnc_dsn_block(f, "failed", "5.0.0", conf_main.dsn_extra_information, out);
 
 	/* The returned message. */
 	xbuf part;

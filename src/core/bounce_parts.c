@@ -240,7 +240,9 @@ static bool local_transport(const address_item *a)
 static const char smtp_error_prefix[] = "SMTP error from remote mail server after ";
 
 /* Text lines indented by four spaces; an SMTP error is split after "... after <command>:" so
- * the remote's reply starts its own line, as Exim prints it. */
+ * the remote's reply starts its own line, as Exim prints it. Error texts keep a multi-line reply
+ * escaped as the log shows it ("550-first\\n550 second", Exim's string_printing); a "\\n" there,
+ * like a real newline, starts a new indented line. */
 static void put_indented(sv text, xbuf *out)
 {
 	size_t split = SIZE_MAX;
@@ -252,12 +254,13 @@ static void put_indented(sv text, xbuf *out)
 			}
 	}
 	for (size_t i = 0; i < text.len; i++) {
-		if (i == split) {
+		if (i == split || text.p[i] == '\n') {
 			xbuf_puts(out, "\n    ");
 			continue;
 		}
-		if (text.p[i] == '\n') {
+		if (text.p[i] == '\\' && i + 1 < text.len && text.p[i + 1] == 'n') {
 			xbuf_puts(out, "\n    ");
+			i++;
 			continue;
 		}
 		xbuf_putc(out, text.p[i]);
@@ -285,8 +288,10 @@ void bnc_address_block(const address_item *a, const char *prefix, xbuf *out)
 }
 
 /* A field value of the delivery-status part: line ends become continuation lines (a raw
- * newline would end the field), cut to max bytes. first_line: only up to the first newline. */
-static void put_field_text(sv v, size_t max, bool first_line, xbuf *out)
+ * newline would end the field), cut to max bytes. first_line: only up to the first newline.
+ * escaped_nl: an escaped "\\n" (see put_indented) also continues the field on a new line, as
+ * in Exim's Diagnostic-Code; without it the sequence stays as it is (X-Exim-Diagnostic). */
+static void put_field_text(sv v, size_t max, bool first_line, bool escaped_nl, xbuf *out)
 {
 	if (first_line) {
 		const char *nl = memchr(v.p, '\n', v.len);
@@ -302,14 +307,17 @@ static void put_field_text(sv v, size_t max, bool first_line, xbuf *out)
 			continue;
 		if (v.p[i] == '\n')
 			xbuf_puts(out, "\n ");
-		else
+		else if (escaped_nl && v.p[i] == '\\' && i + 1 < v.len && v.p[i + 1] == 'n') {
+			xbuf_puts(out, "\n ");
+			i++;
+		} else
 			xbuf_putc(out, v.p[i]);
 	}
 }
 
 void bnc_put_field(sv v, xbuf *out)
 {
-	put_field_text(v, 1000, true, out);
+	put_field_text(v, 1000, true, false, out);
 }
 
 /* The remote's reply for Diagnostic-Code: what the transport kept, else the part of the error
@@ -335,12 +343,12 @@ void bnc_dsn_block(const address_item *a, const char *action, const char *status
 {
 	if (a->orcpt.len) {
 		xbuf_puts(out, "Original-Recipient: ");
-		put_field_text(a->orcpt, 1000, true, out);
+		put_field_text(a->orcpt, 1000, true, false, out);
 		xbuf_putc(out, '\n');
 	}
 	xbuf_printf(out, "Action: %s\n", action);
 	xbuf_puts(out, "Final-Recipient: rfc822;");
-	put_field_text(a->address, 1000, true, out);
+	put_field_text(a->address, 1000, true, false, out);
 	xbuf_putc(out, '\n');
 	xbuf_printf(out, "Status: %s\n", status);
 	if (a->host_used_name.len) {
@@ -354,24 +362,24 @@ void bnc_dsn_block(const address_item *a, const char *action, const char *status
 			}
 			if (a->smtp_greeting.len) {
 				xbuf_puts(out, "X-Remote-MTA-smtp-greeting: X-str; ");
-				put_field_text(a->smtp_greeting, DSN_INFO_MAX, true, out);
+				put_field_text(a->smtp_greeting, DSN_INFO_MAX, true, false, out);
 				xbuf_putc(out, '\n');
 			}
 			if (a->helo_response.len) {
 				xbuf_puts(out, "X-Remote-MTA-helo-response: X-str; ");
-				put_field_text(a->helo_response, DSN_INFO_MAX, true, out);
+				put_field_text(a->helo_response, DSN_INFO_MAX, true, false, out);
 				xbuf_putc(out, '\n');
 			}
 			if (a->message.len) {
 				xbuf_puts(out, "X-Exim-Diagnostic: X-str; ");
-				put_field_text(a->message, DSN_INFO_MAX, false, out);
+				put_field_text(a->message, DSN_INFO_MAX, false, false, out);
 				xbuf_putc(out, '\n');
 			}
 		}
 		sv reply = smtp_reply_of(a);
 		if (reply.len) {
 			xbuf_puts(out, "Diagnostic-Code: smtp; ");
-			put_field_text(reply, 4096, false, out);
+			put_field_text(reply, 4096, false, true, out);
 			xbuf_putc(out, '\n');
 		}
 	}

@@ -254,7 +254,7 @@ bool bounce_maybe_warn(const spool_config *sc, message *m, int data_fd,
 	for (const address_item *d = deferred; d; d = d->next)
 		n++;
 	const address_item **list = arena_calloc(a, n, sizeof *list);
-	size_t k = 0;
+	size_t k = 0;   /* list[]: newest deferral first (the order of both parts, as Exim's) */
 	sv domain = { NULL, 0, 0, 0 };
 	bool same_domain = true;
 	for (const address_item *d = deferred; d; d = d->next) {
@@ -265,6 +265,11 @@ bool bounce_maybe_warn(const spool_config *sc, message *m, int data_fd,
 		else if (!sv_eq(domain, d->domain))
 			same_domain = false;
 		list[k++] = d;
+	}
+	for (size_t i = 0; i < k / 2; i++) {
+		const address_item *swap = list[i];
+		list[i] = list[k - 1 - i];
+		list[k - 1 - i] = swap;
 	}
 	bool ok = true;
 	if (k) {

@@ -55,6 +55,8 @@ static void mark_pending(dctx *d, const address_item *a)
 	int i = top_of(a)->rcpt_index;
 	if (i >= 0 && (size_t)i < d->m->nrcpt)
 		d->top_pending[i] = true;
+	else
+		d->extra_pending = true; /* set up by the system filter: it sets it up again next time */
 }
 
 static bool transport_is_local(const driver_instance *t)
@@ -431,7 +433,7 @@ static void finish(dctx *d, const char *id)
 			log_write(LOG_MAIN, "failed to send a delivery status notification: %s", xbuf_cstr(&err));
 	}
 	/* Every top-level recipient with nothing pending under it is finished. */
-	bool left = false;
+	bool left = d->extra_pending;
 	for (size_t i = 0; i < d->m->nrcpt; i++) {
 		sv r = d->m->rcpt[i].address;
 		if (message_is_nonrecipient(d->m, r))
@@ -468,7 +470,9 @@ static void finish(dctx *d, const char *id)
 	} else {
 		djournal_remove(d->sc, id);
 	}
-	if (d->freeze) {
+	if (d->freeze && d->freeze_logged) {
+		spool_msglog(d->sc, id, "*** Frozen by the system filter");
+	} else if (d->freeze) {
 		if (d->freeze_reason)
 			log_write(LOG_MAIN, "Frozen (%s)", d->freeze_reason);
 		else
@@ -627,12 +631,22 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	env.msg = &xm;
 	d.env = &env;
 
+	address_item *filter_route = NULL, *filter_local = NULL;
+	if (!cancel)
+		dfilter_run(&d, &filter_route, &filter_local);
+
 	route_ctx rc;
 	route_ctx_init(&rc, pool_msg, &env, ROUTE_MODE_DELIVER, m->sender);
 	rc.report = route_report;
 	rc.report_ctx = &d;
+	/* Deliveries the system filter set up are routed like recipients (before them). */
+	for (address_item *a = filter_route, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		route_chain(&rc, a);
+	}
 	/* Exim routes the recipients newest first. */
-	for (size_t k = m->nrcpt; k-- > 0;) {
+	for (size_t k = d.originals_stop ? 0 : m->nrcpt; k-- > 0;) {
 		const msg_recipient *r = &m->rcpt[k];
 		if (message_is_nonrecipient(m, r->address))
 			continue;
@@ -653,6 +667,13 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	}
 	address_item *local = drop_finished(&d, reversed(rc.res.local));
 	address_item *pfr = drop_finished(&d, reversed(rc.res.pfr));
+	if (filter_local) {
+		address_item **end = &filter_local;
+		while (*end)
+			end = &(*end)->next;
+		*end = pfr;
+		pfr = filter_local;
+	}
 	address_item *remote = drop_finished(&d, reversed(rc.res.remote));
 	/* Pipe and file items without a usable transport are failures of their own. */
 	address_item *pfr_ok = NULL, **pt = &pfr_ok;

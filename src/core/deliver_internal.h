@@ -51,11 +51,20 @@ void dlog_defer(const dlog_ctx *c, const address_item *a);
 void dlog_fail(const dlog_ctx *c, const address_item *a);
 void dlog_discard(const dlog_ctx *c, const address_item *a);
 
+typedef struct dctx dctx;
+
 /* ---- deliver_journal.c ---- */
 /* Append finished addresses (their top-level recipient addresses, one a line) to <id>-J and
  * fsync it. */
 bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, size_t n, xbuf *err);
 void djournal_remove(const spool_config *sc, const char *id);
+
+/* ---- deliver_filter.c: the system filter ----
+ * Runs system_filter for the message (once per attempt). New deliveries it sets up are
+ * returned in *extra (to be routed / delivered like recipients, with no recipient index);
+ * fail/freeze/defer and "significant" deliveries set d->originals_stop so the original
+ * recipients are not routed. Failed originals are put on d's failed list. */
+void dfilter_run(dctx *d, address_item **extra_route, address_item **extra_local);
 
 /* ---- deliver_local.c / deliver_remote.c ---- */
 typedef struct dbatch {
@@ -69,7 +78,7 @@ typedef struct dbatch {
 } dbatch;
 
 /* One delivery's state. */
-typedef struct dctx {
+struct dctx {
 	const spool_config *sc;
 	message *m;
 	int data_fd;                  /* the locked -D file */
@@ -85,7 +94,10 @@ typedef struct dctx {
 	time_t next_due;
 	bool freeze;
 	const char *freeze_reason;
-} dctx;
+	bool freeze_logged;           /* the reason was logged already (system filter) */
+	bool extra_pending;           /* an address the system filter added is not finished */
+	bool originals_stop;          /* the system filter said fail/freeze/defer or delivered */
+};
 /* Run a batch's transport in a forked child; false: could not start (addresses deferred). */
 bool dbatch_start(dctx *d, dbatch *b, bool remote);
 /* Wait for the child and collect its records; every address ends with a final result. */

@@ -16,7 +16,9 @@
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
+#include "core/acl.h"
 #include "core/receive.h"
+#include "core/route_verify.h"
 #include "lib/log.h"
 #include "lib/printing.h"
 #include "mail/header.h"
@@ -113,6 +115,53 @@ static bool text_has_message_id(sv text)
 	return false;
 }
 
+/* acl_not_smtp, which Exim 4.96 also runs for the messages it makes (observed). 1: accepted
+ * (its headers applied), 0: discarded, -1: rejected (logged as Exim does; err is "1", the exit
+ * status of Exim's child, which the caller's "Process failed (1) ..." line shows). */
+static int not_smtp_acl(arena *a, message *m, msg_origin *o, receive_ctx *rc, sv ref, xbuf *err)
+{
+	message_vars mv;
+	message_vars_init(&mv, m, o);
+	mv.allow_recipients = true;
+	xp_env env;
+	xp_env_init(&env, a);
+	xp_env_push_provider(&env, &mv.p);
+	xp_message xm;
+	message_to_xp(m, (sv){ "", 0, 0, 0 }, &xm, a);
+	env.msg = &xm;
+	acl_ctx c;
+	acl_ctx_init(&c, a, ACL_WHERE_NOTSMTP, &env);
+	c.msg = m;
+	c.origin = o;
+	c.smtp_session = false;
+	acl_ops ops;
+	route_verify_ctx v;
+	route_acl_ops_init(&ops, &v, &env, a, m->sender, NULL, NULL, NULL, NULL);
+	c.ops = &ops;
+	c.ops_ctx = &v;
+	log_set_id(m->id);
+	acl_result res = acl_check(&c, sv_cstr(conf_main.acl_not_smtp));
+	int verdict = 1;
+	if (res == ACL_DISCARD) {
+		verdict = 0;
+	} else if (res != ACL_OK) {
+		sv user = xbuf_sv(&c.user_msg), logm = xbuf_sv(&c.log_msg);
+		sv why = logm.len ? logm : user.len ? user : sv_cstr("NULL");
+		log_write(LOG_MAIN, "F=<" SV_FMT "> rejected by non-SMTP ACL: " SV_FMT, SV_ARG(m->sender), SV_ARG(why));
+		log_write(LOG_MAIN, "Error while reading message with no usable sender address (R=" SV_FMT
+			"): rejected by non-SMTP ACL: " SV_FMT, SV_ARG(ref), SV_ARG(user.len ? user : why));
+		xbuf_puts(err, "1");
+		receive_abort(rc);
+		verdict = -1;
+	} else {
+		receive_apply_acl_headers(rc, &c);
+		if (c.controls.freeze)
+			m->frozen = m->received_time;
+	}
+	xp_env_release(&env);
+	return verdict;
+}
+
 static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, msg_origin *o,
 	char id_out[MSG_ID_LEN + 1], xbuf *err)
 {
@@ -158,6 +207,17 @@ static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, 
 		xbuf_puts(err, "no recipients in message");
 		receive_abort(rc);
 		return false;
+	}
+	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
+		int verdict = not_smtp_acl(a, m, o, rc, r->reference_id, err);
+		if (verdict < 0)
+			return false;
+		if (verdict == 0) {
+			/* Discarded: gone, as if delivered (Exim logs the blackhole). */
+			memcpy(id_out, m->id, MSG_ID_LEN + 1);
+			receive_discard(rc, "non-SMTP ACL discarded recipients");
+			return true;
+		}
 	}
 	if (!receive_commit(rc, err)) {
 		receive_abort(rc);

@@ -17,8 +17,10 @@ import pytest
 
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden" / "bounce"
 
-SMTP550 = "SMTP error from remote mail server after RCPT TO:<{0}>: 550-5.1.1 no such user here\\n550 5.1.1 really"
-REMOTE = "host=127.0.0.1\tip=127.0.0.1\tport=2526\treply=550-5.1.1 no such user here\\n550 5.1.1 really" \
+# The smtp client keeps a multi-line reply escaped as the log shows it (a backslash and "n"
+# between the lines), as Exim does; "\\\\n" here is that backslash-n for bounce_tool.
+SMTP550 = "SMTP error from remote mail server after RCPT TO:<{0}>: 550-5.1.1 no such user here\\\\n550 5.1.1 really"
+REMOTE = "host=127.0.0.1\tip=127.0.0.1\tport=2526\treply=550-5.1.1 no such user here\\\\n550 5.1.1 really" \
     "\tgreeting=220 sink.example ESMTP scripted\thelo=250-sink.example hello there\ttransport=smtp"
 LONG = ("local part bob: is not known here: a long explanation that goes on and on past the "
         "seventy-five character mark to see wrapping")
@@ -32,12 +34,12 @@ def short(addr="bob@short.example"):
     return f"address={addr}\tmessage=no such user here"
 
 
-# case: (mode, extra main options, address lines in Exim's failed-list order: newest first)
+# case: (mode, extra main options, address lines in the order the failures happened)
 CASES = {
     "short": ("fail", "", [short()]),
-    "multi": ("fail", "", [remote("erin@remote.example"), f"address=bob@fail.example\tmessage={LONG}",
+    "multi": ("fail", "", ["address=dan@unknown.example\tmessage=Unrouteable address",
                            "address=carol@nomsg.example\tmessage=",
-                           "address=dan@unknown.example\tmessage=Unrouteable address"]),
+                           f"address=bob@fail.example\tmessage={LONG}", remote("erin@remote.example")]),
     "errto": ("fail", "errors_reply_to = help@example.org\ndsn_from = Bounce Bot <bb@$primary_hostname>\n"
                       "bounce_message_text = Custom text line one.\n", [remote("bob@errto.example")]),
     "big": ("fail", "bounce_return_size_limit = 10K\n", [short()]),
@@ -46,6 +48,8 @@ CASES = {
     "bmfile": ("fail", "bounce_message_file = {tmp}/bmf\n", [short()]),
     "copy": ("fail", "errors_copy = nomatch@x other@pm.example : *@example.org copy@pm.example,$local_part@pm.example\n"
                      "bounce_sender_authentication = mailer-daemon@example.org\n", [short()]),
+    "pipe": ("fail", "", ["address=bob@pipe.example\tmessage=Child process of failpipe transport returned 1 from "
+                         "command: /bin/sh\ttransport=failpipe\toutput=oops this failed\\nsecond line\\n"]),
     "success": ("success", "", ["address=fay@ok.example\torcpt=rfc822;Fay@OK.example\tflags=4\ttransport=devnull"]),
     "warning": ("warn", "delay_warning = 2s\n",
                 ["address=gus@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
@@ -56,7 +60,7 @@ CASES = {
     "warning2": ("warn", "delay_warning = 2s\nerrors_reply_to = help@example.org\n", [
         f"address={a}@delay.example\tdomain=delay.example\tmessage=SMTP error from remote mail server after "
         f"RCPT TO:<{a}@delay.example>: 450 4.2.0 greylisted\thost=127.0.0.1\tip=127.0.0.1\tport=2527"
-        "\treply=450 4.2.0 greylisted\ttransport=smtp" for a in ("hal", "gus")]),
+        "\treply=450 4.2.0 greylisted\ttransport=smtp" for a in ("gus", "hal")]),
 }
 
 BMF = ("Subject: Custom failure for $bounce_recipient\nX-Limit: $bounce_return_size_limit\n****\n"
@@ -225,3 +229,157 @@ def test_warning_not_due(tool, tmp_path):
     r = subprocess.run([tool, "warn", str(conf), str(orig), str(GOLDEN / "warning.orig-D"), "3700"],
                        input=addrs[0] + "\n", capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and r.stdout.strip() == "none"
+
+
+# ---- end to end: the delivery process sends the reports ----
+
+E2E_CONF = """spool_directory = {tmp}/spool
+log_file_path = {tmp}/%slog
+primary_hostname = mx.example.org
+qualify_domain = example.org
+exim_user = root
+exim_group = root
+begin routers
+short:
+  driver = redirect
+  domains = short.example
+  data = :fail: no such user here
+  allow_fail
+remote:
+  driver = manualroute
+  domains = remote.example
+  route_list = * 127.0.0.1::{port} byname
+  transport = smtp
+  self = send
+local:
+  driver = redirect
+  domains = example.org
+  allow_defer
+  data = :defer: held for inspection
+begin transports
+smtp:
+  driver = smtp
+  allow_localhost
+"""
+
+
+class Rcpt550Server:
+    """Greets, answers EHLO, and rejects every RCPT with a two-line 550."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            c.settimeout(10)
+            f = c.makefile("rb")
+            c.sendall(b"220 sink.example ESMTP scripted\r\n")
+            try:
+                for line in f:
+                    u = line.decode(errors="replace").strip().upper()
+                    if u.startswith("EHLO"):
+                        c.sendall(b"250-sink.example hello there\r\n250 PIPELINING\r\n")
+                    elif u.startswith("MAIL"):
+                        c.sendall(b"250 OK\r\n")
+                    elif u.startswith("RCPT"):
+                        c.sendall(b"550-5.1.1 no such user here\r\n550 5.1.1 really\r\n")
+                    elif u.startswith("QUIT"):
+                        c.sendall(b"221 bye\r\n")
+                        break
+                    else:
+                        c.sendall(b"503 no\r\n")
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def spool_reports(tmp_path, orig_sender_line="<>"):
+    out = []
+    for h in (tmp_path / "spool" / "input").glob("*-H"):
+        text = h.read_text()
+        if text.split("\n")[2] == orig_sender_line:
+            out.append((text, h.with_name(h.name[:-2] + "-D").read_text()))
+    return out
+
+
+def test_delivery_bounces_remote_550_with_extra_information(postern_bin, tmp_path):
+    srv = Rcpt550Server()
+    try:
+        (tmp_path / "spool").mkdir()
+        conf = tmp_path / "conf"
+        conf.write_text(E2E_CONF.format(tmp=tmp_path, port=srv.port))
+        r = subprocess.run([postern_bin, "-C", str(conf), "-odi", "-f", "alice@example.org",
+                            "erin@remote.example", "bob@short.example"],
+                           input="From: a@example.org\nSubject: e2e\n\nbody\n", capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    finally:
+        srv.close()
+    log = (tmp_path / "mainlog").read_text()
+    orig = re.search(r" (" + ID + r") <= alice@example.org ", log).group(1)
+    assert re.search(r" (" + ID + r") <= <> R=" + orig + r" U=\S+ P=local S=\d+\n", log), log
+    reports = spool_reports(tmp_path)
+    assert len(reports) == 1, log
+    msg = parse(*reports[0])
+    assert msg["Subject"] == "Mail delivery failed: returning message to sender"
+    assert msg["To"] == "alice@example.org"
+    assert sorted(a.strip() for a in msg["X-Failed-Recipients"].split(",")) == \
+        ["bob@short.example", "erin@remote.example"]
+    text, status, returned = msg.get_payload()
+    assert "  bob@short.example\n    no such user here\n" in text.get_payload()
+    assert ("  erin@remote.example\n    host 127.0.0.1 [127.0.0.1]\n    SMTP error from remote mail server "
+            "after RCPT TO:<erin@remote.example>:\n    550-5.1.1 no such user here\n    550 5.1.1 really\n") \
+        in text.get_payload()
+    erin = [b for b in status.get_payload()[1:] if b["Final-Recipient"] == "rfc822;erin@remote.example"][0]
+    assert erin.get_all("Remote-MTA") == ["dns; 127.0.0.1", f"X-ip; [127.0.0.1]:{srv.port}"]
+    assert erin["X-Remote-MTA-smtp-greeting"] == "X-str; 220 sink.example ESMTP scripted"
+    assert erin["X-Remote-MTA-helo-response"] == "X-str; 250-sink.example hello there"
+    assert erin["X-Exim-Diagnostic"] == ("X-str; SMTP error from remote mail server after "
+                                         "RCPT TO:<erin@remote.example>: 550-5.1.1 no such user here\\n550 5.1.1 really")
+    assert erin["Diagnostic-Code"] == "smtp; 550-5.1.1 no such user here\n 550 5.1.1 really"
+    assert returned.get_content_type() == "message/rfc822"
+    assert returned.get_payload()[0]["Subject"] == "e2e"
+
+
+def test_not_smtp_acl_runs_for_reports(tool, tmp_path):
+    """Exim 4.96 runs acl_not_smtp for the messages it makes: a deny is logged as Exim logs it
+    and the report is not spooled (the delivery process then freezes the message); accept's
+    add_header lands in the report."""
+    acl = ("acl_not_smtp = acl_ns\nbegin acl\nacl_ns:\n  deny senders = :\n       condition = {cond}\n"
+           "       message = no bounces here\n  accept add_header = X-Checked: yes\n")
+    mode, extra, addrs = CASES["short"]
+    for cond, rejected in (("yes", True), ("no", False)):
+        d = tmp_path / cond
+        d.mkdir()
+        (d / "spool").mkdir()
+        conf = d / "conf"
+        conf.write_text(f"spool_directory = {d}/spool\nlog_file_path = {d}/%slog\n"
+                        "primary_hostname = mx.example.org\nqueue_only\n" + acl.format(cond=cond))
+        r = subprocess.run([tool, "fail", str(conf), str(GOLDEN / "short.orig-H"), str(GOLDEN / "short.orig-D")],
+                           input=addrs[0] + "\n", capture_output=True, text=True, timeout=30)
+        log = (d / "mainlog").read_text()
+        heads = list((d / "spool" / "input").glob("*-H"))
+        if rejected:
+            assert r.returncode == 1 and r.stderr.strip() == "failed: 1"
+            assert "F=<> rejected by non-SMTP ACL: no bounces here" in log
+            orig = (GOLDEN / "short.orig-H").read_text().split("\n")[0][:-2]
+            assert (f"Error while reading message with no usable sender address (R={orig}): "
+                    "rejected by non-SMTP ACL: no bounces here") in log
+            assert heads == [] and list((d / "spool" / "input").glob("*-D")) == []
+        else:
+            assert r.returncode == 0, r.stderr
+            assert len(heads) == 1 and "X-Checked: yes\n" in heads[0].read_text()

@@ -186,3 +186,38 @@ def test_daemon_queue_only(postern_bin, tmp_path):
     finally:
         d.stop()
         shutil.rmtree(d.dir, ignore_errors=True)
+
+
+FILTER = """# Exim filter
+if $h_subject: contains "freezeme" then freeze text "frozen by me" endif
+if $h_subject: contains "deferme" then defer text "defer by me" endif
+if $h_subject: contains "redir" then deliver bh@test.example endif
+if $h_subject: contains "hdr" then headers add "X-Filt: yes" endif
+"""
+
+
+def test_system_filter(postern_bin, tmp_path):
+    """Log lines recorded from Exim 4.96 with the same filter and routers."""
+    spool = tmp_path / "spool"
+    filt = tmp_path / "filter"
+    filt.write_text(FILTER)
+    conf = tmp_path / "c.conf"
+    conf.write_text(config(spool, f"system_filter = {filt}"))
+    want = {
+        "freezeme": ["ID Frozen by the system filter: frozen by me"],
+        "deferme": ["ID Delivery deferred by system filter"],
+        "redir": ["ID original recipients ignored (system filter)",
+                  "ID => :blackhole: <bh@test.example> R=bh", "ID Completed"],
+        "hdr": ["ID == df@test.example R=df defer (-1): later"],
+    }
+    for subject, lines in want.items():
+        log = spool / "log" / "mainlog"
+        if log.exists():
+            log.unlink()
+        submit(postern_bin, conf, "-odi", "-f", "s@x.example", "df@test.example",
+               body=f"Subject: {subject}\n\nhello\n")
+        assert masked_lines(log.read_text())[1:] == lines, subject
+    # headers add is kept in -H for later attempts; the frozen one is marked frozen
+    headers = [(spool / "input" / f"{i}-H").read_text() for i in spool_ids(spool)]
+    assert sum("X-Filt: yes" in h for h in headers) == 1
+    assert sum("\n-frozen " in h for h in headers) == 1

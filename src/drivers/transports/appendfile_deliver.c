@@ -105,8 +105,9 @@ bool af_make_dirs(af_ctx *x, const char *path, bool whole)
 		af_fail(x, ADDR_DEFER, AF_ERRNO_NOTDIRECTORY, "%s is not a directory", p);
 		return false;
 	}
-	if (!x->o->create_directory)
-		return true;  /* what needs the directory fails with Exim's text for it */
+	/* Not allowed to create: what needs the directory fails later with Exim's text for it. */
+	if (!x->o->create_directory || !af_create_allowed(x, p, false))
+		return true;
 	/* Create each missing component from the top; another delivery may create the same ones. */
 	for (char *q = p + 1;; q++) {
 		if (*q != '/' && *q != '\0')
@@ -163,34 +164,29 @@ static bool path_below(arena *a, const char *path, const char *dir)
 	return strncmp(norm, dir, dl) == 0 && (norm[dl] == '/' || norm[dl] == '\0');
 }
 
-bool af_create_allowed(af_ctx *x, const char *path)
+bool af_create_allowed(af_ctx *x, const char *path, bool record)
 {
 	const char *cf = x->o->create_file;
 	if (cf == NULL || strcmp(cf, "anywhere") == 0)
 		return true;
-	const char *base;
-	bool dotdot_check;
+	const char *base = NULL;
+	bool dotdot_check = true;
 	if (cf[0] == '/') {
 		base = cf;
-		dotdot_check = true;
-	} else {
-		if (x->addrs->home.len == 0) {
-			af_fail(x, ADDR_DEFER, 0, "create_file=%s set for the %s transport, but no home directory is set",
-				cf, x->t->name);
-			return false;
-		}
+	} else if (x->addrs->home.len > 0) {
 		base = sv_dup(x->a, x->addrs->home);
 		dotdot_check = strcmp(cf, "belowhome") == 0;
 	}
-	bool ok;
-	if (dotdot_check) {
+	bool ok = false;
+	if (base != NULL && dotdot_check) {
 		ok = path_below(x->a, path, base);
-	} else {
+	} else if (base != NULL) {
 		size_t bl = strlen(base);
 		ok = strncmp(path, base, bl) == 0 && (path[bl] == '/' || base[bl - 1] == '/');
 	}
-	if (!ok)
-		af_fail(x, ADDR_DEFER, 0, "%s is not within %s (create_file=%s)", path, base, cf);
+	if (!ok && record)
+		af_fail(x, ADDR_DEFER, AF_ERRNO_BADCREATE,
+			"mailbox %s does not exist, but creation outside the home directory is not permitted", path);
 	return ok;
 }
 
@@ -315,6 +311,7 @@ static bool writer_setup(af_ctx *x)
 	x->w.env = x->env;
 	x->w.flags = o->use_crlf ? TPW_CRLF : 0;
 	x->w.return_path = x->return_path;
+	x->w.dest_name = x->path;
 	sv p, s;
 	if (!expand_text(x, "message_prefix", prefix, &p) || !expand_text(x, "message_suffix", suffix, &s))
 		return false;

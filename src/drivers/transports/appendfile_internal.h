@@ -25,6 +25,7 @@ enum {
 	AF_ERRNO_NOTABSOLUTE = -21, /* file or directory name not absolute */
 	AF_ERRNO_EXIMQUOTA = -22,   /* the transport's own quota */
 	AF_ERRNO_EXPANDFAIL = -27,
+	AF_ERRNO_BADCREATE = -34,   /* create_file does not allow creating it */
 };
 
 extern const transport_ops appendfile_transport_ops;
@@ -78,8 +79,8 @@ int af_expand(af_ctx *x, const char *src, sv *out, xbuf *err);
 /* Create the directories above path (not path itself) with directory_mode, or the whole of
  * path when whole is set. false: outcome recorded. */
 bool af_make_dirs(af_ctx *x, const char *path, bool whole);
-/* create_file: is path allowed to be created? false: outcome recorded. */
-bool af_create_allowed(af_ctx *x, const char *path);
+/* create_file: may path be created? false: not (outcome recorded when record is set). */
+bool af_create_allowed(af_ctx *x, const char *path, bool record);
 
 /* Write the message (prefix, envelope for BSMTP, the message, suffix) to fd. false: the
  * writer's errno in *errnum (0 when none applies) and its text in err. */

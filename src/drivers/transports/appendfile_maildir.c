@@ -312,10 +312,11 @@ void af_deliver_directory(af_ctx *x)
 {
 	struct stat st;
 	if (stat(x->path, &st) != 0) {
-		if (!af_create_allowed(x, x->path) || !af_make_dirs(x, x->path, true))
+		if (!af_make_dirs(x, x->path, true))
 			return;
 		if (stat(x->path, &st) != 0) {
-			af_fail(x, ADDR_DEFER, errno, "while checking directory %s", x->path);
+			int e = errno;
+			af_fail(x, ADDR_DEFER, e, "stat() error for %s: %s", x->path, strerror(e));
 			return;
 		}
 	}

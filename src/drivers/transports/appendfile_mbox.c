@@ -145,7 +145,7 @@ static int open_mailbox(af_ctx *x, struct stat *out)
 				af_fail(x, ADDR_DEFER, ENOENT, "mailbox %s does not exist, but file_must_exist is set", x->path);
 				return -1;
 			}
-			if (!af_create_allowed(x, x->path))
+			if (!af_create_allowed(x, x->path, true))
 				return -1;
 			int fd = open(x->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
 				(mode_t)o->mode);
@@ -175,7 +175,7 @@ static int open_mailbox(af_ctx *x, struct stat *out)
 				return -1;
 			}
 			if (!o->allow_symlink) {
-				af_fail(x, ADDR_DEFER, AF_ERRNO_NOTREGULAR, "mailbox %s is a symbolic link", x->path);
+				af_fail(x, ADDR_DEFER, AF_ERRNO_NOTREGULAR, "mailbox %s is not a regular file", x->path);
 				return -1;
 			}
 			what = " (symlink target)";

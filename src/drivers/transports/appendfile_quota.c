@@ -377,6 +377,8 @@ void af_quota_warn(af_ctx *x, long long before, long long after)
 			has_from = true;
 		p += ll + (nl != NULL);
 	}
+	/* As Exim: marked as automatic, so nobody replies to it. */
+	xbuf_puts(&msg, "Auto-Submitted: auto-replied\n");
 	if (!has_from) {
 		const char *qd = conf_main_string("qualify_domain");
 		if (!qd)

@@ -24,15 +24,14 @@
 #include "drivers/transports/smtp_deliver.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/event.h"
 #include "core/retry.h"
+#include "core/tp_write.h"
 #include "drivers/transports/smtp.h"
 #include "drivers/transports/smtp_client_opts.h"
 #include "lib/log.h"
@@ -55,7 +54,6 @@ typedef struct batch {
 	size_t n;
 	bool *open;                   /* still to be delivered (pending or deferred so far) */
 	sv sender;                    /* envelope sender for MAIL FROM */
-	int data_fd;                  /* our own open file description of -D (own offset) */
 	time_t now;
 	/* the host being tried */
 	const route_host *host;
@@ -66,6 +64,8 @@ typedef struct batch {
 	int counted, attempts;        /* hosts_max_try / hosts_max_try_hardlimit */
 	int last_mx;                  /* MX of the last counted host */
 	bool any_attempt, any_skipped;
+	sv msg_keys[16];              /* message-specific host records written for this message */
+	int nmsg_keys;
 } batch;
 
 /* ---- $host, $host_address, $host_port while a host is tried ---- */
@@ -348,6 +348,14 @@ static void defer_open(batch *b, int err, sv text, bool config_problem)
 		}
 }
 
+static const address_item *first_open(const batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->open[i])
+			return b->addr[i];
+	return b->addr[0];
+}
+
 /* The recipient as Exim sends it: without prefix and suffix unless rcpt_include_affixes. */
 static sv rcpt_address(batch *b, const address_item *a)
 {
@@ -403,6 +411,24 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	*timed_out = dh == RETRY_TIMED_OUT || dm == RETRY_TIMED_OUT;
 	b->any_attempt = true;
 
+	/* The message as the transport writes it (headers_add/remove/rewrite, return_path_add ...)
+	 * in the spool's LF form; the engine adds CR and the dots. SIZE= and the envelope come
+	 * from the spool. */
+	smtpc_message m;
+	smtpc_spool_source unused;
+	smtpc_message_from_spool(&m, &unused, c->m, c->data_fd);
+	m.sender = b->sender;
+	tp_write_opts wo = { .m = c->m, .data_fd = c->data_fd, .t = b->t, .addrs = first_open(b),
+		.env = c->env };
+	tp_reader *rd = tp_reader_open(c->a, &wo, &err);
+	if (rd == NULL) {
+		defer_open(b, TPW_ERRNO_HEADERS, xbuf_sv(&err), false);
+		return TRY_STOP;
+	}
+	m.read = tp_reader_read;
+	m.rewind = tp_reader_rewind;
+	m.read_ctx = rd;
+
 	o.event = engine_event;
 	o.event_ctx = b;
 	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
@@ -410,12 +436,6 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	bool connected = conn->local_address.len > 0;
 	b->local_address = conn->local_address;
 	b->local_port = conn->local_port;
-
-	smtpc_message m;
-	smtpc_spool_source src;
-	if (lseek(b->data_fd, 0, SEEK_SET) < 0) { /* read errors are reported by the engine */ }
-	smtpc_message_from_spool(&m, &src, c->m, b->data_fd);
-	m.sender = b->sender;
 
 	size_t k = 0;
 	size_t *idx = arena_alloc(c->a, sizeof *idx * b->n);
@@ -429,6 +449,7 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			idx[k++] = i;
 		}
 	smtpc_send(conn, &m, r, k);
+	tp_reader_close(rd);
 	pipelined_rcpt_wording(conn, &conn->message);
 	for (size_t j = 0; j < k; j++)
 		pipelined_rcpt_wording(conn, &r[j].message);
@@ -451,9 +472,15 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		record(b, idx[j], &r[j], conn, with_host);
 		if (r[j].status == SMTPC_OK) {
 			add_retry(b, a, hkey, 0, 0, SV_NULL, true, true);
-			add_retry(b, a, address_key(b, a, b->ob->address_retry_include_sender), 0, 0, SV_NULL, false, true);
+			/* Observed: Exim deletes the address's record without the sender; a 4xx record
+			 * with the sender stays until it expires. */
+			add_retry(b, a, address_key(b, a, false), 0, 0, SV_NULL, false, true);
 		} else if (r[j].status == SMTPC_DEFER && r[j].basic_errno == SMTPC_ERRNO_RCPT4XX)
 			rcpt_deferred(b, a, &r[j], h->next != NULL);
+		else if (r[j].status == SMTPC_DEFER && o.lmtp && r[j].code / 100 == 4 && fk == FK_NONE)
+			/* An LMTP 4xx after the data is the address's, kept without the sender. */
+			add_retry(b, a, address_key(b, a, false), 0, encoded_more(h, r[j].code),
+				retry_text(b, 0, a->message), false, false);
 		else if (message_error == NULL && (r[j].basic_errno == SMTPC_ERRNO_MAIL4XX
 			|| r[j].basic_errno == SMTPC_ERRNO_DATA4XX || (fk == FK_MESSAGE && r[j].status == SMTPC_DEFER))) {
 			message_error = a;
@@ -466,6 +493,8 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		int more = message_error_r->code ? encoded_more(h, message_error_r->code) : encoded_more(h, 0);
 		add_retry(b, message_error, mkey, message_error_r->basic_errno, more,
 			retry_text(b, message_error_r->basic_errno, message_error->message), true, false);
+		if (b->nmsg_keys < (int)(sizeof b->msg_keys / sizeof b->msg_keys[0]))
+			b->msg_keys[b->nmsg_keys++] = mkey;
 	}
 	smtpc_close(conn);
 
@@ -482,14 +511,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		if (e > 0)
 			xbuf_printf(&data, "%s%s", text.len ? ": " : "", strerror(e));
 		raise(b, NULL, "msg:host:defer", xbuf_sv(&data), e, text);
-		if (conn->status == SMTPC_DEFER)
-			for (size_t j = 0; j < k; j++) {
-				address_item *a = b->addr[idx[j]];
-				if (a->result != ADDR_DEFER)
-					continue;
-				add_retry(b, a, hkey, e, encoded_more(h, conn->code), retry_text(b, e, text), true, false);
-				break;
-			}
+		/* Exim records the host even when its greeting failed the message (5xx), and keeps
+		 * no reply code in a host record. */
+		if (k > 0)
+			add_retry(b, b->addr[idx[0]], hkey, e, encoded_more(h, 0), retry_text(b, e, text), true, false);
 	}
 	return TRY_DONE;
 }
@@ -535,16 +560,6 @@ static bool run_hosts(batch *b, const route_host *list)
 	}
 	b->host = NULL;
 	return true;
-}
-
-/* Our own open file description of -D: the delivery process and other transports share the
- * offset of the descriptor we were given, and the engine's spool source reads sequentially. */
-static int reopen_data(int fd)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	int nfd = open(path, O_RDONLY | O_CLOEXEC);
-	return nfd;
 }
 
 /* The transport's port, which Exim resolves before any host (a host's own port then wins):
@@ -598,7 +613,7 @@ static bool envelope_sender(batch *b, xbuf *err)
 
 static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addrs)
 {
-	batch b = { .t = t, .ob = t->priv, .c = c, .last_mx = -1, .data_fd = -1 };
+	batch b = { .t = t, .ob = t->priv, .c = c, .last_mx = -1 };
 	for (address_item *a = addrs; a; a = a->next)
 		b.n++;
 	if (b.n == 0)
@@ -630,11 +645,21 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		defer_open(&b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
 		goto done;
 	}
-	b.data_fd = reopen_data(c->data_fd);
-	if (b.data_fd < 0) {
-		xbuf_printf(&err, "cannot open the message's data: %s", strerror(errno));
-		defer_open(&b, errno, xbuf_sv(&err), false);
+	/* message_size_limit fails the batch before any host is tried, as Exim checks it before
+	 * running a transport (an option that does not expand defers). */
+	switch (tp_message_size_check(t, c->env, c->m, &err)) {
+	case 1:
+		for (i = 0; i < b.n; i++) {
+			b.addr[i]->result = ADDR_FAIL;
+			b.addr[i]->basic_errno = EFBIG;
+			b.addr[i]->message = xbuf_sv(&err);
+		}
 		goto done;
+	case -1:
+		defer_open(&b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
+		goto done;
+	default:
+		break;
 	}
 	if (run_hosts(&b, hosts) && any_open(&b)) {
 		/* Addresses no host took, for a reason that is not permanent: the fallback hosts. */
@@ -645,6 +670,11 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 			run_hosts(&b, fb);
 		}
 	}
+	/* Nothing left for a later attempt: the message-specific host records of this attempt go
+	 * (Exim keeps none for a message that is finished). */
+	if (!any_open(&b))
+		for (int k = 0; k < b.nmsg_keys; k++)
+			add_retry(&b, b.addr[0], b.msg_keys[k], 0, 0, SV_NULL, true, true);
 	for (i = 0; i < b.n; i++) {
 		address_item *a = b.addr[i];
 		if (a->result != ADDR_PENDING)
@@ -665,8 +695,6 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		}
 	}
 done:
-	if (b.data_fd >= 0)
-		close(b.data_fd);
 	c->env->providers = saved;
 }
 

@@ -61,4 +61,6 @@ printf 'EHLO c.example\r\nMAIL FROM:<alice@example.org> RET=FULL\r\nRCPT TO:<ivy
 	case_ success2 "" smtp
 printf 'From: a@example.org\nTo: bob@short.example\nSubject: copies\n\nbody\n' |
 	case_ copy "errors_copy = nomatch@x other@pm.example : *@example.org copy@pm.example,\$local_part@pm.example\nbounce_sender_authentication = mailer-daemon@example.org" local -f alice@example.org bob@short.example
+printf 'From: a@example.org\nTo: bob@pipe.example\nSubject: pipe output\n\nbody\n' |
+	case_ pipe "" local -f alice@example.org bob@pipe.example
 echo recorded in "$here"

@@ -5,8 +5,9 @@
  *   bounce_tool fail|warn|success CONF ORIG-H ORIG-D [AGE-SECONDS] < addresses
  *
  * One address per stdin line, tab-separated key=value fields ("\n" in values stands for a
- * newline): address, message, user_message, host, ip, port, reply, greeting, helo, transport,
- * orcpt, flags (MSG_DSN_* bits), kind (pipe/file), parent. Prints the new message's id, or
+ * newline, "\\" for a backslash): address, message, user_message, host, ip, port, reply, greeting, helo, transport,
+ * orcpt, flags (MSG_DSN_* bits), kind (pipe/file), parent, domain, confirmation, output (what a
+ * pipe printed, saved where the pipe transport keeps it). Prints the new message's id, or
  * "none" when nothing was sent. For warn, AGE-SECONDS back-dates the message's arrival.
  */
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "conf/main_options.h"
 #include "core/bounce.h"
 #include "core/spool.h"
+#include "core/tp_output.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 
@@ -30,6 +32,9 @@ static sv unescape(const char *s)
 	for (; *s; s++) {
 		if (s[0] == '\\' && s[1] == 'n') {
 			xbuf_putc(&b, '\n');
+			s++;
+		} else if (s[0] == '\\' && s[1] == '\\') {
+			xbuf_putc(&b, '\\');
 			s++;
 		} else if (s[0] == '\\' && s[1] == 't') {
 			xbuf_putc(&b, '\t');
@@ -78,6 +83,7 @@ static address_item *read_addresses(void)
 				a->parent = p;
 			}
 			else if (!strcmp(f, "domain")) a->domain = v;
+			else if (!strcmp(f, "output")) a->delivery_detail = v;   /* saved below */
 		}
 		*tail = a;
 		tail = &a->next;
@@ -130,6 +136,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	address_item *addrs = read_addresses();
+	/* Command output a pipe transport kept for the bounce (core/tp_output.h). */
+	for (address_item *a = addrs; a; a = a->next)
+		if (a->delivery_detail.len) {
+			if (!tp_output_save(pool_msg, &sc, m.id, a, a->delivery_detail, &err)) {
+				fprintf(stderr, "%s\n", xbuf_cstr(&err));
+				return 2;
+			}
+			a->delivery_detail = (sv){ "", 0, 0, 0 };
+		}
 	char id[MSG_ID_LEN + 1] = "";
 	bool ok;
 	if (!strcmp(argv[1], "fail")) {

@@ -101,6 +101,15 @@ static void test_extra_information(void)
 	t = format(m, -1, a);
 	const char *d = strstr(t, "X-Exim-Diagnostic: X-str; ");
 	CHECK(d && strchr(d, '\n') - d == (long)strlen("X-Exim-Diagnostic: X-str; ") + 900);
+	/* A multi-line reply kept escaped ("\\n", as the log shows it): continuation lines in
+	 * Diagnostic-Code, the text as it is in X-Exim-Diagnostic, separate lines in the text part. */
+	a = remote_failure(25);
+	a->message = sv_cstr("SMTP error from remote mail server after RCPT TO:<bob@remote.example>: 550-first\\n550 second");
+	a->smtp_response = sv_cstr("550-first\\n550 second");
+	t = format(m, -1, a);
+	CHECK(strstr(t, "X-Exim-Diagnostic: X-str; SMTP error from remote mail server after RCPT TO:<bob@remote.example>: "
+		"550-first\\n550 second\nDiagnostic-Code: smtp; 550-first\n 550 second\n") != NULL);
+	CHECK(strstr(t, "RCPT TO:<bob@remote.example>:\n    550-first\n    550 second\n") != NULL);
 	/* Switched off. */
 	conf_main.dsn_extra_information = false;
 	t = format(m, -1, remote_failure(587));

@@ -26,6 +26,7 @@
 #include "core/transport.h"
 #include "drivers/transports/appendfile_internal.h"
 #include "lib/arena.h"
+#include "lib/log.h"
 #include "../unit.h"
 
 static char dir[] = "/tmp/postern-appendfile-XXXXXX";
@@ -38,6 +39,7 @@ static const char config_text[] =
 	"primary_hostname = test.example\n"
 	"qualify_domain = test.example\n"
 	"spool_directory = DIR/spool\n"
+	"queue_only\n"
 	"begin transports\n"
 	"t_mbox:\n  driver = appendfile\n  file = DIR/mail/mbox\n"
 	"t_full:\n  driver = appendfile\n  file = DIR/mail/full\n  quota = 50\n"
@@ -60,6 +62,7 @@ static const char config_text[] =
 	"t_plain:\n  driver = appendfile\n  directory = DIR/mail/plain\n  directory_file = msg-$inode\n"
 	"t_par:\n  driver = appendfile\n  file = DIR/mail/par\n  lock_interval = 0s\n  lock_retries = 10000\n"
 	"t_mdpar:\n  driver = appendfile\n  directory = DIR/mail/mdpar\n  maildir_format\n"
+	"t_warn:\n  driver = appendfile\n  file = DIR/mail/warn\n  quota = 10M\n  quota_warn_threshold = 0.001%\n"
 	"t_taint:\n  driver = appendfile\n  file = DIR/mail/$local_part\n"
 	/* as tests/golden/appendfile/exim.conf */
 	"g_mbox:\n  driver = appendfile\n  file = DIR/golden/mbox\n  return_path_add\n  envelope_to_add\n"
@@ -293,10 +296,15 @@ static void test_file_checks(void)
 	close(down[1]);
 	CHECK(access(arena_printf(pool_perm, "%s.lock", mail("fcntl")), F_OK) != 0);
 
-	/* create_file = belowhome: no file is created outside $home. */
+	/* create_file = belowhome: no directory is created outside $home (the lock file then
+	 * cannot be made, as in Exim), and no file either. */
 	result r = deliver("t_inhome");
 	CHECK_INT(r.r, ADDR_DEFER);
-	CHECK(strstr(r.text, "create_file=belowhome") != NULL);
+	CHECK_INT(r.basic_errno, ENOENT);
+	CHECK(strncmp(r.text, "creating lock file hitching post ", 33) == 0);
+	mkdir(arena_printf(pool_perm, "%s/elsewhere", dir), 0755);
+	expect(deliver("t_inhome"), ADDR_DEFER, -34, arena_printf(pool_perm,
+		"mailbox %s/elsewhere/box does not exist, but creation outside the home directory is not permitted", dir));
 	CHECK(access(arena_printf(pool_perm, "%s/elsewhere/box", dir), F_OK) != 0);
 
 	/* A tainted file name is refused. */
@@ -558,6 +566,40 @@ static void test_goldens(void)
 	}
 }
 
+/* Crossing quota_warn_threshold sends the warning once (as a new message from <>). */
+static void test_quota_warning(void)
+{
+	char (*ids)[MSG_ID_LEN + 1] = NULL;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	size_t before = spool_list_ids(pool_perm, &sc, &ids, &err);
+	char (*old)[MSG_ID_LEN + 1] = ids;
+	expect(deliver("t_warn"), ADDR_OK, 0, NULL);
+	expect(deliver("t_warn"), ADDR_OK, 0, NULL);  /* already above: no second warning */
+	size_t after = spool_list_ids(pool_perm, &sc, &ids, &err);
+	CHECK_INT(after, before + 1);
+	int found = 0;
+	for (size_t i = 0; i < after; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < before; k++)
+			seen = seen || strcmp(ids[i], old[k]) == 0;
+		if (seen)
+			continue;
+		size_t hl;
+		char *h = read_all(arena_printf(pool_perm, "%s/spool/input/%s-H", dir, ids[i]), &hl);
+		if (!h)
+			continue;
+		found++;
+		CHECK(strstr(h, "\n<>\n") != NULL);
+		CHECK(strstr(h, "Auto-Submitted: auto-replied\n") != NULL);
+		CHECK(strstr(h, "From: Mail Delivery System <Mailer-Daemon@test.example>\n") != NULL);
+		CHECK(strstr(h, "To: user@test.example\n") != NULL);
+		CHECK(strstr(h, "Subject: Your mailbox\n") != NULL);
+		free(h);
+	}
+	CHECK_INT(found, 1);
+}
+
 #define PAR_PROCS 6
 #define PAR_EACH 15
 
@@ -629,6 +671,14 @@ int main(void)
 	char *md = arena_printf(pool_perm, "%s/mail", dir);
 	mkdir(md, 0755);
 	mkdir(arena_printf(pool_perm, "%s/home", dir), 0755);
+	log_config lc;
+	log_config_default(&lc);
+	lc.spool_directory = arena_printf(pool_perm, "%s/spool", dir);
+	lc.echo = LOG_ECHO_NONE;
+	xbuf lerr;
+	xbuf_init(&lerr, NULL);
+	if (!log_configure(&lc, &lerr))
+		fprintf(stderr, "log: %s\n", xbuf_cstr(&lerr));
 	spool_message();
 	writer_ok = probe_writer();
 	RUN(test_parse_size);
@@ -639,6 +689,7 @@ int main(void)
 		RUN(test_maildir_write);
 		RUN(test_parallel);
 		RUN(test_goldens);
+		RUN(test_quota_warning);
 	} else {
 		printf("test_appendfile: message writer not built yet: write tests skipped\n");
 	}
