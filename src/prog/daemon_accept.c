@@ -25,6 +25,7 @@
 #include "search/match.h"
 #include "search/search.h"
 #include "smtp/session.h"
+#include "tls/tls.h"
 
 /* Everything the checks need to know about one connection. */
 typedef struct conn_info {
@@ -274,6 +275,7 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 	p.host_port = ci->peer_port;
 	p.interface_address = sv_cstr(ci->local_text);
 	p.interface_port = ci->local_port;
+	p.tls_on_connect = tls_on_connect_port(ci->local_port);
 	p.queue_only_load = queue_only_load;
 	p.accept_queue = accept_queue;
 	p.reserved_slot = reserved;

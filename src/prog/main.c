@@ -1,12 +1,14 @@
 /* postern: the Exim-compatible mail transfer agent. Dispatches on the command line. */
 #include <stdio.h>
 
+#include "build_config.h"
 #include "core/dns.h"
 #include "lib/arena.h"
 #include "lib/debug.h"
 #include "lib/initial_cwd.h"
 #include "prog/cmdline.h"
 #include "prog/conf_load_for.h"
+#include "tls/tls.h"
 
 int main(int argc, char **argv)
 {
@@ -30,6 +32,10 @@ int main(int argc, char **argv)
 	}
 	/* Host lists may name hosts and domain lists may say @mx_*: both need the resolver. */
 	dns_install_match_hooks();
+#if SUPPORT_TLS
+	/* STARTTLS and tls_on_connect_ports for the daemon and -bs. */
+	tls_register();
+#endif
 	switch (cl.mode) {
 	case MODE_BV:
 		/* -bV loads the configuration itself: Exim reports a bad one after the version lines. */

@@ -1,0 +1,27 @@
+/* Shared between the files of the TLS server. */
+#ifndef POSTERN_TLS_TLS_INT_H
+#define POSTERN_TLS_TLS_INT_H
+
+#include <openssl/ssl.h>
+
+#include "core/message.h"
+#include "lib/str.h"
+
+/* err gets "what: <OpenSSL's first queued error>"; the error queue is cleared. */
+void tls_openssl_error(xbuf *err, const char *what);
+/* Expand a main option for this connection ("" when unset or forced to fail; NULL on error). */
+const char *tls_expand_option(const char *opt, const char *name, msg_origin *o, xbuf *err);
+
+/* tls_require_ciphers, tls_dhparam, tls_eccurve into ctx. */
+bool tls_apply_server_options(SSL_CTX *ctx, msg_origin *o, xbuf *err);
+
+/* Client certificates: tls_verify_hosts asks and requires, tls_try_verify_hosts asks. */
+enum { TLS_VERIFY_NONE, TLS_VERIFY_TRY, TLS_VERIFY_REQUIRE };
+int tls_peer_verify_mode(msg_origin *o);
+/* tls_verify_certificates ("system" or a file or directory) and tls_crl. */
+bool tls_load_verify_locations(SSL_CTX *ctx, msg_origin *o, xbuf *err);
+
+/* After the handshake: the origin's tls_* fields from the session ($tls_in_*, X=, spool). */
+void tls_record_session(SSL *ssl, msg_origin *o);
+
+#endif

@@ -1,0 +1,302 @@
+/* The server side of TLS with OpenSSL 3: STARTTLS and tls_on_connect_ports.
+ *
+ * Registered with the SMTP session through smtp_tls_register(). Each connection builds its own
+ * SSL_CTX (the daemon forks per connection, and tls_certificate/tls_privatekey are re-expanded per
+ * connection anyway); the certificates are loaded from OpenSSL's certificate callback, which runs
+ * after the ClientHello was read, so $tls_in_sni is known when the options are expanded and one
+ * expansion serves both the plain and the SNI case. The lists may name several certificates
+ * (RSA and ECDSA side by side): OpenSSL keeps one per key type and picks what the client accepts.
+ *
+ * After the handshake the SSL object becomes the session's bio layer; the socket is switched to
+ * non-blocking so a partial TLS record never blocks a read that poll() said was ready.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "core/message.h"
+#include "expand/expand.h"
+#include "conf/conf.h"
+#include "conf/main_options.h"
+#include "lib/arena.h"
+#include "lib/bio.h"
+#include "lib/list.h"
+#include "lib/log.h"
+#include "lib/timefmt.h"
+#include "smtp/session.h"
+#include "tls/tls.h"
+#include "tls/tls_int.h"
+
+/* The connection's state: one per process (one SMTP connection per process). */
+static struct {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	msg_origin *origin;
+	xbuf *err;            /* where the certificate callback reports */
+	bool cert_failed;
+} conn;
+
+void tls_openssl_error(xbuf *err, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256];
+	if (e) {
+		ERR_error_string_n(e, buf, sizeof buf);
+		xbuf_printf(err, "%s: %s", what, buf);
+	} else {
+		xbuf_printf(err, "%s", what);
+	}
+	ERR_clear_error();
+}
+
+/* Expand a main option in the connection's context ($tls_in_sni, $sender_host_address...).
+ * NULL (and err set) on failure; "" for an unset option. */
+const char *tls_expand_option(const char *opt, const char *name, msg_origin *o, xbuf *err)
+{
+	if (!opt) return "";
+	xp_env env;
+	xp_env_init(&env, pool_conn);
+	message_vars mv;
+	message_vars_init(&mv, NULL, o);
+	xp_env_push_provider(&env, &mv.p);
+	xbuf out, xerr;
+	xbuf_init(&out, pool_conn);
+	xbuf_init(&xerr, pool_conn);
+	int rc = xp_expand(&env, sv_cstr(opt), &out, &xerr);
+	xp_env_release(&env);
+	if (rc == XP_FORCEFAIL) return "";
+	if (rc != XP_OK) {
+		xbuf_printf(err, "expansion of %s failed: %s", name, xbuf_cstr(&xerr));
+		return NULL;
+	}
+	return arena_strdup(pool_conn, xbuf_cstr(&out));
+}
+
+/* Load every certificate of tls_certificate with the key of the same position in
+ * tls_privatekey (an absent or empty key item: the key is in the certificate's file). */
+static bool load_certificates(SSL *ssl, msg_origin *o, xbuf *err)
+{
+	const char *certs = tls_expand_option(conf_main.tls_certificate, "tls_certificate", o, err);
+	if (!certs) return false;
+	const char *keys = tls_expand_option(conf_main.tls_privatekey, "tls_privatekey", o, err);
+	if (!keys) return false;
+	if (!*certs) {
+		xbuf_puts(err, "no server certificate (tls_certificate expanded to empty)");
+		return false;
+	}
+	list_iter ci, ki;
+	list_iter_init(&ci, sv_cstr(certs), 0);
+	list_iter_init(&ki, sv_cstr(keys), 0);
+	xbuf cert, key;
+	xbuf_init(&cert, pool_conn);
+	xbuf_init(&key, pool_conn);
+	int n = 0;
+	while (list_next(&ci, &cert)) {
+		if (!list_next(&ki, &key)) xbuf_reset(&key);
+		const char *cf = xbuf_cstr(&cert);
+		const char *kf = key.len ? xbuf_cstr(&key) : cf;
+		if (SSL_use_certificate_chain_file(ssl, cf) != 1) {
+			tls_openssl_error(err, arena_printf(pool_conn, "cert/key setup: cert=%s", cf));
+			return false;
+		}
+		if (SSL_use_PrivateKey_file(ssl, kf, SSL_FILETYPE_PEM) != 1) {
+			tls_openssl_error(err, arena_printf(pool_conn, "cert/key setup: key=%s", kf));
+			return false;
+		}
+		n++;
+	}
+	if (n == 0) {
+		xbuf_puts(err, "no server certificate");
+		return false;
+	}
+	return true;
+}
+
+/* Runs once the ClientHello is in: record SNI, then load the certificates for it. */
+static int cert_callback(SSL *ssl, void *arg)
+{
+	(void)arg;
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (sni && *sni) conn.origin->tls_sni = sv_tainted(sv_cstr(arena_strdup(pool_conn, sni)));
+	if (!load_certificates(ssl, conn.origin, conn.err)) {
+		conn.cert_failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+static int verify_accept_all(int ok, X509_STORE_CTX *store)
+{
+	(void)store;
+	/* tls_try_verify_hosts: the result is recorded, the handshake goes on regardless. */
+	(void)ok;
+	return 1;
+}
+
+static bool build_ctx(msg_origin *o, xbuf *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		tls_openssl_error(err, "SSL_CTX_new");
+		return false;
+	}
+	conn.ctx = ctx;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* No session cache or tickets yet (tls_resumption_hosts is a later increment). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	if (!tls_apply_server_options(ctx, o, err)) return false;
+	SSL_CTX_set_cert_cb(ctx, cert_callback, NULL);
+	int vmode = tls_peer_verify_mode(o);
+	if (vmode != TLS_VERIFY_NONE) {
+		if (!tls_load_verify_locations(ctx, o, err)) return false;
+		if (vmode == TLS_VERIFY_REQUIRE)
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		else
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_accept_all);
+	}
+	return true;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The handshake is bounded by smtp_receive_timeout, as Exim bounds it. */
+static int handshake_timeout_ms(void)
+{
+	int secs = 300;
+	const char *t = conf_main.smtp_receive_timeout;
+	if (t && *t != '$' && interval_parse(sv_cstr(t), &secs) && secs <= 0) secs = 300;
+	return secs * 1000;
+}
+
+static bool handshake(SSL *ssl, int in_fd, int out_fd, xbuf *err)
+{
+	long long deadline = now_ms() + handshake_timeout_ms();
+	for (;;) {
+		ERR_clear_error();
+		int r = SSL_accept(ssl);
+		if (r == 1) return true;
+		int e = SSL_get_error(ssl, r);
+		struct pollfd pfd = { .fd = in_fd, .events = POLLIN };
+		if (e == SSL_ERROR_WANT_WRITE) pfd = (struct pollfd){ .fd = out_fd, .events = POLLOUT };
+		else if (e != SSL_ERROR_WANT_READ) {
+			if (conn.cert_failed) return false;   /* the callback said why */
+			if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+				xbuf_puts(err, errno ? strerror(errno) : "the client closed the connection");
+			else tls_openssl_error(err, "SSL_accept");
+			return false;
+		}
+		long long left = deadline - now_ms();
+		if (left <= 0) {
+			xbuf_puts(err, "SSL_accept: timed out");
+			return false;
+		}
+		int pr = poll(&pfd, 1, (int)left);
+		if (pr < 0 && errno != EINTR) {
+			xbuf_printf(err, "poll: %s", strerror(errno));
+			return false;
+		}
+		if (pr == 0) {
+			xbuf_puts(err, "SSL_accept: timed out");
+			return false;
+		}
+	}
+}
+
+/* ---- The bio layer over the SSL object ---------------------------------------------------- */
+
+static ssize_t layer_read(void *ctx, void *buf, size_t n)
+{
+	SSL *ssl = ctx;
+	size_t got = 0;
+	ERR_clear_error();
+	if (SSL_read_ex(ssl, buf, n, &got) == 1) return (ssize_t)got;
+	switch (SSL_get_error(ssl, 0)) {
+	case SSL_ERROR_ZERO_RETURN: return 0;   /* close_notify */
+	case SSL_ERROR_WANT_READ: case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0) return 0;           /* EOF without close_notify */
+		return -1;
+	default: errno = EPROTO; return -1;
+	}
+}
+
+static ssize_t layer_write(void *ctx, const void *buf, size_t n)
+{
+	SSL *ssl = ctx;
+	size_t done = 0;
+	ERR_clear_error();
+	if (SSL_write_ex(ssl, buf, n, &done) == 1) return (ssize_t)done;
+	switch (SSL_get_error(ssl, 0)) {
+	case SSL_ERROR_WANT_READ: case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
+	case SSL_ERROR_SYSCALL: if (!errno) errno = EPIPE; return -1;
+	default: errno = EPROTO; return -1;
+	}
+}
+
+static size_t layer_pending(void *ctx)
+{
+	return (size_t)SSL_pending((SSL *)ctx);
+}
+
+static void set_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0) (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static bool server_usable(void)
+{
+	return conf_main.tls_certificate && *conf_main.tls_certificate;
+}
+
+static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *err)
+{
+	/* CVE-2011-0411: commands pipelined in clear after STARTTLS must not be run inside the TLS
+	 * session (a man in the middle could inject them). They are dropped, and the fact logged. */
+	if (io->in_len > io->in_pos) {
+		log_write(LOG_MAIN, "plaintext input after STARTTLS discarded (%zu bytes, possible command "
+			"injection) from [%.*s]", io->in_len - io->in_pos, (int)o->host_address.len,
+			o->host_address.p ? o->host_address.p : "");
+		io->in_pos = io->in_len = 0;
+	}
+	conn.origin = o;
+	conn.err = err;
+	conn.cert_failed = false;
+	if (!conn.ctx && !build_ctx(o, err)) return false;
+	SSL *ssl = SSL_new(conn.ctx);
+	if (!ssl) {
+		tls_openssl_error(err, "SSL_new");
+		return false;
+	}
+	conn.ssl = ssl;
+	set_nonblocking(in_fd);
+	if (out_fd != in_fd) set_nonblocking(out_fd);
+	if (in_fd == out_fd) SSL_set_fd(ssl, in_fd);
+	else { SSL_set_rfd(ssl, in_fd); SSL_set_wfd(ssl, out_fd); }
+	if (!handshake(ssl, in_fd, out_fd, err)) return false;
+	tls_record_session(ssl, o);
+	bio_layer l = { layer_read, layer_write, layer_pending, ssl };
+	bio_set_layer(io, &l);
+	return true;
+}
+
+static const smtp_tls_server server_ops = { server_usable, server_start };
+
+void tls_register(void)
+{
+	smtp_tls_register(&server_ops);
+}
