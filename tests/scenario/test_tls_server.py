@@ -265,3 +265,27 @@ def test_openssl_s_client_starttls(server, pki, flag):
     assert re.search(r"250 OK id=\S+", out), out
     ver = "TLS1.2" if flag == "-tls1_2" else "TLS1.3"
     assert re.search(rf" <= s@c\.example .* P=esmtps .*X={re.escape(ver)}:", arrival(d)), d.mainlog
+
+
+def test_openssl_options_applied(server):
+    d = server("openssl_options = +no_tlsv1_3")
+    send(d, client_ctx())
+    assert re.search(r" <= a@b\.example .* X=TLS1\.2:", arrival(d)), d.mainlog
+
+
+def test_openssl_options_unknown_name_fails_handshake(server):
+    d = server("openssl_options = +no_such_flag")
+    with pytest.raises((ssl.SSLError, smtplib.SMTPException, OSError)):
+        send(d, client_ctx())
+    assert wait_for(lambda: 'unknown option "+no_such_flag"' in d.mainlog), d.mainlog
+
+
+@pytest.mark.skipif(not shutil.which("swaks"), reason="swaks not installed")
+def test_swaks_tls(server):
+    d = server()
+    r = subprocess.run(["swaks", "--server", f"127.0.0.1:{d.port}", "--tls", "--from", "w@s.example",
+                        "--to", "d@e.example", "--helo", "swaks.example", "--timeout", "10"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r" <= w@s\.example H=\(swaks\.example\) \[127\.0\.0\.1\] P=esmtps X=TLS1\.\d:\S+:\d+ CV=no",
+                     arrival(d)), d.mainlog
