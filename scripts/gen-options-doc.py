@@ -55,6 +55,8 @@ IN_EFFECT = {
     "qualify_recipient": "`$qualify_recipient`",
     "smtp_active_hostname": "`$smtp_active_hostname`",
     "spool_directory": "`$spool_directory`, `$spool_space`, `$spool_inodes`",
+    "queue_run_in_order": "queue runs take messages in arrival order (docs/queue.md)",
+    "queue_run_max": "how many queue runs a daemon with `-q<time>` runs at once (docs/queue.md)",
     "print_topbitchars": "`-bP` output and `${escape:}`",
     "headers_charset": "character set of `${rfc2047:}`, `${rfc2047d:}` and decoded `$h_` headers",
     "check_rfc2047_length": "whether `${rfc2047d:}` and `$h_` decoding accept over-long encoded words",

@@ -328,10 +328,28 @@ static bool driver_option(read_ctx *c, sv line)
 		conf_fail(c->r, "option \"" SV_FMT "\" unknown", SV_ARG(word));
 		return false;
 	}
-	if (!refuse_second_setting(c, inst, row, word))
+	/* Exim lets a driver set headers_add and headers_remove more than once and joins the values
+	 * (newline for headers_add, colon for headers_remove), as -bP shows. */
+	bool joins = row->type == OPT_STRING
+		&& (strcmp(row->name, "headers_add") == 0 || strcmp(row->name, "headers_remove") == 0);
+	const char *earlier = NULL;
+	if (joins && conf_was_set(inst, row->name, NULL))
+		memcpy(&earlier, (char *)block + row->offset, sizeof earlier);
+	else if (!refuse_second_setting(c, inst, row, word))
 		return false;
 	if (!conf_set_option(c->r, row, block, rest, negated))
 		return false;
+	if (earlier) {
+		const char *later;
+		memcpy(&later, (char *)block + row->offset, sizeof later);
+		size_t n1 = strlen(earlier), n2 = later ? strlen(later) : 0;
+		char *both = arena_alloc(pool_config, n1 + n2 + 2);
+		memcpy(both, earlier, n1);
+		both[n1] = row->name[8] == 'a' ? '\n' : ':';
+		memcpy(both + n1 + 1, later ? later : "", n2 + 1);
+		const char *joined = both;
+		memcpy((char *)block + row->offset, &joined, sizeof joined);
+	}
 	conf_record_set(inst, row->name);
 	user_brings_group(table, ntable, row, block, inst);
 	if (hidden)

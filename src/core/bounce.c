@@ -43,7 +43,7 @@ static void default_intro(const message *m, sv to, xbuf *out)
 			"recipients. This is a permanent error. The following address(es) failed:\n");
 	else {
 		xbuf_puts(out, "A message sent by\n\n  <");
-		xbuf_putsv(out, m->sender);
+		bnc_put_unfolded(m->sender, out);
 		xbuf_puts(out, ">\n\ncould not be delivered to one or more of its recipients. The following\n"
 			"address(es) failed:\n");
 	}
@@ -208,7 +208,7 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	/* Headers. */
 	xbuf_puts(out, "X-Failed-Recipients: ");
 	for (size_t i = 0; i < n; i++) {
-		xbuf_putsv(out, newest[i]->address);
+		bnc_put_unfolded(newest[i]->address, out);
 		if (i + 1 < n)
 			xbuf_puts(out, ",\n  ");
 	}
@@ -218,7 +218,7 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	xbuf_puts(out, "Auto-Submitted: auto-replied\nFrom: ");
 	bnc_from(&e, out);
 	xbuf_puts(out, "\nTo: ");
-	xbuf_putsv(out, to);
+	bnc_put_unfolded(to, out);
 	xbuf_putc(out, '\n');
 	bnc_references(m, out);
 	xbuf_printf(out, "Content-Type: multipart/report; report-type=delivery-status; boundary=%s\n"

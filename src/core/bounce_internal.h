@@ -55,6 +55,9 @@ void bnc_dsn_block(const address_item *a, const char *action, const char *status
  * 1000 bytes, so it cannot start fields of its own. */
 void bnc_put_field(sv v, xbuf *out);
 
+/* A value on one header line: CR and LF left out (folded values, stray line breaks). */
+void bnc_put_unfolded(sv v, xbuf *out);
+
 /* The returned message after its part's "Content-type:" line: "Return-path: <s>\n", the
  * headers, a blank line, the body when full (and allowed by the size limits), a blank line.
  * Puts the part's content type into *ctype. mode: BNC_RETURN_* */

@@ -158,6 +158,14 @@ void bnc_from(bnc_env *e, xbuf *out)
 	bnc_expand(e, main_config_defaults.dsn_from, out, NULL, &err);
 }
 
+/* A header value on one line: a folded value (or a stray line break) loses its CR and LF. */
+void bnc_put_unfolded(sv v, xbuf *out)
+{
+	for (size_t i = 0; i < v.len; i++)
+		if (v.p[i] != '\n' && v.p[i] != '\r')
+			xbuf_putc(out, v.p[i]);
+}
+
 /* References: the original's References ids (the first and the last 11 when there are more
  * than 12: observed from Exim 4.96 with 15), then its Message-ID. Reading stops at the first
  * thing that is not a whitespace-separated "<...>". */
@@ -194,10 +202,10 @@ void bnc_references(const message *m, xbuf *out)
 		if (n > MAX_IDS && k > 0 && k < n - KEEP_LAST)
 			continue;
 		xbuf_putc(out, ' ');
-		xbuf_putsv(out, ids[k]);
+		bnc_put_unfolded(ids[k], out);
 	}
 	xbuf_putc(out, ' ');
-	xbuf_putsv(out, id);
+	bnc_put_unfolded(id, out);
 	xbuf_putc(out, '\n');
 }
 
@@ -453,7 +461,7 @@ bool bnc_returned_message(const message *m, int data_fd, int mode, const char **
 		full = false;
 	*ctype = full ? "message/rfc822" : "text/rfc822-headers";
 	xbuf_puts(out, "Return-path: <");
-	xbuf_putsv(out, m->sender);
+	bnc_put_unfolded(m->sender, out);
 	xbuf_puts(out, ">\n");
 	for (const msg_header *h = m->headers; h; h = h->next)
 		if (h->type != '*')
@@ -478,7 +486,6 @@ bool bnc_submit(const spool_config *sc, const message *m, sv text, char new_id[M
 		.text = text,
 		.reference_id = sv_cstr(m->id),
 		.extract_recipients = true,
-		.auth_sender = sv_cstr(conf_main.bounce_sender_authentication),
 	};
 	bool ok = submit_message(sc, &r, id, err);
 	if (new_id)

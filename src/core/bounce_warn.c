@@ -156,7 +156,7 @@ static void format_warning(bnc_env *e, const message *m, int data_fd, const addr
 	xbuf_puts(out, "Auto-Submitted: auto-replied\nFrom: ");
 	bnc_from(e, out);
 	xbuf_puts(out, "\nTo: ");
-	xbuf_putsv(out, to);
+	bnc_put_unfolded(to, out);
 	xbuf_putc(out, '\n');
 	bnc_references(m, out);
 	xbuf_printf(out, "Content-Type: multipart/report; report-type=delivery-status; boundary=%s\n"
@@ -177,7 +177,7 @@ static void format_warning(bnc_env *e, const message *m, int data_fd, const addr
 				"recipients after more than ");
 		else {
 			xbuf_puts(out, "A message sent by\n\n  <");
-			xbuf_putsv(out, m->sender);
+			bnc_put_unfolded(m->sender, out);
 			xbuf_puts(out, ">\n\nhas not yet been delivered to one or more of its recipients after\n"
 				"more than ");
 		}
@@ -322,7 +322,7 @@ bool bounce_send_success_dsn(const spool_config *sc, const message *m, int data_
 	xbuf_puts(&out, "From: ");
 	bnc_from(&e, &out);
 	xbuf_puts(&out, "\nAuto-Submitted: auto-generated\nTo: ");
-	xbuf_putsv(&out, m->sender);
+	bnc_put_unfolded(m->sender, &out);
 	xbuf_printf(&out, "\nSubject: Delivery Status Notification\n"
 		"Content-Type: multipart/report; report-type=delivery-status; boundary=%s\n"
 		"MIME-Version: 1.0\n\n", b);

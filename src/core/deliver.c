@@ -281,6 +281,25 @@ static address_item *drop_finished(dctx *d, address_item *list)
 	return out;
 }
 
+/* Exim routes redirected addresses a round after their parents, so on its (prepended)
+ * delivery lists they come before the top-level addresses routed earlier. Our router runs
+ * depth first: move the generated addresses ahead. */
+static address_item *generations_first(address_item *list)
+{
+	address_item *kids = NULL, *tops = NULL, **tt = &tops;
+	for (address_item *a = list, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		if (a->parent) { a->next = kids; kids = a; } /* Exim routes them in creation order */
+		else { *tt = a; tt = &a->next; }
+	}
+	address_item **kt = &kids;
+	while (*kt)
+		kt = &(*kt)->next;
+	*kt = tops;
+	return kids;
+}
+
 /* Routing lists are newest first; deliveries go in the order the addresses were routed. */
 static address_item *reversed(address_item *list)
 {
@@ -551,6 +570,25 @@ static bool frozen_check(dctx *d, bool *cancel)
 	return false;
 }
 
+/* A second lock on -D, an open-file-description lock on a range the spool's own lock does not
+ * use: transport children inherit it, so if this process dies while a child is still
+ * delivering, the next attempt waits until that child has finished (and journaled). Returns
+ * the descriptor that holds it, or -1 when it is held elsewhere. */
+#define DELIVER_CHILD_LOCK_OFFSET ((off_t)1 << 40)
+static int lock_children(const spool_config *sc, const char *id)
+{
+	const char *path = spool_path(pool_scratch, sc, "input", id, "-D");
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = DELIVER_CHILD_LOCK_OFFSET, .l_len = 1 };
+	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The first message_body_visible bytes of the body, for $message_body in expansions. */
 static sv visible_body(int fd)
 {
@@ -578,12 +616,21 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		log_set_id(NULL);
 		return DELIVER_NOT_ATTEMPTED;
 	}
+	int busy_fd = lock_children(sc, id);
+	if (busy_fd < 0) {
+		if (o->manual)
+			log_write(LOG_MAIN, "Spool file for %s is locked (another process is handling this message)", id);
+		close(fd);
+		log_set_id(NULL);
+		return DELIVER_NOT_ATTEMPTED;
+	}
 	/* deliver_drop_privilege: the whole delivery runs as the exim user (local deliveries to
 	 * other users then defer, as in Exim). */
 	if (conf_main.deliver_drop_privilege && priv_is_root()) {
 		xbuf_reset(&err);
 		if (!priv_drop_to_exim(&err)) {
 			log_write(LOG_MAIN | LOG_PANIC, "deliver_drop_privilege: %s", xbuf_cstr(&err));
+			close(busy_fd);
 			close(fd);
 			log_set_id(NULL);
 			return DELIVER_FAILED_SETUP;
@@ -594,6 +641,7 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	spool_parse_info info;
 	if (!spool_read_header_ex(pool_msg, sc, id, m, origin, &info, &err)) {
 		log_write(LOG_MAIN, "Spool error: %s", xbuf_cstr(&err));
+		close(busy_fd);
 		close(fd);
 		log_set_id(NULL);
 		return DELIVER_FAILED_SETUP;
@@ -607,13 +655,14 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		else
 			log_write(LOG_MAIN | LOG_PANIC, "failed to update the spool header: %s", xbuf_cstr(&err));
 	}
-	dctx d = { .sc = sc, .m = m, .data_fd = fd, .o = o, .a = pool_msg };
+	dctx d = { .sc = sc, .m = m, .data_fd = fd, .o = o, .a = pool_msg, .journal_fd = -1 };
 	d.dont_deliver = o->dont_deliver || m->dont_deliver;
 	d.log = (dlog_ctx){ .sc = sc, .m = m, .dont_deliver = d.dont_deliver };
 	d.top_pending = arena_calloc(pool_msg, m->nrcpt ? m->nrcpt : 1, sizeof *d.top_pending);
 
 	bool cancel;
 	if (!frozen_check(&d, &cancel)) {
+		close(busy_fd);
 		close(fd);
 		log_set_id(NULL);
 		return DELIVER_NOT_ATTEMPTED;
@@ -665,7 +714,7 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			continue;
 		route_chain(&rc, a);
 	}
-	address_item *local = drop_finished(&d, reversed(rc.res.local));
+	address_item *local = drop_finished(&d, generations_first(rc.res.local));
 	address_item *pfr = drop_finished(&d, reversed(rc.res.pfr));
 	if (filter_local) {
 		address_item **end = &filter_local;
@@ -674,7 +723,10 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		*end = pfr;
 		pfr = filter_local;
 	}
-	address_item *remote = drop_finished(&d, reversed(rc.res.remote));
+	/* Exim delivers in recipient order (its routing goes newest first and its delivery lists
+	 * are built by prepending); observed: "=> a", "** b", "== c" for recipients a, b, c.
+	 * (Children of redirections: Exim routes them a generation later, so they come first.) */
+	address_item *remote = drop_finished(&d, rc.res.remote);
 	/* Pipe and file items without a usable transport are failures of their own. */
 	address_item *pfr_ok = NULL, **pt = &pfr_ok;
 	for (address_item *a = pfr, *next; a; a = next) {
@@ -709,7 +761,10 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	if (remote)
 		dremote_run(&d, remote);
 	send_bounces(&d);
+	if (d.journal_fd >= 0)
+		close(d.journal_fd);
 	finish(&d, id);
+	close(busy_fd);
 	search_tidyup();
 	xp_env_release(&env);
 	close(fd);

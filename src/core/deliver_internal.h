@@ -58,6 +58,11 @@ typedef struct dctx dctx;
  * fsync it. */
 bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, size_t n, xbuf *err);
 void djournal_remove(const spool_config *sc, const char *id);
+/* The journal opened for appending (-1 + err on failure), and a write + fsync through it: the
+ * transport child journals what it delivered itself, before it reports, so a delivery process
+ * killed while its child finishes cannot lead to a second delivery. */
+int djournal_open(const spool_config *sc, const char *id, xbuf *err);
+bool djournal_write_fd(int fd, const sv *addrs, size_t n, xbuf *err);
 
 /* ---- deliver_filter.c: the system filter ----
  * Runs system_filter for the message (once per attempt). New deliveries it sets up are
@@ -97,6 +102,7 @@ struct dctx {
 	bool freeze_logged;           /* the reason was logged already (system filter) */
 	bool extra_pending;           /* an address the system filter added is not finished */
 	bool originals_stop;          /* the system filter said fail/freeze/defer or delivered */
+	int journal_fd;               /* -J open for appending, for transport children; -1: not yet */
 };
 /* Run a batch's transport in a forked child; false: could not start (addresses deferred). */
 bool dbatch_start(dctx *d, dbatch *b, bool remote);

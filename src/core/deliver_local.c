@@ -183,6 +183,23 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 		};
 		ops->deliver(b->t, &c, b->addrs);
 	}
+	/* Journal what was delivered before reporting it: if the delivery process is killed now,
+	 * the next attempt still knows (the pipe write would fail once it is gone). */
+	if (d->journal_fd >= 0 && !d->dont_deliver) {
+		size_t nok = 0;
+		for (address_item *a = b->addrs; a; a = a->next)
+			nok += a->result == ADDR_OK;
+		if (nok) {
+			sv *done = arena_alloc(pool_msg, nok * sizeof *done);
+			size_t k = 0;
+			for (address_item *a = b->addrs; a; a = a->next)
+				if (a->result == ADDR_OK)
+					done[k++] = a->unique.len ? a->unique : a->address;
+			xbuf_reset(&err);
+			if (!djournal_write_fd(d->journal_fd, done, k, &err))
+				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+		}
+	}
 	xbuf out;
 	xbuf_init(&out, pool_msg);
 	uint32_t i = 0;
@@ -227,6 +244,13 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&why));
 		defer_all(b, DERR_UID_GID, xbuf_cstr(&why));
 		return false;
+	}
+	if (d->journal_fd < 0 && !d->dont_deliver) {
+		xbuf jerr;
+		xbuf_init(&jerr, pool_scratch);
+		d->journal_fd = djournal_open(d->sc, d->m->id, &jerr);
+		if (d->journal_fd < 0)
+			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&jerr));
 	}
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {

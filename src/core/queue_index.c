@@ -364,8 +364,11 @@ bool queue_index_reconcile(hintsdb *db, char (*ids)[MSG_ID_LEN + 1], size_t n, t
 		free(have.v);
 		return false;
 	}
-	qsort(ids, n, sizeof *ids, cmp_ids);
-	qsort(have.v, have.n, sizeof *have.v, cmp_ids);
+	/* qsort must not see a NULL array, even with no elements (UBSan). */
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, cmp_ids);
+	if (have.n > 1)
+		qsort(have.v, have.n, sizeof *have.v, cmp_ids);
 	op_batch *b = calloc(1, sizeof *b);
 	if (!b)
 		abort();

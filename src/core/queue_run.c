@@ -11,8 +11,9 @@
 #include "core/queue.h"
 #include "core/queue_internal.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
-#include <regex.h>
+#include <pcre2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,8 +102,9 @@ static void candidates(const spool_config *sc, const queue_run_opts *o, queue_li
 
 typedef struct matcher {
 	const char *s;
-	bool regex, compiled;
-	regex_t re;
+	bool regex;
+	pcre2_code *re;               /* -Rr/-Sr: a PCRE, case-independent, as in Exim */
+	pcre2_match_data *md;
 } matcher;
 
 static bool matcher_init(matcher *m, const char *s, bool regex)
@@ -110,25 +112,34 @@ static bool matcher_init(matcher *m, const char *s, bool regex)
 	*m = (matcher){ .s = s, .regex = regex };
 	if (!s || !regex)
 		return true;
-	int rc = regcomp(&m->re, s, REG_EXTENDED | REG_ICASE | REG_NOSUB);
-	if (rc != 0) {
-		char msg[200];
-		regerror(rc, &m->re, msg, sizeof msg);
-		log_write(LOG_MAIN | LOG_PANIC, "queue run: bad regular expression \"%s\": %s", s, msg);
+	int code;
+	PCRE2_SIZE off;
+	m->re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &code, &off, NULL);
+	if (!m->re) {
+		PCRE2_UCHAR msg[200];
+		pcre2_get_error_message(code, msg, sizeof msg);
+		log_write(LOG_MAIN | LOG_PANIC, "queue run: bad regular expression \"%s\" at offset %zu: %s",
+			s, (size_t)off, (const char *)msg);
 		return false;
 	}
-	m->compiled = true;
-	return true;
+	m->md = pcre2_match_data_create_from_pattern(m->re, NULL);
+	return m->md != NULL;
+}
+
+static void matcher_free(matcher *m)
+{
+	pcre2_match_data_free(m->md);
+	pcre2_code_free(m->re);
 }
 
 static bool matcher_match(const matcher *m, sv text)
 {
+	if (m->regex)
+		return pcre2_match(m->re, (PCRE2_SPTR)(text.p ? text.p : ""), text.len, 0, 0, m->md, NULL) >= 0;
 	char buf[2048];
 	size_t n = text.len < sizeof buf - 1 ? text.len : sizeof buf - 1;
 	memcpy(buf, text.p, n);
 	buf[n] = 0;
-	if (m->regex)
-		return regexec(&m->re, buf, 0, NULL, 0) == 0;
 	/* case-independent substring, as Exim checks -R/-S strings */
 	size_t sl = strlen(m->s);
 	for (size_t i = 0; i + sl <= n; i++)
@@ -209,14 +220,17 @@ static void deliver_in_child(const spool_config *sc, const char *id, const deliv
 
 static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue_smtp)
 {
-	matcher rm, smatch;
+	matcher rm = { 0 }, smatch = { 0 };
 	if (!matcher_init(&rm, o->select_recipient, o->select_regex)
-		|| !matcher_init(&smatch, o->select_sender, o->select_regex))
+		|| !matcher_init(&smatch, o->select_sender, o->select_regex)) {
+		matcher_free(&rm);
+		matcher_free(&smatch);
 		return 0;
+	}
 	queue_list l = { 0 };
 	candidates(sc, o, &l);
 	bool ordered = o->in_order || o->start_id || o->stop_id;
-	if (ordered)
+	if (ordered && l.n > 1)
 		qsort(l.v, l.n, sizeof *l.v, cmp_arrival);
 	else
 		shuffle(&l);
@@ -243,10 +257,8 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 		tried++;
 	}
 	queue_list_free(&l);
-	if (rm.compiled)
-		regfree(&rm.re);
-	if (smatch.compiled)
-		regfree(&smatch.re);
+	matcher_free(&rm);
+	matcher_free(&smatch);
 	return tried;
 }
 

@@ -249,9 +249,14 @@ bool submit_message(const spool_config *sc, const submit_request *r, char id_out
 	o->login = sv_cstr(arena_strdup(a, login));
 	o->ident = o->login;
 	o->protocol = sv_cstr("local");
-	/* Exim marks it tainted in -H ("--auth_sender"), as any -oMas value. */
-	if (r->auth_sender.len)
-		o->auth_sender = sv_tainted(sv_cstr(sv_dup(a, r->auth_sender)));
+	/* Exim gives every message it makes with sender <> (bounces, warnings, autoreplies, quota
+	 * warnings) bounce_sender_authentication as -oMas, and marks it tainted in -H
+	 * ("--auth_sender") as any -oMas value. */
+	sv as = r->auth_sender;
+	if (!as.len && !r->sender.len && conf_main.bounce_sender_authentication)
+		as = sv_cstr(conf_main.bounce_sender_authentication);
+	if (as.len)
+		o->auth_sender = sv_tainted(sv_cstr(sv_dup(a, as)));
 	bool ok = spool_it(a, sc, r, o, id_out, err);
 	/* The caller is normally delivering the message this one is about: its lines carry on. */
 	log_set_id(r->reference_id.len ? sv_dup(pool_scratch, r->reference_id) : NULL);

@@ -18,8 +18,8 @@ typedef struct submit_request {
 	sv reference_id;              /* the message this one is about: the <= line's R= */
 	bool extract_recipients;      /* -t semantics: recipients also from To/Cc/Bcc (autoreply) */
 	bool queue_only;              /* spool it but do not start a delivery */
-	sv auth_sender;               /* $authenticated_sender of the new message (-oMas; Exim's
-	                               * bounce_sender_authentication); empty: none */
+	sv auth_sender;               /* $authenticated_sender of the new message (-oMas); empty:
+	                               * bounce_sender_authentication when the sender is <> */
 } submit_request;
 
 /* true: spooled durably (id_out set), "<=" logged, delivery started in the background unless

@@ -93,8 +93,10 @@ static void appendfile_init(driver_instance *d, driver_option_was_set *was_set, 
 		if (!given(d, "use_mbx_lock", was_set, ctx))
 			o->use_mbx_lock = true;
 	}
-	if (o->maildir_format || o->mailstore_format)
-		return; /* one file per message: no separators to escape */
+	/* One file per message (maildir, mailstore, or any directory delivery): no separators to
+	 * escape; Exim 4.96 leaves the mbox defaults unset whenever directory is set. */
+	if (o->maildir_format || o->mailstore_format || o->directory != NULL)
+		return;
 	if (o->check_string == NULL)
 		o->check_string = "From ";
 	if (o->escape_string == NULL)

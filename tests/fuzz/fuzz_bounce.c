@@ -82,16 +82,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xbuf_init(&err, pool_msg);
 	CHECK(bounce_format_failure(m, -1, a, m->sender, &out, &err));
 	const char *t = xbuf_cstr(&out);
-	const char *b = strstr(t, "boundary=");
+	static const char ct[] = "\nContent-Type: multipart/report; report-type=delivery-status; boundary=";
+	const char *b = strstr(t, ct);
 	CHECK(b != NULL);
-	b += 9;
+	b += sizeof ct - 1;
 	size_t blen = strcspn(b, "\n");
 	char closing[96];
 	int cl = snprintf(closing, sizeof closing, "\n--%.*s--\n", (int)blen, b);
 	CHECK(out.len > (size_t)cl && memcmp(t + out.len - cl, closing, (size_t)cl) == 0);
 
+	/* Only the report's own header block (the returned message has its own References). */
+	const char *hend = strstr(t, "\n\n");
+	CHECK(hend != NULL);
 	const char *refs = strstr(t, "\nReferences:");
-	if (refs) {
+	if (refs && refs < hend) {
 		const char *nl = strchr(refs + 1, '\n');
 		CHECK(nl && strncmp(nl + 1, "Content-Type:", 13) == 0);
 	}

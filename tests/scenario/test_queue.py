@@ -162,6 +162,7 @@ def test_queue_run_log_lines_and_selection(postern_bin, tmp_path):
         (["-R", "U1@"], " -R U1@", ids[:1]),
         (["-Rf", "u1@"], " -qf -R u1@", ids[:1]),
         (["-Sr", "^other@"], " -Sr ^other@", ids[1:2]),
+        (["-Rr", r"^U(?!2)\d@"], r" -Rr ^U(?!2)\d@", [ids[0], ids[2]]),  # PCRE, caseless
         (["-q", ids[1], ids[2]], "", ids[1:]),
     ]:
         n = len(q.log())

@@ -69,7 +69,8 @@ def test_bs_message_is_spooled_and_logged(postern_bin, tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
 def test_bs_untrusted_caller_cannot_set_sender(postern_bin):
-    # pytest's tmp_path is under a 0700 directory: the unprivileged caller needs its own
+    # pytest's tmp_path is under a 0700 directory: the unprivileged caller needs its own.
+    # -odq: a background delivery would still be writing the spool when the test removes it.
     tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="postern-untrusted-"))
     tmp_path.chmod(0o777)
     conf, spool = write_conf(tmp_path, "qualify_domain = q.example")
@@ -78,7 +79,7 @@ def test_bs_untrusted_caller_cannot_set_sender(postern_bin):
     data = ("HELO x\r\nMAIL FROM:<forged@else.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
             + MESSAGE + ".\r\nQUIT\r\n")
     p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", postern_bin,
-                        "-C", str(conf), "-bs"], input=data.encode(), capture_output=True, timeout=20)
+                        "-C", str(conf), "-bs", "-odq"], input=data.encode(), capture_output=True, timeout=20)
     out = p.stdout.decode()
     assert re.search(r"^250 OK id=", out, re.M), out + p.stderr.decode()
     login = __import__("pwd").getpwuid(65534).pw_name

@@ -65,6 +65,9 @@ SCENARIOS = {
         ("BODY", "250 2.0.0 first done\r\n452 4.2.2 second over quota\r\n")])], "  protocol = lmtp\n  port = 24"),
     # Exim checks the transport's port even when every host has its own.
     "lmtp_port_undefined": ([(G, [])], "  protocol = lmtp"),
+    "tcp_connect_event_refuses": ([None], "  event_action = ${if eq{$event_name}{tcp:connect}{no}{}}"),
+    "smtp_connect_event_closes": ([(G, [("QUIT", "221 bye\r\n")])],
+                                  "  event_action = ${if eq{$event_name}{smtp:connect}{no thanks}{}}"),
     "hosts_max_try_2_of_3": ([REFUSED, REFUSED, REFUSED], "  hosts_max_try = 2"),
     "hosts_expansion_fails": ([(G, [])], "  hosts = ${lookup{x}fooo{y}}\n  hosts_override"),
 }

@@ -48,6 +48,11 @@ static bool af_var(void *ctx, sv name, xbuf *out)
 		xbuf_printf(out, "%lld", x->size_written);
 		return true;
 	}
+	if (sv_eq_cstr(name, "mailstore_basename")) {
+		if (x->mailstore_basename)
+			xbuf_puts(out, x->mailstore_basename);
+		return true;
+	}
 	if (sv_eq_cstr(name, "return_path")) {
 		xbuf_putsv(out, x->return_path);
 		return true;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "core/tp_write.h"
 #include "core/transport.h"
@@ -59,6 +60,8 @@ typedef struct af_ctx {
 	const char *message;
 	bool freeze;
 	long long written;           /* bytes written for this message */
+	time_t last_read;            /* the mailbox's access time (0: unknown): a quota deferral's
+	                              * more_errno is the time since, for quota_<time> retry rules */
 
 	/* variables this transport shows to its expansions ($address_file, $inode, $message_size
 	 * after writing, $return_path when the transport sets one) */
@@ -67,6 +70,7 @@ typedef struct af_ctx {
 	long long inode;             /* -1: $inode not available */
 	long long size_written;      /* -1: $message_size is the message's */
 	sv return_path;              /* empty: the sender */
+	const char *mailstore_basename;
 } af_ctx;
 
 /* Record the outcome (printf-style text, copied into the arena). */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "core/spool.h"
 #include "drivers/transports/appendfile_internal.h"
 
 static const char *hostname(void)
@@ -308,6 +309,113 @@ fail:
 	(void)unlink(tmpname);
 }
 
+/* A mailstore envelope line: the expansion of mailstore_prefix/suffix, ending in a newline.
+ * false: outcome recorded. */
+static bool mailstore_affix(af_ctx *x, const char *name, const char *src, xbuf *out)
+{
+	if (src == NULL)
+		return true;
+	sv v;
+	xbuf err;
+	xbuf_init(&err, x->a);
+	int rc = af_expand(x, src, &v, &err);
+	if (rc == XP_FORCEFAIL)
+		return true;
+	if (rc != XP_OK) {
+		af_fail(x, ADDR_DEFER, AF_ERRNO_EXPANDFAIL, "Expansion of \"%s\" (%s for %s transport) failed: %s", src,
+			name, x->t->name, xbuf_cstr(&err));
+		return false;
+	}
+	xbuf_putsv(out, v);
+	if (v.len == 0 || v.p[v.len - 1] != '\n')
+		xbuf_putc(out, '\n');
+	return true;
+}
+
+static bool write_whole(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* mailstore: <base>.msg holds the message, <base>.env the envelope; the envelope is written as
+ * <base>.tmp first and renamed last, so a reader that waits for .env sees both complete. The
+ * base name is the message id and this process's id in base 62, as Exim names it. */
+static void deliver_mailstore(af_ctx *x)
+{
+	char idbuf[MSG_ID_LEN + 1];
+	spool_format_message_id(idbuf, 0, 0, (long)getpid(), -1);
+	char *base = arena_printf(x->a, "%s/%s-%.6s", x->path, x->c->m->id, idbuf + 7);
+	x->mailstore_basename = base;
+	char *tmp = arena_printf(x->a, "%s.tmp", base), *env = arena_printf(x->a, "%s.env", base);
+	char *msgname = arena_printf(x->a, "%s.msg", base);
+	int efd = -1, mfd = -1, size_fd = -1;
+	long long size = 0, count = 0;
+	const char *qdir = x->quota_directory ? x->quota_directory : x->path;
+	if (!usage(x, qdir, &size, &count, &size_fd) || !af_quota_check(x, size, count, msgname))
+		goto fail;
+	efd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)x->o->mode);
+	if (efd < 0) {
+		af_fail(x, ADDR_DEFER, errno, "while creating file %s", tmp);
+		goto fail;
+	}
+	(void)fchmod(efd, (mode_t)x->o->mode);
+	xbuf e;
+	xbuf_init(&e, x->a);
+	if (!mailstore_affix(x, "mailstore_prefix", x->o->mailstore_prefix, &e))
+		goto fail;
+	xbuf_putsv(&e, x->return_path);
+	xbuf_putc(&e, '\n');
+	for (const address_item *a = x->addrs; a; a = a->next) {
+		xbuf_putsv(&e, a->address);
+		xbuf_putc(&e, '\n');
+	}
+	if (!mailstore_affix(x, "mailstore_suffix", x->o->mailstore_suffix, &e))
+		goto fail;
+	if (!write_whole(efd, e.p, e.len) || fsync(efd) != 0) {
+		af_fail(x, ADDR_DEFER, errno, "error while writing to %s", tmp);
+		goto fail;
+	}
+	mfd = open(msgname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)x->o->mode);
+	if (mfd < 0) {
+		af_fail(x, ADDR_DEFER, errno, "while creating file %s", msgname);
+		goto fail;
+	}
+	(void)fchmod(mfd, (mode_t)x->o->mode);
+	if (!write_new(x, mfd, size, msgname)) {
+		(void)unlink(msgname);
+		goto fail;
+	}
+	if (rename(tmp, env) != 0 || !fsync_dir(x->path)) {
+		af_fail(x, ADDR_DEFER, errno, "while renaming %s as %s", tmp, env);
+		(void)unlink(msgname);
+		goto fail;
+	}
+	close(efd);
+	close(mfd);
+	if (size_fd >= 0)
+		close(size_fd);
+	x->result = ADDR_OK;
+	af_quota_warn(x, size, size + x->written);
+	return;
+fail:
+	if (efd >= 0)
+		close(efd);
+	if (mfd >= 0)
+		close(mfd);
+	if (size_fd >= 0)
+		close(size_fd);
+	(void)unlink(tmp);
+}
+
 void af_deliver_directory(af_ctx *x)
 {
 	struct stat st;
@@ -327,7 +435,7 @@ void af_deliver_directory(af_ctx *x)
 	if (x->o->maildir_format)
 		deliver_maildir(x);
 	else if (x->o->mailstore_format)
-		af_fail(x, ADDR_PANIC, 0, "mailstore_format is not supported by this build (%s transport)", x->t->name);
+		deliver_mailstore(x);
 	else
 		deliver_plain(x);
 }

@@ -361,7 +361,7 @@ void af_deliver_file(af_ctx *x)
 		goto out;
 	}
 	long long before = x->mailbox_size >= 0 ? x->mailbox_size : (long long)st.st_size;
-	x->more_errno = (int)(time(NULL) - st.st_atime);
+	x->last_read = st.st_atime;
 	if (!af_quota_check(x, before, 0, x->path))
 		goto out;
 	x->w.size_limit = x->quota > 0 && !x->quota_no_check && o->quota_is_inclusive ? x->quota - before : 0;
@@ -400,7 +400,6 @@ void af_deliver_file(af_ctx *x)
 	}
 	fd = -1;
 	x->result = ADDR_OK;
-	x->more_errno = 0;
 	af_quota_warn(x, before, before + x->written);
 
 out:

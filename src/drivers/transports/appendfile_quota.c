@@ -333,6 +333,8 @@ void af_quota_exceeded(af_ctx *x, bool filecount, const char *dataname)
 {
 	af_fail(x, ADDR_DEFER, AF_ERRNO_EXIMQUOTA, "mailbox is full (MTA-imposed%s quota exceeded while writing to %s)",
 		filecount ? " filecount" : "", dataname);
+	if (x->last_read > 0 && time(NULL) >= x->last_read)
+		x->more_errno = (int)(time(NULL) - x->last_read);
 }
 
 bool af_quota_check(af_ctx *x, long long size, long long count, const char *dataname)

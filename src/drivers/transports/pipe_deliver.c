@@ -431,6 +431,14 @@ static void judge(const pipe_job *j, const pipe_cmd *cmd, pipe_run *r)
 	}
 }
 
+static bool return_path_var(void *ctx, sv name, xbuf *out)
+{
+	if (!sv_eq_cstr(name, "return_path"))
+		return false;
+	xbuf_putsv(out, xbuf_sv((const xbuf *)ctx));
+	return true;
+}
+
 static void pipe_deliver(const driver_instance *t, tp_ctx *c, address_item *addrs)
 {
 	const struct pipe_transport_options *o = t->priv;
@@ -442,11 +450,28 @@ static void pipe_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		return;
 	}
 	pipe_job j = { .t = t, .o = o, .c = c, .addrs = addrs, .timeout = o->timeout };
+	/* $return_path for the prefix ("From <return path> ..."): the transport's return_path when
+	 * set, else what the delivery shows, else the sender. */
+	xbuf rpath, rerr;
+	xbuf_init(&rpath, a);
+	xbuf_init(&rerr, a);
+	const char *rp_opt = tp_opt_str(t, "return_path");
+	if (!(rp_opt && xp_expand(c->env, sv_cstr(rp_opt), &rpath, &rerr) == XP_OK)) {
+		xbuf_reset(&rpath);
+		if (xp_expand(c->env, sv_cstr("$return_path"), &rpath, &rerr) != XP_OK || rpath.len == 0) {
+			xbuf_reset(&rpath);
+			xbuf_putsv(&rpath, c->m->sender);
+		}
+	}
+	xp_provider rp = { .get = return_path_var, .ctx = &rpath };
+	xp_env_push_provider(c->env, &rp);
 	if (o->message_prefix) {
 		xbuf b, err;
 		xbuf_init(&b, a);
 		xbuf_init(&err, a);
 		if (xp_expand(c->env, sv_cstr(o->message_prefix), &b, &err) != XP_OK) {
+			if (c->env->providers == &rp)
+				c->env->providers = rp.next;
 			set_all(a, addrs, ADDR_DEFER, arena_printf(a, "Expansion of \"%s\" (prefix for %s transport) failed: %s",
 				o->message_prefix, t->name, xbuf_cstr(&err)));
 			return;
@@ -461,6 +486,8 @@ static void pipe_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		if (xp_expand(c->env, sv_cstr(o->message_suffix), &b, &err) == XP_OK)
 			j.suffix = xbuf_sv(&b);
 	}
+	if (c->env->providers == &rp)
+		c->env->providers = rp.next;
 	if (c->dont_deliver) {    /* -N */
 		set_all(a, addrs, ADDR_OK, NULL);
 		return;

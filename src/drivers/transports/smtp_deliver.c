@@ -145,18 +145,30 @@ static void host_id(batch *b, xbuf *out)
 		xbuf_printf(out, ":%d", b->sh.port);
 }
 
-/* Exim's host line: "H=n [ip]: text[: strerror]", or "H=n [ip] strerror" without text. */
-static void log_host_line(batch *b, sv text, int err)
+/* The text Exim gives an error number in a host line: strerror, or for the tcp:connect event's
+ * refusal its own words. */
+static sv errno_text(int err, const smtpc_conn *conn)
+{
+	if (err > 0)
+		return sv_cstr(strerror(err));
+	if (err == SMTPC_ERRNO_EVENT && conn)
+		return xbuf_sv(&conn->message);
+	return SV_NULL;
+}
+
+/* Exim's host line: "H=n [ip]: text[: strerror]", or "H=n [ip] <errno text>" without text. */
+static void log_host_line(batch *b, sv text, int err, const smtpc_conn *conn)
 {
 	xbuf l;
 	xbuf_init(&l, b->c->a);
 	host_id(b, &l);
+	sv et = errno_text(err, conn);
 	if (text.len) {
 		xbuf_printf(&l, ": " SV_FMT, SV_ARG(text));
-		if (err > 0)
-			xbuf_printf(&l, ": %s", strerror(err));
-	} else if (err > 0)
-		xbuf_printf(&l, " %s", strerror(err));
+		if (et.len)
+			xbuf_printf(&l, ": " SV_FMT, SV_ARG(et));
+	} else if (et.len)
+		xbuf_printf(&l, " " SV_FMT, SV_ARG(et));
 	log_write(LOG_MAIN, "%s", xbuf_cstr(&l));
 }
 
@@ -195,16 +207,21 @@ static void add_retry(batch *b, address_item *a, sv key, int err, int more, sv t
 	a->retries = r;
 }
 
-/* The text Exim stores in a retry record: the errno's text, or the host line's text. */
-static sv retry_text(batch *b, int err, sv message)
+/* The text Exim stores in a retry record: the errno's text (Exim's "unknown error" for its own
+ * numbers when there is no message), else the message, after the host when the address shows
+ * one. */
+static sv retry_text(batch *b, int err, sv message, bool with_host)
 {
 	xbuf t;
 	xbuf_init(&t, b->c->a);
-	if (err > 0)
-		xbuf_puts(&t, strerror(err));
+	if (err > 0 || message.len == 0)
+		xbuf_puts(&t, err > 0 ? strerror(err) : "unknown error");
 	else {
-		host_id(b, &t);
-		xbuf_printf(&t, ": " SV_FMT, SV_ARG(message));
+		if (with_host) {
+			host_id(b, &t);
+			xbuf_puts(&t, ": ");
+		}
+		xbuf_putsv(&t, message);
 	}
 	return xbuf_sv(&t);
 }
@@ -374,11 +391,11 @@ static void rcpt_deferred(batch *b, address_item *a, const smtpc_rcpt *r, bool m
 	sv text = a->message;
 	raise(b, a, "msg:rcpt:host:defer", text, enc, text);
 	if (more_hosts)
-		log_host_line(b, text, 0);
+		log_host_line(b, text, 0, NULL);
 	else
 		raise(b, a, "msg:rcpt:defer", text, enc, text);
 	add_retry(b, a, address_key(b, a, b->ob->address_retry_include_sender), SMTPC_ERRNO_RCPT4XX, enc,
-		retry_text(b, 0, text), false, false);
+		retry_text(b, 0, text, true), false, false);
 }
 
 static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
@@ -460,7 +477,8 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	const smtpc_rcpt *message_error_r = NULL;
 	for (size_t j = 0; j < k; j++) {
 		address_item *a = b->addr[idx[j]];
-		bool with_host = connected;
+		/* Observed: an smtp:connect event's refusal leaves the host out of the line too. */
+		bool with_host = connected && r[j].basic_errno != SMTPC_ERRNO_EXPANDFAIL;
 		if (fk == FK_RCPT_TIMEOUT && r[j].basic_errno == ETIMEDOUT) {
 			if (timeout_seen)
 				with_host = false;
@@ -480,7 +498,7 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		else if (r[j].status == SMTPC_DEFER && o.lmtp && r[j].code / 100 == 4 && fk == FK_NONE)
 			/* An LMTP 4xx after the data is the address's, kept without the sender. */
 			add_retry(b, a, address_key(b, a, false), 0, encoded_more(h, r[j].code),
-				retry_text(b, 0, a->message), false, false);
+				retry_text(b, 0, a->message, true), false, false);
 		else if (message_error == NULL && (r[j].basic_errno == SMTPC_ERRNO_MAIL4XX
 			|| r[j].basic_errno == SMTPC_ERRNO_DATA4XX || (fk == FK_MESSAGE && r[j].status == SMTPC_DEFER))) {
 			message_error = a;
@@ -489,10 +507,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	}
 	/* A message error: logged at once (before the connection closes), retried per message. */
 	if (message_error) {
-		log_host_line(b, message_error->message, message_error_r->basic_errno);
+		log_host_line(b, message_error->message, message_error_r->basic_errno, NULL);
 		int more = message_error_r->code ? encoded_more(h, message_error_r->code) : encoded_more(h, 0);
 		add_retry(b, message_error, mkey, message_error_r->basic_errno, more,
-			retry_text(b, message_error_r->basic_errno, message_error->message), true, false);
+			retry_text(b, message_error_r->basic_errno, message_error->message, true), true, false);
 		if (b->nmsg_keys < (int)(sizeof b->msg_keys / sizeof b->msg_keys[0]))
 			b->msg_keys[b->nmsg_keys++] = mkey;
 	}
@@ -502,19 +520,21 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	if (fk == FK_HOST) {
 		int e = conn->basic_errno;
 		sv text = xbuf_sv(&conn->message);
-		if (e > 0 && sv_eq_cstr(text, strerror(e)))
+		sv et = errno_text(e, conn);
+		if (et.len && sv_eq(text, et))
 			text = SV_NULL;
-		log_host_line(b, text, e);
+		log_host_line(b, text, e, conn);
 		xbuf data;
 		xbuf_init(&data, c->a);
 		xbuf_putsv(&data, text);
-		if (e > 0)
-			xbuf_printf(&data, "%s%s", text.len ? ": " : "", strerror(e));
+		if (et.len)
+			xbuf_printf(&data, "%s" SV_FMT, text.len ? ": " : "", SV_ARG(et));
 		raise(b, NULL, "msg:host:defer", xbuf_sv(&data), e, text);
 		/* Exim records the host even when its greeting failed the message (5xx), and keeps
 		 * no reply code in a host record. */
 		if (k > 0)
-			add_retry(b, b->addr[idx[0]], hkey, e, encoded_more(h, 0), retry_text(b, e, text), true, false);
+			add_retry(b, b->addr[idx[0]], hkey, e, encoded_more(h, 0),
+				retry_text(b, e, text, b->addr[idx[0]]->host_used_address.len > 0), true, false);
 	}
 	return TRY_DONE;
 }

@@ -158,6 +158,10 @@ static void test_references(void)
 	message_add_header(m2, 'I', sv_cstr("Message-ID: <m2@example.org>\n"));
 	message_add_header(m2, ' ', sv_cstr("References: <a@x>\n <b@x> junk <c@x>\n"));
 	CHECK(strstr(format(m2, -1, remote_failure(25)), "\nReferences: <a@x> <b@x> <m2@example.org>\n") != NULL);
+	/* A folded Message-ID stays on the References line. */
+	message *m3 = new_message();
+	message_add_header(m3, 'I', sv_cstr("Message-ID:\n <m3@example.org>\n"));
+	CHECK(strstr(format(m3, -1, remote_failure(25)), "\nReferences: <m3@example.org>\nContent-Type:") != NULL);
 }
 
 static void test_returned_message(void)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,6 +64,12 @@ static const char config_text[] =
 	"t_par:\n  driver = appendfile\n  file = DIR/mail/par\n  lock_interval = 0s\n  lock_retries = 10000\n"
 	"t_mdpar:\n  driver = appendfile\n  directory = DIR/mail/mdpar\n  maildir_format\n"
 	"t_warn:\n  driver = appendfile\n  file = DIR/mail/warn\n  quota = 10M\n  quota_warn_threshold = 0.001%\n"
+	"t_ms:\n  driver = appendfile\n  directory = DIR/mail/ms\n  mailstore_format\n"
+	"  mailstore_prefix = PREFIX $mailstore_basename\n  mailstore_suffix = SUFFIX\n"
+	"t_flock:\n  driver = appendfile\n  file = DIR/mail/flock\n  use_lockfile = false\n  use_fcntl_lock = false\n"
+	"  use_flock_lock\n  lock_retries = 2\n  lock_interval = 0s\n"
+	"t_fwait:\n  driver = appendfile\n  file = DIR/mail/fwait\n  use_lockfile = false\n  lock_fcntl_timeout = 5s\n"
+	"  lock_retries = 1\n"
 	"t_taint:\n  driver = appendfile\n  file = DIR/mail/$local_part\n"
 	/* as tests/golden/appendfile/exim.conf */
 	"g_mbox:\n  driver = appendfile\n  file = DIR/golden/mbox\n  return_path_add\n  envelope_to_add\n"
@@ -125,7 +132,7 @@ static void spool_message(void)
 
 typedef struct result {
 	addr_result r;
-	int basic_errno;
+	int basic_errno, more_errno;
 	char text[1024];
 	bool freeze;
 } result;
@@ -157,6 +164,7 @@ static result deliver_ex(const char *tname, const char *lp, bool dont, addr_kind
 	ops->deliver(t, &c, ad);
 	res.r = ad->result;
 	res.basic_errno = ad->basic_errno;
+	res.more_errno = ad->more_errno;
 	res.freeze = ad->freeze;
 	snprintf(res.text, sizeof res.text, "%.*s", (int)ad->message.len, ad->message.p ? ad->message.p : "");
 	xp_env_release(&env);
@@ -232,6 +240,11 @@ static void test_file_checks(void)
 		t = arena_printf(pool_perm, "mailbox is full (MTA-imposed quota exceeded while writing to %s)", mail("full")));
 	struct stat st;
 	CHECK(stat(mail("full"), &st) == 0 && st.st_size == 0);  /* created, nothing left in it */
+	/* more_errno: seconds since the mailbox was last read (for quota_<time> retry rules). */
+	struct timespec hour_ago[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_nsec = UTIME_OMIT } };
+	utimensat(AT_FDCWD, mail("full"), hour_ago, 0);
+	result fr = deliver("t_full");
+	CHECK(fr.basic_errno == -22 && fr.more_errno >= 3600 && fr.more_errno < 3700);
 
 	mkdir(mail("adir"), 0700);
 	expect(deliver("t_dir"), ADDR_DEFER, -4, arena_printf(pool_perm, "mailbox %s has too many links (2)", mail("adir")));
@@ -445,6 +458,17 @@ static void test_maildir_write(void)
 		closedir(d);
 	CHECK_INT(found, 1);
 
+	/* mailstore: <id>-<pid in base 62>.env (prefix, sender, recipients, suffix) and .msg. */
+	expect(deliver("t_ms"), ADDR_OK, 0, NULL);
+	char idbuf[MSG_ID_LEN + 1];
+	spool_format_message_id(idbuf, 0, 0, (long)getpid(), -1);
+	char *base = arena_printf(pool_perm, "%s/%s-%.6s", mail("ms"), msg->id, idbuf + 7);
+	char *env = slurp(arena_printf(pool_perm, "%s.env", base), NULL);
+	CHECK_STR(env, arena_printf(pool_perm, "PREFIX %s\nsender@x.example\nuser@test.example\nSUFFIX\n", base));
+	char *msgtext = slurp(arena_printf(pool_perm, "%s.msg", base), NULL);
+	CHECK(msgtext && strstr(msgtext, "\n\nFrom the start\n") != NULL);
+	CHECK(access(arena_printf(pool_perm, "%s.tmp", base), F_OK) != 0);
+
 	/* A directory from a redirection ("/path/") under a file transport's... address_file case. */
 	expect(deliver_ex("t_md", "user", false, ADDR_DIRECTORY, mail("Maildir/")), ADDR_OK, 0, NULL);
 	CHECK_INT(count_files(arena_printf(pool_perm, "%s/new", mail("Maildir"))), 2);
@@ -649,6 +673,56 @@ static void test_parallel(void)
 	}
 }
 
+/* A child holds a lock on path (flock or fcntl) for hold_ms milliseconds (0: until killed). */
+static pid_t hold_lock(const char *path, bool use_flock, int hold_ms)
+{
+	int up[2];
+	if (pipe(up) != 0)
+		return -1;
+	pid_t child = fork();
+	if (child == 0) {
+		int f = open(path, O_RDWR | O_CREAT, 0600);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		if (use_flock ? flock(f, LOCK_EX) != 0 : fcntl(f, F_SETLK, &fl) != 0)
+			_exit(1);
+		if (write(up[1], "x", 1) != 1)
+			_exit(1);
+		if (hold_ms > 0)
+			usleep((useconds_t)hold_ms * 1000);
+		else
+			pause();
+		_exit(0);
+	}
+	char c;
+	if (read(up[0], &c, 1) != 1)
+		child = -1;
+	close(up[0]);
+	close(up[1]);
+	return child;
+}
+
+/* flock locks; a blocking fcntl lock (lock_fcntl_timeout) waits for the holder. */
+static void test_lock_kinds(void)
+{
+	pid_t k = hold_lock(mail("flock"), true, 0);
+	CHECK(k > 0);
+	expect(deliver("t_flock"), ADDR_DEFER, -9,
+		arena_printf(pool_perm, "failed to lock mailbox %s (fcntl/flock)", mail("flock")));
+	kill(k, SIGTERM);
+	waitpid(k, NULL, 0);
+	expect(deliver("t_flock"), ADDR_OK, 0, NULL);
+
+	k = hold_lock(mail("fwait"), false, 700);
+	CHECK(k > 0);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	expect(deliver("t_fwait"), ADDR_OK, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CHECK(waited > 0.3 && waited < 4.5);
+	waitpid(k, NULL, 0);
+}
+
 /* Does the message writer work yet (core/tp_write.h lands separately)? */
 static bool probe_writer(void)
 {
@@ -687,6 +761,7 @@ int main(void)
 	if (writer_ok) {
 		RUN(test_mbox_write);
 		RUN(test_maildir_write);
+		RUN(test_lock_kinds);
 		RUN(test_parallel);
 		RUN(test_goldens);
 		RUN(test_quota_warning);
