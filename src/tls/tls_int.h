@@ -2,6 +2,9 @@
 #ifndef POSTERN_TLS_TLS_INT_H
 #define POSTERN_TLS_TLS_INT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <openssl/ssl.h>
 
 #include "core/message.h"
@@ -20,6 +23,11 @@ enum { TLS_VERIFY_NONE, TLS_VERIFY_TRY, TLS_VERIFY_REQUIRE };
 int tls_peer_verify_mode(msg_origin *o);
 /* tls_verify_certificates ("system" or a file or directory) and tls_crl. */
 bool tls_load_verify_locations(SSL_CTX *ctx, msg_origin *o, xbuf *err);
+
+/* openssl_options (NULL: Exim's default) as the flags to set and to clear on a context, in the
+ * order given (a later item wins). false with err set for an unknown name or bad syntax. */
+#define TLS_OPENSSL_OPTIONS_DEFAULT "+no_sslv2 +no_sslv3 +single_dh_use +no_ticket +no_renegotiation"
+bool tls_parse_openssl_options(const char *text, uint64_t *set, uint64_t *clear, xbuf *err);
 
 /* After the handshake: the origin's tls_* fields from the session ($tls_in_*, X=, spool). */
 void tls_record_session(SSL *ssl, msg_origin *o);

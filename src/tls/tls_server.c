@@ -148,11 +148,13 @@ static bool build_ctx(msg_origin *o, xbuf *err)
 	}
 	conn.ctx = ctx;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	uint64_t set, clear;
+	if (!tls_parse_openssl_options(conf_main.openssl_options, &set, &clear, err)) return false;
+	SSL_CTX_clear_options(ctx, clear);
+	SSL_CTX_set_options(ctx, set);
 	/* No session cache or tickets yet (tls_resumption_hosts is a later increment). */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	if (!tls_apply_server_options(ctx, o, err)) return false;
 	SSL_CTX_set_cert_cb(ctx, cert_callback, NULL);
 	int vmode = tls_peer_verify_mode(o);

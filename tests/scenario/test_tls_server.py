@@ -41,7 +41,7 @@ def pki(tmp_path_factory):
     return d
 
 
-def config(spool, pki, port, tlsport, extra=""):
+def config(spool, pki, port, tlsport, extra="", acls=""):
     return f"""spool_directory = {spool}
 exim_user = root
 exim_group = root
@@ -61,6 +61,7 @@ acl_data:
   warn encrypted = *
        logwrite = V=$tls_in_ver C=$tls_in_cipher S=$tls_in_sni P=$received_protocol CV=$tls_in_certificate_verified DN=$tls_in_peerdn
   accept
+{acls}
 """
 
 
@@ -68,10 +69,10 @@ acl_data:
 def server(postern_bin, tmp_path, pki):
     started = []
 
-    def make(extra=""):
+    def make(extra="", acls=""):
         port, tlsport = free_ports(2)
         d = Daemon(postern_bin, tmp_path, "")
-        text = config(d.spool, pki, port, tlsport, extra)
+        text = config(d.spool, pki, port, tlsport, extra, acls)
         for line in extra.splitlines():   # a setting in extra replaces the default one
             name = line.split("=")[0].strip()
             text = re.sub(rf"(?m)^{name} = .*\n(?=(.|\n)*^{re.escape(line)}$)", "", text, count=1)
@@ -265,3 +266,50 @@ def test_openssl_s_client_starttls(server, pki, flag):
     assert re.search(r"250 OK id=\S+", out), out
     ver = "TLS1.2" if flag == "-tls1_2" else "TLS1.3"
     assert re.search(rf" <= s@c\.example .* P=esmtps .*X={re.escape(ver)}:", arrival(d)), d.mainlog
+
+
+def test_openssl_options_applied(server):
+    d = server("openssl_options = +no_tlsv1_3")
+    send(d, client_ctx())
+    assert re.search(r" <= a@b\.example .* X=TLS1\.2:", arrival(d)), d.mainlog
+
+
+def test_openssl_options_unknown_name_fails_handshake(server):
+    d = server("openssl_options = +no_such_flag")
+    with pytest.raises((ssl.SSLError, smtplib.SMTPException, OSError)):
+        send(d, client_ctx())
+    assert wait_for(lambda: 'unknown option "+no_such_flag"' in d.mainlog), d.mainlog
+
+
+@pytest.mark.skipif(not shutil.which("swaks"), reason="swaks not installed")
+def test_swaks_tls(server):
+    d = server()
+    r = subprocess.run(["swaks", "--server", f"127.0.0.1:{d.port}", "--tls", "--from", "w@s.example",
+                        "--to", "d@e.example", "--helo", "swaks.example", "--timeout", "10"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r" <= w@s\.example H=\(swaks\.example\) \[127\.0\.0\.1\] P=esmtps X=TLS1\.\d:\S+:\d+ CV=no",
+                     arrival(d)), d.mainlog
+
+
+def test_handshake_timeout_is_bounded(server):
+    d = server("smtp_receive_timeout = 2s")
+    raw = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    assert read_reply(raw).startswith("220 ")
+    raw.sendall(b"EHLO c\r\n")
+    read_reply(raw)
+    raw.sendall(b"STARTTLS\r\n")
+    assert read_reply(raw).startswith("220 ")
+    t0 = time.time()
+    assert raw.recv(100) == b""          # the server gives up and closes
+    assert time.time() - t0 < 8
+    assert wait_for(lambda: "SSL_accept: timed out" in d.mainlog), d.mainlog
+
+
+def test_acl_smtp_starttls_can_refuse(server):
+    d = server("acl_smtp_starttls = acl_tls", "acl_tls:\n  deny message = no TLS for you\n")
+    s = smtplib.SMTP("127.0.0.1", d.port, timeout=10)
+    s.ehlo("c")
+    code, msg = s.docmd("STARTTLS")
+    assert (code, msg) == (550, b"no TLS for you")   # as Exim 4.96 -bh replies
+    s.quit()
