@@ -132,6 +132,17 @@ static bool origin_var(const msg_origin *o, sv name, xbuf *out)
 	else if (IS("sender_host_authenticated")) xbuf_putsv(out, o->auth_driver);
 	/* TLS basics (the TLS issue fills the fields) */
 	else if (IS("tls_in_cipher") || IS("tls_cipher")) xbuf_putsv(out, o->tls_cipher);
+	else if (IS("tls_in_bits") || IS("tls_bits")) {
+		/* The cipher text ends ":<bits>" (Exim's X= form); no TLS: 0. */
+		long long bits = 0;
+		sv c = o->tls_cipher;
+		size_t k = c.len;
+		while (k > 0 && c.p[k - 1] != ':')
+			k--;
+		if (k > 0 && k < c.len && !sv_to_long(sv_sub(c, k, c.len), &bits))
+			bits = 0;
+		put_num(out, (int)bits);
+	}
 	else if (IS("tls_in_peerdn") || IS("tls_peerdn")) xbuf_putsv(out, o->tls_peerdn);
 	else if (IS("tls_in_sni") || IS("tls_sni")) xbuf_putsv(out, o->tls_sni);
 	else if (IS("tls_in_ver")) xbuf_putsv(out, o->tls_ver);
