@@ -158,6 +158,10 @@ void dlog_format_defer(const address_item *a, xbuf *out)
 	put_parents(a, out);
 	put_router_transport(a, out);
 	xbuf_printf(out, " defer (%d)", a->basic_errno);
+	/* An operating-system error is named before the host, as Exim 4.96 writes it
+	 * ("defer (111): Connection refused", "defer (2): No such file or directory: ..."). */
+	if (a->basic_errno > 0)
+		xbuf_printf(out, ": %s", strerror(a->basic_errno));
 	put_host(a, out);
 	if (a->message.len) {
 		xbuf_puts(out, ": ");
