@@ -50,6 +50,8 @@ typedef struct receive_opts {
 	sv login;                 /* caller's login (local part of the constructed address) */
 	sv fullname;              /* -F, or the gecos name; empty: none */
 	xp_env *env;              /* variables for received_header_text etc.; NULL: one is built */
+	sv reference_id;          /* a message Postern makes about another one (Exim's -E<id>): the
+	                           * arrival line's R= field; empty: none */
 } receive_opts;
 
 /* Begin receiving into message m (id assigned here, -D opened). */

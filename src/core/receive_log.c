@@ -62,6 +62,10 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 		put_escaped(out, m->sender);
 	else
 		xbuf_puts(out, "<>");
+	if (r->opts.reference_id.len) {
+		xbuf_puts(out, " R=");
+		put_escaped(out, r->opts.reference_id);
+	}
 	if (o && o->host_address.len) {
 		xbuf_puts(out, " H=");
 		xbuf fh;
@@ -107,6 +111,10 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	if (r->how == RECV_SMTP_BDAT)
 		xbuf_puts(out, " K");
 	xbuf_printf(out, " S=%lld", m->size);
+	/* M8S= is the BODY= type (0: none given). A local message never has one; SMTP reception does
+	 * not record BODY= on the message yet, so its lines leave the field out rather than guess. */
+	if (logsel_has(ls, LS_8BITMIME) && r->how != RECV_SMTP_DATA && r->how != RECV_SMTP_BDAT)
+		xbuf_puts(out, " M8S=0");
 	if (logsel_has(ls, LS_RECEIVE_TIME)) {
 		long long us = ((long long)m->received_complete - m->received_time) * 1000000LL
 			+ (m->received_complete_usec - m->received_usec);

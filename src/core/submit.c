@@ -20,100 +20,6 @@
 #include "core/receive.h"
 #include "core/route_verify.h"
 #include "lib/log.h"
-#include "lib/printing.h"
-#include "mail/header.h"
-
-static void put_escaped(xbuf *out, sv v)
-{
-	printing_escape(v, PRINT_TAB_LITERAL, out);
-}
-
-/* The "<=" line of an internally generated message (observed from Exim 4.96, log_selector +all):
- *   <= <> R=<ref> U=root P=local S=1524 M8S=0 RT=0.009s id*=E...@host T="..." from <> for rcpt
- * It is a local message: no H=, no TLS, no AUTH. */
-static void arrival_line(const message *m, sv ref, bool msgid_created, xbuf *out)
-{
-	const log_config *lc = log_current_config();
-	logsel def = logsel_default();
-	const logsel *ls = lc ? &lc->selector : &def;
-	xbuf_puts(out, "<= ");
-	if (m->sender.len)
-		put_escaped(out, m->sender);
-	else
-		xbuf_puts(out, "<>");
-	if (ref.len) {
-		xbuf_puts(out, " R=");
-		put_escaped(out, ref);
-	}
-	if (m->origin && m->origin->ident.len) {
-		xbuf_puts(out, " U=");
-		put_escaped(out, m->origin->ident);
-	}
-	xbuf_puts(out, " P=local");
-	xbuf_printf(out, " S=%lld", m->size);
-	if (logsel_has(ls, LS_8BITMIME))
-		xbuf_puts(out, " M8S=0");
-	if (logsel_has(ls, LS_RECEIVE_TIME)) {
-		long long us = ((long long)m->received_complete - m->received_time) * 1000000LL
-			+ (m->received_complete_usec - m->received_usec);
-		if (us < 0)
-			us = 0;
-		if (logsel_has(ls, LS_MILLISEC))
-			xbuf_printf(out, " RT=%lld.%03llds", us / 1000000, (us / 1000) % 1000);
-		else
-			xbuf_printf(out, " RT=%llds", us / 1000000);
-	}
-	const msg_header *mid = message_find_header(m, sv_cstr("Message-ID"));
-	if (mid && (msgid_created ? logsel_has(ls, LS_MSG_ID_CREATED) : logsel_has(ls, LS_MSG_ID))) {
-		sv v = sv_trim(hdr_field_body(mid->text));
-		if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
-			v = sv_sub(v, 1, v.len - 2);
-		xbuf_puts(out, msgid_created ? " id*=" : " id=");
-		put_escaped(out, v);
-	}
-	if (logsel_has(ls, LS_SUBJECT)) {
-		const msg_header *s = message_find_header(m, sv_cstr("Subject"));
-		if (s) {
-			xbuf e;
-			xbuf_init(&e, pool_scratch);
-			put_escaped(&e, hdr_field_body(s->text));
-			xbuf_puts(out, " T=\"");
-			for (size_t i = 0; i < e.len; i++) {
-				if (e.p[i] == '"')
-					xbuf_putc(out, '\\');
-				xbuf_putc(out, e.p[i]);
-			}
-			xbuf_putc(out, '"');
-		}
-	}
-	if (logsel_has(ls, LS_RECEIVED_SENDER)) {
-		xbuf_puts(out, " from <");
-		put_escaped(out, m->sender);
-		xbuf_putc(out, '>');
-	}
-	if (logsel_has(ls, LS_RECEIVED_RECIPIENTS)) {
-		xbuf_puts(out, " for");
-		for (size_t i = 0; i < m->nrcpt; i++) {
-			xbuf_putc(out, ' ');
-			put_escaped(out, m->rcpt[i].address);
-		}
-	}
-}
-
-/* Does the text (headers up to the first blank line) have a Message-ID header? */
-static bool text_has_message_id(sv text)
-{
-	size_t pos = 0;
-	while (pos < text.len && text.p[pos] != '\n') {
-		const char *nl = memchr(text.p + pos, '\n', text.len - pos);
-		size_t end = nl ? (size_t)(nl - text.p) : text.len;
-		sv line = sv_sub(text, pos, end - pos);
-		if (line.len >= 11 && strncasecmp(line.p, "Message-ID:", 11) == 0)
-			return true;
-		pos = end + 1;
-	}
-	return false;
-}
 
 /* acl_not_smtp, which Exim 4.96 also runs for the messages it makes (observed). 1: accepted
  * (its headers applied), 0: discarded, -1: rejected (logged as Exim does; err is "1", the exit
@@ -185,6 +91,7 @@ static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, 
 		.local = true, .trusted = true, .sender_local = false,
 		.extract_recipients = r->extract_recipients,
 		.login = o->login,
+		.reference_id = r->reference_id,
 	};
 	receive_set_opts(rc, &ro);
 	size_t used = 0;
@@ -224,13 +131,9 @@ static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, 
 		return false;
 	}
 	memcpy(id_out, m->id, MSG_ID_LEN + 1);
-	xbuf line;
-	xbuf_init(&line, pool_scratch);
-	arrival_line(m, r->reference_id, !text_has_message_id(r->text), &line);
+	/* The arrival line as reception writes it, with R=<reference id> after the sender. */
+	receive_log_arrival(rc);
 	log_set_id(m->id);
-	log_write(LOG_MAIN, "%s", xbuf_cstr(&line));
-	if (conf_main.message_logs)
-		spool_msglog(sc, m->id, "Received from %s", xbuf_cstr(&line) + 3);
 	receive_end(rc);
 	return true;
 }
