@@ -59,6 +59,18 @@ const driver_instance *tp_find(const char *name)
 	return NULL;
 }
 
+const char *tp_expand_batch_id(xp_env *env, const char *batch_id)
+{
+	if (!batch_id)
+		return NULL;
+	xbuf out, err;
+	xbuf_init(&out, env->a);
+	xbuf_init(&err, env->a);
+	if (xp_expand(env, sv_cstr(batch_id), &out, &err) != XP_OK)
+		return NULL;
+	return xbuf_cstr(&out);
+}
+
 void tp_set_result(arena *a, address_item *addr, addr_result r, int basic_errno, int more_errno,
 	const char *fmt, ...)
 {

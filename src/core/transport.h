@@ -60,6 +60,10 @@ int tp_opt_int(const driver_instance *t, const char *name);
 /* The transport instance of that name, or NULL. */
 const driver_instance *tp_find(const char *name);
 
+/* A transport's batch_id option expanded for the address env shows (transport_ops.batch_id):
+ * NULL when unset or when the expansion fails (no batching rule then). */
+const char *tp_expand_batch_id(xp_env *env, const char *batch_id);
+
 /* Set an address's outcome in one call (message is copied into a). */
 void tp_set_result(arena *a, address_item *addr, addr_result r, int basic_errno, int more_errno,
 	const char *fmt, ...) __attribute__((format(printf, 6, 7)));

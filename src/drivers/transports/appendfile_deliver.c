@@ -414,15 +414,7 @@ static int appendfile_batch_max(const driver_instance *t, xp_env *env)
 
 static const char *appendfile_batch_id(const driver_instance *t, xp_env *env)
 {
-	const struct appendfile_transport_options *o = t->priv;
-	if (o->batch_id == NULL)
-		return NULL;
-	xbuf out, err;
-	xbuf_init(&out, env->a);
-	xbuf_init(&err, env->a);
-	if (xp_expand(env, sv_cstr(o->batch_id), &out, &err) != XP_OK)
-		return NULL;
-	return xbuf_cstr(&out);
+	return tp_expand_batch_id(env, ((const struct appendfile_transport_options *)t->priv)->batch_id);
 }
 
 const transport_ops appendfile_transport_ops = {

@@ -487,15 +487,7 @@ static int lmtp_batch_max(const driver_instance *t, xp_env *env)
 
 static const char *lmtp_batch_id(const driver_instance *t, xp_env *env)
 {
-	const struct lmtp_transport_options *o = t->priv;
-	if (!o->batch_id)
-		return NULL;
-	xbuf b, err;
-	xbuf_init(&b, env->a);
-	xbuf_init(&err, env->a);
-	if (xp_expand(env, sv_cstr(o->batch_id), &b, &err) != XP_OK)
-		return NULL;
-	return xbuf_cstr(&b);
+	return tp_expand_batch_id(env, ((const struct lmtp_transport_options *)t->priv)->batch_id);
 }
 
 const transport_ops lmtp_transport_ops = {

@@ -569,15 +569,7 @@ static int pipe_batch_max(const driver_instance *t, xp_env *env)
 
 static const char *pipe_batch_id(const driver_instance *t, xp_env *env)
 {
-	const struct pipe_transport_options *o = t->priv;
-	if (!o->batch_id)
-		return NULL;
-	xbuf b, err;
-	xbuf_init(&b, env->a);
-	xbuf_init(&err, env->a);
-	if (xp_expand(env, sv_cstr(o->batch_id), &b, &err) != XP_OK)
-		return NULL;
-	return xbuf_cstr(&b);
+	return tp_expand_batch_id(env, ((const struct pipe_transport_options *)t->priv)->batch_id);
 }
 
 const transport_ops pipe_transport_ops = {
