@@ -424,6 +424,11 @@ static bool recipient_line(reader *r, sv line, message *m)
 			}
 		}
 	}
+	addr.taint = true;       /* as the sender above */
+	if (orcpt.p)
+		orcpt.taint = true;
+	if (errors_to.p)
+		errors_to.taint = true;
 	message_add_recipient(m, addr);
 	msg_recipient *rc = message_last_recipient(m);
 	rc->orcpt = sv_copy(r->a, orcpt.p ? orcpt : sv_make("", 0));
@@ -474,7 +479,11 @@ bool spool_parse_header_ex(arena *a, const char *name, const char *id, sv text, 
 		return false;
 	if (line.len < 2 || line.p[0] != '<' || line.p[line.len - 1] != '>')
 		return fail(&r, "sender is not in angle brackets");
-	m->sender = sv_copy(a, sv_sub(line, 1, line.len - 2));
+	/* Envelope addresses came from outside (SMTP, a command line): tainted once read back, as
+	 * Exim 4.96 treats them, so a local part cannot name a file or command unchecked. */
+	sv sender = sv_sub(line, 1, line.len - 2);
+	sender.taint = true;
+	m->sender = sv_copy(a, sender);
 	if (!next_line(&r, &line))
 		return false;
 	{

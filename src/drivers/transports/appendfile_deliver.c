@@ -265,7 +265,7 @@ static bool resolve_path(af_ctx *x)
 		x->is_directory = o->directory != NULL;
 		/* Tainted names are refused unless create_file names a directory to check against. */
 		if (path.taint && !(o->create_file && o->create_file[0] == '/')) {
-			af_fail(x, ADDR_PANIC, 0, "Tainted '%.*s' (file or directory name for %s transport) not permitted",
+			af_fail(x, ADDR_PANIC, ADDR_ERRNO_UNKNOWN, "Tainted '%.*s' (file or directory name for %s transport) not permitted",
 				(int)path.len, path.p, x->t->name);
 			return false;
 		}

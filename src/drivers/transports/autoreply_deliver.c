@@ -337,6 +337,16 @@ static bool send_reply(reply *rp, address_item *addr)
 		|| !expand_opt(rp, o->once, false, &rp->once) || !expand_opt(rp, o->once_repeat, false, &rp->once_repeat)
 		|| !expand_opt(rp, o->never_mail, false, &rp->never_mail))
 		return false;
+	/* File names built from tainted data (a local part from the network) are refused before any
+	 * file is touched, in Exim 4.96's order and words: defer with EACCES. */
+	const struct { sv path; const char *what; } paths[] = {
+		{ rp->once, "once file" }, { rp->file, "file" }, { rp->log, "log file" },
+	};
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+		if (paths[i].path.p && paths[i].path.taint)
+			return failed(rp, ADDR_DEFER, EACCES, arena_printf(rp->a,
+				"Tainted '%s' (%s for %s transport) not permitted",
+				sv_dup(rp->a, paths[i].path), paths[i].what, rp->t->name));
 	long repeat = 0;
 	if (rp->once_repeat.p && !parse_time(rp->once_repeat, &repeat))
 		return failed(rp, ADDR_FAIL, 0, arena_printf(rp->a, "Invalid time value \"%s\" for \"once_repeat\" in %s transport",

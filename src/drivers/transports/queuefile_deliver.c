@@ -150,6 +150,13 @@ static void queuefile_deliver(const driver_instance *t, tp_ctx *c, address_item 
 		return;
 	}
 	const char *dstdir = xbuf_cstr(&dir);
+	/* A directory named from tainted data is refused, as Exim's other file-writing transports
+	 * refuse tainted file names. */
+	if (xbuf_sv(&dir).taint) {
+		set_all(a, addrs, ADDR_DEFER, EACCES, arena_printf(a,
+			"Tainted '%s' (directory for %s transport) not permitted", dstdir, t->name));
+		return;
+	}
 	if (dstdir[0] != '/') {
 		set_all(a, addrs, ADDR_PANIC, ADDR_ERRNO_UNKNOWN, arena_printf(a,
 			"%s transport directory: %s is not absolute", t->name, dstdir));
