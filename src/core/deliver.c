@@ -465,10 +465,14 @@ static void finish(dctx *d, const char *id)
 	}
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
+		bool gone = spool_remove_header(d->sc, id, &err);
+		if (gone)
+			log_write(LOG_MAIN, "Completed");
+		/* The rest: -D, -J, msglog, the directory sync, the schedule index. */
 		if (!spool_remove_message(d->sc, id, &err))
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-		queue_schedule_forget(d->sc, id);
-		log_write(LOG_MAIN, "Completed");
+		if (!gone)
+			log_write(LOG_MAIN, "Completed");
 		raise_event(d, NULL, "msg:complete", SV_NULL, NULL);
 		last_next_due = 0;
 		return;

@@ -74,6 +74,10 @@ int spool_open_locked(const spool_config *sc, const char *id, xbuf *err);
 bool spool_rewrite_header(const spool_config *sc, const message *m, xbuf *err);
 /* Remove a finished message: -H first (then it no longer exists), -D, -J and its msglog. */
 bool spool_remove_message(const spool_config *sc, const char *id, xbuf *err);
+/* Only the first step: unlink -H, so the message no longer exists (a -H already gone is fine).
+ * The delivery process logs "Completed" right after it, then calls spool_remove_message for the
+ * rest, so a kill cannot fall between the message ending and its log line for long. */
+bool spool_remove_header(const spool_config *sc, const char *id, xbuf *err);
 
 /* The -H text for a message (exactly as spool_commit writes it). */
 void spool_format_header(const message *m, xbuf *out);

@@ -382,6 +382,17 @@ bool spool_rewrite_header(const spool_config *sc, const message *m, xbuf *err)
 	return ok;
 }
 
+bool spool_remove_header(const spool_config *sc, const char *id, xbuf *err)
+{
+	arena_mark mk = arena_getmark(pool_scratch);
+	const char *path = spool_path(pool_scratch, sc, "input", id, "-H");
+	bool ok = unlink(path) == 0 || errno == ENOENT;
+	if (!ok)
+		xbuf_printf(err, "failed to remove %s: %s", path, strerror(errno));
+	arena_reset(pool_scratch, mk);
+	return ok;
+}
+
 bool spool_remove_message(const spool_config *sc, const char *id, xbuf *err)
 {
 	arena_mark mk = arena_getmark(pool_scratch);
