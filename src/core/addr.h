@@ -125,8 +125,12 @@ typedef struct address_item {
 	sv smtp_response;                 /* the remote's failing reply ("550 5.1.1 no such user"),
 	                                   * for Diagnostic-Code: smtp; ... */
 	sv smtp_greeting, helo_response;  /* first lines, at most 128 bytes: DSN extra information */
-	bool tls_used;                    /* the delivery was encrypted (X= etc. come with issue 5) */
-	sv tls_cipher, tls_peerdn;
+	bool tls_used;                    /* the delivery was encrypted */
+	sv tls_cipher, tls_peerdn;        /* X=, DN= */
+	bool tls_certificate_verified;    /* CV= */
+	int tls_ocsp;                     /* $tls_out_ocsp (TLS_OCSP_*) */
+	unsigned tls_resumption;          /* $tls_out_resumption bits; USED adds '*' to X= */
+	sv tls_ver, tls_sni, tls_peercert; /* $tls_out_ver, $tls_out_sni, $tls_out_peercert */
 	bool freeze;                      /* the transport asks for the message to be frozen */
 	bool retry_skipped;               /* not tried: retry time not reached */
 	bool retry_timedout;              /* the retry rules' cutoff passed: fail instead of defer */

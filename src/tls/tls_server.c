@@ -32,6 +32,8 @@
 #include "smtp/session.h"
 #include "tls/tls.h"
 #include "tls/tls_int.h"
+#include "tls/tls_ocsp.h"
+#include "tls/tls_resume.h"
 
 /* The connection's state: one per process (one SMTP connection per process). */
 static struct {
@@ -152,10 +154,9 @@ static bool build_ctx(msg_origin *o, xbuf *err)
 	if (!tls_parse_openssl_options(conf_main.openssl_options, &set, &clear, err)) return false;
 	SSL_CTX_clear_options(ctx, clear);
 	SSL_CTX_set_options(ctx, set);
-	/* No session cache or tickets yet (tls_resumption_hosts is a later increment). */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_num_tickets(ctx, 0);
+	if (!tls_resume_server_setup(ctx, o, err)) return false;
 	if (!tls_apply_server_options(ctx, o, err)) return false;
+	if (!tls_ocsp_server_setup(ctx, o, err)) return false;
 	SSL_CTX_set_cert_cb(ctx, cert_callback, NULL);
 	int vmode = tls_peer_verify_mode(o);
 	if (vmode != TLS_VERIFY_NONE) {
@@ -291,6 +292,7 @@ static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *er
 	else { SSL_set_rfd(ssl, in_fd); SSL_set_wfd(ssl, out_fd); }
 	if (!handshake(ssl, in_fd, out_fd, err)) return false;
 	tls_record_session(ssl, o);
+	o->tls_resumption = tls_resume_server_result(ssl);
 	bio_layer l = { layer_read, layer_write, layer_pending, ssl };
 	bio_set_layer(io, &l);
 	return true;
