@@ -36,6 +36,10 @@
 #include "drivers/transports/smtp_client_opts.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
+#include "build_config.h"
+#if SUPPORT_TLS
+#include "tls/tls_client_smtp.h"
+#endif
 
 /* Where a host's conversation broke, which decides logging, events and the retry key. */
 typedef enum failure_kind {
@@ -254,7 +258,11 @@ static void set_host_fields(batch *b, address_item *a, smtpc_conn *conn)
 	xbuf_init(&t, b->c->a);
 	smtpc_first_line(xbuf_sv(&conn->helo_response.text), 128, &t);
 	a->helo_response = xbuf_sv(&t);
+#if SUPPORT_TLS
+	smtp_tls_to_addr(conn, a);
+#else
 	a->tls_used = conn->tls_active;
+#endif
 }
 
 static void clear_host_fields(address_item *a)
@@ -449,6 +457,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	o.event = engine_event;
 	o.event_ctx = b;
 	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
+#if SUPPORT_TLS
+	if (smtp_tls_tryclear(conn, &o))   /* tls_tempfail_tryclear: the same host in clear */
+		conn = smtpc_connect(c->a, &o, &b->sh);
+#endif
 	bool connect_ok = conn->status == SMTPC_OK;
 	bool connected = conn->local_address.len > 0;
 	b->local_address = conn->local_address;
