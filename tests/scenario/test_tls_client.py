@@ -212,3 +212,145 @@ def test_starttls_verified_with_peer_dn_and_variables(postern_bin, tmp_path, pki
         assert re.search(rf"P=esmtps {X13} CV=no SNI=mx\.example K S=", srv.mainlog), srv.mainlog
     finally:
         srv.stop()
+
+
+def test_client_certificate_and_smtps(postern_bin, tmp_path, pki):
+    srv = postern_server(postern_bin, tmp_path, pki)
+    try:
+        extra = (f"  protocol = smtps\n  tls_certificate = {pki}/client.pem\n  tls_privatekey = {pki}/client.key\n"
+                 f"  tls_verify_certificates = {pki}/ca.pem\n")
+        lines = deliver("postern", postern_bin, srv.tlsport, extra)
+        # The host is 127.0.0.1, not the certificate's name: verified chain, failed name.
+        assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=no DN=\"/O=Srv Org/CN=mx\.example\""), lines
+        assert ('[127.0.0.1] SSL verify error: certificate name mismatch: DN="/O=Srv Org/CN=mx.example" '
+                'H="127.0.0.1"') in lines, lines
+        assert wait_for(lambda: " <= sender@s.test" in srv.mainlog)
+        assert re.search(rf"P=esmtps {X13} CV=yes DN=\"/O=Client Org/CN=client\.example\" K S=", srv.mainlog), \
+            srv.mainlog
+    finally:
+        srv.stop()
+
+
+def test_verification_failure_tries_clear_or_defers(postern_bin, tmp_path, pki):
+    srv = postern_server(postern_bin, tmp_path, pki)
+    try:
+        extra = f"  tls_verify_certificates = {pki}/other.pem\n  tls_verify_hosts = *\n"
+        lines = deliver("postern", postern_bin, srv.port, extra)
+        fail = "TLS session: (SSL_connect): error:0A000086:SSL routines::certificate verify failed"
+        assert (f"{fail}: delivering unencrypted to H=127.0.0.1 [127.0.0.1] (not in hosts_require_tls)"
+                in lines), lines
+        assert find(lines, r"^\[127\.0\.0\.1\] SSL verify error: depth=1 error=self-signed certificate in "
+                           r"certificate chain cert=/CN=ca CA$"), lines
+        d = find(lines, r"^=> ")
+        assert d and " X=" not in d[0] and " CV=" not in d[0], lines
+        lines = deliver("postern", postern_bin, srv.port, extra + "  tls_tempfail_tryclear = false\n")
+        assert f"== rcpt@r.test R=r T=t defer (-37) H=127.0.0.1 [127.0.0.1]: {fail}" in lines, lines
+        # A required session fails the same way, never in clear.
+        lines = deliver("postern", postern_bin, srv.port, extra + "  hosts_require_tls = *\n")
+        assert f"== rcpt@r.test R=r T=t defer (-37) H=127.0.0.1 [127.0.0.1]: {fail}" in lines, lines
+        assert not find(lines, "delivering unencrypted")
+    finally:
+        srv.stop()
+
+
+def test_try_verify_records_failure(postern_bin, tmp_path, pki):
+    srv = postern_server(postern_bin, tmp_path, pki)
+    try:
+        lines = deliver("postern", postern_bin, srv.port, f"  tls_verify_certificates = {pki}/other.pem\n",
+                        selector="+tls_peerdn -tls_certificate_verified")
+        assert find(lines, rf"^=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] {X13} "
+                           r'DN="/O=Srv Org/CN=mx\.example" C='), lines
+        # tls_verify_cert_hostnames = * (the default) against a matching name list: verified.
+        lines = deliver("postern", postern_bin, srv.port, f"  tls_verify_certificates = {pki}/ca.pem\n"
+                        "  hosts_avoid_tls = 127.0.0.2\n  tls_verify_cert_hostnames = 127.0.0.2\n")
+        assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=yes"), lines
+        lines = deliver("postern", postern_bin, srv.port, "  hosts_avoid_tls = *\n")
+        assert find(lines, r"^=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] C="), lines
+    finally:
+        srv.stop()
+
+
+# ---- the same server, Exim 4.96 as the client beside Postern ----
+
+def both(postern_bin, port, extra, keep):
+    """Postern's and Exim's log lines for the delivery, those matching keep."""
+    out = []
+    for who in ("exim", "postern"):
+        out.append([re.sub(r'C="[^"]*"', 'C=...', l) for l in deliver(who, postern_bin, port, extra)
+                    if re.search(keep, l)])
+    return out
+
+
+@NEEDS_EXIM
+def test_require_tls_without_starttls_as_exim(postern_bin, tmp_path, pki):
+    srv = postern_server(postern_bin, tmp_path, pki, "tls_advertise_hosts =")
+    try:
+        exim, postern = both(postern_bin, srv.port, "  hosts_require_tls = *\n", r"^(H=|==|=>)")
+        assert exim == postern, (exim, postern)
+        assert postern == ["H=127.0.0.1 [127.0.0.1]: a TLS session is required, but the server did not "
+                           "offer TLS support",
+                           "== rcpt@r.test R=r T=t defer (-38) H=127.0.0.1 [127.0.0.1]: a TLS session is "
+                           "required, but the server did not offer TLS support"]
+    finally:
+        srv.stop()
+
+
+EHLO_TLS = "250-x\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+
+
+def scripted_both(postern_bin, steps, extra, keep=r"^(H=|==|=>|TLS session)"):
+    out = []
+    for who in ("exim", "postern"):
+        srv = ScriptedServer("220 hi\r\n", steps)
+        out.append([re.sub(r'C="[^"]*"', 'C=...', l) for l in deliver(who, postern_bin, srv.port, extra)
+                    if re.search(keep, l)])
+        srv.abandon()
+    return out
+
+
+@NEEDS_EXIM
+@pytest.mark.parametrize("code", ["454 not now", "554 never"])
+def test_starttls_refused_as_exim(postern_bin, code):
+    # Not required: the session goes on in clear without a second EHLO.
+    steps = [("EHLO", EHLO_TLS), ("STARTTLS", code + "\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+             ("DATA", "354 go\r\n"), ("BODY", "250 accepted\r\n")]
+    exim, postern = scripted_both(postern_bin, steps, "")
+    assert exim == postern and postern and postern[0].startswith("=> rcpt@r.test"), (exim, postern)
+    steps = [("EHLO", EHLO_TLS), ("STARTTLS", code + "\r\n"), ("QUIT", "221 bye\r\n")]
+    exim, postern = scripted_both(postern_bin, steps, "  hosts_require_tls = *\n")
+    assert exim == postern, (exim, postern)
+    assert postern[-1] == ("== rcpt@r.test R=r T=t defer (-38) H=127.0.0.1 [127.0.0.1]: a TLS session is "
+                           "required, but an attempt to start TLS failed")
+
+
+@NEEDS_EXIM
+def test_broken_handshake_as_exim(postern_bin):
+    """The server answers the ClientHello with a closed connection."""
+    steps = [("EHLO", EHLO_TLS), ("STARTTLS", "220 go\r\n"), ("X", None)]
+    exim, postern = scripted_both(postern_bin, steps, "  hosts_require_tls = *\n")
+    shape = [re.sub(r"TLS session: \(\w+\): .*", "TLS session: (...): ...", l) for l in exim]
+    assert shape == [re.sub(r"TLS session: \(\w+\): .*", "TLS session: (...): ...", l) for l in postern], \
+        (exim, postern)
+    assert postern == ["== rcpt@r.test R=r T=t defer (-37) H=127.0.0.1 [127.0.0.1]: TLS session: "
+                       "(SSL_connect): error:0A000126:SSL routines::unexpected eof while reading"], postern
+    # Not required: tried again in clear (the scripted server is gone, so that is refused).
+    exim, postern = scripted_both(postern_bin, steps, "")
+    shape = [re.sub(r"TLS session: \(\w+\): .*?: delivering", "TLS session: (...): ...: delivering", l)
+             for l in exim]
+    assert shape == [re.sub(r"TLS session: \(\w+\): .*?: delivering", "TLS session: (...): ...: delivering", l)
+                     for l in postern], (exim, postern)
+
+
+@NEEDS_EXIM
+def test_postern_to_exim_server(postern_bin, pki):
+    srv = EximServer(pki)
+    try:
+        extra = f"  tls_verify_certificates = {pki}/ca.pem\n  tls_verify_hosts = *\n  tls_verify_cert_hostnames =\n"
+        lines = deliver("postern", postern_bin, srv.port, extra)
+        assert find(lines, r'^=> rcpt@r\.test .* X=TLS1\.3:TLS_\w+:\d+ CV=yes DN="/O=Srv Org/CN=mx\.example" '), lines
+        assert wait_for(lambda: " <= sender@s.test" in srv.mainlog)
+        assert re.search(r"<= sender@s\.test H=\(client\.test\) \[127\.0\.0\.1\] P=esmtps X=TLS1\.3:", srv.mainlog), \
+            srv.mainlog
+        assert "TLS error" not in srv.mainlog, srv.mainlog
+    finally:
+        srv.stop()

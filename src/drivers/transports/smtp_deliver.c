@@ -457,12 +457,17 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	o.event = engine_event;
 	o.event_ctx = b;
 	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
+	bool tls_retried = false;
 #if SUPPORT_TLS
-	if (smtp_tls_tryclear(conn, &o))   /* tls_tempfail_tryclear: the same host in clear */
+	/* tls_tempfail_tryclear: the same host again in clear. Observed: the host stays in the
+	 * addresses' lines even when that second connection fails. */
+	if (smtp_tls_tryclear(conn, &o)) {
+		tls_retried = true;
 		conn = smtpc_connect(c->a, &o, &b->sh);
+	}
 #endif
 	bool connect_ok = conn->status == SMTPC_OK;
-	bool connected = conn->local_address.len > 0;
+	bool connected = conn->local_address.len > 0 || tls_retried;
 	b->local_address = conn->local_address;
 	b->local_port = conn->local_port;
 
@@ -535,7 +540,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		sv et = errno_text(e, conn);
 		if (et.len && sv_eq(text, et))
 			text = SV_NULL;
-		log_host_line(b, text, e, conn);
+		/* Observed: Exim 4.96 writes no host line for a failed TLS handshake. */
+		if (e != SMTPC_ERRNO_TLSFAILURE)
+			log_host_line(b, text, e, conn);
 		xbuf data;
 		xbuf_init(&data, c->a);
 		xbuf_putsv(&data, text);
