@@ -52,9 +52,7 @@ static bool prepare(void *ctx, struct ssl_st *ssl, xbuf *err)
 {
 	smtp_tls *t = ctx;
 	t->ocsp_status = TLS_OCSP_NOT_REQUESTED;
-	if ((t->conf.request_ocsp || t->conf.require_ocsp)
-		&& !tls_ocsp_client_setup(ssl, t->conf.require_ocsp, &t->ocsp_status, err))
-		return false;
+	/* Resumption first: the OCSP code looks at the session being offered. */
 	if (t->conf.resume) {
 		tls_resume_peer peer = {
 			.host_name = resume_host_name(t),
@@ -67,6 +65,9 @@ static bool prepare(void *ctx, struct ssl_st *ssl, xbuf *err)
 		};
 		tls_resume_client_setup(ssl, tls_resume_client_key(t->a, &peer));
 	}
+	if ((t->conf.request_ocsp || t->conf.require_ocsp)
+		&& !tls_ocsp_client_setup(ssl, t->conf.require_ocsp, &t->ocsp_status, err))
+		return false;
 	return true;
 }
 
@@ -139,7 +140,13 @@ void smtp_tls_to_addr(const smtpc_conn *c, address_item *a)
 {
 	a->tls_used = c->tls_active;
 	if (!c->tls_active || c->opt->tls_start != start) return;
-	const smtp_tls *t = c->opt->tls_ctx;
+	smtp_tls *t = c->opt->tls_ctx;
+	/* Under TLS 1.3 the server's ticket arrives after the handshake, with the first reply:
+	 * ask again now (and let $tls_out_resumption follow). */
+	if (t->conf.resume && t->s.ssl) {
+		t->resumption = tls_resume_client_result(t->s.ssl);
+		tls_out.resumption = t->resumption;
+	}
 	a->tls_cipher = t->s.cipher;
 	a->tls_ver = t->s.ver;
 	a->tls_peerdn = t->s.peerdn;

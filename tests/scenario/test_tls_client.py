@@ -157,9 +157,9 @@ begin retry
 """
 
 
-def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main=""):
-    """One message delivered by who ("postern" or "exim") with -odi; returns the main log lines
-    of that message without time stamps and ids."""
+def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main="", times=1):
+    """times messages delivered one after the other by who ("postern" or "exim") with -odi;
+    returns the main log lines without time stamps and ids."""
     d = pathlib.Path(tempfile.mkdtemp(prefix=f"postern-{who}-client-"))
     try:
         os.chmod(d, 0o755)
@@ -174,8 +174,9 @@ def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main=""):
         conf = d / "c.conf"
         conf.write_text(CLIENT.format(d=d, users=users, tpuser=tpuser, port=port, extra=extra,
                                       selector=selector, main=main))
-        subprocess.run([cmd, "-C", str(conf), "-odi", "-f", "sender@s.test", "rcpt@r.test"],
-                       input=b"Subject: t\n\nbody\n", capture_output=True, timeout=60)
+        for _ in range(times):
+            subprocess.run([cmd, "-C", str(conf), "-odi", "-f", "sender@s.test", "rcpt@r.test"],
+                           input=b"Subject: t\n\nbody\n", capture_output=True, timeout=60)
         lines = (d / "log" / "mainlog").read_text().splitlines()
         return [log_body(l) for l in lines if "lock file" not in l and " <= " not in l]
     finally:
@@ -352,5 +353,34 @@ def test_postern_to_exim_server(postern_bin, pki):
         assert re.search(r"<= sender@s\.test H=\(client\.test\) \[127\.0\.0\.1\] P=esmtps X=TLS1\.3:", srv.mainlog), \
             srv.mainlog
         assert "TLS error" not in srv.mainlog, srv.mainlog
+    finally:
+        srv.stop()
+
+
+RESUME_VARS = ("begin acl\nev:\n  warn logwrite = OUT r=$tls_out_resumption\n  accept\n")
+
+
+def test_resumption_postern_to_postern(postern_bin, tmp_path, pki):
+    srv = postern_server(postern_bin, tmp_path, pki, "tls_resumption_hosts = *")
+    try:
+        lines = deliver("postern", postern_bin, srv.port, "  tls_resumption_hosts = *\n" + ON_DELIVERY,
+                        selector="+tls_resumption", main=RESUME_VARS, times=2)
+        d = find(lines, r"^=> ")
+        assert len(d) == 2 and re.search(rf"{X13} CV=no C=", d[0]) and re.search(rf"{X13}\* CV=no C=", d[1]), lines
+        # 11: ticket requested and issued; 31: resumed, and a new ticket (facts §11, as Exim).
+        assert find(lines, r"^OUT r=") == ["OUT r=11", "OUT r=31"], lines
+    finally:
+        srv.stop()
+
+
+@NEEDS_EXIM
+def test_resumption_postern_to_exim(postern_bin, pki):
+    srv = EximServer(pki, "tls_resumption_hosts = *")
+    try:
+        lines = deliver("postern", postern_bin, srv.port, "  tls_resumption_hosts = *\n" + ON_DELIVERY,
+                        selector="+tls_resumption", main=RESUME_VARS, times=2)
+        d = find(lines, r"^=> ")
+        assert len(d) == 2 and "* CV" not in d[0] and re.search(r"X=TLS1\.3:\S+\* CV=no", d[1]), lines
+        assert find(lines, r"^OUT r=") == ["OUT r=11", "OUT r=31"], lines
     finally:
         srv.stop()
