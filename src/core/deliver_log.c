@@ -102,7 +102,7 @@ static void put_tls(const address_item *a, xbuf *out)
 			xbuf_putc(out, '*');
 	}
 	if (selected(LS_TLS_CERTIFICATE_VERIFIED))
-		xbuf_puts(out, a->tls_certificate_verified ? " CV=yes" : " CV=no");
+		xbuf_puts(out, !a->tls_certificate_verified ? " CV=no" : a->tls_dane_verified ? " CV=dane" : " CV=yes");
 	if (selected(LS_TLS_PEERDN) && a->tls_peerdn.len) {
 		xbuf_puts(out, " DN=\"");
 		put_printable(out, a->tls_peerdn);
