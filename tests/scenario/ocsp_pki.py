@@ -91,8 +91,17 @@ class Pki:
 
     def responder(self, port):
         """`openssl ocsp` as an HTTP responder on 127.0.0.1:port (a Popen; terminate() it)."""
-        p = subprocess.Popen(["openssl", "ocsp", "-index", "index.txt", "-CA", "ca.pem", "-rsigner",
-                              "resp.pem", "-rkey", "resp.key", "-port", f"127.0.0.1:{port}", "-ndays", "1",
-                              "-ignore_err"], cwd=self.d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
-        return p
+        # Readiness is read from its log: a probe connection would occupy the single-threaded
+        # responder until it times out.
+        log = self.d / f"responder-{port}.log"
+        with open(log, "w") as f:
+            p = subprocess.Popen(["openssl", "ocsp", "-index", "index.txt", "-CA", "ca.pem", "-rsigner",
+                                  "resp.pem", "-rkey", "resp.key", "-port", str(port), "-ndays", "1",
+                                  "-ignore_err"], cwd=self.d, stdout=f, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if "waiting for OCSP client connections" in log.read_text():
+                return p
+            time.sleep(0.05)
+        p.terminate()
+        raise RuntimeError("openssl ocsp responder did not start")
