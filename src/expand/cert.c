@@ -65,23 +65,24 @@ static X509 *cert_parse(sv pem)
 	return x;
 }
 
-/* The modifiers after the field name: a comma-separated list; ">c" sets the output separator
- * (sep untouched when none), every other item is handed to item() in order. */
+/* The modifiers after the field name, comma-separated: ">c" sets the output separator to c (so
+ * ">," makes a comma-separated list; sep is untouched when there is none), every other word is
+ * handed to item() in order. */
 static void each_modifier(sv mods, char *sep, void (*item)(void *ctx, sv word), void *ctx)
 {
-	list_iter it;
-	list_iter_init(&it, mods, ',');
-	xbuf w;
-	xbuf_init(&w, NULL);
-	while (list_next(&it, &w)) {
-		sv word = xbuf_sv(&w);
-		if (word.len && word.p[0] == '>') {
-			if (word.len > 1) *sep = word.p[1];
-		} else if (item) {
-			item(ctx, word);
+	size_t i = 0;
+	while (i < mods.len) {
+		if (mods.p[i] == '>') {
+			if (i + 1 < mods.len) *sep = mods.p[i + 1];
+			i += 2;
+		} else {
+			size_t start = i;
+			while (i < mods.len && mods.p[i] != ',') i++;
+			sv word = sv_trim(sv_make(mods.p + start, i - start));
+			if (item) item(ctx, word);
 		}
+		if (i < mods.len && mods.p[i] == ',') i++;
 	}
-	xbuf_free(&w);
 }
 
 static void put_bio(BIO *b, xbuf *out)
