@@ -290,3 +290,15 @@ def test_certificate_load_failure_wording(server, pki):
     assert re.search(rf"TLS error on connection from \(client\.example\) \[127\.0\.0\.1\] "
                      rf"\(SSL_CTX_use_certificate_chain_file file={re.escape(str(pki))}/missing\.pem\): error:",
                      d.mainlog), d.mainlog
+
+
+def test_bV_reports_unknown_openssl_option_with_file_and_line(postern_bin, tmp_path):
+    conf = tmp_path / "o.conf"
+    conf.write_text(f"# comment\n\nspool_directory = {tmp_path}/spool\nopenssl_options = +no_sslv3 +no_such_flag\n")
+    r = subprocess.run([postern_bin, "-C", str(conf), "-bV"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert r.stderr.strip() == (f"Exim configuration error in line 4 of {conf}:\n"
+                                "  openssl_options parse error: +no_sslv3 +no_such_flag")
+    conf.write_text(f"spool_directory = {tmp_path}/spool\nopenssl_options = +no_sslv3 -no_tlsv1_3 +cipher_server_preference\n")
+    r = subprocess.run([postern_bin, "-C", str(conf), "-bV"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and f"Configuration file is {conf}" in r.stdout, r.stderr
