@@ -5,6 +5,7 @@
  * either remove the message ("Completed") or rewrite -H and note when it is due again. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -281,23 +282,46 @@ static address_item *drop_finished(dctx *d, address_item *list)
 	return out;
 }
 
-/* Exim routes redirected addresses a round after their parents, so on its (prepended)
- * delivery lists they come before the top-level addresses routed earlier. Our router runs
- * depth first: move the generated addresses ahead. */
+/* Exim routes redirected addresses a generation after their parents, so on its (prepended)
+ * delivery lists the deepest generation comes first, then the next, then the top-level
+ * addresses (observed with 4.96: RCPT order m, n, x, y, a when "list" gave x, l2, y and l2 gave
+ * m, n); within a generation in the order of their recipients, then of their creation
+ * (recipients l1, b, l2: l1's children, l2's children, b). Our router runs depth first, newest
+ * recipient first, and prepends its results: sort them into that order. */
+typedef struct gen_key {
+	address_item *a;
+	int depth;                    /* 0 for top-level addresses, which come last */
+	int rcpt;                     /* the top-level recipient's index */
+	size_t seq;                   /* creation order */
+} gen_key;
+
+static int gen_cmp(const void *x, const void *y)
+{
+	const gen_key *p = x, *q = y;
+	if (p->depth != q->depth)
+		return p->depth > q->depth ? -1 : 1;
+	if (p->rcpt != q->rcpt)
+		return p->rcpt < q->rcpt ? -1 : 1;
+	return p->seq < q->seq ? -1 : p->seq > q->seq;
+}
+
 static address_item *generations_first(address_item *list)
 {
-	address_item *kids = NULL, *tops = NULL, **tt = &tops;
-	for (address_item *a = list, *next; a; a = next) {
-		next = a->next;
-		a->next = NULL;
-		if (a->parent) { a->next = kids; kids = a; } /* Exim routes them in creation order */
-		else { *tt = a; tt = &a->next; }
-	}
-	address_item **kt = &kids;
-	while (*kt)
-		kt = &(*kt)->next;
-	*kt = tops;
-	return kids;
+	size_t n = 0;
+	for (address_item *a = list; a; a = a->next)
+		n++;
+	if (n == 0)
+		return NULL;
+	gen_key *v = arena_alloc(pool_msg, n * sizeof *v);
+	size_t i = 0;
+	for (address_item *a = list; a; a = a->next, i++)
+		v[i] = (gen_key){ .a = a, .depth = a->parent ? a->redirect_depth : 0, .rcpt = top_of(a)->rcpt_index,
+			.seq = n - 1 - i /* prepended: newest first */ };
+	qsort(v, n, sizeof *v, gen_cmp);
+	for (i = 0; i + 1 < n; i++)
+		v[i].a->next = v[i + 1].a;
+	v[n - 1].a->next = NULL;
+	return v[0].a;
 }
 
 /* Routing lists are newest first; deliveries go in the order the addresses were routed. */
@@ -728,7 +752,7 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	/* Exim delivers in recipient order (its routing goes newest first and its delivery lists
 	 * are built by prepending); observed: "=> a", "** b", "== c" for recipients a, b, c.
 	 * (Children of redirections: Exim routes them a generation later, so they come first.) */
-	address_item *remote = drop_finished(&d, rc.res.remote);
+	address_item *remote = drop_finished(&d, generations_first(rc.res.remote));
 	/* Pipe and file items without a usable transport are failures of their own. */
 	address_item *pfr_ok = NULL, **pt = &pfr_ok;
 	for (address_item *a = pfr, *next; a; a = next) {
