@@ -180,6 +180,7 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 		tp_ctx c = {
 			.a = pool_msg, .env = d->env, .m = d->m, .sc = d->sc, .data_fd = d->data_fd,
 			.dont_deliver = d->dont_deliver, .cont = d->o->cont, .uid_name = name,
+			.forced = d->o->forced,
 		};
 		ops->deliver(b->t, &c, b->addrs);
 	}
