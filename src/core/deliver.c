@@ -259,6 +259,7 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 		a->result = ADDR_DEFER;
 		if (!a->basic_errno)
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
+		droute_retry_defer(d, a);
 		dlog_defer(&d->log, a);   /* Exim raises no event for a routing deferral */
 		push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
 		mark_pending(d, a);
@@ -532,18 +533,23 @@ static void finish(dctx *d, const char *id)
 }
 
 /* A queue run (not forced) leaves an address alone while its domain's or its own routing
- * retry record says it is not due; Exim logs that only with +retry_defer. */
-static bool routing_not_due(dctx *d, address_item *a)
+ * retry record says it is not due; Exim logs that only with +retry_defer. Records that are due
+ * go to found (at most 2) to be removed when the address routes. Only queue runs and manual
+ * deliveries look: an immediate delivery of a new message does not pay for the lookups. */
+static bool routing_not_due(dctx *d, address_item *a, sv *found, size_t *nfound)
 {
-	if (!d->o->queue_run || d->o->forced)
+	*nfound = 0;
+	if (!d->o->queue_run && !d->o->manual)
 		return false;
+	bool respect = d->o->queue_run && !d->o->forced;
 	time_t now = time(NULL);
 	retry_record rec;
 	sv keys[2] = { retry_domain_key(pool_msg, a->domain), retry_address_key(pool_msg, a, true) };
 	for (int i = 0; i < 2; i++) {
 		if (!keys[i].len)
 			continue;
-		if (retry_check(d->sc->directory, keys[i], now, false, &rec, pool_msg) == RETRY_NOT_DUE) {
+		retry_due due = retry_check(d->sc->directory, keys[i], now, !respect, &rec, pool_msg);
+		if (due == RETRY_NOT_DUE) {
 			a->result = ADDR_DEFER;
 			a->retry_skipped = true;
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
@@ -556,6 +562,8 @@ static bool routing_not_due(dctx *d, address_item *a)
 				d->next_due = rec.next_try;
 			return true;
 		}
+		if (rec.last_try || rec.first_failed)
+			found[(*nfound)++] = keys[i];
 	}
 	return false;
 }
@@ -736,9 +744,12 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			push(&d.failed, &d.nfailed, &d.cap_failed, a);
 			continue;
 		}
-		if (routing_not_due(&d, a))
+		sv found[2];
+		size_t nfound;
+		if (routing_not_due(&d, a, found, &nfound))
 			continue;
-		route_chain(&rc, a);
+		if (route_chain(&rc, a) != ROUTE_DEFER)
+			droute_retry_clear(&d, a, found, nfound);
 	}
 	address_item *local = drop_finished(&d, generations_first(rc.res.local));
 	address_item *pfr = drop_finished(&d, reversed(rc.res.pfr));
