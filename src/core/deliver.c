@@ -19,6 +19,7 @@
 #include "core/priv.h"
 #include "core/queue.h"
 #include "core/retry.h"
+#include "core/tp_output.h"
 #include "core/transport.h"
 #include "lib/log.h"
 #include "search/match.h"
@@ -440,6 +441,9 @@ static void send_bounces(dctx *d)
 				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 			for (size_t k = 0; k < nfin; k++)
 				message_add_nonrecipient(d->m, fin[k]);
+			/* The returned command output is in the report now. */
+			for (address_item *a = list; a; a = a->next)
+				tp_output_remove(pool_scratch, d->sc, d->m->id, a);
 		} else {
 			for (address_item *a = list; a; a = a->next)
 				mark_pending(d, a);
