@@ -6,6 +6,7 @@
 
 #include "conf/main_options.h"
 #include "core/acl_internal.h"
+#include "core/callout.h"
 #include "core/dns.h"
 #include "lib/arena.h"
 #include "lib/ip.h"
@@ -290,8 +291,11 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 	if (r != ACL_FAIL && r != ACL_DEFER)
 		return r;
 	bool fail = r == ACL_FAIL;
-	sv why = why_log.len ? xbuf_sv(&why_log) : xbuf_sv(&why_user);
+	/* A cached callout failure leaves the log reason empty: Exim then logs none. */
+	sv why = xbuf_sv(&why_log);
 	const char *summary = fail ? "Sender verify failed" : "Could not complete sender verify";
+	if (!fail && sv_eq_cstr(xbuf_sv(&why_user), "Could not complete sender verify callout"))
+		summary = "Could not complete sender verify callout";
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
 	if (has_option(options, "no_details") || !c->smtp_session) {
@@ -394,6 +398,14 @@ acl_result acl_verify(acl_ctx *c, sv arg)
 	} else if (rest.len && rest.p[0] == '=') {
 		return acl_error(c, "unexpected \"=\" after \"" SV_FMT "\" in ACL condition \"verify " SV_FMT "\"",
 			SV_ARG(kind), SV_ARG(arg));
+	}
+	if (k == VF_SENDER || k == VF_RECIPIENT || k == VF_HEADER_SENDER) {
+		/* Callout parameters are checked here, where the condition's kind is known. */
+		callout_opts co;
+		xbuf err;
+		xbuf_init(&err, c->user_msg.a);
+		if (!callout_opts_parse(rest, k == VF_HEADER_SENDER, a, &co, &err))
+			return acl_error(c, "%s", xbuf_cstr(&err));
 	}
 	bool opt_defer_ok = false, opt_caseless = false;
 	for (size_t i = 0; i < rest.len;) {

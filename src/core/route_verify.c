@@ -1,9 +1,10 @@
 /* ACL "verify = recipient" and "verify = sender" through the router chain (Exim 4.96 "Access
- * control lists": address verification). Callouts are not done yet: a callout option is
- * accepted and the verification is by routing alone. */
+ * control lists": address verification), followed by a callout (core/callout.h) when the
+ * options ask for one and the address routed to remote hosts. */
 #include <string.h>
 
 #include "conf/conf.h"
+#include "core/callout.h"
 #include "core/route_verify.h"
 #include "lib/list.h"
 
@@ -70,8 +71,20 @@ acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv add
 		rc.verify_host = xbuf_sv(&host);
 	address_item *top = route_new_address(a, qualified(a, address, recipient));
 	route_rc r = route_chain(&rc, top);
-	if (r == ROUTE_OK)
-		return ACL_OK;
+	callout_note_failure(env, recipient, NULL);
+	if (r == ROUTE_OK) {
+		/* The options were checked by the ACL (acl_verify.c), so mailfrom= is let through. */
+		callout_opts co;
+		xbuf cerr;
+		xbuf_init(&cerr, a);
+		if (!callout_opts_parse(options, true, options, &co, &cerr) || !co.enabled)
+			return ACL_OK;
+		const address_item *routed = rc.res.remote;
+		if (!routed)
+			return ACL_OK;   /* routed to a local transport: nothing to call */
+		return callout_verify(env, a, routed, routed->address, sender, recipient, &co, user_msg, log_msg);
+	}
+	callout_note_failure(env, recipient, "route");
 	const address_item *d = deciding(&rc);
 	sv msg = d && d->message.len ? d->message : SV_LIT("Unrouteable address");
 	sv umsg = d && d->user_message.len ? d->user_message : msg;

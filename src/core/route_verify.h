@@ -5,7 +5,7 @@
  *  - or let route_acl_ops_init() fill an acl_ops and a route_verify_ctx, and pass the ctx as
  *    acl_ctx.ops_ctx (the caller's body callback is forwarded).
  * Routing uses the given environment (message/connection variables) plus the address's own
- * variables. No callouts yet: a "/callout" option is accepted and ignored.
+ * variables. A "/callout" option adds callout verification (core/callout.h) after routing.
  */
 #ifndef POSTERN_CORE_ROUTE_VERIFY_H
 #define POSTERN_CORE_ROUTE_VERIFY_H
