@@ -101,6 +101,27 @@ acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv add
 	return ACL_DEFER;
 }
 
+acl_result route_expn(xp_env *env, arena *a, sv address, xbuf *out, sv *qualified_address)
+{
+	route_ctx rc;
+	route_ctx_init(&rc, a, env, ROUTE_MODE_EXPN, SV_NULL);
+	address_item *top = route_new_address(a, qualified(a, address, true));
+	*qualified_address = top->address;
+	route_rc r = route_address(&rc, top);
+	if (r == ROUTE_REROUTED) {
+		/* The redirect router queues the children in the order its data gave them. */
+		size_t i = 0;
+		for (const address_item *k = rc.queue; k; k = k->next, i++)
+			xbuf_printf(out, "%s<" SV_FMT ">", i ? "\n" : "", SV_ARG(k->address));
+		return ACL_OK;
+	}
+	if (r == ROUTE_OK || r == ROUTE_DISCARD) {
+		xbuf_printf(out, "<" SV_FMT ">", SV_ARG(top->address));
+		return ACL_OK;
+	}
+	return r == ROUTE_FAIL || r == ROUTE_DECLINE ? ACL_FAIL : ACL_DEFER;
+}
+
 acl_result route_verify_address(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg,
 	xbuf *log_msg)
 {

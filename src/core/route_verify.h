@@ -24,6 +24,12 @@ typedef void route_log_fn(void *ctx, unsigned which, const char *text);
 acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv address, sv options,
 	xbuf *user_msg, xbuf *log_msg, route_log_fn *log, void *log_ctx);
 
+/* EXPN (Exim 4.96: one level of redirection shown): route the qualified address once. ACL_OK:
+ * out gets the lines to answer 250 with, "<child>" per address a redirection generated (pipes
+ * and files included) or "<address>" itself when a router accepted it; ACL_FAIL: nothing
+ * accepted it; ACL_DEFER: a router deferred. *qualified_address is what was routed. */
+acl_result route_expn(xp_env *env, arena *a, sv address, xbuf *out, sv *qualified_address);
+
 typedef struct route_verify_ctx {
 	xp_env *env;
 	arena *a;

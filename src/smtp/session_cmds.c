@@ -609,8 +609,16 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 	} else if (conf_driver_instances("routers") == NULL) {
 		sess_reply(s, 550, "Unrouteable address");
 	} else {
-		/* EXPN shows what a redirection expands to: not done yet. */
-		sess_reply(s, 451, "Temporary local problem - please try later");
+		/* EXPN shows one level of redirection (src/core/route_verify.h route_expn). */
+		xbuf lines;
+		xbuf_init(&lines, s->work);
+		sv q;
+		acl_result er = route_expn(&s->env, s->work, address, &lines, &q);
+		if (er == ACL_OK)
+			sess_reply(s, 250, "%s", xbuf_cstr(&lines));
+		else
+			sess_reply(s, 553, SV_FMT " %s", SV_ARG(q),
+				er == ACL_FAIL ? "is undeliverable" : "cannot be resolved at this time");
 	}
 	return SESS_CONTINUE;
 }
@@ -636,8 +644,7 @@ sess_next sess_etrn(smtp_session *s)
 		/* Without a command, ETRN starts a queue run for the named domain: "#" form only. */
 		if (arg.len == 0 || arg.p[0] != '#')
 			return sess_syntax_error(s, 501, "argument must begin with #", "argument must begin with #");
-		sess_reply(s, 250, "OK");
-		return SESS_CONTINUE;
+		return sess_etrn_queue_run(s, arg);
 	}
 	return sess_etrn_command(s, arg);
 }
