@@ -119,6 +119,9 @@ typedef struct smtp_session {
 	xp_message xpmsg;            /* the received message as expansions see it */
 	acl_ctx acl;                 /* ACL engine state for the current transaction */
 	acl_controls controls;       /* accumulated "control =" results for the connection */
+	/* The <= line's L field (log_selector pipelining): PIPECONNECT offered in the last EHLO, and
+	 * whether this message's MAIL/RCPT came with more input already waiting. */
+	bool adv_pipe_connect, pipelining_used;
 } smtp_session;
 
 /* Replies. A reply text may contain newlines (multi-line ACL messages): every line but the last
