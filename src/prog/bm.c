@@ -33,6 +33,7 @@
 #include "lib/logsel.h"
 #include "mail/address.h"
 #include "prog/bm_fromline.h"
+#include "prog/bm_error.h"
 #include "prog/bm_gecos.h"
 #include "core/deliver.h"
 #include "prog/cmdline.h"
@@ -392,11 +393,9 @@ int bm_main(const cmdline *cl)
 				continue;
 			const char *why = "";
 			const char *a = parse_address(item, qr, &why);
-			if (!a || !*a) {
-				fprintf(stderr, "exim: bad recipient address \"%s\": %s\n", sv_dup(pool_scratch, sv_trim(item)),
-					why && *why ? why : "empty address");
-				return 1;
-			}
+			if (!a || !*a)
+				return bm_bad_recipient(cl, m->sender, sv_dup(pool_scratch, sv_trim(item)),
+					why && *why ? why : "empty address", 0);
 			if (cl->extract_recipients)
 				exclude[nexclude++] = a;
 			else
