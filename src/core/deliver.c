@@ -149,7 +149,8 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 			const log_config *lc = log_current_config();
 			if (!a->retry_skipped || (lc && logsel_has(&lc->selector, LS_RETRY_DEFER)))
 				dlog_defer(&d->log, a);
-			raise_event(d, t, "msg:rcpt:defer", a->message, a);
+			/* No event here: Exim's smtp transport raises msg:rcpt:defer (4xx to RCPT) and
+			 * msg:defer (host and message errors) itself; other deferrals raise none. */
 			push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
 			mark_pending(d, a);
 			break;
@@ -257,8 +258,7 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 		a->result = ADDR_DEFER;
 		if (!a->basic_errno)
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
-		dlog_defer(&d->log, a);
-		raise_event(d, NULL, "msg:rcpt:defer", a->message, a);
+		dlog_defer(&d->log, a);   /* Exim raises no event for a routing deferral */
 		push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
 		mark_pending(d, a);
 		break;
@@ -502,8 +502,6 @@ static void finish(dctx *d, const char *id)
 			log_write(LOG_MAIN, "Frozen");
 		spool_msglog(d->sc, id, "*** Frozen%s%s%s", d->freeze_reason ? " (" : "",
 			d->freeze_reason ? d->freeze_reason : "", d->freeze_reason ? ")" : "");
-	} else if (d->ndeferred) {
-		raise_event(d, NULL, "msg:defer", SV_NULL, NULL);
 	}
 	last_next_due = d->next_due;
 	queue_schedule_note(d->sc, id, d->next_due, d->freeze);

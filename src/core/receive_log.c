@@ -84,8 +84,10 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	if (r->opts.pipelining && logsel_has(ls, LS_PIPELINING))
 		xbuf_printf(out, " %s", r->opts.pipelining);
 	if (o && o->tls_cipher.len) {
+		/* '*': the session was resumed (bit 4 of $tls_in_resumption, tls/tls_resume.h). */
 		if (logsel_has(ls, LS_TLS_CIPHER))
-			xbuf_printf(out, " X=" SV_FMT, SV_ARG(o->tls_cipher));
+			xbuf_printf(out, " X=" SV_FMT "%s", SV_ARG(o->tls_cipher),
+				logsel_has(ls, LS_TLS_RESUMPTION) && (o->tls_resumption & 0x10) ? "*" : "");
 		if (logsel_has(ls, LS_TLS_CERTIFICATE_VERIFIED))
 			xbuf_printf(out, " CV=%s", o->tls_certificate_verified ? "yes" : "no");
 		if (logsel_has(ls, LS_TLS_PEERDN) && o->tls_peerdn.len) {
