@@ -461,8 +461,8 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	sv hkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, NULL);
 	sv mkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, c->m->id);
 	retry_record rec;
-	retry_due dh = retry_check(c->sc->directory, hkey, b->now, false, &rec, c->a);
-	retry_due dm = retry_check(c->sc->directory, mkey, b->now, false, &rec, c->a);
+	retry_due dh = retry_check(c->sc->directory, hkey, b->now, c->forced, &rec, c->a);
+	retry_due dm = retry_check(c->sc->directory, mkey, b->now, c->forced, &rec, c->a);
 	if (dh == RETRY_NOT_DUE || dm == RETRY_NOT_DUE) {
 		b->any_skipped = true;
 		return TRY_SKIPPED;
