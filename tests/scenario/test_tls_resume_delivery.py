@@ -20,10 +20,6 @@ from daemon_helpers import Daemon, free_ports, wait_for
 from smtp_transport_helpers import log_body
 
 HOST = "mx.example"
-# Until the smtp transport's STARTTLS (h/tlsclient) is merged, there is nothing to resume.
-pytestmark = pytest.mark.skipif(
-    not (pathlib.Path(__file__).resolve().parents[2] / "src/tls/tls_client_smtp.c").exists(),
-    reason="the smtp transport has no TLS in this tree yet")
 NEEDS_EXIM = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 0,
                                 reason="needs Debian's exim and root")
 
