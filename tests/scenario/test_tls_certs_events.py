@@ -302,3 +302,61 @@ def test_bV_reports_unknown_openssl_option_with_file_and_line(postern_bin, tmp_p
     conf.write_text(f"spool_directory = {tmp_path}/spool\nopenssl_options = +no_sslv3 -no_tlsv1_3 +cipher_server_preference\n")
     r = subprocess.run([postern_bin, "-C", str(conf), "-bV"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and f"Configuration file is {conf}" in r.stdout, r.stderr
+
+
+class TlsEcho:
+    """A TLS server answering one request per connection with "got <request> sni=<name>"."""
+
+    def __init__(self, pki, close_notify=True):
+        import threading
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(pki / "srv.pem", pki / "srv.key")
+        self.sni = []
+        self.ctx.sni_callback = lambda sock, name, ctx: self.sni.append(name) and None
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.close_notify = close_notify
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                s = self.ctx.wrap_socket(raw, server_side=True)
+                s.settimeout(5)
+                req = s.recv(1000)
+                s.sendall(b"got " + req + b" sni=" + str(self.sni[-1] if self.sni else None).encode())
+                if self.close_notify:
+                    s.unwrap()
+                s.close()
+            except (OSError, ssl.SSLError):
+                raw.close()
+
+
+def test_readsocket_tls(run_postern, pki):
+    srv = TlsEcho(pki)
+    r = run_postern("-be", f"${{readsocket{{inet:127.0.0.1:{srv.port}}}{{hello}}{{5s:tls=yes}}}}")
+    assert r.stdout.strip() == "got hello sni=None", r.stdout + r.stderr
+    r = run_postern("-be", f"${{readsocket{{inet:localhost:{srv.port}}}{{hi}}{{5s:tls=yes:shutdown=yes}}{{}}{{FAILED}}}}")
+    assert r.stdout.strip() == "got hi sni=localhost", r.stdout + r.stderr
+    # without tls=yes the server sees a plain request it cannot read: the fail string
+    r = run_postern("-be", f"${{readsocket{{inet:127.0.0.1:{srv.port}}}{{plain}}{{2s}}{{}}{{FAILED}}}}")
+    assert "got" not in r.stdout
+
+
+def test_readsocket_tls_to_a_plain_server_fails(run_postern):
+    import threading
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+
+    def serve():
+        c, _ = sock.accept()
+        c.recv(1000)
+        c.sendall(b"220 plain text, not TLS\r\n")
+        c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    r = run_postern("-be", f"${{readsocket{{inet:127.0.0.1:{port}}}{{x}}{{3s:tls=yes}}}}")
+    assert "TLS session failed: (SSL_connect): " in r.stdout + r.stderr, r.stdout + r.stderr
