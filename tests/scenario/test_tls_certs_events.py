@@ -8,6 +8,7 @@ come from `openssl x509` on the same files, in the formats of Exim 4.96 built wi
 test_be_cert_vars_without_a_certificate).
 """
 import datetime
+import shutil
 import re
 import smtplib
 import socket
@@ -360,3 +361,46 @@ def test_readsocket_tls_to_a_plain_server_fails(run_postern):
     threading.Thread(target=serve, daemon=True).start()
     r = run_postern("-be", f"${{readsocket{{inet:127.0.0.1:{port}}}{{x}}{{3s:tls=yes}}}}")
     assert "TLS session failed: (SSL_connect): " in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+# Fields whose text is the same in every Exim 4.96 build (Debian's is GnuTLS; Postern follows the
+# OpenSSL build where they differ, e.g. the order of RDNs and SANs: see docs/tls.md).
+SAME_IN_EXIM = ["CN", "O", "L", "IO", "nbi", "nai", "mail", "crl", "md5", "sha1", "sha256", "ours",
+                "b64", "raw", "braced", "def"]
+
+
+@pytest.mark.skipif(not shutil.which("exim"), reason="Exim 4.96 not installed")
+def test_fields_agree_with_exim(server, pki, tmp_path):
+    # Exim's GnuTLS build fails ocsp_uri with a GnuTLS error: leave it out on both sides
+    acl = ACL_FIELDS.replace(" ocsp=<${certextract{ocsp_uri,>,}{$tls_in_peercert}}>", "").replace(
+        " srvocsp=<${certextract{ocsp_uri}{$tls_in_ourcert}{y}{n}}>", "")
+    d = server("tls_verify_hosts = *", acl)
+    session(d, pki)
+    assert wait_for(lambda: " b64=<" in d.mainlog), d.mainlog
+    (port,) = free_ports(1)
+    ex = tmp_path / "exim"
+    ex.mkdir()
+    conf = ex / "conf"
+    conf.write_text(config(ex / "spool", pki, port, "tls_verify_hosts = *\ntls_advertise_hosts = *\n"
+                           f"log_file_path = {ex}/%slog", acl).replace(f"daemon_smtp_ports = {port}\n", ""))
+    proc = subprocess.Popen(["exim", "-C", str(conf), "-bdf", "-oX", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        e = type("E", (), {})()
+        e.port = port
+        session(e, pki)
+        log = ex / "mainlog"
+        assert wait_for(lambda: log.exists() and " b64=<" in log.read_text()), log.read_text() if log.exists() else ""
+        e.mainlog = log.read_text()
+        for key in SAME_IN_EXIM:
+            assert logged(d, key) == logged(e, key), key
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
