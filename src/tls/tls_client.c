@@ -316,11 +316,19 @@ fail:
 	return false;
 }
 
-void tls_client_end(tls_client_session *s)
+void tls_client_notify(tls_client_session *s)
+{
+	if (!s || !s->ssl || (SSL_get_shutdown(s->ssl) & SSL_SENT_SHUTDOWN)) return;
+	ERR_clear_error();
+	(void)SSL_shutdown(s->ssl);   /* not waiting for the server's close_notify */
+	ERR_clear_error();
+}
+
+void tls_client_end(tls_client_session *s, bool notify)
 {
 	if (!s || !s->ssl) return;
-	ERR_clear_error();
-	(void)SSL_shutdown(s->ssl);   /* close_notify; not waiting for the server's */
+	if (notify) tls_client_notify(s);
+	else SSL_set_quiet_shutdown(s->ssl, 1);
 	SSL_free(s->ssl);
 	ERR_clear_error();
 	s->ssl = NULL;

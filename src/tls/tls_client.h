@@ -68,8 +68,11 @@ typedef struct tls_client_session {
  * holds nothing that needs freeing. */
 bool tls_client_start(arena *a, int fd, const tls_client_params *p, tls_client_session *s, xbuf *err);
 
-/* Send close_notify (without waiting for the peer's) and free the session. Safe on a session
- * that never started or was already ended. The socket is left open. */
-void tls_client_end(tls_client_session *s);
+/* Send close_notify (without waiting for the server's); reading may go on (a final reply). */
+void tls_client_notify(tls_client_session *s);
+/* Free the session: with notify, close_notify is sent first (unless already sent); without,
+ * nothing is written (the socket may be closed already). Safe on a session that never started
+ * or was already ended. The socket is left as it is. */
+void tls_client_end(tls_client_session *s, bool notify);
 
 #endif

@@ -27,9 +27,8 @@ static void test_table(void)
 		CHECK(r->type < OPT__COUNT);
 		hidden += (r->flags & OPTF_HIDDEN) != 0;
 	}
-	CHECK_INT(hidden, 6);  /* daemon_smtp_port, return_size_limit, proxy_required_hosts,
-	                        * delivery_event_action, tpda_event_action (older event_action names),
-	                        * tls_ticket_key_file (Postern's own: kept out of Exim's -bP listing) */
+	CHECK_INT(hidden, 5);  /* daemon_smtp_port, return_size_limit, proxy_required_hosts,
+	                        * delivery_event_action, tpda_event_action (older event_action names) */
 	CHECK(opt_find(main_option_rows, main_option_count, "nope") == NULL);
 }
 

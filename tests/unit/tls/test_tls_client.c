@@ -148,8 +148,8 @@ static outcome run(tls_client_params *p, srv_mode mode)
 		bio_flush(&b);
 		xbuf_reset(&line);
 		if (bio_read_line(&b, &line, 512, 2000) == BIO_OK) o.echo = arena_strdup(pool_scratch, xbuf_cstr(&line));
-		tls_client_end(&o.s);
-		tls_client_end(&o.s);   /* twice is harmless */
+		tls_client_end(&o.s, true);
+		tls_client_end(&o.s, false);   /* twice is harmless */
 	}
 	close(sv[0]);
 	kill(pid, SIGKILL);
