@@ -289,6 +289,7 @@ static void set_host_fields(batch *b, address_item *a, smtpc_conn *conn)
 	smtpc_first_line(xbuf_sv(&conn->helo_response.text), 128, &t);
 	a->helo_response = xbuf_sv(&t);
 	a->tls_used = conn->tls_active;
+	a->chunking_used = (conn->offered & SMTPC_OFFER_CHUNKING) != 0;
 }
 
 static void clear_host_fields(address_item *a)
@@ -298,6 +299,7 @@ static void clear_host_fields(address_item *a)
 	a->host_used_mx = -1;
 	a->sending_address = a->smtp_greeting = a->helo_response = SV_NULL;
 	a->sending_port = 0;
+	a->chunking_used = false;
 }
 
 static void record(batch *b, size_t i, const smtpc_rcpt *r, smtpc_conn *conn, bool with_host)
