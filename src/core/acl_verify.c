@@ -337,7 +337,8 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 		xbuf_printf(&msg, SV_FMT "\n", SV_ARG(sc->why_user));
 	if (!c->log_msg.len)
 		xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));   /* the log keeps the reply's own text */
-	xbuf_putsv(&msg, xbuf_sv(&c->user_msg));
+	/* A statement without a message rejects with the default text, after the details. */
+	xbuf_putsv(&msg, c->user_msg.len ? xbuf_sv(&c->user_msg) : SV_LIT("Administrative prohibition"));
 	xbuf_reset(&c->user_msg);
 	xbuf_putsv(&c->user_msg, xbuf_sv(&msg));
 }
