@@ -150,7 +150,7 @@ def measure(srv, sink, size, conc, reuse, seconds):
     elapsed = time.monotonic() - t0
     got = sink.count - base
     return {"acked": acked, "relayed": got, "s": elapsed, "rate": min(got, acked) / elapsed,
-            "errors": st["errors"]}
+            "accept_rate": st["rate"], "errors": st["errors"]}
 
 
 def main():
@@ -202,7 +202,8 @@ def main():
                     for n in srvs:
                         results[(n, size, conc, mode)] = sorted(runs[n], key=lambda r: r["rate"])[len(runs[n]) // 2]
                     print(f"   {size:>6} B c={conc:<2} {mode:<6} " + "  ".join(
-                        f"{n} {results[(n, size, conc, mode)]['rate']:7.1f}" for n in srvs), flush=True)
+                        f"{n} {results[(n, size, conc, mode)]['rate']:7.1f} (accepted {results[(n, size, conc, mode)]['accept_rate']:.1f}/s)"
+                        for n in srvs), flush=True)
         for n, srv in srvs.items():
             print(f"   {n}: still queued {srv.queued_count()}", flush=True)
     finally:
