@@ -167,10 +167,7 @@ def run_case(binary, tmp_path, case, exim):
     return r, log, port
 
 
-CASES = ["good", "rcpt550", pytest.param("deferral", marks=pytest.mark.xfail(
-    strict=True, reason="after a refused connection Postern's == line lacks the error text and it "
-    "raises msg:rcpt:defer and an empty msg:defer after it, where Exim raises msg:defer "
-    "(data, errno and host set) before the == line (src/core/deliver.c, smtp_deliver.c)"))]
+CASES = ["good", "rcpt550", "deferral"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -36,6 +36,10 @@
 #include "drivers/transports/smtp_client_opts.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
+#include "build_config.h"
+#if SUPPORT_TLS
+#include "tls/tls_client_smtp.h"
+#endif
 
 /* Where a host's conversation broke, which decides logging, events and the retry key. */
 typedef enum failure_kind {
@@ -66,6 +70,15 @@ typedef struct batch {
 	bool any_attempt, any_skipped;
 	sv msg_keys[16];              /* message-specific host records written for this message */
 	int nmsg_keys;
+	/* The last host or message error, for the msg:defer event raised when the batch ends
+	 * with addresses deferred by it (Exim raises none for RCPT-level deferrals). */
+	bool defer_pending;
+	sv defer_data;
+	int defer_errno;
+	/* Left behind by the transport's message events for its later engine events. */
+	int last_defer_errno;
+	bool msg_event_raised;
+	const address_item *view;     /* batch_view's address for a batch of several */
 } batch;
 
 /* ---- $host, $host_address, $host_port while a host is tried ---- */
@@ -110,11 +123,34 @@ static event_vars vars_for(batch *b, const address_item *a, int defer_errno, sv 
 	return v;
 }
 
-/* The engine's events (tcp:connect, smtp:connect, smtp:ehlo, tcp:close). */
+/* What the engine's events see of the batch's addresses, as Exim 4.96 sets them for a
+ * transport: one address shows its own variables; several show no $local_part, and $domain
+ * only when they all share it. */
+static const address_item *batch_view(batch *b)
+{
+	if (b->n == 1)
+		return b->addr[0];
+	if (b->view == NULL) {
+		address_item *v = arena_calloc(b->c->a, 1, sizeof *v);
+		v->host_used_mx = -1;
+		v->domain = b->addr[0]->domain;
+		for (size_t i = 1; i < b->n; i++)
+			if (!sv_eq(b->addr[i]->domain, v->domain))
+				v->domain = SV_NULL;
+		b->view = v;
+	}
+	return b->view;
+}
+
+/* The engine's events (tcp:connect, smtp:connect, smtp:ehlo, tcp:close). Observed: they see
+ * the $event_defer_errno of the transport's last message event, and after such an event an
+ * empty $transport_name (Exim keeps both in globals its message events leave behind). */
 static void engine_event(void *ctx, const char *name, sv data, xbuf *result)
 {
 	batch *b = ctx;
-	event_vars v = vars_for(b, NULL, 0, SV_NULL);
+	event_vars v = vars_for(b, batch_view(b), b->last_defer_errno, SV_NULL);
+	if (b->msg_event_raised)
+		v.transport_name = NULL;
 	event_raise_for(b->t, name, data, &v, b->c->env, result);
 }
 
@@ -128,6 +164,8 @@ static void raise(batch *b, const address_item *a, const char *name, sv data, in
 		action = b->ob->tpda_host_defer_action;
 	if (action == NULL)
 		return;
+	b->last_defer_errno = defer_errno;
+	b->msg_event_raised = true;
 	event_vars v = vars_for(b, a, defer_errno, errstr);
 	xbuf ignored;
 	xbuf_init(&ignored, b->c->a);
@@ -254,7 +292,11 @@ static void set_host_fields(batch *b, address_item *a, smtpc_conn *conn)
 	xbuf_init(&t, b->c->a);
 	smtpc_first_line(xbuf_sv(&conn->helo_response.text), 128, &t);
 	a->helo_response = xbuf_sv(&t);
+#if SUPPORT_TLS
+	smtp_tls_to_addr(conn, a);
+#else
 	a->tls_used = conn->tls_active;
+#endif
 }
 
 static void clear_host_fields(address_item *a)
@@ -419,8 +461,8 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	sv hkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, NULL);
 	sv mkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, c->m->id);
 	retry_record rec;
-	retry_due dh = retry_check(c->sc->directory, hkey, b->now, false, &rec, c->a);
-	retry_due dm = retry_check(c->sc->directory, mkey, b->now, false, &rec, c->a);
+	retry_due dh = retry_check(c->sc->directory, hkey, b->now, c->forced, &rec, c->a);
+	retry_due dm = retry_check(c->sc->directory, mkey, b->now, c->forced, &rec, c->a);
 	if (dh == RETRY_NOT_DUE || dm == RETRY_NOT_DUE) {
 		b->any_skipped = true;
 		return TRY_SKIPPED;
@@ -449,8 +491,17 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	o.event = engine_event;
 	o.event_ctx = b;
 	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
+	bool tls_retried = false;
+#if SUPPORT_TLS
+	/* tls_tempfail_tryclear: the same host again in clear. Observed: the host stays in the
+	 * addresses' lines even when that second connection fails. */
+	if (smtp_tls_tryclear(conn, &o)) {
+		tls_retried = true;
+		conn = smtpc_connect(c->a, &o, &b->sh);
+	}
+#endif
 	bool connect_ok = conn->status == SMTPC_OK;
-	bool connected = conn->local_address.len > 0;
+	bool connected = conn->local_address.len > 0 || tls_retried;
 	b->local_address = conn->local_address;
 	b->local_port = conn->local_port;
 
@@ -472,6 +523,7 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		pipelined_rcpt_wording(conn, &r[j].message);
 
 	failure_kind fk = connect_ok ? classify(conn) : FK_HOST;
+	b->defer_pending = false;
 	bool timeout_seen = false;
 	address_item *message_error = NULL;
 	const smtpc_rcpt *message_error_r = NULL;
@@ -508,6 +560,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	/* A message error: logged at once (before the connection closes), retried per message. */
 	if (message_error) {
 		log_host_line(b, message_error->message, message_error_r->basic_errno, NULL);
+		b->defer_pending = true;
+		b->defer_data = message_error->message;
+		b->defer_errno = message_error_r->basic_errno;
 		int more = message_error_r->code ? encoded_more(h, message_error_r->code) : encoded_more(h, 0);
 		add_retry(b, message_error, mkey, message_error_r->basic_errno, more,
 			retry_text(b, message_error_r->basic_errno, message_error->message, true), true, false);
@@ -523,13 +578,18 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		sv et = errno_text(e, conn);
 		if (et.len && sv_eq(text, et))
 			text = SV_NULL;
-		log_host_line(b, text, e, conn);
+		/* Observed: Exim 4.96 writes no host line for a failed TLS handshake. */
+		if (e != SMTPC_ERRNO_TLSFAILURE)
+			log_host_line(b, text, e, conn);
 		xbuf data;
 		xbuf_init(&data, c->a);
 		xbuf_putsv(&data, text);
 		if (et.len)
 			xbuf_printf(&data, "%s" SV_FMT, text.len ? ": " : "", SV_ARG(et));
 		raise(b, NULL, "msg:host:defer", xbuf_sv(&data), e, text);
+		b->defer_pending = true;
+		b->defer_data = xbuf_sv(&data);
+		b->defer_errno = e;
 		/* Exim records the host even when its greeting failed the message (5xx), and keeps
 		 * no reply code in a host record. */
 		if (k > 0)
@@ -690,6 +750,11 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 			run_hosts(&b, fb);
 		}
 	}
+	/* Observed with Exim 4.96: after the last host, addresses left deferred by a host or message
+	 * error raise one msg:defer (the error's text and errno, the last host, the first open
+	 * address's variables) before the delivery process logs the "==" lines. */
+	if (b.defer_pending && any_open(&b))
+		raise(&b, NULL, "msg:defer", b.defer_data, b.defer_errno, b.defer_data);
 	/* Nothing left for a later attempt: the message-specific host records of this attempt go
 	 * (Exim keeps none for a message that is finished). */
 	if (!any_open(&b))
