@@ -5,6 +5,7 @@
  * either remove the message ("Completed") or rewrite -H and note when it is due again. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include "core/priv.h"
 #include "core/queue.h"
 #include "core/retry.h"
+#include "core/tp_output.h"
 #include "core/transport.h"
 #include "lib/log.h"
 #include "search/match.h"
@@ -258,6 +260,7 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 		a->result = ADDR_DEFER;
 		if (!a->basic_errno)
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
+		droute_retry_defer(d, a);
 		dlog_defer(&d->log, a);   /* Exim raises no event for a routing deferral */
 		push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
 		mark_pending(d, a);
@@ -281,23 +284,46 @@ static address_item *drop_finished(dctx *d, address_item *list)
 	return out;
 }
 
-/* Exim routes redirected addresses a round after their parents, so on its (prepended)
- * delivery lists they come before the top-level addresses routed earlier. Our router runs
- * depth first: move the generated addresses ahead. */
+/* Exim routes redirected addresses a generation after their parents, so on its (prepended)
+ * delivery lists the deepest generation comes first, then the next, then the top-level
+ * addresses (observed with 4.96: RCPT order m, n, x, y, a when "list" gave x, l2, y and l2 gave
+ * m, n); within a generation in the order of their recipients, then of their creation
+ * (recipients l1, b, l2: l1's children, l2's children, b). Our router runs depth first, newest
+ * recipient first, and prepends its results: sort them into that order. */
+typedef struct gen_key {
+	address_item *a;
+	int depth;                    /* 0 for top-level addresses, which come last */
+	int rcpt;                     /* the top-level recipient's index */
+	size_t seq;                   /* creation order */
+} gen_key;
+
+static int gen_cmp(const void *x, const void *y)
+{
+	const gen_key *p = x, *q = y;
+	if (p->depth != q->depth)
+		return p->depth > q->depth ? -1 : 1;
+	if (p->rcpt != q->rcpt)
+		return p->rcpt < q->rcpt ? -1 : 1;
+	return p->seq < q->seq ? -1 : p->seq > q->seq;
+}
+
 static address_item *generations_first(address_item *list)
 {
-	address_item *kids = NULL, *tops = NULL, **tt = &tops;
-	for (address_item *a = list, *next; a; a = next) {
-		next = a->next;
-		a->next = NULL;
-		if (a->parent) { a->next = kids; kids = a; } /* Exim routes them in creation order */
-		else { *tt = a; tt = &a->next; }
-	}
-	address_item **kt = &kids;
-	while (*kt)
-		kt = &(*kt)->next;
-	*kt = tops;
-	return kids;
+	size_t n = 0;
+	for (address_item *a = list; a; a = a->next)
+		n++;
+	if (n == 0)
+		return NULL;
+	gen_key *v = arena_alloc(pool_msg, n * sizeof *v);
+	size_t i = 0;
+	for (address_item *a = list; a; a = a->next, i++)
+		v[i] = (gen_key){ .a = a, .depth = a->parent ? a->redirect_depth : 0, .rcpt = top_of(a)->rcpt_index,
+			.seq = n - 1 - i /* prepended: newest first */ };
+	qsort(v, n, sizeof *v, gen_cmp);
+	for (i = 0; i + 1 < n; i++)
+		v[i].a->next = v[i + 1].a;
+	v[n - 1].a->next = NULL;
+	return v[0].a;
 }
 
 /* Routing lists are newest first; deliveries go in the order the addresses were routed. */
@@ -415,6 +441,9 @@ static void send_bounces(dctx *d)
 				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 			for (size_t k = 0; k < nfin; k++)
 				message_add_nonrecipient(d->m, fin[k]);
+			/* The returned command output is in the report now. */
+			for (address_item *a = list; a; a = a->next)
+				tp_output_remove(pool_scratch, d->sc, d->m->id, a);
 		} else {
 			for (address_item *a = list; a; a = a->next)
 				mark_pending(d, a);
@@ -508,18 +537,23 @@ static void finish(dctx *d, const char *id)
 }
 
 /* A queue run (not forced) leaves an address alone while its domain's or its own routing
- * retry record says it is not due; Exim logs that only with +retry_defer. */
-static bool routing_not_due(dctx *d, address_item *a)
+ * retry record says it is not due; Exim logs that only with +retry_defer. Records that are due
+ * go to found (at most 2) to be removed when the address routes. Only queue runs and manual
+ * deliveries look: an immediate delivery of a new message does not pay for the lookups. */
+static bool routing_not_due(dctx *d, address_item *a, sv *found, size_t *nfound)
 {
-	if (!d->o->queue_run || d->o->forced)
+	*nfound = 0;
+	if (!d->o->queue_run && !d->o->manual)
 		return false;
+	bool respect = d->o->queue_run && !d->o->forced;
 	time_t now = time(NULL);
 	retry_record rec;
 	sv keys[2] = { retry_domain_key(pool_msg, a->domain), retry_address_key(pool_msg, a, true) };
 	for (int i = 0; i < 2; i++) {
 		if (!keys[i].len)
 			continue;
-		if (retry_check(d->sc->directory, keys[i], now, false, &rec, pool_msg) == RETRY_NOT_DUE) {
+		retry_due due = retry_check(d->sc->directory, keys[i], now, !respect, &rec, pool_msg);
+		if (due == RETRY_NOT_DUE) {
 			a->result = ADDR_DEFER;
 			a->retry_skipped = true;
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
@@ -532,6 +566,8 @@ static bool routing_not_due(dctx *d, address_item *a)
 				d->next_due = rec.next_try;
 			return true;
 		}
+		if (rec.last_try || rec.first_failed)
+			found[(*nfound)++] = keys[i];
 	}
 	return false;
 }
@@ -712,9 +748,12 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			push(&d.failed, &d.nfailed, &d.cap_failed, a);
 			continue;
 		}
-		if (routing_not_due(&d, a))
+		sv found[2];
+		size_t nfound;
+		if (routing_not_due(&d, a, found, &nfound))
 			continue;
-		route_chain(&rc, a);
+		if (route_chain(&rc, a) != ROUTE_DEFER)
+			droute_retry_clear(&d, a, found, nfound);
 	}
 	address_item *local = drop_finished(&d, generations_first(rc.res.local));
 	address_item *pfr = drop_finished(&d, reversed(rc.res.pfr));
@@ -728,7 +767,7 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	/* Exim delivers in recipient order (its routing goes newest first and its delivery lists
 	 * are built by prepending); observed: "=> a", "** b", "== c" for recipients a, b, c.
 	 * (Children of redirections: Exim routes them a generation later, so they come first.) */
-	address_item *remote = drop_finished(&d, rc.res.remote);
+	address_item *remote = drop_finished(&d, generations_first(rc.res.remote));
 	/* Pipe and file items without a usable transport are failures of their own. */
 	address_item *pfr_ok = NULL, **pt = &pfr_ok;
 	for (address_item *a = pfr, *next; a; a = next) {

@@ -119,4 +119,10 @@ void dlocal_run(dctx *d, address_item *list);
 /* deliver.c: everything after a batch's child has finished (logs, journal, retry, events). */
 void dpost_batch(dctx *d, dbatch *b, bool remote);
 
+/* deliver_route_retry.c: the routing retry record for an address a router deferred (written at
+ * once; d->next_due learns its next try), and removing a top-level address's routing records
+ * (keys[0..n-1]) once it routes again. */
+void droute_retry_defer(dctx *d, address_item *a);
+void droute_retry_clear(dctx *d, address_item *top, const sv *keys, size_t n);
+
 #endif

@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "conf/main_options.h"
+#include "conf/option.h"
 #include "core/deliver_internal.h"
 #include "core/priv.h"
+#include "core/tp_output.h"
 #include "core/transport.h"
 #include "lib/log.h"
 
@@ -155,6 +157,36 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+/* A transport's own boolean option (false when it has none of that name). */
+static bool private_bool(const driver_instance *t, const char *name)
+{
+	if (!t || !t->info || !t->priv)
+		return false;
+	const opt_row *row = opt_find(t->info->options, t->info->noptions, name);
+	if (!row || row->type != OPT_BOOL)
+		return false;
+	bool v;
+	memcpy(&v, (const char *)t->priv + row->offset, sizeof v);
+	return v;
+}
+
+/* What the child needs from root before it becomes the delivery's user: the main log open (so
+ * the transport can log, as Exim opens it before the uid change), and the files a command's
+ * returned output goes to (return_output, return_fail_output: tp_output.h), kept open. */
+static void before_uid_change(dctx *d, dbatch *b)
+{
+	log_open_main();
+	if (!private_bool(b->t, "return_output") && !private_bool(b->t, "return_fail_output"))
+		return;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	for (address_item *a = b->addrs; a; a = a->next) {
+		xbuf_reset(&err);
+		if (!tp_output_prepare(pool_msg, d->sc, d->m->id, a, &err))
+			log_write(LOG_MAIN | LOG_PANIC, "%s transport: %s", b->t->name, xbuf_cstr(&err));
+	}
+}
+
 /* In the child: become the user, run the transport, report. Never returns. */
 static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const char *name, const char *dir, int wfd)
 {
@@ -164,6 +196,10 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 	xbuf_init(&err, pool_scratch);
 	const transport_ops *ops = b->t->info->ops;
 	bool ok = true;
+	if (!remote)
+		before_uid_change(d, b);
+	else
+		log_open_main();
 	if (!priv_become_user(uid, gid, remote ? NULL : (tp_opt_bool(b->t, "initgroups") ? name : NULL), &err)) {
 		ok = false;
 		defer_all(b, DERR_UID_GID, xbuf_cstr(&err));
@@ -180,6 +216,7 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 		tp_ctx c = {
 			.a = pool_msg, .env = d->env, .m = d->m, .sc = d->sc, .data_fd = d->data_fd,
 			.dont_deliver = d->dont_deliver, .cont = d->o->cont, .uid_name = name,
+			.forced = d->o->forced,
 		};
 		ops->deliver(b->t, &c, b->addrs);
 	}

@@ -2,6 +2,7 @@
 #include "core/tp_output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,11 +31,9 @@ const char *tp_output_path(arena *a, const spool_config *sc, const char *id, con
 	return spool_path(a, sc, "msglog", id, suffix);
 }
 
-bool tp_output_save(arena *a, const spool_config *sc, const char *id, const address_item *addr,
-	sv text, xbuf *err)
+/* The msglog directory (and its split subdirectory) may not exist yet. */
+static bool make_dirs(arena *a, const spool_config *sc, const char *path, xbuf *err)
 {
-	const char *path = tp_output_path(a, sc, id, addr);
-	/* The msglog directory (and its split subdirectory) may not exist yet. */
 	char *dir = arena_strdup(a, path);
 	for (char *s = dir + strlen(sc->directory) + 1; *s; s++) {
 		if (*s != '/')
@@ -46,6 +45,74 @@ bool tp_output_save(arena *a, const spool_config *sc, const char *id, const addr
 		}
 		*s = '/';
 	}
+	return true;
+}
+
+/* The files prepared in this process (a transport child): their descriptors outlive the uid
+ * change. */
+typedef struct prepared {
+	struct prepared *next;
+	const char *path;
+	int fd;
+} prepared;
+static prepared *prepared_files;
+
+bool tp_output_prepare(arena *a, const spool_config *sc, const char *id, const address_item *addr,
+	xbuf *err)
+{
+	const char *path = tp_output_path(a, sc, id, addr);
+	if (!make_dirs(a, sc, path, err))
+		return false;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)(sc->mode ? sc->mode : 0640));
+	if (fd < 0) {
+		xbuf_printf(err, "failed to create %s: %s", path, strerror(errno));
+		return false;
+	}
+	prepared *p = arena_alloc(a, sizeof *p);
+	*p = (prepared){ .next = prepared_files, .path = path, .fd = fd };
+	prepared_files = p;
+	return true;
+}
+
+/* Write text through the descriptor prepared for path. 1: done, 0: none prepared, -1: error. */
+static int write_prepared(const char *path, sv text, xbuf *err)
+{
+	prepared *p = prepared_files;
+	while (p && strcmp(p->path, path) != 0)
+		p = p->next;
+	if (!p)
+		return 0;
+	if (ftruncate(p->fd, 0) != 0 || lseek(p->fd, 0, SEEK_SET) != 0) {
+		xbuf_printf(err, "failed to truncate %s: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t off = 0;
+	while (off < text.len) {
+		ssize_t w = write(p->fd, text.p + off, text.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			xbuf_printf(err, "failed to write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(p->fd) != 0) {
+		xbuf_printf(err, "failed to sync %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+bool tp_output_save(arena *a, const spool_config *sc, const char *id, const address_item *addr,
+	sv text, xbuf *err)
+{
+	const char *path = tp_output_path(a, sc, id, addr);
+	int rc = write_prepared(path, text, err);
+	if (rc != 0)
+		return rc > 0;
+	if (!make_dirs(a, sc, path, err))
+		return false;
 	return durable_write_file(path, text.p, text.len, (mode_t)(sc->mode ? sc->mode : 0640), err);
 }
 

@@ -22,6 +22,12 @@ bool tp_output_save(arena *a, const spool_config *sc, const char *id, const addr
 /* The saved text (tainted: it came from a command), at most max bytes; false when there is none. */
 bool tp_output_load(arena *a, const spool_config *sc, const char *id, const address_item *addr,
 	size_t max, xbuf *out);
+/* Create the file empty and keep it open in this process (a transport child, before it gives up
+ * root, as Exim opens its return files): tp_output_save then writes through that descriptor,
+ * since the user cannot reach the msglog directory. a must live as long as the process.
+ * false: err says why. */
+bool tp_output_prepare(arena *a, const spool_config *sc, const char *id, const address_item *addr,
+	xbuf *err);
 /* Remove it (no error when there is none). */
 void tp_output_remove(arena *a, const spool_config *sc, const char *id, const address_item *addr);
 

@@ -35,6 +35,8 @@ typedef struct tp_ctx {
 	bool dont_deliver;            /* -N: say OK without delivering (facts §9 for queuefile) */
 	struct deliver_continue *cont;/* smtp: a connection this process may reuse (NULL: none) */
 	const char *uid_name;         /* the user the delivery runs as (for messages), may be NULL */
+	bool forced;                  /* -M, -qf, -qff: try hosts whose retry time has not come (the
+	                               * records are still updated), as Exim does */
 } tp_ctx;
 
 typedef struct transport_ops {

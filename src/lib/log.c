@@ -324,8 +324,12 @@ static bool ready_file(int kind, time_t t, const char **why)
 	expand_name(kind, t, &name);
 	if (f->fd >= 0) {
 		struct stat sb;
+		/* Reopened when the name changes or the file was moved away or replaced (rotation).
+		 * A stat refused for permission keeps the descriptor: a transport child that dropped
+		 * privileges may not see the log directory but writes through what it inherited. */
+		int st_rc = f->name ? stat(f->name, &sb) : -1;
 		bool same = f->name && strcmp(f->name, xbuf_cstr(&name)) == 0 &&
-			stat(f->name, &sb) == 0 && sb.st_dev == f->dev && sb.st_ino == f->ino;
+			(st_rc == 0 ? sb.st_dev == f->dev && sb.st_ino == f->ino : errno == EACCES);
 		if (same) {
 			xbuf_free(&name);
 			return true;
@@ -556,4 +560,11 @@ void log_write(unsigned which, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(which, fmt, ap);
 	va_end(ap);
+}
+
+void log_open_main(void)
+{
+	const char *why = NULL;
+	if (st.template)
+		(void)ready_file(K_MAIN, time(NULL), &why);
 }

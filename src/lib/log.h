@@ -104,5 +104,8 @@ void log_syslog_split(sv text, xbuf *out);
 void log_syslog_text(const struct timeval *tv, const char *text, xbuf *out);
 /* The timestamp prefix for a line at tv, as the configuration wants it (no trailing space). */
 void log_format_stamp(const struct timeval *tv, xbuf *out);
+/* Open the main log file now (when it goes to a file), so a process about to give up its
+ * privileges keeps writing to it, as Exim opens it before a delivery's uid change. */
+void log_open_main(void);
 
 #endif

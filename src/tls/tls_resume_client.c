@@ -123,8 +123,10 @@ static void delete_entry(client_state *st)
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
 	client_state *st = state_index >= 0 ? SSL_get_ex_data(ssl, state_index) : NULL;
-	if (!st || !SSL_SESSION_is_resumable(sess)) return 0;
-	if (SSL_SESSION_has_ticket(sess)) st->bits |= TLS_RESUME_SERVER_TICKET;
+	/* Only tickets: a bare TLS 1.2 session id needs a server-side cache, which Exim and Postern
+	 * servers do not keep. */
+	if (!st || !SSL_SESSION_is_resumable(sess) || !SSL_SESSION_has_ticket(sess)) return 0;
+	st->bits |= TLS_RESUME_SERVER_TICKET;
 	int len = i2d_SSL_SESSION(sess, NULL);
 	if (len <= 0) return 0;
 	unsigned char *der = malloc((size_t)len), *p = der;

@@ -9,6 +9,7 @@ sharing tls_ticket_key_file resuming each other's sessions, with the key file ro
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -178,3 +179,33 @@ def test_world_readable_key_file_is_refused(daemons, tmp_path):
     d = daemons(f"tls_resumption_hosts = *\ntls_ticket_key_file = {keys}")
     s_client(d.port, "-tls1_3")
     assert wait_for(lambda: "readable by others" in d.paniclog), d.paniclog
+
+
+def tls_record(stored, expires, der=b"\x30\x03\x02\x01\x01"):
+    """A `tls` hints record (src/tls/tls_resume_db.h layout)."""
+    return b"\x01" + stored.to_bytes(8, "little") + expires.to_bytes(8, "little") + der
+
+
+def test_tidydb_and_dumpdb_cover_tls(postern_bin, tmp_path):
+    spool = tmp_path / "spool"
+    (spool / "db").mkdir(parents=True)
+    now = int(time.time())
+    records = {b"a" * 64: tls_record(now - 60, now + 3600), b"b" * 64: tls_record(now - 7300, now - 100),
+               b"c" * 64: b"\x07garbage"}
+    text = "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"
+    for k, v in records.items():
+        text += " " + "".join(chr(c) if 32 < c < 127 and c != 92 else f"\\{c:02x}" for c in k) + "\n"
+        text += " " + "".join(chr(c) if 32 < c < 127 and c != 92 else f"\\{c:02x}" for c in v) + "\n"
+    text += "DATA=END\n"
+    subprocess.run(["mdb_load", "-n", "-f", "/dev/stdin", str(spool / "db" / "tls.lmdb")], input=text.encode(),
+                   check=True)
+    links = {}
+    for name in ("exim_tidydb", "exim_dumpdb"):
+        links[name] = tmp_path / name
+        os.symlink(postern_bin, links[name])
+    r = subprocess.run([str(links["exim_tidydb"]), str(spool), "tls"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.splitlines()[1:-1]) == [f"deleted {'b' * 64} (expired)", f"deleted {'c' * 64} (unreadable)"]
+    r = subprocess.run([str(links["exim_dumpdb"]), "-z", str(spool), "tls"], capture_output=True, text=True, timeout=30)
+    assert re.fullmatch(rf"  {'a' * 64} stored \d\d-\w{{3}}-\d{{4}} [\d:]{{8}} expires \d\d-\w{{3}}-\d{{4}} [\d:]{{8}}\n",
+                        r.stdout), r.stdout
