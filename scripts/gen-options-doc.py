@@ -92,6 +92,8 @@ IN_EFFECT = {
     "callout_negative_expire": "callout cache (docs/acl.md)",
     "callout_positive_expire": "callout cache (docs/acl.md)",
     "callout_random_local_part": "`verify = .../callout=random` (docs/acl.md)",
+    "gecos_pattern": "the caller's full name in local submissions (docs/submission.md)",
+    "gecos_name": "the caller's full name in local submissions (docs/submission.md)",
 }
 
 # Options of lookup types Postern does not build (ldap, mysql, oracle, ibase).
