@@ -160,6 +160,12 @@ def measure(port, version, resumed, conc, seconds):
     return sum(counts) / elapsed, failures[0], not_resumed[0]
 
 
+def cpu_seconds(pid):
+    """CPU time of the daemon and its reaped descendants (utime+stime+cutime+cstime)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def machine():
     cpu = next((line.split(":", 1)[1].strip() for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "?")
@@ -196,15 +202,19 @@ def main():
                 for mode in ("full", "resumed"):
                     cell = {}
                     for name, s in srvs.items():
-                        runs, notes = [], []
+                        runs, notes, cpu = [], [], []
                         for _ in range(args.rounds):
+                            c0 = cpu_seconds(s.proc.pid)
                             rate, fails, nores = measure(s.port, version, mode == "resumed", conc, args.seconds)
+                            time.sleep(0.3)   # let the daemon reap the last sessions
+                            cpu.append((cpu_seconds(s.proc.pid) - c0) * 1000 / max(1.0, rate * args.seconds))
                             runs.append(rate)
                             if fails or nores:
                                 notes.append(f"{fails} failed, {nores} not resumed")
-                        cell[name] = (statistics.median(runs), notes)
+                        cell[name] = (statistics.median(runs), notes, statistics.median(cpu))
                     rows.append((vname, conc, mode, cell))
-                    print(f"{vname} c={conc} {mode:7}: postern {cell['postern'][0]:7.1f}/s  exim {cell['exim'][0]:7.1f}/s"
+                    print(f"{vname} c={conc} {mode:7}: postern {cell['postern'][0]:7.1f}/s {cell['postern'][2]:5.1f} ms CPU"
+                          f"  exim {cell['exim'][0]:7.1f}/s {cell['exim'][2]:5.1f} ms CPU"
                           f"  {' '.join(cell['postern'][1] + cell['exim'][1])}", flush=True)
     finally:
         for s in srvs.values():
@@ -218,9 +228,11 @@ def write_results(args, rows, versions, started, load0):
            f"Run {started:%Y-%m-%d %H:%M} UTC by `bench/tls/run.py --seconds {args.seconds:g} --rounds {args.rounds}`;"
            f" load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at the end.", "",
            f"Machine: {machine()}.", "", f"Servers: {versions['postern']}; {versions['exim']} (GnuTLS).", "",
-           "SMTP sessions per second (EHLO, STARTTLS, EHLO, QUIT; RSA-2048 certificate; median of the rounds).", "",
-           "| TLS | clients | handshake | Postern /s | Exim /s | Postern/Exim | resumed/full (Postern) | resumed/full (Exim) |",
-           "|---|---|---|---|---|---|---|---|"]
+           "SMTP sessions per second (EHLO, STARTTLS, EHLO, QUIT; RSA-2048 certificate; median of the rounds),",
+           "and the servers' CPU time per session (daemon and all its reaped processes, user+system).", "",
+           "| TLS | clients | handshake | Postern /s | Exim /s | Postern/Exim | resumed/full (Postern) | resumed/full (Exim) "
+           "| Postern CPU ms | Exim CPU ms |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     full = {(v, c): cell for v, c, m, cell in rows if m == "full"}
     for v, c, m, cell in rows:
         p, e = cell["postern"][0], cell["exim"][0]
@@ -232,7 +244,8 @@ def write_results(args, rows, versions, started, load0):
         else:
             rp = re_ = ""
         notes = "; ".join(cell["postern"][1] + cell["exim"][1])
-        out.append(f"| {v} | {c} | {m} | {p:.1f} | {e:.1f} | {ratio} | {rp} | {re_} |" + (f" {notes}" if notes else ""))
+        out.append(f"| {v} | {c} | {m} | {p:.1f} | {e:.1f} | {ratio} | {rp} | {re_} | {cell['postern'][2]:.1f} "
+                   f"| {cell['exim'][2]:.1f} |" + (f" {notes}" if notes else ""))
     out.append("")
     pathlib.Path(args.out).write_text("\n".join(out))
     print(f"wrote {args.out}")
