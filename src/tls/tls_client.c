@@ -94,6 +94,13 @@ static int verify_callback(int ok, X509_STORE_CTX *store)
 			return 0;
 		}
 	}
+	if (v->p->cert_check && v->p->cert_check(v->p->prepare_ctx, cert, depth)) {
+		record_failure(v, "refused by event");
+		if (v->p->verify == TLS_CLIENT_VERIFY_REQUIRE || v->p->dane_n) {
+			X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+			return 0;
+		}
+	}
 	return 1;
 }
 

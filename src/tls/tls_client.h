@@ -16,6 +16,7 @@
 #include "tls/tls_client_dane.h"
 
 struct ssl_st;
+struct x509_st;
 
 /* How the server's certificate is treated. */
 typedef enum tls_client_verify {
@@ -46,6 +47,11 @@ typedef struct tls_client_params {
 	int timeout_ms;               /* for the whole handshake; <= 0: 300 s */
 	/* For log lines: "[1.2.3.4]" style tag of the peer (may be NULL). */
 	const char *peer_tag;
+	/* Called for each certificate of the chain that passed verification so far, deepest first
+	 * (may be NULL; not called with verify NONE): true refuses it, which fails the handshake
+	 * under REQUIRE and leaves the session unverified under TRY (the tls:cert event). Its ctx
+	 * is prepare_ctx. */
+	bool (*cert_check)(void *ctx, struct x509_st *cert, int depth);
 	/* Called once the SSL object exists, before the handshake (may be NULL). false with err set
 	 * abandons the start. */
 	bool (*prepare)(void *ctx, struct ssl_st *ssl, xbuf *err);

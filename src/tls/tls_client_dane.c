@@ -40,8 +40,10 @@ tls_dane_rc tls_dane_lookup(arena *a, sv host_name, sv address, int port, tls_da
 	}
 	switch (address_secured(a, host_name, address)) {
 	case DEFERRED:
+		/* Not known to be secured (the host may come from /etc/hosts): no DANE, which
+		 * matters only to hosts_require_dane. */
 		xbuf_printf(why, "DANE error: " SV_FMT " lookup DEFER", SV_ARG(host_name));
-		return TLS_DANE_ERROR;
+		return TLS_DANE_NONE;
 	case NOT_SECURED:
 		xbuf_printf(why, "DANE error: " SV_FMT " lookup not DNSSEC", SV_ARG(host_name));
 		return TLS_DANE_NONE;

@@ -32,7 +32,8 @@ typedef struct tls_dane {
 /* Look up host_name's addresses (which must include address) and _<port>._tcp.<host_name>'s
  * TLSA records, asking for DNSSEC. why gets "DANE error: ..." for anything but TLS_DANE_USE
  * (for TLS_DANE_NONE: why DANE is not usable, which matters with hosts_require_dane).
- * TLS_DANE_ERROR: a lookup deferred, or TLSA records exist but were not secured. */
+ * TLS_DANE_ERROR: the host is secured but its TLSA lookup deferred or failed, or TLSA records
+ * exist but were not secured. */
 tls_dane_rc tls_dane_lookup(arena *a, sv host_name, sv address, int port, tls_dane *out, xbuf *why);
 
 #endif

@@ -14,8 +14,10 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/event.h"
 #include "core/tls_out.h"
 #include "lib/log.h"
+#include "tls/tls_events.h"
 #include "tls/tls_ocsp.h"
 #include "tls/tls_resume.h"
 
@@ -71,6 +73,24 @@ static bool prepare(void *ctx, struct ssl_st *ssl, xbuf *err)
 	return true;
 }
 
+/* tls:cert: the transport's event_action for each certificate of the server's chain. */
+static bool cert_event(void *ctx, struct x509_st *cert, int depth)
+{
+	smtp_tls *t = ctx;
+	const driver_instance *tp = t->conf.transport;
+	const char *action = tp ? event_action_for(tp, "tls:cert") : NULL;
+	if (!action || !t->c) return false;
+	event_vars v = {
+		.transport_name = tp->name,
+		.host = t->c->host.name,
+		.host_address = t->c->host.address,
+		.host_port = t->c->host.port,
+		.sending_ip = t->c->local_address,
+		.sending_port = t->c->local_port,
+	};
+	return tls_event_cert(action, tp->name, "tls_out_peercert", cert, depth, t->c->host.address, &v, t->conf.env);
+}
+
 static bool start(void *ctx, smtpc_conn *c, xbuf *err)
 {
 	smtp_tls *t = ctx;
@@ -89,6 +109,7 @@ static bool start(void *ctx, smtpc_conn *c, xbuf *err)
 	p.timeout_ms = c->opt->command_timeout > 0 ? c->opt->command_timeout * 1000 : 0;
 	p.peer_tag = arena_printf(t->a, "[" SV_FMT "]", SV_ARG(c->host.address));
 	p.prepare = prepare;
+	p.cert_check = cert_event;
 	p.prepare_ctx = t;
 	xbuf why;
 	xbuf_init(&why, t->a);

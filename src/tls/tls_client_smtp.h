@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "conf/driver.h"
 #include "core/addr.h"
 #include "expand/expand.h"
 #include "smtp/client.h"
@@ -24,7 +25,8 @@ typedef struct smtp_tls_conf {
 	const char *host_name_extract;  /* the option's text (NULL: unset), expanded with $item =
 	                                 * the EHLO reply to name a load-balanced host for the
 	                                 * resumption key */
-	xp_env *env;               /* for host_name_extract */
+	xp_env *env;               /* for host_name_extract and events */
+	const driver_instance *transport;  /* for its event_action (tls:cert); may be NULL */
 	/* DANE: dane_usage is $tls_out_tlsa_usage (0: DANE not in use; p.dane_* then empty).
 	 * dane_error non-empty: the host must not be used (hosts_require_dane without usable DANE,
 	 * or a failed TLSA lookup); the TLS start fails with it. */

@@ -448,3 +448,25 @@ plain   IN A   127.0.0.1
     finally:
         dns.stop()
         srv.stop()
+
+
+def test_tls_cert_event(postern_bin, tmp_path, pki):
+    srv = postern_server(postern_bin, tmp_path, pki)
+    try:
+        main = ("begin acl\nev:\n  warn logwrite = EV $event_name $event_data "
+                "${certextract{subject}{$tls_out_peercert}}\n  accept\n")
+        extra = (f"  tls_verify_certificates = {pki}/ca.pem\n  tls_verify_cert_hostnames =\n"
+                 "  event_action = ${if eq{$event_name}{tls:cert}{${acl{ev}}}}\n")
+        lines = deliver("postern", postern_bin, srv.port, extra, main=main)
+        assert find(lines, r"^EV tls:cert") == ["EV tls:cert 1 CN=ca CA", "EV tls:cert 0 CN=mx.example,O=Srv Org"], lines
+        assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=yes "), lines
+        # A refusing action: unverified under try, a failed handshake under verify (then clear).
+        refuse = extra.replace("${acl{ev}}", "${if eq{$event_data}{0}{no}{}}")
+        lines = deliver("postern", postern_bin, srv.port, refuse)
+        assert ("[127.0.0.1] SSL verify denied by event-action: depth=0 cert=/O=Srv Org/CN=mx.example: no"
+                in lines), lines
+        assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=no "), lines
+        lines = deliver("postern", postern_bin, srv.port, refuse + "  tls_verify_hosts = *\n")
+        assert find(lines, r"certificate verify failed: delivering unencrypted to H=127\.0\.0\.1"), lines
+    finally:
+        srv.stop()

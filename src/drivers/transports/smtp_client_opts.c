@@ -146,7 +146,7 @@ static bool tls_options(const driver_instance *t, xp_env *env, const smtpc_host 
 	if (!host_in(t, env, host, "hosts_avoid_tls", ob->hosts_avoid_tls, &avoid, err))
 		return false;
 	smtp_tls_conf tc = { .on_connect = smtps, .tryclear = ob->tls_tempfail_tryclear,
-		.host_name_extract = ob->host_name_extract, .env = env };
+		.host_name_extract = ob->host_name_extract, .env = env, .transport = t };
 	if (!host_in(t, env, host, "hosts_require_tls", ob->hosts_require_tls, &tc.require_tls, err))
 		return false;
 	if (avoid && !smtps) {
