@@ -301,7 +301,7 @@
 	X(tls_dhparam, OPT_STRING, const char *, 0, NULL) \
 	X(tls_eccurve, OPT_STRING, const char *, 0, "auto") \
 	X(tls_ocsp_file, OPT_STRING, const char *, 0, NULL) \
-	X(tls_ocsp_refresh, OPT_BOOL, bool, OPTF_HIDDEN, true) \
+	X(tls_ocsp_refresh, OPT_BOOL, bool, 0, true) \
 	X(tls_on_connect_ports, OPT_STRING, const char *, 0, NULL) \
 	X(tls_privatekey, OPT_STRING, const char *, 0, NULL) \
 	X(tls_remember_esmtp, OPT_BOOL, bool, 0, false) \
