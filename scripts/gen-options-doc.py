@@ -92,6 +92,8 @@ IN_EFFECT = {
     "callout_negative_expire": "callout cache (docs/acl.md)",
     "callout_positive_expire": "callout cache (docs/acl.md)",
     "callout_random_local_part": "`verify = .../callout=random` (docs/acl.md)",
+    "tls_ocsp_file": "OCSP staples the server sends (docs/tls.md)",
+    "tls_ocsp_refresh": "the daemon keeps OCSP staples fresh (beyond Exim; see docs/tls.md)",
 }
 
 # Options of lookup types Postern does not build (ldap, mysql, oracle, ibase).
