@@ -53,9 +53,11 @@ acl_helo:
     return d
 
 
-def s_client(d, pki, status=True, message=False):
+def s_client(d, pki, status=True, message=False, version=None):
     args = ["openssl", "s_client", "-starttls", "smtp", "-connect", f"127.0.0.1:{d.port}",
             "-servername", HOST, "-CAfile", str(pki.d / "ca.pem"), "-crlf", "-nocommands"]
+    if version:
+        args.append(version)
     if status:
         args.append("-status")
     text = b"EHLO client.example\n"
@@ -83,10 +85,12 @@ def daemon(postern_bin, tmp_path, pki):
         d.stop()
 
 
-def test_good_response_is_stapled(daemon, pki):
+@pytest.mark.parametrize("version,proto", [(None, "TLSv1.3"), ("-tls1_2", "TLSv1.2")])
+def test_good_response_is_stapled(daemon, pki, version, proto):
     pki.response("good", "good.der")
     d = daemon("good", f"{pki.d}/good.der")
-    out = s_client(d, pki, message=True)
+    out = s_client(d, pki, message=True, version=version)
+    assert f"New, {proto}, Cipher is" in out, out
     assert "OCSP Response Status: successful" in out, out
     assert "Cert Status: good" in out
     assert "Serial Number: 1002" in out
