@@ -32,6 +32,7 @@
 #include "smtp/session.h"
 #include "tls/tls.h"
 #include "tls/tls_events.h"
+#include "tls/tls_readsock.h"
 #include "tls/tls_int.h"
 #include "tls/tls_ocsp.h"
 #include "tls/tls_resume.h"
@@ -357,4 +358,5 @@ static const smtp_tls_server server_ops = { server_usable, server_start };
 void tls_register(void)
 {
 	smtp_tls_register(&server_ops);
+	tls_readsock_register();   /* ${readsocket} tls=yes */
 }
