@@ -94,6 +94,8 @@ IN_EFFECT = {
     "callout_random_local_part": "`verify = .../callout=random` (docs/acl.md)",
     "gecos_pattern": "the caller's full name in local submissions (docs/submission.md)",
     "gecos_name": "the caller's full name in local submissions (docs/submission.md)",
+    "tls_ocsp_file": "OCSP staples the server sends (docs/tls.md)",
+    "tls_ocsp_refresh": "the daemon keeps OCSP staples fresh (beyond Exim; see docs/tls.md)",
 }
 
 # Options of lookup types Postern does not build (ldap, mysql, oracle, ibase).

@@ -309,7 +309,10 @@ void tls_ocsp_refresh_tick(time_t now, void (*child_setup)(void *), void *ctx)
 		pid_t pid = fork();
 		if (pid == 0) {
 			if (child_setup) child_setup(ctx);
-			signal(SIGALRM, SIG_DFL);
+			/* The daemon's handlers would only poke the daemon's wake pipe: a signal to the
+			 * child ends it. */
+			static const int sigs[] = { SIGALRM, SIGTERM, SIGHUP, SIGINT, SIGCHLD };
+			for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) signal(sigs[k], SIG_DFL);
 			alarm((unsigned)(n * (FETCH_TIMEOUT + 10)));   /* name lookups have no timeout of their own */
 			int failed = 0;
 			for (size_t i = 0; i < n; i++)

@@ -9,14 +9,10 @@
  * tls_certificate's for the right one to be found, and a stale or foreign response is never sent
  * (the client would reject it, or worse, a client that checks less would accept it).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "conf/conf.h"

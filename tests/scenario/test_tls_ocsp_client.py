@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from daemon_helpers import free_ports, wait_for
+from daemon_helpers import Daemon, free_ports, wait_for
 from ocsp_pki import HOST, Pki
 from test_tls_client import deliver, find
 
@@ -224,3 +224,37 @@ def test_resumed_session_satisfies_require(postern_bin, pki, exim_server):
     d = find(lines, r"^=> ")
     assert len(d) == 2 and "* CV=yes" not in d[0] and re.search(r"X=TLS1\.3:\S+\* CV=yes", d[1]), lines
     assert find(lines, r"^OUT o=") == ["OUT o=4", "OUT o=1"], lines
+
+
+@pytest.mark.parametrize("options,ver", [("", "TLS1.3"), ("openssl_options = +no_tlsv1_3", "TLS1.2")])
+def test_postern_to_postern_with_resumption(postern_bin, pki, tmp_path, options, ver):
+    # Postern's own server staples; under TLS 1.2 a resumed handshake never reaches the status
+    # callback, under TLS 1.3 it does with no staple: both must pass require on the mark.
+    port, = free_ports(1)
+    d = Daemon(postern_bin, tmp_path, "")
+    d.conf.write_text(f"""spool_directory = {d.spool}
+exim_user = root
+exim_group = root
+daemon_startup_retries = 0
+primary_hostname = {HOST}
+daemon_smtp_ports = {port}
+tls_certificate = {pki.d}/good-chain.pem
+tls_privatekey = {pki.d}/good.key
+tls_ocsp_file = {pki.d}/good.der
+tls_ocsp_refresh = false
+tls_resumption_hosts = *
+{options}
+queue_only
+acl_smtp_rcpt = accept
+""")
+    d.start()
+    try:
+        d.wait_listening(None)
+        lines = deliver("postern", postern_bin, port, transport(pki) + "  tls_resumption_hosts = *\n",
+                        selector="+tls_resumption", main=OCSP_VAR, times=2)
+        out = find(lines, r"^=> ")
+        assert len(out) == 2 and f"X={ver}:" in out[0] and "* CV=yes" not in out[0], lines
+        assert re.search(rf"X={re.escape(ver)}:\S+\* CV=yes", out[1]), lines
+        assert find(lines, r"^OUT o=") == ["OUT o=4", "OUT o=1"], lines
+    finally:
+        d.stop()

@@ -37,6 +37,8 @@ tls_privatekey = {pki.d}/{cert}.key
 tls_ocsp_file = {ocsp_file}
 tls_ocsp_refresh = false
 acl_smtp_helo = acl_helo
+acl_smtp_rcpt = accept
+queue_only
 smtp_enforce_sync = false
 {extra}
 begin acl
@@ -51,12 +53,17 @@ acl_helo:
     return d
 
 
-def s_client(d, pki, status=True):
+def s_client(d, pki, status=True, message=False, version=None):
     args = ["openssl", "s_client", "-starttls", "smtp", "-connect", f"127.0.0.1:{d.port}",
-            "-servername", HOST, "-CAfile", str(pki.d / "ca.pem"), "-crlf"]
+            "-servername", HOST, "-CAfile", str(pki.d / "ca.pem"), "-crlf", "-nocommands"]
+    if version:
+        args.append(version)
     if status:
         args.append("-status")
-    p = subprocess.run(args, input=b"EHLO client.example\nQUIT\n", capture_output=True, timeout=20)
+    text = b"EHLO client.example\n"
+    if message:
+        text += b"MAIL FROM:<a@b.example>\nRCPT TO:<d@e.example>\nDATA\nSubject: t\n\nbody\n.\n"
+    p = subprocess.run(args, input=text + b"QUIT\n", capture_output=True, timeout=20)
     return p.stdout.decode(errors="replace")
 
 
@@ -78,14 +85,19 @@ def daemon(postern_bin, tmp_path, pki):
         d.stop()
 
 
-def test_good_response_is_stapled(daemon, pki):
+@pytest.mark.parametrize("version,proto", [(None, "TLSv1.3"), ("-tls1_2", "TLSv1.2")])
+def test_good_response_is_stapled(daemon, pki, version, proto):
     pki.response("good", "good.der")
     d = daemon("good", f"{pki.d}/good.der")
-    out = s_client(d, pki)
+    out = s_client(d, pki, message=True, version=version)
+    assert f"New, {proto}, Cipher is" in out, out
     assert "OCSP Response Status: successful" in out, out
     assert "Cert Status: good" in out
     assert "Serial Number: 1002" in out
     assert ocsp_logged(d) == "4"
+    assert wait_for(lambda: " <= a@b.example" in d.mainlog), d.mainlog
+    h = next((d.spool / "input").rglob("*-H")).read_text()
+    assert "-tls_ocsp 4\n" in h, h
 
 
 def test_pem_prefix_and_second_list_item(daemon, pki):
