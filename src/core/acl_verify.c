@@ -337,7 +337,8 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 		xbuf_printf(&msg, SV_FMT "\n", SV_ARG(sc->why_user));
 	if (!c->log_msg.len)
 		xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));   /* the log keeps the reply's own text */
-	xbuf_putsv(&msg, xbuf_sv(&c->user_msg));
+	/* A statement without a message rejects with the default text, after the details. */
+	xbuf_putsv(&msg, c->user_msg.len ? xbuf_sv(&c->user_msg) : SV_LIT("Administrative prohibition"));
 	xbuf_reset(&c->user_msg);
 	xbuf_putsv(&c->user_msg, xbuf_sv(&msg));
 }
@@ -380,17 +381,33 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 				if (!addr_extract(item, &groups, &out, &info, &why) || info.empty)
 					continue;
 				any = true;
-				last = verify_address(c, false, xbuf_sv(&out), options);
-				if (last == ACL_OK || last == ACL_ERROR)
-					return last;
+				/* Not the envelope sender's once-per-message path: the header addresses are
+				 * checked on their own and only the overall result is reported. */
+				xbuf um, lm;
+				xbuf_init(&um, c->user_msg.a);
+				xbuf_init(&lm, c->user_msg.a);
+				acl_result r = c->ops->verify_address(c->ops_ctx, false, xbuf_sv(&out), options, &um, &lm);
+				if (r == ACL_OK || r == ACL_ERROR) {
+					if (r == ACL_ERROR) {
+						xbuf_reset(&c->log_msg);
+						xbuf_putsv(&c->log_msg, xbuf_sv(&lm));
+					}
+					return r;
+				}
+				if (r == ACL_DEFER || last != ACL_DEFER)
+					last = r;
 			}
 		}
+	xbuf_reset(&c->user_msg);
+	xbuf_reset(&c->log_msg);
 	if (!any) {
-		xbuf_reset(&c->user_msg);
 		xbuf_puts(&c->user_msg, "No valid sender in message header lines");
-		xbuf_reset(&c->log_msg);
 		xbuf_puts(&c->log_msg, "no sender address found in header lines");
+		return ACL_FAIL;
 	}
+	/* Exim 4.96's texts (observed with callouts): the client gets the verb's default reply. */
+	xbuf_puts(&c->log_msg, last == ACL_DEFER ? "all attempts to verify a sender in a header line deferred"
+		: "there is no valid sender in any header line");
 	return last;
 }
 

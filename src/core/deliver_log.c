@@ -102,7 +102,7 @@ static void put_tls(const address_item *a, xbuf *out)
 			xbuf_putc(out, '*');
 	}
 	if (selected(LS_TLS_CERTIFICATE_VERIFIED))
-		xbuf_puts(out, a->tls_certificate_verified ? " CV=yes" : " CV=no");
+		xbuf_puts(out, !a->tls_certificate_verified ? " CV=no" : a->tls_dane_verified ? " CV=dane" : " CV=yes");
 	if (selected(LS_TLS_PEERDN) && a->tls_peerdn.len) {
 		xbuf_puts(out, " DN=\"");
 		put_printable(out, a->tls_peerdn);
@@ -135,6 +135,8 @@ void dlog_format_success(const address_item *a, const driver_instance *t, bool l
 	put_router_transport(a, out);
 	put_host(a, out);
 	put_tls(a, out);
+	if (a->chunking_used)
+		xbuf_puts(out, " K");   /* Exim marks a message sent with BDAT, whatever the selector */
 	if (selected(LS_SMTP_CONFIRMATION) && a->confirmation.len) {
 		/* Exim escapes the reply for printing, then once more inside the quotes. */
 		xbuf once;

@@ -11,13 +11,13 @@ enum dres_tag {
 	T_INDEX = 1, T_RESULT, T_ERRNO, T_MORE_ERRNO, T_MESSAGE, T_HOST_NAME, T_HOST_ADDR,
 	T_HOST_PORT, T_HOST_MX, T_SEND_ADDR, T_SEND_PORT, T_CONFIRM, T_SMTP_RESP, T_GREETING,
 	T_HELO_RESP, T_TLS_USED, T_TLS_CIPHER, T_TLS_PEERDN, T_FREEZE, T_RETRY_SKIPPED,
-	T_RETRY_TIMEDOUT, T_TO_FILE, T_DETAIL,
+	T_RETRY_TIMEDOUT, T_TO_FILE, T_DETAIL, T_CHUNKING,
 	/* A retry item: its fields follow, ended by T_RETRY_END. */
 	T_RETRY_BEGIN, T_RETRY_KEY, T_RETRY_ERRNO, T_RETRY_MORE, T_RETRY_TEXT, T_RETRY_REMOVE,
 	T_RETRY_HOST, T_RETRY_END,
 	T_END,
 	/* The outgoing TLS session's other facts ($tls_out_*, CV=, the '*' of X=). */
-	T_TLS_VERIFIED, T_TLS_OCSP, T_TLS_RESUMPTION, T_TLS_VER, T_TLS_SNI, T_TLS_PEERCERT,
+	T_TLS_VERIFIED, T_TLS_OCSP, T_TLS_RESUMPTION, T_TLS_VER, T_TLS_SNI, T_TLS_PEERCERT, T_TLS_DANE,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -86,6 +86,7 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 	put_str(&p, T_TLS_PEERDN, a->tls_peerdn);
 	if (a->tls_used) {
 		put_int(&p, T_TLS_VERIFIED, a->tls_certificate_verified);
+		put_int(&p, T_TLS_DANE, a->tls_dane_verified);
 		put_int(&p, T_TLS_OCSP, a->tls_ocsp);
 		put_int(&p, T_TLS_RESUMPTION, a->tls_resumption);
 		put_str(&p, T_TLS_VER, a->tls_ver);
@@ -97,6 +98,7 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 	put_int(&p, T_RETRY_TIMEDOUT, a->retry_timedout);
 	put_int(&p, T_TO_FILE, a->delivered_to_file);
 	put_str(&p, T_DETAIL, a->delivery_detail);
+	put_int(&p, T_CHUNKING, a->chunking_used);
 	int nr = 0;
 	for (const addr_retry *r = a->retries; r && nr < MAX_RETRIES_PER_ADDR; r = r->next, nr++) {
 		put_int(&p, T_RETRY_BEGIN, 0);
@@ -120,9 +122,9 @@ static bool is_int_tag(int tag)
 	switch (tag) {
 	case T_INDEX: case T_RESULT: case T_ERRNO: case T_MORE_ERRNO: case T_HOST_PORT: case T_HOST_MX:
 	case T_SEND_PORT: case T_TLS_USED: case T_FREEZE: case T_RETRY_SKIPPED: case T_RETRY_TIMEDOUT:
-	case T_TO_FILE: case T_RETRY_BEGIN: case T_RETRY_ERRNO: case T_RETRY_MORE: case T_RETRY_REMOVE:
+	case T_TO_FILE: case T_CHUNKING: case T_RETRY_BEGIN: case T_RETRY_ERRNO: case T_RETRY_MORE: case T_RETRY_REMOVE:
 	case T_RETRY_HOST: case T_RETRY_END: case T_END:
-	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION:
+	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE:
 		return true;
 	default:
 		return false;
@@ -218,6 +220,7 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_TLS_CIPHER: img->tls_cipher = sval; break;
 		case T_TLS_PEERDN: img->tls_peerdn = sval; break;
 		case T_TLS_VERIFIED: img->tls_certificate_verified = iv != 0; break;
+		case T_TLS_DANE: img->tls_dane_verified = iv != 0; break;
 		case T_TLS_OCSP: img->tls_ocsp = (int)iv; break;
 		case T_TLS_RESUMPTION: img->tls_resumption = (unsigned)iv & 0x1f; break;
 		case T_TLS_VER: img->tls_ver = sval; break;
@@ -228,6 +231,7 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_RETRY_TIMEDOUT: img->retry_timedout = iv != 0; break;
 		case T_TO_FILE: img->delivered_to_file = iv != 0; break;
 		case T_DETAIL: img->delivery_detail = sval; break;
+		case T_CHUNKING: img->chunking_used = iv != 0; break;
 		case T_RETRY_BEGIN:
 			if (in_retry || ++nretries > MAX_RETRIES_PER_ADDR) {
 				xbuf_puts(err, "retry item out of place or too many");
@@ -324,6 +328,7 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->tls_cipher = img.tls_cipher;
 		t->tls_peerdn = img.tls_peerdn;
 		t->tls_certificate_verified = img.tls_certificate_verified;
+		t->tls_dane_verified = img.tls_dane_verified;
 		t->tls_ocsp = img.tls_ocsp;
 		t->tls_resumption = img.tls_resumption;
 		t->tls_ver = img.tls_ver;
@@ -336,6 +341,7 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->retry_timedout = img.retry_timedout;
 		t->delivered_to_file = img.delivered_to_file;
 		t->delivery_detail = img.delivery_detail;
+		t->chunking_used = img.chunking_used;
 		t->retries = img.retries;
 		got[index] = true;
 		off += 8 + plen + 4;

@@ -134,6 +134,7 @@ void tls_out_from_addr(const address_item *a)
 		.certificate_verified = a->tls_certificate_verified,
 		.ocsp = a->tls_ocsp,
 		.resumption = a->tls_resumption,
+		.dane = a->tls_dane_verified ? SV_LIT("yes") : SV_LIT("no"),
 	};
 	tls_out_set(&s);
 }

@@ -84,7 +84,8 @@ static int verify_callback(int ok, X509_STORE_CTX *store)
 		record_failure(v, why);
 		return v->p->verify == TLS_CLIENT_VERIFY_REQUIRE ? 0 : 1;
 	}
-	if (depth == 0 && v->p->verify_names && *v->p->verify_names && !names_match(cert, v->p->verify_names, v->a)) {
+	if (depth == 0 && !v->p->dane_n && v->p->verify_names && *v->p->verify_names
+		&& !names_match(cert, v->p->verify_names, v->a)) {
 		log_write(LOG_MAIN, "%s SSL verify error: certificate name mismatch: DN=\"%s\" H=\"%s\"",
 			peer_tag(v->p), subject_oneline(cert, dn, sizeof dn), v->p->verify_names);
 		record_failure(v, "certificate name mismatch");
@@ -149,7 +150,15 @@ static SSL_CTX *build_ctx(const tls_client_params *p, arena *a, xbuf *err)
 			goto fail;
 		}
 	}
-	if (p->verify == TLS_CLIENT_VERIFY_NONE) {
+	if (p->dane_n) {
+		/* The TLSA records are the trust anchors; no CAs (as Exim ignores
+		 * tls_verify_certificates under DANE). */
+		if (SSL_CTX_dane_enable(ctx) <= 0) {
+			tls_openssl_error(err, "SSL_CTX_dane_enable");
+			goto fail;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
+	} else if (p->verify == TLS_CLIENT_VERIFY_NONE) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	} else {
 		if (!load_verify(ctx, p, a, err)) goto fail;
@@ -276,6 +285,29 @@ static void record(arena *a, SSL *ssl, tls_client_session *s)
 	}
 }
 
+/* The TLSA records for this connection; OpenSSL then verifies the chain against them. */
+static bool dane_setup(SSL *ssl, const tls_client_params *p, arena *a, xbuf *err)
+{
+	if (SSL_dane_enable(ssl, p->dane_host) <= 0) {
+		tls_openssl_error(err, arena_printf(a, "DANE setup for %s", p->dane_host ? p->dane_host : ""));
+		return false;
+	}
+	/* DANE-EE(3) pins the server's key: its names do not matter (RFC 7672 3.1.1). */
+	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	int usable = 0;
+	for (size_t i = 0; i < p->dane_n; i++) {
+		const tls_tlsa *t = &p->dane_tlsa[i];
+		int r = SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype, t->data, t->len);
+		if (r > 0) usable++;
+		ERR_clear_error();   /* a malformed or unsupported record is skipped */
+	}
+	if (!usable) {
+		xbuf_puts(err, "DANE error: no usable TLSA records");
+		return false;
+	}
+	return true;
+}
+
 bool tls_client_start(arena *a, int fd, const tls_client_params *p, tls_client_session *s, xbuf *err)
 {
 	memset(s, 0, sizeof *s);
@@ -301,12 +333,14 @@ bool tls_client_start(arena *a, int fd, const tls_client_params *p, tls_client_s
 		tls_openssl_error(err, "SSL_set_fd");
 		goto fail;
 	}
+	if (p->dane_n && !dane_setup(ssl, p, a, err)) goto fail;
 	if (p->prepare && !p->prepare(p->prepare_ctx, ssl, err)) goto fail;
 	if (!handshake(ssl, fd, p->timeout_ms, err)) goto fail;
 	SSL_set_ex_data(ssl, ex_index, NULL);   /* v lives on this stack frame only */
 	record(a, ssl, s);
-	s->verified = p->verify != TLS_CLIENT_VERIFY_NONE && !v.failed && SSL_get_verify_result(ssl) == X509_V_OK
-		&& s->peercert.len > 0;
+	s->verified = (p->verify != TLS_CLIENT_VERIFY_NONE || p->dane_n) && !v.failed
+		&& SSL_get_verify_result(ssl) == X509_V_OK && s->peercert.len > 0;
+	s->dane_verified = p->dane_n && s->verified && SSL_get0_dane_authority(ssl, NULL, NULL) >= 0;
 	if (p->verify == TLS_CLIENT_VERIFY_NONE) s->verify_error = SV_LIT("");
 	s->ssl = ssl;
 	s->layer = (bio_layer){ layer_read, layer_write, layer_pending, ssl };

@@ -13,6 +13,7 @@
 #include "lib/arena.h"
 #include "lib/bio.h"
 #include "lib/str.h"
+#include "tls/tls_client_dane.h"
 
 struct ssl_st;
 
@@ -37,6 +38,11 @@ typedef struct tls_client_params {
 	 * certificate are honoured for the leftmost label). NULL or "": the names are not checked. */
 	const char *verify_names;
 	tls_client_verify verify;
+	/* DANE (src/tls/tls_client_dane.h): when dane_n > 0 the certificate is checked against
+	 * these TLSA records (for dane_host) instead of CAs and verify_names, and must pass. */
+	const tls_tlsa *dane_tlsa;
+	size_t dane_n;
+	const char *dane_host;
 	int timeout_ms;               /* for the whole handshake; <= 0: 300 s */
 	/* For log lines: "[1.2.3.4]" style tag of the peer (may be NULL). */
 	const char *peer_tag;
@@ -57,6 +63,7 @@ typedef struct tls_client_session {
 	sv peerdn;                    /* "/CN=mx.example" (OpenSSL's one-line form) */
 	sv peercert, ourcert;         /* PEM */
 	bool verified;                /* chain (and names, when asked) verified */
+	bool dane_verified;           /* verified through the TLSA records */
 	sv verify_error;              /* why not verified (empty when verified or not checked) */
 	bool resumed;                 /* the session was resumed */
 } tls_client_session;

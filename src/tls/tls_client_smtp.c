@@ -80,6 +80,10 @@ static bool start(void *ctx, smtpc_conn *c, xbuf *err)
 		xbuf_puts(err, "TLS session: unexpected data from the server after its reply to STARTTLS");
 		return false;
 	}
+	if (t->conf.dane_error.len) {
+		xbuf_putsv(err, t->conf.dane_error);
+		return false;
+	}
 	t->c = c;
 	tls_client_params p = t->conf.p;
 	p.timeout_ms = c->opt->command_timeout > 0 ? c->opt->command_timeout * 1000 : 0;
@@ -110,6 +114,8 @@ static bool start(void *ctx, smtpc_conn *c, xbuf *err)
 		.certificate_verified = t->s.verified,
 		.ocsp = t->ocsp_status,
 		.resumption = t->resumption,
+		.dane = t->s.dane_verified ? SV_LIT("yes") : SV_LIT("no"),
+		.tlsa_usage = t->conf.dane_usage,
 	};
 	tls_out_set(&o);
 	return true;
@@ -152,6 +158,7 @@ void smtp_tls_to_addr(const smtpc_conn *c, address_item *a)
 	a->tls_peerdn = t->s.peerdn;
 	a->tls_peercert = t->s.peercert;
 	a->tls_certificate_verified = t->s.verified;
+	a->tls_dane_verified = t->s.dane_verified;
 	a->tls_sni = sv_cstr(t->conf.p.sni ? t->conf.p.sni : "");
 	a->tls_ocsp = t->ocsp_status;
 	a->tls_resumption = t->resumption;

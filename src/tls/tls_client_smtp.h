@@ -25,6 +25,11 @@ typedef struct smtp_tls_conf {
 	                                 * the EHLO reply to name a load-balanced host for the
 	                                 * resumption key */
 	xp_env *env;               /* for host_name_extract */
+	/* DANE: dane_usage is $tls_out_tlsa_usage (0: DANE not in use; p.dane_* then empty).
+	 * dane_error non-empty: the host must not be used (hosts_require_dane without usable DANE,
+	 * or a failed TLSA lookup); the TLS start fails with it. */
+	int dane_usage;
+	sv dane_error;
 } smtp_tls_conf;
 
 /* Arrange for TLS on the connection o will make: sets o->tls_start, tls_ctx, tls_close,

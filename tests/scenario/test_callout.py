@@ -7,6 +7,7 @@ go to stderr at once. The random local part is fixed in the configuration so tha
 not depend on the time."""
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -24,7 +25,11 @@ primary_hostname = mx.local
 callout_random_local_part = $primary_hostname-testing
 acl_smtp_mail = mail
 acl_smtp_rcpt = rcpt
+acl_smtp_data = data
 begin acl
+data:
+  deny !verify = header_sender/callout=mailfrom=chk@mx.local
+  accept
 mail:
   accept sender_domains = ok.example
          !verify = sender/callout
@@ -81,6 +86,12 @@ SESSIONS = {
     "sender": ["helo x", "mail from:<bad@z.example>", "mail from:<bad@z.example>", "mail from:<tmp@z.example>",
                "mail from:<bad@ok.example>", "rset", "mail from:<a@z.example>", "rcpt to:<x@u.example>",
                "rcpt to:<bad@u.example>", "quit"],
+    "header_sender": ["helo x", "mail from:<a@ok.example>", "rcpt to:<c@d.example>", "data",
+                      "From: bad@z.example", "Subject: x", "", "hi", ".",
+                      "mail from:<a@ok.example>", "rcpt to:<c@d.example>", "data",
+                      "Reply-To: tmp@z.example", "Subject: x", "", "hi", ".",
+                      "mail from:<a@ok.example>", "rcpt to:<c@d.example>", "data",
+                      "From: bad@z.example, good@z.example", "Subject: x", "", "hi", ".", "quit"],
 }
 
 
@@ -155,6 +166,7 @@ def run(prog, conf, commands, port, closed):
                        text=True, timeout=120)
     lines = [l for l in (r.stdout + r.stderr).splitlines()
              if not l.startswith((">>>", "***", "220 ")) and l.strip()]
+    lines = [re.sub(r"1[0-9A-Za-z]{5}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}", "ID", l) for l in lines]
     return sorted(l.replace(str(port), "PORT").replace(str(closed), "CLOSED") for l in lines)
 
 

@@ -6,6 +6,7 @@ Exim 4.96 (GnuTLS) as a daemon, and a scripted server. The client is `postern -o
 manualroute router to 127.0.0.1; where the server is the same, Exim 4.96 as the client gives
 the expected log lines (texts of the TLS library itself differ: GnuTLS there, OpenSSL here).
 """
+import hashlib
 import os
 import pathlib
 import re
@@ -17,6 +18,7 @@ import time
 import pytest
 
 from daemon_helpers import Daemon, free_ports, wait_for
+from dns_server import DnsServer
 from smtpclient_helpers import ScriptedServer
 from smtp_transport_helpers import log_body
 
@@ -141,7 +143,7 @@ bounces:
   data = :blackhole:
 r:
   driver = manualroute
-  route_list = * 127.0.0.1::{port}
+  route_list = * {route}
   self = send
   transport = t
 begin transports
@@ -157,7 +159,7 @@ begin retry
 """
 
 
-def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main="", times=1):
+def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main="", times=1, route=None):
     """times messages delivered one after the other by who ("postern" or "exim") with -odi;
     returns the main log lines without time stamps and ids."""
     d = pathlib.Path(tempfile.mkdtemp(prefix=f"postern-{who}-client-"))
@@ -173,7 +175,7 @@ def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main="", t
             users, tpuser, cmd = "exim_user = root\nexim_group = root", "", postern_bin
         conf = d / "c.conf"
         conf.write_text(CLIENT.format(d=d, users=users, tpuser=tpuser, port=port, extra=extra,
-                                      selector=selector, main=main))
+                                      selector=selector, main=main, route=route or f"127.0.0.1::{port}"))
         for _ in range(times):
             subprocess.run([cmd, "-C", str(conf), "-odi", "-f", "sender@s.test", "rcpt@r.test"],
                            input=b"Subject: t\n\nbody\n", capture_output=True, timeout=60)
@@ -206,9 +208,10 @@ def test_starttls_verified_with_peer_dn_and_variables(postern_bin, tmp_path, pki
         lines = deliver("postern", postern_bin, srv.port, extra, main=OUT_VARS)
         d = find(lines, r"^=> ")
         assert d and re.search(rf"=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] {X13} CV=yes "
-                               r'DN="/O=Srv Org/CN=mx\.example" C="250', d[0]), lines
+                               r'DN="/O=Srv Org/CN=mx\.example" K C="250', d[0]), lines
+        # o=1: hosts_request_ocsp defaults to *, and this server staples nothing (facts §2).
         assert ("OUT c=TLS1.3:TLS_AES_256_GCM_SHA384:256 b=256 v=TLS1.3 cv=1 dn=/O=Srv Org/CN=mx.example "
-                "sni=mx.example pc=yes r=1 o=0") in lines, lines
+                "sni=mx.example pc=yes r=1 o=1") in lines, lines
         assert wait_for(lambda: " <= sender@s.test" in srv.mainlog)
         assert re.search(rf"P=esmtps {X13} CV=no SNI=mx\.example K S=", srv.mainlog), srv.mainlog
     finally:
@@ -260,13 +263,13 @@ def test_try_verify_records_failure(postern_bin, tmp_path, pki):
         lines = deliver("postern", postern_bin, srv.port, f"  tls_verify_certificates = {pki}/other.pem\n",
                         selector="+tls_peerdn -tls_certificate_verified")
         assert find(lines, rf"^=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] {X13} "
-                           r'DN="/O=Srv Org/CN=mx\.example" C='), lines
+                           r'DN="/O=Srv Org/CN=mx\.example" K C='), lines
         # tls_verify_cert_hostnames = * (the default) against a matching name list: verified.
         lines = deliver("postern", postern_bin, srv.port, f"  tls_verify_certificates = {pki}/ca.pem\n"
                         "  hosts_avoid_tls = 127.0.0.2\n  tls_verify_cert_hostnames = 127.0.0.2\n")
         assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=yes"), lines
         lines = deliver("postern", postern_bin, srv.port, "  hosts_avoid_tls = *\n")
-        assert find(lines, r"^=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] C="), lines
+        assert find(lines, r"^=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] K C="), lines
     finally:
         srv.stop()
 
@@ -366,7 +369,7 @@ def test_resumption_postern_to_postern(postern_bin, tmp_path, pki):
         lines = deliver("postern", postern_bin, srv.port, "  tls_resumption_hosts = *\n" + ON_DELIVERY,
                         selector="+tls_resumption", main=RESUME_VARS, times=2)
         d = find(lines, r"^=> ")
-        assert len(d) == 2 and re.search(rf"{X13} CV=no C=", d[0]) and re.search(rf"{X13}\* CV=no C=", d[1]), lines
+        assert len(d) == 2 and re.search(rf"{X13} CV=no K C=", d[0]) and re.search(rf"{X13}\* CV=no K C=", d[1]), lines
         # 11: ticket requested and issued; 31: resumed, and a new ticket (facts §11, as Exim).
         assert find(lines, r"^OUT r=") == ["OUT r=11", "OUT r=31"], lines
     finally:
@@ -383,4 +386,65 @@ def test_resumption_postern_to_exim(postern_bin, pki):
         assert len(d) == 2 and "* CV" not in d[0] and re.search(r"X=TLS1\.3:\S+\* CV=no", d[1]), lines
         assert find(lines, r"^OUT r=") == ["OUT r=11", "OUT r=31"], lines
     finally:
+        srv.stop()
+
+
+def spki_sha256(pem):
+    pub = subprocess.run(["openssl", "x509", "-in", str(pem), "-noout", "-pubkey"], capture_output=True,
+                         check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, capture_output=True,
+                         check=True).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+BOTH_EVENTS = "  event_action = ${if match{$event_name}{^(msg:delivery|tcp:close)\\$}{${acl{ev}}}}\n"
+
+
+def test_dane(postern_bin, tmp_path, pki):
+    srv = postern_server(postern_bin, tmp_path, pki)
+    good = spki_sha256(pki / "srv.pem")
+    zone = f"""$ORIGIN dane.test.
+$TTL 300
+@       IN SOA ns.dane.test. hostmaster.dane.test. 1 3600 600 86400 60
+@       IN NS  ns.dane.test.
+ns      IN A   127.0.0.1
+mx      IN A   127.0.0.1
+_{srv.port}._tcp.mx  IN TLSA 3 1 1 {good}
+bad     IN A   127.0.0.1
+_{srv.port}._tcp.bad IN TLSA 3 1 1 {'00' * 32}
+plain   IN A   127.0.0.1
+"""
+    dns = DnsServer(tmp_path, {"dane.test": zone}).start()
+    try:
+        main = (f"dns_servers = 127.0.0.1.{dns.port}\ndns_trust_aa = *.dane.test\n"
+                "begin acl\nev:\n  warn logwrite = OUT $event_name dane=$tls_out_dane usage=$tls_out_tlsa_usage "
+                "sni=$tls_out_sni cv=$tls_out_certificate_verified\n  accept\n")
+
+        def run(host, extra=""):
+            return deliver("postern", postern_bin, srv.port, BOTH_EVENTS + extra, main=main,
+                           route=f"{host}.dane.test::{srv.port} bydns")
+        lines = run("mx")
+        assert find(lines, rf"^=> rcpt@r\.test R=r T=t H=mx\.dane\.test \[127\.0\.0\.1\] {X13} CV=dane "), lines
+        # In the transport (tcp:close) and in the delivery process afterwards (which knows
+        # only whether DANE verified, not the usages).
+        assert "OUT tcp:close dane=yes usage=8 sni=mx.dane.test cv=1" in lines, lines
+        assert "OUT msg:delivery dane=yes usage=0 sni=mx.dane.test cv=1" in lines, lines
+        # A key that does not match: no delivery, and never in clear.
+        lines = run("bad")
+        assert find(lines, r"^== rcpt@r\.test R=r T=t defer \(-37\) H=bad\.dane\.test \[127\.0\.0\.1\]: "
+                           r"TLS session: \(SSL_connect\): .*certificate verify failed"), lines
+        assert not find(lines, "delivering unencrypted")
+        # No TLSA records: ordinary TLS, unless DANE is required.
+        lines = run("plain")
+        assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=no "), lines
+        assert "OUT tcp:close dane=no usage=0 sni= cv=0" in lines, lines
+        lines = run("plain", "  hosts_require_dane = *\n")
+        assert ("== rcpt@r.test R=r T=t defer (-37) H=plain.dane.test [127.0.0.1]: DANE error: tlsa lookup FAIL"
+                in lines), lines
+        # Not DNSSEC (the answers are not trusted): DANE is not tried.
+        lines = deliver("postern", postern_bin, srv.port, BOTH_EVENTS, main=main.replace("dns_trust_aa = *.dane.test", ""),
+                        route=f"mx.dane.test::{srv.port} bydns")
+        assert "OUT tcp:close dane=no usage=0 sni= cv=0" in lines, lines
+    finally:
+        dns.stop()
         srv.stop()

@@ -20,10 +20,6 @@ from daemon_helpers import Daemon, free_ports, wait_for
 from smtp_transport_helpers import log_body
 
 HOST = "mx.example"
-# Until the smtp transport's STARTTLS (h/tlsclient) is merged, there is nothing to resume.
-pytestmark = pytest.mark.skipif(
-    not (pathlib.Path(__file__).resolve().parents[2] / "src/tls/tls_client_smtp.c").exists(),
-    reason="the smtp transport has no TLS in this tree yet")
 NEEDS_EXIM = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 0,
                                 reason="needs Debian's exim and root")
 
@@ -123,7 +119,7 @@ log_selector = +tls_resumption
 {main}
 begin acl
 ev:
-  warn logwrite = OUT r=$tls_out_resumption ${{listextract{{$tls_out_resumption}}{{_RESUME_DECODE}}}}
+  warn logwrite = out r=$tls_out_resumption ${{listextract{{$tls_out_resumption}}{{_RESUME_DECODE}}}}
   accept
 begin routers
 r:
@@ -176,7 +172,7 @@ class Client:
 
 
 def outcome(lines):
-    out = next((line for line in lines if line.startswith("OUT r=")), None)
+    out = next((line for line in lines if line.startswith("out r=")), None)
     delivered = next((line for line in lines if line.startswith("=> ")), None)
     assert out and delivered, lines
     return out, re.search(r" X=(\S+)", delivered).group(1)
@@ -187,11 +183,11 @@ def test_postern_to_postern_second_delivery_resumed(postern_bin, tmp_path, pki):
     try:
         c = Client(postern_bin, tmp_path, srv.port)
         out1, x1 = outcome(c.deliver())
-        assert out1 == "OUT r=11 client requested new ticket, server provided", out1
+        assert out1 == "out r=11 client requested new ticket, server provided", out1
         assert not x1.endswith("*")
         assert re.fullmatch(r"  [0-9a-f]{64} stored .* expires .*\n", c.dump()), c.dump()
         out2, x2 = outcome(c.deliver())
-        assert out2 == "OUT r=31 session resumed, also new ticket", out2
+        assert out2 == "out r=31 session resumed, also new ticket", out2
         assert x2 == x1 + "*"
         assert wait_for(lambda: srv.mainlog.count(" <= ") == 2), srv.mainlog
         assert re.findall(r"IN r=(\d+)", srv.mainlog) == ["11", "31"], srv.mainlog
@@ -206,9 +202,9 @@ def test_postern_to_postern_tls12(postern_bin, tmp_path, pki):
     try:
         c = Client(postern_bin, tmp_path, srv.port, main="openssl_options = +no_tlsv1_3")
         out1, x1 = outcome(c.deliver())
-        assert out1.startswith("OUT r=11 "), out1
+        assert out1.startswith("out r=11 "), out1
         out2, x2 = outcome(c.deliver())
-        assert out2 == "OUT r=23 session resumed" and x2 == x1 + "*" and x1.startswith("TLS1.2:"), (out2, x2)
+        assert out2 == "out r=23 session resumed" and x2 == x1 + "*" and x1.startswith("TLS1.2:"), (out2, x2)
     finally:
         srv.stop()
 
@@ -221,7 +217,7 @@ def test_changed_settings_do_not_resume(postern_bin, tmp_path, pki):
         outcome(c.deliver())
         c.conf.write_text(c.conf.read_text().replace("  tls_resumption_hosts = *", "  tls_resumption_hosts = *\n  tls_sni = other.example"))
         out, x = outcome(c.deliver())
-        assert out.startswith("OUT r=11 ") and not x.endswith("*"), (out, x)
+        assert out.startswith("out r=11 ") and not x.endswith("*"), (out, x)
         assert len(c.dump().splitlines()) == 2
     finally:
         srv.stop()
@@ -234,7 +230,7 @@ def test_not_in_transport_resumption_hosts(postern_bin, tmp_path, pki):
         c.conf.write_text(c.conf.read_text().replace("  tls_resumption_hosts = *", "  tls_resumption_hosts = 192.0.2.1"))
         for _ in range(2):
             out, x = outcome(c.deliver())
-            assert out.startswith("OUT r=1 ") and not x.endswith("*"), (out, x)
+            assert out.startswith("out r=1 ") and not x.endswith("*"), (out, x)
         assert c.dump() == ""
     finally:
         srv.stop()
@@ -246,9 +242,9 @@ def test_postern_to_exim_second_delivery_resumed(postern_bin, tmp_path, pki):
     try:
         c = Client(postern_bin, tmp_path, srv.port)
         out1, x1 = outcome(c.deliver())
-        assert out1.startswith("OUT r=11 "), out1
+        assert out1.startswith("out r=11 "), out1
         out2, x2 = outcome(c.deliver())
-        assert out2 == "OUT r=31 session resumed, also new ticket", out2
+        assert out2 == "out r=31 session resumed, also new ticket", out2
         assert x2 == x1 + "*"
         assert wait_for(lambda: srv.mainlog.count(" <= ") == 2), srv.mainlog
         xs = re.findall(r" <= \S+ .* X=(\S+)", srv.mainlog)

@@ -2,7 +2,8 @@
  * connection options come from the smtp transport the address was routed to, as Exim 4.96
  * takes them ("Callout verification": the transport's port, interface, helo_data, protocol;
  * its hosts when the router gave none or hosts_override is set). The callout's own timeouts
- * replace the transport's. Without an smtp transport, port 25 and $smtp_active_hostname. */
+ * replace the transport's; its TLS options (STARTTLS, hosts_require_tls, tls_tempfail_tryclear)
+ * apply. Without an smtp transport, port 25 and $smtp_active_hostname, in clear. */
 #include <string.h>
 
 #include "core/callout.h"
@@ -10,6 +11,9 @@
 #include "drivers/transports/smtp_client_opts.h"
 #include "drivers/transports/smtp_deliver.h"
 #include "smtp/client_probe.h"
+#if SUPPORT_TLS
+#include "tls/tls_client_smtp.h"
+#endif
 
 struct callout_link {
 	arena *a;
@@ -92,6 +96,11 @@ callout_link *callout_link_open(arena *a, xp_env *env, const address_item *route
 	xbuf_printf(&ad, "[" SV_FMT "]:%d", SV_ARG(host.address), host.port);
 	l->address = xbuf_sv(&ad);
 	l->c = smtpc_connect(a, &l->opt, &host);
+#if SUPPORT_TLS
+	/* STARTTLS comes with the transport's options; tls_tempfail_tryclear applies as in delivery. */
+	if (smtp_tls_tryclear(l->c, &l->opt))
+		l->c = smtpc_connect(a, &l->opt, &host);
+#endif
 	if (l->c->status != SMTPC_OK) {
 		step_from_conn(step, l->c);
 		return NULL;

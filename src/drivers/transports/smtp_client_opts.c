@@ -88,6 +88,53 @@ static bool expand_str(const driver_instance *t, xp_env *env, const char *name, 
 	return true;
 }
 
+#if SUPPORT_TLS
+/* hosts_try_dane / hosts_require_dane: with secured TLSA records the session must be DANE
+ * verified (no CAs, names or clear-text fallback; SNI is the host's name; the DANE cipher list
+ * wins); hosts_request_ocsp left at "*" then asks only when no DANE-EE record is in use. */
+static bool dane_options(const driver_instance *t, xp_env *env, const smtpc_host *host, smtp_tls_conf *tc,
+	xbuf *err)
+{
+	const struct smtp_transport_options *ob = t->priv;
+	bool try = false, require = false;
+	if (!host_in(t, env, host, "hosts_try_dane", ob->hosts_try_dane, &try, err)
+		|| !host_in(t, env, host, "hosts_require_dane", ob->hosts_require_dane, &require, err))
+		return false;
+	if (!try && !require)
+		return true;
+	tls_dane dane;
+	xbuf why;
+	xbuf_init(&why, env->a);
+	tls_dane_rc rc = tls_dane_lookup(env->a, host->name, host->address, host->port, &dane, &why);
+	if (rc == TLS_DANE_NONE && !require)
+		return true;
+	if (rc != TLS_DANE_USE) {
+		tc->dane_error = xbuf_sv(&why);
+		tc->require_tls = true;
+		tc->tryclear = false;
+		return true;
+	}
+	tls_client_params *p = &tc->p;
+	p->dane_tlsa = dane.rr;
+	p->dane_n = dane.n;
+	p->dane_host = sv_dup(env->a, host->name);
+	p->verify = TLS_CLIENT_VERIFY_REQUIRE;
+	p->verify_names = NULL;
+	p->sni = p->dane_host;
+	tc->dane_usage = dane.usage_bits;
+	tc->require_tls = true;
+	tc->tryclear = false;
+	const char *ciphers;
+	if (!expand_str(t, env, "dane_require_tls_ciphers", ob->dane_require_tls_ciphers, &ciphers, err))
+		return false;
+	if (ciphers)
+		p->require_ciphers = ciphers;
+	if (ob->hosts_request_ocsp && strcmp(ob->hosts_request_ocsp, "*") == 0)
+		tc->request_ocsp = (dane.usage_bits & ~(1 << 2)) == 0;
+	return true;
+}
+#endif
+
 /* The TLS options (Exim 4.96 names and defaults; docs/tls.md "TLS client"). hosts_avoid_tls
  * leaves TLS out; otherwise the engine gets the TLS hook through smtp_tls_attach. */
 static bool tls_options(const driver_instance *t, xp_env *env, const smtpc_host *host, bool smtps,
@@ -126,6 +173,8 @@ static bool tls_options(const driver_instance *t, xp_env *env, const smtpc_host 
 		|| !expand_str(t, env, "tls_crl", ob->tls_crl, &p->crl, err)
 		|| !expand_str(t, env, "tls_require_ciphers", ob->tls_require_ciphers, &p->require_ciphers, err)
 		|| !expand_str(t, env, "tls_sni", ob->tls_sni, &p->sni, err))
+		return false;
+	if (!dane_options(t, env, host, &tc, err))
 		return false;
 	smtp_tls_attach(env->a, &tc, o);
 #else

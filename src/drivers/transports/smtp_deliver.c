@@ -297,6 +297,7 @@ static void set_host_fields(batch *b, address_item *a, smtpc_conn *conn)
 #else
 	a->tls_used = conn->tls_active;
 #endif
+	a->chunking_used = (conn->offered & SMTPC_OFFER_CHUNKING) != 0;
 }
 
 static void clear_host_fields(address_item *a)
@@ -306,6 +307,7 @@ static void clear_host_fields(address_item *a)
 	a->host_used_mx = -1;
 	a->sending_address = a->smtp_greeting = a->helo_response = SV_NULL;
 	a->sending_port = 0;
+	a->chunking_used = false;
 }
 
 static void record(batch *b, size_t i, const smtpc_rcpt *r, smtpc_conn *conn, bool with_host)
