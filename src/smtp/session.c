@@ -644,21 +644,37 @@ bool sess_tls_offerable(smtp_session *s)
 		&& sess_host_in(s, conf_main.tls_advertise_hosts);
 }
 
-static bool tls_start(smtp_session *s)
+/* Exim's line: "TLS error on connection from (helo) [ip] I=[ip]:port (SSL_accept): error:..."
+ * (I= under log_selector incoming_interface); the error text brings its own "(what):". */
+static void log_tls_error(smtp_session *s, const xbuf *err)
 {
-	xbuf err;
-	xbuf_init(&err, s->work);
-	if (tls_server->start(&s->io, s->p->in_fd, s->p->out_fd, &s->origin, &err)) return true;
-	(void)sess_notquit(s, "tls-failed", NULL);
-	/* Exim's line: "TLS error on connection from (helo) [ip] I=[ip]:port (SSL_accept): error:..."
-	 * (I= under log_selector incoming_interface); the error text brings its own "(what):". */
 	const log_config *lc = log_current_config();
 	const msg_origin *o = &s->origin;
 	const char *iface = "";
 	if (lc && logsel_has(&lc->selector, LS_INCOMING_INTERFACE) && o->interface_address.len)
 		iface = arena_printf(s->work, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
 	sess_log(s, LOG_MAIN, "TLS error on connection from %s%s %s", sv_dup(s->work, s->host_ident), iface,
-		xbuf_cstr(&err));
+		xbuf_cstr(err));
+}
+
+/* The TLS server's checks that come before the go-ahead; false: logged, caller answers. */
+static bool tls_prepare(smtp_session *s)
+{
+	if (!tls_server->prepare) return true;
+	xbuf err;
+	xbuf_init(&err, s->work);
+	if (tls_server->prepare(&s->origin, &err)) return true;
+	log_tls_error(s, &err);
+	return false;
+}
+
+static bool tls_start(smtp_session *s)
+{
+	xbuf err;
+	xbuf_init(&err, s->work);
+	if (tls_server->start(&s->io, s->p->in_fd, s->p->out_fd, &s->origin, &err)) return true;
+	(void)sess_notquit(s, "tls-failed", NULL);
+	log_tls_error(s, &err);
 	return false;
 }
 
@@ -672,6 +688,12 @@ static sess_next starttls(smtp_session *s)
 		acl_ctx c;
 		acl_result rc = sess_acl(s, ACL_WHERE_STARTTLS, conf_main.acl_smtp_starttls, SV_NULL, &c);
 		if (rc != ACL_OK) return sess_acl_reply(s, ACL_WHERE_STARTTLS, rc, &c, "STARTTLS");
+	}
+	/* A problem found before the handshake (as Exim: certificate files, ciphers...): 454, and
+	 * the session goes on in clear. */
+	if (!tls_prepare(s)) {
+		sess_reply(s, 454, "TLS currently unavailable");
+		return SESS_CONTINUE;
 	}
 	sess_reply(s, 220, "TLS go ahead");
 	if (!sess_flush(s) || !tls_start(s)) return SESS_DROP;
@@ -784,7 +806,7 @@ int smtp_session_run(const smtp_conn_params *p)
 		sess_flush(s);
 		return 0;
 	}
-	if (p->tls_on_connect && (!tls_server || !tls_start(s))) {
+	if (p->tls_on_connect && (!tls_server || !tls_prepare(s) || !tls_start(s))) {
 		sess_flush(s);
 		return 0;
 	}

@@ -48,6 +48,10 @@ struct msg_origin;
 typedef struct smtp_tls_server {
 	bool (*usable)(void);     /* a certificate is configured... */
 	bool (*start)(struct bio *io, int in_fd, int out_fd, struct msg_origin *o, xbuf *err);
+	/* Before "220 TLS go ahead" (NULL: nothing to do): false with err set for a configuration
+	 * problem found before any handshake (certificate files, ciphers...), which Exim answers
+	 * with 454 and the session goes on. */
+	bool (*prepare)(struct msg_origin *o, xbuf *err);
 } smtp_tls_server;
 void smtp_tls_register(const smtp_tls_server *t);
 

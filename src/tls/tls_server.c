@@ -44,6 +44,7 @@ static struct {
 	msg_origin *origin;
 	xbuf *err;            /* where the certificate callback reports */
 	bool cert_failed;
+	bool certs_in_ctx;    /* loaded by server_prepare: the certificate callback has nothing to do */
 	int vmode;            /* TLS_VERIFY_* for this client */
 	xp_env event_env;     /* $sender_host_address etc. for the tls:* events */
 	message_vars event_mv;
@@ -98,7 +99,7 @@ const char *tls_expand_option(const char *opt, const char *name, msg_origin *o, 
 
 /* Load every certificate of tls_certificate with the key of the same position in
  * tls_privatekey (an absent or empty key item: the key is in the certificate's file). */
-static bool load_certificates(SSL *ssl, msg_origin *o, xbuf *err)
+static bool load_certificates(SSL *ssl, SSL_CTX *ctx, msg_origin *o, xbuf *err)
 {
 	const char *certs = tls_expand_option(conf_main.tls_certificate, "tls_certificate", o, err);
 	if (!certs) return false;
@@ -119,11 +120,12 @@ static bool load_certificates(SSL *ssl, msg_origin *o, xbuf *err)
 		if (!list_next(&ki, &key)) xbuf_reset(&key);
 		const char *cf = xbuf_cstr(&cert);
 		const char *kf = key.len ? xbuf_cstr(&key) : cf;
-		if (SSL_use_certificate_chain_file(ssl, cf) != 1) {
+		if ((ctx ? SSL_CTX_use_certificate_chain_file(ctx, cf) : SSL_use_certificate_chain_file(ssl, cf)) != 1) {
 			tls_error_in(err, arena_printf(pool_conn, "SSL_CTX_use_certificate_chain_file file=%s", cf));
 			return false;
 		}
-		if (SSL_use_PrivateKey_file(ssl, kf, SSL_FILETYPE_PEM) != 1) {
+		if ((ctx ? SSL_CTX_use_PrivateKey_file(ctx, kf, SSL_FILETYPE_PEM)
+				: SSL_use_PrivateKey_file(ssl, kf, SSL_FILETYPE_PEM)) != 1) {
 			tls_error_in(err, arena_printf(pool_conn, "SSL_CTX_use_PrivateKey_file file=%s", kf));
 			return false;
 		}
@@ -142,7 +144,8 @@ static int cert_callback(SSL *ssl, void *arg)
 	(void)arg;
 	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	if (sni && *sni) conn.origin->tls_sni = sv_tainted(sv_cstr(arena_strdup(pool_conn, sni)));
-	if (!load_certificates(ssl, conn.origin, conn.err)) {
+	if (conn.certs_in_ctx) return 1;
+	if (!load_certificates(ssl, NULL, conn.origin, conn.err)) {
 		conn.cert_failed = true;
 		return 0;
 	}
@@ -315,6 +318,40 @@ static bool server_usable(void)
 	return conf_main.tls_certificate && *conf_main.tls_certificate;
 }
 
+static void conn_begin(msg_origin *o, xbuf *err)
+{
+	conn.origin = o;
+	conn.err = err;
+	conn.cert_failed = false;
+	xp_env_init(&conn.event_env, pool_conn);
+	message_vars_init(&conn.event_mv, NULL, o);
+	xp_env_push_provider(&conn.event_env, &conn.event_mv.p);
+}
+
+/* Options that name the SNI can only be expanded once the ClientHello is in. */
+static bool sni_dependent(const char *opt)
+{
+	return opt && (strstr(opt, "tls_sni") || strstr(opt, "tls_in_sni"));
+}
+
+/* Before "220 TLS go ahead": the context, and the certificates when they do not depend on the
+ * SNI, so that a configuration problem gets Exim's 454 instead of a failed handshake. A
+ * failure leaves nothing half-built behind for a later STARTTLS. */
+static bool server_prepare(msg_origin *o, xbuf *err)
+{
+	conn_begin(o, err);
+	if (conn.ctx) return true;
+	bool ok = build_ctx(o, err);
+	if (ok && !sni_dependent(conf_main.tls_certificate) && !sni_dependent(conf_main.tls_privatekey))
+		ok = conn.certs_in_ctx = load_certificates(NULL, conn.ctx, o, err);
+	if (!ok) {
+		SSL_CTX_free(conn.ctx);
+		conn.ctx = NULL;
+		conn.certs_in_ctx = false;
+	}
+	return ok;
+}
+
 static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *err)
 {
 	/* CVE-2011-0411: commands pipelined in clear after STARTTLS must not be run inside the TLS
@@ -325,12 +362,7 @@ static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *er
 			o->host_address.p ? o->host_address.p : "");
 		io->in_pos = io->in_len = 0;
 	}
-	conn.origin = o;
-	conn.err = err;
-	conn.cert_failed = false;
-	xp_env_init(&conn.event_env, pool_conn);
-	message_vars_init(&conn.event_mv, NULL, o);
-	xp_env_push_provider(&conn.event_env, &conn.event_mv.p);
+	conn_begin(o, err);
 	if (!conn.ctx && !build_ctx(o, err)) return false;
 	SSL *ssl = SSL_new(conn.ctx);
 	if (!ssl) {
@@ -353,7 +385,7 @@ static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *er
 	return true;
 }
 
-static const smtp_tls_server server_ops = { server_usable, server_start };
+static const smtp_tls_server server_ops = { server_usable, server_start, server_prepare };
 
 void tls_register(void)
 {

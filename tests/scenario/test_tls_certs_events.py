@@ -283,14 +283,37 @@ def test_tls_fail_connect_event_and_log_wording(server, pki):
                      r"SSL_accept: TCP connection closed by peer)", d.mainlog), d.mainlog
 
 
-def test_certificate_load_failure_wording(server, pki):
+def test_certificate_load_failure_is_454_and_the_session_goes_on(server, pki):
+    """As Exim 4.96: a certificate that cannot be loaded is found before the go-ahead."""
     d = server(f"tls_certificate = {pki}/missing.pem")
-    with pytest.raises((ssl.SSLError, smtplib.SMTPException, OSError)):
-        session(d, pki, cert=False)
+    s = smtplib.SMTP("127.0.0.1", d.port, timeout=10)
+    s.ehlo("client.example")
+    assert s.docmd("STARTTLS") == (454, b"TLS currently unavailable")
+    assert s.docmd("MAIL FROM:<a@b.example>")[0] == 250     # still in clear, still served
+    s.quit()
     assert wait_for(lambda: "SSL_CTX_use_certificate_chain_file" in d.mainlog), d.mainlog
     assert re.search(rf"TLS error on connection from \(client\.example\) \[127\.0\.0\.1\] "
                      rf"\(SSL_CTX_use_certificate_chain_file file={re.escape(str(pki))}/missing\.pem\): error:",
                      d.mainlog), d.mainlog
+
+
+def test_sni_dependent_certificate_loads_in_the_handshake(server, pki):
+    d = server(f"tls_certificate = ${{if eq{{$tls_in_sni}}{{{HOST}}}{{{pki}/srv.pem}}{{{pki}/missing.pem}}}}")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP("127.0.0.1", d.port, timeout=10)
+    s.ehlo("client.example")
+    s._host = HOST
+    s.starttls(context=ctx)          # the right name: the certificate loads
+    s.ehlo("client.example")
+    s.quit()
+    s = smtplib.SMTP("127.0.0.1", d.port, timeout=10)
+    s.ehlo("client.example")
+    s._host = "other.example"
+    with pytest.raises((ssl.SSLError, smtplib.SMTPException, OSError)):
+        s.starttls(context=ctx)      # another name: 220, then the handshake fails
+    assert wait_for(lambda: "missing.pem" in d.mainlog), d.mainlog
 
 
 def test_bV_reports_unknown_openssl_option_with_file_and_line(postern_bin, tmp_path):
