@@ -87,6 +87,11 @@ IN_EFFECT = {
     "dns_trust_aa": "authoritative answers counted as DNSSEC-authenticated",
     "dns_csa_use_reverse": "`dnsdb` `csa=` with an IP address",
     "host_lookup_order": "how a client's host name is found (bydns, byaddr)",
+    "callout_domain_negative_expire": "callout cache (docs/acl.md)",
+    "callout_domain_positive_expire": "callout cache (docs/acl.md)",
+    "callout_negative_expire": "callout cache (docs/acl.md)",
+    "callout_positive_expire": "callout cache (docs/acl.md)",
+    "callout_random_local_part": "`verify = .../callout=random` (docs/acl.md)",
 }
 
 # Options of lookup types Postern does not build (ldap, mysql, oracle, ibase).

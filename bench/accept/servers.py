@@ -120,6 +120,9 @@ class Exim(Server):
 
 class Postfix(Server):
     name = "postfix"
+    hold = True         # header_checks HOLD: accepted mail stays queued (accept benchmark)
+    main_extra = ""     # appended to main.cf / master.cf by the deliver and relay benchmarks
+    master_extra = ""
 
     def fetch(self):
         """Debian's postfix package, unpacked once into bench/accept/.postfix/."""
@@ -134,7 +137,7 @@ class Postfix(Server):
         return root
 
     def start(self):
-        root = self.fetch()
+        root = self.root = self.fetch()
         libdir = root / "usr/lib/postfix"
         conf = self.dir / "etc"
         queue = self.dir / "queue"
@@ -173,11 +176,11 @@ message_size_limit = 0
 alias_maps =
 alias_database =
 local_recipient_maps =
-header_checks = static:HOLD
+{"header_checks = static:HOLD" if self.hold else ""}
 maillog_file = {self.dir}/maillog
 maillog_file_prefixes = {self.dir}
 import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C LD_LIBRARY_PATH={libdir}
-""")
+{self.main_extra}""")
         # What reception needs: smtpd, cleanup, trivial-rewrite, anvil, logging, and qmgr (cleanup
         # waits for its trigger otherwise). header_checks HOLD puts every accepted message on
         # hold, so it stays queued as with the other two servers.
@@ -189,7 +192,7 @@ anvil     unix - - n - 1 anvil
 proxymap  unix - - n - - proxymap
 postlog   unix-dgram n - n - 1 postlogd
 qmgr      unix n - n 300 1 qmgr
-""")
+{self.master_extra}""")
         env = dict(os.environ, LD_LIBRARY_PATH=str(libdir), MAIL_CONFIG=str(conf))
         r = subprocess.run([str(root / "usr/sbin/postfix"), "-c", str(conf), "check"], env=env,
                            capture_output=True, text=True)

@@ -301,11 +301,13 @@
 	X(tls_dhparam, OPT_STRING, const char *, 0, NULL) \
 	X(tls_eccurve, OPT_STRING, const char *, 0, "auto") \
 	X(tls_ocsp_file, OPT_STRING, const char *, 0, NULL) \
+	X(tls_ocsp_refresh, OPT_BOOL, bool, OPTF_HIDDEN, true) \
 	X(tls_on_connect_ports, OPT_STRING, const char *, 0, NULL) \
 	X(tls_privatekey, OPT_STRING, const char *, 0, NULL) \
 	X(tls_remember_esmtp, OPT_BOOL, bool, 0, false) \
 	X(tls_require_ciphers, OPT_STRING, const char *, 0, NULL) \
 	X(tls_resumption_hosts, OPT_STRING, const char *, 0, NULL) \
+	X(tls_ticket_key_file, OPT_STRING, const char *, 0, NULL) \
 	X(tls_try_verify_hosts, OPT_STRING, const char *, 0, NULL) \
 	X(tls_verify_certificates, OPT_STRING, const char *, 0, "system") \
 	X(tls_verify_hosts, OPT_STRING, const char *, 0, NULL) \

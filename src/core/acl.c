@@ -590,6 +590,8 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	acl_result r = run_spec(c, spec);
 	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
 		c->discarded = true;
+	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_DEFER))
+		acl_verify_report_sender(c, r);
 	if (e->depth == 0 && c->user_msg.len > 75) {
 		/* The log keeps the text as it was written (when no log_message replaced it). */
 		if (!c->log_msg.len)

@@ -143,4 +143,9 @@ void acl_log(acl_ctx *c, unsigned which, const char *fmt, ...) __attribute__((fo
 /* Error helper: sets log_msg (replacing it) and returns ACL_ERROR. */
 acl_result acl_error(acl_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* After a top-level ACL rejected (r FAIL or DEFER): a sender verification of this message that
+ * failed and was not reported yet is logged now, and a failure's details go before the reply
+ * (Exim 4.96 reports them with the rejection, whichever statement rejected). */
+void acl_verify_report_sender(acl_ctx *c, acl_result r);
+
 #endif

@@ -49,8 +49,13 @@ static int hexval(int ch)
 
 /* ---- decoding ---- */
 
-static void decode_base64(sv in, xbuf *out)
+/* Decoding problems ($mime_anomaly_level / $mime_anomaly_text, observed with Exim 4.96: a
+ * character outside the base64 alphabet gives 2 "Broken BASE64 encoding detected"; "=" not
+ * followed by two hex digits or a line end gives 1 "Broken Quoted-Printable encoding detected").
+ * Return values: 0 clean, else the level. */
+static int decode_base64(sv in, xbuf *out)
 {
+	int anomaly = 0;
 	unsigned acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < in.len; i++) {
@@ -67,8 +72,11 @@ static void decode_base64(sv in, xbuf *out)
 			v = 63;
 		else if (ch == '=')
 			break;
-		else
-			continue; /* line ends and other noise are skipped */
+		else {
+			if (ch != '\n' && ch != '\r')
+				anomaly = 2;   /* a space too (observed) */
+			continue; /* line ends are skipped, and so is anything else after noting it */
+		}
 		acc = (acc << 6) | (unsigned)v;
 		bits += 6;
 		if (bits >= 8) {
@@ -76,18 +84,29 @@ static void decode_base64(sv in, xbuf *out)
 			xbuf_putc(out, (char)((acc >> bits) & 0xff));
 		}
 	}
+	return anomaly;
 }
 
-static void decode_qp(sv in, xbuf *out)
+static int decode_qp(sv in, xbuf *out)
 {
+	int anomaly = 0;
 	for (size_t i = 0; i < in.len; i++) {
 		char ch = in.p[i];
 		if (ch != '=') {
 			xbuf_putc(out, ch);
 			continue;
 		}
-		if (i + 1 < in.len && in.p[i + 1] == '\n') { /* soft line break */
-			i++;
+		size_t k = i + 1;
+		while (k < in.len && (in.p[k] == ' ' || in.p[k] == '\t'))
+			k++;   /* "=" and trailing white space before the line end: still a soft break */
+		if (k == in.len)
+			break;   /* "=" (and white space) ending the part: a soft break with nothing after */
+		if (in.p[k] == '\n') { /* soft line break */
+			i = k;
+			continue;
+		}
+		if (k + 1 < in.len && in.p[k] == '\r' && in.p[k + 1] == '\n') {
+			i = k + 1;
 			continue;
 		}
 		if (i + 2 < in.len && in.p[i + 1] == '\r' && in.p[i + 2] == '\n') {
@@ -100,9 +119,11 @@ static void decode_qp(sv in, xbuf *out)
 			xbuf_putc(out, (char)(h1 * 16 + h2));
 			i += 2;
 		} else {
+			anomaly = 1;
 			xbuf_putc(out, ch);
 		}
 	}
+	return anomaly;
 }
 
 static sv part_decoded(arena *a, acl_mime_part *p)
@@ -111,11 +132,18 @@ static sv part_decoded(arena *a, acl_mime_part *p)
 		return p->decoded;
 	xbuf out;
 	xbuf_init(&out, a);
+	int anomaly = 0;
 	if (sv_eq_cstr(p->content_transfer_encoding, "base64"))
-		decode_base64(p->raw, &out);
+		anomaly = decode_base64(p->raw, &out);
 	else if (sv_eq_cstr(p->content_transfer_encoding, "quoted-printable"))
-		decode_qp(p->raw, &out);
-	else
+		anomaly = decode_qp(p->raw, &out);
+	if (anomaly > p->anomaly_level) {
+		p->anomaly_level = anomaly;
+		p->anomaly_text = anomaly == 2 ? SV_LIT("Broken BASE64 encoding detected")
+			: SV_LIT("Broken Quoted-Printable encoding detected");
+	}
+	if (!sv_eq_cstr(p->content_transfer_encoding, "base64")
+		&& !sv_eq_cstr(p->content_transfer_encoding, "quoted-printable"))
 		xbuf_putsv(&out, p->raw);
 	p->decoded = sv_tainted(xbuf_sv(&out));
 	p->decoded_done = true;

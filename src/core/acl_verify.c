@@ -6,6 +6,7 @@
 
 #include "conf/main_options.h"
 #include "core/acl_internal.h"
+#include "core/callout.h"
 #include "core/dns.h"
 #include "lib/arena.h"
 #include "lib/ip.h"
@@ -256,62 +257,90 @@ static bool has_option(sv options, const char *name)
 	return false;
 }
 
-/* A sender's verification is done once per message, as Exim does: the first failure is logged
- * ("sender verify fail for <a>: why") and told in detail, later ones just say it failed. */
+/* A sender's verification is done once per message, as Exim does. A failure is reported when
+ * an ACL rejects (acl_verify_report_sender): the log line "sender verify fail for <a>: why" and,
+ * to an SMTP client, the details before the reply; later rejections just say it failed. */
 typedef struct sender_cache {
 	struct sender_cache *next;
 	sv address;
 	acl_result result;
+	sv why_log, why_user;         /* the verification's reasons */
+	bool details;                 /* the client may be told them (not no_details) */
+	bool told;                    /* reported already */
 } sender_cache;
+
+static const char *sender_summary(const sender_cache *sc)
+{
+	if (sc->result == ACL_FAIL)
+		return "Sender verify failed";
+	return sv_eq_cstr(sc->why_user, "Could not complete sender verify callout") ? "Could not complete sender verify callout"
+		: "Could not complete sender verify";
+}
 
 static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 {
 	acl_engine *e = acl_engine_of(c);
-	for (sender_cache *sc = e->sender_verified; sc; sc = sc->next)
-		if (sv_eq(sc->address, address)) {
-			if (sc->result == ACL_FAIL || sc->result == ACL_DEFER) {
-				xbuf_reset(&c->user_msg);
-				xbuf_reset(&c->log_msg);
-				const char *t = sc->result == ACL_FAIL ? "Sender verify failed" : "Could not complete sender verify";
-				xbuf_puts(&c->user_msg, t);
-				xbuf_puts(&c->log_msg, t);
-			}
-			return sc->result;
-		}
-	xbuf why_user, why_log;
-	xbuf_init(&why_user, e->a);
-	xbuf_init(&why_log, e->a);
-	acl_result r = c->ops->verify_address(c->ops_ctx, false, address, options, &why_user, &why_log);
-	sender_cache *sc = arena_calloc(e->a, 1, sizeof *sc);
-	sc->address = sv_copy(e->a, address);
-	sc->result = r;
-	sc->next = e->sender_verified;
-	e->sender_verified = sc;
-	if (r != ACL_FAIL && r != ACL_DEFER)
-		return r;
-	bool fail = r == ACL_FAIL;
-	sv why = why_log.len ? xbuf_sv(&why_log) : xbuf_sv(&why_user);
-	const char *summary = fail ? "Sender verify failed" : "Could not complete sender verify";
+	sender_cache *sc = NULL;
+	for (sender_cache *x = e->sender_verified; x && !sc; x = x->next)
+		if (sv_eq(x->address, address))
+			sc = x;
+	if (!sc) {
+		xbuf why_user, why_log;
+		xbuf_init(&why_user, e->a);
+		xbuf_init(&why_log, e->a);
+		acl_result r = c->ops->verify_address(c->ops_ctx, false, address, options, &why_user, &why_log);
+		sc = arena_calloc(e->a, 1, sizeof *sc);
+		sc->address = sv_copy(e->a, address);
+		sc->result = r;
+		/* A cached callout failure leaves the log reason empty: Exim then logs none. */
+		sc->why_log = xbuf_sv(&why_log);
+		sc->why_user = xbuf_sv(&why_user);
+		sc->details = !has_option(options, "no_details") && c->smtp_session;
+		sc->next = e->sender_verified;
+		e->sender_verified = sc;
+	}
+	if (sc->result != ACL_FAIL && sc->result != ACL_DEFER)
+		return sc->result;
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
-	if (has_option(options, "no_details") || !c->smtp_session) {
-		/* Exim gives (and logs) the details only to an SMTP client. */
-		xbuf_puts(&c->user_msg, summary);
-	} else {
-		xbuf prefix;
-		xbuf_init(&prefix, e->a);
-		acl_log_prefix(c, &prefix);
-		acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
-			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(address), why.len ? ": " : "", SV_ARG(why));
-		if (fail) {
-			xbuf_printf(&c->user_msg, "Verification failed for <" SV_FMT ">\n", SV_ARG(address));
-			if (why_user.len)
-				xbuf_printf(&c->user_msg, SV_FMT "\n", SV_ARG(xbuf_sv(&why_user)));
-		}
-		xbuf_puts(&c->user_msg, summary);
-	}
-	xbuf_puts(&c->log_msg, summary);
-	return r;
+	xbuf_puts(&c->user_msg, sender_summary(sc));
+	xbuf_puts(&c->log_msg, sender_summary(sc));
+	return sc->result;
+}
+
+void acl_verify_report_sender(acl_ctx *c, acl_result r)
+{
+	(void)r;
+	acl_engine *e = acl_engine_of(c);
+	sender_cache *sc = e->sender_verified;
+	for (; sc; sc = sc->next)
+		if (sc->result == ACL_FAIL || sc->result == ACL_DEFER)
+			break;
+	if (!sc || sc->told)
+		return;
+	sc->told = true;
+	if (!sc->details)
+		return; /* Exim gives (and logs) the details only to an SMTP client */
+	bool fail = sc->result == ACL_FAIL;
+	xbuf prefix;
+	xbuf_init(&prefix, e->a);
+	acl_log_prefix(c, &prefix);
+	acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
+		prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(sc->address), sc->why_log.len ? ": " : "",
+		SV_ARG(sc->why_log));
+	if (!fail)
+		return;
+	xbuf msg;
+	xbuf_init(&msg, e->a);
+	xbuf_printf(&msg, "Verification failed for <" SV_FMT ">\n", SV_ARG(sc->address));
+	if (sc->why_user.len)
+		xbuf_printf(&msg, SV_FMT "\n", SV_ARG(sc->why_user));
+	if (!c->log_msg.len)
+		xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));   /* the log keeps the reply's own text */
+	/* A statement without a message rejects with the default text, after the details. */
+	xbuf_putsv(&msg, c->user_msg.len ? xbuf_sv(&c->user_msg) : SV_LIT("Administrative prohibition"));
+	xbuf_reset(&c->user_msg);
+	xbuf_putsv(&c->user_msg, xbuf_sv(&msg));
 }
 
 static acl_result verify_address(acl_ctx *c, bool recipient, sv address, sv options)
@@ -352,17 +381,33 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 				if (!addr_extract(item, &groups, &out, &info, &why) || info.empty)
 					continue;
 				any = true;
-				last = verify_address(c, false, xbuf_sv(&out), options);
-				if (last == ACL_OK || last == ACL_ERROR)
-					return last;
+				/* Not the envelope sender's once-per-message path: the header addresses are
+				 * checked on their own and only the overall result is reported. */
+				xbuf um, lm;
+				xbuf_init(&um, c->user_msg.a);
+				xbuf_init(&lm, c->user_msg.a);
+				acl_result r = c->ops->verify_address(c->ops_ctx, false, xbuf_sv(&out), options, &um, &lm);
+				if (r == ACL_OK || r == ACL_ERROR) {
+					if (r == ACL_ERROR) {
+						xbuf_reset(&c->log_msg);
+						xbuf_putsv(&c->log_msg, xbuf_sv(&lm));
+					}
+					return r;
+				}
+				if (r == ACL_DEFER || last != ACL_DEFER)
+					last = r;
 			}
 		}
+	xbuf_reset(&c->user_msg);
+	xbuf_reset(&c->log_msg);
 	if (!any) {
-		xbuf_reset(&c->user_msg);
 		xbuf_puts(&c->user_msg, "No valid sender in message header lines");
-		xbuf_reset(&c->log_msg);
 		xbuf_puts(&c->log_msg, "no sender address found in header lines");
+		return ACL_FAIL;
 	}
+	/* Exim 4.96's texts (observed with callouts): the client gets the verb's default reply. */
+	xbuf_puts(&c->log_msg, last == ACL_DEFER ? "all attempts to verify a sender in a header line deferred"
+		: "there is no valid sender in any header line");
 	return last;
 }
 
@@ -394,6 +439,14 @@ acl_result acl_verify(acl_ctx *c, sv arg)
 	} else if (rest.len && rest.p[0] == '=') {
 		return acl_error(c, "unexpected \"=\" after \"" SV_FMT "\" in ACL condition \"verify " SV_FMT "\"",
 			SV_ARG(kind), SV_ARG(arg));
+	}
+	if (k == VF_SENDER || k == VF_RECIPIENT || k == VF_HEADER_SENDER) {
+		/* Callout parameters are checked here, where the condition's kind is known. */
+		callout_opts co;
+		xbuf err;
+		xbuf_init(&err, c->user_msg.a);
+		if (!callout_opts_parse(rest, k == VF_HEADER_SENDER, a, &co, &err))
+			return acl_error(c, "%s", xbuf_cstr(&err));
 	}
 	bool opt_defer_ok = false, opt_caseless = false;
 	for (size_t i = 0; i < rest.len;) {

@@ -137,6 +137,7 @@ typedef struct address_item {
 	bool delivered_to_file;           /* appendfile/pipe: log the local part form Exim uses */
 	sv delivery_detail;               /* extra log text from the transport (e.g. quota) */
 	addr_retry *retries;              /* retry records this attempt asks for */
+	bool tls_dane_verified;           /* the TLS client: verified by DANE (CV=dane) */
 	bool chunking_used;               /* the message went with BDAT: " K" in the => line */
 } address_item;
 

@@ -97,9 +97,12 @@ static void put_tls(const address_item *a, xbuf *out)
 	if (selected(LS_TLS_CIPHER) && a->tls_cipher.len) {
 		xbuf_puts(out, " X=");
 		put_printable(out, a->tls_cipher);
+		/* A resumed session (TLS_RESUME_USED, src/tls/tls_resume.h) is marked with '*'. */
+		if (selected(LS_TLS_RESUMPTION) && (a->tls_resumption & (1u << 4)))
+			xbuf_putc(out, '*');
 	}
 	if (selected(LS_TLS_CERTIFICATE_VERIFIED))
-		xbuf_puts(out, " CV=no");
+		xbuf_puts(out, !a->tls_certificate_verified ? " CV=no" : a->tls_dane_verified ? " CV=dane" : " CV=yes");
 	if (selected(LS_TLS_PEERDN) && a->tls_peerdn.len) {
 		xbuf_puts(out, " DN=\"");
 		put_printable(out, a->tls_peerdn);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/deliver_internal.h"
+#include "core/tls_out.h"
 
 enum dres_tag {
 	T_INDEX = 1, T_RESULT, T_ERRNO, T_MORE_ERRNO, T_MESSAGE, T_HOST_NAME, T_HOST_ADDR,
@@ -15,6 +16,8 @@ enum dres_tag {
 	T_RETRY_BEGIN, T_RETRY_KEY, T_RETRY_ERRNO, T_RETRY_MORE, T_RETRY_TEXT, T_RETRY_REMOVE,
 	T_RETRY_HOST, T_RETRY_END,
 	T_END,
+	/* The outgoing TLS session's other facts ($tls_out_*, CV=, the '*' of X=). */
+	T_TLS_VERIFIED, T_TLS_OCSP, T_TLS_RESUMPTION, T_TLS_VER, T_TLS_SNI, T_TLS_PEERCERT, T_TLS_DANE,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -81,6 +84,15 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 	put_int(&p, T_TLS_USED, a->tls_used);
 	put_str(&p, T_TLS_CIPHER, a->tls_cipher);
 	put_str(&p, T_TLS_PEERDN, a->tls_peerdn);
+	if (a->tls_used) {
+		put_int(&p, T_TLS_VERIFIED, a->tls_certificate_verified);
+		put_int(&p, T_TLS_DANE, a->tls_dane_verified);
+		put_int(&p, T_TLS_OCSP, a->tls_ocsp);
+		put_int(&p, T_TLS_RESUMPTION, a->tls_resumption);
+		put_str(&p, T_TLS_VER, a->tls_ver);
+		put_str(&p, T_TLS_SNI, a->tls_sni);
+		put_str(&p, T_TLS_PEERCERT, a->tls_peercert);
+	}
 	put_int(&p, T_FREEZE, a->freeze);
 	put_int(&p, T_RETRY_SKIPPED, a->retry_skipped);
 	put_int(&p, T_RETRY_TIMEDOUT, a->retry_timedout);
@@ -112,6 +124,7 @@ static bool is_int_tag(int tag)
 	case T_SEND_PORT: case T_TLS_USED: case T_FREEZE: case T_RETRY_SKIPPED: case T_RETRY_TIMEDOUT:
 	case T_TO_FILE: case T_CHUNKING: case T_RETRY_BEGIN: case T_RETRY_ERRNO: case T_RETRY_MORE: case T_RETRY_REMOVE:
 	case T_RETRY_HOST: case T_RETRY_END: case T_END:
+	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE:
 		return true;
 	default:
 		return false;
@@ -206,6 +219,13 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_TLS_USED: img->tls_used = iv != 0; break;
 		case T_TLS_CIPHER: img->tls_cipher = sval; break;
 		case T_TLS_PEERDN: img->tls_peerdn = sval; break;
+		case T_TLS_VERIFIED: img->tls_certificate_verified = iv != 0; break;
+		case T_TLS_DANE: img->tls_dane_verified = iv != 0; break;
+		case T_TLS_OCSP: img->tls_ocsp = (int)iv; break;
+		case T_TLS_RESUMPTION: img->tls_resumption = (unsigned)iv & 0x1f; break;
+		case T_TLS_VER: img->tls_ver = sval; break;
+		case T_TLS_SNI: img->tls_sni = sval; break;
+		case T_TLS_PEERCERT: img->tls_peercert = sval; break;
 		case T_FREEZE: img->freeze = iv != 0; break;
 		case T_RETRY_SKIPPED: img->retry_skipped = iv != 0; break;
 		case T_RETRY_TIMEDOUT: img->retry_timedout = iv != 0; break;
@@ -307,6 +327,15 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->tls_used = img.tls_used;
 		t->tls_cipher = img.tls_cipher;
 		t->tls_peerdn = img.tls_peerdn;
+		t->tls_certificate_verified = img.tls_certificate_verified;
+		t->tls_dane_verified = img.tls_dane_verified;
+		t->tls_ocsp = img.tls_ocsp;
+		t->tls_resumption = img.tls_resumption;
+		t->tls_ver = img.tls_ver;
+		t->tls_sni = img.tls_sni;
+		t->tls_peercert = img.tls_peercert;
+		/* $tls_out_* for the events and expansions that follow this delivery. */
+		tls_out_from_addr(t);
 		t->freeze = img.freeze;
 		t->retry_skipped = img.retry_skipped;
 		t->retry_timedout = img.retry_timedout;

@@ -52,6 +52,8 @@ typedef struct receive_opts {
 	xp_env *env;              /* variables for received_header_text etc.; NULL: one is built */
 	sv reference_id;          /* a message Postern makes about another one (Exim's -E<id>): the
 	                           * arrival line's R= field; empty: none */
+	int body_type;            /* SMTP BODY= for the M8S= field: 0 none, 7 7BIT, 8 8BITMIME */
+	const char *pipelining;   /* the L field ("L", "L-", "L.", "L.-", "L*"); NULL: none */
 } receive_opts;
 
 /* Begin receiving into message m (id assigned here, -D opened). */

@@ -81,9 +81,13 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	}
 	if (o && o->protocol.len)
 		xbuf_printf(out, " P=" SV_FMT, SV_ARG(o->protocol));
+	if (r->opts.pipelining && logsel_has(ls, LS_PIPELINING))
+		xbuf_printf(out, " %s", r->opts.pipelining);
 	if (o && o->tls_cipher.len) {
+		/* '*': the session was resumed (bit 4 of $tls_in_resumption, tls/tls_resume.h). */
 		if (logsel_has(ls, LS_TLS_CIPHER))
-			xbuf_printf(out, " X=" SV_FMT, SV_ARG(o->tls_cipher));
+			xbuf_printf(out, " X=" SV_FMT "%s", SV_ARG(o->tls_cipher),
+				logsel_has(ls, LS_TLS_RESUMPTION) && (o->tls_resumption & 0x10) ? "*" : "");
 		if (logsel_has(ls, LS_TLS_CERTIFICATE_VERIFIED))
 			xbuf_printf(out, " CV=%s", o->tls_certificate_verified ? "yes" : "no");
 		if (logsel_has(ls, LS_TLS_PEERDN) && o->tls_peerdn.len) {
@@ -111,10 +115,9 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	if (r->how == RECV_SMTP_BDAT)
 		xbuf_puts(out, " K");
 	xbuf_printf(out, " S=%lld", m->size);
-	/* M8S= is the BODY= type (0: none given). A local message never has one; SMTP reception does
-	 * not record BODY= on the message yet, so its lines leave the field out rather than guess. */
-	if (logsel_has(ls, LS_8BITMIME) && r->how != RECV_SMTP_DATA && r->how != RECV_SMTP_BDAT)
-		xbuf_puts(out, " M8S=0");
+	/* M8S= is the BODY= type given on MAIL (0: none; a non-SMTP message never has one). */
+	if (logsel_has(ls, LS_8BITMIME))
+		xbuf_printf(out, " M8S=%d", r->opts.body_type);
 	if (logsel_has(ls, LS_RECEIVE_TIME)) {
 		long long us = ((long long)m->received_complete - m->received_time) * 1000000LL
 			+ (m->received_complete_usec - m->received_usec);

@@ -1,9 +1,10 @@
 /* ACL "verify = recipient" and "verify = sender" through the router chain (Exim 4.96 "Access
- * control lists": address verification). Callouts are not done yet: a callout option is
- * accepted and the verification is by routing alone. */
+ * control lists": address verification), followed by a callout (core/callout.h) when the
+ * options ask for one and the address routed to remote hosts. */
 #include <string.h>
 
 #include "conf/conf.h"
+#include "core/callout.h"
 #include "core/route_verify.h"
 #include "lib/list.h"
 
@@ -70,8 +71,20 @@ acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv add
 		rc.verify_host = xbuf_sv(&host);
 	address_item *top = route_new_address(a, qualified(a, address, recipient));
 	route_rc r = route_chain(&rc, top);
-	if (r == ROUTE_OK)
-		return ACL_OK;
+	callout_note_failure(env, recipient, NULL);
+	if (r == ROUTE_OK) {
+		/* The options were checked by the ACL (acl_verify.c), so mailfrom= is let through. */
+		callout_opts co;
+		xbuf cerr;
+		xbuf_init(&cerr, a);
+		if (!callout_opts_parse(options, true, options, &co, &cerr) || !co.enabled)
+			return ACL_OK;
+		const address_item *routed = rc.res.remote;
+		if (!routed)
+			return ACL_OK;   /* routed to a local transport: nothing to call */
+		return callout_verify(env, a, routed, routed->address, sender, recipient, &co, user_msg, log_msg);
+	}
+	callout_note_failure(env, recipient, "route");
 	const address_item *d = deciding(&rc);
 	sv msg = d && d->message.len ? d->message : SV_LIT("Unrouteable address");
 	sv umsg = d && d->user_message.len ? d->user_message : msg;
@@ -86,6 +99,27 @@ acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv add
 		xbuf_putsv(user_msg, d->user_message);
 	xbuf_putsv(log_msg, msg);
 	return ACL_DEFER;
+}
+
+acl_result route_expn(xp_env *env, arena *a, sv address, xbuf *out, sv *qualified_address)
+{
+	route_ctx rc;
+	route_ctx_init(&rc, a, env, ROUTE_MODE_EXPN, SV_NULL);
+	address_item *top = route_new_address(a, qualified(a, address, true));
+	*qualified_address = top->address;
+	route_rc r = route_address(&rc, top);
+	if (r == ROUTE_REROUTED) {
+		/* The redirect router queues the children in the order its data gave them. */
+		size_t i = 0;
+		for (const address_item *k = rc.queue; k; k = k->next, i++)
+			xbuf_printf(out, "%s<" SV_FMT ">", i ? "\n" : "", SV_ARG(k->address));
+		return ACL_OK;
+	}
+	if (r == ROUTE_OK || r == ROUTE_DISCARD) {
+		xbuf_printf(out, "<" SV_FMT ">", SV_ARG(top->address));
+		return ACL_OK;
+	}
+	return r == ROUTE_FAIL || r == ROUTE_DECLINE ? ACL_FAIL : ACL_DEFER;
 }
 
 acl_result route_verify_address(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg,

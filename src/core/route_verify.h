@@ -5,7 +5,7 @@
  *  - or let route_acl_ops_init() fill an acl_ops and a route_verify_ctx, and pass the ctx as
  *    acl_ctx.ops_ctx (the caller's body callback is forwarded).
  * Routing uses the given environment (message/connection variables) plus the address's own
- * variables. No callouts yet: a "/callout" option is accepted and ignored.
+ * variables. A "/callout" option adds callout verification (core/callout.h) after routing.
  */
 #ifndef POSTERN_CORE_ROUTE_VERIFY_H
 #define POSTERN_CORE_ROUTE_VERIFY_H
@@ -23,6 +23,12 @@ typedef void route_log_fn(void *ctx, unsigned which, const char *text);
  * resets afterwards is fine: the messages are copied into user_msg and log_msg). */
 acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv address, sv options,
 	xbuf *user_msg, xbuf *log_msg, route_log_fn *log, void *log_ctx);
+
+/* EXPN (Exim 4.96: one level of redirection shown): route the qualified address once. ACL_OK:
+ * out gets the lines to answer 250 with, "<child>" per address a redirection generated (pipes
+ * and files included) or "<address>" itself when a router accepted it; ACL_FAIL: nothing
+ * accepted it; ACL_DEFER: a router deferred. *qualified_address is what was routed. */
+acl_result route_expn(xp_env *env, arena *a, sv address, xbuf *out, sv *qualified_address);
 
 typedef struct route_verify_ctx {
 	xp_env *env;

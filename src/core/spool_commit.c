@@ -1,11 +1,16 @@
 /* Group commit for the spool; see core/spool_commit.h and docs/spool.md (durability).
  *
- * The shared state is one page, mapped MAP_SHARED by every process that commits into the same
- * spool:  started = number of the last round begun, done = number of the last round finished,
- * failed = number of the last round whose syncfs() failed. Rounds are run one at a time by the
- * holder of an flock on the file, so done only grows and "done >= n" means round n (or a later
- * one) finished. A caller that reads started == s after its writes needs round s + 1: round s
- * may have begun before the writes, round s + 1 cannot have.
+ * The shared state is one page per spool input directory, mapped MAP_SHARED by every process
+ * that commits into that directory:  started = number of the last round begun, done = number of
+ * the last round finished, failed = number of the last round whose fsync() failed. Rounds are
+ * run one at a time by the holder of an flock on the file, so done only grows and "done >= n"
+ * means round n (or a later one) finished. A caller that reads started == s after its rename
+ * needs round s + 1: round s may have begun before the rename, round s + 1 cannot have.
+ *
+ * A round is an fsync() of the input directory: the directory entries (the renamed -H files) are
+ * all that is left to make durable, since -D and the -H temporary were fdatasync'd before the
+ * rename. Every directory has its own state file, so a round covers exactly the renames it
+ * syncs, also with split_spool_directory and named queues.
  *
  * The flock belongs to the open file description, which fork() shares; so the file is opened
  * again in every process (the pid is remembered) rather than inherited from the daemon.
@@ -33,12 +38,13 @@ typedef struct commit_state {
 } commit_state;
 
 static struct {
-	pid_t pid;            /* process that opened fd/st; 0: not opened */
-	char dir[4096];       /* spool directory it belongs to */
+	pid_t pid;            /* process that opened fd/st/dirfd; 0: not opened */
+	char dir[4096];       /* the input directory they belong to */
 	int fd;
+	int dirfd;            /* that directory, for the rounds' fsync */
 	commit_state *st;
-	bool unusable;        /* opening failed: sync alone in this process */
-} cs;
+	bool unusable;        /* opening the state failed: sync alone in this process */
+} cs = { .fd = -1, .dirfd = -1 };
 
 static spool_commit_stats stats;
 
@@ -55,35 +61,69 @@ static void close_state(void)
 		munmap(cs.st, COMMIT_STATE_SIZE);
 		close(cs.fd);
 	}
+	if (cs.dirfd >= 0)
+		close(cs.dirfd);
 	cs.st = NULL;
 	cs.fd = -1;
+	cs.dirfd = -1;
 	cs.pid = 0;
 	cs.unusable = false;
 }
 
-/* Open and map <spool>/db/postern-commit for this process; false: use no shared state. */
-static bool open_state(const spool_config *sc)
+/* The state file's name for input directory `dir`: db/postern-dircommit-<dir relative to the
+ * spool, '/' written as '+'> ("postern-dircommit-input", "...-input+A", "...-q2+input"). Queue
+ * names and split subdirectories contain no '+', so different directories never share a file. */
+static bool state_path(const spool_config *sc, const char *dir, char *out, size_t size)
 {
-	if (cs.pid == getpid() && strcmp(cs.dir, sc->directory) == 0)
-		return !cs.unusable;
+	size_t sl = strlen(sc->directory);
+	const char *rel = dir;
+	if (strncmp(dir, sc->directory, sl) == 0 && dir[sl] == '/')
+		rel = dir + sl + 1;
+	int n = snprintf(out, size, "%s/db/postern-dircommit-", sc->directory);
+	if (n < 0 || (size_t)n >= size)
+		return false;
+	size_t o = (size_t)n;
+	for (const char *p = rel; *p; p++) {
+		if (o + 1 >= size)
+			return false;
+		out[o++] = *p == '/' ? '+' : *p;
+	}
+	out[o] = 0;
+	return true;
+}
+
+/* Open the input directory and map its state file for this process; false: the directory
+ * itself cannot be opened (nothing can be synced). cs.unusable: sync alone, without sharing. */
+static bool open_state(const spool_config *sc, const char *dir)
+{
+	if (cs.pid == getpid() && strcmp(cs.dir, dir) == 0)
+		return true;
 	close_state();
 	cs.pid = getpid();
-	snprintf(cs.dir, sizeof cs.dir, "%s", sc->directory);
+	snprintf(cs.dir, sizeof cs.dir, "%s", dir);
 	cs.unusable = true;
+	cs.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cs.dirfd < 0) {
+		int e = errno;
+		cs.pid = 0;
+		errno = e;
+		return false;
+	}
 	char path[4200];
 	if (snprintf(path, sizeof path, "%s/db", sc->directory) >= (int)sizeof path)
-		return false;
+		return true;
 	if (mkdir(path, 0750) == 0 && sc->uid != (uid_t)-1 && chown(path, sc->uid, sc->gid) != 0) {
 		/* best effort, as for the other spool directories */
 	}
-	snprintf(path, sizeof path, "%s/db/postern-commit", sc->directory);
+	if (!state_path(sc, dir, path, sizeof path))
+		return true;
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
 	if (fd < 0)
-		return false;
+		return true;
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return false;
+		return true;
 	}
 	if (sc->uid != (uid_t)-1 && st.st_uid != sc->uid && fchown(fd, sc->uid, sc->gid) != 0) {
 		/* root created it: without the chown the exim user cannot open it and syncs alone */
@@ -91,12 +131,12 @@ static bool open_state(const spool_config *sc)
 	/* Never shrink: another process may have it mapped. Extending fills with zeros. */
 	if (st.st_size < COMMIT_STATE_SIZE && ftruncate(fd, COMMIT_STATE_SIZE) != 0) {
 		close(fd);
-		return false;
+		return true;
 	}
 	void *p = mmap(NULL, COMMIT_STATE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		close(fd);
-		return false;
+		return true;
 	}
 	commit_state *s = p;
 	uint64_t zero = 0;
@@ -105,7 +145,7 @@ static bool open_state(const spool_config *sc)
 	if (__atomic_load_n(&s->magic, __ATOMIC_SEQ_CST) != COMMIT_MAGIC) {
 		munmap(p, COMMIT_STATE_SIZE);
 		close(fd);
-		return false;
+		return true;
 	}
 	cs.fd = fd;
 	cs.st = s;
@@ -113,10 +153,10 @@ static bool open_state(const spool_config *sc)
 	return true;
 }
 
-static bool sync_alone(int fd, xbuf *err)
+static bool sync_alone(xbuf *err)
 {
 	stats.alone++;
-	if (syncfs(fd) != 0) {
+	if (fsync(cs.dirfd) != 0) {
 		xbuf_printf(err, "Error syncing spool: %s", strerror(errno));
 		return false;
 	}
@@ -131,23 +171,27 @@ static bool lock_state(void)
 	return true;
 }
 
-bool spool_group_sync(const spool_config *sc, int fd, xbuf *err)
+bool spool_group_sync(const spool_config *sc, const char *dir, xbuf *err)
 {
 	stats.calls++;
-	if (!open_state(sc))
-		return sync_alone(fd, err);
+	if (!open_state(sc, dir)) {
+		xbuf_printf(err, "Error syncing spool: cannot open %s: %s", dir, strerror(errno));
+		return false;
+	}
+	if (cs.unusable)
+		return sync_alone(err);
 	commit_state *s = cs.st;
-	/* Everything this process wrote, renamed or created is done (system calls have returned);
-	 * a round that starts from now on covers it. */
+	/* This process's rename into the directory is done (the system call has returned); a
+	 * round that starts from now on covers it. */
 	uint64_t need = __atomic_load_n(&s->started, __ATOMIC_SEQ_CST) + 1;
 	bool led = false;
 	while (__atomic_load_n(&s->done, __ATOMIC_SEQ_CST) < need) {
 		if (!lock_state())
-			return sync_alone(fd, err);
+			return sync_alone(err);
 		if (__atomic_load_n(&s->done, __ATOMIC_SEQ_CST) < need) {
 			/* Leader: every process that read started before this increment is covered. */
 			uint64_t round = __atomic_add_fetch(&s->started, 1, __ATOMIC_SEQ_CST);
-			int rc = syncfs(fd);
+			int rc = fsync(cs.dirfd);
 			int e = errno;
 			if (rc != 0) {
 				__atomic_store_n(&s->failed_errno, e, __ATOMIC_SEQ_CST);

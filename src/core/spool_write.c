@@ -273,7 +273,7 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 	/* -H has its name from here on: every failure must remove it again. The schedule index
 	 * learns of the message before the group sync, which then covers its write too. */
 	queue_schedule_note(t->sc, t->id, 0, false);
-	ok = spool_group_sync(t->sc, t->fd, err);
+	ok = spool_group_sync(t->sc, t->dir, err);
 	if (ok && !durable_write_out(t->fd)) { /* write-back errors of -D since it was opened */
 		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
 		ok = false;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "expand/cert.h"
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
 #include "lib/debug.h"
@@ -93,8 +94,41 @@ static int op_expand(xp_env *env, sv in, xbuf *out, xbuf *err)
 	return rc;
 }
 
+/* ${md5:$tls_in_peercert} and its kin: a lone, unbraced certificate variable is the certificate
+ * itself (its fingerprint, its DER in base64). Without a certificate Exim applies the operator to
+ * the variable's name, so "${md5:$tls_in_peercert}" is md5("tls_in_peercert"); that is kept. */
+static const xp_node *lone_cert_var(const xp_node *n)
+{
+	const xp_node *v = n->nargs > 0 && n->args[0] ? n->args[0]->first : NULL;
+	if (!v || v->next || v->kind != N_VAR || v->braced || !xp_cert_var(v->text) || !xp_cert_op_applies(n->text))
+		return NULL;
+	return v;
+}
+
+static int eval_cert_op(const xp_node *n, const xp_node *v, xp_env *env, xbuf *out, xbuf *err)
+{
+	xbuf cert;
+	xbuf_init(&cert, env->a);
+	if (xp_var_get(env, v->text, &cert, err) < 0)
+		return XP_ERROR;
+	xbuf tmp;
+	xbuf_init(&tmp, env->a);
+	xbuf_reset(err);
+	if (cert.len) {
+		if (xp_cert_op(n->text, xbuf_sv(&cert), &tmp, err) != XP_OK)
+			return XP_ERROR;
+	} else if (xp_op_apply(n->text, v->text, &tmp, err) != XP_OP_OK) {
+		return XP_ERROR;
+	}
+	xbuf_putsv(out, xbuf_sv(&tmp));
+	return XP_OK;
+}
+
 static int eval_op(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)
 {
+	const xp_node *certvar = skip ? NULL : lone_cert_var(n);
+	if (certvar)
+		return eval_cert_op(n, certvar, env, out, err);
 	sv in;
 	int rc = xp_eval_arg(n->args[0], env, skip, &in, err);
 	if (rc != XP_OK || skip)
@@ -138,6 +172,12 @@ static int eval_var(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *e
 		else
 			xp_trace(env, "var $" SV_FMT " = \"%s\"%s", SV_ARG(n->text), xbuf_cstr(&tmp),
 				tmp.taint ? " (tainted)" : "");
+	}
+	/* A certificate shows as "<cert>" when expanded as text (the PEM is for certextract and the
+	 * fingerprint operators). */
+	if (!skip && tmp.len && xp_cert_var(n->text)) {
+		xbuf_puts(out, "<cert>");
+		return XP_OK;
 	}
 	if (!skip)
 		xbuf_putsv(out, xbuf_sv(&tmp));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "conf/conf.h"
+#include "expand/cert.h"
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
 #include "lib/debug.h"
@@ -597,28 +598,26 @@ static int item_certextract(const xp_node *n, xp_env *env, bool skip, xbuf *out,
 	if (skip)
 		return yesno(n, env, true, false, true, SV_NULL, out, err);
 	sv var = n->raw;
-	static const char *const certvars[] = { "tls_in_ourcert", "tls_in_peercert", "tls_out_ourcert",
-		"tls_out_peercert", NULL };
-	bool is_cert = false;
-	for (int i = 0; certvars[i]; i++)
-		is_cert |= sv_eq_cstr(var, certvars[i]);
 	xbuf cert;
 	xbuf_init(&cert, env->a);
 	if (xp_var_get(env, var, &cert, err) <= 0) {
 		xp_err(err, "no variable named \"" SV_FMT "\"", SV_ARG(var));
 		return XP_ERROR;
 	}
-	if (!is_cert) {
+	if (!xp_cert_var(var)) {
 		xp_err(err, "\"" SV_FMT "\" is not a certificate", SV_ARG(var));
 		return XP_ERROR;
 	}
 	/* No certificate (as always without a TLS session): the "no" branch. */
-	const xp_hooks *h = env->hooks;
-	if (!cert.len || !h || !h->certextract)
+	if (!cert.len)
 		return yesno(n, env, false, false, true, SV_NULL, out, err);
 	xbuf val;
 	xbuf_init(&val, env->a);
-	rc = h->certextract(h->ctx, field, xbuf_sv(&cert), &val, err);
+	const xp_hooks *h = env->hooks;
+	if (h && h->certextract)
+		rc = h->certextract(h->ctx, field, xbuf_sv(&cert), &val, err);
+	else
+		rc = xp_cert_extract(field, xbuf_sv(&cert), &val, err);
 	if (rc == XP_ERROR)
 		return rc;
 	return yesno(n, env, false, rc == XP_OK, true, xbuf_sv(&val), out, err);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "expand/readsock_tls.h"
 #include "expand/xp_internal.h"
 #include "lib/list.h"
 
@@ -301,7 +302,7 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 		return XP_ERROR;
 	}
 	long long timeout = 5;
-	bool shutdown_wr = true, cache = false;
+	bool shutdown_wr = true, cache = false, tls = false;
 	if (n->nargs > 2 && a[2].len) {
 		list_iter it;
 		xbuf opt;
@@ -319,8 +320,13 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 			} else if (sv_eq_cstr(o, "shutdown=no")) {
 				shutdown_wr = false;
 			} else if (sv_eq_cstr(o, "tls=yes")) {
-				xp_err(err, "TLS for ${readsocket} is not available in this build");
-				return XP_ERROR;
+				if (!xp_readsock_tls_available()) {
+					xp_err(err, "TLS for ${readsocket} is not available in this build");
+					return XP_ERROR;
+				}
+				tls = true;
+			} else if (sv_eq_cstr(o, "tls=no")) {
+				tls = false;
 			} else if (sv_eq_cstr(o, "cache=yes")) {
 				cache = true;
 			} else if (sv_eq_cstr(o, "cache=no")) {
@@ -346,7 +352,20 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 	const char *spec = sv_dup(env->a, a[0]);
 	int fd = sv_starts(a[0], "inet:") ? connect_inet(spec + 5, deadline, err) : connect_unix(spec, err);
 	int rc = XP_OK;
-	if (fd >= 0) {
+	if (fd >= 0 && tls) {
+		xbuf data;
+		xbuf_init(&data, env->a);
+		xbuf_reset(err);
+		rc = xp_readsock_tls_exchange(env->a, fd, a[0], a[1], deadline, xp_max_output(env), &data, err);
+		close(fd);
+		if (rc == XP_OK) {
+			if (cache)
+				readsock_cache_add(a[0], a[1], xbuf_sv(&data));
+			put_eol(out, xbuf_sv(&data), n->nargs > 3 ? &a[3] : NULL);
+			out->taint = 1;
+			return XP_OK;
+		}
+	} else if (fd >= 0) {
 		if (a[1].len) {
 			size_t off = 0;
 			while (off < a[1].len) {

@@ -39,7 +39,7 @@ void durable_abort(durable_file *f);
  * sync for many files (core/spool_commit.h):
  *   durable_publish  makes the content durable (fdatasync: data and size), then renames the
  *                    temporary file into place; the descriptor stays open;
- *   (the caller's file-system sync: syncfs)
+ *   (the caller makes the new name durable: a directory fsync, shared by many callers)
  *   durable_finish   reports any write-back error the kernel recorded for the file since it was
  *                    opened, closes it. A failed publish removes the temporary file; after a
  *                    failed finish the final name exists and it is the caller's to remove.

@@ -12,6 +12,7 @@
 #include "conf/conf.h"
 #include "conf/driver.h"
 #include "lib/str.h"
+#include "prog/bV_tls.h"
 #include "prog/cmdline.h"
 #include "search/search.h"
 
@@ -28,6 +29,7 @@ int bV_main(const cmdline *cl)
 	xbuf err;
 	xbuf_init(&err, pool_perm);
 	bool loaded = conf_load(cl->config_file, cl->defines, cl->ndefines, &err);
+	if (loaded) loaded = bV_check_tls(&err);
 
 	printf("Exim version %s (Postern %s) #1 built %s %s\n", EXIM_COMPAT_VERSION, POSTERN_VERSION,
 		__DATE__, __TIME__);

@@ -33,6 +33,8 @@
 #include "lib/logsel.h"
 #include "mail/address.h"
 #include "prog/bm_fromline.h"
+#include "prog/bm_error.h"
+#include "prog/bm_gecos.h"
 #include "core/deliver.h"
 #include "prog/cmdline.h"
 #include "search/match.h"
@@ -87,23 +89,6 @@ typedef struct caller {
 	bool trusted;
 } caller;
 
-/* The gecos name: its first comma-separated field, '&' replaced by the login with a capital. */
-static const char *gecos_name(const struct passwd *pw)
-{
-	if (!pw || !pw->pw_gecos)
-		return "";
-	xbuf b;
-	xbuf_init(&b, pool_perm);
-	for (const char *p = pw->pw_gecos; *p && *p != ','; p++) {
-		if (*p == '&') {
-			for (const char *l = pw->pw_name; *l; l++)
-				xbuf_putc(&b, l == pw->pw_name && *l >= 'a' && *l <= 'z' ? (char)(*l - 32) : *l);
-		} else
-			xbuf_putc(&b, *p);
-	}
-	return xbuf_cstr(&b);
-}
-
 /* Whether uid (or gid) is in a colon-separated list of user (group) names or numbers. */
 static bool in_id_list(const char *list, bool groups, uid_t uid, gid_t gid)
 {
@@ -151,7 +136,8 @@ static void identify_caller(const cmdline *cl, caller *c)
 		c->login = arena_strdup(pool_perm, pw->pw_name);
 	else
 		c->login = conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown";
-	c->fullname = cl->fullname ? cl->fullname : gecos_name(pw);
+	c->fullname = cl->fullname ? cl->fullname
+		: pw ? bm_gecos_name(pool_perm, pw->pw_gecos, pw->pw_name, conf_main.gecos_pattern, conf_main.gecos_name) : "";
 	/* Root and the Exim user are always trusted; so are trusted_users and trusted_groups. */
 	c->trusted = c->uid == 0 || (conf_main.exim_user != (uid_t)-1 && c->uid == conf_main.exim_user)
 		|| in_id_list(conf_main.trusted_users, false, c->uid, c->gid)
@@ -407,11 +393,9 @@ int bm_main(const cmdline *cl)
 				continue;
 			const char *why = "";
 			const char *a = parse_address(item, qr, &why);
-			if (!a || !*a) {
-				fprintf(stderr, "exim: bad recipient address \"%s\": %s\n", sv_dup(pool_scratch, sv_trim(item)),
-					why && *why ? why : "empty address");
-				return 1;
-			}
+			if (!a || !*a)
+				return bm_bad_recipient(cl, m->sender, sv_dup(pool_scratch, sv_trim(item)),
+					why && *why ? why : "empty address", 0);
 			if (cl->extract_recipients)
 				exclude[nexclude++] = a;
 			else

@@ -15,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/callout.h"
 #include "core/deliver.h"
 #include "core/priv.h"
 #include "expand/expand.h"
@@ -160,6 +161,7 @@ int bs_main(const cmdline *cl)
 	default: p.mode = SMTP_MODE_BS; break;
 	}
 	static bh_log bh;
+	callout_set_skip(p.mode == SMTP_MODE_BH);   /* -bh skips callouts, -bhc does them */
 	bool host_checking = p.mode == SMTP_MODE_BH || p.mode == SMTP_MODE_BHC;
 	xbuf_init(&bh.partial, NULL);
 	configure_logging(host_checking ? &bh : NULL);

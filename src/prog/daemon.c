@@ -30,6 +30,9 @@
 #include "prog/daemon_internal.h"
 #include "prog/daemon_qrun.h"
 #include "prog/log_setup.h"
+#if SUPPORT_TLS
+#include "tls/tls_ocsp_refresh.h"
+#endif
 
 /* Listening sockets handed from a daemon to its re-executed self (SIGHUP): "fd,fd,...". */
 #define INHERIT_ENV "POSTERN_DAEMON_LISTEN_FDS"
@@ -303,6 +306,10 @@ static void reap(daemon_children *c, qrun_sched *q)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			break;
+#if SUPPORT_TLS
+		if (tls_ocsp_refresh_reaped(pid, status, time(NULL)))
+			continue;
+#endif
 		if (!qrun_sched_reaped(q, pid))
 			daemon_children_remove(c, pid);
 	}
@@ -329,7 +336,15 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 			pfd[np++] = (struct pollfd){ .fd = ls->v[i].fd, .events = POLLIN };
 	for (;;) {
 		qrun_sched_tick(q, time(NULL));
-		int r = poll(pfd, np, qrun_sched_timeout_ms(q, time(NULL)));
+		int timeout = qrun_sched_timeout_ms(q, time(NULL));
+#if SUPPORT_TLS
+		/* OCSP staples are refreshed by a child, so this never waits on a responder. */
+		tls_ocsp_refresh_tick(time(NULL), close_listeners, ls);
+		int ocsp_timeout = tls_ocsp_refresh_timeout_ms(time(NULL));
+		if (ocsp_timeout >= 0 && (timeout < 0 || ocsp_timeout < timeout))
+			timeout = ocsp_timeout;
+#endif
+		int r = poll(pfd, np, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_write(LOG_MAIN | LOG_PANIC, "daemon: poll failed: %s", strerror(errno));
 			sleep(1);

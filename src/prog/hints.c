@@ -14,6 +14,7 @@
 
 #include "core/hintsdb.h"
 #include "core/retry.h"
+#include "tls/tls_resume_db.h"
 #include "lib/arena.h"
 #include "lib/timefmt.h"
 #include "prog/cmdline.h"
@@ -180,7 +181,16 @@ static int tidydb(const cmdline *cl)
 			printf("deleted %s (too old)\n", xbuf_cstr(&shown));
 			continue;
 		}
-		if (strcmp(name, "retry") == 0) {
+		if (strcmp(name, TLS_RESUME_DB) == 0) {
+			/* A stored TLS session past its lifetime can never be offered again. */
+			time_t stored, expires;
+			sv der;
+			bool readable = tls_resume_record_decode(it->value, &stored, &expires, &der);
+			if (!readable || expires <= now) {
+				hintsdb_delete(db, it->key);
+				printf("deleted %s (%s)\n", xbuf_cstr(&shown), readable ? "expired" : "unreadable");
+			}
+		} else if (strcmp(name, "retry") == 0) {
 			/* A message-specific host record: "T:host:ip[:port]:<id>" */
 			sv id = hints_key_message_id(it->key);
 			if (id.len && !message_exists(spool, id)) {

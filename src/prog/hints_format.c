@@ -7,7 +7,8 @@
  * The layouts decoded here are Postern's: retry (core/retry.h codec), ratelimit (the record in
  * core/ratelimit.c: version 1, time, rate, filter epoch, 256-byte filter), seen (core/acl_misc.c:
  * version 1 and a double), misc (decimal seconds, as the ETRN serialization writes it), wait
- * (message ids separated by spaces).
+ * (message ids separated by spaces), tls (tls/tls_resume_db.h: a stored TLS client session,
+ * printed as "  <key> stored <time> expires <time>", its DER bytes not shown).
  */
 #include "prog/hints_format.h"
 
@@ -21,6 +22,7 @@
 #include "core/retry.h"
 #include "core/spool.h"
 #include "lib/arena.h"
+#include "tls/tls_resume_db.h"
 
 static bool use_utc;
 
@@ -154,6 +156,11 @@ time_t hints_record_time(const char *db, sv value)
 		time_t t;
 		return misc_decode(value, &t) ? t : 0;
 	}
+	if (strcmp(db, TLS_RESUME_DB) == 0) {
+		time_t stored, expires;
+		sv der;
+		return tls_resume_record_decode(value, &stored, &expires, &der) ? stored : 0;
+	}
 	return 0;
 }
 
@@ -230,6 +237,22 @@ void hints_format_record(const char *db, sv key, sv value, xbuf *out)
 		hints_put_time(out, t);
 		xbuf_putc(out, ' ');
 		hints_put_printable(out, key);
+		xbuf_putc(out, '\n');
+		return;
+	}
+	if (strcmp(db, TLS_RESUME_DB) == 0) {
+		time_t stored, expires;
+		sv der;
+		if (!tls_resume_record_decode(value, &stored, &expires, &der)) {
+			generic_record(key, value, out);
+			return;
+		}
+		xbuf_puts(out, "  ");
+		hints_put_printable(out, key);
+		xbuf_puts(out, " stored ");
+		hints_put_time(out, stored);
+		xbuf_puts(out, " expires ");
+		hints_put_time(out, expires);
 		xbuf_putc(out, '\n');
 		return;
 	}

@@ -36,6 +36,8 @@ static void conn_close(smtpc_conn *c)
 {
 	if (c->fd < 0)
 		return;
+	if (c->tls_active && c->opt->tls_close)
+		c->opt->tls_close(c->opt->tls_ctx, true);
 	close(c->fd);
 	c->fd = -1;
 	xbuf ignored;
@@ -298,21 +300,42 @@ static bool say_hello(smtpc_conn *c)
 	return true;
 }
 
+/* TLS is required but could not be had: QUIT, and the host fails (observed with Exim 4.96). */
+static void tls_required_fail(smtpc_conn *c, const char *why)
+{
+	xbuf m;
+	xbuf_init(&m, c->a);
+	xbuf_printf(&m, "a TLS session is required, but %s", why);
+	smtpc_write_cmd(c, SV_LIT("QUIT"), true);
+	smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_TLSREQUIRED, 0, xbuf_sv(&m));
+}
+
+static bool run_tls_hook(smtpc_conn *c)
+{
+	xbuf err;
+	xbuf_init(&err, c->a);
+	if (!c->opt->tls_start(c->opt->tls_ctx, c, &err)) {
+		smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_TLSFAILURE, 0, xbuf_sv(&err));
+		return false;
+	}
+	c->tls_active = true;
+	return true;
+}
+
 static bool start_tls(smtpc_conn *c)
 {
 	if (!smtpc_write_cmd(c, SV_LIT("STARTTLS"), true) || !smtpc_get_reply(c, SV_LIT("STARTTLS"), false))
 		return false;
 	if (c->reply.code / 100 != 2) {
-		reply_fail(c, SV_LIT("STARTTLS"));
-		return false;
+		/* Exim goes on in clear, without a new EHLO, unless TLS is required. */
+		if (c->opt->require_tls) {
+			tls_required_fail(c, "an attempt to start TLS failed");
+			return false;
+		}
+		return true;
 	}
-	xbuf err;
-	xbuf_init(&err, c->a);
-	if (!c->opt->tls_start(c->opt->tls_ctx, c, &err)) {
-		smtpc_host_fail(c, SMTPC_DEFER, EPROTO, 0, xbuf_sv(&err));
+	if (!run_tls_hook(c))
 		return false;
-	}
-	c->tls_active = true;
 	return say_hello(c);  /* the extensions offered before TLS no longer count */
 }
 
@@ -462,8 +485,12 @@ static smtpc_conn *start_session(smtpc_conn *c)
 	}
 	if (!say_hello(c))
 		return c;
-	if ((c->offered & SMTPC_OFFER_STARTTLS) && opt->tls_start && !start_tls(c))
+	if (!c->tls_active && (c->offered & SMTPC_OFFER_STARTTLS) && opt->tls_start && !start_tls(c))
 		return c;
+	if (!c->tls_active && opt->require_tls) {
+		tls_required_fail(c, "the server did not offer TLS support");
+		return c;
+	}
 	if ((opt->try_auth || opt->require_auth) && !authenticate(c))
 		return c;
 	c->usable = true;
@@ -479,6 +506,8 @@ smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *
 		return c;
 	}
 	if (!tcp_connect(c))
+		return c;
+	if (opt->tls_on_connect && opt->tls_start && !run_tls_hook(c))
 		return c;
 	return start_session(c);
 }
@@ -501,6 +530,8 @@ void smtpc_close(smtpc_conn *c)
 	if (c->usable) {
 		/* Wait briefly for the 221 so the server sees an orderly end, not a reset. */
 		if (smtpc_write_cmd(c, SV_LIT("QUIT"), true)) {
+			if (c->tls_active && c->opt->tls_close)
+				c->opt->tls_close(c->opt->tls_ctx, false);
 			shutdown(c->fd, SHUT_WR);
 			smtpc_read_reply(&c->io, &c->reply, c->opt->command_timeout > 0 && c->opt->command_timeout < 5
 				? c->opt->command_timeout * 1000 : 5000);

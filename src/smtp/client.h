@@ -36,6 +36,8 @@ enum {
 	SMTPC_ERRNO_UTF8 = -49,        /* SMTPUTF8 needed but not offered */
 	SMTPC_ERRNO_EXPANDFAIL = -27,  /* smtp:connect event said no (as Exim logs it) */
 	SMTPC_ERRNO_EVENT = -58,       /* tcp:connect event said no */
+	SMTPC_ERRNO_TLSFAILURE = -37,  /* the TLS handshake failed ("TLS session: ...") */
+	SMTPC_ERRNO_TLSREQUIRED = -38, /* TLS required (hosts_require_tls) but not started */
 };
 
 typedef enum smtpc_status {
@@ -81,9 +83,10 @@ typedef struct smtpc_host {
 } smtpc_host;
 
 struct smtpc_conn;
-/* STARTTLS (the TLS issue): called after the server said 220 to STARTTLS; it runs the handshake
- * on c->fd and installs its layer in c->io (bio_set_layer). false with a reason in err fails the
- * connection (Exim defers the host). */
+/* STARTTLS (the TLS issue): called after the server said 220 to STARTTLS (or, with
+ * tls_on_connect, right after connecting); it runs the handshake on c->fd and installs its layer
+ * in c->io (bio_set_layer). false with a reason in err fails the connection (Exim defers the
+ * host). */
 typedef bool smtpc_tls_start(void *ctx, struct smtpc_conn *c, xbuf *err);
 
 /* The smtp transport's options that shape the conversation, already expanded for this host
@@ -116,6 +119,17 @@ typedef struct smtpc_options {
 	 * SMTPC_ERRNO_EXPANDFAIL and "deferred by smtp:connect event expansion: <result>". */
 	void (*event)(void *ctx, const char *name, sv data, xbuf *result);
 	void *event_ctx;
+	/* TLS (src/tls/tls_client_smtp.c). require_tls (hosts_require_tls): a server that does not
+	 * offer STARTTLS or refuses it fails the host with SMTPC_ERRNO_TLSREQUIRED, as Exim; without
+	 * it a refused STARTTLS leaves the session in clear. tls_on_connect (protocol = smtps):
+	 * tls_start runs right after the TCP connection, before the greeting. A failed handshake
+	 * fails the host with SMTPC_ERRNO_TLSFAILURE and the hook's text. */
+	bool require_tls;
+	bool tls_on_connect;
+	/* After tls_start succeeded (may be NULL): with final false, once QUIT is written (send
+	 * close_notify; reading goes on); with final true, as the descriptor is closed (free the
+	 * session; no I/O). */
+	void (*tls_close)(void *ctx, bool final);
 } smtpc_options;
 
 /* What the server offered in its EHLO reply. */

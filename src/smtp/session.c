@@ -650,7 +650,15 @@ static bool tls_start(smtp_session *s)
 	xbuf_init(&err, s->work);
 	if (tls_server->start(&s->io, s->p->in_fd, s->p->out_fd, &s->origin, &err)) return true;
 	(void)sess_notquit(s, "tls-failed", NULL);
-	sess_log(s, LOG_MAIN, "TLS error on connection from %s (%s)", sv_dup(s->work, s->host_ident), xbuf_cstr(&err));
+	/* Exim's line: "TLS error on connection from (helo) [ip] I=[ip]:port (SSL_accept): error:..."
+	 * (I= under log_selector incoming_interface); the error text brings its own "(what):". */
+	const log_config *lc = log_current_config();
+	const msg_origin *o = &s->origin;
+	const char *iface = "";
+	if (lc && logsel_has(&lc->selector, LS_INCOMING_INTERFACE) && o->interface_address.len)
+		iface = arena_printf(s->work, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
+	sess_log(s, LOG_MAIN, "TLS error on connection from %s%s %s", sv_dup(s->work, s->host_ident), iface,
+		xbuf_cstr(&err));
 	return false;
 }
 

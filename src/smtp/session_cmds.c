@@ -239,6 +239,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	}
 
 	s->adv_pipelining = s->adv_chunking = s->adv_dsn = s->adv_prdr = s->adv_smtputf8 = false;
+	s->adv_pipe_connect = false;
 	s->adv_auth = s->adv_size = s->adv_8bitmime = s->adv_starttls = false;
 	if (ehlo) {
 		long long limit = sess_size_limit(s);
@@ -255,8 +256,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			xbuf_puts(&r, "\nPIPELINING");
 			/* Exim stops offering it once a message has been received on the connection. */
 			if (o->host_address.len && !s->messages_accepted
-				&& sess_host_in(s, conf_main.pipelining_connect_advertise_hosts))
+				&& sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)) {
 				xbuf_puts(&r, "\nPIPECONNECT");
+				s->adv_pipe_connect = true;
+			}
 		}
 		if (!s->authenticated && sess_host_in(s, conf_main.auth_advertise_hosts)) {
 			xbuf mechs;
@@ -340,6 +343,14 @@ static void mail_auth_param(smtp_session *s, sv value)
 	}
 }
 
+/* Exim counts PIPELINING as used when a MAIL or RCPT arrives with more input already waiting
+ * (observed with a daemon; over -bs it never does). */
+static void sess_note_pipelining(smtp_session *s)
+{
+	if (s->adv_pipelining && s->mode == SMTP_MODE_DAEMON && bio_input_pending(&s->io, 0))
+		s->pipelining_used = true;
+}
+
 sess_next sess_mail(smtp_session *s)
 {
 	sess_ratelimit_mail(s);
@@ -367,6 +378,8 @@ sess_next sess_mail(smtp_session *s)
 	xbuf_init(&addr, s->work);
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
+	s->pipelining_used = false;
+	sess_note_pipelining(s);
 	if (!smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r))
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
 
@@ -455,6 +468,7 @@ sess_next sess_mail(smtp_session *s)
 sess_next sess_rcpt(smtp_session *s)
 {
 	if (!s->mail_given) return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
+	sess_note_pipelining(s);
 	sess_ratelimit_rcpt(s);
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "RCPT must have an address operand", "RCPT must have an address operand");
@@ -609,8 +623,16 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 	} else if (conf_driver_instances("routers") == NULL) {
 		sess_reply(s, 550, "Unrouteable address");
 	} else {
-		/* EXPN shows what a redirection expands to: not done yet. */
-		sess_reply(s, 451, "Temporary local problem - please try later");
+		/* EXPN shows one level of redirection (src/core/route_verify.h route_expn). */
+		xbuf lines;
+		xbuf_init(&lines, s->work);
+		sv q;
+		acl_result er = route_expn(&s->env, s->work, address, &lines, &q);
+		if (er == ACL_OK)
+			sess_reply(s, 250, "%s", xbuf_cstr(&lines));
+		else
+			sess_reply(s, 553, SV_FMT " %s", SV_ARG(q),
+				er == ACL_FAIL ? "is undeliverable" : "cannot be resolved at this time");
 	}
 	return SESS_CONTINUE;
 }
@@ -636,8 +658,7 @@ sess_next sess_etrn(smtp_session *s)
 		/* Without a command, ETRN starts a queue run for the named domain: "#" form only. */
 		if (arg.len == 0 || arg.p[0] != '#')
 			return sess_syntax_error(s, 501, "argument must begin with #", "argument must begin with #");
-		sess_reply(s, 250, "OK");
-		return SESS_CONTINUE;
+		return sess_etrn_queue_run(s, arg);
 	}
 	return sess_etrn_command(s, arg);
 }

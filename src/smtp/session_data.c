@@ -64,7 +64,11 @@ static bool start_receive(smtp_session *s, receive_input how)
 	 * expansions see the session's variables. */
 	bool local = !s->origin.host_address.len;
 	receive_opts o = { .local = local, .trusted = s->p->trusted_caller, .login = s->origin.login,
-		.sender_local = local && !s->p->trusted_caller && !s->msg->sender_set_untrusted, .env = &s->env };
+		.sender_local = local && !s->p->trusted_caller && !s->msg->sender_set_untrusted, .env = &s->env,
+		.body_type = s->mail.body };
+	/* The L field: "L", then "." (PIPECONNECT offered, not used) and "-" (PIPELINING not used). */
+	if (s->adv_pipelining)
+		o.pipelining = s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
 	receive_set_opts(s->recv, &o);
 	/* A local -bs message may have unqualified addresses, and its -H file says so. */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;

@@ -134,6 +134,62 @@ static bool start(char **argv, const char *spool, const char *key)
 	return true;
 }
 
+/* Start argv for an accepted ETRN with Exim's serialization (smtp_etrn_serialize: one run per
+ * argument at a time) and say 250 without waiting for it. */
+static sess_next launch(smtp_session *s, char **argv, sv arg)
+{
+	const char *key = NULL;
+	const char *spool = sess_expand(s, conf_main.spool_directory);
+	if (conf_main.smtp_etrn_serialize && spool) {
+		key = arena_printf(s->work, "etrn-%s", sv_dup(s->work, arg));
+		xbuf err;
+		xbuf_init(&err, s->work);
+		hintsdb *db = hintsdb_open(spool, "misc", false, &err);
+		serialize_ctx sc = { .now = time(NULL) };
+		if (db) {
+			hintsdb_update(db, sv_cstr(key), claim, &sc);
+			hintsdb_close(db);
+		}
+		if (sc.busy) {
+			sess_reply(s, 458, "Already processing %s", sess_printable(s, arg));
+			return SESS_CONTINUE;
+		}
+		if (!db) key = NULL;   /* nothing recorded, nothing to remove */
+	}
+	sess_flush(s);   /* nothing buffered is duplicated into the helper */
+	if (!start(argv, spool, key)) {
+		if (key) release(spool, key);
+		sess_log(s, LOG_MAIN | LOG_PANIC, "fork of ETRN command failed: %s", strerror(errno));
+		sess_reply(s, 458, "Unable to fork process");
+		return SESS_CONTINUE;
+	}
+	sess_reply(s, 250, "OK");
+	return SESS_CONTINUE;
+}
+
+/* ETRN without smtp_etrn_command: "ETRN #text" starts "-R text" with this binary and
+ * configuration (Exim runs "exim -R text"); other forms are refused by the caller. */
+sess_next sess_etrn_queue_run(smtp_session *s, sv arg)
+{
+	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
+		sess_reply(s, 250, "OK");
+		return SESS_CONTINUE;
+	}
+	const char *exe = sess_expand(s, "$exim_path");
+	const char *conf = sess_expand(s, "$config_file");
+	char *argv[6];
+	int n = 0;
+	argv[n++] = (char *)(exe && *exe ? exe : "/usr/sbin/postern");
+	if (conf && *conf) {
+		argv[n++] = "-C";
+		argv[n++] = (char *)conf;
+	}
+	argv[n++] = "-R";
+	argv[n++] = sv_dup(s->work, sv_sub(arg, 1, arg.len));
+	argv[n] = NULL;
+	return launch(s, argv, arg);
+}
+
 sess_next sess_etrn_command(smtp_session *s, sv arg)
 {
 	/* -bh: Exim accepts without running anything. */
@@ -168,32 +224,6 @@ sess_next sess_etrn_command(smtp_session *s, sv arg)
 		return SESS_CONTINUE;
 	}
 	argv[n] = NULL;
-
-	const char *key = NULL;
-	const char *spool = sess_expand(s, conf_main.spool_directory);
-	if (conf_main.smtp_etrn_serialize && spool) {
-		key = arena_printf(s->work, "etrn-%s", sv_dup(s->work, arg));
-		xbuf err;
-		xbuf_init(&err, s->work);
-		hintsdb *db = hintsdb_open(spool, "misc", false, &err);
-		serialize_ctx sc = { .now = time(NULL) };
-		if (db) {
-			hintsdb_update(db, sv_cstr(key), claim, &sc);
-			hintsdb_close(db);
-		}
-		if (sc.busy) {
-			sess_reply(s, 458, "Already processing %s", sess_printable(s, arg));
-			return SESS_CONTINUE;
-		}
-		if (!db) key = NULL;   /* nothing recorded, nothing to remove */
-	}
-	sess_flush(s);   /* nothing buffered is duplicated into the helper */
-	if (!start(argv, spool, key)) {
-		if (key) release(spool, key);
-		sess_log(s, LOG_MAIN | LOG_PANIC, "fork of ETRN command failed: %s", strerror(errno));
-		sess_reply(s, 458, "Unable to fork process");
-		return SESS_CONTINUE;
-	}
-	sess_reply(s, 250, "OK");
-	return SESS_CONTINUE;
+	return launch(s, argv, arg);
 }
+

@@ -119,6 +119,9 @@ typedef struct smtp_session {
 	xp_message xpmsg;            /* the received message as expansions see it */
 	acl_ctx acl;                 /* ACL engine state for the current transaction */
 	acl_controls controls;       /* accumulated "control =" results for the connection */
+	/* The <= line's L field (log_selector pipelining): PIPECONNECT offered in the last EHLO, and
+	 * whether this message's MAIL/RCPT came with more input already waiting. */
+	bool adv_pipe_connect, pipelining_used;
 } smtp_session;
 
 /* Replies. A reply text may contain newlines (multi-line ACL messages): every line but the last
@@ -195,6 +198,7 @@ void sess_ratelimit_mail(smtp_session *s);
 void sess_ratelimit_rcpt(smtp_session *s);
 /* After the ETRN ACL accepted: run smtp_etrn_command for arg (session_etrn.c). */
 sess_next sess_etrn_command(smtp_session *s, sv arg);
+sess_next sess_etrn_queue_run(smtp_session *s, sv arg);  /* no smtp_etrn_command: "-R" run */
 sess_next sess_help(smtp_session *s);
 sess_next sess_auth(smtp_session *s);
 void sess_reset_transaction(smtp_session *s);

@@ -31,6 +31,8 @@
 #include "lib/timefmt.h"
 #include "smtp/session.h"
 #include "tls/tls.h"
+#include "tls/tls_events.h"
+#include "tls/tls_readsock.h"
 #include "tls/tls_int.h"
 #include "tls/tls_ocsp.h"
 #include "tls/tls_resume.h"
@@ -42,7 +44,21 @@ static struct {
 	msg_origin *origin;
 	xbuf *err;            /* where the certificate callback reports */
 	bool cert_failed;
+	int vmode;            /* TLS_VERIFY_* for this client */
+	xp_env event_env;     /* $sender_host_address etc. for the tls:* events */
+	message_vars event_mv;
 } conn;
+
+/* "(what): detail", Exim's form of a TLS error (the log line and tls:fail:connect show it). */
+static void tls_error_in(xbuf *err, const char *what)
+{
+	xbuf tmp;
+	xbuf_init(&tmp, pool_conn);
+	tls_openssl_error(&tmp, "");
+	const char *detail = xbuf_cstr(&tmp);
+	if (detail[0] == ':' && detail[1] == ' ') detail += 2;
+	xbuf_printf(err, "(%s): %s", what, *detail ? detail : "unknown error");
+}
 
 void tls_openssl_error(xbuf *err, const char *what)
 {
@@ -104,11 +120,11 @@ static bool load_certificates(SSL *ssl, msg_origin *o, xbuf *err)
 		const char *cf = xbuf_cstr(&cert);
 		const char *kf = key.len ? xbuf_cstr(&key) : cf;
 		if (SSL_use_certificate_chain_file(ssl, cf) != 1) {
-			tls_openssl_error(err, arena_printf(pool_conn, "cert/key setup: cert=%s", cf));
+			tls_error_in(err, arena_printf(pool_conn, "SSL_CTX_use_certificate_chain_file file=%s", cf));
 			return false;
 		}
 		if (SSL_use_PrivateKey_file(ssl, kf, SSL_FILETYPE_PEM) != 1) {
-			tls_openssl_error(err, arena_printf(pool_conn, "cert/key setup: key=%s", kf));
+			tls_error_in(err, arena_printf(pool_conn, "SSL_CTX_use_PrivateKey_file file=%s", kf));
 			return false;
 		}
 		n++;
@@ -133,11 +149,24 @@ static int cert_callback(SSL *ssl, void *arg)
 	return 1;
 }
 
-static int verify_accept_all(int ok, X509_STORE_CTX *store)
+/* Each certificate of the client's chain, deepest first. A failure is logged as Exim logs it;
+ * under tls_try_verify_hosts the handshake goes on regardless (the result is recorded: CV=no).
+ * A verified certificate raises tls:cert, whose non-empty result refuses it. */
+static int verify_callback(int ok, X509_STORE_CTX *store)
 {
-	(void)store;
-	/* tls_try_verify_hosts: the result is recorded, the handshake goes on regardless. */
-	(void)ok;
+	X509 *cert = X509_STORE_CTX_get_current_cert(store);
+	int depth = X509_STORE_CTX_get_error_depth(store);
+	bool optional = conn.vmode == TLS_VERIFY_TRY;
+	if (!ok) {
+		tls_log_verify_error(conn.origin->host_address, depth, X509_STORE_CTX_get_error(store), cert);
+		return optional;
+	}
+	if (tls_event_cert(conf_main.event_action, "main", "tls_in_peercert", cert, depth,
+			conn.origin->host_address, NULL, &conn.event_env)) {
+		/* kept as the verification result, so CV=no even when the handshake goes on */
+		X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+		return optional;
+	}
 	return 1;
 }
 
@@ -158,13 +187,13 @@ static bool build_ctx(msg_origin *o, xbuf *err)
 	if (!tls_apply_server_options(ctx, o, err)) return false;
 	if (!tls_ocsp_server_setup(ctx, o, err)) return false;
 	SSL_CTX_set_cert_cb(ctx, cert_callback, NULL);
-	int vmode = tls_peer_verify_mode(o);
+	int vmode = conn.vmode = tls_peer_verify_mode(o);
 	if (vmode != TLS_VERIFY_NONE) {
 		if (!tls_load_verify_locations(ctx, o, err)) return false;
 		if (vmode == TLS_VERIFY_REQUIRE)
-			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
 		else
-			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_accept_all);
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
 	}
 	return true;
 }
@@ -185,6 +214,28 @@ static int handshake_timeout_ms(void)
 	return secs * 1000;
 }
 
+/* Exim's wording for a failed SSL_accept: the peer's plain close is said in words, a protocol
+ * version mismatch names the version, anything else is OpenSSL's queued error. */
+static void handshake_error(SSL *ssl, int e, xbuf *err)
+{
+	unsigned long q = ERR_peek_error();
+	if (e == SSL_ERROR_SYSCALL && q == 0) {
+		if (errno == 0) xbuf_puts(err, "SSL_accept: TCP connection closed by peer");
+		else xbuf_printf(err, "(SSL_accept): ret %d", e);
+		ERR_clear_error();
+		return;
+	}
+	if (e == SSL_ERROR_SSL) {
+		int r = ERR_GET_REASON(q);
+		if (r == SSL_R_WRONG_VERSION_NUMBER || r == SSL_R_VERSION_TOO_LOW || r == SSL_R_UNKNOWN_PROTOCOL
+			|| r == SSL_R_UNSUPPORTED_PROTOCOL) {
+			tls_error_in(err, arena_printf(pool_conn, "SSL_accept (%s)", SSL_get_version(ssl)));
+			return;
+		}
+	}
+	tls_error_in(err, "SSL_accept");
+}
+
 static bool handshake(SSL *ssl, int in_fd, int out_fd, xbuf *err)
 {
 	long long deadline = now_ms() + handshake_timeout_ms();
@@ -197,23 +248,21 @@ static bool handshake(SSL *ssl, int in_fd, int out_fd, xbuf *err)
 		if (e == SSL_ERROR_WANT_WRITE) pfd = (struct pollfd){ .fd = out_fd, .events = POLLOUT };
 		else if (e != SSL_ERROR_WANT_READ) {
 			if (conn.cert_failed) return false;   /* the callback said why */
-			if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-				xbuf_puts(err, errno ? strerror(errno) : "the client closed the connection");
-			else tls_openssl_error(err, "SSL_accept");
+			handshake_error(ssl, e, err);
 			return false;
 		}
 		long long left = deadline - now_ms();
 		if (left <= 0) {
-			xbuf_puts(err, "SSL_accept: timed out");
+			xbuf_puts(err, "(SSL_accept): timed out");
 			return false;
 		}
 		int pr = poll(&pfd, 1, (int)left);
 		if (pr < 0 && errno != EINTR) {
-			xbuf_printf(err, "poll: %s", strerror(errno));
+			xbuf_printf(err, "(SSL_accept): poll: %s", strerror(errno));
 			return false;
 		}
 		if (pr == 0) {
-			xbuf_puts(err, "SSL_accept: timed out");
+			xbuf_puts(err, "(SSL_accept): timed out");
 			return false;
 		}
 	}
@@ -279,10 +328,13 @@ static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *er
 	conn.origin = o;
 	conn.err = err;
 	conn.cert_failed = false;
+	xp_env_init(&conn.event_env, pool_conn);
+	message_vars_init(&conn.event_mv, NULL, o);
+	xp_env_push_provider(&conn.event_env, &conn.event_mv.p);
 	if (!conn.ctx && !build_ctx(o, err)) return false;
 	SSL *ssl = SSL_new(conn.ctx);
 	if (!ssl) {
-		tls_openssl_error(err, "SSL_new");
+		tls_error_in(err, "SSL_new");
 		return false;
 	}
 	conn.ssl = ssl;
@@ -290,7 +342,10 @@ static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *er
 	if (out_fd != in_fd) set_nonblocking(out_fd);
 	if (in_fd == out_fd) SSL_set_fd(ssl, in_fd);
 	else { SSL_set_rfd(ssl, in_fd); SSL_set_wfd(ssl, out_fd); }
-	if (!handshake(ssl, in_fd, out_fd, err)) return false;
+	if (!handshake(ssl, in_fd, out_fd, err)) {
+		tls_event_fail_connect(conf_main.event_action, "main", xbuf_sv(err), NULL, &conn.event_env);
+		return false;
+	}
 	tls_record_session(ssl, o);
 	o->tls_resumption = tls_resume_server_result(ssl);
 	bio_layer l = { layer_read, layer_write, layer_pending, ssl };
@@ -303,4 +358,5 @@ static const smtp_tls_server server_ops = { server_usable, server_start };
 void tls_register(void)
 {
 	smtp_tls_register(&server_ops);
+	tls_readsock_register();   /* ${readsocket} tls=yes */
 }

@@ -19,10 +19,11 @@
  * are escaped to reach the statements unexpanded; unescaped, the part's (tainted) values would make
  * the text tainted and the ACL would be refused. */
 static const char acl_text[] =
-	"accept set acl_m_x = \\$mime_content_type \\$mime_charset \\$mime_boundary \\$mime_filename "
+	"warn set acl_m_x = \\$mime_content_type \\$mime_charset \\$mime_boundary \\$mime_filename "
 	"\\$mime_content_id \\$mime_content_description \\$mime_content_disposition "
 	"\\$mime_content_transfer_encoding \\$mime_is_multipart \\$mime_is_rfc822 \\$mime_is_coverletter\n"
 	"warn mime_regex = ^never-there\n"
+	"warn set acl_m_y = \\$mime_anomaly_level \\$mime_anomaly_text\n"
 	"accept";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -262,8 +262,10 @@ def test_handshake_errors(probe, tmp_path, handshake, replies, detail):
         "LOG: dp authenticator failed: 435 Unable to authenticate at present: " + detail]
 
 
-def test_server_tls_refused(probe, tmp_path):
-    conf = config(tmp_path, "/nonexistent", extra="  server_tls = true")
-    # server_tls sits in the dp block (extra goes right after it)
+def test_server_tls_needs_a_tls_peer(probe, tmp_path):
+    """server_tls (test_auth_dovecot_tls.py): a peer that does not answer in TLS gets nothing."""
+    fake = FakeDovecot("VERSION\t1\t1\nMECH\tPLAIN\n", [])   # in clear, then closed
+    conf = config(tmp_path, f"127.0.0.1 {fake.port}", extra="  server_tls = true")
     out = run(probe, conf, "PLAIN", "YQ==")
-    assert out[1].endswith("dovecot server_tls is not supported yet")
+    assert out[1].startswith("LOG: dp authenticator failed: 435 Unable to authenticate at present: "
+                             "TLS session with dovecot failed: (SSL_connect): "), out

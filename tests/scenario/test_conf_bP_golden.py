@@ -29,7 +29,7 @@ BUILD_DEPENDENT = {
     "oracle_servers", "panic_coredump", "redis_servers", "srs_config", "srs_hashlength",
     "srs_hashmin", "srs_maxage", "srs_secrets", "srs_usehash", "srs_usetimestamp",
     # Postern's own options beyond Exim
-    "dns_servers", "dsn_extra_information",
+    "dns_servers", "dsn_extra_information", "tls_ocsp_refresh",
 }
 # Driver options Postern declares that Debian's build lacks (experimental features).
 DRIVER_EXTRAS = {

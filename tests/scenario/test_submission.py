@@ -258,7 +258,8 @@ def test_bad_sender(run_postern, tmp_path):
 
 def test_bad_recipient(run_postern, tmp_path):
     conf = CONF.format(spool=tmp_path / "spool", extra="")
-    r = run_postern("-odq", "bad address<", input="Subject: a\n\nx\n", config=conf)
+    # -oep: on stderr (the default, -oem, mails it to the sender: tests/scenario/test_oem.py)
+    r = run_postern("-odq", "-oep", "bad address<", input="Subject: a\n\nx\n", config=conf)
     assert r.returncode == 1
     assert r.stderr.startswith('exim: bad recipient address "bad address<"')
 

@@ -13,6 +13,9 @@
  * Fields are TAB-separated and lines end in LF; a line longer than 8192 bytes or with more than
  * 16 fields is a protocol error; client data containing a TAB fails the authentication (it would
  * inject fields). Errors defer with Exim's texts. Every read is bounded by a timeout.
+ *
+ * server_tls (Postern's; Exim documents it but never built it) runs the same exchange inside TLS
+ * (dovecot_tls.c): the reads and writes below go through the TLS layer when there is one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +31,7 @@
 #include "core/auth.h"
 #include "drivers/auths/auth_servers.h"
 #include "drivers/auths/dovecot.h"
+#include "drivers/auths/dovecot_tls.h"
 
 #define DOVECOT_LINE_MAX 8192
 #define DOVECOT_FIELDS_MAX 16
@@ -38,6 +42,7 @@ static const char read_error[] = "authentication socket read error or premature 
 
 typedef struct dconn {
 	int fd;
+	bio_layer tls;   /* the TLS layer (server_tls); tls.read NULL: plain socket */
 	char buf[DOVECOT_LINE_MAX + 1];
 	size_t have;  /* bytes in buf */
 	size_t used;  /* bytes of buf consumed by the previous line */
@@ -134,15 +139,20 @@ static char *read_line(dconn *d)
 		}
 		if (d->have >= DOVECOT_LINE_MAX)
 			return NULL;
-		struct pollfd p = { .fd = d->fd, .events = POLLIN };
-		int r = poll(&p, 1, DOVECOT_READ_TIMEOUT_MS);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return NULL;
-		ssize_t k = read(d->fd, d->buf + d->have, DOVECOT_LINE_MAX - d->have);
-		if (k < 0 && errno == EINTR)
-			continue;
+		/* TLS may hold decrypted bytes the socket no longer shows */
+		bool buffered = d->tls.read && d->tls.pending(d->tls.ctx) > 0;
+		if (!buffered) {
+			struct pollfd p = { .fd = d->fd, .events = POLLIN };
+			int r = poll(&p, 1, DOVECOT_READ_TIMEOUT_MS);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return NULL;
+		}
+		ssize_t k = d->tls.read ? d->tls.read(d->tls.ctx, d->buf + d->have, DOVECOT_LINE_MAX - d->have)
+			: read(d->fd, d->buf + d->have, DOVECOT_LINE_MAX - d->have);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;   /* EAGAIN: a partial TLS record; poll again (bounded by its timeout) */
 		if (k <= 0)
 			return NULL;
 		d->have += (size_t)k;
@@ -164,12 +174,18 @@ static int split(char *line, char **f)
 	}
 }
 
-static bool write_all(int fd, const char *p, size_t n)
+static bool write_all(dconn *d, const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t k = d->tls.write ? d->tls.write(d->tls.ctx, p, n) : send(d->fd, p, n, MSG_NOSIGNAL);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && errno == EAGAIN) {   /* the TLS socket is non-blocking */
+			struct pollfd pf = { .fd = d->fd, .events = POLLOUT | POLLIN };
+			if (poll(&pf, 1, DOVECOT_READ_TIMEOUT_MS) <= 0)
+				return false;
+			continue;
+		}
 		if (k <= 0)
 			return false;
 		p += k;
@@ -243,7 +259,7 @@ static auth_rc converse(dconn *d, const driver_instance *di, auth_server_ctx *c,
 	xbuf_printf(&req, "rip=" SV_FMT "\tlip=" SV_FMT "\tnologin\tresp=" SV_FMT "\n",
 		SV_ARG(c->remote_ip.len ? c->remote_ip : SV_LIT("NULL")),
 		SV_ARG(c->local_ip.len ? c->local_ip : SV_LIT("NULL")), SV_ARG(initial));
-	if (!write_all(d->fd, req.p, req.len))
+	if (!write_all(d, req.p, req.len))
 		return defer(c, "authentication socket write error");
 
 	for (int rounds = 0;; rounds++) {
@@ -271,7 +287,7 @@ static auth_rc converse(dconn *d, const driver_instance *di, auth_server_ctx *c,
 			xbuf cont;
 			xbuf_init(&cont, c->a);
 			xbuf_printf(&cont, "CONT\t1\t" SV_FMT "\n", SV_ARG(r));
-			if (!write_all(d->fd, cont.p, cont.len))
+			if (!write_all(d, cont.p, cont.len))
 				return defer(c, "authentication socket write error");
 		} else if (strcmp(f[0], "OK") == 0) {
 			set_user(c, f, n);
@@ -290,8 +306,6 @@ static auth_rc converse(dconn *d, const driver_instance *di, auth_server_ctx *c,
 static auth_rc dovecot_server(const driver_instance *di, auth_server_ctx *c, bool has_initial, sv initial)
 {
 	const struct dovecot_auth_options *ob = di->priv;
-	if (ob->server_tls)
-		return defer(c, "dovecot server_tls is not supported yet");
 	if (!has_initial)
 		initial = SV_LIT("");
 	else if (initial.len == 0)
@@ -303,7 +317,13 @@ static auth_rc dovecot_server(const driver_instance *di, auth_server_ctx *c, boo
 	d.fd = ob->server_socket[0] == '/' ? connect_unix(ob->server_socket, c) : connect_inet(ob->server_socket, c);
 	if (d.fd < 0)
 		return AUTH_DEFER;
+	void *tls = NULL;
+	if (ob->server_tls && !dovecot_tls_start(di, c, d.fd, &d.tls, &tls)) {
+		close(d.fd);
+		return AUTH_DEFER;
+	}
 	auth_rc rc = converse(&d, di, c, initial);
+	dovecot_tls_end(tls);
 	close(d.fd);
 	return rc;
 }

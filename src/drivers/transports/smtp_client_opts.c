@@ -1,18 +1,24 @@
 /* From an smtp transport instance to the client engine's options for one host: the expanded
- * strings (helo_data, interface, port, authenticated_sender), the timeouts, and the host lists
+ * strings (helo_data, interface, port, authenticated_sender), the timeouts, the host lists
  * (hosts_avoid_esmtp, hosts_avoid_pipelining, hosts_try_chunking, hosts_try_auth,
- * hosts_require_auth) matched against the host's address and name. */
+ * hosts_require_auth) matched against the host's address and name, and the TLS options. */
 #include "drivers/transports/smtp_client_opts.h"
 
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "build_config.h"
+#include "conf/conf.h"
+#include "conf/main_options.h"
 #include "drivers/transports/smtp.h"
 #include "lib/ip.h"
 #include "lib/list.h"
 #include "search/match.h"
 #include "search/search.h"
+#if SUPPORT_TLS
+#include "tls/tls_client_smtp.h"
+#endif
 
 static bool expand(const driver_instance *t, xp_env *env, const char *name, const char *value,
 	sv *out, xbuf *err)
@@ -71,6 +77,112 @@ static sv pick_interface(sv list, sv host_address, arena *a)
 	return SV_LIT("");
 }
 
+/* An option expanded to a C string; NULL when unset or empty. */
+static bool expand_str(const driver_instance *t, xp_env *env, const char *name, const char *value,
+	const char **out, xbuf *err)
+{
+	sv v;
+	if (!expand(t, env, name, value, &v, err))
+		return false;
+	*out = v.len ? sv_dup(env->a, v) : NULL;
+	return true;
+}
+
+#if SUPPORT_TLS
+/* hosts_try_dane / hosts_require_dane: with secured TLSA records the session must be DANE
+ * verified (no CAs, names or clear-text fallback; SNI is the host's name; the DANE cipher list
+ * wins); hosts_request_ocsp left at "*" then asks only when no DANE-EE record is in use. */
+static bool dane_options(const driver_instance *t, xp_env *env, const smtpc_host *host, smtp_tls_conf *tc,
+	xbuf *err)
+{
+	const struct smtp_transport_options *ob = t->priv;
+	bool try = false, require = false;
+	if (!host_in(t, env, host, "hosts_try_dane", ob->hosts_try_dane, &try, err)
+		|| !host_in(t, env, host, "hosts_require_dane", ob->hosts_require_dane, &require, err))
+		return false;
+	if (!try && !require)
+		return true;
+	tls_dane dane;
+	xbuf why;
+	xbuf_init(&why, env->a);
+	tls_dane_rc rc = tls_dane_lookup(env->a, host->name, host->address, host->port, &dane, &why);
+	if (rc == TLS_DANE_NONE && !require)
+		return true;
+	if (rc != TLS_DANE_USE) {
+		tc->dane_error = xbuf_sv(&why);
+		tc->require_tls = true;
+		tc->tryclear = false;
+		return true;
+	}
+	tls_client_params *p = &tc->p;
+	p->dane_tlsa = dane.rr;
+	p->dane_n = dane.n;
+	p->dane_host = sv_dup(env->a, host->name);
+	p->verify = TLS_CLIENT_VERIFY_REQUIRE;
+	p->verify_names = NULL;
+	p->sni = p->dane_host;
+	tc->dane_usage = dane.usage_bits;
+	tc->require_tls = true;
+	tc->tryclear = false;
+	const char *ciphers;
+	if (!expand_str(t, env, "dane_require_tls_ciphers", ob->dane_require_tls_ciphers, &ciphers, err))
+		return false;
+	if (ciphers)
+		p->require_ciphers = ciphers;
+	if (ob->hosts_request_ocsp && strcmp(ob->hosts_request_ocsp, "*") == 0)
+		tc->request_ocsp = (dane.usage_bits & ~(1 << 2)) == 0;
+	return true;
+}
+#endif
+
+/* The TLS options (Exim 4.96 names and defaults; docs/tls.md "TLS client"). hosts_avoid_tls
+ * leaves TLS out; otherwise the engine gets the TLS hook through smtp_tls_attach. */
+static bool tls_options(const driver_instance *t, xp_env *env, const smtpc_host *host, bool smtps,
+	smtpc_options *o, xbuf *err)
+{
+#if SUPPORT_TLS
+	const struct smtp_transport_options *ob = t->priv;
+	bool avoid = false;
+	if (!host_in(t, env, host, "hosts_avoid_tls", ob->hosts_avoid_tls, &avoid, err))
+		return false;
+	smtp_tls_conf tc = { .on_connect = smtps, .tryclear = ob->tls_tempfail_tryclear,
+		.host_name_extract = ob->host_name_extract, .env = env };
+	if (!host_in(t, env, host, "hosts_require_tls", ob->hosts_require_tls, &tc.require_tls, err))
+		return false;
+	if (avoid && !smtps) {
+		/* Not even tried; a requirement can then only fail, as in Exim. */
+		o->require_tls = tc.require_tls;
+		return true;
+	}
+	bool verify = false, try_verify = false, names = false;
+	if (!host_in(t, env, host, "tls_verify_hosts", ob->tls_verify_hosts, &verify, err)
+		|| !host_in(t, env, host, "tls_try_verify_hosts", ob->tls_try_verify_hosts, &try_verify, err)
+		|| !host_in(t, env, host, "tls_verify_cert_hostnames", ob->tls_verify_cert_hostnames, &names, err)
+		|| !host_in(t, env, host, "hosts_request_ocsp", ob->hosts_request_ocsp, &tc.request_ocsp, err)
+		|| !host_in(t, env, host, "hosts_require_ocsp", ob->hosts_require_ocsp, &tc.require_ocsp, err)
+		|| !host_in(t, env, host, "tls_resumption_hosts", ob->tls_resumption_hosts, &tc.resume, err))
+		return false;
+	tls_client_params *p = &tc.p;
+	p->verify = verify ? TLS_CLIENT_VERIFY_REQUIRE : try_verify ? TLS_CLIENT_VERIFY_TRY : TLS_CLIENT_VERIFY_NONE;
+	if (names)
+		p->verify_names = sv_dup(env->a, host->name);
+	p->openssl_options = conf_main.openssl_options;
+	if (!expand_str(t, env, "tls_certificate", ob->tls_certificate, &p->certificate, err)
+		|| !expand_str(t, env, "tls_privatekey", ob->tls_privatekey, &p->privatekey, err)
+		|| !expand_str(t, env, "tls_verify_certificates", ob->tls_verify_certificates, &p->verify_certificates, err)
+		|| !expand_str(t, env, "tls_crl", ob->tls_crl, &p->crl, err)
+		|| !expand_str(t, env, "tls_require_ciphers", ob->tls_require_ciphers, &p->require_ciphers, err)
+		|| !expand_str(t, env, "tls_sni", ob->tls_sni, &p->sni, err))
+		return false;
+	if (!dane_options(t, env, host, &tc, err))
+		return false;
+	smtp_tls_attach(env->a, &tc, o);
+#else
+	(void)t; (void)env; (void)host; (void)smtps; (void)o; (void)err;
+#endif
+	return true;
+}
+
 bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_host *host,
 	smtpc_options *o, xbuf *err)
 {
@@ -88,6 +200,7 @@ bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_
 	if (!expand(t, env, "protocol", ob->protocol, &v, err))
 		return false;
 	o->lmtp = sv_eqi(v, SV_LIT("lmtp"));
+	bool smtps = sv_eqi(v, SV_LIT("smtps"));
 	if (!expand(t, env, "helo_data", ob->helo_data, &o->helo_name, err))
 		return false;
 	if (!expand(t, env, "interface", ob->interface, &v, err))
@@ -102,7 +215,7 @@ bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_
 		/* Unset: the service named after the protocol, as Exim ("lmtp" is missing from many
 		 * services files, so Exim and Postern then say the port is not defined). */
 		if (v.len == 0)
-			v = o->lmtp ? SV_LIT("lmtp") : SV_LIT("smtp");
+			v = o->lmtp ? SV_LIT("lmtp") : smtps ? SV_LIT("smtps") : SV_LIT("smtp");
 		if (sv_to_long(v, &n) && n > 0 && n < 65536)
 			host->port = (int)n;
 		else {
@@ -119,5 +232,6 @@ bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_
 		&& host_in(t, env, host, "hosts_avoid_pipelining", ob->hosts_avoid_pipelining, &o->avoid_pipelining, err)
 		&& host_in(t, env, host, "hosts_try_chunking", ob->hosts_try_chunking, &o->try_chunking, err)
 		&& host_in(t, env, host, "hosts_try_auth", ob->hosts_try_auth, &o->try_auth, err)
-		&& host_in(t, env, host, "hosts_require_auth", ob->hosts_require_auth, &o->require_auth, err);
+		&& host_in(t, env, host, "hosts_require_auth", ob->hosts_require_auth, &o->require_auth, err)
+		&& tls_options(t, env, host, smtps, o, err);
 }

@@ -36,6 +36,10 @@
 #include "drivers/transports/smtp_client_opts.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
+#include "build_config.h"
+#if SUPPORT_TLS
+#include "tls/tls_client_smtp.h"
+#endif
 
 /* Where a host's conversation broke, which decides logging, events and the retry key. */
 typedef enum failure_kind {
@@ -288,7 +292,11 @@ static void set_host_fields(batch *b, address_item *a, smtpc_conn *conn)
 	xbuf_init(&t, b->c->a);
 	smtpc_first_line(xbuf_sv(&conn->helo_response.text), 128, &t);
 	a->helo_response = xbuf_sv(&t);
+#if SUPPORT_TLS
+	smtp_tls_to_addr(conn, a);
+#else
 	a->tls_used = conn->tls_active;
+#endif
 	a->chunking_used = (conn->offered & SMTPC_OFFER_CHUNKING) != 0;
 }
 
@@ -485,8 +493,17 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	o.event = engine_event;
 	o.event_ctx = b;
 	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
+	bool tls_retried = false;
+#if SUPPORT_TLS
+	/* tls_tempfail_tryclear: the same host again in clear. Observed: the host stays in the
+	 * addresses' lines even when that second connection fails. */
+	if (smtp_tls_tryclear(conn, &o)) {
+		tls_retried = true;
+		conn = smtpc_connect(c->a, &o, &b->sh);
+	}
+#endif
 	bool connect_ok = conn->status == SMTPC_OK;
-	bool connected = conn->local_address.len > 0;
+	bool connected = conn->local_address.len > 0 || tls_retried;
 	b->local_address = conn->local_address;
 	b->local_port = conn->local_port;
 
@@ -563,7 +580,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		sv et = errno_text(e, conn);
 		if (et.len && sv_eq(text, et))
 			text = SV_NULL;
-		log_host_line(b, text, e, conn);
+		/* Observed: Exim 4.96 writes no host line for a failed TLS handshake. */
+		if (e != SMTPC_ERRNO_TLSFAILURE)
+			log_host_line(b, text, e, conn);
 		xbuf data;
 		xbuf_init(&data, c->a);
 		xbuf_putsv(&data, text);

@@ -5,6 +5,7 @@
 #include "conf/driver.h"
 #include "core/deliver_internal.h"
 #include "lib/arena.h"
+#include "lib/log.h"
 #include "../unit.h"
 
 static driver_instance router_loc = { .name = "loc" }, router_rem = { .name = "rem" },
@@ -91,9 +92,50 @@ static void test_lines(void)
 	CHECK_STR(fmt(2, b, false), "b@remote.example R=rem T=rsmtp H=127.0.0.1 [127.0.0.1]: bad\\001line\\nnext");
 }
 
+/* The => line's TLS part: X=, '*' when resumed (+tls_resumption), CV=yes/no/dane, DN= (in
+ * Exim 4.96's order; recorded with Exim as a client, GnuTLS names aside). */
+static void test_tls(void)
+{
+	log_config lc;
+	log_config_default(&lc);
+	lc.file_path = "/nonexistent/%slog";
+	lc.echo = LOG_ECHO_NONE;
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	CHECK(log_configure(&lc, &err));
+	address_item *a = mk("a@remote.example", "a", NULL);
+	a->router = &router_rem;
+	a->transport = "rsmtp";
+	a->host_used_name = SV_LIT("127.0.0.1");
+	a->host_used_address = SV_LIT("127.0.0.1");
+	a->confirmation = SV_LIT("250 OK");
+	a->tls_used = true;
+	a->tls_cipher = SV_LIT("TLS1.3:TLS_AES_256_GCM_SHA384:256");
+	a->tls_peerdn = sv_tainted(SV_LIT("/O=Srv Org/CN=mx.example"));
+	a->tls_resumption = 31;
+	CHECK_STR(fmt(0, a, false), "a@remote.example R=rem T=rsmtp H=127.0.0.1 [127.0.0.1] "
+		"X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no C=\"250 OK\"");
+	logsel_set(&lc.selector, LS_TLS_PEERDN, true);
+	logsel_set(&lc.selector, LS_TLS_RESUMPTION, true);
+	CHECK(log_configure(&lc, &err));
+	a->tls_certificate_verified = true;
+	CHECK_STR(fmt(0, a, false), "a@remote.example R=rem T=rsmtp H=127.0.0.1 [127.0.0.1] "
+		"X=TLS1.3:TLS_AES_256_GCM_SHA384:256* CV=yes DN=\"/O=Srv Org/CN=mx.example\" C=\"250 OK\"");
+	a->tls_dane_verified = true;
+	a->tls_resumption = 11;
+	CHECK_STR(fmt(0, a, false), "a@remote.example R=rem T=rsmtp H=127.0.0.1 [127.0.0.1] "
+		"X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=dane DN=\"/O=Srv Org/CN=mx.example\" C=\"250 OK\"");
+	logsel_set(&lc.selector, LS_TLS_CIPHER, false);
+	logsel_set(&lc.selector, LS_TLS_CERTIFICATE_VERIFIED, false);
+	CHECK(log_configure(&lc, &err));
+	CHECK_STR(fmt(0, a, false), "a@remote.example R=rem T=rsmtp H=127.0.0.1 [127.0.0.1] "
+		"DN=\"/O=Srv Org/CN=mx.example\" C=\"250 OK\"");
+}
+
 int main(void)
 {
 	arena_init_pools();
 	RUN(test_lines);
+	RUN(test_tls);
 	return unit_report("test_deliver_log");
 }

@@ -33,6 +33,14 @@ static void full(address_item *a)
 	a->helo_response = sv_tainted(SV_LIT("250-mx hello\n250 SIZE"));
 	a->tls_used = true;
 	a->tls_cipher = SV_LIT("TLS1.3:X");
+	a->tls_peerdn = sv_tainted(SV_LIT("/CN=mx.example"));
+	a->tls_certificate_verified = true;
+	a->tls_dane_verified = true;
+	a->tls_ocsp = 4;
+	a->tls_resumption = 31;
+	a->tls_ver = SV_LIT("TLS1.3");
+	a->tls_sni = SV_LIT("mx.example");
+	a->tls_peercert = sv_tainted(SV_LIT("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"));
 	a->freeze = true;
 	a->retry_timedout = true;
 	a->delivery_detail = SV_LIT("QT=1s");
@@ -75,6 +83,14 @@ static void test_roundtrip(void)
 	CHECK_INT(d->sending_port, 40000);
 	CHECK(sv_eq_cstr(d->helo_response, "250-mx hello\n250 SIZE") && d->helo_response.taint);
 	CHECK(d->tls_used && d->freeze && d->retry_timedout && !d->retry_skipped);
+	/* The outgoing TLS session's facts (CV=, X=...*, $tls_out_*). */
+	CHECK(d->tls_certificate_verified && d->tls_dane_verified);
+	CHECK_INT(d->tls_ocsp, 4);
+	CHECK_INT(d->tls_resumption, 31);
+	CHECK(sv_eq_cstr(d->tls_ver, "TLS1.3") && sv_eq_cstr(d->tls_sni, "mx.example"));
+	CHECK(sv_eq(d->tls_peerdn, src->tls_peerdn) && d->tls_peerdn.taint);
+	CHECK(sv_eq(d->tls_peercert, src->tls_peercert) && d->tls_peercert.taint);
+	CHECK(!dst[0]->tls_used && !dst[0]->tls_certificate_verified && dst[0]->tls_ver.len == 0);
 	CHECK(d->retries && d->retries->is_host && d->retries->basic_errno == 111);
 	CHECK(d->retries && d->retries->next && d->retries->next->remove && !d->retries->next->next);
 	CHECK(sv_eq_cstr(d->delivery_detail, "QT=1s"));

@@ -18,7 +18,7 @@
 #include "core/spool_commit.h"
 #include "unit.h"
 
-/* The layout spool_commit.c keeps in <spool>/db/postern-commit. */
+/* The layout spool_commit.c keeps in <spool>/db/postern-dircommit-input. */
 typedef struct commit_state {
 	uint64_t magic, started, done, failed;
 	int32_t failed_errno;
@@ -32,23 +32,19 @@ static spool_config config(void)
 	return sc;
 }
 
-/* A file on the spool's file system for syncfs to name. */
-static int spool_file(void)
+/* The input directory the callers "renamed" into (spool_commit uses the same one). */
+static const char *input_dir(void)
 {
-	char p[256];
-	snprintf(p, sizeof p, "%s/f.%d", spool_dir, (int)getpid());
-	int fd = open(p, O_RDWR | O_CREAT, 0600);
-	if (fd >= 0 && write(fd, "x\n", 2) != 2) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
+	static char p[256];
+	snprintf(p, sizeof p, "%s/input", spool_dir);
+	mkdir(p, 0750);
+	return p;
 }
 
 static commit_state *map_state(int *fd)
 {
 	char p[256];
-	snprintf(p, sizeof p, "%s/db/postern-commit", spool_dir);
+	snprintf(p, sizeof p, "%s/db/postern-dircommit-input", spool_dir);
 	*fd = open(p, O_RDWR);
 	if (*fd < 0)
 		return NULL;
@@ -82,9 +78,8 @@ static void sync_child(void)
 	spool_config sc = config();
 	xbuf err;
 	xbuf_init(&err, NULL);
-	int fd = spool_file();
 	spool_commit_stats b = spool_commit_get_stats(); /* the parent's counts, inherited */
-	bool ok = fd >= 0 && spool_group_sync(&sc, fd, &err);
+	bool ok = spool_group_sync(&sc, input_dir(), &err);
 	spool_commit_stats a = spool_commit_get_stats();
 	uint64_t led = a.led - b.led, shared = a.shared - b.shared;
 	_exit(!ok ? 1 : led == 1 && shared == 0 ? 10 : shared == 1 && led == 0 ? 20 : 2);
@@ -95,8 +90,7 @@ static void test_first_call_creates_state(void)
 	spool_config sc = config();
 	xbuf err;
 	xbuf_init(&err, NULL);
-	int fd = spool_file();
-	CHECK(spool_group_sync(&sc, fd, &err));
+	CHECK(spool_group_sync(&sc, input_dir(), &err));
 	spool_commit_stats s = spool_commit_get_stats();
 	CHECK_INT(s.calls, 1);
 	CHECK_INT(s.led, 1); /* nobody else: this process ran the round */
@@ -110,7 +104,6 @@ static void test_first_call_creates_state(void)
 		munmap(st, 4096);
 		close(sfd);
 	}
-	close(fd);
 	xbuf_free(&err);
 }
 
@@ -195,7 +188,7 @@ static void test_killed_leader(void)
 	close(sfd);
 }
 
-/* A failed round (its syncfs reported an error) fails every caller that needed it. */
+/* A failed round (its fsync reported an error) fails every caller that needed it. */
 static void test_failed_round(void)
 {
 	int sfd;
@@ -224,11 +217,9 @@ static void test_failed_round(void)
 	xbuf err;
 	xbuf_init(&err, NULL);
 	st->failed = st->started + 1; /* whatever round this call needs has failed */
-	int fd = spool_file();
-	CHECK(!spool_group_sync(&sc, fd, &err));
+	CHECK(!spool_group_sync(&sc, input_dir(), &err));
 	CHECK_STR(xbuf_cstr(&err), "Error syncing spool: Input/output error");
 	st->failed = 0;
-	close(fd);
 	xbuf_free(&err);
 	munmap(st, 4096);
 	close(sfd);
@@ -248,10 +239,8 @@ static void test_alone_without_state(void)
 	xbuf err;
 	xbuf_init(&err, NULL);
 	spool_commit_stats before = spool_commit_get_stats();
-	int fd = open(p, O_RDONLY);
-	CHECK(spool_group_sync(&sc, fd, &err));
+	CHECK(spool_group_sync(&sc, dir, &err));
 	CHECK_INT(spool_commit_get_stats().alone, before.alone + 1);
-	close(fd);
 	unlink(p);
 	rmdir(dir);
 	xbuf_free(&err);

@@ -1,0 +1,104 @@
+/* Mailing an error about a local message to its sender (bm_error.h). Observed with Exim 4.96:
+ * "exim -f a@b.example 'bad<address'" reads the message and spools one for a@b.example from <>
+ * (the arrival line has no R=, the -H file has -localerror), exits 1 (0 with -oee), and spools
+ * nothing for the good recipients on the same command line:
+ *
+ *   Auto-Submitted: auto-replied
+ *   From: <dsn_from>
+ *   To: a@b.example
+ *   Subject: Mail failure - malformed recipient address
+ *
+ *   A message that you sent contained a recipient address that was incorrectly
+ *   constructed:
+ *
+ *     bad<address  <why>
+ *
+ *   The message has not been delivered to any recipients.
+ *
+ *   ------ This is a copy of your message, including all the headers. ------
+ *   <blank line>
+ *   <blank line>
+ *   <the message as read>
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/main_options.h"
+#include "core/submit.h"
+#include "expand/expand.h"
+#include "lib/log.h"
+#include "prog/bm_error.h"
+
+static char error_mode(const cmdline *cl)
+{
+	if (cl->error_mode)
+		return cl->error_mode == 'w' ? 'm' : cl->error_mode == 'q' ? 'p' : cl->error_mode;
+	return strcmp(cl->called_as, "rmail") == 0 ? 'e' : 'm';
+}
+
+/* The message as read, up to bounce_return_size_limit bytes (the rest is read and dropped so
+ * the caller's writer is not left blocked). */
+static void copy_input(int fd, xbuf *out)
+{
+	size_t limit = conf_main.bounce_return_size_limit > 0 ? (size_t)conf_main.bounce_return_size_limit : 102400;
+	char buf[8192];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		size_t keep = out->len < limit ? limit - out->len : 0;
+		xbuf_put(out, buf, (size_t)n < keep ? (size_t)n : keep);
+	}
+}
+
+static sv dsn_from(arena *a)
+{
+	xp_env env;
+	xp_env_init(&env, a);
+	xbuf v, err;
+	xbuf_init(&v, a);
+	xbuf_init(&err, a);
+	const char *src = conf_main.dsn_from ? conf_main.dsn_from : main_config_defaults.dsn_from;
+	if (xp_expand(&env, sv_cstr(src), &v, &err) != XP_OK) {
+		xbuf_reset(&v);
+		xp_expand(&env, sv_cstr(main_config_defaults.dsn_from), &v, &err);
+	}
+	xp_env_release(&env);
+	return xbuf_sv(&v);
+}
+
+int bm_bad_recipient(const cmdline *cl, sv sender, const char *address, const char *why, int input_fd)
+{
+	char mode = error_mode(cl);
+	if (mode == 'p') {
+		fprintf(stderr, "exim: bad recipient address \"%s\": %s\n", address, why);
+		return 1;
+	}
+	if (sender.len == 0)
+		return 1;   /* nobody to tell */
+	arena *a = pool_msg;
+	xbuf text;
+	xbuf_init(&text, a);
+	xbuf_printf(&text, "Auto-Submitted: auto-replied\nFrom: " SV_FMT "\nTo: " SV_FMT "\n"
+		"Subject: Mail failure - malformed recipient address\n\n"
+		"A message that you sent contained a recipient address that was incorrectly\nconstructed:\n\n"
+		"  %s  %s\n\nThe message has not been delivered to any recipients.\n\n"
+		"------ This is a copy of your message, including all the headers. ------\n\n\n",
+		SV_ARG(dsn_from(a)), SV_ARG(sender), address, why);
+	copy_input(input_fd, &text);
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, a);
+	char id[MSG_ID_LEN + 1];
+	sv rcpt = sender;
+	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text) };
+	bool ok = spool_config_from_main(&sc, &err) && submit_message(&sc, &req, id, &err);
+	if (!ok)
+		fprintf(stderr, "exim: bad recipient address \"%s\": %s (and the error message could not be sent: %s)\n",
+			address, why, xbuf_cstr(&err));
+	return mode == 'e' && ok ? 0 : 1;
+}
