@@ -179,6 +179,11 @@ typedef struct route_ctx {
 	void *log_ctx;
 	sv verify_host;           /* ACL verification: $sender_fullhost, for "(while verifying <a>
 	                           * from host H)" in log lines; empty: "(while routing <a>)" */
+	/* Deliveries only (NULL otherwise): send a redirect router's report of skipped syntax
+	 * errors to its syntax_errors_to (intro: expanded syntax_errors_text or null; errors: the
+	 * report's list of errors). */
+	void (*syntax_errors)(void *ctx, const char *router, sv to, sv intro, sv errors);
+	void *syntax_errors_ctx;
 } route_ctx;
 
 /* Behaviour a router driver provides (driver_info.ops). */

@@ -14,6 +14,7 @@
 
 #include "conf/main_options.h"
 #include "core/bounce.h"
+#include "core/bounce_syntax.h"
 #include "core/deliver_internal.h"
 #include "core/event.h"
 #include "core/priv.h"
@@ -266,6 +267,20 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 		mark_pending(d, a);
 		break;
 	}
+}
+
+/* A redirect router skipped syntax errors and has a syntax_errors_to: report them (Exim sends
+ * the report at each routing of the address). */
+static void syntax_errors_report(void *ctx, const char *router, sv to, sv intro, sv errors)
+{
+	dctx *d = ctx;
+	if (d->dont_deliver)
+		return;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!bounce_send_syntax_errors(d->sc, d->m, router, to, intro, errors, &err))
+		log_write(LOG_MAIN | LOG_PANIC, "failed to send the %s router's report of syntax errors: %s", router,
+			xbuf_cstr(&err));
 }
 
 /* Drop addresses an earlier attempt finished (children of a redirection delivered before the
@@ -726,6 +741,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	route_ctx_init(&rc, pool_msg, &env, ROUTE_MODE_DELIVER, m->sender);
 	rc.report = route_report;
 	rc.report_ctx = &d;
+	rc.syntax_errors = syntax_errors_report;
+	rc.syntax_errors_ctx = &d;
 	/* Deliveries the system filter set up are routed like recipients (before them). */
 	for (address_item *a = filter_route, *next; a; a = next) {
 		next = a->next;

@@ -28,6 +28,9 @@ typedef struct redirect_list {
 	sv special_text;
 	bool unknown;                  /* :unknown: */
 	xbuf err;                      /* why parsing failed ("... is not permitted", "<reason> in \"item\"") */
+	xbuf *skipped;                 /* In, may be NULL: gets each error skip_syntax_errors skipped,
+	                                * as Exim's report lists it ("  <reason> in the address\n
+	                                * \"<item>\"\n\n") */
 } redirect_list;
 
 /* Parse text into s; false with s->err set on an error that defers the address. */

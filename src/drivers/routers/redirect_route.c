@@ -299,6 +299,8 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 			const char *reason = syntax_error_text(s->c->a, item);
 			if (s->o->skip_syntax_errors) {
 				route_log(s->c, LOG_MAIN, "%s router: skipped error: %s in \"" SV_FMT "\"", s->r->name, reason, SV_ARG(item));
+				if (s->skipped)
+					xbuf_printf(s->skipped, "  %s in the address\n  \"" SV_FMT "\"\n\n", reason, SV_ARG(item));
 				continue;
 			}
 			xbuf_printf(&s->err, "%s in \"" SV_FMT "\"", reason, SV_ARG(item));
@@ -349,11 +351,37 @@ static bool ancestor_has(const address_item *a, sv address)
 	return false;
 }
 
+/* syntax_errors_to: the delivery process sends Exim's report of the skipped errors there, headed
+ * by syntax_errors_text (verification and address tests send nothing: no callback). An option
+ * that does not expand is logged and nothing is sent. */
+static void report_syntax_errors(const driver_instance *r, route_ctx *c, xp_env *env, sv errors)
+{
+	const struct redirect_router_options *o = r->priv;
+	sv to, intro = SV_NULL;
+	xbuf err;
+	xbuf_init(&err, c->a);
+	if (route_expand(env, o->syntax_errors_to, &to, &err) != XP_OK || !sv_trim(to).len) {
+		route_log(c, LOG_MAIN, "%s router: failed to expand syntax_errors_to \"%s\": %s", r->name,
+			o->syntax_errors_to, xbuf_cstr(&err));
+		return;
+	}
+	if (o->syntax_errors_text && route_expand(env, o->syntax_errors_text, &intro, &err) != XP_OK) {
+		route_log(c, LOG_MAIN, "%s router: failed to expand syntax_errors_text \"%s\": %s", r->name,
+			o->syntax_errors_text, xbuf_cstr(&err));
+		intro = SV_NULL;
+	}
+	c->syntax_errors(c->syntax_errors_ctx, r->name, sv_trim(to), intro, errors);
+}
+
 static route_rc redirect_route(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env)
 {
 	const struct redirect_router_options *o = r->priv;
 	redirect_list s = { .c = c, .r = r, .o = o, .a = a, .special = ROUTE_OK };
 	xbuf_init(&s.err, c->a);
+	xbuf skipped;
+	xbuf_init(&skipped, c->a);
+	if (o->syntax_errors_to && c->syntax_errors)
+		s.skipped = &skipped;
 	xbuf err;
 	xbuf_init(&err, c->a);
 	sv text;
@@ -384,6 +412,8 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 		a->message = sv_cstr(arena_printf(c->a, "error in redirect %s: %s", o->data ? "data" : "file", xbuf_cstr(&s.err)));
 		return ROUTE_DEFER;
 	}
+	if (skipped.len)
+		report_syntax_errors(r, c, env, xbuf_sv(&skipped));
 	if (s.special == ROUTE_FAIL || s.special == ROUTE_DEFER) {
 		a->message = s.special_text.len ? sv_copy(c->a, s.special_text)
 			: s.special == ROUTE_FAIL ? SV_LIT("Unrouteable address") : SV_LIT("");
