@@ -168,9 +168,11 @@ static size_t load_targets(arena *a, target *t)
 }
 
 /* When t needs a new response: half-way through the validity of the best current response in
- * its file, or now when there is none. */
-static time_t due_time(const target *t, time_t now)
+ * its file, or now when there is none. *newest gets the latest thisUpdate among the current
+ * responses (0 when none). */
+static time_t due_time(const target *t, time_t now, time_t *newest)
 {
+	*newest = 0;
 	tls_ocsp_responses rs;
 	xbuf why;
 	xbuf_init(&why, NULL);
@@ -183,6 +185,7 @@ static time_t due_time(const target *t, time_t now)
 			if (single && tls_ocsp_single_current(single, now, &tu, &nu)) {
 				time_t half = tu + (nu - tu) / 2;
 				if (half > due) due = half;
+				if (tu > *newest) *newest = tu;
 			}
 			OCSP_BASICRESP_free(bs);
 		}
@@ -195,7 +198,8 @@ static time_t due_time(const target *t, time_t now)
 
 /* ---- The child's work ----------------------------------------------------------------- */
 
-static bool fetch_verified(const target *t, OCSP_RESPONSE **out, bool *revoked, time_t *next, xbuf *why)
+static bool fetch_verified(const target *t, OCSP_RESPONSE **out, bool *revoked, time_t *this_upd,
+	time_t *next, xbuf *why)
 {
 	OCSP_REQUEST *req = OCSP_REQUEST_new();
 	OCSP_CERTID *id = OCSP_cert_to_id(NULL, t->leaf, t->issuer);
@@ -242,7 +246,7 @@ static bool fetch_verified(const target *t, OCSP_RESPONSE **out, bool *revoked, 
 		*out = d2i_OCSP_RESPONSE(NULL, &p, (long)body.len);
 		OCSP_BASICRESP *bs = *out ? OCSP_response_get1_basic(*out) : NULL;
 		OCSP_SINGLERESP *single = bs ? tls_ocsp_find_single(bs, t->leaf, t->issuer) : NULL;
-		ok = single && tls_ocsp_single_current(single, time(NULL), NULL, next);
+		ok = single && tls_ocsp_single_current(single, time(NULL), this_upd, next);
 		OCSP_BASICRESP_free(bs);
 		if (!ok) xbuf_puts(why, "response does not decode again");
 	}
@@ -257,8 +261,15 @@ static bool refresh_one(const target *t, int retry_in)
 	xbuf_init(&why, NULL);
 	OCSP_RESPONSE *rsp = NULL;
 	bool revoked = false;
-	time_t next = 0;
-	bool ok = fetch_verified(t, &rsp, &revoked, &next, &why) && tls_ocsp_file_store(t->ocsp_path, t->pem, rsp, &why);
+	time_t this_upd = 0, next = 0, have = 0;
+	due_time(t, time(NULL), &have);
+	bool ok = fetch_verified(t, &rsp, &revoked, &this_upd, &next, &why);
+	if (ok && this_upd < have) {
+		/* A cache in front of the responder may serve an older answer: keep the newer one. */
+		xbuf_puts(&why, "the responder's answer is older than the response in the file");
+		ok = false;
+	}
+	ok = ok && tls_ocsp_file_store(t->ocsp_path, t->pem, rsp, &why);
 	if (ok) {
 		char when[64];
 		struct tm tm;
@@ -297,7 +308,8 @@ void tls_ocsp_refresh_tick(time_t now, void (*child_setup)(void *), void *ctx)
 	time_t next = now + RECHECK_MAX;
 	bool due[MAX_TARGETS], any = false;
 	for (size_t i = 0; i < n; i++) {
-		time_t d = due_time(&t[i], now);
+		time_t newest;
+		time_t d = due_time(&t[i], now, &newest);
 		due[i] = d <= now;
 		any |= due[i];
 		if (!due[i] && d < next) next = d;

@@ -196,3 +196,28 @@ def test_not_refreshed_without_responder_or_when_off(daemon, pki, responder, tmp
     time.sleep(1.5)
     assert "OCSP staple" not in d.mainlog
     assert not staple.exists()
+
+
+def test_past_half_life_refreshed_but_never_with_an_older_answer(daemon, pki, canned, tmp_path):
+    staple = tmp_path / "good.der"
+    pki.response("good", staple, fake="-20 hours")        # valid 4 more hours: past its half-life
+    old = staple.read_bytes()
+    pki.response("good", "older.der", fake="-22 hours")   # what a stale cache might serve
+    canned((pki.d / "older.der").read_bytes())
+    d = daemon("good", staple)
+    assert wait_for(lambda: "failed:" in d.mainlog), d.mainlog
+    assert "failed: the responder's answer is older than the response in the file; the file is unchanged" \
+        in d.mainlog, d.mainlog
+    assert staple.read_bytes() == old
+    # The old response is still current, so it is still stapled meanwhile.
+    assert "OCSP Response Status: successful" in stapled(d, pki)
+
+
+def test_past_half_life_is_refreshed(daemon, pki, responder, tmp_path):
+    staple = tmp_path / "good.der"
+    pki.response("good", staple, fake="-13 hours")        # 13 of 24 hours gone
+    before = this_update(staple)
+    responder()
+    d = daemon("good", staple)
+    assert wait_for(lambda: "refreshed from" in d.mainlog), d.mainlog
+    assert this_update(staple) != before
