@@ -208,7 +208,7 @@ def test_starttls_verified_with_peer_dn_and_variables(postern_bin, tmp_path, pki
         lines = deliver("postern", postern_bin, srv.port, extra, main=OUT_VARS)
         d = find(lines, r"^=> ")
         assert d and re.search(rf"=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] {X13} CV=yes "
-                               r'DN="/O=Srv Org/CN=mx\.example" C="250', d[0]), lines
+                               r'DN="/O=Srv Org/CN=mx\.example" K C="250', d[0]), lines  # K: BDAT (Postern offers CHUNKING)
         # o=1: hosts_request_ocsp defaults to *, and this server staples nothing (facts §2).
         assert ("OUT c=TLS1.3:TLS_AES_256_GCM_SHA384:256 b=256 v=TLS1.3 cv=1 dn=/O=Srv Org/CN=mx.example "
                 "sni=mx.example pc=yes r=1 o=1") in lines, lines
@@ -263,13 +263,13 @@ def test_try_verify_records_failure(postern_bin, tmp_path, pki):
         lines = deliver("postern", postern_bin, srv.port, f"  tls_verify_certificates = {pki}/other.pem\n",
                         selector="+tls_peerdn -tls_certificate_verified")
         assert find(lines, rf"^=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] {X13} "
-                           r'DN="/O=Srv Org/CN=mx\.example" C='), lines
+                           r'DN="/O=Srv Org/CN=mx\.example" K C='), lines
         # tls_verify_cert_hostnames = * (the default) against a matching name list: verified.
         lines = deliver("postern", postern_bin, srv.port, f"  tls_verify_certificates = {pki}/ca.pem\n"
                         "  hosts_avoid_tls = 127.0.0.2\n  tls_verify_cert_hostnames = 127.0.0.2\n")
         assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=yes"), lines
         lines = deliver("postern", postern_bin, srv.port, "  hosts_avoid_tls = *\n")
-        assert find(lines, r"^=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] C="), lines
+        assert find(lines, r"^=> rcpt@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\] K C="), lines
     finally:
         srv.stop()
 
@@ -369,7 +369,7 @@ def test_resumption_postern_to_postern(postern_bin, tmp_path, pki):
         lines = deliver("postern", postern_bin, srv.port, "  tls_resumption_hosts = *\n" + ON_DELIVERY,
                         selector="+tls_resumption", main=RESUME_VARS, times=2)
         d = find(lines, r"^=> ")
-        assert len(d) == 2 and re.search(rf"{X13} CV=no C=", d[0]) and re.search(rf"{X13}\* CV=no C=", d[1]), lines
+        assert len(d) == 2 and re.search(rf"{X13} CV=no K C=", d[0]) and re.search(rf"{X13}\* CV=no K C=", d[1]), lines
         # 11: ticket requested and issued; 31: resumed, and a new ticket (facts §11, as Exim).
         assert find(lines, r"^OUT r=") == ["OUT r=11", "OUT r=31"], lines
     finally:
