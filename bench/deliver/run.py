@@ -159,10 +159,6 @@ class PostfixDeliver(servers.Postfix):
         self.vmaps.write_text("".join(f"rcpt{i}@bench.test rcpt{i}/Maildir/\n" for i in range(rcpts)))
         self.parallel = parallel
 
-    def start(self):
-        ok = super().start()
-        return ok
-
     def extra_main(self):
         return f"""
 mydestination =
@@ -214,6 +210,7 @@ def machine_line():
 
 
 def main():
+    # BENCH_TRACE_AFTER=<seconds>: print where the script hangs (a server that never delivers)
     faulthandler.dump_traceback_later(float(os.environ.get("BENCH_TRACE_AFTER", "0")) or 1e9)
     ap = argparse.ArgumentParser()
     ap.add_argument("--postern", default=str(HERE.parents[1] / "build" / "postern"))
@@ -235,51 +232,45 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     loads = [os.getloadavg()[0]]
     results = {}
-    try:
-        for size in sizes:
-            for rcpts in rcptss:
-                for par in pars:
-                    runs = {n: [] for n in names}
-                    for _ in range(args.rounds):
-                        for i, name in enumerate(names):
-                            port = port0 + i
-                            if name == "postfix":
-                                srv = PostfixDeliver(work, port)
-                                srv.prepare(rcpts, par)
-                                srv.main_extra = srv.extra_main()
-                                srv.master_extra = srv.extra_master()
-                            else:
-                                binary = args.postern if name == "postern" else "exim"
-                                extra = "" if name == "postern" else "rfc1413_hosts =\ntls_advertise_hosts =\nkeep_environment ="
-                                srv = EximLike(work, port, name, binary, extra)
-                                srv.prepare(rcpts)
-                            if not srv.start():
-                                raise RuntimeError(f"{name} did not start")
-                            try:
-                                queue_messages(port, args.messages, size, rcpts)
-                            finally:
-                                if name != "postfix":
-                                    srv.stop()
-                            expected = args.messages * rcpts
-                            try:
-                                elapsed, got = srv.deliver(expected, par)
-                            finally:
-                                if name == "postfix":
-                                    srv.stop()
-                            if got != expected:
-                                print(f"!! {name}: {got} of {expected} delivered", flush=True)
-                            runs[name].append({"s": elapsed, "got": got, "expected": expected})
-                            loads.append(os.getloadavg()[0])
-                            shutil.rmtree(srv.dir, ignore_errors=True)
-                    for n in names:
-                        st = sorted(runs[n], key=lambda r: r["s"])[len(runs[n]) // 2]
-                        st["msgs"] = args.messages / st["s"]
-                        st["deliveries"] = st["got"] / st["s"]
-                        results[(n, size, rcpts, par)] = st
-                    print(f"   {size:>6} B rcpts={rcpts:<2} P={par} " + "  ".join(
-                        f"{n} {results[(n, size, rcpts, par)]['msgs']:7.1f} msg/s" for n in names), flush=True)
-    finally:
-        pass
+    for size in sizes:
+        for rcpts in rcptss:
+            for par in pars:
+                runs = {n: [] for n in names}
+                for _ in range(args.rounds):
+                    for i, name in enumerate(names):
+                        port = port0 + i
+                        if name == "postfix":
+                            srv = PostfixDeliver(work, port)
+                            srv.prepare(rcpts, par)
+                            srv.main_extra = srv.extra_main()
+                            srv.master_extra = srv.extra_master()
+                        else:
+                            binary = args.postern if name == "postern" else "exim"
+                            extra = "" if name == "postern" else "rfc1413_hosts =\ntls_advertise_hosts =\nkeep_environment ="
+                            srv = EximLike(work, port, name, binary, extra)
+                            srv.prepare(rcpts)
+                        if not srv.start():
+                            raise RuntimeError(f"{name} did not start")
+                        expected = args.messages * rcpts
+                        try:
+                            queue_messages(port, args.messages, size, rcpts)
+                            if name != "postfix":
+                                srv.stop()   # Postern and Exim deliver with -q runners alone
+                            elapsed, got = srv.deliver(expected, par)
+                        finally:
+                            srv.stop()
+                        if got != expected:
+                            print(f"!! {name}: {got} of {expected} delivered", flush=True)
+                        runs[name].append({"s": elapsed, "got": got, "expected": expected})
+                        loads.append(os.getloadavg()[0])
+                        shutil.rmtree(srv.dir, ignore_errors=True)
+                for n in names:
+                    st = sorted(runs[n], key=lambda r: r["s"])[len(runs[n]) // 2]
+                    st["msgs"] = args.messages / st["s"]
+                    st["deliveries"] = st["got"] / st["s"]
+                    results[(n, size, rcpts, par)] = st
+                print(f"   {size:>6} B rcpts={rcpts:<2} P={par} " + "  ".join(
+                    f"{n} {results[(n, size, rcpts, par)]['msgs']:7.1f} msg/s" for n in names), flush=True)
     write_results(args, names, sizes, rcptss, pars, results, started, loads)
     shutil.rmtree(work, ignore_errors=True)
 
