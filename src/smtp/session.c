@@ -415,6 +415,9 @@ static sv pending_input(smtp_session *s)
 static bool sync_ok(smtp_session *s, smtp_verb v)
 {
 	if (!s->enforce_sync || s->controls.no_enforce_sync) return true;
+	/* QUIT is answered whatever follows it, as Exim 4.96 does (clients send TLS close_notify or
+	 * pipeline QUIT behind BDAT LAST): nothing after it is read anyway. */
+	if (v == SMTP_QUIT) return true;
 	/* RFC 2920: EHLO, DATA, VRFY, EXPN, QUIT and NOOP end a group (as do the commands that
 	 * change the connection: HELO, AUTH, STARTTLS). */
 	bool pipelinable = s->adv_pipelining && (v == SMTP_MAIL || v == SMTP_RCPT || v == SMTP_RSET

@@ -260,6 +260,21 @@ def test_daemon_synchronization_error_without_pipelining(daemon):
                     'was not advertised): rejected "HELO x" H=[127.0.0.1] next input="MAIL FROM:<a@b.example>\\r\\n"')
 
 
+def test_daemon_quit_answered_whatever_follows(daemon):
+    # Exim 4.96 does not sync-check QUIT (clients send TLS close_notify or more behind it).
+    port, spool = daemon()
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    read_reply(f)
+    c.sendall(b"EHLO x\r\n")
+    read_reply(f)
+    c.sendall(b"QUIT\r\nNOOP\r\n")
+    assert read_reply(f).startswith("221 ")
+    c.close()
+    time.sleep(0.2)
+    assert "synchronization error" not in mainlog(spool)
+
+
 def test_daemon_early_talker(daemon):
     port, spool = daemon("pipelining_connect_advertise_hosts = :")
     c = socket.create_connection(("127.0.0.1", port), timeout=10)
