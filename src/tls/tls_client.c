@@ -254,21 +254,6 @@ static size_t layer_pending(void *ctx)
 
 /* ---- Facts of the session ----------------------------------------------------------------- */
 
-static sv cert_pem(arena *a, X509 *cert)
-{
-	if (!cert) return SV_NULL;
-	BIO *b = BIO_new(BIO_s_mem());
-	if (!b) return SV_NULL;
-	sv out = SV_NULL;
-	if (PEM_write_bio_X509(b, cert) == 1) {
-		char *p;
-		long n = BIO_get_mem_data(b, &p);
-		if (n > 0) out = sv_make(arena_strndup(a, p, (size_t)n), (size_t)n);
-	}
-	BIO_free(b);
-	return out;
-}
-
 static void record(arena *a, SSL *ssl, tls_client_session *s)
 {
 	/* "TLSv1.3" -> "TLS1.3", as Exim names versions. */
@@ -281,13 +266,13 @@ static void record(arena *a, SSL *ssl, tls_client_session *s)
 	s->ver = sv_cstr(ver);
 	s->bits = bits;
 	s->cipher = sv_cstr(arena_printf(a, "%s:%s:%d", ver, c ? SSL_CIPHER_get_name(c) : "", bits));
-	s->ourcert = cert_pem(a, SSL_get_certificate(ssl));
+	s->ourcert = tls_cert_pem(a, SSL_get_certificate(ssl));
 	s->resumed = SSL_session_reused(ssl) == 1;
 	X509 *peer = SSL_get1_peer_certificate(ssl);
 	if (peer) {
 		char dn[1024];
 		s->peerdn = sv_tainted(sv_cstr(arena_strdup(a, subject_oneline(peer, dn, sizeof dn))));
-		s->peercert = sv_tainted(cert_pem(a, peer));
+		s->peercert = sv_tainted(tls_cert_pem(a, peer));
 		X509_free(peer);
 	}
 }

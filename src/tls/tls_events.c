@@ -8,21 +8,7 @@
 
 #include "lib/arena.h"
 #include "lib/log.h"
-
-sv tls_cert_to_pem(X509 *cert)
-{
-	if (!cert) return SV_NULL;
-	BIO *b = BIO_new(BIO_s_mem());
-	if (!b) return SV_NULL;
-	sv out = SV_NULL;
-	if (PEM_write_bio_X509(b, cert) == 1) {
-		char *p;
-		long n = BIO_get_mem_data(b, &p);
-		if (n > 0) out = sv_make(arena_strndup(pool_conn, p, (size_t)n), (size_t)n);
-	}
-	BIO_free(b);
-	return out;
-}
+#include "tls/tls_int.h"
 
 /* The DN in OpenSSL's one-line form, as Exim's verify lines show it. */
 static const char *oneline_dn(X509 *cert)
@@ -56,7 +42,7 @@ bool tls_event_cert(const char *action, const char *where, const char *certvar, 
 	else xp_env_init(&env, pool_conn);
 	/* The chain's certificates come from the peer (or from our CA store, which the peer chose
 	 * by what it sent): tainted. */
-	cert_override co = { .p = { .get = override_get }, .var = certvar, .pem = sv_tainted(tls_cert_to_pem(cert)) };
+	cert_override co = { .p = { .get = override_get }, .var = certvar, .pem = sv_tainted(tls_cert_pem(pool_conn, cert)) };
 	co.p.ctx = &co;
 	xp_env_push_provider(&env, &co.p);
 	char data[16];

@@ -36,7 +36,4 @@ void tls_event_fail_connect(const char *action, const char *where, sv error, con
  *   "[<ip>] SSL verify error: depth=<d> error=<OpenSSL's reason> cert=<DN>" */
 void tls_log_verify_error(sv peer_ip, int depth, int x509_error, X509 *cert);
 
-/* The certificate as PEM in pool_conn (SV_NULL on failure), as certificate variables hold it. */
-sv tls_cert_to_pem(X509 *cert);
-
 #endif

@@ -29,6 +29,9 @@ bool tls_load_verify_locations(SSL_CTX *ctx, msg_origin *o, xbuf *err);
 #define TLS_OPENSSL_OPTIONS_DEFAULT "+no_sslv2 +no_sslv3 +single_dh_use +no_ticket +no_renegotiation"
 bool tls_parse_openssl_options(const char *text, uint64_t *set, uint64_t *clear, xbuf *err);
 
+/* A certificate as PEM text in a (empty when cert is NULL). */
+sv tls_cert_pem(arena *a, X509 *cert);
+
 /* After the handshake: the origin's tls_* fields from the session ($tls_in_*, X=, spool). */
 void tls_record_session(SSL *ssl, msg_origin *o);
 

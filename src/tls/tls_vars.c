@@ -16,7 +16,7 @@
 #include "lib/arena.h"
 #include "tls/tls_int.h"
 
-static sv cert_pem(X509 *cert)
+sv tls_cert_pem(arena *a, X509 *cert)
 {
 	if (!cert) return SV_NULL;
 	BIO *b = BIO_new(BIO_s_mem());
@@ -25,7 +25,7 @@ static sv cert_pem(X509 *cert)
 	if (PEM_write_bio_X509(b, cert) == 1) {
 		char *p;
 		long n = BIO_get_mem_data(b, &p);
-		if (n > 0) out = sv_make(arena_strndup(pool_conn, p, (size_t)n), (size_t)n);
+		if (n > 0) out = sv_make(arena_strndup(a, p, (size_t)n), (size_t)n);
 	}
 	BIO_free(b);
 	return out;
@@ -48,14 +48,14 @@ void tls_record_session(SSL *ssl, msg_origin *o)
 	const char *ver = version_name(ssl);
 	o->tls_ver = sv_cstr(ver);
 	o->tls_cipher = sv_cstr(arena_printf(pool_conn, "%s:%s:%d", ver, c ? SSL_CIPHER_get_name(c) : "", bits));
-	o->tls_ourcert = cert_pem(SSL_get_certificate(ssl));
+	o->tls_ourcert = tls_cert_pem(pool_conn, SSL_get_certificate(ssl));
 	X509 *peer = SSL_get1_peer_certificate(ssl);
 	if (peer) {
 		/* The DN in OpenSSL's one-line form ("/C=../CN=.."), as Exim's OpenSSL build logs it. */
 		char dn[1024];
 		X509_NAME_oneline(X509_get_subject_name(peer), dn, sizeof dn);
 		o->tls_peerdn = sv_tainted(sv_cstr(arena_strdup(pool_conn, dn)));
-		o->tls_peercert = sv_tainted(cert_pem(peer));
+		o->tls_peercert = sv_tainted(tls_cert_pem(pool_conn, peer));
 		o->tls_certificate_verified = SSL_get_verify_result(ssl) == X509_V_OK;
 		X509_free(peer);
 	}

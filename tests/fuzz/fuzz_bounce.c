@@ -99,9 +99,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *nl = strchr(refs + 1, '\n');
 		CHECK(nl && strncmp(nl + 1, "Content-Type:", 13) == 0);
 	}
-	const char *ds = strstr(t, "Content-type: message/delivery-status\n\n");
+	/* The part is found by its boundary line: the recipient address in the human-readable part
+	 * may itself contain the part's header text. */
+	char dsmark[160];
+	int dl = snprintf(dsmark, sizeof dsmark, "\n--%.*s\nContent-type: message/delivery-status\n\n",
+		(int)blen, b);
+	CHECK(dl > 0 && (size_t)dl < sizeof dsmark);
+	const char *ds = strstr(t, dsmark);
 	CHECK(ds != NULL);
-	ds += strlen("Content-type: message/delivery-status\n\n");
+	ds += dl;
 	const char *end = strstr(ds, "\n--");
 	CHECK(end != NULL);
 	for (const char *p = ds; p < end;) {
