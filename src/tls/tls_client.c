@@ -11,9 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -177,95 +175,38 @@ fail:
 	return NULL;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool handshake(SSL *ssl, int fd, int timeout_ms, xbuf *err)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 300000);
+	long long deadline = tls_now_ms() + (timeout_ms > 0 ? timeout_ms : 300000);
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;
 		int r = SSL_connect(ssl);
 		if (r == 1) return true;
 		int e = SSL_get_error(ssl, r);
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (e == SSL_ERROR_WANT_WRITE) pfd.events = POLLOUT;
-		else if (e != SSL_ERROR_WANT_READ) {
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 			if ((e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) && ERR_peek_error() == 0)
 				xbuf_printf(err, "(SSL_connect): %s", errno ? strerror(errno) : "the server closed the connection");
 			else tls_openssl_error(err, "(SSL_connect)");
 			return false;
 		}
-		long long left = deadline - now_ms();
-		int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-		if (pr < 0 && errno != EINTR) {
+		int w = tls_handshake_wait(e, fd, fd, deadline);
+		if (w < 0) {
 			xbuf_printf(err, "(SSL_connect): poll: %s", strerror(errno));
 			return false;
 		}
-		if (pr == 0) {
+		if (w == 0) {
 			xbuf_puts(err, "(SSL_connect): timed out");
 			return false;
 		}
 	}
 }
 
-/* ---- The bio layer over the SSL object ---------------------------------------------------- */
-
-static ssize_t layer_read(void *ctx, void *buf, size_t n)
-{
-	SSL *ssl = ctx;
-	size_t got = 0;
-	ERR_clear_error();
-	errno = 0;
-	if (SSL_read_ex(ssl, buf, n, &got) == 1) return (ssize_t)got;
-	switch (SSL_get_error(ssl, 0)) {
-	case SSL_ERROR_ZERO_RETURN: return 0;   /* close_notify */
-	case SSL_ERROR_WANT_READ: case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
-	case SSL_ERROR_SYSCALL:
-		if (errno == 0) return 0;           /* EOF without close_notify */
-		return -1;
-	default: errno = EPROTO; return -1;
-	}
-}
-
-static ssize_t layer_write(void *ctx, const void *buf, size_t n)
-{
-	SSL *ssl = ctx;
-	size_t done = 0;
-	ERR_clear_error();
-	errno = 0;
-	if (SSL_write_ex(ssl, buf, n, &done) == 1) return (ssize_t)done;
-	switch (SSL_get_error(ssl, 0)) {
-	case SSL_ERROR_WANT_READ: case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
-	case SSL_ERROR_SYSCALL: if (!errno) errno = EPIPE; return -1;
-	default: errno = EPROTO; return -1;
-	}
-}
-
-static size_t layer_pending(void *ctx)
-{
-	return (size_t)SSL_pending((SSL *)ctx);
-}
-
 /* ---- Facts of the session ----------------------------------------------------------------- */
 
 static void record(arena *a, SSL *ssl, tls_client_session *s)
 {
-	/* "TLSv1.3" -> "TLS1.3", as Exim names versions. */
-	const char *v = SSL_get_version(ssl);
-	const char *vp = strchr(v, 'v');
-	const char *ver = vp ? arena_printf(a, "%.*s%s", (int)(vp - v), v, vp + 1) : arena_strdup(a, v);
-	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-	int bits = 0;
-	if (c) SSL_CIPHER_get_bits(c, &bits);
-	s->ver = sv_cstr(ver);
-	s->bits = bits;
-	s->cipher = sv_cstr(arena_printf(a, "%s:%s:%d", ver, c ? SSL_CIPHER_get_name(c) : "", bits));
+	tls_session_names(a, ssl, &s->ver, &s->cipher, &s->bits);
 	s->ourcert = tls_cert_pem(a, SSL_get_certificate(ssl));
 	s->resumed = SSL_session_reused(ssl) == 1;
 	X509 *peer = SSL_get1_peer_certificate(ssl);
@@ -335,7 +276,7 @@ bool tls_client_start(arena *a, int fd, const tls_client_params *p, tls_client_s
 	s->dane_verified = p->dane_n && s->verified && SSL_get0_dane_authority(ssl, NULL, NULL) >= 0;
 	if (p->verify == TLS_CLIENT_VERIFY_NONE) s->verify_error = SV_LIT("");
 	s->ssl = ssl;
-	s->layer = (bio_layer){ layer_read, layer_write, layer_pending, ssl };
+	s->layer = tls_bio_layer(ssl);
 	return true;
 fail:
 	SSL_free(ssl);

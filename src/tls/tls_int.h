@@ -8,6 +8,8 @@
 #include <openssl/ssl.h>
 
 #include "core/message.h"
+#include "lib/arena.h"
+#include "lib/bio.h"
 #include "lib/str.h"
 
 /* err gets "what: <OpenSSL's first queued error>"; the error queue is cleared. */
@@ -28,6 +30,17 @@ bool tls_load_verify_locations(SSL_CTX *ctx, msg_origin *o, xbuf *err);
  * order given (a later item wins). false with err set for an unknown name or bad syntax. */
 #define TLS_OPENSSL_OPTIONS_DEFAULT "+no_sslv2 +no_sslv3 +single_dh_use +no_ticket +no_renegotiation"
 bool tls_parse_openssl_options(const char *text, uint64_t *set, uint64_t *clear, xbuf *err);
+
+/* Monotonic milliseconds. */
+long long tls_now_ms(void);
+/* After a handshake step returned SSL_ERROR_WANT_READ/WRITE (e): wait until the descriptor is
+ * ready. 1: go on; 0: deadline (tls_now_ms) passed; -1: poll failed (errno). */
+int tls_handshake_wait(int e, int in_fd, int out_fd, long long deadline);
+/* The bio layer that moves a connection's bytes through ssl. */
+bio_layer tls_bio_layer(SSL *ssl);
+/* The session's version ("TLS1.3") and cipher ("TLS1.3:TLS_AES_256_GCM_SHA384:256") as Exim
+ * names them, in a; bits may be NULL. */
+void tls_session_names(arena *a, SSL *ssl, sv *ver, sv *cipher, int *bits);
 
 /* A certificate as PEM text in a (empty when cert is NULL). */
 sv tls_cert_pem(arena *a, X509 *cert);

@@ -12,9 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -201,13 +199,6 @@ static bool build_ctx(msg_origin *o, xbuf *err)
 	return true;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The handshake is bounded by smtp_receive_timeout, as Exim bounds it. */
 static int handshake_timeout_ms(void)
 {
@@ -241,70 +232,27 @@ static void handshake_error(SSL *ssl, int e, xbuf *err)
 
 static bool handshake(SSL *ssl, int in_fd, int out_fd, xbuf *err)
 {
-	long long deadline = now_ms() + handshake_timeout_ms();
+	long long deadline = tls_now_ms() + handshake_timeout_ms();
 	for (;;) {
 		ERR_clear_error();
 		int r = SSL_accept(ssl);
 		if (r == 1) return true;
 		int e = SSL_get_error(ssl, r);
-		struct pollfd pfd = { .fd = in_fd, .events = POLLIN };
-		if (e == SSL_ERROR_WANT_WRITE) pfd = (struct pollfd){ .fd = out_fd, .events = POLLOUT };
-		else if (e != SSL_ERROR_WANT_READ) {
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 			if (conn.cert_failed) return false;   /* the callback said why */
 			handshake_error(ssl, e, err);
 			return false;
 		}
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			xbuf_puts(err, "(SSL_accept): timed out");
-			return false;
-		}
-		int pr = poll(&pfd, 1, (int)left);
-		if (pr < 0 && errno != EINTR) {
+		int w = tls_handshake_wait(e, in_fd, out_fd, deadline);
+		if (w < 0) {
 			xbuf_printf(err, "(SSL_accept): poll: %s", strerror(errno));
 			return false;
 		}
-		if (pr == 0) {
+		if (w == 0) {
 			xbuf_puts(err, "(SSL_accept): timed out");
 			return false;
 		}
 	}
-}
-
-/* ---- The bio layer over the SSL object ---------------------------------------------------- */
-
-static ssize_t layer_read(void *ctx, void *buf, size_t n)
-{
-	SSL *ssl = ctx;
-	size_t got = 0;
-	ERR_clear_error();
-	if (SSL_read_ex(ssl, buf, n, &got) == 1) return (ssize_t)got;
-	switch (SSL_get_error(ssl, 0)) {
-	case SSL_ERROR_ZERO_RETURN: return 0;   /* close_notify */
-	case SSL_ERROR_WANT_READ: case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
-	case SSL_ERROR_SYSCALL:
-		if (errno == 0) return 0;           /* EOF without close_notify */
-		return -1;
-	default: errno = EPROTO; return -1;
-	}
-}
-
-static ssize_t layer_write(void *ctx, const void *buf, size_t n)
-{
-	SSL *ssl = ctx;
-	size_t done = 0;
-	ERR_clear_error();
-	if (SSL_write_ex(ssl, buf, n, &done) == 1) return (ssize_t)done;
-	switch (SSL_get_error(ssl, 0)) {
-	case SSL_ERROR_WANT_READ: case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
-	case SSL_ERROR_SYSCALL: if (!errno) errno = EPIPE; return -1;
-	default: errno = EPROTO; return -1;
-	}
-}
-
-static size_t layer_pending(void *ctx)
-{
-	return (size_t)SSL_pending((SSL *)ctx);
 }
 
 static void set_nonblocking(int fd)
@@ -380,7 +328,7 @@ static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *er
 	}
 	tls_record_session(ssl, o);
 	o->tls_resumption = tls_resume_server_result(ssl);
-	bio_layer l = { layer_read, layer_write, layer_pending, ssl };
+	bio_layer l = tls_bio_layer(ssl);
 	bio_set_layer(io, &l);
 	return true;
 }

@@ -31,23 +31,9 @@ sv tls_cert_pem(arena *a, X509 *cert)
 	return out;
 }
 
-/* "TLSv1.2" -> "TLS1.2" (Exim drops the v). */
-static const char *version_name(SSL *ssl)
-{
-	const char *v = SSL_get_version(ssl);
-	const char *p = strchr(v, 'v');
-	if (!p) return arena_strdup(pool_conn, v);
-	return arena_printf(pool_conn, "%.*s%s", (int)(p - v), v, p + 1);
-}
-
 void tls_record_session(SSL *ssl, msg_origin *o)
 {
-	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-	int bits = 0;
-	if (c) SSL_CIPHER_get_bits(c, &bits);
-	const char *ver = version_name(ssl);
-	o->tls_ver = sv_cstr(ver);
-	o->tls_cipher = sv_cstr(arena_printf(pool_conn, "%s:%s:%d", ver, c ? SSL_CIPHER_get_name(c) : "", bits));
+	tls_session_names(pool_conn, ssl, &o->tls_ver, &o->tls_cipher, NULL);
 	o->tls_ourcert = tls_cert_pem(pool_conn, SSL_get_certificate(ssl));
 	X509 *peer = SSL_get1_peer_certificate(ssl);
 	if (peer) {
