@@ -3,8 +3,10 @@
  * groups them for one SMTP transaction. At most remote_max_parallel children run at once;
  * when that many are running, the oldest is waited for before the next starts. */
 #include <string.h>
+#include <unistd.h>
 
 #include "conf/main_options.h"
+#include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/transport.h"
 
@@ -21,6 +23,33 @@ static bool same_group(const address_item *x, const address_item *y)
 	return x->transport && y->transport && strcmp(x->transport, y->transport) == 0
 		&& same_hosts(x->hosts, y->hosts) && sv_eq(x->errors_address, y->errors_address)
 		&& sv_eq(x->fallback_hosts, y->fallback_hosts);
+}
+
+/* A continued delivery (-MC): does batch b go to the connection's transport and host? A batch
+ * with no hosts of its own (the transport's hosts option) is let try: the transport decides. */
+static bool fits_continue(const deliver_continue *c, const dbatch *b)
+{
+	if (!b->t || strcmp(b->t->name, c->transport) != 0)
+		return false;
+	const address_item *a = b->addrs;
+	if (!a->hosts)
+		return true;
+	for (const route_host *h = a->hosts; h; h = h->next)
+		if (sv_eq(h->name, c->host_name) || (h->name.len == 0 && sv_eq(h->address, c->host_address)))
+			return true;
+	return false;
+}
+
+/* In a continued delivery, Exim delivers only what fits the passed connection; the rest waits
+ * for the next queue run, deferred without a log line (as for a host not yet due). */
+static void defer_unfit(dbatch *b)
+{
+	for (address_item *a = b->addrs; a; a = a->next) {
+		a->result = ADDR_DEFER;
+		a->retry_skipped = true;
+		a->basic_errno = 0;
+		a->message = SV_LIT("not for the continued connection");
+	}
 }
 
 void dremote_run(dctx *d, address_item *list)
@@ -50,6 +79,25 @@ void dremote_run(dctx *d, address_item *list)
 	int max = conf_main.remote_max_parallel > 0 ? conf_main.remote_max_parallel : 1;
 	dbatch *running[max];
 	int nrunning = 0;
+	deliver_continue *cont = d->o->cont;
+	if (cont) {
+		/* One connection: the batch that fits gets it, alone; the others wait. */
+		dcont_conn *cc = cont->conn;
+		for (dbatch *b = batches; b; b = b->next) {
+			if (cc->used || !fits_continue(cont, b)) {
+				defer_unfit(b);
+				dpost_batch(d, b, true);
+				continue;
+			}
+			cc->used = true;        /* the transport's process owns it from here */
+			if (dbatch_start(d, b, true))
+				dbatch_finish(d, b);
+			dpost_batch(d, b, true);
+			close(cc->fd);
+			cc->fd = -1;
+		}
+		return;
+	}
 	for (dbatch *b = batches; b; b = b->next) {
 		if (nrunning == max) {
 			dbatch_finish(d, running[0]);
