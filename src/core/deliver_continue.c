@@ -179,18 +179,19 @@ bool dcont_wait_next(const spool_config *sc, const char *transport, sv host_name
 
 /* Everything but the connection and the queue runner's pipe is closed before the exec: an
  * inherited result pipe would keep the delivery process that started us waiting. */
-static void close_others(int keep)
+void dcont_close_fds_except(int keep_a, int keep_b)
 {
 	long max = sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 65536)
 		max = 65536;
 	for (int fd = 3; fd < max; fd++)
-		if (fd != keep && fd != dcont_queue_pipe_fd)
+		if (fd != keep_a && fd != keep_b && fd != dcont_queue_pipe_fd)
 			close(fd);
 }
 
 bool dcont_pass(const char *const *argv_base, const char *transport, sv host_name, sv host_address,
-	int sequence, const char *id, int fd, unsigned offered, bool authenticated)
+	int sequence, const char *id, int fd, unsigned offered, bool authenticated,
+	const dcont_conn *proxy)
 {
 	const char *argv[32];
 	int n = 0;
@@ -206,7 +207,14 @@ bool dcont_pass(const char *const *argv_base, const char *transport, sv host_nam
 		argv[n++] = "-MCP";
 	if (offered & DCONT_SIZE)
 		argv[n++] = "-MCS";
-	char qpid[32], qfd[32], seq[32];
+	char qpid[32], qfd[32], seq[32], pport[32];
+	if (proxy && proxy->proxy_cipher) {
+		snprintf(pport, sizeof pport, "%d", proxy->proxy_port);
+		argv[n++] = "-MCt";
+		argv[n++] = proxy->proxy_address ? proxy->proxy_address : "";
+		argv[n++] = pport;
+		argv[n++] = proxy->proxy_cipher;
+	}
 	if (dcont_queue_pipe_fd >= 0) {
 		snprintf(qpid, sizeof qpid, "%ld", (long)dcont_queue_pid);
 		snprintf(qfd, sizeof qfd, "%d", dcont_queue_pipe_fd);
@@ -247,7 +255,7 @@ bool dcont_pass(const char *const *argv_base, const char *transport, sv host_nam
 			if (null > 2)
 				close(null);
 		}
-		close_others(0);
+		dcont_close_fds_except(0, -1);
 		fcntl(0, F_SETFD, 0);
 		if (dcont_queue_pipe_fd >= 0)
 			fcntl(dcont_queue_pipe_fd, F_SETFD, 0);

@@ -38,6 +38,10 @@ typedef struct dcont_conn {
 	bool authenticated;           /* -MCA */
 	bool used;                    /* a transport took the connection (it closes it) */
 	const char *queue_name;       /* -MCG; NULL: the default queue */
+	/* -MCt <ip> <port> <cipher>: the connection is a pipe to a process that keeps the TLS
+	 * session and proxies it; the TCP connection's local end and the cipher (NULL: not). */
+	const char *proxy_address, *proxy_cipher;
+	int proxy_port;
 } dcont_conn;
 
 /* The queue runner's pipe: while a descendant holds its write end, the runner waits.
@@ -63,6 +67,10 @@ bool dcont_wait_next(const spool_config *sc, const char *transport, sv host_name
  * closes its own copy of fd afterwards without writing to it. false: the fork failed (the
  * caller still owns the connection). */
 bool dcont_pass(const char *const *argv_base, const char *transport, sv host_name, sv host_address,
-	int sequence, const char *id, int fd, unsigned offered, bool authenticated);
+	int sequence, const char *id, int fd, unsigned offered, bool authenticated,
+	const dcont_conn *proxy);
+
+/* Close every descriptor from 3 up but keep_a, keep_b and the queue runner's pipe. */
+void dcont_close_fds_except(int keep_a, int keep_b);
 
 #endif

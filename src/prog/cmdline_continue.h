@@ -19,6 +19,8 @@ typedef struct cmd_continue {
 	long queue_pid;               /* -MCQ <pid> <fd>: the queue runner's pipe */
 	int queue_fd;                 /* -1: none */
 	const char *proxy_address;    /* -MCt <ip> <port> <cipher>: TLS proxied by the parent */
+	int proxy_port;
+	const char *proxy_cipher;     /* NULL: no -MCt */
 	const char *sni;              /* -MCr / -MCs <SNI> */
 } cmd_continue;
 

@@ -85,8 +85,15 @@ bool cmdline_continue_option(cmdline *cl, int argc, char **argv, int *i, char *e
 		 * Postern's client: taken and ignored). */
 		if (left < 3)
 			return bad(err, errlen, a);
-		if (o[0] == 't')
+		if (o[0] == 't') {
 			c->proxy_address = argv[*i + 1];
+			char *end;
+			long port = strtol(argv[*i + 2], &end, 10);
+			if (*end || port < 0 || port > 65535)
+				return bad(err, errlen, a);
+			c->proxy_port = (int)port;
+			c->proxy_cipher = argv[*i + 3];
+		}
 		*i += 3;
 	} else if (strcmp(o, "p") == 0) {
 		if (left < 4)              /* SOCKS proxy addresses: nothing to do with them here */
@@ -148,6 +155,9 @@ int continue_main(const cmdline *cl)
 			| (c->chunking ? DCONT_CHUNKING : 0) | (c->dsn ? DCONT_DSN : 0),
 		.authenticated = c->authenticated,
 		.queue_name = c->queue_name,
+		.proxy_address = c->proxy_cipher ? c->proxy_address : NULL,
+		.proxy_cipher = c->proxy_cipher,
+		.proxy_port = c->proxy_port,
 	};
 	deliver_continue dc = {
 		.transport = c->transport,

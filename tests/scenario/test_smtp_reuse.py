@@ -6,6 +6,7 @@ when the host is back, the first delivery hands its connection to the next waiti
 against a scripted sink that counts connections and records every command, and against Exim
 4.96 doing the same against the same sink (its main log lines, its wait- record)."""
 import os
+import ssl
 import pathlib
 import re
 import shutil
@@ -49,8 +50,9 @@ begin retry
 class Sink:
     """An SMTP server on loopback: PIPELINING, SIZE; records each connection's commands."""
 
-    def __init__(self, port):
+    def __init__(self, port, tls=None):
         self.port = port
+        self.tls = tls      # an ssl.SSLContext: STARTTLS offered
         self.conns = []
         self.lock = threading.Lock()
         self.srv = socket.socket()
@@ -77,6 +79,7 @@ class Sink:
         try:
             c.sendall(b"220 sink ESMTP\r\n")
             data = False
+            in_tls = False
             while True:
                 line = f.readline()
                 if not line:
@@ -91,7 +94,14 @@ class Sink:
                 cmds.append(cmd)
                 u = cmd.upper()
                 if u.startswith("EHLO"):
-                    c.sendall(b"250-sink\r\n250-PIPELINING\r\n250-SIZE 100000000\r\n250 8BITMIME\r\n")
+                    tls = b"250-STARTTLS\r\n" if self.tls and not in_tls else b""
+                    c.sendall(b"250-sink\r\n250-PIPELINING\r\n" + tls + b"250-SIZE 100000000\r\n250 8BITMIME\r\n")
+                elif u == "STARTTLS" and self.tls and not in_tls:
+                    c.sendall(b"220 go ahead\r\n")
+                    c = self.tls.wrap_socket(c, server_side=True)
+                    f = c.makefile("rb")
+                    in_tls = True
+                    cmds.append("<tls>")
                 elif u == "DATA":
                     data = True
                     c.sendall(b"354 go\r\n")
@@ -365,3 +375,40 @@ def test_minus_MC_for_a_missing_message_quits(tmp_path):
     assert ours.recv(100) == b"QUIT\r\n"
     ours.sendall(b"221 bye\r\n")
     assert p.wait(10) == 0
+
+
+@pytest.fixture
+def server_tls(tmp_path):
+    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(crt), "-days", "2", "-subj", "/CN=sink.test"],
+                   check=True, capture_output=True, timeout=60)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(crt), str(key))
+    return ctx
+
+
+def test_tls_connection_carries_the_queue_through_a_proxy(tmp_path, server_tls):
+    """A TLS session cannot follow an exec: as Exim (hosts_noproxy_tls unset), the process that
+    has it stays as a proxy and the continued deliveries talk through it, in one TLS session."""
+    port = free_port()
+    mta = Mta(postern_bin(), tmp_path / "m", port)
+    ids = mta.queue(3)
+    mta.run("-q")
+    sink = Sink(port, tls=server_tls)
+    try:
+        mta.run("-qf")
+        mta.wait_done()
+        sink.wait_closed(1)
+    finally:
+        sink.close()
+    assert not mta.ids()
+    assert len(sink.conns) == 1, sink.conns
+    cmds = sink.conns[0]
+    assert cmds.count("<tls>") == 1
+    assert cmds.count("<data>") == 3
+    assert cmds[-2:] == ["<quit>", "<closed>"]
+    lines = deliveries(mta.log())
+    assert len(lines) == 3
+    assert sum(1 for x in lines if re.search(r"\]\* X=\S+", x)) == 2, lines
+    assert all(" X=" in x for x in lines)

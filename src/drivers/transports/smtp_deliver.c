@@ -551,6 +551,11 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		}
 		record(b, idx[j], &r[j], conn, with_host);
 		a->host_used_continued = continued && with_host;
+		/* Proxied TLS (-MCt): the cipher is all this process knows of the session. */
+		if (a->host_used_continued && smtp_cont_proxy_cipher()) {
+			a->tls_used = true;
+			a->tls_cipher = sv_cstr(smtp_cont_proxy_cipher());
+		}
 		if (r[j].status == SMTPC_OK) {
 			add_retry(b, a, hkey, 0, 0, SV_NULL, true, true);
 			/* Observed: Exim deletes the address's record without the sender; a 4xx record

@@ -52,6 +52,9 @@ bool smtp_cont_finish(tp_ctx *c, const driver_instance *t, struct smtpc_conn *co
 /* This message waits for host_name (deferred there, or its retry time not reached). */
 void smtp_cont_note_waiting(tp_ctx *c, const driver_instance *t, sv host_name);
 
+/* The cipher of the TLS session a proxy keeps for the adopted connection (-MCt); NULL: none. */
+const char *smtp_cont_proxy_cipher(void);
+
 /* At the end of the transport: a passed connection no host used is closed with QUIT. */
 void smtp_cont_drop_unused(tp_ctx *c);
 
