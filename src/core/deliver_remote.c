@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "conf/main_options.h"
+#include "conf/option.h"
 #include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/transport.h"
@@ -18,11 +19,33 @@ static bool same_hosts(const route_host *a, const route_host *b)
 	return !a && !b;
 }
 
-static bool same_group(const address_item *x, const address_item *y)
+/* A transport's multi_domain (smtp, default true): false keeps each domain in a batch of its
+ * own. Read through the driver's option table (this layer cannot see the smtp transport's
+ * option block) and expanded in the message's context; a failed expansion counts as true. */
+static bool multi_domain(dctx *d, const driver_instance *t)
+{
+	if (!t || !t->info || !t->priv)
+		return true;
+	const opt_row *row = opt_find(t->info->options, t->info->noptions, "multi_domain");
+	if (!row || (row->type != OPT_EXPAND_BOOL && row->type != OPT_STRING))
+		return true;
+	const char *v;
+	memcpy(&v, (const char *)t->priv + row->offset, sizeof v);
+	if (!v)
+		return true;
+	bool r = true;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (xp_expand_bool(d->env, sv_cstr(v), &r, &err) != XP_OK)
+		return true;
+	return r;
+}
+
+static bool same_group(const address_item *x, const address_item *y, bool one_domain)
 {
 	return x->transport && y->transport && strcmp(x->transport, y->transport) == 0
 		&& same_hosts(x->hosts, y->hosts) && sv_eq(x->errors_address, y->errors_address)
-		&& sv_eq(x->fallback_hosts, y->fallback_hosts);
+		&& sv_eq(x->fallback_hosts, y->fallback_hosts) && (!one_domain || sv_eq(x->domain, y->domain));
 }
 
 /* A continued delivery (-MC): does batch b go to the connection's transport and host? A batch
@@ -61,7 +84,7 @@ void dremote_run(dctx *d, address_item *list)
 		a->next = NULL;
 		dbatch *b;
 		for (b = batches; b; b = b->next)
-			if (same_group(b->addrs, a))
+			if (same_group(b->addrs, a, !multi_domain(d, b->t)))
 				break;
 		if (!b) {
 			b = arena_calloc(pool_msg, 1, sizeof *b);

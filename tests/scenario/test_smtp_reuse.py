@@ -412,3 +412,30 @@ def test_tls_connection_carries_the_queue_through_a_proxy(tmp_path, server_tls):
     assert len(lines) == 3
     assert sum(1 for x in lines if re.search(r"\]\* X=\S+", x)) == 2, lines
     assert all(" X=" in x for x in lines)
+
+
+@pytest.mark.parametrize("multi", ["true", "false"])
+def test_multi_domain(tmp_path, multi):
+    """multi_domain (default true): addresses of several domains for the same host go in one
+    transaction; false gives each domain its own."""
+    port = free_port()
+    mta = Mta(postern_bin(), tmp_path, port, extra=f"  multi_domain = {multi}")
+    sink = Sink(port)
+    try:
+        mta.run("-odi", "-f", "s@x.test", "a1@a.test", "b1@b.test", "a2@a.test",
+                input="Subject: t\n\nbody\n")
+        sink.wait_closed(1)
+    finally:
+        sink.close()
+    txns = []
+    for conn in sink.conns:
+        for c in conn:
+            if c.startswith("MAIL FROM"):
+                txns.append([])
+            elif c.startswith("RCPT TO:"):
+                txns[-1].append(c.split("@")[1].rstrip(">"))
+    if multi == "true":
+        assert sorted(map(sorted, txns)) == [["a.test", "a.test", "b.test"]]
+    else:
+        assert sorted(map(sorted, txns)) == [["a.test", "a.test"], ["b.test"]]
+    assert mta.log().count(" => ") + mta.log().count(" -> ") == 3
