@@ -6,6 +6,7 @@ when the host is back, the first delivery hands its connection to the next waiti
 against a scripted sink that counts connections and records every command, and against Exim
 4.96 doing the same against the same sink (its main log lines, its wait- record)."""
 import os
+import pwd
 import ssl
 import pathlib
 import re
@@ -139,12 +140,12 @@ def free_port():
 
 
 class Mta:
-    def __init__(self, binary, d, port, extra="", exim=False):
+    def __init__(self, binary, d, port, extra="", exim=False, user=None):
         self.binary, self.d, self.exim = binary, d, exim
-        user = "Debian-exim" if exim else "root"
+        user = user or ("Debian-exim" if exim else "root")
         for sub in ("spool", "log"):
             (d / sub).mkdir(parents=True, exist_ok=True)
-            if exim:
+            if user != "root":
                 shutil.chown(d / sub, user, user)
         self.conf = d / "conf"
         self.conf.write_text(CONF.format(d=d, port=port, extra=extra, user=user))
@@ -439,3 +440,29 @@ def test_multi_domain(tmp_path, multi):
     else:
         assert sorted(map(sorted, txns)) == [["a.test", "a.test"], ["b.test"]]
     assert mta.log().count(" => ") + mta.log().count(" -> ") == 3
+
+
+def test_reuse_when_the_transport_runs_as_the_exim_user():
+    """The transport process runs as the Exim user: it hands the connection to the delivery
+    process (root), which starts the -MC process once the transport has finished, so the
+    continued delivery can write its log lines and do whatever else needs root."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="postern-reuse-"))
+    os.chmod(d, 0o755)
+    try:
+        port = free_port()
+        mta = Mta(postern_bin(), d, port, user="mail")
+        mta.queue(3)
+        sink = Sink(port)
+        try:
+            mta.run("-qq")
+            mta.wait_done()
+            sink.wait_closed(1)
+        finally:
+            sink.close()
+        assert len(sink.conns) == 1 and sink.conns[0].count("<data>") == 3
+        assert mta.log().count("]* ") == 2
+        assert mta.log().count("Completed") == 3
+        db = d / "spool" / "db" / "wait-t.lmdb"
+        assert db.stat().st_uid == pwd.getpwnam("mail").pw_uid
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
