@@ -78,7 +78,8 @@ static void defer_unfit(dbatch *b)
 
 /* Each remote batch's transport process gets a socket to hand an open connection back over
  * (core/deliver_continue.h): it runs as the Exim user, and the next message's delivery is
- * started from here, as root, once it has finished. */
+ * started from here, as root, once it has finished and its outcome is logged and its retry
+ * records are updated (so the next delivery does not find the host's old record). */
 static int start_with_handoff(dctx *d, dbatch *b, bool *started)
 {
 	int sp[2];
@@ -137,16 +138,16 @@ void dremote_run(dctx *d, address_item *list)
 			cc->fd = -1;
 			if (started)
 				dbatch_finish(d, b);
-			dcont_handoff_collect(hs, d->env);
 			dpost_batch(d, b, true);
+			dcont_handoff_collect(hs, d->env);
 		}
 		return;
 	}
 	for (dbatch *b = batches; b; b = b->next) {
 		if (nrunning == max) {
 			dbatch_finish(d, running[0]);
-			dcont_handoff_collect(handoff[0], d->env);
 			dpost_batch(d, running[0], true);
+			dcont_handoff_collect(handoff[0], d->env);
 			for (int i = 1; i < nrunning; i++) {
 				running[i - 1] = running[i];
 				handoff[i - 1] = handoff[i];
@@ -166,7 +167,7 @@ void dremote_run(dctx *d, address_item *list)
 	}
 	for (int i = 0; i < nrunning; i++) {
 		dbatch_finish(d, running[i]);
-		dcont_handoff_collect(handoff[i], d->env);
 		dpost_batch(d, running[i], true);
+		dcont_handoff_collect(handoff[i], d->env);
 	}
 }

@@ -44,7 +44,7 @@ t:
   command_timeout = 5s
 {extra}
 begin retry
-* * F,1m,1m
+* * {retry}
 """
 
 
@@ -140,7 +140,7 @@ def free_port():
 
 
 class Mta:
-    def __init__(self, binary, d, port, extra="", exim=False, user=None):
+    def __init__(self, binary, d, port, extra="", exim=False, user=None, retry="F,1m,1m"):
         self.binary, self.d, self.exim = binary, d, exim
         user = user or ("Debian-exim" if exim else "root")
         for sub in ("spool", "log"):
@@ -148,7 +148,7 @@ class Mta:
             if user != "root":
                 shutil.chown(d / sub, user, user)
         self.conf = d / "conf"
-        self.conf.write_text(CONF.format(d=d, port=port, extra=extra, user=user))
+        self.conf.write_text(CONF.format(d=d, port=port, extra=extra, user=user, retry=retry))
 
     def run(self, *args, input=None, check=True):
         p = subprocess.run([self.binary, "-C", str(self.conf), *args], input=input,
@@ -466,3 +466,24 @@ def test_reuse_when_the_transport_runs_as_the_exim_user():
         assert db.stat().st_uid == pwd.getpwnam("mail").pw_uid
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_plain_queue_run_after_the_retry_time(tmp_path):
+    """Not forced: the host's retry record from the refusals is still there when the first
+    message's delivery passes the connection on; the continued deliveries still use it."""
+    port = free_port()
+    mta = Mta(postern_bin(), tmp_path, port, retry="F,1s,1s")
+    mta.queue(3)
+    mta.run("-q")
+    assert "Connection refused" in mta.log()
+    time.sleep(2.5)
+    sink = Sink(port)
+    try:
+        mta.run("-q")
+        mta.wait_done()
+        sink.wait_closed(1)
+    finally:
+        sink.close()
+    assert not mta.ids(), mta.log()
+    assert len(sink.conns) == 1, sink.conns
+    assert mta.log().count("]* ") == 2

@@ -54,13 +54,18 @@ static unsigned to_dcont(unsigned s)
 		| (s & SMTPC_OFFER_CHUNKING ? DCONT_CHUNKING : 0) | (s & SMTPC_OFFER_DSN ? DCONT_DSN : 0);
 }
 
+bool smtp_cont_offers(const tp_ctx *c, const driver_instance *t, const smtpc_host *sh)
+{
+	const dcont_conn *cc = passed(c);
+	return cc && strcmp(c->cont->transport, t->name) == 0 && sv_eq(c->cont->host_name, sh->name)
+		&& sv_eq(c->cont->host_address, sh->address);
+}
+
 smtpc_conn *smtp_cont_adopt(tp_ctx *c, const driver_instance *t, const smtpc_options *o,
 	const smtpc_host *sh, int *sequence)
 {
 	dcont_conn *cc = passed(c);
-	if (!cc || strcmp(c->cont->transport, t->name) != 0)
-		return NULL;
-	if (!sv_eq(c->cont->host_name, sh->name) || !sv_eq(c->cont->host_address, sh->address))
+	if (!smtp_cont_offers(c, t, sh))
 		return NULL;
 	/* 8BITMIME and SMTPUTF8 are not passed on by Exim's -MC options either: a continued
 	 * connection does without them. */

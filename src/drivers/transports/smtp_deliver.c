@@ -465,7 +465,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	sv hkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, NULL);
 	sv mkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, c->m->id);
 	retry_record rec;
-	retry_due dh = retry_check(c->sc->directory, hkey, b->now, c->forced, &rec, c->a);
+	/* A connection passed on for this host shows it is up: its host record does not hold
+	 * the message back (the message's own record still does). */
+	bool passed_here = smtp_cont_offers(c, b->t, &b->sh);
+	retry_due dh = retry_check(c->sc->directory, hkey, b->now, c->forced || passed_here, &rec, c->a);
 	retry_due dm = retry_check(c->sc->directory, mkey, b->now, c->forced, &rec, c->a);
 	if (dh == RETRY_NOT_DUE || dm == RETRY_NOT_DUE) {
 		b->any_skipped = true;

@@ -41,6 +41,7 @@ struct smtpc_host;
 /* The connection a -MC process was given, when it is for this host (name and address):
  * adopted (c->cont's fd, what the server offered) and *sequence set to the number of messages
  * it has carried, this one included. NULL: none, or not for this host. */
+bool smtp_cont_offers(const tp_ctx *c, const driver_instance *t, const struct smtpc_host *sh);
 struct smtpc_conn *smtp_cont_adopt(tp_ctx *c, const driver_instance *t, const struct smtpc_options *o,
 	const struct smtpc_host *sh, int *sequence);
 
