@@ -313,6 +313,8 @@ bool dcont_pass(xp_env *env, const dcont_handoff *h, int fd)
 
 int dcont_handoff_fd = -1;
 
+static bool keep_pending(dcont_handoff *h, int fd, const char *buf, size_t n);
+
 enum { HANDOFF_MAX = 4096, HANDOFF_FIELDS = 10 };
 
 bool dcont_handoff_send(xp_env *env, const dcont_handoff *h, int fd)
@@ -389,8 +391,65 @@ void dcont_handoff_collect(int sock, xp_env *env)
 		h.proxy_address = f[9][0] ? f[7] : NULL;
 		h.proxy_port = (int)strtol(f[8], &e3, 10);
 		h.proxy_cipher = f[9][0] ? f[9] : NULL;
-		if (!*e1 && !*e2 && !*e3 && h.sequence > 0 && spool_valid_id(sv_cstr(h.id)) && h.transport[0])
+		if (!*e1 && !*e2 && !*e3 && h.sequence > 0 && spool_valid_id(sv_cstr(h.id)) && h.transport[0]) {
+			if (dcont_inprocess && keep_pending(&h, fd, buf, (size_t)n))
+				return;
 			dcont_pass(env, &h, fd);
+		}
 	}
 	close(fd);
+}
+
+/* ---- continuing in this process ---- */
+
+bool dcont_inprocess;
+static struct {
+	bool have;
+	int fd;
+	dcont_handoff h;
+	char strings[HANDOFF_MAX + 1];
+} pending;
+
+/* Keep h (its strings point into buf[0..n)) for dcont_run_pending. */
+static bool keep_pending(dcont_handoff *h, int fd, const char *buf, size_t n)
+{
+	if (pending.have)
+		return false;
+	memcpy(pending.strings, buf, n);
+	pending.strings[n] = 0;
+	pending.h = *h;
+#define REBASE(f) (f) = (f) ? pending.strings + ((f) - buf) : NULL
+	REBASE(pending.h.transport);
+	REBASE(pending.h.id);
+	REBASE(pending.h.proxy_address);
+	REBASE(pending.h.proxy_cipher);
+#undef REBASE
+	pending.h.host_name = sv_cstr(pending.strings + (h->host_name.p - buf));
+	pending.h.host_address = sv_cstr(pending.strings + (h->host_address.p - buf));
+	pending.fd = fd;
+	pending.have = true;
+	return true;
+}
+
+
+void dcont_run_pending(const spool_config *sc)
+{
+	/* Each delivery may leave the next hand-over in pending; the chain ends at the sequence
+	 * limit or when nothing is waiting for the host. */
+	while (pending.have) {
+		char strings[HANDOFF_MAX + 1];
+		dcont_handoff h = pending.h;
+		int fd = pending.fd;
+		memcpy(strings, pending.strings, sizeof strings);
+#define REBASE(f) (f) = (f) ? strings + ((f) - pending.strings) : NULL
+		REBASE(h.transport);
+		REBASE(h.id);
+		REBASE(h.proxy_address);
+		REBASE(h.proxy_cipher);
+#undef REBASE
+		h.host_name = sv_cstr(strings + (pending.h.host_name.p - pending.strings));
+		h.host_address = sv_cstr(strings + (pending.h.host_address.p - pending.strings));
+		pending.have = false;
+		dcont_deliver(sc, &h, fd);
+	}
 }

@@ -89,8 +89,21 @@ bool dcont_pass(xp_env *env, const dcont_handoff *h, int fd);
 extern int dcont_handoff_fd;
 bool dcont_handoff_send(xp_env *env, const dcont_handoff *h, int fd);
 /* In the delivery process, after the transport process ended: start the -MC process for what
- * it handed over on sock (if anything), and close sock. */
+ * it handed over on sock (if anything), and close sock. When dcont_inprocess is set, the
+ * connection is kept for dcont_run_pending instead (no exec, no configuration to load again). */
 void dcont_handoff_collect(int sock, xp_env *env);
+
+/* Set by a caller of deliver_message that calls dcont_run_pending after it (a queue runner's
+ * delivery process, -MC). */
+extern bool dcont_inprocess;
+
+/* Deliver, in this process, the message a connection was handed over for (and the next ones
+ * they hand on, in turn), as a -MC process would. */
+void dcont_run_pending(const spool_config *sc);
+
+/* One continued delivery of h->id over fd (the -MC mode and dcont_run_pending): the
+ * connection is closed with QUIT when no transport used it. */
+void dcont_deliver(const spool_config *sc, const dcont_handoff *h, int fd);
 
 /* Close every descriptor from 3 up but keep_a, keep_b and the queue runner's pipe. */
 void dcont_close_fds_except(int keep_a, int keep_b);

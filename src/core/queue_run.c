@@ -226,8 +226,11 @@ static void deliver_in_child(const spool_config *sc, const char *id, const deliv
 			dcont_queue_pipe_fd = chain[1];
 			dcont_queue_pid = runner;
 		}
+		dcont_inprocess = true;
 		deliver_rc rc = deliver_message(sc, id, d);
 		note_after(sc, id, rc);
+		/* A connection handed back for the next waiting message: go on with it here. */
+		dcont_run_pending(sc);
 		fflush(NULL);
 		_exit(0);
 	}
