@@ -24,10 +24,24 @@
 
 /* ---- Replies and logs --------------------------------------------------------------------- */
 
+/* The first reply to a RCPT is remembered for DATA's "All RCPT commands were rejected"
+ * (an ACL's refusal by its text alone: sess_note_rcpt_reply; other replies with their code). */
+void sess_note_rcpt_reply(smtp_session *s, sv text)
+{
+	if (!s->rcpt_in_progress) return;
+	s->rcpt_in_progress = false;
+	if (!s->rcpt_error.p) s->rcpt_error = sv_copy(s->conn, text);
+	else if (!sv_eq(text, s->rcpt_error)) s->rcpt_errors_differ = true;
+}
+
 void sess_reply_text(smtp_session *s, int code, sv text)
 {
 	xbuf_reset(&s->last_reply);
 	xbuf_putsv(&s->last_reply, text);
+	if (s->rcpt_in_progress) {
+		const char *coded = arena_printf(s->work, "%d " SV_FMT, code, SV_ARG(text));
+		sess_note_rcpt_reply(s, sv_cstr(coded));
+	}
 	if (s->mode == SMTP_MODE_BATCH) return;   /* -bS: no replies */
 	size_t start = 0;
 	for (;;) {
@@ -40,8 +54,22 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 	}
 }
 
+/* Lines of a reply that more lines follow: every line "code-text". */
+void sess_reply_continued(smtp_session *s, int code, sv text)
+{
+	if (s->mode == SMTP_MODE_BATCH) return;
+	size_t start = 0;
+	while (start <= text.len) {
+		const char *nl = memchr(text.p + start, '\n', text.len - start);
+		size_t end = nl ? (size_t)(nl - text.p) : text.len;
+		bio_printf(&s->io, "%d-%.*s\r\n", code, (int)(end - start), text.p + start);
+		if (!nl) break;
+		start = end + 1;
+	}
+}
+
 /* Length of an extended status code ("5.7.1 ") of code's class at the start of text, or 0. */
-static size_t esc_len(int code, sv text)
+size_t sess_esc_len(int code, sv text)
 {
 	size_t i = 0;
 	if (text.len < 6 || text.p[0] != '0' + code / 100 || text.p[1] != '.') return 0;
@@ -60,7 +88,7 @@ static size_t esc_len(int code, sv text)
 
 void sess_reply_coded(smtp_session *s, int code, sv text)
 {
-	size_t n = esc_len(code, text);
+	size_t n = sess_esc_len(code, text);
 	if (!n) {
 		sess_reply_text(s, code, text);
 		return;
@@ -840,6 +868,9 @@ int smtp_session_run(const smtp_conn_params *p)
 			s->cmd = smtp_cmd_split(s->cmd_line, &s->cmd_arg);
 		}
 		history_add(s, s->cmd);
+		s->last_was_rcpt = s->was_rcpt;
+		s->last_was_rej_mail = s->was_rej_mail;
+		s->was_rcpt = s->was_rej_mail = s->rcpt_in_progress = false;
 		next = dispatch(s);
 	}
 	xbuf_free(&line);
