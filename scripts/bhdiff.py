@@ -32,6 +32,7 @@ def normalise(text):
     text = re.sub(r"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}", "<DATE>", text)
     text = re.sub(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b", "<ID>", text)
     text = re.sub(r"\bD=[0-9hms.]+", "D=<D>", text)
+    text = re.sub(r"(?m)^LOG: (\d{3} )?\[\d+\] ", "LOG: <PID> ", text)
     return text.replace("\r\n", "\n")
 
 
@@ -48,7 +49,14 @@ def run(binary, config, host, data, timeout=20):
         except subprocess.TimeoutExpired:
             return "<TIMEOUT>\n"
     out = p.stdout.decode("latin-1")
-    logs = [l for l in p.stderr.decode("latin-1").splitlines() if l.startswith("LOG: ")]
+    err = p.stderr.decode("latin-1").splitlines()
+    logs = [l for l in err if l.startswith("LOG: ")]
+    # A configuration error stops both before any SMTP: compare its text (Exim shows it as a
+    # LOG: line, with the log_selector's prefixes, Postern as a log line on stderr).
+    for i, l in enumerate(err):
+        if "configuration error in line" in l:
+            logs = ["CONFIG ERROR: " + l[l.index("configuration error"):]] + err[i + 1:i + 2]
+            break
     return normalise(out + "--- log ---\n" + "".join(l + "\n" for l in logs))
 
 

@@ -285,7 +285,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
-		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals };
+		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
+		.no_params = !s->esmtp };
 }
 
 static sv qualify(smtp_session *s, sv local, const char *domain_opt)
@@ -393,11 +394,11 @@ sess_next sess_mail(smtp_session *s)
 	long long limit = sess_size_limit(s);
 	if (s->mail.size_given && limit > 0 && s->mail.size > limit) {
 		if (s->mail.size_clamped)
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " %s: message too big: "
-				"size>=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_tag), s->mail.size, limit);
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
+				"size>=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		else
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " %s: message too big: "
-				"size=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_tag), s->mail.size, limit);
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
+				"size=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		sess_reply(s, 552, "Message size exceeds maximum permitted");
 		return SESS_CONTINUE;
 	}
