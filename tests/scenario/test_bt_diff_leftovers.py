@@ -30,3 +30,46 @@ def test_mmad_matches_exim(postern_bin, tmp_path):
 
 def pathlib_name(binary):
     return "exim" if binary == EXIM else "postern"
+
+
+CWD_CONF = """spool_directory = {spool}
+primary_hostname = vm
+begin routers
+a:
+  driver = accept
+  debug_print = cwd ${{run{{/bin/pwd}}{{$value}}{{fail}}}}
+  transport = t
+begin transports
+t:
+  driver = appendfile
+  file = /dev/null
+"""
+
+
+def test_startup_directory_is_the_spool_as_exim(postern_bin, tmp_path):
+    """Exim works from its spool directory once the configuration is read (making it, one level,
+    when it does not exist): ${run} in -bt and -be sees it, and relative names resolve there."""
+    import subprocess
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "msg.txt").write_text("Subject: s\n\nb\n")
+    cases = [(tmp_path / "spool", args) for args in (["-bt", "x@vm"], ["-be", "${run{/bin/pwd}}"],
+                                                     ["-bem", "msg.txt", "$h_subject:"])]
+    cases.append((None, ["-be", "${run{/bin/pwd}}"]))
+    runs = []
+    for spool, args in cases:
+        got = []
+        for binary in (postern_bin, EXIM):
+            # A spool directory that does not exist: a fresh name for each program.
+            sp = spool or tmp_path / f"missing-{len(got)}"
+            conf = tmp_path / "c.conf"
+            conf.write_text(CWD_CONF.format(spool=sp))
+            p = subprocess.run([binary, "-C", str(conf)] + args, cwd=tmp_path, capture_output=True, text=True,
+                               timeout=30)
+            got.append((p.returncode, p.stdout.replace(str(sp), "<SPOOL>"), p.stderr))
+            if spool is None:
+                assert oct(sp.stat().st_mode & 0o777) == "0o750"
+        assert got[0] == got[1], args
+        runs.append(got[0])
+    assert str(tmp_path / "spool") in runs[0][2] and runs[1][1] == "<SPOOL>\n\n"
+    assert runs[2][0] == 1  # msg.txt is not in the spool directory
+    assert runs[3][1] == "<SPOOL>\n\n"
