@@ -73,3 +73,38 @@ def test_startup_directory_is_the_spool_as_exim(postern_bin, tmp_path):
     assert str(tmp_path / "spool") in runs[0][2] and runs[1][1] == "<SPOOL>\n\n"
     assert runs[2][0] == 1  # msg.txt is not in the spool directory
     assert runs[3][1] == "<SPOOL>\n\n"
+
+
+RW_CONF = """primary_hostname = vm
+spool_directory = {spool}
+exim_user = root
+exim_group = root
+acl_smtp_rcpt = r
+begin acl
+r:
+  accept logwrite = rcpt is $local_part@$domain
+begin rewrite
+{rule}
+"""
+
+
+def test_rewrite_s_flag_patterns_as_exim(postern_bin, tmp_path):
+    """An S rule needs a regular expression; "\\N^...\\N" is one (the pattern is expanded first)."""
+    import subprocess
+    (tmp_path / "spool").mkdir()
+    rules = ["x@y <z@w> S", "*@y <z@w> S", "\\N<x@y>\\N <z@w> S", "\\N^<x@(y)>$\\N <z@w$1> S",
+             "^<x@(y)>\\N$\\N <z@v$1> S"]
+    for rule in rules:
+        conf = tmp_path / "rw.conf"
+        conf.write_text(RW_CONF.format(spool=tmp_path / "spool", rule=rule))
+        got = []
+        for binary in (postern_bin, EXIM):
+            v = subprocess.run([binary, "-C", str(conf), "-bV"], capture_output=True, text=True, timeout=30)
+            err = [line for line in v.stderr.splitlines() if "rewrite rule" in line]
+            h = subprocess.run([binary, "-C", str(conf), "-bh", "192.0.2.1"], capture_output=True, text=True,
+                               timeout=30, input="helo x\r\nmail from:<a@b>\r\nrcpt to:<x@y>\r\nquit\r\n")
+            rcpt = [line for line in h.stderr.splitlines() + h.stdout.splitlines() if line.startswith("LOG: rcpt is")]
+            got.append((err, rcpt))
+        assert got[0] == got[1], rule
+    # the last two rewrote, the first three were refused at load
+    assert got[0][1] == ["LOG: rcpt is z@vy"]
