@@ -47,7 +47,7 @@ typedef struct filter filter;  /* a parsed program (opaque, immutable) */
 /* Whether text starts (after white space) with the "# Exim filter" line (any case, optional
  * blanks). Anything else is a traditional .forward file (or Sieve, not handled here). */
 bool filter_is_exim_filter(sv text);
-/* The same for the "# Sieve filter" line (Sieve is not interpreted yet). */
+/* The same for the "# Sieve filter" line (core/sieve.h interprets those). */
 bool filter_is_sieve_filter(sv text);
 
 /* Parse. system: a system filter (fail, freeze, defer and headers add/remove allowed). On error
