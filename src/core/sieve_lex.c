@@ -1,7 +1,8 @@
 /* The Sieve lexer (RFC 5228 section 8.1): white space, "#" and bracket comments, identifiers,
  * tags, numbers with K/M/G, quoted strings and "text:" multi-line strings, punctuation.
- * Untrusted input: every string is bounded, nothing recurses. Line numbers count LF, as Exim's
- * (its Sieve uses LF as the line end). Strings may hold NUL ("\0" is not special: Exim's
+ * Untrusted input: every string is bounded, nothing recurses. Strings are not tainted: the
+ * script is the user's own file (Exim taints only message and network data). Line numbers
+ * count LF, as Exim's (its Sieve uses LF as the line end). Strings may hold NUL ("\0" is not special: Exim's
  * extension makes it a NUL only in its own C strings; a view carries NUL bytes as they are). */
 #include <ctype.h>
 #include <string.h>
@@ -173,7 +174,7 @@ static stok quoted_string(slexer *lx)
 	xbuf out;
 	xbuf_init(&out, lx->a);
 	put_text(lx, &out, xbuf_sv(&raw));
-	return (stok){ .kind = STK_STRING, .text = sv_tainted(xbuf_sv(&out)), .line = line };
+	return (stok){ .kind = STK_STRING, .text = xbuf_sv(&out), .line = line };
 }
 
 /* "text:" then optional white space and a "#" comment, the line end, then lines up to a line
@@ -227,7 +228,7 @@ static stok multiline(slexer *lx)
 	xbuf out;
 	xbuf_init(&out, lx->a);
 	put_text(lx, &out, xbuf_sv(&raw));
-	return (stok){ .kind = STK_STRING, .text = sv_tainted(xbuf_sv(&out)), .line = line };
+	return (stok){ .kind = STK_STRING, .text = xbuf_sv(&out), .line = line };
 }
 
 static stok lex(slexer *lx)

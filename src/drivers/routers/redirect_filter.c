@@ -65,6 +65,8 @@ static void set_pfr_transport(const driver_instance *r, route_ctx *c, xp_env *en
 		tname = o->reply_transport;
 		oname = "reply_transport";
 		k->pfr_forbidden = o->forbid_filter_reply;
+		if (k->pfr_forbidden)
+			k->pfr_error_text = SV_LIT("autoreply forbidden");   /* Exim's "** >to ...: autoreply forbidden" */
 		break;
 	case ADDR_DIRECTORY:
 		tname = o->directory_transport ? o->directory_transport : o->file_transport;
@@ -337,7 +339,7 @@ route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c
 	 * the message and the network; those arrive through expansions, tainted there). */
 	text.taint = 0;
 	if (sieve ? o->forbid_sieve_filter : o->forbid_exim_filter) {
-		a->message = sv_cstr(arena_printf(c->a, "%s filtering not enabled", sieve ? "Sieve" : "Exim"));
+		a->message = sv_cstr(arena_printf(c->a, "error in filter file: %s filtering not enabled", sieve ? "Sieve" : "Exim"));
 		a->basic_errno = ERRNO_FILTER;
 		return ROUTE_DEFER;
 	}
