@@ -744,6 +744,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 
 	route_ctx rc;
 	route_ctx_init(&rc, pool_msg, &env, ROUTE_MODE_DELIVER, m->sender);
+	rc.first_delivery = m->deliver_firsttime;
+	rc.manually_thawed = m->manual_thaw;
 	rc.report = route_report;
 	rc.report_ctx = &d;
 	rc.syntax_errors = syntax_errors_report;

@@ -240,7 +240,7 @@ void dlog_discard(const dlog_ctx *c, const address_item *a)
 	(void)c;
 	xbuf b;
 	xbuf_init(&b, pool_scratch);
-	xbuf_puts(&b, ":blackhole: <");
+	xbuf_puts(&b, a->filter_discarded ? "discarded <" : ":blackhole: <");
 	put_printable(&b, a->address);
 	xbuf_putc(&b, '>');
 	if (a->router)
