@@ -51,8 +51,9 @@ begin retry
 class Sink:
     """An SMTP server on loopback: PIPELINING, SIZE; records each connection's commands."""
 
-    def __init__(self, port, tls=None):
+    def __init__(self, port, tls=None, greet_delay=0):
         self.port = port
+        self.greet_delay = greet_delay
         self.tls = tls      # an ssl.SSLContext: STARTTLS offered
         self.conns = []
         self.lock = threading.Lock()
@@ -78,6 +79,7 @@ class Sink:
         c.settimeout(20)
         f = c.makefile("rb")
         try:
+            time.sleep(self.greet_delay)
             c.sendall(b"220 sink ESMTP\r\n")
             data = False
             in_tls = False
@@ -472,7 +474,7 @@ def test_plain_queue_run_after_the_retry_time(tmp_path):
     """Not forced: the host's retry record from the refusals is still there when the first
     message's delivery passes the connection on; the continued deliveries still use it."""
     port = free_port()
-    mta = Mta(postern_bin(), tmp_path, port, retry="F,1s,1s")
+    mta = Mta(postern_bin(), tmp_path, port, retry="F,1s,1h")
     mta.queue(3)
     mta.run("-q")
     assert "Connection refused" in mta.log()
@@ -487,3 +489,43 @@ def test_plain_queue_run_after_the_retry_time(tmp_path):
     assert not mta.ids(), mta.log()
     assert len(sink.conns) == 1, sink.conns
     assert mta.log().count("]* ") == 2
+
+
+def test_serialize_hosts_as_exim():
+    """serialize_hosts: while one delivery is connected to the host, a second one skips it
+    ("connection limit reached for all hosts", errno -54), waits in wait-t, and the first
+    delivery's connection then carries it. The same lines from Exim 4.96."""
+    out = {}
+    for name in ("exim", "postern"):
+        d = pathlib.Path(tempfile.mkdtemp(prefix="postern-reuse-"))
+        os.chmod(d, 0o755)
+        try:
+            port = free_port()
+            mta = Mta(EXIM if name == "exim" else postern_bin(), d, port, exim=name == "exim",
+                      extra="  serialize_hosts = *")
+            sink = Sink(port, greet_delay=3)
+            try:
+                first = subprocess.Popen([mta.binary, "-C", str(mta.conf), "-odi", "-f", "s@x.test", "a@a.test"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+                first.stdin.write(b"Subject: a\n\nbody\n")
+                first.stdin.close()
+                time.sleep(1.5)
+                mta.run("-odi", "-f", "s@x.test", "b@a.test", input="Subject: b\n\nbody\n")
+                first.wait(30)
+                mta.wait_done()
+                sink.wait_closed(1)
+            finally:
+                sink.close()
+            lines = [re.sub(r"^\S+ \S+ (\S+ )?", "", x) for x in mta.log().splitlines()
+                     if " == " in x or " => " in x]
+            out[name] = (lines, len(sink.conns))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    assert out["postern"] == out["exim"]
+    assert out["postern"][0] == [
+        "== b@a.test R=r T=t defer (-54): connection limit reached for all hosts for 'a.test'",
+        '=> a@a.test R=r T=t H=127.0.0.1 [127.0.0.1] C="250 OK queued"',
+        '=> b@a.test R=r T=t H=127.0.0.1 [127.0.0.1]* C="250 OK queued"',
+    ]
+    assert out["postern"][1] == 1

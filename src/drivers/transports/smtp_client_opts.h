@@ -15,4 +15,9 @@
 bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_host *host,
 	smtpc_options *o, xbuf *err);
 
+/* Whether host h is in the transport's host list option name (value list, expanded with the
+ * host's variables): *yes. false + err: the list could not be expanded or checked. */
+bool smtp_host_in_list(const driver_instance *t, xp_env *env, const smtpc_host *h, const char *name,
+	const char *list, bool *yes, xbuf *err);
+
 #endif

@@ -20,12 +20,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build_config.h"
+#include "core/hintsdb.h"
 #include "core/deliver.h"
 #include "core/deliver_continue.h"
 #include "drivers/transports/smtp.h"
+#include "drivers/transports/smtp_client_opts.h"
 #include "smtp/client.h"
 #if SUPPORT_TLS
 #include "tls/tls_client_smtp.h"
@@ -264,4 +267,67 @@ void smtp_cont_drop_unused(tp_ctx *c)
 	smtpc_host h = { .name = c->cont->host_name, .address = c->cont->host_address };
 	smtpc_close(smtpc_adopt_fd(c->a, &o, &h, cc->fd, 0, NULL));
 	cc->fd = -1;
+}
+
+/* ---- serialize_hosts ---- */
+
+enum { SERIALIZE_STALE = 6 * 60 * 60 };
+
+typedef struct claim_ctx {
+	time_t now;
+	bool busy;
+} claim_ctx;
+
+static bool claim(void *ctx, sv old, bool found, xbuf *out, bool *remove)
+{
+	claim_ctx *cc = ctx;
+	(void)remove;
+	long long t;
+	if (found && sv_to_long(old, &t) && cc->now - t < SERIALIZE_STALE && t <= cc->now) {
+		cc->busy = true;
+		return false;
+	}
+	xbuf_printf(out, "%lld", (long long)cc->now);
+	return true;
+}
+
+int smtp_serialize_start(tp_ctx *c, const driver_instance *t, const smtpc_host *sh, sv *key, xbuf *err)
+{
+	const struct smtp_transport_options *ob = t->priv;
+	*key = SV_NULL;
+	bool listed = false;
+	if (!ob->serialize_hosts)
+		return 1;
+	if (!smtp_host_in_list(t, c->env, sh, "serialize_hosts", ob->serialize_hosts, &listed, err))
+		return -1;
+	if (!listed)
+		return 1;
+	xbuf k, e;
+	xbuf_init(&k, c->a);
+	xbuf_init(&e, c->a);
+	xbuf_printf(&k, "host-serialize-" SV_FMT, SV_ARG(sh->name));
+	hintsdb *db = hintsdb_open(c->sc->directory, "misc", false, &e);
+	if (!db)
+		return 1;                 /* no database: no serialization, as a hint */
+	claim_ctx cc = { .now = time(NULL) };
+	bool ok = hintsdb_update(db, xbuf_sv(&k), claim, &cc);
+	hintsdb_close(db);
+	if (cc.busy)
+		return 0;
+	if (ok)
+		*key = xbuf_sv(&k);
+	return 1;
+}
+
+void smtp_serialize_end(tp_ctx *c, sv key)
+{
+	if (key.len == 0)
+		return;
+	xbuf e;
+	xbuf_init(&e, c->a);
+	hintsdb *db = hintsdb_open(c->sc->directory, "misc", false, &e);
+	if (db) {
+		hintsdb_delete(db, key);
+		hintsdb_close(db);
+	}
 }
