@@ -183,6 +183,14 @@ static bool tls_options(const driver_instance *t, xp_env *env, const smtpc_host 
 	return true;
 }
 
+bool smtp_transport_verify_avoid_tls(const driver_instance *t, xp_env *env, const smtpc_host *host,
+	bool *avoid, xbuf *err)
+{
+	const struct smtp_transport_options *ob = t->priv;
+	*avoid = false;
+	return host_in(t, env, host, "hosts_verify_avoid_tls", ob->hosts_verify_avoid_tls, avoid, err);
+}
+
 bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_host *host,
 	smtpc_options *o, xbuf *err)
 {
