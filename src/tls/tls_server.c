@@ -32,6 +32,7 @@
 #include "lib/timefmt.h"
 #include "smtp/session.h"
 #include "tls/tls.h"
+#include "tls/tls_alpn.h"
 #include "tls/tls_events.h"
 #include "tls/tls_readsock.h"
 #include "tls/tls_int.h"
@@ -174,6 +175,16 @@ static int verify_callback(int ok, X509_STORE_CTX *store)
 	return 1;
 }
 
+/* tls_alpn for this connection (NULL when its expansion failed: logged; the client is declined). */
+static const char *alpn_allowed(void)
+{
+	xbuf err;
+	xbuf_init(&err, pool_conn);
+	const char *v = tls_expand_option(conf_main.tls_alpn, "tls_alpn", conn.origin, &err);
+	if (!v) log_write(LOG_MAIN, "TLS error: %s", xbuf_cstr(&err));
+	return v;
+}
+
 SSL_CTX *tls_server_ctx_new(xbuf *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -190,6 +201,7 @@ SSL_CTX *tls_server_ctx_new(xbuf *err)
 	SSL_CTX_clear_options(ctx, clear);
 	SSL_CTX_set_options(ctx, set);
 	SSL_CTX_set_cert_cb(ctx, cert_callback, NULL);
+	tls_alpn_server_setup(ctx, alpn_allowed);
 	return ctx;
 }
 
