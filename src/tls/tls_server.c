@@ -164,6 +164,10 @@ static int verify_callback(int ok, X509_STORE_CTX *store)
 	bool optional = conn.vmode == TLS_VERIFY_TRY;
 	if (!ok) {
 		tls_log_verify_error(conn.origin->host_address, depth, X509_STORE_CTX_get_error(store), cert);
+		/* As Exim: a failure that ends the handshake leaves the failing certificate (the first
+		 * one, whatever its depth) in $tls_in_peercert, for tls:fail:connect. */
+		if (!optional && !conn.origin->tls_peercert.len && cert)
+			conn.origin->tls_peercert = sv_tainted(tls_cert_pem(pool_conn, cert));
 		return optional;
 	}
 	if (tls_event_cert(conf_main.event_action, "main", "tls_in_peercert", cert, depth,
