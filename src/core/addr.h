@@ -139,6 +139,8 @@ typedef struct address_item {
 	addr_retry *retries;              /* retry records this attempt asks for */
 	bool tls_dane_verified;           /* the TLS client: verified by DANE (CV=dane) */
 	bool chunking_used;               /* the message went with BDAT: " K" in the => line */
+	bool host_used_continued;         /* over a connection passed on from another message (-MC):
+	                                   * Exim's '*' after H=<name> [<ip>] */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are
