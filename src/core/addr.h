@@ -141,6 +141,8 @@ typedef struct address_item {
 	bool chunking_used;               /* the message went with BDAT: " K" in the => line */
 	bool host_used_continued;         /* over a connection passed on from another message (-MC):
 	                                   * Exim's '*' after H=<name> [<ip>] */
+	int tls_tlsa_usage;               /* $tls_out_tlsa_usage of the delivery's session */
+	sv tls_ourcert;                   /* $tls_out_ourcert (PEM) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

@@ -193,6 +193,8 @@ void smtp_tls_to_addr(const smtpc_conn *c, address_item *a)
 	a->tls_peercert = t->s.peercert;
 	a->tls_certificate_verified = t->s.verified;
 	a->tls_dane_verified = t->s.dane_verified;
+	a->tls_tlsa_usage = t->conf.dane_usage;
+	a->tls_ourcert = t->s.ourcert;
 	a->tls_sni = sv_cstr(t->conf.p.sni ? t->conf.p.sni : "");
 	a->tls_ocsp = t->ocsp_status;
 	a->tls_resumption = t->resumption;

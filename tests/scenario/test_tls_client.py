@@ -198,6 +198,7 @@ X13 = r"X=TLS1\.3:TLS_AES_256_GCM_SHA384:256"
 OUT_VARS = ("begin acl\nev:\n  warn logwrite = OUT c=$tls_out_cipher b=$tls_out_bits v=$tls_out_ver "
             "cv=$tls_out_certificate_verified dn=$tls_out_peerdn sni=$tls_out_sni "
             "pc=${if def:tls_out_peercert{yes}{no}} r=$tls_out_resumption o=$tls_out_ocsp\n  accept\n")
+OURCERT_VARS = "begin acl\nev:\n  warn logwrite = OUT ours=${certextract{subject}{$tls_out_ourcert}}\n  accept\n"
 ON_DELIVERY = "  event_action = ${if eq{$event_name}{msg:delivery}{${acl{ev}}}}\n"
 
 
@@ -223,8 +224,10 @@ def test_client_certificate_and_smtps(postern_bin, tmp_path, pki):
     srv = postern_server(postern_bin, tmp_path, pki)
     try:
         extra = (f"  protocol = smtps\n  tls_certificate = {pki}/client.pem\n  tls_privatekey = {pki}/client.key\n"
-                 f"  tls_verify_certificates = {pki}/ca.pem\n")
-        lines = deliver("postern", postern_bin, srv.tlsport, extra)
+                 f"  tls_verify_certificates = {pki}/ca.pem\n" + ON_DELIVERY)
+        lines = deliver("postern", postern_bin, srv.tlsport, extra, main=OURCERT_VARS)
+        # Our certificate, in the delivery process's msg:delivery event.
+        assert "OUT ours=CN=client.example,O=Client Org" in lines, lines
         # The host is 127.0.0.1, not the certificate's name: verified chain, failed name.
         assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=no DN=\"/O=Srv Org/CN=mx\.example\""), lines
         assert ('[127.0.0.1] SSL verify error: certificate name mismatch: DN="/O=Srv Org/CN=mx.example" '
@@ -433,10 +436,10 @@ $TTL 300
                            route=f"{host}.dane.test::{srv.port} bydns")
         lines = run("mx")
         assert find(lines, rf"^=> rcpt@r\.test R=r T=t H=mx\.dane\.test \[127\.0\.0\.1\] {X13} CV=dane "), lines
-        # In the transport (tcp:close) and in the delivery process afterwards (which knows
-        # only whether DANE verified, not the usages).
+        # In the transport (tcp:close) and in the delivery process afterwards (the usages come
+        # over the result pipe).
         assert "OUT tcp:close dane=yes usage=8 sni=mx.dane.test cv=1" in lines, lines
-        assert "OUT msg:delivery dane=yes usage=0 sni=mx.dane.test cv=1" in lines, lines
+        assert "OUT msg:delivery dane=yes usage=8 sni=mx.dane.test cv=1" in lines, lines
         # A key that does not match: no delivery, and never in clear.
         lines = run("bad")
         assert find(lines, r"^== rcpt@r\.test R=r T=t defer \(-37\) H=bad\.dane\.test \[127\.0\.0\.1\]: "
