@@ -616,8 +616,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		smtpc_close(conn);
 	smtp_serialize_end(c, skey);
 
-	/* A host error: logged after the connection is closed, then msg:host:defer. */
-	if (fk == FK_HOST) {
+	/* A host error: logged after the connection is closed, then msg:host:defer. A host DANE
+	 * refused for good before connecting is no host error: the addresses just fail (Exim's
+	 * set_errno_nohost with FAIL writes no host line and no host retry record). */
+	if (fk == FK_HOST && !(conn->status == SMTPC_FAIL && conn->basic_errno == SMTPC_ERRNO_DNSDEFER)) {
 		int e = conn->basic_errno;
 		sv text = xbuf_sv(&conn->message);
 		sv et = errno_text(e, conn);
