@@ -263,6 +263,18 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
 		droute_retry_defer(d, a);
 		dlog_defer(&d->log, a);   /* Exim raises no event for a routing deferral */
+		if (a->retry_timedout) {
+			/* The routing retry record is past its rule's cutoff: as Exim, the deferral is
+			 * logged, then the address fails with a "**" line that names no router. */
+			a->result = ADDR_FAIL;
+			a->message = a->user_message = SV_LIT("retry timeout exceeded");
+			raise_event(d, NULL, "msg:fail:internal", a->message, a);
+			address_item shown = *a;
+			shown.router = NULL;
+			dlog_fail(&d->log, &shown);
+			push(&d->failed, &d->nfailed, &d->cap_failed, a);
+			break;
+		}
 		push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
 		mark_pending(d, a);
 		break;

@@ -108,3 +108,46 @@ def test_rewrite_s_flag_patterns_as_exim(postern_bin, tmp_path):
         assert got[0] == got[1], rule
     # the last two rewrote, the first three were refused at load
     assert got[0][1] == ["LOG: rcpt is z@vy"]
+
+
+RETRY_CONF = """spool_directory = {spool}
+log_file_path = {spool}/log/%slog
+primary_hostname = vm
+exim_user = root
+exim_group = root
+begin routers
+dd:
+  driver = redirect
+  data = :defer: some reason
+  allow_defer
+begin retry
+* * F,2s,1s
+"""
+
+
+def test_routing_retry_timeout_fails_as_exim(postern_bin, tmp_path):
+    """A routing deferral whose retry record is past the rule's cutoff fails the address: the ==
+    line, then "** addr: retry timeout exceeded" (no R=), as Exim 4.96 logs it."""
+    import subprocess
+    import time
+    spools = {}
+    for binary in (postern_bin, EXIM):
+        spool = tmp_path / pathlib_name(binary)
+        spool.mkdir()
+        (spool / "conf").write_text(RETRY_CONF.format(spool=spool))
+        p = subprocess.run([binary, "-C", str(spool / "conf"), "-odi", "-f", "s@vm", "a@r.test"],
+                           input="Subject: x\n\nbody\n", capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        spools[binary] = spool
+    time.sleep(3)
+    logs = []
+    for binary, spool in spools.items():
+        subprocess.run([binary, "-C", str(spool / "conf"), "-qf"], capture_output=True, timeout=30)
+        lines = [line for line in (spool / "log" / "mainlog").read_text().splitlines() if " <= s@vm" in line
+                 or "environment" not in line and "Suggested action" not in line]
+        first_id = lines[0][20:36]
+        logs.append([re.sub(r"^\S+ \S+ ", "", line).replace(first_id, "<ID>") for line in lines
+                     if first_id in line and "environment" not in line and "error message" not in line
+                     and "<= <>" not in line])
+    assert logs[0] == logs[1]
+    assert "<ID> ** a@r.test: retry timeout exceeded" in logs[1]
