@@ -151,3 +151,78 @@ def test_routing_retry_timeout_fails_as_exim(postern_bin, tmp_path):
                      and "<= <>" not in line])
     assert logs[0] == logs[1]
     assert "<ID> ** a@r.test: retry timeout exceeded" in logs[1]
+
+
+KILL_CONF = """spool_directory = {spool}
+log_file_path = {spool}/log/%slog
+primary_hostname = vm
+exim_user = root
+exim_group = root
+begin routers
+a:
+  driver = accept
+  transport = t
+begin transports
+t:
+  driver = appendfile
+  file = {box}/box
+  user = mail
+  transport_filter = /bin/sleep 37
+"""
+
+
+def children_of_sleep(seconds):
+    import os
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+                if cmd[:2] == [b"/bin/sleep", str(seconds).encode()]:
+                    ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+                    out.append((int(pid), ppid))
+            except OSError:
+                pass
+    return out
+
+
+def test_transport_process_killed_logs_as_exim(postern_bin, tmp_path):
+    """A transport process that dies without a result: Exim 4.96 writes (main and panic log)
+    "failed to read delivery status for <addr> from delivery subprocess", then "<driver> transport
+    process returned non-zero status 0x....: terminated by signal N", and defers with no text."""
+    import os
+    import signal
+    import subprocess
+    import time
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(spool, 0o777)
+    conf = tmp_path / "conf"
+    import shutil
+    import tempfile
+    box = tempfile.mkdtemp(prefix="btdiff-box.")  # the user must reach it (pytest's tmp is 0700)
+    os.chmod(box, 0o777)
+    conf.write_text(KILL_CONF.format(spool=spool, box=box))
+    p = subprocess.Popen([postern_bin, "-C", str(conf), "-odi", "a@vm"], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p.stdin.write(b"Subject: x\n\nbody\n")
+    p.stdin.close()
+    found = []
+    for _ in range(200):
+        found = children_of_sleep(37)
+        if found:
+            break
+        time.sleep(0.05)
+    assert found, "the transport filter did not start"
+    sleep_pid, transport_pid = found[0]
+    os.kill(transport_pid, signal.SIGKILL)
+    os.kill(sleep_pid, signal.SIGKILL)
+    p.wait(timeout=30)
+    shutil.rmtree(box)
+    log = re.sub(r"(?m)^\S+ \S+ \S+ ", "", (spool / "log" / "mainlog").read_text())
+    assert "failed to read delivery status for a@vm from delivery subprocess\n" \
+           "appendfile transport process returned non-zero status 0x0009: terminated by signal 9\n" \
+           "== a@vm R=a T=t defer (-1)\n" in log
+    panic = (spool / "log" / "paniclog").read_text()
+    assert "failed to read delivery status for a@vm" in panic and "terminated by signal 9" in panic
