@@ -139,6 +139,7 @@ typedef struct address_item {
 	addr_retry *retries;              /* retry records this attempt asks for */
 	bool tls_dane_verified;           /* the TLS client: verified by DANE (CV=dane) */
 	bool chunking_used;               /* the message went with BDAT: " K" in the => line */
+	sv onetime_parent;                /* a recipient one_time added: its original address (logs) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

@@ -226,3 +226,60 @@ def test_transport_process_killed_logs_as_exim(postern_bin, tmp_path):
            "== a@vm R=a T=t defer (-1)\n" in log
     panic = (spool / "log" / "paniclog").read_text()
     assert "failed to read delivery status for a@vm" in panic and "terminated by signal 9" in panic
+
+
+ONE_TIME_CONF = """spool_directory = {spool}
+log_file_path = {spool}/log/%slog
+primary_hostname = vm
+exim_user = root
+exim_group = root
+begin routers
+list:
+  driver = redirect
+  local_parts = list
+  data = good@vm, later@vm
+  one_time
+deferer:
+  driver = redirect
+  local_parts = later
+  data = :defer: not now
+  allow_defer
+good:
+  driver = accept
+  transport = t
+begin transports
+t:
+  driver = appendfile
+  file = /dev/null
+  user = mail
+begin retry
+* * F,1h,1m
+"""
+
+
+def test_one_time_as_exim(postern_bin, tmp_path):
+    """one_time: the deferred child becomes a recipient remembering its original address (-H
+    "later@vm  0,0  0,0#3"), the list address is marked delivered, and later attempts log the
+    child with <list@vm> without expanding the list again."""
+    import subprocess
+    results = []
+    for binary in (postern_bin, EXIM):
+        spool = tmp_path / pathlib_name(binary)
+        spool.mkdir()
+        conf = spool / "conf"
+        conf.write_text(ONE_TIME_CONF.format(spool=spool))
+        p = subprocess.run([binary, "-C", str(conf), "-odi", "-f", "s@vm", "list@vm", "other@vm"],
+                           input="Subject: x\n\nbody\n", capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        ids = [f.name[:-2] for f in (spool / "input").iterdir() if f.name.endswith("-H")]
+        assert len(ids) == 1
+        header = (spool / "input" / f"{ids[0]}-H").read_text()
+        rcpts = header[header.index("\nYY ") + 1:header.index("\n\n")]
+        subprocess.run([binary, "-C", str(conf), "-qf"], capture_output=True, timeout=30)
+        log = [re.sub(r"^\S+ \S+ ", "", line).replace(ids[0], "<ID>")
+               for line in (spool / "log" / "mainlog").read_text().splitlines()
+               if ids[0] in line and "environment" not in line]
+        results.append((rcpts, log))
+    assert results[0] == results[1]
+    assert "later@vm  0,0  0,0#3" in results[1][0]
+    assert results[1][1].count("<ID> == later@vm <list@vm> R=deferer defer (-1): not now") == 2
