@@ -18,6 +18,8 @@ enum dres_tag {
 	T_END,
 	/* The outgoing TLS session's other facts ($tls_out_*, CV=, the '*' of X=). */
 	T_TLS_VERIFIED, T_TLS_OCSP, T_TLS_RESUMPTION, T_TLS_VER, T_TLS_SNI, T_TLS_PEERCERT, T_TLS_DANE,
+	/* Delivered over a connection reused from another message (the '*' after H=[ip]). */
+	T_CONTINUED,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -99,6 +101,8 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 	put_int(&p, T_TO_FILE, a->delivered_to_file);
 	put_str(&p, T_DETAIL, a->delivery_detail);
 	put_int(&p, T_CHUNKING, a->chunking_used);
+	if (a->host_used_continued)
+		put_int(&p, T_CONTINUED, 1);
 	int nr = 0;
 	for (const addr_retry *r = a->retries; r && nr < MAX_RETRIES_PER_ADDR; r = r->next, nr++) {
 		put_int(&p, T_RETRY_BEGIN, 0);
@@ -124,7 +128,7 @@ static bool is_int_tag(int tag)
 	case T_SEND_PORT: case T_TLS_USED: case T_FREEZE: case T_RETRY_SKIPPED: case T_RETRY_TIMEDOUT:
 	case T_TO_FILE: case T_CHUNKING: case T_RETRY_BEGIN: case T_RETRY_ERRNO: case T_RETRY_MORE: case T_RETRY_REMOVE:
 	case T_RETRY_HOST: case T_RETRY_END: case T_END:
-	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE:
+	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE: case T_CONTINUED:
 		return true;
 	default:
 		return false;
@@ -232,6 +236,7 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_TO_FILE: img->delivered_to_file = iv != 0; break;
 		case T_DETAIL: img->delivery_detail = sval; break;
 		case T_CHUNKING: img->chunking_used = iv != 0; break;
+		case T_CONTINUED: img->host_used_continued = iv != 0; break;
 		case T_RETRY_BEGIN:
 			if (in_retry || ++nretries > MAX_RETRIES_PER_ADDR) {
 				xbuf_puts(err, "retry item out of place or too many");
@@ -342,6 +347,7 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->delivered_to_file = img.delivered_to_file;
 		t->delivery_detail = img.delivery_detail;
 		t->chunking_used = img.chunking_used;
+		t->host_used_continued = img.host_used_continued;
 		t->retries = img.retries;
 		got[index] = true;
 		off += 8 + plen + 4;

@@ -7,6 +7,7 @@
 #include "lib/debug.h"
 #include "lib/initial_cwd.h"
 #include "prog/cmdline.h"
+#include "prog/cmdline_continue.h"
 #include "prog/conf_load_for.h"
 #include "prog/startup_cwd.h"
 #include "tls/tls.h"
@@ -89,6 +90,8 @@ int main(int argc, char **argv)
 		return hints_main(&cl);
 	case MODE_BRW:
 		return load(&cl) ? brw_main(&cl) : 1;
+	case MODE_CONTINUE:
+		return conf_load_for(&cl) ? continue_main(&cl) : 1;
 	case MODE_NONE:
 		break;
 	}

@@ -523,6 +523,37 @@ smtpc_conn *smtpc_connect_fd(arena *a, const smtpc_options *opt, const smtpc_hos
 	return start_session(c);
 }
 
+smtpc_conn *smtpc_adopt_fd(arena *a, const smtpc_options *opt, const smtpc_host *host, int fd,
+	unsigned offered, const char *authenticator)
+{
+	smtpc_conn *c = conn_new(a, opt, host);
+	c->fd = fd;
+	bio_init(&c->io, fd, fd);
+	c->io.write_timeout_ms = ms(opt->command_timeout) < 0 ? 0x7fffffff : ms(opt->command_timeout);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		char la[NI_MAXHOST], lp[NI_MAXSERV];
+		if (getnameinfo((struct sockaddr *)&ss, sl, la, sizeof la, lp, sizeof lp, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+			c->local_address = sv_copy(a, sv_cstr(la));
+			c->local_port = atoi(lp);
+		}
+	}
+	c->esmtp = true;
+	c->offered = offered;
+	c->authenticator = authenticator;
+	c->usable = true;
+	return c;
+}
+
+void smtpc_release(smtpc_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->usable = false;
+}
+
 void smtpc_close(smtpc_conn *c)
 {
 	if (c->fd < 0)

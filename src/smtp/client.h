@@ -246,4 +246,14 @@ typedef struct smtpc_spool_source {
 } smtpc_spool_source;
 void smtpc_message_from_spool(smtpc_message *sm, smtpc_spool_source *src, const message *m, int data_fd);
 
+/* A connection another process opened and handed over (continued delivery, -MC; added for it):
+ * past the greeting and EHLO, with what the server offered (SMTPC_OFFER_*) and the
+ * authenticator's name when it authenticated (NULL: not). The next smtpc_send starts with MAIL. */
+smtpc_conn *smtpc_adopt_fd(arena *a, const smtpc_options *opt, const smtpc_host *host, int fd,
+	unsigned offered, const char *authenticator);
+
+/* Hand the connection over (continued delivery): forget it without QUIT or tcp:close; the
+ * descriptor is closed here, the other process keeps its own copy. */
+void smtpc_release(smtpc_conn *c);
+
 #endif

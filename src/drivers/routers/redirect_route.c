@@ -1,7 +1,7 @@
 /* redirect router behaviour (Exim 4.96 "The redirect router"): data or file, the special items
  * :fail: :defer: :blackhole: :unknown: :include:, pipe/file/directory items, the allow_* and
  * forbid_* options, check_ancestor, qualify_preserve_domain, skip_syntax_errors.
- * Exim and Sieve filter files are not interpreted yet: such a redirection defers. */
+ * With allow_filter, Exim and Sieve filter files go to redirect_filter.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include "conf/conf_dump.h"
 #include "core/addr.h"
 #include "drivers/routers/redirect.h"
+#include "drivers/routers/redirect_filter.h"
 #include "drivers/routers/redirect_parse.h"
 #include "drivers/routers/route_ops.h"
 #include "lib/list.h"
@@ -444,10 +445,8 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 	}
 	if (!sv_trim(text).len)
 		return ROUTE_DECLINE;
-	if (is_filter(text)) {
-		a->message = sv_cstr(arena_printf(c->a, "%s router: filter files are not supported yet", r->name));
-		return ROUTE_DEFER;
-	}
+	if (o->allow_filter && is_filter(text))
+		return redirect_filter(r, a, c, env, text);
 	if (!redirect_parse(&s, text)) {
 		a->message = sv_cstr(arena_printf(c->a, "error in redirect %s: %s", o->data ? "data" : "file", xbuf_cstr(&s.err)));
 		return ROUTE_DEFER;
