@@ -283,3 +283,20 @@ def test_one_time_as_exim(postern_bin, tmp_path):
     assert results[0] == results[1]
     assert "later@vm  0,0  0,0#3" in results[1][0]
     assert results[1][1].count("<ID> == later@vm <list@vm> R=deferer defer (-1): not now") == 2
+
+
+def test_filter_without_allow_filter_as_exim(postern_bin, tmp_path):
+    """A filter in redirect data or a file without allow_filter is not read as a list: Exim
+    defers with "error in filter data|file: filtering not enabled"."""
+    import subprocess
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "fwd").write_text("# Exim filter\ndeliver x@y\n")
+    for data in ("data = # Exim filter\\ndeliver x@y", "data = # Sieve filter\\nkeep;", f"file = {tmp_path}/fwd"):
+        conf = tmp_path / "c.conf"
+        conf.write_text(f"primary_hostname = vm\nspool_directory = {tmp_path}/spool\nbegin routers\nr:\n"
+                        f"  driver = redirect\n  {data}\na:\n  driver = accept\n  transport = t\n"
+                        "begin transports\nt:\n  driver = appendfile\n  file = /dev/null\n")
+        got = [subprocess.run([b, "-C", str(conf), "-bt", "q@vm"], capture_output=True, text=True, timeout=30)
+               for b in (postern_bin, EXIM)]
+        assert (got[0].stdout, got[0].returncode) == (got[1].stdout, got[1].returncode), data
+        assert "filtering not enabled" in got[1].stdout
