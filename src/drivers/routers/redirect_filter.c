@@ -316,7 +316,8 @@ static route_rc run_exim_filter(const driver_instance *r, address_item *a, route
 	default:
 		break;
 	}
-	write_logs(c, a, res);
+	if (c->mode == ROUTE_MODE_DELIVER)   /* verification and -bt write no logs */
+		write_logs(c, a, res);
 	return ROUTE_OK;
 }
 
@@ -364,7 +365,7 @@ route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c
 		};
 		sieve_run(p, &ctx, c->a, &res);
 		for (const filter_action *act = res.actions; act; act = act->next)
-			if (act->kind == FA_MAIL && act->mail->vacation && !sv_is_null(vdir)) {
+			if (act->kind == FA_MAIL && act->mail->vacation && !sv_is_null(vdir) && c->mode == ROUTE_MODE_DELIVER) {
 				make_vacation_directory(c, a, vdir);
 				break;
 			}
