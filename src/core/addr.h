@@ -141,9 +141,13 @@ typedef struct address_item {
 	addr_retry *retries;              /* retry records this attempt asks for */
 	bool tls_dane_verified;           /* the TLS client: verified by DANE (CV=dane) */
 	bool chunking_used;               /* the message went with BDAT: " K" in the => line */
+	bool host_used_continued;         /* over a connection passed on from another message (-MC):
+	                                   * Exim's '*' after H=<name> [<ip>] */
 	struct addr_reply *reply;         /* ADDR_REPLY: the filter's reply (core/addr_reply.h); the
 	                                   * autoreply transport then ignores its own options */
 	bool filter_discarded;            /* a filter discarded it: "=> discarded" (not :blackhole:) */
+	int tls_tlsa_usage;               /* $tls_out_tlsa_usage of the delivery's session */
+	sv tls_ourcert;                   /* $tls_out_ourcert (PEM) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

@@ -15,6 +15,7 @@
 #include "conf/main_options.h"
 #include "core/bounce.h"
 #include "core/bounce_syntax.h"
+#include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/event.h"
 #include "core/priv.h"
@@ -376,6 +377,10 @@ static address_item *hold_back(dctx *d, address_item *list)
 		if (d->o->queue_smtp || d->o->local_only || domain_in(d->env, conf_main.queue_smtp_domains, a->domain)) {
 			a->result = ADDR_DEFER;
 			mark_pending(d, a);
+			/* Observed: Exim lists the message in wait-<transport> for the address's hosts, so
+			 * the connection of the second phase of -qq (or a later run) can carry it. */
+			if (!d->o->local_only && !d->dont_deliver)
+				dcont_wait_add_hosts(d->sc, a, d->m->id);
 			continue;
 		}
 		*tail = a;
