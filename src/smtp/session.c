@@ -388,7 +388,7 @@ void sess_lookup_host_name(smtp_session *s)
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
 	else o->host_lookup_failed = true;
 	const log_config *lc = log_current_config();
-	if (rc != DNS_SUCCEED && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
+	if (rc == DNS_NOMATCH && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
 		sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 	sess_update_host_ident(s);
 }
@@ -589,9 +589,13 @@ static bool nonmail_ok(smtp_session *s)
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
+	/* Exim's line shows the command word alone. */
+	sv word = s->cmd_line;
+	for (size_t i = 0; i < word.len; i++)
+		if (isspace((unsigned char)word.p[i])) { word.len = i; break; }
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(word, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 	sess_reply(s, 554, "%s", text);
