@@ -588,6 +588,8 @@ static bool nonmail_ok(smtp_session *s)
 	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
+	/* The command that is one too many is not part of the C= history (Exim). */
+	if (s->nhistory > 0 && !s->history_overflow) s->nhistory--;
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
 	/* Exim's line shows the command word alone. */
 	sv word = s->cmd_line;
@@ -877,6 +879,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		/* Replies to pipelined commands go out together, when the client waits for them. */
 		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
 		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);
+		/* A last command without its line end is lost with the connection (Exim). */
+		if (rc == BIO_OK && s->io.last_unterminated && s->mode != SMTP_MODE_BATCH) rc = BIO_EOF;
 		if (rc == BIO_EOF || rc == BIO_ERROR || rc == BIO_TIMEOUT) {
 			if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
 			break;

@@ -354,6 +354,7 @@ static void sess_note_pipelining(smtp_session *s)
 
 sess_next sess_mail(smtp_session *s)
 {
+	s->any_mail = true;   /* any MAIL command, even refused, spares "no MAIL" (Exim) */
 	sess_ratelimit_mail(s);
 	if (!s->helo_seen && s->mode != SMTP_MODE_BATCH && sess_host_in(s, conf_main.hosts_require_helo)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
@@ -462,7 +463,6 @@ sess_next sess_mail(smtp_session *s)
 	}
 	s->mail_given = true;
 	s->was_rej_mail = false;
-	s->any_mail = true;
 	if (s->mail.smtputf8 && !s->p->protocol.len) {
 		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
 		s->base_protocol = s->origin.protocol;

@@ -178,7 +178,7 @@ static void test_split(void)
 		{ "RCPT TO:", SMTP_RCPT, "" }, { "DATA", SMTP_DATA, "" }, { "DATA x", SMTP_DATA, "x" },
 		{ "BDAT 10 LAST", SMTP_BDAT, "10 LAST" }, { "QUIT", SMTP_QUIT, "" }, { "", SMTP_UNKNOWN, "" },
 		{ "STARTTLS", SMTP_STARTTLS, "" }, { "AUTH PLAIN AGFAYg==", SMTP_AUTH, "PLAIN AGFAYg==" },
-		{ "noop\tfoo", SMTP_NOOP, "foo" }, { "XYZ", SMTP_UNKNOWN, "" },
+		{ "noop\tfoo", SMTP_UNKNOWN, "" }, { "noop \tfoo", SMTP_NOOP, "foo" }, { "XYZ", SMTP_UNKNOWN, "" },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		sv arg;
