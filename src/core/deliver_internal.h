@@ -55,9 +55,12 @@ typedef struct dctx dctx;
 
 /* ---- deliver_journal.c ---- */
 /* Append finished addresses (their top-level recipient addresses, one a line) to <id>-J and
- * fsync it. */
+ * fdatasync it. */
 bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, size_t n, xbuf *err);
 void djournal_remove(const spool_config *sc, const char *id);
+/* A finished message's remaining files (-D, -J, msglog) after -H was unlinked, without a
+ * directory sync (docs/architecture.md, "Delivery durability"). */
+void dspool_remove_rest(const spool_config *sc, const char *id);
 /* The journal opened for appending (-1 + err on failure), and a write + fsync through it: the
  * transport child journals what it delivered itself, before it reports, so a delivery process
  * killed while its child finishes cannot lead to a second delivery. */
@@ -80,7 +83,13 @@ typedef struct dbatch {
 	pid_t pid;
 	int fd;                       /* read end of the result pipe */
 	xbuf buf;                     /* what the child sent so far */
+	bool journal_child;           /* the child was given the journal to write */
+	bool journaled;               /* ... and said (exit status 0) that it journaled what it
+	                               * delivered: the delivery process need not write it again */
 } dbatch;
+/* The exit status of a transport child whose journal write failed (the delivery process then
+ * journals the batch's deliveries itself). */
+#define DCHILD_EXIT_UNJOURNALED 3
 
 /* One delivery's state. */
 struct dctx {

@@ -188,6 +188,12 @@ void queue_schedule_note(const spool_config *sc, const char *id, time_t due, boo
 	hintsdb *db = open_index(sc, false);
 	if (!db)
 		return;
+	queue_index_note(db, id, due, frozen);
+	hintsdb_close(db);
+}
+
+void queue_index_note(hintsdb *db, const char *id, time_t due, bool frozen)
+{
 	time_t now = time(NULL);
 	uint64_t d = due > 0 ? (uint64_t)due : 0;
 	if (frozen && due <= 0)
@@ -199,7 +205,31 @@ void queue_schedule_note(const spool_config *sc, const char *id, time_t due, boo
 	build_note(&b, id, found == 1, old, d, frozen);
 	if (!hintsdb_write_batch(db, b.ops, b.n))
 		log_write(LOG_MAIN | LOG_PANIC, "%s: queue schedule index: %s", id, hintsdb_error(db));
-	hintsdb_close(db);
+}
+
+/* Remove id's records, knowing its "t" key's due time. */
+static void forget_entry(hintsdb *db, const char *id, uint64_t old)
+{
+	unsigned char ikey[KEY_ID_LEN], tkey[KEY_T_LEN];
+	ikey[0] = 'i';
+	memcpy(ikey + 1, id, MSG_ID_LEN);
+	tkey[0] = 't';
+	put_be64(tkey + 1, old);
+	memcpy(tkey + 9, id, MSG_ID_LEN);
+	hintsdb_op ops[2] = {
+		{ .key = sv_make((const char *)tkey, KEY_T_LEN), .remove = true },
+		{ .key = sv_make((const char *)ikey, KEY_ID_LEN), .remove = true },
+	};
+	if (!hintsdb_write_batch(db, ops, 2))
+		log_write(LOG_MAIN | LOG_PANIC, "%s: queue schedule index: %s", id, hintsdb_error(db));
+}
+
+void queue_index_forget(hintsdb *db, const char *id)
+{
+	uint64_t old = 0;
+	bool frozen = false;
+	if (queue_index_lookup(db, id, &old, &frozen) == 1)
+		forget_entry(db, id, old);
 }
 
 void queue_schedule_forget(const spool_config *sc, const char *id)
@@ -218,18 +248,7 @@ void queue_schedule_forget(const spool_config *sc, const char *id)
 	db = open_index(sc, false);
 	if (!db)
 		return;
-	unsigned char ikey[KEY_ID_LEN], tkey[KEY_T_LEN];
-	ikey[0] = 'i';
-	memcpy(ikey + 1, id, MSG_ID_LEN);
-	tkey[0] = 't';
-	put_be64(tkey + 1, old);
-	memcpy(tkey + 9, id, MSG_ID_LEN);
-	hintsdb_op ops[2] = {
-		{ .key = sv_make((const char *)tkey, KEY_T_LEN), .remove = true },
-		{ .key = sv_make((const char *)ikey, KEY_ID_LEN), .remove = true },
-	};
-	if (!hintsdb_write_batch(db, ops, 2))
-		log_write(LOG_MAIN | LOG_PANIC, "%s: queue schedule index: %s", id, hintsdb_error(db));
+	forget_entry(db, id, old);
 	hintsdb_close(db);
 }
 

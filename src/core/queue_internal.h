@@ -44,6 +44,11 @@ bool queue_index_reconcile(hintsdb *db, char (*ids)[MSG_ID_LEN + 1], size_t n, t
 /* Messages due at `now` (frozen ones only when something wakes them by then), in due order. */
 bool queue_index_due(hintsdb *db, time_t now, queue_list *out);
 
+/* queue_schedule_note / _forget through an index the caller holds open (a queue run opens it
+ * once for all its messages). */
+void queue_index_note(hintsdb *db, const char *id, time_t due, bool frozen);
+void queue_index_forget(hintsdb *db, const char *id);
+
 /* The due time recorded for id: 1 found, 0 not, -1 error. */
 int queue_index_lookup(hintsdb *db, const char *id, uint64_t *due, bool *frozen);
 

@@ -13,6 +13,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
+#include <fcntl.h>
 #include <pcre2.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,19 +76,17 @@ static bool needs_full_scan(const queue_run_opts *o)
 		|| o->start_id || o->stop_id;
 }
 
-/* The candidate list for one pass. */
-static void candidates(const spool_config *sc, const queue_run_opts *o, queue_list *out)
+/* The candidate list for one pass. *idx: the schedule index, open for the whole pass (NULL
+ * when there is none: each delivery then notes its message itself). */
+static void candidates(const spool_config *sc, const queue_run_opts *o, queue_list *out, hintsdb **idx)
 {
 	time_t now = time(NULL);
-	if (!needs_full_scan(o)) {
-		hintsdb *db = queue_index_open_valid(sc, now);
-		if (db) {
-			bool ok = queue_index_due(db, now, out);
-			hintsdb_close(db);
-			if (ok)
-				return;
-			out->n = 0;
-		}
+	hintsdb *db = queue_index_open_valid(sc, now);
+	*idx = db;
+	if (db && !needs_full_scan(o)) {
+		if (queue_index_due(db, now, out))
+			return;
+		out->n = 0;
 	}
 	char (*ids)[MSG_ID_LEN + 1] = NULL;
 	xbuf err;
@@ -178,44 +177,112 @@ static bool selected(const spool_config *sc, const char *id, const queue_run_opt
 	return ok;
 }
 
-/* After an attempt (in the delivery process): note when the message is next due. */
-static void note_after(const spool_config *sc, const char *id, deliver_rc rc)
+/* ---- delivery workers ----
+ * A worker is a child of the runner that delivers a list of messages one after another (each
+ * with its own lock, as before), so a run pays one fork per QUEUE_WORKER_MESSAGES messages
+ * instead of one per message. After each message it reports what became of it over a pipe;
+ * the runner, which holds the schedule index open for the whole pass, records it. A worker that
+ * dies is replaced for the messages it did not report, less the one it died on. */
+#define QUEUE_WORKER_MESSAGES 64
+
+typedef struct qjob {
+	char id[MSG_ID_LEN + 1];
+	deliver_opts o;
+} qjob;
+
+/* One message's outcome, written in one write() (well under PIPE_BUF). */
+typedef struct worker_report {
+	char id[MSG_ID_LEN];
+	uint8_t kind;                 /* deliver_outcome_kind */
+	uint8_t frozen;
+	int64_t next_due;
+} worker_report;
+
+static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int wfd)
 {
-	arena_mark mk = arena_getmark(pool_msg);
-	message m;
-	msg_origin origin;
-	xbuf err;
-	xbuf_init(&err, pool_msg);
-	const char *h = spool_path(pool_msg, sc, "input", id, "-H");
-	if (access(h, F_OK) != 0 && errno == ENOENT) {
-		queue_schedule_forget(sc, id);
-	} else if (spool_read_header(pool_msg, sc, id, &m, &origin, &err)) {
-		time_t due = deliver_next_due();
-		if (rc != DELIVER_NOT_ATTEMPTED || m.frozen || due > 0)
-			queue_schedule_note(sc, id, due, m.frozen != 0);
+	signal(SIGCHLD, SIG_DFL);
+	for (size_t i = 0; i < n; i++) {
+		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
+		deliver_message(sc, jobs[i].id, &jobs[i].o);
+		deliver_outcome out = deliver_last_outcome();
+		worker_report r = { .kind = (uint8_t)out.kind, .frozen = out.frozen, .next_due = (int64_t)out.next_due };
+		memcpy(r.id, jobs[i].id, MSG_ID_LEN);
+		fflush(NULL);
+		if (write(wfd, &r, sizeof r) != (ssize_t)sizeof r)
+			_exit(1);
+		arena_reset(pool_msg, mm);
+		arena_reset(pool_scratch, ms);
 	}
-	arena_reset(pool_msg, mk);
+	_exit(0);
 }
 
-/* One delivery process for id; waits for it. */
-static void deliver_in_child(const spool_config *sc, const char *id, const deliver_opts *d)
+static void apply_report(hintsdb *idx, const worker_report *r)
 {
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: fork failed: %s", id, strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		signal(SIGCHLD, SIG_DFL);
-		deliver_rc rc = deliver_message(sc, id, d);
-		note_after(sc, id, rc);
+	char id[MSG_ID_LEN + 1];
+	memcpy(id, r->id, MSG_ID_LEN);
+	id[MSG_ID_LEN] = 0;
+	if (r->kind == DELIVER_OUTCOME_GONE)
+		queue_index_forget(idx, id);
+	else if (r->kind == DELIVER_OUTCOME_QUEUED)
+		queue_index_note(idx, id, (time_t)r->next_due, r->frozen != 0);
+}
+
+/* Deliver jobs[0..n-1] in worker processes, one worker at a time. */
+static void deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *idx)
+{
+	size_t next = 0;
+	while (next < n) {
+		size_t count = n - next;
+		int pfd[2];
+		if (pipe2(pfd, O_CLOEXEC) != 0) {
+			log_write(LOG_MAIN | LOG_PANIC, "queue run: pipe failed: %s", strerror(errno));
+			return;
+		}
 		fflush(NULL);
-		_exit(0);
+		pid_t pid = fork();
+		if (pid < 0) {
+			log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: fork failed: %s", jobs[next].id, strerror(errno));
+			close(pfd[0]);
+			close(pfd[1]);
+			return;
+		}
+		if (pid == 0) {
+			close(pfd[0]);
+			worker_run(sc, jobs + next, count, pfd[1]);
+		}
+		close(pfd[1]);
+		size_t done = 0;
+		worker_report r;
+		size_t got = 0;
+		for (;;) {
+			ssize_t k = read(pfd[0], (char *)&r + got, sizeof r - got);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				break;
+			got += (size_t)k;
+			if (got < sizeof r)
+				continue;
+			got = 0;
+			if (done < count && memcmp(r.id, jobs[next + done].id, MSG_ID_LEN) == 0) {
+				if (idx)
+					apply_report(idx, &r);
+				done++;
+			}
+		}
+		close(pfd[0]);
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (done < count) {
+			/* The worker died on jobs[next + done]: go on after it, as Exim's runner goes on
+			 * after a delivery process that crashed. */
+			log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: delivery process ended abnormally (status 0x%04x)",
+				jobs[next + done].id, (unsigned)status);
+			done++;
+		}
+		next += done;
 	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
 }
 
 static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue_smtp)
@@ -228,7 +295,8 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 		return 0;
 	}
 	queue_list l = { 0 };
-	candidates(sc, o, &l);
+	hintsdb *idx = NULL;
+	candidates(sc, o, &l, &idx);
 	bool ordered = o->in_order || o->start_id || o->stop_id;
 	if (ordered && l.n > 1)
 		qsort(l.v, l.n, sizeof *l.v, cmp_arrival);
@@ -236,6 +304,10 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 		shuffle(&l);
 	bool first_selected = true;
 	long tried = 0;
+	qjob *jobs = calloc(QUEUE_WORKER_MESSAGES, sizeof *jobs);
+	if (!jobs)
+		abort();
+	size_t njobs = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		const char *id = l.v[i];
 		if (o->start_id && cmp_arrival(id, o->start_id) < 0)
@@ -245,17 +317,27 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 		if (!selected(sc, id, o, &rm, &smatch))
 			continue;
 		bool selecting = o->select_recipient || o->select_sender;
-		deliver_opts d = {
+		qjob *j = &jobs[njobs++];
+		memcpy(j->id, id, MSG_ID_LEN + 1);
+		j->o = (deliver_opts){
 			.forced = o->force || (selecting && first_selected),
 			.thaw = o->force_frozen || o->select_force_frozen,
 			.local_only = o->local_only,
 			.queue_smtp = queue_smtp,
 			.queue_run = true,
+			.caller_keeps_schedule = idx != NULL,
 		};
 		first_selected = false;
-		deliver_in_child(sc, id, &d);
 		tried++;
+		if (njobs == QUEUE_WORKER_MESSAGES) {
+			deliver_jobs(sc, jobs, njobs, idx);
+			njobs = 0;
+		}
 	}
+	deliver_jobs(sc, jobs, njobs, idx);
+	free(jobs);
+	if (idx)
+		hintsdb_close(idx);
 	queue_list_free(&l);
 	matcher_free(&rm);
 	matcher_free(&smatch);
