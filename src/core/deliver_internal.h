@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "conf/driver.h"
 #include "core/addr.h"
@@ -86,6 +87,7 @@ typedef struct dbatch {
 	bool journal_child;           /* the child was given the journal to write */
 	bool journaled;               /* ... and said (exit status 0) that it journaled what it
 	                               * delivered: the delivery process need not write it again */
+	bool inproc;                  /* ran in the delivery process (deliver_inproc.c): no child */
 } dbatch;
 /* The exit status of a transport child whose journal write failed (the delivery process then
  * journals the batch's deliveries itself). */
@@ -119,6 +121,13 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote);
 void dbatch_finish(dctx *d, dbatch *b);
 /* Read what the child sent so far; false at end of file. */
 bool dbatch_read(dbatch *b);
+/* deliver_inproc.c: whether a batch's transport runs in a child that shares the delivery
+ * process's memory, and running it there as uid/gid in dir (results in the addresses and the
+ * journal written when it returns true; false: it could not start, fork instead). */
+bool dinproc_eligible(const dctx *d, const dbatch *b, bool remote);
+bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, const char *dir);
+/* The delivery process's exit status after such a child died abnormally. */
+#define DELIVER_EXIT_TRANSPORT_DIED 70
 
 /* deliver_remote.c: group remote addresses by transport and host list and run the groups, at
  * most remote_max_parallel at once; each finished batch goes to dpost_batch. */

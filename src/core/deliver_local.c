@@ -292,6 +292,8 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 		if (d->journal_fd < 0)
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&jerr));
 	}
+	if (dinproc_eligible(d, b, remote) && dinproc_run(d, b, uid, gid, name, dir))
+		return true;
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		defer_all(b, errno, "failed to create a pipe for the transport process");
@@ -337,6 +339,8 @@ bool dbatch_read(dbatch *b)
 void dbatch_finish(dctx *d, dbatch *b)
 {
 	(void)d;
+	if (b->inproc)
+		return; /* the results are in the addresses already */
 	if (b->fd >= 0) {
 		while (dbatch_read(b))
 			;
