@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conf/main_options.h"
 #include "core/deliver.h"
 #include "lib/log.h"
 
@@ -198,10 +199,32 @@ typedef struct worker_report {
 	int64_t next_due;
 } worker_report;
 
+/* The worker's exit status when deliver_queue_load_max ended the run. */
+#define WORKER_EXIT_ABANDONED 75
+
+/* deliver_queue_load_max: checked before each message, as Exim does; a forced run (-qf, -qff)
+ * ignores it. true: the run ends here (logged as Exim logs it). */
+static bool load_too_high(const qjob *j)
+{
+	if (conf_main.deliver_queue_load_max < 0 || j->o.forced || j->o.thaw)
+		return false;
+	double l;
+	if (getloadavg(&l, 1) != 1)
+		return false;
+	int load = (int)(l * 1000.0);
+	if (load <= conf_main.deliver_queue_load_max)
+		return false;
+	log_write(LOG_MAIN, "Abandon queue run: pid=%d (load %.2f, max %.2f)", (int)getppid(), (double)load / 1000.0,
+		(double)conf_main.deliver_queue_load_max / 1000.0);
+	return true;
+}
+
 static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int wfd)
 {
 	signal(SIGCHLD, SIG_DFL);
 	for (size_t i = 0; i < n; i++) {
+		if (load_too_high(&jobs[i]))
+			_exit(WORKER_EXIT_ABANDONED);
 		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
 		deliver_message(sc, jobs[i].id, &jobs[i].o);
 		deliver_outcome out = deliver_last_outcome();
@@ -227,8 +250,9 @@ static void apply_report(hintsdb *idx, const worker_report *r)
 		queue_index_note(idx, id, (time_t)r->next_due, r->frozen != 0);
 }
 
-/* Deliver jobs[0..n-1] in worker processes, one worker at a time. */
-static void deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *idx)
+/* Deliver jobs[0..n-1] in worker processes, one worker at a time. false: the run was
+ * abandoned (deliver_queue_load_max). */
+static bool deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *idx)
 {
 	size_t next = 0;
 	while (next < n) {
@@ -236,7 +260,7 @@ static void deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *
 		int pfd[2];
 		if (pipe2(pfd, O_CLOEXEC) != 0) {
 			log_write(LOG_MAIN | LOG_PANIC, "queue run: pipe failed: %s", strerror(errno));
-			return;
+			return true;
 		}
 		fflush(NULL);
 		pid_t pid = fork();
@@ -244,7 +268,7 @@ static void deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *
 			log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: fork failed: %s", jobs[next].id, strerror(errno));
 			close(pfd[0]);
 			close(pfd[1]);
-			return;
+			return true;
 		}
 		if (pid == 0) {
 			close(pfd[0]);
@@ -274,6 +298,8 @@ static void deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *
 		int status;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
+		if (done < count && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_ABANDONED)
+			return false;
 		if (done < count) {
 			/* The worker died on jobs[next + done]: go on after it, as Exim's runner goes on
 			 * after a delivery process that crashed. */
@@ -283,9 +309,10 @@ static void deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *
 		}
 		next += done;
 	}
+	return true;
 }
 
-static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue_smtp)
+static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue_smtp, bool *abandoned)
 {
 	matcher rm = { 0 }, smatch = { 0 };
 	if (!matcher_init(&rm, o->select_recipient, o->select_regex)
@@ -330,11 +357,16 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 		first_selected = false;
 		tried++;
 		if (njobs == QUEUE_WORKER_MESSAGES) {
-			deliver_jobs(sc, jobs, njobs, idx);
+			bool go_on = deliver_jobs(sc, jobs, njobs, idx);
 			njobs = 0;
+			if (!go_on) {
+				*abandoned = true;
+				break;
+			}
 		}
 	}
-	deliver_jobs(sc, jobs, njobs, idx);
+	if (njobs && !deliver_jobs(sc, jobs, njobs, idx))
+		*abandoned = true;
 	free(jobs);
 	if (idx)
 		hintsdb_close(idx);
@@ -359,9 +391,11 @@ long queue_run(const spool_config *sc, const queue_run_opts *o)
 	int pid = (int)getpid();
 	log_write(LOG_MAIN, "Start %squeue run: pid=%d%s", named, pid, xbuf_cstr(&flags));
 	long tried = 0;
+	bool abandoned = false;
 	if (o->two_stage)
-		tried += one_pass(&q, o, true);
-	tried += one_pass(&q, o, false);
+		tried += one_pass(&q, o, true, &abandoned);
+	if (!abandoned)
+		tried += one_pass(&q, o, false, &abandoned);
 	log_write(LOG_MAIN, "End %squeue run: pid=%d%s", named, pid, xbuf_cstr(&flags));
 	xbuf_free(&flags);
 	return tried;
