@@ -493,6 +493,43 @@ static bool wants_success_dsn(const address_item *a)
 	return (a->dsn_flags & MSG_DSN_SUCCESS) && !a->host_used_address.len;
 }
 
+static bool transport_is_remote(const address_item *a)
+{
+	const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
+	return t && !transport_is_local(t);
+}
+
+/* The lines a later queue run logs for this message while it is not due (deliver.h). Only the
+ * deferrals Exim checks again in such a run are named: routing deferrals and remote ones whose
+ * hosts have retry records; local and per-address deferrals are retried when due. */
+#define SKIP_LOG_MAX 3900   /* under QUEUE_SKIP_LOG_MAX, which the index keeps */
+static const char *skip_log_for(dctx *d)
+{
+	xbuf out;
+	xbuf_init(&out, pool_msg);
+	if (d->freeze) {
+		xbuf_puts(&out, "Message is frozen\n");
+		return xbuf_cstr(&out);
+	}
+	for (size_t i = 0; i < d->ndeferred; i++) {
+		const address_item *a = d->deferred[i];
+		bool routing = !a->transport;
+		/* host errors (connection refused, timeouts: a positive errno) or all hosts waiting */
+		bool host_wait = !routing && transport_is_remote(a) && (a->basic_errno > 0 || a->basic_errno == -54);
+		if (!routing && !host_wait)
+			continue;
+		size_t before = out.len;
+		xbuf_puts(&out, "== ");
+		dlog_format_retry_skip(a, routing, &out);
+		xbuf_putc(&out, '\n');
+		if (out.len > SKIP_LOG_MAX) {
+			out.len = before;
+			break;
+		}
+	}
+	return out.len ? xbuf_cstr(&out) : NULL;
+}
+
 /* Finish: remove the message, or record what is left. */
 static void finish(dctx *d, const char *id)
 {
@@ -563,7 +600,8 @@ static void finish(dctx *d, const char *id)
 			d->freeze_reason ? d->freeze_reason : "", d->freeze_reason ? ")" : "");
 	}
 	last_next_due = d->next_due;
-	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .next_due = d->next_due, .frozen = d->freeze };
+	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .next_due = d->next_due, .frozen = d->freeze,
+		.skip_log = skip_log_for(d) };
 	if (!d->o->caller_keeps_schedule)
 		queue_schedule_note(d->sc, id, d->next_due, d->freeze);
 }
@@ -745,7 +783,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 
 	bool cancel;
 	if (!frozen_check(&d, &cancel)) {
-		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .frozen = true };
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .frozen = true,
+			.skip_log = "Message is frozen\n" };
 		close(busy_fd);
 		close(fd);
 		log_set_id(NULL);

@@ -99,6 +99,10 @@ typedef struct deliver_outcome {
 	deliver_outcome_kind kind;
 	time_t next_due;
 	bool frozen;
+	/* The lines (each ending "\n", no id) a queue run that skips the message because it is not
+	 * due logs for it, as Exim's delivery process would ("== ... retry time not reached",
+	 * "Message is frozen"); NULL: none. In pool_msg. */
+	const char *skip_log;
 } deliver_outcome;
 deliver_outcome deliver_last_outcome(void);
 

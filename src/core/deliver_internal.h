@@ -45,6 +45,9 @@ void dlog_address(const address_item *a, bool local, xbuf *out);
 void dlog_format_success(const address_item *a, const driver_instance *t, bool local, xbuf *out);
 /* "==" line text (no flag) for a deferred address (routing or transport). */
 void dlog_format_defer(const address_item *a, xbuf *out);
+/* The "==" line text (no flag) a later queue run logs for a deferred address it skips because
+ * the retry time is not reached: for a routing deferral, or (routing false) a remote one. */
+void dlog_format_retry_skip(const address_item *a, bool routing, xbuf *out);
 /* "**" line text (no flag) for a failed address. */
 void dlog_format_fail(const address_item *a, xbuf *out);
 void dlog_success(const dlog_ctx *c, const address_item *a, const driver_instance *t, bool local, bool first);

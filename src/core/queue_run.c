@@ -26,6 +26,7 @@
 #include "conf/main_options.h"
 #include "core/deliver.h"
 #include "lib/log.h"
+#include "lib/logsel.h"
 
 /* Arrival order: time, then sub-second part, then pid (the id's fields are base 62 with
  * digits < upper < lower, so byte order within a field is numeric order). */
@@ -191,13 +192,16 @@ typedef struct qjob {
 	deliver_opts o;
 } qjob;
 
-/* One message's outcome, written in one write() (well under PIPE_BUF). */
+/* One message's outcome: this header and log_len bytes of deliver_outcome.skip_log, written in
+ * one write() (under PIPE_BUF). */
 typedef struct worker_report {
 	char id[MSG_ID_LEN];
 	uint8_t kind;                 /* deliver_outcome_kind */
 	uint8_t frozen;
+	uint16_t log_len;
 	int64_t next_due;
 } worker_report;
+#define REPORT_LOG_MAX 3900
 
 /* The worker's exit status when deliver_queue_load_max ended the run. */
 #define WORKER_EXIT_ABANDONED 75
@@ -228,10 +232,18 @@ static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int w
 		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
 		deliver_message(sc, jobs[i].id, &jobs[i].o);
 		deliver_outcome out = deliver_last_outcome();
-		worker_report r = { .kind = (uint8_t)out.kind, .frozen = out.frozen, .next_due = (int64_t)out.next_due };
+		size_t ll = out.skip_log ? strlen(out.skip_log) : 0;
+		if (ll > REPORT_LOG_MAX)
+			ll = 0;
+		worker_report r = { .kind = (uint8_t)out.kind, .frozen = out.frozen, .log_len = (uint16_t)ll,
+			.next_due = (int64_t)out.next_due };
 		memcpy(r.id, jobs[i].id, MSG_ID_LEN);
+		char buf[sizeof r + REPORT_LOG_MAX];
+		memcpy(buf, &r, sizeof r);
+		if (ll)
+			memcpy(buf + sizeof r, out.skip_log, ll);
 		fflush(NULL);
-		if (write(wfd, &r, sizeof r) != (ssize_t)sizeof r)
+		if (write(wfd, buf, sizeof r + ll) != (ssize_t)(sizeof r + ll))
 			_exit(1);
 		arena_reset(pool_msg, mm);
 		arena_reset(pool_scratch, ms);
@@ -239,7 +251,7 @@ static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int w
 	_exit(0);
 }
 
-static void apply_report(hintsdb *idx, const worker_report *r)
+static void apply_report(hintsdb *idx, const worker_report *r, sv skip_log)
 {
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, r->id, MSG_ID_LEN);
@@ -247,7 +259,22 @@ static void apply_report(hintsdb *idx, const worker_report *r)
 	if (r->kind == DELIVER_OUTCOME_GONE)
 		queue_index_forget(idx, id);
 	else if (r->kind == DELIVER_OUTCOME_QUEUED)
-		queue_index_note(idx, id, (time_t)r->next_due, r->frozen != 0);
+		queue_index_note(idx, id, (time_t)r->next_due, r->frozen != 0, skip_log);
+}
+
+static bool read_full(int fd, void *p, size_t n)
+{
+	char *b = p;
+	while (n) {
+		ssize_t k = read(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		b += k;
+		n -= (size_t)k;
+	}
+	return true;
 }
 
 /* Deliver jobs[0..n-1] in worker processes, one worker at a time. false: the run was
@@ -277,20 +304,11 @@ static bool deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *
 		close(pfd[1]);
 		size_t done = 0;
 		worker_report r;
-		size_t got = 0;
-		for (;;) {
-			ssize_t k = read(pfd[0], (char *)&r + got, sizeof r - got);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				break;
-			got += (size_t)k;
-			if (got < sizeof r)
-				continue;
-			got = 0;
+		char text[REPORT_LOG_MAX];
+		while (read_full(pfd[0], &r, sizeof r) && r.log_len <= REPORT_LOG_MAX && read_full(pfd[0], text, r.log_len)) {
 			if (done < count && memcmp(r.id, jobs[next + done].id, MSG_ID_LEN) == 0) {
 				if (idx)
-					apply_report(idx, &r);
+					apply_report(idx, &r, sv_make(text, r.log_len));
 				done++;
 			}
 		}
@@ -312,6 +330,34 @@ static bool deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *
 	return true;
 }
 
+static void log_skipped_fn(void *ctx, const char *id, sv lines)
+{
+	(void)ctx;
+	const log_config *lc = log_current_config();
+	bool retry_defer = lc && logsel_has(&lc->selector, LS_RETRY_DEFER);
+	bool skip_delivery = lc && logsel_has(&lc->selector, LS_SKIP_DELIVERY);
+	log_set_id(id);
+	while (lines.len) {
+		const char *nl = memchr(lines.p, '\n', lines.len);
+		size_t n = nl ? (size_t)(nl - lines.p) : lines.len;
+		bool defer_line = n >= 3 && memcmp(lines.p, "== ", 3) == 0;
+		if (n && (defer_line ? retry_defer : skip_delivery))
+			log_write(LOG_MAIN, "%.*s", (int)n, lines.p);
+		lines = sv_sub(lines, nl ? n + 1 : n, lines.len);
+	}
+	log_set_id(NULL);
+}
+
+/* A plain run skips the messages the index says are not due without starting a delivery for
+ * them; Exim's delivery process would have logged its "retry time not reached" (and "Message is
+ * frozen") lines for each, so the run logs the lines the last attempt left in the index. */
+static void log_skipped(hintsdb *idx, const queue_run_opts *o)
+{
+	if (!idx || needs_full_scan(o) || o->initial_only)
+		return;
+	queue_index_not_due(idx, time(NULL), log_skipped_fn, NULL);
+}
+
 static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue_smtp, bool *abandoned)
 {
 	matcher rm = { 0 }, smatch = { 0 };
@@ -324,6 +370,7 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 	queue_list l = { 0 };
 	hintsdb *idx = NULL;
 	candidates(sc, o, &l, &idx);
+	log_skipped(idx, o);
 	bool ordered = o->in_order || o->start_id || o->stop_id;
 	if (ordered && l.n > 1)
 		qsort(l.v, l.n, sizeof *l.v, cmp_arrival);

@@ -188,17 +188,14 @@ static void deliver_maildir(af_ctx *x)
 	char *base = NULL, *tmpname = NULL;
 	struct timeval tv;
 	int fd = -1;
-	/* A delivery process makes several deliveries (deliver_inproc.c): from the second on, a
-	 * count keeps names unique even when the clock repeats a microsecond (Postfix's "Q"). */
-	static unsigned made;
+	/* One process makes many deliveries (queue workers, deliver_inproc.c): the microseconds
+	 * tell them apart; should the clock repeat one, link() below refuses to replace the older
+	 * file and the address defers. */
 	for (int i = 0; i < retries; i++) {
 		if (i > 0)
 			sleep(2);
 		gettimeofday(&tv, NULL);
-		if (made)
-			base = arena_printf(x->a, "%ld.M%ldP%ldQ%u.%s", (long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), made, host);
-		else
-			base = arena_printf(x->a, "%ld.M%ldP%ld.%s", (long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), host);
+		base = arena_printf(x->a, "%ld.M%ldP%ld.%s", (long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), host);
 		tmpname = arena_printf(x->a, "%s/tmp/%s", x->path, base);
 		fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)o->mode);
 		if (fd >= 0 || errno != EEXIST)
@@ -208,7 +205,6 @@ static void deliver_maildir(af_ctx *x)
 		af_fail(x, ADDR_DEFER, errno, "while creating file %s", tmpname);
 		return;
 	}
-	made++;
 	(void)fchmod(fd, (mode_t)o->mode);
 	const char *dataname = arena_printf(x->a, "tmp/%s", base);
 
