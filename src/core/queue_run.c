@@ -25,6 +25,7 @@
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
+#include "core/dns.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
 
@@ -247,6 +248,9 @@ static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int w
 			_exit(1);
 		arena_reset(pool_msg, mm);
 		arena_reset(pool_scratch, ms);
+		/* Each message starts as in a delivery process of its own (Exim forks one per message):
+		 * no DNS answers carried over (lookups are tidied by deliver_message itself). */
+		dns_cache_flush();
 	}
 	_exit(0);
 }
