@@ -146,6 +146,8 @@ typedef struct address_item {
 	struct addr_reply *reply;         /* ADDR_REPLY: the filter's reply (core/addr_reply.h); the
 	                                   * autoreply transport then ignores its own options */
 	bool filter_discarded;            /* a filter discarded it: "=> discarded" (not :blackhole:) */
+	int tls_tlsa_usage;               /* $tls_out_tlsa_usage of the delivery's session */
+	sv tls_ourcert;                   /* $tls_out_ourcert (PEM) */
 	sv onetime_parent;                /* a recipient one_time added: its original address (logs) */
 } address_item;
 

@@ -29,10 +29,16 @@
 #include "search/search.h"
 
 static time_t last_next_due;
+static deliver_outcome last_outcome;
 
 time_t deliver_next_due(void)
 {
 	return last_next_due;
+}
+
+deliver_outcome deliver_last_outcome(void)
+{
+	return last_outcome;
 }
 
 static void push(address_item ***arr, size_t *n, size_t *cap, address_item *a)
@@ -178,7 +184,9 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 			break;
 		}
 	}
-	if (ndone && !d->dont_deliver) {
+	/* The child journaled (and synced) its deliveries before reporting them; write them here
+	 * only when it could not. */
+	if (ndone && !d->dont_deliver && !b->journaled) {
 		xbuf err;
 		xbuf_init(&err, pool_scratch);
 		if (!djournal_append(d->sc, d->m->id, done, ndone, &err))
@@ -520,6 +528,43 @@ static bool wants_success_dsn(const address_item *a)
 	return (a->dsn_flags & MSG_DSN_SUCCESS) && !a->host_used_address.len;
 }
 
+static bool transport_is_remote(const address_item *a)
+{
+	const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
+	return t && !transport_is_local(t);
+}
+
+/* The lines a later queue run logs for this message while it is not due (deliver.h). Only the
+ * deferrals Exim checks again in such a run are named: routing deferrals and remote ones whose
+ * hosts have retry records; local and per-address deferrals are retried when due. */
+#define SKIP_LOG_MAX 3900   /* under QUEUE_SKIP_LOG_MAX, which the index keeps */
+static const char *skip_log_for(dctx *d)
+{
+	xbuf out;
+	xbuf_init(&out, pool_msg);
+	if (d->freeze) {
+		xbuf_puts(&out, "Message is frozen\n");
+		return xbuf_cstr(&out);
+	}
+	for (size_t i = 0; i < d->ndeferred; i++) {
+		const address_item *a = d->deferred[i];
+		bool routing = !a->transport;
+		/* host errors (connection refused, timeouts: a positive errno) or all hosts waiting */
+		bool host_wait = !routing && transport_is_remote(a) && (a->basic_errno > 0 || a->basic_errno == -54);
+		if (!routing && !host_wait)
+			continue;
+		size_t before = out.len;
+		xbuf_puts(&out, "== ");
+		dlog_format_retry_skip(a, routing, &out);
+		xbuf_putc(&out, '\n');
+		if (out.len > SKIP_LOG_MAX) {
+			out.len = before;
+			break;
+		}
+	}
+	return out.len ? xbuf_cstr(&out) : NULL;
+}
+
 /* Finish: remove the message, or record what is left. */
 static void finish(dctx *d, const char *id)
 {
@@ -558,15 +603,22 @@ static void finish(dctx *d, const char *id)
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
 		bool gone = spool_remove_header(d->sc, id, &err);
-		if (gone)
+		if (gone) {
 			log_write(LOG_MAIN, "Completed");
-		/* The rest: -D, -J, msglog, the directory sync, the schedule index. */
-		if (!spool_remove_message(d->sc, id, &err))
+			/* The rest: -D, -J, msglog (no directory sync: see dspool_remove_rest). */
+			dspool_remove_rest(d->sc, id);
+		} else {
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-		if (!gone)
+			xbuf_reset(&err);
+			if (!spool_remove_message(d->sc, id, &err))
+				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 			log_write(LOG_MAIN, "Completed");
+		}
+		if (!d->o->caller_keeps_schedule)
+			queue_schedule_forget(d->sc, id);
 		raise_event(d, NULL, "msg:complete", SV_NULL, NULL);
 		last_next_due = 0;
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
 		return;
 	}
 	if (d->ndeferred && d->m->sender.len && !d->dont_deliver) {
@@ -596,7 +648,10 @@ static void finish(dctx *d, const char *id)
 			d->freeze_reason ? d->freeze_reason : "", d->freeze_reason ? ")" : "");
 	}
 	last_next_due = d->next_due;
-	queue_schedule_note(d->sc, id, d->next_due, d->freeze);
+	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .next_due = d->next_due, .frozen = d->freeze,
+		.skip_log = skip_log_for(d) };
+	if (!d->o->caller_keeps_schedule)
+		queue_schedule_note(d->sc, id, d->next_due, d->freeze);
 }
 
 /* A queue run (not forced) leaves an address alone while its domain's or its own routing
@@ -704,13 +759,26 @@ static sv visible_body(int fd)
 	return sv_tainted(sv_make(buf, (size_t)n));
 }
 
+/* A -D that is gone with its -H: the message is finished (for the caller's schedule index). */
+static void note_missing(const spool_config *sc, const char *id)
+{
+	if (errno != ENOENT)
+		return;
+	const char *h = spool_path(pool_scratch, sc, "input", id, "-H");
+	if (access(h, F_OK) != 0 && errno == ENOENT)
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
+}
+
 deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver_opts *o)
 {
 	log_set_id(id);
+	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_NONE };
+	last_next_due = 0;
 	xbuf err;
 	xbuf_init(&err, pool_msg);
 	int fd = spool_open_locked(sc, id, &err);
 	if (fd < 0) {
+		note_missing(sc, id);
 		/* Another process has it, or it is gone: nothing to do here. -M says so. */
 		if (o->manual)
 			log_write(LOG_MAIN, "%s", xbuf_cstr(&err));
@@ -763,6 +831,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 
 	bool cancel;
 	if (!frozen_check(&d, &cancel)) {
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .frozen = true,
+			.skip_log = "Message is frozen\n" };
 		close(busy_fd);
 		close(fd);
 		log_set_id(NULL);

@@ -184,6 +184,24 @@ void dlog_format_defer(const address_item *a, xbuf *out)
 	}
 }
 
+void dlog_format_retry_skip(const address_item *a, bool routing, xbuf *out)
+{
+	/* What Exim 4.96 logs for the address in a later queue run that finds it within its retry
+	 * time (checked live): "== a@x routing defer (-52): retry time not reached", or for a
+	 * remote address whose hosts all wait, "== a@y R=r T=t defer (-54): retry time not reached
+	 * for any host for 'y'". */
+	put_printable(out, a->address);
+	put_parents(a, out);
+	if (routing) {
+		xbuf_puts(out, " routing defer (-52): retry time not reached");
+		return;
+	}
+	put_router_transport(a, out);
+	xbuf_puts(out, " defer (-54): retry time not reached for any host for '");
+	put_printable(out, a->domain);
+	xbuf_putc(out, '\'');
+}
+
 void dlog_format_fail(const address_item *a, xbuf *out)
 {
 	put_printable(out, a->address);

@@ -20,6 +20,8 @@ enum dres_tag {
 	T_TLS_VERIFIED, T_TLS_OCSP, T_TLS_RESUMPTION, T_TLS_VER, T_TLS_SNI, T_TLS_PEERCERT, T_TLS_DANE,
 	/* Delivered over a connection reused from another message (the '*' after H=[ip]). */
 	T_CONTINUED,
+	/* $tls_out_tlsa_usage and $tls_out_ourcert for the delivery process's events. */
+	T_TLS_TLSA_USAGE, T_TLS_OURCERT,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -94,6 +96,8 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 		put_str(&p, T_TLS_VER, a->tls_ver);
 		put_str(&p, T_TLS_SNI, a->tls_sni);
 		put_str(&p, T_TLS_PEERCERT, a->tls_peercert);
+		put_int(&p, T_TLS_TLSA_USAGE, a->tls_tlsa_usage);
+		put_str(&p, T_TLS_OURCERT, a->tls_ourcert);
 	}
 	put_int(&p, T_FREEZE, a->freeze);
 	put_int(&p, T_RETRY_SKIPPED, a->retry_skipped);
@@ -129,6 +133,7 @@ static bool is_int_tag(int tag)
 	case T_TO_FILE: case T_CHUNKING: case T_RETRY_BEGIN: case T_RETRY_ERRNO: case T_RETRY_MORE: case T_RETRY_REMOVE:
 	case T_RETRY_HOST: case T_RETRY_END: case T_END:
 	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE: case T_CONTINUED:
+	case T_TLS_TLSA_USAGE:
 		return true;
 	default:
 		return false;
@@ -230,6 +235,8 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_TLS_VER: img->tls_ver = sval; break;
 		case T_TLS_SNI: img->tls_sni = sval; break;
 		case T_TLS_PEERCERT: img->tls_peercert = sval; break;
+		case T_TLS_TLSA_USAGE: img->tls_tlsa_usage = (int)iv & 0xff; break;
+		case T_TLS_OURCERT: img->tls_ourcert = sval; break;
 		case T_FREEZE: img->freeze = iv != 0; break;
 		case T_RETRY_SKIPPED: img->retry_skipped = iv != 0; break;
 		case T_RETRY_TIMEDOUT: img->retry_timedout = iv != 0; break;
@@ -339,6 +346,8 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->tls_ver = img.tls_ver;
 		t->tls_sni = img.tls_sni;
 		t->tls_peercert = img.tls_peercert;
+		t->tls_tlsa_usage = img.tls_tlsa_usage;
+		t->tls_ourcert = img.tls_ourcert;
 		/* $tls_out_* for the events and expansions that follow this delivery. */
 		tls_out_from_addr(t);
 		t->freeze = img.freeze;

@@ -500,6 +500,10 @@ static smtpc_conn *start_session(smtpc_conn *c)
 smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *host)
 {
 	smtpc_conn *c = conn_new(a, opt, host);
+	if (opt->refuse_text.len) {
+		smtpc_host_fail(c, opt->refuse_status, opt->refuse_errno, 0, opt->refuse_text);
+		return c;
+	}
 	xbuf ev;
 	if (event(c, "tcp:connect", SV_LIT(""), &ev)) {
 		smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_EVENT, 0, SV_LIT("Event requests alternate response"));
