@@ -164,10 +164,9 @@ a:
   transport = t
 begin transports
 t:
-  driver = appendfile
-  file = {box}/box
+  driver = pipe
+  command = /bin/sleep 37
   user = mail
-  transport_filter = /bin/sleep 37
 """
 
 
@@ -214,7 +213,7 @@ def test_transport_process_killed_logs_as_exim(postern_bin, tmp_path):
         if found:
             break
         time.sleep(0.05)
-    assert found, "the transport filter did not start"
+    assert found, "the command did not start"
     sleep_pid, transport_pid = found[0]
     os.kill(transport_pid, signal.SIGKILL)
     os.kill(sleep_pid, signal.SIGKILL)
@@ -222,7 +221,7 @@ def test_transport_process_killed_logs_as_exim(postern_bin, tmp_path):
     shutil.rmtree(box)
     log = re.sub(r"(?m)^\S+ \S+ \S+ ", "", (spool / "log" / "mainlog").read_text())
     assert "failed to read delivery status for a@vm from delivery subprocess\n" \
-           "appendfile transport process returned non-zero status 0x0009: terminated by signal 9\n" \
+           "pipe transport process returned non-zero status 0x0009: terminated by signal 9\n" \
            "== a@vm R=a T=t defer (-1)\n" in log
     panic = (spool / "log" / "paniclog").read_text()
     assert "failed to read delivery status for a@vm" in panic and "terminated by signal 9" in panic
