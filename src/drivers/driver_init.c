@@ -101,8 +101,7 @@ static void appendfile_init(driver_instance *d, driver_option_was_set *was_set, 
 		o->check_string = "From ";
 	if (o->escape_string == NULL)
 		o->escape_string = ">From ";
-	if (o->mbx_format)
-		return; /* mbx has its own per-message headers */
+	/* mbx keeps the mbox prefix and suffix too (Exim 4.96 -bP shows them; they are written). */
 	if (o->message_prefix == NULL)
 		o->message_prefix = TRANSPORT_MBOX_MESSAGE_PREFIX;
 	if (o->message_suffix == NULL)

@@ -166,10 +166,9 @@ a:
   transport = t
 begin transports
 t:
-  driver = appendfile
-  file = {box}/box
+  driver = pipe
+  command = /bin/sleep 37
   user = mail
-  transport_filter = /bin/sleep 37
 """
 
 
@@ -220,7 +219,7 @@ def test_transport_process_killed_logs_as_exim(postern_bin, tmp_path):
         if found:
             break
         time.sleep(0.05)
-    assert found, "the transport filter did not start"
+    assert found, "the command did not start"
     sleep_pid, transport_pid = found[0]
     os.kill(transport_pid, signal.SIGKILL)
     os.kill(sleep_pid, signal.SIGKILL)
@@ -228,7 +227,7 @@ def test_transport_process_killed_logs_as_exim(postern_bin, tmp_path):
     shutil.rmtree(box)
     log = re.sub(r"(?m)^\S+ \S+ \S+ ", "", (spool / "log" / "mainlog").read_text())
     assert "failed to read delivery status for a@vm from delivery subprocess\n" \
-           "appendfile transport process returned non-zero status 0x0009: terminated by signal 9\n" \
+           "pipe transport process returned non-zero status 0x0009: terminated by signal 9\n" \
            "== a@vm R=a T=t defer (-1)\n" in log
     panic = (spool / "log" / "paniclog").read_text()
     assert "failed to read delivery status for a@vm" in panic and "terminated by signal 9" in panic
@@ -306,3 +305,56 @@ def test_filter_without_allow_filter_as_exim(postern_bin, tmp_path):
                for b in (postern_bin, EXIM)]
         assert (got[0].stdout, got[0].returncode) == (got[1].stdout, got[1].returncode), data
         assert "filtering not enabled" in got[1].stdout
+
+
+MBX_CONF = """spool_directory = {spool}
+log_file_path = {spool}/log/%slog
+primary_hostname = vm
+exim_user = root
+exim_group = root
+begin routers
+a:
+  driver = accept
+  transport = t
+begin transports
+t:
+  driver = appendfile
+  file = {box}
+  mbx_format
+  user = mail
+"""
+
+
+def test_mbx_format_same_bytes_as_exim(postern_bin, tmp_path):
+    """mbx_format: the 2048-byte file header, the per-message line with the size, CRLF line ends,
+    the mbox prefix and suffix: byte-identical to Exim 4.96's file apart from times and ids."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    boxes = []
+    work = tempfile.mkdtemp(prefix="btdiff-mbx.")  # the user must reach it (pytest's tmp is 0700)
+    os.chmod(work, 0o777)
+    try:
+        for binary in (postern_bin, EXIM):
+            spool = tmp_path / pathlib_name(binary)
+            spool.mkdir()
+            box = f"{work}/{pathlib_name(binary)}.mbx"
+            (spool / "conf").write_text(MBX_CONF.format(spool=spool, box=box))
+            for body in ("Subject: one\n\nline1\nFrom here\n", "Subject: two\n\nsecond\n"):
+                p = subprocess.run([binary, "-C", str(spool / "conf"), "-odi", "-f", "s@vm", "a@vm"], input=body,
+                                   capture_output=True, text=True, timeout=30)
+                assert p.returncode == 0, p.stderr
+            boxes.append(open(box, "rb").read())
+    finally:
+        shutil.rmtree(work)
+
+    def norm(x):
+        x = x[:7] + b"X" * 8 + x[15:]  # UID validity: the creation time
+        x = re.sub(rb"\d\d-\w\w\w-\d{4} \d\d:\d\d:\d\d [+-]\d{4}", b"DATE", x)
+        x = re.sub(rb"[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}", b"ID", x)
+        x = re.sub(rb"\w\w\w \w\w\w [ \d]\d \d\d:\d\d:\d\d \d{4}", b"BSD", x)
+        return re.sub(rb"\w\w\w, \d\d? \w\w\w \d{4} \d\d:\d\d:\d\d [+-]\d{4}", b"RFC", x)
+    assert boxes[0].startswith(b"*mbx*\r\n") and len(boxes[0]) > 2048
+    assert b">From here\r\n" in boxes[1]
+    assert norm(boxes[0]) == norm(boxes[1])

@@ -314,7 +314,7 @@ static bool writer_setup(af_ctx *x)
 	x->w.t = x->t;
 	x->w.addrs = x->addrs;
 	x->w.env = x->env;
-	x->w.flags = o->use_crlf ? TPW_CRLF : 0;
+	x->w.flags = o->use_crlf || o->mbx_format ? TPW_CRLF : 0; /* MBX has CRLF line ends */
 	x->w.return_path = x->return_path;
 	x->w.dest_name = x->path;
 	sv p, s;
@@ -380,10 +380,6 @@ static void appendfile_deliver(const driver_instance *t, tp_ctx *c, address_item
 	if (c->dont_deliver) {
 		/* -N: nothing is written, the address counts as delivered. */
 		x.result = ADDR_OK;
-		goto done;
-	}
-	if (x.o->mbx_format) {
-		af_fail(&x, ADDR_PANIC, 0, "mbx_format is not supported by this build (%s transport)", t->name);
 		goto done;
 	}
 	if (!writer_setup(&x) || !af_quota_setup(&x))

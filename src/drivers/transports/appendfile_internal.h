@@ -89,6 +89,9 @@ bool af_create_allowed(af_ctx *x, const char *path, bool record);
 /* Write the message (prefix, envelope for BSMTP, the message, suffix) to fd. false: the
  * writer's errno in *errnum (0 when none applies) and its text in err. */
 bool af_write_message(af_ctx *x, int fd, xbuf *err, int *errnum);
+/* appendfile_mbx.c: append the message in MBX format to fd (existing: the file's size before;
+ * 0 writes the file header first). */
+bool af_mbx_write(af_ctx *x, int fd, long long existing, xbuf *err, int *errnum);
 /* The outcome for a failed write (dataname: the file the texts name). */
 void af_write_failed(af_ctx *x, int errnum, const xbuf *err, const char *dataname);
 

@@ -368,7 +368,8 @@ void af_deliver_file(af_ctx *x)
 	xbuf err;
 	xbuf_init(&err, x->a);
 	int errnum = 0;
-	bool ok = af_write_message(x, fd, &err, &errnum);
+	bool ok = o->mbx_format ? af_mbx_write(x, fd, (long long)st.st_size, &err, &errnum)
+		: af_write_message(x, fd, &err, &errnum);
 	if (ok && !S_ISFIFO(st.st_mode) && fsync(fd) != 0) {
 		ok = false;
 		errnum = errno;

@@ -8,6 +8,7 @@
  * bounded reader. The texts are Exim 4.96's ("LMTP error after RCPT TO:<x>: 550 ...", "LMTP
  * timeout after end of data (N bytes written)"), which differ from the smtp transport's, so the
  * dialogue lives here rather than in the smtp engine. */
+#include "core/tp_child.h"
 #include "drivers/transports/local_transports.h"
 
 #include <errno.h>
@@ -210,14 +211,8 @@ static bool open_command(lmtp_conn *c, char **argv, const char **text)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
-		setpgid(0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		int i = fcntl(in[0], F_DUPFD, 10), o = fcntl(out[1], F_DUPFD, 10);
-		int null = open("/dev/null", O_WRONLY);
-		if (i < 0 || o < 0 || dup2(i, 0) < 0 || dup2(o, 1) < 0 || (null >= 0 && dup2(null, 2) < 0))
+		if (!tp_child_wire(in[0], out[1], -1, NULL))
 			_exit(127);
-		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
 		extern char **environ;
 		execve(argv[0], argv, environ);
 		_exit(127);
@@ -246,18 +241,7 @@ static void lmtp_close(lmtp_conn *c)
 	c->fd_r = c->fd_w = -1;
 	if (c->pid > 0) {
 		/* It has had its QUIT (or lost its input): give it a moment, then make sure. */
-		int st;
-		for (int i = 0; i < 200; i++) {
-			if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
-				c->pid = -1;
-				return;
-			}
-			struct timespec ts = { 0, 10 * 1000000L };
-			nanosleep(&ts, NULL);
-		}
-		kill(-c->pid, SIGKILL);
-		while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
-			;
+		tp_child_reap(c->pid, NULL, 2000);
 		c->pid = -1;
 	}
 }

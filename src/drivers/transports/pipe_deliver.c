@@ -7,6 +7,7 @@
  * pipe), bounded by max_output, and watches the deadline. Doing both from one process could
  * deadlock: a command that writes a lot before reading would block on its output while we block
  * on its input. */
+#include "core/tp_child.h"
 #include "drivers/transports/local_transports.h"
 
 #include <errno.h>
@@ -63,48 +64,19 @@ static bool write_all(int fd, const char *p, size_t n)
 
 /* ---- the command's process ---- */
 
-/* Close every descriptor from lo up to hi (inclusive). */
-static void close_range_fallback(unsigned lo, unsigned hi)
-{
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, lo, hi, 0U) == 0)
-		return;
-#endif
-	long max = sysconf(_SC_OPEN_MAX);
-	unsigned top = max > 0 && max < 65536 ? (unsigned)max : 65536;
-	for (unsigned fd = lo; fd <= hi && fd < top; fd++)
-		close((int)fd);
-}
-
 /* In the child: become a group leader, wire the descriptors, exec. On failure the errno goes
  * back over report_fd (close-on-exec, so a successful exec sends nothing) and the status is 127,
  * as a shell gives for a command it cannot run. */
 static void run_child(const struct pipe_transport_options *o, const pipe_cmd *cmd, int in_fd,
 	int out_fd, int report_fd)
 {
-	setpgid(0, 0);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
 	umask((mode_t)o->umask);
 	if (!o->permit_coredump) {
 		struct rlimit rl = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &rl);
 	}
-	/* Move everything above the standard descriptors first, so no dup2 clobbers another. */
-	int rfd = fcntl(report_fd, F_DUPFD_CLOEXEC, 10);
-	int ifd = fcntl(in_fd, F_DUPFD, 10);
-	int ofd = fcntl(out_fd, F_DUPFD, 10);
-	if (rfd < 0 || ifd < 0 || ofd < 0) {
-		report_fd = rfd >= 0 ? rfd : report_fd;
-		goto failed;
-	}
-	report_fd = rfd;
-	if (dup2(ifd, 0) < 0 || dup2(ofd, 1) < 0 || dup2(ofd, 2) < 0)
-		goto failed;
-	close_range_fallback(3, (unsigned)rfd - 1);
-	close_range_fallback((unsigned)rfd + 1, ~0U);
-	execve(cmd->argv[0], cmd->argv, cmd->envp);
-failed:;
+	if (tp_child_wire(in_fd, out_fd, out_fd, &report_fd))
+		execve(cmd->argv[0], cmd->argv, cmd->envp);
 	int e = errno;
 	if (write(report_fd, &e, sizeof e) < 0) { /* the parent sees status 127 anyway */ }
 	_exit(127);
@@ -201,10 +173,12 @@ typedef struct pipe_run {
 	bool wr_received;
 } pipe_run;
 
+/* After a SIGKILL to its group the command ends at once; a bound still keeps a process that
+ * cannot be killed (stuck in the kernel) from holding the delivery for ever. */
 static void reap_blocking(pid_t pid, int *status)
 {
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
+	if (!tp_child_reap(pid, status, 60000))
+		*status = SIGKILL;
 }
 
 /* Read the command's output until it exits or the deadline passes. */

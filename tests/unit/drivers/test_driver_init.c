@@ -42,8 +42,9 @@ static const struct init_case {
 		"check_string=C" }, { "check_string=C", "escape_string=(unset)", "message_prefix=P" } },
 	{ &transport_class, "appendfile", { "file=x", "use_bsmtp=true", "message_suffix=S", "escape_string=E" },
 		{ "check_string=.", "escape_string=..", "message_prefix=(unset)", "message_suffix=S" } },
+	/* mbx keeps the mbox prefix and suffix (Exim 4.96 -bP shows them and writes them). */
 	{ &transport_class, "appendfile", { "file=x", "mbx_format=true" }, { "check_string=From ",
-		"message_prefix=(unset)", "use_lockfile=false", "use_mbx_lock=true" } },
+		"message_suffix=\n", "use_lockfile=false", "use_mbx_lock=true" } },
 	{ &transport_class, "appendfile", { "directory=x", "maildir_use_size_file=${if eq{a}{a}}" },
 		{ "*expand_maildir_use_size_file=${if eq{a}{a}}", "maildir_use_size_file=${if eq{a}{a}}" } },
 	{ &transport_class, "appendfile", { "directory=x", "maildir_use_size_file=true" },
