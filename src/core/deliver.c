@@ -15,6 +15,7 @@
 #include "conf/main_options.h"
 #include "core/bounce.h"
 #include "core/bounce_syntax.h"
+#include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/event.h"
 #include "core/priv.h"
@@ -384,6 +385,10 @@ static address_item *hold_back(dctx *d, address_item *list)
 		if (d->o->queue_smtp || d->o->local_only || domain_in(d->env, conf_main.queue_smtp_domains, a->domain)) {
 			a->result = ADDR_DEFER;
 			mark_pending(d, a);
+			/* Observed: Exim lists the message in wait-<transport> for the address's hosts, so
+			 * the connection of the second phase of -qq (or a later run) can carry it. */
+			if (!d->o->local_only && !d->dont_deliver)
+				dcont_wait_add_hosts(d->sc, a, d->m->id);
 			continue;
 		}
 		*tail = a;
@@ -809,6 +814,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 
 	route_ctx rc;
 	route_ctx_init(&rc, pool_msg, &env, ROUTE_MODE_DELIVER, m->sender);
+	rc.first_delivery = m->deliver_firsttime;
+	rc.manually_thawed = m->manual_thaw;
 	rc.report = route_report;
 	rc.report_ctx = &d;
 	rc.syntax_errors = syntax_errors_report;

@@ -88,6 +88,8 @@ static void put_host(const address_item *a, xbuf *out)
 	xbuf_putc(out, ']');
 	if (selected(LS_OUTGOING_PORT) && a->host_used_port > 0)
 		xbuf_printf(out, ":%d", a->host_used_port);
+	if (a->host_used_continued)
+		xbuf_putc(out, '*');
 }
 
 static void put_tls(const address_item *a, xbuf *out)
@@ -256,7 +258,7 @@ void dlog_discard(const dlog_ctx *c, const address_item *a)
 	(void)c;
 	xbuf b;
 	xbuf_init(&b, pool_scratch);
-	xbuf_puts(&b, ":blackhole: <");
+	xbuf_puts(&b, a->filter_discarded ? "discarded <" : ":blackhole: <");
 	put_printable(&b, a->address);
 	xbuf_putc(&b, '>');
 	if (a->router)

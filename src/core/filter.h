@@ -47,12 +47,20 @@ typedef struct filter filter;  /* a parsed program (opaque, immutable) */
 /* Whether text starts (after white space) with the "# Exim filter" line (any case, optional
  * blanks). Anything else is a traditional .forward file (or Sieve, not handled here). */
 bool filter_is_exim_filter(sv text);
-/* The same for the "# Sieve filter" line (Sieve is not interpreted yet). */
+/* The same for the "# Sieve filter" line (core/sieve.h interprets those). */
 bool filter_is_sieve_filter(sv text);
 
 /* Parse. system: a system filter (fail, freeze, defer and headers add/remove allowed). On error
  * returns NULL and err holds Exim's message (what follows "Filter error: "). */
 filter *filter_parse(arena *a, sv text, bool system, xbuf *err);
+
+/* The same with a redirect router's permissions: allow_fail, allow_freeze and allow_defer
+ * enable those commands in a user's filter (Exim: "filtering command "fail" is disabled"). */
+typedef struct filter_parse_opts {
+	bool system;
+	bool allow_fail, allow_freeze, allow_defer;
+} filter_parse_opts;
+filter *filter_parse_with(arena *a, sv text, const filter_parse_opts *o, xbuf *err);
 
 typedef enum filter_action_kind {
 	FA_DELIVER, FA_SAVE, FA_PIPE, FA_MAIL,

@@ -25,6 +25,7 @@
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
+#include "core/deliver_continue.h"
 #include "core/dns.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
@@ -231,7 +232,23 @@ static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int w
 		if (load_too_high(&jobs[i]))
 			_exit(WORKER_EXIT_ABANDONED);
 		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
+		/* Continued deliveries (-MC) the message's delivery starts over its connections hold
+		 * the write end of this pipe (Exim's -MCQ): the worker waits for end of file before the
+		 * next message, so the run goes on in Exim's order and does not race them. */
+		int chain[2] = { -1, -1 };
+		if (pipe2(chain, O_CLOEXEC) == 0) {
+			dcont_queue_pipe_fd = chain[1];
+			dcont_queue_pid = getppid();
+		}
 		deliver_message(sc, jobs[i].id, &jobs[i].o);
+		if (chain[0] >= 0) {
+			close(chain[1]);
+			dcont_queue_pipe_fd = -1;
+			char c;
+			while (read(chain[0], &c, 1) < 0 && errno == EINTR)
+				;
+			close(chain[0]);
+		}
 		deliver_outcome out = deliver_last_outcome();
 		size_t ll = out.skip_log ? strlen(out.skip_log) : 0;
 		if (ll > REPORT_LOG_MAX)

@@ -378,10 +378,12 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 	if (dp && (debug_selector || c->show_debug_print)) {
 		sv t;
 		if (route_expand(env, dp, &t, &err) == XP_OK) {
+			/* A newline is added only when the text does not end with one (as Exim). */
+			const char *nl = t.len && t.p[t.len - 1] == '\n' ? "" : "\n";
 			if (debug_selector)
-				debug_printf(SV_FMT "\n", SV_ARG(t));
+				debug_printf(SV_FMT "%s", SV_ARG(t), nl);
 			else
-				fprintf(stderr, SV_FMT "\n", SV_ARG(t));
+				fprintf(stderr, SV_FMT "%s", SV_ARG(t), nl);
 		} else {
 			fprintf(stderr, "failed to expand debug_output \"%s\": %s\n", dp, xbuf_cstr(&err));
 		}

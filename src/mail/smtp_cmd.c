@@ -172,12 +172,19 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 	optbuf b;
 	copy_in(arg, work, &b);
 	char *name, *value;
-	while (extract_option(&b, &name, &value)) {
+	while (!f->no_params && extract_option(&b, &name, &value)) {
 		bool bare = name == value;
 		sv vv = { value, strlen(value), arg.taint, 0 };
 		if (name_is(name, "SIZE") && !bare) {
 			out->size_given = true;
 			out->size = parse_size(value, &out->size_clamped);
+		} else if (name_is(name, "BODY") && !bare && !f->eightbitmime) {
+			/* Exim takes BODY, RET, ENVID and PRDR that it did not advertise and ignores them. */
+		} else if ((name_is(name, "RET") || name_is(name, "ENVID")) && !bare && !f->dsn) {
+		} else if (name_is(name, "PRDR") && !f->prdr) {
+		} else if (name_is(name, "SMTPUTF8") && bare && !f->smtputf8) {
+			fail(r, 501, "SMTPUTF8 used when not advertised");
+			return false;
 		} else if (name_is(name, "BODY") && !bare && f->eightbitmime) {
 			if (name_is(value, "8BITMIME")) out->body = 8;
 			else if (name_is(value, "7BIT")) out->body = 7;
@@ -234,7 +241,7 @@ bool smtp_parse_rcpt(sv arg, char *work, const smtp_features *f, smtp_rcpt_param
 	optbuf b;
 	copy_in(arg, work, &b);
 	char *name, *value;
-	while (extract_option(&b, &name, &value)) {
+	while (!f->no_params && extract_option(&b, &name, &value)) {
 		bool bare = name == value;
 		if (name_is(name, "NOTIFY") && !bare && f->dsn) {
 			if (out->notify_given) { fail(r, 501, "NOTIFY can be specified once only"); return false; }

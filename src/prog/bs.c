@@ -178,6 +178,15 @@ int bs_main(const cmdline *cl)
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->bh_address ? cl->bh_address : "");
 			return 1;
 		}
+		/* Exim shows an IPv6 -bh address in its full form (eight groups of four lowercase
+		 * hex digits), in the banner, replies and log lines alike. */
+		ip_addr ip;
+		if (ip_parse(p.host_address, &ip) && ip_max_bits(&ip) == 128) {
+			xbuf full;
+			xbuf_init(&full, pool_perm);
+			ip_format_full(&ip, &full);
+			p.host_address = sv_make(xbuf_cstr(&full), full.len);
+		}
 	} else if (cl->oMa && trusted) {
 		if (!split_address(cl->oMa, &p.host_address, &p.host_port)) {
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->oMa);

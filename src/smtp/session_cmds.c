@@ -285,7 +285,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
-		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals };
+		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
+		.no_params = !s->esmtp };
 }
 
 static sv qualify(smtp_session *s, sv local, const char *domain_opt)
@@ -356,7 +357,9 @@ sess_next sess_mail(smtp_session *s)
 	sess_ratelimit_mail(s);
 	if (!s->helo_seen && s->mode != SMTP_MODE_BATCH && sess_host_in(s, conf_main.hosts_require_helo)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
-		return sess_syntax_error(s, 503, "MAIL before HELO", "HELO or EHLO required");
+		/* Exim does not count this refusal against smtp_max_synprot_errors. */
+		sess_reply(s, 503, "HELO or EHLO required");
+		return SESS_CONTINUE;
 	}
 	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
@@ -370,6 +373,11 @@ sess_next sess_mail(smtp_session *s)
 	sess_set_log_id(s, NULL);
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
+	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
+	s->was_rej_mail = true;
+	s->rcpt_error = SV_NULL;
+	s->rcpt_errors_differ = false;
 
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
@@ -386,11 +394,11 @@ sess_next sess_mail(smtp_session *s)
 	long long limit = sess_size_limit(s);
 	if (s->mail.size_given && limit > 0 && s->mail.size > limit) {
 		if (s->mail.size_clamped)
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " %s: message too big: "
-				"size>=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_tag), s->mail.size, limit);
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
+				"size>=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		else
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " %s: message too big: "
-				"size=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_tag), s->mail.size, limit);
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
+				"size=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		sess_reply(s, 552, "Message size exceeds maximum permitted");
 		return SESS_CONTINUE;
 	}
@@ -452,6 +460,7 @@ sess_next sess_mail(smtp_session *s)
 		return n;
 	}
 	s->mail_given = true;
+	s->was_rej_mail = false;
 	s->any_mail = true;
 	if (s->mail.smtputf8 && !s->p->protocol.len) {
 		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
@@ -467,7 +476,18 @@ sess_next sess_mail(smtp_session *s)
 
 sess_next sess_rcpt(smtp_session *s)
 {
-	if (!s->mail_given) return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
+	s->was_rcpt = s->rcpt_in_progress = true;
+	if (!s->mail_given) {
+		/* After a refused MAIL, with PIPELINING advertised, Exim takes the client to be
+		 * pipelining: 503 without counting a protocol error, for every RCPT that follows. */
+		if (s->adv_pipelining && s->last_was_rej_mail) {
+			s->was_rej_mail = true;
+			sess_reply(s, 503, "sender not yet given");
+			return SESS_CONTINUE;
+		}
+		s->was_rcpt = false;
+		return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
+	}
 	sess_note_pipelining(s);
 	sess_ratelimit_rcpt(s);
 	if (s->cmd_arg.len == 0)
@@ -480,10 +500,8 @@ sess_next sess_rcpt(smtp_session *s)
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	smtp_rcpt_params rp;
-	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r)) {
-		s->rcpt_errors_differ = true;
+	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r))
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
-	}
 
 	sv rcpt = sv_copy(s->work, r.address);
 	if (!r.has_domain) {
@@ -494,7 +512,6 @@ sess_next sess_rcpt(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
-			s->rcpt_errors_differ = true;
 			/* Not counted as a syntax error (Exim 4.96) */
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
 			return SESS_CONTINUE;
@@ -525,16 +542,7 @@ sess_next sess_rcpt(smtp_session *s)
 	if (rc != ACL_OK) {
 		if (rc == ACL_DEFER || rc == ACL_ERROR) s->rcpt_defer_count++;
 		else s->rcpt_fail_count++;
-		sess_next n = sess_acl_reply(s, ACL_WHERE_RCPT, rc, &c, xbuf_cstr(&what));
-		/* DATA after only rejected RCPTs repeats the error when they all had the same one. */
-		sv text = xbuf_sv(&s->last_reply);
-		if (s->rcpt_fail_count + s->rcpt_defer_count == 1) {
-			s->rcpt_error = sv_copy(s->conn, text);
-			s->rcpt_errors_differ = false;
-		} else if (!sv_eq(text, s->rcpt_error)) {
-			s->rcpt_errors_differ = true;
-		}
-		return n;
+		return sess_acl_reply(s, ACL_WHERE_RCPT, rc, &c, xbuf_cstr(&what));
 	}
 	message_add_recipient(s->msg, sv_copy(pool_msg, rcpt));
 	msg_recipient *mr = message_last_recipient(s->msg);

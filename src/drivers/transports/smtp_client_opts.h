@@ -15,4 +15,11 @@
 bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_host *host,
 	smtpc_options *o, xbuf *err);
 
+/* Callouts (TLS option bits): *avoid when host matches the transport's hosts_verify_avoid_tls,
+ * Exim 4.96's list of hosts a verify callout must not start TLS with (hosts_avoid_tls applies
+ * to callouts as well, through smtp_transport_client_options). false with err set when the list
+ * cannot be checked. */
+bool smtp_transport_verify_avoid_tls(const driver_instance *t, xp_env *env, const smtpc_host *host,
+	bool *avoid, xbuf *err);
+
 #endif

@@ -395,6 +395,8 @@ static failure_kind classify(const smtpc_conn *conn)
 
 typedef enum try_rc { TRY_SKIPPED, TRY_DONE, TRY_STOP } try_rc;
 
+static bool any_open(const batch *b);
+
 /* Defer every open address; a configuration problem is ADDR_PANIC, which the delivery process
  * logs to the panic log as well (as Exim does for these). */
 static void defer_open(batch *b, int err, sv text, bool config_problem)
@@ -467,6 +469,8 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	retry_due dm = retry_check(c->sc->directory, mkey, b->now, c->forced, &rec, c->a);
 	if (dh == RETRY_NOT_DUE || dm == RETRY_NOT_DUE) {
 		b->any_skipped = true;
+		/* Observed: Exim records the message as waiting for a host it skips. */
+		smtp_cont_note_waiting(c, b->t, b->sh.name);
 		return TRY_SKIPPED;
 	}
 	*timed_out = dh == RETRY_TIMED_OUT || dm == RETRY_TIMED_OUT;
@@ -492,12 +496,16 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 
 	o.event = engine_event;
 	o.event_ctx = b;
-	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
+	int sequence = 1;
+	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
+	bool continued = conn != NULL;
+	if (!continued)
+		conn = smtpc_connect(c->a, &o, &b->sh);
 	bool tls_retried = false;
 #if SUPPORT_TLS
 	/* tls_tempfail_tryclear: the same host again in clear. Observed: the host stays in the
 	 * addresses' lines even when that second connection fails. */
-	if (smtp_tls_tryclear(conn, &o)) {
+	if (!continued && smtp_tls_tryclear(conn, &o)) {
 		tls_retried = true;
 		conn = smtpc_connect(c->a, &o, &b->sh);
 	}
@@ -542,6 +550,12 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			timeout_seen = true;
 		}
 		record(b, idx[j], &r[j], conn, with_host);
+		a->host_used_continued = continued && with_host;
+		/* Proxied TLS (-MCt): the cipher is all this process knows of the session. */
+		if (a->host_used_continued && smtp_cont_proxy_cipher()) {
+			a->tls_used = true;
+			a->tls_cipher = sv_cstr(smtp_cont_proxy_cipher());
+		}
 		if (r[j].status == SMTPC_OK) {
 			add_retry(b, a, hkey, 0, 0, SV_NULL, true, true);
 			/* Observed: Exim deletes the address's record without the sender; a 4xx record
@@ -571,10 +585,19 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		if (b->nmsg_keys < (int)(sizeof b->msg_keys / sizeof b->msg_keys[0]))
 			b->msg_keys[b->nmsg_keys++] = mkey;
 	}
-	smtpc_close(conn);
+	/* Still waiting for this host after a failure that is not the message's own: listed in
+	 * wait-<transport> so a later connection to it can carry the message. */
+	if (fk != FK_MESSAGE && any_open(b))
+		smtp_cont_note_waiting(c, b->t, b->sh.name);
+	if (fk == FK_NONE && connect_ok)
+		smtp_cont_finish(c, b->t, conn, sequence);
+	else
+		smtpc_close(conn);
 
-	/* A host error: logged after the connection is closed, then msg:host:defer. */
-	if (fk == FK_HOST) {
+	/* A host error: logged after the connection is closed, then msg:host:defer. A host DANE
+	 * refused for good before connecting is no host error: the addresses just fail (Exim's
+	 * set_errno_nohost with FAIL writes no host line and no host retry record). */
+	if (fk == FK_HOST && !(conn->status == SMTPC_FAIL && conn->basic_errno == SMTPC_ERRNO_DNSDEFER)) {
 		int e = conn->basic_errno;
 		sv text = xbuf_sv(&conn->message);
 		sv et = errno_text(e, conn);
@@ -782,6 +805,7 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		}
 	}
 done:
+	smtp_cont_drop_unused(c);
 	c->env->providers = saved;
 }
 

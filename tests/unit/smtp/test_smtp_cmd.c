@@ -128,8 +128,16 @@ static void test_mail_rcpt(void)
 	CHECK_STR(run(true, "<u@example.com> NOTIFY=SUCCESS ORCPT=rfc822;u@example.com", &nodsn),
 		"501 <u@example.com> NOTIFY=SUCCESS ORCPT=rfc822;u@example.com: malformed address: "
 		"NOTIFY=SUCCESS ORCPT=rfc822;u@ex may not follow <u@example.com> ");
-	CHECK_STR(run(false, "<a@b> PRDR", &nodsn),
-		"501 <a@b> PRDR: malformed address: PRDR may not follow <a@b> ");
+	/* Exim 4.96 takes PRDR, RET, ENVID and BODY it did not advertise and ignores them;
+	 * SMTPUTF8 not advertised is an error of its own. */
+	CHECK_STR(run(false, "<a@b> PRDR", &nodsn), "OK a@b");
+	CHECK_STR(run(false, "<a@b> RET=x ENVID=y", &nodsn), "OK a@b");
+	smtp_features plain = { 0 };
+	CHECK_STR(run(false, "<a@b> BODY=nonsense", &plain), "OK a@b");
+	CHECK_STR(run(false, "<a@b> SMTPUTF8", &plain), "501 SMTPUTF8 used when not advertised");
+	/* After HELO nothing is a parameter. */
+	smtp_features helo = { .no_params = true };
+	CHECK_STR(run(false, "<a@b> SIZE=5", &helo), "501 <a@b> SIZE=5: malformed address: SIZE=5 may not follow <a@b> ");
 }
 
 static void test_params(void)
