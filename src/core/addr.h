@@ -148,6 +148,7 @@ typedef struct address_item {
 	bool filter_discarded;            /* a filter discarded it: "=> discarded" (not :blackhole:) */
 	int tls_tlsa_usage;               /* $tls_out_tlsa_usage of the delivery's session */
 	sv tls_ourcert;                   /* $tls_out_ourcert (PEM) */
+	sv onetime_parent;                /* a recipient one_time added: its original address (logs) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

@@ -21,6 +21,7 @@
 #include "core/priv.h"
 #include "core/queue.h"
 #include "core/retry.h"
+#include "core/route_opts.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
 #include "lib/log.h"
@@ -60,8 +61,25 @@ static const address_item *top_of(const address_item *a)
 	return a;
 }
 
+/* The ancestor a one_time redirect router handled, if any (the router that generated a, or one
+ * further up). */
+static bool under_one_time(const address_item *a)
+{
+	for (const address_item *p = a->parent; p; p = p->parent)
+		if (p->router && route_opt_private_bool(p->router, "one_time"))
+			return true;
+	return false;
+}
+
 static void mark_pending(dctx *d, const address_item *a)
 {
+	/* one_time: an address the redirection generated that is not finished becomes a recipient
+	 * of its own (finish() adds it), so the redirection is not expanded again; its original
+	 * top-level address then counts as delivered. */
+	if (!d->dont_deliver && a->kind == ADDR_MAIL && under_one_time(a)) {
+		push(&d->onetime, &d->nonetime, &d->cap_onetime, (address_item *)a);
+		return;
+	}
 	int i = top_of(a)->rcpt_index;
 	if (i >= 0 && (size_t)i < d->m->nrcpt)
 		d->top_pending[i] = true;
@@ -272,6 +290,18 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
 		droute_retry_defer(d, a);
 		dlog_defer(&d->log, a);   /* Exim raises no event for a routing deferral */
+		if (a->retry_timedout) {
+			/* The routing retry record is past its rule's cutoff: as Exim, the deferral is
+			 * logged, then the address fails with a "**" line that names no router. */
+			a->result = ADDR_FAIL;
+			a->message = a->user_message = SV_LIT("retry timeout exceeded");
+			raise_event(d, NULL, "msg:fail:internal", a->message, a);
+			address_item shown = *a;
+			shown.router = NULL;
+			dlog_fail(&d->log, &shown);
+			push(&d->failed, &d->nfailed, &d->cap_failed, a);
+			break;
+		}
 		push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
 		mark_pending(d, a);
 		break;
@@ -557,6 +587,19 @@ static void finish(dctx *d, const char *id)
 		}
 		message_add_nonrecipient(d->m, r);
 	}
+	/* Deferred children of one_time routers join the recipients, remembering the original
+	 * top-level recipient (Exim's "pno") for the log lines of later attempts. */
+	for (size_t k = 0; k < d->nonetime; k++) {
+		const address_item *a = d->onetime[k], *top = top_of(a);
+		message_add_recipient(d->m, sv_copy(pool_msg, a->address));
+		msg_recipient *r = &d->m->rcpt[d->m->nrcpt - 1];
+		int pno = top->rcpt_index;
+		if (top->onetime_parent.len && pno >= 0 && (size_t)pno < d->m->nrcpt && d->m->rcpt[pno].pno >= 0)
+			pno = d->m->rcpt[pno].pno;
+		r->pno = pno;
+		r->dsn_flags = top->dsn_flags;
+		left = true;
+	}
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
 		bool gone = spool_remove_header(d->sc, id, &err);
@@ -833,6 +876,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			continue;
 		address_item *a = route_new_address(pool_msg, r->address);
 		a->rcpt_index = (int)k;
+		if (r->pno >= 0 && (size_t)r->pno < m->nrcpt)
+			a->onetime_parent = m->rcpt[r->pno].address;
 		a->dsn_flags = r->dsn_flags;
 		a->orcpt = r->orcpt;
 		if (cancel) {

@@ -12,10 +12,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conf/main_options.h"
 #include "core/hintsdb.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -70,6 +73,21 @@ static bool add_fn(void *ctx, sv old, bool found, xbuf *out, bool *remove)
 	return true;
 }
 
+/* The records are read and written by transport processes running as the Exim user (as Exim
+ * keeps its hints files): a database root creates here (-odqs, -qq's first phase) is given to
+ * that user. */
+static void give_to_exim_user(const spool_config *sc, const char *name)
+{
+	if (geteuid() != 0 || conf_main.exim_user == POSTERN_UNSET_ID || conf_main.exim_user == 0)
+		return;
+	static const char *const suffix[] = { ".lmdb", ".lmdb-lock" };
+	for (size_t i = 0; i < 2; i++) {
+		const char *p = arena_printf(pool_scratch, "%s/db/%s%s", sc->directory, name, suffix[i]);
+		if (chown(p, conf_main.exim_user, conf_main.exim_group) != 0 && errno != ENOENT)
+			log_write(LOG_MAIN | LOG_PANIC, "failed to give %s to the Exim user: %s", p, strerror(errno));
+	}
+}
+
 void dcont_wait_add(const spool_config *sc, const char *transport, sv host_name, const char *id)
 {
 	if (!transport || host_name.len == 0 || !id)
@@ -82,6 +100,7 @@ void dcont_wait_add(const spool_config *sc, const char *transport, sv host_name,
 		add_ctx c = { .id = sv_cstr(id) };
 		hintsdb_update(db, host_name, add_fn, &c);
 		hintsdb_close(db);
+		give_to_exim_user(sc, db_name(transport));
 	}
 	arena_reset(pool_scratch, mk);
 }
@@ -189,31 +208,50 @@ void dcont_close_fds_except(int keep_a, int keep_b)
 			close(fd);
 }
 
-bool dcont_pass(const char *const *argv_base, const char *transport, sv host_name, sv host_address,
-	int sequence, const char *id, int fd, unsigned offered, bool authenticated,
-	const dcont_conn *proxy)
+/* This binary and its -C, for the exec. */
+static bool own_argv(xp_env *env, const char **argv)
 {
-	const char *argv[32];
+	xbuf exe, conf, err;
+	xbuf_init(&exe, pool_scratch);
+	xbuf_init(&conf, pool_scratch);
+	xbuf_init(&err, pool_scratch);
+	if (xp_expand(env, SV_LIT("$exim_path"), &exe, &err) != XP_OK || exe.len == 0)
+		return false;
 	int n = 0;
-	for (int i = 0; argv_base[i] && i < 3; i++)
-		argv[n++] = argv_base[i];
-	if (authenticated)
+	argv[n++] = xbuf_cstr(&exe);
+	if (xp_expand(env, SV_LIT("$config_file"), &conf, &err) == XP_OK && conf.len) {
+		argv[n++] = "-C";
+		argv[n++] = xbuf_cstr(&conf);
+	}
+	argv[n] = NULL;
+	return true;
+}
+
+bool dcont_pass(xp_env *env, const dcont_handoff *h, int fd)
+{
+	const char *argv[40];
+	if (!own_argv(env, argv))
+		return false;
+	int n = 0;
+	while (argv[n])
+		n++;
+	if (h->authenticated)
 		argv[n++] = "-MCA";
-	if (offered & DCONT_DSN)
+	if (h->offered & DCONT_DSN)
 		argv[n++] = "-MCD";
-	if (offered & DCONT_CHUNKING)
+	if (h->offered & DCONT_CHUNKING)
 		argv[n++] = "-MCK";
-	if (offered & DCONT_PIPELINING)
+	if (h->offered & DCONT_PIPELINING)
 		argv[n++] = "-MCP";
-	if (offered & DCONT_SIZE)
+	if (h->offered & DCONT_SIZE)
 		argv[n++] = "-MCS";
 	char qpid[32], qfd[32], seq[32], pport[32];
-	if (proxy && proxy->proxy_cipher) {
-		snprintf(pport, sizeof pport, "%d", proxy->proxy_port);
+	if (h->proxy_cipher) {
+		snprintf(pport, sizeof pport, "%d", h->proxy_port);
 		argv[n++] = "-MCt";
-		argv[n++] = proxy->proxy_address ? proxy->proxy_address : "";
+		argv[n++] = h->proxy_address ? h->proxy_address : "";
 		argv[n++] = pport;
-		argv[n++] = proxy->proxy_cipher;
+		argv[n++] = h->proxy_cipher;
 	}
 	if (dcont_queue_pipe_fd >= 0) {
 		snprintf(qpid, sizeof qpid, "%ld", (long)dcont_queue_pid);
@@ -222,13 +260,13 @@ bool dcont_pass(const char *const *argv_base, const char *transport, sv host_nam
 		argv[n++] = qpid;
 		argv[n++] = qfd;
 	}
-	snprintf(seq, sizeof seq, "%d", sequence);
+	snprintf(seq, sizeof seq, "%d", h->sequence);
 	argv[n++] = "-MC";
-	argv[n++] = transport;
-	argv[n++] = sv_dup(pool_scratch, host_name);
-	argv[n++] = sv_dup(pool_scratch, host_address);
+	argv[n++] = h->transport;
+	argv[n++] = sv_dup(pool_scratch, h->host_name);
+	argv[n++] = sv_dup(pool_scratch, h->host_address);
 	argv[n++] = seq;
-	argv[n++] = id;
+	argv[n++] = h->id;
 	argv[n] = NULL;
 
 	fflush(NULL);
@@ -266,4 +304,152 @@ bool dcont_pass(const char *const *argv_base, const char *transport, sv host_nam
 	while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
 		;
 	return true;
+}
+
+/* ---- the hand-over from the transport process to the delivery process ----
+ * One datagram-like record on a stream socket: the descriptor as SCM_RIGHTS with a payload of
+ * NUL-terminated fields: transport, host name, host address, sequence, id, offered,
+ * authenticated, proxy address, proxy port, proxy cipher (empty: none). */
+
+int dcont_handoff_fd = -1;
+
+static bool keep_pending(dcont_handoff *h, int fd, const char *buf, size_t n);
+
+enum { HANDOFF_MAX = 4096, HANDOFF_FIELDS = 10 };
+
+bool dcont_handoff_send(xp_env *env, const dcont_handoff *h, int fd)
+{
+	if (dcont_handoff_fd < 0)
+		return dcont_pass(env, h, fd);
+	xbuf p;
+	xbuf_init(&p, pool_scratch);
+	xbuf_printf(&p, "%s%c" SV_FMT "%c" SV_FMT "%c%d%c%s%c%u%c%d%c%s%c%d%c%s%c", h->transport, 0,
+		SV_ARG(h->host_name), 0, SV_ARG(h->host_address), 0, h->sequence, 0, h->id, 0, h->offered, 0,
+		h->authenticated ? 1 : 0, 0, h->proxy_address ? h->proxy_address : "", 0, h->proxy_port, 0,
+		h->proxy_cipher ? h->proxy_cipher : "", 0);
+	if (p.len > HANDOFF_MAX)
+		return false;
+	struct iovec iov = { .iov_base = p.p, .iov_len = p.len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	ssize_t n;
+	while ((n = sendmsg(dcont_handoff_fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return n == (ssize_t)p.len;
+}
+
+void dcont_handoff_collect(int sock, xp_env *env)
+{
+	if (sock < 0)
+		return;
+	char buf[HANDOFF_MAX + 1];
+	struct iovec iov = { .iov_base = buf, .iov_len = HANDOFF_MAX };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b };
+	ssize_t n;
+	while ((n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	close(sock);
+	if (n <= 0)
+		return;
+	int fd = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	if (fd < 0)
+		return;
+	/* The fields, each NUL-terminated and all present, or nothing is done. */
+	const char *f[HANDOFF_FIELDS];
+	size_t k = 0, start = 0;
+	for (size_t i = 0; i < (size_t)n && k < HANDOFF_FIELDS; i++)
+		if (buf[i] == 0) {
+			f[k++] = buf + start;
+			start = i + 1;
+		}
+	dcont_handoff h = { 0 };
+	char *e1, *e2, *e3;
+	if (k == HANDOFF_FIELDS && !(mh.msg_flags & MSG_TRUNC)) {
+		h.transport = f[0];
+		h.host_name = sv_cstr(f[1]);
+		h.host_address = sv_cstr(f[2]);
+		h.sequence = (int)strtol(f[3], &e1, 10);
+		h.id = f[4];
+		h.offered = (unsigned)strtoul(f[5], &e2, 10);
+		h.authenticated = f[6][0] == '1';
+		h.proxy_address = f[9][0] ? f[7] : NULL;
+		h.proxy_port = (int)strtol(f[8], &e3, 10);
+		h.proxy_cipher = f[9][0] ? f[9] : NULL;
+		if (!*e1 && !*e2 && !*e3 && h.sequence > 0 && spool_valid_id(sv_cstr(h.id)) && h.transport[0]) {
+			if (dcont_inprocess && keep_pending(&h, fd, buf, (size_t)n))
+				return;
+			dcont_pass(env, &h, fd);
+		}
+	}
+	close(fd);
+}
+
+/* ---- continuing in this process ---- */
+
+bool dcont_inprocess;
+static struct {
+	bool have;
+	int fd;
+	dcont_handoff h;
+	char strings[HANDOFF_MAX + 1];
+} pending;
+
+/* Keep h (its strings point into buf[0..n)) for dcont_run_pending. */
+static bool keep_pending(dcont_handoff *h, int fd, const char *buf, size_t n)
+{
+	if (pending.have)
+		return false;
+	memcpy(pending.strings, buf, n);
+	pending.strings[n] = 0;
+	pending.h = *h;
+#define REBASE(f) (f) = (f) ? pending.strings + ((f) - buf) : NULL
+	REBASE(pending.h.transport);
+	REBASE(pending.h.id);
+	REBASE(pending.h.proxy_address);
+	REBASE(pending.h.proxy_cipher);
+#undef REBASE
+	pending.h.host_name = sv_cstr(pending.strings + (h->host_name.p - buf));
+	pending.h.host_address = sv_cstr(pending.strings + (h->host_address.p - buf));
+	pending.fd = fd;
+	pending.have = true;
+	return true;
+}
+
+
+void dcont_run_pending(const spool_config *sc)
+{
+	/* Each delivery may leave the next hand-over in pending; the chain ends at the sequence
+	 * limit or when nothing is waiting for the host. */
+	while (pending.have) {
+		char strings[HANDOFF_MAX + 1];
+		dcont_handoff h = pending.h;
+		int fd = pending.fd;
+		memcpy(strings, pending.strings, sizeof strings);
+#define REBASE(f) (f) = (f) ? strings + ((f) - pending.strings) : NULL
+		REBASE(h.transport);
+		REBASE(h.id);
+		REBASE(h.proxy_address);
+		REBASE(h.proxy_cipher);
+#undef REBASE
+		h.host_name = sv_cstr(strings + (pending.h.host_name.p - pending.strings));
+		h.host_address = sv_cstr(strings + (pending.h.host_address.p - pending.strings));
+		pending.have = false;
+		dcont_deliver(sc, &h, fd);
+	}
 }

@@ -19,6 +19,7 @@
 
 #include "core/addr.h"
 #include "core/spool.h"
+#include "expand/expand.h"
 #include "lib/str.h"
 
 /* What the server offered, as -MCP, -MCS, -MCK, -MCD pass it on. */
@@ -62,13 +63,47 @@ void dcont_wait_add_hosts(const spool_config *sc, const address_item *a, const c
 bool dcont_wait_next(const spool_config *sc, const char *transport, sv host_name,
 	const char *current_id, char *id_out);
 
-/* Hand the connection fd to a new "-MC" process (detached; this process keeps no part in it).
- * argv_base: the binary and its -C argument (NULL-terminated, at most 3 entries). The caller
- * closes its own copy of fd afterwards without writing to it. false: the fork failed (the
- * caller still owns the connection). */
-bool dcont_pass(const char *const *argv_base, const char *transport, sv host_name, sv host_address,
-	int sequence, const char *id, int fd, unsigned offered, bool authenticated,
-	const dcont_conn *proxy);
+/* What a hand-over of a connection to the next message carries (the -MC arguments). */
+typedef struct dcont_handoff {
+	const char *transport;
+	sv host_name, host_address;
+	int sequence;                 /* messages carried, the next one included */
+	const char *id;               /* the next message */
+	unsigned offered;             /* DCONT_* */
+	bool authenticated;
+	const char *proxy_address, *proxy_cipher;  /* -MCt (NULL: not proxied) */
+	int proxy_port;
+} dcont_handoff;
+
+/* Start the "-MC" process for h with fd as its standard input (detached; this process keeps
+ * no part in it). env: for $exim_path and $config_file (the binary and its -C). The caller
+ * closes its own copy of fd afterwards without writing to it. false: it could not be started
+ * (the caller still owns the connection). */
+bool dcont_pass(xp_env *env, const dcont_handoff *h, int fd);
+
+/* The transport runs as the Exim user, which could not start a delivery that may need root:
+ * its process hands the connection to the delivery process (root) over a socket instead, and
+ * that starts the -MC process once the transport process has finished, as Exim's setuid
+ * re-exec would. dcont_handoff_fd: the transport process's end (-1: none; then it starts the
+ * -MC process itself). */
+extern int dcont_handoff_fd;
+bool dcont_handoff_send(xp_env *env, const dcont_handoff *h, int fd);
+/* In the delivery process, after the transport process ended: start the -MC process for what
+ * it handed over on sock (if anything), and close sock. When dcont_inprocess is set, the
+ * connection is kept for dcont_run_pending instead (no exec, no configuration to load again). */
+void dcont_handoff_collect(int sock, xp_env *env);
+
+/* Set by a caller of deliver_message that calls dcont_run_pending after it (a queue runner's
+ * delivery process, -MC). */
+extern bool dcont_inprocess;
+
+/* Deliver, in this process, the message a connection was handed over for (and the next ones
+ * they hand on, in turn), as a -MC process would. */
+void dcont_run_pending(const spool_config *sc);
+
+/* One continued delivery of h->id over fd (the -MC mode and dcont_run_pending): the
+ * connection is closed with QUIT when no transport used it. */
+void dcont_deliver(const spool_config *sc, const dcont_handoff *h, int fd);
 
 /* Close every descriptor from 3 up but keep_a, keep_b and the queue runner's pipe. */
 void dcont_close_fds_except(int keep_a, int keep_b);

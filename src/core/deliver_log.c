@@ -35,10 +35,18 @@ static void put_printable(xbuf *out, sv s)
 	printing_escape(s, PRINT_TAB_LITERAL, out);
 }
 
+/* The top-level address shown in " <...>": a recipient one_time added shows the recipient it
+ * came from, as Exim does. */
+static sv shown_top(const address_item *a)
+{
+	const address_item *t = top_of(a);
+	return t->onetime_parent.len ? t->onetime_parent : t->address;
+}
+
 /* " <top>" (or every ancestor with log_selector all_parents). */
 static void put_parents(const address_item *a, xbuf *out)
 {
-	if (!a->parent)
+	if (!a->parent && !a->onetime_parent.len)
 		return;
 	if (selected(LS_ALL_PARENTS)) {
 		for (const address_item *p = a->parent; p; p = p->parent) {
@@ -49,7 +57,7 @@ static void put_parents(const address_item *a, xbuf *out)
 		return;
 	}
 	xbuf_puts(out, " <");
-	put_printable(out, top_of(a)->address);
+	put_printable(out, shown_top(a));
 	xbuf_putc(out, '>');
 }
 
@@ -59,7 +67,7 @@ void dlog_address(const address_item *a, bool local, xbuf *out)
 		/* A local delivery shows the local part, then always the address it came from. */
 		put_printable(out, a->local_part.len ? a->local_part : a->address);
 		xbuf_puts(out, " <");
-		put_printable(out, top_of(a)->address);
+		put_printable(out, shown_top(a));
 		xbuf_putc(out, '>');
 		return;
 	}

@@ -3,6 +3,7 @@
  * groups them for one SMTP transaction. At most remote_max_parallel children run at once;
  * when that many are running, the oldest is waited for before the next starts. */
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "conf/main_options.h"
@@ -75,6 +76,23 @@ static void defer_unfit(dbatch *b)
 	}
 }
 
+/* Each remote batch's transport process gets a socket to hand an open connection back over
+ * (core/deliver_continue.h): it runs as the Exim user, and the next message's delivery is
+ * started from here, as root, once it has finished and its outcome is logged and its retry
+ * records are updated (so the next delivery does not find the host's old record). */
+static int start_with_handoff(dctx *d, dbatch *b, bool *started)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		sp[0] = sp[1] = -1;
+	dcont_handoff_fd = sp[1];
+	*started = dbatch_start(d, b, true);
+	dcont_handoff_fd = -1;
+	if (sp[1] >= 0)
+		close(sp[1]);
+	return sp[0];
+}
+
 void dremote_run(dctx *d, address_item *list)
 {
 	dbatch *batches = NULL, **btail = &batches;
@@ -101,6 +119,7 @@ void dremote_run(dctx *d, address_item *list)
 	}
 	int max = conf_main.remote_max_parallel > 0 ? conf_main.remote_max_parallel : 1;
 	dbatch *running[max];
+	int handoff[max];
 	int nrunning = 0;
 	deliver_continue *cont = d->o->cont;
 	if (cont) {
@@ -113,11 +132,14 @@ void dremote_run(dctx *d, address_item *list)
 				continue;
 			}
 			cc->used = true;        /* the transport's process owns it from here */
-			if (dbatch_start(d, b, true))
-				dbatch_finish(d, b);
-			dpost_batch(d, b, true);
+			bool started;
+			int hs = start_with_handoff(d, b, &started);
 			close(cc->fd);
 			cc->fd = -1;
+			if (started)
+				dbatch_finish(d, b);
+			dpost_batch(d, b, true);
+			dcont_handoff_collect(hs, d->env);
 		}
 		return;
 	}
@@ -125,17 +147,27 @@ void dremote_run(dctx *d, address_item *list)
 		if (nrunning == max) {
 			dbatch_finish(d, running[0]);
 			dpost_batch(d, running[0], true);
-			for (int i = 1; i < nrunning; i++)
+			dcont_handoff_collect(handoff[0], d->env);
+			for (int i = 1; i < nrunning; i++) {
 				running[i - 1] = running[i];
+				handoff[i - 1] = handoff[i];
+			}
 			nrunning--;
 		}
-		if (dbatch_start(d, b, true))
+		bool started;
+		int h = start_with_handoff(d, b, &started);
+		if (started) {
+			handoff[nrunning] = h;
 			running[nrunning++] = b;
-		else
+		} else {
+			if (h >= 0)
+				close(h);
 			dpost_batch(d, b, true);
+		}
 	}
 	for (int i = 0; i < nrunning; i++) {
 		dbatch_finish(d, running[i]);
 		dpost_batch(d, running[i], true);
+		dcont_handoff_collect(handoff[i], d->env);
 	}
 }

@@ -136,6 +136,20 @@ filter_outcome filter_run(const filter *f, filter_ctx *ctx, arena *a, filter_res
 struct message;
 void filter_apply_headers(struct message *m, const filter_result *res);
 
+/* The reply a mail/vacation action describes, for an ADDR_REPLY address (core/addr_reply.h).
+ * (filter_message.c) */
+struct addr_reply;
+struct addr_reply *filter_mail_reply(arena *a, const filter_mail *m);
+
+/* The same changes to an xp_message (the view routers' $h_ variables read), for a filter that
+ * ran in another process. (filter_run.c) */
+void filter_apply_headers_view(xp_message *msg, const filter_result *res, arena *a);
+
+/* A result as bytes and back, for a filter run in a child process under another uid
+ * (filter_wire.c). decode: false when the bytes are not a whole, consistent encoding. */
+void filter_result_encode(const filter_result *res, xbuf *out);
+bool filter_result_decode(sv in, arena *a, filter_result *res);
+
 /* Exim's reason for a malformed address (one that mail/address.h rejects), as its address
  * parser words it: "no local part", "malformed address: X may not follow Y", ... */
 const char *filter_address_error(sv text, arena *a);

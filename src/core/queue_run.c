@@ -228,27 +228,21 @@ static bool load_too_high(const qjob *j)
 static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int wfd)
 {
 	signal(SIGCHLD, SIG_DFL);
+	/* A connection handed back for the next waiting message is carried on in this process. */
+	dcont_inprocess = true;
 	for (size_t i = 0; i < n; i++) {
 		if (load_too_high(&jobs[i]))
 			_exit(WORKER_EXIT_ABANDONED);
 		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
-		/* Continued deliveries (-MC) the message's delivery starts over its connections hold
-		 * the write end of this pipe (Exim's -MCQ): the worker waits for end of file before the
-		 * next message, so the run goes on in Exim's order and does not race them. */
+		/* Continued deliveries started by exec (-MC, e.g. behind a TLS proxy) hold the write end
+		 * of this pipe (Exim's -MCQ); end of file says the last of them is done, so the worker
+		 * goes on in Exim's order and does not race them for the messages they carry. */
 		int chain[2] = { -1, -1 };
 		if (pipe2(chain, O_CLOEXEC) == 0) {
 			dcont_queue_pipe_fd = chain[1];
-			dcont_queue_pid = getppid();
+			dcont_queue_pid = getpid();
 		}
 		deliver_message(sc, jobs[i].id, &jobs[i].o);
-		if (chain[0] >= 0) {
-			close(chain[1]);
-			dcont_queue_pipe_fd = -1;
-			char c;
-			while (read(chain[0], &c, 1) < 0 && errno == EINTR)
-				;
-			close(chain[0]);
-		}
 		deliver_outcome out = deliver_last_outcome();
 		size_t ll = out.skip_log ? strlen(out.skip_log) : 0;
 		if (ll > REPORT_LOG_MAX)
@@ -260,6 +254,15 @@ static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int w
 		memcpy(buf, &r, sizeof r);
 		if (ll)
 			memcpy(buf + sizeof r, out.skip_log, ll);
+		dcont_run_pending(sc);
+		if (chain[0] >= 0) {
+			close(chain[1]);
+			dcont_queue_pipe_fd = -1;
+			char c;
+			while (read(chain[0], &c, 1) < 0 && errno == EINTR)
+				;
+			close(chain[0]);
+		}
 		fflush(NULL);
 		if (write(wfd, buf, sizeof r + ll) != (ssize_t)(sizeof r + ll))
 			_exit(1);

@@ -11,6 +11,7 @@
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
 #include "core/addr.h"
+#include "core/route_opts.h"
 #include "lib/debug.h"
 #include "lib/list.h"
 #include "lib/log.h"
@@ -151,6 +152,18 @@ bool route_opt_bool(const driver_instance *r, const char *name)
 		return false;
 	bool v;
 	memcpy(&v, (const char *)r->generic + row->offset, sizeof v);
+	return v;
+}
+
+bool route_opt_private_bool(const driver_instance *r, const char *name)
+{
+	if (!r->priv || !r->info || !r->info->options)
+		return false;
+	const opt_row *row = opt_find(r->info->options, r->info->noptions, name);
+	if (!row || row->type != OPT_BOOL)
+		return false;
+	bool v;
+	memcpy(&v, (const char *)r->priv + row->offset, sizeof v);
 	return v;
 }
 

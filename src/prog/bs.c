@@ -127,8 +127,8 @@ static void configure_logging(bh_log *bh)
 	lc.syslog_pid = conf_main.syslog_pid;
 	lc.syslog_duplication = conf_main.syslog_duplication;
 	if (bh) {
-		/* Timestamps in the plain form the pump strips; the selectors that change the prefix
-		 * (pid, millisec) are off, which nothing else in the lines depends on. */
+		/* Timestamps in the plain form the pump strips (20 characters, as Exim does: what pid
+		 * and millisec add after them stays on the LOG: line). */
 		snprintf(bh->dir, sizeof bh->dir, "/tmp/postern-bh-XXXXXX");
 		if (mkdtemp(bh->dir)) {
 			char tmpl[128];
@@ -137,8 +137,6 @@ static void configure_logging(bh_log *bh)
 			lc.file_path = arena_strdup(pool_perm, tmpl);
 			lc.timezone = false;
 			lc.write_rejectlog = false;
-			logsel_set(&lc.selector, LS_PID, false);
-			logsel_set(&lc.selector, LS_MILLISEC, false);
 		} else {
 			bh->dir[0] = '\0';
 		}

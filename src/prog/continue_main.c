@@ -104,20 +104,6 @@ bool cmdline_continue_option(cmdline *cl, int argc, char **argv, int *i, char *e
 	return true;
 }
 
-/* QUIT on a connection nothing used (the message was gone or locked). */
-static void quit_unused(int fd)
-{
-	static const char quit[] = "QUIT\r\n";
-	if (write(fd, quit, sizeof quit - 1) == (ssize_t)(sizeof quit - 1)) {
-		char buf[512];
-		struct timeval tv = { .tv_sec = 5 };
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		ssize_t n = read(fd, buf, sizeof buf);
-		(void)n;
-	}
-	close(fd);
-}
-
 int continue_main(const cmdline *cl)
 {
 	const cmd_continue *c = cl->cont;
@@ -133,13 +119,13 @@ int continue_main(const cmdline *cl)
 	xbuf err;
 	xbuf_init(&err, NULL);
 	if (!log_setup_from_config(LOG_ECHO_NONE, NULL, &err)) {
-		quit_unused(0);
+		close(0);
 		return 1;
 	}
 	spool_config sc;
 	if (!spool_config_from_main(&sc, &err)) {
 		log_write(LOG_MAIN | LOG_PANIC, "-MC: %s", xbuf_cstr(&err));
-		quit_unused(0);
+		close(0);
 		return 1;
 	}
 	if (c->queue_name)
@@ -148,35 +134,24 @@ int continue_main(const cmdline *cl)
 		dcont_queue_pipe_fd = c->queue_fd;
 		dcont_queue_pid = (pid_t)c->queue_pid;
 	}
-	dcont_conn cc = {
-		.fd = 0,
+	dcont_handoff h = {
+		.transport = c->transport,
+		.host_name = sv_cstr(c->host_name),
+		.host_address = sv_cstr(c->host_address),
 		.sequence = c->sequence,
+		.id = c->id,
 		.offered = (c->pipelining ? DCONT_PIPELINING : 0) | (c->size ? DCONT_SIZE : 0)
 			| (c->chunking ? DCONT_CHUNKING : 0) | (c->dsn ? DCONT_DSN : 0),
 		.authenticated = c->authenticated,
-		.queue_name = c->queue_name,
 		.proxy_address = c->proxy_cipher ? c->proxy_address : NULL,
 		.proxy_cipher = c->proxy_cipher,
 		.proxy_port = c->proxy_port,
 	};
-	deliver_continue dc = {
-		.transport = c->transport,
-		.host_name = sv_cstr(c->host_name),
-		.host_address = sv_cstr(c->host_address),
-		.conn = &cc,
-		.messages = c->sequence,
-	};
-	deliver_opts o = { .cont = &dc };
-	deliver_rc rc = deliver_message(&sc, c->id, &o);
-	if (!cc.used)
-		quit_unused(0);
-	arena_mark mk = arena_getmark(pool_msg);
-	if (access(spool_path(pool_msg, &sc, "input", c->id, "-H"), F_OK) == 0) {
-		if (rc != DELIVER_NOT_ATTEMPTED)
-			queue_schedule_note(&sc, c->id, deliver_next_due(), false);
-	} else if (errno == ENOENT)
-		queue_schedule_forget(&sc, c->id);
-	arena_reset(pool_msg, mk);
+	/* The connection may be handed back for the next message: that one is delivered here
+	 * too, and so on, rather than by a new -MC process each time. */
+	dcont_inprocess = true;
+	dcont_deliver(&sc, &h, 0);
+	dcont_run_pending(&sc);
 	xbuf_free(&err);
 	return 0;
 }

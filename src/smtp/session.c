@@ -388,7 +388,7 @@ void sess_lookup_host_name(smtp_session *s)
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
 	else o->host_lookup_failed = true;
 	const log_config *lc = log_current_config();
-	if (rc != DNS_SUCCEED && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
+	if (rc == DNS_NOMATCH && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
 		sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 	sess_update_host_ident(s);
 }
@@ -588,10 +588,16 @@ static bool nonmail_ok(smtp_session *s)
 	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
+	/* The command that is one too many is not part of the C= history (Exim). */
+	if (s->nhistory > 0 && !s->history_overflow) s->nhistory--;
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
+	/* Exim's line shows the command word alone. */
+	sv word = s->cmd_line;
+	for (size_t i = 0; i < word.len; i++)
+		if (isspace((unsigned char)word.p[i])) { word.len = i; break; }
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(word, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 	sess_reply(s, 554, "%s", text);
@@ -873,6 +879,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		/* Replies to pipelined commands go out together, when the client waits for them. */
 		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
 		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);
+		/* A last command without its line end is lost with the connection (Exim). */
+		if (rc == BIO_OK && s->io.last_unterminated && s->mode != SMTP_MODE_BATCH) rc = BIO_EOF;
 		if (rc == BIO_EOF || rc == BIO_ERROR || rc == BIO_TIMEOUT) {
 			if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
 			break;

@@ -79,7 +79,7 @@ typedef struct smtp_session {
 	bool notquit_ran;
 	int conn_nolog;              /* -1 not checked yet; 1: host in hosts_connection_nolog */
 	int exit_code;               /* the process status smtp_session_run returns */
-	bool any_mail;                /* a MAIL was accepted in this connection */
+	bool any_mail;                /* a MAIL command was given in this connection */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
 	sv rcpt_error;               /* text of the first rejected RCPT's reply */
 	bool rcpt_errors_differ;     /* later rejections had other texts */

@@ -16,13 +16,17 @@ bool tls_alpn_wire(const char *list, xbuf *out)
 	list_iter it;
 	list_iter_init(&it, sv_cstr(list), 0);
 	xbuf name;
-	xbuf_init(&name, out->a);
-	while (list_next(&it, &name)) {
-		if (name.len == 0 || name.len > 255) return false;
-		xbuf_putc(out, (char)name.len);
-		xbuf_put(out, name.p, name.len);
+	xbuf_init(&name, NULL);
+	bool ok = true;
+	while (ok && list_next(&it, &name)) {
+		ok = name.len > 0 && name.len <= 255;
+		if (ok) {
+			xbuf_putc(out, (char)name.len);
+			xbuf_put(out, name.p, name.len);
+		}
 	}
-	return true;
+	xbuf_free(&name);
+	return ok;
 }
 
 static bool allowed_name(const char *allowed, const unsigned char *p, size_t n)

@@ -24,7 +24,7 @@ static bool ends_with_line(sv e)
 	size_t i = e.len;
 	while (i > 0 && e.p[i - 1] >= '0' && e.p[i - 1] <= '9')
 		i--;
-	return i < e.len && i >= 8 && memcmp(e.p + i - 9 + 1, " in line ", 9 - 1) == 0;
+	return i < e.len && i >= 9 && memcmp(e.p + i - 9, " in line ", 9) == 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -222,3 +222,45 @@ def test_forbid_sieve_filter(postern_bin, world):
     assert maildir_count(world) == 0
     assert ("ID == user1@test.example R=userforward defer (-17): error in filter file: "
             "Sieve filtering not enabled") in mainlog(world)
+
+
+SYSTEM_FILTER = """# Exim filter
+if $h_subject: contains "sf" then
+  mail to a@test.example subject "sf reply" text "from the system filter"
+  unseen save {d}/mail/sfsave
+  logfile {d}/mail/sflog
+  logwrite "seen $h_subject:"
+endif
+"""
+
+
+def test_system_filter_user_and_transports(postern_bin, world):
+    """The system filter runs as system_filter_user; its mail, save and logwrite work through
+    system_filter_reply_transport and system_filter_file_transport. Lines as Exim 4.96's."""
+    (world / "sysfilter").write_text(SYSTEM_FILTER.format(d=world))
+    conf = world / "c.conf"
+    conf.write_text(f"system_filter = {world}/sysfilter\nsystem_filter_user = mail\n"
+                    "system_filter_reply_transport = address_reply\n"
+                    "system_filter_file_transport = sf_file\n"
+                    + config(world) + "sf_file:\n  driver = appendfile\n  file = $address_file\n  user = mail\n")
+    send(postern_bin, conf, subject="sf test", rcpt="other@test.example")
+    log = mainlog(world)
+    assert "ID => >a@test.example <system-filter> T=address_reply" in log
+    assert f"ID => {world}/mail/sfsave <system-filter> T=sf_file" in log
+    assert "ID => other <other@test.example> R=local T=local_delivery" in log
+    assert "\nSubject: sf reply\n" in (world / "mail" / "a").read_text()
+    import pwd
+    mail_uid = pwd.getpwnam("mail").pw_uid
+    # logwrite ran in the filter's process, as its user (the reply ran the filter too).
+    assert (world / "mail" / "sflog").stat().st_uid == mail_uid
+    assert (world / "mail" / "sflog").read_text() == "seen sf test\nseen sf reply\n"
+    assert (world / "mail" / "sfsave").stat().st_uid == mail_uid
+
+
+def test_system_filter_unset_reply_transport_fails_the_reply(postern_bin, world):
+    (world / "sysfilter").write_text('# Exim filter\nmail to a@test.example subject "x" text "y"\n')
+    conf = world / "c.conf"
+    conf.write_text(f"system_filter = {world}/sysfilter\n" + config(world))
+    send(postern_bin, conf, rcpt="other@test.example")
+    assert any(l.startswith("ID ** >a@test.example <system-filter>") and "system_filter_reply_transport is unset" in l
+               for l in mainlog(world))

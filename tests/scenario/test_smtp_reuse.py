@@ -6,6 +6,7 @@ when the host is back, the first delivery hands its connection to the next waiti
 against a scripted sink that counts connections and records every command, and against Exim
 4.96 doing the same against the same sink (its main log lines, its wait- record)."""
 import os
+import pwd
 import ssl
 import pathlib
 import re
@@ -43,15 +44,16 @@ t:
   command_timeout = 5s
 {extra}
 begin retry
-* * F,1m,1m
+* * {retry}
 """
 
 
 class Sink:
     """An SMTP server on loopback: PIPELINING, SIZE; records each connection's commands."""
 
-    def __init__(self, port, tls=None):
+    def __init__(self, port, tls=None, greet_delay=0):
         self.port = port
+        self.greet_delay = greet_delay
         self.tls = tls      # an ssl.SSLContext: STARTTLS offered
         self.conns = []
         self.lock = threading.Lock()
@@ -77,6 +79,7 @@ class Sink:
         c.settimeout(20)
         f = c.makefile("rb")
         try:
+            time.sleep(self.greet_delay)
             c.sendall(b"220 sink ESMTP\r\n")
             data = False
             in_tls = False
@@ -139,15 +142,15 @@ def free_port():
 
 
 class Mta:
-    def __init__(self, binary, d, port, extra="", exim=False):
+    def __init__(self, binary, d, port, extra="", exim=False, user=None, retry="F,1m,1m"):
         self.binary, self.d, self.exim = binary, d, exim
-        user = "Debian-exim" if exim else "root"
+        user = user or ("Debian-exim" if exim else "root")
         for sub in ("spool", "log"):
             (d / sub).mkdir(parents=True, exist_ok=True)
-            if exim:
+            if user != "root":
                 shutil.chown(d / sub, user, user)
         self.conf = d / "conf"
-        self.conf.write_text(CONF.format(d=d, port=port, extra=extra, user=user))
+        self.conf.write_text(CONF.format(d=d, port=port, extra=extra, user=user, retry=retry))
 
     def run(self, *args, input=None, check=True):
         p = subprocess.run([self.binary, "-C", str(self.conf), *args], input=input,
@@ -439,3 +442,89 @@ def test_multi_domain(tmp_path, multi):
     else:
         assert sorted(map(sorted, txns)) == [["a.test", "a.test"], ["b.test"]]
     assert mta.log().count(" => ") + mta.log().count(" -> ") == 3
+
+
+def test_reuse_when_the_transport_runs_as_the_exim_user():
+    """The transport process runs as the Exim user: it hands the connection to the delivery
+    process (root), which starts the -MC process once the transport has finished, so the
+    continued delivery can write its log lines and do whatever else needs root."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="postern-reuse-"))
+    os.chmod(d, 0o755)
+    try:
+        port = free_port()
+        mta = Mta(postern_bin(), d, port, user="mail")
+        mta.queue(3)
+        sink = Sink(port)
+        try:
+            mta.run("-qq")
+            mta.wait_done()
+            sink.wait_closed(1)
+        finally:
+            sink.close()
+        assert len(sink.conns) == 1 and sink.conns[0].count("<data>") == 3
+        assert mta.log().count("]* ") == 2
+        assert mta.log().count("Completed") == 3
+        db = d / "spool" / "db" / "wait-t.lmdb"
+        assert db.stat().st_uid == pwd.getpwnam("mail").pw_uid
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_continued_deliveries_are_not_held_by_the_old_host_record(tmp_path):
+    """The continued deliveries are not forced (as Exim's -MC): the host's retry record from
+    the refusals must not hold them back once the first delivery has reached the host."""
+    port = free_port()
+    mta = Mta(postern_bin(), tmp_path, port, retry="F,1s,1h")
+    mta.queue(3)
+    mta.run("-q")
+    assert "Connection refused" in mta.log()
+    sink = Sink(port)
+    try:
+        mta.run("-qf")
+        mta.wait_done()
+        sink.wait_closed(1)
+    finally:
+        sink.close()
+    assert not mta.ids(), mta.log()
+    assert len(sink.conns) == 1, sink.conns
+    assert mta.log().count("]* ") == 2
+
+
+def test_serialize_hosts_as_exim():
+    """serialize_hosts: while one delivery is connected to the host, a second one skips it
+    ("connection limit reached for all hosts", errno -54), waits in wait-t, and the first
+    delivery's connection then carries it. The same lines from Exim 4.96."""
+    out = {}
+    for name in ("exim", "postern"):
+        d = pathlib.Path(tempfile.mkdtemp(prefix="postern-reuse-"))
+        os.chmod(d, 0o755)
+        try:
+            port = free_port()
+            mta = Mta(EXIM if name == "exim" else postern_bin(), d, port, exim=name == "exim",
+                      extra="  serialize_hosts = *")
+            sink = Sink(port, greet_delay=3)
+            try:
+                first = subprocess.Popen([mta.binary, "-C", str(mta.conf), "-odi", "-f", "s@x.test", "a@a.test"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+                first.stdin.write(b"Subject: a\n\nbody\n")
+                first.stdin.close()
+                time.sleep(1.5)
+                mta.run("-odi", "-f", "s@x.test", "b@a.test", input="Subject: b\n\nbody\n")
+                first.wait(30)
+                mta.wait_done()
+                sink.wait_closed(1)
+            finally:
+                sink.close()
+            lines = [re.sub(r"^\S+ \S+ (\S+ )?", "", x) for x in mta.log().splitlines()
+                     if " == " in x or " => " in x]
+            out[name] = (lines, len(sink.conns))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    assert out["postern"] == out["exim"]
+    assert out["postern"][0] == [
+        "== b@a.test R=r T=t defer (-54): connection limit reached for all hosts for 'a.test'",
+        '=> a@a.test R=r T=t H=127.0.0.1 [127.0.0.1] C="250 OK queued"',
+        '=> b@a.test R=r T=t H=127.0.0.1 [127.0.0.1]* C="250 OK queued"',
+    ]
+    assert out["postern"][1] == 1

@@ -123,8 +123,7 @@ static void make_vacation_directory(route_ctx *c, const address_item *a, sv dir)
 
 static addr_reply *make_reply(route_ctx *c, xp_env *env, const address_item *a, const filter_mail *m)
 {
-	addr_reply *rp = arena_calloc(c->a, 1, sizeof *rp);
-	rp->to = m->to;
+	addr_reply *rp = filter_mail_reply(c->a, m);
 	if (sv_is_null(rp->to)) {
 		/* Exim filter: "If no to argument appears, the message is sent to $reply_address". */
 		xbuf err;
@@ -132,19 +131,9 @@ static addr_reply *make_reply(route_ctx *c, xp_env *env, const address_item *a, 
 		if (route_expand(env, "$reply_address", &rp->to, &err) != XP_OK)
 			rp->to = SV_LIT("");
 	}
-	rp->cc = m->cc;
-	rp->bcc = m->bcc;
-	rp->from = m->from;
-	rp->reply_to = m->reply_to;
-	rp->subject = m->subject;
-	rp->headers = m->extra_headers;
-	rp->text = m->text;
-	rp->file = in_home(c, a, m->file);
-	rp->log = in_home(c, a, m->log);
-	rp->once = in_home(c, a, m->once);
-	rp->once_repeat = m->once_repeat;
-	rp->file_expand = m->expand_file;
-	rp->return_message = m->return_message;
+	rp->file = in_home(c, a, rp->file);
+	rp->log = in_home(c, a, rp->log);
+	rp->once = in_home(c, a, rp->once);
 	return rp;
 }
 
@@ -327,7 +316,8 @@ static route_rc run_exim_filter(const driver_instance *r, address_item *a, route
 	default:
 		break;
 	}
-	write_logs(c, a, res);
+	if (c->mode == ROUTE_MODE_DELIVER)   /* verification and -bt write no logs */
+		write_logs(c, a, res);
 	return ROUTE_OK;
 }
 
@@ -375,7 +365,7 @@ route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c
 		};
 		sieve_run(p, &ctx, c->a, &res);
 		for (const filter_action *act = res.actions; act; act = act->next)
-			if (act->kind == FA_MAIL && act->mail->vacation && !sv_is_null(vdir)) {
+			if (act->kind == FA_MAIL && act->mail->vacation && !sv_is_null(vdir) && c->mode == ROUTE_MODE_DELIVER) {
 				make_vacation_directory(c, a, vdir);
 				break;
 			}

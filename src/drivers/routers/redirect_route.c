@@ -445,8 +445,13 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 	}
 	if (!sv_trim(text).len)
 		return ROUTE_DECLINE;
-	if (o->allow_filter && is_filter(text))
-		return redirect_filter(r, a, c, env, text);
+	if (is_filter(text)) {
+		if (o->allow_filter)
+			return redirect_filter(r, a, c, env, text);
+		/* Exim does not read a filter as a list when filtering is off. */
+		a->message = sv_cstr(arena_printf(c->a, "error in filter %s: filtering not enabled", o->data ? "data" : "file"));
+		return ROUTE_DEFER;
+	}
 	if (!redirect_parse(&s, text)) {
 		a->message = sv_cstr(arena_printf(c->a, "error in redirect %s: %s", o->data ? "data" : "file", xbuf_cstr(&s.err)));
 		return ROUTE_DEFER;

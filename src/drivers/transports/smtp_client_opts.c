@@ -62,6 +62,12 @@ static bool host_in(const driver_instance *t, xp_env *env, const smtpc_host *h, 
 	return true;
 }
 
+bool smtp_host_in_list(const driver_instance *t, xp_env *env, const smtpc_host *h, const char *name,
+	const char *list, bool *yes, xbuf *err)
+{
+	return host_in(t, env, h, name, list, yes, err);
+}
+
 /* interface: a list; the first address of the host's family is used, as Exim does. */
 static sv pick_interface(sv list, sv host_address, arena *a)
 {

@@ -20,12 +20,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build_config.h"
+#include "core/hintsdb.h"
 #include "core/deliver.h"
 #include "core/deliver_continue.h"
 #include "drivers/transports/smtp.h"
+#include "drivers/transports/smtp_client_opts.h"
 #include "smtp/client.h"
 #if SUPPORT_TLS
 #include "tls/tls_client_smtp.h"
@@ -54,13 +57,18 @@ static unsigned to_dcont(unsigned s)
 		| (s & SMTPC_OFFER_CHUNKING ? DCONT_CHUNKING : 0) | (s & SMTPC_OFFER_DSN ? DCONT_DSN : 0);
 }
 
+bool smtp_cont_offers(const tp_ctx *c, const driver_instance *t, const smtpc_host *sh)
+{
+	const dcont_conn *cc = passed(c);
+	return cc && strcmp(c->cont->transport, t->name) == 0 && sv_eq(c->cont->host_name, sh->name)
+		&& sv_eq(c->cont->host_address, sh->address);
+}
+
 smtpc_conn *smtp_cont_adopt(tp_ctx *c, const driver_instance *t, const smtpc_options *o,
 	const smtpc_host *sh, int *sequence)
 {
 	dcont_conn *cc = passed(c);
-	if (!cc || strcmp(c->cont->transport, t->name) != 0)
-		return NULL;
-	if (!sv_eq(c->cont->host_name, sh->name) || !sv_eq(c->cont->host_address, sh->address))
+	if (!smtp_cont_offers(c, t, sh))
 		return NULL;
 	/* 8BITMIME and SMTPUTF8 are not passed on by Exim's -MC options either: a continued
 	 * connection does without them. */
@@ -76,25 +84,6 @@ smtpc_conn *smtp_cont_adopt(tp_ctx *c, const driver_instance *t, const smtpc_opt
 	return conn;
 }
 
-/* This binary and its -C, for the exec. */
-static bool own_argv(tp_ctx *c, const char **argv)
-{
-	xbuf exe, conf, err;
-	xbuf_init(&exe, c->a);
-	xbuf_init(&conf, c->a);
-	xbuf_init(&err, c->a);
-	if (xp_expand(c->env, SV_LIT("$exim_path"), &exe, &err) != XP_OK || exe.len == 0)
-		return false;
-	int n = 0;
-	argv[n++] = xbuf_cstr(&exe);
-	if (xp_expand(c->env, SV_LIT("$config_file"), &conf, &err) == XP_OK && conf.len) {
-		argv[n++] = "-C";
-		argv[n++] = xbuf_cstr(&conf);
-	}
-	argv[n] = NULL;
-	return true;
-}
-
 /* The TLS proxy (Exim's default for TLS, hosts_noproxy_tls unset): this detached process keeps
  * the TLS session and moves bytes between it and the pipe of the -MC process (and of the ones
  * that process passes on to), until the pipe ends; then it closes the session. Idle for longer
@@ -102,7 +91,7 @@ static bool own_argv(tp_ctx *c, const char **argv)
 static void proxy_loop(smtpc_conn *conn, int pipe_fd)
 {
 	int idle_ms = conn->opt->command_timeout > 0 ? conn->opt->command_timeout * 1000 + 5000 : 600000;
-	bool server_open = true;
+	bool server_open = true, used = false;
 	char buf[16384];
 	for (;;) {
 		const char *p;
@@ -137,8 +126,16 @@ static void proxy_loop(smtpc_conn *conn, int pipe_fd)
 			ssize_t k = read(pipe_fd, buf, sizeof buf);
 			if (k < 0 && errno == EINTR)
 				continue;
-			if (k <= 0)
-				return;             /* the chain is done */
+			if (k <= 0) {
+				/* The chain is done; it sent QUIT. Nobody came: say QUIT here. */
+				if (!used && server_open) {
+					bio_write(&conn->io, "QUIT\r\n", 6);
+					if (bio_flush(&conn->io))
+						bio_peek(&conn->io, &p, &n, 2000);
+				}
+				return;
+			}
+			used = true;
 			if (server_open) {
 				bio_write(&conn->io, buf, (size_t)k);
 				if (!bio_flush(&conn->io))
@@ -148,17 +145,39 @@ static void proxy_loop(smtpc_conn *conn, int pipe_fd)
 	}
 }
 
-static bool pass_via_proxy(tp_ctx *c, const driver_instance *t, smtpc_conn *conn, int sequence,
-	const char *next, const char *const *argv)
+/* The facts the next process needs about conn. */
+static dcont_handoff handoff_for(const driver_instance *t, smtpc_conn *conn, int sequence, const char *next)
 {
-	dcont_conn proxy = { .proxy_port = conn->local_port };
-	proxy.proxy_address = sv_dup(c->a, conn->local_address);
+	dcont_handoff h = {
+		.transport = t->name,
+		.host_name = conn->host.name,
+		.host_address = conn->host.address,
+		.sequence = sequence + 1,
+		.id = next,
+		.offered = to_dcont(conn->offered),
+		.authenticated = conn->authenticator != NULL,
+	};
+	if (adopted && adopted->proxy_cipher) {
+		/* Already talking through a proxy: the next process does too. */
+		h.proxy_address = adopted->proxy_address;
+		h.proxy_port = adopted->proxy_port;
+		h.proxy_cipher = adopted->proxy_cipher;
+	}
+	return h;
+}
+
+static bool pass_via_proxy(tp_ctx *c, const driver_instance *t, smtpc_conn *conn, int sequence,
+	const char *next)
+{
+	dcont_handoff h = handoff_for(t, conn, sequence, next);
+	h.proxy_port = conn->local_port;
+	h.proxy_address = sv_dup(c->a, conn->local_address);
 #if SUPPORT_TLS
 	address_item probe = { 0 };
 	smtp_tls_to_addr(conn, &probe);
-	proxy.proxy_cipher = probe.tls_cipher.len ? sv_dup(c->a, probe.tls_cipher) : "unknown";
+	h.proxy_cipher = probe.tls_cipher.len ? sv_dup(c->a, probe.tls_cipher) : "unknown";
 #else
-	proxy.proxy_cipher = "unknown";
+	h.proxy_cipher = "unknown";
 #endif
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
@@ -173,13 +192,9 @@ static bool pass_via_proxy(tp_ctx *c, const driver_instance *t, smtpc_conn *conn
 	if (mid == 0) {
 		if (fork() != 0)
 			_exit(0);
-		/* The proxy. First the -MC process on the other end of the pair, then nothing of the
-		 * delivery this came from (its result pipe above all). */
+		/* The proxy: nothing of the delivery it came from (its result pipe above all). */
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
-		if (!dcont_pass(argv, t->name, conn->host.name, conn->host.address, sequence + 1, next, sp[1],
-			to_dcont(conn->offered), conn->authenticator != NULL, &proxy))
-			_exit(1);
 		close(sp[1]);
 		int null = open("/dev/null", O_RDWR);
 		for (int fd = 0; null >= 0 && fd <= 2; fd++)
@@ -199,6 +214,9 @@ static bool pass_via_proxy(tp_ctx *c, const driver_instance *t, smtpc_conn *conn
 	while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
 		;
 	close(sp[0]);
+	/* Whatever happens now, the proxy owns the session: if no process ever talks through it,
+	 * it ends the session itself. */
+	dcont_handoff_send(c->env, &h, sp[1]);
 	close(sp[1]);
 	return true;
 }
@@ -207,17 +225,17 @@ bool smtp_cont_finish(tp_ctx *c, const driver_instance *t, smtpc_conn *conn, int
 {
 	const struct smtp_transport_options *ob = t->priv;
 	char next[MSG_ID_LEN + 1];
-	const char *argv[4];
 	bool handed = false;
 	if (conn->usable && conn->fd >= 0 && !c->dont_deliver
 		&& ob->connection_max_messages != 1
 		&& (ob->connection_max_messages <= 0 || sequence < ob->connection_max_messages)
-		&& dcont_wait_next(c->sc, t->name, conn->host.name, c->m->id, next) && own_argv(c, argv)) {
+		&& dcont_wait_next(c->sc, t->name, conn->host.name, c->m->id, next)) {
 		if (conn->tls_active)
-			handed = pass_via_proxy(c, t, conn, sequence, next, argv);
-		else
-			handed = dcont_pass(argv, t->name, conn->host.name, conn->host.address, sequence + 1, next,
-				conn->fd, to_dcont(conn->offered), conn->authenticator != NULL, adopted);
+			handed = pass_via_proxy(c, t, conn, sequence, next);
+		else {
+			dcont_handoff h = handoff_for(t, conn, sequence, next);
+			handed = dcont_handoff_send(c->env, &h, conn->fd);
+		}
 	}
 	if (handed)
 		smtpc_release(conn);
@@ -249,4 +267,67 @@ void smtp_cont_drop_unused(tp_ctx *c)
 	smtpc_host h = { .name = c->cont->host_name, .address = c->cont->host_address };
 	smtpc_close(smtpc_adopt_fd(c->a, &o, &h, cc->fd, 0, NULL));
 	cc->fd = -1;
+}
+
+/* ---- serialize_hosts ---- */
+
+enum { SERIALIZE_STALE = 6 * 60 * 60 };
+
+typedef struct claim_ctx {
+	time_t now;
+	bool busy;
+} claim_ctx;
+
+static bool claim(void *ctx, sv old, bool found, xbuf *out, bool *remove)
+{
+	claim_ctx *cc = ctx;
+	(void)remove;
+	long long t;
+	if (found && sv_to_long(old, &t) && cc->now - t < SERIALIZE_STALE && t <= cc->now) {
+		cc->busy = true;
+		return false;
+	}
+	xbuf_printf(out, "%lld", (long long)cc->now);
+	return true;
+}
+
+int smtp_serialize_start(tp_ctx *c, const driver_instance *t, const smtpc_host *sh, sv *key, xbuf *err)
+{
+	const struct smtp_transport_options *ob = t->priv;
+	*key = SV_NULL;
+	bool listed = false;
+	if (!ob->serialize_hosts)
+		return 1;
+	if (!smtp_host_in_list(t, c->env, sh, "serialize_hosts", ob->serialize_hosts, &listed, err))
+		return -1;
+	if (!listed)
+		return 1;
+	xbuf k, e;
+	xbuf_init(&k, c->a);
+	xbuf_init(&e, c->a);
+	xbuf_printf(&k, "host-serialize-" SV_FMT, SV_ARG(sh->name));
+	hintsdb *db = hintsdb_open(c->sc->directory, "misc", false, &e);
+	if (!db)
+		return 1;                 /* no database: no serialization, as a hint */
+	claim_ctx cc = { .now = time(NULL) };
+	bool ok = hintsdb_update(db, xbuf_sv(&k), claim, &cc);
+	hintsdb_close(db);
+	if (cc.busy)
+		return 0;
+	if (ok)
+		*key = xbuf_sv(&k);
+	return 1;
+}
+
+void smtp_serialize_end(tp_ctx *c, sv key)
+{
+	if (key.len == 0)
+		return;
+	xbuf e;
+	xbuf_init(&e, c->a);
+	hintsdb *db = hintsdb_open(c->sc->directory, "misc", false, &e);
+	if (db) {
+		hintsdb_delete(db, key);
+		hintsdb_close(db);
+	}
 }
