@@ -362,6 +362,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		 * its messages: otherwise what was there before comes back (Exim). */
 		sv before_user = sv_copy(e->tmp, xbuf_sv(&c->user_msg));
 		sv before_log = sv_copy(e->tmp, xbuf_sv(&c->log_msg));
+		bool failed_nested = false;
 		for (const acl_cond *cd = st->conds; cd; cd = cd->next) {
 			const acl_cond_def *def = acl_cond_def_get(cd->id);
 			if (def->forbids & ACL_BIT(c->where))
@@ -410,6 +411,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				r = ACL_FAIL; /* a deferring nested ACL makes a warn condition false */
 			if (r != ACL_OK) {
 				cond = r;
+				failed_nested = cd->id == C_ACL;
 				break;
 			}
 		}
@@ -476,7 +478,9 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (st->verb != V_WARN && takes_messages(st->verb, cond))
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
-		else if (!terminal && (st->verb != V_WARN || cond != ACL_OK)) {
+		else if (!terminal && !failed_nested && (st->verb != V_WARN || cond != ACL_OK)) {
+			/* A nested ACL's texts do come back up (Exim: ${acl} of "deny acl = X" whose X
+			 * fails gives X's message). */
 			xbuf_reset(&c->user_msg);
 			xbuf_putsv(&c->user_msg, before_user);
 			xbuf_reset(&c->log_msg);

@@ -224,7 +224,9 @@ def test_queued_messages_share_one_connection(tmp_path):
     line = waiting.strip().splitlines()[0]
     assert line.startswith("127.0.0.1 ")
     assert sorted(line.split()[1:]) == ids
-    assert len(sink.conns) == 1, sink.conns
+    # On failure the main log too: which process deferred what shows why a second connection
+    # was opened (a flake seen only at load ~20-36, not yet explained).
+    assert len(sink.conns) == 1, (sink.conns, mta.log())
     cmds = sink.conns[0]
     assert sum(1 for c in cmds if c.startswith("MAIL FROM:")) == 4
     assert cmds.count("<data>") == 4
@@ -246,7 +248,7 @@ def test_queued_messages_share_one_connection(tmp_path):
 def test_same_as_exim(tmp_path):
     """Exim 4.96 and Postern, each with four messages for one host that was down: the same
     wait- record (ids aside), the same => lines, one connection each."""
-    results = {}
+    results, logs = {}, {}
     # Exim's user must reach its spool: a world-searchable directory outside pytest's.
     exim_dir = pathlib.Path(tempfile.mkdtemp(prefix="postern-reuse-"))
     os.chmod(exim_dir, 0o755)
@@ -257,11 +259,12 @@ def test_same_as_exim(tmp_path):
             ids, waiting, sink = defer_then_deliver(mta, port, 4)
             results[name] = (ID.sub("ID", waiting), deliveries(mta.log()), len(sink.conns),
                              [ID.sub("ID", c) for c in sink.conns[0]])
+            logs[name] = mta.log()
     finally:
         shutil.rmtree(exim_dir, ignore_errors=True)
     assert results["postern"][0] == results["exim"][0]
     assert results["postern"][1] == results["exim"][1]
-    assert results["postern"][2] == results["exim"][2] == 1
+    assert results["postern"][2] == results["exim"][2] == 1, logs
     # The same conversation, SIZE= aside (the message sizes differ by the Received: line) and
     # the order of the messages (the queue run's order is random).
     def masked(cmds):
@@ -406,7 +409,7 @@ def test_tls_connection_carries_the_queue_through_a_proxy(tmp_path, server_tls):
     finally:
         sink.close()
     assert not mta.ids()
-    assert len(sink.conns) == 1, sink.conns
+    assert len(sink.conns) == 1, (sink.conns, mta.log())
     cmds = sink.conns[0]
     assert cmds.count("<tls>") == 1
     assert cmds.count("<data>") == 3
