@@ -379,7 +379,9 @@ static void log_skipped(hintsdb *idx, const queue_run_opts *o)
 {
 	if (!idx || needs_full_scan(o) || o->initial_only)
 		return;
+	log_batch_begin();
 	queue_index_not_due(idx, time(NULL), log_skipped_fn, NULL);
+	log_batch_end();
 }
 
 static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue_smtp, bool *abandoned)

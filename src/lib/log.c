@@ -40,6 +40,7 @@ static struct {
 	open_log files[K_COUNT];
 	int depth;            /* nesting of log_vwrite (a failure report logs again) */
 	bool extra_paths;     /* log_file_path named more than one file path: say so once */
+	xbuf *batch;          /* log_batch_begin: main-log-only lines collected here */
 } st = { .files = { { -1, NULL, 0, 0 }, { -1, NULL, 0, 0 }, { -1, NULL, 0, 0 } } };
 
 static char current_id[64];
@@ -513,6 +514,13 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 		dest &= ~(unsigned)LOG_REJECT;
 
 	bool shown_on_stderr = false;
+	if (st.batch && dest == LOG_MAIN && st.template && !st.to_syslog && st.cfg.echo != LOG_ECHO_TAGGED) {
+		/* log_batch_begin: written together by log_batch_end (or when 64 KB are collected) */
+		xbuf_put(st.batch, line.p, line.len);
+		if (st.batch->len >= 65536)
+			log_batch_flush();
+		dest = 0;
+	}
 	if (st.template) {
 		for (int kind = 0; kind < K_COUNT; kind++) {
 			if (!(dest & (1u << kind)))
@@ -552,6 +560,41 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 	st.depth--;
 	if (which & LOG_DIE)
 		exit(EXIT_FAILURE);
+}
+
+void log_batch_flush(void)
+{
+	if (!st.batch || !st.batch->len)
+		return;
+	const char *why = NULL;
+	struct timeval tv;
+	get_time(&tv);
+	if (ready_file(K_MAIN, tv.tv_sec, &why) && !write_all(st.files[K_MAIN].fd, st.batch->p, st.batch->len))
+		why = strerror(errno);
+	if (why) {
+		fprintf(stderr, "Cannot write main log file: %s\n", why);
+		fwrite(st.batch->p, 1, st.batch->len, stderr);
+	}
+	xbuf_reset(st.batch);
+}
+
+void log_batch_begin(void)
+{
+	if (st.batch)
+		return;
+	st.batch = calloc(1, sizeof *st.batch);
+	if (st.batch)
+		xbuf_init(st.batch, NULL);
+}
+
+void log_batch_end(void)
+{
+	if (!st.batch)
+		return;
+	log_batch_flush();
+	xbuf_free(st.batch);
+	free(st.batch);
+	st.batch = NULL;
 }
 
 void log_write(unsigned which, const char *fmt, ...)

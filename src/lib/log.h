@@ -108,4 +108,12 @@ void log_format_stamp(const struct timeval *tv, xbuf *out);
  * privileges keeps writing to it, as Exim opens it before a delivery's uid change. */
 void log_open_main(void);
 
+/* Many main-log lines at once (a queue run logging a line for each of 100,000 skipped messages):
+ * between begin and end, lines that go only to the main log file are collected and written
+ * together (at end, and every 64 KB), each with the time it was logged. Lines for other logs,
+ * syslog or stderr are written at once as usual. */
+void log_batch_begin(void);
+void log_batch_flush(void);
+void log_batch_end(void);
+
 #endif
