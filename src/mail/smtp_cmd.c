@@ -496,7 +496,7 @@ bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *
 				err = read_domain(&c, allow_lit, out);
 				*has_domain = err == NULL;
 			} else if (ch == '<' || (ch == '"' && c.i > after_word)
-				|| (c.i > after_word && !at_end(&c) && !is_special((unsigned char)ch))) {
+				|| (!at_end(&c) && !is_special((unsigned char)ch))) {
 				/* A phrase: more words, then the route address. */
 				for (;;) {
 					skip_cfws(&c);

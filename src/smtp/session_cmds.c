@@ -456,7 +456,8 @@ sess_next sess_mail(smtp_session *s)
 	else if (rc != ACL_OK) {
 		xbuf what;
 		xbuf_init(&what, s->work);
-		xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
+		/* Exim shows the command's address text as given (after its parameters). */
+		xbuf_printf(&what, "MAIL %s", sess_printable(s, r.cmd_data));
 		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
 		sess_reset_transaction(s);
 		return n;
@@ -532,10 +533,10 @@ sess_next sess_rcpt(smtp_session *s)
 	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
 	xbuf what;
 	xbuf_init(&what, s->work);
-	xbuf_printf(&what, "RCPT <" SV_FMT ">", SV_ARG(rcpt));
+	xbuf_printf(&what, "RCPT %s", sess_printable(s, r.cmd_data));
 	if (rc == ACL_DISCARD) {
-		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by %s ACL",
-			dupsv(s, s->host_tag), SV_ARG(s->sender), SV_ARG(rcpt), s->mail_discarded ? "MAIL" : "RCPT");
+		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> %s: discarded by %s ACL",
+			dupsv(s, s->host_tag), SV_ARG(s->sender), xbuf_cstr(&what), s->mail_discarded ? "MAIL" : "RCPT");
 		s->rcpt_ok_count++;
 		sess_reply(s, 250, "Accepted");
 		return SESS_CONTINUE;
