@@ -303,7 +303,10 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 		return sc->result;
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
-	xbuf_puts(&c->user_msg, sender_summary(sc));
+	/* A deferred sender verify tells the client nothing of it (Exim: the default 451 text);
+	 * only the log gets "Could not complete sender verify". */
+	if (sc->result == ACL_FAIL)
+		xbuf_puts(&c->user_msg, sender_summary(sc));
 	xbuf_puts(&c->log_msg, sender_summary(sc));
 	return sc->result;
 }
