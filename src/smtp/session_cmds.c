@@ -355,6 +355,7 @@ static void sess_note_pipelining(smtp_session *s)
 sess_next sess_mail(smtp_session *s)
 {
 	s->any_mail = true;   /* any MAIL command, even refused, spares "no MAIL" (Exim) */
+	s->mail_cmds++;
 	sess_ratelimit_mail(s);
 	if (!s->helo_seen && s->mode != SMTP_MODE_BATCH && sess_host_in(s, conf_main.hosts_require_helo)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
@@ -365,7 +366,7 @@ sess_next sess_mail(smtp_session *s)
 	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
 	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
-	if (max_msgs > 0 && s->messages_accepted >= max_msgs) {
+	if (max_msgs > 0 && s->mail_cmds > max_msgs) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL command %s: too many messages in one connection",
 			dupsv(s, s->host_tag));
 		sess_reply(s, 421, "too many messages in this connection");
