@@ -2,7 +2,8 @@
  *
  *   queue_tool gen <spool> <n>            n messages (Exim 4.96 -H/-D files, ids 1 s apart in
  *                                         the past; written without fsync: a benchmark spool)
- *   queue_tool note <spool> <secs> <k>    index every message due in <secs>, every k-th due now
+ *   queue_tool note <spool> <secs> <k> [lines]  index every message due in <secs>, every k-th due now
+ *                                          (lines: with the line a run logs for a skipped message)
  *                                         (k = 0: none due)
  *   queue_tool index <spool>              time selecting the due messages through the index
  *   queue_tool scan <spool>               time what a scanning runner must at least do: list
@@ -83,7 +84,9 @@ static int gen(const spool_config *sc, long n)
 	return 0;
 }
 
-static int note(const spool_config *sc, long secs, long k)
+/* with_lines: each not-due message also carries the line a plain run logs for it while it
+ * waits (its router deferred it: Exim's "routing defer (-52): retry time not reached"). */
+static int note(const spool_config *sc, long secs, long k, bool with_lines)
 {
 	char (*ids)[MSG_ID_LEN + 1] = NULL;
 	xbuf err;
@@ -95,14 +98,27 @@ static int note(const spool_config *sc, long secs, long k)
 		fprintf(stderr, "no index\n");
 		return 1;
 	}
-	hintsdb_close(db);
 	time_t due = time(NULL) + secs;
 	long now_due = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool now = k > 0 && i % (size_t)k == 0;
-		queue_schedule_note(sc, ids[i], now ? 0 : due, false);
+		char line[200] = "";
+		if (with_lines && !now) {
+			/* gen's recipient of message i, as the message's -H names it */
+			message m;
+			msg_origin origin;
+			xbuf e;
+			xbuf_init(&e, pool_msg);
+			arena_mark mk = arena_getmark(pool_msg);
+			if (spool_read_header(pool_msg, sc, ids[i], &m, &origin, &e) && m.nrcpt)
+				snprintf(line, sizeof line, "== %.*s routing defer (-52): retry time not reached\n",
+					(int)m.rcpt[0].address.len, m.rcpt[0].address.p);
+			arena_reset(pool_msg, mk);
+		}
+		queue_index_note(db, ids[i], now ? 0 : due, false, sv_cstr(line));
 		now_due += now;
 	}
+	hintsdb_close(db);
 	printf("note %zu due-now %ld\n", n, now_due);
 	return 0;
 }
@@ -153,8 +169,8 @@ int main(int argc, char **argv)
 	spool_config sc = { .directory = argv[2], .mode = 0640, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	if (!strcmp(argv[1], "gen") && argc == 4)
 		return gen(&sc, atol(argv[3]));
-	if (!strcmp(argv[1], "note") && argc == 5)
-		return note(&sc, atol(argv[3]), atol(argv[4]));
+	if (!strcmp(argv[1], "note") && (argc == 5 || (argc == 6 && !strcmp(argv[5], "lines"))))
+		return note(&sc, atol(argv[3]), atol(argv[4]), argc == 6);
 	if (!strcmp(argv[1], "index"))
 		return index_time(&sc);
 	if (!strcmp(argv[1], "scan"))

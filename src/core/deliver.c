@@ -15,11 +15,13 @@
 #include "conf/main_options.h"
 #include "core/bounce.h"
 #include "core/bounce_syntax.h"
+#include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/event.h"
 #include "core/priv.h"
 #include "core/queue.h"
 #include "core/retry.h"
+#include "core/route_opts.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
 #include "lib/log.h"
@@ -27,10 +29,16 @@
 #include "search/search.h"
 
 static time_t last_next_due;
+static deliver_outcome last_outcome;
 
 time_t deliver_next_due(void)
 {
 	return last_next_due;
+}
+
+deliver_outcome deliver_last_outcome(void)
+{
+	return last_outcome;
 }
 
 static void push(address_item ***arr, size_t *n, size_t *cap, address_item *a)
@@ -53,8 +61,25 @@ static const address_item *top_of(const address_item *a)
 	return a;
 }
 
+/* The ancestor a one_time redirect router handled, if any (the router that generated a, or one
+ * further up). */
+static bool under_one_time(const address_item *a)
+{
+	for (const address_item *p = a->parent; p; p = p->parent)
+		if (p->router && route_opt_private_bool(p->router, "one_time"))
+			return true;
+	return false;
+}
+
 static void mark_pending(dctx *d, const address_item *a)
 {
+	/* one_time: an address the redirection generated that is not finished becomes a recipient
+	 * of its own (finish() adds it), so the redirection is not expanded again; its original
+	 * top-level address then counts as delivered. */
+	if (!d->dont_deliver && a->kind == ADDR_MAIL && under_one_time(a)) {
+		push(&d->onetime, &d->nonetime, &d->cap_onetime, (address_item *)a);
+		return;
+	}
 	int i = top_of(a)->rcpt_index;
 	if (i >= 0 && (size_t)i < d->m->nrcpt)
 		d->top_pending[i] = true;
@@ -159,7 +184,9 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 			break;
 		}
 	}
-	if (ndone && !d->dont_deliver) {
+	/* The child journaled (and synced) its deliveries before reporting them; write them here
+	 * only when it could not. */
+	if (ndone && !d->dont_deliver && !b->journaled) {
 		xbuf err;
 		xbuf_init(&err, pool_scratch);
 		if (!djournal_append(d->sc, d->m->id, done, ndone, &err))
@@ -263,6 +290,18 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
 		droute_retry_defer(d, a);
 		dlog_defer(&d->log, a);   /* Exim raises no event for a routing deferral */
+		if (a->retry_timedout) {
+			/* The routing retry record is past its rule's cutoff: as Exim, the deferral is
+			 * logged, then the address fails with a "**" line that names no router. */
+			a->result = ADDR_FAIL;
+			a->message = a->user_message = SV_LIT("retry timeout exceeded");
+			raise_event(d, NULL, "msg:fail:internal", a->message, a);
+			address_item shown = *a;
+			shown.router = NULL;
+			dlog_fail(&d->log, &shown);
+			push(&d->failed, &d->nfailed, &d->cap_failed, a);
+			break;
+		}
 		push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
 		mark_pending(d, a);
 		break;
@@ -376,6 +415,10 @@ static address_item *hold_back(dctx *d, address_item *list)
 		if (d->o->queue_smtp || d->o->local_only || domain_in(d->env, conf_main.queue_smtp_domains, a->domain)) {
 			a->result = ADDR_DEFER;
 			mark_pending(d, a);
+			/* Observed: Exim lists the message in wait-<transport> for the address's hosts, so
+			 * the connection of the second phase of -qq (or a later run) can carry it. */
+			if (!d->o->local_only && !d->dont_deliver)
+				dcont_wait_add_hosts(d->sc, a, d->m->id);
 			continue;
 		}
 		*tail = a;
@@ -485,6 +528,43 @@ static bool wants_success_dsn(const address_item *a)
 	return (a->dsn_flags & MSG_DSN_SUCCESS) && !a->host_used_address.len;
 }
 
+static bool transport_is_remote(const address_item *a)
+{
+	const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
+	return t && !transport_is_local(t);
+}
+
+/* The lines a later queue run logs for this message while it is not due (deliver.h). Only the
+ * deferrals Exim checks again in such a run are named: routing deferrals and remote ones whose
+ * hosts have retry records; local and per-address deferrals are retried when due. */
+#define SKIP_LOG_MAX 3900   /* under QUEUE_SKIP_LOG_MAX, which the index keeps */
+static const char *skip_log_for(dctx *d)
+{
+	xbuf out;
+	xbuf_init(&out, pool_msg);
+	if (d->freeze) {
+		xbuf_puts(&out, "Message is frozen\n");
+		return xbuf_cstr(&out);
+	}
+	for (size_t i = 0; i < d->ndeferred; i++) {
+		const address_item *a = d->deferred[i];
+		bool routing = !a->transport;
+		/* host errors (connection refused, timeouts: a positive errno) or all hosts waiting */
+		bool host_wait = !routing && transport_is_remote(a) && (a->basic_errno > 0 || a->basic_errno == -54);
+		if (!routing && !host_wait)
+			continue;
+		size_t before = out.len;
+		xbuf_puts(&out, "== ");
+		dlog_format_retry_skip(a, routing, &out);
+		xbuf_putc(&out, '\n');
+		if (out.len > SKIP_LOG_MAX) {
+			out.len = before;
+			break;
+		}
+	}
+	return out.len ? xbuf_cstr(&out) : NULL;
+}
+
 /* Finish: remove the message, or record what is left. */
 static void finish(dctx *d, const char *id)
 {
@@ -507,18 +587,38 @@ static void finish(dctx *d, const char *id)
 		}
 		message_add_nonrecipient(d->m, r);
 	}
+	/* Deferred children of one_time routers join the recipients, remembering the original
+	 * top-level recipient (Exim's "pno") for the log lines of later attempts. */
+	for (size_t k = 0; k < d->nonetime; k++) {
+		const address_item *a = d->onetime[k], *top = top_of(a);
+		message_add_recipient(d->m, sv_copy(pool_msg, a->address));
+		msg_recipient *r = &d->m->rcpt[d->m->nrcpt - 1];
+		int pno = top->rcpt_index;
+		if (top->onetime_parent.len && pno >= 0 && (size_t)pno < d->m->nrcpt && d->m->rcpt[pno].pno >= 0)
+			pno = d->m->rcpt[pno].pno;
+		r->pno = pno;
+		r->dsn_flags = top->dsn_flags;
+		left = true;
+	}
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
 		bool gone = spool_remove_header(d->sc, id, &err);
-		if (gone)
+		if (gone) {
 			log_write(LOG_MAIN, "Completed");
-		/* The rest: -D, -J, msglog, the directory sync, the schedule index. */
-		if (!spool_remove_message(d->sc, id, &err))
+			/* The rest: -D, -J, msglog (no directory sync: see dspool_remove_rest). */
+			dspool_remove_rest(d->sc, id);
+		} else {
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-		if (!gone)
+			xbuf_reset(&err);
+			if (!spool_remove_message(d->sc, id, &err))
+				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 			log_write(LOG_MAIN, "Completed");
+		}
+		if (!d->o->caller_keeps_schedule)
+			queue_schedule_forget(d->sc, id);
 		raise_event(d, NULL, "msg:complete", SV_NULL, NULL);
 		last_next_due = 0;
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
 		return;
 	}
 	if (d->ndeferred && d->m->sender.len && !d->dont_deliver) {
@@ -548,7 +648,10 @@ static void finish(dctx *d, const char *id)
 			d->freeze_reason ? d->freeze_reason : "", d->freeze_reason ? ")" : "");
 	}
 	last_next_due = d->next_due;
-	queue_schedule_note(d->sc, id, d->next_due, d->freeze);
+	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .next_due = d->next_due, .frozen = d->freeze,
+		.skip_log = skip_log_for(d) };
+	if (!d->o->caller_keeps_schedule)
+		queue_schedule_note(d->sc, id, d->next_due, d->freeze);
 }
 
 /* A queue run (not forced) leaves an address alone while its domain's or its own routing
@@ -656,13 +759,26 @@ static sv visible_body(int fd)
 	return sv_tainted(sv_make(buf, (size_t)n));
 }
 
+/* A -D that is gone with its -H: the message is finished (for the caller's schedule index). */
+static void note_missing(const spool_config *sc, const char *id)
+{
+	if (errno != ENOENT)
+		return;
+	const char *h = spool_path(pool_scratch, sc, "input", id, "-H");
+	if (access(h, F_OK) != 0 && errno == ENOENT)
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
+}
+
 deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver_opts *o)
 {
 	log_set_id(id);
+	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_NONE };
+	last_next_due = 0;
 	xbuf err;
 	xbuf_init(&err, pool_msg);
 	int fd = spool_open_locked(sc, id, &err);
 	if (fd < 0) {
+		note_missing(sc, id);
 		/* Another process has it, or it is gone: nothing to do here. -M says so. */
 		if (o->manual)
 			log_write(LOG_MAIN, "%s", xbuf_cstr(&err));
@@ -715,6 +831,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 
 	bool cancel;
 	if (!frozen_check(&d, &cancel)) {
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .frozen = true,
+			.skip_log = "Message is frozen\n" };
 		close(busy_fd);
 		close(fd);
 		log_set_id(NULL);
@@ -739,6 +857,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 
 	route_ctx rc;
 	route_ctx_init(&rc, pool_msg, &env, ROUTE_MODE_DELIVER, m->sender);
+	rc.first_delivery = m->deliver_firsttime;
+	rc.manually_thawed = m->manual_thaw;
 	rc.report = route_report;
 	rc.report_ctx = &d;
 	rc.syntax_errors = syntax_errors_report;
@@ -756,6 +876,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			continue;
 		address_item *a = route_new_address(pool_msg, r->address);
 		a->rcpt_index = (int)k;
+		if (r->pno >= 0 && (size_t)r->pno < m->nrcpt)
+			a->onetime_parent = m->rcpt[r->pno].address;
 		a->dsn_flags = r->dsn_flags;
 		a->orcpt = r->orcpt;
 		if (cancel) {

@@ -40,6 +40,8 @@ typedef struct deliver_opts {
 	bool dont_deliver;            /* -N */
 	bool queue_run;               /* called by a queue runner (Exim skips what is not due) */
 	deliver_continue *cont;       /* offered connection (NULL: none) */
+	bool caller_keeps_schedule;   /* a queue runner holds the schedule index open and records
+	                               * deliver_last_outcome() itself; this call leaves it alone */
 } deliver_opts;
 
 typedef enum deliver_rc {
@@ -85,5 +87,23 @@ bool deliver_launcher_start(int close_fd);
  * consulted in the last deliver_message of this process (for the queue schedule index);
  * 0: due at once / unknown. */
 time_t deliver_next_due(void);
+
+/* What the last deliver_message of this process did to the message, for a caller that keeps
+ * the queue schedule index itself (deliver_opts.caller_keeps_schedule). */
+typedef enum deliver_outcome_kind {
+	DELIVER_OUTCOME_NONE,         /* nothing to record (locked elsewhere, unreadable) */
+	DELIVER_OUTCOME_GONE,         /* the message is no longer in the spool */
+	DELIVER_OUTCOME_QUEUED,       /* still queued: next_due (0: at once), frozen */
+} deliver_outcome_kind;
+typedef struct deliver_outcome {
+	deliver_outcome_kind kind;
+	time_t next_due;
+	bool frozen;
+	/* The lines (each ending "\n", no id) a queue run that skips the message because it is not
+	 * due logs for it, as Exim's delivery process would ("== ... retry time not reached",
+	 * "Message is frozen"); NULL: none. In pool_msg. */
+	const char *skip_log;
+} deliver_outcome;
+deliver_outcome deliver_last_outcome(void);
 
 #endif

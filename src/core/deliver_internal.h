@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "conf/driver.h"
 #include "core/addr.h"
@@ -44,6 +45,9 @@ void dlog_address(const address_item *a, bool local, xbuf *out);
 void dlog_format_success(const address_item *a, const driver_instance *t, bool local, xbuf *out);
 /* "==" line text (no flag) for a deferred address (routing or transport). */
 void dlog_format_defer(const address_item *a, xbuf *out);
+/* The "==" line text (no flag) a later queue run logs for a deferred address it skips because
+ * the retry time is not reached: for a routing deferral, or (routing false) a remote one. */
+void dlog_format_retry_skip(const address_item *a, bool routing, xbuf *out);
 /* "**" line text (no flag) for a failed address. */
 void dlog_format_fail(const address_item *a, xbuf *out);
 void dlog_success(const dlog_ctx *c, const address_item *a, const driver_instance *t, bool local, bool first);
@@ -55,9 +59,12 @@ typedef struct dctx dctx;
 
 /* ---- deliver_journal.c ---- */
 /* Append finished addresses (their top-level recipient addresses, one a line) to <id>-J and
- * fsync it. */
+ * fdatasync it. */
 bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, size_t n, xbuf *err);
 void djournal_remove(const spool_config *sc, const char *id);
+/* A finished message's remaining files (-D, -J, msglog) after -H was unlinked, without a
+ * directory sync (docs/architecture.md, "Delivery durability"). */
+void dspool_remove_rest(const spool_config *sc, const char *id);
 /* The journal opened for appending (-1 + err on failure), and a write + fsync through it: the
  * transport child journals what it delivered itself, before it reports, so a delivery process
  * killed while its child finishes cannot lead to a second delivery. */
@@ -80,7 +87,14 @@ typedef struct dbatch {
 	pid_t pid;
 	int fd;                       /* read end of the result pipe */
 	xbuf buf;                     /* what the child sent so far */
+	bool journal_child;           /* the child was given the journal to write */
+	bool journaled;               /* ... and said (exit status 0) that it journaled what it
+	                               * delivered: the delivery process need not write it again */
+	bool inproc;                  /* ran in the delivery process (deliver_inproc.c): no child */
 } dbatch;
+/* The exit status of a transport child whose journal write failed (the delivery process then
+ * journals the batch's deliveries itself). */
+#define DCHILD_EXIT_UNJOURNALED 3
 
 /* One delivery's state. */
 struct dctx {
@@ -103,6 +117,8 @@ struct dctx {
 	bool extra_pending;           /* an address the system filter added is not finished */
 	bool originals_stop;          /* the system filter said fail/freeze/defer or delivered */
 	int journal_fd;               /* -J open for appending, for transport children; -1: not yet */
+	address_item **onetime;       /* deferred children of one_time routers: new recipients */
+	size_t nonetime, cap_onetime;
 };
 /* Run a batch's transport in a forked child; false: could not start (addresses deferred). */
 bool dbatch_start(dctx *d, dbatch *b, bool remote);
@@ -110,6 +126,13 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote);
 void dbatch_finish(dctx *d, dbatch *b);
 /* Read what the child sent so far; false at end of file. */
 bool dbatch_read(dbatch *b);
+/* deliver_inproc.c: whether a batch's transport runs in a child that shares the delivery
+ * process's memory, and running it there as uid/gid in dir (results in the addresses and the
+ * journal written when it returns true; false: it could not start, fork instead). */
+bool dinproc_eligible(const dctx *d, const dbatch *b, bool remote);
+bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, const char *dir);
+/* The delivery process's exit status after such a child died abnormally. */
+#define DELIVER_EXIT_TRANSPORT_DIED 70
 
 /* deliver_remote.c: group remote addresses by transport and host list and run the groups, at
  * most remote_max_parallel at once; each finished batch goes to dpost_batch. */

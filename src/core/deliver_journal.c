@@ -1,14 +1,18 @@
-/* The -J journal: the addresses a delivery has finished, appended and fsync'd after each
- * transport batch, before -H is rewritten. If the process dies between the two, the next
- * delivery (and -bp) read -J into the non-recipients (spool_read_journal), so nothing is
- * delivered twice. Each line goes out in one write() so a crash cannot leave a line that is a
- * shorter but valid-looking address followed by more text. */
+/* The -J journal: the addresses a delivery has finished, appended and fdatasync'd once per
+ * transport batch (by the transport child, before it reports; by the delivery process only for
+ * what the child could not journal), before -H is rewritten or removed. If the process dies
+ * between the two, the next delivery (and -bp) read -J into the non-recipients
+ * (spool_read_journal), so nothing is delivered twice. Each line goes out in one write() so a
+ * crash cannot leave a line that is a shorter but valid-looking address followed by more text.
+ * Why -J is synced at all (a kill -9 needs only the page cache) and why the removal of a
+ * finished message is not: docs/architecture.md, "Delivery durability". */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/deliver_internal.h"
+#include "lib/log.h"
 
 int djournal_open(const spool_config *sc, const char *id, xbuf *err)
 {
@@ -33,7 +37,8 @@ bool djournal_write_fd(int fd, const sv *addrs, size_t n, xbuf *err)
 			ok = false;
 		}
 	}
-	if (ok && fsync(fd) != 0) {
+	/* fdatasync: the size change is part of the data it writes; the times are not needed. */
+	if (ok && fdatasync(fd) != 0) {
 		xbuf_printf(err, "failed to fsync the journal: %s", strerror(errno));
 		ok = false;
 	}
@@ -55,4 +60,19 @@ bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, si
 void djournal_remove(const spool_config *sc, const char *id)
 {
 	unlink(spool_path(pool_scratch, sc, "input", id, "-J"));
+}
+
+void dspool_remove_rest(const spool_config *sc, const char *id)
+{
+	/* -H is gone already: the message no longer exists for any reader, and a power loss that
+	 * loses these unlinks brings back at worst files nobody reads (-D without -H) or a message
+	 * whose synced -J lists every recipient as delivered. So no directory sync here. */
+	static const struct { const char *dir, *suffix; } parts[] = {
+		{ "input", "-D" }, { "input", "-J" }, { "msglog", "" },
+	};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		const char *path = spool_path(pool_scratch, sc, parts[i].dir, id, parts[i].suffix);
+		if (unlink(path) != 0 && errno != ENOENT && i == 0)
+			log_write(LOG_MAIN | LOG_PANIC, "failed to remove %s: %s", path, strerror(errno));
+	}
 }

@@ -222,6 +222,7 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 	}
 	/* Journal what was delivered before reporting it: if the delivery process is killed now,
 	 * the next attempt still knows (the pipe write would fail once it is gone). */
+	bool journaled = true;
 	if (d->journal_fd >= 0 && !d->dont_deliver) {
 		size_t nok = 0;
 		for (address_item *a = b->addrs; a; a = a->next)
@@ -233,8 +234,10 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 				if (a->result == ADDR_OK)
 					done[k++] = a->unique.len ? a->unique : a->address;
 			xbuf_reset(&err);
-			if (!djournal_write_fd(d->journal_fd, done, k, &err))
+			if (!djournal_write_fd(d->journal_fd, done, k, &err)) {
 				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+				journaled = false;
+			}
 		}
 	}
 	xbuf out;
@@ -250,7 +253,7 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 	}
 	write_all(wfd, out.p, out.len);
 	close(wfd);
-	_exit(0);
+	_exit(journaled ? 0 : DCHILD_EXIT_UNJOURNALED);
 }
 
 bool dbatch_start(dctx *d, dbatch *b, bool remote)
@@ -289,6 +292,8 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 		if (d->journal_fd < 0)
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&jerr));
 	}
+	if (dinproc_eligible(d, b, remote) && dinproc_run(d, b, uid, gid, name, dir))
+		return true;
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		defer_all(b, errno, "failed to create a pipe for the transport process");
@@ -309,6 +314,7 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 		child_run(d, b, remote, uid, gid, name, dir, pfd[1]);
 	}
 	close(pfd[1]);
+	b->journal_child = d->journal_fd >= 0 && !d->dont_deliver;
 	b->pid = pid;
 	b->fd = pfd[0];
 	xbuf_init(&b->buf, pool_msg);
@@ -333,6 +339,8 @@ bool dbatch_read(dbatch *b)
 void dbatch_finish(dctx *d, dbatch *b)
 {
 	(void)d;
+	if (b->inproc)
+		return; /* the results are in the addresses already */
 	if (b->fd >= 0) {
 		while (dbatch_read(b))
 			;
@@ -342,6 +350,7 @@ void dbatch_finish(dctx *d, dbatch *b)
 	int status = 0;
 	while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
 		;
+	b->journaled = b->journal_child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	address_item *list[b->n ? b->n : 1];
 	bool got[b->n ? b->n : 1];
 	size_t i = 0;
@@ -352,18 +361,27 @@ void dbatch_finish(dctx *d, dbatch *b)
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
 	bool clean = dres_decode(pool_msg, b->buf.p ? b->buf.p : "", b->buf.len, list, got, i, &err);
+	if (!clean)
+		log_write(LOG_MAIN | LOG_PANIC, "%s transport: bad result records: %s", b->t->name, xbuf_cstr(&err));
+	/* An address without a result defers with no text, after Exim's two panic-log lines: one per
+	 * address, then the process's status when it is not zero. */
+	bool missing = false;
 	for (size_t k = 0; k < i; k++) {
 		if (got[k])
 			continue;
 		address_item *a = list[k];
-		const char *why = !clean ? xbuf_cstr(&err)
-			: WIFSIGNALED(status) ? "transport process killed by a signal"
-			: "transport process returned no result";
-		log_write(LOG_MAIN | LOG_PANIC, "%.*s: %s transport: %s (status 0x%04x)", SV_ARG(a->address),
-			b->t->name, why, (unsigned)status);
+		log_write(LOG_MAIN | LOG_PANIC, "failed to read delivery status for %.*s from delivery subprocess",
+			SV_ARG(a->address));
 		a->result = ADDR_DEFER;
 		a->basic_errno = ADDR_ERRNO_UNKNOWN;
-		a->message = sv_copy(pool_msg, sv_cstr(why));
+		a->message = SV_NULL;
 		a->retries = NULL;
+		missing = true;
+	}
+	if ((status & 0xffff) != 0 && (missing || !clean)) {
+		bool sig = WIFSIGNALED(status);
+		log_write(LOG_MAIN | LOG_PANIC, "%s transport process returned non-zero status 0x%04x: %s %d",
+			b->t->info ? b->t->info->name : b->t->name, (unsigned)status & 0xffff,
+			sig ? "terminated by signal" : "exit code", sig ? WTERMSIG(status) : WEXITSTATUS(status));
 	}
 }

@@ -100,6 +100,11 @@ bool deliver_launcher_start(int close_fd)
 {
 	if (!priv_is_root() || after_how == DELIVER_AFTER_QUEUE)
 		return false;
+	/* queue_only that nothing can override: deliver_after_reception will never hand over a
+	 * message, so the fork (one per connection) would be wasted. queue_only_file is checked per
+	 * message and may appear or vanish, so it does not count here. */
+	if (conf_main.queue_only && (!after_explicit || !conf_main.queue_only_override))
+		return false;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return false;

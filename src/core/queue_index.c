@@ -155,12 +155,14 @@ int queue_index_lookup(hintsdb *db, const char *id, uint64_t *due, bool *frozen)
 
 /* Batch of operations that writes id's records for due/flags and removes the old "t" key. */
 typedef struct note_ops {
-	unsigned char ikey[KEY_ID_LEN], tkey_old[KEY_T_LEN], tkey_new[KEY_T_LEN], ival[9], tval[1];
+	unsigned char ikey[KEY_ID_LEN], tkey_old[KEY_T_LEN], tkey_new[KEY_T_LEN], ival[9];
+	unsigned char tval[1 + QUEUE_SKIP_LOG_MAX];
 	hintsdb_op ops[3];
 	size_t n;
 } note_ops;
 
-static void build_note(note_ops *b, const char *id, bool had_old, uint64_t old_due, uint64_t due, bool frozen)
+static void build_note(note_ops *b, const char *id, bool had_old, uint64_t old_due, uint64_t due, bool frozen,
+	sv skip_log)
 {
 	b->n = 0;
 	b->ikey[0] = 'i';
@@ -175,7 +177,10 @@ static void build_note(note_ops *b, const char *id, bool had_old, uint64_t old_d
 	put_be64(b->tkey_new + 1, due);
 	memcpy(b->tkey_new + 9, id, MSG_ID_LEN);
 	b->tval[0] = frozen ? 1 : 0;
-	b->ops[b->n++] = (hintsdb_op){ .key = sv_make((const char *)b->tkey_new, KEY_T_LEN), .value = sv_make((const char *)b->tval, 1) };
+	size_t tl = skip_log.len < QUEUE_SKIP_LOG_MAX ? skip_log.len : 0; /* too long: none */
+	if (tl)
+		memcpy(b->tval + 1, skip_log.p, tl);
+	b->ops[b->n++] = (hintsdb_op){ .key = sv_make((const char *)b->tkey_new, KEY_T_LEN), .value = sv_make((const char *)b->tval, 1 + tl) };
 	put_be64(b->ival, due);
 	b->ival[8] = frozen ? 1 : 0;
 	b->ops[b->n++] = (hintsdb_op){ .key = sv_make((const char *)b->ikey, KEY_ID_LEN), .value = sv_make((const char *)b->ival, 9) };
@@ -188,6 +193,12 @@ void queue_schedule_note(const spool_config *sc, const char *id, time_t due, boo
 	hintsdb *db = open_index(sc, false);
 	if (!db)
 		return;
+	queue_index_note(db, id, due, frozen, SV_NULL);
+	hintsdb_close(db);
+}
+
+void queue_index_note(hintsdb *db, const char *id, time_t due, bool frozen, sv skip_log)
+{
 	time_t now = time(NULL);
 	uint64_t d = due > 0 ? (uint64_t)due : 0;
 	if (frozen && due <= 0)
@@ -195,11 +206,38 @@ void queue_schedule_note(const spool_config *sc, const char *id, time_t due, boo
 	uint64_t old = 0;
 	bool old_frozen = false;
 	int found = queue_index_lookup(db, id, &old, &old_frozen);
+	/* A frozen message is skipped by every plain run with Exim's skip_delivery line. */
+	if (frozen && !skip_log.len)
+		skip_log = SV_LIT("Message is frozen\n");
 	note_ops b;
-	build_note(&b, id, found == 1, old, d, frozen);
+	build_note(&b, id, found == 1, old, d, frozen, skip_log);
 	if (!hintsdb_write_batch(db, b.ops, b.n))
 		log_write(LOG_MAIN | LOG_PANIC, "%s: queue schedule index: %s", id, hintsdb_error(db));
-	hintsdb_close(db);
+}
+
+/* Remove id's records, knowing its "t" key's due time. */
+static void forget_entry(hintsdb *db, const char *id, uint64_t old)
+{
+	unsigned char ikey[KEY_ID_LEN], tkey[KEY_T_LEN];
+	ikey[0] = 'i';
+	memcpy(ikey + 1, id, MSG_ID_LEN);
+	tkey[0] = 't';
+	put_be64(tkey + 1, old);
+	memcpy(tkey + 9, id, MSG_ID_LEN);
+	hintsdb_op ops[2] = {
+		{ .key = sv_make((const char *)tkey, KEY_T_LEN), .remove = true },
+		{ .key = sv_make((const char *)ikey, KEY_ID_LEN), .remove = true },
+	};
+	if (!hintsdb_write_batch(db, ops, 2))
+		log_write(LOG_MAIN | LOG_PANIC, "%s: queue schedule index: %s", id, hintsdb_error(db));
+}
+
+void queue_index_forget(hintsdb *db, const char *id)
+{
+	uint64_t old = 0;
+	bool frozen = false;
+	if (queue_index_lookup(db, id, &old, &frozen) == 1)
+		forget_entry(db, id, old);
 }
 
 void queue_schedule_forget(const spool_config *sc, const char *id)
@@ -218,18 +256,7 @@ void queue_schedule_forget(const spool_config *sc, const char *id)
 	db = open_index(sc, false);
 	if (!db)
 		return;
-	unsigned char ikey[KEY_ID_LEN], tkey[KEY_T_LEN];
-	ikey[0] = 'i';
-	memcpy(ikey + 1, id, MSG_ID_LEN);
-	tkey[0] = 't';
-	put_be64(tkey + 1, old);
-	memcpy(tkey + 9, id, MSG_ID_LEN);
-	hintsdb_op ops[2] = {
-		{ .key = sv_make((const char *)tkey, KEY_T_LEN), .remove = true },
-		{ .key = sv_make((const char *)ikey, KEY_ID_LEN), .remove = true },
-	};
-	if (!hintsdb_write_batch(db, ops, 2))
-		log_write(LOG_MAIN | LOG_PANIC, "%s: queue schedule index: %s", id, hintsdb_error(db));
+	forget_entry(db, id, old);
 	hintsdb_close(db);
 }
 
@@ -259,6 +286,34 @@ bool queue_index_due(hintsdb *db, time_t now, queue_list *out)
 {
 	due_walk w = { .now = now > 0 ? (uint64_t)now : 0, .out = out };
 	return hintsdb_iterate_from(db, sv_make("t", 1), due_fn, &w);
+}
+
+typedef struct skip_walk {
+	queue_skip_fn fn;
+	void *ctx;
+} skip_walk;
+
+static bool skip_fn(void *ctx, sv key, sv value)
+{
+	skip_walk *w = ctx;
+	if (key.len != KEY_T_LEN || key.p[0] != 't')
+		return false;
+	if (value.len > 1) {
+		char id[MSG_ID_LEN + 1];
+		memcpy(id, key.p + 9, MSG_ID_LEN);
+		id[MSG_ID_LEN] = 0;
+		w->fn(w->ctx, id, sv_sub(value, 1, value.len));
+	}
+	return true;
+}
+
+bool queue_index_not_due(hintsdb *db, time_t now, queue_skip_fn fn, void *ctx)
+{
+	unsigned char start[9];
+	start[0] = 't';
+	put_be64(start + 1, (now > 0 ? (uint64_t)now : 0) + 1);
+	skip_walk w = { .fn = fn, .ctx = ctx };
+	return hintsdb_iterate_from(db, sv_make((const char *)start, sizeof start), skip_fn, &w);
 }
 
 /* ---- reconciliation ---- */

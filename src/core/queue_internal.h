@@ -44,6 +44,18 @@ bool queue_index_reconcile(hintsdb *db, char (*ids)[MSG_ID_LEN + 1], size_t n, t
 /* Messages due at `now` (frozen ones only when something wakes them by then), in due order. */
 bool queue_index_due(hintsdb *db, time_t now, queue_list *out);
 
+/* queue_schedule_note / _forget through an index the caller holds open (a queue run opens it
+ * once for all its messages). */
+void queue_index_note(hintsdb *db, const char *id, time_t due, bool frozen, sv skip_log);
+void queue_index_forget(hintsdb *db, const char *id);
+
+/* A note may carry the lines a run logs for the message while it is not due
+ * (deliver_outcome.skip_log); longer texts are not kept. */
+#define QUEUE_SKIP_LOG_MAX 4000
+/* Messages not due at `now` that have such lines, in due order. */
+typedef void (*queue_skip_fn)(void *ctx, const char *id, sv lines);
+bool queue_index_not_due(hintsdb *db, time_t now, queue_skip_fn fn, void *ctx);
+
 /* The due time recorded for id: 1 found, 0 not, -1 error. */
 int queue_index_lookup(hintsdb *db, const char *id, uint64_t *due, bool *frozen);
 

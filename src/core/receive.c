@@ -9,6 +9,7 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/receive_internal.h"
+#include "core/spool_commit.h"
 #include "lib/log.h"
 #include "mail/header.h"
 
@@ -147,6 +148,8 @@ receive_status receive_feed(receive_ctx *r, const char *p, size_t n, size_t *con
 		st = rx_finish(&r->rd);
 	if (st != RECV_MORE)
 		r->ended = true;
+	if (st == RECV_END && r->txn)
+		spool_data_sync_start(r->txn); /* overlaps -D's flush with the ACLs and -H */
 	return st;
 }
 
@@ -159,6 +162,8 @@ receive_status receive_eof(receive_ctx *r)
 {
 	receive_status st = rx_finish(&r->rd);
 	r->ended = true;
+	if (st == RECV_END && r->txn)
+		spool_data_sync_start(r->txn);
 	return st;
 }
 

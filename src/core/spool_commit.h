@@ -42,4 +42,10 @@ typedef struct spool_commit_stats {
 } spool_commit_stats;
 spool_commit_stats spool_commit_get_stats(void);
 
+/* The body of the message in t is complete: start making -D durable in the background (a
+ * helper thread's fdatasync), so that its device flush overlaps with the DATA-time work and the
+ * -H file's own sync. spool_commit waits for it (and syncs again if -D was written since);
+ * spool_abort and spool_end wait for it too. Optional: without it spool_commit starts it. */
+void spool_data_sync_start(spool_txn *t);
+
 #endif

@@ -178,19 +178,32 @@ bool durable_write_out(int fd)
 		SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0;
 }
 
-bool durable_publish(durable_file *f, xbuf *err)
+bool durable_sync(durable_file *f, xbuf *err)
 {
-	if (f->error || f->done || f->fd < 0)
+	if (f->error || f->done || f->fd < 0 || !f->tmp_path)
 		return fail(f, err, "cannot commit \"%s\": file is not open", f->path ? f->path : "");
 	/* Content and size durable before the name appears: without a journal ordering metadata,
 	 * only this keeps a crash from exposing a short file under the final name. */
 	if (fdatasync(f->fd) != 0)
 		return fail(f, err, "failed to write \"%s\": %s", f->tmp_path, strerror(errno));
+	f->synced = true;
+	return true;
+}
+
+bool durable_rename(durable_file *f, xbuf *err)
+{
+	if (f->error || f->done || f->fd < 0 || !f->tmp_path || !f->synced)
+		return fail(f, err, "cannot rename \"%s\": content not synced", f->path ? f->path : "");
 	if (rename(f->tmp_path, f->path) != 0)
 		return fail(f, err, "failed to rename \"%s\" to \"%s\": %s", f->tmp_path, f->path, strerror(errno));
 	free(f->tmp_path);
 	f->tmp_path = NULL;
 	return true;
+}
+
+bool durable_publish(durable_file *f, xbuf *err)
+{
+	return durable_sync(f, err) && durable_rename(f, err);
 }
 
 bool durable_finish(durable_file *f, xbuf *err)

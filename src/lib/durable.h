@@ -28,6 +28,7 @@ typedef struct durable_file {
 	char *tmp_path;   /* temporary name (malloc); NULL once renamed or removed */
 	char *error;      /* first failure's message (malloc), NULL while all is well */
 	bool done;        /* committed or aborted */
+	bool synced;      /* durable_sync succeeded: the content is on stable storage */
 } durable_file;
 
 bool durable_open(durable_file *f, const char *path, mode_t mode, xbuf *err);
@@ -46,6 +47,12 @@ void durable_abort(durable_file *f);
  * Content durable before the rename: a crash can expose the new name only with complete content,
  * journal or not (docs/spool.md, durability). */
 bool durable_publish(durable_file *f, xbuf *err);
+/* durable_publish in two steps, for callers that make other files durable in between (the
+ * spool syncs -D in parallel and must see it done before -H gets its name):
+ *   durable_sync    fdatasync of the temporary file (content and size on stable storage);
+ *   durable_rename  the rename into place; only after a successful durable_sync. */
+bool durable_sync(durable_file *f, xbuf *err);
+bool durable_rename(durable_file *f, xbuf *err);
 bool durable_finish(durable_file *f, xbuf *err);
 /* Write out a range of fd and wait for it (sync_file_range WAIT_BEFORE|WRITE|WAIT_AFTER);
  * false with errno on an I/O error recorded for the file since fd was opened. */

@@ -152,6 +152,8 @@ static bool bind_all(listen_set *ls, inherited *in)
 			xbuf_free(&when);
 			xbuf_free(&err);
 			sleep((unsigned)(sleep_s > 0 ? sleep_s : 0));
+			if (got_term)
+				return false; /* SIGTERM while waiting for the address: stop, as asked */
 		}
 	}
 	for (size_t i = 0; i < in->n; i++)

@@ -188,6 +188,9 @@ static void deliver_maildir(af_ctx *x)
 	char *base = NULL, *tmpname = NULL;
 	struct timeval tv;
 	int fd = -1;
+	/* One process makes many deliveries (queue workers, deliver_inproc.c): the microseconds
+	 * tell them apart; should the clock repeat one, link() below refuses to replace the older
+	 * file and the address defers. */
 	for (int i = 0; i < retries; i++) {
 		if (i > 0)
 			sleep(2);

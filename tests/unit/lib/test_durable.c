@@ -94,6 +94,34 @@ static void test_api(void)
 	unlink(path("b"));
 }
 
+/* durable_publish in two steps: the rename refuses content that was not synced. */
+static void test_sync_then_rename(void)
+{
+	xbuf err;
+	xbuf_init(&err, A);
+	durable_file f;
+	CHECK(durable_open(&f, path("c"), 0640, &err));
+	CHECK(durable_write(&f, "unsynced", 8, &err));
+	CHECK(!durable_rename(&f, &err));
+	CHECK(strstr(xbuf_cstr(&err), "content not synced") != NULL);
+	CHECK_STR(slurp("c"), "(missing)");
+	CHECK_INT(tmp_files(), 0); /* the refused temporary is gone */
+	durable_abort(&f);
+
+	xbuf_reset(&err);
+	CHECK(durable_open(&f, path("c"), 0640, &err));
+	CHECK(durable_write(&f, "synced", 6, &err));
+	CHECK(durable_sync(&f, &err));
+	CHECK_STR(slurp("c"), "(missing)"); /* not named before the rename */
+	CHECK(durable_rename(&f, &err));
+	CHECK_STR(slurp("c"), "synced");
+	CHECK(durable_finish(&f, &err));
+	CHECK_INT(err.len, 0);
+	CHECK_INT(tmp_files(), 0);
+	durable_abort(&f);
+	unlink(path("c"));
+}
+
 static void test_errors(void)
 {
 	static const struct { const char *target; const char *want; } rows[] = {
@@ -182,6 +210,7 @@ int main(void)
 	}
 	RUN(test_write_file);
 	RUN(test_api);
+	RUN(test_sync_then_rename);
 	RUN(test_errors);
 	RUN(test_write_failure);
 	RUN(test_sync_dir);

@@ -292,6 +292,78 @@ static void test_spool_commit_failure_removes_header(void)
 	xbuf_free(&err);
 }
 
+static char *read_all(const char *path)
+{
+	static char buf[4096];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return buf;
+}
+
+/* The background sync of -D: bytes written after it started are synced again at commit, a
+ * forked child can end the transaction without joining a thread it does not have, and an abort
+ * waits for the thread before removing -D. */
+static void test_background_data_sync(void)
+{
+	spool_config sc = config();
+	static msg_origin o;
+	o.login = sv_cstr("root");
+	xbuf err;
+	xbuf_init(&err, NULL);
+	for (int variant = 0; variant < 3; variant++) {
+		message *m = message_new(pool_msg);
+		m->origin = &o;
+		m->sender = sv_cstr("s@x");
+		message_add_recipient(m, sv_cstr("r@x"));
+		m->body_linecount = 2;
+		spool_txn *t = spool_begin_message(&sc, m, &err);
+		CHECK(t != NULL);
+		if (!t)
+			return;
+		CHECK(spool_write_body(t, "one\n", 4, &err));
+		spool_data_sync_start(t);
+		spool_data_sync_start(t); /* a second start while one runs is a no-op */
+		const char *h = spool_path(pool_msg, &sc, "input", m->id, "-H");
+		const char *d = spool_path(pool_msg, &sc, "input", m->id, "-D");
+		struct stat sb;
+		if (variant == 0) {
+			CHECK(spool_write_body(t, "two\n", 4, &err)); /* after the start: stale */
+			CHECK(spool_commit(t, m, &err));
+			spool_end(t);
+			char want[64];
+			snprintf(want, sizeof want, "%s-D\none\ntwo\n", m->id);
+			const char *got = read_all(d);
+			CHECK(got && strcmp(got, want) == 0);
+			CHECK(stat(h, &sb) == 0);
+		} else if (variant == 1) {
+			fflush(NULL);
+			pid_t pid = fork();
+			if (pid == 0) {
+				alarm(10); /* a join on a thread the child does not have would hang */
+				spool_end(t);
+				_exit(0);
+			}
+			int status = 0;
+			CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			CHECK(spool_commit(t, m, &err));
+			spool_end(t);
+			CHECK(stat(h, &sb) == 0);
+		} else {
+			spool_abort(t);
+			CHECK(stat(d, &sb) != 0);
+			CHECK(stat(h, &sb) != 0);
+		}
+		CHECK_INT(err.len, 0);
+		unlink(h);
+		unlink(d);
+	}
+	xbuf_free(&err);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -303,6 +375,7 @@ int main(void)
 	RUN(test_failed_round);
 	RUN(test_alone_without_state);
 	RUN(test_spool_commit_failure_removes_header);
+	RUN(test_background_data_sync);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", spool_dir);
 	if (system(cmd) != 0)
