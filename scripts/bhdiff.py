@@ -42,6 +42,8 @@ def run(binary, config, host, data, timeout=20):
         conf.write_text(config)
         sp = pathlib.Path(spool) / "spool"
         sp.mkdir()
+        for name, text in bhgen.LOOKUP_FILES.items():
+            (pathlib.Path(spool) / name).write_text(text)
         cmd = [binary, "-C", "test.conf", "-DSPOOL=" + str(sp), "-bh", host]
         try:
             p = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout, cwd=spool,

@@ -84,17 +84,17 @@ class Gen:
     def hostlist(self):
         return self.pick(["1.2.3.4", "1.2.3.0/24", "!1.2.3.4 : *", ":", "*", "192.0.2.0/24",
                           "<; 2001:db8::/32", "127.0.0.1 : 192.0.2.7", "!192.0.2.7",
-                          "198.51.100.20", "+relay_hosts", "@[]", "net24-lsearch;/dev/null"])
+                          "198.51.100.20", "+relay_hosts", "@[]", "net24-lsearch;SPOOL/../hosts.txt"])
 
     def domainlist(self):
         return self.pick(["example.com", "+local_domains", "!example.com : *", "*.example",
                           "^other", "@", "other.example : relay.example", "@[]", "*",
-                          "partial-lsearch;/dev/null", "nodots"])
+                          "partial-lsearch;SPOOL/../domains.txt", "nodots"])
 
     def addrlist(self):
         return self.pick(["user@example.com", "*@other.example", ":", "<>", "^a", "user@*",
                           "*@+local_domains", "!postmaster@* : *", "x+tag@example.com",
-                          "@@lsearch;/dev/null", "first.last@*"])
+                          "@@lsearch;SPOOL/../domains.txt", "first.last@*"])
 
     def condition(self, where):
         pool = VARS_ANY + (VARS_RCPT if where == "rcpt" else []) + \
@@ -107,7 +107,7 @@ class Gen:
             self.pick(["yes", "no", "true", "false", "0", "1", "", "maybe", "${if eq{1}{1}{yes}{no}}"]),
             "${if >{$rcpt_count}{%d}}" % self.r.randint(0, 3),
             "${if eq{$acl_m0}{set}}",
-            "${lookup{%s}lsearch{/dev/null}{yes}{no}}" % v,
+            "${lookup{%s}lsearch{SPOOL/../keys.txt}{yes}{no}}" % v,
             "${if eq{1}{2}{x}fail}",
             "$unknown_var_xyz",
             "${if isip{%s}}" % v,
@@ -169,7 +169,7 @@ class Gen:
         if k == "local_parts":
             return "%slocal_parts = %s" % (neg, self.pick(["user", "^a", "user : postmaster",
                                                            "alias", "*", "fail : defer", "Upper",
-                                                           "!user : *", "lsearch;/dev/null"]))
+                                                           "!user : *", "lsearch;SPOOL/../keys.txt"]))
         if k == "senders":
             return "%ssenders = %s" % (neg, self.addrlist())
         if k == "sender_domains":
@@ -467,6 +467,14 @@ class Gen:
                               "EHLO again.test", "HELO", "", "   ", "MAIL FROM:<a@b.example>",
                               "DATA", "RCPT TO:<user@example.com>", "BDAT 10",
                               "X" * 600, "NOOP " + "y" * 1100, "\x01\x02binary", "QUIT"][:-1]))
+
+
+# Files the lookups above read, written beside the spool directory by the runner.
+LOOKUP_FILES = {
+    "hosts.txt": "192.0.2.0/24: relay\n1.2.3.0/24: listed\n",
+    "domains.txt": "example.com: user : postmaster\nexample: x\nother.example: *\n",
+    "keys.txt": "user: yes\nclient.test: helo\n1.2.3.4: ip\nexample.com: d\n",
+}
 
 
 def gen_case(seed):

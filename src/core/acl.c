@@ -358,11 +358,11 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		sv msg_raw = SV_NULL, log_raw = SV_NULL;
 		bool endpass = false, drop = false;
 		acl_result cond = ACL_OK;
-		/* Texts a condition leaves (a failed verify's) last only if this statement takes
-		 * its messages: otherwise what was there before comes back (Exim). */
-		sv before_user = sv_copy(e->tmp, xbuf_sv(&c->user_msg));
-		sv before_log = sv_copy(e->tmp, xbuf_sv(&c->log_msg));
-		bool failed_nested = false;
+		/* Each statement starts without texts: what an earlier one left (its message, a failed
+		 * verify's text, a nested ACL's) does not reach a later refusal, and the implicit deny
+		 * at the end has only the last statement's (observed with Exim 4.96). */
+		xbuf_reset(&c->user_msg);
+		xbuf_reset(&c->log_msg);
 		for (const acl_cond *cd = st->conds; cd; cd = cd->next) {
 			const acl_cond_def *def = acl_cond_def_get(cd->id);
 			if (def->forbids & ACL_BIT(c->where))
@@ -411,7 +411,6 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				r = ACL_FAIL; /* a deferring nested ACL makes a warn condition false */
 			if (r != ACL_OK) {
 				cond = r;
-				failed_nested = cd->id == C_ACL;
 				break;
 			}
 		}
@@ -478,14 +477,6 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (st->verb != V_WARN && takes_messages(st->verb, cond))
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
-		else if (!terminal && !failed_nested && (st->verb != V_WARN || cond != ACL_OK)) {
-			/* A nested ACL's texts do come back up (Exim: ${acl} of "deny acl = X" whose X
-			 * fails gives X's message). */
-			xbuf_reset(&c->user_msg);
-			xbuf_putsv(&c->user_msg, before_user);
-			xbuf_reset(&c->log_msg);
-			xbuf_putsv(&c->log_msg, before_log);
-		}
 		if (terminal && result != ACL_OK && e->depth == 1
 			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
 			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",

@@ -303,7 +303,11 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 		return sc->result;
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
-	xbuf_puts(&c->user_msg, sender_summary(sc));
+	/* A sender verify deferred in routing tells the client nothing of it (Exim: the default
+	 * 451 text), only the log gets "Could not complete sender verify"; a deferred callout is
+	 * told to the client. */
+	if (sc->result == ACL_FAIL || sv_eq_cstr(sc->why_user, "Could not complete sender verify callout"))
+		xbuf_puts(&c->user_msg, sender_summary(sc));
 	xbuf_puts(&c->log_msg, sender_summary(sc));
 	return sc->result;
 }

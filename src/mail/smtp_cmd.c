@@ -177,6 +177,11 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 		bool bare = name == value;
 		sv vv = { value, strlen(value), arg.taint, 0 };
 		if (name_is(name, "SIZE") && !bare) {
+			/* A value that is not a whole number is dropped and ends the extraction: what
+			 * is left before it goes to the address parser (Exim). */
+			char *end = NULL;
+			(void)strtoll(value, &end, 10);
+			if (!*value || !end || *end || end == value) break;
 			out->size_given = true;
 			out->size = parse_size(value, &out->size_clamped);
 		} else if (name_is(name, "BODY") && !bare && !f->eightbitmime) {
@@ -496,7 +501,7 @@ bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *
 				err = read_domain(&c, allow_lit, out);
 				*has_domain = err == NULL;
 			} else if (ch == '<' || (ch == '"' && c.i > after_word)
-				|| (c.i > after_word && !at_end(&c) && !is_special((unsigned char)ch))) {
+				|| (!at_end(&c) && !is_special((unsigned char)ch))) {
 				/* A phrase: more words, then the route address. */
 				for (;;) {
 					skip_cfws(&c);

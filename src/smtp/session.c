@@ -493,7 +493,8 @@ const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
 	if (s->notquit_ran || !conf_main.acl_smtp_notquit) return deflt;
 	s->notquit_ran = true;
 	acl_ctx c;
-	(void)sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c);
+	if (sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c) == ACL_ERROR)
+		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for not-QUIT returned ERROR: %s", sv_dup(s->work, acl_log_text(&c)));
 	return c.user_msg.len ? sv_dup(s->work, xbuf_sv(&c.user_msg)) : deflt;
 }
 
@@ -501,6 +502,8 @@ const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
  * the caller drops the connection). The error's own reply is prefixed with "-" then. */
 static void drop_synprot(smtp_session *s)
 {
+	/* Exim does not run the not-QUIT ACL for this end of a session. */
+	s->notquit_ran = true;
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
@@ -512,7 +515,6 @@ static void drop_synprot(smtp_session *s)
 bool sess_count_synprot(smtp_session *s)
 {
 	if (++s->synprot_errors <= conf_main.smtp_max_synprot_errors) return false;
-	(void)sess_notquit(s, "bad-commands", NULL);
 	drop_synprot(s);
 	return true;
 }
@@ -530,10 +532,8 @@ static bool synprot_error(smtp_session *s, int code, const char *reason, const c
 			xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag), reason);
 	}
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
-		/* The not-QUIT ACL runs after the reply, and its message does not replace it (as Exim). */
 		drop_synprot(s);
 		sess_reply(s, code, "%s\nToo many syntax or protocol errors", text);
-		(void)sess_notquit(s, "bad-commands", NULL);
 		return true;
 	}
 	sess_reply(s, code, "%s", text);
@@ -624,10 +624,13 @@ static sess_next quit(smtp_session *s)
 {
 	acl_ctx c;
 	acl_result rc = ACL_OK;
+	/* Exim's order: the incomplete-transaction line, the ACL (an error is logged), the reply. */
+	sess_log_incomplete(s, "QUIT");
 	if (conf_main.acl_smtp_quit) rc = sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
+	if (rc == ACL_ERROR)
+		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for QUIT returned ERROR: %s", sv_dup(s->work, acl_log_text(&c)));
 	if (conf_main.acl_smtp_quit && rc == ACL_OK && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
 	else sess_reply(s, 221, "%s closing connection", s->active_hostname);
-	sess_log_incomplete(s, "QUIT");
 	if (sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", conn_name(s));
 	return SESS_QUIT;

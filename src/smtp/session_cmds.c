@@ -355,6 +355,7 @@ static void sess_note_pipelining(smtp_session *s)
 sess_next sess_mail(smtp_session *s)
 {
 	s->any_mail = true;   /* any MAIL command, even refused, spares "no MAIL" (Exim) */
+	s->mail_cmds++;
 	sess_ratelimit_mail(s);
 	if (!s->helo_seen && s->mode != SMTP_MODE_BATCH && sess_host_in(s, conf_main.hosts_require_helo)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
@@ -365,7 +366,7 @@ sess_next sess_mail(smtp_session *s)
 	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
 	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
-	if (max_msgs > 0 && s->messages_accepted >= max_msgs) {
+	if (max_msgs > 0 && s->mail_cmds > max_msgs) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL command %s: too many messages in one connection",
 			dupsv(s, s->host_tag));
 		sess_reply(s, 421, "too many messages in this connection");
@@ -456,7 +457,8 @@ sess_next sess_mail(smtp_session *s)
 	else if (rc != ACL_OK) {
 		xbuf what;
 		xbuf_init(&what, s->work);
-		xbuf_printf(&what, "MAIL <" SV_FMT ">", SV_ARG(s->sender));
+		/* Exim shows the command's address text as given (after its parameters). */
+		xbuf_printf(&what, "MAIL %s", sess_printable(s, r.cmd_data));
 		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
 		sess_reset_transaction(s);
 		return n;
@@ -532,10 +534,10 @@ sess_next sess_rcpt(smtp_session *s)
 	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
 	xbuf what;
 	xbuf_init(&what, s->work);
-	xbuf_printf(&what, "RCPT <" SV_FMT ">", SV_ARG(rcpt));
+	xbuf_printf(&what, "RCPT %s", sess_printable(s, r.cmd_data));
 	if (rc == ACL_DISCARD) {
-		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT <" SV_FMT ">: discarded by %s ACL",
-			dupsv(s, s->host_tag), SV_ARG(s->sender), SV_ARG(rcpt), s->mail_discarded ? "MAIL" : "RCPT");
+		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> %s: discarded by %s ACL",
+			dupsv(s, s->host_tag), SV_ARG(s->sender), xbuf_cstr(&what), s->mail_discarded ? "MAIL" : "RCPT");
 		s->rcpt_ok_count++;
 		sess_reply(s, 250, "Accepted");
 		return SESS_CONTINUE;

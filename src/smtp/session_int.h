@@ -80,6 +80,8 @@ typedef struct smtp_session {
 	int conn_nolog;              /* -1 not checked yet; 1: host in hosts_connection_nolog */
 	int exit_code;               /* the process status smtp_session_run returns */
 	bool any_mail;                /* a MAIL command was given in this connection */
+	int mail_cmds;                /* MAIL commands so far (smtp_accept_max_per_connection counts
+	                               * these, as Exim does, not accepted messages) */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
 	sv rcpt_error;               /* text of the first rejected RCPT's reply */
 	bool rcpt_errors_differ;     /* later rejections had other texts */
