@@ -70,6 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(at != NULL && at > t.p);
 				break;
 			}
+			case ADDR_REPLY:
+				CHECK(!"a .forward list never makes an autoreply item");
+				break;
 			}
 		}
 		if (s.special != ROUTE_OK) {
