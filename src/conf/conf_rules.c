@@ -206,7 +206,12 @@ bool conf_rewrite_parse(conf_reader *r, sv line, conf_rewrite_rule **out)
 	/* No envelope or header flag means all of them, as Exim documents. */
 	if (!(bits & (CONF_REWRITE_ENVELOPE | CONF_REWRITE_HEADERS | CONF_REWRITE_SMTP)))
 		bits |= CONF_REWRITE_ENVELOPE | CONF_REWRITE_HEADERS;
-	if ((bits & CONF_REWRITE_SMTP) && rule->pattern[0] != '^') {
+	/* The pattern is expanded before use, so "\N^...\N" (the regex protected from expansion)
+	 * is a regular expression too, as Exim 4.96 accepts it. */
+	const char *pat = rule->pattern;
+	if (pat[0] == '\\' && pat[1] == 'N')
+		pat += 2;
+	if ((bits & CONF_REWRITE_SMTP) && pat[0] != '^') {
 		conf_fail(r, "rewrite rule has the S flag but is not a regular expression");
 		return false;
 	}

@@ -358,6 +358,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		sv msg_raw = SV_NULL, log_raw = SV_NULL;
 		bool endpass = false, drop = false;
 		acl_result cond = ACL_OK;
+		/* Texts a condition leaves (a failed verify's) last only if this statement takes
+		 * its messages: otherwise what was there before comes back (Exim). */
+		sv before_user = sv_copy(e->tmp, xbuf_sv(&c->user_msg));
+		sv before_log = sv_copy(e->tmp, xbuf_sv(&c->log_msg));
 		for (const acl_cond *cd = st->conds; cd; cd = cd->next) {
 			const acl_cond_def *def = acl_cond_def_get(cd->id);
 			if (def->forbids & ACL_BIT(c->where))
@@ -472,6 +476,12 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (st->verb != V_WARN && takes_messages(st->verb, cond))
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
+		else if (!terminal && (st->verb != V_WARN || cond != ACL_OK)) {
+			xbuf_reset(&c->user_msg);
+			xbuf_putsv(&c->user_msg, before_user);
+			xbuf_reset(&c->log_msg);
+			xbuf_putsv(&c->log_msg, before_log);
+		}
 		if (terminal && result != ACL_OK && e->depth == 1
 			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
 			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",

@@ -69,7 +69,7 @@ static void ensure_host_name(acl_ctx *c)
 	}
 	o->host_lookup_deferred = rc == DNS_AGAIN;
 	o->host_lookup_failed = rc != DNS_AGAIN;
-	if (rc != DNS_AGAIN)
+	if (rc == DNS_NOMATCH)
 		acl_log(c, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 }
 

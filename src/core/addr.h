@@ -35,7 +35,9 @@ typedef struct route_host {
 } route_host;
 
 /* What kind of "address" a redirection produced. */
-typedef enum addr_kind { ADDR_MAIL, ADDR_PIPE, ADDR_FILE, ADDR_DIRECTORY } addr_kind;
+typedef enum addr_kind { ADDR_MAIL, ADDR_PIPE, ADDR_FILE, ADDR_DIRECTORY,
+	ADDR_REPLY,          /* an autoreply a filter set up (">to"; address_item.reply) */
+} addr_kind;
 
 /* Results of a router and of routing. */
 typedef enum route_rc {
@@ -139,6 +141,14 @@ typedef struct address_item {
 	addr_retry *retries;              /* retry records this attempt asks for */
 	bool tls_dane_verified;           /* the TLS client: verified by DANE (CV=dane) */
 	bool chunking_used;               /* the message went with BDAT: " K" in the => line */
+	bool host_used_continued;         /* over a connection passed on from another message (-MC):
+	                                   * Exim's '*' after H=<name> [<ip>] */
+	struct addr_reply *reply;         /* ADDR_REPLY: the filter's reply (core/addr_reply.h); the
+	                                   * autoreply transport then ignores its own options */
+	bool filter_discarded;            /* a filter discarded it: "=> discarded" (not :blackhole:) */
+	int tls_tlsa_usage;               /* $tls_out_tlsa_usage of the delivery's session */
+	sv tls_ourcert;                   /* $tls_out_ourcert (PEM) */
+	sv onetime_parent;                /* a recipient one_time added: its original address (logs) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are
@@ -184,6 +194,8 @@ typedef struct route_ctx {
 	 * report's list of errors). */
 	void (*syntax_errors)(void *ctx, const char *router, sv to, sv intro, sv errors);
 	void *syntax_errors_ctx;
+	bool first_delivery;      /* deliveries: the message's first attempt (filters' first_delivery) */
+	bool manually_thawed;     /* deliveries: thawed by hand (filters' manually_thawed) */
 } route_ctx;
 
 /* Behaviour a router driver provides (driver_info.ops). */

@@ -15,11 +15,13 @@
 #include "conf/main_options.h"
 #include "core/bounce.h"
 #include "core/bounce_syntax.h"
+#include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/event.h"
 #include "core/priv.h"
 #include "core/queue.h"
 #include "core/retry.h"
+#include "core/route_opts.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
 #include "lib/log.h"
@@ -53,8 +55,25 @@ static const address_item *top_of(const address_item *a)
 	return a;
 }
 
+/* The ancestor a one_time redirect router handled, if any (the router that generated a, or one
+ * further up). */
+static bool under_one_time(const address_item *a)
+{
+	for (const address_item *p = a->parent; p; p = p->parent)
+		if (p->router && route_opt_private_bool(p->router, "one_time"))
+			return true;
+	return false;
+}
+
 static void mark_pending(dctx *d, const address_item *a)
 {
+	/* one_time: an address the redirection generated that is not finished becomes a recipient
+	 * of its own (finish() adds it), so the redirection is not expanded again; its original
+	 * top-level address then counts as delivered. */
+	if (!d->dont_deliver && a->kind == ADDR_MAIL && under_one_time(a)) {
+		push(&d->onetime, &d->nonetime, &d->cap_onetime, (address_item *)a);
+		return;
+	}
 	int i = top_of(a)->rcpt_index;
 	if (i >= 0 && (size_t)i < d->m->nrcpt)
 		d->top_pending[i] = true;
@@ -263,6 +282,18 @@ static void route_report(void *ctx, route_rc kind, const address_item *ca)
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
 		droute_retry_defer(d, a);
 		dlog_defer(&d->log, a);   /* Exim raises no event for a routing deferral */
+		if (a->retry_timedout) {
+			/* The routing retry record is past its rule's cutoff: as Exim, the deferral is
+			 * logged, then the address fails with a "**" line that names no router. */
+			a->result = ADDR_FAIL;
+			a->message = a->user_message = SV_LIT("retry timeout exceeded");
+			raise_event(d, NULL, "msg:fail:internal", a->message, a);
+			address_item shown = *a;
+			shown.router = NULL;
+			dlog_fail(&d->log, &shown);
+			push(&d->failed, &d->nfailed, &d->cap_failed, a);
+			break;
+		}
 		push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
 		mark_pending(d, a);
 		break;
@@ -376,6 +407,10 @@ static address_item *hold_back(dctx *d, address_item *list)
 		if (d->o->queue_smtp || d->o->local_only || domain_in(d->env, conf_main.queue_smtp_domains, a->domain)) {
 			a->result = ADDR_DEFER;
 			mark_pending(d, a);
+			/* Observed: Exim lists the message in wait-<transport> for the address's hosts, so
+			 * the connection of the second phase of -qq (or a later run) can carry it. */
+			if (!d->o->local_only && !d->dont_deliver)
+				dcont_wait_add_hosts(d->sc, a, d->m->id);
 			continue;
 		}
 		*tail = a;
@@ -506,6 +541,19 @@ static void finish(dctx *d, const char *id)
 			continue;
 		}
 		message_add_nonrecipient(d->m, r);
+	}
+	/* Deferred children of one_time routers join the recipients, remembering the original
+	 * top-level recipient (Exim's "pno") for the log lines of later attempts. */
+	for (size_t k = 0; k < d->nonetime; k++) {
+		const address_item *a = d->onetime[k], *top = top_of(a);
+		message_add_recipient(d->m, sv_copy(pool_msg, a->address));
+		msg_recipient *r = &d->m->rcpt[d->m->nrcpt - 1];
+		int pno = top->rcpt_index;
+		if (top->onetime_parent.len && pno >= 0 && (size_t)pno < d->m->nrcpt && d->m->rcpt[pno].pno >= 0)
+			pno = d->m->rcpt[pno].pno;
+		r->pno = pno;
+		r->dsn_flags = top->dsn_flags;
+		left = true;
 	}
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
@@ -739,6 +787,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 
 	route_ctx rc;
 	route_ctx_init(&rc, pool_msg, &env, ROUTE_MODE_DELIVER, m->sender);
+	rc.first_delivery = m->deliver_firsttime;
+	rc.manually_thawed = m->manual_thaw;
 	rc.report = route_report;
 	rc.report_ctx = &d;
 	rc.syntax_errors = syntax_errors_report;
@@ -756,6 +806,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			continue;
 		address_item *a = route_new_address(pool_msg, r->address);
 		a->rcpt_index = (int)k;
+		if (r->pno >= 0 && (size_t)r->pno < m->nrcpt)
+			a->onetime_parent = m->rcpt[r->pno].address;
 		a->dsn_flags = r->dsn_flags;
 		a->orcpt = r->orcpt;
 		if (cancel) {

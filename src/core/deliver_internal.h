@@ -103,6 +103,8 @@ struct dctx {
 	bool extra_pending;           /* an address the system filter added is not finished */
 	bool originals_stop;          /* the system filter said fail/freeze/defer or delivered */
 	int journal_fd;               /* -J open for appending, for transport children; -1: not yet */
+	address_item **onetime;       /* deferred children of one_time routers: new recipients */
+	size_t nonetime, cap_onetime;
 };
 /* Run a batch's transport in a forked child; false: could not start (addresses deferred). */
 bool dbatch_start(dctx *d, dbatch *b, bool remote);

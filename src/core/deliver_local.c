@@ -352,18 +352,27 @@ void dbatch_finish(dctx *d, dbatch *b)
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
 	bool clean = dres_decode(pool_msg, b->buf.p ? b->buf.p : "", b->buf.len, list, got, i, &err);
+	if (!clean)
+		log_write(LOG_MAIN | LOG_PANIC, "%s transport: bad result records: %s", b->t->name, xbuf_cstr(&err));
+	/* An address without a result defers with no text, after Exim's two panic-log lines: one per
+	 * address, then the process's status when it is not zero. */
+	bool missing = false;
 	for (size_t k = 0; k < i; k++) {
 		if (got[k])
 			continue;
 		address_item *a = list[k];
-		const char *why = !clean ? xbuf_cstr(&err)
-			: WIFSIGNALED(status) ? "transport process killed by a signal"
-			: "transport process returned no result";
-		log_write(LOG_MAIN | LOG_PANIC, "%.*s: %s transport: %s (status 0x%04x)", SV_ARG(a->address),
-			b->t->name, why, (unsigned)status);
+		log_write(LOG_MAIN | LOG_PANIC, "failed to read delivery status for %.*s from delivery subprocess",
+			SV_ARG(a->address));
 		a->result = ADDR_DEFER;
 		a->basic_errno = ADDR_ERRNO_UNKNOWN;
-		a->message = sv_copy(pool_msg, sv_cstr(why));
+		a->message = SV_NULL;
 		a->retries = NULL;
+		missing = true;
+	}
+	if ((status & 0xffff) != 0 && (missing || !clean)) {
+		bool sig = WIFSIGNALED(status);
+		log_write(LOG_MAIN | LOG_PANIC, "%s transport process returned non-zero status 0x%04x: %s %d",
+			b->t->info ? b->t->info->name : b->t->name, (unsigned)status & 0xffff,
+			sig ? "terminated by signal" : "exit code", sig ? WTERMSIG(status) : WEXITSTATUS(status));
 	}
 }

@@ -35,10 +35,18 @@ static void put_printable(xbuf *out, sv s)
 	printing_escape(s, PRINT_TAB_LITERAL, out);
 }
 
+/* The top-level address shown in " <...>": a recipient one_time added shows the recipient it
+ * came from, as Exim does. */
+static sv shown_top(const address_item *a)
+{
+	const address_item *t = top_of(a);
+	return t->onetime_parent.len ? t->onetime_parent : t->address;
+}
+
 /* " <top>" (or every ancestor with log_selector all_parents). */
 static void put_parents(const address_item *a, xbuf *out)
 {
-	if (!a->parent)
+	if (!a->parent && !a->onetime_parent.len)
 		return;
 	if (selected(LS_ALL_PARENTS)) {
 		for (const address_item *p = a->parent; p; p = p->parent) {
@@ -49,7 +57,7 @@ static void put_parents(const address_item *a, xbuf *out)
 		return;
 	}
 	xbuf_puts(out, " <");
-	put_printable(out, top_of(a)->address);
+	put_printable(out, shown_top(a));
 	xbuf_putc(out, '>');
 }
 
@@ -59,7 +67,7 @@ void dlog_address(const address_item *a, bool local, xbuf *out)
 		/* A local delivery shows the local part, then always the address it came from. */
 		put_printable(out, a->local_part.len ? a->local_part : a->address);
 		xbuf_puts(out, " <");
-		put_printable(out, top_of(a)->address);
+		put_printable(out, shown_top(a));
 		xbuf_putc(out, '>');
 		return;
 	}
@@ -88,6 +96,8 @@ static void put_host(const address_item *a, xbuf *out)
 	xbuf_putc(out, ']');
 	if (selected(LS_OUTGOING_PORT) && a->host_used_port > 0)
 		xbuf_printf(out, ":%d", a->host_used_port);
+	if (a->host_used_continued)
+		xbuf_putc(out, '*');
 }
 
 static void put_tls(const address_item *a, xbuf *out)
@@ -238,7 +248,7 @@ void dlog_discard(const dlog_ctx *c, const address_item *a)
 	(void)c;
 	xbuf b;
 	xbuf_init(&b, pool_scratch);
-	xbuf_puts(&b, ":blackhole: <");
+	xbuf_puts(&b, a->filter_discarded ? "discarded <" : ":blackhole: <");
 	put_printable(&b, a->address);
 	xbuf_putc(&b, '>');
 	if (a->router)

@@ -3,8 +3,12 @@
  * groups them for one SMTP transaction. At most remote_max_parallel children run at once;
  * when that many are running, the oldest is waited for before the next starts. */
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "conf/main_options.h"
+#include "conf/option.h"
+#include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/transport.h"
 
@@ -16,11 +20,77 @@ static bool same_hosts(const route_host *a, const route_host *b)
 	return !a && !b;
 }
 
-static bool same_group(const address_item *x, const address_item *y)
+/* A transport's multi_domain (smtp, default true): false keeps each domain in a batch of its
+ * own. Read through the driver's option table (this layer cannot see the smtp transport's
+ * option block) and expanded in the message's context; a failed expansion counts as true. */
+static bool multi_domain(dctx *d, const driver_instance *t)
+{
+	if (!t || !t->info || !t->priv)
+		return true;
+	const opt_row *row = opt_find(t->info->options, t->info->noptions, "multi_domain");
+	if (!row || (row->type != OPT_EXPAND_BOOL && row->type != OPT_STRING))
+		return true;
+	const char *v;
+	memcpy(&v, (const char *)t->priv + row->offset, sizeof v);
+	if (!v)
+		return true;
+	bool r = true;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (xp_expand_bool(d->env, sv_cstr(v), &r, &err) != XP_OK)
+		return true;
+	return r;
+}
+
+static bool same_group(const address_item *x, const address_item *y, bool one_domain)
 {
 	return x->transport && y->transport && strcmp(x->transport, y->transport) == 0
 		&& same_hosts(x->hosts, y->hosts) && sv_eq(x->errors_address, y->errors_address)
-		&& sv_eq(x->fallback_hosts, y->fallback_hosts);
+		&& sv_eq(x->fallback_hosts, y->fallback_hosts) && (!one_domain || sv_eq(x->domain, y->domain));
+}
+
+/* A continued delivery (-MC): does batch b go to the connection's transport and host? A batch
+ * with no hosts of its own (the transport's hosts option) is let try: the transport decides. */
+static bool fits_continue(const deliver_continue *c, const dbatch *b)
+{
+	if (!b->t || strcmp(b->t->name, c->transport) != 0)
+		return false;
+	const address_item *a = b->addrs;
+	if (!a->hosts)
+		return true;
+	for (const route_host *h = a->hosts; h; h = h->next)
+		if (sv_eq(h->name, c->host_name) || (h->name.len == 0 && sv_eq(h->address, c->host_address)))
+			return true;
+	return false;
+}
+
+/* In a continued delivery, Exim delivers only what fits the passed connection; the rest waits
+ * for the next queue run, deferred without a log line (as for a host not yet due). */
+static void defer_unfit(dbatch *b)
+{
+	for (address_item *a = b->addrs; a; a = a->next) {
+		a->result = ADDR_DEFER;
+		a->retry_skipped = true;
+		a->basic_errno = 0;
+		a->message = SV_LIT("not for the continued connection");
+	}
+}
+
+/* Each remote batch's transport process gets a socket to hand an open connection back over
+ * (core/deliver_continue.h): it runs as the Exim user, and the next message's delivery is
+ * started from here, as root, once it has finished and its outcome is logged and its retry
+ * records are updated (so the next delivery does not find the host's old record). */
+static int start_with_handoff(dctx *d, dbatch *b, bool *started)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		sp[0] = sp[1] = -1;
+	dcont_handoff_fd = sp[1];
+	*started = dbatch_start(d, b, true);
+	dcont_handoff_fd = -1;
+	if (sp[1] >= 0)
+		close(sp[1]);
+	return sp[0];
 }
 
 void dremote_run(dctx *d, address_item *list)
@@ -32,7 +102,7 @@ void dremote_run(dctx *d, address_item *list)
 		a->next = NULL;
 		dbatch *b;
 		for (b = batches; b; b = b->next)
-			if (same_group(b->addrs, a))
+			if (same_group(b->addrs, a, !multi_domain(d, b->t)))
 				break;
 		if (!b) {
 			b = arena_calloc(pool_msg, 1, sizeof *b);
@@ -49,22 +119,55 @@ void dremote_run(dctx *d, address_item *list)
 	}
 	int max = conf_main.remote_max_parallel > 0 ? conf_main.remote_max_parallel : 1;
 	dbatch *running[max];
+	int handoff[max];
 	int nrunning = 0;
+	deliver_continue *cont = d->o->cont;
+	if (cont) {
+		/* One connection: the batch that fits gets it, alone; the others wait. */
+		dcont_conn *cc = cont->conn;
+		for (dbatch *b = batches; b; b = b->next) {
+			if (cc->used || !fits_continue(cont, b)) {
+				defer_unfit(b);
+				dpost_batch(d, b, true);
+				continue;
+			}
+			cc->used = true;        /* the transport's process owns it from here */
+			bool started;
+			int hs = start_with_handoff(d, b, &started);
+			close(cc->fd);
+			cc->fd = -1;
+			if (started)
+				dbatch_finish(d, b);
+			dpost_batch(d, b, true);
+			dcont_handoff_collect(hs, d->env);
+		}
+		return;
+	}
 	for (dbatch *b = batches; b; b = b->next) {
 		if (nrunning == max) {
 			dbatch_finish(d, running[0]);
 			dpost_batch(d, running[0], true);
-			for (int i = 1; i < nrunning; i++)
+			dcont_handoff_collect(handoff[0], d->env);
+			for (int i = 1; i < nrunning; i++) {
 				running[i - 1] = running[i];
+				handoff[i - 1] = handoff[i];
+			}
 			nrunning--;
 		}
-		if (dbatch_start(d, b, true))
+		bool started;
+		int h = start_with_handoff(d, b, &started);
+		if (started) {
+			handoff[nrunning] = h;
 			running[nrunning++] = b;
-		else
+		} else {
+			if (h >= 0)
+				close(h);
 			dpost_batch(d, b, true);
+		}
 	}
 	for (int i = 0; i < nrunning; i++) {
 		dbatch_finish(d, running[i]);
 		dpost_batch(d, running[i], true);
+		dcont_handoff_collect(handoff[i], d->env);
 	}
 }

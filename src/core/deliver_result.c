@@ -18,6 +18,10 @@ enum dres_tag {
 	T_END,
 	/* The outgoing TLS session's other facts ($tls_out_*, CV=, the '*' of X=). */
 	T_TLS_VERIFIED, T_TLS_OCSP, T_TLS_RESUMPTION, T_TLS_VER, T_TLS_SNI, T_TLS_PEERCERT, T_TLS_DANE,
+	/* Delivered over a connection reused from another message (the '*' after H=[ip]). */
+	T_CONTINUED,
+	/* $tls_out_tlsa_usage and $tls_out_ourcert for the delivery process's events. */
+	T_TLS_TLSA_USAGE, T_TLS_OURCERT,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -92,6 +96,8 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 		put_str(&p, T_TLS_VER, a->tls_ver);
 		put_str(&p, T_TLS_SNI, a->tls_sni);
 		put_str(&p, T_TLS_PEERCERT, a->tls_peercert);
+		put_int(&p, T_TLS_TLSA_USAGE, a->tls_tlsa_usage);
+		put_str(&p, T_TLS_OURCERT, a->tls_ourcert);
 	}
 	put_int(&p, T_FREEZE, a->freeze);
 	put_int(&p, T_RETRY_SKIPPED, a->retry_skipped);
@@ -99,6 +105,8 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 	put_int(&p, T_TO_FILE, a->delivered_to_file);
 	put_str(&p, T_DETAIL, a->delivery_detail);
 	put_int(&p, T_CHUNKING, a->chunking_used);
+	if (a->host_used_continued)
+		put_int(&p, T_CONTINUED, 1);
 	int nr = 0;
 	for (const addr_retry *r = a->retries; r && nr < MAX_RETRIES_PER_ADDR; r = r->next, nr++) {
 		put_int(&p, T_RETRY_BEGIN, 0);
@@ -124,7 +132,8 @@ static bool is_int_tag(int tag)
 	case T_SEND_PORT: case T_TLS_USED: case T_FREEZE: case T_RETRY_SKIPPED: case T_RETRY_TIMEDOUT:
 	case T_TO_FILE: case T_CHUNKING: case T_RETRY_BEGIN: case T_RETRY_ERRNO: case T_RETRY_MORE: case T_RETRY_REMOVE:
 	case T_RETRY_HOST: case T_RETRY_END: case T_END:
-	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE:
+	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE: case T_CONTINUED:
+	case T_TLS_TLSA_USAGE:
 		return true;
 	default:
 		return false;
@@ -226,12 +235,15 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_TLS_VER: img->tls_ver = sval; break;
 		case T_TLS_SNI: img->tls_sni = sval; break;
 		case T_TLS_PEERCERT: img->tls_peercert = sval; break;
+		case T_TLS_TLSA_USAGE: img->tls_tlsa_usage = (int)iv & 0xff; break;
+		case T_TLS_OURCERT: img->tls_ourcert = sval; break;
 		case T_FREEZE: img->freeze = iv != 0; break;
 		case T_RETRY_SKIPPED: img->retry_skipped = iv != 0; break;
 		case T_RETRY_TIMEDOUT: img->retry_timedout = iv != 0; break;
 		case T_TO_FILE: img->delivered_to_file = iv != 0; break;
 		case T_DETAIL: img->delivery_detail = sval; break;
 		case T_CHUNKING: img->chunking_used = iv != 0; break;
+		case T_CONTINUED: img->host_used_continued = iv != 0; break;
 		case T_RETRY_BEGIN:
 			if (in_retry || ++nretries > MAX_RETRIES_PER_ADDR) {
 				xbuf_puts(err, "retry item out of place or too many");
@@ -334,6 +346,8 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->tls_ver = img.tls_ver;
 		t->tls_sni = img.tls_sni;
 		t->tls_peercert = img.tls_peercert;
+		t->tls_tlsa_usage = img.tls_tlsa_usage;
+		t->tls_ourcert = img.tls_ourcert;
 		/* $tls_out_* for the events and expansions that follow this delivery. */
 		tls_out_from_addr(t);
 		t->freeze = img.freeze;
@@ -342,6 +356,7 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->delivered_to_file = img.delivered_to_file;
 		t->delivery_detail = img.delivery_detail;
 		t->chunking_used = img.chunking_used;
+		t->host_used_continued = img.host_used_continued;
 		t->retries = img.retries;
 		got[index] = true;
 		off += 8 + plen + 4;

@@ -92,8 +92,9 @@ int dns_match_mx(sv domain, sv item, xbuf *err);
 void dns_config_reset(void);
 
 /* Reverse lookup of an IP address then forward confirmation, as Exim's host_lookup does:
- * on success *name is the confirmed name (and aliases). DNS_NOMATCH: no PTR or no confirmed
- * name; DNS_AGAIN: temporary. */
+ * on success *name is the confirmed name (and aliases). DNS_NOMATCH: no name at all (Exim logs
+ * "no host name found"); DNS_NODATA: names, none of them confirmed (Exim logs nothing);
+ * DNS_AGAIN: temporary. */
 dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases);
 
 /* A and AAAA addresses of a host name (per dns_ipv4_lookup etc.), in preference order. */

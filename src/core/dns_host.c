@@ -121,19 +121,13 @@ static dns_rc byaddr(arena *a, const ip_addr *ip, sv *name)
 		return DNS_AGAIN;
 	if (r != 0)
 		return DNS_NOMATCH;
-	struct addrinfo hints = { .ai_family = ip->family == 4 ? AF_INET : AF_INET6 }, *res;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0)
-		return DNS_NOMATCH;
-	bool ok = false;
-	for (struct addrinfo *ai = res; ai && !ok; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET && ip->family == 4)
-			ok = memcmp(&((struct sockaddr_in *)ai->ai_addr)->sin_addr, ip->b, 4) == 0;
-		else if (ai->ai_family == AF_INET6 && ip->family == 6)
-			ok = memcmp(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip->b, 16) == 0;
-	}
-	freeaddrinfo(res);
-	if (!ok)
-		return DNS_NOMATCH;
+	/* Exim confirms the name in the DNS, as for bydns: a name that only /etc/hosts knows
+	 * (127.0.0.1 -> localhost) is not kept (observed with Exim 4.96 -d). */
+	int c = confirms(a, sv_cstr(host), ip);
+	if (c < 0)
+		return DNS_AGAIN;
+	if (c == 0)
+		return DNS_NODATA;   /* a name, but not confirmed */
 	*name = lower_copy(a, sv_cstr(host));
 	return DNS_SUCCEED;
 }
@@ -147,7 +141,7 @@ static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases,
 	dns_answer ans;
 	dns_rc rc = dns_lookup(a, xbuf_sv(&rev), DNS_T_PTR, &ans);
 	if (rc != DNS_SUCCEED)
-		return rc;
+		return rc == DNS_NODATA ? DNS_NOMATCH : rc;
 	size_t n = 0;
 	for (dns_rr *rr = ans.rrs; rr; rr = rr->next)
 		n++;
@@ -164,7 +158,7 @@ static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases,
 			ok[nok++] = lower_copy(a, rr->text);
 	}
 	if (nok == 0)
-		return again ? DNS_AGAIN : DNS_NOMATCH;
+		return again ? DNS_AGAIN : DNS_NODATA;   /* names, none confirmed */
 	*name = ok[0];
 	*aliases = nok > 1 ? ok + 1 : NULL;
 	*naliases = nok - 1;
@@ -187,6 +181,7 @@ dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *nal
 	xbuf_init(&item, pool_scratch);
 	list_iter_init(&it, sv_cstr(order), 0);
 	dns_rc rc = DNS_NOMATCH;
+	bool unconfirmed = false;
 	while (list_next(&it, &item)) {
 		if (sv_eqi(xbuf_sv(&item), SV_LIT("bydns")))
 			rc = bydns(a, ip, &addr, name, aliases, naliases);
@@ -196,8 +191,10 @@ dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *nal
 			continue;
 		if (rc == DNS_SUCCEED || rc == DNS_AGAIN)
 			return rc;
+		if (rc == DNS_NODATA)
+			unconfirmed = true;
 	}
-	return rc == DNS_NODATA || rc == DNS_FAIL ? DNS_NOMATCH : rc;
+	return unconfirmed ? DNS_NODATA : DNS_NOMATCH;
 }
 
 /* ---- host and domain list items that need DNS ---- */

@@ -47,12 +47,20 @@ typedef struct filter filter;  /* a parsed program (opaque, immutable) */
 /* Whether text starts (after white space) with the "# Exim filter" line (any case, optional
  * blanks). Anything else is a traditional .forward file (or Sieve, not handled here). */
 bool filter_is_exim_filter(sv text);
-/* The same for the "# Sieve filter" line (Sieve is not interpreted yet). */
+/* The same for the "# Sieve filter" line (core/sieve.h interprets those). */
 bool filter_is_sieve_filter(sv text);
 
 /* Parse. system: a system filter (fail, freeze, defer and headers add/remove allowed). On error
  * returns NULL and err holds Exim's message (what follows "Filter error: "). */
 filter *filter_parse(arena *a, sv text, bool system, xbuf *err);
+
+/* The same with a redirect router's permissions: allow_fail, allow_freeze and allow_defer
+ * enable those commands in a user's filter (Exim: "filtering command "fail" is disabled"). */
+typedef struct filter_parse_opts {
+	bool system;
+	bool allow_fail, allow_freeze, allow_defer;
+} filter_parse_opts;
+filter *filter_parse_with(arena *a, sv text, const filter_parse_opts *o, xbuf *err);
 
 typedef enum filter_action_kind {
 	FA_DELIVER, FA_SAVE, FA_PIPE, FA_MAIL,
@@ -127,6 +135,20 @@ filter_outcome filter_run(const filter *f, filter_ctx *ctx, arena *a, filter_res
  * marked deleted ('*'). (filter_message.c) */
 struct message;
 void filter_apply_headers(struct message *m, const filter_result *res);
+
+/* The reply a mail/vacation action describes, for an ADDR_REPLY address (core/addr_reply.h).
+ * (filter_message.c) */
+struct addr_reply;
+struct addr_reply *filter_mail_reply(arena *a, const filter_mail *m);
+
+/* The same changes to an xp_message (the view routers' $h_ variables read), for a filter that
+ * ran in another process. (filter_run.c) */
+void filter_apply_headers_view(xp_message *msg, const filter_result *res, arena *a);
+
+/* A result as bytes and back, for a filter run in a child process under another uid
+ * (filter_wire.c). decode: false when the bytes are not a whole, consistent encoding. */
+void filter_result_encode(const filter_result *res, xbuf *out);
+bool filter_result_decode(sv in, arena *a, filter_result *res);
 
 /* Exim's reason for a malformed address (one that mail/address.h rejects), as its address
  * parser words it: "no local part", "malformed address: X may not follow Y", ... */

@@ -80,6 +80,7 @@ typedef struct parser {
 	const char *p, *end;
 	int line;
 	bool system;
+	bool allow_fail, allow_freeze, allow_defer; /* a redirect router's allow_* (user filters) */
 	bool failed;
 	xbuf *err;
 } parser;

@@ -1,6 +1,7 @@
 /* Applying a system filter's "headers add" and "headers remove" to the message model, for the
  * delivery engine: the filter has already changed its own xp_message view while running; this
  * makes the same change to the message that is written back to the spool. */
+#include "core/addr_reply.h"
 #include "core/filter.h"
 #include "core/message.h"
 
@@ -65,4 +66,24 @@ void filter_apply_headers(message *m, const filter_result *res)
 		else if (a->kind == FA_HEADERS_REMOVE)
 			remove_names(m, a->arg);
 	}
+}
+
+addr_reply *filter_mail_reply(arena *a, const filter_mail *m)
+{
+	addr_reply *rp = arena_calloc(a, 1, sizeof *rp);
+	rp->to = m->to;
+	rp->cc = m->cc;
+	rp->bcc = m->bcc;
+	rp->from = m->from;
+	rp->reply_to = m->reply_to;
+	rp->subject = m->subject;
+	rp->headers = m->extra_headers;
+	rp->text = m->text;
+	rp->file = m->file;
+	rp->log = m->log;
+	rp->once = m->once;
+	rp->once_repeat = m->once_repeat;
+	rp->file_expand = m->expand_file;
+	rp->return_message = m->return_message;
+	return rp;
 }

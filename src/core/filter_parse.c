@@ -448,7 +448,9 @@ static fcmd *parse_command(parser *ps, item w, int depth)
 	if (sv_eq_cstr(word, "finish"))
 		return new_cmd(ps, FK_FINISH);
 	if (sv_eq_cstr(word, "fail") || sv_eq_cstr(word, "freeze") || sv_eq_cstr(word, "defer")) {
-		if (!ps->system) {
+		bool allowed = ps->system || (word.p[1] == 'a' ? ps->allow_fail : word.p[1] == 'r' ? ps->allow_freeze
+			: ps->allow_defer);
+		if (!allowed) {
 			fr_fail(ps, "filtering command \"" SV_FMT "\" is disabled: near line %d of filter file",
 				SV_ARG(word), ps->line);
 			return NULL;
@@ -629,7 +631,15 @@ bool filter_is_sieve_filter(sv text)
 
 filter *filter_parse(arena *a, sv text, bool system, xbuf *err)
 {
-	parser ps = { .a = a, .p = text.p ? text.p : "", .line = 1, .system = system, .err = err };
+	filter_parse_opts o = { .system = system };
+	return filter_parse_with(a, text, &o, err);
+}
+
+filter *filter_parse_with(arena *a, sv text, const filter_parse_opts *o, xbuf *err)
+{
+	bool system = o->system;
+	parser ps = { .a = a, .p = text.p ? text.p : "", .line = 1, .system = system, .err = err,
+		.allow_fail = o->allow_fail, .allow_freeze = o->allow_freeze, .allow_defer = o->allow_defer };
 	ps.end = ps.p + text.len;
 	fr_skip_space(&ps);
 	item term;

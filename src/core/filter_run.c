@@ -532,9 +532,8 @@ static void do_mail(run *r, const fcmd *c)
 	act->significant = c->seen > 0;
 }
 
-static void header_add_one(run *r, sv text)
+static void header_add_one(arena *a, xp_message *msg, sv text)
 {
-	xp_message *msg = r->ctx->msg;
 	size_t colon = 0;
 	while (colon < text.len && text.p[colon] != ':')
 		colon++;
@@ -547,32 +546,31 @@ static void header_add_one(run *r, sv text)
 		s++;
 	sv name = sv_make(text.p + s, colon - s);
 	xbuf body;
-	xbuf_init(&body, r->a);
+	xbuf_init(&body, a);
 	xbuf_putsv(&body, sv_sub(text, colon + 1, text.len));
 	if (body.len == 0 || body.p[body.len - 1] != '\n')
 		xbuf_putc(&body, '\n');
-	xp_message_add_header(r->a, msg, sv_dup(r->a, name), xbuf_cstr(&body));
+	xp_message_add_header(a, msg, sv_dup(a, name), xbuf_cstr(&body));
 }
 
 /* The text may hold several header lines: a newline not followed by white space starts the next. */
-static void headers_add(run *r, sv text)
+static void headers_add_to(arena *a, xp_message *msg, sv text)
 {
-	if (!r->ctx->msg)
+	if (!msg)
 		return;
 	size_t start = 0;
 	for (size_t i = 0; i <= text.len; i++) {
 		if (i == text.len || (text.p[i] == '\n' && (i + 1 >= text.len ||
 				(text.p[i + 1] != ' ' && text.p[i + 1] != '\t')))) {
 			if (i > start)
-				header_add_one(r, sv_make(text.p + start, i - start));
+				header_add_one(a, msg, sv_make(text.p + start, i - start));
 			start = i + 1;
 		}
 	}
 }
 
-static void headers_remove(run *r, sv list)
+static void headers_remove_from(xp_message *msg, sv list)
 {
-	xp_message *msg = r->ctx->msg;
 	if (!msg)
 		return;
 	size_t pos = 0;
@@ -589,6 +587,26 @@ static void headers_remove(run *r, sv list)
 			msg->nheaders = k;
 		}
 		pos = e + 1;
+	}
+}
+
+static void headers_add(run *r, sv text)
+{
+	headers_add_to(r->a, r->ctx->msg, text);
+}
+
+static void headers_remove(run *r, sv list)
+{
+	headers_remove_from(r->ctx->msg, list);
+}
+
+void filter_apply_headers_view(xp_message *msg, const filter_result *res, arena *a)
+{
+	for (const filter_action *act = res->actions; act; act = act->next) {
+		if (act->kind == FA_HEADERS_ADD)
+			headers_add_to(a, msg, act->arg);
+		else if (act->kind == FA_HEADERS_REMOVE)
+			headers_remove_from(msg, act->arg);
 	}
 }
 

@@ -13,6 +13,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
+#include <fcntl.h>
 #include <pcre2.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/deliver.h"
+#include "core/deliver_continue.h"
 #include "lib/log.h"
 
 /* Arrival order: time, then sub-second part, then pid (the id's fields are base 62 with
@@ -197,25 +199,52 @@ static void note_after(const spool_config *sc, const char *id, deliver_rc rc)
 	arena_reset(pool_msg, mk);
 }
 
-/* One delivery process for id; waits for it. */
+/* One delivery process for id; waits for it, and for the continued deliveries (-MC) it may
+ * have started over its connections: they hold the write end of a pipe (Exim's -MCQ) that
+ * reaches end of file when the last of them is done, so the run goes on in Exim's order and
+ * does not race them for the messages they carry. */
 static void deliver_in_child(const spool_config *sc, const char *id, const deliver_opts *d)
 {
 	fflush(NULL);
+	int chain[2] = { -1, -1 };
+	if (pipe2(chain, O_CLOEXEC) != 0)
+		chain[0] = chain[1] = -1;
+	pid_t runner = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: fork failed: %s", id, strerror(errno));
+		if (chain[0] >= 0) {
+			close(chain[0]);
+			close(chain[1]);
+		}
 		return;
 	}
 	if (pid == 0) {
 		signal(SIGCHLD, SIG_DFL);
+		if (chain[0] >= 0) {
+			close(chain[0]);
+			dcont_queue_pipe_fd = chain[1];
+			dcont_queue_pid = runner;
+		}
+		dcont_inprocess = true;
 		deliver_rc rc = deliver_message(sc, id, d);
 		note_after(sc, id, rc);
+		/* A connection handed back for the next waiting message: go on with it here. */
+		dcont_run_pending(sc);
 		fflush(NULL);
 		_exit(0);
 	}
 	int status;
+	if (chain[1] >= 0)
+		close(chain[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (chain[0] >= 0) {
+		char c;
+		while (read(chain[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(chain[0]);
+	}
 }
 
 static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue_smtp)

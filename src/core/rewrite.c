@@ -349,7 +349,7 @@ bool rewrite_smtp_address(arena *a, sv data, xp_env *env, sv *out)
 		xbuf_reset(&pat);
 		xbuf_reset(&err);
 		if (xp_expand(env, sv_cstr(r->pattern), &pat, &err) != XP_OK) {
-			log_write(LOG_MAIN | LOG_PANIC, "failed to expand \"%s\" while checking a rewrite rule: %s",
+			log_write(LOG_MAIN | LOG_PANIC, "failed to expand \"%s\" while checking for SMTP rewriting: %s",
 				r->pattern, xbuf_cstr(&err));
 			continue;
 		}

@@ -11,6 +11,7 @@
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
 #include "core/addr.h"
+#include "core/route_opts.h"
 #include "lib/debug.h"
 #include "lib/list.h"
 #include "lib/log.h"
@@ -151,6 +152,18 @@ bool route_opt_bool(const driver_instance *r, const char *name)
 		return false;
 	bool v;
 	memcpy(&v, (const char *)r->generic + row->offset, sizeof v);
+	return v;
+}
+
+bool route_opt_private_bool(const driver_instance *r, const char *name)
+{
+	if (!r->priv || !r->info || !r->info->options)
+		return false;
+	const opt_row *row = opt_find(r->info->options, r->info->noptions, name);
+	if (!row || row->type != OPT_BOOL)
+		return false;
+	bool v;
+	memcpy(&v, (const char *)r->priv + row->offset, sizeof v);
 	return v;
 }
 
@@ -378,10 +391,12 @@ static route_rc preconditions(route_ctx *c, const driver_instance *r, address_it
 	if (dp && (debug_selector || c->show_debug_print)) {
 		sv t;
 		if (route_expand(env, dp, &t, &err) == XP_OK) {
+			/* A newline is added only when the text does not end with one (as Exim). */
+			const char *nl = t.len && t.p[t.len - 1] == '\n' ? "" : "\n";
 			if (debug_selector)
-				debug_printf(SV_FMT "\n", SV_ARG(t));
+				debug_printf(SV_FMT "%s", SV_ARG(t), nl);
 			else
-				fprintf(stderr, SV_FMT "\n", SV_ARG(t));
+				fprintf(stderr, SV_FMT "%s", SV_ARG(t), nl);
 		} else {
 			fprintf(stderr, "failed to expand debug_output \"%s\": %s\n", dp, xbuf_cstr(&err));
 		}

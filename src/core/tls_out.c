@@ -135,6 +135,8 @@ void tls_out_from_addr(const address_item *a)
 		.ocsp = a->tls_ocsp,
 		.resumption = a->tls_resumption,
 		.dane = a->tls_dane_verified ? SV_LIT("yes") : SV_LIT("no"),
+		.tlsa_usage = a->tls_tlsa_usage,
+		.ourcert = a->tls_ourcert,
 	};
 	tls_out_set(&s);
 }

@@ -104,6 +104,7 @@ bio_rc bio_read_line(bio *b, xbuf *out, size_t max, int timeout_ms)
 	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	xbuf_reset(out);
 	out->taint = 1;
+	b->last_unterminated = false;
 	bool toolong = false;
 	/* A partial line stays in the buffer until its LF arrives (so a timeout loses nothing);
 	 * once it is known to be too long, what is buffered is dropped as it comes. */
@@ -131,6 +132,7 @@ bio_rc bio_read_line(bio *b, xbuf *out, size_t max, int timeout_ms)
 			xbuf_put(out, b->in + b->in_pos, avail);
 			b->in_pos = b->in_len;
 			b->lines++;
+			b->last_unterminated = true;
 			break;
 		}
 		if (rc != BIO_OK) return rc;

@@ -49,6 +49,7 @@ typedef struct bio {
 	int write_timeout_ms;
 	unsigned long long bytes_in; /* total bytes taken from the layer */
 	unsigned long lines;   /* lines consumed so far (batched SMTP reports line numbers) */
+	bool last_unterminated; /* bio_read_line's last line ended at EOF without its LF */
 } bio;
 
 /* Plain descriptors (sockets, pipes or files; their flags are left alone). */

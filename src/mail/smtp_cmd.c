@@ -39,8 +39,9 @@ smtp_verb smtp_cmd_split(sv line, sv *arg)
 		size_t k = 0;
 		while (k < n && tolower((unsigned char)line.p[k]) == verbs[i].name[k]) k++;
 		if (k < n) continue;
-		/* Names without a colon must end at white space or the end of the line. */
-		if (verbs[i].name[n - 1] != ':' && line.len > n && !is_ws(line.p[n])) continue;
+		/* Names without a colon must end at a space or the end of the line (Exim: not a tab,
+		 * not a bare CR). */
+		if (verbs[i].name[n - 1] != ':' && line.len > n && line.p[n] != ' ') continue;
 		sv a = sv_sub(line, n, line.len - n);
 		while (a.len && is_ws(a.p[0])) { a.p++; a.len--; }
 		while (a.len && is_ws(a.p[a.len - 1])) a.len--;
@@ -172,12 +173,19 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 	optbuf b;
 	copy_in(arg, work, &b);
 	char *name, *value;
-	while (extract_option(&b, &name, &value)) {
+	while (!f->no_params && extract_option(&b, &name, &value)) {
 		bool bare = name == value;
 		sv vv = { value, strlen(value), arg.taint, 0 };
 		if (name_is(name, "SIZE") && !bare) {
 			out->size_given = true;
 			out->size = parse_size(value, &out->size_clamped);
+		} else if (name_is(name, "BODY") && !bare && !f->eightbitmime) {
+			/* Exim takes BODY, RET, ENVID and PRDR that it did not advertise and ignores them. */
+		} else if ((name_is(name, "RET") || name_is(name, "ENVID")) && !bare && !f->dsn) {
+		} else if (name_is(name, "PRDR") && !f->prdr) {
+		} else if (name_is(name, "SMTPUTF8") && bare && !f->smtputf8) {
+			fail(r, 501, "SMTPUTF8 used when not advertised");
+			return false;
 		} else if (name_is(name, "BODY") && !bare && f->eightbitmime) {
 			if (name_is(value, "8BITMIME")) out->body = 8;
 			else if (name_is(value, "7BIT")) out->body = 7;
@@ -234,7 +242,7 @@ bool smtp_parse_rcpt(sv arg, char *work, const smtp_features *f, smtp_rcpt_param
 	optbuf b;
 	copy_in(arg, work, &b);
 	char *name, *value;
-	while (extract_option(&b, &name, &value)) {
+	while (!f->no_params && extract_option(&b, &name, &value)) {
 		bool bare = name == value;
 		if (name_is(name, "NOTIFY") && !bare && f->dsn) {
 			if (out->notify_given) { fail(r, 501, "NOTIFY can be specified once only"); return false; }
@@ -378,14 +386,12 @@ static bool read_label(cur *c, xbuf *out)
 static const char *read_domain(cur *c, bool allow_literals, xbuf *out)
 {
 	if (peek(c) == '[') {
+		/* Exim refuses any "[" domain when literals are not allowed, before looking inside. */
+		if (!allow_literals) return "domain literals not allowed";
 		size_t start = c->i;
 		while (!at_end(c) && c->p[c->i] != ']') c->i++;
 		if (at_end(c)) return "malformed domain literal";
 		c->i++;
-		sv inner = { c->p + start + 1, c->i - start - 2, 0, 0 };
-		if (inner.len > 5 && strncasecmp(inner.p, "IPv6:", 5) == 0) inner = sv_sub(inner, 5, inner.len - 5);
-		ip_addr ip;
-		if (!allow_literals && ip_parse(inner, &ip)) return "domain literals not allowed";
 		xbuf_put(out, c->p + start, c->i - start);
 		return NULL;
 	}
@@ -517,6 +523,12 @@ bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *
 		size_t rest = c.n - c.i;
 		xbuf_printf(why, "malformed address: %.*s may not follow %.*s",
 			(int)(rest > MAY_NOT_FOLLOW_MAX ? MAY_NOT_FOLLOW_MAX : rest), c.p + c.i, (int)c.i, c.p);
+		return false;
+	}
+	/* Exim refuses an address longer than 256 characters, showing its first 64. */
+	if (out->len > 256) {
+		xbuf_reset(why);
+		xbuf_printf(why, "address is ridiculously long: %.64s...", out->p);
 		return false;
 	}
 	return true;

@@ -37,6 +37,7 @@ typedef struct smtp_features {
 	bool smtputf8;     /* SMTPUTF8 */
 	bool eightbitmime; /* BODY= */
 	bool allow_domain_literals;
+	bool no_params;    /* not ESMTP (HELO): no parameters are taken off MAIL/RCPT */
 } smtp_features;
 
 /* MAIL FROM parameters. */

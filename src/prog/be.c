@@ -288,10 +288,7 @@ int be_main(const cmdline *cl)
 	xp_env_init(&env, pool_scratch);
 	env.state = pool_perm;
 	(void)arena_alloc(pool_scratch, 16); /* marks inside a block: no unmapping per line */
-	/* Exim works from "/" once the configuration is read: relative file names in lookups,
-	 * ${readfile} and even -bem fail as they do there. */
-	if (chdir("/") != 0)
-		fprintf(stderr, "exim: cannot change to /: %s\n", strerror(errno));
+	/* main() has moved to the spool directory (prog/startup_cwd.c), as Exim does. */
 	xp_message msg;
 	if (cl->mode == MODE_BEM) {
 		if (!load_message(cl->bem_file, pool_msg, &msg, &env))

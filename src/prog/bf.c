@@ -19,6 +19,7 @@
 
 #include "conf/main_options.h"
 #include "core/filter.h"
+#include "core/sieve.h"
 #include "expand/message.h"
 #include "lib/arena.h"
 #include "mail/address.h"
@@ -324,9 +325,13 @@ int bf_main(const cmdline *cl)
 
 	sv text = xbuf_sv(&ftext);
 	if (filter_is_sieve_filter(text)) {
-		fprintf(stderr, "%s: %s is a Sieve filter: Sieve is not supported yet\n", cl->called_as,
-			cl->filter_file);
-		return 1;
+		printf("Testing Sieve filter file \"%s\"\n\n", cl->filter_file);
+		sieve_ctx sctx = {
+			.msg = &msg, .return_path = vars.return_path, .local_part = vars.local_part,
+			.domain = vars.domain, .prefix = vars.prefix, .suffix = vars.suffix,
+			.message_size = vars.message_size,
+		};
+		return bf_test_sieve(text, &sctx, a);
 	}
 	if (!filter_is_exim_filter(text)) {
 		printf("Testing forward file file \"%s\"\n\n", cl->filter_file);

@@ -9,4 +9,9 @@
  * status. Unqualified addresses get @qualify, unqualified "\\local" items @domain (observed). */
 int bf_test_forward(sv text, sv qualify, sv domain, arena *a);
 
+/* Test a Sieve filter: print Exim's one-line verdict ("Implicit keep", "No implicit keep" or
+ * "Sieve error: ..."). Exim exits 0 even after an error; so does this. (bf_sieve.c) */
+struct sieve_ctx;
+int bf_test_sieve(sv text, const struct sieve_ctx *ctx, arena *a);
+
 #endif

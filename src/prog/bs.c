@@ -127,8 +127,8 @@ static void configure_logging(bh_log *bh)
 	lc.syslog_pid = conf_main.syslog_pid;
 	lc.syslog_duplication = conf_main.syslog_duplication;
 	if (bh) {
-		/* Timestamps in the plain form the pump strips; the selectors that change the prefix
-		 * (pid, millisec) are off, which nothing else in the lines depends on. */
+		/* Timestamps in the plain form the pump strips (20 characters, as Exim does: what pid
+		 * and millisec add after them stays on the LOG: line). */
 		snprintf(bh->dir, sizeof bh->dir, "/tmp/postern-bh-XXXXXX");
 		if (mkdtemp(bh->dir)) {
 			char tmpl[128];
@@ -137,8 +137,6 @@ static void configure_logging(bh_log *bh)
 			lc.file_path = arena_strdup(pool_perm, tmpl);
 			lc.timezone = false;
 			lc.write_rejectlog = false;
-			logsel_set(&lc.selector, LS_PID, false);
-			logsel_set(&lc.selector, LS_MILLISEC, false);
 		} else {
 			bh->dir[0] = '\0';
 		}
@@ -177,6 +175,15 @@ int bs_main(const cmdline *cl)
 		if (!cl->bh_address || !split_address(cl->bh_address, &p.host_address, &p.host_port)) {
 			fprintf(stderr, "exim abandoned: \"%s\" is not an IP address\n", cl->bh_address ? cl->bh_address : "");
 			return 1;
+		}
+		/* Exim shows an IPv6 -bh address in its full form (eight groups of four lowercase
+		 * hex digits), in the banner, replies and log lines alike. */
+		ip_addr ip;
+		if (ip_parse(p.host_address, &ip) && ip_max_bits(&ip) == 128) {
+			xbuf full;
+			xbuf_init(&full, pool_perm);
+			ip_format_full(&ip, &full);
+			p.host_address = sv_make(xbuf_cstr(&full), full.len);
 		}
 	} else if (cl->oMa && trusted) {
 		if (!split_address(cl->oMa, &p.host_address, &p.host_port)) {

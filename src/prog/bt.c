@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/main_options.h"
 #include "core/addr.h"
 #include "core/dns.h"
 #include "expand/expand.h"
@@ -97,10 +98,11 @@ static void print_hosts(const route_host *hosts)
 	}
 }
 
-/* Routed addresses printed so far in this run: a repeat is marked. Exim 4.96's -bt counts an
- * address as a repeat only when it came through the same ancestry (postmaster -> root is not a
- * duplicate of root given on its own, two roots from two postmasters are), so the key is the
- * address with its ancestors. */
+/* Routed addresses printed so far in this run, over all the addresses tested: a repeat is marked.
+ * Exim 4.96 keys an address given to -bt by the text as given (before qualification: "btuser"
+ * and "btuser@vm" are different) and a redirected one by its address, case-sensitively; pipe,
+ * file and directory deliveries are never marked. So root on its own and root from postmaster
+ * differ, while the same child reached through two different aliases is a repeat. */
 typedef struct seen_unique {
 	struct seen_unique *next;
 	sv unique;
@@ -119,16 +121,11 @@ static bool seen_before(sv unique)
 	return false;
 }
 
-static void print_successes(const address_item *list)
+static void print_successes(const address_item *list, sv given)
 {
 	for (const address_item *a = list; a; a = a->next) {
-		xbuf key;
-		xbuf_init(&key, pool_msg);
-		for (const address_item *p = a; p; p = p->parent) {
-			xbuf_putsv(&key, p->unique);
-			xbuf_putc(&key, '\n');
-		}
-		printf("%.*s%s\n", SV_ARG(a->address), seen_before(xbuf_sv(&key)) ? "   [duplicate, would not be delivered]" : "");
+		bool dup = a->kind == ADDR_MAIL && seen_before(a->parent ? a->address : given);
+		printf("%.*s%s\n", SV_ARG(a->address), dup ? "   [duplicate, would not be delivered]" : "");
 		print_parents(a);
 		printf("  router = %s, transport = %s\n", a->router ? a->router->name : "unset",
 			a->transport ? a->transport : "unset");
@@ -167,6 +164,8 @@ static void log_stamped(void *ctx, unsigned which, const char *text)
 }
 
 /* Parse and qualify an address as Exim's -bt/-bv do; false prints Exim's syntax error. */
+static size_t given_len; /* the parsed address's length before qualification */
+
 static bool parse_address(sv text, bool sender, xbuf *out)
 {
 	text = sv_trim(text);
@@ -183,6 +182,7 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 		printf("syntax error: %s\n", xbuf_cstr(&reason));
 		return false;
 	}
+	given_len = out->len;
 	if (!info.has_domain) {
 		xbuf_putc(out, '@');
 		xbuf_puts(out, qualify_for(sender));
@@ -203,6 +203,9 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 		arena_reset(pool_msg, m);
 		return;
 	}
+	sv given = sv_copy(pool_msg, xbuf_sv(&addr));
+	if (given_len < given.len)
+		given.len = given_len; /* without the qualification parse_address added */
 	route_ctx c;
 	route_mode mode = cl->mode == MODE_BT ? ROUTE_MODE_ADDRESS_TEST
 		: verify_sender ? ROUTE_MODE_VERIFY_SENDER : ROUTE_MODE_VERIFY_RECIPIENT;
@@ -215,8 +218,8 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 		c.report = report;
 		c.report_ctx = st;
 		route_chain(&c, top);
-		print_successes(c.res.local);
-		print_successes(c.res.remote);
+		print_successes(c.res.local, given);
+		print_successes(c.res.remote, given);
 	} else {
 		c.verify = true;
 		route_rc rc = route_chain(&c, top);
@@ -237,11 +240,46 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 	arena_reset(pool_msg, m);
 }
 
+/* -f as Exim checks it before testing anything: parsed and qualified, domain literals only
+ * with allow_domain_literals. NULL (after printing Exim's complaint) when it is bad. */
+static const char *checked_sender(const char *given)
+{
+	sv text = sv_trim(sv_cstr(given));
+	if (!text.len || sv_eq_cstr(text, "<>"))
+		return "";
+	xbuf out;
+	xbuf_init(&out, pool_perm);
+	addr_parsed info;
+	const char *why = NULL;
+	if (!addr_extract(text, NULL, &out, &info, &why)) {
+		xbuf o2, reason;
+		xbuf_init(&o2, pool_msg);
+		xbuf_init(&reason, pool_msg);
+		bool is_null = false, has_domain = false;
+		if (smtp_parse_address(text, false, true, &o2, &is_null, &has_domain, &reason) || !reason.len)
+			xbuf_puts(&reason, why ? why : "malformed address");
+		fprintf(stderr, "exim: bad -f address \"%s\": %s\n", given, xbuf_cstr(&reason));
+		return NULL;
+	}
+	if (info.empty)
+		return "";
+	if (info.has_domain && info.local_len + 1 < out.len && out.p[info.local_len + 1] == '['
+		&& !conf_main.allow_domain_literals) {
+		fprintf(stderr, "exim: bad -f address \"%s\": domain literals not allowed\n", given);
+		return NULL;
+	}
+	if (!info.has_domain) {
+		xbuf_putc(&out, '@');
+		xbuf_puts(&out, qualify_for(true));
+	}
+	return xbuf_cstr(&out);
+}
+
 /* The sender routers see ($sender_address, "senders ="): -f if given, else the caller. */
 static sv caller_sender(const cmdline *cl)
 {
 	if (cl->sender)
-		return sv_cstr(strcmp(cl->sender, "<>") == 0 ? "" : cl->sender);
+		return sv_cstr(checked_sender(cl->sender));
 	struct passwd *pw = getpwuid(getuid());
 	return sv_cstr(arena_printf(pool_perm, "%s@%s", pw ? pw->pw_name : "root", qualify_for(true)));
 }
@@ -269,6 +307,8 @@ int bt_main(const cmdline *cl)
 	xp_env env;
 	xp_env_init(&env, pool_scratch);
 	env.state = pool_perm;
+	if (cl->sender && !checked_sender(cl->sender))
+		return 1;
 	sender_value = caller_sender(cl);
 	xp_provider sp = { .get = sender_var };
 	xp_env_push_provider(&env, &sp);

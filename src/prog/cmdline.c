@@ -1,6 +1,7 @@
 /* Command-line parsing in Exim's style: options start with '-', letters may be followed by
  * attached arguments, and the first argument that does not start with '-' ends the options. */
 #include "prog/cmdline.h"
+#include "prog/cmdline_continue.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ static bool parse_q(cmdline *cl, const char *a)
 
 static bool is_msg_action(const char *w)
 {
-	static const char *const actions[] = { "", "c", "f", "t", "rm", "g", "ar", "md", "es",
+	static const char *const actions[] = { "", "c", "f", "t", "rm", "g", "ar", "md", "mad", "es",
 		"vh", "vb", "vl", "vc" };
 	for (size_t k = 0; k < sizeof actions / sizeof *actions; k++)
 		if (strcmp(w, actions[k]) == 0)
@@ -223,6 +224,9 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 				cl->select_sender = argv[++i];
 			if (cl->mode == MODE_NONE)
 				cl->mode = MODE_QUEUE;
+		} else if (strncmp(a, "-MC", 3) == 0) {
+			if (!cmdline_continue_option(cl, argc, argv, &i, err, errlen))
+				return false;
 		} else if (strncmp(a, "-M", 2) == 0 && is_msg_action(a + 2)) {
 			cl->mode = MODE_MSG;
 			cl->msg_action = a + 2;

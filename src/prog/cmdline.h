@@ -28,6 +28,7 @@ typedef enum cmd_mode {
 	MODE_HINTS,/* called as exim_dumpdb/exim_tidydb/exim_fixdb (or postern_*), or -bdbdump,
 	            * -bdbtidy, -bdbfix: the hints database tools (prog/hints.c); args are theirs */
 	MODE_BRW,  /* -brw ADDRESS: show how the rewrite rules treat an address (prog/brw.c) */
+	MODE_CONTINUE, /* -MC ...: a continued delivery over a passed connection (prog/continue_main.c) */
 } cmd_mode;
 
 /* -od*: what to do after receiving a message. */
@@ -90,6 +91,7 @@ typedef struct cmdline {
 	char error_mode;          /* -oe?: 'e', 'm', 'p', 'q', 'w' ; 0 = default */
 	char **args;              /* non-option arguments (-bP names, -be strings, recipients) */
 	size_t nargs;
+	struct cmd_continue *cont; /* -MC and its -MCx options (prog/cmdline_continue.h); NULL: none */
 } cmdline;
 
 /* Parse argv. On error returns false and writes Exim's wording of the problem into err. */

@@ -27,7 +27,6 @@
 #include "search/search.h"
 #include "smtp/session.h"
 #include "tls/tls.h"
-#include "tls/tls_resume_keys.h"
 
 /* Everything the checks need to know about one connection. */
 typedef struct conn_info {
@@ -331,9 +330,9 @@ static void handle_conn(int fd, daemon_children *c, const listen_set *listeners)
 		log_write(LOG_MAIN, "SMTP connection from %s%s (TCP/IP connection count = %zu)", ci.who, iface, c->n + 1);
 	}
 
-	/* The child inherits the session-ticket keys: made (or re-read) here, they are shared by
-	 * every session of this daemon. */
-	tls_ticket_keys_refresh(time(NULL));
+	/* The child inherits the session-ticket keys and the server's TLS context: made (or
+	 * re-read) here, they are shared by every session of this daemon. */
+	tls_daemon_before_fork(time(NULL));
 	pid_t pid = fork();
 	if (pid == 0)
 		run_child(&ci, c, listeners, qol, aq);

@@ -7,8 +7,29 @@
 #include "lib/debug.h"
 #include "lib/initial_cwd.h"
 #include "prog/cmdline.h"
+#include "prog/cmdline_continue.h"
 #include "prog/conf_load_for.h"
+#include "prog/startup_cwd.h"
 #include "tls/tls.h"
+
+/* Load the configuration for the mode. Modes that run expansions, routers or sessions then work
+ * from the spool directory, as Exim does once its configuration is read. Not -bf (its file
+ * names are the caller's), nor the daemon and queue runners (they re-execute themselves with
+ * the caller's possibly relative program and -C paths). */
+static bool load(const cmdline *cl)
+{
+	if (!conf_load_for(cl))
+		return false;
+	switch (cl->mode) {
+	case MODE_BE: case MODE_BEM: case MODE_BS: case MODE_BH: case MODE_BHC: case MODE_BSB:
+	case MODE_BM: case MODE_BT: case MODE_BVA: case MODE_MSG: case MODE_BPL: case MODE_BRW:
+		startup_chdir();
+		break;
+	default:
+		break;
+	}
+	return true;
+}
 
 int main(int argc, char **argv)
 {
@@ -41,34 +62,36 @@ int main(int argc, char **argv)
 		/* -bV loads the configuration itself: Exim reports a bad one after the version lines. */
 		return bV_main(&cl);
 	case MODE_BP:
-		return conf_load_for(&cl) ? bP_main(&cl) : 1;
+		return load(&cl) ? bP_main(&cl) : 1;
 	case MODE_BE:
 	case MODE_BEM:
-		return conf_load_for(&cl) ? be_main(&cl) : 1;
+		return load(&cl) ? be_main(&cl) : 1;
 	case MODE_BD:
-		return conf_load_for(&cl) ? bd_main(&cl) : 1;
+		return load(&cl) ? bd_main(&cl) : 1;
 	case MODE_BS:
 	case MODE_BH:
 	case MODE_BHC:
 	case MODE_BSB:
-		return conf_load_for(&cl) ? bs_main(&cl) : 1;
+		return load(&cl) ? bs_main(&cl) : 1;
 	case MODE_BM:
-		return conf_load_for(&cl) ? bm_main(&cl) : 1;
+		return load(&cl) ? bm_main(&cl) : 1;
 	case MODE_BT:
 	case MODE_BVA:
-		return conf_load_for(&cl) ? bt_main(&cl) : 1;
+		return load(&cl) ? bt_main(&cl) : 1;
 	case MODE_BF:
-		return conf_load_for(&cl) ? bf_main(&cl) : 1;
+		return load(&cl) ? bf_main(&cl) : 1;
 	case MODE_BPL:
-		return conf_load_for(&cl) ? bp_main(&cl) : 1;
+		return load(&cl) ? bp_main(&cl) : 1;
 	case MODE_QUEUE:
-		return conf_load_for(&cl) ? queue_main(&cl) : 1;
+		return load(&cl) ? queue_main(&cl) : 1;
 	case MODE_MSG:
-		return conf_load_for(&cl) ? msgctl_main(&cl) : 1;
+		return load(&cl) ? msgctl_main(&cl) : 1;
 	case MODE_HINTS:
 		return hints_main(&cl);
 	case MODE_BRW:
-		return conf_load_for(&cl) ? brw_main(&cl) : 1;
+		return load(&cl) ? brw_main(&cl) : 1;
+	case MODE_CONTINUE:
+		return conf_load_for(&cl) ? continue_main(&cl) : 1;
 	case MODE_NONE:
 		break;
 	}

@@ -3,6 +3,7 @@
  *   -Mf / -Mt   freeze / thaw            -Mrm  remove (events msg:fail:internal per undelivered
  *   recipient, then msg:complete)        -Mg   give up: bounce what is undelivered
  *   -Mar id addr...  add recipients      -Mmd id addr...  mark recipients delivered
+ *   -Mmad id...      mark every recipient delivered (the next delivery attempt completes it)
  *   -Mes id addr     change the sender   -Mvh/-Mvb/-Mvl/-Mvc  show -H, -D, msglog, whole message
  * Messages, log lines and exit codes are the ones Exim 4.96 gives (observed with a private spool):
  * "Message <id> is locked" (exit 1) when another process holds the message, "Spool data file for
@@ -335,6 +336,29 @@ static int do_edit(const spool_config *sc, const cmdline *cl, char what)
 	return rc;
 }
 
+/* -Mmad: every recipient is marked delivered and logged as -Mmd logs it (as in Exim, also
+ * those marked before; the non-recipients tree gets each address once). */
+static int do_mark_all(const spool_config *sc, const char *id)
+{
+	held h;
+	if (hold(sc, id, &h))
+		return 1;
+	size_t n = h.m.nrcpt;
+	for (size_t i = 0; i < n; i++)
+		if (!message_is_nonrecipient(&h.m, h.m.rcpt[i].address))
+			message_add_nonrecipient(&h.m, h.m.rcpt[i].address);
+	int rc = 1;
+	if (rewrite(sc, &h)) {
+		for (size_t i = 0; i < n; i++)
+			log_write(LOG_MAIN, "address <%.*s> marked delivered by %s", SV_ARG(h.m.rcpt[i].address),
+				caller_name());
+		printf("Message %s has been modified\n", id);
+		rc = 0;
+	}
+	close(h.fd);
+	return rc;
+}
+
 /* -Mvh, -Mvb, -Mvl: copy a spool file to stdout. */
 static int show_file(const spool_config *sc, const char *id, char which)
 {
@@ -402,6 +426,14 @@ int msgctl_main(const cmdline *cl)
 		fprintf(stderr, "exim: no message ids given after -M%s option\n", act);
 		return 1;
 	}
+	/* Exim checks the ids' syntax before acting on any: the editing actions take one id and
+	 * then addresses, the others only ids. */
+	bool one_id = !strcmp(act, "ar") || !strcmp(act, "md") || !strcmp(act, "es");
+	for (size_t i = 0; i < (one_id ? 1 : cl->nargs); i++)
+		if (!spool_valid_id(sv_cstr(cl->args[i]))) {
+			fprintf(stderr, "exim: malformed message id %s after -M%s option\n", cl->args[i], act);
+			return 1;
+		}
 	xbuf err;
 	xbuf_init(&err, NULL);
 	if (!log_setup_from_config(LOG_ECHO_PANIC, NULL, &err)) {
@@ -433,6 +465,8 @@ int msgctl_main(const cmdline *cl)
 			r = do_deliver(&sc, id, false);
 		else if (!strcmp(act, "f") || !strcmp(act, "t"))
 			r = do_freeze(&sc, id, act[0] == 'f');
+		else if (!strcmp(act, "mad"))
+			r = do_mark_all(&sc, id);
 		else if (!strcmp(act, "rm"))
 			r = do_remove(&sc, id);
 		else if (!strcmp(act, "g"))
@@ -447,5 +481,7 @@ int msgctl_main(const cmdline *cl)
 			rc = r;
 		arena_reset(pool_msg, mk);
 	}
+	if (!strcmp(act, "mad"))
+		printf("\n"); /* Exim ends -Mmad's report with an empty line */
 	return rc;
 }

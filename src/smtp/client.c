@@ -500,6 +500,10 @@ static smtpc_conn *start_session(smtpc_conn *c)
 smtpc_conn *smtpc_connect(arena *a, const smtpc_options *opt, const smtpc_host *host)
 {
 	smtpc_conn *c = conn_new(a, opt, host);
+	if (opt->refuse_text.len) {
+		smtpc_host_fail(c, opt->refuse_status, opt->refuse_errno, 0, opt->refuse_text);
+		return c;
+	}
 	xbuf ev;
 	if (event(c, "tcp:connect", SV_LIT(""), &ev)) {
 		smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_EVENT, 0, SV_LIT("Event requests alternate response"));
@@ -521,6 +525,37 @@ smtpc_conn *smtpc_connect_fd(arena *a, const smtpc_options *opt, const smtpc_hos
 		bio_set_layer(&c->io, opt->layer);
 	c->io.write_timeout_ms = ms(opt->command_timeout) < 0 ? 0x7fffffff : ms(opt->command_timeout);
 	return start_session(c);
+}
+
+smtpc_conn *smtpc_adopt_fd(arena *a, const smtpc_options *opt, const smtpc_host *host, int fd,
+	unsigned offered, const char *authenticator)
+{
+	smtpc_conn *c = conn_new(a, opt, host);
+	c->fd = fd;
+	bio_init(&c->io, fd, fd);
+	c->io.write_timeout_ms = ms(opt->command_timeout) < 0 ? 0x7fffffff : ms(opt->command_timeout);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		char la[NI_MAXHOST], lp[NI_MAXSERV];
+		if (getnameinfo((struct sockaddr *)&ss, sl, la, sizeof la, lp, sizeof lp, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+			c->local_address = sv_copy(a, sv_cstr(la));
+			c->local_port = atoi(lp);
+		}
+	}
+	c->esmtp = true;
+	c->offered = offered;
+	c->authenticator = authenticator;
+	c->usable = true;
+	return c;
+}
+
+void smtpc_release(smtpc_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->usable = false;
 }
 
 void smtpc_close(smtpc_conn *c)

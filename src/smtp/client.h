@@ -38,6 +38,7 @@ enum {
 	SMTPC_ERRNO_EVENT = -58,       /* tcp:connect event said no */
 	SMTPC_ERRNO_TLSFAILURE = -37,  /* the TLS handshake failed ("TLS session: ...") */
 	SMTPC_ERRNO_TLSREQUIRED = -38, /* TLS required (hosts_require_tls) but not started */
+	SMTPC_ERRNO_DNSDEFER = -36,    /* a DNS lookup the host needs failed (DANE's TLSA) */
 };
 
 typedef enum smtpc_status {
@@ -130,6 +131,12 @@ typedef struct smtpc_options {
 	 * close_notify; reading goes on); with final true, as the descriptor is closed (free the
 	 * session; no I/O). */
 	void (*tls_close)(void *ctx, bool final);
+	/* Refuse the host before connecting (DANE's lookups, src/tls, as Exim's set_errno_nohost):
+	 * when refuse_text is set, smtpc_connect makes no connection and fails the host with
+	 * refuse_status, refuse_errno and that text. */
+	sv refuse_text;
+	smtpc_status refuse_status;
+	int refuse_errno;
 } smtpc_options;
 
 /* What the server offered in its EHLO reply. */
@@ -245,5 +252,15 @@ typedef struct smtpc_spool_source {
 	int fd;
 } smtpc_spool_source;
 void smtpc_message_from_spool(smtpc_message *sm, smtpc_spool_source *src, const message *m, int data_fd);
+
+/* A connection another process opened and handed over (continued delivery, -MC; added for it):
+ * past the greeting and EHLO, with what the server offered (SMTPC_OFFER_*) and the
+ * authenticator's name when it authenticated (NULL: not). The next smtpc_send starts with MAIL. */
+smtpc_conn *smtpc_adopt_fd(arena *a, const smtpc_options *opt, const smtpc_host *host, int fd,
+	unsigned offered, const char *authenticator);
+
+/* Hand the connection over (continued delivery): forget it without QUIT or tcp:close; the
+ * descriptor is closed here, the other process keeps its own copy. */
+void smtpc_release(smtpc_conn *c);
 
 #endif

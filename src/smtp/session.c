@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -24,10 +25,24 @@
 
 /* ---- Replies and logs --------------------------------------------------------------------- */
 
+/* The first reply to a RCPT is remembered for DATA's "All RCPT commands were rejected"
+ * (an ACL's refusal by its text alone: sess_note_rcpt_reply; other replies with their code). */
+void sess_note_rcpt_reply(smtp_session *s, sv text)
+{
+	if (!s->rcpt_in_progress) return;
+	s->rcpt_in_progress = false;
+	if (!s->rcpt_error.p) s->rcpt_error = sv_copy(s->conn, text);
+	else if (!sv_eq(text, s->rcpt_error)) s->rcpt_errors_differ = true;
+}
+
 void sess_reply_text(smtp_session *s, int code, sv text)
 {
 	xbuf_reset(&s->last_reply);
 	xbuf_putsv(&s->last_reply, text);
+	if (s->rcpt_in_progress) {
+		const char *coded = arena_printf(s->work, "%d " SV_FMT, code, SV_ARG(text));
+		sess_note_rcpt_reply(s, sv_cstr(coded));
+	}
 	if (s->mode == SMTP_MODE_BATCH) return;   /* -bS: no replies */
 	size_t start = 0;
 	for (;;) {
@@ -40,8 +55,22 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 	}
 }
 
+/* Lines of a reply that more lines follow: every line "code-text". */
+void sess_reply_continued(smtp_session *s, int code, sv text)
+{
+	if (s->mode == SMTP_MODE_BATCH) return;
+	size_t start = 0;
+	while (start <= text.len) {
+		const char *nl = memchr(text.p + start, '\n', text.len - start);
+		size_t end = nl ? (size_t)(nl - text.p) : text.len;
+		bio_printf(&s->io, "%d-%.*s\r\n", code, (int)(end - start), text.p + start);
+		if (!nl) break;
+		start = end + 1;
+	}
+}
+
 /* Length of an extended status code ("5.7.1 ") of code's class at the start of text, or 0. */
-static size_t esc_len(int code, sv text)
+size_t sess_esc_len(int code, sv text)
 {
 	size_t i = 0;
 	if (text.len < 6 || text.p[0] != '0' + code / 100 || text.p[1] != '.') return 0;
@@ -60,7 +89,7 @@ static size_t esc_len(int code, sv text)
 
 void sess_reply_coded(smtp_session *s, int code, sv text)
 {
-	size_t n = esc_len(code, text);
+	size_t n = sess_esc_len(code, text);
 	if (!n) {
 		sess_reply_text(s, code, text);
 		return;
@@ -121,6 +150,15 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 		bio_flush(&s->io);
 		xbuf t;
 		xbuf_init(&t, s->work);
+		/* Exim cuts the 20 characters of the timestamp off its log line; what log_selector
+		 * adds after it stays: the milliseconds (the rest of ".mmm") and "[pid]". */
+		const log_config *lc = log_current_config();
+		if (lc && logsel_has(&lc->selector, LS_MILLISEC)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			xbuf_printf(&t, "%03ld ", ts.tv_nsec / 1000000);
+		}
+		if (lc && logsel_has(&lc->selector, LS_PID)) xbuf_printf(&t, "[%d] ", (int)getpid());
 		if (s->log_id) xbuf_printf(&t, "%s ", s->log_id);
 		xbuf_vprintf(&t, fmt, ap);
 		fprintf(stderr, "LOG: %s\n", xbuf_cstr(&t));
@@ -350,7 +388,7 @@ void sess_lookup_host_name(smtp_session *s)
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
 	else o->host_lookup_failed = true;
 	const log_config *lc = log_current_config();
-	if (rc != DNS_SUCCEED && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
+	if (rc == DNS_NOMATCH && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
 		sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 	sess_update_host_ident(s);
 }
@@ -385,18 +423,25 @@ static bool connect_acl(smtp_session *s)
 	return true;
 }
 
-static void banner(smtp_session *s)
+/* False: smtp_banner did not expand (forced failure too); Exim logs it to the panic log and
+ * ends the session without a greeting. */
+static bool banner(smtp_session *s)
 {
 	if (s->connect_message.len) {
 		sess_reply_text(s, 220, s->connect_message);
-		return;
+		return true;
 	}
-	const char *b = sess_expand(s, conf_main.smtp_banner);
-	if (!b) {
-		sess_log(s, LOG_MAIN | LOG_PANIC, "Expansion of \"%s\" (smtp_banner) failed", conf_main.smtp_banner);
-		b = s->active_hostname;
+	xbuf out, err;
+	xbuf_init(&out, s->work);
+	xbuf_init(&err, s->work);
+	if (xp_expand(&s->env, sv_cstr(conf_main.smtp_banner), &out, &err) != XP_OK) {
+		s->exit_code = 1;
+		sess_log(s, LOG_MAIN | LOG_PANIC, "Expansion of \"%s\" (smtp_banner) failed: %s", conf_main.smtp_banner,
+			xbuf_cstr(&err));
+		return false;
 	}
-	sess_reply_text(s, 220, sv_cstr(b));
+	sess_reply_text(s, 220, xbuf_sv(&out));
+	return true;
 }
 
 /* ---- The command loop --------------------------------------------------------------------- */
@@ -485,9 +530,10 @@ static bool synprot_error(smtp_session *s, int code, const char *reason, const c
 			xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag), reason);
 	}
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
-		const char *why = sess_notquit(s, "bad-commands", "Too many syntax or protocol errors");
+		/* The not-QUIT ACL runs after the reply, and its message does not replace it (as Exim). */
 		drop_synprot(s);
-		sess_reply(s, code, "%s\n%s", text, why);
+		sess_reply(s, code, "%s\nToo many syntax or protocol errors", text);
+		(void)sess_notquit(s, "bad-commands", NULL);
 		return true;
 	}
 	sess_reply(s, code, "%s", text);
@@ -542,10 +588,16 @@ static bool nonmail_ok(smtp_session *s)
 	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
+	/* The command that is one too many is not part of the C= history (Exim). */
+	if (s->nhistory > 0 && !s->history_overflow) s->nhistory--;
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
+	/* Exim's line shows the command word alone. */
+	sv word = s->cmd_line;
+	for (size_t i = 0; i < word.len; i++)
+		if (isspace((unsigned char)word.p[i])) { word.len = i; break; }
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(word, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 	sess_reply(s, 554, "%s", text);
@@ -813,7 +865,10 @@ int smtp_session_run(const smtp_conn_params *p)
 		sess_flush(s);
 		return 0;
 	}
-	banner(s);
+	if (!banner(s)) {
+		sess_flush(s);
+		return s->exit_code;
+	}
 
 	xbuf line;
 	xbuf_init(&line, NULL);
@@ -824,6 +879,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		/* Replies to pipelined commands go out together, when the client waits for them. */
 		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
 		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);
+		/* A last command without its line end is lost with the connection (Exim). */
+		if (rc == BIO_OK && s->io.last_unterminated && s->mode != SMTP_MODE_BATCH) rc = BIO_EOF;
 		if (rc == BIO_EOF || rc == BIO_ERROR || rc == BIO_TIMEOUT) {
 			if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
 			break;
@@ -833,6 +890,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		xbuf_reset(&s->cmd_buf);
 		xbuf_putsv(&s->cmd_buf, xbuf_sv(&line));
 		s->cmd_line = xbuf_sv(&s->cmd_buf);
+		/* Exim drops trailing white space from a command line ($smtp_command, log lines). */
+		while (s->cmd_line.len && isspace((unsigned char)s->cmd_line.p[s->cmd_line.len - 1])) s->cmd_line.len--;
 		if (rc == BIO_TOOLONG) {
 			s->cmd = SMTP_UNKNOWN;
 			s->cmd_arg = SV_NULL;
@@ -840,6 +899,9 @@ int smtp_session_run(const smtp_conn_params *p)
 			s->cmd = smtp_cmd_split(s->cmd_line, &s->cmd_arg);
 		}
 		history_add(s, s->cmd);
+		s->last_was_rcpt = s->was_rcpt;
+		s->last_was_rej_mail = s->was_rej_mail;
+		s->was_rcpt = s->was_rej_mail = s->rcpt_in_progress = false;
 		next = dispatch(s);
 	}
 	xbuf_free(&line);

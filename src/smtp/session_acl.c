@@ -196,7 +196,11 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		sess_log(s, target, "%s", xbuf_cstr(&line));
 	}
 
-	/* The reply. */
+	/* The reply. An ACL's refusal of a RCPT is remembered for DATA by its text alone, without
+	 * code or extended code (as Exim does). */
+	if (user.len) sess_note_rcpt_reply(s, sv_sub(user, sess_esc_len(code, user), user.len - sess_esc_len(code, user)));
+	else sess_note_rcpt_reply(s, temp ? SV_LIT("Temporary local problem - please try later")
+		: SV_LIT("Administrative prohibition"));
 	if (user.len) {
 		if (coded.len) sess_reply_coded(s, code, user);
 		else sess_reply_text(s, code, user);

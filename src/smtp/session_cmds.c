@@ -170,6 +170,9 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	if (arg.len == 0 || (!junk_ok && !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: syntactically invalid argument(s): %s",
 			verb, dupsv(s, s->host_ident), arg.len ? sess_printable(s, arg) : "(no argument given)");
+		/* Exim forgets the HELO name ($sender_helo_name) but not the host text built from it
+		 * (H= keeps the old name until the next HELO); a HELO accepted before still counts. */
+		s->origin.helo_name = SV_NULL;
 		/* Counted as a syntax error, but the reply never gets the "too many" line. */
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
@@ -177,7 +180,6 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	s->txn_line = s->io.lines;
-	sv old_helo = s->origin.helo_name;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	sess_update_host_ident(s);
 
@@ -200,9 +202,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (must && !s->helo_verified) {
 			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected \"%s %s\" from %s", verb, sess_printable(s, arg),
 				dupsv(s, s->host_ident));
+			/* The name stays (as in Exim), and so does an earlier HELO's acceptance. */
 			sess_reply(s, 550, "%s argument does not match calling host", verb);
-			s->origin.helo_name = old_helo;
-			sess_update_host_ident(s);
 			return SESS_CONTINUE;
 		}
 	}
@@ -217,7 +218,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			xbuf_init(&what, s->work);
 			xbuf_printf(&what, "EHLO or HELO %s", sess_printable(s, arg));
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
-			s->origin.helo_name = old_helo;
+			/* Refused: no HELO name at all (Exim), an earlier HELO's acceptance stays. */
+			s->origin.helo_name = SV_NULL;
 			sess_update_host_ident(s);
 			return n;
 		}
@@ -285,7 +287,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
-		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals };
+		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
+		.no_params = !s->esmtp };
 }
 
 static sv qualify(smtp_session *s, sv local, const char *domain_opt)
@@ -300,17 +303,22 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 	return r;
 }
 
-/* AUTH= on MAIL: honoured only from an authenticated client (RFC 4954 5). */
-static void mail_auth_param(smtp_session *s, sv value)
+/* AUTH= on MAIL: honoured only from an authenticated client (RFC 4954 5). False: the value is
+ * not valid xtext (Exim: "501 invalid data for AUTH", a syntax error). "<>" and an empty value
+ * are passed over without a word. */
+static bool mail_auth_param(smtp_session *s, sv value)
 {
-	if (!s->authenticated) {
-		sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (client not authenticated)",
-			sess_printable(s, value), dupsv(s, s->host_ident));
-		return;
-	}
+	if (value.len == 0) return true;
 	xbuf dec;
 	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
-	if (!codec_xtext_decode(value, &dec)) return;
+	if (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec)) return false;
+	if (!s->authenticated) {
+		if (!sv_eq_cstr(value, "<>"))
+			sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (client not authenticated)",
+				sess_printable(s, value), dupsv(s, s->host_tag));
+		return true;
+	}
+	if (sv_eq_cstr(value, "<>")) xbuf_puts(&dec, "<>");
 	sv a = xbuf_sv(&dec);
 	a.taint = 1;
 	if (sv_eq_cstr(a, "<>")) a = sv_tainted(SV_LIT(""));
@@ -325,22 +333,15 @@ static void mail_auth_param(smtp_session *s, sv value)
 		xbuf_init(&err, s->work);
 		if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) {
 			s->origin.auth_sender = SV_NULL;
-	if (s->base_protocol.len) {
-		s->origin.protocol = s->base_protocol;
-		s->base_protocol = SV_NULL;
-	}
-			return;
+			return true;
 		}
 	}
 	if (conf_main.acl_smtp_mailauth) {
 		acl_ctx c;
 		if (sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c) != ACL_OK)
 			s->origin.auth_sender = SV_NULL;
-	if (s->base_protocol.len) {
-		s->origin.protocol = s->base_protocol;
-		s->base_protocol = SV_NULL;
 	}
-	}
+	return true;
 }
 
 /* Exim counts PIPELINING as used when a MAIL or RCPT arrives with more input already waiting
@@ -353,10 +354,13 @@ static void sess_note_pipelining(smtp_session *s)
 
 sess_next sess_mail(smtp_session *s)
 {
+	s->any_mail = true;   /* any MAIL command, even refused, spares "no MAIL" (Exim) */
 	sess_ratelimit_mail(s);
 	if (!s->helo_seen && s->mode != SMTP_MODE_BATCH && sess_host_in(s, conf_main.hosts_require_helo)) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL from %s: no HELO/EHLO given", dupsv(s, s->host_ident));
-		return sess_syntax_error(s, 503, "MAIL before HELO", "HELO or EHLO required");
+		/* Exim does not count this refusal against smtp_max_synprot_errors. */
+		sess_reply(s, 503, "HELO or EHLO required");
+		return SESS_CONTINUE;
 	}
 	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
@@ -370,6 +374,11 @@ sess_next sess_mail(smtp_session *s)
 	sess_set_log_id(s, NULL);
 	if (s->cmd_arg.len == 0)
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
+	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
+	s->was_rej_mail = true;
+	s->rcpt_error = SV_NULL;
+	s->rcpt_errors_differ = false;
 
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
@@ -386,11 +395,11 @@ sess_next sess_mail(smtp_session *s)
 	long long limit = sess_size_limit(s);
 	if (s->mail.size_given && limit > 0 && s->mail.size > limit) {
 		if (s->mail.size_clamped)
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " %s: message too big: "
-				"size>=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_tag), s->mail.size, limit);
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
+				"size>=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		else
-			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:" SV_FMT " %s: message too big: "
-				"size=%lld max=%lld", SV_ARG(r.cmd_data), dupsv(s, s->host_tag), s->mail.size, limit);
+			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
+				"size=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		sess_reply(s, 552, "Message size exceeds maximum permitted");
 		return SESS_CONTINUE;
 	}
@@ -408,7 +417,8 @@ sess_next sess_mail(smtp_session *s)
 		}
 		sender = qualify(s, sender, NULL);
 	}
-	if (s->mail.auth_given) mail_auth_param(s, s->mail.auth);
+	if (s->mail.auth_given && !mail_auth_param(s, s->mail.auth))
+		return sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 	/* A local untrusted caller cannot choose the envelope sender, except as
 	 * untrusted_set_sender allows: the sender is the caller's own address. */
 	bool set_untrusted = false;
@@ -452,7 +462,7 @@ sess_next sess_mail(smtp_session *s)
 		return n;
 	}
 	s->mail_given = true;
-	s->any_mail = true;
+	s->was_rej_mail = false;
 	if (s->mail.smtputf8 && !s->p->protocol.len) {
 		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
 		s->base_protocol = s->origin.protocol;
@@ -467,7 +477,18 @@ sess_next sess_mail(smtp_session *s)
 
 sess_next sess_rcpt(smtp_session *s)
 {
-	if (!s->mail_given) return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
+	s->was_rcpt = s->rcpt_in_progress = true;
+	if (!s->mail_given) {
+		/* After a refused MAIL, with PIPELINING advertised, Exim takes the client to be
+		 * pipelining: 503 without counting a protocol error, for every RCPT that follows. */
+		if (s->adv_pipelining && s->last_was_rej_mail) {
+			s->was_rej_mail = true;
+			sess_reply(s, 503, "sender not yet given");
+			return SESS_CONTINUE;
+		}
+		s->was_rcpt = false;
+		return sess_syntax_error(s, 503, "sender not yet given", "sender not yet given");
+	}
 	sess_note_pipelining(s);
 	sess_ratelimit_rcpt(s);
 	if (s->cmd_arg.len == 0)
@@ -480,10 +501,8 @@ sess_next sess_rcpt(smtp_session *s)
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	smtp_rcpt_params rp;
-	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r)) {
-		s->rcpt_errors_differ = true;
+	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r))
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
-	}
 
 	sv rcpt = sv_copy(s->work, r.address);
 	if (!r.has_domain) {
@@ -494,7 +513,6 @@ sess_next sess_rcpt(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
-			s->rcpt_errors_differ = true;
 			/* Not counted as a syntax error (Exim 4.96) */
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
 			return SESS_CONTINUE;
@@ -525,16 +543,7 @@ sess_next sess_rcpt(smtp_session *s)
 	if (rc != ACL_OK) {
 		if (rc == ACL_DEFER || rc == ACL_ERROR) s->rcpt_defer_count++;
 		else s->rcpt_fail_count++;
-		sess_next n = sess_acl_reply(s, ACL_WHERE_RCPT, rc, &c, xbuf_cstr(&what));
-		/* DATA after only rejected RCPTs repeats the error when they all had the same one. */
-		sv text = xbuf_sv(&s->last_reply);
-		if (s->rcpt_fail_count + s->rcpt_defer_count == 1) {
-			s->rcpt_error = sv_copy(s->conn, text);
-			s->rcpt_errors_differ = false;
-		} else if (!sv_eq(text, s->rcpt_error)) {
-			s->rcpt_errors_differ = true;
-		}
-		return n;
+		return sess_acl_reply(s, ACL_WHERE_RCPT, rc, &c, xbuf_cstr(&what));
 	}
 	message_add_recipient(s->msg, sv_copy(pool_msg, rcpt));
 	msg_recipient *mr = message_last_recipient(s->msg);
@@ -567,29 +576,30 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 {
 	const char *verb = expn ? "EXPN" : "VRFY";
 	sv arg = s->cmd_arg;
-	if (!expn) {
-		if (arg.len == 0) return sess_syntax_error(s, 501, "empty address", "empty address");
-	}
 	const char *spec = expn ? conf_main.acl_smtp_expn : conf_main.acl_smtp_vrfy;
-	sv address = arg;
+	sv address = arg, as_given = arg;
 	if (!expn) {
-		char *work = arena_alloc(s->work, arg.len + 1);
-		xbuf msg, addr;
-		xbuf_init(&msg, s->work);
+		/* The address is checked before the ACL (and without one): no parameters, the parser's
+		 * own words after 501, and none of it counts as a syntax error (Exim 4.96). */
+		if (arg.len == 0) {
+			sess_reply(s, 501, "empty address");
+			return SESS_CONTINUE;
+		}
+		xbuf addr, why;
 		xbuf_init(&addr, s->work);
-		smtp_addr_result r = { .msg = &msg, .addr = &addr };
-		smtp_features f = features(s);
-		smtp_rcpt_params rp;
-		if (spec) {
-			if (!smtp_parse_rcpt(arg, work, &f, &rp, &r))
-				return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
-			if (!r.has_domain) {
-				xbuf t;
-				xbuf_init(&t, s->work);
-				xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
-				return sess_syntax_error(s, 501, xbuf_cstr(&t), xbuf_cstr(&t));
+		xbuf_init(&why, s->work);
+		bool is_null = false, has_domain = false;
+		if (!smtp_parse_address(arg, false, conf_main.allow_domain_literals, &addr, &is_null, &has_domain, &why)) {
+			sess_reply(s, 501, "%s", xbuf_cstr(&why));
+			return SESS_CONTINUE;
+		}
+		address = as_given = sv_tainted(sv_copy(s->work, xbuf_sv(&addr)));
+		if (!has_domain) {
+			if (!sv_eqi(address, SV_LIT("postmaster"))) {
+				sess_reply(s, 501, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
+				return SESS_CONTINUE;
 			}
-			address = sv_copy(s->work, r.address);
+			address = qualify(s, address, conf_main.qualify_recipient);
 		}
 	}
 	if (!spec) {
@@ -615,7 +625,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		if (vr == ACL_OK) {
 			sess_reply(s, 250, "<" SV_FMT "> is deliverable", SV_ARG(address));
 		} else if (vr == ACL_FAIL) {
-			sess_log(s, LOG_MAIN, "VRFY failed for " SV_FMT " %s", SV_ARG(address), dupsv(s, s->host_tag));
+			sess_log(s, LOG_MAIN, "VRFY failed for " SV_FMT " %s", SV_ARG(as_given), dupsv(s, s->host_tag));
 			sess_reply(s, 550, "<" SV_FMT "> %s", SV_ARG(address), um.len ? xbuf_cstr(&um) : "Unrouteable address");
 		} else {
 			sess_reply(s, 451, "Cannot resolve <" SV_FMT "> at this time", SV_ARG(address));
@@ -640,6 +650,9 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 sess_next sess_etrn(smtp_session *s)
 {
 	sv arg = s->cmd_arg;
+	if (s->mail_given)
+		return sess_syntax_error(s, 503, "ETRN is not permitted inside a transaction",
+			"ETRN is not permitted inside a transaction");
 	sess_log(s, LOG_MAIN, "ETRN %s received from %s", sess_printable(s, arg), dupsv(s, s->host_ident));
 	if (!conf_main.acl_smtp_etrn) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "%s rejected ETRN %s", dupsv(s, s->host_tag), sess_printable(s, arg));

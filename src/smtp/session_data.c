@@ -21,16 +21,21 @@ static bool host_checking(const smtp_session *s)
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
 	s->predata_message = SV_NULL;
-	if (s->mail_given && s->rcpt_ok_count == 0 && s->rcpt_count > 0 && !s->rcpt_errors_differ
-		&& s->rcpt_error.len) {
-		xbuf t;
-		xbuf_init(&t, s->work);
-		xbuf_printf(&t, "All RCPT commands were rejected with this error:\n" SV_FMT "\nValid RCPT command must precede %s",
-			SV_ARG(s->rcpt_error), verb);
-		*next = sess_syntax_error(s, 503, "all RCPT commands rejected", xbuf_cstr(&t));
-		return false;
-	}
 	if (!s->mail_given || s->rcpt_ok_count == 0) {
+		/* When every RCPT got the same reply, Exim repeats it first (as continuation lines). */
+		if (s->rcpt_error.p && !s->rcpt_errors_differ) {
+			xbuf t;
+			xbuf_init(&t, s->work);
+			xbuf_printf(&t, "All RCPT commands were rejected with this error:\n" SV_FMT, SV_ARG(s->rcpt_error));
+			sess_reply_continued(s, 503, xbuf_sv(&t));
+		}
+		/* Right after a RCPT with PIPELINING advertised the client was pipelining: not an
+		 * error of its own. */
+		if (s->adv_pipelining && s->last_was_rcpt) {
+			sess_reply(s, 503, "Valid RCPT command must precede %s", verb);
+			*next = SESS_CONTINUE;
+			return false;
+		}
 		xbuf t;
 		xbuf_init(&t, s->work);
 		xbuf_printf(&t, "valid RCPT command must precede %s", verb);
@@ -60,6 +65,7 @@ static bool start_receive(smtp_session *s, receive_input how)
 		return false;
 	}
 	sess_set_log_id(s, s->msg->id);
+	sess_phase_reset(&s->phase);
 	/* A local -bs session gets the local fix-ups; the Received header and the other
 	 * expansions see the session's variables. */
 	bool local = !s->origin.host_address.len;
@@ -102,9 +108,12 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 			who, SV_ARG(s->sender));
 		sess_reply(s, 421, "%s", text);
 	} else {
-		const char *dflt = arena_printf(s->work, "%s lost input connection", s->active_hostname);
-		const char *text = sess_notquit(s, "connection-lost", dflt);
-		sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data", who);
+		const char *text = sess_notquit(s, "connection-lost", "Lost incoming connection");
+		/* Exim's line has no message id: the id is not kept for a lost message. */
+		s->log_id_sticky = false;
+		sess_set_log_id(s, NULL);
+		sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data%s", who,
+			sess_phase_suffix(&s->phase));
 		sess_reply(s, 421, "%s", text);
 	}
 	sess_reset_transaction(s);
@@ -303,6 +312,7 @@ sess_next sess_data(smtp_session *s)
 		bio_rc rc = bio_peek(&s->io, &p, &n, s->receive_timeout_ms);
 		if (rc != BIO_OK) return data_lost(s, rc);
 		receive_status st = receive_feed(s->recv, p, n, &used, false);
+		sess_phase_feed(&s->phase, p, used);
 		bio_consume(&s->io, used);
 		if (st == RECV_END) break;
 		if (st == RECV_MORE && used == 0) return stalled(s);
@@ -373,6 +383,7 @@ sess_next sess_bdat(smtp_session *s)
 		bool final = last && n == left;
 		st = receive_feed(s->recv, p, n, &used, final);
 		if (used > n) used = n;
+		sess_phase_feed(&s->phase, p, used);
 		bio_consume(&s->io, used);
 		left -= used;
 		if (st != RECV_MORE && st != RECV_END) {

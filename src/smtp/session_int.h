@@ -24,6 +24,13 @@ enum {
 typedef enum sess_next { SESS_CONTINUE, SESS_QUIT, SESS_DROP } sess_next;
 
 /* smtp_ratelimit_mail / smtp_ratelimit_rcpt in force for this connection (session_ratelimit.c). */
+/* Header or body: session_phase.c */
+typedef struct sess_phase {
+	bool in_body, at_line_start, blank_cr, name_ok, colon_seen, prev_was_header;
+	unsigned long lines;
+	size_t name_len;
+} sess_phase;
+
 typedef struct sess_rlimit {
 	bool on;
 	long threshold, count;
@@ -72,10 +79,15 @@ typedef struct smtp_session {
 	bool notquit_ran;
 	int conn_nolog;              /* -1 not checked yet; 1: host in hosts_connection_nolog */
 	int exit_code;               /* the process status smtp_session_run returns */
-	bool any_mail;                /* a MAIL was accepted in this connection */
+	bool any_mail;                /* a MAIL command was given in this connection */
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
 	sv rcpt_error;               /* text of the first rejected RCPT's reply */
 	bool rcpt_errors_differ;     /* later rejections had other texts */
+	bool rcpt_in_progress;       /* the next reply is this RCPT's: remembered in rcpt_error */
+	/* Exim's view of the previous command, for its pipelining leniency: a RCPT after a
+	 * refused MAIL, and DATA right after a RCPT, are answered 503 without counting as
+	 * protocol errors when PIPELINING was advertised. was_* describe the current command. */
+	bool was_rcpt, last_was_rcpt, was_rej_mail, last_was_rej_mail;
 	xbuf last_reply;             /* text (without code) of the last reply sent */
 	bool helo_free, rset_free;   /* one HELO/EHLO, and one RSET between messages, are not
 	                              * counted against smtp_accept_max_nonmail */
@@ -108,6 +120,7 @@ typedef struct smtp_session {
 
 	/* BDAT state */
 	bool in_bdat;
+	sess_phase phase;            /* header or body, for a lost connection's log line */
 	struct receive_ctx *recv;
 	unsigned long long bdat_total; /* bytes of BDAT chunks so far */
 	unsigned long long bdat_last_size;
@@ -131,6 +144,12 @@ void sess_reply(smtp_session *s, int code, const char *fmt, ...) __attribute__((
  * status code at its start is repeated on every line, as Exim does. */
 void sess_reply_coded(smtp_session *s, int code, sv text);
 void sess_reply_text(smtp_session *s, int code, sv text);
+void sess_note_rcpt_reply(smtp_session *s, sv text);
+void sess_phase_reset(sess_phase *ph);
+void sess_phase_feed(sess_phase *ph, const char *p, size_t n);
+const char *sess_phase_suffix(const sess_phase *ph);
+void sess_reply_continued(smtp_session *s, int code, sv text);
+size_t sess_esc_len(int code, sv text);
 bool sess_flush(smtp_session *s);
 
 /* The id on log lines (NULL: none). */

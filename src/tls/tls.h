@@ -4,10 +4,17 @@
 #define POSTERN_TLS_TLS_H
 
 #include <stdbool.h>
+#include <time.h>
 
 /* Make the SMTP server offer STARTTLS (when tls_certificate is set) and accept implicit TLS.
  * Call once, before any session starts. Without OpenSSL support it does nothing. */
 void tls_register(void);
+
+/* The daemon, before each fork of a connection process: rotate or re-read the session-ticket
+ * keys, and build (or rebuild, when one of its files changed) the server SSL_CTX that the
+ * children inherit when its options have no per-connection expansion. Cheap when nothing
+ * changed (a stat() per file). */
+void tls_daemon_before_fork(time_t now);
 
 /* Whether port is listed in tls_on_connect_ports (a colon-separated list of port numbers). */
 bool tls_on_connect_port(int port);

@@ -8,6 +8,7 @@
  * there too, at depth 0, against the caller's list.
  */
 #include "tls/tls_client.h"
+#include "tls/tls_alpn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -268,7 +269,26 @@ bool tls_client_start(arena *a, int fd, const tls_client_params *p, tls_client_s
 	}
 	if (p->dane_n && !dane_setup(ssl, p, a, err)) goto fail;
 	if (p->prepare && !p->prepare(p->prepare_ctx, ssl, err)) goto fail;
+	if (p->alpn && *p->alpn) {
+		xbuf wire;
+		xbuf_init(&wire, a);
+		if (!tls_alpn_wire(p->alpn, &wire) || wire.len == 0
+			|| SSL_set_alpn_protos(ssl, (const unsigned char *)wire.p, (unsigned)wire.len) != 0) {
+			xbuf_printf(err, "tls_alpn: cannot offer \"%s\"", p->alpn);
+			goto fail;
+		}
+	}
 	if (!handshake(ssl, fd, p->timeout_ms, err)) goto fail;
+	if (p->require_alpn) {
+		const unsigned char *sel = NULL;
+		unsigned sel_len = 0;
+		SSL_get0_alpn_selected(ssl, &sel, &sel_len);
+		if (sel_len == 0) {
+			xbuf_puts(err, "(SSL_connect): ALPN required but not negotiated");
+			SSL_set_ex_data(ssl, ex_index, NULL);
+			goto fail;
+		}
+	}
 	SSL_set_ex_data(ssl, ex_index, NULL);   /* v lives on this stack frame only */
 	record(a, ssl, s);
 	s->verified = (p->verify != TLS_CLIENT_VERIFY_NONE || p->dane_n) && !v.failed

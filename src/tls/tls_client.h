@@ -56,6 +56,10 @@ typedef struct tls_client_params {
 	 * abandons the start. */
 	bool (*prepare)(void *ctx, struct ssl_st *ssl, xbuf *err);
 	void *prepare_ctx;
+	/* ALPN (src/tls/tls_alpn.h): names to offer (colon list; NULL or "": none), and whether
+	 * the server must select one (hosts_require_alpn), else the handshake fails. */
+	const char *alpn;
+	bool require_alpn;
 } tls_client_params;
 
 /* What the handshake established. Strings are in the arena given to tls_client_start; peerdn

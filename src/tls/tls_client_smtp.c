@@ -49,6 +49,21 @@ static sv resume_host_name(smtp_tls *t)
 	return name;
 }
 
+/* The TLSA records in use, as the resumption key holds them (Exim keys sessions on the DANE
+ * answer too): usage, selector, matching type and data of each, in hex. */
+static sv dane_key(arena *a, const tls_client_params *p)
+{
+	xbuf b;
+	xbuf_init(&b, a);
+	for (size_t i = 0; i < p->dane_n; i++) {
+		const tls_tlsa *r = &p->dane_tlsa[i];
+		xbuf_printf(&b, "%u %u %u ", r->usage, r->selector, r->mtype);
+		for (size_t j = 0; j < r->len; j++) xbuf_printf(&b, "%02x", r->data[j]);
+		xbuf_putc(&b, '\n');
+	}
+	return xbuf_sv(&b);
+}
+
 /* Before the handshake: OCSP request/requirement and the session to offer. */
 static bool prepare(void *ctx, struct ssl_st *ssl, xbuf *err)
 {
@@ -64,6 +79,8 @@ static bool prepare(void *ctx, struct ssl_st *ssl, xbuf *err)
 			.openssl_options = sv_cstr(conf_main.openssl_options ? conf_main.openssl_options : ""),
 			.require_ciphers = sv_cstr(t->conf.p.require_ciphers ? t->conf.p.require_ciphers : ""),
 			.sni = sv_cstr(t->conf.p.sni ? t->conf.p.sni : ""),
+			.dane = dane_key(t->a, &t->conf.p),
+			.alpn = sv_cstr(t->conf.p.alpn ? t->conf.p.alpn : ""),
 		};
 		tls_resume_client_setup(ssl, tls_resume_client_key(t->a, &peer));
 	}
@@ -98,10 +115,6 @@ static bool start(void *ctx, smtpc_conn *c, xbuf *err)
 	 * TLS: refuse it (the client side of CVE-2011-0411). */
 	if (c->io.in_len > c->io.in_pos) {
 		xbuf_puts(err, "TLS session: unexpected data from the server after its reply to STARTTLS");
-		return false;
-	}
-	if (t->conf.dane_error.len) {
-		xbuf_putsv(err, t->conf.dane_error);
 		return false;
 	}
 	t->c = c;
@@ -180,6 +193,8 @@ void smtp_tls_to_addr(const smtpc_conn *c, address_item *a)
 	a->tls_peercert = t->s.peercert;
 	a->tls_certificate_verified = t->s.verified;
 	a->tls_dane_verified = t->s.dane_verified;
+	a->tls_tlsa_usage = t->conf.dane_usage;
+	a->tls_ourcert = t->s.ourcert;
 	a->tls_sni = sv_cstr(t->conf.p.sni ? t->conf.p.sni : "");
 	a->tls_ocsp = t->ocsp_status;
 	a->tls_resumption = t->resumption;

@@ -27,11 +27,9 @@ typedef struct smtp_tls_conf {
 	                                 * resumption key */
 	xp_env *env;               /* for host_name_extract and events */
 	const driver_instance *transport;  /* for its event_action (tls:cert); may be NULL */
-	/* DANE: dane_usage is $tls_out_tlsa_usage (0: DANE not in use; p.dane_* then empty).
-	 * dane_error non-empty: the host must not be used (hosts_require_dane without usable DANE,
-	 * or a failed TLSA lookup); the TLS start fails with it. */
+	/* DANE: dane_usage is $tls_out_tlsa_usage (0: DANE not in use; p.dane_* then empty). A
+	 * host DANE refuses is never connected to (smtpc_options.refuse_text). */
 	int dane_usage;
-	sv dane_error;
 } smtp_tls_conf;
 
 /* Arrange for TLS on the connection o will make: sets o->tls_start, tls_ctx, tls_close,

@@ -45,6 +45,23 @@ void tls_session_names(arena *a, SSL *ssl, sv *ver, sv *cipher, int *bits);
 /* A certificate as PEM text in a (empty when cert is NULL). */
 sv tls_cert_pem(arena *a, X509 *cert);
 
+/* A server context with what never depends on the connection: protocol versions,
+ * openssl_options, the certificate callback. NULL (err set) on failure. */
+SSL_CTX *tls_server_ctx_new(xbuf *err);
+/* tls_certificate/tls_privatekey (expanded in o's context) into ssl, or into ctx when ssl is
+ * NULL. false with err set when one does not load or none is named. */
+bool tls_load_server_certificates(SSL *ssl, SSL_CTX *ctx, msg_origin *o, xbuf *err);
+
+/* Parts of a server context the daemon's cache may hold (tls_server_cache.c). */
+enum {
+	TLS_PART_CIPHERS = 1u << 0,   /* tls_require_ciphers, tls_eccurve, tls_dhparam */
+	TLS_PART_VERIFY = 1u << 1,    /* tls_verify_certificates, tls_crl */
+	TLS_PART_CERTS = 1u << 2,     /* tls_certificate, tls_privatekey */
+};
+/* The daemon's prebuilt context with a new reference, *parts saying what is in it; NULL when
+ * there is none (not under a daemon, or it could not be built). */
+SSL_CTX *tls_server_cache_get(unsigned *parts);
+
 /* After the handshake: the origin's tls_* fields from the session ($tls_in_*, X=, spool). */
 void tls_record_session(SSL *ssl, msg_origin *o);
 

@@ -9,6 +9,7 @@
  * that doubles from one minute up to an hour.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/priv.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
 #include "lib/list.h"
@@ -34,7 +36,7 @@
 #include "tls/tls_ocsp_int.h"
 #include "tls/tls_ocsp_refresh.h"
 
-#define MAX_TARGETS 8
+#define MAX_TARGETS 64
 #define MAX_CHAIN 10
 #define FETCH_TIMEOUT 30         /* seconds per responder exchange */
 #define BACKOFF_MIN 60
@@ -198,6 +200,85 @@ static time_t due_time(const target *t, time_t now, time_t *newest)
 
 /* ---- The child's work ----------------------------------------------------------------- */
 
+/* The HTTP exchange with the responder (a name lookup, a connection, a parser of what comes
+ * back) runs in a process of its own as the Exim user: only the verified result is written
+ * with the daemon's privileges. Its answer comes back over a pipe: 'O' and the response body,
+ * or 'E' and the reason. */
+#define FETCH_REPLY_MAX (512 * 1024)
+
+static void fetch_child(int fd, const char *url, const unsigned char *req, size_t len)
+{
+	xbuf out, why;
+	xbuf_init(&out, NULL);
+	xbuf_init(&why, NULL);
+	bool ok = false;
+	if (priv_is_root() && !priv_drop_to_exim(&out))
+		xbuf_printf(&why, "cannot become the Exim user: %s", xbuf_cstr(&out));
+	else
+		ok = ocsp_http_post(url, req, len, FETCH_TIMEOUT, &out, &why);
+	char tag = ok ? 'O' : 'E';
+	const xbuf *payload = ok ? &out : &why;
+	bool written = write(fd, &tag, 1) == 1;
+	for (size_t off = 0; written && off < payload->len;) {
+		ssize_t w = write(fd, payload->p + off, payload->len - off);
+		if (w < 0 && errno == EINTR) continue;
+		if (w <= 0) written = false;
+		else off += (size_t)w;
+	}
+	_exit(written ? 0 : 1);
+}
+
+static bool fetch_unprivileged(const char *url, const unsigned char *req, size_t len, xbuf *body, xbuf *why)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		xbuf_printf(why, "pipe: %s", strerror(errno));
+		return false;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		xbuf_printf(why, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return false;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		fetch_child(p[1], url, req, len);
+	}
+	close(p[1]);
+	xbuf got;
+	xbuf_init(&got, NULL);
+	bool too_long = false;
+	for (;;) {   /* bounded in time by the round's alarm, in size here */
+		char buf[8192];
+		ssize_t r = read(p[0], buf, sizeof buf);
+		if (r < 0 && errno == EINTR) continue;
+		if (r <= 0) break;
+		if (got.len + (size_t)r > FETCH_REPLY_MAX) {
+			too_long = true;
+			break;
+		}
+		xbuf_put(&got, buf, (size_t)r);
+	}
+	close(p[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+	bool ok = false;
+	if (too_long) {
+		xbuf_puts(why, "the responder's answer is too long");
+	} else if (got.len == 0) {
+		xbuf_puts(why, "the fetching process ended without an answer");
+	} else if (got.p[0] == 'O') {
+		xbuf_put(body, got.p + 1, got.len - 1);
+		ok = true;
+	} else {
+		xbuf_put(why, got.p + 1, got.len - 1);
+	}
+	xbuf_free(&got);
+	return ok;
+}
+
 static bool fetch_verified(const target *t, OCSP_RESPONSE **out, bool *revoked, time_t *this_upd,
 	time_t *next, xbuf *why)
 {
@@ -218,7 +299,7 @@ static bool fetch_verified(const target *t, OCSP_RESPONSE **out, bool *revoked, 
 	}
 	xbuf body;
 	xbuf_init(&body, NULL);
-	bool ok = ocsp_http_post(t->url, der, (size_t)len, FETCH_TIMEOUT, &body, why);
+	bool ok = fetch_unprivileged(t->url, der, (size_t)len, &body, why);
 	OPENSSL_free(der);
 	if (ok) {
 		/* Trust exactly the issuer: the responder is the issuer or holds its delegation. */

@@ -35,6 +35,9 @@ typedef struct tls_resume_peer {
 	int port;
 	sv sending_address;    /* our end ($sending_ip_address) */
 	sv openssl_options, require_ciphers, sni;   /* as used for this connection */
+	sv dane;               /* the TLSA records in use (empty: no DANE): a session made under
+	                        * other records (or none) is not offered */
+	sv alpn;               /* the ALPN names offered (tls_alpn; empty: none) */
 } tls_resume_peer;
 /* The `tls` hints-database key for peer (lowercase hex), in a. */
 const char *tls_resume_client_key(arena *a, const tls_resume_peer *peer);

@@ -88,6 +88,9 @@ const char *tls_resume_client_key(arena *a, const tls_resume_peer *peer)
 	put_field(&b, "options", peer->openssl_options);
 	put_field(&b, "ciphers", peer->require_ciphers);
 	put_field(&b, "sni", peer->sni);
+	/* Only when set, so that the keys of sessions stored without DANE or ALPN stay as they were. */
+	if (peer->dane.len) put_field(&b, "dane", peer->dane);
+	if (peer->alpn.len) put_field(&b, "alpn", peer->alpn);
 	sv data = xbuf_sv(&b);
 	data.taint = 0;   /* the key is a hash: nothing of the peer's text reaches a file name */
 	if (!digest_hex(DIGEST_SHA256, data, false, &hex))

@@ -1,8 +1,11 @@
 /* The server side of TLS with OpenSSL 3: STARTTLS and tls_on_connect_ports.
  *
- * Registered with the SMTP session through smtp_tls_register(). Each connection builds its own
- * SSL_CTX (the daemon forks per connection, and tls_certificate/tls_privatekey are re-expanded per
- * connection anyway); the certificates are loaded from OpenSSL's certificate callback, which runs
+ * Registered with the SMTP session through smtp_tls_register(). The SSL_CTX comes from the
+ * daemon's cache (tls_server_cache.c) when the daemon could build it before the fork: the parts
+ * whose options have no expansion are already in it, and this file adds only what depends on the
+ * connection (verify mode, tickets, the OCSP callback's origin, any expanded option). Otherwise
+ * (no daemon, or the cache could not be built) each connection builds its own. Certificates that
+ * are not in the cached context are loaded from OpenSSL's certificate callback, which runs
  * after the ClientHello was read, so $tls_in_sni is known when the options are expanded and one
  * expansion serves both the plain and the SNI case. The lists may name several certificates
  * (RSA and ECDSA side by side): OpenSSL keeps one per key type and picks what the client accepts.
@@ -29,6 +32,7 @@
 #include "lib/timefmt.h"
 #include "smtp/session.h"
 #include "tls/tls.h"
+#include "tls/tls_alpn.h"
 #include "tls/tls_events.h"
 #include "tls/tls_readsock.h"
 #include "tls/tls_int.h"
@@ -42,7 +46,7 @@ static struct {
 	msg_origin *origin;
 	xbuf *err;            /* where the certificate callback reports */
 	bool cert_failed;
-	bool certs_in_ctx;    /* loaded by server_prepare: the certificate callback has nothing to do */
+	bool certs_in_ctx;    /* loaded by server_prepare or the cache: the certificate callback has nothing to do */
 	int vmode;            /* TLS_VERIFY_* for this client */
 	xp_env event_env;     /* $sender_host_address etc. for the tls:* events */
 	message_vars event_mv;
@@ -97,7 +101,7 @@ const char *tls_expand_option(const char *opt, const char *name, msg_origin *o, 
 
 /* Load every certificate of tls_certificate with the key of the same position in
  * tls_privatekey (an absent or empty key item: the key is in the certificate's file). */
-static bool load_certificates(SSL *ssl, SSL_CTX *ctx, msg_origin *o, xbuf *err)
+bool tls_load_server_certificates(SSL *ssl, SSL_CTX *ctx, msg_origin *o, xbuf *err)
 {
 	const char *certs = tls_expand_option(conf_main.tls_certificate, "tls_certificate", o, err);
 	if (!certs) return false;
@@ -143,7 +147,7 @@ static int cert_callback(SSL *ssl, void *arg)
 	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	if (sni && *sni) conn.origin->tls_sni = sv_tainted(sv_cstr(arena_strdup(pool_conn, sni)));
 	if (conn.certs_in_ctx) return 1;
-	if (!load_certificates(ssl, NULL, conn.origin, conn.err)) {
+	if (!tls_load_server_certificates(ssl, NULL, conn.origin, conn.err)) {
 		conn.cert_failed = true;
 		return 0;
 	}
@@ -160,6 +164,10 @@ static int verify_callback(int ok, X509_STORE_CTX *store)
 	bool optional = conn.vmode == TLS_VERIFY_TRY;
 	if (!ok) {
 		tls_log_verify_error(conn.origin->host_address, depth, X509_STORE_CTX_get_error(store), cert);
+		/* As Exim: a failure that ends the handshake leaves the failing certificate (the first
+		 * one, whatever its depth) in $tls_in_peercert, for tls:fail:connect. */
+		if (!optional && !conn.origin->tls_peercert.len && cert)
+			conn.origin->tls_peercert = sv_tainted(tls_cert_pem(pool_conn, cert));
 		return optional;
 	}
 	if (tls_event_cert(conf_main.event_action, "main", "tls_in_peercert", cert, depth,
@@ -171,31 +179,68 @@ static int verify_callback(int ok, X509_STORE_CTX *store)
 	return 1;
 }
 
-static bool build_ctx(msg_origin *o, xbuf *err)
+/* tls_alpn for this connection (NULL when its expansion failed: logged; the client is declined). */
+static const char *alpn_allowed(void)
+{
+	xbuf err;
+	xbuf_init(&err, pool_conn);
+	const char *v = tls_expand_option(conf_main.tls_alpn, "tls_alpn", conn.origin, &err);
+	if (!v) log_write(LOG_MAIN, "TLS error: %s", xbuf_cstr(&err));
+	return v;
+}
+
+SSL_CTX *tls_server_ctx_new(xbuf *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		tls_openssl_error(err, "SSL_CTX_new");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+	uint64_t set, clear;
+	if (!tls_parse_openssl_options(conf_main.openssl_options, &set, &clear, err)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_clear_options(ctx, clear);
+	SSL_CTX_set_options(ctx, set);
+	SSL_CTX_set_cert_cb(ctx, cert_callback, NULL);
+	tls_alpn_server_setup(ctx, alpn_allowed);
+	return ctx;
+}
+
+/* What depends on the connection, added to a cached or new context (parts: TLS_PART_* already in
+ * it). All of it is set every time: the cached context is this process's own copy after the
+ * fork, so changing it affects no other connection. */
+static bool add_connection_settings(SSL_CTX *ctx, unsigned parts, msg_origin *o, xbuf *err)
+{
+	if (!(parts & TLS_PART_CIPHERS) && !tls_apply_server_options(ctx, o, err)) return false;
+	if (!tls_resume_server_setup(ctx, o, err)) return false;
+	if (!tls_ocsp_server_setup(ctx, o, err)) return false;
+	int vmode = conn.vmode = tls_peer_verify_mode(o);
+	if (vmode == TLS_VERIFY_NONE) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return true;
+	}
+	if (!(parts & TLS_PART_VERIFY) && !tls_load_verify_locations(ctx, o, err)) return false;
+	if (vmode == TLS_VERIFY_REQUIRE)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
+	else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
+	return true;
+}
+
+static bool build_ctx(msg_origin *o, xbuf *err)
+{
+	unsigned parts = 0;
+	SSL_CTX *ctx = tls_server_cache_get(&parts);
+	if (!ctx && !(ctx = tls_server_ctx_new(err))) return false;
+	if (!add_connection_settings(ctx, parts, o, err)) {
+		SSL_CTX_free(ctx);
 		return false;
 	}
 	conn.ctx = ctx;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
-	uint64_t set, clear;
-	if (!tls_parse_openssl_options(conf_main.openssl_options, &set, &clear, err)) return false;
-	SSL_CTX_clear_options(ctx, clear);
-	SSL_CTX_set_options(ctx, set);
-	if (!tls_resume_server_setup(ctx, o, err)) return false;
-	if (!tls_apply_server_options(ctx, o, err)) return false;
-	if (!tls_ocsp_server_setup(ctx, o, err)) return false;
-	SSL_CTX_set_cert_cb(ctx, cert_callback, NULL);
-	int vmode = conn.vmode = tls_peer_verify_mode(o);
-	if (vmode != TLS_VERIFY_NONE) {
-		if (!tls_load_verify_locations(ctx, o, err)) return false;
-		if (vmode == TLS_VERIFY_REQUIRE)
-			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
-		else
-			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
-	}
+	conn.certs_in_ctx = (parts & TLS_PART_CERTS) != 0;
 	return true;
 }
 
@@ -290,8 +335,9 @@ static bool server_prepare(msg_origin *o, xbuf *err)
 	conn_begin(o, err);
 	if (conn.ctx) return true;
 	bool ok = build_ctx(o, err);
-	if (ok && !sni_dependent(conf_main.tls_certificate) && !sni_dependent(conf_main.tls_privatekey))
-		ok = conn.certs_in_ctx = load_certificates(NULL, conn.ctx, o, err);
+	if (ok && !conn.certs_in_ctx && !sni_dependent(conf_main.tls_certificate)
+			&& !sni_dependent(conf_main.tls_privatekey))
+		ok = conn.certs_in_ctx = tls_load_server_certificates(NULL, conn.ctx, o, err);
 	if (!ok) {
 		SSL_CTX_free(conn.ctx);
 		conn.ctx = NULL;

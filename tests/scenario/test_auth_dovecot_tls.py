@@ -102,11 +102,76 @@ def run(probe, conf, mech, initial, answers=()):  # noqa: F811
     return r.stdout.splitlines(), r.stderr
 
 
-def test_plain_listener_ignores_ssl_yes(dovecot):  # noqa: F811
-    """Why haproxy: Dovecot 2.3's auth listener speaks in clear even when asked for TLS."""
+def test_plain_listener_speaks_clear(dovecot):  # noqa: F811
     host, port = dovecot["inet"].split()
     with socket.create_connection((host, int(port)), timeout=5) as s:
         assert s.recv(100).startswith(b"VERSION\t1\t")
+
+
+def test_auth_listener_with_ssl_yes_still_speaks_clear(pki, tmp_path):
+    """Why haproxy (docs/tls.md, "Dovecot's auth service and TLS"): with ssl = yes globally and
+    on the auth service's inet listener, and a certificate configured, doveconf accepts the
+    setting, yet the listener answers a TLS ClientHello with the auth protocol in clear."""
+    port = free_port()
+    d = tmp_path
+    (d / "passwd").write_text("userx:{PLAIN}secret\n")
+    conf = d / "dovecot.conf"
+    conf.write_text(f"""
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+instance_name = postern-ssl-{port}
+protocols =
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{pki}/auth.pem
+ssl_key = <{pki}/auth.key
+auth_mechanisms = plain
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home=/tmp
+}}
+service auth-worker {{
+  user = root
+}}
+service auth {{
+  user = root
+  inet_listener auth-inet {{
+    address = 127.0.0.1
+    port = {port}
+    ssl = yes
+  }}
+}}
+""")
+    shown = subprocess.run(["doveconf", "-n", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert shown.returncode == 0, shown.stderr
+    listener = shown.stdout[shown.stdout.index("inet_listener auth-inet"):]
+    assert "ssl = yes" in listener.split("}")[0], shown.stdout
+    proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail("dovecot did not start: " + proc.stderr.read().decode())
+                time.sleep(0.1)
+        ctx = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with pytest.raises(ssl.SSLError) as e:
+                ctx.wrap_socket(raw, server_hostname="auth.example")
+        assert "WRONG_VERSION_NUMBER" in str(e.value) or "wrong version number" in str(e.value), e.value
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            assert s.recv(100).startswith(b"VERSION\t1\t")
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 @pytest.mark.parametrize("names", [[], ["server_tls_sni = auth.example"]])

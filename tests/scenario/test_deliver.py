@@ -38,6 +38,11 @@ multi:
   driver = redirect
   local_parts = multi
   data = bh@test.example, df@test.example
+
+# Without a retry rule a routing deferral times out at once (Exim 4.96: "** ...: retry timeout
+# exceeded"); these tests look at deferrals.
+begin retry
+* * F,1h,15m
 """
 
 

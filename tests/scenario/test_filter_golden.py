@@ -50,15 +50,3 @@ def test_filter_missing_file(postern_bin, tmp_path):
     assert proc.stdout == b""
     assert proc.stderr.decode() == f"exim: failed to open {tmp_path}/nonexistent: No such file or directory\n"
 
-
-def test_filter_sieve_refused(postern_bin, tmp_path):
-    """Sieve is not interpreted yet: say so instead of testing the file as a .forward list."""
-    conf = tmp_path / "exim.conf"
-    conf.write_text((GOLDEN / "exim.conf").read_text().replace("SPOOL", str(tmp_path)))
-    sieve = tmp_path / "sieve"
-    sieve.write_text('# Sieve filter\nrequire "fileinto";\nfileinto "x";\n')
-    proc = subprocess.run([postern_bin, "-C", str(conf), "-bf", str(sieve)],
-                          input=b"Subject: x\n\nbody\n", capture_output=True, timeout=30)
-    assert proc.returncode == 1
-    assert b"Sieve is not supported" in proc.stderr
-    assert b"forward file generated" not in proc.stdout

@@ -427,3 +427,17 @@ def test_fields_agree_with_exim(server, pki, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_failing_certificate_in_tls_fail_connect(server, pki, tmp_path):
+    """As Exim: when verification ends the handshake, $tls_in_peercert is the certificate that
+    failed while tls:fail:connect runs (the handshake recorded no session)."""
+    other = tmp_path / "other2"
+    other.mkdir()
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "o.key", "-out", "o.pem",
+            "-days", "2", "-subj", "/CN=Other CA", cwd=other)
+    d = server(f"tls_verify_hosts = *\ntls_verify_certificates = {other}/o.pem\nevent_action = ${{acl{{ev}}}}")
+    with pytest.raises((ssl.SSLError, smtplib.SMTPException, OSError)):
+        session(d, pki)
+    assert wait_for(lambda: "EV tls:fail:connect" in d.mainlog), d.mainlog
+    assert re.search(r"EV tls:fail:connect D=<[^>]*verify failed> S=<CN=client\.example,OU=Unit B", d.mainlog), d.mainlog

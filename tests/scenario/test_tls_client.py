@@ -159,7 +159,8 @@ begin retry
 """
 
 
-def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main="", times=1, route=None):
+def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main="", times=1, route=None,
+            rcpt="rcpt@r.test"):
     """times messages delivered one after the other by who ("postern" or "exim") with -odi;
     returns the main log lines without time stamps and ids."""
     d = pathlib.Path(tempfile.mkdtemp(prefix=f"postern-{who}-client-"))
@@ -177,7 +178,7 @@ def deliver(who, postern_bin, port, extra="", selector="+tls_peerdn", main="", t
         conf.write_text(CLIENT.format(d=d, users=users, tpuser=tpuser, port=port, extra=extra,
                                       selector=selector, main=main, route=route or f"127.0.0.1::{port}"))
         for _ in range(times):
-            subprocess.run([cmd, "-C", str(conf), "-odi", "-f", "sender@s.test", "rcpt@r.test"],
+            subprocess.run([cmd, "-C", str(conf), "-odi", "-f", "sender@s.test", rcpt],
                            input=b"Subject: t\n\nbody\n", capture_output=True, timeout=60)
         lines = (d / "log" / "mainlog").read_text().splitlines()
         return [log_body(l) for l in lines if "lock file" not in l and " <= " not in l]
@@ -197,6 +198,7 @@ X13 = r"X=TLS1\.3:TLS_AES_256_GCM_SHA384:256"
 OUT_VARS = ("begin acl\nev:\n  warn logwrite = OUT c=$tls_out_cipher b=$tls_out_bits v=$tls_out_ver "
             "cv=$tls_out_certificate_verified dn=$tls_out_peerdn sni=$tls_out_sni "
             "pc=${if def:tls_out_peercert{yes}{no}} r=$tls_out_resumption o=$tls_out_ocsp\n  accept\n")
+OURCERT_VARS = "begin acl\nev:\n  warn logwrite = OUT ours=${certextract{subject}{$tls_out_ourcert}}\n  accept\n"
 ON_DELIVERY = "  event_action = ${if eq{$event_name}{msg:delivery}{${acl{ev}}}}\n"
 
 
@@ -222,8 +224,10 @@ def test_client_certificate_and_smtps(postern_bin, tmp_path, pki):
     srv = postern_server(postern_bin, tmp_path, pki)
     try:
         extra = (f"  protocol = smtps\n  tls_certificate = {pki}/client.pem\n  tls_privatekey = {pki}/client.key\n"
-                 f"  tls_verify_certificates = {pki}/ca.pem\n")
-        lines = deliver("postern", postern_bin, srv.tlsport, extra)
+                 f"  tls_verify_certificates = {pki}/ca.pem\n" + ON_DELIVERY)
+        lines = deliver("postern", postern_bin, srv.tlsport, extra, main=OURCERT_VARS)
+        # Our certificate, in the delivery process's msg:delivery event.
+        assert "OUT ours=CN=client.example,O=Client Org" in lines, lines
         # The host is 127.0.0.1, not the certificate's name: verified chain, failed name.
         assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=no DN=\"/O=Srv Org/CN=mx\.example\""), lines
         assert ('[127.0.0.1] SSL verify error: certificate name mismatch: DN="/O=Srv Org/CN=mx.example" '
@@ -414,21 +418,28 @@ bad     IN A   127.0.0.1
 _{srv.port}._tcp.bad IN TLSA 3 1 1 {'00' * 32}
 plain   IN A   127.0.0.1
 """
-    dns = DnsServer(tmp_path, {"dane.test": zone}).start()
+    other = """$ORIGIN other.test.
+$TTL 300
+@       IN SOA ns.dane.test. hostmaster.dane.test. 1 3600 600 86400 60
+@       IN NS  ns.dane.test.
+@       IN MX  10 mx.dane.test.
+"""
+    dns = DnsServer(tmp_path, {"dane.test": zone, "other.test": other}).start()
     try:
         main = (f"dns_servers = 127.0.0.1.{dns.port}\ndns_trust_aa = *.dane.test\n"
                 "begin acl\nev:\n  warn logwrite = OUT $event_name dane=$tls_out_dane usage=$tls_out_tlsa_usage "
-                "sni=$tls_out_sni cv=$tls_out_certificate_verified\n  accept\n")
+                "sni=$tls_out_sni cv=$tls_out_certificate_verified\n  accept\n"
+                "df:\n  warn logwrite = DANEFAIL $event_name $event_data $host\n  accept\n")
 
         def run(host, extra=""):
             return deliver("postern", postern_bin, srv.port, BOTH_EVENTS + extra, main=main,
                            route=f"{host}.dane.test::{srv.port} bydns")
         lines = run("mx")
         assert find(lines, rf"^=> rcpt@r\.test R=r T=t H=mx\.dane\.test \[127\.0\.0\.1\] {X13} CV=dane "), lines
-        # In the transport (tcp:close) and in the delivery process afterwards (which knows
-        # only whether DANE verified, not the usages).
+        # In the transport (tcp:close) and in the delivery process afterwards (the usages come
+        # over the result pipe).
         assert "OUT tcp:close dane=yes usage=8 sni=mx.dane.test cv=1" in lines, lines
-        assert "OUT msg:delivery dane=yes usage=0 sni=mx.dane.test cv=1" in lines, lines
+        assert "OUT msg:delivery dane=yes usage=8 sni=mx.dane.test cv=1" in lines, lines
         # A key that does not match: no delivery, and never in clear.
         lines = run("bad")
         assert find(lines, r"^== rcpt@r\.test R=r T=t defer \(-37\) H=bad\.dane\.test \[127\.0\.0\.1\]: "
@@ -438,16 +449,38 @@ plain   IN A   127.0.0.1
         lines = run("plain")
         assert find(lines, rf"^=> rcpt@r\.test .* {X13} CV=no "), lines
         assert "OUT tcp:close dane=no usage=0 sni= cv=0" in lines, lines
-        lines = run("plain", "  hosts_require_dane = *\n")
-        assert ("== rcpt@r.test R=r T=t defer (-37) H=plain.dane.test [127.0.0.1]: DANE error: tlsa lookup FAIL"
-                in lines), lines
+        # Required but no TLSA records: as Exim, the addresses fail without a connection, a
+        # host line or a host retry record, after dane:fail with "dane-required".
+        before = srv.mainlog.count("SMTP connection from")
+        lines = deliver("postern", postern_bin, srv.port, "  hosts_require_dane = *\n" + DANE_FAIL_EVENT, main=main,
+                        route=f"plain.dane.test::{srv.port} bydns")
+        assert "** rcpt@r.test R=r T=t: DANE error: tlsa lookup FAIL" in lines, lines
+        assert "DANEFAIL dane:fail dane-required plain.dane.test" in lines, lines
+        assert not find(lines, r"^H=plain"), lines
+        assert srv.mainlog.count("SMTP connection from") == before, srv.mainlog
         # Not DNSSEC (the answers are not trusted): DANE is not tried.
         lines = deliver("postern", postern_bin, srv.port, BOTH_EVENTS, main=main.replace("dns_trust_aa = *.dane.test", ""),
                         route=f"mx.dane.test::{srv.port} bydns")
         assert "OUT tcp:close dane=no usage=0 sni= cv=0" in lines, lines
+        # ... and with hosts_require_dane the addresses fail: the host is not secured.
+        lines = deliver("postern", postern_bin, srv.port, "  hosts_require_dane = *\n" + DANE_FAIL_EVENT,
+                        main=main.replace("dns_trust_aa = *.dane.test", ""), route=f"mx.dane.test::{srv.port} bydns")
+        assert "** rcpt@r.test R=r T=t: DANE error: mx.dane.test lookup not DNSSEC" in lines, lines
+        assert "DANEFAIL dane:fail dane-required mx.dane.test" in lines, lines
+        # The MX record that named the host must be validated too (Exim: DNSSEC-secured MX, A
+        # and TLSA records): other.test's MX answer is trusted only in the second run.
+        for trust, dane in (("*.dane.test", "no"), ("*.dane.test : other.test", "yes")):
+            lines = deliver("postern", postern_bin, srv.port, BOTH_EVENTS,
+                            main=main.replace("dns_trust_aa = *.dane.test", f"dns_trust_aa = {trust}"),
+                            route=f"mx.dane.test::{srv.port} bydns", rcpt="rcpt@other.test")
+            assert find(lines, rf"^=> rcpt@other\.test .* CV={'dane' if dane == 'yes' else 'no'} "), (trust, lines)
+            assert f"OUT tcp:close dane={dane} " in " ".join(lines) + " ", (trust, lines)
     finally:
         dns.stop()
         srv.stop()
+
+
+DANE_FAIL_EVENT = "  event_action = ${if eq{$event_name}{dane:fail}{${acl{df}}}}\n"
 
 
 def test_tls_cert_event(postern_bin, tmp_path, pki):
@@ -470,3 +503,27 @@ def test_tls_cert_event(postern_bin, tmp_path, pki):
         assert find(lines, r"certificate verify failed: delivering unencrypted to H=127\.0\.0\.1"), lines
     finally:
         srv.stop()
+
+
+def test_alpn_client(postern_bin, tmp_path, pki):
+    """tls_alpn offers names; hosts_require_alpn wants one selected. Against Postern (which
+    selects "smtp" from its default list) and a Postern with tls_alpn empty (selects none)."""
+    srv = postern_server(postern_bin, tmp_path, pki)
+    (tmp_path / "n").mkdir()
+    plain = postern_server(postern_bin, tmp_path / "n", pki, "tls_alpn =")
+    try:
+        lines = deliver("postern", postern_bin, srv.port, "  tls_alpn = smtp\n  hosts_require_alpn = *\n")
+        assert find(lines, rf"^=> rcpt@r\.test .* {X13} "), lines
+        # A name the server does not accept: it declines the handshake.
+        lines = deliver("postern", postern_bin, srv.port, "  tls_alpn = http/1.1\n  tls_tempfail_tryclear = false\n")
+        assert find(lines, r"^== rcpt@r\.test R=r T=t defer \(-37\) .*no application protocol"), lines
+        assert wait_for(lambda: "TLS ALPN (smtp:esmtp) rejected" in srv.mainlog), srv.mainlog
+        # Nothing selected: fine, unless required.
+        lines = deliver("postern", postern_bin, plain.port, "  tls_alpn = smtp\n")
+        assert find(lines, rf"^=> rcpt@r\.test .* {X13} "), lines
+        lines = deliver("postern", postern_bin, plain.port,
+                        "  tls_alpn = smtp\n  hosts_require_alpn = *\n  tls_tempfail_tryclear = false\n")
+        assert find(lines, r"^== rcpt@r\.test R=r T=t defer \(-37\) .*ALPN required but not negotiated"), lines
+    finally:
+        srv.stop()
+        plain.stop()

@@ -5,6 +5,8 @@ The certificates name a responder at http://127.0.0.1:<port>/ in their AIA; the 
 daemon is started with a stale, fresh or missing response file and the file is watched.
 """
 import http.server
+import pathlib
+import pwd
 import re
 import subprocess
 import threading
@@ -221,3 +223,57 @@ def test_past_half_life_is_refreshed(daemon, pki, responder, tmp_path):
     d = daemon("good", staple)
     assert wait_for(lambda: "refreshed from" in d.mainlog), d.mainlog
     assert this_update(staple) != before
+
+
+def peer_uid(port):
+    """The uid owning the 127.0.0.1:port end of a loopback TCP connection (/proc/net/tcp)."""
+    for line in pathlib.Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        if int(f[1].split(":")[1], 16) == port:
+            return int(f[7])
+    return None
+
+
+def test_fetch_runs_as_the_exim_user(postern_bin, tmp_path, pki):
+    """The HTTP exchange runs in a process of the Exim user; the verified staple is then
+    written by the refresher with the daemon's privileges."""
+    pki.response("good", "good.der")
+    body = (pki.d / "good.der").read_bytes()
+    uids = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            uids.append(peer_uid(self.client_address[1]))
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    s = http.server.HTTPServer(("127.0.0.1", pki.port), H)
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+    port, = free_ports(1)
+    d = Daemon(postern_bin, tmp_path, "")
+    staple = tmp_path / "good.der"
+    d.conf.write_text(f"""spool_directory = {d.spool}
+exim_user = mail
+exim_group = mail
+daemon_startup_retries = 0
+primary_hostname = {HOST}
+daemon_smtp_ports = {port}
+tls_certificate = {pki.d}/good-chain.pem
+tls_privatekey = {pki.d}/good.key
+tls_ocsp_file = {staple}
+""")
+    d.start()
+    try:
+        d.wait_listening(None)
+        assert wait_for(lambda: "refreshed from" in d.mainlog, 15), d.mainlog
+        assert staple.exists()
+        assert uids and uids[0] == pwd.getpwnam("mail").pw_uid, uids
+    finally:
+        d.stop()
+        s.shutdown()
+        s.server_close()

@@ -313,3 +313,34 @@ def test_acl_smtp_starttls_can_refuse(server):
     code, msg = s.docmd("STARTTLS")
     assert (code, msg) == (550, b"no TLS for you")   # as Exim 4.96 -bh replies
     s.quit()
+
+
+@pytest.mark.parametrize("offer,ok", [
+    (None, True), (["smtp"], True), (["esmtp"], True), (["http/1.1"], False), (["smtp", "esmtp"], False),
+])
+def test_alpn_default_list(server, offer, ok):
+    """tls_alpn (default "smtp : esmtp"): a client offering ALPN must offer one allowed name."""
+    d = server()
+    ctx = client_ctx()
+    if offer:
+        ctx.set_alpn_protocols(offer)
+    if ok:
+        s = smtplib.SMTP("127.0.0.1", d.port, timeout=10)
+        s.ehlo("client.example")
+        s.starttls(context=ctx)
+        assert s.sock.selected_alpn_protocol() == (offer[0] if offer else None)
+        s.quit()
+    else:
+        with pytest.raises((ssl.SSLError, smtplib.SMTPException, OSError)):
+            send(d, ctx)
+        assert wait_for(lambda: "TLS error on connection from" in d.mainlog), d.mainlog
+        assert "no application protocol" in d.mainlog, d.mainlog
+        assert "TLS ALPN (smtp:esmtp) rejected" in d.mainlog, d.mainlog   # as Exim 4.96 logs it
+
+
+def test_alpn_empty_list_accepts_anything(server):
+    d = server("tls_alpn =")
+    ctx = client_ctx()
+    ctx.set_alpn_protocols(["http/1.1"])
+    send(d, ctx)
+    assert " <= " in arrival(d)

@@ -1,7 +1,7 @@
 /* redirect router behaviour (Exim 4.96 "The redirect router"): data or file, the special items
  * :fail: :defer: :blackhole: :unknown: :include:, pipe/file/directory items, the allow_* and
  * forbid_* options, check_ancestor, qualify_preserve_domain, skip_syntax_errors.
- * Exim and Sieve filter files are not interpreted yet: such a redirection defers. */
+ * With allow_filter, Exim and Sieve filter files go to redirect_filter.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include "conf/conf_dump.h"
 #include "core/addr.h"
 #include "drivers/routers/redirect.h"
+#include "drivers/routers/redirect_filter.h"
 #include "drivers/routers/redirect_parse.h"
 #include "drivers/routers/route_ops.h"
 #include "lib/list.h"
@@ -182,6 +183,33 @@ static const char *syntax_error_text(arena *a, sv item)
 	return "malformed address";
 }
 
+/* A source route in front of an address ("@a,@b:user@c") is accepted and ignored, as Exim does.
+ * Returns the item without it; *why is set when the route list is broken (a comma not followed
+ * by another @domain), and the item is returned unchanged when it is no route at all. */
+static sv strip_source_route(sv item, const char **why)
+{
+	size_t i = 0;
+	while (i < item.len && item.p[i] == '@') {
+		i++;
+		while (i < item.len && (isalnum((unsigned char)item.p[i]) || strchr(".-_[]", item.p[i])))
+			i++;
+		while (i < item.len && isspace((unsigned char)item.p[i]))
+			i++;
+		if (i < item.len && item.p[i] == ':')
+			return sv_trim(sv_sub(item, i + 1, item.len - i - 1));
+		if (i >= item.len || item.p[i] != ',')
+			return item; /* not a route list: the address parser says what is wrong */
+		i++;
+		while (i < item.len && isspace((unsigned char)item.p[i]))
+			i++;
+		if (i >= item.len || item.p[i] != '@') {
+			*why = "colon expected after route list";
+			return item;
+		}
+	}
+	return item;
+}
+
 /* One list (data, file or an :include:d file); false with s->err set on a hard error. */
 static bool parse_list(redirect_list *s, sv text, int depth)
 {
@@ -257,9 +285,12 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 				continue;
 			}
 		}
-		/* An ordinary item runs to the next comma or newline outside quotes and <...>. */
+		/* An ordinary item runs to the next comma or newline outside quotes and <...>. One that
+		 * starts with '@' is a source route ("@a,@b:user@c"): its commas do not end it before
+		 * the colon, as in Exim (so a broken route swallows the rest of the list). */
 		size_t end = pos;
 		bool quoted = false;
+		bool route = text.p[pos] == '@';
 		int angle = 0;
 		while (end < text.len) {
 			char e = text.p[end];
@@ -273,7 +304,9 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 				angle++;
 			else if (!quoted && e == '>' && angle)
 				angle--;
-			else if (!quoted && !angle && (e == ',' || e == '\n'))
+			else if (!quoted && route && e == ':')
+				route = false;
+			else if (!quoted && !angle && !route && (e == ',' || e == '\n'))
 				break;
 			end++;
 		}
@@ -291,12 +324,20 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 			add_item(s, inner.p[inner.len - 1] == '/' && inner.len > 1 ? ADDR_DIRECTORY : ADDR_FILE, inner);
 			continue;
 		}
+		/* A leading backslash (as other MTAs allow) is dropped; an unqualified address after it
+		 * takes the incoming address's domain. Loops are prevented by the ancestor rule. */
+		if (inner.len != item.len)
+			item = inner; /* an item wholly in double quotes loses them, as Exim documents */
+		bool backslash = item.len > 1 && item.p[0] == '\\';
+		if (backslash)
+			item = sv_sub(item, 1, item.len - 1);
 		xbuf parsed;
 		xbuf_init(&parsed, s->c->a);
 		addr_parsed info;
-		const char *why = NULL;
-		if (!addr_extract(item, NULL, &parsed, &info, &why) || info.empty || info.local_len == 0) {
-			const char *reason = syntax_error_text(s->c->a, item);
+		const char *why = NULL, *route_error = NULL;
+		sv bare = item.len && item.p[0] == '@' ? strip_source_route(item, &route_error) : item;
+		if (route_error || !addr_extract(bare, NULL, &parsed, &info, &why) || info.empty || info.local_len == 0) {
+			const char *reason = route_error ? route_error : syntax_error_text(s->c->a, bare);
 			if (s->o->skip_syntax_errors) {
 				route_log(s->c, LOG_MAIN, "%s router: skipped error: %s in \"" SV_FMT "\"", s->r->name, reason, SV_ARG(item));
 				if (s->skipped)
@@ -310,7 +351,7 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 		if (!info.has_domain) {
 			/* Unqualified: the parent's domain (qualify_preserve_domain) or qualify_recipient. */
 			sv dom;
-			if (s->o->qualify_preserve_domain)
+			if (s->o->qualify_preserve_domain || backslash)
 				dom = s->a->domain;
 			else {
 				const char *q = conf_main_string("qualify_recipient");
@@ -405,7 +446,10 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 	if (!sv_trim(text).len)
 		return ROUTE_DECLINE;
 	if (is_filter(text)) {
-		a->message = sv_cstr(arena_printf(c->a, "%s router: filter files are not supported yet", r->name));
+		if (o->allow_filter)
+			return redirect_filter(r, a, c, env, text);
+		/* Exim does not read a filter as a list when filtering is off. */
+		a->message = sv_cstr(arena_printf(c->a, "error in filter %s: filtering not enabled", o->data ? "data" : "file"));
 		return ROUTE_DEFER;
 	}
 	if (!redirect_parse(&s, text)) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf/main_options.h"
+#include "core/addr_reply.h"
 #include "core/submit.h"
 #include "core/tp_write.h"
 #include "drivers/transports/autoreply.h"
@@ -38,6 +39,7 @@ typedef struct reply {
 	tp_ctx *c;
 	arena *a;
 	sv from, reply_to, to, cc, bcc, subject, headers, text, file, log, once, once_repeat, never_mail;
+	bool file_expand, return_message;  /* the options', or the filter's reply's */
 	/* outcome of building */
 	addr_result r;
 	int err;
@@ -224,7 +226,7 @@ static bool add_file(reply *rp, xbuf *b)
 			"Failed to open file %s when sending message from %s transport: %s", path, rp->t->name, strerror(errnum)));
 	}
 	sv all = xbuf_sv(&data);
-	if (!o->file_expand) {
+	if (!rp->file_expand) {
 		xbuf_putsv(b, all);
 		return true;
 	}
@@ -328,8 +330,27 @@ static void write_log(reply *rp)
 static bool send_reply(reply *rp, address_item *addr)
 {
 	const struct autoreply_transport_options *o = rp->t->priv;
-	(void)addr;
-	if (!expand_opt(rp, o->from, true, &rp->from) || !expand_opt(rp, o->reply_to, true, &rp->reply_to)
+	rp->file_expand = o->file_expand;
+	rp->return_message = o->return_message;
+	if (addr->reply) {
+		/* A filter's reply: its values only, never mixed with the options (Exim's rule);
+		 * return_message applies in all cases. */
+		const addr_reply *f = addr->reply;
+		rp->from = f->from;
+		rp->reply_to = f->reply_to;
+		rp->to = f->to;
+		rp->cc = f->cc;
+		rp->bcc = f->bcc;
+		rp->subject = f->subject;
+		rp->headers = f->headers;
+		rp->text = f->text;
+		rp->file = f->file;
+		rp->log = f->log;
+		rp->once = f->once;
+		rp->once_repeat = f->once_repeat;
+		rp->file_expand = f->file_expand;
+		rp->return_message = f->return_message || o->return_message;
+	} else if (!expand_opt(rp, o->from, true, &rp->from) || !expand_opt(rp, o->reply_to, true, &rp->reply_to)
 		|| !expand_opt(rp, o->to, true, &rp->to) || !expand_opt(rp, o->cc, true, &rp->cc)
 		|| !expand_opt(rp, o->bcc, true, &rp->bcc) || !expand_opt(rp, o->subject, true, &rp->subject)
 		|| !expand_opt(rp, o->headers, false, &rp->headers) || !expand_opt(rp, o->text, false, &rp->text)
@@ -413,7 +434,7 @@ static bool send_reply(reply *rp, address_item *addr)
 	}
 	if (rp->file.p && !add_file(rp, &msg))
 		return false;
-	if (o->return_message && !add_returned_message(rp, &msg))
+	if (rp->return_message && !add_returned_message(rp, &msg))
 		return false;
 
 	submit_request req = { .sender = sv_cstr(""), .recipients = rcpts, .nrecipients = nrcpts,

@@ -2,8 +2,8 @@
  * connection options come from the smtp transport the address was routed to, as Exim 4.96
  * takes them ("Callout verification": the transport's port, interface, helo_data, protocol;
  * its hosts when the router gave none or hosts_override is set). The callout's own timeouts
- * replace the transport's; its TLS options (STARTTLS, hosts_require_tls, tls_tempfail_tryclear)
- * apply. Without an smtp transport, port 25 and $smtp_active_hostname, in clear. */
+ * replace the transport's; its TLS options (STARTTLS, hosts_avoid_tls, hosts_require_tls,
+ * tls_tempfail_tryclear) apply, and hosts_verify_avoid_tls keeps STARTTLS out of callouts. Without an smtp transport, port 25 and $smtp_active_hostname, in clear. */
 #include <string.h>
 
 #include "core/callout.h"
@@ -69,11 +69,17 @@ callout_link *callout_link_open(arena *a, xp_env *env, const address_item *route
 	xbuf err;
 	xbuf_init(&err, a);
 	if (t) {
-		if (!smtp_transport_client_options(t, env, &host, &l->opt, &err)) {
+		bool avoid_tls = false;
+		if (!smtp_transport_client_options(t, env, &host, &l->opt, &err)
+			|| !smtp_transport_verify_avoid_tls(t, env, &host, &avoid_tls, &err)) {
 			step->rc = CALLOUT_HOSTFAIL;
 			step->message = xbuf_sv(&err);
 			return NULL;
 		}
+		/* hosts_verify_avoid_tls: no STARTTLS (protocol = smtps still is TLS); with
+		 * hosts_require_tls the callout then fails, as in Exim. */
+		if (avoid_tls && !l->opt.tls_on_connect)
+			l->opt.tls_start = NULL;
 	} else {
 		memset(&l->opt, 0, sizeof l->opt);
 		l->opt.env = env;

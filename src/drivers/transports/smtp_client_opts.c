@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "build_config.h"
+#include "core/event.h"
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "drivers/transports/smtp.h"
@@ -61,6 +62,12 @@ static bool host_in(const driver_instance *t, xp_env *env, const smtpc_host *h, 
 	return true;
 }
 
+bool smtp_host_in_list(const driver_instance *t, xp_env *env, const smtpc_host *h, const char *name,
+	const char *list, bool *yes, xbuf *err)
+{
+	return host_in(t, env, h, name, list, yes, err);
+}
+
 /* interface: a list; the first address of the host's family is used, as Exim does. */
 static sv pick_interface(sv list, sv host_address, arena *a)
 {
@@ -89,11 +96,26 @@ static bool expand_str(const driver_instance *t, xp_env *env, const char *name, 
 }
 
 #if SUPPORT_TLS
+/* A host DANE refuses (tls_dane_lookup's REFUSE): no connection is made; the addresses fail or
+ * defer without a host, as Exim's set_errno_nohost, after the transport's dane:fail event. */
+static void dane_refuse(const driver_instance *t, xp_env *env, const smtpc_host *host, const tls_dane *d,
+	sv why, smtpc_options *o)
+{
+	event_vars v = { .transport_name = t->name, .host = host->name, .host_address = host->address,
+		.host_port = host->port };
+	xbuf ignored;
+	xbuf_init(&ignored, env->a);
+	event_raise_for(t, "dane:fail", sv_cstr(d->event_data), &v, env, &ignored);
+	o->refuse_text = why;
+	o->refuse_status = d->permanent ? SMTPC_FAIL : SMTPC_DEFER;
+	o->refuse_errno = SMTPC_ERRNO_DNSDEFER;
+}
+
 /* hosts_try_dane / hosts_require_dane: with secured TLSA records the session must be DANE
  * verified (no CAs, names or clear-text fallback; SNI is the host's name; the DANE cipher list
  * wins); hosts_request_ocsp left at "*" then asks only when no DANE-EE record is in use. */
 static bool dane_options(const driver_instance *t, xp_env *env, const smtpc_host *host, smtp_tls_conf *tc,
-	xbuf *err)
+	smtpc_options *o, xbuf *err)
 {
 	const struct smtp_transport_options *ob = t->priv;
 	bool try = false, require = false;
@@ -102,16 +124,17 @@ static bool dane_options(const driver_instance *t, xp_env *env, const smtpc_host
 		return false;
 	if (!try && !require)
 		return true;
+	sv domain;
+	if (!expand(t, env, "$domain", "$domain", &domain, err))
+		return false;
 	tls_dane dane;
 	xbuf why;
 	xbuf_init(&why, env->a);
-	tls_dane_rc rc = tls_dane_lookup(env->a, host->name, host->address, host->port, &dane, &why);
-	if (rc == TLS_DANE_NONE && !require)
+	tls_dane_rc rc = tls_dane_lookup(env->a, host->name, host->address, host->port, domain, require, &dane, &why);
+	if (rc == TLS_DANE_NONE)
 		return true;
-	if (rc != TLS_DANE_USE) {
-		tc->dane_error = xbuf_sv(&why);
-		tc->require_tls = true;
-		tc->tryclear = false;
+	if (rc == TLS_DANE_REFUSE) {
+		dane_refuse(t, env, host, &dane, xbuf_sv(&why), o);
 		return true;
 	}
 	tls_client_params *p = &tc->p;
@@ -172,15 +195,25 @@ static bool tls_options(const driver_instance *t, xp_env *env, const smtpc_host 
 		|| !expand_str(t, env, "tls_verify_certificates", ob->tls_verify_certificates, &p->verify_certificates, err)
 		|| !expand_str(t, env, "tls_crl", ob->tls_crl, &p->crl, err)
 		|| !expand_str(t, env, "tls_require_ciphers", ob->tls_require_ciphers, &p->require_ciphers, err)
-		|| !expand_str(t, env, "tls_sni", ob->tls_sni, &p->sni, err))
+		|| !expand_str(t, env, "tls_sni", ob->tls_sni, &p->sni, err)
+		|| !expand_str(t, env, "tls_alpn", ob->tls_alpn, &p->alpn, err)
+		|| !host_in(t, env, host, "hosts_require_alpn", ob->hosts_require_alpn, &p->require_alpn, err))
 		return false;
-	if (!dane_options(t, env, host, &tc, err))
+	if (!dane_options(t, env, host, &tc, o, err))
 		return false;
 	smtp_tls_attach(env->a, &tc, o);
 #else
 	(void)t; (void)env; (void)host; (void)smtps; (void)o; (void)err;
 #endif
 	return true;
+}
+
+bool smtp_transport_verify_avoid_tls(const driver_instance *t, xp_env *env, const smtpc_host *host,
+	bool *avoid, xbuf *err)
+{
+	const struct smtp_transport_options *ob = t->priv;
+	*avoid = false;
+	return host_in(t, env, host, "hosts_verify_avoid_tls", ob->hosts_verify_avoid_tls, avoid, err);
 }
 
 bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_host *host,

@@ -68,6 +68,7 @@ typedef struct batch {
 	int counted, attempts;        /* hosts_max_try / hosts_max_try_hardlimit */
 	int last_mx;                  /* MX of the last counted host */
 	bool any_attempt, any_skipped;
+	bool any_serialized;          /* a host was skipped: another process is connected to it */
 	sv msg_keys[16];              /* message-specific host records written for this message */
 	int nmsg_keys;
 	/* The last host or message error, for the msg:defer event raised when the batch ends
@@ -395,6 +396,8 @@ static failure_kind classify(const smtpc_conn *conn)
 
 typedef enum try_rc { TRY_SKIPPED, TRY_DONE, TRY_STOP } try_rc;
 
+static bool any_open(const batch *b);
+
 /* Defer every open address; a configuration problem is ADDR_PANIC, which the delivery process
  * logs to the panic log as well (as Exim does for these). */
 static void defer_open(batch *b, int err, sv text, bool config_problem)
@@ -463,11 +466,32 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	sv hkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, NULL);
 	sv mkey = retry_host_key(c->a, b->sh.name, b->sh.address, b->sh.port, c->m->id);
 	retry_record rec;
-	retry_due dh = retry_check(c->sc->directory, hkey, b->now, c->forced, &rec, c->a);
+	/* A connection passed on for this host shows it is up: its host record does not hold
+	 * the message back (the message's own record still does). */
+	bool passed_here = smtp_cont_offers(c, b->t, &b->sh);
+	retry_due dh = retry_check(c->sc->directory, hkey, b->now, c->forced || passed_here, &rec, c->a);
 	retry_due dm = retry_check(c->sc->directory, mkey, b->now, c->forced, &rec, c->a);
 	if (dh == RETRY_NOT_DUE || dm == RETRY_NOT_DUE) {
 		b->any_skipped = true;
+		/* Observed: Exim records the message as waiting for a host it skips. */
+		smtp_cont_note_waiting(c, b->t, b->sh.name);
 		return TRY_SKIPPED;
+	}
+	/* serialize_hosts: another process connected to the host skips it, and the message waits
+	 * for that connection (observed: Exim's first process then carries it). A passed
+	 * connection is already the one. */
+	sv skey = SV_NULL;
+	if (!passed_here) {
+		int sr = smtp_serialize_start(c, b->t, &b->sh, &skey, &err);
+		if (sr < 0) {
+			defer_open(b, ADDR_ERRNO_UNKNOWN, xbuf_sv(&err), true);
+			return TRY_STOP;
+		}
+		if (sr == 0) {
+			b->any_serialized = true;
+			smtp_cont_note_waiting(c, b->t, b->sh.name);
+			return TRY_SKIPPED;
+		}
 	}
 	*timed_out = dh == RETRY_TIMED_OUT || dm == RETRY_TIMED_OUT;
 	b->any_attempt = true;
@@ -483,6 +507,7 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		.env = c->env };
 	tp_reader *rd = tp_reader_open(c->a, &wo, &err);
 	if (rd == NULL) {
+		smtp_serialize_end(c, skey);
 		defer_open(b, TPW_ERRNO_HEADERS, xbuf_sv(&err), false);
 		return TRY_STOP;
 	}
@@ -492,12 +517,16 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 
 	o.event = engine_event;
 	o.event_ctx = b;
-	smtpc_conn *conn = smtpc_connect(c->a, &o, &b->sh);
+	int sequence = 1;
+	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
+	bool continued = conn != NULL;
+	if (!continued)
+		conn = smtpc_connect(c->a, &o, &b->sh);
 	bool tls_retried = false;
 #if SUPPORT_TLS
 	/* tls_tempfail_tryclear: the same host again in clear. Observed: the host stays in the
 	 * addresses' lines even when that second connection fails. */
-	if (smtp_tls_tryclear(conn, &o)) {
+	if (!continued && smtp_tls_tryclear(conn, &o)) {
 		tls_retried = true;
 		conn = smtpc_connect(c->a, &o, &b->sh);
 	}
@@ -542,6 +571,12 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			timeout_seen = true;
 		}
 		record(b, idx[j], &r[j], conn, with_host);
+		a->host_used_continued = continued && with_host;
+		/* Proxied TLS (-MCt): the cipher is all this process knows of the session. */
+		if (a->host_used_continued && smtp_cont_proxy_cipher()) {
+			a->tls_used = true;
+			a->tls_cipher = sv_cstr(smtp_cont_proxy_cipher());
+		}
 		if (r[j].status == SMTPC_OK) {
 			add_retry(b, a, hkey, 0, 0, SV_NULL, true, true);
 			/* Observed: Exim deletes the address's record without the sender; a 4xx record
@@ -571,10 +606,20 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		if (b->nmsg_keys < (int)(sizeof b->msg_keys / sizeof b->msg_keys[0]))
 			b->msg_keys[b->nmsg_keys++] = mkey;
 	}
-	smtpc_close(conn);
+	/* Still waiting for this host after a failure that is not the message's own: listed in
+	 * wait-<transport> so a later connection to it can carry the message. */
+	if (fk != FK_MESSAGE && any_open(b))
+		smtp_cont_note_waiting(c, b->t, b->sh.name);
+	if (fk == FK_NONE && connect_ok)
+		smtp_cont_finish(c, b->t, conn, sequence);
+	else
+		smtpc_close(conn);
+	smtp_serialize_end(c, skey);
 
-	/* A host error: logged after the connection is closed, then msg:host:defer. */
-	if (fk == FK_HOST) {
+	/* A host error: logged after the connection is closed, then msg:host:defer. A host DANE
+	 * refused for good before connecting is no host error: the addresses just fail (Exim's
+	 * set_errno_nohost with FAIL writes no host line and no host retry record). */
+	if (fk == FK_HOST && !(conn->status == SMTPC_FAIL && conn->basic_errno == SMTPC_ERRNO_DNSDEFER)) {
 		int e = conn->basic_errno;
 		sv text = xbuf_sv(&conn->message);
 		sv et = errno_text(e, conn);
@@ -767,7 +812,13 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		if (a->result != ADDR_PENDING)
 			continue;
 		a->result = ADDR_DEFER;
-		if (b.any_skipped && !b.any_attempt) {
+		if (b.any_serialized && !b.any_attempt) {
+			/* Observed with Exim 4.96: logged (not a "retry time" deferral). */
+			a->basic_errno = SMTPTP_ERRNO_HRETRY;
+			xbuf_init(&err, c->a);
+			xbuf_printf(&err, "connection limit reached for all hosts for '" SV_FMT "'", SV_ARG(a->domain));
+			a->message = xbuf_sv(&err);
+		} else if (b.any_skipped && !b.any_attempt) {
 			a->basic_errno = SMTPTP_ERRNO_HRETRY;
 			a->retry_skipped = true;
 			xbuf_init(&err, c->a);
@@ -782,6 +833,7 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		}
 	}
 done:
+	smtp_cont_drop_unused(c);
 	c->env->providers = saved;
 }
 

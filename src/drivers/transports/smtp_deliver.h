@@ -32,4 +32,39 @@ bool smtp_hosts_for_batch(const driver_instance *t, tp_ctx *c, const address_ite
 route_host *smtp_hosts_fallback(const driver_instance *t, tp_ctx *c, const address_item *a,
 	xbuf *lookup_err);
 
+/* ---- smtp_continue.c: connection reuse (core/deliver_continue.h) ---- */
+
+struct smtpc_conn;
+struct smtpc_options;
+struct smtpc_host;
+
+/* The connection a -MC process was given, when it is for this host (name and address):
+ * adopted (c->cont's fd, what the server offered) and *sequence set to the number of messages
+ * it has carried, this one included. NULL: none, or not for this host. */
+bool smtp_cont_offers(const tp_ctx *c, const driver_instance *t, const struct smtpc_host *sh);
+struct smtpc_conn *smtp_cont_adopt(tp_ctx *c, const driver_instance *t, const struct smtpc_options *o,
+	const struct smtpc_host *sh, int *sequence);
+
+/* After a message went over conn (sequence messages so far): hand the connection to the next
+ * message waiting for this host in wait-<transport>, within connection_max_messages; otherwise
+ * QUIT and close. True when it was handed over. */
+bool smtp_cont_finish(tp_ctx *c, const driver_instance *t, struct smtpc_conn *conn, int sequence);
+
+/* This message waits for host_name (deferred there, or its retry time not reached). */
+void smtp_cont_note_waiting(tp_ctx *c, const driver_instance *t, sv host_name);
+
+/* The cipher of the TLS session a proxy keeps for the adopted connection (-MCt); NULL: none. */
+const char *smtp_cont_proxy_cipher(void);
+
+/* serialize_hosts: one connection at a time to a listed host, through a record
+ * "host-serialize-<name>" in the misc hints database (older than six hours: ignored), as
+ * Exim's. 1: go on (*key: the record to remove afterwards, empty when the host is not listed),
+ * 0: another process is connected (skip the host), -1: the list could not be checked (err). */
+int smtp_serialize_start(tp_ctx *c, const driver_instance *t, const struct smtpc_host *sh, sv *key,
+	xbuf *err);
+void smtp_serialize_end(tp_ctx *c, sv key);
+
+/* At the end of the transport: a passed connection no host used is closed with QUIT. */
+void smtp_cont_drop_unused(tp_ctx *c);
+
 #endif

@@ -61,7 +61,7 @@ static void test_key_file(void)
 static void test_client_key(void)
 {
 	tls_resume_peer p = { sv_cstr("mx.example"), sv_cstr("192.0.2.1"), 25, sv_cstr("192.0.2.9"),
-		sv_cstr(""), sv_cstr(""), sv_cstr("mx.example") };
+		sv_cstr(""), sv_cstr(""), sv_cstr("mx.example"), sv_cstr(""), sv_cstr("") };
 	const char *k = tls_resume_client_key(pool_scratch, &p);
 	CHECK_INT((int)strlen(k), 64);
 	CHECK(strspn(k, "0123456789abcdef") == 64);
@@ -79,6 +79,17 @@ static void test_client_key(void)
 	b.openssl_options = sv_cstr("+no_");
 	b.require_ciphers = sv_cstr("tlsv1");
 	CHECK(strcmp(tls_resume_client_key(pool_scratch, &a), tls_resume_client_key(pool_scratch, &b)) != 0);
+	/* A session made under DANE (or with ALPN) is stored apart; without either the key is as
+	 * before those fields existed. */
+	q = p;
+	q.dane = sv_cstr("3 1 1 00ff\n");
+	const char *kd = tls_resume_client_key(pool_scratch, &q);
+	CHECK(strcmp(kd, k) != 0);
+	q.dane = sv_cstr("3 1 1 00fe\n");
+	CHECK(strcmp(tls_resume_client_key(pool_scratch, &q), kd) != 0);
+	q = p;
+	q.alpn = sv_cstr("smtp");
+	CHECK(strcmp(tls_resume_client_key(pool_scratch, &q), k) != 0);
 }
 
 static void test_record(void)

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Differential -bh test: generated configurations and conversations (scripts/bhgen.py) run
+through Debian's Exim 4.96 and Postern; replies and LOG: lines must be identical.
+
+    scripts/bhdiff.py [--postern build/postern] [--start 0] [--count 500] [--out /tmp/bhdiff]
+                      [--jobs 2] [--record tests/golden/bh/gen --record-count 300]
+
+Each differing case is written to OUT/<seed>.{conf,in,exim,postern}; a summary groups the
+differences by the first differing line. --record writes matching cases as goldens (recorded from
+Exim) for tests/scenario/test_bh_diff_golden.py, which replays them without Exim.
+Run as root (Exim -bh with a private configuration and spool needs it).
+"""
+import argparse
+import collections
+import concurrent.futures
+import difflib
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import bhgen  # noqa: E402
+
+EXIM = "/usr/sbin/exim4"
+
+
+def normalise(text):
+    text = re.sub(r"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}", "<DATE>", text)
+    text = re.sub(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b", "<ID>", text)
+    text = re.sub(r"\bD=[0-9hms.]+", "D=<D>", text)
+    text = re.sub(r"(?m)^LOG: (\d{3} )?\[\d+\] ", "LOG: <PID> ", text)
+    return text.replace("\r\n", "\n")
+
+
+def run(binary, config, host, data, timeout=20):
+    with tempfile.TemporaryDirectory() as spool:
+        conf = pathlib.Path(spool) / "test.conf"
+        conf.write_text(config)
+        sp = pathlib.Path(spool) / "spool"
+        sp.mkdir()
+        cmd = [binary, "-C", "test.conf", "-DSPOOL=" + str(sp), "-bh", host]
+        try:
+            p = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout, cwd=spool,
+                               env=dict(os.environ, TZ="UTC"))
+        except subprocess.TimeoutExpired:
+            return "<TIMEOUT>\n"
+    out = p.stdout.decode("latin-1")
+    err = p.stderr.decode("latin-1").splitlines()
+    logs = [l for l in err if l.startswith("LOG: ")]
+    # A configuration error stops both before any SMTP: compare its text (Exim shows it as a
+    # LOG: line, with the log_selector's prefixes, Postern as a log line on stderr).
+    for i, l in enumerate(err):
+        if "configuration error in line" in l:
+            logs = ["CONFIG ERROR: " + l[l.index("configuration error"):]] + err[i + 1:i + 2]
+            break
+    return normalise(out + "--- log ---\n" + "".join(l + "\n" for l in logs))
+
+
+def one(seed, postern):
+    config, host, conv = bhgen.gen_case(seed)
+    data = bhgen.conversation_bytes(conv)
+    e = run(EXIM, config, host, data)
+    p = run(postern, config, host, data)
+    return seed, config, host, data, e, p
+
+
+def signature(e, p):
+    """The first differing line pair, with digits folded, to group similar differences."""
+    for d in difflib.unified_diff(e.splitlines(), p.splitlines(), n=0, lineterm=""):
+        if d.startswith(("---", "+++", "@@")):
+            continue
+        return re.sub(r"\d+", "N", d)[:100]
+    return "?"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--postern", default="build/postern")
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--out", default="/tmp/bhdiff")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--record", help="directory to write matching cases as goldens")
+    ap.add_argument("--record-count", type=int, default=300)
+    a = ap.parse_args()
+    out = pathlib.Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    postern = str(pathlib.Path(a.postern).resolve())
+    groups = collections.defaultdict(list)
+    same = 0
+    recorded = 0
+    with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
+        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern),
+                                                     range(a.start, a.start + a.count)):
+            if e == p:
+                same += 1
+                if a.record and recorded < a.record_count:
+                    rec = pathlib.Path(a.record)
+                    rec.mkdir(parents=True, exist_ok=True)
+                    (rec / ("%d.json" % seed)).write_text(json.dumps(
+                        {"seed": seed, "host": host, "config": config,
+                         "input": data.decode("latin-1"), "expected": e}, indent=1) + "\n")
+                    recorded += 1
+                continue
+            base = out / str(seed)
+            base.with_suffix(".conf").write_text(config)
+            base.with_suffix(".in").write_bytes(data)
+            base.with_suffix(".exim").write_text(e)
+            base.with_suffix(".postern").write_text(p)
+            (out / (str(seed) + ".host")).write_text(host)
+            groups[signature(e, p)].append(seed)
+    total = a.count
+    print("cases %d, identical %d, different %d" % (total, same, total - same))
+    for sig, seeds in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        print("%4d  %s   e.g. %s" % (len(seeds), sig, " ".join(map(str, seeds[:5]))))
+    return 0 if same == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

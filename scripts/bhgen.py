@@ -1,0 +1,488 @@
+"""Seeded generator of Exim configurations and SMTP conversations for the -bh differential test.
+
+gen_case(seed) returns (config_text, host_ip, conversation_lines). The same seed always gives the
+same case, so a difference found by scripts/bhdiff.py can be reproduced from its number alone.
+The configuration uses `spool_directory = SPOOL` (set with -DSPOOL=dir by the runner), no DNS and
+no network: host names are never looked up, verify = sender/recipient routes through a redirect
+and an accept router only.
+"""
+import base64
+import random
+
+HOSTS = ["1.2.3.4", "192.0.2.7", "198.51.100.20", "127.0.0.1", "2001:db8::5"]
+
+LOCAL_DOMAIN = "example.com"
+DOMAINS = ["example.com", "other.example", "relay.example", "EXAMPLE.COM", "sub.example.com",
+           "[192.0.2.1]", "nodots", "a-b.example"]
+LOCALS = ["user", "postmaster", "alias", "fail", "defer", "x+tag", "first.last", "Upper",
+          "a%b", "list", "abc"]
+
+BAD_ADDRS = ["<a@b", "a@", "@b.example", "<@route.example:u@example.com>", "<a b@example.com>",
+             "<a@b..example>", "a@example.com>", "user", "<user>", "<\"quoted lp\"@example.com>",
+             "<a@[192.0.2.1]>", "<a@[IPv6:2001:db8::1]>", "<a@[300.1.1.1]>", "<.a@example.com>",
+             "<a.@example.com>", "<a@example.com.>", "<a@-bad.example>", "<a@b_c.example>",
+             "<\"unterminated@example.com>", "<a@example.com> junk", "<(comment)a@example.com>",
+             "<a@example.com", "<<a@example.com>>", "<>", "<" + "l" * 70 + "@example.com>",
+             "<a@" + "d" * 260 + ".example>", "<a@@example.com>", "<a\\@b@example.com>",
+             "<a@b.example, c@d.example>", ""]
+
+HELO_NAMES = ["client.test", "x", "[1.2.3.4]", "[192.0.2.7]", "[300.1.1.1]", "bad_name.test",
+              "mail.example.com", "localhost", "a..b", "-x.test", "x.test.", "under_score",
+              "[IPv6:2001:db8::5]", "1.2.3.4", "has space", ""]
+
+VARS_ANY = ["$sender_host_address", "$sender_helo_name", "$smtp_command", "$received_protocol",
+            "$acl_m0", "$acl_c_x", "$tls_in_cipher", "$authenticated_id", "$sender_fullhost",
+            "$sender_rcvhost", "$interface_address", "$smtp_command_argument",
+            "$sender_host_authenticated", "$host_data", "$acl_verify_message", "$primary_hostname",
+            "${length_3:$sender_helo_name}", "${uc:$sender_helo_name}", "$recipients_count",
+            "$sender_address", "$sender_address_domain", "$sender_address_local_part"]
+VARS_RCPT = ["$local_part", "$domain", "$local_part_prefix", "$local_part_suffix", "$rcpt_count",
+             "$address_data", "$domain_data", "$local_part_data", "$recipient_verify_failure",
+             "$sender_verify_failure"]
+VARS_DATA = ["$h_subject:", "$rh_subject:", "$h_from:", "$message_size", "$body_linecount",
+             "$message_linecount", "$recipients", "$h_x-test:", "$bh_to:", "$message_body_size",
+             "$header_subject:"]
+
+ACL_NAMES = ["connect", "helo", "mail", "rcpt", "predata", "data", "quit", "notquit", "vrfy",
+             "expn", "mime", "etrn", "auth"]
+
+
+class Gen:
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+        self.seed = seed
+
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def chance(self, p):
+        return self.r.random() < p
+
+    # ---------------------------------------------------------------- ACL pieces
+    def text(self, where):
+        """A message text with a few variables, sometimes a code, sometimes multi-line."""
+        words = ["rejected", "policy", "go away", "ok", "nope", "try later", "denied for"]
+        parts = [self.pick(words)]
+        pool = VARS_ANY + (VARS_RCPT if where == "rcpt" else []) + \
+            (VARS_DATA if where in ("data", "mime") else [])
+        for _ in range(self.r.randint(0, 2)):
+            parts.append(self.pick(pool))
+        t = " ".join(parts)
+        if self.chance(0.15):
+            t = self.pick(["550 5.7.1 ", "551 ", "451 4.3.0 ", "421 ", "552 ", "250 ", "5.1.1 ",
+                           "554-", "45 "]) + t
+        if self.chance(0.1):
+            t += "\\n" + self.pick(["second line", "and more", "$sender_helo_name"])
+        if self.chance(0.05):
+            t = "a long message text that goes on and on " * 3 + t
+        if self.chance(0.04):
+            t = "${if eq{1}{2}{x}fail}"
+        if self.chance(0.03):
+            t = "$bad_variable"
+        return t
+
+    def hostlist(self):
+        return self.pick(["1.2.3.4", "1.2.3.0/24", "!1.2.3.4 : *", ":", "*", "192.0.2.0/24",
+                          "<; 2001:db8::/32", "127.0.0.1 : 192.0.2.7", "!192.0.2.7",
+                          "198.51.100.20", "+relay_hosts", "@[]", "net24-lsearch;/dev/null"])
+
+    def domainlist(self):
+        return self.pick(["example.com", "+local_domains", "!example.com : *", "*.example",
+                          "^other", "@", "other.example : relay.example", "@[]", "*",
+                          "partial-lsearch;/dev/null", "nodots"])
+
+    def addrlist(self):
+        return self.pick(["user@example.com", "*@other.example", ":", "<>", "^a", "user@*",
+                          "*@+local_domains", "!postmaster@* : *", "x+tag@example.com",
+                          "@@lsearch;/dev/null", "first.last@*"])
+
+    def condition(self, where):
+        pool = VARS_ANY + (VARS_RCPT if where == "rcpt" else []) + \
+            (VARS_DATA if where in ("data", "mime") else [])
+        v = self.pick(pool)
+        return self.pick([
+            "${if eq{%s}{%s}}" % (v, self.pick(["", "x", "user", "1", "example.com", "client.test"])),
+            "${if match{%s}{%s}}" % (v, self.pick(["^a", "example", "\\\\d", "^$", "["])),
+            "${if def:%s}" % v.lstrip("$") if not v.startswith("${") else "yes",
+            self.pick(["yes", "no", "true", "false", "0", "1", "", "maybe", "${if eq{1}{1}{yes}{no}}"]),
+            "${if >{$rcpt_count}{%d}}" % self.r.randint(0, 3),
+            "${if eq{$acl_m0}{set}}",
+            "${lookup{%s}lsearch{/dev/null}{yes}{no}}" % v,
+            "${if eq{1}{2}{x}fail}",
+            "$unknown_var_xyz",
+            "${if isip{%s}}" % v,
+        ])
+
+    def control(self, where):
+        c = self.pick(["no_multiline_responses", "no_enforce_sync", "enforce_sync",
+                       "no_pipelining", "submission", "submission/sender_retain",
+                       "submission/domain=sub.example", "suppress_local_fixups",
+                       "caseful_local_part", "caselower_local_part", "allow_auth_unadvertised",
+                       "freeze", "freeze/no_tell", "queue", "queue/first_pass_route",
+                       "queue_only", "fakedefer/fake it", "fakereject", "fakereject/fake reject",
+                       "no_mbox_unspool", "no_delay_flush", "no_callout_flush",
+                       "dkim_disable_verify", "dmarc_disable_verify", "utf8_downconvert",
+                       "utf8_downconvert=1", "cutthrough_delivery", "bogus_control",
+                       "debug/tag=x", "no_pipelining/extra", "enforce_sync/x"])
+        return c
+
+    def ratelimit(self, where):
+        n = self.r.randint(0, 3)
+        opts = []
+        per = self.pick(["per_rcpt", "per_mail", "per_conn", "per_cmd", "per_byte", "", "per_addr"])
+        if per:
+            opts.append(per)
+        if self.chance(0.4):
+            opts.append(self.pick(["strict", "leaky", "readonly", "noupdate"]))
+        if self.chance(0.2):
+            opts.append("count=%d" % self.r.randint(1, 3))
+        if self.chance(0.2):
+            opts.append("unique=$local_part")
+        period = self.pick(["1h", "1d", "30s", "0s", "x"])
+        s = "%d / %s" % (n, period)
+        if opts:
+            s += " / " + " / ".join(opts)
+        if self.chance(0.3):
+            s += " / $sender_host_address"
+        return s
+
+    def verify(self, where):
+        return self.pick(["helo", "header_syntax", "sender", "recipient", "header_sender",
+                          "not_blind", "header_names_ascii", "sender=user@example.com",
+                          "recipient/defer_ok", "bogus", "certificate", "csa"] +
+                         (["recipient"] * 3 if where == "rcpt" else []) +
+                         (["header_syntax"] * 2 if where == "data" else []))
+
+    def item(self, where, acl_names):
+        """One condition or modifier line."""
+        k = self.pick(["hosts", "domains", "local_parts", "senders", "sender_domains",
+                       "recipients", "condition", "condition", "message", "message",
+                       "log_message", "add_header", "set", "set", "verify", "verify",
+                       "ratelimit", "control", "delay", "acl", "logwrite", "authenticated",
+                       "encrypted", "remove_header", "local_parts", "condition", "dnslists",
+                       "endpass_dummy"])
+        neg = "!" if self.chance(0.15) else ""
+        if k == "hosts":
+            return "%shosts = %s" % (neg, self.hostlist())
+        if k == "domains":
+            return "%sdomains = %s" % (neg, self.domainlist())
+        if k == "local_parts":
+            return "%slocal_parts = %s" % (neg, self.pick(["user", "^a", "user : postmaster",
+                                                           "alias", "*", "fail : defer", "Upper",
+                                                           "!user : *", "lsearch;/dev/null"]))
+        if k == "senders":
+            return "%ssenders = %s" % (neg, self.addrlist())
+        if k == "sender_domains":
+            return "%ssender_domains = %s" % (neg, self.domainlist())
+        if k == "recipients":
+            return "%srecipients = %s" % (neg, self.addrlist())
+        if k == "condition":
+            return "%scondition = %s" % (neg, self.condition(where))
+        if k == "message":
+            return "message = " + self.text(where)
+        if k == "log_message":
+            return "log_message = " + self.text(where)
+        if k == "add_header":
+            h = self.pick(["X-Added: " + self.text(where), ":at_start:X-Start: s",
+                           ":after_received:X-AR: r", ":at_start_rfc:X-SR: q", "X-Multi: a\\nX-Two: b",
+                           "not a header", ""])
+            return "add_header = " + h
+        if k == "remove_header":
+            return "remove_header = " + self.pick(["subject", "x-test : from", "received"])
+        if k == "set":
+            name = self.pick(["acl_m0", "acl_m_x", "acl_c0", "acl_c_x", "acl_m_long_name",
+                              "acl_m1"])
+            if self.chance(0.02):
+                name = self.pick(["acl_z", "acl_mX", "bogus"])
+            return "set %s = %s" % (name, self.pick(["set", "", self.text(where), "${eval:1+2}"]))
+        if k == "verify":
+            return "%sverify = %s" % (neg, self.verify(where))
+        if k == "ratelimit":
+            return "%sratelimit = %s" % (neg, self.ratelimit(where))
+        if k == "control":
+            return "control = " + self.control(where)
+        if k == "delay":
+            return "delay = " + self.pick(["0s", "0s", "x", "0"])
+        if k == "acl":
+            if acl_names and self.chance(0.8):
+                return "%sacl = %s" % (neg, self.pick(acl_names) +
+                                       self.pick(["", " arg1", " $local_part two"]))
+            return "acl = " + self.pick(["nonexistent_acl", "accept", "deny message = inline"])
+        if k == "logwrite":
+            return "logwrite = " + self.pick([":main,reject: both ", ":reject: rj ", ":panic: p ", "",
+                                              ":bogus: x "]) + self.text(where)
+        if k == "authenticated":
+            return "%sauthenticated = %s" % (neg, self.pick(["*", "user", ":", "us*"]))
+        if k == "encrypted":
+            return "%sencrypted = %s" % (neg, self.pick(["*", ":", "AES*"]))
+        if k == "dnslists":
+            # A zone that only exists in the test environment's imagination: an A lookup of a
+            # reversed IP under .invalid fails at once without sending anything.
+            return "%sdnslists = %s" % (neg, self.pick(["rbl.invalid", "rbl.invalid=127.0.0.2"]))
+        return "condition = ${if eq{1}{1}}"
+
+    def statement(self, where, acl_names):
+        verb = self.pick(["accept", "accept", "deny", "deny", "defer", "discard", "drop", "require",
+                          "warn", "warn", "endpass_acc"])
+        lines = []
+        items = [self.item(where, acl_names) for _ in range(self.r.randint(0, 3))]
+        if verb == "endpass_acc":
+            verb = "accept"
+            items.insert(self.r.randint(0, len(items)), "endpass")
+        if verb in ("discard",) and where in ("connect", "helo", "vrfy", "expn", "etrn", "quit",
+                                              "notquit", "predata", "auth"):
+            if self.chance(0.7):
+                verb = "accept"
+        lines.append("  %s %s" % (verb, items[0] if items else "")
+                     if items else "  " + verb)
+        for it in items[1:]:
+            lines.append("       " + it)
+        return lines
+
+    def acl(self, name, where, acl_names):
+        out = [name + ":"]
+        for _ in range(self.r.randint(1, 4)):
+            out += self.statement(where, acl_names)
+        if self.chance(0.6):
+            out.append("  " + self.pick(["accept", "deny", "accept", "defer message = end"]))
+        return out
+
+    # ---------------------------------------------------------------- configuration
+    def config(self):
+        main = ["spool_directory = SPOOL", "exim_user = root", "exim_group = root",
+                "primary_hostname = mail.example.com", "tls_advertise_hosts =",
+                "domainlist local_domains = example.com : sub.example.com",
+                "hostlist relay_hosts = 192.0.2.0/24",
+                "qualify_domain = example.com"]
+        opts = {
+            "smtp_banner": ["$smtp_active_hostname ESMTP hello $sender_host_address",
+                            "custom banner\\nsecond line", "${if eq{1}{2}{x}fail}", "$bad_var",
+                            "mail.example.com"],
+            "helo_accept_junk_hosts": ["*", "1.2.3.4", ":"],
+            "helo_allow_chars": ["_", "_ ", ""],
+            "helo_verify_hosts": ["192.0.2.7", "1.2.3.4"],
+            "helo_try_verify_hosts": ["*"],
+            "recipients_max": ["1", "2", "0", "3"],
+            "recipients_max_reject": ["true", "false"],
+            "message_size_limit": ["100", "1k", "0", "${if eq{1}{1}{200}}"],
+            "smtp_max_unknown_commands": ["0", "1", "2", "3"],
+            "smtp_accept_max_nonmail": ["0", "1", "2", "3"],
+            "smtp_accept_max_nonmail_hosts": ["*", ":", "1.2.3.4"],
+            "smtp_max_synprot_errors": ["0", "1", "2"],
+            "smtp_enforce_sync": ["false", "true"],
+            "pipelining_advertise_hosts": [":", "1.2.3.4", "*"],
+            "chunking_advertise_hosts": [":", "*"],
+            "smtputf8_advertise_hosts": [":", "*"],
+            "dsn_advertise_hosts": ["*", ":"],
+            "prdr_enable": ["true", "false"],
+            "accept_8bitmime": ["false", "true"],
+            "sender_unqualified_hosts": ["*", "1.2.3.4"],
+            "recipient_unqualified_hosts": ["*", "192.0.2.7"],
+            "smtp_return_error_details": ["true", "false"],
+            "auth_advertise_hosts": [":", "*", "192.0.2.7"],
+            "helo_verify_hosts ": [":"],
+            "smtp_etrn_command": ["/bin/true"],
+            "smtp_accept_max_per_connection": ["1", "2", "1000"],
+            "header_maxsize": ["100", "200"],
+            "header_line_maxsize": ["40", "0"],
+            "percent_hack_domains": ["*", "example.com"],
+            "strip_trailing_dot": ["true"],
+            "smtp_active_hostname": ["active.example", "${uc:mail.example.com}"],
+            "hosts_treat_as_local": ["other.example"],
+            "log_selector": ["+smtp_connection +smtp_protocol_error +smtp_syntax_error",
+                             "+all", "-all", "+incoming_interface +received_recipients",
+                             "+smtp_no_mail +pipelining", "+smtp_confirmation +sender_on_delivery"],
+            "allow_domain_literals": ["true"],
+            "rfc1413_hosts": [":"],
+            "ignore_fromline_hosts": ["*"],
+            "drop_cr": ["true"],
+            "no_smtp_check_spool_space": [""],
+            "smtp_accept_queue_per_connection": ["1"],
+            "helo_lookup_domains": [":"],
+        }
+        for k, vals in opts.items():
+            if self.chance(0.08):
+                v = self.pick(vals)
+                main.append((k.strip() + " = " + v) if v or not k.startswith("no_") else k)
+        # ACLs
+        n_acls = self.r.randint(1, 5)
+        wheres = self.r.sample(ACL_NAMES, min(n_acls, len(ACL_NAMES)))
+        if "rcpt" not in wheres and self.chance(0.7):
+            wheres.append("rcpt")
+        helper_names = ["check_%d" % i for i in range(self.r.randint(0, 2))]
+        acls = []
+        for h in helper_names:
+            acls += self.acl(h, "rcpt", [])
+        for w in wheres:
+            body = self.acl("acl_" + w, w, helper_names)
+            if w == "rcpt" and self.chance(0.15):
+                # an inline ACL instead of a named one
+                main.append("acl_smtp_rcpt = " + self.pick(["accept", "deny message = inline no",
+                                                            "accept domains = example.com\\n deny"]))
+                continue
+            main.append("acl_smtp_%s = acl_%s" % (w, w))
+            acls += body
+        if self.chance(0.05) and not any(m.startswith("acl_smtp_rcpt") for m in main):
+            main.append("acl_smtp_rcpt = missing_acl")
+        routers = [
+            "begin routers",
+            "r_redirect:", "  driver = redirect", "  domains = +local_domains",
+            "  local_parts = alias : fail : defer : list",
+            "  data = ${if eq{$local_part}{fail}{:fail: no such user here}{${if eq{$local_part}{defer}"
+            "{:defer: try later}{${if eq{$local_part}{list}{user@example.com, postmaster}"
+            "{user@example.com}}}}}}",
+            "r_local:", "  driver = accept", "  domains = +local_domains",
+            "  local_parts = user : postmaster : first.last : x+tag : abc",
+            "  transport = t_null",
+            "r_relay:", "  driver = accept", "  domains = relay.example : other.example",
+            "  transport = t_null",
+            "begin transports", "t_null:", "  driver = appendfile", "  file = /dev/null",
+            "  user = root",
+        ]
+        auths = ["begin authenticators",
+                 "plain:", "  driver = plaintext", "  public_name = PLAIN",
+                 "  server_condition = ${if eq{$auth3}{secret}}", "  server_set_id = $auth2",
+                 "login:", "  driver = plaintext", "  public_name = LOGIN",
+                 "  server_prompts = Username:: : Password::",
+                 "  server_condition = ${if eq{$auth2}{secret}}", "  server_set_id = $auth1"]
+        return "\n".join(main + ["", "begin acl"] + acls + [""] + routers + [""] + auths) + "\n"
+
+    # ---------------------------------------------------------------- conversation
+    def address(self):
+        if self.chance(0.2):
+            return self.pick(BAD_ADDRS)
+        lp = self.pick(LOCALS)
+        d = self.pick(DOMAINS)
+        a = "<%s@%s>" % (lp, d)
+        if self.chance(0.05):
+            a = a.strip("<>")
+        return a
+
+    def mail_params(self):
+        ps = []
+        for _ in range(self.r.randint(0, 2)):
+            ps.append(self.pick(["SIZE=100", "SIZE=99999999999", "SIZE=x", "BODY=8BITMIME",
+                                 "BODY=7BIT", "BODY=BINARYMIME", "BODY=bogus", "RET=HDRS",
+                                 "RET=FULL", "RET=x", "ENVID=abc", "AUTH=<>", "AUTH=user@x",
+                                 "SMTPUTF8", "FOO=bar", "PRDR", "SIZE=", "size=50"]))
+        return (" " + " ".join(ps)) if ps else ""
+
+    def rcpt_params(self):
+        if not self.chance(0.2):
+            return ""
+        return " " + self.pick(["NOTIFY=NEVER", "NOTIFY=SUCCESS,FAILURE", "NOTIFY=bogus",
+                                "ORCPT=rfc822;a@b.example", "ORCPT=bad", "FOO=1",
+                                "NOTIFY=DELAY ORCPT=rfc822;x+2By@z"])
+
+    def message(self):
+        lines = []
+        if self.chance(0.9):
+            hs = ["From: " + self.pick(["a@b.example", "<user@example.com>", "broken <",
+                                        "\"x\" <y@z.example>", "undisclosed", "a@b.example, c@d"]),
+                  "To: " + self.pick(["user@example.com", "x@y.example", "\"broken <x@y>",
+                                      "group: a@b.example;", ""]),
+                  "Subject: " + self.pick(["hello", "", "=?utf-8?q?x?=", "long " * 30]),
+                  ]
+            if self.chance(0.3):
+                hs.append("X-Test: " + self.pick(["yes", "spam", "\xe9t\xe9"]))
+            if self.chance(0.2):
+                hs.append("Sender: " + self.pick(["s@example.com", "bad@@x"]))
+            if self.chance(0.2):
+                hs.append("Reply-To: " + self.pick(["r@example.com", "<bad"]))
+            if self.chance(0.1):
+                hs.append("Message-ID: <abc@example.com>")
+            if self.chance(0.1):
+                hs.append("Bad Header Name: x")
+            if self.chance(0.1):
+                hs.append("  continuation line first")
+            self.r.shuffle(hs)
+            lines += hs
+            lines.append("")
+        body = self.pick([["body"], ["line 1", "..dotted", "line 3"], [],
+                          ["x" * self.r.randint(50, 1200)], ["a"] * 20])
+        lines += body
+        lines.append(".")
+        return lines
+
+    def bdat(self, out):
+        # BDAT chunks: size measured on the CRLF form of the text
+        text = "Subject: chunked\r\n\r\nbody\r\n"
+        if self.chance(0.5):
+            out.append(("BDAT %d LAST" % len(text), text))
+        else:
+            a, b = text[:10], text[10:]
+            out.append(("BDAT %d" % len(a), a))
+            out.append((self.pick(["BDAT %d LAST" % len(b), "BDAT x", "BDAT 0 LAST"]), b))
+
+    def conversation(self):
+        out = []   # list of lines, or (command, raw-chunk) for BDAT
+        if self.chance(0.9):
+            verb = self.pick(["EHLO", "EHLO", "HELO", "ehlo", "EHLO", "LHLO"])
+            out.append("%s %s" % (verb, self.pick(HELO_NAMES)) if self.chance(0.97) else verb)
+        n = self.r.randint(1, 4)
+        for _ in range(n):
+            if self.chance(0.15):
+                self.misc(out)
+            if self.chance(0.1):
+                ab = self.pick(["AUTH PLAIN " + base64.b64encode(b"\0user\0secret").decode(),
+                                "AUTH PLAIN " + base64.b64encode(b"\0user\0wrong").decode(),
+                                "AUTH PLAIN", "AUTH LOGIN", "AUTH CRAM-MD5", "AUTH PLAIN !!!",
+                                "AUTH"])
+                out.append(ab)
+                if ab in ("AUTH PLAIN",):
+                    out.append(self.pick([base64.b64encode(b"\0user\0secret").decode(), "*"]))
+                if ab == "AUTH LOGIN":
+                    out.append(base64.b64encode(b"user").decode())
+                    out.append(base64.b64encode(self.pick([b"secret", b"no"])).decode())
+            mail = "MAIL FROM:" + (self.address() if self.chance(0.85) else self.pick(["<>", "<user>"]))
+            if self.chance(0.05):
+                mail = self.pick(["MAIL", "MAIL FROM", "MAIL TO:<a@b.example>", "mail from: <a@b.example>",
+                                  "MAIL FROM:<a@b.example>" + " " * 3, "MAIL FROM:<>x"])
+            out.append(mail + self.mail_params())
+            for _ in range(self.r.randint(0, 3)):
+                rc = "RCPT TO:" + self.address()
+                if self.chance(0.04):
+                    rc = self.pick(["RCPT", "RCPT TO", "RCPT FROM:<a@b>", "rcpt to: <user@example.com>",
+                                    "RCPT TO:<postmaster>", "RCPT TO:<Postmaster>"])
+                out.append(rc + self.rcpt_params())
+            if self.chance(0.1):
+                self.misc(out)
+            w = self.r.random()
+            if w < 0.55:
+                out.append(self.pick(["DATA", "DATA", "data", "DATA x"]))
+                if self.chance(0.93):
+                    out += self.message()
+            elif w < 0.65:
+                self.bdat(out)
+            elif w < 0.8:
+                out.append("RSET")
+        if self.chance(0.75):
+            out.append(self.pick(["QUIT", "QUIT", "quit", "QUIT now"]))
+        return out
+
+    def misc(self, out):
+        out.append(self.pick(["NOOP", "NOOP arg", "HELP", "HELP MAIL", "RSET", "VRFY user",
+                              "VRFY user@example.com", "VRFY", "EXPN list", "EXPN", "ETRN #x",
+                              "ETRN example.com", "ETRN", "XYZZY", "FOO bar", "STARTTLS",
+                              "EHLO again.test", "HELO", "", "   ", "MAIL FROM:<a@b.example>",
+                              "DATA", "RCPT TO:<user@example.com>", "BDAT 10",
+                              "X" * 600, "NOOP " + "y" * 1100, "\x01\x02binary", "QUIT"][:-1]))
+
+
+def gen_case(seed):
+    g = Gen(seed)
+    cfg = g.config()
+    host = g.pick(HOSTS)
+    conv = g.conversation()
+    return cfg, host, conv
+
+
+def conversation_bytes(conv):
+    """The client's bytes: each line with CRLF; a BDAT tuple sends the command and its chunk."""
+    out = []
+    for item in conv:
+        if isinstance(item, tuple):
+            out.append((item[0] + "\r\n" + item[1]).encode("latin-1"))
+        else:
+            out.append((item + "\r\n").encode("latin-1"))
+    return b"".join(out)

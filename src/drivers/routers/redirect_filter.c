@@ -1,0 +1,386 @@
+/* The redirect router's filter hook (Exim 4.96 "The redirect router", allow_filter): data that
+ * starts with "# Exim filter" or "# Sieve filter" is run as a filter, and what it sets up becomes
+ * the router's children, as Exim's redirect router makes them:
+ *   deliver / redirect      an address, routed from the first router (or redirect_router);
+ *   save / fileinto / keep  a file item for file_transport (directory_transport for a name
+ *                           ending in "/"); an Exim filter's relative name gets $home/ in front
+ *                           when filter_prepend_home is set, Sieve names stay as written
+ *                           ("inbox" for keep: the transport decides where that is);
+ *   pipe                    a pipe item for pipe_transport;
+ *   mail / vacation /       an autoreply item ">to" for reply_transport, carrying the reply
+ *   Sieve vacation, notify  (core/addr_reply.h).
+ * forbid_file, forbid_pipe and forbid_filter_reply mark items forbidden (they then fail, as with
+ * a .forward list); forbid_filter_* (expansion features) restrict the Exim filter's expansions;
+ * forbid_exim_filter / forbid_sieve_filter refuse a kind of filter. An Exim filter that sets up
+ * no significant delivery lets the address go on to the next router, with its children; a Sieve
+ * filter always keeps or discards (its errors keep, silently, as in Exim). Log texts observed
+ * from Exim 4.96: "error in filter file: <reason>", errno -17. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "conf/conf_dump.h"
+#include "core/addr.h"
+#include "core/addr_reply.h"
+#include "core/filter.h"
+#include "core/sieve.h"
+#include "drivers/routers/redirect.h"
+#include "drivers/routers/redirect_filter.h"
+#include "drivers/routers/route_ops.h"
+#include "lib/log.h"
+
+/* Exim's errno for a filter error ("defer (-17)"). */
+enum { ERRNO_FILTER = -17 };
+
+static unsigned expansion_forbids(const struct redirect_router_options *o)
+{
+	unsigned f = 0;
+	f |= o->forbid_filter_dlfunc ? RDO_DLFUNC : 0;
+	f |= o->forbid_filter_existstest ? RDO_EXISTS : 0;
+	f |= o->forbid_filter_lookup ? RDO_LOOKUP : 0;
+	f |= o->forbid_filter_perl ? RDO_PERL : 0;
+	f |= o->forbid_filter_readfile ? RDO_READFILE : 0;
+	f |= o->forbid_filter_readsocket ? RDO_READSOCK : 0;
+	f |= o->forbid_filter_run ? RDO_RUN : 0;
+	f |= o->forbid_filter_logwrite ? RDO_LOG : 0;
+	return f;
+}
+
+/* The transport for a pipe, file or reply item (expanded), or the item's error. */
+static void set_pfr_transport(const driver_instance *r, route_ctx *c, xp_env *env, address_item *k)
+{
+	const struct redirect_router_options *o = r->priv;
+	const char *tname, *oname;
+	switch (k->kind) {
+	case ADDR_PIPE:
+		tname = o->pipe_transport;
+		oname = "pipe_transport";
+		k->pfr_forbidden = o->forbid_pipe;
+		break;
+	case ADDR_REPLY:
+		tname = o->reply_transport;
+		oname = "reply_transport";
+		k->pfr_forbidden = o->forbid_filter_reply;
+		if (k->pfr_forbidden)
+			k->pfr_error_text = SV_LIT("autoreply forbidden");   /* Exim's "** >to ...: autoreply forbidden" */
+		break;
+	case ADDR_DIRECTORY:
+		tname = o->directory_transport ? o->directory_transport : o->file_transport;
+		oname = "directory_transport";
+		k->pfr_forbidden = o->forbid_file;
+		break;
+	default:
+		tname = o->file_transport;
+		oname = "file_transport";
+		k->pfr_forbidden = o->forbid_file;
+		break;
+	}
+	k->router = r;
+	if (!tname) {
+		k->pfr_error = true;
+		k->pfr_error_text = sv_cstr(arena_printf(c->a, "%s unset in %s router", oname, r->name));
+		return;
+	}
+	xbuf err;
+	xbuf_init(&err, c->a);
+	sv tv;
+	if (route_expand(env, tname, &tv, &err) == XP_OK) {
+		k->transport = sv_dup(c->a, tv);
+	} else {
+		k->pfr_error = true;
+		k->pfr_error_text = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" in %s router: %s",
+			tname, r->name, xbuf_cstr(&err)));
+	}
+}
+
+/* A relative file name in the autoreply's file, log or once: the user's home directory, where
+ * Exim's transport runs (it changes to $home first). */
+static sv in_home(route_ctx *c, const address_item *a, sv path)
+{
+	if (sv_is_null(path) || !path.len || path.p[0] == '/' || !a->home.len)
+		return path;
+	sv v = sv_cstr(arena_printf(c->a, SV_FMT "/" SV_FMT, SV_ARG(a->home), SV_ARG(path)));
+	v.taint = path.taint | a->home.taint;
+	return v;
+}
+
+/* Sieve's vacation directory: "Exim will create it if necessary", owned by the filter's user. */
+static void make_vacation_directory(route_ctx *c, const address_item *a, sv dir)
+{
+	char *path = sv_dup(c->a, dir);
+	if (mkdir(path, 0700) != 0) {
+		if (errno != EEXIST)
+			route_log(c, LOG_MAIN, "failed to create Sieve vacation directory %s: %s", path, strerror(errno));
+		return;
+	}
+	if (a->uid_set && chown(path, a->uid, a->gid_set ? a->gid : (gid_t)-1) != 0)
+		route_log(c, LOG_MAIN, "failed to set the owner of Sieve vacation directory %s: %s", path, strerror(errno));
+}
+
+static addr_reply *make_reply(route_ctx *c, xp_env *env, const address_item *a, const filter_mail *m)
+{
+	addr_reply *rp = filter_mail_reply(c->a, m);
+	if (sv_is_null(rp->to)) {
+		/* Exim filter: "If no to argument appears, the message is sent to $reply_address". */
+		xbuf err;
+		xbuf_init(&err, c->a);
+		if (route_expand(env, "$reply_address", &rp->to, &err) != XP_OK)
+			rp->to = SV_LIT("");
+	}
+	rp->file = in_home(c, a, rp->file);
+	rp->log = in_home(c, a, rp->log);
+	rp->once = in_home(c, a, rp->once);
+	return rp;
+}
+
+/* logfile/logwrite of an Exim filter: written by a child running as the router's user (Exim
+ * allows logging only under an unprivileged uid; as root nothing is written). */
+static void write_logs(route_ctx *c, const address_item *a, const filter_result *res)
+{
+	if (!a->uid_set || a->uid == 0)
+		return;
+	bool any = false;
+	for (const filter_action *act = res->actions; act && !any; act = act->next)
+		any = act->kind == FA_LOGWRITE;
+	if (!any)
+		return;
+	pid_t pid = fork();
+	if (pid < 0) {
+		route_log(c, LOG_MAIN, "filter logwrite: fork failed: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		if ((a->gid_set && setgid(a->gid) != 0) || setuid(a->uid) != 0)
+			_exit(1);
+		int fd = -1;
+		for (const filter_action *act = res->actions; act; act = act->next) {
+			if (act->kind == FA_LOGFILE) {
+				if (fd >= 0)
+					close(fd);
+				sv path = in_home(c, a, act->arg);
+				fd = open(sv_dup(c->a, path), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+					act->mode >= 0 ? (mode_t)act->mode : 0600);
+			} else if (act->kind == FA_LOGWRITE && fd >= 0) {
+				if (write(fd, act->arg.p, act->arg.len) < 0)
+					_exit(1);
+			}
+		}
+		_exit(0);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Turn the actions into children. Returns how many were queued. */
+static size_t make_children(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env,
+	const filter_result *res, bool sieve)
+{
+	const struct redirect_router_options *o = r->priv;
+	size_t n = 0;
+	for (const filter_action *act = res->actions; act; act = act->next)
+		n += act->kind == FA_DELIVER || act->kind == FA_SAVE || act->kind == FA_PIPE || act->kind == FA_MAIL;
+	if (!n)
+		return 0;
+	address_item **kids = arena_calloc(c->a, n, sizeof *kids);
+	size_t i = 0;
+	for (const filter_action *act = res->actions; act; act = act->next) {
+		address_item *k;
+		switch (act->kind) {
+		case FA_DELIVER: {
+			sv to = act->arg;
+			if (o->check_ancestor) {
+				for (const address_item *p = a; p; p = p->parent)
+					if (sv_eqi(p->address, to))
+						to = a->address;
+			}
+			k = route_child_address(c, a, to, ADDR_MAIL);
+			k->router = NULL;
+			if (act->errors_to.len)
+				k->errors_address = act->errors_to;
+			break;
+		}
+		case FA_SAVE: {
+			sv path = act->arg;
+			if (!sieve && path.len && path.p[0] != '/' && o->filter_prepend_home && a->home.len)
+				path = in_home(c, a, path);
+			bool dir = path.len > 1 && path.p[path.len - 1] == '/';
+			k = route_child_address(c, a, path, dir ? ADDR_DIRECTORY : ADDR_FILE);
+			k->home = a->home;
+			set_pfr_transport(r, c, env, k);
+			break;
+		}
+		case FA_PIPE:
+			/* The item is "|command", as a .forward list writes it (and Exim logs it). */
+			k = route_child_address(c, a, sv_cstr(arena_printf(c->a, "|" SV_FMT, SV_ARG(act->arg))), ADDR_PIPE);
+			k->home = a->home;
+			set_pfr_transport(r, c, env, k);
+			break;
+		case FA_MAIL: {
+			addr_reply *reply = make_reply(c, env, a, act->mail);
+			k = route_child_address(c, a, sv_cstr(arena_printf(c->a, ">" SV_FMT, SV_ARG(reply->to))), ADDR_REPLY);
+			k->home = a->home;
+			k->reply = reply;
+			set_pfr_transport(r, c, env, k);
+			break;
+		}
+		default:
+			continue;
+		}
+		/* Files and pipes run as the filter's user. */
+		if (k->kind != ADDR_MAIL) {
+			k->uid_set = a->uid_set;
+			k->uid = a->uid;
+			k->gid_set = a->gid_set;
+			k->gid = a->gid;
+		}
+		kids[i++] = k;
+	}
+	const char *rr = route_opt_str(r, "redirect_router");
+	if (rr) {
+		const driver_instance *start = conf_driver_instances("routers");
+		while (start && strcmp(start->name, rr) != 0)
+			start = start->next;
+		for (size_t j = 0; j < i; j++)
+			if (kids[j]->kind == ADDR_MAIL)
+				kids[j]->start_router = start;
+	}
+	/* Exim delivers a filter's items last first (its list of generated addresses is built by
+	 * prepending; observed: "save A, save B, pipe P" logs P, B, A). */
+	for (size_t j = 0; j < i; j++)
+		route_queue(c, kids[j]);
+	return i;
+}
+
+static route_rc run_exim_filter(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env,
+	sv text, filter_result *res)
+{
+	const struct redirect_router_options *o = r->priv;
+	xbuf err;
+	xbuf_init(&err, c->a);
+	filter_parse_opts po = { .allow_fail = o->allow_fail, .allow_freeze = o->allow_freeze,
+		.allow_defer = o->allow_defer };
+	filter *f = filter_parse_with(c->a, text, &po, &err);
+	if (!f) {
+		a->message = sv_cstr(arena_printf(c->a, "error in filter file: %s", xbuf_cstr(&err)));
+		a->basic_errno = ERRNO_FILTER;
+		return ROUTE_DEFER;
+	}
+	const char *qd = NULL;
+	sv qv = SV_NULL;
+	if (o->qualify_preserve_domain)
+		qv = a->domain;
+	else if (o->qualify_domain) {
+		if (route_expand(env, o->qualify_domain, &qv, &err) != XP_OK) {
+			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\": %s", o->qualify_domain, xbuf_cstr(&err)));
+			return ROUTE_DEFER;
+		}
+	} else {
+		qd = conf_main_string("qualify_recipient");
+		if (!qd || !*qd)
+			qd = conf_main_string("qualify_domain");
+		qv = sv_cstr(qd ? qd : "");
+	}
+	filter_ctx ctx = {
+		.env = env, .msg = (xp_message *)env->msg, .local_part = a->local_part, .domain = a->domain,
+		.prefix = a->prefix, .suffix = a->suffix, .qualify_domain = qv,
+		.error_message = c->sender.len == 0, .null_return_path = c->sender.len == 0,
+		.first_delivery = c->first_delivery, .manually_thawed = c->manually_thawed,
+		.forbid_logwrite = o->forbid_filter_logwrite,
+	};
+	unsigned saved = env->forbid;
+	env->forbid |= expansion_forbids(o);
+	filter_run(f, &ctx, c->a, res);
+	env->forbid = saved;
+	switch (res->outcome) {
+	case FILTER_ERROR:
+		a->message = sv_cstr(arena_printf(c->a, "error in filter file: " SV_FMT, SV_ARG(res->error)));
+		a->basic_errno = ERRNO_FILTER;
+		return ROUTE_DEFER;
+	case FILTER_FAIL:
+		a->message = res->tail && res->tail->arg.len ? res->tail->arg : SV_LIT("filter forced failure");
+		a->user_message = a->message;
+		return ROUTE_FAIL;
+	case FILTER_DEFER:
+		a->message = res->tail && res->tail->arg.len ? res->tail->arg : SV_LIT("filter forced delivery deferral");
+		a->user_message = a->message;
+		return ROUTE_DEFER;
+	case FILTER_FREEZE:
+		a->message = res->tail && res->tail->arg.len ? res->tail->arg : SV_LIT("filter forced freeze");
+		a->freeze = true;
+		return ROUTE_DEFER;
+	default:
+		break;
+	}
+	if (c->mode == ROUTE_MODE_DELIVER)   /* verification and -bt write no logs */
+		write_logs(c, a, res);
+	return ROUTE_OK;
+}
+
+route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env, sv text)
+{
+	const struct redirect_router_options *o = r->priv;
+	bool sieve = filter_is_sieve_filter(text);
+	/* The file is the user's own: its words are not tainted (Exim taints only what comes from
+	 * the message and the network; those arrive through expansions, tainted there). */
+	text.taint = 0;
+	if (sieve ? o->forbid_sieve_filter : o->forbid_exim_filter) {
+		a->message = sv_cstr(arena_printf(c->a, "error in filter file: %s filtering not enabled", sieve ? "Sieve" : "Exim"));
+		a->basic_errno = ERRNO_FILTER;
+		return ROUTE_DEFER;
+	}
+	/* user/group/errors_to first: the filter runs for that user (its logwrite, its vacation
+	 * directory, its files and pipes). */
+	route_rc grc = route_generic_props(c, r, a, env);
+	if (grc != ROUTE_OK)
+		return grc;
+	filter_result res;
+	if (sieve) {
+		xbuf err;
+		xbuf_init(&err, c->a);
+		sv vdir = SV_NULL, owner = SV_NULL, sub = SV_NULL, user = SV_NULL;
+		const char *opts[] = { o->sieve_vacation_directory, o->sieve_enotify_mailto_owner,
+			o->sieve_subaddress, o->sieve_useraddress };
+		sv *outs[] = { &vdir, &owner, &sub, &user };
+		for (size_t i = 0; i < 4; i++) {
+			if (!opts[i])
+				continue;
+			if (route_expand(env, opts[i], outs[i], &err) != XP_OK) {
+				a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" (%s router): %s", opts[i],
+					r->name, xbuf_cstr(&err)));
+				return ROUTE_DEFER;
+			}
+		}
+		sieve_options so = { .vacation = !sv_is_null(vdir), .enotify = !sv_is_null(owner) };
+		sieve_program *p = sieve_parse(c->a, text, &so);
+		sieve_ctx ctx = {
+			.msg = (xp_message *)env->msg, .return_path = c->sender, .local_part = a->local_part,
+			.domain = a->domain, .prefix = a->prefix, .suffix = a->suffix, .useraddress = user,
+			.subaddress = sub, .vacation_directory = vdir, .enotify_mailto_owner = owner,
+			.message_size = env->msg ? env->msg->size : 0,
+		};
+		sieve_run(p, &ctx, c->a, &res);
+		for (const filter_action *act = res.actions; act; act = act->next)
+			if (act->kind == FA_MAIL && act->mail->vacation && !sv_is_null(vdir) && c->mode == ROUTE_MODE_DELIVER) {
+				make_vacation_directory(c, a, vdir);
+				break;
+			}
+		/* A Sieve error keeps the message (inbox is among the actions); Exim logs nothing. */
+	} else {
+		route_rc rc = run_exim_filter(r, a, c, env, text, &res);
+		if (rc != ROUTE_OK)
+			return rc;
+	}
+	size_t n = make_children(r, a, c, env, &res, sieve);
+	if (!sieve && !res.significant)
+		return ROUTE_DECLINE;   /* normal delivery continues with the next router */
+	if (n == 0) {
+		a->filter_discarded = true;
+		return ROUTE_DISCARD;
+	}
+	return ROUTE_REROUTED;
+}

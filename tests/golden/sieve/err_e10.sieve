@@ -1,0 +1,2 @@
+# Sieve filter
+if header :is :contains "subject" "x" { keep; }

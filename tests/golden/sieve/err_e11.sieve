@@ -1,0 +1,2 @@
+# Sieve filter
+if header :comparator "i;bogus" "subject" "x" { keep; }

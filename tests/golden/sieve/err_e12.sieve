@@ -1,0 +1,2 @@
+# Sieve filter
+if header :comparator "i;ascii-numeric" "subject" "x" { keep; }

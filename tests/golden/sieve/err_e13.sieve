@@ -1,0 +1,2 @@
+# Sieve filter
+if header :is "sub:ject" "x" { keep; }

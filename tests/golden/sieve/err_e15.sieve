@@ -1,0 +1,2 @@
+# Sieve filter
+if size 10 { keep; }

@@ -1,0 +1,2 @@
+# Sieve filter
+if size :over "10" { keep; }

@@ -1,0 +1,2 @@
+# Sieve filter
+if exists [] { keep; }

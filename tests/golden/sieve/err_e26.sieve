@@ -1,0 +1,2 @@
+# Sieve filter
+if address :all :localpart "from" "x" { keep; }

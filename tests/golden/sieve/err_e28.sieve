@@ -1,0 +1,3 @@
+# Sieve filter
+require "envelope";
+if envelope "bogus" "x" { keep; }

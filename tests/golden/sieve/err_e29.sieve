@@ -1,0 +1,2 @@
+# Sieve filter
+if header :matches "subject" "x" { keep; } else keep; 

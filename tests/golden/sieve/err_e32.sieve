@@ -1,0 +1,2 @@
+# Sieve filter
+redirect :copy "a@b.c";

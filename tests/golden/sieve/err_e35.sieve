@@ -1,0 +1,3 @@
+# Sieve filter
+require "vacation";
+vacation :days 0 "r";

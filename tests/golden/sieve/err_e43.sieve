@@ -1,0 +1,2 @@
+# Sieve filter
+if header :contains "subject" "\x" { keep; }

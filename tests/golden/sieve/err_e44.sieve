@@ -1,0 +1,3 @@
+# Sieve filter
+require "encoded-character";
+if header :contains "subject" "${hex:41}" { keep; }

@@ -1,0 +1,3 @@
+# Sieve filter
+require "subaddress";
+if address :user "to" "x" { keep; }

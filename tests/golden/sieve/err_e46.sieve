@@ -1,0 +1,2 @@
+# Sieve filter
+if address :user "to" "x" { keep; }

@@ -1,0 +1,2 @@
+# Sieve filter
+if header :regex "subject" "x" { keep; }

@@ -1,0 +1,3 @@
+# Sieve filter
+require ["fileinto","fileinto"];
+fileinto "a";

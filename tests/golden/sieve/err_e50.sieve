@@ -1,0 +1,3 @@
+# Sieve filter
+require "comparator-i;ascii-numeric";
+if header :value "gt" :comparator "i;ascii-numeric" "x" "1" { keep; }

@@ -1,0 +1,2 @@
+# Sieve filter
+if header :count "gt" "x" "1" { keep; }

@@ -1,0 +1,2 @@
+# Sieve filter
+require "imap4flags";

@@ -1,0 +1,2 @@
+# Sieve filter
+if true { }

@@ -1,0 +1,3 @@
+# Sieve filter
+require ["fileinto","envelope","subaddress","comparator-i;ascii-numeric","encoded-character","copy"];
+if header :comparator "i;octet" :contains "Subject" "MEETING" { discard; }

@@ -1,0 +1,3 @@
+# Sieve filter
+require ["fileinto","envelope","subaddress","comparator-i;ascii-numeric","encoded-character","copy"];
+if header :matches "subject" "*items" { discard; }
