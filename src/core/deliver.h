@@ -83,6 +83,19 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
  * connection); -1 for none. false: no helper (deliveries then start from the session itself). */
 bool deliver_launcher_start(int close_fd);
 
+#include <sys/types.h>
+
+/* Added (acceptperf): one launcher for a whole daemon instead of one per connection.
+ * deliver_launcher_start_shared() forks the helper (child_setup runs in it first, e.g. to close
+ * the listeners) and keeps the pipe's write end as this process's launcher, inherited by every
+ * session forked afterwards; it returns the helper's pid, or -1 when none is needed (queue_only,
+ * -odq, not root) or possible. The daemon keeps the read end too, so records written while a
+ * dead helper is replaced wait in the pipe: call it again when the pid is reaped. In a forked
+ * session, deliver_launcher_in_session() drops the read end and is true when a shared helper
+ * serves this process (then deliver_launcher_start is not needed). */
+pid_t deliver_launcher_start_shared(void (*child_setup)(void *), void *ctx);
+bool deliver_launcher_in_session(void);
+
 /* The earliest time the message's undelivered addresses are due again, from the retry records
  * consulted in the last deliver_message of this process (for the queue schedule index);
  * 0: due at once / unknown. */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,10 @@
 static deliver_after after_how = DELIVER_AFTER_BACKGROUND;
 static bool after_explicit;
 static int launcher_fd = -1;
+/* The daemon's shared launcher (deliver_launcher_start_shared): the pipe's read end, kept open
+ * by the daemon so that records wait while a dead helper is replaced. */
+static int shared_read_fd = -1;
+static pid_t shared_owner;     /* the process that created the shared pipe (the daemon) */
 
 void deliver_set_after_reception(deliver_after how, bool explicit_od)
 {
@@ -96,15 +101,64 @@ static void launcher_loop(int fd)
 	}
 }
 
+/* queue_only that nothing can override: deliver_after_reception will never hand over a
+ * message. queue_only_file is checked per message and may appear or vanish, so it does not
+ * count here. */
+static bool never_delivers(void)
+{
+	return after_how == DELIVER_AFTER_QUEUE
+		|| (conf_main.queue_only && (!after_explicit || !conf_main.queue_only_override));
+}
+
+pid_t deliver_launcher_start_shared(void (*child_setup)(void *), void *ctx)
+{
+	if (!priv_is_root() || never_delivers())
+		return -1;
+	if (shared_read_fd < 0) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) != 0)
+			return -1;
+		/* A full pipe (helper gone for long) must not block a session: the write fails and
+		 * the message waits for a queue runner. Records are far below PIPE_BUF: atomic. */
+		fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+		shared_read_fd = p[0];
+		launcher_fd = p[1];
+		shared_owner = getpid();
+	}
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid < 0 ? -1 : pid;
+	if (child_setup)
+		child_setup(ctx);
+	/* Its own name in ps and /proc: not a session, not a queue runner. */
+	prctl(PR_SET_NAME, "postern-launch", 0, 0, 0);
+	close(launcher_fd);
+	launcher_fd = -1;
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	launcher_loop(shared_read_fd);
+	_exit(0);
+}
+
+bool deliver_launcher_in_session(void)
+{
+	if (shared_read_fd >= 0 && getpid() != shared_owner) {
+		close(shared_read_fd); /* only the daemon and the helper keep the read end */
+		shared_read_fd = -1;
+	}
+	return launcher_fd >= 0 && shared_owner != 0;
+}
+
 bool deliver_launcher_start(int close_fd)
 {
-	if (!priv_is_root() || after_how == DELIVER_AFTER_QUEUE)
-		return false;
-	/* queue_only that nothing can override: deliver_after_reception will never hand over a
-	 * message, so the fork (one per connection) would be wasted. queue_only_file is checked per
-	 * message and may appear or vanish, so it does not count here. */
-	if (conf_main.queue_only && (!after_explicit || !conf_main.queue_only_override))
-		return false;
+	if (!priv_is_root() || never_delivers())
+		return false; /* a fork per connection that would never be used */
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return false;

@@ -301,13 +301,51 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void reap(daemon_children *c, qrun_sched *q)
+/* The delivery launcher shared by all sessions (deliver.h); restarted when it dies, unless it
+ * keeps dying at once (then messages wait for queue runners, as without a launcher). */
+static struct {
+	pid_t pid;
+	time_t started;
+	int quick_deaths;
+} launcher = { .pid = -1 };
+
+static void launcher_child_setup(void *ctx)
+{
+	listen_close_all(ctx);
+	close(daemon_wake_pipe[0]);
+	close(daemon_wake_pipe[1]);
+}
+
+static void launcher_start(listen_set *ls)
+{
+	launcher.pid = deliver_launcher_start_shared(launcher_child_setup, ls);
+	launcher.started = time(NULL);
+}
+
+static bool launcher_reaped(pid_t pid, int status, listen_set *ls)
+{
+	if (pid != launcher.pid)
+		return false;
+	launcher.pid = -1;
+	launcher.quick_deaths = time(NULL) - launcher.started < 2 ? launcher.quick_deaths + 1 : 0;
+	if (launcher.quick_deaths >= 10) {
+		log_write(LOG_MAIN | LOG_PANIC, "daemon: delivery launcher keeps dying (status %d); "
+			"messages wait for queue runners", status);
+		return true;
+	}
+	launcher_start(ls);
+	return true;
+}
+
+static void reap(daemon_children *c, qrun_sched *q, listen_set *ls)
 {
 	for (;;) {
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			break;
+		if (launcher_reaped(pid, status, ls))
+			continue;
 #if SUPPORT_TLS
 		if (tls_ocsp_refresh_reaped(pid, status, time(NULL)))
 			continue;
@@ -331,6 +369,8 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 	struct pollfd *pfd = calloc(ls->n + 1, sizeof *pfd);
 	if (!pfd)
 		abort();
+	/* One delivery launcher for every session, instead of a fork per connection. */
+	launcher_start(ls);
 	size_t np = 0;
 	pfd[np++] = (struct pollfd){ .fd = daemon_wake_pipe[0], .events = POLLIN };
 	for (size_t i = 0; i < ls->n; i++)
@@ -358,7 +398,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		}
 		if (got_chld) {
 			got_chld = 0;
-			reap(&children, q);
+			reap(&children, q, ls);
 		}
 		if (got_term) {
 			listen_close_all(ls);

@@ -259,7 +259,8 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 	}
 
 	/* Deliveries need root to become local users; the session will not have it. */
-	if (!queue_only_load && !accept_queue)
+	bool shared = deliver_launcher_in_session(); /* the daemon's launcher serves this session */
+	if (!shared && !queue_only_load && !accept_queue)
 		deliver_launcher_start(ci->fd);
 	xbuf err;
 	xbuf_init(&err, NULL);
