@@ -123,6 +123,7 @@ void acl_ctx_begin(acl_ctx *c, acl_where where)
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
 	c->delay_seconds = 0;
+	c->log_reject_target = LOG_MAIN | LOG_REJECT;   /* log_reject_target lasts for one ACL run */
 	c->dnslist_domain = c->dnslist_matched = c->dnslist_text = c->dnslist_value = SV_NULL;
 	if (c->engine)
 		((acl_engine *)c->engine)->rl_cmd = NULL; /* a new command: per-command ratelimit results go */
@@ -477,6 +478,9 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (st->verb != V_WARN && takes_messages(st->verb, cond))
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
+		/* With endpass, an accept's (discard's) message is for the refusal only. */
+		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
+			xbuf_reset(&c->user_msg);
 		if (terminal && result != ACL_OK && e->depth == 1
 			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
 			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",

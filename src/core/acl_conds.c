@@ -222,7 +222,9 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 					SV_ARG(arg), acl_where_name(c->where));
 				return ACL_OK;
 			}
-			text = sv_trim(sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len));
+			/* White space after the log names goes; trailing space from an expansion stays. */
+			text = sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len);
+			while (text.len && (text.p[0] == ' ' || text.p[0] == '\t')) text = sv_sub(text, 1, text.len - 1);
 		}
 	}
 	if (bits) {

@@ -207,6 +207,7 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 		} else if (name_is(name, "AUTH") && !bare) {
 			out->auth_given = true;
 			out->auth = vv;
+			if (out->n_auths < SMTP_MAIL_AUTH_MAX) out->auths[out->n_auths++] = vv;
 		} else if (name_is(name, "PRDR") && f->prdr) {
 			out->prdr = true;
 		} else if (name_is(name, "SMTPUTF8") && bare && f->smtputf8) {
@@ -430,7 +431,7 @@ static const char *read_angle(cur *c, bool allow_null, bool allow_lit, xbuf *out
 		for (;;) {
 			c->i++;
 			skip_cfws(c);
-			const char *e = read_domain(c, true, &route);
+			const char *e = read_domain(c, allow_lit, &route);
 			if (!route.a) xbuf_free(&route);
 			if (e) return e;
 			skip_cfws(c);
@@ -498,7 +499,9 @@ bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *
 				c.i++;
 				skip_cfws(&c);
 				xbuf_putc(out, '@');
-				err = read_domain(&c, allow_lit, out);
+				/* Exim checks allow_domain_literals only for addresses in angle brackets (or
+				 * starting with a route): a bare local@[literal] is taken either way. */
+				err = read_domain(&c, true, out);
 				*has_domain = err == NULL;
 			} else if (ch == '<' || (ch == '"' && c.i > after_word)
 				|| (!at_end(&c) && !is_special((unsigned char)ch))) {

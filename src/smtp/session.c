@@ -144,8 +144,8 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
 		/* Host checking writes no log files: the lines go to stderr, after the replies sent so
 		 * far (Exim flushes its output before each). A reject-log-only line (the copy with the
-		 * headers) is not shown. */
-		if (!(which & (LOG_MAIN | LOG_PANIC))) { va_end(ap); return; }
+		 * headers) is not shown: the caller does not write it under -bh. */
+		if (!(which & (LOG_MAIN | LOG_PANIC | LOG_REJECT))) { va_end(ap); return; }
 		if (s->p->log_pump) s->p->log_pump(s->p->log_pump_ctx);
 		bio_flush(&s->io);
 		xbuf t;
@@ -428,7 +428,7 @@ static bool connect_acl(smtp_session *s)
 static bool banner(smtp_session *s)
 {
 	if (s->connect_message.len) {
-		sess_reply_text(s, 220, s->connect_message);
+		sess_reply_message(s, 220, s->connect_message);
 		return true;
 	}
 	xbuf out, err;

@@ -216,7 +216,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (rc != ACL_OK) {
 			xbuf what;
 			xbuf_init(&what, s->work);
-			xbuf_printf(&what, "EHLO or HELO %s", sess_printable(s, arg));
+			/* Exim names the lower-cased HELO argument here (the H= field keeps its case). */
+			char *lc = (char *)sess_printable(s, arg);
+			for (char *q = lc; *q; q++) if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
+			xbuf_printf(&what, "EHLO or HELO %s", lc);
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
 			/* Refused: no HELO name at all (Exim), an earlier HELO's acceptance stays. */
 			s->origin.helo_name = SV_NULL;
@@ -231,8 +234,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	const msg_origin *o = &s->origin;
 	xbuf r;
 	xbuf_init(&r, s->work);
+	int code = 250;
 	if (accept_msg.len) {
-		xbuf_putsv(&r, accept_msg);   /* the HELO ACL's accepting message replaces the greeting */
+		/* the HELO ACL's accepting message replaces the greeting (a code of its own too) */
+		code = sess_message_code(s, &accept_msg, 250);
+		xbuf_putsv(&r, accept_msg);
 	} else {
 		xbuf_printf(&r, "%s Hello ", s->active_hostname);
 		if (o->ident.len) xbuf_printf(&r, SV_FMT " at ", SV_ARG(o->ident));
@@ -278,7 +284,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 		xbuf_puts(&r, "\nHELP");
 	}
-	sess_reply_text(s, 250, xbuf_sv(&r));
+	sess_reply_text(s, code, xbuf_sv(&r));
 	return SESS_CONTINUE;
 }
 
@@ -390,7 +396,12 @@ sess_next sess_mail(smtp_session *s)
 	smtp_features f = features(s);
 	s->pipelining_used = false;
 	sess_note_pipelining(s);
-	if (!smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r))
+	bool parsed = smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r);
+	/* Exim acts on each AUTH= while taking the parameters off, before the address is read. */
+	for (unsigned i = 0; i < s->mail.n_auths; i++)
+		if (!mail_auth_param(s, s->mail.auths[i]))
+			return sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
+	if (!parsed)
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
 
 	long long limit = sess_size_limit(s);
@@ -418,8 +429,6 @@ sess_next sess_mail(smtp_session *s)
 		}
 		sender = qualify(s, sender, NULL);
 	}
-	if (s->mail.auth_given && !mail_auth_param(s, s->mail.auth))
-		return sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 	/* A local untrusted caller cannot choose the envelope sender, except as
 	 * untrusted_set_sender allows: the sender is the caller's own address. */
 	bool set_untrusted = false;

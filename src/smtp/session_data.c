@@ -276,7 +276,10 @@ static sess_next finish_message(smtp_session *s)
 	s->messages_accepted++;
 	s->txn_line = s->io.lines;
 	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
-	else if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+	else if (data_msg.len) {
+		int code = sess_message_code(s, &data_msg, 250);
+		sess_reply(s, code, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+	}
 	else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
 	if (host_checking(s) && !some_rejected)
 		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
@@ -301,8 +304,13 @@ sess_next sess_data(smtp_session *s)
 	sess_next next = SESS_CONTINUE;
 	if (!transaction_ready(s, "DATA", &next)) return next;
 	s->bdat_last_size = s->bdat_total = 0;
+	/* A code in the predata ACL's message is checked (and a wrong one logged) before the
+	 * message has an id. */
+	sv go = s->predata_message;
+	int go_code = go.len ? sess_message_code(s, &go, 354) : 354;
 	if (!start_receive(s, RECV_SMTP_DATA)) return SESS_CONTINUE;
-	if (s->predata_message.len) sess_reply_text(s, 354, s->predata_message);
+	if (go.len != s->predata_message.len) sess_reply_coded(s, go_code, go);
+	else if (go.len) sess_reply_text(s, 354, go);
 	else sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
 	s->predata_message = SV_NULL;
 	sess_flush(s);

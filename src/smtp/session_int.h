@@ -180,6 +180,11 @@ const char *sess_expand(smtp_session *s, const char *src);
 acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c);
 /* The positive reply after an accepting ACL: its "message =" text if it set one. */
 void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *deflt);
+/* A reply from a configured text that may start with its own code ("250 2.0.0 text"): used
+ * when its first digit matches code's, else logged as Exim does and dropped. */
+void sess_reply_message(smtp_session *s, int code, sv text);
+/* The code at the start of text (advancing text past it), or deflt; see sess_reply_message. */
+int sess_message_code(smtp_session *s, sv *text, int deflt);
 /* The ACL context: made at connection start; per-message state forgotten at the end of
  * each transaction. */
 /* acl_smtp_mime over the message being received (s->recv, headers prepared): once per MIME
