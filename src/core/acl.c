@@ -152,7 +152,7 @@ void acl_ctx_message_done(acl_ctx *c)
 		e->nmvars = 0;
 	}
 	acl_controls *k = &c->controls;
-	k->submission = k->suppress_local_fixups = k->freeze = k->freeze_no_cutthrough = false;
+	k->submission = k->suppress_local_fixups = k->freeze = k->freeze_no_tell = false;
 	k->queue = k->queue_only = k->no_mbox_unspool = k->fakedefer = k->fakereject = false;
 	k->cutthrough_delivery = k->caseful_local_part = k->caselower_local_part = false;
 	k->utf8_downconvert = k->dkim_disable_verify = k->dmarc_disable_verify = false;
@@ -351,11 +351,6 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 {
 	acl_engine *e = acl_engine_of(c);
 	for (; st; st = st->next) {
-		if (st->verb == V_DISCARD && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
-			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
-			xbuf_reset(&c->log_msg);
-			return ACL_ERROR;
-		}
 		sv msg_raw = SV_NULL, log_raw = SV_NULL;
 		bool endpass = false, drop = false;
 		acl_result cond = ACL_OK;
@@ -417,6 +412,14 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (cond == ACL_ERROR)
 			return ACL_ERROR;
+		/* A misplaced "discard" is an error only when its conditions are all true (Exim tests
+		 * them first: their own errors come before it). */
+		if (st->verb == V_DISCARD && cond == ACL_OK && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
+			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
+			/* The statement's texts are set by then: the refusal's log line shows them. */
+			set_messages(c, st->verb, cond, msg_raw, log_raw);
+			return ACL_ERROR;
+		}
 		acl_result result = ACL_OK;
 		bool terminal = false;
 		switch (st->verb) {

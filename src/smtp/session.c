@@ -584,9 +584,12 @@ sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const
 /* A command that is not MAIL/RCPT/DATA/BDAT/QUIT: counted against smtp_accept_max_nonmail. */
 static bool nonmail_ok(smtp_session *s)
 {
-	if (!s->nonmail_limited || conf_main.smtp_accept_max_nonmail <= 0) return true;
+	/* A limit of 0 allows no counted command at all (Exim). */
+	if (!s->nonmail_limited) return true;
 	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
+	if (s->cmd == SMTP_AUTH && s->auth_free) { s->auth_free = false; return true; }
+	if (s->cmd == SMTP_STARTTLS && s->starttls_free) { s->starttls_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
 	/* The command that is one too many is not part of the C= history (Exim). */
 	if (s->nhistory > 0 && !s->history_overflow) s->nhistory--;
@@ -760,7 +763,7 @@ static sess_next starttls(smtp_session *s)
 	s->helo_seen = s->esmtp = false;
 	s->adv_starttls = s->adv_auth = s->adv_pipelining = s->adv_chunking = false;
 	s->origin.helo_name = SV_NULL;
-	s->helo_free = true;
+	s->helo_free = s->auth_free = true;
 	sess_update_host_ident(s);
 	return SESS_CONTINUE;
 }
@@ -813,7 +816,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
 	xbuf_init(&s->cmd_buf, s->conn);
-	s->helo_free = s->rset_free = true;
+	s->helo_free = s->rset_free = s->starttls_free = s->auth_free = true;
 	s->conn_nolog = -1;
 	init_origin(s);
 	xp_env_init(&s->env, s->work);
@@ -876,6 +879,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf line;
 	xbuf_init(&line, NULL);
 	sess_next next = SESS_CONTINUE;
+	s->commands_started = true;
 	while (next == SESS_CONTINUE) {
 		arena_clear(s->work);
 		s->cur_rcpt = SV_NULL;

@@ -154,7 +154,9 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 {
 	if (rc == ACL_OK) return SESS_CONTINUE;
 	bool temp = rc == ACL_DEFER || rc == ACL_ERROR;
-	sv user = xbuf_sv(&c->user_msg);
+	/* An error is answered with the default text, whatever message the ACL set (that goes to
+	 * the log line). */
+	sv user = rc == ACL_ERROR ? SV_NULL : xbuf_sv(&c->user_msg);
 	/* VRFY, ETRN and AUTH refusals have their own codes. */
 	int code = temp ? 451 : where == ACL_WHERE_VRFY ? 252 : where == ACL_WHERE_ETRN ? 458
 		: where == ACL_WHERE_AUTH ? 503 : 550;
@@ -168,7 +170,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		}
 		code = given;
 	}
-	sv reason = c->log_msg.len ? acl_log_text(c) : coded.len ? xbuf_sv(&coded) : user;
+	sv reason = c->log_msg.len || rc == ACL_ERROR ? acl_log_text(c) : coded.len ? xbuf_sv(&coded) : user;
 	/* Only the first line of a multi-line message goes into the log line. */
 	const char *nl = reason.len ? memchr(reason.p, '\n', reason.len) : NULL;
 	if (nl) reason.len = (size_t)(nl - reason.p);

@@ -606,7 +606,8 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		}
 		address = as_given = sv_tainted(sv_copy(s->work, xbuf_sv(&addr)));
 		if (!has_domain) {
-			if (!sv_eqi(address, SV_LIT("postmaster"))) {
+			if (!sv_eqi(address, SV_LIT("postmaster"))
+				&& !sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
 				sess_reply(s, 501, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
 				return SESS_CONTINUE;
 			}

@@ -66,6 +66,9 @@ static bool start_receive(smtp_session *s, receive_input how)
 	}
 	sess_set_log_id(s, s->msg->id);
 	sess_phase_reset(&s->phase);
+	/* Whatever becomes of this message, a new one is expected next: one HELO/EHLO, RSET and
+	 * STARTTLS are free again (smtp_accept_max_nonmail). */
+	s->helo_free = s->rset_free = s->starttls_free = true;
 	/* A local -bs session gets the local fix-ups; the Received header and the other
 	 * expansions see the session's variables. */
 	bool local = !s->origin.host_address.len;
@@ -272,7 +275,6 @@ static sess_next finish_message(smtp_session *s)
 	if (keep) receive_end(s->recv);
 	else receive_abort(s->recv);
 	s->recv = NULL;        /* done with: not to be aborted by the reset */
-	s->rset_free = true;
 	s->messages_accepted++;
 	s->txn_line = s->io.lines;
 	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);

@@ -70,6 +70,7 @@ typedef struct smtp_session {
 	/* Transaction */
 	message *msg;                /* NULL: no MAIL yet */
 	bool mail_given;
+	bool commands_started;   /* the command loop has begun (ends the caller's $sender_address) */
 	bool mail_discarded;          /* the MAIL ACL said discard */
 	const acl_header *acl_headers_applied;
 	sess_rlimit rl_mail, rl_rcpt;      /* smtp_ratelimit_*: delays for MAIL and RCPT */ /* the last ACL-added header put into the message */
@@ -93,6 +94,8 @@ typedef struct smtp_session {
 	xbuf last_reply;             /* text (without code) of the last reply sent */
 	bool helo_free, rset_free;   /* one HELO/EHLO, and one RSET between messages, are not
 	                              * counted against smtp_accept_max_nonmail */
+	bool starttls_free, auth_free; /* nor one STARTTLS between messages, nor the first AUTH
+	                              * of the connection or after STARTTLS */
 	const char *log_id;          /* message id prefixing -bh log lines while set */
 	char log_id_buf[MSG_ID_LEN + 1];
 	bool log_id_sticky;          /* -bh: an accepted message's id stays on later lines */
