@@ -124,6 +124,7 @@ void acl_ctx_begin(acl_ctx *c, acl_where where)
 	xbuf_reset(&c->log_msg);
 	c->delay_seconds = 0;
 	c->log_reject_target = LOG_MAIN | LOG_REJECT;   /* log_reject_target lasts for one ACL run */
+	c->user_msg_details = 0;
 	c->dnslist_domain = c->dnslist_matched = c->dnslist_text = c->dnslist_value = SV_NULL;
 	if (c->engine)
 		((acl_engine *)c->engine)->rl_cmd = NULL; /* a new command: per-command ratelimit results go */
@@ -202,6 +203,13 @@ sv acl_log_text(const acl_ctx *c)
 }
 
 /* ---- running statements ---- */
+
+/* Whether log_selector has the item (on when no configuration is loaded). */
+static bool log_selected(logsel_id id)
+{
+	const log_config *lc = log_current_config();
+	return !lc || logsel_has(&lc->selector, id);
+}
 
 /* The hooks the env has while an ACL runs: ${acl} inside it nests in this context. */
 typedef struct hook_save {
@@ -396,7 +404,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			}
 			if (r == ACL_DISCARD) {
 				if (st->verb != V_ACCEPT && st->verb != V_DISCARD)
-					return acl_error(c, "nested ACL returned \"discard\" for \"%s\" verb",
+					return acl_error(c, "nested ACL returned \"discard\" for \"%s\" command (only allowed with \"accept\" or \"discard\")",
 						acl_verb_name(st->verb));
 				cond = ACL_DISCARD;
 				break;
@@ -467,7 +475,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				warn_action(c, msg_raw.p != NULL, log_raw.p != NULL);
 				xbuf_reset(&c->user_msg);
 				xbuf_reset(&c->log_msg);
-			} else if (cond == ACL_DEFER) {
+			} else if (cond == ACL_DEFER && log_selected(LS_ACL_WARN_SKIPPED)) {
 				xbuf line;
 				xbuf_init(&line, e->tmp);
 				acl_log_prefix(c, &line);
@@ -484,7 +492,8 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		/* With endpass, an accept's (discard's) message is for the refusal only. */
 		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
 			xbuf_reset(&c->user_msg);
-		if (terminal && result != ACL_OK && e->depth == 1
+		/* Only accept and warn belong there; an accept failing after endpass is not an error. */
+		if (terminal && result != ACL_OK && e->depth == 1 && st->verb != V_ACCEPT
 			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
 			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",
 				acl_verb_name(st->verb));

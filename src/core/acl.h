@@ -123,6 +123,8 @@ struct acl_ctx {
 	bool discarded;             /* MAIL ACL returned discard: later RCPTs are discarded too */
 	unsigned log_reject_target; /* LOG_* bits for the rejection line (log_reject_target =) */
 	sv queue;                   /* "queue =" modifier: the named queue for the message */
+	size_t user_msg_details;    /* user_msg starts with this many bytes of sender verify
+	                             * details (not part of the ACL's own message) */
 };
 
 /* Bit for a where in the masks below. */

@@ -127,6 +127,7 @@ static void fail(smtp_addr_result *r, int code, const char *text)
 {
 	r->ok = false;
 	r->code = code;
+	r->why_off = 0;
 	xbuf_reset(r->msg);
 	xbuf_puts(r->msg, text);
 }
@@ -145,7 +146,9 @@ static bool finish_address(optbuf *b, bool allow_null, const smtp_features *f, s
 		r->ok = false;
 		r->code = 501;
 		xbuf_reset(r->msg);
-		xbuf_printf(r->msg, SV_FMT ": %s", SV_ARG(s), xbuf_cstr(&why));
+		xbuf_printf(r->msg, SV_FMT ": ", SV_ARG(s));
+		r->why_off = r->msg->len;   /* the SMTP syntax error log line shows the reason alone */
+		xbuf_puts(r->msg, xbuf_cstr(&why));
 		if (!why.a) xbuf_free(&why);
 		return false;
 	}

@@ -80,6 +80,7 @@ typedef struct smtp_addr_result {
 	bool null_address;     /* "<>" */
 	bool has_domain;
 	sv cmd_data;           /* the argument after parameter extraction (for log lines) */
+	size_t why_off;        /* on failure: where in msg the reason starts (after "<arg>: ") */
 } smtp_addr_result;
 
 /* Parse "MAIL FROM:" / "RCPT TO:" argument text. work is a caller-owned mutable copy of the

@@ -194,6 +194,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	if (reason.len) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
 	/* log_reject_target may name no log at all: then nothing is written. */
 	unsigned target = c->log_reject_target;
+	if (where == ACL_WHERE_CONNECT && !sess_log_selected(LS_CONNECTION_REJECT)) target = 0;
 	bool host_checking = s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC;
 	if ((where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME) && s->recv
 		&& (target & LOG_REJECT) && !host_checking) {
@@ -207,8 +208,12 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	}
 
 	/* The reply. An ACL's refusal of a RCPT is remembered for DATA by its text alone, without
-	 * code or extended code (as Exim does). */
-	if (user.len) sess_note_rcpt_reply(s, sv_sub(user, sess_esc_len(code, user), user.len - sess_esc_len(code, user)));
+	 * code or extended code, nor the sender verify details before it (as Exim does). */
+	if (user.len) {
+		sv own = user;
+		if (c->user_msg_details <= own.len) own = sv_sub(own, c->user_msg_details, own.len);
+		sess_note_rcpt_reply(s, sv_sub(own, sess_esc_len(code, own), own.len - sess_esc_len(code, own)));
+	}
 	else sess_note_rcpt_reply(s, temp ? SV_LIT("Temporary local problem - please try later")
 		: SV_LIT("Administrative prohibition"));
 	if (user.len) {

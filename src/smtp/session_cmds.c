@@ -167,7 +167,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	const char *verb = ehlo ? "EHLO" : "HELO";
 	sv arg = s->cmd_arg;
 	bool junk_ok = sess_host_in(s, conf_main.helo_accept_junk_hosts);
-	if (arg.len == 0 || (!junk_ok && !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
+	/* helo_accept_junk_hosts may even give no name at all (Exim names it "()" then). */
+	if (!junk_ok && (arg.len == 0 || !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: syntactically invalid argument(s): %s",
 			verb, dupsv(s, s->host_ident), arg.len ? sess_printable(s, arg) : "(no argument given)");
 		/* Exim forgets the HELO name ($sender_helo_name) but not the host text built from it
@@ -290,6 +291,15 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 
 /* ---- MAIL --------------------------------------------------------------------------------- */
 
+/* "unqualified sender rejected: <u> H=..." under log_selector smtp_syntax_error. */
+static void sess_log_unqualified(smtp_session *s, const char *what, sv address)
+{
+	const log_config *lc = log_current_config();
+	if (lc && logsel_has(&lc->selector, LS_SMTP_SYNTAX_ERROR))
+		sess_log(s, LOG_MAIN, "unqualified %s rejected: <%s> %s", what, sess_printable(s, address),
+			dupsv(s, s->host_tag));
+}
+
 static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
@@ -402,11 +412,13 @@ sess_next sess_mail(smtp_session *s)
 		if (!mail_auth_param(s, s->mail.auths[i]))
 			return sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 	if (!parsed)
-		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
+		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
 
 	long long limit = sess_size_limit(s);
 	if (s->mail.size_given && limit > 0 && s->mail.size > limit) {
-		if (s->mail.size_clamped)
+		if (!sess_log_selected(LS_SIZE_REJECT))
+			;
+		else if (s->mail.size_clamped)
 			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
 				"size>=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		else
@@ -423,7 +435,8 @@ sess_next sess_mail(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": sender address must contain a domain", SV_ARG(r.cmd_data));
-			/* Not counted as a syntax error (Exim 4.96) */
+			/* Not counted as a syntax error (Exim 4.96), but logged under its selector */
+			sess_log_unqualified(s, "sender", r.address);
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
 			return SESS_CONTINUE;
 		}
@@ -513,7 +526,7 @@ sess_next sess_rcpt(smtp_session *s)
 	smtp_features f = features(s);
 	smtp_rcpt_params rp;
 	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r))
-		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
+		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
 
 	sv rcpt = sv_copy(s->work, r.address);
 	if (!r.has_domain) {
@@ -524,7 +537,8 @@ sess_next sess_rcpt(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
-			/* Not counted as a syntax error (Exim 4.96) */
+			/* Not counted as a syntax error (Exim 4.96), but logged under its selector */
+			sess_log_unqualified(s, "recipient", r.address);
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
 			return SESS_CONTINUE;
 		}
@@ -665,7 +679,8 @@ sess_next sess_etrn(smtp_session *s)
 	if (s->mail_given)
 		return sess_syntax_error(s, 503, "ETRN is not permitted inside a transaction",
 			"ETRN is not permitted inside a transaction");
-	sess_log(s, LOG_MAIN, "ETRN %s received from %s", sess_printable(s, arg), dupsv(s, s->host_ident));
+	if (sess_log_selected(LS_ETRN))
+		sess_log(s, LOG_MAIN, "ETRN %s received from %s", sess_printable(s, arg), dupsv(s, s->host_ident));
 	if (!conf_main.acl_smtp_etrn) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "%s rejected ETRN %s", dupsv(s, s->host_tag), sess_printable(s, arg));
 		sess_reply(s, 458, "Administrative prohibition");

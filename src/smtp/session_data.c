@@ -107,16 +107,18 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
 		const char *text = sess_notquit(s, "data-timeout", dflt);
-		sess_log(s, LOG_MAIN, "SMTP data timeout (message abandoned) on connection from %s F=<" SV_FMT ">",
-			who, SV_ARG(s->sender));
+		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
+			sess_log(s, LOG_MAIN, "SMTP data timeout (message abandoned) on connection from %s F=<" SV_FMT ">",
+				who, SV_ARG(s->sender));
 		sess_reply(s, 421, "%s", text);
 	} else {
 		const char *text = sess_notquit(s, "connection-lost", "Lost incoming connection");
 		/* Exim's line has no message id: the id is not kept for a lost message. */
 		s->log_id_sticky = false;
 		sess_set_log_id(s, NULL);
-		sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data%s", who,
-			sess_phase_suffix(&s->phase));
+		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
+			sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data%s", who,
+				sess_phase_suffix(&s->phase));
 		sess_reply(s, 421, "%s", text);
 	}
 	sess_reset_transaction(s);
@@ -365,7 +367,7 @@ sess_next sess_bdat(smtp_session *s)
 		return sess_syntax_error(s, 503, "BDAT command used when CHUNKING not advertised",
 			"BDAT command used when CHUNKING not advertised");
 	if (!smtp_parse_bdat(s->cmd_arg, &size, &last))
-		return sess_syntax_error(s, 501, "missing size for BDAT command", "missing size for BDAT command");
+		return sess_protocol_error(s, 501, "missing size for BDAT command", "missing size for BDAT command");
 	if (!s->in_bdat) {
 		sess_next next = SESS_CONTINUE;
 		if (!transaction_ready(s, "BDAT", &next)) {

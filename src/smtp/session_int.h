@@ -11,6 +11,7 @@
 #include "core/message.h"
 #include "expand/expand.h"
 #include "lib/bio.h"
+#include "lib/logsel.h"
 #include "lib/str.h"
 #include "mail/smtp_cmd.h"
 #include "smtp/session.h"
@@ -165,6 +166,8 @@ void sess_log_incomplete(smtp_session *s, const char *why);
 /* Log: to the main (and reject) log, or to stderr as "LOG: ..." under -bh. */
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Whether log_selector has the item (on when no configuration is loaded). */
+bool sess_log_selected(logsel_id id);
 /* Whether connection events are logged (smtp_connection, not hosts_connection_nolog). */
 bool sess_log_connection(smtp_session *s);
 /* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
@@ -202,6 +205,8 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 
 /* Count a syntax/protocol error and reply (session.c); SESS_DROP past smtp_max_synprot_errors. */
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text);
+/* The same for an error Exim counts as a protocol error whatever its code (BDAT's size). */
+sess_next sess_protocol_error(smtp_session *s, int code, const char *reason, const char *text);
 /* The connection ends without QUIT for reason: runs acl_smtp_notquit (once) and returns its
  * message, or deflt, as the text of the last reply. */
 const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt);
