@@ -494,8 +494,13 @@ acl_result acl_verify(acl_ctx *c, sv arg)
 	case VF_CSA:
 		return acl_verify_csa(c, rest.len ? sv_sub(rest, 1, rest.len) : SV_NULL);
 	case VF_CERTIFICATE:
-		/* Without a verified client certificate the condition is false (TLS issue fills it). */
-		return c->origin && c->origin->tls_certificate_verified ? ACL_OK : ACL_FAIL;
+		/* Without a verified client certificate the condition is false (TLS issue fills it);
+		 * Exim gives the reason as the message. */
+		if (c->origin && c->origin->tls_certificate_verified)
+			return ACL_OK;
+		xbuf_reset(&c->user_msg);
+		xbuf_puts(&c->user_msg, "no verified certificate");
+		return ACL_FAIL;
 	case VF__COUNT:
 		break;
 	}

@@ -170,7 +170,8 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		}
 		code = given;
 	}
-	sv reason = c->log_msg.len || rc == ACL_ERROR ? acl_log_text(c) : coded.len ? xbuf_sv(&coded) : user;
+	sv reason = c->log_msg.len || rc == ACL_ERROR || c->log_msg_none ? acl_log_text(c)
+		: coded.len ? xbuf_sv(&coded) : user;
 	/* Only the first line of a multi-line message goes into the log line. */
 	const char *nl = reason.len ? memchr(reason.p, '\n', reason.len) : NULL;
 	if (nl) reason.len = (size_t)(nl - reason.p);

@@ -571,8 +571,9 @@ sess_next sess_rcpt(smtp_session *s)
 	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT %s", sess_printable(s, r.cmd_data));
 	if (rc == ACL_DISCARD) {
-		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> %s: discarded by %s ACL",
-			dupsv(s, s->host_tag), SV_ARG(s->sender), xbuf_cstr(&what), s->mail_discarded ? "MAIL" : "RCPT");
+		/* This line shows the whole argument, parameters too. */
+		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL",
+			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_printable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT");
 		s->rcpt_ok_count++;
 		sess_reply(s, 250, "Accepted");
 		return SESS_CONTINUE;
