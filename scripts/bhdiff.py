@@ -32,6 +32,7 @@ def normalise(text):
     text = re.sub(r"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}", "<DATE>", text)
     text = re.sub(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b", "<ID>", text)
     text = re.sub(r"\bD=[0-9hms.]+", "D=<D>", text)
+    text = re.sub(r"\bRT=[0-9hms.]+", "RT=<RT>", text)
     text = re.sub(r"(?m)^LOG: (\d{3} )?\[\d+\] ", "LOG: <PID> ", text)
     # A CRAM-MD5 challenge carries the pid and the time ("<pid.time@host>" in base64).
     text = re.sub(r"(?m)^334 PD[0-9A-Za-z+/=]+(\r?)$", "334 <CRAM-MD5 CHALLENGE>\\1", text)

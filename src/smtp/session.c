@@ -498,7 +498,7 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	printing_escape(sv_sub(next, 0, 150), 0, &shown);
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (next input sent too soon: "
 		"pipelining was%s advertised): rejected \"%s\" %s next input=\"%s\"",
 		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag),
@@ -528,7 +528,7 @@ static void drop_synprot(smtp_session *s)
 	s->notquit_ran = true;
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);   /* log lines keep tabs */
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
 		"errors (last command was \"%s\", %s)", sv_dup(s->work, s->host_ident),
 		xbuf_cstr(&cmd), history(s) ? history(s) : "NULL");
@@ -631,7 +631,7 @@ static bool nonmail_ok(smtp_session *s)
 		if (isspace((unsigned char)word.p[i])) { word.len = i; break; }
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(word, 0, &cmd);
+	printing_escape(word, PRINT_TAB_LITERAL, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
@@ -647,7 +647,7 @@ static sess_next unknown_command(smtp_session *s)
 		const char *text = sess_notquit(s, "bad-commands", "Too many unrecognized commands");
 		xbuf cmd;
 		xbuf_init(&cmd, s->work);
-		printing_escape(s->cmd_line, 0, &cmd);
+		printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many unrecognized commands "
 			"(last was \"%s\")", sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 		sess_reply(s, 500, "%s", text);

@@ -393,8 +393,10 @@ sess_next sess_mail(smtp_session *s)
 		return SESS_CONTINUE;
 	}
 	sess_set_log_id(s, NULL);
-	if (s->cmd_arg.len == 0)
+	if (s->cmd_arg.len == 0) {
+		s->was_rej_mail = true;   /* refused like any MAIL, for the RCPTs pipelined behind it */
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+	}
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
