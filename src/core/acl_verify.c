@@ -20,11 +20,11 @@ typedef enum vfy { VF_HELO, VF_HEADER_SYNTAX, VF_HEADER_SENDER, VF_HEADER_NAMES_
 
 static const struct { const char *name; unsigned allowed; } kinds[VF__COUNT] = {
 	[VF_HELO] = { "helo", ACL_ALL_WHERE },
-	/* Exim 4.96 lets these through in the QUIT ACL too (with no message they pass). */
-	[VF_HEADER_SYNTAX] = { "header_syntax", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_HEADER_SENDER] = { "header_sender", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_HEADER_NAMES_ASCII] = { "header_names_ascii", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) },
+	/* Exim 4.96 lets these through in the QUIT and not-QUIT ACLs too (with no message they pass). */
+	[VF_HEADER_SYNTAX] = { "header_syntax", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_HEADER_SENDER] = { "header_sender", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_HEADER_NAMES_ASCII] = { "header_names_ascii", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
 	[VF_REVERSE_HOST_LOOKUP] = { "reverse_host_lookup", ACL_ALL_WHERE },
 	[VF_SENDER] = { "sender", W(RCPT) | W(MAIL) | W(PREDATA) | W(MIME) | W(DKIM) | W(DATA) | W(PRDR) | W(NOTSMTP) },
 	[VF_RECIPIENT] = { "recipient", W(RCPT) | W(VRFY) },
