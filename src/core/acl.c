@@ -360,6 +360,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 static acl_result run(acl_ctx *c, const acl_stmt *st)
 {
 	acl_engine *e = acl_engine_of(c);
+	bool last_took = false;   /* the last statement set its messages (see the implicit deny) */
 	for (; st; st = st->next) {
 		sv msg_raw = SV_NULL, log_raw = SV_NULL;
 		bool endpass = false, drop = false;
@@ -490,7 +491,8 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			}
 			break;
 		}
-		if (st->verb != V_WARN && takes_messages(st->verb, cond))
+		last_took = st->verb != V_WARN && takes_messages(st->verb, cond);
+		if (last_took)
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
 		/* With endpass, an accept's (discard's) message is for the refusal only. */
 		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
@@ -503,9 +505,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		if (terminal)
 			return result;
 	}
-	/* Implicit deny at the end: the last statement's message is the reply, but the log line
-	 * gives a reason only from a log_message (observed with a failed verify = certificate). */
-	if (e->depth == 1)
+	/* Implicit deny at the end: the last statement's texts are the reply and the log reason; a
+	 * text its failed condition left behind without the statement taking messages (a deny
+	 * whose verify failed) reaches the reply only (observed with verify = certificate). */
+	if (e->depth == 1 && !last_took)
 		c->log_msg_none = true;
 	return ACL_FAIL;
 }

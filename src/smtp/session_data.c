@@ -42,7 +42,8 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 		*next = sess_syntax_error(s, 503, xbuf_cstr(&t), xbuf_cstr(&t));
 		return false;
 	}
-	if (conf_main.acl_smtp_predata) {
+	/* The predata ACL is for DATA only: Exim does not run it before BDAT. */
+	if (conf_main.acl_smtp_predata && strcmp(verb, "DATA") == 0) {
 		acl_ctx c;
 		acl_result rc = sess_acl(s, ACL_WHERE_PREDATA, conf_main.acl_smtp_predata, SV_NULL, &c);
 		if (rc != ACL_OK) {
