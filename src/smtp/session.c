@@ -945,6 +945,17 @@ int smtp_session_run(const smtp_conn_params *p)
 		s->last_was_rcpt = s->was_rcpt;
 		s->last_was_rej_mail = s->was_rej_mail;
 		s->was_rcpt = s->was_rej_mail = s->rcpt_in_progress = false;
+		if (memchr(s->cmd_line.p, '\0', s->cmd_line.len)) {
+			/* Exim refuses a command containing NUL before looking at it; its log line shows
+			 * each NUL as '?'. */
+			for (size_t i = 0; i < s->cmd_line.len; i++)
+				if (s->cmd_buf.p[i] == '\0') s->cmd_buf.p[i] = '?';
+			if (s->nhistory > 0 && s->cmd != SMTP_UNKNOWN) s->nhistory--;
+			s->cmd = SMTP_UNKNOWN;
+			next = sess_syntax_error(s, 501, "NUL character(s) present (shown as '?')",
+				"NUL characters are not allowed in SMTP commands");
+			continue;
+		}
 		next = dispatch(s);
 	}
 	xbuf_free(&line);
