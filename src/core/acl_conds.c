@@ -242,9 +242,13 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 			sv names = sv_range(arg, 1, (size_t)(end - arg.p));
 			sv bad = SV_NULL;
 			if (!log_names(names, ',', &bits, &bad)) {
-				/* Exim complains and goes on without writing the text. */
-				acl_log(c, LOG_MAIN | LOG_PANIC, "unknown log name in \"" SV_FMT "\" in \"logwrite\" in %s ACL",
-					SV_ARG(arg), acl_where_name(c->where));
+				/* Exim complains (the text escaped like any log text) and goes on without
+				 * writing it. */
+				xbuf shown;
+				xbuf_init(&shown, acl_engine_of(c)->tmp);
+				printing_escape(arg, PRINT_TAB_LITERAL, &shown);
+				acl_log(c, LOG_MAIN | LOG_PANIC, "unknown log name in \"%s\" in \"logwrite\" in %s ACL",
+					xbuf_cstr(&shown), acl_where_name(c->where));
 				return ACL_OK;
 			}
 			/* White space after the log names goes; trailing space from an expansion stays. */
