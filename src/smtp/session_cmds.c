@@ -68,6 +68,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->env.msg = NULL;
 	s->mail_given = false;
 	s->mail_discarded = false;
+	s->mail_discard_why = SV_NULL;
 	s->acl_headers_applied = NULL;
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
 	s->rcpt_error = SV_NULL;
@@ -481,7 +482,10 @@ sess_next sess_mail(smtp_session *s)
 	acl_ctx c;
 	acl_result rc = sess_acl(s, ACL_WHERE_MAIL, conf_main.acl_smtp_mail, SV_NULL, &c);
 	/* discard: accepted, and every recipient of this message will be discarded */
-	if (rc == ACL_DISCARD) s->mail_discarded = true;
+	if (rc == ACL_DISCARD) {
+		s->mail_discarded = true;
+		s->mail_discard_why = sv_copy(s->conn, acl_log_text(&c));
+	}
 	else if (rc != ACL_OK) {
 		xbuf what;
 		xbuf_init(&what, s->work);
@@ -573,11 +577,15 @@ sess_next sess_rcpt(smtp_session *s)
 	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT %s", sess_printable(s, r.cmd_data));
 	if (rc == ACL_DISCARD) {
-		/* This line shows the whole argument, parameters too. */
-		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL",
-			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_printable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT");
+		/* This line shows the whole argument, parameters too, and the discarding statement's
+		 * text (the MAIL ACL's for a discarded sender); its message is the reply. */
+		sv why = s->mail_discarded ? s->mail_discard_why : acl_log_text(&c);
+		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL%s%s",
+			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_printable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT",
+			why.len ? ": " : "", why.len ? sess_printable(s, why) : "");
 		s->rcpt_ok_count++;
-		sess_reply(s, 250, "Accepted");
+		if (s->mail_discarded) sess_reply(s, 250, "Accepted");
+		else sess_accept_reply(s, &c, 250, "Accepted");
 		return SESS_CONTINUE;
 	}
 	if (rc != ACL_OK) {

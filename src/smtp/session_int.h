@@ -73,6 +73,7 @@ typedef struct smtp_session {
 	bool mail_given;
 	bool commands_started;   /* the command loop has begun (ends the caller's $sender_address) */
 	bool mail_discarded;          /* the MAIL ACL said discard */
+	sv mail_discard_why;          /* its log text, repeated on each RCPT's discard line */
 	const acl_header *acl_headers_applied;
 	sess_rlimit rl_mail, rl_rcpt;      /* smtp_ratelimit_*: delays for MAIL and RCPT */ /* the last ACL-added header put into the message */
 	int messages_accepted;       /* for smtp_accept_max_per_connection */
