@@ -21,6 +21,7 @@
 #include "lib/timefmt.h"
 #include "search/match.h"
 #include "smtp/proxy_read.h"
+#include "smtp/rfc1413.h"
 #include "smtp/session_int.h"
 
 /* ---- Replies and logs --------------------------------------------------------------------- */
@@ -189,12 +190,15 @@ const char *sess_printable(smtp_session *s, sv v)
 	return xbuf_cstr(&b);
 }
 
-/* The "SMTP connection from ..." lines of -bs name the local caller even with -oMa. */
+/* The "SMTP connection from ..." lines (Exim's smtp_get_connection_info): -bs names the local
+ * caller even with -oMa; otherwise the client without its ident, and in the daemon the local
+ * interface under log_selector incoming_interface. */
 static const char *conn_name(smtp_session *s)
 {
 	if (s->mode == SMTP_MODE_BS)
 		return sess_printable(s, s->origin.ident.len ? s->origin.ident : s->origin.login);
-	return sv_dup(s->work, s->host_ident);
+	size_t n = s->mode == SMTP_MODE_DAEMON ? s->host_conn_len : s->host_full_len;
+	return sv_dup(s->work, sv_sub(s->host_ident, 0, n));
 }
 
 void sess_log_incomplete(smtp_session *s, const char *why)
@@ -230,8 +234,13 @@ void sess_update_host_ident(smtp_session *s)
 		}
 		if (b.len > 2) xbuf_putc(&b, ' ');
 		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
-		if (lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && s->mode == SMTP_MODE_DAEMON)
+		/* The port is known for daemon connections and "-bh ip.port" (Exim shows no ":0"). */
+		if (lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && o->host_port > 0)
 			xbuf_printf(&b, ":%d", o->host_port);
+		s->host_full_len = b.len - 2;
+		if (lc && logsel_has(&lc->selector, LS_INCOMING_INTERFACE) && o->interface_address.len)
+			xbuf_printf(&b, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
+		s->host_conn_len = b.len - 2;
 		if (o->ident.len) xbuf_printf(&b, " U=%s", sess_printable(s, o->ident));
 		s->host_tag = xbuf_sv(&b);
 		s->host_ident = sv_sub(s->host_tag, 2, s->host_tag.len - 2);
@@ -240,6 +249,7 @@ void sess_update_host_ident(smtp_session *s)
 		xbuf_printf(&b, "U=%s", sess_printable(s, o->ident.len ? o->ident : o->login));
 		s->host_tag = xbuf_sv(&b);
 		s->host_ident = sv_sub(s->host_tag, 2, s->host_tag.len - 2);
+		s->host_full_len = s->host_conn_len = s->host_ident.len;
 	}
 	s->host_tag.taint = s->host_ident.taint = 0;
 }
@@ -711,7 +721,7 @@ static void log_tls_error(smtp_session *s, const xbuf *err)
 	const char *iface = "";
 	if (lc && logsel_has(&lc->selector, LS_INCOMING_INTERFACE) && o->interface_address.len)
 		iface = arena_printf(s->work, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
-	sess_log(s, LOG_MAIN, "TLS error on connection from %s%s %s", sv_dup(s->work, s->host_ident), iface,
+	sess_log(s, LOG_MAIN, "TLS error on connection from %s%s %s", sv_dup(s->work, sv_sub(s->host_ident, 0, s->host_full_len)), iface,
 		xbuf_cstr(err));
 }
 
@@ -828,6 +838,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
 	if (s->mode != SMTP_MODE_DAEMON && sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s", conn_name(s));
+	rfc1413_session_lookup(s);   /* rfc1413_hosts (smtp/rfc1413_session.c) */
 	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
 	if (host_rejected(s)) {
 		sess_flush(s);
