@@ -182,21 +182,31 @@ rfc1413_rc rfc1413_query(sv local_ip, int local_port, sv client_ip, int client_p
 	int qlen = snprintf(query, sizeof query, "%d , %d\r\n", client_port, local_port);
 	if (send(fd, query, (size_t)qlen, MSG_NOSIGNAL) != qlen)
 		goto done;
-	int w = wait_fd(fd, POLLIN, now_ms() + ms);
-	if (w == 0) {
-		rc = RFC1413_READ_TIMEOUT;
-		goto done;
-	}
-	if (w < 0)
-		goto done;
-	/* One read, as Exim: a reply must arrive in one piece. */
+	/* Read until the line end: each wait is bounded by the timeout, as Exim's; the whole reply
+	 * also by three times it (Exim has no such limit; a trickling identd could hold the
+	 * session for minutes) and by the buffer. */
 	char *buf = arena_alloc(a, RFC1413_REPLY_MAX);
-	ssize_t n;
-	do
-		n = recv(fd, buf, RFC1413_REPLY_MAX, 0);
-	while (n < 0 && errno == EINTR);
+	size_t got = 0;
+	long long overall = now_ms() + 3 * ms;
+	while (got < RFC1413_REPLY_MAX && !memchr(buf, '\n', got) && !memchr(buf, '\0', got)) {
+		long long deadline = now_ms() + ms;
+		int w = wait_fd(fd, POLLIN, deadline < overall ? deadline : overall);
+		if (w == 0) {
+			rc = RFC1413_READ_TIMEOUT;
+			goto done;
+		}
+		if (w < 0)
+			goto done;
+		ssize_t n;
+		do
+			n = recv(fd, buf + got, RFC1413_REPLY_MAX - got, 0);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			goto done;
+		got += (size_t)n;
+	}
 	sv user;
-	if (n > 0 && rfc1413_parse((sv){ buf, (size_t)n, 1, 0 }, client_port, local_port, &user)) {
+	if (rfc1413_parse((sv){ buf, got, 1, 0 }, client_port, local_port, &user)) {
 		*ident = rfc1413_printable(a, user, topbit);
 		rc = RFC1413_OK;
 	}

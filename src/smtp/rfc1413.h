@@ -6,8 +6,10 @@
  *     "<client port> , <our port>\r\n";
  *   - connecting and the reply are each bounded by the timeout; a connect that times out is
  *     logged "ident connection to <ip> timed out" (log_selector ident_timeout);
- *   - the reply is what ONE read returns (a reply split over two segments gives no ident), up
- *     to its first newline (a preceding CR is dropped; without a newline there is no ident);
+ *   - the reply is read until its first newline, also over several segments, each wait bounded
+ *     by the timeout (Postern also bounds the whole reply by three times the timeout); a CR
+ *     before the newline is dropped; a NUL before it, or the end of the connection, gives no
+ *     ident;
  *   - the line is "<port> , <port> : USERID : <opsys> : <user>" with any spaces or tabs around
  *     the separators, the ports equal to the query's (leading zeros and '+' allowed), USERID in
  *     capitals, opsys anything without a colon (also empty); the user id starts after the
@@ -31,7 +33,7 @@
 #define RFC1413_USER_MAX 127        /* bytes of the user id kept */
 #define RFC1413_REPLY_MAX 16000     /* bytes of the reply read (Exim: its 16 KB buffer) */
 
-/* Parse the reply data of one read. True when it names a user for the connection
+/* Parse the reply data. True when it names a user for the connection
  * (client_port, server_port); *user is the raw id (a view into reply, before the cut and
  * escaping; never empty). Pure; any bytes are safe. */
 bool rfc1413_parse(sv reply, int client_port, int server_port, sv *user);
@@ -47,8 +49,8 @@ typedef enum rfc1413_rc {
 } rfc1413_rc;
 
 /* Ask the identd on client_ip:113 about the connection client_ip:client_port ->
- * local_ip:local_port, connecting from local_ip. timeout_s bounds the connect and the read
- * (each). */
+ * local_ip:local_port, connecting from local_ip. timeout_s bounds the connect and each wait
+ * for reply data. */
 rfc1413_rc rfc1413_query(sv local_ip, int local_port, sv client_ip, int client_port, int timeout_s,
 	bool topbit, arena *a, sv *ident);
 
