@@ -16,7 +16,9 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/acl.h"
 #include "core/deliver.h"
+#include "core/dns.h"
 #include "core/priv.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
@@ -177,8 +179,26 @@ static size_t count_host(const daemon_children *c, const ip_addr *a)
 	return n;
 }
 
-/* Is the peer in smtp_reserve_hosts? Host names are not looked up here (the list is matched
- * against the address; name items need the session's host lookup). */
+/* The client's name for a host list in the connection's child: looked up once (Exim's rules,
+ * src/core/dns_host.c) and handed on to the session, which then does not look again. */
+static sv reserve_host_name;
+static bool reserve_name_done;
+static bool reverse_name(const conn_info *ci, sv *name)
+{
+	if (!reserve_name_done) {
+		reserve_name_done = true;
+		sv *aliases;
+		size_t n;
+		if (dns_host_name_lookup(pool_conn, sv_tainted(sv_cstr(ci->peer_text)), &reserve_host_name, &aliases, &n)
+			!= DNS_SUCCEED)
+			reserve_host_name = SV_NULL;
+	}
+	*name = reserve_host_name;
+	return name->len > 0;
+}
+
+/* Is the peer in smtp_reserve_hosts? A list with items that need the client's name (a name,
+ * "*.suffix", a regex) makes the child look the name up first, as Exim does. */
 static bool in_reserve_hosts(const conn_info *ci)
 {
 	if (!conf_main.smtp_reserve_hosts)
@@ -191,6 +211,9 @@ static bool in_reserve_hosts(const conn_info *ci)
 		return false;
 	}
 	match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
+	sv name = SV_NULL;
+	if (acl_host_list_needs_name(xbuf_sv(&list)) && reverse_name(ci, &name))
+		mc.host_name = sv_dup(pool_scratch, name);
 	int rc = match_isinlist(sv_tainted(sv_cstr(ci->peer_text)), xbuf_sv(&list), 0, MATCH_HOST, false, &mc, &err);
 	if (rc == SEARCH_DEFER)
 		log_write(LOG_MAIN, "DNS or lookup defer while checking smtp_reserve_hosts for %s: %s",
@@ -281,6 +304,7 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 	p.queue_only_load = queue_only_load;
 	p.accept_queue = accept_queue;
 	p.reserved_slot = reserved;
+	p.host_name = reserve_host_name;   /* looked up for smtp_reserve_hosts, or empty */
 	_exit(smtp_session_run(&p));
 }
 

@@ -303,11 +303,21 @@ static int receive_timeout_ms(smtp_session *s)
 	return secs <= 0 ? -1 : secs * 1000;
 }
 
+/* D= on connection lines: with log_selector millisec, durations under 5 s have milliseconds
+ * ("D=0.531s"), longer ones the plain form ("D=7s", "D=1m1s"), as Exim 4.96 shows them. */
 const char *sess_duration(smtp_session *s)
 {
 	xbuf b;
 	xbuf_init(&b, s->work);
-	interval_format((long long)(time(NULL) - s->start), &b);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long ms = ((long long)now.tv_sec - s->start_ts.tv_sec) * 1000 + (now.tv_nsec - s->start_ts.tv_nsec) / 1000000;
+	if (ms < 0) ms = 0;
+	const log_config *lc = log_current_config();
+	if (ms < 5000 && lc && logsel_has(&lc->selector, LS_MILLISEC))
+		xbuf_printf(&b, "%lld.%03llds", ms / 1000, ms % 1000);
+	else
+		interval_format(ms / 1000, &b);
 	return xbuf_cstr(&b);
 }
 
@@ -470,6 +480,10 @@ static sv pending_input(smtp_session *s)
 static bool sync_ok(smtp_session *s, smtp_verb v)
 {
 	if (!s->enforce_sync || s->controls.no_enforce_sync) return true;
+	/* A client that may use PIPECONNECT is not held to synchronisation until its first message
+	 * has been accepted (Exim 4.96, observed: EHLO, MAIL, RCPT, DATA and the message in one
+	 * packet are accepted; the next message's pipelined DATA is a synchronisation error). */
+	if (s->pipe_connect_ok && !s->messages_accepted) return true;
 	/* QUIT is answered whatever follows it, as Exim 4.96 does (clients send TLS close_notify or
 	 * pipeline QUIT behind BDAT LAST): nothing after it is read anyway. */
 	if (v == SMTP_QUIT) return true;
@@ -480,6 +494,9 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	if (pipelinable) return true;
 	if (!bio_input_pending(&s->io, 0)) return true;
 	sv next = pending_input(s);
+	/* Exim checks before it takes the command: it is not in the C= history. */
+	if (s->nhistory && !s->history_overflow) s->nhistory--;
+	sess_log_incomplete(s, "sync failure");
 	const char *text = sess_notquit(s, "synchronization-error", "SMTP synchronization error");
 	xbuf shown;
 	xbuf_init(&shown, s->work);
@@ -819,6 +836,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (!cmd_arena) cmd_arena = arena_new("smtp-command");
 	s->work = cmd_arena;
 	s->start = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &s->start_ts);
 	bio_init(&s->io, p->in_fd, p->out_fd);
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
@@ -863,8 +881,11 @@ int smtp_session_run(const smtp_conn_params *p)
 	}
 	/* An early talker (input before the banner) breaks synchronisation, unless the host may
 	 * use PIPECONNECT. */
-	if (s->enforce_sync && !sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)
-		&& bio_input_pending(&s->io, 0)) {
+	s->pipe_connect_ok = s->mode == SMTP_MODE_DAEMON && s->origin.host_address.len
+		&& sess_host_in(s, conf_main.pipelining_connect_advertise_hosts);
+	/* Input before the banner from such a host is PIPECONNECT used ("L*" on the <= line). */
+	if (s->pipe_connect_ok && bio_input_pending(&s->io, 0)) s->pipe_connect_used = true;
+	if (s->enforce_sync && !s->pipe_connect_ok && bio_input_pending(&s->io, 0)) {
 		xbuf shown;
 		xbuf_init(&shown, s->work);
 		printing_escape(sv_sub(pending_input(s), 0, 150), 0, &shown);
@@ -923,8 +944,8 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (next != SESS_QUIT) (void)sess_notquit(s, s->notquit_reason ? s->notquit_reason : "connection-lost", NULL);
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
-		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s %s",
-			sv_dup(s->work, s->host_ident), sess_duration(s), history(s));
+		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s%s%s",
+			sv_dup(s->work, s->host_ident), sess_duration(s), s->nhistory ? " " : "", s->nhistory ? history(s) : "");
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	sess_flush(s);
