@@ -179,6 +179,14 @@ static size_t count_host(const daemon_children *c, const ip_addr *a)
 	return n;
 }
 
+/* "[ip]:port I=[ip]:port" for the child's refusal lines (I= under incoming_interface). */
+static const char *who_iface(const conn_info *ci)
+{
+	if (!logging(LS_INCOMING_INTERFACE))
+		return ci->who;
+	return arena_printf(pool_conn, "%s I=[%s]:%d", ci->who, ci->local_text, ci->local_port);
+}
+
 /* The client's name for a host list in the connection's child: looked up once (Exim's rules,
  * src/core/dns_host.c) and handed on to the session, which then does not look again. */
 static sv reserve_host_name;
@@ -189,9 +197,15 @@ static bool reverse_name(const conn_info *ci, sv *name)
 		reserve_name_done = true;
 		sv *aliases;
 		size_t n;
-		if (dns_host_name_lookup(pool_conn, sv_tainted(sv_cstr(ci->peer_text)), &reserve_host_name, &aliases, &n)
-			!= DNS_SUCCEED)
+		dns_rc rc = dns_host_name_lookup(pool_conn, sv_tainted(sv_cstr(ci->peer_text)), &reserve_host_name,
+			&aliases, &n);
+		if (rc != DNS_SUCCEED)
 			reserve_host_name = SV_NULL;
+		/* Exim's lines (observed): the first only when no name at all was found. */
+		if (rc == DNS_NOMATCH && logging(LS_HOST_LOOKUP_FAILED))
+			log_write(LOG_MAIN, "no host name found for IP address %s", ci->peer_text);
+		if (rc != DNS_SUCCEED)
+			log_write(LOG_MAIN, "list matching forced to fail: failed to find host name for %s", ci->peer_text);
 	}
 	*name = reserve_host_name;
 	return name->len > 0;
@@ -264,7 +278,7 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 			reply(ci->fd, buf);
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list: connected=%d max=%d reserve=%d",
-					ci->who, others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
+					who_iface(ci), others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
 			_exit(0);
 		}
 		reserved = true;
@@ -276,7 +290,7 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 			reply(ci->fd, buf);
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list and load average = %.2f",
-					ci->who, load / 1000.0);
+					who_iface(ci), load / 1000.0);
 			_exit(0);
 		}
 	}
