@@ -16,9 +16,11 @@
  * What stays serial, as in Exim's one-message-at-a-time runner (a job marked `alone` starts only
  * when nothing else is in flight, and nothing starts beside it):
  * - queue_run_in_order and start/stop ids (the order is the point);
- * - messages that were tried before. These are the ones waiting for a host in wait-<transport>
- *   records; delivered one at a time, the first of them carries the others over its connection
- *   (connection reuse), as Exim does. Side by side each would open its own.
+ * - messages waiting for a host (listed in a wait-<transport> record: deferred for it, or held
+ *   back by -odqs, queue_smtp_domains or -qq's first phase); delivered one at a time, the first
+ *   of them carries the others over its connection (connection reuse), as Exim does. Side by
+ *   side each would open its own. A message not listed cannot be carried by another delivery,
+ *   so delivering it beside others changes nothing but the timing.
  * The load check (deliver_queue_load_max) is made here before each message starts, so a run is
  * abandoned once, with Exim's one line. */
 #include "core/queue_pool.h"

@@ -18,7 +18,7 @@
 typedef struct qjob {
 	char id[MSG_ID_LEN + 1];
 	bool alone;                   /* must not overlap any other delivery of this pass (a message
-	                               * tried before, an ordered run): see queue_pool.c */
+	                               * waiting for a host, an ordered run): see queue_pool.c */
 	deliver_opts o;
 } qjob;
 

@@ -14,6 +14,7 @@
 #include "core/queue_pool.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <dirent.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,18 +178,79 @@ static bool selected(const spool_config *sc, const char *id, const queue_run_opt
 	return ok;
 }
 
-/* Whether a message may be delivered beside others in this pass (queue_pool.c): only one that
- * was never tried (-H still has deliver_firsttime). An unreadable one is treated as tried. */
-static bool never_tried(const spool_config *sc, const char *id)
+/* ---- which messages wait for a host ----
+ * Messages listed in a wait-<transport> record (held back or deferred for a host) are delivered
+ * one at a time (queue_pool.c): the first of them to reach the host carries the others over its
+ * connection, as in Exim's serial runner. The set is read once per pass from every wait-*
+ * database of the spool; it is a hint, so an unreadable database just makes no entries. */
+typedef struct waiting_set {
+	char (*v)[MSG_ID_LEN + 1];
+	size_t n, cap;
+} waiting_set;
+
+static bool waiting_add_fn(void *ctx, sv key, sv value)
 {
-	arena_mark mk = arena_getmark(pool_msg);
-	message m;
-	msg_origin origin;
-	xbuf err;
-	xbuf_init(&err, pool_msg);
-	bool first = spool_read_header(pool_msg, sc, id, &m, &origin, &err) && m.deliver_firsttime;
-	arena_reset(pool_msg, mk);
-	return first;
+	(void)key;
+	waiting_set *w = ctx;
+	size_t i = 0;
+	while (i < value.len) {
+		while (i < value.len && value.p[i] == ' ')
+			i++;
+		size_t s = i;
+		while (i < value.len && value.p[i] != ' ')
+			i++;
+		if (i - s != MSG_ID_LEN)
+			continue;
+		if (w->n == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 256;
+			void *v = realloc(w->v, cap * sizeof *w->v);
+			if (!v)
+				return false;
+			w->v = v;
+			w->cap = cap;
+		}
+		memcpy(w->v[w->n], value.p + s, MSG_ID_LEN);
+		w->v[w->n++][MSG_ID_LEN] = 0;
+	}
+	return true;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, MSG_ID_LEN);
+}
+
+static void waiting_load(const spool_config *sc, waiting_set *w)
+{
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/db", sc->directory);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (strncmp(e->d_name, "wait-", 5) != 0 || len <= 10 || strcmp(e->d_name + len - 5, ".lmdb") != 0)
+			continue;
+		char name[256];
+		snprintf(name, sizeof name, "%.*s", (int)(len - 5), e->d_name);
+		xbuf err;
+		xbuf_init(&err, NULL);
+		hintsdb *db = hintsdb_open(sc->directory, name, true, &err);
+		xbuf_free(&err);
+		if (db) {
+			hintsdb_iterate(db, waiting_add_fn, w);
+			hintsdb_close(db);
+		}
+	}
+	closedir(d);
+	if (w->n > 1)
+		qsort(w->v, w->n, sizeof *w->v, cmp_id);
+}
+
+static bool waiting_has(const waiting_set *w, const char *id)
+{
+	return w->n && bsearch(id, w->v, w->n, sizeof *w->v, cmp_id) != NULL;
 }
 
 static void log_skipped_fn(void *ctx, const char *id, sv lines)
@@ -239,6 +301,9 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 		qsort(l.v, l.n, sizeof *l.v, cmp_arrival);
 	else
 		shuffle(&l);
+	waiting_set waiting = { 0 };
+	if (!ordered)
+		waiting_load(sc, &waiting);
 	bool first_selected = true;
 	long tried = 0;
 	qjob *jobs = calloc(l.n ? l.n : 1, sizeof *jobs);
@@ -264,13 +329,14 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 			.queue_run = true,
 			.caller_keeps_schedule = idx != NULL,
 		};
-		j->alone = ordered || !never_tried(sc, id);
+		j->alone = ordered || waiting_has(&waiting, id);
 		first_selected = false;
 		tried++;
 	}
 	if (njobs && !qpool_deliver(sc, jobs, njobs, idx))
 		*abandoned = true;
 	free(jobs);
+	free(waiting.v);
 	if (idx)
 		hintsdb_close(idx);
 	queue_list_free(&l);

@@ -1,7 +1,8 @@
 """Deliveries in flight together within one queue run (src/core/queue_pool.c).
 
-Messages never tried before are delivered several at once; messages tried before and ordered
-runs (queue_run_in_order) one at a time, as Exim's runner does. Overlap is observed, not timed:
+Messages are delivered several at once; ordered runs (queue_run_in_order) and messages waiting
+for a host (wait-<transport> records: test_smtp_reuse.py checks that they still share one
+connection) one at a time, as Exim's runner does. Overlap is observed, not timed:
 each delivery runs a command that announces itself in a directory, waits (boundedly) for a
 second announcement to appear, and records how many deliveries it saw in flight. Every message
 must still be delivered exactly once, with its lines logged in Exim's order."""
@@ -127,19 +128,3 @@ def test_in_order_runs_deliver_one_at_a_time(postern_bin, tmp_path, shared_dir):
     run_q(postern_bin, conf)
     assert seen(box) == [1, 1, 1]
     assert delivered_bodies(box) == ["body 0", "body 1", "body 2"]
-
-
-def test_messages_tried_before_are_delivered_one_at_a_time(postern_bin, tmp_path, shared_dir):
-    """These are the ones that may be waiting for a host: one at a time, the first would carry
-    the others over its connection, as in Exim."""
-    conf, spool, box = make_site(tmp_path, shared_dir, tries=10)
-    (box / "defer").touch()
-    queue(postern_bin, conf, 3)
-    run_q(postern_bin, conf)
-    assert seen(box) == [] and len(list((spool / "input").glob("*-H"))) == 3
-    os.unlink(box / "defer")
-    run_q(postern_bin, conf, "-qf")
-    assert seen(box) == [1, 1, 1]
-    assert not list((spool / "input").glob("*-H"))
-    for mid, flags in per_message_lines(spool).items():
-        assert flags == ["<=", "==", "=>", "Completed"], (mid, flags)
