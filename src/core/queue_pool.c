@@ -37,6 +37,7 @@
 
 #include "conf/main_options.h"
 #include "core/deliver_continue.h"
+#include "core/deliver_internal.h"
 #include "core/dns.h"
 #include "core/queue_internal.h"
 #include "lib/log.h"
@@ -262,8 +263,10 @@ static size_t collect(worker *w, size_t *nw, hintsdb *idx)
 		 * runner goes on after a delivery process that crashed. */
 		const qjob *j = wk->job;
 		int status = retire(w, nw, map[k]);
-		log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: delivery process ended abnormally (status 0x%04x)",
-			j->id, (unsigned)status);
+		/* (A delivery whose appendfile child died has logged Exim's lines for it already.) */
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != DELIVER_EXIT_TRANSPORT_DIED)
+			log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: delivery process ended abnormally (status 0x%04x)",
+				j->id, (unsigned)status);
 		finished++;
 	}
 	return finished;
