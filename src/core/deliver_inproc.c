@@ -33,6 +33,7 @@
 
 #include "core/deliver_died.h"
 #include "core/deliver_internal.h"
+#include "core/deliver_wait.h"
 #include "core/priv.h"
 #include "core/transport.h"
 #include "lib/log.h"
@@ -154,8 +155,8 @@ bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, con
 		return false;
 	}
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* Past the limit it is killed, and then handled as any child that died. */
+	(void)dwait_reap(pid, dwait_now_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
 	if (!WIFEXITED(status)) {
 		/* Nothing in the shared memory can be trusted now (the child may have died inside
 		 * malloc): write Exim's lines from what was prepared and leave without touching it. */
