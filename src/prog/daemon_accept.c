@@ -18,6 +18,7 @@
 #include "conf/main_options.h"
 #include "core/deliver.h"
 #include "core/priv.h"
+#include "core/queue.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -229,6 +230,9 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* This process may receive many messages: one schedule index environment for all. */
+	queue_schedule_keep_open();
 
 	int others = (int)c->n;
 	bool reserved = false;
