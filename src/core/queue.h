@@ -46,6 +46,8 @@ long queue_run(const spool_config *sc, const queue_run_opts *o);
  * exit, for processes that receive many messages (SMTP sessions); then every note/forget of
  * this process goes through that one environment. */
 void queue_schedule_keep_open(void);
+/* Keep it open and open it now (a process prepared before its first message). */
+void queue_schedule_prepare(const spool_config *sc);
 /* Note a message just received (due now, not frozen): through the kept index when enabled. */
 void queue_schedule_note_received(const spool_config *sc, const char *id);
 

@@ -221,6 +221,12 @@ static hintsdb *kept_index(const spool_config *sc)
 	return kept.db;
 }
 
+void queue_schedule_prepare(const spool_config *sc)
+{
+	kept.enabled = true;
+	(void)kept_index(sc);
+}
+
 void queue_schedule_note_received(const spool_config *sc, const char *id)
 {
 	if (!id || !spool_valid_id(sv_cstr(id)))

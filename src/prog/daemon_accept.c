@@ -255,6 +255,13 @@ void daemon_worker_prepare(int chan)
 	 * yet: a helper of its own (only without the shared one) is started all the same. */
 	if (!launcher_and_drop(chan, true, "a pre-forked process"))
 		_exit(1);
+	/* The schedule index, opened now rather than at the first message's commit. */
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (spool_config_from_main(&sc, &err))
+		queue_schedule_prepare(&sc);
+	xbuf_free(&err);
 }
 
 /* The checks Exim makes after the fork (smtp_accept_reserve, smtp_load_reserve against
