@@ -75,12 +75,19 @@ def run(binary, top, extra, sessions):
             got = []
             for c in sess + ["WAIT"]:
                 if c == "WAIT":
-                    time.sleep(0.4)
-                    s.settimeout(2)
-                    try:
-                        got.append(s.recv(65536).decode())
-                    except OSError:
-                        got.append("")
+                    # What the server sends now: up to 5 s for the first bytes (a loaded machine),
+                    # then until it has been quiet for 0.4 s.
+                    chunk, wait = b"", 5
+                    while True:
+                        s.settimeout(wait)
+                        try:
+                            data = s.recv(65536)
+                        except OSError:
+                            break
+                        if not data:
+                            break
+                        chunk, wait = chunk + data, 0.4
+                    got.append(chunk.decode())
                     continue
                 try:
                     s.sendall(c.encode())
