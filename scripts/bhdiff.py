@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--postern", default="build/postern")
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--seeds", help="a file of seed numbers (e.g. the differing cases of a run: "
+                    "ls OUT/*.exim) to run instead of --start/--count")
     ap.add_argument("--out", default="/tmp/bhdiff")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--record", help="directory to write matching cases as goldens")
@@ -95,9 +97,12 @@ def main():
     groups = collections.defaultdict(list)
     same = 0
     recorded = 0
+    if a.seeds:
+        seeds = sorted({int(w) for w in re.findall(r"(\d+)(?:\.\w+)?\s", open(a.seeds).read() + "\n")})
+    else:
+        seeds = list(range(a.start, a.start + a.count))
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
-        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern),
-                                                     range(a.start, a.start + a.count)):
+        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern), seeds):
             if e == p:
                 same += 1
                 if a.record and recorded < a.record_count:
@@ -115,7 +120,7 @@ def main():
             base.with_suffix(".postern").write_text(p)
             (out / (str(seed) + ".host")).write_text(host)
             groups[signature(e, p)].append(seed)
-    total = a.count
+    total = len(seeds)
     print("cases %d, identical %d, different %d" % (total, same, total - same))
     for sig, seeds in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         print("%4d  %s   e.g. %s" % (len(seeds), sig, " ".join(map(str, seeds[:5]))))

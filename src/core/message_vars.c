@@ -189,14 +189,9 @@ static bool message_var(const message_vars *v, sv name, xbuf *out)
 #define IS(s) sv_eq_cstr(name, s)
 	if (IS("message_id") || IS("message_exim_id")) xbuf_puts(out, m->id);
 	else if (IS("sender_address")) xbuf_putsv(out, m->sender);
-	else if (IS("sender_address_local_part")) {
-		if (!m->sender.len) return false;
-		xbuf_putsv(out, sender_part(m->sender, false));
-	}
-	else if (IS("sender_address_domain")) {
-		if (!m->sender.len) return false;
-		xbuf_putsv(out, sender_part(m->sender, true));
-	}
+	/* A null sender has empty parts (not the caller's, as -be without a message shows). */
+	else if (IS("sender_address_local_part")) xbuf_putsv(out, sender_part(m->sender, false));
+	else if (IS("sender_address_domain")) xbuf_putsv(out, sender_part(m->sender, true));
 	else if (IS("recipients")) {
 		/* Exim shows the list only in the contexts its documentation names (system filter,
 		 * DATA/MIME/not-SMTP ACLs, ${if}-style tests there); elsewhere it is empty. */

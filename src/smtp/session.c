@@ -144,8 +144,8 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
 		/* Host checking writes no log files: the lines go to stderr, after the replies sent so
 		 * far (Exim flushes its output before each). A reject-log-only line (the copy with the
-		 * headers) is not shown. */
-		if (!(which & (LOG_MAIN | LOG_PANIC))) { va_end(ap); return; }
+		 * headers) is not shown: the caller does not write it under -bh. */
+		if (!(which & (LOG_MAIN | LOG_PANIC | LOG_REJECT))) { va_end(ap); return; }
 		if (s->p->log_pump) s->p->log_pump(s->p->log_pump_ctx);
 		bio_flush(&s->io);
 		xbuf t;
@@ -172,6 +172,12 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 /* The client as Exim names it in log lines: "name (helo) [ip]", "(helo) [ip]", "[ip]"; with
  * ":port" after the address under log_selector incoming_port; " U=ident" when known. Local
  * sessions are named by their login. */
+bool sess_log_selected(logsel_id id)
+{
+	const log_config *lc = log_current_config();
+	return !lc || logsel_has(&lc->selector, id);
+}
+
 bool sess_log_connection(smtp_session *s)
 {
 	/* log_selector smtp_connection, except for hosts_connection_nolog hosts */
@@ -225,7 +231,7 @@ void sess_update_host_ident(smtp_session *s)
 			xbuf_putsv(&b, o->host_name);
 			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
 				xbuf_printf(&b, " (%s)", sess_printable(s, o->helo_name));
-		} else if (o->helo_name.len) {
+		} else if (o->helo_name.p) {   /* an empty name given (helo_accept_junk_hosts) shows as "()" */
 			xbuf_printf(&b, "(%s)", sess_printable(s, o->helo_name));
 		}
 		if (b.len > 2) xbuf_putc(&b, ' ');
@@ -308,12 +314,14 @@ static void history_add(smtp_session *s, smtp_verb v)
 	else s->history_overflow = true;
 }
 
-/* "C=EHLO,MAIL,..." as Exim appends it to drop and no-MAIL lines. */
+/* " C=EHLO,MAIL,..." as Exim appends it to drop and no-MAIL lines; NULL when no command was
+ * recorded (Exim then writes nothing, or "NULL" in the drop line). */
 static const char *history(smtp_session *s)
 {
+	if (s->nhistory == 0 && !s->history_overflow) return NULL;
 	xbuf b;
 	xbuf_init(&b, s->work);
-	xbuf_puts(&b, "C=");
+	xbuf_puts(&b, " C=");
 	for (int i = 0; i < s->nhistory; i++)
 		xbuf_printf(&b, "%s%s", i ? "," : "", smtp_verb_name(s->history[i]));
 	if (s->history_overflow) xbuf_puts(&b, ",...");
@@ -415,6 +423,8 @@ static bool connect_acl(smtp_session *s)
 		acl_result rc = sess_acl(s, ACL_WHERE_CONNECT, conf_main.acl_smtp_connect, SV_NULL, &c);
 		if (rc != ACL_OK) {
 			sess_acl_reply(s, ACL_WHERE_CONNECT, rc, &c, "connection");
+			/* A drop (not a deny) runs the not-QUIT ACL, as it does later in the session. */
+			if (rc == ACL_FAIL_DROP) (void)sess_notquit(s, "acl-drop", NULL);
 			return false;
 		}
 		/* An accepting "message =" is the greeting instead of smtp_banner. */
@@ -427,8 +437,11 @@ static bool connect_acl(smtp_session *s)
  * ends the session without a greeting. */
 static bool banner(smtp_session *s)
 {
+	/* Exim drops white space at the end of the greeting, wherever it came from. */
 	if (s->connect_message.len) {
-		sess_reply_text(s, 220, s->connect_message);
+		sv m = s->connect_message;
+		while (m.len && isspace((unsigned char)m.p[m.len - 1])) m.len--;
+		sess_reply_message(s, 220, m);
 		return true;
 	}
 	xbuf out, err;
@@ -440,7 +453,9 @@ static bool banner(smtp_session *s)
 			xbuf_cstr(&err));
 		return false;
 	}
-	sess_reply_text(s, 220, xbuf_sv(&out));
+	sv m = xbuf_sv(&out);
+	while (m.len && isspace((unsigned char)m.p[m.len - 1])) m.len--;
+	sess_reply_text(s, 220, m);
 	return true;
 }
 
@@ -508,8 +523,8 @@ static void drop_synprot(smtp_session *s)
 	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
-		"errors (last command was \"%s\",  %s)", sv_dup(s->work, s->host_ident),
-		xbuf_cstr(&cmd), history(s));
+		"errors (last command was \"%s\", %s)", sv_dup(s->work, s->host_ident),
+		xbuf_cstr(&cmd), history(s) ? history(s) : "NULL");
 }
 
 bool sess_count_synprot(smtp_session *s)
@@ -519,11 +534,10 @@ bool sess_count_synprot(smtp_session *s)
 	return true;
 }
 
-static bool synprot_error(smtp_session *s, int code, const char *reason, const char *text)
+static bool synprot_error(smtp_session *s, int code, bool protocol, const char *reason, const char *text)
 {
-	/* 503s are protocol (sequence) errors, the rest syntax errors; each has its selector. */
+	/* Protocol (sequence) errors and syntax errors each have their selector. */
 	const log_config *lc = log_current_config();
-	bool protocol = code == 503;
 	if (lc && logsel_has(&lc->selector, protocol ? LS_SMTP_PROTOCOL_ERROR : LS_SMTP_SYNTAX_ERROR)) {
 		xbuf cmd;
 		xbuf_init(&cmd, s->work);
@@ -578,15 +592,24 @@ sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const
 	/* A command refused for its argument alone is not part of the "C=" history. */
 	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0 && !s->history_overflow)
 		s->nhistory--;
-	return synprot_error(s, code, reason, text) ? SESS_DROP : SESS_CONTINUE;
+	return synprot_error(s, code, code == 503, reason, text) ? SESS_DROP : SESS_CONTINUE;
+}
+
+sess_next sess_protocol_error(smtp_session *s, int code, const char *reason, const char *text)
+{
+	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, code, text);
+	return synprot_error(s, code, true, reason, text) ? SESS_DROP : SESS_CONTINUE;
 }
 
 /* A command that is not MAIL/RCPT/DATA/BDAT/QUIT: counted against smtp_accept_max_nonmail. */
 static bool nonmail_ok(smtp_session *s)
 {
-	if (!s->nonmail_limited || conf_main.smtp_accept_max_nonmail <= 0) return true;
+	/* A limit of 0 allows no counted command at all (Exim). */
+	if (!s->nonmail_limited) return true;
 	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
+	if (s->cmd == SMTP_AUTH && s->auth_free) { s->auth_free = false; return true; }
+	if (s->cmd == SMTP_STARTTLS && s->starttls_free) { s->starttls_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
 	/* The command that is one too many is not part of the C= history (Exim). */
 	if (s->nhistory > 0 && !s->history_overflow) s->nhistory--;
@@ -760,7 +783,7 @@ static sess_next starttls(smtp_session *s)
 	s->helo_seen = s->esmtp = false;
 	s->adv_starttls = s->adv_auth = s->adv_pipelining = s->adv_chunking = false;
 	s->origin.helo_name = SV_NULL;
-	s->helo_free = true;
+	s->helo_free = s->auth_free = true;
 	sess_update_host_ident(s);
 	return SESS_CONTINUE;
 }
@@ -772,15 +795,18 @@ static void lost(smtp_session *s, bio_rc rc)
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
 		sess_reply(s, 421, "%s", sess_notquit(s, "command-timeout", dflt));
-		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s", who);
+		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
+			sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s", who);
 		return;
 	}
 	const char *dflt = arena_printf(s->work, "%s lost input connection", s->active_hostname);
 	sess_reply(s, 421, "%s", sess_notquit(s, "connection-lost", dflt));
 	sess_log_incomplete(s, "connection lost");
-	if (s->mail_given)
-		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
-	else if (sess_log_connection(s)) {
+	if (s->mail_given) {
+		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
+			sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who,
+				sess_duration(s));
+	} else if (sess_log_connection(s)) {
 		xbuf why;
 		xbuf_init(&why, s->work);
 		if (rc == BIO_ERROR) xbuf_printf(&why, " (error: %s)", strerror(s->io.err));
@@ -813,7 +839,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
 	xbuf_init(&s->cmd_buf, s->conn);
-	s->helo_free = s->rset_free = true;
+	s->helo_free = s->rset_free = s->starttls_free = s->auth_free = true;
 	s->conn_nolog = -1;
 	init_origin(s);
 	xp_env_init(&s->env, s->work);
@@ -876,6 +902,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf line;
 	xbuf_init(&line, NULL);
 	sess_next next = SESS_CONTINUE;
+	s->commands_started = true;
 	while (next == SESS_CONTINUE) {
 		arena_clear(s->work);
 		s->cur_rcpt = SV_NULL;
@@ -912,8 +939,8 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (next != SESS_QUIT) (void)sess_notquit(s, s->notquit_reason ? s->notquit_reason : "connection-lost", NULL);
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
-		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s %s",
-			sv_dup(s->work, s->host_ident), sess_duration(s), history(s));
+		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s%s",
+			sv_dup(s->work, s->host_ident), sess_duration(s), history(s) ? history(s) : "");
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	sess_flush(s);

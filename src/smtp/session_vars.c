@@ -73,7 +73,20 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("sender_host_authenticated")) xbuf_putsv(out, o->auth_driver);
 	else if (IS("host_lookup_failed")) xbuf_puts(out, o->host_lookup_failed ? "1" : "0");
 	else if (IS("host_lookup_deferred")) xbuf_puts(out, o->host_lookup_deferred ? "1" : "0");
-	else if (IS("sender_address")) { if (s->mail_given || s->msg) xbuf_putsv(out, s->sender); }
+	else if (IS("sender_address") || IS("sender_address_local_part") || IS("sender_address_domain")) {
+		if (!s->mail_given && !s->msg) {
+			/* A local session (-bs, -bh) starts with the caller's address as the sender, seen
+			 * by the connect ACL and the banner; Exim clears it before the first command. */
+			if (!s->commands_started && s->mode != SMTP_MODE_DAEMON) return false;
+			return true;
+		}
+		sv a = s->sender;
+		size_t at = a.len;
+		while (at > 0 && a.p[at - 1] != '@') at--;
+		if (IS("sender_address")) xbuf_putsv(out, a);
+		else if (IS("sender_address_domain")) { if (at) xbuf_putsv(out, sv_sub(a, at, a.len - at)); }
+		else xbuf_putsv(out, at ? sv_sub(a, 0, at - 1) : a);
+	}
 	else if (IS("rcpt_count")) put_int(out, s->rcpt_count);
 	else if (IS("rcpt_defer_count")) put_int(out, s->rcpt_defer_count);
 	else if (IS("rcpt_fail_count")) put_int(out, s->rcpt_fail_count);
@@ -92,7 +105,7 @@ static bool get(void *ctx, sv name, xbuf *out)
 		const char *rat = at;
 		for (const char *q = at; q && q < s->cur_rcpt.p + s->cur_rcpt.len; q++) if (*q == '@') rat = q;
 		size_t k = rat ? (size_t)(rat - s->cur_rcpt.p) : s->cur_rcpt.len;
-		if (IS("local_part")) xbuf_putsv(out, sv_sub(s->cur_rcpt, 0, k));
+		if (IS("local_part")) xbuf_putsv(out, acl_local_part(s->work, s->cur_rcpt));
 		else if (rat) xbuf_putsv(out, sv_sub(s->cur_rcpt, k + 1, s->cur_rcpt.len));
 	}
 	else return false;
