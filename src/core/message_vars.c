@@ -31,7 +31,7 @@ static void put_addrport(const msg_origin *o, xbuf *out)
 	xbuf_putc(out, '[');
 	xbuf_putsv(out, o->host_address);
 	xbuf_putc(out, ']');
-	if (has_incoming_port())
+	if (has_incoming_port() && o->host_port)   /* -bh without a port shows none (Exim) */
 		xbuf_printf(out, ":%d", o->host_port);
 }
 

@@ -170,7 +170,7 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 		put_escaped(out, m->sender);
 		xbuf_putc(out, '>');
 	}
-	if (logsel_has(ls, LS_RECEIVED_RECIPIENTS)) {
+	if (logsel_has(ls, LS_RECEIVED_RECIPIENTS) && m->nrcpt > 0) {   /* none left: no " for" (Exim) */
 		xbuf_puts(out, " for");
 		for (size_t i = 0; i < m->nrcpt; i++) {
 			xbuf_putc(out, ' ');

@@ -375,7 +375,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 	launcher_start(ls);
 	/* Session processes prepared in advance (daemon_pool.c). */
 	daemon_pool_enable(ls);
-	daemon_pool_fill();
+	daemon_pool_fill(0);
 	size_t np = 0;
 	pfd[np++] = (struct pollfd){ .fd = daemon_wake_pipe[0], .events = POLLIN };
 	for (size_t i = 0; i < ls->n; i++)
@@ -391,6 +391,10 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		if (ocsp_timeout >= 0 && (timeout < 0 || ocsp_timeout < timeout))
 			timeout = ocsp_timeout;
 #endif
+		/* A pool short of processes is refilled one fork per turn, each after a look at the
+		 * listeners, so a burst of connections is not kept waiting behind replacements. */
+		if (daemon_pool_short())
+			timeout = 0;
 		int r = poll(pfd, np, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_write(LOG_MAIN | LOG_PANIC, "daemon: poll failed: %s", strerror(errno));
@@ -423,7 +427,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		for (size_t i = 1; i < np; i++)
 			if (pfd[i].revents & POLLIN)
 				daemon_accept_ready(pfd[i].fd, &children, ls);
-		daemon_pool_fill(); /* replacements, after the connections waiting were served */
+		daemon_pool_fill(1); /* a replacement, after the connections waiting were served */
 	}
 }
 

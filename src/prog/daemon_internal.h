@@ -35,10 +35,11 @@ void daemon_child_setup(const listen_set *listeners);
 /* Pre-forked session processes (daemon_pool.c). enable: from now on fill/handout work;
  * fill: fork idle processes up to the target (call after a batch of accepts); handout: pass
  * an accepted connection to one (its pid, which now counts as the connection's child), or -1
- * when none is ready (fork as before); reaped: an idle one died (true if it was one);
+ * when none is ready (fork as before); short: below the target; reaped: an idle one died (true if it was one);
  * discard: before a re-exec; close_in_child: in any other child of the daemon. */
 void daemon_pool_enable(const listen_set *listeners);
-void daemon_pool_fill(void);
+void daemon_pool_fill(size_t max_forks); /* 0: up to the target */
+bool daemon_pool_short(void);            /* below the target (and forking works) */
 pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue);
 bool daemon_pool_reaped(pid_t pid);
 void daemon_pool_discard(void);

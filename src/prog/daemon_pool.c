@@ -42,6 +42,7 @@ static struct {
 	pool_proc v[POOL_IDLE];
 	size_t n;
 	bool enabled;
+	bool fork_failed;  /* the last fill could not fork: wait for the next connection */
 	const listen_set *listeners;
 } pool;
 
@@ -127,17 +128,25 @@ static size_t target(void)
 	return t;
 }
 
-void daemon_pool_fill(void)
+bool daemon_pool_short(void)
 {
-	if (!pool.enabled)
+	return pool.enabled && pool.n < target() && !pool.fork_failed;
+}
+
+void daemon_pool_fill(size_t max_forks)
+{
+	if (!pool.enabled || pool.n >= target())
 		return;
 	time_t now = time(NULL);
 	tls_daemon_before_fork(now); /* the processes inherit the current TLS context and keys */
 	unsigned gen = tls_daemon_generation();
-	while (pool.n < target()) {
+	pool.fork_failed = false;
+	for (size_t forks = 0; pool.n < target() && (max_forks == 0 || forks < max_forks); forks++) {
 		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+			pool.fork_failed = true; /* not again before the next connection (no busy loop) */
 			return;
+		}
 		pid_t pid = fork();
 		if (pid == 0) {
 			close(sv[0]);
@@ -146,7 +155,8 @@ void daemon_pool_fill(void)
 		close(sv[1]);
 		if (pid < 0) {
 			close(sv[0]);
-			return; /* connections are forked for as before */
+			pool.fork_failed = true; /* connections are forked for as before */
+			return;
 		}
 		fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 		pool.v[pool.n++] = (pool_proc){ .pid = pid, .chan = sv[0], .born = now, .tls_gen = gen };
@@ -155,6 +165,7 @@ void daemon_pool_fill(void)
 
 pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue)
 {
+	pool.fork_failed = false;
 	if (!pool.enabled || pool.n == 0)
 		return -1;
 	time_t now = time(NULL);

@@ -327,11 +327,17 @@ const char *sess_duration(smtp_session *s)
 	return xbuf_cstr(&b);
 }
 
+/* Exim keeps the latest SMTP_HISTORY commands in a ring; once it has been filled, the list
+ * starts with "..." (even with nothing lost yet). */
 static void history_add(smtp_session *s, smtp_verb v)
 {
 	if (v == SMTP_UNKNOWN) return;
-	if (s->nhistory < SMTP_HISTORY) s->history[s->nhistory++] = v;
-	else s->history_overflow = true;
+	if (s->nhistory == SMTP_HISTORY + 1) {
+		memmove(s->history, s->history + 1, SMTP_HISTORY * sizeof s->history[0]);
+		s->nhistory--;
+		s->history_overflow = true;
+	}
+	s->history[s->nhistory++] = v;
 }
 
 /* " C=EHLO,MAIL,..." as Exim appends it to drop and no-MAIL lines; NULL when no command was
@@ -342,9 +348,10 @@ static const char *history(smtp_session *s)
 	xbuf b;
 	xbuf_init(&b, s->work);
 	xbuf_puts(&b, " C=");
-	for (int i = 0; i < s->nhistory; i++)
-		xbuf_printf(&b, "%s%s", i ? "," : "", smtp_verb_name(s->history[i]));
-	if (s->history_overflow) xbuf_puts(&b, ",...");
+	int first = s->nhistory > SMTP_HISTORY ? s->nhistory - SMTP_HISTORY : 0;
+	if (s->nhistory >= SMTP_HISTORY || s->history_overflow) xbuf_puts(&b, "...");
+	for (int i = first; i < s->nhistory; i++)
+		xbuf_printf(&b, "%s%s", i > first ? "," : "", smtp_verb_name(s->history[i]));
 	return xbuf_cstr(&b);
 }
 
@@ -518,7 +525,7 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	printing_escape(sv_sub(next, 0, 150), 0, &shown);
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (next input sent too soon: "
 		"pipelining was%s advertised): rejected \"%s\" %s next input=\"%s\"",
 		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag),
@@ -548,7 +555,7 @@ static void drop_synprot(smtp_session *s)
 	s->notquit_ran = true;
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);   /* log lines keep tabs */
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
 		"errors (last command was \"%s\", %s)", sv_dup(s->work, s->host_ident),
 		xbuf_cstr(&cmd), history(s) ? history(s) : "NULL");
@@ -561,17 +568,22 @@ bool sess_count_synprot(smtp_session *s)
 	return true;
 }
 
-static bool synprot_error(smtp_session *s, int code, bool protocol, const char *reason, const char *text)
+/* "SMTP syntax|protocol error in ..." under its log_selector item. */
+static void log_synprot(smtp_session *s, bool protocol, const char *reason)
 {
-	/* Protocol (sequence) errors and syntax errors each have their selector. */
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, protocol ? LS_SMTP_PROTOCOL_ERROR : LS_SMTP_SYNTAX_ERROR)) {
 		xbuf cmd;
 		xbuf_init(&cmd, s->work);
-		printing_escape(s->cmd_line, 0, &cmd);
+		printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);   /* a tab stays a tab */
 		sess_log(s, LOG_MAIN, "SMTP %s error in \"%s\" %s %s", protocol ? "protocol" : "syntax",
 			xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag), reason);
 	}
+}
+
+static bool synprot_error(smtp_session *s, int code, bool protocol, const char *reason, const char *text)
+{
+	log_synprot(s, protocol, reason);
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
 		drop_synprot(s);
 		sess_reply(s, code, "%s\nToo many syntax or protocol errors", text);
@@ -617,7 +629,7 @@ sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const
 {
 	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, code, text);
 	/* A command refused for its argument alone is not part of the "C=" history. */
-	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0 && !s->history_overflow)
+	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0)
 		s->nhistory--;
 	return synprot_error(s, code, code == 503, reason, text) ? SESS_DROP : SESS_CONTINUE;
 }
@@ -639,17 +651,17 @@ static bool nonmail_ok(smtp_session *s)
 	if (s->cmd == SMTP_STARTTLS && s->starttls_free) { s->starttls_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
 	/* The command that is one too many is not part of the C= history (Exim). */
-	if (s->nhistory > 0 && !s->history_overflow) s->nhistory--;
-	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
-	/* Exim's line shows the command word alone. */
+	if (s->nhistory > 0) s->nhistory--;
+	/* Exim's line shows the command word alone; the not-QUIT ACL runs after it. */
 	sv word = s->cmd_line;
 	for (size_t i = 0; i < word.len; i++)
 		if (isspace((unsigned char)word.p[i])) { word.len = i; break; }
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(word, 0, &cmd);
+	printing_escape(word, PRINT_TAB_LITERAL, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
+	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
 	sess_reply(s, 554, "%s", text);
 	return false;
 }
@@ -658,10 +670,11 @@ static sess_next unknown_command(smtp_session *s)
 {
 	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, 500, "unrecognized command");
 	if (++s->unknown_commands > conf_main.smtp_max_unknown_commands) {
+		log_synprot(s, false, "unrecognized command");   /* logged as ever, before the drop */
 		const char *text = sess_notquit(s, "bad-commands", "Too many unrecognized commands");
 		xbuf cmd;
 		xbuf_init(&cmd, s->work);
-		printing_escape(s->cmd_line, 0, &cmd);
+		printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many unrecognized commands "
 			"(last was \"%s\")", sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 		sess_reply(s, 500, "%s", text);

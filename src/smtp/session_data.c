@@ -113,14 +113,16 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 				who, SV_ARG(s->sender));
 		sess_reply(s, 421, "%s", text);
 	} else {
-		const char *text = sess_notquit(s, "connection-lost", "Lost incoming connection");
-		/* Exim's line has no message id: the id is not kept for a lost message. */
+		/* Exim's line has no message id: the id is not kept for a lost message. The not-QUIT
+		 * ACL runs after it. */
 		s->log_id_sticky = false;
 		sess_set_log_id(s, NULL);
 		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
 			sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data%s", who,
 				sess_phase_suffix(&s->phase));
-		sess_reply(s, 421, "%s", text);
+		/* Its message is not used for this reply (Exim). */
+		(void)sess_notquit(s, "connection-lost", NULL);
+		sess_reply(s, 421, "Lost incoming connection");
 	}
 	sess_reset_transaction(s);
 	return SESS_DROP;
@@ -275,6 +277,7 @@ static sess_next finish_message(smtp_session *s)
 		sess_log(s, LOG_MAIN, "Completed");
 	}
 	s->log_id_sticky = host_checking(s) && !discarded;
+	if (discarded) sess_set_log_id(s, NULL);   /* a discarded message's id goes at once */
 	if (keep) receive_end(s->recv);
 	else receive_abort(s->recv);
 	s->recv = NULL;        /* done with: not to be aborted by the reset */

@@ -115,7 +115,8 @@ typedef struct smtp_session {
 	bool nonmail_limited;        /* host in smtp_accept_max_nonmail_hosts */
 	bool proxy_failed;           /* PROXY negotiation failed: only QUIT allowed */
 	bool enforce_sync;
-	smtp_verb history[SMTP_HISTORY];
+	smtp_verb history[SMTP_HISTORY + 1];   /* the latest commands (one spare, for taking the
+	                                       * last one back) */
 	int nhistory;
 	bool history_overflow;
 

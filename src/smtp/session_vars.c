@@ -4,8 +4,10 @@
  * one; both read the same msg_origin. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/receive.h"
+#include "lib/ip.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
 #include "smtp/proxy_read.h"
@@ -16,8 +18,20 @@ static void put_int(xbuf *out, long long v)
 	xbuf_printf(out, "%lld", v);
 }
 
+/* The HELO name is an address literal ("[1.2.3.4]", "[IPv6:...]", "[::1]") of the client's
+ * own address. */
+static bool helo_is_own_literal(const msg_origin *o)
+{
+	sv h = o->helo_name;
+	if (h.len < 3 || h.p[0] != '[' || h.p[h.len - 1] != ']') return false;
+	sv inner = sv_sub(h, 1, h.len - 2);
+	if (inner.len > 5 && strncasecmp(inner.p, "IPv6:", 5) == 0) inner = sv_sub(inner, 5, inner.len - 5);
+	ip_addr a, b;
+	return ip_parse(inner, &a) && ip_parse(o->host_address, &b) && ip_equal(&a, &b);
+}
+
 /* "[ip]", "name ([ip])" with " helo=..."/" ident=..." inside the parentheses, as Exim's
- * $sender_rcvhost. Under log_selector incoming_port the port follows the address inside the
+ * $sender_rcvhost; a HELO name that is the client's own address literal is left out. Under log_selector incoming_port the port follows the address inside the
  * parentheses ("name ([ip]:port ...)"), or is "port=N" first in them when there is no name
  * (observed: "[127.0.0.1] (port=47533 helo=x ident=fred)"). */
 static void rcvhost(const smtp_session *s, xbuf *out)
@@ -27,7 +41,7 @@ static void rcvhost(const smtp_session *s, xbuf *out)
 	const log_config *lc = log_current_config();
 	bool port = lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && o->host_port > 0;
 	bool name = o->host_name.len > 0;
-	bool helo = o->helo_name.len && !(name && sv_eqi(o->helo_name, o->host_name));
+	bool helo = o->helo_name.len && !(name && sv_eqi(o->helo_name, o->host_name)) && !helo_is_own_literal(o);
 	if (name) {
 		/* With an ident Exim folds the value before the parenthesis (observed). */
 		xbuf_printf(out, SV_FMT "%s([" SV_FMT "]", SV_ARG(o->host_name), o->ident.len ? "\n\t" : " ",
