@@ -6,7 +6,7 @@
  * a time over a pipe and reads back what became of it; the runner holds the schedule index open
  * for the whole pass and records each outcome there.
  *
- * Up to QUEUE_RUN_PARALLEL workers have a message in flight at once. Why: on a file system
+ * Up to queue_run_parallel workers have a message in flight at once. Why: on a file system
  * without a journal every delivery waits for device cache flushes (the mailbox file, its
  * directory, the -J line: docs/architecture.md, "Delivery durability"), and flushes issued at the
  * same time are served together by the block layer, so overlapping deliveries share the waits
@@ -230,8 +230,8 @@ static int retire(worker *w, size_t *nw, size_t i)
  * finished; (size_t)-1 when it cannot wait. */
 static size_t collect(worker *w, size_t *nw, hintsdb *idx)
 {
-	struct pollfd pf[QUEUE_RUN_PARALLEL];
-	size_t map[QUEUE_RUN_PARALLEL], np = 0;
+	struct pollfd pf[QUEUE_RUN_PARALLEL_MAX];
+	size_t map[QUEUE_RUN_PARALLEL_MAX], np = 0;
 	for (size_t i = 0; i < *nw; i++)
 		if (w[i].job) {
 			pf[np] = (struct pollfd){ .fd = w[i].repfd, .events = POLLIN };
@@ -275,16 +275,26 @@ static size_t collect(worker *w, size_t *nw, hintsdb *idx)
 	return finished;
 }
 
+/* queue_run_parallel, within 1..QUEUE_RUN_PARALLEL_MAX (0 or less: 1, as Exim). */
+static size_t run_parallel(void)
+{
+	int p = conf_main.queue_run_parallel;
+	if (p < 1)
+		return 1;
+	return p > QUEUE_RUN_PARALLEL_MAX ? QUEUE_RUN_PARALLEL_MAX : (size_t)p;
+}
+
 bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *idx)
 {
-	worker w[QUEUE_RUN_PARALLEL];
+	worker w[QUEUE_RUN_PARALLEL_MAX];
+	size_t par = run_parallel();
 	size_t nw = 0, next = 0, inflight = 0;
 	bool alone_inflight = false, abandoned = false;
 	/* A worker that died makes writes to its job pipe fail instead of killing the runner. */
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 	runner_sigpipe = old_pipe == SIG_ERR ? SIG_DFL : old_pipe;
 	for (;;) {
-		while (next < n && !abandoned && inflight < QUEUE_RUN_PARALLEL && !alone_inflight) {
+		while (next < n && !abandoned && inflight < par && !alone_inflight) {
 			const qjob *j = &jobs[next];
 			if (j->alone && inflight)
 				break;
@@ -296,7 +306,7 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 			for (size_t i = 0; i < nw && !wk; i++)
 				if (!w[i].job)
 					wk = &w[i];
-			if (!wk && nw < QUEUE_RUN_PARALLEL)
+			if (!wk && nw < par)
 				wk = spawn(sc, w, &nw, j);
 			if (!wk) {
 				if (inflight)

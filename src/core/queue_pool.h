@@ -12,8 +12,9 @@
 
 /* Messages a worker process delivers before it exits and a fresh one is forked. */
 #define QUEUE_WORKER_MESSAGES 64
-/* Deliveries of one pass in flight at once (each in its own worker process). */
-#define QUEUE_RUN_PARALLEL 6
+/* Upper bound of queue_run_parallel (beyond Exim): deliveries of one pass in flight at once,
+ * each in its own worker process. The option's default, 1, is Exim's serial runner. */
+#define QUEUE_RUN_PARALLEL_MAX 32
 
 typedef struct qjob {
 	char id[MSG_ID_LEN + 1];
@@ -22,7 +23,7 @@ typedef struct qjob {
 	deliver_opts o;
 } qjob;
 
-/* Deliver jobs[0..n-1] in worker processes, in that order of starting: up to QUEUE_RUN_PARALLEL
+/* Deliver jobs[0..n-1] in worker processes, in that order of starting: up to queue_run_parallel
  * at once, a job marked alone with nothing else in flight. Each outcome is recorded in idx
  * (when not NULL). false: the run was abandoned (deliver_queue_load_max). */
 bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *idx);

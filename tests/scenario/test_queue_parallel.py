@@ -1,6 +1,7 @@
 """Deliveries in flight together within one queue run (src/core/queue_pool.c).
 
-Messages are delivered several at once; ordered runs (queue_run_in_order) and messages waiting
+With queue_run_parallel (beyond Exim; default 1, Exim's serial runner) messages are delivered
+several at once; ordered runs (queue_run_in_order) and messages waiting
 for a host (wait-<transport> records: test_smtp_reuse.py checks that they still share one
 connection) one at a time, as Exim's runner does. Overlap is observed, not timed:
 each delivery runs a command that announces itself in a directory, waits (boundedly) for a
@@ -111,7 +112,7 @@ def per_message_lines(spool):
 
 
 def test_new_messages_are_delivered_side_by_side(postern_bin, tmp_path, shared_dir):
-    conf, spool, box = make_site(tmp_path, shared_dir)
+    conf, spool, box = make_site(tmp_path, shared_dir, extra="queue_run_parallel = 6")
     queue(postern_bin, conf, 6)
     run_q(postern_bin, conf)
     assert len(seen(box)) == 6
@@ -123,8 +124,18 @@ def test_new_messages_are_delivered_side_by_side(postern_bin, tmp_path, shared_d
 
 
 def test_in_order_runs_deliver_one_at_a_time(postern_bin, tmp_path, shared_dir):
-    conf, spool, box = make_site(tmp_path, shared_dir, extra="queue_run_in_order = true", tries=10)
+    conf, spool, box = make_site(tmp_path, shared_dir, extra="queue_run_in_order = true\nqueue_run_parallel = 6",
+                                 tries=10)
     queue(postern_bin, conf, 3)
     run_q(postern_bin, conf)
     assert seen(box) == [1, 1, 1]
     assert delivered_bodies(box) == ["body 0", "body 1", "body 2"]
+
+
+def test_default_is_one_at_a_time(postern_bin, tmp_path, shared_dir):
+    """Without queue_run_parallel a run delivers one message after another, as Exim's runner."""
+    conf, spool, box = make_site(tmp_path, shared_dir, tries=10)
+    queue(postern_bin, conf, 3)
+    run_q(postern_bin, conf)
+    assert seen(box) == [1, 1, 1]
+    assert len(delivered_bodies(box)) == 3
