@@ -21,6 +21,7 @@
 #include "lib/timefmt.h"
 #include "search/match.h"
 #include "smtp/proxy_read.h"
+#include "smtp/rfc1413.h"
 #include "smtp/session_int.h"
 
 /* ---- Replies and logs --------------------------------------------------------------------- */
@@ -195,12 +196,15 @@ const char *sess_printable(smtp_session *s, sv v)
 	return xbuf_cstr(&b);
 }
 
-/* The "SMTP connection from ..." lines of -bs name the local caller even with -oMa. */
+/* The "SMTP connection from ..." lines (Exim's smtp_get_connection_info): -bs names the local
+ * caller even with -oMa; otherwise the client without its ident, and in the daemon the local
+ * interface under log_selector incoming_interface. */
 static const char *conn_name(smtp_session *s)
 {
 	if (s->mode == SMTP_MODE_BS)
 		return sess_printable(s, s->origin.ident.len ? s->origin.ident : s->origin.login);
-	return sv_dup(s->work, s->host_ident);
+	size_t n = s->mode == SMTP_MODE_DAEMON ? s->host_conn_len : s->host_full_len;
+	return sv_dup(s->work, sv_sub(s->host_ident, 0, n));
 }
 
 void sess_log_incomplete(smtp_session *s, const char *why)
@@ -236,8 +240,13 @@ void sess_update_host_ident(smtp_session *s)
 		}
 		if (b.len > 2) xbuf_putc(&b, ' ');
 		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
-		if (lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && s->mode == SMTP_MODE_DAEMON)
+		/* The port is known for daemon connections and "-bh ip.port" (Exim shows no ":0"). */
+		if (lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && o->host_port > 0)
 			xbuf_printf(&b, ":%d", o->host_port);
+		s->host_full_len = b.len - 2;
+		if (lc && logsel_has(&lc->selector, LS_INCOMING_INTERFACE) && o->interface_address.len)
+			xbuf_printf(&b, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
+		s->host_conn_len = b.len - 2;
 		if (o->ident.len) xbuf_printf(&b, " U=%s", sess_printable(s, o->ident));
 		s->host_tag = xbuf_sv(&b);
 		s->host_ident = sv_sub(s->host_tag, 2, s->host_tag.len - 2);
@@ -246,6 +255,7 @@ void sess_update_host_ident(smtp_session *s)
 		xbuf_printf(&b, "U=%s", sess_printable(s, o->ident.len ? o->ident : o->login));
 		s->host_tag = xbuf_sv(&b);
 		s->host_ident = sv_sub(s->host_tag, 2, s->host_tag.len - 2);
+		s->host_full_len = s->host_conn_len = s->host_ident.len;
 	}
 	s->host_tag.taint = s->host_ident.taint = 0;
 }
@@ -299,11 +309,21 @@ static int receive_timeout_ms(smtp_session *s)
 	return secs <= 0 ? -1 : secs * 1000;
 }
 
+/* D= on connection lines: with log_selector millisec, durations under 5 s have milliseconds
+ * ("D=0.531s"), longer ones the plain form ("D=7s", "D=1m1s"), as Exim 4.96 shows them. */
 const char *sess_duration(smtp_session *s)
 {
 	xbuf b;
 	xbuf_init(&b, s->work);
-	interval_format((long long)(time(NULL) - s->start), &b);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long ms = ((long long)now.tv_sec - s->start_ts.tv_sec) * 1000 + (now.tv_nsec - s->start_ts.tv_nsec) / 1000000;
+	if (ms < 0) ms = 0;
+	const log_config *lc = log_current_config();
+	if (ms < 5000 && lc && logsel_has(&lc->selector, LS_MILLISEC))
+		xbuf_printf(&b, "%lld.%03llds", ms / 1000, ms % 1000);
+	else
+		interval_format(ms / 1000, &b);
 	return xbuf_cstr(&b);
 }
 
@@ -482,6 +502,10 @@ static sv pending_input(smtp_session *s)
 static bool sync_ok(smtp_session *s, smtp_verb v)
 {
 	if (!s->enforce_sync || s->controls.no_enforce_sync) return true;
+	/* A client that may use PIPECONNECT is not held to synchronisation until its first message
+	 * has been accepted (Exim 4.96, observed: EHLO, MAIL, RCPT, DATA and the message in one
+	 * packet are accepted; the next message's pipelined DATA is a synchronisation error). */
+	if (s->pipe_connect_ok && !s->messages_accepted) return true;
 	/* QUIT is answered whatever follows it, as Exim 4.96 does (clients send TLS close_notify or
 	 * pipeline QUIT behind BDAT LAST): nothing after it is read anyway. */
 	if (v == SMTP_QUIT) return true;
@@ -492,6 +516,9 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	if (pipelinable) return true;
 	if (!bio_input_pending(&s->io, 0)) return true;
 	sv next = pending_input(s);
+	/* Exim checks before it takes the command: it is not in the C= history. */
+	if (s->nhistory && !s->history_overflow) s->nhistory--;
+	sess_log_incomplete(s, "sync failure");
 	const char *text = sess_notquit(s, "synchronization-error", "SMTP synchronization error");
 	xbuf shown;
 	xbuf_init(&shown, s->work);
@@ -747,7 +774,7 @@ static void log_tls_error(smtp_session *s, const xbuf *err)
 	const char *iface = "";
 	if (lc && logsel_has(&lc->selector, LS_INCOMING_INTERFACE) && o->interface_address.len)
 		iface = arena_printf(s->work, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
-	sess_log(s, LOG_MAIN, "TLS error on connection from %s%s %s", sv_dup(s->work, s->host_ident), iface,
+	sess_log(s, LOG_MAIN, "TLS error on connection from %s%s %s", sv_dup(s->work, sv_sub(s->host_ident, 0, s->host_full_len)), iface,
 		xbuf_cstr(err));
 }
 
@@ -848,6 +875,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (!cmd_arena) cmd_arena = arena_new("smtp-command");
 	s->work = cmd_arena;
 	s->start = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &s->start_ts);
 	bio_init(&s->io, p->in_fd, p->out_fd);
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
@@ -867,6 +895,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
 	if (s->mode != SMTP_MODE_DAEMON && sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s", conn_name(s));
+	rfc1413_session_lookup(s);   /* rfc1413_hosts (smtp/rfc1413_session.c) */
 	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
 	if (host_rejected(s)) {
 		sess_flush(s);
@@ -891,8 +920,11 @@ int smtp_session_run(const smtp_conn_params *p)
 	}
 	/* An early talker (input before the banner) breaks synchronisation, unless the host may
 	 * use PIPECONNECT. */
-	if (s->enforce_sync && !sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)
-		&& bio_input_pending(&s->io, 0)) {
+	s->pipe_connect_ok = s->mode == SMTP_MODE_DAEMON && s->origin.host_address.len
+		&& sess_host_in(s, conf_main.pipelining_connect_advertise_hosts);
+	/* Input before the banner from such a host is PIPECONNECT used ("L*" on the <= line). */
+	if (s->pipe_connect_ok && bio_input_pending(&s->io, 0)) s->pipe_connect_used = true;
+	if (s->enforce_sync && !s->pipe_connect_ok && bio_input_pending(&s->io, 0)) {
 		xbuf shown;
 		xbuf_init(&shown, s->work);
 		printing_escape(sv_sub(pending_input(s), 0, 150), 0, &shown);

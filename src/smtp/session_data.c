@@ -78,7 +78,8 @@ static bool start_receive(smtp_session *s, receive_input how)
 		.body_type = s->mail.body };
 	/* The L field: "L", then "." (PIPECONNECT offered, not used) and "-" (PIPELINING not used). */
 	if (s->adv_pipelining)
-		o.pipelining = s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
+		o.pipelining = s->pipe_connect_used && s->adv_pipe_connect ? (s->pipelining_used ? "L*" : "L*-")
+			: s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
 	receive_set_opts(s->recv, &o);
 	/* A local -bs message may have unqualified addresses, and its -H file says so. */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
