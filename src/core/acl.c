@@ -424,14 +424,6 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (cond == ACL_ERROR)
 			return ACL_ERROR;
-		/* A misplaced "discard" is an error only when its conditions are all true (Exim tests
-		 * them first: their own errors come before it). */
-		if (st->verb == V_DISCARD && cond == ACL_OK && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
-			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
-			/* The statement's texts are set by then: the refusal's log line shows them. */
-			set_messages(c, st->verb, cond, msg_raw, log_raw);
-			return ACL_ERROR;
-		}
 		acl_result result = ACL_OK;
 		bool terminal = false;
 		switch (st->verb) {
@@ -502,6 +494,14 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
 			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",
 				acl_verb_name(st->verb));
+		/* A "discard" result where it is not allowed is an error, found when the top-level ACL
+		 * ends with it (a nested ACL's discard reaches that far through accept; Exim tests the
+		 * statement's conditions first, their own errors coming before it). The statement's
+		 * texts are set by then: the refusal's log line shows them. */
+		if (terminal && result == ACL_DISCARD && e->depth == 1 && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
+			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
+			return ACL_ERROR;
+		}
 		if (terminal)
 			return result;
 	}
