@@ -202,6 +202,16 @@ void dlog_format_retry_skip(const address_item *a, bool routing, xbuf *out)
 	xbuf_putc(out, '\'');
 }
 
+void dlog_format_local_retry_skip(const address_item *a, xbuf *out)
+{
+	/* A local delivery whose "T:" retry record is not due (checked live): "== v@p.test R=p
+	 * T=tp defer (-53): Retry time not yet reached". */
+	put_printable(out, a->address);
+	put_parents(a, out);
+	put_router_transport(a, out);
+	xbuf_puts(out, " defer (-53): Retry time not yet reached");
+}
+
 void dlog_format_fail(const address_item *a, xbuf *out)
 {
 	put_printable(out, a->address);
