@@ -579,7 +579,7 @@ static const char *skip_log_for(dctx *d)
 		/* host errors (connection refused, timeouts: a positive errno) or all hosts waiting */
 		bool host_wait = !routing && transport_is_remote(a) && (a->basic_errno > 0 || a->basic_errno == -54);
 		/* a local delivery waiting for its "T:" record (core/deliver_local_retry.c) */
-		bool local_wait = !routing && !transport_is_remote(a) && a->kind == ADDR_MAIL;
+		bool local_wait = !routing && !transport_is_remote(a) && a->kind != ADDR_REPLY;
 		if (!routing && !host_wait && !local_wait)
 			continue;
 		size_t before = out.len;

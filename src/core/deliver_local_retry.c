@@ -22,19 +22,34 @@
 
 enum { ADDR_ERRNO_LRETRY = -53 };   /* Exim's ERRNO_LRETRY: "defer (-53)" */
 
+/* A pipe or file item of a redirection is keyed on itself and the address it came from
+ * (observed: "T:|/bin/sh -c \"exit 75\":u@a.test", "T:box5:u@a.test"). */
 static sv local_key(const address_item *a)
 {
+	if (a->kind != ADDR_MAIL) {
+		xbuf k;
+		xbuf_init(&k, pool_msg);
+		xbuf_puts(&k, "T:");
+		xbuf_putsv(&k, a->address);
+		xbuf_putc(&k, ':');
+		xbuf_putsv(&k, a->parent->address);
+		return xbuf_sv(&k);
+	}
 	const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
 	const struct transport_generic *g = t ? t->generic : NULL;
 	bool use_lp = g ? g->retry_use_local_part : true;
 	return retry_local_key(pool_msg, a, use_lp);
 }
 
-/* Only mail addresses are keyed here; pipe, file and reply items of a redirection keep no
- * record (not compared with Exim yet). */
+/* Mail addresses, and pipe and file items that have the address they came from. Replies
+ * (autoreply) keep no record here (not compared with Exim). */
 static const address_item *keyed(const address_item *a)
 {
-	return a->kind == ADDR_MAIL && a->domain.len ? a : NULL;
+	if (a->kind == ADDR_MAIL)
+		return a->domain.len ? a : NULL;
+	if ((a->kind == ADDR_PIPE || a->kind == ADDR_FILE || a->kind == ADDR_DIRECTORY) && a->parent && a->parent->address.len)
+		return a;
+	return NULL;
 }
 
 bool dlocal_retry_skip(dctx *d, address_item *a)

@@ -35,6 +35,14 @@ p:
   driver = accept
   domains = p.test
   transport = tp
+f:
+  driver = redirect
+  domains = f.test
+  file = {d}/filter
+  allow_filter
+  pipe_transport = tp
+  user = mail
+  no_check_local_user
 begin transports
 t:
   driver = smtp
@@ -82,6 +90,8 @@ def make_mta(postern_bin, d, port, rule):
         shutil.chown(d / sub, "Debian-exim", "Debian-exim")
     conf = d / "conf"
     conf.write_text(CONF.format(d=d, port=port, rule=rule))
+    (d / "filter").write_text('# Exim filter\npipe "/bin/sh -c \\"exit 75\\""\n')
+    os.chmod(d / "filter", 0o644)
 
     def run(*args, input=None):
         r = subprocess.run([postern_bin, "-C", str(conf), *args], input=input, capture_output=True,
@@ -157,4 +167,30 @@ def test_local_deferral_keeps_a_retry_record(postern_bin, world):
         "ID == v@p.test R=p T=tp defer (-53): Retry time not yet reached",
         "ID == u@a.test R=r T=t defer (-54): retry time not reached for any host for 'a.test'",
         "End queue run: pid=N",
+    ]
+
+
+def test_filter_pipe_item_retry(postern_bin, world):
+    """A pipe item of a filter: its record is "T:<item>:<address it came from>"; a plain queue
+    run leaves it alone while that is not due."""
+    d, port = world
+    run = make_mta(postern_bin, d, port, "* * F,1h,10m")
+    run("-odi", "-f", "s@x.test", "w@f.test", input="Subject: x\n\nbody\n")
+    dump = run("-bdbdump", str(d / "spool"), "retry").stdout
+    assert '  T:|/bin/sh -c "exit 75":w@f.test 0 0 Child process of tp transport returned 75' in dump, dump
+    run("-qf")
+    run("-q")
+    assert mainlog(d)[-2] == 'ID == |/bin/sh -c "exit 75" <w@f.test> R=f T=tp defer (-53): Retry time not yet reached'
+
+
+def test_filter_pipe_item_without_rule(postern_bin, world):
+    """With no rule the item fails once every transport has run, like any other deferral."""
+    d, port = world
+    run = make_mta(postern_bin, d, port, "nomatch.example * F,1h,1m")
+    run("-odi", "-f", "s@x.test", "w@f.test", input="Subject: x\n\nbody\n")
+    lines = mainlog(d)
+    assert lines[1:3] == [
+        'ID == |/bin/sh -c "exit 75" <w@f.test> R=f T=tp defer (0): Child process of tp transport returned 75 '
+        '(could mean temporary error) from command: /bin/sh',
+        'ID ** |/bin/sh -c "exit 75" <w@f.test>: retry timeout exceeded',
     ]
