@@ -151,6 +151,8 @@ typedef struct address_item {
 	sv onetime_parent;                /* a recipient one_time added: its original address (logs) */
 	bool retry_local_record;          /* a local delivery's "T:" retry record existed before the
 	                                   * attempt (a success deletes it) */
+	sv delivered_path;                /* a filter's file item: the file the transport's own file
+	                                   * option named (the "=>" line shows it) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

@@ -71,7 +71,9 @@ void dlog_address(const address_item *a, bool local, xbuf *out)
 		xbuf_putc(out, '>');
 		return;
 	}
-	put_printable(out, a->address);
+	/* A file item that went where the transport's own file option said is shown as that file
+	 * (observed: "=> /tmp/mbox <u@a.test>" for a Sieve "keep" or a filter's "save /x"). */
+	put_printable(out, a->kind != ADDR_MAIL && a->delivered_path.len ? a->delivered_path : a->address);
 	if (a->kind != ADDR_MAIL && !a->parent)
 		return;
 	put_parents(a, out);
