@@ -17,7 +17,6 @@
 #include "core/deliver_internal.h"
 #include "core/retry.h"
 #include "core/transport.h"
-#include "drivers/transports/transport.h"
 #include "lib/arena.h"
 
 enum { ADDR_ERRNO_LRETRY = -53 };   /* Exim's ERRNO_LRETRY: "defer (-53)" */
@@ -36,8 +35,7 @@ static sv local_key(const address_item *a)
 		return xbuf_sv(&k);
 	}
 	const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
-	const struct transport_generic *g = t ? t->generic : NULL;
-	bool use_lp = g ? g->retry_use_local_part : true;
+	bool use_lp = t ? tp_opt_bool(t, "retry_use_local_part") : true;
 	return retry_local_key(pool_msg, a, use_lp);
 }
 
