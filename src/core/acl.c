@@ -199,6 +199,8 @@ acl_result acl_error(acl_ctx *c, const char *fmt, ...)
 
 sv acl_log_text(const acl_ctx *c)
 {
+	if (!c->log_msg.len && c->log_msg_none)
+		return SV_NULL;
 	return c->log_msg.len ? xbuf_sv(&c->log_msg) : xbuf_sv(&c->user_msg);
 }
 
@@ -367,6 +369,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		 * at the end has only the last statement's (observed with Exim 4.96). */
 		xbuf_reset(&c->user_msg);
 		xbuf_reset(&c->log_msg);
+		c->log_msg_none = false;
 		for (const acl_cond *cd = st->conds; cd; cd = cd->next) {
 			const acl_cond_def *def = acl_cond_def_get(cd->id);
 			if (def->forbids & ACL_BIT(c->where))
@@ -500,7 +503,11 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		if (terminal)
 			return result;
 	}
-	return ACL_FAIL; /* implicit deny at the end */
+	/* Implicit deny at the end: the last statement's message is the reply, but the log line
+	 * gives a reason only from a log_message (observed with a failed verify = certificate). */
+	if (e->depth == 1)
+		c->log_msg_none = true;
+	return ACL_FAIL;
 }
 
 static acl_result run_spec(acl_ctx *c, sv spec)

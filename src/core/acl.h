@@ -125,6 +125,8 @@ struct acl_ctx {
 	sv queue;                   /* "queue =" modifier: the named queue for the message */
 	size_t user_msg_details;    /* user_msg starts with this many bytes of sender verify
 	                             * details (not part of the ACL's own message) */
+	bool log_msg_none;          /* the refusal's log line has no reason, even with a user
+	                             * message (the implicit deny at an ACL's end) */
 };
 
 /* Bit for a where in the masks below. */

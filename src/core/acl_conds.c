@@ -294,6 +294,25 @@ static acl_result cond_delay(acl_ctx *c, sv arg)
 	return ACL_OK;
 }
 
+/* Append the header gathered in text (if any, and not a duplicate), then start a new one. */
+static void add_one_header(acl_ctx *c, acl_header_pos pos, xbuf *text)
+{
+	if (!text->len)
+		return;
+	sv t = xbuf_sv(text);
+	acl_header **tail = &c->add_headers;
+	for (; *tail; tail = &(*tail)->next)
+		if (sv_eq((*tail)->text, t)) {
+			xbuf_init(text, c->user_msg.a);
+			return;
+		}
+	acl_header *h = arena_calloc(c->user_msg.a, 1, sizeof *h);
+	h->pos = pos;
+	h->text = t;
+	*tail = h;
+	xbuf_init(text, c->user_msg.a);   /* the text stays with the header */
+}
+
 acl_result acl_add_header(acl_ctx *c, sv arg)
 {
 	acl_header_pos pos = ACL_HDR_APPEND;
@@ -310,9 +329,11 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 	if (!sv_trim(arg).len)
 		return ACL_OK;
 	arena *a = c->user_msg.a;
+	/* Each line that does not continue a header and has no "name:" becomes an X-ACL-Warn header.
+	 * Headers are kept one by one: one already added with the same text is not added again
+	 * (Exim), e.g. a warn statement's message for each RCPT. */
 	xbuf text;
 	xbuf_init(&text, a);
-	/* Each line that does not continue a header and has no "name:" becomes an X-ACL-Warn header. */
 	size_t i = 0;
 	while (i < arg.len) {
 		const char *nl = memchr(arg.p + i, '\n', arg.len - i);
@@ -322,6 +343,7 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 		if (!line.len)
 			continue;
 		if (line.p[0] != ' ' && line.p[0] != '\t') {
+			add_one_header(c, pos, &text);
 			size_t k = 0;
 			while (k < line.len && line.p[k] > ' ' && line.p[k] < 127 && line.p[k] != ':')
 				k++;
@@ -331,13 +353,7 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 		xbuf_putsv(&text, line);
 		xbuf_putc(&text, '\n');
 	}
-	acl_header *h = arena_calloc(a, 1, sizeof *h);
-	h->pos = pos;
-	h->text = xbuf_sv(&text);
-	acl_header **tail = &c->add_headers;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = h;
+	add_one_header(c, pos, &text);
 	return ACL_OK;
 }
 

@@ -20,11 +20,11 @@ typedef enum vfy { VF_HELO, VF_HEADER_SYNTAX, VF_HEADER_SENDER, VF_HEADER_NAMES_
 
 static const struct { const char *name; unsigned allowed; } kinds[VF__COUNT] = {
 	[VF_HELO] = { "helo", ACL_ALL_WHERE },
-	/* Exim 4.96 lets these through in the QUIT ACL too (with no message they pass). */
-	[VF_HEADER_SYNTAX] = { "header_syntax", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_HEADER_SENDER] = { "header_sender", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_HEADER_NAMES_ASCII] = { "header_names_ascii", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) },
+	/* Exim 4.96 lets these through in the QUIT and not-QUIT ACLs too (with no message they pass). */
+	[VF_HEADER_SYNTAX] = { "header_syntax", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_HEADER_SENDER] = { "header_sender", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_HEADER_NAMES_ASCII] = { "header_names_ascii", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
 	[VF_REVERSE_HOST_LOOKUP] = { "reverse_host_lookup", ACL_ALL_WHERE },
 	[VF_SENDER] = { "sender", W(RCPT) | W(MAIL) | W(PREDATA) | W(MIME) | W(DKIM) | W(DATA) | W(PRDR) | W(NOTSMTP) },
 	[VF_RECIPIENT] = { "recipient", W(RCPT) | W(VRFY) },
@@ -494,8 +494,13 @@ acl_result acl_verify(acl_ctx *c, sv arg)
 	case VF_CSA:
 		return acl_verify_csa(c, rest.len ? sv_sub(rest, 1, rest.len) : SV_NULL);
 	case VF_CERTIFICATE:
-		/* Without a verified client certificate the condition is false (TLS issue fills it). */
-		return c->origin && c->origin->tls_certificate_verified ? ACL_OK : ACL_FAIL;
+		/* Without a verified client certificate the condition is false (TLS issue fills it);
+		 * Exim gives the reason as the message. */
+		if (c->origin && c->origin->tls_certificate_verified)
+			return ACL_OK;
+		xbuf_reset(&c->user_msg);
+		xbuf_puts(&c->user_msg, "no verified certificate");
+		return ACL_FAIL;
 	case VF__COUNT:
 		break;
 	}

@@ -160,6 +160,9 @@ static void apply_report(hintsdb *idx, const worker_report *r, sv skip_log)
 		queue_index_note(idx, id, (time_t)r->next_due, r->frozen != 0, skip_log);
 }
 
+/* The runner's SIGPIPE disposition before qpool_deliver ignored it; workers get it back. */
+static void (*runner_sigpipe)(int) = SIG_DFL;
+
 /* Fork a worker into w[*nw]; NULL when that fails (logged against the message it was for). */
 static worker *spawn(const spool_config *sc, worker *w, size_t *nw, const qjob *for_job)
 {
@@ -193,7 +196,7 @@ static worker *spawn(const spool_config *sc, worker *w, size_t *nw, const qjob *
 		}
 		close(jp[1]);
 		close(rp[0]);
-		signal(SIGPIPE, SIG_DFL);
+		signal(SIGPIPE, runner_sigpipe);
 		worker_main(sc, jp[0], rp[1]);
 	}
 	close(jp[0]);
@@ -279,6 +282,7 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 	bool alone_inflight = false, abandoned = false;
 	/* A worker that died makes writes to its job pipe fail instead of killing the runner. */
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+	runner_sigpipe = old_pipe == SIG_ERR ? SIG_DFL : old_pipe;
 	for (;;) {
 		while (next < n && !abandoned && inflight < QUEUE_RUN_PARALLEL && !alone_inflight) {
 			const qjob *j = &jobs[next];

@@ -16,7 +16,9 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/acl.h"
 #include "core/deliver.h"
+#include "core/dns.h"
 #include "core/priv.h"
 #include "core/queue.h"
 #include "expand/expand.h"
@@ -178,8 +180,40 @@ static size_t count_host(const daemon_children *c, const ip_addr *a)
 	return n;
 }
 
-/* Is the peer in smtp_reserve_hosts? Host names are not looked up here (the list is matched
- * against the address; name items need the session's host lookup). */
+/* "[ip]:port I=[ip]:port" for the child's refusal lines (I= under incoming_interface). */
+static const char *who_iface(const conn_info *ci)
+{
+	if (!logging(LS_INCOMING_INTERFACE))
+		return ci->who;
+	return arena_printf(pool_conn, "%s I=[%s]:%d", ci->who, ci->local_text, ci->local_port);
+}
+
+/* The client's name for a host list in the connection's child: looked up once (Exim's rules,
+ * src/core/dns_host.c) and handed on to the session, which then does not look again. */
+static sv reserve_host_name;
+static bool reserve_name_done;
+static bool reverse_name(const conn_info *ci, sv *name)
+{
+	if (!reserve_name_done) {
+		reserve_name_done = true;
+		sv *aliases;
+		size_t n;
+		dns_rc rc = dns_host_name_lookup(pool_conn, sv_tainted(sv_cstr(ci->peer_text)), &reserve_host_name,
+			&aliases, &n);
+		if (rc != DNS_SUCCEED)
+			reserve_host_name = SV_NULL;
+		/* Exim's lines (observed): the first only when no name at all was found. */
+		if (rc == DNS_NOMATCH && logging(LS_HOST_LOOKUP_FAILED))
+			log_write(LOG_MAIN, "no host name found for IP address %s", ci->peer_text);
+		if (rc != DNS_SUCCEED)
+			log_write(LOG_MAIN, "list matching forced to fail: failed to find host name for %s", ci->peer_text);
+	}
+	*name = reserve_host_name;
+	return name->len > 0;
+}
+
+/* Is the peer in smtp_reserve_hosts? A list with items that need the client's name (a name,
+ * "*.suffix", a regex) makes the child look the name up first, as Exim does. */
 static bool in_reserve_hosts(const conn_info *ci)
 {
 	if (!conf_main.smtp_reserve_hosts)
@@ -192,6 +226,9 @@ static bool in_reserve_hosts(const conn_info *ci)
 		return false;
 	}
 	match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
+	sv name = SV_NULL;
+	if (acl_host_list_needs_name(xbuf_sv(&list)) && reverse_name(ci, &name))
+		mc.host_name = sv_dup(pool_scratch, name);
 	int rc = match_isinlist(sv_tainted(sv_cstr(ci->peer_text)), xbuf_sv(&list), 0, MATCH_HOST, false, &mc, &err);
 	if (rc == SEARCH_DEFER)
 		log_write(LOG_MAIN, "DNS or lookup defer while checking smtp_reserve_hosts for %s: %s",
@@ -278,7 +315,7 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 			reply(ci->fd, buf);
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list: connected=%d max=%d reserve=%d",
-					ci->who, others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
+					who_iface(ci), others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
 			_exit(0);
 		}
 		reserved = true;
@@ -290,7 +327,7 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 			reply(ci->fd, buf);
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list and load average = %.2f",
-					ci->who, load / 1000.0);
+					who_iface(ci), load / 1000.0);
 			_exit(0);
 		}
 	}
@@ -309,6 +346,7 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 	p.queue_only_load = queue_only_load;
 	p.accept_queue = accept_queue;
 	p.reserved_slot = reserved;
+	p.host_name = reserve_host_name;   /* looked up for smtp_reserve_hosts, or empty */
 	_exit(smtp_session_run(&p));
 }
 

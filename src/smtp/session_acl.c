@@ -170,7 +170,8 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		}
 		code = given;
 	}
-	sv reason = c->log_msg.len || rc == ACL_ERROR ? acl_log_text(c) : coded.len ? xbuf_sv(&coded) : user;
+	sv reason = c->log_msg.len || rc == ACL_ERROR || c->log_msg_none ? acl_log_text(c)
+		: coded.len ? xbuf_sv(&coded) : user;
 	/* Only the first line of a multi-line message goes into the log line. */
 	const char *nl = reason.len ? memchr(reason.p, '\n', reason.len) : NULL;
 	if (nl) reason.len = (size_t)(nl - reason.p);
@@ -178,13 +179,20 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	/* The log line. */
 	xbuf line;
 	xbuf_init(&line, s->work);
+	/* Refusals of recipients and messages name an authenticated client's A=driver:id. */
+	xbuf auth;
+	xbuf_init(&auth, s->work);
+	if (s->origin.auth_driver.len) {
+		xbuf_printf(&auth, " A=%s", sess_printable(s, s->origin.auth_driver));
+		if (s->origin.auth_id.len) xbuf_printf(&auth, ":%s", sess_printable(s, s->origin.auth_id));
+	}
 	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME) {
-		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_tag),
-			SV_ARG(s->sender), temp ? "temporarily " : "",
+		xbuf_printf(&line, "%s F=<" SV_FMT ">%s %srejected %s", sv_dup(s->work, s->host_tag),
+			SV_ARG(s->sender), xbuf_cstr(&auth), temp ? "temporarily " : "",
 			where == ACL_WHERE_MIME ? "during MIME ACL checks" : "after DATA");
 	} else if (where == ACL_WHERE_RCPT) {
-		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_tag),
-			SV_ARG(s->sender), temp ? "temporarily " : "", what);
+		xbuf_printf(&line, "%s F=<" SV_FMT ">%s %srejected %s", sv_dup(s->work, s->host_tag),
+			SV_ARG(s->sender), xbuf_cstr(&auth), temp ? "temporarily " : "", what);
 	} else if (where == ACL_WHERE_CONNECT) {
 		xbuf_printf(&line, "%s %srejected connection in \"connect\" ACL", sv_dup(s->work, s->host_tag),
 			temp ? "temporarily " : "");

@@ -166,6 +166,9 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 {
 	const char *verb = ehlo ? "EHLO" : "HELO";
 	sv arg = s->cmd_arg;
+	/* The verb alone decides whether MAIL/RCPT take parameters from now on, even when the
+	 * command is then refused ($received_protocol keeps the last accepted one). */
+	s->esmtp = ehlo;
 	bool junk_ok = sess_host_in(s, conf_main.helo_accept_junk_hosts);
 	/* helo_accept_junk_hosts may even give no name at all (Exim names it "()" then). */
 	if (!junk_ok && (arg.len == 0 || !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
@@ -383,14 +386,17 @@ sess_next sess_mail(smtp_session *s)
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
 	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
 	if (max_msgs > 0 && s->mail_cmds > max_msgs) {
+		s->was_rej_mail = true;   /* RCPTs pipelined behind it are answered as after any refused MAIL */
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL command %s: too many messages in one connection",
 			dupsv(s, s->host_tag));
 		sess_reply(s, 421, "too many messages in this connection");
 		return SESS_CONTINUE;
 	}
 	sess_set_log_id(s, NULL);
-	if (s->cmd_arg.len == 0)
+	if (s->cmd_arg.len == 0) {
+		s->was_rej_mail = true;   /* refused like any MAIL, for the RCPTs pipelined behind it */
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+	}
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
@@ -515,8 +521,13 @@ sess_next sess_rcpt(smtp_session *s)
 	}
 	sess_note_pipelining(s);
 	sess_ratelimit_rcpt(s);
-	if (s->cmd_arg.len == 0)
+	/* Every RCPT of the transaction counts ($rcpt_count, recipients_max), refused ones too;
+	 * those refused for their syntax count as failed. */
+	s->rcpt_count++;
+	if (s->cmd_arg.len == 0) {
+		s->rcpt_fail_count++;
 		return sess_syntax_error(s, 501, "RCPT must have an address operand", "RCPT must have an address operand");
+	}
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
 	xbuf msg, addr;
@@ -525,8 +536,10 @@ sess_next sess_rcpt(smtp_session *s)
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	smtp_rcpt_params rp;
-	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r))
+	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r)) {
+		s->rcpt_fail_count++;
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
+	}
 
 	sv rcpt = sv_copy(s->work, r.address);
 	if (!r.has_domain) {
@@ -539,19 +552,20 @@ sess_next sess_rcpt(smtp_session *s)
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
 			/* Not counted as a syntax error (Exim 4.96), but logged under its selector */
 			sess_log_unqualified(s, "recipient", r.address);
+			s->rcpt_fail_count++;
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
 			return SESS_CONTINUE;
 		}
 	}
-	if (conf_main.recipients_max > 0 && s->rcpt_count >= conf_main.recipients_max) {
-		s->rcpt_count++;
+	if (conf_main.recipients_max > 0 && s->rcpt_count > conf_main.recipients_max) {
 		s->rcpt_fail_count++;
-		sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> %s",
-			conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_tag));
+		/* Logged for the first excess recipient only. */
+		if (s->rcpt_count == conf_main.recipients_max + 1)
+			sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> %s",
+				conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_tag));
 		sess_reply(s, conf_main.recipients_max_reject ? 552 : 452, "too many recipients");
 		return SESS_CONTINUE;
 	}
-	s->rcpt_count++;
 
 	acl_ctx c;
 	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
@@ -559,8 +573,9 @@ sess_next sess_rcpt(smtp_session *s)
 	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT %s", sess_printable(s, r.cmd_data));
 	if (rc == ACL_DISCARD) {
-		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> %s: discarded by %s ACL",
-			dupsv(s, s->host_tag), SV_ARG(s->sender), xbuf_cstr(&what), s->mail_discarded ? "MAIL" : "RCPT");
+		/* This line shows the whole argument, parameters too. */
+		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL",
+			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_printable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT");
 		s->rcpt_ok_count++;
 		sess_reply(s, 250, "Accepted");
 		return SESS_CONTINUE;

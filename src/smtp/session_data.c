@@ -77,7 +77,8 @@ static bool start_receive(smtp_session *s, receive_input how)
 		.body_type = s->mail.body };
 	/* The L field: "L", then "." (PIPECONNECT offered, not used) and "-" (PIPELINING not used). */
 	if (s->adv_pipelining)
-		o.pipelining = s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
+		o.pipelining = s->pipe_connect_used && s->adv_pipe_connect ? (s->pipelining_used ? "L*" : "L*-")
+			: s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
 	receive_set_opts(s->recv, &o);
 	/* A local -bs message may have unqualified addresses, and its -H file says so. */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
@@ -112,14 +113,16 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 				who, SV_ARG(s->sender));
 		sess_reply(s, 421, "%s", text);
 	} else {
-		const char *text = sess_notquit(s, "connection-lost", "Lost incoming connection");
-		/* Exim's line has no message id: the id is not kept for a lost message. */
+		/* Exim's line has no message id: the id is not kept for a lost message. The not-QUIT
+		 * ACL runs after it. */
 		s->log_id_sticky = false;
 		sess_set_log_id(s, NULL);
 		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
 			sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data%s", who,
 				sess_phase_suffix(&s->phase));
-		sess_reply(s, 421, "%s", text);
+		/* Its message is not used for this reply (Exim). */
+		(void)sess_notquit(s, "connection-lost", NULL);
+		sess_reply(s, 421, "Lost incoming connection");
 	}
 	sess_reset_transaction(s);
 	return SESS_DROP;
@@ -274,6 +277,7 @@ static sess_next finish_message(smtp_session *s)
 		sess_log(s, LOG_MAIN, "Completed");
 	}
 	s->log_id_sticky = host_checking(s) && !discarded;
+	if (discarded) sess_set_log_id(s, NULL);   /* a discarded message's id goes at once */
 	if (keep) receive_end(s->recv);
 	else receive_abort(s->recv);
 	s->recv = NULL;        /* done with: not to be aborted by the reset */

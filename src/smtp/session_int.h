@@ -115,7 +115,8 @@ typedef struct smtp_session {
 	bool nonmail_limited;        /* host in smtp_accept_max_nonmail_hosts */
 	bool proxy_failed;           /* PROXY negotiation failed: only QUIT allowed */
 	bool enforce_sync;
-	smtp_verb history[SMTP_HISTORY];
+	smtp_verb history[SMTP_HISTORY + 1];   /* the latest commands (one spare, for taking the
+	                                       * last one back) */
 	int nhistory;
 	bool history_overflow;
 
@@ -141,6 +142,13 @@ typedef struct smtp_session {
 	/* The <= line's L field (log_selector pipelining): PIPECONNECT offered in the last EHLO, and
 	 * whether this message's MAIL/RCPT came with more input already waiting. */
 	bool adv_pipe_connect, pipelining_used;
+	/* Lengths of host_ident's leading parts: $sender_fullhost ("name (helo) [ip]:port"), and
+	 * that with " I=[ip]:port" (the "SMTP connection from" lines). */
+	size_t host_full_len, host_conn_len;
+	/* The client may use PIPECONNECT (pipelining_connect_advertise_hosts, daemon only), and
+	 * it did: it talked before the banner. */
+	bool pipe_connect_ok, pipe_connect_used;
+	struct timespec start_ts;    /* the session's start, for D= with milliseconds */
 } smtp_session;
 
 /* Replies. A reply text may contain newlines (multi-line ACL messages): every line but the last
