@@ -32,7 +32,10 @@ def normalise(text):
     text = re.sub(r"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}", "<DATE>", text)
     text = re.sub(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b", "<ID>", text)
     text = re.sub(r"\bD=[0-9hms.]+", "D=<D>", text)
+    text = re.sub(r"\bRT=[0-9hms.]+", "RT=<RT>", text)
     text = re.sub(r"(?m)^LOG: (\d{3} )?\[\d+\] ", "LOG: <PID> ", text)
+    # A CRAM-MD5 challenge carries the pid and the time ("<pid.time@host>" in base64).
+    text = re.sub(r"(?m)^334 PD[0-9A-Za-z+/=]+(\r?)$", "334 <CRAM-MD5 CHALLENGE>\\1", text)
     return text.replace("\r\n", "\n")
 
 
@@ -62,8 +65,8 @@ def run(binary, config, host, data, timeout=20):
     return normalise(out + "--- log ---\n" + "".join(l + "\n" for l in logs))
 
 
-def one(seed, postern):
-    config, host, conv = bhgen.gen_case(seed)
+def one(seed, postern, wide=False):
+    config, host, conv = bhgen.gen_case(seed, wide)
     data = bhgen.conversation_bytes(conv)
     e = run(EXIM, config, host, data)
     p = run(postern, config, host, data)
@@ -84,8 +87,12 @@ def main():
     ap.add_argument("--postern", default="build/postern")
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--seeds", help="a file of seed numbers (e.g. the differing cases of a run: "
+                    "ls OUT/*.exim) to run instead of --start/--count")
     ap.add_argument("--out", default="/tmp/bhdiff")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--wide", action="store_true",
+                    help="the wider generator (more addresses, ACL items, AUTH, BDAT, odd lines)")
     ap.add_argument("--record", help="directory to write matching cases as goldens")
     ap.add_argument("--record-count", type=int, default=300)
     a = ap.parse_args()
@@ -95,9 +102,12 @@ def main():
     groups = collections.defaultdict(list)
     same = 0
     recorded = 0
+    if a.seeds:
+        seeds = sorted({int(w) for w in re.findall(r"(\d+)(?:\.\w+)?\s", open(a.seeds).read() + "\n")})
+    else:
+        seeds = list(range(a.start, a.start + a.count))
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
-        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern),
-                                                     range(a.start, a.start + a.count)):
+        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern, a.wide), seeds):
             if e == p:
                 same += 1
                 if a.record and recorded < a.record_count:
@@ -115,7 +125,7 @@ def main():
             base.with_suffix(".postern").write_text(p)
             (out / (str(seed) + ".host")).write_text(host)
             groups[signature(e, p)].append(seed)
-    total = a.count
+    total = len(seeds)
     print("cases %d, identical %d, different %d" % (total, same, total - same))
     for sig, seeds in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         print("%4d  %s   e.g. %s" % (len(seeds), sig, " ".join(map(str, seeds[:5]))))

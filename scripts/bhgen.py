@@ -47,10 +47,45 @@ ACL_NAMES = ["connect", "helo", "mail", "rcpt", "predata", "data", "quit", "notq
              "expn", "mime", "etrn", "auth"]
 
 
+# Wider mode (--wide): more of each kind, in its own random stream so that the plain mode's
+# cases stay as they were for the same seed.
+WIDE_ADDRS = ["@x.example:user@example.com", "<@x.example,@y.example:user@example.com>",
+              "<@x.example:user>", "@x.example", "<@x.example,y:u@example.com>",
+              "<@x.example,,@y:u@example.com>", "user@[192.0.2.1]", "user@[300.1.1.1]",
+              "<\"a b\"@example.com>", "<a\\b@example.com>", "<\"user\"@example.com>",
+              "Name <user@example.com>", "\"Quoted Name\" <x+tag@example.com>",
+              "<user@example.com> x", "<user@EXAMPLE.COM>", "<@[192.0.2.1]:user@example.com>",
+              "user@example.com.", "<u\xe9@example.com>", "<" + "a." * 40 + "b@example.com>",
+              "<user @ example.com>", "<user(c)@example.com>", "<>", ""]
+
+WIDE_ITEMS = [
+    "log_reject_target = @LOG@", "verify = sender/defer_ok",
+    "verify = recipient/defer_ok", "hosts = +nolist", "domains = +nolist",
+    "local_parts = \"a b\" : user", "condition = ${if eq{$local_part}{a b}}",
+    "message = 250 2.0.0 fine", "message = 551 5.1.1 wrong class",
+    "message = 451 4.7.1 later", "message = 5.7.1 only esc",
+    "control = queue/x", "control = freeze/no_tell", "control = freeze/no_cutthrough",
+    "control = submission/x", "add_header = :at_start:X-Dup: same",
+    "add_header = X-Dup: same", "message = multi\\nline $acl_c_x",
+    "logwrite = trail $acl_c_x", "logwrite = :reject: only reject",
+    "log_message = lm $acl_c_x", "verify = header_syntax",
+    "senders = +nolist", "recipients = +nolist", "set acl_c_x = x ",
+]
+
+
 class Gen:
-    def __init__(self, seed):
+    def __init__(self, seed, wide=False):
         self.r = random.Random(seed)
         self.seed = seed
+        self.wide = wide
+        self.w = random.Random(seed * 7919 + 17) if wide else None
+
+    def wchance(self, p):
+        """In wide mode only, from its own stream."""
+        return self.wide and self.w.random() < p
+
+    def wpick(self, seq):
+        return self.w.choice(seq)
 
     def pick(self, seq):
         return self.r.choice(seq)
@@ -155,6 +190,9 @@ class Gen:
 
     def item(self, where, acl_names):
         """One condition or modifier line."""
+        if self.wchance(0.12):
+            it = self.wpick(WIDE_ITEMS).replace("@LOG@", self.wpick(["reject", "main", "", "panic", "main:reject"]))
+            return ("!" if self.wchance(0.1) and it.startswith(("hosts", "domains", "verify")) else "") + it
         k = self.pick(["hosts", "domains", "local_parts", "senders", "sender_domains",
                        "recipients", "condition", "condition", "message", "message",
                        "log_message", "add_header", "set", "set", "verify", "verify",
@@ -304,6 +342,21 @@ class Gen:
             if self.chance(0.08):
                 v = self.pick(vals)
                 main.append((k.strip() + " = " + v) if v or not k.startswith("no_") else k)
+        if self.wide:
+            wide_opts = {
+                "log_selector": ["-all", "+smtp_syntax_error +smtp_protocol_error", "+received_recipients",
+                                 "-connection_reject -etrn -size_reject", "+smtp_no_mail -lost_incoming_connection",
+                                 "-sender_verify_fail -acl_warn_skipped"],
+                "recipients_max": ["1", "2"], "smtp_accept_max_nonmail": ["0", "1"],
+                "helo_accept_junk_hosts": ["*"], "message_size_limit": ["50", "300"],
+                "smtp_max_synprot_errors": ["0", "5"], "smtp_max_unknown_commands": ["0", "5"],
+                "smtp_accept_max_per_connection": ["1"], "allow_domain_literals": ["true"],
+                "sender_unqualified_hosts": ["*"], "recipient_unqualified_hosts": ["*"],
+                "dsn_advertise_hosts": ["*"], "auth_advertise_hosts": ["*"],
+            }
+            for k, vals in wide_opts.items():
+                if self.wchance(0.1) and not any(m.startswith(k + " ") for m in main):
+                    main.append(k + " = " + self.wpick(vals))
         # ACLs
         n_acls = self.r.randint(1, 5)
         wheres = self.r.sample(ACL_NAMES, min(n_acls, len(ACL_NAMES)))
@@ -345,12 +398,17 @@ class Gen:
                  "login:", "  driver = plaintext", "  public_name = LOGIN",
                  "  server_prompts = Username:: : Password::",
                  "  server_condition = ${if eq{$auth2}{secret}}", "  server_set_id = $auth1"]
+        if self.wide:
+            auths += ["cram:", "  driver = cram_md5", "  public_name = CRAM-MD5",
+                      "  server_secret = ${if eq{$auth1}{user}{secret}fail}", "  server_set_id = $auth1"]
         return "\n".join(main + ["", "begin acl"] + acls + [""] + routers + [""] + auths) + "\n"
 
     # ---------------------------------------------------------------- conversation
     def address(self):
         if self.chance(0.2):
             return self.pick(BAD_ADDRS)
+        if self.wchance(0.15):
+            return self.wpick(WIDE_ADDRS)
         lp = self.pick(LOCALS)
         d = self.pick(DOMAINS)
         a = "<%s@%s>" % (lp, d)
@@ -400,6 +458,12 @@ class Gen:
             lines.append("")
         body = self.pick([["body"], ["line 1", "..dotted", "line 3"], [],
                           ["x" * self.r.randint(50, 1200)], ["a"] * 20])
+        if self.wchance(0.3):
+            body = body + self.wpick([["\xe9t\xe9 8bit"], ["bare\nlf"], ["." * 3], ["x" * 5000],
+                                      ["From: in body"], ["\x00nul"]])
+            if self.wchance(0.2):
+                lines.insert(0, self.wpick(["X-Long: " + "y" * 1500, "X-8bit: \xe9", "Subject:no space",
+                                            "X-Empty:", ": no name", "X-Folded: a", " b"]))
         lines += body
         lines.append(".")
         return lines
@@ -407,6 +471,19 @@ class Gen:
     def bdat(self, out):
         # BDAT chunks: size measured on the CRLF form of the text
         text = "Subject: chunked\r\n\r\nbody\r\n"
+        if self.wchance(0.5):
+            # sizes that do not match, empty and many chunks, commands between chunks
+            n = self.w.randint(1, 4)
+            for i in range(n):
+                chunk = self.wpick(["", "x", "Subject: s\r\n", "\r\n.\r\n", "a\r\n" * 5,
+                                    "\xe9\xe8\r\n", "y" * self.w.randint(1, 300)])
+                size = len(chunk) + self.wpick([0, 0, 0, -1, 1, 5])
+                last = " LAST" if i == n - 1 and self.wchance(0.7) else self.wpick(["", "", " last", " LASTx"])
+                out.append(("BDAT %d%s" % (max(size, 0), last), chunk))
+                if self.wchance(0.15):
+                    out.append(self.wpick(["NOOP", "RSET", "DATA", "MAIL FROM:<a@b.example>", "BDAT",
+                                           "BDAT -1", "BDAT 99999999999999999999"]))
+            return
         if self.chance(0.5):
             out.append(("BDAT %d LAST" % len(text), text))
         else:
@@ -423,6 +500,8 @@ class Gen:
         for _ in range(n):
             if self.chance(0.15):
                 self.misc(out)
+            if self.wchance(0.12):
+                self.wide_auth(out)
             if self.chance(0.1):
                 ab = self.pick(["AUTH PLAIN " + base64.b64encode(b"\0user\0secret").decode(),
                                 "AUTH PLAIN " + base64.b64encode(b"\0user\0wrong").decode(),
@@ -460,7 +539,26 @@ class Gen:
             out.append(self.pick(["QUIT", "QUIT", "quit", "QUIT now"]))
         return out
 
+    def wide_auth(self, out):
+        ok = base64.b64encode(b"\0user\0secret").decode()
+        ab = self.wpick(["AUTH PLAIN =", "AUTH PLAIN " + ok + " extra", "AUTH plain " + ok,
+                         "AUTH PLAIN " + base64.b64encode(b"user\0secret").decode(),
+                         "AUTH LOGIN " + base64.b64encode(b"user").decode(), "AUTH CRAM-MD5",
+                         "AUTH LOGIN", "AUTH PLAIN", "AUTH  PLAIN " + ok, "AUTH XYZ abc"])
+        out.append(ab)
+        if ab in ("AUTH LOGIN", "AUTH PLAIN", "AUTH CRAM-MD5") or ab.startswith("AUTH LOGIN "):
+            for _ in range(self.w.randint(0, 2)):
+                out.append(self.wpick(["*", "!!!", "", ok, base64.b64encode(b"secret").decode(),
+                                       base64.b64encode(b"user 0123456789abcdef0123456789abcdef").decode()]))
+
     def misc(self, out):
+        if self.wchance(0.3):
+            out.append(self.wpick(["MAIL FROM", "RCPT TO", "mail from:<>", "HELO", "EHLO " + "h" * 300,
+                                   "NOOP \xe9\xe8", "VRFY \"a b\"@example.com", "VRFY @x:user@example.com",
+                                   "EXPN postmaster", "ETRN #queue", "HELP HELO", "\tNOOP", " QUIT",
+                                   "NOOP\x00x", "RSET extra", "QUIT" + " " * 3 + "x",
+                                   "DATA" + "\n" + "bare lf", "X" * 1100, "a\rb"][:-1] + ["NOOP"]))
+            return
         out.append(self.pick(["NOOP", "NOOP arg", "HELP", "HELP MAIL", "RSET", "VRFY user",
                               "VRFY user@example.com", "VRFY", "EXPN list", "EXPN", "ETRN #x",
                               "ETRN example.com", "ETRN", "XYZZY", "FOO bar", "STARTTLS",
@@ -477,8 +575,8 @@ LOOKUP_FILES = {
 }
 
 
-def gen_case(seed):
-    g = Gen(seed)
+def gen_case(seed, wide=False):
+    g = Gen(seed, wide)
     cfg = g.config()
     host = g.pick(HOSTS)
     conv = g.conversation()

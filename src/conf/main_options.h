@@ -215,6 +215,7 @@
 	X(queue_only_override, OPT_BOOL, bool, 0, true) \
 	X(queue_run_in_order, OPT_BOOL, bool, 0, false) \
 	X(queue_run_max, OPT_STRING, const char *, 0, "5") \
+	X(queue_run_parallel, OPT_INT, int, 0, 1) \
 	X(queue_smtp_domains, OPT_STRING, const char *, 0, NULL) \
 	X(receive_timeout, OPT_TIME, int, 0, 0) \
 	X(received_header_text, OPT_STRING, const char *, 0, "Received: ${if def:sender_rcvhost {from $sender_rcvhost\\n\\t}{${if def:sender_ident {from ${quote_local_part:$sender_ident} }}${if def:sender_helo_name {(helo=$sender_helo_name)\\n\\t}}}}by $primary_hostname ${if def:received_protocol {with $received_protocol }}${if def:tls_in_ver        { ($tls_in_ver)}}${if def:tls_in_cipher_std { tls $tls_in_cipher_std\\n\\t}}(Exim $version_number)\\n\\t${if def:sender_address {(envelope-from <$sender_address>)\\n\\t}}id $message_exim_id${if def:received_for {\\n\\tfor $received_for}}") \

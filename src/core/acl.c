@@ -123,6 +123,8 @@ void acl_ctx_begin(acl_ctx *c, acl_where where)
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
 	c->delay_seconds = 0;
+	c->log_reject_target = LOG_MAIN | LOG_REJECT;   /* log_reject_target lasts for one ACL run */
+	c->user_msg_details = 0;
 	c->dnslist_domain = c->dnslist_matched = c->dnslist_text = c->dnslist_value = SV_NULL;
 	if (c->engine)
 		((acl_engine *)c->engine)->rl_cmd = NULL; /* a new command: per-command ratelimit results go */
@@ -151,7 +153,7 @@ void acl_ctx_message_done(acl_ctx *c)
 		e->nmvars = 0;
 	}
 	acl_controls *k = &c->controls;
-	k->submission = k->suppress_local_fixups = k->freeze = k->freeze_no_cutthrough = false;
+	k->submission = k->suppress_local_fixups = k->freeze = k->freeze_no_tell = false;
 	k->queue = k->queue_only = k->no_mbox_unspool = k->fakedefer = k->fakereject = false;
 	k->cutthrough_delivery = k->caseful_local_part = k->caselower_local_part = false;
 	k->utf8_downconvert = k->dkim_disable_verify = k->dmarc_disable_verify = false;
@@ -197,10 +199,19 @@ acl_result acl_error(acl_ctx *c, const char *fmt, ...)
 
 sv acl_log_text(const acl_ctx *c)
 {
+	if (!c->log_msg.len && c->log_msg_none)
+		return SV_NULL;
 	return c->log_msg.len ? xbuf_sv(&c->log_msg) : xbuf_sv(&c->user_msg);
 }
 
 /* ---- running statements ---- */
+
+/* Whether log_selector has the item (on when no configuration is loaded). */
+static bool log_selected(logsel_id id)
+{
+	const log_config *lc = log_current_config();
+	return !lc || logsel_has(&lc->selector, id);
+}
 
 /* The hooks the env has while an ACL runs: ${acl} inside it nests in this context. */
 typedef struct hook_save {
@@ -350,11 +361,6 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 {
 	acl_engine *e = acl_engine_of(c);
 	for (; st; st = st->next) {
-		if (st->verb == V_DISCARD && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
-			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
-			xbuf_reset(&c->log_msg);
-			return ACL_ERROR;
-		}
 		sv msg_raw = SV_NULL, log_raw = SV_NULL;
 		bool endpass = false, drop = false;
 		acl_result cond = ACL_OK;
@@ -363,6 +369,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		 * at the end has only the last statement's (observed with Exim 4.96). */
 		xbuf_reset(&c->user_msg);
 		xbuf_reset(&c->log_msg);
+		c->log_msg_none = false;
 		for (const acl_cond *cd = st->conds; cd; cd = cd->next) {
 			const acl_cond_def *def = acl_cond_def_get(cd->id);
 			if (def->forbids & ACL_BIT(c->where))
@@ -400,7 +407,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			}
 			if (r == ACL_DISCARD) {
 				if (st->verb != V_ACCEPT && st->verb != V_DISCARD)
-					return acl_error(c, "nested ACL returned \"discard\" for \"%s\" verb",
+					return acl_error(c, "nested ACL returned \"discard\" for \"%s\" command (only allowed with \"accept\" or \"discard\")",
 						acl_verb_name(st->verb));
 				cond = ACL_DISCARD;
 				break;
@@ -416,6 +423,14 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (cond == ACL_ERROR)
 			return ACL_ERROR;
+		/* A misplaced "discard" is an error only when its conditions are all true (Exim tests
+		 * them first: their own errors come before it). */
+		if (st->verb == V_DISCARD && cond == ACL_OK && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
+			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
+			/* The statement's texts are set by then: the refusal's log line shows them. */
+			set_messages(c, st->verb, cond, msg_raw, log_raw);
+			return ACL_ERROR;
+		}
 		acl_result result = ACL_OK;
 		bool terminal = false;
 		switch (st->verb) {
@@ -463,7 +478,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				warn_action(c, msg_raw.p != NULL, log_raw.p != NULL);
 				xbuf_reset(&c->user_msg);
 				xbuf_reset(&c->log_msg);
-			} else if (cond == ACL_DEFER) {
+			} else if (cond == ACL_DEFER && log_selected(LS_ACL_WARN_SKIPPED)) {
 				xbuf line;
 				xbuf_init(&line, e->tmp);
 				acl_log_prefix(c, &line);
@@ -477,14 +492,22 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		}
 		if (st->verb != V_WARN && takes_messages(st->verb, cond))
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
-		if (terminal && result != ACL_OK && e->depth == 1
+		/* With endpass, an accept's (discard's) message is for the refusal only. */
+		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
+			xbuf_reset(&c->user_msg);
+		/* Only accept and warn belong there; an accept failing after endpass is not an error. */
+		if (terminal && result != ACL_OK && e->depth == 1 && st->verb != V_ACCEPT
 			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
 			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",
 				acl_verb_name(st->verb));
 		if (terminal)
 			return result;
 	}
-	return ACL_FAIL; /* implicit deny at the end */
+	/* Implicit deny at the end: the last statement's message is the reply, but the log line
+	 * gives a reason only from a log_message (observed with a failed verify = certificate). */
+	if (e->depth == 1)
+		c->log_msg_none = true;
+	return ACL_FAIL;
 }
 
 static acl_result run_spec(acl_ctx *c, sv spec)

@@ -43,7 +43,7 @@ const char *acl_where_name(acl_where w);
 /* What "control =" and other modifiers asked the caller to do. The engine only records. */
 typedef struct acl_controls {
 	bool no_multiline_responses, no_pipelining, enforce_sync_set, enforce_sync;
-	bool submission, suppress_local_fixups, freeze, freeze_no_cutthrough, queue, queue_only;
+	bool submission, suppress_local_fixups, freeze, freeze_no_tell, queue, queue_only;
 	bool no_mbox_unspool, no_delay_flush, no_callout_flush, allow_auth_unadvertised;
 	bool caseful_local_part, caselower_local_part, cutthrough_delivery, no_enforce_sync;
 	bool fakedefer, fakereject, debug, utf8_downconvert, dkim_disable_verify, dmarc_disable_verify;
@@ -123,6 +123,10 @@ struct acl_ctx {
 	bool discarded;             /* MAIL ACL returned discard: later RCPTs are discarded too */
 	unsigned log_reject_target; /* LOG_* bits for the rejection line (log_reject_target =) */
 	sv queue;                   /* "queue =" modifier: the named queue for the message */
+	size_t user_msg_details;    /* user_msg starts with this many bytes of sender verify
+	                             * details (not part of the ACL's own message) */
+	bool log_msg_none;          /* the refusal's log line has no reason, even with a user
+	                             * message (the implicit deny at an ACL's end) */
 };
 
 /* Bit for a where in the masks below. */
@@ -185,5 +189,10 @@ int acl_cond_hook(void *ctx, sv name, const sv *args, int nargs, bool *accepted,
 /* Check every ACL in the loaded configuration for syntax (startup check, Exim's messages with
  * file and line). */
 bool acl_check_config(xbuf *err);
+
+/* $local_part of a recipient address as the RCPT ACL sees it (and local_parts = matches): the
+ * part before the last "@" with quotes removed and a backslash keeping the next character
+ * ("a b"@x gives a b). The address itself keeps its quotes. */
+sv acl_local_part(arena *a, sv address);
 
 #endif

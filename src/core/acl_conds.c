@@ -73,7 +73,15 @@ static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind ki
 	if (rc == SEARCH_FAIL)
 		return ACL_FAIL;
 	xbuf_reset(&c->log_msg);
-	xbuf_putsv(&c->log_msg, xbuf_sv(&err));
+	/* A list naming an undefined "+name": Exim logs that on a line of its own and defers
+	 * without a reason. */
+	sv e = xbuf_sv(&err);
+	const char *un = memmem(e.p, e.len, "\": unknown named ", 17);
+	if (sv_starts(e, "unable to complete match against \"") && un) {
+		acl_log(c, LOG_MAIN | LOG_PANIC, "%.*s", (int)(e.len - (size_t)(un + 3 - e.p)), un + 3);
+		return ACL_DEFER;
+	}
+	xbuf_putsv(&c->log_msg, e);
 	return ACL_DEFER;
 }
 
@@ -85,12 +93,29 @@ static sv domain_of(sv address)
 	return sv_sub(address, address.len, address.len);
 }
 
-static sv local_part_of(sv address)
+sv acl_local_part(arena *a, sv address)
 {
+	sv lp = address;
 	for (size_t i = address.len; i > 0; i--)
-		if (address.p[i - 1] == '@')
-			return sv_sub(address, 0, i - 1);
-	return address;
+		if (address.p[i - 1] == '@') {
+			lp = sv_sub(address, 0, i - 1);
+			break;
+		}
+	if (!memchr(lp.p, '"', lp.len) && !memchr(lp.p, '\\', lp.len))
+		return lp;
+	char *p = arena_alloc(a, lp.len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < lp.len; i++) {
+		if (lp.p[i] == '"')
+			continue;
+		if (lp.p[i] == '\\' && i + 1 < lp.len)
+			i++;
+		p[n++] = lp.p[i];
+	}
+	p[n] = 0;
+	sv r = sv_make(p, n);
+	r.taint = lp.taint;
+	return r;
 }
 
 static sv sender_of(const acl_ctx *c)
@@ -222,7 +247,9 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 					SV_ARG(arg), acl_where_name(c->where));
 				return ACL_OK;
 			}
-			text = sv_trim(sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len));
+			/* White space after the log names goes; trailing space from an expansion stays. */
+			text = sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len);
+			while (text.len && (text.p[0] == ' ' || text.p[0] == '\t')) text = sv_sub(text, 1, text.len - 1);
 		}
 	}
 	if (bits) {
@@ -267,6 +294,25 @@ static acl_result cond_delay(acl_ctx *c, sv arg)
 	return ACL_OK;
 }
 
+/* Append the header gathered in text (if any, and not a duplicate), then start a new one. */
+static void add_one_header(acl_ctx *c, acl_header_pos pos, xbuf *text)
+{
+	if (!text->len)
+		return;
+	sv t = xbuf_sv(text);
+	acl_header **tail = &c->add_headers;
+	for (; *tail; tail = &(*tail)->next)
+		if (sv_eq((*tail)->text, t)) {
+			xbuf_init(text, c->user_msg.a);
+			return;
+		}
+	acl_header *h = arena_calloc(c->user_msg.a, 1, sizeof *h);
+	h->pos = pos;
+	h->text = t;
+	*tail = h;
+	xbuf_init(text, c->user_msg.a);   /* the text stays with the header */
+}
+
 acl_result acl_add_header(acl_ctx *c, sv arg)
 {
 	acl_header_pos pos = ACL_HDR_APPEND;
@@ -283,9 +329,11 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 	if (!sv_trim(arg).len)
 		return ACL_OK;
 	arena *a = c->user_msg.a;
+	/* Each line that does not continue a header and has no "name:" becomes an X-ACL-Warn header.
+	 * Headers are kept one by one: one already added with the same text is not added again
+	 * (Exim), e.g. a warn statement's message for each RCPT. */
 	xbuf text;
 	xbuf_init(&text, a);
-	/* Each line that does not continue a header and has no "name:" becomes an X-ACL-Warn header. */
 	size_t i = 0;
 	while (i < arg.len) {
 		const char *nl = memchr(arg.p + i, '\n', arg.len - i);
@@ -295,6 +343,7 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 		if (!line.len)
 			continue;
 		if (line.p[0] != ' ' && line.p[0] != '\t') {
+			add_one_header(c, pos, &text);
 			size_t k = 0;
 			while (k < line.len && line.p[k] > ' ' && line.p[k] < 127 && line.p[k] != ':')
 				k++;
@@ -304,13 +353,7 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 		xbuf_putsv(&text, line);
 		xbuf_putc(&text, '\n');
 	}
-	acl_header *h = arena_calloc(a, 1, sizeof *h);
-	h->pos = pos;
-	h->text = xbuf_sv(&text);
-	acl_header **tail = &c->add_headers;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = h;
+	add_one_header(c, pos, &text);
 	return ACL_OK;
 }
 
@@ -448,7 +491,7 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 			return list_match(c, SV_LIT(""), arg, MATCH_STRING, false); /* only an empty item matches */
 		return list_match(c, o->host_address, arg, MATCH_HOST, true);
 	case C_LOCAL_PARTS:
-		return list_match(c, local_part_of(c->recipient), arg, MATCH_LOCALPART, true);
+		return list_match(c, acl_local_part(c->user_msg.a, c->recipient), arg, MATCH_LOCALPART, true);
 	case C_LOG_REJECT_TARGET:
 		return cond_log_reject_target(c, arg);
 	case C_LOGWRITE:

@@ -134,8 +134,10 @@ acl_result acl_control(acl_ctx *c, sv arg)
 	const ctl_def *d = &controls[id];
 	if (opts.len && !d->has_options)
 		return acl_error(c, "syntax error in \"control=" SV_FMT "\"", SV_ARG(arg));
+	/* queue_only is Exim's old name for queue, and its errors name "queue". */
 	if (d->forbids & ACL_BIT(c->where))
-		return acl_error(c, "cannot use \"control=%s\" in %s ACL", d->name, acl_where_name(c->where));
+		return acl_error(c, "cannot use \"control=%s\" in %s ACL", id == CT_QUEUE_ONLY ? "queue" : d->name,
+			acl_where_name(c->where));
 	acl_controls *k = &c->controls;
 	arena *a = c->user_msg.a;
 	switch ((ctl_id)id) {
@@ -164,9 +166,9 @@ acl_result acl_control(acl_ctx *c, sv arg)
 	case CT_FREEZE:
 		k->freeze = true;
 		if (opts.len) {
-			if (!sv_eq_cstr(opts, "/no_cutthrough"))
+			if (!sv_eq_cstr(opts, "/no_tell"))
 				return acl_error(c, "syntax error in \"control=" SV_FMT "\"", SV_ARG(arg));
-			k->freeze_no_cutthrough = true;
+			k->freeze_no_tell = true;   /* freeze_tell is not told about this message */
 		}
 		break;
 	case CT_NO_CALLOUT_FLUSH: k->no_callout_flush = true; break;
@@ -176,11 +178,14 @@ acl_result acl_control(acl_ctx *c, sv arg)
 	case CT_NO_PIPELINING: k->no_pipelining = true; break;
 	case CT_QUEUE:
 		k->queue = true;
-		if (opts.len) {
-			if (sv_eq_cstr(opts, "/only"))
+		/* Options "/only" and "/first_pass_route"; Exim passes over any other. */
+		while (opts.len > 1) {
+			size_t e = 1;
+			while (e < opts.len && opts.p[e] != '/')
+				e++;
+			if (sv_eq_cstr(sv_range(opts, 1, e), "only"))
 				k->queue_only = true;
-			else if (!sv_eq_cstr(opts, "/first_pass_route"))
-				return acl_error(c, "syntax error in \"control=" SV_FMT "\"", SV_ARG(arg));
+			opts = sv_sub(opts, e, opts.len);
 		}
 		break;
 	case CT_QUEUE_ONLY: k->queue = true; k->queue_only = true; break;
@@ -191,8 +196,7 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		k->submission_name = SV_NULL;
 		k->submission_sender_retain = false;
 		if (!submission_options(c, opts))
-			return acl_error(c, "syntax error in argument for \"control=submission\": \"" SV_FMT "\"",
-				SV_ARG(opts));
+			return acl_error(c, "syntax error in \"control=" SV_FMT "\"", SV_ARG(arg));
 		break;
 	case CT_SUPPRESS_LOCAL_FIXUPS: k->suppress_local_fixups = true; break;
 	case CT_UTF8_DOWNCONVERT:

@@ -15,9 +15,9 @@
 /* Where message-changing modifiers make sense: while a message is being received. */
 #define MSG_WHERES (W(MAIL) | W(RCPT) | W(PREDATA) | W(DATA) | W(PRDR) | W(MIME) | W(NOTSMTP) \
 	| W(DKIM) | W(NOTSMTP_START))
-/* Where there is no sender (checked against Exim 4.96 -bh, as are the other masks). */
-#define NO_SENDER (W(AUTH) | W(CONNECT) | W(HELO) | W(ETRN) | W(EXPN) | W(STARTTLS) | W(VRFY) | W(QUIT) \
-	| W(NOTQUIT))
+/* Where there is no sender (checked against Exim 4.96 -bh, as are the other masks). The not-QUIT
+ * ACL may test it (Exim 4.96 crashes there when no MAIL was given). */
+#define NO_SENDER (W(AUTH) | W(CONNECT) | W(HELO) | W(ETRN) | W(EXPN) | W(STARTTLS) | W(VRFY) | W(QUIT))
 #define NOT_SMTP (W(NOTSMTP) | W(NOTSMTP_START))
 
 static const acl_cond_def builtin[C__COUNT] = {

@@ -20,11 +20,11 @@ typedef enum vfy { VF_HELO, VF_HEADER_SYNTAX, VF_HEADER_SENDER, VF_HEADER_NAMES_
 
 static const struct { const char *name; unsigned allowed; } kinds[VF__COUNT] = {
 	[VF_HELO] = { "helo", ACL_ALL_WHERE },
-	/* Exim 4.96 lets these through in the QUIT ACL too (with no message they pass). */
-	[VF_HEADER_SYNTAX] = { "header_syntax", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_HEADER_SENDER] = { "header_sender", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_HEADER_NAMES_ASCII] = { "header_names_ascii", W(DATA) | W(NOTSMTP) | W(QUIT) },
-	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) },
+	/* Exim 4.96 lets these through in the QUIT and not-QUIT ACLs too (with no message they pass). */
+	[VF_HEADER_SYNTAX] = { "header_syntax", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_HEADER_SENDER] = { "header_sender", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_HEADER_NAMES_ASCII] = { "header_names_ascii", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
+	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
 	[VF_REVERSE_HOST_LOOKUP] = { "reverse_host_lookup", ACL_ALL_WHERE },
 	[VF_SENDER] = { "sender", W(RCPT) | W(MAIL) | W(PREDATA) | W(MIME) | W(DKIM) | W(DATA) | W(PRDR) | W(NOTSMTP) },
 	[VF_RECIPIENT] = { "recipient", W(RCPT) | W(VRFY) },
@@ -301,6 +301,8 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 	}
 	if (sc->result != ACL_FAIL && sc->result != ACL_DEFER)
 		return sc->result;
+	if (sc->result == ACL_DEFER && has_option(options, "defer_ok"))
+		return ACL_OK;   /* defer_ok: a verification that cannot be completed passes */
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
 	/* A sender verify deferred in routing tells the client nothing of it (Exim: the default
@@ -329,9 +331,11 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 	xbuf prefix;
 	xbuf_init(&prefix, e->a);
 	acl_log_prefix(c, &prefix);
-	acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
-		prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(sc->address), sc->why_log.len ? ": " : "",
-		SV_ARG(sc->why_log));
+	const log_config *lc = log_current_config();
+	if (!fail || !lc || logsel_has(&lc->selector, LS_SENDER_VERIFY_FAIL))   /* a defer is always logged */
+		acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
+			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(sc->address), sc->why_log.len ? ": " : "",
+			SV_ARG(sc->why_log));
 	if (!fail)
 		return;
 	xbuf msg;
@@ -342,6 +346,7 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 	if (!c->log_msg.len)
 		xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));   /* the log keeps the reply's own text */
 	/* A statement without a message rejects with the default text, after the details. */
+	c->user_msg_details = msg.len;
 	xbuf_putsv(&msg, c->user_msg.len ? xbuf_sv(&c->user_msg) : SV_LIT("Administrative prohibition"));
 	xbuf_reset(&c->user_msg);
 	xbuf_putsv(&c->user_msg, xbuf_sv(&msg));
@@ -356,6 +361,11 @@ static acl_result verify_address(acl_ctx *c, bool recipient, sv address, sv opti
 	if (!recipient)
 		return verify_sender(c, address, options);
 	acl_result r = c->ops->verify_address(c->ops_ctx, true, address, options, &c->user_msg, &c->log_msg);
+	if (r == ACL_DEFER && has_option(options, "defer_ok")) {
+		xbuf_reset(&c->user_msg);
+		xbuf_reset(&c->log_msg);
+		return ACL_OK;   /* defer_ok: a verification that cannot be completed passes */
+	}
 	if (r == ACL_FAIL && !c->user_msg.len)
 		xbuf_puts(&c->user_msg, "Recipient verify failed");
 	return r;
@@ -484,8 +494,13 @@ acl_result acl_verify(acl_ctx *c, sv arg)
 	case VF_CSA:
 		return acl_verify_csa(c, rest.len ? sv_sub(rest, 1, rest.len) : SV_NULL);
 	case VF_CERTIFICATE:
-		/* Without a verified client certificate the condition is false (TLS issue fills it). */
-		return c->origin && c->origin->tls_certificate_verified ? ACL_OK : ACL_FAIL;
+		/* Without a verified client certificate the condition is false (TLS issue fills it);
+		 * Exim gives the reason as the message. */
+		if (c->origin && c->origin->tls_certificate_verified)
+			return ACL_OK;
+		xbuf_reset(&c->user_msg);
+		xbuf_puts(&c->user_msg, "no verified certificate");
+		return ACL_FAIL;
 	case VF__COUNT:
 		break;
 	}

@@ -16,8 +16,9 @@
  *   memory meanwhile. Since the descriptor table is shared too, files the transport opens and
  *   the state that remembers them (log, lookups) agree in both.
  * - A child that dies abnormally may have left the shared memory half updated: the delivery
- *   process then exits at once (DELIVER_EXIT_TRANSPORT_DIED) without trusting any of it. What
- *   the child journaled stands; the next attempt does the rest.
+ *   process then writes Exim's lines for it from text prepared before the child started
+ *   (deliver_died.c, system calls only) and exits (DELIVER_EXIT_TRANSPORT_DIED) without trusting
+ *   any of it. What the child journaled stands; the next attempt does the rest.
  * Only appendfile runs this way: it runs no command of its own. pipe, autoreply, lmtp and the
  * remote transports keep their forked child (deliver_local.c). */
 #include <errno.h>
@@ -30,7 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/deliver_died.h"
 #include "core/deliver_internal.h"
+#include "core/deliver_wait.h"
 #include "core/priv.h"
 #include "core/transport.h"
 #include "lib/log.h"
@@ -139,6 +142,8 @@ bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, con
 		return false;
 	}
 	child_arg c = { .d = d, .b = b, .uid = uid, .gid = gid, .name = name, .dir = dir };
+	ddied died;
+	ddied_prepare(&died, d, b);
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &c.mask);
@@ -150,13 +155,12 @@ bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, con
 		return false;
 	}
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* Past the limit it is killed, and then handled as any child that died. */
+	(void)dwait_reap(pid, dwait_now_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
 	if (!WIFEXITED(status)) {
 		/* Nothing in the shared memory can be trusted now (the child may have died inside
-		 * malloc): leave without touching it. */
-		static const char msg[] = "delivery process: appendfile child died abnormally\n";
-		if (write(2, msg, sizeof msg - 1) < 0) { /* stderr may be closed */ }
+		 * malloc): write Exim's lines from what was prepared and leave without touching it. */
+		ddied_write(&died, status);
 		_exit(DELIVER_EXIT_TRANSPORT_DIED);
 	}
 	sigprocmask(SIG_SETMASK, &c.mask, NULL);

@@ -92,6 +92,7 @@ typedef struct dbatch {
 	bool journaled;               /* ... and said (exit status 0) that it journaled what it
 	                               * delivered: the delivery process need not write it again */
 	bool inproc;                  /* ran in the delivery process (deliver_inproc.c): no child */
+	int64_t deadline_ms;          /* when the child is killed (deliver_wait.h; INT64_MAX: never) */
 } dbatch;
 /* The exit status of a transport child whose journal write failed (the delivery process then
  * journals the batch's deliveries itself). */

@@ -19,6 +19,7 @@
 #include "conf/main_options.h"
 #include "conf/option.h"
 #include "core/deliver_internal.h"
+#include "core/deliver_wait.h"
 #include "core/priv.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
@@ -315,6 +316,10 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 	}
 	close(pfd[1]);
 	b->journal_child = d->journal_fd >= 0 && !d->dont_deliver;
+	/* pipe and lmtp bound their commands with their own `timeout` (0: none, as in Exim). */
+	bool own_timeout = b->t->info && b->t->info->name
+		&& (strcmp(b->t->info->name, "pipe") == 0 || strcmp(b->t->info->name, "lmtp") == 0);
+	b->deadline_ms = own_timeout ? INT64_MAX : dwait_now_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000;
 	b->pid = pid;
 	b->fd = pfd[0];
 	xbuf_init(&b->buf, pool_msg);
@@ -341,15 +346,25 @@ void dbatch_finish(dctx *d, dbatch *b)
 	(void)d;
 	if (b->inproc)
 		return; /* the results are in the addresses already */
+	bool killed = false;
 	if (b->fd >= 0) {
-		while (dbatch_read(b))
-			;
+		for (;;) {
+			int r = dwait_readable(b->fd, b->deadline_ms);
+			if (r == 0) {
+				/* Past its limit (deliver_wait.h): killed, its addresses get no result. What it
+				 * sent so far counts; a descendant still holding the pipe is not waited for. */
+				kill(b->pid, SIGKILL);
+				killed = true;
+				break;
+			}
+			if (r < 0 || !dbatch_read(b))
+				break;
+		}
 		close(b->fd);
 		b->fd = -1;
 	}
 	int status = 0;
-	while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	(void)dwait_reap(b->pid, killed ? dwait_now_ms() : b->deadline_ms, &status);
 	b->journaled = b->journal_child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	address_item *list[b->n ? b->n : 1];
 	bool got[b->n ? b->n : 1];

@@ -276,6 +276,32 @@ out:
 	return result;
 }
 
+/* Does the system's resolver give name the address want (already unmapped)? */
+static bool system_name_has(const char *name, const ip_addr *want)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	if (getaddrinfo(name, NULL, &hints, &ai) != 0)
+		return false;
+	bool found = false;
+	for (struct addrinfo *i = ai; i && !found; i = i->ai_next) {
+		ip_addr got, gu;
+		memset(&got, 0, sizeof got);
+		if (i->ai_family == AF_INET) {
+			got.family = 4;
+			memcpy(got.b, &((struct sockaddr_in *)i->ai_addr)->sin_addr, 4);
+		} else if (i->ai_family == AF_INET6) {
+			got.family = 6;
+			memcpy(got.b, &((struct sockaddr_in6 *)i->ai_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		ip_unmap(&got, &gu);
+		found = ip_equal(&gu, want);
+	}
+	freeaddrinfo(ai);
+	return found;
+}
+
 /* match_host_lookup_hook: does the plain host name in a host list have the address ip? */
 static int host_list_name(const char *name, const char *ip, xbuf *err)
 {
@@ -292,7 +318,9 @@ static int host_list_name(const char *name, const char *ip, xbuf *err)
 		xbuf_printf(err, "DNS lookup of \"%s\" deferred", name);
 		result = SEARCH_DEFER;
 	} else if (rc != DNS_SUCCEED) {
-		result = MATCH_NAME_UNKNOWN;
+		/* Exim asks the system's resolver (gethostbyname: /etc/hosts, then the DNS); a name the
+		 * DNS does not know may still be in /etc/hosts ("localhost"). */
+		result = system_name_has(name, &u) ? SEARCH_OK : MATCH_NAME_UNKNOWN;
 	} else {
 		result = SEARCH_FAIL;
 		for (size_t i = 0; i < n && result != SEARCH_OK; i++) {

@@ -31,7 +31,7 @@ static void put_addrport(const msg_origin *o, xbuf *out)
 	xbuf_putc(out, '[');
 	xbuf_putsv(out, o->host_address);
 	xbuf_putc(out, ']');
-	if (has_incoming_port())
+	if (has_incoming_port() && o->host_port)   /* -bh without a port shows none (Exim) */
 		xbuf_printf(out, ":%d", o->host_port);
 }
 
@@ -88,9 +88,15 @@ void message_sender_rcvhost(const msg_origin *o, xbuf *out)
 		xbuf_putc(out, ')');
 		return;
 	}
-	put_addrport(o, out);
-	if (show_helo || o->ident.len) {
+	/* Without a name the port is "port=N" inside the parentheses (observed, incoming_port). */
+	xbuf_putc(out, '[');
+	xbuf_putsv(out, o->host_address);
+	xbuf_putc(out, ']');
+	bool port = has_incoming_port() && o->host_port > 0;
+	if (show_helo || o->ident.len || port) {
 		xbuf_puts(out, " (");
+		if (port)
+			xbuf_printf(out, "port=%d%s", o->host_port, show_helo || o->ident.len ? " " : "");
 		if (show_helo) {
 			xbuf_puts(out, "helo=");
 			xbuf_putsv(out, o->helo_name);
@@ -189,14 +195,9 @@ static bool message_var(const message_vars *v, sv name, xbuf *out)
 #define IS(s) sv_eq_cstr(name, s)
 	if (IS("message_id") || IS("message_exim_id")) xbuf_puts(out, m->id);
 	else if (IS("sender_address")) xbuf_putsv(out, m->sender);
-	else if (IS("sender_address_local_part")) {
-		if (!m->sender.len) return false;
-		xbuf_putsv(out, sender_part(m->sender, false));
-	}
-	else if (IS("sender_address_domain")) {
-		if (!m->sender.len) return false;
-		xbuf_putsv(out, sender_part(m->sender, true));
-	}
+	/* A null sender has empty parts (not the caller's, as -be without a message shows). */
+	else if (IS("sender_address_local_part")) xbuf_putsv(out, sender_part(m->sender, false));
+	else if (IS("sender_address_domain")) xbuf_putsv(out, sender_part(m->sender, true));
 	else if (IS("recipients")) {
 		/* Exim shows the list only in the contexts its documentation names (system filter,
 		 * DATA/MIME/not-SMTP ACLs, ${if}-style tests there); elsewhere it is empty. */

@@ -42,4 +42,13 @@ typedef struct queue_run_opts {
  * remote_max_parallel/queue_run_max as configured). Returns the number of messages tried. */
 long queue_run(const spool_config *sc, const queue_run_opts *o);
 
+/* Added (acceptperf): keep the schedule index open in this process from its first use until
+ * exit, for processes that receive many messages (SMTP sessions); then every note/forget of
+ * this process goes through that one environment. */
+void queue_schedule_keep_open(void);
+/* Keep it open and open it now (a process prepared before its first message). */
+void queue_schedule_prepare(const spool_config *sc);
+/* Note a message just received (due now, not frozen): through the kept index when enabled. */
+void queue_schedule_note_received(const spool_config *sc, const char *id);
+
 #endif

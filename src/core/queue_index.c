@@ -186,10 +186,84 @@ static void build_note(note_ops *b, const char *id, bool had_old, uint64_t old_d
 	b->ops[b->n++] = (hintsdb_op){ .key = sv_make((const char *)b->ikey, KEY_ID_LEN), .value = sv_make((const char *)b->ival, 9) };
 }
 
+/* The index kept open for the life of a process that receives many messages (an SMTP session:
+ * opening, mapping and closing the LMDB environment per message cost about 1 ms). LMDB allows
+ * one environment per file and process, and none inherited over fork(): the handle belongs to
+ * the process that opened it, and a forked child opens its own (the parent's is left alone:
+ * closing it in the child would release locks that are the parent's). */
+static struct {
+	bool enabled;
+	pid_t owner;       /* the process that asked: its forked children (helpers) do not keep */
+	pid_t pid;
+	char path[4400];
+	hintsdb *db;
+} kept;
+
+void queue_schedule_keep_open(void)
+{
+	kept.enabled = true;
+	kept.owner = getpid();
+}
+
+/* Keeping applies to the process that asked for it only. */
+static bool keeping(void)
+{
+	return kept.enabled && kept.owner == getpid();
+}
+
+/* The kept environment for sc (opened on first use), or NULL when keeping is off or the open
+ * failed (logged by open_index). */
+static hintsdb *kept_index(const spool_config *sc)
+{
+	if (!keeping())
+		return NULL;
+	char name[300], path[4400];
+	snprintf(path, sizeof path, "%s/db/%s", sc->directory, queue_index_name(sc, name, sizeof name));
+	if (kept.db && kept.pid == getpid() && strcmp(kept.path, path) == 0)
+		return kept.db;
+	if (kept.db && kept.pid == getpid())
+		hintsdb_close(kept.db); /* another spool (not seen in practice): one open at a time */
+	kept.db = open_index(sc, false);
+	kept.pid = getpid();
+	snprintf(kept.path, sizeof kept.path, "%s", path);
+	return kept.db;
+}
+
+void queue_schedule_prepare(const spool_config *sc)
+{
+	queue_schedule_keep_open();
+	(void)kept_index(sc);
+}
+
+void queue_schedule_note_received(const spool_config *sc, const char *id)
+{
+	if (!id || !spool_valid_id(sv_cstr(id)))
+		return;
+	hintsdb *db = kept_index(sc);
+	if (!db) {
+		if (!keeping())
+			queue_schedule_note(sc, id, 0, false);
+		return;
+	}
+	/* A new id has no records to replace, so no read (a read would hold one of LMDB's reader
+	 * slots for the life of the process); a reconciliation that listed it first wrote the
+	 * same two keys. */
+	note_ops b;
+	build_note(&b, id, false, 0, 0, false, SV_NULL);
+	if (!hintsdb_write_batch(db, b.ops, b.n))
+		log_write(LOG_MAIN | LOG_PANIC, "%s: queue schedule index: %s", id, hintsdb_error(db));
+}
+
 void queue_schedule_note(const spool_config *sc, const char *id, time_t due, bool frozen)
 {
 	if (!id || !spool_valid_id(sv_cstr(id)))
 		return;
+	hintsdb *kdb = kept_index(sc);
+	if (kdb || keeping()) {
+		if (kdb)
+			queue_index_note(kdb, id, due, frozen, SV_NULL);
+		return;
+	}
 	hintsdb *db = open_index(sc, false);
 	if (!db)
 		return;
@@ -243,6 +317,13 @@ void queue_index_forget(hintsdb *db, const char *id)
 void queue_schedule_forget(const spool_config *sc, const char *id)
 {
 	if (!id || !spool_valid_id(sv_cstr(id)))
+		return;
+	hintsdb *kdb = kept_index(sc);
+	if (kdb) { /* never a second environment beside the kept one (LMDB: one per process) */
+		queue_index_forget(kdb, id);
+		return;
+	}
+	if (keeping())
 		return;
 	hintsdb *db = open_index(sc, true); /* nothing to forget when there is no index yet */
 	if (!db)

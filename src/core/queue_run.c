@@ -1,5 +1,6 @@
-/* One queue run (Exim 4.96 "-q" family): choose the messages, then give each its own delivery
- * process, one after another, as Exim's queue runner does.
+/* One queue run (Exim 4.96 "-q" family): choose the messages, then have each delivered as by a
+ * delivery process of its own (queue_pool.c: worker processes, several messages in flight at
+ * once where that cannot change what Exim's one-at-a-time runner would do).
  *
  * Which messages: a plain run (-q, -qq, -qi, -ql, -qG) takes the due part of the schedule index
  * (queue_index.c); runs that must consider every message anyway (-qf, -qff, -R, -S, start/stop
@@ -10,23 +11,19 @@
  */
 #include "core/queue.h"
 #include "core/queue_internal.h"
+#include "core/queue_pool.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <errno.h>
-#include <fcntl.h>
+#include <dirent.h>
 #include <pcre2.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
-#include "core/deliver_continue.h"
-#include "core/dns.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
 
@@ -181,177 +178,79 @@ static bool selected(const spool_config *sc, const char *id, const queue_run_opt
 	return ok;
 }
 
-/* ---- delivery workers ----
- * A worker is a child of the runner that delivers a list of messages one after another (each
- * with its own lock, as before), so a run pays one fork per QUEUE_WORKER_MESSAGES messages
- * instead of one per message. After each message it reports what became of it over a pipe;
- * the runner, which holds the schedule index open for the whole pass, records it. A worker that
- * dies is replaced for the messages it did not report, less the one it died on. */
-#define QUEUE_WORKER_MESSAGES 64
+/* ---- which messages wait for a host ----
+ * Messages listed in a wait-<transport> record (held back or deferred for a host) are delivered
+ * one at a time (queue_pool.c): the first of them to reach the host carries the others over its
+ * connection, as in Exim's serial runner. The set is read once per pass from every wait-*
+ * database of the spool; it is a hint, so an unreadable database just makes no entries. */
+typedef struct waiting_set {
+	char (*v)[MSG_ID_LEN + 1];
+	size_t n, cap;
+} waiting_set;
 
-typedef struct qjob {
-	char id[MSG_ID_LEN + 1];
-	deliver_opts o;
-} qjob;
-
-/* One message's outcome: this header and log_len bytes of deliver_outcome.skip_log, written in
- * one write() (under PIPE_BUF). */
-typedef struct worker_report {
-	char id[MSG_ID_LEN];
-	uint8_t kind;                 /* deliver_outcome_kind */
-	uint8_t frozen;
-	uint16_t log_len;
-	int64_t next_due;
-} worker_report;
-#define REPORT_LOG_MAX 3900
-
-/* The worker's exit status when deliver_queue_load_max ended the run. */
-#define WORKER_EXIT_ABANDONED 75
-
-/* deliver_queue_load_max: checked before each message, as Exim does; a forced run (-qf, -qff)
- * ignores it. true: the run ends here (logged as Exim logs it). */
-static bool load_too_high(const qjob *j)
+static bool waiting_add_fn(void *ctx, sv key, sv value)
 {
-	if (conf_main.deliver_queue_load_max < 0 || j->o.forced || j->o.thaw)
-		return false;
-	double l;
-	if (getloadavg(&l, 1) != 1)
-		return false;
-	int load = (int)(l * 1000.0);
-	if (load <= conf_main.deliver_queue_load_max)
-		return false;
-	log_write(LOG_MAIN, "Abandon queue run: pid=%d (load %.2f, max %.2f)", (int)getppid(), (double)load / 1000.0,
-		(double)conf_main.deliver_queue_load_max / 1000.0);
-	return true;
-}
-
-static void worker_run(const spool_config *sc, const qjob *jobs, size_t n, int wfd)
-{
-	signal(SIGCHLD, SIG_DFL);
-	/* A connection handed back for the next waiting message is carried on in this process. */
-	dcont_inprocess = true;
-	for (size_t i = 0; i < n; i++) {
-		if (load_too_high(&jobs[i]))
-			_exit(WORKER_EXIT_ABANDONED);
-		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
-		/* Continued deliveries started by exec (-MC, e.g. behind a TLS proxy) hold the write end
-		 * of this pipe (Exim's -MCQ); end of file says the last of them is done, so the worker
-		 * goes on in Exim's order and does not race them for the messages they carry. */
-		int chain[2] = { -1, -1 };
-		if (pipe2(chain, O_CLOEXEC) == 0) {
-			dcont_queue_pipe_fd = chain[1];
-			dcont_queue_pid = getpid();
-		}
-		deliver_message(sc, jobs[i].id, &jobs[i].o);
-		deliver_outcome out = deliver_last_outcome();
-		size_t ll = out.skip_log ? strlen(out.skip_log) : 0;
-		if (ll > REPORT_LOG_MAX)
-			ll = 0;
-		worker_report r = { .kind = (uint8_t)out.kind, .frozen = out.frozen, .log_len = (uint16_t)ll,
-			.next_due = (int64_t)out.next_due };
-		memcpy(r.id, jobs[i].id, MSG_ID_LEN);
-		char buf[sizeof r + REPORT_LOG_MAX];
-		memcpy(buf, &r, sizeof r);
-		if (ll)
-			memcpy(buf + sizeof r, out.skip_log, ll);
-		dcont_run_pending(sc);
-		if (chain[0] >= 0) {
-			close(chain[1]);
-			dcont_queue_pipe_fd = -1;
-			char c;
-			while (read(chain[0], &c, 1) < 0 && errno == EINTR)
-				;
-			close(chain[0]);
-		}
-		fflush(NULL);
-		if (write(wfd, buf, sizeof r + ll) != (ssize_t)(sizeof r + ll))
-			_exit(1);
-		arena_reset(pool_msg, mm);
-		arena_reset(pool_scratch, ms);
-		/* Each message starts as in a delivery process of its own (Exim forks one per message):
-		 * no DNS answers carried over (lookups are tidied by deliver_message itself). */
-		dns_cache_flush();
-	}
-	_exit(0);
-}
-
-static void apply_report(hintsdb *idx, const worker_report *r, sv skip_log)
-{
-	char id[MSG_ID_LEN + 1];
-	memcpy(id, r->id, MSG_ID_LEN);
-	id[MSG_ID_LEN] = 0;
-	if (r->kind == DELIVER_OUTCOME_GONE)
-		queue_index_forget(idx, id);
-	else if (r->kind == DELIVER_OUTCOME_QUEUED)
-		queue_index_note(idx, id, (time_t)r->next_due, r->frozen != 0, skip_log);
-}
-
-static bool read_full(int fd, void *p, size_t n)
-{
-	char *b = p;
-	while (n) {
-		ssize_t k = read(fd, b, n);
-		if (k < 0 && errno == EINTR)
+	(void)key;
+	waiting_set *w = ctx;
+	size_t i = 0;
+	while (i < value.len) {
+		while (i < value.len && value.p[i] == ' ')
+			i++;
+		size_t s = i;
+		while (i < value.len && value.p[i] != ' ')
+			i++;
+		if (i - s != MSG_ID_LEN)
 			continue;
-		if (k <= 0)
-			return false;
-		b += k;
-		n -= (size_t)k;
+		if (w->n == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 256;
+			void *v = realloc(w->v, cap * sizeof *w->v);
+			if (!v)
+				return false;
+			w->v = v;
+			w->cap = cap;
+		}
+		memcpy(w->v[w->n], value.p + s, MSG_ID_LEN);
+		w->v[w->n++][MSG_ID_LEN] = 0;
 	}
 	return true;
 }
 
-/* Deliver jobs[0..n-1] in worker processes, one worker at a time. false: the run was
- * abandoned (deliver_queue_load_max). */
-static bool deliver_jobs(const spool_config *sc, qjob *jobs, size_t n, hintsdb *idx)
+static int cmp_id(const void *a, const void *b)
 {
-	size_t next = 0;
-	while (next < n) {
-		size_t count = n - next;
-		int pfd[2];
-		if (pipe2(pfd, O_CLOEXEC) != 0) {
-			log_write(LOG_MAIN | LOG_PANIC, "queue run: pipe failed: %s", strerror(errno));
-			return true;
+	return memcmp(a, b, MSG_ID_LEN);
+}
+
+static void waiting_load(const spool_config *sc, waiting_set *w)
+{
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/db", sc->directory);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (strncmp(e->d_name, "wait-", 5) != 0 || len <= 10 || strcmp(e->d_name + len - 5, ".lmdb") != 0)
+			continue;
+		char name[256];
+		snprintf(name, sizeof name, "%.*s", (int)(len - 5), e->d_name);
+		xbuf err;
+		xbuf_init(&err, NULL);
+		hintsdb *db = hintsdb_open(sc->directory, name, true, &err);
+		xbuf_free(&err);
+		if (db) {
+			hintsdb_iterate(db, waiting_add_fn, w);
+			hintsdb_close(db);
 		}
-		fflush(NULL);
-		pid_t pid = fork();
-		if (pid < 0) {
-			log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: fork failed: %s", jobs[next].id, strerror(errno));
-			close(pfd[0]);
-			close(pfd[1]);
-			return true;
-		}
-		if (pid == 0) {
-			close(pfd[0]);
-			worker_run(sc, jobs + next, count, pfd[1]);
-		}
-		close(pfd[1]);
-		size_t done = 0;
-		worker_report r;
-		char text[REPORT_LOG_MAX];
-		while (read_full(pfd[0], &r, sizeof r) && r.log_len <= REPORT_LOG_MAX && read_full(pfd[0], text, r.log_len)) {
-			if (done < count && memcmp(r.id, jobs[next + done].id, MSG_ID_LEN) == 0) {
-				if (idx)
-					apply_report(idx, &r, sv_make(text, r.log_len));
-				done++;
-			}
-		}
-		close(pfd[0]);
-		int status;
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (done < count && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_ABANDONED)
-			return false;
-		if (done < count) {
-			/* The worker died on jobs[next + done]: go on after it, as Exim's runner goes on
-			 * after a delivery process that crashed. */
-			log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: delivery process ended abnormally (status 0x%04x)",
-				jobs[next + done].id, (unsigned)status);
-			done++;
-		}
-		next += done;
 	}
-	return true;
+	closedir(d);
+	if (w->n > 1)
+		qsort(w->v, w->n, sizeof *w->v, cmp_id);
+}
+
+static bool waiting_has(const waiting_set *w, const char *id)
+{
+	return w->n && bsearch(id, w->v, w->n, sizeof *w->v, cmp_id) != NULL;
 }
 
 static void log_skipped_fn(void *ctx, const char *id, sv lines)
@@ -402,9 +301,12 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 		qsort(l.v, l.n, sizeof *l.v, cmp_arrival);
 	else
 		shuffle(&l);
+	waiting_set waiting = { 0 };
+	if (!ordered)
+		waiting_load(sc, &waiting);
 	bool first_selected = true;
 	long tried = 0;
-	qjob *jobs = calloc(QUEUE_WORKER_MESSAGES, sizeof *jobs);
+	qjob *jobs = calloc(l.n ? l.n : 1, sizeof *jobs);
 	if (!jobs)
 		abort();
 	size_t njobs = 0;
@@ -427,20 +329,14 @@ static long one_pass(const spool_config *sc, const queue_run_opts *o, bool queue
 			.queue_run = true,
 			.caller_keeps_schedule = idx != NULL,
 		};
+		j->alone = ordered || waiting_has(&waiting, id);
 		first_selected = false;
 		tried++;
-		if (njobs == QUEUE_WORKER_MESSAGES) {
-			bool go_on = deliver_jobs(sc, jobs, njobs, idx);
-			njobs = 0;
-			if (!go_on) {
-				*abandoned = true;
-				break;
-			}
-		}
 	}
-	if (njobs && !deliver_jobs(sc, jobs, njobs, idx))
+	if (njobs && !qpool_deliver(sc, jobs, njobs, idx))
 		*abandoned = true;
 	free(jobs);
+	free(waiting.v);
 	if (idx)
 		hintsdb_close(idx);
 	queue_list_free(&l);

@@ -9,6 +9,7 @@
 #include "core/receive_internal.h"
 #include "lib/log.h"
 #include "lib/printing.h"
+#include "lib/timefmt.h"
 #include "mail/header.h"
 
 static void put_escaped(xbuf *out, sv v)
@@ -107,6 +108,12 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 			xbuf_putc(out, ':');
 			put_escaped(out, o->auth_id);
 		}
+		/* +smtp_mailauth: the accepted AUTH= of MAIL as given, in its angle brackets
+		 * (observed "A=pl:bob:<z@y.example>"; AUTH=<> adds nothing). */
+		if (logsel_has(ls, LS_SMTP_MAILAUTH) && o->auth_sender.len) {
+			xbuf_putc(out, ':');
+			put_escaped(out, o->auth_sender);
+		}
 	}
 	if (r->prdr)
 		xbuf_puts(out, " PRDR");
@@ -123,10 +130,13 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 			+ (m->received_complete_usec - m->received_usec);
 		if (us < 0)
 			us = 0;
-		if (logsel_has(ls, LS_MILLISEC))
+		/* Milliseconds only below 5 s, as Exim 4.96's D= shows (7 s is "7s"). */
+		if (logsel_has(ls, LS_MILLISEC) && us < 5000000) {
 			xbuf_printf(out, " RT=%lld.%03llds", us / 1000000, (us / 1000) % 1000);
-		else
-			xbuf_printf(out, " RT=%llds", us / 1000000);
+		} else {
+			xbuf_puts(out, " RT=");
+			interval_format(us / 1000000, out);
+		}
 	}
 	/* id=: the Message-ID (Resent-Message-ID when there are Resent- headers) without <>. */
 	const msg_header *mid = message_find_header(m, sv_cstr("Resent-Message-ID"));
@@ -160,7 +170,7 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 		put_escaped(out, m->sender);
 		xbuf_putc(out, '>');
 	}
-	if (logsel_has(ls, LS_RECEIVED_RECIPIENTS)) {
+	if (logsel_has(ls, LS_RECEIVED_RECIPIENTS) && m->nrcpt > 0) {   /* none left: no " for" (Exim) */
 		xbuf_puts(out, " for");
 		for (size_t i = 0; i < m->nrcpt; i++) {
 			xbuf_putc(out, ' ');

@@ -354,7 +354,7 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 	}
 	/* -H has its name from here on: every failure must remove it again. The schedule index
 	 * learns of the message before the group sync. */
-	queue_schedule_note(t->sc, t->id, 0, false);
+	queue_schedule_note_received(t->sc, t->id);
 	ok = spool_group_sync(t->sc, t->dir, err);
 	if (ok && !durable_write_out(t->fd)) { /* write-back errors of -D since it was opened */
 		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));

@@ -127,6 +127,7 @@ static void fail(smtp_addr_result *r, int code, const char *text)
 {
 	r->ok = false;
 	r->code = code;
+	r->why_off = 0;
 	xbuf_reset(r->msg);
 	xbuf_puts(r->msg, text);
 }
@@ -145,7 +146,9 @@ static bool finish_address(optbuf *b, bool allow_null, const smtp_features *f, s
 		r->ok = false;
 		r->code = 501;
 		xbuf_reset(r->msg);
-		xbuf_printf(r->msg, SV_FMT ": %s", SV_ARG(s), xbuf_cstr(&why));
+		xbuf_printf(r->msg, SV_FMT ": ", SV_ARG(s));
+		r->why_off = r->msg->len;   /* the SMTP syntax error log line shows the reason alone */
+		xbuf_puts(r->msg, xbuf_cstr(&why));
 		if (!why.a) xbuf_free(&why);
 		return false;
 	}
@@ -207,6 +210,7 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 		} else if (name_is(name, "AUTH") && !bare) {
 			out->auth_given = true;
 			out->auth = vv;
+			if (out->n_auths < SMTP_MAIL_AUTH_MAX) out->auths[out->n_auths++] = vv;
 		} else if (name_is(name, "PRDR") && f->prdr) {
 			out->prdr = true;
 		} else if (name_is(name, "SMTPUTF8") && bare && f->smtputf8) {
@@ -412,6 +416,49 @@ static const char *read_domain(cur *c, bool allow_literals, xbuf *out)
 	}
 }
 
+/* A source route "@a,@b:" at '@' (dropped from the result). Exim's wording when the colon is
+ * missing: after a list with commas the colon is named, else the local part is. */
+static const char *read_route(cur *c, bool allow_lit, arena *a)
+{
+	xbuf route;
+	xbuf_init(&route, a);
+	bool commas = false;
+	const char *err = NULL;
+	while (peek(c) == '@') {
+		c->i++;
+		skip_cfws(c);
+		if ((err = read_domain(c, allow_lit, &route)) != NULL) break;
+		skip_cfws(c);
+		if (peek(c) != ',') break;
+		c->i++;
+		commas = true;
+		skip_cfws(c);
+	}
+	if (!route.a) xbuf_free(&route);
+	if (err) return err;
+	if (peek(c) != ':') return commas ? "colon expected after route list" : "no local part";
+	c->i++;
+	skip_cfws(c);
+	return NULL;
+}
+
+/* After a source route: local@domain, the domain being required. */
+static const char *read_routed(cur *c, bool allow_lit, xbuf *out, bool *has_domain)
+{
+	int rc = read_local(c, out);
+	if (rc < 0) return "unmatched doublequote in local part";
+	if (rc == 0) return "missing or malformed local part";
+	skip_cfws(c);
+	if (peek(c) != '@') return "domain missing in source-routed address";
+	c->i++;
+	skip_cfws(c);
+	xbuf_putc(out, '@');
+	const char *e = read_domain(c, allow_lit, out);
+	if (e) return e;
+	*has_domain = true;
+	return NULL;
+}
+
 /* "<[@route,...:]local[@domain]>" starting at '<'. */
 static const char *read_angle(cur *c, bool allow_null, bool allow_lit, xbuf *out, bool *is_null,
 	bool *has_domain, xbuf *why)
@@ -425,25 +472,14 @@ static const char *read_angle(cur *c, bool allow_null, bool allow_lit, xbuf *out
 		return NULL;
 	}
 	if (peek(c) == '@') {                      /* source route: dropped from the result */
-		xbuf route;
-		xbuf_init(&route, out->a);
-		for (;;) {
-			c->i++;
-			skip_cfws(c);
-			const char *e = read_domain(c, true, &route);
-			if (!route.a) xbuf_free(&route);
-			if (e) return e;
-			skip_cfws(c);
-			if (peek(c) == ',') {
-				c->i++;
-				skip_cfws(c);
-				if (peek(c) != '@') return "domain missing or malformed";
-				continue;
-			}
-			if (peek(c) == ':') { c->i++; break; }
-			return "domain missing or malformed";
-		}
+		const char *e = read_route(c, allow_lit, out->a);
+		if (!e) e = read_routed(c, allow_lit, out, has_domain);
+		if (e) return e;
 		skip_cfws(c);
+		if (at_end(c)) return "'>' missing at end of address";
+		if (peek(c) != '>') return NULL;      /* the caller reports what follows */
+		c->i++;
+		return NULL;
 	}
 	size_t lstart = out->len;
 	int rc = read_local(c, out);
@@ -479,13 +515,10 @@ bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *
 	if (peek(&c) == '<') {
 		err = read_angle(&c, allow_null, allow_lit, out, is_null, has_domain, why);
 	} else if (peek(&c) == '@') {
-		c.i++;
-		skip_cfws(&c);
-		xbuf scratch;
-		xbuf_init(&scratch, out->a);
-		err = read_domain(&c, allow_lit, &scratch);
-		if (!scratch.a) xbuf_free(&scratch);
-		if (!err) err = "no local part";
+		/* A bare source-routed address; unlike a bare local@domain, its domains are held to
+		 * allow_domain_literals (Exim). */
+		err = read_route(&c, allow_lit, out->a);
+		if (!err) err = read_routed(&c, allow_lit, out, has_domain);
 	} else {
 		int rc = read_local(&c, out);
 		if (rc < 0) err = "unmatched doublequote in local part";
@@ -498,7 +531,9 @@ bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *
 				c.i++;
 				skip_cfws(&c);
 				xbuf_putc(out, '@');
-				err = read_domain(&c, allow_lit, out);
+				/* Exim checks allow_domain_literals only for addresses in angle brackets (or
+				 * starting with a route): a bare local@[literal] is taken either way. */
+				err = read_domain(&c, true, out);
 				*has_domain = err == NULL;
 			} else if (ch == '<' || (ch == '"' && c.i > after_word)
 				|| (!at_end(&c) && !is_special((unsigned char)ch))) {

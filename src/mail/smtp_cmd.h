@@ -40,6 +40,8 @@ typedef struct smtp_features {
 	bool no_params;    /* not ESMTP (HELO): no parameters are taken off MAIL/RCPT */
 } smtp_features;
 
+enum { SMTP_MAIL_AUTH_MAX = 8 };
+
 /* MAIL FROM parameters. */
 typedef struct smtp_mail_params {
 	bool size_given;
@@ -52,6 +54,10 @@ typedef struct smtp_mail_params {
 	sv envid;              /* xtext as sent (the caller decodes) */
 	bool auth_given;
 	sv auth;               /* AUTH= value, xtext as sent */
+	/* Every AUTH= value in the order taken off the end (Exim acts on each as it extracts it,
+	 * even when the address then fails); more than SMTP_MAIL_AUTH_MAX are dropped. */
+	unsigned n_auths;
+	sv auths[SMTP_MAIL_AUTH_MAX];
 } smtp_mail_params;
 
 /* RCPT TO parameters. */
@@ -74,6 +80,7 @@ typedef struct smtp_addr_result {
 	bool null_address;     /* "<>" */
 	bool has_domain;
 	sv cmd_data;           /* the argument after parameter extraction (for log lines) */
+	size_t why_off;        /* on failure: where in msg the reason starts (after "<arg>: ") */
 } smtp_addr_result;
 
 /* Parse "MAIL FROM:" / "RCPT TO:" argument text. work is a caller-owned mutable copy of the

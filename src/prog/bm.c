@@ -531,8 +531,17 @@ int bm_main(const cmdline *cl)
 		 * twice. */
 		log_write(LOG_MAIN | LOG_PANIC, "%s no recipients found in headers", m->id);
 		log_set_id(NULL);
+		if (!m->nnonrcpt) {
+			/* Reported per -oe (bm_error.c): by mail, or on stderr. */
+			sv body = SV_NULL;
+			if (!receive_body(r, &body))
+				body = SV_NULL;
+			int rc = bm_no_recipients(cl, m, body);
+			receive_abort(r);
+			return rc;
+		}
 		receive_abort(r);
-		return fail("%s", m->nnonrcpt ? "all -t recipients overridden by command line" : "no recipients in message");
+		return fail("%s", "all -t recipients overridden by command line");
 	}
 	/* acl_not_smtp_mime: once per MIME part, before acl_not_smtp. Exim 4.96 ends a local
 	 * submission it rejects with status 1 and writes nothing at all (no log line, no message

@@ -29,6 +29,7 @@
 #include "core/submit.h"
 #include "expand/expand.h"
 #include "lib/log.h"
+#include "mail/header.h"
 #include "prog/bm_error.h"
 
 static char error_mode(const cmdline *cl)
@@ -69,6 +70,50 @@ static sv dsn_from(arena *a)
 	}
 	xp_env_release(&env);
 	return xbuf_sv(&v);
+}
+
+int bm_no_recipients(const cmdline *cl, const message *m, sv body)
+{
+	char mode = error_mode(cl);
+	if (mode == 'p' || m->sender.len == 0) {
+		fprintf(stderr, "exim: no recipients in message\n");
+		return 1;
+	}
+	arena *a = pool_msg;
+	xbuf text;
+	xbuf_init(&text, a);
+	xbuf_printf(&text, "Auto-Submitted: auto-replied\nFrom: " SV_FMT "\nTo: " SV_FMT "\n", SV_ARG(dsn_from(a)),
+		SV_ARG(m->sender));
+	const msg_header *mid = message_find_header(m, sv_cstr("Message-ID"));
+	if (mid)
+		xbuf_printf(&text, "References: " SV_FMT "\n", SV_ARG(sv_trim(hdr_field_body(mid->text))));
+	xbuf_puts(&text, "Subject: Mail failure - no recipient addresses\n\n"
+		"A message that you sent contained no recipient addresses, and therefore no\n"
+		"delivery could be attempted.\n\n"
+		"------ This is a copy of your message, including all the headers. ------\n\n");
+	size_t limit = conf_main.bounce_return_size_limit > 0 ? (size_t)conf_main.bounce_return_size_limit : 102400;
+	size_t start = text.len;
+	for (const msg_header *h = m->headers; h; h = h->next) {
+		/* Our own Received: line (the first) is not part of what the sender sent. */
+		if (h->type == '*' || (h == m->headers && h->type == 'P'))
+			continue;
+		xbuf_putsv(&text, h->text);
+	}
+	xbuf_putc(&text, '\n');
+	size_t room = text.len - start < limit ? limit - (text.len - start) : 0;
+	xbuf_put(&text, body.p, body.len < room ? body.len : room);
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, a);
+	char id[MSG_ID_LEN + 1];
+	sv rcpt = m->sender;
+	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text),
+		.reference_id = sv_cstr(m->id) };
+	bool ok = spool_config_from_main(&sc, &err) && submit_message(&sc, &req, id, &err);
+	if (!ok)
+		fprintf(stderr, "exim: no recipients in message (and the error message could not be sent: %s)\n",
+			xbuf_cstr(&err));
+	return mode == 'e' && ok ? 0 : 1;
 }
 
 int bm_bad_recipient(const cmdline *cl, sv sender, const char *address, const char *why, int input_fd)

@@ -312,6 +312,7 @@ static struct {
 static void launcher_child_setup(void *ctx)
 {
 	listen_close_all(ctx);
+	daemon_pool_close_in_child();
 	close(daemon_wake_pipe[0]);
 	close(daemon_wake_pipe[1]);
 }
@@ -344,7 +345,7 @@ static void reap(daemon_children *c, qrun_sched *q, listen_set *ls)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			break;
-		if (launcher_reaped(pid, status, ls))
+		if (launcher_reaped(pid, status, ls) || daemon_pool_reaped(pid))
 			continue;
 #if SUPPORT_TLS
 		if (tls_ocsp_refresh_reaped(pid, status, time(NULL)))
@@ -359,6 +360,7 @@ static void reap(daemon_children *c, qrun_sched *q, listen_set *ls)
 static void close_listeners(void *ctx)
 {
 	listen_close_all(ctx);
+	daemon_pool_close_in_child();
 }
 
 static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
@@ -371,6 +373,9 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		abort();
 	/* One delivery launcher for every session, instead of a fork per connection. */
 	launcher_start(ls);
+	/* Session processes prepared in advance (daemon_pool.c). */
+	daemon_pool_enable(ls);
+	daemon_pool_fill(0);
 	size_t np = 0;
 	pfd[np++] = (struct pollfd){ .fd = daemon_wake_pipe[0], .events = POLLIN };
 	for (size_t i = 0; i < ls->n; i++)
@@ -386,6 +391,10 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		if (ocsp_timeout >= 0 && (timeout < 0 || ocsp_timeout < timeout))
 			timeout = ocsp_timeout;
 #endif
+		/* A pool short of processes is refilled one fork per turn, each after a look at the
+		 * listeners, so a burst of connections is not kept waiting behind replacements. */
+		if (daemon_pool_short())
+			timeout = 0;
 		int r = poll(pfd, np, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_write(LOG_MAIN | LOG_PANIC, "daemon: poll failed: %s", strerror(errno));
@@ -402,6 +411,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		}
 		if (got_term) {
 			listen_close_all(ls);
+			daemon_pool_discard();
 			remove_pid_file(pid_file);
 			free(pfd);
 			free(children.v);
@@ -409,6 +419,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		}
 		if (got_hup) {
 			got_hup = 0;
+			daemon_pool_discard(); /* the new configuration gets new processes */
 			reexec(ls);
 		}
 		if (r <= 0)
@@ -416,6 +427,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		for (size_t i = 1; i < np; i++)
 			if (pfd[i].revents & POLLIN)
 				daemon_accept_ready(pfd[i].fd, &children, ls);
+		daemon_pool_fill(1); /* a replacement, after the connections waiting were served */
 	}
 }
 

@@ -16,8 +16,11 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/acl.h"
 #include "core/deliver.h"
+#include "core/dns.h"
 #include "core/priv.h"
+#include "core/queue.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -177,8 +180,40 @@ static size_t count_host(const daemon_children *c, const ip_addr *a)
 	return n;
 }
 
-/* Is the peer in smtp_reserve_hosts? Host names are not looked up here (the list is matched
- * against the address; name items need the session's host lookup). */
+/* "[ip]:port I=[ip]:port" for the child's refusal lines (I= under incoming_interface). */
+static const char *who_iface(const conn_info *ci)
+{
+	if (!logging(LS_INCOMING_INTERFACE))
+		return ci->who;
+	return arena_printf(pool_conn, "%s I=[%s]:%d", ci->who, ci->local_text, ci->local_port);
+}
+
+/* The client's name for a host list in the connection's child: looked up once (Exim's rules,
+ * src/core/dns_host.c) and handed on to the session, which then does not look again. */
+static sv reserve_host_name;
+static bool reserve_name_done;
+static bool reverse_name(const conn_info *ci, sv *name)
+{
+	if (!reserve_name_done) {
+		reserve_name_done = true;
+		sv *aliases;
+		size_t n;
+		dns_rc rc = dns_host_name_lookup(pool_conn, sv_tainted(sv_cstr(ci->peer_text)), &reserve_host_name,
+			&aliases, &n);
+		if (rc != DNS_SUCCEED)
+			reserve_host_name = SV_NULL;
+		/* Exim's lines (observed): the first only when no name at all was found. */
+		if (rc == DNS_NOMATCH && logging(LS_HOST_LOOKUP_FAILED))
+			log_write(LOG_MAIN, "no host name found for IP address %s", ci->peer_text);
+		if (rc != DNS_SUCCEED)
+			log_write(LOG_MAIN, "list matching forced to fail: failed to find host name for %s", ci->peer_text);
+	}
+	*name = reserve_host_name;
+	return name->len > 0;
+}
+
+/* Is the peer in smtp_reserve_hosts? A list with items that need the client's name (a name,
+ * "*.suffix", a regex) makes the child look the name up first, as Exim does. */
 static bool in_reserve_hosts(const conn_info *ci)
 {
 	if (!conf_main.smtp_reserve_hosts)
@@ -191,6 +226,9 @@ static bool in_reserve_hosts(const conn_info *ci)
 		return false;
 	}
 	match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
+	sv name = SV_NULL;
+	if (acl_host_list_needs_name(xbuf_sv(&list)) && reverse_name(ci, &name))
+		mc.host_name = sv_dup(pool_scratch, name);
 	int rc = match_isinlist(sv_tainted(sv_cstr(ci->peer_text)), xbuf_sv(&list), 0, MATCH_HOST, false, &mc, &err);
 	if (rc == SEARCH_DEFER)
 		log_write(LOG_MAIN, "DNS or lookup defer while checking smtp_reserve_hosts for %s: %s",
@@ -211,16 +249,14 @@ static const char *active_hostname(const conn_info *ci)
 	return conf_main.primary_hostname ? conf_main.primary_hostname : "";
 }
 
-/* The child: checks that Exim makes after the fork, privilege drop, then the session. Never
- * returns. */
-static void run_child(const conn_info *ci, const daemon_children *c, const listen_set *listeners,
-	bool queue_only_load, bool accept_queue)
+void daemon_child_setup(const listen_set *listeners)
 {
 	for (size_t i = 0; i < listeners->n; i++)
 		if (listeners->v[i].fd >= 0)
 			close(listeners->v[i].fd);
 	close(daemon_wake_pipe[0]);
 	close(daemon_wake_pipe[1]);
+	daemon_pool_close_in_child();
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -229,8 +265,46 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* This process may receive many messages: one schedule index environment for all. */
+	queue_schedule_keep_open();
+}
 
-	int others = (int)c->n;
+/* Deliveries need root to become local users; the session will not have it. Without the
+ * daemon's shared launcher, a helper of its own is started while still root (close_fd: a
+ * descriptor it must not keep). Then the privilege drop; false (logged) if it failed. */
+static bool launcher_and_drop(int close_fd, bool want_launcher, const char *who)
+{
+	bool shared = deliver_launcher_in_session(); /* the daemon's launcher serves this session */
+	if (!shared && want_launcher)
+		deliver_launcher_start(close_fd);
+	xbuf err;
+	xbuf_init(&err, NULL);
+	bool ok = priv_drop_to_exim(&err) || !priv_is_root();
+	if (!ok)
+		log_write(LOG_MAIN | LOG_PANIC, "daemon: session for %s not started: %s", who, xbuf_cstr(&err));
+	xbuf_free(&err);
+	return ok;
+}
+
+void daemon_worker_prepare(int chan)
+{
+	/* Whether this connection will be over queue_only_load or smtp_accept_queue is not known
+	 * yet: a helper of its own (only without the shared one) is started all the same. */
+	if (!launcher_and_drop(chan, true, "a pre-forked process"))
+		_exit(1);
+	/* The schedule index, opened now rather than at the first message's commit. */
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (spool_config_from_main(&sc, &err))
+		queue_schedule_prepare(&sc);
+	xbuf_free(&err);
+}
+
+/* The checks Exim makes after the fork (smtp_accept_reserve, smtp_load_reserve against
+ * smtp_reserve_hosts), then the session. Never returns. */
+static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_only_load, bool accept_queue)
+{
 	bool reserved = false;
 	char buf[600];
 	if (conf_main.smtp_accept_max > 0 && conf_main.smtp_accept_reserve > 0
@@ -241,7 +315,7 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 			reply(ci->fd, buf);
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list: connected=%d max=%d reserve=%d",
-					ci->who, others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
+					who_iface(ci), others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
 			_exit(0);
 		}
 		reserved = true;
@@ -253,21 +327,12 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 			reply(ci->fd, buf);
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list and load average = %.2f",
-					ci->who, load / 1000.0);
+					who_iface(ci), load / 1000.0);
 			_exit(0);
 		}
 	}
-
-	/* Deliveries need root to become local users; the session will not have it. */
-	bool shared = deliver_launcher_in_session(); /* the daemon's launcher serves this session */
-	if (!shared && !queue_only_load && !accept_queue)
-		deliver_launcher_start(ci->fd);
-	xbuf err;
-	xbuf_init(&err, NULL);
-	if (!priv_drop_to_exim(&err) && priv_is_root()) {
-		log_write(LOG_MAIN | LOG_PANIC, "daemon: session for %s not started: %s", ci->who, xbuf_cstr(&err));
+	if (priv_is_root() && !launcher_and_drop(ci->fd, !queue_only_load && !accept_queue, ci->who))
 		_exit(1);
-	}
 
 	smtp_conn_params p;
 	memset(&p, 0, sizeof p);
@@ -281,7 +346,17 @@ static void run_child(const conn_info *ci, const daemon_children *c, const liste
 	p.queue_only_load = queue_only_load;
 	p.accept_queue = accept_queue;
 	p.reserved_slot = reserved;
+	p.host_name = reserve_host_name;   /* looked up for smtp_reserve_hosts, or empty */
 	_exit(smtp_session_run(&p));
+}
+
+_Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue)
+{
+	conn_info ci;
+	memset(&ci, 0, sizeof ci);
+	if (!fill_conn(fd, &ci))
+		_exit(0); /* the peer went away meanwhile */
+	serve_conn(&ci, others, queue_only_load, accept_queue);
 }
 
 /* One accepted connection in the daemon: the pre-fork limits, then the fork. */
@@ -330,12 +405,21 @@ static void handle_conn(int fd, daemon_children *c, const listen_set *listeners)
 		log_write(LOG_MAIN, "SMTP connection from %s%s (TCP/IP connection count = %zu)", ci.who, iface, c->n + 1);
 	}
 
+	/* A pre-forked process when one is ready (daemon_pool.c), else a fork as Exim does. */
+	pid_t pid = daemon_pool_handout(fd, (int)c->n, qol, aq);
+	if (pid > 0) {
+		children_add(c, pid, &ci.peer);
+		close(fd);
+		return;
+	}
 	/* The child inherits the session-ticket keys and the server's TLS context: made (or
 	 * re-read) here, they are shared by every session of this daemon. */
 	tls_daemon_before_fork(time(NULL));
-	pid_t pid = fork();
-	if (pid == 0)
-		run_child(&ci, c, listeners, qol, aq);
+	pid = fork();
+	if (pid == 0) {
+		daemon_child_setup(listeners);
+		serve_conn(&ci, (int)c->n, qol, aq);
+	}
 	if (pid < 0) {
 		int e = errno;
 		reply(fd, "421 Unexpected failure; please try again later.\r\n");

@@ -28,6 +28,29 @@ bool daemon_children_remove(daemon_children *c, pid_t pid);
  * fork, session. Returns at EAGAIN or after a bounded batch. */
 void daemon_accept_ready(int fd, daemon_children *c, const listen_set *listeners);
 
+/* In every child the daemon forks: close what belongs to the daemon (listeners, self-pipe,
+ * the pool's channels), default signals, and keep the schedule index open (a session). */
+void daemon_child_setup(const listen_set *listeners);
+
+/* Pre-forked session processes (daemon_pool.c). enable: from now on fill/handout work;
+ * fill: fork idle processes up to the target (call after a batch of accepts); handout: pass
+ * an accepted connection to one (its pid, which now counts as the connection's child), or -1
+ * when none is ready (fork as before); short: below the target; reaped: an idle one died (true if it was one);
+ * discard: before a re-exec; close_in_child: in any other child of the daemon. */
+void daemon_pool_enable(const listen_set *listeners);
+void daemon_pool_fill(size_t max_forks); /* 0: up to the target */
+bool daemon_pool_short(void);            /* below the target (and forking works) */
+pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue);
+bool daemon_pool_reaped(pid_t pid);
+void daemon_pool_discard(void);
+void daemon_pool_close_in_child(void);
+
+/* In a pre-forked process (daemon_accept.c): the set-up before a connection (delivery helper
+ * if needed, privilege drop; chan is closed in any helper), then serving the connection with
+ * the daemon's counts. _serve never returns. */
+void daemon_worker_prepare(int chan);
+_Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue);
+
 /* The self-pipe the signal handlers write to (both ends close-on-exec; closed in children). */
 extern int daemon_wake_pipe[2];
 

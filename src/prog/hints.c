@@ -64,7 +64,20 @@ typedef struct dump_ctx {
 	const char *db;
 	bool keys_only;
 	xbuf line;
+	/* callout: lines are collected and sorted by Exim's key (Postern's keys carry a "D:" or
+	 * "A:" prefix, which would put all addresses before all domains). */
+	arena *a;
+	struct sorted_line { sv key, text; } *lines;
+	size_t n, cap;
 } dump_ctx;
+
+static int by_key(const void *x, const void *y)
+{
+	const struct sorted_line *a = x, *b = y;
+	size_t n = a->key.len < b->key.len ? a->key.len : b->key.len;
+	int c = memcmp(a->key.p, b->key.p, n);
+	return c ? c : (a->key.len > b->key.len) - (a->key.len < b->key.len);
+}
 
 static bool dump_one(void *vctx, sv key, sv value)
 {
@@ -72,10 +85,23 @@ static bool dump_one(void *vctx, sv key, sv value)
 	xbuf_reset(&c->line);
 	if (c->keys_only) {
 		xbuf_puts(&c->line, "  ");
-		hints_put_printable(&c->line, key);
+		hints_put_printable(&c->line, strcmp(c->db, "callout") == 0 ? hints_callout_key(key) : key);
 		xbuf_putc(&c->line, '\n');
 	} else {
 		hints_format_record(c->db, key, value, &c->line);
+	}
+	if (c->a) {
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 64;
+			struct sorted_line *v = arena_alloc(c->a, cap * sizeof *v);
+			if (c->n)
+				memcpy(v, c->lines, c->n * sizeof *v);
+			c->lines = v;
+			c->cap = cap;
+		}
+		c->lines[c->n].key = sv_copy(c->a, hints_callout_key(key));
+		c->lines[c->n++].text = sv_copy(c->a, xbuf_sv(&c->line));
+		return true;
 	}
 	fwrite(c->line.p, 1, c->line.len, stdout);
 	return true;
@@ -101,7 +127,16 @@ static int dumpdb(const cmdline *cl)
 		return 1;
 	dump_ctx c = { .db = cl->args[i + 1], .keys_only = keys };
 	xbuf_init(&c.line, NULL);
+	if (strcmp(c.db, "callout") == 0)
+		c.a = arena_new("dump");
 	bool ok = hintsdb_iterate(db, dump_one, &c);
+	if (c.a) {
+		if (c.n)
+			qsort(c.lines, c.n, sizeof *c.lines, by_key);
+		for (size_t k = 0; k < c.n; k++)
+			fwrite(c.lines[k].text.p, 1, c.lines[k].text.len, stdout);
+		arena_free(c.a);
+	}
 	xbuf_free(&c.line);
 	if (!ok)
 		fprintf(stderr, "** Failed to read %s: %s\n", c.db, hintsdb_error(db));
@@ -174,7 +209,7 @@ static int tidydb(const cmdline *cl)
 	for (tidy_item *it = c.items; it; it = it->next) {
 		xbuf shown;
 		xbuf_init(&shown, a);
-		hints_put_printable(&shown, it->key);
+		hints_put_printable(&shown, strcmp(name, "callout") == 0 ? hints_callout_key(it->key) : it->key);
 		time_t stamp = hints_record_time(name, it->value);
 		if (stamp > 0 && now - stamp > maxage) {
 			hintsdb_delete(db, it->key);

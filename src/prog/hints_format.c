@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/callout_cache.h"
 #include "core/retry.h"
 #include "core/spool.h"
 #include "lib/arena.h"
@@ -156,6 +157,17 @@ time_t hints_record_time(const char *db, sv value)
 		time_t t;
 		return misc_decode(value, &t) ? t : 0;
 	}
+	if (strcmp(db, "callout") == 0) {
+		/* Exim's record time is when it was last written: the newest part of a domain record. */
+		cc_domain d;
+		long long stamp;
+		cc_result r;
+		if (cc_domain_decode(value, &d)) {
+			long long t = d.stamp > d.pm_stamp ? d.stamp : d.pm_stamp;
+			return (time_t)(t > d.random_stamp ? t : d.random_stamp);
+		}
+		return cc_address_decode(value, &stamp, &r) ? (time_t)stamp : 0;
+	}
 	if (strcmp(db, TLS_RESUME_DB) == 0) {
 		time_t stored, expires;
 		sv der;
@@ -177,6 +189,8 @@ static void generic_record(sv key, sv value, xbuf *out)
 
 void hints_format_record(const char *db, sv key, sv value, xbuf *out)
 {
+	if (strcmp(db, "callout") == 0 && hints_callout_format(key, value, out))
+		return;
 	if (strcmp(db, "retry") == 0) {
 		arena *a = arena_new("hints");
 		retry_record r;

@@ -31,4 +31,9 @@ sv hints_key_message_id(sv key);
 /* The message ids of a wait-<transport> record (space-separated, or Exim-style concatenated). */
 size_t hints_wait_ids(sv value, sv *ids, size_t max);
 
+/* The callout database (hints_callout.c): Exim's key for a stored key, and Exim's dump line
+ * (false: not a callout record Postern wrote). */
+sv hints_callout_key(sv key);
+bool hints_callout_format(sv key, sv value, xbuf *out);
+
 #endif

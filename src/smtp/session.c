@@ -21,6 +21,7 @@
 #include "lib/timefmt.h"
 #include "search/match.h"
 #include "smtp/proxy_read.h"
+#include "smtp/rfc1413.h"
 #include "smtp/session_int.h"
 
 /* ---- Replies and logs --------------------------------------------------------------------- */
@@ -144,8 +145,8 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
 		/* Host checking writes no log files: the lines go to stderr, after the replies sent so
 		 * far (Exim flushes its output before each). A reject-log-only line (the copy with the
-		 * headers) is not shown. */
-		if (!(which & (LOG_MAIN | LOG_PANIC))) { va_end(ap); return; }
+		 * headers) is not shown: the caller does not write it under -bh. */
+		if (!(which & (LOG_MAIN | LOG_PANIC | LOG_REJECT))) { va_end(ap); return; }
 		if (s->p->log_pump) s->p->log_pump(s->p->log_pump_ctx);
 		bio_flush(&s->io);
 		xbuf t;
@@ -172,6 +173,12 @@ void sess_log(smtp_session *s, unsigned which, const char *fmt, ...)
 /* The client as Exim names it in log lines: "name (helo) [ip]", "(helo) [ip]", "[ip]"; with
  * ":port" after the address under log_selector incoming_port; " U=ident" when known. Local
  * sessions are named by their login. */
+bool sess_log_selected(logsel_id id)
+{
+	const log_config *lc = log_current_config();
+	return !lc || logsel_has(&lc->selector, id);
+}
+
 bool sess_log_connection(smtp_session *s)
 {
 	/* log_selector smtp_connection, except for hosts_connection_nolog hosts */
@@ -189,12 +196,15 @@ const char *sess_printable(smtp_session *s, sv v)
 	return xbuf_cstr(&b);
 }
 
-/* The "SMTP connection from ..." lines of -bs name the local caller even with -oMa. */
+/* The "SMTP connection from ..." lines (Exim's smtp_get_connection_info): -bs names the local
+ * caller even with -oMa; otherwise the client without its ident, and in the daemon the local
+ * interface under log_selector incoming_interface. */
 static const char *conn_name(smtp_session *s)
 {
 	if (s->mode == SMTP_MODE_BS)
 		return sess_printable(s, s->origin.ident.len ? s->origin.ident : s->origin.login);
-	return sv_dup(s->work, s->host_ident);
+	size_t n = s->mode == SMTP_MODE_DAEMON ? s->host_conn_len : s->host_full_len;
+	return sv_dup(s->work, sv_sub(s->host_ident, 0, n));
 }
 
 void sess_log_incomplete(smtp_session *s, const char *why)
@@ -225,13 +235,18 @@ void sess_update_host_ident(smtp_session *s)
 			xbuf_putsv(&b, o->host_name);
 			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
 				xbuf_printf(&b, " (%s)", sess_printable(s, o->helo_name));
-		} else if (o->helo_name.len) {
+		} else if (o->helo_name.p) {   /* an empty name given (helo_accept_junk_hosts) shows as "()" */
 			xbuf_printf(&b, "(%s)", sess_printable(s, o->helo_name));
 		}
 		if (b.len > 2) xbuf_putc(&b, ' ');
 		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
-		if (lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && s->mode == SMTP_MODE_DAEMON)
+		/* The port is known for daemon connections and "-bh ip.port" (Exim shows no ":0"). */
+		if (lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && o->host_port > 0)
 			xbuf_printf(&b, ":%d", o->host_port);
+		s->host_full_len = b.len - 2;
+		if (lc && logsel_has(&lc->selector, LS_INCOMING_INTERFACE) && o->interface_address.len)
+			xbuf_printf(&b, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
+		s->host_conn_len = b.len - 2;
 		if (o->ident.len) xbuf_printf(&b, " U=%s", sess_printable(s, o->ident));
 		s->host_tag = xbuf_sv(&b);
 		s->host_ident = sv_sub(s->host_tag, 2, s->host_tag.len - 2);
@@ -240,6 +255,7 @@ void sess_update_host_ident(smtp_session *s)
 		xbuf_printf(&b, "U=%s", sess_printable(s, o->ident.len ? o->ident : o->login));
 		s->host_tag = xbuf_sv(&b);
 		s->host_ident = sv_sub(s->host_tag, 2, s->host_tag.len - 2);
+		s->host_full_len = s->host_conn_len = s->host_ident.len;
 	}
 	s->host_tag.taint = s->host_ident.taint = 0;
 }
@@ -293,30 +309,49 @@ static int receive_timeout_ms(smtp_session *s)
 	return secs <= 0 ? -1 : secs * 1000;
 }
 
+/* D= on connection lines: with log_selector millisec, durations under 5 s have milliseconds
+ * ("D=0.531s"), longer ones the plain form ("D=7s", "D=1m1s"), as Exim 4.96 shows them. */
 const char *sess_duration(smtp_session *s)
 {
 	xbuf b;
 	xbuf_init(&b, s->work);
-	interval_format((long long)(time(NULL) - s->start), &b);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long ms = ((long long)now.tv_sec - s->start_ts.tv_sec) * 1000 + (now.tv_nsec - s->start_ts.tv_nsec) / 1000000;
+	if (ms < 0) ms = 0;
+	const log_config *lc = log_current_config();
+	if (ms < 5000 && lc && logsel_has(&lc->selector, LS_MILLISEC))
+		xbuf_printf(&b, "%lld.%03llds", ms / 1000, ms % 1000);
+	else
+		interval_format(ms / 1000, &b);
 	return xbuf_cstr(&b);
 }
 
+/* Exim keeps the latest SMTP_HISTORY commands in a ring; once it has been filled, the list
+ * starts with "..." (even with nothing lost yet). */
 static void history_add(smtp_session *s, smtp_verb v)
 {
 	if (v == SMTP_UNKNOWN) return;
-	if (s->nhistory < SMTP_HISTORY) s->history[s->nhistory++] = v;
-	else s->history_overflow = true;
+	if (s->nhistory == SMTP_HISTORY + 1) {
+		memmove(s->history, s->history + 1, SMTP_HISTORY * sizeof s->history[0]);
+		s->nhistory--;
+		s->history_overflow = true;
+	}
+	s->history[s->nhistory++] = v;
 }
 
-/* "C=EHLO,MAIL,..." as Exim appends it to drop and no-MAIL lines. */
+/* " C=EHLO,MAIL,..." as Exim appends it to drop and no-MAIL lines; NULL when no command was
+ * recorded (Exim then writes nothing, or "NULL" in the drop line). */
 static const char *history(smtp_session *s)
 {
+	if (s->nhistory == 0 && !s->history_overflow) return NULL;
 	xbuf b;
 	xbuf_init(&b, s->work);
-	xbuf_puts(&b, "C=");
-	for (int i = 0; i < s->nhistory; i++)
-		xbuf_printf(&b, "%s%s", i ? "," : "", smtp_verb_name(s->history[i]));
-	if (s->history_overflow) xbuf_puts(&b, ",...");
+	xbuf_puts(&b, " C=");
+	int first = s->nhistory > SMTP_HISTORY ? s->nhistory - SMTP_HISTORY : 0;
+	if (s->nhistory >= SMTP_HISTORY || s->history_overflow) xbuf_puts(&b, "...");
+	for (int i = first; i < s->nhistory; i++)
+		xbuf_printf(&b, "%s%s", i > first ? "," : "", smtp_verb_name(s->history[i]));
 	return xbuf_cstr(&b);
 }
 
@@ -415,6 +450,8 @@ static bool connect_acl(smtp_session *s)
 		acl_result rc = sess_acl(s, ACL_WHERE_CONNECT, conf_main.acl_smtp_connect, SV_NULL, &c);
 		if (rc != ACL_OK) {
 			sess_acl_reply(s, ACL_WHERE_CONNECT, rc, &c, "connection");
+			/* A drop (not a deny) runs the not-QUIT ACL, as it does later in the session. */
+			if (rc == ACL_FAIL_DROP) (void)sess_notquit(s, "acl-drop", NULL);
 			return false;
 		}
 		/* An accepting "message =" is the greeting instead of smtp_banner. */
@@ -427,8 +464,11 @@ static bool connect_acl(smtp_session *s)
  * ends the session without a greeting. */
 static bool banner(smtp_session *s)
 {
+	/* Exim drops white space at the end of the greeting, wherever it came from. */
 	if (s->connect_message.len) {
-		sess_reply_text(s, 220, s->connect_message);
+		sv m = s->connect_message;
+		while (m.len && isspace((unsigned char)m.p[m.len - 1])) m.len--;
+		sess_reply_message(s, 220, m);
 		return true;
 	}
 	xbuf out, err;
@@ -440,7 +480,9 @@ static bool banner(smtp_session *s)
 			xbuf_cstr(&err));
 		return false;
 	}
-	sess_reply_text(s, 220, xbuf_sv(&out));
+	sv m = xbuf_sv(&out);
+	while (m.len && isspace((unsigned char)m.p[m.len - 1])) m.len--;
+	sess_reply_text(s, 220, m);
 	return true;
 }
 
@@ -460,6 +502,10 @@ static sv pending_input(smtp_session *s)
 static bool sync_ok(smtp_session *s, smtp_verb v)
 {
 	if (!s->enforce_sync || s->controls.no_enforce_sync) return true;
+	/* A client that may use PIPECONNECT is not held to synchronisation until its first message
+	 * has been accepted (Exim 4.96, observed: EHLO, MAIL, RCPT, DATA and the message in one
+	 * packet are accepted; the next message's pipelined DATA is a synchronisation error). */
+	if (s->pipe_connect_ok && !s->messages_accepted) return true;
 	/* QUIT is answered whatever follows it, as Exim 4.96 does (clients send TLS close_notify or
 	 * pipeline QUIT behind BDAT LAST): nothing after it is read anyway. */
 	if (v == SMTP_QUIT) return true;
@@ -470,13 +516,16 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	if (pipelinable) return true;
 	if (!bio_input_pending(&s->io, 0)) return true;
 	sv next = pending_input(s);
+	/* Exim checks before it takes the command: it is not in the C= history. */
+	if (s->nhistory && !s->history_overflow) s->nhistory--;
+	sess_log_incomplete(s, "sync failure");
 	const char *text = sess_notquit(s, "synchronization-error", "SMTP synchronization error");
 	xbuf shown;
 	xbuf_init(&shown, s->work);
 	printing_escape(sv_sub(next, 0, 150), 0, &shown);
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP protocol synchronization error (next input sent too soon: "
 		"pipelining was%s advertised): rejected \"%s\" %s next input=\"%s\"",
 		s->adv_pipelining ? "" : " not", xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag),
@@ -506,10 +555,10 @@ static void drop_synprot(smtp_session *s)
 	s->notquit_ran = true;
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(s->cmd_line, 0, &cmd);
+	printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);   /* log lines keep tabs */
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many syntax or protocol "
-		"errors (last command was \"%s\",  %s)", sv_dup(s->work, s->host_ident),
-		xbuf_cstr(&cmd), history(s));
+		"errors (last command was \"%s\", %s)", sv_dup(s->work, s->host_ident),
+		xbuf_cstr(&cmd), history(s) ? history(s) : "NULL");
 }
 
 bool sess_count_synprot(smtp_session *s)
@@ -519,18 +568,22 @@ bool sess_count_synprot(smtp_session *s)
 	return true;
 }
 
-static bool synprot_error(smtp_session *s, int code, const char *reason, const char *text)
+/* "SMTP syntax|protocol error in ..." under its log_selector item. */
+static void log_synprot(smtp_session *s, bool protocol, const char *reason)
 {
-	/* 503s are protocol (sequence) errors, the rest syntax errors; each has its selector. */
 	const log_config *lc = log_current_config();
-	bool protocol = code == 503;
 	if (lc && logsel_has(&lc->selector, protocol ? LS_SMTP_PROTOCOL_ERROR : LS_SMTP_SYNTAX_ERROR)) {
 		xbuf cmd;
 		xbuf_init(&cmd, s->work);
-		printing_escape(s->cmd_line, 0, &cmd);
+		printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);   /* a tab stays a tab */
 		sess_log(s, LOG_MAIN, "SMTP %s error in \"%s\" %s %s", protocol ? "protocol" : "syntax",
 			xbuf_cstr(&cmd), sv_dup(s->work, s->host_tag), reason);
 	}
+}
+
+static bool synprot_error(smtp_session *s, int code, bool protocol, const char *reason, const char *text)
+{
+	log_synprot(s, protocol, reason);
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
 		drop_synprot(s);
 		sess_reply(s, code, "%s\nToo many syntax or protocol errors", text);
@@ -576,30 +629,39 @@ sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const
 {
 	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, code, text);
 	/* A command refused for its argument alone is not part of the "C=" history. */
-	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0 && !s->history_overflow)
+	if (strcmp(text, "unexpected argument data") == 0 && s->nhistory > 0)
 		s->nhistory--;
-	return synprot_error(s, code, reason, text) ? SESS_DROP : SESS_CONTINUE;
+	return synprot_error(s, code, code == 503, reason, text) ? SESS_DROP : SESS_CONTINUE;
+}
+
+sess_next sess_protocol_error(smtp_session *s, int code, const char *reason, const char *text)
+{
+	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, code, text);
+	return synprot_error(s, code, true, reason, text) ? SESS_DROP : SESS_CONTINUE;
 }
 
 /* A command that is not MAIL/RCPT/DATA/BDAT/QUIT: counted against smtp_accept_max_nonmail. */
 static bool nonmail_ok(smtp_session *s)
 {
-	if (!s->nonmail_limited || conf_main.smtp_accept_max_nonmail <= 0) return true;
+	/* A limit of 0 allows no counted command at all (Exim). */
+	if (!s->nonmail_limited) return true;
 	if ((s->cmd == SMTP_HELO || s->cmd == SMTP_EHLO) && s->helo_free) { s->helo_free = false; return true; }
 	if (s->cmd == SMTP_RSET && s->rset_free) { s->rset_free = false; return true; }
+	if (s->cmd == SMTP_AUTH && s->auth_free) { s->auth_free = false; return true; }
+	if (s->cmd == SMTP_STARTTLS && s->starttls_free) { s->starttls_free = false; return true; }
 	if (++s->nonmail_commands <= conf_main.smtp_accept_max_nonmail) return true;
 	/* The command that is one too many is not part of the C= history (Exim). */
-	if (s->nhistory > 0 && !s->history_overflow) s->nhistory--;
-	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
-	/* Exim's line shows the command word alone. */
+	if (s->nhistory > 0) s->nhistory--;
+	/* Exim's line shows the command word alone; the not-QUIT ACL runs after it. */
 	sv word = s->cmd_line;
 	for (size_t i = 0; i < word.len; i++)
 		if (isspace((unsigned char)word.p[i])) { word.len = i; break; }
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
-	printing_escape(word, 0, &cmd);
+	printing_escape(word, PRINT_TAB_LITERAL, &cmd);
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
+	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
 	sess_reply(s, 554, "%s", text);
 	return false;
 }
@@ -608,10 +670,11 @@ static sess_next unknown_command(smtp_session *s)
 {
 	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, 500, "unrecognized command");
 	if (++s->unknown_commands > conf_main.smtp_max_unknown_commands) {
+		log_synprot(s, false, "unrecognized command");   /* logged as ever, before the drop */
 		const char *text = sess_notquit(s, "bad-commands", "Too many unrecognized commands");
 		xbuf cmd;
 		xbuf_init(&cmd, s->work);
-		printing_escape(s->cmd_line, 0, &cmd);
+		printing_escape(s->cmd_line, PRINT_TAB_LITERAL, &cmd);
 		sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many unrecognized commands "
 			"(last was \"%s\")", sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 		sess_reply(s, 500, "%s", text);
@@ -711,7 +774,7 @@ static void log_tls_error(smtp_session *s, const xbuf *err)
 	const char *iface = "";
 	if (lc && logsel_has(&lc->selector, LS_INCOMING_INTERFACE) && o->interface_address.len)
 		iface = arena_printf(s->work, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
-	sess_log(s, LOG_MAIN, "TLS error on connection from %s%s %s", sv_dup(s->work, s->host_ident), iface,
+	sess_log(s, LOG_MAIN, "TLS error on connection from %s%s %s", sv_dup(s->work, sv_sub(s->host_ident, 0, s->host_full_len)), iface,
 		xbuf_cstr(err));
 }
 
@@ -760,7 +823,7 @@ static sess_next starttls(smtp_session *s)
 	s->helo_seen = s->esmtp = false;
 	s->adv_starttls = s->adv_auth = s->adv_pipelining = s->adv_chunking = false;
 	s->origin.helo_name = SV_NULL;
-	s->helo_free = true;
+	s->helo_free = s->auth_free = true;
 	sess_update_host_ident(s);
 	return SESS_CONTINUE;
 }
@@ -772,15 +835,18 @@ static void lost(smtp_session *s, bio_rc rc)
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
 		sess_reply(s, 421, "%s", sess_notquit(s, "command-timeout", dflt));
-		sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s", who);
+		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
+			sess_log(s, LOG_MAIN, "SMTP command timeout on connection from %s", who);
 		return;
 	}
 	const char *dflt = arena_printf(s->work, "%s lost input connection", s->active_hostname);
 	sess_reply(s, 421, "%s", sess_notquit(s, "connection-lost", dflt));
 	sess_log_incomplete(s, "connection lost");
-	if (s->mail_given)
-		sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who, sess_duration(s));
-	else if (sess_log_connection(s)) {
+	if (s->mail_given) {
+		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
+			sess_log(s, LOG_MAIN, "unexpected disconnection while reading SMTP command from %s D=%s", who,
+				sess_duration(s));
+	} else if (sess_log_connection(s)) {
 		xbuf why;
 		xbuf_init(&why, s->work);
 		if (rc == BIO_ERROR) xbuf_printf(&why, " (error: %s)", strerror(s->io.err));
@@ -809,11 +875,12 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (!cmd_arena) cmd_arena = arena_new("smtp-command");
 	s->work = cmd_arena;
 	s->start = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &s->start_ts);
 	bio_init(&s->io, p->in_fd, p->out_fd);
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
 	xbuf_init(&s->cmd_buf, s->conn);
-	s->helo_free = s->rset_free = true;
+	s->helo_free = s->rset_free = s->starttls_free = s->auth_free = true;
 	s->conn_nolog = -1;
 	init_origin(s);
 	xp_env_init(&s->env, s->work);
@@ -828,6 +895,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
 	if (s->mode != SMTP_MODE_DAEMON && sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s", conn_name(s));
+	rfc1413_session_lookup(s);   /* rfc1413_hosts (smtp/rfc1413_session.c) */
 	/* host_reject_connection looks at the TCP peer, before any PROXY header. */
 	if (host_rejected(s)) {
 		sess_flush(s);
@@ -852,8 +920,11 @@ int smtp_session_run(const smtp_conn_params *p)
 	}
 	/* An early talker (input before the banner) breaks synchronisation, unless the host may
 	 * use PIPECONNECT. */
-	if (s->enforce_sync && !sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)
-		&& bio_input_pending(&s->io, 0)) {
+	s->pipe_connect_ok = s->mode == SMTP_MODE_DAEMON && s->origin.host_address.len
+		&& sess_host_in(s, conf_main.pipelining_connect_advertise_hosts);
+	/* Input before the banner from such a host is PIPECONNECT used ("L*" on the <= line). */
+	if (s->pipe_connect_ok && bio_input_pending(&s->io, 0)) s->pipe_connect_used = true;
+	if (s->enforce_sync && !s->pipe_connect_ok && bio_input_pending(&s->io, 0)) {
 		xbuf shown;
 		xbuf_init(&shown, s->work);
 		printing_escape(sv_sub(pending_input(s), 0, 150), 0, &shown);
@@ -876,6 +947,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf line;
 	xbuf_init(&line, NULL);
 	sess_next next = SESS_CONTINUE;
+	s->commands_started = true;
 	while (next == SESS_CONTINUE) {
 		arena_clear(s->work);
 		s->cur_rcpt = SV_NULL;
@@ -912,8 +984,8 @@ int smtp_session_run(const smtp_conn_params *p)
 	if (next != SESS_QUIT) (void)sess_notquit(s, s->notquit_reason ? s->notquit_reason : "connection-lost", NULL);
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
-		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s %s",
-			sv_dup(s->work, s->host_ident), sess_duration(s), history(s));
+		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s%s",
+			sv_dup(s->work, s->host_ident), sess_duration(s), history(s) ? history(s) : "");
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	sess_flush(s);

@@ -127,9 +127,10 @@ acl_result sess_acl_mime(smtp_session *s, acl_ctx *out)
 }
 
 /* "NNN text" at the start of a message: the code is used when its first digit is the class
- * the result calls for; otherwise Exim logs the mistake and substitutes the default code. The
- * text then carries the code it was sent with (the log line's reason shows it). */
-static int code_from_message(smtp_session *s, sv *text, int deflt)
+ * the result calls for; otherwise Exim logs the mistake and substitutes the default code,
+ * dropping an extended code ("5.1.1 ") after the wrong one too, whatever its class. The text
+ * then carries the code it was sent with (the log line's reason shows it). */
+int sess_message_code(smtp_session *s, sv *text, int deflt)
 {
 	if (text->len >= 4 && isdigit((unsigned char)text->p[0]) && isdigit((unsigned char)text->p[1])
 		&& isdigit((unsigned char)text->p[2]) && text->p[3] == ' ') {
@@ -141,6 +142,10 @@ static int code_from_message(smtp_session *s, sv *text, int deflt)
 		sess_log(s, LOG_MAIN | LOG_PANIC, "configured error code starts with incorrect digit (expected %d) in \""
 			SV_FMT "\"", deflt / 100, SV_ARG(*text));
 		*text = sv_sub(*text, 4, text->len - 4);
+		if (text->len && isdigit((unsigned char)text->p[0])) {
+			size_t esc = sess_esc_len((text->p[0] - '0') * 100, *text);
+			*text = sv_sub(*text, esc, text->len - esc);
+		}
 	}
 	return deflt;
 }
@@ -149,20 +154,24 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 {
 	if (rc == ACL_OK) return SESS_CONTINUE;
 	bool temp = rc == ACL_DEFER || rc == ACL_ERROR;
-	sv user = xbuf_sv(&c->user_msg);
-	/* VRFY and ETRN refusals have their own codes. */
-	int code = temp ? 451 : where == ACL_WHERE_VRFY ? 252 : where == ACL_WHERE_ETRN ? 458 : 550;
+	/* An error is answered with the default text, whatever message the ACL set (that goes to
+	 * the log line). */
+	sv user = rc == ACL_ERROR ? SV_NULL : xbuf_sv(&c->user_msg);
+	/* VRFY, ETRN and AUTH refusals have their own codes. */
+	int code = temp ? 451 : where == ACL_WHERE_VRFY ? 252 : where == ACL_WHERE_ETRN ? 458
+		: where == ACL_WHERE_AUTH ? 503 : 550;
 	xbuf coded;
 	xbuf_init(&coded, s->work);
 	if (user.len) {
-		int given = code_from_message(s, &user, code);
+		int given = sess_message_code(s, &user, code);
 		if (given != code || user.len != c->user_msg.len) {
 			/* A code was written in the message: the log shows it (corrected if wrong). */
 			xbuf_printf(&coded, "%d " SV_FMT, given, SV_ARG(user));
 		}
 		code = given;
 	}
-	sv reason = c->log_msg.len ? acl_log_text(c) : coded.len ? xbuf_sv(&coded) : user;
+	sv reason = c->log_msg.len || rc == ACL_ERROR || c->log_msg_none ? acl_log_text(c)
+		: coded.len ? xbuf_sv(&coded) : user;
 	/* Only the first line of a multi-line message goes into the log line. */
 	const char *nl = reason.len ? memchr(reason.p, '\n', reason.len) : NULL;
 	if (nl) reason.len = (size_t)(nl - reason.p);
@@ -170,13 +179,20 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	/* The log line. */
 	xbuf line;
 	xbuf_init(&line, s->work);
+	/* Refusals of recipients and messages name an authenticated client's A=driver:id. */
+	xbuf auth;
+	xbuf_init(&auth, s->work);
+	if (s->origin.auth_driver.len) {
+		xbuf_printf(&auth, " A=%s", sess_printable(s, s->origin.auth_driver));
+		if (s->origin.auth_id.len) xbuf_printf(&auth, ":%s", sess_printable(s, s->origin.auth_id));
+	}
 	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME) {
-		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_tag),
-			SV_ARG(s->sender), temp ? "temporarily " : "",
+		xbuf_printf(&line, "%s F=<" SV_FMT ">%s %srejected %s", sv_dup(s->work, s->host_tag),
+			SV_ARG(s->sender), xbuf_cstr(&auth), temp ? "temporarily " : "",
 			where == ACL_WHERE_MIME ? "during MIME ACL checks" : "after DATA");
 	} else if (where == ACL_WHERE_RCPT) {
-		xbuf_printf(&line, "%s F=<" SV_FMT "> %srejected %s", sv_dup(s->work, s->host_tag),
-			SV_ARG(s->sender), temp ? "temporarily " : "", what);
+		xbuf_printf(&line, "%s F=<" SV_FMT ">%s %srejected %s", sv_dup(s->work, s->host_tag),
+			SV_ARG(s->sender), xbuf_cstr(&auth), temp ? "temporarily " : "", what);
 	} else if (where == ACL_WHERE_CONNECT) {
 		xbuf_printf(&line, "%s %srejected connection in \"connect\" ACL", sv_dup(s->work, s->host_tag),
 			temp ? "temporarily " : "");
@@ -184,9 +200,12 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		xbuf_printf(&line, "%s %srejected %s", sv_dup(s->work, s->host_tag), temp ? "temporarily " : "", what);
 	}
 	if (reason.len) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
-	unsigned target = c->log_reject_target ? c->log_reject_target : LOG_MAIN | LOG_REJECT;
+	/* log_reject_target may name no log at all: then nothing is written. */
+	unsigned target = c->log_reject_target;
+	if (where == ACL_WHERE_CONNECT && !sess_log_selected(LS_CONNECTION_REJECT)) target = 0;
+	bool host_checking = s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC;
 	if ((where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME) && s->recv
-		&& (target & LOG_REJECT)) {
+		&& (target & LOG_REJECT) && !host_checking) {
 		/* After DATA the reject log also gets the envelope and the headers. */
 		sess_log(s, target & ~(unsigned)LOG_REJECT, "%s", xbuf_cstr(&line));
 		xbuf_putc(&line, '\n');
@@ -197,8 +216,12 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	}
 
 	/* The reply. An ACL's refusal of a RCPT is remembered for DATA by its text alone, without
-	 * code or extended code (as Exim does). */
-	if (user.len) sess_note_rcpt_reply(s, sv_sub(user, sess_esc_len(code, user), user.len - sess_esc_len(code, user)));
+	 * code or extended code, nor the sender verify details before it (as Exim does). */
+	if (user.len) {
+		sv own = user;
+		if (c->user_msg_details <= own.len) own = sv_sub(own, c->user_msg_details, own.len);
+		sess_note_rcpt_reply(s, sv_sub(own, sess_esc_len(code, own), own.len - sess_esc_len(code, own)));
+	}
 	else sess_note_rcpt_reply(s, temp ? SV_LIT("Temporary local problem - please try later")
 		: SV_LIT("Administrative prohibition"));
 	if (user.len) {
@@ -225,12 +248,13 @@ void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *
 		sess_reply(s, code, "%s", deflt);
 		return;
 	}
-	if (text.len >= 4 && text.p[0] == '0' + code / 100 && text.p[1] >= '0' && text.p[1] <= '9'
-		&& text.p[2] >= '0' && text.p[2] <= '9' && text.p[3] == ' ') {
-		code = (text.p[0] - '0') * 100 + (text.p[1] - '0') * 10 + (text.p[2] - '0');
-		text = sv_sub(text, 4, text.len - 4);
-		sess_reply_coded(s, code, text);
-		return;
-	}
-	sess_reply_text(s, code, text);
+	sess_reply_message(s, code, text);
+}
+
+void sess_reply_message(smtp_session *s, int code, sv text)
+{
+	sv rest = text;
+	int given = sess_message_code(s, &rest, code);
+	if (rest.len != text.len) sess_reply_coded(s, given, rest);
+	else sess_reply_text(s, code, text);
 }

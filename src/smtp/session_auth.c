@@ -36,7 +36,12 @@ sess_next sess_auth(smtp_session *s)
 		if (rc != ACL_OK) {
 			xbuf what;
 			xbuf_init(&what, s->work);
-			xbuf_printf(&what, "AUTH " SV_FMT, SV_ARG(s->cmd_arg));
+			/* The log names the mechanism only, never the initial response. */
+			sv a = s->cmd_arg;
+			while (a.len && (a.p[0] == ' ' || a.p[0] == '\t')) a = sv_sub(a, 1, a.len - 1);
+			size_t m = 0;
+			while (m < a.len && a.p[m] != ' ' && a.p[m] != '\t') m++;
+			xbuf_printf(&what, "AUTH %.*s", (int)m, a.p);
 			return sess_acl_reply(s, ACL_WHERE_AUTH, rc, &c, xbuf_cstr(&what));
 		}
 	}

@@ -166,8 +166,12 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 {
 	const char *verb = ehlo ? "EHLO" : "HELO";
 	sv arg = s->cmd_arg;
+	/* The verb alone decides whether MAIL/RCPT take parameters from now on, even when the
+	 * command is then refused ($received_protocol keeps the last accepted one). */
+	s->esmtp = ehlo;
 	bool junk_ok = sess_host_in(s, conf_main.helo_accept_junk_hosts);
-	if (arg.len == 0 || (!junk_ok && !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
+	/* helo_accept_junk_hosts may even give no name at all (Exim names it "()" then). */
+	if (!junk_ok && (arg.len == 0 || !smtp_helo_valid(arg, sv_cstr(conf_main.helo_allow_chars)))) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected %s from %s: syntactically invalid argument(s): %s",
 			verb, dupsv(s, s->host_ident), arg.len ? sess_printable(s, arg) : "(no argument given)");
 		/* Exim forgets the HELO name ($sender_helo_name) but not the host text built from it
@@ -216,7 +220,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (rc != ACL_OK) {
 			xbuf what;
 			xbuf_init(&what, s->work);
-			xbuf_printf(&what, "EHLO or HELO %s", sess_printable(s, arg));
+			/* Exim names the lower-cased HELO argument here (the H= field keeps its case). */
+			char *lc = (char *)sess_printable(s, arg);
+			for (char *q = lc; *q; q++) if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
+			xbuf_printf(&what, "EHLO or HELO %s", lc);
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
 			/* Refused: no HELO name at all (Exim), an earlier HELO's acceptance stays. */
 			s->origin.helo_name = SV_NULL;
@@ -231,8 +238,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	const msg_origin *o = &s->origin;
 	xbuf r;
 	xbuf_init(&r, s->work);
+	int code = 250;
 	if (accept_msg.len) {
-		xbuf_putsv(&r, accept_msg);   /* the HELO ACL's accepting message replaces the greeting */
+		/* the HELO ACL's accepting message replaces the greeting (a code of its own too) */
+		code = sess_message_code(s, &accept_msg, 250);
+		xbuf_putsv(&r, accept_msg);
 	} else {
 		xbuf_printf(&r, "%s Hello ", s->active_hostname);
 		if (o->ident.len) xbuf_printf(&r, SV_FMT " at ", SV_ARG(o->ident));
@@ -278,11 +288,20 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 		xbuf_puts(&r, "\nHELP");
 	}
-	sess_reply_text(s, 250, xbuf_sv(&r));
+	sess_reply_text(s, code, xbuf_sv(&r));
 	return SESS_CONTINUE;
 }
 
 /* ---- MAIL --------------------------------------------------------------------------------- */
+
+/* "unqualified sender rejected: <u> H=..." under log_selector smtp_syntax_error. */
+static void sess_log_unqualified(smtp_session *s, const char *what, sv address)
+{
+	const log_config *lc = log_current_config();
+	if (lc && logsel_has(&lc->selector, LS_SMTP_SYNTAX_ERROR))
+		sess_log(s, LOG_MAIN, "unqualified %s rejected: <%s> %s", what, sess_printable(s, address),
+			dupsv(s, s->host_tag));
+}
 
 static smtp_features features(smtp_session *s)
 {
@@ -367,14 +386,17 @@ sess_next sess_mail(smtp_session *s)
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
 	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
 	if (max_msgs > 0 && s->mail_cmds > max_msgs) {
+		s->was_rej_mail = true;   /* RCPTs pipelined behind it are answered as after any refused MAIL */
 		sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL command %s: too many messages in one connection",
 			dupsv(s, s->host_tag));
 		sess_reply(s, 421, "too many messages in this connection");
 		return SESS_CONTINUE;
 	}
 	sess_set_log_id(s, NULL);
-	if (s->cmd_arg.len == 0)
+	if (s->cmd_arg.len == 0) {
+		s->was_rej_mail = true;   /* refused like any MAIL, for the RCPTs pipelined behind it */
 		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+	}
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
@@ -390,12 +412,19 @@ sess_next sess_mail(smtp_session *s)
 	smtp_features f = features(s);
 	s->pipelining_used = false;
 	sess_note_pipelining(s);
-	if (!smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r))
-		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
+	bool parsed = smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r);
+	/* Exim acts on each AUTH= while taking the parameters off, before the address is read. */
+	for (unsigned i = 0; i < s->mail.n_auths; i++)
+		if (!mail_auth_param(s, s->mail.auths[i]))
+			return sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
+	if (!parsed)
+		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
 
 	long long limit = sess_size_limit(s);
 	if (s->mail.size_given && limit > 0 && s->mail.size > limit) {
-		if (s->mail.size_clamped)
+		if (!sess_log_selected(LS_SIZE_REJECT))
+			;
+		else if (s->mail.size_clamped)
 			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
 				"size>=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		else
@@ -412,14 +441,13 @@ sess_next sess_mail(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": sender address must contain a domain", SV_ARG(r.cmd_data));
-			/* Not counted as a syntax error (Exim 4.96) */
+			/* Not counted as a syntax error (Exim 4.96), but logged under its selector */
+			sess_log_unqualified(s, "sender", r.address);
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
 			return SESS_CONTINUE;
 		}
 		sender = qualify(s, sender, NULL);
 	}
-	if (s->mail.auth_given && !mail_auth_param(s, s->mail.auth))
-		return sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 	/* A local untrusted caller cannot choose the envelope sender, except as
 	 * untrusted_set_sender allows: the sender is the caller's own address. */
 	bool set_untrusted = false;
@@ -493,8 +521,13 @@ sess_next sess_rcpt(smtp_session *s)
 	}
 	sess_note_pipelining(s);
 	sess_ratelimit_rcpt(s);
-	if (s->cmd_arg.len == 0)
+	/* Every RCPT of the transaction counts ($rcpt_count, recipients_max), refused ones too;
+	 * those refused for their syntax count as failed. */
+	s->rcpt_count++;
+	if (s->cmd_arg.len == 0) {
+		s->rcpt_fail_count++;
 		return sess_syntax_error(s, 501, "RCPT must have an address operand", "RCPT must have an address operand");
+	}
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
 	xbuf msg, addr;
@@ -503,8 +536,10 @@ sess_next sess_rcpt(smtp_session *s)
 	smtp_addr_result r = { .msg = &msg, .addr = &addr };
 	smtp_features f = features(s);
 	smtp_rcpt_params rp;
-	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r))
-		return sess_syntax_error(s, r.code, xbuf_cstr(&msg), xbuf_cstr(&msg));
+	if (!smtp_parse_rcpt(s->cmd_arg, work, &f, &rp, &r)) {
+		s->rcpt_fail_count++;
+		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
+	}
 
 	sv rcpt = sv_copy(s->work, r.address);
 	if (!r.has_domain) {
@@ -515,20 +550,22 @@ sess_next sess_rcpt(smtp_session *s)
 			xbuf t;
 			xbuf_init(&t, s->work);
 			xbuf_printf(&t, SV_FMT ": recipient address must contain a domain", SV_ARG(r.cmd_data));
-			/* Not counted as a syntax error (Exim 4.96) */
+			/* Not counted as a syntax error (Exim 4.96), but logged under its selector */
+			sess_log_unqualified(s, "recipient", r.address);
+			s->rcpt_fail_count++;
 			sess_reply(s, 501, "%s", xbuf_cstr(&t));
 			return SESS_CONTINUE;
 		}
 	}
-	if (conf_main.recipients_max > 0 && s->rcpt_count >= conf_main.recipients_max) {
-		s->rcpt_count++;
+	if (conf_main.recipients_max > 0 && s->rcpt_count > conf_main.recipients_max) {
 		s->rcpt_fail_count++;
-		sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> %s",
-			conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_tag));
+		/* Logged for the first excess recipient only. */
+		if (s->rcpt_count == conf_main.recipients_max + 1)
+			sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> %s",
+				conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_tag));
 		sess_reply(s, conf_main.recipients_max_reject ? 552 : 452, "too many recipients");
 		return SESS_CONTINUE;
 	}
-	s->rcpt_count++;
 
 	acl_ctx c;
 	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
@@ -536,8 +573,9 @@ sess_next sess_rcpt(smtp_session *s)
 	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT %s", sess_printable(s, r.cmd_data));
 	if (rc == ACL_DISCARD) {
-		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> %s: discarded by %s ACL",
-			dupsv(s, s->host_tag), SV_ARG(s->sender), xbuf_cstr(&what), s->mail_discarded ? "MAIL" : "RCPT");
+		/* This line shows the whole argument, parameters too. */
+		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL",
+			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_printable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT");
 		s->rcpt_ok_count++;
 		sess_reply(s, 250, "Accepted");
 		return SESS_CONTINUE;
@@ -597,7 +635,8 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		}
 		address = as_given = sv_tainted(sv_copy(s->work, xbuf_sv(&addr)));
 		if (!has_domain) {
-			if (!sv_eqi(address, SV_LIT("postmaster"))) {
+			if (!sv_eqi(address, SV_LIT("postmaster"))
+				&& !sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
 				sess_reply(s, 501, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
 				return SESS_CONTINUE;
 			}
@@ -655,7 +694,8 @@ sess_next sess_etrn(smtp_session *s)
 	if (s->mail_given)
 		return sess_syntax_error(s, 503, "ETRN is not permitted inside a transaction",
 			"ETRN is not permitted inside a transaction");
-	sess_log(s, LOG_MAIN, "ETRN %s received from %s", sess_printable(s, arg), dupsv(s, s->host_ident));
+	if (sess_log_selected(LS_ETRN))
+		sess_log(s, LOG_MAIN, "ETRN %s received from %s", sess_printable(s, arg), dupsv(s, s->host_ident));
 	if (!conf_main.acl_smtp_etrn) {
 		sess_log(s, LOG_MAIN | LOG_REJECT, "%s rejected ETRN %s", dupsv(s, s->host_tag), sess_printable(s, arg));
 		sess_reply(s, 458, "Administrative prohibition");

@@ -66,6 +66,9 @@ static bool start_receive(smtp_session *s, receive_input how)
 	}
 	sess_set_log_id(s, s->msg->id);
 	sess_phase_reset(&s->phase);
+	/* Whatever becomes of this message, a new one is expected next: one HELO/EHLO, RSET and
+	 * STARTTLS are free again (smtp_accept_max_nonmail). */
+	s->helo_free = s->rset_free = s->starttls_free = true;
 	/* A local -bs session gets the local fix-ups; the Received header and the other
 	 * expansions see the session's variables. */
 	bool local = !s->origin.host_address.len;
@@ -74,7 +77,8 @@ static bool start_receive(smtp_session *s, receive_input how)
 		.body_type = s->mail.body };
 	/* The L field: "L", then "." (PIPECONNECT offered, not used) and "-" (PIPELINING not used). */
 	if (s->adv_pipelining)
-		o.pipelining = s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
+		o.pipelining = s->pipe_connect_used && s->adv_pipe_connect ? (s->pipelining_used ? "L*" : "L*-")
+			: s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
 	receive_set_opts(s->recv, &o);
 	/* A local -bs message may have unqualified addresses, and its -H file says so. */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
@@ -104,17 +108,21 @@ static sess_next data_lost(smtp_session *s, bio_rc rc)
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
 		const char *text = sess_notquit(s, "data-timeout", dflt);
-		sess_log(s, LOG_MAIN, "SMTP data timeout (message abandoned) on connection from %s F=<" SV_FMT ">",
-			who, SV_ARG(s->sender));
+		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
+			sess_log(s, LOG_MAIN, "SMTP data timeout (message abandoned) on connection from %s F=<" SV_FMT ">",
+				who, SV_ARG(s->sender));
 		sess_reply(s, 421, "%s", text);
 	} else {
-		const char *text = sess_notquit(s, "connection-lost", "Lost incoming connection");
-		/* Exim's line has no message id: the id is not kept for a lost message. */
+		/* Exim's line has no message id: the id is not kept for a lost message. The not-QUIT
+		 * ACL runs after it. */
 		s->log_id_sticky = false;
 		sess_set_log_id(s, NULL);
-		sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data%s", who,
-			sess_phase_suffix(&s->phase));
-		sess_reply(s, 421, "%s", text);
+		if (sess_log_selected(LS_LOST_INCOMING_CONNECTION))
+			sess_log(s, LOG_MAIN, "SMTP connection from %s lost while reading message data%s", who,
+				sess_phase_suffix(&s->phase));
+		/* Its message is not used for this reply (Exim). */
+		(void)sess_notquit(s, "connection-lost", NULL);
+		sess_reply(s, 421, "Lost incoming connection");
 	}
 	sess_reset_transaction(s);
 	return SESS_DROP;
@@ -269,14 +277,17 @@ static sess_next finish_message(smtp_session *s)
 		sess_log(s, LOG_MAIN, "Completed");
 	}
 	s->log_id_sticky = host_checking(s) && !discarded;
+	if (discarded) sess_set_log_id(s, NULL);   /* a discarded message's id goes at once */
 	if (keep) receive_end(s->recv);
 	else receive_abort(s->recv);
 	s->recv = NULL;        /* done with: not to be aborted by the reset */
-	s->rset_free = true;
 	s->messages_accepted++;
 	s->txn_line = s->io.lines;
 	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
-	else if (data_msg.len) sess_reply(s, 250, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+	else if (data_msg.len) {
+		int code = sess_message_code(s, &data_msg, 250);
+		sess_reply(s, code, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+	}
 	else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
 	if (host_checking(s) && !some_rejected)
 		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
@@ -301,8 +312,13 @@ sess_next sess_data(smtp_session *s)
 	sess_next next = SESS_CONTINUE;
 	if (!transaction_ready(s, "DATA", &next)) return next;
 	s->bdat_last_size = s->bdat_total = 0;
+	/* A code in the predata ACL's message is checked (and a wrong one logged) before the
+	 * message has an id. */
+	sv go = s->predata_message;
+	int go_code = go.len ? sess_message_code(s, &go, 354) : 354;
 	if (!start_receive(s, RECV_SMTP_DATA)) return SESS_CONTINUE;
-	if (s->predata_message.len) sess_reply_text(s, 354, s->predata_message);
+	if (go.len != s->predata_message.len) sess_reply_coded(s, go_code, go);
+	else if (go.len) sess_reply_text(s, 354, go);
 	else sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
 	s->predata_message = SV_NULL;
 	sess_flush(s);
@@ -355,7 +371,7 @@ sess_next sess_bdat(smtp_session *s)
 		return sess_syntax_error(s, 503, "BDAT command used when CHUNKING not advertised",
 			"BDAT command used when CHUNKING not advertised");
 	if (!smtp_parse_bdat(s->cmd_arg, &size, &last))
-		return sess_syntax_error(s, 501, "missing size for BDAT command", "missing size for BDAT command");
+		return sess_protocol_error(s, 501, "missing size for BDAT command", "missing size for BDAT command");
 	if (!s->in_bdat) {
 		sess_next next = SESS_CONTINUE;
 		if (!transaction_ready(s, "BDAT", &next)) {

@@ -11,6 +11,7 @@
 #include "core/message.h"
 #include "expand/expand.h"
 #include "lib/bio.h"
+#include "lib/logsel.h"
 #include "lib/str.h"
 #include "mail/smtp_cmd.h"
 #include "smtp/session.h"
@@ -70,6 +71,7 @@ typedef struct smtp_session {
 	/* Transaction */
 	message *msg;                /* NULL: no MAIL yet */
 	bool mail_given;
+	bool commands_started;   /* the command loop has begun (ends the caller's $sender_address) */
 	bool mail_discarded;          /* the MAIL ACL said discard */
 	const acl_header *acl_headers_applied;
 	sess_rlimit rl_mail, rl_rcpt;      /* smtp_ratelimit_*: delays for MAIL and RCPT */ /* the last ACL-added header put into the message */
@@ -93,6 +95,8 @@ typedef struct smtp_session {
 	xbuf last_reply;             /* text (without code) of the last reply sent */
 	bool helo_free, rset_free;   /* one HELO/EHLO, and one RSET between messages, are not
 	                              * counted against smtp_accept_max_nonmail */
+	bool starttls_free, auth_free; /* nor one STARTTLS between messages, nor the first AUTH
+	                              * of the connection or after STARTTLS */
 	const char *log_id;          /* message id prefixing -bh log lines while set */
 	char log_id_buf[MSG_ID_LEN + 1];
 	bool log_id_sticky;          /* -bh: an accepted message's id stays on later lines */
@@ -111,7 +115,8 @@ typedef struct smtp_session {
 	bool nonmail_limited;        /* host in smtp_accept_max_nonmail_hosts */
 	bool proxy_failed;           /* PROXY negotiation failed: only QUIT allowed */
 	bool enforce_sync;
-	smtp_verb history[SMTP_HISTORY];
+	smtp_verb history[SMTP_HISTORY + 1];   /* the latest commands (one spare, for taking the
+	                                       * last one back) */
 	int nhistory;
 	bool history_overflow;
 
@@ -137,6 +142,13 @@ typedef struct smtp_session {
 	/* The <= line's L field (log_selector pipelining): PIPECONNECT offered in the last EHLO, and
 	 * whether this message's MAIL/RCPT came with more input already waiting. */
 	bool adv_pipe_connect, pipelining_used;
+	/* Lengths of host_ident's leading parts: $sender_fullhost ("name (helo) [ip]:port"), and
+	 * that with " I=[ip]:port" (the "SMTP connection from" lines). */
+	size_t host_full_len, host_conn_len;
+	/* The client may use PIPECONNECT (pipelining_connect_advertise_hosts, daemon only), and
+	 * it did: it talked before the banner. */
+	bool pipe_connect_ok, pipe_connect_used;
+	struct timespec start_ts;    /* the session's start, for D= with milliseconds */
 } smtp_session;
 
 /* Replies. A reply text may contain newlines (multi-line ACL messages): every line but the last
@@ -162,6 +174,8 @@ void sess_log_incomplete(smtp_session *s, const char *why);
 /* Log: to the main (and reject) log, or to stderr as "LOG: ..." under -bh. */
 void sess_log(smtp_session *s, unsigned which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Whether log_selector has the item (on when no configuration is loaded). */
+bool sess_log_selected(logsel_id id);
 /* Whether connection events are logged (smtp_connection, not hosts_connection_nolog). */
 bool sess_log_connection(smtp_session *s);
 /* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
@@ -180,6 +194,11 @@ const char *sess_expand(smtp_session *s, const char *src);
 acl_result sess_acl(smtp_session *s, acl_where where, const char *spec, sv recipient, acl_ctx *c);
 /* The positive reply after an accepting ACL: its "message =" text if it set one. */
 void sess_accept_reply(smtp_session *s, const acl_ctx *c, int code, const char *deflt);
+/* A reply from a configured text that may start with its own code ("250 2.0.0 text"): used
+ * when its first digit matches code's, else logged as Exim does and dropped. */
+void sess_reply_message(smtp_session *s, int code, sv text);
+/* The code at the start of text (advancing text past it), or deflt; see sess_reply_message. */
+int sess_message_code(smtp_session *s, sv *text, int deflt);
 /* The ACL context: made at connection start; per-message state forgotten at the end of
  * each transaction. */
 /* acl_smtp_mime over the message being received (s->recv, headers prepared): once per MIME
@@ -194,6 +213,8 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 
 /* Count a syntax/protocol error and reply (session.c); SESS_DROP past smtp_max_synprot_errors. */
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text);
+/* The same for an error Exim counts as a protocol error whatever its code (BDAT's size). */
+sess_next sess_protocol_error(smtp_session *s, int code, const char *reason, const char *text);
 /* The connection ends without QUIT for reason: runs acl_smtp_notquit (once) and returns its
  * message, or deflt, as the text of the last reply. */
 const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt);

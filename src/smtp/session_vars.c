@@ -4,8 +4,12 @@
  * one; both read the same msg_origin. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/receive.h"
+#include "lib/ip.h"
+#include "lib/log.h"
+#include "lib/logsel.h"
 #include "smtp/proxy_read.h"
 #include "smtp/session_int.h"
 
@@ -14,28 +18,47 @@ static void put_int(xbuf *out, long long v)
 	xbuf_printf(out, "%lld", v);
 }
 
+/* The HELO name is an address literal ("[1.2.3.4]", "[IPv6:...]", "[::1]") of the client's
+ * own address. */
+static bool helo_is_own_literal(const msg_origin *o)
+{
+	sv h = o->helo_name;
+	if (h.len < 3 || h.p[0] != '[' || h.p[h.len - 1] != ']') return false;
+	sv inner = sv_sub(h, 1, h.len - 2);
+	if (inner.len > 5 && strncasecmp(inner.p, "IPv6:", 5) == 0) inner = sv_sub(inner, 5, inner.len - 5);
+	ip_addr a, b;
+	return ip_parse(inner, &a) && ip_parse(o->host_address, &b) && ip_equal(&a, &b);
+}
+
 /* "[ip]", "name ([ip])" with " helo=..."/" ident=..." inside the parentheses, as Exim's
- * $sender_rcvhost. */
+ * $sender_rcvhost; a HELO name that is the client's own address literal is left out. Under log_selector incoming_port the port follows the address inside the
+ * parentheses ("name ([ip]:port ...)"), or is "port=N" first in them when there is no name
+ * (observed: "[127.0.0.1] (port=47533 helo=x ident=fred)"). */
 static void rcvhost(const smtp_session *s, xbuf *out)
 {
 	const msg_origin *o = &s->origin;
 	if (!o->host_address.len) return;
+	const log_config *lc = log_current_config();
+	bool port = lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && o->host_port > 0;
 	bool name = o->host_name.len > 0;
-	bool helo = o->helo_name.len && !(name && sv_eqi(o->helo_name, o->host_name));
+	bool helo = o->helo_name.len && !(name && sv_eqi(o->helo_name, o->host_name)) && !helo_is_own_literal(o);
 	if (name) {
 		/* With an ident Exim folds the value before the parenthesis (observed). */
 		xbuf_printf(out, SV_FMT "%s([" SV_FMT "]", SV_ARG(o->host_name), o->ident.len ? "\n\t" : " ",
 			SV_ARG(o->host_address));
+		if (port) xbuf_printf(out, ":%d", o->host_port);
 		if (helo) xbuf_printf(out, " helo=" SV_FMT, SV_ARG(o->helo_name));
 		if (o->ident.len) xbuf_printf(out, " ident=" SV_FMT, SV_ARG(o->ident));
 		xbuf_putc(out, ')');
 		return;
 	}
 	xbuf_printf(out, "[" SV_FMT "]", SV_ARG(o->host_address));
-	if (!helo && !o->ident.len) return;
+	if (!helo && !o->ident.len && !port) return;
+	const char *sep = "";
 	xbuf_puts(out, " (");
-	if (helo) xbuf_printf(out, "helo=" SV_FMT, SV_ARG(o->helo_name));
-	if (o->ident.len) xbuf_printf(out, "%sident=" SV_FMT, helo ? " " : "", SV_ARG(o->ident));
+	if (port) { xbuf_printf(out, "port=%d", o->host_port); sep = " "; }
+	if (helo) { xbuf_printf(out, "%shelo=" SV_FMT, sep, SV_ARG(o->helo_name)); sep = " "; }
+	if (o->ident.len) xbuf_printf(out, "%sident=" SV_FMT, sep, SV_ARG(o->ident));
 	xbuf_putc(out, ')');
 }
 
@@ -58,11 +81,7 @@ static bool get(void *ctx, sv name, xbuf *out)
 	}
 	else if (IS("sender_ident")) xbuf_putsv(out, o->ident);
 	else if (IS("sender_fullhost")) {
-		if (o->host_address.len) {
-			sv h = s->host_ident;
-			const char *u = memmem(h.p, h.len, " U=", 3);
-			xbuf_put(out, h.p, u ? (size_t)(u - h.p) : h.len);
-		}
+		if (o->host_address.len) xbuf_putsv(out, sv_sub(s->host_ident, 0, s->host_full_len));
 	}
 	else if (IS("sender_rcvhost")) rcvhost(s, out);
 	else if (IS("received_ip_address") || IS("interface_address")) xbuf_putsv(out, o->interface_address);
@@ -73,7 +92,20 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("sender_host_authenticated")) xbuf_putsv(out, o->auth_driver);
 	else if (IS("host_lookup_failed")) xbuf_puts(out, o->host_lookup_failed ? "1" : "0");
 	else if (IS("host_lookup_deferred")) xbuf_puts(out, o->host_lookup_deferred ? "1" : "0");
-	else if (IS("sender_address")) { if (s->mail_given || s->msg) xbuf_putsv(out, s->sender); }
+	else if (IS("sender_address") || IS("sender_address_local_part") || IS("sender_address_domain")) {
+		if (!s->mail_given && !s->msg) {
+			/* A local session (-bs, -bh) starts with the caller's address as the sender, seen
+			 * by the connect ACL and the banner; Exim clears it before the first command. */
+			if (!s->commands_started && s->mode != SMTP_MODE_DAEMON) return false;
+			return true;
+		}
+		sv a = s->sender;
+		size_t at = a.len;
+		while (at > 0 && a.p[at - 1] != '@') at--;
+		if (IS("sender_address")) xbuf_putsv(out, a);
+		else if (IS("sender_address_domain")) { if (at) xbuf_putsv(out, sv_sub(a, at, a.len - at)); }
+		else xbuf_putsv(out, at ? sv_sub(a, 0, at - 1) : a);
+	}
 	else if (IS("rcpt_count")) put_int(out, s->rcpt_count);
 	else if (IS("rcpt_defer_count")) put_int(out, s->rcpt_defer_count);
 	else if (IS("rcpt_fail_count")) put_int(out, s->rcpt_fail_count);
@@ -92,7 +124,7 @@ static bool get(void *ctx, sv name, xbuf *out)
 		const char *rat = at;
 		for (const char *q = at; q && q < s->cur_rcpt.p + s->cur_rcpt.len; q++) if (*q == '@') rat = q;
 		size_t k = rat ? (size_t)(rat - s->cur_rcpt.p) : s->cur_rcpt.len;
-		if (IS("local_part")) xbuf_putsv(out, sv_sub(s->cur_rcpt, 0, k));
+		if (IS("local_part")) xbuf_putsv(out, acl_local_part(s->work, s->cur_rcpt));
 		else if (rat) xbuf_putsv(out, sv_sub(s->cur_rcpt, k + 1, s->cur_rcpt.len));
 	}
 	else return false;

@@ -15,6 +15,9 @@ void tls_register(void);
  * children inherit when its options have no per-connection expansion. Cheap when nothing
  * changed (a stat() per file). */
 void tls_daemon_before_fork(time_t now);
+/* Added (acceptperf): changes whenever tls_daemon_before_fork rebuilt the context or the ticket
+ * keys changed, so a daemon knows that processes forked earlier hold outdated TLS state. */
+unsigned tls_daemon_generation(void);
 
 /* Whether port is listed in tls_on_connect_ports (a colon-separated list of port numbers). */
 bool tls_on_connect_port(int port);

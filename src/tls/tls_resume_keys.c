@@ -86,6 +86,14 @@ static bool random_key(tls_ticket_key *k)
 }
 
 /* In-memory keys: a new current key every hour, the last one kept for tickets already out. */
+/* Bumped whenever the ring changes (tls_daemon_generation). */
+static unsigned tls_keys_generation;
+
+unsigned tls_ticket_keys_generation(void)
+{
+	return tls_keys_generation;
+}
+
 static void rotate_memory_keys(time_t now)
 {
 	if (ring.from_file) {
@@ -105,6 +113,7 @@ static void rotate_memory_keys(time_t now)
 	ring.n = ring.n > 0 ? 2 : 1;
 	ring.made = now;
 	OPENSSL_cleanse(&fresh, sizeof fresh);
+	tls_keys_generation++;
 }
 
 /* Read and parse the key file; false (logged) leaves the ring unchanged. */
@@ -179,6 +188,7 @@ void tls_ticket_keys_refresh(time_t now)
 		ring.size = st.st_size;
 		ring.mtime = st.st_mtim;
 		load_key_file(path, fd, &st);
+		tls_keys_generation++;
 	}
 	close(fd);
 	if (!ring.from_file) rotate_memory_keys(now);

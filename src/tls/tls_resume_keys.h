@@ -35,6 +35,8 @@ bool tls_ticket_keys_parse(sv text, tls_ticket_key *keys, size_t max, size_t *n,
  * in-memory keys when due, or re-read tls_ticket_key_file when it changed. Cheap when nothing is
  * due (one stat of the key file). Problems are logged; the keys in use stay. */
 void tls_ticket_keys_refresh(time_t now);
+/* Added (acceptperf): changes whenever the key ring changed (for tls_daemon_generation). */
+unsigned tls_ticket_keys_generation(void);
 
 /* Make ctx encrypt and decrypt tickets with the keys. issued is called (with ssl) whenever a
  * ticket is made for a client. */

@@ -164,6 +164,8 @@ static bool files_changed(void)
 	return false;
 }
 
+static unsigned cache_generation; /* bumped at every (re)build: tls_daemon_generation */
+
 static void cache_refresh(void)
 {
 	if (!conf_main.tls_certificate || !*conf_main.tls_certificate) return;
@@ -173,6 +175,7 @@ static void cache_refresh(void)
 	cache.parts = 0;
 	sigs_clear();
 	cache.tried = true;
+	cache_generation++;
 	arena_mark m = arena_getmark(pool_conn);
 	xbuf err;
 	xbuf_init(&err, pool_conn);
@@ -184,6 +187,11 @@ static void cache_refresh(void)
 		DEBUG(D_TLS) debug_printf("TLS server context not cached: %s\n", err.len ? xbuf_cstr(&err) : "too many files");
 	}
 	arena_reset(pool_conn, m);
+}
+
+unsigned tls_daemon_generation(void)
+{
+	return cache_generation + tls_ticket_keys_generation();
 }
 
 void tls_daemon_before_fork(time_t now)

@@ -47,8 +47,9 @@ def children_of(pid):
         except OSError:
             continue
         fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        # The daemon's delivery launcher (one per daemon, named postern-launch) is no session.
-        if fields.get("PPid", "").strip() == str(pid) and fields.get("Name", "").strip() != "postern-launch":
+        # The daemon's delivery launcher (one per daemon, named postern-launch) is no session,
+        # nor are the idle pre-forked processes waiting for a connection (postern-idle).
+        if fields.get("PPid", "").strip() == str(pid) and fields.get("Name", "").strip() not in ("postern-launch", "postern-idle"):
             out.append((int(d.name), fields["State"].split()[0], int(fields["Uid"].split()[0])))
     return out
 

@@ -187,16 +187,11 @@ def children_of_sleep(seconds):
     return out
 
 
-@pytest.mark.xfail(strict=False, reason="appendfile now runs in a clone(CLONE_VM) child "
-                   "(src/core/deliver_inproc.c): when it is killed the delivery process exits "
-                   "without logging (the shared heap may be locked), leaving the message and its "
-                   "-J for the next attempt; Exim logs these lines and defers. Under pytest the lines "
-                   "do appear, by hand (same configuration) they do not: not strict until that is "
-                   "understood. Open in issue 4.")
 def test_transport_process_killed_logs_as_exim(postern_bin, tmp_path):
     """A transport process that dies without a result: Exim 4.96 writes (main and panic log)
     "failed to read delivery status for <addr> from delivery subprocess", then "<driver> transport
-    process returned non-zero status 0x....: terminated by signal N", and defers with no text."""
+    process returned non-zero status 0x....: terminated by signal N", and defers with no text.
+    This is the pipe transport (a forked child); the appendfile case is the next test."""
     import os
     import signal
     import subprocess
@@ -233,6 +228,108 @@ def test_transport_process_killed_logs_as_exim(postern_bin, tmp_path):
            "== a@vm R=a T=t defer (-1)\n" in log
     panic = (spool / "log" / "paniclog").read_text()
     assert "failed to read delivery status for a@vm" in panic and "terminated by signal 9" in panic
+
+
+KILL_APPENDFILE_CONF = """spool_directory = {spool}
+log_file_path = {spool}/log/%slog
+primary_hostname = vm
+exim_user = root
+exim_group = root
+log_selector = +pid
+begin routers
+a:
+  driver = accept
+  transport = t
+begin transports
+t:
+  driver = appendfile
+  file = {box}/mbox
+  user = mail
+  lock_interval = 1s
+  lock_retries = 60
+begin retry
+* * F,1h,15m
+"""
+
+
+def descendants_with_uid(root, uid):
+    import os
+    parent = {}
+    uids = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                stat = open(f"/proc/{pid}/stat").read()
+                parent[int(pid)] = int(stat.rsplit(")", 1)[1].split()[1])
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith("Uid:"):
+                        uids[int(pid)] = int(line.split()[1])
+            except OSError:
+                pass
+    out = []
+    for pid in parent:
+        p = pid
+        while p in parent and p != root and p > 1:
+            p = parent[p]
+        if p == root and pid != root and uids.get(pid) == uid:
+            out.append(pid)
+    return out
+
+
+def test_appendfile_process_killed_logs_as_exim(postern_bin, tmp_path):
+    """The same for appendfile, which runs in a child sharing the delivery process's memory
+    (src/core/deliver_inproc.c): held here by a lock file, killed while it waits. Lines as Exim
+    4.96 writes them for its killed appendfile process (observed), with the pid of the delivery
+    process (log_selector +pid), and the msglog line; the message stays queued."""
+    import os
+    import pwd
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+    import time
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(spool, 0o777)
+    box = tempfile.mkdtemp(prefix="btdiff-box.")
+    os.chmod(box, 0o777)
+    try:
+        with open(os.path.join(box, "mbox.lock"), "w") as f:
+            f.write("held by the test\n")
+        conf = tmp_path / "conf"
+        conf.write_text(KILL_APPENDFILE_CONF.format(spool=spool, box=box))
+        p = subprocess.Popen([postern_bin, "-C", str(conf), "-odi", "a@vm"], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p.stdin.write(b"Subject: x\n\nbody\n")
+        p.stdin.close()
+        mail_uid = pwd.getpwnam("mail").pw_uid
+        found = []
+        for _ in range(200):
+            found = descendants_with_uid(p.pid, mail_uid)
+            if found:
+                break
+            time.sleep(0.05)
+        assert found, "the appendfile child did not start"
+        time.sleep(0.3)
+        os.kill(found[0], signal.SIGKILL)
+        p.wait(timeout=30)
+    finally:
+        shutil.rmtree(box)
+    raw = (spool / "log" / "mainlog").read_text()
+    pids = set(re.findall(r"(?m)^\S+ \S+ \[(\d+)\] \S+ (?:failed|appendfile|==)", raw))
+    assert len(pids) == 1, raw
+    log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", raw)
+    assert "failed to read delivery status for a@vm from delivery subprocess\n" \
+           "appendfile transport process returned non-zero status 0x0009: terminated by signal 9\n" \
+           "== a@vm R=a T=t defer (-1)\n" in log, raw
+    assert re.search(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[\d+\] \S+ == a@vm", raw)
+    panic = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", (spool / "log" / "paniclog").read_text())
+    assert panic == "failed to read delivery status for a@vm from delivery subprocess\n" \
+                    "appendfile transport process returned non-zero status 0x0009: terminated by signal 9\n"
+    (msglog,) = (spool / "msglog").glob("*")
+    assert re.search(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d a@vm R=a T=t defer \(-1\)$", msglog.read_text())
+    assert len(list((spool / "input").glob("*-H"))) == 1
 
 
 ONE_TIME_CONF = """spool_directory = {spool}

@@ -240,7 +240,8 @@ def test_same_spool_as_exim(postern_bin, tmp_path, name, args, message, extra):
 def test_no_recipients(run_postern, tmp_path):
     spool = tmp_path / "spool"
     conf = CONF.format(spool=spool, extra="")
-    r = run_postern("-odq", "-t", input="Subject: a\n\nx\n", config=conf)
+    # -oep: on stderr (the default -oem mails it to the sender: test_oe_modes.py)
+    r = run_postern("-odq", "-oep", "-t", input="Subject: a\n\nx\n", config=conf)
     assert r.returncode == 1
     assert "no recipients in message" in r.stderr
     assert not list((spool / "input").glob("*-H")) if (spool / "input").exists() else True

@@ -166,8 +166,10 @@ def read_reply(sock):
 
 
 def test_pipelined_after_starttls_is_a_sync_error(server):
-    """With smtp_enforce_sync (the default) input behind STARTTLS breaks synchronisation."""
-    d = server()
+    """With smtp_enforce_sync (the default) input behind STARTTLS breaks synchronisation (for a
+    host that may not use PIPECONNECT: Exim 4.96 does not check those before their first message,
+    and answers "220 TLS go ahead" there, dropping what was pipelined)."""
+    d = server("pipelining_connect_advertise_hosts = :")
     raw = socket.create_connection(("127.0.0.1", d.port), timeout=10)
     assert read_reply(raw).startswith("220 ")
     raw.sendall(b"EHLO c\r\n")

@@ -296,8 +296,9 @@ static void test_verbs(void)
 		{ "a_verify", ACL_WHERE_MAIL, "1.2.3.4", "good@y", ACL_ERROR, "", "cannot verify recipient in ACL for MAIL" },
 		{ "a_verify_msg", ACL_WHERE_RCPT, "1.2.3.4", "bad@y", ACL_FAIL, "custom: Unrouteable address", "Unrouteable address" },
 		{ "a_discard", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_DISCARD, "", "gone" },
-		{ "a_discard", ACL_WHERE_CONNECT, "1.2.3.4", NULL, ACL_ERROR, "", "" },
-		{ "a_discard", ACL_WHERE_PREDATA, "1.2.3.4", NULL, ACL_ERROR, "", "" },
+		/* misplaced: an error, the statement's log_message becomes the reason (Exim 4.96) */
+		{ "a_discard", ACL_WHERE_CONNECT, "1.2.3.4", NULL, ACL_ERROR, "", "gone" },
+		{ "a_discard", ACL_WHERE_PREDATA, "1.2.3.4", NULL, ACL_ERROR, "", "gone" },
 		{ "a_discard", ACL_WHERE_QUIT, "1.2.3.4", NULL, ACL_ERROR, "",
 			"QUIT or not-QUIT toplevel ACL may not fail ('discard' verb used incorrectly)" },
 		{ "a_defer", ACL_WHERE_QUIT, "1.2.3.4", NULL, ACL_ERROR, "452 later",

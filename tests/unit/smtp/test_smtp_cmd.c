@@ -106,8 +106,11 @@ static const struct { bool rcpt; const char *arg, *want; } cases[] = {
 	{ 1, "<a.b", "501 <a.b: \"@\" or \".\" expected after \"a.b\"" },
 	{ 1, "<a@b.c", "501 <a@b.c: '>' missing at end of address" },
 	{ 1, "<a@b c>", "501 <a@b=c>: malformed address: =c> may not follow <a@b" },
-	{ 1, "a@[1.2.3.4", "501 a@[1.2.3.4: domain literals not allowed" },   /* Exim: checked at "[" */
-	{ 1, "a@[x]", "501 a@[x]: domain literals not allowed" },
+	/* Exim checks allow_domain_literals in angle brackets only: a bare literal is read. */
+	{ 1, "a@[1.2.3.4", "501 a@[1.2.3.4: malformed domain literal" },
+	{ 1, "a@[x]", "OK a@[x]" },
+	{ 1, "<a@[x]>", "501 <a@[x]>: domain literals not allowed" },   /* Exim: checked at "[" */
+	{ 1, "<@[1.2.3.4]:a@b.c>", "501 <@[1.2.3.4]:a@b.c>: domain literals not allowed" },
 	{ 1, "@", "501 @: domain missing or malformed" },
 	{ 1, "<@>", "501 <@>: domain missing or malformed" },
 	{ 1, "a@b,c@d", "501 a@b,c@d: malformed address: ,c@d may not follow a@b" },

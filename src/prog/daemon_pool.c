@@ -1,0 +1,203 @@
+/* Pre-forked session processes. Forking, resetting signals and dropping privileges per
+ * connection put about a millisecond (several under load) between a client's connect and our
+ * banner; Postfix avoids it by keeping prepared processes. The daemon keeps a few processes that
+ * have already done that set-up and wait on a socketpair; an accepted connection (after every
+ * check the daemon makes before forking, and its "SMTP connection from" line) is passed to one
+ * of them with SCM_RIGHTS. Each serves exactly one connection and exits, as a forked child does,
+ * so nothing can leak from one connection to the next; the daemon forks replacements after the
+ * batch of accepts, off the connection's path.
+ *
+ * Processes that may hold outdated state are not used: those forked before the TLS context or
+ * the ticket keys changed (tls_daemon_generation) and those idle longer than POOL_MAX_AGE.
+ * A SIGHUP re-exec discards the pool (the channels close on exec: the processes see the end of
+ * file and exit); so does SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "conf/main_options.h"
+#include "lib/log.h"
+#include "prog/daemon_internal.h"
+#include "tls/tls.h"
+
+#define POOL_IDLE 8        /* idle processes kept ready */
+#define POOL_MAX_AGE 60    /* seconds; older idle processes are replaced, not used */
+
+typedef struct pool_proc {
+	pid_t pid;
+	int chan;          /* the daemon's end of the socketpair */
+	time_t born;
+	unsigned tls_gen;  /* tls_daemon_generation() when forked */
+} pool_proc;
+
+static struct {
+	pool_proc v[POOL_IDLE];
+	size_t n;
+	bool enabled;
+	bool fork_failed;  /* the last fill could not fork: wait for the next connection */
+	const listen_set *listeners;
+} pool;
+
+/* What travels with the connection's descriptor. */
+typedef struct handout_msg {
+	uint32_t magic;
+	int32_t others;    /* sessions running before this one (smtp_accept_reserve) */
+	uint8_t queue_only_load, accept_queue;
+} handout_msg;
+#define POOL_MAGIC 0x706f6f6cu
+
+void daemon_pool_enable(const listen_set *listeners)
+{
+	pool.enabled = true;
+	pool.listeners = listeners;
+}
+
+void daemon_pool_close_in_child(void)
+{
+	for (size_t i = 0; i < pool.n; i++)
+		close(pool.v[i].chan);
+	pool.n = 0;
+	pool.enabled = false;
+}
+
+static void drop(size_t i, bool kill_it)
+{
+	close(pool.v[i].chan);
+	if (kill_it)
+		kill(pool.v[i].pid, SIGTERM); /* idle, waiting for a connection: nothing is lost */
+	pool.v[i] = pool.v[--pool.n];
+}
+
+bool daemon_pool_reaped(pid_t pid)
+{
+	for (size_t i = 0; i < pool.n; i++)
+		if (pool.v[i].pid == pid) {
+			drop(i, false);
+			return true;
+		}
+	return false;
+}
+
+void daemon_pool_discard(void)
+{
+	while (pool.n)
+		drop(pool.n - 1, true);
+}
+
+/* The process side: wait for one connection, then serve it. Never returns. */
+static void worker(int chan)
+{
+	daemon_child_setup(pool.listeners);
+	daemon_worker_prepare(chan);
+	/* Named apart while idle (ps, and tests counting sessions); a session once it serves. */
+	char name[17] = "";
+	prctl(PR_GET_NAME, name, 0, 0, 0);
+	prctl(PR_SET_NAME, "postern-idle", 0, 0, 0);
+	handout_msg m;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &m, sizeof m };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	ssize_t r;
+	do
+		r = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	int fd = -1;
+	struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	close(chan);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	if (r != (ssize_t)sizeof m || m.magic != POOL_MAGIC || fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		_exit(0); /* the daemon went away (end of file) or retired us */
+	daemon_worker_serve(fd, m.others, m.queue_only_load != 0, m.accept_queue != 0);
+}
+
+static size_t target(void)
+{
+	size_t t = POOL_IDLE;
+	if (conf_main.smtp_accept_max > 0 && (size_t)conf_main.smtp_accept_max < t)
+		t = (size_t)conf_main.smtp_accept_max;
+	return t;
+}
+
+bool daemon_pool_short(void)
+{
+	return pool.enabled && pool.n < target() && !pool.fork_failed;
+}
+
+void daemon_pool_fill(size_t max_forks)
+{
+	if (!pool.enabled || pool.n >= target())
+		return;
+	time_t now = time(NULL);
+	tls_daemon_before_fork(now); /* the processes inherit the current TLS context and keys */
+	unsigned gen = tls_daemon_generation();
+	pool.fork_failed = false;
+	for (size_t forks = 0; pool.n < target() && (max_forks == 0 || forks < max_forks); forks++) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+			pool.fork_failed = true; /* not again before the next connection (no busy loop) */
+			return;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(sv[0]);
+			worker(sv[1]);
+		}
+		close(sv[1]);
+		if (pid < 0) {
+			close(sv[0]);
+			pool.fork_failed = true; /* connections are forked for as before */
+			return;
+		}
+		fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+		pool.v[pool.n++] = (pool_proc){ .pid = pid, .chan = sv[0], .born = now, .tls_gen = gen };
+	}
+}
+
+pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue)
+{
+	pool.fork_failed = false;
+	if (!pool.enabled || pool.n == 0)
+		return -1;
+	time_t now = time(NULL);
+	tls_daemon_before_fork(now);
+	unsigned gen = tls_daemon_generation();
+	while (pool.n) {
+		size_t i = pool.n - 1; /* the youngest */
+		pool_proc *p = &pool.v[i];
+		if (p->tls_gen != gen || now - p->born > POOL_MAX_AGE || now < p->born) {
+			drop(i, true);
+			continue;
+		}
+		handout_msg m = { .magic = POOL_MAGIC, .others = others, .queue_only_load = queue_only_load,
+			.accept_queue = accept_queue };
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		memset(cbuf, 0, sizeof cbuf);
+		struct iovec iov = { &m, sizeof m };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof fd);
+		ssize_t r;
+		do
+			r = sendmsg(p->chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (r < 0 && errno == EINTR);
+		pid_t pid = p->pid;
+		bool sent = r == (ssize_t)sizeof m;
+		drop(i, !sent); /* used (it has the connection) or unusable (died meanwhile) */
+		if (sent)
+			return pid;
+	}
+	return -1;
+}

@@ -1,0 +1,194 @@
+"""The daemon's pre-forked session processes (src/prog/daemon_pool.c): prepared in advance
+(privileges dropped), each serves exactly one connection, replaced after use, discarded on
+SIGHUP and SIGTERM, not counted as connections, and never used with an outdated TLS
+certificate."""
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+
+import pytest
+
+from daemon_helpers import Daemon, children_of, connect, free_ports, pid_alive, wait_for
+
+
+def idle_of(pid):
+    """(pid, uid) of the daemon's idle pre-forked processes."""
+    out = []
+    for d in pathlib.Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            status = (d / "status").read_text()
+        except OSError:
+            continue
+        f = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if f.get("PPid", "").strip() == str(pid) and f.get("Name", "").strip() == "postern-idle" \
+                and not f["State"].startswith("Z"):
+            out.append((int(d.name), int(f["Uid"].split()[0])))
+    return out
+
+
+@pytest.fixture
+def daemon(postern_bin, tmp_path):
+    started = []
+
+    # the sessions run as the mail user below tmp_path: it must be able to reach it
+    os.chmod(tmp_path, 0o755)
+    p = tmp_path
+    while p != p.parent:
+        p = p.parent
+        if str(p).startswith("/tmp/pytest-of-"):
+            os.chmod(p, os.stat(p).st_mode | 0o005)
+
+    def make(config, args=()):
+        where = tmp_path / f"d{len(started)}"
+        where.mkdir()
+        os.chmod(where, 0o755)
+        d = Daemon(postern_bin, where, config, args)
+        d.start()
+        started.append(d)
+        d.wait_listening(None)
+        return d
+    yield make
+    for d in started:
+        d.stop()
+
+
+def mail_uid():
+    import pwd
+    return pwd.getpwnam("mail").pw_uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
+def test_idle_processes_ready_unprivileged_and_not_counted(daemon):
+    (p,) = free_ports(1)
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\n"
+               "log_selector = +smtp_connection")
+    assert wait_for(lambda: len(idle_of(d.proc.pid)) == 8)
+    assert all(uid == mail_uid() for _, uid in idle_of(d.proc.pid))
+    assert children_of(d.proc.pid) == []          # idle ones are no sessions
+    s, line = connect(p)
+    assert line.startswith("220 ")
+    # the first connection counts 1: idle processes are not connections
+    assert wait_for(lambda: "(TCP/IP connection count = 1)" in d.mainlog), d.mainlog
+    sessions = children_of(d.proc.pid)
+    assert len(sessions) == 1 and sessions[0][2] == mail_uid()
+    assert wait_for(lambda: len(idle_of(d.proc.pid)) == 8)   # replaced
+    s.close()
+
+
+def test_each_process_serves_one_connection(daemon):
+    (p,) = free_ports(1)
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\n"
+               "log_selector = +pid\nacl_smtp_connect = accept logwrite = served")
+    for _ in range(12):       # more than the pool holds
+        s, line = connect(p)
+        assert line.startswith("220 ")
+        s.sendall(b"QUIT\r\n")
+        s.recv(100)
+        s.close()
+    assert wait_for(lambda: d.mainlog.count(" served") == 12), d.mainlog
+    pids = re.findall(r"\[(\d+)\] served", d.mainlog)
+    assert len(pids) == 12 and len(set(pids)) == 12, pids   # never a process twice
+
+
+def test_smtp_accept_max_bounds_pool_and_counts(daemon):
+    (p,) = free_ports(1)
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\nsmtp_accept_max = 2")
+    assert wait_for(lambda: len(idle_of(d.proc.pid)) == 2)
+    held = [connect(p) for _ in range(2)]
+    assert all(line.startswith("220 ") for _, line in held)
+    s, line = connect(p)
+    assert line == "421 Too many concurrent SMTP connections; please try again later.\r\n"
+    for x, _ in held:
+        x.close()
+    s.close()
+
+
+def test_sighup_and_sigterm_discard_the_pool(daemon):
+    (p,) = free_ports(1)
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}")
+    assert wait_for(lambda: len(idle_of(d.proc.pid)) == 8)
+    old = {pid for pid, _ in idle_of(d.proc.pid)}
+    d.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: d.mainlog.count("daemon started") == 2), d.mainlog
+    assert wait_for(lambda: len(idle_of(d.proc.pid)) == 8)
+    assert wait_for(lambda: not any(pid_alive(x) for x in old))
+    assert not old & {pid for pid, _ in idle_of(d.proc.pid)}
+    s, line = connect(p)
+    assert line.startswith("220 ")
+    s.close()
+    now = {pid for pid, _ in idle_of(d.proc.pid)}
+    d.proc.send_signal(signal.SIGTERM)
+    d.proc.wait(timeout=10)
+    assert wait_for(lambda: not any(pid_alive(x) for x in now))
+
+
+def make_cert(dirpath, cn):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(dirpath / "new.key"), "-out", str(dirpath / "new.pem"), "-days", "2",
+                    "-subj", f"/CN={cn}"], check=True, capture_output=True)
+    # replace both files by rename, as an administrator's tool would
+    os.chmod(dirpath / "new.key", 0o644)
+    os.rename(dirpath / "new.key", dirpath / "srv.key")
+    os.rename(dirpath / "new.pem", dirpath / "srv.pem")
+
+
+def served_cn(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as s:
+            der = s.getpeercert(binary_form=True)
+    out = subprocess.run(["openssl", "x509", "-inform", "der", "-noout", "-subject"], input=der,
+                         capture_output=True, check=True).stdout.decode()
+    return out.strip().rsplit("=", 1)[1].strip()
+
+
+def test_changed_certificate_is_never_served_from_an_old_process(daemon, tmp_path):
+    (p,) = free_ports(1)
+    make_cert(tmp_path, "first.test")
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\ntls_on_connect_ports = {p}\n"
+               f"tls_certificate = {tmp_path}/srv.pem\ntls_privatekey = {tmp_path}/srv.key")
+    assert served_cn(p) == "first.test"
+    assert wait_for(lambda: len(idle_of(d.proc.pid)) == 8)
+    make_cert(tmp_path, "second.test")
+    assert served_cn(p) == "second.test"      # the idle processes held the old context
+    assert served_cn(p) == "second.test"
+
+
+def send_messages(port, n, reuse):
+    import smtplib
+    s = None
+    for i in range(n):
+        if s is None:
+            s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        s.sendmail("a@client.test", ["r@server.test"], f"Subject: {i}\r\n\r\nbody {i}\r\n")
+        if not reuse:
+            s.quit()
+            s = None
+    if s:
+        s.quit()
+
+
+@pytest.mark.skipif(not shutil.which("mdb_dump"), reason="needs mdb_dump (lmdb-utils)")
+def test_received_messages_are_in_the_schedule_index(daemon):
+    """Sessions keep the index open (one environment per process): every message received,
+    several on one connection and one per connection, is noted due now."""
+    (p,) = free_ports(1)
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\nqueue_only = true\n"
+               "acl_smtp_rcpt = accept")
+    send_messages(p, 4, reuse=True)
+    send_messages(p, 3, reuse=False)
+    ids = sorted(x.name[:-2] for x in (d.spool / "input").glob("*-H"))
+    assert len(ids) == 7
+    (db,) = list((d.spool / "db").glob("schedule-*.lmdb"))
+    dump = subprocess.run(["mdb_dump", "-n", "-p", str(db)], capture_output=True, text=True, check=True).stdout
+    noted = sorted(line[2:] for line in dump.splitlines() if line.startswith(" i") and len(line) == 18)
+    assert noted == ids, dump
