@@ -149,6 +149,10 @@ typedef struct address_item {
 	int tls_tlsa_usage;               /* $tls_out_tlsa_usage of the delivery's session */
 	sv tls_ourcert;                   /* $tls_out_ourcert (PEM) */
 	sv onetime_parent;                /* a recipient one_time added: its original address (logs) */
+	bool retry_local_record;          /* a local delivery's "T:" retry record existed before the
+	                                   * attempt (a success deletes it) */
+	sv delivered_path;                /* a filter's file item: the file the transport's own file
+	                                   * option named (the "=>" line shows it) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

@@ -136,6 +136,8 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 	time_t now = time(NULL);
 	const driver_instance *t = b->t;
 	/* Retry records first: a deferral past the rules' cutoff becomes a failure. */
+	if (!remote)
+		dlocal_retry_items(d, b);
 	if (!d->dont_deliver) {
 		time_t due = retry_update(d->sc->directory, b->addrs, d->m->id, d->m->sender, now);
 		if (due && (!d->next_due || due < d->next_due))
@@ -148,11 +150,6 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 		if (a->freeze) {
 			d->freeze = true;
 			d->freeze_reason = NULL;
-		}
-		if ((a->result == ADDR_DEFER || a->result == ADDR_PANIC) && a->retry_timedout) {
-			a->result = ADDR_FAIL;
-			if (!a->message.len)
-				a->message = SV_LIT("retry timeout exceeded");
 		}
 		switch (a->result) {
 		case ADDR_OK: {
@@ -177,6 +174,11 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 			const log_config *lc = log_current_config();
 			if (!a->retry_skipped || (lc && logsel_has(&lc->selector, LS_RETRY_DEFER)))
 				dlog_defer(&d->log, a);
+			if (a->retry_timedout) {
+				/* Past the rules' cutoff: fails once every transport has run (below). */
+				dretry_timedout_add(d, a);
+				break;
+			}
 			/* No event here: Exim's smtp transport raises msg:rcpt:defer (4xx to RCPT) and
 			 * msg:defer (host and message errors) itself; other deferrals raise none. */
 			push(&d->deferred, &d->ndeferred, &d->cap_deferred, a);
@@ -194,6 +196,28 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 	}
 	for (size_t i = 0; i < ndone; i++)
 		message_add_nonrecipient(d->m, done[i]);
+}
+
+/* Deferrals past their retry rules' cutoff fail after every transport has run, each with
+ * Exim's "** <address>: retry timeout exceeded" (no router, transport or host), the newest
+ * deferral first (core/deliver_local_retry.c). */
+static void fail_timedout(dctx *d)
+{
+	for (size_t i = d->ntimedout; i-- > 0;) {
+		address_item *a = d->timedout[i];
+		a->result = ADDR_FAIL;
+		a->message = a->user_message = SV_LIT("retry timeout exceeded");
+		const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
+		raise_event(d, t, "msg:fail:delivery", a->message, a);
+		address_item shown = *a;
+		shown.router = NULL;
+		shown.transport = NULL;
+		shown.host_used_address = shown.host_used_name = SV_NULL;
+		shown.tls_used = false;
+		dlog_fail(&d->log, &shown);
+		push(&d->failed, &d->nfailed, &d->cap_failed, a);
+	}
+	d->ntimedout = 0;
 }
 
 /* ---- local batches ---- */
@@ -220,6 +244,8 @@ void dlocal_run(dctx *d, address_item *list)
 	for (address_item *a = list; a; a = next) {
 		next = a->next;
 		a->next = NULL;
+		if (dlocal_retry_skip(d, a))
+			continue;
 		const driver_instance *t = a->transport ? tp_find(a->transport) : NULL;
 		const char *bid;
 		int max = batch_max_for(d, t, a, &bid);
@@ -535,8 +561,9 @@ static bool transport_is_remote(const address_item *a)
 }
 
 /* The lines a later queue run logs for this message while it is not due (deliver.h). Only the
- * deferrals Exim checks again in such a run are named: routing deferrals and remote ones whose
- * hosts have retry records; local and per-address deferrals are retried when due. */
+ * deferrals Exim checks again in such a run are named: routing deferrals, remote ones whose
+ * hosts have retry records and local ones (their "T:" records); per-address deferrals are
+ * retried when due. */
 #define SKIP_LOG_MAX 3900   /* under QUEUE_SKIP_LOG_MAX, which the index keeps */
 static const char *skip_log_for(dctx *d)
 {
@@ -551,11 +578,16 @@ static const char *skip_log_for(dctx *d)
 		bool routing = !a->transport;
 		/* host errors (connection refused, timeouts: a positive errno) or all hosts waiting */
 		bool host_wait = !routing && transport_is_remote(a) && (a->basic_errno > 0 || a->basic_errno == -54);
-		if (!routing && !host_wait)
+		/* a local delivery waiting for its "T:" record (core/deliver_local_retry.c) */
+		bool local_wait = !routing && !transport_is_remote(a) && a->kind != ADDR_REPLY;
+		if (!routing && !host_wait && !local_wait)
 			continue;
 		size_t before = out.len;
 		xbuf_puts(&out, "== ");
-		dlog_format_retry_skip(a, routing, &out);
+		if (local_wait)
+			dlog_format_local_retry_skip(a, &out);
+		else
+			dlog_format_retry_skip(a, routing, &out);
 		xbuf_putc(&out, '\n');
 		if (out.len > SKIP_LOG_MAX) {
 			out.len = before;
@@ -940,6 +972,7 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	dlocal_run(&d, local);
 	if (remote)
 		dremote_run(&d, remote);
+	fail_timedout(&d);
 	send_bounces(&d);
 	if (d.journal_fd >= 0)
 		close(d.journal_fd);

@@ -48,6 +48,7 @@ void dlog_format_defer(const address_item *a, xbuf *out);
 /* The "==" line text (no flag) a later queue run logs for a deferred address it skips because
  * the retry time is not reached: for a routing deferral, or (routing false) a remote one. */
 void dlog_format_retry_skip(const address_item *a, bool routing, xbuf *out);
+void dlog_format_local_retry_skip(const address_item *a, xbuf *out);
 /* "**" line text (no flag) for a failed address. */
 void dlog_format_fail(const address_item *a, xbuf *out);
 void dlog_success(const dlog_ctx *c, const address_item *a, const driver_instance *t, bool local, bool first);
@@ -120,6 +121,9 @@ struct dctx {
 	int journal_fd;               /* -J open for appending, for transport children; -1: not yet */
 	address_item **onetime;       /* deferred children of one_time routers: new recipients */
 	size_t nonetime, cap_onetime;
+	/* Deferrals past their retry rules' cutoff: they fail after the last transport. */
+	address_item **timedout;
+	size_t ntimedout, cap_timedout;
 };
 /* Run a batch's transport in a forked child; false: could not start (addresses deferred). */
 bool dbatch_start(dctx *d, dbatch *b, bool remote);
@@ -148,5 +152,15 @@ void dpost_batch(dctx *d, dbatch *b, bool remote);
  * (keys[0..n-1]) once it routes again. */
 void droute_retry_defer(dctx *d, address_item *a);
 void droute_retry_clear(dctx *d, address_item *top, const sv *keys, size_t n);
+
+/* ---- deliver_local_retry.c: local deliveries' retry records (Exim's "T:<lp>@<domain>") ----
+ * dlocal_retry_skip: a queue run that is not forced leaves a local address alone while its
+ * record is not due (the address is posted as "defer (-53): Retry time not yet reached"; true).
+ * dlocal_retry_items: a finished local batch's retry items (deferrals; deletions after a success
+ * when a record existed), before retry_update. dretry_timedout_add: an address whose deferral
+ * is past its rules' cutoff, to fail after every transport has run. */
+bool dlocal_retry_skip(dctx *d, address_item *a);
+void dlocal_retry_items(dctx *d, dbatch *b);
+void dretry_timedout_add(dctx *d, address_item *a);
 
 #endif

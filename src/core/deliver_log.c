@@ -71,7 +71,9 @@ void dlog_address(const address_item *a, bool local, xbuf *out)
 		xbuf_putc(out, '>');
 		return;
 	}
-	put_printable(out, a->address);
+	/* A file item that went where the transport's own file option said is shown as that file
+	 * (observed: "=> /tmp/mbox <u@a.test>" for a Sieve "keep" or a filter's "save /x"). */
+	put_printable(out, a->kind != ADDR_MAIL && a->delivered_path.len ? a->delivered_path : a->address);
 	if (a->kind != ADDR_MAIL && !a->parent)
 		return;
 	put_parents(a, out);
@@ -200,6 +202,16 @@ void dlog_format_retry_skip(const address_item *a, bool routing, xbuf *out)
 	xbuf_puts(out, " defer (-54): retry time not reached for any host for '");
 	put_printable(out, a->domain);
 	xbuf_putc(out, '\'');
+}
+
+void dlog_format_local_retry_skip(const address_item *a, xbuf *out)
+{
+	/* A local delivery whose "T:" retry record is not due (checked live): "== v@p.test R=p
+	 * T=tp defer (-53): Retry time not yet reached". */
+	put_printable(out, a->address);
+	put_parents(a, out);
+	put_router_transport(a, out);
+	xbuf_puts(out, " defer (-53): Retry time not yet reached");
 }
 
 void dlog_format_fail(const address_item *a, xbuf *out)

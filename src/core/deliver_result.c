@@ -22,6 +22,8 @@ enum dres_tag {
 	T_CONTINUED,
 	/* $tls_out_tlsa_usage and $tls_out_ourcert for the delivery process's events. */
 	T_TLS_TLSA_USAGE, T_TLS_OURCERT,
+	/* A file item delivered where the transport's file option said. */
+	T_DELIVERED_PATH,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -107,6 +109,8 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 	put_int(&p, T_CHUNKING, a->chunking_used);
 	if (a->host_used_continued)
 		put_int(&p, T_CONTINUED, 1);
+	if (a->delivered_path.len)
+		put_str(&p, T_DELIVERED_PATH, a->delivered_path);
 	int nr = 0;
 	for (const addr_retry *r = a->retries; r && nr < MAX_RETRIES_PER_ADDR; r = r->next, nr++) {
 		put_int(&p, T_RETRY_BEGIN, 0);
@@ -244,6 +248,7 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_DETAIL: img->delivery_detail = sval; break;
 		case T_CHUNKING: img->chunking_used = iv != 0; break;
 		case T_CONTINUED: img->host_used_continued = iv != 0; break;
+		case T_DELIVERED_PATH: img->delivered_path = sval; break;
 		case T_RETRY_BEGIN:
 			if (in_retry || ++nretries > MAX_RETRIES_PER_ADDR) {
 				xbuf_puts(err, "retry item out of place or too many");
@@ -357,6 +362,7 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->delivery_detail = img.delivery_detail;
 		t->chunking_used = img.chunking_used;
 		t->host_used_continued = img.host_used_continued;
+		t->delivered_path = img.delivered_path;
 		t->retries = img.retries;
 		got[index] = true;
 		off += 8 + plen + 4;

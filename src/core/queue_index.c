@@ -193,6 +193,7 @@ static void build_note(note_ops *b, const char *id, bool had_old, uint64_t old_d
  * closing it in the child would release locks that are the parent's). */
 static struct {
 	bool enabled;
+	pid_t owner;       /* the process that asked: its forked children (helpers) do not keep */
 	pid_t pid;
 	char path[4400];
 	hintsdb *db;
@@ -201,13 +202,20 @@ static struct {
 void queue_schedule_keep_open(void)
 {
 	kept.enabled = true;
+	kept.owner = getpid();
+}
+
+/* Keeping applies to the process that asked for it only. */
+static bool keeping(void)
+{
+	return kept.enabled && kept.owner == getpid();
 }
 
 /* The kept environment for sc (opened on first use), or NULL when keeping is off or the open
  * failed (logged by open_index). */
 static hintsdb *kept_index(const spool_config *sc)
 {
-	if (!kept.enabled)
+	if (!keeping())
 		return NULL;
 	char name[300], path[4400];
 	snprintf(path, sizeof path, "%s/db/%s", sc->directory, queue_index_name(sc, name, sizeof name));
@@ -223,7 +231,7 @@ static hintsdb *kept_index(const spool_config *sc)
 
 void queue_schedule_prepare(const spool_config *sc)
 {
-	kept.enabled = true;
+	queue_schedule_keep_open();
 	(void)kept_index(sc);
 }
 
@@ -233,7 +241,7 @@ void queue_schedule_note_received(const spool_config *sc, const char *id)
 		return;
 	hintsdb *db = kept_index(sc);
 	if (!db) {
-		if (!kept.enabled)
+		if (!keeping())
 			queue_schedule_note(sc, id, 0, false);
 		return;
 	}
@@ -251,7 +259,7 @@ void queue_schedule_note(const spool_config *sc, const char *id, time_t due, boo
 	if (!id || !spool_valid_id(sv_cstr(id)))
 		return;
 	hintsdb *kdb = kept_index(sc);
-	if (kdb || kept.enabled) {
+	if (kdb || keeping()) {
 		if (kdb)
 			queue_index_note(kdb, id, due, frozen, SV_NULL);
 		return;
@@ -315,7 +323,7 @@ void queue_schedule_forget(const spool_config *sc, const char *id)
 		queue_index_forget(kdb, id);
 		return;
 	}
-	if (kept.enabled)
+	if (keeping())
 		return;
 	hintsdb *db = open_index(sc, true); /* nothing to forget when there is no index yet */
 	if (!db)

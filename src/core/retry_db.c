@@ -71,6 +71,9 @@ static sv rule_subject(const address_item *addr, const addr_retry *r)
 		const char *colon = memchr(body.p, ':', body.len);
 		return colon ? sv_sub(body, 0, (size_t)(colon - body.p)) : body;
 	}
+	/* a pipe or file item: the rules see the address it came from */
+	if (addr->kind != ADDR_MAIL && addr->parent)
+		return addr->parent->address;
 	/* "lp@domain:<sender>" -> "lp@domain" */
 	const char *angle = memchr(body.p, '<', body.len);
 	if (angle && angle > body.p && angle[-1] == ':')
@@ -164,7 +167,8 @@ time_t retry_update(const char *spool_directory, address_item *addrs, const char
 				continue;
 			}
 			sv subject = rule_subject(addr, r);
-			sv domain = addr->domain.len ? addr->domain : SV_NULL;
+			sv domain = addr->domain.len ? addr->domain
+				: addr->kind != ADDR_MAIL && addr->parent && addr->parent->domain.len ? addr->parent->domain : SV_NULL;
 			const conf_retry_rule *rule = retry_find_rule(subject, domain, r->basic_errno, r->more_errno, sender);
 			if (r->is_host)
 				host_items++;

@@ -5,6 +5,7 @@ certificate."""
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -36,9 +37,18 @@ def idle_of(pid):
 def daemon(postern_bin, tmp_path):
     started = []
 
+    # the sessions run as the mail user below tmp_path: it must be able to reach it
+    os.chmod(tmp_path, 0o755)
+    p = tmp_path
+    while p != p.parent:
+        p = p.parent
+        if str(p).startswith("/tmp/pytest-of-"):
+            os.chmod(p, os.stat(p).st_mode | 0o005)
+
     def make(config, args=()):
         where = tmp_path / f"d{len(started)}"
         where.mkdir()
+        os.chmod(where, 0o755)
         d = Daemon(postern_bin, where, config, args)
         d.start()
         started.append(d)
@@ -151,3 +161,34 @@ def test_changed_certificate_is_never_served_from_an_old_process(daemon, tmp_pat
     make_cert(tmp_path, "second.test")
     assert served_cn(p) == "second.test"      # the idle processes held the old context
     assert served_cn(p) == "second.test"
+
+
+def send_messages(port, n, reuse):
+    import smtplib
+    s = None
+    for i in range(n):
+        if s is None:
+            s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        s.sendmail("a@client.test", ["r@server.test"], f"Subject: {i}\r\n\r\nbody {i}\r\n")
+        if not reuse:
+            s.quit()
+            s = None
+    if s:
+        s.quit()
+
+
+@pytest.mark.skipif(not shutil.which("mdb_dump"), reason="needs mdb_dump (lmdb-utils)")
+def test_received_messages_are_in_the_schedule_index(daemon):
+    """Sessions keep the index open (one environment per process): every message received,
+    several on one connection and one per connection, is noted due now."""
+    (p,) = free_ports(1)
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\nqueue_only = true\n"
+               "acl_smtp_rcpt = accept")
+    send_messages(p, 4, reuse=True)
+    send_messages(p, 3, reuse=False)
+    ids = sorted(x.name[:-2] for x in (d.spool / "input").glob("*-H"))
+    assert len(ids) == 7
+    (db,) = list((d.spool / "db").glob("schedule-*.lmdb"))
+    dump = subprocess.run(["mdb_dump", "-n", "-p", str(db)], capture_output=True, text=True, check=True).stdout
+    noted = sorted(line[2:] for line in dump.splitlines() if line.startswith(" i") and len(line) == 18)
+    assert noted == ids, dump

@@ -57,18 +57,26 @@ class Sink:
         self.tls = tls      # an ssl.SSLContext: STARTTLS offered
         self.conns = []
         self.lock = threading.Lock()
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", port))
+        # The socket free_port kept bound (so nothing else took the port while the "host" was
+        # down), or a new one.
+        self.srv = _reserved.pop(port, None)
+        if self.srv is None:
+            self.srv = socket.socket()
+            self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.srv.bind(("127.0.0.1", port))
         self.srv.listen(20)
         self.stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def _accept(self):
         while not self.stop:
             try:
                 c, _ = self.srv.accept()
             except OSError:
+                return
+            if self.stop:
+                c.close()
                 return
             cmds = []
             with self.lock:
@@ -129,15 +137,29 @@ class Sink:
             time.sleep(0.05)
 
     def close(self):
+        # The accepting thread must be gone before the descriptor is closed: a thread that
+        # (re)enters accept() with a closed descriptor number that a later test's Sink has been
+        # given takes that test's connections (seen under load: the "second connection" and
+        # "no connection" failures of these tests). shutdown() wakes a blocked accept().
         self.stop = True
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.acceptor.join(10)
         self.srv.close()
 
 
+_reserved = {}
+
+
 def free_port():
+    """A loopback port that refuses connections (bound, not listening) until a Sink listens
+    on it: no other test on the machine can take it while the "host" is meant to be down."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     p = s.getsockname()[1]
-    s.close()
+    _reserved[p] = s
     return p
 
 
@@ -257,6 +279,7 @@ def test_same_as_exim(tmp_path):
             port = free_port()
             mta = Mta(binary, d, port, exim=name == "exim")
             ids, waiting, sink = defer_then_deliver(mta, port, 4)
+            assert sink.conns, (name, mta.log())
             results[name] = (ID.sub("ID", waiting), deliveries(mta.log()), len(sink.conns),
                              [ID.sub("ID", c) for c in sink.conns[0]])
             logs[name] = mta.log()

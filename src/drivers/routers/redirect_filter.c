@@ -17,6 +17,7 @@
  * from Exim 4.96: "error in filter file: <reason>", errno -17. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -369,7 +370,17 @@ route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c
 				make_vacation_directory(c, a, vdir);
 				break;
 			}
-		/* A Sieve error keeps the message (inbox is among the actions); Exim logs nothing. */
+		/* A Sieve error keeps the message (inbox is among the actions); Exim logs nothing.
+		 * Exim 4.96's -bt prints the filter's verdict on the standard error (observed):
+		 * "Implicit keep", "No implicit keep" or "Sieve error: <reason> in line <n>". */
+		if (c->mode == ROUTE_MODE_ADDRESS_TEST) {
+			fflush(stdout);
+			if (res.outcome == FILTER_ERROR)
+				fprintf(stderr, "Sieve error: %.*s\n", SV_ARG(res.error));
+			else
+				fprintf(stderr, "%s\n", res.outcome == FILTER_NOT_DELIVERED ? "Implicit keep" : "No implicit keep");
+			fflush(stderr);
+		}
 	} else {
 		route_rc rc = run_exim_filter(r, a, c, env, text, &res);
 		if (rc != ROUTE_OK)

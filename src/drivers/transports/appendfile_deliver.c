@@ -396,8 +396,13 @@ done:
 	for (address_item *a = addrs; a; a = a->next) {
 		tp_set_result(c->a, a, x.result, x.basic_errno, x.more_errno, x.message ? "%s" : NULL, x.message);
 		a->freeze = x.freeze;
-		if (a->kind == ADDR_FILE || a->kind == ADDR_DIRECTORY)
+		if (a->kind == ADDR_FILE || a->kind == ADDR_DIRECTORY) {
 			a->delivered_to_file = true;
+			/* Exim 4.96 logs the file a "file" option named; with "directory" it logs the
+			 * item (both observed). */
+			if (x.result == ADDR_OK && x.path && x.o->file)
+				a->delivered_path = sv_cstr(arena_strdup(c->a, x.path));
+		}
 	}
 }
 
