@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/printing.h"
 #include "lib/timefmt.h"
+#include "mail/address.h"
 #include "search/match.h"
 #include "search/search.h"
 
@@ -101,21 +102,7 @@ sv acl_local_part(arena *a, sv address)
 			lp = sv_sub(address, 0, i - 1);
 			break;
 		}
-	if (!memchr(lp.p, '"', lp.len) && !memchr(lp.p, '\\', lp.len))
-		return lp;
-	char *p = arena_alloc(a, lp.len + 1);
-	size_t n = 0;
-	for (size_t i = 0; i < lp.len; i++) {
-		if (lp.p[i] == '"')
-			continue;
-		if (lp.p[i] == '\\' && i + 1 < lp.len)
-			i++;
-		p[n++] = lp.p[i];
-	}
-	p[n] = 0;
-	sv r = sv_make(p, n);
-	r.taint = lp.taint;
-	return r;
+	return addr_local_part_unquote(a, lp);
 }
 
 static sv sender_of(const acl_ctx *c)

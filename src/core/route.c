@@ -15,6 +15,7 @@
 #include "lib/debug.h"
 #include "lib/list.h"
 #include "lib/log.h"
+#include "mail/address.h"
 #include "search/match.h"
 #include "search/search.h"
 
@@ -33,26 +34,6 @@ static sv lower_copy(arena *a, sv s)
 	return r;
 }
 
-/* $local_part of "a b"@x is a b: quotes go, a backslash keeps the next character. */
-static sv dequote(arena *a, sv lp)
-{
-	if (!memchr(lp.p, '"', lp.len) && !memchr(lp.p, '\\', lp.len))
-		return lp;
-	char *p = arena_alloc(a, lp.len + 1);
-	size_t n = 0;
-	for (size_t i = 0; i < lp.len; i++) {
-		if (lp.p[i] == '"')
-			continue;
-		if (lp.p[i] == '\\' && i + 1 < lp.len)
-			i++;
-		p[n++] = lp.p[i];
-	}
-	p[n] = 0;
-	sv r = sv_make(p, n);
-	r.taint = lp.taint;
-	return r;
-}
-
 static void split_address(arena *a, address_item *ad)
 {
 	sv addr = ad->address;
@@ -62,7 +43,7 @@ static void split_address(arena *a, address_item *ad)
 			at = i - 1;
 			break;
 		}
-	ad->cc_local_part = dequote(a, sv_sub(addr, 0, at));
+	ad->cc_local_part = addr_local_part_unquote(a, sv_sub(addr, 0, at));
 	ad->lc_local_part = lower_copy(a, ad->cc_local_part);
 	ad->local_part = ad->lc_local_part;
 	ad->domain = at < addr.len ? lower_copy(a, sv_sub(addr, at + 1, addr.len)) : SV_LIT("");

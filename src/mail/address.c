@@ -2,6 +2,7 @@
 #include "mail/address.h"
 
 #include <ctype.h>
+#include <string.h>
 
 typedef struct cursor {
 	const char *p;
@@ -370,4 +371,23 @@ bool addr_next_item(sv list, size_t *pos, sv *item)
 	item->taint = list.taint;
 	*pos = i + 1; /* past the comma; past the end when there was none */
 	return true;
+}
+
+sv addr_local_part_unquote(arena *a, sv lp)
+{
+	if (!memchr(lp.p, '"', lp.len) && !memchr(lp.p, '\\', lp.len))
+		return lp;
+	char *p = arena_alloc(a, lp.len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < lp.len; i++) {
+		if (lp.p[i] == '"')
+			continue;
+		if (lp.p[i] == '\\' && i + 1 < lp.len)
+			i++;
+		p[n++] = lp.p[i];
+	}
+	p[n] = 0;
+	sv r = sv_make(p, n);
+	r.taint = lp.taint;
+	return r;
 }

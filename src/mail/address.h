@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/arena.h"
 #include "lib/str.h"
 
 enum { ADDR_MAX_COMMENT_DEPTH = 64 };
@@ -44,5 +45,9 @@ bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *inf
  * Exim splits "a@[1,2]"). *pos is the
  * offset to start at; returns false at the end; *item is the next item (possibly empty). */
 bool addr_next_item(sv list, size_t *pos, sv *item);
+
+/* A local part as $local_part shows it: quotes removed, a backslash keeps the next character
+ * ("a b"@x is a b). lp itself when there is nothing to remove, else a copy in a; taint kept. */
+sv addr_local_part_unquote(arena *a, sv lp);
 
 #endif
