@@ -6,7 +6,8 @@
  * following the specification (ch-file_and_database_lookups, "Default values in single-key
  * lookups" and "Partial matching in single-key lookups"):
  *   lsearch*      exact, else "*"
- *   lsearch*@     exact, else "*@" + what follows the last '@' (if any), else "*"
+ *   lsearch*@     exact, else "*@" + what follows the last '@' (if there is one with a local
+ *                 part before it: Exim 4.96 gives "@domain" no "*@domain" try), else "*"
  *   partialN-     exact, then "*." + each suffix with at least N components, longest first;
  *                 for N = 0 finally "*"; a trailing "*" or "*@" applies after all of those
  * The partial model is only used for keys made of non-empty dot-separated components without
@@ -112,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = key.len; i > 0 && !at; i--)
 		if (key.p[i - 1] == '@')
 			at = key.p + i - 1;
-	if (at) {
+	if (at && at > key.p) {
 		xbuf_puts(&at_domain, "*");
 		xbuf_put(&at_domain, at, (size_t)(key.p + key.len - at));
 		keys[n++] = xbuf_sv(&at_domain);
