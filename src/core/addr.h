@@ -153,6 +153,8 @@ typedef struct address_item {
 	                                   * attempt (a success deletes it) */
 	sv delivered_path;                /* a filter's file item: the file the transport's own file
 	                                   * option named (the "=>" line shows it) */
+	bool txn_first;                   /* the first recipient of a later SMTP transaction on the
+	                                   * same connection (max_rcpt): logged "=>" again, as Exim */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

@@ -147,6 +147,9 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 	size_t ndone = 0, cap = 0;
 	bool first = true;
 	for (address_item *a = b->addrs; a; a = a->next) {
+		/* A later max_rcpt transaction on the same connection starts with "=>" again. */
+		if (a->txn_first)
+			first = true;
 		if (a->freeze) {
 			d->freeze = true;
 			d->freeze_reason = NULL;
