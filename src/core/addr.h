@@ -155,6 +155,8 @@ typedef struct address_item {
 	                                   * option named (the "=>" line shows it) */
 	bool txn_first;                   /* the first recipient of a later SMTP transaction on the
 	                                   * same connection (max_rcpt): logged "=>" again, as Exim */
+	bool ignore_error;                /* its failure sends no report: "<addr>: error ignored"
+	                                   * (a Sieve vacation reply, as Exim 4.96) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

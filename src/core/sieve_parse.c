@@ -386,6 +386,8 @@ static bool parse_require(sparser *ps)
 		else if (sv_eq_cstr(c, "vacation")) {
 			if (!ps->o->vacation)
 				return fail(ps, "vacation disabled");
+			if (ps->o->vacation_open && !ps->o->vacation_open(ps->o->vacation_ctx))
+				return fail(ps, "unable to open vacation directory");
 			ps->vacation = true;
 		} else if (sv_eq_cstr(c, "enotify")) {
 			if (!ps->o->enotify)
