@@ -9,7 +9,10 @@ and the vacation directory afterwards. What Exim does, as observed:
     than 31 days are removed;
   - a vacation reply that fails (here: its once file cannot be created) is deferred, fails by
     retry timeout when no retry rule matches, and is "error ignored": no bounce;
-  - a bounce that fails once ignore_bounce_errors_after has passed: "error ignored"."""
+  - a bounce that fails once ignore_bounce_errors_after has passed: "error ignored";
+  - an Exim filter's mail to a message without From: (nor Reply-To:), at $reply_address, or
+    to an address that does not parse: ">**bad-reply**" fails at routing, error ignored;
+  - a vacation :from that is not one address is a Sieve error (implicit keep)."""
 import os
 import pathlib
 import re
@@ -68,7 +71,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists(EXIM) or os.geteuid() != 0,
                                 reason="needs Exim 4.96 and root")
 
 
-def run(binary, case, script, main="", sender="a@test.example", rcpt="user1@test.example"):
+def run(binary, case, script, main="", sender="a@test.example", rcpt="user1@test.example",
+        smtp=False):
     d = pathlib.Path(tempfile.mkdtemp(prefix="vacx_"))
     try:
         os.chmod(d, 0o777)
@@ -78,9 +82,22 @@ def run(binary, case, script, main="", sender="a@test.example", rcpt="user1@test
         case(d)
         (d / "user1.fwd").write_text(script)
         os.chmod(d / "user1.fwd", 0o644)
-        (d / "conf").write_text(CONF.format(d=d, main=main))
-        msg = f"From: {sender or 'x@y'}\nTo: {rcpt}\nSubject: hi\nMessage-Id: <m1@x>\n\nbody\n"
-        r = subprocess.run([binary, "-C", str(d / "conf"), "-odi", "-f", sender, rcpt], input=msg,
+        acl = ""
+        if smtp:
+            main += "\nacl_smtp_rcpt = accept_all"
+            acl = "begin acl\naccept_all:\n  accept\n"
+        conf = CONF.format(d=d, main=main)
+        conf = conf.replace("begin routers", acl + "begin routers")
+        (d / "conf").write_text(conf)
+        if smtp:
+            # As from a remote host (-oMa): no From: is added to a message that has none.
+            msg = (f"EHLO h\r\nMAIL FROM:<{sender}>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n"
+                   "To: user1@test.example\r\nSubject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+            args = ["-bs", "-oMa", "192.0.2.1"]
+        else:
+            msg = f"From: {sender or 'x@y'}\nTo: {rcpt}\nSubject: hi\nMessage-Id: <m1@x>\n\nbody\n"
+            args = ["-f", sender, rcpt]
+        r = subprocess.run([binary, "-C", str(d / "conf"), "-odi", *args], input=msg,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         log = (d / "spool" / "log" / "mainlog").read_text()
@@ -154,4 +171,29 @@ def test_failed_bounce_past_ignore_bounce_errors_after_is_ignored():
     ex, po = both(nothing, VACATION, main="ignore_bounce_errors_after = 0s", sender="",
                   rcpt="zz@test.example")
     assert ex[0][-2:] == ["ID zz@test.example: error ignored", "ID Completed"]
+    assert po == ex
+
+
+def test_filter_reply_to_no_address_is_a_bad_reply():
+    ex, po = both(nothing, "# Exim filter\nmail to $reply_address subject away text hi\n", smtp=True)
+    assert ex[0][1:] == [
+        "ID ** >**bad-reply** <user1@test.example> R=userforward T=address_reply: "
+        "filter autoreply generated syntactically invalid recipient",
+        "ID => user1 <user1@test.example> R=local T=local_delivery",
+        "ID >**bad-reply** <user1@test.example>: error ignored",
+        "ID Completed"]
+    assert po == ex
+
+
+def test_filter_reply_to_malformed_address_is_a_bad_reply():
+    ex, po = both(nothing, '# Exim filter\nmail to "x@@y" subject away text hi\n')
+    assert "ID >**bad-reply** <user1@test.example>: error ignored" in ex[0]
+    assert po == ex
+
+
+def test_vacation_from_not_an_address_is_a_sieve_error():
+    ex, po = both(nothing, '# Sieve filter\nrequire "vacation";\n'
+                           'vacation :from "a@b, c@d" :subject "away" "I am away";\n')
+    assert ex[0][1:] == ["ID => D/mail/Maildir <user1@test.example> R=userforward T=address_file",
+                         "ID Completed"]
     assert po == ex

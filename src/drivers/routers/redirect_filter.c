@@ -35,6 +35,7 @@
 #include "drivers/routers/redirect_filter.h"
 #include "drivers/routers/route_ops.h"
 #include "lib/log.h"
+#include "mail/address.h"
 
 /* Exim's errno for a filter error ("defer (-17)"). */
 enum { ERRNO_FILTER = -17 };
@@ -174,6 +175,33 @@ static bool vacation_open(void *ctx)
 	return true;
 }
 
+/* An Exim filter's reply item is named by the first address of its "to" list (observed:
+ * "mail to \"good@x, y@@z\"" gives ">good@x"). None, or one that does not parse, makes Exim
+ * 4.96 name it ">**bad-reply**" and fail it at routing, "filter autoreply generated
+ * syntactically invalid recipient", with the error ignored (observed, e.g. for a message
+ * without From: or Reply-To: replied to at $reply_address). SV_NULL: bad. */
+static sv first_reply_address(route_ctx *c, sv to)
+{
+	size_t pos = 0;
+	sv item;
+	while (addr_next_item(to, &pos, &item)) {
+		while (item.len && (item.p[0] == ' ' || item.p[0] == '\t' || item.p[0] == '\n'))
+			item = sv_sub(item, 1, item.len - 1);
+		if (item.len == 0)
+			continue;
+		xbuf out;
+		xbuf_init(&out, c->a);
+		addr_parsed info;
+		const char *why;
+		if (!addr_extract(item, NULL, &out, &info, &why) || info.empty || out.len == 0)
+			return SV_NULL;
+		sv v = xbuf_sv(&out);
+		v.taint = to.taint;
+		return v;
+	}
+	return SV_NULL;
+}
+
 static addr_reply *make_reply(route_ctx *c, xp_env *env, const address_item *a, const filter_mail *m)
 {
 	addr_reply *rp = filter_mail_reply(c->a, m);
@@ -275,13 +303,20 @@ static size_t make_children(const driver_instance *r, address_item *a, route_ctx
 			break;
 		case FA_MAIL: {
 			addr_reply *reply = make_reply(c, env, a, act->mail);
-			k = route_child_address(c, a, sv_cstr(arena_printf(c->a, ">" SV_FMT, SV_ARG(reply->to))), ADDR_REPLY);
+			sv first = sieve ? reply->to : first_reply_address(c, reply->to);
+			bool bad = !sieve && sv_is_null(first);
+			k = route_child_address(c, a, sv_cstr(arena_printf(c->a, ">" SV_FMT,
+				SV_ARG(bad ? SV_LIT("**bad-reply**") : first))), ADDR_REPLY);
 			k->home = a->home;
 			k->reply = reply;
 			/* Observed from Exim 4.96: a Sieve vacation reply that fails is logged "error
 			 * ignored" and bounces nothing; an Exim filter's mail bounces. */
-			k->ignore_error = sieve && act->mail->vacation;
+			k->ignore_error = (sieve && act->mail->vacation) || bad;
 			set_pfr_transport(r, c, env, k);
+			if (bad && !k->pfr_error) {
+				k->pfr_error = true;
+				k->pfr_error_text = SV_LIT("filter autoreply generated syntactically invalid recipient");
+			}
 			break;
 		}
 		default:
