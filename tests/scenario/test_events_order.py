@@ -114,12 +114,16 @@ class FakeServer:
         self.sock.close()
 
 
-def refused_port():
-    """A loopback port that refuses connections for as long as the returned socket is open:
-    bound but not listening, so no other test on the machine can take it meanwhile."""
+_held = []
+
+
+def free_port():
+    """A loopback port that refuses connections: bound but not listening, and kept so for the
+    rest of the run, so no other test on the machine can take it meanwhile."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    return s, s.getsockname()[1]
+    _held.append(s)
+    return s.getsockname()[1]
 
 
 KEEP = re.compile(r"^(EV |=> |\*\* |== |-> |Completed|H=)")
@@ -158,9 +162,8 @@ def run_case(binary, tmp_path, case, exim):
             (spool / "log" / name).touch()
             os.chmod(spool / "log" / name, 0o666)
     server = None
-    held = None
     if case == "deferral":
-        held, port = refused_port()
+        port = free_port()
     else:
         server = FakeServer("ok" if case == "good" else "rcpt5")
         port = server.port
@@ -172,8 +175,6 @@ def run_case(binary, tmp_path, case, exim):
     finally:
         if server:
             server.close()
-        if held:
-            held.close()
     log = (spool / "log" / "mainlog").read_text() if (spool / "log" / "mainlog").exists() else ""
     return r, log, port
 
