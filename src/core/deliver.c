@@ -689,7 +689,7 @@ static void finish(dctx *d, const char *id)
 	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .next_due = d->next_due, .frozen = d->freeze,
 		.skip_log = skip_log_for(d) };
 	if (!d->o->caller_keeps_schedule)
-		queue_schedule_note(d->sc, id, d->next_due, d->freeze);
+		queue_schedule_note_skip(d->sc, id, d->next_due, d->freeze, last_outcome.skip_log);
 }
 
 /* A queue run (not forced) leaves an address alone while its domain's or its own routing
