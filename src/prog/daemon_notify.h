@@ -2,7 +2,8 @@
  * a Unix datagram socket with the abstract name "\0" + expanded notifier_socket (default
  * "$spool_directory/exim_daemon_notify"), on which the daemon takes two requests:
  *   \x01 <message id> \0 <queue name> \0   start a queue run for that one message now, when the
- *                                          daemon runs queues (-q<time>) for that queue; logged
+ *                                          daemon runs queues (-q<time>; the name is not
+ *                                          checked, as in Exim 4.96); logged
  *                                          "notify triggered queue run";
  *   \x02                                   reply (to the sender's address) with the number of
  *                                          messages on the queue, decimal, counted at most once
