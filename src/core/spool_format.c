@@ -156,12 +156,7 @@ void spool_format_header(const message *m, xbuf *out)
 	opt_str(out, "host_auth_pubname", o->auth_pubname);
 	opt_hostport(out, "interface_address", o->interface_address, o->interface_port);
 	opt_str(out, "active_hostname", o->active_hostname);
-	/* Exim 4.96 writes "-ident" (its ident buffer is its own, untainted) and reads both forms;
-	 * the value was already made printable when it was received (smtp/rfc1413.c). */
-	sv ident = o->ident;
-	ident.taint = 0;
-	ident.quoter = 0;
-	opt_str(out, "ident", ident);
+	opt_str(out, "ident", o->ident);
 	opt_str(out, "received_protocol", o->protocol);
 	put_aclvars(out, m, 'c', a);
 	put_aclvars(out, m, 'm', a);
