@@ -74,6 +74,8 @@ void dspool_remove_rest(const spool_config *sc, const char *id);
  * killed while its child finishes cannot lead to a second delivery. */
 int djournal_open(const spool_config *sc, const char *id, xbuf *err);
 bool djournal_write_fd(int fd, const sv *addrs, size_t n, xbuf *err);
+/* One batch and its seal (core/journal_seal.h) in one write(), not synced (deliver_journal.c). */
+bool djournal_write_sealed(int fd, const char *id, const sv *addrs, size_t n, xbuf *err);
 
 /* ---- deliver_filter.c: the system filter ----
  * Runs system_filter for the message (once per attempt). New deliveries it sets up are
@@ -165,5 +167,7 @@ void droute_retry_clear(dctx *d, address_item *top, const sv *keys, size_t n);
 bool dlocal_retry_skip(dctx *d, address_item *a);
 void dlocal_retry_items(dctx *d, dbatch *b);
 void dretry_timedout_add(dctx *d, address_item *a);
+/* The "T:" key of a's local retry record (SV_NULL: none kept for it), added for deliver_died.c. */
+sv dlocal_retry_key(const address_item *a);
 
 #endif

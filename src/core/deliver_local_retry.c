@@ -51,6 +51,12 @@ static const address_item *keyed(const address_item *a)
 	return NULL;
 }
 
+sv dlocal_retry_key(const address_item *a)
+{
+	const address_item *k = keyed(a);
+	return k ? local_key(k) : SV_NULL;
+}
+
 bool dlocal_retry_skip(dctx *d, address_item *a)
 {
 	a->retry_local_record = false;
