@@ -114,16 +114,22 @@ class FakeServer:
         self.sock.close()
 
 
+def refused_port():
+    """A loopback port that refuses connections for as long as the returned socket is open:
+    bound but not listening, so no other test on the machine can take it meanwhile."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s, s.getsockname()[1]
+
+
 _held = []
 
 
 def free_port():
-    """A loopback port that refuses connections: bound but not listening, and kept so for the
-    rest of the run, so no other test on the machine can take it meanwhile."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    """refused_port, held for the rest of the run."""
+    s, port = refused_port()
     _held.append(s)
-    return s.getsockname()[1]
+    return port
 
 
 KEEP = re.compile(r"^(EV |=> |\*\* |== |-> |Completed|H=)")
