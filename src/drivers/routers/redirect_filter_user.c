@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "drivers/routers/redirect_filter_user.h"
+#include "search/search.h"
 
 enum {
 	RF_RESULT_MAX = 16 << 20,        /* bytes of encoded actions */
@@ -51,6 +52,9 @@ bool rf_needs_user(const address_item *a)
 bool rf_interpret_as_user(const address_item *a, rf_interpret_fn fn, void *ctx, arena *ar,
 	filter_result *res, const char **why)
 {
+	/* Cached lookup handles (database connections, open files) must not be shared with the
+	 * child: it would talk on the parent's connections. Exim tidies them before its fork too. */
+	search_tidyup();
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		*why = arena_printf(ar, "pipe() failed: %s", strerror(errno));
