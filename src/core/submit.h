@@ -5,6 +5,7 @@
 #define POSTERN_CORE_SUBMIT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "core/message.h"
 #include "core/spool.h"
@@ -23,6 +24,10 @@ typedef struct submit_request {
 	bool by_exim_user;            /* made by the MTA itself (bounces, warnings, DSNs): the
 	                               * arrival's U= is exim_user's name (Exim 4.96 on Debian:
 	                               * "U=Debian-exim"), not the calling process's */
+	bool by_uid;                  /* made for a user (a Sieve notify: Exim's submission runs as
+	                               * the filter's user): U= is uid's name */
+	uid_t uid;
+	gid_t gid;
 } submit_request;
 
 /* true: spooled durably (id_out set), "<=" logged, delivery started in the background unless

@@ -9,9 +9,11 @@ root for -C, can become)."""
 import os
 import pathlib
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -31,14 +33,21 @@ userforward:
   user = Debian-exim
   file = {d}/user1.fwd
   reply_transport = address_reply
+  file_transport = address_file
   sieve_vacation_directory = {d}/vac
+  sieve_enotify_mailto_owner = owner@test.example
 local:
   driver = accept
+  local_parts = user1 : other : a
   transport = local_delivery
 begin transports
 local_delivery:
   driver = appendfile
-  file = {d}/mail/$local_part
+  file = {d}/mail/$local_part_data
+  user = Debian-exim
+address_file:
+  driver = appendfile
+  file = {d}/mail/keep
   user = Debian-exim
 address_reply:
   driver = autoreply
@@ -62,10 +71,21 @@ def run(binary, script):
                            input="From: a@test.example\nTo: user1@test.example\nSubject: hi\n\nbody\n",
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
+        # A notification is delivered by a process of its own: wait for the queue to empty.
+        end = time.time() + 20
+        while time.time() < end and list((d / "spool" / "input").glob("*-D")):
+            time.sleep(0.1)
         whoami = (d / "whoami").read_text().strip() if (d / "whoami").exists() else None
         vac = d / "vac"
         owner = pwd.getpwuid(vac.stat().st_uid).pw_name if vac.exists() else None
-        return whoami, owner
+        other = d / "mail" / "other"
+        note = other.read_text() if other.exists() else None
+        if note:
+            note = re.sub(r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}", "ID", note)
+            note = re.sub(r"(?m)^(From \S+|\t|Date:).*$", r"\1", note)
+        arrivals = sorted(re.sub(r"^.*? [0-9A-Za-z-]{16} ", "", l)
+                          for l in (d / "spool" / "log" / "mainlog").read_text().splitlines() if " <= " in l)
+        return whoami, owner, note, [re.sub(r"R=\S+", "R=ID", l) for l in arrivals]
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -84,4 +104,15 @@ def test_sieve_vacation_directory_is_made_by_the_user():
     ex = run(EXIM, script)
     po = run(os.environ["POSTERN"], script)
     assert ex[1] == "Debian-exim"
+    assert po == ex
+
+
+def test_sieve_notify_is_submitted_as_exim_does():
+    script = ('# Sieve filter\nrequire "enotify";\n'
+              'notify :message "hello there" "mailto:other@test.example?subject=S%20x&body=B%20y";\n')
+    ex = run(EXIM, script)
+    po = run(os.environ["POSTERN"], script)
+    assert "\nAuto-Submitted: auto-notified; owner@test.example\nS%20x: \nB%20y: \nSubject: hello there\n" \
+        in ex[2]
+    assert "<= user1@test.example R=ID U=Debian-exim P=local S=402" in ex[3], ex[3]
     assert po == ex
