@@ -21,6 +21,7 @@
 #include "core/dns.h"
 #include "core/priv.h"
 #include "core/queue.h"
+#include "core/spool_worker.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -347,7 +348,17 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 	p.accept_queue = accept_queue;
 	p.reserved_slot = reserved;
 	p.host_name = reserve_host_name;   /* looked up for smtp_reserve_hosts, or empty */
-	_exit(smtp_session_run(&p));
+	/* Spare spool files made in the background while the client sends RCPT and DATA
+	 * (core/spool_worker.h); the ones left unused are removed when the session ends. */
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (spool_config_from_main(&sc, &err))
+		spool_spares_enable(&sc);
+	xbuf_free(&err);
+	int rc = smtp_session_run(&p);
+	spool_spares_release();
+	_exit(rc);
 }
 
 _Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue)
