@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +102,10 @@ static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, 
 static void *worker_main(void *arg)
 {
 	(void)arg;
+	/* Woken at MAIL, the thread must not take the CPU from the session before its reply is
+	 * out (measured: MAIL 0.1 -> 1.5-2 ms at load 9); SCHED_BATCH drops wake-up preemption. */
+	struct sched_param sp = { .sched_priority = 0 };
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	pthread_mutex_lock(&W.mu);
 	for (;;) {
 		if (W.sync_state == SY_QUEUED) {
