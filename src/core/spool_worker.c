@@ -85,8 +85,12 @@ static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, 
 	int fd = open(path, flags, mode);
 	if (fd < 0 && errno == EEXIST && unlink(path) == 0)
 		fd = open(path, flags, mode);
-	if (fd < 0 && errno == ENOENT && mkdir(spare_dir(k), 0750) == 0) { /* a new spool */
-		if (uid != (uid_t)-1 && chown(spare_dir(k), uid, gid) != 0) { /* best effort, as spool_write.c */ }
+	if (fd < 0 && errno == ENOENT) { /* a new spool (other processes may be at it too) */
+		if (mkdir(spare_dir(k), 0750) == 0) {
+			if (uid != (uid_t)-1 && chown(spare_dir(k), uid, gid) != 0) { /* best effort, as spool_write.c */ }
+		} else if (errno != EEXIST) {
+			return -1;
+		}
 		fd = open(path, flags, mode);
 	}
 	if (fd < 0)

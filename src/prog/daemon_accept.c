@@ -287,6 +287,13 @@ static bool launcher_and_drop(int close_fd, bool want_launcher, const char *who)
 	return ok;
 }
 
+/* The end of a session process: spare spool files it made and never used go with it. */
+_Noreturn void daemon_session_exit(int rc)
+{
+	spool_spares_release();
+	_exit(rc);
+}
+
 void daemon_worker_prepare(int chan)
 {
 	/* Whether this connection will be over queue_only_load or smtp_accept_queue is not known
@@ -297,8 +304,13 @@ void daemon_worker_prepare(int chan)
 	spool_config sc;
 	xbuf err;
 	xbuf_init(&err, NULL);
-	if (spool_config_from_main(&sc, &err))
+	if (spool_config_from_main(&sc, &err)) {
 		queue_schedule_prepare(&sc);
+		/* The first message's spare files, made while this process waits for its
+		 * connection (core/spool_worker.h). */
+		spool_spares_enable(&sc);
+		spool_spares_prepare();
+	}
 	xbuf_free(&err);
 }
 
@@ -317,7 +329,7 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list: connected=%d max=%d reserve=%d",
 					who_iface(ci), others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
-			_exit(0);
+			daemon_session_exit(0);
 		}
 		reserved = true;
 	}
@@ -329,11 +341,11 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list and load average = %.2f",
 					who_iface(ci), load / 1000.0);
-			_exit(0);
+			daemon_session_exit(0);
 		}
 	}
 	if (priv_is_root() && !launcher_and_drop(ci->fd, !queue_only_load && !accept_queue, ci->who))
-		_exit(1);
+		daemon_session_exit(1);
 
 	smtp_conn_params p;
 	memset(&p, 0, sizeof p);
@@ -356,9 +368,7 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 	if (spool_config_from_main(&sc, &err))
 		spool_spares_enable(&sc);
 	xbuf_free(&err);
-	int rc = smtp_session_run(&p);
-	spool_spares_release();
-	_exit(rc);
+	daemon_session_exit(smtp_session_run(&p));
 }
 
 _Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue)
@@ -366,7 +376,7 @@ _Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, boo
 	conn_info ci;
 	memset(&ci, 0, sizeof ci);
 	if (!fill_conn(fd, &ci))
-		_exit(0); /* the peer went away meanwhile */
+		daemon_session_exit(0); /* the peer went away meanwhile */
 	serve_conn(&ci, others, queue_only_load, accept_queue);
 }
 

@@ -77,19 +77,27 @@ class Client:
         return r.split("id=")[1].strip()
 
 
-def spares(d):
+def spares(d, pid=None):
+    """The spare files in the spool, of process pid or of every process."""
     out = []
     for sub in ("input", "msglog"):
         p = d.spool / sub
         if p.exists():
-            out += [f"{sub}/{n}" for n in os.listdir(p) if n.startswith(".postern-spare.")]
+            out += [f"{sub}/{n}" for n in os.listdir(p) if n.startswith(".postern-spare.")
+                    and (pid is None or n.split(".")[2] == str(pid))]
     return sorted(out)
+
+
+def session_pid(d):
+    (pid,) = [p for p, _, _ in children_of(d.proc.pid)]
+    return pid
 
 
 def test_messages_from_spares_are_complete(daemon):
     d = daemon()
     c = Client(d.port)
     c.cmd("EHLO client.test")
+    sess = session_pid(d)
     ids = [c.message(f"Subject: m{i}\r\n\r\nbody {i}\r\n") for i in range(5)]
     assert len(set(ids)) == 5
     mail = pwd.getpwnam("mail")
@@ -106,34 +114,48 @@ def test_messages_from_spares_are_complete(daemon):
         assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Received from a@example.com ", log), log
         assert log.count("\n") == 1
     # the session made a set for the next message at its last MAIL only: none is waiting now
-    assert spares(d) == []
+    assert spares(d, sess) == []
     c.cmd("QUIT")
     assert wait_for(lambda: children_of(d.proc.pid) == [])
-    assert spares(d) == []
+    assert spares(d, sess) == []
 
 
 def test_no_spares_left_after_rset_quit_or_drop(daemon):
     d = daemon()
     c = Client(d.port)
     c.cmd("EHLO client.test")
+    sess = session_pid(d)
     assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
-    # made in the background: they appear (the set this transaction would use)
-    assert wait_for(lambda: len(spares(d)) == 3), spares(d)
+    # made in the background (by a pre-forked process even before its connection)
+    assert wait_for(lambda: len(spares(d, sess)) == 3), spares(d)
     assert c.cmd("RSET").startswith("250")
     assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
-    assert len(spares(d)) == 3   # the same set serves the next transaction
+    assert len(spares(d, sess)) == 3   # the same set serves the next transaction
     c.cmd("QUIT")
     assert wait_for(lambda: children_of(d.proc.pid) == [])
-    assert spares(d) == []
+    assert spares(d, sess) == []
     # a connection that goes away without QUIT
     c = Client(d.port)
     c.cmd("EHLO client.test")
+    sess = session_pid(d)
     c.cmd("MAIL FROM:<a@example.com>")
-    assert wait_for(lambda: len(spares(d)) == 3)
+    assert wait_for(lambda: len(spares(d, sess)) == 3)
     c.s.close()
     assert wait_for(lambda: children_of(d.proc.pid) == [], timeout=10)
-    assert spares(d) == []
+    assert spares(d, sess) == []
     assert not list((d.spool / "input").glob("*-D"))
+
+
+def test_idle_processes_spares_go_with_them(daemon):
+    """Pre-forked processes make their first message's spares while they wait; a daemon that
+    stops (SIGTERM) or dies (SIGKILL) takes them along: the idle processes see the end of
+    their channel and remove their own."""
+    for how in (signal.SIGTERM, signal.SIGKILL):
+        d = daemon()
+        assert wait_for(lambda: len(spares(d)) == 3 * 8, timeout=10), spares(d)
+        os.kill(d.proc.pid, how)
+        d.proc.wait()
+        assert wait_for(lambda: spares(d) == [], timeout=10), (how, spares(d))
 
 
 def test_killed_session_spares_removed_by_daemon(daemon):
@@ -141,11 +163,10 @@ def test_killed_session_spares_removed_by_daemon(daemon):
     c = Client(d.port)
     c.cmd("EHLO client.test")
     c.cmd("MAIL FROM:<a@example.com>")
-    assert wait_for(lambda: len(spares(d)) == 3)
-    (sess,) = [p for p, _, _ in children_of(d.proc.pid)]
-    assert all(f".{sess}." in n for n in spares(d))
+    sess = session_pid(d)
+    assert wait_for(lambda: len(spares(d, sess)) == 3)
     os.kill(sess, signal.SIGKILL)
-    assert wait_for(lambda: spares(d) == [], timeout=10), spares(d)
+    assert wait_for(lambda: spares(d, sess) == [], timeout=10), spares(d, sess)
 
 
 def test_leftover_of_dead_process_with_same_pid_is_replaced(daemon):
@@ -154,21 +175,29 @@ def test_leftover_of_dead_process_with_same_pid_is_replaced(daemon):
     d = daemon()
     c = Client(d.port)
     c.cmd("EHLO client.test")
-    (sess,) = [p for p, _, _ in children_of(d.proc.pid)]
-    inp = d.spool / "input"
-    inp.mkdir(mode=0o750, exist_ok=True)
-    mail = pwd.getpwnam("mail")
-    os.chown(inp, mail.pw_uid, mail.pw_gid)
-    stale = inp / f".postern-spare.{sess}.D"
-    stale.write_bytes(b"stale content\n")
+    sess = session_pid(d)
+    c.message()                       # its spares are used up: the names are free again
+    assert spares(d, sess) == []
+    stale = []
+    for sub, kind in (("input", "D"), ("input", "H"), ("msglog", "M")):
+        f = d.spool / sub / f".postern-spare.{sess}.{kind}"
+        f.write_bytes(b"stale content\n")
+        stale.append(f)
     assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
-    assert wait_for(lambda: len(spares(d)) == 3 and stale.stat().st_size == 0), spares(d)
+    def replaced(f):
+        try:
+            return f.stat().st_size == 0
+        except FileNotFoundError:    # between the unlink and the new file
+            return False
+    assert wait_for(lambda: all(replaced(f) for f in stale)), [f.stat() for f in stale]
     assert c.cmd("RSET").startswith("250")
     mid = c.message()
     assert (d.spool / "input" / f"{mid}-D").read_bytes() == f"{mid}-D\nhello\n".encode()
+    assert b"stale" not in (d.spool / "input" / f"{mid}-H").read_bytes()
+    assert (d.spool / "msglog" / mid).read_text().count("\n") == 1
     c.cmd("QUIT")
     assert wait_for(lambda: children_of(d.proc.pid) == [])
-    assert spares(d) == []
+    assert spares(d, sess) == []
 
 
 def test_split_spool_directory_has_no_spares(daemon):
