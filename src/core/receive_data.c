@@ -16,9 +16,18 @@ void rx_init(rx_reader *r, arena *a, receive_input how, const rx_limits *lim, rx
 	r->line_start = true;
 }
 
+/* Local input stops at the first byte over message_size_limit; what was read up to there
+ * (limit + 1 bytes, as Exim's read= shows) still goes to -D for the copy in the -oe error
+ * message (prog/bm_error.c). SMTP input goes on being read and is dropped. */
+static bool local_overflow(const rx_reader *r)
+{
+	return r->too_big && (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)
+		&& !r->header_too_big && !r->header_line_too_long && !r->io_error;
+}
+
 static bool discarding(const rx_reader *r)
 {
-	return r->too_big || r->header_too_big || r->header_line_too_long || r->io_error;
+	return (r->too_big && !local_overflow(r)) || r->header_too_big || r->header_line_too_long || r->io_error;
 }
 
 static void flush_body(rx_reader *r)
@@ -47,7 +56,7 @@ static void body_byte(rx_reader *r, char c)
 	if (discarding(r))
 		return;
 	r->out[r->nout++] = c;
-	if (r->nout == sizeof r->out)
+	if (r->nout == sizeof r->out || local_overflow(r))
 		flush_body(r);
 }
 
@@ -59,9 +68,14 @@ static void body_run(rx_reader *r, const char *p, size_t n)
 	r->linelen += (long long)n;
 	if (r->lim.size_limit > 0 && r->size > r->lim.size_limit) {
 		/* Local input stops at the first byte over the limit, as Exim's read=limit+1 shows. */
-		r->too_big = true;
-		if (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)
+		if ((r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF) && !r->too_big) {
+			long long over = r->size - (r->lim.size_limit + 1);
+			n -= (size_t)over;
+			r->body_size -= over;
+			r->linelen -= over;
 			r->size = r->lim.size_limit + 1;
+		}
+		r->too_big = true;
 	}
 	for (const char *z = memchr(p, '\0', n); z; z = memchr(z + 1, '\0', n - (size_t)(z + 1 - p)))
 		r->body_zerocount++;
@@ -78,6 +92,8 @@ static void body_run(rx_reader *r, const char *p, size_t n)
 		if (r->nout == sizeof r->out)
 			flush_body(r);
 	}
+	if (local_overflow(r))
+		flush_body(r);
 }
 
 static void header_byte(rx_reader *r, char c)

@@ -27,6 +27,7 @@
 #include "lib/log.h"
 #include "lib/logsel.h"
 #include "prog/daemon_internal.h"
+#include "prog/daemon_notify.h"
 #include "search/match.h"
 #include "search/search.h"
 #include "smtp/session.h"
@@ -258,6 +259,7 @@ void daemon_child_setup(const listen_set *listeners)
 	close(daemon_wake_pipe[0]);
 	close(daemon_wake_pipe[1]);
 	daemon_pool_close_in_child();
+	daemon_notify_close();
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
