@@ -127,22 +127,22 @@ def test_no_spares_left_after_rset_quit_or_drop(daemon):
     sess = session_pid(d)
     assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
     # made in the background (by a pre-forked process even before its connection)
-    assert wait_for(lambda: len(spares(d, sess)) == 3), spares(d)
+    assert wait_for(lambda: len(spares(d, sess)) == 3, timeout=10), (sess, spares(d))
     assert c.cmd("RSET").startswith("250")
     assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
-    assert len(spares(d, sess)) == 3   # the same set serves the next transaction
+    assert len(spares(d, sess)) == 3, (sess, spares(d))   # the same set serves the next one
     c.cmd("QUIT")
-    assert wait_for(lambda: children_of(d.proc.pid) == [])
-    assert spares(d, sess) == []
+    assert wait_for(lambda: children_of(d.proc.pid) == [], timeout=10), children_of(d.proc.pid)
+    assert spares(d, sess) == [], (sess, spares(d))
     # a connection that goes away without QUIT
     c = Client(d.port)
     c.cmd("EHLO client.test")
     sess = session_pid(d)
     c.cmd("MAIL FROM:<a@example.com>")
-    assert wait_for(lambda: len(spares(d, sess)) == 3)
+    assert wait_for(lambda: len(spares(d, sess)) == 3, timeout=10), (sess, spares(d))
     c.s.close()
-    assert wait_for(lambda: children_of(d.proc.pid) == [], timeout=10)
-    assert spares(d, sess) == []
+    assert wait_for(lambda: children_of(d.proc.pid) == [], timeout=10), children_of(d.proc.pid)
+    assert spares(d, sess) == [], (sess, spares(d))
     assert not list((d.spool / "input").glob("*-D"))
 
 
