@@ -89,6 +89,9 @@ def spares(d, pid=None):
 
 
 def session_pid(d):
+    """The one session: a replacement the daemon has just forked is not yet named
+    postern-idle for a moment, so wait until only the session is left."""
+    assert wait_for(lambda: len(children_of(d.proc.pid)) == 1, timeout=10), children_of(d.proc.pid)
     (pid,) = [p for p, _, _ in children_of(d.proc.pid)]
     return pid
 
