@@ -14,6 +14,7 @@
 #include "core/receive.h"
 #include "core/rewrite.h"
 #include "core/route_verify.h"
+#include "core/spool_worker.h"
 #include "lib/codec.h"
 #include "lib/log.h"
 #include "search/match.h"
@@ -503,6 +504,7 @@ sess_next sess_mail(smtp_session *s)
 		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
 	}
 	s->prdr_requested = s->mail.prdr;
+	spool_spares_prepare(); /* files for this message, made while RCPT and DATA come in */
 	sess_accept_reply(s, &c, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
 	return SESS_CONTINUE;
 }
