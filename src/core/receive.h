@@ -54,6 +54,7 @@ typedef struct receive_opts {
 	                           * arrival line's R= field; empty: none */
 	int body_type;            /* SMTP BODY= for the M8S= field: 0 none, 7 7BIT, 8 8BITMIME */
 	const char *pipelining;   /* the L field ("L", "L-", "L.", "L.-", "L*"); NULL: none */
+	bool fake_reject;         /* control = fakereject: the arrival line starts "(=" */
 } receive_opts;
 
 /* Begin receiving into message m (id assigned here, -D opened). */

@@ -188,8 +188,11 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 			out->size_given = true;
 			out->size = parse_size(value, &out->size_clamped);
 		} else if (name_is(name, "BODY") && !bare && !f->eightbitmime) {
-			/* Exim takes BODY, RET, ENVID and PRDR that it did not advertise and ignores them. */
+			/* Exim drops a BODY it did not advertise and takes no more options: what is left
+			 * before it goes to the address parser. */
+			break;
 		} else if ((name_is(name, "RET") || name_is(name, "ENVID")) && !bare && !f->dsn) {
+			/* RET, ENVID and PRDR that were not advertised are taken and ignored. */
 		} else if (name_is(name, "PRDR") && !f->prdr) {
 		} else if (name_is(name, "SMTPUTF8") && bare && !f->smtputf8) {
 			fail(r, 501, "SMTPUTF8 used when not advertised");

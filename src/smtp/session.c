@@ -28,12 +28,21 @@
 
 /* The first reply to a RCPT is remembered for DATA's "All RCPT commands were rejected"
  * (an ACL's refusal by its text alone: sess_note_rcpt_reply; other replies with their code). */
-void sess_note_rcpt_reply(smtp_session *s, sv text)
+static void note_rcpt_reply(smtp_session *s, sv text, bool coded)
 {
 	if (!s->rcpt_in_progress) return;
 	s->rcpt_in_progress = false;
-	if (!s->rcpt_error.p) s->rcpt_error = sv_copy(s->conn, text);
-	else if (!sv_eq(text, s->rcpt_error)) s->rcpt_errors_differ = true;
+	if (!s->rcpt_error.p) {
+		s->rcpt_error = sv_copy(s->conn, text);
+		s->rcpt_error_coded = coded;
+	} else if (s->rcpt_error_trimmed || !sv_eq(text, s->rcpt_error)) {
+		s->rcpt_errors_differ = true;
+	}
+}
+
+void sess_note_rcpt_reply(smtp_session *s, sv text)
+{
+	note_rcpt_reply(s, text, false);
 }
 
 void sess_reply_text(smtp_session *s, int code, sv text)
@@ -42,7 +51,7 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 	xbuf_putsv(&s->last_reply, text);
 	if (s->rcpt_in_progress) {
 		const char *coded = arena_printf(s->work, "%d " SV_FMT, code, SV_ARG(text));
-		sess_note_rcpt_reply(s, sv_cstr(coded));
+		note_rcpt_reply(s, sv_cstr(coded), true);
 	}
 	if (s->mode == SMTP_MODE_BATCH) return;   /* -bS: no replies */
 	size_t start = 0;
@@ -196,6 +205,18 @@ const char *sess_printable(smtp_session *s, sv v)
 	return xbuf_cstr(&b);
 }
 
+/* Client text in the log lines where Exim writes it as it came (HELO names in H=, MAIL and
+ * RCPT arguments in ACL lines): 8-bit bytes and tabs as they are, but other control
+ * characters escaped, so that a log line cannot carry terminal controls (a deliberate
+ * difference from Exim, which writes them raw). */
+const char *sess_loggable(smtp_session *s, sv v)
+{
+	xbuf b;
+	xbuf_init(&b, s->work);
+	printing_escape(v, PRINT_TAB_LITERAL | PRINT_TOPBIT, &b);
+	return xbuf_cstr(&b);
+}
+
 /* The "SMTP connection from ..." lines (Exim's smtp_get_connection_info): -bs names the local
  * caller even with -oMa; otherwise the client without its ident, and in the daemon the local
  * interface under log_selector incoming_interface. */
@@ -234,9 +255,9 @@ void sess_update_host_ident(smtp_session *s)
 		if (o->host_name.len) {
 			xbuf_putsv(&b, o->host_name);
 			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
-				xbuf_printf(&b, " (%s)", sess_printable(s, o->helo_name));
+				xbuf_printf(&b, " (%s)", sess_loggable(s, o->helo_name));
 		} else if (o->helo_name.p) {   /* an empty name given (helo_accept_junk_hosts) shows as "()" */
-			xbuf_printf(&b, "(%s)", sess_printable(s, o->helo_name));
+			xbuf_printf(&b, "(%s)", sess_loggable(s, o->helo_name));
 		}
 		if (b.len > 2) xbuf_putc(&b, ' ');
 		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));

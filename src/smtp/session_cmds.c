@@ -73,6 +73,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
+	s->rcpt_error_trimmed = false;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
@@ -221,8 +222,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (rc != ACL_OK) {
 			xbuf what;
 			xbuf_init(&what, s->work);
-			/* Exim names the lower-cased HELO argument here (the H= field keeps its case). */
-			char *lc = (char *)sess_printable(s, arg);
+			/* Exim names the lower-cased HELO argument here (the H= field keeps its case),
+			 * only its first word, and at most 100 characters of it. */
+			size_t w = 0;
+			while (w < arg.len && w < 100 && arg.p[w] != ' ' && arg.p[w] != '\t') w++;
+			char *lc = (char *)sess_loggable(s, sv_sub(arg, 0, w));
 			for (char *q = lc; *q; q++) if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
 			xbuf_printf(&what, "EHLO or HELO %s", lc);
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
@@ -403,6 +407,7 @@ sess_next sess_mail(smtp_session *s)
 	s->was_rej_mail = true;
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
+	s->rcpt_error_trimmed = false;
 
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
@@ -490,7 +495,7 @@ sess_next sess_mail(smtp_session *s)
 		xbuf what;
 		xbuf_init(&what, s->work);
 		/* Exim shows the command's address text as given (after its parameters). */
-		xbuf_printf(&what, "MAIL %s", sess_printable(s, r.cmd_data));
+		xbuf_printf(&what, "MAIL %s", sess_loggable(s, r.cmd_data));
 		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
 		sess_reset_transaction(s);
 		return n;
@@ -575,13 +580,13 @@ sess_next sess_rcpt(smtp_session *s)
 	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
 	xbuf what;
 	xbuf_init(&what, s->work);
-	xbuf_printf(&what, "RCPT %s", sess_printable(s, r.cmd_data));
+	xbuf_printf(&what, "RCPT %s", sess_loggable(s, r.cmd_data));
 	if (rc == ACL_DISCARD) {
 		/* This line shows the whole argument, parameters too, and the discarding statement's
 		 * text (the MAIL ACL's for a discarded sender); its message is the reply. */
 		sv why = s->mail_discarded ? s->mail_discard_why : acl_log_text(&c);
 		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL%s%s",
-			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_printable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT",
+			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_loggable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT",
 			why.len ? ": " : "", why.len ? sess_printable(s, why) : "");
 		s->rcpt_ok_count++;
 		if (s->mail_discarded) sess_reply(s, 250, "Accepted");

@@ -17,6 +17,15 @@ static bool host_checking(const smtp_session *s)
 	return s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC;
 }
 
+/* A message that was not accepted: Exim forgets its id at once, so the log lines that
+ * follow (other commands' refusals) carry none. */
+static void message_refused(smtp_session *s)
+{
+	sess_reset_transaction(s);
+	s->log_id_sticky = false;
+	sess_set_log_id(s, NULL);
+}
+
 /* Checks shared by DATA and BDAT before any message text is taken. */
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
@@ -28,6 +37,7 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 			xbuf_init(&t, s->work);
 			xbuf_printf(&t, "All RCPT commands were rejected with this error:\n" SV_FMT, SV_ARG(s->rcpt_error));
 			sess_reply_continued(s, 503, xbuf_sv(&t));
+			if (s->rcpt_error_coded) s->rcpt_error_trimmed = true;
 		}
 		/* Right after a RCPT with PIPELINING advertised the client was pipelining: not an
 		 * error of its own. */
@@ -80,7 +90,8 @@ static bool start_receive(smtp_session *s, receive_input how)
 	if (s->adv_pipelining)
 		o.pipelining = s->pipe_connect_used && s->adv_pipe_connect ? (s->pipelining_used ? "L*" : "L*-")
 			: s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
-	receive_set_opts(s->recv, &o);
+	s->recv_opts = o;
+	receive_set_opts(s->recv, &s->recv_opts);
 	/* A local -bs message may have unqualified addresses, and its -H file says so. */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
 	/* Exim 4.96 marks a -bs message (also with -oMa) for its first delivery attempt (observed). */
@@ -144,6 +155,11 @@ static sess_next stalled(smtp_session *s)
  * lines and gives the reply. */
 static void reject_received(smtp_session *s, receive_status st)
 {
+	/* Exim gives a message its id after the header: a header that is too long has none. */
+	if (st == RECV_HEADER_TOO_BIG) {
+		s->log_id_sticky = false;
+		sess_set_log_id(s, NULL);
+	}
 	xbuf reply;
 	xbuf_init(&reply, s->work);
 	xbuf host;
@@ -215,7 +231,7 @@ static sess_next finish_message(smtp_session *s)
 		sess_log(s, LOG_MAIN | LOG_REJECT, "%s F=<" SV_FMT "> rejected after DATA: %s",
 			sv_dup(s->work, s->host_tag), SV_ARG(s->sender), xbuf_cstr(&err));
 		sess_reply(s, 550, "%s", xbuf_cstr(&err));
-		sess_reset_transaction(s);
+		message_refused(s);
 		return SESS_CONTINUE;
 	}
 	/* Headers added by the MAIL/RCPT/predata ACLs are in the message from here on. */
@@ -232,7 +248,7 @@ static sess_next finish_message(smtp_session *s)
 		rc = sess_acl_mime(s, &c);
 		if (rc != ACL_OK && rc != ACL_DISCARD) {
 			sess_next n = sess_acl_reply(s, ACL_WHERE_MIME, rc, &c, "MIME");
-			sess_reset_transaction(s);
+			message_refused(s);
 			return n;
 		}
 		if (rc == ACL_OK) {
@@ -248,13 +264,13 @@ static sess_next finish_message(smtp_session *s)
 	}
 	if (rc != ACL_OK && rc != ACL_DISCARD) {
 		sess_next n = sess_acl_reply(s, ACL_WHERE_DATA, rc, &c, "DATA");
-		sess_reset_transaction(s);
+		message_refused(s);
 		return n;
 	}
 	bool some_rejected = false;
 	if (s->prdr_requested && s->msg->nrcpt > 1) {
 		if (!prdr(s, &some_rejected)) {
-			sess_reset_transaction(s);
+			message_refused(s);
 			return SESS_CONTINUE;
 		}
 		receive_note_prdr(s->recv);
@@ -272,6 +288,13 @@ static sess_next finish_message(smtp_session *s)
 		sess_reset_transaction(s);
 		return SESS_CONTINUE;
 	}
+	/* control = fakedefer/fakereject: the message is kept, the client is told otherwise. */
+	const acl_controls *k = &s->controls;
+	bool fake = !some_rejected && (k->fakereject || k->fakedefer);
+	if (fake && k->fakereject) {
+		s->recv_opts.fake_reject = true;
+		receive_set_opts(s->recv, &s->recv_opts);
+	}
 	receive_log_arrival(s->recv);
 	if (discarded) {
 		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)", discarded);
@@ -285,6 +308,13 @@ static sess_next finish_message(smtp_session *s)
 	s->messages_accepted++;
 	s->txn_line = s->io.lines;
 	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
+	else if (fake) {
+		/* No chunk line and no code taken from the text (Exim); its default text: */
+		sv text = k->fake_message.p ? k->fake_message
+			: SV_LIT("Your message has been rejected but is being kept for evaluation.\n"
+				"If it was a legitimate message, it may still be delivered to the target\nrecipient(s).");
+		sess_reply_text(s, k->fakereject ? 550 : 450, text);
+	}
 	else if (data_msg.len) {
 		int code = sess_message_code(s, &data_msg, 250);
 		sess_reply(s, code, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
@@ -342,7 +372,7 @@ sess_next sess_data(smtp_session *s)
 			if (!at_end) rc = skip_to_dot(s);
 			if (rc != BIO_OK && rc != BIO_TOOLONG) return data_lost(s, rc);
 			reject_received(s, st);
-			sess_reset_transaction(s);
+			message_refused(s);
 			return SESS_CONTINUE;
 		}
 	}
@@ -407,7 +437,7 @@ sess_next sess_bdat(smtp_session *s)
 			bio_rc rc = skip_bytes(s, left);
 			if (rc != BIO_OK) return data_lost(s, rc);
 			reject_received(s, st);
-			sess_reset_transaction(s);
+			message_refused(s);
 			return SESS_CONTINUE;
 		}
 		if (st == RECV_END) break;

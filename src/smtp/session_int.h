@@ -9,6 +9,7 @@
 
 #include "core/acl.h"
 #include "core/message.h"
+#include "core/receive.h"
 #include "expand/expand.h"
 #include "lib/bio.h"
 #include "lib/logsel.h"
@@ -88,6 +89,10 @@ typedef struct smtp_session {
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
 	sv rcpt_error;               /* text of the first rejected RCPT's reply */
 	bool rcpt_errors_differ;     /* later rejections had other texts */
+	bool rcpt_error_coded;       /* rcpt_error came from a plain reply ("503 text") */
+	/* Exim trims the line end off a remembered plain reply when DATA shows it, so no later
+	 * RCPT reply (which still has its line end there) compares equal to it again. */
+	bool rcpt_error_trimmed;
 	bool rcpt_in_progress;       /* the next reply is this RCPT's: remembered in rcpt_error */
 	/* Exim's view of the previous command, for its pipelining leniency: a RCPT after a
 	 * refused MAIL, and DATA right after a RCPT, are answered 503 without counting as
@@ -140,6 +145,7 @@ typedef struct smtp_session {
 	xp_message xpmsg;            /* the received message as expansions see it */
 	acl_ctx acl;                 /* ACL engine state for the current transaction */
 	acl_controls controls;       /* accumulated "control =" results for the connection */
+	receive_opts recv_opts;      /* how the current message is received (kept to be amended) */
 	/* The <= line's L field (log_selector pipelining): PIPECONNECT offered in the last EHLO, and
 	 * whether this message's MAIL/RCPT came with more input already waiting. */
 	bool adv_pipe_connect, pipelining_used;
@@ -181,6 +187,7 @@ bool sess_log_selected(logsel_id id);
 bool sess_log_connection(smtp_session *s);
 /* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
 const char *sess_printable(smtp_session *s, sv v);
+const char *sess_loggable(smtp_session *s, sv v);
 /* "H=(helo) [ip]" style identification of the client (without "H="). */
 void sess_update_host_ident(smtp_session *s);
 /* Reverse lookup of the client's address (once), logging a failure as Exim does. */
