@@ -92,6 +92,7 @@ void receive_reject_details(receive_ctx *r, xbuf *out);
 /* The parser's counts, for the caller's own checks. */
 long long receive_size(const receive_ctx *r);
 long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in force; 0: none */
+long long receive_lines(const receive_ctx *r);        /* line ends in receive_size's count */
 
 /* After RECV_END: parse the headers into m, add the Received header and the fix-ups. Called
  * before the DATA / non-SMTP ACL so that ACL sees the headers Exim shows it. */

@@ -142,7 +142,8 @@ static bool finish_address(optbuf *b, bool allow_null, const smtp_features *f, s
 	xbuf why;
 	xbuf_init(&why, r->msg->a);
 	bool is_null = false, has_domain = false;
-	if (!smtp_parse_address(s, allow_null, f->allow_domain_literals, addr_out, &is_null, &has_domain, &why)) {
+	if (!smtp_parse_address_opts(s, allow_null, f->allow_domain_literals, f->strip_trailing_dot, addr_out,
+			&is_null, &has_domain, &why)) {
 		r->ok = false;
 		r->code = 501;
 		xbuf_reset(r->msg);
@@ -316,6 +317,7 @@ enum { MAX_COMMENT_DEPTH = 64, MAY_NOT_FOLLOW_MAX = 32 };
 typedef struct cur {
 	const char *p;
 	size_t n, i;
+	bool strip_dot;   /* strip_trailing_dot: one dot may end a domain, and is dropped */
 } cur;
 
 static bool at_end(const cur *c) { return c->i >= c->n; }
@@ -415,7 +417,14 @@ static const char *read_domain(cur *c, bool allow_literals, xbuf *out)
 		c->i++;
 		xbuf_putc(out, '.');
 		skip_cfws(c);
-		if (!read_label(c, out)) return "domain missing or malformed";
+		if (!read_label(c, out)) {
+			/* Exim takes a dot that ends the domain (not one before another dot). */
+			if (c->strip_dot && peek(c) != '.') {
+				xbuf_truncate(out, out->len - 1);
+				return NULL;
+			}
+			return "domain missing or malformed";
+		}
 	}
 }
 
@@ -510,7 +519,13 @@ static const char *read_angle(cur *c, bool allow_null, bool allow_lit, xbuf *out
 bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *is_null,
 	bool *has_domain, xbuf *why)
 {
-	cur c = { s.p, s.len, 0 };
+	return smtp_parse_address_opts(s, allow_null, allow_lit, false, out, is_null, has_domain, why);
+}
+
+bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_lit, bool strip_dot, xbuf *out, bool *is_null,
+	bool *has_domain, xbuf *why)
+{
+	cur c = { s.p, s.len, 0, strip_dot };
 	*is_null = *has_domain = false;
 	xbuf_reset(why);
 	const char *err = NULL;

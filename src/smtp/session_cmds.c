@@ -312,7 +312,7 @@ static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
 		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
-		.no_params = !s->esmtp };
+		.no_params = !s->esmtp, .strip_trailing_dot = conf_main.strip_trailing_dot };
 }
 
 static sv qualify(smtp_session *s, sv local, const char *domain_opt)
@@ -589,6 +589,7 @@ sess_next sess_rcpt(smtp_session *s)
 			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_loggable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT",
 			why.len ? ": " : "", why.len ? sess_printable(s, why) : "");
 		s->rcpt_ok_count++;
+		s->rcpt_discarded_since_data = true;
 		if (s->mail_discarded) sess_reply(s, 250, "Accepted");
 		else sess_accept_reply(s, &c, 250, "Accepted");
 		return SESS_CONTINUE;
@@ -642,7 +643,8 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		xbuf_init(&addr, s->work);
 		xbuf_init(&why, s->work);
 		bool is_null = false, has_domain = false;
-		if (!smtp_parse_address(arg, false, conf_main.allow_domain_literals, &addr, &is_null, &has_domain, &why)) {
+		if (!smtp_parse_address_opts(arg, false, conf_main.allow_domain_literals, conf_main.strip_trailing_dot,
+				&addr, &is_null, &has_domain, &why)) {
 			sess_reply(s, 501, "%s", xbuf_cstr(&why));
 			return SESS_CONTINUE;
 		}

@@ -30,7 +30,18 @@ static void message_refused(smtp_session *s)
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
 	s->predata_message = SV_NULL;
-	if (!s->mail_given || s->rcpt_ok_count == 0) {
+	bool no_rcpt = !s->mail_given || s->rcpt_ok_count == 0;
+	if (no_rcpt && s->rcpt_discarded_since_data && conf_main.acl_smtp_predata && strcmp(verb, "DATA") == 0) {
+		/* Exim runs the predata ACL here (and fails if it accepts: then the usual refusal
+		 * below is given instead). */
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_PREDATA, conf_main.acl_smtp_predata, SV_NULL, &c);
+		if (rc != ACL_OK) {
+			*next = sess_acl_reply(s, ACL_WHERE_PREDATA, rc, &c, verb);
+			return false;
+		}
+	}
+	if (no_rcpt) {
 		/* When every RCPT got the same reply, Exim repeats it first (as continuation lines). */
 		if (s->rcpt_error.p && !s->rcpt_errors_differ) {
 			xbuf t;
@@ -76,7 +87,9 @@ static bool start_receive(smtp_session *s, receive_input how)
 		return false;
 	}
 	sess_set_log_id(s, s->msg->id);
+	s->bdat_message = how == RECV_SMTP_BDAT;
 	sess_phase_reset(&s->phase);
+	s->rcpt_discarded_since_data = false;
 	/* Whatever becomes of this message, a new one is expected next: one HELO/EHLO, RSET and
 	 * STARTTLS are free again (smtp_accept_max_nonmail). */
 	s->helo_free = s->rset_free = s->starttls_free = true;
@@ -201,12 +214,23 @@ static bool prdr(smtp_session *s, bool *some_rejected)
 	return false;
 }
 
+void sess_received_counts(smtp_session *s, long long *size, long long *lines)
+{
+	*size = s->recv ? receive_size(s->recv) : 0;
+	*lines = s->recv ? receive_lines(s->recv) : 0;
+	/* Exim counts an empty BDAT message as one empty line (a DATA one as nothing). */
+	if (s->recv && s->bdat_message && *size == 0) *size = *lines = 1;
+}
+
 /* After BDAT LAST the final reply starts with a line for the chunk (Exim's
- * "250- 8 byte chunk, total 20"); empty after DATA. */
+ * "250- 8 byte chunk, total 20"); empty after DATA. The total is not the chunks' sum but the
+ * message as Exim counted it while receiving, with every line end taken as two bytes. */
 static const char *chunk_line(smtp_session *s)
 {
-	if (!s->bdat_last_size && !s->bdat_total) return "";
-	return arena_printf(s->work, " %llu byte chunk, total %llu\n", s->bdat_last_size, s->bdat_total);
+	if (!s->bdat_message) return "";
+	long long size, lines;
+	sess_received_counts(s, &size, &lines);
+	return arena_printf(s->work, " %llu byte chunk, total %lld\n", s->bdat_last_size, size + lines);
 }
 
 /* Apply the add_header/remove_header results the ACLs gathered since the last call: the
@@ -224,6 +248,7 @@ static void apply_acl_headers(smtp_session *s, const acl_ctx *c)
 /* The message text is complete: headers, MIME and DATA ACLs, commit, 250. */
 static sess_next finish_message(smtp_session *s)
 {
+	const char *chunk = chunk_line(s);   /* while the counts are there */
 	xbuf err;
 	xbuf_init(&err, s->work);
 	receive_apply_controls(s->recv, &s->controls);
@@ -307,7 +332,7 @@ static sess_next finish_message(smtp_session *s)
 	s->recv = NULL;        /* done with: not to be aborted by the reset */
 	s->messages_accepted++;
 	s->txn_line = s->io.lines;
-	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
+	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk, id);
 	else if (fake) {
 		/* No chunk line and no code taken from the text (Exim); its default text: */
 		sv text = k->fake_message.p ? k->fake_message
@@ -317,9 +342,9 @@ static sess_next finish_message(smtp_session *s)
 	}
 	else if (data_msg.len) {
 		int code = sess_message_code(s, &data_msg, 250);
-		sess_reply(s, code, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+		sess_reply(s, code, "%s" SV_FMT, chunk, SV_ARG(data_msg));
 	}
-	else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
+	else sess_reply(s, 250, "%sOK id=%s", chunk, id);
 	if (host_checking(s) && !some_rejected)
 		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
 	if (keep) {

@@ -94,6 +94,9 @@ typedef struct smtp_session {
 	 * RCPT reply (which still has its line end there) compares equal to it again. */
 	bool rcpt_error_trimmed;
 	bool rcpt_in_progress;       /* the next reply is this RCPT's: remembered in rcpt_error */
+	/* A RCPT was discarded since the last message text began: Exim's DATA then skips its
+	 * "valid RCPT" check (its flag survives RSET, MAIL and HELO) and runs the predata ACL. */
+	bool rcpt_discarded_since_data;
 	/* Exim's view of the previous command, for its pipelining leniency: a RCPT after a
 	 * refused MAIL, and DATA right after a RCPT, are answered 503 without counting as
 	 * protocol errors when PIPELINING was advertised. was_* describe the current command. */
@@ -137,6 +140,7 @@ typedef struct smtp_session {
 	struct receive_ctx *recv;
 	unsigned long long bdat_total; /* bytes of BDAT chunks so far */
 	unsigned long long bdat_last_size;
+	bool bdat_message;           /* the message being received came by BDAT */
 
 	xbuf scratch;
 	sv cur_rcpt;                 /* the RCPT being checked ($local_part, $domain) */
@@ -188,6 +192,9 @@ bool sess_log_connection(smtp_session *s);
 /* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
 const char *sess_printable(smtp_session *s, sv v);
 const char *sess_loggable(smtp_session *s, sv v);
+/* $message_size and $message_linecount of the message being received, as Exim counts them
+ * while receiving (LF line ends, the header/body blank line included). */
+void sess_received_counts(smtp_session *s, long long *size, long long *lines);
 /* "H=(helo) [ip]" style identification of the client (without "H="). */
 void sess_update_host_ident(smtp_session *s);
 /* Reverse lookup of the client's address (once), logging a failure as Exim does. */
