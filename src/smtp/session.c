@@ -217,6 +217,23 @@ const char *sess_loggable(smtp_session *s, sv v)
 	return xbuf_cstr(&b);
 }
 
+/* As sess_loggable, but line breaks stay: Exim writes a multi-line ACL text (a discard's
+ * message) as it is, the lines after the first on lines of their own. */
+const char *sess_loggable_lines(smtp_session *s, sv v)
+{
+	xbuf b;
+	xbuf_init(&b, s->work);
+	for (size_t start = 0; start <= v.len;) {
+		const char *nl = memchr(v.p + start, '\n', v.len - start);
+		size_t end = nl ? (size_t)(nl - v.p) : v.len;
+		printing_escape(sv_sub(v, start, end - start), PRINT_TAB_LITERAL | PRINT_TOPBIT, &b);
+		if (!nl) break;
+		xbuf_putc(&b, '\n');
+		start = end + 1;
+	}
+	return xbuf_cstr(&b);
+}
+
 /* The "SMTP connection from ..." lines (Exim's smtp_get_connection_info): -bs names the local
  * caller even with -oMa; otherwise the client without its ident, and in the daemon the local
  * interface under log_selector incoming_interface. */

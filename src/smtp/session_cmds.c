@@ -388,6 +388,11 @@ sess_next sess_mail(smtp_session *s)
 		return SESS_CONTINUE;
 	}
 	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
+	/* Before the per-connection limit and before the transaction is reset (Exim's order). */
+	if (s->cmd_arg.len == 0) {
+		s->was_rej_mail = true;   /* refused like any MAIL, for the RCPTs pipelined behind it */
+		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+	}
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
 	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
 	if (max_msgs > 0 && s->mail_cmds > max_msgs) {
@@ -398,10 +403,6 @@ sess_next sess_mail(smtp_session *s)
 		return SESS_CONTINUE;
 	}
 	sess_set_log_id(s, NULL);
-	if (s->cmd_arg.len == 0) {
-		s->was_rej_mail = true;   /* refused like any MAIL, for the RCPTs pipelined behind it */
-		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
-	}
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
@@ -587,7 +588,7 @@ sess_next sess_rcpt(smtp_session *s)
 		sv why = s->mail_discarded ? s->mail_discard_why : acl_log_text(&c);
 		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL%s%s",
 			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_loggable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT",
-			why.len ? ": " : "", why.len ? sess_printable(s, why) : "");
+			why.len ? ": " : "", why.len ? sess_loggable_lines(s, why) : "");
 		s->rcpt_ok_count++;
 		s->rcpt_discarded_since_data = true;
 		if (s->mail_discarded) sess_reply(s, 250, "Accepted");

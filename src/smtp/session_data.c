@@ -321,6 +321,12 @@ static sess_next finish_message(smtp_session *s)
 		receive_set_opts(s->recv, &s->recv_opts);
 	}
 	receive_log_arrival(s->recv);
+	/* An ACL's control = freeze / queue is logged after the arrival (a discarded message's
+	 * as "by NULL": Exim no longer knows who asked). */
+	const char *by = discarded ? "NULL" : "ACL";
+	if (k->freeze) sess_log(s, LOG_MAIN, "frozen by %s", by);
+	if ((k->queue || k->queue_only) && sess_log_selected(LS_DELAY_DELIVERY))
+		sess_log(s, LOG_MAIN, "no immediate delivery: queued by %s", by);
 	if (discarded) {
 		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)", discarded);
 		sess_log(s, LOG_MAIN, "Completed");

@@ -192,6 +192,7 @@ bool sess_log_connection(smtp_session *s);
 /* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
 const char *sess_printable(smtp_session *s, sv v);
 const char *sess_loggable(smtp_session *s, sv v);
+const char *sess_loggable_lines(smtp_session *s, sv v);
 /* $message_size and $message_linecount of the message being received, as Exim counts them
  * while receiving (LF line ends, the header/body blank line included). */
 void sess_received_counts(smtp_session *s, long long *size, long long *lines);
