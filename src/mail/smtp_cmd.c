@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -275,19 +276,27 @@ bool smtp_parse_rcpt(sv arg, char *work, const smtp_features *f, smtp_rcpt_param
 
 bool smtp_parse_bdat(sv arg, unsigned long long *size, bool *last)
 {
+	/* Exim reads the size as sscanf's %u does: white space, an optional sign, digits, with
+	 * strtoul's value (ULONG_MAX when too big, a minus sign negating it) cut to 32 bits. The
+	 * chunk is the last when what follows (after white space) is "LAST" and nothing else. */
 	size_t i = 0;
 	*last = false;
+	while (i < arg.len && isspace((unsigned char)arg.p[i])) i++;
+	bool neg = false;
+	if (i < arg.len && (arg.p[i] == '+' || arg.p[i] == '-')) neg = arg.p[i++] == '-';
 	if (i >= arg.len || !isdigit((unsigned char)arg.p[i])) return false;
 	unsigned long long n = 0;
+	bool over = false;
 	while (i < arg.len && isdigit((unsigned char)arg.p[i])) {
 		unsigned d = (unsigned)(arg.p[i++] - '0');
-		if (n > (ULLONG_MAX - d) / 10) return false;
-		n = n * 10 + d;
+		if (n > (ULLONG_MAX - d) / 10) over = true;
+		else n = n * 10 + d;
 	}
-	if (i < arg.len && !is_ws(arg.p[i])) return false;
-	while (i < arg.len && is_ws(arg.p[i])) i++;
-	if (arg.len - i >= 4 && strncasecmp(arg.p + i, "LAST", 4) == 0) *last = true;
-	*size = n;
+	if (over) n = ULLONG_MAX;
+	else if (neg) n = 0 - n;
+	*size = (uint32_t)n;
+	while (i < arg.len && isspace((unsigned char)arg.p[i])) i++;
+	*last = arg.len - i == 4 && strncasecmp(arg.p + i, "LAST", 4) == 0;
 	return true;
 }
 

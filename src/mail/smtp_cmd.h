@@ -103,7 +103,8 @@ bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_domain_literals, 
  * characters in allow_chars, or a valid IP address literal in brackets. */
 bool smtp_helo_valid(sv arg, sv allow_chars);
 
-/* Parse a BDAT argument: "<size> [LAST]". False when the size is missing or junk follows. */
+/* Parse a BDAT argument: "<size> [LAST]" as Exim reads it (see smtp_cmd.c). False when no
+ * number starts it. */
 bool smtp_parse_bdat(sv arg, unsigned long long *size, bool *last);
 
 #endif

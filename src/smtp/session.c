@@ -367,7 +367,7 @@ const char *sess_duration(smtp_session *s)
 
 /* Exim keeps the latest SMTP_HISTORY commands in a ring; once it has been filled, the list
  * starts with "..." (even with nothing lost yet). */
-static void history_add(smtp_session *s, smtp_verb v)
+void sess_history_add(smtp_session *s, smtp_verb v)
 {
 	if (v == SMTP_UNKNOWN) return;
 	if (s->nhistory == SMTP_HISTORY + 1) {
@@ -721,7 +721,7 @@ static sess_next unknown_command(smtp_session *s)
 	return sess_syntax_error(s, 500, "unrecognized command", "unrecognized command");
 }
 
-static sess_next quit(smtp_session *s)
+sess_next sess_quit(smtp_session *s)
 {
 	acl_ctx c;
 	acl_result rc = ACL_OK;
@@ -775,7 +775,7 @@ static sess_next dispatch(smtp_session *s)
 		return SESS_CONTINUE;
 	case SMTP_QUIT:
 		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
-		return quit(s);
+		return sess_quit(s);
 	case SMTP_VRFY: return sess_vrfy_expn(s, false);
 	case SMTP_EXPN: return sess_vrfy_expn(s, true);
 	case SMTP_ETRN: return sess_etrn(s);
@@ -995,7 +995,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		/* A last command without its line end is lost with the connection (Exim). */
 		if (rc == BIO_OK && s->io.last_unterminated && s->mode != SMTP_MODE_BATCH) rc = BIO_EOF;
 		if (rc == BIO_EOF || rc == BIO_ERROR || rc == BIO_TIMEOUT) {
-			if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
+			if (s->in_bdat && s->mode != SMTP_MODE_BATCH) next = sess_bdat_lost(s, rc);
+			else if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
 			break;
 		}
 		/* Kept in a buffer of its own: $smtp_command is still wanted by the not-QUIT ACL
@@ -1011,7 +1012,13 @@ int smtp_session_run(const smtp_conn_params *p)
 		} else {
 			s->cmd = smtp_cmd_split(s->cmd_line, &s->cmd_arg);
 		}
-		history_add(s, s->cmd);
+		/* Between BDAT chunks Exim reads commands inside the message: they have their own
+		 * rules (and most are not in the C= history). */
+		if (s->in_bdat) {
+			next = sess_bdat_between(s);
+			continue;
+		}
+		sess_history_add(s, s->cmd);
 		s->last_was_rcpt = s->was_rcpt;
 		s->last_was_rej_mail = s->was_rej_mail;
 		s->was_rcpt = s->was_rej_mail = s->rcpt_in_progress = false;

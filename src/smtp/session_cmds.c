@@ -63,7 +63,7 @@ void sess_reset_transaction(smtp_session *s)
 		receive_abort(s->recv);
 		s->recv = NULL;
 	}
-	s->in_bdat = false;
+	s->in_bdat = s->bdat_only_rset = false;
 	s->msg = NULL;
 	s->env.msg = NULL;
 	s->mail_given = false;

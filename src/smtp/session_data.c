@@ -410,6 +410,63 @@ sess_next sess_data(smtp_session *s)
 	return finish_message(s);
 }
 
+sess_next sess_bdat_lost(smtp_session *s, bio_rc rc)
+{
+	return data_lost(s, rc);
+}
+
+/* A refusal between chunks: a protocol error; when one too many, Exim drops the connection
+ * from inside the message, which then ends as lost (the not-QUIT ACL runs for that). */
+static sess_next between_refused(smtp_session *s, int code, const char *text)
+{
+	s->bdat_only_rset = true;
+	if (sess_protocol_error(s, code, text, text) == SESS_CONTINUE) return SESS_CONTINUE;
+	s->notquit_ran = false;
+	return data_lost(s, BIO_EOF);
+}
+
+sess_next sess_bdat_between(smtp_session *s)
+{
+	/* Exim names the message by its id only once its header has been read: the log lines
+	 * of commands within the header have none. */
+	if (!s->phase.in_body) {
+		s->log_id_sticky = false;
+		sess_set_log_id(s, NULL);
+	}
+	if (s->cmd == SMTP_RSET) {
+		/* Exim 4.96 crashes here; Postern resets as for any RSET. */
+		sess_history_add(s, s->cmd);
+		sess_reset_transaction(s);
+		s->log_id_sticky = false;
+		sess_set_log_id(s, NULL);
+		sess_reply(s, 250, "Reset OK");
+		return SESS_CONTINUE;
+	}
+	if (s->bdat_only_rset) return between_refused(s, 503, "only RSET accepted now");
+	switch (s->cmd) {
+	case SMTP_BDAT: {
+		/* The next chunk: not a command of its own in the C= history. A chunk of no size
+		 * that is not the last is refused. */
+		unsigned long long size;
+		bool last;
+		if (smtp_parse_bdat(s->cmd_arg, &size, &last) && size == 0 && !last)
+			return between_refused(s, 504, "zero size for BDAT command");
+		return sess_bdat(s);
+	}
+	case SMTP_NOOP:
+		sess_history_add(s, s->cmd);
+		sess_reply(s, 250, "OK");
+		return SESS_CONTINUE;
+	case SMTP_QUIT:
+		/* Answered as QUIT (its ACL runs), then the message is lost with the connection. */
+		sess_history_add(s, s->cmd);
+		(void)sess_quit(s);
+		return data_lost(s, BIO_EOF);
+	default:
+		return between_refused(s, 503, "only BDAT permissible after non-LAST BDAT");
+	}
+}
+
 /* Read and drop a chunk the client sends after a rejected BDAT. */
 static bio_rc skip_bytes(smtp_session *s, unsigned long long n)
 {
@@ -438,6 +495,9 @@ sess_next sess_bdat(smtp_session *s)
 		sess_next next = SESS_CONTINUE;
 		if (!transaction_ready(s, "BDAT", &next)) {
 			bio_rc rc = skip_bytes(s, size);
+			/* No message was started: input ending here is lost like any command's (the
+			 * next read sees the end again). */
+			if (rc == BIO_EOF && next == SESS_CONTINUE) return SESS_CONTINUE;
 			if (rc != BIO_OK) return data_lost(s, rc);
 			return next;
 		}
@@ -448,6 +508,7 @@ sess_next sess_bdat(smtp_session *s)
 		s->in_bdat = true;
 		s->bdat_total = 0;
 	}
+	sess_set_log_id(s, s->msg->id);   /* dropped between chunks while in the header */
 	unsigned long long left = size;
 	receive_status st = RECV_MORE;
 	while (left > 0 || (last && st == RECV_MORE)) {

@@ -136,6 +136,7 @@ typedef struct smtp_session {
 
 	/* BDAT state */
 	bool in_bdat;
+	bool bdat_only_rset;         /* between chunks a command was refused: Exim takes only RSET */
 	sess_phase phase;            /* header or body, for a lost connection's log line */
 	struct receive_ctx *recv;
 	unsigned long long bdat_total; /* bytes of BDAT chunks so far */
@@ -192,6 +193,12 @@ bool sess_log_connection(smtp_session *s);
 /* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
 const char *sess_printable(smtp_session *s, sv v);
 const char *sess_loggable(smtp_session *s, sv v);
+/* Between the chunks of a BDAT message (Exim reads these commands inside the message):
+ * the command just read, or the end of the input. */
+sess_next sess_bdat_between(smtp_session *s);
+sess_next sess_bdat_lost(smtp_session *s, bio_rc rc);
+void sess_history_add(smtp_session *s, smtp_verb v);
+sess_next sess_quit(smtp_session *s);
 const char *sess_loggable_lines(smtp_session *s, sv v);
 /* $message_size and $message_linecount of the message being received, as Exim counts them
  * while receiving (LF line ends, the header/body blank line included). */
