@@ -172,6 +172,11 @@ long long receive_size(const receive_ctx *r)
 	return r->rd.size;
 }
 
+long long receive_lines(const receive_ctx *r)
+{
+	return r->rd.lines;
+}
+
 long long receive_size_limit(const receive_ctx *r)
 {
 	return r->rd.lim.size_limit;

@@ -54,6 +54,7 @@ typedef struct receive_opts {
 	                           * arrival line's R= field; empty: none */
 	int body_type;            /* SMTP BODY= for the M8S= field: 0 none, 7 7BIT, 8 8BITMIME */
 	const char *pipelining;   /* the L field ("L", "L-", "L.", "L.-", "L*"); NULL: none */
+	bool fake_reject;         /* control = fakereject: the arrival line starts "(=" */
 } receive_opts;
 
 /* Begin receiving into message m (id assigned here, -D opened). */
@@ -91,6 +92,7 @@ void receive_reject_details(receive_ctx *r, xbuf *out);
 /* The parser's counts, for the caller's own checks. */
 long long receive_size(const receive_ctx *r);
 long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in force; 0: none */
+long long receive_lines(const receive_ctx *r);        /* line ends in receive_size's count */
 
 /* After RECV_END: parse the headers into m, add the Received header and the fix-ups. Called
  * before the DATA / non-SMTP ACL so that ACL sees the headers Exim shows it. */

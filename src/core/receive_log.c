@@ -58,7 +58,7 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	const log_config *lc = log_current_config();
 	logsel def = logsel_default();
 	const logsel *ls = lc ? &lc->selector : &def;
-	xbuf_puts(out, "<= ");
+	xbuf_puts(out, r->opts.fake_reject ? "(= " : "<= ");
 	if (m->sender.len)
 		put_escaped(out, m->sender);
 	else
