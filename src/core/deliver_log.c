@@ -171,7 +171,9 @@ void dlog_format_success(const address_item *a, const driver_instance *t, bool l
 
 void dlog_format_defer(const address_item *a, xbuf *out)
 {
-	put_printable(out, a->address);
+	/* A file item the transport could not take as a file name is shown as it was asked for
+	 * (observed: "== save box5 <u@a.test> ... is not absolute"). */
+	put_printable(out, a->kind != ADDR_MAIL && a->delivered_path.len ? a->delivered_path : a->address);
 	put_parents(a, out);
 	put_router_transport(a, out);
 	xbuf_printf(out, " defer (%d)", a->basic_errno);

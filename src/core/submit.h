@@ -20,6 +20,9 @@ typedef struct submit_request {
 	bool queue_only;              /* spool it but do not start a delivery */
 	sv auth_sender;               /* $authenticated_sender of the new message (-oMas); empty:
 	                               * bounce_sender_authentication when the sender is <> */
+	bool by_exim_user;            /* made by the MTA itself (bounces, warnings, DSNs): the
+	                               * arrival's U= is exim_user's name (Exim 4.96 on Debian:
+	                               * "U=Debian-exim"), not the calling process's */
 } submit_request;
 
 /* true: spooled durably (id_out set), "<=" logged, delivery started in the background unless
