@@ -305,8 +305,8 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 	size_t par = run_parallel();
 	size_t nw = 0, next = 0, inflight = 0;
 	bool alone_inflight = false, abandoned = false;
-	/* Commit directories a killed runner left; then this runner's own (queue_commit.h). */
-	qcommit_recover(sc, idx);
+	/* This runner's commit directory (queue_commit.h; a killed runner's were recovered when
+	 * the pass chose its messages). */
 	qcommit rest;
 	qcommit_open(sc, &rest);
 	memcpy(commit_dir, rest.dir, sizeof commit_dir);
