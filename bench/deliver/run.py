@@ -215,6 +215,8 @@ def main():
     faulthandler.dump_traceback_later(float(os.environ.get("BENCH_TRACE_AFTER", "0")) or 1e9)
     ap = argparse.ArgumentParser()
     ap.add_argument("--postern", default=str(HERE.parents[1] / "build" / "postern"))
+    ap.add_argument("--base", default="/work/main/build/postern",
+                    help="the Postern build to compare with, as server 'base' (A/B in one run)")
     ap.add_argument("--servers", default="postern,exim,postfix")
     ap.add_argument("--messages", type=int, default=500)
     ap.add_argument("--sizes", default="2048,102400")
@@ -246,10 +248,11 @@ def main():
                             srv.main_extra = srv.extra_main()
                             srv.master_extra = srv.extra_master()
                         else:
-                            binary = args.postern if name == "postern" else "exim"
+                            binary = {"postern": args.postern, "base": args.base}.get(name, "exim")
+                            postern = name in ("postern", "base")
                             # Postern: one runner with P deliveries in flight (queue_run_parallel,
                             # beyond Exim); Exim: P runners, its only way to deliver P at once.
-                            extra = (f"queue_run_parallel = {par}" if name == "postern" else
+                            extra = (f"queue_run_parallel = {par}" if postern else
                                      "rfc1413_hosts =\ntls_advertise_hosts =\nkeep_environment =")
                             srv = EximLike(work, port, name, binary, extra)
                             srv.prepare(rcpts)
@@ -260,7 +263,7 @@ def main():
                             queue_messages(port, args.messages, size, rcpts)
                             if name != "postfix":
                                 srv.stop()   # Postern and Exim deliver with -q runners alone
-                            elapsed, got = srv.deliver(expected, 1 if name == "postern" else par)
+                            elapsed, got = srv.deliver(expected, 1 if postern else par)
                         finally:
                             srv.stop()
                         if got != expected:

@@ -147,6 +147,9 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 	size_t ndone = 0, cap = 0;
 	bool first = true;
 	for (address_item *a = b->addrs; a; a = a->next) {
+		/* A later max_rcpt transaction on the same connection starts with "=>" again. */
+		if (a->txn_first)
+			first = true;
 		if (a->freeze) {
 			d->freeze = true;
 			d->freeze_reason = NULL;
@@ -476,6 +479,23 @@ static void send_bounces(dctx *d)
 		if (sent[i])
 			continue;
 		sv to = report_to(d, d->failed[i]);
+		/* Observed from Exim 4.96: a Sieve vacation reply's failure, and a failure report's
+		 * failure by retry timeout or past ignore_bounce_errors_after, are logged as ignored
+		 * and dropped (no report, no freezing). */
+		address_item *f = d->failed[i];
+		if (f->ignore_error || (!to.len && (f->retry_timedout
+			|| now - d->m->received_time >= conf_main.ignore_bounce_errors_after))) {
+			sent[i] = true;
+			dlog_error_ignored(f);
+			sv fin = f->unique.len ? f->unique : f->address;
+			xbuf err;
+			xbuf_init(&err, pool_scratch);
+			if (!djournal_append(d->sc, d->m->id, &fin, 1, &err))
+				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+			message_add_nonrecipient(d->m, fin);
+			tp_output_remove(pool_scratch, d->sc, d->m->id, f);
+			continue;
+		}
 		/* Everything failing to the same place goes in one report. */
 		address_item *list = NULL, **tail = &list;
 		for (size_t k = i; k < d->nfailed; k++) {
@@ -635,10 +655,16 @@ static void finish(dctx *d, const char *id)
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
 		bool gone = spool_remove_header(d->sc, id, &err);
+		bool rest_to_caller = false;
 		if (gone) {
 			log_write(LOG_MAIN, "Completed");
-			/* The rest: -D, -J, msglog (no directory sync: see dspool_remove_rest). */
-			dspool_remove_rest(d->sc, id);
+			/* The rest: -D, -J, msglog (no directory sync: see dspool_remove_rest). A queue
+			 * worker leaves them to its runner: each unlink of a file with data waits for the
+			 * device here (discard), and the message ended with its -H. */
+			if (d->o->caller_removes_rest)
+				rest_to_caller = true;
+			else
+				dspool_remove_rest(d->sc, id);
 		} else {
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 			xbuf_reset(&err);
@@ -650,7 +676,7 @@ static void finish(dctx *d, const char *id)
 			queue_schedule_forget(d->sc, id);
 		raise_event(d, NULL, "msg:complete", SV_NULL, NULL);
 		last_next_due = 0;
-		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE, .remove_rest = rest_to_caller };
 		return;
 	}
 	if (d->ndeferred && d->m->sender.len && !d->dont_deliver) {
@@ -683,7 +709,7 @@ static void finish(dctx *d, const char *id)
 	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .next_due = d->next_due, .frozen = d->freeze,
 		.skip_log = skip_log_for(d) };
 	if (!d->o->caller_keeps_schedule)
-		queue_schedule_note(d->sc, id, d->next_due, d->freeze);
+		queue_schedule_note_skip(d->sc, id, d->next_due, d->freeze, last_outcome.skip_log);
 }
 
 /* A queue run (not forced) leaves an address alone while its domain's or its own routing
@@ -983,6 +1009,11 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	close(fd);
 	log_set_id(NULL);
 	return DELIVER_ATTEMPTED;
+}
+
+void deliver_remove_rest(const spool_config *sc, const char *id)
+{
+	dspool_remove_rest(sc, id);
 }
 
 void deliver_start_background(const spool_config *sc, const char *id, const deliver_opts *o)

@@ -42,6 +42,9 @@ typedef struct deliver_opts {
 	deliver_continue *cont;       /* offered connection (NULL: none) */
 	bool caller_keeps_schedule;   /* a queue runner holds the schedule index open and records
 	                               * deliver_last_outcome() itself; this call leaves it alone */
+	bool caller_removes_rest;     /* a queue worker: a completed message's -H is removed here,
+	                               * its -D, -J and msglog by the caller (deliver_remove_rest)
+	                               * while the next delivery runs (outcome.remove_rest) */
 } deliver_opts;
 
 typedef enum deliver_rc {
@@ -116,7 +119,10 @@ typedef struct deliver_outcome {
 	 * due logs for it, as Exim's delivery process would ("== ... retry time not reached",
 	 * "Message is frozen"); NULL: none. In pool_msg. */
 	const char *skip_log;
+	bool remove_rest;             /* GONE with caller_removes_rest: -D, -J, msglog are left */
 } deliver_outcome;
 deliver_outcome deliver_last_outcome(void);
+/* Remove what is left of a completed message after its -H (-D, -J, msglog), without a sync. */
+void deliver_remove_rest(const spool_config *sc, const char *id);
 
 #endif

@@ -11,8 +11,9 @@
  *   main log:           == <addr> R=<router> T=<transport> defer (-1)
  *   msglog:             <addr> R=<router> T=<transport> defer (-1)
  * The delivery process then exits (DELIVER_EXIT_TRANSPORT_DIED) leaving the message queued with
- * whatever the child journaled; the retry rules are not applied to this attempt (no retry
- * record is written): the next attempt is not delayed by it. */
+ * whatever the child journaled, after running this program again to write the retry records
+ * Exim writes for the batch ("T:<address> -1 0 unknown error", next try by the retry rules, so a
+ * queue run before then logs "Retry time not yet reached"). */
 #include "core/deliver_died.h"
 
 #include <errno.h>
@@ -23,6 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <stdlib.h>
+
+#include "core/retry.h"
+#include "lib/initial_cwd.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
 #include "lib/timefmt.h"
@@ -30,6 +36,64 @@
 static char *dup_cstr(const char *s)
 {
 	return s ? arena_strdup(pool_msg, s) : NULL;
+}
+
+/* This process's command line, read once (the process title may change it later). */
+static char **own_argv(void)
+{
+	static char **argv;
+	static bool tried;
+	if (tried)
+		return argv;
+	tried = true;
+	static char buf[16384];
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0 || n >= (ssize_t)sizeof buf - 1)
+		return NULL;
+	buf[n] = 0;
+	size_t count = 0;
+	for (ssize_t i = 0; i < n; i++)
+		count += buf[i] == 0;
+	char **v = calloc(count + 1, sizeof *v);
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (char *q = buf; q < buf + n && k < count; q += strlen(q) + 1)
+		v[k++] = q;
+	argv = v;
+	return argv;
+}
+
+/* DDIED_RETRY_ENV=<id>\n<sender>\n then <key>\n<address>\n per address that keeps a local
+ * retry record; NULL when there is none or a field cannot be carried on one line. */
+static const char *retry_env(const dctx *d, const dbatch *b)
+{
+	if (d->dont_deliver)
+		return NULL;
+	xbuf e;
+	xbuf_init(&e, pool_msg);
+	xbuf_printf(&e, "%s=%s\n", DDIED_RETRY_ENV, d->m->id);
+	xbuf_putsv(&e, d->m->sender);
+	xbuf_putc(&e, '\n');
+	size_t n = 0;
+	for (const address_item *a = b->addrs; a; a = a->next) {
+		sv key = dlocal_retry_key(a);
+		if (!key.len)
+			continue;
+		sv addr = a->kind == ADDR_MAIL || !a->parent ? a->address : a->parent->address;
+		if (memchr(key.p, '\n', key.len) || memchr(addr.p, '\n', addr.len) || memchr(key.p, 0, key.len))
+			return NULL;
+		xbuf_putsv(&e, key);
+		xbuf_putc(&e, '\n');
+		xbuf_putsv(&e, addr);
+		xbuf_putc(&e, '\n');
+		n++;
+	}
+	return n && e.len < 65536 ? xbuf_cstr(&e) : NULL;
 }
 
 void ddied_prepare(ddied *p, const dctx *d, const dbatch *b)
@@ -78,6 +142,9 @@ void ddied_prepare(ddied *p, const dctx *d, const dbatch *b)
 		p->addr[i] = dup_cstr(xbuf_cstr(&x));
 	}
 	p->n = i;
+	p->retry_env = retry_env(d, b);
+	p->argv = p->retry_env ? own_argv() : NULL;
+	p->cwd = initial_cwd();
 }
 
 /* ---- from here on: no heap, no locks ---- */
@@ -212,4 +279,69 @@ void ddied_write(const ddied *p, int status)
 		put(&m, "\n");
 		append_to(p->msglog_path, &m);
 	}
+}
+
+void ddied_exec_retry(const ddied *p)
+{
+	if (!p->retry_env || !p->argv || !p->argv[0])
+		return;
+	/* The environment with the items added, on the stack (no heap from here on). */
+	extern char **environ;
+	char *envp[512];
+	size_t k = 0;
+	for (char **e = environ; e && *e && k < sizeof envp / sizeof envp[0] - 2; e++)
+		if (strncmp(*e, DDIED_RETRY_ENV "=", sizeof DDIED_RETRY_ENV) != 0)
+			envp[k++] = *e;
+	envp[k++] = (char *)p->retry_env;
+	envp[k] = NULL;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (p->cwd && p->cwd[0] && chdir(p->cwd) != 0) { /* relative paths may then fail: no record */ }
+	execve("/proc/self/exe", p->argv, envp);
+}
+
+int ddied_retry_main(void)
+{
+	const char *env = getenv(DDIED_RETRY_ENV);
+	char *text = env ? arena_strdup(pool_msg, env) : NULL;
+	unsetenv(DDIED_RETRY_ENV);
+	char *save = NULL;
+	char *id = text ? strtok_r(text, "\n", &save) : NULL;
+	/* The sender line may be empty (<>): strtok_r would skip it, so split by hand. */
+	if (!id || !spool_valid_id(sv_cstr(id)))
+		return DELIVER_EXIT_TRANSPORT_DIED;
+	char *rest = id + strlen(id) + 1;
+	char *nl = strchr(rest, '\n');
+	if (!nl)
+		return DELIVER_EXIT_TRANSPORT_DIED;
+	*nl = 0;
+	sv sender = sv_copy(pool_msg, sv_cstr(rest));
+	address_item *list = NULL, **tail = &list;
+	for (char *q = nl + 1; *q;) {
+		char *e1 = strchr(q, '\n');
+		char *e2 = e1 ? strchr(e1 + 1, '\n') : NULL;
+		if (!e2)
+			break;
+		*e1 = *e2 = 0;
+		address_item *a = route_new_address(pool_msg, sv_copy(pool_msg, sv_cstr(e1 + 1)));
+		addr_retry *r = arena_calloc(pool_msg, 1, sizeof *r);
+		r->key = sv_copy(pool_msg, sv_cstr(q));
+		r->basic_errno = ADDR_ERRNO_UNKNOWN;
+		r->more_errno = 0;
+		r->text = SV_LIT("unknown error");
+		a->retries = r;
+		a->result = ADDR_DEFER;
+		*tail = a;
+		tail = &a->next;
+		q = e2 + 1;
+	}
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	if (list && spool_config_from_main(&sc, &err)) {
+		log_set_id(id);
+		(void)retry_update(sc.directory, list, id, sender, time(NULL));
+	}
+	return DELIVER_EXIT_TRANSPORT_DIED;
 }

@@ -19,12 +19,26 @@ typedef struct ddied {
 	const char **addr;            /* per address of the batch */
 	const char **defer;           /* its "==" text */
 	size_t n;
+	/* The retry records Exim 4.96 writes for the batch (observed: "T:a@vm -1 0 unknown error",
+	 * next try by the rules): written by a fresh image of this program (ddied_exec_retry), since
+	 * nothing in this process's memory can be trusted after the child died. NULL: none. */
+	const char *retry_env;        /* DDIED_RETRY_ENV "=" id, sender, then key and address lines */
+	char **argv;                  /* this process's command line, to run it again */
+	const char *cwd;              /* the directory it started in (a relative -C path) */
 } ddied;
+
+#define DDIED_RETRY_ENV "POSTERN_DIED_RETRY"
 
 /* Before the child starts: everything the lines need, in pool_msg (which the child does not
  * reset). */
 void ddied_prepare(ddied *p, const dctx *d, const dbatch *b);
 /* After it died with wait status `status`: write Exim's lines using system calls only. */
 void ddied_write(const ddied *p, int status);
+/* Then: run this program again (same command line) with the retry items in the environment;
+ * returns only when that cannot be done. */
+void ddied_exec_retry(const ddied *p);
+/* In that new image (main.c, with the configuration loaded): write the records; the exit
+ * status for the process. */
+int ddied_retry_main(void);
 
 #endif

@@ -121,7 +121,7 @@ static int child_main(void *p)
 			if (a->result == ADDR_OK)
 				done[k++] = a->unique.len ? a->unique : a->address;
 		xbuf_reset(&err);
-		if (!djournal_write_fd(d->journal_fd, done, k, &err)) {
+		if (!djournal_write_sealed(d->journal_fd, d->m->id, done, k, &err)) {
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 			return DCHILD_EXIT_UNJOURNALED;
 		}
@@ -161,6 +161,7 @@ bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, con
 		/* Nothing in the shared memory can be trusted now (the child may have died inside
 		 * malloc): write Exim's lines from what was prepared and leave without touching it. */
 		ddied_write(&died, status);
+		ddied_exec_retry(&died);
 		_exit(DELIVER_EXIT_TRANSPORT_DIED);
 	}
 	sigprocmask(SIG_SETMASK, &c.mask, NULL);

@@ -55,6 +55,9 @@ void dlog_success(const dlog_ctx *c, const address_item *a, const driver_instanc
 void dlog_defer(const dlog_ctx *c, const address_item *a);
 void dlog_fail(const dlog_ctx *c, const address_item *a);
 void dlog_discard(const dlog_ctx *c, const address_item *a);
+/* A failure that sends no report (ignore_error, or a failure report's own failure past
+ * ignore_bounce_errors_after or by retry timeout): Exim's "<addr> [<parent>]: error ignored". */
+void dlog_error_ignored(const address_item *a);
 
 typedef struct dctx dctx;
 
@@ -71,6 +74,8 @@ void dspool_remove_rest(const spool_config *sc, const char *id);
  * killed while its child finishes cannot lead to a second delivery. */
 int djournal_open(const spool_config *sc, const char *id, xbuf *err);
 bool djournal_write_fd(int fd, const sv *addrs, size_t n, xbuf *err);
+/* One batch and its seal (core/journal_seal.h) in one write(), not synced (deliver_journal.c). */
+bool djournal_write_sealed(int fd, const char *id, const sv *addrs, size_t n, xbuf *err);
 
 /* ---- deliver_filter.c: the system filter ----
  * Runs system_filter for the message (once per attempt). New deliveries it sets up are
@@ -162,5 +167,7 @@ void droute_retry_clear(dctx *d, address_item *top, const sv *keys, size_t n);
 bool dlocal_retry_skip(dctx *d, address_item *a);
 void dlocal_retry_items(dctx *d, dbatch *b);
 void dretry_timedout_add(dctx *d, address_item *a);
+/* The "T:" key of a's local retry record (SV_NULL: none kept for it), added for deliver_died.c. */
+sv dlocal_retry_key(const address_item *a);
 
 #endif

@@ -1,17 +1,19 @@
-/* The -J journal: the addresses a delivery has finished, appended and fdatasync'd once per
- * transport batch (by the transport child, before it reports; by the delivery process only for
- * what the child could not journal), before -H is rewritten or removed. If the process dies
- * between the two, the next delivery (and -bp) read -J into the non-recipients
- * (spool_read_journal), so nothing is delivered twice. Each line goes out in one write() so a
- * crash cannot leave a line that is a shorter but valid-looking address followed by more text.
- * Why -J is synced at all (a kill -9 needs only the page cache) and why the removal of a
- * finished message is not: docs/architecture.md, "Delivery durability". */
+/* The -J journal: the addresses a delivery has finished, appended once per transport batch (by
+ * the transport child, before it reports; by the delivery process only for what the child could
+ * not journal), before -H is rewritten or removed. If the process dies between the two, the
+ * next delivery (and -bp) read -J into the non-recipients (spool_read_journal), so nothing is
+ * delivered twice. Each batch goes out in one write() with its seal (core/journal_seal.h), so
+ * a crash cannot leave a shorter but valid-looking address, and a stale block after a power
+ * loss counts for nothing. Not synced: a kill -9 needs only the page cache, and a journal lost
+ * in a power loss means a second delivery, never a lost one (the mailbox and its directory are
+ * synced before the line is written). docs/architecture.md, "Delivery durability". */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/deliver_internal.h"
+#include "core/journal_seal.h"
 #include "lib/log.h"
 
 int djournal_open(const spool_config *sc, const char *id, xbuf *err)
@@ -45,6 +47,23 @@ bool djournal_write_fd(int fd, const sv *addrs, size_t n, xbuf *err)
 	return ok;
 }
 
+bool djournal_write_sealed(int fd, const char *id, const sv *addrs, size_t n, xbuf *err)
+{
+	xbuf batch;
+	xbuf_init(&batch, pool_scratch);
+	for (size_t i = 0; i < n; i++) {
+		xbuf_putsv(&batch, addrs[i]);
+		xbuf_putc(&batch, '\n');
+	}
+	journal_seal(&batch, id, xbuf_sv(&batch));
+	ssize_t w = write(fd, batch.p, batch.len);
+	if (w != (ssize_t)batch.len) {
+		xbuf_printf(err, "failed to write the journal: %s", w < 0 ? strerror(errno) : "short write");
+		return false;
+	}
+	return true;
+}
+
 bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, size_t n, xbuf *err)
 {
 	if (n == 0)
@@ -52,7 +71,7 @@ bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, si
 	int fd = djournal_open(sc, id, err);
 	if (fd < 0)
 		return false;
-	bool ok = djournal_write_fd(fd, addrs, n, err);
+	bool ok = djournal_write_sealed(fd, id, addrs, n, err);
 	close(fd);
 	return ok;
 }

@@ -235,7 +235,7 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 				if (a->result == ADDR_OK)
 					done[k++] = a->unique.len ? a->unique : a->address;
 			xbuf_reset(&err);
-			if (!djournal_write_fd(d->journal_fd, done, k, &err)) {
+			if (!djournal_write_sealed(d->journal_fd, d->m->id, done, k, &err)) {
 				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 				journaled = false;
 			}

@@ -273,6 +273,15 @@ void dlog_fail(const dlog_ctx *c, const address_item *a)
 		spool_msglog(c->sc, c->m->id, "%s", xbuf_cstr(&b));
 }
 
+void dlog_error_ignored(const address_item *a)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	put_printable(&b, a->address);
+	put_parents(a, &b);
+	log_write(LOG_MAIN, "%s: error ignored", xbuf_cstr(&b));
+}
+
 void dlog_discard(const dlog_ctx *c, const address_item *a)
 {
 	(void)c;

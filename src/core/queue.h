@@ -20,6 +20,9 @@
 /* Note when a message is next due (0: now; frozen: only with -qff / auto_thaw). Errors are
  * logged; the index is a hint, the spool is the truth. */
 void queue_schedule_note(const spool_config *sc, const char *id, time_t due, bool frozen);
+/* The same with the lines a queue run logs for the message while it is not due
+ * (deliver_outcome.skip_log; NULL: none), so a plain -q after -odi logs them as Exim does. */
+void queue_schedule_note_skip(const spool_config *sc, const char *id, time_t due, bool frozen, const char *skip_log);
 void queue_schedule_forget(const spool_config *sc, const char *id);
 
 typedef struct queue_run_opts {

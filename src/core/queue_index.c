@@ -256,18 +256,24 @@ void queue_schedule_note_received(const spool_config *sc, const char *id)
 
 void queue_schedule_note(const spool_config *sc, const char *id, time_t due, bool frozen)
 {
+	queue_schedule_note_skip(sc, id, due, frozen, NULL);
+}
+
+void queue_schedule_note_skip(const spool_config *sc, const char *id, time_t due, bool frozen, const char *skip_log)
+{
 	if (!id || !spool_valid_id(sv_cstr(id)))
 		return;
+	sv skip = skip_log && strlen(skip_log) <= QUEUE_SKIP_LOG_MAX ? sv_cstr(skip_log) : SV_NULL;
 	hintsdb *kdb = kept_index(sc);
 	if (kdb || keeping()) {
 		if (kdb)
-			queue_index_note(kdb, id, due, frozen, SV_NULL);
+			queue_index_note(kdb, id, due, frozen, skip);
 		return;
 	}
 	hintsdb *db = open_index(sc, false);
 	if (!db)
 		return;
-	queue_index_note(db, id, due, frozen, SV_NULL);
+	queue_index_note(db, id, due, frozen, skip);
 	hintsdb_close(db);
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/spool.h"
+#include "core/journal_seal.h"
 #include "search/search.h"
 
 #define MAX_RECIPIENTS 16384 /* Exim's sanity limit on the count line */
@@ -634,6 +635,11 @@ bool spool_read_header(arena *a, const spool_config *sc, const char *id, message
 	return spool_read_header_ex(a, sc, id, out, origin, NULL, err);
 }
 
+static void journal_add(void *m, sv address)
+{
+	message_add_nonrecipient(m, address);
+}
+
 bool spool_read_journal(arena *a, const spool_config *sc, const char *id, message *m)
 {
 	const char *path = spool_path(a, sc, "input", id, "-J");
@@ -642,16 +648,9 @@ bool spool_read_journal(arena *a, const spool_config *sc, const char *id, messag
 	int e;
 	if (!spool_read_file(path, SPOOL_MAX_HEADER_FILE, &text, &e))
 		return false;
-	/* One delivered address per line; a last line without its newline was being written when
-	 * the delivery process died, and is still an address Exim counts. */
-	sv rest = xbuf_sv(&text);
-	while (rest.len) {
-		const char *nl = memchr(rest.p, '\n', rest.len);
-		size_t n = nl ? (size_t)(nl - rest.p) : rest.len;
-		if (n)
-			message_add_nonrecipient(m, sv_sub(rest, 0, n));
-		rest = sv_sub(rest, nl ? n + 1 : n, rest.len);
-	}
+	/* One delivered address per line, in batches sealed by Postern or in Exim's plain form
+	 * (core/journal_seal.h says which lines count). */
+	journal_parse(xbuf_sv(&text), id, journal_add, m);
 	return true;
 }
 

@@ -2,6 +2,9 @@
 #include <stdio.h>
 
 #include "build_config.h"
+#include <stdlib.h>
+
+#include "core/deliver_died.h"
 #include "core/dns.h"
 #include "lib/arena.h"
 #include "lib/debug.h"
@@ -52,6 +55,10 @@ int main(int argc, char **argv)
 		}
 		debug_selector = sel;
 	}
+	/* A delivery process whose appendfile child died runs this program again to write the
+	 * retry records (core/deliver_died.c). */
+	if (getenv(DDIED_RETRY_ENV))
+		return load(&cl) ? ddied_retry_main() : DELIVER_EXIT_TRANSPORT_DIED;
 	/* Host lists may name hosts and domain lists may say @mx_*: both need the resolver. */
 	dns_install_match_hooks();
 	xp_queue_size_source = daemon_notify_queue_size;

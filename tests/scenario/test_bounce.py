@@ -304,6 +304,15 @@ class Rcpt550Server:
             c.close()
 
     def close(self):
+        # As test_smtp_reuse.Sink.close: the accepting thread must be gone before the
+        # descriptor is closed, or a thread re-entering accept() with a descriptor number a later
+        # test's server has been given takes that test's connections. shutdown() wakes it.
+        import socket
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(15)
         self.sock.close()
 
 

@@ -101,17 +101,25 @@ class FakeServer:
                         w("500 what")
 
     def close(self):
+        # As test_smtp_reuse.Sink.close: the serving thread must be gone before the descriptor
+        # is closed, or a thread re-entering accept() with a descriptor number a later test's
+        # server has been given takes that test's connections. shutdown() wakes a blocked
+        # accept(); a connection being served ends within its own 10 s timeout.
         self.stop = True
-        self.thread.join(2)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(15)
         self.sock.close()
 
 
-def free_port():
+def refused_port():
+    """A loopback port that refuses connections for as long as the returned socket is open:
+    bound but not listening, so no other test on the machine can take it meanwhile."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return s, s.getsockname()[1]
 
 
 KEEP = re.compile(r"^(EV |=> |\*\* |== |-> |Completed|H=)")
@@ -150,8 +158,9 @@ def run_case(binary, tmp_path, case, exim):
             (spool / "log" / name).touch()
             os.chmod(spool / "log" / name, 0o666)
     server = None
+    held = None
     if case == "deferral":
-        port = free_port()
+        held, port = refused_port()
     else:
         server = FakeServer("ok" if case == "good" else "rcpt5")
         port = server.port
@@ -163,6 +172,8 @@ def run_case(binary, tmp_path, case, exim):
     finally:
         if server:
             server.close()
+        if held:
+            held.close()
     log = (spool / "log" / "mainlog").read_text() if (spool / "log" / "mainlog").exists() else ""
     return r, log, port
 

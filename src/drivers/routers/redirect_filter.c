@@ -15,12 +15,14 @@
  * no significant delivery lets the address go on to the next router, with its children; a Sieve
  * filter always keeps or discards (its errors keep, silently, as in Exim). Log texts observed
  * from Exim 4.96: "error in filter file: <reason>", errno -17. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -33,6 +35,7 @@
 #include "drivers/routers/redirect_filter.h"
 #include "drivers/routers/route_ops.h"
 #include "lib/log.h"
+#include "mail/address.h"
 
 /* Exim's errno for a filter error ("defer (-17)"). */
 enum { ERRNO_FILTER = -17 };
@@ -120,6 +123,83 @@ static void make_vacation_directory(route_ctx *c, const address_item *a, sv dir)
 	}
 	if (a->uid_set && chown(path, a->uid, a->gid_set ? a->gid : (gid_t)-1) != 0)
 		route_log(c, LOG_MAIN, "failed to set the owner of Sieve vacation directory %s: %s", path, strerror(errno));
+}
+
+/* What Exim 4.96 does when a Sieve script requires "vacation" (observed): it opens the
+ * vacation directory as the filter's user; a directory that does not exist yet is fine, any
+ * other failure (not a directory, not readable) is a Sieve error at the require. In an open
+ * directory every entry whose name is 32 characters long (a once file) and older than 31 days
+ * is removed. The filter runs here as root: the user's read permission is checked from the
+ * mode bits. */
+enum { VACATION_MAX_DAYS = 31 };
+
+typedef struct vacation_check {
+	route_ctx *c;
+	const address_item *a;
+	sv dir;
+} vacation_check;
+
+static bool user_can_read(const struct stat *st, const address_item *a)
+{
+	if (!a->uid_set || a->uid == 0)
+		return true;
+	if (st->st_uid == a->uid)
+		return (st->st_mode & S_IRUSR) != 0;
+	if (a->gid_set && st->st_gid == a->gid)
+		return (st->st_mode & S_IRGRP) != 0;
+	return (st->st_mode & S_IROTH) != 0;
+}
+
+static bool vacation_open(void *ctx)
+{
+	vacation_check *v = ctx;
+	char *path = sv_dup(v->c->a, v->dir);
+	DIR *dir = opendir(path);
+	if (dir == NULL)
+		return errno == ENOENT;
+	struct stat st;
+	if (fstat(dirfd(dir), &st) != 0 || !user_can_read(&st, v->a)) {
+		closedir(dir);
+		return false;
+	}
+	time_t now = time(NULL);
+	struct dirent *e;
+	while (v->c->mode == ROUTE_MODE_DELIVER && (e = readdir(dir)) != NULL) {
+		if (strlen(e->d_name) != 32)
+			continue;
+		struct stat fs;
+		if (fstatat(dirfd(dir), e->d_name, &fs, 0) == 0 && fs.st_mtime + VACATION_MAX_DAYS * 86400L < now)
+			(void)unlinkat(dirfd(dir), e->d_name, 0);
+	}
+	closedir(dir);
+	return true;
+}
+
+/* An Exim filter's reply item is named by the first address of its "to" list (observed:
+ * "mail to \"good@x, y@@z\"" gives ">good@x"). None, or one that does not parse, makes Exim
+ * 4.96 name it ">**bad-reply**" and fail it at routing, "filter autoreply generated
+ * syntactically invalid recipient", with the error ignored (observed, e.g. for a message
+ * without From: or Reply-To: replied to at $reply_address). SV_NULL: bad. */
+static sv first_reply_address(route_ctx *c, sv to)
+{
+	size_t pos = 0;
+	sv item;
+	while (addr_next_item(to, &pos, &item)) {
+		while (item.len && (item.p[0] == ' ' || item.p[0] == '\t' || item.p[0] == '\n'))
+			item = sv_sub(item, 1, item.len - 1);
+		if (item.len == 0)
+			continue;
+		xbuf out;
+		xbuf_init(&out, c->a);
+		addr_parsed info;
+		const char *why;
+		if (!addr_extract(item, NULL, &out, &info, &why) || info.empty || out.len == 0)
+			return SV_NULL;
+		sv v = xbuf_sv(&out);
+		v.taint = to.taint;
+		return v;
+	}
+	return SV_NULL;
 }
 
 static addr_reply *make_reply(route_ctx *c, xp_env *env, const address_item *a, const filter_mail *m)
@@ -223,10 +303,20 @@ static size_t make_children(const driver_instance *r, address_item *a, route_ctx
 			break;
 		case FA_MAIL: {
 			addr_reply *reply = make_reply(c, env, a, act->mail);
-			k = route_child_address(c, a, sv_cstr(arena_printf(c->a, ">" SV_FMT, SV_ARG(reply->to))), ADDR_REPLY);
+			sv first = sieve ? reply->to : first_reply_address(c, reply->to);
+			bool bad = !sieve && sv_is_null(first);
+			k = route_child_address(c, a, sv_cstr(arena_printf(c->a, ">" SV_FMT,
+				SV_ARG(bad ? SV_LIT("**bad-reply**") : first))), ADDR_REPLY);
 			k->home = a->home;
 			k->reply = reply;
+			/* Observed from Exim 4.96: a Sieve vacation reply that fails is logged "error
+			 * ignored" and bounces nothing; an Exim filter's mail bounces. */
+			k->ignore_error = (sieve && act->mail->vacation) || bad;
 			set_pfr_transport(r, c, env, k);
+			if (bad && !k->pfr_error) {
+				k->pfr_error = true;
+				k->pfr_error_text = SV_LIT("filter autoreply generated syntactically invalid recipient");
+			}
 			break;
 		}
 		default:
@@ -356,7 +446,9 @@ route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c
 				return ROUTE_DEFER;
 			}
 		}
-		sieve_options so = { .vacation = !sv_is_null(vdir), .enotify = !sv_is_null(owner) };
+		vacation_check vc = { .c = c, .a = a, .dir = vdir };
+		sieve_options so = { .vacation = !sv_is_null(vdir), .enotify = !sv_is_null(owner),
+			.vacation_open = sv_is_null(vdir) ? NULL : vacation_open, .vacation_ctx = &vc };
 		sieve_program *p = sieve_parse(c->a, text, &so);
 		sieve_ctx ctx = {
 			.msg = (xp_message *)env->msg, .return_path = c->sender, .local_part = a->local_part,

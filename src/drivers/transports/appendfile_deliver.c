@@ -398,9 +398,10 @@ done:
 		a->freeze = x.freeze;
 		if (a->kind == ADDR_FILE || a->kind == ADDR_DIRECTORY) {
 			a->delivered_to_file = true;
-			/* Exim 4.96 logs the file a "file" option named; with "directory" it logs the
-			 * item (both observed). */
-			if (x.result == ADDR_OK && x.path && x.o->file)
+			/* Exim 4.96 logs the file a "file" option named, and the directory a
+			 * "directory" option named (both observed: a Sieve keep through "directory =
+			 * .../Maildir" logs "=> .../Maildir <user@domain>"). */
+			if (x.result == ADDR_OK && x.path && (x.o->file || x.o->directory))
 				a->delivered_path = sv_cstr(arena_strdup(c->a, x.path));
 		}
 	}
