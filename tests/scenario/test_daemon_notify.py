@@ -253,3 +253,26 @@ def test_other_users_are_not_answered(postern_bin, tmp_path):
     assert answers[0] == ["1", "no answer"], answers
     if len(answers) > 1:
         assert answers[0] == answers[1], "differs from Exim 4.96"
+
+
+def test_socket_survives_sighup(postern_bin, tmp_path):
+    """The re-executed daemon binds the name again: no child (session, launcher, queue runner)
+    may keep a copy of the socket open."""
+    s = Setup(postern_bin, tmp_path)
+    s.submit()
+    s.start("-q1h")
+    try:
+        assert s.notify(b"\x02") == b"1"
+        pid = s.proc.pid
+        before = s.log()
+        os.kill(pid, 1)
+        for _ in range(200):
+            if s.log().count("daemon started") > before.count("daemon started"):
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert s.name in abstract_names()
+        assert s.notify(b"\x02") == b"1"
+        assert "notifier" not in s.log()
+    finally:
+        s.stop()
