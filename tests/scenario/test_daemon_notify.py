@@ -276,3 +276,31 @@ def test_socket_survives_sighup(postern_bin, tmp_path):
         assert "notifier" not in s.log()
     finally:
         s.stop()
+
+
+def test_queue_runner_daemon_has_one(postern_bin, tmp_path):
+    """A queue-runner daemon (-q<time> without -bd) has the socket too, as Exim's. Exim 4.96's
+    does not read it (no answer, no triggered run: observed); Postern's answers."""
+    seen = []
+    for b in binaries(postern_bin):
+        s = Setup(b, tmp_path)
+        s.submit()
+        pid_file = s.d / "qpid"
+        subprocess.run([b, "-C", str(s.conf), "-q1h", "-oP", str(pid_file)], timeout=30,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(200):
+                if s.name in abstract_names() and pid_file.exists():
+                    break
+                time.sleep(0.05)
+            seen.append((s.name in abstract_names(), s.notify(b"\x02")))
+        finally:
+            if pid_file.exists():
+                os.kill(int(pid_file.read_text().split()[0]), 15)
+        for _ in range(100):
+            if s.name not in abstract_names():
+                break
+            time.sleep(0.05)
+    assert seen[0] == (True, b"1"), seen
+    if len(seen) > 1:
+        assert seen[1] == (True, None), "Exim 4.96 changed: " + repr(seen[1])
