@@ -187,6 +187,17 @@ message *receive_message(receive_ctx *r)
 	return r->m;
 }
 
+sv receive_header_text(const receive_ctx *r)
+{
+	return xbuf_sv(&r->rd.headers);
+}
+
+bool receive_header_section_too_big(const receive_ctx *r, long long *maxsize)
+{
+	*maxsize = r->rd.lim.header_maxsize;
+	return r->rd.header_too_big && !r->rd.header_line_too_long;
+}
+
 /* The reject log's account of a message: the envelope and the header lines so far, each with
  * its type letter ("P Received: ...", "  Subject: ..."), as Exim writes it after the line. */
 void receive_reject_details(receive_ctx *r, xbuf *out)

@@ -126,5 +126,11 @@ void receive_log_arrival(receive_ctx *r);
 void receive_discard(receive_ctx *r, const char *why);
 /* The message being received. */
 message *receive_message(receive_ctx *r);
+/* Added (rcvleft): the header section as read so far (LF line ends; after RECV_HEADER_TOO_BIG
+ * the first header_maxsize bytes), for the copy in an -oe error message (prog/bm_error.c). */
+sv receive_header_text(const receive_ctx *r);
+/* Added (rcvleft): RECV_HEADER_TOO_BIG was for the whole section (header_maxsize, not a line):
+ * then *maxsize is the limit. */
+bool receive_header_section_too_big(const receive_ctx *r, long long *maxsize);
 
 #endif

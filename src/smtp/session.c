@@ -456,8 +456,9 @@ void sess_lookup_host_name(smtp_session *s)
 	if (o->host_name.len || !o->host_address.len || o->host_lookup_failed || o->host_lookup_deferred) return;
 	sv name = SV_NULL, *aliases = NULL;
 	size_t naliases = 0;
-	dns_rc rc = dns_host_name_lookup(s->conn, o->host_address, &name, &aliases, &naliases);
-	if (rc == DNS_SUCCEED) o->host_name = name;
+	bool secure = false;
+	dns_rc rc = dns_host_name_lookup_secure(s->conn, o->host_address, &name, &aliases, &naliases, &secure);
+	if (rc == DNS_SUCCEED) { o->host_name = name; o->host_dnssec = secure; }
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
 	else o->host_lookup_failed = true;
 	const log_config *lc = log_current_config();
