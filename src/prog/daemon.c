@@ -22,6 +22,7 @@
 #include "core/deliver.h"
 #include "core/listen.h"
 #include "core/priv.h"
+#include "core/spool_worker.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -340,6 +341,24 @@ static bool launcher_reaped(pid_t pid, int status, listen_set *ls)
 	return true;
 }
 
+/* A session that died (killed, or failed) may have left spare spool files (core/spool_worker.h);
+ * one that ended normally removed its own. */
+static void remove_spares_of(pid_t pid, int status)
+{
+	static spool_config sc;
+	static int ready; /* 1: sc is usable, -1: the spool directory cannot be worked out */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (!ready) {
+		xbuf err;
+		xbuf_init(&err, NULL);
+		ready = spool_config_from_main(&sc, &err) ? 1 : -1;
+		xbuf_free(&err);
+	}
+	if (ready > 0)
+		spool_spares_remove_for(&sc, pid);
+}
+
 static void reap(daemon_children *c, qrun_sched *q, listen_set *ls)
 {
 	for (;;) {
@@ -347,6 +366,7 @@ static void reap(daemon_children *c, qrun_sched *q, listen_set *ls)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			break;
+		remove_spares_of(pid, status);
 		if (launcher_reaped(pid, status, ls) || daemon_pool_reaped(pid))
 			continue;
 #if SUPPORT_TLS
