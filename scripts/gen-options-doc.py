@@ -54,7 +54,6 @@ IN_EFFECT = {
     "qualify_domain": "`$qualify_domain`, `$sender_address` in `-be`",
     "qualify_recipient": "`$qualify_recipient`",
     "smtp_active_hostname": "`$smtp_active_hostname`",
-    "notifier_socket": "the daemon's abstract datagram socket, `$queue_size` (docs/daemon.md)",
     "spool_directory": "`$spool_directory`, `$spool_space`, `$spool_inodes`",
     "queue_run_in_order": "queue runs take messages in arrival order (docs/queue.md)",
     "queue_run_max": "how many queue runs a daemon with `-q<time>` runs at once (docs/queue.md)",

@@ -221,17 +221,34 @@ void daemon_notify_queue_size(xbuf *out)
 	if (fd < 0)
 		return;
 	char req = NOTIFY_QUEUE_SIZE_REQ;
+	bool answered = false;
 	if (send(fd, &req, 1, 0) == 1) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		char buf[24];
 		ssize_t n;
-		if (poll(&p, 1, 1000) == 1 && (n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT)) > 0) {
+		if (poll(&p, 1, 2000) == 1 && (n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT)) > 0) {
 			buf[n] = 0;
-			if (strspn(buf, "0123456789") == (size_t)n)
+			if (strspn(buf, "0123456789") == (size_t)n) {
 				xbuf_put(out, buf, (size_t)n);
+				answered = true;
+			}
 		}
 	}
 	close(fd);
+	if (answered)
+		return;
+	/* A daemon that is there but silent (stopped, busy, or Exim's queue-runner daemon, which
+	 * never reads it): Exim's client counts the queue itself after 2 s (observed). */
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!spool_config_from_main(&sc, &err))
+		return;
+	arena_mark mk = arena_getmark(pool_scratch);
+	char (*ids)[MSG_ID_LEN + 1] = NULL;
+	size_t count = spool_list_ids_ordered(pool_scratch, &sc, false, &ids, &err);
+	arena_reset(pool_scratch, mk);
+	xbuf_printf(out, "%zu", count);
 }
 
 bool daemon_notify_queue_run(const char *id, const char *queue_name)

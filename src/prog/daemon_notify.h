@@ -28,7 +28,8 @@ void daemon_notify_ready(qrun_sched *q);
 void daemon_notify_close(void);
 
 /* Client side, for $queue_size: ask the daemon of this configuration for the queue size.
- * Appends nothing when there is no daemon (or it does not answer within a second). */
+ * Appends nothing when there is no daemon (no socket); when it does not answer within 2 s the
+ * queue is counted here (both as Exim 4.96, observed). */
 void daemon_notify_queue_size(xbuf *out);
 
 /* Client side: ask the daemon to run the queue for one message now (queue_name "" default). */
