@@ -70,6 +70,8 @@ def classify(path):
     if "/input/" in p or p.endswith("/input"):
         tail = p.rsplit("/", 1)[1]
         return "input/" + (tail[-2:] if MSGID.match(tail) else tail)
+    if "/commit/" in p:
+        return "commit/-H"
     for d in ("msglog", "db", "log"):
         if f"/{d}/" in p or p.endswith(f"/{d}"):
             return d + ("/" + p.rsplit("/", 1)[1] if d == "db" else "")

@@ -156,6 +156,8 @@ def measure(srv, sink, size, conc, reuse, seconds):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--postern", default=str(HERE.parents[1] / "build" / "postern"))
+    ap.add_argument("--base", default="/work/main/build/postern",
+                    help="the Postern build to compare with, as server 'base' (A/B in one run)")
     ap.add_argument("--servers", default="postern,exim,postfix")
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--sizes", default="2048,102400")
@@ -183,8 +185,8 @@ def main():
             if name == "postfix":
                 srv = PostfixRelay(work, port, sink.port)
             else:
-                binary = args.postern if name == "postern" else "exim"
-                extra = "" if name == "postern" else "rfc1413_hosts =\ntls_advertise_hosts =\nkeep_environment ="
+                binary = {"postern": args.postern, "base": args.base}.get(name, "exim")
+                extra = "" if name in ("postern", "base") else "rfc1413_hosts =\ntls_advertise_hosts =\nkeep_environment ="
                 srv = EximLike(work, port, name, binary, sink.port, extra)
             if not srv.start():
                 raise RuntimeError(f"{name} did not start")

@@ -5,6 +5,7 @@
  * either remove the message ("Completed") or rewrite -H and note when it is due again. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include "core/bounce_syntax.h"
 #include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
+#include "core/dirsync.h"
 #include "core/event.h"
 #include "core/priv.h"
 #include "core/queue.h"
@@ -617,6 +619,42 @@ static const char *skip_log_for(dctx *d)
 	return out.len ? xbuf_cstr(&out) : NULL;
 }
 
+/* The Maildir directories this delivery left for the queue runner to sync, synced here instead
+ * (before anything else records the delivery: a rewritten -H, a removal outside the runner). */
+static void sync_pending_dirs(void)
+{
+	if (!dirsync_pending.n)
+		return;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!dirsync_flush(&dirsync_pending, &err))
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+}
+
+/* A completed message whose Maildir directories are not synced yet: its -H goes into the queue
+ * runner's commit directory, which syncs them and then removes it (core/dirsync.h). Once moved
+ * the message no longer exists for any reader; if the runner dies first, the next queue run
+ * moves it back and its journal says what was delivered. false: not moved (nothing pending, or
+ * the rename failed: the caller syncs and removes as usual). */
+static bool hand_to_commit(dctx *d, const char *id)
+{
+	if (!dirsync_pending.n || !d->o->commit_dir)
+		return false;
+	const char *from = spool_path(pool_scratch, d->sc, "input", id, "-H");
+	const char *to = arena_printf(pool_scratch, "%s/%s-H", d->o->commit_dir, id);
+	if (rename(from, to) != 0)
+		return false;
+	xbuf dirs;
+	xbuf_init(&dirs, pool_msg);
+	for (size_t i = 0; i < dirsync_pending.n; i++) {
+		xbuf_puts(&dirs, dirsync_pending.path[i]);
+		xbuf_putc(&dirs, '\n');
+	}
+	dirsync_pending.n = 0;
+	last_outcome.commit_dirs = xbuf_cstr(&dirs);
+	return true;
+}
+
 /* Finish: remove the message, or record what is left. */
 static void finish(dctx *d, const char *id)
 {
@@ -654,7 +692,11 @@ static void finish(dctx *d, const char *id)
 	}
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
-		bool gone = spool_remove_header(d->sc, id, &err);
+		last_outcome.commit_dirs = NULL;
+		bool committing = hand_to_commit(d, id);
+		if (!committing)
+			sync_pending_dirs();
+		bool gone = committing || spool_remove_header(d->sc, id, &err);
 		bool rest_to_caller = false;
 		if (gone) {
 			log_write(LOG_MAIN, "Completed");
@@ -676,7 +718,8 @@ static void finish(dctx *d, const char *id)
 			queue_schedule_forget(d->sc, id);
 		raise_event(d, NULL, "msg:complete", SV_NULL, NULL);
 		last_next_due = 0;
-		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE, .remove_rest = rest_to_caller };
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE, .remove_rest = rest_to_caller || committing,
+			.commit_dirs = last_outcome.commit_dirs };
 		return;
 	}
 	if (d->ndeferred && d->m->sender.len && !d->dont_deliver) {
@@ -688,6 +731,8 @@ static void finish(dctx *d, const char *id)
 	if (d->freeze && !d->m->frozen)
 		d->m->frozen = time(NULL);
 	d->m->deliver_firsttime = false;
+	/* The rewritten -H records the deliveries: their directories first. */
+	sync_pending_dirs();
 	xbuf_reset(&err);
 	if (!spool_rewrite_header(d->sc, d->m, &err)) {
 		/* The journal stays: the next attempt reads it, so nothing is delivered twice. */
@@ -832,6 +877,7 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	log_set_id(id);
 	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_NONE };
 	last_next_due = 0;
+	dirsync_pending.n = 0;
 	xbuf err;
 	xbuf_init(&err, pool_msg);
 	int fd = spool_open_locked(sc, id, &err);

@@ -45,6 +45,9 @@ typedef struct deliver_opts {
 	bool caller_removes_rest;     /* a queue worker: a completed message's -H is removed here,
 	                               * its -D, -J and msglog by the caller (deliver_remove_rest)
 	                               * while the next delivery runs (outcome.remove_rest) */
+	const char *commit_dir;       /* a queue worker: Maildir directory syncs are left to the
+	                               * runner, and a completed message's -H goes here until then
+	                               * (core/dirsync.h); NULL: not */
 } deliver_opts;
 
 typedef enum deliver_rc {
@@ -120,6 +123,8 @@ typedef struct deliver_outcome {
 	 * "Message is frozen"); NULL: none. In pool_msg. */
 	const char *skip_log;
 	bool remove_rest;             /* GONE with caller_removes_rest: -D, -J, msglog are left */
+	const char *commit_dirs;      /* GONE into commit_dir: the directories to sync before its
+	                               * -H there may go, one per line; NULL: none */
 } deliver_outcome;
 deliver_outcome deliver_last_outcome(void);
 /* Remove what is left of a completed message after its -H (-D, -J, msglog), without a sync. */

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #include "core/deliver_died.h"
+#include "core/dirsync.h"
+#include "core/journal_seal.h"
 #include "core/deliver_internal.h"
 #include "core/deliver_wait.h"
 #include "core/priv.h"
@@ -144,12 +146,17 @@ bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, con
 	child_arg c = { .d = d, .b = b, .uid = uid, .gid = gid, .name = name, .dir = dir };
 	ddied died;
 	ddied_prepare(&died, d, b);
+	/* A queue worker leaves the Maildir directory sync to its runner (core/dirsync.h). */
+	dirsync_enabled = d->o->commit_dir != NULL && !d->dont_deliver;
+	if (dirsync_enabled)
+		(void)journal_boot_id();   /* read here, not in the child */
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &c.mask);
 	fflush(NULL);
 	pid_t pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | SIGCHLD, &c);
 	if (pid < 0) {
+		dirsync_enabled = false;
 		sigprocmask(SIG_SETMASK, &c.mask, NULL);
 		munmap(mem, CHILD_STACK);
 		return false;
@@ -164,6 +171,7 @@ bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, con
 		ddied_exec_retry(&died);
 		_exit(DELIVER_EXIT_TRANSPORT_DIED);
 	}
+	dirsync_enabled = false;
 	sigprocmask(SIG_SETMASK, &c.mask, NULL);
 	munmap(mem, CHILD_STACK);
 	b->pid = 0;

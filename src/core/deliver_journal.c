@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/deliver_internal.h"
+#include "core/dirsync.h"
 #include "core/journal_seal.h"
 #include "lib/log.h"
 
@@ -55,7 +56,12 @@ bool djournal_write_sealed(int fd, const char *id, const sv *addrs, size_t n, xb
 		xbuf_putsv(&batch, addrs[i]);
 		xbuf_putc(&batch, '\n');
 	}
-	journal_seal(&batch, id, xbuf_sv(&batch));
+	/* Sealed as pending while a Maildir directory of this delivery is left unsynced for the
+	 * queue runner (core/dirsync.h): valid until the next boot only. */
+	if (dirsync_pending.n)
+		journal_seal_pending(&batch, id, xbuf_sv(&batch));
+	else
+		journal_seal(&batch, id, xbuf_sv(&batch));
 	ssize_t w = write(fd, batch.p, batch.len);
 	if (w != (ssize_t)batch.len) {
 		xbuf_printf(err, "failed to write the journal: %s", w < 0 ? strerror(errno) : "short write");

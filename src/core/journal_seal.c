@@ -1,8 +1,10 @@
 /* Sealed -J batches (journal_seal.h): writing the seal and reading a journal back. */
 #include "core/journal_seal.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 /* FNV-1a, 64 bits: an accidental match (a stale block that happens to hold a valid seal for
  * this id over its own lines) is what it must rule out, not an adversary who would also need
@@ -16,11 +18,34 @@ static uint64_t fnv1a(uint64_t h, const char *p, size_t n)
 	return h;
 }
 
-static uint64_t seal_of(const char *id, sv batch)
+static uint64_t seal_of(const char *id, sv batch, const char *boot)
 {
 	uint64_t h = fnv1a(0xcbf29ce484222325ULL, id, strlen(id));
 	h = fnv1a(h, "\n", 1);
-	return fnv1a(h, batch.p, batch.len);
+	h = fnv1a(h, batch.p, batch.len);
+	return boot ? fnv1a(h, boot, strlen(boot)) : h;
+}
+
+#define BOOT_ID_LEN 36
+const char *journal_boot_id(void)
+{
+	static char id[BOOT_ID_LEN + 1];
+	static bool read_once;
+	if (!read_once) {
+		read_once = true;
+		int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, id, BOOT_ID_LEN);
+			id[n == BOOT_ID_LEN ? BOOT_ID_LEN : 0] = 0;
+			for (size_t i = 0; id[i]; i++)
+				if (id[i] <= ' ') {
+					id[0] = 0;
+					break;
+				}
+			close(fd);
+		}
+	}
+	return id;
 }
 
 static void hex16(uint64_t v, char out[16])
@@ -33,9 +58,27 @@ static void hex16(uint64_t v, char out[16])
 void journal_seal(xbuf *out, const char *id, sv batch)
 {
 	char h[16];
-	hex16(seal_of(id, batch), h);
+	hex16(seal_of(id, batch, NULL), h);
 	xbuf_puts(out, JOURNAL_SEAL_PREFIX);
 	xbuf_put(out, h, sizeof h);
+	xbuf_putc(out, '\n');
+}
+
+void journal_seal_pending(xbuf *out, const char *id, sv batch)
+{
+	const char *boot = journal_boot_id();
+	if (!boot[0]) {
+		/* No boot id: nothing can say the batch is from this boot, so it must not count after
+		 * a reboot either way; a seal no reader accepts makes it a duplicate at worst. */
+		xbuf_puts(out, JOURNAL_SEAL_PREFIX "0000000000000000 unknown-boot\n");
+		return;
+	}
+	char h[16];
+	hex16(seal_of(id, batch, boot), h);
+	xbuf_puts(out, JOURNAL_SEAL_PREFIX);
+	xbuf_put(out, h, sizeof h);
+	xbuf_putc(out, ' ');
+	xbuf_puts(out, boot);
 	xbuf_putc(out, '\n');
 }
 
@@ -55,26 +98,47 @@ static bool address_like(sv line)
 	return true;
 }
 
-static bool is_seal(sv line, const char *id, sv batch, bool *valid)
+/* A seal line: "#J <16 hex>" or "#J <16 hex> <boot id>". *valid: it seals batch for id (and,
+ * when pending, for this boot); *pending: it names a boot. */
+static bool is_seal(sv line, const char *id, sv batch, bool *valid, bool *pending)
 {
 	size_t pl = strlen(JOURNAL_SEAL_PREFIX);
-	if (line.len != pl + 16 || memcmp(line.p, JOURNAL_SEAL_PREFIX, pl) != 0)
+	if (line.len < pl + 16 || memcmp(line.p, JOURNAL_SEAL_PREFIX, pl) != 0)
 		return false;
+	if (line.len != pl + 16 && (line.len <= pl + 17 || line.p[pl + 16] != ' '))
+		return false;
+	*pending = line.len > pl + 16;
+	*valid = false;
+	char boot[64] = "";
+	if (*pending) {
+		size_t bl = line.len - pl - 17;
+		const char *mine = journal_boot_id();
+		if (bl >= sizeof boot || !mine[0] || bl != strlen(mine) || memcmp(line.p + pl + 17, mine, bl) != 0)
+			return true;   /* another boot's (or unknown): does not count */
+		memcpy(boot, mine, bl + 1);
+	}
 	char h[16];
-	hex16(seal_of(id, batch), h);
+	hex16(seal_of(id, batch, *pending ? boot : NULL), h);
 	*valid = memcmp(line.p + pl, h, 16) == 0;
 	return true;
 }
 
-size_t journal_parse(sv text, const char *id, void (*add)(void *ctx, sv address), void *ctx)
+static bool seal_line(const char *p, size_t n)
 {
+	size_t pl = strlen(JOURNAL_SEAL_PREFIX);
+	return n >= pl + 16 && memcmp(p, JOURNAL_SEAL_PREFIX, pl) == 0;
+}
+
+size_t journal_parse(sv text, const char *id, void (*add)(void *ctx, sv address), void *ctx, bool *pending)
+{
+	if (pending)
+		*pending = false;
 	/* First pass: is there any seal line at all? */
 	bool sealed = false;
 	for (size_t off = 0; off < text.len && !sealed;) {
 		const char *nl = memchr(text.p + off, '\n', text.len - off);
 		size_t n = nl ? (size_t)(nl - (text.p + off)) : text.len - off;
-		size_t pl = strlen(JOURNAL_SEAL_PREFIX);
-		if (n == pl + 16 && memcmp(text.p + off, JOURNAL_SEAL_PREFIX, pl) == 0)
+		if (seal_line(text.p + off, n))
 			sealed = true;
 		off += n + (nl ? 1 : 0);
 	}
@@ -108,8 +172,10 @@ size_t journal_parse(sv text, const char *id, void (*add)(void *ctx, sv address)
 		if (!nl)
 			break;   /* an unfinished line: no seal can follow it */
 		size_t n = (size_t)(nl - (text.p + off));
-		bool valid = false;
-		if (is_seal(sv_make(text.p + off, n), id, sv_sub(text, batch, off - batch), &valid)) {
+		bool valid = false, is_pending = false;
+		if (is_seal(sv_make(text.p + off, n), id, sv_sub(text, batch, off - batch), &valid, &is_pending)) {
+			if (valid && is_pending && pending)
+				*pending = true;
 			if (valid) {
 				for (size_t b = batch; b < off;) {
 					const char *e = memchr(text.p + b, '\n', off - b);

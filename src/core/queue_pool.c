@@ -39,6 +39,7 @@
 #include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/dns.h"
+#include "core/queue_commit.h"
 #include "core/queue_internal.h"
 #include "lib/log.h"
 
@@ -49,6 +50,8 @@ typedef struct worker_report {
 	uint8_t kind;                 /* deliver_outcome_kind */
 	uint8_t frozen;
 	uint8_t remove_rest;          /* gone: the runner removes its -D, -J and msglog */
+	uint8_t committing;           /* and its -H from the commit directory, after syncing the
+	                               * directories the text lists (instead of skip log lines) */
 	uint16_t log_len;
 	int64_t next_due;
 } worker_report;
@@ -77,6 +80,9 @@ static bool read_full(int fd, void *p, size_t n)
 	return true;
 }
 
+/* The runner's commit directory, for its workers (queue_commit.h); "" when it has none. */
+static char commit_dir[1024];
+
 /* ---- in the worker ---- */
 
 static void worker_main(const spool_config *sc, int jobfd, int wfd)
@@ -97,19 +103,22 @@ static void worker_main(const spool_config *sc, int jobfd, int wfd)
 			dcont_queue_pid = getpid();
 		}
 		j.o.caller_removes_rest = true;
+		j.o.commit_dir = commit_dir[0] ? commit_dir : NULL;
 		deliver_message(sc, j.id, &j.o);
 		deliver_outcome out = deliver_last_outcome();
-		size_t ll = out.skip_log ? strlen(out.skip_log) : 0;
+		const char *text = out.commit_dirs ? out.commit_dirs : out.skip_log;
+		size_t ll = text ? strlen(text) : 0;
 		if (ll > REPORT_LOG_MAX)
-			ll = 0;
+			ll = 0;   /* (commit_dirs: at most DIRSYNC_MAX paths, checked by its maker) */
 		worker_report r = { .kind = (uint8_t)out.kind, .frozen = out.frozen, .remove_rest = out.remove_rest,
+			.committing = out.commit_dirs != NULL,
 			.log_len = (uint16_t)ll,
 			.next_due = (int64_t)out.next_due };
 		memcpy(r.id, j.id, MSG_ID_LEN);
 		char buf[sizeof r + REPORT_LOG_MAX];
 		memcpy(buf, &r, sizeof r);
 		if (ll)
-			memcpy(buf + sizeof r, out.skip_log, ll);
+			memcpy(buf + sizeof r, text, ll);
 		dcont_run_pending(sc);
 		if (chain[0] >= 0) {
 			close(chain[1]);
@@ -133,36 +142,6 @@ static void worker_main(const spool_config *sc, int jobfd, int wfd)
 
 /* ---- in the runner ---- */
 
-/* Completed messages whose -D, -J and msglog are still to be removed (their -H is gone, so
- * nothing reads them): the runner unlinks them after handing out the next message, so the
- * discards those unlinks wait for overlap the next delivery instead of delaying it. A runner
- * killed before it gets to them leaves files without -H, as a killed Exim can. */
-typedef struct rest_list {
-	char (*id)[MSG_ID_LEN + 1];
-	size_t n, cap;
-} rest_list;
-
-static void rest_add(rest_list *l, const char *id)
-{
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 16;
-		char (*v)[MSG_ID_LEN + 1] = realloc(l->id, nc * sizeof *v);
-		if (!v)
-			return;   /* left behind: files without -H, nothing reads them */
-		l->id = v;
-		l->cap = nc;
-	}
-	memcpy(l->id[l->n], id, MSG_ID_LEN);
-	l->id[l->n++][MSG_ID_LEN] = 0;
-}
-
-static void rest_remove_all(const spool_config *sc, rest_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		deliver_remove_rest(sc, l->id[i]);
-	l->n = 0;
-}
-
 /* deliver_queue_load_max: checked before each message, as Exim does; a forced run (-qf, -qff)
  * ignores it. true: the run ends here (logged as Exim logs it). */
 static bool load_too_high(const qjob *j)
@@ -180,13 +159,14 @@ static bool load_too_high(const qjob *j)
 	return true;
 }
 
-static void apply_report(hintsdb *idx, rest_list *rest, const worker_report *r, sv skip_log)
+static void apply_report(const spool_config *sc, hintsdb *idx, qcommit *rest, const worker_report *r, sv text)
 {
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, r->id, MSG_ID_LEN);
 	id[MSG_ID_LEN] = 0;
 	if (r->kind == DELIVER_OUTCOME_GONE && r->remove_rest)
-		rest_add(rest, id);
+		qcommit_add(sc, rest, id, r->committing, r->committing ? text : SV_NULL);
+	sv skip_log = r->committing ? SV_NULL : text;
 	if (!idx)
 		return;
 	if (r->kind == DELIVER_OUTCOME_GONE)
@@ -263,7 +243,7 @@ static int retire(worker *w, size_t *nw, size_t i)
 
 /* Wait until at least one worker in flight has reported or died. Returns how many jobs
  * finished; (size_t)-1 when it cannot wait. */
-static size_t collect(worker *w, size_t *nw, hintsdb *idx, rest_list *rest)
+static size_t collect(const spool_config *sc, worker *w, size_t *nw, hintsdb *idx, qcommit *rest)
 {
 	struct pollfd pf[QUEUE_RUN_PARALLEL_MAX];
 	size_t map[QUEUE_RUN_PARALLEL_MAX], np = 0;
@@ -290,7 +270,7 @@ static size_t collect(worker *w, size_t *nw, hintsdb *idx, rest_list *rest)
 		if (read_full(wk->repfd, &r, sizeof r) && r.log_len <= REPORT_LOG_MAX
 			&& read_full(wk->repfd, text, r.log_len)) {
 			if (memcmp(r.id, wk->job->id, MSG_ID_LEN) == 0)
-				apply_report(idx, rest, &r, sv_make(text, r.log_len));
+				apply_report(sc, idx, rest, &r, sv_make(text, r.log_len));
 			wk->job = NULL;
 			finished++;
 			if (wk->given >= QUEUE_WORKER_MESSAGES)
@@ -325,7 +305,11 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 	size_t par = run_parallel();
 	size_t nw = 0, next = 0, inflight = 0;
 	bool alone_inflight = false, abandoned = false;
-	rest_list rest = { 0 };
+	/* This runner's commit directory (queue_commit.h; a killed runner's were recovered when
+	 * the pass chose its messages). */
+	qcommit rest;
+	qcommit_open(sc, &rest);
+	memcpy(commit_dir, rest.dir, sizeof commit_dir);
 	/* A worker that died makes writes to its job pipe fail instead of killing the runner. */
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 	runner_sigpipe = old_pipe == SIG_ERR ? SIG_DFL : old_pipe;
@@ -362,10 +346,10 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 			alone_inflight = j->alone;
 			next++;
 		}
-		rest_remove_all(sc, &rest);
+		qcommit_flush(sc, &rest);
 		if (!inflight)
 			break;
-		size_t done = collect(w, &nw, idx, &rest);
+		size_t done = collect(sc, w, &nw, idx, &rest);
 		if (done == (size_t)-1)
 			break; /* the workers are retired below, finishing what they have */
 		inflight -= done <= inflight ? done : inflight;
@@ -374,8 +358,8 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 	}
 	while (nw)
 		(void)retire(w, &nw, nw - 1);
-	rest_remove_all(sc, &rest);
-	free(rest.id);
+	qcommit_close(sc, &rest);
+	commit_dir[0] = 0;
 	signal(SIGPIPE, old_pipe);
 	return !abandoned;
 }

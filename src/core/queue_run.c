@@ -11,6 +11,7 @@
  */
 #include "core/queue.h"
 #include "core/queue_internal.h"
+#include "core/queue_commit.h"
 #include "core/queue_pool.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -84,6 +85,9 @@ static void candidates(const spool_config *sc, const queue_run_opts *o, queue_li
 	time_t now = time(NULL);
 	hintsdb *db = queue_index_open_valid(sc, now);
 	*idx = db;
+	/* Completed messages a killed runner left in its commit directory go back to input/ and
+	 * into this pass (core/queue_commit.h); an empty directory read when there are none. */
+	qcommit_recover(sc, db);
 	if (db && !needs_full_scan(o)) {
 		if (queue_index_due(db, now, out))
 			return;

@@ -49,8 +49,10 @@ static void body_byte(rx_reader *r, char c)
 {
 	count(r);
 	r->body_size++;
-	if (c == '\n')
+	if (c == '\n') {
 		r->body_linecount++;
+		r->lines++;
+	}
 	else if (c == '\0')
 		r->body_zerocount++;
 	if (discarding(r))
@@ -99,6 +101,8 @@ static void body_run(rx_reader *r, const char *p, size_t n)
 static void header_byte(rx_reader *r, char c)
 {
 	count(r);
+	if (c == '\n')
+		r->lines++;
 	r->header_line_len++;
 	if (r->lim.header_line_max > 0 && r->header_line_len > r->lim.header_line_max)
 		r->header_line_too_long = true;
@@ -126,6 +130,7 @@ static void text_byte(rx_reader *r, char c)
 static void end_header_block(rx_reader *r, size_t from)
 {
 	r->in_header = false;
+	r->lines++;   /* Exim counts the blank line it implies here (not in the size) */
 	if (discarding(r) || from >= r->headers.len) {
 		if (!discarding(r))
 			xbuf_truncate(&r->headers, from);
@@ -134,8 +139,14 @@ static void end_header_block(rx_reader *r, size_t from)
 	size_t n = r->headers.len - from;
 	/* These bytes were counted as header bytes; count them again as body bytes, so undo. */
 	r->size -= (long long)n;
+	long long before = r->body_linecount;
 	for (size_t i = 0; i < n; i++)
 		body_byte(r, r->headers.p[from + i]);
+	/* Exim counts the moved line as one body line, whatever continuations it has (its
+	 * line end is counted by the caller); $message_linecount keeps what the header block
+	 * counted. */
+	r->lines -= r->body_linecount - before;
+	r->body_linecount = before;
 	xbuf_truncate(&r->headers, from);
 }
 
@@ -157,16 +168,16 @@ static void line_end(rx_reader *r)
 	size_t len = r->headers.len - start;
 	if (empty && !discarding(r)) {
 		count(r); /* the blank line between header and body */
+		r->lines++;
 		r->in_header = false;
 		return;
 	}
 	if (discarding(r)) {
 		/* Nothing is stored any more; the header block ends at the first empty line. */
-		if (empty) {
-			count(r);
+		count(r);
+		r->lines++;
+		if (empty)
 			r->in_header = false;
-		} else
-			count(r);
 		return;
 	}
 	bool continuation = start > 0 && len > 0 && (line[0] == ' ' || line[0] == '\t');
@@ -193,6 +204,8 @@ static void header_continue(rx_reader *r, bool counts_as_line_end)
 		r->linelen++;
 	r->line_start = false;
 	header_byte(r, '\n');
+	if (!counts_as_line_end)
+		r->lines--;   /* Exim does not count a bare CR's continuation as a line */
 	header_byte(r, ' ');
 	r->linelen++;
 	r->cont_space = counts_as_line_end;
@@ -309,10 +322,15 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 				line_end(r);
 			} else if (!r->crlf)
 				line_end(r);
-			else if (r->in_header)
-				header_continue(r, true);
-			else if (r->how == RECV_SMTP_DATA || r->how == RECV_SMTP_BDAT)
+			else if (r->in_header && r->line_start) {
+				/* An empty line ends the header block; Exim still puts the space that
+				 * continues a line after a bare LF, so the body starts with it. */
+				line_end(r);
 				text_byte(r, ' ');
+			} else if (r->in_header)
+				header_continue(r, true);
+			else if (r->how == RECV_SMTP_DATA)
+				text_byte(r, ' ');   /* BDAT: a line end (below), as Exim */
 			else
 				line_end(r);
 			continue;

@@ -650,7 +650,13 @@ bool spool_read_journal(arena *a, const spool_config *sc, const char *id, messag
 		return false;
 	/* One delivered address per line, in batches sealed by Postern or in Exim's plain form
 	 * (core/journal_seal.h says which lines count). */
-	journal_parse(xbuf_sv(&text), id, journal_add, m);
+	bool pending = false;
+	journal_parse(xbuf_sv(&text), id, journal_add, m, &pending);
+	/* A batch whose Maildir directory the queue runner had not synced yet (its runner was
+	 * killed): what it names is in the page cache; make it durable before anyone relies on
+	 * the journal (core/journal_seal.h). Only after a kill -9, so the global sync is rare. */
+	if (pending)
+		sync();
 	return true;
 }
 

@@ -527,6 +527,12 @@ int bm_main(const cmdline *cl)
 			receive_abort(r);
 			return rc;
 		}
+		long long maxsize;
+		if (st == RECV_HEADER_TOO_BIG && receive_header_section_too_big(r, &maxsize)) {
+			int rc = bm_header_too_big(cl, m, receive_header_text(r), maxsize);
+			receive_abort(r);
+			return rc;
+		}
 		xbuf text;
 		xbuf_init(&text, pool_scratch);
 		receive_reject_local_text(r, st, &text);

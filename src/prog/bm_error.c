@@ -187,6 +187,40 @@ int bm_too_big(const cmdline *cl, const message *m, sv body, long long size_read
 	return mode == 'e' && ok ? 0 : 1;
 }
 
+int bm_header_too_big(const cmdline *cl, const message *m, sv headers, long long maxsize)
+{
+	char mode = error_mode(cl);
+	if (mode == 'p' || m->sender.len == 0) {
+		fprintf(stderr, "exim: message header longer than %lld characters received: message not accepted\n",
+			maxsize);
+		return 1;
+	}
+	arena *a = pool_msg;
+	xbuf text;
+	xbuf_init(&text, a);
+	/* Exim sends this one before the message has its Message-Id: no References:, no R=. */
+	xbuf_printf(&text, "Auto-Submitted: auto-replied\nFrom: " SV_FMT "\nTo: " SV_FMT "\n"
+		"Subject: Mail failure - overlong header section\n\n"
+		"A message that you sent contained a header section that was excessively\n"
+		"long and could not be handled by the mail transmission software. The\n"
+		"message has not been delivered to any recipients.\n\n", SV_ARG(dsn_from(a)), SV_ARG(m->sender));
+	put_copy_heading(&text, headers.len, conf_main.bounce_return_size_limit);
+	xbuf_putsv(&text, headers);
+	if (headers.len && headers.p[headers.len - 1] != '\n')
+		xbuf_putc(&text, '\n');   /* reading stopped inside a line */
+	spool_config sc;
+	char id[MSG_ID_LEN + 1];
+	sv rcpt = m->sender;
+	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text) };
+	xbuf err;
+	xbuf_init(&err, a);
+	bool ok = spool_config_from_main(&sc, &err) && submit_message(&sc, &req, id, &err);
+	if (!ok)
+		fprintf(stderr, "exim: message header longer than %lld characters received: message not accepted "
+			"(and the error message could not be sent: %s)\n", maxsize, xbuf_cstr(&err));
+	return mode == 'e' && ok ? 0 : 1;
+}
+
 int bm_no_recipients(const cmdline *cl, const message *m, sv body)
 {
 	char mode = error_mode(cl);

@@ -35,4 +35,12 @@ int bm_acl_refused(const cmdline *cl, const struct message *m, sv body, const ch
  * "exim: message rejected: message too big (max=<limit>)". Status as bm_acl_refused. */
 int bm_too_big(const cmdline *cl, const struct message *m, sv body, long long size_read, long long size_limit);
 
+/* The header section passed header_maxsize (Exim 4.96, observed): by mail "Mail failure -
+ * overlong header section" (no References:, no R=: Exim sends it before the message has an
+ * id) with the first header_maxsize bytes of the header section as the copy; or on stderr
+ * "exim: message header longer than <n> characters received: message not accepted". Status as
+ * bm_acl_refused. (header_line_maxsize: Exim's own error message breaks that limit itself
+ * in every configuration tried, so the text is unknown: stderr in every mode.) */
+int bm_header_too_big(const cmdline *cl, const struct message *m, sv headers, long long maxsize);
+
 #endif

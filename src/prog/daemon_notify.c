@@ -80,6 +80,14 @@ int daemon_notify_open(const cmdline *cl)
 		log_write(LOG_MAIN | LOG_PANIC, "daemon: notifier socket: %s", strerror(errno));
 		return -1;
 	}
+	/* The sender's credentials come with each datagram: only root and the Exim user are
+	 * listened to (Exim 4.96 does the same: a request from another uid gets no answer). */
+	int on = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
+		log_write(LOG_MAIN | LOG_PANIC, "daemon: notifier socket: SO_PASSCRED: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, (struct sockaddr *)&sa, len) != 0) {
 		log_write(LOG_MAIN | LOG_PANIC, "daemon: failed to bind notifier socket %s: %s", name, strerror(errno));
 		close(fd);
@@ -139,16 +147,38 @@ static void queue_run_request(qrun_sched *q, const char *buf, size_t n)
 	qrun_sched_spawn(q, &o);
 }
 
+/* The sender's uid from the SCM_CREDENTIALS message; -1 when there is none. */
+static long sender_uid(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS
+			&& c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cr;
+			memcpy(&cr, CMSG_DATA(c), sizeof cr);
+			return (long)cr.uid;
+		}
+	return -1;
+}
+
 void daemon_notify_ready(qrun_sched *q)
 {
 	for (int i = 0; i < 64 && notify_fd >= 0; i++) {
 		char buf[NOTIFY_MAX];
 		struct sockaddr_un from;
-		socklen_t fromlen = sizeof from;
-		ssize_t n = recvfrom(notify_fd, buf, sizeof buf, MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+		union {
+			struct cmsghdr align;
+			char space[CMSG_SPACE(sizeof(struct ucred))];
+		} ctl;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl.space, .msg_controllen = sizeof ctl.space };
+		ssize_t n = recvmsg(notify_fd, &mh, MSG_TRUNC);
 		if (n < 0)
 			return;   /* EAGAIN: all taken */
-		if (n == 0 || (size_t)n > sizeof buf)
+		socklen_t fromlen = mh.msg_namelen;
+		long uid = sender_uid(&mh);
+		if (n == 0 || (size_t)n > sizeof buf || (mh.msg_flags & MSG_CTRUNC)
+			|| (uid != 0 && uid != (long)conf_main.exim_user))
 			continue;
 		if (buf[0] == NOTIFY_QUEUE_SIZE_REQ) {
 			/* An unbound sender cannot be answered (it has no name). */

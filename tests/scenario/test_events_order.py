@@ -122,6 +122,16 @@ def refused_port():
     return s, s.getsockname()[1]
 
 
+_held = []
+
+
+def free_port():
+    """refused_port, held for the rest of the run."""
+    s, port = refused_port()
+    _held.append(s)
+    return port
+
+
 KEEP = re.compile(r"^(EV |=> |\*\* |== |-> |Completed|H=)")
 
 
@@ -158,9 +168,8 @@ def run_case(binary, tmp_path, case, exim):
             (spool / "log" / name).touch()
             os.chmod(spool / "log" / name, 0o666)
     server = None
-    held = None
     if case == "deferral":
-        held, port = refused_port()
+        port = free_port()
     else:
         server = FakeServer("ok" if case == "good" else "rcpt5")
         port = server.port
@@ -172,8 +181,6 @@ def run_case(binary, tmp_path, case, exim):
     finally:
         if server:
             server.close()
-        if held:
-            held.close()
     log = (spool / "log" / "mainlog").read_text() if (spool / "log" / "mainlog").exists() else ""
     return r, log, port
 

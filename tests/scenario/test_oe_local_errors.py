@@ -33,6 +33,7 @@ ns:
 
 SMALL = b"Subject: s\n\nhi\n"
 BIG = b"Subject: big\n\n" + b"".join(b"line %d %s\n" % (i, b"x" * 42) for i in range(1, 81))
+LONG_HEADER = b"Subject: big\n" + b"".join(b"X-H%d: %s\n" % (i, b"x" * 42) for i in range(1, 11)) + b"\nbody\n"
 
 ID = r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b"
 
@@ -76,6 +77,8 @@ CASES = [
     ("big_e", "-oee", "ok@x.example", BIG, ""),
     ("big_p", "-oep", "ok@x.example", BIG, ""),
     ("big_limit", "-oem", "ok@x.example", BIG, "bounce_return_size_limit = 1000"),
+    ("hdr_m", "-oem", "ok@x.example", LONG_HEADER, "header_maxsize = 200"),
+    ("hdr_p", "-oep", "ok@x.example", LONG_HEADER, "header_maxsize = 200"),
 ]
 
 
@@ -130,6 +133,16 @@ def test_oe_modes(postern_bin, tmp_path):
     assert got["big_p"][:2] == (1, "exim: message rejected: message too big (max=3072)\n")
     assert got["big_p"][3] == []
     assert "------ No more than 1000 characters" in got["big_limit"][3][0][1]
+    # header_maxsize: no id yet (no References:, no R=); the copy is the first 200 bytes.
+    rc, err, lines, spooled = got["hdr_m"]
+    assert (rc, err) == (1, "")
+    assert lines[0] == "ridiculously long message header received from root (more than 200 characters): message abandoned"
+    assert lines[1].startswith("ID <= <> U=root P=local S=818 "), lines
+    headers, body = spooled[0]
+    assert "References:" not in headers and "048  Subject: Mail failure - overlong header section\n" in headers
+    assert body.endswith("------ This is a copy of your message, including all the headers. ------\n\n"
+                         + LONG_HEADER[:200].decode() + "\n")
+    assert got["hdr_p"][:2] == (1, "exim: message header longer than 200 characters received: message not accepted\n")
     if os.path.exists(EXIM):
         (tmp_path / os.path.basename(EXIM)).mkdir()
         assert got == run_all(EXIM, tmp_path), "differs from Exim 4.96"

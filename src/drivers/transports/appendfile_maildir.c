@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "core/dirsync.h"
 #include "core/spool.h"
 #include "drivers/transports/appendfile_internal.h"
 
@@ -231,7 +232,9 @@ static void deliver_maildir(af_ctx *x)
 	if (lr != 0)
 		goto link_failed;
 	(void)unlink(tmpname);
-	if (!fsync_dir(arena_printf(x->a, "%s/new", x->path))) {
+	/* In a queue worker the runner syncs new/ once for several deliveries (core/dirsync.h). */
+	const char *newdir = arena_printf(x->a, "%s/new", x->path);
+	if (!dirsync_defer(newdir) && !fsync_dir(newdir)) {
 		af_fail(x, ADDR_DEFER, errno, "failed to sync directory %s/new", x->path);
 		(void)unlink(newname);
 		goto fail;

@@ -47,7 +47,7 @@ static const char *sealed(const char *id, const char *tmpl)
 static const char *parse(const char *text)
 {
 	got[0] = 0;
-	journal_parse(sv_cstr(text), ID, add, NULL);
+	journal_parse(sv_cstr(text), ID, add, NULL, NULL);
 	return got;
 }
 
@@ -84,9 +84,39 @@ static void test_tampered(void)
 	CHECK_STR(parse(text), "a@x,");
 }
 
+/* A pending batch (its Maildir directory not synced yet) counts during this boot and says so;
+ * sealed for another boot it counts nothing. */
+static void test_pending(void)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	xbuf_puts(&b, "a@x\n");
+	journal_seal_pending(&b, ID, sv_make(b.p, b.len));
+	char text[256];
+	memcpy(text, b.p, b.len);
+	text[b.len] = 0;
+	bool pending = false;
+	got[0] = 0;
+	CHECK(journal_parse(sv_cstr(text), ID, add, NULL, &pending) == (journal_boot_id()[0] ? 1u : 0u));
+	if (journal_boot_id()[0]) {
+		CHECK_STR(got, "a@x,");
+		CHECK(pending);
+	}
+	/* The same line from another boot: the boot id differs in one character. */
+	char *sp = strrchr(text, ' ');
+	CHECK(sp != NULL);
+	sp[1] = sp[1] == '0' ? '1' : '0';
+	pending = false;
+	CHECK_STR(parse(text), "");
+	CHECK(journal_parse(sv_cstr(text), ID, add, NULL, &pending) == 0 && !pending);
+	/* A plain seal is not pending. */
+	CHECK(journal_parse(sv_cstr(sealed(ID, "b@y\n@SEAL@")), ID, add, NULL, &pending) == 1 && !pending);
+}
+
 int main(void)
 {
 	RUN(test_table);
 	RUN(test_tampered);
+	RUN(test_pending);
 	return unit_report("journal_seal");
 }

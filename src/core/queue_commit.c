@@ -1,0 +1,189 @@
+/* The queue runner's removals and Maildir directory group commit (queue_commit.h).
+ *
+ * Why in the runner: each delivery's flushes wait in sequence, and on a file system mounted
+ * with discard each unlink of a file with data waits for the device too. The worker's part of
+ * a completed message ends with its -H gone from input/ (removed, or moved to the commit
+ * directory); the runner does the rest after handing out the next message, so it overlaps the
+ * next delivery, and one fsync of a new/ directory covers every delivery made into it since.
+ *
+ * Order (docs/architecture.md, "Delivery durability"): the directories are synced before any
+ * -H in the commit directory or any -J is removed. A runner killed before that leaves its
+ * commit directory; the next runner finds it unlocked and moves each -H back into input/; the
+ * message's journal (pending seals, valid during this boot: journal_seal.h) says which
+ * recipients were delivered, and the reader syncs before it relies on them. */
+#include "core/queue_commit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/deliver.h"
+#include "core/queue.h"
+#include "core/queue_internal.h"
+#include "lib/log.h"
+
+void qcommit_open(const spool_config *sc, qcommit *c)
+{
+	*c = (qcommit){ .lock_fd = -1 };
+	char base[900];
+	if ((size_t)snprintf(base, sizeof base, "%s/commit", sc->directory) >= sizeof base)
+		return;
+	if (mkdir(base, 0750) != 0 && errno != EEXIST)
+		return;
+	char dir[sizeof c->dir];
+	snprintf(dir, sizeof dir, "%s/%ld", base, (long)getpid());
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return;
+	/* The lock: held by the runner (and inherited by its workers) while they live. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return;
+	}
+	c->lock_fd = fd;
+	memcpy(c->dir, dir, sizeof dir);
+}
+
+static void remove_items(const spool_config *sc, qcommit *c, bool synced)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		qcommit_item *it = &c->items[i];
+		if (it->committing) {
+			if (!synced)
+				continue;   /* left for recovery: the next runner moves the -H back */
+			const char *path = arena_printf(pool_scratch, "%s/%s-H", c->dir, it->id);
+			if (unlink(path) != 0 && errno != ENOENT)
+				log_write(LOG_MAIN | LOG_PANIC, "failed to remove %s: %s", path, strerror(errno));
+		}
+		deliver_remove_rest(sc, it->id);
+	}
+}
+
+void qcommit_flush(const spool_config *sc, qcommit *c)
+{
+	if (!c->n)
+		return;
+	bool synced = true;
+	if (c->dirs.n) {
+		xbuf err;
+		xbuf_init(&err, pool_scratch);
+		synced = dirsync_flush(&c->dirs, &err);
+		if (!synced)
+			log_write(LOG_MAIN | LOG_PANIC, "queue run: %s", xbuf_cstr(&err));
+	}
+	remove_items(sc, c, synced);
+	c->n = 0;   /* if the sync failed, the committing ones stay in the directory for recovery */
+}
+
+void qcommit_add(const spool_config *sc, qcommit *c, const char *id, bool committing, sv dirs)
+{
+	if (committing) {
+		for (size_t off = 0; off < dirs.len;) {
+			const char *nl = memchr(dirs.p + off, '\n', dirs.len - off);
+			size_t k = nl ? (size_t)(nl - (dirs.p + off)) : dirs.len - off;
+			char d[DIRSYNC_PATH_MAX];
+			if (k && k < sizeof d) {
+				memcpy(d, dirs.p + off, k);
+				d[k] = 0;
+				if (!dirsync_add(&c->dirs, d)) {
+					/* Full: commit what is there first. */
+					qcommit_flush(sc, c);
+					(void)dirsync_add(&c->dirs, d);
+				}
+			}
+			off += k + 1;
+		}
+	}
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 16;
+		qcommit_item *v = realloc(c->items, nc * sizeof *v);
+		if (!v) {
+			/* No room to remember it: finish everything now. */
+			qcommit_flush(sc, c);
+			if (!committing)
+				deliver_remove_rest(sc, id);
+			return;   /* a committing one stays in the directory for recovery */
+		}
+		c->items = v;
+		c->cap = nc;
+	}
+	qcommit_item *it = &c->items[c->n++];
+	memcpy(it->id, id, MSG_ID_LEN);
+	it->id[MSG_ID_LEN] = 0;
+	it->committing = committing;
+}
+
+void qcommit_close(const spool_config *sc, qcommit *c)
+{
+	qcommit_flush(sc, c);
+	free(c->items);
+	c->items = NULL;
+	c->n = c->cap = 0;
+	if (c->dir[0])
+		(void)rmdir(c->dir);   /* not empty: a sync failed, recovery takes it */
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	c->lock_fd = -1;
+}
+
+static void recover_dir(const spool_config *sc, hintsdb *idx, const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);   /* its runner (or one of its workers) is alive */
+		return;
+	}
+	DIR *d = fdopendir(dup(fd));
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			size_t len = strlen(e->d_name);
+			if (len != MSG_ID_LEN + 2 || strcmp(e->d_name + MSG_ID_LEN, "-H") != 0 ||
+				!spool_valid_id(sv_make(e->d_name, MSG_ID_LEN)))
+				continue;
+			char id[MSG_ID_LEN + 1];
+			memcpy(id, e->d_name, MSG_ID_LEN);
+			id[MSG_ID_LEN] = 0;
+			const char *from = arena_printf(pool_scratch, "%s/%s", dir, e->d_name);
+			const char *to = spool_path(pool_scratch, sc, "input", id, "-H");
+			if (rename(from, to) != 0) {
+				log_write(LOG_MAIN | LOG_PANIC, "queue run: cannot move %s back to %s: %s", from, to, strerror(errno));
+				continue;
+			}
+			if (idx)
+				queue_index_note(idx, id, 0, false, SV_NULL);
+			else
+				queue_schedule_note(sc, id, 0, false);
+		}
+		closedir(d);
+	}
+	(void)rmdir(dir);
+	close(fd);
+}
+
+void qcommit_recover(const spool_config *sc, hintsdb *idx)
+{
+	char base[900];
+	if ((size_t)snprintf(base, sizeof base, "%s/commit", sc->directory) >= sizeof base)
+		return;
+	DIR *d = opendir(base);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		recover_dir(sc, idx, arena_printf(pool_scratch, "%s/%s", base, e->d_name));
+	}
+	closedir(d);
+}
