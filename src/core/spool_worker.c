@@ -179,6 +179,13 @@ void spool_spares_enable(const spool_config *sc)
 	if (!sc || sc->split || (sc->queue_name && *sc->queue_name))
 		return;
 	pthread_mutex_lock(&W.mu);
+	/* From now on a forked child must not take this process's spares, thread or not. */
+	if (!W.atfork_set && pthread_atfork(NULL, NULL, after_fork_child) == 0)
+		W.atfork_set = true;
+	if (!W.atfork_set) {
+		pthread_mutex_unlock(&W.mu);
+		return;
+	}
 	int a = snprintf(W.input_dir, sizeof W.input_dir, "%s/input", sc->directory);
 	int b = snprintf(W.msglog_dir, sizeof W.msglog_dir, "%s/msglog", sc->directory);
 	if (a > 0 && b > 0 && (size_t)a < sizeof W.input_dir - 64 && (size_t)b < sizeof W.msglog_dir - 64) {
