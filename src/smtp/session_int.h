@@ -142,6 +142,7 @@ typedef struct smtp_session {
 	unsigned long long bdat_total; /* bytes of BDAT chunks so far */
 	unsigned long long bdat_last_size;
 	bool bdat_message;           /* the message being received came by BDAT */
+	bool utf8_domains;           /* a MAIL had SMTPUTF8: UTF-8 domains from now on (Exim) */
 
 	xbuf scratch;
 	sv cur_rcpt;                 /* the RCPT being checked ($local_part, $domain) */
