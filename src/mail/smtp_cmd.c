@@ -269,6 +269,7 @@ bool smtp_parse_rcpt(sv arg, char *work, const smtp_features *f, smtp_rcpt_param
 			if (!parse_notify(value, &out->notify)) { fail(r, 501, "Invalid value for NOTIFY parameter"); return false; }
 			out->notify_given = true;
 		} else if (name_is(name, "ORCPT") && !bare && f->dsn) {
+			if (out->orcpt.p) { fail(r, 501, "ORCPT can be specified once only"); return false; }
 			out->orcpt = (sv){ value, strlen(value), arg.taint, 0 };
 		} else {
 			restore_option(&b, name, value, true);

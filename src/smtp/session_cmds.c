@@ -74,6 +74,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
+	s->rcpt_toomany_logged = false;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
@@ -411,6 +412,7 @@ sess_next sess_mail(smtp_session *s)
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
+	s->rcpt_toomany_logged = false;
 
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
@@ -573,10 +575,12 @@ sess_next sess_rcpt(smtp_session *s)
 	}
 	if (conf_main.recipients_max > 0 && s->rcpt_count > conf_main.recipients_max) {
 		s->rcpt_fail_count++;
-		/* Logged for the first excess recipient only. */
-		if (s->rcpt_count == conf_main.recipients_max + 1)
-			sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> %s",
-				conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_tag));
+		/* Logged once per message, for the first recipient refused for this. */
+		if (!s->rcpt_toomany_logged)
+			sess_log(s, LOG_MAIN, "too many recipients: %s: sender=<" SV_FMT "> %s",
+				conf_main.recipients_max_reject ? "message rejected" : "excess temporarily rejected",
+				SV_ARG(s->sender), dupsv(s, s->host_tag));
+		s->rcpt_toomany_logged = true;
 		sess_reply(s, conf_main.recipients_max_reject ? 552 : 452, "too many recipients");
 		return SESS_CONTINUE;
 	}

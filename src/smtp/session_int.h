@@ -97,6 +97,7 @@ typedef struct smtp_session {
 	/* A RCPT was discarded since the last message text began: Exim's DATA then skips its
 	 * "valid RCPT" check (its flag survives RSET, MAIL and HELO) and runs the predata ACL. */
 	bool rcpt_discarded_since_data;
+	bool rcpt_toomany_logged;    /* "too many recipients" was logged for this message */
 	/* Exim's view of the previous command, for its pipelining leniency: a RCPT after a
 	 * refused MAIL, and DATA right after a RCPT, are answered 503 without counting as
 	 * protocol errors when PIPELINING was advertised. was_* describe the current command. */
