@@ -65,8 +65,8 @@ def run(binary, config, host, data, timeout=20):
     return normalise(out + "--- log ---\n" + "".join(l + "\n" for l in logs))
 
 
-def one(seed, postern, wide=False):
-    config, host, conv = bhgen.gen_case(seed, wide)
+def one(seed, postern, wide=False, extra=False):
+    config, host, conv = bhgen.gen_case(seed, wide, extra)
     data = bhgen.conversation_bytes(conv)
     e = run(EXIM, config, host, data)
     p = run(postern, config, host, data)
@@ -93,6 +93,9 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--wide", action="store_true",
                     help="the wider generator (more addresses, ACL items, AUTH, BDAT, odd lines)")
+    ap.add_argument("--extra", action="store_true",
+                    help="also MIME messages and the MIME ACL, regex, PRDR, DSN and SMTPUTF8 parameters, "
+                    "${acl} and more verify/control forms (a random stream of its own)")
     ap.add_argument("--record", help="directory to write matching cases as goldens")
     ap.add_argument("--record-count", type=int, default=300)
     a = ap.parse_args()
@@ -107,7 +110,7 @@ def main():
     else:
         seeds = list(range(a.start, a.start + a.count))
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
-        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern, a.wide), seeds):
+        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern, a.wide, a.extra), seeds):
             if e == p:
                 same += 1
                 if a.record and recorded < a.record_count:

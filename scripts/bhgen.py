@@ -74,11 +74,21 @@ WIDE_ITEMS = [
 
 
 class Gen:
-    def __init__(self, seed, wide=False):
+    def __init__(self, seed, wide=False, extra=False):
         self.r = random.Random(seed)
         self.seed = seed
         self.wide = wide
         self.w = random.Random(seed * 7919 + 17) if wide else None
+        # --extra: MIME, regex, PRDR, DSN, SMTPUTF8, ${acl} and more verify/control forms, in a
+        # stream of its own (the plain and wide cases of a seed stay what they were).
+        self.extra = extra
+        self.x = random.Random(seed * 104729 + 29) if extra else None
+
+    def xchance(self, p):
+        return self.extra and self.x.random() < p
+
+    def xpick(self, seq):
+        return self.x.choice(seq)
 
     def wchance(self, p):
         """In wide mode only, from its own stream."""
@@ -188,8 +198,45 @@ class Gen:
                          (["recipient"] * 3 if where == "rcpt" else []) +
                          (["header_syntax"] * 2 if where == "data" else []))
 
+    def extra_item(self, where):
+        """--extra: conditions and modifiers the plain generator does not use."""
+        pool = ["verify = sender/no_details", "verify = header_sender/defer_ok",
+                "verify = recipient/no_details", "verify = helo/defer_ok", "!verify = not_blind",
+                "condition = ${acl{acl_x_arg}{%s}{two}}" % self.xpick(["one", "$local_part", "", "deny"]),
+                "acl = acl_x_arg %s \"quoted arg\"" % self.xpick(["one", "deny", "$sender_address"]),
+                "message = ${acl{acl_x_arg}{msg}} $acl_narg",
+                "set acl_m_x = ${acl{acl_x_arg}{set}{$domain}}",
+                "control = " + self.xpick(["no_mbox_unspool", "dkim_disable_verify", "queue/first_pass_route",
+                                           "submission/domain=", "submission/name=Nobody",
+                                           "fakedefer/later $acl_m_x", "fakereject", "freeze/no_tell",
+                                           "utf8_downconvert=-1", "no_delay_flush", "allow_auth_unadvertised/x",
+                                           "cutthrough_delivery/defer=pass", "enforce_sync"]),
+                "condition = ${if eq{$prdr_requested}{1}}", "logwrite = prdr=$prdr_requested smtputf8=$smtputf8",
+                "condition = ${if def:dsn_ret}", "add_header = X-Env: $dsn_envid",
+                "condition = ${if eq{$message_linecount}{%d}}" % self.x.randint(0, 6),
+                "logwrite = size $message_size lines $message_linecount body $body_linecount"]
+        if where in ("data", "mime", "prdr"):
+            pool += ["regex = %s" % self.xpick(["^Subject:.*hello", "\\d{3}", "(?i)CHUNK", "^\\s*$", "[", "body$"]),
+                     "!regex = spam", "condition = ${if eq{$regex1}{}}", "logwrite = regex $regex1 $regex2",
+                     "condition = ${if >{$mime_part_count}{0}}"]
+        if where == "mime":
+            pool += ["mime_regex = %s" % self.xpick(["hello", "^--", "(?i)ATTACH", "["]),
+                     "condition = ${if eq{$mime_content_type}{text/plain}}",
+                     "condition = ${if def:mime_filename}",
+                     "logwrite = mime $mime_part_count $mime_content_type $mime_filename $mime_charset "
+                     "$mime_content_transfer_encoding $mime_is_multipart $mime_is_rfc822 $mime_boundary",
+                     "message = part $mime_part_count type $mime_content_type",
+                     "condition = ${if match{$mime_content_disposition}{attachment}}",
+                     "log_message = mime $mime_anomaly_level $mime_anomaly_text"]
+        if where == "prdr":
+            pool += ["condition = ${if eq{$local_part}{user}}", "message = prdr $local_part@$domain",
+                     "logwrite = prdr for $local_part"]
+        return self.xpick(pool)
+
     def item(self, where, acl_names):
         """One condition or modifier line."""
+        if self.xchance(0.15):
+            return self.extra_item(where)
         if self.wchance(0.12):
             it = self.wpick(WIDE_ITEMS).replace("@LOG@", self.wpick(["reject", "main", "", "panic", "main:reject"]))
             return ("!" if self.wchance(0.1) and it.startswith(("hosts", "domains", "verify")) else "") + it
@@ -357,6 +404,23 @@ class Gen:
             for k, vals in wide_opts.items():
                 if self.wchance(0.1) and not any(m.startswith(k + " ") for m in main):
                     main.append(k + " = " + self.wpick(vals))
+        extra_acls = []
+        if self.extra:
+            for k, vals in {"prdr_enable": ["true"], "dsn_advertise_hosts": ["*"],
+                            "smtputf8_advertise_hosts": ["*", ":"], "accept_8bitmime": ["true"],
+                            "chunking_advertise_hosts": ["*"]}.items():
+                if self.xchance(0.35) and not any(m.startswith(k + " ") for m in main):
+                    main.append(k + " = " + self.xpick(vals))
+            extra_acls += ["acl_x_arg:", "  accept condition = ${if eq{$acl_arg1}{one}}",
+                           "         message = arg $acl_arg1 $acl_arg2 n=$acl_narg",
+                           "  deny condition = ${if eq{$acl_arg1}{deny}}", "       message = denied $acl_arg2",
+                           "  " + self.xpick(["accept", "deny", "defer message = later $acl_arg1"])]
+            if self.xchance(0.4):
+                main.append("acl_smtp_mime = acl_x_mime")
+                extra_acls += self.acl("acl_x_mime", "mime", [])
+            if self.xchance(0.3):
+                main.append("acl_smtp_data_prdr = acl_x_prdr")
+                extra_acls += self.acl("acl_x_prdr", "prdr", [])
         # ACLs
         n_acls = self.r.randint(1, 5)
         wheres = self.r.sample(ACL_NAMES, min(n_acls, len(ACL_NAMES)))
@@ -401,10 +465,17 @@ class Gen:
         if self.wide:
             auths += ["cram:", "  driver = cram_md5", "  public_name = CRAM-MD5",
                       "  server_secret = ${if eq{$auth1}{user}{secret}fail}", "  server_set_id = $auth1"]
-        return "\n".join(main + ["", "begin acl"] + acls + [""] + routers + [""] + auths) + "\n"
+        # a plain acl_smtp_mime of the ACL list wins over the extra one (one setting only)
+        if sum(1 for m in main if m.startswith("acl_smtp_mime = ")) > 1:
+            main = [m for m in main if m != "acl_smtp_mime = acl_x_mime"]
+        return "\n".join(main + ["", "begin acl"] + extra_acls + acls + [""] + routers + [""] + auths) + "\n"
 
     # ---------------------------------------------------------------- conversation
     def address(self):
+        if self.xchance(0.1):
+            # UTF-8 addresses (SMTPUTF8), as bytes in latin-1 text
+            return self.xpick(["<us\xc3\xa9r@example.com>", "<user@\xc3\xa9x.example>",
+                               "<\xe2\x82\xac@relay.example>", "<u@b\xc3\xbccher.example>"])
         if self.chance(0.2):
             return self.pick(BAD_ADDRS)
         if self.wchance(0.15):
@@ -423,9 +494,18 @@ class Gen:
                                  "BODY=7BIT", "BODY=BINARYMIME", "BODY=bogus", "RET=HDRS",
                                  "RET=FULL", "RET=x", "ENVID=abc", "AUTH=<>", "AUTH=user@x",
                                  "SMTPUTF8", "FOO=bar", "PRDR", "SIZE=", "size=50"]))
+        if self.xchance(0.4):
+            ps.append(self.xpick(["PRDR", "ENVID=a+2Bb+20c", "ENVID=bad+zz", "RET=HDRS ENVID=x",
+                                  "SMTPUTF8", "SMTPUTF8 PRDR", "BODY=8BITMIME SMTPUTF8", "ENVID=",
+                                  "ENVID=" + "e" * 120, "RET=FULL RET=HDRS", "PRDR=x"]))
         return (" " + " ".join(ps)) if ps else ""
 
     def rcpt_params(self):
+        if self.xchance(0.3):
+            return " " + self.xpick(["NOTIFY=SUCCESS", "NOTIFY=FAILURE,DELAY", "NOTIFY=NEVER,SUCCESS",
+                                     "NOTIFY=", "ORCPT=rfc822;u+40x@y.example", "ORCPT=utf-8;u\\x{e9}@x",
+                                     "ORCPT=rfc822;", "ORCPT=x", "NOTIFY=DELAY NOTIFY=DELAY",
+                                     "ORCPT=rfc822;a@b ORCPT=rfc822;c@d", "notify=success"])
         if not self.chance(0.2):
             return ""
         return " " + self.pick(["NOTIFY=NEVER", "NOTIFY=SUCCESS,FAILURE", "NOTIFY=bogus",
@@ -464,9 +544,43 @@ class Gen:
             if self.wchance(0.2):
                 lines.insert(0, self.wpick(["X-Long: " + "y" * 1500, "X-8bit: \xe9", "Subject:no space",
                                             "X-Empty:", ": no name", "X-Folded: a", " b"]))
-        lines += body
+        if self.xchance(0.35):
+            lines = self.mime_message()
+        else:
+            lines += body
         lines.append(".")
         return lines
+
+    def mime_message(self):
+        """--extra: a MIME message (multipart, attachments, odd boundaries)."""
+        b = self.xpick(["XX", "=_b0", "a b", "\"quoted\"", ""])
+        ct = self.xpick(["multipart/mixed; boundary=%s" % b, "multipart/alternative; boundary=\"%s\"" % b,
+                         "text/plain; charset=utf-8", "multipart/mixed", "message/rfc822",
+                         "application/octet-stream; name=\"f.bin\""])
+        out = ["From: a@b.example", "Subject: " + self.xpick(["hello", "mime 123", "CHUNK"]),
+               "MIME-Version: 1.0", "Content-Type: " + ct]
+        if self.xchance(0.3):
+            out.append("Content-Transfer-Encoding: " + self.xpick(["base64", "quoted-printable", "7bit", "x-bad"]))
+        out.append("")
+        bound = b.strip('"')
+        for _ in range(self.x.randint(0, 3)):
+            out.append("--" + bound)
+            out.append("Content-Type: " + self.xpick(["text/plain", "text/html; charset=iso-8859-1",
+                                                      "application/pdf; name=\"doc.pdf\"", "image/png",
+                                                      "message/rfc822", "multipart/related; boundary=in"]))
+            if self.xchance(0.4):
+                out.append("Content-Disposition: " + self.xpick(["attachment; filename=\"a.txt\"", "inline",
+                                                                 "attachment; filename*=utf-8''%e9.txt"]))
+            if self.xchance(0.3):
+                out.append("Content-Transfer-Encoding: " + self.xpick(["base64", "quoted-printable"]))
+            out.append("")
+            out += self.xpick([["hello part 123"], ["aGVsbG8gd29ybGQ="], ["=E9t=E9 soft=", "break"],
+                               ["--in", "Content-Type: text/plain", "", "inner", "--in--"], []])
+        if bound and self.xchance(0.8):
+            out.append("--" + bound + "--")
+        if self.xchance(0.3):
+            out.append("epilogue text")
+        return out
 
     def bdat(self, out):
         # BDAT chunks: size measured on the CRLF form of the text
@@ -575,8 +689,8 @@ LOOKUP_FILES = {
 }
 
 
-def gen_case(seed, wide=False):
-    g = Gen(seed, wide)
+def gen_case(seed, wide=False, extra=False):
+    g = Gen(seed, wide, extra)
     cfg = g.config()
     host = g.pick(HOSTS)
     conv = g.conversation()

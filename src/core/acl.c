@@ -378,7 +378,9 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		c->log_msg_none = false;
 		for (const acl_cond *cd = st->conds; cd; cd = cd->next) {
 			const acl_cond_def *def = acl_cond_def_get(cd->id);
-			if (def->forbids & ACL_BIT(c->where))
+			/* Exim expands an argument that is expanded as a whole before it checks
+			 * whether the item may be used here (an expansion error wins). */
+			if (!def->expand && (def->forbids & ACL_BIT(c->where)))
 				return acl_error(c, "cannot %s %s condition in %s ACL", def->modifier ? "use" : "test",
 					def->name, acl_where_name(c->where));
 			if (cd->id == C_MESSAGE) {
@@ -406,6 +408,9 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 						xbuf_cstr(&err));
 				arg = xbuf_sv(&out);
 			}
+			if (def->expand && (def->forbids & ACL_BIT(c->where)))
+				return acl_error(c, "cannot %s %s condition in %s ACL", def->modifier ? "use" : "test",
+					def->name, acl_where_name(c->where));
 			acl_result r = acl_cond_run(c, cd, arg, st->verb);
 			if (r == ACL_FAIL_DROP) {
 				drop = true;

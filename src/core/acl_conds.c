@@ -174,7 +174,9 @@ static acl_result cond_condition(acl_ctx *c, sv arg)
 		return ACL_FAIL;
 	if (sv_eq_cstr(v, "1") || sv_eqi(v, SV_LIT("yes")) || sv_eqi(v, SV_LIT("true")))
 		return ACL_OK;
-	return acl_error(c, "invalid \"condition\" value \"" SV_FMT "\"", SV_ARG(v));
+	/* A deferral in Exim, not an error: a warn statement is skipped with its line. */
+	(void)acl_error(c, "invalid \"condition\" value \"" SV_FMT "\"", SV_ARG(v));
+	return ACL_DEFER;
 }
 
 static acl_result cond_set(acl_ctx *c, const acl_cond *cd, sv value)

@@ -440,9 +440,13 @@ acl_result acl_verify(acl_ctx *c, sv arg)
 		return acl_error(c, "expected \"sender[=address]\", \"recipient\", \"helo\", \"header_syntax\", "
 			"\"header_sender\", \"header_names_ascii\" or \"reverse_host_lookup\" at start of ACL condition "
 			"\"verify " SV_FMT "\"", SV_ARG(arg));
+	sv rest = sv_sub(a, n, a.len);
+	/* These take no options; Exim says so before it looks at where it is. */
+	if ((k == VF_HELO || k == VF_HEADER_SYNTAX || k == VF_HEADER_NAMES_ASCII || k == VF_CERTIFICATE)
+			&& rest.len && rest.p[0] == '/')
+		return acl_error(c, "unexpected '/' found in \"" SV_FMT "\" (this verify item has no options)", SV_ARG(a));
 	if (!(kinds[k].allowed & ACL_BIT(c->where)))
 		return acl_error(c, "cannot verify %s in ACL for %s", kinds[k].name, acl_where_name(c->where));
-	sv rest = sv_sub(a, n, a.len);
 	sv given = SV_NULL;
 	if (k == VF_SENDER && rest.len && rest.p[0] == '=') {
 		size_t e = 1;

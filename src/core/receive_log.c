@@ -14,7 +14,9 @@
 
 static void put_escaped(xbuf *out, sv v)
 {
-	printing_escape(v, PRINT_TAB_LITERAL, out);
+	/* 8-bit bytes (UTF-8 addresses and names) go as they are, as Exim writes them; other
+	 * control characters than tab are escaped. */
+	printing_escape(v, PRINT_TAB_LITERAL | PRINT_TOPBIT, out);
 }
 
 static void arrival_text(receive_ctx *r, xbuf *out);

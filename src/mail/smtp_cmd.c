@@ -133,7 +133,7 @@ static void fail(smtp_addr_result *r, int code, const char *text)
 	xbuf_puts(r->msg, text);
 }
 
-static bool finish_address(optbuf *b, bool allow_null, const smtp_features *f, smtp_addr_result *r,
+static bool finish_address(optbuf *b, bool allow_null, bool utf8, const smtp_features *f, smtp_addr_result *r,
 	uint8_t taint)
 {
 	xbuf *addr_out = r->addr;
@@ -143,8 +143,8 @@ static bool finish_address(optbuf *b, bool allow_null, const smtp_features *f, s
 	xbuf why;
 	xbuf_init(&why, r->msg->a);
 	bool is_null = false, has_domain = false;
-	if (!smtp_parse_address_opts(s, allow_null, f->allow_domain_literals, f->strip_trailing_dot, addr_out,
-			&is_null, &has_domain, &why)) {
+	if (!smtp_parse_address_opts(s, allow_null, f->allow_domain_literals, f->strip_trailing_dot, utf8,
+			addr_out, &is_null, &has_domain, &why)) {
 		r->ok = false;
 		r->code = 501;
 		xbuf_reset(r->msg);
@@ -181,6 +181,11 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 	while (!f->no_params && extract_option(&b, &name, &value)) {
 		bool bare = name == value;
 		sv vv = { value, strlen(value), arg.taint, 0 };
+		/* A known option that takes a value but came with an empty one: Exim drops it and
+		 * takes no more (what is left before it goes to the address parser). */
+		if (!bare && !*value && (name_is(name, "SIZE") || name_is(name, "BODY") || name_is(name, "AUTH")
+				|| name_is(name, "RET") || name_is(name, "ENVID")))
+			break;
 		if (name_is(name, "SIZE") && !bare) {
 			/* A value that is not a whole number is dropped and ends the extraction: what
 			 * is left before it goes to the address parser (Exim). */
@@ -225,7 +230,7 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 			break;
 		}
 	}
-	return finish_address(&b, true, f, r, arg.taint);
+	return finish_address(&b, true, out->smtputf8 || f->utf8_addresses, f, r, arg.taint);
 }
 
 /* NOTIFY=NEVER or a comma list of SUCCESS FAILURE DELAY. */
@@ -260,16 +265,18 @@ bool smtp_parse_rcpt(sv arg, char *work, const smtp_features *f, smtp_rcpt_param
 		bool bare = name == value;
 		if (name_is(name, "NOTIFY") && !bare && f->dsn) {
 			if (out->notify_given) { fail(r, 501, "NOTIFY can be specified once only"); return false; }
+			if (!*value) continue;   /* Exim takes an empty NOTIFY as none at all */
 			if (!parse_notify(value, &out->notify)) { fail(r, 501, "Invalid value for NOTIFY parameter"); return false; }
 			out->notify_given = true;
 		} else if (name_is(name, "ORCPT") && !bare && f->dsn) {
+			if (out->orcpt.p) { fail(r, 501, "ORCPT can be specified once only"); return false; }
 			out->orcpt = (sv){ value, strlen(value), arg.taint, 0 };
 		} else {
 			restore_option(&b, name, value, true);
 			break;
 		}
 	}
-	return finish_address(&b, false, f, r, arg.taint);
+	return finish_address(&b, false, f->utf8_addresses, f, r, arg.taint);
 }
 
 /* ---- BDAT, HELO ------------------------------------------------------------------------- */
@@ -327,6 +334,7 @@ typedef struct cur {
 	const char *p;
 	size_t n, i;
 	bool strip_dot;   /* strip_trailing_dot: one dot may end a domain, and is dropped */
+	bool utf8;        /* SMTPUTF8 was given: domains may have 8-bit (UTF-8) bytes */
 } cur;
 
 static bool at_end(const cur *c) { return c->i >= c->n; }
@@ -399,8 +407,13 @@ static int read_local(cur *c, xbuf *out)
 static bool read_label(cur *c, xbuf *out)
 {
 	size_t start = c->i;
-	if (!isalnum((unsigned char)peek(c))) return false;
-	while (!at_end(c) && (isalnum((unsigned char)c->p[c->i]) || c->p[c->i] == '-')) c->i++;
+	unsigned char ch = (unsigned char)peek(c);
+	if (!isalnum(ch) && !(c->utf8 && ch >= 0x80)) return false;
+	while (!at_end(c)) {
+		ch = (unsigned char)c->p[c->i];
+		if (!isalnum(ch) && ch != '-' && !(c->utf8 && ch >= 0x80)) break;
+		c->i++;
+	}
 	xbuf_put(out, c->p + start, c->i - start);
 	return true;
 }
@@ -525,16 +538,30 @@ static const char *read_angle(cur *c, bool allow_null, bool allow_lit, xbuf *out
 	return NULL;
 }
 
+/* Well-formed UTF-8 sequences only (lead byte and the number of continuation bytes). */
+static bool utf8_valid(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char b = (unsigned char)p[i];
+		size_t more = b < 0x80 ? 0 : (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 9;
+		if (more == 9 || (more && i + more >= n)) return false;
+		for (size_t k = 1; k <= more; k++)
+			if (((unsigned char)p[i + k] & 0xC0) != 0x80) return false;
+		i += more + 1;
+	}
+	return true;
+}
+
 bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *is_null,
 	bool *has_domain, xbuf *why)
 {
-	return smtp_parse_address_opts(s, allow_null, allow_lit, false, out, is_null, has_domain, why);
+	return smtp_parse_address_opts(s, allow_null, allow_lit, false, false, out, is_null, has_domain, why);
 }
 
-bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_lit, bool strip_dot, xbuf *out, bool *is_null,
-	bool *has_domain, xbuf *why)
+bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_lit, bool strip_dot, bool utf8, xbuf *out,
+	bool *is_null, bool *has_domain, xbuf *why)
 {
-	cur c = { s.p, s.len, 0, strip_dot };
+	cur c = { s.p, s.len, 0, strip_dot, utf8 };
 	*is_null = *has_domain = false;
 	xbuf_reset(why);
 	const char *err = NULL;
@@ -591,6 +618,15 @@ bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_lit, bool strip_d
 		xbuf_printf(why, "malformed address: %.*s may not follow %.*s",
 			(int)(rest > MAY_NOT_FOLLOW_MAX ? MAY_NOT_FOLLOW_MAX : rest), c.p + c.i, (int)c.i, c.p);
 		return false;
+	}
+	/* With UTF-8 domains allowed, Exim checks that the domain is UTF-8 indeed. */
+	if (c.utf8) {
+		const char *at = memrchr(out->p, '@', out->len);
+		if (at && !utf8_valid(at + 1, out->len - (size_t)(at + 1 - out->p))) {
+			xbuf_reset(why);
+			xbuf_puts(why, "invalid UTF-8 byte sequence");
+			return false;
+		}
 	}
 	/* Exim refuses an address longer than 256 characters, showing its first 64. */
 	if (out->len > 256) {

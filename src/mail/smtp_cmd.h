@@ -39,6 +39,7 @@ typedef struct smtp_features {
 	bool allow_domain_literals;
 	bool no_params;    /* not ESMTP (HELO): no parameters are taken off MAIL/RCPT */
 	bool strip_trailing_dot; /* a domain may end in one dot, which is dropped */
+	bool utf8_addresses;     /* domains may be UTF-8 (allow_utf8_domains, or SMTPUTF8 seen) */
 } smtp_features;
 
 enum { SMTP_MAIL_AUTH_MAX = 8 };
@@ -95,9 +96,10 @@ bool smtp_parse_rcpt(sv arg, char *work, const smtp_features *f, smtp_rcpt_param
 bool smtp_parse_address(sv s, bool allow_null, bool allow_domain_literals, xbuf *out,
 	bool *is_null, bool *has_domain, xbuf *why);
 
-/* The same with strip_trailing_dot's rule: one dot ending a domain is taken and dropped. */
+/* The same with strip_trailing_dot's rule (one dot ending a domain is taken and dropped) and,
+ * for utf8 (SMTPUTF8 given), 8-bit bytes in domains. */
 bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_domain_literals, bool strip_trailing_dot,
-	xbuf *out, bool *is_null, bool *has_domain, xbuf *why);
+	bool utf8, xbuf *out, bool *is_null, bool *has_domain, xbuf *why);
 
 /* HELO/EHLO argument check (Exim's rules): one word of letters, digits, '-', '.', and the
  * characters in allow_chars, or a valid IP address literal in brackets. */

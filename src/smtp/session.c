@@ -1030,8 +1030,15 @@ int smtp_session_run(const smtp_conn_params *p)
 				if (s->cmd_buf.p[i] == '\0') s->cmd_buf.p[i] = '?';
 			if (s->nhistory > 0 && s->cmd != SMTP_UNKNOWN) s->nhistory--;
 			s->cmd = SMTP_UNKNOWN;
-			next = sess_syntax_error(s, 501, "NUL character(s) present (shown as '?')",
-				"NUL characters are not allowed in SMTP commands");
+			if (s->mode == SMTP_MODE_BATCH) {
+				next = sess_syntax_error(s, 501, "NUL character(s) present (shown as '?')",
+					"NUL characters are not allowed in SMTP commands");
+				continue;
+			}
+			/* Counted, but a drop adds no "Too many" line to this reply (Exim). */
+			log_synprot(s, false, "NUL character(s) present (shown as '?')");
+			sess_reply(s, 501, "NUL characters are not allowed in SMTP commands");
+			next = sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 			continue;
 		}
 		next = dispatch(s);

@@ -75,6 +75,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
+	s->rcpt_toomany_logged = false;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
@@ -305,15 +306,17 @@ static void sess_log_unqualified(smtp_session *s, const char *what, sv address)
 {
 	const log_config *lc = log_current_config();
 	if (lc && logsel_has(&lc->selector, LS_SMTP_SYNTAX_ERROR))
-		sess_log(s, LOG_MAIN, "unqualified %s rejected: <%s> %s", what, sess_printable(s, address),
-			dupsv(s, s->host_tag));
+		sess_log(s, LOG_MAIN, "unqualified %s rejected: <%s> %s%s", what, sess_printable(s, address),
+			dupsv(s, s->host_tag),
+			s->origin.host_lookup_failed ? " (failed to find host name from IP address)" : "");
 }
 
 static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
 		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
-		.no_params = !s->esmtp, .strip_trailing_dot = conf_main.strip_trailing_dot };
+		.no_params = !s->esmtp, .strip_trailing_dot = conf_main.strip_trailing_dot,
+		.utf8_addresses = conf_main.allow_utf8_domains || s->utf8_domains };
 }
 
 static sv qualify(smtp_session *s, sv local, const char *domain_opt)
@@ -410,6 +413,7 @@ sess_next sess_mail(smtp_session *s)
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
+	s->rcpt_toomany_logged = false;
 
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
@@ -421,6 +425,8 @@ sess_next sess_mail(smtp_session *s)
 	s->pipelining_used = false;
 	sess_note_pipelining(s);
 	bool parsed = smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r);
+	/* Exim allows UTF-8 domains from the first SMTPUTF8 on, for the rest of the connection. */
+	if (s->mail.smtputf8) s->utf8_domains = true;
 	/* Exim acts on each AUTH= while taking the parameters off, before the address is read. */
 	for (unsigned i = 0; i < s->mail.n_auths; i++)
 		if (!mail_auth_param(s, s->mail.auths[i]))
@@ -571,10 +577,12 @@ sess_next sess_rcpt(smtp_session *s)
 	}
 	if (conf_main.recipients_max > 0 && s->rcpt_count > conf_main.recipients_max) {
 		s->rcpt_fail_count++;
-		/* Logged for the first excess recipient only. */
-		if (s->rcpt_count == conf_main.recipients_max + 1)
-			sess_log(s, LOG_MAIN, "too many recipients: excess %srejected: sender=<" SV_FMT "> %s",
-				conf_main.recipients_max_reject ? "" : "temporarily ", SV_ARG(s->sender), dupsv(s, s->host_tag));
+		/* Logged once per message, for the first recipient refused for this. */
+		if (!s->rcpt_toomany_logged)
+			sess_log(s, LOG_MAIN, "too many recipients: %s: sender=<" SV_FMT "> %s",
+				conf_main.recipients_max_reject ? "message rejected" : "excess temporarily rejected",
+				SV_ARG(s->sender), dupsv(s, s->host_tag));
+		s->rcpt_toomany_logged = true;
 		sess_reply(s, conf_main.recipients_max_reject ? 552 : 452, "too many recipients");
 		return SESS_CONTINUE;
 	}
@@ -647,7 +655,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		xbuf_init(&why, s->work);
 		bool is_null = false, has_domain = false;
 		if (!smtp_parse_address_opts(arg, false, conf_main.allow_domain_literals, conf_main.strip_trailing_dot,
-				&addr, &is_null, &has_domain, &why)) {
+				conf_main.allow_utf8_domains || s->utf8_domains, &addr, &is_null, &has_domain, &why)) {
 			sess_reply(s, 501, "%s", xbuf_cstr(&why));
 			return SESS_CONTINUE;
 		}
@@ -662,7 +670,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		}
 	}
 	if (!spec) {
-		sess_log(s, LOG_MAIN | LOG_REJECT, "%s rejected %s %s", dupsv(s, s->host_tag), verb, sess_printable(s, arg));
+		sess_log(s, LOG_MAIN | LOG_REJECT, "%s rejected %s %s", dupsv(s, s->host_tag), verb, sess_loggable(s, arg));
 		sess_reply(s, expn ? 550 : 252, "Administrative prohibition");
 		return SESS_CONTINUE;
 	}

@@ -97,6 +97,7 @@ typedef struct smtp_session {
 	/* A RCPT was discarded since the last message text began: Exim's DATA then skips its
 	 * "valid RCPT" check (its flag survives RSET, MAIL and HELO) and runs the predata ACL. */
 	bool rcpt_discarded_since_data;
+	bool rcpt_toomany_logged;    /* "too many recipients" was logged for this message */
 	/* Exim's view of the previous command, for its pipelining leniency: a RCPT after a
 	 * refused MAIL, and DATA right after a RCPT, are answered 503 without counting as
 	 * protocol errors when PIPELINING was advertised. was_* describe the current command. */
@@ -142,6 +143,7 @@ typedef struct smtp_session {
 	unsigned long long bdat_total; /* bytes of BDAT chunks so far */
 	unsigned long long bdat_last_size;
 	bool bdat_message;           /* the message being received came by BDAT */
+	bool utf8_domains;           /* a MAIL had SMTPUTF8: UTF-8 domains from now on (Exim) */
 
 	xbuf scratch;
 	sv cur_rcpt;                 /* the RCPT being checked ($local_part, $domain) */

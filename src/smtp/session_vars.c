@@ -116,7 +116,8 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("proxy_local_port") || IS("proxy_host_port")) put_int(out, o->proxy_local_port);
 	else if (IS("proxy_external_address") || IS("proxy_target_address")) xbuf_putsv(out, o->proxy_external_address);
 	else if (IS("proxy_external_port") || IS("proxy_target_port")) put_int(out, o->proxy_external_port);
-	else if (IS("message_size") && !s->recv) put_int(out, s->mail.size_given ? s->mail.size : -1);
+	else if (IS("message_size") && !s->recv)   /* 0 before the first command (connect ACL) */
+		put_int(out, !s->commands_started ? 0 : s->mail.size_given ? s->mail.size : -1);
 	else if (IS("message_size") || IS("message_linecount")) {
 		/* as received, before the Received header */
 		long long size, lines;

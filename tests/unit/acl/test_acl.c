@@ -326,7 +326,7 @@ static void test_verbs(void)
 		{ "a_forced", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_FAIL, "forced fail ignores the condition", "" },
 		{ "a_bad_expand", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
 			"failed to expand ACL string \"${if\": condition name expected, but found \"\"" },
-		{ "a_bad_cond", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "", "invalid \"condition\" value \"maybe\"" },
+		{ "a_bad_cond", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_DEFER, "", "invalid \"condition\" value \"maybe\"" },
 		{ "a_delay", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
 			"syntax error in argument for \"delay\" modifier: \"xx\" is not a time value" },
 		{ "a_verify_kind", ACL_WHERE_RCPT, "1.2.3.4", "x@y", ACL_ERROR, "",
