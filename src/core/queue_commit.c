@@ -156,14 +156,14 @@ static void recover_dir(const spool_config *sc, hintsdb *idx, const char *dir)
 			id[MSG_ID_LEN] = 0;
 			const char *from = arena_printf(pool_scratch, "%s/%s", dir, e->d_name);
 			const char *to = spool_path(pool_scratch, sc, "input", id, "-H");
-			if (rename(from, to) != 0) {
-				log_write(LOG_MAIN | LOG_PANIC, "queue run: cannot move %s back to %s: %s", from, to, strerror(errno));
-				continue;
-			}
+			/* Noted as due first: killed between the two, the -H is still here (and noted again
+			 * next time); the other way round it would be back but in no run's list. */
 			if (idx)
 				queue_index_note(idx, id, 0, false, SV_NULL);
 			else
 				queue_schedule_note(sc, id, 0, false);
+			if (rename(from, to) != 0)
+				log_write(LOG_MAIN | LOG_PANIC, "queue run: cannot move %s back to %s: %s", from, to, strerror(errno));
 		}
 		closedir(d);
 	}

@@ -346,6 +346,8 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 			alone_inflight = j->alone;
 			next++;
 		}
+		/* After handing out the next message, so the syncs and unlinks overlap its delivery;
+		 * one sync of a directory covers every delivery reported since (queue_commit.h). */
 		qcommit_flush(sc, &rest);
 		if (!inflight)
 			break;
