@@ -188,7 +188,7 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 			break;
 		}
 	}
-	/* The child journaled (and synced) its deliveries before reporting them; write them here
+	/* The child journaled its deliveries before reporting them; write them here
 	 * only when it could not. */
 	if (ndone && !d->dont_deliver && !b->journaled) {
 		xbuf err;

@@ -8,7 +8,8 @@
  *
  * Up to queue_run_parallel workers have a message in flight at once. Why: on a file system
  * without a journal every delivery waits for device cache flushes (the mailbox file, its
- * directory, the -J line: docs/architecture.md, "Delivery durability"), and flushes issued at the
+ * directory: docs/architecture.md, "Delivery durability"; the directory is synced by the
+ * committer, queue_commit.c), and flushes issued at the
  * same time are served together by the block layer, so overlapping deliveries share the waits
  * without weakening any of them (group commit by concurrency). Nothing about one message's
  * delivery changes: its lock, journal, syncs, log lines and their order are its own.
