@@ -9,6 +9,7 @@
 #include "core/acl_internal.h"
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/printing.h"
 
 #define ACL_MAX_DEPTH 20               /* Exim's limit on nested ACLs */
 
@@ -327,7 +328,11 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 			acl_log_prefix(c, &line);
 			if (line.len)
 				xbuf_putc(&line, ' ');
-			acl_log(c, LOG_MAIN, "%sWarning: " SV_FMT, xbuf_cstr(&line), SV_ARG(text));
+			/* Exim shows the text with non-printing characters escaped (tabs stay). */
+			xbuf shown;
+			xbuf_init(&shown, e->tmp);
+			printing_escape(text, PRINT_TAB_LITERAL, &shown);
+			acl_log(c, LOG_MAIN, "%sWarning: %s", xbuf_cstr(&line), xbuf_cstr(&shown));
 		}
 	}
 	if (!have_msg || !c->user_msg.len)
@@ -602,6 +607,9 @@ static void fold_message(xbuf *msg)
 acl_result acl_check(acl_ctx *c, sv spec)
 {
 	acl_engine *e = acl_engine_of(c);
+	/* MAIL was discarded: every recipient goes the same way, with or without a RCPT ACL. */
+	if (c->discarded && c->where == ACL_WHERE_RCPT)
+		return ACL_DISCARD;
 	if (!spec.len) {
 		switch (c->where) {
 		case ACL_WHERE_RCPT:
@@ -612,8 +620,6 @@ acl_result acl_check(acl_ctx *c, sv spec)
 			return ACL_OK;
 		}
 	}
-	if (c->discarded && c->where == ACL_WHERE_RCPT)
-		return ACL_DISCARD; /* MAIL was discarded: every recipient goes the same way */
 	if (e->depth == 0) {
 		e->rl_cmd = NULL; /* one top-level ACL per command: per-command ratelimit results go */
 		arena_clear(e->tmp);

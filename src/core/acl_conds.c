@@ -107,7 +107,15 @@ sv acl_local_part(arena *a, sv address)
 
 static sv sender_of(const acl_ctx *c)
 {
-	return c->msg ? c->msg->sender : SV_LIT("");
+	if (c->msg) return c->msg->sender;
+	/* No message yet: whatever $sender_address is (under -bh/-bs, before the first command,
+	 * the caller's address, which a not-QUIT ACL after a connect-ACL drop still sees). */
+	if (!c->env) return SV_LIT("");
+	xbuf out, err;
+	xbuf_init(&out, c->user_msg.a);
+	xbuf_init(&err, c->user_msg.a);
+	if (xp_expand(c->env, SV_LIT("$sender_address"), &out, &err) != XP_OK) return SV_LIT("");
+	return xbuf_sv(&out);
 }
 
 /* Split off the next word of "acl = name arg..." (a double-quoted word may contain spaces and

@@ -156,12 +156,11 @@ acl_result acl_control(acl_ctx *c, sv arg)
 	case CT_ERROR: return ACL_ERROR;
 	case CT_FAKEDEFER:
 	case CT_FAKEREJECT:
-		if (id == CT_FAKEDEFER)
-			k->fakedefer = true;
-		else
-			k->fakereject = true;
-		if (opts.len > 1)
-			k->fake_message = sv_copy(a, sv_sub(opts, 1, opts.len));
+		/* One setting: the later of fakedefer and fakereject wins, and one without a text
+		 * goes back to the default text. */
+		k->fakedefer = id == CT_FAKEDEFER;
+		k->fakereject = id == CT_FAKEREJECT;
+		k->fake_message = opts.len > 1 ? sv_copy(a, sv_sub(opts, 1, opts.len)) : SV_NULL;
 		break;
 	case CT_FREEZE:
 		k->freeze = true;

@@ -153,6 +153,10 @@ typedef struct address_item {
 	                                   * attempt (a success deletes it) */
 	sv delivered_path;                /* a filter's file item: the file the transport's own file
 	                                   * option named (the "=>" line shows it) */
+	bool txn_first;                   /* the first recipient of a later SMTP transaction on the
+	                                   * same connection (max_rcpt): logged "=>" again, as Exim */
+	bool ignore_error;                /* its failure sends no report: "<addr>: error ignored"
+	                                   * (a Sieve vacation reply, as Exim 4.96) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

@@ -48,6 +48,8 @@ void bnc_address_name(const address_item *a, xbuf *out);
 void bnc_address_block(const address_item *a, const char *prefix, xbuf *out);
 /* One per-recipient block of the message/delivery-status part, ending with a blank line.
  * action: "failed", "delayed", "delivered", "relayed"; status: "5.0.0" ... */
+/* The recipient an address came from (itself when it has no parent). */
+const address_item *bnc_top_of(const address_item *a);
 void bnc_dsn_block(const address_item *a, const char *action, const char *status, bool extra_info,
 	xbuf *out);
 

@@ -48,6 +48,7 @@ bool bounce_send_syntax_errors(const spool_config *sc, const message *m, const c
 		.text = xbuf_sv(&text),
 		.reference_id = sv_cstr(m->id),
 		.extract_recipients = true,
+		.by_exim_user = true,
 	};
 	char id[MSG_ID_LEN + 1];
 	bool ok = submit_message(sc, &r, id, err);

@@ -356,7 +356,7 @@ bool bounce_send_success_dsn(const spool_config *sc, const message *m, int data_
 		/* "delivered" also for a relay to a host without DSN support; its Diagnostic-Code is a
 		 * fixed "250 Ok", not the host's reply (observed from Exim 4.96). */
 		xbuf_puts(&out, "Action: delivered\nFinal-Recipient: rfc822;");
-		bnc_put_field(d->address, &out);
+		bnc_put_field(bnc_top_of(d)->address, &out);
 		xbuf_puts(&out, "\nStatus: 2.0.0\n");
 		if (d->host_used_address.len) {
 			if (d->host_used_name.len) {

@@ -149,6 +149,9 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 	size_t ndone = 0, cap = 0;
 	bool first = true;
 	for (address_item *a = b->addrs; a; a = a->next) {
+		/* A later max_rcpt transaction on the same connection starts with "=>" again. */
+		if (a->txn_first)
+			first = true;
 		if (a->freeze) {
 			d->freeze = true;
 			d->freeze_reason = NULL;
@@ -478,6 +481,23 @@ static void send_bounces(dctx *d)
 		if (sent[i])
 			continue;
 		sv to = report_to(d, d->failed[i]);
+		/* Observed from Exim 4.96: a Sieve vacation reply's failure, and a failure report's
+		 * failure by retry timeout or past ignore_bounce_errors_after, are logged as ignored
+		 * and dropped (no report, no freezing). */
+		address_item *f = d->failed[i];
+		if (f->ignore_error || (!to.len && (f->retry_timedout
+			|| now - d->m->received_time >= conf_main.ignore_bounce_errors_after))) {
+			sent[i] = true;
+			dlog_error_ignored(f);
+			sv fin = f->unique.len ? f->unique : f->address;
+			xbuf err;
+			xbuf_init(&err, pool_scratch);
+			if (!djournal_append(d->sc, d->m->id, &fin, 1, &err))
+				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+			message_add_nonrecipient(d->m, fin);
+			tp_output_remove(pool_scratch, d->sc, d->m->id, f);
+			continue;
+		}
 		/* Everything failing to the same place goes in one report. */
 		address_item *list = NULL, **tail = &list;
 		for (size_t k = i; k < d->nfailed; k++) {

@@ -55,6 +55,9 @@ void dlog_success(const dlog_ctx *c, const address_item *a, const driver_instanc
 void dlog_defer(const dlog_ctx *c, const address_item *a);
 void dlog_fail(const dlog_ctx *c, const address_item *a);
 void dlog_discard(const dlog_ctx *c, const address_item *a);
+/* A failure that sends no report (ignore_error, or a failure report's own failure past
+ * ignore_bounce_errors_after or by retry timeout): Exim's "<addr> [<parent>]: error ignored". */
+void dlog_error_ignored(const address_item *a);
 
 typedef struct dctx dctx;
 

@@ -39,13 +39,14 @@ static sv local_key(const address_item *a)
 	return retry_local_key(pool_msg, a, use_lp);
 }
 
-/* Mail addresses, and pipe and file items that have the address they came from. Replies
- * (autoreply) keep no record here (not compared with Exim). */
+/* Mail addresses, and pipe, file and reply items that have the address they came from
+ * (observed: a filter's reply keys "T:>to@domain:user@domain"). */
 static const address_item *keyed(const address_item *a)
 {
 	if (a->kind == ADDR_MAIL)
 		return a->domain.len ? a : NULL;
-	if ((a->kind == ADDR_PIPE || a->kind == ADDR_FILE || a->kind == ADDR_DIRECTORY) && a->parent && a->parent->address.len)
+	if ((a->kind == ADDR_PIPE || a->kind == ADDR_FILE || a->kind == ADDR_DIRECTORY || a->kind == ADDR_REPLY)
+		&& a->parent && a->parent->address.len)
 		return a;
 	return NULL;
 }

@@ -171,8 +171,13 @@ void dlog_format_success(const address_item *a, const driver_instance *t, bool l
 
 void dlog_format_defer(const address_item *a, xbuf *out)
 {
-	put_printable(out, a->address);
-	put_parents(a, out);
+	/* A file item the transport could not take as a file name is shown as it was asked for
+	 * (observed: "== save box5 <u@a.test> ... is not absolute"). */
+	put_printable(out, a->kind != ADDR_MAIL && a->delivered_path.len ? a->delivered_path : a->address);
+	/* Observed from Exim 4.96: a parent that is the same address (a filter's "deliver" to its
+	 * own address) is left out of the "==" line (the "**" of a retry timeout shows it). */
+	if (!(a->parent && !selected(LS_ALL_PARENTS) && sv_eq(shown_top(a), a->address)))
+		put_parents(a, out);
 	put_router_transport(a, out);
 	xbuf_printf(out, " defer (%d)", a->basic_errno);
 	/* An operating-system error is named before the host, as Exim 4.96 writes it
@@ -271,6 +276,15 @@ void dlog_fail(const dlog_ctx *c, const address_item *a)
 	log_write(LOG_MAIN, "** %s", xbuf_cstr(&b));
 	if (c->sc && c->m)
 		spool_msglog(c->sc, c->m->id, "%s", xbuf_cstr(&b));
+}
+
+void dlog_error_ignored(const address_item *a)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	put_printable(&b, a->address);
+	put_parents(a, &b);
+	log_write(LOG_MAIN, "%s: error ignored", xbuf_cstr(&b));
 }
 
 void dlog_discard(const dlog_ctx *c, const address_item *a)

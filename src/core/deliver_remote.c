@@ -42,6 +42,20 @@ static bool multi_domain(dctx *d, const driver_instance *t)
 	return r;
 }
 
+/* A transport's max_rcpt (smtp; 0: none or not an smtp-like transport). Read through the
+ * option table as multi_domain is. */
+static int max_rcpt(const driver_instance *t)
+{
+	if (!t || !t->info || !t->priv)
+		return 0;
+	const opt_row *row = opt_find(t->info->options, t->info->noptions, "max_rcpt");
+	if (!row || row->type != OPT_INT)
+		return 0;
+	int v;
+	memcpy(&v, (const char *)t->priv + row->offset, sizeof v);
+	return v > 0 ? v : 0;
+}
+
 static bool same_group(const address_item *x, const address_item *y, bool one_domain)
 {
 	return x->transport && y->transport && strcmp(x->transport, y->transport) == 0
@@ -97,13 +111,19 @@ void dremote_run(dctx *d, address_item *list)
 {
 	dbatch *batches = NULL, **btail = &batches;
 	address_item *next;
+	/* Observed from Exim 4.96: with remote_max_parallel above 1 the recipients beyond the
+	 * transport's max_rcpt go in batches of their own, one process and connection each; with
+	 * 1, one process sends them all, in max_rcpt transactions over one connection. */
+	bool split = conf_main.remote_max_parallel > 1 && !d->o->cont;
 	for (address_item *a = list; a; a = next) {
 		next = a->next;
 		a->next = NULL;
 		dbatch *b;
-		for (b = batches; b; b = b->next)
-			if (same_group(b->addrs, a, !multi_domain(d, b->t)))
+		for (b = batches; b; b = b->next) {
+			int full = split ? max_rcpt(b->t) : 0;
+			if ((full == 0 || b->n < (size_t)full) && same_group(b->addrs, a, !multi_domain(d, b->t)))
 				break;
+		}
 		if (!b) {
 			b = arena_calloc(pool_msg, 1, sizeof *b);
 			b->t = tp_find(a->transport);

@@ -24,6 +24,8 @@ enum dres_tag {
 	T_TLS_TLSA_USAGE, T_TLS_OURCERT,
 	/* A file item delivered where the transport's file option said. */
 	T_DELIVERED_PATH,
+	/* The first recipient of a later transaction on the connection (max_rcpt). */
+	T_TXN_FIRST,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -111,6 +113,8 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 		put_int(&p, T_CONTINUED, 1);
 	if (a->delivered_path.len)
 		put_str(&p, T_DELIVERED_PATH, a->delivered_path);
+	if (a->txn_first)
+		put_int(&p, T_TXN_FIRST, 1);
 	int nr = 0;
 	for (const addr_retry *r = a->retries; r && nr < MAX_RETRIES_PER_ADDR; r = r->next, nr++) {
 		put_int(&p, T_RETRY_BEGIN, 0);
@@ -137,6 +141,7 @@ static bool is_int_tag(int tag)
 	case T_TO_FILE: case T_CHUNKING: case T_RETRY_BEGIN: case T_RETRY_ERRNO: case T_RETRY_MORE: case T_RETRY_REMOVE:
 	case T_RETRY_HOST: case T_RETRY_END: case T_END:
 	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE: case T_CONTINUED:
+	case T_TXN_FIRST:
 	case T_TLS_TLSA_USAGE:
 		return true;
 	default:
@@ -249,6 +254,7 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_CHUNKING: img->chunking_used = iv != 0; break;
 		case T_CONTINUED: img->host_used_continued = iv != 0; break;
 		case T_DELIVERED_PATH: img->delivered_path = sval; break;
+		case T_TXN_FIRST: img->txn_first = iv != 0; break;
 		case T_RETRY_BEGIN:
 			if (in_retry || ++nretries > MAX_RETRIES_PER_ADDR) {
 				xbuf_puts(err, "retry item out of place or too many");
@@ -363,6 +369,7 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->chunking_used = img.chunking_used;
 		t->host_used_continued = img.host_used_continued;
 		t->delivered_path = img.delivered_path;
+		t->txn_first = img.txn_first;
 		t->retries = img.retries;
 		got[index] = true;
 		off += 8 + plen + 4;

@@ -96,6 +96,10 @@ void dns_config_reset(void);
  * "no host name found"); DNS_NODATA: names, none of them confirmed (Exim logs nothing);
  * DNS_AGAIN: temporary. */
 dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases);
+/* Added (rcvleft): the same; *secure tells whether the PTR answer and the forward answers that
+ * confirmed the name were DNSSEC authenticated (the AD bit, or dns_trust_aa): Exim's
+ * $sender_host_dnssec. byaddr lookups are never secure. */
+dns_rc dns_host_name_lookup_secure(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases, bool *secure);
 
 /* A and AAAA addresses of a host name (per dns_ipv4_lookup etc.), in preference order. */
 dns_rc dns_host_addresses(arena *a, sv host, sv **addrs, size_t *naddrs);

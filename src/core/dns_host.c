@@ -39,7 +39,8 @@ static bool ipv4_only(sv host)
 		&err) == SEARCH_OK;
 }
 
-dns_rc dns_host_addresses(arena *a, sv host, sv **addrs, size_t *naddrs)
+/* secure (may be NULL): false unless every answer with records was authenticated. */
+static dns_rc host_addresses(arena *a, sv host, sv **addrs, size_t *naddrs, bool *secure)
 {
 	*addrs = NULL;
 	*naddrs = 0;
@@ -62,18 +63,30 @@ dns_rc dns_host_addresses(arena *a, sv host, sv **addrs, size_t *naddrs)
 	}
 	*addrs = arena_calloc(a, total, sizeof(sv));
 	for (int i = 0; i < 2; i++)
-		if (rcs[i] == DNS_SUCCEED)
+		if (rcs[i] == DNS_SUCCEED) {
+			if (secure && !ans[i].authentic)
+				*secure = false;
 			for (dns_rr *rr = ans[i].rrs; rr; rr = rr->next)
 				(*addrs)[(*naddrs)++] = rr->text;
+		}
 	return DNS_SUCCEED;
 }
 
-/* Does name resolve to ip? 1 yes, 0 no, -1 temporary failure. */
-static int confirms(arena *a, sv name, const ip_addr *ip)
+dns_rc dns_host_addresses(arena *a, sv host, sv **addrs, size_t *naddrs)
+{
+	return host_addresses(a, host, addrs, naddrs, NULL);
+}
+
+/* Does name resolve to ip? 1 yes, 0 no, -1 temporary failure. secure (may be NULL) is
+ * cleared unless the answers were authenticated. */
+static int confirms(arena *a, sv name, const ip_addr *ip, bool *secure)
 {
 	sv *addrs;
 	size_t n;
-	dns_rc rc = dns_host_addresses(a, name, &addrs, &n);
+	bool sec = true;
+	dns_rc rc = host_addresses(a, name, &addrs, &n, &sec);
+	if (secure && !sec)
+		*secure = false;
 	if (rc == DNS_AGAIN)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -123,7 +136,7 @@ static dns_rc byaddr(arena *a, const ip_addr *ip, sv *name)
 		return DNS_NOMATCH;
 	/* Exim confirms the name in the DNS, as for bydns: a name that only /etc/hosts knows
 	 * (127.0.0.1 -> localhost) is not kept (observed with Exim 4.96 -d). */
-	int c = confirms(a, sv_cstr(host), ip);
+	int c = confirms(a, sv_cstr(host), ip, NULL);
 	if (c < 0)
 		return DNS_AGAIN;
 	if (c == 0)
@@ -132,7 +145,8 @@ static dns_rc byaddr(arena *a, const ip_addr *ip, sv *name)
 	return DNS_SUCCEED;
 }
 
-static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases, size_t *naliases)
+/* secure: set when the PTR answer and the confirmation of the name kept were authenticated. */
+static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases, size_t *naliases, bool *secure)
 {
 	xbuf rev;
 	xbuf_init(&rev, a);
@@ -147,18 +161,23 @@ static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases,
 		n++;
 	sv *ok = arena_calloc(a, n, sizeof(sv));
 	size_t nok = 0;
-	bool again = false;
+	bool again = false, first_secure = false;
 	for (dns_rr *rr = ans.rrs; rr; rr = rr->next) {
 		if (rr->text.len == 0)
 			continue;
-		int c = confirms(a, rr->text, ip);
+		bool sec = true;
+		int c = confirms(a, rr->text, ip, &sec);
 		if (c < 0)
 			again = true;
-		else if (c > 0)
+		else if (c > 0) {
+			if (nok == 0)
+				first_secure = sec;
 			ok[nok++] = lower_copy(a, rr->text);
+		}
 	}
 	if (nok == 0)
 		return again ? DNS_AGAIN : DNS_NODATA;   /* names, none confirmed */
+	*secure = ans.authentic && first_secure;
 	*name = ok[0];
 	*aliases = nok > 1 ? ok + 1 : NULL;
 	*naliases = nok - 1;
@@ -167,6 +186,13 @@ static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases,
 
 dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases)
 {
+	bool secure;
+	return dns_host_name_lookup_secure(a, ip, name, aliases, naliases, &secure);
+}
+
+dns_rc dns_host_name_lookup_secure(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases, bool *secure)
+{
+	*secure = false;
 	*name = SV_NULL;
 	*aliases = NULL;
 	*naliases = 0;
@@ -184,9 +210,9 @@ dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *nal
 	bool unconfirmed = false;
 	while (list_next(&it, &item)) {
 		if (sv_eqi(xbuf_sv(&item), SV_LIT("bydns")))
-			rc = bydns(a, ip, &addr, name, aliases, naliases);
+			rc = bydns(a, ip, &addr, name, aliases, naliases, secure);
 		else if (sv_eqi(xbuf_sv(&item), SV_LIT("byaddr")))
-			rc = byaddr(a, &addr, name);
+			rc = byaddr(a, &addr, name);   /* the system's resolver: never counted secure */
 		else
 			continue;
 		if (rc == DNS_SUCCEED || rc == DNS_AGAIN)

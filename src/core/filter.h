@@ -77,6 +77,9 @@ typedef struct filter_mail {
 	sv to, cc, bcc, from, reply_to, subject, extra_headers, text, file, log, once, once_repeat;
 	bool expand_file;      /* "expand file" */
 	bool return_message;   /* "return message" */
+	bool notify;           /* Sieve notify: not an autoreply item; the router submits it at once
+	                        * (Exim 4.96 does, while filtering): envelope sender and From: from,
+	                        * recipients to, extra_headers as they are, an empty body */
 } filter_mail;
 
 typedef struct filter_action {

@@ -56,7 +56,7 @@ void filter_result_encode(const filter_result *res, xbuf *out)
 				m->text, m->file, m->log, m->once, m->once_repeat };
 			for (size_t i = 0; i < sizeof f / sizeof *f; i++)
 				put_sv(out, f[i]);
-			put_u32(out, (uint32_t)(m->vacation | m->expand_file << 1 | m->return_message << 2));
+			put_u32(out, (uint32_t)(m->vacation | m->expand_file << 1 | m->return_message << 2 | m->notify << 3));
 		}
 	}
 }
@@ -152,6 +152,7 @@ bool filter_result_decode(sv in, arena *a, filter_result *res)
 			m->vacation = mf & 1;
 			m->expand_file = mf & 2;
 			m->return_message = mf & 4;
+			m->notify = mf & 8;
 			act->mail = m;
 		}
 		if (res->tail)

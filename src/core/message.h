@@ -108,6 +108,9 @@ typedef struct msg_origin {
 	sv login;
 	uid_t uid;
 	gid_t gid;
+	/* Added (rcvleft): the host name lookup (PTR and the forward confirmation) gave DNSSEC
+	 * authenticated answers: $sender_host_dnssec, DS on the <= line under +dnssec. */
+	bool host_dnssec;
 } msg_origin;
 
 typedef struct message {

@@ -119,6 +119,7 @@ static bool origin_var(const msg_origin *o, sv name, xbuf *out)
 	else if (IS("sender_host_name")) xbuf_putsv(out, o->host_name);
 	else if (IS("sender_helo_name")) xbuf_putsv(out, o->helo_name);
 	else if (IS("sender_ident")) xbuf_putsv(out, o->ident);
+	else if (IS("sender_host_dnssec")) xbuf_puts(out, o->host_dnssec ? "yes" : "no");
 	else if (IS("sender_fullhost")) message_sender_fullhost(o, out);
 	else if (IS("sender_rcvhost")) message_sender_rcvhost(o, out);
 	else if (IS("host_lookup_failed")) xbuf_puts(out, o->host_lookup_failed ? "1" : "0");

@@ -227,7 +227,8 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	if (!(usable[mode] & ACL_BIT(c->where))) {
 		if (strict || leaky)
 			return acl_error(c, "error in arguments to \"ratelimit\" condition: \"%s\" must not have /leaky or "
-				"/strict option, or cannot be used in %s ACL", mode_names[mode], acl_where_name(c->where));
+				"/strict option, or cannot be used in %s ACL",
+				mode == RL_PER_ADDR ? "per_rcpt" : mode_names[mode], acl_where_name(c->where));   /* Exim's name */
 		readonly = true;
 	}
 	if (!key.p)

@@ -172,6 +172,11 @@ long long receive_size(const receive_ctx *r)
 	return r->rd.size;
 }
 
+long long receive_lines(const receive_ctx *r)
+{
+	return r->rd.lines;
+}
+
 long long receive_size_limit(const receive_ctx *r)
 {
 	return r->rd.lim.size_limit;
@@ -180,6 +185,17 @@ long long receive_size_limit(const receive_ctx *r)
 message *receive_message(receive_ctx *r)
 {
 	return r->m;
+}
+
+sv receive_header_text(const receive_ctx *r)
+{
+	return xbuf_sv(&r->rd.headers);
+}
+
+bool receive_header_section_too_big(const receive_ctx *r, long long *maxsize)
+{
+	*maxsize = r->rd.lim.header_maxsize;
+	return r->rd.header_too_big && !r->rd.header_line_too_long;
 }
 
 /* The reject log's account of a message: the envelope and the header lines so far, each with

@@ -54,6 +54,7 @@ typedef struct receive_opts {
 	                           * arrival line's R= field; empty: none */
 	int body_type;            /* SMTP BODY= for the M8S= field: 0 none, 7 7BIT, 8 8BITMIME */
 	const char *pipelining;   /* the L field ("L", "L-", "L.", "L.-", "L*"); NULL: none */
+	bool fake_reject;         /* control = fakereject: the arrival line starts "(=" */
 } receive_opts;
 
 /* Begin receiving into message m (id assigned here, -D opened). */
@@ -91,6 +92,7 @@ void receive_reject_details(receive_ctx *r, xbuf *out);
 /* The parser's counts, for the caller's own checks. */
 long long receive_size(const receive_ctx *r);
 long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in force; 0: none */
+long long receive_lines(const receive_ctx *r);        /* line ends in receive_size's count */
 
 /* After RECV_END: parse the headers into m, add the Received header and the fix-ups. Called
  * before the DATA / non-SMTP ACL so that ACL sees the headers Exim shows it. */
@@ -124,5 +126,11 @@ void receive_log_arrival(receive_ctx *r);
 void receive_discard(receive_ctx *r, const char *why);
 /* The message being received. */
 message *receive_message(receive_ctx *r);
+/* Added (rcvleft): the header section as read so far (LF line ends; after RECV_HEADER_TOO_BIG
+ * the first header_maxsize bytes), for the copy in an -oe error message (prog/bm_error.c). */
+sv receive_header_text(const receive_ctx *r);
+/* Added (rcvleft): RECV_HEADER_TOO_BIG was for the whole section (header_maxsize, not a line):
+ * then *maxsize is the limit. */
+bool receive_header_section_too_big(const receive_ctx *r, long long *maxsize);
 
 #endif

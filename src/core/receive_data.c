@@ -16,9 +16,18 @@ void rx_init(rx_reader *r, arena *a, receive_input how, const rx_limits *lim, rx
 	r->line_start = true;
 }
 
+/* Local input stops at the first byte over message_size_limit; what was read up to there
+ * (limit + 1 bytes, as Exim's read= shows) still goes to -D for the copy in the -oe error
+ * message (prog/bm_error.c). SMTP input goes on being read and is dropped. */
+static bool local_overflow(const rx_reader *r)
+{
+	return r->too_big && (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)
+		&& !r->header_too_big && !r->header_line_too_long && !r->io_error;
+}
+
 static bool discarding(const rx_reader *r)
 {
-	return r->too_big || r->header_too_big || r->header_line_too_long || r->io_error;
+	return (r->too_big && !local_overflow(r)) || r->header_too_big || r->header_line_too_long || r->io_error;
 }
 
 static void flush_body(rx_reader *r)
@@ -40,14 +49,16 @@ static void body_byte(rx_reader *r, char c)
 {
 	count(r);
 	r->body_size++;
-	if (c == '\n')
+	if (c == '\n') {
 		r->body_linecount++;
+		r->lines++;
+	}
 	else if (c == '\0')
 		r->body_zerocount++;
 	if (discarding(r))
 		return;
 	r->out[r->nout++] = c;
-	if (r->nout == sizeof r->out)
+	if (r->nout == sizeof r->out || local_overflow(r))
 		flush_body(r);
 }
 
@@ -59,9 +70,14 @@ static void body_run(rx_reader *r, const char *p, size_t n)
 	r->linelen += (long long)n;
 	if (r->lim.size_limit > 0 && r->size > r->lim.size_limit) {
 		/* Local input stops at the first byte over the limit, as Exim's read=limit+1 shows. */
-		r->too_big = true;
-		if (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)
+		if ((r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF) && !r->too_big) {
+			long long over = r->size - (r->lim.size_limit + 1);
+			n -= (size_t)over;
+			r->body_size -= over;
+			r->linelen -= over;
 			r->size = r->lim.size_limit + 1;
+		}
+		r->too_big = true;
 	}
 	for (const char *z = memchr(p, '\0', n); z; z = memchr(z + 1, '\0', n - (size_t)(z + 1 - p)))
 		r->body_zerocount++;
@@ -78,11 +94,15 @@ static void body_run(rx_reader *r, const char *p, size_t n)
 		if (r->nout == sizeof r->out)
 			flush_body(r);
 	}
+	if (local_overflow(r))
+		flush_body(r);
 }
 
 static void header_byte(rx_reader *r, char c)
 {
 	count(r);
+	if (c == '\n')
+		r->lines++;
 	r->header_line_len++;
 	if (r->lim.header_line_max > 0 && r->header_line_len > r->lim.header_line_max)
 		r->header_line_too_long = true;
@@ -110,6 +130,7 @@ static void text_byte(rx_reader *r, char c)
 static void end_header_block(rx_reader *r, size_t from)
 {
 	r->in_header = false;
+	r->lines++;   /* Exim counts the blank line it implies here (not in the size) */
 	if (discarding(r) || from >= r->headers.len) {
 		if (!discarding(r))
 			xbuf_truncate(&r->headers, from);
@@ -118,8 +139,14 @@ static void end_header_block(rx_reader *r, size_t from)
 	size_t n = r->headers.len - from;
 	/* These bytes were counted as header bytes; count them again as body bytes, so undo. */
 	r->size -= (long long)n;
+	long long before = r->body_linecount;
 	for (size_t i = 0; i < n; i++)
 		body_byte(r, r->headers.p[from + i]);
+	/* Exim counts the moved line as one body line, whatever continuations it has (its
+	 * line end is counted by the caller); $message_linecount keeps what the header block
+	 * counted. */
+	r->lines -= r->body_linecount - before;
+	r->body_linecount = before;
 	xbuf_truncate(&r->headers, from);
 }
 
@@ -141,16 +168,16 @@ static void line_end(rx_reader *r)
 	size_t len = r->headers.len - start;
 	if (empty && !discarding(r)) {
 		count(r); /* the blank line between header and body */
+		r->lines++;
 		r->in_header = false;
 		return;
 	}
 	if (discarding(r)) {
 		/* Nothing is stored any more; the header block ends at the first empty line. */
-		if (empty) {
-			count(r);
+		count(r);
+		r->lines++;
+		if (empty)
 			r->in_header = false;
-		} else
-			count(r);
 		return;
 	}
 	bool continuation = start > 0 && len > 0 && (line[0] == ' ' || line[0] == '\t');
@@ -177,6 +204,8 @@ static void header_continue(rx_reader *r, bool counts_as_line_end)
 		r->linelen++;
 	r->line_start = false;
 	header_byte(r, '\n');
+	if (!counts_as_line_end)
+		r->lines--;   /* Exim does not count a bare CR's continuation as a line */
 	header_byte(r, ' ');
 	r->linelen++;
 	r->cont_space = counts_as_line_end;
@@ -293,10 +322,15 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 				line_end(r);
 			} else if (!r->crlf)
 				line_end(r);
-			else if (r->in_header)
-				header_continue(r, true);
-			else if (r->how == RECV_SMTP_DATA || r->how == RECV_SMTP_BDAT)
+			else if (r->in_header && r->line_start) {
+				/* An empty line ends the header block; Exim still puts the space that
+				 * continues a line after a bare LF, so the body starts with it. */
+				line_end(r);
 				text_byte(r, ' ');
+			} else if (r->in_header)
+				header_continue(r, true);
+			else if (r->how == RECV_SMTP_DATA)
+				text_byte(r, ' ');   /* BDAT: a line end (below), as Exim */
 			else
 				line_end(r);
 			continue;

@@ -8,7 +8,8 @@
  *   - CRLF and bare LF end a line; a bare CR ends a line too.
  *   - A bare CR inside the header block becomes "\n " (the header continues).
  *   - When the first line ended with CRLF, a later bare LF is not a line end: in the header block
- *     it becomes "\n " like a bare CR, in the body (SMTP DATA and BDAT) a space.
+ *     it becomes "\n " like a bare CR (one at the start of a line ends the block and the body
+ *     starts with a space), in the body a space for SMTP DATA, a line end for BDAT.
  *   - SMTP DATA: a line "." ends the message (".\r\n", or ".\n" when the message uses bare LF);
  *     otherwise a leading dot is removed. The reader stops right after the end line.
  *   - Local input: no dot removal; with RECV_LOCAL_DOT a line "." ends the message.
@@ -50,6 +51,8 @@ typedef struct rx_reader {
 	long long size;             /* bytes read in LF form (headers, blank line, body) */
 	long long body_size;        /* body bytes written */
 	long long body_linecount, body_zerocount, max_linelength;
+	long long lines;            /* line ends counted in size: Exim's $message_linecount while
+	                             * receiving (header lines, the blank line, body lines) */
 	long long header_line_len;  /* length of the header being read (for header_line_maxsize) */
 	bool too_big, header_too_big, header_line_too_long, io_error, ended;
 	/* State */

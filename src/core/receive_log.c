@@ -1,6 +1,6 @@
 /* The "<=" main log line for a received message, with the fields and order Exim 4.96 writes
  * (observed with log_selector = +all):
- *   <= sender H=name (helo) [ip]:port I=[ip]:port U=ident P=proto X=.. CV=.. DN=".." SNI=..
+ *   <= sender DS H=name (helo) [ip]:port I=[ip]:port U=ident P=proto X=.. CV=.. DN=".." SNI=..
  *      A=auth:id PRX=ip K S=size RT=0.005s id=msgid T="subject" from <sender> for rcpt rcpt
  */
 #include <sys/time.h>
@@ -58,7 +58,7 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	const log_config *lc = log_current_config();
 	logsel def = logsel_default();
 	const logsel *ls = lc ? &lc->selector : &def;
-	xbuf_puts(out, "<= ");
+	xbuf_puts(out, r->opts.fake_reject ? "(= " : "<= ");
 	if (m->sender.len)
 		put_escaped(out, m->sender);
 	else
@@ -68,6 +68,9 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 		put_escaped(out, r->opts.reference_id);
 	}
 	if (o && o->host_address.len) {
+		/* +dnssec: the host name came from DNSSEC-authenticated lookups (ch-log_files). */
+		if (o->host_dnssec && logsel_has(ls, LS_DNSSEC))
+			xbuf_puts(out, " DS");
 		xbuf_puts(out, " H=");
 		xbuf fh;
 		xbuf_init(&fh, pool_scratch);

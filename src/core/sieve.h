@@ -44,6 +44,11 @@ typedef struct sieve_program sieve_program;
 typedef struct sieve_options {
 	bool vacation;                /* sieve_vacation_directory set (or testing with -bf) */
 	bool enotify;                 /* sieve_enotify_mailto_owner set */
+	/* Called when the script requires "vacation" (NULL: nothing to check). Exim 4.96 opens
+	 * (and tidies) the vacation directory there: false makes the require a Sieve error,
+	 * "unable to open vacation directory" (observed). */
+	bool (*vacation_open)(void *ctx);
+	void *vacation_ctx;
 } sieve_options;
 
 /* Parse text (which starts with "# Sieve filter"). Never NULL: a syntax error is kept inside. */

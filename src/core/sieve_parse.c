@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/sieve_internal.h"
+#include "mail/smtp_cmd.h"
 
 typedef struct sparser {
 	arena *a;
@@ -386,6 +387,8 @@ static bool parse_require(sparser *ps)
 		else if (sv_eq_cstr(c, "vacation")) {
 			if (!ps->o->vacation)
 				return fail(ps, "vacation disabled");
+			if (ps->o->vacation_open && !ps->o->vacation_open(ps->o->vacation_ctx))
+				return fail(ps, "unable to open vacation directory");
 			ps->vacation = true;
 		} else if (sv_eq_cstr(c, "enotify")) {
 			if (!ps->o->enotify)
@@ -397,6 +400,23 @@ static bool parse_require(sparser *ps)
 	/* The semicolon is read without looking further, so the next string is lexed with the
 	 * capabilities just required. */
 	return semicolon(ps);
+}
+
+/* vacation :from must be one address, checked as the script is read (so also in a branch that
+ * does not run), with Exim 4.96's texts (observed): "empty address", or "malformed address
+ * \"<text>\" (<why>)" with the reason Exim's address parser gives. */
+static bool from_valid(sparser *ps, sv from, int line)
+{
+	if (from.len == 0)
+		return fail_at(ps, line, "empty address");
+	xbuf out, why;
+	xbuf_init(&out, ps->a);
+	xbuf_init(&why, ps->a);
+	bool is_null = false, has_domain = false;
+	if (smtp_parse_address(from, false, true, &out, &is_null, &has_domain, &why))
+		return true;
+	return fail_at(ps, line, arena_printf(ps->a, "malformed address \"" SV_FMT "\" (%s)", SV_ARG(from),
+		xbuf_cstr(&why)));
 }
 
 static bool parse_vacation(sparser *ps, scmd *c)
@@ -414,7 +434,7 @@ static bool parse_vacation(sparser *ps, scmd *c)
 		} else if (is_tag(k, "subject")) {
 			ok = need_string(ps, &c->subject, "missing subject string");
 		} else if (is_tag(k, "from")) {
-			ok = need_string(ps, &c->from, "missing from string");
+			ok = need_string(ps, &c->from, "missing from string") && from_valid(ps, c->from, k.line);
 		} else if (is_tag(k, "handle")) {
 			ok = need_string(ps, &c->handle, "missing handle string");
 		} else if (is_tag(k, "addresses")) {

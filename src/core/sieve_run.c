@@ -224,27 +224,11 @@ static void do_vacation(srun *r, const scmd *c)
 	act->mail = m;
 }
 
-/* %XX decoding of a mailto URI part. */
-static sv url_decode(srun *r, sv s)
-{
-	xbuf b;
-	xbuf_init(&b, r->a);
-	for (size_t i = 0; i < s.len; i++) {
-		if (s.p[i] == '%' && i + 2 < s.len && isxdigit((unsigned char)s.p[i + 1]) && isxdigit((unsigned char)s.p[i + 2])) {
-			char hex[3] = { s.p[i + 1], s.p[i + 2], 0 };
-			xbuf_putc(&b, (char)strtol(hex, NULL, 16));
-			i += 2;
-		} else {
-			xbuf_putc(&b, s.p[i]);
-		}
-	}
-	sv v = xbuf_sv(&b);
-	v.taint = s.taint;
-	return v;
-}
-
-/* notify with a mailto URI: a message to the URI's recipients, from sieve_enotify_mailto_owner
- * (or :from), the subject from the URI or "[SIEVE] " and :message, the body from the URI. */
+/* notify with a mailto URI, as Exim 4.96 sends it (observed): submitted at once with the
+ * user's address as envelope sender and From:, To: the URI's recipients, "Auto-Submitted:
+ * auto-notified; <sieve_enotify_mailto_owner>", then for every URI parameter a header line
+ * made of its undecoded value and an empty value ("S%20x: " for "subject=S%20x"), then Subject:
+ * the :message or else the message's own subject, and an empty body. */
 static bool do_notify(srun *r, const scmd *c)
 {
 	sv uri = c->arg;
@@ -255,8 +239,14 @@ static bool do_notify(srun *r, const scmd *c)
 	}
 	sv rest = sv_sub(uri, 7, uri.len - 7);
 	const char *q = memchr(rest.p, '?', rest.len);
-	sv to = url_decode(r, sv_make(rest.p, q ? (size_t)(q - rest.p) : rest.len));
-	sv subject = SV_NULL, body = SV_NULL;
+	sv to = sv_make(rest.p, q ? (size_t)(q - rest.p) : rest.len);
+	to.taint = uri.taint;
+	if (!to.len)
+		return true;
+	xbuf h;
+	xbuf_init(&h, r->a);
+	xbuf_puts(&h, "Auto-Submitted: auto-notified; ");
+	xbuf_putsv(&h, r->ctx->enotify_mailto_owner);
 	if (q) {
 		sv params = sv_make(q + 1, rest.len - (size_t)(q + 1 - rest.p));
 		size_t pos = 0;
@@ -265,42 +255,28 @@ static bool do_notify(srun *r, const scmd *c)
 			size_t end = amp ? (size_t)(amp - params.p) : params.len;
 			sv kv = sv_sub(params, pos, end - pos);
 			const char *eq = memchr(kv.p, '=', kv.len);
-			if (eq) {
-				sv k = sv_make(kv.p, (size_t)(eq - kv.p));
-				sv v = url_decode(r, sv_make(eq + 1, kv.len - k.len - 1));
-				if (sv_eqi(k, SV_LIT("subject")))
-					subject = v;
-				else if (sv_eqi(k, SV_LIT("body")))
-					body = v;
-				else if (sv_eqi(k, SV_LIT("to")))
-					to = sv_cstr(arena_printf(r->a, SV_FMT "," SV_FMT, SV_ARG(to), SV_ARG(v)));
+			sv v = eq ? sv_make(eq + 1, kv.len - (size_t)(eq + 1 - kv.p)) : SV_NULL;
+			if (v.len) {
+				xbuf_putc(&h, '\n');
+				xbuf_putsv(&h, v);
+				xbuf_puts(&h, ": ");
 			}
 			pos = end + 1;
 		}
 	}
-	if (!to.len)
-		return true;
-	filter_mail *m = arena_calloc(r->a, 1, sizeof *m);
-	m->to = to;
-	m->from = !sv_is_null(c->from) ? c->from
-		: !sv_is_null(r->ctx->enotify_mailto_owner) ? r->ctx->enotify_mailto_owner : user_address(r);
+	sv subject = c->message;
 	if (sv_is_null(subject)) {
-		sv msg = c->message;
-		if (sv_is_null(msg)) {
-			sv s = sieve_header_value(r->ctx->msg, SV_LIT("Subject"), r->a);
-			sv f = sieve_header_value(r->ctx->msg, SV_LIT("From"), r->a);
-			msg = sv_cstr(arena_printf(r->a, SV_FMT ": " SV_FMT, SV_ARG(sv_is_null(f) ? SV_LIT("") : f),
-				SV_ARG(sv_is_null(s) ? SV_LIT("") : s)));
-		}
-		subject = sv_cstr(arena_printf(r->a, "[SIEVE] " SV_FMT, SV_ARG(msg)));
+		subject = sieve_header_value(r->ctx->msg, SV_LIT("Subject"), r->a);
+		if (sv_is_null(subject))
+			subject = SV_LIT("");
 	}
-	m->subject = encode_header(r, subject);
-	m->extra_headers = SV_LIT("MIME-Version: 1.0\nContent-Type: text/plain;\n\tcharset=\"utf-8\"\n"
-		"Content-Transfer-Encoding: quoted-printable");
-	xbuf qp;
-	xbuf_init(&qp, r->a);
-	qp_encode(sv_is_null(body) ? SV_LIT("Notification") : body, &qp);
-	m->text = xbuf_sv(&qp);
+	filter_mail *m = arena_calloc(r->a, 1, sizeof *m);
+	m->notify = true;
+	m->to = to;
+	m->from = !sv_is_null(c->from) ? c->from : user_address(r);
+	m->subject = subject;
+	m->extra_headers = xbuf_sv(&h);
+	m->text = SV_LIT("");
 	filter_action *act = add(r, FA_MAIL, SV_NULL, false);
 	act->mail = m;
 	return true;

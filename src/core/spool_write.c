@@ -11,8 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +24,7 @@
 #include "core/spool.h"
 #include "core/queue.h"
 #include "core/spool_commit.h"
+#include "core/spool_worker.h"
 #include "lib/durable.h"
 #include "lib/timefmt.h"
 
@@ -37,13 +36,12 @@ struct spool_txn {
 	char dir[4096], dpath[4096 + 32], hpath[4096 + 32];
 	int fd;
 	bool committed;
-	/* The background fdatasync of -D (spool_data_sync_start): running until joined; its
-	 * result (0 or an errno) is valid once joined. */
+	/* The background fdatasync of -D (spool_data_sync_start, core/spool_worker.h): running
+	 * until waited for; its result (0 or an errno) is valid then. */
 	bool dsync_running, dsync_done;
 	bool dsync_stale;     /* bytes written to -D after the sync started: it must run again */
 	int dsync_errno;
-	pthread_t dsync_thread;
-	pid_t dsync_pid;      /* the process that started it: a forked child has no such thread */
+	unsigned dsync_ticket;
 	size_t blen;
 	char buf[SPOOL_WBUF];
 };
@@ -129,6 +127,28 @@ static bool lock_data_file(int fd, const char *id, bool wait)
 	return fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) == 0;
 }
 
+/* A spare -D made in advance (core/spool_worker.h), renamed to the message's name: no inode
+ * is created on the way to the 354. RENAME_NOREPLACE keeps O_EXCL's promise (an id is never
+ * reused): EEXIST in errno tells the caller to take another id. Its mode and owner were set
+ * when it was made. False (errno 0) when there is no spare or it could not be used. */
+static bool take_spare_data(spool_txn *t)
+{
+	char spare[4300];
+	int fd = spool_spare_take(SPARE_DATA, t->dir, spare, sizeof spare);
+	errno = 0;
+	if (fd < 0)
+		return false;
+	if (renameat2(AT_FDCWD, spare, AT_FDCWD, t->dpath, RENAME_NOREPLACE) == 0) {
+		t->fd = fd;
+		return true;
+	}
+	int e = errno;
+	unlink(spare);
+	close(fd);
+	errno = e == EEXIST ? EEXIST : 0;
+	return false;
+}
+
 spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 {
 	spool_txn *t = calloc(1, sizeof *t);
@@ -155,6 +175,21 @@ spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 		xbuf_printf(err, "spool file name too long in %s", t->dir);
 		free(t);
 		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if (take_spare_data(t)) {
+		if (!lock_data_file(t->fd, id, false)) {
+			xbuf_printf(err, "Cannot lock spool file %s: %s", t->dpath, strerror(errno));
+			spool_abort(t);
+			return NULL;
+		}
+		t->blen = (size_t)snprintf(t->buf, sizeof t->buf, "%s-D\n", id);
+		return t;
+	}
+	if (errno == EEXIST) {
+		xbuf_printf(err, "Failed to create spool file %s: %s", t->dpath, strerror(EEXIST));
+		free(t);
+		errno = EEXIST;
 		return NULL;
 	}
 	t->fd = open(t->dpath, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
@@ -253,18 +288,12 @@ int spool_data_fd(const spool_txn *t)
 	return t->fd;
 }
 
-/* Making -D durable runs in a helper thread, so that its device flush overlaps with what the
- * session does meanwhile (header preparation, the MIME and DATA ACLs, writing the -H temporary
- * and its own fdatasync). Two fdatasyncs in flight together let the block layer serve both with
- * one cache flush where one after the other costs two (bench/accept/README.md). The thread
- * only calls fdatasync on a descriptor the session keeps open until the thread is joined. */
-static void *dsync_main(void *arg)
-{
-	spool_txn *t = arg;
-	t->dsync_errno = fdatasync(t->fd) == 0 ? 0 : errno;
-	return NULL;
-}
-
+/* Making -D durable runs in the helper thread (core/spool_worker.h), so that its device flush
+ * overlaps with what the session does meanwhile (header preparation, the MIME and DATA ACLs,
+ * writing the -H temporary and its own fdatasync). Two fdatasyncs in flight together let the
+ * block layer serve both with one cache flush where one after the other costs two
+ * (bench/accept/README.md). The thread only calls fdatasync on a descriptor the session keeps
+ * open until it has waited for the result. */
 void spool_data_sync_start(spool_txn *t)
 {
 	if (!t || t->fd < 0 || t->dsync_running || t->dsync_done)
@@ -276,35 +305,30 @@ void spool_data_sync_start(spool_txn *t)
 	if (!ok)
 		return;
 	t->dsync_stale = false;
-	/* Signals stay with the session's own thread: the helper starts with all blocked. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	t->dsync_running = pthread_create(&t->dsync_thread, NULL, dsync_main, t) == 0;
-	t->dsync_pid = getpid();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	t->dsync_running = spool_worker_sync_start(t->fd, &t->dsync_ticket);
 }
 
-/* Wait for the background sync if one runs; sync (again) here if it did not run or something
- * was written after it started. False with errno on failure. */
+/* Wait for the background sync if one runs. In a forked child (ACL ${run}...) it is not ours:
+ * the content is synced again here. */
 static void dsync_join(spool_txn *t)
 {
-	if (t->dsync_running && t->dsync_pid == getpid())
-		pthread_join(t->dsync_thread, NULL);
-	else if (t->dsync_running)
-		t->dsync_errno = EAGAIN; /* forked child (ACL ${run}...): sync again here */
+	if (t->dsync_running) {
+		int e = spool_worker_sync_wait(t->dsync_ticket);
+		t->dsync_errno = e < 0 ? 0 : e;
+		if (e < 0)
+			t->dsync_stale = true;
+	}
 	t->dsync_running = false;
 }
 
+/* Sync (again) here if the background sync did not run or something was written after it
+ * started. False with errno on failure. */
 static bool data_sync_wait(spool_txn *t)
 {
 	if (t->dsync_running) {
-		bool inherited = t->dsync_pid != getpid();
 		dsync_join(t);
-		if (inherited)
-			t->dsync_stale = true;
 		t->dsync_done = true;
-		if (t->dsync_errno && !inherited) {
+		if (t->dsync_errno) { /* reported once: a second fdatasync could say nothing */
 			errno = t->dsync_errno;
 			return false;
 		}
@@ -334,8 +358,12 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 	xbuf_init(&h, NULL);
 	spool_format_header(m, &h);
 	durable_file f;
-	bool ok = durable_open(&f, t->hpath, (mode_t)(t->sc->mode ? t->sc->mode : 0640), err);
-	if (ok && t->sc->uid != (uid_t)-1 && fchown(f.fd, t->sc->uid, t->sc->gid) != 0) {
+	/* The -H temporary: a spare made in advance when there is one (its mode and owner set). */
+	char spare[4300];
+	int sfd = spool_spare_take(SPARE_HEADER, t->dir, spare, sizeof spare);
+	bool ok = sfd >= 0 ? durable_adopt(&f, t->hpath, sfd, spare, err)
+		: durable_open(&f, t->hpath, (mode_t)(t->sc->mode ? t->sc->mode : 0640), err);
+	if (ok && sfd < 0 && t->sc->uid != (uid_t)-1 && fchown(f.fd, t->sc->uid, t->sc->gid) != 0) {
 		xbuf_printf(err, "Failed to set owner of spool file %s: %s", t->hpath, strerror(errno));
 		ok = false;
 	}
@@ -398,11 +426,20 @@ void spool_msglog(const spool_config *sc, const char *id, const char *fmt, ...)
 {
 	arena_mark mk = arena_getmark(pool_scratch);
 	const char *dir = spool_dir_of(pool_scratch, sc, "msglog", id);
+	const char *path = arena_printf(pool_scratch, "%s/%s", dir, id);
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
-	if (make_dirs(dir, sc, &err)) {
-		const char *path = arena_printf(pool_scratch, "%s/%s", dir, id);
-		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
+	/* A new message's log: a spare made in advance, renamed (never over an existing log). */
+	char spare[4300];
+	int fd = spool_spare_take(SPARE_MSGLOG, dir, spare, sizeof spare);
+	if (fd >= 0 && renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
+		unlink(spare);
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0 && make_dirs(dir, sc, &err))
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
+	{
 		if (fd >= 0) {
 			xbuf line;
 			xbuf_init(&line, pool_scratch);

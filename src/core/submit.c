@@ -144,8 +144,8 @@ bool submit_message(const spool_config *sc, const submit_request *r, char id_out
 	id_out[0] = 0;
 	arena *a = arena_new("submit");
 	msg_origin *o = arena_calloc(a, 1, sizeof *o);
-	o->uid = geteuid();
-	o->gid = getegid();
+	o->uid = r->by_uid ? r->uid : r->by_exim_user ? (uid_t)conf_main.exim_user : geteuid();
+	o->gid = r->by_uid ? r->gid : r->by_exim_user ? (gid_t)conf_main.exim_group : getegid();
 	struct passwd *pw = getpwuid(o->uid);
 	const char *login = pw ? pw->pw_name
 		: conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown";

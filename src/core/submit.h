@@ -5,6 +5,7 @@
 #define POSTERN_CORE_SUBMIT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "core/message.h"
 #include "core/spool.h"
@@ -20,6 +21,13 @@ typedef struct submit_request {
 	bool queue_only;              /* spool it but do not start a delivery */
 	sv auth_sender;               /* $authenticated_sender of the new message (-oMas); empty:
 	                               * bounce_sender_authentication when the sender is <> */
+	bool by_exim_user;            /* made by the MTA itself (bounces, warnings, DSNs): the
+	                               * arrival's U= is exim_user's name (Exim 4.96 on Debian:
+	                               * "U=Debian-exim"), not the calling process's */
+	bool by_uid;                  /* made for a user (a Sieve notify: Exim's submission runs as
+	                               * the filter's user): U= is uid's name */
+	uid_t uid;
+	gid_t gid;
 } submit_request;
 
 /* true: spooled durably (id_out set), "<=" logged, delivery started in the background unless

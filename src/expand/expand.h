@@ -132,4 +132,8 @@ void xp_var_register(const xp_var_def *defs, size_t n);
 /* Process-wide facts the -be variables show; set by the program at start-up. */
 void xp_set_process_info(const char *exim_path, const char *config_file);
 
+/* Added (rcvleft): where $queue_size comes from (the daemon's notifier socket, installed by
+ * the program at start-up); NULL: empty, as Exim without a daemon. */
+extern void (*xp_queue_size_source)(xbuf *out);
+
 #endif

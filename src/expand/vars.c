@@ -117,6 +117,15 @@ GETTER(v_exim_gid)
 	gid_t g = conf_main.exim_group;
 	xbuf_printf(out, "%lu", (unsigned long)(g != (gid_t)POSTERN_UNSET_ID ? g : getgid()));
 }
+/* Added (rcvleft): asked of the daemon over its notifier socket (prog/daemon_notify.c). */
+void (*xp_queue_size_source)(xbuf *out);
+GETTER(v_queue_size)
+{
+	(void)env;
+	(void)def;
+	if (xp_queue_size_source)
+		xp_queue_size_source(out);
+}
 GETTER(v_version) { xbuf_puts(out, EXIM_COMPAT_VERSION); }
 GETTER(v_compile_date) { xbuf_puts(out, __DATE__ " " __TIME__); }
 GETTER(v_initial_cwd)
@@ -350,7 +359,7 @@ static xp_var_def builtin[] = {
 	FIXED("proxy_external_port", "0"), EMPTY("proxy_local_address"), FIXED("proxy_local_port", "0"),
 	FIXED("proxy_session", "no"), EMPTY("prvscheck_address"), EMPTY("prvscheck_keynum"),
 	EMPTY("prvscheck_result"), FN("qualify_domain", v_qualify_domain),
-	FN("qualify_recipient", v_qualify_recipient), EMPTY("queue_name"), EMPTY("queue_size"),
+	FN("qualify_recipient", v_qualify_recipient), EMPTY("queue_name"), FN("queue_size", v_queue_size),
 	FIXED("rcpt_count", "0"), FIXED("rcpt_defer_count", "0"), FIXED("rcpt_fail_count", "0"),
 	FIXED("received_count", "0"), EMPTY("received_for"), EMPTY("received_ip_address"),
 	FIXED("received_port", "-1"), EMPTY("received_protocol"), FIXED("received_time", "0"),

@@ -1,6 +1,7 @@
 /* Arena allocator: a chain of mmap'd blocks, newest first; see arena.h for the lifetimes. */
 #include "lib/arena.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,26 @@ static void die_oom(const char *what, size_t n)
 	abort();
 }
 
+/* Blocks of the smallest size freed by a reset, kept for the next block_new: a session's
+ * scratch arenas take and give back a block or two per SMTP command, and a fresh mapping costs
+ * an mmap, an munmap and a page fault (zeroed page) for every page touched again. Process-wide,
+ * like the arenas themselves, which only the main thread uses (a CLONE_VM delivery child runs
+ * while its parent waits). */
+#define CACHE_MAX 4
+static block *cache[CACHE_MAX];
+static size_t cached;
+
+static void block_release(block *b, bool cacheable)
+{
+	if (cacheable && b->mapped == BLOCK_MIN && cached < CACHE_MAX) {
+		POISON((char *)b + HDR, b->size);
+		cache[cached++] = b;
+		return;
+	}
+	UNPOISON((char *)b + HDR, b->size); /* the address range may be reused */
+	munmap(b, b->mapped);
+}
+
 static block *block_new(arena *a, size_t want)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -66,7 +87,9 @@ static block *block_new(arena *a, size_t want)
 	if (total < BLOCK_MIN)
 		total = BLOCK_MIN;
 	total = (total + page - 1) & ~(page - 1);
-	void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = total == BLOCK_MIN && cached ? cache[--cached] : NULL;
+	if (!p)
+		p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		die_oom(a->name, want);
 	block *b = p;
@@ -205,8 +228,7 @@ void arena_reset(arena *a, arena_mark m)
 {
 	while (a->top && a->top != m.block) {
 		block *prev = a->top->prev;
-		UNPOISON((char *)a->top + HDR, a->top->size); /* the address range may be reused */
-		munmap(a->top, a->top->mapped);
+		block_release(a->top, !a->protected_); /* a read-only block would fault when reused */
 		a->top = prev;
 	}
 	if (a->top) {

@@ -89,6 +89,21 @@ bool durable_open(durable_file *f, const char *path, mode_t mode, xbuf *err)
 	return fail(f, err, "failed to create a temporary file for \"%s\": too many attempts", path);
 }
 
+bool durable_adopt(durable_file *f, const char *path, int fd, const char *tmp_path, xbuf *err)
+{
+	memset(f, 0, sizeof *f);
+	f->fd = fd;
+	f->path = strdup(path);
+	f->tmp_path = strdup(tmp_path);
+	if (!f->path || !f->tmp_path) {
+		if (!f->tmp_path) { /* fail() removes the file only by this name */
+			unlink(tmp_path);
+		}
+		return fail(f, err, "cannot write \"%s\": out of memory", path);
+	}
+	return true;
+}
+
 bool durable_write(durable_file *f, const void *p, size_t n, xbuf *err)
 {
 	if (f->error || f->done || f->fd < 0)

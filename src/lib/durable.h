@@ -33,6 +33,9 @@ typedef struct durable_file {
 
 bool durable_open(durable_file *f, const char *path, mode_t mode, xbuf *err);
 bool durable_write(durable_file *f, const void *p, size_t n, xbuf *err);
+/* durable_open for a temporary file the caller made already (empty, in path's directory, with
+ * its final mode): fd and tmp_path become the handle's, as if durable_open had made them. */
+bool durable_adopt(durable_file *f, const char *path, int fd, const char *tmp_path, xbuf *err);
 bool durable_commit(durable_file *f, xbuf *err);
 void durable_abort(durable_file *f);
 

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -142,7 +143,8 @@ static bool finish_address(optbuf *b, bool allow_null, const smtp_features *f, s
 	xbuf why;
 	xbuf_init(&why, r->msg->a);
 	bool is_null = false, has_domain = false;
-	if (!smtp_parse_address(s, allow_null, f->allow_domain_literals, addr_out, &is_null, &has_domain, &why)) {
+	if (!smtp_parse_address_opts(s, allow_null, f->allow_domain_literals, f->strip_trailing_dot, addr_out,
+			&is_null, &has_domain, &why)) {
 		r->ok = false;
 		r->code = 501;
 		xbuf_reset(r->msg);
@@ -188,8 +190,11 @@ bool smtp_parse_mail(sv arg, char *work, const smtp_features *f, smtp_mail_param
 			out->size_given = true;
 			out->size = parse_size(value, &out->size_clamped);
 		} else if (name_is(name, "BODY") && !bare && !f->eightbitmime) {
-			/* Exim takes BODY, RET, ENVID and PRDR that it did not advertise and ignores them. */
+			/* Exim drops a BODY it did not advertise and takes no more options: what is left
+			 * before it goes to the address parser. */
+			break;
 		} else if ((name_is(name, "RET") || name_is(name, "ENVID")) && !bare && !f->dsn) {
+			/* RET, ENVID and PRDR that were not advertised are taken and ignored. */
 		} else if (name_is(name, "PRDR") && !f->prdr) {
 		} else if (name_is(name, "SMTPUTF8") && bare && !f->smtputf8) {
 			fail(r, 501, "SMTPUTF8 used when not advertised");
@@ -271,19 +276,27 @@ bool smtp_parse_rcpt(sv arg, char *work, const smtp_features *f, smtp_rcpt_param
 
 bool smtp_parse_bdat(sv arg, unsigned long long *size, bool *last)
 {
+	/* Exim reads the size as sscanf's %u does: white space, an optional sign, digits, with
+	 * strtoul's value (ULONG_MAX when too big, a minus sign negating it) cut to 32 bits. The
+	 * chunk is the last when what follows (after white space) is "LAST" and nothing else. */
 	size_t i = 0;
 	*last = false;
+	while (i < arg.len && isspace((unsigned char)arg.p[i])) i++;
+	bool neg = false;
+	if (i < arg.len && (arg.p[i] == '+' || arg.p[i] == '-')) neg = arg.p[i++] == '-';
 	if (i >= arg.len || !isdigit((unsigned char)arg.p[i])) return false;
 	unsigned long long n = 0;
+	bool over = false;
 	while (i < arg.len && isdigit((unsigned char)arg.p[i])) {
 		unsigned d = (unsigned)(arg.p[i++] - '0');
-		if (n > (ULLONG_MAX - d) / 10) return false;
-		n = n * 10 + d;
+		if (n > (ULLONG_MAX - d) / 10) over = true;
+		else n = n * 10 + d;
 	}
-	if (i < arg.len && !is_ws(arg.p[i])) return false;
-	while (i < arg.len && is_ws(arg.p[i])) i++;
-	if (arg.len - i >= 4 && strncasecmp(arg.p + i, "LAST", 4) == 0) *last = true;
-	*size = n;
+	if (over) n = ULLONG_MAX;
+	else if (neg) n = 0 - n;
+	*size = (uint32_t)n;
+	while (i < arg.len && isspace((unsigned char)arg.p[i])) i++;
+	*last = arg.len - i == 4 && strncasecmp(arg.p + i, "LAST", 4) == 0;
 	return true;
 }
 
@@ -313,6 +326,7 @@ enum { MAX_COMMENT_DEPTH = 64, MAY_NOT_FOLLOW_MAX = 32 };
 typedef struct cur {
 	const char *p;
 	size_t n, i;
+	bool strip_dot;   /* strip_trailing_dot: one dot may end a domain, and is dropped */
 } cur;
 
 static bool at_end(const cur *c) { return c->i >= c->n; }
@@ -412,7 +426,14 @@ static const char *read_domain(cur *c, bool allow_literals, xbuf *out)
 		c->i++;
 		xbuf_putc(out, '.');
 		skip_cfws(c);
-		if (!read_label(c, out)) return "domain missing or malformed";
+		if (!read_label(c, out)) {
+			/* Exim takes a dot that ends the domain (not one before another dot). */
+			if (c->strip_dot && peek(c) != '.') {
+				xbuf_truncate(out, out->len - 1);
+				return NULL;
+			}
+			return "domain missing or malformed";
+		}
 	}
 }
 
@@ -507,7 +528,13 @@ static const char *read_angle(cur *c, bool allow_null, bool allow_lit, xbuf *out
 bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *is_null,
 	bool *has_domain, xbuf *why)
 {
-	cur c = { s.p, s.len, 0 };
+	return smtp_parse_address_opts(s, allow_null, allow_lit, false, out, is_null, has_domain, why);
+}
+
+bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_lit, bool strip_dot, xbuf *out, bool *is_null,
+	bool *has_domain, xbuf *why)
+{
+	cur c = { s.p, s.len, 0, strip_dot };
 	*is_null = *has_domain = false;
 	xbuf_reset(why);
 	const char *err = NULL;

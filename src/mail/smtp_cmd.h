@@ -38,6 +38,7 @@ typedef struct smtp_features {
 	bool eightbitmime; /* BODY= */
 	bool allow_domain_literals;
 	bool no_params;    /* not ESMTP (HELO): no parameters are taken off MAIL/RCPT */
+	bool strip_trailing_dot; /* a domain may end in one dot, which is dropped */
 } smtp_features;
 
 enum { SMTP_MAIL_AUTH_MAX = 8 };
@@ -94,11 +95,16 @@ bool smtp_parse_rcpt(sv arg, char *work, const smtp_features *f, smtp_rcpt_param
 bool smtp_parse_address(sv s, bool allow_null, bool allow_domain_literals, xbuf *out,
 	bool *is_null, bool *has_domain, xbuf *why);
 
+/* The same with strip_trailing_dot's rule: one dot ending a domain is taken and dropped. */
+bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_domain_literals, bool strip_trailing_dot,
+	xbuf *out, bool *is_null, bool *has_domain, xbuf *why);
+
 /* HELO/EHLO argument check (Exim's rules): one word of letters, digits, '-', '.', and the
  * characters in allow_chars, or a valid IP address literal in brackets. */
 bool smtp_helo_valid(sv arg, sv allow_chars);
 
-/* Parse a BDAT argument: "<size> [LAST]". False when the size is missing or junk follows. */
+/* Parse a BDAT argument: "<size> [LAST]" as Exim reads it (see smtp_cmd.c). False when no
+ * number starts it. */
 bool smtp_parse_bdat(sv arg, unsigned long long *size, bool *last);
 
 #endif

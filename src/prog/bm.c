@@ -8,9 +8,9 @@
  * (a line "." ends it unless -oi/-i); the header fix-ups; acl_not_smtp; the durable commit;
  * the "<=" log line.
  *
- * Delivery is the next issue's: every accepted message stays on the queue, whatever -od* says
- * (as with -odq). Errors are written to stderr in every -oe mode (Exim mails them back for the
- * default -oem; there is no delivery yet to do that).
+ * Delivery follows per -od* (start_delivery). Errors in the message (bad recipients, no -t
+ * recipients, refusal by acl_not_smtp, message_size_limit) are reported as -oe* says: mailed
+ * to the sender (-oem, -oew, -oee) or on stderr (-oep, -oeq) (bm_error.c).
  */
 #include <errno.h>
 #include <grp.h>
@@ -215,9 +215,10 @@ static acl_result run_acl(const char *spec, acl_where where, xp_env *env, messag
 
 /* A rejection by the non-SMTP ACL, as Exim 4.96 words it (deny and defer alike): main and
  * reject log "F=<sender> rejected by non-SMTP ACL: <log message, else user message, else
- * NULL>" (the reject log adds the envelope and headers); stderr "exim: message rejected by
- * non-SMTP ACL: <user message, else local configuration problem>". */
-static int acl_rejected(const bm_acl *a, receive_ctx *r, message *m)
+ * NULL>" (the reject log adds the envelope and headers); then reported per -oe (bm_error.c):
+ * by mail to the sender, or on stderr "exim: message rejected by non-SMTP ACL: <user message,
+ * else local configuration problem>". */
+static int acl_rejected(const cmdline *cl, const bm_acl *a, receive_ctx *r, message *m)
 {
 	sv user = xbuf_sv(&a->c.user_msg);
 	sv logm = xbuf_sv(&a->c.log_msg);
@@ -231,9 +232,10 @@ static int acl_rejected(const bm_acl *a, receive_ctx *r, message *m)
 	receive_reject_details(r, &line);
 	log_write(LOG_REJECT, "%s", xbuf_cstr(&line));
 	log_set_id(NULL);
-	fprintf(stderr, "exim: message rejected by non-SMTP ACL: %s\n",
-		user.len ? sv_dup(pool_scratch, user) : "local configuration problem");
-	return 1;
+	sv body = SV_NULL;
+	if (!receive_body(r, &body))
+		body = SV_NULL;
+	return bm_acl_refused(cl, m, body, user.len ? sv_dup(pool_scratch, user) : "local configuration problem");
 }
 
 /* The "H=" text for a host given with -oMa (and -oMs). */
@@ -514,6 +516,23 @@ int bm_main(const cmdline *cl)
 		xbuf reply;
 		xbuf_init(&reply, pool_scratch);
 		receive_reject(r, st, o->host_address.len ? host_text(o) : "", &reply);
+		if (st == RECV_TOO_BIG) {
+			/* Reported per -oe: the error message copies the message as read, with the header
+			 * fix-ups, so reading is ended where it stopped (the last line completed). */
+			sv body = SV_NULL;
+			receive_eof(r);
+			if (!receive_prepare_headers(r, &err) || !receive_body(r, &body))
+				body = SV_NULL;
+			int rc = bm_too_big(cl, m, body, receive_size(r), receive_size_limit(r));
+			receive_abort(r);
+			return rc;
+		}
+		long long maxsize;
+		if (st == RECV_HEADER_TOO_BIG && receive_header_section_too_big(r, &maxsize)) {
+			int rc = bm_header_too_big(cl, m, receive_header_text(r), maxsize);
+			receive_abort(r);
+			return rc;
+		}
 		xbuf text;
 		xbuf_init(&text, pool_scratch);
 		receive_reject_local_text(r, st, &text);
@@ -564,7 +583,7 @@ int bm_main(const cmdline *cl)
 			return 1;
 		}
 		if (rc != ACL_OK) {
-			int ret = acl_rejected(&acl, r, m);
+			int ret = acl_rejected(cl, &acl, r, m);
 			receive_abort(r);
 			return ret;
 		}

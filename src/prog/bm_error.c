@@ -72,6 +72,155 @@ static sv dsn_from(arena *a)
 	return xbuf_sv(&v);
 }
 
+/* The copy of the message in an error message: its headers (deleted ones not; our Received:
+ * only when with_received), a blank line, the body. */
+static void put_copy(xbuf *text, const message *m, sv body, bool with_received)
+{
+	for (const msg_header *h = m->headers; h; h = h->next) {
+		if (h->type == '*' || (!with_received && h == m->headers && h->type == 'P'))
+			continue;
+		xbuf_putsv(text, h->text);
+	}
+	xbuf_putc(text, '\n');
+	xbuf_putsv(text, body);
+}
+
+/* Spool text from <> to the message's sender, with R=<the message's id> on its arrival line. */
+static bool send_error(const message *m, const xbuf *text, xbuf *err)
+{
+	spool_config sc;
+	char id[MSG_ID_LEN + 1];
+	sv rcpt = m->sender;
+	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(text),
+		.reference_id = sv_cstr(m->id) };
+	return spool_config_from_main(&sc, err) && submit_message(&sc, &req, id, err);
+}
+
+/* The head of an error message about m: Auto-Submitted, From, To, References (the message's
+ * Message-Id), Subject "Mail failure - <what>", the blank line. */
+static void put_head(xbuf *text, arena *a, const message *m, const char *what)
+{
+	xbuf_printf(text, "Auto-Submitted: auto-replied\nFrom: " SV_FMT "\nTo: " SV_FMT "\n", SV_ARG(dsn_from(a)),
+		SV_ARG(m->sender));
+	const msg_header *mid = message_find_header(m, sv_cstr("Message-ID"));
+	if (mid)
+		xbuf_printf(text, "References: " SV_FMT "\n", SV_ARG(sv_trim(hdr_field_body(mid->text))));
+	xbuf_printf(text, "Subject: Mail failure - %s\n\n", what);
+}
+
+/* A size as Exim shows it in these messages (observed): "3K" for 3072, "2500", "1000". */
+static void put_size(xbuf *out, long long n)
+{
+	if (n > 0 && n % (1024 * 1024) == 0)
+		xbuf_printf(out, "%lldM", n / (1024 * 1024));
+	else if (n > 0 && n % 1024 == 0)
+		xbuf_printf(out, "%lldK", n / 1024);
+	else
+		xbuf_printf(out, "%lld", n);
+}
+
+/* The copy's heading: when the message is bigger than the limit Exim adds a line naming it
+ * (and drops the dashes closing the first line), although it copies the whole message as read
+ * all the same (observed with Exim 4.96). */
+static void put_copy_heading(xbuf *text, long long size, long long limit)
+{
+	xbuf_puts(text, "------ This is a copy of your message, including all the headers.");
+	if (limit > 0 && size > limit) {
+		xbuf_puts(text, "\n------ No more than ");
+		put_size(text, limit);
+		xbuf_puts(text, " characters of the body are included.\n\n");
+	} else {
+		xbuf_puts(text, " ------\n\n");
+	}
+}
+
+int bm_acl_refused(const cmdline *cl, const message *m, sv body, const char *user_text)
+{
+	char mode = error_mode(cl);
+	if (mode == 'p' || m->sender.len == 0) {
+		fprintf(stderr, "exim: message rejected by non-SMTP ACL: %s\n", user_text);
+		return 1;
+	}
+	arena *a = pool_msg;
+	xbuf text;
+	xbuf_init(&text, a);
+	put_head(&text, a, m, "rejected by local scanning code");
+	xbuf_printf(&text, "A message that you sent was rejected by the local scanning code that\n"
+		"checks incoming messages on this system. The following error was given:\n\n  %s\n\n", user_text);
+	put_copy_heading(&text, m->size, conf_main.bounce_return_size_limit);
+	put_copy(&text, m, body, true);
+	xbuf err;
+	xbuf_init(&err, a);
+	bool ok = send_error(m, &text, &err);
+	if (!ok)
+		fprintf(stderr, "exim: message rejected by non-SMTP ACL: %s (and the error message could not be sent: %s)\n",
+			user_text, xbuf_cstr(&err));
+	return mode == 'e' && ok ? 0 : 1;
+}
+
+int bm_too_big(const cmdline *cl, const message *m, sv body, long long size_read, long long size_limit)
+{
+	char mode = error_mode(cl);
+	if (mode == 'p' || m->sender.len == 0) {
+		fprintf(stderr, "exim: message rejected: message too big (max=%lld)\n", size_limit);
+		return 1;
+	}
+	arena *a = pool_msg;
+	xbuf text;
+	xbuf_init(&text, a);
+	put_head(&text, a, m, "message too big");
+	xbuf_puts(&text, "A message that you sent was longer than the maximum size allowed on this\n"
+		"system. It was not delivered to any recipients.\n\n");
+	long long limit = conf_main.bounce_return_size_limit;
+	if (limit <= 0 || (size_limit > 0 && size_limit < limit))
+		limit = size_limit;
+	put_copy_heading(&text, size_read, limit);
+	put_copy(&text, m, body, false);
+	if (text.len && text.p[text.len - 1] != '\n')
+		xbuf_putc(&text, '\n');   /* reading stopped inside a line */
+	xbuf err;
+	xbuf_init(&err, a);
+	bool ok = send_error(m, &text, &err);
+	if (!ok)
+		fprintf(stderr, "exim: message rejected: message too big (max=%lld) (and the error message could not be "
+			"sent: %s)\n", size_limit, xbuf_cstr(&err));
+	return mode == 'e' && ok ? 0 : 1;
+}
+
+int bm_header_too_big(const cmdline *cl, const message *m, sv headers, long long maxsize)
+{
+	char mode = error_mode(cl);
+	if (mode == 'p' || m->sender.len == 0) {
+		fprintf(stderr, "exim: message header longer than %lld characters received: message not accepted\n",
+			maxsize);
+		return 1;
+	}
+	arena *a = pool_msg;
+	xbuf text;
+	xbuf_init(&text, a);
+	/* Exim sends this one before the message has its Message-Id: no References:, no R=. */
+	xbuf_printf(&text, "Auto-Submitted: auto-replied\nFrom: " SV_FMT "\nTo: " SV_FMT "\n"
+		"Subject: Mail failure - overlong header section\n\n"
+		"A message that you sent contained a header section that was excessively\n"
+		"long and could not be handled by the mail transmission software. The\n"
+		"message has not been delivered to any recipients.\n\n", SV_ARG(dsn_from(a)), SV_ARG(m->sender));
+	put_copy_heading(&text, headers.len, conf_main.bounce_return_size_limit);
+	xbuf_putsv(&text, headers);
+	if (headers.len && headers.p[headers.len - 1] != '\n')
+		xbuf_putc(&text, '\n');   /* reading stopped inside a line */
+	spool_config sc;
+	char id[MSG_ID_LEN + 1];
+	sv rcpt = m->sender;
+	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text) };
+	xbuf err;
+	xbuf_init(&err, a);
+	bool ok = spool_config_from_main(&sc, &err) && submit_message(&sc, &req, id, &err);
+	if (!ok)
+		fprintf(stderr, "exim: message header longer than %lld characters received: message not accepted "
+			"(and the error message could not be sent: %s)\n", maxsize, xbuf_cstr(&err));
+	return mode == 'e' && ok ? 0 : 1;
+}
+
 int bm_no_recipients(const cmdline *cl, const message *m, sv body)
 {
 	char mode = error_mode(cl);
@@ -82,13 +231,8 @@ int bm_no_recipients(const cmdline *cl, const message *m, sv body)
 	arena *a = pool_msg;
 	xbuf text;
 	xbuf_init(&text, a);
-	xbuf_printf(&text, "Auto-Submitted: auto-replied\nFrom: " SV_FMT "\nTo: " SV_FMT "\n", SV_ARG(dsn_from(a)),
-		SV_ARG(m->sender));
-	const msg_header *mid = message_find_header(m, sv_cstr("Message-ID"));
-	if (mid)
-		xbuf_printf(&text, "References: " SV_FMT "\n", SV_ARG(sv_trim(hdr_field_body(mid->text))));
-	xbuf_puts(&text, "Subject: Mail failure - no recipient addresses\n\n"
-		"A message that you sent contained no recipient addresses, and therefore no\n"
+	put_head(&text, a, m, "no recipient addresses");
+	xbuf_puts(&text, "A message that you sent contained no recipient addresses, and therefore no\n"
 		"delivery could be attempted.\n\n"
 		"------ This is a copy of your message, including all the headers. ------\n\n");
 	size_t limit = conf_main.bounce_return_size_limit > 0 ? (size_t)conf_main.bounce_return_size_limit : 102400;
@@ -102,14 +246,9 @@ int bm_no_recipients(const cmdline *cl, const message *m, sv body)
 	xbuf_putc(&text, '\n');
 	size_t room = text.len - start < limit ? limit - (text.len - start) : 0;
 	xbuf_put(&text, body.p, body.len < room ? body.len : room);
-	spool_config sc;
 	xbuf err;
 	xbuf_init(&err, a);
-	char id[MSG_ID_LEN + 1];
-	sv rcpt = m->sender;
-	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text),
-		.reference_id = sv_cstr(m->id) };
-	bool ok = spool_config_from_main(&sc, &err) && submit_message(&sc, &req, id, &err);
+	bool ok = send_error(m, &text, &err);
 	if (!ok)
 		fprintf(stderr, "exim: no recipients in message (and the error message could not be sent: %s)\n",
 			xbuf_cstr(&err));

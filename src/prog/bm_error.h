@@ -21,4 +21,26 @@ int bm_bad_recipient(const cmdline *cl, sv sender, const char *address, const ch
 struct message;
 int bm_no_recipients(const cmdline *cl, const struct message *m, sv body);
 
+/* acl_not_smtp refused the message (deny or defer; Exim 4.96, observed): under -oem/-oew/-oee
+ * "Mail failure - rejected by local scanning code" goes to the sender with the ACL's message
+ * and a copy of the message including our Received: header; nothing on stderr; status 1 (0
+ * with -oee once spooled). Under -oep/-oeq (or for a <> sender) "exim: message rejected by
+ * non-SMTP ACL: <text>" on stderr, status 1. user_text: the ACL's message, or Exim's "local
+ * configuration problem". body: the -D contents. */
+int bm_acl_refused(const cmdline *cl, const struct message *m, sv body, const char *user_text);
+
+/* The message passed message_size_limit (Exim 4.96, observed): by mail "Mail failure - message
+ * too big" with the message as read (header fix-ups included, no Received:) and the line "No
+ * more than <smaller of the two limits> characters of the body are included"; or on stderr
+ * "exim: message rejected: message too big (max=<limit>)". Status as bm_acl_refused. */
+int bm_too_big(const cmdline *cl, const struct message *m, sv body, long long size_read, long long size_limit);
+
+/* The header section passed header_maxsize (Exim 4.96, observed): by mail "Mail failure -
+ * overlong header section" (no References:, no R=: Exim sends it before the message has an
+ * id) with the first header_maxsize bytes of the header section as the copy; or on stderr
+ * "exim: message header longer than <n> characters received: message not accepted". Status as
+ * bm_acl_refused. (header_line_maxsize: Exim's own error message breaks that limit itself
+ * in every configuration tried, so the text is unknown: stderr in every mode.) */
+int bm_header_too_big(const cmdline *cl, const struct message *m, sv headers, long long maxsize);
+
 #endif

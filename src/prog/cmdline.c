@@ -179,6 +179,8 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 				cl->override_local_interfaces = argv[++i];
 			else
 				cl->pid_file = argv[++i];
+		} else if (strcmp(a, "-oY") == 0) {
+			cl->no_notifier = true;
 		} else if (strncmp(a, "-od", 3) == 0) {
 			const char *w = a + 3;
 			if (strcmp(w, "b") == 0) cl->deliver = DELIVER_BACKGROUND;

@@ -52,6 +52,7 @@ typedef struct cmdline {
 	/* Daemon (-bd) */
 	bool daemon_foreground;   /* -bdf */
 	const char *override_local_interfaces; /* -oX */
+	bool no_notifier;         /* -oY: the daemon opens no notifier socket */
 	const char *pid_file;     /* -oP */
 	const char *queue_interval; /* -q<time> (with or without -bd; NULL: none) */
 	/* Queue runs: -q[q][i][f[f]][l][G<name>[/<time>]][<time>] [start-id [stop-id]] */

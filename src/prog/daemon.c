@@ -22,12 +22,14 @@
 #include "core/deliver.h"
 #include "core/listen.h"
 #include "core/priv.h"
+#include "core/spool_worker.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "prog/cmdline.h"
 #include "prog/daemon_internal.h"
+#include "prog/daemon_notify.h"
 #include "prog/daemon_qrun.h"
 #include "prog/log_setup.h"
 #if SUPPORT_TLS
@@ -313,6 +315,7 @@ static void launcher_child_setup(void *ctx)
 {
 	listen_close_all(ctx);
 	daemon_pool_close_in_child();
+	daemon_notify_close();
 	close(daemon_wake_pipe[0]);
 	close(daemon_wake_pipe[1]);
 }
@@ -338,6 +341,24 @@ static bool launcher_reaped(pid_t pid, int status, listen_set *ls)
 	return true;
 }
 
+/* A session that died (killed, or failed) may have left spare spool files (core/spool_worker.h);
+ * one that ended normally removed its own. */
+static void remove_spares_of(pid_t pid, int status)
+{
+	static spool_config sc;
+	static int ready; /* 1: sc is usable, -1: the spool directory cannot be worked out */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (!ready) {
+		xbuf err;
+		xbuf_init(&err, NULL);
+		ready = spool_config_from_main(&sc, &err) ? 1 : -1;
+		xbuf_free(&err);
+	}
+	if (ready > 0)
+		spool_spares_remove_for(&sc, pid);
+}
+
 static void reap(daemon_children *c, qrun_sched *q, listen_set *ls)
 {
 	for (;;) {
@@ -345,6 +366,7 @@ static void reap(daemon_children *c, qrun_sched *q, listen_set *ls)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			break;
+		remove_spares_of(pid, status);
 		if (launcher_reaped(pid, status, ls) || daemon_pool_reaped(pid))
 			continue;
 #if SUPPORT_TLS
@@ -361,14 +383,15 @@ static void close_listeners(void *ctx)
 {
 	listen_close_all(ctx);
 	daemon_pool_close_in_child();
+	daemon_notify_close();
 }
 
-static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
+static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify_fd)
 {
 	q->child_setup = close_listeners;
 	q->child_ctx = ls;
 	daemon_children children = { 0 };
-	struct pollfd *pfd = calloc(ls->n + 1, sizeof *pfd);
+	struct pollfd *pfd = calloc(ls->n + 2, sizeof *pfd);
 	if (!pfd)
 		abort();
 	/* One delivery launcher for every session, instead of a fork per connection. */
@@ -378,6 +401,8 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 	daemon_pool_fill(0);
 	size_t np = 0;
 	pfd[np++] = (struct pollfd){ .fd = daemon_wake_pipe[0], .events = POLLIN };
+	/* The notifier socket (daemon_notify.c) second; a negative fd is skipped by poll. */
+	pfd[np++] = (struct pollfd){ .fd = notify_fd, .events = POLLIN };
 	for (size_t i = 0; i < ls->n; i++)
 		if (ls->v[i].fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = ls->v[i].fd, .events = POLLIN };
@@ -411,6 +436,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		}
 		if (got_term) {
 			listen_close_all(ls);
+			daemon_notify_close();
 			daemon_pool_discard();
 			remove_pid_file(pid_file);
 			free(pfd);
@@ -424,7 +450,9 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q)
 		}
 		if (r <= 0)
 			continue;
-		for (size_t i = 1; i < np; i++)
+		if (pfd[1].revents & POLLIN)
+			daemon_notify_ready(q);
+		for (size_t i = 2; i < np; i++)
 			if (pfd[i].revents & POLLIN)
 				daemon_accept_ready(pfd[i].fd, &children, ls);
 		daemon_pool_fill(1); /* a replacement, after the connections waiting were served */
@@ -539,5 +567,5 @@ int bd_main(const cmdline *cl)
 		log_write(LOG_MAIN | LOG_PANIC, "daemon: %s", xbuf_cstr(&err));
 		return 1;
 	}
-	return serve(&ls, pid_file, &q);
+	return serve(&ls, pid_file, &q, daemon_notify_open(cl));
 }

@@ -21,11 +21,13 @@
 #include "core/dns.h"
 #include "core/priv.h"
 #include "core/queue.h"
+#include "core/spool_worker.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
 #include "prog/daemon_internal.h"
+#include "prog/daemon_notify.h"
 #include "search/match.h"
 #include "search/search.h"
 #include "smtp/session.h"
@@ -257,6 +259,7 @@ void daemon_child_setup(const listen_set *listeners)
 	close(daemon_wake_pipe[0]);
 	close(daemon_wake_pipe[1]);
 	daemon_pool_close_in_child();
+	daemon_notify_close();
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -286,6 +289,13 @@ static bool launcher_and_drop(int close_fd, bool want_launcher, const char *who)
 	return ok;
 }
 
+/* The end of a session process: spare spool files it made and never used go with it. */
+_Noreturn void daemon_session_exit(int rc)
+{
+	spool_spares_release();
+	_exit(rc);
+}
+
 void daemon_worker_prepare(int chan)
 {
 	/* Whether this connection will be over queue_only_load or smtp_accept_queue is not known
@@ -296,8 +306,13 @@ void daemon_worker_prepare(int chan)
 	spool_config sc;
 	xbuf err;
 	xbuf_init(&err, NULL);
-	if (spool_config_from_main(&sc, &err))
+	if (spool_config_from_main(&sc, &err)) {
 		queue_schedule_prepare(&sc);
+		/* The first message's spare files, made while this process waits for its
+		 * connection (core/spool_worker.h). */
+		spool_spares_enable(&sc);
+		spool_spares_prepare();
+	}
 	xbuf_free(&err);
 }
 
@@ -316,7 +331,7 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list: connected=%d max=%d reserve=%d",
 					who_iface(ci), others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
-			_exit(0);
+			daemon_session_exit(0);
 		}
 		reserved = true;
 	}
@@ -328,11 +343,11 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list and load average = %.2f",
 					who_iface(ci), load / 1000.0);
-			_exit(0);
+			daemon_session_exit(0);
 		}
 	}
 	if (priv_is_root() && !launcher_and_drop(ci->fd, !queue_only_load && !accept_queue, ci->who))
-		_exit(1);
+		daemon_session_exit(1);
 
 	smtp_conn_params p;
 	memset(&p, 0, sizeof p);
@@ -347,7 +362,15 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 	p.accept_queue = accept_queue;
 	p.reserved_slot = reserved;
 	p.host_name = reserve_host_name;   /* looked up for smtp_reserve_hosts, or empty */
-	_exit(smtp_session_run(&p));
+	/* Spare spool files made in the background while the client sends RCPT and DATA
+	 * (core/spool_worker.h); the ones left unused are removed when the session ends. */
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (spool_config_from_main(&sc, &err))
+		spool_spares_enable(&sc);
+	xbuf_free(&err);
+	daemon_session_exit(smtp_session_run(&p));
 }
 
 _Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue)
@@ -355,7 +378,7 @@ _Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, boo
 	conn_info ci;
 	memset(&ci, 0, sizeof ci);
 	if (!fill_conn(fd, &ci))
-		_exit(0); /* the peer went away meanwhile */
+		daemon_session_exit(0); /* the peer went away meanwhile */
 	serve_conn(&ci, others, queue_only_load, accept_queue);
 }
 

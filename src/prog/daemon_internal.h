@@ -50,6 +50,8 @@ void daemon_pool_close_in_child(void);
  * the daemon's counts. _serve never returns. */
 void daemon_worker_prepare(int chan);
 _Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue);
+/* _exit for a session process (pre-forked or not), removing its unused spare spool files. */
+_Noreturn void daemon_session_exit(int rc);
 
 /* The self-pipe the signal handlers write to (both ends close-on-exec; closed in children). */
 extern int daemon_wake_pipe[2];

@@ -92,10 +92,25 @@ void daemon_pool_discard(void)
 		drop(pool.n - 1, true);
 }
 
+/* SIGTERM while idle (the daemon retiring or discarding the process): leave through
+ * daemon_session_exit, which removes the spare spool files made in advance. */
+static volatile sig_atomic_t idle_term;
+
+static void on_idle_term(int sig)
+{
+	(void)sig;
+	idle_term = 1;
+}
+
 /* The process side: wait for one connection, then serve it. Never returns. */
 static void worker(int chan)
 {
 	daemon_child_setup(pool.listeners);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_idle_term; /* no SA_RESTART: recvmsg returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
 	daemon_worker_prepare(chan);
 	/* Named apart while idle (ps, and tests counting sessions); a session once it serves. */
 	char name[17] = "";
@@ -107,8 +122,8 @@ static void worker(int chan)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
 	ssize_t r;
 	do
-		r = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
+		r = idle_term ? -1 : recvmsg(chan, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR && !idle_term);
 	int fd = -1;
 	struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
@@ -116,7 +131,9 @@ static void worker(int chan)
 	close(chan);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
 	if (r != (ssize_t)sizeof m || m.magic != POOL_MAGIC || fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-		_exit(0); /* the daemon went away (end of file) or retired us */
+		daemon_session_exit(0); /* the daemon went away (end of file) or retired us; the
+		                         * handler stays: its SIGTERM often follows the end of file */
+	signal(SIGTERM, SIG_DFL); /* a connection handed over is served whatever came meanwhile */
 	daemon_worker_serve(fd, m.others, m.queue_only_load != 0, m.accept_queue != 0);
 }
 

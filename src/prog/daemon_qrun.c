@@ -127,6 +127,11 @@ void qrun_sched_tick(qrun_sched *s, time_t now)
 		s->next += s->interval;
 	if (s->max > 0 && s->nkids >= s->max)
 		return;
+	qrun_sched_spawn(s, &s->opts);
+}
+
+void qrun_sched_spawn(qrun_sched *s, const queue_run_opts *opts)
+{
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -140,7 +145,7 @@ void qrun_sched_tick(qrun_sched *s, time_t now)
 		signal(SIGINT, SIG_DFL);
 		if (s->child_setup)
 			s->child_setup(s->child_ctx);
-		queue_run(&s->sc, &s->opts);
+		queue_run(&s->sc, opts);
 		fflush(NULL);
 		_exit(0);
 	}

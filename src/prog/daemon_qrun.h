@@ -36,6 +36,9 @@ bool qrun_sched_init(qrun_sched *s, const cmdline *cl, const spool_config *sc, x
 int qrun_sched_timeout_ms(const qrun_sched *s, time_t now);
 /* Start a run when one is due and fewer than queue_run_max are running. */
 void qrun_sched_tick(qrun_sched *s, time_t now);
+/* Added (rcvleft): start one run with these options now, counted among the runners (the
+ * notifier's one-message runs). */
+void qrun_sched_spawn(qrun_sched *s, const queue_run_opts *opts);
 /* A child was reaped: true if it was one of the runners. */
 bool qrun_sched_reaped(qrun_sched *s, pid_t pid);
 /* "-q30m" (or "-qf1h", "-qGname/5m") for the daemon's start line. */

@@ -12,6 +12,7 @@
 #include "prog/cmdline.h"
 #include "prog/cmdline_continue.h"
 #include "prog/conf_load_for.h"
+#include "prog/daemon_notify.h"
 #include "prog/startup_cwd.h"
 #include "tls/tls.h"
 
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
 		return load(&cl) ? ddied_retry_main() : DELIVER_EXIT_TRANSPORT_DIED;
 	/* Host lists may name hosts and domain lists may say @mx_*: both need the resolver. */
 	dns_install_match_hooks();
+	xp_queue_size_source = daemon_notify_queue_size;
 #if SUPPORT_TLS
 	/* STARTTLS and tls_on_connect_ports for the daemon and -bs. */
 	tls_register();

@@ -18,6 +18,7 @@
 #include "core/spool.h"
 #include "lib/log.h"
 #include "prog/cmdline.h"
+#include "prog/daemon_notify.h"
 #include "prog/daemon_qrun.h"
 #include "prog/log_setup.h"
 
@@ -32,6 +33,12 @@ static void on_signal(int sig)
 }
 
 /* The queue-runner daemon without listeners. */
+static void close_notifier(void *ctx)
+{
+	(void)ctx;
+	daemon_notify_close();
+}
+
 static int runner_daemon(const cmdline *cl, qrun_sched *s)
 {
 	bool foreground = cl->debug || cl->verbose;
@@ -74,12 +81,15 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, not listening for SMTP",
 		(int)getpid(), xbuf_cstr(&desc));
 	xbuf_free(&desc);
+	/* The notifier socket (daemon_notify.h): Exim's queue-runner daemon has one too. */
+	struct pollfd nfd = { .fd = daemon_notify_open(cl), .events = POLLIN };
+	s->child_setup = close_notifier;
 	while (!got_term) {
 		time_t now = time(NULL);
 		qrun_sched_tick(s, now);
 		int ms = qrun_sched_timeout_ms(s, time(NULL));
-		if (ms > 0)
-			poll(NULL, 0, ms);
+		if (ms > 0 && poll(&nfd, 1, ms) > 0 && (nfd.revents & POLLIN))
+			daemon_notify_ready(s);
 		if (got_chld || ms < 0) {
 			got_chld = 0;
 			int status;

@@ -20,6 +20,9 @@ void rfc1413_session_lookup(smtp_session *s)
 	if (rc == RFC1413_CONNECT_TIMEOUT && lc && logsel_has(&lc->selector, LS_IDENT_TIMEOUT))
 		sess_log(s, LOG_MAIN, "ident connection to " SV_FMT " timed out", SV_ARG(o->host_address));
 	if (rc != RFC1413_OK) return;
+	/* Untainted, as in Exim 4.96: it keeps the identd's answer in a buffer of its own (made
+	 * printable, at most 127 bytes), so the -H file has "-ident" where -oMt gives "--ident". */
+	id.taint = 0;
 	o->ident = id;
 	sess_update_host_ident(s);
 }

@@ -28,12 +28,21 @@
 
 /* The first reply to a RCPT is remembered for DATA's "All RCPT commands were rejected"
  * (an ACL's refusal by its text alone: sess_note_rcpt_reply; other replies with their code). */
-void sess_note_rcpt_reply(smtp_session *s, sv text)
+static void note_rcpt_reply(smtp_session *s, sv text, bool coded)
 {
 	if (!s->rcpt_in_progress) return;
 	s->rcpt_in_progress = false;
-	if (!s->rcpt_error.p) s->rcpt_error = sv_copy(s->conn, text);
-	else if (!sv_eq(text, s->rcpt_error)) s->rcpt_errors_differ = true;
+	if (!s->rcpt_error.p) {
+		s->rcpt_error = sv_copy(s->conn, text);
+		s->rcpt_error_coded = coded;
+	} else if (s->rcpt_error_trimmed || !sv_eq(text, s->rcpt_error)) {
+		s->rcpt_errors_differ = true;
+	}
+}
+
+void sess_note_rcpt_reply(smtp_session *s, sv text)
+{
+	note_rcpt_reply(s, text, false);
 }
 
 void sess_reply_text(smtp_session *s, int code, sv text)
@@ -42,7 +51,7 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 	xbuf_putsv(&s->last_reply, text);
 	if (s->rcpt_in_progress) {
 		const char *coded = arena_printf(s->work, "%d " SV_FMT, code, SV_ARG(text));
-		sess_note_rcpt_reply(s, sv_cstr(coded));
+		note_rcpt_reply(s, sv_cstr(coded), true);
 	}
 	if (s->mode == SMTP_MODE_BATCH) return;   /* -bS: no replies */
 	size_t start = 0;
@@ -196,6 +205,35 @@ const char *sess_printable(smtp_session *s, sv v)
 	return xbuf_cstr(&b);
 }
 
+/* Client text in the log lines where Exim writes it as it came (HELO names in H=, MAIL and
+ * RCPT arguments in ACL lines): 8-bit bytes and tabs as they are, but other control
+ * characters escaped, so that a log line cannot carry terminal controls (a deliberate
+ * difference from Exim, which writes them raw). */
+const char *sess_loggable(smtp_session *s, sv v)
+{
+	xbuf b;
+	xbuf_init(&b, s->work);
+	printing_escape(v, PRINT_TAB_LITERAL | PRINT_TOPBIT, &b);
+	return xbuf_cstr(&b);
+}
+
+/* As sess_loggable, but line breaks stay: Exim writes a multi-line ACL text (a discard's
+ * message) as it is, the lines after the first on lines of their own. */
+const char *sess_loggable_lines(smtp_session *s, sv v)
+{
+	xbuf b;
+	xbuf_init(&b, s->work);
+	for (size_t start = 0; start <= v.len;) {
+		const char *nl = memchr(v.p + start, '\n', v.len - start);
+		size_t end = nl ? (size_t)(nl - v.p) : v.len;
+		printing_escape(sv_sub(v, start, end - start), PRINT_TAB_LITERAL | PRINT_TOPBIT, &b);
+		if (!nl) break;
+		xbuf_putc(&b, '\n');
+		start = end + 1;
+	}
+	return xbuf_cstr(&b);
+}
+
 /* The "SMTP connection from ..." lines (Exim's smtp_get_connection_info): -bs names the local
  * caller even with -oMa; otherwise the client without its ident, and in the daemon the local
  * interface under log_selector incoming_interface. */
@@ -234,9 +272,9 @@ void sess_update_host_ident(smtp_session *s)
 		if (o->host_name.len) {
 			xbuf_putsv(&b, o->host_name);
 			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
-				xbuf_printf(&b, " (%s)", sess_printable(s, o->helo_name));
+				xbuf_printf(&b, " (%s)", sess_loggable(s, o->helo_name));
 		} else if (o->helo_name.p) {   /* an empty name given (helo_accept_junk_hosts) shows as "()" */
-			xbuf_printf(&b, "(%s)", sess_printable(s, o->helo_name));
+			xbuf_printf(&b, "(%s)", sess_loggable(s, o->helo_name));
 		}
 		if (b.len > 2) xbuf_putc(&b, ' ');
 		xbuf_printf(&b, "[" SV_FMT "]", SV_ARG(o->host_address));
@@ -329,7 +367,7 @@ const char *sess_duration(smtp_session *s)
 
 /* Exim keeps the latest SMTP_HISTORY commands in a ring; once it has been filled, the list
  * starts with "..." (even with nothing lost yet). */
-static void history_add(smtp_session *s, smtp_verb v)
+void sess_history_add(smtp_session *s, smtp_verb v)
 {
 	if (v == SMTP_UNKNOWN) return;
 	if (s->nhistory == SMTP_HISTORY + 1) {
@@ -418,8 +456,9 @@ void sess_lookup_host_name(smtp_session *s)
 	if (o->host_name.len || !o->host_address.len || o->host_lookup_failed || o->host_lookup_deferred) return;
 	sv name = SV_NULL, *aliases = NULL;
 	size_t naliases = 0;
-	dns_rc rc = dns_host_name_lookup(s->conn, o->host_address, &name, &aliases, &naliases);
-	if (rc == DNS_SUCCEED) o->host_name = name;
+	bool secure = false;
+	dns_rc rc = dns_host_name_lookup_secure(s->conn, o->host_address, &name, &aliases, &naliases, &secure);
+	if (rc == DNS_SUCCEED) { o->host_name = name; o->host_dnssec = secure; }
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
 	else o->host_lookup_failed = true;
 	const log_config *lc = log_current_config();
@@ -683,7 +722,7 @@ static sess_next unknown_command(smtp_session *s)
 	return sess_syntax_error(s, 500, "unrecognized command", "unrecognized command");
 }
 
-static sess_next quit(smtp_session *s)
+sess_next sess_quit(smtp_session *s)
 {
 	acl_ctx c;
 	acl_result rc = ACL_OK;
@@ -737,7 +776,7 @@ static sess_next dispatch(smtp_session *s)
 		return SESS_CONTINUE;
 	case SMTP_QUIT:
 		if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
-		return quit(s);
+		return sess_quit(s);
 	case SMTP_VRFY: return sess_vrfy_expn(s, false);
 	case SMTP_EXPN: return sess_vrfy_expn(s, true);
 	case SMTP_ETRN: return sess_etrn(s);
@@ -957,7 +996,8 @@ int smtp_session_run(const smtp_conn_params *p)
 		/* A last command without its line end is lost with the connection (Exim). */
 		if (rc == BIO_OK && s->io.last_unterminated && s->mode != SMTP_MODE_BATCH) rc = BIO_EOF;
 		if (rc == BIO_EOF || rc == BIO_ERROR || rc == BIO_TIMEOUT) {
-			if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
+			if (s->in_bdat && s->mode != SMTP_MODE_BATCH) next = sess_bdat_lost(s, rc);
+			else if (s->mode != SMTP_MODE_BATCH) lost(s, rc);
 			break;
 		}
 		/* Kept in a buffer of its own: $smtp_command is still wanted by the not-QUIT ACL
@@ -973,7 +1013,13 @@ int smtp_session_run(const smtp_conn_params *p)
 		} else {
 			s->cmd = smtp_cmd_split(s->cmd_line, &s->cmd_arg);
 		}
-		history_add(s, s->cmd);
+		/* Between BDAT chunks Exim reads commands inside the message: they have their own
+		 * rules (and most are not in the C= history). */
+		if (s->in_bdat) {
+			next = sess_bdat_between(s);
+			continue;
+		}
+		sess_history_add(s, s->cmd);
 		s->last_was_rcpt = s->was_rcpt;
 		s->last_was_rej_mail = s->was_rej_mail;
 		s->was_rcpt = s->was_rej_mail = s->rcpt_in_progress = false;

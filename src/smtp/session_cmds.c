@@ -14,6 +14,7 @@
 #include "core/receive.h"
 #include "core/rewrite.h"
 #include "core/route_verify.h"
+#include "core/spool_worker.h"
 #include "lib/codec.h"
 #include "lib/log.h"
 #include "search/match.h"
@@ -63,7 +64,7 @@ void sess_reset_transaction(smtp_session *s)
 		receive_abort(s->recv);
 		s->recv = NULL;
 	}
-	s->in_bdat = false;
+	s->in_bdat = s->bdat_only_rset = false;
 	s->msg = NULL;
 	s->env.msg = NULL;
 	s->mail_given = false;
@@ -73,6 +74,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
+	s->rcpt_error_trimmed = false;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
@@ -221,8 +223,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (rc != ACL_OK) {
 			xbuf what;
 			xbuf_init(&what, s->work);
-			/* Exim names the lower-cased HELO argument here (the H= field keeps its case). */
-			char *lc = (char *)sess_printable(s, arg);
+			/* Exim names the lower-cased HELO argument here (the H= field keeps its case),
+			 * only its first word, and at most 100 characters of it. */
+			size_t w = 0;
+			while (w < arg.len && w < 100 && arg.p[w] != ' ' && arg.p[w] != '\t') w++;
+			char *lc = (char *)sess_loggable(s, sv_sub(arg, 0, w));
 			for (char *q = lc; *q; q++) if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
 			xbuf_printf(&what, "EHLO or HELO %s", lc);
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
@@ -308,7 +313,7 @@ static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
 		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
-		.no_params = !s->esmtp };
+		.no_params = !s->esmtp, .strip_trailing_dot = conf_main.strip_trailing_dot };
 }
 
 static sv qualify(smtp_session *s, sv local, const char *domain_opt)
@@ -384,6 +389,11 @@ sess_next sess_mail(smtp_session *s)
 		return SESS_CONTINUE;
 	}
 	if (s->mail_given) return sess_syntax_error(s, 503, "sender already given", "sender already given");
+	/* Before the per-connection limit and before the transaction is reset (Exim's order). */
+	if (s->cmd_arg.len == 0) {
+		s->was_rej_mail = true;   /* refused like any MAIL, for the RCPTs pipelined behind it */
+		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+	}
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
 	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
 	if (max_msgs > 0 && s->mail_cmds > max_msgs) {
@@ -394,15 +404,12 @@ sess_next sess_mail(smtp_session *s)
 		return SESS_CONTINUE;
 	}
 	sess_set_log_id(s, NULL);
-	if (s->cmd_arg.len == 0) {
-		s->was_rej_mail = true;   /* refused like any MAIL, for the RCPTs pipelined behind it */
-		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
-	}
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
+	s->rcpt_error_trimmed = false;
 
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
@@ -490,7 +497,7 @@ sess_next sess_mail(smtp_session *s)
 		xbuf what;
 		xbuf_init(&what, s->work);
 		/* Exim shows the command's address text as given (after its parameters). */
-		xbuf_printf(&what, "MAIL %s", sess_printable(s, r.cmd_data));
+		xbuf_printf(&what, "MAIL %s", sess_loggable(s, r.cmd_data));
 		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
 		sess_reset_transaction(s);
 		return n;
@@ -503,6 +510,7 @@ sess_next sess_mail(smtp_session *s)
 		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
 	}
 	s->prdr_requested = s->mail.prdr;
+	spool_spares_prepare(); /* files for this message, made while RCPT and DATA come in */
 	sess_accept_reply(s, &c, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
 	return SESS_CONTINUE;
 }
@@ -575,15 +583,16 @@ sess_next sess_rcpt(smtp_session *s)
 	acl_result rc = sess_acl(s, ACL_WHERE_RCPT, conf_main.acl_smtp_rcpt, rcpt, &c);
 	xbuf what;
 	xbuf_init(&what, s->work);
-	xbuf_printf(&what, "RCPT %s", sess_printable(s, r.cmd_data));
+	xbuf_printf(&what, "RCPT %s", sess_loggable(s, r.cmd_data));
 	if (rc == ACL_DISCARD) {
 		/* This line shows the whole argument, parameters too, and the discarding statement's
 		 * text (the MAIL ACL's for a discarded sender); its message is the reply. */
 		sv why = s->mail_discarded ? s->mail_discard_why : acl_log_text(&c);
 		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL%s%s",
-			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_printable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT",
-			why.len ? ": " : "", why.len ? sess_printable(s, why) : "");
+			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_loggable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT",
+			why.len ? ": " : "", why.len ? sess_loggable_lines(s, why) : "");
 		s->rcpt_ok_count++;
+		s->rcpt_discarded_since_data = true;
 		if (s->mail_discarded) sess_reply(s, 250, "Accepted");
 		else sess_accept_reply(s, &c, 250, "Accepted");
 		return SESS_CONTINUE;
@@ -637,7 +646,8 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		xbuf_init(&addr, s->work);
 		xbuf_init(&why, s->work);
 		bool is_null = false, has_domain = false;
-		if (!smtp_parse_address(arg, false, conf_main.allow_domain_literals, &addr, &is_null, &has_domain, &why)) {
+		if (!smtp_parse_address_opts(arg, false, conf_main.allow_domain_literals, conf_main.strip_trailing_dot,
+				&addr, &is_null, &has_domain, &why)) {
 			sess_reply(s, 501, "%s", xbuf_cstr(&why));
 			return SESS_CONTINUE;
 		}

@@ -17,17 +17,38 @@ static bool host_checking(const smtp_session *s)
 	return s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC;
 }
 
+/* A message that was not accepted: Exim forgets its id at once, so the log lines that
+ * follow (other commands' refusals) carry none. */
+static void message_refused(smtp_session *s)
+{
+	sess_reset_transaction(s);
+	s->log_id_sticky = false;
+	sess_set_log_id(s, NULL);
+}
+
 /* Checks shared by DATA and BDAT before any message text is taken. */
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
 	s->predata_message = SV_NULL;
-	if (!s->mail_given || s->rcpt_ok_count == 0) {
+	bool no_rcpt = !s->mail_given || s->rcpt_ok_count == 0;
+	if (no_rcpt && s->rcpt_discarded_since_data && conf_main.acl_smtp_predata && strcmp(verb, "DATA") == 0) {
+		/* Exim runs the predata ACL here (and fails if it accepts: then the usual refusal
+		 * below is given instead). */
+		acl_ctx c;
+		acl_result rc = sess_acl(s, ACL_WHERE_PREDATA, conf_main.acl_smtp_predata, SV_NULL, &c);
+		if (rc != ACL_OK) {
+			*next = sess_acl_reply(s, ACL_WHERE_PREDATA, rc, &c, verb);
+			return false;
+		}
+	}
+	if (no_rcpt) {
 		/* When every RCPT got the same reply, Exim repeats it first (as continuation lines). */
 		if (s->rcpt_error.p && !s->rcpt_errors_differ) {
 			xbuf t;
 			xbuf_init(&t, s->work);
 			xbuf_printf(&t, "All RCPT commands were rejected with this error:\n" SV_FMT, SV_ARG(s->rcpt_error));
 			sess_reply_continued(s, 503, xbuf_sv(&t));
+			if (s->rcpt_error_coded) s->rcpt_error_trimmed = true;
 		}
 		/* Right after a RCPT with PIPELINING advertised the client was pipelining: not an
 		 * error of its own. */
@@ -66,7 +87,9 @@ static bool start_receive(smtp_session *s, receive_input how)
 		return false;
 	}
 	sess_set_log_id(s, s->msg->id);
+	s->bdat_message = how == RECV_SMTP_BDAT;
 	sess_phase_reset(&s->phase);
+	s->rcpt_discarded_since_data = false;
 	/* Whatever becomes of this message, a new one is expected next: one HELO/EHLO, RSET and
 	 * STARTTLS are free again (smtp_accept_max_nonmail). */
 	s->helo_free = s->rset_free = s->starttls_free = true;
@@ -80,7 +103,8 @@ static bool start_receive(smtp_session *s, receive_input how)
 	if (s->adv_pipelining)
 		o.pipelining = s->pipe_connect_used && s->adv_pipe_connect ? (s->pipelining_used ? "L*" : "L*-")
 			: s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
-	receive_set_opts(s->recv, &o);
+	s->recv_opts = o;
+	receive_set_opts(s->recv, &s->recv_opts);
 	/* A local -bs message may have unqualified addresses, and its -H file says so. */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
 	/* Exim 4.96 marks a -bs message (also with -oMa) for its first delivery attempt (observed). */
@@ -144,6 +168,11 @@ static sess_next stalled(smtp_session *s)
  * lines and gives the reply. */
 static void reject_received(smtp_session *s, receive_status st)
 {
+	/* Exim gives a message its id after the header: a header that is too long has none. */
+	if (st == RECV_HEADER_TOO_BIG) {
+		s->log_id_sticky = false;
+		sess_set_log_id(s, NULL);
+	}
 	xbuf reply;
 	xbuf_init(&reply, s->work);
 	xbuf host;
@@ -185,12 +214,23 @@ static bool prdr(smtp_session *s, bool *some_rejected)
 	return false;
 }
 
+void sess_received_counts(smtp_session *s, long long *size, long long *lines)
+{
+	*size = s->recv ? receive_size(s->recv) : 0;
+	*lines = s->recv ? receive_lines(s->recv) : 0;
+	/* Exim counts an empty BDAT message as one empty line (a DATA one as nothing). */
+	if (s->recv && s->bdat_message && *size == 0) *size = *lines = 1;
+}
+
 /* After BDAT LAST the final reply starts with a line for the chunk (Exim's
- * "250- 8 byte chunk, total 20"); empty after DATA. */
+ * "250- 8 byte chunk, total 20"); empty after DATA. The total is not the chunks' sum but the
+ * message as Exim counted it while receiving, with every line end taken as two bytes. */
 static const char *chunk_line(smtp_session *s)
 {
-	if (!s->bdat_last_size && !s->bdat_total) return "";
-	return arena_printf(s->work, " %llu byte chunk, total %llu\n", s->bdat_last_size, s->bdat_total);
+	if (!s->bdat_message) return "";
+	long long size, lines;
+	sess_received_counts(s, &size, &lines);
+	return arena_printf(s->work, " %llu byte chunk, total %lld\n", s->bdat_last_size, size + lines);
 }
 
 /* Apply the add_header/remove_header results the ACLs gathered since the last call: the
@@ -208,6 +248,7 @@ static void apply_acl_headers(smtp_session *s, const acl_ctx *c)
 /* The message text is complete: headers, MIME and DATA ACLs, commit, 250. */
 static sess_next finish_message(smtp_session *s)
 {
+	const char *chunk = chunk_line(s);   /* while the counts are there */
 	xbuf err;
 	xbuf_init(&err, s->work);
 	receive_apply_controls(s->recv, &s->controls);
@@ -215,7 +256,7 @@ static sess_next finish_message(smtp_session *s)
 		sess_log(s, LOG_MAIN | LOG_REJECT, "%s F=<" SV_FMT "> rejected after DATA: %s",
 			sv_dup(s->work, s->host_tag), SV_ARG(s->sender), xbuf_cstr(&err));
 		sess_reply(s, 550, "%s", xbuf_cstr(&err));
-		sess_reset_transaction(s);
+		message_refused(s);
 		return SESS_CONTINUE;
 	}
 	/* Headers added by the MAIL/RCPT/predata ACLs are in the message from here on. */
@@ -232,7 +273,7 @@ static sess_next finish_message(smtp_session *s)
 		rc = sess_acl_mime(s, &c);
 		if (rc != ACL_OK && rc != ACL_DISCARD) {
 			sess_next n = sess_acl_reply(s, ACL_WHERE_MIME, rc, &c, "MIME");
-			sess_reset_transaction(s);
+			message_refused(s);
 			return n;
 		}
 		if (rc == ACL_OK) {
@@ -248,13 +289,13 @@ static sess_next finish_message(smtp_session *s)
 	}
 	if (rc != ACL_OK && rc != ACL_DISCARD) {
 		sess_next n = sess_acl_reply(s, ACL_WHERE_DATA, rc, &c, "DATA");
-		sess_reset_transaction(s);
+		message_refused(s);
 		return n;
 	}
 	bool some_rejected = false;
 	if (s->prdr_requested && s->msg->nrcpt > 1) {
 		if (!prdr(s, &some_rejected)) {
-			sess_reset_transaction(s);
+			message_refused(s);
 			return SESS_CONTINUE;
 		}
 		receive_note_prdr(s->recv);
@@ -272,7 +313,20 @@ static sess_next finish_message(smtp_session *s)
 		sess_reset_transaction(s);
 		return SESS_CONTINUE;
 	}
+	/* control = fakedefer/fakereject: the message is kept, the client is told otherwise. */
+	const acl_controls *k = &s->controls;
+	bool fake = !some_rejected && (k->fakereject || k->fakedefer);
+	if (fake && k->fakereject) {
+		s->recv_opts.fake_reject = true;
+		receive_set_opts(s->recv, &s->recv_opts);
+	}
 	receive_log_arrival(s->recv);
+	/* An ACL's control = freeze / queue is logged after the arrival (a discarded message's
+	 * as "by NULL": Exim no longer knows who asked). */
+	const char *by = discarded ? "NULL" : "ACL";
+	if (k->freeze) sess_log(s, LOG_MAIN, "frozen by %s", by);
+	if ((k->queue || k->queue_only) && sess_log_selected(LS_DELAY_DELIVERY))
+		sess_log(s, LOG_MAIN, "no immediate delivery: queued by %s", by);
 	if (discarded) {
 		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)", discarded);
 		sess_log(s, LOG_MAIN, "Completed");
@@ -284,12 +338,19 @@ static sess_next finish_message(smtp_session *s)
 	s->recv = NULL;        /* done with: not to be aborted by the reset */
 	s->messages_accepted++;
 	s->txn_line = s->io.lines;
-	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk_line(s), id);
+	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk, id);
+	else if (fake) {
+		/* No chunk line and no code taken from the text (Exim); its default text: */
+		sv text = k->fake_message.p ? k->fake_message
+			: SV_LIT("Your message has been rejected but is being kept for evaluation.\n"
+				"If it was a legitimate message, it may still be delivered to the target\nrecipient(s).");
+		sess_reply_text(s, k->fakereject ? 550 : 450, text);
+	}
 	else if (data_msg.len) {
 		int code = sess_message_code(s, &data_msg, 250);
-		sess_reply(s, code, "%s" SV_FMT, chunk_line(s), SV_ARG(data_msg));
+		sess_reply(s, code, "%s" SV_FMT, chunk, SV_ARG(data_msg));
 	}
-	else sess_reply(s, 250, "%sOK id=%s", chunk_line(s), id);
+	else sess_reply(s, 250, "%sOK id=%s", chunk, id);
 	if (host_checking(s) && !some_rejected)
 		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
 	if (keep) {
@@ -342,11 +403,68 @@ sess_next sess_data(smtp_session *s)
 			if (!at_end) rc = skip_to_dot(s);
 			if (rc != BIO_OK && rc != BIO_TOOLONG) return data_lost(s, rc);
 			reject_received(s, st);
-			sess_reset_transaction(s);
+			message_refused(s);
 			return SESS_CONTINUE;
 		}
 	}
 	return finish_message(s);
+}
+
+sess_next sess_bdat_lost(smtp_session *s, bio_rc rc)
+{
+	return data_lost(s, rc);
+}
+
+/* A refusal between chunks: a protocol error; when one too many, Exim drops the connection
+ * from inside the message, which then ends as lost (the not-QUIT ACL runs for that). */
+static sess_next between_refused(smtp_session *s, int code, const char *text)
+{
+	s->bdat_only_rset = true;
+	if (sess_protocol_error(s, code, text, text) == SESS_CONTINUE) return SESS_CONTINUE;
+	s->notquit_ran = false;
+	return data_lost(s, BIO_EOF);
+}
+
+sess_next sess_bdat_between(smtp_session *s)
+{
+	/* Exim names the message by its id only once its header has been read: the log lines
+	 * of commands within the header have none. */
+	if (!s->phase.in_body) {
+		s->log_id_sticky = false;
+		sess_set_log_id(s, NULL);
+	}
+	if (s->cmd == SMTP_RSET) {
+		/* Exim 4.96 crashes here; Postern resets as for any RSET. */
+		sess_history_add(s, s->cmd);
+		sess_reset_transaction(s);
+		s->log_id_sticky = false;
+		sess_set_log_id(s, NULL);
+		sess_reply(s, 250, "Reset OK");
+		return SESS_CONTINUE;
+	}
+	if (s->bdat_only_rset) return between_refused(s, 503, "only RSET accepted now");
+	switch (s->cmd) {
+	case SMTP_BDAT: {
+		/* The next chunk: not a command of its own in the C= history. A chunk of no size
+		 * that is not the last is refused. */
+		unsigned long long size;
+		bool last;
+		if (smtp_parse_bdat(s->cmd_arg, &size, &last) && size == 0 && !last)
+			return between_refused(s, 504, "zero size for BDAT command");
+		return sess_bdat(s);
+	}
+	case SMTP_NOOP:
+		sess_history_add(s, s->cmd);
+		sess_reply(s, 250, "OK");
+		return SESS_CONTINUE;
+	case SMTP_QUIT:
+		/* Answered as QUIT (its ACL runs), then the message is lost with the connection. */
+		sess_history_add(s, s->cmd);
+		(void)sess_quit(s);
+		return data_lost(s, BIO_EOF);
+	default:
+		return between_refused(s, 503, "only BDAT permissible after non-LAST BDAT");
+	}
 }
 
 /* Read and drop a chunk the client sends after a rejected BDAT. */
@@ -377,6 +495,9 @@ sess_next sess_bdat(smtp_session *s)
 		sess_next next = SESS_CONTINUE;
 		if (!transaction_ready(s, "BDAT", &next)) {
 			bio_rc rc = skip_bytes(s, size);
+			/* No message was started: input ending here is lost like any command's (the
+			 * next read sees the end again). */
+			if (rc == BIO_EOF && next == SESS_CONTINUE) return SESS_CONTINUE;
 			if (rc != BIO_OK) return data_lost(s, rc);
 			return next;
 		}
@@ -387,6 +508,7 @@ sess_next sess_bdat(smtp_session *s)
 		s->in_bdat = true;
 		s->bdat_total = 0;
 	}
+	sess_set_log_id(s, s->msg->id);   /* dropped between chunks while in the header */
 	unsigned long long left = size;
 	receive_status st = RECV_MORE;
 	while (left > 0 || (last && st == RECV_MORE)) {
@@ -407,7 +529,7 @@ sess_next sess_bdat(smtp_session *s)
 			bio_rc rc = skip_bytes(s, left);
 			if (rc != BIO_OK) return data_lost(s, rc);
 			reject_received(s, st);
-			sess_reset_transaction(s);
+			message_refused(s);
 			return SESS_CONTINUE;
 		}
 		if (st == RECV_END) break;

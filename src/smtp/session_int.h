@@ -9,6 +9,7 @@
 
 #include "core/acl.h"
 #include "core/message.h"
+#include "core/receive.h"
 #include "expand/expand.h"
 #include "lib/bio.h"
 #include "lib/logsel.h"
@@ -88,7 +89,14 @@ typedef struct smtp_session {
 	int rcpt_ok_count;           /* accepted or discarded RCPTs */
 	sv rcpt_error;               /* text of the first rejected RCPT's reply */
 	bool rcpt_errors_differ;     /* later rejections had other texts */
+	bool rcpt_error_coded;       /* rcpt_error came from a plain reply ("503 text") */
+	/* Exim trims the line end off a remembered plain reply when DATA shows it, so no later
+	 * RCPT reply (which still has its line end there) compares equal to it again. */
+	bool rcpt_error_trimmed;
 	bool rcpt_in_progress;       /* the next reply is this RCPT's: remembered in rcpt_error */
+	/* A RCPT was discarded since the last message text began: Exim's DATA then skips its
+	 * "valid RCPT" check (its flag survives RSET, MAIL and HELO) and runs the predata ACL. */
+	bool rcpt_discarded_since_data;
 	/* Exim's view of the previous command, for its pipelining leniency: a RCPT after a
 	 * refused MAIL, and DATA right after a RCPT, are answered 503 without counting as
 	 * protocol errors when PIPELINING was advertised. was_* describe the current command. */
@@ -128,10 +136,12 @@ typedef struct smtp_session {
 
 	/* BDAT state */
 	bool in_bdat;
+	bool bdat_only_rset;         /* between chunks a command was refused: Exim takes only RSET */
 	sess_phase phase;            /* header or body, for a lost connection's log line */
 	struct receive_ctx *recv;
 	unsigned long long bdat_total; /* bytes of BDAT chunks so far */
 	unsigned long long bdat_last_size;
+	bool bdat_message;           /* the message being received came by BDAT */
 
 	xbuf scratch;
 	sv cur_rcpt;                 /* the RCPT being checked ($local_part, $domain) */
@@ -140,6 +150,7 @@ typedef struct smtp_session {
 	xp_message xpmsg;            /* the received message as expansions see it */
 	acl_ctx acl;                 /* ACL engine state for the current transaction */
 	acl_controls controls;       /* accumulated "control =" results for the connection */
+	receive_opts recv_opts;      /* how the current message is received (kept to be amended) */
 	/* The <= line's L field (log_selector pipelining): PIPECONNECT offered in the last EHLO, and
 	 * whether this message's MAIL/RCPT came with more input already waiting. */
 	bool adv_pipe_connect, pipelining_used;
@@ -181,6 +192,17 @@ bool sess_log_selected(logsel_id id);
 bool sess_log_connection(smtp_session *s);
 /* v with non-printing characters escaped as Exim's string_printing does (for log lines). */
 const char *sess_printable(smtp_session *s, sv v);
+const char *sess_loggable(smtp_session *s, sv v);
+/* Between the chunks of a BDAT message (Exim reads these commands inside the message):
+ * the command just read, or the end of the input. */
+sess_next sess_bdat_between(smtp_session *s);
+sess_next sess_bdat_lost(smtp_session *s, bio_rc rc);
+void sess_history_add(smtp_session *s, smtp_verb v);
+sess_next sess_quit(smtp_session *s);
+const char *sess_loggable_lines(smtp_session *s, sv v);
+/* $message_size and $message_linecount of the message being received, as Exim counts them
+ * while receiving (LF line ends, the header/body blank line included). */
+void sess_received_counts(smtp_session *s, long long *size, long long *lines);
 /* "H=(helo) [ip]" style identification of the client (without "H="). */
 void sess_update_host_ident(smtp_session *s);
 /* Reverse lookup of the client's address (once), logging a failure as Exim does. */

@@ -117,7 +117,12 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("proxy_external_address") || IS("proxy_target_address")) xbuf_putsv(out, o->proxy_external_address);
 	else if (IS("proxy_external_port") || IS("proxy_target_port")) put_int(out, o->proxy_external_port);
 	else if (IS("message_size") && !s->recv) put_int(out, s->mail.size_given ? s->mail.size : -1);
-	else if (IS("message_size")) put_int(out, receive_size(s->recv));  /* as received, before the Received header */
+	else if (IS("message_size") || IS("message_linecount")) {
+		/* as received, before the Received header */
+		long long size, lines;
+		sess_received_counts(s, &size, &lines);
+		put_int(out, IS("message_size") ? size : lines);
+	}
 	else if (IS("local_part") || IS("domain")) {
 		if (!s->cur_rcpt.len) return false;
 		const char *at = memchr(s->cur_rcpt.p, '@', s->cur_rcpt.len);

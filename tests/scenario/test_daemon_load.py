@@ -62,6 +62,12 @@ def test_short_fault_load(postern_bin, pubdir):
         pytest.skip("the SMTP session is not linked into this build yet")
     probs, stats, _, _ = faultload.run(postern_bin, pubdir / "postern", messages=400, concurrency=25,
                                  interval=0.05, daemon_prob=0.05, seed=7)
-    assert stats["acked"] >= 300, stats          # failed attempts are retried, as clients do
+    # Failed attempts are retried, as clients do. Before 2026-11-21 a daemon killed while a
+    # child it had just forked still held the listening socket could not be replaced (the new
+    # one failed to bind), and every later attempt was refused: acked 112-195 under load 20-30.
+    # faultload now waits for the new daemon's own "daemon started" line and starts another if
+    # it exited (bind_failures); a daemon that dies by itself mid-run is a failure here.
+    assert stats["acked"] >= 300, stats
+    assert stats["daemon_deaths"] == 0, stats
     assert stats["child_kills"] > 0, stats
     assert probs == [], probs[:20]

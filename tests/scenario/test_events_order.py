@@ -101,16 +101,34 @@ class FakeServer:
                         w("500 what")
 
     def close(self):
+        # As test_smtp_reuse.Sink.close: the serving thread must be gone before the descriptor
+        # is closed, or a thread re-entering accept() with a descriptor number a later test's
+        # server has been given takes that test's connections. shutdown() wakes a blocked
+        # accept(); a connection being served ends within its own 10 s timeout.
         self.stop = True
-        self.thread.join(2)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(15)
         self.sock.close()
 
 
-def free_port():
+def refused_port():
+    """A loopback port that refuses connections for as long as the returned socket is open:
+    bound but not listening, so no other test on the machine can take it meanwhile."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    return s, s.getsockname()[1]
+
+
+_held = []
+
+
+def free_port():
+    """refused_port, held for the rest of the run."""
+    s, port = refused_port()
+    _held.append(s)
     return port
 
 

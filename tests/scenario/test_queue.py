@@ -227,7 +227,8 @@ def test_queue_runner_daemon(postern_bin, tmp_path):
     p = q.run("-q1s", "-oP", str(pidfile))
     assert p.returncode == 0
     deadline = time.time() + 10
-    while not pidfile.exists() and time.time() < deadline:
+    # the pid file is created, then written (as Exim's): wait for a whole line
+    while time.time() < deadline and not (pidfile.exists() and pidfile.read_text().endswith("\n")):
         time.sleep(0.1)
     pid = int(pidfile.read_text())
     try:

@@ -13,7 +13,7 @@ import tempfile
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from test_events_order import FakeServer, free_port  # noqa: E402
+from test_events_order import FakeServer, refused_port  # noqa: E402
 
 CONF = """\
 spool_directory = {spool}
@@ -89,6 +89,7 @@ def test_retry_record(postern_bin, case):
     # The remote transport runs as the exim user: a world-traversable spool.
     work = pathlib.Path(tempfile.mkdtemp(prefix="retry-rec-"))
     server = None
+    held = None
     try:
         os.chmod(work, 0o755)
         spool = work / "spool"
@@ -97,7 +98,8 @@ def test_retry_record(postern_bin, case):
             (spool / "log" / name).touch()
             os.chmod(spool / "log" / name, 0o666)
         if case == "refused":
-            port = free_port()
+            # bound, not listening: refuses connections and no other test can take it meanwhile
+            held, port = refused_port()
         else:
             server = Server451("rcpt" if case == "rcpt451" else "data")
             port = server.port
@@ -122,4 +124,6 @@ def test_retry_record(postern_bin, case):
     finally:
         if server:
             server.close()
+        if held:
+            held.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -15,24 +15,31 @@
  * no significant delivery lets the address go on to the next router, with its children; a Sieve
  * filter always keeps or discards (its errors keep, silently, as in Exim). Log texts observed
  * from Exim 4.96: "error in filter file: <reason>", errno -17. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
+#include "conf/main_options.h"
 #include "core/addr.h"
 #include "core/addr_reply.h"
 #include "core/filter.h"
 #include "core/sieve.h"
+#include "core/spool.h"
+#include "core/submit.h"
 #include "drivers/routers/redirect.h"
 #include "drivers/routers/redirect_filter.h"
+#include "drivers/routers/redirect_filter_user.h"
 #include "drivers/routers/route_ops.h"
 #include "lib/log.h"
+#include "mail/address.h"
 
 /* Exim's errno for a filter error ("defer (-17)"). */
 enum { ERRNO_FILTER = -17 };
@@ -109,17 +116,93 @@ static sv in_home(route_ctx *c, const address_item *a, sv path)
 	return v;
 }
 
-/* Sieve's vacation directory: "Exim will create it if necessary", owned by the filter's user. */
+/* Sieve's vacation directory: "Exim will create it if necessary", as the filter's user (the
+ * filter runs as that user: redirect_filter_user.c). Failures are not logged: the autoreply
+ * finds them (Exim 4.96 logs nothing either). */
 static void make_vacation_directory(route_ctx *c, const address_item *a, sv dir)
 {
 	char *path = sv_dup(c->a, dir);
-	if (mkdir(path, 0700) != 0) {
-		if (errno != EEXIST)
-			route_log(c, LOG_MAIN, "failed to create Sieve vacation directory %s: %s", path, strerror(errno));
+	if (mkdir(path, 0700) != 0)
 		return;
+	if (a->uid_set && geteuid() == 0)
+		(void)chown(path, a->uid, a->gid_set ? a->gid : (gid_t)-1);
+}
+
+/* What Exim 4.96 does when a Sieve script requires "vacation" (observed): it opens the
+ * vacation directory as the filter's user; a directory that does not exist yet is fine, any
+ * other failure (not a directory, not readable) is a Sieve error at the require. In an open
+ * directory every entry whose name is 32 characters long (a once file) and older than 31 days
+ * is removed. The filter runs here as root: the user's read permission is checked from the
+ * mode bits. */
+enum { VACATION_MAX_DAYS = 31 };
+
+typedef struct vacation_check {
+	route_ctx *c;
+	const address_item *a;
+	sv dir;
+} vacation_check;
+
+static bool user_can_read(const struct stat *st, const address_item *a)
+{
+	if (!a->uid_set || a->uid == 0)
+		return true;
+	if (st->st_uid == a->uid)
+		return (st->st_mode & S_IRUSR) != 0;
+	if (a->gid_set && st->st_gid == a->gid)
+		return (st->st_mode & S_IRGRP) != 0;
+	return (st->st_mode & S_IROTH) != 0;
+}
+
+static bool vacation_open(void *ctx)
+{
+	vacation_check *v = ctx;
+	char *path = sv_dup(v->c->a, v->dir);
+	DIR *dir = opendir(path);
+	if (dir == NULL)
+		return errno == ENOENT;
+	struct stat st;
+	if (fstat(dirfd(dir), &st) != 0 || !user_can_read(&st, v->a)) {
+		closedir(dir);
+		return false;
 	}
-	if (a->uid_set && chown(path, a->uid, a->gid_set ? a->gid : (gid_t)-1) != 0)
-		route_log(c, LOG_MAIN, "failed to set the owner of Sieve vacation directory %s: %s", path, strerror(errno));
+	time_t now = time(NULL);
+	struct dirent *e;
+	while (v->c->mode == ROUTE_MODE_DELIVER && (e = readdir(dir)) != NULL) {
+		if (strlen(e->d_name) != 32)
+			continue;
+		struct stat fs;
+		if (fstatat(dirfd(dir), e->d_name, &fs, 0) == 0 && fs.st_mtime + VACATION_MAX_DAYS * 86400L < now)
+			(void)unlinkat(dirfd(dir), e->d_name, 0);
+	}
+	closedir(dir);
+	return true;
+}
+
+/* An Exim filter's reply item is named by the first address of its "to" list (observed:
+ * "mail to \"good@x, y@@z\"" gives ">good@x"). None, or one that does not parse, makes Exim
+ * 4.96 name it ">**bad-reply**" and fail it at routing, "filter autoreply generated
+ * syntactically invalid recipient", with the error ignored (observed, e.g. for a message
+ * without From: or Reply-To: replied to at $reply_address). SV_NULL: bad. */
+static sv first_reply_address(route_ctx *c, sv to)
+{
+	size_t pos = 0;
+	sv item;
+	while (addr_next_item(to, &pos, &item)) {
+		while (item.len && (item.p[0] == ' ' || item.p[0] == '\t' || item.p[0] == '\n'))
+			item = sv_sub(item, 1, item.len - 1);
+		if (item.len == 0)
+			continue;
+		xbuf out;
+		xbuf_init(&out, c->a);
+		addr_parsed info;
+		const char *why;
+		if (!addr_extract(item, NULL, &out, &info, &why) || info.empty || out.len == 0)
+			return SV_NULL;
+		sv v = xbuf_sv(&out);
+		v.taint = to.taint;
+		return v;
+	}
+	return SV_NULL;
 }
 
 static addr_reply *make_reply(route_ctx *c, xp_env *env, const address_item *a, const filter_mail *m)
@@ -177,6 +260,39 @@ static void write_logs(route_ctx *c, const address_item *a, const filter_result 
 		;
 }
 
+/* A Sieve notify, submitted at once as Exim 4.96 does while filtering (observed: "<= user@domain
+ * R=<id> U=<the filter's user> P=local", delivered before the message's own deliveries). A
+ * failure is logged; the filtering goes on. */
+static void send_notification(route_ctx *c, const address_item *a, const filter_mail *m)
+{
+	xbuf text;
+	xbuf_init(&text, c->a);
+	xbuf_puts(&text, "From: ");
+	xbuf_putsv(&text, m->from);
+	xbuf_puts(&text, "\nTo: ");
+	xbuf_putsv(&text, m->to);
+	xbuf_putc(&text, '\n');
+	xbuf_putsv(&text, m->extra_headers);
+	xbuf_puts(&text, "\nSubject: ");
+	xbuf_putsv(&text, m->subject);
+	xbuf_puts(&text, "\n\n");
+	xbuf_putsv(&text, m->text);
+	xbuf err;
+	xbuf_init(&err, c->a);
+	sv id = SV_NULL;
+	if (route_expand(c->env, "$message_exim_id", &id, &err) != XP_OK)
+		id = SV_NULL;
+	submit_request req = {
+		.sender = m->from, .text = xbuf_sv(&text), .reference_id = id,
+		.extract_recipients = true, .by_uid = a->uid_set, .uid = a->uid,
+		.gid = a->gid_set ? a->gid : (gid_t)conf_main.exim_group,
+	};
+	char new_id[MSG_ID_LEN + 1];
+	spool_config sc;
+	if (!spool_config_from_main(&sc, &err) || !submit_message(&sc, &req, new_id, &err))
+		route_log(c, LOG_MAIN, "Sieve notify to " SV_FMT " failed: %s", SV_ARG(m->to), xbuf_cstr(&err));
+}
+
 /* Turn the actions into children. Returns how many were queued. */
 static size_t make_children(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env,
 	const filter_result *res, bool sieve)
@@ -184,7 +300,8 @@ static size_t make_children(const driver_instance *r, address_item *a, route_ctx
 	const struct redirect_router_options *o = r->priv;
 	size_t n = 0;
 	for (const filter_action *act = res->actions; act; act = act->next)
-		n += act->kind == FA_DELIVER || act->kind == FA_SAVE || act->kind == FA_PIPE || act->kind == FA_MAIL;
+		n += act->kind == FA_DELIVER || act->kind == FA_SAVE || act->kind == FA_PIPE
+			|| (act->kind == FA_MAIL && !act->mail->notify);
 	if (!n)
 		return 0;
 	address_item **kids = arena_calloc(c->a, n, sizeof *kids);
@@ -222,11 +339,26 @@ static size_t make_children(const driver_instance *r, address_item *a, route_ctx
 			set_pfr_transport(r, c, env, k);
 			break;
 		case FA_MAIL: {
+			if (act->mail->notify) {
+				if (c->mode == ROUTE_MODE_DELIVER)
+					send_notification(c, a, act->mail);
+				continue;
+			}
 			addr_reply *reply = make_reply(c, env, a, act->mail);
-			k = route_child_address(c, a, sv_cstr(arena_printf(c->a, ">" SV_FMT, SV_ARG(reply->to))), ADDR_REPLY);
+			sv first = sieve ? reply->to : first_reply_address(c, reply->to);
+			bool bad = !sieve && sv_is_null(first);
+			k = route_child_address(c, a, sv_cstr(arena_printf(c->a, ">" SV_FMT,
+				SV_ARG(bad ? SV_LIT("**bad-reply**") : first))), ADDR_REPLY);
 			k->home = a->home;
 			k->reply = reply;
+			/* Observed from Exim 4.96: a Sieve vacation reply that fails is logged "error
+			 * ignored" and bounces nothing; an Exim filter's mail bounces. */
+			k->ignore_error = (sieve && act->mail->vacation) || bad;
 			set_pfr_transport(r, c, env, k);
+			if (bad && !k->pfr_error) {
+				k->pfr_error = true;
+				k->pfr_error_text = SV_LIT("filter autoreply generated syntactically invalid recipient");
+			}
 			break;
 		}
 		default:
@@ -257,46 +389,112 @@ static size_t make_children(const driver_instance *r, address_item *a, route_ctx
 	return i;
 }
 
-static route_rc run_exim_filter(const driver_instance *r, address_item *a, route_ctx *c, xp_env *env,
-	sv text, filter_result *res)
+/* Everything the interpretation needs, so that it can run in a child under the user's uid
+ * (redirect_filter_user.c) as well as here. */
+typedef struct interp_job {
+	const struct redirect_router_options *o;
+	address_item *a;
+	route_ctx *c;
+	xp_env *env;
+	sv text;
+	bool sieve;
+	sv vdir, owner, sub, user;    /* Sieve: the expanded sieve_* options */
+	sv qualify;                   /* Exim filter: the domain for unqualified addresses */
+} interp_job;
+
+static void interpret(void *ctx, arena *ar, filter_result *res)
 {
-	const struct redirect_router_options *o = r->priv;
+	interp_job *j = ctx;
+	address_item *a = j->a;
+	if (j->sieve) {
+		vacation_check vc = { .c = j->c, .a = a, .dir = j->vdir };
+		sieve_options so = { .vacation = !sv_is_null(j->vdir), .enotify = !sv_is_null(j->owner),
+			.vacation_open = sv_is_null(j->vdir) ? NULL : vacation_open, .vacation_ctx = &vc };
+		sieve_program *p = sieve_parse(ar, j->text, &so);
+		sieve_ctx sc = {
+			.msg = (xp_message *)j->env->msg, .return_path = j->c->sender, .local_part = a->local_part,
+			.domain = a->domain, .prefix = a->prefix, .suffix = a->suffix, .useraddress = j->user,
+			.subaddress = j->sub, .vacation_directory = j->vdir, .enotify_mailto_owner = j->owner,
+			.message_size = j->env->msg ? j->env->msg->size : 0,
+		};
+		sieve_run(p, &sc, ar, res);
+		for (const filter_action *act = res->actions; act; act = act->next)
+			if (act->kind == FA_MAIL && act->mail->vacation && !sv_is_null(j->vdir)
+				&& j->c->mode == ROUTE_MODE_DELIVER) {
+				make_vacation_directory(j->c, a, j->vdir);
+				break;
+			}
+		return;
+	}
+	const struct redirect_router_options *o = j->o;
 	xbuf err;
-	xbuf_init(&err, c->a);
+	xbuf_init(&err, ar);
 	filter_parse_opts po = { .allow_fail = o->allow_fail, .allow_freeze = o->allow_freeze,
 		.allow_defer = o->allow_defer };
-	filter *f = filter_parse_with(c->a, text, &po, &err);
+	filter *f = filter_parse_with(ar, j->text, &po, &err);
 	if (!f) {
-		a->message = sv_cstr(arena_printf(c->a, "error in filter file: %s", xbuf_cstr(&err)));
-		a->basic_errno = ERRNO_FILTER;
-		return ROUTE_DEFER;
+		/* Told as a run-time error is: "error in filter file: <why>". */
+		memset(res, 0, sizeof *res);
+		res->outcome = FILTER_ERROR;
+		res->error = sv_cstr(arena_strdup(ar, xbuf_cstr(&err)));
+		return;
 	}
-	const char *qd = NULL;
-	sv qv = SV_NULL;
-	if (o->qualify_preserve_domain)
-		qv = a->domain;
-	else if (o->qualify_domain) {
-		if (route_expand(env, o->qualify_domain, &qv, &err) != XP_OK) {
+	filter_ctx fc = {
+		.env = j->env, .msg = (xp_message *)j->env->msg, .local_part = a->local_part, .domain = a->domain,
+		.prefix = a->prefix, .suffix = a->suffix, .qualify_domain = j->qualify,
+		.error_message = j->c->sender.len == 0, .null_return_path = j->c->sender.len == 0,
+		.first_delivery = j->c->first_delivery, .manually_thawed = j->c->manually_thawed,
+		.forbid_logwrite = o->forbid_filter_logwrite,
+	};
+	unsigned saved = j->env->forbid;
+	j->env->forbid |= expansion_forbids(o);
+	filter_run(f, &fc, ar, res);
+	j->env->forbid = saved;
+}
+
+/* The router options the interpretation needs, expanded here (as root). */
+static route_rc prepare(const driver_instance *r, interp_job *j)
+{
+	const struct redirect_router_options *o = j->o;
+	address_item *a = j->a;
+	route_ctx *c = j->c;
+	xbuf err;
+	xbuf_init(&err, c->a);
+	if (j->sieve) {
+		const char *opts[] = { o->sieve_vacation_directory, o->sieve_enotify_mailto_owner,
+			o->sieve_subaddress, o->sieve_useraddress };
+		sv *outs[] = { &j->vdir, &j->owner, &j->sub, &j->user };
+		for (size_t i = 0; i < 4; i++) {
+			*outs[i] = SV_NULL;
+			if (!opts[i])
+				continue;
+			if (route_expand(j->env, opts[i], outs[i], &err) != XP_OK) {
+				a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" (%s router): %s", opts[i],
+					r->name, xbuf_cstr(&err)));
+				return ROUTE_DEFER;
+			}
+		}
+		return ROUTE_OK;
+	}
+	if (o->qualify_preserve_domain) {
+		j->qualify = a->domain;
+	} else if (o->qualify_domain) {
+		if (route_expand(j->env, o->qualify_domain, &j->qualify, &err) != XP_OK) {
 			a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\": %s", o->qualify_domain, xbuf_cstr(&err)));
 			return ROUTE_DEFER;
 		}
 	} else {
-		qd = conf_main_string("qualify_recipient");
+		const char *qd = conf_main_string("qualify_recipient");
 		if (!qd || !*qd)
 			qd = conf_main_string("qualify_domain");
-		qv = sv_cstr(qd ? qd : "");
+		j->qualify = sv_cstr(qd ? qd : "");
 	}
-	filter_ctx ctx = {
-		.env = env, .msg = (xp_message *)env->msg, .local_part = a->local_part, .domain = a->domain,
-		.prefix = a->prefix, .suffix = a->suffix, .qualify_domain = qv,
-		.error_message = c->sender.len == 0, .null_return_path = c->sender.len == 0,
-		.first_delivery = c->first_delivery, .manually_thawed = c->manually_thawed,
-		.forbid_logwrite = o->forbid_filter_logwrite,
-	};
-	unsigned saved = env->forbid;
-	env->forbid |= expansion_forbids(o);
-	filter_run(f, &ctx, c->a, res);
-	env->forbid = saved;
+	return ROUTE_OK;
+}
+
+/* An Exim filter's outcome: errors, fail, defer and freeze end the routing here. */
+static route_rc exim_outcome(address_item *a, route_ctx *c, const filter_result *res)
+{
 	switch (res->outcome) {
 	case FILTER_ERROR:
 		a->message = sv_cstr(arena_printf(c->a, "error in filter file: " SV_FMT, SV_ARG(res->error)));
@@ -339,37 +537,23 @@ route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c
 	route_rc grc = route_generic_props(c, r, a, env);
 	if (grc != ROUTE_OK)
 		return grc;
+	interp_job job = { .o = o, .a = a, .c = c, .env = env, .text = text, .sieve = sieve };
+	route_rc prc = prepare(r, &job);
+	if (prc != ROUTE_OK)
+		return prc;
 	filter_result res;
-	if (sieve) {
-		xbuf err;
-		xbuf_init(&err, c->a);
-		sv vdir = SV_NULL, owner = SV_NULL, sub = SV_NULL, user = SV_NULL;
-		const char *opts[] = { o->sieve_vacation_directory, o->sieve_enotify_mailto_owner,
-			o->sieve_subaddress, o->sieve_useraddress };
-		sv *outs[] = { &vdir, &owner, &sub, &user };
-		for (size_t i = 0; i < 4; i++) {
-			if (!opts[i])
-				continue;
-			if (route_expand(env, opts[i], outs[i], &err) != XP_OK) {
-				a->message = sv_cstr(arena_printf(c->a, "failed to expand \"%s\" (%s router): %s", opts[i],
-					r->name, xbuf_cstr(&err)));
-				return ROUTE_DEFER;
-			}
+	if (rf_needs_user(a)) {
+		const char *why;
+		if (!rf_interpret_as_user(a, interpret, &job, c->a, &res, &why)) {
+			a->message = sv_cstr(arena_printf(c->a, "internal problem in %s router (recipient is " SV_FMT "): %s",
+				r->name, SV_ARG(a->address), why));
+			route_log(c, LOG_MAIN | LOG_PANIC, "%s", sv_dup(c->a, a->message));
+			return ROUTE_DEFER;
 		}
-		sieve_options so = { .vacation = !sv_is_null(vdir), .enotify = !sv_is_null(owner) };
-		sieve_program *p = sieve_parse(c->a, text, &so);
-		sieve_ctx ctx = {
-			.msg = (xp_message *)env->msg, .return_path = c->sender, .local_part = a->local_part,
-			.domain = a->domain, .prefix = a->prefix, .suffix = a->suffix, .useraddress = user,
-			.subaddress = sub, .vacation_directory = vdir, .enotify_mailto_owner = owner,
-			.message_size = env->msg ? env->msg->size : 0,
-		};
-		sieve_run(p, &ctx, c->a, &res);
-		for (const filter_action *act = res.actions; act; act = act->next)
-			if (act->kind == FA_MAIL && act->mail->vacation && !sv_is_null(vdir) && c->mode == ROUTE_MODE_DELIVER) {
-				make_vacation_directory(c, a, vdir);
-				break;
-			}
+	} else {
+		interpret(&job, c->a, &res);
+	}
+	if (sieve) {
 		/* A Sieve error keeps the message (inbox is among the actions); Exim logs nothing.
 		 * Exim 4.96's -bt prints the filter's verdict on the standard error (observed):
 		 * "Implicit keep", "No implicit keep" or "Sieve error: <reason> in line <n>". */
@@ -382,7 +566,7 @@ route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c
 			fflush(stderr);
 		}
 	} else {
-		route_rc rc = run_exim_filter(r, a, c, env, text, &res);
+		route_rc rc = exim_outcome(a, c, &res);
 		if (rc != ROUTE_OK)
 			return rc;
 	}

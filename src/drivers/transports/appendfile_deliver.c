@@ -283,7 +283,13 @@ static bool resolve_path(af_ctx *x)
 	while (n > 1 && p[n - 1] == '/')
 		p[--n] = '\0';
 	if (p[0] != '/') {
-		af_fail(x, ADDR_PANIC, AF_ERRNO_NOTABSOLUTE, "appendfile: file or directory name \"%s\" is not absolute", p);
+		/* Observed from Exim 4.96 (a filter's "save box5", a Sieve "fileinto \"box5\""): a
+		 * deferral, nothing in the panic log, and its "==" line names the item
+		 * "save box5" (the "**" line of a retry timeout names it "box5"). */
+		af_fail(x, ADDR_DEFER, AF_ERRNO_NOTABSOLUTE, "appendfile: file or directory name \"%s\" is not absolute", p);
+		for (address_item *a = x->addrs; a; a = a->next)
+			if (a->kind == ADDR_FILE || a->kind == ADDR_DIRECTORY)
+				a->delivered_path = sv_cstr(arena_printf(x->a, "save " SV_FMT, SV_ARG(a->address)));
 		return false;
 	}
 	if (strlen(p) > 4000) {
@@ -398,9 +404,10 @@ done:
 		a->freeze = x.freeze;
 		if (a->kind == ADDR_FILE || a->kind == ADDR_DIRECTORY) {
 			a->delivered_to_file = true;
-			/* Exim 4.96 logs the file a "file" option named; with "directory" it logs the
-			 * item (both observed). */
-			if (x.result == ADDR_OK && x.path && x.o->file)
+			/* Exim 4.96 logs the file a "file" option named, and the directory a
+			 * "directory" option named (both observed: a Sieve keep through "directory =
+			 * .../Maildir" logs "=> .../Maildir <user@domain>"). */
+			if (x.result == ADDR_OK && x.path && (x.o->file || x.o->directory))
 				a->delivered_path = sv_cstr(arena_strdup(c->a, x.path));
 		}
 	}

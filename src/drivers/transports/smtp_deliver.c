@@ -548,6 +548,7 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			idx[k++] = i;
 		}
 	smtpc_send(conn, &m, r, k);
+	size_t per_txn = o.max_rcpt > 0 ? (size_t)o.max_rcpt : 0;
 	tp_reader_close(rd);
 	pipelined_rcpt_wording(conn, &conn->message);
 	for (size_t j = 0; j < k; j++)
@@ -571,7 +572,12 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			timeout_seen = true;
 		}
 		record(b, idx[j], &r[j], conn, with_host);
-		a->host_used_continued = continued && with_host;
+		/* Exim 4.96 (remote_max_parallel 1): the recipients beyond max_rcpt go in further
+		 * transactions on the same connection, each starting with "=>" again and marked as
+		 * a continued connection ('*'). */
+		bool later_txn = per_txn > 0 && j >= per_txn;
+		a->txn_first = later_txn && j % per_txn == 0;
+		a->host_used_continued = (continued || later_txn) && with_host;
 		/* Proxied TLS (-MCt): the cipher is all this process knows of the session. */
 		if (a->host_used_continued && smtp_cont_proxy_cipher()) {
 			a->tls_used = true;

@@ -210,7 +210,17 @@ static void test_helo_bdat(void)
 	CHECK(smtp_parse_bdat(sv_cstr("1 last"), &n, &last) && last);
 	CHECK(!smtp_parse_bdat(sv_cstr("x"), &n, &last));
 	CHECK(!smtp_parse_bdat(sv_cstr(""), &n, &last));
-	CHECK(!smtp_parse_bdat(sv_cstr("99999999999999999999999"), &n, &last));
+	/* As Exim's sscanf %u (observed with exim -bh): too big saturates, a sign is taken, the
+	 * value is cut to 32 bits, and only an exact LAST makes the last chunk. */
+	CHECK(smtp_parse_bdat(sv_cstr("99999999999999999999999"), &n, &last) && n == 4294967295ULL && !last);
+	CHECK(smtp_parse_bdat(sv_cstr("-1"), &n, &last) && n == 4294967295ULL);
+	CHECK(smtp_parse_bdat(sv_cstr("+3 LAST"), &n, &last) && n == 3 && last);
+	CHECK(smtp_parse_bdat(sv_cstr("4294967296 LAST"), &n, &last) && n == 0 && last);
+	CHECK(smtp_parse_bdat(sv_cstr("4294967297"), &n, &last) && n == 1);
+	CHECK(smtp_parse_bdat(sv_cstr("5 LASTx"), &n, &last) && n == 5 && !last);
+	CHECK(smtp_parse_bdat(sv_cstr("5 last junk"), &n, &last) && !last);
+	CHECK(smtp_parse_bdat(sv_cstr("5x"), &n, &last) && n == 5 && !last);
+	CHECK(!smtp_parse_bdat(sv_cstr("-x"), &n, &last));
 }
 
 int main(void)

@@ -1,0 +1,53 @@
+/* One helper thread per receiving process, for the spool work that need not hold up the SMTP
+ * dialogue (docs/spool.md, "Spare files"; bench/accept/README.md for the measurements):
+ *
+ * - fdatasync of a message's -D file while the session prepares and syncs -H (spool_write.c
+ *   waits for it before -H is named, so durability is unchanged);
+ * - "spare" files: creating an inode costs this file system 0.3-1.5 ms, three times per
+ *   message (-D, the -H temporary, msglog/<id>). A daemon's session asks for a set when a
+ *   transaction starts (MAIL accepted); the thread creates them, empty, under private names
+ *   (<spool>/input/.postern-spare.<pid>.D and .H, <spool>/msglog/.postern-spare.<pid>.M) while
+ *   the client sends RCPT and DATA; the session then renames each into place, which costs a
+ *   directory entry and no inode allocation. The message id (and so its time) is still made
+ *   when DATA arrives.
+ *
+ * A spare is nothing to any queue reader: its name is not a message id's. The session removes
+ * unused spares when it ends (spool_spares_release), the daemon removes those of a session
+ * that died (spool_spares_remove_for), and a later process with the same pid replaces a leftover.
+ * A child forked meanwhile has no thread: everything there is done in line, as before.
+ */
+#ifndef POSTERN_CORE_SPOOL_WORKER_H
+#define POSTERN_CORE_SPOOL_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/spool.h"
+
+typedef enum { SPARE_DATA, SPARE_HEADER, SPARE_MSGLOG, SPARE_KINDS } spare_kind;
+
+/* This process receives messages into sc's spool (a daemon's session process): spares may be
+ * made for it. Not with split_spool_directory (the final directory depends on the id). */
+void spool_spares_enable(const spool_config *sc);
+/* A transaction started: have a set of spares made in the background (no-op unless enabled or
+ * when a set is ready already). */
+void spool_spares_prepare(void);
+/* A ready spare of that kind for directory dir: its descriptor (opened read-write, or append
+ * for msglog; mode and owner set) and its name in path. -1 when there is none (not asked for,
+ * not made yet, or for another directory): the caller creates the file itself. The caller owns
+ * the file from here: rename it into place or unlink it. */
+int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size);
+/* The end of the receiving process: stop the thread, remove spares never used. */
+void spool_spares_release(void);
+/* In the daemon, for a session process that ended abnormally: remove what it may have left. */
+void spool_spares_remove_for(const spool_config *sc, pid_t pid);
+
+/* fdatasync(fd) in the helper thread. False: not started (no thread); the caller syncs itself.
+ * Only one at a time; the caller keeps fd open until spool_worker_sync_wait has returned. */
+bool spool_worker_sync_start(int fd, unsigned *ticket);
+/* Wait for it: 0 or the errno of fdatasync; -1 when it does not belong to this process (a
+ * forked child: sync again here). */
+int spool_worker_sync_wait(unsigned ticket);
+
+#endif

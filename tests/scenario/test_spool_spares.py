@@ -1,0 +1,215 @@
+"""Spare spool files (src/core/spool_worker.c): a daemon's session has -D, the -H temporary and
+msglog/<id> made in the background after MAIL and renames them into place. What must hold:
+the message's files are as before (names, content, mode, owner, the -D lock while the session
+has it), nothing named .postern-spare.* stays behind after QUIT, RSET, a dropped connection or
+a killed session, and a message id is never given to two messages."""
+import os
+import pathlib
+import pwd
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+from daemon_helpers import Daemon, children_of, free_ports, wait_for
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
+
+
+@pytest.fixture
+def daemon(postern_bin, tmp_path):
+    started = []
+    os.chmod(tmp_path, 0o755)
+    p = tmp_path
+    while p != p.parent:
+        p = p.parent
+        if str(p).startswith("/tmp/pytest-of-"):
+            os.chmod(p, os.stat(p).st_mode | 0o005)
+
+    def make(extra=""):
+        (port,) = free_ports(1)
+        where = tmp_path / f"d{len(started)}"
+        where.mkdir()
+        os.chmod(where, 0o755)
+        d = Daemon(postern_bin, where, f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n"
+                   "host_lookup =\nacl_smtp_rcpt = accept\nqueue_only = true\n" + extra
+                   + "\nbegin routers\nbegin transports\n")
+        d.port = port
+        d.start()
+        started.append(d)
+        d.wait_listening(None)
+        return d
+    yield make
+    for d in started:
+        d.stop()
+
+
+class Client:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+        assert self.reply().startswith("220")
+
+    def reply(self):
+        while True:
+            lines = self.buf.split(b"\r\n")
+            for i, line in enumerate(lines[:-1]):
+                if len(line) >= 4 and line[3:4] == b" ":
+                    self.buf = b"\r\n".join(lines[i + 1:])
+                    return b"\r\n".join(lines[:i + 1]).decode()
+            d = self.s.recv(4096)
+            if not d:
+                raise ConnectionError(self.buf)
+            self.buf += d
+
+    def cmd(self, line):
+        self.s.sendall(line.encode() + b"\r\n")
+        return self.reply()
+
+    def message(self, body="Subject: t\r\n\r\nhello\r\n"):
+        assert self.cmd("MAIL FROM:<a@example.com>").startswith("250")
+        assert self.cmd("RCPT TO:<b@example.com>").startswith("250")
+        assert self.cmd("DATA").startswith("354")
+        r = self.cmd(body + ".")
+        assert r.startswith("250 OK id="), r
+        return r.split("id=")[1].strip()
+
+
+def spares(d, pid=None):
+    """The spare files in the spool, of process pid or of every process."""
+    out = []
+    for sub in ("input", "msglog"):
+        p = d.spool / sub
+        if p.exists():
+            out += [f"{sub}/{n}" for n in os.listdir(p) if n.startswith(".postern-spare.")
+                    and (pid is None or n.split(".")[2] == str(pid))]
+    return sorted(out)
+
+
+def session_pid(d):
+    """The one session: a replacement the daemon has just forked is not yet named
+    postern-idle for a moment, so wait until only the session is left."""
+    assert wait_for(lambda: len(children_of(d.proc.pid)) == 1, timeout=10), children_of(d.proc.pid)
+    (pid,) = [p for p, _, _ in children_of(d.proc.pid)]
+    return pid
+
+
+def test_messages_from_spares_are_complete(daemon):
+    d = daemon()
+    c = Client(d.port)
+    c.cmd("EHLO client.test")
+    sess = session_pid(d)
+    ids = [c.message(f"Subject: m{i}\r\n\r\nbody {i}\r\n") for i in range(5)]
+    assert len(set(ids)) == 5
+    mail = pwd.getpwnam("mail")
+    for i, mid in enumerate(ids):
+        dfile = d.spool / "input" / f"{mid}-D"
+        hfile = d.spool / "input" / f"{mid}-H"
+        assert dfile.read_bytes() == f"{mid}-D\nbody {i}\n".encode()
+        h = hfile.read_text()
+        assert h.startswith(f"{mid}-H\n") and f"Subject: m{i}" in h
+        for f in (dfile, hfile):
+            st = f.stat()
+            assert (st.st_mode & 0o777, st.st_uid) == (0o640, mail.pw_uid), f
+        log = (d.spool / "msglog" / mid).read_text()
+        assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Received from a@example.com ", log), log
+        assert log.count("\n") == 1
+    # the session made a set for the next message at its last MAIL only: none is waiting now
+    assert spares(d, sess) == []
+    c.cmd("QUIT")
+    assert wait_for(lambda: children_of(d.proc.pid) == [])
+    assert spares(d, sess) == []
+
+
+def test_no_spares_left_after_rset_quit_or_drop(daemon):
+    d = daemon()
+    c = Client(d.port)
+    c.cmd("EHLO client.test")
+    sess = session_pid(d)
+    assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
+    # made in the background (by a pre-forked process even before its connection)
+    assert wait_for(lambda: len(spares(d, sess)) == 3, timeout=10), (sess, spares(d))
+    assert c.cmd("RSET").startswith("250")
+    assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
+    assert len(spares(d, sess)) == 3, (sess, spares(d))   # the same set serves the next one
+    c.cmd("QUIT")
+    assert wait_for(lambda: children_of(d.proc.pid) == [], timeout=10), children_of(d.proc.pid)
+    assert spares(d, sess) == [], (sess, spares(d))
+    # a connection that goes away without QUIT
+    c = Client(d.port)
+    c.cmd("EHLO client.test")
+    sess = session_pid(d)
+    c.cmd("MAIL FROM:<a@example.com>")
+    assert wait_for(lambda: len(spares(d, sess)) == 3, timeout=10), (sess, spares(d))
+    c.s.close()
+    assert wait_for(lambda: children_of(d.proc.pid) == [], timeout=10), children_of(d.proc.pid)
+    assert spares(d, sess) == [], (sess, spares(d))
+    assert not list((d.spool / "input").glob("*-D"))
+
+
+def test_idle_processes_spares_go_with_them(daemon):
+    """Pre-forked processes make their first message's spares while they wait; a daemon that
+    stops (SIGTERM) or dies (SIGKILL) takes them along: the idle processes see the end of
+    their channel and remove their own."""
+    for how in (signal.SIGTERM, signal.SIGKILL):
+        d = daemon()
+        assert wait_for(lambda: len(spares(d)) == 3 * 8, timeout=10), spares(d)
+        os.kill(d.proc.pid, how)
+        d.proc.wait()
+        assert wait_for(lambda: spares(d) == [], timeout=10), (how, spares(d))
+
+
+def test_killed_session_spares_removed_by_daemon(daemon):
+    d = daemon()
+    c = Client(d.port)
+    c.cmd("EHLO client.test")
+    c.cmd("MAIL FROM:<a@example.com>")
+    sess = session_pid(d)
+    assert wait_for(lambda: len(spares(d, sess)) == 3)
+    os.kill(sess, signal.SIGKILL)
+    assert wait_for(lambda: spares(d, sess) == [], timeout=10), spares(d, sess)
+
+
+def test_leftover_of_dead_process_with_same_pid_is_replaced(daemon):
+    """A spare left by a killed process whose daemon was down meanwhile: the next process with
+    that pid replaces it instead of failing; a stale file never becomes a message's -D."""
+    d = daemon()
+    c = Client(d.port)
+    c.cmd("EHLO client.test")
+    sess = session_pid(d)
+    c.message()                       # its spares are used up: the names are free again
+    assert spares(d, sess) == []
+    stale = []
+    for sub, kind in (("input", "D"), ("input", "H"), ("msglog", "M")):
+        f = d.spool / sub / f".postern-spare.{sess}.{kind}"
+        f.write_bytes(b"stale content\n")
+        stale.append(f)
+    assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
+    def replaced(f):
+        try:
+            return f.stat().st_size == 0
+        except FileNotFoundError:    # between the unlink and the new file
+            return False
+    assert wait_for(lambda: all(replaced(f) for f in stale)), [f.stat() for f in stale]
+    assert c.cmd("RSET").startswith("250")
+    mid = c.message()
+    assert (d.spool / "input" / f"{mid}-D").read_bytes() == f"{mid}-D\nhello\n".encode()
+    assert b"stale" not in (d.spool / "input" / f"{mid}-H").read_bytes()
+    assert (d.spool / "msglog" / mid).read_text().count("\n") == 1
+    c.cmd("QUIT")
+    assert wait_for(lambda: children_of(d.proc.pid) == [])
+    assert spares(d, sess) == []
+
+
+def test_split_spool_directory_has_no_spares(daemon):
+    d = daemon("split_spool_directory = true")
+    c = Client(d.port)
+    c.cmd("EHLO client.test")
+    mid = c.message()
+    assert (d.spool / "input" / mid[5] / f"{mid}-H").exists()
+    c.cmd("MAIL FROM:<a@example.com>")
+    time.sleep(0.3)
+    assert spares(d) == []
+    c.cmd("QUIT")
