@@ -191,7 +191,7 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 			break;
 		}
 	}
-	/* The child journaled (and synced) its deliveries before reporting them; write them here
+	/* The child journaled its deliveries before reporting them; write them here
 	 * only when it could not. */
 	if (ndone && !d->dont_deliver && !b->journaled) {
 		xbuf err;
@@ -913,6 +913,17 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	msg_origin *origin = arena_calloc(pool_msg, 1, sizeof *origin);
 	spool_parse_info info;
 	if (!spool_read_header_ex(pool_msg, sc, id, m, origin, &info, &err)) {
+		/* In a queue run, a -D without -H is a message that has ended (its -H removed, or moved
+		 * to a dead runner's commit directory, which a later pass moves back and notes again):
+		 * nothing to log, nothing to keep in the schedule. */
+		if (o->queue_run && access(spool_path(pool_scratch, sc, "input", id, "-H"), F_OK) != 0
+			&& errno == ENOENT) {
+			last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
+			close(busy_fd);
+			close(fd);
+			log_set_id(NULL);
+			return DELIVER_NOT_ATTEMPTED;
+		}
 		log_write(LOG_MAIN, "Spool error: %s", xbuf_cstr(&err));
 		close(busy_fd);
 		close(fd);

@@ -62,16 +62,17 @@ void dlog_error_ignored(const address_item *a);
 typedef struct dctx dctx;
 
 /* ---- deliver_journal.c ---- */
-/* Append finished addresses (their top-level recipient addresses, one a line) to <id>-J and
- * fdatasync it. */
+/* Append finished addresses (their top-level recipient addresses, one a line) to <id>-J as
+ * one sealed batch (not synced: deliver_journal.c). */
 bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, size_t n, xbuf *err);
 void djournal_remove(const spool_config *sc, const char *id);
 /* A finished message's remaining files (-D, -J, msglog) after -H was unlinked, without a
  * directory sync (docs/architecture.md, "Delivery durability"). */
 void dspool_remove_rest(const spool_config *sc, const char *id);
-/* The journal opened for appending (-1 + err on failure), and a write + fsync through it: the
- * transport child journals what it delivered itself, before it reports, so a delivery process
- * killed while its child finishes cannot lead to a second delivery. */
+/* The journal opened for appending (-1 + err on failure), and writes through it: the transport
+ * child journals what it delivered itself, before it reports, so a delivery process killed
+ * while its child finishes cannot lead to a second delivery. djournal_write_fd: the session-6
+ * form (plain lines, fdatasync), no longer used by Postern's own deliveries. */
 int djournal_open(const spool_config *sc, const char *id, xbuf *err);
 bool djournal_write_fd(int fd, const sv *addrs, size_t n, xbuf *err);
 /* One batch and its seal (core/journal_seal.h) in one write(), not synced (deliver_journal.c). */

@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/deliver.h"
@@ -28,9 +31,94 @@
 #include "core/queue_internal.h"
 #include "lib/log.h"
 
+static void add_local(const spool_config *sc, qcommit *c, const char *id, bool committing, sv dirs);
+
+/* One record on the committer's pipe: this header, then dirs_len bytes of directories. */
+typedef struct commit_rec {
+	char id[MSG_ID_LEN];
+	uint8_t committing;
+	uint32_t dirs_len;
+} commit_rec;
+#define COMMIT_DIRS_MAX (DIRSYNC_MAX * DIRSYNC_PATH_MAX)
+
+static bool read_all(int fd, void *p, size_t n)
+{
+	char *b = p;
+	while (n) {
+		ssize_t k = read(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		b += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+	const char *b = p;
+	while (n) {
+		ssize_t k = write(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		b += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+/* The committer: gather what is waiting, commit it, repeat; at end of file, the rest. */
+static void committer_main(const spool_config *sc, qcommit *c, int fd)
+{
+	static char dirs[COMMIT_DIRS_MAX];
+	for (;;) {
+		commit_rec r;
+		if (!read_all(fd, &r, sizeof r) || r.dirs_len > sizeof dirs || !read_all(fd, dirs, r.dirs_len))
+			break;
+		char id[MSG_ID_LEN + 1];
+		memcpy(id, r.id, MSG_ID_LEN);
+		id[MSG_ID_LEN] = 0;
+		add_local(sc, c, id, r.committing != 0, sv_make(dirs, r.dirs_len));
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		if (poll(&pf, 1, 0) == 0) {
+			arena_mark m = arena_getmark(pool_scratch);
+			qcommit_flush(sc, c);
+			arena_reset(pool_scratch, m);
+		}
+	}
+	qcommit_flush(sc, c);
+	_exit(0);
+}
+
+static void start_committer(const spool_config *sc, qcommit *c)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(p[1]);
+		signal(SIGPIPE, SIG_DFL);
+		committer_main(sc, c, p[0]);
+	}
+	close(p[0]);
+	c->pipe_fd = p[1];
+	c->committer = pid;
+}
+
 void qcommit_open(const spool_config *sc, qcommit *c)
 {
-	*c = (qcommit){ .lock_fd = -1 };
+	*c = (qcommit){ .lock_fd = -1, .pipe_fd = -1 };
 	char base[900];
 	if ((size_t)snprintf(base, sizeof base, "%s/commit", sc->directory) >= sizeof base)
 		return;
@@ -50,6 +138,7 @@ void qcommit_open(const spool_config *sc, qcommit *c)
 	}
 	c->lock_fd = fd;
 	memcpy(c->dir, dir, sizeof dir);
+	start_committer(sc, c);
 }
 
 static void remove_items(const spool_config *sc, qcommit *c, bool synced)
@@ -84,6 +173,22 @@ void qcommit_flush(const spool_config *sc, qcommit *c)
 }
 
 void qcommit_add(const spool_config *sc, qcommit *c, const char *id, bool committing, sv dirs)
+{
+	if (c->pipe_fd >= 0) {
+		commit_rec r = { .committing = committing, .dirs_len = (uint32_t)(committing ? dirs.len : 0) };
+		memcpy(r.id, id, MSG_ID_LEN);
+		if (r.dirs_len <= COMMIT_DIRS_MAX && write_all(c->pipe_fd, &r, sizeof r)
+			&& write_all(c->pipe_fd, dirs.p, r.dirs_len))
+			return;
+		/* The committer is gone: from here on the runner does it (a record it got half of is
+		 * left as a killed runner leaves it: recovered, or files without -H). */
+		close(c->pipe_fd);
+		c->pipe_fd = -1;
+	}
+	add_local(sc, c, id, committing, dirs);
+}
+
+static void add_local(const spool_config *sc, qcommit *c, const char *id, bool committing, sv dirs)
 {
 	if (committing) {
 		for (size_t off = 0; off < dirs.len;) {
@@ -123,6 +228,13 @@ void qcommit_add(const spool_config *sc, qcommit *c, const char *id, bool commit
 
 void qcommit_close(const spool_config *sc, qcommit *c)
 {
+	if (c->pipe_fd >= 0) {
+		close(c->pipe_fd);
+		c->pipe_fd = -1;
+		int st;
+		while (waitpid(c->committer, &st, 0) < 0 && errno == EINTR)
+			;
+	}
 	qcommit_flush(sc, c);
 	free(c->items);
 	c->items = NULL;
@@ -156,14 +268,14 @@ static void recover_dir(const spool_config *sc, hintsdb *idx, const char *dir)
 			id[MSG_ID_LEN] = 0;
 			const char *from = arena_printf(pool_scratch, "%s/%s", dir, e->d_name);
 			const char *to = spool_path(pool_scratch, sc, "input", id, "-H");
-			if (rename(from, to) != 0) {
-				log_write(LOG_MAIN | LOG_PANIC, "queue run: cannot move %s back to %s: %s", from, to, strerror(errno));
-				continue;
-			}
+			/* Noted as due first: killed between the two, the -H is still here (and noted again
+			 * next time); the other way round it would be back but in no run's list. */
 			if (idx)
 				queue_index_note(idx, id, 0, false, SV_NULL);
 			else
 				queue_schedule_note(sc, id, 0, false);
+			if (rename(from, to) != 0)
+				log_write(LOG_MAIN | LOG_PANIC, "queue run: cannot move %s back to %s: %s", from, to, strerror(errno));
 		}
 		closedir(d);
 	}

@@ -25,9 +25,14 @@ typedef struct qcommit {
 	qcommit_item *items;
 	size_t n, cap;
 	dirsync_set dirs;             /* to sync before the committing items' -H go */
+	int pipe_fd;                  /* to the committer process (-1: the runner does it) */
+	int committer;                /* its pid */
 } qcommit;
 
-/* Create and lock this runner's commit directory (c->dir stays "" when that fails). */
+/* Create and lock this runner's commit directory (c->dir stays "" when that fails) and start
+ * the committer: a child of the runner that receives what qcommit_add is given and does the
+ * syncs and removals, so the runner goes on handing out messages meanwhile; whatever arrives
+ * while it syncs is committed together by its next sync. */
 void qcommit_open(const spool_config *sc, qcommit *c);
 /* A reported completed message: rest to remove; committing with the directories (one per
  * line) to sync first. */

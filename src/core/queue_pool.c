@@ -8,7 +8,8 @@
  *
  * Up to queue_run_parallel workers have a message in flight at once. Why: on a file system
  * without a journal every delivery waits for device cache flushes (the mailbox file, its
- * directory, the -J line: docs/architecture.md, "Delivery durability"), and flushes issued at the
+ * directory: docs/architecture.md, "Delivery durability"; the directory is synced by the
+ * committer, queue_commit.c), and flushes issued at the
  * same time are served together by the block layer, so overlapping deliveries share the waits
  * without weakening any of them (group commit by concurrency). Nothing about one message's
  * delivery changes: its lock, journal, syncs, log lines and their order are its own.
@@ -82,6 +83,9 @@ static bool read_full(int fd, void *p, size_t n)
 
 /* The runner's commit directory, for its workers (queue_commit.h); "" when it has none. */
 static char commit_dir[1024];
+/* The runner's end of the committer's pipe: a worker holding it would keep the committer from
+ * seeing its end of file. */
+static int committer_fd = -1;
 
 /* ---- in the worker ---- */
 
@@ -211,6 +215,8 @@ static worker *spawn(const spool_config *sc, worker *w, size_t *nw, const qjob *
 		}
 		close(jp[1]);
 		close(rp[0]);
+		if (committer_fd >= 0)
+			close(committer_fd);
 		signal(SIGPIPE, runner_sigpipe);
 		worker_main(sc, jp[0], rp[1]);
 	}
@@ -310,6 +316,7 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 	qcommit rest;
 	qcommit_open(sc, &rest);
 	memcpy(commit_dir, rest.dir, sizeof commit_dir);
+	committer_fd = rest.pipe_fd;
 	/* A worker that died makes writes to its job pipe fail instead of killing the runner. */
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 	runner_sigpipe = old_pipe == SIG_ERR ? SIG_DFL : old_pipe;
@@ -346,6 +353,8 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 			alone_inflight = j->alone;
 			next++;
 		}
+		/* After handing out the next message, so the syncs and unlinks overlap its delivery;
+		 * one sync of a directory covers every delivery reported since (queue_commit.h). */
 		qcommit_flush(sc, &rest);
 		if (!inflight)
 			break;
@@ -360,6 +369,7 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 		(void)retire(w, &nw, nw - 1);
 	qcommit_close(sc, &rest);
 	commit_dir[0] = 0;
+	committer_fd = -1;
 	signal(SIGPIPE, old_pipe);
 	return !abandoned;
 }
