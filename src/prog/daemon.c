@@ -30,6 +30,7 @@
 #include "prog/cmdline.h"
 #include "prog/daemon_internal.h"
 #include "prog/daemon_notify.h"
+#include "prog/pid_file.h"
 #include "prog/daemon_qrun.h"
 #include "prog/log_setup.h"
 #if SUPPORT_TLS
@@ -179,33 +180,6 @@ static void ensure_spool(const char *spool)
 		}
 	if (mkdir(path, 0750) == 0)
 		priv_give_to_exim(path);
-}
-
-static bool write_pid_file(const char *path)
-{
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return false;
-	fprintf(f, "%d\n", (int)getpid());
-	bool ok = fclose(f) == 0 && chmod(tmp, 0644) == 0 && rename(tmp, path) == 0;
-	if (!ok)
-		unlink(tmp);
-	return ok;
-}
-
-/* Remove the pid file if it still names us (a newer daemon may have replaced it). */
-static void remove_pid_file(const char *path)
-{
-	FILE *f = path ? fopen(path, "r") : NULL;
-	if (!f)
-		return;
-	int pid = 0;
-	bool ours = fscanf(f, "%d", &pid) == 1 && pid == (int)getpid();
-	fclose(f);
-	if (ours)
-		unlink(path);
 }
 
 /* Leave the terminal: fork (the parent exits 0), new session, standard files on /dev/null. */
@@ -438,7 +412,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 			listen_close_all(ls);
 			daemon_notify_close();
 			daemon_pool_discard();
-			remove_pid_file(pid_file);
+			pid_file_remove(pid_file);
 			free(pfd);
 			free(children.v);
 			return 0;
@@ -527,7 +501,7 @@ int bd_main(const cmdline *cl)
 	}
 	if (!foreground)
 		detach();
-	if (pid_file && !write_pid_file(pid_file))
+	if (pid_file && !pid_file_write(pid_file))
 		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", pid_file, strerror(errno));
 
 	xbuf desc, qdesc;

@@ -21,6 +21,7 @@
 #include "prog/daemon_notify.h"
 #include "prog/daemon_qrun.h"
 #include "prog/log_setup.h"
+#include "prog/pid_file.h"
 
 static volatile sig_atomic_t got_term, got_chld;
 
@@ -68,13 +69,8 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (cl->pid_file) {
-		FILE *f = fopen(cl->pid_file, "w");
-		if (f) {
-			fprintf(f, "%d\n", (int)getpid());
-			fclose(f);
-		}
-	}
+	if (cl->pid_file && !pid_file_write(cl->pid_file))
+		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", cl->pid_file, strerror(errno));
 	xbuf desc;
 	xbuf_init(&desc, NULL);
 	qrun_describe(cl, &desc);
@@ -98,8 +94,7 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 				qrun_sched_reaped(s, pid);
 		}
 	}
-	if (cl->pid_file)
-		unlink(cl->pid_file);
+	pid_file_remove(cl->pid_file);
 	return 0;
 }
 

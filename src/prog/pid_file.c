@@ -1,0 +1,40 @@
+/* The daemon pid file: see pid_file.h. Used by the listening daemon and the -q<time> daemon. */
+#include "prog/pid_file.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool pid_file_write(const char *path)
+{
+	char tmp[4200];
+	int n = snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return false;
+	}
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return false;
+	fprintf(f, "%d\n", (int)getpid());
+	bool ok = fclose(f) == 0 && chmod(tmp, 0644) == 0 && rename(tmp, path) == 0;
+	if (!ok) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+	}
+	return ok;
+}
+
+void pid_file_remove(const char *path)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (!f)
+		return;
+	int pid = 0;
+	bool ours = fscanf(f, "%d", &pid) == 1 && pid == (int)getpid();
+	fclose(f);
+	if (ours)
+		unlink(path);
+}
