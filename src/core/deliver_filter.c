@@ -26,6 +26,7 @@
 #include "core/addr_reply.h"
 #include "core/filter.h"
 #include "core/priv.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
 
 #define SYSTEM_FILTER_MAX ((size_t)1 << 20)
@@ -149,20 +150,6 @@ static address_item *pfr_item(dctx *d, const filter_action *act, address_item **
 	return a;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 /* The logwrite lines of a result, written by whoever runs the filter. */
 static void write_logs(const filter_result *res)
 {
@@ -201,7 +188,7 @@ static bool run_in_child(const filter *f, filter_ctx *ctx, uid_t uid, gid_t gid,
 		xbuf out;
 		xbuf_init(&out, pool_msg);
 		filter_result_encode(&r, &out);
-		_exit(write_all(p[1], out.p ? out.p : "", out.len) ? 0 : 3);
+		_exit(fd_write_all(p[1], out.p ? out.p : "", out.len) ? 0 : 3);
 	}
 	close(p[1]);
 	xbuf in;

@@ -29,6 +29,7 @@
 #include "core/deliver.h"
 #include "core/queue.h"
 #include "core/queue_internal.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
 
 static void add_local(const spool_config *sc, qcommit *c, const char *id, bool committing, sv dirs);
@@ -41,43 +42,13 @@ typedef struct commit_rec {
 } commit_rec;
 #define COMMIT_DIRS_MAX (DIRSYNC_MAX * DIRSYNC_PATH_MAX)
 
-static bool read_all(int fd, void *p, size_t n)
-{
-	char *b = p;
-	while (n) {
-		ssize_t k = read(fd, b, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		b += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
-static bool write_all(int fd, const void *p, size_t n)
-{
-	const char *b = p;
-	while (n) {
-		ssize_t k = write(fd, b, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		b += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 /* The committer: gather what is waiting, commit it, repeat; at end of file, the rest. */
 static void committer_main(const spool_config *sc, qcommit *c, int fd)
 {
 	static char dirs[COMMIT_DIRS_MAX];
 	for (;;) {
 		commit_rec r;
-		if (!read_all(fd, &r, sizeof r) || r.dirs_len > sizeof dirs || !read_all(fd, dirs, r.dirs_len))
+		if (!fd_read_all(fd, &r, sizeof r) || r.dirs_len > sizeof dirs || !fd_read_all(fd, dirs, r.dirs_len))
 			break;
 		char id[MSG_ID_LEN + 1];
 		memcpy(id, r.id, MSG_ID_LEN);
@@ -177,8 +148,8 @@ void qcommit_add(const spool_config *sc, qcommit *c, const char *id, bool commit
 	if (c->pipe_fd >= 0) {
 		commit_rec r = { .committing = committing, .dirs_len = (uint32_t)(committing ? dirs.len : 0) };
 		memcpy(r.id, id, MSG_ID_LEN);
-		if (r.dirs_len <= COMMIT_DIRS_MAX && write_all(c->pipe_fd, &r, sizeof r)
-			&& write_all(c->pipe_fd, dirs.p, r.dirs_len))
+		if (r.dirs_len <= COMMIT_DIRS_MAX && fd_write_all(c->pipe_fd, &r, sizeof r)
+			&& fd_write_all(c->pipe_fd, dirs.p, r.dirs_len))
 			return;
 		/* The committer is gone: from here on the runner does it (a record it got half of is
 		 * left as a killed runner leaves it: recovered, or files without -H). */

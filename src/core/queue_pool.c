@@ -42,6 +42,7 @@
 #include "core/dns.h"
 #include "core/queue_commit.h"
 #include "core/queue_internal.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
 
 /* One message's outcome: this header and log_len bytes of deliver_outcome.skip_log, written in
@@ -66,21 +67,6 @@ typedef struct worker {
 	size_t given;
 } worker;
 
-static bool read_full(int fd, void *p, size_t n)
-{
-	char *b = p;
-	while (n) {
-		ssize_t k = read(fd, b, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		b += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 /* The runner's commit directory, for its workers (queue_commit.h); "" when it has none. */
 static char commit_dir[1024];
 /* The runner's end of the committer's pipe: a worker holding it would keep the committer from
@@ -95,7 +81,7 @@ static void worker_main(const spool_config *sc, int jobfd, int wfd)
 	/* A connection handed back for the next waiting message is carried on in this process. */
 	dcont_inprocess = true;
 	qjob j;
-	while (read_full(jobfd, &j, sizeof j)) {
+	while (fd_read_all(jobfd, &j, sizeof j)) {
 		j.id[MSG_ID_LEN] = 0;
 		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
 		/* Continued deliveries started by exec (-MC, e.g. behind a TLS proxy) hold the write end
@@ -273,8 +259,8 @@ static size_t collect(const spool_config *sc, worker *w, size_t *nw, hintsdb *id
 		worker *wk = &w[map[k]];
 		worker_report r;
 		char text[REPORT_LOG_MAX];
-		if (read_full(wk->repfd, &r, sizeof r) && r.log_len <= REPORT_LOG_MAX
-			&& read_full(wk->repfd, text, r.log_len)) {
+		if (fd_read_all(wk->repfd, &r, sizeof r) && r.log_len <= REPORT_LOG_MAX
+			&& fd_read_all(wk->repfd, text, r.log_len)) {
 			if (memcmp(r.id, wk->job->id, MSG_ID_LEN) == 0)
 				apply_report(sc, idx, rest, &r, sv_make(text, r.log_len));
 			wk->job = NULL;

@@ -11,6 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "lib/fdio.h"
 #include "lib/list.h"
 #include "lib/timefmt.h"
 
@@ -282,21 +283,6 @@ void log_format_stamp(const struct timeval *tv, xbuf *out)
 	}
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 static int open_log_file(const char *name)
 {
 	int flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
@@ -526,7 +512,7 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 			if (!(dest & (1u << kind)))
 				continue;
 			const char *why = NULL;
-			if (ready_file(kind, tv.tv_sec, &why) && !write_all(st.files[kind].fd, line.p, line.len))
+			if (ready_file(kind, tv.tv_sec, &why) && !fd_write_all(st.files[kind].fd, line.p, line.len))
 				why = strerror(errno);
 			if (why) {
 				report_failure(kind, why, &line, xbuf_cstr(&stamp));
@@ -569,7 +555,7 @@ void log_batch_flush(void)
 	const char *why = NULL;
 	struct timeval tv;
 	get_time(&tv);
-	if (ready_file(K_MAIN, tv.tv_sec, &why) && !write_all(st.files[K_MAIN].fd, st.batch->p, st.batch->len))
+	if (ready_file(K_MAIN, tv.tv_sec, &why) && !fd_write_all(st.files[K_MAIN].fd, st.batch->p, st.batch->len))
 		why = strerror(errno);
 	if (why) {
 		fprintf(stderr, "Cannot write main log file: %s\n", why);

@@ -16,26 +16,13 @@
 #include <unistd.h>
 
 #include "drivers/routers/redirect_filter_user.h"
+#include "lib/fdio.h"
 #include "search/search.h"
 
 enum {
 	RF_RESULT_MAX = 16 << 20,        /* bytes of encoded actions */
 	RF_TIMEOUT_MS = 10 * 60 * 1000,  /* a filter that runs longer is killed */
 };
-
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
 
 static long long now_ms(void)
 {
@@ -77,7 +64,7 @@ bool rf_interpret_as_user(const address_item *a, rf_interpret_fn fn, void *ctx, 
 		xbuf out;
 		xbuf_init(&out, ar);
 		filter_result_encode(&r, &out);
-		_exit(write_all(p[1], out.p ? out.p : "", out.len) ? 0 : 3);
+		_exit(fd_write_all(p[1], out.p ? out.p : "", out.len) ? 0 : 3);
 	}
 	close(p[1]);
 	xbuf in;

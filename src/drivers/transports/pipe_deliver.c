@@ -26,6 +26,7 @@
 #include "core/tp_output.h"
 #include "core/tp_write.h"
 #include "drivers/transports/pipe_internal.h"
+#include "lib/fdio.h"
 #include "lib/list.h"
 #include "lib/log.h"
 #include "lib/printing.h"
@@ -45,21 +46,6 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
 }
 
 /* ---- the command's process ---- */
@@ -121,7 +107,7 @@ static void write_message(const pipe_job *j, int fd, int report_fd)
 		xbuf_init(&env, j->c->a);
 		xbuf_putsv(&env, j->prefix);
 		bsmtp_envelope(j, &env);
-		if (!write_all(fd, env.p, env.len)) {
+		if (!fd_write_all(fd, env.p, env.len)) {
 			rep.ok = 0;
 			rep.err = errno;
 		}
@@ -150,7 +136,7 @@ static void write_message(const pipe_job *j, int fd, int report_fd)
 	}
 	if (rep.ok && j->o->use_bsmtp) {
 		const char *end = j->o->use_crlf ? ".\r\n" : ".\n";
-		if (!write_all(fd, end, strlen(end))) {
+		if (!fd_write_all(fd, end, strlen(end))) {
 			rep.ok = 0;
 			rep.err = errno;
 		}
