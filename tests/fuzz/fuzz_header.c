@@ -163,7 +163,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			nl += one.body.p[i] == '\n';
 			zeros += one.body.p[i] == '\0';
 		}
-		CHECK(nl == one.r.body_linecount && zeros == one.r.body_zerocount);
+		/* A first line that is not a header moves to the body as ONE line even when bare CRs
+		 * in it became "\n " continuations (Exim 4.96's count, receive_data.c
+		 * end_header_block), so the body may hold more newlines than it counts. */
+		CHECK(one.r.body_linecount <= nl && zeros == one.r.body_zerocount);
 		CHECK(one.body.n == 0 || one.body.p[one.body.n - 1] == '\n');
 		CHECK((long long)one.body.n == one.r.body_size);
 		sv hb = xbuf_sv(&one.r.headers);
