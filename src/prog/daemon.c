@@ -411,7 +411,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 		if (got_term) {
 			listen_close_all(ls);
 			daemon_notify_close();
-			daemon_pool_discard();
+			daemon_pool_discard_wait(2000);
 			pid_file_remove(pid_file);
 			free(pfd);
 			free(children.v);

@@ -43,6 +43,8 @@ bool daemon_pool_short(void);            /* below the target (and forking works)
 pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue);
 bool daemon_pool_reaped(pid_t pid);
 void daemon_pool_discard(void);
+/* The same, then wait up to max_ms for those processes to have exited (daemon shutdown). */
+void daemon_pool_discard_wait(int max_ms);
 void daemon_pool_close_in_child(void);
 
 /* In a pre-forked process (daemon_accept.c): the set-up before a connection (delivery helper

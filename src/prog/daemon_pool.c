@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +91,28 @@ void daemon_pool_discard(void)
 {
 	while (pool.n)
 		drop(pool.n - 1, true);
+}
+
+void daemon_pool_discard_wait(int max_ms)
+{
+	pid_t pids[sizeof pool.v / sizeof pool.v[0]];
+	size_t n = 0;
+	for (size_t i = 0; i < pool.n; i++)
+		pids[n++] = pool.v[i].pid;
+	daemon_pool_discard();
+	/* Idle processes leave at once, removing their spare spool files; waiting (bounded) means
+	 * that when the daemon is gone, so are they and their files. */
+	for (int waited = 0; n > 0 && waited < max_ms; waited += 5) {
+		for (size_t i = 0; i < n;) {
+			pid_t r = waitpid(pids[i], NULL, WNOHANG);
+			if (r == pids[i] || (r < 0 && errno == ECHILD))
+				pids[i] = pids[--n];
+			else
+				i++;
+		}
+		if (n > 0)
+			nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
+	}
 }
 
 /* SIGTERM while idle (the daemon retiring or discarding the process): leave through
