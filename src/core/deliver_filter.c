@@ -14,23 +14,21 @@
  * system_filter_reply_transport, run as the filter's user. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pwd.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf/main_options.h"
 #include "core/deliver_internal.h"
 #include "core/addr_reply.h"
 #include "core/filter.h"
+#include "core/filter_child.h"
 #include "core/priv.h"
-#include "lib/fdio.h"
 #include "lib/log.h"
 
 #define SYSTEM_FILTER_MAX ((size_t)1 << 20)
 #define SYSTEM_FILTER_RESULT_MAX ((size_t)64 << 20)   /* what a child may hand back */
+#define SYSTEM_FILTER_TIMEOUT_MS (10 * 60 * 1000)      /* a filter child that runs longer is killed */
 
 static void push_failed(dctx *d, address_item *a)
 {
@@ -162,69 +160,55 @@ static void write_logs(const filter_result *res)
 	}
 }
 
+typedef struct system_filter_job {
+	const filter *f;
+	filter_ctx *ctx;
+} system_filter_job;
+
+/* In the child: interpret, and write its logwrite lines there (as that user). */
+static void interpret_in_child(void *job, arena *a, filter_result *res)
+{
+	system_filter_job *j = job;
+	filter_run(j->f, j->ctx, a, res);
+	write_logs(res);
+}
+
 /* Run the filter in a child as uid/gid. false: the child failed (why set). */
 static bool run_in_child(const filter *f, filter_ctx *ctx, uid_t uid, gid_t gid, filter_result *res,
 	const char **why)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		*why = arena_printf(pool_msg, "pipe() failed: %s", strerror(errno));
-		return false;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		*why = arena_printf(pool_msg, "fork() failed: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return false;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
-			_exit(2);
-		filter_result r;
-		filter_run(f, ctx, pool_msg, &r);
-		write_logs(&r);
-		xbuf out;
-		xbuf_init(&out, pool_msg);
-		filter_result_encode(&r, &out);
-		_exit(fd_write_all(p[1], out.p ? out.p : "", out.len) ? 0 : 3);
-	}
-	close(p[1]);
-	xbuf in;
-	xbuf_init(&in, pool_msg);
-	char buf[8192];
-	bool too_big = false;
-	for (;;) {
-		ssize_t k = read(p[0], buf, sizeof buf);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		if (in.len + (size_t)k > SYSTEM_FILTER_RESULT_MAX) {
-			too_big = true;
-			break;
-		}
-		xbuf_put(&in, buf, (size_t)k);
-	}
-	close(p[0]);
-	int st = 0;
-	if (too_big)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (too_big || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		*why = too_big ? "system filter result too large"
-			: WIFEXITED(st) && WEXITSTATUS(st) == 2
-			? arena_printf(pool_msg, "failed to set uid %u / gid %u for the system filter", (unsigned)uid, (unsigned)gid)
-			: arena_printf(pool_msg, "system filter process failed (status 0x%04x)", (unsigned)st);
-		return false;
-	}
-	if (!filter_result_decode(xbuf_sv(&in), pool_msg, res)) {
+	filter_child_opts o = {
+		.uid = uid, .gid = gid, .gid_as_group = false,
+		.max_result = SYSTEM_FILTER_RESULT_MAX, .timeout_ms = SYSTEM_FILTER_TIMEOUT_MS,
+	};
+	system_filter_job job = { f, ctx };
+	int detail;
+	switch (filter_child_run(&o, interpret_in_child, &job, pool_msg, res, &detail)) {
+	case FCHILD_OK:
+		return true;
+	case FCHILD_PIPE:
+		*why = arena_printf(pool_msg, "pipe() failed: %s", strerror(detail));
+		break;
+	case FCHILD_FORK:
+		*why = arena_printf(pool_msg, "fork() failed: %s", strerror(detail));
+		break;
+	case FCHILD_SETID:
+		*why = arena_printf(pool_msg, "failed to set uid %u / gid %u for the system filter", (unsigned)uid, (unsigned)gid);
+		break;
+	case FCHILD_STATUS:
+		*why = arena_printf(pool_msg, "system filter process failed (status 0x%04x)", (unsigned)detail);
+		break;
+	case FCHILD_TOO_BIG:
+		*why = "system filter result too large";
+		break;
+	case FCHILD_TIMEOUT:
+		*why = "system filter process timed out";
+		break;
+	default:
 		*why = "system filter process returned a malformed result";
-		return false;
+		break;
 	}
-	return true;
+	return false;
 }
 
 void dfilter_run(dctx *d, address_item **extra_route, address_item **extra_local)

@@ -6,10 +6,11 @@
 
 #include "core/addr.h"
 #include "core/filter.h"
+#include "core/filter_child.h"
 #include "lib/arena.h"
 
 /* Interprets the filter and fills res (allocated in a). */
-typedef void (*rf_interpret_fn)(void *ctx, arena *a, filter_result *res);
+typedef filter_child_fn rf_interpret_fn;
 
 /* Must the filter of a run in a child: the router set a uid other than root's and this process
  * is root (otherwise it runs where it is, as before). */
