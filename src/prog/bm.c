@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -39,6 +38,7 @@
 #include "prog/cmdline.h"
 #include "search/match.h"
 #include "search/search.h"
+#include "lib/clock.h"
 
 #define BM_READ_CHUNK 65536
 
@@ -252,19 +252,12 @@ static const char *host_text(const msg_origin *o)
 
 /* ---- reading stdin within receive_timeout ---- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* read(0) that gives up at deadline (ms, 0: never): -2 on timeout. */
 static ssize_t read_input(char *buf, size_t n, long long deadline)
 {
 	for (;;) {
 		if (deadline) {
-			long long left = deadline - now_ms();
+			long long left = deadline - monotonic_ms();
 			if (left <= 0)
 				return -2;
 			struct pollfd pfd = { .fd = 0, .events = POLLIN };
@@ -447,7 +440,7 @@ int bm_main(const cmdline *cl)
 	size_t have = 0;
 	bool eof = false;
 	/* receive_timeout bounds the whole read (0: no limit), as in Exim. */
-	long long deadline = conf_main.receive_timeout > 0 ? now_ms() + conf_main.receive_timeout * 1000LL : 0;
+	long long deadline = conf_main.receive_timeout > 0 ? monotonic_ms() + conf_main.receive_timeout * 1000LL : 0;
 	bool timed_out = false;
 	while (have < BM_FROMLINE_MAX && !memchr(buf, '\n', have)) {
 		ssize_t n = read_input(buf + have, BM_FROMLINE_MAX - have, deadline);
