@@ -22,6 +22,7 @@
 #include "prog/daemon_qrun.h"
 #include "prog/log_setup.h"
 #include "prog/pid_file.h"
+#include "prog/startup_cwd.h"
 
 static volatile sig_atomic_t got_term, got_chld;
 
@@ -69,6 +70,7 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	pid_file_require_absolute(cl->pid_file);
 	if (cl->pid_file && !pid_file_write(cl->pid_file))
 		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", cl->pid_file, strerror(errno));
 	xbuf desc;
@@ -115,6 +117,9 @@ int queue_main(const cmdline *cl)
 		fprintf(stderr, "%s: %s\n", cl->called_as, xbuf_cstr(&err));
 		return 1;
 	}
+	/* Exim's queue runners work from the spool directory; deliveries that run this program again
+	 * give it the -C path as resolved from where it was started (lib/initial_cwd.h). */
+	startup_chdir();
 	qrun_sched s;
 	if (!qrun_sched_init(&s, cl, &sc, &err)) {
 		fprintf(stderr, "%s\n", xbuf_cstr(&err));
