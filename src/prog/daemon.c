@@ -34,6 +34,7 @@
 #include "prog/pid_file.h"
 #include "prog/startup_cwd.h"
 #include "prog/daemon_qrun.h"
+#include "prog/detach.h"
 #include "prog/log_setup.h"
 #if SUPPORT_TLS
 #include "tls/tls_ocsp_refresh.h"
@@ -182,27 +183,6 @@ static void ensure_spool(const char *spool)
 		}
 	if (mkdir(path, 0750) == 0)
 		priv_give_to_exim(path);
-}
-
-/* Leave the terminal: fork (the parent exits 0), new session, standard files on /dev/null. */
-static void detach(void)
-{
-	pid_t pid = fork();
-	if (pid < 0) {
-		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "daemon: fork to detach failed: %s", strerror(errno));
-		_exit(1);
-	}
-	if (pid > 0)
-		_exit(0);
-	setsid();
-	int fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
 }
 
 /* The command line of this process, for the SIGHUP re-exec. */
@@ -510,8 +490,10 @@ int bd_main(const cmdline *cl)
 		log_write(LOG_MAIN | LOG_PANIC, "daemon: no listening sockets could be set up");
 		return 1;
 	}
-	if (!foreground)
-		detach();
+	if (!foreground && !detach_from_terminal()) {
+		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "daemon: fork to detach failed: %s", strerror(errno));
+		_exit(1);
+	}
 	pid_file_require_absolute(pid_file);
 	if (pid_file && !pid_file_write(pid_file))
 		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", pid_file, strerror(errno));
