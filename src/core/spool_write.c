@@ -469,7 +469,9 @@ int spool_open_locked(const spool_config *sc, const char *id, xbuf *err)
 	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		xbuf_printf(err, "Spool file %s-D not found", id);
+		/* Exim names a named queue in this text ("Spool Q=quar file <id>-D not found"). */
+		const char *q = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
+		xbuf_printf(err, "Spool%s%s file %s-D not found", q ? " Q=" : "", q ? q : "", id);
 		arena_reset(pool_scratch, mk);
 		errno = e;
 		return -1;
