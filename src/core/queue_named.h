@@ -17,8 +17,9 @@
 #include "core/acl.h"
 #include "lib/str.h"
 
-/* The longest name kept: a name is one directory name on the spool's file system. */
-#define QUEUE_NAME_MAX 255
+/* The longest name taken: a name is one directory name on the spool's file system, and part of
+ * its schedule index's file name (core/queue.h), which must stay within NAME_MAX. */
+#define QUEUE_NAME_MAX 200
 
 /* The current queue's name; "" for the default queue. */
 const char *queue_named_current(void);
