@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include "conf/main_options.h"
+#include "core/queue_named.h"
 #include "core/receive_internal.h"
 #include "lib/log.h"
 #include "lib/printing.h"
@@ -143,6 +144,8 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 			interval_format(us / 1000000, out);
 		}
 	}
+	/* Q=: the named queue the message went to (core/queue_named.h), always logged. */
+	queue_named_log_field_of(r->sc.queue_name, out);
 	/* id=: the Message-ID (Resent-Message-ID when there are Resent- headers) without <>. */
 	const msg_header *mid = message_find_header(m, sv_cstr("Resent-Message-ID"));
 	if (!mid)
