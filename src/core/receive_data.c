@@ -103,9 +103,6 @@ static void header_byte(rx_reader *r, char c)
 	count(r);
 	if (c == '\n')
 		r->lines++;
-	r->header_line_len++;
-	if (r->lim.header_line_max > 0 && r->header_line_len > r->lim.header_line_max)
-		r->header_line_too_long = true;
 	if (r->lim.header_maxsize > 0 && (long long)r->headers.len + 1 > r->lim.header_maxsize)
 		r->header_too_big = true;
 	if (discarding(r))
@@ -123,6 +120,22 @@ static void text_byte(rx_reader *r, char c)
 		header_byte(r, c == '\0' ? '?' : c); /* Exim turns a NUL in a header line into '?' */
 	else
 		body_byte(r, c);
+}
+
+/* The logical header that started at hfield_start ends at offset end (a line that is not its
+ * continuation begins there, or the header block ends). Over header_line_maxsize, the headers
+ * keep what was read up to its end (the copy in a local error message) and reading discards
+ * the rest. Returns true when it was too long. */
+static bool header_field_done(rx_reader *r, size_t end)
+{
+	if (discarding(r) || r->lim.header_line_max <= 0 || end < r->hfield_start
+		|| (long long)(end - r->hfield_start) <= r->lim.header_line_max) {
+		r->hfield_start = end;
+		return false;
+	}
+	xbuf_truncate(&r->headers, end);
+	r->header_line_too_long = true;
+	return true;
 }
 
 /* The header block ends here; bytes from `from` in the header buffer (a line that is not a
@@ -167,6 +180,7 @@ static void line_end(rx_reader *r)
 	const char *line = r->headers.p ? r->headers.p + start : "";
 	size_t len = r->headers.len - start;
 	if (empty && !discarding(r)) {
+		header_field_done(r, start);
 		count(r); /* the blank line between header and body */
 		r->lines++;
 		r->in_header = false;
@@ -181,13 +195,17 @@ static void line_end(rx_reader *r)
 		return;
 	}
 	bool continuation = start > 0 && len > 0 && (line[0] == ' ' || line[0] == '\t');
+	if (!continuation && header_field_done(r, start)) {
+		/* the line just read is not kept; the rest of the message is discarded */
+		count(r);
+		r->lines++;
+		return;
+	}
 	if (!continuation && !hdr_is_field_start(line, len)) {
 		end_header_block(r, start);
 		body_byte(r, '\n');
 		return;
 	}
-	if (!continuation)
-		r->header_line_len = len;
 	header_byte(r, '\n');
 	r->hline_start = r->headers.len;
 }
@@ -355,6 +373,8 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 		return RECV_TOO_BIG;
 	if (r->ended) {
 		/* The end line is not part of the message; every line before it was complete. */
+		if (r->in_header)
+			header_field_done(r, r->headers.len);
 		r->line_start = true;
 		flush_body(r);
 		r->in_header = false;
@@ -408,6 +428,8 @@ receive_status rx_finish(rx_reader *r)
 		r->ended = true;
 	}
 done:
+	if (r->in_header)
+		header_field_done(r, r->headers.len);
 	r->in_header = false;
 	flush_body(r);
 	return rx_final_status(r);
