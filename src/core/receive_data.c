@@ -98,8 +98,29 @@ static void body_run(rx_reader *r, const char *p, size_t n)
 		flush_body(r);
 }
 
+/* The logical header that started at hfield_start ends at offset end (a line that is not its
+ * continuation begins there, or the header block ends). Over header_line_maxsize, the headers
+ * keep what was read up to its end (the copy in a local error message) and reading discards
+ * the rest. Returns true when it was too long. */
+static bool header_field_done(rx_reader *r, size_t end)
+{
+	if (discarding(r) || r->lim.header_line_max <= 0 || end < r->hfield_start
+		|| (long long)(end - r->hfield_start) <= r->lim.header_line_max) {
+		r->hfield_start = end;
+		return false;
+	}
+	xbuf_truncate(&r->headers, end);
+	r->header_line_too_long = true;
+	return true;
+}
+
 static void header_byte(rx_reader *r, char c)
 {
+	/* The first byte of a line that does not continue the header before it completes that
+	 * header: Exim checks header_line_maxsize here, before this line counts for anything. */
+	if (r->headers.len == r->hline_start && r->hline_start > r->hfield_start && c != ' ' && c != '\t'
+		&& header_field_done(r, r->hline_start))
+		return;
 	count(r);
 	if (c == '\n')
 		r->lines++;
@@ -120,22 +141,6 @@ static void text_byte(rx_reader *r, char c)
 		header_byte(r, c == '\0' ? '?' : c); /* Exim turns a NUL in a header line into '?' */
 	else
 		body_byte(r, c);
-}
-
-/* The logical header that started at hfield_start ends at offset end (a line that is not its
- * continuation begins there, or the header block ends). Over header_line_maxsize, the headers
- * keep what was read up to its end (the copy in a local error message) and reading discards
- * the rest. Returns true when it was too long. */
-static bool header_field_done(rx_reader *r, size_t end)
-{
-	if (discarding(r) || r->lim.header_line_max <= 0 || end < r->hfield_start
-		|| (long long)(end - r->hfield_start) <= r->lim.header_line_max) {
-		r->hfield_start = end;
-		return false;
-	}
-	xbuf_truncate(&r->headers, end);
-	r->header_line_too_long = true;
-	return true;
 }
 
 /* The header block ends here; bytes from `from` in the header buffer (a line that is not a
@@ -281,7 +286,7 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 				i += (size_t)(lim - s);
 				if (r->io_error)
 					break;
-				if (r->too_big && (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)) {
+				if (local_overflow(r)) {
 					*consumed = i;
 					return RECV_TOO_BIG;
 				}
@@ -361,7 +366,7 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 		text_byte(r, c);
 		if (r->io_error)
 			break;
-		if (r->too_big && (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)) {
+		if (local_overflow(r)) {
 			*consumed = i;
 			return RECV_TOO_BIG;
 		}
@@ -369,7 +374,7 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 	*consumed = i;
 	if (r->io_error)
 		return RECV_IO_ERROR;
-	if (r->too_big && (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF))
+	if (local_overflow(r))
 		return RECV_TOO_BIG;
 	if (r->ended) {
 		/* The end line is not part of the message; every line before it was complete. */
