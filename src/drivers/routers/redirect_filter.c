@@ -68,6 +68,8 @@ static void set_pfr_transport(const driver_instance *r, route_ctx *c, xp_env *en
 		tname = o->pipe_transport;
 		oname = "pipe_transport";
 		k->pfr_forbidden = o->forbid_pipe;
+		if (k->pfr_forbidden)
+			k->pfr_error_text = SV_LIT("delivery to pipe forbidden");   /* Exim's "** |cmd ...: ..." */
 		break;
 	case ADDR_REPLY:
 		tname = o->reply_transport;
@@ -87,6 +89,8 @@ static void set_pfr_transport(const driver_instance *r, route_ctx *c, xp_env *en
 		k->pfr_forbidden = o->forbid_file;
 		break;
 	}
+	if (k->pfr_forbidden && (k->kind == ADDR_FILE || k->kind == ADDR_DIRECTORY))
+		k->pfr_error_text = SV_LIT("delivery to file forbidden");   /* as Exim logs it, for directories too */
 	k->router = r;
 	if (!tname) {
 		k->pfr_error = true;
