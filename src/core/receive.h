@@ -141,4 +141,11 @@ bool receive_header_line_too_long(const receive_ctx *r, long long *max);
  * "excessively long message header section read (more than N characters)". */
 void receive_reject_nosender_text(receive_ctx *r, receive_status st, xbuf *out);
 
+/* -t: how many To/Cc/Bcc items did not parse (Exim 4.96 logs "<id> bad addresses found in
+ * headers" to the main and panic logs, delivers to the others and tells the sender: see
+ * prog/bm_error.c, core/submit.c). report: "  <item>: <why>\n" for each; first: the first as
+ * "<item> - <why>". An item is shown from where it starts to the end of its header, as Exim
+ * shows it. Either pointer may be NULL. */
+size_t receive_bad_recipients(receive_ctx *r, sv *report, sv *first);
+
 #endif

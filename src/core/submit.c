@@ -127,6 +127,24 @@ static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, 
 		receive_abort(rc);
 		return false;
 	}
+	sv bad_first = r->first_bad_recipient;
+	size_t nbad = r->nbad_recipients;
+	if (nbad) {
+		/* Dropped by the caller: told as reception tells the ones it extracts (the id twice,
+		 * the panic log too). */
+		log_set_id(m->id);
+		log_write(LOG_MAIN | LOG_PANIC, "%s bad addresses found in headers", m->id);
+	}
+	sv extracted_first;
+	if (receive_bad_recipients(rc, NULL, &extracted_first) && !nbad++)
+		bad_first = extracted_first;
+	if (nbad && m->sender.len == 0) {
+		/* An autoreply "to" list with an address that does not parse (observed from Exim
+		 * 4.96: the reply goes to the others, and with nobody to tell this is logged). */
+		log_set_id(m->id);
+		log_write(LOG_MAIN, "Error while reading message with no usable sender address (R=" SV_FMT "): at least "
+			"one malformed recipient address: " SV_FMT, SV_ARG(r->reference_id), SV_ARG(bad_first));
+	}
 	if (m->nrcpt == 0) {
 		xbuf_puts(err, "no recipients in message");
 		receive_abort(rc);

@@ -542,6 +542,19 @@ int bm_main(const cmdline *cl)
 		receive_abort(r);
 		return fail("%s", xbuf_cstr(&err));
 	}
+	sv bad_report, bad_first;
+	size_t nbad = receive_bad_recipients(r, &bad_report, &bad_first);
+	if (nbad) {
+		/* Told before the message is accepted, so the report arrives first (as in Exim). */
+		sv body = SV_NULL;
+		if (!receive_body(r, &body))
+			body = SV_NULL;
+		int rc = bm_bad_header_recipients(cl, m, body, bad_report, nbad, bad_first);
+		if (m->nrcpt == 0) {
+			receive_abort(r);
+			return rc;
+		}
+	}
 	if (m->nrcpt == 0) {
 		log_set_id(m->id);
 		/* Exim writes this to the panic log as well (so it is echoed on stderr), with the id

@@ -327,3 +327,54 @@ int bm_bad_recipient(const cmdline *cl, sv sender, const char *address, const ch
 			address, why, xbuf_cstr(&err));
 	return mode == 'e' && ok ? 0 : 1;
 }
+
+int bm_bad_header_recipients(const cmdline *cl, const message *m, sv body, sv report, size_t nbad, sv first)
+{
+	(void)cl;
+	bool others = m->nrcpt > 0;
+	if (m->sender.len == 0) {
+		log_set_id(m->id);
+		log_write(LOG_MAIN, "Error while reading message with no usable sender address: at least one malformed "
+			"recipient address: " SV_FMT, SV_ARG(first));
+		log_set_id(NULL);
+		return others ? 0 : 1;
+	}
+	arena *a = pool_msg;
+	xbuf text;
+	xbuf_init(&text, a);
+	put_head(&text, a, m, "malformed recipient address");
+	xbuf_puts(&text, "A message that you sent contained one or more recipient addresses that were\n"
+		"incorrectly constructed:\n\n");
+	xbuf_putsv(&text, report);
+	xbuf_puts(&text, nbad == 1 ? "\nThis address has been ignored. " : "\nThese addresses have been ignored. ");
+	xbuf_puts(&text, others ? "The other addresses in the message were\n"
+		"syntactically valid and have been passed on for an attempt at delivery.\n\n"
+		: "There were no other addresses in your\nmessage, and so no attempt at delivery was possible.\n\n");
+	xbuf_puts(&text, "------ This is a copy of your message, including all the headers. ------\n\n");
+	size_t limit = conf_main.bounce_return_size_limit > 0 ? (size_t)conf_main.bounce_return_size_limit : 102400;
+	size_t start = text.len;
+	for (const msg_header *h = m->headers; h; h = h->next) {
+		/* Our own Received: line (the first) is not part of what the sender sent. */
+		if (h->type == '*' || (h == m->headers && h->type == 'P'))
+			continue;
+		xbuf_putsv(&text, h->text);
+	}
+	xbuf_putc(&text, '\n');
+	size_t room = text.len - start < limit ? limit - (text.len - start) : 0;
+	xbuf_put(&text, body.p, body.len < room ? body.len : room);
+	xbuf err;
+	xbuf_init(&err, a);
+	spool_config sc;
+	char id[MSG_ID_LEN + 1];
+	sv rcpt = m->sender;
+	/* Made by the MTA (observed: U=<exim_user> on its arrival line). */
+	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text),
+		.reference_id = sv_cstr(m->id), .by_exim_user = true };
+	if (!spool_config_from_main(&sc, &err) || !submit_message(&sc, &req, id, &err)) {
+		log_set_id(m->id);
+		log_write(LOG_MAIN, "malformed recipient address report to " SV_FMT " could not be sent: %s",
+			SV_ARG(m->sender), xbuf_cstr(&err));
+		log_set_id(NULL);
+	}
+	return others ? 0 : 1;
+}

@@ -55,4 +55,14 @@ int bm_header_too_big(const cmdline *cl, const struct message *m, sv headers, lo
  * and the status is 1. */
 int bm_header_line_too_long(const cmdline *cl, const struct message *m, sv headers, long long max);
 
+/* -t found To/Cc/Bcc items that do not parse (Exim 4.96, observed; receive_bad_recipients
+ * gives report, nbad and first). The message still goes to the others. To a sender, "Mail
+ * failure - malformed recipient address" listing the items, saying whether the others were
+ * passed on, with a copy of the message as received (header fix-ups, no Received:); for a <>
+ * sender the line "Error while reading message with no usable sender address: at least one
+ * malformed recipient address: <first>". Returns the exit status when there are no other
+ * recipients (1), else 0. */
+int bm_bad_header_recipients(const cmdline *cl, const struct message *m, sv body, sv report, size_t nbad,
+	sv first);
+
 #endif
