@@ -75,6 +75,9 @@ ID = re.compile(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b")
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 PID = re.compile(r"pid=\d+")
 BOUNDARY = re.compile(r"\d+-eximdsn-\d+")
+# A bounce's size depends on its MIME boundary (a time and a random number of varying length),
+# so S= on a bounce's arrival line is masked; the bounce's text is compared (boundary masked).
+BOUNCE_SIZE = re.compile(r"(<= <> .*\bS=)\d+")
 DATE = re.compile(r"\w\w\w, \d+ \w\w\w \d{4} \d\d:\d\d:\d\d [-+]\d{4}")
 FROMLINE = re.compile(r"^From (\S+) \w\w\w \w\w\w [ \d]\d \d\d:\d\d:\d\d \d{4}$", re.M)
 AGE = re.compile(r"^ *\d+[mhd] ", re.M)
@@ -131,7 +134,7 @@ class Side:
     def log(self, name="mainlog"):
         p = self.dir / "log" / name
         text = p.read_text() if p.exists() else ""
-        lines = [PID.sub("pid=N", line) for line in STAMP.sub("", text).splitlines()
+        lines = [BOUNCE_SIZE.sub(r"\1N", PID.sub("pid=N", line)) for line in STAMP.sub("", text).splitlines()
                  if "purging the environment" not in line and "keep_environment" not in line]
         return self.mask(lines)
 
