@@ -21,6 +21,7 @@
 
 #include "conf/main_options.h"
 #include "core/hintsdb.h"
+#include "lib/initial_cwd.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 
@@ -222,7 +223,8 @@ static bool own_argv(xp_env *env, const char **argv)
 	argv[n++] = xbuf_cstr(&exe);
 	if (xp_expand(env, SV_LIT("$config_file"), &conf, &err) == XP_OK && conf.len) {
 		argv[n++] = "-C";
-		argv[n++] = xbuf_cstr(&conf);
+		/* This process may work from the spool directory: a relative -C is the caller's. */
+		argv[n++] = initial_cwd_resolve(pool_scratch, xbuf_cstr(&conf));
 	}
 	argv[n] = NULL;
 	return true;

@@ -19,8 +19,8 @@
 
 /* Load the configuration for the mode. Modes that run expansions, routers or sessions then work
  * from the spool directory, as Exim does once its configuration is read. Not -bf (its file
- * names are the caller's), nor the daemon and queue runners (they re-execute themselves with
- * the caller's possibly relative program and -C paths). */
+ * names are the caller's); the daemon and queue runners change there themselves (bd_main, after
+ * making the spool directory; queue_main). */
 static bool load(const cmdline *cl)
 {
 	if (!conf_load_for(cl))
