@@ -361,3 +361,23 @@ def test_bounce_queue_chosen_by_not_smtp_start_acl_as_exim(both):
     assert "<ID0> ** fail@test.example Q=quar R=rf: forced fail" in log
     assert "<ID1> => a <a@b.example> R=r1 T=t1" in log
     assert files == []
+
+
+def test_commit_directory_left_by_killed_runner_is_per_queue(postern_bin, tmp_path):
+    """Beyond Exim (Postern's runner commit directory): what a killed runner of a named queue
+    left there is recovered by the next run of that queue only, back beside its -D."""
+    s = Side(postern_bin, tmp_path / "p")
+    try:
+        s.smtp(*s.message(["ok"]))
+        i = s.order[0]
+        dead = s.spool / "quar" / "commit" / "999999"
+        dead.mkdir(parents=True)
+        (s.spool / "quar" / "input" / f"{i}-H").rename(dead / f"{i}-H")
+        s.run("-q")                                   # the default queue's run leaves it alone
+        assert (dead / f"{i}-H").exists()
+        assert not (s.spool / "input").exists() or not list((s.spool / "input").iterdir())
+        s.run("-qGquar")
+        assert "<ID0> => ok <ok@test.example> Q=quar R=r1 T=t1" in s.log()
+        assert s.files() == []
+    finally:
+        s.cleanup()
