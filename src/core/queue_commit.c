@@ -34,6 +34,14 @@
 
 static void add_local(const spool_config *sc, qcommit *c, const char *id, bool committing, sv dirs);
 
+/* <spool>/commit, or <spool>/<queue>/commit for a named queue: each queue's runners recover
+ * only their own queue's messages (a -H moved back must land beside its -D). */
+static bool commit_base(const spool_config *sc, char *base, size_t size)
+{
+	const char *q = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
+	return (size_t)snprintf(base, size, "%s%s%s/commit", sc->directory, q ? "/" : "", q ? q : "") < size;
+}
+
 /* One record on the committer's pipe: this header, then dirs_len bytes of directories. */
 typedef struct commit_rec {
 	char id[MSG_ID_LEN];
@@ -91,7 +99,7 @@ void qcommit_open(const spool_config *sc, qcommit *c)
 {
 	*c = (qcommit){ .lock_fd = -1, .pipe_fd = -1 };
 	char base[900];
-	if ((size_t)snprintf(base, sizeof base, "%s/commit", sc->directory) >= sizeof base)
+	if (!commit_base(sc, base, sizeof base))
 		return;
 	if (mkdir(base, 0750) != 0 && errno != EEXIST)
 		return;
@@ -257,7 +265,7 @@ static void recover_dir(const spool_config *sc, hintsdb *idx, const char *dir)
 void qcommit_recover(const spool_config *sc, hintsdb *idx)
 {
 	char base[900];
-	if ((size_t)snprintf(base, sizeof base, "%s/commit", sc->directory) >= sizeof base)
+	if (!commit_base(sc, base, sizeof base))
 		return;
 	DIR *d = opendir(base);
 	if (!d)

@@ -68,6 +68,8 @@ bool queue_named_check(sv name, xbuf *err)
 		xbuf_printf(err, "Tainted name '" SV_FMT "' for queue not permitted", SV_ARG(name));
 		return false;
 	}
+	if (!name.len)
+		return true;   /* the default queue */
 	if (memchr(name.p, '/', name.len)) {
 		xbuf_printf(err, "Directory separator not permitted in queue name: '" SV_FMT "'", SV_ARG(name));
 		return false;
@@ -88,8 +90,9 @@ acl_result queue_named_acl(acl_ctx *c, sv name)
 	xbuf_reset(&c->log_msg);
 	if (!queue_named_check(name, &c->log_msg))
 		return ACL_ERROR;
-	char buf[QUEUE_NAME_MAX + 1];
-	memcpy(buf, name.p, name.len);
+	char buf[QUEUE_NAME_MAX + 1] = "";
+	if (name.len)
+		memcpy(buf, name.p, name.len);
 	buf[name.len] = 0;
 	queue_named_set(buf);
 	return ACL_OK;

@@ -17,6 +17,7 @@
 #include "conf/main_options.h"
 #include "core/deliver.h"
 #include "core/acl.h"
+#include "core/queue_named.h"
 #include "core/receive.h"
 #include "core/route_verify.h"
 #include "lib/log.h"
@@ -68,7 +69,28 @@ static int not_smtp_acl(arena *a, message *m, msg_origin *o, receive_ctx *rc, sv
 	return verdict;
 }
 
-static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, msg_origin *o,
+/* acl_not_smtp_start, which Exim's child process runs for the messages it makes too (observed),
+ * for its modifiers as for a local submission (its verdict is not used). A "queue =" there
+ * chooses the new message's queue; it starts as this process's, as Exim's child inherits it. */
+static void not_smtp_start_acl(arena *a, message *m, msg_origin *o, spool_config *sc)
+{
+	message_vars mv;
+	message_vars_init(&mv, m, o);
+	xp_env env;
+	xp_env_init(&env, a);
+	xp_env_push_provider(&env, &mv.p);
+	acl_ctx c;
+	acl_ctx_init(&c, a, ACL_WHERE_NOTSMTP_START, &env);
+	c.msg = m;
+	c.origin = o;
+	c.smtp_session = false;
+	log_set_id(NULL);   /* Exim's child has no message id yet */
+	acl_check(&c, sv_cstr(conf_main.acl_not_smtp_start));
+	xp_env_release(&env);
+	sc->queue_name = *queue_named_current() ? queue_named_current() : NULL;
+}
+
+static bool spool_it(arena *a, spool_config *sc, const submit_request *r, msg_origin *o,
 	char id_out[MSG_ID_LEN + 1], xbuf *err)
 {
 	message *m = message_new(a);
@@ -84,6 +106,8 @@ static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, 
 		for (size_t i = 0; i < r->nrecipients; i++)
 			message_add_recipient(m, r->recipients[i]);
 
+	if (conf_main.acl_not_smtp_start && *conf_main.acl_not_smtp_start)
+		not_smtp_start_acl(a, m, o, sc);
 	receive_ctx *rc = receive_begin(m, sc, RECV_LOCAL_EOF, err);
 	if (!rc)
 		return false;
@@ -195,7 +219,13 @@ bool submit_message(const spool_config *sc, const submit_request *r, char id_out
 		as = sv_cstr(conf_main.bounce_sender_authentication);
 	if (as.len)
 		o->auth_sender = sv_tainted(sv_cstr(sv_dup(a, as)));
-	bool ok = spool_it(a, sc, r, o, id_out, err);
+	/* The new message's queue may become another (acl_not_smtp_start) while it is received;
+	 * this process's own is back afterwards: Exim's child is another process. */
+	spool_config qsc = *sc;
+	const char *own = queue_named_current();
+	queue_named_set(qsc.queue_name);
+	bool ok = spool_it(a, &qsc, r, o, id_out, err);
+	queue_named_set(own);
 	/* The caller is normally delivering the message this one is about: its lines carry on. */
 	log_set_id(r->reference_id.len ? sv_dup(pool_scratch, r->reference_id) : NULL);
 	arena_free(a);
@@ -206,7 +236,7 @@ bool submit_message(const spool_config *sc, const submit_request *r, char id_out
 	if (!r->queue_only && !conf_main.queue_only) {
 		deliver_opts dopt;
 		memset(&dopt, 0, sizeof dopt);
-		deliver_start_background(sc, id_out, &dopt);
+		deliver_start_background(&qsc, id_out, &dopt);
 	}
 	return true;
 }
