@@ -526,6 +526,11 @@ int bm_main(const cmdline *cl)
 			receive_abort(r);
 			return rc;
 		}
+		if (st == RECV_HEADER_TOO_BIG && receive_header_line_too_long(r, &maxsize)) {
+			int rc = bm_header_line_too_long(cl, m, receive_header_text(r), maxsize);
+			receive_abort(r);
+			return rc;
+		}
 		xbuf text;
 		xbuf_init(&text, pool_scratch);
 		receive_reject_local_text(r, st, &text);
@@ -555,6 +560,13 @@ int bm_main(const cmdline *cl)
 		receive_abort(r);
 		return fail("%s", "all -t recipients overridden by command line");
 	}
+	/* $h_*, $message_body... for acl_not_smtp_mime and acl_not_smtp (Exim shows them there). */
+	xp_message xpmsg;
+	sv body_view = SV_NULL;
+	if (!receive_body(r, &body_view))
+		body_view = SV_NULL;
+	message_to_xp(m, body_view, &xpmsg, pool_msg);
+	env.msg = &xpmsg;
 	/* acl_not_smtp_mime: once per MIME part, before acl_not_smtp. Exim 4.96 ends a local
 	 * submission it rejects with status 1 and writes nothing at all (no log line, no message
 	 * on stderr); so does this. */
@@ -565,6 +577,7 @@ int bm_main(const cmdline *cl)
 			return 1;
 		}
 		receive_apply_acl_headers(r, &acl.c);
+		message_to_xp(m, body_view, &xpmsg, pool_msg);   /* acl_not_smtp sees them */
 	}
 	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
 		log_set_id(m->id);  /* logwrite lines carry the id, as in Exim */

@@ -478,7 +478,7 @@ int bd_main(const cmdline *cl)
 	xbuf_init(&qdesc, NULL);
 	listen_describe(&ls, &desc);
 	if (cl->queue_interval)
-		qrun_describe(cl, &qdesc);
+		qrun_describe(cl, true, &qdesc);
 	else
 		xbuf_puts(&qdesc, "no queue runs");
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",

@@ -61,7 +61,7 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", cl->pid_file, strerror(errno));
 	xbuf desc;
 	xbuf_init(&desc, NULL);
-	qrun_describe(cl, &desc);
+	qrun_describe(cl, false, &desc);
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, not listening for SMTP",
 		(int)getpid(), xbuf_cstr(&desc));
 	xbuf_free(&desc);
