@@ -30,6 +30,7 @@
 #include "core/retry.h"
 #include "lib/initial_cwd.h"
 #include "lib/log.h"
+#include "lib/proc_argv.h"
 #include "lib/logsel.h"
 #include "lib/timefmt.h"
 
@@ -43,28 +44,10 @@ static char **own_argv(void)
 {
 	static char **argv;
 	static bool tried;
-	if (tried)
-		return argv;
-	tried = true;
-	static char buf[16384];
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0 || n >= (ssize_t)sizeof buf - 1)
-		return NULL;
-	buf[n] = 0;
-	size_t count = 0;
-	for (ssize_t i = 0; i < n; i++)
-		count += buf[i] == 0;
-	char **v = calloc(count + 1, sizeof *v);
-	if (!v)
-		return NULL;
-	size_t k = 0;
-	for (char *q = buf; q < buf + n && k < count; q += strlen(q) + 1)
-		v[k++] = q;
-	argv = v;
+	if (!tried) {
+		tried = true;
+		argv = proc_self_argv();
+	}
 	return argv;
 }
 

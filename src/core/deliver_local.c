@@ -25,6 +25,7 @@
 #include "core/priv.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
 
 static bool expand_opt(xp_env *env, const char *src, xbuf *out, xbuf *err)
@@ -135,19 +136,6 @@ static const char *work_dir(dctx *d, dbatch *b)
 	return "/";
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			_exit(1);
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /* A transport's own boolean option (false when it has none of that name). */
 static bool private_bool(const driver_instance *t, const char *name)
 {
@@ -193,7 +181,8 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 	uint32_t i = 0;
 	for (address_item *a = b->addrs; a; a = a->next, i++)
 		dres_encode(&out, i, a);
-	write_all(wfd, out.p, out.len);
+	if (!fd_write_all(wfd, out.p, out.len))
+		_exit(1);
 	close(wfd);
 	_exit(journaled ? 0 : DCHILD_EXIT_UNJOURNALED);
 }

@@ -54,9 +54,9 @@ filter_child_status filter_child_run(const filter_child_opts *o, filter_child_fn
 	filter_child_status st = FCHILD_OK;
 	long long deadline = monotonic_ms() + o->timeout_ms;
 	for (;;) {
-		long long left = deadline - monotonic_ms();
+		int left = ms_until(deadline);
 		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-		int pr = left > 0 ? poll(&pf, 1, (int)left) : 0;
+		int pr = left > 0 ? poll(&pf, 1, left) : 0;
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0) {

@@ -54,8 +54,7 @@ void bio_set_layer(bio *b, const bio_layer *l)
 static int left_ms(long long deadline)
 {
 	if (deadline < 0) return -1;
-	long long l = deadline - monotonic_ms();
-	return l < 0 ? 0 : (l > 0x7fffffff ? 0x7fffffff : (int)l);
+	return ms_until(deadline);
 }
 
 /* Read more into the input buffer (compacting it first). */

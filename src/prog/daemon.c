@@ -27,6 +27,7 @@
 #include "lib/arena.h"
 #include "lib/initial_cwd.h"
 #include "lib/log.h"
+#include "lib/proc_argv.h"
 #include "lib/timefmt.h"
 #include "prog/cmdline.h"
 #include "prog/daemon_internal.h"
@@ -185,36 +186,10 @@ static void ensure_spool(const char *spool)
 		priv_give_to_exim(path);
 }
 
-/* The command line of this process, for the SIGHUP re-exec. */
-static char **own_argv(void)
-{
-	static char buf[65536];
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	size_t count = 0;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == 0)
-			count++;
-	char **argv = calloc(count + 2, sizeof *argv);
-	if (!argv)
-		return NULL;
-	size_t k = 0;
-	for (char *p = buf; p < buf + n && k < count + 1; p += strlen(p) + 1)
-		argv[k++] = p;
-	argv[k] = NULL;
-	return argv;
-}
-
 static void reexec(listen_set *ls)
 {
 	log_write(LOG_MAIN, "pid %d: SIGHUP received: re-exec daemon", (int)getpid());
-	char **argv = own_argv();
+	char **argv = proc_self_argv();
 	if (!argv) {
 		log_write(LOG_MAIN | LOG_PANIC, "daemon: cannot read own command line for re-exec");
 		return;

@@ -33,10 +33,8 @@ smtpc_read_rc smtpc_read_reply(bio *io, smtpc_reply *r, int timeout_ms)
 	r->code = 0;
 	for (int n = 0;; n++) {
 		int left = -1;
-		if (deadline >= 0) {
-			long long l = deadline - monotonic_ms();
-			left = l < 0 ? 0 : (int)l;
-		}
+		if (deadline >= 0)
+			left = ms_until(deadline);
 		bio_rc rc = bio_read_line(io, &line, SMTPC_LINE_MAX, left);
 		switch (rc) {
 		case BIO_OK: break;

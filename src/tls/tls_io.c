@@ -15,9 +15,9 @@ int tls_handshake_wait(int e, int in_fd, int out_fd, long long deadline)
 {
 	struct pollfd pfd = { .fd = in_fd, .events = POLLIN };
 	if (e == SSL_ERROR_WANT_WRITE) pfd = (struct pollfd){ .fd = out_fd, .events = POLLOUT };
-	long long left = deadline - monotonic_ms();
-	if (left <= 0) return 0;
-	int pr = poll(&pfd, 1, (int)left);
+	int left = ms_until(deadline);
+	if (left == 0) return 0;
+	int pr = poll(&pfd, 1, left);
 	if (pr < 0) return errno == EINTR ? 1 : -1;
 	return pr > 0;
 }

@@ -6,13 +6,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
-#include <time.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf.h"
 #include "drivers/lookups/sql_servers.h"
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include "lib/list.h"
 #include "search/search.h"
@@ -181,7 +181,7 @@ static PGresult *exec_bounded(PGconn *conn, const char *q, int secs, bool *broke
 		*broken = true;
 		return NULL;
 	}
-	time_t deadline = time(NULL) + secs;
+	long long deadline = monotonic_ms() + (long long)secs * 1000;
 	PGresult *last = NULL;
 	for (;;) {
 		int f = PQflush(conn);
@@ -195,15 +195,15 @@ static PGresult *exec_bounded(PGconn *conn, const char *q, int secs, bool *broke
 			last = r;
 			continue;
 		}
-		long left = (long)(deadline - time(NULL));
-		if (left <= 0) {
+		int left = ms_until(deadline);
+		if (left == 0) {
 			PQclear(last);
 			xbuf_printf(err, "PGSQL: query timed out after %d seconds", secs);
 			*broken = true;
 			return NULL;
 		}
 		struct pollfd pfd = { .fd = PQsocket(conn), .events = (short)(POLLIN | (f == 1 ? POLLOUT : 0)) };
-		if (poll(&pfd, 1, (int)(left > 1000 ? 1000000 : left * 1000)) < 0 && errno != EINTR)
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
 			goto fail;
 		if (!PQconsumeInput(conn))
 			goto fail;

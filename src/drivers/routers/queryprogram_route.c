@@ -86,7 +86,7 @@ static int run_command(const struct queryprogram_router_options *o, char **argv,
 	bool eol = false;
 	for (;;) {
 		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-		int wait = deadline < 0 ? -1 : (int)(deadline - monotonic_ms() > 0 ? deadline - monotonic_ms() : 0);
+		int wait = deadline < 0 ? -1 : ms_until(deadline);
 		int pr = poll(&p, 1, wait);
 		if (pr < 0 && errno == EINTR)
 			continue;
