@@ -103,6 +103,23 @@ static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, 
 		xbuf_init(&text, pool_scratch);
 		receive_reject_local_text(rc, st, &text);
 		xbuf_puts(err, xbuf_cstr(&text));
+		if (!r->sender.len) {
+			/* Exim's child "exim -t -oem -f <> -E<id>" logs the refusal, then that it cannot
+			 * report it to anyone (observed: a header_line_maxsize its own error message
+			 * breaks); the header limits are found before the message has an id. */
+			xbuf reply, why;
+			xbuf_init(&reply, pool_scratch);
+			xbuf_init(&why, pool_scratch);
+			log_set_id(NULL);
+			receive_reject(rc, st, "", &reply);
+			receive_reject_nosender_text(rc, st, &why);
+			log_set_id(st == RECV_TOO_BIG ? m->id : NULL);
+			if (r->reference_id.len)
+				log_write(LOG_MAIN, "Error while reading message with no usable sender address (R=" SV_FMT "): %s",
+					SV_ARG(r->reference_id), xbuf_cstr(&why));
+			else
+				log_write(LOG_MAIN, "Error while reading message with no usable sender address: %s", xbuf_cstr(&why));
+		}
 		receive_abort(rc);
 		return false;
 	}
