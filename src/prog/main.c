@@ -14,6 +14,7 @@
 #include "prog/cmdline_continue.h"
 #include "prog/conf_load_for.h"
 #include "prog/daemon_notify.h"
+#include "prog/privilege_note.h"
 #include "prog/startup_cwd.h"
 #include "tls/tls.h"
 
@@ -25,6 +26,7 @@ static bool load(const cmdline *cl)
 {
 	if (!conf_load_for(cl))
 		return false;
+	privilege_note_lost(cl);
 	switch (cl->mode) {
 	case MODE_BE: case MODE_BEM: case MODE_BS: case MODE_BH: case MODE_BHC: case MODE_BSB:
 	case MODE_BM: case MODE_BT: case MODE_BVA: case MODE_MSG: case MODE_BPL: case MODE_BRW:
