@@ -425,8 +425,6 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			}
 			if (cd->negated && (r == ACL_OK || r == ACL_FAIL))
 				r = r == ACL_OK ? ACL_FAIL : ACL_OK;
-			if (r == ACL_DEFER && st->verb == V_WARN && cd->id == C_ACL)
-				r = ACL_FAIL; /* a deferring nested ACL makes a warn condition false */
 			if (r != ACL_OK) {
 				cond = r;
 				break;

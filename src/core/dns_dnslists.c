@@ -92,24 +92,50 @@ static bool value_matches(const ip_addr *v, const dnsbl_item *item)
 	return false;
 }
 
+/* Exim ignores values outside 127/8 (a list whose domain was taken over may answer anything),
+ * but only where a plain item or a bit mask looks at them (logging each one every time);
+ * "=a.b.c.d" compares what came back. All observed with Exim 4.96. */
+static bool in_127(const ip_addr *v)
+{
+	return v->b[0] == 127;
+}
+
+static void log_discarded(const ip_addr *vals, size_t n, sv key, sv domain)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (in_127(&vals[i]))
+			continue;
+		xbuf t;
+		xbuf_init(&t, pool_scratch);
+		ip_format(&vals[i], &t);
+		log_write(LOG_MAIN, "DNS list lookup for %.*s at %.*s returned %s; not in 127.0/8 and discarded",
+			SV_ARG(key), SV_ARG(domain), xbuf_cstr(&t));
+	}
+}
+
 /* The restriction over all values: any/all, then negation. */
 static bool values_pass(const ip_addr *vals, size_t n, const dnsbl_item *item)
 {
-	if (item->addrs.len == 0)
-		return n > 0;
-	size_t hits = 0;
+	size_t usable = 0;
 	for (size_t i = 0; i < n; i++)
-		if (value_matches(&vals[i], item))
+		usable += in_127(&vals[i]);
+	if (item->addrs.len == 0)
+		return usable > 0;
+	size_t hits = 0, counted = n;  /* an ignored value is one that does not match */
+	for (size_t i = 0; i < n; i++)
+		if ((!item->bitmask || in_127(&vals[i])) && value_matches(&vals[i], item))
 			hits++;
-	bool pos = item->all ? hits == n : hits > 0;
+	bool pos = item->all ? counted > 0 && hits == counted : hits > 0;
 	if (!item->negate)
 		return pos;
 	/* "!=" / "!&": no value matches; "!==" / "!=&": some value does not match. */
-	return item->all ? hits < n : hits == 0;
+	return item->all ? hits < counted : hits == 0;
 }
 
-/* Look up name's A records; keep those in 127/8 (logging the others). */
-static dns_rc lookup_values(arena *a, sv name, sv key, sv domain, ip_addr **vals, size_t *n)
+/* Look up name's A records (IPv4 ones kept); log the values outside 127/8 when the item is one
+ * that ignores them (every time: Exim logs them on each check, cached or not). */
+static dns_rc lookup_values(arena *a, sv name, sv key, sv domain, const dnsbl_item *item, ip_addr **vals,
+	size_t *n)
 {
 	dns_answer ans;
 	dns_rc rc = dns_lookup(a, name, DNS_T_A, &ans);
@@ -124,13 +150,10 @@ static dns_rc lookup_values(arena *a, sv name, sv key, sv domain, ip_addr **vals
 		ip_addr v;
 		if (!ip_parse(rr->text, &v) || v.family != 4)
 			continue;
-		if (v.b[0] != 127) {
-			log_write(LOG_MAIN, "DNS list lookup for %.*s at %.*s returned %.*s; not in 127.0/8 and "
-				"discarded", SV_ARG(key), SV_ARG(domain), SV_ARG(rr->text));
-			continue;
-		}
 		(*vals)[(*n)++] = v;
 	}
+	if (!item || item->addrs.len == 0 || item->bitmask)
+		log_discarded(*vals, *n, key, domain);
 	return *n ? DNS_SUCCEED : DNS_NODATA;
 }
 
@@ -148,7 +171,7 @@ static void set_value(arena *a, const ip_addr *vals, size_t n, sv *out)
 }
 
 /* One key in one item: 1 listed, 0 not, 2 temporary failure. */
-static int check_key(arena *a, const dnsbl_item *item, sv key, dnslist_vars *out)
+static int check_key(arena *a, const dnsbl_item *item, sv key, dnslist_vars *out, sv *defer_name)
 {
 	xbuf name, name2;
 	xbuf_init(&name, a);
@@ -167,19 +190,24 @@ static int check_key(arena *a, const dnsbl_item *item, sv key, dnslist_vars *out
 	xbuf_printf(&name, "%s.%.*s", xbuf_cstr(&rev), SV_ARG(item->lookup));
 	ip_addr *vals = NULL;
 	size_t n = 0;
-	dns_rc rc = lookup_values(a, xbuf_sv(&name), key, item->lookup, &vals, &n);
-	if (rc == DNS_AGAIN || rc == DNS_FAIL)
+	dns_rc rc = lookup_values(a, xbuf_sv(&name), key, item->lookup, item, &vals, &n);
+	if (rc == DNS_AGAIN || rc == DNS_FAIL) {
+		*defer_name = xbuf_sv(&name);
 		return 2;
+	}
 	if (rc != DNS_SUCCEED || !values_pass(vals, n, item))
 		return 0;
 	sv txtname = xbuf_sv(&name);
 	if (!sv_eq(item->lookup, item->domain)) {
 		/* Merged list: the restricted check passed; now the specific list, unrestricted. */
 		xbuf_printf(&name2, "%s.%.*s", xbuf_cstr(&rev), SV_ARG(item->domain));
-		rc = lookup_values(a, xbuf_sv(&name2), key, item->domain, &vals, &n);
-		if (rc == DNS_AGAIN || rc == DNS_FAIL)
+		rc = lookup_values(a, xbuf_sv(&name2), key, item->domain, NULL, &vals, &n);
+		if (rc == DNS_AGAIN || rc == DNS_FAIL) {
+			*defer_name = xbuf_sv(&name2);
 			return 2;
-		if (rc != DNS_SUCCEED)
+		}
+		dnsbl_item plain = { .domain = item->domain };
+		if (rc != DNS_SUCCEED || !values_pass(vals, n, &plain))
 			return 0;
 		txtname = xbuf_sv(&name2);
 	}
@@ -223,11 +251,11 @@ int dns_dnslists(arena *a, xp_env *env, sv spec, sv ip, dnslist_vars *out, xbuf 
 		if (item.lookup.len == 0 || item.domain.len == 0)
 			continue;
 		bool deferred = false;
-		sv deferred_key = ip;
+		sv deferred_key = ip, defer_name = SV_NULL;
 		if (!item.has_keys) {
 			if (ip.len == 0)
 				continue; /* no client address (local submission): nothing to look up */
-			int r = check_key(a, &item, ip, out);
+			int r = check_key(a, &item, ip, out, &defer_name);
 			if (r == 1)
 				return 1;
 			deferred = r == 2;
@@ -239,9 +267,12 @@ int dns_dnslists(arena *a, xp_env *env, sv spec, sv ip, dnslist_vars *out, xbuf 
 			while (list_next(&kit, &key)) {
 				if (key.len == 0)
 					continue;
-				int r = check_key(a, &item, sv_copy(a, xbuf_sv(&key)), out);
+				sv this_defer = SV_NULL;
+				int r = check_key(a, &item, sv_copy(a, xbuf_sv(&key)), out, &this_defer);
 				if (r == 1)
 					return 1;
+				if (r == 2 && !deferred)
+					defer_name = this_defer;
 				if (r == 2 && !deferred) {
 					deferred = true;
 					deferred_key = sv_copy(a, xbuf_sv(&key));
@@ -250,6 +281,10 @@ int dns_dnslists(arena *a, xp_env *env, sv spec, sv ip, dnslist_vars *out, xbuf 
 		}
 		if (!deferred)
 			continue;
+		/* Exim 4.96 logs a lookup that failed (observed: a server that refuses the zone) */
+		if (mode == UNKNOWN_EXCLUDE)
+			log_write(LOG_MAIN, "DNS list lookup defer (probably timeout) for %.*s: assumed not in list",
+				SV_ARG(defer_name));
 		if (mode == UNKNOWN_INCLUDE) {
 			if (out) {
 				out->domain = sv_copy(a, item.domain);

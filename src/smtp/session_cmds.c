@@ -410,6 +410,7 @@ sess_next sess_mail(smtp_session *s)
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
+	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;  /* RCPTs without MAIL */
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
@@ -527,6 +528,10 @@ sess_next sess_rcpt(smtp_session *s)
 {
 	s->was_rcpt = s->rcpt_in_progress = true;
 	if (!s->mail_given) {
+		/* Exim counts these too, as failed ($rcpt_count and $rcpt_fail_count in a later ACL,
+		 * e.g. QUIT; observed), until the next MAIL resets the counts. */
+		s->rcpt_count++;
+		s->rcpt_fail_count++;
 		/* After a refused MAIL, with PIPELINING advertised, Exim takes the client to be
 		 * pipelining: 503 without counting a protocol error, for every RCPT that follows. */
 		if (s->adv_pipelining && s->last_was_rej_mail) {

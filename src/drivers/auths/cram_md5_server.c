@@ -1,10 +1,12 @@
 /* cram_md5 authenticator, server side (Exim 4.96 "The cram_md5 authenticator", RFC 2195).
  *
  * The challenge is "<pid.time@primary_hostname>". The answer is "<user> <32 hex digits>"; $auth1
- * is the user (the whole answer when it has not that shape, as Exim leaves it), server_secret is
+ * is the user (up to the first white space or NUL, as Exim takes it), server_secret is
  * expanded with it, and the digits must be HMAC-MD5(secret, challenge). Initial data with the
  * AUTH command is refused with 553. A forced failure of server_secret means "no such user". */
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,14 +24,24 @@ auth_rc cram_md5_server_challenge(const driver_instance *d, auth_server_ctx *c, 
 	auth_rc rc = auth_challenge(c, challenge, &dec);
 	if (rc != AUTH_OK)
 		return rc;
+	/* Exim reads the answer as a C string (it ends at a NUL); the user is what comes before the
+	 * first white space, the digest what follows the white space (observed with -bh). */
 	sv ans = xbuf_sv(&dec);
-	c->strings[0] = c->vars[0] = ans;  /* the whole answer, NULs and all */
-	c->nstrings = c->nvars = 1;
-	if (ans.len < 33 || ans.p[ans.len - 33] != ' ')
-		return AUTH_FAIL;
-	sv user = sv_sub(ans, 0, ans.len - 33);
-	sv hex = sv_sub(ans, ans.len - 32, 32);
+	const char *nul = memchr(ans.p ? ans.p : "", '\0', ans.len);
+	if (nul)
+		ans.len = (size_t)(nul - ans.p);
+	size_t u = 0;
+	while (u < ans.len && !isspace((unsigned char)ans.p[u]))
+		u++;
+	size_t h = u;
+	while (h < ans.len && isspace((unsigned char)ans.p[h]))
+		h++;
+	sv user = sv_sub(ans, 0, u);
+	sv hex = sv_sub(ans, h, ans.len - h);
 	c->strings[0] = c->vars[0] = user;
+	c->nstrings = c->nvars = 1;
+	if (hex.len != 32)
+		return AUTH_FAIL;
 
 	xbuf secret, err;
 	xbuf_init(&secret, c->a);
