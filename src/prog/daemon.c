@@ -19,6 +19,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/spool_tidy.h"
 #include "core/deliver.h"
 #include "core/listen.h"
 #include "core/priv.h"
@@ -516,6 +517,16 @@ int bd_main(const cmdline *cl)
 		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
 	xbuf_free(&qdesc);
 	xbuf_free(&desc);
+	/* Files that killed processes left while no daemon was watching (core/spool_tidy.h);
+	 * the sweep runs in a detached child. */
+	{
+		spool_config tsc;
+		xbuf terr;
+		xbuf_init(&terr, NULL);
+		if (spool_config_from_main(&tsc, &terr))
+			spool_tidy_start(&tsc, true);
+		xbuf_free(&terr);
+	}
 	/* Log files the daemon (root) created must stay writable by the sessions (exim user). */
 	static const unsigned logs[] = { LOG_MAIN, LOG_REJECT, LOG_PANIC };
 	for (size_t i = 0; i < 3; i++) {
