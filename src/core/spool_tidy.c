@@ -81,10 +81,13 @@ time_t spool_tidy_margin(void)
 
 /* ---- processes ---- */
 
-/* When the process with this pid started (seconds since the epoch), 0 when unknown. */
-static time_t process_start(pid_t pid)
+/* When the process with this pid started (seconds since the epoch), 0 when unknown; *zombie:
+ * it has ended and waits for its parent (an orphan's zombie can linger where init does not
+ * reap, and kill() still finds it). */
+static time_t process_start(pid_t pid, bool *zombie)
 {
 	static long long btime = -1;
+	*zombie = false;
 	if (btime < 0) {
 		btime = 0;
 		FILE *f = fopen("/proc/stat", "re");
@@ -103,17 +106,19 @@ static time_t process_start(pid_t pid)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
 	close(fd);
-	if (n <= 0 || btime <= 0)
+	if (n <= 0)
 		return 0;
 	buf[n] = 0;
-	/* The command name (field 2) may hold spaces and parentheses: count from the last ')'. */
+	/* The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+	 * Then field 3 is the state and field 22 the start time in clock ticks after boot. */
 	char *p = strrchr(buf, ')');
-	if (!p)
+	if (!p || p[1] != ' ')
 		return 0;
+	*zombie = p[2] == 'Z' || p[2] == 'X';
 	p++;
 	for (int field = 2; field < 21 && p; field++)
 		p = strchr(p + 1, ' ');
-	if (!p)
+	if (!p || btime <= 0)
 		return 0;
 	unsigned long long ticks = strtoull(p + 1, NULL, 10);
 	long hz = sysconf(_SC_CLK_TCK);
@@ -128,7 +133,10 @@ static const char *owner_gone(pid_t pid, time_t ctime)
 		return NULL;
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return "dead process";
-	time_t start = process_start(pid);
+	bool zombie;
+	time_t start = process_start(pid, &zombie);
+	if (zombie)
+		return "dead process";
 	/* 2 s: the boot time and the start time are each rounded down to a second. */
 	if (start && start > ctime + 2)
 		return "earlier process";

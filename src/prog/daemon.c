@@ -513,12 +513,9 @@ int bd_main(const cmdline *cl)
 		qrun_describe(cl, &qdesc);
 	else
 		xbuf_puts(&qdesc, "no queue runs");
-	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
-		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
-	xbuf_free(&qdesc);
-	xbuf_free(&desc);
 	/* Files that killed processes left while no daemon was watching (core/spool_tidy.h);
-	 * the sweep runs in a detached child. */
+	 * the sweep runs in a detached child, started before the line
+	 * that says the daemon is up. */
 	{
 		spool_config tsc;
 		xbuf terr;
@@ -527,6 +524,10 @@ int bd_main(const cmdline *cl)
 			spool_tidy_start(&tsc, true);
 		xbuf_free(&terr);
 	}
+	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
+		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
+	xbuf_free(&qdesc);
+	xbuf_free(&desc);
 	/* Log files the daemon (root) created must stay writable by the sessions (exim user). */
 	static const unsigned logs[] = { LOG_MAIN, LOG_REJECT, LOG_PANIC };
 	for (size_t i = 0; i < 3; i++) {
