@@ -12,9 +12,10 @@
  * matches nothing.
  *
  * A batch written before its Maildir directory was synced (the sync left to the queue runner:
- * core/dirsync.h) is sealed as pending: "#J <hash> <boot id>". Until the next boot it counts
- * (a kill -9 loses nothing from the page cache, where the directory entry is too, and a reader
- * that counts it first syncs everything); after a reboot it does not (the entry may have been
+ * core/dirsync.h) is sealed as pending: "#J <hash> <boot id>", and the batch names those
+ * directories ("#D <dir>" lines before the seal). Until the next boot it counts (a kill -9
+ * loses nothing from the page cache, where the directory entry is too, and a reader that counts
+ * it first fsyncs the directories it names: journal_sync_pending); after a reboot it does not (the entry may have been
  * lost with the power while the journal was written back): a duplicate, never a loss.
  * docs/architecture.md, "Delivery durability". */
 #ifndef POSTERN_CORE_JOURNAL_SEAL_H

@@ -383,7 +383,8 @@ void spool_tidy_request(const spool_config *sc)
 }
 
 /* In the detached child: nothing of the parent's but the stamp's descriptor (a daemon's
- * listening sockets must not outlive it here), default signal handling. */
+ * listening sockets must not outlive it here), standard streams on /dev/null, default signal
+ * handling. */
 static void become_sweeper(int keep_fd)
 {
 	static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGCHLD, SIGALRM, SIGPIPE, SIGUSR1, SIGUSR2 };
@@ -393,6 +394,16 @@ static void become_sweeper(int keep_fd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	log_reopen();
+	/* Not the caller's standard streams either: whoever reads the caller's output to its end
+	 * (a shell pipeline, a test) must not wait for the sweep. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		for (int i = 0; i < 3; i++)
+			if (null != i && keep_fd != i)
+				dup2(null, i);
+		if (null > 2 && null != keep_fd)
+			close(null);
+	}
 	if (keep_fd > 3)
 		close_range(3, (unsigned)keep_fd - 1, 0);
 	close_range((unsigned)keep_fd + 1, ~0U, 0);
