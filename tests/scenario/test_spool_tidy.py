@@ -208,3 +208,53 @@ def test_kill_runners_workers_committers_then_sweep(postern_bin):
         assert not panic.exists() or "spool tidy" not in panic.read_text()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def fnv1a(h, data):
+    for b in data:
+        h ^= b
+        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def pending_seal(mid, batch):
+    """A pending seal as src/core/journal_seal.c writes it (this boot's id)."""
+    boot = open("/proc/sys/kernel/random/boot_id").read().strip()
+    h = fnv1a(0xcbf29ce484222325, mid.encode() + b"\n")
+    h = fnv1a(fnv1a(h, batch), boot.encode())
+    return batch + f"#J {h:016x} {boot}\n".encode()
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace")
+def test_reading_a_pending_journal_syncs_its_directories_not_everything(postern_bin, tmp_path):
+    """-bp reading a -J whose pending batch names its Maildir directory fsyncs that directory and
+    does not call sync(); a pending batch naming none (an older writer) still gets sync()."""
+    spool = tmp_path / "spool"
+    conf = tmp_path / "conf"
+    conf.write_text(f"spool_directory = {spool}\nprimary_hostname = test.example\n"
+                    "queue_only = true\nbegin routers\nbegin transports\n")
+    r = subprocess.run([postern_bin, "-C", str(conf), "-odq", "u@p.test", "v@p.test"],
+                       input=b"Subject: x\n\nhi\n", capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    (hname,) = [n for n in os.listdir(spool / "input") if n.endswith("-H")]
+    mid = hname[:-2]
+    newdir = tmp_path / "Maildir" / "new"
+    newdir.mkdir(parents=True)
+    journal = spool / "input" / f"{mid}-J"
+
+    def bp():
+        t = subprocess.run(["strace", "-f", "-e", "trace=sync,syncfs,fsync,fdatasync", postern_bin,
+                            "-C", str(conf), "-bp"], capture_output=True, text=True, timeout=60)
+        return t.stdout, t.stderr
+
+    journal.write_bytes(pending_seal(mid, f"u@p.test\n#D {newdir}\n".encode()))
+    out, trace = bp()
+    assert re.search(r"(?m)^ +D u@p\.test$", out), out
+    assert "v@p.test" in out and "D v@p.test" not in out and "#D" not in out, out
+    assert not re.search(r"(^|\s)sync\(\)", trace), trace
+    assert len(re.findall(r"fsync\(\d+\)\s+= 0", trace)) == 1, trace
+
+    journal.write_bytes(pending_seal(mid, b"u@p.test\n"))
+    out, trace = bp()
+    assert re.search(r"(?m)^ +D u@p\.test$", out), out
+    assert re.search(r"(^|\s)sync\(\)", trace), trace
