@@ -12,6 +12,7 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/acl_internal.h"
+#include "core/queue_named.h"
 #include "core/dns.h"
 #include "lib/arena.h"
 #include "lib/list.h"
@@ -500,8 +501,9 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 	case C_MIME_REGEX:
 		return cond_regex(c, arg, true);
 	case C_QUEUE:
+		/* The message is spooled in the queue current when it is accepted (core/queue_named.h). */
 		c->queue = sv_copy(c->user_msg.a, arg);
-		return ACL_OK;
+		return queue_named_acl(c, arg);
 	case C_RATELIMIT:
 		return acl_ratelimit(c, arg);
 	case C_RECIPIENTS:

@@ -142,8 +142,9 @@ acl_result acl_control(acl_ctx *c, sv arg)
 	arena *a = c->user_msg.a;
 	switch ((ctl_id)id) {
 	case CT_ALLOW_AUTH_UNADVERTISED: k->allow_auth_unadvertised = true; break;
-	case CT_CASEFUL_LOCAL_PART: k->caseful_local_part = true; break;
-	case CT_CASELOWER_LOCAL_PART: k->caselower_local_part = true; break;
+	/* the later of the two wins, for the rest of this recipient's ACL (sess_acl resets it) */
+	case CT_CASEFUL_LOCAL_PART: k->caseful_local_part = true; k->caselower_local_part = false; break;
+	case CT_CASELOWER_LOCAL_PART: k->caselower_local_part = true; k->caseful_local_part = false; break;
 	case CT_CUTTHROUGH_DELIVERY: k->cutthrough_delivery = true; break;
 	case CT_DEBUG: k->debug = true; break;
 	case CT_DKIM_DISABLE_VERIFY: k->dkim_disable_verify = true; break;

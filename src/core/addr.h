@@ -278,4 +278,8 @@ unsigned route_random(unsigned n);
 /* Is an address (text) local to this machine per local interfaces? */
 bool route_ip_is_local(sv ip);
 
+/* The router's user and group options alone (part of route_generic_props), for a router that
+ * needs them before it accepts the address (redirect opens its file as that user). */
+route_rc route_user_group(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env);
+
 #endif

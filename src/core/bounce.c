@@ -208,7 +208,10 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	/* Headers. */
 	xbuf_puts(out, "X-Failed-Recipients: ");
 	for (size_t i = 0; i < n; i++) {
-		bnc_put_unfolded(newest[i]->address, out);
+		/* A pipe, file or reply item is named by the address that generated it (observed:
+		 * "X-Failed-Recipients: user1@..." for a failed "|/bin/false" from user1's filter). */
+		const address_item *f = newest[i];
+		bnc_put_unfolded(f->kind != ADDR_MAIL && f->parent ? f->parent->address : f->address, out);
 		if (i + 1 < n)
 			xbuf_puts(out, ",\n  ");
 	}

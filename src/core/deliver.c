@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf/main_options.h"
+#include "core/queue_named.h"
 #include "core/bounce.h"
 #include "core/bounce_syntax.h"
 #include "core/deliver_continue.h"
@@ -874,6 +875,9 @@ static void note_missing(const spool_config *sc, const char *id)
 
 deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver_opts *o)
 {
+	/* The message's queue is this process's while it is delivered: Q= on its lines,
+	 * $queue_name, and the queue a bounce or a filter's reply is spooled in (core/queue_named.h). */
+	queue_named_set(sc->queue_name);
 	log_set_id(id);
 	last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_NONE };
 	last_next_due = 0;

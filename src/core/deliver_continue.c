@@ -6,6 +6,7 @@
  * separated by spaces; prog/hints_format.c prints it as Exim's exim_dumpdb does. Exim takes the
  * most recently added id first (observed: -MC ran the last id of the record, then the one
  * before), and deletes the record when it has been emptied. */
+#include "core/queue_named.h"
 #include "core/deliver_continue.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include "conf/main_options.h"
 #include "core/hintsdb.h"
+#include "lib/initial_cwd.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 
@@ -221,7 +223,8 @@ static bool own_argv(xp_env *env, const char **argv)
 	argv[n++] = xbuf_cstr(&exe);
 	if (xp_expand(env, SV_LIT("$config_file"), &conf, &err) == XP_OK && conf.len) {
 		argv[n++] = "-C";
-		argv[n++] = xbuf_cstr(&conf);
+		/* This process may work from the spool directory: a relative -C is the caller's. */
+		argv[n++] = initial_cwd_resolve(pool_scratch, xbuf_cstr(&conf));
 	}
 	argv[n] = NULL;
 	return true;
@@ -252,6 +255,11 @@ bool dcont_pass(xp_env *env, const dcont_handoff *h, int fd)
 		argv[n++] = h->proxy_address ? h->proxy_address : "";
 		argv[n++] = pport;
 		argv[n++] = h->proxy_cipher;
+	}
+	/* The message's named queue (core/queue_named.h): the next message is looked for there. */
+	if (*queue_named_current()) {
+		argv[n++] = "-MCG";
+		argv[n++] = queue_named_current();
 	}
 	if (dcont_queue_pipe_fd >= 0) {
 		snprintf(qpid, sizeof qpid, "%ld", (long)dcont_queue_pid);

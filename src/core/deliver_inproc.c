@@ -21,27 +21,23 @@
  *   any of it. What the child journaled stands; the next attempt does the rest.
  * Only appendfile runs this way: it runs no command of its own. pipe, autoreply, lmtp and the
  * remote transports keep their forked child (deliver_local.c). */
-#include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/deliver_child.h"
 #include "core/deliver_died.h"
 #include "core/dirsync.h"
 #include "core/journal_seal.h"
 #include "core/deliver_internal.h"
 #include "core/deliver_wait.h"
-#include "core/priv.h"
+#include "lib/clock.h"
 #include "core/transport.h"
 #include "lib/log.h"
-
-/* Exim's errno for a uid/gid problem ("defer (-29)"). */
-enum { DERR_UID_GID = -29 };
 
 #define CHILD_STACK ((size_t)8 << 20)   /* reserved, not committed: pages come as used */
 #define GUARD ((size_t)64 << 10)
@@ -52,15 +48,6 @@ bool dinproc_eligible(const dctx *d, const dbatch *b, bool remote)
 	if (remote || !b->t || !b->t->info || !b->t->info->ops || !b->t->info->name)
 		return false;
 	return strcmp(b->t->info->name, "appendfile") == 0;
-}
-
-static void defer_all(dbatch *b, int err, const char *text)
-{
-	for (address_item *a = b->addrs; a; a = a->next) {
-		a->result = ADDR_DEFER;
-		a->basic_errno = err;
-		a->message = sv_copy(pool_msg, sv_cstr(text));
-	}
 }
 
 typedef struct child_arg {
@@ -77,58 +64,10 @@ typedef struct child_arg {
 static int child_main(void *p)
 {
 	child_arg *c = p;
-	dctx *d = c->d;
-	dbatch *b = c->b;
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &c->mask, NULL);
-	xbuf err;
-	xbuf_init(&err, pool_msg);
-	bool ok = true;
-	if (!priv_become_user(c->uid, c->gid, tp_opt_bool(b->t, "initgroups") ? c->name : NULL, &err)) {
-		ok = false;
-		defer_all(b, DERR_UID_GID, xbuf_cstr(&err));
-	} else if (chdir(c->dir) != 0 && chdir("/") != 0) {
-		/* Exim carries on from "/" when the home directory is not there. */
-		ok = false;
-		defer_all(b, errno, "cannot change to the working directory");
-	}
-	if (ok) {
-		xp_provider p2;
-		route_vars_push(d->env, &p2, b->addrs);
-		tp_ctx tc = {
-			.a = pool_msg, .env = d->env, .m = d->m, .sc = d->sc, .data_fd = d->data_fd,
-			.dont_deliver = d->dont_deliver, .cont = d->o->cont, .uid_name = c->name,
-			.forced = d->o->forced,
-		};
-		const transport_ops *ops = b->t->info->ops;
-		ops->deliver(b->t, &tc, b->addrs);
-		d->env->providers = p2.next;
-	}
-	size_t nok = 0;
-	for (address_item *a = b->addrs; a; a = a->next) {
-		if (a->result == ADDR_PENDING) {
-			a->result = ADDR_DEFER;
-			a->basic_errno = ADDR_ERRNO_UNKNOWN;
-			a->message = SV_LIT("transport did not set a result");
-		}
-		nok += a->result == ADDR_OK;
-	}
-	/* Journal what was delivered before exiting: if the delivery process was killed meanwhile,
-	 * the next attempt still knows. */
-	if (nok && d->journal_fd >= 0 && !d->dont_deliver) {
-		sv *done = arena_alloc(pool_msg, nok * sizeof *done);
-		size_t k = 0;
-		for (address_item *a = b->addrs; a; a = a->next)
-			if (a->result == ADDR_OK)
-				done[k++] = a->unique.len ? a->unique : a->address;
-		xbuf_reset(&err);
-		if (!djournal_write_sealed(d->journal_fd, d->m->id, done, k, &err)) {
-			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-			return DCHILD_EXIT_UNJOURNALED;
-		}
-	}
-	return 0;
+	return dchild_deliver(c->d, c->b, false, c->uid, c->gid, c->name, c->dir) ? 0 : DCHILD_EXIT_UNJOURNALED;
 }
 
 bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, const char *dir)
@@ -163,7 +102,7 @@ bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, con
 	}
 	int status = 0;
 	/* Past the limit it is killed, and then handled as any child that died. */
-	(void)dwait_reap(pid, dwait_now_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
+	(void)dwait_reap(pid, monotonic_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
 	if (!WIFEXITED(status)) {
 		/* Nothing in the shared memory can be trusted now (the child may have died inside
 		 * malloc): write Exim's lines from what was prepared and leave without touching it. */

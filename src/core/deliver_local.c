@@ -18,24 +18,14 @@
 
 #include "conf/main_options.h"
 #include "conf/option.h"
+#include "core/deliver_child.h"
 #include "core/deliver_internal.h"
 #include "core/deliver_wait.h"
+#include "lib/clock.h"
 #include "core/priv.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
 #include "lib/log.h"
-
-/* Exim's errno for a uid/gid problem ("defer (-29)"). */
-enum { DERR_UID_GID = -29 };
-
-static void defer_all(dbatch *b, int err, const char *text)
-{
-	for (address_item *a = b->addrs; a; a = a->next) {
-		a->result = ADDR_DEFER;
-		a->basic_errno = err;
-		a->message = sv_copy(pool_msg, sv_cstr(text));
-	}
-}
 
 static bool expand_opt(xp_env *env, const char *src, xbuf *out, xbuf *err)
 {
@@ -193,65 +183,16 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 {
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
-	xbuf err;
-	xbuf_init(&err, pool_scratch);
-	const transport_ops *ops = b->t->info->ops;
-	bool ok = true;
 	if (!remote)
 		before_uid_change(d, b);
 	else
 		log_open_main();
-	if (!priv_become_user(uid, gid, remote ? NULL : (tp_opt_bool(b->t, "initgroups") ? name : NULL), &err)) {
-		ok = false;
-		defer_all(b, DERR_UID_GID, xbuf_cstr(&err));
-	} else if (chdir(dir) != 0) {
-		/* Exim carries on from "/" when the home directory is not there. */
-		if (chdir("/") != 0) {
-			ok = false;
-			defer_all(b, errno, "cannot change to the working directory");
-		}
-	}
-	if (ok) {
-		xp_provider p;
-		route_vars_push(d->env, &p, b->addrs);
-		tp_ctx c = {
-			.a = pool_msg, .env = d->env, .m = d->m, .sc = d->sc, .data_fd = d->data_fd,
-			.dont_deliver = d->dont_deliver, .cont = d->o->cont, .uid_name = name,
-			.forced = d->o->forced,
-		};
-		ops->deliver(b->t, &c, b->addrs);
-	}
-	/* Journal what was delivered before reporting it: if the delivery process is killed now,
-	 * the next attempt still knows (the pipe write would fail once it is gone). */
-	bool journaled = true;
-	if (d->journal_fd >= 0 && !d->dont_deliver) {
-		size_t nok = 0;
-		for (address_item *a = b->addrs; a; a = a->next)
-			nok += a->result == ADDR_OK;
-		if (nok) {
-			sv *done = arena_alloc(pool_msg, nok * sizeof *done);
-			size_t k = 0;
-			for (address_item *a = b->addrs; a; a = a->next)
-				if (a->result == ADDR_OK)
-					done[k++] = a->unique.len ? a->unique : a->address;
-			xbuf_reset(&err);
-			if (!djournal_write_sealed(d->journal_fd, d->m->id, done, k, &err)) {
-				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-				journaled = false;
-			}
-		}
-	}
+	bool journaled = dchild_deliver(d, b, remote, uid, gid, name, dir);
 	xbuf out;
 	xbuf_init(&out, pool_msg);
 	uint32_t i = 0;
-	for (address_item *a = b->addrs; a; a = a->next, i++) {
-		if (a->result == ADDR_PENDING) {
-			a->result = ADDR_DEFER;
-			a->basic_errno = ADDR_ERRNO_UNKNOWN;
-			a->message = SV_LIT("transport did not set a result");
-		}
+	for (address_item *a = b->addrs; a; a = a->next, i++)
 		dres_encode(&out, i, a);
-	}
 	write_all(wfd, out.p, out.len);
 	close(wfd);
 	_exit(journaled ? 0 : DCHILD_EXIT_UNJOURNALED);
@@ -267,13 +208,13 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 	if (!b->t) {
 		xbuf_printf(&why, "transport \"%s\" not found", b->addrs->transport ? b->addrs->transport : "");
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&why));
-		defer_all(b, ADDR_ERRNO_UNKNOWN, xbuf_cstr(&why));
+		dchild_defer_all(b, ADDR_ERRNO_UNKNOWN, xbuf_cstr(&why));
 		return false;
 	}
 	if (!b->t->info->ops) {
 		xbuf_printf(&why, "%s transport is not available in this build", b->t->info->name);
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&why));
-		defer_all(b, ADDR_ERRNO_UNKNOWN, xbuf_cstr(&why));
+		dchild_defer_all(b, ADDR_ERRNO_UNKNOWN, xbuf_cstr(&why));
 		return false;
 	}
 	xp_provider p;
@@ -283,7 +224,7 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 	d->env->providers = p.next; /* pop the address variables again */
 	if (!ids_ok) {
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&why));
-		defer_all(b, DERR_UID_GID, xbuf_cstr(&why));
+		dchild_defer_all(b, DERR_UID_GID, xbuf_cstr(&why));
 		return false;
 	}
 	if (d->journal_fd < 0 && !d->dont_deliver) {
@@ -297,7 +238,7 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 		return true;
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		defer_all(b, errno, "failed to create a pipe for the transport process");
+		dchild_defer_all(b, errno, "failed to create a pipe for the transport process");
 		log_write(LOG_MAIN | LOG_PANIC, "failed to create pipe: %s", strerror(errno));
 		return false;
 	}
@@ -306,7 +247,7 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 		int e = errno;
 		close(pfd[0]);
 		close(pfd[1]);
-		defer_all(b, e, "fork failed for the transport process");
+		dchild_defer_all(b, e, "fork failed for the transport process");
 		log_write(LOG_MAIN | LOG_PANIC, "fork failed for %s transport: %s", b->t->name, strerror(e));
 		return false;
 	}
@@ -319,7 +260,7 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 	/* pipe and lmtp bound their commands with their own `timeout` (0: none, as in Exim). */
 	bool own_timeout = b->t->info && b->t->info->name
 		&& (strcmp(b->t->info->name, "pipe") == 0 || strcmp(b->t->info->name, "lmtp") == 0);
-	b->deadline_ms = own_timeout ? INT64_MAX : dwait_now_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000;
+	b->deadline_ms = own_timeout ? INT64_MAX : monotonic_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000;
 	b->pid = pid;
 	b->fd = pfd[0];
 	xbuf_init(&b->buf, pool_msg);
@@ -364,7 +305,7 @@ void dbatch_finish(dctx *d, dbatch *b)
 		b->fd = -1;
 	}
 	int status = 0;
-	(void)dwait_reap(b->pid, killed ? dwait_now_ms() : b->deadline_ms, &status);
+	(void)dwait_reap(b->pid, killed ? monotonic_ms() : b->deadline_ms, &status);
 	b->journaled = b->journal_child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	address_item *list[b->n ? b->n : 1];
 	bool got[b->n ? b->n : 1];

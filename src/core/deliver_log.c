@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include "core/deliver_internal.h"
+#include "core/queue_named.h"
 #include "lib/log.h"
 #include "lib/printing.h"
 
@@ -144,6 +145,7 @@ void dlog_format_success(const address_item *a, const driver_instance *t, bool l
 {
 	(void)t;
 	dlog_address(a, local, out);
+	queue_named_log_field(out);   /* Exim 4.96 names a named queue after the address */
 	put_router_transport(a, out);
 	put_host(a, out);
 	put_tls(a, out);
@@ -178,6 +180,7 @@ void dlog_format_defer(const address_item *a, xbuf *out)
 	 * own address) is left out of the "==" line (the "**" of a retry timeout shows it). */
 	if (!(a->parent && !selected(LS_ALL_PARENTS) && sv_eq(shown_top(a), a->address)))
 		put_parents(a, out);
+	queue_named_log_field(out);
 	put_router_transport(a, out);
 	xbuf_printf(out, " defer (%d)", a->basic_errno);
 	/* An operating-system error is named before the host, as Exim 4.96 writes it
@@ -199,6 +202,7 @@ void dlog_format_retry_skip(const address_item *a, bool routing, xbuf *out)
 	 * for any host for 'y'". */
 	put_printable(out, a->address);
 	put_parents(a, out);
+	queue_named_log_field(out);
 	if (routing) {
 		xbuf_puts(out, " routing defer (-52): retry time not reached");
 		return;
@@ -215,6 +219,7 @@ void dlog_format_local_retry_skip(const address_item *a, xbuf *out)
 	 * T=tp defer (-53): Retry time not yet reached". */
 	put_printable(out, a->address);
 	put_parents(a, out);
+	queue_named_log_field(out);
 	put_router_transport(a, out);
 	xbuf_puts(out, " defer (-53): Retry time not yet reached");
 }
@@ -223,6 +228,7 @@ void dlog_format_fail(const address_item *a, xbuf *out)
 {
 	put_printable(out, a->address);
 	put_parents(a, out);
+	queue_named_log_field(out);
 	put_router_transport(a, out);
 	put_host(a, out);
 	put_tls(a, out);

@@ -12,6 +12,7 @@
 #include "conf/main_options.h"
 #include "core/deliver.h"
 #include "core/priv.h"
+#include "core/queue_named.h"
 #include "lib/log.h"
 
 static deliver_after after_how = DELIVER_AFTER_BACKGROUND;
@@ -45,15 +46,29 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
 		return;
 	deliver_opts o = { .queue_smtp = after_how == DELIVER_AFTER_QUEUE_SMTP };
 	if (launcher_fd >= 0) {
-		char line[MSG_ID_LEN + 3];
-		line[0] = o.queue_smtp ? 'S' : 'D';
+		/* A message in a named queue: lower-case letter, then after the newline the name's
+		 * length in one byte and the name. One write (far below PIPE_BUF): atomic. */
+		const char *qn = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
+		size_t ql = qn ? strnlen(qn, QUEUE_NAME_MAX + 1) : 0;
+		if (ql > QUEUE_NAME_MAX) {
+			log_write(LOG_MAIN | LOG_PANIC, "queue name too long to hand %s to the delivery launcher", id);
+			return;
+		}
+		char line[MSG_ID_LEN + 3 + QUEUE_NAME_MAX];
+		line[0] = o.queue_smtp ? (qn ? 's' : 'S') : (qn ? 'd' : 'D');
 		memcpy(line + 1, id, MSG_ID_LEN);
 		line[MSG_ID_LEN + 1] = '\n';
+		size_t len = MSG_ID_LEN + 2;
+		if (qn) {
+			line[len++] = (char)(unsigned char)ql;
+			memcpy(line + len, qn, ql);
+			len += ql;
+		}
 		ssize_t w;
 		do
-			w = write(launcher_fd, line, MSG_ID_LEN + 2);
+			w = write(launcher_fd, line, len);
 		while (w < 0 && errno == EINTR);
-		if (w == MSG_ID_LEN + 2)
+		if (w == (ssize_t)len)
 			return;
 		log_write(LOG_MAIN | LOG_PANIC, "failed to hand %s to the delivery launcher: %s", id,
 			w < 0 ? strerror(errno) : "short write");
@@ -66,7 +81,23 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
 		deliver_start_background(sc, id, &o);
 }
 
-/* The helper: one record per message ("D" or "S" (queue_smtp), the id, newline). Anything
+/* Read exactly n bytes; false at the end of the pipe or an error. */
+static bool read_exact(int fd, char *p, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
+/* The helper: one record per message ("D" or "S" (queue_smtp), the id, newline; "d" or "s"
+ * the same for a named queue, followed by the name's length (one byte) and the name). Anything
  * else ends it; the messages it did not start wait for a queue runner. */
 static void launcher_loop(int fd)
 {
@@ -79,25 +110,32 @@ static void launcher_loop(int fd)
 	}
 	char line[MSG_ID_LEN + 2];
 	for (;;) {
-		size_t got = 0;
-		while (got < sizeof line) {
-			ssize_t n = read(fd, line + got, sizeof line - got);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return;
-			got += (size_t)n;
-		}
+		if (!read_exact(fd, line, sizeof line))
+			return;
 		char id[MSG_ID_LEN + 1];
 		memcpy(id, line + 1, MSG_ID_LEN);
 		id[MSG_ID_LEN] = 0;
-		if ((line[0] != 'D' && line[0] != 'S') || line[MSG_ID_LEN + 1] != '\n'
+		if (!line[0] || !strchr("DSds", line[0]) || line[MSG_ID_LEN + 1] != '\n'
 			|| !spool_valid_id(sv_make(id, MSG_ID_LEN))) {
 			log_write(LOG_MAIN | LOG_PANIC, "delivery launcher: malformed request");
 			return;
 		}
-		deliver_opts o = { .queue_smtp = line[0] == 'S' };
-		deliver_start_background(&sc, id, &o);
+		spool_config msc = sc;
+		msc.queue_name = NULL;   /* "D", "S": the default queue, whatever this process's is */
+		char qn[QUEUE_NAME_MAX + 1];
+		if (line[0] == 'd' || line[0] == 's') {
+			unsigned char ql;
+			xbuf qerr;
+			xbuf_init(&qerr, pool_scratch);
+			if (!read_exact(fd, (char *)&ql, 1) || ql == 0 || !read_exact(fd, qn, ql)
+				|| (qn[ql] = 0, !queue_named_check(sv_make(qn, ql), &qerr))) {
+				log_write(LOG_MAIN | LOG_PANIC, "delivery launcher: malformed request");
+				return;
+			}
+			msc.queue_name = qn;
+		}
+		deliver_opts o = { .queue_smtp = line[0] == 'S' || line[0] == 's' };
+		deliver_start_background(&msc, id, &o);
 	}
 }
 

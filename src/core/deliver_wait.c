@@ -2,6 +2,7 @@
  * exit is waited for through a pidfd, so a delivery pays no polling delay; where pidfds are not
  * available the wait falls back to short sleeps. */
 #include "core/deliver_wait.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -11,34 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t dwait_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int ms_left(int64_t deadline_ms)
-{
-	int64_t left = deadline_ms - dwait_now_ms();
-	if (left <= 0)
-		return 0;
-	return left > 3600000 ? 3600000 : (int)left;
-}
-
 int dwait_readable(int fd, int64_t deadline_ms)
 {
-	for (;;) {
-		int left = ms_left(deadline_ms);
-		if (left == 0)
-			return 0;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int r = poll(&p, 1, left);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
+	return wait_fd_until(fd, POLLIN, deadline_ms);
 }
 
 static bool reaped(pid_t pid, int *status)
@@ -58,7 +34,7 @@ bool dwait_reap(pid_t pid, int64_t deadline_ms, int *status)
 #endif
 	bool ended = false;
 	while (!(ended = reaped(pid, status))) {
-		int left = ms_left(deadline_ms);
+		int left = ms_until(deadline_ms);
 		if (left == 0)
 			break;
 		if (pidfd >= 0) {

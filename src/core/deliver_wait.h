@@ -14,8 +14,7 @@
  * delivery status ...", "... terminated by signal 9") and its addresses are deferred. */
 #define DELIVER_CHILD_LIMIT_SECS (4 * 3600)
 
-/* Milliseconds on the monotonic clock. */
-int64_t dwait_now_ms(void);
+/* Deadlines are monotonic_ms() values (lib/clock.h). */
 /* Wait until fd is readable (or at end of file) or deadline_ms passes: 1 readable, 0 deadline
  * passed, -1 error. */
 int dwait_readable(int fd, int64_t deadline_ms);

@@ -15,20 +15,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf/main_options.h"
 #include "core/dns_internal.h"
 #include "lib/debug.h"
 #include "search/match.h"
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+#include "lib/clock.h"
 
 static socklen_t make_sockaddr(const dns_server *s, struct sockaddr_storage *ss)
 {
@@ -47,22 +40,6 @@ static socklen_t make_sockaddr(const dns_server *s, struct sockaddr_storage *ss)
 	return sizeof *in6;
 }
 
-/* Wait for fd to become readable/writable until deadline; false on timeout. */
-static bool wait_fd(int fd, short events, long deadline)
-{
-	for (;;) {
-		long left = deadline - now_ms();
-		if (left <= 0)
-			return false;
-		struct pollfd p = { .fd = fd, .events = events };
-		int r = poll(&p, 1, (int)left);
-		if (r > 0)
-			return true;
-		if (r < 0 && errno != EINTR)
-			return false;
-	}
-}
-
 static bool reply_matches(const dns_msg *m, uint16_t id, sv name, int type)
 {
 	if (!m->qr || m->id != id || m->qtype != type || m->qclass != 1)
@@ -75,7 +52,7 @@ static bool tcp_io(int fd, uint8_t *buf, size_t n, bool writing, long deadline)
 {
 	size_t done = 0;
 	while (done < n) {
-		if (!wait_fd(fd, writing ? POLLOUT : POLLIN, deadline))
+		if (wait_fd_until(fd, writing ? POLLOUT : POLLIN, deadline) <= 0)
 			return false;
 		ssize_t r = writing ? send(fd, buf + done, n - done, MSG_NOSIGNAL) : recv(fd, buf + done, n - done, 0);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
@@ -96,11 +73,11 @@ static size_t query_tcp(const dns_server *s, const uint8_t *q, size_t qlen, uint
 	int fd = socket(s->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	long deadline = now_ms() + timeout * 1000L;
+	long deadline = monotonic_ms() + timeout * 1000L;
 	size_t got = 0;
 	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 && errno != EINPROGRESS)
 		goto out;
-	if (!wait_fd(fd, POLLOUT, deadline))
+	if (wait_fd_until(fd, POLLOUT, deadline) <= 0)
 		goto out;
 	int soerr = 0;
 	socklen_t el = sizeof soerr;
@@ -133,8 +110,8 @@ static size_t query_udp(const dns_server *s, const uint8_t *q, size_t qlen, uint
 	/* connect(): the kernel then delivers only datagrams from the server's address and port. */
 	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 || send(fd, q, qlen, 0) != (ssize_t)qlen)
 		goto out;
-	long deadline = now_ms() + timeout * 1000L;
-	while (wait_fd(fd, POLLIN, deadline)) {
+	long deadline = monotonic_ms() + timeout * 1000L;
+	while (wait_fd_until(fd, POLLIN, deadline) > 0) {
 		ssize_t r = recv(fd, reply, cap, 0);
 		if (r <= 0)
 			continue;
@@ -159,7 +136,7 @@ dns_rc dns_transport_query(arena *a, sv name, int type, const dns_opts *opts, dn
 	bool edns = cfg->edns0 || dnssec;
 	uint16_t id;
 	if (getrandom(&id, sizeof id, 0) != sizeof id)
-		id = (uint16_t)(now_ms() ^ getpid());
+		id = (uint16_t)(monotonic_ms() ^ getpid());
 	uint8_t q[DNS_HDR_LEN + 300];
 	size_t qlen = dns_build_query(q, sizeof q, id, name, type, edns, dnssec);
 	if (qlen == 0) {

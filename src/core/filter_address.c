@@ -131,11 +131,15 @@ const char *filter_address_error(sv s, arena *a)
 		if (lt >= s.len)
 			return "missing or malformed local part (expected word or \"<\")";
 	}
+	/* What is inside the brackets is read first: "d<e, f@x" is '"@" or "." expected after "e"'
+	 * (observed from Exim's -t), "<a@b" is "'>' missing at end of address". */
+	addr_spec_end(s, skip_blank(s, lt + 1), true, &why, a);
+	if (why)
+		return why;
 	size_t gt = lt;
 	while (gt < s.len && s.p[gt] != '>')
 		gt++;
 	if (gt >= s.len)
 		return "'>' missing at end of address";
-	addr_spec_end(s, skip_blank(s, lt + 1), true, &why, a);
-	return why ? why : "malformed address";
+	return "malformed address";
 }

@@ -7,17 +7,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "lib/clock.h"
 
 /* The child: become the user, interpret, write the encoded result. Never returns. */
 static void child(const filter_child_opts *o, filter_child_fn fn, void *ctx, arena *a, int out)
@@ -59,9 +52,9 @@ filter_child_status filter_child_run(const filter_child_opts *o, filter_child_fn
 	xbuf_init(&in, a);
 	char buf[8192];
 	filter_child_status st = FCHILD_OK;
-	long long deadline = now_ms() + o->timeout_ms;
+	long long deadline = monotonic_ms() + o->timeout_ms;
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		struct pollfd pf = { .fd = p[0], .events = POLLIN };
 		int pr = left > 0 ? poll(&pf, 1, (int)left) : 0;
 		if (pr < 0 && errno == EINTR)

@@ -228,7 +228,9 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 		if (strict || leaky)
 			return acl_error(c, "error in arguments to \"ratelimit\" condition: \"%s\" must not have /leaky or "
 				"/strict option, or cannot be used in %s ACL",
-				mode == RL_PER_ADDR ? "per_rcpt" : mode_names[mode], acl_where_name(c->where));   /* Exim's name */
+				/* Exim's names: per_addr is shown as per_rcpt, per_byte as per_mail (observed) */
+				mode == RL_PER_ADDR ? "per_rcpt" : mode == RL_PER_BYTE ? "per_mail" : mode_names[mode],
+				acl_where_name(c->where));
 		readonly = true;
 	}
 	if (!key.p)

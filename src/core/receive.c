@@ -198,6 +198,26 @@ bool receive_header_section_too_big(const receive_ctx *r, long long *maxsize)
 	return r->rd.header_too_big && !r->rd.header_line_too_long;
 }
 
+bool receive_header_line_too_long(const receive_ctx *r, long long *max)
+{
+	*max = r->rd.lim.header_line_max;
+	return r->rd.header_line_too_long;
+}
+
+void receive_reject_nosender_text(receive_ctx *r, receive_status st, xbuf *out)
+{
+	if (st == RECV_TOO_BIG)
+		xbuf_printf(out, "message too big (limit set to %lld)", r->rd.lim.size_limit);
+	else if (st == RECV_HEADER_TOO_BIG && r->rd.header_line_too_long)
+		xbuf_printf(out, "excessively long message header line read (more than %lld characters)",
+			r->rd.lim.header_line_max);
+	else if (st == RECV_HEADER_TOO_BIG)
+		xbuf_printf(out, "excessively long message header section read (more than %lld characters)",
+			r->rd.lim.header_maxsize);
+	else
+		receive_reject_local_text(r, st, out);
+}
+
 /* The reject log's account of a message: the envelope and the header lines so far, each with
  * its type letter ("P Received: ...", "  Subject: ..."), as Exim writes it after the line. */
 void receive_reject_details(receive_ctx *r, xbuf *out)

@@ -132,5 +132,20 @@ sv receive_header_text(const receive_ctx *r);
 /* Added (rcvleft): RECV_HEADER_TOO_BIG was for the whole section (header_maxsize, not a line):
  * then *maxsize is the limit. */
 bool receive_header_section_too_big(const receive_ctx *r, long long *maxsize);
+/* Added (bhleft): RECV_HEADER_TOO_BIG was for one header line (header_line_maxsize): then *max
+ * is the limit. The header text keeps every header up to the end of the long one. */
+bool receive_header_line_too_long(const receive_ctx *r, long long *max);
+/* Added (bhleft): why a local message from <> was refused, as Exim 4.96 logs it after "Error
+ * while reading message with no usable sender address: " (observed): "message too big (limit
+ * set to N)", "excessively long message header line read (more than N characters)",
+ * "excessively long message header section read (more than N characters)". */
+void receive_reject_nosender_text(receive_ctx *r, receive_status st, xbuf *out);
+
+/* -t: how many To/Cc/Bcc items did not parse (Exim 4.96 logs "<id> bad addresses found in
+ * headers" to the main and panic logs, delivers to the others and tells the sender: see
+ * prog/bm_error.c, core/submit.c). report: "  <item>: <why>\n" for each; first: the first as
+ * "<item> - <why>". An item is shown from where it starts to the end of its header, as Exim
+ * shows it. Either pointer may be NULL. */
+size_t receive_bad_recipients(receive_ctx *r, sv *report, sv *first);
 
 #endif

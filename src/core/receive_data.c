@@ -98,14 +98,32 @@ static void body_run(rx_reader *r, const char *p, size_t n)
 		flush_body(r);
 }
 
+/* The logical header that started at hfield_start ends at offset end (a line that is not its
+ * continuation begins there, or the header block ends). Over header_line_maxsize, the headers
+ * keep what was read up to its end (the copy in a local error message) and reading discards
+ * the rest. Returns true when it was too long. */
+static bool header_field_done(rx_reader *r, size_t end)
+{
+	if (discarding(r) || r->lim.header_line_max <= 0 || end < r->hfield_start
+		|| (long long)(end - r->hfield_start) <= r->lim.header_line_max) {
+		r->hfield_start = end;
+		return false;
+	}
+	xbuf_truncate(&r->headers, end);
+	r->header_line_too_long = true;
+	return true;
+}
+
 static void header_byte(rx_reader *r, char c)
 {
+	/* The first byte of a line that does not continue the header before it completes that
+	 * header: Exim checks header_line_maxsize here, before this line counts for anything. */
+	if (r->headers.len == r->hline_start && r->hline_start > r->hfield_start && c != ' ' && c != '\t'
+		&& header_field_done(r, r->hline_start))
+		return;
 	count(r);
 	if (c == '\n')
 		r->lines++;
-	r->header_line_len++;
-	if (r->lim.header_line_max > 0 && r->header_line_len > r->lim.header_line_max)
-		r->header_line_too_long = true;
 	if (r->lim.header_maxsize > 0 && (long long)r->headers.len + 1 > r->lim.header_maxsize)
 		r->header_too_big = true;
 	if (discarding(r))
@@ -167,6 +185,7 @@ static void line_end(rx_reader *r)
 	const char *line = r->headers.p ? r->headers.p + start : "";
 	size_t len = r->headers.len - start;
 	if (empty && !discarding(r)) {
+		header_field_done(r, start);
 		count(r); /* the blank line between header and body */
 		r->lines++;
 		r->in_header = false;
@@ -181,13 +200,17 @@ static void line_end(rx_reader *r)
 		return;
 	}
 	bool continuation = start > 0 && len > 0 && (line[0] == ' ' || line[0] == '\t');
+	if (!continuation && header_field_done(r, start)) {
+		/* the line just read is not kept; the rest of the message is discarded */
+		count(r);
+		r->lines++;
+		return;
+	}
 	if (!continuation && !hdr_is_field_start(line, len)) {
 		end_header_block(r, start);
 		body_byte(r, '\n');
 		return;
 	}
-	if (!continuation)
-		r->header_line_len = len;
 	header_byte(r, '\n');
 	r->hline_start = r->headers.len;
 }
@@ -263,7 +286,7 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 				i += (size_t)(lim - s);
 				if (r->io_error)
 					break;
-				if (r->too_big && (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)) {
+				if (local_overflow(r)) {
 					*consumed = i;
 					return RECV_TOO_BIG;
 				}
@@ -343,7 +366,7 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 		text_byte(r, c);
 		if (r->io_error)
 			break;
-		if (r->too_big && (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)) {
+		if (local_overflow(r)) {
 			*consumed = i;
 			return RECV_TOO_BIG;
 		}
@@ -351,10 +374,12 @@ receive_status rx_feed(rx_reader *r, const char *p, size_t n, size_t *consumed)
 	*consumed = i;
 	if (r->io_error)
 		return RECV_IO_ERROR;
-	if (r->too_big && (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF))
+	if (local_overflow(r))
 		return RECV_TOO_BIG;
 	if (r->ended) {
 		/* The end line is not part of the message; every line before it was complete. */
+		if (r->in_header)
+			header_field_done(r, r->headers.len);
 		r->line_start = true;
 		flush_body(r);
 		r->in_header = false;
@@ -408,6 +433,8 @@ receive_status rx_finish(rx_reader *r)
 		r->ended = true;
 	}
 done:
+	if (r->in_header)
+		header_field_done(r, r->headers.len);
 	r->in_header = false;
 	flush_body(r);
 	return rx_final_status(r);

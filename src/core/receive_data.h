@@ -20,6 +20,9 @@
  * A NUL in the header block becomes '?'. The header block ends at an empty line (not kept) or
  * at the first line that is neither a header ("name:", the name possibly empty) nor a
  * continuation; that line starts the body.
+ * header_line_maxsize is checked, as Exim 4.96 does (observed), when a logical header (a line and
+ * its continuations, with their line ends) is complete; header_maxsize is checked per byte, so a
+ * long header line that also passes header_maxsize is refused as a header section too long.
  */
 #ifndef POSTERN_CORE_RECEIVE_DATA_H
 #define POSTERN_CORE_RECEIVE_DATA_H
@@ -53,7 +56,8 @@ typedef struct rx_reader {
 	long long body_linecount, body_zerocount, max_linelength;
 	long long lines;            /* line ends counted in size: Exim's $message_linecount while
 	                             * receiving (header lines, the blank line, body lines) */
-	long long header_line_len;  /* length of the header being read (for header_line_maxsize) */
+	size_t hfield_start;        /* offset in headers of the current logical header (its first
+	                             * line and continuations), for header_line_maxsize */
 	bool too_big, header_too_big, header_line_too_long, io_error, ended;
 	/* State */
 	bool in_header;             /* still in the header block */

@@ -10,10 +10,12 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/filter.h"
 #include "core/receive_internal.h"
 #include "core/rewrite.h"
 #include "lib/log.h"
@@ -246,6 +248,67 @@ static bool excluded(const receive_opts *o, sv addr)
 	return false;
 }
 
+/* A bad -t item as Exim 4.96 reports it (observed): from its start to the end of its header
+ * ("To: c@@x, b@x" reports "c@@x, b@x", though b@x is delivered), with addr_extract's reason. */
+static void note_bad_recipient(receive_ctx *r, sv body, sv item, const char *why)
+{
+	sv rest = sv_sub(body, (size_t)(item.p - body.p), body.len - (size_t)(item.p - body.p));
+	while (rest.len && (rest.p[rest.len - 1] == '\n' || rest.p[rest.len - 1] == ' ' || rest.p[rest.len - 1] == '\t'))
+		rest.len--;
+	/* Exim's words for what is wrong (the filter's deliver command reports them the same way). */
+	const char *exim_why = filter_address_error(item, r->a);
+	if (exim_why && *exim_why)
+		why = exim_why;
+	if (!why || !*why)
+		why = "malformed address";
+	if (r->nbad_rcpts++ == 0) {
+		xbuf_init(&r->bad_rcpts, r->a);
+		r->first_bad_rcpt = sv_cstr(arena_printf(r->a, SV_FMT " - %s", SV_ARG(rest), why));
+	}
+	xbuf_printf(&r->bad_rcpts, "  " SV_FMT ": %s\n", SV_ARG(rest), why);
+}
+
+/* The addresses of a To/Cc/Bcc body as hdr_addresses gives them (NUL-separated in out), with
+ * the items that do not parse noted for the report. */
+static size_t header_addresses(receive_ctx *r, sv body, xbuf *out)
+{
+	size_t n = 0, pos = 0;
+	addr_group_state groups = { .allow = true, .in_group = false };
+	sv item;
+	while (addr_next_item(body, &pos, &item)) {
+		sv t = sv_trim(item);
+		if (t.len == 0)
+			continue;
+		size_t before = out->len;
+		addr_parsed info;
+		const char *why = NULL;
+		if (!addr_extract(t, &groups, out, &info, &why)) {
+			xbuf_truncate(out, before);
+			note_bad_recipient(r, body, t, why);
+			continue;
+		}
+		if (info.empty || out->len == before)
+			continue;
+		if (memchr(out->p + before, '\0', out->len - before)) {
+			xbuf_truncate(out, before);
+			note_bad_recipient(r, body, t, "NUL in address");
+			continue;
+		}
+		xbuf_putc(out, '\0');
+		n++;
+	}
+	return n;
+}
+
+size_t receive_bad_recipients(receive_ctx *r, sv *report, sv *first)
+{
+	if (report)
+		*report = r->nbad_rcpts ? xbuf_sv(&r->bad_rcpts) : SV_NULL;
+	if (first)
+		*first = r->first_bad_rcpt;
+	return r->nbad_rcpts;
+}
+
 /* -t: recipients from To:, Cc:, Bcc: (the Resent- ones when there are Resent- headers);
  * unqualified ones get qualify_recipient; Bcc: is removed; command-line addresses found there
  * become non-recipients. */
@@ -271,7 +334,7 @@ static void extract_recipients(receive_ctx *r, rcv_env *e)
 			continue;
 		xbuf list;
 		xbuf_init(&list, m->a);
-		size_t n = hdr_addresses(hdr_field_body(h->text), &list, NULL);
+		size_t n = header_addresses(r, hdr_field_body(h->text), &list);
 		const char *p = xbuf_cstr(&list);
 		for (size_t i = 0; i < n; i++) {
 			size_t len = strlen(p);
@@ -492,13 +555,14 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 	 * and the sender are rewritten; Sender: and Date: come after. */
 	rewrite_reception_recipients(m, e->env);
 
-	/* From: when missing: the caller's constructed address when the sender is the caller,
-	 * else the envelope sender (none for the null sender); in submission mode
-	 * $authenticated_id when there is no sender. */
+	/* From: when missing: the caller's constructed address when the sender is the caller or
+	 * the message is one Postern made (-localerror: observed, Exim 4.96's autoreply without
+	 * "from" gets "From: <transport user>@<qualify_domain>"), else the envelope sender (none
+	 * for the null sender); in submission mode $authenticated_id when there is no sender. */
 	if (!from) {
 		xbuf t;
 		xbuf_init(&t, m->a);
-		if (local && o->sender_local)
+		if (local && (o->sender_local || m->localerror))
 			constructed_address(&t, o->fullname, o->login, qd);
 		else if (m->sender.len)
 			xbuf_putsv(&t, m->sender);
@@ -571,8 +635,15 @@ bool rcv_build_headers(receive_ctx *r, xbuf *err)
 	rcv_env e;
 	env_open(r, &e);
 	bool ok = true;
-	if (r->opts.extract_recipients)
+	if (r->opts.extract_recipients) {
 		extract_recipients(r, &e);
+		if (r->nbad_rcpts) {
+			/* Exim writes the id in the text as well, and to the panic log too (observed). */
+			log_set_id(r->m->id);
+			log_write(LOG_MAIN | LOG_PANIC, "%s bad addresses found in headers", r->m->id);
+			log_set_id(NULL);
+		}
+	}
 	if ((r->opts.local || r->submission) && !r->suppress_local_fixups)
 		local_fixups(r, &e);       /* rewrites the envelope and headers at its point */
 	else

@@ -23,6 +23,10 @@ struct receive_ctx {
 	bool prdr;                   /* PRDR was used: the <= line says so */
 	bool msgid_created;          /* the Message-Id header was ours (log "id*=") */
 	long long header_bytes;      /* size of the headers in the -H file sense (no '*') */
+	/* -t: To/Cc/Bcc items that did not parse (receive_bad_recipients) */
+	xbuf bad_rcpts;              /* "  <item>: <why>\n" each, Exim's report */
+	size_t nbad_rcpts;
+	sv first_bad_rcpt;           /* "<item> - <why>" */
 };
 
 /* receive_log.c */

@@ -75,7 +75,7 @@ void route_vars_push(xp_env *env, xp_provider *p, const address_item *a)
 
 /* user / group: who the transport will run as (a user also gives its group unless group is
  * set). Names are looked up now, as Exim does when the option is expanded. */
-static route_rc route_user_group(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env)
+route_rc route_user_group(route_ctx *c, const driver_instance *r, address_item *a, xp_env *env)
 {
 	xbuf err;
 	xbuf_init(&err, c->a);

@@ -23,6 +23,7 @@
 #include "conf/main_options.h"
 #include "core/spool.h"
 #include "core/queue.h"
+#include "core/queue_named.h"
 #include "core/spool_commit.h"
 #include "core/spool_worker.h"
 #include "lib/durable.h"
@@ -69,7 +70,9 @@ bool spool_config_from_main(spool_config *sc, xbuf *err)
 	}
 	sc->directory = dir;
 	sc->split = conf_main.split_spool_directory;
-	sc->queue_name = NULL;
+	/* The process's current queue (core/queue_named.h): a message received after the ACL chose a
+	 * queue, or created while delivering one from a named queue, goes there. */
+	sc->queue_name = *queue_named_current() ? queue_named_current() : NULL;
 	sc->mode = 0640;
 	sc->uid = geteuid() == 0 ? conf_main.exim_user : (uid_t)-1;
 	sc->gid = geteuid() == 0 ? conf_main.exim_group : (gid_t)-1;
@@ -466,7 +469,9 @@ int spool_open_locked(const spool_config *sc, const char *id, xbuf *err)
 	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		xbuf_printf(err, "Spool file %s-D not found", id);
+		/* Exim names a named queue in this text ("Spool Q=quar file <id>-D not found"). */
+		const char *q = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
+		xbuf_printf(err, "Spool%s%s file %s-D not found", q ? " Q=" : "", q ? q : "", id);
 		arena_reset(pool_scratch, mk);
 		errno = e;
 		return -1;

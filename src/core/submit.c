@@ -103,12 +103,47 @@ static bool spool_it(arena *a, const spool_config *sc, const submit_request *r, 
 		xbuf_init(&text, pool_scratch);
 		receive_reject_local_text(rc, st, &text);
 		xbuf_puts(err, xbuf_cstr(&text));
+		if (!r->sender.len) {
+			/* Exim's child "exim -t -oem -f <> -E<id>" logs the refusal, then that it cannot
+			 * report it to anyone (observed: a header_line_maxsize its own error message
+			 * breaks); the header limits are found before the message has an id. */
+			xbuf reply, why;
+			xbuf_init(&reply, pool_scratch);
+			xbuf_init(&why, pool_scratch);
+			log_set_id(NULL);
+			receive_reject(rc, st, "", &reply);
+			receive_reject_nosender_text(rc, st, &why);
+			log_set_id(st == RECV_TOO_BIG ? m->id : NULL);
+			if (r->reference_id.len)
+				log_write(LOG_MAIN, "Error while reading message with no usable sender address (R=" SV_FMT "): %s",
+					SV_ARG(r->reference_id), xbuf_cstr(&why));
+			else
+				log_write(LOG_MAIN, "Error while reading message with no usable sender address: %s", xbuf_cstr(&why));
+		}
 		receive_abort(rc);
 		return false;
 	}
 	if (!receive_prepare_headers(rc, err)) {
 		receive_abort(rc);
 		return false;
+	}
+	sv bad_first = r->first_bad_recipient;
+	size_t nbad = r->nbad_recipients;
+	if (nbad) {
+		/* Dropped by the caller: told as reception tells the ones it extracts (the id twice,
+		 * the panic log too). */
+		log_set_id(m->id);
+		log_write(LOG_MAIN | LOG_PANIC, "%s bad addresses found in headers", m->id);
+	}
+	sv extracted_first;
+	if (receive_bad_recipients(rc, NULL, &extracted_first) && !nbad++)
+		bad_first = extracted_first;
+	if (nbad && m->sender.len == 0) {
+		/* An autoreply "to" list with an address that does not parse (observed from Exim
+		 * 4.96: the reply goes to the others, and with nobody to tell this is logged). */
+		log_set_id(m->id);
+		log_write(LOG_MAIN, "Error while reading message with no usable sender address (R=" SV_FMT "): at least "
+			"one malformed recipient address: " SV_FMT, SV_ARG(r->reference_id), SV_ARG(bad_first));
 	}
 	if (m->nrcpt == 0) {
 		xbuf_puts(err, "no recipients in message");

@@ -28,6 +28,10 @@ typedef struct submit_request {
 	                               * the filter's user): U= is uid's name */
 	uid_t uid;
 	gid_t gid;
+	size_t nbad_recipients;       /* recipient-list items the caller dropped because they do not
+	                               * parse (an autoreply's "to"): logged as Exim's -t reception
+	                               * logs them, "<id> bad addresses found in headers" ... */
+	sv first_bad_recipient;       /* ... and the first, "<item> - <why>" */
 } submit_request;
 
 /* true: spooled durably (id_out set), "<=" logged, delivery started in the background unless

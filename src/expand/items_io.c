@@ -13,21 +13,14 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "expand/readsock_tls.h"
 #include "expand/xp_internal.h"
 #include "lib/list.h"
+#include "lib/clock.h"
 
 #define RUN_TIMEOUT_SECONDS 60
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Read fd to EOF into out, within deadline (ms since epoch of now_ms) and limit bytes.
  * Returns 0, or an errno value (ETIMEDOUT on timeout, EFBIG on limit). */
@@ -35,7 +28,7 @@ static int read_all(int fd, xbuf *out, long long deadline, size_t limit)
 {
 	char buf[8192];
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		if (left <= 0)
 			return ETIMEDOUT;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -198,7 +191,7 @@ static int connect_inet(const char *spec, long long deadline, xbuf *err)
 			continue;
 		}
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		int soerr = 0;
 		socklen_t sl = sizeof soerr;
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
@@ -348,7 +341,7 @@ static int item_readsocket(const xp_node *n, xp_env *env, xbuf *out, xbuf *err, 
 	}
 	if (timeout > 3600)
 		timeout = 3600;
-	long long deadline = now_ms() + timeout * 1000;
+	long long deadline = monotonic_ms() + timeout * 1000;
 	const char *spec = sv_dup(env->a, a[0]);
 	int fd = sv_starts(a[0], "inet:") ? connect_inet(spec + 5, deadline, err) : connect_unix(spec, err);
 	int rc = XP_OK;
@@ -520,7 +513,7 @@ static int item_run(const xp_node *n, xp_env *env, xbuf *out, xbuf *err)
 			_exit(127);
 		}
 		close(pipefd[1]);
-		int e = read_all(pipefd[0], &data, now_ms() + RUN_TIMEOUT_SECONDS * 1000LL, xp_max_output(env));
+		int e = read_all(pipefd[0], &data, monotonic_ms() + RUN_TIMEOUT_SECONDS * 1000LL, xp_max_output(env));
 		close(pipefd[0]);
 		if (e)
 			kill(pid, SIGKILL);

@@ -2,13 +2,13 @@
 #include "expand/readsock_tls.h"
 
 #include "expand/expand.h"
+#include "lib/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static xp_tls_start_fn tls_start;
 static xp_tls_end_fn tls_end;
@@ -22,13 +22,6 @@ void xp_readsock_tls_register(xp_tls_start_fn start, xp_tls_end_fn end)
 bool xp_readsock_tls_available(void)
 {
 	return tls_start != NULL;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The host of "inet:host:port" / "inet:[addr]:port" when it is a name (SNI carries names only). */
@@ -49,7 +42,7 @@ static const char *sni_of(arena *a, sv spec)
 /* Wait until fd is ready (for reading or writing, as events says), within the deadline. */
 static int wait_ready(int fd, short events, long long deadline)
 {
-	long long left = deadline - now_ms();
+	long long left = deadline - monotonic_ms();
 	if (left <= 0) return ETIMEDOUT;
 	struct pollfd p = { .fd = fd, .events = events };
 	int r = poll(&p, 1, (int)(left > 1000000 ? 1000000 : left));
@@ -64,7 +57,7 @@ int xp_readsock_tls_exchange(arena *a, int fd, sv spec, sv request, long long de
 		xbuf_puts(err, "TLS for ${readsocket} is not available in this build");
 		return XP_ERROR;
 	}
-	long long left = deadline - now_ms();
+	long long left = deadline - monotonic_ms();
 	bio_layer l;
 	void *h = NULL;
 	xbuf why;

@@ -1,5 +1,6 @@
 /* Buffered, deadline-bounded I/O (see bio.h). */
 #include "lib/bio.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -7,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Sockets are used with MSG_DONTWAIT so a peer that stops reading cannot block us past the
@@ -50,18 +50,11 @@ void bio_set_layer(bio *b, const bio_layer *l)
 	b->layer = *l;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left until deadline (-1: none). */
 static int left_ms(long long deadline)
 {
 	if (deadline < 0) return -1;
-	long long l = deadline - now_ms();
+	long long l = deadline - monotonic_ms();
 	return l < 0 ? 0 : (l > 0x7fffffff ? 0x7fffffff : (int)l);
 }
 
@@ -101,7 +94,7 @@ static bio_rc fill(bio *b, long long deadline)
 
 bio_rc bio_read_line(bio *b, xbuf *out, size_t max, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
 	xbuf_reset(out);
 	out->taint = 1;
 	b->last_unterminated = false;
@@ -146,7 +139,7 @@ bio_rc bio_read_line(bio *b, xbuf *out, size_t max, int timeout_ms)
 
 bio_rc bio_peek(bio *b, const char **p, size_t *n, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
 	if (b->in_pos == b->in_len) {
 		b->in_pos = b->in_len = 0;
 		bio_rc rc = fill(b, deadline);
@@ -215,7 +208,7 @@ void bio_printf(bio *b, const char *fmt, ...)
 bool bio_flush(bio *b)
 {
 	if (b->write_failed) { b->out_len = 0; return false; }
-	long long deadline = now_ms() + b->write_timeout_ms;
+	long long deadline = monotonic_ms() + b->write_timeout_ms;
 	size_t off = 0;
 	while (off < b->out_len) {
 		ssize_t w = b->layer.write(b->layer.ctx, b->out + off, b->out_len - off);

@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
 #include "conf/conf_internal.h"
+#include "core/spool.h"
 #include "core/acl.h"
 #include "core/priv.h"
 #include "expand/expand.h"
@@ -191,31 +192,15 @@ static void keep_environment(void)
 	}
 }
 
-/* -bem gives the message an id as reception would: base-62 time, pid and sub-second part. */
+/* -bem gives the message an id as reception would (core/spool.h). */
 static char message_id[24];
 static time_t received_at;
 
-static void base62(unsigned long long v, int width, char *out)
-{
-	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	for (int i = width - 1; i >= 0; i--) {
-		out[i] = digits[v % 62];
-		v /= 62;
-	}
-}
-
 static void make_message_id(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	received_at = ts.tv_sec;
-	char *p = message_id;
-	base62((unsigned long long)ts.tv_sec, 6, p);
-	p[6] = '-';
-	base62((unsigned long long)getpid(), 6, p + 7);
-	p[13] = '-';
-	base62((unsigned long long)(ts.tv_nsec / 500000), 2, p + 14);
-	p[16] = 0;
+	struct timeval tv;
+	spool_new_message_id_time(message_id, &tv);
+	received_at = tv.tv_sec;
 }
 
 /* Variables a received message has in -bem. */

@@ -20,6 +20,7 @@
 #include "conf/main_options.h"
 #include "core/filter.h"
 #include "core/sieve.h"
+#include "core/spool.h"
 #include "expand/message.h"
 #include "lib/arena.h"
 #include "mail/address.h"
@@ -69,27 +70,6 @@ static bool bf_get(void *ctx, sv name, xbuf *out)
 	else
 		return false;
 	return true;
-}
-
-static void base62(unsigned long long v, int width, char *out)
-{
-	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	for (int i = width - 1; i >= 0; i--) {
-		out[i] = digits[v % 62];
-		v /= 62;
-	}
-}
-
-static void make_message_id(char *p)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	base62((unsigned long long)ts.tv_sec, 6, p);
-	p[6] = '-';
-	base62((unsigned long long)getpid(), 6, p + 7);
-	p[13] = '-';
-	base62((unsigned long long)(ts.tv_nsec / 500000), 2, p + 14);
-	p[16] = 0;
 }
 
 static bool read_file(const char *name, arena *a, xbuf *out)
@@ -284,7 +264,7 @@ int bf_main(const cmdline *cl)
 	} else {
 		printf("Return-path copied from sender\n");
 	}
-	make_message_id(vars.message_id);
+	spool_new_message_id(vars.message_id);
 	if (!xp_message_find(&msg, "Message-Id")) {
 		char text[200];
 		snprintf(text, sizeof text, " <E%s@%.*s>\n", vars.message_id, SV_ARG(qualify_domain));

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -39,6 +38,7 @@
 #include "prog/cmdline.h"
 #include "search/match.h"
 #include "search/search.h"
+#include "lib/clock.h"
 
 #define BM_READ_CHUNK 65536
 
@@ -252,19 +252,12 @@ static const char *host_text(const msg_origin *o)
 
 /* ---- reading stdin within receive_timeout ---- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* read(0) that gives up at deadline (ms, 0: never): -2 on timeout. */
 static ssize_t read_input(char *buf, size_t n, long long deadline)
 {
 	for (;;) {
 		if (deadline) {
-			long long left = deadline - now_ms();
+			long long left = deadline - monotonic_ms();
 			if (left <= 0)
 				return -2;
 			struct pollfd pfd = { .fd = 0, .events = POLLIN };
@@ -447,7 +440,7 @@ int bm_main(const cmdline *cl)
 	size_t have = 0;
 	bool eof = false;
 	/* receive_timeout bounds the whole read (0: no limit), as in Exim. */
-	long long deadline = conf_main.receive_timeout > 0 ? now_ms() + conf_main.receive_timeout * 1000LL : 0;
+	long long deadline = conf_main.receive_timeout > 0 ? monotonic_ms() + conf_main.receive_timeout * 1000LL : 0;
 	bool timed_out = false;
 	while (have < BM_FROMLINE_MAX && !memchr(buf, '\n', have)) {
 		ssize_t n = read_input(buf + have, BM_FROMLINE_MAX - have, deadline);
@@ -533,6 +526,11 @@ int bm_main(const cmdline *cl)
 			receive_abort(r);
 			return rc;
 		}
+		if (st == RECV_HEADER_TOO_BIG && receive_header_line_too_long(r, &maxsize)) {
+			int rc = bm_header_line_too_long(cl, m, receive_header_text(r), maxsize);
+			receive_abort(r);
+			return rc;
+		}
 		xbuf text;
 		xbuf_init(&text, pool_scratch);
 		receive_reject_local_text(r, st, &text);
@@ -543,6 +541,19 @@ int bm_main(const cmdline *cl)
 	if (!receive_prepare_headers(r, &err)) {
 		receive_abort(r);
 		return fail("%s", xbuf_cstr(&err));
+	}
+	sv bad_report, bad_first;
+	size_t nbad = receive_bad_recipients(r, &bad_report, &bad_first);
+	if (nbad) {
+		/* Told before the message is accepted, so the report arrives first (as in Exim). */
+		sv body = SV_NULL;
+		if (!receive_body(r, &body))
+			body = SV_NULL;
+		int rc = bm_bad_header_recipients(cl, m, body, bad_report, nbad, bad_first);
+		if (m->nrcpt == 0) {
+			receive_abort(r);
+			return rc;
+		}
 	}
 	if (m->nrcpt == 0) {
 		log_set_id(m->id);
@@ -562,6 +573,13 @@ int bm_main(const cmdline *cl)
 		receive_abort(r);
 		return fail("%s", "all -t recipients overridden by command line");
 	}
+	/* $h_*, $message_body... for acl_not_smtp_mime and acl_not_smtp (Exim shows them there). */
+	xp_message xpmsg;
+	sv body_view = SV_NULL;
+	if (!receive_body(r, &body_view))
+		body_view = SV_NULL;
+	message_to_xp(m, body_view, &xpmsg, pool_msg);
+	env.msg = &xpmsg;
 	/* acl_not_smtp_mime: once per MIME part, before acl_not_smtp. Exim 4.96 ends a local
 	 * submission it rejects with status 1 and writes nothing at all (no log line, no message
 	 * on stderr); so does this. */
@@ -572,6 +590,7 @@ int bm_main(const cmdline *cl)
 			return 1;
 		}
 		receive_apply_acl_headers(r, &acl.c);
+		message_to_xp(m, body_view, &xpmsg, pool_msg);   /* acl_not_smtp sees them */
 	}
 	if (conf_main.acl_not_smtp && *conf_main.acl_not_smtp) {
 		log_set_id(m->id);  /* logwrite lines carry the id, as in Exim */

@@ -39,6 +39,28 @@ static char error_mode(const cmdline *cl)
 	return strcmp(cl->called_as, "rmail") == 0 ? 'e' : 'm';
 }
 
+/* A refused message from <>: nobody to mail the error to. Exim 4.96 (observed, under
+ * -oem/-oew/-oee) prints nothing and logs "Error while reading message with no usable sender
+ * address: <why>", with the message's id when it has one by then. */
+static int log_no_sender(const char *id, const char *why)
+{
+	log_set_id(id);
+	log_write(LOG_MAIN, "Error while reading message with no usable sender address: %s", why);
+	log_set_id(NULL);
+	return 1;
+}
+
+/* The error message was not spooled. In Exim it is the child "exim -t -oem -f <> -E<id>" that
+ * refused it (e.g. a header_line_maxsize its own header lines break; submit_message logs what
+ * the child logs); the parent then logs this, prints nothing, and exits 1 in every -oe mode. */
+static int error_not_sent(const char *id)
+{
+	log_set_id(id);
+	log_write(LOG_MAIN, "Child mail process returned status 1");
+	log_set_id(NULL);
+	return 1;
+}
+
 /* The message as read, up to bounce_return_size_limit bytes (the rest is read and dropped so
  * the caller's writer is not left blocked). */
 static void copy_input(int fd, xbuf *out)
@@ -137,10 +159,12 @@ static void put_copy_heading(xbuf *text, long long size, long long limit)
 int bm_acl_refused(const cmdline *cl, const message *m, sv body, const char *user_text)
 {
 	char mode = error_mode(cl);
-	if (mode == 'p' || m->sender.len == 0) {
+	if (mode == 'p') {
 		fprintf(stderr, "exim: message rejected by non-SMTP ACL: %s\n", user_text);
 		return 1;
 	}
+	if (m->sender.len == 0)
+		return log_no_sender(m->id, arena_printf(pool_scratch, "rejected by non-SMTP ACL: %s", user_text));
 	arena *a = pool_msg;
 	xbuf text;
 	xbuf_init(&text, a);
@@ -151,20 +175,20 @@ int bm_acl_refused(const cmdline *cl, const message *m, sv body, const char *use
 	put_copy(&text, m, body, true);
 	xbuf err;
 	xbuf_init(&err, a);
-	bool ok = send_error(m, &text, &err);
-	if (!ok)
-		fprintf(stderr, "exim: message rejected by non-SMTP ACL: %s (and the error message could not be sent: %s)\n",
-			user_text, xbuf_cstr(&err));
-	return mode == 'e' && ok ? 0 : 1;
+	if (!send_error(m, &text, &err))
+		return error_not_sent(m->id);
+	return mode == 'e' ? 0 : 1;
 }
 
 int bm_too_big(const cmdline *cl, const message *m, sv body, long long size_read, long long size_limit)
 {
 	char mode = error_mode(cl);
-	if (mode == 'p' || m->sender.len == 0) {
+	if (mode == 'p') {
 		fprintf(stderr, "exim: message rejected: message too big (max=%lld)\n", size_limit);
 		return 1;
 	}
+	if (m->sender.len == 0)
+		return log_no_sender(m->id, arena_printf(pool_scratch, "message too big (limit set to %lld)", size_limit));
 	arena *a = pool_msg;
 	xbuf text;
 	xbuf_init(&text, a);
@@ -180,30 +204,32 @@ int bm_too_big(const cmdline *cl, const message *m, sv body, long long size_read
 		xbuf_putc(&text, '\n');   /* reading stopped inside a line */
 	xbuf err;
 	xbuf_init(&err, a);
-	bool ok = send_error(m, &text, &err);
-	if (!ok)
-		fprintf(stderr, "exim: message rejected: message too big (max=%lld) (and the error message could not be "
-			"sent: %s)\n", size_limit, xbuf_cstr(&err));
-	return mode == 'e' && ok ? 0 : 1;
+	if (!send_error(m, &text, &err))
+		return error_not_sent(m->id);
+	return mode == 'e' ? 0 : 1;
 }
 
-int bm_header_too_big(const cmdline *cl, const message *m, sv headers, long long maxsize)
+/* The copy of a message refused for the size of its header section or of one header line: sent
+ * before the message has its Message-Id (no References:, no R=). */
+static int header_error(const cmdline *cl, const message *m, sv headers, const char *subject,
+	const char *what, const char *stderr_text, const char *nosender_text)
 {
 	char mode = error_mode(cl);
-	if (mode == 'p' || m->sender.len == 0) {
-		fprintf(stderr, "exim: message header longer than %lld characters received: message not accepted\n",
-			maxsize);
+	if (mode == 'p') {
+		fprintf(stderr, "exim: %s\n", stderr_text);
 		return 1;
 	}
+	if (m->sender.len == 0)
+		return log_no_sender(NULL, nosender_text);
 	arena *a = pool_msg;
 	xbuf text;
 	xbuf_init(&text, a);
-	/* Exim sends this one before the message has its Message-Id: no References:, no R=. */
 	xbuf_printf(&text, "Auto-Submitted: auto-replied\nFrom: " SV_FMT "\nTo: " SV_FMT "\n"
-		"Subject: Mail failure - overlong header section\n\n"
-		"A message that you sent contained a header section that was excessively\n"
+		"Subject: Mail failure - %s\n\n"
+		"A message that you sent contained %s that was excessively\n"
 		"long and could not be handled by the mail transmission software. The\n"
-		"message has not been delivered to any recipients.\n\n", SV_ARG(dsn_from(a)), SV_ARG(m->sender));
+		"message has not been delivered to any recipients.\n\n", SV_ARG(dsn_from(a)), SV_ARG(m->sender),
+		subject, what);
 	put_copy_heading(&text, headers.len, conf_main.bounce_return_size_limit);
 	xbuf_putsv(&text, headers);
 	if (headers.len && headers.p[headers.len - 1] != '\n')
@@ -214,11 +240,26 @@ int bm_header_too_big(const cmdline *cl, const message *m, sv headers, long long
 	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text) };
 	xbuf err;
 	xbuf_init(&err, a);
-	bool ok = spool_config_from_main(&sc, &err) && submit_message(&sc, &req, id, &err);
-	if (!ok)
-		fprintf(stderr, "exim: message header longer than %lld characters received: message not accepted "
-			"(and the error message could not be sent: %s)\n", maxsize, xbuf_cstr(&err));
-	return mode == 'e' && ok ? 0 : 1;
+	if (!spool_config_from_main(&sc, &err) || !submit_message(&sc, &req, id, &err))
+		return error_not_sent(NULL);
+	return mode == 'e' ? 0 : 1;
+}
+
+int bm_header_too_big(const cmdline *cl, const message *m, sv headers, long long maxsize)
+{
+	return header_error(cl, m, headers, "overlong header section", "a header section",
+		arena_printf(pool_scratch, "message header longer than %lld characters received: message not accepted",
+			maxsize),
+		arena_printf(pool_scratch, "excessively long message header section read (more than %lld characters)",
+			maxsize));
+}
+
+int bm_header_line_too_long(const cmdline *cl, const message *m, sv headers, long long max)
+{
+	return header_error(cl, m, headers, "overlong header line", "a header line",
+		arena_printf(pool_scratch, "message header line longer than %lld characters received: message not "
+			"accepted", max),
+		arena_printf(pool_scratch, "excessively long message header line read (more than %lld characters)", max));
 }
 
 int bm_no_recipients(const cmdline *cl, const message *m, sv body)
@@ -285,4 +326,55 @@ int bm_bad_recipient(const cmdline *cl, sv sender, const char *address, const ch
 		fprintf(stderr, "exim: bad recipient address \"%s\": %s (and the error message could not be sent: %s)\n",
 			address, why, xbuf_cstr(&err));
 	return mode == 'e' && ok ? 0 : 1;
+}
+
+int bm_bad_header_recipients(const cmdline *cl, const message *m, sv body, sv report, size_t nbad, sv first)
+{
+	(void)cl;
+	bool others = m->nrcpt > 0;
+	if (m->sender.len == 0) {
+		log_set_id(m->id);
+		log_write(LOG_MAIN, "Error while reading message with no usable sender address: at least one malformed "
+			"recipient address: " SV_FMT, SV_ARG(first));
+		log_set_id(NULL);
+		return others ? 0 : 1;
+	}
+	arena *a = pool_msg;
+	xbuf text;
+	xbuf_init(&text, a);
+	put_head(&text, a, m, "malformed recipient address");
+	xbuf_puts(&text, "A message that you sent contained one or more recipient addresses that were\n"
+		"incorrectly constructed:\n\n");
+	xbuf_putsv(&text, report);
+	xbuf_puts(&text, nbad == 1 ? "\nThis address has been ignored. " : "\nThese addresses have been ignored. ");
+	xbuf_puts(&text, others ? "The other addresses in the message were\n"
+		"syntactically valid and have been passed on for an attempt at delivery.\n\n"
+		: "There were no other addresses in your\nmessage, and so no attempt at delivery was possible.\n\n");
+	xbuf_puts(&text, "------ This is a copy of your message, including all the headers. ------\n\n");
+	size_t limit = conf_main.bounce_return_size_limit > 0 ? (size_t)conf_main.bounce_return_size_limit : 102400;
+	size_t start = text.len;
+	for (const msg_header *h = m->headers; h; h = h->next) {
+		/* Our own Received: line (the first) is not part of what the sender sent. */
+		if (h->type == '*' || (h == m->headers && h->type == 'P'))
+			continue;
+		xbuf_putsv(&text, h->text);
+	}
+	xbuf_putc(&text, '\n');
+	size_t room = text.len - start < limit ? limit - (text.len - start) : 0;
+	xbuf_put(&text, body.p, body.len < room ? body.len : room);
+	xbuf err;
+	xbuf_init(&err, a);
+	spool_config sc;
+	char id[MSG_ID_LEN + 1];
+	sv rcpt = m->sender;
+	/* Made by the MTA (observed: U=<exim_user> on its arrival line). */
+	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text),
+		.reference_id = sv_cstr(m->id), .by_exim_user = true };
+	if (!spool_config_from_main(&sc, &err) || !submit_message(&sc, &req, id, &err)) {
+		log_set_id(m->id);
+		log_write(LOG_MAIN, "malformed recipient address report to " SV_FMT " could not be sent: %s",
+			SV_ARG(m->sender), xbuf_cstr(&err));
+		log_set_id(NULL);
+	}
+	return others ? 0 : 1;
 }

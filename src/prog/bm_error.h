@@ -39,8 +39,30 @@ int bm_too_big(const cmdline *cl, const struct message *m, sv body, long long si
  * overlong header section" (no References:, no R=: Exim sends it before the message has an
  * id) with the first header_maxsize bytes of the header section as the copy; or on stderr
  * "exim: message header longer than <n> characters received: message not accepted". Status as
- * bm_acl_refused. (header_line_maxsize: Exim's own error message breaks that limit itself
- * in every configuration tried, so the text is unknown: stderr in every mode.) */
+ * bm_acl_refused. */
 int bm_header_too_big(const cmdline *cl, const struct message *m, sv headers, long long maxsize);
+
+/* A header line passed header_line_maxsize (Exim 4.96, observed): as bm_header_too_big, with
+ * "Mail failure - overlong header line" and, as the copy, the header lines up to the end of the
+ * long one (with its continuations); on stderr "exim: message header line longer than <n>
+ * characters received: message not accepted". The error message must itself keep to the limit
+ * (Exim reads it back with the same configuration): when one of its header lines does not,
+ * nothing is spooled, the refusal is logged and the status is 1.
+ *
+ * For all of these: a message from <> gets no error message; under -oem/-oew/-oee Exim logs
+ * "Error while reading message with no usable sender address: <why>" and prints nothing.
+ * When the error message cannot be spooled, "Child mail process returned status 1" is logged
+ * and the status is 1. */
+int bm_header_line_too_long(const cmdline *cl, const struct message *m, sv headers, long long max);
+
+/* -t found To/Cc/Bcc items that do not parse (Exim 4.96, observed; receive_bad_recipients
+ * gives report, nbad and first). The message still goes to the others. To a sender, "Mail
+ * failure - malformed recipient address" listing the items, saying whether the others were
+ * passed on, with a copy of the message as received (header fix-ups, no Received:); for a <>
+ * sender the line "Error while reading message with no usable sender address: at least one
+ * malformed recipient address: <first>". Returns the exit status when there are no other
+ * recipients (1), else 0. */
+int bm_bad_header_recipients(const cmdline *cl, const struct message *m, sv body, sv report, size_t nbad,
+	sv first);
 
 #endif

@@ -47,7 +47,7 @@ static bool parse_q(cmdline *cl, const char *a)
 
 static bool is_msg_action(const char *w)
 {
-	static const char *const actions[] = { "", "c", "f", "t", "rm", "g", "ar", "md", "mad", "es",
+	static const char *const actions[] = { "", "c", "f", "t", "rm", "g", "G", "ar", "md", "mad", "es",
 		"vh", "vb", "vl", "vc" };
 	for (size_t k = 0; k < sizeof actions / sizeof *actions; k++)
 		if (strcmp(w, actions[k]) == 0)

@@ -26,13 +26,16 @@
 #include "core/spool_worker.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
+#include "lib/initial_cwd.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
 #include "prog/cmdline.h"
 #include "prog/daemon_internal.h"
 #include "prog/daemon_notify.h"
 #include "prog/pid_file.h"
+#include "prog/startup_cwd.h"
 #include "prog/daemon_qrun.h"
+#include "prog/detach.h"
 #include "prog/log_setup.h"
 #if SUPPORT_TLS
 #include "tls/tls_ocsp_refresh.h"
@@ -183,27 +186,6 @@ static void ensure_spool(const char *spool)
 		priv_give_to_exim(path);
 }
 
-/* Leave the terminal: fork (the parent exits 0), new session, standard files on /dev/null. */
-static void detach(void)
-{
-	pid_t pid = fork();
-	if (pid < 0) {
-		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "daemon: fork to detach failed: %s", strerror(errno));
-		_exit(1);
-	}
-	if (pid > 0)
-		_exit(0);
-	setsid();
-	int fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-}
-
 /* The command line of this process, for the SIGHUP re-exec. */
 static char **own_argv(void)
 {
@@ -254,9 +236,15 @@ static void reexec(listen_set *ls)
 	signal(SIGTERM, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	log_reopen();
+	/* From where it was started, so a relative program or -C path means what it meant then;
+	 * the new daemon goes to the spool directory itself. */
+	if (!initial_cwd_return())
+		log_write(LOG_MAIN | LOG_PANIC, "daemon: cannot change back to %s for re-exec: %s", initial_cwd(), strerror(errno));
 	execvp(argv[0], argv);
 	/* Still here: keep serving with the old configuration. */
-	log_write(LOG_MAIN | LOG_PANIC, "daemon: re-exec of %s failed: %s", argv[0], strerror(errno));
+	int e = errno;
+	startup_chdir();
+	log_write(LOG_MAIN | LOG_PANIC, "daemon: re-exec of %s failed: %s", argv[0], strerror(e));
 	unsetenv(INHERIT_ENV);
 	for (size_t i = 0; i < ls->n; i++)
 		if (ls->v[i].fd >= 0)
@@ -453,6 +441,9 @@ int bd_main(const cmdline *cl)
 		return 1;
 	}
 	ensure_spool(spool);
+	/* Exim's daemon works from the spool directory: so do its sessions, ${run} and lookups with
+	 * relative names. The SIGHUP re-exec changes back first (reexec). */
+	startup_chdir();
 	/* -odq / -odqs given to the daemon apply to every message it accepts (-odi acts as -odb). */
 	deliver_set_after_reception(cl->deliver == DELIVER_QUEUE ? DELIVER_AFTER_QUEUE
 		: cl->deliver == DELIVER_QUEUE_SMTP ? DELIVER_AFTER_QUEUE_SMTP : DELIVER_AFTER_BACKGROUND,
@@ -500,8 +491,11 @@ int bd_main(const cmdline *cl)
 		log_write(LOG_MAIN | LOG_PANIC, "daemon: no listening sockets could be set up");
 		return 1;
 	}
-	if (!foreground)
-		detach();
+	if (!foreground && !detach_from_terminal()) {
+		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "daemon: fork to detach failed: %s", strerror(errno));
+		_exit(1);
+	}
+	pid_file_require_absolute(pid_file);
 	if (pid_file && !pid_file_write(pid_file))
 		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", pid_file, strerror(errno));
 
@@ -510,7 +504,7 @@ int bd_main(const cmdline *cl)
 	xbuf_init(&qdesc, NULL);
 	listen_describe(&ls, &desc);
 	if (cl->queue_interval)
-		qrun_describe(cl, &qdesc);
+		qrun_describe(cl, true, &qdesc);
 	else
 		xbuf_puts(&qdesc, "no queue runs");
 	/* Files that killed processes left while no daemon was watching (core/spool_tidy.h);

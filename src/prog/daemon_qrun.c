@@ -170,15 +170,15 @@ bool qrun_sched_reaped(qrun_sched *s, pid_t pid)
 	return false;
 }
 
-void qrun_describe(const cmdline *cl, xbuf *out)
+void qrun_describe(const cmdline *cl, bool listening, xbuf *out)
 {
+	/* As Exim 4.96 writes it (observed): the listening daemon shows only the two-stage q, the
+	 * queue-runner daemon only a named queue ("-qqfGquar/1h" is "-qq1h" with -bd, else
+	 * "-qGquar/1h"); the i, f and l flags never. */
 	xbuf_puts(out, "-q");
-	if (cl->q_two_stage) xbuf_putc(out, 'q');
-	if (cl->q_initial) xbuf_putc(out, 'i');
-	if (cl->q_force) xbuf_putc(out, 'f');
-	if (cl->q_force_frozen) xbuf_putc(out, 'f');
-	if (cl->q_local) xbuf_putc(out, 'l');
-	if (cl->q_name)
+	if (listening && cl->q_two_stage)
+		xbuf_putc(out, 'q');
+	if (!listening && cl->q_name)
 		xbuf_printf(out, "G%s/", cl->q_name);
 	xbuf_puts(out, cl->queue_interval ? cl->queue_interval : "");
 }

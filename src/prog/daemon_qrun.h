@@ -41,7 +41,7 @@ void qrun_sched_tick(qrun_sched *s, time_t now);
 void qrun_sched_spawn(qrun_sched *s, const queue_run_opts *opts);
 /* A child was reaped: true if it was one of the runners. */
 bool qrun_sched_reaped(qrun_sched *s, pid_t pid);
-/* "-q30m" (or "-qf1h", "-qGname/5m") for the daemon's start line. */
-void qrun_describe(const cmdline *cl, xbuf *out);
+/* "-q30m" (or "-qq1h" listening, "-qGname/5m" not) for the daemon's start line. */
+void qrun_describe(const cmdline *cl, bool listening, xbuf *out);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "core/deliver_died.h"
 #include "core/dns.h"
+#include "core/queue_named.h"
 #include "lib/arena.h"
 #include "lib/debug.h"
 #include "lib/initial_cwd.h"
@@ -18,8 +19,8 @@
 
 /* Load the configuration for the mode. Modes that run expansions, routers or sessions then work
  * from the spool directory, as Exim does once its configuration is read. Not -bf (its file
- * names are the caller's), nor the daemon and queue runners (they re-execute themselves with
- * the caller's possibly relative program and -C paths). */
+ * names are the caller's); the daemon and queue runners change there themselves (bd_main, after
+ * making the spool directory; queue_main). */
 static bool load(const cmdline *cl)
 {
 	if (!conf_load_for(cl))
@@ -54,6 +55,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		debug_selector = sel;
+	}
+	/* -qG<name>: the queue everything this process does works in (core/queue_named.h), not only
+	 * a queue run: -bp, -M..., and the messages a daemon's sessions receive, as in Exim. */
+	if (cl.q_name) {
+		xbuf qerr;
+		xbuf_init(&qerr, pool_perm);
+		if (!queue_named_check(sv_cstr(cl.q_name), &qerr)) {
+			fprintf(stderr, "%s: %s\n", cl.called_as, xbuf_cstr(&qerr));
+			return 1;
+		}
+		queue_named_set(cl.q_name);
 	}
 	/* A delivery process whose appendfile child died runs this program again to write the
 	 * retry records (core/deliver_died.c). */

@@ -26,6 +26,8 @@
 #include "core/event.h"
 #include "core/priv.h"
 #include "core/queue.h"
+#include "core/queue_named.h"
+#include "core/queue_named_move.h"
 #include "core/spool.h"
 #include "lib/log.h"
 #include "prog/cmdline.h"
@@ -39,6 +41,13 @@ static const char *caller_name(void)
 		snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "unknown");
 	}
 	return name;
+}
+
+/* Exim's line for an id with no -D, naming a named queue ("Spool Q=quar file <id>-D not found"). */
+static void log_not_found(const spool_config *sc, const char *id)
+{
+	const char *q = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
+	log_write(LOG_MAIN, "Spool%s%s file %s-D not found", q ? " Q=" : "", q ? q : "", id);
 }
 
 /* A message opened for changing: locked, -H read. */
@@ -58,7 +67,7 @@ static int hold(const spool_config *sc, const char *id, held *h)
 		if (spool_valid_id(sv_cstr(id)) && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES)) {
 			printf("Message %s is locked\n", id);
 		} else {
-			log_write(LOG_MAIN, "Spool file %s-D not found", id);
+			log_not_found(sc, id);
 			printf("Spool data file for %s does not exist\n", id);
 		}
 		return 1;
@@ -162,7 +171,7 @@ static int do_remove(const spool_config *sc, const char *id)
 	}
 	if (h.fd < 0) {
 		/* Exim goes on removing whatever is left of the message. */
-		log_write(LOG_MAIN, "Spool file %s-D not found", id);
+		log_not_found(sc, id);
 		printf("Spool data file for %s does not exist\nContinuing, to ensure all files removed\n", id);
 		printf("Spool read error for %s-H: %s\nContinuing to ensure all files removed\n", id, strerror(ENOENT));
 		if (spool_valid_id(sv_cstr(id))) {
@@ -202,7 +211,7 @@ static int do_give_up(const spool_config *sc, const char *id)
 {
 	held h;
 	if (!spool_valid_id(sv_cstr(id))) {
-		log_write(LOG_MAIN, "Spool file %s-D not found", id);
+		log_not_found(sc, id);
 		return 0;
 	}
 	xbuf err;
@@ -212,7 +221,7 @@ static int do_give_up(const spool_config *sc, const char *id)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES)
 			log_write(LOG_MAIN, "Spool file for %s is locked (another process is handling this message)", id);
 		else
-			log_write(LOG_MAIN, "Spool file %s-D not found", id);
+			log_not_found(sc, id);
 		return 0;
 	}
 	if (!spool_read_header(pool_msg, sc, id, &h.m, &h.origin, &err)) {
@@ -398,7 +407,7 @@ static int show_copy(const spool_config *sc, const char *id)
 	if (fd < 0 || !spool_read_header(pool_msg, sc, id, &m, &o, &err)) {
 		if (fd >= 0)
 			close(fd);
-		log_write(LOG_MAIN, "Spool file %s-D not found", id);
+		log_not_found(sc, id);
 		printf("Spool data file for %s does not exist\n", id);
 		return 1;
 	}
@@ -415,6 +424,33 @@ static int show_copy(const spool_config *sc, const char *id)
 	return 0;
 }
 
+/* -MG <queue> <id>...: Exim prints "Message <id> " for each message it found (also when the
+ * move itself failed: that is logged), a line for each it did not, and one newline at the end. */
+static int do_move_all(const spool_config *sc, const cmdline *cl)
+{
+	int rc = 0;
+	for (size_t i = 1; i < cl->nargs; i++) {
+		const char *id = cl->args[i];
+		log_set_id(id);
+		switch (queue_named_move(sc, cl->args[0], id)) {
+		case QMOVE_MOVED:
+			printf("Message %s ", id);
+			break;
+		case QMOVE_LOCKED:
+			printf("Message %s is locked\n", id);
+			rc = 1;
+			break;
+		case QMOVE_MISSING:
+			printf("Spool data file for %s does not exist\n", id);
+			rc = 1;
+			break;
+		}
+		log_set_id(NULL);
+	}
+	printf("\n");
+	return rc;
+}
+
 int msgctl_main(const cmdline *cl)
 {
 	const char *act = cl->msg_action ? cl->msg_action : "";
@@ -422,14 +458,24 @@ int msgctl_main(const cmdline *cl)
 		fprintf(stderr, "exim: permission denied\n");
 		return 1;
 	}
-	if (cl->nargs == 0) {
+	/* -MG: the first argument is the target queue ("" the default), then the ids. */
+	bool move = !strcmp(act, "G");
+	if (cl->nargs <= (move ? 1u : 0u)) {
 		fprintf(stderr, "exim: no message ids given after -M%s option\n", act);
 		return 1;
+	}
+	if (move) {
+		xbuf qerr;
+		xbuf_init(&qerr, pool_perm);
+		if (!queue_named_check(sv_cstr(cl->args[0]), &qerr)) {
+			fprintf(stderr, "exim: %s\n", xbuf_cstr(&qerr));
+			return 1;
+		}
 	}
 	/* Exim checks the ids' syntax before acting on any: the editing actions take one id and
 	 * then addresses, the others only ids. */
 	bool one_id = !strcmp(act, "ar") || !strcmp(act, "md") || !strcmp(act, "es");
-	for (size_t i = 0; i < (one_id ? 1 : cl->nargs); i++)
+	for (size_t i = move ? 1 : 0; i < (one_id ? 1 : cl->nargs); i++)
 		if (!spool_valid_id(sv_cstr(cl->args[i]))) {
 			fprintf(stderr, "exim: malformed message id %s after -M%s option\n", cl->args[i], act);
 			return 1;
@@ -444,6 +490,11 @@ int msgctl_main(const cmdline *cl)
 	if (!spool_config_from_main(&sc, &err)) {
 		fprintf(stderr, "%s: %s\n", cl->called_as, xbuf_cstr(&err));
 		return 1;
+	}
+	if (move) {
+		int rc = do_move_all(&sc, cl);
+		fflush(stdout);
+		return rc;
 	}
 	/* -Mar, -Mmd, -Mes: one id, then addresses. */
 	if (!strcmp(act, "ar") || !strcmp(act, "md") || !strcmp(act, "es")) {

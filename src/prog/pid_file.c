@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/log.h"
+
 bool pid_file_write(const char *path)
 {
 	char tmp[4200];
@@ -25,6 +27,12 @@ bool pid_file_write(const char *path)
 		errno = e;
 	}
 	return ok;
+}
+
+void pid_file_require_absolute(const char *path)
+{
+	if (path && path[0] != '/')
+		log_write(LOG_PANIC | LOG_DIE, "pid file path %s must be absolute", path);
 }
 
 void pid_file_remove(const char *path)

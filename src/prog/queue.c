@@ -2,7 +2,6 @@
  * with a time (-q30m, without -bd) a queue-runner daemon that starts a run every interval (Exim:
  * "exim 4.96 daemon started: pid=N, -q30m, not listening for SMTP"). */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,8 +19,10 @@
 #include "prog/cmdline.h"
 #include "prog/daemon_notify.h"
 #include "prog/daemon_qrun.h"
+#include "prog/detach.h"
 #include "prog/log_setup.h"
 #include "prog/pid_file.h"
+#include "prog/startup_cwd.h"
 
 static volatile sig_atomic_t got_term, got_chld;
 
@@ -43,23 +44,9 @@ static void close_notifier(void *ctx)
 static int runner_daemon(const cmdline *cl, qrun_sched *s)
 {
 	bool foreground = cl->debug || cl->verbose;
-	if (!foreground) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			fprintf(stderr, "%s: fork failed: %s\n", cl->called_as, strerror(errno));
-			return 1;
-		}
-		if (pid > 0)
-			_exit(0);
-		setsid();
-		int fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (fd > 2)
-				close(fd);
-		}
+	if (!foreground && !detach_from_terminal()) {
+		fprintf(stderr, "%s: fork failed: %s\n", cl->called_as, strerror(errno));
+		return 1;
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -69,11 +56,12 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	pid_file_require_absolute(cl->pid_file);
 	if (cl->pid_file && !pid_file_write(cl->pid_file))
 		log_write(LOG_MAIN | LOG_PANIC, "failed to write pid file %s: %s", cl->pid_file, strerror(errno));
 	xbuf desc;
 	xbuf_init(&desc, NULL);
-	qrun_describe(cl, &desc);
+	qrun_describe(cl, false, &desc);
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, not listening for SMTP",
 		(int)getpid(), xbuf_cstr(&desc));
 	xbuf_free(&desc);
@@ -115,6 +103,9 @@ int queue_main(const cmdline *cl)
 		fprintf(stderr, "%s: %s\n", cl->called_as, xbuf_cstr(&err));
 		return 1;
 	}
+	/* Exim's queue runners work from the spool directory; deliveries that run this program again
+	 * give it the -C path as resolved from where it was started (lib/initial_cwd.h). */
+	startup_chdir();
 	qrun_sched s;
 	if (!qrun_sched_init(&s, cl, &sc, &err)) {
 		fprintf(stderr, "%s\n", xbuf_cstr(&err));

@@ -4,9 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "smtp/client.h"
+#include "lib/clock.h"
 
 bool smtpc_parse_reply_line(sv line, int *code, bool *last)
 {
@@ -23,16 +23,9 @@ bool smtpc_parse_reply_line(sv line, int *code, bool *last)
 	return true;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 smtpc_read_rc smtpc_read_reply(bio *io, smtpc_reply *r, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
 	xbuf line;
 	xbuf_init(&line, r->text.a);
 	xbuf_reset(&r->text);
@@ -41,7 +34,7 @@ smtpc_read_rc smtpc_read_reply(bio *io, smtpc_reply *r, int timeout_ms)
 	for (int n = 0;; n++) {
 		int left = -1;
 		if (deadline >= 0) {
-			long long l = deadline - now_ms();
+			long long l = deadline - monotonic_ms();
 			left = l < 0 ? 0 : (int)l;
 		}
 		bio_rc rc = bio_read_line(io, &line, SMTPC_LINE_MAX, left);

@@ -5,25 +5,18 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/ip.h"
 #include "mail/proxy.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "lib/clock.h"
 
 /* Read exactly n bytes into buf before the deadline. 1 ok, 0 EOF, -1 error, -2 timeout. */
 static int read_exact(int fd, uint8_t *buf, size_t n, long long deadline)
 {
 	size_t got = 0;
 	while (got < n) {
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		if (left <= 0)
 			return -2;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -101,7 +94,7 @@ static void fill_info(const proxy_header *h, proxy_info *out)
 bool proxy_read_header(int fd, int timeout_ms, proxy_info *out, xbuf *err)
 {
 	memset(out, 0, sizeof *out);
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long deadline = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	uint8_t buf[PROXY_V2_HEADER_FIXED + PROXY_V2_MAX_PAYLOAD];
 	size_t have = 5;  /* every valid header is longer than 5 bytes */
 	int rc = read_exact(fd, buf, have, deadline);

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/printing.h"
 #include "smtp/rfc1413.h"
+#include "lib/clock.h"
 
 /* ---- The reply parser ------------------------------------------------------------------- */
 
@@ -125,31 +125,6 @@ static bool make_addr(sv ip, int port, struct sockaddr_storage *ss, socklen_t *l
 	return true;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
-static int wait_fd(int fd, short events, long long deadline)
-{
-	for (;;) {
-		long long left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		struct pollfd p = { .fd = fd, .events = events };
-		int r = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
-		if (r > 0)
-			return 1;
-		if (r == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
 rfc1413_rc rfc1413_query(sv local_ip, int local_port, sv client_ip, int client_port, int timeout_s,
 	bool topbit, arena *a, sv *ident)
 {
@@ -168,7 +143,7 @@ rfc1413_rc rfc1413_query(sv local_ip, int local_port, sv client_ip, int client_p
 	if (connect(fd, (struct sockaddr *)&peer, plen) != 0) {
 		if (errno != EINPROGRESS)
 			goto done;
-		int w = wait_fd(fd, POLLOUT, now_ms() + ms);
+		int w = wait_fd_until(fd, POLLOUT, monotonic_ms() + ms);
 		if (w == 0) {
 			rc = RFC1413_CONNECT_TIMEOUT;
 			goto done;
@@ -187,10 +162,10 @@ rfc1413_rc rfc1413_query(sv local_ip, int local_port, sv client_ip, int client_p
 	 * session for minutes) and by the buffer. */
 	char *buf = arena_alloc(a, RFC1413_REPLY_MAX);
 	size_t got = 0;
-	long long overall = now_ms() + 3 * ms;
+	long long overall = monotonic_ms() + 3 * ms;
 	while (got < RFC1413_REPLY_MAX && !memchr(buf, '\n', got) && !memchr(buf, '\0', got)) {
-		long long deadline = now_ms() + ms;
-		int w = wait_fd(fd, POLLIN, deadline < overall ? deadline : overall);
+		long long deadline = monotonic_ms() + ms;
+		int w = wait_fd_until(fd, POLLIN, deadline < overall ? deadline : overall);
 		if (w == 0) {
 			rc = RFC1413_READ_TIMEOUT;
 			goto done;

@@ -731,7 +731,9 @@ sess_next sess_quit(smtp_session *s)
 	if (conf_main.acl_smtp_quit) rc = sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
 	if (rc == ACL_ERROR)
 		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for QUIT returned ERROR: %s", sv_dup(s->work, acl_log_text(&c)));
-	if (conf_main.acl_smtp_quit && rc == ACL_OK && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
+	/* Exim answers with the ACL's message whatever the result (observed: a refusing verb is an
+	 * error here, but its message is still the 221 text; so is a nested ACL's). */
+	if (conf_main.acl_smtp_quit && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
 	else sess_reply(s, 221, "%s closing connection", s->active_hostname);
 	if (sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by QUIT", conn_name(s));

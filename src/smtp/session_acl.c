@@ -90,6 +90,8 @@ static acl_ctx *prepare(smtp_session *s, acl_where where, sv recipient)
 	c = &s->acl;
 	c->recipient = recipient;
 	s->cur_rcpt = recipient;
+	/* control = caseful_local_part applies to one recipient only */
+	c->controls.caseful_local_part = c->controls.caselower_local_part = false;
 	c->authenticated = s->authenticated;
 	c->helo_verified = s->helo_verified;
 	c->helo_verify_failed = s->helo_verify_failed;

@@ -659,7 +659,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 			sess_reply(s, 501, "%s", xbuf_cstr(&why));
 			return SESS_CONTINUE;
 		}
-		address = as_given = sv_tainted(sv_copy(s->work, xbuf_sv(&addr)));
+		address = sv_tainted(sv_copy(s->work, xbuf_sv(&addr)));
 		if (!has_domain) {
 			if (!sv_eqi(address, SV_LIT("postmaster"))
 				&& !sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
@@ -692,7 +692,9 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		if (vr == ACL_OK) {
 			sess_reply(s, 250, "<" SV_FMT "> is deliverable", SV_ARG(address));
 		} else if (vr == ACL_FAIL) {
-			sess_log(s, LOG_MAIN, "VRFY failed for " SV_FMT " %s", SV_ARG(as_given), dupsv(s, s->host_tag));
+			/* the argument as the client gave it ("<a@b>", "Name <a@b>"), as Exim logs it */
+			sess_log(s, LOG_MAIN, "VRFY failed for %s %s", sess_loggable(s, sv_trim(as_given)),
+				dupsv(s, s->host_tag));
 			sess_reply(s, 550, "<" SV_FMT "> %s", SV_ARG(address), um.len ? xbuf_cstr(&um) : "Unrouteable address");
 		} else {
 			sess_reply(s, 451, "Cannot resolve <" SV_FMT "> at this time", SV_ARG(address));

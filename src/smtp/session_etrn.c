@@ -19,6 +19,7 @@
 
 #include "conf/main_options.h"
 #include "core/hintsdb.h"
+#include "lib/initial_cwd.h"
 #include "lib/log.h"
 #include "smtp/session_int.h"
 
@@ -182,7 +183,8 @@ sess_next sess_etrn_queue_run(smtp_session *s, sv arg)
 	argv[n++] = (char *)(exe && *exe ? exe : "/usr/sbin/postern");
 	if (conf && *conf) {
 		argv[n++] = "-C";
-		argv[n++] = (char *)conf;
+		/* The daemon works from the spool directory: a relative -C is its caller's. */
+		argv[n++] = (char *)initial_cwd_resolve(s->work, conf);
 	}
 	argv[n++] = "-R";
 	argv[n++] = sv_dup(s->work, sv_sub(arg, 1, arg.len));

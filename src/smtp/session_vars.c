@@ -2,6 +2,7 @@
  * being processed define ($smtp_command, $sender_helo_name, $sender_fullhost, $rcpt_count...).
  * Message variables come from the message provider (core/message.h), which is asked after this
  * one; both read the same msg_origin. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -130,8 +131,16 @@ static bool get(void *ctx, sv name, xbuf *out)
 		const char *rat = at;
 		for (const char *q = at; q && q < s->cur_rcpt.p + s->cur_rcpt.len; q++) if (*q == '@') rat = q;
 		size_t k = rat ? (size_t)(rat - s->cur_rcpt.p) : s->cur_rcpt.len;
-		if (IS("local_part")) xbuf_putsv(out, acl_local_part(s->work, s->cur_rcpt));
-		else if (rat) xbuf_putsv(out, sv_sub(s->cur_rcpt, k + 1, s->cur_rcpt.len));
+		/* Exim 4.96 lower-cases both for the ACL; control = caseful_local_part brings the
+		 * local part's case back (observed with -bh) */
+		sv v = SV_NULL;
+		if (IS("local_part")) v = acl_local_part(s->work, s->cur_rcpt);
+		else if (rat) v = sv_sub(s->cur_rcpt, k + 1, s->cur_rcpt.len);
+		size_t from = out->len;
+		xbuf_putsv(out, v);
+		if (!IS("local_part") || !s->acl.controls.caseful_local_part)
+			for (size_t i = from; i < out->len; i++)
+				out->p[i] = (char)tolower((unsigned char)out->p[i]);
 	}
 	else return false;
 #undef IS

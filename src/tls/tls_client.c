@@ -178,7 +178,7 @@ fail:
 
 static bool handshake(SSL *ssl, int fd, int timeout_ms, xbuf *err)
 {
-	long long deadline = tls_now_ms() + (timeout_ms > 0 ? timeout_ms : 300000);
+	long long deadline = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 300000);
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;

@@ -10,6 +10,7 @@
 #include "core/message.h"
 #include "lib/arena.h"
 #include "lib/bio.h"
+#include "lib/clock.h"
 #include "lib/str.h"
 
 /* err gets "what: <OpenSSL's first queued error>"; the error queue is cleared. */
@@ -31,10 +32,8 @@ bool tls_load_verify_locations(SSL_CTX *ctx, msg_origin *o, xbuf *err);
 #define TLS_OPENSSL_OPTIONS_DEFAULT "+no_sslv2 +no_sslv3 +single_dh_use +no_ticket +no_renegotiation"
 bool tls_parse_openssl_options(const char *text, uint64_t *set, uint64_t *clear, xbuf *err);
 
-/* Monotonic milliseconds. */
-long long tls_now_ms(void);
 /* After a handshake step returned SSL_ERROR_WANT_READ/WRITE (e): wait until the descriptor is
- * ready. 1: go on; 0: deadline (tls_now_ms) passed; -1: poll failed (errno). */
+ * ready. 1: go on; 0: deadline (monotonic_ms, lib/clock.h) passed; -1: poll failed (errno). */
 int tls_handshake_wait(int e, int in_fd, int out_fd, long long deadline);
 /* The bio layer that moves a connection's bytes through ssl. */
 bio_layer tls_bio_layer(SSL *ssl);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -12,18 +11,11 @@
 #include "lib/arena.h"
 #include "tls/tls_int.h"
 
-long long tls_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int tls_handshake_wait(int e, int in_fd, int out_fd, long long deadline)
 {
 	struct pollfd pfd = { .fd = in_fd, .events = POLLIN };
 	if (e == SSL_ERROR_WANT_WRITE) pfd = (struct pollfd){ .fd = out_fd, .events = POLLOUT };
-	long long left = deadline - tls_now_ms();
+	long long left = deadline - monotonic_ms();
 	if (left <= 0) return 0;
 	int pr = poll(&pfd, 1, (int)left);
 	if (pr < 0) return errno == EINTR ? 1 : -1;

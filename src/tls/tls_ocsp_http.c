@@ -11,10 +11,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tls/tls_ocsp_http.h"
+#include "lib/clock.h"
 
 static bool url_char_ok(unsigned char c)
 {
@@ -263,26 +263,6 @@ int ocsp_http_response(const char *buf, size_t len, bool eof, xbuf *out, xbuf *w
 
 /* ---- The exchange ------------------------------------------------------------------------ */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for events on fd until the deadline; false on timeout or poll error. */
-static bool wait_fd(int fd, short events, long long deadline)
-{
-	for (;;) {
-		long long left = deadline - now_ms();
-		if (left <= 0) return false;
-		struct pollfd pfd = { .fd = fd, .events = events };
-		int r = poll(&pfd, 1, (int)left);
-		if (r > 0) return true;
-		if (r < 0 && errno != EINTR) return false;
-	}
-}
-
 static int connect_any(const ocsp_url *u, long long deadline, xbuf *why)
 {
 	struct addrinfo hints, *res = NULL;
@@ -303,7 +283,7 @@ static int connect_any(const ocsp_url *u, long long deadline, xbuf *why)
 			err = errno;
 			if (err == EINPROGRESS) {
 				socklen_t sl = sizeof err;
-				if (!wait_fd(fd, POLLOUT, deadline)) err = ETIMEDOUT;
+				if (wait_fd_until(fd, POLLOUT, deadline) <= 0) err = ETIMEDOUT;
 				else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0) err = errno;
 			}
 			if (err) { close(fd); fd = -1; }
@@ -319,7 +299,7 @@ bool ocsp_http_post(const char *url, const unsigned char *body, size_t len, int 
 {
 	ocsp_url u;
 	if (!ocsp_url_parse(url, &u, why)) return false;
-	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	long long deadline = monotonic_ms() + (long long)timeout_s * 1000;
 	int fd = connect_any(&u, deadline, why);
 	if (fd < 0) return false;
 	xbuf req, in;
@@ -331,7 +311,7 @@ bool ocsp_http_post(const char *url, const unsigned char *body, size_t len, int 
 	while (sent < req.len) {
 		ssize_t w = send(fd, req.p + sent, req.len - sent, MSG_NOSIGNAL);
 		if (w > 0) { sent += (size_t)w; continue; }
-		if (w < 0 && (errno == EAGAIN || errno == EINTR) && wait_fd(fd, POLLOUT, deadline)) continue;
+		if (w < 0 && (errno == EAGAIN || errno == EINTR) && wait_fd_until(fd, POLLOUT, deadline) > 0) continue;
 		xbuf_printf(why, "sending to %s: %s", u.host, w < 0 && errno != EAGAIN ? strerror(errno) : "timed out");
 		goto done;
 	}
@@ -341,7 +321,7 @@ bool ocsp_http_post(const char *url, const unsigned char *body, size_t len, int 
 		char chunk[4096];
 		ssize_t r = recv(fd, chunk, sizeof chunk, 0);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (!wait_fd(fd, POLLIN, deadline)) {
+			if (wait_fd_until(fd, POLLIN, deadline) <= 0) {
 				xbuf_printf(why, "no complete response from %s within %ds", u.host, timeout_s);
 				goto done;
 			}

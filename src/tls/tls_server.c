@@ -277,7 +277,7 @@ static void handshake_error(SSL *ssl, int e, xbuf *err)
 
 static bool handshake(SSL *ssl, int in_fd, int out_fd, xbuf *err)
 {
-	long long deadline = tls_now_ms() + handshake_timeout_ms();
+	long long deadline = monotonic_ms() + handshake_timeout_ms();
 	for (;;) {
 		ERR_clear_error();
 		int r = SSL_accept(ssl);

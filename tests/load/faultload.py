@@ -29,11 +29,22 @@ ID_RE = re.compile(rb"id=([0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2})")
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A port below the kernel's ephemeral range that binds now on 0.0.0.0: a bind(0) port can be
+    taken by any process's outgoing connection before the daemon binds it (and again on each
+    restart of a killed daemon, which keeps the same port)."""
+    try:
+        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(20000):
+        p = random.randrange(10000 if low > 12000 else 1024, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", p))
+                return p
+            except OSError:
+                continue
+    raise RuntimeError("no free TCP port below the ephemeral range")
 
 
 class DaemonTarget:

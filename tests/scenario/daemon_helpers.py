@@ -2,31 +2,70 @@
 afterwards, process-table queries (children, zombies, uids) from /proc."""
 import os
 import pathlib
+import random
 import signal
 import socket
 import subprocess
 import time
 
 
-def free_ports(n):
-    """n TCP ports that are free on 127.0.0.1 and ::1 right now."""
-    ports, socks = [], []
-    while len(ports) < n:
+_handed_out = set()
+
+
+def _ephemeral_low():
+    try:
+        return int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port):
+    """True if port can be bound on every address a test daemon may use (0.0.0.0 and [::])."""
+    socks = []
+    try:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
+        socks.append(s)
+        s.bind(("0.0.0.0", port))
         try:
             s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-            s6.bind(("::1", p))
-            socks.append(s6)
         except OSError:
+            return True
+        socks.append(s6)
+        s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s6.bind(("::", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in socks:
             s.close()
+
+
+def free_ports(n):
+    """n TCP ports that are free on every local address right now.
+
+    They are drawn from below the kernel's ephemeral range: a port the kernel hands out with
+    bind(0) can be handed out again to any process's outgoing connection between this call and
+    the test's own bind, which made daemons fail with "Address already in use" now and then.
+    No port is given twice in one test run."""
+
+    low = _ephemeral_low()
+    first = 10000 if low > 12000 else 1024
+    ports = []
+    for _ in range(20000):
+        if len(ports) == n:
+            return ports
+        p = random.randrange(first, low)
+        if p in _handed_out or not _bindable(p):
             continue
-        socks.append(s)
+        _handed_out.add(p)
         ports.append(p)
-    for s in socks:
-        s.close()
-    return ports
+    raise RuntimeError("no free TCP port below the ephemeral range")
+
+
+def free_port():
+    """One port as free_ports gives them."""
+    return free_ports(1)[0]
 
 
 def base_config(spool, extra=""):

@@ -12,15 +12,10 @@ import threading
 import time
 
 import pytest
+from daemon_helpers import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 pytestmark = pytest.mark.skipif(not os.path.exists(DOVECOT), reason="dovecot-core not installed")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ import threading
 
 import pytest
 
+from daemon_helpers import free_port
+
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden" / "callout"
 
 CONFIG = """spool_directory = {spool}
@@ -153,11 +155,7 @@ class Scripted:
 
 
 def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    return free_port()
 
 
 def run(prog, conf, commands, port, closed):

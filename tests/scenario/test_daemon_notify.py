@@ -13,6 +13,7 @@ import subprocess
 import time
 
 import pytest
+from daemon_helpers import free_port
 
 EXIM = shutil.which("exim") or "/usr/sbin/exim"
 
@@ -27,14 +28,6 @@ acl_smtp_rcpt = accept
 """
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="daemons bind as root")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def abstract_names():

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from smtp_transport_helpers import log_body, postern_bin
+from daemon_helpers import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 0,
                                 reason="needs Debian's exim and root")
@@ -39,14 +40,6 @@ t:
 begin retry
 * * F,1h,1h
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run(who, port):

@@ -3,11 +3,12 @@ temp dir, loopback port; run as the postgres user when the tests run as root).""
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import tempfile
 
 import pytest
+
+from daemon_helpers import free_port
 
 from lookup_helpers import be
 
@@ -25,10 +26,7 @@ def pg_port():
             pytest.skip("running as root and runuser is not available to drop to postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
         shutil.chown(tmp_path, user="postgres")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()
     data = tmp_path / "data"
     r = subprocess.run(prefix + ["initdb", "-N", "-D", str(data), "-A", "trust", "-U", "pgu"], capture_output=True)
     if r.returncode != 0:

@@ -6,16 +6,15 @@ import time
 
 import pytest
 
+from daemon_helpers import free_port
+
 from lookup_helpers import be, need
 
 
 @pytest.fixture
 def redis_port(tmp_path):
     need("redis-server")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     for _ in range(100):

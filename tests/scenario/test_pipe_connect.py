@@ -16,6 +16,7 @@ import subprocess
 import time
 
 import pytest
+from daemon_helpers import free_port
 
 EXIM = shutil.which("exim") or "/usr/sbin/exim"
 
@@ -42,14 +43,6 @@ pl:
 
 BODY = "Subject: s\r\n\r\nb\r\n.\r\n"
 TXN = "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n" + BODY
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def run(binary, top, extra, sessions):

@@ -10,14 +10,15 @@ import time
 
 import pytest
 
+from daemon_helpers import free_ports
+
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 pytestmark = pytest.mark.skipif(not pathlib.Path(HAPROXY).exists(), reason="haproxy not installed")
 
 
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port free on every address (family and host are kept for the callers' clarity)."""
+    return free_ports(1)[0]
 
 
 def have_ipv6():

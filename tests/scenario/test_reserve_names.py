@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import pytest
+from daemon_helpers import free_port
 
 EXIM = shutil.which("exim") or "/usr/sbin/exim"
 
@@ -30,14 +31,6 @@ smtp_reserve_hosts = {hosts}
 """
 
 CLIENTS = ("127.0.0.1", "127.0.0.9")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def run(binary, top, hosts):

@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from daemon_helpers import free_port
 
 EXIM = shutil.which("exim") or "/usr/sbin/exim"
 OIDENTD = shutil.which("oidentd") or "/usr/sbin/oidentd"
@@ -43,14 +44,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="an identd needs port 
 
 def client_address():
     return f"127.113.{random.randint(1, 250)}.{random.randint(1, 250)}"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Server:

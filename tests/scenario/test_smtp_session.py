@@ -12,6 +12,7 @@ import tempfile
 import time
 
 import pytest
+from daemon_helpers import free_port
 
 BASE = """\
 spool_directory = {spool}
@@ -167,14 +168,6 @@ def test_bs_long_line_is_an_unknown_command(postern_bin, tmp_path):
 
 
 # ---- the daemon ------------------------------------------------------------------------------
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 @pytest.fixture
 def daemon(postern_bin, tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from smtpclient_helpers import ScriptedServer
 from smtp_transport_helpers import (PosternSpool, as_exim_line, delivery_lines, exim_deliver,
                                     host_lines, normal_retry_key, probe_bin)
+from daemon_helpers import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 0,
                                 reason="needs Debian's exim and root")
@@ -71,14 +72,6 @@ SCENARIOS = {
     "hosts_max_try_2_of_3": ([REFUSED, REFUSED, REFUSED], "  hosts_max_try = 2"),
     "hosts_expansion_fails": ([(G, [])], "  hosts = ${lookup{x}fooo{y}}\n  hosts_override"),
 }
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start(scripts):

@@ -13,6 +13,7 @@ import pytest
 
 from smtpclient_helpers import ScriptedServer
 from smtp_transport_helpers import log_body, postern_bin
+from daemon_helpers import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 0,
                                 reason="needs Debian's exim and root")
@@ -55,14 +56,6 @@ EXIM_USERS = "exim_user = Debian-exim\nexim_group = Debian-exim"
 POSTERN_USERS = "exim_user = root\nexim_group = root"
 G = "220 fake ESMTP\r\n"
 EHLO = ("EHLO", "250-fake hello\r\n250 PIPELINING\r\n")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def interesting(lines):

@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -20,16 +19,10 @@
 #include "lib/list.h"
 #include "lib/log.h"
 #include "mail/address.h"
+#include "lib/clock.h"
 
 #define QP_MAX_LINE 1023
 #define QP_MAX_ARGS 256
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Words of the command: white space separates, "..." and '...' quote. */
 static size_t split_words(arena *a, sv cmd, sv *words, size_t max)
@@ -87,13 +80,13 @@ static int run_command(const struct queryprogram_router_options *o, char **argv,
 		_exit(127);
 	}
 	close(pipefd[1]);
-	long long deadline = o->timeout > 0 ? now_ms() + (long long)o->timeout * 1000 : -1;
+	long long deadline = o->timeout > 0 ? monotonic_ms() + (long long)o->timeout * 1000 : -1;
 	int result = 0;
 	char buf[512];
 	bool eol = false;
 	for (;;) {
 		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-		int wait = deadline < 0 ? -1 : (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
+		int wait = deadline < 0 ? -1 : (int)(deadline - monotonic_ms() > 0 ? deadline - monotonic_ms() : 0);
 		int pr = poll(&p, 1, wait);
 		if (pr < 0 && errno == EINTR)
 			continue;

@@ -68,6 +68,8 @@ static void set_pfr_transport(const driver_instance *r, route_ctx *c, xp_env *en
 		tname = o->pipe_transport;
 		oname = "pipe_transport";
 		k->pfr_forbidden = o->forbid_pipe;
+		if (k->pfr_forbidden)
+			k->pfr_error_text = SV_LIT("delivery to pipe forbidden");   /* Exim's "** |cmd ...: ..." */
 		break;
 	case ADDR_REPLY:
 		tname = o->reply_transport;
@@ -87,6 +89,8 @@ static void set_pfr_transport(const driver_instance *r, route_ctx *c, xp_env *en
 		k->pfr_forbidden = o->forbid_file;
 		break;
 	}
+	if (k->pfr_forbidden && (k->kind == ADDR_FILE || k->kind == ADDR_DIRECTORY))
+		k->pfr_error_text = SV_LIT("delivery to file forbidden");   /* as Exim logs it, for directories too */
 	k->router = r;
 	if (!tname) {
 		k->pfr_error = true;
@@ -178,8 +182,9 @@ static bool vacation_open(void *ctx)
 	return true;
 }
 
-/* An Exim filter's reply item is named by the first address of its "to" list (observed:
- * "mail to \"good@x, y@@z\"" gives ">good@x"). None, or one that does not parse, makes Exim
+/* An Exim filter's reply item is named by the first address of its "to" list that parses
+ * (observed: "mail to \"good@x, y@@z\"" and "mail to \"y@@z, good@x\"" both give ">good@x";
+ * the reply's reception then reports y@@z, see receive_headers.c). None that parses makes Exim
  * 4.96 name it ">**bad-reply**" and fail it at routing, "filter autoreply generated
  * syntactically invalid recipient", with the error ignored (observed, e.g. for a message
  * without From: or Reply-To: replied to at $reply_address). SV_NULL: bad. */
@@ -197,7 +202,7 @@ static sv first_reply_address(route_ctx *c, sv to)
 		addr_parsed info;
 		const char *why;
 		if (!addr_extract(item, NULL, &out, &info, &why) || info.empty || out.len == 0)
-			return SV_NULL;
+			continue;
 		sv v = xbuf_sv(&out);
 		v.taint = to.taint;
 		return v;

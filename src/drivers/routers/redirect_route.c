@@ -17,6 +17,7 @@
 #include "core/addr.h"
 #include "drivers/routers/redirect.h"
 #include "drivers/routers/redirect_filter.h"
+#include "drivers/routers/redirect_open.h"
 #include "drivers/routers/redirect_parse.h"
 #include "drivers/routers/route_ops.h"
 #include "lib/list.h"
@@ -27,18 +28,18 @@
 #define REDIRECT_MAX_FILE (16u << 20)  /* a .forward or alias file larger than this is refused */
 #define REDIRECT_MAX_INCLUDE 10        /* :include: nesting */
 
+/* Exim's errno for an error in a redirection list ("defer (-17): error in redirect file: ..."). */
+enum { ERRNO_BADREDIRECT = -17 };
+
 static bool redirect_repeat_use(const driver_instance *r)
 {
 	const struct redirect_router_options *o = r->priv;
 	return o ? o->repeat_use : true;
 }
 
-/* Read a whole file, bounded. 0 ok, else errno. */
-static int read_file(arena *a, const char *path, sv *out)
+/* Read an open regular file whole, bounded. 0 ok, else errno. Closes fd. */
+static int read_open_file(arena *a, int fd, sv *out)
 {
-	int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)REDIRECT_MAX_FILE) {
 		int e = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
@@ -59,6 +60,14 @@ static int read_file(arena *a, const char *path, sv *out)
 	buf[got] = 0;
 	*out = sv_tainted(sv_make(buf, got));
 	return 0;
+}
+
+/* An :include:d file, opened as the address's user like the file it was named in. */
+static int read_file(arena *a, const redirect_opener *op, const char *path, sv *out)
+{
+	int e;
+	int fd = redirect_open(op, path, &e);
+	return fd < 0 ? e : read_open_file(a, fd, out);
 }
 
 static bool name_in_id_list(const char *list, bool group, unsigned id)
@@ -91,8 +100,11 @@ static bool name_in_id_list(const char *list, bool group, unsigned id)
 	return found;
 }
 
-/* The file option: open, check type, mode, owner and group as Exim does, and read it. A missing
- * file makes the router decline. */
+/* The file option as Exim 4.96 handles it (observed): whether the file exists is found out as
+ * root (a missing file declines, even in a directory the user cannot search); then it is opened
+ * as the router's user (redirect_open.h), and only then are its type, mode, owner and group
+ * checked, in that order, on what was opened (a file only root can read is "Permission
+ * denied" even when its mode is also wrong). */
 static route_rc read_forward_file(const driver_instance *r, address_item *a, route_ctx *c, const char *path, sv *text)
 {
 	const struct redirect_router_options *o = r->priv;
@@ -116,38 +128,48 @@ static route_rc read_forward_file(const driver_instance *r, address_item *a, rou
 		a->message = sv_cstr(arena_printf(c->a, "failed to stat %s (%s router): %s", path, r->name, strerror(e)));
 		return ROUTE_DEFER;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	redirect_opener op = redirect_opener_for(a);
+	int e;
+	int fd = redirect_open(&op, path, &e);
+	if (fd < 0) {
+		if (e == ENOENT || (e == ENOTDIR && o->ignore_enotdir) || (e == EACCES && o->ignore_eacces))
+			return ROUTE_DECLINE;
+		a->message = sv_cstr(arena_printf(c->a, "failed to open %s: %s (euid=%u egid=%u)", path, strerror(e),
+			(unsigned)(op.as_user ? op.uid : geteuid()), (unsigned)(op.as_user ? op.gid : getegid())));
+		return ROUTE_DEFER;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
 		a->message = sv_cstr(arena_printf(c->a, "%s is not a regular file", path));
 		return ROUTE_DEFER;
 	}
+	const char *bad = NULL;
 	if ((st.st_mode & (unsigned)o->modemask) != 0) {
-		a->message = sv_cstr(arena_printf(c->a, "bad mode (0%o) for %s: 0%o bit(s) unexpected",
-			(unsigned)st.st_mode, path, (unsigned)(st.st_mode & (unsigned)o->modemask)));
-		return ROUTE_DEFER;
+		bad = arena_printf(c->a, "bad mode (0%o) for %s: 0%o bit(s) unexpected",
+			(unsigned)st.st_mode, path, (unsigned)(st.st_mode & (unsigned)o->modemask));
 	}
 	bool local_user = route_opt_bool(r, "check_local_user");
 	/* check_owner defaults to on when the router checks for a local user. */
 	bool check_owner = conf_was_set(r, "check_owner", NULL) ? o->check_owner : local_user;
-	if (check_owner) {
+	if (!bad && check_owner) {
 		bool ok = (local_user && a->uid_set && st.st_uid == a->uid) || name_in_id_list(o->owners, false, st.st_uid);
-		if (!ok) {
-			a->message = sv_cstr(arena_printf(c->a, "bad owner for %s", path));
-			return ROUTE_DEFER;
-		}
+		if (!ok)
+			bad = arena_printf(c->a, "bad owner for %s", path);
 	}
 	bool check_group = conf_was_set(r, "check_group", NULL) ? o->check_group : o->owngroups != NULL;
-	if (check_group) {
+	if (!bad && check_group) {
 		bool ok = (local_user && a->gid_set && st.st_gid == a->gid) || name_in_id_list(o->owngroups, true, st.st_gid);
-		if (!ok) {
-			a->message = sv_cstr(arena_printf(c->a, "bad group for %s", path));
-			return ROUTE_DEFER;
-		}
+		if (!ok)
+			bad = arena_printf(c->a, "bad group for %s", path);
 	}
-	int e = read_file(c->a, path, text);
-	if (e == ENOENT)
-		return ROUTE_DECLINE;
+	if (bad) {
+		close(fd);
+		a->message = sv_cstr(bad);
+		return ROUTE_DEFER;
+	}
+	e = read_open_file(c->a, fd, text);
 	if (e) {
-		a->message = sv_cstr(arena_printf(c->a, "failed to open %s (%s router): %s", path, r->name, strerror(e)));
+		a->message = sv_cstr(arena_printf(c->a, "failed to read %s (%s router): %s", path, r->name, strerror(e)));
 		return ROUTE_DEFER;
 	}
 	return ROUTE_OK;
@@ -271,13 +293,16 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 					return false;
 				}
 				if (!path.len || path.p[0] != '/') {
-					xbuf_printf(&s->err, "included file name \"" SV_FMT "\" is not an absolute path", SV_ARG(path));
+					xbuf_printf(&s->err, "included file \"" SV_FMT "\" is not an absolute path", SV_ARG(path));
 					return false;
 				}
 				sv inc;
-				int e = read_file(s->c->a, sv_dup(s->c->a, path), &inc);
+				redirect_opener op = redirect_opener_for(s->a);
+				int e = read_file(s->c->a, &op, sv_dup(s->c->a, path), &inc);
 				if (e) {
-					xbuf_printf(&s->err, "failed to open included file " SV_FMT ": %s", SV_ARG(path), strerror(e));
+					xbuf_printf(&s->err, "failed to open included file " SV_FMT ": %s (euid=%u egid=%u)", SV_ARG(path),
+						strerror(e), (unsigned)(op.as_user ? op.uid : geteuid()),
+						(unsigned)(op.as_user ? op.gid : getegid()));
 					return false;
 				}
 				if (!parse_list(s, inc, depth + 1))
@@ -439,6 +464,11 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 		return ROUTE_DEFER;
 	}
 	if (!o->data) {
+		/* The file is opened as the router's user: user/group are resolved first, as Exim
+		 * does before it reads the file. */
+		route_rc ur = route_user_group(c, r, a, env);
+		if (ur != ROUTE_OK)
+			return ur;
 		route_rc fr = read_forward_file(r, a, c, sv_dup(c->a, text), &text);
 		if (fr != ROUTE_OK)
 			return fr;
@@ -454,6 +484,7 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 	}
 	if (!redirect_parse(&s, text)) {
 		a->message = sv_cstr(arena_printf(c->a, "error in redirect %s: %s", o->data ? "data" : "file", xbuf_cstr(&s.err)));
+		a->basic_errno = ERRNO_BADREDIRECT;
 		return ROUTE_DEFER;
 	}
 	if (skipped.len)
@@ -487,6 +518,9 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 			k->router = r;
 			k->home = a->home;
 			k->pfr_forbidden = k->kind == ADDR_PIPE ? o->forbid_pipe : o->forbid_file;
+			if (k->pfr_forbidden)
+				k->pfr_error_text = k->kind == ADDR_PIPE ? SV_LIT("delivery to pipe forbidden")
+					: SV_LIT("delivery to file forbidden");
 			if (!tname) {
 				k->pfr_error = true;
 				k->pfr_error_text = sv_cstr(arena_printf(c->a, "%s unset in %s router", oname, r->name));

@@ -365,6 +365,7 @@ static void appendfile_deliver(const driver_instance *t, tp_ctx *c, address_item
 {
 	af_ctx x;
 	memset(&x, 0, sizeof x);
+	x.mbx_lockfd = -1;
 	x.t = t;
 	x.o = t->priv;
 	x.c = c;

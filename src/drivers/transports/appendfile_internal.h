@@ -71,7 +71,18 @@ typedef struct af_ctx {
 	long long size_written;      /* -1: $message_size is the message's */
 	sv return_path;              /* empty: the sender */
 	const char *mailstore_basename;
+
+	/* use_mbx_lock (appendfile_mbxlock.c): the lock file held, -1 none */
+	int mbx_lockfd;
+	const char *mbx_lockname;
 } af_ctx;
+
+/* use_mbx_lock: a shared lock on the mailbox and the exclusive one on /tmp/.<dev>.<ino>. */
+typedef enum { AF_MBX_LOCKED, AF_MBX_BUSY, AF_MBX_FAILED /* outcome recorded */ } af_mbx_lock_rc;
+af_mbx_lock_rc af_mbx_lock(af_ctx *x, int mailbox_fd);
+/* After writing (mailbox_fd still open, or -1): remove the lock file when no reader holds the
+ * mailbox, and let go of it. Nothing when no MBX lock is held. */
+void af_mbx_unlock(af_ctx *x, int mailbox_fd);
 
 /* Record the outcome (printf-style text, copied into the arena). */
 void af_fail(af_ctx *x, addr_result r, int basic_errno, const char *fmt, ...)

@@ -55,6 +55,13 @@ static int take_lockfile(af_ctx *x, const char *lockname)
 	return 0;
 }
 
+/* A shared fcntl lock needs a descriptor open for reading: MBX locking opens the mailbox for
+ * reading and writing, as Exim does (observed). */
+static int mailbox_access(const af_ctx *x)
+{
+	return x->o->use_mbx_lock ? O_RDWR : O_WRONLY;
+}
+
 /* fcntl and/or flock as configured. true: locked. */
 static bool lock_fd(af_ctx *x, int fd)
 {
@@ -147,7 +154,7 @@ static int open_mailbox(af_ctx *x, struct stat *out)
 			}
 			if (!af_create_allowed(x, x->path, true))
 				return -1;
-			int fd = open(x->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+			int fd = open(x->path, mailbox_access(x) | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
 				(mode_t)o->mode);
 			if (fd < 0) {
 				if (errno == EEXIST)
@@ -190,7 +197,7 @@ static int open_mailbox(af_ctx *x, struct stat *out)
 						x->path);
 					return -1;
 				}
-				int fd = open(x->path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY | O_CLOEXEC, (mode_t)o->mode);
+				int fd = open(x->path, mailbox_access(x) | O_APPEND | O_CREAT | O_NOCTTY | O_CLOEXEC, (mode_t)o->mode);
 				if (fd < 0) {
 					af_fail(x, ADDR_DEFER, errno, "while creating mailbox %s", x->path);
 					return -1;
@@ -206,7 +213,7 @@ static int open_mailbox(af_ctx *x, struct stat *out)
 		mode_t perm;
 		if (!check_existing(x, &st, what, &perm))
 			return -1;
-		int flags = O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | (symlink ? 0 : O_NOFOLLOW);
+		int flags = mailbox_access(x) | O_APPEND | O_NOCTTY | O_CLOEXEC | (symlink ? 0 : O_NOFOLLOW);
 		if (S_ISFIFO(st.st_mode))
 			flags |= O_NONBLOCK;  /* no reader: ENXIO, a deferral, instead of hanging */
 		int fd = open(x->path, flags);
@@ -339,8 +346,17 @@ void af_deliver_file(af_ctx *x)
 		fd = open_mailbox(x, &st);
 		if (fd < 0)
 			goto out;
-		if (S_ISFIFO(st.st_mode) || lock_fd(x, fd))
+		if (S_ISFIFO(st.st_mode))
 			break;
+		if (o->use_mbx_lock) {
+			af_mbx_lock_rc mrc = af_mbx_lock(x, fd);
+			if (mrc == AF_MBX_LOCKED)
+				break;
+			if (mrc == AF_MBX_FAILED)
+				goto out;
+		} else if (lock_fd(x, fd)) {
+			break;
+		}
 		/* Not locked: let go of everything, so nothing is held while waiting. */
 		close(fd);
 		fd = -1;
@@ -394,6 +410,7 @@ void af_deliver_file(af_ctx *x)
 		struct timespec ts[2] = { st.st_atim, { .tv_nsec = UTIME_NOW } };
 		(void)futimens(fd, ts);
 	}
+	af_mbx_unlock(x, fd);
 	if (close(fd) != 0) {
 		fd = -1;
 		af_fail(x, ADDR_DEFER, errno, "error while closing %s", x->path);
@@ -404,6 +421,7 @@ void af_deliver_file(af_ctx *x)
 	af_quota_warn(x, before, before + x->written);
 
 out:
+	af_mbx_unlock(x, fd);
 	if (fd >= 0)
 		close(fd);
 	if (have_lockfile)

@@ -18,6 +18,7 @@
 
 #include "conf/main_options.h"
 #include "core/addr_reply.h"
+#include "core/filter.h"
 #include "core/submit.h"
 #include "core/tp_write.h"
 #include "drivers/transports/autoreply.h"
@@ -44,6 +45,8 @@ typedef struct reply {
 	addr_result r;
 	int err;
 	const char *why;
+	size_t nbad;                  /* recipient list items that do not parse */
+	sv first_bad;                 /* the first, as Exim reports it: "<rest of list> - <why>" */
 } reply;
 
 static bool failed(reply *rp, addr_result r, int err, const char *why)
@@ -142,7 +145,18 @@ static void collect(reply *rp, sv list, sv *rcpts, size_t *n)
 		xbuf_init(&addr, rp->a);
 		addr_parsed info;
 		const char *why;
-		if (!addr_extract(item, NULL, &addr, &info, &why) || info.empty)
+		if (!addr_extract(item, NULL, &addr, &info, &why)) {
+			/* Exim hands the reply to "exim -t", whose reception reports the item from where
+			 * it starts to the end of the list, in its parser's words (observed). */
+			sv t = sv_trim(item);
+			if (t.len && rp->nbad++ == 0) {
+				sv rest = sv_trim(sv_sub(list, (size_t)(t.p - list.p), list.len - (size_t)(t.p - list.p)));
+				const char *w = filter_address_error(t, rp->a);
+				rp->first_bad = sv_cstr(arena_printf(rp->a, SV_FMT " - %s", SV_ARG(rest), w ? w : why ? why : "malformed address"));
+			}
+			continue;
+		}
+		if (info.empty)
 			continue;
 		if (!info.has_domain) {
 			const char *q = conf_main.qualify_recipient ? conf_main.qualify_recipient
@@ -438,7 +452,8 @@ static bool send_reply(reply *rp, address_item *addr)
 		return false;
 
 	submit_request req = { .sender = sv_cstr(""), .recipients = rcpts, .nrecipients = nrcpts,
-		.text = xbuf_sv(&msg), .reference_id = sv_cstr(rp->c->m->id) };
+		.text = xbuf_sv(&msg), .reference_id = sv_cstr(rp->c->m->id),
+		.nbad_recipients = rp->nbad, .first_bad_recipient = rp->first_bad };
 	char id[MSG_ID_LEN + 1];
 	xbuf err;
 	xbuf_init(&err, rp->a);

@@ -30,6 +30,7 @@
 #include "lib/list.h"
 #include "lib/log.h"
 #include "lib/printing.h"
+#include "lib/clock.h"
 
 static void set_all(arena *a, address_item *addrs, addr_result r, const char *text)
 {
@@ -39,13 +40,6 @@ static void set_all(arena *a, address_item *addrs, addr_result r, const char *te
 		else
 			tp_set_result(a, ad, r, 0, 0, NULL);
 	}
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- the command's process ---- */
@@ -170,7 +164,7 @@ static void reap_blocking(pid_t pid, int *status)
 /* Read the command's output until it exits or the deadline passes. */
 static void watch(const pipe_job *j, pipe_run *r, int out_fd)
 {
-	long long deadline = j->timeout > 0 ? now_ms() + (long long)j->timeout * 1000 : -1;
+	long long deadline = j->timeout > 0 ? monotonic_ms() + (long long)j->timeout * 1000 : -1;
 	size_t max = j->o->max_output > 0 ? (size_t)j->o->max_output : 0;
 	int pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
 	bool out_open = true;
@@ -178,7 +172,7 @@ static void watch(const pipe_job *j, pipe_run *r, int out_fd)
 	for (;;) {
 		int wait_ms = 100;
 		if (deadline >= 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - monotonic_ms();
 			if (left <= 0) {
 				kill(-r->pid, SIGKILL);
 				r->timed_out = true;
@@ -237,10 +231,10 @@ static void watch(const pipe_job *j, pipe_run *r, int out_fd)
 /* Wait for the writer (it ends soon after the command: EPIPE at worst); bounded by the timeout. */
 static void finish_writer(const pipe_job *j, pipe_run *r, pid_t writer, int report_fd)
 {
-	long long deadline = now_ms() + (j->timeout > 0 ? (long long)j->timeout * 1000 : 3600000LL);
+	long long deadline = monotonic_ms() + (j->timeout > 0 ? (long long)j->timeout * 1000 : 3600000LL);
 	struct pollfd p = { .fd = report_fd, .events = POLLIN };
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		if (left <= 0 || r->timed_out) {
 			kill(writer, SIGKILL);
 			break;
