@@ -64,7 +64,7 @@ def main():
             f.write(CONF.format(spool=spool))
         subprocess.run([qt, "gen", spool, str(n)], check=True, capture_output=True)
         subprocess.run([qt, "note", spool, "86400", "0"], check=True, capture_output=True)
-        stamp = os.path.join(spool, "spool-tidy")
+        stamp = os.path.join(spool, "db", "postern-tidy")
         run_ms([after, "-C", conf, "-q"])          # the first run sweeps (no stamp yet)
         wait_unlocked(stamp)
         b, a = [], []

@@ -366,10 +366,12 @@ size_t spool_tidy_sweep(const spool_config *sc, time_t margin)
 
 /* ---- when ---- */
 
+/* A hint like the others, so in db/ (Exim ignores files there it does not know):
+ * db/postern-tidy, or db/postern-tidy-<queue> for a named queue. */
 static const char *stamp_path(const spool_config *sc)
 {
 	const char *q = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
-	return arena_printf(pool_scratch, "%s%s%s/spool-tidy", sc->directory, q ? "/" : "", q ? q : "");
+	return arena_printf(pool_scratch, "%s/db/postern-tidy%s%s", sc->directory, q ? "-" : "", q ? q : "");
 }
 
 void spool_tidy_request(const spool_config *sc)
@@ -419,6 +421,11 @@ void spool_tidy_start(const spool_config *sc, bool force)
 	struct stat st;
 	bool due = force || stat(path, &st) != 0 || st.st_mtime > now || now - st.st_mtime >= SPOOL_TIDY_INTERVAL;
 	int fd = due ? open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640) : -1;
+	if (fd < 0 && due && errno == ENOENT) {   /* a new spool: no db/ yet */
+		const char *db = arena_printf(pool_scratch, "%s/db", sc->directory);
+		if (mkdir(db, 0750) == 0 && getuid() == 0 && sc->uid != (uid_t)-1 && chown(db, sc->uid, sc->gid) != 0) { /* best effort */ }
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+	}
 	arena_reset(pool_scratch, m);
 	if (fd < 0)
 		return;

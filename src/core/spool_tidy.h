@@ -37,7 +37,7 @@ time_t spool_tidy_margin(void);
 size_t spool_tidy_sweep(const spool_config *sc, time_t margin);
 
 /* If a sweep is due (always when force), start one in a detached child: the stamp file
- * <spool>/spool-tidy is brought up to date here, so a second caller meanwhile does not start
+ * <spool>/db/postern-tidy[-<queue>] is brought up to date here, so a second caller meanwhile does not start
  * another, and the child holds its flock while it works. */
 void spool_tidy_start(const spool_config *sc, bool force);
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to t
 
 def sweep_done(spool, timeout=20):
     """Wait until no sweeper holds the stamp's lock (it holds it while it works)."""
-    stamp = pathlib.Path(spool) / "spool-tidy"
+    stamp = pathlib.Path(spool) / "db" / "postern-tidy"
     deadline = time.time() + timeout
     while time.time() < deadline:
         if stamp.exists():
@@ -42,7 +42,7 @@ def sweep_done(spool, timeout=20):
 
 def force_sweep_by_queue_run(postern_bin, conf, spool, env=None):
     """Make a sweep due (as spool_tidy_request does) and start a queue run, which starts it."""
-    stamp = pathlib.Path(spool) / "spool-tidy"
+    stamp = pathlib.Path(spool) / "db" / "postern-tidy"
     if stamp.exists():
         os.utime(stamp, (0, 0))
     subprocess.run([postern_bin, "-C", str(conf), "-q"], timeout=120, check=True, env=env,
