@@ -58,10 +58,17 @@ bool djournal_write_sealed(int fd, const char *id, const sv *addrs, size_t n, xb
 	}
 	/* Sealed as pending while a Maildir directory of this delivery is left unsynced for the
 	 * queue runner (core/dirsync.h): valid until the next boot only. */
-	if (dirsync_pending.n)
+	if (dirsync_pending.n) {
+		/* The directories go with the batch, so a reader that counts it syncs just those
+		 * (journal_sync_pending) instead of the whole system. */
+		const char *dirs[DIRSYNC_MAX];
+		for (size_t i = 0; i < dirsync_pending.n; i++)
+			dirs[i] = dirsync_pending.path[i];
+		journal_seal_pending_dirs(&batch, dirs, dirsync_pending.n);
 		journal_seal_pending(&batch, id, xbuf_sv(&batch));
-	else
+	} else {
 		journal_seal(&batch, id, xbuf_sv(&batch));
+	}
 	ssize_t w = write(fd, batch.p, batch.len);
 	if (w != (ssize_t)batch.len) {
 		xbuf_printf(err, "failed to write the journal: %s", w < 0 ? strerror(errno) : "short write");

@@ -3,7 +3,7 @@
  *
  *   - A local transport's deferral (pipe exit 75, appendfile lock timeout ...) writes
  *     "T:<local part>@<domain>" (or "T:<domain>" when the transport's retry_use_local_part is
- *     off) with the deferral's errno and text, e.g. "T:v@p.test 0 0 Child process of tp
+ *     off) with the deferral's errno and text (only strerror's text when errno > 0), e.g. "T:v@p.test 0 0 Child process of tp
  *     transport returned 75 ...". When no retry rule matches, the address fails at once.
  *   - A queue run that is not forced leaves the address alone while that record is not due:
  *     "== v@p.test R=p T=tp defer (-53): Retry time not yet reached" (logged with the default
@@ -107,7 +107,10 @@ void dlocal_retry_items(dctx *d, dbatch *b)
 		if (deferred) {
 			r->basic_errno = a->basic_errno;
 			r->more_errno = a->more_errno;
-			r->text = a->message;
+			/* With a system errno Exim keeps only its text (observed: "T:u@p.test 2 0 No such
+			 * file or directory" for a defer logged "(2): No such file or directory: creating
+			 * lock file hitching post ..."); the details stay in the log line. */
+			r->text = a->basic_errno > 0 ? sv_copy(pool_msg, sv_cstr(strerror(a->basic_errno))) : a->message;
 		} else {
 			r->remove = true;
 		}

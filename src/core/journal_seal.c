@@ -1,6 +1,7 @@
 /* Sealed -J batches (journal_seal.h): writing the seal and reading a journal back. */
 #include "core/journal_seal.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -123,6 +124,14 @@ static bool is_seal(sv line, const char *id, sv batch, bool *valid, bool *pendin
 	return true;
 }
 
+/* "#D <directory>": a directory a pending batch's delivery left unsynced (not an address:
+ * an address line never starts with '#' followed by a space-separated word). */
+#define JOURNAL_DIR_PREFIX "#D "
+static bool dir_line(const char *p, size_t n)
+{
+	return n > 3 && memcmp(p, JOURNAL_DIR_PREFIX, 3) == 0;
+}
+
 static bool seal_line(const char *p, size_t n)
 {
 	size_t pl = strlen(JOURNAL_SEAL_PREFIX);
@@ -180,7 +189,7 @@ size_t journal_parse(sv text, const char *id, void (*add)(void *ctx, sv address)
 				for (size_t b = batch; b < off;) {
 					const char *e = memchr(text.p + b, '\n', off - b);
 					size_t k = (size_t)(e - (text.p + b));
-					if (k) {
+					if (k && !dir_line(text.p + b, k)) {
 						add(ctx, sv_sub(text, b, k));
 						count++;
 					}
@@ -192,4 +201,73 @@ size_t journal_parse(sv text, const char *id, void (*add)(void *ctx, sv address)
 		off += n + 1;
 	}
 	return count;
+}
+
+void journal_seal_pending_dirs(xbuf *out, const char *const *dirs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!dirs[i][0] || strchr(dirs[i], '\n'))
+			continue;
+		xbuf_puts(out, JOURNAL_DIR_PREFIX);
+		xbuf_puts(out, dirs[i]);
+		xbuf_putc(out, '\n');
+	}
+}
+
+/* fsync one directory named by a "#D" line; false when that cannot be done. */
+static bool sync_dir(const char *p, size_t n)
+{
+	char path[4096];
+	if (n >= sizeof path)
+		return false;
+	memcpy(path, p, n);
+	path[n] = 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool ok = fsync(fd) == 0;
+	close(fd);
+	return ok;
+}
+
+int journal_sync_pending(sv text, const char *id)
+{
+	/* Every valid pending batch's "#D" lines; a batch with none (written before directories
+	 * were recorded) or a directory that cannot be synced: fall back to sync(). */
+	bool need_sync = false, any = false;
+	int synced = 0;
+	size_t batch = 0;
+	for (size_t off = 0; off < text.len && !need_sync;) {
+		const char *nl = memchr(text.p + off, '\n', text.len - off);
+		if (!nl)
+			break;
+		size_t n = (size_t)(nl - (text.p + off));
+		bool valid = false, is_pending = false;
+		if (is_seal(sv_make(text.p + off, n), id, sv_sub(text, batch, off - batch), &valid, &is_pending)) {
+			if (valid && is_pending) {
+				bool named = false;
+				for (size_t b = batch; b < off && !need_sync;) {
+					const char *e = memchr(text.p + b, '\n', off - b);
+					size_t k = (size_t)(e - (text.p + b));
+					if (dir_line(text.p + b, k)) {
+						named = true;
+						if (sync_dir(text.p + b + 3, k - 3))
+							synced++;
+						else
+							need_sync = true;
+					}
+					b += k + 1;
+				}
+				need_sync |= !named;
+				any = true;
+			}
+			batch = off + n + 1;
+		}
+		off += n + 1;
+	}
+	if (need_sync || !any) {
+		sync();
+		return -1;
+	}
+	return synced;
 }

@@ -29,6 +29,7 @@
 #include "core/deliver.h"
 #include "core/queue.h"
 #include "core/queue_internal.h"
+#include "core/spool_tidy.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 
@@ -36,7 +37,7 @@ static void add_local(const spool_config *sc, qcommit *c, const char *id, bool c
 
 /* <spool>/commit, or <spool>/<queue>/commit for a named queue: each queue's runners recover
  * only their own queue's messages (a -H moved back must land beside its -D). */
-static bool commit_base(const spool_config *sc, char *base, size_t size)
+bool qcommit_base(const spool_config *sc, char *base, size_t size)
 {
 	const char *q = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
 	return (size_t)snprintf(base, size, "%s%s%s/commit", sc->directory, q ? "/" : "", q ? q : "") < size;
@@ -99,7 +100,7 @@ void qcommit_open(const spool_config *sc, qcommit *c)
 {
 	*c = (qcommit){ .lock_fd = -1, .pipe_fd = -1 };
 	char base[900];
-	if (!commit_base(sc, base, sizeof base))
+	if (!qcommit_base(sc, base, sizeof base))
 		return;
 	if (mkdir(base, 0750) != 0 && errno != EEXIST)
 		return;
@@ -210,9 +211,12 @@ void qcommit_close(const spool_config *sc, qcommit *c)
 	if (c->pipe_fd >= 0) {
 		close(c->pipe_fd);
 		c->pipe_fd = -1;
-		int st;
+		int st = 0;
 		while (waitpid(c->committer, &st, 0) < 0 && errno == EINTR)
 			;
+		/* A committer killed between removing a -H and the rest leaves files without -H. */
+		if (WIFSIGNALED(st))
+			spool_tidy_request(sc);
 	}
 	qcommit_flush(sc, c);
 	free(c->items);
@@ -225,14 +229,14 @@ void qcommit_close(const spool_config *sc, qcommit *c)
 	c->lock_fd = -1;
 }
 
-static void recover_dir(const spool_config *sc, hintsdb *idx, const char *dir)
+static bool recover_dir(const spool_config *sc, hintsdb *idx, const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return false;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		close(fd);   /* its runner (or one of its workers) is alive */
-		return;
+		return false;
 	}
 	DIR *d = fdopendir(dup(fd));
 	if (d) {
@@ -260,21 +264,24 @@ static void recover_dir(const spool_config *sc, hintsdb *idx, const char *dir)
 	}
 	(void)rmdir(dir);
 	close(fd);
+	return true;
 }
 
-void qcommit_recover(const spool_config *sc, hintsdb *idx)
+size_t qcommit_recover(const spool_config *sc, hintsdb *idx)
 {
 	char base[900];
-	if (!commit_base(sc, base, sizeof base))
-		return;
+	if (!qcommit_base(sc, base, sizeof base))
+		return 0;
 	DIR *d = opendir(base);
 	if (!d)
-		return;
+		return 0;
+	size_t dead = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
-		recover_dir(sc, idx, arena_printf(pool_scratch, "%s/%s", base, e->d_name));
+		dead += recover_dir(sc, idx, arena_printf(pool_scratch, "%s/%s", base, e->d_name));
 	}
 	closedir(d);
+	return dead;
 }

@@ -44,7 +44,11 @@ void qcommit_close(const spool_config *sc, qcommit *c);
 
 /* Commit directories of runners that died (not locked): move each -H back into input/ and
  * note the message as due (idx, or the index itself when NULL). Its journal says what was
- * delivered; the next run finishes it. */
-void qcommit_recover(const spool_config *sc, hintsdb *idx);
+ * delivered; the next run finishes it. Returns how many such directories there were (each
+ * a runner that may also have left files without -H: core/spool_tidy.h). */
+size_t qcommit_recover(const spool_config *sc, hintsdb *idx);
+
+/* The directory holding the runners' commit directories of sc's queue (<spool>[/<queue>]/commit). */
+bool qcommit_base(const spool_config *sc, char *base, size_t size);
 
 #endif

@@ -42,6 +42,7 @@
 #include "core/dns.h"
 #include "core/queue_commit.h"
 #include "core/queue_internal.h"
+#include "core/spool_tidy.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 
@@ -277,6 +278,8 @@ static size_t collect(const spool_config *sc, worker *w, size_t *nw, hintsdb *id
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != DELIVER_EXIT_TRANSPORT_DIED)
 			log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: delivery process ended abnormally (status 0x%04x)",
 				j->id, (unsigned)status);
+		/* Killed after removing the -H, it left the rest: the next run sweeps (core/spool_tidy.h). */
+		spool_tidy_request(sc);
 		finished++;
 	}
 	return finished;

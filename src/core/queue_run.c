@@ -12,6 +12,7 @@
 #include "core/queue.h"
 #include "core/queue_internal.h"
 #include "core/queue_commit.h"
+#include "core/spool_tidy.h"
 #include "core/queue_pool.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -87,7 +88,11 @@ static void candidates(const spool_config *sc, const queue_run_opts *o, queue_li
 	*idx = db;
 	/* Completed messages a killed runner left in its commit directory go back to input/ and
 	 * into this pass (core/queue_commit.h); an empty directory read when there are none. */
-	qcommit_recover(sc, db);
+	size_t dead_runners = qcommit_recover(sc, db);
+	/* Files without -H that killed processes left (core/spool_tidy.h): a detached sweep when
+	 * one is due, always after a dead runner; otherwise one stat(). After the recovery, so the
+	 * -H files it moved back are where the sweep looks. */
+	spool_tidy_start(sc, dead_runners > 0);
 	if (db && !needs_full_scan(o)) {
 		if (queue_index_due(db, now, out))
 			return;

@@ -654,9 +654,10 @@ bool spool_read_journal(arena *a, const spool_config *sc, const char *id, messag
 	journal_parse(xbuf_sv(&text), id, journal_add, m, &pending);
 	/* A batch whose Maildir directory the queue runner had not synced yet (its runner was
 	 * killed): what it names is in the page cache; make it durable before anyone relies on
-	 * the journal (core/journal_seal.h). Only after a kill -9, so the global sync is rare. */
+	 * the journal (core/journal_seal.h): the directories its batches name are synced (a
+	 * global sync() only for a batch that names none). */
 	if (pending)
-		sync();
+		journal_sync_pending(xbuf_sv(&text), id);
 	return true;
 }
 

@@ -19,6 +19,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/spool_tidy.h"
 #include "core/deliver.h"
 #include "core/listen.h"
 #include "core/priv.h"
@@ -481,6 +482,17 @@ int bd_main(const cmdline *cl)
 		qrun_describe(cl, true, &qdesc);
 	else
 		xbuf_puts(&qdesc, "no queue runs");
+	/* Files that killed processes left while no daemon was watching (core/spool_tidy.h);
+	 * the sweep runs in a detached child, started before the line
+	 * that says the daemon is up. */
+	{
+		spool_config tsc;
+		xbuf terr;
+		xbuf_init(&terr, NULL);
+		if (spool_config_from_main(&tsc, &terr))
+			spool_tidy_start(&tsc, true);
+		xbuf_free(&terr);
+	}
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
 		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
 	xbuf_free(&qdesc);

@@ -55,3 +55,52 @@ def test_killed_appendfile_child_writes_retry_record(postern_bin, tmp_path):
         assert len(list((spool / "input").glob("*-H"))) == 1
     finally:
         shutil.rmtree(box)
+
+
+ERRNO_DEFER_CONF = """\
+spool_directory = {spool}
+log_file_path = {spool}/log/%slog
+primary_hostname = test.example
+qualify_domain = test.example
+exim_user = root
+exim_group = root
+never_users =
+begin routers
+r1:
+  driver = accept
+  transport = t1
+begin transports
+t1:
+  driver = appendfile
+  file = {missing}/sub/box
+  create_directory = false
+  user = mail
+begin retry
+* * F,2h,15m
+"""
+
+
+def test_local_defer_with_errno_keeps_only_strerror(postern_bin, tmp_path):
+    """Exim 4.96 with this configuration logged "== u@p.test R=r1 T=t1 defer (2): No such file or
+    directory: creating lock file hitching post ..." and exim_dumpdb showed
+    "  T:u@p.test 2 0 No such file or directory": with errno > 0 the record holds strerror only."""
+    spool = tmp_path / "spool"
+    conf = tmp_path / "conf"
+    base = tempfile.mkdtemp(prefix="errno-defer.")   # reachable by mail, unlike tmp_path's parents
+    os.chmod(base, 0o755)
+    conf.write_text(ERRNO_DEFER_CONF.format(spool=spool, missing=os.path.join(base, "nodir")))
+    try:
+        run_errno_defer(postern_bin, spool, conf)
+    finally:
+        shutil.rmtree(base)
+
+
+def run_errno_defer(postern_bin, spool, conf):
+    p = subprocess.run([postern_bin, "-C", str(conf), "-odi", "u@p.test"], input=b"Subject: x\n\nhi\n",
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    log = (spool / "log" / "mainlog").read_text()
+    assert re.search(r"== u@p.test R=r1 T=t1 defer \(2\): No such file or directory: creating lock file", log), log
+    dump = subprocess.run([postern_bin, "-bdbdump", str(spool), "retry"], capture_output=True,
+                          text=True, timeout=30).stdout
+    assert re.search(r"(?m)^  T:u@p.test 2 0 No such file or directory$", dump), dump

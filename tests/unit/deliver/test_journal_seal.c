@@ -1,5 +1,7 @@
 /* journal_seal: which lines of a -J count as delivered addresses. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/journal_seal.h"
 #include "lib/arena.h"
@@ -113,10 +115,48 @@ static void test_pending(void)
 	CHECK(journal_parse(sv_cstr(sealed(ID, "b@y\n@SEAL@")), ID, add, NULL, &pending) == 1 && !pending);
 }
 
+/* A pending batch names the directories its delivery left unsynced ("#D" lines, inside the
+ * seal): they are not addresses, and a reader that relies on the batch syncs just those. */
+static void test_pending_dirs(void)
+{
+	if (!journal_boot_id()[0])
+		return;
+	char dir[] = "/tmp/journal-seal-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	xbuf_puts(&b, "a@x\nb@y\n");
+	const char *dirs[] = { dir, dir };
+	journal_seal_pending_dirs(&b, dirs, 1);
+	journal_seal_pending(&b, ID, sv_make(b.p, b.len));
+	char text[512];
+	memcpy(text, b.p, b.len);
+	text[b.len] = 0;
+	CHECK(strstr(text, "#D /tmp/journal-seal-") != NULL);
+	bool pending = false;
+	got[0] = 0;
+	CHECK(journal_parse(sv_cstr(text), ID, add, NULL, &pending) == 2 && pending);
+	CHECK_STR(got, "a@x,b@y,");
+	CHECK(journal_sync_pending(sv_cstr(text), ID) == 1);
+	/* A directory that is gone: everything is synced instead. */
+	rmdir(dir);
+	CHECK(journal_sync_pending(sv_cstr(text), ID) == -1);
+	/* A pending batch without directories (an older writer): everything. */
+	xbuf_reset(&b);
+	xbuf_puts(&b, "c@z\n");
+	journal_seal_pending(&b, ID, sv_make(b.p, b.len));
+	CHECK(journal_sync_pending(sv_make(b.p, b.len), ID) == -1);
+	/* A changed directory line breaks the seal: the batch counts for nothing. */
+	char *d = strstr(text, "#D /tmp/");
+	d[4] = 'X';
+	CHECK_STR(parse(text), "");
+}
+
 int main(void)
 {
 	RUN(test_table);
 	RUN(test_tampered);
 	RUN(test_pending);
+	RUN(test_pending_dirs);
 	return unit_report("journal_seal");
 }
