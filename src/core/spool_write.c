@@ -471,16 +471,17 @@ int spool_open_locked(const spool_config *sc, const char *id, xbuf *err)
 		int e = errno;
 		/* Exim names a named queue in this text ("Spool Q=quar file <id>-D not found"). */
 		const char *q = sc->queue_name && *sc->queue_name ? sc->queue_name : NULL;
-		xbuf_printf(err, "Spool%s%s file %s-D not found", q ? " Q=" : "", q ? q : "", id);
+		/* Reset first: err may live in pool_scratch too (queue_named_move's does). */
 		arena_reset(pool_scratch, mk);
+		xbuf_printf(err, "Spool%s%s file %s-D not found", q ? " Q=" : "", q ? q : "", id);
 		errno = e;
 		return -1;
 	}
 	if (!lock_data_file(fd, id, false)) {
 		int e = errno;
-		xbuf_printf(err, "Spool file for %s is locked (another process is handling this message)", id);
 		close(fd);
 		arena_reset(pool_scratch, mk);
+		xbuf_printf(err, "Spool file for %s is locked (another process is handling this message)", id);
 		errno = e == EACCES ? EAGAIN : e;
 		return -1;
 	}
@@ -493,17 +494,22 @@ bool spool_rewrite_header(const spool_config *sc, const message *m, xbuf *err)
 	xbuf h;
 	xbuf_init(&h, NULL);
 	spool_format_header(m, &h);
+	/* Error texts go to e (heap) and then to err: err may be in pool_scratch, reset below. */
+	xbuf e;
+	xbuf_init(&e, NULL);
 	arena_mark mk = arena_getmark(pool_scratch);
 	const char *path = spool_path(pool_scratch, sc, "input", m->id, "-H");
 	durable_file f;
-	bool ok = durable_open(&f, path, (mode_t)(sc->mode ? sc->mode : 0640), err);
+	bool ok = durable_open(&f, path, (mode_t)(sc->mode ? sc->mode : 0640), &e);
 	if (ok && sc->uid != (uid_t)-1 && fchown(f.fd, sc->uid, sc->gid) != 0) {
-		xbuf_printf(err, "Failed to set owner of spool file %s: %s", path, strerror(errno));
+		xbuf_printf(&e, "Failed to set owner of spool file %s: %s", path, strerror(errno));
 		durable_abort(&f);
 		ok = false;
 	}
-	ok = ok && durable_write(&f, h.p, h.len, err) && durable_commit(&f, err);
+	ok = ok && durable_write(&f, h.p, h.len, &e) && durable_commit(&f, &e);
 	arena_reset(pool_scratch, mk);
+	xbuf_putsv(err, xbuf_sv(&e));
+	xbuf_free(&e);
 	xbuf_free(&h);
 	return ok;
 }
@@ -513,14 +519,19 @@ bool spool_remove_header(const spool_config *sc, const char *id, xbuf *err)
 	arena_mark mk = arena_getmark(pool_scratch);
 	const char *path = spool_path(pool_scratch, sc, "input", id, "-H");
 	bool ok = unlink(path) == 0 || errno == ENOENT;
+	char why[700] = "";
 	if (!ok)
-		xbuf_printf(err, "failed to remove %s: %s", path, strerror(errno));
-	arena_reset(pool_scratch, mk);
+		snprintf(why, sizeof why, "failed to remove %s: %s", path, strerror(errno));
+	arena_reset(pool_scratch, mk);   /* err may be in pool_scratch too: written after */
+	xbuf_puts(err, why);
 	return ok;
 }
 
 bool spool_remove_message(const spool_config *sc, const char *id, xbuf *err)
 {
+	/* Error texts go to e (heap) and then to err: err may be in pool_scratch, reset below. */
+	xbuf e;
+	xbuf_init(&e, NULL);
 	arena_mark mk = arena_getmark(pool_scratch);
 	bool ok = true;
 	/* -H first: once it is gone the message no longer exists for any reader. */
@@ -530,13 +541,15 @@ bool spool_remove_message(const spool_config *sc, const char *id, xbuf *err)
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		const char *path = spool_path(pool_scratch, sc, parts[i].dir, id, parts[i].suffix);
 		if (unlink(path) != 0 && errno != ENOENT && i < 2) {
-			xbuf_printf(err, "failed to remove %s: %s", path, strerror(errno));
+			xbuf_printf(&e, "failed to remove %s: %s", path, strerror(errno));
 			ok = false;
 		}
 	}
 	const char *dir = spool_dir_of(pool_scratch, sc, "input", id);
-	ok = durable_sync_dir(dir, err) && ok;
+	ok = durable_sync_dir(dir, &e) && ok;
 	queue_schedule_forget(sc, id);
 	arena_reset(pool_scratch, mk);
+	xbuf_putsv(err, xbuf_sv(&e));
+	xbuf_free(&e);
 	return ok;
 }
