@@ -69,8 +69,10 @@ static void body_run(rx_reader *r, const char *p, size_t n)
 	r->body_size += (long long)n;
 	r->linelen += (long long)n;
 	if (r->lim.size_limit > 0 && r->size > r->lim.size_limit) {
-		/* Local input stops at the first byte over the limit, as Exim's read=limit+1 shows. */
-		if ((r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF) && !r->too_big) {
+		/* Local input stops at the first byte over the limit, as Exim's read=limit+1 shows.
+		 * Not when a header error is already discarding the message: reading goes on to
+		 * the end then, and every byte counts whichever run it came in (as body_byte). */
+		if ((r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF) && !r->too_big && !discarding(r)) {
 			long long over = r->size - (r->lim.size_limit + 1);
 			n -= (size_t)over;
 			r->body_size -= over;
