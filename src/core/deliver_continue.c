@@ -21,6 +21,7 @@
 #include "conf/main_options.h"
 #include "core/hintsdb.h"
 #include "core/wait_records.h"
+#include "core/fast_ramp.h"
 #include "lib/initial_cwd.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -57,9 +58,12 @@ void dcont_wait_add(const spool_config *sc, const char *transport, sv host_name,
 	xbuf_init(&err, pool_scratch);
 	hintsdb *db = hintsdb_open(sc->directory, db_name(transport), false, &err);
 	if (db) {
-		wait_record_add(db, host_name, sv_cstr(id), time(NULL));
+		bool chained = false;
+		wait_record_add(db, host_name, sv_cstr(id), time(NULL), &chained);
 		hintsdb_close(db);
 		give_to_exim_user(sc, db_name(transport));
+		if (chained)
+			fast_ramp_notify(id);
 	}
 	arena_reset(pool_scratch, mk);
 }

@@ -123,6 +123,7 @@ typedef struct add_ctx {
 	time_t now;
 	arena *a;
 	wait_record *main, *cont;
+	bool chained;
 } add_ctx;
 
 static bool add_txn(void *vctx, hintsdb_txn *t)
@@ -160,6 +161,7 @@ static bool add_txn(void *vctx, hintsdb_txn *t)
 			return false;
 		m->sequence = s + 1;
 		m->n = 0;
+		c->chained = true;
 	}
 	if (m->n >= WAIT_RECORD_IDS_MAX)
 		return false;
@@ -168,13 +170,15 @@ static bool add_txn(void *vctx, hintsdb_txn *t)
 	return put_record(t, c->host, m, c->a);
 }
 
-bool wait_record_add(hintsdb *db, sv host, sv id, time_t now)
+bool wait_record_add(hintsdb *db, sv host, sv id, time_t now, bool *chained)
 {
 	arena *a = arena_new("wait records");
 	add_ctx c = { .host = host, .id = id, .now = now, .a = a };
 	c.main = arena_calloc(a, 1, sizeof *c.main);
 	c.cont = arena_calloc(a, 1, sizeof *c.cont);
 	bool ok = hintsdb_transact(db, add_txn, &c);
+	if (chained)
+		*chained = ok && c.chained;
 	arena_free(a);
 	return ok;
 }

@@ -44,8 +44,9 @@ sv wait_record_cont_key(arena *a, sv host, int n);
 bool wait_record_is_cont_key(sv key, size_t *host_len);
 
 /* Record that message id waits for host (nothing when it already is, in the main record or a
- * continuation). False on a database error. */
-bool wait_record_add(hintsdb *db, sv host, sv id, time_t now);
+ * continuation). False on a database error. *chained (may be NULL) is set when the main record
+ * was full and a continuation was started (what queue_fast_ramp reacts to). */
+bool wait_record_add(hintsdb *db, sv host, sv id, time_t now, bool *chained);
 
 /* Take the next message waiting for host, newest first, skipping current (which stays: it may
  * be waiting for another of its hosts) and dropping ids for which usable() says false. id_out

@@ -71,10 +71,18 @@ static void test_codec(void)
 static void test_chain(void)
 {
 	sv host = sv_cstr("127.0.0.1");
-	for (int i = 0; i < 62; i++)
-		CHECK(wait_record_add(db, host, sv_cstr(id_of(i)), 1000 + i));
-	CHECK(wait_record_add(db, host, sv_cstr(id_of(3)), 2000)); /* in the continuation: no change */
-	CHECK(wait_record_add(db, host, sv_cstr(id_of(61)), 2000));
+	int chains = 0, chained_at = -1;
+	for (int i = 0; i < 62; i++) {
+		bool chained = false;
+		CHECK(wait_record_add(db, host, sv_cstr(id_of(i)), 1000 + i, &chained));
+		if (chained)
+			chains++, chained_at = i;
+	}
+	/* The 51st id starts the continuation (what queue_fast_ramp reacts to), once. */
+	CHECK_INT(chains, 1);
+	CHECK_INT(chained_at, 50);
+	CHECK(wait_record_add(db, host, sv_cstr(id_of(3)), 2000, NULL)); /* in the continuation: no change */
+	CHECK(wait_record_add(db, host, sv_cstr(id_of(61)), 2000, NULL));
 	wait_record *m = get("127.0.0.1");
 	CHECK(m != NULL);
 	if (!m)
@@ -123,7 +131,7 @@ static void test_gaps(void)
 	sv host = sv_cstr("h.example");
 	CHECK(hintsdb_put(db, sv_cstr("h.example:0"), sv_cstr("+0 1xUwno-000190-2J")));
 	for (int i = 100; i < 151; i++)
-		CHECK(wait_record_add(db, host, sv_cstr(id_of(i)), 5000));
+		CHECK(wait_record_add(db, host, sv_cstr(id_of(i)), 5000, NULL));
 	wait_record *m = get("h.example");
 	CHECK(m && m->sequence == 2 && m->n == 1);
 	CHECK(get("h.example:1") && get("h.example:1")->n == 50);
