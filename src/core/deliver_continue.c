@@ -2,10 +2,8 @@
  * (core/deliver_continue.h).
  *
  * A wait record is keyed by the host's name, as Exim's (observed with exim_dumpdb: the key is
- * the name even when the route gave a port), and holds the ids in the order they were added,
- * separated by spaces; prog/hints_format.c prints it as Exim's exim_dumpdb does. Exim takes the
- * most recently added id first (observed: -MC ran the last id of the record, then the one
- * before), and deletes the record when it has been emptied. */
+ * the name even when the route gave a port); its layout, the chained continuation records and
+ * the order ids are taken in are in core/wait_records.h. */
 #include "core/queue_named.h"
 #include "core/deliver_continue.h"
 
@@ -17,10 +15,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/main_options.h"
 #include "core/hintsdb.h"
+#include "core/wait_records.h"
+#include "core/fast_ramp.h"
 #include "lib/initial_cwd.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -28,51 +29,9 @@
 int dcont_queue_pipe_fd = -1;
 pid_t dcont_queue_pid = 0;
 
-/* More ids than this in one record: the oldest go (Exim chains continuation records; a hint
- * this long is of no use to a connection that carries connection_max_messages anyway). */
-enum { WAIT_IDS_MAX = 1000 };
-
 static char *db_name(const char *transport)
 {
 	return arena_printf(pool_scratch, "wait-%s", transport);
-}
-
-/* The ids of a record, in order. */
-static size_t split_ids(sv v, sv *ids, size_t max)
-{
-	size_t n = 0, i = 0;
-	while (i < v.len && n < max) {
-		while (i < v.len && v.p[i] == ' ')
-			i++;
-		size_t s = i;
-		while (i < v.len && v.p[i] != ' ')
-			i++;
-		if (i > s)
-			ids[n++] = sv_sub(v, s, i - s);
-	}
-	return n;
-}
-
-typedef struct add_ctx {
-	sv id;
-} add_ctx;
-
-static bool add_fn(void *ctx, sv old, bool found, xbuf *out, bool *remove)
-{
-	add_ctx *c = ctx;
-	(void)remove;
-	static sv ids[WAIT_IDS_MAX];
-	size_t n = found ? split_ids(old, ids, WAIT_IDS_MAX) : 0;
-	for (size_t i = 0; i < n; i++)
-		if (sv_eq(ids[i], c->id))
-			return false;           /* already waiting: leave the record as it is */
-	size_t first = n + 1 > WAIT_IDS_MAX ? n + 1 - WAIT_IDS_MAX : 0;
-	for (size_t i = first; i < n; i++) {
-		xbuf_putsv(out, ids[i]);
-		xbuf_putc(out, ' ');
-	}
-	xbuf_putsv(out, c->id);
-	return true;
 }
 
 /* The records are read and written by transport processes running as the Exim user (as Exim
@@ -99,10 +58,12 @@ void dcont_wait_add(const spool_config *sc, const char *transport, sv host_name,
 	xbuf_init(&err, pool_scratch);
 	hintsdb *db = hintsdb_open(sc->directory, db_name(transport), false, &err);
 	if (db) {
-		add_ctx c = { .id = sv_cstr(id) };
-		hintsdb_update(db, host_name, add_fn, &c);
+		bool chained = false;
+		wait_record_add(db, host_name, sv_cstr(id), time(NULL), &chained);
 		hintsdb_close(db);
 		give_to_exim_user(sc, db_name(transport));
+		if (chained)
+			fast_ramp_notify(id);
 	}
 	arena_reset(pool_scratch, mk);
 }
@@ -114,13 +75,6 @@ void dcont_wait_add_hosts(const spool_config *sc, const address_item *a, const c
 			dcont_wait_add(sc, a->transport, h->name, id);
 }
 
-typedef struct next_ctx {
-	const spool_config *sc;
-	const char *current;
-	char *id_out;
-	bool found;
-} next_ctx;
-
 static bool still_queued(const spool_config *sc, sv id)
 {
 	if (!spool_valid_id(id))
@@ -131,43 +85,9 @@ static bool still_queued(const spool_config *sc, sv id)
 	return access(spool_path(pool_scratch, sc, "input", buf, "-H"), F_OK) == 0;
 }
 
-static bool next_fn(void *ctx, sv old, bool found, xbuf *out, bool *remove)
+static bool usable_fn(void *ctx, sv id)
 {
-	next_ctx *c = ctx;
-	if (!found)
-		return false;
-	static sv ids[WAIT_IDS_MAX];
-	size_t n = split_ids(old, ids, WAIT_IDS_MAX);
-	bool *keep = arena_calloc(pool_scratch, n ? n : 1, sizeof *keep);
-	size_t kept = 0;
-	for (size_t i = n; i-- > 0;) {
-		if (sv_eq_cstr(ids[i], c->current)) {
-			keep[i] = true;      /* still waiting for another host of its own, maybe */
-			kept++;
-			continue;
-		}
-		if (!c->found && still_queued(c->sc, ids[i])) {
-			memcpy(c->id_out, ids[i].p, MSG_ID_LEN);
-			c->id_out[MSG_ID_LEN] = 0;
-			c->found = true;
-			continue;           /* taken: off the record */
-		}
-		if (c->found) {
-			keep[i] = true;      /* not looked at: kept as it is */
-			kept++;
-		}
-	}
-	if (kept == 0) {
-		*remove = true;
-		return true;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (keep[i]) {
-			if (out->len)
-				xbuf_putc(out, ' ');
-			xbuf_putsv(out, ids[i]);
-		}
-	return true;
+	return still_queued(ctx, id);
 }
 
 bool dcont_wait_next(const spool_config *sc, const char *transport, sv host_name,
@@ -178,7 +98,7 @@ bool dcont_wait_next(const spool_config *sc, const char *transport, sv host_name
 	arena_mark mk = arena_getmark(pool_scratch);
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
-	next_ctx c = { .sc = sc, .current = current_id ? current_id : "", .id_out = id_out };
+	bool found = false;
 	hintsdb *db = hintsdb_open(sc->directory, db_name(transport), true, &err);
 	if (db) {
 		/* A cheap look first: most deliveries find no record and need no writer lock. */
@@ -191,11 +111,11 @@ bool dcont_wait_next(const spool_config *sc, const char *transport, sv host_name
 			db = hintsdb_open(sc->directory, db_name(transport), false, &err);
 	}
 	if (db) {
-		hintsdb_update(db, host_name, next_fn, &c);
+		found = wait_record_take(db, host_name, sv_cstr(current_id ? current_id : ""), usable_fn, (void *)sc, id_out);
 		hintsdb_close(db);
 	}
 	arena_reset(pool_scratch, mk);
-	return c.found;
+	return found;
 }
 
 /* Everything but the connection and the queue runner's pipe is closed before the exec: an

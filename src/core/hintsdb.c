@@ -290,6 +290,77 @@ const char *hintsdb_error(const hintsdb *db)
 	return db->error;
 }
 
+struct hintsdb_txn {
+	hintsdb *db;
+	MDB_txn *txn;
+	bool failed;
+};
+
+int hintsdb_txn_get(hintsdb_txn *t, sv key, xbuf *out)
+{
+	MDB_val k = val_of(key), v;
+	int rc = mdb_get(t->txn, t->db->dbi, &k, &v);
+	if (rc == 0) {
+		xbuf_put(out, v.mv_data, v.mv_size);
+		return 1;
+	}
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	set_error(t->db, "get", rc);
+	return -1;
+}
+
+bool hintsdb_txn_put(hintsdb_txn *t, sv key, sv value)
+{
+	MDB_val k = val_of(key), v = { value.len, value.p ? (void *)value.p : (void *)"" };
+	int rc = mdb_put(t->txn, t->db->dbi, &k, &v, 0);
+	if (rc != 0) {
+		set_error(t->db, "put", rc);
+		t->failed = true;
+	}
+	return rc == 0;
+}
+
+bool hintsdb_txn_delete(hintsdb_txn *t, sv key)
+{
+	MDB_val k = val_of(key);
+	int rc = mdb_del(t->txn, t->db->dbi, &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		set_error(t->db, "delete", rc);
+		t->failed = true;
+		return false;
+	}
+	return true;
+}
+
+bool hintsdb_transact(hintsdb *db, hintsdb_txn_fn fn, void *ctx)
+{
+	if (db->readonly) {
+		snprintf(db->error, sizeof db->error, "database opened read-only");
+		return false;
+	}
+	hintsdb_txn t = { .db = db };
+	int rc = mdb_txn_begin(db->env, NULL, 0, &t.txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(db->env, 0);
+		rc = mdb_txn_begin(db->env, NULL, 0, &t.txn);
+	}
+	if (rc != 0) {
+		set_error(db, "begin", rc);
+		return false;
+	}
+	if (!fn(ctx, &t) || t.failed) {
+		mdb_txn_abort(t.txn);
+		return !t.failed;
+	}
+	rc = mdb_txn_commit(t.txn);
+	if (rc != 0) {
+		set_error(db, "commit", rc);
+		return false;
+	}
+	return true;
+}
+
 #else /* no LMDB in this build */
 
 hintsdb *hintsdb_open(const char *spool_directory, const char *name, bool readonly, xbuf *err)
@@ -321,5 +392,10 @@ hintsdb *hintsdb_open_ex(const char *spool_directory, const char *name, bool rea
 	return hintsdb_open(spool_directory, name, readonly, err);
 }
 const char *hintsdb_error(const hintsdb *db) { (void)db; return "no LMDB support"; }
+
+bool hintsdb_transact(hintsdb *db, hintsdb_txn_fn fn, void *ctx) { (void)db; (void)fn; (void)ctx; return false; }
+int hintsdb_txn_get(hintsdb_txn *t, sv key, xbuf *out) { (void)t; (void)key; (void)out; return -1; }
+bool hintsdb_txn_put(hintsdb_txn *t, sv key, sv value) { (void)t; (void)key; (void)value; return false; }
+bool hintsdb_txn_delete(hintsdb_txn *t, sv key) { (void)t; (void)key; return false; }
 
 #endif

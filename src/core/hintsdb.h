@@ -58,4 +58,17 @@ hintsdb *hintsdb_open_ex(const char *spool_directory, const char *name, bool rea
 /* The last error's text (for log lines). */
 const char *hintsdb_error(const hintsdb *db);
 
+
+/* Several reads and writes of any keys as one write transaction (added for the chained
+ * wait-<transport> records, core/wait_records.c): fn reads and writes through the txn handle and
+ * returns false to abandon every write it made. */
+typedef struct hintsdb_txn hintsdb_txn;
+typedef bool (*hintsdb_txn_fn)(void *ctx, hintsdb_txn *t);
+bool hintsdb_transact(hintsdb *db, hintsdb_txn_fn fn, void *ctx);
+/* Within fn: 1 found (value appended to out), 0 not found, -1 error; puts and deletes return false
+ * on error (the transaction is then abandoned whatever fn returns). */
+int hintsdb_txn_get(hintsdb_txn *t, sv key, xbuf *out);
+bool hintsdb_txn_put(hintsdb_txn *t, sv key, sv value);
+bool hintsdb_txn_delete(hintsdb_txn *t, sv key);
+
 #endif

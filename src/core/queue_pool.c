@@ -25,6 +25,7 @@
  * The load check (deliver_queue_load_max) is made here before each message starts, so a run is
  * abandoned once, with Exim's one line. */
 #include "core/queue_pool.h"
+#include "core/fast_ramp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,7 @@ static void worker_main(const spool_config *sc, int jobfd, int wfd)
 		j.o.caller_removes_rest = true;
 		j.o.commit_dir = commit_dir[0] ? commit_dir : NULL;
 		deliver_message(sc, j.id, &j.o);
+		fast_ramp_flush();   /* the message is unlocked now */
 		deliver_outcome out = deliver_last_outcome();
 		const char *text = out.commit_dirs ? out.commit_dirs : out.skip_log;
 		size_t ll = text ? strlen(text) : 0;

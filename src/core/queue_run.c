@@ -26,6 +26,7 @@
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
+#include "core/fast_ramp.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
 
@@ -370,8 +371,13 @@ long queue_run(const spool_config *sc, const queue_run_opts *o)
 	log_write(LOG_MAIN, "Start %squeue run: pid=%d%s", named, pid, xbuf_cstr(&flags));
 	long tried = 0;
 	bool abandoned = false;
-	if (o->two_stage)
+	if (o->two_stage) {
+		/* queue_fast_ramp (core/fast_ramp.h): the first phase's deliveries may ask the daemon
+		 * to start one early; Exim does so only when queue_run_in_order is unset. */
+		fast_ramp_active = conf_main.queue_fast_ramp && !conf_main.queue_run_in_order;
 		tried += one_pass(&q, o, true, &abandoned);
+		fast_ramp_active = false;
+	}
 	if (!abandoned)
 		tried += one_pass(&q, o, false, &abandoned);
 	log_write(LOG_MAIN, "End %squeue run: pid=%d%s", named, pid, xbuf_cstr(&flags));

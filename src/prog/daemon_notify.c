@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf/main_options.h"
+#include "core/fast_ramp.h"
 #include "core/spool.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
@@ -27,54 +28,17 @@ enum { NOTIFY_MSG_QRUN = 1, NOTIFY_QUEUE_SIZE_REQ = 2 };
 
 static int notify_fd = -1;
 
-/* "\0" + name; false when it does not fit in sun_path. */
-static bool make_addr(const char *name, struct sockaddr_un *sa, socklen_t *len)
-{
-	size_t n = strlen(name);
-	if (n + 1 > sizeof sa->sun_path)
-		return false;
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	memcpy(sa->sun_path + 1, name, n);
-	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
-	return true;
-}
-
-/* The expanded notifier_socket; NULL when empty or unusable (logged). */
-static const char *socket_name(void)
-{
-	const char *opt = conf_main.notifier_socket;
-	if (!opt || !*opt)
-		return NULL;
-	xp_env env;
-	xp_env_init(&env, pool_scratch);
-	xbuf out, err;
-	xbuf_init(&out, pool_perm);
-	xbuf_init(&err, pool_scratch);
-	int rc = xp_expand(&env, sv_cstr(opt), &out, &err);
-	xp_env_release(&env);
-	if (rc != XP_OK) {
-		log_write(LOG_MAIN | LOG_PANIC, "failed to expand notifier_socket \"%s\": %s", opt, xbuf_cstr(&err));
-		return NULL;
-	}
-	return out.len ? xbuf_cstr(&out) : NULL;
-}
-
 int daemon_notify_open(const cmdline *cl)
 {
 	/* Exim: -oY, or a daemon on other interfaces (-oX) without its own pid file (-oP), which
 	 * would otherwise take the standard daemon's name. */
 	if (cl->no_notifier || (cl->override_local_interfaces && !cl->pid_file))
 		return -1;
-	const char *name = socket_name();
-	if (!name)
-		return -1;
 	struct sockaddr_un sa;
 	socklen_t len;
-	if (!make_addr(name, &sa, &len)) {
-		log_write(LOG_MAIN | LOG_PANIC, "daemon: notifier socket name too long: %s", name);
+	const char *name = NULL;
+	if (!notifier_address(&sa, &len, &name))
 		return -1;
-	}
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		log_write(LOG_MAIN | LOG_PANIC, "daemon: notifier socket: %s", strerror(errno));
@@ -105,7 +69,9 @@ void daemon_notify_close(void)
 }
 
 /* The queue's message count, counted again at most once a minute (Exim: $queue_size "is
- * evaluated on demand, but no more often than once every minute"). */
+ * evaluated on demand, but no more often than once every minute"). The queue is the one this
+ * daemon runs: Exim 4.96's daemon started with -qG<name>/<time> counts that named queue (observed:
+ * 3 in "foo", 2 in the default queue; -qGfoo gave 3, -q and no -q gave 2, -qGbar gave 0). */
 static unsigned long queue_count(const qrun_sched *q)
 {
 	static time_t counted_at;
@@ -118,17 +84,19 @@ static unsigned long queue_count(const qrun_sched *q)
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
 	spool_config sc = q->sc;
-	sc.queue_name = NULL;   /* the daemon's own (default) queue */
+	sc.queue_name = q->opts.queue_name && *q->opts.queue_name ? q->opts.queue_name : NULL;
 	count = (unsigned long)spool_list_ids_ordered(pool_scratch, &sc, false, &ids, &err);
 	arena_reset(pool_scratch, mk);
 	counted_at = now;
 	return count;
 }
 
-/* \x01 id \0 queue \0: a run for that message, when this daemon runs queues. */
+/* \x01 id \0 [queue \0]: a run for that message, when this daemon runs queues. Exim 4.96's
+ * queue runner sends no queue name (queue_fast_ramp, core/fast_ramp.h; observed: 18 bytes, also
+ * in a -qqG<name> run). */
 static void queue_run_request(qrun_sched *q, const char *buf, size_t n)
 {
-	if (n < 1 + MSG_ID_LEN + 2 || buf[1 + MSG_ID_LEN] != 0 || buf[n - 1] != 0)
+	if (n < 1 + MSG_ID_LEN + 1 || buf[1 + MSG_ID_LEN] != 0 || buf[n - 1] != 0)
 		return;
 	sv id = { buf + 1, MSG_ID_LEN, 1, 0 };
 	if (!spool_valid_id(id))
@@ -198,10 +166,9 @@ void daemon_notify_ready(qrun_sched *q)
  * connected to the daemon's; -1 when there is no daemon. */
 static int client_socket(void)
 {
-	const char *name = socket_name();
 	struct sockaddr_un sa;
 	socklen_t len;
-	if (!name || !make_addr(name, &sa, &len))
+	if (!notifier_address(&sa, &len, NULL))
 		return -1;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

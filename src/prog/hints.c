@@ -180,6 +180,70 @@ static bool message_exists(const char *spool, sv id)
 	return stat(path, &st) == 0;
 }
 
+/* A wait-<transport> record: ids of messages no longer on the spool go. An emptied main record
+ * takes back its highest continuation ("renamed <host>:<n>", as Exim's exim_tidydb), and is
+ * deleted only when none is left; continuation records are kept even when empty (as Exim).
+ * Continuations are listed before their main record (the items are in reverse key order and
+ * "<host>:<n>" sorts after "<host>"), so a continuation taken back is already tidied; its ids
+ * are checked again all the same. */
+static size_t keep_existing(const char *spool, wait_record *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (message_exists(spool, r->ids[i]))
+			r->ids[k++] = r->ids[i];
+	size_t dropped = r->n - k;
+	r->n = k;
+	return dropped;
+}
+
+static void tidy_wait(hintsdb *db, const char *spool, const tidy_item *it, const char *shown, arena *a)
+{
+	wait_record *r = arena_calloc(a, 1, sizeof *r);
+	wait_record_decode(it->value, r);
+	bool changed = keep_existing(spool, r) > 0;
+	size_t host_len;
+	if (wait_record_is_cont_key(it->key, &host_len)) {
+		if (changed) {
+			xbuf v;
+			xbuf_init(&v, a);
+			wait_record_encode(r, &v);
+			hintsdb_put(db, it->key, xbuf_sv(&v));
+			printf("updated %s\n", shown);
+		}
+		return;
+	}
+	wait_record *cont = arena_calloc(a, 1, sizeof *cont);
+	while (r->n == 0 && r->sequence > 0) {
+		r->sequence--;
+		changed = true;
+		sv ck = wait_record_cont_key(a, it->key, r->sequence);
+		xbuf cv;
+		xbuf_init(&cv, a);
+		if (hintsdb_get(db, ck, &cv) != 1)
+			continue;
+		wait_record_decode(xbuf_sv(&cv), cont);
+		keep_existing(spool, cont);
+		memcpy(r->ids, cont->ids, cont->n * sizeof cont->ids[0]);
+		r->n = cont->n;
+		hintsdb_delete(db, ck);
+		xbuf name;
+		xbuf_init(&name, a);
+		hints_put_printable(&name, ck);
+		printf("renamed %s\n", xbuf_cstr(&name));
+	}
+	if (r->n == 0 && r->sequence == 0) {
+		hintsdb_delete(db, it->key);
+		printf("deleted %s (empty)\n", shown);
+	} else if (changed) {
+		xbuf v;
+		xbuf_init(&v, a);
+		wait_record_encode(r, &v);
+		hintsdb_put(db, it->key, xbuf_sv(&v));
+		printf("updated %s\n", shown);
+	}
+}
+
 static int tidydb(const cmdline *cl)
 {
 	size_t i = 0;
@@ -233,26 +297,7 @@ static int tidydb(const cmdline *cl)
 				printf("deleted %s (no message)\n", xbuf_cstr(&shown));
 			}
 		} else if (is_wait) {
-			xbuf kept;
-			xbuf_init(&kept, a);
-			size_t before = 0, after = 0;
-			sv ids[HINTS_WAIT_MAX];
-			size_t n = hints_wait_ids(it->value, ids, HINTS_WAIT_MAX);
-			for (size_t k = 0; k < n; k++) {
-				before++;
-				if (!message_exists(spool, ids[k]))
-					continue;
-				if (after++)
-					xbuf_putc(&kept, ' ');
-				xbuf_putsv(&kept, ids[k]);
-			}
-			if (!after) {
-				hintsdb_delete(db, it->key);
-				printf("deleted %s (empty)\n", xbuf_cstr(&shown));
-			} else if (after != before) {
-				hintsdb_put(db, it->key, xbuf_sv(&kept));
-				printf("updated %s\n", xbuf_cstr(&shown));
-			}
+			tidy_wait(db, spool, it, xbuf_cstr(&shown), a);
 		}
 	}
 	printf("Tidying complete\n");

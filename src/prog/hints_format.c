@@ -104,26 +104,12 @@ static void put_usec_time(xbuf *out, double t)
 	xbuf_printf(out, ".%06ld", usec);
 }
 
-size_t hints_wait_ids(sv value, sv *ids, size_t max)
+wait_record *hints_wait_decode(sv value)
 {
-	size_t n = 0, i = 0;
-	while (i < value.len && n < max) {
-		while (i < value.len && value.p[i] == ' ')
-			i++;
-		size_t s = i;
-		while (i < value.len && value.p[i] != ' ')
-			i++;
-		sv tok = sv_sub(value, s, i - s);
-		/* Exim keeps ids back to back: split a run of them into ids. */
-		while (tok.len >= MSG_ID_LEN && n < max) {
-			size_t take = tok.len % MSG_ID_LEN == 0 ? MSG_ID_LEN : tok.len;
-			ids[n++] = sv_sub(tok, 0, take);
-			tok = sv_sub(tok, take, tok.len - take);
-		}
-		if (tok.len && n < max)
-			ids[n++] = tok;
-	}
-	return n;
+	/* One at a time (the tools are single-threaded): a record's ids are too many for a stack. */
+	static wait_record r;
+	wait_record_decode(value, &r);
+	return &r;
 }
 
 sv hints_key_message_id(sv key)
@@ -173,6 +159,8 @@ time_t hints_record_time(const char *db, sv value)
 		sv der;
 		return tls_resume_record_decode(value, &stored, &expires, &der) ? stored : 0;
 	}
+	if (strncmp(db, "wait-", 5) == 0)
+		return hints_wait_decode(value)->stamp;
 	return 0;
 }
 
@@ -273,10 +261,9 @@ void hints_format_record(const char *db, sv key, sv value, xbuf *out)
 	if (strncmp(db, "wait-", 5) == 0) {
 		hints_put_printable(out, key);
 		xbuf_putc(out, ' ');
-		sv ids[HINTS_WAIT_MAX];
-		size_t n = hints_wait_ids(value, ids, HINTS_WAIT_MAX);
-		for (size_t i = 0; i < n; i++) {
-			hints_put_printable(out, ids[i]);
+		const wait_record *r = hints_wait_decode(value);
+		for (size_t i = 0; i < r->n; i++) {
+			hints_put_printable(out, r->ids[i]);
 			xbuf_putc(out, ' ');
 		}
 		xbuf_putc(out, '\n');
@@ -317,11 +304,10 @@ void hints_format_fields(const char *db, sv value, xbuf *out)
 			xbuf_printf(out, "\n1 fract. time: .%06ld\n2 sender rate: % .3f\n", lround((r.time - sec) * 1e6), r.rate);
 		}
 	} else if (strncmp(db, "wait-", 5) == 0) {
-		xbuf_puts(out, "Sequence: 0\n");
-		sv ids[HINTS_WAIT_MAX];
-		size_t n = hints_wait_ids(value, ids, HINTS_WAIT_MAX);
-		for (size_t i = 0; i < n; i++) {
-			hints_put_printable(out, ids[i]);
+		const wait_record *r = hints_wait_decode(value);
+		xbuf_printf(out, "Sequence: %d\n", r->sequence);
+		for (size_t i = 0; i < r->n; i++) {
+			hints_put_printable(out, r->ids[i]);
 			xbuf_putc(out, ' ');
 		}
 		xbuf_putc(out, '\n');

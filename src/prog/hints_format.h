@@ -8,9 +8,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "core/wait_records.h"
 #include "lib/str.h"
-
-enum { HINTS_WAIT_MAX = 4096 };
 
 /* Print times in UTC (-z) instead of local time. */
 void hints_time_utc(bool utc);
@@ -28,8 +27,8 @@ const char *hints_modify_field(const char *db, sv value, int field, const char *
 time_t hints_record_time(const char *db, sv value);
 /* The message id at the end of a message-specific retry key (empty: none). */
 sv hints_key_message_id(sv key);
-/* The message ids of a wait-<transport> record (space-separated, or Exim-style concatenated). */
-size_t hints_wait_ids(sv value, sv *ids, size_t max);
+/* A wait-<transport> record decoded (core/wait_records.h); valid until the next call. */
+wait_record *hints_wait_decode(sv value);
 
 /* The callout database (hints_callout.c): Exim's key for a stored key, and Exim's dump line
  * (false: not a callout record Postern wrote). */

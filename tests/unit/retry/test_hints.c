@@ -104,9 +104,10 @@ static void test_keys(void)
 		"1xUjaP-0002dG-0K");
 	CHECK(hints_key_message_id(sv_cstr("T:127.0.0.1:127.0.0.1:2601")).len == 0);
 	CHECK(hints_key_message_id(sv_cstr("R:u@r.example:<s@snd.example>")).len == 0);
-	sv ids[4];
-	CHECK_INT(hints_wait_ids(sv_cstr(" a  b"), ids, 4), 2);
-	CHECK_INT(hints_wait_ids(sv_cstr("1xUjZj-00020V-2Y1xUjZk-00020b-01 1xUjaa-0002lB-14"), ids, 2), 2);
+	CHECK_INT(hints_wait_decode(sv_cstr(" a  b"))->n, 2);
+	CHECK_INT(hints_wait_decode(sv_cstr("1xUjZj-00020V-2Y1xUjZk-00020b-01 1xUjaa-0002lB-14"))->n, 3);
+	CHECK_INT(hints_wait_decode(sv_cstr("@1795261691 +2 1xUjaa-0002lB-14"))->sequence, 2);
+	CHECK_INT(hints_record_time("wait-x", sv_cstr("@1795261691 +2 1xUjaa-0002lB-14")), T);
 	CHECK_INT(retry_record_decode(sv_cstr(""), &(retry_record){ 0 }, a), 0);
 	CHECK_INT(hints_record_time("retry", retry_value(a, 1, 2, "x", 0, 5, 9, false)), T + 5);
 	CHECK_INT(hints_record_time("misc", sv_cstr("1795261691")), T);
