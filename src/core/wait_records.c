@@ -11,7 +11,7 @@
 
 static bool metadata_token(sv tok, char mark, long long *value)
 {
-	if (tok.len < 2 || tok.len > 20 || tok.p[0] != mark)
+	if (tok.len < 2 || tok.len > 19 || tok.p[0] != mark)   /* at most 18 digits: no overflow */
 		return false;
 	long long v = 0;
 	for (size_t i = 1; i < tok.len; i++) {
@@ -49,6 +49,9 @@ void wait_record_decode(sv value, wait_record *r)
 			continue;
 		}
 		leading = false;
+		/* Not a message id, and it would read back as metadata once written first. */
+		if (tok.p[0] == '@' || tok.p[0] == '+')
+			continue;
 		/* Ids back to back (as Exim stores them): one id per MSG_ID_LEN characters. */
 		while (tok.len >= MSG_ID_LEN && tok.len % MSG_ID_LEN == 0 && r->n < WAIT_RECORD_IDS_MAX) {
 			r->ids[r->n++] = sv_sub(tok, 0, MSG_ID_LEN);

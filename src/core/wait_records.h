@@ -34,8 +34,9 @@ typedef struct wait_record {
 	sv ids[WAIT_RECORD_IDS_MAX]; /* point into the decoded value */
 } wait_record;
 
-/* Never fails: unknown tokens are taken as ids (exim_tidydb then drops them). A run of ids
- * written back to back is split into ids. */
+/* Never fails: unknown tokens are taken as ids (exim_tidydb then drops them), except ones
+ * starting with "@" or "+" that are not the leading metadata (dropped). A run of ids written back
+ * to back is split into ids. */
 void wait_record_decode(sv value, wait_record *r);
 void wait_record_encode(const wait_record *r, xbuf *out);
 /* "<host>:<n>" */

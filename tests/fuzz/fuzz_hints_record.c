@@ -4,12 +4,14 @@
  *
  * Invariants: nothing crashes; a value that decodes as a retry record re-encodes to the same
  * bytes; printed output contains no raw control characters other than the layout's own newlines
- * and tab; wait-<t> ids are views inside the value. */
+ * and tab; wait-<t> ids are views inside the value and a decoded wait record re-encodes to one
+ * with the same time stamp and sequence. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "core/retry.h"
+#include "core/wait_records.h"
 #include "fuzz_check.h"
 #include "lib/arena.h"
 #include "prog/hints_format.h"
@@ -60,11 +62,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		xbuf_init(&nv, a);
 		(void)hints_modify_field("retry", value, (int)(size % 7), "2611210800", 1795261691, &nv);
 	}
-	sv ids[64];
-	size_t n = hints_wait_ids(value, ids, 64);
-	CHECK(n <= 64);
-	for (size_t i = 0; i < n; i++)
-		CHECK(ids[i].p >= value.p && ids[i].p + ids[i].len <= value.p + value.len);
+	/* wait-<t>: ids are views inside the value, and re-encoding decodes to the same record. */
+	static wait_record w, w2;
+	wait_record_decode(value, &w);
+	CHECK(w.n <= WAIT_RECORD_IDS_MAX);
+	for (size_t i = 0; i < w.n; i++)
+		CHECK(w.ids[i].len > 0 && w.ids[i].p >= value.p && w.ids[i].p + w.ids[i].len <= value.p + value.len);
+	xbuf we;
+	xbuf_init(&we, a);
+	wait_record_encode(&w, &we);
+	wait_record_decode(xbuf_sv(&we), &w2);
+	CHECK(w2.stamp == w.stamp && w2.sequence == w.sequence);
 	sv id = hints_key_message_id(value);
 	CHECK(id.len == 0 || id.len == 16);
 	arena_free(a);

@@ -56,9 +56,10 @@ static void test_codec(void)
 	xbuf_init(&out, pool_scratch);
 	wait_record_encode(&r, &out);
 	CHECK_STR(xbuf_cstr(&out), "@100 +3 a b");
-	/* Metadata only leads: a later "+1" is an id (tidy drops it). */
-	wait_record_decode(sv_cstr("a +1"), &r);
+	/* Metadata only leads: a later "+1" is no id either (dropped). */
+	wait_record_decode(sv_cstr("a +1 @5 b"), &r);
 	CHECK_INT(r.sequence, 0);
+	CHECK_INT(r.stamp, 0);
 	CHECK_INT(r.n, 2);
 	size_t hl;
 	CHECK(wait_record_is_cont_key(sv_cstr("127.0.0.1:12"), &hl));
