@@ -283,23 +283,56 @@ void log_format_stamp(const struct timeval *tv, xbuf *out)
 	}
 }
 
-static int open_log_file(const char *name)
+/* Create the missing directories above name (each 0750), as Exim does for a log path. */
+static void make_parent_dirs(const char *name)
+{
+	char *path = strdup(name);
+	if (!path)
+		return;
+	char *slash = strrchr(path, '/');
+	if (!slash || slash == path) {
+		free(path);
+		return;
+	}
+	*slash = '\0';
+	/* Walk down from the top; components that exist already are skipped (EEXIST). */
+	for (char *p = path + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+				free(path);
+				return;
+			}
+			if (c == '\0')
+				break;
+			*p = c;
+		}
+	}
+	free(path);
+}
+
+int log_open_path(const char *name)
 {
 	int flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 	int fd = open(name, flags, 0640);
 	if (fd < 0 && errno == ENOENT) {
-		/* Create the final directory (the spool's log/ usually) and try once more. */
-		const char *slash = strrchr(name, '/');
-		if (slash && slash != name) {
-			char *dir = strndup(name, (size_t)(slash - name));
-			if (dir && mkdir(dir, 0750) == 0)
-				fd = open(name, flags, 0640);
-			else
-				errno = ENOENT;
-			free(dir);
-		}
+		make_parent_dirs(name);
+		fd = open(name, flags, 0640);
 	}
 	return fd;
+}
+
+static int (*log_opener)(const char *name);
+
+void log_set_opener(int (*opener)(const char *name))
+{
+	log_opener = opener;
+}
+
+static int open_log_file(const char *name)
+{
+	return log_opener ? log_opener(name) : log_open_path(name);
 }
 
 /* Make files[kind] an open descriptor for the current name; errno-style reason on failure. */
@@ -458,7 +491,7 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 	ensure_configured();
 	if (st.extra_paths && st.depth == 0) {
 		st.extra_paths = false;
-		log_write(LOG_MAIN | LOG_PANIC, "More than one path given in log_file_path: using %s",
+		log_write(LOG_MAIN | LOG_PANIC | LOG_NOID, "More than one path given in log_file_path: using %s",
 			st.template ? st.template : "");
 	}
 	st.depth++;
