@@ -1,113 +1,90 @@
-/* Opening log files as the exim user (see log_open_exim.h). */
+/* Opening log files for the exim user (see log_open_exim.h). */
 #include "core/log_open_exim.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/priv.h"
 #include "lib/log.h"
 
-/* The child's answer: errno 0 and one descriptor in SCM_RIGHTS, or the errno of the failure. */
-static void child_send(int sock, int fd, int err)
+/* Whether the exim user may write a file or directory with this status (owner, group, then
+ * other permission bits, as the kernel decides for a process with the exim uid and gid). */
+static bool exim_may_write(const struct stat *sb, uid_t uid, gid_t gid)
 {
-	struct iovec iov = { .iov_base = &err, .iov_len = sizeof err };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	memset(&ctl, 0, sizeof ctl);
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		m.msg_control = ctl.buf;
-		m.msg_controllen = sizeof ctl.buf;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	}
-	while (sendmsg(sock, &m, 0) < 0 && errno == EINTR)
-		;
+	if (sb->st_uid == uid)
+		return (sb->st_mode & S_IWUSR) != 0;
+	if (sb->st_gid == gid)
+		return (sb->st_mode & S_IWGRP) != 0;
+	return (sb->st_mode & S_IWOTH) != 0;
 }
 
-/* The parent's side: at most 30 s for the child (it only opens a file). */
-static int parent_receive(int sock)
+/* Create the missing directories above name, each 0750 and given to the exim user. */
+static void make_dirs_for_exim(const char *name)
 {
-	struct pollfd p = { .fd = sock, .events = POLLIN };
-	int rc;
-	while ((rc = poll(&p, 1, 30000)) < 0 && errno == EINTR)
-		;
-	if (rc == 0) {
-		errno = ETIMEDOUT;
-		return -1;
+	char *path = strdup(name);
+	char *slash = path ? strrchr(path, '/') : NULL;
+	if (!slash || slash == path) {
+		free(path);
+		return;
 	}
-	int err = EIO;
-	struct iovec iov = { .iov_base = &err, .iov_len = sizeof err };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-		.msg_controllen = sizeof ctl.buf };
-	ssize_t n;
-	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	int fd = -1;
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-			c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(c), sizeof fd);
-	if (n != (ssize_t)sizeof err)
-		err = EIO;
-	if (fd >= 0 && err == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	errno = err ? err : EIO;
-	return -1;
+	*slash = '\0';
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(path, 0750) == 0)
+			priv_give_to_exim(path);
+		else if (errno != EEXIST)
+			break;
+		if (c == '\0')
+			break;
+		*p = c;
+	}
+	free(path);
 }
 
 int log_open_as_exim(const char *name)
 {
-	if (geteuid() != 0 || priv_exim_uid() == 0)
+	uid_t uid = priv_exim_uid();
+	gid_t gid = priv_exim_gid();
+	if (geteuid() != 0 || uid == 0)
 		return log_open_path(name);
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(sv[0]);
-		close(sv[1]);
-		errno = e;
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		xbuf err;
-		xbuf_init(&err, NULL);
-		int fd = -1, e = EPERM;
-		if (priv_drop_to_exim(&err)) {
-			fd = log_open_path(name);
-			e = fd < 0 ? errno : 0;
+	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = open(name, flags);
+		if (fd >= 0) {
+			struct stat sb;
+			if (fstat(fd, &sb) < 0 || !exim_may_write(&sb, uid, gid)) {
+				close(fd);
+				errno = EACCES; /* what the exim user would get */
+				return -1;
+			}
+			return fd;
 		}
-		child_send(sv[1], fd, e);
-		_exit(0);
+		if (errno != ENOENT)
+			return -1;
+		fd = open(name, flags | O_CREAT | O_EXCL, 0640);
+		if (fd < 0 && errno == ENOENT) {
+			make_dirs_for_exim(name);
+			fd = open(name, flags | O_CREAT | O_EXCL, 0640);
+		}
+		if (fd >= 0) {
+			/* A file of root's would shut out the exim-user processes that come later. */
+			if (fchown(fd, uid, gid) < 0) {
+				int e = errno;
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != EEXIST) /* EEXIST: another process created it just now; open that */
+			return -1;
 	}
-	close(sv[1]);
-	int fd = parent_receive(sv[0]);
-	int e = errno;
-	close(sv[0]);
-	if (fd < 0 && e == ETIMEDOUT)
-		kill(pid, SIGKILL); /* it did not answer in time; it is ours and not yet waited for */
-	/* A SIGCHLD handler elsewhere may have reaped it already (ECHILD): nothing to wait for. */
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	errno = e;
-	return fd;
+	return -1;
 }
