@@ -137,8 +137,6 @@ static void configure_logging(bh_log *bh)
 			lc.file_path = arena_strdup(pool_perm, tmpl);
 			lc.timezone = false;
 			lc.write_rejectlog = false;
-			/* A private root-only directory that this process reads back itself. */
-			log_set_opener(NULL);
 		} else {
 			bh->dir[0] = '\0';
 		}
