@@ -283,42 +283,21 @@ void log_format_stamp(const struct timeval *tv, xbuf *out)
 	}
 }
 
-/* Create the missing directories above name (each 0750), as Exim does for a log path. */
-static void make_parent_dirs(const char *name)
-{
-	char *path = strdup(name);
-	if (!path)
-		return;
-	char *slash = strrchr(path, '/');
-	if (!slash || slash == path) {
-		free(path);
-		return;
-	}
-	*slash = '\0';
-	/* Walk down from the top; components that exist already are skipped (EEXIST). */
-	for (char *p = path + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(path, 0750) < 0 && errno != EEXIST) {
-				free(path);
-				return;
-			}
-			if (c == '\0')
-				break;
-			*p = c;
-		}
-	}
-	free(path);
-}
-
 int log_open_path(const char *name)
 {
 	int flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 	int fd = open(name, flags, 0640);
 	if (fd < 0 && errno == ENOENT) {
-		make_parent_dirs(name);
-		fd = open(name, flags, 0640);
+		/* Create the final directory (the spool's log/ usually) and try once more. */
+		const char *slash = strrchr(name, '/');
+		if (slash && slash != name) {
+			char *dir = strndup(name, (size_t)(slash - name));
+			if (dir && mkdir(dir, 0750) == 0)
+				fd = open(name, flags, 0640);
+			else
+				errno = ENOENT;
+			free(dir);
+		}
 	}
 	return fd;
 }

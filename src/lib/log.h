@@ -17,8 +17,9 @@
  * Panic-log lines are also written to the main log. If a log file cannot be opened or written,
  * the reason and the line go to stderr (and, for the panic log, to syslog as a last resort), so a
  * line is never lost silently. Files are opened O_APPEND|O_CREAT|O_NOFOLLOW with mode 0640;
- * missing directories on the path are created (0750) - by the exim user when the program set
- * the opener (log_set_opener), so a root process does not leave root-owned logs behind. Before each write the open file is checked against
+ * a missing final directory is created (0750). The program installs an opener (log_set_opener)
+ * that, in a root process, creates every missing directory and gives files and directories to
+ * the exim user (core/log_open_exim.h). Before each write the open file is checked against
  * the name (stat: gone or a different inode) so renamed (rotated) logs are reopened.
  *
  * Syslog: facility LOG_MAIL unless syslog_facility; ident "exim" unless syslog_processname;
@@ -109,8 +110,8 @@ void log_format_stamp(const struct timeval *tv, xbuf *out);
  * privileges keeps writing to it, as Exim opens it before a delivery's uid change. */
 void log_open_main(void);
 
-/* Open (creating if needed, mode 0640, missing directories 0750) one log file for appending,
- * as the calling process: a descriptor, or -1 with errno. */
+/* Open (creating if needed, mode 0640, and its directory 0750 when only that is missing) one log
+ * file for appending, as the calling process: a descriptor, or -1 with errno. */
 int log_open_path(const char *name);
 /* How log files are opened from now on (NULL = log_open_path). The program installs the core's
  * log_open_as_exim so that a root process opens and creates logs as the exim user, as Exim

@@ -433,7 +433,7 @@ static void test_syslog_only(void)
 	log_reopen();
 }
 
-/* Every missing directory on the path is made (0750); the file is 0640; an opener set with
+/* The final directory is made (0750) when missing; the file is 0640; an opener set with
  * log_set_opener is the one used. */
 static int opener_calls;
 static int counting_opener(const char *name)
@@ -445,12 +445,14 @@ static int counting_opener(const char *name)
 static void test_open_path(void)
 {
 	char *name = arena_printf(A, "%s/a/b/c/mainlog", dir);
+	CHECK(log_open_path(name) < 0); /* only the final directory is made */
+	CHECK(mkdir(arena_printf(A, "%s/a", dir), 0700) == 0 && mkdir(arena_printf(A, "%s/a/b", dir), 0700) == 0);
 	int fd = log_open_path(name);
 	CHECK(fd >= 0);
 	struct stat sb;
 	CHECK(fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777 & ~0640u) == 0); /* 0640 less umask */
 	close(fd);
-	CHECK(stat(arena_printf(A, "%s/a/b", dir), &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777 & ~0750u) == 0);
+	CHECK(stat(arena_printf(A, "%s/a/b/c", dir), &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777 & ~0750u) == 0);
 	CHECK(log_open_path(arena_printf(A, "%s/a/b/c", dir)) < 0); /* a directory is no log file */
 
 	log_config c = base();
