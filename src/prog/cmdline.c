@@ -345,8 +345,10 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 		cl->args[cl->nargs++] = argv[i];
 	if (cl->queue_interval)
 		seen |= SEEN_QTIME;
-	/* -M's ids and -brw's address are the options' own arguments, as Exim reads them. */
-	if (!(seen & SEEN_M) && cl->nargs > ((seen & SEEN_BRW) ? 1u : 0u))
+	/* -M's ids, -brw's address and a plain queue run's start and stop ids are the options' own
+	 * arguments, as Exim reads them. */
+	bool queue_ids = cl->mode == MODE_QUEUE && !(seen & (SEEN_RS | SEEN_QTIME));
+	if (!(seen & SEEN_M) && !queue_ids && cl->nargs > ((seen & SEEN_BRW) ? 1u : 0u))
 		seen |= SEEN_ARGS;
 	if (incompatible(seen))
 		return fail(err, errlen, "%s", "exim: incompatible command-line options or arguments");
