@@ -283,7 +283,7 @@ void log_format_stamp(const struct timeval *tv, xbuf *out)
 	}
 }
 
-static int open_log_file(const char *name)
+int log_open_path(const char *name)
 {
 	int flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 	int fd = open(name, flags, 0640);
@@ -300,6 +300,18 @@ static int open_log_file(const char *name)
 		}
 	}
 	return fd;
+}
+
+static int (*log_opener)(const char *name);
+
+void log_set_opener(int (*opener)(const char *name))
+{
+	log_opener = opener;
+}
+
+static int open_log_file(const char *name)
+{
+	return log_opener ? log_opener(name) : log_open_path(name);
 }
 
 /* Make files[kind] an open descriptor for the current name; errno-style reason on failure. */
@@ -458,7 +470,7 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 	ensure_configured();
 	if (st.extra_paths && st.depth == 0) {
 		st.extra_paths = false;
-		log_write(LOG_MAIN | LOG_PANIC, "More than one path given in log_file_path: using %s",
+		log_write(LOG_MAIN | LOG_PANIC | LOG_NOID, "More than one path given in log_file_path: using %s",
 			st.template ? st.template : "");
 	}
 	st.depth++;

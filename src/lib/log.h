@@ -16,8 +16,10 @@
  *
  * Panic-log lines are also written to the main log. If a log file cannot be opened or written,
  * the reason and the line go to stderr (and, for the panic log, to syslog as a last resort), so a
- * line is never lost silently. Files are opened O_APPEND|O_CREAT|O_NOFOLLOW with mode 0640; a
- * missing final directory is created (0750). Before each write the open file is checked against
+ * line is never lost silently. Files are opened O_APPEND|O_CREAT|O_NOFOLLOW with mode 0640;
+ * a missing final directory is created (0750). The program installs an opener (log_set_opener)
+ * that, in a root process, creates every missing directory and gives files and directories to
+ * the exim user (core/log_open_exim.h). Before each write the open file is checked against
  * the name (stat: gone or a different inode) so renamed (rotated) logs are reopened.
  *
  * Syslog: facility LOG_MAIL unless syslog_facility; ident "exim" unless syslog_processname;
@@ -107,6 +109,14 @@ void log_format_stamp(const struct timeval *tv, xbuf *out);
 /* Open the main log file now (when it goes to a file), so a process about to give up its
  * privileges keeps writing to it, as Exim opens it before a delivery's uid change. */
 void log_open_main(void);
+
+/* Open (creating if needed, mode 0640, and its directory 0750 when only that is missing) one log
+ * file for appending, as the calling process: a descriptor, or -1 with errno. */
+int log_open_path(const char *name);
+/* How log files are opened from now on (NULL = log_open_path). The program installs the core's
+ * log_open_as_exim so that a root process opens and creates logs as the exim user, as Exim
+ * does: log files and directories then belong to the exim user and group. */
+void log_set_opener(int (*opener)(const char *name));
 
 /* Many main-log lines at once (a queue run logging a line for each of 100,000 skipped messages):
  * between begin and end, lines that go only to the main log file are collected and written

@@ -45,6 +45,84 @@ static bool parse_q(cmdline *cl, const char *a)
 	return true;
 }
 
+/* What the command line asked for, as far as the incompatibility check below needs it (the
+ * mode field alone keeps only the last mode given). */
+enum {
+	SEEN_Q = 1u << 0,      /* -q..., -R, -S: a queue run */
+	SEEN_QTIME = 1u << 1,  /* -q with a time: a queue-runner daemon */
+	SEEN_RS = 1u << 2,     /* -R / -S */
+	SEEN_SMTP = 1u << 3,   /* -bs, -bS */
+	SEEN_T = 1u << 4,      /* -t */
+	SEEN_BT = 1u << 5,     /* -bt */
+	SEEN_BV = 1u << 6,     /* -bv, -bvs */
+	SEEN_BP = 1u << 7,     /* -bP */
+	SEEN_LISTQ = 1u << 8,  /* -bp (listing, not -bpc) */
+	SEEN_BE = 1u << 9,     /* -be, -bem */
+	SEEN_BH = 1u << 10,    /* -bh, -bhc */
+	SEEN_BD = 1u << 11,    /* -bd, -bdf */
+	SEEN_BF = 1u << 12,    /* -bf, -bF */
+	SEEN_BRW = 1u << 13,   /* -brw */
+	SEEN_M = 1u << 15,     /* -M... message actions */
+	SEEN_SENDER = 1u << 16,/* -f / -r */
+	SEEN_ARGS = 1u << 17,  /* non-option arguments that are not -M ids or the -brw address */
+};
+
+/* Exim refuses these combinations before it reads its configuration, with "incompatible
+ * command-line options or arguments" and status 1. The table was worked out by running
+ * Exim 4.96 over pairs of options (tests/scenario/test_cmdline_incompatible.py compares). */
+static bool incompatible(unsigned f)
+{
+	const unsigned CHK = SEEN_BT | SEEN_BV;
+	if ((f & (SEEN_SMTP | SEEN_T | SEEN_ARGS)) && (f & (SEEN_BD | SEEN_Q | SEEN_BF)))
+		return true; /* input to receive, yet a daemon, queue run or test mode */
+	if ((f & (SEEN_BD | SEEN_QTIME)) && (f & (SEEN_SMTP | SEEN_T | SEEN_ARGS | CHK | SEEN_BP | SEEN_LISTQ
+		| SEEN_BE | SEEN_BH | SEEN_BF | SEEN_BRW | SEEN_M | SEEN_SENDER)))
+		return true; /* a daemon does nothing else */
+	if ((f & SEEN_BD) && (f & SEEN_Q) && !(f & SEEN_QTIME))
+		return true; /* -bd wants -q with a time */
+	if ((f & SEEN_SMTP) && (f & (SEEN_T | CHK | SEEN_BP | SEEN_BRW | SEEN_M | SEEN_SENDER)))
+		return true;
+	if ((f & SEEN_T) && (f & (CHK | SEEN_BP | SEEN_BRW | SEEN_M)))
+		return true;
+	if ((f & CHK) && ((f & (SEEN_BP | SEEN_M | SEEN_BF)) || (f & CHK) == CHK))
+		return true;
+	if ((f & SEEN_BP) && (f & (SEEN_BE | SEEN_BH | SEEN_BRW | SEEN_M | SEEN_BF)))
+		return true;
+	if ((f & SEEN_M) && (f & (SEEN_BE | SEEN_BH | SEEN_BF | SEEN_RS)))
+		return true;
+	return false;
+}
+
+static bool is_msg_action(const char *w);
+
+/* The SEEN_ bits one option sets (its arguments are not looked at). */
+static unsigned option_bits(const char *a)
+{
+	static const struct {
+		const char *opt;
+		unsigned bits;
+	} exact[] = {
+		{ "-bs", SEEN_SMTP }, { "-bS", SEEN_SMTP }, { "-t", SEEN_T }, { "-bt", SEEN_BT },
+		{ "-bv", SEEN_BV }, { "-bvs", SEEN_BV }, { "-bP", SEEN_BP }, { "-be", SEEN_BE },
+		{ "-bem", SEEN_BE }, { "-bh", SEEN_BH }, { "-bhc", SEEN_BH }, { "-bd", SEEN_BD },
+		{ "-bdf", SEEN_BD }, { "-bf", SEEN_BF }, { "-bF", SEEN_BF }, { "-brw", SEEN_BRW },
+	};
+	for (size_t k = 0; k < sizeof exact / sizeof *exact; k++)
+		if (strcmp(a, exact[k].opt) == 0)
+			return exact[k].bits;
+	if (strncmp(a, "-bp", 3) == 0 && !strchr(a + 3, 'c'))
+		return SEEN_LISTQ;
+	if (strncmp(a, "-q", 2) == 0)
+		return SEEN_Q;
+	if ((a[1] == 'R' || a[1] == 'S') && strspn(a + 2, "fr") == strlen(a + 2))
+		return SEEN_Q | SEEN_RS;
+	if (strncmp(a, "-M", 2) == 0 && strncmp(a, "-MC", 3) != 0 && is_msg_action(a + 2))
+		return SEEN_M;
+	if (a[1] == 'f' || a[1] == 'r')
+		return SEEN_SENDER;
+	return 0;
+}
+
 static bool is_msg_action(const char *w)
 {
 	static const char *const actions[] = { "", "c", "f", "t", "rm", "g", "G", "ar", "md", "mad", "es",
@@ -90,6 +168,7 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 		}
 	}
 
+	unsigned seen = 0;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -99,6 +178,7 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 			i++;
 			break;
 		}
+		seen |= option_bits(a);
 		if (strcmp(a, "-bV") == 0) {
 			cl->mode = MODE_BV;
 		} else if (strcmp(a, "-bP") == 0) {
@@ -263,6 +343,15 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 	}
 	for (; i < argc; i++)
 		cl->args[cl->nargs++] = argv[i];
+	if (cl->queue_interval)
+		seen |= SEEN_QTIME;
+	/* -M's ids, -brw's address and a plain queue run's start and stop ids are the options' own
+	 * arguments, as Exim reads them. */
+	bool queue_ids = cl->mode == MODE_QUEUE && !(seen & (SEEN_RS | SEEN_QTIME));
+	if (!(seen & SEEN_M) && !queue_ids && cl->nargs > ((seen & SEEN_BRW) ? 1u : 0u))
+		seen |= SEEN_ARGS;
+	if (incompatible(seen))
+		return fail(err, errlen, "%s", "exim: incompatible command-line options or arguments");
 	/* No mode but recipients (or -t): a local submission, as sendmail. */
 	if (cl->mode == MODE_NONE && (cl->nargs > 0 || cl->extract_recipients))
 		cl->mode = MODE_BM;

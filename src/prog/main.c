@@ -10,6 +10,8 @@
 #include "lib/arena.h"
 #include "lib/debug.h"
 #include "lib/initial_cwd.h"
+#include "core/log_open_exim.h"
+#include "lib/log.h"
 #include "prog/cmdline.h"
 #include "prog/cmdline_continue.h"
 #include "prog/conf_load_for.h"
@@ -42,6 +44,8 @@ int main(int argc, char **argv)
 {
 	arena_init_pools();
 	initial_cwd_save();
+	/* Logs are created and opened as the exim user, never as root (as Exim does). */
+	log_set_opener(log_open_as_exim);
 	cmdline cl;
 	char err[512];
 	if (!cmdline_parse(argc, argv, &cl, err, sizeof err)) {

@@ -433,6 +433,43 @@ static void test_syslog_only(void)
 	log_reopen();
 }
 
+/* The final directory is made (0750) when missing; the file is 0640; an opener set with
+ * log_set_opener is the one used. */
+static int opener_calls;
+static int counting_opener(const char *name)
+{
+	opener_calls++;
+	return log_open_path(name);
+}
+
+static void test_open_path(void)
+{
+	char *name = arena_printf(A, "%s/a/b/c/mainlog", dir);
+	CHECK(log_open_path(name) < 0); /* only the final directory is made */
+	CHECK(mkdir(arena_printf(A, "%s/a", dir), 0700) == 0 && mkdir(arena_printf(A, "%s/a/b", dir), 0700) == 0);
+	int fd = log_open_path(name);
+	CHECK(fd >= 0);
+	struct stat sb;
+	CHECK(fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777 & ~0640u) == 0); /* 0640 less umask */
+	close(fd);
+	CHECK(stat(arena_printf(A, "%s/a/b/c", dir), &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777 & ~0750u) == 0);
+	CHECK(log_open_path(arena_printf(A, "%s/a/b/c", dir)) < 0); /* a directory is no log file */
+
+	log_config c = base();
+	c.file_path = arena_printf(A, "%s/a/b/c/%%slog", dir);
+	configure(c);
+	log_set_opener(counting_opener);
+	log_write(LOG_MAIN, "through the opener");
+	log_set_opener(NULL);
+	CHECK(opener_calls == 1);
+	CHECK(strstr(slurp("a/b/c/mainlog"), "through the opener") != NULL);
+	unlink(name);
+	rmdir(arena_printf(A, "%s/a/b/c", dir));
+	rmdir(arena_printf(A, "%s/a/b", dir));
+	rmdir(arena_printf(A, "%s/a", dir));
+	log_reopen();
+}
+
 int main(void)
 {
 	A = arena_new("test_log");
@@ -453,6 +490,7 @@ int main(void)
 	RUN(test_syslog_split);
 	RUN(test_syslog_text);
 	RUN(test_syslog_only);
+	RUN(test_open_path);
 	log_reopen();
 	rmdir(dir);
 	arena_free(A);
