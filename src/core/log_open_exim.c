@@ -22,30 +22,17 @@ static bool exim_may_write(const struct stat *sb, uid_t uid, gid_t gid)
 	return (sb->st_mode & S_IWOTH) != 0;
 }
 
-/* Create the missing directories above name, each 0750 and given to the exim user. */
-static void make_dirs_for_exim(const char *name)
+/* Create the missing final directory of name (0750) and give it to the exim user. Only that one:
+ * a process with the built-in default spool must not make /var/spool/... trees. */
+static void make_dir_for_exim(const char *name)
 {
-	char *path = strdup(name);
-	char *slash = path ? strrchr(path, '/') : NULL;
-	if (!slash || slash == path) {
-		free(path);
+	const char *slash = strrchr(name, '/');
+	if (!slash || slash == name)
 		return;
-	}
-	*slash = '\0';
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, 0750) == 0)
-			priv_give_to_exim(path);
-		else if (errno != EEXIST)
-			break;
-		if (c == '\0')
-			break;
-		*p = c;
-	}
-	free(path);
+	char *dir = strndup(name, (size_t)(slash - name));
+	if (dir && mkdir(dir, 0750) == 0)
+		priv_give_to_exim(dir);
+	free(dir);
 }
 
 int log_open_as_exim(const char *name)
@@ -70,7 +57,7 @@ int log_open_as_exim(const char *name)
 			return -1;
 		fd = open(name, flags | O_CREAT | O_EXCL, 0640);
 		if (fd < 0 && errno == ENOENT) {
-			make_dirs_for_exim(name);
+			make_dir_for_exim(name);
 			fd = open(name, flags | O_CREAT | O_EXCL, 0640);
 		}
 		if (fd >= 0) {

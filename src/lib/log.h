@@ -18,8 +18,8 @@
  * the reason and the line go to stderr (and, for the panic log, to syslog as a last resort), so a
  * line is never lost silently. Files are opened O_APPEND|O_CREAT|O_NOFOLLOW with mode 0640;
  * a missing final directory is created (0750). The program installs an opener (log_set_opener)
- * that, in a root process, creates every missing directory and gives files and directories to
- * the exim user (core/log_open_exim.h). Before each write the open file is checked against
+ * that, in a root process, gives the files and directories it creates to the exim user
+ * (core/log_open_exim.h). Before each write the open file is checked against
  * the name (stat: gone or a different inode) so renamed (rotated) logs are reopened.
  *
  * Syslog: facility LOG_MAIL unless syslog_facility; ident "exim" unless syslog_processname;

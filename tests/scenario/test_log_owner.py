@@ -90,7 +90,7 @@ def both(bases, postern_bin, logpath, prepare=None):
 
 @pytest.mark.parametrize("logpath, top", [
     ("{d}/logs/%slog", "logs"),
-    ("{d}/logs/sub/%s-%D.log", "logs"),  # every missing directory, datestamped file name
+    ("{d}/logs/%s-%D.log", "logs"),  # datestamped file name
     ("{d}/mlogs/%s.%M", "mlogs"),
     ("{d}/logs/%slog : {d}/other/%slog", "logs"),  # two paths: a panic line, so a paniclog
 ])
@@ -110,7 +110,7 @@ def test_created_logs_belong_to_the_exim_user(bases, postern_bin, logpath, top):
         assert (pd / "logs" / "paniclog").exists() and (ed / "logs" / "paniclog").exists()
     today = datetime.datetime.now().strftime("%Y%m%d")
     if "%D" in logpath:
-        assert (pd / "logs" / "sub" / f"main-{today}.log").exists()
+        assert (pd / "logs" / f"main-{today}.log").exists()
 
 
 def root_owned_mainlog(d):
