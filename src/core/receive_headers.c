@@ -268,36 +268,23 @@ static void note_bad_recipient(receive_ctx *r, sv body, sv item, const char *why
 	xbuf_printf(&r->bad_rcpts, "  " SV_FMT ": %s\n", SV_ARG(rest), why);
 }
 
-/* The addresses of a To/Cc/Bcc body as hdr_addresses gives them (NUL-separated in out), with
- * the items that do not parse noted for the report. */
+struct bad_ctx {
+	receive_ctx *r;
+	sv body;
+};
+
+static void on_bad_recipient(void *ctx, sv item, const char *why)
+{
+	struct bad_ctx *c = ctx;
+	note_bad_recipient(c->r, c->body, item, why);
+}
+
+/* The addresses of a To/Cc/Bcc body (NUL-separated in out), with the items that do not parse
+ * noted for the report. */
 static size_t header_addresses(receive_ctx *r, sv body, xbuf *out)
 {
-	size_t n = 0, pos = 0;
-	addr_group_state groups = { .allow = true, .in_group = false };
-	sv item;
-	while (addr_next_item(body, &pos, &item)) {
-		sv t = sv_trim(item);
-		if (t.len == 0)
-			continue;
-		size_t before = out->len;
-		addr_parsed info;
-		const char *why = NULL;
-		if (!addr_extract(t, &groups, out, &info, &why)) {
-			xbuf_truncate(out, before);
-			note_bad_recipient(r, body, t, why);
-			continue;
-		}
-		if (info.empty || out->len == before)
-			continue;
-		if (memchr(out->p + before, '\0', out->len - before)) {
-			xbuf_truncate(out, before);
-			note_bad_recipient(r, body, t, "NUL in address");
-			continue;
-		}
-		xbuf_putc(out, '\0');
-		n++;
-	}
-	return n;
+	struct bad_ctx c = { r, body };
+	return hdr_addresses_each(body, out, on_bad_recipient, &c);
 }
 
 size_t receive_bad_recipients(receive_ctx *r, sv *report, sv *first)

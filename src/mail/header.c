@@ -90,11 +90,9 @@ void hdr_unfold(sv body, xbuf *out)
 	out->taint |= body.taint;
 }
 
-size_t hdr_addresses(sv body, xbuf *out, size_t *bad)
+size_t hdr_addresses_each(sv body, xbuf *out, hdr_bad_item_fn on_bad, void *ctx)
 {
 	size_t n = 0, pos = 0;
-	if (bad)
-		*bad = 0;
 	addr_group_state groups = { .allow = true, .in_group = false };
 	sv item;
 	while (addr_next_item(body, &pos, &item)) {
@@ -105,8 +103,9 @@ size_t hdr_addresses(sv body, xbuf *out, size_t *bad)
 		addr_parsed info;
 		const char *why = NULL;
 		if (!addr_extract(t, &groups, out, &info, &why)) {
-			if (bad)
-				(*bad)++;
+			xbuf_truncate(out, before);
+			if (on_bad)
+				on_bad(ctx, t, why);
 			continue;
 		}
 		if (info.empty || out->len == before)
@@ -114,13 +113,29 @@ size_t hdr_addresses(sv body, xbuf *out, size_t *bad)
 		/* A NUL cannot be in an address (and would break the NUL-separated result). */
 		if (memchr(out->p + before, '\0', out->len - before)) {
 			xbuf_truncate(out, before);
-			if (bad)
-				(*bad)++;
+			if (on_bad)
+				on_bad(ctx, t, "NUL in address");
 			continue;
 		}
 		xbuf_putc(out, '\0');
 		n++;
 	}
+	return n;
+}
+
+static void count_bad(void *ctx, sv item, const char *why)
+{
+	(void)item;
+	(void)why;
+	(*(size_t *)ctx)++;
+}
+
+size_t hdr_addresses(sv body, xbuf *out, size_t *bad)
+{
+	size_t nbad = 0;
+	size_t n = hdr_addresses_each(body, out, count_bad, &nbad);
+	if (bad)
+		*bad = nbad;
 	out->taint |= body.taint;
 	return n;
 }
