@@ -386,8 +386,12 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 			daemon_pool_discard(); /* the new configuration gets new processes */
 			reexec(ls);
 		}
-		if (r <= 0)
+		if (r <= 0) {
+			/* The timeout was 0 because the pool is short: this is the turn that refills
+			 * it. Without this the loop spun on poll until the next connection. */
+			daemon_pool_fill(1);
 			continue;
+		}
 		if (pfd[1].revents & POLLIN)
 			daemon_notify_ready(q);
 		for (size_t i = 2; i < np; i++)
