@@ -329,3 +329,39 @@ def test_bp_hosts_try_fastopen(run_postern, tmp_path):
     e = subprocess.run(["exim", "-C", str(ex), "-bP", "transport", "t"], capture_output=True, text=True)
     pick = lambda t: [l for l in t.splitlines() if "fastopen" in l]  # noqa: E731
     assert pick(r.stdout) == pick(e.stdout) == ["hosts_try_fastopen = 10.0.0.0/8 : *.example"]
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to see the listeners' socket options")
+def test_listener_fastopen_queue_is_connect_backlog(postern_bin):
+    """TCP_FASTOPEN on every listener with the queue length smtp_connect_backlog, set before
+    listen(), as strace shows Exim 4.96 doing."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="postern-tfo-"))
+    try:
+        os.chmod(d, 0o755)
+        calls = {}
+        for name, binary, port in (("postern", postern_bin, 2527), ("exim", "exim", 2528)):
+            conf, _ = _server_conf(d, name, binary == "exim")
+            conf.write_text(conf.read_text().replace("begin acl", "smtp_connect_backlog = 7\nbegin acl"))
+            pidfile, trace = d / f"{name}.pid", d / f"{name}.strace"
+            proc = subprocess.Popen(["unshare", "-n", "sh", "-c",
+                                     f"ip link set lo up; exec strace -o {trace} -e trace=setsockopt,listen "
+                                     f"{binary} -C {conf} -bdf -oX {port} -oP {pidfile}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                for _ in range(200):
+                    if trace.exists() and trace.read_text().count("listen(") >= 2:
+                        break
+                    time.sleep(0.05)
+            finally:
+                _stop(pidfile)
+                proc.wait(timeout=20)
+            lines = trace.read_text().splitlines()
+            calls[name] = [re.sub(r"^\d+ +", "", re.sub(r"\(\d+, ", "(FD, ", l)) for l in lines
+                           if "TCP_FASTOPEN" in l or l.split()[0].startswith("listen(")
+                           or (len(l.split()) > 1 and l.split()[1].startswith("listen("))]
+        assert calls["postern"] == calls["exim"], calls
+        assert calls["postern"].count("setsockopt(FD, SOL_TCP, TCP_FASTOPEN, [7], 4) = 0") == 2
+        # before listen() on each socket
+        assert [c.split("(")[0] for c in calls["postern"]] == ["setsockopt", "listen"] * 2
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
