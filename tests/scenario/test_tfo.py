@@ -165,6 +165,16 @@ def _log(spool, name="mainlog"):
     return p.read_text().splitlines() if p.exists() else []
 
 
+def _arrivals(spool, n):
+    """The "<=" lines once n are there (a loaded machine may write them a little late)."""
+    for _ in range(200):
+        lines = [l for l in _log(spool) if "<=" in l]
+        if len(lines) >= n:
+            break
+        time.sleep(0.05)
+    return lines
+
+
 def _send_with(binary, conf, n):
     for i in range(n):
         subprocess.run([binary, "-C", str(conf), "-odi", f"u{i}@y.test"], input=b"Subject: x\n\nbody\n",
@@ -186,8 +196,7 @@ def inside(scenario, d, postern):
             _python_client(port, data_on_syn=True)
             after = _tfo_counters()
             out[name + "_counters"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-            time.sleep(0.3)
-            out[name] = [l for l in _log(spool) if "<=" in l]
+            out[name] = _arrivals(spool, 4)
         for p in daemons:
             _stop(p)
     elif scenario == "exim-client":
@@ -200,8 +209,7 @@ def inside(scenario, d, postern):
             cconf, cspool = _client_conf(d, "eximcli-" + name, True, port, "  hosts_pipe_connect = *")
             _forget_cookies()
             _send_with("exim", cconf, 3)
-            time.sleep(0.3)
-            out[name] = [l for l in _log(spool) if "<=" in l]
+            out[name] = _arrivals(spool, 3)
             out[name + "_deliveries"] = [l for l in _log(cspool) if "=>" in l]
         for p in pids:
             _stop(p)
