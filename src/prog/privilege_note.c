@@ -16,23 +16,18 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/priv.h"
+#include "core/priv_trust.h"
 #include "lib/log.h"
 #include "prog/log_setup.h"
 
 void privilege_note_lost(const cmdline *cl)
 {
-	bool c_untrusted = cl->config_file && strcmp(cl->config_file, POSTERN_CONFIGURE_FILE) != 0;
-	bool d_used = cl->ndefines > 0;
-	if (!c_untrusted && !d_used)
-		return;
-	uid_t exim_uid = priv_exim_uid();
-	if (exim_uid == (uid_t)-1 || getuid() != exim_uid || getuid() == 0)
-		return;
-	if (conf_main.deliver_drop_privilege)
+	(void)cl;
+	if (!priv_lost_privilege())
 		return;
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
 	if (!log_setup_from_config(LOG_ECHO_PANIC, NULL, &err))
 		return;   /* the mode reports a bad log configuration itself */
-	log_write(LOG_MAIN | LOG_PANIC, "exim user lost privilege for using %s option", c_untrusted ? "-C" : "-D");
+	priv_note_lost_privilege();
 }

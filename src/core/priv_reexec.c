@@ -1,0 +1,150 @@
+/* Deliveries after a reception handed to this program run again as the exim user
+ * (priv_reexec.h). */
+#include "core/priv_reexec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "conf/main_options.h"
+#include "core/deliver_continue.h"
+#include "core/priv.h"
+#include "core/priv_trust.h"
+#include "lib/initial_cwd.h"
+#include "lib/log.h"
+
+bool priv_reexec_wanted(void)
+{
+	/* Root: the delivery must lose root. The exim user: Exim runs itself again all the same
+	 * (its -Mc process writes the lost-privilege line); then there is nothing to drop. */
+	if (conf_main.deliver_drop_privilege || priv_untrusted_option() == NULL)
+		return false;
+	if (priv_is_root()) {
+		/* A test aid (tests/scenario/conftest.py), as Exim's test suite lists its -C file as
+		 * trusted: a root caller's deliveries keep root. It only withholds the drop from a
+		 * process that is root already, so it grants nothing. */
+		const char *keep = getenv("POSTERN_TEST_TRUST_CONFIG");
+		return !(keep && strcmp(keep, "1") == 0);
+	}
+	return priv_lost_privilege();
+}
+
+/* At most: program, 10 -D (Exim's limit; more are passed too, up to the array), -C file, -N,
+ * -od*, -qG name, -Mc id, NULL. */
+#define REEXEC_MAX_ARGS 48
+
+/* The command line, in Exim's order: -D first, then -C, then the delivery options. */
+static size_t build_argv(const char **argv, char *exe, size_t exe_size, const char *id,
+	const deliver_opts *o, bool foreground, const char *queue_name)
+{
+	ssize_t n = readlink("/proc/self/exe", exe, exe_size - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	size_t k = 0;
+	argv[k++] = exe;
+	const conf_define *defs;
+	size_t nd = priv_trust_defines(&defs);
+	for (size_t i = 0; i < nd && k < REEXEC_MAX_ARGS - 10; i++) {
+		xbuf d;
+		xbuf_init(&d, pool_scratch);
+		xbuf_printf(&d, "-D%s=%s", defs[i].name, defs[i].value ? defs[i].value : "");
+		argv[k++] = xbuf_cstr(&d);
+	}
+	if (priv_trust_config_arg()) {
+		/* The file this process read; it may work from the spool directory by now, so a
+		 * relative name is made the caller's again. */
+		argv[k++] = "-C";
+		argv[k++] = initial_cwd_resolve(pool_scratch, conf_file_name());
+	}
+	if (o->dont_deliver)
+		argv[k++] = "-N";
+	if (o->queue_smtp)
+		argv[k++] = "-odqs";
+	else if (foreground)
+		argv[k++] = "-odi";
+	if (queue_name && *queue_name) {
+		xbuf q;
+		xbuf_init(&q, pool_scratch);
+		xbuf_printf(&q, "-qG%s", queue_name);
+		argv[k++] = xbuf_cstr(&q);
+	}
+	argv[k++] = "-Mc";
+	argv[k++] = id;
+	argv[k] = NULL;
+	return k;
+}
+
+/* In the child: become the exim user and run the delivery. Never returns. stderr stays the
+ * caller's, foreground or not, as Exim's re-executed process keeps it (its log lines that echo
+ * there, such as the lost-privilege line, reach the caller). */
+static void exec_as_exim(const char **argv)
+{
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		if (null > 2)
+			close(null);
+	}
+	dcont_close_fds_except(-1, -1);
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!priv_drop_to_exim(&err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "delivery as the exim user: %s", xbuf_cstr(&err));
+		_exit(1);
+	}
+	/* Exim's re-executed process starts with an empty environment; the time zone stays, so
+	 * that its log lines carry the same times as the caller's. */
+	const char *tz = getenv("TZ");
+	xbuf tzv;
+	xbuf_init(&tzv, pool_scratch);
+	char *envp[2] = { NULL, NULL };
+	if (tz) {
+		xbuf_printf(&tzv, "TZ=%s", tz);
+		envp[0] = (char *)xbuf_cstr(&tzv);
+	}
+	execve(argv[0], (char *const *)argv, envp);
+	log_write(LOG_MAIN | LOG_PANIC, "failed to execute %s for the delivery: %s", argv[0], strerror(errno));
+	_exit(1);
+}
+
+void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground)
+{
+	const char *argv[REEXEC_MAX_ARGS + 1];
+	char exe[4096];
+	if (!build_argv(argv, exe, sizeof exe, id, o, foreground, sc->queue_name)) {
+		log_write(LOG_MAIN | LOG_PANIC, "cannot find this program to deliver %s: %s", id, strerror(errno));
+		return;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_write(LOG_MAIN | LOG_PANIC, "fork failed for the delivery process: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		if (!foreground) {
+			/* Detached, as a background delivery is: the caller need not reap it. */
+			setsid();
+			pid_t p2 = fork();
+			if (p2 != 0)
+				_exit(p2 < 0 ? 1 : 0);
+		}
+		exec_as_exim(argv);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}

@@ -1,0 +1,28 @@
+/* Deliveries after a reception when root called with an untrusted -C or -D (priv_trust.h).
+ *
+ * Exim receives as the exim user and re-executes itself to regain root for the delivery
+ * ("exim -C file -Mc id"); with an untrusted -C or -D the new process is called by the exim user
+ * and keeps no privilege, so it writes "exim user lost privilege for using -C option" and local
+ * deliveries to other users defer. Postern does the same: the process that would deliver forks,
+ * becomes the exim user (priv.c) and runs this program again with -Mc. Queue runs, -M and -bt
+ * started by root keep root, as in Exim. */
+#ifndef POSTERN_CORE_PRIV_REEXEC_H
+#define POSTERN_CORE_PRIV_REEXEC_H
+
+#include <stdbool.h>
+
+#include "core/deliver.h"
+#include "core/spool.h"
+
+/* True when a delivery started after a reception must run as the exim user in a process of its
+ * own: the configuration is untrusted, deliver_drop_privilege is not set (then the delivery
+ * drops to the exim user itself, without the re-execution, as in Exim), and this process is
+ * root or already the exim user (priv_lost_privilege). */
+bool priv_reexec_wanted(void);
+
+/* Run "postern [-D...] [-C file] [-N] [-odi|-odqs] -Mc id" as the exim user. foreground: wait for
+ * it (-odi); else detached, as deliver_start_background does. Failures are logged; the message
+ * stays queued for a queue runner. */
+void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground);
+
+#endif
