@@ -35,6 +35,20 @@ bool priv_reexec_wanted(void)
 	return priv_lost_privilege();
 }
 
+bool priv_reexec_become_exim(void)
+{
+	if (!priv_reexec_wanted() || !priv_is_root())
+		return true;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!priv_drop_to_exim(&err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "queue runner as the exim user: %s", xbuf_cstr(&err));
+		return false;
+	}
+	priv_note_lost_privilege();
+	return true;
+}
+
 /* At most: program, 10 -D (Exim's limit; more are passed too, up to the array), -C file, -N,
  * -od*, -qG name, -Mc id, NULL. */
 #define REEXEC_MAX_ARGS 48

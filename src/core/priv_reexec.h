@@ -20,6 +20,12 @@
  * root or already the exim user (priv_lost_privilege). */
 bool priv_reexec_wanted(void);
 
+/* For a forked process standing in for one Exim runs again as "exim -C file -q" (the daemon's
+ * queue runners): when priv_reexec_wanted() and this process is root, become the exim user and
+ * write the lost-privilege line, as that process does. false: the change failed (logged); the
+ * caller ends. */
+bool priv_reexec_become_exim(void);
+
 /* Run "postern [-D...] [-C file] [-N] [-odi|-odqs] -Mc id" as the exim user. foreground: wait for
  * it (-odi); else detached, as deliver_start_background does. Failures are logged; the message
  * stays queued for a queue runner. */

@@ -249,3 +249,31 @@ def test_root_daemon_delivery_as_exim_user_like_exim():
     exim, ours = both(go)
     assert ours == exim
     assert exim["out"]["pd"][1].startswith("uid=102") or "Debian-exim" in exim["out"]["pd"][1]
+
+
+def test_root_daemon_queue_runs_as_exim_user_like_exim():
+    """The daemon's queue runners (-q1s) with -C: each notes the lost privilege and delivers as
+    the exim user; the deferred delivery to nobody freezes the message."""
+    def go(r):
+        r.cmd("-odq", "pn@test.example", "pd@test.example", stdin=MSG)
+        p = subprocess.Popen([r.binary, "-C", str(r.d / "conf"), "-bd", "-q1s", "-oP", str(r.d / "pid")],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             cwd=r.d, env=ENV)
+        try:
+            assert r.wait_log("ID Frozen")
+            assert r.wait_log("End queue run")
+        finally:
+            p.terminate()
+            p.wait(timeout=10)
+        res = r.result()
+        # Up to the first queue run's end: later runs only say the message is frozen.
+        main = [x for x in res["mainlog"] if "daemon started" not in x and "certificate" not in x]
+        res["mainlog"] = main[:main.index("End queue run: pid=N") + 1]
+        res["paniclog"] = res["paniclog"][:4]
+        # Exim's runner is "exim -C file -q" run again; Postern's is a forked daemon process that
+        # became the exim user (docs/command-line.md): its command line is the daemon's.
+        res["out"].pop("pd.cmdline")
+        return res
+    exim, ours = both(go)
+    assert ours == exim
+    assert exim["out"]["pd"][1].startswith("uid=102(Debian-exim)")
