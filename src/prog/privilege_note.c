@@ -1,12 +1,11 @@
-/* Exim 4.96 keeps root for -C only with a configuration in its trusted list (Debian's is
- * empty), and for -D only from root. The exim user itself, calling with -C or -D, therefore
- * runs without privilege, and because a sysadmin may expect the exim user to keep it, Exim says
+/* "exim user lost privilege for using -C option" at the start of a process that loads the
+ * configuration. Exim 4.96 keeps root for -C only with a configuration in its trusted list, and
+ * for -D only with whitelisted macros (core/priv_trust.h); its processes called by the exim user
+ * then have no privilege, and because a sysadmin may expect the exim user to keep it, Exim says
  * so in the main and panic logs (so also on stderr) at every start: observed for -be, -bt, -bp,
  * -odq and -odi run as Debian-exim with -C, and not with deliver_drop_privilege set (then
- * running unprivileged is what was asked for). When root calls Exim with -C, the same line
- * comes from the processes Exim re-executes as the exim user for deliveries; Postern does not
- * re-execute, and is not set-uid: run as the exim user it has no privilege to lose, so only the
- * line is written here, and deliveries to other users defer as they would anyway. */
+ * running unprivileged is what was asked for). When root calls with -C, the same line comes from
+ * the delivery processes run again as the exim user (core/priv_reexec.h). */
 #include "prog/privilege_note.h"
 
 #include <string.h>
