@@ -77,7 +77,7 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
 		return;
 	}
 	if (priv_reexec_wanted())
-		priv_reexec_delivery(sc, id, &o, after_how == DELIVER_AFTER_FOREGROUND);
+		priv_reexec_delivery(sc, id, &o, after_how == DELIVER_AFTER_FOREGROUND, true);
 	else if (after_how == DELIVER_AFTER_FOREGROUND)
 		deliver_message(sc, id, &o);
 	else
@@ -139,7 +139,7 @@ static void launcher_loop(int fd)
 		}
 		deliver_opts o = { .queue_smtp = line[0] == 'S' || line[0] == 's' };
 		if (priv_reexec_wanted())
-			priv_reexec_delivery(&msc, id, &o, false);
+			priv_reexec_delivery(&msc, id, &o, false, true);
 		else
 			deliver_start_background(&msc, id, &o);
 	}

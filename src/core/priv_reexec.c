@@ -49,6 +49,13 @@ bool priv_reexec_become_exim(void)
 	return true;
 }
 
+void priv_reexec_note_child(void)
+{
+	const char *option = priv_untrusted_option();
+	if (option && priv_reexec_wanted())
+		log_write(LOG_MAIN | LOG_PANIC | LOG_NOID, "exim user lost privilege for using %s option", option);
+}
+
 /* At most: program, 10 -D (Exim's limit; more are passed too, up to the array), -C file, -N,
  * -od*, -qG name, -Mc id, NULL. */
 #define REEXEC_MAX_ARGS 48
@@ -95,10 +102,8 @@ static size_t build_argv(const char **argv, char *exe, size_t exe_size, const ch
 	return k;
 }
 
-/* In the child: become the exim user and run the delivery. Never returns. stderr stays the
- * caller's, foreground or not, as Exim's re-executed process keeps it (its log lines that echo
- * there, such as the lost-privilege line, reach the caller). */
-static void exec_as_exim(const char **argv)
+/* In the child: become the exim user and run the delivery. Never returns. */
+static void exec_as_exim(const char **argv, bool keep_stderr)
 {
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
@@ -109,6 +114,8 @@ static void exec_as_exim(const char **argv)
 	if (null >= 0) {
 		dup2(null, 0);
 		dup2(null, 1);
+		if (!keep_stderr)
+			dup2(null, 2);
 		if (null > 2)
 			close(null);
 	}
@@ -134,7 +141,13 @@ static void exec_as_exim(const char **argv)
 	_exit(1);
 }
 
-void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground)
+static bool called_odi;
+
+void priv_reexec_set_foreground(bool odi) { called_odi = odi; }
+bool priv_reexec_foreground(void) { return called_odi; }
+
+void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground,
+	bool keep_stderr)
 {
 	const char *argv[REEXEC_MAX_ARGS + 1];
 	char exe[4096];
@@ -156,7 +169,7 @@ void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_
 			if (p2 != 0)
 				_exit(p2 < 0 ? 1 : 0);
 		}
-		exec_as_exim(argv);
+		exec_as_exim(argv, keep_stderr || foreground);
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

@@ -26,9 +26,23 @@ bool priv_reexec_wanted(void);
  * caller ends. */
 bool priv_reexec_become_exim(void);
 
+/* Exim makes a message of its own (a bounce, a warning, an autoreply) in a process it runs again
+ * from the delivery process, which is the exim user by then: with an untrusted -C or -D that
+ * process writes the lost-privilege line, root having started the delivery or not. Write it
+ * when priv_reexec_wanted(). */
+void priv_reexec_note_child(void);
+
 /* Run "postern [-D...] [-C file] [-N] [-odi|-odqs] -Mc id" as the exim user. foreground: wait for
- * it (-odi); else detached, as deliver_start_background does. Failures are logged; the message
- * stays queued for a queue runner. */
-void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground);
+ * it (-odi); else detached, as deliver_start_background does. keep_stderr: the new process
+ * writes to this one's stderr (a reception's delivery, and a foreground one), else to /dev/null
+ * (a bounce's background delivery: Exim's -t child lets go of it). Failures are logged; the
+ * message stays queued for a queue runner. */
+void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground,
+	bool keep_stderr);
+
+/* This process was called with -odi/-odf (main.c records it): Exim passes -odi on to the
+ * processes it runs again, so a bounce made here is delivered in the foreground too. */
+void priv_reexec_set_foreground(bool odi);
+bool priv_reexec_foreground(void);
 
 #endif

@@ -304,7 +304,7 @@ static void start_delivery(const cmdline *cl, const spool_config *sc, const mess
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, m->id, sizeof id);
 	if (priv_reexec_wanted())
-		priv_reexec_delivery(sc, id, &o, cl->deliver == DELIVER_FOREGROUND);
+		priv_reexec_delivery(sc, id, &o, cl->deliver == DELIVER_FOREGROUND, true);
 	else if (cl->deliver == DELIVER_FOREGROUND)
 		deliver_message(sc, id, &o);
 	else

@@ -11,6 +11,7 @@
 #include "lib/debug.h"
 #include "lib/initial_cwd.h"
 #include "core/log_open_exim.h"
+#include "core/priv_reexec.h"
 #include "core/priv_trust.h"
 #include "lib/log.h"
 #include "prog/cmdline.h"
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
 	/* Whether Exim would keep root with this -C and -D: asked by the log note and by the
 	 * deliveries that follow a reception (core/priv_trust.h). */
 	priv_trust_set(cl.config_file, cl.defines, cl.ndefines);
+	priv_reexec_set_foreground(cl.deliver == DELIVER_FOREGROUND);
 	if (cl.debug) {
 		xbuf derr;
 		xbuf_init(&derr, pool_perm);

@@ -277,3 +277,20 @@ def test_root_daemon_queue_runs_as_exim_user_like_exim():
     exim, ours = both(go)
     assert ours == exim
     assert exim["out"]["pd"][1].startswith("uid=102(Debian-exim)")
+
+
+def test_root_queue_run_bounce_delivered_as_exim_user_like_exim():
+    """A queue run by root keeps root, but the bounce it makes is received and then delivered
+    by processes of their own: the delivery one is the exim user's and notes the lost
+    privilege."""
+    def go(r):
+        r.cmd("-odq", "zz@test.example", stdin=MSG)
+        r.cmd("-q")
+        assert r.wait_log("Frozen (delivery error message)")
+        time.sleep(0.3)
+        res = r.result(sort_logs=True)
+        res["mainlog"] = [x for x in res["mainlog"] if not x.startswith("ID <= <>")]
+        return res
+    exim, ours = both(go, retry="")
+    assert ours == exim
+    assert "exim user lost privilege for using -C option" in exim["mainlog"]
