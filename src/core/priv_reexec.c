@@ -81,8 +81,10 @@ static size_t build_argv(const char **argv, char *exe, size_t exe_size, const ch
 	if (priv_trust_config_arg()) {
 		/* The file this process read; it may work from the spool directory by now, so a
 		 * relative name is made the caller's again. */
+		const char *used = conf_file_name();
 		argv[k++] = "-C";
-		argv[k++] = initial_cwd_resolve(pool_scratch, conf_file_name());
+		argv[k++] = used && strcmp(used, CONF_BUILTIN_NAME) != 0
+			? initial_cwd_resolve(pool_scratch, used) : priv_trust_config_arg();
 	}
 	if (o->dont_deliver)
 		argv[k++] = "-N";
@@ -119,7 +121,10 @@ static void exec_as_exim(const char **argv, bool keep_stderr)
 		if (null > 2)
 			close(null);
 	}
-	dcont_close_fds_except(-1, -1);
+	/* Nothing of this process's but the standard descriptors: not the queue runner's pipe
+	 * either, whose end a long bounce delivery must not hold. */
+	if (close_range(3, ~0U, 0) != 0)
+		dcont_close_fds_except(-1, -1);
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
 	if (!priv_drop_to_exim(&err)) {
