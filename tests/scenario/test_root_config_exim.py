@@ -294,3 +294,38 @@ def test_root_queue_run_bounce_delivered_as_exim_user_like_exim():
     exim, ours = both(go, retry="")
     assert ours == exim
     assert "exim user lost privilege for using -C option" in exim["mainlog"]
+
+
+EXIM_TRUSTED_LIST = pathlib.Path("/etc/exim4/trusted_configs")   # Debian's TRUSTED_CONFIG_LIST
+POSTERN_TRUSTED_LIST = pathlib.Path("/etc/postern/trusted_configs")
+
+
+@pytest.mark.skipif(EXIM_TRUSTED_LIST.exists() or POSTERN_TRUSTED_LIST.exists(),
+                    reason="a trusted configuration list exists already: not touched")
+def test_root_odi_trusted_config_keeps_root_like_exim():
+    """A -C file listed in the trusted list (root's, not writable by others) keeps root through
+    the delivery that follows the reception: no lost-privilege line, nobody gets the mail."""
+    made_dir = not POSTERN_TRUSTED_LIST.parent.exists()
+
+    def go(r):
+        listing = EXIM_TRUSTED_LIST if r.binary == EXIM else POSTERN_TRUSTED_LIST
+        listing.parent.mkdir(exist_ok=True)
+        listing.write_text(f"{r.d / 'conf'}\n")
+        os.chmod(listing, 0o644)
+        try:
+            r.cmd("-odi", *RCPTS, stdin=MSG)
+        finally:
+            listing.unlink()
+        res = r.result()
+        # Exim runs itself again (-Mc) to regain root for every delivery, trusted or not;
+        # Postern, which never gave root up, delivers from the receiving process.
+        res["out"].pop("pd.cmdline")
+        return res
+    try:
+        exim, ours = both(go)
+    finally:
+        if made_dir:
+            shutil.rmtree(POSTERN_TRUSTED_LIST.parent, ignore_errors=True)
+    assert ours == exim
+    assert ours["out"]["pn"][1].startswith("uid=65534")
+    assert not any("lost privilege" in x for x in ours["mainlog"])
