@@ -60,14 +60,9 @@ void priv_reexec_note_child(void)
  * -od*, -qG name, -Mc id, NULL. */
 #define REEXEC_MAX_ARGS 48
 
-/* The command line, in Exim's order: -D first, then -C, then the delivery options. */
-static size_t build_argv(const char **argv, char *exe, size_t exe_size, const char *id,
-	const deliver_opts *o, bool foreground, const char *queue_name)
+/* The program, its -D definitions and -C file, in Exim's order; returns the count. */
+static size_t config_args(const char **argv, const char *exe)
 {
-	ssize_t n = readlink("/proc/self/exe", exe, exe_size - 1);
-	if (n <= 0)
-		return 0;
-	exe[n] = 0;
 	size_t k = 0;
 	argv[k++] = exe;
 	const conf_define *defs;
@@ -86,6 +81,18 @@ static size_t build_argv(const char **argv, char *exe, size_t exe_size, const ch
 		argv[k++] = used && strcmp(used, CONF_BUILTIN_NAME) != 0
 			? initial_cwd_resolve(pool_scratch, used) : priv_trust_config_arg();
 	}
+	return k;
+}
+
+/* The command line, in Exim's order: -D first, then -C, then the delivery options. */
+static size_t build_argv(const char **argv, char *exe, size_t exe_size, const char *id,
+	const deliver_opts *o, bool foreground, const char *queue_name)
+{
+	ssize_t n = readlink("/proc/self/exe", exe, exe_size - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	size_t k = config_args(argv, exe);
 	if (o->dont_deliver)
 		argv[k++] = "-N";
 	if (o->queue_smtp)
@@ -179,4 +186,43 @@ void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+}
+
+void priv_reexec_queue_run(const queue_run_opts *o)
+{
+	if (!priv_reexec_wanted() || !priv_is_root())
+		return;
+	if (o->start_id || o->stop_id || o->select_recipient || o->select_sender)
+		return;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	const char *argv[REEXEC_MAX_ARGS + 1];
+	size_t k = config_args(argv, exe);
+	/* The flags in the order Exim's daemon writes them (observed: -qq, -qi, -qf, -qff). */
+	char q[8] = "-q", *p = q + 2;
+	if (o->two_stage)
+		*p++ = 'q';
+	if (o->initial_only)
+		*p++ = 'i';
+	if (o->force || o->force_frozen)
+		*p++ = 'f';
+	if (o->force_frozen)
+		*p++ = 'f';
+	if (o->local_only)
+		*p++ = 'l';
+	*p = 0;
+	if (o->queue_name && *o->queue_name) {
+		/* A named queue: the flags, then G and the name (Exim adds -MCG <name> too). */
+		xbuf g;
+		xbuf_init(&g, pool_scratch);
+		xbuf_printf(&g, "%sG%s", q, o->queue_name);
+		argv[k++] = xbuf_cstr(&g);
+	} else {
+		argv[k++] = q;
+	}
+	argv[k] = NULL;
+	exec_as_exim(argv, true);
 }

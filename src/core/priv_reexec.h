@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "core/deliver.h"
+#include "core/queue.h"
 #include "core/spool.h"
 
 /* True when a delivery started after a reception must run as the exim user in a process of its
@@ -25,6 +26,13 @@ bool priv_reexec_wanted(void);
  * write the lost-privilege line, as that process does. false: the change failed (logged); the
  * caller ends. */
 bool priv_reexec_become_exim(void);
+
+/* The daemon's queue runner child, when priv_reexec_wanted() and root: become the exim user and
+ * run "postern [-D...] -C file -q[q][i][f[f]][l] [-qG<name>]" as Exim's daemon does ("exim -C file
+ * -qf"). Returns only when it did not run it: not wanted, or the run selects messages (-R, -S,
+ * ids), which the command line here does not carry; the caller then uses
+ * priv_reexec_become_exim(). An exec failure ends the process. */
+void priv_reexec_queue_run(const queue_run_opts *o);
 
 /* Exim makes a message of its own (a bounce, a warning, an autoreply) in a process it runs again
  * from the delivery process, which is the exim user by then: with an untrusted -C or -D that
