@@ -1,5 +1,5 @@
-/* Deliveries after a reception handed to this program run again as the exim user
- * (priv_reexec.h). */
+/* Deliveries after a reception, and the daemon's queue runners, handed to this program run
+ * again as the exim user (priv_reexec.h). */
 #include "core/priv_reexec.h"
 
 #include <errno.h>

@@ -4,8 +4,9 @@
  * ("exim -C file -Mc id"); with an untrusted -C or -D the new process is called by the exim user
  * and keeps no privilege, so it writes "exim user lost privilege for using -C option" and local
  * deliveries to other users defer. Postern does the same: the process that would deliver forks,
- * becomes the exim user (priv.c) and runs this program again with -Mc. Queue runs, -M and -bt
- * started by root keep root, as in Exim. */
+ * becomes the exim user (priv.c) and runs this program again with -Mc; the daemon's queue
+ * runners likewise run "postern -C file -q" as the exim user. Queue runs, -M and -bt started by
+ * root directly keep root, as in Exim. */
 #ifndef POSTERN_CORE_PRIV_REEXEC_H
 #define POSTERN_CORE_PRIV_REEXEC_H
 

@@ -14,12 +14,16 @@
 static const char *config_arg;
 static const conf_define *defs;
 static size_t ndefs;
+/* The answer, worked out once per setting: asked for every message a daemon delivers. */
+static bool answered;
+static const char *answer;
 
 void priv_trust_set(const char *arg, const conf_define *defines, size_t ndefines)
 {
 	config_arg = arg;
 	defs = defines;
 	ndefs = ndefines;
+	answered = false;
 }
 
 const char *priv_trust_config_arg(void) { return config_arg; }
@@ -91,7 +95,7 @@ static bool define_whitelisted(const conf_define *d)
 	return true;
 }
 
-const char *priv_untrusted_option(void)
+static const char *work_out_untrusted(void)
 {
 	if (!config_trusted())
 		return "-C";
@@ -99,6 +103,15 @@ const char *priv_untrusted_option(void)
 		if (!define_whitelisted(&defs[i]))
 			return "-D";
 	return NULL;
+}
+
+const char *priv_untrusted_option(void)
+{
+	if (!answered) {
+		answer = work_out_untrusted();
+		answered = true;
+	}
+	return answer;
 }
 
 bool priv_lost_privilege(void)
