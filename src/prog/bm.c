@@ -303,8 +303,10 @@ static void start_delivery(const cmdline *cl, const spool_config *sc, const mess
 	deliver_opts o = { .dont_deliver = cl->dont_deliver, .queue_smtp = cl->deliver == DELIVER_QUEUE_SMTP };
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, m->id, sizeof id);
+	/* A detached delivery lets go of stderr here, as Exim's does after -bm (observed; after
+	 * -bs it keeps it: core/deliver_start.c). */
 	if (priv_reexec_wanted())
-		priv_reexec_delivery(sc, id, &o, cl->deliver == DELIVER_FOREGROUND, true);
+		priv_reexec_delivery(sc, id, &o, cl->deliver == DELIVER_FOREGROUND, false);
 	else if (cl->deliver == DELIVER_FOREGROUND)
 		deliver_message(sc, id, &o);
 	else

@@ -326,3 +326,16 @@ def test_root_odi_trusted_config_keeps_root_like_exim():
     assert ours == exim
     assert ours["out"]["pn"][1].startswith("uid=65534")
     assert not any("lost privilege" in x for x in ours["mainlog"])
+
+
+@pytest.mark.parametrize("od", ["-odb", None])
+def test_root_background_delivery_as_exim_user_like_exim(od):
+    """-odb (and the default) by root: the detached delivery is the exim user's -Mc process."""
+    def go(r):
+        r.cmd(*([od] if od else []), "pn@test.example", "pd@test.example", stdin=MSG)
+        assert r.wait_log("== pn@test.example")
+        assert wait_for(lambda: (r.d / "out" / "pd.cmdline").exists() and (r.d / "out" / "pd.cmdline").stat().st_size)
+        time.sleep(0.3)
+        return r.result()
+    exim, ours = both(go)
+    assert ours == exim
