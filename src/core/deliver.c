@@ -154,10 +154,7 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 		/* A later max_rcpt transaction on the same connection starts with "=>" again. */
 		if (a->txn_first)
 			first = true;
-		if (a->freeze) {
-			d->freeze = true;
-			d->freeze_reason = NULL;
-		}
+		/* a->freeze counts when the address stays deferred (see the end of deliver_message). */
 		switch (a->result) {
 		case ADDR_OK: {
 			bool local = !remote && a->kind == ADDR_MAIL;
@@ -692,6 +689,14 @@ static void finish(dctx *d, const char *id)
 		r->dsn_flags = top->dsn_flags;
 		left = true;
 	}
+	/* A transport's freeze request (freeze_exec_fail, a child that ended without a result)
+	 * freezes the message only for an address still deferred: one that failed on ("retry
+	 * timeout exceeded") is bounced instead, as in Exim. */
+	for (size_t i = 0; i < d->ndeferred; i++)
+		if (d->deferred[i]->freeze && d->deferred[i]->result == ADDR_DEFER && !d->freeze) {
+			d->freeze = true;
+			d->freeze_reason = NULL;
+		}
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
 		last_outcome.commit_dirs = NULL;
