@@ -515,7 +515,7 @@ static bool banner(smtp_session *s)
 	xbuf_init(&err, s->work);
 	if (xp_expand(&s->env, sv_cstr(conf_main.smtp_banner), &out, &err) != XP_OK) {
 		s->exit_code = 1;
-		sess_log(s, LOG_MAIN | LOG_PANIC, "Expansion of \"%s\" (smtp_banner) failed: %s", conf_main.smtp_banner,
+		sess_log(s, LOG_MAIN | LOG_PANIC | LOG_DIE, "Expansion of \"%s\" (smtp_banner) failed: %s", conf_main.smtp_banner,
 			xbuf_cstr(&err));
 		return false;
 	}
@@ -931,6 +931,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	s->receive_timeout_ms = receive_timeout_ms(s);
 	s->enforce_sync = conf_main.smtp_enforce_sync && s->mode == SMTP_MODE_DAEMON;
 	s->active_hostname = conf_main.primary_hostname ? conf_main.primary_hostname : "";
+	sess_die_install(s);
 
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) host_checking_banner(s);
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
@@ -1055,5 +1056,6 @@ int smtp_session_run(const smtp_conn_params *p)
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	sess_flush(s);
+	sess_die_install(NULL);
 	return s->exit_code;
 }
