@@ -1050,9 +1050,13 @@ int smtp_session_run(const smtp_conn_params *p)
 	/* Every end but QUIT runs the not-QUIT ACL (drops, lost connections, timeouts). */
 	if (next != SESS_QUIT) (void)sess_notquit(s, s->notquit_reason ? s->notquit_reason : "connection-lost", NULL);
 	const log_config *lc = log_current_config();
-	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
-		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s%s",
-			sv_dup(s->work, s->host_ident), sess_duration(s), history(s) ? history(s) : "");
+	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail) {
+		xbuf tls;   /* X= CV= DN= SNI= as on an arrival line (Exim 4.96, observed) */
+		xbuf_init(&tls, s->work);
+		receive_log_tls(&s->origin, &lc->selector, &tls);
+		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s%s%s",
+			sv_dup(s->work, s->host_ident), sess_duration(s), xbuf_cstr(&tls), history(s) ? history(s) : "");
+	}
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	sess_flush(s);

@@ -4,8 +4,8 @@ Exim answers "220 TLS go ahead", throws the clear-text bytes away before the han
 never run inside TLS) and logs nothing about it, also with log_selector = +all. A daemon of each
 runs with the same configuration; the client sends "STARTTLS\\r\\n<command>\\r\\n" in one write,
 then EHLO and QUIT inside TLS. Replies and main-log lines (times, pids, ports masked) must match.
-The +all case leaves out the TLS fields: Exim's "no MAIL in SMTP connection" line has X=, CV=
-and SNI= under them and Postern's does not yet (a gap of its own).
+Under +all the "no MAIL in SMTP connection" line carries the TLS fields (X=, CV=, SNI=) as the
+arrival line does.
 """
 import os
 import pathlib
@@ -92,6 +92,8 @@ def mask(text, port):
     text = text.replace(str(port), "PORT")
     text = re.sub(r"\]:\d+", "]:CPORT", text)
     text = re.sub(r"D=[\d.]+m?s", "D=T", text)
+    # Exim's build names ciphers as GnuTLS does, Postern as OpenSSL does (docs/tls.md).
+    text = re.sub(r"X=(TLS1\.\d):\S+:(\d+)", r"X=\1:CIPHER:\2", text)
     text = re.sub(r"ESMTP Exim 4\.96 .*", "ESMTP Exim 4.96 DATE", text)
     return re.sub(r"(?m)^cwd=.*\n", "", text)
 
@@ -126,7 +128,7 @@ def run(binary, pki, after, selector):
 
 
 @pytest.mark.parametrize("after", [b"NOOP\r\n", b"MAIL FROM:<evil@inject.example>\r\n", b"EHLO z\r\n"])
-@pytest.mark.parametrize("selector", ["", "+all -tls_cipher -tls_certificate_verified -tls_sni"])
+@pytest.mark.parametrize("selector", ["", "+all"])
 def test_plaintext_behind_starttls(postern_bin, pki, after, selector):
     exim = run(EXIM, pki, after, selector)
     postern = run(postern_bin, pki, after, selector)
