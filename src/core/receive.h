@@ -17,6 +17,7 @@
 #include "core/acl.h"
 #include "core/message.h"
 #include "core/spool.h"
+#include "lib/logsel.h"
 
 typedef enum receive_input {
 	RECV_SMTP_DATA,     /* CRLF (or bare LF) lines, dot-stuffed, ends with "." */
@@ -147,5 +148,9 @@ void receive_reject_nosender_text(receive_ctx *r, receive_status st, xbuf *out);
  * "<item> - <why>". An item is shown from where it starts to the end of its header, as Exim
  * shows it. Either pointer may be NULL. */
 size_t receive_bad_recipients(receive_ctx *r, sv *report, sv *first);
+
+/* The TLS fields of an arrival line as log_selector ls wants them (" X=.. CV=.. DN=".." SNI=.."),
+ * nothing without TLS; the SMTP session's "no MAIL" line has them too. */
+void receive_log_tls(const msg_origin *o, const logsel *ls, xbuf *out);
 
 #endif

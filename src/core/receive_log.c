@@ -90,6 +90,27 @@ void receive_log_discarded(receive_ctx *r, const char *why)
 	log_set_id(NULL);
 }
 
+void receive_log_tls(const msg_origin *o, const logsel *ls, xbuf *out)
+{
+	if (!o->tls_cipher.len)
+		return;
+	/* '*': the session was resumed (bit 4 of $tls_in_resumption, tls/tls_resume.h). */
+	if (logsel_has(ls, LS_TLS_CIPHER))
+		xbuf_printf(out, " X=" SV_FMT "%s", SV_ARG(o->tls_cipher),
+			logsel_has(ls, LS_TLS_RESUMPTION) && (o->tls_resumption & 0x10) ? "*" : "");
+	if (logsel_has(ls, LS_TLS_CERTIFICATE_VERIFIED))
+		xbuf_printf(out, " CV=%s", o->tls_certificate_verified ? "yes" : "no");
+	if (logsel_has(ls, LS_TLS_PEERDN) && o->tls_peerdn.len) {
+		xbuf_puts(out, " DN=\"");
+		put_escaped(out, o->tls_peerdn);
+		xbuf_putc(out, '"');
+	}
+	if (logsel_has(ls, LS_TLS_SNI) && o->tls_sni.len) {
+		xbuf_puts(out, " SNI=");
+		put_escaped(out, o->tls_sni);
+	}
+}
+
 static void arrival_text(receive_ctx *r, xbuf *out)
 {
 	const message *m = r->m;
@@ -130,23 +151,8 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 		xbuf_printf(out, " P=" SV_FMT, SV_ARG(o->protocol));
 	if (r->opts.pipelining && logsel_has(ls, LS_PIPELINING))
 		xbuf_printf(out, " %s", r->opts.pipelining);
-	if (o && o->tls_cipher.len) {
-		/* '*': the session was resumed (bit 4 of $tls_in_resumption, tls/tls_resume.h). */
-		if (logsel_has(ls, LS_TLS_CIPHER))
-			xbuf_printf(out, " X=" SV_FMT "%s", SV_ARG(o->tls_cipher),
-				logsel_has(ls, LS_TLS_RESUMPTION) && (o->tls_resumption & 0x10) ? "*" : "");
-		if (logsel_has(ls, LS_TLS_CERTIFICATE_VERIFIED))
-			xbuf_printf(out, " CV=%s", o->tls_certificate_verified ? "yes" : "no");
-		if (logsel_has(ls, LS_TLS_PEERDN) && o->tls_peerdn.len) {
-			xbuf_puts(out, " DN=\"");
-			put_escaped(out, o->tls_peerdn);
-			xbuf_putc(out, '"');
-		}
-		if (logsel_has(ls, LS_TLS_SNI) && o->tls_sni.len) {
-			xbuf_puts(out, " SNI=");
-			put_escaped(out, o->tls_sni);
-		}
-	}
+	if (o)
+		receive_log_tls(o, ls, out);
 	if (o && o->auth_driver.len) {
 		xbuf_puts(out, " A=");
 		put_escaped(out, o->auth_driver);

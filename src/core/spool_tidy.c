@@ -34,6 +34,7 @@
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "core/queue_commit.h"
+#include "core/queue_named.h"
 #include "core/spool_recycle.h"
 
 typedef struct found {
@@ -413,10 +414,11 @@ static void become_sweeper(int keep_fd)
 	close_range((unsigned)keep_fd + 1, ~0U, 0);
 }
 
-void spool_tidy_start(const spool_config *sc, bool force)
+/* The stamp of sc's queue, brought up to date and flocked when a sweep is due (always when
+ * force): its descriptor, else -1 (not due, or another sweep of this queue is running; a
+ * request made since stays for the next). */
+static int stamp_claim(const spool_config *sc, bool force)
 {
-	if (!sc || !sc->directory)
-		return;
 	arena_mark m = arena_getmark(pool_scratch);
 	const char *path = stamp_path(sc);
 	time_t now = time(NULL);
@@ -430,13 +432,60 @@ void spool_tidy_start(const spool_config *sc, bool force)
 	}
 	arena_reset(pool_scratch, m);
 	if (fd < 0)
-		return;
+		return -1;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		close(fd);     /* a sweep is running; a request made since stays for the next */
-		return;
+		close(fd);
+		return -1;
 	}
 	if (getuid() == 0 && sc->uid != (uid_t)-1 && fchown(fd, sc->uid, sc->gid) != 0) { /* best effort */ }
 	(void)futimens(fd, NULL);
+	return fd;
+}
+
+/* Whether <spool>/<name> is a named queue: a directory holding input/ or msglog/ (the default
+ * queue's own input/, msglog/, db/ ... hold neither; split subdirectories are one character
+ * under input/ and msglog/, so they are not looked at here). */
+static bool named_queue_dir(const char *spool, const char *name)
+{
+	if (name[0] == '.' || strlen(name) > QUEUE_NAME_MAX)   /* what queue_named_check refuses */
+		return false;
+	static const char *const subs[] = { "input", "msglog" };
+	for (size_t i = 0; i < 2; i++) {
+		char path[4300];
+		struct stat st;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", spool, name, subs[i]) < sizeof path
+			&& lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			return true;
+	}
+	return false;
+}
+
+/* In the sweeper, after sc's own queue: every named queue whose stamp is free, one after the
+ * other (a queue run of that queue sweeping it at the same time holds its stamp: skipped). */
+static void sweep_named_queues(const spool_config *sc, time_t margin)
+{
+	DIR *d = opendir(sc->directory);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!named_queue_dir(sc->directory, e->d_name))
+			continue;
+		spool_config q = *sc;
+		q.queue_name = e->d_name;
+		int fd = stamp_claim(&q, true);
+		if (fd < 0)
+			continue;
+		spool_tidy_sweep(&q, margin);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* Fork the detached sweeper: it holds fd (sc's claimed stamp) until it has swept sc's queue
+ * and, when all_queues, every named queue too. */
+static void sweep_detached(const spool_config *sc, int fd, bool all_queues)
+{
 	time_t margin = spool_tidy_margin();
 	fflush(NULL);
 	pid_t child = fork();
@@ -445,7 +494,9 @@ void spool_tidy_start(const spool_config *sc, bool force)
 		if (fork() == 0) {
 			become_sweeper(fd);
 			spool_tidy_sweep(sc, margin);
-			spool_recycle_expire(sc, SPOOL_RECYCLE_MAX_AGE);
+			spool_recycle_expire(sc, SPOOL_RECYCLE_MAX_AGE); /* default queue only */
+			if (all_queues)
+				sweep_named_queues(sc, margin);
 			_exit(0);
 		}
 		_exit(0);
@@ -454,4 +505,24 @@ void spool_tidy_start(const spool_config *sc, bool force)
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 			;
 	close(fd);   /* the lock stays with the sweeper's copy of the descriptor */
+}
+
+void spool_tidy_start(const spool_config *sc, bool force)
+{
+	if (!sc || !sc->directory)
+		return;
+	int fd = stamp_claim(sc, force);
+	if (fd >= 0)
+		sweep_detached(sc, fd, false);
+}
+
+void spool_tidy_start_all(const spool_config *sc)
+{
+	if (!sc || !sc->directory)
+		return;
+	spool_config def = *sc;
+	def.queue_name = NULL;
+	int fd = stamp_claim(&def, true);
+	if (fd >= 0)
+		sweep_detached(&def, fd, true);
 }

@@ -11,7 +11,7 @@
  *     process that is dead, or whose pid now belongs to a process started after the file.
  * Each removal is logged to the main log: "spool tidy: removed <path> (<reason>)".
  *
- * When: a daemon sweeps at start; a queue run sweeps at its start only when one is due (the
+ * When: a daemon sweeps every queue at start; a queue run sweeps at its start only when one is due (the
  * last sweep is more than an hour old, or a process died in a way that can leave orphans:
  * spool_tidy_request). Deciding costs one stat(); the sweep itself runs in a detached child
  * process, so neither the daemon nor the queue run waits for it. */
@@ -40,6 +40,12 @@ size_t spool_tidy_sweep(const spool_config *sc, time_t margin);
  * <spool>/db/postern-tidy[-<queue>] is brought up to date here, so a second caller meanwhile does not start
  * another, and the child holds its flock while it works. */
 void spool_tidy_start(const spool_config *sc, bool force);
+
+/* A daemon's start: sweep the default queue and then every named queue (each directory
+ * <spool>/<name> holding input/ or msglog/), all in one detached child, which holds the default
+ * queue's stamp lock until it has done them all. A named queue whose own stamp is locked (its
+ * queue run is sweeping it) is skipped. */
+void spool_tidy_start_all(const spool_config *sc);
 
 /* Make the next spool_tidy_start sweep (something died that may have left orphans). */
 void spool_tidy_request(const spool_config *sc);

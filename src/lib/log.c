@@ -445,24 +445,71 @@ static void flags_words(unsigned which, xbuf *out)
 	}
 }
 
-/* A log file could not be used: say why and show the line on stderr; record the failure in the
- * panic log (or, for the panic log itself, in syslog as the last resort). */
-static void report_failure(int kind, const char *why, const xbuf *line, const char *stamp)
+static void (*die_hook)(bool log_failure);
+
+void log_set_die_hook(void (*hook)(bool log_failure))
 {
-	const char *name = st.files[kind].name ? st.files[kind].name : "";
-	fprintf(stderr, "%s Cannot open %s log file \"%s\": %s: euid=%d egid=%d\n", stamp, kind_names[kind],
-		name, why, (int)geteuid(), (int)getegid());
-	fputs(xbuf_cstr(line), stderr);
+	die_hook = hook;
+}
+
+/* The end of a process after a LOG_DIE line or an unusable log: the hook (an SMTP session's
+ * 421 and closedown) once, then exit status 1, as Exim's. */
+static _Noreturn void die(bool log_failure)
+{
+	void (*hook)(bool) = die_hook;
+	die_hook = NULL;
+	if (hook)
+		hook(log_failure);
+	exit(EXIT_FAILURE);
+}
+
+/* The panic log cannot be used while line P goes to it: Exim's last resort. stderr gets the
+ * line meant for the main log (M: the same line for a panic line, the line that could not be
+ * written for a failed main log) and P, then the reason it stops; P goes to syslog (LOG_CRIT,
+ * facility mail, as the Exim manual says); the process ends. */
+static _Noreturn void panic_unusable(const xbuf *main_line, const xbuf *p)
+{
+	fputs(xbuf_cstr(main_line), stderr);
+	fputs(xbuf_cstr(p), stderr);
+	fputs("exim: could not open panic log - aborting: see message(s) above\n", stderr);
 	fflush(stderr);
-	if (kind != K_PANIC && st.depth == 1) {
-		log_write(LOG_PANIC, "Cannot open %s log file \"%s\": %s: euid=%d egid=%d", kind_names[kind], name,
-			why, (int)geteuid(), (int)getegid());
-	} else if (kind == K_PANIC) {
-		openlog("exim", LOG_PID | LOG_CONS, LOG_MAIL);
-		syslog(LOG_CRIT, "%s", xbuf_cstr(line));
-		closelog();
-		st.syslog_open = false;
-	}
+	openlog("exim", LOG_PID | LOG_CONS, LOG_MAIL);
+	syslog(LOG_CRIT, "%s", xbuf_cstr(p));
+	closelog();
+	st.syslog_open = false;
+	die(true);
+}
+
+/* Write a line to one log file; false when it cannot be opened or written. */
+static bool write_kind(int kind, time_t t, const xbuf *line)
+{
+	const char *why = NULL;
+	if (!ready_file(kind, t, &why))
+		return false;
+	return fd_write_all(st.files[kind].fd, line->p, line->len);
+}
+
+/* The main or reject log cannot be used for line M: as Exim 4.96, a panic that ends the
+ * process. Its text names the file with "Permission denied" whatever the cause (Exim's text
+ * for every failure to open a log, observed with a directory, a missing path and a
+ * non-directory in the path). It is shown on stderr; the panic log gets M and it (else the
+ * last resort above). */
+static _Noreturn void main_unusable(int kind, const xbuf *main_line, const char *stamp, const char *pid)
+{
+	xbuf p;
+	xbuf_init(&p, NULL);
+	xbuf_printf(&p, "%s %s", stamp, pid);
+	if (current_id[0])
+		xbuf_printf(&p, "%s ", current_id);
+	xbuf_printf(&p, "Cannot open %s log file \"%s\": Permission denied: euid=%d egid=%d\n", kind_names[kind],
+		st.files[kind].name ? st.files[kind].name : "", (int)geteuid(), (int)getegid());
+	fputs(xbuf_cstr(&p), stderr);   /* whatever echo says: this is how the failure is seen */
+	fflush(stderr);
+	struct timeval tv;
+	get_time(&tv);
+	if (!write_kind(K_PANIC, tv.tv_sec, main_line) || !write_kind(K_PANIC, tv.tv_sec, &p))
+		panic_unusable(main_line, &p);
+	die(false);
 }
 
 void log_vwrite(unsigned which, const char *fmt, va_list ap)
@@ -505,13 +552,13 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 		xbuf_free(&w);
 	}
 
+	/* A panic line goes to the main log too only when the caller says so (LOG_MAIN | LOG_PANIC,
+	 * as most do): Exim 4.96 writes "logwrite = :panic:" lines and configuration errors to the
+	 * panic log alone. */
 	unsigned dest = which & (LOG_MAIN | LOG_REJECT | LOG_PANIC);
-	if (dest & LOG_PANIC)
-		dest |= LOG_MAIN; /* panic lines are copied to the main log */
 	if (!st.cfg.write_rejectlog)
 		dest &= ~(unsigned)LOG_REJECT;
 
-	bool shown_on_stderr = false;
 	if (st.batch && dest == LOG_MAIN && st.template && !st.to_syslog && st.cfg.echo != LOG_ECHO_TAGGED) {
 		/* log_batch_begin: written together by log_batch_end (or when 64 KB are collected) */
 		xbuf_put(st.batch, line.p, line.len);
@@ -519,18 +566,19 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 			log_batch_flush();
 		dest = 0;
 	}
+	/* A panic line is shown on stderr before anything else, and goes to the panic log first:
+	 * when that cannot be used, the process ends without writing the others (Exim 4.96). */
+	bool echo = (which & LOG_PANIC) && st.cfg.echo == LOG_ECHO_PANIC;
+	if (echo) {
+		fputs(xbuf_cstr(&line), stderr);
+		fflush(stderr);
+	}
 	if (st.template) {
-		for (int kind = 0; kind < K_COUNT; kind++) {
-			if (!(dest & (1u << kind)))
-				continue;
-			const char *why = NULL;
-			if (ready_file(kind, tv.tv_sec, &why) && !fd_write_all(st.files[kind].fd, line.p, line.len))
-				why = strerror(errno);
-			if (why) {
-				report_failure(kind, why, &line, xbuf_cstr(&stamp));
-				shown_on_stderr = true;
-			}
-		}
+		if ((dest & LOG_PANIC) && !write_kind(K_PANIC, tv.tv_sec, &line))
+			panic_unusable(&line, &line);
+		for (int kind = K_MAIN; kind <= K_REJECT; kind++)
+			if ((dest & (1u << kind)) && !write_kind(kind, tv.tv_sec, &line))
+				main_unusable(kind, &line, xbuf_cstr(&stamp), pid);
 	}
 
 	if (st.to_syslog && dest) {
@@ -547,31 +595,28 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 		xbuf_free(&s);
 	}
 
-	if ((which & LOG_PANIC) && st.cfg.echo == LOG_ECHO_PANIC && !shown_on_stderr) {
-		fputs(xbuf_cstr(&line), stderr);
-		fflush(stderr);
-	}
-
 	xbuf_free(&text);
 	xbuf_free(&stamp);
 	xbuf_free(&line);
 	st.depth--;
 	if (which & LOG_DIE)
-		exit(EXIT_FAILURE);
+		die(false);
 }
 
 void log_batch_flush(void)
 {
 	if (!st.batch || !st.batch->len)
 		return;
-	const char *why = NULL;
 	struct timeval tv;
 	get_time(&tv);
-	if (ready_file(K_MAIN, tv.tv_sec, &why) && !fd_write_all(st.files[K_MAIN].fd, st.batch->p, st.batch->len))
-		why = strerror(errno);
-	if (why) {
-		fprintf(stderr, "Cannot write main log file: %s\n", why);
-		fwrite(st.batch->p, 1, st.batch->len, stderr);
+	if (!write_kind(K_MAIN, tv.tv_sec, st.batch)) {
+		xbuf stamp;
+		xbuf_init(&stamp, NULL);
+		log_format_stamp(&tv, &stamp);
+		char pid[32] = "";
+		if (logsel_has(&st.cfg.selector, LS_PID))
+			snprintf(pid, sizeof pid, "[%ld] ", (long)getpid());
+		main_unusable(K_MAIN, st.batch, xbuf_cstr(&stamp), pid);
 	}
 	xbuf_reset(st.batch);
 }

@@ -14,9 +14,13 @@
  * removed with one adjacent non-alphanumeric character (the following one right after a '/',
  * otherwise the preceding one), e.g. "/var/log/exim-%s-%D.log" -> "/var/log/exim-panic.log".
  *
- * Panic-log lines are also written to the main log. If a log file cannot be opened or written,
- * the reason and the line go to stderr (and, for the panic log, to syslog as a last resort), so a
- * line is never lost silently. Files are opened O_APPEND|O_CREAT|O_NOFOLLOW with mode 0640;
+ * Panic-log lines are also written to the main log (after the panic log, and after being shown
+ * on stderr when echo is LOG_ECHO_PANIC). A log that cannot be opened or written ends the
+ * process with status 1, as in Exim 4.96: for the main or reject log, "Cannot open main log
+ * file "<name>": Permission denied: euid=N egid=N" is shown on stderr and written, after the
+ * line that was lost, to the panic log; when the panic log cannot be used either, stderr gets
+ * the lost line, the panic line and "exim: could not open panic log - aborting: see message(s)
+ * above", and syslog (LOG_CRIT) the panic line. docs/logging.md has the details. Files are opened O_APPEND|O_CREAT|O_NOFOLLOW with mode 0640;
  * a missing final directory is created (0750). The program installs an opener (log_set_opener)
  * that, in a root process, gives the files and directories it creates to the exim user
  * (core/log_open_exim.h). Before each write the open file is checked against
@@ -117,6 +121,12 @@ int log_open_path(const char *name);
  * log_open_as_exim so that a root process opens and creates logs as the exim user, as Exim
  * does: log files and directories then belong to the exim user and group. */
 void log_set_opener(int (*opener)(const char *name));
+
+/* Called once before the process exits for a LOG_DIE line (log_failure false) or because a
+ * log could not be used (true); NULL removes it. An SMTP session installs one that answers
+ * "421 Unexpected failure, please try later" or "421 Unexpected log failure, please try later"
+ * and closes the session down as Exim does. */
+void log_set_die_hook(void (*hook)(bool log_failure));
 
 /* Many main-log lines at once (a queue run logging a line for each of 100,000 skipped messages):
  * between begin and end, lines that go only to the main log file are collected and written

@@ -554,8 +554,9 @@ int bm_main(const cmdline *cl)
 		sv body = SV_NULL;
 		if (!receive_body(r, &body))
 			body = SV_NULL;
-		int rc = bm_bad_header_recipients(cl, m, body, bad_report, nbad, bad_first);
-		if (m->nrcpt == 0) {
+		bool refused;
+		int rc = bm_bad_header_recipients(cl, m, body, bad_report, nbad, bad_first, &refused);
+		if (m->nrcpt == 0 || refused) {
 			receive_abort(r);
 			return rc;
 		}

@@ -329,10 +329,18 @@ int bm_bad_recipient(const cmdline *cl, sv sender, const char *address, const ch
 	return mode == 'e' && ok ? 0 : 1;
 }
 
-int bm_bad_header_recipients(const cmdline *cl, const message *m, sv body, sv report, size_t nbad, sv first)
+int bm_bad_header_recipients(const cmdline *cl, const message *m, sv body, sv report, size_t nbad, sv first,
+	bool *refused)
 {
-	(void)cl;
 	bool others = m->nrcpt > 0;
+	char mode = error_mode(cl);
+	*refused = mode == 'p';
+	if (mode == 'p') {
+		/* The report's lines start with two spaces: one item follows the colon on its line. */
+		fputs(nbad == 1 ? "exim: invalid address:" : "exim: invalid addresses:\n", stderr);
+		fwrite(report.p, 1, report.len, stderr);
+		return 1;
+	}
 	if (m->sender.len == 0) {
 		log_set_id(m->id);
 		log_write(LOG_MAIN, "Error while reading message with no usable sender address: at least one malformed "
@@ -361,11 +369,13 @@ int bm_bad_header_recipients(const cmdline *cl, const message *m, sv body, sv re
 	/* Made by the MTA (observed: U=<exim_user> on its arrival line). */
 	submit_request req = { .sender = SV_LIT(""), .recipients = &rcpt, .nrecipients = 1, .text = xbuf_sv(&text),
 		.reference_id = sv_cstr(m->id), .by_exim_user = true };
-	if (!spool_config_from_main(&sc, &err) || !submit_message(&sc, &req, id, &err)) {
+	bool sent = spool_config_from_main(&sc, &err) && submit_message(&sc, &req, id, &err);
+	if (!sent) {
 		log_set_id(m->id);
 		log_write(LOG_MAIN, "malformed recipient address report to " SV_FMT " could not be sent: %s",
 			SV_ARG(m->sender), xbuf_cstr(&err));
 		log_set_id(NULL);
 	}
-	return others ? 0 : 1;
+	/* -oee: the error was dealt with by mail (observed: status 0 with nobody else to send to). */
+	return others || (mode == 'e' && sent) ? 0 : 1;
 }

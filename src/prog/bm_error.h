@@ -60,9 +60,12 @@ int bm_header_line_too_long(const cmdline *cl, const struct message *m, sv heade
  * failure - malformed recipient address" listing the items, saying whether the others were
  * passed on, with a copy of the message as received (header fix-ups, no Received:); for a <>
  * sender the line "Error while reading message with no usable sender address: at least one
- * malformed recipient address: <first>". Returns the exit status when there are no other
- * recipients (1), else 0. */
+ * malformed recipient address: <first>". Under -oep/-oeq (whatever the sender) the message is
+ * not accepted at all: "exim: invalid address:  <item>: <why>" (or "exim: invalid addresses:"
+ * and one line per item) on stderr, and *refused is set. Returns the exit status: 1 when
+ * refused or when there are no other recipients (0 under -oee when the report was sent), else
+ * 0. */
 int bm_bad_header_recipients(const cmdline *cl, const struct message *m, sv body, sv report, size_t nbad,
-	sv first);
+	sv first, bool *refused);
 
 #endif

@@ -486,15 +486,15 @@ int bd_main(const cmdline *cl)
 		qrun_describe(cl, true, &qdesc);
 	else
 		xbuf_puts(&qdesc, "no queue runs");
-	/* Files that killed processes left while no daemon was watching (core/spool_tidy.h);
-	 * the sweep runs in a detached child, started before the line
-	 * that says the daemon is up. */
+	/* Files that killed processes left while no daemon was watching (core/spool_tidy.h), in
+	 * the default queue and every named one; the sweep runs in a detached child, started
+	 * before the line that says the daemon is up. */
 	{
 		spool_config tsc;
 		xbuf terr;
 		xbuf_init(&terr, NULL);
 		if (spool_config_from_main(&tsc, &terr))
-			spool_tidy_start(&tsc, true);
+			spool_tidy_start_all(&tsc);
 		xbuf_free(&terr);
 	}
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",

@@ -516,7 +516,7 @@ static bool banner(smtp_session *s)
 	xbuf_init(&err, s->work);
 	if (xp_expand(&s->env, sv_cstr(conf_main.smtp_banner), &out, &err) != XP_OK) {
 		s->exit_code = 1;
-		sess_log(s, LOG_MAIN | LOG_PANIC, "Expansion of \"%s\" (smtp_banner) failed: %s", conf_main.smtp_banner,
+		sess_log(s, LOG_MAIN | LOG_PANIC | LOG_DIE, "Expansion of \"%s\" (smtp_banner) failed: %s", conf_main.smtp_banner,
 			xbuf_cstr(&err));
 		return false;
 	}
@@ -935,6 +935,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	s->receive_timeout_ms = receive_timeout_ms(s);
 	s->enforce_sync = conf_main.smtp_enforce_sync && s->mode == SMTP_MODE_DAEMON;
 	s->active_hostname = conf_main.primary_hostname ? conf_main.primary_hostname : "";
+	sess_die_install(s);
 
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) host_checking_banner(s);
 	/* The daemon writes its own "SMTP connection from" line when it accepts. */
@@ -1053,11 +1054,16 @@ int smtp_session_run(const smtp_conn_params *p)
 	/* Every end but QUIT runs the not-QUIT ACL (drops, lost connections, timeouts). */
 	if (next != SESS_QUIT) (void)sess_notquit(s, s->notquit_reason ? s->notquit_reason : "connection-lost", NULL);
 	const log_config *lc = log_current_config();
-	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail)
-		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s%s",
-			sv_dup(s->work, s->host_ident), sess_duration(s), history(s) ? history(s) : "");
+	if (lc && logsel_has(&lc->selector, LS_SMTP_NO_MAIL) && !s->any_mail) {
+		xbuf tls;   /* X= CV= DN= SNI= as on an arrival line (Exim 4.96, observed) */
+		xbuf_init(&tls, s->work);
+		receive_log_tls(&s->origin, &lc->selector, &tls);
+		sess_log(s, LOG_MAIN, "no MAIL in SMTP connection from %s D=%s%s%s",
+			sv_dup(s->work, s->host_ident), sess_duration(s), xbuf_cstr(&tls), history(s) ? history(s) : "");
+	}
 	sess_reset_transaction(s);
 	sess_set_log_id(s, NULL);
 	sess_flush(s);
+	sess_die_install(NULL);
 	return s->exit_code;
 }

@@ -279,4 +279,8 @@ void sess_vars_init(smtp_session *s);
 /* Point the message variables at m (NULL: no message). */
 void sess_set_message_vars(smtp_session *s, const message *m);
 
+/* From now until the process ends, a panic that ends it (LOG_DIE, an unusable log) answers
+ * 421 and closes the session down as Exim does (session_die.c); NULL: no more. */
+void sess_die_install(smtp_session *s);
+
 #endif

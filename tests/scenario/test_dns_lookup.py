@@ -178,7 +178,8 @@ def test_bad_dns_servers_value(postern_bin, tmp_path):
     """A malformed dns_servers is logged (panic) and leaves no server: lookups defer at once
     instead of going to some other server."""
     conf = tmp_path / "bad.conf"
-    conf.write_text("primary_hostname = test.example\ndns_servers = not-an-address\n")
+    conf.write_text(f"spool_directory = {tmp_path}/spool\nexim_user = root\nprimary_hostname = test.example\n"
+                    "dns_servers = not-an-address\n")
     r = subprocess.run([postern_bin, "-C", str(conf), "-be", "${lookup dnsdb{a=mx1.test}{$value}{fail}}",
                         "${lookup dnsdb{defer_never,a=mx1.test}{$value}{fail}}"],
                        capture_output=True, text=True, timeout=10)

@@ -196,8 +196,9 @@ def test_plaintext_pipelined_after_starttls_is_discarded(server):
     tls.sendall(b"QUIT\r\n")
     read_reply(tls)
     tls.close()
-    assert wait_for(lambda: "plaintext input after STARTTLS discarded" in d.mainlog), d.mainlog
-    assert "evil@inject" not in d.mainlog
+    # (the discarding happens before the handshake, long before the 221 read above)
+    # Dropped without a word, as Exim 4.96 drops it (test_starttls_pipelined_exim.py).
+    assert "plaintext input" not in d.mainlog and "evil@inject" not in d.mainlog
 
 
 def test_new_ehlo_required_after_starttls(server):

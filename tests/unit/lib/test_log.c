@@ -138,12 +138,15 @@ static void test_layout(void)
 static void test_destinations(void)
 {
 	configure(base());
+	/* A panic line alone goes to the panic log alone (Exim's "logwrite = :panic:"). */
 	log_write(LOG_PANIC, "panic line");
 	CHECK_STR(slurp("paniclog"), "2026-11-21 07:08:24 panic line\n");
-	CHECK_STR(slurp("mainlog"), "2026-11-21 07:08:24 panic line\n");
+	CHECK_STR(slurp("mainlog"), "(missing)");
+	log_write(LOG_MAIN | LOG_PANIC, "panic and main");
+	CHECK_STR(slurp("mainlog"), "2026-11-21 07:08:24 panic and main\n");
 	log_write(LOG_MAIN | LOG_REJECT, "both");
 	CHECK_STR(slurp("rejectlog"), "2026-11-21 07:08:24 both\n");
-	CHECK_STR(slurp("mainlog"), "2026-11-21 07:08:24 panic line\n2026-11-21 07:08:24 both\n");
+	CHECK_STR(slurp("mainlog"), "2026-11-21 07:08:24 panic and main\n2026-11-21 07:08:24 both\n");
 	rm("mainlog"); rm("paniclog"); rm("rejectlog");
 
 	log_config c = base();
@@ -291,34 +294,107 @@ static void test_config_errors(void)
 	log_reopen();
 }
 
+static void write_die(void)
+{
+	log_write(LOG_PANIC | LOG_DIE, "fatal");
+}
+
 static void write_through_symlink(void)
 {
 	log_write(LOG_MAIN, "must not follow");
 }
 
+static void write_panic(void)
+{
+	log_write(LOG_PANIC, "panic text");
+}
+
+static void die_hook(bool log_failure)
+{
+	fprintf(stderr, "hook %d\n", log_failure ? 1 : 0);
+}
+
+/* fn in a child, whose stderr is returned; *status its exit status (-1: killed). */
+static char *run_child(void (*fn)(void), int *status)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char path[256];
+		snprintf(path, sizeof path, "%s/stderr.txt", dir);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		close(fd);
+		log_set_die_hook(die_hook);
+		fn();
+		_exit(0);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	char *s = slurp("stderr.txt");
+	rm("stderr.txt");
+	return s;
+}
+
 static void test_unwritable(void)
 {
-	configure(base());
+	/* The main log cannot be opened (a symlink: O_NOFOLLOW): the process ends with status 1
+	 * after Exim's text on stderr and the lost line and that text in the panic log. */
+	log_config c = base();
+	c.echo = LOG_ECHO_PANIC;
+	configure(c);
 	char *target = arena_printf(A, "%s/target", dir), *link = arena_printf(A, "%s/mainlog", dir);
 	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	close(fd);
 	CHECK(symlink(target, link) == 0);
-	char *err = capture_stderr(write_through_symlink);
-	CHECK_STR(slurp("target"), ""); /* O_NOFOLLOW: the link's target is untouched */
-	CHECK(strstr(err, "Cannot open main log file \"") != NULL);
-	CHECK(strstr(err, "Too many levels of symbolic links") != NULL);
-	CHECK(strstr(err, "2026-11-21 07:08:24 must not follow\n") != NULL);
-	/* The failure is recorded in the panic log. */
-	CHECK(strstr(slurp("paniclog"), "Cannot open main log file") != NULL);
+	int status;
+	char *err = run_child(write_through_symlink, &status);
+	CHECK_INT(status, 1);
+	CHECK_STR(slurp("target"), ""); /* the link's target is untouched */
+	char *cannot = arena_printf(A, "2026-11-21 07:08:24 Cannot open main log file \"%s\": Permission denied: euid=%d egid=%d\n",
+		link, (int)geteuid(), (int)getegid());
+	CHECK_STR(err, arena_printf(A, "%shook 0\n", cannot));
+	CHECK_STR(slurp("paniclog"), arena_printf(A, "2026-11-21 07:08:24 must not follow\n%s", cannot));
 	rm("mainlog"); rm("target"); rm("paniclog");
 
-	/* A directory we cannot create files in: the line still reaches stderr. */
-	log_config c = base();
+	/* Neither log can be opened: stderr has the text, the lost line, the text again and the
+	 * abort; the hook hears it was the log. */
 	c.file_path = "/proc/postern-no-such-dir/%slog";
 	configure(c);
-	err = capture_stderr(write_through_symlink);
-	CHECK(strstr(err, "must not follow") != NULL);
-	CHECK(strstr(err, "Cannot open panic log file \"/proc/postern-no-such-dir/paniclog\"") != NULL);
+	err = run_child(write_through_symlink, &status);
+	CHECK_INT(status, 1);
+	cannot = "2026-11-21 07:08:24 Cannot open main log file \"/proc/postern-no-such-dir/mainlog\": Permission denied: ";
+	CHECK(strncmp(err, cannot, strlen(cannot)) == 0);
+	char *rest = strchr(err, '\n') + 1;
+	static const char lost[] = "2026-11-21 07:08:24 must not follow\n";
+	CHECK(strncmp(rest, lost, strlen(lost)) == 0);
+	rest += strlen(lost);
+	CHECK(strncmp(rest, cannot, strlen(cannot)) == 0);
+	rest = strchr(rest, '\n') + 1;
+	CHECK_STR(rest, "exim: could not open panic log - aborting: see message(s) above\nhook 1\n");
+
+	/* A panic line whose log cannot be opened: shown, then the main-log form and the panic
+	 * line (the same here), the abort; nothing is written to the main log. */
+	err = run_child(write_panic, &status);
+	CHECK_INT(status, 1);
+	CHECK_STR(err, "2026-11-21 07:08:24 panic text\n2026-11-21 07:08:24 panic text\n2026-11-21 07:08:24 panic text\n"
+		"exim: could not open panic log - aborting: see message(s) above\nhook 1\n");
+	c.file_path = arena_printf(A, "%s/%%slog", dir);
+	configure(c);
+	CHECK(mkdir(arena_printf(A, "%s/paniclog", dir), 0700) == 0);
+	err = run_child(write_panic, &status);
+	CHECK_INT(status, 1);
+	CHECK_STR(slurp("mainlog"), "(missing)");
+	rmdir(arena_printf(A, "%s/paniclog", dir));
+	/* LOG_DIE: the hook hears it was not the log. */
+	c = base();
+	c.echo = LOG_ECHO_PANIC;
+	configure(c);
+	err = run_child(write_die, &status);
+	CHECK_INT(status, 1);
+	CHECK_STR(err, "2026-11-21 07:08:24 fatal\nhook 0\n");
+	rm("paniclog");
 }
 
 static void panic_tagged(void)
