@@ -358,6 +358,9 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 		 * listeners, so a burst of connections is not kept waiting behind replacements. */
 		if (daemon_pool_short())
 			timeout = 0;
+		int pool_wait = daemon_pool_backoff_ms();
+		if (pool_wait >= 0 && (timeout < 0 || pool_wait < timeout))
+			timeout = pool_wait;
 		int r = poll(pfd, np, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_write(LOG_MAIN | LOG_PANIC, "daemon: poll failed: %s", strerror(errno));

@@ -31,6 +31,8 @@
 
 #define POOL_IDLE 8        /* idle processes kept ready */
 #define POOL_MAX_AGE 60    /* seconds; older idle processes are replaced, not used */
+#define POOL_YOUNG 2       /* seconds: an idle process that ends sooner "died young" */
+#define POOL_BACKOFF_MAX 60
 
 typedef struct pool_proc {
 	pid_t pid;
@@ -44,6 +46,12 @@ static struct {
 	size_t n;
 	bool enabled;
 	bool fork_failed;  /* the last fill could not fork: wait for the next connection */
+	/* Idle processes that end as soon as they start (a log the exim user cannot open, say)
+	 * would otherwise be replaced at once, hundreds of forks a second: after each such death
+	 * no replacement is forked for 2, 4 ... 60 seconds (connections meanwhile get a process
+	 * of their own, as without the pool). */
+	unsigned young_deaths;
+	time_t backoff_until;
 	const listen_set *listeners;
 } pool;
 
@@ -81,6 +89,18 @@ bool daemon_pool_reaped(pid_t pid)
 {
 	for (size_t i = 0; i < pool.n; i++)
 		if (pool.v[i].pid == pid) {
+			time_t now = time(NULL);
+			if (now - pool.v[i].born < POOL_YOUNG && now >= pool.v[i].born) {
+				pool.young_deaths++;
+				unsigned shift = pool.young_deaths < 6 ? pool.young_deaths : 6;
+				time_t wait = (time_t)1 << shift;
+				pool.backoff_until = now + (wait < POOL_BACKOFF_MAX ? wait : POOL_BACKOFF_MAX);
+				if (pool.young_deaths == 3)
+					log_write(LOG_MAIN | LOG_PANIC, "pre-forked session processes end as they start "
+						"(last: pid %ld); forking fewer until one lives", (long)pid);
+			} else {
+				pool.young_deaths = 0;
+			}
 			drop(i, false);
 			return true;
 		}
@@ -168,14 +188,27 @@ static size_t target(void)
 	return t;
 }
 
+static bool backing_off(void)
+{
+	return pool.backoff_until && time(NULL) < pool.backoff_until;
+}
+
+int daemon_pool_backoff_ms(void)
+{
+	if (!pool.enabled || pool.n >= target() || pool.fork_failed || !backing_off())
+		return -1;
+	time_t left = pool.backoff_until - time(NULL);
+	return left > 0 ? (int)left * 1000 : 0;
+}
+
 bool daemon_pool_short(void)
 {
-	return pool.enabled && pool.n < target() && !pool.fork_failed;
+	return pool.enabled && pool.n < target() && !pool.fork_failed && !backing_off();
 }
 
 void daemon_pool_fill(size_t max_forks)
 {
-	if (!pool.enabled || pool.n >= target())
+	if (!pool.enabled || pool.n >= target() || backing_off())
 		return;
 	time_t now = time(NULL);
 	tls_daemon_before_fork(now); /* the processes inherit the current TLS context and keys */
@@ -236,8 +269,10 @@ pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_
 		pid_t pid = p->pid;
 		bool sent = r == (ssize_t)sizeof m;
 		drop(i, !sent); /* used (it has the connection) or unusable (died meanwhile) */
-		if (sent)
+		if (sent) {
+			pool.young_deaths = 0; /* it lived to take a connection */
 			return pid;
+		}
 	}
 	return -1;
 }
