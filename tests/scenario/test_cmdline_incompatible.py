@@ -6,7 +6,9 @@ both must not print that refusal (the combinations that Exim accepts are in the 
 so the check cannot pass by refusing everything).
 """
 import os
+import pathlib
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -64,7 +66,19 @@ def conf(tmp_path_factory):
     (d / "spool").mkdir()
     c = d / "conf"
     c.write_text(CONF.format(d=d))
-    return str(c)
+    yield str(c)
+    # An accepted -q5m (with -bV) leaves a queue-runner daemon behind, Exim's detached: stop
+    # whatever still runs with this configuration.
+    for proc in pathlib.Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(c).encode() in args and proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                os.kill(int(proc.name), signal.SIGTERM)
+            except OSError:
+                pass
 
 
 def run(binary, conf, line):

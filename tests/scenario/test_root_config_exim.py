@@ -11,6 +11,7 @@ log, stderr, the uid a pipe command sees (`id`), the command line of the process
 import os
 import pathlib
 import re
+import signal
 import shutil
 import smtplib
 import subprocess
@@ -219,6 +220,21 @@ def test_root_queue_run_and_M_keep_root_like_exim(args):
     assert ours["out"]["pn"][1].startswith("uid=65534")
 
 
+
+def stop_daemon(p, pidfile):
+    """-bd detaches: the process started is gone and the daemon's pid is in its pid file."""
+    p.terminate()
+    p.wait(timeout=10)
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10)
+
 def test_root_daemon_delivery_as_exim_user_like_exim():
     """A daemon started by root with -C: a received message's delivery runs as the exim user."""
     def go(r):
@@ -240,8 +256,7 @@ def test_root_daemon_delivery_as_exim_user_like_exim():
             assert wait_for(lambda: (r.d / "out" / "pd.cmdline").exists() and (r.d / "out" / "pd.cmdline").stat().st_size)
             time.sleep(0.3)
         finally:
-            p.terminate()
-            p.wait(timeout=10)
+            stop_daemon(p, r.d / "pid")
         res = r.result()
         # Start-up lines (TLS warnings, the daemon line's details) are the daemon's own business.
         res["mainlog"] = [x for x in res["mainlog"] if x.startswith("ID ") or "lost privilege" in x]
@@ -263,8 +278,7 @@ def test_root_daemon_queue_runs_as_exim_user_like_exim():
             assert r.wait_log("ID Frozen")
             assert r.wait_log("End queue run")
         finally:
-            p.terminate()
-            p.wait(timeout=10)
+            stop_daemon(p, r.d / "pid")
         res = r.result()
         # Up to the first queue run's end: later runs only say the message is frozen.
         main = [x for x in res["mainlog"] if "daemon started" not in x and "certificate" not in x]
