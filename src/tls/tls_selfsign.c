@@ -11,7 +11,8 @@
  *
  * Making an RSA-3072 key costs a fraction of a second of CPU, far more than a handshake, so it
  * is made once per process and kept: the daemon makes it before its first fork and the children
- * inherit it; a process without a daemon (-bs, inetd) makes it at its first STARTTLS. */
+ * inherit it; a process without a daemon (-bs, inetd) makes it at its first STARTTLS. The
+ * daemon makes a new one when the two hours have passed (Exim's goes on with the expired one). */
 #include <string.h>
 #include <time.h>
 
@@ -37,8 +38,9 @@ static struct {
 	time_t not_after;
 } made;
 
-/* Exim's warning, logged where the certificate is made for an unset tls_certificate (a value
- * that expands to empty gets the same certificate without it, as Exim does). */
+/* Exim's warning. Exim logs it only where its daemon prepares the certificate at start: a
+ * process without a daemon (-bs, -bh) and a tls_certificate that expands to empty get the
+ * certificate silently. */
 static void log_warning(void)
 {
 	log_write(LOG_MAIN, "Warning: No server certificate defined; will use a selfsigned one.\n"
@@ -75,16 +77,16 @@ static X509 *make_cert(EVP_PKEY *key, time_t now)
 	return x;
 }
 
-/* Make the pair unless this process has one. */
-static bool ensure_made(bool warn, xbuf *err)
+bool tls_selfsigned_make(bool warn, xbuf *err)
 {
 	if (made.cert) return true;
-	time_t now = time(NULL);
 	EVP_PKEY *key = EVP_RSA_gen(SELFSIGN_KEY_BITS);
 	if (!key) {
 		tls_openssl_error(err, "(tls_install_selfsign): key generation failed");
 		return false;
 	}
+	/* The validity starts when the key is ready, as Exim's does. */
+	time_t now = time(NULL);
 	X509 *cert = make_cert(key, now);
 	if (!cert) {
 		EVP_PKEY_free(key);
@@ -98,9 +100,9 @@ static bool ensure_made(bool warn, xbuf *err)
 	return true;
 }
 
-bool tls_selfsigned_install(SSL *ssl, SSL_CTX *ctx, bool option_unset, xbuf *err)
+bool tls_selfsigned_install(SSL *ssl, SSL_CTX *ctx, xbuf *err)
 {
-	if (!ensure_made(option_unset, err)) return false;
+	if (!tls_selfsigned_make(false, err)) return false;
 	int ok = ctx ? SSL_CTX_use_certificate(ctx, made.cert) == 1 && SSL_CTX_use_PrivateKey(ctx, made.key) == 1
 		: SSL_use_certificate(ssl, made.cert) == 1 && SSL_use_PrivateKey(ssl, made.key) == 1;
 	if (!ok) {
@@ -108,11 +110,6 @@ bool tls_selfsigned_install(SSL *ssl, SSL_CTX *ctx, bool option_unset, xbuf *err
 		return false;
 	}
 	return true;
-}
-
-bool tls_selfsigned_made(void)
-{
-	return made.cert != NULL;
 }
 
 bool tls_selfsigned_expired(time_t now)

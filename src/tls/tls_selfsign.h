@@ -10,12 +10,11 @@
 
 #include "lib/str.h"
 
-/* Put this process's self-signed certificate and key into ssl, or into ctx when ssl is NULL,
- * making them first when this process has none yet. option_unset: tls_certificate is unset, so
- * making them logs Exim's warning (an empty expansion does not). false with err set on failure. */
-bool tls_selfsigned_install(SSL *ssl, SSL_CTX *ctx, bool option_unset, xbuf *err);
-/* Whether this process made one. */
-bool tls_selfsigned_made(void);
+/* Make this process's certificate and key unless it has them; warn: log Exim's warning when
+ * they are made (the daemon, for an unset tls_certificate). false with err set on failure. */
+bool tls_selfsigned_make(bool warn, xbuf *err);
+/* Put them into ssl, or into ctx when ssl is NULL, making them (silently) first if needed. */
+bool tls_selfsigned_install(SSL *ssl, SSL_CTX *ctx, xbuf *err);
 /* Whether the one made has passed the end of its two hours (false when none was made). */
 bool tls_selfsigned_expired(time_t now);
 /* Drop the one made, so that the next install makes a new one. */

@@ -109,7 +109,7 @@ bool tls_load_server_certificates(SSL *ssl, SSL_CTX *ctx, msg_origin *o, xbuf *e
 	const char *keys = tls_expand_option(conf_main.tls_privatekey, "tls_privatekey", o, err);
 	if (!keys) return false;
 	/* Unset or empty: Exim's stand-in, made once per process (tls_selfsign.c). */
-	if (!*certs) return tls_selfsigned_install(ssl, ctx, !conf_main.tls_certificate, err);
+	if (!*certs) return tls_selfsigned_install(ssl, ctx, err);
 	list_iter ci, ki;
 	list_iter_init(&ci, sv_cstr(certs), 0);
 	list_iter_init(&ki, sv_cstr(keys), 0);

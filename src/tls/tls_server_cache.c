@@ -121,6 +121,8 @@ static bool build(xbuf *err)
 	unsigned parts = 0;
 	const char *certs = NULL, *keys = NULL, *ca = NULL, *crl = NULL;
 	if (is_static(conf_main.tls_certificate) && is_static(conf_main.tls_privatekey)) {
+		/* Unset: Exim's daemon makes its self-signed certificate now, with a warning. */
+		if (!conf_main.tls_certificate && !tls_selfsigned_make(true, err)) return false;
 		if (!(certs = tls_expand_option(conf_main.tls_certificate, "tls_certificate", &o, err))) return false;
 		if (!(keys = tls_expand_option(conf_main.tls_privatekey, "tls_privatekey", &o, err))) return false;
 		if (!sigs_add_list(certs) || !sigs_add_list(keys)) return false;

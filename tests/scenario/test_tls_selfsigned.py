@@ -11,8 +11,10 @@ tls_advertise_hosts: no STARTTLS and no warning.
 """
 import re
 import smtplib
+import socket
 import ssl
 import subprocess
+import threading
 from datetime import datetime, timezone
 
 from daemon_helpers import Daemon, free_ports, wait_for
@@ -144,3 +146,38 @@ def test_bh_advertises_starttls(postern_bin, tmp_path):
                        capture_output=True, timeout=30)
     out = r.stdout.decode()
     assert "250-STARTTLS\r\n" in out or "250-STARTTLS\n" in out, out
+    assert "No server certificate" not in out + r.stderr.decode()   # Exim's -bh does not warn
+
+
+def test_bs_session_selfsigns_without_warning(postern_bin, tmp_path):
+    """inetd style (-bs on a socket): the certificate is made at STARTTLS, and Exim logs nothing."""
+    spool = tmp_path / "spool"
+    conf = tmp_path / "bs.conf"
+    conf.write_text(f"spool_directory = {spool}\nprimary_hostname = {HOST}\nexim_user = root\n"
+                    "exim_group = root\n")
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    port = lsock.getsockname()[1]
+    result = {}
+
+    def serve():
+        c, _ = lsock.accept()
+        result["rc"] = subprocess.run([postern_bin, "-C", str(conf), "-bs", "-oMa", "127.0.0.1"], stdin=c.fileno(),
+                                      stdout=c.fileno(), stderr=subprocess.PIPE, timeout=60).returncode
+        c.close()
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s.ehlo("client.example")
+        assert s.has_extn("starttls")
+        s.starttls(context=ctx())
+        text = cert_text(s.sock.getpeercert(binary_form=True))
+        s.quit()
+    finally:
+        t.join(60)
+        lsock.close()
+    assert f"Subject: C = UK, O = Exim Developers, CN = {HOST}\n" in text
+    log = spool / "log" / "mainlog"
+    assert "Warning: No server certificate" not in (log.read_text() if log.exists() else "")
