@@ -181,3 +181,24 @@ def test_bs_session_selfsigns_without_warning(postern_bin, tmp_path):
     assert f"Subject: C = UK, O = Exim Developers, CN = {HOST}\n" in text
     log = spool / "log" / "mainlog"
     assert "Warning: No server certificate" not in (log.read_text() if log.exists() else "")
+
+
+def test_resumption_works_with_the_selfsigned_certificate(postern_bin, tmp_path):
+    """Tickets (tls_resumption_hosts) do not depend on a configured certificate."""
+    d = start(postern_bin, tmp_path, "tls_resumption_hosts = *")
+    msg = ("EHLO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\n"
+           "Subject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+    sess = tmp_path / "sess"
+    try:
+        outs = []
+        for extra in (["-sess_out", str(sess)], ["-sess_in", str(sess)]):
+            r = subprocess.run(["openssl", "s_client", "-ign_eof", "-nocommands", "-starttls", "smtp",
+                                "-connect", f"127.0.0.1:{d.port}", "-tls1_3", *extra],
+                               input=msg, capture_output=True, text=True, timeout=30)
+            assert "250 OK id=" in r.stdout, r.stdout + r.stderr
+            outs.append(r.stdout)
+        assert re.search(r"^New, TLSv1\.3", outs[0], re.M), outs[0]
+        assert re.search(r"^Reused, TLSv1\.3", outs[1], re.M), outs[1]
+        assert "subject=C = UK, O = Exim Developers, CN = mx.example" in outs[0]
+    finally:
+        d.stop()
