@@ -107,6 +107,17 @@ static void put_copy(xbuf *text, const message *m, sv body, bool with_received)
 	xbuf_putsv(text, body);
 }
 
+/* put_copy without our Received: (the first header: not part of what the sender sent), the
+ * whole copy cut at bounce_return_size_limit (default 100K). */
+static void put_copy_limited(xbuf *text, const message *m, sv body)
+{
+	size_t limit = conf_main.bounce_return_size_limit > 0 ? (size_t)conf_main.bounce_return_size_limit : 102400;
+	size_t start = text->len;
+	put_copy(text, m, SV_LIT(""), false);
+	size_t room = text->len - start < limit ? limit - (text->len - start) : 0;
+	xbuf_put(text, body.p, body.len < room ? body.len : room);
+}
+
 /* Spool text from <> to the message's sender, with R=<the message's id> on its arrival line. */
 static bool send_error(const message *m, const xbuf *text, xbuf *err)
 {
@@ -276,17 +287,7 @@ int bm_no_recipients(const cmdline *cl, const message *m, sv body)
 	xbuf_puts(&text, "A message that you sent contained no recipient addresses, and therefore no\n"
 		"delivery could be attempted.\n\n"
 		"------ This is a copy of your message, including all the headers. ------\n\n");
-	size_t limit = conf_main.bounce_return_size_limit > 0 ? (size_t)conf_main.bounce_return_size_limit : 102400;
-	size_t start = text.len;
-	for (const msg_header *h = m->headers; h; h = h->next) {
-		/* Our own Received: line (the first) is not part of what the sender sent. */
-		if (h->type == '*' || (h == m->headers && h->type == 'P'))
-			continue;
-		xbuf_putsv(&text, h->text);
-	}
-	xbuf_putc(&text, '\n');
-	size_t room = text.len - start < limit ? limit - (text.len - start) : 0;
-	xbuf_put(&text, body.p, body.len < room ? body.len : room);
+	put_copy_limited(&text, m, body);
 	xbuf err;
 	xbuf_init(&err, a);
 	bool ok = send_error(m, &text, &err);
@@ -351,17 +352,7 @@ int bm_bad_header_recipients(const cmdline *cl, const message *m, sv body, sv re
 		"syntactically valid and have been passed on for an attempt at delivery.\n\n"
 		: "There were no other addresses in your\nmessage, and so no attempt at delivery was possible.\n\n");
 	xbuf_puts(&text, "------ This is a copy of your message, including all the headers. ------\n\n");
-	size_t limit = conf_main.bounce_return_size_limit > 0 ? (size_t)conf_main.bounce_return_size_limit : 102400;
-	size_t start = text.len;
-	for (const msg_header *h = m->headers; h; h = h->next) {
-		/* Our own Received: line (the first) is not part of what the sender sent. */
-		if (h->type == '*' || (h == m->headers && h->type == 'P'))
-			continue;
-		xbuf_putsv(&text, h->text);
-	}
-	xbuf_putc(&text, '\n');
-	size_t room = text.len - start < limit ? limit - (text.len - start) : 0;
-	xbuf_put(&text, body.p, body.len < room ? body.len : room);
+	put_copy_limited(&text, m, body);
 	xbuf err;
 	xbuf_init(&err, a);
 	spool_config sc;

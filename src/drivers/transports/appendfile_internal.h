@@ -80,6 +80,9 @@ typedef struct af_ctx {
 /* use_mbx_lock: a shared lock on the mailbox and the exclusive one on /tmp/.<dev>.<ino>. */
 typedef enum { AF_MBX_LOCKED, AF_MBX_BUSY, AF_MBX_FAILED /* outcome recorded */ } af_mbx_lock_rc;
 af_mbx_lock_rc af_mbx_lock(af_ctx *x, int mailbox_fd);
+/* One fcntl (when with_fcntl) and/or flock (use_flock_lock) lock on fd, within the configured
+ * timeouts (appendfile_mbox.c). */
+bool af_lock_fd(const struct appendfile_transport_options *o, int fd, bool exclusive, bool with_fcntl);
 /* After writing (mailbox_fd still open, or -1): remove the lock file when no reader holds the
  * mailbox, and let go of it. Nothing when no MBX lock is held. */
 void af_mbx_unlock(af_ctx *x, int mailbox_fd);

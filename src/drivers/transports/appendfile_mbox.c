@@ -62,12 +62,12 @@ static int mailbox_access(const af_ctx *x)
 	return x->o->use_mbx_lock ? O_RDWR : O_WRONLY;
 }
 
-/* fcntl and/or flock as configured. true: locked. */
-static bool lock_fd(af_ctx *x, int fd)
+/* One lock call on fd (fcntl when with_fcntl, flock when use_flock_lock), blocking for at most
+ * the configured timeouts (the caller has a SIGALRM handler in place). true: locked. */
+bool af_lock_fd(const struct appendfile_transport_options *o, int fd, bool exclusive, bool with_fcntl)
 {
-	const struct appendfile_transport_options *o = x->o;
-	if (o->use_fcntl_lock) {
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (with_fcntl) {
+		struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET };
 		int rc;
 		if (o->lock_fcntl_timeout > 0) {
 			alarm((unsigned)o->lock_fcntl_timeout);
@@ -80,13 +80,13 @@ static bool lock_fd(af_ctx *x, int fd)
 			return false;
 	}
 	if (o->use_flock_lock) {
-		int rc;
+		int op = exclusive ? LOCK_EX : LOCK_SH, rc;
 		if (o->lock_flock_timeout > 0) {
 			alarm((unsigned)o->lock_flock_timeout);
-			rc = flock(fd, LOCK_EX);
+			rc = flock(fd, op);
 			alarm(0);
 		} else {
-			rc = flock(fd, LOCK_EX | LOCK_NB);
+			rc = flock(fd, op | LOCK_NB);
 		}
 		if (rc != 0)
 			return false;
@@ -354,7 +354,7 @@ void af_deliver_file(af_ctx *x)
 				break;
 			if (mrc == AF_MBX_FAILED)
 				goto out;
-		} else if (lock_fd(x, fd)) {
+		} else if (af_lock_fd(x->o, fd, true, x->o->use_fcntl_lock)) {
 			break;
 		}
 		/* Not locked: let go of everything, so nothing is held while waiting. */

@@ -20,36 +20,10 @@ static bool use_fcntl(const struct appendfile_transport_options *o)
 	return o->use_fcntl_lock || !o->use_flock_lock;
 }
 
-/* One lock call on fd, blocking for at most the configured timeout (the caller has a SIGALRM
- * handler in place). */
+/* One lock call on fd: fcntl unless only use_flock_lock is set (see the top). */
 static bool lock_one(const struct appendfile_transport_options *o, int fd, bool exclusive)
 {
-	if (use_fcntl(o)) {
-		struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET };
-		int rc;
-		if (o->lock_fcntl_timeout > 0) {
-			alarm((unsigned)o->lock_fcntl_timeout);
-			rc = fcntl(fd, F_SETLKW, &fl);
-			alarm(0);
-		} else {
-			rc = fcntl(fd, F_SETLK, &fl);
-		}
-		if (rc != 0)
-			return false;
-	}
-	if (o->use_flock_lock) {
-		int op = exclusive ? LOCK_EX : LOCK_SH, rc;
-		if (o->lock_flock_timeout > 0) {
-			alarm((unsigned)o->lock_flock_timeout);
-			rc = flock(fd, op);
-			alarm(0);
-		} else {
-			rc = flock(fd, op | LOCK_NB);
-		}
-		if (rc != 0)
-			return false;
-	}
-	return true;
+	return af_lock_fd(o, fd, exclusive, use_fcntl(o));
 }
 
 af_mbx_lock_rc af_mbx_lock(af_ctx *x, int mailbox_fd)
