@@ -1,0 +1,23 @@
+/* The self-signed server certificate Exim presents when tls_certificate gives none
+ * (tls_selfsign.c). */
+#ifndef POSTERN_TLS_TLS_SELFSIGN_H
+#define POSTERN_TLS_TLS_SELFSIGN_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "lib/str.h"
+
+/* Make this process's certificate and key unless it has them; warn: log Exim's warning when
+ * they are made (the daemon, for an unset tls_certificate). false with err set on failure. */
+bool tls_selfsigned_make(bool warn, xbuf *err);
+/* Put them into ssl, or into ctx when ssl is NULL, making them (silently) first if needed. */
+bool tls_selfsigned_install(SSL *ssl, SSL_CTX *ctx, xbuf *err);
+/* Whether the one made has passed the end of its two hours (false when none was made). */
+bool tls_selfsigned_expired(time_t now);
+/* Drop the one made, so that the next install makes a new one. */
+void tls_selfsigned_forget(void);
+
+#endif
