@@ -26,7 +26,7 @@ WARNING = ("Warning: No server certificate defined; will use a selfsigned one.\n
 
 def start(postern_bin, tmp_path, extra=""):
     port, = free_ports(1)
-    d = Daemon(postern_bin, tmp_path, "")
+    d = Daemon(postern_bin, tmp_path, "", tls_default=True)
     d.conf.write_text(f"""spool_directory = {d.spool}
 exim_user = root
 exim_group = root

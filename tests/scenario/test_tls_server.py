@@ -214,7 +214,7 @@ def test_no_certificate_still_offers_starttls(postern_bin, tmp_path):
     """As Exim: without tls_certificate STARTTLS is offered and a self-signed certificate is
     presented (its fields: test_tls_selfsigned.py); only an empty tls_advertise_hosts hides it."""
     (port,) = free_ports(1)
-    d = Daemon(postern_bin, tmp_path, f"daemon_smtp_ports = {port}")
+    d = Daemon(postern_bin, tmp_path, f"daemon_smtp_ports = {port}", tls_default=True)
     d.conf.write_text(d.conf.read_text().replace("exim_user = mail\nexim_group = mail\n", ""))
     d.start()
     try:
