@@ -77,6 +77,16 @@ static X509 *make_cert(EVP_PKEY *key, time_t now)
 	return x;
 }
 
+bool tls_selfsigned_daemon_warns(void)
+{
+	return !conf_main.tls_certificate && conf_main.tls_advertise_hosts && *conf_main.tls_advertise_hosts;
+}
+
+void tls_selfsigned_queue_daemon_warning(void)
+{
+	if (tls_selfsigned_daemon_warns()) log_warning();
+}
+
 bool tls_selfsigned_make(bool warn, xbuf *err)
 {
 	if (made.cert) return true;

@@ -13,6 +13,12 @@
 /* Make this process's certificate and key unless it has them; warn: log Exim's warning when
  * they are made (the daemon, for an unset tls_certificate). false with err set on failure. */
 bool tls_selfsigned_make(bool warn, xbuf *err);
+/* Whether a daemon logs Exim's warning: no tls_certificate and a non-empty tls_advertise_hosts
+ * (an explicitly empty tls_certificate, or tls_on_connect_ports alone, are silent, as Exim). */
+bool tls_selfsigned_daemon_warns(void);
+/* The queue-runner daemon (no listeners): Exim's logs the same warning at start; it never
+ * presents a certificate, so none is made here, only the warning logged when it applies. */
+void tls_selfsigned_queue_daemon_warning(void);
 /* Put them into ssl, or into ctx when ssl is NULL, making them (silently) first if needed. */
 bool tls_selfsigned_install(SSL *ssl, SSL_CTX *ctx, xbuf *err);
 /* Whether the one made has passed the end of its two hours (false when none was made). */

@@ -121,8 +121,10 @@ static bool build(xbuf *err)
 	unsigned parts = 0;
 	const char *certs = NULL, *keys = NULL, *ca = NULL, *crl = NULL;
 	if (is_static(conf_main.tls_certificate) && is_static(conf_main.tls_privatekey)) {
-		/* Unset: Exim's daemon makes its self-signed certificate now, with a warning. */
-		if (!conf_main.tls_certificate && !tls_selfsigned_make(true, err)) return false;
+		/* Unset: Exim's daemon makes its self-signed certificate now, with a warning when
+		 * STARTTLS is offered (not for tls_on_connect_ports alone, as Exim). */
+		if (!conf_main.tls_certificate && !tls_selfsigned_make(tls_selfsigned_daemon_warns(), err))
+			return false;
 		if (!(certs = tls_expand_option(conf_main.tls_certificate, "tls_certificate", &o, err))) return false;
 		if (!(keys = tls_expand_option(conf_main.tls_privatekey, "tls_privatekey", &o, err))) return false;
 		if (!sigs_add_list(certs) || !sigs_add_list(keys)) return false;
@@ -169,8 +171,10 @@ static bool files_changed(void)
 
 static unsigned cache_generation; /* bumped at every (re)build: tls_daemon_generation */
 
-/* Whether this daemon's sessions can use TLS at all. Exim's daemon prepares its certificate
- * (or makes the self-signed one, logging its warning) only then. */
+/* Whether this daemon's sessions can use TLS at all: only then is the context prepared (and
+ * a self-signed certificate made). An empty tls_advertise_hosts and no tls_on_connect_ports:
+ * nothing, as Exim, whose daemon then makes no key either. With tls_on_connect_ports alone
+ * Exim's sessions each make their own (silently); here the daemon makes one for them all. */
 static bool tls_offered(void)
 {
 	return (conf_main.tls_advertise_hosts && *conf_main.tls_advertise_hosts)

@@ -9,13 +9,18 @@ CN=<primary_hostname>, valid for two hours from its making, RSA 3072, sha256With
 extensions. A tls_certificate that expands to empty gets one too, without the warning. An empty
 tls_advertise_hosts: no STARTTLS and no warning.
 """
+import os
 import re
+import shutil
+import signal
 import smtplib
 import socket
 import ssl
 import subprocess
 import threading
 from datetime import datetime, timezone
+
+import pytest
 
 from daemon_helpers import Daemon, free_ports, wait_for
 
@@ -24,15 +29,17 @@ WARNING = ("Warning: No server certificate defined; will use a selfsigned one.\n
            " Suggested action: either install a certificate or change tls_advertise_hosts option\n")
 
 
-def start(postern_bin, tmp_path, extra=""):
-    port, = free_ports(1)
+def start(postern_bin, tmp_path, extra="", ports=None):
+    """A daemon on ports (a list; default one free port); d.port is the first."""
+    ports = ports or free_ports(1)
+    port = ports[0]
     d = Daemon(postern_bin, tmp_path, "", tls_default=True)
     d.conf.write_text(f"""spool_directory = {d.spool}
 exim_user = root
 exim_group = root
 daemon_startup_retries = 0
 primary_hostname = {HOST}
-daemon_smtp_ports = {port}
+daemon_smtp_ports = {' : '.join(map(str, ports))}
 queue_only
 acl_smtp_rcpt = accept
 acl_smtp_data = acl_data
@@ -45,7 +52,11 @@ acl_data:
 """)
     d.port = port
     d.start()
-    d.wait_listening(None)
+    try:
+        d.wait_listening(None, timeout=30)   # an RSA-3072 key may take seconds on a loaded machine
+    except BaseException:
+        d.stop()
+        raise
     return d
 
 
@@ -202,3 +213,71 @@ def test_resumption_works_with_the_selfsigned_certificate(postern_bin, tmp_path)
         assert "subject=C = UK, O = Exim Developers, CN = mx.example" in outs[0]
     finally:
         d.stop()
+
+
+def test_explicitly_empty_certificate_selfsigns_without_warning(postern_bin, tmp_path):
+    """`tls_certificate =` (set, empty) is not "undefined": Exim 4.96 logs no warning, and its
+    STARTTLS still presents the self-signed certificate."""
+    d = start(postern_bin, tmp_path, "tls_certificate =")
+    try:
+        text = cert_text(starttls(d))
+        assert f"Subject: C = UK, O = Exim Developers, CN = {HOST}\n" in text
+        assert "Warning: No server certificate" not in d.mainlog, d.mainlog
+    finally:
+        d.stop()
+
+
+def test_tls_on_connect_port_alone_selfsigns_without_warning(postern_bin, tmp_path):
+    """tls_advertise_hosts empty, tls_on_connect_ports set: Exim 4.96 logs no warning, offers no
+    STARTTLS on the plain port, and its SMTPS port presents the self-signed certificate."""
+    plain, tls = free_ports(2)
+    d = start(postern_bin, tmp_path, f"tls_advertise_hosts =\ntls_on_connect_ports = {tls}", [plain, tls])
+    try:
+        s = smtplib.SMTP("127.0.0.1", plain, timeout=20)
+        s.ehlo("client.example")
+        assert not s.has_extn("starttls")
+        s.quit()
+        with socket.create_connection(("127.0.0.1", tls), timeout=20) as raw:
+            with ctx().wrap_socket(raw) as t:
+                assert t.recv(100).startswith(b"220 ")
+                text = cert_text(t.getpeercert(binary_form=True))
+        assert f"Subject: C = UK, O = Exim Developers, CN = {HOST}\n" in text
+        assert "Warning: No server certificate" not in d.mainlog, d.mainlog
+    finally:
+        d.stop()
+
+
+def queue_daemon_log(binary, tmp_path, extra):
+    """The main log of a queue-runner daemon (-q1h, no listener) once it has started."""
+    tmp_path.mkdir()
+    conf = tmp_path / "q.conf"
+    conf.write_text(f"spool_directory = {tmp_path}/spool\nlog_file_path = {tmp_path}/%slog\n"
+                    f"exim_user = root\nexim_group = root\nkeep_environment =\n{extra}\n")
+    pid = tmp_path / "pid"
+    subprocess.run([binary, "-C", str(conf), "-q1h", "-oP", str(pid)], timeout=30, check=True)
+    log = tmp_path / "mainlog"
+    try:
+        assert wait_for(lambda: log.exists() and "daemon started" in log.read_text(), timeout=10)
+    finally:
+        if wait_for(lambda: pid.exists() and pid.read_text().strip(), timeout=5):
+            os.kill(int(pid.read_text()), signal.SIGTERM)
+    return log.read_text()
+
+
+@pytest.mark.parametrize("binary", ["postern", "exim"])
+def test_queue_runner_daemon_warns_but_an_empty_advertise_list_does_not(postern_bin, tmp_path, binary):
+    """Exim 4.96's -q1h daemon (no listener) logs the warning before its start line too; Postern
+    logs it without making the key, which a daemon that never listens would not present."""
+    if binary == "exim":
+        if shutil.which("exim") is None or os.geteuid() != 0:
+            pytest.skip("needs Debian's exim and root")
+        binary = "exim"
+    else:
+        binary = postern_bin
+    log = queue_daemon_log(binary, tmp_path / "default", "")
+    assert log.count(WARNING) == 1, log
+    assert log.index(WARNING) < log.index("daemon started: "), log
+    assert re.search(r"daemon started: pid=\d+, -q1h, not listening for SMTP", log), log
+    log = queue_daemon_log(binary, tmp_path / "empty", "tls_advertise_hosts =")
+    assert "Warning: No server certificate" not in log, log
+    assert "daemon started: " in log

@@ -218,7 +218,7 @@ def test_no_certificate_still_offers_starttls(postern_bin, tmp_path):
     d.conf.write_text(d.conf.read_text().replace("exim_user = mail\nexim_group = mail\n", ""))
     d.start()
     try:
-        d.wait_listening(None)
+        d.wait_listening(None, timeout=30)   # the RSA-3072 key takes a while
         s = smtplib.SMTP("127.0.0.1", port, timeout=30)
         s.ehlo("c")
         assert s.has_extn("starttls")
