@@ -96,6 +96,35 @@ static bool read_exact(int fd, char *p, size_t n)
 	return true;
 }
 
+/* One delivery process per record, a direct child of the helper: the helper ignores SIGCHLD,
+ * so the kernel reaps them, and the intermediate process deliver_start_background forks to
+ * detach a delivery from a caller that will not reap it is not needed here (a fork and an exit
+ * less per message). The helper holds no client connection, so there is nothing to close but
+ * its own end of the pipe. */
+static void launch_one(int fd, const spool_config *sc, const char *id, const deliver_opts *o)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_write(LOG_MAIN | LOG_PANIC, "fork failed for the delivery process: %s", strerror(errno));
+		return; /* the message waits for a queue runner */
+	}
+	if (pid > 0)
+		return;
+	signal(SIGCHLD, SIG_DFL); /* the delivery waits for its transport processes */
+	setsid();
+	close(fd);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	deliver_message(sc, id, o);
+	_exit(0);
+}
+
 /* The helper: one record per message ("D" or "S" (queue_smtp), the id, newline; "d" or "s"
  * the same for a named queue, followed by the name's length (one byte) and the name). Anything
  * else ends it; the messages it did not start wait for a queue runner. */
@@ -108,6 +137,7 @@ static void launcher_loop(int fd)
 		log_write(LOG_MAIN | LOG_PANIC, "delivery launcher: %s", xbuf_cstr(&err));
 		return;
 	}
+	signal(SIGCHLD, SIG_IGN); /* delivery processes are reaped by the kernel (launch_one) */
 	char line[MSG_ID_LEN + 2];
 	for (;;) {
 		if (!read_exact(fd, line, sizeof line))
@@ -135,7 +165,7 @@ static void launcher_loop(int fd)
 			msc.queue_name = qn;
 		}
 		deliver_opts o = { .queue_smtp = line[0] == 'S' || line[0] == 's' };
-		deliver_start_background(&msc, id, &o);
+		launch_one(fd, &msc, id, &o);
 	}
 }
 

@@ -1,5 +1,6 @@
 /* Hints databases on LMDB (see hintsdb.h). */
 #include "core/hintsdb.h"
+#include "core/priv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,12 +41,14 @@ hintsdb *hintsdb_open_ex(const char *spool_directory, const char *name, bool rea
 	char dir[4096], path[4200];
 	snprintf(dir, sizeof dir, "%s/db", spool_directory);
 	snprintf(path, sizeof path, "%s/%s.lmdb", dir, name);
-	if (!readonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+	bool made_dir = false;
+	if (!readonly && !(made_dir = mkdir(dir, 0750) == 0) && errno != EEXIST) {
 		xbuf_printf(err, "failed to create directory %s: %s", dir, strerror(errno));
 		return NULL;
 	}
 	struct stat st;
-	if (readonly && stat(path, &st) != 0) {
+	bool existed = stat(path, &st) == 0;
+	if (readonly && !existed) {
 		xbuf_printf(err, "failed to open hints database %s: %s", path, strerror(errno));
 		return NULL;
 	}
@@ -72,6 +75,17 @@ hintsdb *hintsdb_open_ex(const char *spool_directory, const char *name, bool rea
 		mdb_env_close(db->env);
 		free(db);
 		return NULL;
+	}
+	if (!existed) {
+		/* Made by root (a delivery process): the files go to the exim user, as Exim's do, or
+		 * the transport processes, running as that user, could not read them (they saw no
+		 * retry data at all) and the exim user's own processes could not update them. */
+		char lock[4300];
+		snprintf(lock, sizeof lock, "%s-lock", path);
+		if (made_dir)
+			priv_give_to_exim(dir);
+		priv_give_to_exim(path);
+		priv_give_to_exim(lock);
 	}
 	return db;
 }
