@@ -139,8 +139,9 @@ class Daemon:
     def start(self, foreground=True, wait_port=None):
         if not self.tls_default:
             text = self.conf.read_text()
-            if without_tls_offer(text) != text:
-                self.conf.write_text(without_tls_offer(text))
+            quiet = without_tls_offer(text)
+            if quiet != text:
+                self.conf.write_text(quiet)
         cmd = [self.postern, "-C", str(self.conf), "-bdf" if foreground else "-bd"] + self.args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if wait_port:
