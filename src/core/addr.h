@@ -157,6 +157,8 @@ typedef struct address_item {
 	                                   * same connection (max_rcpt): logged "=>" again, as Exim */
 	bool ignore_error;                /* its failure sends no report: "<addr>: error ignored"
 	                                   * (a Sieve vacation reply, as Exim 4.96) */
+	int tcp_fastopen;                 /* a tfo_state (core/tfo_state.h): the connection was
+	                                   * opened with TCP Fast Open, " TFO" after H= (added: tfo) */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

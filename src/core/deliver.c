@@ -3,6 +3,7 @@
  * here, remote in deliver_remote.c, the children in deliver_local.c), and after each batch log,
  * journal, update retry records and raise events; at the end send bounces and warnings, then
  * either remove the message ("Completed") or rewrite -H and note when it is due again. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -153,10 +154,7 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 		/* A later max_rcpt transaction on the same connection starts with "=>" again. */
 		if (a->txn_first)
 			first = true;
-		if (a->freeze) {
-			d->freeze = true;
-			d->freeze_reason = NULL;
-		}
+		/* a->freeze counts when the address stays deferred (see the end of deliver_message). */
 		switch (a->result) {
 		case ADDR_OK: {
 			bool local = !remote && a->kind == ADDR_MAIL;
@@ -691,6 +689,14 @@ static void finish(dctx *d, const char *id)
 		r->dsn_flags = top->dsn_flags;
 		left = true;
 	}
+	/* A transport's freeze request (freeze_exec_fail, a child that ended without a result)
+	 * freezes the message only for an address still deferred: one that failed on ("retry
+	 * timeout exceeded") is bounced instead, as in Exim. */
+	for (size_t i = 0; i < d->ndeferred; i++)
+		if (d->deferred[i]->freeze && d->deferred[i]->result == ADDR_DEFER && !d->freeze) {
+			d->freeze = true;
+			d->freeze_reason = NULL;
+		}
 	if (!left && !d->freeze) {
 		xbuf_reset(&err);
 		last_outcome.commit_dirs = NULL;
@@ -1090,11 +1096,26 @@ void deliver_start_background(const spool_config *sc, const char *id, const deli
 		pid_t p2 = fork();
 		if (p2 != 0)
 			_exit(p2 < 0 ? 1 : 0);
-		/* Let go of the client connection (and any other socket) the receiver had. */
-		for (int fd = 3; fd < 1024; fd++) {
-			struct stat st;
-			if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
-				close(fd);
+		/* Let go of the client connection (and any other socket) the receiver had: the
+		 * descriptors listed in /proc (a few), not a probe of each of the first 1,024. */
+		DIR *fds = opendir("/proc/self/fd");
+		if (fds) {
+			struct dirent *e;
+			while ((e = readdir(fds))) {
+				char *end;
+				long fd = strtol(e->d_name, &end, 10);
+				struct stat st;
+				if (*end == 0 && end != e->d_name && fd >= 3 && fd != dirfd(fds)
+					&& fstat((int)fd, &st) == 0 && S_ISSOCK(st.st_mode))
+					close((int)fd);
+			}
+			closedir(fds);
+		} else {
+			for (int fd = 3; fd < 1024; fd++) {
+				struct stat st;
+				if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+					close(fd);
+			}
 		}
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0) {

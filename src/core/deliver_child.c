@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "core/deliver_internal.h"
 #include "core/priv.h"
 #include "core/transport.h"
 #include "lib/log.h"
@@ -48,6 +49,18 @@ bool dchild_deliver(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const
 	xbuf_init(&err, pool_msg);
 	bool ok = true;
 	const char *groups_of = remote ? NULL : (tp_opt_bool(b->t, "initgroups") ? name : NULL);
+	if (!remote && !priv_can_become(uid, gid)) {
+		/* Without root (the exim user's delivery after -C, or any other caller) the change
+		 * fails: Exim's child logs this and ends without a result, so the parent defers the
+		 * addresses with its "failed to read delivery status" lines. Only a forked child gets
+		 * here (deliver_local.c keeps this case out of the in-process path). */
+		xbuf who;
+		xbuf_init(&who, pool_msg);
+		dlog_address(b->addrs, true, &who);
+		log_write(LOG_MAIN | LOG_PANIC, "unable to set gid=%lu or uid=%lu (euid=%lu): local delivery to %s transport=%s",
+			(unsigned long)gid, (unsigned long)uid, (unsigned long)geteuid(), xbuf_cstr(&who), b->t->name);
+		_exit(1);
+	}
 	if (!priv_become_user(uid, gid, groups_of, &err)) {
 		ok = false;
 		dchild_defer_all(b, DERR_UID_GID, xbuf_cstr(&err));

@@ -15,12 +15,23 @@
 #include "core/deliver_internal.h"
 #include "core/dirsync.h"
 #include "core/journal_seal.h"
+#include "core/spool_recycle.h"
 #include "lib/log.h"
 
 int djournal_open(const spool_config *sc, const char *id, xbuf *err)
 {
 	const char *path = spool_path(pool_scratch, sc, "input", id, "-J");
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, sc->mode ? sc->mode : 0640);
+	mode_t mode = sc->mode ? sc->mode : 0640;
+	/* A recycled file (core/spool_recycle.h) when there is no journal yet; one that exists
+	 * (an earlier attempt's) makes the take fail and is appended to. */
+	int fd = -1;
+	if (!sc->split && !(sc->queue_name && *sc->queue_name) && sc->directory) {
+		const char *input = arena_printf(pool_scratch, "%s/input", sc->directory);
+		fd = spool_recycle_take(input, path, O_WRONLY | O_APPEND, mode,
+			geteuid() == 0 ? sc->uid : (uid_t)-1, geteuid() == 0 ? sc->gid : (gid_t)-1);
+	}
+	if (fd < 0)
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		xbuf_printf(err, "failed to open %s: %s", path, strerror(errno));
 	return fd;
@@ -91,7 +102,7 @@ bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, si
 
 void djournal_remove(const spool_config *sc, const char *id)
 {
-	unlink(spool_path(pool_scratch, sc, "input", id, "-J"));
+	spool_recycle_remove(sc, spool_path(pool_scratch, sc, "input", id, "-J"));
 }
 
 void dspool_remove_rest(const spool_config *sc, const char *id)
@@ -104,7 +115,7 @@ void dspool_remove_rest(const spool_config *sc, const char *id)
 	};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		const char *path = spool_path(pool_scratch, sc, parts[i].dir, id, parts[i].suffix);
-		if (unlink(path) != 0 && errno != ENOENT && i == 0)
+		if (spool_recycle_remove(sc, path) != 0 && errno != ENOENT && i == 0)
 			log_write(LOG_MAIN | LOG_PANIC, "failed to remove %s: %s", path, strerror(errno));
 	}
 }

@@ -93,9 +93,15 @@ static bool batch_ids(dctx *d, dbatch *b, bool remote, uid_t *uid, gid_t *gid, c
 		have_gid = true;
 	}
 	if (!have_uid) {
-		xbuf_printf(text, "Neither the %s router nor the %s transport set a uid for local delivery of %.*s",
-			first->router ? first->router->name : "", b->t->name, SV_ARG(first->address));
-		return false;
+		/* The transport's user defaults to the Exim user, and then the group to the Exim
+		 * group (observed: a pipe or appendfile transport with no user anywhere runs as
+		 * exim_user, root calling or not). */
+		*uid = priv_exim_uid();
+		have_uid = true;
+		if (!have_gid) {
+			*gid = priv_exim_gid();
+			have_gid = true;
+		}
 	}
 	if (!have_gid) {
 		xbuf_printf(text, "User set without group for %s transport", b->t->name);
@@ -223,7 +229,8 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 		if (d->journal_fd < 0)
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&jerr));
 	}
-	if (dinproc_eligible(d, b, remote) && dinproc_run(d, b, uid, gid, name, dir))
+	/* A uid change that must fail is left to a forked child, which reports it as Exim's does. */
+	if (dinproc_eligible(d, b, remote) && priv_can_become(uid, gid) && dinproc_run(d, b, uid, gid, name, dir))
 		return true;
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -328,5 +335,10 @@ void dbatch_finish(dctx *d, dbatch *b)
 		log_write(LOG_MAIN | LOG_PANIC, "%s transport process returned non-zero status 0x%04x: %s %d",
 			b->t->info ? b->t->info->name : b->t->name, (unsigned)status & 0xffff,
 			sig ? "terminated by signal" : "exit code", sig ? WTERMSIG(status) : WEXITSTATUS(status));
+		/* Exim then freezes the message (observed: a plain "Frozen" line when the deferred
+		 * addresses stay queued, as with a child that could not change its uid). */
+		for (size_t k = 0; k < i; k++)
+			if (!got[k])
+				list[k]->freeze = true;
 	}
 }

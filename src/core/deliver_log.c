@@ -15,6 +15,7 @@
 
 #include "core/deliver_internal.h"
 #include "core/queue_named.h"
+#include "core/tfo_state.h"
 #include "lib/log.h"
 #include "lib/printing.h"
 
@@ -101,6 +102,8 @@ static void put_host(const address_item *a, xbuf *out)
 		xbuf_printf(out, ":%d", a->host_used_port);
 	if (a->host_used_continued)
 		xbuf_putc(out, '*');
+	/* After the host (and an I= element, which Postern does not write here), as Exim 4.96. */
+	xbuf_puts(out, tfo_log_element(a->tcp_fastopen));
 }
 
 static void put_tls(const address_item *a, xbuf *out)

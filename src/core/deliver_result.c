@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/deliver_internal.h"
+#include "core/tfo_state.h"
 #include "core/tls_out.h"
 
 enum dres_tag {
@@ -26,6 +27,8 @@ enum dres_tag {
 	T_DELIVERED_PATH,
 	/* The first recipient of a later transaction on the connection (max_rcpt). */
 	T_TXN_FIRST,
+	/* The connection was opened with TCP Fast Open (a tfo_state). */
+	T_TFO,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -115,6 +118,8 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 		put_str(&p, T_DELIVERED_PATH, a->delivered_path);
 	if (a->txn_first)
 		put_int(&p, T_TXN_FIRST, 1);
+	if (a->tcp_fastopen)
+		put_int(&p, T_TFO, a->tcp_fastopen);
 	int nr = 0;
 	for (const addr_retry *r = a->retries; r && nr < MAX_RETRIES_PER_ADDR; r = r->next, nr++) {
 		put_int(&p, T_RETRY_BEGIN, 0);
@@ -255,6 +260,7 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_CONTINUED: img->host_used_continued = iv != 0; break;
 		case T_DELIVERED_PATH: img->delivered_path = sval; break;
 		case T_TXN_FIRST: img->txn_first = iv != 0; break;
+		case T_TFO: img->tcp_fastopen = iv == TFO_USED_DATA ? TFO_USED_DATA : iv ? TFO_USED : TFO_NOT_USED; break;
 		case T_RETRY_BEGIN:
 			if (in_retry || ++nretries > MAX_RETRIES_PER_ADDR) {
 				xbuf_puts(err, "retry item out of place or too many");
@@ -370,6 +376,7 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->host_used_continued = img.host_used_continued;
 		t->delivered_path = img.delivered_path;
 		t->txn_first = img.txn_first;
+		t->tcp_fastopen = img.tcp_fastopen;
 		t->retries = img.retries;
 		got[index] = true;
 		off += 8 + plen + 4;

@@ -12,6 +12,7 @@
 #include "conf/main_options.h"
 #include "core/deliver.h"
 #include "core/priv.h"
+#include "core/priv_reexec.h"
 #include "core/queue_named.h"
 #include "lib/log.h"
 
@@ -75,7 +76,9 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
 		/* The message stays queued for the next queue run: nothing is lost. */
 		return;
 	}
-	if (after_how == DELIVER_AFTER_FOREGROUND)
+	if (priv_reexec_wanted())
+		priv_reexec_delivery(sc, id, &o, after_how == DELIVER_AFTER_FOREGROUND, true);
+	else if (after_how == DELIVER_AFTER_FOREGROUND)
 		deliver_message(sc, id, &o);
 	else
 		deliver_start_background(sc, id, &o);
@@ -165,7 +168,10 @@ static void launcher_loop(int fd)
 			msc.queue_name = qn;
 		}
 		deliver_opts o = { .queue_smtp = line[0] == 'S' || line[0] == 's' };
-		launch_one(fd, &msc, id, &o);
+		if (priv_reexec_wanted())
+			priv_reexec_delivery(&msc, id, &o, false, false);
+		else
+			launch_one(fd, &msc, id, &o);
 	}
 }
 

@@ -111,6 +111,9 @@ typedef struct msg_origin {
 	/* Added (rcvleft): the host name lookup (PTR and the forward confirmation) gave DNSSEC
 	 * authenticated answers: $sender_host_dnssec, DS on the <= line under +dnssec. */
 	bool host_dnssec;
+	/* Added (tfo): a tfo_state (core/tfo_state.h) of the connection; " TFO"/" TFO*" on the
+	 * first "<=" line of the connection only (the session clears it after that line). */
+	int tcp_fastopen;
 } msg_origin;
 
 typedef struct message {

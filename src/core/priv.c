@@ -72,6 +72,11 @@ bool priv_become_user(uid_t uid, gid_t gid, const char *initgroups_name, xbuf *e
 	return true;
 }
 
+bool priv_can_become(uid_t uid, gid_t gid)
+{
+	return priv_is_root() || (geteuid() == uid && getuid() == uid && getegid() == gid && getgid() == gid);
+}
+
 /* One list item as a number or a name. */
 static bool item_is_uid(sv item, uid_t uid)
 {

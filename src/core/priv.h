@@ -33,6 +33,11 @@ bool priv_drop_to_exim(xbuf *err);
  * alone; then gid, then uid (real, effective, saved). Not root: true only if already that uid. */
 bool priv_become_user(uid_t uid, gid_t gid, const char *initgroups_name, xbuf *err);
 
+/* Could priv_become_user(uid, gid, ...) succeed: root, or already that uid and gid. Without
+ * root, Exim's transport child fails its uid change and the delivery defers (see
+ * deliver_child.c); the in-process delivery path is not taken then. */
+bool priv_can_become(uid_t uid, gid_t gid);
+
 /* Is uid (numeric) or the user of that uid named in a uid list (trusted_users, never_users)?
  * Items are numbers or user names; unknown names never match. */
 bool priv_uid_in_list(const char *list, uid_t uid);

@@ -29,6 +29,7 @@
 #include "core/deliver.h"
 #include "core/queue.h"
 #include "core/queue_internal.h"
+#include "core/spool_recycle.h"
 #include "core/spool_tidy.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
@@ -129,7 +130,7 @@ static void remove_items(const spool_config *sc, qcommit *c, bool synced)
 			if (!synced)
 				continue;   /* left for recovery: the next runner moves the -H back */
 			const char *path = arena_printf(pool_scratch, "%s/%s-H", c->dir, it->id);
-			if (unlink(path) != 0 && errno != ENOENT)
+			if (spool_recycle_remove(sc, path) != 0 && errno != ENOENT)
 				log_write(LOG_MAIN | LOG_PANIC, "failed to remove %s: %s", path, strerror(errno));
 		}
 		deliver_remove_rest(sc, it->id);

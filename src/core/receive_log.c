@@ -1,6 +1,6 @@
 /* The "<=" main log line for a received message, with the fields and order Exim 4.96 writes
  * (observed with log_selector = +all):
- *   <= sender DS H=name (helo) [ip]:port I=[ip]:port U=ident P=proto X=.. CV=.. DN=".." SNI=..
+ *   <= sender DS H=name (helo) [ip]:port I=[ip]:port TFO* U=ident P=proto X=.. CV=.. DN=".." SNI=..
  *      A=auth:id PRX=ip K S=size RT=0.005s id=msgid T="subject" from <sender> for rcpt rcpt
  */
 #include <ctype.h>
@@ -10,6 +10,7 @@
 #include "conf/main_options.h"
 #include "core/queue_named.h"
 #include "core/receive_internal.h"
+#include "core/tfo_state.h"
 #include "lib/log.h"
 #include "lib/printing.h"
 #include "lib/timefmt.h"
@@ -117,6 +118,10 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 		if (logsel_has(ls, LS_INCOMING_INTERFACE) && o->interface_address.len)
 			xbuf_printf(out, " I=[" SV_FMT "]:%d", SV_ARG(o->interface_address), o->interface_port);
 	}
+	/* TCP Fast Open (" TFO", " TFO*"), whatever the log_selector, on the first "<=" line of
+	 * the connection only (the session clears it): observed with Exim 4.96. */
+	if (o)
+		xbuf_puts(out, tfo_log_element(o->tcp_fastopen));
 	if (o && o->ident.len) {
 		xbuf_puts(out, " U=");
 		put_escaped(out, o->ident);

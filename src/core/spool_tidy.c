@@ -34,6 +34,7 @@
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "core/queue_commit.h"
+#include "core/spool_recycle.h"
 
 typedef struct found {
 	char id[MSG_ID_LEN + 1];
@@ -444,6 +445,7 @@ void spool_tidy_start(const spool_config *sc, bool force)
 		if (fork() == 0) {
 			become_sweeper(fd);
 			spool_tidy_sweep(sc, margin);
+			spool_recycle_expire(sc, SPOOL_RECYCLE_MAX_AGE);
 			_exit(0);
 		}
 		_exit(0);

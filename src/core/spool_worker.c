@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/spool_recycle.h"
+
 enum { SP_NONE, SP_WANTED, SP_CREATING, SP_READY };
 enum { SY_NONE, SY_QUEUED, SY_RUNNING, SY_DONE };
 
@@ -82,7 +84,11 @@ static int spare_name(spare_kind k, pid_t pid, char *out, size_t size)
 static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
 	int flags = O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | (k == SPARE_MSGLOG ? O_WRONLY | O_APPEND : O_RDWR);
-	int fd = open(path, flags, mode);
+	/* An ended message's file when the pool has one: no inode to allocate. */
+	int fd = spool_recycle_take(W.input_dir, path, flags, mode, uid, gid);
+	if (fd >= 0)
+		return fd;
+	fd = open(path, flags, mode);
 	if (fd < 0 && errno == EEXIST && unlink(path) == 0)
 		fd = open(path, flags, mode);
 	if (fd < 0 && errno == ENOENT) { /* a new spool (other processes may be at it too) */
@@ -261,7 +267,7 @@ void spool_spares_release(void)
 	for (int k = 0; k < SPARE_KINDS; k++) {
 		spare *s = &W.sp[k];
 		if (s->state == SP_READY) {
-			unlink(s->path);
+			spool_recycle_remove_in(W.input_dir, s->path);
 			close(s->fd);
 		}
 		s->fd = -1;

@@ -25,6 +25,7 @@
 #include "core/queue.h"
 #include "core/queue_named.h"
 #include "core/spool_commit.h"
+#include "core/spool_recycle.h"
 #include "core/spool_worker.h"
 #include "lib/durable.h"
 #include "lib/timefmt.h"
@@ -518,7 +519,7 @@ bool spool_remove_header(const spool_config *sc, const char *id, xbuf *err)
 {
 	arena_mark mk = arena_getmark(pool_scratch);
 	const char *path = spool_path(pool_scratch, sc, "input", id, "-H");
-	bool ok = unlink(path) == 0 || errno == ENOENT;
+	bool ok = spool_recycle_remove(sc, path) == 0 || errno == ENOENT;
 	char why[700] = "";
 	if (!ok)
 		snprintf(why, sizeof why, "failed to remove %s: %s", path, strerror(errno));

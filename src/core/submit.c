@@ -16,6 +16,7 @@
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
+#include "core/priv_reexec.h"
 #include "core/acl.h"
 #include "core/queue_named.h"
 #include "core/receive.h"
@@ -201,6 +202,9 @@ bool submit_message(const spool_config *sc, const submit_request *r, char id_out
 	xbuf *err)
 {
 	id_out[0] = 0;
+	/* Exim receives a message it makes in a process of its own, which notes a lost privilege
+	 * (core/priv_reexec.h). */
+	priv_reexec_note_child();
 	arena *a = arena_new("submit");
 	msg_origin *o = arena_calloc(a, 1, sizeof *o);
 	o->uid = r->by_uid ? r->uid : r->by_exim_user ? (uid_t)conf_main.exim_user : geteuid();
@@ -236,7 +240,10 @@ bool submit_message(const spool_config *sc, const submit_request *r, char id_out
 	if (!r->queue_only && !conf_main.queue_only) {
 		deliver_opts dopt;
 		memset(&dopt, 0, sizeof dopt);
-		deliver_start_background(&qsc, id_out, &dopt);
+		if (priv_reexec_wanted())
+			priv_reexec_delivery(&qsc, id_out, &dopt, priv_reexec_foreground(), false);
+		else
+			deliver_start_background(&qsc, id_out, &dopt);
 	}
 	return true;
 }

@@ -35,6 +35,7 @@
 #include "prog/bm_error.h"
 #include "prog/bm_gecos.h"
 #include "core/deliver.h"
+#include "core/priv_reexec.h"
 #include "prog/cmdline.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -302,7 +303,11 @@ static void start_delivery(const cmdline *cl, const spool_config *sc, const mess
 	deliver_opts o = { .dont_deliver = cl->dont_deliver, .queue_smtp = cl->deliver == DELIVER_QUEUE_SMTP };
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, m->id, sizeof id);
-	if (cl->deliver == DELIVER_FOREGROUND)
+	/* A detached delivery lets go of stderr here, as Exim's does after -bm (observed; after
+	 * -bs it keeps it: core/deliver_start.c). */
+	if (priv_reexec_wanted())
+		priv_reexec_delivery(sc, id, &o, cl->deliver == DELIVER_FOREGROUND, false);
+	else if (cl->deliver == DELIVER_FOREGROUND)
 		deliver_message(sc, id, &o);
 	else
 		deliver_start_background(sc, id, &o);

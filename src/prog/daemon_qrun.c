@@ -13,6 +13,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/priv_reexec.h"
 #include "expand/expand.h"
 #include "lib/log.h"
 
@@ -145,6 +146,11 @@ void qrun_sched_spawn(qrun_sched *s, const queue_run_opts *opts)
 		signal(SIGINT, SIG_DFL);
 		if (s->child_setup)
 			s->child_setup(s->child_ctx);
+		/* Exim's daemon runs its queue runners again as the exim user's "exim -C file -q":
+		 * with an untrusted -C or -D they keep no root (core/priv_reexec.h). */
+		priv_reexec_queue_run(opts);
+		if (!priv_reexec_become_exim())
+			_exit(1);
 		queue_run(&s->sc, opts);
 		fflush(NULL);
 		_exit(0);

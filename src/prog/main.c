@@ -11,6 +11,8 @@
 #include "lib/debug.h"
 #include "lib/initial_cwd.h"
 #include "core/log_open_exim.h"
+#include "core/priv_reexec.h"
+#include "core/priv_trust.h"
 #include "lib/log.h"
 #include "prog/cmdline.h"
 #include "prog/cmdline_continue.h"
@@ -52,6 +54,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	/* Whether Exim would keep root with this -C and -D: asked by the log note and by the
+	 * deliveries that follow a reception (core/priv_trust.h). */
+	priv_trust_set(cl.config_file, cl.defines, cl.ndefines);
+	priv_reexec_set_foreground(cl.deliver == DELIVER_FOREGROUND);
 	if (cl.debug) {
 		xbuf derr;
 		xbuf_init(&derr, pool_perm);

@@ -1,12 +1,11 @@
-/* Exim 4.96 keeps root for -C only with a configuration in its trusted list (Debian's is
- * empty), and for -D only from root. The exim user itself, calling with -C or -D, therefore
- * runs without privilege, and because a sysadmin may expect the exim user to keep it, Exim says
+/* "exim user lost privilege for using -C option" at the start of a process that loads the
+ * configuration. Exim 4.96 keeps root for -C only with a configuration in its trusted list, and
+ * for -D only with whitelisted macros (core/priv_trust.h); its processes called by the exim user
+ * then have no privilege, and because a sysadmin may expect the exim user to keep it, Exim says
  * so in the main and panic logs (so also on stderr) at every start: observed for -be, -bt, -bp,
  * -odq and -odi run as Debian-exim with -C, and not with deliver_drop_privilege set (then
- * running unprivileged is what was asked for). When root calls Exim with -C, the same line
- * comes from the processes Exim re-executes as the exim user for deliveries; Postern does not
- * re-execute, and is not set-uid: run as the exim user it has no privilege to lose, so only the
- * line is written here, and deliveries to other users defer as they would anyway. */
+ * running unprivileged is what was asked for). When root calls with -C, the same line comes from
+ * the delivery processes run again as the exim user (core/priv_reexec.h). */
 #include "prog/privilege_note.h"
 
 #include <string.h>
@@ -16,23 +15,18 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/priv.h"
+#include "core/priv_trust.h"
 #include "lib/log.h"
 #include "prog/log_setup.h"
 
 void privilege_note_lost(const cmdline *cl)
 {
-	bool c_untrusted = cl->config_file && strcmp(cl->config_file, POSTERN_CONFIGURE_FILE) != 0;
-	bool d_used = cl->ndefines > 0;
-	if (!c_untrusted && !d_used)
-		return;
-	uid_t exim_uid = priv_exim_uid();
-	if (exim_uid == (uid_t)-1 || getuid() != exim_uid || getuid() == 0)
-		return;
-	if (conf_main.deliver_drop_privilege)
+	(void)cl;
+	if (!priv_lost_privilege())
 		return;
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
 	if (!log_setup_from_config(LOG_ECHO_PANIC, NULL, &err))
 		return;   /* the mode reports a bad log configuration itself */
-	log_write(LOG_MAIN | LOG_PANIC, "exim user lost privilege for using %s option", c_untrusted ? "-C" : "-D");
+	priv_note_lost_privilege();
 }

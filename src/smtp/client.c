@@ -16,6 +16,7 @@
 #include "core/auth.h"
 #include "lib/printing.h"
 #include "smtp/client_int.h"
+#include "smtp/tfo.h"
 
 static int ms(int seconds)
 {
@@ -174,7 +175,14 @@ static bool tcp_connect(smtpc_conn *c)
 		if (b < 0)
 			goto fail;
 	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+	/* hosts_try_fastopen: the SYN carries our Fast Open cookie for the server (src/smtp/tfo.c). */
+	tfo_out_attempt tfo = TFO_OUT_NONE;
+	int cr = c->opt->try_fastopen ? tfo_out_connect(fd, ai->ai_addr, ai->ai_addrlen, &tfo)
+		: connect(fd, ai->ai_addr, ai->ai_addrlen);
+	int cerr = errno;
+	c->tcp_fastopen = cr == 0 || cerr == EINPROGRESS ? tfo_out_check(fd, tfo) : TFO_NOT_USED;
+	errno = cerr;
+	if (cr < 0) {
 		if (errno != EINPROGRESS)
 			goto fail;
 		struct pollfd p = { .fd = fd, .events = POLLOUT };

@@ -137,6 +137,9 @@ typedef struct smtpc_options {
 	sv refuse_text;
 	smtpc_status refuse_status;
 	int refuse_errno;
+	/* hosts_try_fastopen matched (default *): connect with TCP Fast Open (src/smtp/tfo.h);
+	 * smtpc_conn.tcp_fastopen says what came of it. Added for TFO. */
+	bool try_fastopen;
 } smtpc_options;
 
 /* What the server offered in its EHLO reply. */
@@ -182,6 +185,8 @@ typedef struct smtpc_conn {
 	bool need_rset;               /* a transaction was opened but not completed */
 	long long data_written;       /* bytes of the last message's data (Exim names them in a
 	                               * timeout after the end of data) */
+	/* result (added for TFO): a tfo_state (core/tfo_state.h), the " TFO" of delivery lines */
+	int tcp_fastopen;
 } smtpc_conn;
 
 /* Connect, read the greeting, EHLO/HELO (LHLO), STARTTLS through the hook, AUTH. Returns c,

@@ -23,6 +23,7 @@
 #include "smtp/proxy_read.h"
 #include "smtp/rfc1413.h"
 #include "smtp/session_int.h"
+#include "smtp/tfo.h"
 
 /* ---- Replies and logs --------------------------------------------------------------------- */
 
@@ -924,6 +925,9 @@ int smtp_session_run(const smtp_conn_params *p)
 	s->helo_free = s->rset_free = s->starttls_free = s->auth_free = true;
 	s->conn_nolog = -1;
 	init_origin(s);
+	/* Before the banner, as Exim: a Fast Open child may still be in SYN_RECV (smtp/tfo.c). */
+	if (s->mode == SMTP_MODE_DAEMON)
+		s->origin.tcp_fastopen = tfo_in_check(p->in_fd);
 	xp_env_init(&s->env, s->work);
 	s->env.state = s->conn;   /* $acl_c* and other lasting expansion state */
 	sess_vars_init(s);

@@ -9,6 +9,7 @@
 #include "core/deliver.h"
 #include "core/receive.h"
 #include "core/spool.h"
+#include "core/tfo_state.h"
 #include "lib/log.h"
 #include "smtp/session_int.h"
 
@@ -321,6 +322,7 @@ static sess_next finish_message(smtp_session *s)
 		receive_set_opts(s->recv, &s->recv_opts);
 	}
 	receive_log_arrival(s->recv);
+	s->origin.tcp_fastopen = TFO_NOT_USED;   /* Exim logs " TFO" once per connection */
 	/* An ACL's control = freeze / queue is logged after the arrival (a discarded message's
 	 * as "by NULL": Exim no longer knows who asked). */
 	const char *by = discarded ? "NULL" : "ACL";

@@ -152,8 +152,8 @@ class Side:
         out = []
         for root, _dirs, names in os.walk(self.spool):
             rel = os.path.relpath(root, self.spool)
-            if rel.split(os.sep)[0] == "db":
-                continue
+            if rel.split(os.sep)[0] == "db" or ".postern-free" in rel.split(os.sep):
+                continue  # hints, and Postern's pool of recycled files (docs/spool.md)
             if self.split:  # the subdirectory is a character of the id
                 rel = re.sub(r"/[0-9A-Za-z]$", "/<c>", rel)
             for n in names:

@@ -31,6 +31,7 @@
 
 #include "core/event.h"
 #include "core/retry.h"
+#include "core/tfo_state.h"
 #include "core/tp_write.h"
 #include "drivers/transports/smtp.h"
 #include "drivers/transports/smtp_client_opts.h"
@@ -309,6 +310,7 @@ static void clear_host_fields(address_item *a)
 	a->sending_address = a->smtp_greeting = a->helo_response = SV_NULL;
 	a->sending_port = 0;
 	a->chunking_used = false;
+	a->tcp_fastopen = TFO_NOT_USED;
 }
 
 static void record(batch *b, size_t i, const smtpc_rcpt *r, smtpc_conn *conn, bool with_host)
@@ -578,6 +580,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		bool later_txn = per_txn > 0 && j >= per_txn;
 		a->txn_first = later_txn && j % per_txn == 0;
 		a->host_used_continued = (continued || later_txn) && with_host;
+		/* Fast Open is a fact of the connection this process opened (a handed-over one is
+		 * not known here). */
+		a->tcp_fastopen = with_host && !continued ? conn->tcp_fastopen : TFO_NOT_USED;
 		/* Proxied TLS (-MCt): the cipher is all this process knows of the session. */
 		if (a->host_used_continued && smtp_cont_proxy_cipher()) {
 			a->tls_used = true;

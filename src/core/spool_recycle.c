@@ -1,0 +1,154 @@
+/* Recycled spool files; see core/spool_recycle.h for why and the rules. */
+#include "core/spool_recycle.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/priv.h"
+
+#define POOL_NAME ".postern-free"
+#define PUT_TRIES 4    /* slots tried before the file is simply unlinked */
+#define TAKE_TRIES 8   /* entries tried before the caller creates a new file */
+
+static spool_recycle_stats stats;
+static unsigned put_turn;
+
+spool_recycle_stats spool_recycle_get_stats(void)
+{
+	return stats;
+}
+
+static int rename_noreplace(int odir, const char *from, const char *to)
+{
+	return renameat2(odir, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
+int spool_recycle_remove_in(const char *input_dir, const char *path)
+{
+	char slot[4400];
+	if (!input_dir || !*input_dir)
+		return unlink(path);
+	/* Start somewhere else in every process and call, so that concurrent removers rarely
+	 * try the same slot. */
+	unsigned start = ((unsigned)getpid() * 31u + put_turn++ * 7u) % SPOOL_RECYCLE_SLOTS;
+	bool made = false;
+	for (int t = 0; t < PUT_TRIES; t++) {
+		unsigned n = (start + (unsigned)t * 17u) % SPOOL_RECYCLE_SLOTS;
+		if ((size_t)snprintf(slot, sizeof slot, "%s/" POOL_NAME "/%u", input_dir, n) >= sizeof slot)
+			break;
+		if (rename_noreplace(AT_FDCWD, path, slot) == 0) {
+			stats.put++;
+			return 0;
+		}
+		if (errno == EEXIST)
+			continue;
+		if (errno != ENOENT)
+			break; /* another file system, no permission...: unlinked below */
+		if (made) {
+			errno = ENOENT; /* the pool is there: the file was not */
+			return -1;
+		}
+		/* The source is gone, or the pool does not exist yet (or did not when we tried:
+		 * another process may be making it this moment). Either way, try once more with
+		 * the pool certainly there. */
+		char pool[4300];
+		snprintf(pool, sizeof pool, "%s/" POOL_NAME, input_dir);
+		if (mkdir(pool, 0750) == 0)
+			priv_give_to_exim(pool);
+		else if (errno != EEXIST)
+			break;
+		made = true;
+		t--; /* the same slot again, now that the pool exists */
+	}
+	stats.put_full++;
+	return unlink(path);
+}
+
+int spool_recycle_remove(const spool_config *sc, const char *path)
+{
+	if (!sc || !sc->directory || sc->split || (sc->queue_name && *sc->queue_name))
+		return unlink(path);
+	char input[4200];
+	if ((size_t)snprintf(input, sizeof input, "%s/input", sc->directory) >= sizeof input)
+		return unlink(path);
+	return spool_recycle_remove_in(input, path);
+}
+
+/* A file just renamed to dest from the pool: open it, make sure it is what the pool should
+ * hold (a plain file with one name, ours), then empty it. -1 (and dest removed) otherwise. */
+static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid)
+{
+	int fd = open(dest, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1
+		&& (uid == (uid_t)-1 ? st.st_uid == geteuid() : st.st_uid == uid && st.st_gid == gid);
+	/* Emptied before anything is written: nothing of the old message can stay in the new one. */
+	ok = ok && ftruncate(fd, 0) == 0
+		&& ((st.st_mode & 07777) == mode || fchmod(fd, mode) == 0)
+		&& fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0;
+	if (ok)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	return -1;
+}
+
+int spool_recycle_take(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid)
+{
+	char pool[4300];
+	if (!input_dir || (size_t)snprintf(pool, sizeof pool, "%s/" POOL_NAME, input_dir) >= sizeof pool)
+		return -1;
+	DIR *d = opendir(pool);
+	if (!d) {
+		stats.take_empty++;
+		return -1;
+	}
+	int fd = -1, tries = 0;
+	struct dirent *e;
+	while (fd < 0 && tries < TAKE_TRIES && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		tries++;
+		if (rename_noreplace(dirfd(d), e->d_name, dest) != 0) {
+			if (errno == ENOENT)
+				continue; /* another process took it first */
+			break;            /* dest exists, or worse: the caller's usual path decides */
+		}
+		fd = adopt(dest, flags, mode, uid, gid);
+	}
+	closedir(d);
+	if (fd >= 0)
+		stats.taken++;
+	else
+		stats.take_empty++;
+	return fd;
+}
+
+void spool_recycle_expire(const spool_config *sc, time_t max_age)
+{
+	if (!sc || !sc->directory)
+		return;
+	char pool[4300];
+	if ((size_t)snprintf(pool, sizeof pool, "%s/input/" POOL_NAME, sc->directory) >= sizeof pool)
+		return;
+	DIR *d = opendir(pool);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		/* ctime: when the file went into the pool (the rename), not when it was written. */
+		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+			&& (now - st.st_ctime >= max_age || st.st_ctime > now))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}

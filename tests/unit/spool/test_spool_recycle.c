@@ -1,0 +1,164 @@
+/* Recycled spool files (core/spool_recycle.h): what goes into the pool, what comes out, and
+ * what is refused, in a private spool under /tmp. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/spool_recycle.h"
+#include "../unit.h"
+
+static char spool[256], input[300], pool[400];
+
+static void put_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0) { /* checked by the caller's reads */ }
+		close(fd);
+	}
+}
+
+static int count_pool(void)
+{
+	int n = 0;
+	char path[500];
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		snprintf(path, sizeof path, "%s/%d", pool, i);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+static void setup(void)
+{
+	snprintf(spool, sizeof spool, "/tmp/postern-recycle-XXXXXX");
+	if (!mkdtemp(spool))
+		abort();
+	snprintf(input, sizeof input, "%s/input", spool);
+	snprintf(pool, sizeof pool, "%s/.postern-free", input);
+	mkdir(input, 0750);
+}
+
+static void test_put_then_take(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char a[400], b[400];
+	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-1p-D", input);
+	snprintf(b, sizeof b, "%s/.postern-spare.1.D", input);
+	put_file(a, "a long old message body that must not survive\n");
+	struct stat before;
+	CHECK(stat(a, &before) == 0);
+	/* Into the pool (made on first use), with its content. */
+	CHECK_INT(spool_recycle_remove(&sc, a), 0);
+	CHECK(access(a, F_OK) != 0);
+	CHECK_INT(count_pool(), 1);
+	/* Out again, emptied, the same inode, under the new name, mode as asked. */
+	int fd = spool_recycle_take(input, b, O_RDWR, 0600, (uid_t)-1, (gid_t)-1);
+	CHECK(fd >= 0);
+	struct stat after;
+	CHECK(fd >= 0 && fstat(fd, &after) == 0);
+	CHECK_INT(after.st_ino, before.st_ino);
+	CHECK_INT(after.st_size, 0);
+	CHECK_INT(after.st_mode & 07777, 0600);
+	CHECK_INT(count_pool(), 0);
+	if (fd >= 0)
+		close(fd);
+	/* An empty pool gives nothing; the caller creates. */
+	char c[400];
+	snprintf(c, sizeof c, "%s/.postern-spare.2.D", input);
+	CHECK_INT(spool_recycle_take(input, c, O_RDWR, 0640, (uid_t)-1, (gid_t)-1), -1);
+	CHECK(access(c, F_OK) != 0);
+	unlink(b);
+}
+
+static void test_missing_source_is_enoent(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char a[400];
+	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-1q-J", input);
+	errno = 0;
+	CHECK_INT(spool_recycle_remove(&sc, a), -1);
+	CHECK_INT(errno, ENOENT);
+}
+
+static void test_full_pool_unlinks(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char a[400];
+	/* Fill every slot; the next file is removed, not kept. */
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		char slot[500];
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		put_file(slot, "x");
+	}
+	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-1r-H", input);
+	put_file(a, "old header");
+	CHECK_INT(spool_recycle_remove(&sc, a), 0);
+	CHECK(access(a, F_OK) != 0);
+	CHECK_INT(count_pool(), SPOOL_RECYCLE_SLOTS);
+	/* Expiry with age 0 empties the pool. */
+	sleep(1);
+	spool_recycle_expire(&sc, 0);
+	CHECK_INT(count_pool(), 0);
+}
+
+static void test_refused_files(void)
+{
+	/* A pool file with a second name (a hard link) or the wrong owner is not adopted: it is
+	 * removed under its new name and nothing is returned. */
+	char slot[500], other[500], dest[400];
+	snprintf(slot, sizeof slot, "%s/5", pool);
+	snprintf(other, sizeof other, "%s/outside", spool);
+	put_file(other, "not ours");
+	CHECK_INT(link(other, slot), 0);
+	snprintf(dest, sizeof dest, "%s/.postern-spare.3.H", input);
+	CHECK_INT(spool_recycle_take(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1), -1);
+	CHECK(access(dest, F_OK) != 0);
+	struct stat st;
+	CHECK(stat(other, &st) == 0 && st.st_size == 8); /* never truncated */
+	put_file(slot, "x");
+	CHECK_INT(spool_recycle_take(input, dest, O_RDWR, 0640, geteuid() + 1, getegid()), -1);
+	CHECK(access(dest, F_OK) != 0);
+	/* A destination that exists is never replaced. */
+	put_file(slot, "y");
+	put_file(dest, "keep me");
+	CHECK_INT(spool_recycle_take(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1), -1);
+	CHECK(stat(dest, &st) == 0 && st.st_size == 7);
+	CHECK_INT(count_pool(), 1);
+	unlink(dest);
+	unlink(other);
+	unlink(slot);
+}
+
+static void test_named_queue_and_split_unlink(void)
+{
+	char a[400];
+	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-1s-D", input);
+	spool_config named = { .directory = spool, .queue_name = "slow", .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	put_file(a, "z");
+	CHECK_INT(spool_recycle_remove(&named, a), 0);
+	CHECK_INT(count_pool(), 0);
+	spool_config split = { .directory = spool, .split = true, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	put_file(a, "z");
+	CHECK_INT(spool_recycle_remove(&split, a), 0);
+	CHECK_INT(count_pool(), 0);
+	CHECK(access(a, F_OK) != 0);
+}
+
+int main(void)
+{
+	setup();
+	RUN(test_put_then_take);
+	RUN(test_missing_source_is_enoent);
+	RUN(test_full_pool_unlinks);
+	RUN(test_refused_files);
+	RUN(test_named_queue_and_split_unlink);
+	rmdir(pool);
+	rmdir(input);
+	rmdir(spool);
+	return unit_report("test_spool_recycle");
+}
