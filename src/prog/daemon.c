@@ -39,6 +39,7 @@
 #include "prog/detach.h"
 #include "prog/log_setup.h"
 #if SUPPORT_TLS
+#include "tls/tls.h"
 #include "tls/tls_ocsp_refresh.h"
 #endif
 
@@ -500,6 +501,9 @@ int bd_main(const cmdline *cl)
 			spool_tidy_start_all(&tsc);
 		xbuf_free(&terr);
 	}
+	/* As Exim: the server certificate is ready (or the self-signed one made, and its warning
+	 * logged) before the daemon says it is up. */
+	tls_daemon_before_fork(time(NULL));
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
 		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
 	xbuf_free(&qdesc);

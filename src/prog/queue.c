@@ -23,6 +23,9 @@
 #include "prog/log_setup.h"
 #include "prog/pid_file.h"
 #include "prog/startup_cwd.h"
+#if SUPPORT_TLS
+#include "tls/tls_selfsign.h"
+#endif
 
 static volatile sig_atomic_t got_term, got_chld;
 
@@ -62,6 +65,9 @@ static int runner_daemon(const cmdline *cl, qrun_sched *s)
 	xbuf desc;
 	xbuf_init(&desc, NULL);
 	qrun_describe(cl, false, &desc);
+#if SUPPORT_TLS
+	tls_selfsigned_queue_daemon_warning(); /* Exim's, before its start line */
+#endif
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, not listening for SMTP",
 		(int)getpid(), xbuf_cstr(&desc));
 	xbuf_free(&desc);

@@ -38,6 +38,7 @@
 #include "tls/tls_int.h"
 #include "tls/tls_ocsp.h"
 #include "tls/tls_resume.h"
+#include "tls/tls_selfsign.h"
 
 /* The connection's state: one per process (one SMTP connection per process). */
 static struct {
@@ -107,10 +108,8 @@ bool tls_load_server_certificates(SSL *ssl, SSL_CTX *ctx, msg_origin *o, xbuf *e
 	if (!certs) return false;
 	const char *keys = tls_expand_option(conf_main.tls_privatekey, "tls_privatekey", o, err);
 	if (!keys) return false;
-	if (!*certs) {
-		xbuf_puts(err, "no server certificate (tls_certificate expanded to empty)");
-		return false;
-	}
+	/* Unset or empty: Exim's stand-in, made once per process (tls_selfsign.c). */
+	if (!*certs) return tls_selfsigned_install(ssl, ctx, err);
 	list_iter ci, ki;
 	list_iter_init(&ci, sv_cstr(certs), 0);
 	list_iter_init(&ki, sv_cstr(keys), 0);
@@ -306,9 +305,11 @@ static void set_nonblocking(int fd)
 	if (fl >= 0) (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* STARTTLS is offered whether or not tls_certificate is set, as Exim does: without one the
+ * handshake presents a self-signed certificate. */
 static bool server_usable(void)
 {
-	return conf_main.tls_certificate && *conf_main.tls_certificate;
+	return true;
 }
 
 static void conn_begin(msg_origin *o, xbuf *err)

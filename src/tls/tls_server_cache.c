@@ -37,6 +37,7 @@
 #include "tls/tls.h"
 #include "tls/tls_int.h"
 #include "tls/tls_resume_keys.h"
+#include "tls/tls_selfsign.h"
 
 /* What a file looked like when it was loaded; a missing file is all zeros with missing set. */
 typedef struct file_sig {
@@ -120,6 +121,10 @@ static bool build(xbuf *err)
 	unsigned parts = 0;
 	const char *certs = NULL, *keys = NULL, *ca = NULL, *crl = NULL;
 	if (is_static(conf_main.tls_certificate) && is_static(conf_main.tls_privatekey)) {
+		/* Unset: Exim's daemon makes its self-signed certificate now, with a warning when
+		 * STARTTLS is offered (not for tls_on_connect_ports alone, as Exim). */
+		if (!conf_main.tls_certificate && !tls_selfsigned_make(tls_selfsigned_daemon_warns(), err))
+			return false;
 		if (!(certs = tls_expand_option(conf_main.tls_certificate, "tls_certificate", &o, err))) return false;
 		if (!(keys = tls_expand_option(conf_main.tls_privatekey, "tls_privatekey", &o, err))) return false;
 		if (!sigs_add_list(certs) || !sigs_add_list(keys)) return false;
@@ -166,10 +171,24 @@ static bool files_changed(void)
 
 static unsigned cache_generation; /* bumped at every (re)build: tls_daemon_generation */
 
-static void cache_refresh(void)
+/* Whether this daemon's sessions can use TLS at all: only then is the context prepared (and
+ * a self-signed certificate made). An empty tls_advertise_hosts and no tls_on_connect_ports:
+ * nothing, as Exim, whose daemon then makes no key either. With tls_on_connect_ports alone
+ * Exim's sessions each make their own (silently); here the daemon makes one for them all. */
+static bool tls_offered(void)
 {
-	if (!conf_main.tls_certificate || !*conf_main.tls_certificate) return;
-	if (cache.tried && !files_changed()) return;
+	return (conf_main.tls_advertise_hosts && *conf_main.tls_advertise_hosts)
+		|| (conf_main.tls_on_connect_ports && *conf_main.tls_on_connect_ports);
+}
+
+static void cache_refresh(time_t now)
+{
+	if (!tls_offered()) return;
+	/* The self-signed certificate is valid for two hours. Exim's daemon goes on presenting it
+	 * after that; a new one is made instead, so that clients checking dates see a valid one. */
+	bool stale = tls_selfsigned_expired(now);
+	if (stale) tls_selfsigned_forget();
+	if (cache.tried && !stale && !files_changed()) return;
 	SSL_CTX_free(cache.ctx);
 	cache.ctx = NULL;
 	cache.parts = 0;
@@ -197,7 +216,7 @@ unsigned tls_daemon_generation(void)
 void tls_daemon_before_fork(time_t now)
 {
 	tls_ticket_keys_refresh(now);
-	cache_refresh();
+	cache_refresh(now);
 }
 
 SSL_CTX *tls_server_cache_get(unsigned *parts)

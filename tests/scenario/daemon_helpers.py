@@ -3,6 +3,7 @@ afterwards, process-table queries (children, zombies, uids) from /proc."""
 import os
 import pathlib
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -68,11 +69,28 @@ def free_port():
     return free_ports(1)[0]
 
 
-def base_config(spool, extra=""):
-    return (f"spool_directory = {spool}\n"
+# Server-side TLS options: a config that sets one of them is about TLS and keeps what it says.
+_TLS_SERVER_OPTION = re.compile(r"^[ \t]*(tls_advertise_hosts|tls_certificate|tls_on_connect_ports)[ \t]*=", re.M)
+NO_TLS_OFFER = "tls_advertise_hosts =\n"
+
+
+def without_tls_offer(text):
+    """text with `tls_advertise_hosts =` first unless it sets a server TLS option itself.
+
+    Without tls_certificate a daemon offers STARTTLS with a self-signed certificate whose RSA-3072
+    key it makes at start (about a second of CPU), as Exim does; a daemon that is not about TLS
+    offers none, so that it starts at once. An option may be set only once, hence the check."""
+    return text if _TLS_SERVER_OPTION.search(text) else NO_TLS_OFFER + text
+
+
+def base_config(spool, extra="", tls_default=False):
+    """The common daemon config; tls_default: keep Exim's default tls_advertise_hosts (*) even
+    when extra sets no TLS option (see without_tls_offer)."""
+    text = (f"spool_directory = {spool}\n"
             "exim_user = mail\nexim_group = mail\n"
             "daemon_startup_retries = 0\n"
             f"{extra}\n")
+    return text if tls_default or _TLS_SERVER_OPTION.search(extra) else NO_TLS_OFFER + text
 
 
 def children_of(pid):
@@ -96,12 +114,15 @@ def children_of(pid):
 class Daemon:
     """A postern daemon in the foreground (-bdf) with a config in tmp_path."""
 
-    def __init__(self, postern, tmp_path, config, args=()):
+    def __init__(self, postern, tmp_path, config, args=(), tls_default=False):
+        """tls_default: as base_config's; otherwise a config the test writes to self.conf
+        itself also gets `tls_advertise_hosts =` at start unless it sets a TLS option."""
         self.postern = postern
         self.dir = pathlib.Path(tmp_path)
         self.spool = self.dir / "spool"
         self.conf = self.dir / "test.conf"
-        self.conf.write_text(base_config(self.spool, config))
+        self.tls_default = tls_default
+        self.conf.write_text(base_config(self.spool, config, tls_default))
         self.args = list(args)
         self.proc = None
 
@@ -116,6 +137,11 @@ class Daemon:
         return p.read_text() if p.exists() else ""
 
     def start(self, foreground=True, wait_port=None):
+        if not self.tls_default:
+            text = self.conf.read_text()
+            quiet = without_tls_offer(text)
+            if quiet != text:
+                self.conf.write_text(quiet)
         cmd = [self.postern, "-C", str(self.conf), "-bdf" if foreground else "-bd"] + self.args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if wait_port:

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.skipif(shutil.which("exim") is None or shutil.which("sw
                                 or os.geteuid() != 0, reason="needs Debian's exim, swaks and root")
 
 RELAY = """primary_hostname = relay.test
+# Plain hops as with Exim's side (without a certificate both would self-sign and use TLS).
+tls_advertise_hosts =
 acl_smtp_rcpt = rcpt
 begin acl
 rcpt:
@@ -38,6 +40,8 @@ remote:
 """
 
 FINAL = """primary_hostname = final.test
+# Plain hops as with Exim's side (without a certificate both would self-sign and use TLS).
+tls_advertise_hosts =
 acl_smtp_rcpt = rcpt
 begin acl
 rcpt:

@@ -57,6 +57,7 @@ exim_group = root
 spool_directory = {d}/spool
 log_file_path = {d}/log/%slog
 primary_hostname = test.example
+tls_advertise_hosts =
 """
 
 

@@ -19,6 +19,7 @@ EXIM = shutil.which("exim") or "/usr/sbin/exim"
 CONF = """\
 {ramp}queue_fast_ramp
 spool_directory = {d}/spool
+tls_advertise_hosts =
 log_file_path = {d}/spool/%slog
 primary_hostname = test.example
 exim_user = {user}

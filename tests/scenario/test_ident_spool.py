@@ -18,6 +18,7 @@ from test_rfc1413 import EXIM, StandIn, client_address, converse, free_port
 
 CONFIG = """primary_hostname = mx.test
 spool_directory = {d}/spool
+tls_advertise_hosts =
 log_file_path = {d}/log/%slog
 exim_user = root
 exim_group = root

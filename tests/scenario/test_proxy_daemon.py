@@ -22,6 +22,7 @@ EXIM = shutil.which("exim") or "/usr/sbin/exim"
 CONFIG = """
 primary_hostname = mx.test
 spool_directory = {d}/spool
+tls_advertise_hosts =
 log_file_path = {d}/log/%slog
 exim_user = root
 exim_group = root

@@ -221,7 +221,7 @@ def test_bpj(postern_bin, tmp_path):
 
 
 def test_queue_runner_daemon(postern_bin, tmp_path):
-    q = Queue(postern_bin, tmp_path)
+    q = Queue(postern_bin, tmp_path, "tls_advertise_hosts =")
     q.submit("u@x.example")
     pidfile = tmp_path / "runner.pid"
     p = q.run("-q1s", "-oP", str(pidfile))
@@ -244,7 +244,7 @@ def test_queue_runner_daemon(postern_bin, tmp_path):
 def test_listening_daemon_starts_queue_runs(postern_bin, tmp_path):
     import random
     import socket
-    q = Queue(postern_bin, tmp_path)
+    q = Queue(postern_bin, tmp_path, "tls_advertise_hosts =")
     q.submit("u@x.example")
     for _ in range(20):
         port = random.randint(20000, 60000)

@@ -23,6 +23,7 @@ OIDENTD = shutil.which("oidentd") or "/usr/sbin/oidentd"
 
 CONFIG = """primary_hostname = mx.test
 spool_directory = {d}/spool
+tls_advertise_hosts =
 log_file_path = {d}/log/%slog
 exim_user = root
 exim_group = root

@@ -20,6 +20,7 @@ from smtpclient_helpers import probe_send
 
 SERVER_CONF = """primary_hostname = server.test
 spool_directory = {d}/spool
+tls_advertise_hosts =
 log_file_path = {d}/spool/log/%slog
 exim_user = root
 exim_group = root
