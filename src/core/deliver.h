@@ -62,6 +62,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 /* Start a delivery of a just-received message in a detached background process (Exim's
  * behaviour after reception without -odi / queue_only), and return at once. */
 void deliver_start_background(const spool_config *sc, const char *id, const deliver_opts *o);
+/* A background delivery's standard descriptors: /dev/null, nothing of its starter's. */
+void deliver_stdio_to_null(void);
 
 /* ---- starting deliveries after reception (deliver_start.c) ---- */
 

@@ -116,14 +116,7 @@ static void launch_one(int fd, const spool_config *sc, const char *id, const del
 	signal(SIGCHLD, SIG_DFL); /* the delivery waits for its transport processes */
 	setsid();
 	close(fd);
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (null > 2)
-			close(null);
-	}
+	deliver_stdio_to_null();
 	deliver_message(sc, id, o);
 	_exit(0);
 }

@@ -93,6 +93,17 @@ def base_config(spool, extra="", tls_default=False):
     return text if tls_default or _TLS_SERVER_OPTION.search(extra) else NO_TLS_OFFER + text
 
 
+
+def reachable_by_exim_user(path):
+    """Sessions and deliveries run as the mail user below pytest's tmp_path (0700 by default):
+    open it and the pytest-of-* directories above it for others to traverse."""
+    os.chmod(path, 0o755)
+    p = pathlib.Path(path)
+    while p != p.parent:
+        p = p.parent
+        if str(p).startswith("/tmp/pytest-of-"):
+            os.chmod(p, os.stat(p).st_mode | 0o005)
+
 def children_of(pid):
     """(pid, state, uid) of the processes whose parent is pid."""
     out = []

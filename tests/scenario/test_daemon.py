@@ -12,7 +12,7 @@ import time
 import pytest
 
 from daemon_helpers import (Daemon, children_of, connect, free_ports, is_limit_reply,
-                            pid_alive, wait_for)
+                            pid_alive, reachable_by_exim_user, wait_for)
 
 
 @pytest.fixture
@@ -20,10 +20,7 @@ def daemon(postern_bin, tmp_path):
     started = []
     # The sessions run as the exim user and must reach the log files: a log they cannot open
     # ends them (as in Exim), so the private test directory is made searchable.
-    p = tmp_path
-    while str(p).startswith("/tmp/pytest-of-"):
-        os.chmod(p, os.stat(p).st_mode | 0o005)
-        p = p.parent
+    reachable_by_exim_user(tmp_path)
 
     def make(config, args=(), foreground=True, wait=True):
         d = Daemon(postern_bin, tmp_path, config, args)

@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "load"))
 import faultload  # noqa: E402
+from daemon_helpers import reachable_by_exim_user  # noqa: E402
 
 
 def session_available(postern_bin, tmp_path):
@@ -27,12 +28,7 @@ def session_available(postern_bin, tmp_path):
 
 @pytest.fixture
 def pubdir(tmp_path):
-    os.chmod(tmp_path, 0o755)      # the sessions run as the mail user below it
-    p = tmp_path
-    while p != p.parent:           # and it must be able to reach it
-        p = p.parent
-        if str(p).startswith("/tmp/pytest-of-"):
-            os.chmod(p, os.stat(p).st_mode | 0o005)
+    reachable_by_exim_user(tmp_path)  # the sessions run as the mail user below it
     return tmp_path
 
 

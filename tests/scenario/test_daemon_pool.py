@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-from daemon_helpers import Daemon, children_of, connect, free_ports, pid_alive, wait_for
+from daemon_helpers import (Daemon, children_of, connect, free_ports, pid_alive, reachable_by_exim_user,
+                            wait_for)
 
 
 def idle_of(pid):
@@ -38,12 +39,7 @@ def daemon(postern_bin, tmp_path):
     started = []
 
     # the sessions run as the mail user below tmp_path: it must be able to reach it
-    os.chmod(tmp_path, 0o755)
-    p = tmp_path
-    while p != p.parent:
-        p = p.parent
-        if str(p).startswith("/tmp/pytest-of-"):
-            os.chmod(p, os.stat(p).st_mode | 0o005)
+    reachable_by_exim_user(tmp_path)
 
     def make(config, args=()):
         where = tmp_path / f"d{len(started)}"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from daemon_helpers import Daemon, free_ports, wait_for
+from daemon_helpers import Daemon, free_ports, reachable_by_exim_user, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
 
@@ -20,12 +20,7 @@ def children_cpu(pid):
 
 
 def test_processes_dying_at_start_are_not_respawned_in_a_loop(postern_bin, tmp_path):
-    os.chmod(tmp_path, 0o755)
-    p = tmp_path
-    while p != p.parent:
-        p = p.parent
-        if str(p).startswith("/tmp/pytest-of-"):
-            os.chmod(p, os.stat(p).st_mode | 0o005)
+    reachable_by_exim_user(tmp_path)
     logs = tmp_path / "rootlogs"
     logs.mkdir()
     os.chmod(logs, 0o700)  # root's only: the exim user's processes cannot log

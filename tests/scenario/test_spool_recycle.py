@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from daemon_helpers import Daemon, free_ports, wait_for
+from daemon_helpers import Daemon, free_ports, reachable_by_exim_user, wait_for
 from test_spool_spares import Client
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
@@ -45,12 +45,7 @@ def pool_inodes(spool):
 
 @pytest.fixture
 def daemon(postern_bin, tmp_path):
-    os.chmod(tmp_path, 0o755)
-    p = tmp_path
-    while p != p.parent:
-        p = p.parent
-        if str(p).startswith("/tmp/pytest-of-"):
-            os.chmod(p, os.stat(p).st_mode | 0o005)
+    reachable_by_exim_user(tmp_path)
     box = tmp_path / "box"
     box.mkdir()
     shutil.chown(box, "mail", "mail")

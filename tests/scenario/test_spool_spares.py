@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from daemon_helpers import Daemon, children_of, free_ports, wait_for
+from daemon_helpers import Daemon, children_of, free_ports, reachable_by_exim_user, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
 
@@ -21,12 +21,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to t
 @pytest.fixture
 def daemon(postern_bin, tmp_path):
     started = []
-    os.chmod(tmp_path, 0o755)
-    p = tmp_path
-    while p != p.parent:
-        p = p.parent
-        if str(p).startswith("/tmp/pytest-of-"):
-            os.chmod(p, os.stat(p).st_mode | 0o005)
+    reachable_by_exim_user(tmp_path)
 
     def make(extra=""):
         (port,) = free_ports(1)
