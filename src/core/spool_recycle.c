@@ -88,6 +88,15 @@ static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid)
 	struct stat st;
 	bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1
 		&& (uid == (uid_t)-1 ? st.st_uid == geteuid() : st.st_uid == uid && st.st_gid == gid);
+	/* A process that still has the file locked (a delivery keeps its -D locked until it
+	 * exits, after the removal) still has it open: not ours to reuse yet. The probe's lock
+	 * is let go at once; the caller takes its own where it needs one. */
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	ok = ok && fcntl(fd, F_SETLK, &fl) == 0;
+	if (ok) {
+		fl.l_type = F_UNLCK;
+		fcntl(fd, F_SETLK, &fl);
+	}
 	/* Emptied before anything is written: nothing of the old message can stay in the new one. */
 	ok = ok && ftruncate(fd, 0) == 0
 		&& ((st.st_mode & 07777) == mode || fchmod(fd, mode) == 0)

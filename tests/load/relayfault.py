@@ -4,7 +4,8 @@
 transport children (and sessions) are killed with SIGKILL at random. Afterwards queue runs
 finish what is left, and every message that got "250" after its final dot must have reached
 the sink at least once with exactly the body that was sent (a kill can cause a duplicate, never
-a loss or a damaged copy). Exercises the delivery side of the spool: journals, removal and the
+a loss or a damaged copy), and no command may be refused (a kill drops a connection; a 4xx
+reply is the server failing on its own). Exercises the delivery side of the spool: journals, removal and the
 recycled files that later messages reuse (docs/spool.md, "Recycled files").
 
     tests/load/relayfault.py --postern build/postern --messages 2000 --concurrency 20
@@ -118,7 +119,7 @@ def body_of(n, rnd):
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-async def sender(port, todo, bodies, acked, stop):
+async def sender(port, todo, bodies, acked, refused):
     while todo:
         n = todo.pop()
         try:
@@ -134,6 +135,7 @@ async def sender(port, todo, bodies, acked, stop):
                     if line[3:4] != b"-":
                         break
                 if not line.startswith(want):
+                    refused.append(line)  # a reply, not a dropped connection: no kill explains it
                     raise ConnectionError(line)
             await cmd(b"", b"220")
             await cmd(b"EHLO c.test\r\n", b"250")
@@ -190,6 +192,7 @@ def main():
     bodies = {n: body_of(n, rnd) for n in range(a.messages)}
     todo = list(range(a.messages))
     acked = set()
+    refused = []
     kills = 0
     done = threading.Event()
 
@@ -208,7 +211,7 @@ def main():
     t.start()
 
     async def go():
-        await asyncio.gather(*(sender(port, todo, bodies, acked, None) for _ in range(a.concurrency)))
+        await asyncio.gather(*(sender(port, todo, bodies, acked, refused) for _ in range(a.concurrency)))
     asyncio.run(go())
     done.set()
     t.join()
@@ -226,10 +229,11 @@ def main():
     damaged = sorted(n for n, hs in sink.got.items() if n in want and any(h != want[n] for h in hs))
     dups = sum(len(hs) - 1 for hs in sink.got.values())
     left = len(list((spool / "input").glob("*-H")))
-    print(f"messages {a.messages}, acknowledged {len(acked)}, kills {kills}, delivered {len(sink.got)}, "
-          f"duplicates {dups}, missing {len(missing)}, damaged {len(damaged)}, still queued {left}")
-    if missing or damaged:
-        print("missing", missing[:20], "damaged", damaged[:20])
+    print(f"messages {a.messages}, acknowledged {len(acked)}, refused {len(refused)}, kills {kills}, "
+          f"delivered {len(sink.got)}, duplicates {dups}, missing {len(missing)}, damaged {len(damaged)}, "
+          f"still queued {left}")
+    if missing or damaged or refused:
+        print("missing", missing[:20], "damaged", damaged[:20], "refused", refused[:5])
         print("kept for inspection:", work)
         return 1
     shutil.rmtree(work, ignore_errors=True)

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/spool_recycle.h"
@@ -123,6 +125,28 @@ static void test_refused_files(void)
 	put_file(slot, "x");
 	CHECK_INT(spool_recycle_take(input, dest, O_RDWR, 0640, geteuid() + 1, getegid()), -1);
 	CHECK(access(dest, F_OK) != 0);
+	/* A file another process still holds locked (a delivery's -D) is not taken. */
+	put_file(slot, "locked by a delivery");
+	int pfd[2];
+	CHECK_INT(pipe(pfd), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		int lfd = open(slot, O_RDWR);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		char c = fcntl(lfd, F_SETLK, &fl) == 0 ? 'L' : 'x';
+		if (write(pfd[1], &c, 1) != 1) { /* the parent sees no 'L' */ }
+		pause();
+		_exit(0);
+	}
+	char got = 0;
+	CHECK_INT(read(pfd[0], &got, 1), 1);
+	CHECK_INT(got, 'L');
+	CHECK_INT(spool_recycle_take(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1), -1);
+	CHECK(access(dest, F_OK) != 0);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(pfd[0]);
+	close(pfd[1]);
 	/* A destination that exists is never replaced. */
 	put_file(slot, "y");
 	put_file(dest, "keep me");
