@@ -32,6 +32,7 @@ typedef struct open_log {
 
 static struct {
 	bool configured;
+	bool defaulted;       /* configured only by ensure_configured: no program set logging up */
 	log_config cfg;       /* strings point into the malloc'd copies below */
 	char *file_path, *spool, *processname;
 	char *template;       /* file name template with %s (and %D/%M), NULL = no files */
@@ -199,6 +200,7 @@ bool log_configure(const log_config *c, xbuf *err)
 	st.to_syslog = to_syslog;
 	st.facility = facility;
 	st.configured = true;
+	st.defaulted = false;
 	xbuf_free(&e);
 	st.extra_paths = files > 1; /* reported at the first write, as Exim does when opening logs */
 	return true;
@@ -216,6 +218,7 @@ static void ensure_configured(void)
 		log_config d;
 		log_config_default(&d);
 		log_configure(&d, NULL);
+		st.defaulted = true;
 	}
 }
 
@@ -573,7 +576,16 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 		fputs(xbuf_cstr(&line), stderr);
 		fflush(stderr);
 	}
-	if (st.template) {
+	if (st.template && st.defaulted) {
+		/* No program set logging up (a test tool, a fuzz target with its file system
+		 * sandbox): a log it cannot use is reported on stderr and it carries on; ending the
+		 * process is for the MTA's own modes, which configure their logs (as Exim's). */
+		for (int kind = K_MAIN; kind < K_COUNT; kind++)
+			if ((dest & (1u << kind)) && !write_kind(kind, tv.tv_sec, &line)) {
+				fprintf(stderr, "cannot write %s log: %s", kind_names[kind], xbuf_cstr(&line));
+				break;
+			}
+	} else if (st.template) {
 		if ((dest & LOG_PANIC) && !write_kind(K_PANIC, tv.tv_sec, &line))
 			panic_unusable(&line, &line);
 		for (int kind = K_MAIN; kind <= K_REJECT; kind++)
