@@ -20,7 +20,6 @@
 #include "conf/conf_dump.h"
 #include "conf/conf_internal.h"
 #include "core/spool.h"
-#include "prog/log_setup.h"
 #include "core/acl.h"
 #include "core/priv.h"
 #include "expand/expand.h"
@@ -265,14 +264,6 @@ int be_main(const cmdline *cl)
 	xp_set_process_info(cl->argv0, conf_file_name());
 	flush_each = isatty(STDOUT_FILENO) || debug_selector != 0;
 	keep_environment();
-	/* Panic lines (a bad dns_servers at the first lookup, say) go to the configured logs, as
-	 * Exim's; a log that cannot be opened ends the process (lib/log.h). A log configuration
-	 * that does not expand leaves the default. */
-	{
-		xbuf lerr;
-		xbuf_init(&lerr, pool_scratch);
-		(void)log_setup_from_config(LOG_ECHO_PANIC, NULL, &lerr);
-	}
 	/* Exim 4.96 shows no macros (builtin, -D or the configuration's) to a caller who is not an
 	 * administrator; macros defined by -be lines still work. */
 	if (!priv_caller_is_admin())

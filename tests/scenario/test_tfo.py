@@ -12,6 +12,7 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -369,15 +370,21 @@ def test_listener_fastopen_queue_is_connect_backlog(postern_bin):
             proc = subprocess.Popen(["unshare", "-n", "sh", "-c",
                                      f"ip link set lo up; exec strace -o {trace} -e trace=setsockopt,listen "
                                      f"{binary} -C {conf} -bdf -oX {port} -oP {pidfile}"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)
             try:
-                for _ in range(200):
-                    if trace.exists() and trace.read_text().count("listen(") >= 2:
+                for _ in range(400):
+                    if trace.exists() and trace.read_text().count("listen(") >= 2 and pidfile.exists():
                         break
                     time.sleep(0.05)
             finally:
                 _stop(pidfile)
-                proc.wait(timeout=20)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    # No pid file yet under a loaded machine: the whole group goes.
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=20)
             lines = trace.read_text().splitlines()
             calls[name] = [re.sub(r"^\d+ +", "", re.sub(r"\(\d+, ", "(FD, ", l)) for l in lines
                            if "TCP_FASTOPEN" in l or l.split()[0].startswith("listen(")
