@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from daemon_helpers import Daemon, free_ports, wait_for
+from daemon_helpers import Daemon, free_ports, reachable_by_exim_user, wait_for
 
 HOST = "mx.example"
 
@@ -215,6 +215,7 @@ def test_no_certificate_still_offers_starttls(postern_bin, tmp_path):
     """As Exim: without tls_certificate STARTTLS is offered and a self-signed certificate is
     presented (its fields: test_tls_selfsigned.py); only an empty tls_advertise_hosts hides it."""
     (port,) = free_ports(1)
+    reachable_by_exim_user(tmp_path)  # the sessions run as the default exim user and must log
     d = Daemon(postern_bin, tmp_path, f"daemon_smtp_ports = {port}", tls_default=True)
     d.conf.write_text(d.conf.read_text().replace("exim_user = mail\nexim_group = mail\n", ""))
     d.start()
