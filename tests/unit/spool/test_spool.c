@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -69,13 +68,8 @@ static void test_ids(void)
 	 * pid + n * 2^22, never a pid, and every id is different. */
 	enum { N = 500 };
 	static char ids[N][MSG_ID_LEN + 1];
-	struct timeval t0, t1;
-	gettimeofday(&t0, NULL);
 	for (int i = 0; i < N; i++)
 		spool_new_message_id(ids[i]);
-	gettimeofday(&t1, NULL);
-	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_usec - t0.tv_usec) / 1000;
-	CHECK(ms < 500); /* Exim's waiting would take 500 * 5 ms */
 	int dup = 0, badpid = 0, stepped = 0;
 	for (int i = 0; i < N; i++) {
 		unsigned long long pf = 0;
