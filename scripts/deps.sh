@@ -9,6 +9,7 @@ TEST="python3 python3-pytest lmdb-utils redis-server sqlite3 tinycdb db-util pos
  nsd"
 TEST="$TEST dovecot-core haproxy"  # real Dovecot auth service and HAProxy for the proxy/auth tests
 TEST="$TEST oidentd"  # a real RFC 1413 ident server for the rfc1413_hosts tests
+TEST="$TEST faketime libnet-ssleay-perl libio-socket-ssl-perl"  # OCSP staple ages; swaks --tls
 missing=""
 for p in $BUILD $TEST; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -26,6 +26,7 @@
 #include "core/queue.h"
 #include "core/retry.h"
 #include "core/route_opts.h"
+#include "core/spool_integrity.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
 #include "lib/log.h"
@@ -879,6 +880,29 @@ static void note_missing(const spool_config *sc, const char *id)
 		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
 }
 
+/* A message whose -H was named before its files were durable, read after a restart: if its
+ * files are not what was written, the crash came before its 250 (core/spool_integrity.h). It
+ * is not delivered; it is moved out of the queue and logged. True: so refused. */
+static bool integrity_refused(const spool_config *sc, const char *id, const spool_parse_info *info, int dfd)
+{
+	xbuf why;
+	xbuf_init(&why, pool_msg);
+	if (spool_integrity_check(info, dfd, &why) != SPOOL_INTEGRITY_BAD)
+		return false;
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	if (spool_integrity_quarantine(sc, id, &err)) {
+		queue_schedule_forget(sc, id);
+		log_write(LOG_MAIN | LOG_PANIC, "Spool error: %s-H failed its integrity check after a restart (%s): "
+			"the message was never acknowledged; moved to %s", id, xbuf_cstr(&why),
+			spool_path(pool_scratch, sc, "unacked", id, "-H"));
+	} else {
+		log_write(LOG_MAIN | LOG_PANIC, "Spool error: %s-H failed its integrity check after a restart (%s): "
+			"the message was never acknowledged; not delivered: %s", id, xbuf_cstr(&why), xbuf_cstr(&err));
+	}
+	return true;
+}
+
 deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver_opts *o)
 {
 	/* The message's queue is this process's while it is delivered: Q= on its lines,
@@ -941,6 +965,13 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		return DELIVER_FAILED_SETUP;
 	}
 	m->origin = origin;
+	if (integrity_refused(sc, id, &info, fd)) {
+		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
+		close(busy_fd);
+		close(fd);
+		log_set_id(NULL);
+		return DELIVER_NOT_ATTEMPTED;
+	}
 	if (spool_read_journal(pool_msg, sc, id, m)) {
 		/* An earlier attempt died after journaling: fold the journal into -H first. */
 		xbuf_reset(&err);

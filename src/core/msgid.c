@@ -4,11 +4,16 @@
  * sharing a spool never collide. (Observed from Debian's 4.96: received_time_usec .416358 gave
  * "1L" = 83 = 416358/5000, and localhost_number 7 with .617706 gave "OZ" = 1523 = 7*200+123.)
  *
- * A process never hands out the same (second, unit) twice: when the clock has not moved into a
- * new 5 ms unit since the last id, it waits for the next one, as Exim does. Ids of different
- * processes differ by pid; a pid reused within the same 5 ms is caught by the exclusive create
- * of the -D file (spool_begin_new_id tries again).
+ * A process never hands out the same id twice. Exim 4.96 waits for the next 5 ms unit when the
+ * clock has not moved on since its last id, which caps one process (one SMTP connection) at 200
+ * messages a second. Postern instead writes pid + n * 2^22 in the middle part for the n-th
+ * further id of the same unit: pids are below 2^22 (the kernel's PID_MAX_LIMIT), so such a value
+ * is nobody's pid and cannot meet another process's id, Exim's included; 62^6 leaves room for
+ * 13,000 ids per unit, after which it waits as Exim does. Nothing reads the pid back out of an id
+ * (Exim neither). Ids of different processes differ by pid; a pid reused within the same 5 ms is
+ * caught by the exclusive create of the -D file (spool_begin_new_id tries again).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -23,6 +28,8 @@
 static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 #define ID_RESOLUTION_USEC 5000
+#define ID_PID_STEP (1ULL << 22)                          /* above every pid (PID_MAX_LIMIT) */
+#define ID_PID_LIMIT (62ULL * 62 * 62 * 62 * 62 * 62)     /* what six base-62 digits hold */
 
 static void put62(char *out, unsigned long long v, int width)
 {
@@ -74,6 +81,7 @@ void spool_new_message_id_time(char out[MSG_ID_LEN + 1], struct timeval *when)
 	static time_t last_sec;
 	static long last_unit = -1;
 	static pid_t last_pid;
+	static unsigned long long seq; /* further ids handed out in (last_sec, last_unit) */
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	pid_t pid = getpid();
@@ -81,15 +89,22 @@ void spool_new_message_id_time(char out[MSG_ID_LEN + 1], struct timeval *when)
 		last_pid = pid;
 		last_unit = -1;
 	}
-	while (tv.tv_sec == last_sec && tv.tv_usec / ID_RESOLUTION_USEC == last_unit) {
-		long wait = ID_RESOLUTION_USEC - tv.tv_usec % ID_RESOLUTION_USEC;
-		struct timespec ts = { 0, wait * 1000 };
-		nanosleep(&ts, NULL);
-		gettimeofday(&tv, NULL);
+	bool same = tv.tv_sec == last_sec && tv.tv_usec / ID_RESOLUTION_USEC == last_unit;
+	if (same && (seq + 1) * ID_PID_STEP + (unsigned long long)pid < ID_PID_LIMIT) {
+		seq++;
+	} else {
+		while (tv.tv_sec == last_sec && tv.tv_usec / ID_RESOLUTION_USEC == last_unit) {
+			long wait = ID_RESOLUTION_USEC - tv.tv_usec % ID_RESOLUTION_USEC;
+			struct timespec ts = { 0, wait * 1000 };
+			nanosleep(&ts, NULL);
+			gettimeofday(&tv, NULL);
+		}
+		seq = 0;
 	}
 	last_sec = tv.tv_sec;
 	last_unit = tv.tv_usec / ID_RESOLUTION_USEC;
-	spool_format_message_id(out, tv.tv_sec, tv.tv_usec, (long)pid, localhost_number());
+	spool_format_message_id(out, tv.tv_sec, tv.tv_usec, (long)((unsigned long long)pid + seq * ID_PID_STEP),
+		localhost_number());
 	if (when)
 		*when = tv;
 }

@@ -95,6 +95,11 @@ typedef struct spool_parse_info {
 	long long file_size;    /* of -H */
 	long long data_size;    /* of -D; -1 if it could not be stat'ed */
 	int errnum;             /* errno when -H could not be read at all; 0 otherwise */
+	sv text;                /* the -H text as read (in the caller's arena) */
+	/* The integrity line (core/spool_integrity.h), if there was one: where it starts in text
+	 * and its length with the newline, and its value (after "-postern_sum "). */
+	size_t sum_off, sum_len;
+	sv sum;
 } spool_parse_info;
 #define SPOOL_MAX_HEADER_FILE ((size_t)64 << 20)
 /* name: the file name used in error messages; id: the expected id (NULL: any). */

@@ -447,6 +447,7 @@ bool spool_parse_header_ex(arena *a, const char *name, const char *id, sv text, 
 	if (!info)
 		info = &dummy;
 	memset(info, 0, sizeof *info);
+	info->text = text;
 	memset(m, 0, sizeof *m);
 	memset(o, 0, sizeof *o);
 	m->a = a;
@@ -500,7 +501,17 @@ bool spool_parse_header_ex(arena *a, const char *name, const char *id, sv text, 
 	/* Option lines, then the non-recipients tree. */
 	for (;;) {
 		if (r.pos < text.len && text.p[r.pos] == '-') {
-			if (!next_line(&r, &line) || !option_line(&r, line, m, o))
+			size_t at = r.pos;
+			if (!next_line(&r, &line))
+				return false;
+			static const char sum_name[] = "-postern_sum ";
+			if (line.len >= sizeof sum_name - 1 && memcmp(line.p, sum_name, sizeof sum_name - 1) == 0) {
+				info->sum_off = at;
+				info->sum_len = r.pos - at;
+				info->sum = sv_sub(line, sizeof sum_name - 1, line.len);
+				continue;
+			}
+			if (!option_line(&r, line, m, o))
 				return false;
 			continue;
 		}

@@ -19,6 +19,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,9 @@
 
 enum { SP_NONE, SP_WANTED, SP_CREATING, SP_READY };
 enum { SY_NONE, SY_QUEUED, SY_RUNNING, SY_DONE };
+/* Two fdatasyncs at once: -D's (begun at the end of the body) and the named -H's, while the
+ * session itself waits for the directory round (spool_write.c). */
+#define SYNC_SLOTS 2
 
 typedef struct spare {
 	int state;
@@ -38,12 +42,12 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool atfork_set;
-	bool started;          /* the thread runs in this process */
+	bool started[SYNC_SLOTS]; /* the slot's thread runs in this process */
 	bool stop;
-	pthread_t thread;
+	pthread_t thread[SYNC_SLOTS];
 	unsigned gen;          /* bumped in every forked child */
-	/* the fdatasync job */
-	int sync_state, sync_fd, sync_errno;
+	/* One fdatasync job per slot; slot 0's thread also makes the spares. */
+	int sync_state[SYNC_SLOTS], sync_fd[SYNC_SLOTS], sync_errno[SYNC_SLOTS];
 	/* spares */
 	bool enabled;
 	pid_t pid;
@@ -60,9 +64,12 @@ static void after_fork_child(void)
 {
 	pthread_mutex_init(&W.mu, NULL);
 	pthread_cond_init(&W.cv, NULL);
-	W.started = W.stop = W.enabled = false;
+	W.stop = W.enabled = false;
 	W.gen++;
-	W.sync_state = SY_NONE;
+	for (int i = 0; i < SYNC_SLOTS; i++) {
+		W.started[i] = false;
+		W.sync_state[i] = SY_NONE;
+	}
 	for (int k = 0; k < SPARE_KINDS; k++) {
 		W.sp[k].state = SP_NONE;
 		W.sp[k].fd = -1; /* the descriptors are close-on-exec; the files are the parent's */
@@ -111,27 +118,29 @@ static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, 
 
 static void *worker_main(void *arg)
 {
-	(void)arg;
+	int slot = (int)(intptr_t)arg;
 	/* Woken at MAIL, the thread must not take the CPU from the session before its reply is
 	 * out (measured: MAIL 0.1 -> 1.5-2 ms at load 9); SCHED_BATCH drops wake-up preemption. */
 	struct sched_param sp = { .sched_priority = 0 };
 	pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	pthread_mutex_lock(&W.mu);
 	for (;;) {
-		if (W.sync_state == SY_QUEUED) {
-			W.sync_state = SY_RUNNING;
-			int fd = W.sync_fd;
+		if (W.sync_state[slot] == SY_QUEUED) {
+			W.sync_state[slot] = SY_RUNNING;
+			int fd = W.sync_fd[slot];
 			pthread_mutex_unlock(&W.mu);
 			int e = fdatasync(fd) == 0 ? 0 : errno;
 			pthread_mutex_lock(&W.mu);
-			W.sync_errno = e;
-			W.sync_state = SY_DONE;
+			W.sync_errno[slot] = e;
+			W.sync_state[slot] = SY_DONE;
 			pthread_cond_broadcast(&W.cv);
 			continue;
 		}
 		int k = 0;
-		while (k < SPARE_KINDS && W.sp[k].state != SP_WANTED)
+		while (slot == 0 && k < SPARE_KINDS && W.sp[k].state != SP_WANTED)
 			k++;
+		if (slot != 0)
+			k = SPARE_KINDS;
 		if (k < SPARE_KINDS && !W.stop) {
 			spare *s = &W.sp[k];
 			s->state = SP_CREATING;
@@ -157,9 +166,9 @@ static void *worker_main(void *arg)
 }
 
 /* With the lock held. */
-static bool ensure_thread(void)
+static bool ensure_thread(int slot)
 {
-	if (W.started)
+	if (W.started[slot])
 		return true;
 	if (!W.atfork_set) {
 		if (pthread_atfork(NULL, NULL, after_fork_child) != 0)
@@ -173,11 +182,12 @@ static bool ensure_thread(void)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Not while another slot's thread is being told to stop (spool_spares_release). */
 	W.stop = false;
-	W.started = pthread_create(&W.thread, &attr, worker_main, NULL) == 0;
+	W.started[slot] = pthread_create(&W.thread[slot], &attr, worker_main, (void *)(intptr_t)slot) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	return W.started;
+	return W.started[slot];
 }
 
 void spool_spares_enable(const spool_config *sc)
@@ -221,7 +231,7 @@ void spool_spares_prepare(void)
 		s->state = SP_WANTED;
 		want = true;
 	}
-	if (want && ensure_thread())
+	if (want && ensure_thread(0))
 		pthread_cond_broadcast(&W.cv);
 	else if (want)
 		for (int k = 0; k < SPARE_KINDS; k++)
@@ -253,16 +263,18 @@ int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size)
 
 void spool_spares_release(void)
 {
-	if (!W.started && !W.enabled)
+	if (!W.started[0] && !W.started[1] && !W.enabled)
 		return;
 	pthread_mutex_lock(&W.mu);
-	if (W.started) {
+	if (W.started[0] || W.started[1]) {
 		W.stop = true;
 		pthread_cond_broadcast(&W.cv);
 		pthread_mutex_unlock(&W.mu);
-		pthread_join(W.thread, NULL);
+		for (int i = 0; i < SYNC_SLOTS; i++)
+			if (W.started[i])
+				pthread_join(W.thread[i], NULL);
 		pthread_mutex_lock(&W.mu);
-		W.started = false;
+		W.started[0] = W.started[1] = false;
 	}
 	for (int k = 0; k < SPARE_KINDS; k++) {
 		spare *s = &W.sp[k];
@@ -289,13 +301,15 @@ void spool_spares_remove_for(const spool_config *sc, pid_t pid)
 	}
 }
 
-bool spool_worker_sync_start(int fd, unsigned *ticket)
+bool spool_worker_sync_start_in(int slot, int fd, unsigned *ticket)
 {
+	if (slot < 0 || slot >= SYNC_SLOTS)
+		return false;
 	pthread_mutex_lock(&W.mu);
-	bool ok = W.sync_state == SY_NONE && ensure_thread();
+	bool ok = W.sync_state[slot] == SY_NONE && ensure_thread(slot);
 	if (ok) {
-		W.sync_fd = fd;
-		W.sync_state = SY_QUEUED;
+		W.sync_fd[slot] = fd;
+		W.sync_state[slot] = SY_QUEUED;
 		*ticket = W.gen;
 		pthread_cond_broadcast(&W.cv);
 	}
@@ -303,15 +317,25 @@ bool spool_worker_sync_start(int fd, unsigned *ticket)
 	return ok;
 }
 
-int spool_worker_sync_wait(unsigned ticket)
+int spool_worker_sync_wait_in(int slot, unsigned ticket)
 {
-	if (ticket != W.gen)
+	if (ticket != W.gen || slot < 0 || slot >= SYNC_SLOTS)
 		return -1;
 	pthread_mutex_lock(&W.mu);
-	while (W.sync_state == SY_QUEUED || W.sync_state == SY_RUNNING)
+	while (W.sync_state[slot] == SY_QUEUED || W.sync_state[slot] == SY_RUNNING)
 		pthread_cond_wait(&W.cv, &W.mu);
-	int e = W.sync_state == SY_DONE ? W.sync_errno : EIO;
-	W.sync_state = SY_NONE;
+	int e = W.sync_state[slot] == SY_DONE ? W.sync_errno[slot] : EIO;
+	W.sync_state[slot] = SY_NONE;
 	pthread_mutex_unlock(&W.mu);
 	return e;
+}
+
+bool spool_worker_sync_start(int fd, unsigned *ticket)
+{
+	return spool_worker_sync_start_in(0, fd, ticket);
+}
+
+int spool_worker_sync_wait(unsigned ticket)
+{
+	return spool_worker_sync_wait_in(0, ticket);
 }

@@ -49,5 +49,9 @@ bool spool_worker_sync_start(int fd, unsigned *ticket);
 /* Wait for it: 0 or the errno of fdatasync; -1 when it does not belong to this process (a
  * forked child: sync again here). */
 int spool_worker_sync_wait(unsigned ticket);
+/* The same in one of two slots (0 is the one above): two fdatasyncs run at the same time, each in
+ * its own thread; the slot-1 thread starts at its first job. */
+bool spool_worker_sync_start_in(int slot, int fd, unsigned *ticket);
+int spool_worker_sync_wait_in(int slot, unsigned ticket);
 
 #endif

@@ -25,8 +25,10 @@
 #include "core/queue.h"
 #include "core/queue_named.h"
 #include "core/spool_commit.h"
+#include "core/spool_integrity.h"
 #include "core/spool_recycle.h"
 #include "core/spool_worker.h"
+#include "lib/crc64.h"
 #include "lib/durable.h"
 #include "lib/timefmt.h"
 
@@ -44,6 +46,9 @@ struct spool_txn {
 	bool dsync_stale;     /* bytes written to -D after the sync started: it must run again */
 	int dsync_errno;
 	unsigned dsync_ticket;
+	/* What has been written to -D so far, for the integrity line (core/spool_integrity.h):
+	 * every byte goes through flush_buf, from offset 0 on. */
+	uint64_t dcrc, dlen;
 	size_t blen;
 	char buf[SPOOL_WBUF];
 };
@@ -160,6 +165,7 @@ spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 		abort();
 	t->sc = sc;
 	t->fd = -1;
+	t->dcrc = crc64_init();
 	snprintf(t->id, sizeof t->id, "%s", id);
 	arena_mark mk = arena_getmark(pool_scratch);
 	int n = snprintf(t->dir, sizeof t->dir, "%s", spool_dir_of(pool_scratch, sc, "input", id));
@@ -246,6 +252,8 @@ static bool flush_buf(spool_txn *t, xbuf *err)
 			xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
 			return false;
 		}
+		t->dcrc = crc64_update(t->dcrc, t->buf + off, (size_t)n);
+		t->dlen += (uint64_t)n;
 		off += (size_t)n;
 		t->dsync_stale = true;
 	}
@@ -298,7 +306,7 @@ int spool_data_fd(const spool_txn *t)
  * block layer serve both with one cache flush where one after the other costs two
  * (bench/accept/README.md). The thread only calls fdatasync on a descriptor the session keeps
  * open until it has waited for the result. */
-void spool_data_sync_start(spool_txn *t)
+static void data_sync_begin(spool_txn *t)
 {
 	if (!t || t->fd < 0 || t->dsync_running || t->dsync_done)
 		return;
@@ -310,6 +318,15 @@ void spool_data_sync_start(spool_txn *t)
 		return;
 	t->dsync_stale = false;
 	t->dsync_running = spool_worker_sync_start(t->fd, &t->dsync_ticket);
+}
+
+/* With the integrity line (a boot id) the three syncs of a commit start together instead
+ * (commit_at_once): a device flush already under way when the others arrive could not cover
+ * them, and they would wait for a second one. */
+void spool_data_sync_start(spool_txn *t)
+{
+	if (!spool_boot_id())
+		data_sync_begin(t);
 }
 
 /* Wait for the background sync if one runs. In a forked child (ACL ${run}...) it is not ours:
@@ -346,10 +363,61 @@ static bool data_sync_wait(spool_txn *t)
 	return true;
 }
 
-/* -D and the -H temporary are each made durable with fdatasync (content and size) BEFORE -H
- * gets its name, the two in parallel; one group round (core/spool_commit.h) then makes the new
- * name durable for every session waiting. So whatever the file system (journalled or not), a
- * crash never leaves an -H whose -D or own content is incomplete (docs/spool.md, durability). */
+/* The last part of a commit in Exim's order (no boot id, so no integrity line): -D and the -H
+ * temporary are each made durable with fdatasync (content and size) BEFORE -H gets its name, the
+ * two in parallel; one group round (core/spool_commit.h) then makes the new name durable. */
+static bool commit_in_order(spool_txn *t, durable_file *f, xbuf *err)
+{
+	bool ok = durable_sync(f, err);
+	/* -D must be complete on stable storage before -H is named. */
+	bool dok = data_sync_wait(t);
+	if (!dok && ok) {
+		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
+		ok = false;
+	}
+	if (!(ok && durable_rename(f, err)))
+		return false;
+	queue_schedule_note_received(t->sc, t->id);
+	return spool_group_sync(t->sc, t->dir, err);
+}
+
+/* With the integrity line: -H is named at once, and its fdatasync (a helper thread), -D's
+ * (running since the end of the body) and the directory round (this thread) all run together:
+ * one device flush where Exim's order needs two one after the other. Nothing is acknowledged
+ * before all three have succeeded; a crash before that can leave a named -H that a reader
+ * after the restart recognises as never acknowledged (core/spool_integrity.h). */
+static bool commit_at_once(spool_txn *t, durable_file *f, xbuf *err)
+{
+	if (!durable_rename_early(f, err))
+		return false;
+	/* -H has its name from here on: the caller removes it again on failure. */
+	data_sync_begin(t);
+	unsigned ticket = 0;
+	bool hbg = spool_worker_sync_start_in(1, f->fd, &ticket);
+	bool ok = spool_group_sync(t->sc, t->dir, err);
+	queue_schedule_note_received(t->sc, t->id);
+	int he = 0;
+	if (hbg) {
+		he = spool_worker_sync_wait_in(1, ticket);
+		if (he < 0) /* not this process's thread (a forked child): sync here */
+			he = fdatasync(f->fd) == 0 ? 0 : errno;
+	} else if (fdatasync(f->fd) != 0) {
+		he = errno;
+	}
+	if (he && ok) {
+		xbuf_printf(err, "Error writing spool file %s: %s", t->hpath, strerror(he));
+		ok = false;
+	}
+	bool dok = data_sync_wait(t);
+	if (!dok && ok) {
+		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
+		ok = false;
+	}
+	return ok;
+}
+
+/* Whatever the order, a crash never leaves a named -H of an acknowledged message whose files are
+ * incomplete (docs/spool.md, durability). */
 bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 {
 	if (!flush_buf(t, err))
@@ -358,9 +426,11 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 		t->dsync_done = false;
 		spool_data_sync_start(t); /* not started at the end of the body (or written since) */
 	}
+	/* The -D sync (if it runs) must not outlive the descriptor whatever happens below. */
 	xbuf h;
 	xbuf_init(&h, NULL);
 	spool_format_header(m, &h);
+	bool at_once = spool_integrity_insert(&h, t->dlen, crc64_final(t->dcrc));
 	durable_file f;
 	/* The -H temporary: a spare made in advance when there is one (its mode and owner set). */
 	char spare[4300];
@@ -371,23 +441,15 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 		xbuf_printf(err, "Failed to set owner of spool file %s: %s", t->hpath, strerror(errno));
 		ok = false;
 	}
-	ok = ok && durable_write(&f, h.p, h.len, err) && durable_sync(&f, err);
+	ok = ok && durable_write(&f, h.p, h.len, err);
 	xbuf_free(&h);
-	/* -D must be complete on stable storage before -H is named. */
-	bool dok = data_sync_wait(t);
-	if (!dok && ok) {
-		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
-		ok = false;
+	bool named = false;
+	if (ok) {
+		ok = at_once ? commit_at_once(t, &f, err) : commit_in_order(t, &f, err);
+		named = f.tmp_path == NULL;
+	} else {
+		data_sync_wait(t); /* the background sync must not outlive the descriptor */
 	}
-	ok = ok && durable_rename(&f, err);
-	if (!ok) {
-		durable_abort(&f);
-		return false;
-	}
-	/* -H has its name from here on: every failure must remove it again. The schedule index
-	 * learns of the message before the group sync. */
-	queue_schedule_note_received(t->sc, t->id);
-	ok = spool_group_sync(t->sc, t->dir, err);
 	if (ok && !durable_write_out(t->fd)) { /* write-back errors of -D since it was opened */
 		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
 		ok = false;
@@ -395,7 +457,8 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 	ok = ok && durable_finish(&f, err);
 	durable_abort(&f);
 	if (!ok) {
-		unlink(t->hpath);
+		if (named)
+			unlink(t->hpath);
 		return false;
 	}
 	t->committed = true;

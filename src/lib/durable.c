@@ -216,6 +216,17 @@ bool durable_rename(durable_file *f, xbuf *err)
 	return true;
 }
 
+bool durable_rename_early(durable_file *f, xbuf *err)
+{
+	if (f->error || f->done || f->fd < 0 || !f->tmp_path)
+		return fail(f, err, "cannot rename \"%s\": file is not open", f->path ? f->path : "");
+	if (rename(f->tmp_path, f->path) != 0)
+		return fail(f, err, "failed to rename \"%s\" to \"%s\": %s", f->tmp_path, f->path, strerror(errno));
+	free(f->tmp_path);
+	f->tmp_path = NULL;
+	return true;
+}
+
 bool durable_publish(durable_file *f, xbuf *err)
 {
 	return durable_sync(f, err) && durable_rename(f, err);

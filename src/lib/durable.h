@@ -56,6 +56,10 @@ bool durable_publish(durable_file *f, xbuf *err);
  *   durable_rename  the rename into place; only after a successful durable_sync. */
 bool durable_sync(durable_file *f, xbuf *err);
 bool durable_rename(durable_file *f, xbuf *err);
+/* The rename before the content is durable, for a caller that can tell incomplete content
+ * after a crash by itself (the spool's integrity line, core/spool_integrity.h) and syncs the
+ * descriptor (fdatasync of f->fd) before it relies on the file; then durable_finish. */
+bool durable_rename_early(durable_file *f, xbuf *err);
 bool durable_finish(durable_file *f, xbuf *err);
 /* Write out a range of fd and wait for it (sync_file_range WAIT_BEFORE|WRITE|WAIT_AFTER);
  * false with errno on an I/O error recorded for the file since fd was opened. */

@@ -54,7 +54,17 @@ t_mdfull:
 """
 
 
+def ensure_rtuser():
+    """The deliveries' user: an ordinary account, made on a fresh machine (CI) if missing."""
+    try:
+        pwd.getpwnam("rtuser")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        "rtuser"], check=True, capture_output=True)
+
+
 def public_dir():
+    ensure_rtuser()
     # Deliveries run as rtuser and sessions as the exim user: both must reach the directories.
     pub = tempfile.mkdtemp(prefix="postern-appendfile-")
     os.chmod(pub, 0o755)

@@ -124,7 +124,9 @@ def mask_h(text, bounce_id):
     out = []
     for l in lines:
         # -deliver_firsttime: Exim's files were recorded after a first delivery attempt.
-        if l.startswith(("-received_time", "-ident ", "-max_received_linelength", "-deliver_firsttime")):
+        # -postern_sum: Postern's integrity line (docs/spool.md), which Exim's reader ignores.
+        if l.startswith(("-received_time", "-ident ", "-max_received_linelength", "-deliver_firsttime",
+                         "-postern_sum ")):
             continue
         l = re.sub(r"^\d{3}([A-Z* ]) ", r"LLL\1 ", l)
         l = re.sub(r"^(LLL. Received: from )\S+", r"\1USER", l)

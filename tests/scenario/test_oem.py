@@ -36,6 +36,8 @@ def normalised(files):
     out = []
     for f in files:
         t = f.read_text()
+        # Postern's integrity line in -H (docs/spool.md), which Exim's reader ignores.
+        t = re.sub(r"^-postern_sum .*\n", "", t, flags=re.M)
         t = re.sub(r"1[0-9A-Za-z]{5}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}", "ID", t)
         t = re.sub(r"\b\d{10}\b", "TIME", t)
         t = re.sub(r"\.\d{6}", ".USEC", t)

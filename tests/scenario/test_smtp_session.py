@@ -454,7 +454,9 @@ def bs_spool_header(binary, tmp_path, extra_args):
                    capture_output=True, timeout=20)
     (h,) = (d / "spool" / "input").glob("*-H")
     lines = h.read_text().splitlines()
-    keep = [l for l in lines if not re.match(r"^(-received_time|\d+ |\d{3}[A-Z* ] |.*\+0000$|\S+-H$)", l)]
+    # -postern_sum: Postern's integrity line (docs/spool.md), which Exim's reader ignores.
+    keep = [l for l in lines
+            if not re.match(r"^(-received_time|-postern_sum |\d+ |\d{3}[A-Z* ] |.*\+0000$|\S+-H$)", l)]
     return [re.sub(r"\b\w{6}-\w{6}-\w{2}\b", "<ID>", l) for l in keep]
 
 

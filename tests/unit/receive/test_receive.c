@@ -49,6 +49,18 @@ static char *slurp(const char *path, size_t *len)
 }
 
 /* Replace the message id, the times and the date with fixed text. */
+/* The integrity line Postern adds as the fifth line (core/spool_integrity.h) is not in Exim's
+ * file; Exim's reader ignores it. Check it is there, then take it out. */
+static void strip_sum_line(char *s)
+{
+	char *p = strstr(s, "\n-postern_sum ");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	char *e = strchr(p + 1, '\n');
+	memmove(p + 1, e + 1, strlen(e + 1) + 1);
+}
+
 static void mask(char *s, const char *id)
 {
 	for (char *p = strstr(s, id); p; p = strstr(p, id))
@@ -154,6 +166,7 @@ static void test_smtp_data(void)
 	CHECK(h != NULL);
 	if (h) {
 		mask(h, id);
+		strip_sum_line(h);
 		CHECK_STR(h, exim_h);
 		free(h);
 	}

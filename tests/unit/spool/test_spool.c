@@ -13,6 +13,8 @@
 #include "core/spool.h"
 #include "unit.h"
 
+#define B62 "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
 void bp_format_age(long long secs, xbuf *out);  /* prog/bp.c */
 void bp_format_size(long long n, xbuf *out);
 
@@ -60,7 +62,27 @@ static void test_ids(void)
 	spool_new_message_id(a);
 	spool_new_message_id(b);
 	CHECK(strcmp(a, b) != 0);
-	CHECK(memcmp(a, b, 6) < 0 || (memcmp(a, b, 6) == 0 && memcmp(a + 14, b + 14, 2) < 0));
+	CHECK(memcmp(a, b, 6) < 0 || (memcmp(a, b, 6) == 0 && memcmp(a + 14, b + 14, 2) < 0) ||
+		(memcmp(a, b, 6) == 0 && memcmp(a + 14, b + 14, 2) == 0 && memcmp(a + 7, b + 7, 6) < 0));
+	/* Many ids at once: no waiting for the next 5 ms unit; within a unit the middle part is
+	 * pid + n * 2^22, never a pid, and every id is different. */
+	enum { N = 500 };
+	static char ids[N][MSG_ID_LEN + 1];
+	for (int i = 0; i < N; i++)
+		spool_new_message_id(ids[i]);
+	int dup = 0, badpid = 0, stepped = 0;
+	for (int i = 0; i < N; i++) {
+		unsigned long long pf = 0;
+		for (int k = 7; k < 13; k++)
+			pf = pf * 62 + (unsigned long long)(strchr(B62, ids[i][k]) - B62);
+		badpid += (long)(pf % (1ULL << 22)) != (long)getpid();
+		stepped += pf >= (1ULL << 22);
+		for (int j = 0; j < i; j++)
+			dup += strcmp(ids[i], ids[j]) == 0;
+	}
+	CHECK_INT(dup, 0);
+	CHECK_INT(badpid, 0);
+	CHECK(stepped > 0);
 }
 
 /* Every Exim-written file parses and formats back to the same bytes. */
