@@ -7,9 +7,10 @@
  * means round n (or a later one) finished. A caller that reads started == s after its rename
  * needs round s + 1: round s may have begun before the rename, round s + 1 cannot have.
  *
- * A round is an fsync() of the input directory: the directory entries (the renamed -H files) are
- * all that is left to make durable, since -D and the -H temporary were fdatasync'd before the
- * rename. Every directory has its own state file, so a round covers exactly the renames it
+ * A round is an fsync() of the input directory: it makes the directory entries (the renamed -H
+ * files, and -D) durable; each session makes its own files' content durable with fdatasync, at
+ * the same time as the round (spool_write.c, core/spool_integrity.h) or, without a boot id, before
+ * its rename. Every directory has its own state file, so a round covers exactly the renames it
  * syncs, also with split_spool_directory and named queues.
  *
  * The flock belongs to the open file description, which fork() shares; so the file is opened
