@@ -90,10 +90,12 @@ static bool parse_hostport(sv v, sv *addr, int *port)
 			return false;
 		sep = (size_t)(close - v.p);
 		*addr = sv_sub(v, 1, sep - 1);
-		if (sep + 1 == v.len) { *port = 0; return true; }
-		if (v.p[sep + 1] != ':')
+		if (sep + 1 == v.len)
+			ps = SV_NULL; /* "[addr]" alone: port 0 (checked like the rest below) */
+		else if (v.p[sep + 1] != ':')
 			return false;
-		ps = sv_sub(v, sep + 2, v.len);
+		else
+			ps = sv_sub(v, sep + 2, v.len);
 	} else {
 		sep = v.len;
 		while (sep > 0 && v.p[sep - 1] != '.')
@@ -111,8 +113,8 @@ static bool parse_hostport(sv v, sv *addr, int *port)
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
 			return false;
 	}
-	long long p;
-	if (!parse_ll(ps, &p) || p < 0 || p > 65535)
+	long long p = 0;
+	if (ps.p && (!parse_ll(ps, &p) || p < 0 || p > 65535))
 		return false;
 	*port = (int)p;
 	addr->taint = v.taint;

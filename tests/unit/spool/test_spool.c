@@ -227,6 +227,7 @@ static void test_parse_errors(void)
 		{ "%s-body_linecount x\nXX\n", "f: line 5: bad number in -body_linecount", false },
 		/* found by fuzz_spool_header: values that could not be written back */
 		{ "%s-host_address 1].0.0.1.1234\nXX\n", "f: line 5: bad -host_address", false },
+		{ "%s-host_address [127.0.0.2:11384@]\nXX\n", "f: line 5: bad -host_address", false },
 		{ "%sXX\n1\na@b\n\n012\001 Subject: x\n", "f: line 9: malformed header type", true },
 		{ "%sYN a\n", "f: line 6: unexpected end of file", false },
 		{ "%sXX\n1\na@b x 5,1#1\n", "f: line 7: malformed recipient line", false },
