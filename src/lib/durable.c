@@ -205,10 +205,12 @@ bool durable_sync(durable_file *f, xbuf *err)
 	return true;
 }
 
-bool durable_rename(durable_file *f, xbuf *err)
+/* The rename itself; need_sync: only after a successful durable_sync. */
+static bool rename_into_place(durable_file *f, bool need_sync, xbuf *err)
 {
-	if (f->error || f->done || f->fd < 0 || !f->tmp_path || !f->synced)
-		return fail(f, err, "cannot rename \"%s\": content not synced", f->path ? f->path : "");
+	if (f->error || f->done || f->fd < 0 || !f->tmp_path || (need_sync && !f->synced))
+		return fail(f, err, "cannot rename \"%s\": %s", f->path ? f->path : "",
+			need_sync && !f->synced ? "content not synced" : "file is not open");
 	if (rename(f->tmp_path, f->path) != 0)
 		return fail(f, err, "failed to rename \"%s\" to \"%s\": %s", f->tmp_path, f->path, strerror(errno));
 	free(f->tmp_path);
@@ -216,15 +218,14 @@ bool durable_rename(durable_file *f, xbuf *err)
 	return true;
 }
 
+bool durable_rename(durable_file *f, xbuf *err)
+{
+	return rename_into_place(f, true, err);
+}
+
 bool durable_rename_early(durable_file *f, xbuf *err)
 {
-	if (f->error || f->done || f->fd < 0 || !f->tmp_path)
-		return fail(f, err, "cannot rename \"%s\": file is not open", f->path ? f->path : "");
-	if (rename(f->tmp_path, f->path) != 0)
-		return fail(f, err, "failed to rename \"%s\" to \"%s\": %s", f->tmp_path, f->path, strerror(errno));
-	free(f->tmp_path);
-	f->tmp_path = NULL;
-	return true;
+	return rename_into_place(f, false, err);
 }
 
 bool durable_publish(durable_file *f, xbuf *err)

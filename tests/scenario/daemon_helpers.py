@@ -104,6 +104,28 @@ def reachable_by_exim_user(path):
         if str(p).startswith("/tmp/pytest-of-"):
             os.chmod(p, os.stat(p).st_mode | 0o005)
 
+def start_mailbox_daemon(postern_bin, tmp_path, conf):
+    """A daemon whose configuration (conf, with {port} and {box} to fill in) delivers into
+    <tmp>/box/mbox as the mail user; d.port and d.box (the mbox path) are set."""
+    reachable_by_exim_user(tmp_path)
+    box = pathlib.Path(tmp_path) / "box"
+    box.mkdir()
+    os.chown(box, *mail_ids())
+    (port,) = free_ports(1)
+    d = Daemon(postern_bin, tmp_path, conf.format(port=port, box=box))
+    d.port = port
+    d.box = box / "mbox"
+    d.start()
+    d.wait_listening(None)
+    return d
+
+
+def mail_ids():
+    import pwd
+    pw = pwd.getpwnam("mail")
+    return pw.pw_uid, pw.pw_gid
+
+
 def children_of(pid):
     """(pid, state, uid) of the processes whose parent is pid."""
     out = []

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from daemon_helpers import Daemon, free_ports, reachable_by_exim_user, wait_for
+from daemon_helpers import start_mailbox_daemon, wait_for
 from test_spool_spares import Client
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
@@ -45,16 +45,7 @@ def pool_inodes(spool):
 
 @pytest.fixture
 def daemon(postern_bin, tmp_path):
-    reachable_by_exim_user(tmp_path)
-    box = tmp_path / "box"
-    box.mkdir()
-    shutil.chown(box, "mail", "mail")
-    (port,) = free_ports(1)
-    d = Daemon(postern_bin, tmp_path, CONF.format(port=port, box=box))
-    d.port = port
-    d.box = box / "mbox"
-    d.start()
-    d.wait_listening(None)
+    d = start_mailbox_daemon(postern_bin, tmp_path, CONF)
     yield d
     d.stop()
 
