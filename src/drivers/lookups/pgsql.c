@@ -2,15 +2,17 @@
  * "servers=...;" query prefix). Servers are "host[:port]/db/user/password" or
  * "(/socket/dir/.s.PGSQL.port)/db/user/password"; they are tried in order until one connects
  * and runs the query. A statement without rows returns the number of rows affected.
- * Connections are cached per server (without the password) until search_tidyup. */
+ * Connections are cached per server (without the password) until search_tidyup. libpq is
+ * loaded at the first lookup, or by the daemon when the configuration names pgsql
+ * (pgsql_lib.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf.h"
+#include "drivers/lookups/pgsql_lib.h"
 #include "drivers/lookups/sql_servers.h"
 #include "lib/clock.h"
 #include "lib/debug.h"
@@ -269,7 +271,16 @@ static int run_query(PGconn *conn, sv query, int secs, xbuf *result, xbuf *err)
 static void *pgsql_open(const char *filename, xbuf *errmsg)
 {
 	static int dummy;
-	return &dummy;
+	return pq_load(errmsg) ? &dummy : NULL;
+}
+
+static void pgsql_preload(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (!pq_load(&err)) /* reported again by the first lookup, with its context */
+		DEBUG(D_LOOKUP) debug_printf("%s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
 }
 
 static int pgsql_find(void *handle, const char *filename, sv key, xbuf *result, xbuf *errmsg,
@@ -368,11 +379,17 @@ static bool pgsql_quote(sv in, sv opt, xbuf *out, xbuf *errmsg)
 
 static void pgsql_version(xbuf *out)
 {
-	xbuf_printf(out, "Library version: PostgreSQL: Runtime: %d\n", PQlibVersion());
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (pq_load(&err))
+		xbuf_printf(out, "Library version: PostgreSQL: Runtime: %d\n", PQlibVersion());
+	else
+		xbuf_printf(out, "Library version: PostgreSQL: %s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
 }
 
 const lookup_info lookup_pgsql = {
 	.name = "pgsql", .type = LOOKUP_QUERYSTYLE,
 	.open = pgsql_open, .find = pgsql_find, .tidy = pgsql_tidy, .quote = pgsql_quote,
-	.version_report = pgsql_version,
+	.version_report = pgsql_version, .preload = pgsql_preload,
 };
