@@ -4,20 +4,52 @@
  * and runs the query. A statement without rows returns the number of rows affected.
  * Connections are cached per server (without the password) until search_tidyup. libpq is
  * loaded at the first lookup, or by the daemon when the configuration names pgsql
- * (pgsql_lib.h). */
+ * (lib/dynlib.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <libpq-fe.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf.h"
-#include "drivers/lookups/pgsql_lib.h"
 #include "drivers/lookups/sql_servers.h"
 #include "lib/clock.h"
 #include "lib/debug.h"
+#include "build_config.h"
+#include "lib/dynlib.h"
 #include "lib/list.h"
 #include "search/search.h"
+
+/* libpq, loaded at the first lookup or by the daemon (lib/dynlib.h). */
+#define PQ_FUNCTIONS(X) \
+	X(PQclear) X(PQcmdTuples) X(PQconnectdb) X(PQconsumeInput) X(PQerrorMessage) X(PQfinish) \
+	X(PQflush) X(PQfname) X(PQgetResult) X(PQgetisnull) X(PQgetvalue) X(PQisBusy) \
+	X(PQlibVersion) X(PQnfields) X(PQntuples) X(PQresultErrorMessage) X(PQresultStatus) \
+	X(PQsendQuery) X(PQsocket) X(PQstatus)
+DYNLIB_TABLE(pq_api, PQ_FUNCTIONS)
+static pq_api pq;
+DYNLIB_LOADER(pq_load, "PGSQL", PGSQL_SONAME, pq_api, pq, PQ_FUNCTIONS)
+#define PQclear pq.PQclear
+#define PQcmdTuples pq.PQcmdTuples
+#define PQconnectdb pq.PQconnectdb
+#define PQconsumeInput pq.PQconsumeInput
+#define PQerrorMessage pq.PQerrorMessage
+#define PQfinish pq.PQfinish
+#define PQflush pq.PQflush
+#define PQfname pq.PQfname
+#define PQgetResult pq.PQgetResult
+#define PQgetisnull pq.PQgetisnull
+#define PQgetvalue pq.PQgetvalue
+#define PQisBusy pq.PQisBusy
+#define PQlibVersion pq.PQlibVersion
+#define PQnfields pq.PQnfields
+#define PQntuples pq.PQntuples
+#define PQresultErrorMessage pq.PQresultErrorMessage
+#define PQresultStatus pq.PQresultStatus
+#define PQsendQuery pq.PQsendQuery
+#define PQsocket pq.PQsocket
+#define PQstatus pq.PQstatus
 
 typedef struct pg_conn {
 	struct pg_conn *next;
