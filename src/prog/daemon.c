@@ -35,6 +35,7 @@
 #include "prog/daemon_internal.h"
 #include "prog/daemon_notify.h"
 #include "prog/pid_file.h"
+#include "mail/punycode.h"
 #include "prog/startup_cwd.h"
 #include "search/search.h"
 #include "prog/daemon_qrun.h"
@@ -509,6 +510,8 @@ int bd_main(const cmdline *cl)
 	/* Libraries a lookup loads at its first use (libpq): loaded here, once, when the
 	 * configuration names that lookup, instead of in every session (search.h). */
 	search_preload_named(conf_config_text());
+	if (strstr(conf_config_text(), "utf8_domain_to_alabel"))
+		idna_preload();
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
 		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
 	xbuf_free(&qdesc);
