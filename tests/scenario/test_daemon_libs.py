@@ -12,7 +12,7 @@ from daemon_helpers import Daemon, connect, free_ports, reachable_by_exim_user, 
 
 from test_daemon_pool import idle_of
 
-LOOKUP_LIBS = ("libpq.so", "libsqlite3.so", "libhiredis.so", "libjansson.so", "libdb-")
+LOOKUP_LIBS = ("libpq.so", "libsqlite3.so", "libhiredis.so", "libjansson.so", "libdb-", "libidn2.so")
 
 
 def mapped(pid):
