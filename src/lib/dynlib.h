@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "build_config.h"
+
 #include "lib/str.h"
 
 /* dlopen(soname) once per call site; false with *err "<what>: cannot load <soname>: <why>". */
@@ -29,6 +31,21 @@ bool dynlib_sym(const char *what, const char *soname, void *handle, const char *
 
 #define DYNLIB_MEMBER(name) __typeof__(name) *name;
 #define DYNLIB_TABLE(type, LIST) typedef struct type { LIST(DYNLIB_MEMBER) } type;
+
+#if DYNLIB_LINKED
+/* Fuzzing builds link the libraries (meson.build): the table takes the linked functions, so
+ * that the fuzz sandbox's -Wl,--wrap replacements are the ones called. */
+#define DYNLIB_TAKE_(name) t_.name = name;
+#define DYNLIB_LOADER(fn, what, soname, type, var, LIST) \
+	static bool fn(xbuf *err) \
+	{ \
+		type t_; \
+		(void)err; \
+		LIST(DYNLIB_TAKE_) \
+		var = t_; \
+		return true; \
+	}
+#else
 #define DYNLIB_FIND_(name) \
 	if (!dynlib_sym(what_, soname_, h_, #name, &t_.name, sizeof t_.name, err)) \
 		return false;
@@ -49,5 +66,6 @@ bool dynlib_sym(const char *what, const char *soname, void *handle, const char *
 		loaded_ = true; \
 		return true; \
 	}
+#endif
 
 #endif
