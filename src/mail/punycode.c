@@ -7,6 +7,18 @@
 
 #if HAVE_LIBIDN2
 #include <idn2.h>
+
+#include "lib/dynlib.h"
+
+/* libidn2 (and libunistring, which it brings: ten mappings in every process the daemon forks),
+ * loaded at the first conversion or by the daemon (idna_preload; lib/dynlib.h). */
+#define IDN2_FUNCTIONS(X) X(idn2_free) X(idn2_lookup_u8) X(idn2_strerror)
+DYNLIB_TABLE(idn2_api, IDN2_FUNCTIONS)
+static idn2_api idn;
+DYNLIB_LOADER(idn2_load, "utf8_domain_to_alabel", IDN2_SONAME, idn2_api, idn, IDN2_FUNCTIONS)
+#define idn2_free idn.idn2_free
+#define idn2_lookup_u8 idn.idn2_lookup_u8
+#define idn2_strerror idn.idn2_strerror
 #endif
 
 enum { BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700, INITIAL_BIAS = 72, INITIAL_N = 128 };
@@ -177,8 +189,22 @@ bool punycode_decode(sv puny, xbuf *out)
 }
 
 #if HAVE_LIBIDN2
+void idna_preload(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	idn2_load(&err); /* a failure is reported by the first conversion */
+	xbuf_free(&err);
+}
+
 bool idna_domain_to_alabel(sv domain, xbuf *out, const char **why)
 {
+	static xbuf load_err; /* the reason lives as long as the process: *why points into it */
+	xbuf_reset(&load_err);
+	if (!idn2_load(&load_err)) {
+		*why = xbuf_cstr(&load_err);
+		return false;
+	}
 	char *in = malloc(domain.len + 1);
 	uint8_t *res = NULL;
 	if (!in)
@@ -196,6 +222,10 @@ bool idna_domain_to_alabel(sv domain, xbuf *out, const char **why)
 	return true;
 }
 #else
+void idna_preload(void)
+{
+}
+
 static bool has_non_ascii(sv s)
 {
 	for (size_t i = 0; i < s.len; i++)

@@ -18,6 +18,9 @@ bool punycode_decode(sv puny, xbuf *out);
  * libidn2. Without it, each label holding non-ASCII becomes "xn--<punycode>" with ASCII letters
  * lower-cased and nothing else checked. false with the reason in *why. */
 bool idna_domain_to_alabel(sv domain, xbuf *out, const char **why);
+/* Load libidn2 now (the daemon, before it forks, when its configuration uses the operator);
+ * otherwise the first conversion loads it. */
+void idna_preload(void);
 /* And back: each label starting "xn--" (lower case only, as Exim) decoded; false on
  * malformed Punycode. */
 bool idna_domain_from_alabel(sv domain, xbuf *out);

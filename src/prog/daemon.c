@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/conf_dump.h"
 #include "conf/main_options.h"
 #include "core/spool_tidy.h"
 #include "core/deliver.h"
@@ -34,7 +35,9 @@
 #include "prog/daemon_internal.h"
 #include "prog/daemon_notify.h"
 #include "prog/pid_file.h"
+#include "mail/punycode.h"
 #include "prog/startup_cwd.h"
+#include "search/search.h"
 #include "prog/daemon_qrun.h"
 #include "prog/detach.h"
 #include "prog/log_setup.h"
@@ -504,6 +507,11 @@ int bd_main(const cmdline *cl)
 	/* As Exim: the server certificate is ready (or the self-signed one made, and its warning
 	 * logged) before the daemon says it is up. */
 	tls_daemon_before_fork(time(NULL));
+	/* Libraries a lookup loads at its first use (libpq): loaded here, once, when the
+	 * configuration names that lookup, instead of in every session (search.h). */
+	search_preload_named(conf_config_text());
+	if (strstr(conf_config_text(), "utf8_domain_to_alabel"))
+		idna_preload();
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
 		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
 	xbuf_free(&qdesc);

@@ -314,6 +314,7 @@ void daemon_worker_prepare(int chan)
 		spool_spares_prepare();
 	}
 	xbuf_free(&err);
+	smtp_session_prepare();
 }
 
 /* The checks Exim makes after the fork (smtp_accept_reserve, smtp_load_reserve against

@@ -44,11 +44,18 @@ typedef struct lookup_info {
 	/* ${quote_<name>[_<opt>]:...}; NULL if the lookup has no quoting function. */
 	bool (*quote)(sv in, sv opt, xbuf *out, xbuf *errmsg);
 	void (*version_report)(xbuf *out); /* one line for -bV / -d */
+	/* Optional: load now what the driver would load at its first lookup (a library), so that
+	 * the processes a daemon forks inherit it (search_preload_named). */
+	void (*preload)(void);
 } lookup_info;
 
 extern const lookup_info *const lookup_drivers[]; /* NULL-terminated, sorted by name */
 
 const lookup_info *search_driver(sv name);
+
+/* Run the preload hook of every driver whose name appears in text (the configuration's text:
+ * a lookup it may use). Only a cost saving: a driver not preloaded loads at its first use. */
+void search_preload_named(const char *text);
 
 /* The checks behind a driver's check callback, for the open file fd: its type must be s_type
  * (S_IFREG or S_IFDIR: "<file> is not a regular file (<type> lookup)" / "... not a directory");

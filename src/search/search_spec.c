@@ -18,6 +18,13 @@ const lookup_info *search_driver(sv name)
 	return NULL;
 }
 
+void search_preload_named(const char *text)
+{
+	for (size_t i = 0; lookup_drivers[i]; i++)
+		if (lookup_drivers[i]->preload && text && strstr(text, lookup_drivers[i]->name))
+			lookup_drivers[i]->preload();
+}
+
 const lookup_quote_only *search_quote_only(sv name)
 {
 	if (search_driver(name))

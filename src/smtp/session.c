@@ -394,6 +394,39 @@ static const char *history(smtp_session *s)
 	return xbuf_cstr(&b);
 }
 
+/* The real uid's login name, remembered per process: a pre-forked session process looks it
+ * up while it waits for its connection (smtp_session_prepare) instead of reading the password
+ * database between the client's connect and the banner. */
+static struct {
+	bool known, found;
+	uid_t uid;
+	char name[256];
+} login_cache;
+
+static bool real_login(sv *out, arena *a)
+{
+	uid_t uid = getuid();
+	if (!login_cache.known || login_cache.uid != uid) {
+		struct passwd *pw = getpwuid(uid);
+		login_cache.known = true;
+		login_cache.uid = uid;
+		login_cache.found = pw && strlen(pw->pw_name) < sizeof login_cache.name;
+		if (login_cache.found)
+			strcpy(login_cache.name, pw->pw_name);
+	}
+	if (login_cache.found)
+		*out = sv_copy(a, sv_cstr(login_cache.name));
+	return login_cache.found;
+}
+
+void smtp_session_prepare(void)
+{
+	sv unused;
+	arena_mark m = arena_getmark(pool_scratch);
+	real_login(&unused, pool_scratch);
+	arena_reset(pool_scratch, m);
+}
+
 static void init_origin(smtp_session *s)
 {
 	const smtp_conn_params *p = s->p;
@@ -411,9 +444,8 @@ static void init_origin(smtp_session *s)
 	o->uid = getuid();
 	o->gid = getgid();
 	/* The caller's login is the name of the real uid (not the terminal's login name). */
-	struct passwd *pw = getpwuid(getuid());
-	if (pw) o->login = sv_copy(s->conn, sv_cstr(pw->pw_name));
-	else o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
+	if (!real_login(&o->login, s->conn))
+		o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
 	/* A -bs caller is identified by its login, also when -oMa names a remote host. */
 	if (!o->ident.p && (!o->host_address.len || s->mode == SMTP_MODE_BS)) o->ident = o->login;   /* -oMt "" gives none */
 	/* -active_hostname is written only when smtp_active_hostname differs from primary_hostname */

@@ -58,5 +58,8 @@ void smtp_tls_register(const smtp_tls_server *t);
 /* Run the session to completion (QUIT, drop, EOF, timeout). Returns the process exit code
  * (0 normally). */
 int smtp_session_run(const smtp_conn_params *p);
+/* Work a session does the same way for every connection, done in advance by a pre-forked
+ * process while it waits (the caller's login name); optional. */
+void smtp_session_prepare(void);
 
 #endif

@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/debug.h"
+#include "build_config.h"
+#include "lib/dynlib.h"
 #include "lib/list.h"
 #include "lib/log.h"
 #include "search/search.h"
@@ -18,8 +21,28 @@ static void bdb_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 	log_write(LOG_MAIN, "Berkeley DB error: %s", msg);
 }
 
+/* Berkeley DB, loaded at the first lookup or by the daemon (lib/dynlib.h); the rest of its
+ * interface is reached through the DB handle's own function pointers. */
+#define BDB_FUNCTIONS(X) X(db_create) X(db_strerror)
+DYNLIB_TABLE(bdb_api, BDB_FUNCTIONS)
+static bdb_api bdb;
+DYNLIB_LOADER(bdb_load, "DBM", BDB_SONAME, bdb_api, bdb, BDB_FUNCTIONS)
+#define db_create bdb.db_create
+#define db_strerror bdb.db_strerror
+
+static void dbm_preload(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (!bdb_load(&err)) /* reported again by the first lookup, with its context */
+		DEBUG(D_LOOKUP) debug_printf("%s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
+}
+
 static void *dbm_open(const char *filename, xbuf *errmsg)
 {
+	if (!bdb_load(errmsg))
+		return NULL;
 	DB *db = NULL;
 	int r = db_create(&db, NULL, 0);
 	if (r == 0)
@@ -103,7 +126,7 @@ static void dbm_close(void *handle)
 
 const lookup_info lookup_dbm = {
 	.name = "dbm", .type = LOOKUP_SINGLEKEY,
-	.open = dbm_open, .find = dbm_find, .close = dbm_close,
+	.open = dbm_open, .find = dbm_find, .close = dbm_close, .preload = dbm_preload,
 };
 const lookup_info lookup_dbmnz = {
 	.name = "dbmnz", .type = LOOKUP_SINGLEKEY,

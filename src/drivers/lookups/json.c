@@ -7,11 +7,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/debug.h"
+#include "build_config.h"
+#include "lib/dynlib.h"
 #include "lib/list.h"
 #include "search/search.h"
 
+/* libjansson, loaded at the first lookup or by the daemon (lib/dynlib.h). json_decref is an
+ * inline function of the header that calls json_delete: the one reference taken here (the
+ * loaded document) is dropped with json_delete directly. */
+#define JSON_FUNCTIONS(X) \
+	X(json_array_get) X(json_delete) X(json_dumps) X(json_integer_value) X(json_loadf) \
+	X(json_object_getn) X(json_real_value) X(json_string_length) X(json_string_value)
+DYNLIB_TABLE(json_api, JSON_FUNCTIONS)
+static json_api js;
+DYNLIB_LOADER(json_load, "json", JSON_SONAME, json_api, js, JSON_FUNCTIONS)
+#define json_array_get js.json_array_get
+#define json_delete js.json_delete
+#define json_dumps js.json_dumps
+#define json_integer_value js.json_integer_value
+#define json_loadf js.json_loadf
+#define json_object_getn js.json_object_getn
+#define json_real_value js.json_real_value
+#define json_string_length js.json_string_length
+#define json_string_value js.json_string_value
+
+static void json_preload(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (!json_load(&err)) /* reported again by the first lookup, with its context */
+		DEBUG(D_LOOKUP) debug_printf("%s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
+}
+
 static void *json_open(const char *filename, xbuf *errmsg)
 {
+	if (!json_load(errmsg))
+		return NULL;
 	FILE *f = fopen(filename, "r");
 	if (!f) {
 		xbuf_printf(errmsg, "failed to open %s for json search: %s", filename, strerror(errno));
@@ -90,7 +123,7 @@ static int json_find(void *handle, const char *filename, sv key, xbuf *result, x
 		}
 		}
 	}
-	json_decref(root);
+	json_delete(root); /* the only reference (see above) */
 	return rc;
 }
 
@@ -101,5 +134,5 @@ static void json_close(void *handle)
 
 const lookup_info lookup_json = {
 	.name = "json", .type = LOOKUP_SINGLEKEY,
-	.open = json_open, .find = json_find, .close = json_close,
+	.open = json_open, .find = json_find, .close = json_close, .preload = json_preload,
 };

@@ -2,11 +2,13 @@
  * "servers=...;" query prefix). Servers are "host[:port]/db/user/password" or
  * "(/socket/dir/.s.PGSQL.port)/db/user/password"; they are tried in order until one connects
  * and runs the query. A statement without rows returns the number of rows affected.
- * Connections are cached per server (without the password) until search_tidyup. */
+ * Connections are cached per server (without the password) until search_tidyup. libpq is
+ * loaded at the first lookup, or by the daemon when the configuration names pgsql
+ * (lib/dynlib.h). */
 #include <ctype.h>
 #include <errno.h>
-#include <poll.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +16,40 @@
 #include "drivers/lookups/sql_servers.h"
 #include "lib/clock.h"
 #include "lib/debug.h"
+#include "build_config.h"
+#include "lib/dynlib.h"
 #include "lib/list.h"
 #include "search/search.h"
+
+/* libpq, loaded at the first lookup or by the daemon (lib/dynlib.h). */
+#define PQ_FUNCTIONS(X) \
+	X(PQclear) X(PQcmdTuples) X(PQconnectdb) X(PQconsumeInput) X(PQerrorMessage) X(PQfinish) \
+	X(PQflush) X(PQfname) X(PQgetResult) X(PQgetisnull) X(PQgetvalue) X(PQisBusy) \
+	X(PQlibVersion) X(PQnfields) X(PQntuples) X(PQresultErrorMessage) X(PQresultStatus) \
+	X(PQsendQuery) X(PQsocket) X(PQstatus)
+DYNLIB_TABLE(pq_api, PQ_FUNCTIONS)
+static pq_api pq;
+DYNLIB_LOADER(pq_load, "PGSQL", PGSQL_SONAME, pq_api, pq, PQ_FUNCTIONS)
+#define PQclear pq.PQclear
+#define PQcmdTuples pq.PQcmdTuples
+#define PQconnectdb pq.PQconnectdb
+#define PQconsumeInput pq.PQconsumeInput
+#define PQerrorMessage pq.PQerrorMessage
+#define PQfinish pq.PQfinish
+#define PQflush pq.PQflush
+#define PQfname pq.PQfname
+#define PQgetResult pq.PQgetResult
+#define PQgetisnull pq.PQgetisnull
+#define PQgetvalue pq.PQgetvalue
+#define PQisBusy pq.PQisBusy
+#define PQlibVersion pq.PQlibVersion
+#define PQnfields pq.PQnfields
+#define PQntuples pq.PQntuples
+#define PQresultErrorMessage pq.PQresultErrorMessage
+#define PQresultStatus pq.PQresultStatus
+#define PQsendQuery pq.PQsendQuery
+#define PQsocket pq.PQsocket
+#define PQstatus pq.PQstatus
 
 typedef struct pg_conn {
 	struct pg_conn *next;
@@ -269,7 +303,16 @@ static int run_query(PGconn *conn, sv query, int secs, xbuf *result, xbuf *err)
 static void *pgsql_open(const char *filename, xbuf *errmsg)
 {
 	static int dummy;
-	return &dummy;
+	return pq_load(errmsg) ? &dummy : NULL;
+}
+
+static void pgsql_preload(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (!pq_load(&err)) /* reported again by the first lookup, with its context */
+		DEBUG(D_LOOKUP) debug_printf("%s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
 }
 
 static int pgsql_find(void *handle, const char *filename, sv key, xbuf *result, xbuf *errmsg,
@@ -368,11 +411,17 @@ static bool pgsql_quote(sv in, sv opt, xbuf *out, xbuf *errmsg)
 
 static void pgsql_version(xbuf *out)
 {
-	xbuf_printf(out, "Library version: PostgreSQL: Runtime: %d\n", PQlibVersion());
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (pq_load(&err))
+		xbuf_printf(out, "Library version: PostgreSQL: Runtime: %d\n", PQlibVersion());
+	else
+		xbuf_printf(out, "Library version: PostgreSQL: %s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
 }
 
 const lookup_info lookup_pgsql = {
 	.name = "pgsql", .type = LOOKUP_QUERYSTYLE,
 	.open = pgsql_open, .find = pgsql_find, .tidy = pgsql_tidy, .quote = pgsql_quote,
-	.version_report = pgsql_version,
+	.version_report = pgsql_version, .preload = pgsql_preload,
 };

@@ -15,8 +15,25 @@
 #include "conf/conf.h"
 #include "drivers/lookups/sql_servers.h"
 #include "lib/debug.h"
+#include "build_config.h"
+#include "lib/dynlib.h"
 #include "lib/list.h"
 #include "search/search.h"
+
+/* libhiredis, loaded at the first lookup or by the daemon (lib/dynlib.h). */
+#define REDIS_FUNCTIONS(X) \
+	X(freeReplyObject) X(redisCommand) X(redisCommandArgv) X(redisConnectUnixWithTimeout) \
+	X(redisConnectWithTimeout) X(redisFree) X(redisSetTimeout)
+DYNLIB_TABLE(redis_api, REDIS_FUNCTIONS)
+static redis_api rd;
+DYNLIB_LOADER(redis_load, "REDIS", REDIS_SONAME, redis_api, rd, REDIS_FUNCTIONS)
+#define freeReplyObject rd.freeReplyObject
+#define redisCommand rd.redisCommand
+#define redisCommandArgv rd.redisCommandArgv
+#define redisConnectUnixWithTimeout rd.redisConnectUnixWithTimeout
+#define redisConnectWithTimeout rd.redisConnectWithTimeout
+#define redisFree rd.redisFree
+#define redisSetTimeout rd.redisSetTimeout
 
 #define REDIS_MAX_ARGS 1024
 
@@ -256,7 +273,16 @@ ioerr:
 static void *redis_open(const char *filename, xbuf *errmsg)
 {
 	static int dummy;
-	return &dummy;
+	return redis_load(errmsg) ? &dummy : NULL;
+}
+
+static void redis_preload(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (!redis_load(&err)) /* reported again by the first lookup, with its context */
+		DEBUG(D_LOOKUP) debug_printf("%s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
 }
 
 static int redis_find(void *handle, const char *filename, sv key, xbuf *result, xbuf *errmsg,
@@ -374,5 +400,5 @@ static void redis_version(xbuf *out)
 const lookup_info lookup_redis = {
 	.name = "redis", .type = LOOKUP_QUERYSTYLE,
 	.open = redis_open, .find = redis_find, .tidy = redis_tidy, .quote = redis_quote,
-	.version_report = redis_version,
+	.version_report = redis_version, .preload = redis_preload,
 };

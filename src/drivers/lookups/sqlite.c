@@ -9,10 +9,35 @@
 
 #include "drivers/lookups/sql_servers.h"
 #include "lib/debug.h"
+#include "build_config.h"
+#include "lib/dynlib.h"
 #include "search/search.h"
+
+/* libsqlite3, loaded at the first lookup or by the daemon (lib/dynlib.h). */
+#define SQLITE_FUNCTIONS(X) \
+	X(sqlite3_busy_timeout) X(sqlite3_close) X(sqlite3_column_count) X(sqlite3_column_name) \
+	X(sqlite3_column_text) X(sqlite3_errmsg) X(sqlite3_errstr) X(sqlite3_finalize) \
+	X(sqlite3_libversion) X(sqlite3_open_v2) X(sqlite3_prepare_v2) X(sqlite3_step)
+DYNLIB_TABLE(sqlite_api, SQLITE_FUNCTIONS)
+static sqlite_api sq;
+DYNLIB_LOADER(sqlite_load, "sqlite", SQLITE_SONAME, sqlite_api, sq, SQLITE_FUNCTIONS)
+#define sqlite3_busy_timeout sq.sqlite3_busy_timeout
+#define sqlite3_close sq.sqlite3_close
+#define sqlite3_column_count sq.sqlite3_column_count
+#define sqlite3_column_name sq.sqlite3_column_name
+#define sqlite3_column_text sq.sqlite3_column_text
+#define sqlite3_errmsg sq.sqlite3_errmsg
+#define sqlite3_errstr sq.sqlite3_errstr
+#define sqlite3_finalize sq.sqlite3_finalize
+#define sqlite3_libversion sq.sqlite3_libversion
+#define sqlite3_open_v2 sq.sqlite3_open_v2
+#define sqlite3_prepare_v2 sq.sqlite3_prepare_v2
+#define sqlite3_step sq.sqlite3_step
 
 static void *sqlite_open(const char *filename, xbuf *errmsg)
 {
+	if (!sqlite_load(errmsg))
+		return NULL;
 	sqlite3 *db = NULL;
 	int r = sqlite3_open_v2(filename, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (r != SQLITE_OK) {
@@ -96,11 +121,20 @@ static bool sqlite_quote(sv in, sv opt, xbuf *out, xbuf *errmsg)
 static void sqlite_version(xbuf *out)
 {
 	xbuf_printf(out, "Library version: SQLite: Compile: %s\n                         Runtime: %s\n",
-		SQLITE_VERSION, sqlite3_libversion());
+		SQLITE_VERSION, sqlite_load(out) ? sqlite3_libversion() : "not loadable");
+}
+
+static void sqlite_preload(void)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (!sqlite_load(&err)) /* reported again by the first lookup, with its context */
+		DEBUG(D_LOOKUP) debug_printf("%s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
 }
 
 const lookup_info lookup_sqlite = {
 	.name = "sqlite", .type = LOOKUP_QUERYSTYLE | LOOKUP_ABSFILEQUERY,
 	.open = sqlite_open, .find = sqlite_find, .close = sqlite_close, .quote = sqlite_quote,
-	.version_report = sqlite_version,
+	.version_report = sqlite_version, .preload = sqlite_preload,
 };
