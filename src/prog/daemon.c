@@ -485,7 +485,8 @@ int bd_main(const cmdline *cl)
 	xbuf desc, qdesc;
 	xbuf_init(&desc, NULL);
 	xbuf_init(&qdesc, NULL);
-	listen_describe(&ls, &desc);
+	/* tls_on_connect_ports listeners are named apart: "... and for SMTPS on ...". */
+	listen_describe_services(&ls, tls_on_connect_port, &desc);
 	if (cl->queue_interval)
 		qrun_describe(cl, true, &qdesc);
 	else
@@ -504,7 +505,7 @@ int bd_main(const cmdline *cl)
 	/* As Exim: the server certificate is ready (or the self-signed one made, and its warning
 	 * logged) before the daemon says it is up. */
 	tls_daemon_before_fork(time(NULL));
-	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
+	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for %s",
 		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
 	xbuf_free(&qdesc);
 	xbuf_free(&desc);
