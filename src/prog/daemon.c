@@ -44,7 +44,7 @@
 #endif
 
 /* Listening sockets handed from a daemon to its re-executed self (SIGHUP): "fd,fd,...". */
-#define INHERIT_ENV "POSTERN_DAEMON_LISTEN_FDS"
+#define INHERIT_ENV DAEMON_LISTEN_FDS_ENV
 
 int daemon_wake_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_chld, got_hup, got_term;
