@@ -623,7 +623,7 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 		if ((dest & LOG_PANIC) && !write_kind(K_PANIC, tv.tv_sec, &line))
 			panic_unusable(&line, &line);
 		for (int kind = K_MAIN; kind <= K_REJECT; kind++)
-			if ((dest & (1u << kind)) && !write_kind(kind, tv.tv_sec, &line))
+			if ((dest & (1u << kind)) && !write_kind(kind, tv.tv_sec, &line) && !(which & LOG_TRY))
 				main_unusable(kind, &line, xbuf_cstr(&stamp), pid);
 	}
 

@@ -37,6 +37,7 @@
 #include "prog/startup_cwd.h"
 #include "prog/daemon_qrun.h"
 #include "prog/detach.h"
+#include "prog/environment_note.h"
 #include "prog/log_setup.h"
 #if SUPPORT_TLS
 #include "tls/tls.h"
@@ -504,6 +505,7 @@ int bd_main(const cmdline *cl)
 	}
 	/* As Exim: the server certificate is ready (or the self-signed one made, and its warning
 	 * logged) before the daemon says it is up. */
+	environment_note_daemon();
 	tls_daemon_before_fork(time(NULL));
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for %s",
 		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));

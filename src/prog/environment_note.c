@@ -49,6 +49,10 @@ static bool mode_warns(const cmdline *cl)
 	}
 }
 
+/* The daemon's warning, decided at load time (the daemon run again by SIGHUP has dropped its
+ * marker by the time it logs its start line). */
+static bool daemon_pending;
+
 void environment_note_purge(const cmdline *cl)
 {
 	extern char **environ;
@@ -63,9 +67,23 @@ void environment_note_purge(const cmdline *cl)
 		fprintf(stderr, "%s %s\n", stamp, PURGE_WARNING);
 		return;
 	}
+	if (cl->mode == MODE_BD) {
+		/* Written once the daemon has made its spool and log directories. */
+		daemon_pending = true;
+		return;
+	}
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
 	if (!log_setup_from_config(LOG_ECHO_PANIC, NULL, &err))
 		return;   /* the mode reports a bad log configuration itself */
-	log_write(LOG_MAIN, "%s", PURGE_WARNING);
+	/* The mode may not have made the log's directory yet (a spool directory it creates): the
+	 * warning is then skipped rather than ending the process before it starts. */
+	log_write(LOG_MAIN | LOG_TRY, "%s", PURGE_WARNING);
+}
+
+void environment_note_daemon(void)
+{
+	if (daemon_pending)
+		log_write(LOG_MAIN, "%s", PURGE_WARNING);
+	daemon_pending = false;
 }
