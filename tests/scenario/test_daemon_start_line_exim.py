@@ -95,3 +95,35 @@ def test_start_line_as_exim(postern_bin, tmp_path, name, extra, args):
     assert ours == exim
     # The SMTPS cases really name SMTPS (the comparison would also pass if neither did).
     assert ("SMTPS" in exim) == ("tls_on_connect_ports" in extra)
+
+
+def pid_file_owner(cmd, d, port):
+    for sub in ("spool", "log"):
+        (d / sub).mkdir(parents=True)
+        shutil.chown(d / sub, "Debian-exim", "Debian-exim")
+    conf = d / "conf"
+    conf.write_text(BASE.format(d=d) + f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n")
+    pid = d / "daemon.pid"
+    proc = subprocess.Popen([cmd, "-C", str(conf), "-bdf", "-oP", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: pid.exists() and pid.read_text().strip() == str(proc.pid), 20)
+        st = os.stat(pid)
+        return st.st_uid, st.st_gid, oct(st.st_mode & 0o777)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_pid_file_owner_as_exim(postern_bin, tmp_path):
+    """Exim writes the pid file as root with the exim group: root:<exim group>, 0644."""
+    import grp
+    reachable_by_exim_user(tmp_path)
+    exim = pid_file_owner("exim", tmp_path / "exim", free_ports(1)[0])
+    ours = pid_file_owner(postern_bin, tmp_path / "postern", free_ports(1)[0])
+    assert ours == exim
+    assert exim == (0, grp.getgrnam("Debian-exim").gr_gid, "0o644")
