@@ -34,6 +34,8 @@ CALLER_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": 
 MODES = [
     ("-bV",),
     ("-bs",),
+    ("-bS",),
+    ("-odq", "a@env.test"),
     ("-bpc",),
     ("-bp",),
     ("-Mvh", "1xV259-00034g-0J"),
