@@ -289,23 +289,33 @@ bool listen_bind(listen_endpoint *e, int backlog, xbuf *err)
 	return true;
 }
 
-void listen_describe(const listen_set *s, xbuf *out)
+/* The endpoints whose port is_smtps says is (want true) or is not (want false) an SMTPS port
+ * take part; is_smtps NULL: every endpoint is a plain one. */
+static bool takes_part(const listen_endpoint *e, bool (*is_smtps)(int port), bool want)
 {
-	/* Endpoints already described (as part of a group) are skipped. */
+	return e->fd >= 0 && (is_smtps ? is_smtps(e->port) : false) == want;
+}
+
+static void describe_some(const listen_set *s, bool (*is_smtps)(int port), bool want, xbuf *out)
+{
+	size_t start = out->len;
+	/* Endpoints already described (as part of a group), or of the other kind, are skipped. */
 	bool *done = calloc(s->n ? s->n : 1, 1);
 	if (!done)
 		abort();
+	for (size_t i = 0; i < s->n; i++)
+		done[i] = !takes_part(&s->v[i], is_smtps, want);
 	for (size_t i = 0; i < s->n; i++) {
 		const listen_endpoint *e = &s->v[i];
-		if (done[i] || e->fd < 0)
+		if (done[i])
 			continue;
-		if (out->len)
+		if (out->len > start)
 			xbuf_putc(out, ' ');
 		if (e->wildcard) {
 			/* "port N (IPv6 and IPv4)" when both wildcards listen on N. */
 			bool v4 = e->addr.family == 4, v6 = !v4;
 			for (size_t j = i + 1; j < s->n; j++)
-				if (!done[j] && s->v[j].fd >= 0 && s->v[j].wildcard && s->v[j].port == e->port) {
+				if (!done[j] && s->v[j].wildcard && s->v[j].port == e->port) {
 					done[j] = true;
 					if (s->v[j].addr.family == 4) v4 = true; else v6 = true;
 				}
@@ -315,7 +325,7 @@ void listen_describe(const listen_set *s, xbuf *out)
 		/* "[addr]:port" or "[addr]:{p1,p2}" for every port of this address. */
 		size_t nsame = 0;
 		for (size_t j = i + 1; j < s->n; j++)
-			if (!done[j] && s->v[j].fd >= 0 && !s->v[j].wildcard && ip_equal(&s->v[j].addr, &e->addr))
+			if (!done[j] && !s->v[j].wildcard && ip_equal(&s->v[j].addr, &e->addr))
 				nsame++;
 		xbuf_putc(out, '[');
 		ip_format(&e->addr, out);
@@ -326,13 +336,36 @@ void listen_describe(const listen_set *s, xbuf *out)
 		}
 		xbuf_printf(out, "{%d", e->port);
 		for (size_t j = i + 1; j < s->n; j++)
-			if (!done[j] && s->v[j].fd >= 0 && !s->v[j].wildcard && ip_equal(&s->v[j].addr, &e->addr)) {
+			if (!done[j] && !s->v[j].wildcard && ip_equal(&s->v[j].addr, &e->addr)) {
 				done[j] = true;
 				xbuf_printf(out, ",%d", s->v[j].port);
 			}
 		xbuf_putc(out, '}');
 	}
 	free(done);
+}
+
+void listen_describe(const listen_set *s, xbuf *out)
+{
+	describe_some(s, NULL, false, out);
+}
+
+void listen_describe_services(const listen_set *s, bool (*is_smtps)(int port), xbuf *out)
+{
+	xbuf plain, smtps;
+	xbuf_init(&plain, NULL);
+	xbuf_init(&smtps, NULL);
+	describe_some(s, is_smtps, false, &plain);
+	if (is_smtps)
+		describe_some(s, is_smtps, true, &smtps);
+	if (plain.len)
+		xbuf_printf(out, "SMTP on %s", xbuf_cstr(&plain));
+	if (plain.len && smtps.len)
+		xbuf_puts(out, " and for ");
+	if (smtps.len)
+		xbuf_printf(out, "SMTPS on %s", xbuf_cstr(&smtps));
+	xbuf_free(&plain);
+	xbuf_free(&smtps);
 }
 
 void listen_sockaddr_ip(const void *sockaddr, ip_addr *a, int *port)

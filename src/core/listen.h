@@ -47,6 +47,12 @@ bool listen_bind(listen_endpoint *e, int backlog, xbuf *err);
  * joined by spaces. Only endpoints with fd >= 0 are described. */
 void listen_describe(const listen_set *s, xbuf *out);
 
+/* What the daemon's start line says after "listening for ": "SMTP on <plain endpoints>", with
+ * " and for SMTPS on <endpoints>" when some ports are tls_on_connect_ports ones (is_smtps true),
+ * or "SMTPS on ..." alone when all are (as Exim 4.96 words it). Each part is described as
+ * listen_describe does, in list order. is_smtps NULL: no SMTPS ports. */
+void listen_describe_services(const listen_set *s, bool (*is_smtps)(int port), xbuf *out);
+
 /* A socket address (struct sockaddr_in or sockaddr_in6, as from getpeername) as an ip_addr and
  * port; IPv4-mapped IPv6 addresses become IPv4, as Exim shows them. */
 void listen_sockaddr_ip(const void *sockaddr, ip_addr *out, int *port);

@@ -180,6 +180,14 @@ bool priv_caller_is_admin(void)
 	return priv_is_admin(getuid(), getgid(), groups, n);
 }
 
+void priv_give_group_to_exim(const char *path)
+{
+	if (geteuid() != 0 || !path || !*path)
+		return;
+	if (lchown(path, (uid_t)-1, priv_exim_gid()) < 0)
+		return;   /* the file stays root's group: nothing depends on it */
+}
+
 void priv_give_to_exim(const char *path)
 {
 	if (geteuid() != 0 || !path || !*path)

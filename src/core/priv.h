@@ -59,5 +59,9 @@ bool priv_caller_is_admin(void);
 /* Give a file or directory that root created to the exim user and group (so session children
  * running as the exim user can write it). No-op unless root. */
 void priv_give_to_exim(const char *path);
+/* Give a file root created to the exim group, the owner staying root: what a file Exim writes as
+ * root with the exim group as its effective group looks like (the daemon's pid file). No-op
+ * unless root. */
+void priv_give_group_to_exim(const char *path);
 
 #endif

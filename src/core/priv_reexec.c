@@ -139,14 +139,15 @@ static void exec_as_exim(const char **argv, bool keep_stderr)
 		_exit(1);
 	}
 	/* Exim's re-executed process starts with an empty environment; the time zone stays, so
-	 * that its log lines carry the same times as the caller's. */
+	 * that its log lines carry the same times as the caller's, and a marker says the
+	 * environment is this program's own (no purge warning, prog/environment_note.h). */
 	const char *tz = getenv("TZ");
 	xbuf tzv;
 	xbuf_init(&tzv, pool_scratch);
-	char *envp[2] = { NULL, NULL };
+	char *envp[3] = { PRIV_REEXEC_ENV "=1", NULL, NULL };
 	if (tz) {
 		xbuf_printf(&tzv, "TZ=%s", tz);
-		envp[0] = (char *)xbuf_cstr(&tzv);
+		envp[1] = (char *)xbuf_cstr(&tzv);
 	}
 	execve(argv[0], (char *const *)argv, envp);
 	log_write(LOG_MAIN | LOG_PANIC, "failed to execute %s for the delivery: %s", argv[0], strerror(errno));

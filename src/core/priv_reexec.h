@@ -16,6 +16,11 @@
 #include "core/queue.h"
 #include "core/spool.h"
 
+/* In the environment of a process run again here (with TZ, when the caller had it): Exim's
+ * re-executed processes have an empty one, and so never warn about purging it
+ * (prog/environment_note.h). */
+#define PRIV_REEXEC_ENV "POSTERN_REEXECUTED"
+
 /* True when a delivery started after a reception must run as the exim user in a process of its
  * own: the configuration is untrusted, deliver_drop_privilege is not set (then the delivery
  * drops to the exim user itself, without the re-execution, as in Exim), and this process is

@@ -483,19 +483,48 @@ static _Noreturn void panic_unusable(const xbuf *main_line, const xbuf *p)
 	die(true);
 }
 
-/* Write a line to one log file; false when it cannot be opened or written. */
+/* The last failed write to an opened log (a full disk): the first write's result and the
+ * errno, for Exim's "failed to write to main log: length=N result=R errno=E (text)". written
+ * false: the failure was to open the file. */
+static struct {
+	bool written;
+	size_t length;
+	ssize_t result;
+	int errnum;
+} last_failure;
+
+/* Write a line to one log file; false when it cannot be opened or written (last_failure says
+ * which). */
 static bool write_kind(int kind, time_t t, const xbuf *line)
 {
 	const char *why = NULL;
+	last_failure.written = false;
 	if (!ready_file(kind, t, &why))
 		return false;
-	return fd_write_all(st.files[kind].fd, line->p, line->len);
+	ssize_t rc;
+	do
+		rc = write(st.files[kind].fd, line->p, line->len);
+	while (rc < 0 && errno == EINTR);
+	if (rc == (ssize_t)line->len)
+		return true;
+	int errnum = errno;
+	/* A short write: the rest is tried, so that the reason is the one the disk gives. */
+	if (rc >= 0 && !fd_write_all(st.files[kind].fd, line->p + rc, line->len - (size_t)rc))
+		errnum = errno;
+	else if (rc >= 0)
+		return true;
+	last_failure.written = true;
+	last_failure.length = line->len;
+	last_failure.result = rc;
+	last_failure.errnum = errnum;
+	return false;
 }
 
 /* The main or reject log cannot be used for line M: as Exim 4.96, a panic that ends the
  * process. Its text names the file with "Permission denied" whatever the cause (Exim's text
  * for every failure to open a log, observed with a directory, a missing path and a
- * non-directory in the path). It is shown on stderr; the panic log gets M and it (else the
+ * non-directory in the path); a write that fails on an opened file gets Exim's "failed to
+ * write" text (observed with a full file system). It is shown on stderr; the panic log gets M and it (else the
  * last resort above). */
 static _Noreturn void main_unusable(int kind, const xbuf *main_line, const char *stamp, const char *pid)
 {
@@ -504,8 +533,13 @@ static _Noreturn void main_unusable(int kind, const xbuf *main_line, const char 
 	xbuf_printf(&p, "%s %s", stamp, pid);
 	if (current_id[0])
 		xbuf_printf(&p, "%s ", current_id);
-	xbuf_printf(&p, "Cannot open %s log file \"%s\": Permission denied: euid=%d egid=%d\n", kind_names[kind],
-		st.files[kind].name ? st.files[kind].name : "", (int)geteuid(), (int)getegid());
+	if (last_failure.written)
+		/* Opened, but the line did not fit (a full disk): Exim 4.96's words for it. */
+		xbuf_printf(&p, "failed to write to %s log: length=%zu result=%zd errno=%d (%s)\n", kind_names[kind],
+			last_failure.length, last_failure.result, last_failure.errnum, strerror(last_failure.errnum));
+	else
+		xbuf_printf(&p, "Cannot open %s log file \"%s\": Permission denied: euid=%d egid=%d\n", kind_names[kind],
+			st.files[kind].name ? st.files[kind].name : "", (int)geteuid(), (int)getegid());
 	fputs(xbuf_cstr(&p), stderr);   /* whatever echo says: this is how the failure is seen */
 	fflush(stderr);
 	struct timeval tv;
@@ -589,7 +623,7 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 		if ((dest & LOG_PANIC) && !write_kind(K_PANIC, tv.tv_sec, &line))
 			panic_unusable(&line, &line);
 		for (int kind = K_MAIN; kind <= K_REJECT; kind++)
-			if ((dest & (1u << kind)) && !write_kind(kind, tv.tv_sec, &line))
+			if ((dest & (1u << kind)) && !write_kind(kind, tv.tv_sec, &line) && !(which & LOG_TRY))
 				main_unusable(kind, &line, xbuf_cstr(&stamp), pid);
 	}
 

@@ -52,6 +52,8 @@ enum {
 	LOG_PANIC = 1u << 2,
 	LOG_DIE = 1u << 3,  /* exit(1) after writing (Exim's PANIC_DIE) */
 	LOG_NOID = 1u << 4, /* do not prefix the current id (configuration errors) */
+	LOG_TRY = 1u << 5,  /* a main log that cannot be used skips the line and carries on (a
+	                     * start-up note written before the mode has made its directories) */
 };
 
 /* The id that prefixes every line while it is set (Exim writes the current message id after

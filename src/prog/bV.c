@@ -14,6 +14,7 @@
 #include "lib/str.h"
 #include "prog/bV_tls.h"
 #include "prog/cmdline.h"
+#include "prog/environment_note.h"
 #include "search/search.h"
 
 static void print_drivers(const char *title, const driver_class *cls)
@@ -47,6 +48,7 @@ int bV_main(const cmdline *cl)
 		fprintf(stderr, "%s\n", xbuf_cstr(&err));
 		return 1;
 	}
+	environment_note_purge(cl);
 	printf("Configuration file is %s\n", conf_file_name());
 	return 0;
 }

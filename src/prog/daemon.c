@@ -40,6 +40,7 @@
 #include "search/search.h"
 #include "prog/daemon_qrun.h"
 #include "prog/detach.h"
+#include "prog/environment_note.h"
 #include "prog/log_setup.h"
 #if SUPPORT_TLS
 #include "tls/tls.h"
@@ -47,7 +48,7 @@
 #endif
 
 /* Listening sockets handed from a daemon to its re-executed self (SIGHUP): "fd,fd,...". */
-#define INHERIT_ENV "POSTERN_DAEMON_LISTEN_FDS"
+#define INHERIT_ENV DAEMON_LISTEN_FDS_ENV
 
 int daemon_wake_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_chld, got_hup, got_term;
@@ -488,7 +489,8 @@ int bd_main(const cmdline *cl)
 	xbuf desc, qdesc;
 	xbuf_init(&desc, NULL);
 	xbuf_init(&qdesc, NULL);
-	listen_describe(&ls, &desc);
+	/* tls_on_connect_ports listeners are named apart: "... and for SMTPS on ...". */
+	listen_describe_services(&ls, tls_on_connect_port, &desc);
 	if (cl->queue_interval)
 		qrun_describe(cl, true, &qdesc);
 	else
@@ -506,13 +508,14 @@ int bd_main(const cmdline *cl)
 	}
 	/* As Exim: the server certificate is ready (or the self-signed one made, and its warning
 	 * logged) before the daemon says it is up. */
+	environment_note_daemon();
 	tls_daemon_before_fork(time(NULL));
 	/* Libraries a lookup loads at its first use (libpq): loaded here, once, when the
 	 * configuration names that lookup, instead of in every session (search.h). */
 	search_preload_named(conf_config_text());
 	if (strstr(conf_config_text(), "utf8_domain_to_alabel"))
 		idna_preload();
-	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s",
+	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for %s",
 		(int)getpid(), xbuf_cstr(&qdesc), xbuf_cstr(&desc));
 	xbuf_free(&qdesc);
 	xbuf_free(&desc);

@@ -10,6 +10,9 @@
 #include "core/listen.h"
 #include "lib/ip.h"
 
+/* Listening sockets handed from a daemon to its re-executed self (SIGHUP): "fd,fd,...". */
+#define DAEMON_LISTEN_FDS_ENV "POSTERN_DAEMON_LISTEN_FDS"
+
 /* One running session child and the address it serves (for smtp_accept_max_per_host). */
 typedef struct daemon_child {
 	pid_t pid;

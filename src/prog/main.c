@@ -18,6 +18,7 @@
 #include "prog/cmdline_continue.h"
 #include "prog/conf_load_for.h"
 #include "prog/daemon_notify.h"
+#include "prog/environment_note.h"
 #include "prog/privilege_note.h"
 #include "prog/startup_cwd.h"
 #include "tls/tls.h"
@@ -30,6 +31,7 @@ static bool load(const cmdline *cl)
 {
 	if (!conf_load_for(cl))
 		return false;
+	environment_note_purge(cl);
 	privilege_note_lost(cl);
 	switch (cl->mode) {
 	case MODE_BE: case MODE_BEM: case MODE_BS: case MODE_BH: case MODE_BHC: case MODE_BSB:

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/priv.h"
 #include "lib/log.h"
 
 bool pid_file_write(const char *path)
@@ -20,6 +21,8 @@ bool pid_file_write(const char *path)
 	if (!f)
 		return false;
 	fprintf(f, "%d\n", (int)getpid());
+	/* Exim 4.96 writes it as root with the exim group already its own: root:<exim group>. */
+	priv_give_group_to_exim(tmp);
 	bool ok = fclose(f) == 0 && chmod(tmp, 0644) == 0 && rename(tmp, path) == 0;
 	if (!ok) {
 		int e = errno;

@@ -321,7 +321,9 @@ static sess_next finish_message(smtp_session *s)
 		s->recv_opts.fake_reject = true;
 		receive_set_opts(s->recv, &s->recv_opts);
 	}
+	if (keep) sess_die_arrival(s->recv);
 	receive_log_arrival(s->recv);
+	sess_die_arrival(NULL);
 	s->origin.tcp_fastopen = TFO_NOT_USED;   /* Exim logs " TFO" once per connection */
 	/* An ACL's control = freeze / queue is logged after the arrival (a discarded message's
 	 * as "by NULL": Exim no longer knows who asked). */

@@ -5,7 +5,13 @@
  * failure, please try later" for the log) and then does not hang up at once: it goes on reading
  * what the client sends, answering QUIT with 221 (and leaving), RSET with 250 and anything else
  * with the same 421, until the client leaves or stays silent for the command timeout. Checked
- * live with -bs: a pending NOOP, RSET, EHLO, QUIT got 421, 250, 421, 221. */
+ * live with -bs: a pending NOOP, RSET, EHLO, QUIT got 421, 250, 421, 221.
+ *
+ * When the panic comes while the "<=" line of a message already on the spool is written (the
+ * main log cannot be opened, or the disk is full), Exim 4.96 answers "421 <host> Unexpected
+ * failure, please try later - closing connection.", leaves at once and the message's -H and -D
+ * files are gone (observed live with a main log on a full tmpfs and with a directory in its
+ * place): the client, which got no 250, sends it again. */
 #include <ctype.h>
 #include <string.h>
 
@@ -16,6 +22,7 @@
 #define CLOSEDOWN_MAX_COMMANDS 50
 
 static smtp_session *dying;
+static receive_ctx *arriving;   /* committed, its "<=" line being written */
 
 static bool verb_is(sv line, const char *verb)
 {
@@ -31,6 +38,13 @@ static void closedown(bool log_failure)
 	dying = NULL;
 	if (!s)
 		return;
+	if (arriving) {
+		receive_withdraw(arriving);
+		arriving = NULL;
+		sess_reply(s, 421, "%s Unexpected failure, please try later - closing connection.", s->active_hostname);
+		sess_flush(s);
+		return;
+	}
 	const char *text = log_failure ? "Unexpected log failure, please try later" : "Unexpected failure, please try later";
 	sess_reply(s, 421, "%s", text);
 	if (!sess_flush(s))
@@ -56,6 +70,11 @@ static void closedown(bool log_failure)
 			break;
 	}
 	xbuf_free(&line);
+}
+
+void sess_die_arrival(receive_ctx *r)
+{
+	arriving = r;
 }
 
 void sess_die_install(smtp_session *s)

@@ -47,7 +47,8 @@ begin retry
 
 
 def config(spool, extra=""):
-    return (f"spool_directory = {spool}\n"
+    # keep_environment: the recorded logs start without Exim's environment warning.
+    return (f"spool_directory = {spool}\nkeep_environment =\n"
             "primary_hostname = test.example\nqualify_domain = test.example\n"
             f"{extra}\n{ROUTERS}")
 

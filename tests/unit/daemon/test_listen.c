@@ -84,6 +84,59 @@ static void test_describe_skips_unbound(void)
 	xbuf_free(&desc);
 }
 
+/* tls_on_connect_ports of the SMTPS cases: 2602 and 2603. */
+static bool smtps_2602_2603(int port)
+{
+	return port == 2602 || port == 2603;
+}
+
+typedef struct services_case {
+	const char *ifaces, *ports, *override;
+	const char *describe;  /* what follows "listening for " */
+} services_case;
+
+/* Each recorded from "exim -bd" (Exim 4.96) with tls_on_connect_ports = 2602 : 2603. */
+static const services_case services_cases[] = {
+	{ "127.0.0.1", "2601", NULL, "SMTP on [127.0.0.1]:2601" },
+	{ "127.0.0.1", "2601 : 2602", NULL, "SMTP on [127.0.0.1]:2601 and for SMTPS on [127.0.0.1]:2602" },
+	{ NULL, "2601 : 2602", NULL,
+	  "SMTP on port 2601 (IPv6 and IPv4) and for SMTPS on port 2602 (IPv6 and IPv4)" },
+	{ "<; 127.0.0.1 ; ::1", "2601 : 2602 : 2603", NULL,
+	  "SMTP on [127.0.0.1]:2601 [::1]:2601 and for SMTPS on [127.0.0.1]:{2602,2603} [::1]:{2602,2603}" },
+	{ "<; 127.0.0.1 ; ::1", "2602 : 2601", NULL,
+	  "SMTP on [127.0.0.1]:2601 [::1]:2601 and for SMTPS on [127.0.0.1]:2602 [::1]:2602" },
+	{ "<; 127.0.0.1 ; 0.0.0.0.2604 ; ::1", "2601 : 2602", NULL,
+	  "SMTP on [127.0.0.1]:2601 port 2604 (IPv4) [::1]:2601 and for SMTPS on [127.0.0.1]:2602 [::1]:2602" },
+	{ NULL, "25", "<; 127.0.0.1.2601 ; 127.0.0.1.2602 ; [::1]:2602",
+	  "SMTP on [127.0.0.1]:2601 and for SMTPS on [127.0.0.1]:2602 [::1]:2602" },
+	{ NULL, "25", "2602", "SMTPS on port 2602 (IPv6 and IPv4)" },
+	{ "127.0.0.1", "25", "2602", "SMTPS on [127.0.0.1]:2602" },
+	{ NULL, "2603 : 2602", NULL, "SMTPS on port 2603 (IPv6 and IPv4) port 2602 (IPv6 and IPv4)" },
+};
+
+static void test_describe_services(void)
+{
+	for (size_t i = 0; i < sizeof services_cases / sizeof services_cases[0]; i++) {
+		const services_case *c = &services_cases[i];
+		listen_set s;
+		xbuf err, desc;
+		xbuf_init(&err, NULL);
+		xbuf_init(&desc, NULL);
+		CHECK(listen_parse(c->ifaces, c->ports, c->override, false, &s, &err));
+		for (size_t k = 0; k < s.n; k++)
+			s.v[k].fd = 100;
+		listen_describe_services(&s, smtps_2602_2603, &desc);
+		CHECK_STR(xbuf_cstr(&desc), c->describe);
+		xbuf_truncate(&desc, 0);
+		/* No tls_on_connect_ports: everything is plain SMTP. */
+		listen_describe_services(&s, NULL, &desc);
+		CHECK(strncmp(xbuf_cstr(&desc), "SMTP on ", 8) == 0 && !strstr(xbuf_cstr(&desc), "SMTPS"));
+		listen_set_free(&s);
+		xbuf_free(&err);
+		xbuf_free(&desc);
+	}
+}
+
 static void test_bind_and_in_use(void)
 {
 	listen_set s;
@@ -104,6 +157,7 @@ int main(void)
 	arena_init_pools();
 	RUN(test_parse_table);
 	RUN(test_describe_skips_unbound);
+	RUN(test_describe_services);
 	RUN(test_bind_and_in_use);
 	return unit_report("test_listen");
 }
