@@ -57,7 +57,7 @@ void priv_reexec_note_child(void)
 }
 
 /* At most: program, 10 -D (Exim's limit; more are passed too, up to the array), -C file, -N,
- * -od*, -qG name, -Mc id, NULL. */
+ * -od*, -MCG name, -q...G name or -Mc id, NULL. */
 #define REEXEC_MAX_ARGS 48
 
 /* The program, its -D definitions and -C file, in Exim's order; returns the count. */
@@ -100,10 +100,9 @@ static size_t build_argv(const char **argv, char *exe, size_t exe_size, const ch
 	else if (foreground)
 		argv[k++] = "-odi";
 	if (queue_name && *queue_name) {
-		xbuf q;
-		xbuf_init(&q, pool_scratch);
-		xbuf_printf(&q, "-qG%s", queue_name);
-		argv[k++] = xbuf_cstr(&q);
+		/* Exim names the queue with -MCG (observed: "-odi -MCG q -Mc id"). */
+		argv[k++] = "-MCG";
+		argv[k++] = queue_name;
 	}
 	argv[k++] = "-Mc";
 	argv[k++] = id;
@@ -215,7 +214,10 @@ void priv_reexec_queue_run(const queue_run_opts *o)
 		*p++ = 'l';
 	*p = 0;
 	if (o->queue_name && *o->queue_name) {
-		/* A named queue: the flags, then G and the name (Exim adds -MCG <name> too). */
+		/* A named queue: -MCG and the name, then the flags, G and the name (observed:
+		 * "exim -C file -MCG q -qGq"). */
+		argv[k++] = "-MCG";
+		argv[k++] = o->queue_name;
 		xbuf g;
 		xbuf_init(&g, pool_scratch);
 		xbuf_printf(&g, "%sG%s", q, o->queue_name);
