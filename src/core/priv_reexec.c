@@ -16,8 +16,18 @@
 #include "core/deliver_continue.h"
 #include "core/priv.h"
 #include "core/priv_trust.h"
+#include "lib/caller_id.h"
 #include "lib/initial_cwd.h"
 #include "lib/log.h"
+
+/* A test aid (tests/scenario/conftest.py), as Exim's test suite lists its -C file as trusted:
+ * a root caller keeps root for its receptions and deliveries. It only withholds the drop from a
+ * process that is root already, so it grants nothing. */
+static bool test_keeps_root(void)
+{
+	const char *keep = getenv("POSTERN_TEST_TRUST_CONFIG");
+	return keep && strcmp(keep, "1") == 0;
+}
 
 bool priv_reexec_wanted(void)
 {
@@ -25,14 +35,24 @@ bool priv_reexec_wanted(void)
 	 * (its -Mc process writes the lost-privilege line); then there is nothing to drop. */
 	if (conf_main.deliver_drop_privilege || priv_untrusted_option() == NULL)
 		return false;
-	if (priv_is_root()) {
-		/* A test aid (tests/scenario/conftest.py), as Exim's test suite lists its -C file as
-		 * trusted: a root caller's deliveries keep root. It only withholds the drop from a
-		 * process that is root already, so it grants nothing. */
-		const char *keep = getenv("POSTERN_TEST_TRUST_CONFIG");
-		return !(keep && strcmp(keep, "1") == 0);
-	}
+	if (priv_is_root())
+		return !test_keeps_root();
 	return priv_lost_privilege();
+}
+
+bool priv_reexec_receive_as_exim(void)
+{
+	if (!priv_is_root() || priv_untrusted_option() == NULL || test_keeps_root())
+		return true;
+	/* The caller stays root for U=, $caller_uid and the trusted-caller question. */
+	caller_id_pin();
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!priv_drop_to_exim(&err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "reception as the exim user: %s", xbuf_cstr(&err));
+		return false;
+	}
+	return true;
 }
 
 bool priv_reexec_become_exim(void)

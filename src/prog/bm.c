@@ -36,6 +36,7 @@
 #include "prog/bm_gecos.h"
 #include "core/deliver.h"
 #include "core/priv_reexec.h"
+#include "lib/caller_id.h"
 #include "prog/cmdline.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -130,8 +131,8 @@ static bool in_id_list(const char *list, bool groups, uid_t uid, gid_t gid)
 
 static void identify_caller(const cmdline *cl, caller *c)
 {
-	c->uid = getuid();
-	c->gid = getgid();
+	c->uid = caller_id_uid();
+	c->gid = caller_id_gid();
 	struct passwd *pw = getpwuid(c->uid);
 	if (pw)
 		c->login = arena_strdup(pool_perm, pw->pw_name);
@@ -328,6 +329,9 @@ int bm_main(const cmdline *cl)
 
 	caller c;
 	identify_caller(cl, &c);
+	/* A reception by root with an untrusted -C or -D runs as the exim user, as Exim's does. */
+	if (!priv_reexec_receive_as_exim())
+		return 1;
 	o->login = sv_cstr(c.login);
 	o->uid = c.uid;
 	o->gid = c.gid;

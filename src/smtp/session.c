@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/dns.h"
+#include "lib/caller_id.h"
 #include "lib/log.h"
 #include "lib/printing.h"
 #include "lib/timefmt.h"
@@ -408,10 +409,10 @@ static void init_origin(smtp_session *s)
 	o->auth_driver = p->auth_driver;
 	o->auth_id = p->auth_id;
 	s->authenticated = p->auth_driver.len > 0;   /* -oMaa: as if AUTH had succeeded */
-	o->uid = getuid();
-	o->gid = getgid();
+	o->uid = caller_id_uid();
+	o->gid = caller_id_gid();
 	/* The caller's login is the name of the real uid (not the terminal's login name). */
-	struct passwd *pw = getpwuid(getuid());
+	struct passwd *pw = getpwuid(o->uid);
 	if (pw) o->login = sv_copy(s->conn, sv_cstr(pw->pw_name));
 	else o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
 	/* A -bs caller is identified by its login, also when -oMa names a remote host. */
