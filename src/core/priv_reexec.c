@@ -20,15 +20,6 @@
 #include "lib/initial_cwd.h"
 #include "lib/log.h"
 
-/* A test aid (tests/scenario/conftest.py), as Exim's test suite lists its -C file as trusted:
- * a root caller keeps root for its receptions and deliveries. It only withholds the drop from a
- * process that is root already, so it grants nothing. */
-static bool test_keeps_root(void)
-{
-	const char *keep = getenv("POSTERN_TEST_TRUST_CONFIG");
-	return keep && strcmp(keep, "1") == 0;
-}
-
 bool priv_reexec_wanted(void)
 {
 	/* Root: the delivery must lose root. The exim user: Exim runs itself again all the same
@@ -36,13 +27,13 @@ bool priv_reexec_wanted(void)
 	if (conf_main.deliver_drop_privilege || priv_untrusted_option() == NULL)
 		return false;
 	if (priv_is_root())
-		return !test_keeps_root();
+		return !priv_trust_test_aid();
 	return priv_lost_privilege();
 }
 
 bool priv_reexec_receive_as_exim(void)
 {
-	if (!priv_is_root() || priv_untrusted_option() == NULL || test_keeps_root())
+	if (!priv_is_root() || priv_untrusted_option() == NULL || priv_trust_test_aid())
 		return true;
 	/* The caller stays root for U=, $caller_uid and the trusted-caller question. */
 	caller_id_pin();

@@ -36,6 +36,7 @@
 #include "prog/bm_gecos.h"
 #include "core/deliver.h"
 #include "core/priv_reexec.h"
+#include "core/priv_trust.h"
 #include "lib/caller_id.h"
 #include "prog/cmdline.h"
 #include "search/match.h"
@@ -432,6 +433,8 @@ int bm_main(const cmdline *cl)
 	if (!spool_config_from_main(&sc, &err))
 		return fail("%s", xbuf_cstr(&err));
 	receive_ctx *r = receive_begin(m, &sc, cl->dot_ends ? RECV_LOCAL_DOT : RECV_LOCAL_EOF, &err);
+	if (!r && priv_caller_lacks_trust())
+		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));   /* Exim's end: status 1 */
 	if (!r) {
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 		return fail("%s", xbuf_cstr(&err));

@@ -30,6 +30,9 @@ static bool load(const cmdline *cl)
 {
 	if (!conf_load_for(cl))
 		return false;
+	/* Not really Exim's process (core/priv_trust.h): its log lines go to stderr. */
+	if (priv_caller_lacks_trust())
+		log_set_stderr_only();
 	privilege_note_lost(cl);
 	switch (cl->mode) {
 	case MODE_BE: case MODE_BEM: case MODE_BS: case MODE_BH: case MODE_BHC: case MODE_BSB:

@@ -16,6 +16,12 @@
 #define CLOSEDOWN_MAX_COMMANDS 50
 
 static smtp_session *dying;
+static bool after_data;
+
+void sess_die_after_data(bool on)
+{
+	after_data = on;
+}
 
 static bool verb_is(sv line, const char *verb)
 {
@@ -31,6 +37,11 @@ static void closedown(bool log_failure)
 	dying = NULL;
 	if (!s)
 		return;
+	if (after_data) {
+		sess_reply(s, 421, "%s Unexpected failure, please try later - closing connection.", s->active_hostname);
+		sess_flush(s);
+		return;
+	}
 	const char *text = log_failure ? "Unexpected log failure, please try later" : "Unexpected failure, please try later";
 	sess_reply(s, 421, "%s", text);
 	if (!sess_flush(s))
