@@ -22,12 +22,13 @@
  * root or already the exim user (priv_lost_privilege). */
 bool priv_reexec_wanted(void);
 
-/* A reception (-bs, -bS, -bm) by root with an untrusted -C or -D: become the exim user for
- * good before reading the message, as Exim receives as the exim user (observed: ${run{id}} in an
- * ACL says uid=Debian-exim). The caller is still root (lib/caller_id.h); the delivery that
- * follows runs again as the exim user (priv_reexec_delivery), as it would from root. Nothing
- * to do for other callers, a trusted configuration, or the test aid. false: the change failed
- * (logged); the caller ends without reading the message. */
+/* A reception (-bs, -bS, -bm) or -bh/-bhc session by root with an untrusted -C or -D: become
+ * the exim user for good before reading the message, as Exim receives as the exim user
+ * (observed: ${run{id}} in an ACL says uid=Debian-exim). The caller is still root
+ * (lib/caller_id.h); the delivery that follows runs again as the exim user
+ * (priv_reexec_delivery), as it would from root. Nothing to do for other callers, a trusted
+ * configuration, or the test aid. false: the change failed (logged); the caller ends without
+ * reading the message. */
 bool priv_reexec_receive_as_exim(void);
 
 /* For a forked process standing in for one Exim runs again as "exim -C file -q" (the daemon's

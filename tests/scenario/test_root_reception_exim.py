@@ -77,3 +77,16 @@ def test_root_bm_odq_spool_files_like_exim():
     assert ours == exim
     assert any(x.startswith("ID ns uid=102(Debian-exim)") for x in exim[0]["mainlog"])
     assert exim[1] and all(x.endswith(":102:105") for x in exim[1])
+
+
+def test_root_bh_runs_as_exim_user_like_exim():
+    """-bh by root: the session runs as the exim user too (the ACL's logwrite line as -bh shows
+    it)."""
+    def go(r):
+        p = r.cmd("-bh", "10.0.0.1", stdin=SMTP)
+        return [rc.clean_line(x, r.d, r.binary) for x in (p.stdout + p.stderr).splitlines()
+                if x.startswith("LOG: rcpt")]
+    exim, ours = both(go)
+    assert ours == exim
+    assert exim == ["LOG: rcpt uid=102(Debian-exim) gid=105(Debian-exim) groups=105(Debian-exim)\\n "
+                    "caller=0/0 orig=0/0"]
