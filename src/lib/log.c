@@ -455,8 +455,7 @@ void log_set_die_hook(void (*hook)(bool log_failure))
 	die_hook = hook;
 }
 
-/* The end of a process after a LOG_DIE line or an unusable log: the undo hook, the die hook (an
- * SMTP session's 421 and closedown) once, then exit status 1, as Exim's. */
+/* log_set_stderr_only: a process that is not really Exim's writes no log file. */
 static bool stderr_only;
 
 void log_set_stderr_only(void)
@@ -473,6 +472,8 @@ void log_set_undo_hook(void (*undo)(void *arg), void *arg)
 	undo_arg = arg;
 }
 
+/* The end of a process after a LOG_DIE line or an unusable log: the undo hook, the die hook (an
+ * SMTP session's 421 and closedown) once, then exit status 1, as Exim's. */
 static _Noreturn void die(bool log_failure)
 {
 	void (*undo)(void *) = undo_hook;
@@ -516,9 +517,8 @@ static bool write_kind(int kind, time_t t, const xbuf *line)
  * process. Its text names the file with "Permission denied" whatever the cause (Exim's text
  * for every failure to open a log, observed with a directory, a missing path and a
  * non-directory in the path). It is shown on stderr; the panic log gets M and it (else the
- * last resort above). */
-/* in_panic: the lost line went to the panic log already (a panic line): it is not written
- * there again, as Exim's panic log has it once. */
+ * last resort above). in_panic: the lost line went to the panic log already (a panic line):
+ * it is not written there again, as Exim's panic log has it once. */
 static _Noreturn void main_unusable(int kind, const xbuf *main_line, const char *stamp, const char *pid,
 	bool in_panic)
 {
