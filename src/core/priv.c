@@ -10,6 +10,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "lib/caller_id.h"
 #include "lib/list.h"
 
 uid_t priv_exim_uid(void)
@@ -159,25 +160,19 @@ bool priv_is_admin(uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
 	return any_group_in(conf_main.admin_groups, gid, groups, ngroups);
 }
 
-/* The caller's supplementary groups, bounded. */
-static int caller_groups(gid_t *groups, int max)
-{
-	int n = getgroups(max, groups);
-	return n < 0 ? 0 : n;
-}
-
+/* The caller (lib/caller_id.h): root still, after a reception by root gave root up. */
 bool priv_caller_is_trusted(void)
 {
 	gid_t groups[256];
-	int n = caller_groups(groups, 256);
-	return priv_is_trusted(getuid(), getgid(), groups, n);
+	int n = caller_id_groups(groups, 256);
+	return priv_is_trusted(caller_id_uid(), caller_id_gid(), groups, n);
 }
 
 bool priv_caller_is_admin(void)
 {
 	gid_t groups[256];
-	int n = caller_groups(groups, 256);
-	return priv_is_admin(getuid(), getgid(), groups, n);
+	int n = caller_id_groups(groups, 256);
+	return priv_is_admin(caller_id_uid(), caller_id_gid(), groups, n);
 }
 
 void priv_give_group_to_exim(const char *path)

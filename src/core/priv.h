@@ -52,7 +52,7 @@ bool priv_is_never_user(uid_t uid);
 bool priv_is_trusted(uid_t uid, gid_t gid, const gid_t *groups, int ngroups);
 /* Exim's admin users: root, the exim user, or a member of admin_groups. */
 bool priv_is_admin(uid_t uid, gid_t gid, const gid_t *groups, int ngroups);
-/* The calling process's identity through the two checks above. */
+/* The caller (lib/caller_id.h) through the two checks above. */
 bool priv_caller_is_trusted(void);
 bool priv_caller_is_admin(void);
 

@@ -16,6 +16,7 @@
 #include "core/deliver_continue.h"
 #include "core/priv.h"
 #include "core/priv_trust.h"
+#include "lib/caller_id.h"
 #include "lib/initial_cwd.h"
 #include "lib/log.h"
 
@@ -25,14 +26,24 @@ bool priv_reexec_wanted(void)
 	 * (its -Mc process writes the lost-privilege line); then there is nothing to drop. */
 	if (conf_main.deliver_drop_privilege || priv_untrusted_option() == NULL)
 		return false;
-	if (priv_is_root()) {
-		/* A test aid (tests/scenario/conftest.py), as Exim's test suite lists its -C file as
-		 * trusted: a root caller's deliveries keep root. It only withholds the drop from a
-		 * process that is root already, so it grants nothing. */
-		const char *keep = getenv("POSTERN_TEST_TRUST_CONFIG");
-		return !(keep && strcmp(keep, "1") == 0);
-	}
+	if (priv_is_root())
+		return !priv_trust_test_aid();
 	return priv_lost_privilege();
+}
+
+bool priv_reexec_receive_as_exim(void)
+{
+	if (!priv_is_root() || priv_untrusted_option() == NULL || priv_trust_test_aid())
+		return true;
+	/* The caller stays root for U=, $caller_uid and the trusted-caller question. */
+	caller_id_pin();
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!priv_drop_to_exim(&err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "reception as the exim user: %s", xbuf_cstr(&err));
+		return false;
+	}
+	return true;
 }
 
 bool priv_reexec_become_exim(void)
@@ -57,7 +68,7 @@ void priv_reexec_note_child(void)
 }
 
 /* At most: program, 10 -D (Exim's limit; more are passed too, up to the array), -C file, -N,
- * -od*, -qG name, -Mc id, NULL. */
+ * -od*, -MCG name, -q...G name or -Mc id, NULL. */
 #define REEXEC_MAX_ARGS 48
 
 /* The program, its -D definitions and -C file, in Exim's order; returns the count. */
@@ -100,10 +111,9 @@ static size_t build_argv(const char **argv, char *exe, size_t exe_size, const ch
 	else if (foreground)
 		argv[k++] = "-odi";
 	if (queue_name && *queue_name) {
-		xbuf q;
-		xbuf_init(&q, pool_scratch);
-		xbuf_printf(&q, "-qG%s", queue_name);
-		argv[k++] = xbuf_cstr(&q);
+		/* Exim names the queue with -MCG (observed: "-odi -MCG q -Mc id"). */
+		argv[k++] = "-MCG";
+		argv[k++] = queue_name;
 	}
 	argv[k++] = "-Mc";
 	argv[k++] = id;
@@ -216,7 +226,10 @@ void priv_reexec_queue_run(const queue_run_opts *o)
 		*p++ = 'l';
 	*p = 0;
 	if (o->queue_name && *o->queue_name) {
-		/* A named queue: the flags, then G and the name (Exim adds -MCG <name> too). */
+		/* A named queue: -MCG and the name, then the flags, G and the name (observed:
+		 * "exim -C file -MCG q -qGq"). */
+		argv[k++] = "-MCG";
+		argv[k++] = o->queue_name;
 		xbuf g;
 		xbuf_init(&g, pool_scratch);
 		xbuf_printf(&g, "%sG%s", q, o->queue_name);

@@ -27,6 +27,15 @@
  * root or already the exim user (priv_lost_privilege). */
 bool priv_reexec_wanted(void);
 
+/* A reception (-bs, -bS, -bm) or -bh/-bhc session by root with an untrusted -C or -D: become
+ * the exim user for good before reading the message, as Exim receives as the exim user
+ * (observed: ${run{id}} in an ACL says uid=Debian-exim). The caller is still root
+ * (lib/caller_id.h); the delivery that follows runs again as the exim user
+ * (priv_reexec_delivery), as it would from root. Nothing to do for other callers, a trusted
+ * configuration, or the test aid. false: the change failed (logged); the caller ends without
+ * reading the message. */
+bool priv_reexec_receive_as_exim(void);
+
 /* For a forked process standing in for one Exim runs again as "exim -C file -q" (the daemon's
  * queue runners): when priv_reexec_wanted() and this process is root, become the exim user and
  * write the lost-privilege line, as that process does. false: the change failed (logged); the
@@ -34,7 +43,7 @@ bool priv_reexec_wanted(void);
 bool priv_reexec_become_exim(void);
 
 /* The daemon's queue runner child, when priv_reexec_wanted() and root: become the exim user and
- * run "postern [-D...] -C file -q[q][i][f[f]][l] [-qG<name>]" as Exim's daemon does ("exim -C file
+ * run "postern [-D...] -C file [-MCG <name>] -q[q][i][f[f]][l][G<name>]" as Exim's daemon does ("exim -C file
  * -qf"). Returns only when it did not run it: not wanted, or the run selects messages (-R, -S,
  * ids), which the command line here does not carry; the caller then uses
  * priv_reexec_become_exim(). An exec failure ends the process. */
@@ -46,7 +55,7 @@ void priv_reexec_queue_run(const queue_run_opts *o);
  * when priv_reexec_wanted(). */
 void priv_reexec_note_child(void);
 
-/* Run "postern [-D...] [-C file] [-N] [-odi|-odqs] -Mc id" as the exim user. foreground: wait for
+/* Run "postern [-D...] [-C file] [-N] [-odi|-odqs] [-MCG <name>] -Mc id" as the exim user. foreground: wait for
  * it (-odi); else detached, as deliver_start_background does. keep_stderr: the new process
  * writes to this one's stderr (a reception's delivery, and a foreground one), else to /dev/null
  * (a bounce's background delivery: Exim's -t child lets go of it). Failures are logged; the

@@ -2,6 +2,7 @@
 #include "core/priv_trust.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "conf/build_paths.h"
 #include "conf/main_options.h"
 #include "core/priv.h"
+#include "lib/caller_id.h"
 #include "lib/log.h"
 
 static const char *config_arg;
@@ -119,6 +121,18 @@ bool priv_lost_privilege(void)
 	if (getuid() == 0 || getuid() != priv_exim_uid() || conf_main.deliver_drop_privilege)
 		return false;
 	return priv_untrusted_option() != NULL;
+}
+
+bool priv_trust_test_aid(void)
+{
+	const char *keep = getenv("POSTERN_TEST_TRUST_CONFIG");
+	return keep && strcmp(keep, "1") == 0;
+}
+
+bool priv_caller_lacks_trust(void)
+{
+	uid_t uid = caller_id_uid();
+	return uid != 0 && uid != priv_exim_uid() && priv_untrusted_option() != NULL && !priv_trust_test_aid();
 }
 
 void priv_note_lost_privilege(void)

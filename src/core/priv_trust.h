@@ -37,6 +37,20 @@ bool priv_lost_privilege(void);
 /* Write that line (the caller has set up the logs). */
 void priv_note_lost_privilege(void);
 
+/* The caller is neither root nor the exim user and the -C or -D is untrusted: Exim 4.96 runs
+ * as that caller, writes its log lines to stderr only (no log file is opened) and cannot give
+ * the spool files it makes to the exim user, so a message is refused (observed: "Failed setting
+ * ownership on spool file ...", or "Failed to create spool file ...: Permission denied" when the
+ * spool is not the caller's to write; status 1). Postern does the same. */
+bool priv_caller_lacks_trust(void);
+
+/* A test aid (tests/scenario/conftest.py sets POSTERN_TEST_TRUST_CONFIG=1), as Exim's test suite
+ * lists its -C file as trusted: a root caller keeps root for its receptions and deliveries
+ * (priv_reexec.h), and another caller's message is not refused for the -C. It grants no
+ * privilege: it only withholds a drop from a process that is root already, and a caller that
+ * is not root writes the spool as itself either way. */
+bool priv_trust_test_aid(void);
+
 /* The -C argument and -D definitions recorded, for running this program again with them. */
 const char *priv_trust_config_arg(void);
 size_t priv_trust_defines(const conf_define **defines);

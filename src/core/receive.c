@@ -499,17 +499,6 @@ void receive_abort(receive_ctx *r)
 	r->txn = NULL;
 }
 
-void receive_withdraw(receive_ctx *r)
-{
-	if (!r || r->aborted)
-		return;
-	r->aborted = true;
-	/* spool_abort removes -H (when committed) and then -D, while the lock is held. */
-	if (r->txn)
-		spool_abort(r->txn);
-	r->txn = NULL;
-}
-
 void receive_end(receive_ctx *r)
 {
 	receive_abort(r);

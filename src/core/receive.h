@@ -117,9 +117,6 @@ bool receive_commit(receive_ctx *r, xbuf *err);
 void receive_abort(receive_ctx *r);
 /* After commit (and logging): release the -D lock and close the spool files. */
 void receive_end(receive_ctx *r);
-/* Withdraw a message before the client was told it was accepted: its -H and -D files go, even
- * after a commit. */
-void receive_withdraw(receive_ctx *r);
 /* The client used PRDR for this message (MAIL ... PRDR with more than one recipient): the
  * "<=" line gets Exim's " PRDR" field. */
 void receive_note_prdr(receive_ctx *r);

@@ -4,12 +4,14 @@
  *      A=auth:id PRX=ip K S=size RT=0.005s id=msgid T="subject" from <sender> for rcpt rcpt
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include "conf/main_options.h"
 #include "core/queue_named.h"
 #include "core/receive_internal.h"
+#include "core/spool.h"
 #include "core/tfo_state.h"
 #include "lib/log.h"
 #include "lib/printing.h"
@@ -63,6 +65,19 @@ void receive_note_prdr(receive_ctx *r)
 	r->prdr = true;
 }
 
+/* The arrival line could not be logged and the process ends (lib/log.h): the message was not
+ * accepted (no 250, status 1), so its spool files go, as Exim removes them (observed with a
+ * datestamped main log the exim user may not open: -H and -D gone). The sender still has it. */
+static void undo_arrival(void *arg)
+{
+	receive_ctx *r = arg;
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (!spool_remove_message(&r->sc, r->m->id, &err))
+		fprintf(stderr, "exim: %s\n", xbuf_cstr(&err));
+	xbuf_free(&err);
+}
+
 void receive_log_arrival(receive_ctx *r)
 {
 	const message *m = r->m;
@@ -70,7 +85,9 @@ void receive_log_arrival(receive_ctx *r)
 	xbuf_init(&b, pool_scratch);
 	arrival_text(r, &b);
 	log_set_id(m->id);
+	log_set_undo_hook(undo_arrival, r);
 	log_write(LOG_MAIN, "%s", xbuf_cstr(&b));
+	log_set_undo_hook(NULL, NULL);
 	log_set_id(NULL);
 	/* The message log starts with the same facts: "Received from <sender> U=... S=..." */
 	if (conf_main.message_logs)

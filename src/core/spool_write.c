@@ -21,6 +21,7 @@
 
 #include "conf/conf.h"
 #include "conf/main_options.h"
+#include "core/priv_trust.h"
 #include "core/spool.h"
 #include "core/queue.h"
 #include "core/queue_named.h"
@@ -30,6 +31,7 @@
 #include "core/spool_worker.h"
 #include "lib/crc64.h"
 #include "lib/durable.h"
+#include "lib/log.h"
 #include "lib/timefmt.h"
 
 #define SPOOL_WBUF 65536
@@ -80,9 +82,22 @@ bool spool_config_from_main(spool_config *sc, xbuf *err)
 	 * queue, or created while delivering one from a named queue, goes there. */
 	sc->queue_name = *queue_named_current() ? queue_named_current() : NULL;
 	sc->mode = 0640;
-	sc->uid = geteuid() == 0 ? conf_main.exim_user : (uid_t)-1;
-	sc->gid = geteuid() == 0 ? conf_main.exim_group : (gid_t)-1;
+	/* A caller without Exim's rights (core/priv_trust.h) tries to give its files to the exim
+	 * user too, as Exim does, and fails. */
+	bool give = geteuid() == 0 || priv_caller_lacks_trust();
+	sc->uid = give ? conf_main.exim_user : (uid_t)-1;
+	sc->gid = give ? conf_main.exim_group : (gid_t)-1;
 	return true;
+}
+
+/* A spool file's name as Exim's messages give it: the queue and split parts are there even when
+ * empty ("<dir>//input//<id>-D", observed). */
+static const char *exim_style_name(arena *a, const spool_config *sc, const char *subdir, const char *id,
+	const char *suffix)
+{
+	char split[2] = { sc->split ? id[5] : 0, 0 };
+	return arena_printf(a, "%s/%s/%s/%s/%s%s", sc->directory, sc->queue_name ? sc->queue_name : "", subdir,
+		split, id, suffix);
 }
 
 /* <dir>[/<queue>]/<subdir>[/<c>] */
@@ -196,8 +211,9 @@ spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 		t->blen = (size_t)snprintf(t->buf, sizeof t->buf, "%s-D\n", id);
 		return t;
 	}
+	const char *dname = exim_style_name(pool_scratch, sc, "input", id, "-D");
 	if (errno == EEXIST) {
-		xbuf_printf(err, "Failed to create spool file %s: %s", t->dpath, strerror(EEXIST));
+		xbuf_printf(err, "Failed to create spool file %s: %s", dname, strerror(EEXIST));
 		free(t);
 		errno = EEXIST;
 		return NULL;
@@ -205,13 +221,18 @@ spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 	t->fd = open(t->dpath, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
 	if (t->fd < 0) {
 		int e = errno;
-		xbuf_printf(err, "Failed to create spool file %s: %s", t->dpath, strerror(e));
+		xbuf_printf(err, "Failed to create spool file %s: %s", dname, strerror(e));
 		free(t);
 		errno = e; /* EEXIST tells spool_begin_message to take another id */
 		return NULL;
 	}
 	if (sc->uid != (uid_t)-1 && fchown(t->fd, sc->uid, sc->gid) != 0) {
-		xbuf_printf(err, "Failed to set owner of spool file %s: %s", t->dpath, strerror(errno));
+		/* Exim's two lines, the first naming its source line (observed). */
+		int e = errno;
+		log_write(LOG_MAIN | LOG_PANIC, "exim.c:878: chown(%s, %lu:%lu) failed (%s). Please contact the "
+			"authors and refer to https://bugs.exim.org/show_bug.cgi?id=2391", dname,
+			(unsigned long)sc->uid, (unsigned long)sc->gid, strerror(e));
+		xbuf_printf(err, "Failed setting ownership on spool file %s: %s", dname, strerror(e));
 		spool_abort(t);
 		return NULL;
 	}

@@ -18,6 +18,7 @@
 #include "conf/main_options.h"
 #include "expand/ops/ops.h"
 #include "expand/xp_internal.h"
+#include "lib/caller_id.h"
 #include "lib/initial_cwd.h"
 #include "lib/timefmt.h"
 #include "search/search.h"
@@ -62,7 +63,7 @@ static const char *caller_login(void)
 {
 	static char login[64];
 	if (!login[0]) {
-		struct passwd *pw = getpwuid(getuid());
+		struct passwd *pw = getpwuid(caller_id_uid());
 		snprintf(login, sizeof login, "%s", pw ? pw->pw_name : "unknown");
 	}
 	return login;
@@ -78,8 +79,8 @@ GETTER(v_qualify_recipient)
 GETTER(v_caller_login) { xbuf_puts(out, caller_login()); }
 GETTER(v_sender_address) { xbuf_printf(out, "%s@%s", caller_login(), qualify_domain()); }
 GETTER(v_pid) { xbuf_printf(out, "%ld", (long)getpid()); }
-GETTER(v_uid) { xbuf_printf(out, "%lu", (unsigned long)getuid()); }
-GETTER(v_gid) { xbuf_printf(out, "%lu", (unsigned long)getgid()); }
+GETTER(v_uid) { xbuf_printf(out, "%lu", (unsigned long)caller_id_uid()); }
+GETTER(v_gid) { xbuf_printf(out, "%lu", (unsigned long)caller_id_gid()); }
 GETTER(v_config_file) { xbuf_puts(out, proc_config_file ? proc_config_file : conf_file_name()); }
 GETTER(v_config_dir)
 {

@@ -455,10 +455,31 @@ void log_set_die_hook(void (*hook)(bool log_failure))
 	die_hook = hook;
 }
 
-/* The end of a process after a LOG_DIE line or an unusable log: the hook (an SMTP session's
- * 421 and closedown) once, then exit status 1, as Exim's. */
+/* log_set_stderr_only: a process that is not really Exim's writes no log file. */
+static bool stderr_only;
+
+void log_set_stderr_only(void)
+{
+	stderr_only = true;
+}
+
+static void (*undo_hook)(void *);
+static void *undo_arg;
+
+void log_set_undo_hook(void (*undo)(void *arg), void *arg)
+{
+	undo_hook = undo;
+	undo_arg = arg;
+}
+
+/* The end of a process after a LOG_DIE line or an unusable log: the undo hook, the die hook (an
+ * SMTP session's 421 and closedown) once, then exit status 1, as Exim's. */
 static _Noreturn void die(bool log_failure)
 {
+	void (*undo)(void *) = undo_hook;
+	undo_hook = NULL;
+	if (undo)
+		undo(undo_arg);
 	void (*hook)(bool) = die_hook;
 	die_hook = NULL;
 	if (hook)
@@ -524,9 +545,11 @@ static bool write_kind(int kind, time_t t, const xbuf *line)
  * process. Its text names the file with "Permission denied" whatever the cause (Exim's text
  * for every failure to open a log, observed with a directory, a missing path and a
  * non-directory in the path); a write that fails on an opened file gets Exim's "failed to
- * write" text (observed with a full file system). It is shown on stderr; the panic log gets M and it (else the
- * last resort above). */
-static _Noreturn void main_unusable(int kind, const xbuf *main_line, const char *stamp, const char *pid)
+ * write" text (observed with a full file system). It is shown on stderr; the panic log gets M
+ * and it (else the last resort above). in_panic: the lost line went to the panic log already (a
+ * panic line): it is not written there again, as Exim's panic log has it once. */
+static _Noreturn void main_unusable(int kind, const xbuf *main_line, const char *stamp, const char *pid,
+	bool in_panic)
 {
 	xbuf p;
 	xbuf_init(&p, NULL);
@@ -544,7 +567,7 @@ static _Noreturn void main_unusable(int kind, const xbuf *main_line, const char 
 	fflush(stderr);
 	struct timeval tv;
 	get_time(&tv);
-	if (!write_kind(K_PANIC, tv.tv_sec, main_line) || !write_kind(K_PANIC, tv.tv_sec, &p))
+	if ((!in_panic && !write_kind(K_PANIC, tv.tv_sec, main_line)) || !write_kind(K_PANIC, tv.tv_sec, &p))
 		panic_unusable(main_line, &p);
 	die(false);
 }
@@ -579,6 +602,17 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 		text = body;
 	}
 	xbuf_printf(&line, "%s %s%s\n", xbuf_cstr(&stamp), pid, xbuf_cstr(&text));
+	if (stderr_only) {
+		fputs(xbuf_cstr(&line), stderr);
+		fflush(stderr);
+		xbuf_free(&text);
+		xbuf_free(&stamp);
+		xbuf_free(&line);
+		st.depth--;
+		if (which & LOG_DIE)
+			die(false);
+		return;
+	}
 
 	if (st.cfg.echo == LOG_ECHO_TAGGED) {
 		xbuf w;
@@ -603,10 +637,14 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 			log_batch_flush();
 		dest = 0;
 	}
-	/* A panic line is shown on stderr before anything else, and goes to the panic log first:
-	 * when that cannot be used, the process ends without writing the others (Exim 4.96). */
+	/* A panic line goes to the panic log first: when that cannot be used, the process ends
+	 * without writing the others (Exim 4.96). It is shown on stderr before anything else, but
+	 * only once the main (reject) log has it too: when that log cannot be used, stderr gets
+	 * only the "Cannot open" line (observed: Exim's lost-privilege line in a process whose
+	 * datestamped main log it may not open). */
 	bool echo = (which & LOG_PANIC) && st.cfg.echo == LOG_ECHO_PANIC;
-	if (echo) {
+	bool echo_later = echo && st.template && !st.defaulted && (dest & (LOG_MAIN | LOG_REJECT));
+	if (echo && !echo_later) {
 		fputs(xbuf_cstr(&line), stderr);
 		fflush(stderr);
 	}
@@ -620,11 +658,20 @@ void log_vwrite(unsigned which, const char *fmt, va_list ap)
 				break;
 			}
 	} else if (st.template) {
-		if ((dest & LOG_PANIC) && !write_kind(K_PANIC, tv.tv_sec, &line))
+		if ((dest & LOG_PANIC) && !write_kind(K_PANIC, tv.tv_sec, &line)) {
+			if (echo_later) {
+				fputs(xbuf_cstr(&line), stderr);
+				fflush(stderr);
+			}
 			panic_unusable(&line, &line);
+		}
 		for (int kind = K_MAIN; kind <= K_REJECT; kind++)
 			if ((dest & (1u << kind)) && !write_kind(kind, tv.tv_sec, &line) && !(which & LOG_TRY))
-				main_unusable(kind, &line, xbuf_cstr(&stamp), pid);
+				main_unusable(kind, &line, xbuf_cstr(&stamp), pid, (dest & LOG_PANIC) != 0);
+		if (echo_later) {
+			fputs(xbuf_cstr(&line), stderr);
+			fflush(stderr);
+		}
 	}
 
 	if (st.to_syslog && dest) {
@@ -662,7 +709,7 @@ void log_batch_flush(void)
 		char pid[32] = "";
 		if (logsel_has(&st.cfg.selector, LS_PID))
 			snprintf(pid, sizeof pid, "[%ld] ", (long)getpid());
-		main_unusable(K_MAIN, st.batch, xbuf_cstr(&stamp), pid);
+		main_unusable(K_MAIN, st.batch, xbuf_cstr(&stamp), pid, false);
 	}
 	xbuf_reset(st.batch);
 }

@@ -129,6 +129,14 @@ void log_set_opener(int (*opener)(const char *name));
  * "421 Unexpected failure, please try later" or "421 Unexpected log failure, please try later"
  * and closes the session down as Exim does. */
 void log_set_die_hook(void (*hook)(bool log_failure));
+/* From now on every line goes to stderr only, once, in the file layout; no file or syslog is
+ * opened. Exim does this in a process that is not really Exim's: a caller other than root and
+ * the exim user with an untrusted -C or -D (core/priv_trust.h). Survives log_configure. */
+void log_set_stderr_only(void);
+
+/* Work to undo when the process ends that way, run before the die hook: a message whose arrival
+ * line cannot be logged is removed (core/receive_log.c). NULL removes it. */
+void log_set_undo_hook(void (*undo)(void *arg), void *arg);
 
 /* Many main-log lines at once (a queue run logging a line for each of 100,000 skipped messages):
  * between begin and end, lines that go only to the main log file are collected and written

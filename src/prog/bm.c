@@ -36,6 +36,8 @@
 #include "prog/bm_gecos.h"
 #include "core/deliver.h"
 #include "core/priv_reexec.h"
+#include "core/priv_trust.h"
+#include "lib/caller_id.h"
 #include "prog/cmdline.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -130,8 +132,8 @@ static bool in_id_list(const char *list, bool groups, uid_t uid, gid_t gid)
 
 static void identify_caller(const cmdline *cl, caller *c)
 {
-	c->uid = getuid();
-	c->gid = getgid();
+	c->uid = caller_id_uid();
+	c->gid = caller_id_gid();
 	struct passwd *pw = getpwuid(c->uid);
 	if (pw)
 		c->login = arena_strdup(pool_perm, pw->pw_name);
@@ -328,6 +330,9 @@ int bm_main(const cmdline *cl)
 
 	caller c;
 	identify_caller(cl, &c);
+	/* A reception by root with an untrusted -C or -D runs as the exim user, as Exim's does. */
+	if (!priv_reexec_receive_as_exim())
+		return 1;
 	o->login = sv_cstr(c.login);
 	o->uid = c.uid;
 	o->gid = c.gid;
@@ -428,6 +433,8 @@ int bm_main(const cmdline *cl)
 	if (!spool_config_from_main(&sc, &err))
 		return fail("%s", xbuf_cstr(&err));
 	receive_ctx *r = receive_begin(m, &sc, cl->dot_ends ? RECV_LOCAL_DOT : RECV_LOCAL_EOF, &err);
+	if (!r && priv_caller_lacks_trust())
+		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));   /* Exim's end: status 1 */
 	if (!r) {
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 		return fail("%s", xbuf_cstr(&err));

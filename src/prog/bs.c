@@ -18,6 +18,7 @@
 #include "core/callout.h"
 #include "core/deliver.h"
 #include "core/priv.h"
+#include "core/priv_reexec.h"
 #include "expand/expand.h"
 #include "lib/ip.h"
 #include "lib/log.h"
@@ -210,6 +211,13 @@ int bs_main(const cmdline *cl)
 		: cl->deliver == DELIVER_QUEUE_SMTP ? DELIVER_AFTER_QUEUE_SMTP
 		: cl->deliver == DELIVER_FOREGROUND ? DELIVER_AFTER_FOREGROUND : DELIVER_AFTER_BACKGROUND,
 		cl->deliver != DELIVER_DEFAULT);
+	/* A session by root with an untrusted -C or -D runs as the exim user, as Exim's does
+	 * (-bh and -bhc too: ${run} in an ACL says uid=Debian-exim). The -bh log directory is
+	 * given to the exim user first; root can still use it when it stays root. */
+	if (host_checking && bh.dir[0])
+		priv_give_to_exim(bh.dir);
+	if (!priv_reexec_receive_as_exim())
+		return 1;
 	int rc = smtp_session_run(&p);
 	if (p.log_pump) {
 		bh_log_pump(&bh);

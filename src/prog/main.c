@@ -31,6 +31,9 @@ static bool load(const cmdline *cl)
 {
 	if (!conf_load_for(cl))
 		return false;
+	/* Not really Exim's process (core/priv_trust.h): its log lines go to stderr. */
+	if (priv_caller_lacks_trust())
+		log_set_stderr_only();
 	environment_note_purge(cl);
 	privilege_note_lost(cl);
 	switch (cl->mode) {
@@ -70,6 +73,11 @@ int main(int argc, char **argv)
 		}
 		debug_selector = sel;
 	}
+	/* -MCG <name> outside -MC names the queue as -qG does: Exim passes it to the processes it
+	 * runs again for a named queue's delivery ("-MCG q -Mc id") and queue runner
+	 * ("-MCG q -qGq"). */
+	if (cl.cont && cl.cont->queue_name && cl.mode != MODE_CONTINUE && !cl.q_name)
+		cl.q_name = cl.cont->queue_name;
 	/* -qG<name>: the queue everything this process does works in (core/queue_named.h), not only
 	 * a queue run: -bp, -M..., and the messages a daemon's sessions receive, as in Exim. */
 	if (cl.q_name) {

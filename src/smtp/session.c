@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/dns.h"
+#include "lib/caller_id.h"
 #include "lib/log.h"
 #include "lib/printing.h"
 #include "lib/timefmt.h"
@@ -403,9 +404,9 @@ static struct {
 	char name[256];
 } login_cache;
 
-static bool real_login(sv *out, arena *a)
+/* The login name of uid (the caller's: caller_id.h), looked up once per process and uid. */
+static bool real_login(uid_t uid, sv *out, arena *a)
 {
-	uid_t uid = getuid();
 	if (!login_cache.known || login_cache.uid != uid) {
 		struct passwd *pw = getpwuid(uid);
 		login_cache.known = true;
@@ -423,7 +424,7 @@ void smtp_session_prepare(void)
 {
 	sv unused;
 	arena_mark m = arena_getmark(pool_scratch);
-	real_login(&unused, pool_scratch);
+	real_login(caller_id_uid(), &unused, pool_scratch);
 	arena_reset(pool_scratch, m);
 }
 
@@ -441,10 +442,10 @@ static void init_origin(smtp_session *s)
 	o->auth_driver = p->auth_driver;
 	o->auth_id = p->auth_id;
 	s->authenticated = p->auth_driver.len > 0;   /* -oMaa: as if AUTH had succeeded */
-	o->uid = getuid();
-	o->gid = getgid();
+	o->uid = caller_id_uid();
+	o->gid = caller_id_gid();
 	/* The caller's login is the name of the real uid (not the terminal's login name). */
-	if (!real_login(&o->login, s->conn))
+	if (!real_login(o->uid, &o->login, s->conn))
 		o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
 	/* A -bs caller is identified by its login, also when -oMa names a remote host. */
 	if (!o->ident.p && (!o->host_address.len || s->mode == SMTP_MODE_BS)) o->ident = o->login;   /* -oMt "" gives none */

@@ -10,6 +10,7 @@
 #include "core/receive.h"
 #include "core/spool.h"
 #include "core/tfo_state.h"
+#include "core/priv_trust.h"
 #include "lib/log.h"
 #include "smtp/session_int.h"
 
@@ -83,6 +84,15 @@ static bool start_receive(smtp_session *s, receive_input how)
 	xbuf_init(&err, s->work);
 	spool_config sc;
 	if (!spool_config_from_main(&sc, &err) || !(s->recv = receive_begin(s->msg, &sc, how, &err))) {
+		if (priv_caller_lacks_trust()) {
+			/* Exim has answered DATA before it makes its spool file; a caller without its
+			 * rights cannot make it (or give it to the exim user) and the process ends there
+			 * with nothing more said (observed: 354, the line on stderr, status 1). */
+			sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
+			sess_flush(s);
+			sess_die_install(NULL);
+			log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));
+		}
 		sess_log(s, LOG_MAIN | LOG_PANIC, "cannot start receiving a message: %s", xbuf_cstr(&err));
 		sess_reply(s, 451, "Temporary local problem - please try later");
 		return false;
@@ -321,9 +331,9 @@ static sess_next finish_message(smtp_session *s)
 		s->recv_opts.fake_reject = true;
 		receive_set_opts(s->recv, &s->recv_opts);
 	}
-	if (keep) sess_die_arrival(s->recv);
+	sess_die_after_data(true);
 	receive_log_arrival(s->recv);
-	sess_die_arrival(NULL);
+	sess_die_after_data(false);
 	s->origin.tcp_fastopen = TFO_NOT_USED;   /* Exim logs " TFO" once per connection */
 	/* An ACL's control = freeze / queue is logged after the arrival (a discarded message's
 	 * as "by NULL": Exim no longer knows who asked). */

@@ -22,7 +22,12 @@
 #define CLOSEDOWN_MAX_COMMANDS 50
 
 static smtp_session *dying;
-static receive_ctx *arriving;   /* committed, its "<=" line being written */
+static bool after_data;
+
+void sess_die_after_data(bool on)
+{
+	after_data = on;
+}
 
 static bool verb_is(sv line, const char *verb)
 {
@@ -38,9 +43,7 @@ static void closedown(bool log_failure)
 	dying = NULL;
 	if (!s)
 		return;
-	if (arriving) {
-		receive_withdraw(arriving);
-		arriving = NULL;
+	if (after_data) {
 		sess_reply(s, 421, "%s Unexpected failure, please try later - closing connection.", s->active_hostname);
 		sess_flush(s);
 		return;
@@ -70,11 +73,6 @@ static void closedown(bool log_failure)
 			break;
 	}
 	xbuf_free(&line);
-}
-
-void sess_die_arrival(receive_ctx *r)
-{
-	arriving = r;
 }
 
 void sess_die_install(smtp_session *s)

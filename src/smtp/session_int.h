@@ -282,12 +282,9 @@ void sess_set_message_vars(smtp_session *s, const message *m);
 /* From now until the process ends, a panic that ends it (LOG_DIE, an unusable log) answers
  * 421 and closes the session down as Exim does (session_die.c); NULL: no more. */
 void sess_die_install(smtp_session *s);
-
-/* Around the "<=" line of a committed message (r; NULL after it): a panic that ends the process
- * there (the main log cannot be opened or written) withdraws the message and answers
- * "421 <host> Unexpected failure, please try later - closing connection." without the
- * closedown, as Exim 4.96 does. No 250 was sent, so the client keeps the message: it is not
- * lost, and not delivered twice. */
-void sess_die_arrival(receive_ctx *r);
+/* Around the arrival line of a message whose data was read: a panic then ends the session
+ * with "421 <host> Unexpected failure, please try later - closing connection." and reads no
+ * more, as Exim does after DATA (observed when the main log cannot be opened). */
+void sess_die_after_data(bool on);
 
 #endif
