@@ -206,6 +206,9 @@ int bs_main(const cmdline *cl)
 		if (cl->oMai) p.auth_id = sv_tainted(sv_cstr(cl->oMai));
 		if (p.interface_address.len) p.interface_address = sv_tainted(p.interface_address);
 	}
+	/* Batched SMTP is "local-bsmtp" whatever HELO, EHLO or -oMa says, as Exim 4.96 logs it. */
+	if (p.mode == SMTP_MODE_BATCH && !p.protocol.len)
+		p.protocol = sv_cstr("local-bsmtp");
 	/* -bs and -bS start deliveries as local submission does (-odi: in this process). */
 	deliver_set_after_reception(cl->deliver == DELIVER_QUEUE ? DELIVER_AFTER_QUEUE
 		: cl->deliver == DELIVER_QUEUE_SMTP ? DELIVER_AFTER_QUEUE_SMTP

@@ -448,7 +448,8 @@ static void init_origin(smtp_session *s)
 	if (!real_login(o->uid, &o->login, s->conn))
 		o->login = sv_cstr(conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown");
 	/* A -bs caller is identified by its login, also when -oMa names a remote host. */
-	if (!o->ident.p && (!o->host_address.len || s->mode == SMTP_MODE_BS)) o->ident = o->login;   /* -oMt "" gives none */
+	if (!o->ident.p && (!o->host_address.len || s->mode == SMTP_MODE_BS || s->mode == SMTP_MODE_BATCH))
+		o->ident = o->login;   /* -oMt "" gives none */
 	/* -active_hostname is written only when smtp_active_hostname differs from primary_hostname */
 	o->active_hostname = SV_NULL;
 	/* $received_protocol before HELO/EHLO */
@@ -669,7 +670,21 @@ static bool synprot_error(smtp_session *s, int code, bool protocol, const char *
 /* Batched SMTP (-bS) stops at the first error: what went wrong goes to stdout (for the
  * program that fed us) and a report to stderr, and the rest of the batch is abandoned. Exim
  * words a few of these replies differently in batch mode. */
+static sess_next batch_error_at(smtp_session *s, int code, const char *text, bool show_command);
+
 static sess_next batch_error(smtp_session *s, int code, const char *text)
+{
+	return batch_error_at(s, code, text, true);
+}
+
+sess_next sess_batch_data_error(smtp_session *s, int code, const char *text)
+{
+	return batch_error_at(s, code, text, false);
+}
+
+/* show_command: Exim names the command at fault, except for an error found after the data
+ * (a refusal by acl_not_smtp). */
+static sess_next batch_error_at(smtp_session *s, int code, const char *text, bool show_command)
 {
 	static const struct { const char *interactive, *batch; } words[] = {
 		{ "unrecognized command", "Command unrecognized" },
@@ -681,17 +696,20 @@ static sess_next batch_error(smtp_session *s, int code, const char *text)
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
 	printing_escape(s->cmd_line, 0, &cmd);
-	bio_printf(&s->io, "%d %s\nTransaction started in line %lu\nError detected in line %lu\n%s\n",
-		code, text, s->txn_line, s->io.lines, xbuf_cstr(&cmd));
+	bio_printf(&s->io, "%d %s\nTransaction started in line %lu\nError detected in line %lu\n",
+		code, text, s->txn_line, s->io.lines);
+	if (show_command)
+		bio_printf(&s->io, "%s\n", xbuf_cstr(&cmd));
 	bio_flush(&s->io);
 	fprintf(stderr, "An error was detected while processing a file of BSMTP input.\n"
 		"The error message was:\n\n  %d %s\n\n"
 		"The SMTP transaction started in line %lu.\n"
-		"The error was detected in line %lu.\n"
-		"The SMTP command at fault was:\n\n   %s\n\n"
-		"%d previous message%s successfully processed.\n"
-		"The rest of the batch was abandoned.\n",
-		code, text, s->txn_line, s->io.lines, xbuf_cstr(&cmd), s->messages_accepted,
+		"The error was detected in line %lu.\n",
+		code, text, s->txn_line, s->io.lines);
+	if (show_command)
+		fprintf(stderr, "The SMTP command at fault was:\n\n   %s\n\n", xbuf_cstr(&cmd));
+	fprintf(stderr, "%d previous message%s successfully processed.\n"
+		"The rest of the batch was abandoned.\n", s->messages_accepted,
 		s->messages_accepted == 1 ? " was" : "s were");
 	fflush(stderr);
 	s->exit_code = s->messages_accepted ? 1 : 2;

@@ -494,6 +494,10 @@ sess_next sess_mail(smtp_session *s)
 	sess_set_message_vars(s, s->msg);
 
 	acl_ctx c;
+	/* Batched SMTP: acl_not_smtp_start here, once the sender is known, for its modifiers (its
+	 * verdict is not used, as for -bm); the MAIL ACL is not run (session_acl.c). */
+	if (s->mode == SMTP_MODE_BATCH && conf_main.acl_not_smtp_start && *conf_main.acl_not_smtp_start)
+		sess_acl(s, ACL_WHERE_NOTSMTP_START, conf_main.acl_not_smtp_start, SV_NULL, &c);
 	acl_result rc = sess_acl(s, ACL_WHERE_MAIL, conf_main.acl_smtp_mail, SV_NULL, &c);
 	/* discard: accepted, and every recipient of this message will be discarded */
 	if (rc == ACL_DISCARD) {

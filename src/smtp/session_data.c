@@ -119,7 +119,7 @@ static bool start_receive(smtp_session *s, receive_input how)
 	/* A local -bs message may have unqualified addresses, and its -H file says so. */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
 	/* Exim 4.96 marks a -bs message (also with -oMa) for its first delivery attempt (observed). */
-	if (s->mode == SMTP_MODE_BS) s->msg->deliver_firsttime = true;
+	if (s->mode == SMTP_MODE_BS || s->mode == SMTP_MODE_BATCH) s->msg->deliver_firsttime = true;
 	return true;
 }
 
@@ -257,6 +257,25 @@ static void apply_acl_headers(smtp_session *s, const acl_ctx *c)
 }
 
 /* The message text is complete: headers, MIME and DATA ACLs, commit, 250. */
+/* acl_not_smtp refused a message of batched SMTP: as Exim 4.96, the main log's "rejected by
+ * non-SMTP ACL" line (the reject log adds the envelope and headers), then the batch error for
+ * the data (no command to show) that abandons the rest of the batch. */
+static sess_next batch_refused(smtp_session *s, const acl_ctx *c)
+{
+	sv user = xbuf_sv(&c->user_msg), logm = xbuf_sv(&c->log_msg);
+	const char *why = logm.len ? sv_dup(s->work, logm) : user.len ? sv_dup(s->work, user) : "NULL";
+	xbuf line;
+	xbuf_init(&line, s->work);
+	xbuf_printf(&line, "F=<" SV_FMT "> rejected by non-SMTP ACL: %s", SV_ARG(s->sender), why);
+	log_set_id(s->msg->id);
+	log_write(LOG_MAIN, "%s", xbuf_cstr(&line));
+	xbuf_putc(&line, '\n');
+	receive_reject_details(s->recv, &line);
+	log_write(LOG_REJECT, "%s", xbuf_cstr(&line));
+	log_set_id(NULL);
+	return sess_batch_data_error(s, 550, user.len ? sv_dup(s->work, user) : "Administrative prohibition");
+}
+
 static sess_next finish_message(smtp_session *s)
 {
 	const char *chunk = chunk_line(s);   /* while the counts are there */
@@ -279,8 +298,12 @@ static sess_next finish_message(smtp_session *s)
 	s->env.msg = &s->xpmsg;
 	acl_ctx c;
 	acl_result rc = ACL_OK;
-	/* acl_smtp_mime runs before the DATA ACL, once per MIME part. */
-	if (conf_main.acl_smtp_mime && *conf_main.acl_smtp_mime && s->msg->nrcpt > 0) {
+	/* acl_smtp_mime runs before the DATA ACL, once per MIME part. Batched SMTP has the
+	 * non-SMTP ACLs instead (session_acl.c). */
+	bool batch = s->mode == SMTP_MODE_BATCH;
+	const char *mime_acl = batch ? conf_main.acl_not_smtp_mime : conf_main.acl_smtp_mime;
+	const char *data_acl = batch ? conf_main.acl_not_smtp : conf_main.acl_smtp_data;
+	if (mime_acl && *mime_acl && s->msg->nrcpt > 0) {
 		rc = sess_acl_mime(s, &c);
 		if (rc != ACL_OK && rc != ACL_DISCARD) {
 			sess_next n = sess_acl_reply(s, ACL_WHERE_MIME, rc, &c, "MIME");
@@ -294,9 +317,16 @@ static sess_next finish_message(smtp_session *s)
 	}
 	/* No DATA ACL for a message whose recipients were all discarded (a discard in the MIME
 	 * ACL discards the message without it). */
-	if (rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0) {
-		rc = sess_acl(s, ACL_WHERE_DATA, conf_main.acl_smtp_data, SV_NULL, &c);
+	if (rc == ACL_OK && data_acl && *data_acl && s->msg->nrcpt > 0) {
+		if (batch) log_set_id(s->msg->id);   /* its logwrite lines carry the id, as in Exim */
+		rc = sess_acl(s, batch ? ACL_WHERE_NOTSMTP : ACL_WHERE_DATA, data_acl, SV_NULL, &c);
+		if (batch) log_set_id(NULL);
 		if (rc == ACL_OK || rc == ACL_DISCARD) apply_acl_headers(s, &c);
+	}
+	if (batch && rc != ACL_OK && rc != ACL_DISCARD) {
+		sess_next n = batch_refused(s, &c);
+		message_refused(s);
+		return n;
 	}
 	if (rc != ACL_OK && rc != ACL_DISCARD) {
 		sess_next n = sess_acl_reply(s, ACL_WHERE_DATA, rc, &c, "DATA");
@@ -314,7 +344,7 @@ static sess_next finish_message(smtp_session *s)
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
 	/* The DATA ACL's accepting message replaces "OK id=..." */
-	sv data_msg = rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->work, xbuf_sv(&c.user_msg)) : SV_NULL;
+	sv data_msg = !batch && rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->work, xbuf_sv(&c.user_msg)) : SV_NULL;
 	/* A message whose recipients were all discarded is accepted and thrown away at once. */
 	const char *discarded = rc == ACL_DISCARD ? "DATA" : s->mail_discarded ? "MAIL" : s->msg->nrcpt == 0 ? "RCPT" : NULL;
 	bool keep = !discarded && !host_checking(s);

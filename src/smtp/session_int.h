@@ -286,5 +286,8 @@ void sess_die_install(smtp_session *s);
  * with "421 <host> Unexpected failure, please try later - closing connection." and reads no
  * more, as Exim does after DATA (observed when the main log cannot be opened). */
 void sess_die_after_data(bool on);
+/* -bS: the batch error for a message refused after its data (acl_not_smtp), which abandons
+ * the rest of the batch as Exim does. */
+sess_next sess_batch_data_error(smtp_session *s, int code, const char *text);
 
 #endif
