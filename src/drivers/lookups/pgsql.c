@@ -2,15 +2,16 @@
  * "servers=...;" query prefix). Servers are "host[:port]/db/user/password" or
  * "(/socket/dir/.s.PGSQL.port)/db/user/password"; they are tried in order until one connects
  * and runs the query. A statement without rows returns the number of rows affected.
- * Connections are cached per server (without the password) until search_tidyup. */
+ * Connections are cached per server (without the password) until search_tidyup. libpq is loaded
+ * at the first lookup (pgsql_lib.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf.h"
+#include "drivers/lookups/pgsql_lib.h"
 #include "drivers/lookups/sql_servers.h"
 #include "lib/clock.h"
 #include "lib/debug.h"
@@ -106,7 +107,7 @@ static void drop_conn(pg_conn *c)
 			*pp = c->next;
 			break;
 		}
-	PQfinish(c->conn);
+	pq.PQfinish(c->conn);
 	free(c->key);
 	free(c);
 }
@@ -149,11 +150,11 @@ static PGconn *get_conn(sv server, int connect_secs, bool *cached, xbuf *err)
 			*cached = true;
 			goto out;
 		}
-	conn = PQconnectdb(xbuf_cstr(&ci));
-	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		xbuf_printf(err, "PGSQL connection failed: %s", conn ? PQerrorMessage(conn) : "out of memory");
+	conn = pq.PQconnectdb(xbuf_cstr(&ci));
+	if (!conn || pq.PQstatus(conn) != CONNECTION_OK) {
+		xbuf_printf(err, "PGSQL connection failed: %s", conn ? pq.PQerrorMessage(conn) : "out of memory");
 		trim_nl(err);
-		PQfinish(conn);
+		pq.PQfinish(conn);
 		conn = NULL;
 		goto out;
 	}
@@ -175,8 +176,8 @@ out:
 static PGresult *exec_bounded(PGconn *conn, const char *q, int secs, bool *broken, xbuf *err)
 {
 	*broken = false;
-	if (!PQsendQuery(conn, q)) {
-		xbuf_printf(err, "PGSQL: query failed: %s", PQerrorMessage(conn));
+	if (!pq.PQsendQuery(conn, q)) {
+		xbuf_printf(err, "PGSQL: query failed: %s", pq.PQerrorMessage(conn));
 		trim_nl(err);
 		*broken = true;
 		return NULL;
@@ -184,33 +185,33 @@ static PGresult *exec_bounded(PGconn *conn, const char *q, int secs, bool *broke
 	long long deadline = monotonic_ms() + (long long)secs * 1000;
 	PGresult *last = NULL;
 	for (;;) {
-		int f = PQflush(conn);
+		int f = pq.PQflush(conn);
 		if (f < 0)
 			goto fail;
-		if (f == 0 && !PQisBusy(conn)) {
-			PGresult *r = PQgetResult(conn);
+		if (f == 0 && !pq.PQisBusy(conn)) {
+			PGresult *r = pq.PQgetResult(conn);
 			if (!r)
 				return last;
-			PQclear(last);
+			pq.PQclear(last);
 			last = r;
 			continue;
 		}
 		int left = ms_until(deadline);
 		if (left == 0) {
-			PQclear(last);
+			pq.PQclear(last);
 			xbuf_printf(err, "PGSQL: query timed out after %d seconds", secs);
 			*broken = true;
 			return NULL;
 		}
-		struct pollfd pfd = { .fd = PQsocket(conn), .events = (short)(POLLIN | (f == 1 ? POLLOUT : 0)) };
+		struct pollfd pfd = { .fd = pq.PQsocket(conn), .events = (short)(POLLIN | (f == 1 ? POLLOUT : 0)) };
 		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
 			goto fail;
-		if (!PQconsumeInput(conn))
+		if (!pq.PQconsumeInput(conn))
 			goto fail;
 	}
 fail:
-	PQclear(last);
-	xbuf_printf(err, "PGSQL: query failed: %s", PQerrorMessage(conn));
+	pq.PQclear(last);
+	xbuf_printf(err, "PGSQL: query failed: %s", pq.PQerrorMessage(conn));
 	trim_nl(err);
 	*broken = true;
 	return NULL;
@@ -232,12 +233,12 @@ static int run_query(PGconn *conn, sv query, int secs, xbuf *result, xbuf *err)
 		return SEARCH_DEFER;
 	}
 	int rc = SEARCH_OK;
-	switch (PQresultStatus(r)) {
+	switch (pq.PQresultStatus(r)) {
 	case PGRES_COMMAND_OK:
-		xbuf_puts(result, PQcmdTuples(r)[0] ? PQcmdTuples(r) : "0");
+		xbuf_puts(result, pq.PQcmdTuples(r)[0] ? pq.PQcmdTuples(r) : "0");
 		break;
 	case PGRES_TUPLES_OK: {
-		int rows = PQntuples(r), cols = PQnfields(r);
+		int rows = pq.PQntuples(r), cols = pq.PQnfields(r);
 		if (rows == 0) {
 			xbuf_puts(err, "PGSQL: no data found");
 			rc = SEARCH_FAIL;
@@ -247,22 +248,22 @@ static int run_query(PGconn *conn, sv query, int secs, xbuf *result, xbuf *err)
 			if (i)
 				xbuf_putc(result, '\n');
 			for (int c = 0; c < cols; c++) {
-				const char *v = PQgetisnull(r, i, c) ? "" : PQgetvalue(r, i, c);
+				const char *v = pq.PQgetisnull(r, i, c) ? "" : pq.PQgetvalue(r, i, c);
 				if (cols == 1)
 					xbuf_puts(result, v);
 				else
-					lookup_put_field(result, PQfname(r, c), v);
+					lookup_put_field(result, pq.PQfname(r, c), v);
 			}
 		}
 		break;
 	}
 	default:
-		xbuf_printf(err, "PGSQL: query failed: %s", PQresultErrorMessage(r));
+		xbuf_printf(err, "PGSQL: query failed: %s", pq.PQresultErrorMessage(r));
 		trim_nl(err);
 		rc = SEARCH_DEFER;
 		break;
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	return rc;
 }
 
@@ -297,6 +298,8 @@ static int pgsql_find(void *handle, const char *filename, sv key, xbuf *result, 
 	}
 	DEBUG(D_LOOKUP) debug_printf(" PostgreSQL query: \"" SV_FMT "\" opts '%s'\n", SV_ARG(query),
 		opts ? opts : "NULL");
+	if (!pq_load(errmsg))
+		return SEARCH_DEFER;
 	list_iter it;
 	xbuf item, full;
 	xbuf_init(&item, NULL);
@@ -314,7 +317,7 @@ static int pgsql_find(void *handle, const char *filename, sv key, xbuf *result, 
 		size_t start = result->len;
 		rc = run_query(conn, query, query_secs, result, errmsg);
 		/* run_query forgets connections it found broken; a bad status means the same. */
-		if (rc == SEARCH_DEFER && (!conn_known(conn) || PQstatus(conn) != CONNECTION_OK)) {
+		if (rc == SEARCH_DEFER && (!conn_known(conn) || pq.PQstatus(conn) != CONNECTION_OK)) {
 			bool timed_out = strstr(xbuf_cstr(errmsg), "timed out") != NULL;
 			if (conn_known(conn))
 				forget_conn(conn);
@@ -324,7 +327,7 @@ static int pgsql_find(void *handle, const char *filename, sv key, xbuf *result, 
 				xbuf_truncate(result, start);
 				xbuf_reset(errmsg);
 				rc = run_query(conn, query, query_secs, result, errmsg);
-				if (rc == SEARCH_DEFER && conn_known(conn) && PQstatus(conn) != CONNECTION_OK)
+				if (rc == SEARCH_DEFER && conn_known(conn) && pq.PQstatus(conn) != CONNECTION_OK)
 					forget_conn(conn);
 			}
 		}
@@ -368,7 +371,13 @@ static bool pgsql_quote(sv in, sv opt, xbuf *out, xbuf *errmsg)
 
 static void pgsql_version(xbuf *out)
 {
-	xbuf_printf(out, "Library version: PostgreSQL: Runtime: %d\n", PQlibVersion());
+	xbuf err;
+	xbuf_init(&err, NULL);
+	if (pq_load(&err))
+		xbuf_printf(out, "Library version: PostgreSQL: Runtime: %d\n", pq.PQlibVersion());
+	else
+		xbuf_printf(out, "Library version: PostgreSQL: Runtime: not loadable (%s)\n", xbuf_cstr(&err));
+	xbuf_free(&err);
 }
 
 const lookup_info lookup_pgsql = {
