@@ -4,11 +4,13 @@ message. What must hold: every message is delivered at once as before; a worker 
 for the next message; a worker that is killed is replaced without losing the next message; a
 worker whose credentials changed (deliver_drop_privilege) is not used again."""
 import os
+import pathlib
 import re
 import signal
 import smtplib
+import subprocess
 import sys
-import pathlib
+import threading
 
 import pytest
 
@@ -25,8 +27,8 @@ def relay(postern_bin, tmp_path):
     started = []
     reachable_by_exim_user(tmp_path)
 
-    def make(extra=""):
-        sink = FakeServer("ok")
+    def make(extra="", sink=None):
+        sink = sink or FakeServer("ok")
         (port,) = free_ports(1)
         d = Daemon(postern_bin, tmp_path, f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n"
                    "host_lookup =\nacl_smtp_rcpt = accept\nlog_selector = +pid\n" + extra
@@ -34,6 +36,7 @@ def relay(postern_bin, tmp_path):
                    " byname\n  self = send\n  transport = t\n"
                    "begin transports\nt:\n  driver = smtp\n  allow_localhost\n  hosts_avoid_tls = *\n")
         d.port = port
+        d.sink = sink
         d.start()
         started.append((d, sink))
         d.wait_listening(None)
@@ -77,3 +80,91 @@ def test_worker_with_dropped_privilege_is_not_used_again(relay):
     d = relay("deliver_drop_privilege = true")
     pids = [send(d, n) for n in range(3)]
     assert len(set(pids)) == 3, pids
+
+
+class HeldSink(FakeServer):
+    """Takes messages, but holds the reply to the final dot until released; counts the
+    messages it acknowledged."""
+
+    def __init__(self):
+        self.got_data = threading.Event()
+        self.release = threading.Event()
+        self.acked = 0
+        super().__init__("ok")
+
+    def serve(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            c.settimeout(30)
+            with c, c.makefile("rwb") as f:
+                def w(x):
+                    f.write(x.encode() + b"\r\n")
+                    f.flush()
+                w("220 held.example ESMTP")
+                data = False
+                for raw in f:
+                    line = raw.decode(errors="replace").rstrip("\r\n")
+                    if data:
+                        if line == ".":
+                            data = False
+                            self.got_data.set()
+                            self.release.wait(30)
+                            self.acked += 1
+                            w("250 OK")
+                        continue
+                    up = line.upper()
+                    if up.startswith("EHLO"):
+                        w("250-held.example")
+                        w("250 PIPELINING")
+                    elif up == "DATA":
+                        w("354 go")
+                        data = True
+                    elif up == "QUIT":
+                        w("221 bye")
+                        break
+                    else:
+                        w("250 OK")
+
+
+def workers_of_daemon(d):
+    """The launcher's workers (their transport children inherit the name, not the parent)."""
+    out = []
+    for p in pathlib.Path("/proc").iterdir():
+        try:
+            if not p.name.isdigit() or (p / "comm").read_text().strip() != "postern-deliver" \
+                    or str(d.conf) not in (p / "cmdline").read_text():
+                continue
+            ppid = re.search(r"\nPPid:\t(\d+)", (p / "status").read_text()).group(1)
+            if pathlib.Path(f"/proc/{ppid}/comm").read_text().strip() == "postern-launch":
+                out.append(int(p.name))
+        except (OSError, AttributeError):
+            pass
+    return out
+
+
+def test_worker_killed_mid_delivery_no_loss_no_duplicate(relay, postern_bin):
+    """kill -9 of a worker while its transport waits for the 250 after the data: the transport
+    child finishes and journals (as after a killed delivery process), and a queue run then
+    completes the message without delivering it again."""
+    sink = HeldSink()
+    d = relay(sink=sink)
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        s.sendmail("a@s.example", ["r@r.example"], "Subject: held\r\n\r\nbody\r\n")
+    assert sink.got_data.wait(20), d.mainlog + d.paniclog
+    ws = workers_of_daemon(d)
+    assert len(ws) == 1, ws
+    os.kill(ws[0], signal.SIGKILL)
+    sink.release.set()
+    ids = re.findall(r" (\S{6}-\S{6}-\S{2}) <= ", d.mainlog)
+    assert ids
+    journal = d.spool / "input" / f"{ids[0]}-J"
+    assert wait_for(lambda: sink.acked == 1 and journal.exists() and b"r@r.example" in journal.read_bytes(),
+                    timeout=20), d.mainlog
+    # The transport child has the -D lock until it exits: the queue run waits for that.
+    assert wait_for(lambda: subprocess.run([postern_bin, "-C", str(d.conf), "-qf"], capture_output=True,
+                                           timeout=60) and f"{ids[0]} Completed" in d.mainlog, timeout=30), d.mainlog
+    assert sink.acked == 1
+    assert sink.got_data.is_set() and d.paniclog == "", d.paniclog
