@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/dns.h"
+#include "core/queue.h"
 #include "core/queue_named.h"
 #include "lib/clock.h"
 #include "lib/fdio.h"
@@ -94,6 +95,9 @@ static void worker_main(const spool_config *sc, int slot, int jobfd)
 	signal(SIGCHLD, SIG_DFL); /* the delivery waits for its transport processes */
 	setsid();
 	deliver_stdio_to_null();
+	/* The schedule index stays open for the worker's life: forgetting each delivered message
+	 * is then one write transaction, not an open and a close of the environment as well. */
+	queue_schedule_keep_open();
 	uid_t uid = getuid(), euid = geteuid();
 	gid_t gid = getgid(), egid = getegid();
 	lp_job j;
