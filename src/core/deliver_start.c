@@ -11,6 +11,7 @@
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
+#include "core/deliver_launch_pool.h"
 #include "core/priv.h"
 #include "core/priv_reexec.h"
 #include "core/queue_named.h"
@@ -99,28 +100,6 @@ static bool read_exact(int fd, char *p, size_t n)
 	return true;
 }
 
-/* One delivery process per record, a direct child of the helper: the helper ignores SIGCHLD,
- * so the kernel reaps them, and the intermediate process deliver_start_background forks to
- * detach a delivery from a caller that will not reap it is not needed here (a fork and an exit
- * less per message). The helper holds no client connection, so there is nothing to close but
- * its own end of the pipe. */
-static void launch_one(int fd, const spool_config *sc, const char *id, const deliver_opts *o)
-{
-	pid_t pid = fork();
-	if (pid < 0) {
-		log_write(LOG_MAIN | LOG_PANIC, "fork failed for the delivery process: %s", strerror(errno));
-		return; /* the message waits for a queue runner */
-	}
-	if (pid > 0)
-		return;
-	signal(SIGCHLD, SIG_DFL); /* the delivery waits for its transport processes */
-	setsid();
-	close(fd);
-	deliver_stdio_to_null();
-	deliver_message(sc, id, o);
-	_exit(0);
-}
-
 /* The helper: one record per message ("D" or "S" (queue_smtp), the id, newline; "d" or "s"
  * the same for a named queue, followed by the name's length (one byte) and the name). Anything
  * else ends it; the messages it did not start wait for a queue runner. */
@@ -133,10 +112,10 @@ static void launcher_loop(int fd)
 		log_write(LOG_MAIN | LOG_PANIC, "delivery launcher: %s", xbuf_cstr(&err));
 		return;
 	}
-	signal(SIGCHLD, SIG_IGN); /* delivery processes are reaped by the kernel (launch_one) */
+	signal(SIGCHLD, SIG_IGN); /* delivery processes and workers are reaped by the kernel */
 	char line[MSG_ID_LEN + 2];
 	for (;;) {
-		if (!read_exact(fd, line, sizeof line))
+		if (!lpool_wait_input(fd) || !read_exact(fd, line, sizeof line))
 			return;
 		char id[MSG_ID_LEN + 1];
 		memcpy(id, line + 1, MSG_ID_LEN);
@@ -164,7 +143,7 @@ static void launcher_loop(int fd)
 		if (priv_reexec_wanted())
 			priv_reexec_delivery(&msc, id, &o, false, false);
 		else
-			launch_one(fd, &msc, id, &o);
+			lpool_deliver(fd, &msc, id, &o);
 	}
 }
 

@@ -60,7 +60,13 @@ hintsdb *hintsdb_open_ex(const char *spool_directory, const char *name, bool rea
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(db->env, HINTSDB_MAP_SIZE);
 	if (rc == 0)
-		rc = mdb_env_open(db->env, path, MDB_NOSUBDIR | (readonly ? MDB_RDONLY : 0) | (nosync ? MDB_NOSYNC : 0), 0640);
+		/* MDB_NOTLS: a read transaction gives its reader slot back when it ends. Without it a
+		 * process holds a slot from its first read until it closes the environment, and one
+		 * that exits or is killed with the environment open (a delivery worker keeping the
+		 * schedule index) leaves the slot taken for good: 126 of those and every reader of the
+		 * database fails. */
+		rc = mdb_env_open(db->env, path, MDB_NOSUBDIR | MDB_NOTLS | (readonly ? MDB_RDONLY : 0)
+			| (nosync ? MDB_NOSYNC : 0), 0640);
 	MDB_txn *txn = NULL;
 	if (rc == 0)
 		rc = mdb_txn_begin(db->env, NULL, readonly ? MDB_RDONLY : 0, &txn);

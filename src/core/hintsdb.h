@@ -6,7 +6,9 @@
  * defines its record layout (and should put a version byte first).
  *
  * A database is opened per use and closed soon after, as Exim does with its hints files, so
- * long-lived processes do not pin old map sizes. */
+ * long-lived processes do not pin old map sizes (except the schedule index, which sessions,
+ * queue runners and delivery workers keep open: core/queue.h). Environments are opened with
+ * MDB_NOTLS: a read transaction holds an LMDB reader slot only while it runs. */
 #ifndef POSTERN_CORE_HINTSDB_H
 #define POSTERN_CORE_HINTSDB_H
 

@@ -331,19 +331,19 @@ void queue_schedule_forget(const spool_config *sc, const char *id)
 	}
 	if (keeping())
 		return;
-	hintsdb *db = open_index(sc, true); /* nothing to forget when there is no index yet */
+	/* Nothing to forget when there is no index yet (and no index to create for it). */
+	char name[300], path[4500];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/db/%s.lmdb", sc->directory, queue_index_name(sc, name, sizeof name));
+	if (stat(path, &st) != 0)
+		return;
+	/* One read-write environment for the look-up and the removal: the message was noted at
+	 * reception, so the entry is almost always there, and a read-only environment opened
+	 * first to find it was a second open per delivery. */
+	hintsdb *db = open_index(sc, false);
 	if (!db)
 		return;
-	uint64_t old = 0;
-	bool frozen = false;
-	int found = queue_index_lookup(db, id, &old, &frozen);
-	hintsdb_close(db);
-	if (found != 1)
-		return;
-	db = open_index(sc, false);
-	if (!db)
-		return;
-	forget_entry(db, id, old);
+	queue_index_forget(db, id);
 	hintsdb_close(db);
 }
 

@@ -85,6 +85,13 @@ const conf_retry_rule *retry_find_rule(sv subject, sv domain, int basic_errno, i
 /* Read a record (1 found, 0 not, -1 error: treated as not found and logged). */
 int retry_read(const char *spool_directory, sv key, retry_record *out, arena *a);
 
+/* Between these two, retry_read and retry_check in this process share one read-only open of
+ * the database instead of opening it per key (the smtp transport checks a host's record and
+ * the message's record at that host in a row). Nothing may open the database for writing in
+ * between: LMDB allows one environment per file in a process. */
+void retry_reads_begin(void);
+void retry_reads_end(void);
+
 typedef enum retry_due {
 	RETRY_DUE,                    /* no record, or its next_try has passed (or forced) */
 	RETRY_NOT_DUE,                /* skip: "retry time not reached" */

@@ -4,25 +4,71 @@
  */
 #include "core/retry.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf/main_options.h"
 #include "core/hintsdb.h"
 #include "core/spool.h"
 #include "lib/log.h"
 
+/* The read-only environment kept between retry_reads_begin and retry_reads_end. */
+static struct {
+	bool on;
+	pid_t pid;                    /* the process that opened db (never used after a fork) */
+	hintsdb *db;
+	char spool[1024];
+} reads;
+
+void retry_reads_begin(void)
+{
+	retry_reads_end();
+	reads.on = true;
+	reads.pid = getpid();
+}
+
+void retry_reads_end(void)
+{
+	if (reads.db && reads.pid == getpid())
+		hintsdb_close(reads.db);
+	reads.db = NULL;
+	reads.on = false;
+}
+
+static hintsdb *open_for_read(const char *spool_directory, xbuf *err, bool *keep)
+{
+	*keep = reads.on && reads.pid == getpid() && strlen(spool_directory) < sizeof reads.spool;
+	if (*keep && reads.db && strcmp(reads.spool, spool_directory) == 0)
+		return reads.db;
+	if (*keep && reads.db) {
+		hintsdb_close(reads.db);
+		reads.db = NULL;
+	}
+	hintsdb *db = hintsdb_open(spool_directory, "retry", true, err);
+	if (*keep && db) {
+		reads.db = db;
+		snprintf(reads.spool, sizeof reads.spool, "%s", spool_directory);
+	}
+	return db;
+}
+
 int retry_read(const char *spool_directory, sv key, retry_record *out, arena *a)
 {
 	xbuf err, val;
 	xbuf_init(&err, a);
 	xbuf_init(&val, a);
-	hintsdb *db = hintsdb_open(spool_directory, "retry", true, &err);
+	bool keep;
+	hintsdb *db = open_for_read(spool_directory, &err, &keep);
 	if (!db)
 		return 0;  /* no database yet: nothing has failed */
 	int rc = hintsdb_get(db, key, &val);
 	if (rc < 0)
 		log_write(LOG_MAIN, "retry database read failed for " SV_FMT ": %s", SV_ARG(key), hintsdb_error(db));
-	hintsdb_close(db);
+	if (!keep)
+		hintsdb_close(db);
 	if (rc != 1)
 		return rc < 0 ? -1 : 0;
 	memset(out, 0, sizeof *out);
@@ -136,9 +182,50 @@ static bool apply_item(void *vctx, sv old, bool found, xbuf *out, bool *remove)
 	return true;
 }
 
+/* True when every retry item of addrs only removes a record and none of those records exists:
+ * then there is nothing to write. Checked in one read-only open, because a read-write open of
+ * the database (its writer lock, which every concurrent delivery takes in turn, and its
+ * buffers) for deletions that find nothing was what every successful remote delivery did. A
+ * record written after this check is as if written just after the deletions. */
+static bool only_absent_removals(const char *spool_directory, const address_item *addrs)
+{
+	bool any = false;
+	for (const address_item *addr = addrs; addr; addr = addr->next)
+		for (const addr_retry *r = addr->retries; r; r = r->next) {
+			if (!r->remove)
+				return false;
+			any = true;
+		}
+	if (!any)
+		return true;
+	xbuf err, val;
+	xbuf_init(&err, NULL);
+	xbuf_init(&val, NULL);
+	char path[4200];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/db/retry.lmdb", spool_directory);
+	if (stat(path, &st) != 0 && errno == ENOENT)
+		return true;  /* no database: nothing to remove */
+	hintsdb *db = hintsdb_open(spool_directory, "retry", true, &err);
+	bool absent = db != NULL;  /* one that cannot be read: do the removals */
+	if (db) {
+		for (const address_item *addr = addrs; addr && absent; addr = addr->next)
+			for (const addr_retry *r = addr->retries; r && absent; r = r->next) {
+				xbuf_reset(&val);
+				absent = hintsdb_get(db, r->key, &val) == 0;  /* an error: do the removals */
+			}
+		hintsdb_close(db);
+	}
+	xbuf_free(&err);
+	xbuf_free(&val);
+	return absent;
+}
+
 time_t retry_update(const char *spool_directory, address_item *addrs, const char *message_id,
 	sv sender, time_t now)
 {
+	if (only_absent_removals(spool_directory, addrs))
+		return 0;
 	hintsdb *db = NULL;
 	time_t earliest = 0;
 	time_t received = 0;

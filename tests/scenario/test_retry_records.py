@@ -67,7 +67,7 @@ class Server451(FakeServer):
                     if data:
                         if line == ".":
                             data = False
-                            w("451 4.3.0 data later")
+                            w("451 4.3.0 data later" if self.where == "data" else "250 OK")
                         continue
                     if up.startswith("EHLO"):
                         w("250-fake.example hello")
@@ -121,6 +121,54 @@ def test_retry_record(postern_bin, case):
         assert len(stamps) == 3 and not times.endswith("*"), times
         secs = [int(h) * 3600 + int(m) * 60 + int(s) for h, m, s in stamps]
         assert (secs[2] - secs[1]) % 86400 == 15 * 60  # F,2h,15m: the next try in 15 minutes
+    finally:
+        if server:
+            server.close()
+        if held:
+            held.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_retry_record_removed_after_success(postern_bin):
+    """The record a refused connection left for the host is removed when the message is then
+    delivered there (-M). Successful deliveries first look in a read-only open whether any
+    record they would remove exists (src/core/retry_db.c): this is the case where one does, so
+    the removal must still happen."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix="retry-rm-"))
+    held, port = refused_port()
+    server = None
+    try:
+        os.chmod(work, 0o755)
+        spool = work / "spool"
+        (spool / "log").mkdir(parents=True)
+        for name in ("mainlog", "paniclog"):
+            (spool / "log" / name).touch()
+            os.chmod(spool / "log" / name, 0o666)
+        conf = work / "c.conf"
+        conf.write_text(CONF.format(spool=spool, port=port))
+        r = subprocess.run([postern_bin, "-C", str(conf), "-odi", "-f", "s@snd.example", "u@r.example"],
+                           input="Subject: retry\n\nbody\n", capture_output=True, text=True, timeout=60)
+        log = (spool / "log" / "mainlog").read_text()
+        ids = re.findall(r" (\S{6}-\S{6}-\S{2}) <= ", log)
+        assert ids, r.stderr + log
+        dump = work / "exim_dumpdb"
+        os.symlink(postern_bin, dump)
+
+        def records():
+            d = subprocess.run([str(dump), "-z", str(spool), "retry"], capture_output=True, text=True, timeout=30)
+            return [ln for ln in d.stdout.splitlines() if ln.startswith("  T:") or ln.startswith("  R:")]
+        key = f"  T:127.0.0.1:127.0.0.1:{port} "
+        assert any(ln.startswith(key) for ln in records()), records()
+        # The same port now takes the message: the held socket starts listening.
+        server = Server451("none")
+        server.sock.close()
+        held.listen(5)
+        held.settimeout(0.2)
+        server.sock, held = held, None
+        r = subprocess.run([postern_bin, "-C", str(conf), "-M", ids[0]], capture_output=True, text=True, timeout=60)
+        log = (spool / "log" / "mainlog").read_text()
+        assert f"{ids[0]} => u@r.example" in log, r.stderr + log
+        assert not any(ln.startswith(key) for ln in records()), records()
     finally:
         if server:
             server.close()

@@ -471,8 +471,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	/* A connection passed on for this host shows it is up: its host record does not hold
 	 * the message back (the message's own record still does). */
 	bool passed_here = smtp_cont_offers(c, b->t, &b->sh);
+	retry_reads_begin();          /* one open of the database for both */
 	retry_due dh = retry_check(c->sc->directory, hkey, b->now, c->forced || passed_here, &rec, c->a);
 	retry_due dm = retry_check(c->sc->directory, mkey, b->now, c->forced, &rec, c->a);
+	retry_reads_end();
 	if (dh == RETRY_NOT_DUE || dm == RETRY_NOT_DUE) {
 		b->any_skipped = true;
 		/* Observed: Exim records the message as waiting for a host it skips. */

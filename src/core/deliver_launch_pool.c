@@ -1,0 +1,282 @@
+/* The delivery launcher's workers (deliver_launch_pool.h).
+ *
+ * A worker is a child of the launcher that delivers messages one after another, each exactly as
+ * a delivery process of its own would (its own -D lock, journal, log lines; deliver_message()),
+ * as the queue runner's workers do (queue_pool.c). Why: a fork and an exit of the launcher's
+ * image per message were most of the CPU time of a relayed message's delivery (page tables,
+ * mappings, copy-on-write faults; bench/relay/README.md); a worker pays them once per
+ * LPOOL_MESSAGES messages.
+ *
+ * Nothing about when a message is delivered changes: the launcher hands a message to an idle
+ * worker at once, forks a new worker when none is idle, and when LPOOL_MAX workers are busy
+ * starts a delivery process of its own for the message, as before. Only the launcher ends idle
+ * workers (closing their job pipe), so a job never goes to a worker that is leaving:
+ * - a worker reports on the shared report pipe after each message; it is idle from then on;
+ * - a worker that must not deliver again (its credentials changed: deliver_drop_privilege;
+ *   LPOOL_MESSAGES delivered) says so in that report and exits;
+ * - a worker that ends otherwise (killed, or it became a -MC process by exec) is seen through its
+ *   pidfd; a message it was delivering is as after a killed delivery process (still queued,
+ *   locked until its transport children are done);
+ * - idle for LPOOL_IDLE_SECS: its job pipe is closed and it exits;
+ * - when the launcher ends, every job pipe closes and the workers exit after their message. */
+#include "core/deliver_launch_pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/dns.h"
+#include "core/queue.h"
+#include "core/queue_named.h"
+#include "lib/clock.h"
+#include "lib/fdio.h"
+#include "lib/log.h"
+
+#define LPOOL_MAX 32              /* workers at most; beyond, a process per message */
+#define LPOOL_MESSAGES 64         /* then a worker exits (as queue workers do) */
+#define LPOOL_IDLE_SECS 30
+
+/* One message for a worker: one write, under PIPE_BUF. */
+typedef struct lp_job {
+	char id[MSG_ID_LEN + 1];
+	char queue[QUEUE_NAME_MAX + 1];   /* "" for the default queue */
+	bool queue_smtp;
+} lp_job;
+
+typedef struct lp_report {
+	int slot;
+	pid_t pid;
+	bool leaving;
+} lp_report;
+
+typedef struct lp_worker {
+	pid_t pid;                    /* 0: free slot */
+	int jobfd;                    /* launcher -> worker */
+	int pidfd;
+	bool busy;
+	int64_t idle_since;           /* monotonic ms */
+} lp_worker;
+
+static lp_worker workers[LPOOL_MAX];
+static int report_rd = -1, report_wr = -1;
+
+/* Descriptors of the pool a process forked from the launcher must not keep. */
+static void close_pool_fds(int keep_slot)
+{
+	for (int i = 0; i < LPOOL_MAX; i++) {
+		if (!workers[i].pid)
+			continue;
+		if (i != keep_slot)
+			close(workers[i].jobfd);
+		close(workers[i].pidfd);
+	}
+	if (report_rd >= 0)
+		close(report_rd);
+}
+
+static void drop(int i)
+{
+	close(workers[i].jobfd);
+	close(workers[i].pidfd);
+	workers[i] = (lp_worker){ 0 };
+}
+
+/* ---- in a worker ---- */
+
+static void worker_main(const spool_config *sc, int slot, int jobfd)
+{
+	prctl(PR_SET_NAME, "postern-deliver", 0, 0, 0);
+	signal(SIGCHLD, SIG_DFL); /* the delivery waits for its transport processes */
+	setsid();
+	deliver_stdio_to_null();
+	/* The schedule index stays open for the worker's life: forgetting each delivered message
+	 * is then one write transaction, not an open and a close of the environment as well. */
+	queue_schedule_keep_open();
+	uid_t uid = getuid(), euid = geteuid();
+	gid_t gid = getgid(), egid = getegid();
+	lp_job j;
+	for (int n = 1; fd_read_all(jobfd, &j, sizeof j); n++) {
+		j.id[MSG_ID_LEN] = 0;
+		j.queue[QUEUE_NAME_MAX] = 0;
+		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
+		spool_config msc = *sc;
+		msc.queue_name = j.queue[0] ? j.queue : NULL;
+		deliver_opts o = { .queue_smtp = j.queue_smtp };
+		deliver_message(&msc, j.id, &o);
+		fflush(NULL);
+		arena_reset(pool_msg, mm);
+		arena_reset(pool_scratch, ms);
+		/* Each message starts as in a delivery process of its own: no DNS answers carried
+		 * over (lookups are tidied by deliver_message itself). */
+		dns_cache_flush();
+		lp_report r = { .slot = slot, .pid = getpid(), .leaving = n >= LPOOL_MESSAGES || getuid() != uid
+			|| geteuid() != euid || getgid() != gid || getegid() != egid };
+		if (!fd_write_all(report_wr, &r, sizeof r) || r.leaving)
+			_exit(0);
+	}
+	_exit(0);
+}
+
+/* ---- in the launcher ---- */
+
+static int spawn(int input_fd, const spool_config *sc)
+{
+	int slot = -1;
+	for (int i = 0; i < LPOOL_MAX && slot < 0; i++)
+		if (!workers[i].pid)
+			slot = i;
+	if (slot < 0)
+		return -1;
+	if (report_rd < 0) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) != 0)
+			return -1;
+		/* Read until empty after each poll (take_reports). */
+		fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+		report_rd = p[0];
+		report_wr = p[1];
+	}
+	int jp[2];
+	if (pipe2(jp, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(jp[0]);
+		close(jp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(jp[1]);
+		close(input_fd);
+		close_pool_fds(-1);
+		worker_main(sc, slot, jp[0]);
+	}
+	close(jp[0]);
+	int pidfd = -1;
+#ifdef SYS_pidfd_open
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	if (pidfd < 0) {
+		/* No way to see it end: it gets no job and leaves at the end of its pipe. */
+		close(jp[1]);
+		return -1;
+	}
+	workers[slot] = (lp_worker){ .pid = pid, .jobfd = jp[1], .pidfd = pidfd };
+	return slot;
+}
+
+/* Every report waiting, before any worker's end is looked at: a report left in the pipe would
+ * otherwise be read later against a new worker in the same slot (the pid guards that too). */
+static void take_reports(void)
+{
+	lp_report r;
+	for (;;) {
+		ssize_t got = read(report_rd, &r, sizeof r);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got != (ssize_t)sizeof r)
+			return;   /* empty (EAGAIN); reports are written whole, far below PIPE_BUF */
+		if (r.slot < 0 || r.slot >= LPOOL_MAX || !workers[r.slot].pid || workers[r.slot].pid != r.pid)
+			continue;
+		if (r.leaving) {
+			drop(r.slot);
+			continue;
+		}
+		workers[r.slot].busy = false;
+		workers[r.slot].idle_since = monotonic_ms();
+	}
+}
+
+bool lpool_wait_input(int input_fd)
+{
+	for (;;) {
+		struct pollfd p[2 + LPOOL_MAX];
+		int slot_of[2 + LPOOL_MAX];
+		nfds_t n = 0;
+		p[n++] = (struct pollfd){ .fd = input_fd, .events = POLLIN };
+		if (report_rd >= 0)
+			p[n++] = (struct pollfd){ .fd = report_rd, .events = POLLIN };
+		int64_t now = monotonic_ms(), next_idle_end = -1;
+		for (int i = 0; i < LPOOL_MAX; i++) {
+			if (!workers[i].pid)
+				continue;
+			if (!workers[i].busy) {
+				int64_t end = workers[i].idle_since + LPOOL_IDLE_SECS * 1000;
+				if (end <= now) {
+					drop(i);   /* end of its job pipe: it exits */
+					continue;
+				}
+				if (next_idle_end < 0 || end < next_idle_end)
+					next_idle_end = end;
+			}
+			slot_of[n] = i;
+			p[n++] = (struct pollfd){ .fd = workers[i].pidfd, .events = POLLIN };
+		}
+		int timeout = next_idle_end < 0 ? -1 : (int)(next_idle_end - now);
+		int r = poll(p, n, timeout);
+		if (r < 0 && errno != EINTR)
+			return false;
+		if (r <= 0)
+			continue;
+		nfds_t k = 1;
+		if (report_rd >= 0 && (p[k++].revents & POLLIN))
+			take_reports();
+		/* An ended worker, after its report (if any) was taken. */
+		for (; k < n; k++)
+			if ((p[k].revents & (POLLIN | POLLHUP | POLLERR)) && workers[slot_of[k]].pid)
+				drop(slot_of[k]);
+		if (p[0].revents)
+			return true;
+	}
+}
+
+/* A delivery process of its own for one message, a direct child of the launcher (which ignores
+ * SIGCHLD, so the kernel reaps it). */
+static void launch_one(int input_fd, const spool_config *sc, const char *id, const deliver_opts *o)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_write(LOG_MAIN | LOG_PANIC, "fork failed for the delivery process: %s", strerror(errno));
+		return; /* the message waits for a queue runner */
+	}
+	if (pid > 0)
+		return;
+	signal(SIGCHLD, SIG_DFL); /* the delivery waits for its transport processes */
+	setsid();
+	close(input_fd);
+	close_pool_fds(-1);
+	if (report_wr >= 0)
+		close(report_wr);
+	deliver_stdio_to_null();
+	deliver_message(sc, id, o);
+	_exit(0);
+}
+
+void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const deliver_opts *o)
+{
+	int slot = -1;
+	for (int i = 0; i < LPOOL_MAX && slot < 0; i++)
+		if (workers[i].pid && !workers[i].busy)
+			slot = i;
+	if (slot < 0)
+		slot = spawn(input_fd, sc);
+	lp_job j = { .queue_smtp = o->queue_smtp };
+	if (slot >= 0) {
+		memcpy(j.id, id, MSG_ID_LEN);
+		if (sc->queue_name)
+			strncpy(j.queue, sc->queue_name, QUEUE_NAME_MAX);
+		/* An idle worker is blocked reading an empty pipe: the write neither blocks nor splits. */
+		if (fd_write_all(workers[slot].jobfd, &j, sizeof j)) {
+			workers[slot].busy = true;
+			return;
+		}
+		drop(slot);
+	}
+	launch_one(input_fd, sc, id, o);
+}

@@ -1,0 +1,170 @@
+"""The delivery launcher's workers (src/core/deliver_launch_pool.c): a daemon's deliveries after
+reception run in long-lived worker processes, one message after another, instead of a fork per
+message. What must hold: every message is delivered at once as before; a worker is used again
+for the next message; a worker that is killed is replaced without losing the next message; a
+worker whose credentials changed (deliver_drop_privilege) is not used again."""
+import os
+import pathlib
+import re
+import signal
+import smtplib
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from daemon_helpers import Daemon, free_ports, reachable_by_exim_user, wait_for
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from test_events_order import FakeServer  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
+
+
+@pytest.fixture
+def relay(postern_bin, tmp_path):
+    started = []
+    reachable_by_exim_user(tmp_path)
+
+    def make(extra="", sink=None):
+        sink = sink or FakeServer("ok")
+        (port,) = free_ports(1)
+        d = Daemon(postern_bin, tmp_path, f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n"
+                   "host_lookup =\nacl_smtp_rcpt = accept\nlog_selector = +pid\n" + extra
+                   + f"\nbegin routers\nsink:\n  driver = manualroute\n  route_list = * 127.0.0.1::{sink.port}"
+                   " byname\n  self = send\n  transport = t\n"
+                   "begin transports\nt:\n  driver = smtp\n  allow_localhost\n  hosts_avoid_tls = *\n")
+        d.port = port
+        d.sink = sink
+        d.start()
+        started.append((d, sink))
+        d.wait_listening(None)
+        return d
+    yield make
+    for d, sink in started:
+        d.stop()
+        sink.close()
+
+
+def send(d, n):
+    """Send message n and wait for its delivery; the pid that logged its "=>" line."""
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+    line = re.compile(r"\[(\d+)\] \S+ => r%d@r\.example " % n)
+    assert wait_for(lambda: line.search(d.mainlog), timeout=20), d.mainlog + d.paniclog
+    return int(line.search(d.mainlog).group(1))
+
+
+def test_worker_delivers_one_message_after_another(relay):
+    d = relay()
+    pids = [send(d, n) for n in range(4)]
+    assert len(set(pids)) == 1, pids
+    assert d.mainlog.count(" Completed") == 4, d.mainlog
+
+
+def test_killed_worker_is_replaced(relay):
+    d = relay()
+    first = send(d, 0)
+    os.kill(first, signal.SIGKILL)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{first}/status")
+                    or "\nState:\tZ" in pathlib.Path(f"/proc/{first}/status").read_text())
+    second = send(d, 1)
+    assert second != first
+    assert send(d, 2) == second
+    assert d.paniclog == ""
+
+
+def test_worker_with_dropped_privilege_is_not_used_again(relay):
+    # The whole delivery runs as the exim user: that worker cannot deliver as root again.
+    d = relay("deliver_drop_privilege = true")
+    pids = [send(d, n) for n in range(3)]
+    assert len(set(pids)) == 3, pids
+
+
+class HeldSink(FakeServer):
+    """Takes messages, but holds the reply to the final dot until released; counts the
+    messages it acknowledged."""
+
+    def __init__(self):
+        self.got_data = threading.Event()
+        self.release = threading.Event()
+        self.acked = 0
+        super().__init__("ok")
+
+    def serve(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            c.settimeout(30)
+            with c, c.makefile("rwb") as f:
+                def w(x):
+                    f.write(x.encode() + b"\r\n")
+                    f.flush()
+                w("220 held.example ESMTP")
+                data = False
+                for raw in f:
+                    line = raw.decode(errors="replace").rstrip("\r\n")
+                    if data:
+                        if line == ".":
+                            data = False
+                            self.got_data.set()
+                            self.release.wait(30)
+                            self.acked += 1
+                            w("250 OK")
+                        continue
+                    up = line.upper()
+                    if up.startswith("EHLO"):
+                        w("250-held.example")
+                        w("250 PIPELINING")
+                    elif up == "DATA":
+                        w("354 go")
+                        data = True
+                    elif up == "QUIT":
+                        w("221 bye")
+                        break
+                    else:
+                        w("250 OK")
+
+
+def workers_of_daemon(d):
+    """The launcher's workers (their transport children inherit the name, not the parent)."""
+    out = []
+    for p in pathlib.Path("/proc").iterdir():
+        try:
+            if not p.name.isdigit() or (p / "comm").read_text().strip() != "postern-deliver" \
+                    or str(d.conf) not in (p / "cmdline").read_text():
+                continue
+            ppid = re.search(r"\nPPid:\t(\d+)", (p / "status").read_text()).group(1)
+            if pathlib.Path(f"/proc/{ppid}/comm").read_text().strip() == "postern-launch":
+                out.append(int(p.name))
+        except (OSError, AttributeError):
+            pass
+    return out
+
+
+def test_worker_killed_mid_delivery_no_loss_no_duplicate(relay, postern_bin):
+    """kill -9 of a worker while its transport waits for the 250 after the data: the transport
+    child finishes and journals (as after a killed delivery process), and a queue run then
+    completes the message without delivering it again."""
+    sink = HeldSink()
+    d = relay(sink=sink)
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        s.sendmail("a@s.example", ["r@r.example"], "Subject: held\r\n\r\nbody\r\n")
+    assert sink.got_data.wait(20), d.mainlog + d.paniclog
+    ws = workers_of_daemon(d)
+    assert len(ws) == 1, ws
+    os.kill(ws[0], signal.SIGKILL)
+    sink.release.set()
+    ids = re.findall(r" (\S{6}-\S{6}-\S{2}) <= ", d.mainlog)
+    assert ids
+    journal = d.spool / "input" / f"{ids[0]}-J"
+    assert wait_for(lambda: sink.acked == 1 and journal.exists() and b"r@r.example" in journal.read_bytes(),
+                    timeout=20), d.mainlog
+    # The transport child has the -D lock until it exits: the queue run waits for that.
+    assert wait_for(lambda: subprocess.run([postern_bin, "-C", str(d.conf), "-qf"], capture_output=True,
+                                           timeout=60) and f"{ids[0]} Completed" in d.mainlog, timeout=30), d.mainlog
+    assert sink.acked == 1
+    assert sink.got_data.is_set() and d.paniclog == "", d.paniclog
