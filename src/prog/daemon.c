@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "core/spool_integrity.h"
 #include "conf/conf_dump.h"
 #include "conf/main_options.h"
 #include "core/spool_tidy.h"
@@ -513,6 +514,7 @@ int bd_main(const cmdline *cl)
 	/* Libraries a lookup loads at its first use (libpq): loaded here, once, when the
 	 * configuration names that lookup, instead of in every session (search.h). */
 	search_preload_named(conf_config_text());
+	spool_boot_id();   /* read once here, not by every session it forks (core/spool_integrity.h) */
 	if (strstr(conf_config_text(), "utf8_domain_to_alabel"))
 		idna_preload();
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for %s",
