@@ -284,8 +284,10 @@ def test_queue_runner_daemon_has_one(postern_bin, tmp_path):
     does not read it (no answer, no triggered run: observed); Postern's answers."""
     seen = []
     # The daemon's first queue run starts at once: the message must stay as it is (with no
-    # routers it failed, and its bounce made the count 2 now and then).
-    defer = "begin routers\nlater:\n  driver = redirect\n  allow_defer\n  data = :defer: later\n"
+    # routers it failed, and its bounce made the count 2 now and then). A defer needs a retry
+    # rule to stay deferred: without one it fails at once ("retry timeout exceeded"), as in Exim.
+    defer = ("begin routers\nlater:\n  driver = redirect\n  allow_defer\n  data = :defer: later\n"
+             "begin retry\n* * F,1d,1h\n")
     for b in binaries(postern_bin):
         s = Setup(b, tmp_path, extra=defer)
         s.submit()
