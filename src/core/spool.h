@@ -42,6 +42,8 @@ bool spool_valid_id(sv s);
 
 /* Paths: "<dir>/input/[<c>/]<id>-H" etc. Returned in arena a. */
 const char *spool_path(arena *a, const spool_config *sc, const char *subdir, const char *id, const char *suffix);
+/* mkdir -p with mode 0750 (and the spool's owner) for the parts of path that are missing. */
+bool spool_make_dirs(const char *path, const spool_config *sc, xbuf *err);
 
 /* Reception: open a new -D file (created exclusively, write-locked, first line "<id>-D\n"),
  * write the body into it, then commit the header. The handle is the unit of "not yet

@@ -161,31 +161,6 @@ spool_integrity spool_integrity_check(const spool_parse_info *info, int dfd, xbu
 	return SPOOL_INTEGRITY_OK;
 }
 
-static bool make_dir(const spool_config *sc, const char *dir, xbuf *err)
-{
-	char *p = strdup(dir);
-	if (!p)
-		abort();
-	bool ok = true;
-	for (char *s = p + 1; ok; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-		*s = 0;
-		if (mkdir(p, 0750) == 0) {
-			if (sc->uid != (uid_t)-1 && chown(p, sc->uid, sc->gid) != 0) { /* best effort */ }
-		} else if (errno != EEXIST) {
-			xbuf_printf(err, "failed to create directory %s: %s", p, strerror(errno));
-			ok = false;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return ok;
-}
-
 /* The directory part of path, in pool_scratch. */
 static const char *dir_of(const char *path)
 {
@@ -209,7 +184,7 @@ bool spool_integrity_quarantine(const spool_config *sc, const char *id, xbuf *er
 	const char *dir = dir_of(to_h);
 	xbuf e;
 	xbuf_init(&e, NULL);
-	bool ok = make_dir(sc, dir, &e);
+	bool ok = spool_make_dirs(dir, sc, &e);
 	/* -H first: once it has gone the message is no longer in the queue. */
 	const char *from[3] = { spool_path(pool_scratch, sc, "input", id, "-H"),
 		spool_path(pool_scratch, sc, "input", id, "-D"), spool_path(pool_scratch, sc, "msglog", id, "") };

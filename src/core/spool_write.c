@@ -114,8 +114,7 @@ const char *spool_path(arena *a, const spool_config *sc, const char *subdir, con
 	return arena_printf(a, "%s/%s%s", spool_dir_of(a, sc, subdir, id), id, suffix ? suffix : "");
 }
 
-/* mkdir -p with mode 0750 for the parts that are missing. */
-static bool make_dirs(const char *path, const spool_config *sc, xbuf *err)
+bool spool_make_dirs(const char *path, const spool_config *sc, xbuf *err)
 {
 	struct stat st;
 	if (stat(path, &st) == 0)
@@ -191,7 +190,7 @@ spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	if (!make_dirs(t->dir, sc, err)) {
+	if (!spool_make_dirs(t->dir, sc, err)) {
 		free(t);
 		return NULL;
 	}
@@ -525,7 +524,7 @@ void spool_msglog(const spool_config *sc, const char *id, const char *fmt, ...)
 		close(fd);
 		fd = -1;
 	}
-	if (fd < 0 && make_dirs(dir, sc, &err))
+	if (fd < 0 && spool_make_dirs(dir, sc, &err))
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
 	{
 		if (fd >= 0) {

@@ -7,8 +7,9 @@ line. What must hold:
 - one whose -D or -H is not as written (the crash came before its 250) is not delivered: it is
   moved to <spool>/unacked/ and main and panic log say why; nothing is left in the queue;
 - Exim 4.96 lists and delivers a -H with the line (it ignores option lines it does not know);
-- one connection may carry many messages without waiting for the id clock: all ids differ and
-  name the session's pid (modulo 2^22)."""
+- one connection may carry many messages: all ids differ and name the session's pid (modulo
+  2^22). That a process does not wait for the id clock (ids pid + n*2^22 within one 5 ms unit)
+  is checked by the unit test (tests/unit/spool/test_spool.c, test_ids), which is not timing-bound."""
 import os
 import re
 import subprocess
