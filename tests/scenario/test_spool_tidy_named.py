@@ -167,7 +167,9 @@ PIDNS_SCRIPT = textwrap.dedent(r"""
     spare(300)
     spare(400)                       # its process is started below, after the file
     spare(500)                       # nobody will have this pid
-    time.sleep(3.5)                  # > the 2 s the start time is allowed to be late
+    # The sweeper reads a start time rounded down twice (boot time and clock ticks, up to 2 s
+    # early) and allows it 2 s more: 5 s keeps the reused pid's start provably later.
+    time.sleep(5.0)
     newer = spawn_with_pid(400)      # alive, but started after the file: a reused pid
     stamp = os.path.join(spool, "db", "postern-tidy")
     if os.path.exists(stamp):
