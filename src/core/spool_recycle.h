@@ -41,6 +41,27 @@ int spool_recycle_remove_in(const char *input_dir, const char *path);
  * (the caller creates the file as before). */
 int spool_recycle_take(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid);
 
+/* The same for a file the caller overwrites from offset 0 and cuts to its final length before
+ * any reader can see it (spool_recycle_cut): a pool file of at most one block keeps its old
+ * bytes, since emptying it would free its block, which costs 1-4 ms here (a discard-mounted
+ * file system discards freed blocks at once); a longer one is emptied as above. *stale: how many
+ * old bytes the file still holds (0 when it was emptied or none was taken). Opened without
+ * O_APPEND whatever flags says (an append would go after the old bytes).
+ *
+ * Why no byte of an old message can be read as part of a new one: the file keeps the name it
+ * was taken under (a private spare name, or a -D that no reader looks at until its -H exists)
+ * until the caller's cut; every reader of a message's files reads them only after the -H
+ * exists, and the -H is named after the cut of its own temporary and of its -D. A process killed
+ * before its cut leaves a private file or a -D without -H: no message to Exim or to Postern, and
+ * removed by the session's daemon or the orphan sweep. After a power loss the integrity line
+ * (core/spool_integrity.h) finds a -D or -H whose cut did not reach the disk (size or sum). */
+int spool_recycle_take_stale(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid,
+	off_t *stale);
+/* The final cut: the file fd, written from offset 0 up to len, is made exactly len bytes long
+ * when old bytes lie beyond (*stale > len); *stale becomes 0. False with errno when ftruncate
+ * fails (the caller then fails as for a write error). */
+bool spool_recycle_cut(int fd, off_t *stale, off_t len);
+
 /* Remove what has waited in the pool for max_age seconds or more: a quiet server does not keep
  * the content of old messages there (the orphan sweep calls this). */
 #define SPOOL_RECYCLE_MAX_AGE (15 * 60)
