@@ -12,7 +12,8 @@
  * it for a message), at most SPOOL_RECYCLE_SLOTS files named by slot number. A file goes in
  * with its content (a power loss that loses the rename must bring back the message file as it
  * was, exactly as a lost unlink would) and is emptied when it is taken, by the process that
- * gives it its next name, before anything is written into it; a file some process still holds
+ * gives it its next name, before anything is written into it (or, for spares, overwritten and
+ * cut to its new length before anything reads it: spool_recycle_take_stale); a file some process still holds
  * locked (a delivery keeps its -D locked until it exits) is not taken. Both moves are renames without
  * replacement, so two processes never get the same file. Only for the default queue without
  * split_spool_directory (where spare files exist, core/spool_worker.h).

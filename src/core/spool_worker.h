@@ -5,7 +5,8 @@
  *   waits for it before -H is named, so durability is unchanged);
  * - "spare" files: creating an inode costs this file system 0.3-1.5 ms, three times per
  *   message (-D, the -H temporary, msglog/<id>). A daemon's session asks for a set when a
- *   transaction starts (MAIL accepted); the thread creates them, empty, under private names
+ *   transaction starts (MAIL accepted); the thread creates them (or takes recycled ones that
+ *   may hold old bytes, cut by the session: core/spool_recycle.h) under private names
  *   (<spool>/input/.postern-spare.<pid>.D and .H, <spool>/msglog/.postern-spare.<pid>.M) while
  *   the client sends RCPT and DATA; the session then renames each into place, which costs a
  *   directory entry and no inode allocation. The message id (and so its time) is still made
