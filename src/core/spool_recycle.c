@@ -29,7 +29,9 @@ static int rename_noreplace(int odir, const char *from, const char *to)
 	return renameat2(odir, from, AT_FDCWD, to, RENAME_NOREPLACE);
 }
 
-int spool_recycle_remove_in(const char *input_dir, const char *path)
+/* Into a slot of the pool: "<n>" for a file with its content, "e<n>" for one emptied by its
+ * remover (spool_recycle_remove_emptied), which a journal takes first. */
+static int put(const char *input_dir, const char *path, bool emptied)
 {
 	char slot[4400];
 	if (!input_dir || !*input_dir)
@@ -40,7 +42,8 @@ int spool_recycle_remove_in(const char *input_dir, const char *path)
 	bool made = false;
 	for (int t = 0; t < PUT_TRIES; t++) {
 		unsigned n = (start + (unsigned)t * 17u) % SPOOL_RECYCLE_SLOTS;
-		if ((size_t)snprintf(slot, sizeof slot, "%s/" POOL_NAME "/%u", input_dir, n) >= sizeof slot)
+		if ((size_t)snprintf(slot, sizeof slot, "%s/" POOL_NAME "/%s%u", input_dir, emptied ? "e" : "", n)
+			>= sizeof slot)
 			break;
 		if (rename_noreplace(AT_FDCWD, path, slot) == 0) {
 			stats.put++;
@@ -70,14 +73,42 @@ int spool_recycle_remove_in(const char *input_dir, const char *path)
 	return unlink(path);
 }
 
-int spool_recycle_remove(const spool_config *sc, const char *path)
+int spool_recycle_remove_in(const char *input_dir, const char *path)
+{
+	return put(input_dir, path, false);
+}
+
+static int remove_as(const spool_config *sc, const char *path, bool empty)
 {
 	if (!sc || !sc->directory || sc->split || (sc->queue_name && *sc->queue_name))
 		return unlink(path);
 	char input[4200];
 	if ((size_t)snprintf(input, sizeof input, "%s/input", sc->directory) >= sizeof input)
 		return unlink(path);
-	return spool_recycle_remove_in(input, path);
+	bool emptied = false;
+	if (empty) {
+		int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 && errno == ENOENT)
+			return -1;
+		/* Under its own name, before the rename: a file in the pool is never written to by
+		 * anyone but its taker. Failing that, it goes in with its content, as any other. */
+		struct stat st;
+		emptied = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1
+			&& (st.st_size == 0 || ftruncate(fd, 0) == 0);
+		if (fd >= 0)
+			close(fd);
+	}
+	return put(input, path, emptied);
+}
+
+int spool_recycle_remove(const spool_config *sc, const char *path)
+{
+	return remove_as(sc, path, false);
+}
+
+int spool_recycle_remove_emptied(const spool_config *sc, const char *path)
+{
+	return remove_as(sc, path, true);
 }
 
 /* A file just renamed to dest from the pool: open it, make sure it is what the pool should
@@ -131,18 +162,29 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 		stats.take_empty++;
 		return -1;
 	}
-	int fd = -1, tries = 0;
+	/* A journal (stale NULL: it must be empty) takes an emptied file ("e<n>") first, so that
+	 * it need not free blocks itself; a spare, which is overwritten anyway, takes the others
+	 * first and leaves the emptied ones to the journals. */
+	char names[2][TAKE_TRIES][16];
+	int count[2] = { 0, 0 };
 	struct dirent *e;
-	while (fd < 0 && tries < TAKE_TRIES && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
+	while ((count[0] < TAKE_TRIES || count[1] < TAKE_TRIES) && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof names[0][0])
 			continue;
-		tries++;
-		if (rename_noreplace(dirfd(d), e->d_name, dest) != 0) {
-			if (errno == ENOENT)
-				continue; /* another process took it first */
-			break;            /* dest exists, or worse: the caller's usual path decides */
+		int want = (e->d_name[0] == 'e') == (stale == NULL) ? 0 : 1;
+		if (count[want] < TAKE_TRIES)
+			memcpy(names[want][count[want]++], e->d_name, strlen(e->d_name) + 1);
+	}
+	int fd = -1, tries = 0;
+	bool stop = false;
+	for (int c = 0; c < 2 && fd < 0 && !stop; c++) {
+		for (int i = 0; i < count[c] && fd < 0 && !stop && tries < TAKE_TRIES; i++) {
+			tries++;
+			if (rename_noreplace(dirfd(d), names[c][i], dest) == 0)
+				fd = adopt(dest, flags, mode, uid, gid, stale);
+			else if (errno != ENOENT) /* ENOENT: another process took it first */
+				stop = true;      /* dest exists, or worse: the caller's usual path decides */
 		}
-		fd = adopt(dest, flags, mode, uid, gid, stale);
 	}
 	closedir(d);
 	if (fd >= 0)

@@ -35,6 +35,11 @@
 int spool_recycle_remove(const spool_config *sc, const char *path);
 /* The same for a spool whose (unsplit, default-queue) input directory is input_dir. */
 int spool_recycle_remove_in(const char *input_dir, const char *path);
+/* spool_recycle_remove for a -J journal: emptied first, under its own name, by the process that
+ * ends with it, so that the next journal (which must start empty: its writers append) takes it
+ * without freeing blocks on its delivery's path (core/deliver_journal.c). Only for a file no
+ * reader needs any more: -H is gone, or rewritten with the journal's addresses. */
+int spool_recycle_remove_emptied(const spool_config *sc, const char *path);
 
 /* A file from the pool of the spool whose input directory is input_dir, renamed to dest (which
  * must not exist), emptied and opened with flags (O_WRONLY/O_RDWR, O_APPEND...); owned by uid

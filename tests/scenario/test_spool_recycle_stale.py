@@ -60,14 +60,13 @@ def fill_pool(spool, size):
     os.chown(pool, uid, gid)
     inodes = set()
     for n in range(SLOTS):
-        p = pool / str(n)
-        if p.exists():
-            p.unlink()
-        p.write_bytes((b"STALE %02d " % n + b"s" * 70 + b"\n") * (size // 80 + 1))
-        os.truncate(p, size)
-        os.chown(p, uid, gid)
-        os.chmod(p, 0o640)
-        inodes.add(p.stat().st_ino)
+        # Made under another name and renamed in: a process may take it the moment it is there.
+        tmp = spool / "input" / f".fill-{n}"
+        tmp.write_bytes(((b"STALE %02d " % n + b"s" * 70 + b"\n") * (size // 80 + 1))[:size])
+        os.chown(tmp, uid, gid)
+        os.chmod(tmp, 0o640)
+        inodes.add(tmp.stat().st_ino)
+        os.replace(tmp, pool / str(n))
     return inodes
 
 
@@ -87,6 +86,15 @@ def check_h_file(path, mid):
     assert off == len(hdrs), (off, len(hdrs), data)
 
 
+def spares_ready(d, pid):
+    """After MAIL: wait until the helper thread has made (taken) all three spares, so that the
+    message uses them rather than files the session makes itself when the thread is late."""
+    names = [d.spool / "input" / f".postern-spare.{pid}.D", d.spool / "input" / f".postern-spare.{pid}.H",
+             d.spool / "msglog" / f".postern-spare.{pid}.M"]
+    assert wait_for(lambda: all(n.exists() for n in names), timeout=10), names
+    time.sleep(0.1)
+
+
 def session_pid(d):
     ids = wait_for(lambda: children_of(d.proc.pid), timeout=5)
     assert ids, "no session process"
@@ -101,8 +109,10 @@ def test_long_old_files_short_new_message(daemon, old):
     # The first transaction's spares may be made already (a pre-forked process makes its first
     # set while it waits); the second's are taken from the pool filled now.
     first = c.message("Subject: first\r\n\r\nfirst body\r\n")
+    assert wait_for(lambda: d.mainlog.count(" Completed") >= 1, timeout=20), d.mainlog
     pool = fill_pool(d.spool, old)
     assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
+    spares_ready(d, session_pid(d))
     assert c.cmd("RCPT TO:<hold@x.test>").startswith("250")
     assert c.cmd("DATA").startswith("354")
     held = c.cmd("Subject: small\r\n\r\nshort body\r\n.").split("id=")[1].strip()
@@ -158,6 +168,7 @@ def test_session_killed_at_a_cut(daemon, cut):
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert wait_for(lambda: "TracerPid:\t0" not in open(f"/proc/{pid}/status").read(), timeout=10)
     assert c.cmd("MAIL FROM:<a@example.com>").startswith("250")
+    spares_ready(d, pid)
     assert c.cmd("RCPT TO:<b@example.com>").startswith("250")
     assert c.cmd("DATA").startswith("354")
     with pytest.raises((ConnectionError, OSError)):

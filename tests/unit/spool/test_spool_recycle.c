@@ -240,6 +240,61 @@ static void test_take_stale_and_cut(void)
 	CHECK_INT(stale, 0);
 }
 
+/* A journal removed with spool_recycle_remove_emptied goes in empty, as "e<n>"; a journal's take
+ * gets it before a file with content, and a spare's take leaves it for the journals. */
+static void test_emptied_journals(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char j[400], dfile[400], dest[400], slot[500];
+	snprintf(j, sizeof j, "%s/1xUzKZ-0007Jk-1v-J", input);
+	snprintf(dfile, sizeof dfile, "%s/1xUzKZ-0007Jk-1v-D", input);
+	snprintf(dest, sizeof dest, "%s/1xUzKZ-0007Jk-1w-J", input);
+	put_sized(dfile, 1000, 'D');
+	put_sized(j, 300, 'J');
+	struct stat jst, dst;
+	CHECK(stat(j, &jst) == 0 && stat(dfile, &dst) == 0);
+	CHECK_INT(spool_recycle_remove(&sc, dfile), 0);
+	CHECK_INT(spool_recycle_remove_emptied(&sc, j), 0);
+	CHECK(access(j, F_OK) != 0);
+	int emptied = 0;
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		struct stat st;
+		snprintf(slot, sizeof slot, "%s/e%d", pool, i);
+		if (stat(slot, &st) == 0) {
+			emptied++;
+			CHECK_INT(st.st_size, 0);
+			CHECK_INT(st.st_ino, jst.st_ino);
+		}
+	}
+	CHECK_INT(emptied, 1);
+	/* A spare takes the file with content first. */
+	off_t stale = -1;
+	int fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	struct stat st;
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == dst.st_ino && stale == 1000);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	/* Put back; now a journal takes the emptied one although the other is there too. */
+	put_sized(dfile, 1000, 'D');
+	CHECK_INT(spool_recycle_remove(&sc, dfile), 0);
+	fd = spool_recycle_take(input, dest, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == jst.st_ino && st.st_size == 0);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	/* With only a file with content left, a journal takes it and it is emptied. */
+	fd = spool_recycle_take(input, dest, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	/* A journal that is not there: ENOENT, as with spool_recycle_remove. */
+	CHECK_INT(spool_recycle_remove_emptied(&sc, j), -1);
+	CHECK_INT(errno, ENOENT);
+	CHECK_INT(count_pool(), 0);
+}
+
 int main(void)
 {
 	setup();
@@ -249,6 +304,7 @@ int main(void)
 	RUN(test_refused_files);
 	RUN(test_named_queue_and_split_unlink);
 	RUN(test_take_stale_and_cut);
+	RUN(test_emptied_journals);
 	rmdir(pool);
 	rmdir(input);
 	rmdir(spool);
