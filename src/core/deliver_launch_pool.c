@@ -19,7 +19,7 @@
  *   locked until its transport children are done);
  * - a worker that ends before it has read the job it was handed (killed just then: the job is
  *   still in its pipe) started nothing: the message goes to another worker or a process of its
- *   own at once, instead of waiting for the next queue run (job_lost);
+ *   own at once, instead of waiting for the next queue run (worker_ended);
  * - idle for LPOOL_IDLE_SECS: its job pipe is closed and it exits;
  * - when the launcher ends, every job pipe closes and the workers exit after their message. */
 #include "core/deliver_launch_pool.h"

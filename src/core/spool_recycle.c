@@ -113,8 +113,8 @@ int spool_recycle_remove_emptied(const spool_config *sc, const char *path)
 
 /* A file just renamed to dest from the pool: open it, make sure it is what the pool should
  * hold (a plain file with one name, ours), then empty it (stale NULL) or, for a caller that
- * overwrites it from offset 0 and cuts it to its final length itself, only shorten it to at
- * most one block (*stale: the old bytes left). -1 (and dest removed) otherwise. */
+ * overwrites it from offset 0 and cuts it to its final length itself, empty it only when it
+ * is longer than one block (*stale: the old bytes left). -1 (and dest removed) otherwise. */
 static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid, off_t *stale)
 {
 	int fd = open(dest, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);

@@ -9,7 +9,8 @@
  * keeps its inode: no allocation, no free.
  *
  * The pool is <spool>/input/.postern-free/ (a dot name: no queue reader, Exim's or ours, takes
- * it for a message), at most SPOOL_RECYCLE_SLOTS files named by slot number. A file goes in
+ * it for a message), at most SPOOL_RECYCLE_SLOTS files named by slot number (and as many
+ * emptied journals named e<slot>: spool_recycle_remove_emptied). A file goes in
  * with its content (a power loss that loses the rename must bring back the message file as it
  * was, exactly as a lost unlink would) and is emptied when it is taken, by the process that
  * gives it its next name, before anything is written into it (or, for spares, overwritten and
