@@ -132,6 +132,7 @@ def main():
         st = subprocess.Popen(["strace", "-f", "-tt", "-T", "-o", a.strace] + sum([["-p", k] for k in kids], []) + ["-p", str(p.pid)])
         time.sleep(1.0)
     d354, d250 = [], []
+    tstart = time.perf_counter()
     for i in range(a.n):
         x, y = one(a.warm + i); d354.append(x); d250.append(y)
     if st: time.sleep(0.5); st.terminate(); st.wait()
@@ -141,9 +142,13 @@ def main():
         time.sleep(0.05)
     med = lambda v: statistics.median(v) * 1000
     e2e = [arrived[i] - acked[i] for i in range(a.warm, a.warm + a.n) if i in arrived and i in acked]
+    last = max((arrived[i] for i in range(a.warm, a.warm + a.n) if i in arrived), default=tstart)
+    span = max(acked.values()) - tstart
     print(f"{a.binary}: n={a.n} DATA->354 median {med(d354):.3f} ms  dot->250 median {med(d250):.3f} ms  "
           f"p90 {sorted(d250)[int(len(d250)*.9)]*1000:.3f}  250->sink median {med(e2e):.3f} ms  sink got {count}/{a.warm+a.n}")
     pool = os.path.join(spool, "input", ".postern-free")
+    print(f"  accepted {a.n} in {span:.3f} s ({a.n / span:.0f}/s); all at the sink after {last - tstart:.3f} s "
+          f"({a.n / (last - tstart):.0f}/s end to end)")
     print("pool files:", len(os.listdir(pool)) if os.path.isdir(pool) else "none")
     p.terminate(); p.wait()
     if not a.keep: shutil.rmtree(d, ignore_errors=True)
