@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Per-message latency of one Postern (or Exim) relaying on one reused SMTP connection, by hand:
-bench/relay's configuration (run.py), a small asyncio sink in this process, a client that waits
+bench/relay's configuration (run.py), a small asyncio sink in a process of its own, a client that waits
 for every reply. Prints the medians of DATA -> 354, end of data -> 250, and 250 -> the message's
 Subject line reaching the sink, over N messages after --warm ones (which fill the recycled-file
 pool). --strace FILE attaches `strace -f -tt -T` to the daemon and all its descendants for the
 measured messages. Run as root; compare two builds by alternating them.
 
 usage: latency.py BINARY N [--warm 30] [--size 2048 | --sizes 100000,2048] [--strace OUT] [--keep]"""
-import argparse, os, socket, subprocess, tempfile, threading, time, statistics, shutil, asyncio
+import argparse, multiprocessing, os, socket, subprocess, tempfile, time, statistics, shutil, asyncio
 
 CONF = """\
 spool_directory = {spool}
@@ -40,11 +40,10 @@ to_sink:
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
-count = 0
-arrived = {}
-def sink_thread(port, ready):
+def sink_process(port, ready, count, arrived):
+    """The sink runs in a process of its own: in the client's process it would wait for the
+    interpreter lock whenever the client is busy, and its arrival times would be the client's."""
     async def handle(r, w):
-        global count
         w.write(b"220 sink\r\n"); await w.drain()
         indata = False
         while True:
@@ -52,9 +51,14 @@ def sink_thread(port, ready):
             if not line: break
             if indata:
                 if line.startswith(b"Subject: t"):
-                    arrived[int(line[10:].strip())] = time.perf_counter()
+                    k = int(line[10:].strip())
+                    if k < len(arrived):
+                        arrived[k] = time.perf_counter()  # CLOCK_MONOTONIC: same clock in every process
                 if line == b".\r\n":
-                    indata = False; count += 1; w.write(b"250 ok\r\n"); await w.drain()
+                    indata = False
+                    with count.get_lock():
+                        count.value += 1
+                    w.write(b"250 ok\r\n"); await w.drain()
                 continue
             c = line[:4].upper()
             if c == b"DATA": indata = True; w.write(b"354 go\r\n")
@@ -86,8 +90,11 @@ def main():
     os.chmod(d, 0o755)
     spool = os.path.join(d, "spool"); os.mkdir(spool); os.chown(spool, 8, 8)
     sport, port = free_port(), free_port()
-    ready = threading.Event()
-    threading.Thread(target=sink_thread, args=(sport, ready), daemon=True).start(); ready.wait()
+    ready = multiprocessing.Event()
+    count = multiprocessing.Value("i", 0)
+    arrived = multiprocessing.Array("d", a.warm + a.n)
+    sink = multiprocessing.Process(target=sink_process, args=(sport, ready, count, arrived), daemon=True)
+    sink.start(); ready.wait()
     conf = os.path.join(d, "conf"); open(conf, "w").write(CONF.format(spool=spool, port=port, sink=sport))
     env = dict(os.environ, POSTERN_TEST_TRUST_CONFIG="1")
     p = subprocess.Popen([a.binary, "-C", conf, "-bdf", "-oX", str(port)], env=env,
@@ -115,7 +122,7 @@ def main():
     for i in range(a.warm): one(i)
     # let deliveries finish so the pool fills
     for _ in range(200):
-        if count >= a.warm: break
+        if count.value >= a.warm: break
         time.sleep(0.05)
     time.sleep(0.3)
     st = None
@@ -138,14 +145,14 @@ def main():
     if st: time.sleep(0.5); st.terminate(); st.wait()
     s.sendall(b"QUIT\r\n"); recv_reply(f); s.close()
     for _ in range(200):
-        if count >= a.warm + a.n: break
+        if count.value >= a.warm + a.n: break
         time.sleep(0.05)
     med = lambda v: statistics.median(v) * 1000
-    e2e = [arrived[i] - acked[i] for i in range(a.warm, a.warm + a.n) if i in arrived and i in acked]
-    last = max((arrived[i] for i in range(a.warm, a.warm + a.n) if i in arrived), default=tstart)
+    e2e = [arrived[i] - acked[i] for i in range(a.warm, a.warm + a.n) if arrived[i] and i in acked]
+    last = max((arrived[i] for i in range(a.warm, a.warm + a.n) if arrived[i]), default=tstart)
     span = max(acked.values()) - tstart
     print(f"{a.binary}: n={a.n} DATA->354 median {med(d354):.3f} ms  dot->250 median {med(d250):.3f} ms  "
-          f"p90 {sorted(d250)[int(len(d250)*.9)]*1000:.3f}  250->sink median {med(e2e):.3f} ms  sink got {count}/{a.warm+a.n}")
+          f"p90 {sorted(d250)[int(len(d250)*.9)]*1000:.3f}  250->sink median {med(e2e):.3f} ms  sink got {count.value}/{a.warm+a.n}")
     pool = os.path.join(spool, "input", ".postern-free")
     print(f"  accepted {a.n} in {span:.3f} s ({a.n / span:.0f}/s); all at the sink after {last - tstart:.3f} s "
           f"({a.n / (last - tstart):.0f}/s end to end)")
