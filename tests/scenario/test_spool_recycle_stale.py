@@ -141,9 +141,22 @@ def test_long_old_files_short_new_message(daemon, old):
     for i in range(3):
         assert mbox.count(f"\nafter body {i}\n".encode()) == 1
     assert first
-    # Postern and Exim list the held message alone.
+    # Postern and Exim list the held message alone, and Exim reads exactly its body and header.
     out = subprocess.run([d.postern, "-C", str(d.conf), "-bp"], capture_output=True, text=True, timeout=30)
     assert held in out.stdout and out.stdout.count("<a@example.com>") == 1, out.stdout
+    if shutil.which("exim"):
+        logs = d.dir / "eximlog"
+        logs.mkdir()
+        os.chmod(logs, 0o777)
+        conf = d.dir / "exim.conf"
+        conf.write_text(f"spool_directory = {d.spool}\nexim_user = mail\nexim_group = mail\n"
+                        f"log_file_path = {logs}/%slog\nkeep_environment =\n")
+        ex = lambda *args: subprocess.run(["exim", "-C", str(conf), *args], capture_output=True, timeout=30)
+        lst = ex("-bp")
+        assert held.encode() in lst.stdout and lst.stdout.count(b"<a@example.com>") == 1, lst
+        assert ex("-Mvb", held).stdout == f"{held}-D\nshort body\n".encode()
+        hdr = ex("-Mvh", held).stdout
+        assert b"Subject: small" in hdr and b"STALE" not in hdr and b"sssss" not in hdr, hdr
 
 
 def run_queue(d):
