@@ -211,3 +211,19 @@ def test_session_killed_at_a_cut(daemon, cut):
     for n in os.listdir(d.spool / "input"):
         assert not n.endswith("-H"), n
     assert d.proc.poll() is None  # the daemon survived its session
+
+
+def test_fault_load_over_a_stale_pool(postern_bin, tmp_path):
+    """The fault load (tests/load/faultload.py) with the pool kept full of old-byte files: sessions
+    killed at random points while they overwrite and cut recycled spares; every acknowledged
+    message is intact and no message file (-H, -D, msglog) holds an old byte."""
+    import pathlib
+    import sys
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "load"))
+    import faultload
+    from daemon_helpers import reachable_by_exim_user
+    reachable_by_exim_user(tmp_path)
+    probs, stats, acked, spool = faultload.run(postern_bin, tmp_path / "load", messages=150, concurrency=6,
+                                               interval=0.05, daemon_prob=0.0, seed=5, stale_pool=True)
+    assert probs == [], probs[:10]
+    assert stats["acked"] == 150 and stats["child_kills"] > 0, stats
