@@ -152,6 +152,8 @@ void dlog_format_success(const address_item *a, const driver_instance *t, bool l
 	put_router_transport(a, out);
 	put_host(a, out);
 	put_tls(a, out);
+	if (a->prdr_used)
+		xbuf_puts(out, " PRDR");   /* as Exim 4.96, before K, whatever the selector */
 	if (a->chunking_used)
 		xbuf_puts(out, " K");   /* Exim marks a message sent with BDAT, whatever the selector */
 	if (selected(LS_SMTP_CONFIRMATION) && a->confirmation.len) {

@@ -140,6 +140,10 @@ typedef struct smtpc_options {
 	/* hosts_try_fastopen matched (default *): connect with TCP Fast Open (src/smtp/tfo.h);
 	 * smtpc_conn.tcp_fastopen says what came of it. Added for TFO. */
 	bool try_fastopen;
+	/* hosts_try_prdr matched (default *): a transaction with more than one recipient asks a
+	 * server offering PRDR for per-recipient replies after the data (RFC draft-hall-prdr;
+	 * observed with Exim 4.96 as the client). */
+	bool try_prdr;
 } smtpc_options;
 
 /* What the server offered in its EHLO reply. */
@@ -187,6 +191,8 @@ typedef struct smtpc_conn {
 	                               * timeout after the end of data) */
 	/* result (added for TFO): a tfo_state (core/tfo_state.h), the " TFO" of delivery lines */
 	int tcp_fastopen;
+	/* private (PRDR): the command that ended the data, for "PRDR error after <command>" */
+	char data_cmd[40];
 } smtpc_conn;
 
 /* Connect, read the greeting, EHLO/HELO (LHLO), STARTTLS through the hook, AUTH. Returns c,
@@ -229,7 +235,9 @@ typedef struct smtpc_rcpt {
 	int basic_errno;              /* 0, errno or SMTPC_ERRNO_* */
 	int code;                     /* the SMTP code that decided (0: none) */
 	xbuf message;                 /* failure: Exim's error text; success: the confirmation
-	                               * ("250 OK id=..."), as the C= log field shows it */
+	                               * ("250 OK id=..."), as the C= log field shows it; with PRDR
+	                               * the recipient's reply, '\n', the overall reply */
+	bool prdr;                    /* its transaction used PRDR (" PRDR" in the => line) */
 } smtpc_rcpt;
 
 /* Send one message to the recipients (in batches of max_rcpt per transaction). Every recipient

@@ -3,6 +3,7 @@
  * max_rcpt batches, CRLF conversion and dot-stuffing of the spool's LF body, and per-recipient
  * results in Exim's words. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -60,15 +61,28 @@ static void auth_xtext(sv in, xbuf *out)
 		}
 }
 
-static void build_mail(smtpc_conn *c, const smtpc_message *m, xbuf *cmd)
+/* The parameters in Exim 4.96's order (observed): SIZE, BODY, PRDR, SMTPUTF8, RET, ENVID, AUTH. */
+static void build_mail(smtpc_conn *c, const smtpc_message *m, bool prdr, xbuf *cmd)
 {
 	xbuf_printf(cmd, "MAIL FROM:<" SV_FMT ">", SV_ARG(m->sender));
 	if ((c->offered & SMTPC_OFFER_SIZE) && c->opt->size_addition >= 0)
 		xbuf_printf(cmd, " SIZE=%lld", m->size + m->linecount + c->opt->size_addition);
 	if ((c->offered & SMTPC_OFFER_8BITMIME) && m->body_8bitmime)
 		xbuf_puts(cmd, " BODY=8BITMIME");
+	if (prdr)
+		xbuf_puts(cmd, " PRDR");
 	if ((c->offered & SMTPC_OFFER_SMTPUTF8) && m->smtputf8)
 		xbuf_puts(cmd, " SMTPUTF8");
+	if (c->offered & SMTPC_OFFER_DSN) {
+		if (m->dsn_ret == MSG_DSN_RET_HDRS)
+			xbuf_puts(cmd, " RET=HDRS");
+		else if (m->dsn_ret == MSG_DSN_RET_FULL)
+			xbuf_puts(cmd, " RET=FULL");
+		if (m->envid.len) {
+			xbuf_puts(cmd, " ENVID=");
+			codec_xtext_encode(m->envid, cmd);
+		}
+	}
 	if (!c->authenticator && c->opt->authenticated_sender_force && c->opt->authenticated_sender.len
 		&& (c->offered & SMTPC_OFFER_AUTH)) {
 		xbuf_puts(cmd, " AUTH=");
@@ -79,16 +93,6 @@ static void build_mail(smtpc_conn *c, const smtpc_message *m, xbuf *cmd)
 		if (as.len) {
 			xbuf_puts(cmd, " AUTH=");
 			auth_xtext(as, cmd);
-		}
-	}
-	if (c->offered & SMTPC_OFFER_DSN) {
-		if (m->dsn_ret == MSG_DSN_RET_HDRS)
-			xbuf_puts(cmd, " RET=HDRS");
-		else if (m->dsn_ret == MSG_DSN_RET_FULL)
-			xbuf_puts(cmd, " RET=FULL");
-		if (m->envid.len) {
-			xbuf_puts(cmd, " ENVID=");
-			codec_xtext_encode(m->envid, cmd);
 		}
 	}
 }
@@ -195,7 +199,8 @@ static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, siz
 			xbuf_reset(&wire);
 			to_wire(m, buf, split, false, &bol, &wire);
 			bio_write(&c->io, wire.p, wire.len);
-			bio_printf(&c->io, "BDAT %lld LAST\r\n", body_wire);
+			snprintf(c->data_cmd, sizeof c->data_cmd, "BDAT %lld LAST", body_wire);
+			bio_printf(&c->io, "%s\r\n", c->data_cmd);
 			last_sent = true;
 		}
 		if (k == 0)
@@ -227,6 +232,7 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 	xbuf_init(&cmd, c->a);
 	bool bol = true, ended_nl = true;
 	c->data_written = 0;
+	snprintf(c->data_cmd, sizeof c->data_cmd, "DATA");
 	/* Whether the source can be read twice (Exim's BDAT layout needs the sizes first). */
 	bool can_rewind = bdat && m->rewind && m->rewind(m->read_ctx);
 	int chunks = 0;
@@ -274,6 +280,7 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 	if (bdat) {
 		xbuf_reset(&cmd);
 		xbuf_printf(&cmd, "BDAT %zu LAST", wire.len);
+		snprintf(c->data_cmd, sizeof c->data_cmd, "%.*s", (int)cmd.len, cmd.p);
 		bio_write(&c->io, cmd.p, cmd.len);
 		bio_write(&c->io, "\r\n", 2);
 		bio_write(&c->io, wire.p, wire.len);
@@ -291,6 +298,48 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 	return ok ? chunks : -1;
 }
 
+/* PRDR, after the server's 353 to the end of data: one reply per accepted recipient, then the
+ * overall reply. As Exim 4.96 (observed): a recipient's 2xx delivers it (its text, then the
+ * overall reply after a '\n'); 5xx fails and 4xx defers it with "PRDR error after DATA: ..."
+ * (or the BDAT command) and no error number. An overall 5xx fails every accepted recipient,
+ * an overall 4xx defers the ones that had a 2xx, both with the ordinary error after the end
+ * of data. false when the connection is gone. */
+static bool prdr_replies(smtpc_conn *c, smtpc_rcpt *r, size_t n, const bool *accepted, sv eod_after)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!accepted[i])
+			continue;
+		if (!smtpc_get_reply(c, eod_after, true))
+			return false;
+		r[i].prdr = true;
+		int code = c->reply.code;
+		if (code / 100 == 2) {
+			set_rcpt(c, &r[i], SMTPC_OK, 0, code, xbuf_sv(&c->reply.text));
+			continue;
+		}
+		xbuf t;
+		xbuf_init(&t, c->a);
+		xbuf_printf(&t, "PRDR error after %s: ", c->data_cmd);
+		printing_escape(xbuf_sv(&c->reply.text), PRINT_TAB_LITERAL, &t);
+		set_rcpt(c, &r[i], code / 100 == 5 ? SMTPC_FAIL : SMTPC_DEFER, 0, code, xbuf_sv(&t));
+	}
+	if (!smtpc_get_reply(c, eod_after, true))
+		return false;
+	int code = c->reply.code;
+	for (size_t i = 0; i < n; i++) {
+		if (!accepted[i])
+			continue;
+		if (code / 100 == 2) {
+			if (r[i].status == SMTPC_OK) {
+				xbuf_putc(&r[i].message, '\n');
+				xbuf_putsv(&r[i].message, xbuf_sv(&c->reply.text));
+			}
+		} else if (code / 100 == 5 || r[i].status == SMTPC_OK)
+			reply_to_rcpt(c, &r[i], eod_after, SMTPC_ERRNO_DATA4XX);
+	}
+	return true;
+}
+
 /* One transaction for r[0..n-1]. Returns false when the connection is gone. */
 static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 {
@@ -301,11 +350,13 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	}
 	bool pipe = (c->offered & SMTPC_OFFER_PIPELINING) != 0;
 	bool bdat = (c->offered & SMTPC_OFFER_CHUNKING) != 0;
+	/* Exim asks for PRDR only when the transaction has more than one recipient. */
+	bool prdr = (c->offered & SMTPC_OFFER_PRDR) && c->opt->try_prdr && !c->opt->lmtp && n > 1;
 	bool *accepted = arena_alloc(c->a, n ? n : 1);
 	memset(accepted, 0, n ? n : 1);
 	xbuf mail;
 	xbuf_init(&mail, c->a);
-	build_mail(c, m, &mail);
+	build_mail(c, m, prdr, &mail);
 	xbuf *rcmd = arena_alloc(c->a, sizeof *rcmd * (n ? n : 1));
 	for (size_t i = 0; i < n; i++) {
 		xbuf_init(&rcmd[i], c->a);
@@ -395,6 +446,17 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 		}
 		/* LMTP: one reply per accepted recipient; SMTP: one for all. */
 		bool have = false;
+		if (prdr && !refused) {
+			if (!smtpc_get_reply(c, eod_after, true))
+				goto lost;
+			if (c->reply.code == 353) {
+				if (!prdr_replies(c, r, n, accepted, eod_after))
+					goto lost;
+				c->messages_sent++;
+				return true;
+			}
+			have = true;  /* the server did not start PRDR: an ordinary reply for all */
+		}
 		for (size_t i = 0; i < n; i++) {
 			if (!accepted[i])
 				continue;
@@ -436,6 +498,7 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 		xbuf_init(&r[i].message, c->a);
 		r[i].status = SMTPC_PENDING;
 		r[i].basic_errno = r[i].code = 0;
+		r[i].prdr = false;
 	}
 	if (c->fd < 0 || !c->usable) {
 		fail_open(c, r, n, NULL);

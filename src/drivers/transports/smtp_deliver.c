@@ -335,6 +335,7 @@ static void record(batch *b, size_t i, const smtpc_rcpt *r, smtpc_conn *conn, bo
 		set_host_fields(b, a, conn);
 	else
 		clear_host_fields(a);
+	a->prdr_used = r->prdr && a->result == ADDR_OK;
 	if (a->result != ADDR_DEFER)
 		b->open[i] = false;
 }
@@ -597,8 +598,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			add_retry(b, a, address_key(b, a, false), 0, 0, SV_NULL, false, true);
 		} else if (r[j].status == SMTPC_DEFER && r[j].basic_errno == SMTPC_ERRNO_RCPT4XX)
 			rcpt_deferred(b, a, &r[j], h->next != NULL);
-		else if (r[j].status == SMTPC_DEFER && o.lmtp && r[j].code / 100 == 4 && fk == FK_NONE)
-			/* An LMTP 4xx after the data is the address's, kept without the sender. */
+		else if (r[j].status == SMTPC_DEFER && (o.lmtp || (r[j].prdr && r[j].basic_errno == 0))
+			&& r[j].code / 100 == 4 && fk == FK_NONE)
+			/* An LMTP or PRDR 4xx after the data is the address's, kept without the sender
+			 * (Exim handles both in the same way). */
 			add_retry(b, a, address_key(b, a, false), 0, encoded_more(h, r[j].code),
 				retry_text(b, 0, a->message, true), false, false);
 		else if (message_error == NULL && (r[j].basic_errno == SMTPC_ERRNO_MAIL4XX

@@ -697,6 +697,92 @@ static const char config[] =
 	"plain:\n  driver = plaintext\n  public_name = PLAIN\n  client_send = ^userx^secret\n"
 	"skipped:\n  driver = plaintext\n  public_name = LOGIN\n  client_condition = no\n  client_send = : never\n";
 
+/* PRDR (table): MAIL ... PRDR only with more than one recipient and try_prdr; after the 353,
+ * one reply per accepted recipient, then the overall one (texts as Exim 4.96's). */
+typedef struct prdr_case {
+	const char *name;
+	bool try_prdr, chunking, pipelining;
+	size_t n;
+	const char *rcpt_replies[3];      /* to the RCPTs */
+	const char *after_data;           /* everything after the end of data */
+	const char *mail;                 /* the MAIL line expected */
+	smtpc_status st[3];
+	int err[3];
+	const char *msg[3];
+	bool prdr;
+} prdr_case;
+
+static const prdr_case prdr_cases[] = {
+	{ "mixed", true, false, true, 3, { "250 ok\r\n", "250 ok\r\n", "250 ok\r\n" },
+		"353 go\r\n250 a\r\n550-5.1.1 no\r\n550 5.1.1 more\r\n451 4.0.0 later\r\n250 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_OK, SMTPC_FAIL, SMTPC_DEFER }, { 0, 0, 0 },
+		{ "250 a\n250 fin", "PRDR error after DATA: 550-5.1.1 no\\n550 5.1.1 more",
+		  "PRDR error after DATA: 451 4.0.0 later" }, true },
+	{ "final_5xx", true, false, true, 2, { "250 ok\r\n", "250 ok\r\n" }, "353 go\r\n250 a\r\n451 b\r\n550 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_FAIL, SMTPC_FAIL }, { 0, 0 },
+		{ "SMTP error from remote mail server after end of data: 550 fin",
+		  "SMTP error from remote mail server after end of data: 550 fin" }, true },
+	{ "final_4xx", true, false, false, 3, { "250 ok\r\n", "250 ok\r\n", "250 ok\r\n" },
+		"353 go\r\n250 a\r\n550 b\r\n451 c\r\n451 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_DEFER, SMTPC_FAIL, SMTPC_DEFER }, { SMTPC_ERRNO_DATA4XX, 0, 0 },
+		{ "SMTP error from remote mail server after end of data: 451 fin", "PRDR error after DATA: 550 b",
+		  "PRDR error after DATA: 451 c" }, true },
+	{ "no_353", true, false, true, 2, { "250 ok\r\n", "250 ok\r\n" }, "250 plain\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_OK, SMTPC_OK }, { 0, 0 }, { "250 plain", "250 plain" }, false },
+	{ "one_rcpt", true, false, true, 1, { "250 ok\r\n" }, "250 one\r\n",
+		"MAIL FROM:<s@a.test>", { SMTPC_OK }, { 0 }, { "250 one" }, false },
+	{ "not_tried", false, false, true, 2, { "250 ok\r\n", "250 ok\r\n" }, "250 plain\r\n",
+		"MAIL FROM:<s@a.test>", { SMTPC_OK, SMTPC_OK }, { 0, 0 }, { "250 plain", "250 plain" }, false },
+	{ "rcpt_refused", true, false, true, 3, { "250 ok\r\n", "550 no\r\n", "250 ok\r\n" },
+		"353 go\r\n250 a\r\n250 c\r\n250 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_OK, SMTPC_FAIL, SMTPC_OK }, { 0, 0, 0 },
+		{ "250 a\n250 fin", "SMTP error from remote mail server after RCPT TO:<b@b>: 550 no", "250 c\n250 fin" }, true },
+	{ "chunking", true, true, true, 2, { "250 ok\r\n", "250 ok\r\n" }, "353 go\r\n250 a\r\n550 b\r\n250 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_OK, SMTPC_FAIL }, { 0, 0 },
+		{ "250 a\n250 fin", "PRDR error after BDAT 21 LAST: 550 b" }, true },
+};
+
+static void test_prdr(void)
+{
+	for (size_t k = 0; k < sizeof prdr_cases / sizeof prdr_cases[0]; k++) {
+		const prdr_case *pc = &prdr_cases[k];
+		smtpc_options o = base_opts();
+		o.try_prdr = pc->try_prdr;
+		smtpc_message m = { .sender = SV_LIT("s@a.test") };
+		smtpc_rcpt r[3];
+		rcpts(r, pc->n, "a@b", "b@b", "c@b");
+		char ehlo[128];
+		snprintf(ehlo, sizeof ehlo, "250-mx\r\n%s%s250 PRDR\r\n", pc->pipelining ? "250-PIPELINING\r\n" : "",
+			pc->chunking ? "250-CHUNKING\r\n" : "");
+		step s[10] = { { "L", ehlo }, { "L", "250 ok\r\n" } };
+		size_t i = 2;
+		for (size_t j = 0; j < pc->n; j++)
+			s[i++] = (step){ "L", pc->rcpt_replies[j] };
+		if (pc->chunking)
+			s[i++] = (step){ "C", pc->after_data };
+		else {
+			s[i++] = (step){ "L", "354 go\r\n" };
+			s[i++] = (step){ "B", pc->after_data };
+		}
+		run x;
+		exchange(&x, &o, "220 mx\r\n", s, &m, MSG, r, pc->n, 1);
+		char want[64];
+		snprintf(want, sizeof want, "\nC: %s\n", pc->mail);
+		if (!strstr(x.transcript, want)) {
+			fprintf(stderr, "case %s: %s\n", pc->name, x.transcript);
+			CHECK(false);
+		}
+		for (size_t j = 0; j < pc->n; j++) {
+			CHECK_INT(r[j].status, pc->st[j]);
+			CHECK_INT(r[j].basic_errno, pc->err[j]);
+			CHECK_STR(xbuf_cstr(&r[j].message), pc->msg[j]);
+			/* the flag is for the recipients asked about after the data */
+			CHECK_INT(r[j].prdr, pc->prdr && pc->rcpt_replies[j][0] == '2');
+		}
+		CHECK(strstr(x.transcript, "C: QUIT\n") != NULL);
+	}
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -723,6 +809,7 @@ int main(void)
 	RUN(test_chunk_layouts);
 	RUN(test_smtputf8_not_offered);
 	RUN(test_lmtp);
+	RUN(test_prdr);
 	RUN(test_max_rcpt_and_reuse);
 	RUN(test_helo_fallback_and_errors);
 	RUN(test_io_errors);
