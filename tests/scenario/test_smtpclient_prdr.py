@@ -145,3 +145,38 @@ def test_mail_parameter_order_as_exim(tmp_path):
     assert ex.lines[4].endswith(" PRDR SMTPUTF8 RET=HDRS ENVID=abc+2Bdef AUTH=au@s.test")
     assert pr.lines == ex.lines
     assert [v[3] for v in msgs[0].values()] == ["250 a\\n250 c", "250 b\\n250 c"]
+
+
+PRDR_MAIN = "prdr_enable = true\nacl_smtp_data_prdr = acl_prdr\n"
+PRDR_ACL = ("acl_prdr:\n  deny local_parts = refuse\n       message = 5.7.1 not for $local_part\n"
+            "  defer local_parts = later\n        message = 4.2.0 $local_part later\n  accept\n")
+
+
+@pytest.mark.parametrize("chunk", ["*", ""])
+@pytest.mark.parametrize("kind", ["exim", "postern"])
+def test_prdr_against_daemons(kind, chunk, tmp_path):
+    """Exim 4.96's and Postern's daemons with prdr_enable and an acl_smtp_data_prdr: the engine
+    asks for PRDR and gets one accepted, one refused and one deferred recipient; the server keeps
+    the message for the accepted one only."""
+    from test_smtpclient_daemon import Server, client_conf
+    srv = Server(kind, chunk=chunk, main=PRDR_MAIN, acls=PRDR_ACL)
+    try:
+        rcpts = ["good@r.test", "refuse@r.test", "later@r.test"]
+        facts, msgs = probe_send(srv.port, "Subject: prdr\n\nbody\n", rcpts,
+                                 args=["-C", client_conf(tmp_path)])
+        assert "PRDR" in facts["helo"][0]
+        r = msgs[0]
+        assert r["good@r.test"][0] == "OK"
+        assert re.match(r"250 PRDR R=<good@r.test> acceptance\\n250.*id=", r["good@r.test"][3])
+        cmd = "BDAT \\d+ LAST" if chunk else "DATA"
+        assert r["refuse@r.test"][:3] == ("FAIL", 0, 550)
+        assert re.fullmatch(f"PRDR error after {cmd}: 550 5.7.1 not for refuse", r["refuse@r.test"][3])
+        assert r["later@r.test"][:3] == ("DEFER", 0, 450)
+        assert re.fullmatch(f"PRDR error after {cmd}: 450 4.2.0 later later", r["later@r.test"][3])
+        assert sorted(facts["prdr"]) == sorted(rcpts)
+        spool = srv.spooled()
+        assert len(spool) == 1
+        header = next(iter(spool.values()))[0]
+        assert "good@r.test" in header and "refuse@r.test" not in header and "later@r.test" not in header
+    finally:
+        srv.stop()
