@@ -1,13 +1,16 @@
-"""PRDR end to end: whole deliveries (-odi) of one message to three recipients through the smtp
-transport, by Exim 4.96 and by Postern, to the same scripted PRDR server (one recipient
-accepted, one refused, one deferred after the data): the log lines, the bounce's account of the
-refused recipient and the retry record of the deferred one must be Exim's."""
+"""The smtp client's features end to end: whole deliveries (-odi) through the smtp transport, by
+Exim 4.96 and by Postern, to the same scripted server; the log lines, the bounce and the retry
+records must be Exim's.
+
+- PRDR: three recipients, one accepted, one refused, one deferred after the data.
+- message_linelength_limit: a message with a longer line fails before any connection."""
 import os
 import pathlib
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -41,6 +44,7 @@ t:
   hosts_try_fastopen =
   command_timeout = 2s
 {tpuser}
+{extra}
 bounce_file:
   driver = appendfile
   file = {d}/bounces/file
@@ -57,7 +61,9 @@ SCRIPT = ("220 fake ESMTP\r\n", [
              "550-5.7.1 not for\r\n550 5.7.1 number two\r\n451 4.2.0 three later\r\n250 OK done\r\n")])
 
 
-def deliver(who, script):
+def deliver(who, script, rcpts=RCPTS, message=b"Subject: t\n\nbody\n", extra=""):
+    """One -odi delivery by Exim or Postern to a scripted server; returns the server, the log
+    lines of the message (without times and ids), the bounce file's text and the retry records."""
     srv = ScriptedServer(*script)
     d = pathlib.Path(tempfile.mkdtemp(prefix="postern-prdr-"))
     try:
@@ -74,14 +80,22 @@ def deliver(who, script):
         else:
             users, tpuser, cmd = "exim_user = root\nexim_group = root", "", postern_bin()
         conf = d / "c.conf"
-        conf.write_text(CONF.format(d=d, users=users, tpuser=tpuser, buser=buser, port=srv.port))
-        subprocess.run([cmd, "-C", str(conf), "-odi", "-f", "sender@s.test"] + RCPTS,
-                       input=b"Subject: t\n\nbody\n", capture_output=True, timeout=60)
-        srv.wait()
+        conf.write_text(CONF.format(d=d, users=users, tpuser=tpuser, buser=buser, port=srv.port, extra=extra))
+        subprocess.run([cmd, "-C", str(conf), "-odi", "-f", "sender@s.test"] + rcpts,
+                       input=message, capture_output=True, timeout=60)
+        if script[1]:
+            srv.wait()
+        else:
+            srv.abandon()
         lines = (d / "log" / "mainlog").read_text().splitlines()
         ident = next(l.split()[2] for l in lines if " <= sender@s.test" in l)
         mine = [log_body(l) for l in lines if l.split()[2] == ident]
         bf = d / "bounces" / "file"
+        # The bounce may be delivered by a process of its own, after -odi returned.
+        deadline = time.time() + 10
+        while any(l.startswith("** ") for l in mine) and time.time() < deadline and \
+                not (bf.exists() and bf.read_text().rstrip().endswith("--")):
+            time.sleep(0.05)
         bounces = bf.read_text() if bf.exists() else ""
         dumpdb = "exim_dumpdb"
         if who == "postern":
@@ -106,7 +120,7 @@ def retry_records(dump):
 
 def failure_part(bounce):
     """The bounce's account of the failed recipients (Exim's wording, not its version lines)."""
-    m = re.search(r"\n(  rcpt2@r\.test\n.*?)\n\n", bounce, re.S)
+    m = re.search(r"The following address\(es\) failed:\n\n(.*?)\n\n", bounce, re.S)
     return m.group(1) if m else bounce
 
 
@@ -123,4 +137,36 @@ def test_prdr_delivery_as_exim():
     # The deferred recipient's own retry record (no sender in the key), as Exim's.
     assert ex_dump == [("R:rcpt3@r.test", "0", "13121",
                         "H=127.0.0.1 [127.0.0.1]: PRDR error after DATA: 451 4.2.0 three later")]
+    assert pr_dump == ex_dump
+
+
+LONG_LINE_SCRIPT = ("220 fake ESMTP\r\n", [])
+
+
+@pytest.mark.parametrize("length,limit", [(999, None), (998, None), (11, "10"), (10, "10"), (5, "0")])
+def test_message_linelength_limit_as_exim(length, limit):
+    """A message whose longest line (without its newline) exceeds message_linelength_limit
+    (default 998; 0 is no exception) fails at once: no connection, no host in the lines, and a
+    bounce that returns only the headers."""
+    extra = f"  message_linelength_limit = {limit}" if limit is not None else ""
+    message = b"Subject: t\n\n" + b"x" * length + b"\n"
+    too_long = length > int(limit or 998)
+    script = LONG_LINE_SCRIPT if too_long else ("220 fake ESMTP\r\n", [
+        ("EHLO", "250 fake\r\n"), ("MAIL", "250 ok\r\n"), ("RCPT", "250 ok\r\n"), ("RCPT", "250 ok\r\n"),
+        ("DATA", "354 go\r\n"), ("BODY", "250 OK\r\n")])
+    rcpts = ["r1@r.test", "r2@r.test"]
+    ex_srv, ex_lines, ex_bounce, ex_dump = deliver("exim", script, rcpts, message, extra)
+    pr_srv, pr_lines, pr_bounce, pr_dump = deliver("postern", script, rcpts, message, extra)
+    assert pr_lines == ex_lines
+    assert pr_srv.lines == ex_srv.lines
+    if too_long:
+        assert ex_srv.lines == []
+        assert ex_lines[1] == "** r1@r.test R=r T=t: message has lines too long for transport"
+        if length > 998:
+            assert "only headers are returned" in ex_bounce
+        assert failure_part(pr_bounce) == failure_part(ex_bounce)
+        assert re.findall(r"^X-Exim-DSN-Information: .*", pr_bounce, re.M) == \
+            re.findall(r"^X-Exim-DSN-Information: .*", ex_bounce, re.M)
+    else:
+        assert ex_lines[1].startswith("=> r1@r.test R=r T=t H=127.0.0.1")
     assert pr_dump == ex_dump
