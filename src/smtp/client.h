@@ -144,6 +144,17 @@ typedef struct smtpc_options {
 	 * server offering PRDR for per-recipient replies after the data (RFC draft-hall-prdr;
 	 * observed with Exim 4.96 as the client). */
 	bool try_prdr;
+	/* hosts_pipe_connect matched: PIPECONNECT. With a cached EHLO response for the host that
+	 * offered PIPECONNECT and PIPELINING (ehlo_cache_get: what it offered, SMTPC_OFFER_*), the
+	 * client sends EHLO right after connecting, without waiting for the banner, and the first
+	 * MAIL, RCPTs and DATA with it; it reads the banner and the EHLO reply before the MAIL
+	 * reply. ehlo_cache_put records what the host offered after every EHLO (a host that no
+	 * longer offers PIPECONNECT: the record goes). Not used with STARTTLS, AUTH, LMTP or TLS on
+	 * connect (the conversation then starts as usual). */
+	bool pipe_connect;
+	bool (*ehlo_cache_get)(void *ctx, unsigned *offered);
+	void (*ehlo_cache_put)(void *ctx, unsigned offered);
+	void *ehlo_cache_ctx;
 } smtpc_options;
 
 /* What the server offered in its EHLO reply. */
@@ -157,6 +168,7 @@ enum {
 	SMTPC_OFFER_STARTTLS = 1u << 6,
 	SMTPC_OFFER_AUTH = 1u << 7,
 	SMTPC_OFFER_PRDR = 1u << 8,
+	SMTPC_OFFER_PIPECONNECT = 1u << 9,
 };
 
 /* One connection. Fields after "results" are for the caller to read. */
@@ -193,6 +205,11 @@ typedef struct smtpc_conn {
 	int tcp_fastopen;
 	/* private (PRDR): the command that ended the data, for "PRDR error after <command>" */
 	char data_cmd[40];
+	/* private (PIPECONNECT): EHLO went before the banner; its reply and the banner are still
+	 * to be read (smtpc_early_finish) */
+	bool early;
+	/* result: the connection used PIPECONNECT */
+	bool pipe_connect_used;
 } smtpc_conn;
 
 /* Connect, read the greeting, EHLO/HELO (LHLO), STARTTLS through the hook, AUTH. Returns c,

@@ -389,6 +389,15 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 			goto lost;
 		if (!smtpc_flush(c, xbuf_sv(&mail)))
 			goto lost;
+		if (c->early) {
+			/* PIPECONNECT: the banner and the EHLO reply come first. */
+			xbuf last;
+			xbuf_init(&last, c->a);
+			xbuf_printf(&last, "pipelined " SV_FMT, SV_ARG(bdat ? (n ? xbuf_sv(&rcmd[n - 1]) : xbuf_sv(&mail))
+				: SV_LIT("DATA")));
+			if (!smtpc_early_finish(c, xbuf_sv(&last)))
+				goto lost;
+		}
 		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))
 			goto lost;
 		mail_ok = c->reply.code / 100 == 2;

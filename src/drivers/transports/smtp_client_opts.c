@@ -266,6 +266,7 @@ bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_
 		&& host_in(t, env, host, "hosts_try_chunking", ob->hosts_try_chunking, &o->try_chunking, err)
 		&& host_in(t, env, host, "hosts_try_fastopen", ob->hosts_try_fastopen, &o->try_fastopen, err)
 		&& host_in(t, env, host, "hosts_try_prdr", ob->hosts_try_prdr, &o->try_prdr, err)
+		&& host_in(t, env, host, "hosts_pipe_connect", ob->hosts_pipe_connect, &o->pipe_connect, err)
 		&& host_in(t, env, host, "hosts_try_auth", ob->hosts_try_auth, &o->try_auth, err)
 		&& host_in(t, env, host, "hosts_require_auth", ob->hosts_require_auth, &o->require_auth, err)
 		&& tls_options(t, env, host, smtps, o, err);

@@ -35,6 +35,7 @@
 #include "core/tp_write.h"
 #include "drivers/transports/smtp.h"
 #include "drivers/transports/smtp_client_opts.h"
+#include "drivers/transports/smtp_ehlo_cache.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
 #include "build_config.h"
@@ -522,6 +523,8 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 
 	o.event = engine_event;
 	o.event_ctx = b;
+	smtp_ehlo_cache ehlo_cache;
+	smtp_ehlo_cache_attach(&ehlo_cache, c->a, c->sc->directory, &b->sh, &o);
 	int sequence = 1;
 	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
 	bool continued = conn != NULL;
