@@ -783,6 +783,107 @@ static void test_prdr(void)
 	}
 }
 
+/* PIPECONNECT (table): a fake EHLO cache; the scripted server sends no banner until it has read
+ * EHLO (greeting NULL, the banner goes with the EHLO reply), so a client that waited for the
+ * banner would time out. */
+typedef struct fake_cache {
+	bool have;
+	unsigned offered;
+	int puts;
+	unsigned last_put;
+} fake_cache;
+
+static bool fake_get(void *ctx, unsigned *offered)
+{
+	fake_cache *fc = ctx;
+	*offered = fc->offered;
+	return fc->have;
+}
+
+static void fake_put(void *ctx, unsigned offered)
+{
+	fake_cache *fc = ctx;
+	fc->puts++;
+	fc->last_put = offered;
+}
+
+#define PC_EHLO "250-mx\r\n250-PIPELINING\r\n250 PIPECONNECT\r\n"
+#define PC_OFFERED (SMTPC_OFFER_PIPELINING | SMTPC_OFFER_PIPECONNECT)
+
+typedef struct pc_case {
+	const char *name;
+	bool pipe_connect, have, tls;
+	unsigned cached;
+	bool early;                 /* EHLO expected before the banner */
+	const char *banner, *ehlo;  /* the server's */
+	smtpc_status st;
+	const char *msg;            /* the first recipient's text */
+	int puts;
+	unsigned last_put;
+} pc_case;
+
+static const pc_case pc_cases[] = {
+	{ "early", true, true, false, PC_OFFERED, true, "220 mx\r\n", PC_EHLO, SMTPC_OK, "250 one", 0, 0 },
+	{ "no_record", true, false, false, 0, false, "220 mx\r\n", PC_EHLO, SMTPC_OK, "250 one", 1, PC_OFFERED },
+	{ "not_enabled", false, true, false, PC_OFFERED, false, "220 mx\r\n", PC_EHLO, SMTPC_OK, "250 one", 0, 0 },
+	{ "changed_response", true, true, false, PC_OFFERED, true, "220 mx\r\n", "250-mx\r\n250 PIPELINING\r\n",
+		SMTPC_OK, "250 one", 1, SMTPC_OFFER_PIPELINING },
+	{ "banner_421", true, true, false, PC_OFFERED, true, "421 busy\r\n", PC_EHLO, SMTPC_DEFER,
+		"SMTP error from remote mail server after pipelined DATA: 421 busy", 1, 0 },
+	{ "cached_without_pipelining", true, true, false, SMTPC_OFFER_PIPECONNECT, false, "220 mx\r\n", PC_EHLO,
+		SMTPC_OK, "250 one", 1, PC_OFFERED },
+	{ "cached_starttls", true, true, true, PC_OFFERED | SMTPC_OFFER_STARTTLS, false, "220 mx\r\n", PC_EHLO,
+		SMTPC_OK, "250 one", 1, PC_OFFERED },
+};
+
+static bool pc_tls_never(void *ctx, struct smtpc_conn *c, xbuf *err)
+{
+	(void)ctx; (void)c; (void)err;
+	return false;
+}
+
+static void test_pipe_connect(void)
+{
+	for (size_t k = 0; k < sizeof pc_cases / sizeof pc_cases[0]; k++) {
+		const pc_case *pc = &pc_cases[k];
+		smtpc_options o = base_opts();
+		fake_cache fc = { .have = pc->have, .offered = pc->cached };
+		o.pipe_connect = pc->pipe_connect;
+		o.ehlo_cache_get = fake_get;
+		o.ehlo_cache_put = fake_put;
+		o.ehlo_cache_ctx = &fc;
+		if (pc->tls)
+			o.tls_start = pc_tls_never;
+		smtpc_message m = { .sender = SV_LIT("s@a.test") };
+		smtpc_rcpt r[2];
+		rcpts(r, 2, "a@b", "b@b");
+		char first[256];
+		snprintf(first, sizeof first, "%s%s", pc->banner, pc->ehlo);
+		bool refused = pc->banner[0] != '2';
+		step early_steps[] = { { "L", first }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" },
+			{ "L", "354 go\r\n" }, { "B", "250 one\r\n" }, { 0, 0 } };
+		step refused_steps[] = { { "L", first }, { "L", "" }, { "L", "" }, { "L", "" }, { "L", "" }, { 0, 0 } };
+		step plain_steps[] = { { "L", pc->ehlo }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" },
+			{ "L", "354 go\r\n" }, { "B", "250 one\r\n" }, { 0, 0 } };
+		run x;
+		exchange(&x, &o, pc->early ? NULL : pc->banner, pc->early ? (refused ? refused_steps : early_steps) : plain_steps,
+			&m, MSG, r, 2, 1);
+		if (r[0].status != pc->st)
+			fprintf(stderr, "case %s: %s\n", pc->name, x.transcript);
+		CHECK_INT(r[0].status, pc->st);
+		CHECK_INT(r[0].basic_errno, 0);
+		CHECK_STR(xbuf_cstr(&r[0].message), pc->msg);
+		CHECK_INT(r[1].status, pc->st);
+		CHECK_INT(fc.puts, pc->puts);
+		CHECK_INT(fc.last_put, pc->last_put);
+		CHECK_INT(x.c->pipe_connect_used, pc->early);
+		CHECK(strncmp(x.transcript, "C: EHLO client.test\nC: MAIL FROM:<s@a.test>\nC: RCPT TO:<a@b>\n"
+			"C: RCPT TO:<b@b>\nC: DATA\n", 80) == 0);
+		if (pc->st == SMTPC_OK)
+			CHECK_STR(xbuf_cstr(&x.c->greeting.text), "220 mx");
+	}
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -810,6 +911,7 @@ int main(void)
 	RUN(test_smtputf8_not_offered);
 	RUN(test_lmtp);
 	RUN(test_prdr);
+	RUN(test_pipe_connect);
 	RUN(test_max_rcpt_and_reuse);
 	RUN(test_helo_fallback_and_errors);
 	RUN(test_io_errors);
