@@ -58,7 +58,10 @@ void smtpc_host_fail(smtpc_conn *c, smtpc_status st, int err, int code, sv text)
 
 void smtpc_error_text(smtpc_conn *c, sv after, xbuf *out)
 {
-	xbuf_printf(out, "SMTP error from remote mail server after " SV_FMT ": ", SV_ARG(after));
+	/* Exim escapes the whole text: a UTF-8 address in the command shows as \303\251. */
+	xbuf_puts(out, "SMTP error from remote mail server after ");
+	printing_escape(after, PRINT_TAB_LITERAL, out);
+	xbuf_puts(out, ": ");
 	printing_escape(xbuf_sv(&c->reply.text), PRINT_TAB_LITERAL, out);
 }
 

@@ -152,10 +152,21 @@ typedef struct smtpc_options {
 	 * longer offers PIPECONNECT: the record goes). Not used with STARTTLS, AUTH, LMTP or TLS on
 	 * connect (the conversation then starts as usual). */
 	bool pipe_connect;
+	/* utf8_downconvert for a message that needs SMTPUTF8: SMTPC_UTF8_NEVER (the recipients fail
+	 * when the server does not offer SMTPUTF8), SMTPC_UTF8_ALWAYS (the envelope goes as
+	 * A-labels, without SMTPUTF8, whatever the server offers), SMTPC_UTF8_IF_NEEDED (only when
+	 * it does not offer SMTPUTF8; Exim 4.96's transport default). */
+	int utf8_downconvert;
 	bool (*ehlo_cache_get)(void *ctx, unsigned *offered);
 	void (*ehlo_cache_put)(void *ctx, unsigned offered);
 	void *ehlo_cache_ctx;
 } smtpc_options;
+
+enum {
+	SMTPC_UTF8_NEVER = 0, SMTPC_UTF8_ALWAYS = 1, SMTPC_UTF8_IF_NEEDED = -1,
+	SMTPC_UTF8_UNSET = 2,  /* the transport's option did not say: the message's ACL control
+	                        * decides (the smtp transport replaces it); the engine: NEVER */
+};
 
 /* What the server offered in its EHLO reply. */
 enum {
@@ -255,7 +266,12 @@ typedef struct smtpc_rcpt {
 	                               * ("250 OK id=..."), as the C= log field shows it; with PRDR
 	                               * the recipient's reply, '\n', the overall reply */
 	bool prdr;                    /* its transaction used PRDR (" PRDR" in the => line) */
+	bool downconverted;           /* its address went as A-labels (utf8_downconvert) */
 } smtpc_rcpt;
+
+/* utf8_downconvert's form of an address: a local part with non-ASCII characters becomes
+ * "xn--<punycode>", the domain A-labels (IDNA). false when the domain cannot be converted. */
+bool smtpc_address_to_alabel(sv address, xbuf *out);
 
 /* Send one message to the recipients (in batches of max_rcpt per transaction). Every recipient
  * ends OK, DEFER or FAIL. A failure of the whole host (timeout, closed connection, malformed

@@ -9,6 +9,7 @@
 
 #include "lib/codec.h"
 #include "lib/printing.h"
+#include "mail/punycode.h"
 #include "smtp/client_int.h"
 
 /* A message that fits in Exim's output buffer goes in one "BDAT <n> LAST"; a larger one as
@@ -61,17 +62,57 @@ static void auth_xtext(sv in, xbuf *out)
 		}
 }
 
-/* The parameters in Exim 4.96's order (observed): SIZE, BODY, PRDR, SMTPUTF8, RET, ENVID, AUTH. */
-static void build_mail(smtpc_conn *c, const smtpc_message *m, bool prdr, xbuf *cmd)
+bool smtpc_address_to_alabel(sv address, xbuf *out)
 {
-	xbuf_printf(cmd, "MAIL FROM:<" SV_FMT ">", SV_ARG(m->sender));
+	const char *at = NULL;
+	for (size_t i = address.len; i-- > 0;)
+		if (address.p[i] == '@') {
+			at = address.p + i;
+			break;
+		}
+	sv local = at ? sv_make(address.p, (size_t)(at - address.p)) : address;
+	bool ascii = true;
+	for (size_t i = 0; i < local.len && ascii; i++)
+		ascii = (unsigned char)local.p[i] < 0x80;
+	if (ascii)
+		xbuf_putsv(out, local);
+	else {
+		xbuf_puts(out, "xn--");
+		if (!punycode_encode(local, out))
+			return false;
+	}
+	if (at == NULL)
+		return true;
+	xbuf_putc(out, '@');
+	const char *why;
+	return idna_domain_to_alabel(sv_make(at + 1, address.len - local.len - 1), out, &why);
+}
+
+/* The envelope address as it goes: A-labels when downconverting (an address that cannot be
+ * converted goes as it is; the server then judges it). */
+static void put_envelope_address(sv address, bool downcvt, xbuf *cmd)
+{
+	size_t mark = cmd->len;
+	if (downcvt && !smtpc_address_to_alabel(address, cmd)) {
+		xbuf_truncate(cmd, mark);
+		xbuf_putsv(cmd, address);
+	} else if (!downcvt)
+		xbuf_putsv(cmd, address);
+}
+
+/* The parameters in Exim 4.96's order (observed): SIZE, BODY, PRDR, SMTPUTF8, RET, ENVID, AUTH. */
+static void build_mail(smtpc_conn *c, const smtpc_message *m, bool prdr, bool downcvt, xbuf *cmd)
+{
+	xbuf_puts(cmd, "MAIL FROM:<");
+	put_envelope_address(m->sender, downcvt, cmd);
+	xbuf_putc(cmd, '>');
 	if ((c->offered & SMTPC_OFFER_SIZE) && c->opt->size_addition >= 0)
 		xbuf_printf(cmd, " SIZE=%lld", m->size + m->linecount + c->opt->size_addition);
 	if ((c->offered & SMTPC_OFFER_8BITMIME) && m->body_8bitmime)
 		xbuf_puts(cmd, " BODY=8BITMIME");
 	if (prdr)
 		xbuf_puts(cmd, " PRDR");
-	if ((c->offered & SMTPC_OFFER_SMTPUTF8) && m->smtputf8)
+	if ((c->offered & SMTPC_OFFER_SMTPUTF8) && m->smtputf8 && !downcvt)
 		xbuf_puts(cmd, " SMTPUTF8");
 	if (c->offered & SMTPC_OFFER_DSN) {
 		if (m->dsn_ret == MSG_DSN_RET_HDRS)
@@ -97,9 +138,11 @@ static void build_mail(smtpc_conn *c, const smtpc_message *m, bool prdr, xbuf *c
 	}
 }
 
-static void build_rcpt(smtpc_conn *c, const smtpc_rcpt *r, xbuf *cmd)
+static void build_rcpt(smtpc_conn *c, const smtpc_rcpt *r, bool downcvt, xbuf *cmd)
 {
-	xbuf_printf(cmd, "RCPT TO:<" SV_FMT ">", SV_ARG(r->address));
+	xbuf_puts(cmd, "RCPT TO:<");
+	put_envelope_address(r->address, downcvt, cmd);
+	xbuf_putc(cmd, '>');
 	if (!(c->offered & SMTPC_OFFER_DSN) || c->opt->lmtp)
 		return;
 	unsigned f = r->dsn_flags;
@@ -340,9 +383,19 @@ static bool prdr_replies(smtpc_conn *c, smtpc_rcpt *r, size_t n, const bool *acc
 	return true;
 }
 
+/* utf8_downconvert: whether this message's envelope goes as A-labels. */
+static bool downconvert(const smtpc_conn *c, const smtpc_message *m)
+{
+	if (!m->smtputf8)
+		return false;
+	return c->opt->utf8_downconvert == SMTPC_UTF8_ALWAYS
+		|| (c->opt->utf8_downconvert == SMTPC_UTF8_IF_NEEDED && !(c->offered & SMTPC_OFFER_SMTPUTF8));
+}
+
 /* One transaction for r[0..n-1]. Returns false when the connection is gone. */
 static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 {
+	bool downcvt = downconvert(c, m);
 	if (c->need_rset) {
 		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false))
 			return false;
@@ -356,11 +409,19 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	memset(accepted, 0, n ? n : 1);
 	xbuf mail;
 	xbuf_init(&mail, c->a);
-	build_mail(c, m, prdr, &mail);
+	build_mail(c, m, prdr, downcvt, &mail);
 	xbuf *rcmd = arena_alloc(c->a, sizeof *rcmd * (n ? n : 1));
+	/* Exim's error texts name the recipient as it is, not the A-label form that was sent
+	 * (observed: "after RCPT TO:<r\303\251cip@r.test>"). */
+	xbuf *rafter = downcvt ? arena_alloc(c->a, sizeof *rafter * (n ? n : 1)) : rcmd;
 	for (size_t i = 0; i < n; i++) {
 		xbuf_init(&rcmd[i], c->a);
-		build_rcpt(c, &r[i], &rcmd[i]);
+		build_rcpt(c, &r[i], downcvt, &rcmd[i]);
+		r[i].downconverted = downcvt;
+		if (downcvt) {
+			xbuf_init(&rafter[i], c->a);
+			build_rcpt(c, &r[i], false, &rafter[i]);
+		}
 	}
 	/* Exim names the MAIL command "pipelined" in its errors when it was sent in a batch. */
 	xbuf mail_after;
@@ -409,7 +470,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	for (size_t i = 0; i < n && (mail_ok || pipe); i++) {
 		if (!pipe && !smtpc_write_cmd(c, xbuf_sv(&rcmd[i]), true))
 			goto lost;
-		if (!smtpc_get_reply(c, xbuf_sv(&rcmd[i]), false))
+		if (!smtpc_get_reply(c, xbuf_sv(&rafter[i]), false))
 			goto lost;
 		if (!mail_ok)
 			continue;  /* a pipelined RCPT after a refused MAIL: its reply means nothing */
@@ -417,7 +478,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 			accepted[i] = true;
 			naccepted++;
 		} else
-			reply_to_rcpt(c, &r[i], xbuf_sv(&rcmd[i]), SMTPC_ERRNO_RCPT4XX);
+			reply_to_rcpt(c, &r[i], xbuf_sv(&rafter[i]), SMTPC_ERRNO_RCPT4XX);
 	}
 	bool data_ok = false;
 	if (!bdat && (pipe || naccepted > 0)) {
@@ -507,13 +568,13 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 		xbuf_init(&r[i].message, c->a);
 		r[i].status = SMTPC_PENDING;
 		r[i].basic_errno = r[i].code = 0;
-		r[i].prdr = false;
+		r[i].prdr = r[i].downconverted = false;
 	}
 	if (c->fd < 0 || !c->usable) {
 		fail_open(c, r, n, NULL);
 		return false;
 	}
-	if (m->smtputf8 && !(c->offered & SMTPC_OFFER_SMTPUTF8)) {
+	if (m->smtputf8 && !(c->offered & SMTPC_OFFER_SMTPUTF8) && !downconvert(c, m)) {
 		for (size_t i = 0; i < n; i++)
 			set_rcpt(c, &r[i], SMTPC_FAIL, SMTPC_ERRNO_UTF8, 0,
 				SV_LIT("utf8 support required but not offered for forwarding"));

@@ -196,7 +196,13 @@ def test_pipe_connect_to_daemons(kind, tmp_path):
     """The daemons offer PIPECONNECT (pipelining_connect_advertise_hosts defaults to *): the
     second message comes with it, which the server logs as L* (log_selector +pipelining)."""
     from test_smtpclient_daemon import Server
-    srv = Server(kind, main="log_selector = +pipelining\n")
+    # The servers look for early input a little later (an expansion they make first sleeps:
+    # Exim's banner, Postern's smtp_accept_max_nonmail_hosts), so that the early EHLO is there,
+    # as with a distant server (on loopback the banner could otherwise win the race; a connect
+    # ACL would stop the daemons offering PIPECONNECT).
+    srv = Server(kind, main="log_selector = +pipelining\n"
+                 "smtp_banner = ${run{/bin/sleep 0.3}}$smtp_active_hostname ESMTP\n"
+                 "smtp_accept_max_nonmail_hosts = ${run{/bin/sleep 0.3}}*\n")
     try:
         lines, misc = deliver_twice("postern", srv.port)
         assert misc[0] == [f"TIME 127.0.0.1:{srv.port}.EHLO"]

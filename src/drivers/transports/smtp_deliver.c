@@ -337,6 +337,8 @@ static void record(batch *b, size_t i, const smtpc_rcpt *r, smtpc_conn *conn, bo
 	else
 		clear_host_fields(a);
 	a->prdr_used = r->prdr && a->result == ADDR_OK;
+	/* Observed: Exim 4.96 shows the A-label form for the first address of the batch only. */
+	a->utf8_downconverted = r->downconverted && i == 0;
 	if (a->result != ADDR_DEFER)
 		b->open[i] = false;
 }
@@ -521,6 +523,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	m.rewind = tp_reader_rewind;
 	m.read_ctx = rd;
 
+	if (o.utf8_downconvert == SMTPC_UTF8_UNSET)
+		o.utf8_downconvert = c->m->utf8_downcvt ? SMTPC_UTF8_ALWAYS
+			: c->m->utf8_optdowncvt ? SMTPC_UTF8_IF_NEEDED : SMTPC_UTF8_NEVER;
 	o.event = engine_event;
 	o.event_ctx = b;
 	smtp_ehlo_cache ehlo_cache;
@@ -613,6 +618,12 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			message_error_r = &r[j];
 		}
 	}
+	/* Observed: Exim 4.96 writes a host line when the message needs SMTPUTF8 the host lacks. */
+	for (size_t j = 0; j < k; j++)
+		if (r[j].basic_errno == SMTPC_ERRNO_UTF8) {
+			log_host_line(b, xbuf_sv(&r[j].message), 0, NULL);
+			break;
+		}
 	/* A message error: logged at once (before the connection closes), retried per message. */
 	if (message_error) {
 		log_host_line(b, message_error->message, message_error_r->basic_errno, NULL);
