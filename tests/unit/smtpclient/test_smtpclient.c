@@ -884,6 +884,68 @@ static void test_pipe_connect(void)
 	}
 }
 
+/* utf8_downconvert (table): the envelope in A-label form, no SMTPUTF8 parameter. */
+typedef struct u8_case {
+	int mode;
+	bool offered;
+	const char *mail, *rcpt;      /* expected lines; NULL: nothing sent */
+	smtpc_status st;
+	bool downconverted;
+} u8_case;
+
+static const u8_case u8_cases[] = {
+	{ SMTPC_UTF8_IF_NEEDED, false, "MAIL FROM:<xn--snder-bsa@xn--s-bga.test>", "RCPT TO:<xn--rcip-bpa@xn--bcher-kva.test>",
+		SMTPC_OK, true },
+	{ SMTPC_UTF8_IF_NEEDED, true, "MAIL FROM:<s\xc3\xa9nder@s\xc3\xa9.test> SMTPUTF8", "RCPT TO:<r\xc3\xa9" "cip@b\xc3\xbc" "cher.test>",
+		SMTPC_OK, false },
+	{ SMTPC_UTF8_ALWAYS, true, "MAIL FROM:<xn--snder-bsa@xn--s-bga.test>", "RCPT TO:<xn--rcip-bpa@xn--bcher-kva.test>",
+		SMTPC_OK, true },
+	{ SMTPC_UTF8_NEVER, false, NULL, NULL, SMTPC_FAIL, false },
+	{ SMTPC_UTF8_UNSET, false, NULL, NULL, SMTPC_FAIL, false },
+};
+
+static void test_utf8_downconvert(void)
+{
+	for (size_t k = 0; k < sizeof u8_cases / sizeof u8_cases[0]; k++) {
+		const u8_case *uc = &u8_cases[k];
+		smtpc_options o = base_opts();
+		o.utf8_downconvert = uc->mode;
+		smtpc_message m = { .sender = SV_LIT("s\xc3\xa9nder@s\xc3\xa9.test"), .smtputf8 = true };
+		smtpc_rcpt r[1];
+		rcpts(r, 1, "r\xc3\xa9" "cip@b\xc3\xbc" "cher.test");
+		step ok[] = { { "L", uc->offered ? "250-mx\r\n250 SMTPUTF8\r\n" : "250 mx\r\n" }, { "L", "250 ok\r\n" },
+			{ "L", "250 ok\r\n" }, { "L", "354 go\r\n" }, { "B", "250 one\r\n" }, { 0, 0 } };
+		step refused[] = { { "L", "250 mx\r\n" }, { 0, 0 } };
+		run x;
+		exchange(&x, &o, "220 mx\r\n", uc->mail ? ok : refused, &m, MSG, r, 1, 1);
+		CHECK_INT(r[0].status, uc->st);
+		CHECK_INT(r[0].downconverted, uc->downconverted);
+		if (uc->mail) {
+			char want[256];
+			snprintf(want, sizeof want, "C: EHLO client.test\nC: %s\nC: %s\nC: DATA\n", uc->mail, uc->rcpt);
+			if (strncmp(x.transcript, want, strlen(want)) != 0) {
+				fprintf(stderr, "case %zu: %s\n", k, x.transcript);
+				CHECK(false);
+			}
+		} else {
+			CHECK_INT(r[0].basic_errno, SMTPC_ERRNO_UTF8);
+			CHECK_STR(x.transcript, "C: EHLO client.test\nC: QUIT\n");
+		}
+	}
+	/* The conversion itself. */
+	static const struct { const char *in, *out; } conv[] = {
+		{ "plain@r.test", "plain@r.test" }, { "r\xc3\xa9" "cip@r.test", "xn--rcip-bpa@r.test" },
+		{ "b\xc3\xa9@r.test", "xn--b-bga@r.test" }, { "x@b\xc3\xbc" "cher.test", "x@xn--bcher-kva.test" },
+		{ "", "" },
+	};
+	for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
+		xbuf out;
+		xbuf_init(&out, pool_msg);
+		CHECK(smtpc_address_to_alabel(sv_cstr(conv[k].in), &out));
+		CHECK_STR(xbuf_cstr(&out), conv[k].out);
+	}
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -912,6 +974,7 @@ int main(void)
 	RUN(test_lmtp);
 	RUN(test_prdr);
 	RUN(test_pipe_connect);
+	RUN(test_utf8_downconvert);
 	RUN(test_max_rcpt_and_reuse);
 	RUN(test_helo_fallback_and_errors);
 	RUN(test_io_errors);
