@@ -451,12 +451,11 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 		if (!smtpc_flush(c, xbuf_sv(&mail)))
 			goto lost;
 		if (c->early) {
-			/* PIPECONNECT: the banner and the EHLO reply come first. */
-			xbuf last;
-			xbuf_init(&last, c->a);
-			xbuf_printf(&last, "pipelined " SV_FMT, SV_ARG(bdat ? (n ? xbuf_sv(&rcmd[n - 1]) : xbuf_sv(&mail))
-				: SV_LIT("DATA")));
-			if (!smtpc_early_finish(c, xbuf_sv(&last)))
+			/* PIPECONNECT: the banner and the EHLO reply come first. Exim names its last
+			 * pipelined command in a refusing banner's error: DATA, or with CHUNKING the end
+			 * of data (Exim 4.96 sends a small message's BDAT LAST in the early batch too;
+			 * Postern sends it after the RCPT replies, as on any connection). */
+			if (!smtpc_early_finish(c, bdat ? SV_LIT("pipelined end of data") : SV_LIT("pipelined DATA")))
 				goto lost;
 		}
 		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))

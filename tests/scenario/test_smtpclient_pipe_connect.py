@@ -106,6 +106,16 @@ class BannerServer:
                 continue
             cmds.append(line.decode().rstrip("\r"))
             word = line[:4].upper()
+            if word == b"BDAT":
+                size = int(line.split()[1])
+                while len(pending) < size:
+                    more = conn.recv(65536)
+                    if not more:
+                        return
+                    pending += more
+                pending = pending[size:]
+                conn.sendall(b"250 chunk\r\n")
+                continue
             reply = {b"EHLO": ehlo, b"MAIL": "250 ok\r\n", b"RCPT": "250 ok\r\n", b"RSET": "250 ok\r\n",
                      b"DATA": "354 go\r\n", b"QUIT": "221 bye\r\n"}.get(word, "500 what\r\n")
             conn.sendall(reply.encode())
@@ -215,3 +225,22 @@ def test_pipe_connect_to_daemons(kind, tmp_path):
         assert " L. " in arrivals[0] and " L* " in arrivals[1], arrivals
     finally:
         srv.stop()
+
+
+def test_pipe_connect_chunking_banner_421_as_exim():
+    """With CHUNKING, a refusing banner on the early connection: the same log lines (the error
+    names "pipelined end of data") and the record goes. Not compared: the bytes before the
+    banner (Exim 4.96 sends a small message's BDAT LAST in the early batch; Postern sends it
+    after the RCPT replies)."""
+    ehlo = "250-fake\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 PIPECONNECT\r\n"
+    results = {}
+    for who in ("exim", "postern"):
+        srv = BannerServer(["220 fake\r\n", "421 busy\r\n"], [ehlo, ehlo])
+        lines, misc = deliver_twice(who, srv.port)
+        srv.wait()
+        results[who] = (srv.early, lines, [[l.replace(f":{srv.port}.", ":PORT.") for l in m] for m in misc])
+    ex, pr = results["exim"], results["postern"]
+    assert ex[1][1] == "H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after pipelined end of data: 421 busy"
+    assert pr[1] == ex[1]
+    assert pr[2] == ex[2] == [["TIME 127.0.0.1:PORT.EHLO"], []]
+    assert pr[0][1].startswith("EHLO client.test\r\nMAIL FROM:<sender@s.test>\r\nRCPT TO:<a@r.test>\r\n")
