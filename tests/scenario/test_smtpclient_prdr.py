@@ -180,3 +180,56 @@ def test_prdr_against_daemons(kind, chunk, tmp_path):
         assert "good@r.test" in header and "refuse@r.test" not in header and "later@r.test" not in header
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("kind", ["exim", "postern"])
+def test_prdr_delivery_to_daemons(kind, tmp_path):
+    """A whole delivery (postern -odi, the smtp transport) to Exim's and Postern's daemons with
+    PRDR: the delivery process's lines say what each recipient got."""
+    import pathlib
+    import subprocess
+    from test_smtpclient_daemon import Server
+    from smtp_transport_helpers import log_body, postern_bin
+    srv = Server(kind, main=PRDR_MAIN, acls=PRDR_ACL)
+    try:
+        d = pathlib.Path(tmp_path)
+        (d / "spool").mkdir()
+        (d / "log").mkdir()
+        conf = d / "c.conf"
+        conf.write_text(f"""primary_hostname = client.test
+spool_directory = {d}/spool
+log_file_path = {d}/log/%slog
+exim_user = root
+exim_group = root
+never_users =
+begin routers
+bounces:
+  driver = redirect
+  domains = s.test
+  data = :blackhole:
+r:
+  driver = manualroute
+  route_list = * 127.0.0.1::{srv.port}
+  self = send
+  transport = t
+begin transports
+t:
+  driver = smtp
+  allow_localhost
+  hosts_try_fastopen =
+  command_timeout = 5s
+begin retry
+* * F,1h,1h
+""")
+        subprocess.run([postern_bin(), "-C", str(conf), "-odi", "-f", "sender@s.test", "good@r.test",
+                        "refuse@r.test", "later@r.test"], input=b"Subject: t\n\nbody\n", capture_output=True,
+                       timeout=60)
+        lines = [log_body(l) for l in (d / "log" / "mainlog").read_text().splitlines()]
+        good = [l for l in lines if l.startswith("=> good@r.test")]
+        assert len(good) == 1 and re.search(r" PRDR (K )?C=\"250 PRDR R=<good@r.test> acceptance\\\\n250", good[0]), lines
+        assert any(re.fullmatch(r"\*\* refuse@r\.test R=r T=t H=127\.0\.0\.1 \[127\.0\.0\.1\]: PRDR error after "
+                                r"(DATA|BDAT \d+ LAST): 550 5\.7\.1 not for refuse", l) for l in lines), lines
+        assert any(re.fullmatch(r"== later@r\.test R=r T=t defer \(0\) H=127\.0\.0\.1 \[127\.0\.0\.1\]: PRDR error "
+                                r"after (DATA|BDAT \d+ LAST): 450 4\.2\.0 later later", l) for l in lines), lines
+    finally:
+        srv.stop()
