@@ -141,6 +141,9 @@ typedef struct address_item {
 	addr_retry *retries;              /* retry records this attempt asks for */
 	bool tls_dane_verified;           /* the TLS client: verified by DANE (CV=dane) */
 	bool chunking_used;               /* the message went with BDAT: " K" in the => line */
+	bool prdr_used;                   /* the message went with PRDR: " PRDR" in the => line */
+	bool utf8_downconverted;          /* its envelope went as A-labels (utf8_downconvert): the =>
+	                                   * line shows that form, then the address in <> */
 	bool host_used_continued;         /* over a connection passed on from another message (-MC):
 	                                   * Exim's '*' after H=<name> [<ip>] */
 	struct addr_reply *reply;         /* ADDR_REPLY: the filter's reply (core/addr_reply.h); the

@@ -18,6 +18,7 @@
 #include "core/tfo_state.h"
 #include "lib/log.h"
 #include "lib/printing.h"
+#include "mail/punycode.h"
 
 static const address_item *top_of(const address_item *a)
 {
@@ -37,6 +38,21 @@ static void put_printable(xbuf *out, sv s)
 	printing_escape(s, PRINT_TAB_LITERAL, out);
 }
 
+/* An address as Exim 4.96 logs it in the address fields: bytes of UTF-8 characters as they
+ * are (observed: "=> bé@r.test", "<récip@r.test>"; error texts still escape them), control
+ * characters escaped. */
+static void put_address(xbuf *out, sv addr)
+{
+	size_t start = 0;
+	for (size_t i = 0; i <= addr.len; i++)
+		if (i == addr.len || (unsigned char)addr.p[i] >= 0x80) {
+			put_printable(out, sv_make(addr.p + start, i - start));
+			if (i < addr.len)
+				xbuf_putc(out, addr.p[i]);
+			start = i + 1;
+		}
+}
+
 /* The top-level address shown in " <...>": a recipient one_time added shows the recipient it
  * came from, as Exim does. */
 static sv shown_top(const address_item *a)
@@ -53,29 +69,74 @@ static void put_parents(const address_item *a, xbuf *out)
 	if (selected(LS_ALL_PARENTS)) {
 		for (const address_item *p = a->parent; p; p = p->parent) {
 			xbuf_puts(out, " <");
-			put_printable(out, p->address);
+			put_address(out, p->address);
 			xbuf_putc(out, '>');
 		}
 		return;
 	}
 	xbuf_puts(out, " <");
-	put_printable(out, shown_top(a));
+	put_address(out, shown_top(a));
 	xbuf_putc(out, '>');
+}
+
+/* One part of an address as Exim 4.96 logs a downconverted one: "xn--<punycode>" of the
+ * whole part when it has non-ASCII characters (observed: the domain "bücher.test" is logged as
+ * "xn--bcher.test-9db", though it went as "xn--bcher-kva.test"). */
+static bool put_downconverted_part(sv part, xbuf *out)
+{
+	bool ascii = true;
+	for (size_t i = 0; i < part.len && ascii; i++)
+		ascii = (unsigned char)part.p[i] < 0x80;
+	if (ascii) {
+		xbuf_putsv(out, part);
+		return false;
+	}
+	size_t mark = out->len;
+	xbuf_puts(out, "xn--");
+	if (!punycode_encode(part, out)) {
+		xbuf_truncate(out, mark);
+		xbuf_putsv(out, part);
+		return false;
+	}
+	return true;
+}
+
+/* An address whose envelope went as A-labels (utf8_downconvert; Exim 4.96 marks only the
+ * first address of the transport's batch): that form, then the address itself in <>. false
+ * when the address is all ASCII (shown as usual). */
+static bool put_downconverted(const address_item *a, xbuf *out)
+{
+	if (!a->utf8_downconverted || a->kind != ADDR_MAIL)
+		return false;
+	xbuf t;
+	xbuf_init(&t, out->a);
+	bool changed = put_downconverted_part(a->local_part, &t);
+	xbuf_putc(&t, '@');
+	changed |= put_downconverted_part(a->domain, &t);
+	if (!changed)
+		return false;
+	put_printable(out, xbuf_sv(&t));
+	xbuf_puts(out, " <");
+	put_address(out, a->address);
+	xbuf_putc(out, '>');
+	return true;
 }
 
 void dlog_address(const address_item *a, bool local, xbuf *out)
 {
+	if (!local && put_downconverted(a, out))
+		return;
 	if (local && a->kind == ADDR_MAIL) {
 		/* A local delivery shows the local part, then always the address it came from. */
-		put_printable(out, a->local_part.len ? a->local_part : a->address);
+		put_address(out, a->local_part.len ? a->local_part : a->address);
 		xbuf_puts(out, " <");
-		put_printable(out, shown_top(a));
+		put_address(out, shown_top(a));
 		xbuf_putc(out, '>');
 		return;
 	}
 	/* A file item that went where the transport's own file option said is shown as that file
 	 * (observed: "=> /tmp/mbox <u@a.test>" for a Sieve "keep" or a filter's "save /x"). */
-	put_printable(out, a->kind != ADDR_MAIL && a->delivered_path.len ? a->delivered_path : a->address);
+	put_address(out, a->kind != ADDR_MAIL && a->delivered_path.len ? a->delivered_path : a->address);
 	if (a->kind != ADDR_MAIL && !a->parent)
 		return;
 	put_parents(a, out);
@@ -152,6 +213,8 @@ void dlog_format_success(const address_item *a, const driver_instance *t, bool l
 	put_router_transport(a, out);
 	put_host(a, out);
 	put_tls(a, out);
+	if (a->prdr_used)
+		xbuf_puts(out, " PRDR");   /* as Exim 4.96, before K, whatever the selector */
 	if (a->chunking_used)
 		xbuf_puts(out, " K");   /* Exim marks a message sent with BDAT, whatever the selector */
 	if (selected(LS_SMTP_CONFIRMATION) && a->confirmation.len) {
@@ -178,7 +241,7 @@ void dlog_format_defer(const address_item *a, xbuf *out)
 {
 	/* A file item the transport could not take as a file name is shown as it was asked for
 	 * (observed: "== save box5 <u@a.test> ... is not absolute"). */
-	put_printable(out, a->kind != ADDR_MAIL && a->delivered_path.len ? a->delivered_path : a->address);
+	put_address(out, a->kind != ADDR_MAIL && a->delivered_path.len ? a->delivered_path : a->address);
 	/* Observed from Exim 4.96: a parent that is the same address (a filter's "deliver" to its
 	 * own address) is left out of the "==" line (the "**" of a retry timeout shows it). */
 	if (!(a->parent && !selected(LS_ALL_PARENTS) && sv_eq(shown_top(a), a->address)))
@@ -229,8 +292,10 @@ void dlog_format_local_retry_skip(const address_item *a, xbuf *out)
 
 void dlog_format_fail(const address_item *a, xbuf *out)
 {
-	put_printable(out, a->address);
-	put_parents(a, out);
+	if (!put_downconverted(a, out)) {
+		put_address(out, a->address);
+		put_parents(a, out);
+	}
 	queue_named_log_field(out);
 	put_router_transport(a, out);
 	put_host(a, out);

@@ -29,6 +29,10 @@ enum dres_tag {
 	T_TXN_FIRST,
 	/* The connection was opened with TCP Fast Open (a tfo_state). */
 	T_TFO,
+	/* The message went with PRDR (the " PRDR" of the => line). */
+	T_PRDR,
+	/* The address went as A-labels (utf8_downconvert). */
+	T_UTF8_DOWNCVT,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -120,6 +124,10 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 		put_int(&p, T_TXN_FIRST, 1);
 	if (a->tcp_fastopen)
 		put_int(&p, T_TFO, a->tcp_fastopen);
+	if (a->prdr_used)
+		put_int(&p, T_PRDR, 1);
+	if (a->utf8_downconverted)
+		put_int(&p, T_UTF8_DOWNCVT, 1);
 	int nr = 0;
 	for (const addr_retry *r = a->retries; r && nr < MAX_RETRIES_PER_ADDR; r = r->next, nr++) {
 		put_int(&p, T_RETRY_BEGIN, 0);
@@ -146,7 +154,7 @@ static bool is_int_tag(int tag)
 	case T_TO_FILE: case T_CHUNKING: case T_RETRY_BEGIN: case T_RETRY_ERRNO: case T_RETRY_MORE: case T_RETRY_REMOVE:
 	case T_RETRY_HOST: case T_RETRY_END: case T_END:
 	case T_TLS_VERIFIED: case T_TLS_OCSP: case T_TLS_RESUMPTION: case T_TLS_DANE: case T_CONTINUED:
-	case T_TXN_FIRST:
+	case T_TXN_FIRST: case T_PRDR: case T_UTF8_DOWNCVT:
 	case T_TLS_TLSA_USAGE:
 		return true;
 	default:
@@ -260,6 +268,8 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_CONTINUED: img->host_used_continued = iv != 0; break;
 		case T_DELIVERED_PATH: img->delivered_path = sval; break;
 		case T_TXN_FIRST: img->txn_first = iv != 0; break;
+		case T_PRDR: img->prdr_used = iv != 0; break;
+		case T_UTF8_DOWNCVT: img->utf8_downconverted = iv != 0; break;
 		case T_TFO: img->tcp_fastopen = iv == TFO_USED_DATA ? TFO_USED_DATA : iv ? TFO_USED : TFO_NOT_USED; break;
 		case T_RETRY_BEGIN:
 			if (in_retry || ++nretries > MAX_RETRIES_PER_ADDR) {
@@ -377,6 +387,8 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->delivered_path = img.delivered_path;
 		t->txn_first = img.txn_first;
 		t->tcp_fastopen = img.tcp_fastopen;
+		t->prdr_used = img.prdr_used;
+		t->utf8_downconverted = img.utf8_downconverted;
 		t->retries = img.retries;
 		got[index] = true;
 		off += 8 + plen + 4;

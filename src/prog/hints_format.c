@@ -87,6 +87,10 @@ static bool seen_decode(sv v, double *stamp)
 
 static bool misc_decode(sv v, time_t *t)
 {
+	/* A record may carry more after its time (PIPECONNECT's EHLO cache: "<time> <offered>"). */
+	const char *sp = memchr(v.p, ' ', v.len);
+	if (sp)
+		v.len = (size_t)(sp - v.p);
 	long long n;
 	if (!sv_to_long(v, &n) || n < 0)
 		return false;

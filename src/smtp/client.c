@@ -58,7 +58,10 @@ void smtpc_host_fail(smtpc_conn *c, smtpc_status st, int err, int code, sv text)
 
 void smtpc_error_text(smtpc_conn *c, sv after, xbuf *out)
 {
-	xbuf_printf(out, "SMTP error from remote mail server after " SV_FMT ": ", SV_ARG(after));
+	/* Exim escapes the whole text: a UTF-8 address in the command shows as \303\251. */
+	xbuf_puts(out, "SMTP error from remote mail server after ");
+	printing_escape(after, PRINT_TAB_LITERAL, out);
+	xbuf_puts(out, ": ");
 	printing_escape(xbuf_sv(&c->reply.text), PRINT_TAB_LITERAL, out);
 }
 
@@ -233,6 +236,7 @@ static void parse_ehlo(smtpc_conn *c)
 		{ "8BITMIME", SMTPC_OFFER_8BITMIME }, { "DSN", SMTPC_OFFER_DSN },
 		{ "CHUNKING", SMTPC_OFFER_CHUNKING }, { "SMTPUTF8", SMTPC_OFFER_SMTPUTF8 },
 		{ "STARTTLS", SMTPC_OFFER_STARTTLS }, { "AUTH", SMTPC_OFFER_AUTH }, { "PRDR", SMTPC_OFFER_PRDR },
+		{ "PIPECONNECT", SMTPC_OFFER_PIPECONNECT },
 	};
 	c->offered = 0;
 	c->auth_mechs = SV_LIT("");
@@ -284,6 +288,8 @@ static bool say_hello(smtpc_conn *c)
 			xbuf_putsv(&c->helo_response.text, xbuf_sv(&c->reply.text));
 			c->helo_response.code = c->reply.code;
 			parse_ehlo(c);
+			if (c->opt->pipe_connect && c->opt->ehlo_cache_put && !c->opt->lmtp)
+				c->opt->ehlo_cache_put(c->opt->ehlo_cache_ctx, c->offered);
 			xbuf ignored;
 			event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
 			return true;
@@ -470,10 +476,89 @@ static smtpc_conn *conn_new(arena *a, const smtpc_options *opt, const smtpc_host
 	return c;
 }
 
+/* PIPECONNECT: with a cached EHLO response that allows it, EHLO goes at once (with the first
+ * transaction's commands, which smtpc_send adds before flushing). */
+static bool start_early(smtpc_conn *c)
+{
+	const smtpc_options *opt = c->opt;
+	unsigned offered;
+	if (!opt->pipe_connect || !opt->ehlo_cache_get || opt->lmtp || opt->avoid_esmtp || opt->tls_on_connect
+		|| opt->require_tls || opt->try_auth || opt->require_auth || c->tls_active)
+		return false;
+	if (!opt->ehlo_cache_get(opt->ehlo_cache_ctx, &offered))
+		return false;
+	unsigned need = SMTPC_OFFER_PIPECONNECT | SMTPC_OFFER_PIPELINING;
+	if ((offered & need) != need || ((offered & SMTPC_OFFER_STARTTLS) && opt->tls_start))
+		return false;
+	xbuf cmd;
+	xbuf_init(&cmd, c->a);
+	xbuf_printf(&cmd, "EHLO " SV_FMT, SV_ARG(opt->helo_name));
+	if (!smtpc_write_cmd(c, xbuf_sv(&cmd), false))
+		return false;
+	c->early = true;
+	c->pipe_connect_used = true;
+	c->esmtp = true;
+	c->offered = offered;
+	if (!opt->try_chunking)
+		c->offered &= ~SMTPC_OFFER_CHUNKING;
+	c->usable = true;
+	return true;
+}
+
+bool smtpc_early_finish(smtpc_conn *c, sv after)
+{
+	const smtpc_options *opt = c->opt;
+	c->early = false;
+	unsigned cached = c->offered;
+	if (!smtpc_get_reply(c, after, false))
+		return false;
+	xbuf_putsv(&c->greeting.text, xbuf_sv(&c->reply.text));
+	c->greeting.code = c->reply.code;
+	/* Observed with Exim 4.96: a refusing banner is reported after the last pipelined
+	 * command ("SMTP error ... after pipelined DATA: 421 busy"), errno 0, and the cached
+	 * response goes. */
+	if (c->reply.code / 100 != 2) {
+		if (opt->ehlo_cache_put)
+			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0);
+		reply_fail(c, after);
+		return false;
+	}
+	xbuf ev;
+	if (event(c, "smtp:connect", xbuf_sv(&c->greeting.text), &ev)) {
+		xbuf m;
+		xbuf_init(&m, c->a);
+		xbuf_printf(&m, "deferred by smtp:connect event expansion: " SV_FMT, SV_ARG(xbuf_sv(&ev)));
+		smtpc_write_cmd(c, SV_LIT("QUIT"), true);
+		smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_EXPANDFAIL, 0, xbuf_sv(&m));
+		return false;
+	}
+	if (!smtpc_get_reply(c, after, false))
+		return false;
+	if (c->reply.code / 100 != 2) {
+		if (opt->ehlo_cache_put)
+			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0);
+		reply_fail(c, after);
+		return false;
+	}
+	xbuf_reset(&c->helo_response.text);
+	xbuf_putsv(&c->helo_response.text, xbuf_sv(&c->reply.text));
+	c->helo_response.code = c->reply.code;
+	parse_ehlo(c);
+	/* Observed: a different response replaces the cached one (a server no longer offering
+	 * PIPECONNECT loses its record); the commands already sent stand. */
+	if (c->offered != cached && opt->ehlo_cache_put)
+		opt->ehlo_cache_put(opt->ehlo_cache_ctx, c->offered);
+	xbuf ignored;
+	event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
+	return true;
+}
+
 /* From the greeting on. */
 static smtpc_conn *start_session(smtpc_conn *c)
 {
 	const smtpc_options *opt = c->opt;
+	if (start_early(c))
+		return c;
 	if (!smtpc_get_reply(c, SV_LIT("initial connection"), false))
 		return c;
 	xbuf_putsv(&c->greeting.text, xbuf_sv(&c->reply.text));

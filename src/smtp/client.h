@@ -140,7 +140,33 @@ typedef struct smtpc_options {
 	/* hosts_try_fastopen matched (default *): connect with TCP Fast Open (src/smtp/tfo.h);
 	 * smtpc_conn.tcp_fastopen says what came of it. Added for TFO. */
 	bool try_fastopen;
+	/* hosts_try_prdr matched (default *): a transaction with more than one recipient asks a
+	 * server offering PRDR for per-recipient replies after the data (RFC draft-hall-prdr;
+	 * observed with Exim 4.96 as the client). */
+	bool try_prdr;
+	/* hosts_pipe_connect matched: PIPECONNECT. With a cached EHLO response for the host that
+	 * offered PIPECONNECT and PIPELINING (ehlo_cache_get: what it offered, SMTPC_OFFER_*), the
+	 * client sends EHLO right after connecting, without waiting for the banner, and the first
+	 * MAIL, RCPTs and DATA with it; it reads the banner and the EHLO reply before the MAIL
+	 * reply. ehlo_cache_put records what the host offered after every EHLO (a host that no
+	 * longer offers PIPECONNECT: the record goes). Not used with STARTTLS, AUTH, LMTP or TLS on
+	 * connect (the conversation then starts as usual). */
+	bool pipe_connect;
+	/* utf8_downconvert for a message that needs SMTPUTF8: SMTPC_UTF8_NEVER (the recipients fail
+	 * when the server does not offer SMTPUTF8), SMTPC_UTF8_ALWAYS (the envelope goes as
+	 * A-labels, without SMTPUTF8, whatever the server offers), SMTPC_UTF8_IF_NEEDED (only when
+	 * it does not offer SMTPUTF8; Exim 4.96's transport default). */
+	int utf8_downconvert;
+	bool (*ehlo_cache_get)(void *ctx, unsigned *offered);
+	void (*ehlo_cache_put)(void *ctx, unsigned offered);
+	void *ehlo_cache_ctx;
 } smtpc_options;
+
+enum {
+	SMTPC_UTF8_NEVER = 0, SMTPC_UTF8_ALWAYS = 1, SMTPC_UTF8_IF_NEEDED = -1,
+	SMTPC_UTF8_UNSET = 2,  /* the transport's option did not say: the message's ACL control
+	                        * decides (the smtp transport replaces it); the engine: NEVER */
+};
 
 /* What the server offered in its EHLO reply. */
 enum {
@@ -153,6 +179,7 @@ enum {
 	SMTPC_OFFER_STARTTLS = 1u << 6,
 	SMTPC_OFFER_AUTH = 1u << 7,
 	SMTPC_OFFER_PRDR = 1u << 8,
+	SMTPC_OFFER_PIPECONNECT = 1u << 9,
 };
 
 /* One connection. Fields after "results" are for the caller to read. */
@@ -187,6 +214,13 @@ typedef struct smtpc_conn {
 	                               * timeout after the end of data) */
 	/* result (added for TFO): a tfo_state (core/tfo_state.h), the " TFO" of delivery lines */
 	int tcp_fastopen;
+	/* private (PRDR): the command that ended the data, for "PRDR error after <command>" */
+	char data_cmd[40];
+	/* private (PIPECONNECT): EHLO went before the banner; its reply and the banner are still
+	 * to be read (smtpc_early_finish) */
+	bool early;
+	/* result: the connection used PIPECONNECT */
+	bool pipe_connect_used;
 } smtpc_conn;
 
 /* Connect, read the greeting, EHLO/HELO (LHLO), STARTTLS through the hook, AUTH. Returns c,
@@ -229,8 +263,15 @@ typedef struct smtpc_rcpt {
 	int basic_errno;              /* 0, errno or SMTPC_ERRNO_* */
 	int code;                     /* the SMTP code that decided (0: none) */
 	xbuf message;                 /* failure: Exim's error text; success: the confirmation
-	                               * ("250 OK id=..."), as the C= log field shows it */
+	                               * ("250 OK id=..."), as the C= log field shows it; with PRDR
+	                               * the recipient's reply, '\n', the overall reply */
+	bool prdr;                    /* its transaction used PRDR (" PRDR" in the => line) */
+	bool downconverted;           /* its address went as A-labels (utf8_downconvert) */
 } smtpc_rcpt;
+
+/* utf8_downconvert's form of an address: a local part with non-ASCII characters becomes
+ * "xn--<punycode>", the domain A-labels (IDNA). false when the domain cannot be converted. */
+bool smtpc_address_to_alabel(sv address, xbuf *out);
 
 /* Send one message to the recipients (in batches of max_rcpt per transaction). Every recipient
  * ends OK, DEFER or FAIL. A failure of the whole host (timeout, closed connection, malformed

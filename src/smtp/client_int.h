@@ -16,4 +16,9 @@ void smtpc_error_text(smtpc_conn *c, sv after, xbuf *out);
 /* Record a host-level failure and drop the connection. */
 void smtpc_host_fail(smtpc_conn *c, smtpc_status st, int err, int code, sv text);
 
+/* PIPECONNECT: read the banner and the EHLO reply that are owed after the early EHLO. after
+ * names the last command sent with it ("pipelined DATA"), as Exim's error texts do. false
+ * on a host-level failure (recorded in c). */
+bool smtpc_early_finish(smtpc_conn *c, sv after);
+
 #endif

@@ -3,11 +3,13 @@
  * max_rcpt batches, CRLF conversion and dot-stuffing of the spool's LF body, and per-recipient
  * results in Exim's words. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lib/codec.h"
 #include "lib/printing.h"
+#include "mail/punycode.h"
 #include "smtp/client_int.h"
 
 /* A message that fits in Exim's output buffer goes in one "BDAT <n> LAST"; a larger one as
@@ -60,15 +62,68 @@ static void auth_xtext(sv in, xbuf *out)
 		}
 }
 
-static void build_mail(smtpc_conn *c, const smtpc_message *m, xbuf *cmd)
+bool smtpc_address_to_alabel(sv address, xbuf *out)
 {
-	xbuf_printf(cmd, "MAIL FROM:<" SV_FMT ">", SV_ARG(m->sender));
+	const char *at = NULL;
+	for (size_t i = address.len; i-- > 0;)
+		if (address.p[i] == '@') {
+			at = address.p + i;
+			break;
+		}
+	sv local = at ? sv_make(address.p, (size_t)(at - address.p)) : address;
+	bool ascii = true;
+	for (size_t i = 0; i < local.len && ascii; i++)
+		ascii = (unsigned char)local.p[i] < 0x80;
+	if (ascii)
+		xbuf_putsv(out, local);
+	else {
+		xbuf_puts(out, "xn--");
+		if (!punycode_encode(local, out))
+			return false;
+	}
+	if (at == NULL)
+		return true;
+	xbuf_putc(out, '@');
+	const char *why;
+	return idna_domain_to_alabel(sv_make(at + 1, address.len - local.len - 1), out, &why);
+}
+
+/* The envelope address as it goes: A-labels when downconverting (an address that cannot be
+ * converted goes as it is; the server then judges it). */
+static void put_envelope_address(sv address, bool downcvt, xbuf *cmd)
+{
+	size_t mark = cmd->len;
+	if (downcvt && !smtpc_address_to_alabel(address, cmd)) {
+		xbuf_truncate(cmd, mark);
+		xbuf_putsv(cmd, address);
+	} else if (!downcvt)
+		xbuf_putsv(cmd, address);
+}
+
+/* The parameters in Exim 4.96's order (observed): SIZE, BODY, PRDR, SMTPUTF8, RET, ENVID, AUTH. */
+static void build_mail(smtpc_conn *c, const smtpc_message *m, bool prdr, bool downcvt, xbuf *cmd)
+{
+	xbuf_puts(cmd, "MAIL FROM:<");
+	put_envelope_address(m->sender, downcvt, cmd);
+	xbuf_putc(cmd, '>');
 	if ((c->offered & SMTPC_OFFER_SIZE) && c->opt->size_addition >= 0)
 		xbuf_printf(cmd, " SIZE=%lld", m->size + m->linecount + c->opt->size_addition);
 	if ((c->offered & SMTPC_OFFER_8BITMIME) && m->body_8bitmime)
 		xbuf_puts(cmd, " BODY=8BITMIME");
-	if ((c->offered & SMTPC_OFFER_SMTPUTF8) && m->smtputf8)
+	if (prdr)
+		xbuf_puts(cmd, " PRDR");
+	if ((c->offered & SMTPC_OFFER_SMTPUTF8) && m->smtputf8 && !downcvt)
 		xbuf_puts(cmd, " SMTPUTF8");
+	if (c->offered & SMTPC_OFFER_DSN) {
+		if (m->dsn_ret == MSG_DSN_RET_HDRS)
+			xbuf_puts(cmd, " RET=HDRS");
+		else if (m->dsn_ret == MSG_DSN_RET_FULL)
+			xbuf_puts(cmd, " RET=FULL");
+		if (m->envid.len) {
+			xbuf_puts(cmd, " ENVID=");
+			codec_xtext_encode(m->envid, cmd);
+		}
+	}
 	if (!c->authenticator && c->opt->authenticated_sender_force && c->opt->authenticated_sender.len
 		&& (c->offered & SMTPC_OFFER_AUTH)) {
 		xbuf_puts(cmd, " AUTH=");
@@ -81,21 +136,13 @@ static void build_mail(smtpc_conn *c, const smtpc_message *m, xbuf *cmd)
 			auth_xtext(as, cmd);
 		}
 	}
-	if (c->offered & SMTPC_OFFER_DSN) {
-		if (m->dsn_ret == MSG_DSN_RET_HDRS)
-			xbuf_puts(cmd, " RET=HDRS");
-		else if (m->dsn_ret == MSG_DSN_RET_FULL)
-			xbuf_puts(cmd, " RET=FULL");
-		if (m->envid.len) {
-			xbuf_puts(cmd, " ENVID=");
-			codec_xtext_encode(m->envid, cmd);
-		}
-	}
 }
 
-static void build_rcpt(smtpc_conn *c, const smtpc_rcpt *r, xbuf *cmd)
+static void build_rcpt(smtpc_conn *c, const smtpc_rcpt *r, bool downcvt, xbuf *cmd)
 {
-	xbuf_printf(cmd, "RCPT TO:<" SV_FMT ">", SV_ARG(r->address));
+	xbuf_puts(cmd, "RCPT TO:<");
+	put_envelope_address(r->address, downcvt, cmd);
+	xbuf_putc(cmd, '>');
 	if (!(c->offered & SMTPC_OFFER_DSN) || c->opt->lmtp)
 		return;
 	unsigned f = r->dsn_flags;
@@ -195,7 +242,8 @@ static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, siz
 			xbuf_reset(&wire);
 			to_wire(m, buf, split, false, &bol, &wire);
 			bio_write(&c->io, wire.p, wire.len);
-			bio_printf(&c->io, "BDAT %lld LAST\r\n", body_wire);
+			snprintf(c->data_cmd, sizeof c->data_cmd, "BDAT %lld LAST", body_wire);
+			bio_printf(&c->io, "%s\r\n", c->data_cmd);
 			last_sent = true;
 		}
 		if (k == 0)
@@ -227,6 +275,7 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 	xbuf_init(&cmd, c->a);
 	bool bol = true, ended_nl = true;
 	c->data_written = 0;
+	snprintf(c->data_cmd, sizeof c->data_cmd, "DATA");
 	/* Whether the source can be read twice (Exim's BDAT layout needs the sizes first). */
 	bool can_rewind = bdat && m->rewind && m->rewind(m->read_ctx);
 	int chunks = 0;
@@ -274,6 +323,7 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 	if (bdat) {
 		xbuf_reset(&cmd);
 		xbuf_printf(&cmd, "BDAT %zu LAST", wire.len);
+		snprintf(c->data_cmd, sizeof c->data_cmd, "%.*s", (int)cmd.len, cmd.p);
 		bio_write(&c->io, cmd.p, cmd.len);
 		bio_write(&c->io, "\r\n", 2);
 		bio_write(&c->io, wire.p, wire.len);
@@ -291,9 +341,61 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 	return ok ? chunks : -1;
 }
 
+/* PRDR, after the server's 353 to the end of data: one reply per accepted recipient, then the
+ * overall reply. As Exim 4.96 (observed): a recipient's 2xx delivers it (its text, then the
+ * overall reply after a '\n'); 5xx fails and 4xx defers it with "PRDR error after DATA: ..."
+ * (or the BDAT command) and no error number. An overall 5xx fails every accepted recipient,
+ * an overall 4xx defers the ones that had a 2xx, both with the ordinary error after the end
+ * of data. false when the connection is gone. */
+static bool prdr_replies(smtpc_conn *c, smtpc_rcpt *r, size_t n, const bool *accepted, sv eod_after)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!accepted[i])
+			continue;
+		if (!smtpc_get_reply(c, eod_after, true))
+			return false;
+		r[i].prdr = true;
+		int code = c->reply.code;
+		if (code / 100 == 2) {
+			set_rcpt(c, &r[i], SMTPC_OK, 0, code, xbuf_sv(&c->reply.text));
+			continue;
+		}
+		xbuf t;
+		xbuf_init(&t, c->a);
+		xbuf_printf(&t, "PRDR error after %s: ", c->data_cmd);
+		printing_escape(xbuf_sv(&c->reply.text), PRINT_TAB_LITERAL, &t);
+		set_rcpt(c, &r[i], code / 100 == 5 ? SMTPC_FAIL : SMTPC_DEFER, 0, code, xbuf_sv(&t));
+	}
+	if (!smtpc_get_reply(c, eod_after, true))
+		return false;
+	int code = c->reply.code;
+	for (size_t i = 0; i < n; i++) {
+		if (!accepted[i])
+			continue;
+		if (code / 100 == 2) {
+			if (r[i].status == SMTPC_OK) {
+				xbuf_putc(&r[i].message, '\n');
+				xbuf_putsv(&r[i].message, xbuf_sv(&c->reply.text));
+			}
+		} else if (code / 100 == 5 || r[i].status == SMTPC_OK)
+			reply_to_rcpt(c, &r[i], eod_after, SMTPC_ERRNO_DATA4XX);
+	}
+	return true;
+}
+
+/* utf8_downconvert: whether this message's envelope goes as A-labels. */
+static bool downconvert(const smtpc_conn *c, const smtpc_message *m)
+{
+	if (!m->smtputf8)
+		return false;
+	return c->opt->utf8_downconvert == SMTPC_UTF8_ALWAYS
+		|| (c->opt->utf8_downconvert == SMTPC_UTF8_IF_NEEDED && !(c->offered & SMTPC_OFFER_SMTPUTF8));
+}
+
 /* One transaction for r[0..n-1]. Returns false when the connection is gone. */
 static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 {
+	bool downcvt = downconvert(c, m);
 	if (c->need_rset) {
 		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false))
 			return false;
@@ -301,15 +403,25 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	}
 	bool pipe = (c->offered & SMTPC_OFFER_PIPELINING) != 0;
 	bool bdat = (c->offered & SMTPC_OFFER_CHUNKING) != 0;
+	/* Exim asks for PRDR only when the transaction has more than one recipient. */
+	bool prdr = (c->offered & SMTPC_OFFER_PRDR) && c->opt->try_prdr && !c->opt->lmtp && n > 1;
 	bool *accepted = arena_alloc(c->a, n ? n : 1);
 	memset(accepted, 0, n ? n : 1);
 	xbuf mail;
 	xbuf_init(&mail, c->a);
-	build_mail(c, m, &mail);
+	build_mail(c, m, prdr, downcvt, &mail);
 	xbuf *rcmd = arena_alloc(c->a, sizeof *rcmd * (n ? n : 1));
+	/* Exim's error texts name the recipient as it is, not the A-label form that was sent
+	 * (observed: "after RCPT TO:<r\303\251cip@r.test>"). */
+	xbuf *rafter = downcvt ? arena_alloc(c->a, sizeof *rafter * (n ? n : 1)) : rcmd;
 	for (size_t i = 0; i < n; i++) {
 		xbuf_init(&rcmd[i], c->a);
-		build_rcpt(c, &r[i], &rcmd[i]);
+		build_rcpt(c, &r[i], downcvt, &rcmd[i]);
+		r[i].downconverted = downcvt;
+		if (downcvt) {
+			xbuf_init(&rafter[i], c->a);
+			build_rcpt(c, &r[i], false, &rafter[i]);
+		}
 	}
 	/* Exim names the MAIL command "pipelined" in its errors when it was sent in a batch. */
 	xbuf mail_after;
@@ -338,6 +450,14 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 			goto lost;
 		if (!smtpc_flush(c, xbuf_sv(&mail)))
 			goto lost;
+		if (c->early) {
+			/* PIPECONNECT: the banner and the EHLO reply come first. Exim names its last
+			 * pipelined command in a refusing banner's error: DATA, or with CHUNKING the end
+			 * of data (Exim 4.96 sends a small message's BDAT LAST in the early batch too;
+			 * Postern sends it after the RCPT replies, as on any connection). */
+			if (!smtpc_early_finish(c, bdat ? SV_LIT("pipelined end of data") : SV_LIT("pipelined DATA")))
+				goto lost;
+		}
 		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))
 			goto lost;
 		mail_ok = c->reply.code / 100 == 2;
@@ -349,7 +469,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	for (size_t i = 0; i < n && (mail_ok || pipe); i++) {
 		if (!pipe && !smtpc_write_cmd(c, xbuf_sv(&rcmd[i]), true))
 			goto lost;
-		if (!smtpc_get_reply(c, xbuf_sv(&rcmd[i]), false))
+		if (!smtpc_get_reply(c, xbuf_sv(&rafter[i]), false))
 			goto lost;
 		if (!mail_ok)
 			continue;  /* a pipelined RCPT after a refused MAIL: its reply means nothing */
@@ -357,7 +477,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 			accepted[i] = true;
 			naccepted++;
 		} else
-			reply_to_rcpt(c, &r[i], xbuf_sv(&rcmd[i]), SMTPC_ERRNO_RCPT4XX);
+			reply_to_rcpt(c, &r[i], xbuf_sv(&rafter[i]), SMTPC_ERRNO_RCPT4XX);
 	}
 	bool data_ok = false;
 	if (!bdat && (pipe || naccepted > 0)) {
@@ -395,6 +515,17 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 		}
 		/* LMTP: one reply per accepted recipient; SMTP: one for all. */
 		bool have = false;
+		if (prdr && !refused) {
+			if (!smtpc_get_reply(c, eod_after, true))
+				goto lost;
+			if (c->reply.code == 353) {
+				if (!prdr_replies(c, r, n, accepted, eod_after))
+					goto lost;
+				c->messages_sent++;
+				return true;
+			}
+			have = true;  /* the server did not start PRDR: an ordinary reply for all */
+		}
 		for (size_t i = 0; i < n; i++) {
 			if (!accepted[i])
 				continue;
@@ -436,12 +567,13 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 		xbuf_init(&r[i].message, c->a);
 		r[i].status = SMTPC_PENDING;
 		r[i].basic_errno = r[i].code = 0;
+		r[i].prdr = r[i].downconverted = false;
 	}
 	if (c->fd < 0 || !c->usable) {
 		fail_open(c, r, n, NULL);
 		return false;
 	}
-	if (m->smtputf8 && !(c->offered & SMTPC_OFFER_SMTPUTF8)) {
+	if (m->smtputf8 && !(c->offered & SMTPC_OFFER_SMTPUTF8) && !downconvert(c, m)) {
 		for (size_t i = 0; i < n; i++)
 			set_rcpt(c, &r[i], SMTPC_FAIL, SMTPC_ERRNO_UTF8, 0,
 				SV_LIT("utf8 support required but not offered for forwarding"));

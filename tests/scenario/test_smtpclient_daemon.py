@@ -72,13 +72,16 @@ def postern_bin():
 
 
 class Server:
-    def __init__(self, kind, chunk="*", pipe="*"):
+    def __init__(self, kind, chunk="*", pipe="*", main="", acls=""):
+        """main: more main options; acls: more ACLs (after "begin acl")."""
         self.kind = kind
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="postern-smtpc-"))
         os.chmod(self.dir, 0o755)
         (self.dir / "spool" / "log").mkdir(parents=True)
         self.port = free_ports(1)[0]
         conf = SERVER_CONF.format(d=self.dir, port=self.port, chunk=chunk, pipe=pipe)
+        conf = conf.replace("acl_smtp_mail = ", main + "acl_smtp_mail = ", 1)
+        conf = conf.replace("begin acl\n", "begin acl\n" + acls, 1)
         if kind == "postern":
             conf = conf.replace("exim_user = root\nexim_group = root", "exim_user = mail\nexim_group = mail")
             shutil.chown(self.dir / "spool", "mail", "mail")

@@ -236,6 +236,12 @@ bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_
 	bool smtps = sv_eqi(v, SV_LIT("smtps"));
 	if (!expand(t, env, "helo_data", ob->helo_data, &o->helo_name, err))
 		return false;
+	/* utf8_downconvert: Exim 4.96 looks at the first character(s): 1, 0 or -1; anything else
+	 * leaves the message's own setting (ACL control = utf8_downconvert). */
+	if (!expand(t, env, "utf8_downconvert", ob->utf8_downconvert, &v, err))
+		return false;
+	o->utf8_downconvert = sv_starts(v, "1") ? SMTPC_UTF8_ALWAYS : sv_starts(v, "0") ? SMTPC_UTF8_NEVER
+		: sv_starts(v, "-1") ? SMTPC_UTF8_IF_NEEDED : SMTPC_UTF8_UNSET;
 	if (!expand(t, env, "interface", ob->interface, &v, err))
 		return false;
 	o->interface = pick_interface(v, host->address, env->a);
@@ -265,6 +271,8 @@ bool smtp_transport_client_options(const driver_instance *t, xp_env *env, smtpc_
 		&& host_in(t, env, host, "hosts_avoid_pipelining", ob->hosts_avoid_pipelining, &o->avoid_pipelining, err)
 		&& host_in(t, env, host, "hosts_try_chunking", ob->hosts_try_chunking, &o->try_chunking, err)
 		&& host_in(t, env, host, "hosts_try_fastopen", ob->hosts_try_fastopen, &o->try_fastopen, err)
+		&& host_in(t, env, host, "hosts_try_prdr", ob->hosts_try_prdr, &o->try_prdr, err)
+		&& host_in(t, env, host, "hosts_pipe_connect", ob->hosts_pipe_connect, &o->pipe_connect, err)
 		&& host_in(t, env, host, "hosts_try_auth", ob->hosts_try_auth, &o->try_auth, err)
 		&& host_in(t, env, host, "hosts_require_auth", ob->hosts_require_auth, &o->require_auth, err)
 		&& tls_options(t, env, host, smtps, o, err);

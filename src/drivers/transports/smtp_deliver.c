@@ -35,6 +35,7 @@
 #include "core/tp_write.h"
 #include "drivers/transports/smtp.h"
 #include "drivers/transports/smtp_client_opts.h"
+#include "drivers/transports/smtp_ehlo_cache.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
 #include "build_config.h"
@@ -335,6 +336,9 @@ static void record(batch *b, size_t i, const smtpc_rcpt *r, smtpc_conn *conn, bo
 		set_host_fields(b, a, conn);
 	else
 		clear_host_fields(a);
+	a->prdr_used = r->prdr && a->result == ADDR_OK;
+	/* Observed: Exim 4.96 shows the A-label form for the first address of the batch only. */
+	a->utf8_downconverted = r->downconverted && i == 0;
 	if (a->result != ADDR_DEFER)
 		b->open[i] = false;
 }
@@ -519,8 +523,13 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	m.rewind = tp_reader_rewind;
 	m.read_ctx = rd;
 
+	if (o.utf8_downconvert == SMTPC_UTF8_UNSET)
+		o.utf8_downconvert = c->m->utf8_downcvt ? SMTPC_UTF8_ALWAYS
+			: c->m->utf8_optdowncvt ? SMTPC_UTF8_IF_NEEDED : SMTPC_UTF8_NEVER;
 	o.event = engine_event;
 	o.event_ctx = b;
+	smtp_ehlo_cache ehlo_cache;
+	smtp_ehlo_cache_attach(&ehlo_cache, c->a, c->sc->directory, &b->sh, &o);
 	int sequence = 1;
 	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
 	bool continued = conn != NULL;
@@ -597,8 +606,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			add_retry(b, a, address_key(b, a, false), 0, 0, SV_NULL, false, true);
 		} else if (r[j].status == SMTPC_DEFER && r[j].basic_errno == SMTPC_ERRNO_RCPT4XX)
 			rcpt_deferred(b, a, &r[j], h->next != NULL);
-		else if (r[j].status == SMTPC_DEFER && o.lmtp && r[j].code / 100 == 4 && fk == FK_NONE)
-			/* An LMTP 4xx after the data is the address's, kept without the sender. */
+		else if (r[j].status == SMTPC_DEFER && (o.lmtp || (r[j].prdr && r[j].basic_errno == 0))
+			&& r[j].code / 100 == 4 && fk == FK_NONE)
+			/* An LMTP or PRDR 4xx after the data is the address's, kept without the sender
+			 * (Exim handles both in the same way). */
 			add_retry(b, a, address_key(b, a, false), 0, encoded_more(h, r[j].code),
 				retry_text(b, 0, a->message, true), false, false);
 		else if (message_error == NULL && (r[j].basic_errno == SMTPC_ERRNO_MAIL4XX
@@ -607,6 +618,12 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			message_error_r = &r[j];
 		}
 	}
+	/* Observed: Exim 4.96 writes a host line when the message needs SMTPUTF8 the host lacks. */
+	for (size_t j = 0; j < k; j++)
+		if (r[j].basic_errno == SMTPC_ERRNO_UTF8) {
+			log_host_line(b, xbuf_sv(&r[j].message), 0, NULL);
+			break;
+		}
 	/* A message error: logged at once (before the connection closes), retried per message. */
 	if (message_error) {
 		log_host_line(b, message_error->message, message_error_r->basic_errno, NULL);
@@ -800,6 +817,17 @@ static void smtp_deliver(const driver_instance *t, tp_ctx *c, address_item *addr
 		goto done;
 	default:
 		break;
+	}
+	/* message_linelength_limit: a message received with a longer line fails before any host is
+	 * tried (observed with Exim 4.96: no connection, no host in the "**" lines; any limit, 0 or
+	 * negative too, is compared with the longest line without its newline). */
+	if (c->m->max_received_linelength > b.ob->message_linelength_limit) {
+		for (i = 0; i < b.n; i++) {
+			b.addr[i]->result = ADDR_FAIL;
+			b.addr[i]->basic_errno = 0;
+			b.addr[i]->message = SV_LIT("message has lines too long for transport");
+		}
+		goto done;
 	}
 	if (run_hosts(&b, hosts) && any_open(&b)) {
 		/* Addresses no host took, for a reason that is not permanent: the fallback hosts. */

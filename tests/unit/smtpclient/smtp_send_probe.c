@@ -5,7 +5,7 @@
  * The message on stdin is in spool form (headers, blank line, body; LF line ends). Options:
  *   -C FILE        load a configuration (for authenticators and $primary_hostname)
  *   -helo NAME     helo_data (default "client.test")
- *   -lmtp -noesmtp -nopipe -nochunk -tryauth -requireauth
+ *   -lmtp -noesmtp -nopipe -nochunk -noprdr -tryauth -requireauth
  *   -maxrcpt N -sizeadd N -timeout SECONDS -size N (message size; default bytes on stdin minus
  *   the line count) -envid X -ret hdrs|full -utf8 -8bit -authsender X -authforce
  *   -notify RCPT-INDEX:never|s,f,d -orcpt RCPT-INDEX:TYPE;ADDR
@@ -15,7 +15,7 @@
  *                  (smtp_transport_client_options; PORT 0 = the transport's port)
  * Prints one line per fact: "connect <status> <errno> <message>", "greeting ...", "helo ...",
  * "auth <instance>", per message "rcpt <address> <OK|DEFER|FAIL> <errno> <code> <message>",
- * "reusable <0|1>". */
+ * "prdr <address>" for a recipient whose transaction used PRDR, "reusable <0|1>". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +88,7 @@ int main(int argc, char **argv)
 	smtpc_options o = {
 		.helo_name = SV_LIT("client.test"), .connect_timeout = 10, .command_timeout = 10,
 		.data_timeout = 10, .final_timeout = 10, .try_chunking = true, .max_rcpt = 100,
+		.try_prdr = true,
 		.size_addition = 1024,
 	};
 	smtpc_message m = { 0 };
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "-noesmtp")) o.avoid_esmtp = true;
 		else if (!strcmp(a, "-nopipe")) o.avoid_pipelining = true;
 		else if (!strcmp(a, "-nochunk")) o.try_chunking = false;
+		else if (!strcmp(a, "-noprdr")) o.try_prdr = false;
 		else if (!strcmp(a, "-tryauth")) o.try_auth = true;
 		else if (!strcmp(a, "-requireauth")) o.require_auth = true;
 		else if (!strcmp(a, "-maxrcpt")) { o.max_rcpt = atoi(v); i++; }
@@ -208,6 +210,8 @@ int main(int argc, char **argv)
 		for (size_t j = 0; j < n; j++) {
 			printf("rcpt %s %s %d %d ", argv[i + (int)j], status_name(r[j].status), r[j].basic_errno, r[j].code);
 			print_oneline("", xbuf_sv(&r[j].message));
+			if (r[j].prdr)
+				printf("prdr %s\n", argv[i + (int)j]);
 		}
 		printf("reusable %d\n", reusable);
 	}

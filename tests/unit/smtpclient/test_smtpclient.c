@@ -697,6 +697,255 @@ static const char config[] =
 	"plain:\n  driver = plaintext\n  public_name = PLAIN\n  client_send = ^userx^secret\n"
 	"skipped:\n  driver = plaintext\n  public_name = LOGIN\n  client_condition = no\n  client_send = : never\n";
 
+/* PRDR (table): MAIL ... PRDR only with more than one recipient and try_prdr; after the 353,
+ * one reply per accepted recipient, then the overall one (texts as Exim 4.96's). */
+typedef struct prdr_case {
+	const char *name;
+	bool try_prdr, chunking, pipelining;
+	size_t n;
+	const char *rcpt_replies[3];      /* to the RCPTs */
+	const char *after_data;           /* everything after the end of data */
+	const char *mail;                 /* the MAIL line expected */
+	smtpc_status st[3];
+	int err[3];
+	const char *msg[3];
+	bool prdr;
+} prdr_case;
+
+static const prdr_case prdr_cases[] = {
+	{ "mixed", true, false, true, 3, { "250 ok\r\n", "250 ok\r\n", "250 ok\r\n" },
+		"353 go\r\n250 a\r\n550-5.1.1 no\r\n550 5.1.1 more\r\n451 4.0.0 later\r\n250 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_OK, SMTPC_FAIL, SMTPC_DEFER }, { 0, 0, 0 },
+		{ "250 a\n250 fin", "PRDR error after DATA: 550-5.1.1 no\\n550 5.1.1 more",
+		  "PRDR error after DATA: 451 4.0.0 later" }, true },
+	{ "final_5xx", true, false, true, 2, { "250 ok\r\n", "250 ok\r\n" }, "353 go\r\n250 a\r\n451 b\r\n550 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_FAIL, SMTPC_FAIL }, { 0, 0 },
+		{ "SMTP error from remote mail server after end of data: 550 fin",
+		  "SMTP error from remote mail server after end of data: 550 fin" }, true },
+	{ "final_4xx", true, false, false, 3, { "250 ok\r\n", "250 ok\r\n", "250 ok\r\n" },
+		"353 go\r\n250 a\r\n550 b\r\n451 c\r\n451 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_DEFER, SMTPC_FAIL, SMTPC_DEFER }, { SMTPC_ERRNO_DATA4XX, 0, 0 },
+		{ "SMTP error from remote mail server after end of data: 451 fin", "PRDR error after DATA: 550 b",
+		  "PRDR error after DATA: 451 c" }, true },
+	{ "no_353", true, false, true, 2, { "250 ok\r\n", "250 ok\r\n" }, "250 plain\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_OK, SMTPC_OK }, { 0, 0 }, { "250 plain", "250 plain" }, false },
+	{ "one_rcpt", true, false, true, 1, { "250 ok\r\n" }, "250 one\r\n",
+		"MAIL FROM:<s@a.test>", { SMTPC_OK }, { 0 }, { "250 one" }, false },
+	{ "not_tried", false, false, true, 2, { "250 ok\r\n", "250 ok\r\n" }, "250 plain\r\n",
+		"MAIL FROM:<s@a.test>", { SMTPC_OK, SMTPC_OK }, { 0, 0 }, { "250 plain", "250 plain" }, false },
+	{ "rcpt_refused", true, false, true, 3, { "250 ok\r\n", "550 no\r\n", "250 ok\r\n" },
+		"353 go\r\n250 a\r\n250 c\r\n250 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_OK, SMTPC_FAIL, SMTPC_OK }, { 0, 0, 0 },
+		{ "250 a\n250 fin", "SMTP error from remote mail server after RCPT TO:<b@b>: 550 no", "250 c\n250 fin" }, true },
+	{ "chunking", true, true, true, 2, { "250 ok\r\n", "250 ok\r\n" }, "353 go\r\n250 a\r\n550 b\r\n250 fin\r\n",
+		"MAIL FROM:<s@a.test> PRDR", { SMTPC_OK, SMTPC_FAIL }, { 0, 0 },
+		{ "250 a\n250 fin", "PRDR error after BDAT 21 LAST: 550 b" }, true },
+};
+
+static void test_prdr(void)
+{
+	for (size_t k = 0; k < sizeof prdr_cases / sizeof prdr_cases[0]; k++) {
+		const prdr_case *pc = &prdr_cases[k];
+		smtpc_options o = base_opts();
+		o.try_prdr = pc->try_prdr;
+		smtpc_message m = { .sender = SV_LIT("s@a.test") };
+		smtpc_rcpt r[3];
+		rcpts(r, pc->n, "a@b", "b@b", "c@b");
+		char ehlo[128];
+		snprintf(ehlo, sizeof ehlo, "250-mx\r\n%s%s250 PRDR\r\n", pc->pipelining ? "250-PIPELINING\r\n" : "",
+			pc->chunking ? "250-CHUNKING\r\n" : "");
+		step s[10] = { { "L", ehlo }, { "L", "250 ok\r\n" } };
+		size_t i = 2;
+		for (size_t j = 0; j < pc->n; j++)
+			s[i++] = (step){ "L", pc->rcpt_replies[j] };
+		if (pc->chunking)
+			s[i++] = (step){ "C", pc->after_data };
+		else {
+			s[i++] = (step){ "L", "354 go\r\n" };
+			s[i++] = (step){ "B", pc->after_data };
+		}
+		run x;
+		exchange(&x, &o, "220 mx\r\n", s, &m, MSG, r, pc->n, 1);
+		char want[64];
+		snprintf(want, sizeof want, "\nC: %s\n", pc->mail);
+		if (!strstr(x.transcript, want)) {
+			fprintf(stderr, "case %s: %s\n", pc->name, x.transcript);
+			CHECK(false);
+		}
+		for (size_t j = 0; j < pc->n; j++) {
+			CHECK_INT(r[j].status, pc->st[j]);
+			CHECK_INT(r[j].basic_errno, pc->err[j]);
+			CHECK_STR(xbuf_cstr(&r[j].message), pc->msg[j]);
+			/* the flag is for the recipients asked about after the data */
+			CHECK_INT(r[j].prdr, pc->prdr && pc->rcpt_replies[j][0] == '2');
+		}
+		CHECK(strstr(x.transcript, "C: QUIT\n") != NULL);
+	}
+}
+
+/* PIPECONNECT (table): a fake EHLO cache; the scripted server sends no banner until it has read
+ * EHLO (greeting NULL, the banner goes with the EHLO reply), so a client that waited for the
+ * banner would time out. */
+typedef struct fake_cache {
+	bool have;
+	unsigned offered;
+	int puts;
+	unsigned last_put;
+} fake_cache;
+
+static bool fake_get(void *ctx, unsigned *offered)
+{
+	fake_cache *fc = ctx;
+	*offered = fc->offered;
+	return fc->have;
+}
+
+static void fake_put(void *ctx, unsigned offered)
+{
+	fake_cache *fc = ctx;
+	fc->puts++;
+	fc->last_put = offered;
+}
+
+#define PC_EHLO "250-mx\r\n250-PIPELINING\r\n250 PIPECONNECT\r\n"
+#define PC_OFFERED (SMTPC_OFFER_PIPELINING | SMTPC_OFFER_PIPECONNECT)
+
+typedef struct pc_case {
+	const char *name;
+	bool pipe_connect, have, tls;
+	unsigned cached;
+	bool early;                 /* EHLO expected before the banner */
+	const char *banner, *ehlo;  /* the server's */
+	smtpc_status st;
+	const char *msg;            /* the first recipient's text */
+	int puts;
+	unsigned last_put;
+} pc_case;
+
+static const pc_case pc_cases[] = {
+	{ "early", true, true, false, PC_OFFERED, true, "220 mx\r\n", PC_EHLO, SMTPC_OK, "250 one", 0, 0 },
+	{ "no_record", true, false, false, 0, false, "220 mx\r\n", PC_EHLO, SMTPC_OK, "250 one", 1, PC_OFFERED },
+	{ "not_enabled", false, true, false, PC_OFFERED, false, "220 mx\r\n", PC_EHLO, SMTPC_OK, "250 one", 0, 0 },
+	{ "changed_response", true, true, false, PC_OFFERED, true, "220 mx\r\n", "250-mx\r\n250 PIPELINING\r\n",
+		SMTPC_OK, "250 one", 1, SMTPC_OFFER_PIPELINING },
+	{ "banner_421", true, true, false, PC_OFFERED, true, "421 busy\r\n", PC_EHLO, SMTPC_DEFER,
+		"SMTP error from remote mail server after pipelined DATA: 421 busy", 1, 0 },
+	{ "cached_without_pipelining", true, true, false, SMTPC_OFFER_PIPECONNECT, false, "220 mx\r\n", PC_EHLO,
+		SMTPC_OK, "250 one", 1, PC_OFFERED },
+	{ "cached_starttls", true, true, true, PC_OFFERED | SMTPC_OFFER_STARTTLS, false, "220 mx\r\n", PC_EHLO,
+		SMTPC_OK, "250 one", 1, PC_OFFERED },
+};
+
+static bool pc_tls_never(void *ctx, struct smtpc_conn *c, xbuf *err)
+{
+	(void)ctx; (void)c; (void)err;
+	return false;
+}
+
+static void test_pipe_connect(void)
+{
+	for (size_t k = 0; k < sizeof pc_cases / sizeof pc_cases[0]; k++) {
+		const pc_case *pc = &pc_cases[k];
+		smtpc_options o = base_opts();
+		fake_cache fc = { .have = pc->have, .offered = pc->cached };
+		o.pipe_connect = pc->pipe_connect;
+		o.ehlo_cache_get = fake_get;
+		o.ehlo_cache_put = fake_put;
+		o.ehlo_cache_ctx = &fc;
+		if (pc->tls)
+			o.tls_start = pc_tls_never;
+		smtpc_message m = { .sender = SV_LIT("s@a.test") };
+		smtpc_rcpt r[2];
+		rcpts(r, 2, "a@b", "b@b");
+		char first[256];
+		snprintf(first, sizeof first, "%s%s", pc->banner, pc->ehlo);
+		bool refused = pc->banner[0] != '2';
+		step early_steps[] = { { "L", first }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" },
+			{ "L", "354 go\r\n" }, { "B", "250 one\r\n" }, { 0, 0 } };
+		step refused_steps[] = { { "L", first }, { "L", "" }, { "L", "" }, { "L", "" }, { "L", "" }, { 0, 0 } };
+		step plain_steps[] = { { "L", pc->ehlo }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" },
+			{ "L", "354 go\r\n" }, { "B", "250 one\r\n" }, { 0, 0 } };
+		run x;
+		exchange(&x, &o, pc->early ? NULL : pc->banner, pc->early ? (refused ? refused_steps : early_steps) : plain_steps,
+			&m, MSG, r, 2, 1);
+		if (r[0].status != pc->st)
+			fprintf(stderr, "case %s: %s\n", pc->name, x.transcript);
+		CHECK_INT(r[0].status, pc->st);
+		CHECK_INT(r[0].basic_errno, 0);
+		CHECK_STR(xbuf_cstr(&r[0].message), pc->msg);
+		CHECK_INT(r[1].status, pc->st);
+		CHECK_INT(fc.puts, pc->puts);
+		CHECK_INT(fc.last_put, pc->last_put);
+		CHECK_INT(x.c->pipe_connect_used, pc->early);
+		CHECK(strncmp(x.transcript, "C: EHLO client.test\nC: MAIL FROM:<s@a.test>\nC: RCPT TO:<a@b>\n"
+			"C: RCPT TO:<b@b>\nC: DATA\n", 80) == 0);
+		if (pc->st == SMTPC_OK)
+			CHECK_STR(xbuf_cstr(&x.c->greeting.text), "220 mx");
+	}
+}
+
+/* utf8_downconvert (table): the envelope in A-label form, no SMTPUTF8 parameter. */
+typedef struct u8_case {
+	int mode;
+	bool offered;
+	const char *mail, *rcpt;      /* expected lines; NULL: nothing sent */
+	smtpc_status st;
+	bool downconverted;
+} u8_case;
+
+static const u8_case u8_cases[] = {
+	{ SMTPC_UTF8_IF_NEEDED, false, "MAIL FROM:<xn--snder-bsa@xn--s-bga.test>", "RCPT TO:<xn--rcip-bpa@xn--bcher-kva.test>",
+		SMTPC_OK, true },
+	{ SMTPC_UTF8_IF_NEEDED, true, "MAIL FROM:<s\xc3\xa9nder@s\xc3\xa9.test> SMTPUTF8", "RCPT TO:<r\xc3\xa9" "cip@b\xc3\xbc" "cher.test>",
+		SMTPC_OK, false },
+	{ SMTPC_UTF8_ALWAYS, true, "MAIL FROM:<xn--snder-bsa@xn--s-bga.test>", "RCPT TO:<xn--rcip-bpa@xn--bcher-kva.test>",
+		SMTPC_OK, true },
+	{ SMTPC_UTF8_NEVER, false, NULL, NULL, SMTPC_FAIL, false },
+	{ SMTPC_UTF8_UNSET, false, NULL, NULL, SMTPC_FAIL, false },
+};
+
+static void test_utf8_downconvert(void)
+{
+	for (size_t k = 0; k < sizeof u8_cases / sizeof u8_cases[0]; k++) {
+		const u8_case *uc = &u8_cases[k];
+		smtpc_options o = base_opts();
+		o.utf8_downconvert = uc->mode;
+		smtpc_message m = { .sender = SV_LIT("s\xc3\xa9nder@s\xc3\xa9.test"), .smtputf8 = true };
+		smtpc_rcpt r[1];
+		rcpts(r, 1, "r\xc3\xa9" "cip@b\xc3\xbc" "cher.test");
+		step ok[] = { { "L", uc->offered ? "250-mx\r\n250 SMTPUTF8\r\n" : "250 mx\r\n" }, { "L", "250 ok\r\n" },
+			{ "L", "250 ok\r\n" }, { "L", "354 go\r\n" }, { "B", "250 one\r\n" }, { 0, 0 } };
+		step refused[] = { { "L", "250 mx\r\n" }, { 0, 0 } };
+		run x;
+		exchange(&x, &o, "220 mx\r\n", uc->mail ? ok : refused, &m, MSG, r, 1, 1);
+		CHECK_INT(r[0].status, uc->st);
+		CHECK_INT(r[0].downconverted, uc->downconverted);
+		if (uc->mail) {
+			char want[256];
+			snprintf(want, sizeof want, "C: EHLO client.test\nC: %s\nC: %s\nC: DATA\n", uc->mail, uc->rcpt);
+			if (strncmp(x.transcript, want, strlen(want)) != 0) {
+				fprintf(stderr, "case %zu: %s\n", k, x.transcript);
+				CHECK(false);
+			}
+		} else {
+			CHECK_INT(r[0].basic_errno, SMTPC_ERRNO_UTF8);
+			CHECK_STR(x.transcript, "C: EHLO client.test\nC: QUIT\n");
+		}
+	}
+	/* The conversion itself. */
+	static const struct { const char *in, *out; } conv[] = {
+		{ "plain@r.test", "plain@r.test" }, { "r\xc3\xa9" "cip@r.test", "xn--rcip-bpa@r.test" },
+		{ "b\xc3\xa9@r.test", "xn--b-bga@r.test" }, { "x@b\xc3\xbc" "cher.test", "x@xn--bcher-kva.test" },
+		{ "", "" },
+	};
+	for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
+		xbuf out;
+		xbuf_init(&out, pool_msg);
+		CHECK(smtpc_address_to_alabel(sv_cstr(conv[k].in), &out));
+		CHECK_STR(xbuf_cstr(&out), conv[k].out);
+	}
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -723,6 +972,9 @@ int main(void)
 	RUN(test_chunk_layouts);
 	RUN(test_smtputf8_not_offered);
 	RUN(test_lmtp);
+	RUN(test_prdr);
+	RUN(test_pipe_connect);
+	RUN(test_utf8_downconvert);
 	RUN(test_max_rcpt_and_reuse);
 	RUN(test_helo_fallback_and_errors);
 	RUN(test_io_errors);
