@@ -5,6 +5,7 @@
  * Exim 4.96's (recorded from Debian's exim4-daemon-heavy).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -270,6 +271,10 @@ void daemon_child_setup(const listen_set *listeners)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* This process may receive many messages: one schedule index environment for all. */
 	queue_schedule_keep_open();
+	/* The spool helper thread (core/spool_worker.h) would otherwise get a malloc arena of its
+	 * own at its first allocation (a 128 MB reservation trimmed to 64, its first pages
+	 * faulted in, all unmapped again at exit) for the few small blocks it ever needs. */
+	mallopt(M_ARENA_MAX, 1);
 }
 
 /* Deliveries need root to become local users; the session will not have it. Without the
