@@ -86,7 +86,7 @@ static int spare_name(spare_kind k, pid_t pid, char *out, size_t size)
 	return snprintf(out, size, "%s/.postern-spare.%ld.%c", spare_dir(k), (long)pid, spare_suffix[k]);
 }
 
-/* In the thread, without the lock: an empty file with the spool's mode and owner. A leftover
+/* In the thread, without the lock (or by an idle process that has no thread yet): an empty file with the spool's mode and owner. A leftover
  * of an earlier process with our pid (it is dead: the pid is ours) is replaced. */
 static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
@@ -237,6 +237,27 @@ void spool_spares_prepare(void)
 		for (int k = 0; k < SPARE_KINDS; k++)
 			if (W.sp[k].state == SP_WANTED)
 				W.sp[k].state = SP_NONE;
+	pthread_mutex_unlock(&W.mu);
+}
+
+void spool_spares_make_now(void)
+{
+	if (!W.enabled)
+		return;
+	pthread_mutex_lock(&W.mu);
+	if (W.started[0]) { /* the thread is there: let it make them, as at MAIL */
+		pthread_mutex_unlock(&W.mu);
+		spool_spares_prepare();
+		return;
+	}
+	for (int k = 0; k < SPARE_KINDS; k++) {
+		spare *s = &W.sp[k];
+		if (s->state != SP_NONE)
+			continue;
+		spare_name((spare_kind)k, W.pid, s->path, sizeof s->path);
+		s->fd = create_spare((spare_kind)k, s->path, W.mode, W.uid, W.gid);
+		s->state = s->fd >= 0 ? SP_READY : SP_NONE;
+	}
 	pthread_mutex_unlock(&W.mu);
 }
 

@@ -313,10 +313,13 @@ void daemon_worker_prepare(int chan)
 	xbuf_init(&err, NULL);
 	if (spool_config_from_main(&sc, &err)) {
 		queue_schedule_prepare(&sc);
-		/* The first message's spare files, made while this process waits for its
-		 * connection (core/spool_worker.h). */
+		/* The first message's spare files (core/spool_worker.h), made by this process
+		 * itself while it waits for its connection: the helper thread is started only when
+		 * a message needs it (its -D's fdatasync, the next message's spares), so a
+		 * connection that sends none (a probe, a client refused at connect or RCPT) does not
+		 * pay for the thread's start and end. */
 		spool_spares_enable(&sc);
-		spool_spares_prepare();
+		spool_spares_make_now();
 	}
 	xbuf_free(&err);
 	smtp_session_prepare();
