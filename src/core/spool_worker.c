@@ -240,7 +240,7 @@ void spool_spares_prepare(void)
 	pthread_mutex_unlock(&W.mu);
 }
 
-void spool_spares_make_now(void)
+void spool_spares_make_now(bool (*stop)(void *ctx), void *ctx)
 {
 	if (!W.enabled)
 		return;
@@ -254,6 +254,8 @@ void spool_spares_make_now(void)
 		spare *s = &W.sp[k];
 		if (s->state != SP_NONE)
 			continue;
+		if (stop && stop(ctx))
+			break;
 		spare_name((spare_kind)k, W.pid, s->path, sizeof s->path);
 		s->fd = create_spare((spare_kind)k, s->path, W.mode, W.uid, W.gid);
 		s->state = s->fd >= 0 ? SP_READY : SP_NONE;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,13 @@ _Noreturn void daemon_session_exit(int rc)
 	_exit(rc);
 }
 
+/* Has the daemon handed this idle process a connection already (its channel is readable)? */
+static bool connection_waiting(void *ctx)
+{
+	struct pollfd p = { .fd = *(int *)ctx, .events = POLLIN };
+	return poll(&p, 1, 0) > 0;
+}
+
 void daemon_worker_prepare(int chan)
 {
 	/* Whether this connection will be over queue_only_load or smtp_accept_queue is not known
@@ -318,9 +326,10 @@ void daemon_worker_prepare(int chan)
 		 * itself while it waits for its connection: the helper thread is started only when
 		 * a message needs it (its -D's fdatasync, the next message's spares), so a
 		 * connection that sends none (a probe, a client refused at connect or RCPT) does not
-		 * pay for the thread's start and end. */
+		 * pay for the thread's start and end. A connection handed over meanwhile is not
+		 * kept waiting for the rest: its MAIL asks the thread for them. */
 		spool_spares_enable(&sc);
-		spool_spares_make_now();
+		spool_spares_make_now(connection_waiting, &chan);
 	}
 	xbuf_free(&err);
 	smtp_session_prepare();

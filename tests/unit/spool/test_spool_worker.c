@@ -206,6 +206,11 @@ static int threads(void)
 	return n;
 }
 
+static bool stop_after_two(void *ctx)
+{
+	return ++*(int *)ctx > 2;
+}
+
 /* A pre-forked process makes its set itself (spool_spares_make_now): the files are there when
  * it returns, no thread was started, and a MAIL's request with a full set starts none either;
  * the first fdatasync does. */
@@ -215,11 +220,16 @@ static void test_spares_made_now_without_thread(void)
 	char dir[512], path[4300], p[512];
 	snprintf(dir, sizeof dir, "%s/input", spool_dir);
 	CHECK_INT(threads(), 1);
-	spool_spares_make_now(); /* not enabled: nothing */
+	spool_spares_make_now(NULL, NULL); /* not enabled: nothing */
 	spare_path(p, sizeof p, "input", getpid(), 'D');
 	CHECK(!exists(p));
 	spool_spares_enable(&sc);
-	spool_spares_make_now();
+	int asked = 0;
+	spool_spares_make_now(stop_after_two, &asked); /* a connection came after two files */
+	CHECK_INT(asked, 3);
+	spare_path(p, sizeof p, "msglog", getpid(), 'M');
+	CHECK(!exists(p));
+	spool_spares_make_now(NULL, NULL); /* the rest */
 	for (const char *k = "DHM"; *k; k++) {
 		struct stat st;
 		spare_path(p, sizeof p, *k == 'M' ? "msglog" : "input", getpid(), *k);
