@@ -315,13 +315,12 @@ void daemon_worker_prepare(int chan)
 	 * yet: a helper of its own (only without the shared one) is started all the same. */
 	if (!launcher_and_drop(chan, true, "a pre-forked process"))
 		_exit(1);
-	/* The schedule index is not opened here: a connection without a message never needs
-	 * it, and the first commit opens it (kept open for the next) while the -H and -D
-	 * fdatasyncs it waits for anyway are running (core/spool_write.c, commit_at_once). */
+	/* The schedule index, opened now rather than at the first message's commit. */
 	spool_config sc;
 	xbuf err;
 	xbuf_init(&err, NULL);
 	if (spool_config_from_main(&sc, &err)) {
+		queue_schedule_prepare(&sc);
 		/* The first message's spare files (core/spool_worker.h), made by this process
 		 * itself while it waits for its connection: the helper thread is started only when
 		 * a message needs it (its -D's fdatasync, the next message's spares), so a
