@@ -47,7 +47,7 @@ static struct {
 	size_t n;
 	bool enabled;
 	bool fork_failed;  /* the last fill could not fork: wait for the next connection */
-	/* Idle processes that end as soon as they start (a failed privilege drop, say)
+	/* Idle processes that end as soon as they start (a log the exim user cannot open, say)
 	 * would otherwise be replaced at once, hundreds of forks a second: after each such death
 	 * no replacement is forked for 2, 4 ... 60 seconds (connections meanwhile get a process
 	 * of their own, as without the pool). */
