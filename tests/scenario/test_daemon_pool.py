@@ -214,6 +214,8 @@ def test_idle_processes_prepared_without_a_thread(daemon):
     assert [threads_of(pid) for pid, _ in idle_of(d.proc.pid)] == [1] * 8
     s, line = connect(p)
     assert line.startswith("220 ")
+    # a replacement just forked is not yet named postern-idle: wait for the session alone
+    assert wait_for(lambda: len(children_of(d.proc.pid)) == 1, timeout=10), children_of(d.proc.pid)
     (sess,) = [pid for pid, _, _ in children_of(d.proc.pid)]
     s.sendall(b"EHLO client.test\r\n")
     s.recv(1000)
