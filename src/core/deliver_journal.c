@@ -102,7 +102,8 @@ bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, si
 
 void djournal_remove(const spool_config *sc, const char *id)
 {
-	spool_recycle_remove(sc, spool_path(pool_scratch, sc, "input", id, "-J"));
+	/* -H now records every address of the journal: its content is needed no more. */
+	spool_recycle_remove_emptied(sc, spool_path(pool_scratch, sc, "input", id, "-J"));
 }
 
 void dspool_remove_rest(const spool_config *sc, const char *id)
@@ -115,7 +116,10 @@ void dspool_remove_rest(const spool_config *sc, const char *id)
 	};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		const char *path = spool_path(pool_scratch, sc, parts[i].dir, id, parts[i].suffix);
-		if (spool_recycle_remove(sc, path) != 0 && errno != ENOENT && i == 0)
+		/* The journal is emptied here, after the message ended, not by the next journal
+		 * that takes the file, before its delivery (core/spool_recycle.h). */
+		int rc = i == 1 ? spool_recycle_remove_emptied(sc, path) : spool_recycle_remove(sc, path);
+		if (rc != 0 && errno != ENOENT && i == 0)
 			log_write(LOG_MAIN | LOG_PANIC, "failed to remove %s: %s", path, strerror(errno));
 	}
 }

@@ -17,6 +17,9 @@
  * - a worker that ends otherwise (killed, or it became a -MC process by exec) is seen through its
  *   pidfd; a message it was delivering is as after a killed delivery process (still queued,
  *   locked until its transport children are done);
+ * - a worker that ends before it has read the job it was handed (killed just then: the job is
+ *   still in its pipe) started nothing: the message goes to another worker or a process of its
+ *   own at once, instead of waiting for the next queue run (worker_ended);
  * - idle for LPOOL_IDLE_SECS: its job pipe is closed and it exits;
  * - when the launcher ends, every job pipe closes and the workers exit after their message. */
 #include "core/deliver_launch_pool.h"
@@ -27,6 +30,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -61,10 +65,14 @@ typedef struct lp_worker {
 	int pidfd;
 	bool busy;
 	int64_t idle_since;           /* monotonic ms */
+	lp_job job;                   /* while busy: the message it was handed */
 } lp_worker;
 
 static lp_worker workers[LPOOL_MAX];
 static int report_rd = -1, report_wr = -1;
+/* The launcher's spool (without its queue name, which each job carries), for a job handed again. */
+static spool_config launcher_sc;
+static bool have_launcher_sc;
 
 /* Descriptors of the pool a process forked from the launcher must not keep. */
 static void close_pool_fds(int keep_slot)
@@ -193,6 +201,28 @@ static void take_reports(void)
 	}
 }
 
+/* A busy worker that ended: if the job it was handed is still unread in its pipe, it had not
+ * begun the message (no lock taken, nothing logged or delivered), so handing the message to
+ * another process now cannot deliver anything twice. One it had read is left as after a killed
+ * delivery process. FIONREAD on the pipe's write end counts the bytes nobody has read. */
+static void worker_ended(int input_fd, int i)
+{
+	int unread = 0;
+	bool lost = workers[i].busy && have_launcher_sc && ioctl(workers[i].jobfd, FIONREAD, &unread) == 0
+		&& unread >= (int)sizeof(lp_job);
+	lp_job j = workers[i].job;
+	pid_t pid = workers[i].pid;
+	drop(i);
+	if (!lost)
+		return;
+	log_write(LOG_MAIN, "%s delivery worker %ld ended before it took the message: delivering it in another process",
+		j.id, (long)pid);
+	spool_config msc = launcher_sc;
+	msc.queue_name = j.queue[0] ? j.queue : NULL;
+	deliver_opts o = { .queue_smtp = j.queue_smtp };
+	lpool_deliver(input_fd, &msc, j.id, &o);
+}
+
 bool lpool_wait_input(int input_fd)
 {
 	for (;;) {
@@ -230,7 +260,7 @@ bool lpool_wait_input(int input_fd)
 		/* An ended worker, after its report (if any) was taken. */
 		for (; k < n; k++)
 			if ((p[k].revents & (POLLIN | POLLHUP | POLLERR)) && workers[slot_of[k]].pid)
-				drop(slot_of[k]);
+				worker_ended(input_fd, slot_of[k]);
 		if (p[0].revents)
 			return true;
 	}
@@ -260,6 +290,11 @@ static void launch_one(int input_fd, const spool_config *sc, const char *id, con
 
 void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const deliver_opts *o)
 {
+	if (!have_launcher_sc) {
+		launcher_sc = *sc;
+		launcher_sc.queue_name = NULL;
+		have_launcher_sc = true;
+	}
 	int slot = -1;
 	for (int i = 0; i < LPOOL_MAX && slot < 0; i++)
 		if (workers[i].pid && !workers[i].busy)
@@ -274,6 +309,7 @@ void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const d
 		/* An idle worker is blocked reading an empty pipe: the write neither blocks nor splits. */
 		if (fd_write_all(workers[slot].jobfd, &j, sizeof j)) {
 			workers[slot].busy = true;
+			workers[slot].job = j;
 			return;
 		}
 		drop(slot);

@@ -29,7 +29,9 @@ static int rename_noreplace(int odir, const char *from, const char *to)
 	return renameat2(odir, from, AT_FDCWD, to, RENAME_NOREPLACE);
 }
 
-int spool_recycle_remove_in(const char *input_dir, const char *path)
+/* Into a slot of the pool: "<n>" for a file with its content, "e<n>" for one emptied by its
+ * remover (spool_recycle_remove_emptied), which a journal takes first. */
+static int put(const char *input_dir, const char *path, bool emptied)
 {
 	char slot[4400];
 	if (!input_dir || !*input_dir)
@@ -40,7 +42,8 @@ int spool_recycle_remove_in(const char *input_dir, const char *path)
 	bool made = false;
 	for (int t = 0; t < PUT_TRIES; t++) {
 		unsigned n = (start + (unsigned)t * 17u) % SPOOL_RECYCLE_SLOTS;
-		if ((size_t)snprintf(slot, sizeof slot, "%s/" POOL_NAME "/%u", input_dir, n) >= sizeof slot)
+		if ((size_t)snprintf(slot, sizeof slot, "%s/" POOL_NAME "/%s%u", input_dir, emptied ? "e" : "", n)
+			>= sizeof slot)
 			break;
 		if (rename_noreplace(AT_FDCWD, path, slot) == 0) {
 			stats.put++;
@@ -70,19 +73,49 @@ int spool_recycle_remove_in(const char *input_dir, const char *path)
 	return unlink(path);
 }
 
-int spool_recycle_remove(const spool_config *sc, const char *path)
+int spool_recycle_remove_in(const char *input_dir, const char *path)
+{
+	return put(input_dir, path, false);
+}
+
+static int remove_as(const spool_config *sc, const char *path, bool empty)
 {
 	if (!sc || !sc->directory || sc->split || (sc->queue_name && *sc->queue_name))
 		return unlink(path);
 	char input[4200];
 	if ((size_t)snprintf(input, sizeof input, "%s/input", sc->directory) >= sizeof input)
 		return unlink(path);
-	return spool_recycle_remove_in(input, path);
+	bool emptied = false;
+	if (empty) {
+		int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 && errno == ENOENT)
+			return -1;
+		/* Under its own name, before the rename: a file in the pool is never written to by
+		 * anyone but its taker. Failing that, it goes in with its content, as any other. */
+		struct stat st;
+		emptied = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1
+			&& (st.st_size == 0 || ftruncate(fd, 0) == 0);
+		if (fd >= 0)
+			close(fd);
+	}
+	return put(input, path, emptied);
+}
+
+int spool_recycle_remove(const spool_config *sc, const char *path)
+{
+	return remove_as(sc, path, false);
+}
+
+int spool_recycle_remove_emptied(const spool_config *sc, const char *path)
+{
+	return remove_as(sc, path, true);
 }
 
 /* A file just renamed to dest from the pool: open it, make sure it is what the pool should
- * hold (a plain file with one name, ours), then empty it. -1 (and dest removed) otherwise. */
-static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid)
+ * hold (a plain file with one name, ours), then empty it (stale NULL) or, for a caller that
+ * overwrites it from offset 0 and cuts it to its final length itself, empty it only when it
+ * is longer than one block (*stale: the old bytes left). -1 (and dest removed) otherwise. */
+static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid, off_t *stale)
 {
 	int fd = open(dest, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
@@ -97,8 +130,18 @@ static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid)
 		fl.l_type = F_UNLCK;
 		fcntl(fd, F_SETLK, &fl);
 	}
-	/* Emptied before anything is written: nothing of the old message can stay in the new one. */
-	ok = ok && ftruncate(fd, 0) == 0
+	/* Emptied before anything is written: nothing of the old message can stay in the new one.
+	 * A shrink that frees blocks costs 1-4 ms on a discard-mounted file system (the blocks are
+	 * discarded at once), one within the last block 0.01 ms (docs/spool.md, "Recycled files"):
+	 * a file of at most one block is kept as it is for a caller that overwrites it, so its
+	 * final cut never frees a block; a longer one is emptied here, by the taker (a session's
+	 * helper thread while the client sends RCPT and DATA), as before. */
+	off_t keep = 0;
+	if (ok && stale) {
+		keep = st.st_size <= (st.st_blksize > 0 ? st.st_blksize : 4096) ? st.st_size : 0;
+		*stale = keep;
+	}
+	ok = ok && (keep == st.st_size || ftruncate(fd, keep) == 0)
 		&& ((st.st_mode & 07777) == mode || fchmod(fd, mode) == 0)
 		&& fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0;
 	if (ok)
@@ -109,7 +152,7 @@ static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid)
 	return -1;
 }
 
-int spool_recycle_take(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid)
+static int take(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid, off_t *stale)
 {
 	char pool[4300];
 	if (!input_dir || (size_t)snprintf(pool, sizeof pool, "%s/" POOL_NAME, input_dir) >= sizeof pool)
@@ -119,18 +162,29 @@ int spool_recycle_take(const char *input_dir, const char *dest, int flags, mode_
 		stats.take_empty++;
 		return -1;
 	}
-	int fd = -1, tries = 0;
+	/* A journal (stale NULL: it must be empty) takes an emptied file ("e<n>") first, so that
+	 * it need not free blocks itself; a spare, which is overwritten anyway, takes the others
+	 * first and leaves the emptied ones to the journals. */
+	char names[2][TAKE_TRIES][16];
+	int count[2] = { 0, 0 };
 	struct dirent *e;
-	while (fd < 0 && tries < TAKE_TRIES && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
+	while ((count[0] < TAKE_TRIES || count[1] < TAKE_TRIES) && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof names[0][0])
 			continue;
-		tries++;
-		if (rename_noreplace(dirfd(d), e->d_name, dest) != 0) {
-			if (errno == ENOENT)
-				continue; /* another process took it first */
-			break;            /* dest exists, or worse: the caller's usual path decides */
+		int want = (e->d_name[0] == 'e') == (stale == NULL) ? 0 : 1;
+		if (count[want] < TAKE_TRIES)
+			memcpy(names[want][count[want]++], e->d_name, strlen(e->d_name) + 1);
+	}
+	int fd = -1, tries = 0;
+	bool stop = false;
+	for (int c = 0; c < 2 && fd < 0 && !stop; c++) {
+		for (int i = 0; i < count[c] && fd < 0 && !stop && tries < TAKE_TRIES; i++) {
+			tries++;
+			if (rename_noreplace(dirfd(d), names[c][i], dest) == 0)
+				fd = adopt(dest, flags, mode, uid, gid, stale);
+			else if (errno != ENOENT) /* ENOENT: another process took it first */
+				stop = true;      /* dest exists, or worse: the caller's usual path decides */
 		}
-		fd = adopt(dest, flags, mode, uid, gid);
 	}
 	closedir(d);
 	if (fd >= 0)
@@ -138,6 +192,26 @@ int spool_recycle_take(const char *input_dir, const char *dest, int flags, mode_
 	else
 		stats.take_empty++;
 	return fd;
+}
+
+int spool_recycle_take(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid)
+{
+	return take(input_dir, dest, flags, mode, uid, gid, NULL);
+}
+
+int spool_recycle_take_stale(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid,
+	off_t *stale)
+{
+	*stale = 0;
+	return take(input_dir, dest, flags & ~O_APPEND, mode, uid, gid, stale);
+}
+
+bool spool_recycle_cut(int fd, off_t *stale, off_t len)
+{
+	if (*stale > len && ftruncate(fd, len) != 0)
+		return false;
+	*stale = 0;
+	return true;
 }
 
 void spool_recycle_expire(const spool_config *sc, time_t max_age)

@@ -9,10 +9,12 @@
  * keeps its inode: no allocation, no free.
  *
  * The pool is <spool>/input/.postern-free/ (a dot name: no queue reader, Exim's or ours, takes
- * it for a message), at most SPOOL_RECYCLE_SLOTS files named by slot number. A file goes in
+ * it for a message), at most SPOOL_RECYCLE_SLOTS files named by slot number (and as many
+ * emptied journals named e<slot>: spool_recycle_remove_emptied). A file goes in
  * with its content (a power loss that loses the rename must bring back the message file as it
  * was, exactly as a lost unlink would) and is emptied when it is taken, by the process that
- * gives it its next name, before anything is written into it; a file some process still holds
+ * gives it its next name, before anything is written into it (or, for spares, overwritten and
+ * cut to its new length before anything reads it: spool_recycle_take_stale); a file some process still holds
  * locked (a delivery keeps its -D locked until it exits) is not taken. Both moves are renames without
  * replacement, so two processes never get the same file. Only for the default queue without
  * split_spool_directory (where spare files exist, core/spool_worker.h).
@@ -34,12 +36,38 @@
 int spool_recycle_remove(const spool_config *sc, const char *path);
 /* The same for a spool whose (unsplit, default-queue) input directory is input_dir. */
 int spool_recycle_remove_in(const char *input_dir, const char *path);
+/* spool_recycle_remove for a -J journal: emptied first, under its own name, by the process that
+ * ends with it, so that the next journal (which must start empty: its writers append) takes it
+ * without freeing blocks on its delivery's path (core/deliver_journal.c). Only for a file no
+ * reader needs any more: -H is gone, or rewritten with the journal's addresses. */
+int spool_recycle_remove_emptied(const spool_config *sc, const char *path);
 
 /* A file from the pool of the spool whose input directory is input_dir, renamed to dest (which
  * must not exist), emptied and opened with flags (O_WRONLY/O_RDWR, O_APPEND...); owned by uid
  * (when not -1) and with the given mode. -1 when the pool is empty or nothing usable was found
  * (the caller creates the file as before). */
 int spool_recycle_take(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid);
+
+/* The same for a file the caller overwrites from offset 0 and cuts to its final length before
+ * any reader can see it (spool_recycle_cut): a pool file of at most one block keeps its old
+ * bytes, since emptying it would free its block, which costs 1-4 ms here (a discard-mounted
+ * file system discards freed blocks at once); a longer one is emptied as above. *stale: how many
+ * old bytes the file still holds (0 when it was emptied or none was taken). Opened without
+ * O_APPEND whatever flags says (an append would go after the old bytes).
+ *
+ * Why no byte of an old message can be read as part of a new one: the file keeps the name it
+ * was taken under (a private spare name, or a -D that no reader looks at until its -H exists)
+ * until the caller's cut; every reader of a message's files reads them only after the -H
+ * exists, and the -H is named after the cut of its own temporary and of its -D. A process killed
+ * before its cut leaves a private file or a -D without -H: no message to Exim or to Postern, and
+ * removed by the session's daemon or the orphan sweep. After a power loss the integrity line
+ * (core/spool_integrity.h) finds a -D or -H whose cut did not reach the disk (size or sum). */
+int spool_recycle_take_stale(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid,
+	off_t *stale);
+/* The final cut: the file fd, written from offset 0 up to len, is made exactly len bytes long
+ * when old bytes lie beyond (*stale > len); *stale becomes 0. False with errno when ftruncate
+ * fails (the caller then fails as for a write error). */
+bool spool_recycle_cut(int fd, off_t *stale, off_t len);
 
 /* Remove what has waited in the pool for max_age seconds or more: a quiet server does not keep
  * the content of old messages there (the orphan sweep calls this). */

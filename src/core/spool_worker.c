@@ -35,6 +35,7 @@ enum { SY_NONE, SY_QUEUED, SY_RUNNING, SY_DONE };
 typedef struct spare {
 	int state;
 	int fd;
+	off_t stale; /* old bytes of a recycled file, for the taker to overwrite and cut */
 	char path[4200];
 } spare;
 
@@ -86,15 +87,19 @@ static int spare_name(spare_kind k, pid_t pid, char *out, size_t size)
 	return snprintf(out, size, "%s/.postern-spare.%ld.%c", spare_dir(k), (long)pid, spare_suffix[k]);
 }
 
-/* In the thread, without the lock (or by an idle process that has no thread yet): an empty file with the spool's mode and owner. A leftover
- * of an earlier process with our pid (it is dead: the pid is ours) is replaced. */
-static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, gid_t gid)
+/* In the thread, without the lock (or by an idle process that has no thread yet): a file with
+ * the spool's mode and owner, new and empty, or a recycled one that may still hold *stale old
+ * bytes (its taker overwrites it from offset 0 and cuts it before it can be read:
+ * core/spool_recycle.h). A leftover of an earlier process with our pid (it is dead: the pid is
+ * ours) is replaced. */
+static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, gid_t gid, off_t *stale)
 {
-	int flags = O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | (k == SPARE_MSGLOG ? O_WRONLY | O_APPEND : O_RDWR);
+	int flags = O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | (k == SPARE_MSGLOG ? O_WRONLY : O_RDWR);
 	/* An ended message's file when the pool has one: no inode to allocate. */
-	int fd = spool_recycle_take(W.input_dir, path, flags, mode, uid, gid);
+	int fd = spool_recycle_take_stale(W.input_dir, path, flags, mode, uid, gid, stale);
 	if (fd >= 0)
 		return fd;
+	*stale = 0;
 	fd = open(path, flags, mode);
 	if (fd < 0 && errno == EEXIST && unlink(path) == 0)
 		fd = open(path, flags, mode);
@@ -150,9 +155,11 @@ static void *worker_main(void *arg)
 			uid_t uid = W.uid;
 			gid_t gid = W.gid;
 			pthread_mutex_unlock(&W.mu);
-			int fd = create_spare((spare_kind)k, path, mode, uid, gid);
+			off_t stale = 0;
+			int fd = create_spare((spare_kind)k, path, mode, uid, gid, &stale);
 			pthread_mutex_lock(&W.mu);
 			s->fd = fd;
+			s->stale = stale;
 			s->state = fd >= 0 ? SP_READY : SP_NONE;
 			pthread_cond_broadcast(&W.cv);
 			continue;
@@ -257,14 +264,17 @@ void spool_spares_make_now(bool (*stop)(void *ctx), void *ctx)
 		if (stop && stop(ctx))
 			break;
 		spare_name((spare_kind)k, W.pid, s->path, sizeof s->path);
-		s->fd = create_spare((spare_kind)k, s->path, W.mode, W.uid, W.gid);
+		off_t stale = 0;
+		s->fd = create_spare((spare_kind)k, s->path, W.mode, W.uid, W.gid, &stale);
+		s->stale = stale;
 		s->state = s->fd >= 0 ? SP_READY : SP_NONE;
 	}
 	pthread_mutex_unlock(&W.mu);
 }
 
-int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size)
+int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size, off_t *stale)
 {
+	*stale = 0;
 	if (!W.enabled || k < 0 || k >= SPARE_KINDS)
 		return -1;
 	int fd = -1;
@@ -277,6 +287,7 @@ int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size)
 	} else if (s->state == SP_READY && strcmp(dir, spare_dir(k)) == 0 && strlen(s->path) < size) {
 		memcpy(path, s->path, strlen(s->path) + 1);
 		fd = s->fd;
+		*stale = s->stale;
 		s->fd = -1;
 		s->state = SP_NONE;
 	}

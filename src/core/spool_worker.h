@@ -5,7 +5,8 @@
  *   waits for it before -H is named, so durability is unchanged);
  * - "spare" files: creating an inode costs this file system 0.3-1.5 ms, three times per
  *   message (-D, the -H temporary, msglog/<id>). A daemon's session asks for a set when a
- *   transaction starts (MAIL accepted); the thread creates them, empty, under private names
+ *   transaction starts (MAIL accepted); the thread creates them (or takes recycled ones that
+ *   may hold old bytes, cut by the session: core/spool_recycle.h) under private names
  *   (<spool>/input/.postern-spare.<pid>.D and .H, <spool>/msglog/.postern-spare.<pid>.M) while
  *   the client sends RCPT and DATA; the session then renames each into place, which costs a
  *   directory entry and no inode allocation. The message id (and so its time) is still made
@@ -38,11 +39,13 @@ void spool_spares_prepare(void);
  * file stop(ctx) (if given) is asked whether to leave the rest (a connection has arrived: the
  * session's MAIL asks the thread for what is missing). */
 void spool_spares_make_now(bool (*stop)(void *ctx), void *ctx);
-/* A ready spare of that kind for directory dir: its descriptor (opened read-write, or append
- * for msglog; mode and owner set) and its name in path. -1 when there is none (not asked for,
- * not made yet, or for another directory): the caller creates the file itself. The caller owns
- * the file from here: rename it into place or unlink it. */
-int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size);
+/* A ready spare of that kind for directory dir: its descriptor (opened read-write, or write-only
+ * for msglog, never append; mode and owner set) and its name in path. -1 when there is none (not
+ * asked for, not made yet, or for another directory): the caller creates the file itself. The
+ * caller owns the file from here: rename it into place or unlink it. *stale > 0: a recycled file
+ * that still holds that many old bytes; the caller writes from offset 0 and cuts it to its length
+ * (spool_recycle_cut) before any reader can see it (core/spool_recycle.h). */
+int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size, off_t *stale);
 /* The end of the receiving process: stop the thread, remove spares never used. */
 void spool_spares_release(void);
 /* In the daemon, for a session process that ended abnormally: remove what it may have left. */

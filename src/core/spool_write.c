@@ -51,6 +51,9 @@ struct spool_txn {
 	/* What has been written to -D so far, for the integrity line (core/spool_integrity.h):
 	 * every byte goes through flush_buf, from offset 0 on. */
 	uint64_t dcrc, dlen;
+	/* Old bytes of a recycled spare -D past what is written (core/spool_recycle.h): cut off
+	 * (data_cut) at the end of the body, before anything reads or syncs the file. */
+	off_t dstale;
 	size_t blen;
 	char buf[SPOOL_WBUF];
 };
@@ -157,12 +160,16 @@ static bool lock_data_file(int fd, const char *id, bool wait)
 static bool take_spare_data(spool_txn *t)
 {
 	char spare[4300];
-	int fd = spool_spare_take(SPARE_DATA, t->dir, spare, sizeof spare);
+	off_t stale;
+	int fd = spool_spare_take(SPARE_DATA, t->dir, spare, sizeof spare, &stale);
 	errno = 0;
 	if (fd < 0)
 		return false;
+	/* Named with its old bytes: no reader looks at a -D before its -H exists, and -H is
+	 * written after data_cut. A session killed before leaves a -D without -H, no message. */
 	if (renameat2(AT_FDCWD, spare, AT_FDCWD, t->dpath, RENAME_NOREPLACE) == 0) {
 		t->fd = fd;
+		t->dstale = stale;
 		return true;
 	}
 	int e = errno;
@@ -303,15 +310,29 @@ bool spool_flush(spool_txn *t, xbuf *err)
 	return flush_buf(t, err);
 }
 
+/* Everything buffered written, and a recycled -D cut to what was written: from here on the
+ * file holds exactly the body so far. Called before the body is read back, synced or described
+ * by the integrity line. A shrink within the file's one block frees nothing (0.01 ms). */
+static bool data_cut(spool_txn *t, xbuf *err)
+{
+	if (!flush_buf(t, err))
+		return false;
+	if (t->dstale && !spool_recycle_cut(t->fd, &t->dstale, (off_t)t->dlen)) {
+		xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 int spool_data_fd(const spool_txn *t)
 {
 	/* Callers read the body back through the fd (regex ACLs, $message_body), so everything
 	 * written must be in the file. The handle is always allocated writable (spool_begin). */
 	spool_txn *w = (spool_txn *)t;
-	if (w->blen) {
+	if (w->blen || w->dstale) {
 		xbuf err;
 		xbuf_init(&err, NULL);
-		if (!flush_buf(w, &err)) {
+		if (!data_cut(w, &err)) {
 			xbuf_free(&err);
 			return -1;
 		}
@@ -332,7 +353,7 @@ static void data_sync_begin(spool_txn *t)
 		return;
 	xbuf err;
 	xbuf_init(&err, NULL);
-	bool ok = flush_buf(t, &err); /* a failure shows again at commit */
+	bool ok = data_cut(t, &err); /* a failure shows again at commit */
 	xbuf_free(&err);
 	if (!ok)
 		return;
@@ -345,8 +366,15 @@ static void data_sync_begin(spool_txn *t)
  * them, and they would wait for a second one. */
 void spool_data_sync_start(spool_txn *t)
 {
-	if (!spool_boot_id())
+	if (!spool_boot_id()) {
 		data_sync_begin(t);
+	} else if (t && t->fd >= 0) {
+		/* The end of the body: the cut now, before the ACLs may read the file back. */
+		xbuf err;
+		xbuf_init(&err, NULL);
+		data_cut(t, &err); /* a failure shows again at commit */
+		xbuf_free(&err);
+	}
 }
 
 /* Wait for the background sync if one runs. In a forked child (ACL ${run}...) it is not ours:
@@ -440,7 +468,8 @@ static bool commit_at_once(spool_txn *t, durable_file *f, xbuf *err)
  * incomplete (docs/spool.md, durability). */
 bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 {
-	if (!flush_buf(t, err))
+	/* -D holds exactly its dlen bytes before they are synced and summed into the -H. */
+	if (!data_cut(t, err))
 		return false;
 	if (!t->dsync_running && (!t->dsync_done || t->dsync_stale)) {
 		t->dsync_done = false;
@@ -454,7 +483,8 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 	durable_file f;
 	/* The -H temporary: a spare made in advance when there is one (its mode and owner set). */
 	char spare[4300];
-	int sfd = spool_spare_take(SPARE_HEADER, t->dir, spare, sizeof spare);
+	off_t hstale;
+	int sfd = spool_spare_take(SPARE_HEADER, t->dir, spare, sizeof spare, &hstale);
 	bool ok = sfd >= 0 ? durable_adopt(&f, t->hpath, sfd, spare, err)
 		: durable_open(&f, t->hpath, (mode_t)(t->sc->mode ? t->sc->mode : 0640), err);
 	if (ok && sfd < 0 && t->sc->uid != (uid_t)-1 && fchown(f.fd, t->sc->uid, t->sc->gid) != 0) {
@@ -462,6 +492,12 @@ bool spool_commit(spool_txn *t, const message *m, xbuf *err)
 		ok = false;
 	}
 	ok = ok && durable_write(&f, h.p, h.len, err);
+	/* A recycled temporary is cut to the new content under its private name, before its
+	 * rename and its fdatasync: the named -H never has old bytes past its end. */
+	if (ok && sfd >= 0 && !spool_recycle_cut(f.fd, &hstale, (off_t)h.len)) {
+		xbuf_printf(err, "Error writing spool file %s: %s", t->hpath, strerror(errno));
+		ok = false;
+	}
 	xbuf_free(&h);
 	bool named = false;
 	if (ok) {
@@ -516,32 +552,43 @@ void spool_msglog(const spool_config *sc, const char *id, const char *fmt, ...)
 	const char *path = arena_printf(pool_scratch, "%s/%s", dir, id);
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
-	/* A new message's log: a spare made in advance, renamed (never over an existing log). */
+	xbuf line;
+	xbuf_init(&line, pool_scratch);
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	tod_format_time(TOD_LOG, tv.tv_sec, tv.tv_usec, &line);
+	xbuf_putc(&line, ' ');
+	va_list ap;
+	va_start(ap, fmt);
+	xbuf_vprintf(&line, fmt, ap);
+	va_end(ap);
+	xbuf_putc(&line, '\n');
+	/* A new message's log: a spare made in advance. It may be a recycled file with old bytes
+	 * (core/spool_recycle.h), and later writers (deliveries, Exim's too) append: so the line
+	 * is written at offset 0 and the file cut after it while the name is still private, and
+	 * only then renamed into place (never over an existing log). */
 	char spare[4300];
-	int fd = spool_spare_take(SPARE_MSGLOG, dir, spare, sizeof spare);
-	if (fd >= 0 && renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
-		unlink(spare);
+	off_t stale;
+	int fd = spool_spare_take(SPARE_MSGLOG, dir, spare, sizeof spare, &stale);
+	if (fd >= 0) {
+		bool ok = pwrite(fd, line.p, line.len, 0) == (ssize_t)line.len
+			&& spool_recycle_cut(fd, &stale, (off_t)line.len)
+			&& renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_NOREPLACE) == 0;
+		if (!ok)
+			unlink(spare);
 		close(fd);
-		fd = -1;
-	}
-	if (fd < 0 && spool_make_dirs(dir, sc, &err))
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
-	{
-		if (fd >= 0) {
-			xbuf line;
-			xbuf_init(&line, pool_scratch);
-			struct timeval tv;
-			gettimeofday(&tv, NULL);
-			tod_format_time(TOD_LOG, tv.tv_sec, tv.tv_usec, &line);
-			xbuf_putc(&line, ' ');
-			va_list ap;
-			va_start(ap, fmt);
-			xbuf_vprintf(&line, fmt, ap);
-			va_end(ap);
-			xbuf_putc(&line, '\n');
-			if (write(fd, line.p, line.len) != (ssize_t)line.len) { /* msglog is advisory */ }
-			close(fd);
+		if (ok) {
+			arena_reset(pool_scratch, mk);
+			return;
 		}
+	}
+	if (spool_make_dirs(dir, sc, &err))
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
+	else
+		fd = -1;
+	if (fd >= 0) {
+		if (write(fd, line.p, line.len) != (ssize_t)line.len) { /* msglog is advisory */ }
+		close(fd);
 	}
 	arena_reset(pool_scratch, mk);
 }

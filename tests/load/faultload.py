@@ -232,7 +232,40 @@ async def killer(target, stop, stats, rng, interval, daemon_prob):
                 pass
 
 
-async def drive(target, messages, concurrency, interval, daemon_prob, seed):
+STALE_SLOTS = 64   # SPOOL_RECYCLE_SLOTS
+
+
+def stale_fill(spool, rng):
+    """Fill the free slots of the recycled-file pool with files of old bytes ("STALE", at most
+    one block long, which a taker keeps and overwrites), as ended messages would leave them."""
+    pool = spool / "input" / ".postern-free"
+    pool.mkdir(mode=0o750, exist_ok=True)
+    os.chown(pool, 8, 8)
+    for n in range(STALE_SLOTS):
+        if (pool / str(n)).exists():
+            continue
+        tmp = spool / "input" / f".stale-fill.{n}"
+        size = rng.randrange(1, 4097)
+        tmp.write_bytes((b"STALE%04d" % n * (size // 9 + 1))[:size])
+        os.chown(tmp, 8, 8)
+        os.chmod(tmp, 0o640)
+        try:
+            os.link(tmp, pool / str(n))   # never over a file a process put there meanwhile
+        except FileExistsError:
+            pass
+        tmp.unlink()
+
+
+async def stale_filler(target, stop, rng):
+    while not stop.is_set():
+        stale_fill(target.spool, rng)
+        try:
+            await asyncio.wait_for(stop.wait(), 0.01)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def drive(target, messages, concurrency, interval, daemon_prob, seed, stale_pool=False):
     rng = random.Random(seed)
     queue = [(seq, 0) for seq in range(messages)]
     acked = []
@@ -240,10 +273,12 @@ async def drive(target, messages, concurrency, interval, daemon_prob, seed):
     stop = asyncio.Event()
     k = asyncio.create_task(killer(target, stop, stats, random.Random(seed + 1), interval, daemon_prob)
                             if interval else stop.wait())   # interval None: no kills
+    f = asyncio.create_task(stale_filler(target, stop, random.Random(seed + 3)) if stale_pool else stop.wait())
     await asyncio.gather(*(sender(target, queue, acked, stats, random.Random(seed + 2 + i))
                            for i in range(concurrency)))
     stop.set()
     await k
+    await f
     return acked, stats
 
 
@@ -339,15 +374,26 @@ def verify(spool, acked):
             probs.append(f"{mid}: -D body differs from what was sent")
     orphans = sum(1 for p in (spool / "input").rglob("*-D")
                   if not (p.parent / (p.name[:-2] + "-H")).exists())
+    # Old bytes of recycled files (--stale-pool) in no message file: -H, -D (checked above) or
+    # a msglog.
+    for mid, d in files.items():
+        for p in (d / f"{mid}-H", d / f"{mid}-D", spool / "msglog" / mid):
+            if p.exists() and b"STALE" in p.read_bytes():
+                probs.append(f"{mid}: old bytes of a recycled file in {p.name}")
     return probs, {"spooled": len(files), "orphan_data_files": orphans}
 
 
-def run(binary, workdir, messages, concurrency, interval=0.05, daemon_prob=0.05, seed=1, exim_style=False):
+def run(binary, workdir, messages, concurrency, interval=0.05, daemon_prob=0.05, seed=1, exim_style=False,
+        stale_pool=False):
     """Returns (problems, stats, acknowledged messages, spool directory)."""
     target = DaemonTarget(workdir, binary, exim_style=exim_style)
+    if stale_pool:
+        (target.spool / "input").mkdir(mode=0o750, exist_ok=True)
+        os.chown(target.spool / "input", 8, 8)
+        stale_fill(target.spool, random.Random(seed + 3))
     target.start()
     try:
-        acked, stats = asyncio.run(drive(target, messages, concurrency, interval, daemon_prob, seed))
+        acked, stats = asyncio.run(drive(target, messages, concurrency, interval, daemon_prob, seed, stale_pool))
     finally:
         target.stop()
     # sessions that outlived a killed daemon finish on their own; give them a moment
@@ -368,12 +414,15 @@ def main():
     ap.add_argument("--daemon-prob", type=float, default=0.02, help="share of kills aimed at the daemon")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--stale-pool", action="store_true",
+                    help="keep the recycled-file pool filled with files of old bytes (spares then overwrite them)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="postern-load-")
     os.chmod(work, 0o755)
     t0 = time.time()
     probs, stats, _, _ = run("exim" if args.exim else args.postern, work, args.messages, args.concurrency,
-                       args.interval, args.daemon_prob, args.seed, exim_style=args.exim)
+                       args.interval, args.daemon_prob, args.seed, exim_style=args.exim,
+                       stale_pool=args.stale_pool)
     stats["seconds"] = round(time.time() - t0, 1)
     print(stats)
     for p in probs[:50]:

@@ -168,3 +168,29 @@ def test_worker_killed_mid_delivery_no_loss_no_duplicate(relay, postern_bin):
                                            timeout=60) and f"{ids[0]} Completed" in d.mainlog, timeout=30), d.mainlog
     assert sink.acked == 1
     assert sink.got_data.is_set() and d.paniclog == "", d.paniclog
+
+
+def test_worker_killed_at_hand_over_message_goes_elsewhere_at_once(relay):
+    """An idle worker that is stopped, handed a message (the job waits unread in its pipe) and
+    then killed never began that message: the launcher gives it to another process at once,
+    instead of leaving it for the next queue run (the daemon here runs none)."""
+    d = relay()
+    first = send(d, 0)
+    assert workers_of_daemon(d) == [first]
+    os.kill(first, signal.SIGSTOP)
+    try:
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+            s.sendmail("a@s.example", ["r1@r.example"], "Subject: 1\r\n\r\nbody 1\r\n")
+        # The launcher wrote the job into the stopped worker's pipe: nothing is delivered yet.
+        assert wait_for(lambda: " <= " in d.mainlog.split("r0@r.example")[-1], timeout=10), d.mainlog
+        assert not wait_for(lambda: "=> r1@r.example" in d.mainlog, timeout=1)
+    finally:
+        os.kill(first, signal.SIGKILL)
+    line = re.compile(r"\[(\d+)\] \S+ => r1@r\.example ")
+    assert wait_for(lambda: line.search(d.mainlog), timeout=10), d.mainlog + d.paniclog
+    assert int(line.search(d.mainlog).group(1)) != first
+    assert "ended before it took the message: delivering it in another process" in d.mainlog
+    assert d.mainlog.count("=> r1@r.example") == 1
+    assert d.paniclog == ""
+    # The pool goes on: the next message is delivered by a worker as usual.
+    send(d, 2)

@@ -173,6 +173,128 @@ static void test_named_queue_and_split_unlink(void)
 	CHECK(access(a, F_OK) != 0);
 }
 
+/* A file kept with its old bytes for a caller that overwrites it (spool_recycle_take_stale):
+ * at most one block is kept, the rest emptied; after the writer's cut the file holds exactly
+ * the new bytes, whether the new content is shorter, as long, or longer. */
+static void put_sized(const char *path, size_t n, char c)
+{
+	char *b = malloc(n);
+	memset(b, c, n);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	CHECK(fd >= 0 && write(fd, b, n) == (ssize_t)n);
+	close(fd);
+	free(b);
+}
+
+static void check_content(const char *path, const char *want)
+{
+	char buf[8192];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(n, (long long)strlen(want));
+	buf[n < 0 ? 0 : n] = 0;
+	CHECK_STR(buf, want);
+}
+
+static void test_take_stale_and_cut(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char a[400], b[400];
+	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-1t-D", input);
+	snprintf(b, sizeof b, "%s/.postern-spare.2.M", input);
+	struct { size_t old; const char *text; } cases[] = {
+		{ 3000, "1xUzKZ-0007Jk-1u-D\nshort new body\n" }, /* kept (one block), cut */
+		{ 40, "a new content longer than the old one, no cut needed\n" },
+		{ 23, "exactly twenty-three!!\n" },
+		{ 100000, "after a long old file\n" },                /* emptied at the take */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		put_sized(a, cases[i].old, 'O');
+		CHECK_INT(spool_recycle_remove(&sc, a), 0);
+		off_t stale = -1;
+		int fd = spool_recycle_take_stale(input, b, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1, &stale);
+		CHECK(fd >= 0);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		CHECK(fstat(fd, &st) == 0);
+		CHECK_INT(stale, cases[i].old > (size_t)st.st_blksize ? 0 : (long long)cases[i].old);
+		CHECK_INT(st.st_size, stale);
+		CHECK(!(fcntl(fd, F_GETFL) & O_APPEND)); /* an append would land after the old bytes */
+		size_t n = strlen(cases[i].text);
+		CHECK(pwrite(fd, cases[i].text, n, 0) == (ssize_t)n);
+		CHECK(spool_recycle_cut(fd, &stale, (off_t)n));
+		CHECK_INT(stale, 0);
+		check_content(b, cases[i].text);
+		/* a second cut with nothing stale changes nothing */
+		CHECK(spool_recycle_cut(fd, &stale, 1));
+		check_content(b, cases[i].text);
+		close(fd);
+		unlink(b);
+	}
+	/* An empty pool: -1 and nothing stale. */
+	off_t stale = -1;
+	CHECK_INT(spool_recycle_take_stale(input, b, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale), -1);
+	CHECK_INT(stale, 0);
+}
+
+/* A journal removed with spool_recycle_remove_emptied goes in empty, as "e<n>"; a journal's take
+ * gets it before a file with content, and a spare's take leaves it for the journals. */
+static void test_emptied_journals(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char j[400], dfile[400], dest[400], slot[500];
+	snprintf(j, sizeof j, "%s/1xUzKZ-0007Jk-1v-J", input);
+	snprintf(dfile, sizeof dfile, "%s/1xUzKZ-0007Jk-1v-D", input);
+	snprintf(dest, sizeof dest, "%s/1xUzKZ-0007Jk-1w-J", input);
+	put_sized(dfile, 1000, 'D');
+	put_sized(j, 300, 'J');
+	struct stat jst, dst;
+	CHECK(stat(j, &jst) == 0 && stat(dfile, &dst) == 0);
+	CHECK_INT(spool_recycle_remove(&sc, dfile), 0);
+	CHECK_INT(spool_recycle_remove_emptied(&sc, j), 0);
+	CHECK(access(j, F_OK) != 0);
+	int emptied = 0;
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		struct stat st;
+		snprintf(slot, sizeof slot, "%s/e%d", pool, i);
+		if (stat(slot, &st) == 0) {
+			emptied++;
+			CHECK_INT(st.st_size, 0);
+			CHECK_INT(st.st_ino, jst.st_ino);
+		}
+	}
+	CHECK_INT(emptied, 1);
+	/* A spare takes the file with content first. */
+	off_t stale = -1;
+	int fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	struct stat st;
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == dst.st_ino && stale == 1000);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	/* Put back; now a journal takes the emptied one although the other is there too. */
+	put_sized(dfile, 1000, 'D');
+	CHECK_INT(spool_recycle_remove(&sc, dfile), 0);
+	fd = spool_recycle_take(input, dest, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == jst.st_ino && st.st_size == 0);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	/* With only a file with content left, a journal takes it and it is emptied. */
+	fd = spool_recycle_take(input, dest, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	/* A journal that is not there: ENOENT, as with spool_recycle_remove. */
+	CHECK_INT(spool_recycle_remove_emptied(&sc, j), -1);
+	CHECK_INT(errno, ENOENT);
+	CHECK_INT(count_pool(), 0);
+}
+
 int main(void)
 {
 	setup();
@@ -181,6 +303,8 @@ int main(void)
 	RUN(test_full_pool_unlinks);
 	RUN(test_refused_files);
 	RUN(test_named_queue_and_split_unlink);
+	RUN(test_take_stale_and_cut);
+	RUN(test_emptied_journals);
 	rmdir(pool);
 	rmdir(input);
 	rmdir(spool);

@@ -51,10 +51,11 @@ static void test_spares_made_taken_released(void)
 {
 	spool_config sc = config();
 	char dir[512], path[4300], p[512];
+	off_t stale = -1;
 	snprintf(dir, sizeof dir, "%s/input", spool_dir);
 	/* not enabled: nothing */
 	spool_spares_prepare();
-	CHECK_INT(spool_spare_take(SPARE_DATA, dir, path, sizeof path), -1);
+	CHECK_INT(spool_spare_take(SPARE_DATA, dir, path, sizeof path, &stale), -1);
 	spool_spares_enable(&sc);
 	spool_spares_prepare();
 	wait_made();
@@ -62,11 +63,11 @@ static void test_spares_made_taken_released(void)
 	struct stat st;
 	CHECK(stat(p, &st) == 0 && st.st_size == 0 && (st.st_mode & 0777) == 0640);
 	/* another directory gets none */
-	CHECK_INT(spool_spare_take(SPARE_DATA, "/elsewhere/input", path, sizeof path), -1);
-	int fd = spool_spare_take(SPARE_DATA, dir, path, sizeof path);
+	CHECK_INT(spool_spare_take(SPARE_DATA, "/elsewhere/input", path, sizeof path, &stale), -1);
+	int fd = spool_spare_take(SPARE_DATA, dir, path, sizeof path, &stale);
 	CHECK(fd >= 0);
 	CHECK_STR(path, p);
-	CHECK_INT(spool_spare_take(SPARE_DATA, dir, path, sizeof path), -1); /* once */
+	CHECK_INT(spool_spare_take(SPARE_DATA, dir, path, sizeof path, &stale), -1); /* once */
 	if (fd >= 0) {
 		unlink(p);
 		close(fd);
@@ -75,7 +76,7 @@ static void test_spares_made_taken_released(void)
 	pid_t c = fork();
 	if (c == 0) {
 		char cp[4300];
-		_exit(spool_spare_take(SPARE_HEADER, dir, cp, sizeof cp) == -1 ? 0 : 1);
+		_exit(spool_spare_take(SPARE_HEADER, dir, cp, sizeof cp, &stale) == -1 ? 0 : 1);
 	}
 	int status = -1;
 	waitpid(c, &status, 0);
@@ -238,7 +239,8 @@ static void test_spares_made_now_without_thread(void)
 	CHECK_INT(threads(), 1);
 	spool_spares_prepare(); /* MAIL: the set is complete */
 	CHECK_INT(threads(), 1);
-	int fd = spool_spare_take(SPARE_DATA, dir, path, sizeof path);
+	off_t stale = -1;
+	int fd = spool_spare_take(SPARE_DATA, dir, path, sizeof path, &stale);
 	spare_path(p, sizeof p, "input", getpid(), 'D');
 	CHECK(fd >= 0);
 	CHECK_STR(path, p);

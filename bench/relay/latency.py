@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Per-message latency of one Postern (or Exim) relaying on one reused SMTP connection, by hand:
+bench/relay's configuration (run.py), a small asyncio sink in a process of its own, a client that waits
+for every reply. Prints the medians of DATA -> 354, end of data -> 250, and 250 -> the message's
+Subject line reaching the sink, over N messages after --warm ones (which fill the recycled-file
+pool). --strace FILE attaches `strace -f -tt -T` to the daemon and all its descendants for the
+measured messages. Run as root; compare two builds by alternating them.
+
+usage: latency.py BINARY N [--warm 30] [--size 2048 | --sizes 100000,2048] [--strace OUT] [--keep]"""
+import argparse, multiprocessing, os, socket, subprocess, tempfile, time, statistics, shutil, asyncio
+
+CONF = """\
+spool_directory = {spool}
+exim_user = mail
+exim_group = mail
+log_file_path = {spool}/log/%slog
+primary_hostname = relay.test
+local_interfaces = 127.0.0.1
+daemon_smtp_ports = {port}
+smtp_accept_max = 0
+smtp_accept_queue_per_connection = 0
+smtp_connect_backlog = 128
+host_lookup =
+acl_smtp_rcpt = accept
+begin routers
+sink:
+  driver = manualroute
+  route_list = * 127.0.0.1 byname
+  self = send
+  transport = to_sink
+
+begin transports
+to_sink:
+  driver = smtp
+  port = {sink}
+  allow_localhost
+  hosts_avoid_tls = *
+"""
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+def sink_process(port, ready, count, arrived):
+    """The sink runs in a process of its own: in the client's process it would wait for the
+    interpreter lock whenever the client is busy, and its arrival times would be the client's."""
+    async def handle(r, w):
+        w.write(b"220 sink\r\n"); await w.drain()
+        indata = False
+        while True:
+            line = await r.readline()
+            if not line: break
+            if indata:
+                if line.startswith(b"Subject: t"):
+                    k = int(line[10:].strip())
+                    if k < len(arrived):
+                        arrived[k] = time.perf_counter()  # CLOCK_MONOTONIC: same clock in every process
+                if line == b".\r\n":
+                    indata = False
+                    with count.get_lock():
+                        count.value += 1
+                    w.write(b"250 ok\r\n"); await w.drain()
+                continue
+            c = line[:4].upper()
+            if c == b"DATA": indata = True; w.write(b"354 go\r\n")
+            elif c == b"QUIT": w.write(b"221 bye\r\n"); await w.drain(); break
+            elif c == b"EHLO": w.write(b"250-sink\r\n250 PIPELINING\r\n")
+            else: w.write(b"250 ok\r\n")
+            await w.drain()
+        w.close()
+    async def main():
+        srv = await asyncio.start_server(handle, "127.0.0.1", port)
+        ready.set()
+        async with srv: await srv.serve_forever()
+    asyncio.run(main())
+
+def recv_reply(f):
+    while True:
+        l = f.readline()
+        if not l: raise EOFError
+        if l[3:4] != b"-": return l
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary"); ap.add_argument("n", type=int)
+    ap.add_argument("--strace"); ap.add_argument("--size", type=int, default=2048)
+    ap.add_argument("--warm", type=int, default=30); ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--sizes", help="cycle of sizes, e.g. 100000,2048")
+    a = ap.parse_args()
+    d = tempfile.mkdtemp(prefix="spmeas", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    spool = os.path.join(d, "spool"); os.mkdir(spool); os.chown(spool, 8, 8)
+    sport, port = free_port(), free_port()
+    ready = multiprocessing.Event()
+    count = multiprocessing.Value("i", 0)
+    arrived = multiprocessing.Array("d", a.warm + a.n)
+    sink = multiprocessing.Process(target=sink_process, args=(sport, ready, count, arrived), daemon=True)
+    sink.start(); ready.wait()
+    conf = os.path.join(d, "conf"); open(conf, "w").write(CONF.format(spool=spool, port=port, sink=sport))
+    env = dict(os.environ, POSTERN_TEST_TRUST_CONFIG="1")
+    p = subprocess.Popen([a.binary, "-C", conf, "-bdf", "-oX", str(port)], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try: socket.create_connection(("127.0.0.1", port)).close(); break
+        except OSError: time.sleep(0.05)
+    sizes = [int(x) for x in a.sizes.split(",")] if a.sizes else [a.size]
+    def body(i):
+        sz = sizes[i % len(sizes)]
+        line = b"x" * 76 + b"\r\n"
+        return b"Subject: t%d\r\n\r\n" % i + line * (sz // 78) + b".\r\n"
+    s = socket.create_connection(("127.0.0.1", port)); f = s.makefile("rb")
+    recv_reply(f); s.sendall(b"EHLO c.test\r\n"); recv_reply(f)
+    acked = {}
+    def one(i):
+        s.sendall(b"MAIL FROM:<a@c.test>\r\n"); recv_reply(f)
+        s.sendall(b"RCPT TO:<b@d.test>\r\n"); recv_reply(f)
+        t0 = time.perf_counter(); s.sendall(b"DATA\r\n"); r = recv_reply(f); t1 = time.perf_counter()
+        assert r.startswith(b"354"), r
+        s.sendall(body(i)); t2 = time.perf_counter(); r = recv_reply(f); t3 = time.perf_counter()
+        assert r.startswith(b"250"), r
+        acked[i] = t3
+        return t1 - t0, t3 - t2
+    for i in range(a.warm): one(i)
+    # let deliveries finish so the pool fills
+    for _ in range(200):
+        if count.value >= a.warm: break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    st = None
+    if a.strace:
+        st = subprocess.Popen(["strace", "-f", "-tt", "-T", "-o", a.strace, "-p", str(p.pid)])
+        time.sleep(1.0)
+        # the session process: strace -p daemon does not catch an existing child; find children
+        kids, todo = [], [str(p.pid)]
+        while todo:
+            x = todo.pop()
+            k = subprocess.run(["pgrep", "-P", x], capture_output=True, text=True).stdout.split()
+            kids += k; todo += k
+        st.terminate(); st.wait()
+        st = subprocess.Popen(["strace", "-f", "-tt", "-T", "-o", a.strace] + sum([["-p", k] for k in kids], []) + ["-p", str(p.pid)])
+        time.sleep(1.0)
+    d354, d250 = [], []
+    tstart = time.perf_counter()
+    for i in range(a.n):
+        x, y = one(a.warm + i); d354.append(x); d250.append(y)
+    if st: time.sleep(0.5); st.terminate(); st.wait()
+    s.sendall(b"QUIT\r\n"); recv_reply(f); s.close()
+    for _ in range(200):
+        if count.value >= a.warm + a.n: break
+        time.sleep(0.05)
+    med = lambda v: statistics.median(v) * 1000
+    e2e = [arrived[i] - acked[i] for i in range(a.warm, a.warm + a.n) if arrived[i] and i in acked]
+    last = max((arrived[i] for i in range(a.warm, a.warm + a.n) if arrived[i]), default=tstart)
+    span = max(acked.values()) - tstart
+    print(f"{a.binary}: n={a.n} DATA->354 median {med(d354):.3f} ms  dot->250 median {med(d250):.3f} ms  "
+          f"p90 {sorted(d250)[int(len(d250)*.9)]*1000:.3f}  250->sink median {med(e2e):.3f} ms  sink got {count.value}/{a.warm+a.n}")
+    pool = os.path.join(spool, "input", ".postern-free")
+    print(f"  accepted {a.n} in {span:.3f} s ({a.n / span:.0f}/s); all at the sink after {last - tstart:.3f} s "
+          f"({a.n / (last - tstart):.0f}/s end to end)")
+    print("pool files:", len(os.listdir(pool)) if os.path.isdir(pool) else "none")
+    p.terminate(); p.wait()
+    if not a.keep: shutil.rmtree(d, ignore_errors=True)
+    else: print("kept", d)
+main()
