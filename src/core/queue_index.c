@@ -26,6 +26,7 @@
 #include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/priv.h"
+#include "core/spool_integrity.h"
 #include "lib/log.h"
 
 #define KEY_ID_LEN (1 + MSG_ID_LEN)
@@ -66,25 +67,15 @@ static uint64_t get_be64(const unsigned char *p)
 	return v;
 }
 
-/* The first 8 hex digits of the kernel's boot id ("0" when unknown). */
+/* The first 8 hex digits of the kernel's boot id ("0" when unknown). From spool_boot_id(), which
+ * the daemon reads once before it forks: its sessions open the index without reading the file. */
 static const char *boot_tag(void)
 {
 	static char tag[16];
 	if (tag[0])
 		return tag;
-	snprintf(tag, sizeof tag, "0");
-	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-	if (!f)
-		return tag;
-	char line[64];
-	size_t k = 0;
-	if (fgets(line, sizeof line, f))
-		for (char *p = line; *p && k < 8; p++)
-			if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
-				tag[k++] = *p;
-	fclose(f);
-	if (k)
-		tag[k] = 0;
+	const char *id = spool_boot_id();
+	snprintf(tag, sizeof tag, "%.8s", id ? id : "0");
 	return tag;
 }
 

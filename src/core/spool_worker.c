@@ -87,10 +87,11 @@ static int spare_name(spare_kind k, pid_t pid, char *out, size_t size)
 	return snprintf(out, size, "%s/.postern-spare.%ld.%c", spare_dir(k), (long)pid, spare_suffix[k]);
 }
 
-/* In the thread, without the lock: a file with the spool's mode and owner, new and empty, or
- * a recycled one that may still hold *stale old bytes (its taker overwrites it from offset 0 and
- * cuts it before it can be read: core/spool_recycle.h). A leftover of an earlier process with
- * our pid (it is dead: the pid is ours) is replaced. */
+/* In the thread, without the lock (or by an idle process that has no thread yet): a file with
+ * the spool's mode and owner, new and empty, or a recycled one that may still hold *stale old
+ * bytes (its taker overwrites it from offset 0 and cuts it before it can be read:
+ * core/spool_recycle.h). A leftover of an earlier process with our pid (it is dead: the pid is
+ * ours) is replaced. */
 static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, gid_t gid, off_t *stale)
 {
 	int flags = O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | (k == SPARE_MSGLOG ? O_WRONLY : O_RDWR);
@@ -243,6 +244,31 @@ void spool_spares_prepare(void)
 		for (int k = 0; k < SPARE_KINDS; k++)
 			if (W.sp[k].state == SP_WANTED)
 				W.sp[k].state = SP_NONE;
+	pthread_mutex_unlock(&W.mu);
+}
+
+void spool_spares_make_now(bool (*stop)(void *ctx), void *ctx)
+{
+	if (!W.enabled)
+		return;
+	pthread_mutex_lock(&W.mu);
+	if (W.started[0]) { /* the thread is there: let it make them, as at MAIL */
+		pthread_mutex_unlock(&W.mu);
+		spool_spares_prepare();
+		return;
+	}
+	for (int k = 0; k < SPARE_KINDS; k++) {
+		spare *s = &W.sp[k];
+		if (s->state != SP_NONE)
+			continue;
+		if (stop && stop(ctx))
+			break;
+		spare_name((spare_kind)k, W.pid, s->path, sizeof s->path);
+		off_t stale = 0;
+		s->fd = create_spare((spare_kind)k, s->path, W.mode, W.uid, W.gid, &stale);
+		s->stale = stale;
+		s->state = s->fd >= 0 ? SP_READY : SP_NONE;
+	}
 	pthread_mutex_unlock(&W.mu);
 }
 

@@ -34,6 +34,11 @@ void spool_spares_enable(const spool_config *sc);
 /* A transaction started: have a set of spares made in the background (no-op unless enabled or
  * when a set is ready already). */
 void spool_spares_prepare(void);
+/* The same, made now by the caller instead of the thread: for a pre-forked process while it
+ * waits for its connection, which then needs no thread unless a message comes. Before each
+ * file stop(ctx) (if given) is asked whether to leave the rest (a connection has arrived: the
+ * session's MAIL asks the thread for what is missing). */
+void spool_spares_make_now(bool (*stop)(void *ctx), void *ctx);
 /* A ready spare of that kind for directory dir: its descriptor (opened read-write, or write-only
  * for msglog, never append; mode and owner set) and its name in path. -1 when there is none (not
  * asked for, not made yet, or for another directory): the caller creates the file itself. The

@@ -28,6 +28,7 @@
 #include "core/spool_worker.h"
 #include "expand/expand.h"
 #include "lib/arena.h"
+#include "lib/caller_id.h"
 #include "lib/initial_cwd.h"
 #include "lib/log.h"
 #include "lib/proc_argv.h"
@@ -39,6 +40,7 @@
 #include "mail/punycode.h"
 #include "prog/startup_cwd.h"
 #include "search/search.h"
+#include "smtp/session.h"
 #include "prog/daemon_qrun.h"
 #include "prog/detach.h"
 #include "prog/environment_note.h"
@@ -515,6 +517,9 @@ int bd_main(const cmdline *cl)
 	 * configuration names that lookup, instead of in every session (search.h). */
 	search_preload_named(conf_config_text());
 	spool_boot_id();   /* read once here, not by every session it forks (core/spool_integrity.h) */
+	/* The login name of the uid the sessions will run as (their U= and -H line), looked up
+	 * once here instead of reading the password database in every session process. */
+	smtp_session_prepare_login(priv_is_root() ? priv_exim_uid() : caller_id_uid());
 	if (strstr(conf_config_text(), "utf8_domain_to_alabel"))
 		idna_preload();
 	log_write(LOG_MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for %s",

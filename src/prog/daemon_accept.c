@@ -5,7 +5,9 @@
  * Exim 4.96's (recorded from Debian's exim4-daemon-heavy).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +272,10 @@ void daemon_child_setup(const listen_set *listeners)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* This process may receive many messages: one schedule index environment for all. */
 	queue_schedule_keep_open();
+	/* The spool helper thread (core/spool_worker.h) would otherwise get a malloc arena of its
+	 * own at its first allocation (a 128 MB reservation trimmed to 64, its first pages
+	 * faulted in, all unmapped again at exit) for the few small blocks it ever needs. */
+	mallopt(M_ARENA_MAX, 1);
 }
 
 /* Deliveries need root to become local users; the session will not have it. Without the
@@ -296,6 +302,13 @@ _Noreturn void daemon_session_exit(int rc)
 	_exit(rc);
 }
 
+/* Has the daemon handed this idle process a connection already (its channel is readable)? */
+static bool connection_waiting(void *ctx)
+{
+	struct pollfd p = { .fd = *(int *)ctx, .events = POLLIN };
+	return poll(&p, 1, 0) > 0;
+}
+
 void daemon_worker_prepare(int chan)
 {
 	/* Whether this connection will be over queue_only_load or smtp_accept_queue is not known
@@ -308,10 +321,14 @@ void daemon_worker_prepare(int chan)
 	xbuf_init(&err, NULL);
 	if (spool_config_from_main(&sc, &err)) {
 		queue_schedule_prepare(&sc);
-		/* The first message's spare files, made while this process waits for its
-		 * connection (core/spool_worker.h). */
+		/* The first message's spare files (core/spool_worker.h), made by this process
+		 * itself while it waits for its connection: the helper thread is started only when
+		 * a message needs it (its -D's fdatasync, the next message's spares), so a
+		 * connection that sends none (a probe, a client refused at connect or RCPT) does not
+		 * pay for the thread's start and end. A connection handed over meanwhile is not
+		 * kept waiting for the rest: its MAIL asks the thread for them. */
 		spool_spares_enable(&sc);
-		spool_spares_prepare();
+		spool_spares_make_now(connection_waiting, &chan);
 	}
 	xbuf_free(&err);
 	smtp_session_prepare();

@@ -38,6 +38,7 @@ typedef struct pool_proc {
 	pid_t pid;
 	int chan;          /* the daemon's end of the socketpair */
 	time_t born;
+	unsigned long seq; /* order of forking: the oldest is handed a connection first */
 	unsigned tls_gen;  /* tls_daemon_generation() when forked */
 } pool_proc;
 
@@ -53,6 +54,7 @@ static struct {
 	unsigned young_deaths;
 	time_t backoff_until;
 	const listen_set *listeners;
+	unsigned long forked;
 } pool;
 
 /* What travels with the connection's descriptor. */
@@ -232,7 +234,8 @@ void daemon_pool_fill(size_t max_forks)
 			return;
 		}
 		fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-		pool.v[pool.n++] = (pool_proc){ .pid = pid, .chan = sv[0], .born = now, .tls_gen = gen };
+		pool.v[pool.n++] = (pool_proc){ .pid = pid, .chan = sv[0], .born = now, .seq = ++pool.forked,
+			.tls_gen = gen };
 	}
 }
 
@@ -245,7 +248,12 @@ pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_
 	tls_daemon_before_fork(now);
 	unsigned gen = tls_daemon_generation();
 	while (pool.n) {
-		size_t i = pool.n - 1; /* the youngest */
+		/* The oldest: the replacement forked after the last hand-over may still be preparing
+		 * itself (a connection handed to it waits until it is done). */
+		size_t i = 0;
+		for (size_t j = 1; j < pool.n; j++)
+			if (pool.v[j].seq < pool.v[i].seq)
+				i = j;
 		pool_proc *p = &pool.v[i];
 		if (p->tls_gen != gen || now - p->born > POOL_MAX_AGE || now < p->born) {
 			drop(i, true);

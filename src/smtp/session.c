@@ -395,9 +395,10 @@ static const char *history(smtp_session *s)
 	return xbuf_cstr(&b);
 }
 
-/* The real uid's login name, remembered per process: a pre-forked session process looks it
- * up while it waits for its connection (smtp_session_prepare) instead of reading the password
- * database between the client's connect and the banner. */
+/* The real uid's login name, remembered per process: the daemon looks up the one its sessions
+ * will run as before it forks them (smtp_session_prepare_login), so they inherit it; a process
+ * whose uid differs looks its own up while it waits for its connection (smtp_session_prepare),
+ * not between the client's connect and the banner. */
 static struct {
 	bool known, found;
 	uid_t uid;
@@ -420,12 +421,17 @@ static bool real_login(uid_t uid, sv *out, arena *a)
 	return login_cache.found;
 }
 
-void smtp_session_prepare(void)
+void smtp_session_prepare_login(uid_t uid)
 {
 	sv unused;
 	arena_mark m = arena_getmark(pool_scratch);
-	real_login(caller_id_uid(), &unused, pool_scratch);
+	real_login(uid, &unused, pool_scratch);
 	arena_reset(pool_scratch, m);
+}
+
+void smtp_session_prepare(void)
+{
+	smtp_session_prepare_login(caller_id_uid());
 }
 
 static void init_origin(smtp_session *s)

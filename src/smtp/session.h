@@ -7,6 +7,7 @@
 #define POSTERN_SMTP_SESSION_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "lib/str.h"
 
@@ -61,5 +62,8 @@ int smtp_session_run(const smtp_conn_params *p);
 /* Work a session does the same way for every connection, done in advance by a pre-forked
  * process while it waits (the caller's login name); optional. */
 void smtp_session_prepare(void);
+/* The same for the login of uid, in a process that forks sessions which will run as uid (the
+ * daemon, for the exim user): they inherit the name instead of reading the password database. */
+void smtp_session_prepare_login(uid_t uid);
 
 #endif

@@ -188,3 +188,47 @@ def test_received_messages_are_in_the_schedule_index(daemon):
     dump = subprocess.run(["mdb_dump", "-n", "-p", str(db)], capture_output=True, text=True, check=True).stdout
     noted = sorted(line[2:] for line in dump.splitlines() if line.startswith(" i") and len(line) == 18)
     assert noted == ids, dump
+
+
+def threads_of(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
+def test_idle_processes_prepared_without_a_thread(daemon):
+    """What a pre-forked process prepares while it waits is made without starting the spool
+    helper thread (its first message's spare files are already there); a connection without a
+    message starts none; a message's files name the exim user as the caller (its login looked
+    up once by the daemon), and the schedule index is named after this boot's id."""
+    import pwd
+    (p,) = free_ports(1)
+    d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\nqueue_only = true\n"
+               "acl_smtp_rcpt = accept")
+    assert wait_for(lambda: len(idle_of(d.proc.pid)) == 8)
+    spares = lambda: sorted(n for sub in ("input", "msglog") for n in os.listdir(d.spool / sub)
+                            if n.startswith(".postern-spare."))
+    assert wait_for(lambda: len(spares()) == 3 * 8), spares()
+    assert [threads_of(pid) for pid, _ in idle_of(d.proc.pid)] == [1] * 8
+    s, line = connect(p)
+    assert line.startswith("220 ")
+    # a replacement just forked is not yet named postern-idle: wait for the session alone
+    assert wait_for(lambda: len(children_of(d.proc.pid)) == 1, timeout=10), children_of(d.proc.pid)
+    (sess,) = [pid for pid, _, _ in children_of(d.proc.pid)]
+    s.sendall(b"EHLO client.test\r\n")
+    s.recv(1000)
+    assert threads_of(sess) == 1               # no message yet: no thread
+    s.sendall(b"QUIT\r\n")
+    s.recv(100)
+    s.close()
+    send_messages(p, 2, reuse=True)
+    send_messages(p, 1, reuse=False)
+    mail = pwd.getpwnam("mail")
+    hs = list((d.spool / "input").glob("*-H"))
+    assert len(hs) == 3
+    for h in hs:
+        assert h.read_text().splitlines()[1] == f"mail {mail.pw_uid} {mail.pw_gid}", h.read_text()
+    boot = pathlib.Path("/proc/sys/kernel/random/boot_id").read_text()[:8]
+    assert [x.name for x in (d.spool / "db").glob("schedule-*.lmdb")] == [f"schedule-{boot}.lmdb"]

@@ -2,7 +2,7 @@
  * empty and with the spool's mode; a take hands over descriptor and name once; another directory
  * gets none; a forked child gets none of the parent's and its sync tickets are foreign there;
  * release removes what was not used; remove_for removes a dead process's set; a leftover with
- * our pid is replaced. And a message written through spool_begin/spool_commit with spares has
+ * our pid is replaced; spares made by the caller start no thread. And a message written through spool_begin/spool_commit with spares has
  * its files under the right names with the right content and no spare left. */
 #include <errno.h>
 #include <fcntl.h>
@@ -193,6 +193,73 @@ static void test_message_through_spares(void)
 	xbuf_free(&err);
 }
 
+/* The threads of this process (/proc/self/status). */
+static int threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int n = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = atoi(line + 8);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static bool stop_after_two(void *ctx)
+{
+	return ++*(int *)ctx > 2;
+}
+
+/* A pre-forked process makes its set itself (spool_spares_make_now): the files are there when
+ * it returns, no thread was started, and a MAIL's request with a full set starts none either;
+ * the first fdatasync does. */
+static void test_spares_made_now_without_thread(void)
+{
+	spool_config sc = config();
+	char dir[512], path[4300], p[512];
+	snprintf(dir, sizeof dir, "%s/input", spool_dir);
+	CHECK_INT(threads(), 1);
+	spool_spares_make_now(NULL, NULL); /* not enabled: nothing */
+	spare_path(p, sizeof p, "input", getpid(), 'D');
+	CHECK(!exists(p));
+	spool_spares_enable(&sc);
+	int asked = 0;
+	spool_spares_make_now(stop_after_two, &asked); /* a connection came after two files */
+	CHECK_INT(asked, 3);
+	spare_path(p, sizeof p, "msglog", getpid(), 'M');
+	CHECK(!exists(p));
+	spool_spares_make_now(NULL, NULL); /* the rest */
+	for (const char *k = "DHM"; *k; k++) {
+		struct stat st;
+		spare_path(p, sizeof p, *k == 'M' ? "msglog" : "input", getpid(), *k);
+		CHECK(stat(p, &st) == 0 && st.st_size == 0 && (st.st_mode & 0777) == 0640);
+	}
+	CHECK_INT(threads(), 1);
+	spool_spares_prepare(); /* MAIL: the set is complete */
+	CHECK_INT(threads(), 1);
+	off_t stale = -1;
+	int fd = spool_spare_take(SPARE_DATA, dir, path, sizeof path, &stale);
+	spare_path(p, sizeof p, "input", getpid(), 'D');
+	CHECK(fd >= 0);
+	CHECK_STR(path, p);
+	unsigned ticket = 0;
+	CHECK(fd >= 0 && spool_worker_sync_start(fd, &ticket));
+	CHECK_INT(threads(), 2);
+	CHECK_INT(spool_worker_sync_wait(ticket), 0);
+	if (fd >= 0) {
+		unlink(p);
+		close(fd);
+	}
+	spool_spares_release();
+	CHECK_INT(threads(), 1);
+	spare_path(p, sizeof p, "input", getpid(), 'H');
+	CHECK(!exists(p));
+	spare_path(p, sizeof p, "msglog", getpid(), 'M');
+	CHECK(!exists(p));
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -203,6 +270,7 @@ int main(void)
 	mkdir(p, 0750);
 	snprintf(p, sizeof p, "%s/msglog", spool_dir);
 	mkdir(p, 0750);
+	RUN(test_spares_made_now_without_thread);
 	RUN(test_spares_made_taken_released);
 	RUN(test_sync_ticket_foreign_in_child);
 	RUN(test_leftover_replaced_and_remove_for);
