@@ -220,6 +220,8 @@ int bs_main(const cmdline *cl)
 	 * given to the exim user first; root can still use it when it stays root. */
 	if (host_checking && bh.dir[0])
 		priv_give_to_exim(bh.dir);
+	if (host_checking && !priv_host_check_as_exim())
+		return 1;
 	if (!priv_reexec_receive_as_exim())
 		return 1;
 	/* Batched SMTP checks the room on the disks before it reads anything, as a local
