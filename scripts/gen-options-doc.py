@@ -98,6 +98,11 @@ IN_EFFECT = {
     "gecos_name": "the caller's full name in local submissions (docs/submission.md)",
     "tls_ocsp_file": "OCSP staples the server sends (docs/tls.md)",
     "tls_ocsp_refresh": "the daemon keeps OCSP staples fresh (beyond Exim; see docs/tls.md)",
+    "check_spool_space": "free space on the spool disk at each MAIL and before a local submission (docs/spool.md)",
+    "check_spool_inodes": "free inodes on the spool disk at each MAIL and before a local submission (docs/spool.md)",
+    "check_log_space": "free space on the log disk at each MAIL and before a local submission (docs/spool.md)",
+    "check_log_inodes": "free inodes on the log disk at each MAIL and before a local submission (docs/spool.md)",
+    "smtp_check_spool_space": "nothing to change: the checks at MAIL are made either way, as in Exim 4.96 (docs/spool.md)",
 }
 
 # Options of lookup types Postern does not build (ldap, mysql, oracle, ibase).

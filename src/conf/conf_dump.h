@@ -105,6 +105,9 @@ bool conf_was_set(const driver_instance *inst, const char *option, void *ctx);
 /* The environment Exim would run with (env filtered by keep_environment, plus add_environment),
  * one "NAME=value" line each, sorted by name, as "-bP environment" prints it. */
 void conf_format_environment(char *const *env, xbuf *out);
+/* The same environment as a NULL-terminated array of "NAME=value" (malloc'd), for a child
+ * that must see what Exim's children see (Exim purges its own environment at start). */
+char **conf_exim_environ(char *const *env);
 /* The configuration as "-bP config" prints it. */
 const char *conf_config_text(void);
 

@@ -73,32 +73,57 @@ static void env_add(env_list *l, const char *var)
 	l->vars[l->n++] = var;
 }
 
-void conf_format_environment(char *const *env, xbuf *out)
+/* The kept variables of env and the added ones, sorted by name, into l; added holds the text of
+ * the added ones (l points into it). */
+static void build(char *const *env, env_list *l, xbuf *added)
 {
-	env_list l = { 0 };
 	for (char *const *e = env; e && *e; e++) {
 		const char *eq = strchr(*e, '=');
 		if (eq && name_kept(sv_make(*e, (size_t)(eq - *e)), conf_main.keep_environment))
-			env_add(&l, *e);
+			env_add(l, *e);
 	}
-	xbuf item, added;
+	xbuf item;
 	xbuf_init(&item, NULL);
-	xbuf_init(&added, NULL);
 	list_iter it;
 	list_iter_init(&it, sv_cstr(conf_main.add_environment), 0);
 	/* added items are kept NUL-separated in one buffer, so the pointers are taken afterwards */
 	while (conf_main.add_environment && list_next(&it, &item))
 		if (strchr(xbuf_cstr(&item), '=')) {
-			xbuf_putsv(&added, xbuf_sv(&item));
-			xbuf_putc(&added, 0);
+			xbuf_putsv(added, xbuf_sv(&item));
+			xbuf_putc(added, 0);
 		}
-	for (size_t off = 0; off < added.len; off += strlen(added.p + off) + 1)
-		env_add(&l, added.p + off);
-	if (l.n)
-		qsort(l.vars, l.n, sizeof *l.vars, by_name);
+	for (size_t off = 0; off < added->len; off += strlen(added->p + off) + 1)
+		env_add(l, added->p + off);
+	if (l->n)
+		qsort(l->vars, l->n, sizeof *l->vars, by_name);
+	xbuf_free(&item);
+}
+
+void conf_format_environment(char *const *env, xbuf *out)
+{
+	env_list l = { 0 };
+	xbuf added;
+	xbuf_init(&added, NULL);
+	build(env, &l, &added);
 	for (size_t i = 0; i < l.n; i++)
 		xbuf_printf(out, "%s\n", l.vars[i]);
-	xbuf_free(&item);
 	xbuf_free(&added);
 	free(l.vars);
+}
+
+char **conf_exim_environ(char *const *env)
+{
+	env_list l = { 0 };
+	xbuf added;
+	xbuf_init(&added, NULL);
+	build(env, &l, &added);
+	char **out = calloc(l.n + 1, sizeof *out);
+	if (!out)
+		abort();
+	for (size_t i = 0; i < l.n; i++)
+		if (!(out[i] = strdup(l.vars[i])))
+			abort();
+	xbuf_free(&added);
+	free(l.vars);
+	return out;
 }

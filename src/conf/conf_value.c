@@ -104,6 +104,47 @@ bool conf_parse_int(conf_reader *r, sv v, const char *optname, long long *out)
 	return true;
 }
 
+/* A size held in K units in 64 bits (check_spool_space, check_log_space: Exim's "Kint"): a
+ * bare number or a K suffix is K, M, G and T scale it up; the result must fit in 64 bits. */
+static bool parse_kint(conf_reader *r, sv v, const char *optname, long long *out)
+{
+	sv s = v;
+	bool neg = false;
+	if (s.len && (s.p[0] == '-' || s.p[0] == '+')) {
+		neg = s.p[0] == '-';
+		s = sv_sub(s, 1, s.len);
+	}
+	if (!s.len || !isdigit((unsigned char)s.p[0])) {
+		conf_fail(r, "integer expected for %s", optname);
+		return false;
+	}
+	unsigned long long n;
+	bool overflow;
+	size_t used = scan_number(s, &n, &overflow);
+	unsigned long long mult = 1;
+	if (used < s.len) {
+		switch (s.p[used]) {
+		case 'k': case 'K': mult = 1; used++; break;
+		case 'm': case 'M': mult = 1024; used++; break;
+		case 'g': case 'G': mult = 1024ULL * 1024; used++; break;
+		case 't': case 'T': mult = 1024ULL * 1024 * 1024; used++; break;
+		default: break;
+		}
+	}
+	if (skip_space(sv_sub(s, used, s.len)).len) {
+		conf_fail(r, "extra characters follow integer value for %s", optname);
+		return false;
+	}
+	unsigned long long limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+	if (overflow || n > limit / mult) {
+		conf_fail(r, "absolute value of integer \"" SV_FMT "\" is too large (overflow)", SV_ARG(v));
+		return false;
+	}
+	unsigned long long x = n * mult;
+	*out = neg ? (long long)(0 - x) : (long long)x;
+	return true;
+}
+
 bool conf_parse_time(sv v, int *out)
 {
 	if (!v.len)
@@ -488,26 +529,10 @@ bool conf_set_option(conf_reader *r, const opt_row *row, void *block, sv rest, b
 			*(int *)field = (int)n;
 		break;
 	case OPT_KINT: {
-		/* held in K: a bare number or K suffix is K, M and G scale to K */
-		size_t len = v.len;
-		long long scale = 1;
-		char last = len ? v.p[len - 1] : 0;
-		if (last == 'k' || last == 'K')
-			len--;
-		else if (last == 'm' || last == 'M') {
-			len--;
-			scale = 1024;
-		} else if (last == 'g' || last == 'G') {
-			len--;
-			scale = 1024 * 1024;
-		}
-		ok = conf_parse_int(r, sv_sub(v, 0, len), name, &n);
-		if (ok && (n > INT_MAX / scale || n < INT_MIN / scale)) {
-			conf_fail(r, "absolute value of integer \"" SV_FMT "\" is too large (overflow)", SV_ARG(v));
-			ok = false;
-		}
+		long long k;
+		ok = parse_kint(r, v, name, &k);
 		if (ok)
-			*(int *)field = (int)(n * scale);
+			*(long long *)field = k;
 		break;
 	}
 	case OPT_FIXED:

@@ -68,10 +68,10 @@
 	X(callout_positive_expire, OPT_TIME, int, 0, 86400) \
 	X(callout_random_local_part, OPT_STRING, const char *, 0, "$primary_hostname-$tod_epoch-testing") \
 	X(check_log_inodes, OPT_INT, int, 0, 100) \
-	X(check_log_space, OPT_KINT, int, 0, 10240) \
+	X(check_log_space, OPT_KINT, long long, 0, 10240) \
 	X(check_rfc2047_length, OPT_BOOL, bool, 0, true) \
 	X(check_spool_inodes, OPT_INT, int, 0, 100) \
-	X(check_spool_space, OPT_KINT, int, 0, 10240) \
+	X(check_spool_space, OPT_KINT, long long, 0, 10240) \
 	X(chunking_advertise_hosts, OPT_STRING, const char *, 0, "*") \
 	X(commandline_checks_require_admin, OPT_BOOL, bool, 0, false) \
 	ALIAS(daemon_smtp_port, daemon_smtp_ports, OPT_STRING) \

@@ -9,7 +9,8 @@
  *   OPT_STRING, OPT_EXPAND_BOOL, OPT_EXPAND_UID, OPT_EXPAND_GID,
  *   OPT_UIDLIST, OPT_GIDLIST, OPT_REWRITE, OPT_FUNC          const char *  (NULL = unset)
  *   OPT_BOOL, OPT_BOOL_VERIFY, OPT_BOOL_SET                   bool
- *   OPT_INT, OPT_MKINT, OPT_KINT, OPT_OCTINT, OPT_FIXED, OPT_TIME   int
+ *   OPT_INT, OPT_MKINT, OPT_OCTINT, OPT_FIXED, OPT_TIME       int
+ *   OPT_KINT                                                  long long (K units, 64-bit as in Exim)
  *   OPT_TIMELIST                                              const char * (parsed by the user)
  *   OPT_UID                                                   uid_t
  *   OPT_GID                                                   gid_t
@@ -31,7 +32,7 @@ typedef enum opt_type {
 	OPT_EXPAND_BOOL, /* bool whose value may be an expansion string */
 	OPT_INT,         /* integer: decimal, 0x hex, leading-0 octal, K/M/G suffix */
 	OPT_MKINT,       /* integer printed with K/M suffix when exact (e.g. 100K) */
-	OPT_KINT,        /* integer held in K units */
+	OPT_KINT,        /* 64-bit integer held in K units (K/M/G/T suffixes) */
 	OPT_OCTINT,      /* integer printed in octal (file modes) */
 	OPT_FIXED,       /* fixed-point, 3 decimals, stored times 1000 */
 	OPT_TIME,        /* time interval in seconds: 1w2d3h4m5s */
@@ -68,8 +69,9 @@ typedef struct opt_row {
 			(t) == OPT_EXPAND_GID || (t) == OPT_UIDLIST || (t) == OPT_GIDLIST ||                \
 			(t) == OPT_REWRITE || (t) == OPT_FUNC || (t) == OPT_TIMELIST),                      \
 		bool: ((t) == OPT_BOOL || (t) == OPT_BOOL_VERIFY || (t) == OPT_BOOL_SET),              \
-		int: ((t) == OPT_INT || (t) == OPT_MKINT || (t) == OPT_KINT || (t) == OPT_OCTINT ||     \
+		int: ((t) == OPT_INT || (t) == OPT_MKINT || (t) == OPT_OCTINT ||                         \
 			(t) == OPT_FIXED || (t) == OPT_TIME),                                               \
+		long long: ((t) == OPT_KINT),                                                          \
 		uid_t: ((t) == OPT_UID || (t) == OPT_GID),                                             \
 		default: 0)
 

@@ -149,7 +149,7 @@ void conf_format_value(const opt_row *row, const void *block, xbuf *out)
 {
 	const char *field = (const char *)block + row->offset;
 	static const long long mk_steps[] = { 1024, 1024 * 1024 };
-	static const long long k_steps[] = { 1024, 1024 * 1024 };
+	static const long long k_steps[] = { 1024, 1024 * 1024, 1024LL * 1024 * 1024 };
 	switch (row->type) {
 	case OPT_BOOL:
 	case OPT_BOOL_VERIFY:
@@ -175,14 +175,14 @@ void conf_format_value(const opt_row *row, const void *block, xbuf *out)
 		format_scaled(*(const int *)field, mk_steps, "KM", 2, out);
 		break;
 	case OPT_KINT: {
-		/* the value is in K already: K for a remainder, then M and G */
-		int v = *(const int *)field;
+		/* the value is in K already: K for a remainder, then M, G and T */
+		long long v = *(const long long *)field;
 		if (v == 0)
 			xbuf_putc(out, '0');
 		else if (v % 1024 != 0)
-			xbuf_printf(out, "%dK", v);
+			xbuf_printf(out, "%lldK", v);
 		else
-			format_scaled(v, k_steps, "MG", 2, out);
+			format_scaled(v, k_steps, "MGT", 3, out);
 		break;
 	}
 	case OPT_OCTINT:

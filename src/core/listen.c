@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,7 +17,7 @@
 #include "lib/debug.h"
 #include "lib/list.h"
 
-static void add_endpoint(listen_set *s, const ip_addr *a, bool wildcard, int port)
+static void add_endpoint(listen_set *s, const ip_addr *a, sv text, bool wildcard, int port)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].port == port && s->v[i].wildcard == wildcard && ip_equal(&s->v[i].addr, a))
@@ -28,7 +29,9 @@ static void add_endpoint(listen_set *s, const ip_addr *a, bool wildcard, int por
 			abort();
 		s->v = nv;
 	}
-	s->v[s->n++] = (listen_endpoint){ .addr = *a, .wildcard = wildcard, .port = port, .fd = -1 };
+	listen_endpoint *e = &s->v[s->n++];
+	*e = (listen_endpoint){ .addr = *a, .wildcard = wildcard, .port = port, .fd = -1 };
+	snprintf(e->text, sizeof e->text, "%.*s", (int)text.len, text.p);
 }
 
 static bool all_digits(sv v)
@@ -97,10 +100,11 @@ static bool parse_ports(const char *ports, int **out, size_t *nout, xbuf *err)
 }
 
 /* One local_interfaces item: "addr", "addr.port" or "[addr]:port". port 0: none given. */
-static bool parse_interface(sv item, ip_addr *a, int *port, sv *bad)
+static bool parse_interface(sv item, ip_addr *a, sv *text, int *port, sv *bad)
 {
 	*port = 0;
 	*bad = item;
+	*text = item;
 	if (item.len > 0 && item.p[0] == '[') {
 		const char *close = memchr(item.p, ']', item.len);
 		if (!close)
@@ -109,6 +113,7 @@ static bool parse_interface(sv item, ip_addr *a, int *port, sv *bad)
 		sv rest = sv_make(close + 1, item.len - (size_t)(close + 1 - item.p));
 		if (!ip_parse(addr, a))
 			return false;
+		*text = addr;
 		if (rest.len == 0)
 			return true;
 		if (rest.p[0] != ':' || (*port = parse_port(sv_sub(rest, 1, rest.len - 1), false)) < 0) {
@@ -131,15 +136,15 @@ static bool parse_interface(sv item, ip_addr *a, int *port, sv *bad)
 	sv p = sv_make(dot + 1, item.len - addr.len - 1);
 	if (!ip_parse(addr, a) || (*port = parse_port(p, false)) < 0)
 		return false;
+	*text = addr;
 	return true;
 }
 
-static bool is_zero(const ip_addr *a)
+/* Exim's wildcard test is on the text as written (observed: "::" and "0:0:0:0:0:0:0:0" are
+ * bound as one address, without IPV6_V6ONLY, and shown as written). */
+static bool is_wildcard_text(sv text)
 {
-	for (int i = 0; i < 16; i++)
-		if (a->b[i])
-			return false;
-	return true;
+	return sv_eq_cstr(text, "0.0.0.0") || sv_eq_cstr(text, "::0");
 }
 
 /* Split -oX into its port items and its interface items (Exim's rule: an item with a '.' or a
@@ -199,25 +204,39 @@ bool listen_parse(const char *interfaces, const char *ports, const char *overrid
 			continue;
 		ip_addr a;
 		int port;
-		sv bad;
-		if (!parse_interface(v, &a, &port, &bad)) {
+		sv bad, text;
+		if (!parse_interface(v, &a, &text, &port, &bad)) {
 			xbuf_printf(err, "Malformed IP address \"%.*s\" in local_interfaces", (int)bad.len, bad.p);
 			ok = false;
 			break;
 		}
 		if (disable_ipv6 && a.family == 6)
 			continue;
-		bool wild = is_zero(&a);
+		bool wild = is_wildcard_text(text);
 		if (port)
-			add_endpoint(out, &a, wild, port);
+			add_endpoint(out, &a, text, wild, port);
 		else
 			for (size_t i = 0; i < nports; i++)
-				add_endpoint(out, &a, wild, portv[i]);
+				add_endpoint(out, &a, text, wild, portv[i]);
 	}
 	xbuf_free(&item);
 	xbuf_free(&oports);
 	xbuf_free(&oifaces);
 	free(portv);
+	/* Exim binds an IPv6 wildcard before the IPv4 wildcard of the same port (observed with
+	 * strace, whatever the list's order), so the IPv4 one's bind can find the port in use and be
+	 * let go (listen_ipv6_covers). */
+	for (size_t i = 0; ok && i < out->n; i++) {
+		if (!out->v[i].wildcard || out->v[i].addr.family != 4)
+			continue;
+		for (size_t j = i + 1; j < out->n; j++)
+			if (out->v[j].wildcard && out->v[j].addr.family == 6 && out->v[j].port == out->v[i].port) {
+				listen_endpoint v6 = out->v[j];
+				memmove(&out->v[i + 1], &out->v[i], (j - i) * sizeof *out->v);
+				out->v[i] = v6;
+				break;
+			}
+	}
 	if (ok && out->n == 0) {
 		xbuf_puts(err, "no addresses to listen on (local_interfaces is empty)");
 		ok = false;
@@ -235,7 +254,7 @@ static void describe_addr(const listen_endpoint *e, xbuf *out)
 		xbuf_puts(out, e->addr.family == 6 ? "(any IPv6)" : "(any IPv4)");
 		return;
 	}
-	ip_format(&e->addr, out);
+	xbuf_puts(out, e->text);
 }
 
 bool listen_bind(listen_endpoint *e, int backlog, xbuf *err)
@@ -254,8 +273,12 @@ bool listen_bind(listen_endpoint *e, int backlog, xbuf *err)
 	memset(&ss, 0, sizeof ss);
 	socklen_t len;
 	if (fam == AF_INET6) {
-		/* Separate sockets for the two wildcards: v4 peers then have v4 addresses. */
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+		/* Separate sockets for the two wildcards: v4 peers then have v4 addresses. Any other
+		 * IPv6 address (even "::" written so) is left to the system's default, as Exim
+		 * leaves it: "::" then takes IPv4 clients as well (their mapped addresses are
+		 * unmapped at accept). */
+		if (e->wildcard)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)e->port);
@@ -319,7 +342,8 @@ static void describe_some(const listen_set *s, bool (*is_smtps)(int port), bool 
 					done[j] = true;
 					if (s->v[j].addr.family == 4) v4 = true; else v6 = true;
 				}
-			xbuf_printf(out, "port %d (%s)", e->port, v4 && v6 ? "IPv6 and IPv4" : v6 ? "IPv6" : "IPv4");
+			xbuf_printf(out, "port %d (%s)", e->port, e->ipv4_too ? "IPv6 with IPv4"
+				: v4 && v6 ? "IPv6 and IPv4" : v6 ? "IPv6" : "IPv4");
 			continue;
 		}
 		/* "[addr]:port" or "[addr]:{p1,p2}" for every port of this address. */
@@ -328,7 +352,7 @@ static void describe_some(const listen_set *s, bool (*is_smtps)(int port), bool 
 			if (!done[j] && !s->v[j].wildcard && ip_equal(&s->v[j].addr, &e->addr))
 				nsame++;
 		xbuf_putc(out, '[');
-		ip_format(&e->addr, out);
+		xbuf_puts(out, e->text);   /* as written: "[::00]:25" (Exim) */
 		xbuf_puts(out, "]:");
 		if (nsame == 0) {
 			xbuf_printf(out, "%d", e->port);
@@ -343,6 +367,16 @@ static void describe_some(const listen_set *s, bool (*is_smtps)(int port), bool 
 		xbuf_putc(out, '}');
 	}
 	free(done);
+}
+
+listen_endpoint *listen_ipv6_covers(listen_set *s, const listen_endpoint *e)
+{
+	if (!e->wildcard || e->addr.family != 4)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].wildcard && s->v[i].addr.family == 6 && s->v[i].port == e->port && s->v[i].fd >= 0)
+			return &s->v[i];
+	return NULL;
 }
 
 void listen_describe(const listen_set *s, xbuf *out)

@@ -22,7 +22,13 @@
 
 typedef struct listen_endpoint {
 	ip_addr addr;     /* for a wildcard: all zero, family 4 or 6 */
-	bool wildcard;    /* 0.0.0.0 or ::0 */
+	bool wildcard;    /* written exactly "0.0.0.0" or "::0" (Exim's test is on the text: "::"
+	                   * or "::00" is one IPv6 address, bound without IPV6_V6ONLY, so it takes
+	                   * IPv4 clients too, and shown as written) */
+	char text[48];    /* the address as local_interfaces or -oX writes it, for the start line */
+	bool ipv4_too;    /* the IPv6 wildcard standing in for the IPv4 wildcard of its port, whose
+	                   * bind found the port in use (a specific IPv4 address listens on it):
+	                   * Exim 4.96 carries on and says "port N (IPv6 with IPv4)" */
 	int port;
 	int fd;           /* -1 until bound */
 } listen_endpoint;
@@ -42,6 +48,10 @@ bool listen_parse(const char *interfaces, const char *ports, const char *overrid
  * ("socket bind() to port 25 for address 127.0.0.1 failed: Address already in use") with errno
  * preserved. An IPv6 wildcard on a host without IPv6 returns false with errno EAFNOSUPPORT. */
 bool listen_bind(listen_endpoint *e, int backlog, xbuf *err);
+
+/* For an IPv4 wildcard endpoint: the bound IPv6 wildcard of the same port, which Exim lets stand
+ * for it when its own bind finds the port in use; NULL otherwise. */
+listen_endpoint *listen_ipv6_covers(listen_set *s, const listen_endpoint *e);
 
 /* Exim's description: "port 25 (IPv6 and IPv4)", "[127.0.0.1]:{2525,2526}", items in order,
  * joined by spaces. Only endpoints with fd >= 0 are described. */

@@ -81,6 +81,10 @@ typedef struct msg_origin {
 	sv host_name;           /* $sender_host_name (after a successful reverse lookup) */
 	bool host_lookup_deferred, host_lookup_failed;
 	sv helo_name;           /* $sender_helo_name */
+	/* Batched SMTP (-bS) with -oMa: Exim makes its host texts ($sender_fullhost, $sender_rcvhost,
+	 * H=) before the HELO and does not make them again, so they never show the HELO name (it is
+	 * still $sender_helo_name and in the -H file). Observed, tests/scenario/test_bsmtp_host_exim.py. */
+	bool host_texts_before_helo;
 	sv interface_address;   /* $received_ip_address */
 	int interface_port;     /* $received_port */
 	sv active_hostname;     /* smtp_active_hostname result when it differs from primary_hostname */

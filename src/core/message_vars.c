@@ -49,6 +49,12 @@ void message_sender_fullhost(const msg_origin *o, xbuf *out)
 {
 	if (!o || !o->host_address.len)
 		return;
+	msg_origin without_helo;
+	if (o->host_texts_before_helo) {
+		without_helo = *o;
+		without_helo.helo_name = SV_NULL;
+		o = &without_helo;
+	}
 	if (o->host_name.len) {
 		xbuf_putsv(out, o->host_name);
 		if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name) && !helo_is_address_literal(o)) {
@@ -66,16 +72,22 @@ void message_sender_fullhost(const msg_origin *o, xbuf *out)
 }
 
 /* $sender_rcvhost, for Received: "name ([addr] helo=H ident=I)" with a line break before the
- * parenthesis when a differing HELO name is shown; "[addr] (helo=H ident=I)" without a name. */
+ * parenthesis when both a differing HELO name and an ident are shown (observed, not a length rule); "[addr] (helo=H ident=I)" without a name. */
 void message_sender_rcvhost(const msg_origin *o, xbuf *out)
 {
 	if (!o || !o->host_address.len)
 		return;
+	msg_origin without_helo;
+	if (o->host_texts_before_helo) {
+		without_helo = *o;
+		without_helo.helo_name = SV_NULL;
+		o = &without_helo;
+	}
 	bool show_helo = o->helo_name.len && !helo_is_address_literal(o) &&
 		!(o->host_name.len && sv_eqi(o->helo_name, o->host_name));
 	if (o->host_name.len) {
 		xbuf_putsv(out, o->host_name);
-		xbuf_puts(out, show_helo ? "\n\t(" : " (");
+		xbuf_puts(out, show_helo && o->ident.len ? "\n\t(" : " (");
 		put_addrport(o, out);
 		if (show_helo) {
 			xbuf_puts(out, " helo=");

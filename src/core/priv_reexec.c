@@ -46,6 +46,20 @@ bool priv_reexec_receive_as_exim(void)
 	return true;
 }
 
+bool priv_host_check_as_exim(void)
+{
+	if (!priv_is_root() || priv_trust_test_aid())
+		return true;
+	caller_id_pin();   /* the caller is still root for U=, $caller_uid and trust */
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!priv_drop_to_exim(&err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "host checking as the exim user: %s", xbuf_cstr(&err));
+		return false;
+	}
+	return true;
+}
+
 bool priv_reexec_become_exim(void)
 {
 	if (!priv_reexec_wanted() || !priv_is_root())

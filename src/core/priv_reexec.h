@@ -35,6 +35,11 @@ bool priv_reexec_wanted(void);
  * configuration, or the test aid. false: the change failed (logged); the caller ends without
  * reading the message. */
 bool priv_reexec_receive_as_exim(void);
+/* Host checking (-bh, -bhc) by root gives root up for the exim user whatever the configuration,
+ * as Exim 4.96 does (observed with ps: uid Debian-exim with its default, trusted configuration
+ * too); it delivers nothing, so nothing needs root afterwards. Kept under the test aid
+ * (priv_trust.h). False (logged) when the drop failed. */
+bool priv_host_check_as_exim(void);
 
 /* For a forked process standing in for one Exim runs again as "exim -C file -q" (the daemon's
  * queue runners): when priv_reexec_wanted() and this process is root, become the exim user and

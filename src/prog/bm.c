@@ -26,6 +26,7 @@
 #include "conf/main_options.h"
 #include "core/acl.h"
 #include "core/receive.h"
+#include "core/receive_space.h"
 #include "core/route_verify.h"
 #include "core/spool.h"
 #include "lib/log.h"
@@ -385,6 +386,11 @@ int bm_main(const cmdline *cl)
 	 * after a UUCP From line may have changed the sender (below). */
 	if (!cl->sender || sender_local)
 		o->auth_id = sv_cstr(c.login);
+
+	/* Room on the disks, before the recipients are looked at and the message is read (Exim's
+	 * order: a bad -f address and no arguments at all are reported first). */
+	if ((cl->extract_recipients || cl->nargs > 0) && !receive_space_ok())
+		return fail("%s", "insufficient disk space");
 
 	/* Recipients: each argument is a comma-separated list. With -t they are exclusions. */
 	const char **exclude = arena_calloc(pool_msg, cl->nargs + 1, sizeof *exclude);

@@ -30,6 +30,7 @@
 #include "conf/main_options.h"
 #include "core/spool.h"
 #include "lib/list.h"
+#include "prog/bp_unacked.h"
 #include "prog/cmdline.h"
 
 typedef struct bp_opts {
@@ -96,6 +97,7 @@ static void json_generated(const message *m, const msg_tree *n, int depth, bool 
 
 static void list_one_json(const spool_config *sc, const char *id, const bp_opts *op, time_t now, xbuf *out)
 {
+	size_t start = out->len;
 	xbuf_puts(out, "{\"id\":");
 	json_str(out, sv_cstr(id));
 	if (!spool_valid_id(sv_cstr(id))) {
@@ -111,6 +113,11 @@ static void list_one_json(const spool_config *sc, const char *id, const bp_opts 
 	xbuf err;
 	xbuf_init(&err, pool_msg);
 	bool ok = spool_read_header_ex(pool_msg, sc, id, &m, &o, &info, &err);
+	if (bp_unacked_read(sc, id, &info)) {   /* never acknowledged (prog/bp_unacked.h) */
+		xbuf_truncate(out, start);
+		arena_reset(pool_msg, mk);
+		return;
+	}
 	if (info.envelope_read)
 		spool_read_journal(pool_msg, sc, id, &m);
 	if (!ok && !info.envelope_read) {
@@ -212,7 +219,8 @@ static void list_generated(const message *m, const msg_tree *n, int depth, xbuf 
 static void list_one(const spool_config *sc, const char *id, const bp_opts *op, time_t now, xbuf *out)
 {
 	if (op->ids_only) {
-		xbuf_printf(out, "%s\n", id);
+		if (!spool_valid_id(sv_cstr(id)) || !bp_unacked(sc, id))
+			xbuf_printf(out, "%s\n", id);
 		return;
 	}
 	if (op->json) {
@@ -230,6 +238,10 @@ static void list_one(const spool_config *sc, const char *id, const bp_opts *op, 
 	xbuf err;
 	xbuf_init(&err, pool_msg);
 	bool ok = spool_read_header_ex(pool_msg, sc, id, &m, &o, &info, &err);
+	if (bp_unacked_read(sc, id, &info)) {   /* never acknowledged (prog/bp_unacked.h) */
+		arena_reset(pool_msg, mk);
+		return;
+	}
 	if (info.envelope_read)
 		spool_read_journal(pool_msg, sc, id, &m); /* deliveries an interrupted run recorded */
 	if (!ok && !info.envelope_read) {
@@ -332,6 +344,11 @@ int bp_main(const cmdline *cl)
 	else
 		n = 0;
 	if (op.count) {
+		/* A never-acknowledged message is not counted (prog/bp_unacked.h). */
+		size_t unacked = 0;
+		for (size_t i = 0; i < n; i++)
+			unacked += bp_unacked(&sc, ids[i]);
+		n -= unacked;
 		printf(op.json ? "{\"count\":%zu}\n" : "%zu\n", n);
 		return 0;
 	}

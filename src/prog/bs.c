@@ -19,6 +19,7 @@
 #include "core/deliver.h"
 #include "core/priv.h"
 #include "core/priv_reexec.h"
+#include "core/receive_space.h"
 #include "expand/expand.h"
 #include "lib/ip.h"
 #include "lib/log.h"
@@ -219,8 +220,16 @@ int bs_main(const cmdline *cl)
 	 * given to the exim user first; root can still use it when it stays root. */
 	if (host_checking && bh.dir[0])
 		priv_give_to_exim(bh.dir);
+	if (host_checking && !priv_host_check_as_exim())
+		return 1;
 	if (!priv_reexec_receive_as_exim())
 		return 1;
+	/* Batched SMTP checks the room on the disks before it reads anything, as a local
+	 * submission does (then at each MAIL too, as every SMTP session does). */
+	if (p.mode == SMTP_MODE_BATCH && !receive_space_ok()) {
+		fprintf(stderr, "exim: insufficient disk space\n");
+		return 1;
+	}
 	int rc = smtp_session_run(&p);
 	if (p.log_pump) {
 		bh_log_pump(&bh);

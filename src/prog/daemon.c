@@ -154,6 +154,14 @@ static bool bind_all(listen_set *ls, inherited *in)
 				xbuf_free(&err);
 				break;
 			}
+			/* The IPv4 wildcard in use (a specific IPv4 address of the port listens) while the
+			 * IPv6 wildcard is bound: Exim carries on without it, no retry, no error line. */
+			listen_endpoint *v6 = saved == EADDRINUSE ? listen_ipv6_covers(ls, e) : NULL;
+			if (v6) {
+				v6->ipv4_too = true;
+				xbuf_free(&err);
+				break;
+			}
 			if (saved != EADDRINUSE || tries_left <= 0) {
 				log_write(LOG_MAIN | LOG_PANIC, "%s: daemon abandoned", xbuf_cstr(&err));
 				xbuf_free(&err);

@@ -268,6 +268,12 @@ void sess_update_host_ident(smtp_session *s)
 	xbuf b;
 	xbuf_init(&b, s->conn);
 	const msg_origin *o = &s->origin;
+	msg_origin without_helo;
+	if (o->host_texts_before_helo) {   /* -bS with -oMa (core/message.h) */
+		without_helo = *o;
+		without_helo.helo_name = SV_NULL;
+		o = &without_helo;
+	}
 	const log_config *lc = log_current_config();
 	if (o->host_address.len) {
 		xbuf_puts(&b, "H=");
@@ -460,6 +466,7 @@ static void init_origin(smtp_session *s)
 	o->active_hostname = SV_NULL;
 	/* $received_protocol before HELO/EHLO */
 	o->protocol = p->protocol.len ? p->protocol : sv_cstr(o->host_address.len ? "smtp" : "local-smtp");
+	o->host_texts_before_helo = s->mode == SMTP_MODE_BATCH && o->host_address.len;
 }
 
 /* The PROXY header (facts §14): the TCP peer becomes the proxy, the header's source the client. */

@@ -12,6 +12,7 @@
 #include "core/auth.h"
 #include "core/dns.h"
 #include "core/receive.h"
+#include "core/receive_space.h"
 #include "core/rewrite.h"
 #include "core/route_verify.h"
 #include "core/spool_worker.h"
@@ -446,6 +447,12 @@ sess_next sess_mail(smtp_session *s)
 			sess_log(s, LOG_MAIN | LOG_REJECT, "rejected MAIL FROM:<" SV_FMT "> %s: message too big: "
 				"size=%lld max=%lld", SV_ARG(r.address), dupsv(s, s->host_tag), s->mail.size, limit);
 		sess_reply(s, 552, "Message size exceeds maximum permitted");
+		return SESS_CONTINUE;
+	}
+	/* Room on the spool and log disks, at every MAIL (smtp_check_spool_space only adds the SIZE
+	 * value to what Exim prints in its debug output: the check itself is the same). */
+	if (!receive_space_ok()) {
+		sess_reply(s, 452, "Space shortage, please try later");
 		return SESS_CONTINUE;
 	}
 

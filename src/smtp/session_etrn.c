@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf/conf_dump.h"
 #include "conf/main_options.h"
 #include "core/hintsdb.h"
 #include "lib/initial_cwd.h"
@@ -123,7 +124,10 @@ static bool start(char **argv, const char *spool, const char *key)
 		}
 		pid_t cmd = fork();
 		if (cmd == 0) {
-			execv(argv[0], argv);
+			/* The environment Exim's command would have: Exim has purged its own at start
+			 * (keep_environment, add_environment), so its ETRN command gets no caller's
+			 * variable and, when it is Exim, writes no "purging the environment" warning. */
+			execve(argv[0], argv, conf_exim_environ(environ));
 			_exit(127);
 		}
 		if (cmd > 0)

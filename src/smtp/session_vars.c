@@ -39,13 +39,20 @@ static void rcvhost(const smtp_session *s, xbuf *out)
 {
 	const msg_origin *o = &s->origin;
 	if (!o->host_address.len) return;
+	msg_origin without_helo;
+	if (o->host_texts_before_helo) {   /* -bS with -oMa (core/message.h) */
+		without_helo = *o;
+		without_helo.helo_name = SV_NULL;
+		o = &without_helo;
+	}
 	const log_config *lc = log_current_config();
 	bool port = lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && o->host_port > 0;
 	bool name = o->host_name.len > 0;
 	bool helo = o->helo_name.len && !(name && sv_eqi(o->helo_name, o->host_name)) && !helo_is_own_literal(o);
 	if (name) {
-		/* With an ident Exim folds the value before the parenthesis (observed). */
-		xbuf_printf(out, SV_FMT "%s([" SV_FMT "]", SV_ARG(o->host_name), o->ident.len ? "\n\t" : " ",
+		/* With both a HELO name shown and an ident Exim folds the value before the parenthesis
+		 * (observed: with only one of them it does not, whatever the length). */
+		xbuf_printf(out, SV_FMT "%s([" SV_FMT "]", SV_ARG(o->host_name), helo && o->ident.len ? "\n\t" : " ",
 			SV_ARG(o->host_address));
 		if (port) xbuf_printf(out, ":%d", o->host_port);
 		if (helo) xbuf_printf(out, " helo=" SV_FMT, SV_ARG(o->helo_name));

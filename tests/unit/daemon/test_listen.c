@@ -21,6 +21,13 @@ static const parse_case cases[] = {
 	{ "<; 127.0.0.1.2527 ; 0.0.0.0 ; [::1]:2528", "2525", NULL, false, "[127.0.0.1]:2527 port 2525 (IPv4) [::1]:2528", NULL },
 	{ "127.0.0.1 : 127.0.0.1", "25", NULL, false, "[127.0.0.1]:25", NULL },   /* duplicates dropped */
 	{ "<; ::ffff:1.2.3.4", "25", NULL, false, "[::ffff:1.2.3.4]:25", NULL },
+	/* the wildcard is the text "::0" or "0.0.0.0"; other spellings are one address, shown as
+	 * written (exim -bdf start lines) */
+	{ "<; ::", "2598", NULL, false, "[::]:2598", NULL },
+	{ "<; ::00", "2598", NULL, false, "[::00]:2598", NULL },
+	{ "<; 0:0:0:0:0:0:0:0", "2598", NULL, false, "[0:0:0:0:0:0:0:0]:2598", NULL },
+	{ "<; [::0]:2598 ; [0.0.0.0]:2598", "25", NULL, false, "port 2598 (IPv6 and IPv4)", NULL },
+	{ "<; 0.0.0.0 ; ::0", "2598", NULL, false, "port 2598 (IPv6 and IPv4)", NULL },
 	{ NULL, "smtp", NULL, false, "port 25 (IPv6 and IPv4)", NULL },            /* service name */
 	/* -oX: port items replace the ports, address items the interfaces */
 	{ NULL, "2525", "2529", false, "port 2529 (IPv6 and IPv4)", NULL },
