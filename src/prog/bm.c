@@ -450,8 +450,13 @@ int bm_main(const cmdline *cl)
 	if (!r && priv_caller_lacks_trust())
 		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));   /* Exim's end: status 1 */
 	if (!r) {
+		/* Exim's line names the message (its id is made first) and is all the caller sees
+		 * (the panic log's copy on stderr), status 1: observed with a spool the exim user
+		 * cannot write. */
+		if (m->id[0])
+			log_set_id(m->id);
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-		return fail("%s", xbuf_cstr(&err));
+		return 1;
 	}
 	receive_opts ro = {
 		.local = true, .trusted = c.trusted, .sender_local = sender_local,

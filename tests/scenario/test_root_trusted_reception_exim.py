@@ -129,12 +129,11 @@ def test_trusted_background_delivery_with_root_like_exim(od):
 
 
 @pytest.mark.parametrize("mode", [
-    pytest.param("-bm", marks=pytest.mark.xfail(strict=True, reason=(
-        "the spool-creation failure of -bm is logged without the message id and stderr gets an "
-        "extra 'exim: ...' line (not a privilege question; docs/command-line.md)"))),
+    "-bm",
     pytest.param("-bs", marks=pytest.mark.xfail(strict=True, reason=(
-        "Postern's -bs answers DATA with 451 when it cannot make the spool file, Exim answers "
-        "354, then 421 after the data, and ends with status 1 (docs/command-line.md)")))])
+        "Exim answers DATA with 354, reads the header lines, then fails to make its spool file "
+        "(421, status 1); Postern makes the spool file first and answers DATA with 451, status 0 "
+        "(docs/command-line.md, known differences)")))])
 def test_trusted_root_owned_spool_fails_like_exim(mode):
     """A spool directory root made (as an older Postern receiving as root would have): the
     reception as the exim user cannot write it and fails, the caller keeps its message."""
