@@ -9,16 +9,19 @@ Seen from inside the reception: "${run{/usr/bin/id}}" in the ACLs, $caller_uid, 
 file's owner and its line 2; seen from the deliveries: the uid a pipe command gets (root is
 still there to become nobody). Compared: main and panic logs, stderr, stdout, exit status, and
 the owners of the spool files."""
+import grp
 import os
 import pathlib
+import pwd
 import shutil
+import subprocess
 import time
 
 import pytest
 
 import test_root_config_exim as rc
 from test_root_reception_exim import AclRun, SMTP
-from daemon_helpers import wait_for
+from test_host_check_privilege_exim import ENV, exim_user_uid
 
 EXIM_TRUSTED_LIST = pathlib.Path("/etc/exim4/trusted_configs")   # Debian's TRUSTED_CONFIG_LIST
 POSTERN_TRUSTED_LIST = pathlib.Path("/etc/postern/trusted_configs")
@@ -171,3 +174,62 @@ def test_trusted_bm_exit_status_like_exim():
     exim, ours = both(go)
     assert ours == exim
     assert exim["status"] != 0
+
+
+def proc_ids(pid):
+    ids = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, val = line.partition(":")
+            if key in ("Uid", "Gid", "Groups"):
+                ids[key] = [int(x) for x in val.split()]
+    return ids
+
+
+def children(pid):
+    res = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        res.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return res
+
+
+def test_default_config_bs_receiver_is_exim_user(postern_bin):
+    """With each program's default (trusted) configuration and no test aid, seen from outside
+    while the session waits for its next command: Exim's process is the exim user throughout;
+    Postern's is root, and the one child that holds the session is the exim user, with the exim
+    group as its only group."""
+    def ids_while_waiting(cmd):
+        p = subprocess.Popen([cmd, "-odq", "-bs"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=ENV)
+        try:
+            p.stdin.write(b"EHLO client.test\r\n")
+            p.stdin.flush()
+            deadline = time.time() + 10
+            out = b""
+            while b"250 " not in out and time.time() < deadline:
+                out += p.stdout.read1(4096)
+            assert b"250 " in out, out
+            return proc_ids(p.pid), [proc_ids(c) for c in children(p.pid)]
+        finally:
+            p.stdin.write(b"QUIT\r\n")
+            p.stdin.close()
+            p.wait(timeout=10)
+            assert p.returncode == 0
+
+    exim_uid = exim_user_uid(rc.EXIM)
+    exim_gid = pwd.getpwuid(exim_uid).pw_gid
+    top, kids = ids_while_waiting(rc.EXIM)
+    assert top == {"Uid": [exim_uid] * 4, "Gid": [exim_gid] * 4, "Groups": [exim_gid]}
+    assert kids == []
+    our_uid = exim_user_uid(postern_bin)
+    out = subprocess.run([postern_bin, "-bP", "exim_group"], capture_output=True, text=True, env=ENV).stdout
+    our_gid = grp.getgrnam(out.split("=", 1)[1].strip()).gr_gid
+    top, kids = ids_while_waiting(postern_bin)
+    assert top["Uid"] == [0] * 4
+    assert kids == [{"Uid": [our_uid] * 4, "Gid": [our_gid] * 4, "Groups": [our_gid]}]
