@@ -233,3 +233,42 @@ def test_default_config_bs_receiver_is_exim_user(postern_bin):
     top, kids = ids_while_waiting(postern_bin)
     assert top["Uid"] == [0] * 4
     assert kids == [{"Uid": [our_uid] * 4, "Gid": [our_gid] * 4, "Groups": [our_gid]}]
+
+
+def test_receiver_killed_after_250_loses_nothing():
+    """Postern only: the exim-user child is killed right after it answered 250 for a message
+    (-odq: nothing is handed over). The caller sees the status a killed receiver gives (the root
+    parent dies of the same signal); the message stays on the spool and a queue run delivers it."""
+    made_dir = not POSTERN_TRUSTED_LIST.parent.exists()
+    r = TrustedRun(os.environ["POSTERN"])
+    try:
+        POSTERN_TRUSTED_LIST.parent.mkdir(exist_ok=True)
+        POSTERN_TRUSTED_LIST.write_text(f"{r.d / 'conf'}\n")
+        os.chmod(POSTERN_TRUSTED_LIST, 0o644)
+        p = subprocess.Popen([r.binary, "-C", str(r.d / "conf"), "-odq", "-bs"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=rc.ENV, cwd=r.d)
+        try:
+            p.stdin.write(SMTP.replace("QUIT\r\n", "").encode())
+            p.stdin.flush()
+            out = b""
+            deadline = time.time() + 10
+            while b"250 OK id=" not in out and time.time() < deadline:
+                out += p.stdout.read1(4096)
+            assert b"250 OK id=" in out, out
+            kids = children(p.pid)
+            assert len(kids) == 1
+            os.kill(kids[0], 9)
+            p.wait(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        assert p.returncode == -9
+        msgid = out.split(b"250 OK id=")[1].split()[0].decode()
+        assert (r.d / "spool" / "input" / f"{msgid}-H").exists()
+        r.cmd("-q")
+        assert any(x == "ID Completed" for x in r.log("mainlog"))
+    finally:
+        POSTERN_TRUSTED_LIST.unlink(missing_ok=True)
+        if made_dir:
+            shutil.rmtree(POSTERN_TRUSTED_LIST.parent, ignore_errors=True)
+        r.close()
