@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -185,6 +186,7 @@ int priv_receive_split(void)
 		close(sp[1]);
 		return parent_run(sp[0], pid);
 	}
+	pid_t parent = getppid();
 	close(sp[0]);
 	is_child = true;
 	parent_fd = sp[1];
@@ -196,5 +198,10 @@ int priv_receive_split(void)
 		log_write(LOG_MAIN | LOG_PANIC, "reception as the exim user: %s", xbuf_cstr(&err));
 		return 1;
 	}
+	/* The caller knows the parent's pid only: when that is killed, the reception ends too, as
+	 * Exim's single process would. Set after the uid change, which clears it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() != parent)
+		raise(SIGTERM);
 	return -1;
 }

@@ -272,3 +272,48 @@ def test_receiver_killed_after_250_loses_nothing():
         if made_dir:
             shutil.rmtree(POSTERN_TRUSTED_LIST.parent, ignore_errors=True)
         r.close()
+
+
+def test_parent_killed_ends_the_reception():
+    """Postern only: the caller knows the root parent's pid; when that is killed (SIGTERM), the
+    exim-user child holding the session ends too, and nothing was queued."""
+    made_dir = not POSTERN_TRUSTED_LIST.parent.exists()
+    r = TrustedRun(os.environ["POSTERN"])
+    try:
+        POSTERN_TRUSTED_LIST.parent.mkdir(exist_ok=True)
+        POSTERN_TRUSTED_LIST.write_text(f"{r.d / 'conf'}\n")
+        os.chmod(POSTERN_TRUSTED_LIST, 0o644)
+        p = subprocess.Popen([r.binary, "-C", str(r.d / "conf"), "-odi", "-bs"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=rc.ENV, cwd=r.d)
+        try:
+            p.stdin.write(b"EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<pd@test.example>\r\nDATA\r\n")
+            p.stdin.flush()
+            out = b""
+            deadline = time.time() + 10
+            while b"354 " not in out and time.time() < deadline:
+                out += p.stdout.read1(4096)
+            assert b"354 " in out, out
+            kids = children(p.pid)
+            assert len(kids) == 1
+            p.terminate()
+            p.wait(timeout=10)
+            def alive(pid):   # a zombie waiting for a reaper has ended too
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+                except OSError:
+                    return False
+            deadline = time.time() + 5
+            while alive(kids[0]) and time.time() < deadline:
+                time.sleep(0.05)
+            assert not alive(kids[0])
+        finally:
+            if p.poll() is None:
+                p.kill()
+        assert p.returncode == -15
+        assert not list((r.d / "spool" / "input").rglob("*-H"))
+    finally:
+        POSTERN_TRUSTED_LIST.unlink(missing_ok=True)
+        if made_dir:
+            shutil.rmtree(POSTERN_TRUSTED_LIST.parent, ignore_errors=True)
+        r.close()
