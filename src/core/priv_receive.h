@@ -8,7 +8,8 @@
  * user for good and does the reception with the inherited standard descriptors; for each
  * message it has committed to the spool it hands the id to the root parent over a socket and
  * waits until the parent has started the delivery (-odi: done it), as Exim's receiving process
- * waits for its -Mc process. The parent exits with the child's status (or dies of its signal).
+ * waits for its -Mc process. The parent exits with the child's status (or dies of its signal);
+ * a killed parent takes the child with it (PR_SET_PDEATHSIG), since the caller knows its pid only.
  *
  * The parent treats what the child sends as coming from a less privileged process: the id and
  * queue name are checked before anything is done with them. A message the child committed but
