@@ -13,6 +13,7 @@
 #include "core/deliver.h"
 #include "core/deliver_launch_pool.h"
 #include "core/priv.h"
+#include "core/priv_receive.h"
 #include "core/priv_reexec.h"
 #include "core/queue_named.h"
 #include "lib/log.h"
@@ -77,6 +78,9 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
 		/* The message stays queued for the next queue run: nothing is lost. */
 		return;
 	}
+	/* A reception by root runs as the exim user: its root parent starts the delivery. */
+	if (priv_receive_hand_off(sc, id, &o, after_how == DELIVER_AFTER_FOREGROUND))
+		return;
 	if (priv_reexec_wanted())
 		priv_reexec_delivery(sc, id, &o, after_how == DELIVER_AFTER_FOREGROUND, true);
 	else if (after_how == DELIVER_AFTER_FOREGROUND)

@@ -4,7 +4,8 @@
  * The exim user and group are conf_main.exim_user / exim_group after the configuration is
  * loaded (the reader resolves names and applies the built-in default "mail" when unset).
  * The daemon binds its sockets as root and each session child drops to the exim user with
- * priv_drop_to_exim() before it reads a byte from the network.
+ * priv_drop_to_exim() before it reads a byte from the network; a local reception by root does
+ * the same in a child while its root parent starts the deliveries (priv_receive.h).
  */
 #ifndef POSTERN_CORE_PRIV_H
 #define POSTERN_CORE_PRIV_H

@@ -16,6 +16,7 @@
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
+#include "core/priv_receive.h"
 #include "core/priv_reexec.h"
 #include "core/acl.h"
 #include "core/queue_named.h"
@@ -240,7 +241,9 @@ bool submit_message(const spool_config *sc, const submit_request *r, char id_out
 	if (!r->queue_only && !conf_main.queue_only) {
 		deliver_opts dopt;
 		memset(&dopt, 0, sizeof dopt);
-		if (priv_reexec_wanted())
+		if (priv_receive_hand_off(&qsc, id_out, &dopt, false)) {
+			/* made in a reception run as the exim user: its root parent delivers it */
+		} else if (priv_reexec_wanted())
 			priv_reexec_delivery(&qsc, id_out, &dopt, priv_reexec_foreground(), false);
 		else
 			deliver_start_background(&qsc, id_out, &dopt);

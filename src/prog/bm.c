@@ -36,6 +36,7 @@
 #include "prog/bm_error.h"
 #include "prog/bm_gecos.h"
 #include "core/deliver.h"
+#include "core/priv_receive.h"
 #include "core/priv_reexec.h"
 #include "core/priv_trust.h"
 #include "lib/caller_id.h"
@@ -308,6 +309,8 @@ static void start_delivery(const cmdline *cl, const spool_config *sc, const mess
 	memcpy(id, m->id, sizeof id);
 	/* A detached delivery lets go of stderr here, as Exim's does after -bm (observed; after
 	 * -bs it keeps it: core/deliver_start.c). */
+	if (priv_receive_hand_off(sc, id, &o, cl->deliver == DELIVER_FOREGROUND))
+		return;   /* received as the exim user: the root parent starts it (core/priv_receive.h) */
 	if (priv_reexec_wanted())
 		priv_reexec_delivery(sc, id, &o, cl->deliver == DELIVER_FOREGROUND, false);
 	else if (cl->deliver == DELIVER_FOREGROUND)
@@ -334,6 +337,11 @@ int bm_main(const cmdline *cl)
 	/* A reception by root with an untrusted -C or -D runs as the exim user, as Exim's does. */
 	if (!priv_reexec_receive_as_exim())
 		return 1;
+	/* By root with a trusted configuration: received as the exim user in a child, delivered
+	 * by this root process (core/priv_receive.h). */
+	int split = priv_receive_split();
+	if (split >= 0)
+		return split;
 	o->login = sv_cstr(c.login);
 	o->uid = c.uid;
 	o->gid = c.gid;
@@ -442,8 +450,13 @@ int bm_main(const cmdline *cl)
 	if (!r && priv_caller_lacks_trust())
 		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));   /* Exim's end: status 1 */
 	if (!r) {
+		/* Exim's line names the message (its id is made first) and is all the caller sees
+		 * (the panic log's copy on stderr), status 1: observed with a spool the exim user
+		 * cannot write. */
+		if (m->id[0])
+			log_set_id(m->id);
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-		return fail("%s", xbuf_cstr(&err));
+		return 1;
 	}
 	receive_opts ro = {
 		.local = true, .trusted = c.trusted, .sender_local = sender_local,

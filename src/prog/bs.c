@@ -18,6 +18,7 @@
 #include "core/callout.h"
 #include "core/deliver.h"
 #include "core/priv.h"
+#include "core/priv_receive.h"
 #include "core/priv_reexec.h"
 #include "core/receive_space.h"
 #include "expand/expand.h"
@@ -224,6 +225,13 @@ int bs_main(const cmdline *cl)
 		return 1;
 	if (!priv_reexec_receive_as_exim())
 		return 1;
+	/* -bs and -bS by root with a trusted configuration: received as the exim user in a child,
+	 * delivered by this root process (core/priv_receive.h). -bh has given root up already. */
+	if (!host_checking) {
+		int split = priv_receive_split();
+		if (split >= 0)
+			return split;
+	}
 	/* Batched SMTP checks the room on the disks before it reads anything, as a local
 	 * submission does (then at each MAIL too, as every SMTP session does). */
 	if (p.mode == SMTP_MODE_BATCH && !receive_space_ok()) {

@@ -329,7 +329,7 @@ def test_root_odi_trusted_config_keeps_root_like_exim():
             listing.unlink()
         res = r.result()
         # Exim runs itself again (-Mc) to regain root for every delivery, trusted or not;
-        # Postern, which never gave root up, delivers from the receiving process.
+        # Postern delivers from the root process that forked the reception (core/priv_receive.h).
         res["out"].pop("pd.cmdline")
         return res
     try:
