@@ -40,6 +40,7 @@
 #include "core/priv_trust.h"
 #include "lib/caller_id.h"
 #include "prog/cmdline.h"
+#include "prog/sender_arg.h"
 #include "search/match.h"
 #include "search/search.h"
 #include "lib/clock.h"
@@ -150,13 +151,14 @@ static void identify_caller(const cmdline *cl, caller *c)
 
 /* ---- addresses ---- */
 
-/* Parse one command-line address item; qualify when unqualified. NULL (why set) when bad. */
+/* Parse one command-line address item; qualify when unqualified. NULL (why set) when bad.
+ * UTF-8 domains are taken (observed from Exim 4.96, whatever allow_utf8_domains says). */
 static const char *parse_address(sv item, const char *domain, const char **why)
 {
 	xbuf out;
 	xbuf_init(&out, pool_msg);
 	addr_parsed info;
-	if (!addr_extract(sv_trim(item), NULL, &out, &info, why))
+	if (!addr_extract_opts(sv_trim(item), NULL, ADDR_UTF8_DOMAINS, &out, &info, why))
 		return NULL;
 	if (info.empty)
 		return "";
@@ -365,12 +367,9 @@ int bm_main(const cmdline *cl)
 	bool sender_local = true;
 	m->sender = sv_cstr(own);
 	if (cl->sender) {
-		const char *why = NULL;
-		const char *s = strcmp(cl->sender, "<>") == 0 || !*cl->sender ? "" : parse_address(sv_cstr(cl->sender), qd, &why);
-		if (!s) {
-			fprintf(stderr, "exim: bad -f address \"%s\": %s\n", cl->sender, why ? why : "malformed address");
+		const char *s = sender_arg_parse(pool_msg, cl->sender, qd);
+		if (!s)
 			return 1;
-		}
 		if (c.trusted || !*s) {
 			m->sender = sv_cstr(s);
 			sender_local = false;
@@ -381,6 +380,8 @@ int bm_main(const cmdline *cl)
 		}
 	}
 	m->sender.taint = 0;
+	if (addr_is_8bit(m->sender))
+		m->smtputf8 = true;
 	/* Without -f the message carries the caller's identity (-auth_id); when the sender is the
 	 * caller's own address it is also "local" (-local, -auth_sender). Exim decides the latter
 	 * after a UUCP From line may have changed the sender (below). */
@@ -409,8 +410,11 @@ int bm_main(const cmdline *cl)
 					why && *why ? why : "empty address", 0);
 			if (cl->extract_recipients)
 				exclude[nexclude++] = a;
-			else
+			else {
 				message_add_recipient(m, sv_tainted(sv_cstr(a)));
+				if (addr_is_8bit(sv_cstr(a)))
+					m->smtputf8 = true;
+			}
 		}
 	}
 	if (!cl->extract_recipients && m->nrcpt == 0) {
