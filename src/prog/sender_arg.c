@@ -26,16 +26,19 @@ const char *sender_arg_parse(arena *a, const char *given, const char *qualify_do
 	bool is_null = false, has_domain = false;
 	/* The parser of MAIL and RCPT arguments gives Exim's reasons; a trailing dot is taken here
 	 * and judged below. */
-	if (!smtp_parse_address_opts(text, true, conf_main.allow_domain_literals, true, true, &out, &is_null,
-			&has_domain, &why))
+	if (!smtp_parse_address_opts(text, true, true, true, true, &out, &is_null, &has_domain, &why))
 		return refuse(given, why.len ? xbuf_cstr(&why) : "malformed address");
 	if (is_null)
 		return "";
-	/* That parser lets a bare local@[literal] through (as Exim's SMTP does); -f does not. */
+	/* Judged after parsing, and shown as parsed (observed: "<a@[1.2.3.4]>" is reported as
+	 * "a@[1.2.3.4]"). */
 	const char *at = has_domain ? memrchr(out.p, '@', out.len) : NULL;
 	if (at && at[1] == '[' && !conf_main.allow_domain_literals)
-		return refuse(given, "domain literals not allowed");
-	if (text.p[text.len - 1] == '.' && !conf_main.strip_trailing_dot) {
+		return refuse(xbuf_cstr(&out), "domain literals not allowed");
+	/* A dot at the end of the argument, white space after it aside ("a@b. " and "a@b ." are
+	 * refused as "a@b.", "a@b.(c)" and "<a@b.>" are taken). */
+	sv trimmed = sv_trim(text);
+	if (trimmed.p[trimmed.len - 1] == '.' && !conf_main.strip_trailing_dot) {
 		const char *shown = arena_printf(a, "%s.", xbuf_cstr(&out));
 		return refuse(shown, "domain is malformed (trailing dot not allowed)");
 	}
