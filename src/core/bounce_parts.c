@@ -16,6 +16,7 @@
 #include "core/transport.h"
 #include "lib/log.h"
 #include "lib/printing.h"
+#include "smtp/client.h"
 #include "mail/header.h"
 
 /* ---- expansion ---- */
@@ -323,9 +324,17 @@ void bnc_address_block(const address_item *a, const char *prefix, xbuf *out)
 	}
 	xbuf_puts(out, "\n    ");
 	if (a->host_used_address.len) {
-		xbuf_printf(out, "host " SV_FMT " [" SV_FMT "]\n    ",
+		xbuf_printf(out, "host " SV_FMT " [" SV_FMT "]",
 			SV_ARG(a->host_used_name.len ? a->host_used_name : a->host_used_address),
 			SV_ARG(a->host_used_address));
+		/* Observed from Exim 4.96: a message needing SMTPUTF8 at a host that does not offer
+		 * it is told by the host line alone (the log has "utf8 support required but not
+		 * offered for forwarding"): that text is not the remote's. */
+		if (a->basic_errno == SMTPC_ERRNO_UTF8 && !a->user_message.len) {
+			xbuf_putc(out, '\n');
+			return;
+		}
+		xbuf_puts(out, "\n    ");
 	}
 	xbuf_puts(out, prefix);
 	/* Observed from Exim 4.96: a pipe's deferral that ran out of retries is told as "local

@@ -8,6 +8,7 @@
 
 #include "conf/main_options.h"
 #include "core/bounce.h"
+#include "smtp/client.h"
 #include "../unit.h"
 
 static message *new_message(void)
@@ -233,6 +234,12 @@ static void test_utf8(void)
 	conf_main.print_topbitchars = true;
 	CHECK(starts_with(format(m, fd, a), "X-Failed-Recipients: r\xc3\xa9" "cip@b\xc3\xbc" "cher.test\n"));
 	conf_main.print_topbitchars = false;
+	/* Refused for want of SMTPUTF8 at the host: the host line alone. */
+	address_item *u = remote_failure(25);
+	u->smtp_response = sv_cstr("");
+	u->basic_errno = SMTPC_ERRNO_UTF8;
+	u->message = sv_cstr("utf8 support required but not offered for forwarding");
+	CHECK(strstr(format(m, fd, u), "\n  bob@remote.example\n    host mx.remote.example [192.0.2.9]\n\n--") != NULL);
 	/* Without SMTPUTF8 the usual types. */
 	m->smtputf8 = false;
 	t = format(m, fd, a);
