@@ -16,7 +16,6 @@
 #include "core/transport.h"
 #include "lib/log.h"
 #include "lib/printing.h"
-#include "smtp/client.h"
 #include "mail/header.h"
 
 /* ---- expansion ---- */
@@ -281,6 +280,10 @@ static bool is_pipe(const address_item *a)
 	return t && t->info && strcmp(t->info->name, "pipe") == 0;
 }
 
+/* Exim's ERRNO_UTF8: SMTPUTF8 needed but not offered (smtp/client.h's SMTPC_ERRNO_UTF8, a
+ * layer above this one). */
+enum { BNC_ERRNO_UTF8 = -49 };
+
 static const char smtp_error_prefix[] = "SMTP error from remote mail server after ";
 
 /* Text lines indented by four spaces; an SMTP error is split after "... after <command>:" so
@@ -330,7 +333,7 @@ void bnc_address_block(const address_item *a, const char *prefix, xbuf *out)
 		/* Observed from Exim 4.96: a message needing SMTPUTF8 at a host that does not offer
 		 * it is told by the host line alone (the log has "utf8 support required but not
 		 * offered for forwarding"): that text is not the remote's. */
-		if (a->basic_errno == SMTPC_ERRNO_UTF8 && !a->user_message.len) {
+		if (a->basic_errno == BNC_ERRNO_UTF8 && !a->user_message.len) {
 			xbuf_putc(out, '\n');
 			return;
 		}
