@@ -31,7 +31,9 @@
 #include "core/spool.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
+#include "lib/printing.h"
 #include "mail/address.h"
+#include "mail/smtp_cmd.h"
 #include "prog/bm_fromline.h"
 #include "prog/bm_error.h"
 #include "prog/bm_gecos.h"
@@ -150,6 +152,21 @@ static void identify_caller(const cmdline *cl, caller *c)
 }
 
 /* ---- addresses ---- */
+
+/* Why a command-line item does not parse, in Exim's words (those of the SMTP address parser,
+ * which reproduces Exim's parser: "domain missing or malformed", "no local part" ...; observed
+ * from Exim 4.96, which shows them after the whole argument, escaped as in log lines). */
+static const char *parse_reason(sv item, const char *why)
+{
+	xbuf out, reason;
+	xbuf_init(&out, pool_scratch);
+	xbuf_init(&reason, pool_scratch);
+	bool is_null = false, has_domain = false;
+	if (!smtp_parse_address_opts(sv_trim(item), false, true, conf_main.strip_trailing_dot, true, &out,
+			&is_null, &has_domain, &reason) && reason.len)
+		return xbuf_cstr(&reason);
+	return why && *why ? why : "malformed address";
+}
 
 /* Parse one command-line address item; qualify when unqualified. NULL (why set) when bad.
  * UTF-8 domains are taken (observed from Exim 4.96, whatever allow_utf8_domains says). */
@@ -406,8 +423,8 @@ int bm_main(const cmdline *cl)
 			const char *why = "";
 			const char *a = parse_address(item, qr, &why);
 			if (!a || !*a)
-				return bm_bad_recipient(cl, m->sender, sv_dup(pool_scratch, sv_trim(item)),
-					why && *why ? why : "empty address", 0);
+				return bm_bad_recipient(cl, m->sender, printing_dup(pool_scratch, list, PRINT_TAB_LITERAL
+					| (conf_main.print_topbitchars ? PRINT_TOPBIT : 0)), parse_reason(item, a ? "empty address" : why), 0);
 			if (cl->extract_recipients)
 				exclude[nexclude++] = a;
 			else {

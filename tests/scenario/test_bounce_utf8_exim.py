@@ -268,3 +268,34 @@ def test_sender_options(extra, sender, ok):
             assert (r.returncode == 0) == ok, (binary, r.stderr)
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+
+BAD_RCPT = ["bad address<", "a@", "@c", "a@b>", '"a', "a@-b", "a b", "x@y, a@", "a@s\udce9.test",
+            "x@y,a@,b@c", " a@ ", "<>"]
+
+
+@pytest.mark.parametrize("rcpt", BAD_RCPT)
+def test_bad_recipient_wording(rcpt):
+    """-oep: 'exim: bad recipient address "<the whole argument, escaped>": <reason>'."""
+    arg = os.fsencode(rcpt)
+    ex = submit(EXIM, ["-oep", arg])
+    po = submit(os.environ["POSTERN"], ["-oep", arg])
+    assert ex[0] == 1 and ex[1].startswith("exim: bad recipient address")
+    assert po[:3] == ex[:3]
+
+
+def test_bad_recipient_mail_escapes_the_argument():
+    """-oem: the mail to the sender shows the argument as stderr would."""
+    arg = os.fsencode("x@y,a@s\udce9.test")
+    texts = []
+    for binary in (EXIM, os.environ["POSTERN"]):
+        d = make_dir("")
+        try:
+            subprocess.run([binary, "-C", str(d / "conf"), "-odq", "-oem", "-f", "s@s.test", arg],
+                           input=b"Subject: x\n\nbody\n", capture_output=True, timeout=60)
+            (dfile,) = (d / "spool" / "input").glob("*-D")
+            texts.append(re.search(r"constructed:\n\n(.*)\n", dfile.read_text(errors="surrogateescape")).group(1))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    assert texts[0] == "  x@y,a@s\\351.test  invalid UTF-8 byte sequence"
+    assert texts[1] == texts[0]
