@@ -299,3 +299,20 @@ def test_bad_recipient_mail_escapes_the_argument():
             shutil.rmtree(d, ignore_errors=True)
     assert texts[0] == "  x@y,a@s\\351.test  invalid UTF-8 byte sequence"
     assert texts[1] == texts[0]
+
+
+@pytest.mark.parametrize("sender", ["s@x.test", "<>", "user", "a b@c", "Name <x@y.test>", "a@b."])
+def test_be_takes_f(sender):
+    """-be checks -f as reception does, and shows it as $sender_address (the caller is then not
+    the authenticated sender)."""
+    expr = "[$sender_address] [$sender_address_domain] [$sender_address_local_part] [$authenticated_sender]"
+    out = []
+    for binary in (EXIM, os.environ["POSTERN"]):
+        d = make_dir("")
+        try:
+            r = subprocess.run([binary, "-C", str(d / "conf"), "-f", sender, "-be", expr],
+                               capture_output=True, text=True, timeout=60)
+            out.append((r.returncode, r.stdout, r.stderr))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    assert out[1] == out[0]
