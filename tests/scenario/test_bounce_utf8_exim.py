@@ -11,6 +11,7 @@ Exim's, times, ids and the boundary masked. What Exim does, as observed:
     ("Final-Recipient: rfc822;récip@bücher.test"; "Original-Recipient:" as the ORCPT came);
   - for a message that came with SMTPUTF8: "message/global-delivery-status" and
     "message/global" (headers only: "message/global-headers");
+  - a delay warning keeps "message/delivery-status" and "text/rfc822-headers";
   - a redirected address: "(generated from <recipient>)", "(ultimately generated from ...)"
     two levels down;
   - -t takes UTF-8 domains in To:, -f and the command line too, and marks the message -smtputf8;
@@ -316,3 +317,35 @@ def test_be_takes_f(sender):
         finally:
             shutil.rmtree(d, ignore_errors=True)
     assert out[1] == out[0]
+
+
+def test_delay_warning_to_utf8_sender():
+    """A delay warning for a message from a UTF-8 sender: sent to it, the address escaped in the
+    text part, and (unlike a bounce) the usual delivery-status and rfc822-headers types."""
+    global CONF
+    saved = CONF
+    CONF = CONF.replace("  allow_fail\n  data = :fail: nope here", "  allow_defer\n  data = :defer: later please") \
+        + "begin retry\n* * F,1d,1m\n"
+    smtp = smtp_input("s\u00e9nder@s\u00e9.test", ["<r\u00e9cip@b\u00fccher.test>", "<plain@r.test>"])
+    res = []
+    try:
+        for binary in (EXIM, os.environ["POSTERN"]):
+            d = make_dir("delay_warning = 1s:1h")
+            try:
+                r = subprocess.run([binary, "-C", str(d / "conf"), "-bs"], input=smtp, capture_output=True, timeout=60)
+                ident = ID.search(r.stdout.decode(errors="replace").split("250 OK id=")[1]).group(0)
+                time.sleep(2.1)   # older than the first delay_warning time
+                subprocess.run([binary, "-C", str(d / "conf"), "-M", ident], capture_output=True, timeout=60)
+                end = time.time() + 10
+                while time.time() < end and len(list((d / "spool" / "input").glob("*-H"))) < 2:
+                    time.sleep(0.05)
+                res.append((log_lines(d), spool_texts(d, ident)))
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+    finally:
+        CONF = saved
+    (ex_h, ex_d), = res[0][1]
+    assert "T To: s\u00e9nder@s\u00e9.test" in ex_h and "\n-smtputf8\n" in ex_h
+    assert "  r\\303\\251cip@b\\303\\274cher.test\n    Delay reason: later please\n" in ex_d
+    assert "Content-type: message/delivery-status\n" in ex_d and "Content-type: text/rfc822-headers\n" in ex_d
+    assert res[1] == res[0]
