@@ -207,17 +207,20 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	for (const address_item *f = failed; f; f = f->next)
 		newest[--k] = f;
 
-	/* Headers. */
-	xbuf_puts(out, "X-Failed-Recipients: ");
+	/* Headers. An address hidden by hide_child_in_errmsg is left out, and the header with it
+	 * when there is nothing else (observed from Exim 4.96). */
+	size_t shown = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* A pipe, file or reply item is named by the address that generated it (observed:
 		 * "X-Failed-Recipients: user1@..." for a failed "|/bin/false" from user1's filter). */
 		const address_item *f = newest[i];
+		if (bnc_hidden(f))
+			continue;
+		xbuf_puts(out, shown++ ? ",\n  " : "X-Failed-Recipients: ");
 		bnc_put_address(f->kind != ADDR_MAIL && f->parent ? f->parent->address : f->address, out);
-		if (i + 1 < n)
-			xbuf_puts(out, ",\n  ");
 	}
-	xbuf_putc(out, '\n');
+	if (shown)
+		xbuf_putc(out, '\n');
 	if (conf_main.errors_reply_to && *conf_main.errors_reply_to)
 		xbuf_printf(out, "Reply-To: %s\n", conf_main.errors_reply_to);
 	xbuf_puts(out, "Auto-Submitted: auto-replied\nFrom: ");

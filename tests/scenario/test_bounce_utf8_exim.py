@@ -57,6 +57,11 @@ gen3:
   driver = redirect
   domains = gen3.test
   data = u@fwd.test
+hide:
+  driver = redirect
+  domains = hide.test
+  hide_child_in_errmsg
+  data = fail@r.test
 fwd:
   driver = redirect
   domains = fwd.test
@@ -184,6 +189,18 @@ def test_generated_from():
     (ex_h, ex_d), = ex[1]
     assert "  fail@r.test\n    (ultimately generated from g\\303\\251@gen2.test)\n    nope here\n" in ex_d
     assert "  fail@r.test\n    (generated from y@gen.test)\n    nope here\n" in ex_d
+    assert po == ex
+
+
+@pytest.mark.parametrize("rcpts", [["<h@hide.test>"], ["<h@hide.test>", "<y@gen.test>"]])
+def test_hide_child_in_errmsg(rcpts):
+    """hide_child_in_errmsg: "an undisclosed address (generated from ...)", no reason, left out
+    of X-Failed-Recipients (no such header when it is the only one)."""
+    ex, po = both(smtp_input("s@s.test", rcpts, utf8=False))
+    (ex_h, ex_d), = ex[1]
+    assert "  an undisclosed address\n    (generated from h@hide.test)\n" in ex_d
+    assert "(generated from h@hide.test)\n    " not in ex_d   # no reason
+    assert ("X-Failed-Recipients" in ex_h) == (len(rcpts) > 1)
     assert po == ex
 
 
