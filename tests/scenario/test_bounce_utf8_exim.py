@@ -57,6 +57,13 @@ gen3:
   driver = redirect
   domains = gen3.test
   data = u@fwd.test
+hidef:
+  driver = redirect
+  domains = hidef.test
+  allow_filter
+  hide_child_in_errmsg
+  user = Debian-exim
+  data = "# Exim filter\\ndeliver fail@r.test"
 hide:
   driver = redirect
   domains = hide.test
@@ -192,14 +199,16 @@ def test_generated_from():
     assert po == ex
 
 
-@pytest.mark.parametrize("rcpts", [["<h@hide.test>"], ["<h@hide.test>", "<y@gen.test>"]])
+@pytest.mark.parametrize("rcpts", [["<h@hide.test>"], ["<h@hide.test>", "<y@gen.test>"],
+                                   ["<h@hidef.test>", "<y@gen.test>"]])
 def test_hide_child_in_errmsg(rcpts):
     """hide_child_in_errmsg: "an undisclosed address (generated from ...)", no reason, left out
     of X-Failed-Recipients (no such header when it is the only one)."""
     ex, po = both(smtp_input("s@s.test", rcpts, utf8=False))
     (ex_h, ex_d), = ex[1]
-    assert "  an undisclosed address\n    (generated from h@hide.test)\n" in ex_d
-    assert "(generated from h@hide.test)\n    " not in ex_d   # no reason
+    top = rcpts[0].strip("<>")
+    assert f"  an undisclosed address\n    (generated from {top})\n" in ex_d
+    assert f"(generated from {top})\n    " not in ex_d   # no reason
     assert ("X-Failed-Recipients" in ex_h) == (len(rcpts) > 1)
     assert po == ex
 
