@@ -162,6 +162,8 @@ typedef struct address_item {
 	                                   * (a Sieve vacation reply, as Exim 4.96) */
 	int tcp_fastopen;                 /* a tfo_state (core/tfo_state.h): the connection was
 	                                   * opened with TCP Fast Open, " TFO" after H= (added: tfo) */
+	bool hide_child;                  /* made by a redirect router with hide_child_in_errmsg:
+	                                   * reports name it "an undisclosed address" */
 } address_item;
 
 /* Exim's negative error numbers are printed in log lines ("defer (-N)"); the SMTP client's are

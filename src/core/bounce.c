@@ -14,8 +14,10 @@
  * message/delivery-status part (Reporting-MTA, Original-Envelope-ID, one block per recipient in
  * the order the failures happened), and the returned message (message/rfc822, or
  * text/rfc822-headers for RET=HDRS, no_bounce_return_body, or a message over the
- * bounce_return_size_limit / _linesize_limit). Reception (submit.c) adds Received, Message-Id
- * and Date, as Exim's child process does.
+ * bounce_return_size_limit / _linesize_limit). For a message marked SMTPUTF8 the parts are
+ * message/global-delivery-status and message/global (-headers), and the human-readable addresses
+ * are escaped as in log lines (observed from Exim 4.96). Reception (submit.c) adds Received,
+ * Message-Id and Date, as Exim's child process does.
  */
 #include <string.h>
 
@@ -205,17 +207,20 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	for (const address_item *f = failed; f; f = f->next)
 		newest[--k] = f;
 
-	/* Headers. */
-	xbuf_puts(out, "X-Failed-Recipients: ");
+	/* Headers. An address hidden by hide_child_in_errmsg is left out, and the header with it
+	 * when there is nothing else (observed from Exim 4.96). */
+	size_t shown = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* A pipe, file or reply item is named by the address that generated it (observed:
 		 * "X-Failed-Recipients: user1@..." for a failed "|/bin/false" from user1's filter). */
 		const address_item *f = newest[i];
-		bnc_put_unfolded(f->kind != ADDR_MAIL && f->parent ? f->parent->address : f->address, out);
-		if (i + 1 < n)
-			xbuf_puts(out, ",\n  ");
+		if (bnc_hidden(f))
+			continue;
+		xbuf_puts(out, shown++ ? ",\n  " : "X-Failed-Recipients: ");
+		bnc_put_address(f->kind != ADDR_MAIL && f->parent ? f->parent->address : f->address, out);
 	}
-	xbuf_putc(out, '\n');
+	if (shown)
+		xbuf_putc(out, '\n');
 	if (conf_main.errors_reply_to && *conf_main.errors_reply_to)
 		xbuf_printf(out, "Reply-To: %s\n", conf_main.errors_reply_to);
 	xbuf_puts(out, "Auto-Submitted: auto-replied\nFrom: ");
@@ -246,8 +251,10 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	xbuf_putc(out, '\n');
 	command_output(m, newest, n, items[BMF_PIPE_TEXT], a, out);
 
-	/* The machine-readable part: recipients in the order they failed. */
-	xbuf_printf(out, "--%s\nContent-type: message/delivery-status\n\n", b);
+	/* The machine-readable part: recipients in the order they failed. For a message that came
+	 * with SMTPUTF8 Exim 4.96 uses RFC 6533's types for it and for the returned message
+	 * (observed; its delay warnings and success DSNs keep the others). */
+	xbuf_printf(out, "--%s\nContent-type: message/%sdelivery-status\n\n", b, m->smtputf8 ? "global-" : "");
 	xbuf_puts(out, "Reporting-MTA: dns; ");
 	bnc_reporting_mta(&e, out);
 	xbuf_putc(out, '\n');
@@ -266,6 +273,8 @@ bool bounce_format_failure(const message *m, int data_fd, const address_item *fa
 	const char *ctype;
 	bool ok = bnc_returned_message(m, data_fd, BNC_RETURN_DEFAULT, &ctype, &part, err);
 	if (ok) {
+		if (m->smtputf8)
+			ctype = strcmp(ctype, "message/rfc822") == 0 ? "message/global" : "message/global-headers";
 		xbuf_printf(out, "--%s\nContent-type: %s\n\n", b, ctype);
 		xbuf_putsv(out, xbuf_sv(&part));
 		xbuf_printf(out, "--%s--\n", b);

@@ -280,11 +280,13 @@ static void on_bad_recipient(void *ctx, sv item, const char *why)
 }
 
 /* The addresses of a To/Cc/Bcc body (NUL-separated in out), with the items that do not parse
- * noted for the report. */
+ * noted for the report. UTF-8 domains are taken, as Exim 4.96's -t does (observed: it takes
+ * "To: récip@bücher.test" with allow_utf8_domains unset, and its bounce to a UTF-8 sender
+ * depends on that). */
 static size_t header_addresses(receive_ctx *r, sv body, xbuf *out)
 {
 	struct bad_ctx c = { r, body };
-	return hdr_addresses_each(body, out, on_bad_recipient, &c);
+	return hdr_addresses_each(body, ADDR_UTF8_DOMAINS, out, on_bad_recipient, &c);
 }
 
 size_t receive_bad_recipients(receive_ctx *r, sv *report, sv *first)
@@ -334,8 +336,11 @@ static void extract_recipients(receive_ctx *r, rcv_env *e)
 			 * Exim records it as already handled (the non-recipients tree). */
 			if (excluded(&r->opts, a))
 				message_add_nonrecipient(m, a);
-			else
+			else {
 				message_add_recipient(m, a);
+				if (addr_is_8bit(a))
+					m->smtputf8 = true;
+			}
 			p += len + 1;
 		}
 		if (which == 2)

@@ -7,6 +7,7 @@
 typedef struct cursor {
 	const char *p;
 	size_t len, pos;
+	bool utf8_domains;   /* ADDR_UTF8_DOMAINS: bytes above 127 in domain labels */
 } cursor;
 
 static int cur(const cursor *c)
@@ -125,6 +126,17 @@ static bool local_part(cursor *c, xbuf *out)
 	}
 }
 
+/* A byte of a domain label: letters, digits, hyphens, and with ADDR_UTF8_DOMAINS any byte
+ * above 127 (checked as UTF-8 once the address is complete). */
+static bool label_char(const cursor *c, int ch)
+{
+	if (ch < 0)
+		return false;
+	if (ch >= 128)
+		return c->utf8_domains;
+	return isalnum(ch) || ch == '-';
+}
+
 /* domain: a domain literal "[...]" (no white space or brackets inside) or dot-separated labels
  * of letters, digits and hyphens, none starting with a hyphen, no empty label. */
 static bool domain(cursor *c, xbuf *out)
@@ -148,10 +160,10 @@ static bool domain(cursor *c, xbuf *out)
 		if (!skip_cfws(c))
 			return false;
 		int ch = cur(c);
-		if (ch < 0 || ch >= 128 || !isalnum(ch))
+		if (!label_char(c, ch) || ch == '-')
 			return false;
 		size_t s = c->pos;
-		while ((ch = cur(c)) >= 0 && ch < 128 && (isalnum(ch) || ch == '-'))
+		while (label_char(c, ch = cur(c)))
 			c->pos++;
 		xbuf_put(out, c->p + s, c->pos - s);
 		if (!skip_cfws(c))
@@ -273,9 +285,10 @@ static bool item_end(cursor *c, addr_group_state *groups)
 	return false;
 }
 
-bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *info, const char **why)
+static bool extract(sv item, addr_group_state *groups, bool utf8_domains, xbuf *out, addr_parsed *info,
+	const char **why)
 {
-	cursor c = { item.p ? item.p : "", item.len, 0 };
+	cursor c = { item.p ? item.p : "", item.len, 0, utf8_domains };
 	size_t mark = out->len;
 	bool groups_allowed = groups && groups->allow;
 	*info = (addr_parsed){ 0 };
@@ -331,6 +344,54 @@ bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *inf
 	}
 	xbuf_truncate(out, mark);
 	*info = (addr_parsed){ 0 };
+	return false;
+}
+
+/* Well-formed UTF-8: each lead byte followed by as many continuation bytes as it announces. */
+static bool utf8_valid(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char b = (unsigned char)p[i];
+		size_t more = b < 0x80 ? 0 : (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 9;
+		if (more == 9 || (more && i + more >= n))
+			return false;
+		for (size_t k = 1; k <= more; k++)
+			if (((unsigned char)p[i + k] & 0xC0) != 0x80)
+				return false;
+		i += more + 1;
+	}
+	return true;
+}
+
+bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *info, const char **why)
+{
+	return addr_extract_opts(item, groups, 0, out, info, why);
+}
+
+bool addr_extract_opts(sv item, addr_group_state *groups, unsigned flags, xbuf *out, addr_parsed *info,
+	const char **why)
+{
+	size_t mark = out->len;
+	if (!extract(item, groups, (flags & ADDR_UTF8_DOMAINS) != 0, out, info, why))
+		return false;
+	/* Exim takes 8-bit domains only when they are UTF-8. */
+	if ((flags & ADDR_UTF8_DOMAINS) && info->has_domain) {
+		size_t d = mark + info->local_len + 1;
+		if (!utf8_valid(out->p + d, out->len - d)) {
+			xbuf_truncate(out, mark);
+			*info = (addr_parsed){ 0 };
+			*why = "invalid UTF-8 byte sequence";
+			return false;
+		}
+	}
+	return true;
+}
+
+bool addr_is_8bit(sv address)
+{
+	for (size_t i = 0; i < address.len; i++)
+		if ((unsigned char)address.p[i] >= 0x80)
+			return true;
 	return false;
 }
 

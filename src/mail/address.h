@@ -41,6 +41,19 @@ typedef struct addr_parsed {
  * (no group syntax). */
 bool addr_extract(sv item, addr_group_state *groups, xbuf *out, addr_parsed *info, const char **why);
 
+/* addr_extract with options. ADDR_UTF8_DOMAINS: bytes above 127 are allowed in domains too, as
+ * Exim 4.96 takes them in the addresses of a local submission (-f, the command line, and the
+ * headers read by -t, whatever allow_utf8_domains says); such a domain must be valid UTF-8
+ * ("invalid UTF-8 byte sequence" otherwise). */
+enum { ADDR_UTF8_DOMAINS = 1u << 0 };
+bool addr_extract_opts(sv item, addr_group_state *groups, unsigned flags, xbuf *out, addr_parsed *info,
+	const char **why);
+
+/* Any byte above 127 in the address. Exim 4.96 marks a local message with such a sender or
+ * recipient as SMTPUTF8 (observed: "-smtputf8" in -H for -f, command-line and -t addresses, a
+ * UTF-8 local part alone being enough). */
+bool addr_is_8bit(sv address);
+
 /* Split a header-style list at commas outside quoted strings, comments and <...> (not [...]:
  * Exim splits "a@[1,2]"). *pos is the
  * offset to start at; returns false at the end; *item is the next item (possibly empty). */

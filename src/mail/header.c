@@ -90,7 +90,7 @@ void hdr_unfold(sv body, xbuf *out)
 	out->taint |= body.taint;
 }
 
-size_t hdr_addresses_each(sv body, xbuf *out, hdr_bad_item_fn on_bad, void *ctx)
+size_t hdr_addresses_each(sv body, unsigned addr_flags, xbuf *out, hdr_bad_item_fn on_bad, void *ctx)
 {
 	size_t n = 0, pos = 0;
 	addr_group_state groups = { .allow = true, .in_group = false };
@@ -102,7 +102,7 @@ size_t hdr_addresses_each(sv body, xbuf *out, hdr_bad_item_fn on_bad, void *ctx)
 		size_t before = out->len;
 		addr_parsed info;
 		const char *why = NULL;
-		if (!addr_extract(t, &groups, out, &info, &why)) {
+		if (!addr_extract_opts(t, &groups, addr_flags, out, &info, &why)) {
 			xbuf_truncate(out, before);
 			if (on_bad)
 				on_bad(ctx, t, why);
@@ -133,7 +133,7 @@ static void count_bad(void *ctx, sv item, const char *why)
 size_t hdr_addresses(sv body, xbuf *out, size_t *bad)
 {
 	size_t nbad = 0;
-	size_t n = hdr_addresses_each(body, out, count_bad, &nbad);
+	size_t n = hdr_addresses_each(body, 0, out, count_bad, &nbad);
 	if (bad)
 		*bad = nbad;
 	out->taint |= body.taint;

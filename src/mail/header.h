@@ -43,8 +43,9 @@ void hdr_unfold(sv body, xbuf *out);
 size_t hdr_addresses(sv body, xbuf *out, size_t *bad);
 
 /* hdr_addresses without the taint and the count of bad items: each item that does not parse
- * (or contains a NUL) is passed to on_bad with a reason (may be NULL; reason may be NULL). */
+ * (or contains a NUL) is passed to on_bad with a reason (may be NULL; reason may be NULL).
+ * addr_flags: ADDR_* options of mail/address.h (ADDR_UTF8_DOMAINS for -t). */
 typedef void (*hdr_bad_item_fn)(void *ctx, sv item, const char *why);
-size_t hdr_addresses_each(sv body, xbuf *out, hdr_bad_item_fn on_bad, void *ctx);
+size_t hdr_addresses_each(sv body, unsigned addr_flags, xbuf *out, hdr_bad_item_fn on_bad, void *ctx);
 
 #endif

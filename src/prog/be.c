@@ -28,6 +28,7 @@
 #include "lib/list.h"
 #include "lib/log.h"
 #include "prog/cmdline.h"
+#include "prog/sender_arg.h"
 #include "search/search.h"
 
 #define BE_MAX_LINE (8u << 20)
@@ -256,6 +257,25 @@ static bool load_message(const char *file, arena *a, xp_message *msg, xp_env *en
 	return true;
 }
 
+/* -f: the sender (prog/sender_arg.h). Observed from Exim 4.96's -be: $sender_address and its
+ * parts are the -f address, and the caller is then not the authenticated sender. */
+static const char *given_sender;
+
+static bool sender_vars(void *ctx, sv name, xbuf *out)
+{
+	(void)ctx;
+	const char *at = strrchr(given_sender, '@');
+	if (sv_eq_cstr(name, "sender_address"))
+		xbuf_puts(out, given_sender);
+	else if (sv_eq_cstr(name, "sender_address_domain"))
+		xbuf_puts(out, at ? at + 1 : "");
+	else if (sv_eq_cstr(name, "sender_address_local_part"))
+		xbuf_put(out, given_sender, at ? (size_t)(at - given_sender) : strlen(given_sender));
+	else if (!sv_eq_cstr(name, "authenticated_sender") && !sv_eq_cstr(name, "authenticated_id"))
+		return false;
+	return true;
+}
+
 int be_main(const cmdline *cl)
 {
 	xbuf err;
@@ -273,6 +293,17 @@ int be_main(const cmdline *cl)
 	xp_env_init(&env, pool_scratch);
 	env.state = pool_perm;
 	(void)arena_alloc(pool_scratch, 16); /* marks inside a block: no unmapping per line */
+	if (cl->sender) {
+		xbuf qd, qerr;
+		xbuf_init(&qd, pool_perm);
+		xbuf_init(&qerr, pool_perm);
+		xp_expand(&env, SV_LIT("$qualify_domain"), &qd, &qerr);
+		given_sender = sender_arg_parse(pool_perm, cl->sender, xbuf_cstr(&qd));
+		if (!given_sender)
+			return 1;
+		static xp_provider sender_provider = { .get = sender_vars };
+		xp_env_push_provider(&env, &sender_provider);
+	}
 	/* main() has moved to the spool directory (prog/startup_cwd.c), as Exim does. */
 	xp_message msg;
 	if (cl->mode == MODE_BEM) {

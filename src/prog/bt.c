@@ -24,6 +24,7 @@
 #include "mail/smtp_cmd.h"
 #include "prog/cmdline.h"
 #include "prog/log_setup.h"
+#include "prog/sender_arg.h"
 #include "search/search.h"
 
 #define BT_MAX_LINE 65536
@@ -240,39 +241,11 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 	arena_reset(pool_msg, m);
 }
 
-/* -f as Exim checks it before testing anything: parsed and qualified, domain literals only
- * with allow_domain_literals. NULL (after printing Exim's complaint) when it is bad. */
+/* -f as Exim checks it before testing anything (prog/sender_arg.h). NULL (after printing
+ * Exim's complaint) when it is bad. */
 static const char *checked_sender(const char *given)
 {
-	sv text = sv_trim(sv_cstr(given));
-	if (!text.len || sv_eq_cstr(text, "<>"))
-		return "";
-	xbuf out;
-	xbuf_init(&out, pool_perm);
-	addr_parsed info;
-	const char *why = NULL;
-	if (!addr_extract(text, NULL, &out, &info, &why)) {
-		xbuf o2, reason;
-		xbuf_init(&o2, pool_msg);
-		xbuf_init(&reason, pool_msg);
-		bool is_null = false, has_domain = false;
-		if (smtp_parse_address(text, false, true, &o2, &is_null, &has_domain, &reason) || !reason.len)
-			xbuf_puts(&reason, why ? why : "malformed address");
-		fprintf(stderr, "exim: bad -f address \"%s\": %s\n", given, xbuf_cstr(&reason));
-		return NULL;
-	}
-	if (info.empty)
-		return "";
-	if (info.has_domain && info.local_len + 1 < out.len && out.p[info.local_len + 1] == '['
-		&& !conf_main.allow_domain_literals) {
-		fprintf(stderr, "exim: bad -f address \"%s\": domain literals not allowed\n", given);
-		return NULL;
-	}
-	if (!info.has_domain) {
-		xbuf_putc(&out, '@');
-		xbuf_puts(&out, qualify_for(true));
-	}
-	return xbuf_cstr(&out);
+	return sender_arg_parse(pool_perm, given, qualify_for(true));
 }
 
 /* The sender routers see ($sender_address, "senders ="): -f if given, else the caller. */

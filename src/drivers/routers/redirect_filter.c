@@ -369,6 +369,7 @@ static size_t make_children(const driver_instance *r, address_item *a, route_ctx
 		default:
 			continue;
 		}
+		k->hide_child = o->hide_child_in_errmsg;
 		/* Files and pipes run as the filter's user. */
 		if (k->kind != ADDR_MAIL) {
 			k->uid_set = a->uid_set;

@@ -510,6 +510,7 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 			text_i = a->address; /* replaced by a copy of the current address */
 		address_item *k = route_child_address(c, a, text_i, s.items[i].kind);
 		k->router = NULL;
+		k->hide_child = o->hide_child_in_errmsg;
 		if (k->kind != ADDR_MAIL) {
 			const char *tname = k->kind == ADDR_PIPE ? o->pipe_transport
 				: k->kind == ADDR_DIRECTORY && o->directory_transport ? o->directory_transport : o->file_transport;

@@ -157,6 +157,35 @@ static void test_lists(void)
 	}
 }
 
+/* ADDR_UTF8_DOMAINS (Exim 4.96's -f, command line and -t): 8-bit domains if they are UTF-8. */
+static void test_utf8_domains(void)
+{
+	static const struct { const char *in, *address, *why; } cases[] = {
+		{ "s\xc3\xa9nder@s\xc3\xa9.test", "s\xc3\xa9nder@s\xc3\xa9.test", NULL },
+		{ "Name <r@b\xc3\xbc" "cher.test>", "r@b\xc3\xbc" "cher.test", NULL },
+		{ "a@\xc3\xa9", "a@\xc3\xa9", NULL },
+		{ "a@s\xe9.test", NULL, "invalid UTF-8 byte sequence" },
+		{ "a@s\xc3", NULL, "invalid UTF-8 byte sequence" },
+		{ "a@-\xc3\xa9", NULL, "malformed address" },
+		{ "\xe9@s.test", "\xe9@s.test", NULL },        /* the local part is not checked */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		xbuf out;
+		addr_parsed info;
+		const char *why = NULL;
+		xbuf_init(&out, NULL);
+		bool ok = addr_extract_opts(sv_cstr(cases[i].in), NULL, ADDR_UTF8_DOMAINS, &out, &info, &why);
+		CHECK(ok == (cases[i].address != NULL));
+		if (ok)
+			CHECK_STR(xbuf_cstr(&out), cases[i].address);
+		else
+			CHECK_STR(why, cases[i].why);
+		xbuf_free(&out);
+	}
+	CHECK(addr_is_8bit(sv_cstr("\xc3\xa9@b")));
+	CHECK(!addr_is_8bit(sv_cstr("a@b")));
+}
+
 /* Junk never crashes and never reads outside the view (run under ASan in the sanitizer tree);
  * deep comment nesting is refused rather than recursed into. */
 static void test_robust(void)
@@ -200,6 +229,7 @@ int main(void)
 {
 	RUN(test_single);
 	RUN(test_lists);
+	RUN(test_utf8_domains);
 	RUN(test_robust);
 	return unit_report("test_address");
 }

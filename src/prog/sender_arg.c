@@ -1,0 +1,48 @@
+/* The -f argument as Exim 4.96 reads it (sender_arg.h). */
+#include "prog/sender_arg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/main_options.h"
+#include "mail/smtp_cmd.h"
+
+static const char *refuse(const char *shown, const char *why)
+{
+	fprintf(stderr, "exim: bad -f address \"%s\": %s\n", shown, why);
+	return NULL;
+}
+
+const char *sender_arg_parse(arena *a, const char *given, const char *qualify_domain)
+{
+	if (!*given)
+		return "";
+	sv text = sv_cstr(given);
+	if (!sv_trim(text).len)
+		return refuse(given, "empty address");
+	xbuf out, why;
+	xbuf_init(&out, a);
+	xbuf_init(&why, a);
+	bool is_null = false, has_domain = false;
+	/* The parser of MAIL and RCPT arguments gives Exim's reasons; a trailing dot is taken here
+	 * and judged below. */
+	if (!smtp_parse_address_opts(text, true, true, true, true, &out, &is_null, &has_domain, &why))
+		return refuse(given, why.len ? xbuf_cstr(&why) : "malformed address");
+	if (is_null)
+		return "";
+	/* Judged after parsing, and shown as parsed (observed: "<a@[1.2.3.4]>" is reported as
+	 * "a@[1.2.3.4]"). */
+	const char *at = has_domain ? memrchr(out.p, '@', out.len) : NULL;
+	if (at && at[1] == '[' && !conf_main.allow_domain_literals)
+		return refuse(xbuf_cstr(&out), "domain literals not allowed");
+	/* A dot at the end of the argument, white space after it aside ("a@b. " and "a@b ." are
+	 * refused as "a@b.", "a@b.(c)" and "<a@b.>" are taken). */
+	sv trimmed = sv_trim(text);
+	if (trimmed.p[trimmed.len - 1] == '.' && !conf_main.strip_trailing_dot) {
+		const char *shown = arena_printf(a, "%s.", xbuf_cstr(&out));
+		return refuse(shown, "domain is malformed (trailing dot not allowed)");
+	}
+	if (!has_domain)
+		xbuf_printf(&out, "@%s", qualify_domain);
+	return xbuf_cstr(&out);
+}
