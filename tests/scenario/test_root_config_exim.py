@@ -78,6 +78,8 @@ def clean_line(line, d, binary):
     line = re.sub(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b", "ID", line)
     line = re.sub(r"\bS=\d+", "S=N", line)
     line = re.sub(r"pid=\d+", "pid=N", line)
+    # The banner's date: Exim and Postern run one after the other and may see different seconds.
+    line = re.sub(r"\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}", "DATE", line)
     line = line.replace(str(d), "D")
     for exe in (binary, "/usr/sbin/exim4", os.path.realpath(binary)):
         line = line.replace(exe + " ", "BIN ")
