@@ -79,7 +79,7 @@ static const char *retry_env(const dctx *d, const dbatch *b)
 	return n && e.len < 65536 ? xbuf_cstr(&e) : NULL;
 }
 
-void ddied_prepare(ddied *p, const dctx *d, const dbatch *b)
+void ddied_prepare(ddied *p, const dctx *d, const dbatch *b, bool local_retry)
 {
 	*p = (ddied){ 0 };
 	const log_config *lc = log_current_config();
@@ -125,7 +125,7 @@ void ddied_prepare(ddied *p, const dctx *d, const dbatch *b)
 		p->addr[i] = dup_cstr(xbuf_cstr(&x));
 	}
 	p->n = i;
-	p->retry_env = retry_env(d, b);
+	p->retry_env = local_retry ? retry_env(d, b) : NULL;
 	p->argv = p->retry_env ? own_argv() : NULL;
 	p->cwd = initial_cwd();
 }

@@ -1,4 +1,4 @@
-/* The log lines of an appendfile child that died abnormally (deliver_died.c); internal to the
+/* The log lines of an appendfile or smtp child that died abnormally (deliver_died.c); internal to the
  * delivery process (deliver_inproc.c). */
 #ifndef POSTERN_CORE_DELIVER_DIED_H
 #define POSTERN_CORE_DELIVER_DIED_H
@@ -15,7 +15,7 @@ typedef struct ddied {
 	const char *zone;             /* " +hhmm" under log_timezone, else NULL */
 	bool millisec;
 	long gmtoff;                  /* local offset from UTC when prepared */
-	const char *driver;           /* "appendfile" */
+	const char *driver;           /* "appendfile", "smtp" */
 	const char **addr;            /* per address of the batch */
 	const char **defer;           /* its "==" text */
 	size_t n;
@@ -30,8 +30,9 @@ typedef struct ddied {
 #define DDIED_RETRY_ENV "POSTERN_DIED_RETRY"
 
 /* Before the child starts: everything the lines need, in pool_msg (which the child does not
- * reset). */
-void ddied_prepare(ddied *p, const dctx *d, const dbatch *b);
+ * reset). local_retry: the batch keeps local retry records (appendfile); a remote batch whose
+ * child died has none, as when its forked child is killed (deliver_local.c). */
+void ddied_prepare(ddied *p, const dctx *d, const dbatch *b, bool local_retry);
 /* After it died with wait status `status`: write Exim's lines using system calls only. */
 void ddied_write(const ddied *p, int status);
 /* Then: run this program again (same command line) with the retry items in the environment;
