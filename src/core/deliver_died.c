@@ -126,6 +126,7 @@ void ddied_prepare(ddied *p, const dctx *d, const dbatch *b, bool local_retry)
 	}
 	p->n = i;
 	p->retry_env = local_retry ? retry_env(d, b) : NULL;
+	p->remote = !local_retry;
 	p->argv = p->retry_env ? own_argv() : NULL;
 	p->cwd = initial_cwd();
 }
@@ -241,7 +242,16 @@ static void log_line(const ddied *p, bool panic, const char *t1, const char *t2,
 
 void ddied_write(const ddied *p, int status)
 {
-	for (size_t i = 0; i < p->n; i++)
+	if (p->remote && p->n) {
+		line what = { .n = 0 };
+		put(&what, ": got 0 of 7 bytes (pipeheader) from transport process ");
+		put_num(&what, (unsigned long)p->child, 1);
+		put(&what, " for transport ");
+		put(&what, p->driver);
+		what.b[what.n] = 0;
+		log_line(p, true, "Delivery status for ", p->addr[0], what.b);
+	}
+	for (size_t i = 0; i < p->n && !p->remote; i++)
 		log_line(p, true, "failed to read delivery status for ", p->addr[i], " from delivery subprocess");
 	static const char hex[] = "0123456789abcdef";
 	unsigned s = (unsigned)status & 0xffff;
@@ -252,13 +262,23 @@ void ddied_write(const ddied *p, int status)
 	put(&why, WIFSIGNALED(status) ? ": terminated by signal " : ": exit code ");
 	put_num(&why, (unsigned long)(WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)), 1);
 	why.b[why.n] = 0;
-	log_line(p, true, p->driver, why.b, NULL);
+	if (!p->remote)
+		log_line(p, true, p->driver, why.b, NULL);
+	/* The remote form puts the status after the "==" line's address: ": smtp transport ...". */
+	line tail = { .n = 0 };
+	if (p->remote) {
+		put(&tail, ": ");
+		put(&tail, p->driver);
+		put(&tail, why.b);
+	}
+	tail.b[tail.n] = 0;
 	for (size_t i = 0; i < p->n; i++) {
-		log_line(p, false, "== ", p->defer[i], NULL);
+		log_line(p, false, "== ", p->defer[i], tail.b);
 		line m = { .n = 0 };
 		put_stamp(&m, p, false);
 		put(&m, " ");
 		put(&m, p->defer[i]);
+		put(&m, tail.b);
 		put(&m, "\n");
 		append_to(p->msglog_path, &m);
 	}

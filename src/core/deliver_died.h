@@ -25,6 +25,13 @@ typedef struct ddied {
 	const char *retry_env;        /* DDIED_RETRY_ENV "=" id, sender, then key and address lines */
 	char **argv;                  /* this process's command line, to run it again */
 	const char *cwd;              /* the directory it started in (a relative -C path) */
+	/* A remote transport's child (smtp): Exim 4.96 words its death differently (observed by
+	 * killing its smtp transport process): "Delivery status for <first address>: got 0 of 7
+	 * bytes (pipeheader) from transport process <pid> for transport smtp" (main and panic log),
+	 * then per address "== <addr> R=... T=... defer (-1): smtp transport process returned
+	 * non-zero status 0x0009: terminated by signal 9". child: its pid, set once it runs. */
+	bool remote;
+	pid_t child;
 } ddied;
 
 #define DDIED_RETRY_ENV "POSTERN_DIED_RETRY"

@@ -167,6 +167,7 @@ bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const ch
 		sigprocmask(SIG_SETMASK, &c.mask, NULL);
 		return false;
 	}
+	died.child = pid;
 	int status = 0;
 	/* Past the limit it is killed, and then handled as any child that died. */
 	(void)dwait_reap(pid, monotonic_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
