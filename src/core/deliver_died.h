@@ -29,7 +29,9 @@ typedef struct ddied {
 	 * killing its smtp transport process): "Delivery status for <first address>: got 0 of 7
 	 * bytes (pipeheader) from transport process <pid> for transport smtp" (main and panic log),
 	 * then per address "== <addr> R=... T=... defer (-1): smtp transport process returned
-	 * non-zero status 0x0009: terminated by signal 9". child: its pid, set once it runs. */
+	 * non-zero status 0x0009: terminated by signal 9", then "Frozen". child: its pid, set once
+	 * it runs. The freeze is done by a fresh image of this program, as the retry records above
+	 * are written (retry_env then carries "freeze", the id and the queue name). */
 	bool remote;
 	pid_t child;
 } ddied;

@@ -177,7 +177,7 @@ bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const ch
 		 * library's clean-up) ran in this memory. Write Exim's lines from what was prepared and
 		 * leave without touching it. */
 		ddied_write(&died, status);
-		ddied_exec_retry(&died);   /* returns at once when no retry records are due */
+		ddied_exec_retry(&died);   /* retry records (appendfile) or the freeze (smtp) */
 		_exit(DELIVER_EXIT_TRANSPORT_DIED);
 	}
 	dirsync_enabled = false;

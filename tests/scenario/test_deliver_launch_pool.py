@@ -315,9 +315,9 @@ def test_smtp_child_killed_logs_and_leaves_the_message_queued(relay, postern_bin
     the lines Exim 4.96 writes for its killed smtp transport process (observed: "Delivery status
     for <addr>: got 0 of 7 bytes (pipeheader) from transport process <pid> for transport smtp" in
     the main and panic logs, then "== <addr> R=.. T=.. defer (-1): smtp transport process returned
-    non-zero status 0x0009: terminated by signal 9"), prepared before the child started
-    (deliver_died.c), leaves the message queued (Exim freezes it: not done here) and exits; the
-    launcher's next worker delivers the next message, and a queue run delivers the first one."""
+    non-zero status 0x0009: terminated by signal 9", then "Frozen"), prepared before the child
+    started (deliver_died.c), and exits after a fresh image of the program froze the message; the
+    launcher's next worker delivers the next message, and -M delivers the first one."""
     sink = HoldFirstSink()
     d = relay(sink=sink)
     with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
@@ -330,14 +330,20 @@ def test_smtp_child_killed_logs_and_leaves_the_message_queued(relay, postern_bin
     log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.mainlog)
     status = f"Delivery status for r@r.example: got 0 of 7 bytes (pipeheader) from transport process {child}" \
              " for transport smtp\n"
+    assert wait_for(lambda: "Frozen" in d.mainlog, timeout=10), d.mainlog
+    log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.mainlog)
     assert status + "== r@r.example R=sink T=t defer (-1): smtp transport process returned non-zero status" \
-                    " 0x0009: terminated by signal 9\n" in log, d.mainlog
+                    " 0x0009: terminated by signal 9\nFrozen\n" in log, d.mainlog
     panic = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.paniclog)
     assert panic == status, d.paniclog
     assert wait_for(lambda: workers_of_daemon(d) == [], timeout=10)
     (qid,) = re.findall(r" (\S{6}-\S{6}-\S{2}) <= ", d.mainlog)
     assert (d.spool / "input" / f"{qid}-H").exists()
+    bp = subprocess.run([postern_bin, "-C", str(d.conf), "-bp"], capture_output=True, text=True, timeout=60)
+    assert "*** frozen ***" in bp.stdout, bp.stdout
     assert send(d, 1) != worker
     subprocess.run([postern_bin, "-C", str(d.conf), "-qf"], capture_output=True, timeout=60)
+    assert f"{qid} Completed" not in d.mainlog
+    subprocess.run([postern_bin, "-C", str(d.conf), "-M", qid], capture_output=True, timeout=60)
     assert wait_for(lambda: f"{qid} Completed" in d.mainlog, timeout=30), d.mainlog
     assert d.mainlog.count("=> r@r.example") == 1 and sorted(sink.done) == ["1", "held"], sink.done
