@@ -27,7 +27,9 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "core/queue.h"
 #include "core/retry.h"
+#include "core/spool.h"
 #include "lib/initial_cwd.h"
 #include "lib/log.h"
 #include "lib/proc_argv.h"
@@ -79,7 +81,22 @@ static const char *retry_env(const dctx *d, const dbatch *b)
 	return n && e.len < 65536 ? xbuf_cstr(&e) : NULL;
 }
 
-void ddied_prepare(ddied *p, const dctx *d, const dbatch *b)
+/* DDIED_RETRY_ENV=freeze\n<id>\n<queue name or nothing>\n: a remote batch's child died; the new
+ * image freezes the message, as Exim does then (observed: "Frozen" after the "==" line). */
+static const char *freeze_env(const dctx *d)
+{
+	if (d->dont_deliver)
+		return NULL;
+	const char *q = d->sc->queue_name ? d->sc->queue_name : "";
+	if (strchr(q, '\n'))
+		return NULL;
+	xbuf e;
+	xbuf_init(&e, pool_msg);
+	xbuf_printf(&e, "%s=freeze\n%s\n%s\n", DDIED_RETRY_ENV, d->m->id, q);
+	return xbuf_cstr(&e);
+}
+
+void ddied_prepare(ddied *p, const dctx *d, const dbatch *b, bool local_retry)
 {
 	*p = (ddied){ 0 };
 	const log_config *lc = log_current_config();
@@ -125,7 +142,8 @@ void ddied_prepare(ddied *p, const dctx *d, const dbatch *b)
 		p->addr[i] = dup_cstr(xbuf_cstr(&x));
 	}
 	p->n = i;
-	p->retry_env = retry_env(d, b);
+	p->retry_env = local_retry ? retry_env(d, b) : freeze_env(d);
+	p->remote = !local_retry;
 	p->argv = p->retry_env ? own_argv() : NULL;
 	p->cwd = initial_cwd();
 }
@@ -241,7 +259,16 @@ static void log_line(const ddied *p, bool panic, const char *t1, const char *t2,
 
 void ddied_write(const ddied *p, int status)
 {
-	for (size_t i = 0; i < p->n; i++)
+	if (p->remote && p->n) {
+		line what = { .n = 0 };
+		put(&what, ": got 0 of 7 bytes (pipeheader) from transport process ");
+		put_num(&what, (unsigned long)p->child, 1);
+		put(&what, " for transport ");
+		put(&what, p->driver);
+		what.b[what.n] = 0;
+		log_line(p, true, "Delivery status for ", p->addr[0], what.b);
+	}
+	for (size_t i = 0; i < p->n && !p->remote; i++)
 		log_line(p, true, "failed to read delivery status for ", p->addr[i], " from delivery subprocess");
 	static const char hex[] = "0123456789abcdef";
 	unsigned s = (unsigned)status & 0xffff;
@@ -252,13 +279,23 @@ void ddied_write(const ddied *p, int status)
 	put(&why, WIFSIGNALED(status) ? ": terminated by signal " : ": exit code ");
 	put_num(&why, (unsigned long)(WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)), 1);
 	why.b[why.n] = 0;
-	log_line(p, true, p->driver, why.b, NULL);
+	if (!p->remote)
+		log_line(p, true, p->driver, why.b, NULL);
+	/* The remote form puts the status after the "==" line's address: ": smtp transport ...". */
+	line tail = { .n = 0 };
+	if (p->remote) {
+		put(&tail, ": ");
+		put(&tail, p->driver);
+		put(&tail, why.b);
+	}
+	tail.b[tail.n] = 0;
 	for (size_t i = 0; i < p->n; i++) {
-		log_line(p, false, "== ", p->defer[i], NULL);
+		log_line(p, false, "== ", p->defer[i], tail.b);
 		line m = { .n = 0 };
 		put_stamp(&m, p, false);
 		put(&m, " ");
 		put(&m, p->defer[i]);
+		put(&m, tail.b);
 		put(&m, "\n");
 		append_to(p->msglog_path, &m);
 	}
@@ -284,11 +321,53 @@ void ddied_exec_retry(const ddied *p)
 	execve("/proc/self/exe", p->argv, envp);
 }
 
+/* In the new image: freeze the message whose remote child died (under its lock, which the exec
+ * released; a process that took the message meanwhile decides instead), as -Mf does, with the
+ * log line a delivery writes for it. */
+static int freeze_main(char *text)
+{
+	char *id = text, *nl = strchr(id, '\n');
+	if (!nl)
+		return DELIVER_EXIT_TRANSPORT_DIED;
+	*nl = 0;
+	char *queue = nl + 1, *end = strchr(queue, '\n');
+	if (end)
+		*end = 0;
+	spool_config sc;
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	if (!spool_valid_id(sv_cstr(id)) || !spool_config_from_main(&sc, &err))
+		return DELIVER_EXIT_TRANSPORT_DIED;
+	sc.queue_name = *queue ? queue : NULL;
+	log_set_id(id);
+	int fd = spool_open_locked(&sc, id, &err);
+	if (fd < 0)
+		return DELIVER_EXIT_TRANSPORT_DIED;
+	message m;
+	msg_origin origin;
+	if (spool_read_header(pool_msg, &sc, id, &m, &origin, &err)) {
+		m.origin = &origin;
+		spool_read_journal(pool_msg, &sc, id, &m);
+		m.frozen = time(NULL);
+		if (spool_rewrite_header(&sc, &m, &err)) {
+			log_write(LOG_MAIN, "Frozen");
+			spool_msglog(&sc, id, "*** Frozen");
+			queue_schedule_note(&sc, id, 0, true);
+		} else {
+			log_write(LOG_MAIN | LOG_PANIC, "failed to update the spool header: %s", xbuf_cstr(&err));
+		}
+	}
+	close(fd);
+	return DELIVER_EXIT_TRANSPORT_DIED;
+}
+
 int ddied_retry_main(void)
 {
 	const char *env = getenv(DDIED_RETRY_ENV);
 	char *text = env ? arena_strdup(pool_msg, env) : NULL;
 	unsetenv(DDIED_RETRY_ENV);
+	if (text && strncmp(text, "freeze\n", 7) == 0)
+		return freeze_main(text + 7);
 	char *save = NULL;
 	char *id = text ? strtok_r(text, "\n", &save) : NULL;
 	/* The sender line may be empty (<>): strtok_r would skip it, so split by hand. */

@@ -98,6 +98,11 @@ typedef struct dbatch {
 	bool journaled;               /* ... and said (exit status 0) that it journaled what it
 	                               * delivered: the delivery process need not write it again */
 	bool inproc;                  /* ran in the delivery process (deliver_inproc.c): no child */
+	bool inproc_records;          /* ... and left result records in buf, as a forked child sends
+	                               * them (remote transports): dbatch_finish applies them */
+	int inproc_status;            /* ... and its exit status (0 or DCHILD_EXIT_UNJOURNALED) */
+	bool alone;                   /* nothing else of the delivery runs while it does (no other
+	                               * remote batch in parallel): it may run in a shared-memory child */
 	int64_t deadline_ms;          /* when the child is killed (deliver_wait.h; INT64_MAX: never) */
 } dbatch;
 /* The exit status of a transport child whose journal write failed (the delivery process then
@@ -141,7 +146,7 @@ bool dbatch_read(dbatch *b);
  * process's memory, and running it there as uid/gid in dir (results in the addresses and the
  * journal written when it returns true; false: it could not start, fork instead). */
 bool dinproc_eligible(const dctx *d, const dbatch *b, bool remote);
-bool dinproc_run(dctx *d, dbatch *b, uid_t uid, gid_t gid, const char *name, const char *dir);
+bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const char *name, const char *dir);
 /* The delivery process's exit status after such a child died abnormally. */
 #define DELIVER_EXIT_TRANSPORT_DIED 70
 

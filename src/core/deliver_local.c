@@ -230,7 +230,7 @@ bool dbatch_start(dctx *d, dbatch *b, bool remote)
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&jerr));
 	}
 	/* A uid change that must fail is left to a forked child, which reports it as Exim's does. */
-	if (dinproc_eligible(d, b, remote) && priv_can_become(uid, gid) && dinproc_run(d, b, uid, gid, name, dir))
+	if (dinproc_eligible(d, b, remote) && priv_can_become(uid, gid) && dinproc_run(d, b, remote, uid, gid, name, dir))
 		return true;
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -281,10 +281,11 @@ bool dbatch_read(dbatch *b)
 void dbatch_finish(dctx *d, dbatch *b)
 {
 	(void)d;
-	if (b->inproc)
+	if (b->inproc && !b->inproc_records)
 		return; /* the results are in the addresses already */
 	bool killed = false;
-	if (b->fd >= 0) {
+	int status = b->inproc_status;
+	if (!b->inproc && b->fd >= 0) {
 		for (;;) {
 			int r = dwait_readable(b->fd, b->deadline_ms);
 			if (r == 0) {
@@ -300,9 +301,11 @@ void dbatch_finish(dctx *d, dbatch *b)
 		close(b->fd);
 		b->fd = -1;
 	}
-	int status = 0;
-	(void)dwait_reap(b->pid, killed ? monotonic_ms() : b->deadline_ms, &status);
-	b->journaled = b->journal_child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!b->inproc) {
+		status = 0;
+		(void)dwait_reap(b->pid, killed ? monotonic_ms() : b->deadline_ms, &status);
+		b->journaled = b->journal_child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
 	address_item *list[b->n ? b->n : 1];
 	bool got[b->n ? b->n : 1];
 	size_t i = 0;

@@ -174,6 +174,10 @@ void dremote_run(dctx *d, address_item *list)
 			}
 			nrunning--;
 		}
+		/* Alone: nothing else runs while it does and nothing would run beside it (the last
+		 * batch, or one at a time anyway), so it may run in a child sharing this process's
+		 * memory (deliver_inproc.c), which this process waits for. */
+		b->alone = nrunning == 0 && (!b->next || max == 1);
 		bool started;
 		int h = start_with_handoff(d, b, &started);
 		if (started) {

@@ -276,7 +276,7 @@ static size_t collect(const spool_config *sc, worker *w, size_t *nw, hintsdb *id
 		 * runner goes on after a delivery process that crashed. */
 		const qjob *j = wk->job;
 		int status = retire(w, nw, map[k]);
-		/* (A delivery whose appendfile child died has logged Exim's lines for it already.) */
+		/* (A delivery whose cloned transport child died has logged Exim's lines for it already.) */
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != DELIVER_EXIT_TRANSPORT_DIED)
 			log_write(LOG_MAIN | LOG_PANIC, "%s: queue run: delivery process ended abnormally (status 0x%04x)",
 				j->id, (unsigned)status);

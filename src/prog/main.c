@@ -18,6 +18,7 @@
 #include "prog/cmdline.h"
 #include "prog/cmdline_continue.h"
 #include "prog/conf_load_for.h"
+#include "prog/log_setup.h"
 #include "prog/daemon_notify.h"
 #include "prog/environment_note.h"
 #include "prog/privilege_note.h"
@@ -98,8 +99,13 @@ int main(int argc, char **argv)
 	}
 	/* A delivery process whose appendfile child died runs this program again to write the
 	 * retry records (core/deliver_died.c). */
-	if (getenv(DDIED_RETRY_ENV))
-		return load(&cl) ? ddied_retry_main() : DELIVER_EXIT_TRANSPORT_DIED;
+	if (getenv(DDIED_RETRY_ENV)) {
+		xbuf lerr;
+		xbuf_init(&lerr, pool_perm);
+		/* The log too: a remote batch's freeze is logged ("Frozen"). */
+		return load(&cl) && log_setup_from_config(LOG_ECHO_NONE, NULL, &lerr) ? ddied_retry_main()
+			: DELIVER_EXIT_TRANSPORT_DIED;
+	}
 	/* Host lists may name hosts and domain lists may say @mx_*: both need the resolver. */
 	dns_install_match_hooks();
 	xp_queue_size_source = daemon_notify_queue_size;

@@ -194,3 +194,156 @@ def test_worker_killed_at_hand_over_message_goes_elsewhere_at_once(relay):
     assert d.paniclog == ""
     # The pool goes on: the next message is delivered by a worker as usual.
     send(d, 2)
+
+
+def kcmp(pid1, pid2, kind):
+    """0 when the two processes share the resource (KCMP_VM 1, KCMP_FILES 2)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(312, pid1, pid2, kind, 0, 0)  # SYS_kcmp on x86_64
+
+
+def transport_child_of(worker):
+    """The worker's transport child: a child of it running as the exim user (mail)."""
+    import pwd
+    mail = pwd.getpwnam("mail").pw_uid
+    from daemon_helpers import children_of
+    return [pid for pid, _, uid in children_of(worker) if uid == mail]
+
+
+def test_smtp_child_shares_the_worker_and_leaves_nothing_open(relay):
+    """A lone smtp batch runs in a child that shares the worker's memory and descriptors
+    (src/core/deliver_inproc.c): no fork per message. What it opened (the connection to the
+    sink, hints databases) is closed when it ends, so the worker's descriptors do not grow."""
+    import platform
+    if platform.machine() != "x86_64":
+        pytest.skip("kcmp number is for x86_64")
+    sink = HeldSink()
+    d = relay(sink=sink)
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        s.sendmail("a@s.example", ["r@r.example"], "Subject: held\r\n\r\nbody\r\n")
+    assert sink.got_data.wait(20), d.mainlog + d.paniclog
+    (worker,) = workers_of_daemon(d)
+    (child,) = transport_child_of(worker)
+    assert kcmp(worker, child, 1) == 0 and kcmp(worker, child, 2) == 0
+    sink.release.set()
+    assert wait_for(lambda: "=> r@r.example" in d.mainlog, timeout=20), d.mainlog
+    sink.got_data.clear()
+    assert send(d, 0) == worker
+    fds = sorted(os.listdir(f"/proc/{worker}/fd"), key=int)
+    for n in range(1, 6):
+        assert send(d, n) == worker
+    assert sorted(os.listdir(f"/proc/{worker}/fd"), key=int) == fds
+    assert d.mainlog.count(" Completed") == 7 and sink.acked == 7, d.mainlog
+    assert d.paniclog == ""
+
+
+class HoldFirstSink:
+    """Takes messages on connections of their own; never answers the first message's data (its
+    connection is the one whose client gets killed). done: the Subjects it acknowledged."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.got_data = threading.Event()
+        self.stop = threading.Event()
+        self.held = False
+        self.done = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        c.settimeout(30)
+        try:
+            with c, c.makefile("rwb") as f:
+                def w(x):
+                    f.write(x.encode() + b"\r\n")
+                    f.flush()
+                w("220 hold.example ESMTP")
+                data, subject = False, None
+                for raw in f:
+                    line = raw.decode(errors="replace").rstrip("\r\n")
+                    if data:
+                        if line.startswith("Subject: "):
+                            subject = line[9:]
+                        if line == ".":
+                            data = False
+                            if not self.held:
+                                self.held = True
+                                self.got_data.set()
+                                self.stop.wait(60)
+                                return
+                            w("250 OK")
+                            self.done.append(subject)
+                        continue
+                    up = line.upper()
+                    if up.startswith("EHLO"):
+                        w("250-hold.example")
+                        w("250 PIPELINING")
+                    elif up == "DATA":
+                        w("354 go")
+                        data = True
+                    elif up == "QUIT":
+                        w("221 bye")
+                        break
+                    else:
+                        w("250 OK")
+        except OSError:
+            pass
+
+    def close(self):
+        self.stop.set()
+        try:
+            self.sock.shutdown(2)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def test_smtp_child_killed_logs_and_leaves_the_message_queued(relay, postern_bin):
+    """kill -9 of that smtp child while it waits for the 250 after the data: the worker writes
+    the lines Exim 4.96 writes for its killed smtp transport process (observed: "Delivery status
+    for <addr>: got 0 of 7 bytes (pipeheader) from transport process <pid> for transport smtp" in
+    the main and panic logs, then "== <addr> R=.. T=.. defer (-1): smtp transport process returned
+    non-zero status 0x0009: terminated by signal 9", then "Frozen"), prepared before the child
+    started (deliver_died.c), and exits after a fresh image of the program froze the message; the
+    launcher's next worker delivers the next message, and -M delivers the first one."""
+    sink = HoldFirstSink()
+    d = relay(sink=sink)
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        s.sendmail("a@s.example", ["r@r.example"], "Subject: held\r\n\r\nbody\r\n")
+    assert sink.got_data.wait(20), d.mainlog + d.paniclog
+    (worker,) = workers_of_daemon(d)
+    (child,) = transport_child_of(worker)
+    os.kill(child, signal.SIGKILL)
+    assert wait_for(lambda: "== r@r.example" in d.mainlog, timeout=20), d.mainlog
+    log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.mainlog)
+    status = f"Delivery status for r@r.example: got 0 of 7 bytes (pipeheader) from transport process {child}" \
+             " for transport smtp\n"
+    assert wait_for(lambda: "Frozen" in d.mainlog, timeout=10), d.mainlog
+    log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.mainlog)
+    assert status + "== r@r.example R=sink T=t defer (-1): smtp transport process returned non-zero status" \
+                    " 0x0009: terminated by signal 9\nFrozen\n" in log, d.mainlog
+    panic = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.paniclog)
+    assert panic == status, d.paniclog
+    assert wait_for(lambda: workers_of_daemon(d) == [], timeout=10)
+    (qid,) = re.findall(r" (\S{6}-\S{6}-\S{2}) <= ", d.mainlog)
+    assert (d.spool / "input" / f"{qid}-H").exists()
+    bp = subprocess.run([postern_bin, "-C", str(d.conf), "-bp"], capture_output=True, text=True, timeout=60)
+    assert "*** frozen ***" in bp.stdout, bp.stdout
+    assert send(d, 1) != worker
+    subprocess.run([postern_bin, "-C", str(d.conf), "-qf"], capture_output=True, timeout=60)
+    assert f"{qid} Completed" not in d.mainlog
+    subprocess.run([postern_bin, "-C", str(d.conf), "-M", qid], capture_output=True, timeout=60)
+    assert wait_for(lambda: f"{qid} Completed" in d.mainlog, timeout=30), d.mainlog
+    assert d.mainlog.count("=> r@r.example") == 1 and sorted(sink.done) == ["1", "held"], sink.done
