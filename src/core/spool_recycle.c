@@ -152,41 +152,111 @@ static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid,
 	return -1;
 }
 
+/* The pool's names as this process last listed them. A take used to open and read the pool
+ * directory each time (three times per connection: its spare files), which cost about 7% of a
+ * connection's CPU; now a process lists it once and takes the names one after the other, and
+ * lists it again only when its names run out or turn out to be taken (by other processes) or
+ * when it has none of the kind it prefers. A name that is gone costs one failed rename: the
+ * renames without replacement, not the listing, decide who gets a file, as before. */
+typedef struct name_list {
+	unsigned char slot[SPOOL_RECYCLE_SLOTS];
+	int n, next; /* slot[next..n-1] not tried yet */
+} name_list;
+
+static struct {
+	pid_t pid;         /* whose listing: a forked child lists for itself */
+	char pool[4300];
+	name_list kind[2]; /* [0] emptied ("e<n>"), [1] with content ("<n>") */
+} listing;
+
+/* A pool name's slot number and kind; false for anything put() never makes. */
+static bool parse_slot(const char *name, int *kind, unsigned *slot)
+{
+	*kind = name[0] == 'e' ? 0 : 1;
+	const char *p = name + (*kind == 0);
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1]))
+		return false;
+	unsigned v = 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned)(*p - '0');
+		if (v >= SPOOL_RECYCLE_SLOTS)
+			return false;
+	}
+	*slot = v;
+	return true;
+}
+
+/* (Re)list the pool. Each process starts at its own place in the list, so that processes
+ * listing at the same moment seldom try the same names. False: no pool directory. */
+static bool list_pool(const char *pool)
+{
+	DIR *d = opendir(pool);
+	if (!d)
+		return false;
+	stats.listed++;
+	listing.kind[0].n = listing.kind[1].n = 0;
+	unsigned char got[2][SPOOL_RECYCLE_SLOTS];
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int k;
+		unsigned slot;
+		if (parse_slot(e->d_name, &k, &slot) && listing.kind[k].n < SPOOL_RECYCLE_SLOTS)
+			got[k][listing.kind[k].n++] = (unsigned char)slot;
+	}
+	closedir(d);
+	for (int k = 0; k < 2; k++) {
+		name_list *l = &listing.kind[k];
+		int start = l->n ? (int)((unsigned)getpid() % (unsigned)l->n) : 0;
+		for (int i = 0; i < l->n; i++)
+			l->slot[i] = got[k][(start + i) % l->n];
+		l->next = 0;
+	}
+	return true;
+}
+
 static int take(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid, off_t *stale)
 {
 	char pool[4300];
 	if (!input_dir || (size_t)snprintf(pool, sizeof pool, "%s/" POOL_NAME, input_dir) >= sizeof pool)
 		return -1;
-	DIR *d = opendir(pool);
-	if (!d) {
-		stats.take_empty++;
-		return -1;
+	if (listing.pid != getpid() || strcmp(listing.pool, pool) != 0) {
+		listing.pid = getpid();
+		memcpy(listing.pool, pool, strlen(pool) + 1);
+		listing.kind[0].n = listing.kind[0].next = listing.kind[1].n = listing.kind[1].next = 0;
 	}
 	/* A journal (stale NULL: it must be empty) takes an emptied file ("e<n>") first, so that
 	 * it need not free blocks itself; a spare, which is overwritten anyway, takes the others
 	 * first and leaves the emptied ones to the journals. */
-	char names[2][TAKE_TRIES][16];
-	int count[2] = { 0, 0 };
-	struct dirent *e;
-	while ((count[0] < TAKE_TRIES || count[1] < TAKE_TRIES) && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof names[0][0])
-			continue;
-		int want = (e->d_name[0] == 'e') == (stale == NULL) ? 0 : 1;
-		if (count[want] < TAKE_TRIES)
-			memcpy(names[want][count[want]++], e->d_name, strlen(e->d_name) + 1);
-	}
-	int fd = -1, tries = 0;
-	bool stop = false;
-	for (int c = 0; c < 2 && fd < 0 && !stop; c++) {
-		for (int i = 0; i < count[c] && fd < 0 && !stop && tries < TAKE_TRIES; i++) {
-			tries++;
-			if (rename_noreplace(dirfd(d), names[c][i], dest) == 0)
-				fd = adopt(dest, flags, mode, uid, gid, stale);
-			else if (errno != ENOENT) /* ENOENT: another process took it first */
-				stop = true;      /* dest exists, or worse: the caller's usual path decides */
+	int want = stale == NULL ? 0 : 1;
+	bool listed = false;
+	int fd = -1, tries = 0, gone = 0;
+	while (fd < 0 && tries < TAKE_TRIES) {
+		/* Listed again (once per take) when no name of the wanted kind is left, or when two
+		 * names in a row were gone: the listing is out of date. */
+		if (!listed && (listing.kind[want].next == listing.kind[want].n || gone >= 2)) {
+			if (!list_pool(pool))
+				break;
+			listed = true;
+		}
+		name_list *l = &listing.kind[want];
+		if (l->next == l->n)
+			l = &listing.kind[1 - want];
+		if (l->next == l->n)
+			break;
+		char from[4400];
+		snprintf(from, sizeof from, "%s/%s%u", pool, l == &listing.kind[0] ? "e" : "", l->slot[l->next++]);
+		tries++;
+		if (rename_noreplace(AT_FDCWD, from, dest) == 0) {
+			fd = adopt(dest, flags, mode, uid, gid, stale);
+			gone = 0;
+		} else if (errno == ENOENT) { /* another process took it first */
+			gone++;
+		} else {
+			break; /* dest exists, or worse: the caller's usual path decides */
 		}
 	}
-	closedir(d);
 	if (fd >= 0)
 		stats.taken++;
 	else

@@ -77,6 +77,7 @@ void spool_recycle_expire(const spool_config *sc, time_t max_age);
 /* Counters for tests and the benchmark. */
 typedef struct spool_recycle_stats {
 	unsigned long put, put_full, taken, take_empty;
+	unsigned long listed; /* times the pool directory was read (by take) */
 } spool_recycle_stats;
 spool_recycle_stats spool_recycle_get_stats(void);
 

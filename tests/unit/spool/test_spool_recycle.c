@@ -295,6 +295,67 @@ static void test_emptied_journals(void)
 	CHECK_INT(count_pool(), 0);
 }
 
+/* A process lists the pool once for several takes (a listing per take cost an open and a read
+ * of the directory); names another process took meanwhile are skipped, and files put after the
+ * listing are found when its names run out. */
+static void test_one_listing_for_several_takes(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char a[400], dest[400], slot[500];
+	for (int i = 0; i < 3; i++) {
+		snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-2%c-D", input, 'a' + i);
+		put_file(a, "old");
+		CHECK_INT(spool_recycle_remove(&sc, a), 0);
+	}
+	CHECK_INT(count_pool(), 3);
+	unsigned long listed = spool_recycle_get_stats().listed;
+	for (int i = 0; i < 3; i++) {
+		snprintf(dest, sizeof dest, "%s/.postern-spare.9.%c", input, 'D' + i);
+		off_t stale = -1;
+		int fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+		CHECK(fd >= 0 && stale == 3);
+		if (fd >= 0)
+			close(fd);
+		unlink(dest);
+	}
+	CHECK_INT(spool_recycle_get_stats().listed - listed, 1);
+	CHECK_INT(count_pool(), 0);
+	/* Listed with four names; one taken; the other three vanish (taken by other processes)
+	 * and one new file arrives: the take still gets the new one. */
+	for (int i = 0; i < 4; i++) {
+		snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-2%c-D", input, 'e' + i);
+		put_file(a, "old");
+		CHECK_INT(spool_recycle_remove(&sc, a), 0);
+	}
+	snprintf(dest, sizeof dest, "%s/.postern-spare.9.D", input);
+	off_t stale = -1;
+	int fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		unlink(slot);
+	}
+	snprintf(slot, sizeof slot, "%s/%d", pool, SPOOL_RECYCLE_SLOTS - 1);
+	put_file(slot, "newer");
+	struct stat want, got;
+	CHECK(stat(slot, &want) == 0);
+	fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	CHECK(fd >= 0 && fstat(fd, &got) == 0 && got.st_ino == want.st_ino && stale == 5);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	CHECK_INT(count_pool(), 0);
+	/* Names put() never makes are not taken. */
+	snprintf(slot, sizeof slot, "%s/x7", pool);
+	put_file(slot, "not a slot");
+	CHECK_INT(spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale), -1);
+	CHECK(access(slot, F_OK) == 0);
+	unlink(slot);
+}
+
 int main(void)
 {
 	setup();
@@ -305,6 +366,7 @@ int main(void)
 	RUN(test_named_queue_and_split_unlink);
 	RUN(test_take_stale_and_cut);
 	RUN(test_emptied_journals);
+	RUN(test_one_listing_for_several_takes);
 	rmdir(pool);
 	rmdir(input);
 	rmdir(spool);
