@@ -65,21 +65,33 @@ static size_t scan_number(sv v, unsigned long long *val, bool *overflow)
 	return i == start && base == 16 ? 1 : i;  /* "0x" alone: the 0 is the number, x is junk */
 }
 
-bool conf_parse_int(conf_reader *r, sv v, const char *optname, long long *out)
+/* The sign and digits that start an integer option's value v: s is v without its sign, used
+ * how many of s's characters the number took. False (the error reported) without a digit. */
+static bool scan_signed(conf_reader *r, sv v, const char *optname, sv *s, bool *neg, unsigned long long *n,
+	bool *overflow, size_t *used)
 {
-	sv s = v;
-	bool neg = false;
-	if (s.len && (s.p[0] == '-' || s.p[0] == '+')) {
-		neg = s.p[0] == '-';
-		s = sv_sub(s, 1, s.len);
+	*s = v;
+	*neg = false;
+	if (s->len && (s->p[0] == '-' || s->p[0] == '+')) {
+		*neg = s->p[0] == '-';
+		*s = sv_sub(*s, 1, s->len);
 	}
-	if (!s.len || !isdigit((unsigned char)s.p[0])) {
+	if (!s->len || !isdigit((unsigned char)s->p[0])) {
 		conf_fail(r, "integer expected for %s", optname);
 		return false;
 	}
+	*used = scan_number(*s, n, overflow);
+	return true;
+}
+
+bool conf_parse_int(conf_reader *r, sv v, const char *optname, long long *out)
+{
+	sv s;
+	bool neg, overflow;
 	unsigned long long n;
-	bool overflow;
-	size_t used = scan_number(s, &n, &overflow);
+	size_t used;
+	if (!scan_signed(r, v, optname, &s, &neg, &n, &overflow, &used))
+		return false;
 	unsigned long long mult = 1;
 	if (used < s.len) {
 		switch (s.p[used]) {
@@ -108,19 +120,12 @@ bool conf_parse_int(conf_reader *r, sv v, const char *optname, long long *out)
  * bare number or a K suffix is K, M, G and T scale it up; the result must fit in 64 bits. */
 static bool parse_kint(conf_reader *r, sv v, const char *optname, long long *out)
 {
-	sv s = v;
-	bool neg = false;
-	if (s.len && (s.p[0] == '-' || s.p[0] == '+')) {
-		neg = s.p[0] == '-';
-		s = sv_sub(s, 1, s.len);
-	}
-	if (!s.len || !isdigit((unsigned char)s.p[0])) {
-		conf_fail(r, "integer expected for %s", optname);
-		return false;
-	}
+	sv s;
+	bool neg, overflow;
 	unsigned long long n;
-	bool overflow;
-	size_t used = scan_number(s, &n, &overflow);
+	size_t used;
+	if (!scan_signed(r, v, optname, &s, &neg, &n, &overflow, &used))
+		return false;
 	unsigned long long mult = 1;
 	if (used < s.len) {
 		switch (s.p[used]) {

@@ -16,6 +16,7 @@
 #include "core/priv_receive.h"
 #include "core/priv_reexec.h"
 #include "core/queue_named.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
 
 static deliver_after after_how = DELIVER_AFTER_BACKGROUND;
@@ -90,20 +91,6 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
 }
 
 /* Read exactly n bytes; false at the end of the pipe or an error. */
-static bool read_exact(int fd, char *p, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, p + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		got += (size_t)r;
-	}
-	return true;
-}
-
 /* The helper: one record per message ("D" or "S" (queue_smtp), the id, newline; "d" or "s"
  * the same for a named queue, followed by the name's length (one byte) and the name). Anything
  * else ends it; the messages it did not start wait for a queue runner. */
@@ -119,7 +106,7 @@ static void launcher_loop(int fd)
 	signal(SIGCHLD, SIG_IGN); /* delivery processes and workers are reaped by the kernel */
 	char line[MSG_ID_LEN + 2];
 	for (;;) {
-		if (!lpool_wait_input(fd) || !read_exact(fd, line, sizeof line))
+		if (!lpool_wait_input(fd) || !fd_read_all(fd, line, sizeof line))
 			return;
 		char id[MSG_ID_LEN + 1];
 		memcpy(id, line + 1, MSG_ID_LEN);
@@ -136,7 +123,7 @@ static void launcher_loop(int fd)
 			unsigned char ql;
 			xbuf qerr;
 			xbuf_init(&qerr, pool_scratch);
-			if (!read_exact(fd, (char *)&ql, 1) || ql == 0 || !read_exact(fd, qn, ql)
+			if (!fd_read_all(fd, (char *)&ql, 1) || ql == 0 || !fd_read_all(fd, qn, ql)
 				|| (qn[ql] = 0, !queue_named_check(sv_make(qn, ql), &qerr))) {
 				log_write(LOG_MAIN | LOG_PANIC, "delivery launcher: malformed request");
 				return;

@@ -17,6 +17,7 @@
 #include "core/priv_trust.h"
 #include "core/queue_named.h"
 #include "lib/caller_id.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
 
 /* One message handed from the reception child to the root parent: fixed size, sent whole. */
@@ -31,21 +32,6 @@ typedef struct hand_off {
 
 static bool is_child;        /* this process is the reception child */
 static int parent_fd = -1;   /* the child's end of the socket; -1 once it failed */
-
-static bool read_exact(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, p + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		got += (size_t)r;
-	}
-	return true;
-}
 
 static bool send_all(int fd, const void *buf, size_t n)
 {
@@ -82,7 +68,7 @@ bool priv_receive_hand_off(const spool_config *sc, const char *id, const deliver
 	memcpy(h.queue_name, qn, ql);
 	char ack;
 	errno = 0;
-	if (parent_fd < 0 || !send_all(parent_fd, &h, sizeof h) || !read_exact(parent_fd, &ack, 1)) {
+	if (parent_fd < 0 || !send_all(parent_fd, &h, sizeof h) || !fd_read_all(parent_fd, &ack, 1)) {
 		/* The message is on the spool: a queue runner delivers it. This process is the exim
 		 * user and does not try itself (a local delivery to another user would defer). */
 		log_write(LOG_MAIN | LOG_PANIC, "failed to hand %s to the delivering process: %s", id,
@@ -126,7 +112,7 @@ static int parent_run(int fd, pid_t child)
 	if (!have_sc)
 		log_write(LOG_MAIN | LOG_PANIC, "deliveries after the reception: %s", xbuf_cstr(&err));
 	hand_off h;
-	while (read_exact(fd, &h, sizeof h)) {
+	while (fd_read_all(fd, &h, sizeof h)) {
 		if (!hand_off_valid(&h)) {
 			log_write(LOG_MAIN | LOG_PANIC, "reception process sent a malformed delivery request");
 			break;   /* the child's next hand-off fails; its messages wait for a queue run */

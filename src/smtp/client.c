@@ -33,6 +33,21 @@ static bool event(smtpc_conn *c, const char *name, sv data, xbuf *result)
 	return result->len > 0;
 }
 
+/* The smtp:connect event, with the greeting as its data: a non-empty expansion defers the
+ * host (QUIT sent). True when it did. */
+static bool connect_event_defers(smtpc_conn *c)
+{
+	xbuf ev;
+	if (!event(c, "smtp:connect", xbuf_sv(&c->greeting.text), &ev))
+		return false;
+	xbuf m;
+	xbuf_init(&m, c->a);
+	xbuf_printf(&m, "deferred by smtp:connect event expansion: " SV_FMT, SV_ARG(xbuf_sv(&ev)));
+	smtpc_write_cmd(c, SV_LIT("QUIT"), true);
+	smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_EXPANDFAIL, 0, xbuf_sv(&m));
+	return true;
+}
+
 static void conn_close(smtpc_conn *c)
 {
 	if (c->fd < 0)
@@ -523,15 +538,8 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 		reply_fail(c, after);
 		return false;
 	}
-	xbuf ev;
-	if (event(c, "smtp:connect", xbuf_sv(&c->greeting.text), &ev)) {
-		xbuf m;
-		xbuf_init(&m, c->a);
-		xbuf_printf(&m, "deferred by smtp:connect event expansion: " SV_FMT, SV_ARG(xbuf_sv(&ev)));
-		smtpc_write_cmd(c, SV_LIT("QUIT"), true);
-		smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_EXPANDFAIL, 0, xbuf_sv(&m));
+	if (connect_event_defers(c))
 		return false;
-	}
 	if (!smtpc_get_reply(c, after, false))
 		return false;
 	if (c->reply.code / 100 != 2) {
@@ -567,15 +575,8 @@ static smtpc_conn *start_session(smtpc_conn *c)
 		reply_fail(c, SV_LIT("initial connection"));
 		return c;
 	}
-	xbuf ev;
-	if (event(c, "smtp:connect", xbuf_sv(&c->greeting.text), &ev)) {
-		xbuf m;
-		xbuf_init(&m, c->a);
-		xbuf_printf(&m, "deferred by smtp:connect event expansion: " SV_FMT, SV_ARG(xbuf_sv(&ev)));
-		smtpc_write_cmd(c, SV_LIT("QUIT"), true);
-		smtpc_host_fail(c, SMTPC_DEFER, SMTPC_ERRNO_EXPANDFAIL, 0, xbuf_sv(&m));
+	if (connect_event_defers(c))
 		return c;
-	}
 	if (!say_hello(c))
 		return c;
 	if (!c->tls_active && (c->offered & SMTPC_OFFER_STARTTLS) && opt->tls_start && !start_tls(c))
