@@ -277,6 +277,10 @@ static bool flush_buf(spool_txn *t, xbuf *err)
 			if (errno == EINTR)
 				continue;
 			xbuf_printf(err, "Error writing spool file %s: %s", t->dpath, strerror(errno));
+			/* Keep only what was not written: a later try (the commit after a quiet cut)
+			 * must not write the written part twice. */
+			memmove(t->buf, t->buf + off, t->blen - off);
+			t->blen -= off;
 			return false;
 		}
 		t->dcrc = crc64_update(t->dcrc, t->buf + off, (size_t)n);
@@ -324,20 +328,24 @@ static bool data_cut(spool_txn *t, xbuf *err)
 	return true;
 }
 
+/* data_cut where the caller reports nothing itself: a failure leaves the file as it was (the
+ * buffer or the old bytes still pending), so the commit tries again and reports it. */
+static bool data_cut_quiet(spool_txn *t)
+{
+	xbuf err;
+	xbuf_init(&err, NULL);
+	bool ok = data_cut(t, &err);
+	xbuf_free(&err);
+	return ok;
+}
+
 int spool_data_fd(const spool_txn *t)
 {
 	/* Callers read the body back through the fd (regex ACLs, $message_body), so everything
 	 * written must be in the file. The handle is always allocated writable (spool_begin). */
 	spool_txn *w = (spool_txn *)t;
-	if (w->blen || w->dstale) {
-		xbuf err;
-		xbuf_init(&err, NULL);
-		if (!data_cut(w, &err)) {
-			xbuf_free(&err);
-			return -1;
-		}
-		xbuf_free(&err);
-	}
+	if ((w->blen || w->dstale) && !data_cut_quiet(w))
+		return -1;
 	return t->fd;
 }
 
@@ -351,11 +359,7 @@ static void data_sync_begin(spool_txn *t)
 {
 	if (!t || t->fd < 0 || t->dsync_running || t->dsync_done)
 		return;
-	xbuf err;
-	xbuf_init(&err, NULL);
-	bool ok = data_cut(t, &err); /* a failure shows again at commit */
-	xbuf_free(&err);
-	if (!ok)
+	if (!data_cut_quiet(t)) /* a failure shows again at commit */
 		return;
 	t->dsync_stale = false;
 	t->dsync_running = spool_worker_sync_start(t->fd, &t->dsync_ticket);
@@ -369,11 +373,9 @@ void spool_data_sync_start(spool_txn *t)
 	if (!spool_boot_id()) {
 		data_sync_begin(t);
 	} else if (t && t->fd >= 0) {
-		/* The end of the body: the cut now, before the ACLs may read the file back. */
-		xbuf err;
-		xbuf_init(&err, NULL);
-		data_cut(t, &err); /* a failure shows again at commit */
-		xbuf_free(&err);
+		/* The end of the body: the cut now, before the ACLs may read the file back. A
+		 * failure shows again at commit. */
+		data_cut_quiet(t);
 	}
 }
 
