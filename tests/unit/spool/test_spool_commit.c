@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -364,6 +365,63 @@ static void test_background_data_sync(void)
 	xbuf_free(&err);
 }
 
+/* A -D write that fails part-way (here: the file size limit, as a full disk would) and is tried
+ * again at commit: what was written before the failure is not written twice, so the file holds
+ * the first line and the body exactly once. */
+static void test_partial_write_tried_again(void)
+{
+	spool_config sc = config();
+	static msg_origin o;
+	o.login = sv_cstr("root");
+	xbuf err;
+	xbuf_init(&err, NULL);
+	message *m = message_new(pool_msg);
+	m->origin = &o;
+	m->sender = sv_cstr("s@x");
+	message_add_recipient(m, sv_cstr("r@x"));
+	static char body[3000];
+	for (size_t i = 0; i < sizeof body; i++)
+		body[i] = (i % 61 == 60) ? '\n' : (char)('a' + i % 26);
+	m->body_linecount = (int)(sizeof body / 61);
+	spool_txn *t = spool_begin_message(&sc, m, &err);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(spool_write_body(t, body, sizeof body, &err));
+
+	struct rlimit old;
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	struct rlimit low = old;
+	low.rlim_cur = 1000; /* the first write stops here (short write), the next one fails */
+	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
+	CHECK(setrlimit(RLIMIT_FSIZE, &low) == 0);
+	bool flushed = spool_flush(t, &err);
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	signal(SIGXFSZ, oldsig);
+	CHECK(!flushed);
+	CHECK(strstr(xbuf_cstr(&err), "Error writing spool file") != NULL);
+	xbuf_truncate(&err, 0);
+
+	CHECK(spool_commit(t, m, &err));
+	spool_end(t);
+	CHECK_INT(err.len, 0);
+	const char *d = spool_path(pool_msg, &sc, "input", m->id, "-D");
+	const char *h = spool_path(pool_msg, &sc, "input", m->id, "-H");
+	static char want[sizeof body + 64], got[sizeof body + 4096];
+	int wn = snprintf(want, sizeof want, "%s-D\n", m->id);
+	memcpy(want + wn, body, sizeof body);
+	int fd = open(d, O_RDONLY);
+	CHECK(fd >= 0);
+	ssize_t gn = fd >= 0 ? read(fd, got, sizeof got) : -1;
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(gn, (ssize_t)(wn + (int)sizeof body));
+	CHECK(gn == (ssize_t)(wn + (int)sizeof body) && memcmp(got, want, (size_t)gn) == 0);
+	unlink(h);
+	unlink(d);
+	xbuf_free(&err);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -376,6 +434,7 @@ int main(void)
 	RUN(test_alone_without_state);
 	RUN(test_spool_commit_failure_removes_header);
 	RUN(test_background_data_sync);
+	RUN(test_partial_write_tried_again);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", spool_dir);
 	if (system(cmd) != 0)
