@@ -15,6 +15,7 @@
 #include "prog/bV_tls.h"
 #include "prog/cmdline.h"
 #include "prog/environment_note.h"
+#include "prog/sender_arg.h"
 #include "search/search.h"
 
 static void print_drivers(const char *title, const driver_class *cls)
@@ -49,6 +50,8 @@ int bV_main(const cmdline *cl)
 		return 1;
 	}
 	environment_note_purge(cl);
+	if (cl->sender && !sender_arg_parse(pool_perm, cl->sender, ""))
+		return 1; /* after the version lines, as Exim (prog/sender_arg.h) */
 	printf("Configuration file is %s\n", conf_file_name());
 	return 0;
 }

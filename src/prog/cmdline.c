@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/arena.h"
+#include "prog/sender_arg.h"
 
 static bool fail(char *err, size_t n, const char *msg, const char *arg)
 {
@@ -284,6 +285,8 @@ bool cmdline_parse(int argc, char **argv, cmdline *cl, char *err, size_t errlen)
 				return fail(err, errlen, "exim abandoned: unknown, malformed, or incomplete option %s", a);
 			if (a[1] == 'F')
 				cl->fullname = v;
+			else if (!sender_arg_syntax_ok(v, err, errlen))
+				return false; /* judged where it stands, as Exim does (prog/sender_arg.h) */
 			else
 				cl->sender = v;
 		} else if (strncmp(a, "-q", 2) == 0) {

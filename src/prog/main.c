@@ -22,6 +22,7 @@
 #include "prog/daemon_notify.h"
 #include "prog/environment_note.h"
 #include "prog/privilege_note.h"
+#include "prog/sender_arg.h"
 #include "prog/startup_cwd.h"
 #include "tls/tls.h"
 
@@ -38,6 +39,9 @@ static bool load(const cmdline *cl)
 		log_set_stderr_only();
 	environment_note_purge(cl);
 	privilege_note_lost(cl);
+	/* -f's second judgement, now that the configuration is read: every mode (prog/sender_arg.h). */
+	if (cl->sender && !sender_arg_parse(pool_perm, cl->sender, ""))
+		return false;
 	switch (cl->mode) {
 	case MODE_BE: case MODE_BEM: case MODE_BS: case MODE_BH: case MODE_BHC: case MODE_BSB:
 	case MODE_BM: case MODE_BT: case MODE_BVA: case MODE_MSG: case MODE_BPL: case MODE_BRW:

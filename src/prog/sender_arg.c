@@ -13,6 +13,27 @@ static const char *refuse(const char *shown, const char *why)
 	return NULL;
 }
 
+bool sender_arg_syntax_ok(const char *given, char *msg, size_t msglen)
+{
+	if (!*given)
+		return true;
+	sv text = sv_cstr(given);
+	const char *why = NULL;
+	xbuf out, reason;
+	xbuf_init(&out, NULL);
+	xbuf_init(&reason, NULL);
+	bool is_null = false, has_domain = false;
+	if (!sv_trim(text).len)
+		why = "empty address";
+	else if (!smtp_parse_address_opts(text, true, true, true, true, &out, &is_null, &has_domain, &reason))
+		why = reason.len ? xbuf_cstr(&reason) : "malformed address";
+	if (why)
+		snprintf(msg, msglen, "exim: bad -f address \"%s\": %s", given, why);
+	xbuf_free(&out);
+	xbuf_free(&reason);
+	return !why;
+}
+
 const char *sender_arg_parse(arena *a, const char *given, const char *qualify_domain)
 {
 	if (!*given)

@@ -18,7 +18,18 @@
 #ifndef POSTERN_PROG_SENDER_ARG_H
 #define POSTERN_PROG_SENDER_ARG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "lib/arena.h"
+
+/* Exim judges the argument twice (observed): its syntax where -f stands on the command line
+ * (before a later unknown option is reported), and what depends on the configuration
+ * (allow_domain_literals, strip_trailing_dot) once that is read, in every mode (-bp, -q, -bh,
+ * -bP, -M ...; after the "purging the environment" warning; with -bV after the version lines).
+ *
+ * The syntax: false with Exim's refusal line (without newline) in msg. */
+bool sender_arg_syntax_ok(const char *given, char *msg, size_t msglen);
 
 /* The sender ("" for the null sender), qualified, in a; NULL after writing the refusal to
  * stderr. */
