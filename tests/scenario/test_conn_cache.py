@@ -1,0 +1,247 @@
+"""A delivery worker's connection cache (src/core/deliver_conn_cache.c,
+src/drivers/transports/smtp_conn_cache.c; docs/transports.md "Connection cache"): messages
+relayed one after another by the daemon to the same host go over one connection, as continued
+deliveries ("*" after the IP address, connection_max_messages counting, no RSET between them,
+as after Exim's -MC hand-over). A kept connection that the server closed or refuses is never
+a deferral: the message goes over a new connection in the same attempt."""
+import os
+import re
+import smtplib
+import socket
+import threading
+import time
+
+import pytest
+
+from daemon_helpers import Daemon, free_ports, reachable_by_exim_user, wait_for
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
+
+
+class CountingSink:
+    """An SMTP server that serves each connection in a thread of its own and records, per
+    connection, the commands it received (message data left out).
+
+    idle_close: seconds without a command after which it closes the connection (saying
+    nothing, or "421" first when say_421). die_on_mail: after this many messages on a
+    connection, the next MAIL gets 421 (or, with silent_death, no reply: the connection
+    is closed)."""
+
+    def __init__(self, idle_close=None, say_421=False, die_on_mail=None, silent_death=False):
+        self.idle_close = idle_close
+        self.say_421 = say_421
+        self.die_on_mail = die_on_mail
+        self.silent_death = silent_death
+        self.lock = threading.Lock()
+        self.conns = []           # one list of commands per connection
+        self.messages = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.threads = []
+        t = threading.Thread(target=self.accept_loop, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def accept_loop(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            cmds = []
+            with self.lock:
+                self.conns.append(cmds)
+            t = threading.Thread(target=self.serve, args=(c, cmds), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def serve(self, c, cmds):
+        c.settimeout(self.idle_close or 10)
+        sent = 0
+        with c, c.makefile("rwb") as f:
+            def w(x):
+                f.write(x.encode() + b"\r\n")
+                f.flush()
+            w("220 sink.example ESMTP")
+            data = False
+            while True:
+                try:
+                    raw = f.readline()
+                except (socket.timeout, OSError):
+                    if self.say_421:
+                        try:
+                            w("421 sink.example idle too long")
+                        except OSError:
+                            pass
+                    cmds.append("<idle close>")
+                    return
+                if not raw:
+                    cmds.append("<eof>")
+                    return
+                line = raw.decode(errors="replace").rstrip("\r\n")
+                up = line.upper()
+                if data:
+                    if line == ".":
+                        data = False
+                        sent += 1
+                        with self.lock:
+                            self.messages += 1
+                        w("250 OK queued")
+                    continue
+                cmds.append(up.split(":")[0].split(" ")[0])
+                if up.startswith("EHLO"):
+                    w("250-sink.example hello")
+                    w("250 PIPELINING")
+                elif up.startswith("MAIL"):
+                    if self.die_on_mail is not None and sent >= self.die_on_mail:
+                        if not self.silent_death:
+                            w("421 sink.example going away")
+                        cmds.append("<died>")
+                        return
+                    w("250 OK")
+                elif up.startswith("RCPT"):
+                    w("250 OK")
+                elif up == "DATA":
+                    w("354 go")
+                    data = True
+                elif up == "RSET":
+                    w("250 OK")
+                elif up == "QUIT":
+                    w("221 bye")
+                    return
+                else:
+                    w("500 what")
+
+    def snapshot(self):
+        with self.lock:
+            return [list(c) for c in self.conns]
+
+    def close(self):
+        self.stop = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        for t in self.threads[:1]:
+            t.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def relay(postern_bin, tmp_path):
+    started = []
+    reachable_by_exim_user(tmp_path)
+
+    def make(transport_extra="", sink=None):
+        sink = sink or CountingSink()
+        (port,) = free_ports(1)
+        d = Daemon(postern_bin, tmp_path, f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n"
+                   "host_lookup =\nacl_smtp_rcpt = accept\n"
+                   f"\nbegin routers\nsink:\n  driver = manualroute\n  route_list = * 127.0.0.1::{sink.port}"
+                   " byname\n  self = send\n  transport = t\n"
+                   "begin transports\nt:\n  driver = smtp\n  allow_localhost\n  hosts_avoid_tls = *\n"
+                   + transport_extra)
+        d.port = port
+        d.sink = sink
+        d.start()
+        started.append((d, sink))
+        d.wait_listening(None)
+        return d
+    yield make
+    for d, sink in started:
+        d.stop()
+        sink.close()
+
+
+def send(d, n):
+    """Submit message n and wait for its "=>" line; that line."""
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+    line = re.compile(r"^.* => r%d@r\.example .*$" % n, re.M)
+    assert wait_for(lambda: line.search(d.mainlog), timeout=20), d.mainlog + d.paniclog
+    return line.search(d.mainlog).group(0)
+
+
+def no_deferrals(d):
+    log = d.mainlog
+    assert " == " not in log and "defer" not in log.lower(), log
+    assert d.paniclog == ""
+    # no host error line ("H=... [...]: text") either: every line naming the host is a delivery
+    assert all(" => " in line for line in log.splitlines() if "H=127.0.0.1" in line), log
+
+
+def test_messages_one_after_another_share_one_connection(relay):
+    d = relay()
+    lines = [send(d, n) for n in range(5)]
+    # The first opens the connection; the others are continued deliveries, as Exim logs them.
+    assert "H=127.0.0.1 [127.0.0.1] " in lines[0] and "]*" not in lines[0], lines[0]
+    for line in lines[1:]:
+        assert "H=127.0.0.1 [127.0.0.1]* " in line, line
+    assert d.sink.messages == 5
+    conns = d.sink.snapshot()
+    assert len(conns) == 1, conns
+    # Straight to MAIL after each message (Exim's continued connection: no RSET); EHLO once.
+    assert conns[0][:4] == ["EHLO", "MAIL", "RCPT", "DATA"], conns
+    assert conns[0].count("EHLO") == 1 and "RSET" not in conns[0], conns
+    assert conns[0].count("MAIL") == 5
+    # After the idle time (2 s by default) the worker says QUIT.
+    assert wait_for(lambda: d.sink.snapshot()[0][-1] == "QUIT", timeout=6), d.sink.snapshot()
+    assert d.mainlog.count(" Completed") == 5
+    no_deferrals(d)
+
+
+def test_idle_timeout_zero_one_connection_per_message(relay):
+    d = relay("  connection_idle_timeout = 0s\n")
+    lines = [send(d, n) for n in range(3)]
+    assert all("]*" not in line for line in lines), lines
+    conns = d.sink.snapshot()
+    assert len(conns) == 3, conns
+    assert all(c[-1] == "QUIT" for c in conns), conns
+    assert d.sink.messages == 3
+
+
+def test_connection_max_messages_is_honoured(relay):
+    d = relay("  connection_max_messages = 2\n")
+    lines = [send(d, n) for n in range(5)]
+    starred = ["]*" in line for line in lines]
+    assert starred == [False, True, False, True, False], lines
+    assert wait_for(lambda: len(d.sink.snapshot()) == 3 and all(c[-1] == "QUIT" for c in d.sink.snapshot()),
+                    timeout=6), d.sink.snapshot()
+    assert [c.count("MAIL") for c in d.sink.snapshot()] == [2, 2, 1]
+    assert d.sink.messages == 5
+
+
+@pytest.mark.parametrize("say_421", [False, True])
+def test_server_closing_idle_connection_is_no_deferral(relay, say_421):
+    # The sink drops a connection idle for 0.3 s (with or without a 421): the worker sees it
+    # and closes its end, and the next message opens a new connection.
+    d = relay(sink=CountingSink(idle_close=0.3, say_421=say_421))
+    lines = []
+    for n in range(3):
+        lines.append(send(d, n))
+        time.sleep(0.8)
+    assert all("]*" not in line for line in lines), lines
+    assert d.sink.messages == 3
+    assert len(d.sink.snapshot()) == 3
+    no_deferrals(d)
+
+
+@pytest.mark.parametrize("silent", [False, True])
+def test_kept_connection_dead_at_mail_goes_over_a_new_one(relay, silent):
+    # The kept connection looks alive while idle but the server refuses the next MAIL (421)
+    # or closes at it: the message goes over a new connection in the same attempt.
+    d = relay(sink=CountingSink(die_on_mail=1, silent_death=silent))
+    lines = [send(d, n) for n in range(3)]
+    assert all("]*" not in line for line in lines), lines
+    assert d.sink.messages == 3
+    conns = d.sink.snapshot()
+    # each connection: one message, then the MAIL it died at (the last one is still kept)
+    assert len(conns) == 3, conns
+    assert all(c.count("DATA") == 1 for c in conns), conns
+    assert all(c[-1] == "<died>" for c in conns[:2]), conns
+    assert d.mainlog.count(" Completed") == 3
+    no_deferrals(d)
