@@ -6,6 +6,7 @@ as after Exim's -MC hand-over). A kept connection that the server closed or refu
 a deferral: the message goes over a new connection in the same attempt."""
 import os
 import re
+from shutil import which as shutil_which
 import smtplib
 import socket
 import threading
@@ -245,3 +246,55 @@ def test_kept_connection_dead_at_mail_goes_over_a_new_one(relay, silent):
     assert all(c[-1] == "<died>" for c in conns[:2]), conns
     assert d.mainlog.count(" Completed") == 3
     no_deferrals(d)
+
+
+def exim_continued_commands(n):
+    """Exim 4.96 carrying n messages over one connection: each first found the host down (so it
+    is listed in wait-<transport>), then `exim -qf` delivers them. The commands the sink saw,
+    per connection."""
+    import pathlib
+    import shutil
+    import subprocess
+    import tempfile
+    from smtp_transport_helpers import EXIM_CONF
+    (port,) = free_ports(1)
+    d = pathlib.Path(tempfile.mkdtemp(prefix="postern-exim-"))
+    try:
+        os.chmod(d, 0o755)
+        (d / "spool" / "db").mkdir(parents=True)
+        (d / "log").mkdir()
+        for p in [d / "spool", d / "spool" / "db", d / "log"]:
+            shutil.chown(p, "Debian-exim")
+        conf = d / "exim.conf"
+        conf.write_text(EXIM_CONF.format(d=d, hosts=f"127.0.0.1:{port}", extra="  hosts_avoid_tls = *\n"))
+        for i in range(n):
+            subprocess.run(["exim", "-C", str(conf), "-odi", "-f", "a@s.test", f"r{i}@r.test"],
+                           input=b"Subject: t\n\nx\n", capture_output=True, timeout=30)
+        sink = CountingSink()
+        # the same port the messages wait for
+        sink.sock.close()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen(16)
+        s.settimeout(0.2)
+        sink.sock = s
+        subprocess.run(["exim", "-C", str(conf), "-qf"], capture_output=True, timeout=60)
+        assert wait_for(lambda: all(c and c[-1] == "QUIT" for c in sink.snapshot()), timeout=10)
+        log = (d / "log" / "mainlog").read_text()
+        sink.close()
+        return sink.snapshot(), log
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.skipif(not shutil_which("exim"), reason="needs Exim 4.96")
+def test_commands_between_messages_as_exim_continued_connection(relay):
+    exim_conns, exim_log = exim_continued_commands(3)
+    assert len(exim_conns) == 1 and exim_log.count("[127.0.0.1]* ") == 2, (exim_conns, exim_log)
+    d = relay()
+    for n in range(3):
+        send(d, n)
+    assert wait_for(lambda: d.sink.snapshot()[0][-1] == "QUIT", timeout=6), d.sink.snapshot()
+    assert d.sink.snapshot() == exim_conns
+    assert d.mainlog.count("[127.0.0.1]* ") == 2
