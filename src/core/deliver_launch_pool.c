@@ -21,7 +21,11 @@
  *   still in its pipe) started nothing: the message goes to another worker or a process of its
  *   own at once, instead of waiting for the next queue run (worker_ended);
  * - idle for LPOOL_IDLE_SECS: its job pipe is closed and it exits;
- * - when the launcher ends, every job pipe closes and the workers exit after their message. */
+ * - when the launcher ends, every job pipe closes and the workers exit after their message.
+ * Between messages a worker may hold one idle SMTP connection its smtp transport kept
+ * (deliver_conn_cache.h); it watches it while it waits for a job, and says QUIT when it leaves.
+ * The launcher hands a message to the worker that became idle last, the one most likely to
+ * hold a connection to where the message goes. */
 #include "core/deliver_launch_pool.h"
 
 #include <errno.h>
