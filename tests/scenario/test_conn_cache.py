@@ -5,7 +5,10 @@ deliveries ("*" after the IP address, connection_max_messages counting, no RSET 
 as after Exim's -MC hand-over). A kept connection that the server closed or refuses is never
 a deferral: the message goes over a new connection in the same attempt."""
 import os
+import pathlib
 import re
+import signal
+import sys
 from shutil import which as shutil_which
 import smtplib
 import socket
@@ -15,6 +18,9 @@ import time
 import pytest
 
 from daemon_helpers import Daemon, free_ports, reachable_by_exim_user, wait_for
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from test_deliver_launch_pool import workers_of_daemon  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
 
@@ -35,6 +41,7 @@ class CountingSink:
         self.silent_death = silent_death
         self.lock = threading.Lock()
         self.conns = []           # one list of commands per connection
+        self.lines = []           # the same, the whole command lines
         self.messages = 0
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -53,14 +60,15 @@ class CountingSink:
                 c, _ = self.sock.accept()
             except OSError:
                 continue
-            cmds = []
+            cmds, lines = [], []
             with self.lock:
                 self.conns.append(cmds)
-            t = threading.Thread(target=self.serve, args=(c, cmds), daemon=True)
+                self.lines.append(lines)
+            t = threading.Thread(target=self.serve, args=(c, cmds, lines), daemon=True)
             t.start()
             self.threads.append(t)
 
-    def serve(self, c, cmds):
+    def serve(self, c, cmds, lines):
         c.settimeout(self.idle_close or 10)
         sent = 0
         with c, c.makefile("rwb") as f:
@@ -94,6 +102,7 @@ class CountingSink:
                         w("250 OK queued")
                     continue
                 cmds.append(up.split(":")[0].split(" ")[0])
+                lines.append(line)
                 if up.startswith("EHLO"):
                     w("250-sink.example hello")
                     w("250 PIPELINING")
@@ -137,13 +146,14 @@ def relay(postern_bin, tmp_path):
     started = []
     reachable_by_exim_user(tmp_path)
 
-    def make(transport_extra="", sink=None):
+    def make(transport_extra="", sink=None, route_list=None):
         sink = sink or CountingSink()
         (port,) = free_ports(1)
+        route_list = route_list or f"* 127.0.0.1::{sink.port} byname"
         d = Daemon(postern_bin, tmp_path, f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n"
                    "host_lookup =\nacl_smtp_rcpt = accept\n"
-                   f"\nbegin routers\nsink:\n  driver = manualroute\n  route_list = * 127.0.0.1::{sink.port}"
-                   " byname\n  self = send\n  transport = t\n"
+                   f"\nbegin routers\nsink:\n  driver = manualroute\n  route_list = {route_list}"
+                   "\n  self = send\n  transport = t\n"
                    "begin transports\nt:\n  driver = smtp\n  allow_localhost\n  hosts_avoid_tls = *\n"
                    + transport_extra)
         d.port = port
@@ -158,11 +168,11 @@ def relay(postern_bin, tmp_path):
         sink.close()
 
 
-def send(d, n):
+def send(d, n, sender="a@s.example", domain="r.example"):
     """Submit message n and wait for its "=>" line; that line."""
     with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
-        s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
-    line = re.compile(r"^.* => r%d@r\.example .*$" % n, re.M)
+        s.sendmail(sender, [f"r{n}@{domain}"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+    line = re.compile(r"^.* => r%d@%s .*$" % (n, re.escape(domain)), re.M)
     assert wait_for(lambda: line.search(d.mainlog), timeout=20), d.mainlog + d.paniclog
     return line.search(d.mainlog).group(0)
 
@@ -189,6 +199,9 @@ def test_messages_one_after_another_share_one_connection(relay):
     assert conns[0][:4] == ["EHLO", "MAIL", "RCPT", "DATA"], conns
     assert conns[0].count("EHLO") == 1 and "RSET" not in conns[0], conns
     assert conns[0].count("MAIL") == 5
+    # each message's own envelope: nothing of one carried into the next
+    lines0 = d.sink.lines[0]
+    assert [l for l in lines0 if l.startswith("RCPT")] == [f"RCPT TO:<r{n}@r.example>" for n in range(5)]
     # After the idle time (2 s by default) the worker says QUIT.
     assert wait_for(lambda: d.sink.snapshot()[0][-1] == "QUIT", timeout=6), d.sink.snapshot()
     assert d.mainlog.count(" Completed") == 5
@@ -298,3 +311,39 @@ def test_commands_between_messages_as_exim_continued_connection(relay):
     assert wait_for(lambda: d.sink.snapshot()[0][-1] == "QUIT", timeout=6), d.sink.snapshot()
     assert d.sink.snapshot() == exim_conns
     assert d.mainlog.count("[127.0.0.1]* ") == 2
+
+
+def test_other_destination_gets_its_own_connection(relay):
+    # Messages alternate between two hosts: a kept connection is used only for its own host;
+    # the worker keeps the last one and says QUIT to the one it replaces.
+    a, b = CountingSink(), CountingSink()
+    try:
+        d = relay(sink=a, route_list=f"a.example 127.0.0.1::{a.port} byname; b.example 127.0.0.1::{b.port} byname")
+        for n in range(4):
+            send(d, n, sender=f"s{n}@s.example", domain="a.example" if n % 2 == 0 else "b.example")
+        assert a.messages == 2 and b.messages == 2
+        assert wait_for(lambda: all(c[-1] == "QUIT" for c in a.snapshot() + b.snapshot()), timeout=6), \
+            (a.snapshot(), b.snapshot())
+        assert len(a.snapshot()) == 2 and len(b.snapshot()) == 2
+        mails = [l.split()[1] for c in a.lines for l in c if l.startswith("MAIL")]
+        assert mails == ["FROM:<s0@s.example>", "FROM:<s2@s.example>"]
+        rcpts = [l for c in a.lines for l in c if l.startswith("RCPT")]
+        assert rcpts == ["RCPT TO:<r0@a.example>", "RCPT TO:<r2@a.example>"]
+        assert "]*" not in d.mainlog
+        no_deferrals(d)
+    finally:
+        b.close()
+
+
+def test_worker_killed_holding_a_connection_loses_nothing(relay):
+    d = relay()
+    send(d, 0)
+    pids = workers_of_daemon(d)
+    assert len(pids) == 1, pids
+    assert d.sink.snapshot()[0][-1] == "DATA"   # kept: no QUIT yet
+    os.kill(pids[0], signal.SIGKILL)
+    assert wait_for(lambda: d.sink.snapshot()[0][-1] == "<eof>", timeout=5), d.sink.snapshot()
+    send(d, 1)
+    assert d.sink.messages == 2
+    assert d.mainlog.count(" Completed") == 2
+    no_deferrals(d)
