@@ -48,6 +48,14 @@ def sink_process(port, ready, count, arrived, conns):
             conns.value += 1
         w.write(b"220 sink\r\n"); await w.drain()
         indata = False
+        out = bytearray()
+        async def reply(x):
+            # As smtp-sink, Postfix and Exim do: the replies to pipelined commands go out
+            # together, once no further command is waiting (one write per batch; a write per
+            # reply would make the client's delayed ACKs and this end's Nagle wait on each other).
+            out.extend(x)
+            if b"\n" not in r._buffer:
+                w.write(bytes(out)); out.clear(); await w.drain()
         while True:
             line = await r.readline()
             if not line: break
@@ -60,14 +68,13 @@ def sink_process(port, ready, count, arrived, conns):
                     indata = False
                     with count.get_lock():
                         count.value += 1
-                    w.write(b"250 ok\r\n"); await w.drain()
+                    await reply(b"250 ok\r\n")
                 continue
             c = line[:4].upper()
-            if c == b"DATA": indata = True; w.write(b"354 go\r\n")
-            elif c == b"QUIT": w.write(b"221 bye\r\n"); await w.drain(); break
-            elif c == b"EHLO": w.write(b"250-sink\r\n250 PIPELINING\r\n")
-            else: w.write(b"250 ok\r\n")
-            await w.drain()
+            if c == b"DATA": indata = True; await reply(b"354 go\r\n")
+            elif c == b"QUIT": await reply(b"221 bye\r\n"); w.write(bytes(out)); await w.drain(); break
+            elif c == b"EHLO": await reply(b"250-sink\r\n250 PIPELINING\r\n")
+            else: await reply(b"250 ok\r\n")
         w.close()
     async def main():
         srv = await asyncio.start_server(handle, "127.0.0.1", port)
