@@ -218,6 +218,16 @@ def test_idle_timeout_zero_one_connection_per_message(relay):
     assert d.sink.messages == 3
 
 
+def test_transport_with_event_action_keeps_one_connection_per_message(relay):
+    # tcp:connect, smtp:connect, smtp:ehlo and tcp:close are raised per connection: such a
+    # transport's messages each get their own, and their events, as in Exim.
+    d = relay("  event_action = ${if eq{$event_name}{tcp:close}{}{}}\n")
+    lines = [send(d, n) for n in range(3)]
+    assert all("]*" not in line for line in lines), lines
+    conns = d.sink.snapshot()
+    assert len(conns) == 3 and all(c[-1] == "QUIT" for c in conns), conns
+
+
 def test_connection_max_messages_is_honoured(relay):
     d = relay("  connection_max_messages = 2\n")
     lines = [send(d, n) for n in range(5)]

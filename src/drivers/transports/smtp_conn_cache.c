@@ -10,9 +10,9 @@
  * host options the EHLO and TLS depend on, the user the transport runs as. Anything that makes
  * a kept connection differ from a new one in what can be observed keeps it from the cache: TLS
  * (a session in the worker's memory), AUTH, LMTP, a SOCKS proxy, serialize_hosts (a record per
- * connection), and an event_action that sees connections (tcp:connect, smtp:connect,
- * smtp:ehlo, tcp:close are raised per connection, and the worker's idle close has no delivery
- * to raise tcp:close in). */
+ * connection), and a transport with an event_action (it sees tcp:connect, smtp:connect,
+ * smtp:ehlo and tcp:close per connection, and the worker's idle close has no delivery to
+ * raise tcp:close in). */
 #include "drivers/transports/smtp_deliver.h"
 
 #include <string.h>

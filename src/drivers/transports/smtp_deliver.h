@@ -75,7 +75,7 @@ struct smtpc_conn *smtp_cache_take(tp_ctx *c, const driver_instance *t, const st
 
 /* Instead of QUIT after a clean delivery (sequence messages so far on conn): keep conn for the
  * transport's connection_idle_timeout. false: not kept (not in a worker's cloned child, TLS,
- * AUTH, LMTP, a SOCKS proxy, serialize_hosts, an event_action that watches connections,
+ * AUTH, LMTP, a SOCKS proxy, serialize_hosts, the transport's event_action,
  * connection_max_messages reached, ...): the caller closes it. */
 bool smtp_cache_keep(tp_ctx *c, const driver_instance *t, struct smtpc_conn *conn, int sequence);
 
