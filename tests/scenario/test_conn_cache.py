@@ -357,3 +357,35 @@ def test_worker_killed_holding_a_connection_loses_nothing(relay):
     assert d.sink.messages == 2
     assert d.mainlog.count(" Completed") == 2
     no_deferrals(d)
+
+
+def test_concurrent_senders_every_message_once_over_fewer_connections(relay):
+    # Waves of messages from several clients at once: each wave's messages go to several
+    # workers at the same time (a burst faster than deliveries gets a worker, and so a
+    # connection, per message); the next wave finds those workers idle with their connections.
+    # Every message reaches the sink exactly once and nothing is deferred.
+    d = relay()
+    errors = []
+
+    def client(n):
+        try:
+            with smtplib.SMTP("127.0.0.1", d.port, timeout=20) as s:
+                s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    for wave in range(3):
+        threads = [threading.Thread(target=client, args=(wave * 10 + k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert wait_for(lambda: d.mainlog.count(" Completed") == 4 * (wave + 1), timeout=20), d.mainlog
+    assert not errors, errors
+    assert wait_for(lambda: d.sink.messages == 12, timeout=10)
+    rcpts = [l for c in d.sink.lines for l in c if l.startswith("RCPT")]
+    assert sorted(rcpts) == sorted(f"RCPT TO:<r{w * 10 + k}@r.example>" for w in range(3) for k in range(4))
+    conns = len(d.sink.snapshot())
+    assert conns < 12, d.sink.snapshot()
+    # every message not over a new connection is logged as a continued one
+    assert d.mainlog.count("[127.0.0.1]* ") == 12 - conns, d.mainlog
+    no_deferrals(d)
