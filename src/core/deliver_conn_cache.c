@@ -32,7 +32,7 @@ bool dccache_usable(void)
 	return dccache_enabled && dccache_in_clone;
 }
 
-void dccache_close(bool quit)
+void dccache_close(bool quit, int wake_fd)
 {
 	if (held.fd < 0)
 		return;
@@ -45,8 +45,8 @@ void dccache_close(bool quit)
 		char buf[512];
 		for (;;) {
 			int64_t left = end - monotonic_ms();
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-			if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = wake_fd, .events = POLLIN } };
+			if (left <= 0 || poll(p, wake_fd >= 0 ? 2 : 1, (int)left) <= 0 || p[1].revents)
 				break;
 			ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
 			if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN)))
@@ -60,7 +60,7 @@ bool dccache_put(int fd, const char *key, size_t keylen, unsigned offered, int s
 {
 	if (fd < 0 || keylen > KEY_MAX || idle_ms <= 0)
 		return false;
-	dccache_close(true);
+	dccache_close(true, -1);
 	held.fd = fd;
 	memcpy(held.key, key, keylen);
 	held.keylen = keylen;

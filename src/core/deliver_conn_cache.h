@@ -36,8 +36,9 @@ int dccache_take(const char *key, size_t keylen, unsigned *offered, int *sequenc
 int dccache_fd(void);
 int dccache_left_ms(void);
 
-/* End the held connection: QUIT (waiting briefly for the reply) when quit, else just close
- * (the server closed it or said something unasked, e.g. 421). */
-void dccache_close(bool quit);
+/* End the held connection: QUIT (waiting briefly for the reply, less if wake_fd becomes
+ * readable meanwhile: a job waiting; -1: none) when quit, else just close (the server closed it
+ * or said something unasked, e.g. 421). */
+void dccache_close(bool quit, int wake_fd);
 
 #endif

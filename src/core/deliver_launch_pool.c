@@ -113,17 +113,17 @@ static bool next_job(int jobfd, lp_job *j)
 			return fd_read_all(jobfd, j, sizeof *j);
 		int left = dccache_left_ms();
 		if (left <= 0) {
-			dccache_close(true);
+			dccache_close(true, jobfd);
 			continue;
 		}
 		struct pollfd p[2] = { { .fd = jobfd, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
 		int r = poll(p, 2, left);
 		if (r < 0 && errno != EINTR)
-			dccache_close(true);
+			dccache_close(true, jobfd);
 		if (r <= 0)
 			continue;
 		if (p[1].revents)
-			dccache_close(false);
+			dccache_close(false, -1);
 		if (p[0].revents)
 			return fd_read_all(jobfd, j, sizeof *j);
 	}
@@ -159,11 +159,11 @@ static void worker_main(const spool_config *sc, int slot, int jobfd)
 		lp_report r = { .slot = slot, .pid = getpid(), .leaving = n >= LPOOL_MESSAGES || getuid() != uid
 			|| geteuid() != euid || getgid() != gid || getegid() != egid };
 		if (!fd_write_all(report_wr, &r, sizeof r) || r.leaving) {
-			dccache_close(true);
+			dccache_close(true, -1);
 			_exit(0);
 		}
 	}
-	dccache_close(true);
+	dccache_close(true, -1);
 	_exit(0);
 }
 
