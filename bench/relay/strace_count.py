@@ -15,5 +15,5 @@ for line in open(f):
     calls[name] += 1; total += 1
     if t and "unfinished" not in line: tim[name] += float(t.group(1))
 print(f"{f}: {total/n:.1f} syscalls/message (all processes)")
-for k in ["ftruncate", "fdatasync", "fsync", "renameat2", "rename", "openat", "write", "futex", "clone", "clone3"]:
+for k in ["ftruncate", "fdatasync", "fsync", "renameat2", "rename", "openat", "write", "futex", "clone", "clone3", "connect", "poll", "ppoll", "sendto", "recvfrom", "read", "close"]:
     print(f"  {k:10s} {calls[k]/n:6.2f}/msg  {tim[k]*1000/n:7.3f} ms/msg")

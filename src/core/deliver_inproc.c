@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "core/deliver_child.h"
+#include "core/deliver_conn_cache.h"
 #include "core/deliver_died.h"
 #include "core/dirsync.h"
 #include "core/journal_seal.h"
@@ -161,8 +162,12 @@ bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const ch
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &c.mask);
 	fflush(NULL);
+	/* The smtp transport may take or leave a cached connection: memory and descriptors are the
+	 * worker's (deliver_conn_cache.h). */
+	dccache_in_clone = remote;
 	pid_t pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | SIGCHLD, &c);
 	if (pid < 0) {
+		dccache_in_clone = false;
 		dirsync_enabled = false;
 		sigprocmask(SIG_SETMASK, &c.mask, NULL);
 		return false;
@@ -181,6 +186,7 @@ bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const ch
 		_exit(DELIVER_EXIT_TRANSPORT_DIED);
 	}
 	dirsync_enabled = false;
+	dccache_in_clone = false;
 	sigprocmask(SIG_SETMASK, &c.mask, NULL);
 	b->pid = 0;
 	b->fd = -1;

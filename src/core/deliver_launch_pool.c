@@ -21,7 +21,11 @@
  *   still in its pipe) started nothing: the message goes to another worker or a process of its
  *   own at once, instead of waiting for the next queue run (worker_ended);
  * - idle for LPOOL_IDLE_SECS: its job pipe is closed and it exits;
- * - when the launcher ends, every job pipe closes and the workers exit after their message. */
+ * - when the launcher ends, every job pipe closes and the workers exit after their message.
+ * Between messages a worker may hold one idle SMTP connection its smtp transport kept
+ * (deliver_conn_cache.h); it watches it while it waits for a job, and says QUIT when it leaves.
+ * The launcher hands a message to the worker that became idle last, the one most likely to
+ * hold a connection to where the message goes. */
 #include "core/deliver_launch_pool.h"
 
 #include <errno.h>
@@ -35,6 +39,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/deliver_conn_cache.h"
 #include "core/dns.h"
 #include "core/queue.h"
 #include "core/queue_named.h"
@@ -97,6 +102,33 @@ static void drop(int i)
 
 /* ---- in a worker ---- */
 
+/* The next job, watching the cached connection meanwhile (deliver_conn_cache.h): anything the
+ * server says unasked (EOF, a 421 before it closes) ends it at once, and so does the end of its
+ * idle time (with QUIT). false: the launcher closed the job pipe. */
+static bool next_job(int jobfd, lp_job *j)
+{
+	for (;;) {
+		int fd = dccache_fd();
+		if (fd < 0)
+			return fd_read_all(jobfd, j, sizeof *j);
+		int left = dccache_left_ms();
+		if (left <= 0) {
+			dccache_close(true, jobfd);
+			continue;
+		}
+		struct pollfd p[2] = { { .fd = jobfd, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
+		int r = poll(p, 2, left);
+		if (r < 0 && errno != EINTR)
+			dccache_close(true, jobfd);
+		if (r <= 0)
+			continue;
+		if (p[1].revents)
+			dccache_close(false, -1);
+		if (p[0].revents)
+			return fd_read_all(jobfd, j, sizeof *j);
+	}
+}
+
 static void worker_main(const spool_config *sc, int slot, int jobfd)
 {
 	prctl(PR_SET_NAME, "postern-deliver", 0, 0, 0);
@@ -106,10 +138,11 @@ static void worker_main(const spool_config *sc, int slot, int jobfd)
 	/* The schedule index stays open for the worker's life: forgetting each delivered message
 	 * is then one write transaction, not an open and a close of the environment as well. */
 	queue_schedule_keep_open();
+	dccache_enabled = true;
 	uid_t uid = getuid(), euid = geteuid();
 	gid_t gid = getgid(), egid = getegid();
 	lp_job j;
-	for (int n = 1; fd_read_all(jobfd, &j, sizeof j); n++) {
+	for (int n = 1; next_job(jobfd, &j); n++) {
 		j.id[MSG_ID_LEN] = 0;
 		j.queue[QUEUE_NAME_MAX] = 0;
 		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
@@ -125,9 +158,12 @@ static void worker_main(const spool_config *sc, int slot, int jobfd)
 		dns_cache_flush();
 		lp_report r = { .slot = slot, .pid = getpid(), .leaving = n >= LPOOL_MESSAGES || getuid() != uid
 			|| geteuid() != euid || getgid() != gid || getegid() != egid };
-		if (!fd_write_all(report_wr, &r, sizeof r) || r.leaving)
+		if (!fd_write_all(report_wr, &r, sizeof r) || r.leaving) {
+			dccache_close(true, -1);
 			_exit(0);
+		}
 	}
+	dccache_close(true, -1);
 	_exit(0);
 }
 
@@ -295,9 +331,11 @@ void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const d
 		launcher_sc.queue_name = NULL;
 		have_launcher_sc = true;
 	}
+	/* The worker that became idle last: the one most likely to hold a connection still
+	 * (deliver_conn_cache.h), and the others age out of the pool. */
 	int slot = -1;
-	for (int i = 0; i < LPOOL_MAX && slot < 0; i++)
-		if (workers[i].pid && !workers[i].busy)
+	for (int i = 0; i < LPOOL_MAX; i++)
+		if (workers[i].pid && !workers[i].busy && (slot < 0 || workers[i].idle_since > workers[slot].idle_since))
 			slot = i;
 	if (slot < 0)
 		slot = spawn(input_fd, sc);

@@ -221,6 +221,11 @@ typedef struct smtpc_conn {
 	bool early;
 	/* result: the connection used PIPECONNECT */
 	bool pipe_connect_used;
+	/* result (added for the connection cache): the code of the first reply of the last
+	 * smtpc_send (RSET's or MAIL's); -1 when none came (closed, reset, timeout, malformed).
+	 * A kept connection whose first reply is missing or 4xx had died while idle: nothing of
+	 * the message went out, so it may go over a new connection at once. */
+	int first_reply_code;
 } smtpc_conn;
 
 /* Connect, read the greeting, EHLO/HELO (LHLO), STARTTLS through the hook, AUTH. Returns c,

@@ -439,6 +439,8 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	if (!pipe) {
 		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))
 			goto lost;
+		if (c->first_reply_code < 0)
+			c->first_reply_code = c->reply.code;
 		mail_ok = c->reply.code / 100 == 2;
 	}
 	size_t naccepted = 0;
@@ -460,6 +462,8 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 		}
 		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))
 			goto lost;
+		if (c->first_reply_code < 0)
+			c->first_reply_code = c->reply.code;
 		mail_ok = c->reply.code / 100 == 2;
 	}
 	if (!mail_ok) {
@@ -569,6 +573,7 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 		r[i].basic_errno = r[i].code = 0;
 		r[i].prdr = r[i].downconverted = false;
 	}
+	c->first_reply_code = -1;
 	if (c->fd < 0 || !c->usable) {
 		fail_open(c, r, n, NULL);
 		return false;
@@ -586,6 +591,7 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 			fail_open(c, r, n, NULL);
 			return false;
 		}
+		c->first_reply_code = c->reply.code;
 		if (c->reply.code / 100 != 2) {
 			xbuf t;
 			xbuf_init(&t, c->a);

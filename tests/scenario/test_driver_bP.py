@@ -18,7 +18,8 @@ EXTRA_OPTIONS = {
     "router": {"bmi_deliver_alternate", "bmi_deliver_default", "bmi_dont_deliver", "bmi_rule",
                "translate_ip_address",
                "srs", "srs_alias", "srs_condition", "srs_dbinsert", "srs_dbselect"},
-    "transport": {"tpda_delivery_action", "arc_sign", "tpda_host_defer_action"},
+    "transport": {"tpda_delivery_action", "arc_sign", "tpda_host_defer_action",
+                  "connection_idle_timeout"},  # beyond Exim: the delivery workers' connection cache
     "authenticator": set(),
 }
 

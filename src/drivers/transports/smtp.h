@@ -16,6 +16,7 @@ struct smtp_transport_options {
 	int command_timeout;
 	int connect_timeout;
 	int connection_max_messages;
+	int connection_idle_timeout;  /* beyond Exim: a delivery worker's connection cache */
 	const char *dane_require_tls_ciphers;
 	int data_timeout;
 	bool delay_after_cutoff;

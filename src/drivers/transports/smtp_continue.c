@@ -239,7 +239,7 @@ bool smtp_cont_finish(tp_ctx *c, const driver_instance *t, smtpc_conn *conn, int
 	}
 	if (handed)
 		smtpc_release(conn);
-	else
+	else if (!smtp_cache_keep(c, t, conn, sequence))
 		smtpc_close(conn);
 	return handed;
 }

@@ -530,25 +530,6 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	o.event_ctx = b;
 	smtp_ehlo_cache ehlo_cache;
 	smtp_ehlo_cache_attach(&ehlo_cache, c->a, c->sc->directory, &b->sh, &o);
-	int sequence = 1;
-	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
-	bool continued = conn != NULL;
-	if (!continued)
-		conn = smtpc_connect(c->a, &o, &b->sh);
-	bool tls_retried = false;
-#if SUPPORT_TLS
-	/* tls_tempfail_tryclear: the same host again in clear. Observed: the host stays in the
-	 * addresses' lines even when that second connection fails. */
-	if (!continued && smtp_tls_tryclear(conn, &o)) {
-		tls_retried = true;
-		conn = smtpc_connect(c->a, &o, &b->sh);
-	}
-#endif
-	bool connect_ok = conn->status == SMTPC_OK;
-	bool connected = conn->local_address.len > 0 || tls_retried;
-	b->local_address = conn->local_address;
-	b->local_port = conn->local_port;
-
 	size_t k = 0;
 	size_t *idx = arena_alloc(c->a, sizeof *idx * b->n);
 	smtpc_rcpt *r = arena_calloc(c->a, b->n, sizeof *r);
@@ -560,7 +541,39 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			r[k].dsn_flags = a->dsn_flags;
 			idx[k++] = i;
 		}
-	smtpc_send(conn, &m, r, k);
+	int sequence = 1;
+	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
+	bool continued = conn != NULL;
+	/* A connection this worker kept from an earlier message to the same place (beyond Exim:
+	 * smtp_conn_cache.c); it counts as a continued one, as after -MC. */
+	bool cached = !continued && (conn = smtp_cache_take(c, b->t, &o, &b->sh, &sequence)) != NULL;
+	continued = continued || cached;
+	bool tls_retried = false, connect_ok, connected;
+	for (;;) {
+		if (!continued)
+			conn = smtpc_connect(c->a, &o, &b->sh);
+#if SUPPORT_TLS
+		/* tls_tempfail_tryclear: the same host again in clear. Observed: the host stays in the
+		 * addresses' lines even when that second connection fails. */
+		if (!continued && smtp_tls_tryclear(conn, &o)) {
+			tls_retried = true;
+			conn = smtpc_connect(c->a, &o, &b->sh);
+		}
+#endif
+		connect_ok = conn->status == SMTPC_OK;
+		connected = conn->local_address.len > 0 || tls_retried;
+		b->local_address = conn->local_address;
+		b->local_port = conn->local_port;
+		smtpc_send(conn, &m, r, k);
+		if (!cached || !smtp_cache_went_stale(conn) || !m.rewind(m.read_ctx))
+			break;
+		/* The kept connection had died while idle (closed, reset, 421 or another 4xx to
+		 * MAIL): nothing of the message went out. A new connection in the same attempt, as
+		 * if there had been no kept one: no log line, retry record or event for it. */
+		smtpc_release(conn);
+		cached = continued = false;
+		sequence = 1;
+	}
 	size_t per_txn = o.max_rcpt > 0 ? (size_t)o.max_rcpt : 0;
 	tp_reader_close(rd);
 	pipelined_rcpt_wording(conn, &conn->message);

@@ -64,6 +64,25 @@ int smtp_serialize_start(tp_ctx *c, const driver_instance *t, const struct smtpc
 	xbuf *err);
 void smtp_serialize_end(tp_ctx *c, sv key);
 
+/* ---- smtp_conn_cache.c: a delivery worker's connection cache (core/deliver_conn_cache.h) ---- */
+
+/* The connection the worker kept from an earlier message, when it goes where this one would
+ * (same transport, host name and address, port, interface, helo_data, protocol and host
+ * options, user; in clear, not authenticated): adopted, with *sequence the number of messages
+ * it has carried, this one included. NULL: none (then connect as usual). */
+struct smtpc_conn *smtp_cache_take(tp_ctx *c, const driver_instance *t, const struct smtpc_options *o,
+	const struct smtpc_host *sh, int *sequence);
+
+/* Instead of QUIT after a clean delivery (sequence messages so far on conn): keep conn for the
+ * transport's connection_idle_timeout. false: not kept (not in a worker's cloned child, TLS,
+ * AUTH, LMTP, a SOCKS proxy, serialize_hosts, the transport's event_action,
+ * connection_max_messages reached, ...): the caller closes it. */
+bool smtp_cache_keep(tp_ctx *c, const driver_instance *t, struct smtpc_conn *conn, int sequence);
+
+/* A kept connection that turned out dead at its first command (closed, reset, 4xx): nothing of
+ * the message was sent, so it may go over a new connection in the same attempt. */
+bool smtp_cache_went_stale(const struct smtpc_conn *conn);
+
 /* At the end of the transport: a passed connection no host used is closed with QUIT. */
 void smtp_cont_drop_unused(tp_ctx *c);
 

@@ -36,7 +36,8 @@ static const struct instance {
 /* Declared by Postern but absent from Debian's build, so absent from the reference. */
 static const char *const extras[] = { "bmi_deliver_alternate", "bmi_deliver_default", "bmi_dont_deliver",
 	"bmi_rule", "translate_ip_address", "srs", "srs_alias", "srs_condition", "srs_dbinsert",
-	"srs_dbselect", "tpda_delivery_action", "arc_sign", "tpda_host_defer_action" };
+	"srs_dbselect", "tpda_delivery_action", "arc_sign", "tpda_host_defer_action",
+	"connection_idle_timeout" };
 /* Rendered from the password file by Exim (command_user = root sets the group too). */
 static const char *const via_passwd[] = { "command_user", "command_group" };
 

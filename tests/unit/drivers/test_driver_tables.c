@@ -34,7 +34,7 @@ static const struct expect {
 	{ "transports", "lmtp", 6, { NULL } },
 	{ "transports", "pipe", 30, { NULL } },
 	{ "transports", "queuefile", -1, { NULL } },
-	{ "transports", "smtp", 78, { "arc_sign" } },
+	{ "transports", "smtp", 78, { "arc_sign", "connection_idle_timeout" } },
 	{ "authenticators", NULL, 9, { NULL } },
 	{ "authenticators", "cram_md5", 3, { NULL } },
 	{ "authenticators", "cyrus_sasl", 4, { NULL } },
