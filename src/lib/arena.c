@@ -62,11 +62,12 @@ static void die_oom(const char *what, size_t n)
  * give back a block or two per SMTP command, and a queue run's worker grows its message arena
  * past the first block for every message (a 128 KB and a 256 KB block: the -H read buffer and
  * what follows it); a fresh mapping costs an mmap, an munmap and a page fault (zeroed page) for
- * every page touched again. Blocks up to CACHE_BLOCK_MAX are kept, CACHE_MAX of them; a new
+ * every page touched again. Blocks up to CACHE_BLOCK_MAX are kept, CACHE_MAX of them (a worker
+ * frees five per message); a new
  * block takes the smallest cached one that is large enough. Process-wide, like the arenas
  * themselves, which only the main thread uses (a CLONE_VM delivery child runs while its parent
  * waits). */
-#define CACHE_MAX 4
+#define CACHE_MAX 8
 #define CACHE_BLOCK_MAX (1024 * 1024)
 static block *cache[CACHE_MAX];
 static size_t cached;
