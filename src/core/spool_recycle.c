@@ -154,14 +154,10 @@ static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid,
 	bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1
 		&& (uid == (uid_t)-1 ? st.st_uid == geteuid() : st.st_uid == uid && st.st_gid == gid);
 	/* A process that still has the file locked (a delivery keeps its -D locked until it
-	 * exits, after the removal) still has it open: not ours to reuse yet. The probe's lock
-	 * is let go at once; the caller takes its own where it needs one. */
+	 * exits, after the removal) still has it open: not ours to reuse yet. F_GETLK only tests
+	 * (one call; a lock taken and let go cost two); the caller takes its own where it needs one. */
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	ok = ok && fcntl(fd, F_SETLK, &fl) == 0;
-	if (ok) {
-		fl.l_type = F_UNLCK;
-		fcntl(fd, F_SETLK, &fl);
-	}
+	ok = ok && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK; /* a test, nothing taken */
 	/* Emptied before anything is written: nothing of the old message can stay in the new one.
 	 * A shrink that frees blocks costs 1-4 ms on a discard-mounted file system (the blocks are
 	 * discarded at once), one within the last block 0.01 ms (docs/spool.md, "Recycled files"):
@@ -175,7 +171,7 @@ static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid,
 	}
 	ok = ok && (keep == st.st_size || ftruncate(fd, keep) == 0)
 		&& ((st.st_mode & 07777) == mode || fchmod(fd, mode) == 0)
-		&& fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0;
+		&& fcntl(fd, F_SETFL, flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_NONBLOCK)) == 0;
 	if (ok)
 		return fd;
 	if (fd >= 0)
