@@ -778,11 +778,13 @@ static bool routing_not_due(dctx *d, address_item *a, sv *found, size_t *nfound)
 	time_t now = time(NULL);
 	retry_record rec;
 	sv keys[2] = { retry_domain_key(pool_msg, a->domain), retry_address_key(pool_msg, a, true) };
+	retry_reads_begin(); /* one open (or one look for an absent database) for both keys */
 	for (int i = 0; i < 2; i++) {
 		if (!keys[i].len)
 			continue;
 		retry_due due = retry_check(d->sc->directory, keys[i], now, !respect, &rec, pool_msg);
 		if (due == RETRY_NOT_DUE) {
+			retry_reads_end();
 			a->result = ADDR_DEFER;
 			a->retry_skipped = true;
 			a->basic_errno = ADDR_ERRNO_UNKNOWN;
@@ -798,6 +800,7 @@ static bool routing_not_due(dctx *d, address_item *a, sv *found, size_t *nfound)
 		if (rec.last_try || rec.first_failed)
 			found[(*nfound)++] = keys[i];
 	}
+	retry_reads_end();
 	return false;
 }
 

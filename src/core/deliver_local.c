@@ -11,8 +11,10 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +34,96 @@ static bool expand_opt(xp_env *env, const char *src, xbuf *out, xbuf *err)
 {
 	xbuf_reset(out);
 	return xp_expand(env, sv_cstr(src), out, err) == XP_OK;
+}
+
+/* The transport's user and group by name, remembered while /etc/passwd (/etc/group) keeps its
+ * inode, size and times. A queue worker delivers up to QUEUE_WORKER_MESSAGES messages, and each
+ * getpwnam/getgrnam read the file through (twelve system calls and the parsing per delivery,
+ * against two stats now); a changed file is read again at once. Only names found are kept: a
+ * failed look-up is made again every time, as before. (A name the files do not have but another
+ * NSS source does is kept as long as the files do not change: for the life of one worker.) */
+#define ID_CACHE_MAX 8
+typedef struct id_entry {
+	char key[64], login[64];
+	uid_t uid;
+	gid_t gid;
+} id_entry;
+typedef struct id_cache {
+	const char *file;
+	struct stat st;   /* of file when the entries were found */
+	bool have_st;
+	size_t n;
+	id_entry e[ID_CACHE_MAX];
+} id_cache;
+static id_cache users = { .file = "/etc/passwd" }, groups = { .file = "/etc/group" };
+
+static id_entry *id_find(id_cache *c, const char *key)
+{
+	struct stat st;
+	if (stat(c->file, &st) != 0) {
+		c->n = 0;
+		c->have_st = false;
+		return NULL;
+	}
+	if (!c->have_st || st.st_ino != c->st.st_ino || st.st_dev != c->st.st_dev || st.st_size != c->st.st_size
+		|| st.st_mtim.tv_sec != c->st.st_mtim.tv_sec || st.st_mtim.tv_nsec != c->st.st_mtim.tv_nsec
+		|| st.st_ctim.tv_sec != c->st.st_ctim.tv_sec || st.st_ctim.tv_nsec != c->st.st_ctim.tv_nsec) {
+		c->n = 0;
+		c->st = st;
+		c->have_st = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->e[i].key, key) == 0)
+			return &c->e[i];
+	return NULL;
+}
+
+static void id_keep(id_cache *c, const char *key, const char *login, uid_t uid, gid_t gid)
+{
+	if (!c->have_st || c->n >= ID_CACHE_MAX || strlen(key) >= sizeof c->e[0].key
+		|| (login && strlen(login) >= sizeof c->e[0].login))
+		return;
+	id_entry *e = &c->e[c->n++];
+	snprintf(e->key, sizeof e->key, "%s", key);
+	snprintf(e->login, sizeof e->login, "%s", login ? login : "");
+	e->uid = uid;
+	e->gid = gid;
+}
+
+/* getpwnam through the cache: true with the uid, gid and login name (in pool_msg). */
+static bool user_by_name(const char *name, uid_t *uid, gid_t *gid, const char **login)
+{
+	id_entry *e = id_find(&users, name);
+	if (!e) {
+		struct passwd *pw = getpwnam(name);
+		if (!pw)
+			return false;
+		id_keep(&users, name, pw->pw_name, pw->pw_uid, pw->pw_gid);
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+		*login = arena_strdup(pool_msg, pw->pw_name);
+		return true;
+	}
+	*uid = e->uid;
+	*gid = e->gid;
+	*login = arena_strdup(pool_msg, e->login);
+	return true;
+}
+
+static bool group_by_name(const char *name, gid_t *gid)
+{
+	id_entry *e = id_find(&groups, name);
+	if (!e) {
+		struct group *gr = getgrnam(name);
+		if (!gr)
+			return false;
+		id_keep(&groups, name, NULL, 0, gr->gr_gid);
+		*gid = gr->gr_gid;
+		return true;
+	}
+	*gid = e->gid;
+	return true;
 }
 
 /* The uid, gid and login name a batch runs as. false: text says why (the batch defers). */
@@ -57,22 +149,21 @@ static bool batch_ids(dctx *d, dbatch *b, bool remote, uid_t *uid, gid_t *gid, c
 			return false;
 		}
 		long long n;
-		struct passwd *pw = NULL;
 		if (sv_to_long(xbuf_sv(&v), &n) && n >= 0) {
 			*uid = (uid_t)n;
-			pw = getpwuid(*uid);
-		} else if ((pw = getpwnam(xbuf_cstr(&v))) != NULL) {
-			*uid = pw->pw_uid;
+			struct passwd *pw = getpwuid(*uid);
+			if (pw) {
+				*gid = pw->pw_gid;
+				have_gid = true;
+				*name = arena_strdup(pool_msg, pw->pw_name);
+			}
+		} else if (user_by_name(xbuf_cstr(&v), uid, gid, name)) {
+			have_gid = true;
 		} else {
 			xbuf_printf(text, "Failed to find user \"%s\" from expanded string \"%s\" for the %s transport", xbuf_cstr(&v), user, b->t->name);
 			return false;
 		}
 		have_uid = true;
-		if (pw) {
-			*gid = pw->pw_gid;
-			have_gid = true;
-			*name = arena_strdup(pool_msg, pw->pw_name);
-		}
 	}
 	const char *group = tp_opt_str(b->t, "group");
 	if (group && *group) {
@@ -81,12 +172,9 @@ static bool batch_ids(dctx *d, dbatch *b, bool remote, uid_t *uid, gid_t *gid, c
 			return false;
 		}
 		long long n;
-		struct group *gr;
 		if (sv_to_long(xbuf_sv(&v), &n) && n >= 0)
 			*gid = (gid_t)n;
-		else if ((gr = getgrnam(xbuf_cstr(&v))) != NULL)
-			*gid = gr->gr_gid;
-		else {
+		else if (!group_by_name(xbuf_cstr(&v), gid)) {
 			xbuf_printf(text, "Failed to find group \"%s\" from expanded string \"%s\" for the %s transport", xbuf_cstr(&v), group, b->t->name);
 			return false;
 		}

@@ -168,6 +168,23 @@ static void apply_report(const spool_config *sc, hintsdb *idx, qcommit *rest, co
 		queue_index_note(idx, id, (time_t)r->next_due, r->frozen != 0, skip_log);
 }
 
+/* Reports read by collect() and applied after the next messages have been handed out: the
+ * schedule index's write transaction (a few page writes) and the committer's record then
+ * overlap the next delivery instead of delaying its start (with queue_run_parallel 1 the
+ * worker waited for them). At most one per worker in flight. */
+static struct {
+	worker_report r;
+	char text[REPORT_LOG_MAX];
+} pending[QUEUE_RUN_PARALLEL_MAX];
+static size_t npending;
+
+static void apply_pending(const spool_config *sc, hintsdb *idx, qcommit *rest)
+{
+	for (size_t i = 0; i < npending; i++)
+		apply_report(sc, idx, rest, &pending[i].r, sv_make(pending[i].text, pending[i].r.log_len));
+	npending = 0;
+}
+
 /* The runner's SIGPIPE disposition before qpool_deliver ignored it; workers get it back. */
 static void (*runner_sigpipe)(int) = SIG_DFL;
 
@@ -238,7 +255,7 @@ static int retire(worker *w, size_t *nw, size_t i)
 
 /* Wait until at least one worker in flight has reported or died. Returns how many jobs
  * finished; (size_t)-1 when it cannot wait. */
-static size_t collect(const spool_config *sc, worker *w, size_t *nw, hintsdb *idx, qcommit *rest)
+static size_t collect(const spool_config *sc, worker *w, size_t *nw)
 {
 	struct pollfd pf[QUEUE_RUN_PARALLEL_MAX];
 	size_t map[QUEUE_RUN_PARALLEL_MAX], np = 0;
@@ -260,12 +277,12 @@ static size_t collect(const spool_config *sc, worker *w, size_t *nw, hintsdb *id
 		if (!pf[k].revents)
 			continue;
 		worker *wk = &w[map[k]];
-		worker_report r;
-		char text[REPORT_LOG_MAX];
-		if (fd_read_all(wk->repfd, &r, sizeof r) && r.log_len <= REPORT_LOG_MAX
-			&& fd_read_all(wk->repfd, text, r.log_len)) {
-			if (memcmp(r.id, wk->job->id, MSG_ID_LEN) == 0)
-				apply_report(sc, idx, rest, &r, sv_make(text, r.log_len));
+		worker_report *r = &pending[npending].r;
+		char *text = pending[npending].text;
+		if (fd_read_all(wk->repfd, r, sizeof *r) && r->log_len <= REPORT_LOG_MAX
+			&& fd_read_all(wk->repfd, text, r->log_len)) {
+			if (memcmp(r->id, wk->job->id, MSG_ID_LEN) == 0)
+				npending++; /* applied by the caller (apply_pending) */
 			wk->job = NULL;
 			finished++;
 			if (wk->given >= QUEUE_WORKER_MESSAGES)
@@ -344,18 +361,21 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 			alone_inflight = j->alone;
 			next++;
 		}
-		/* After handing out the next message, so the syncs and unlinks overlap its delivery;
-		 * one sync of a directory covers every delivery reported since (queue_commit.h). */
+		/* After handing out the next message, so the index writes, syncs and unlinks overlap
+		 * its delivery; one sync of a directory covers every delivery reported since
+		 * (queue_commit.h). */
+		apply_pending(sc, idx, &rest);
 		qcommit_flush(sc, &rest);
 		if (!inflight)
 			break;
-		size_t done = collect(sc, w, &nw, idx, &rest);
+		size_t done = collect(sc, w, &nw);
 		if (done == (size_t)-1)
 			break; /* the workers are retired below, finishing what they have */
 		inflight -= done <= inflight ? done : inflight;
 		if (!inflight)
 			alone_inflight = false;
 	}
+	apply_pending(sc, idx, &rest); /* (collected just before a failed poll) */
 	while (nw)
 		(void)retire(w, &nw, nw - 1);
 	qcommit_close(sc, &rest);

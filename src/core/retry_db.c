@@ -20,6 +20,7 @@ static struct {
 	bool on;
 	pid_t pid;                    /* the process that opened db (never used after a fork) */
 	hintsdb *db;
+	bool absent;                  /* no database in spool: not looked for again in the session */
 	char spool[1024];
 } reads;
 
@@ -35,23 +36,35 @@ void retry_reads_end(void)
 	if (reads.db && reads.pid == getpid())
 		hintsdb_close(reads.db);
 	reads.db = NULL;
+	reads.absent = false;
 	reads.on = false;
 }
 
 static hintsdb *open_for_read(const char *spool_directory, xbuf *err, bool *keep)
 {
 	*keep = reads.on && reads.pid == getpid() && strlen(spool_directory) < sizeof reads.spool;
-	if (*keep && reads.db && strcmp(reads.spool, spool_directory) == 0)
+	if (*keep && (reads.db || reads.absent) && strcmp(reads.spool, spool_directory) == 0)
 		return reads.db;
 	if (*keep && reads.db) {
 		hintsdb_close(reads.db);
 		reads.db = NULL;
 	}
-	hintsdb *db = hintsdb_open(spool_directory, "retry", true, err);
-	if (*keep && db) {
-		reads.db = db;
+	reads.absent = false;
+	if (*keep) {
+		/* No database (nothing has failed yet): not looked for again in this session. One
+		 * that cannot be opened is tried again at the next read. */
+		char path[sizeof reads.spool + 32];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/db/retry.lmdb", spool_directory);
 		snprintf(reads.spool, sizeof reads.spool, "%s", spool_directory);
+		if (stat(path, &st) != 0 && errno == ENOENT) {
+			reads.absent = true;
+			return NULL;
+		}
 	}
+	hintsdb *db = hintsdb_open(spool_directory, "retry", true, err);
+	if (*keep)
+		reads.db = db;
 	return db;
 }
 

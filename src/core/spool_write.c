@@ -584,10 +584,11 @@ void spool_msglog(const spool_config *sc, const char *id, const char *fmt, ...)
 			return;
 		}
 	}
-	if (spool_make_dirs(dir, sc, &err))
+	/* Usually the log exists (reception wrote "Received from"): appended to without the
+	 * directory check, which only a log about to be created needs. */
+	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && spool_make_dirs(dir, sc, &err))
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, sc->mode ? sc->mode : 0640);
-	else
-		fd = -1;
 	if (fd >= 0) {
 		if (write(fd, line.p, line.len) != (ssize_t)line.len) { /* msglog is advisory */ }
 		close(fd);

@@ -58,24 +58,43 @@ static void die_oom(const char *what, size_t n)
 	abort();
 }
 
-/* Blocks of the smallest size freed by a reset, kept for the next block_new: a session's
- * scratch arenas take and give back a block or two per SMTP command, and a fresh mapping costs
- * an mmap, an munmap and a page fault (zeroed page) for every page touched again. Process-wide,
- * like the arenas themselves, which only the main thread uses (a CLONE_VM delivery child runs
- * while its parent waits). */
-#define CACHE_MAX 4
+/* Blocks freed by a reset, kept for the next block_new: a session's scratch arenas take and
+ * give back a block or two per SMTP command, and a queue run's worker grows its message arena
+ * past the first block for every message (a 128 KB and a 256 KB block: the -H read buffer and
+ * what follows it); a fresh mapping costs an mmap, an munmap and a page fault (zeroed page) for
+ * every page touched again. Blocks up to CACHE_BLOCK_MAX are kept, CACHE_MAX of them (a worker
+ * frees five per message); a new
+ * block takes the smallest cached one that is large enough. Process-wide, like the arenas
+ * themselves, which only the main thread uses (a CLONE_VM delivery child runs while its parent
+ * waits). */
+#define CACHE_MAX 8
+#define CACHE_BLOCK_MAX (1024 * 1024)
 static block *cache[CACHE_MAX];
 static size_t cached;
 
 static void block_release(block *b, bool cacheable)
 {
-	if (cacheable && b->mapped == BLOCK_MIN && cached < CACHE_MAX) {
+	if (cacheable && b->mapped <= CACHE_BLOCK_MAX && cached < CACHE_MAX) {
 		POISON((char *)b + HDR, b->size);
 		cache[cached++] = b;
 		return;
 	}
 	UNPOISON((char *)b + HDR, b->size); /* the address range may be reused */
 	munmap(b, b->mapped);
+}
+
+/* The smallest cached block of at least total bytes, taken out of the cache; NULL if none. */
+static block *cache_take(size_t total)
+{
+	size_t best = cached;
+	for (size_t i = 0; i < cached; i++)
+		if (cache[i]->mapped >= total && (best == cached || cache[i]->mapped < cache[best]->mapped))
+			best = i;
+	if (best == cached)
+		return NULL;
+	block *b = cache[best];
+	cache[best] = cache[--cached];
+	return b;
 }
 
 static block *block_new(arena *a, size_t want)
@@ -87,12 +106,15 @@ static block *block_new(arena *a, size_t want)
 	if (total < BLOCK_MIN)
 		total = BLOCK_MIN;
 	total = (total + page - 1) & ~(page - 1);
-	void *p = total == BLOCK_MIN && cached ? cache[--cached] : NULL;
-	if (!p)
-		p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		die_oom(a->name, want);
-	block *b = p;
+	block *b = total <= CACHE_BLOCK_MAX ? cache_take(total) : NULL;
+	if (b) {
+		total = b->mapped; /* all of it usable: it may be larger than asked for */
+	} else {
+		void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			die_oom(a->name, want);
+		b = p;
+	}
 	b->prev = a->top;
 	b->size = total - HDR;
 	b->used = 0;

@@ -1,4 +1,6 @@
 /* arena and sv/xbuf */
+#include <sys/mman.h>
+
 #include "lib/arena.h"
 #include "lib/list.h"
 #include "lib/str.h"
@@ -26,6 +28,34 @@ static void test_arena(void)
 	CHECK_STR(s = arena_strdup(other, "ro"), "ro");
 	arena_free(other);
 	arena_free(a);
+}
+
+/* A block freed by a reset is used again by the next allocation that needs one (a queue worker
+ * grew its message arena past the first block for every message: an mmap, an munmap and page
+ * faults each time); a smaller request may take a larger cached block, whole; one past the
+ * cache's limit (1 MiB) is unmapped, not kept. */
+static void test_arena_block_reuse(void)
+{
+	arena *a = arena_new("reuse");
+	arena_mark m = arena_getmark(a);
+	char *first = arena_alloc(a, 300001); /* a size no other test's block has */
+	first[300000] = 'x';
+	arena_reset(a, m);
+	/* Were the block unmapped, this mapping would most likely take its place. */
+	void *occupy = mmap(NULL, 400 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *again = arena_alloc(a, 300001);
+	CHECK(again == first);
+	arena_reset(a, m);
+	char *smaller = arena_alloc(a, 250000);
+	CHECK(smaller == first);
+	CHECK(arena_bytes_in_use(a) >= 250000);
+	char *more = arena_alloc(a, 40000); /* still fits the larger block taken */
+	CHECK(more > smaller && more < first + 300001 + 4096);
+	arena_reset(a, m);
+	CHECK_INT(arena_bytes_in_use(a), 0);
+	arena_free(a);
+	if (occupy != MAP_FAILED)
+		munmap(occupy, 400 * 1024);
 }
 
 static void test_xbuf_taint(void)
@@ -94,6 +124,7 @@ int main(void)
 {
 	RUN(test_lists);
 	RUN(test_arena);
+	RUN(test_arena_block_reuse);
 	RUN(test_xbuf_taint);
 	RUN(test_sv);
 	return unit_report("lib_core");

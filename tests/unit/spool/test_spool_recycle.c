@@ -356,6 +356,72 @@ static void test_one_listing_for_several_takes(void)
 	unlink(slot);
 }
 
+static void clear_pool(void)
+{
+	char slot[500];
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		unlink(slot);
+	}
+}
+
+static int put_one(const spool_config *sc, int n)
+{
+	char a[400];
+	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-3%c-D", input, 'a' + n % 26);
+	put_file(a, "old");
+	int r = spool_recycle_remove(sc, a);
+	CHECK(access(a, F_OK) != 0);
+	return r;
+}
+
+/* A put that finds the pool full marks it so: the next puts of this process go straight to
+ * unlink (a queue run's committer puts four files per message and used to try four taken slots
+ * for each) except every eighth, which tries one slot; this process's own take clears the mark. */
+static void test_full_pool_is_remembered(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char slot[500], dest[400];
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		put_file(slot, "x");
+	}
+	unsigned long full = spool_recycle_get_stats().put_full;
+	CHECK_INT(put_one(&sc, 0), 0);
+	CHECK_INT(spool_recycle_get_stats().put_full - full, 1);
+	/* Another process empties the pool: seven puts still unlink, the eighth finds room. */
+	clear_pool();
+	for (int i = 1; i < 8; i++)
+		CHECK_INT(put_one(&sc, i), 0);
+	CHECK_INT(count_pool(), 0);
+	CHECK_INT(put_one(&sc, 8), 0);
+	CHECK_INT(count_pool(), 1);
+	CHECK_INT(put_one(&sc, 9), 0);
+	CHECK_INT(count_pool(), 2);
+	/* Full again; a take of this process makes room and the next put uses it. */
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		if (access(slot, F_OK) != 0)
+			put_file(slot, "x");
+	}
+	CHECK_INT(put_one(&sc, 10), 0);
+	CHECK_INT(count_pool(), SPOOL_RECYCLE_SLOTS);
+	snprintf(dest, sizeof dest, "%s/.postern-spare.8.D", input);
+	off_t stale = -1;
+	int fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	CHECK_INT(count_pool(), SPOOL_RECYCLE_SLOTS - 1);
+	/* (The pool emptied, so that the slots the put tries are certainly free: with the mark
+	 * still set it would unlink.) */
+	clear_pool();
+	CHECK_INT(put_one(&sc, 11), 0);
+	CHECK_INT(count_pool(), 1);
+	clear_pool();
+}
+
 int main(void)
 {
 	setup();
@@ -367,6 +433,7 @@ int main(void)
 	RUN(test_take_stale_and_cut);
 	RUN(test_emptied_journals);
 	RUN(test_one_listing_for_several_takes);
+	RUN(test_full_pool_is_remembered);
 	rmdir(pool);
 	rmdir(input);
 	rmdir(spool);
