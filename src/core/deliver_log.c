@@ -301,7 +301,7 @@ void dlog_format_fail(const address_item *a, xbuf *out)
 	put_host(a, out);
 	put_tls(a, out);
 	xbuf_puts(out, ": ");
-	put_printable(out, a->message.len ? a->message : SV_LIT("Unrouteable address"));
+	put_printable(out, a->message.p ? a->message : SV_LIT("Unrouteable address")); /* ":fail:" alone: empty */
 }
 
 static void add_times(const dlog_ctx *c, xbuf *out)

@@ -300,9 +300,11 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 				redirect_opener op = redirect_opener_for(s->a);
 				int e = read_file(s->c->a, &op, sv_dup(s->c->a, path), &inc);
 				if (e) {
-					xbuf_printf(&s->err, "failed to open included file " SV_FMT ": %s (euid=%u egid=%u)", SV_ARG(path),
-						strerror(e), (unsigned)(op.as_user ? op.uid : geteuid()),
-						(unsigned)(op.as_user ? op.gid : getegid()));
+					/* The ids are told for a refusal only (observed: a missing file has none). */
+					xbuf_printf(&s->err, "failed to open included file " SV_FMT ": %s", SV_ARG(path), strerror(e));
+					if (e == EACCES)
+						xbuf_printf(&s->err, " (euid=%u egid=%u)", (unsigned)(op.as_user ? op.uid : geteuid()),
+							(unsigned)(op.as_user ? op.gid : getegid()));
 					return false;
 				}
 				if (!parse_list(s, inc, depth + 1))
@@ -490,8 +492,8 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 	if (skipped.len)
 		report_syntax_errors(r, c, env, xbuf_sv(&skipped));
 	if (s.special == ROUTE_FAIL || s.special == ROUTE_DEFER) {
-		a->message = s.special_text.len ? sv_copy(c->a, s.special_text)
-			: s.special == ROUTE_FAIL ? SV_LIT("Unrouteable address") : SV_LIT("");
+		/* Without text the message is empty (Exim: "** a@b R=r: ", "550 ", -bt "undeliverable: "). */
+		a->message = s.special_text.len ? sv_copy(c->a, s.special_text) : SV_LIT("");
 		a->user_message = a->message;
 		return s.special;
 	}
