@@ -419,7 +419,7 @@ static address_item *generations_first(address_item *list)
 }
 
 /* The local deliveries in Exim's order: the addresses (already in generations_first order) and
- * the pipe, file and reply items of redirections (in creation order), by generation, then
+ * the pipe, file and reply items of redirections and filters, by generation, then
  * recipient; within those the addresses, then the items newest first (observed with 4.96:
  * "|p1, |p2, |p3" gives "** |p3", "** |p2", "=> |p1"). A system filter's items (they have no
  * parent) go last, as Exim routes them before anything else onto its prepended list. */
@@ -438,7 +438,7 @@ static address_item *with_pfr_items(address_item *local, address_item *pfr)
 	for (address_item *a = local; a; a = a->next)
 		v[i++] = (gen_key){ .a = a, .depth = a->parent ? a->redirect_depth : 0, .rcpt = top_of(a)->rcpt_index,
 			.seq = k++ };
-	k = 0;
+	/* the items: by creation (a filter's "save A, save B, pipe P" logs P, B, A) */
 	for (address_item *a = pfr, *next; a; a = next) {
 		next = a->next;
 		if (!a->parent) {
@@ -447,7 +447,7 @@ static address_item *with_pfr_items(address_item *local, address_item *pfr)
 			continue;
 		}
 		v[i++] = (gen_key){ .a = a, .depth = a->redirect_depth, .rcpt = top_of(a)->rcpt_index, .pfr = true,
-			.seq = k++ };
+			.seq = a->child_seq };
 	}
 	*ft = NULL;
 	qsort(v, n, sizeof *v, gen_cmp);

@@ -67,6 +67,7 @@ address_item *route_child_address(route_ctx *c, address_item *parent, sv address
 	ad->address = sv_copy(c->a, address);
 	ad->parent = parent;
 	ad->redirect_depth = parent ? parent->redirect_depth + 1 : 0;
+	ad->child_seq = c->children_made++;
 	/* Properties a router set on the parent carry to its children (Exim's "prop"). */
 	ad->rcpt_index = -1;
 	ad->host_used_mx = -1;

@@ -178,7 +178,8 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 {
 	text = sv_trim(text);
 	/* A bare source route ("@a,@b:local@domain") is taken as if it were in <...>. */
-	if (text.len && text.p[0] == '@') {
+	bool wrapped = text.len && text.p[0] == '@';
+	if (wrapped) {
 		char *w = arena_alloc(pool_msg, text.len + 3);
 		w[0] = '<';
 		memcpy(w + 1, text.p, text.len);
@@ -195,7 +196,14 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 		bool is_null = false, has_domain = false;
 		if (smtp_parse_address(text, false, true, &o2, &is_null, &has_domain, &reason) || !reason.len)
 			xbuf_puts(&reason, "malformed address");
-		printf("syntax error: %s\n", xbuf_cstr(&reason));
+		const char *why_text = xbuf_cstr(&reason), *follow = strstr(why_text, " may not follow <");
+		if (wrapped && follow && follow > why_text && follow[-1] == '>') {
+			/* "X> may not follow <Y": the brackets were ours, not the argument's */
+			printf("syntax error: %.*s may not follow %s\n", (int)(follow - 1 - why_text), why_text,
+				follow + strlen(" may not follow <"));
+			return false;
+		}
+		printf("syntax error: %s\n", why_text);
 		return false;
 	}
 	if (info.route_literal && !conf_main.allow_domain_literals) {
