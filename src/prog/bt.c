@@ -28,7 +28,7 @@
 #include "prog/sender_arg.h"
 #include "search/search.h"
 
-#define BT_MAX_LINE 65536
+#define BT_MAX_LINE 1024 /* Exim reads stdin in pieces of 1023 characters: a longer line is several */
 #define BT_MAX_ADDRESS 256 /* Exim: "address is ridiculously long" beyond */
 #define BT_MAX_ARG 1024    /* Exim: a longer argument stops -bt/-bv */
 
@@ -176,6 +176,10 @@ static size_t given_len; /* the parsed address's length before qualification */
 
 static bool parse_address(sv text, bool sender, xbuf *out)
 {
+	/* The complaint's "X may not follow Y" keeps white space at the end (observed). */
+	sv untrimmed_end = text;
+	while (untrimmed_end.len && isspace((unsigned char)untrimmed_end.p[0]))
+		untrimmed_end = sv_sub(untrimmed_end, 1, untrimmed_end.len - 1);
 	text = sv_trim(text);
 	/* A bare source route ("@a,@b:local@domain") is taken as if it were in <...>. */
 	bool wrapped = text.len && text.p[0] == '@';
@@ -194,7 +198,8 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 		xbuf_init(&o2, pool_msg);
 		xbuf_init(&reason, pool_msg);
 		bool is_null = false, has_domain = false;
-		if (smtp_parse_address(text, false, true, &o2, &is_null, &has_domain, &reason) || !reason.len)
+		if (smtp_parse_address(wrapped || !text.len ? text : untrimmed_end, false, true, &o2, &is_null, &has_domain,
+			&reason) || !reason.len)
 			xbuf_puts(&reason, "malformed address");
 		const char *why_text = xbuf_cstr(&reason), *follow = strstr(why_text, " may not follow <");
 		if (wrapped && follow && follow > why_text && follow[-1] == '>') {
