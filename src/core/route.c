@@ -188,7 +188,7 @@ static int option_list_match(route_ctx *c, address_item *a, xp_env *env, const c
 		m.primary_hostname = conf_main_string("primary_hostname");
 		rc = match_isinlist(subject, expanded, 0, kind, caseless, &m, &err);
 		if (rc == SEARCH_OK && data)
-			*data = matched.len ? xbuf_sv(&matched) : subject;
+			*data = matched.p ? xbuf_sv(&matched) : subject; /* empty lookup data stays empty (observed) */
 		if (rc != SEARCH_DEFER)
 			return rc;
 	} else {
