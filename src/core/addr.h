@@ -113,6 +113,8 @@ typedef struct address_item {
 
 	/* ---- delivery (set by the delivery process and the transports) ---- */
 	int rcpt_index;                   /* index in message.rcpt of the top ancestor; -1: none */
+	unsigned child_seq;               /* creation order among a routing's children (pipe and
+	                                   * file items are delivered newest first, as in Exim) */
 	unsigned dsn_flags;               /* MSG_DSN_* of that recipient (NOTIFY, ORCPT below) */
 	sv orcpt;
 	addr_result result;
@@ -211,6 +213,7 @@ typedef struct route_ctx {
 	void *syntax_errors_ctx;
 	bool first_delivery;      /* deliveries: the message's first attempt (filters' first_delivery) */
 	bool manually_thawed;     /* deliveries: thawed by hand (filters' manually_thawed) */
+	unsigned children_made;   /* route_child_address's count, for address_item.child_seq */
 } route_ctx;
 
 /* Behaviour a router driver provides (driver_info.ops). */

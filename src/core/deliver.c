@@ -374,11 +374,14 @@ static address_item *drop_finished(dctx *d, address_item *list)
  * addresses (observed with 4.96: RCPT order m, n, x, y, a when "list" gave x, l2, y and l2 gave
  * m, n); within a generation in the order of their recipients, then of their creation
  * (recipients l1, b, l2: l1's children, l2's children, b). Our router runs depth first, newest
- * recipient first, and prepends its results: sort them into that order. */
+ * recipient first, and prepends its results: sort them into that order. Within one
+ * generation and recipient, pipe, file and reply items come after the addresses, newest first
+ * (observed with 4.96: "a, |p1, b, |p2, |p3" is delivered a, b, |p3, |p2, |p1). */
 typedef struct gen_key {
 	address_item *a;
 	int depth;                    /* 0 for top-level addresses, which come last */
 	int rcpt;                     /* the top-level recipient's index */
+	bool pfr;                     /* a pipe, file or reply item */
 	size_t seq;                   /* creation order */
 } gen_key;
 
@@ -389,6 +392,10 @@ static int gen_cmp(const void *x, const void *y)
 		return p->depth > q->depth ? -1 : 1;
 	if (p->rcpt != q->rcpt)
 		return p->rcpt < q->rcpt ? -1 : 1;
+	if (p->pfr != q->pfr)
+		return p->pfr ? 1 : -1;
+	if (p->pfr)
+		return p->seq > q->seq ? -1 : p->seq < q->seq;
 	return p->seq < q->seq ? -1 : p->seq > q->seq;
 }
 
@@ -403,11 +410,50 @@ static address_item *generations_first(address_item *list)
 	size_t i = 0;
 	for (address_item *a = list; a; a = a->next, i++)
 		v[i] = (gen_key){ .a = a, .depth = a->parent ? a->redirect_depth : 0, .rcpt = top_of(a)->rcpt_index,
-			.seq = n - 1 - i /* prepended: newest first */ };
+.seq = n - 1 - i /* prepended: newest first */ };
 	qsort(v, n, sizeof *v, gen_cmp);
 	for (i = 0; i + 1 < n; i++)
 		v[i].a->next = v[i + 1].a;
 	v[n - 1].a->next = NULL;
+	return v[0].a;
+}
+
+/* The local deliveries in Exim's order: the addresses (already in generations_first order) and
+ * the pipe, file and reply items of redirections and filters, by generation, then
+ * recipient; within those the addresses, then the items newest first (observed with 4.96:
+ * "|p1, |p2, |p3" gives "** |p3", "** |p2", "=> |p1"). A system filter's items (they have no
+ * parent) go last, as Exim routes them before anything else onto its prepended list. */
+static address_item *with_pfr_items(address_item *local, address_item *pfr)
+{
+	size_t n = 0;
+	for (address_item *a = local; a; a = a->next)
+		n++;
+	for (address_item *a = pfr; a; a = a->next)
+		n += a->parent != NULL;
+	address_item *filter = NULL, **ft = &filter;
+	if (n == 0)
+		return pfr;
+	gen_key *v = arena_alloc(pool_msg, n * sizeof *v);
+	size_t i = 0, k = 0;
+	for (address_item *a = local; a; a = a->next)
+		v[i++] = (gen_key){ .a = a, .depth = a->parent ? a->redirect_depth : 0, .rcpt = top_of(a)->rcpt_index,
+			.seq = k++ };
+	/* the items: by creation (a filter's "save A, save B, pipe P" logs P, B, A) */
+	for (address_item *a = pfr, *next; a; a = next) {
+		next = a->next;
+		if (!a->parent) {
+			*ft = a;
+			ft = &a->next;
+			continue;
+		}
+		v[i++] = (gen_key){ .a = a, .depth = a->redirect_depth, .rcpt = top_of(a)->rcpt_index, .pfr = true,
+			.seq = a->child_seq };
+	}
+	*ft = NULL;
+	qsort(v, n, sizeof *v, gen_cmp);
+	for (i = 0; i + 1 < n; i++)
+		v[i].a->next = v[i + 1].a;
+	v[n - 1].a->next = filter;
 	return v[0].a;
 }
 
@@ -1092,9 +1138,9 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		if (t && !transport_is_local(t)) { *mr = a; mr = &a->next; }
 		else { *ml = a; ml = &a->next; }
 	}
-	*ml = pfr_ok;
+	*ml = NULL;
 	*mr = remote;
-	local = more_local;
+	local = with_pfr_items(more_local, pfr_ok);
 	remote = hold_back(&d, more_remote);
 	dlocal_run(&d, local);
 	if (remote)

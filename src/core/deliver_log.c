@@ -61,19 +61,30 @@ static sv shown_top(const address_item *a)
 	return t->onetime_parent.len ? t->onetime_parent : t->address;
 }
 
-/* " <top>" (or every ancestor with log_selector all_parents). */
+/* " <top>", after the ancestors Exim 4.96 shows in parentheses (observed): a pipe, file or
+ * reply item's own parent when that is not the top ("|cmd (mid@x) <top@x>"), and with
+ * log_selector all_parents, for any address, every ancestor below the top, nearest first
+ * ("a@x (mid2@x, mid1@x) <top@x>"). */
+static void put_intermediate(const address_item *a, xbuf *out)
+{
+	const address_item *top = top_of(a);
+	bool all = selected(LS_ALL_PARENTS);
+	if (a->parent && a->parent != top && (all || a->kind != ADDR_MAIL)) {
+		xbuf_puts(out, " (");
+		for (const address_item *p = a->parent; p && p != top; p = all ? p->parent : NULL) {
+			if (p != a->parent)
+				xbuf_puts(out, ", ");
+			put_address(out, p->address);
+		}
+		xbuf_putc(out, ')');
+	}
+}
+
 static void put_parents(const address_item *a, xbuf *out)
 {
 	if (!a->parent && !a->onetime_parent.len)
 		return;
-	if (selected(LS_ALL_PARENTS)) {
-		for (const address_item *p = a->parent; p; p = p->parent) {
-			xbuf_puts(out, " <");
-			put_address(out, p->address);
-			xbuf_putc(out, '>');
-		}
-		return;
-	}
+	put_intermediate(a, out);
 	xbuf_puts(out, " <");
 	put_address(out, shown_top(a));
 	xbuf_putc(out, '>');
@@ -129,6 +140,7 @@ void dlog_address(const address_item *a, bool local, xbuf *out)
 	if (local && a->kind == ADDR_MAIL) {
 		/* A local delivery shows the local part, then always the address it came from. */
 		put_address(out, a->local_part.len ? a->local_part : a->address);
+		put_intermediate(a, out);
 		xbuf_puts(out, " <");
 		put_address(out, shown_top(a));
 		xbuf_putc(out, '>');
@@ -301,7 +313,7 @@ void dlog_format_fail(const address_item *a, xbuf *out)
 	put_host(a, out);
 	put_tls(a, out);
 	xbuf_puts(out, ": ");
-	put_printable(out, a->message.len ? a->message : SV_LIT("Unrouteable address"));
+	put_printable(out, a->message.p ? a->message : SV_LIT("Unrouteable address")); /* ":fail:" alone: empty */
 }
 
 static void add_times(const dlog_ctx *c, xbuf *out)

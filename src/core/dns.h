@@ -77,6 +77,10 @@ dns_rc dns_lookup_opts(arena *a, sv name, int type, const dns_opts *opts, dns_an
  * false if ip is not an address. */
 bool dns_reverse_name(sv ip, xbuf *out);
 
+/* Whether a query can be made for name at all (labels of at most 63 octets, at most 255 in
+ * all, no empty label). The resolver library refuses others before asking (NO_RECOVERY). */
+bool dns_name_queryable(sv name);
+
 /* Install the DNS-backed host-list hooks of src/search/match.h (plain names in host lists,
  * @mx_any / @mx_primary / @mx_secondary). Called once at start-up. */
 void dns_install_match_hooks(void);

@@ -15,6 +15,12 @@
 #include "lib/list.h"
 #include "lib/log.h"
 
+bool dns_name_queryable(sv name)
+{
+	uint8_t q[DNS_HDR_LEN + 300];
+	return dns_build_query(q, sizeof q, 0, name, DNS_T_MX, false, false) != 0;
+}
+
 size_t dns_build_query(uint8_t *buf, size_t cap, uint16_t id, sv name, int type, bool edns,
 	bool dnssec_ok)
 {

@@ -67,6 +67,7 @@ address_item *route_child_address(route_ctx *c, address_item *parent, sv address
 	ad->address = sv_copy(c->a, address);
 	ad->parent = parent;
 	ad->redirect_depth = parent ? parent->redirect_depth + 1 : 0;
+	ad->child_seq = c->children_made++;
 	/* Properties a router set on the parent carry to its children (Exim's "prop"). */
 	ad->rcpt_index = -1;
 	ad->host_used_mx = -1;
@@ -187,7 +188,7 @@ static int option_list_match(route_ctx *c, address_item *a, xp_env *env, const c
 		m.primary_hostname = conf_main_string("primary_hostname");
 		rc = match_isinlist(subject, expanded, 0, kind, caseless, &m, &err);
 		if (rc == SEARCH_OK && data)
-			*data = matched.len ? xbuf_sv(&matched) : subject;
+			*data = matched.p ? xbuf_sv(&matched) : subject; /* empty lookup data stays empty (observed) */
 		if (rc != SEARCH_DEFER)
 			return rc;
 	} else {

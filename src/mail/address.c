@@ -198,6 +198,7 @@ static bool addr_spec(cursor *c, xbuf *out, addr_parsed *info, bool need_domain)
 /* After '<': [route ":"] addr-spec ">" , or just ">". */
 static bool route_addr(cursor *c, xbuf *out, addr_parsed *info)
 {
+	size_t base = out->len;
 	c->pos++;
 	if (!skip_cfws(c))
 		return false;
@@ -212,10 +213,13 @@ static bool route_addr(cursor *c, xbuf *out, addr_parsed *info)
 		xbuf_init(&scratch, NULL);
 		bool ok = true;
 		for (;;) {
+			size_t at = scratch.len;
 			if (cur(c) != '@' || (c->pos++, !domain(c, &scratch))) {
 				ok = false;
 				break;
 			}
+			if (scratch.len > at && scratch.p[at] == '[')
+				info->route_literal = true;
 			if (!skip_cfws(c)) {
 				ok = false;
 				break;
@@ -242,6 +246,8 @@ static bool route_addr(cursor *c, xbuf *out, addr_parsed *info)
 			return false;
 	} else if (!addr_spec(c, out, info, false))
 		return false;
+	if (info->has_domain && out->p[base + info->local_len + 1] == '[')
+		info->route_literal = true;
 	if (!skip_cfws(c) || cur(c) != '>')
 		return false;
 	c->pos++;

@@ -34,6 +34,8 @@ typedef struct addr_parsed {
 	size_t local_len;  /* bytes of the local part at the start of the output */
 	bool has_domain;   /* output has "@domain" after the local part */
 	bool empty;        /* "<>" or an empty group: valid, but no address */
+	bool route_literal; /* a domain literal inside <...> or in its source route: Exim refuses
+	                     * it there unless allow_domain_literals (it takes a bare a@[1.2.3.4]) */
 } addr_parsed;
 
 /* Parse one item. Appends "local[@domain]" to out (nothing when empty) and returns true, or

@@ -8,6 +8,7 @@
  * -bv prints one line per address: "verified", "failed to verify: ..." or "cannot be resolved
  * at this time: ...". Exit status: 2 if any address failed, else 1 if any deferred, else 0.
  */
+#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,10 +28,13 @@
 #include "prog/sender_arg.h"
 #include "search/search.h"
 
-#define BT_MAX_LINE 65536
+#define BT_MAX_LINE 1024 /* Exim reads stdin in pieces of 1023 characters: a longer line is several */
+#define BT_MAX_ADDRESS 256 /* Exim: "address is ridiculously long" beyond */
+#define BT_MAX_ARG 1024    /* Exim: a longer argument stops -bt/-bv */
 
 typedef struct bt_state {
 	bool any_fail, any_defer;
+	bool reported, discarded; /* for the address being tested: anything printed, anything discarded */
 } bt_state;
 
 static void print_parents(const address_item *a)
@@ -48,6 +52,7 @@ static sv shown_address(const address_item *a)
 static void report(void *ctx, route_rc kind, const address_item *a)
 {
 	bt_state *st = ctx;
+	st->reported |= kind != ROUTE_DISCARD;
 	switch (kind) {
 	case ROUTE_OK: /* pipe/file item */
 		printf("%.*s -> %.*s", SV_ARG(shown_address(a)), SV_ARG(a->address));
@@ -64,7 +69,9 @@ static void report(void *ctx, route_rc kind, const address_item *a)
 		print_parents(a);
 		break;
 	case ROUTE_DISCARD:
-		printf("mail to %.*s is discarded\n", SV_ARG(a->address));
+		/* Exim tells a discard only when nothing else came of the address (observed: an alias
+		 * "a: b, hole" prints b alone; "a: hole" prints "mail to a@... is discarded"). */
+		st->discarded = true;
 		break;
 	default:
 		st->any_defer = true;
@@ -169,7 +176,20 @@ static size_t given_len; /* the parsed address's length before qualification */
 
 static bool parse_address(sv text, bool sender, xbuf *out)
 {
+	/* The complaint's "X may not follow Y" keeps white space at the end (observed). */
+	sv untrimmed_end = text;
+	while (untrimmed_end.len && isspace((unsigned char)untrimmed_end.p[0]))
+		untrimmed_end = sv_sub(untrimmed_end, 1, untrimmed_end.len - 1);
 	text = sv_trim(text);
+	/* A bare source route ("@a,@b:local@domain") is taken as if it were in <...>. */
+	bool wrapped = text.len && text.p[0] == '@';
+	if (wrapped) {
+		char *w = arena_alloc(pool_msg, text.len + 3);
+		w[0] = '<';
+		memcpy(w + 1, text.p, text.len);
+		memcpy(w + 1 + text.len, ">", 2);
+		text = sv_make(w, text.len + 2);
+	}
 	addr_parsed info;
 	const char *why = NULL;
 	if (!text.len || !addr_extract(text, NULL, out, &info, &why) || info.empty || info.local_len == 0) {
@@ -178,9 +198,26 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 		xbuf_init(&o2, pool_msg);
 		xbuf_init(&reason, pool_msg);
 		bool is_null = false, has_domain = false;
-		if (smtp_parse_address(text, false, true, &o2, &is_null, &has_domain, &reason) || !reason.len)
+		if (smtp_parse_address(wrapped || !text.len ? text : untrimmed_end, false, true, &o2, &is_null, &has_domain,
+			&reason) || !reason.len)
 			xbuf_puts(&reason, "malformed address");
-		printf("syntax error: %s\n", xbuf_cstr(&reason));
+		const char *why_text = xbuf_cstr(&reason), *follow = strstr(why_text, " may not follow <");
+		if (wrapped && follow && follow > why_text && follow[-1] == '>') {
+			/* "X> may not follow <Y": the brackets were ours, not the argument's */
+			printf("syntax error: %.*s may not follow %s\n", (int)(follow - 1 - why_text), why_text,
+				follow + strlen(" may not follow <"));
+			return false;
+		}
+		printf("syntax error: %s\n", why_text);
+		return false;
+	}
+	if (info.route_literal && !conf_main.allow_domain_literals) {
+		printf("syntax error: domain literals not allowed\n");
+		return false;
+	}
+	/* Exim's limit on a parsed address, before it is qualified. */
+	if (out->len > BT_MAX_ADDRESS) {
+		printf("syntax error: address is ridiculously long: %.64s...\n", out->p);
 		return false;
 	}
 	given_len = out->len;
@@ -191,10 +228,45 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 	return true;
 }
 
+/* Where the address starting at s[i] ends in a command-line argument: Exim takes a list, ended
+ * by the first comma outside quotes, comments and <...>. An address starting with '@' is a
+ * source route whose commas run to its ':'. A backslash protects the next character. */
+static size_t item_end(sv s, size_t i)
+{
+	bool route = i < s.len && s.p[i] == '@', quoted = false;
+	int depth = 0, angle = 0;
+	for (; i < s.len; i++) {
+		char ch = s.p[i];
+		if (ch == '\\' && i + 1 < s.len) {
+			i++;
+		} else if (quoted) {
+			quoted = ch != '"';
+		} else if (ch == '"') {
+			quoted = true;
+		} else if (ch == '(') {
+			depth++;
+		} else if (depth) {
+			depth -= ch == ')';
+		} else if (route) {
+			route = ch != ':';
+		} else if (ch == '<') {
+			angle++;
+		} else if (ch == '>') {
+			angle -= angle > 0;
+		} else if (ch == ',' && !angle) {
+			break;
+		}
+	}
+	return i;
+}
+
 static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_state *st)
 {
-	if (!sv_trim(text).len)
-		return; /* Exim ignores an empty argument */
+	if (!sv_trim(text).len) {
+		printf("syntax error: empty address\n");
+		st->any_fail = true;
+		return;
+	}
 	arena_mark m = arena_getmark(pool_msg);
 	xbuf addr;
 	xbuf_init(&addr, pool_msg);
@@ -218,7 +290,10 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 	if (cl->mode == MODE_BT) {
 		c.report = report;
 		c.report_ctx = st;
+		st->reported = st->discarded = false;
 		route_chain(&c, top);
+		if (st->discarded && !st->reported && !c.res.local && !c.res.remote)
+			printf("mail to %.*s is discarded\n", SV_ARG(top->address));
 		print_successes(c.res.local, given);
 		print_successes(c.res.remote, given);
 	} else {
@@ -227,7 +302,7 @@ static void test_one(const cmdline *cl, xp_env *env, sv sender, sv text, bt_stat
 		const address_item *d = NULL;
 		for (const address_item *x = rc == ROUTE_FAIL ? c.res.failed : c.res.deferred; x; x = x->next)
 			d = x; /* the first decided */
-		sv msg = d && d->message.len ? d->message : SV_LIT("Unrouteable address");
+		sv msg = d && d->message.p ? d->message : SV_LIT("Unrouteable address"); /* ":fail:" alone: empty */
 		if (rc == ROUTE_OK) {
 			printf("%.*s verified\n", SV_ARG(top->address));
 		} else if (rc == ROUTE_FAIL) {
@@ -287,8 +362,23 @@ int bt_main(const cmdline *cl)
 	xp_env_push_provider(&env, &sp);
 	bt_state st = { 0 };
 	if (cl->nargs) {
-		for (size_t i = 0; i < cl->nargs; i++)
-			test_one(cl, &env, sender_value, sv_cstr(cl->args[i]), &st);
+		for (size_t i = 0; i < cl->nargs; i++) {
+			sv arg = sv_cstr(cl->args[i]);
+			if (arg.len > BT_MAX_ARG) {
+				fflush(stdout);
+				fprintf(stderr, "exim: length limit exceeded (%zu > %d) for: address verification\n", arg.len,
+					BT_MAX_ARG);
+				return 1;
+			}
+			/* Each argument is a list (an empty one has no address); after an address, commas
+			 * and white space are skipped. */
+			for (size_t at = 0; at < arg.len;) {
+				size_t end = item_end(arg, at);
+				test_one(cl, &env, sender_value, sv_sub(arg, at, end - at), &st);
+				for (at = end; at < arg.len && (arg.p[at] == ',' || isspace((unsigned char)arg.p[at]));)
+					at++;
+			}
+		}
 	} else {
 		char line[BT_MAX_LINE];
 		for (;;) {
@@ -297,13 +387,8 @@ int bt_main(const cmdline *cl)
 			if (!fgets(line, sizeof line, stdin))
 				break;
 			sv t = sv_trim(sv_cstr(line));
-			if (t.len) {
-				test_one(cl, &env, sender_value, t, &st);
-			} else {
-				/* An empty line is an address too, unlike an empty argument. */
-				printf("syntax error: empty address\n");
-				st.any_fail = true;
-			}
+			/* A line is one address (not a list); an empty line is a syntax error. */
+			test_one(cl, &env, sender_value, t, &st);
 		}
 		printf("\n");
 	}

@@ -96,6 +96,12 @@ void match_set_data(match_walk *w, sv data)
 		return;
 	xbuf_reset(w->ctx->matched_data);
 	xbuf_putsv(w->ctx->matched_data, data);
+	if (!w->ctx->matched_data->p) {
+		/* Empty data is data too (a lookup's "key:" line): leave the buffer allocated so that
+		 * the caller can tell it from no data at all. */
+		xbuf_putc(w->ctx->matched_data, 0);
+		xbuf_truncate(w->ctx->matched_data, 0);
+	}
 }
 
 bool match_regex(sv subject, sv pattern, bool caseless, bool *matched, xbuf *err)

@@ -499,10 +499,17 @@ static route_rc prepare(const driver_instance *r, interp_job *j)
 }
 
 /* An Exim filter's outcome: errors, fail, defer and freeze end the routing here. */
-static route_rc exim_outcome(address_item *a, route_ctx *c, const filter_result *res)
+static route_rc exim_outcome(const driver_instance *r, address_item *a, route_ctx *c, const filter_result *res)
 {
+	const struct redirect_router_options *o = r->priv;
 	switch (res->outcome) {
 	case FILTER_ERROR:
+		if (o->skip_syntax_errors) {
+			/* Observed from Exim 4.96 (Debian's userforward): the error is logged and the
+			 * router declines, as if there were no filter. */
+			route_log(c, LOG_MAIN, "%s router: skipped error: " SV_FMT, r->name, SV_ARG(res->error));
+			return ROUTE_DECLINE;
+		}
 		a->message = sv_cstr(arena_printf(c->a, "error in filter file: " SV_FMT, SV_ARG(res->error)));
 		a->basic_errno = ERRNO_FILTER;
 		return ROUTE_DEFER;
@@ -572,7 +579,7 @@ route_rc redirect_filter(const driver_instance *r, address_item *a, route_ctx *c
 			fflush(stderr);
 		}
 	} else {
-		route_rc rc = exim_outcome(a, c, &res);
+		route_rc rc = exim_outcome(r, a, c, &res);
 		if (rc != ROUTE_OK)
 			return rc;
 	}

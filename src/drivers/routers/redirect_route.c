@@ -253,6 +253,13 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 			return false;
 		}
 		sv rest = sv_sub(text, pos, text.len);
+		/* A special item in double quotes is still special (observed: '":blackhole:"' discards,
+		 * '":fail: why"' fails with 'why"', '":include:/f"' reads /f). */
+		bool quoted_special = rest.len > 1 && rest.p[0] == '"' && rest.p[1] == ':';
+		if (quoted_special) {
+			pos++;
+			rest = sv_sub(text, pos, text.len);
+		}
 		if (rest.p[0] == ':') {
 			/* :fail: / :defer: take the rest of the text as their message. */
 			bool fail = sv_starts(rest, ":fail:"), defer = sv_starts(rest, ":defer:");
@@ -271,11 +278,15 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 					return not_permitted(s, SV_LIT(":blackhole:"));
 				s->discard = true;
 				pos += 11;
+				if (quoted_special && pos < text.len && text.p[pos] == '"')
+					pos++;
 				continue;
 			}
 			if (sv_starts(rest, ":unknown:")) {
 				s->unknown = true;
 				pos += 9;
+				if (quoted_special && pos < text.len && text.p[pos] == '"')
+					pos++;
 				continue;
 			}
 			if (sv_starts(rest, ":include:")) {
@@ -283,6 +294,8 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 				while (end < text.len && text.p[end] != ',' && text.p[end] != '\n')
 					end++;
 				sv path = sv_trim(sv_sub(text, pos + 9, end - pos - 9));
+				if (quoted_special && path.len && path.p[path.len - 1] == '"')
+					path.len--;
 				pos = end;
 				if (s->o->forbid_include) {
 					xbuf_puts(&s->err, "included files not permitted");
@@ -300,9 +313,11 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 				redirect_opener op = redirect_opener_for(s->a);
 				int e = read_file(s->c->a, &op, sv_dup(s->c->a, path), &inc);
 				if (e) {
-					xbuf_printf(&s->err, "failed to open included file " SV_FMT ": %s (euid=%u egid=%u)", SV_ARG(path),
-						strerror(e), (unsigned)(op.as_user ? op.uid : geteuid()),
-						(unsigned)(op.as_user ? op.gid : getegid()));
+					/* The ids are told for a refusal only (observed: a missing file has none). */
+					xbuf_printf(&s->err, "failed to open included file " SV_FMT ": %s", SV_ARG(path), strerror(e));
+					if (e == EACCES)
+						xbuf_printf(&s->err, " (euid=%u egid=%u)", (unsigned)(op.as_user ? op.uid : geteuid()),
+							(unsigned)(op.as_user ? op.gid : getegid()));
 					return false;
 				}
 				if (!parse_list(s, inc, depth + 1))
@@ -346,7 +361,7 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 			continue;
 		}
 		if (inner.len && inner.p[0] == '/') {
-			add_item(s, inner.p[inner.len - 1] == '/' && inner.len > 1 ? ADDR_DIRECTORY : ADDR_FILE, inner);
+			add_item(s, inner.p[inner.len - 1] == '/' ? ADDR_DIRECTORY : ADDR_FILE, inner); /* "/" too */
 			continue;
 		}
 		/* A leading backslash (as other MTAs allow) is dropped; an unqualified address after it
@@ -469,6 +484,13 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 		route_rc ur = route_user_group(c, r, a, env);
 		if (ur != ROUTE_OK)
 			return ur;
+		/* A file named from tainted data is not read (observed from Exim 4.96, whose text ends
+		 * in a newline: file = /x/$local_part). */
+		if (text.taint) {
+			a->message = sv_cstr(arena_printf(c->a, "Tainted name '" SV_FMT "' for file read not permitted\n",
+				SV_ARG(text)));
+			return ROUTE_DEFER;
+		}
 		route_rc fr = read_forward_file(r, a, c, sv_dup(c->a, text), &text);
 		if (fr != ROUTE_OK)
 			return fr;
@@ -490,17 +512,22 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 	if (skipped.len)
 		report_syntax_errors(r, c, env, xbuf_sv(&skipped));
 	if (s.special == ROUTE_FAIL || s.special == ROUTE_DEFER) {
-		a->message = s.special_text.len ? sv_copy(c->a, s.special_text)
-			: s.special == ROUTE_FAIL ? SV_LIT("Unrouteable address") : SV_LIT("");
+		/* Without text the message is empty (Exim: "** a@b R=r: ", "550 ", -bt "undeliverable: "). */
+		a->message = s.special_text.len ? sv_copy(c->a, s.special_text) : SV_LIT("");
 		a->user_message = a->message;
-		return s.special;
+		/* Observed: the addresses before a :fail: are still generated and routed while the
+		 * address itself fails ("u1, :fail: x" prints the failure, then u1); a :defer: drops them. */
+		if (s.special == ROUTE_DEFER || s.n == 0 || s.discard)
+			return s.special;
 	}
+	bool failing = s.special == ROUTE_FAIL;
 	if (s.n == 0 && !s.discard)
 		return ROUTE_DECLINE;
 	route_rc rc = route_generic_props(c, r, a, env);
 	if (rc != ROUTE_OK)
 		return rc;
-	if (s.n == 0)
+	/* :blackhole: anywhere discards the whole list (observed: "u1, :blackhole:" routes no u1). */
+	if (s.n == 0 || s.discard)
 		return ROUTE_DISCARD;
 	/* Children go on the queue so that they are routed in the order they were written. */
 	address_item **kids = arena_calloc(c->a, s.n, sizeof *kids);
@@ -513,7 +540,7 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 		k->hide_child = o->hide_child_in_errmsg;
 		if (k->kind != ADDR_MAIL) {
 			const char *tname = k->kind == ADDR_PIPE ? o->pipe_transport
-				: k->kind == ADDR_DIRECTORY && o->directory_transport ? o->directory_transport : o->file_transport;
+				: k->kind == ADDR_DIRECTORY ? o->directory_transport : o->file_transport; /* no fallback (observed) */
 			const char *oname = k->kind == ADDR_PIPE ? "pipe_transport"
 				: k->kind == ADDR_DIRECTORY ? "directory_transport" : "file_transport";
 			k->router = r;
@@ -549,7 +576,7 @@ static route_rc redirect_route(const driver_instance *r, address_item *a, route_
 	}
 	for (size_t i = s.n; i > 0; i--)
 		route_queue(c, kids[i - 1]);
-	return ROUTE_REROUTED;
+	return failing ? ROUTE_FAIL : ROUTE_REROUTED;
 }
 
 const router_ops redirect_route_ops = { .route = redirect_route, .repeat_use = redirect_repeat_use };

@@ -45,7 +45,8 @@ def run_case(binary, conf, args):
 
 def render(binary, name, tmp):
     conf = prepare(name, tmp)
-    return "".join(run_case(binary, conf, args) for args in cases(name))
+    # This directory's path is written back as @DIR@, so that the outputs do not depend on it.
+    return "".join(run_case(binary, conf, args) for args in cases(name)).replace(str(HERE), "@DIR@")
 
 
 def main():
