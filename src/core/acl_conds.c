@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <pcre2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -168,12 +169,32 @@ static acl_result cond_acl(acl_ctx *c, sv arg)
 	return acl_run_nested(c, words[0], words + 1, n - 1);
 }
 
+/* Exim 4.96's reading of a number as a condition: C's atoi, an int from strtol's long (so
+ * "4294967296" is 0, false, and "99999999999" is not). */
+static bool number_is_zero(sv v)
+{
+	char buf[64];
+	bool neg = v.len && v.p[0] == '-';
+	size_t i = neg ? 1 : 0;
+	while (i < v.len && v.p[i] == '0') i++;   /* only digits here: leading zeros change nothing */
+	if (v.len - i > 30)
+		return neg;   /* strtol saturates: the low int of LONG_MAX is -1, of LONG_MIN 0 */
+	snprintf(buf, sizeof buf, "%s%.*s", neg ? "-" : "", (int)(v.len - i), v.p + i);
+	return (int)strtol(buf, NULL, 10) == 0;
+}
+
 static acl_result cond_condition(acl_ctx *c, sv arg)
 {
-	sv v = sv_trim(arg);
-	if (!v.len || sv_eq_cstr(v, "0") || sv_eqi(v, SV_LIT("no")) || sv_eqi(v, SV_LIT("false")))
+	/* As Exim: the expanded value as it is (" yes" is not yes); digits, a minus and digits,
+	 * or nothing are a number, true when not 0. */
+	sv v = arg;
+	size_t digits_from = v.len && v.p[0] == '-' ? 1 : 0, i = digits_from;
+	while (i < v.len && isdigit((unsigned char)v.p[i])) i++;
+	if (i == v.len)
+		return number_is_zero(v) ? ACL_FAIL : ACL_OK;
+	if (sv_eqi(v, SV_LIT("no")) || sv_eqi(v, SV_LIT("false")))
 		return ACL_FAIL;
-	if (sv_eq_cstr(v, "1") || sv_eqi(v, SV_LIT("yes")) || sv_eqi(v, SV_LIT("true")))
+	if (sv_eqi(v, SV_LIT("yes")) || sv_eqi(v, SV_LIT("true")))
 		return ACL_OK;
 	/* A deferral in Exim, not an error: a warn statement is skipped with its line. */
 	(void)acl_error(c, "invalid \"condition\" value \"" SV_FMT "\"", SV_ARG(v));
@@ -249,11 +270,12 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 					xbuf_cstr(&shown), acl_where_name(c->where));
 				return ACL_OK;
 			}
-			/* White space after the log names goes; trailing space from an expansion stays. */
 			text = sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len);
-			while (text.len && (text.p[0] == ' ' || text.p[0] == '\t')) text = sv_sub(text, 1, text.len - 1);
 		}
 	}
+	/* Leading white space of the expanded text goes (after the log names, or without them:
+	 * Exim 4.96 logs " 0" as "0"); trailing space from an expansion stays. */
+	while (text.len && isspace((unsigned char)text.p[0])) text = sv_sub(text, 1, text.len);
 	if (bits) {
 		/* Exim writes the text through string_printing: newlines, other controls and
 		 * bytes >= 0x80 (unless print_topbitchars) become escape sequences. */

@@ -134,6 +134,11 @@ static bool parse_condition(arena *a, sv line, size_t i, acl_stmt *st, acl_cond 
 		xbuf_printf(err, "ACL error: negation is not allowed with \"%s\"", def->name);
 		return false;
 	}
+	/* endpass passes control on only after an accepting verb (Exim 4.96 refuses the rest). */
+	if (id == C_ENDPASS && st->verb != V_ACCEPT && st->verb != V_DISCARD) {
+		xbuf_printf(err, "ACL error: \"endpass\" is not allowed with \"%s\"", acl_verb_name(st->verb));
+		return false;
+	}
 	acl_cond *cd = arena_calloc(a, 1, sizeof *cd);
 	cd->id = id;
 	cd->negated = negated;
@@ -167,7 +172,6 @@ static bool parse_condition(arena *a, sv line, size_t i, acl_stmt *st, acl_cond 
 	}
 	**tail = cd;
 	*tail = &cd->next;
-	(void)st;
 	return true;
 }
 

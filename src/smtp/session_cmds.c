@@ -274,8 +274,9 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (!s->controls.no_pipelining && sess_host_in(s, conf_main.pipelining_advertise_hosts)) {
 			s->adv_pipelining = true;
 			xbuf_puts(&r, "\nPIPELINING");
-			/* Exim stops offering it once a message has been received on the connection. */
-			if (o->host_address.len && !s->messages_accepted
+			/* Exim stops offering it once a DATA or BDAT has been taken on the connection
+			 * (observed with Exim 4.96 -bh: even one refused for want of a recipient). */
+			if (o->host_address.len && !s->data_cmd_seen
 				&& sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)) {
 				xbuf_puts(&r, "\nPIPECONNECT");
 				s->adv_pipe_connect = true;

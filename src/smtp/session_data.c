@@ -415,6 +415,7 @@ static sess_next finish_message(smtp_session *s)
 sess_next sess_data(smtp_session *s)
 {
 	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
+	s->data_cmd_seen = true;
 	sess_next next = SESS_CONTINUE;
 	if (!transaction_ready(s, "DATA", &next)) return next;
 	s->bdat_last_size = s->bdat_total = 0;
@@ -535,6 +536,7 @@ sess_next sess_bdat(smtp_session *s)
 			"BDAT command used when CHUNKING not advertised");
 	if (!smtp_parse_bdat(s->cmd_arg, &size, &last))
 		return sess_protocol_error(s, 501, "missing size for BDAT command", "missing size for BDAT command");
+	s->data_cmd_seen = true;
 	if (!s->in_bdat) {
 		sess_next next = SESS_CONTINUE;
 		if (!transaction_ready(s, "BDAT", &next)) {
