@@ -21,7 +21,7 @@
 #define NOT_SMTP (W(NOTSMTP) | W(NOTSMTP_START))
 
 static const acl_cond_def builtin[C__COUNT] = {
-	[C_ACL] = { "acl", false, true, 0, NULL },
+	[C_ACL] = { "acl", false, false, 0, NULL },   /* each word expanded (cond_acl) */
 	[C_ADD_HEADER] = { "add_header", true, true, ACL_ALL_WHERE & ~MSG_WHERES, NULL },
 	[C_AUTHENTICATED] = { "authenticated", false, true, NOT_SMTP | W(CONNECT) | W(HELO), NULL },
 	[C_CONDITION] = { "condition", false, true, 0, NULL },
