@@ -316,7 +316,9 @@ static void sess_log_unqualified(smtp_session *s, const char *what, sv address)
 static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
-		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
+		/* BODY= follows accept_8bitmime, advertised or not (Exim 4.96, observed after a refused
+		 * EHLO that followed a HELO: MAIL takes parameters again, BODY=junk is refused). */
+		.eightbitmime = conf_main.accept_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
 		.no_params = !s->esmtp, .strip_trailing_dot = conf_main.strip_trailing_dot,
 		.utf8_addresses = conf_main.allow_utf8_domains || s->utf8_domains };
 }

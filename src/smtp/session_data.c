@@ -65,6 +65,14 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 		*next = sess_syntax_error(s, 503, xbuf_cstr(&t), xbuf_cstr(&t));
 		return false;
 	}
+	/* recipients_max_reject refuses the whole message once a RCPT went over the limit
+	 * (Exim 4.96, observed: the accepted recipients do not get it either; a BDAT's chunk is
+	 * skipped; not a protocol error, and it stays so until the transaction ends). */
+	if (conf_main.recipients_max_reject && s->rcpt_toomany_logged) {
+		sess_reply(s, 554, "Too many recipients");
+		*next = SESS_CONTINUE;
+		return false;
+	}
 	/* The predata ACL is for DATA only: Exim does not run it before BDAT. */
 	if (conf_main.acl_smtp_predata && strcmp(verb, "DATA") == 0) {
 		acl_ctx c;
