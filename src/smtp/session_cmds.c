@@ -682,6 +682,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		if (!has_domain) {
 			if (!sv_eqi(address, SV_LIT("postmaster"))
 				&& !sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
+				sess_log_unqualified(s, "verify", address);   /* as RCPT's (Exim 4.96, observed) */
 				sess_reply(s, 501, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
 				return SESS_CONTINUE;
 			}
