@@ -27,7 +27,7 @@ static const struct { const char *name; unsigned allowed; } kinds[VF__COUNT] = {
 	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
 	[VF_REVERSE_HOST_LOOKUP] = { "reverse_host_lookup", ACL_ALL_WHERE },
 	[VF_SENDER] = { "sender", W(RCPT) | W(MAIL) | W(PREDATA) | W(MIME) | W(DKIM) | W(DATA) | W(PRDR) | W(NOTSMTP) },
-	[VF_RECIPIENT] = { "recipient", W(RCPT) | W(VRFY) },
+	[VF_RECIPIENT] = { "recipient", W(RCPT) },   /* not VRFY: Exim 4.96 refuses it there (observed) */
 	[VF_CERTIFICATE] = { "certificate", ACL_ALL_WHERE },
 	[VF_CSA] = { "csa", ACL_ALL_WHERE },
 };
