@@ -70,6 +70,7 @@ static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind ki
 	m.primary_hostname = conf_main_string("primary_hostname");
 	if (kind == MATCH_HOST && c->origin && c->origin->host_name.len)
 		m.host_name = sv_dup(c->user_msg.a, c->origin->host_name);
+	m.host_name_required = kind == MATCH_HOST && c->origin && c->origin->host_address.len;
 	int rc = match_isinlist(subject, list, 0, kind, caseless, &m, &err);
 	if (rc == SEARCH_OK)
 		return ACL_OK;
