@@ -86,6 +86,21 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 	return true;
 }
 
+/* -bs: the DATA message of a reception whose spool file cannot be made, read to its end and
+ * dropped; its lines are not commands. */
+static void skip_data_message(smtp_session *s)
+{
+	xbuf line;
+	xbuf_init(&line, s->work);
+	while (bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms) == BIO_OK) {
+		sv l = xbuf_sv(&line);
+		while (l.len && (l.p[l.len - 1] == '\n' || l.p[l.len - 1] == '\r'))
+			l.len--;
+		if (l.len == 1 && l.p[0] == '.')
+			return;
+	}
+}
+
 static bool start_receive(smtp_session *s, receive_input how)
 {
 	xbuf err;
@@ -99,6 +114,19 @@ static bool start_receive(smtp_session *s, receive_input how)
 			sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
 			sess_flush(s);
 			sess_die_install(NULL);
+			log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));
+		}
+		if (s->mode == SMTP_MODE_BS && how == RECV_SMTP_DATA && s->msg && s->msg->id[0]
+			&& strstr(xbuf_cstr(&err), "Failed to create spool file")) {
+			/* As Exim 4.96 (observed with -bs by root, the exim user unable to write the
+			 * spool): 354, the message is read, then the process dies with the id on the line:
+			 * "421 Unexpected failure", QUIT still answered, status 1. Not accepted: the
+			 * client keeps the message. */
+			sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
+			sess_flush(s);
+			skip_data_message(s);
+			sess_set_log_id(s, s->msg->id);
+			sess_die_install(s);
 			log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));
 		}
 		sess_log(s, LOG_MAIN | LOG_PANIC, "cannot start receiving a message: %s", xbuf_cstr(&err));
