@@ -181,6 +181,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			verb, dupsv(s, s->host_ident), arg.len ? sess_printable(s, arg) : "(no argument given)");
 		/* Exim forgets the HELO name ($sender_helo_name) but not the host text built from it
 		 * (H= keeps the old name until the next HELO); a HELO accepted before still counts. */
+		if (!s->origin.texts_helo_set) {
+			s->origin.texts_helo_name = s->origin.helo_name;
+			s->origin.texts_helo_set = true;
+		}
 		s->origin.helo_name = SV_NULL;
 		/* Counted as a syntax error, but the reply never gets the "too many" line. */
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
@@ -190,6 +194,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	sess_set_log_id(s, NULL);
 	s->txn_line = s->io.lines;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
+	s->origin.texts_helo_set = false;
 	sess_update_host_ident(s);
 
 	/* A client calling itself by one of our names (helo_lookup_domains) gets its real name
@@ -235,6 +240,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
 			/* Refused: no HELO name at all (Exim), an earlier HELO's acceptance stays. */
 			s->origin.helo_name = SV_NULL;
+			s->origin.texts_helo_set = false;
 			sess_update_host_ident(s);
 			return n;
 		}
