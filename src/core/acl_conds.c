@@ -52,8 +52,19 @@ bool acl_host_list_needs_name(sv list)
 		if ((item.p[0] == '*' && item.len > 1) || item.p[0] == '^')   /* "*" alone matches any host */
 			return true;
 		const char *semi = memchr(item.p, ';', item.len);
-		if (semi && !sv_starts(item, "net"))
-			return true;
+		if (semi && !sv_starts(item, "net")) {
+			/* An unknown lookup type stops the match before any name is wanted (Exim 4.96) */
+			sv type = sv_sub(item, 0, (size_t)(semi - item.p));
+			if (sv_starts(type, "partial")) {
+				const char *dash = memchr(type.p, '-', type.len);
+				if (dash)
+					type = sv_sub(type, (size_t)(dash - type.p) + 1, type.len);
+			}
+			const char *star = memchr(type.p, '*', type.len);
+			if (star)
+				type.len = (size_t)(star - type.p);
+			return search_driver(sv_trim(type)) != NULL;
+		}
 	}
 	return false;
 }
@@ -84,6 +95,18 @@ static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind ki
 	if (sv_starts(e, "unable to complete match against \"") && un) {
 		acl_log(c, LOG_MAIN | LOG_PANIC, "%.*s", (int)(e.len - (size_t)(un + 3 - e.p)), un + 3);
 		return ACL_DEFER;
+	}
+	/* A host list's lookup that cannot complete gives the lookup's own words (Exim 4.96,
+	 * observed: an iplsearch key error, an unknown lookup type, which it also logs with the
+	 * item on a line of its own). */
+	if (kind == MATCH_HOST && sv_starts(e, "unable to complete match against \"")) {
+		const char *q = memmem(e.p + 34, e.len - 34, "\": ", 3);
+		if (q) {
+			sv item = sv_range(e, 34, (size_t)(q - e.p));
+			e = sv_sub(e, (size_t)(q + 3 - e.p), e.len);
+			if (sv_starts(e, "unknown lookup type \""))
+				acl_log(c, LOG_MAIN, SV_FMT " in host list item \"" SV_FMT "\"", SV_ARG(e), SV_ARG(item));
+		}
 	}
 	xbuf_putsv(&c->log_msg, e);
 	return ACL_DEFER;
