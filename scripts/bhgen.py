@@ -9,6 +9,8 @@ and an accept router only.
 import base64
 import random
 
+import bhgen_gaps
+
 HOSTS = ["1.2.3.4", "192.0.2.7", "198.51.100.20", "127.0.0.1", "2001:db8::5"]
 
 LOCAL_DOMAIN = "example.com"
@@ -74,7 +76,7 @@ WIDE_ITEMS = [
 
 
 class Gen:
-    def __init__(self, seed, wide=False, extra=False):
+    def __init__(self, seed, wide=False, extra=False, gaps=False):
         self.r = random.Random(seed)
         self.seed = seed
         self.wide = wide
@@ -83,6 +85,13 @@ class Gen:
         # stream of its own (the plain and wide cases of a seed stay what they were).
         self.extra = extra
         self.x = random.Random(seed * 104729 + 29) if extra else None
+        # --gaps: what the other modes never generate (bhgen_gaps.py), a fourth stream of its own
+        self.gaps = gaps
+        self.g = random.Random(seed * 15485863 + 41) if gaps else None
+        self.gx = bhgen_gaps.Gaps(self) if gaps else None
+
+    def gchance(self, p):
+        return self.gaps and self.g.random() < p
 
     def xchance(self, p):
         return self.extra and self.x.random() < p
@@ -235,6 +244,8 @@ class Gen:
 
     def item(self, where, acl_names):
         """One condition or modifier line."""
+        if self.gchance(0.45):
+            return self.gx.item(where, acl_names)
         if self.xchance(0.15):
             return self.extra_item(where)
         if self.wchance(0.12):
@@ -309,6 +320,8 @@ class Gen:
     def statement(self, where, acl_names):
         verb = self.pick(["accept", "accept", "deny", "deny", "defer", "discard", "drop", "require",
                           "warn", "warn", "endpass_acc"])
+        if self.gchance(0.25):
+            verb = self.gx.verb(where)
         lines = []
         items = [self.item(where, acl_names) for _ in range(self.r.randint(0, 3))]
         if verb == "endpass_acc":
@@ -421,9 +434,14 @@ class Gen:
             if self.xchance(0.3):
                 main.append("acl_smtp_data_prdr = acl_x_prdr")
                 extra_acls += self.acl("acl_x_prdr", "prdr", [])
+        if self.gaps:
+            main += self.gx.main_options(main)
+            extra_acls += self.gx.helper_acls()
         # ACLs
         n_acls = self.r.randint(1, 5)
         wheres = self.r.sample(ACL_NAMES, min(n_acls, len(ACL_NAMES)))
+        if self.gaps:
+            wheres += [w for w in self.gx.more_acls() if w not in wheres]
         if "rcpt" not in wheres and self.chance(0.7):
             wheres.append("rcpt")
         helper_names = ["check_%d" % i for i in range(self.r.randint(0, 2))]
@@ -513,6 +531,8 @@ class Gen:
                                 "NOTIFY=DELAY ORCPT=rfc822;x+2By@z"])
 
     def message(self):
+        if self.gchance(0.5):
+            return self.gx.message()
         lines = []
         if self.chance(0.9):
             hs = ["From: " + self.pick(["a@b.example", "<user@example.com>", "broken <",
@@ -606,6 +626,8 @@ class Gen:
             out.append((self.pick(["BDAT %d LAST" % len(b), "BDAT x", "BDAT 0 LAST"]), b))
 
     def conversation(self):
+        if self.gchance(0.5):
+            return self.gx.conversation()
         out = []   # list of lines, or (command, raw-chunk) for BDAT
         if self.chance(0.9):
             verb = self.pick(["EHLO", "EHLO", "HELO", "ehlo", "EHLO", "LHLO"])
@@ -686,11 +708,15 @@ LOOKUP_FILES = {
     "hosts.txt": "192.0.2.0/24: relay\n1.2.3.0/24: listed\n",
     "domains.txt": "example.com: user : postmaster\nexample: x\nother.example: *\n",
     "keys.txt": "user: yes\nclient.test: helo\n1.2.3.4: ip\nexample.com: d\n",
+    # --gaps
+    "gaps.txt": "user: found user\npostmaster: pm \"quoted\"\nexample.com: dom\n*.example: wild\n"
+                "1.2.3.4: ip4\n192.0.2.0/24: net\nuser@example.com: addr\n*@other.example: anyother\n"
+                "client.test: multi\\nline\n",
 }
 
 
-def gen_case(seed, wide=False, extra=False):
-    g = Gen(seed, wide, extra)
+def gen_case(seed, wide=False, extra=False, gaps=False):
+    g = Gen(seed, wide, extra, gaps)
     cfg = g.config()
     host = g.pick(HOSTS)
     conv = g.conversation()

@@ -273,13 +273,15 @@ static bool takes_messages(int verb, acl_result cond)
  * from conditions (verify, nested ACLs) are dropped first; only this statement's own count. */
 static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv log_raw)
 {
+	/* The dropped texts are still $acl_verify_message while this statement's expand (Exim
+	 * 4.96: "accept acl = x" with "message = ... $acl_verify_message" passes x's text on). */
+	acl_engine *e = acl_engine_of(c);
+	sv old_user = sv_copy(e->tmp, xbuf_sv(&c->user_msg));
+	sv old_log = c->log_msg.len ? sv_copy(e->tmp, xbuf_sv(&c->log_msg)) : old_user;
 	if (verb == V_WARN || (cond == ACL_OK && (verb == V_ACCEPT || verb == V_DISCARD))) {
 		xbuf_reset(&c->user_msg);
 		xbuf_reset(&c->log_msg);
 	}
-	acl_engine *e = acl_engine_of(c);
-	sv old_user = sv_copy(e->tmp, xbuf_sv(&c->user_msg));
-	sv old_log = c->log_msg.len ? sv_copy(e->tmp, xbuf_sv(&c->log_msg)) : old_user;
 	if (msg_raw.p)
 		expand_message(c, msg_raw, old_user, &c->user_msg);
 	if (log_raw.p)
@@ -497,8 +499,9 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		/* With endpass, an accept's (discard's) message is for the refusal only. */
 		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
 			xbuf_reset(&c->user_msg);
-		/* Only accept and warn belong there; an accept failing after endpass is not an error. */
-		if (terminal && result != ACL_OK && e->depth == 1 && st->verb != V_ACCEPT
+		/* Only accept and warn belong there; an accept failing after endpass is not an error,
+		 * nor is a deferred condition (Exim 4.96 ends the ACL with DEFER and says nothing). */
+		if (terminal && result != ACL_OK && cond != ACL_DEFER && e->depth == 1 && st->verb != V_ACCEPT
 			&& (c->where == ACL_WHERE_QUIT || c->where == ACL_WHERE_NOTQUIT))
 			return acl_error(c, "QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)",
 				acl_verb_name(st->verb));

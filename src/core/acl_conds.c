@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <pcre2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -51,8 +52,19 @@ bool acl_host_list_needs_name(sv list)
 		if ((item.p[0] == '*' && item.len > 1) || item.p[0] == '^')   /* "*" alone matches any host */
 			return true;
 		const char *semi = memchr(item.p, ';', item.len);
-		if (semi && !sv_starts(item, "net"))
-			return true;
+		if (semi && !sv_starts(item, "net")) {
+			/* An unknown lookup type stops the match before any name is wanted (Exim 4.96) */
+			sv type = sv_sub(item, 0, (size_t)(semi - item.p));
+			if (sv_starts(type, "partial")) {
+				const char *dash = memchr(type.p, '-', type.len);
+				if (dash)
+					type = sv_sub(type, (size_t)(dash - type.p) + 1, type.len);
+			}
+			const char *star = memchr(type.p, '*', type.len);
+			if (star)
+				type.len = (size_t)(star - type.p);
+			return search_driver(sv_trim(type)) != NULL;
+		}
 	}
 	return false;
 }
@@ -69,6 +81,7 @@ static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind ki
 	m.primary_hostname = conf_main_string("primary_hostname");
 	if (kind == MATCH_HOST && c->origin && c->origin->host_name.len)
 		m.host_name = sv_dup(c->user_msg.a, c->origin->host_name);
+	m.host_name_required = kind == MATCH_HOST && c->origin && c->origin->host_address.len;
 	int rc = match_isinlist(subject, list, 0, kind, caseless, &m, &err);
 	if (rc == SEARCH_OK)
 		return ACL_OK;
@@ -82,6 +95,18 @@ static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind ki
 	if (sv_starts(e, "unable to complete match against \"") && un) {
 		acl_log(c, LOG_MAIN | LOG_PANIC, "%.*s", (int)(e.len - (size_t)(un + 3 - e.p)), un + 3);
 		return ACL_DEFER;
+	}
+	/* A host list's lookup that cannot complete gives the lookup's own words (Exim 4.96,
+	 * observed: an iplsearch key error, an unknown lookup type, which it also logs with the
+	 * item on a line of its own). */
+	if (kind == MATCH_HOST && sv_starts(e, "unable to complete match against \"")) {
+		const char *q = memmem(e.p + 34, e.len - 34, "\": ", 3);
+		if (q) {
+			sv item = sv_range(e, 34, (size_t)(q - e.p));
+			e = sv_sub(e, (size_t)(q + 3 - e.p), e.len);
+			if (sv_starts(e, "unknown lookup type \""))
+				acl_log(c, LOG_MAIN, SV_FMT " in host list item \"" SV_FMT "\"", SV_ARG(e), SV_ARG(item));
+		}
 	}
 	xbuf_putsv(&c->log_msg, e);
 	return ACL_DEFER;
@@ -154,26 +179,56 @@ static acl_result cond_acl(acl_ctx *c, sv arg)
 	int n = 0;
 	sv rest = arg, w;
 	while (next_word(a, &rest, &w)) {
+		/* Words after the ninth argument are ignored, unexpanded (Exim 4.96, observed); only
+		 * ${acl} refuses too many. */
 		if (n == 1 + ACL_MAX_ARGS)
-			return acl_error(c, "Too many arguments passed to ACL");
+			break;
 		xbuf out, err;
 		xbuf_init(&out, a);
 		xbuf_init(&err, a);
+		/* Only the words are expanded, once (a "$" a variable brings in stays a "$"). Exim
+		 * names the ACL (as expanded) when one of its arguments fails. */
 		if (xp_expand(c->env, w, &out, &err) != XP_OK)
-			return acl_error(c, "failed to expand ACL string \"" SV_FMT "\": %s", SV_ARG(w), xbuf_cstr(&err));
+			return acl_error(c, "failed to expand ACL string \"" SV_FMT "\": %s", SV_ARG(n ? words[0] : w),
+				xbuf_cstr(&err));
 		words[n++] = xbuf_sv(&out);
 	}
 	if (!n)
 		return ACL_OK;
-	return acl_run_nested(c, words[0], words + 1, n - 1);
+	acl_result r = acl_run_nested(c, words[0], words + 1, n - 1);
+	/* A nested ACL's message is its log text too when it set none (Exim 4.96, observed: a
+	 * nested "accept message = x" under "deny acl = ... message = y" logs x, replies y). */
+	if (!c->log_msg.len && c->user_msg.len)
+		xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));
+	return r;
+}
+
+/* Exim 4.96's reading of a number as a condition: C's atoi, an int from strtol's long (so
+ * "4294967296" is 0, false, and "99999999999" is not). */
+static bool number_is_zero(sv v)
+{
+	char buf[64];
+	bool neg = v.len && v.p[0] == '-';
+	size_t i = neg ? 1 : 0;
+	while (i < v.len && v.p[i] == '0') i++;   /* only digits here: leading zeros change nothing */
+	if (v.len - i > 30)
+		return neg;   /* strtol saturates: the low int of LONG_MAX is -1, of LONG_MIN 0 */
+	snprintf(buf, sizeof buf, "%s%.*s", neg ? "-" : "", (int)(v.len - i), v.p + i);
+	return (int)strtol(buf, NULL, 10) == 0;
 }
 
 static acl_result cond_condition(acl_ctx *c, sv arg)
 {
-	sv v = sv_trim(arg);
-	if (!v.len || sv_eq_cstr(v, "0") || sv_eqi(v, SV_LIT("no")) || sv_eqi(v, SV_LIT("false")))
+	/* As Exim: the expanded value as it is (" yes" is not yes); digits, a minus and digits,
+	 * or nothing are a number, true when not 0. */
+	sv v = arg;
+	size_t digits_from = v.len && v.p[0] == '-' ? 1 : 0, i = digits_from;
+	while (i < v.len && isdigit((unsigned char)v.p[i])) i++;
+	if (i == v.len)
+		return number_is_zero(v) ? ACL_FAIL : ACL_OK;
+	if (sv_eqi(v, SV_LIT("no")) || sv_eqi(v, SV_LIT("false")))
 		return ACL_FAIL;
-	if (sv_eq_cstr(v, "1") || sv_eqi(v, SV_LIT("yes")) || sv_eqi(v, SV_LIT("true")))
+	if (sv_eqi(v, SV_LIT("yes")) || sv_eqi(v, SV_LIT("true")))
 		return ACL_OK;
 	/* A deferral in Exim, not an error: a warn statement is skipped with its line. */
 	(void)acl_error(c, "invalid \"condition\" value \"" SV_FMT "\"", SV_ARG(v));
@@ -249,11 +304,12 @@ static acl_result cond_logwrite(acl_ctx *c, sv arg)
 					xbuf_cstr(&shown), acl_where_name(c->where));
 				return ACL_OK;
 			}
-			/* White space after the log names goes; trailing space from an expansion stays. */
 			text = sv_sub(arg, (size_t)(end - arg.p) + 1, arg.len);
-			while (text.len && (text.p[0] == ' ' || text.p[0] == '\t')) text = sv_sub(text, 1, text.len - 1);
 		}
 	}
+	/* Leading white space of the expanded text goes (after the log names, or without them:
+	 * Exim 4.96 logs " 0" as "0"); trailing space from an expansion stays. */
+	while (text.len && isspace((unsigned char)text.p[0])) text = sv_sub(text, 1, text.len);
 	if (bits) {
 		/* Exim writes the text through string_printing: newlines, other controls and
 		 * bytes >= 0x80 (unless print_topbitchars) become escape sequences. */

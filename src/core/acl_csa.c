@@ -27,13 +27,12 @@ acl_result acl_verify_csa(acl_ctx *c, sv domain)
 	e->csa_status = sv_cstr(dns_csa_status_name(st));
 	e->verify_message = xbuf_sv(&text);
 	e->have_verify_message = text.len > 0;
-	/* The outcome's text is the statement's message even when the condition holds (a deny
-	 * without "message =" gives it, as Exim does). */
+	/* The outcome's text is the statement's message and log text even when the condition
+	 * holds (a deny without "message =" gives it; an implicit deny at the end logs it: Exim
+	 * 4.96, observed with "require verify = csa" and "unknown"). */
 	xbuf_reset(&c->user_msg);
 	xbuf_putsv(&c->user_msg, xbuf_sv(&text));
-	if (st != DNS_CSA_FAIL)
-		return ACL_OK;
 	xbuf_reset(&c->log_msg);
 	xbuf_putsv(&c->log_msg, xbuf_sv(&text));
-	return ACL_FAIL;
+	return st != DNS_CSA_FAIL ? ACL_OK : ACL_FAIL;
 }

@@ -21,7 +21,7 @@
 #define NOT_SMTP (W(NOTSMTP) | W(NOTSMTP_START))
 
 static const acl_cond_def builtin[C__COUNT] = {
-	[C_ACL] = { "acl", false, true, 0, NULL },
+	[C_ACL] = { "acl", false, false, 0, NULL },   /* each word expanded (cond_acl) */
 	[C_ADD_HEADER] = { "add_header", true, true, ACL_ALL_WHERE & ~MSG_WHERES, NULL },
 	[C_AUTHENTICATED] = { "authenticated", false, true, NOT_SMTP | W(CONNECT) | W(HELO), NULL },
 	[C_CONDITION] = { "condition", false, true, 0, NULL },
@@ -134,6 +134,11 @@ static bool parse_condition(arena *a, sv line, size_t i, acl_stmt *st, acl_cond 
 		xbuf_printf(err, "ACL error: negation is not allowed with \"%s\"", def->name);
 		return false;
 	}
+	/* endpass passes control on only after an accepting verb (Exim 4.96 refuses the rest). */
+	if (id == C_ENDPASS && st->verb != V_ACCEPT && st->verb != V_DISCARD) {
+		xbuf_printf(err, "ACL error: \"endpass\" is not allowed with \"%s\"", acl_verb_name(st->verb));
+		return false;
+	}
 	acl_cond *cd = arena_calloc(a, 1, sizeof *cd);
 	cd->id = id;
 	cd->negated = negated;
@@ -167,7 +172,6 @@ static bool parse_condition(arena *a, sv line, size_t i, acl_stmt *st, acl_cond 
 	}
 	**tail = cd;
 	*tail = &cd->next;
-	(void)st;
 	return true;
 }
 

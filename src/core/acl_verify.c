@@ -27,7 +27,7 @@ static const struct { const char *name; unsigned allowed; } kinds[VF__COUNT] = {
 	[VF_NOT_BLIND] = { "not_blind", W(DATA) | W(NOTSMTP) | W(QUIT) | W(NOTQUIT) },
 	[VF_REVERSE_HOST_LOOKUP] = { "reverse_host_lookup", ACL_ALL_WHERE },
 	[VF_SENDER] = { "sender", W(RCPT) | W(MAIL) | W(PREDATA) | W(MIME) | W(DKIM) | W(DATA) | W(PRDR) | W(NOTSMTP) },
-	[VF_RECIPIENT] = { "recipient", W(RCPT) | W(VRFY) },
+	[VF_RECIPIENT] = { "recipient", W(RCPT) },   /* not VRFY: Exim 4.96 refuses it there (observed) */
 	[VF_CERTIFICATE] = { "certificate", ACL_ALL_WHERE },
 	[VF_CSA] = { "csa", ACL_ALL_WHERE },
 };
@@ -472,7 +472,13 @@ acl_result acl_verify(acl_ctx *c, sv arg)
 		while (e < rest.len && rest.p[e] != '/')
 			e++;
 		sv opt = sv_range(rest, i + 1, e);
-		if (sv_eq_cstr(opt, "defer_ok"))
+		if (k == VF_NOT_BLIND && sv_eqi(opt, SV_LIT("case_insensitive")))
+			opt_caseless = true;
+		else if (k == VF_NOT_BLIND)
+			/* not_blind knows case_insensitive only (Exim 4.96 says so once it may run here) */
+			return acl_error(c, "unknown option \"" SV_FMT "\" in ACL condition \"verify " SV_FMT "\"",
+				SV_ARG(opt), SV_ARG(a));
+		else if (sv_eq_cstr(opt, "defer_ok"))
 			opt_defer_ok = true;
 		else if (sv_eq_cstr(opt, "case_insensitive"))
 			opt_caseless = true;

@@ -85,6 +85,11 @@ typedef struct msg_origin {
 	 * H=) before the HELO and does not make them again, so they never show the HELO name (it is
 	 * still $sender_helo_name and in the -H file). Observed, tests/scenario/test_bsmtp_host_exim.py. */
 	bool host_texts_before_helo;
+	/* A refused HELO/EHLO forgets $sender_helo_name, but Exim 4.96 keeps the host texts made
+	 * with the name before it ($sender_fullhost, $sender_rcvhost in Received:, H= on the "<="
+	 * line; observed): texts_helo_name is that name while texts_helo_set. */
+	bool texts_helo_set;
+	sv texts_helo_name;
 	sv interface_address;   /* $received_ip_address */
 	int interface_port;     /* $received_port */
 	sv active_hostname;     /* smtp_active_hostname result when it differs from primary_hostname */
@@ -119,6 +124,17 @@ typedef struct msg_origin {
 	 * first "<=" line of the connection only (the session clears it after that line). */
 	int tcp_fastopen;
 } msg_origin;
+
+/* The origin as the host texts see it: tmp holds a copy when their HELO name differs from
+ * $sender_helo_name (-bS with -oMa: none; after a refused HELO: the one before it). */
+static inline const msg_origin *msg_origin_for_texts(const msg_origin *o, msg_origin *tmp)
+{
+	if (!o->host_texts_before_helo && !o->texts_helo_set)
+		return o;
+	*tmp = *o;
+	tmp->helo_name = o->host_texts_before_helo ? SV_NULL : o->texts_helo_name;
+	return tmp;
+}
 
 typedef struct message {
 	arena *a;                   /* everything below is allocated here */

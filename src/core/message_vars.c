@@ -50,11 +50,7 @@ void message_sender_fullhost(const msg_origin *o, xbuf *out)
 	if (!o || !o->host_address.len)
 		return;
 	msg_origin without_helo;
-	if (o->host_texts_before_helo) {
-		without_helo = *o;
-		without_helo.helo_name = SV_NULL;
-		o = &without_helo;
-	}
+	o = msg_origin_for_texts(o, &without_helo);
 	if (o->host_name.len) {
 		xbuf_putsv(out, o->host_name);
 		if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name) && !helo_is_address_literal(o)) {
@@ -78,11 +74,7 @@ void message_sender_rcvhost(const msg_origin *o, xbuf *out)
 	if (!o || !o->host_address.len)
 		return;
 	msg_origin without_helo;
-	if (o->host_texts_before_helo) {
-		without_helo = *o;
-		without_helo.helo_name = SV_NULL;
-		o = &without_helo;
-	}
+	o = msg_origin_for_texts(o, &without_helo);
 	bool show_helo = o->helo_name.len && !helo_is_address_literal(o) &&
 		!(o->host_name.len && sv_eqi(o->helo_name, o->host_name));
 	if (o->host_name.len) {

@@ -21,6 +21,9 @@ typedef struct match_ctx {
 	void *ectx;
 	/* For MATCH_HOST: the subject is the host's IP address; host_name is its name if known. */
 	const char *host_name;
+	/* For MATCH_HOST: the name was looked up (ACL host lists): a lookup item without net- then
+	 * needs it as name patterns do, where ${if match_ip} keys it by the address. */
+	bool host_name_required;
 	const char *primary_hostname; /* for "@" in domain and host lists */
 	/* Out (may be NULL): the data returned by the lookup that matched, for $domain_data /
 	 * $local_part_data; tainted. */

@@ -7,6 +7,7 @@
  * Plain names would need a forward DNS lookup; until the DNS layer exists they match only the
  * known host name. */
 #include "search/match_internal.h"
+#include "lib/log.h"
 
 int (*match_host_lookup_hook)(const char *name, const char *ip, xbuf *err);
 
@@ -68,6 +69,15 @@ static int unknown_name(match_walk *w)
 	if (w->ignore_unknown)
 		return SEARCH_FAIL;
 	return MATCH_UNKNOWN_STOP;
+}
+
+/* The host's name could not be found: Exim 4.96 logs an acceptance by +include_unknown. */
+static int name_not_found(match_walk *w, sv subject)
+{
+	if (w->include_unknown)
+		log_write(LOG_MAIN, "failed to find host name for " SV_FMT ": accepted by +include_unknown",
+			SV_ARG(subject));
+	return unknown_name(w);
 }
 
 int match_host_item(match_walk *w, sv subject, sv item)
@@ -143,6 +153,8 @@ int match_host_item(match_walk *w, sv subject, sv item)
 			match_ip_key(&ip, maskbits, colons ? ':' : '.', &key);
 		} else if (ctx && ctx->host_name) {
 			xbuf_puts(&key, ctx->host_name);
+		} else if (ctx && ctx->host_name_required) {
+			return name_not_found(w, subject);   /* Exim 4.96 does not fall back to the address */
 		} else {
 			xbuf_putsv(&key, subject);
 		}
@@ -164,7 +176,7 @@ int match_host_item(match_walk *w, sv subject, sv item)
 		return r;
 	}
 	if (!name || !*name)
-		return unknown_name(w);
+		return name_not_found(w, subject);
 	sv n = sv_cstr(name);
 	if (item.p[0] == '*')
 		return match_suffix(n, sv_sub(item, 1, item.len), true) ? SEARCH_OK : SEARCH_FAIL;

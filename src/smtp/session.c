@@ -269,11 +269,7 @@ void sess_update_host_ident(smtp_session *s)
 	xbuf_init(&b, s->conn);
 	const msg_origin *o = &s->origin;
 	msg_origin without_helo;
-	if (o->host_texts_before_helo) {   /* -bS with -oMa (core/message.h) */
-		without_helo = *o;
-		without_helo.helo_name = SV_NULL;
-		o = &without_helo;
-	}
+	o = msg_origin_for_texts(o, &without_helo);   /* -bS with -oMa, a refused HELO (core/message.h) */
 	const log_config *lc = log_current_config();
 	if (o->host_address.len) {
 		xbuf_puts(&b, "H=");
@@ -929,6 +925,7 @@ static sess_next starttls(smtp_session *s)
 	s->helo_seen = s->esmtp = false;
 	s->adv_starttls = s->adv_auth = s->adv_pipelining = s->adv_chunking = false;
 	s->origin.helo_name = SV_NULL;
+	s->origin.texts_helo_set = false;
 	s->helo_free = s->auth_free = true;
 	sess_update_host_ident(s);
 	return SESS_CONTINUE;

@@ -181,6 +181,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			verb, dupsv(s, s->host_ident), arg.len ? sess_printable(s, arg) : "(no argument given)");
 		/* Exim forgets the HELO name ($sender_helo_name) but not the host text built from it
 		 * (H= keeps the old name until the next HELO); a HELO accepted before still counts. */
+		if (!s->origin.texts_helo_set) {
+			s->origin.texts_helo_name = s->origin.helo_name;
+			s->origin.texts_helo_set = true;
+		}
 		s->origin.helo_name = SV_NULL;
 		/* Counted as a syntax error, but the reply never gets the "too many" line. */
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
@@ -190,6 +194,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	sess_set_log_id(s, NULL);
 	s->txn_line = s->io.lines;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
+	s->origin.texts_helo_set = false;
 	sess_update_host_ident(s);
 
 	/* A client calling itself by one of our names (helo_lookup_domains) gets its real name
@@ -235,6 +240,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			sess_next n = sess_acl_reply(s, ACL_WHERE_HELO, rc, &c, xbuf_cstr(&what));
 			/* Refused: no HELO name at all (Exim), an earlier HELO's acceptance stays. */
 			s->origin.helo_name = SV_NULL;
+			s->origin.texts_helo_set = false;
 			sess_update_host_ident(s);
 			return n;
 		}
@@ -274,8 +280,9 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (!s->controls.no_pipelining && sess_host_in(s, conf_main.pipelining_advertise_hosts)) {
 			s->adv_pipelining = true;
 			xbuf_puts(&r, "\nPIPELINING");
-			/* Exim stops offering it once a message has been received on the connection. */
-			if (o->host_address.len && !s->messages_accepted
+			/* Exim stops offering it once a DATA or BDAT has been taken on the connection
+			 * (observed with Exim 4.96 -bh: even one refused for want of a recipient). */
+			if (o->host_address.len && !s->data_cmd_seen
 				&& sess_host_in(s, conf_main.pipelining_connect_advertise_hosts)) {
 				xbuf_puts(&r, "\nPIPECONNECT");
 				s->adv_pipe_connect = true;
@@ -315,7 +322,9 @@ static void sess_log_unqualified(smtp_session *s, const char *what, sv address)
 static smtp_features features(smtp_session *s)
 {
 	return (smtp_features){ .dsn = s->adv_dsn, .prdr = s->adv_prdr, .smtputf8 = s->adv_smtputf8,
-		.eightbitmime = s->adv_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
+		/* BODY= follows accept_8bitmime, advertised or not (Exim 4.96, observed after a refused
+		 * EHLO that followed a HELO: MAIL takes parameters again, BODY=junk is refused). */
+		.eightbitmime = conf_main.accept_8bitmime, .allow_domain_literals = conf_main.allow_domain_literals,
 		.no_params = !s->esmtp, .strip_trailing_dot = conf_main.strip_trailing_dot,
 		.utf8_addresses = conf_main.allow_utf8_domains || s->utf8_domains };
 }
@@ -679,6 +688,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		if (!has_domain) {
 			if (!sv_eqi(address, SV_LIT("postmaster"))
 				&& !sess_host_in(s, conf_main.recipient_unqualified_hosts)) {
+				sess_log_unqualified(s, "verify", address);   /* as RCPT's (Exim 4.96, observed) */
 				sess_reply(s, 501, SV_FMT ": recipient address must contain a domain", SV_ARG(arg));
 				return SESS_CONTINUE;
 			}

@@ -65,6 +65,14 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 		*next = sess_syntax_error(s, 503, xbuf_cstr(&t), xbuf_cstr(&t));
 		return false;
 	}
+	/* recipients_max_reject refuses the whole message once a RCPT went over the limit
+	 * (Exim 4.96, observed: the accepted recipients do not get it either; a BDAT's chunk is
+	 * skipped; not a protocol error, and it stays so until the transaction ends). */
+	if (conf_main.recipients_max_reject && s->rcpt_toomany_logged) {
+		sess_reply(s, 554, "Too many recipients");
+		*next = SESS_CONTINUE;
+		return false;
+	}
 	/* The predata ACL is for DATA only: Exim does not run it before BDAT. */
 	if (conf_main.acl_smtp_predata && strcmp(verb, "DATA") == 0) {
 		acl_ctx c;
@@ -76,6 +84,21 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 		if (c.user_msg.len) s->predata_message = sv_copy(s->work, xbuf_sv(&c.user_msg));
 	}
 	return true;
+}
+
+/* -bs: the DATA message of a reception whose spool file cannot be made, read to its end and
+ * dropped; its lines are not commands. */
+static void skip_data_message(smtp_session *s)
+{
+	xbuf line;
+	xbuf_init(&line, s->work);
+	while (bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms) == BIO_OK) {
+		sv l = xbuf_sv(&line);
+		while (l.len && (l.p[l.len - 1] == '\n' || l.p[l.len - 1] == '\r'))
+			l.len--;
+		if (l.len == 1 && l.p[0] == '.')
+			return;
+	}
 }
 
 static bool start_receive(smtp_session *s, receive_input how)
@@ -91,6 +114,19 @@ static bool start_receive(smtp_session *s, receive_input how)
 			sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
 			sess_flush(s);
 			sess_die_install(NULL);
+			log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));
+		}
+		if (s->mode == SMTP_MODE_BS && how == RECV_SMTP_DATA && s->msg && s->msg->id[0]
+			&& strstr(xbuf_cstr(&err), "Failed to create spool file")) {
+			/* As Exim 4.96 (observed with -bs by root, the exim user unable to write the
+			 * spool): 354, the message is read, then the process dies with the id on the line:
+			 * "421 Unexpected failure", QUIT still answered, status 1. Not accepted: the
+			 * client keeps the message. */
+			sess_reply(s, 354, "Enter message, ending with \".\" on a line by itself");
+			sess_flush(s);
+			skip_data_message(s);
+			sess_set_log_id(s, s->msg->id);
+			sess_die_install(s);
 			log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));
 		}
 		sess_log(s, LOG_MAIN | LOG_PANIC, "cannot start receiving a message: %s", xbuf_cstr(&err));
@@ -415,6 +451,7 @@ static sess_next finish_message(smtp_session *s)
 sess_next sess_data(smtp_session *s)
 {
 	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
+	s->data_cmd_seen = true;
 	sess_next next = SESS_CONTINUE;
 	if (!transaction_ready(s, "DATA", &next)) return next;
 	s->bdat_last_size = s->bdat_total = 0;
@@ -535,6 +572,7 @@ sess_next sess_bdat(smtp_session *s)
 			"BDAT command used when CHUNKING not advertised");
 	if (!smtp_parse_bdat(s->cmd_arg, &size, &last))
 		return sess_protocol_error(s, 501, "missing size for BDAT command", "missing size for BDAT command");
+	s->data_cmd_seen = true;
 	if (!s->in_bdat) {
 		sess_next next = SESS_CONTINUE;
 		if (!transaction_ready(s, "BDAT", &next)) {

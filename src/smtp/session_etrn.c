@@ -198,11 +198,6 @@ sess_next sess_etrn_queue_run(smtp_session *s, sv arg)
 
 sess_next sess_etrn_command(smtp_session *s, sv arg)
 {
-	/* -bh: Exim accepts without running anything. */
-	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
-		sess_reply(s, 250, "OK");
-		return SESS_CONTINUE;
-	}
 	sv raw[ETRN_MAX_ARGS];
 	int n = split_command(s->work, conf_main.smtp_etrn_command, raw);
 	char *argv[ETRN_MAX_ARGS + 1];
@@ -216,8 +211,8 @@ sess_next sess_etrn_command(smtp_session *s, sv arg)
 		xbuf_init(&out, s->work);
 		xbuf_init(&err, s->work);
 		if (xp_expand(&s->env, raw[i], &out, &err) != XP_OK) {
-			failure = arena_printf(s->work, "Expansion of \"%s\" (command argument %d) failed: %s",
-				sv_dup(s->work, raw[i]), i, xbuf_cstr(&err));
+			failure = arena_printf(s->work, "Expansion of \"%s\" from command \"%s\" in ETRN processing failed: %s",
+				sv_dup(s->work, raw[i]), conf_main.smtp_etrn_command, xbuf_cstr(&err));
 		} else if (out.taint) {
 			failure = arena_printf(s->work, "Tainted arg %d for ETRN processing command: '%s'", i, xbuf_cstr(&out));
 		}
@@ -227,6 +222,12 @@ sess_next sess_etrn_command(smtp_session *s, sv arg)
 	if (failure) {
 		sess_log(s, LOG_MAIN, "failed to set up ETRN command: %s", failure);
 		sess_reply(s, 458, "Internal failure");
+		return SESS_CONTINUE;
+	}
+	/* -bh: Exim sets the command up (its expansion and taint failures show) and accepts
+	 * without running it. */
+	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
+		sess_reply(s, 250, "OK");
 		return SESS_CONTINUE;
 	}
 	argv[n] = NULL;

@@ -78,6 +78,7 @@ typedef struct smtp_session {
 	const acl_header *acl_headers_applied;
 	sess_rlimit rl_mail, rl_rcpt;      /* smtp_ratelimit_*: delays for MAIL and RCPT */ /* the last ACL-added header put into the message */
 	int messages_accepted;       /* for smtp_accept_max_per_connection */
+	bool data_cmd_seen;          /* a DATA or BDAT got past its syntax: no more PIPECONNECT */
 	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
 	const char *notquit_reason;  /* $smtp_notquit_reason: why the connection ended without QUIT */
 	bool notquit_ran;

@@ -40,11 +40,7 @@ static void rcvhost(const smtp_session *s, xbuf *out)
 	const msg_origin *o = &s->origin;
 	if (!o->host_address.len) return;
 	msg_origin without_helo;
-	if (o->host_texts_before_helo) {   /* -bS with -oMa (core/message.h) */
-		without_helo = *o;
-		without_helo.helo_name = SV_NULL;
-		o = &without_helo;
-	}
+	o = msg_origin_for_texts(o, &without_helo);   /* -bS with -oMa, a refused HELO (core/message.h) */
 	const log_config *lc = log_current_config();
 	bool port = lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && o->host_port > 0;
 	bool name = o->host_name.len > 0;

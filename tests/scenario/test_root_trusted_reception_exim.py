@@ -138,12 +138,7 @@ def test_trusted_background_delivery_with_root_like_exim(od, mode):
     assert exim["out"]["pn"][1].startswith("uid=65534(nobody)")
 
 
-@pytest.mark.parametrize("mode", [
-    "-bm",
-    pytest.param("-bs", marks=pytest.mark.xfail(strict=True, reason=(
-        "Exim answers DATA with 354, reads the header lines, then fails to make its spool file "
-        "(421, status 1); Postern makes the spool file first and answers DATA with 451, status 0 "
-        "(docs/command-line.md, known differences)")))])
+@pytest.mark.parametrize("mode", ["-bm", "-bs"])
 def test_trusted_root_owned_spool_fails_like_exim(mode):
     """A spool directory root made (as an older Postern receiving as root would have): the
     reception as the exim user cannot write it and fails, the caller keeps its message."""

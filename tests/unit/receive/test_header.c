@@ -8,7 +8,9 @@ static void test_field_start(void)
 		{ "Subject: x", true }, { "Subject:x", true }, { "Subject :x", true }, { "Subject \t: x", true },
 		{ "X-Y:", true }, { ":x", true }, { " :x", false }, { " Subject: x", false }, { "not a header", false },
 		{ "Sub ject: x", false }, { "", false }, { "Subject", false }, { "S\x01: x", false },
-		{ "S\xc3\xa9: x", false }, { "From a@b Mon Jan 1", false },
+		/* 8-bit bytes may be in a name (Exim 4.96 takes them; header_names_ascii finds them),
+		 * DEL may not */
+		{ "S\xc3\xa9: x", true }, { "S\x7f: x", false }, { "From a@b Mon Jan 1", false },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		CHECK(hdr_is_field_start(t[i].line, strlen(t[i].line)) == t[i].want);
