@@ -84,3 +84,21 @@ void printing_escape8bit(sv s, xbuf *out)
 	xbuf_put(out, s.p + run, s.len - run);
 	out->taint |= s.taint;
 }
+
+void printing_quoted(sv s, xbuf *out)
+{
+	xbuf_putc(out, '"');
+	for (size_t i = 0; i < s.len; i++) {
+		char ch = s.p[i];
+		if (ch == '\n')
+			xbuf_puts(out, "\\n");
+		else if (ch == '\r')
+			xbuf_puts(out, "\\r");
+		else {
+			if (ch == '"' || ch == '\\')
+				xbuf_putc(out, '\\');
+			xbuf_putc(out, ch);
+		}
+	}
+	xbuf_putc(out, '"');
+}

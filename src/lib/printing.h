@@ -32,5 +32,8 @@ void printing_escape(sv s, unsigned flags, xbuf *out);
  * NUL-terminated is NOT assumed: always a copy). */
 char *printing_dup(arena *a, sv s, unsigned flags);
 void printing_escape8bit(sv s, xbuf *out);
+/* s in double quotes as Exim's ${quote:} and ${quote_local_part:} write it: a backslash before
+ * '"' and '\', newline and carriage return spelled \n and \r. */
+void printing_quoted(sv s, xbuf *out);
 
 #endif

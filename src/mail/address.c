@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "lib/printing.h"
+
 typedef struct cursor {
 	const char *p;
 	size_t len, pos;
@@ -457,4 +459,21 @@ sv addr_local_part_unquote(arena *a, sv lp)
 	sv r = sv_make(p, n);
 	r.taint = lp.taint;
 	return r;
+}
+
+/* RFC 5322 atext. */
+static bool is_atext(unsigned char ch)
+{
+	return ch < 128 && (isalnum(ch) || (ch && strchr("!#$%&'*+-/=?^_`{|}~", ch)));
+}
+
+void addr_quote_local_part(sv lp, xbuf *out)
+{
+	bool needs = lp.len == 0 || lp.p[0] == '.' || lp.p[lp.len - 1] == '.';
+	for (size_t i = 0; i < lp.len && !needs; i++)
+		needs = lp.p[i] != '.' && !is_atext((unsigned char)lp.p[i]);
+	if (needs)
+		printing_quoted(lp, out);
+	else
+		xbuf_putsv(out, lp);
 }

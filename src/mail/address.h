@@ -64,5 +64,9 @@ bool addr_next_item(sv list, size_t *pos, sv *item);
 /* A local part as $local_part shows it: quotes removed, a backslash keeps the next character
  * ("a b"@x is a b). lp itself when there is nothing to remove, else a copy in a; taint kept. */
 sv addr_local_part_unquote(arena *a, sv lp);
+/* lp as ${quote_local_part:} gives it (Exim): in double quotes when it is empty, starts or ends
+ * with a dot, or has a character that is neither RFC 5322 atext nor a dot (consecutive dots
+ * are left alone); else unchanged. */
+void addr_quote_local_part(sv lp, xbuf *out);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conf/main_options.h"
+#include "mail/address.h"
 #include "mail/smtp_cmd.h"
 
 static const char *refuse(const char *shown, const char *why)
@@ -63,7 +64,14 @@ const char *sender_arg_parse(arena *a, const char *given, const char *qualify_do
 		const char *shown = arena_printf(a, "%s.", xbuf_cstr(&out));
 		return refuse(shown, "domain is malformed (trailing dot not allowed)");
 	}
-	if (!has_domain)
-		xbuf_printf(&out, "@%s", qualify_domain);
+	if (!has_domain) {
+		/* Qualified with the local part as ${quote_local_part:} gives it (observed: '.a' is
+		 * '".a"@qd', '"a b"' is '"\\"a b\\""@qd', 'a\\b' is '"a\\\\b"@qd'). */
+		xbuf q;
+		xbuf_init(&q, a);
+		addr_quote_local_part(xbuf_sv(&out), &q);
+		xbuf_printf(&q, "@%s", qualify_domain);
+		return xbuf_cstr(&q);
+	}
 	return xbuf_cstr(&out);
 }

@@ -88,3 +88,23 @@ def test_bad_sender_argument_like_exim(postern_bin, tmp_path, args):
     shutil.rmtree(d / "spool", ignore_errors=True)
     ours = run(postern_bin, str(conf), args)
     assert ours == exim
+
+
+# An unqualified -f is qualified with its local part as ${quote_local_part:} gives it.
+QUALIFY = ["a..b", ".a", "a.(x)", '"a b"', "a\\b", '"ab"', "a(x)", "abc", "a.b", "Name <x.>"]
+
+
+@pytest.mark.parametrize("given", QUALIFY)
+def test_unqualified_sender_quoted_like_exim(postern_bin, tmp_path, given):
+    reachable_by_exim_user(tmp_path)
+    os.chmod(tmp_path, 0o777)
+    conf = tmp_path / "conf"
+    conf.write_text(CONF.format(d=tmp_path))
+
+    def sender(binary):
+        r = subprocess.run([binary, "-C", str(conf), "-f", given, "-be", "$sender_address"],
+                           capture_output=True, timeout=10)
+        return r.returncode, r.stdout.decode(errors="replace"), clean(r.stderr.decode())
+    exim = sender(EXIM)
+    assert exim[0] == 0 or "bad -f" in exim[2]
+    assert sender(postern_bin) == exim

@@ -8,6 +8,7 @@
 #include "conf/conf.h"
 #include "lib/list.h"
 #include "lib/printing.h"
+#include "mail/address.h"
 
 int op_lc(op_ctx *c)
 {
@@ -46,25 +47,6 @@ int op_rxquote(op_ctx *c)
 	return XP_OP_OK;
 }
 
-/* Body of a quoted string: backslash before '"' and '\', newline and CR spelled \n and \r. */
-static void put_quoted(xbuf *out, sv in)
-{
-	xbuf_putc(out, '"');
-	for (size_t i = 0; i < in.len; i++) {
-		char ch = in.p[i];
-		if (ch == '\n')
-			xbuf_puts(out, "\\n");
-		else if (ch == '\r')
-			xbuf_puts(out, "\\r");
-		else {
-			if (ch == '"' || ch == '\\')
-				xbuf_putc(out, '\\');
-			xbuf_putc(out, ch);
-		}
-	}
-	xbuf_putc(out, '"');
-}
-
 int op_quote(op_ctx *c)
 {
 	bool needs = c->in.len == 0;
@@ -73,30 +55,15 @@ int op_quote(op_ctx *c)
 		needs = !isalnum(ch) && ch != '_' && ch != '.' && ch != '-';
 	}
 	if (needs)
-		put_quoted(c->out, c->in);
+		printing_quoted(c->in, c->out);
 	else
 		xbuf_putsv(c->out, c->in);
 	return XP_OP_OK;
 }
 
-/* RFC 5322 atext. */
-static bool is_atext(unsigned char ch)
-{
-	return ch < 128 && (isalnum(ch) || (ch && strchr("!#$%&'*+-/=?^_`{|}~", ch)));
-}
-
 int op_quote_local_part(op_ctx *c)
 {
-	sv in = c->in;
-	/* Exim quotes a local part that is empty, starts or ends with a dot, or has any character
-	 * that is neither atext nor a dot (consecutive dots are left alone). */
-	bool needs = in.len == 0 || in.p[0] == '.' || in.p[in.len - 1] == '.';
-	for (size_t i = 0; i < in.len && !needs; i++)
-		needs = in.p[i] != '.' && !is_atext((unsigned char)in.p[i]);
-	if (needs)
-		put_quoted(c->out, in);
-	else
-		xbuf_putsv(c->out, in);
+	addr_quote_local_part(c->in, c->out);
 	return XP_OP_OK;
 }
 
