@@ -27,6 +27,8 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 
 /* The file actually read, for $config_file, $config_dir and -bP config_file. */
 const char *conf_file_name(void);
+/* Whether that was the configuration compiled into the program (-C @builtin, or none installed). */
+bool conf_is_builtin(void);
 
 /* A main option's value as -bP prints it after "name = " (booleans: "true"/"false").
  * false if there is no such option. */

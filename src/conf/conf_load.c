@@ -13,12 +13,36 @@
 #include <unistd.h>
 
 #include "conf/main_options.h"
+#include "lib/initial_cwd.h"
 #include "lib/logsel.h"
 
 conf_state conf_st;
 
 /* Defined in default_config.c: the configuration used when no file exists. */
 extern const char conf_default_text[];
+
+/* The embedded configuration with its "./var" made absolute against the directory the process
+ * started in: the daemon works from its spool directory (a relative log path would then point
+ * elsewhere) and refuses a relative pid file path, as Exim does. Without a recorded directory
+ * the text is as written. */
+static const char builtin_name[] = "builtin";   /* its $config_file and -bP config_file */
+
+static const char *builtin_text(void)
+{
+	const char *cwd = initial_cwd();
+	if (!*cwd)
+		return conf_default_text;
+	xbuf t;
+	xbuf_init(&t, pool_perm);
+	const char *p = conf_default_text, *q;
+	while ((q = strstr(p, "./var")) != NULL) {
+		xbuf_putsv(&t, sv_make(p, (size_t)(q - p)));
+		xbuf_printf(&t, "%s/var", strcmp(cwd, "/") == 0 ? "" : cwd);
+		p = q + 5;
+	}
+	xbuf_puts(&t, p);
+	return xbuf_cstr(&t);
+}
 
 bool conf_read_all(conf_reader *r);
 
@@ -245,8 +269,9 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 		return false;
 	} else {
 		/* No configuration installed, or "-C @builtin" asked for it: the embedded default. */
-		name = "builtin";
-		fp = fmemopen((void *)conf_default_text, strlen(conf_default_text), "r");
+		name = builtin_name;
+		const char *text = builtin_text();
+		fp = fmemopen((void *)text, strlen(text), "r");
 		if (!fp) {
 			if (err)
 				xbuf_printf(err, "cannot read the embedded default configuration");
@@ -281,4 +306,9 @@ bool conf_load(const char *file, const conf_define *defines, size_t ndefines, xb
 const char *conf_file_name(void)
 {
 	return conf_st.file_name ? conf_st.file_name : "";
+}
+
+bool conf_is_builtin(void)
+{
+	return conf_st.file_name == builtin_name;
 }

@@ -103,7 +103,7 @@ static size_t config_args(const char **argv, const char *exe)
 		 * relative name is made the caller's again. */
 		const char *used = conf_file_name();
 		argv[k++] = "-C";
-		argv[k++] = used && strcmp(used, CONF_BUILTIN_NAME) != 0
+		argv[k++] = used && !conf_is_builtin()
 			? initial_cwd_resolve(pool_scratch, used) : priv_trust_config_arg();
 	}
 	return k;

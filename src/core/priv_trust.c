@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "conf/build_paths.h"
+#include "conf/conf.h"
 #include "conf/main_options.h"
 #include "core/priv.h"
 #include "lib/caller_id.h"
@@ -71,7 +72,11 @@ static bool listed_as_trusted(const char *path)
 
 static bool config_trusted(void)
 {
-	if (!config_arg || strcmp(config_arg, POSTERN_CONFIGURE_FILE) == 0)
+	/* The compiled-in search list, and the configuration compiled into the program (-C
+	 * @builtin, what `make run` uses): nobody but the one who built it can change either, as
+	 * with Exim's CONFIGURE_FILE. */
+	if (!config_arg || strcmp(config_arg, POSTERN_CONFIGURE_FILE) == 0 ||
+	    strcmp(config_arg, CONF_BUILTIN_NAME) == 0)
 		return true;
 	return config_arg[0] == '/' && listed_as_trusted(config_arg);
 }
