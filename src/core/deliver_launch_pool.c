@@ -11,7 +11,8 @@
  * worker at once, forks a new worker when none is idle, and when LPOOL_MAX workers are busy
  * starts a delivery process of its own for the message, as before. Only the launcher ends idle
  * workers (closing their job pipe), so a job never goes to a worker that is leaving:
- * - a worker reports on the shared report pipe after each message; it is idle from then on;
+ * - a worker reports on the shared report pipe once each message has ended (before it removes
+ *   the message's -D, -J and msglog: worker_main); it is idle from then on;
  * - a worker that must not deliver again (its credentials changed: deliver_drop_privilege;
  *   LPOOL_MESSAGES delivered) says so in that report and exits;
  * - a worker that ends otherwise (killed, or it became a -MC process by exec) is seen through its
