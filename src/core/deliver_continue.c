@@ -279,6 +279,13 @@ void dcont_handoff_collect(int sock, xp_env *env)
 {
 	if (sock < 0)
 		return;
+	dcont_handoff_collect_keep(sock, env, true);
+}
+
+void dcont_handoff_collect_keep(int sock, xp_env *env, bool close_sock)
+{
+	if (sock < 0)
+		return;
 	char buf[HANDOFF_MAX + 1];
 	struct iovec iov = { .iov_base = buf, .iov_len = HANDOFF_MAX };
 	union {
@@ -289,7 +296,8 @@ void dcont_handoff_collect(int sock, xp_env *env)
 	ssize_t n;
 	while ((n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
-	close(sock);
+	if (close_sock)
+		close(sock);
 	if (n <= 0)
 		return;
 	int fd = -1;

@@ -92,6 +92,8 @@ bool dcont_handoff_send(xp_env *env, const dcont_handoff *h, int fd);
  * it handed over on sock (if anything), and close sock. When dcont_inprocess is set, the
  * connection is kept for dcont_run_pending instead (no exec, no configuration to load again). */
 void dcont_handoff_collect(int sock, xp_env *env);
+/* The same, leaving sock open when close_sock is false (a socket kept for the next batch). */
+void dcont_handoff_collect_keep(int sock, xp_env *env, bool close_sock);
 
 /* Set by a caller of deliver_message that calls dcont_run_pending after it (a queue runner's
  * delivery process, -MC). */

@@ -33,6 +33,7 @@
  *   child released, are not read. $tls_out_*, which the transport sets process-wide, is put
  *   back too.
  * pipe, autoreply, lmtp and the other remote cases keep their forked child (deliver_local.c). */
+#include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +53,10 @@
 #include "lib/clock.h"
 #include "core/transport.h"
 #include "lib/log.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000   /* Linux 5.2 */
+#endif
 
 #define CHILD_STACK ((size_t)8 << 20)   /* reserved, not committed: pages come as used */
 #define GUARD ((size_t)64 << 10)
@@ -165,7 +170,14 @@ bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const ch
 	/* The smtp transport may take or leave a cached connection: memory and descriptors are the
 	 * worker's (deliver_conn_cache.h). */
 	dccache_in_clone = remote;
-	pid_t pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | SIGCHLD, &c);
+	/* CLONE_PIDFD: the descriptor to wait on comes with the child (no pidfd_open after it);
+	 * a kernel without it (before 5.2) refuses the flag, and the clone is made without. */
+	int pidfd = -1;
+	pid_t pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
+	if (pid < 0 && errno == EINVAL) {
+		pidfd = -1;
+		pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | SIGCHLD, &c);
+	}
 	if (pid < 0) {
 		dccache_in_clone = false;
 		dirsync_enabled = false;
@@ -175,7 +187,7 @@ bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const ch
 	died.child = pid;
 	int status = 0;
 	/* Past the limit it is killed, and then handled as any child that died. */
-	(void)dwait_reap(pid, monotonic_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
+	(void)dwait_reap_pidfd(pid, pidfd, monotonic_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
 	if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != DCHILD_EXIT_UNJOURNALED)) {
 		/* Nothing in the shared memory can be trusted now: the child may have died inside
 		 * malloc, or ended through exit() (a log it could not write), whose handlers (the TLS

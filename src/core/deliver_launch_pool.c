@@ -11,7 +11,8 @@
  * worker at once, forks a new worker when none is idle, and when LPOOL_MAX workers are busy
  * starts a delivery process of its own for the message, as before. Only the launcher ends idle
  * workers (closing their job pipe), so a job never goes to a worker that is leaving:
- * - a worker reports on the shared report pipe after each message; it is idle from then on;
+ * - a worker reports on the shared report pipe once each message has ended (before it removes
+ *   the message's -D, -J and msglog: worker_main); it is idle from then on;
  * - a worker that must not deliver again (its credentials changed: deliver_drop_privilege;
  *   LPOOL_MESSAGES delivered) says so in that report and exits;
  * - a worker that ends otherwise (killed, or it became a -MC process by exec) is seen through its
@@ -139,8 +140,13 @@ static void worker_main(const spool_config *sc, int slot, int jobfd)
 	 * is then one write transaction, not an open and a close of the environment as well. */
 	queue_schedule_keep_open();
 	dccache_enabled = true;
-	uid_t uid = getuid(), euid = geteuid();
-	gid_t gid = getgid(), egid = getegid();
+	pid_t me = getpid();
+	/* Credentials as the worker started: a delivery that changed them (deliver_drop_privilege)
+	 * ends the worker. Real, effective and saved ids in two calls. */
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	getresuid(&ru, &eu, &su);
+	getresgid(&rg, &eg, &sg);
 	lp_job j;
 	for (int n = 1; next_job(jobfd, &j); n++) {
 		j.id[MSG_ID_LEN] = 0;
@@ -148,17 +154,35 @@ static void worker_main(const spool_config *sc, int slot, int jobfd)
 		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
 		spool_config msc = *sc;
 		msc.queue_name = j.queue[0] ? j.queue : NULL;
-		deliver_opts o = { .queue_smtp = j.queue_smtp };
-		deliver_message(&msc, j.id, &o);
+		/* What follows a completed message's "Completed" (its -D, -J and msglog removed, its
+		 * schedule index entry forgotten) is done here after the report, as a queue runner
+		 * does it for its workers: the launcher sees the worker idle as soon as the message
+		 * has ended, instead of starting another worker (and another connection) meanwhile.
+		 * A job handed over in between waits in the pipe for those few calls. */
+		deliver_opts o = { .queue_smtp = j.queue_smtp, .caller_removes_rest = true, .caller_keeps_schedule = true };
+		deliver_rc rc = deliver_message(&msc, j.id, &o);
+		deliver_outcome out = deliver_last_outcome();
 		fflush(NULL);
+		uid_t ru2, eu2, su2;
+		gid_t rg2, eg2, sg2;
+		bool same = getresuid(&ru2, &eu2, &su2) == 0 && getresgid(&rg2, &eg2, &sg2) == 0 && ru2 == ru && eu2 == eu
+			&& su2 == su && rg2 == rg && eg2 == eg && sg2 == sg;
+		lp_report r = { .slot = slot, .pid = me, .leaving = n >= LPOOL_MESSAGES || !same };
+		bool reported = fd_write_all(report_wr, &r, sizeof r);
+		/* The schedule index as deliver_message would have left it (it records only what an
+		 * attempt ended with: "Completed" or still queued). */
+		if (out.kind == DELIVER_OUTCOME_GONE && out.remove_rest)
+			deliver_remove_rest(&msc, j.id);
+		if (rc == DELIVER_ATTEMPTED && out.kind == DELIVER_OUTCOME_GONE)
+			queue_schedule_forget(&msc, j.id);
+		else if (rc == DELIVER_ATTEMPTED && out.kind == DELIVER_OUTCOME_QUEUED)
+			queue_schedule_note_skip(&msc, j.id, out.next_due, out.frozen, out.skip_log);
 		arena_reset(pool_msg, mm);
 		arena_reset(pool_scratch, ms);
 		/* Each message starts as in a delivery process of its own: no DNS answers carried
 		 * over (lookups are tidied by deliver_message itself). */
 		dns_cache_flush();
-		lp_report r = { .slot = slot, .pid = getpid(), .leaving = n >= LPOOL_MESSAGES || getuid() != uid
-			|| geteuid() != euid || getgid() != gid || getegid() != egid };
-		if (!fd_write_all(report_wr, &r, sizeof r) || r.leaving) {
+		if (!reported || r.leaving) {
 			dccache_close(true, -1);
 			_exit(0);
 		}

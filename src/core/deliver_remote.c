@@ -8,6 +8,7 @@
 
 #include "conf/main_options.h"
 #include "conf/option.h"
+#include "core/deliver_conn_cache.h"
 #include "core/deliver_continue.h"
 #include "core/deliver_internal.h"
 #include "core/transport.h"
@@ -94,17 +95,35 @@ static void defer_unfit(dbatch *b)
  * (core/deliver_continue.h): it runs as the Exim user, and the next message's delivery is
  * started from here, as root, once it has finished and its outcome is logged and its retry
  * records are updated (so the next delivery does not find the host's old record). */
+/* A launcher's delivery worker (dccache_enabled) runs one alone batch after another: for those
+ * the socket is made once and kept for the worker's life (both ends close-on-exec), instead of
+ * a socketpair and two closes per message. Alone, nothing else writes to it meanwhile, and what
+ * the transport sent (at most one record) is read before the next batch starts. */
+static int kept_sp[2] = { -1, -1 };
+
 static int start_with_handoff(dctx *d, dbatch *b, bool *started)
 {
-	int sp[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+	int sp[2] = { -1, -1 };
+	bool keep = b->alone && dccache_enabled;
+	if (keep && kept_sp[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, kept_sp) != 0)
+		kept_sp[0] = kept_sp[1] = -1;
+	if (keep && kept_sp[0] >= 0) {
+		sp[0] = kept_sp[0];
+		sp[1] = kept_sp[1];
+	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
 		sp[0] = sp[1] = -1;
+	}
 	dcont_handoff_fd = sp[1];
 	*started = dbatch_start(d, b, true);
 	dcont_handoff_fd = -1;
-	if (sp[1] >= 0)
+	if (sp[1] >= 0 && sp[1] != kept_sp[1])
 		close(sp[1]);
 	return sp[0];
+}
+
+static void handoff_collect(int h, xp_env *env)
+{
+	dcont_handoff_collect_keep(h, env, h != kept_sp[0]);
 }
 
 void dremote_run(dctx *d, address_item *list)
@@ -159,7 +178,7 @@ void dremote_run(dctx *d, address_item *list)
 			if (started)
 				dbatch_finish(d, b);
 			dpost_batch(d, b, true);
-			dcont_handoff_collect(hs, d->env);
+			handoff_collect(hs, d->env);
 		}
 		return;
 	}
@@ -167,7 +186,7 @@ void dremote_run(dctx *d, address_item *list)
 		if (nrunning == max) {
 			dbatch_finish(d, running[0]);
 			dpost_batch(d, running[0], true);
-			dcont_handoff_collect(handoff[0], d->env);
+			handoff_collect(handoff[0], d->env);
 			for (int i = 1; i < nrunning; i++) {
 				running[i - 1] = running[i];
 				handoff[i - 1] = handoff[i];
@@ -184,7 +203,7 @@ void dremote_run(dctx *d, address_item *list)
 			handoff[nrunning] = h;
 			running[nrunning++] = b;
 		} else {
-			if (h >= 0)
+			if (h >= 0 && h != kept_sp[0])
 				close(h);
 			dpost_batch(d, b, true);
 		}
@@ -192,6 +211,6 @@ void dremote_run(dctx *d, address_item *list)
 	for (int i = 0; i < nrunning; i++) {
 		dbatch_finish(d, running[i]);
 		dpost_batch(d, running[i], true);
-		dcont_handoff_collect(handoff[i], d->env);
+		handoff_collect(handoff[i], d->env);
 	}
 }

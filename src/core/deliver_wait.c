@@ -27,23 +27,33 @@ static bool reaped(pid_t pid, int *status)
 
 bool dwait_reap(pid_t pid, int64_t deadline_ms, int *status)
 {
+	return dwait_reap_pidfd(pid, -1, deadline_ms, status);
+}
+
+bool dwait_reap_pidfd(pid_t pid, int pidfd, int64_t deadline_ms, int *status)
+{
 	*status = 0;
-	int pidfd = -1;
 #ifdef SYS_pidfd_open
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
 	bool ended = false;
-	while (!(ended = reaped(pid, status))) {
+	for (;;) {
 		int left = ms_until(deadline_ms);
-		if (left == 0)
-			break;
-		if (pidfd >= 0) {
+		if (pidfd >= 0 && left != 0) {
+			/* The pidfd first: readable once the child has ended (at once if it has), so the
+			 * wait below finds it, without a look that finds it still running first. */
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };
 			if (poll(&p, 1, left) < 0 && errno != EINTR) {
 				close(pidfd);
 				pidfd = -1;
 			}
-		} else {
+		}
+		if ((ended = reaped(pid, status)))
+			break;
+		if (ms_until(deadline_ms) == 0)
+			break;
+		if (pidfd < 0) {
 			struct timespec ts = { 0, 10 * 1000000L };
 			nanosleep(&ts, NULL);
 		}

@@ -21,5 +21,8 @@ int dwait_readable(int fd, int64_t deadline_ms);
 /* Wait for pid to exit until deadline_ms; past it, kill it (SIGKILL) and reap it. *status is
  * its wait status. Returns false when it had to be killed. */
 bool dwait_reap(pid_t pid, int64_t deadline_ms, int *status);
+/* The same with the child's pidfd when the caller has one (clone's CLONE_PIDFD; -1: none, one
+ * is opened here). It is closed here. */
+bool dwait_reap_pidfd(pid_t pid, int pidfd, int64_t deadline_ms, int *status);
 
 #endif

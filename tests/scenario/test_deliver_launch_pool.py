@@ -347,3 +347,42 @@ def test_smtp_child_killed_logs_and_leaves_the_message_queued(relay, postern_bin
     subprocess.run([postern_bin, "-C", str(d.conf), "-M", qid], capture_output=True, timeout=60)
     assert wait_for(lambda: f"{qid} Completed" in d.mainlog, timeout=30), d.mainlog
     assert d.mainlog.count("=> r@r.example") == 1 and sorted(sink.done) == ["1", "held"], sink.done
+
+
+def test_worker_killed_after_its_report_before_the_removals(relay, postern_bin):
+    """A worker reports itself idle once the message's "Completed" is logged and its -H is gone,
+    and only then removes -D, -J and msglog and forgets the schedule entry. strace kills it
+    (SIGKILL injected at the entry of its first ftruncate, the emptying of -J, which comes after
+    the report): the message stays delivered once, a queue run finds nothing to do, the launcher
+    does not hand the message on again, and the next message goes to a new worker."""
+    sink = HeldSink()
+    sink.release.set()
+    d = relay(sink=sink)
+    first = send(d, 0)
+    assert wait_for(lambda: d.mainlog.count(" Completed") == 1, timeout=20), d.mainlog
+    trace = d.dir / "strace.out"
+    st = subprocess.Popen(["strace", "-o", str(trace), "-e", "trace=ftruncate,write",
+                           "-e", "inject=ftruncate:signal=SIGKILL:when=1", "-p", str(first)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert wait_for(lambda: "TracerPid:\t0" not in open(f"/proc/{first}/status").read(), timeout=10)
+    assert send(d, 1) == first
+    st.wait(timeout=20)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{first}/status")
+                    or "\nState:\tZ" in pathlib.Path(f"/proc/{first}/status").read_text())
+    lines = trace.read_text().splitlines()
+    # The report (12 bytes on the launcher's pipe) was written before the kill.
+    killed_at = next(i for i, ln in enumerate(lines) if ln.startswith("ftruncate("))
+    assert any(re.match(r"write\(\d+, .*, 12\) = 12", ln) for ln in lines[:killed_at]), lines
+    ids = re.findall(r" (\S{6}-\S{6}-\S{2}) <= ", d.mainlog)
+    assert len(ids) == 2
+    assert f"{ids[1]} Completed" in d.mainlog
+    assert not (d.spool / "input" / f"{ids[1]}-H").exists()
+    # What the kill left (the -J, the msglog) is no message: a forced queue run delivers nothing.
+    subprocess.run([postern_bin, "-C", str(d.conf), "-qff"], capture_output=True, timeout=60, check=True)
+    out = subprocess.run([postern_bin, "-C", str(d.conf), "-bpc"], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "0", out.stdout
+    assert sink.acked == 2 and d.mainlog.count("=> r1@r.example") == 1, d.mainlog
+    assert "ended before it took the message" not in d.mainlog
+    second = send(d, 2)
+    assert second != first
+    assert sink.acked == 3 and d.paniclog == "", d.paniclog
