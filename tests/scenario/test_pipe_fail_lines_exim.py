@@ -73,6 +73,11 @@ CASES = [
     ("one@vm two@vm", "", f"{FAIL1}, |/bin/true", f"{FAIL2}, |/bin/echo x", "x"),
     ("two@vm u1@vm one@vm", "", '|/bin/sh -c "exit 1", three', '|/bin/sh -c "exit 2", u2',
      '|/bin/sh -c "exit 3"'),
+    # Items of two parents at one depth under the same recipient.
+    ("one@vm", "", "two, three", '|/bin/sh -c "exit 1", |/bin/sh -c "exit 2", u2',
+     '|/bin/sh -c "exit 3", |/bin/sh -c "exit 4", u3'),
+    ("one@vm u1@vm", "", "three, two", '|/bin/sh -c "exit 1", u2, |/bin/sh -c "exit 2"',
+     '|/bin/sh -c "exit 3", |/bin/sh -c "exit 4"'),
 ]
 
 # The system filter's pipe and file items ("unseen": the recipients are delivered too) beside
