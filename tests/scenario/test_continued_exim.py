@@ -43,7 +43,7 @@ t:
   hosts_try_fastopen =
   command_timeout = 5s
 begin retry
-* * F,1h,1h
+* * {retry}
 """
 
 ID = re.compile(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b")
@@ -56,7 +56,7 @@ def run(binary, conf, *args, input=None):
     return p
 
 
-def scenario(binary, d, messages, deliver, server_main="", server_acls=""):
+def scenario(binary, d, messages, deliver, server_main="", server_acls="", retry="F,1h,1h", pause=0):
     """Queue messages (lists of recipients) while nothing listens on the port (each is tried
     once and deferred), start an Exim daemon there, run deliver(ids) -> extra arguments, and
     return the main log lines written by that run, ids replaced by M1, M2 ... in order of
@@ -68,7 +68,7 @@ def scenario(binary, d, messages, deliver, server_main="", server_acls=""):
         os.chmod(d / sub, 0o777)
     port = free_ports(1)[0]
     conf = d / "conf"
-    conf.write_text(SENDER.format(d=d, port=port))
+    conf.write_text(SENDER.format(d=d, port=port, retry=retry))
     for rcpts in messages:
         p = run(binary, conf, "-odi", "-f", "sender@s.test", *rcpts, input="Subject: t\n\nbody\n")
         assert p.returncode == 0, p.stderr
@@ -78,6 +78,7 @@ def scenario(binary, d, messages, deliver, server_main="", server_acls=""):
     assert len(ids) == len(messages)
     assert " => " not in text, text
     start = len(text)
+    time.sleep(pause)  # for a queue run that is not forced: past the retry time
     orig = test_smtpclient_daemon.free_ports
     test_smtpclient_daemon.free_ports = lambda n: [port]
     try:
@@ -112,13 +113,15 @@ def both(tmp_path, postern_bin, *args, **kw):
 FOUR = [[f"u{i}@r.test"] for i in range(1, 5)]
 
 
-@pytest.mark.parametrize("how", ["queue_run", "single"])
+@pytest.mark.parametrize("how", ["queue_run", "forced_queue_run", "single"])
 def test_continuation_order_as_exim(postern_bin, tmp_path, how):
     """Which message goes first and which follow it over the connection."""
-    deliver = (lambda ids: ["-qf"]) if how == "queue_run" else (lambda ids: ["-M", ids[1]])
-    exim, postern = both(tmp_path, postern_bin, FOUR, deliver)
+    args = {"queue_run": ["-q"], "forced_queue_run": ["-qf"]}.get(how)
+    deliver = (lambda ids: args) if args else (lambda ids: ["-M", ids[1]])
+    kw = {"retry": "F,2s,2s", "pause": 2.5} if how == "queue_run" else {}
+    exim, postern = both(tmp_path, postern_bin, FOUR, deliver, **kw)
     # Observed: the first message opens the connection; the others ride it newest first.
-    first = "M1" if how == "queue_run" else "M2"
+    first = "M2" if how == "single" else "M1"
     assert [line.split()[0] for line in exim] == [first] + [m for m in ("M4", "M3", "M2", "M1") if m != first]
     assert ["[127.0.0.1]*" in line for line in exim] == [False, True, True, True], exim
     assert postern == exim, "\n".join(["POSTERN"] + postern + ["EXIM"] + exim)
