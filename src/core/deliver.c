@@ -399,6 +399,19 @@ static int gen_cmp(const void *x, const void *y)
 	return p->seq < q->seq ? -1 : p->seq > q->seq;
 }
 
+/* The same, but the pipe, file and reply items of one generation go by recipient from the last
+ * to the first: Exim puts them on its delivery list straight from the list of new addresses
+ * (the addresses take a routing pass more, which reverses them once more). Observed with 4.96:
+ * recipients one, two redirecting to pipes at the same depth deliver two's items (newest first),
+ * then one's. */
+static int pfr_gen_cmp(const void *x, const void *y)
+{
+	const gen_key *p = x, *q = y;
+	if (p->depth == q->depth && p->pfr && q->pfr && p->rcpt != q->rcpt)
+		return p->rcpt > q->rcpt ? -1 : 1;
+	return gen_cmp(x, y);
+}
+
 static address_item *generations_first(address_item *list)
 {
 	size_t n = 0;
@@ -419,10 +432,10 @@ static address_item *generations_first(address_item *list)
 }
 
 /* The local deliveries in Exim's order: the addresses (already in generations_first order) and
- * the pipe, file and reply items of redirections and filters, by generation, then
- * recipient; within those the addresses, then the items newest first (observed with 4.96:
- * "|p1, |p2, |p3" gives "** |p3", "** |p2", "=> |p1"). A system filter's items (they have no
- * parent) go last, as Exim routes them before anything else onto its prepended list. */
+ * the pipe, file and reply items of redirections and filters, by generation; within one
+ * generation the addresses, then the items, by recipient from the last (pfr_gen_cmp), each
+ * recipient's newest first (observed with 4.96: "|p1, |p2, |p3" gives "** |p3", "** |p2",
+ * "=> |p1"). The system filter's items are not in pfr: the caller puts them after everything. */
 static address_item *with_pfr_items(address_item *local, address_item *pfr)
 {
 	size_t n = 0;
@@ -450,7 +463,7 @@ static address_item *with_pfr_items(address_item *local, address_item *pfr)
 			.seq = a->child_seq };
 	}
 	*ft = NULL;
-	qsort(v, n, sizeof *v, gen_cmp);
+	qsort(v, n, sizeof *v, pfr_gen_cmp);
 	for (i = 0; i + 1 < n; i++)
 		v[i].a->next = v[i + 1].a;
 	v[n - 1].a->next = filter;
@@ -1101,10 +1114,16 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	}
 	address_item *local = drop_finished(&d, generations_first(rc.res.local));
 	address_item *pfr = drop_finished(&d, reversed(rc.res.pfr));
+	/* The system filter's items are checked first (as before), kept apart, and delivered after
+	 * all the others, in the filter's order (observed with 4.96: after the recipients' own
+	 * addresses and items, top-level ones included). */
+	size_t nfilter_items = 0;
 	if (filter_local) {
 		address_item **end = &filter_local;
-		while (*end)
+		while (*end) {
 			end = &(*end)->next;
+			nfilter_items++;
+		}
 		*end = pfr;
 		pfr = filter_local;
 	}
@@ -1113,10 +1132,12 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	 * (Children of redirections: Exim routes them a generation later, so they come first.) */
 	address_item *remote = drop_finished(&d, generations_first(rc.res.remote));
 	/* Pipe and file items without a usable transport are failures of their own. */
-	address_item *pfr_ok = NULL, **pt = &pfr_ok;
+	address_item *pfr_ok = NULL, **pt = &pfr_ok, *filter_ok = NULL, **fot = &filter_ok;
+	size_t seen = 0;
 	for (address_item *a = pfr, *next; a; a = next) {
 		next = a->next;
 		a->next = NULL;
+		bool from_filter = seen++ < nfilter_items;
 		if (a->pfr_error || a->pfr_forbidden || !a->transport) {
 			a->result = ADDR_FAIL;
 			if (!a->message.len)
@@ -1126,8 +1147,13 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			push(&d.failed, &d.nfailed, &d.cap_failed, a);
 			continue;
 		}
-		*pt = a;
-		pt = &a->next;
+		if (from_filter) {
+			*fot = a;
+			fot = &a->next;
+		} else {
+			*pt = a;
+			pt = &a->next;
+		}
 	}
 	/* The router engine calls a transport local unless its ops say remote. */
 	address_item *more_remote = NULL, **mr = &more_remote, *more_local = NULL, **ml = &more_local;
@@ -1141,6 +1167,10 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	*ml = NULL;
 	*mr = remote;
 	local = with_pfr_items(more_local, pfr_ok);
+	address_item **lend = &local;
+	while (*lend)
+		lend = &(*lend)->next;
+	*lend = filter_ok;
 	remote = hold_back(&d, more_remote);
 	dlocal_run(&d, local);
 	if (remote)

@@ -265,6 +265,7 @@ void ddied_write(const ddied *p, int status)
 		put_num(&what, (unsigned long)p->child, 1);
 		put(&what, " for transport ");
 		put(&what, p->driver);
+		put(&what, "\n"); /* Exim's text ends in a newline: an empty line follows (observed) */
 		what.b[what.n] = 0;
 		log_line(p, true, "Delivery status for ", p->addr[0], what.b);
 	}

@@ -65,8 +65,11 @@ bool dinproc_eligible(const dctx *d, const dbatch *b, bool remote)
 {
 	if (!b->t || !b->t->info || !b->t->info->ops || !b->t->info->name)
 		return false;
+	/* Not when the attempt has failures to bounce afterwards: a child that dies leaves this
+	 * process's memory untrusted, and Exim goes on with the bounces (deliver_local.c). */
 	if (remote)
-		return b->alone && !d->o->cont && strcmp(b->t->info->name, "smtp") == 0;
+		return b->alone && !d->o->cont && d->nfailed == 0 && d->ntimedout == 0
+			&& strcmp(b->t->info->name, "smtp") == 0;
 	return strcmp(b->t->info->name, "appendfile") == 0;
 }
 

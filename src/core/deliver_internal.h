@@ -101,6 +101,7 @@ typedef struct dbatch {
 	bool inproc_records;          /* ... and left result records in buf, as a forked child sends
 	                               * them (remote transports): dbatch_finish applies them */
 	int inproc_status;            /* ... and its exit status (0 or DCHILD_EXIT_UNJOURNALED) */
+	bool remote;                  /* a remote transport's batch (set by dbatch_start) */
 	bool alone;                   /* nothing else of the delivery runs while it does (no other
 	                               * remote batch in parallel): it may run in a shared-memory child */
 	int64_t deadline_ms;          /* when the child is killed (deliver_wait.h; INT64_MAX: never) */

@@ -283,6 +283,7 @@ static void child_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, con
 
 bool dbatch_start(dctx *d, dbatch *b, bool remote)
 {
+	b->remote = remote;
 	xbuf why;
 	xbuf_init(&why, pool_scratch);
 	uid_t uid;
@@ -406,6 +407,27 @@ void dbatch_finish(dctx *d, dbatch *b)
 	bool clean = dres_decode(pool_msg, b->buf.p ? b->buf.p : "", b->buf.len, list, got, i, &err);
 	if (!clean)
 		log_write(LOG_MAIN | LOG_PANIC, "%s transport: bad result records: %s", b->t->name, xbuf_cstr(&err));
+	/* A remote transport process that ended abnormally before sending anything: Exim 4.96's
+	 * lines for its killed smtp transport process (observed with kill -9 during the data):
+	 * "Delivery status for <first address>: got 0 of 7 bytes (pipeheader) from transport process
+	 * <pid> for transport smtp" and an empty line (main and panic log), then every address of the
+	 * batch deferred with the status as its text, and the message frozen; the rest of the
+	 * attempt (bounces for other addresses) goes on. */
+	if (b->remote && i > 0 && b->buf.len == 0 && (status & 0xffff) != 0 && !WIFEXITED(status)) {
+		const char *drv = b->t->info ? b->t->info->name : b->t->name;
+		log_write(LOG_MAIN | LOG_PANIC, "Delivery status for %.*s: got 0 of 7 bytes (pipeheader) from transport "
+			"process %ld for transport %s\n", SV_ARG(list[0]->address), (long)b->pid, drv);
+		sv text = sv_cstr(arena_printf(pool_msg, "%s transport process returned non-zero status 0x%04x: "
+			"terminated by signal %d", drv, (unsigned)status & 0xffff, WTERMSIG(status)));
+		for (size_t k = 0; k < i; k++) {
+			list[k]->result = ADDR_DEFER;
+			list[k]->basic_errno = ADDR_ERRNO_UNKNOWN;
+			list[k]->message = text;
+			list[k]->retries = NULL;
+			list[k]->freeze = true;
+		}
+		return;
+	}
 	/* An address without a result defers with no text, after Exim's two panic-log lines: one per
 	 * address, then the process's status when it is not zero. */
 	bool missing = false;

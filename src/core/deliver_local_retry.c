@@ -111,6 +111,10 @@ void dlocal_retry_items(dctx *d, dbatch *b)
 			 * file or directory" for a defer logged "(2): No such file or directory: creating
 			 * lock file hitching post ..."); the details stay in the log line. */
 			r->text = a->basic_errno > 0 ? sv_copy(pool_msg, sv_cstr(strerror(a->basic_errno))) : a->message;
+			/* No text at all (a transport process that reported nothing): Exim stores
+			 * "unknown error" (observed: "T:snd@vm -1 0 unknown error"). */
+			if (sv_is_null(r->text))
+				r->text = SV_LIT("unknown error");
 		} else {
 			r->remove = true;
 		}

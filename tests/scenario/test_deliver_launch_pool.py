@@ -329,7 +329,7 @@ def test_smtp_child_killed_logs_and_leaves_the_message_queued(relay, postern_bin
     assert wait_for(lambda: "== r@r.example" in d.mainlog, timeout=20), d.mainlog
     log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.mainlog)
     status = f"Delivery status for r@r.example: got 0 of 7 bytes (pipeheader) from transport process {child}" \
-             " for transport smtp\n"
+             " for transport smtp\n\n"
     assert wait_for(lambda: "Frozen" in d.mainlog, timeout=10), d.mainlog
     log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.mainlog)
     assert status + "== r@r.example R=sink T=t defer (-1): smtp transport process returned non-zero status" \
