@@ -710,7 +710,9 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		return SESS_CONTINUE;
 	}
 	acl_ctx c;
-	acl_result rc = sess_acl(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, spec, address, &c);
+	/* Only VRFY's ACL sees the address as $local_part and $domain (Exim 4.96: they are empty in
+	 * the EXPN ACL, observed). */
+	acl_result rc = sess_acl(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, spec, expn ? SV_NULL : address, &c);
 	if (rc != ACL_OK) {
 		xbuf what;
 		xbuf_init(&what, s->work);
@@ -779,9 +781,9 @@ sess_next sess_etrn(smtp_session *s)
 		/* Without a command, ETRN starts a queue run for the named domain: "#" form only. */
 		if (arg.len == 0 || arg.p[0] != '#')
 			return sess_syntax_error(s, 501, "argument must begin with #", "argument must begin with #");
-		return sess_etrn_queue_run(s, arg);
+		return sess_etrn_queue_run(s, arg, &c);
 	}
-	return sess_etrn_command(s, arg);
+	return sess_etrn_command(s, arg, &c);
 }
 
 sess_next sess_help(smtp_session *s)

@@ -273,8 +273,8 @@ void sess_ratelimit_start(smtp_session *s);
 void sess_ratelimit_mail(smtp_session *s);
 void sess_ratelimit_rcpt(smtp_session *s);
 /* After the ETRN ACL accepted: run smtp_etrn_command for arg (session_etrn.c). */
-sess_next sess_etrn_command(smtp_session *s, sv arg);
-sess_next sess_etrn_queue_run(smtp_session *s, sv arg);  /* no smtp_etrn_command: "-R" run */
+sess_next sess_etrn_command(smtp_session *s, sv arg, const acl_ctx *c);   /* c: the accepting ETRN ACL */
+sess_next sess_etrn_queue_run(smtp_session *s, sv arg, const acl_ctx *c);  /* no smtp_etrn_command: "-R" run */
 sess_next sess_help(smtp_session *s);
 sess_next sess_auth(smtp_session *s);
 void sess_reset_transaction(smtp_session *s);
