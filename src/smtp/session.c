@@ -781,6 +781,8 @@ static bool nonmail_ok(smtp_session *s)
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
 	printing_escape(word, PRINT_TAB_LITERAL, &cmd);
+	/* A transaction open then is logged first (Exim 4.96, log_selector +smtp_incomplete_transaction). */
+	sess_log_incomplete(s, "too many non-mail commands");
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
