@@ -271,7 +271,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (o->host_address.len) xbuf_printf(&r, " [" SV_FMT "]", SV_ARG(o->host_address));
 	}
 
-	s->adv_pipelining = s->adv_chunking = s->adv_dsn = s->adv_prdr = s->adv_smtputf8 = false;
+	s->adv_pipelining = s->adv_dsn = s->adv_prdr = s->adv_smtputf8 = false;
+	/* CHUNKING offered by an earlier EHLO stays offered after a HELO (Exim 4.96 decides it in
+	 * EHLO only: BDAT after "EHLO, HELO" is taken, observed). */
+	if (ehlo) s->adv_chunking = false;
 	s->adv_pipe_connect = false;
 	s->adv_auth = s->adv_size = s->adv_8bitmime = s->adv_starttls = false;
 	if (ehlo) {
