@@ -282,8 +282,10 @@ static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv l
 		xbuf_reset(&c->user_msg);
 		xbuf_reset(&c->log_msg);
 	}
-	if (msg_raw.p)
+	if (msg_raw.p) {
 		expand_message(c, msg_raw, old_user, &c->user_msg);
+		c->msg_empty_given = false;
+	}
 	if (log_raw.p)
 		expand_message(c, log_raw, old_log, &c->log_msg);
 }
@@ -378,6 +380,7 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		xbuf_reset(&c->user_msg);
 		xbuf_reset(&c->log_msg);
 		c->log_msg_none = false;
+		c->msg_empty_given = false;
 		for (const acl_cond *cd = st->conds; cd; cd = cd->next) {
 			const acl_cond_def *def = acl_cond_def_get(cd->id);
 			/* Exim expands an argument that is expanded as a whole before it checks
@@ -491,6 +494,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				acl_log(c, LOG_MAIN, "%sWarning: ACL \"warn\" statement skipped: condition test deferred%s" SV_FMT,
 					xbuf_cstr(&line), why.len ? ": " : "", SV_ARG(why));
 			}
+			/* Whatever its outcome, a warn leaves no text behind for an implicit deny after it
+			 * (Exim 4.96: a failed "verify = certificate" in a warn does not become the reply). */
+			xbuf_reset(&c->user_msg);
+			xbuf_reset(&c->log_msg);
 			break;
 		}
 		last_took = st->verb != V_WARN && takes_messages(st->verb, cond);

@@ -70,7 +70,8 @@ typedef struct acl_header {
 typedef struct acl_ops {
 	/* verify = recipient / sender[=address] (routers; the delivery issue): options are the
 	 * "/..." suffix text (callout=..., no_details...). */
-	acl_result (*verify_address)(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg);
+	acl_result (*verify_address)(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg,
+		bool *empty_text);
 	/* The message body (as the -D file holds it) for regex in the DATA / non-SMTP ACLs, matched
 	 * line by line. In the MIME ACL the engine uses the current part instead. */
 	bool (*body)(void *ctx, sv *body);
@@ -127,6 +128,9 @@ struct acl_ctx {
 	                             * details (not part of the ACL's own message) */
 	bool log_msg_none;          /* the refusal's log line has no reason, even with a user
 	                             * message (the implicit deny at an ACL's end) */
+	bool msg_empty_given;       /* the deciding statement's verify = recipient got an empty
+	                             * text on purpose (":fail:" alone): the reply is "550 " and the
+	                             * log line ends ": ", not the defaults (Exim 4.96, observed) */
 };
 
 /* Bit for a where in the masks below. */

@@ -80,11 +80,13 @@ static acl_result verify_helo(acl_ctx *c)
 	if (c->helo_verify_failed)
 		return ACL_FAIL;
 	const msg_origin *o = c->origin;
-	if (!o || !o->helo_name.len)
+	/* An empty name (helo_accept_junk_hosts) is checked like any other: the client's name is
+	 * looked up for it (Exim 4.96 logs "no host name found", observed). */
+	if (!o || !o->helo_name.p)
 		return ACL_FAIL;
 	sv helo = o->helo_name;
 	bool ok = false;
-	if (helo.p[0] == '[' && helo.p[helo.len - 1] == ']') {
+	if (helo.len && helo.p[0] == '[' && helo.p[helo.len - 1] == ']') {
 		sv lit = sv_range(helo, 1, helo.len - 1);
 		if (sv_starts(lit, "IPv6:") || sv_starts(lit, "ipv6:"))
 			lit = sv_sub(lit, 5, lit.len);
@@ -92,7 +94,7 @@ static acl_result verify_helo(acl_ctx *c)
 		ok = ip_parse(lit, &a) && ip_parse(o->host_address, &b) && ip_equal(&a, &b);
 	} else if (ensure_host_name(c), o->host_name.len && sv_eqi(o->host_name, helo)) {
 		ok = true;
-	} else if (o->host_address.len) {
+	} else if (o->host_address.len && helo.len) {
 		sv *addrs;
 		size_t n = 0;
 		ip_addr want;
@@ -288,7 +290,7 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 		xbuf why_user, why_log;
 		xbuf_init(&why_user, e->a);
 		xbuf_init(&why_log, e->a);
-		acl_result r = c->ops->verify_address(c->ops_ctx, false, address, options, &why_user, &why_log);
+		acl_result r = c->ops->verify_address(c->ops_ctx, false, address, options, &why_user, &why_log, NULL);
 		sc = arena_calloc(e->a, 1, sizeof *sc);
 		sc->address = sv_copy(e->a, address);
 		sc->result = r;
@@ -360,13 +362,15 @@ static acl_result verify_address(acl_ctx *c, bool recipient, sv address, sv opti
 		return ACL_OK; /* the null sender always verifies */
 	if (!recipient)
 		return verify_sender(c, address, options);
-	acl_result r = c->ops->verify_address(c->ops_ctx, true, address, options, &c->user_msg, &c->log_msg);
+	bool empty = false;
+	acl_result r = c->ops->verify_address(c->ops_ctx, true, address, options, &c->user_msg, &c->log_msg, &empty);
 	if (r == ACL_DEFER && has_option(options, "defer_ok")) {
 		xbuf_reset(&c->user_msg);
 		xbuf_reset(&c->log_msg);
 		return ACL_OK;   /* defer_ok: a verification that cannot be completed passes */
 	}
-	if (r == ACL_FAIL && !c->user_msg.len)
+	c->msg_empty_given = empty && (r == ACL_FAIL || r == ACL_DEFER);
+	if (r == ACL_FAIL && !c->user_msg.len && !c->msg_empty_given)
 		xbuf_puts(&c->user_msg, "Recipient verify failed");
 	return r;
 }
@@ -374,7 +378,9 @@ static acl_result verify_address(acl_ctx *c, bool recipient, sv address, sv opti
 /* Of the header senders (Sender:, Reply-To:, From:), one must verify. */
 static acl_result verify_header_sender(acl_ctx *c, sv options)
 {
-	if (!c->msg)
+	/* No header lines yet (the not-QUIT ACL before any DATA): a failure without texts (Exim
+	 * 4.96, observed: the not-QUIT reply keeps its default). */
+	if (!c->msg || !c->msg->headers)
 		return ACL_FAIL;
 	acl_result last = ACL_FAIL;
 	bool any = false;
@@ -400,7 +406,7 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 				xbuf um, lm;
 				xbuf_init(&um, c->user_msg.a);
 				xbuf_init(&lm, c->user_msg.a);
-				acl_result r = c->ops->verify_address(c->ops_ctx, false, xbuf_sv(&out), options, &um, &lm);
+				acl_result r = c->ops->verify_address(c->ops_ctx, false, xbuf_sv(&out), options, &um, &lm, NULL);
 				if (r == ACL_OK || r == ACL_ERROR) {
 					if (r == ACL_ERROR) {
 						xbuf_reset(&c->log_msg);

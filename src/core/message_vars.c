@@ -51,15 +51,16 @@ void message_sender_fullhost(const msg_origin *o, xbuf *out)
 		return;
 	msg_origin without_helo;
 	o = msg_origin_for_texts(o, &without_helo);
+	/* An empty HELO name (helo_accept_junk_hosts) is still a name given: "()" (Exim 4.96). */
 	if (o->host_name.len) {
 		xbuf_putsv(out, o->host_name);
-		if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name) && !helo_is_address_literal(o)) {
+		if (o->helo_name.p && !sv_eqi(o->helo_name, o->host_name) && !helo_is_address_literal(o)) {
 			xbuf_puts(out, " (");
 			xbuf_putsv(out, o->helo_name);
 			xbuf_putc(out, ')');
 		}
 		xbuf_putc(out, ' ');
-	} else if (o->helo_name.len) {
+	} else if (o->helo_name.p) {
 		xbuf_putc(out, '(');
 		xbuf_putsv(out, o->helo_name);
 		xbuf_puts(out, ") ");
@@ -75,7 +76,8 @@ void message_sender_rcvhost(const msg_origin *o, xbuf *out)
 		return;
 	msg_origin without_helo;
 	o = msg_origin_for_texts(o, &without_helo);
-	bool show_helo = o->helo_name.len && !helo_is_address_literal(o) &&
+	/* An empty HELO name shows as "helo=" (Exim 4.96, observed). */
+	bool show_helo = o->helo_name.p && !helo_is_address_literal(o) &&
 		!(o->host_name.len && sv_eqi(o->helo_name, o->host_name));
 	if (o->host_name.len) {
 		xbuf_putsv(out, o->host_name);

@@ -202,6 +202,10 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	}
 	if ((strict && leaky) || (readonly && (strict || leaky)))
 		return acl_error(c, "error in arguments to \"ratelimit\" condition: conflicting update modes");
+	/* Without a per_* option the measure is per_mail, but it is not checked against where the
+	 * ACL runs: Exim 4.96 counts it (and stores it) even in the connect and HELO ACLs
+	 * (observed: "ratelimit = 1 / 1d" there is over the limit on an empty database). */
+	bool mode_given = mode >= 0;
 	if (mode < 0)
 		mode = RL_PER_MAIL;
 	if (mode == RL_PER_ADDR && !unique.p)
@@ -224,7 +228,7 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 		[RL_PER_CMD] = ACL_ALL_WHERE,
 		[RL_PER_ADDR] = ACL_BIT(ACL_WHERE_RCPT),
 	};
-	if (!(usable[mode] & ACL_BIT(c->where))) {
+	if (mode_given && !(usable[mode] & ACL_BIT(c->where))) {
 		if (strict || leaky)
 			return acl_error(c, "error in arguments to \"ratelimit\" condition: \"%s\" must not have /leaky or "
 				"/strict option, or cannot be used in %s ACL",

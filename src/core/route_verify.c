@@ -56,8 +56,10 @@ static const address_item *deciding(const route_ctx *rc)
 }
 
 acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv address, sv options,
-	xbuf *user_msg, xbuf *log_msg, route_log_fn *log, void *log_ctx)
+	xbuf *user_msg, xbuf *log_msg, bool *empty_text, route_log_fn *log, void *log_ctx)
 {
+	if (empty_text)
+		*empty_text = false;
 	route_ctx rc;
 	route_ctx_init(&rc, a, env, recipient ? ROUTE_MODE_VERIFY_RECIPIENT : ROUTE_MODE_VERIFY_SENDER, sender);
 	rc.log_main = log;
@@ -86,18 +88,23 @@ acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv add
 	}
 	callout_note_failure(env, recipient, "route");
 	const address_item *d = deciding(&rc);
-	sv msg = d && d->message.len ? d->message : SV_LIT("Unrouteable address");
-	sv umsg = d && d->user_message.len ? d->user_message : msg;
+	/* A text set but empty (":fail:" alone) stays empty, unlike no text at all. */
+	sv msg = d && d->message.p ? d->message : SV_LIT("Unrouteable address");
+	sv umsg = d && d->user_message.p ? d->user_message : msg;
 	if (r == ROUTE_FAIL) {
 		xbuf_putsv(user_msg, umsg);
 		xbuf_putsv(log_msg, msg);
+		if (empty_text)
+			*empty_text = !umsg.len;
 		return ACL_FAIL;
 	}
 	/* A deferral tells the client only a router's own text (:defer: data); other details stay
 	 * in the log. */
-	if (d && d->user_message.len)
+	if (d && d->user_message.p)
 		xbuf_putsv(user_msg, d->user_message);
 	xbuf_putsv(log_msg, msg);
+	if (empty_text)
+		*empty_text = d && d->user_message.p && !d->user_message.len && !msg.len;
 	return ACL_DEFER;
 }
 
@@ -123,11 +130,11 @@ acl_result route_expn(xp_env *env, arena *a, sv address, xbuf *out, sv *qualifie
 }
 
 acl_result route_verify_address(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg,
-	xbuf *log_msg)
+	xbuf *log_msg, bool *empty_text)
 {
 	route_verify_ctx *v = ctx;
-	return route_verify(v->env, v->a, v->sender, recipient, address, options, user_msg, log_msg, v->log,
-		v->log_ctx);
+	return route_verify(v->env, v->a, v->sender, recipient, address, options, user_msg, log_msg,
+		empty_text, v->log, v->log_ctx);
 }
 
 static bool forward_body(void *ctx, sv *body)

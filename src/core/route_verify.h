@@ -19,10 +19,12 @@ typedef void route_log_fn(void *ctx, unsigned which, const char *text);
 
 /* ACL_OK verified; ACL_FAIL (user_msg: what the client is told, e.g. "Unrouteable address" or
  * a :fail: text; log_msg: the router's message); ACL_DEFER (user_msg only for a :defer: text;
- * log_msg the reason). Everything routing allocates goes to arena a (a scratch arena the caller
- * resets afterwards is fine: the messages are copied into user_msg and log_msg). */
+ * log_msg the reason). *empty_text (may be NULL) is set when that text is empty on purpose (":fail:"
+ * or ":defer:" alone: Exim answers "550 " and logs ": "), cleared otherwise. Everything routing
+ * allocates goes to arena a (a scratch arena the caller resets afterwards is fine: the messages
+ * are copied into user_msg and log_msg). */
 acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv address, sv options,
-	xbuf *user_msg, xbuf *log_msg, route_log_fn *log, void *log_ctx);
+	xbuf *user_msg, xbuf *log_msg, bool *empty_text, route_log_fn *log, void *log_ctx);
 
 /* EXPN (Exim 4.96: one level of redirection shown): route the qualified address once. ACL_OK:
  * out gets the lines to answer 250 with, "<child>" per address a redirection generated (pipes
@@ -42,7 +44,7 @@ typedef struct route_verify_ctx {
 
 /* Matches acl_ops.verify_address; ctx is a route_verify_ctx *. */
 acl_result route_verify_address(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg,
-	xbuf *log_msg);
+	xbuf *log_msg, bool *empty_text);
 /* Fills all of *ops: verify_address, and body / log forwarding to the given callbacks (each may
  * be NULL); ctx for the ACL engine is v. */
 void route_acl_ops_init(acl_ops *ops, route_verify_ctx *v, xp_env *env, arena *a, sv sender,

@@ -47,7 +47,19 @@ void sess_note_rcpt_reply(smtp_session *s, sv text)
 	note_rcpt_reply(s, text, false);
 }
 
+static void reply_lines(smtp_session *s, int code, sv text, bool whole);
+
 void sess_reply_text(smtp_session *s, int code, sv text)
+{
+	reply_lines(s, code, text, !s->no_multiline);
+}
+
+void sess_reply_lines(smtp_session *s, int code, sv text)
+{
+	reply_lines(s, code, text, true);
+}
+
+static void reply_lines(smtp_session *s, int code, sv text, bool whole)
 {
 	xbuf_reset(&s->last_reply);
 	xbuf_putsv(&s->last_reply, text);
@@ -60,7 +72,7 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 	for (;;) {
 		const char *nl = memchr(text.p + start, '\n', text.len - start);
 		size_t end = nl ? (size_t)(nl - text.p) : text.len;
-		bool last = nl == NULL || end + 1 >= text.len;
+		bool last = nl == NULL || end + 1 >= text.len || !whole;
 		bio_printf(&s->io, "%d%c%.*s\r\n", code, last ? ' ' : '-', (int)(end - start), text.p + start);
 		if (last) break;
 		start = end + 1;
@@ -70,7 +82,7 @@ void sess_reply_text(smtp_session *s, int code, sv text)
 /* Lines of a reply that more lines follow: every line "code-text". */
 void sess_reply_continued(smtp_session *s, int code, sv text)
 {
-	if (s->mode == SMTP_MODE_BATCH) return;
+	if (s->mode == SMTP_MODE_BATCH || s->no_multiline) return;
 	size_t start = 0;
 	while (start <= text.len) {
 		const char *nl = memchr(text.p + start, '\n', text.len - start);
@@ -275,7 +287,7 @@ void sess_update_host_ident(smtp_session *s)
 		xbuf_puts(&b, "H=");
 		if (o->host_name.len) {
 			xbuf_putsv(&b, o->host_name);
-			if (o->helo_name.len && !sv_eqi(o->helo_name, o->host_name))
+			if (o->helo_name.p && !sv_eqi(o->helo_name, o->host_name))
 				xbuf_printf(&b, " (%s)", sess_loggable(s, o->helo_name));
 		} else if (o->helo_name.p) {   /* an empty name given (helo_accept_junk_hosts) shows as "()" */
 			xbuf_printf(&b, "(%s)", sess_loggable(s, o->helo_name));
@@ -497,7 +509,17 @@ static void proxy_start(smtp_session *s)
 void sess_lookup_host_name(smtp_session *s)
 {
 	msg_origin *o = &s->origin;
-	if (o->host_name.len || !o->host_address.len || o->host_lookup_failed || o->host_lookup_deferred) return;
+	if (o->host_lookup_failed || o->host_lookup_deferred) return;
+	sess_lookup_host_name_again(s);
+}
+
+/* The lookup even when one failed before: Exim does it again (and logs it again) for every
+ * HELO naming one of helo_lookup_domains. */
+void sess_lookup_host_name_again(smtp_session *s)
+{
+	msg_origin *o = &s->origin;
+	if (o->host_name.len || !o->host_address.len) return;
+	o->host_lookup_failed = o->host_lookup_deferred = false;
 	sv name = SV_NULL, *aliases = NULL;
 	size_t naliases = 0;
 	bool secure = false;
@@ -669,7 +691,7 @@ static bool synprot_error(smtp_session *s, int code, bool protocol, const char *
 	log_synprot(s, protocol, reason);
 	if (++s->synprot_errors > conf_main.smtp_max_synprot_errors) {
 		drop_synprot(s);
-		sess_reply(s, code, "%s\nToo many syntax or protocol errors", text);
+		sess_reply_lines(s, code, sv_cstr(arena_printf(s->work, "%s\nToo many syntax or protocol errors", text)));
 		return true;
 	}
 	sess_reply(s, code, "%s", text);
@@ -759,6 +781,8 @@ static bool nonmail_ok(smtp_session *s)
 	xbuf cmd;
 	xbuf_init(&cmd, s->work);
 	printing_escape(word, PRINT_TAB_LITERAL, &cmd);
+	/* A transaction open then is logged first (Exim 4.96, log_selector +smtp_incomplete_transaction). */
+	sess_log_incomplete(s, "too many non-mail commands");
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");

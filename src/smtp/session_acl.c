@@ -51,11 +51,12 @@ static void route_log_line(void *ctx, unsigned which, const char *text)
 	sess_log(ctx, which, "%s", text);
 }
 
-static acl_result verify_address(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg)
+static acl_result verify_address(void *ctx, bool recipient, sv address, sv options, xbuf *user_msg, xbuf *log_msg,
+	bool *empty_text)
 {
 	smtp_session *s = ctx;
 	return route_verify(&s->env, s->work, s->sender, recipient, address, options, user_msg, log_msg,
-		route_log_line, s);
+		empty_text, route_log_line, s);
 }
 
 static const acl_ops session_acl_ops = { .verify_address = verify_address, .body = body_view, .log = acl_log_line,
@@ -108,6 +109,7 @@ static void finish(smtp_session *s, acl_ctx *c, acl_ctx *out)
 	/* Controls that outlive the statement (no_pipelining, enforce_sync...) apply to the
 	 * connection from now on. */
 	s->controls = c->controls;
+	if (c->controls.no_multiline_responses) s->no_multiline = true;
 	if (c->controls.no_enforce_sync) s->enforce_sync = false;
 	if (c->controls.enforce_sync_set) s->enforce_sync = c->controls.enforce_sync && s->mode == SMTP_MODE_DAEMON;
 }
@@ -164,6 +166,9 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	/* An error is answered with the default text, whatever message the ACL set (that goes to
 	 * the log line). */
 	sv user = rc == ACL_ERROR ? SV_NULL : xbuf_sv(&c->user_msg);
+	/* An empty text given on purpose (":fail:" alone, verify = recipient) is sent and logged
+	 * as it is: "550 " and a reason of nothing after ": " (Exim 4.96, observed). */
+	bool empty_given = c->msg_empty_given && rc != ACL_ERROR && !user.len;
 	/* VRFY, ETRN and AUTH refusals have their own codes. */
 	int code = temp ? 451 : where == ACL_WHERE_VRFY ? 252 : where == ACL_WHERE_ETRN ? 458
 		: where == ACL_WHERE_AUTH ? 503 : 550;
@@ -206,7 +211,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	} else {
 		xbuf_printf(&line, "%s %srejected %s", sv_dup(s->work, s->host_tag), temp ? "temporarily " : "", what);
 	}
-	if (reason.len) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
+	if (reason.len || (empty_given && !c->log_msg.len)) xbuf_printf(&line, ": " SV_FMT, SV_ARG(reason));
 	/* log_reject_target may name no log at all: then nothing is written. */
 	unsigned target = c->log_reject_target;
 	if (where == ACL_WHERE_CONNECT && !sess_log_selected(LS_CONNECTION_REJECT)) target = 0;
@@ -229,9 +234,12 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 		if (c->user_msg_details <= own.len) own = sv_sub(own, c->user_msg_details, own.len);
 		sess_note_rcpt_reply(s, sv_sub(own, sess_esc_len(code, own), own.len - sess_esc_len(code, own)));
 	}
+	else if (empty_given) sess_note_rcpt_reply(s, SV_LIT(""));
 	else sess_note_rcpt_reply(s, temp ? SV_LIT("Temporary local problem - please try later")
 		: SV_LIT("Administrative prohibition"));
-	if (user.len) {
+	if (empty_given) {
+		sess_reply_text(s, code, SV_LIT(""));
+	} else if (user.len) {
 		if (coded.len) sess_reply_coded(s, code, user);
 		else sess_reply_text(s, code, user);
 	} else if (temp) {
@@ -243,6 +251,9 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	s->notquit_reason = "acl-drop";
 	if (sess_log_connection(s))
 		sess_log(s, LOG_MAIN, "SMTP connection from %s closed by DROP in ACL", sv_dup(s->work, s->host_ident));
+	/* The not-QUIT ACL runs now, before the command's own clean-up (Exim 4.96: after a HELO
+	 * refused by drop it still sees the HELO name, H=(name) in its log lines; observed). */
+	(void)sess_notquit(s, "acl-drop", NULL);
 	return SESS_DROP;
 }
 

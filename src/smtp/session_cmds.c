@@ -198,15 +198,15 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	sess_update_host_ident(s);
 
 	/* A client calling itself by one of our names (helo_lookup_domains) gets its real name
-	 * looked up, so the Received header can show it. */
-	if (!s->origin.host_name.len && s->origin.host_address.len && !s->origin.host_lookup_failed
-		&& conf_main.helo_lookup_domains) {
+	 * looked up, so the Received header can show it; at every such HELO, even after a failed
+	 * lookup (Exim 4.96 logs "no host name found" each time, observed). */
+	if (!s->origin.host_name.len && s->origin.host_address.len && conf_main.helo_lookup_domains) {
 		const char *l = sess_expand(s, conf_main.helo_lookup_domains);
 		xbuf err;
 		xbuf_init(&err, s->work);
 		match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
 		if (l && match_isinlist(arg, sv_cstr(l), 0, MATCH_DOMAIN, true, &mc, &err) == 0)
-			sess_lookup_host_name(s);
+			sess_lookup_host_name_again(s);
 	}
 	s->helo_verified = s->helo_verify_failed = false;
 	bool must = sess_host_in(s, conf_main.helo_verify_hosts);
@@ -256,6 +256,13 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 	if (accept_msg.len) {
 		/* the HELO ACL's accepting message replaces the greeting (a code of its own too) */
 		code = sess_message_code(s, &accept_msg, 250);
+		/* Only its first line: the capabilities follow it (Exim 4.96 logs the whole). */
+		const char *nl = memchr(accept_msg.p, '\n', accept_msg.len);
+		if (nl) {
+			sess_log(s, LOG_MAIN, "EHLO/HELO response must not contain newlines: message truncated: %d %s",
+				code, sess_printable(s, accept_msg));
+			accept_msg.len = (size_t)(nl - accept_msg.p);
+		}
 		xbuf_putsv(&r, accept_msg);
 	} else {
 		xbuf_printf(&r, "%s Hello ", s->active_hostname);
@@ -264,7 +271,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		if (o->host_address.len) xbuf_printf(&r, " [" SV_FMT "]", SV_ARG(o->host_address));
 	}
 
-	s->adv_pipelining = s->adv_chunking = s->adv_dsn = s->adv_prdr = s->adv_smtputf8 = false;
+	s->adv_pipelining = s->adv_dsn = s->adv_prdr = s->adv_smtputf8 = false;
+	/* CHUNKING offered by an earlier EHLO stays offered after a HELO (Exim 4.96 decides it in
+	 * EHLO only: BDAT after "EHLO, HELO" is taken, observed). */
+	if (ehlo) s->adv_chunking = false;
 	s->adv_pipe_connect = false;
 	s->adv_auth = s->adv_size = s->adv_8bitmime = s->adv_starttls = false;
 	if (ehlo) {
@@ -303,7 +313,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 		xbuf_puts(&r, "\nHELP");
 	}
-	sess_reply_text(s, code, xbuf_sv(&r));
+	sess_reply_lines(s, code, xbuf_sv(&r));
 	return SESS_CONTINUE;
 }
 
@@ -405,7 +415,8 @@ sess_next sess_mail(smtp_session *s)
 	/* Before the per-connection limit and before the transaction is reset (Exim's order). */
 	if (s->cmd_arg.len == 0) {
 		s->was_rej_mail = true;   /* refused like any MAIL, for the RCPTs pipelined behind it */
-		return sess_syntax_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
+		/* a protocol error in Exim's log, where RCPT's twin is a syntax error (observed) */
+		return sess_protocol_error(s, 501, "MAIL must have an address operand", "MAIL must have an address operand");
 	}
 	const char *per_conn = sess_expand(s, conf_main.smtp_accept_max_per_connection);
 	long max_msgs = per_conn ? strtol(per_conn, NULL, 10) : 0;
@@ -621,13 +632,14 @@ sess_next sess_rcpt(smtp_session *s)
 		/* This line shows the whole argument, parameters too, and the discarding statement's
 		 * text (the MAIL ACL's for a discarded sender); its message is the reply. */
 		sv why = s->mail_discarded ? s->mail_discard_why : acl_log_text(&c);
+		/* The reply first: a wrong code in its message is logged before this line (Exim 4.96). */
+		if (s->mail_discarded) sess_reply(s, 250, "Accepted");
+		else sess_accept_reply(s, &c, 250, "Accepted");
 		sess_log(s, LOG_MAIN, "%s F=<" SV_FMT "> RCPT %s: discarded by %s ACL%s%s",
 			dupsv(s, s->host_tag), SV_ARG(s->sender), sess_loggable(s, s->cmd_arg), s->mail_discarded ? "MAIL" : "RCPT",
 			why.len ? ": " : "", why.len ? sess_loggable_lines(s, why) : "");
 		s->rcpt_ok_count++;
 		s->rcpt_discarded_since_data = true;
-		if (s->mail_discarded) sess_reply(s, 250, "Accepted");
-		else sess_accept_reply(s, &c, 250, "Accepted");
 		return SESS_CONTINUE;
 	}
 	if (rc != ACL_OK) {
@@ -701,7 +713,9 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		return SESS_CONTINUE;
 	}
 	acl_ctx c;
-	acl_result rc = sess_acl(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, spec, address, &c);
+	/* Only VRFY's ACL sees the address as $local_part and $domain (Exim 4.96: they are empty in
+	 * the EXPN ACL, observed). */
+	acl_result rc = sess_acl(s, expn ? ACL_WHERE_EXPN : ACL_WHERE_VRFY, spec, expn ? SV_NULL : address, &c);
 	if (rc != ACL_OK) {
 		xbuf what;
 		xbuf_init(&what, s->work);
@@ -713,7 +727,8 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		xbuf um, lm;
 		xbuf_init(&um, s->work);
 		xbuf_init(&lm, s->work);
-		acl_result vr = route_verify(&s->env, s->work, SV_NULL, true, address, SV_NULL, &um, &lm,
+		bool empty = false;
+		acl_result vr = route_verify(&s->env, s->work, SV_NULL, true, address, SV_NULL, &um, &lm, &empty,
 			route_log_line, s);
 		if (vr == ACL_OK) {
 			sess_reply(s, 250, "<" SV_FMT "> is deliverable", SV_ARG(address));
@@ -721,12 +736,14 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 			/* the argument as the client gave it ("<a@b>", "Name <a@b>"), as Exim logs it */
 			sess_log(s, LOG_MAIN, "VRFY failed for %s %s", sess_loggable(s, sv_trim(as_given)),
 				dupsv(s, s->host_tag));
-			sess_reply(s, 550, "<" SV_FMT "> %s", SV_ARG(address), um.len ? xbuf_cstr(&um) : "Unrouteable address");
+			sess_reply(s, 550, "<" SV_FMT "> %s", SV_ARG(address),
+				um.len || empty ? xbuf_cstr(&um) : "Unrouteable address");
+		} else if (um.len || empty) {
+			/* a :defer: text is told (Exim 4.96, observed: "451 <a@b> text", even empty) */
+			sess_reply(s, 451, "<" SV_FMT "> %s", SV_ARG(address), xbuf_cstr(&um));
 		} else {
 			sess_reply(s, 451, "Cannot resolve <" SV_FMT "> at this time", SV_ARG(address));
 		}
-	} else if (conf_driver_instances("routers") == NULL) {
-		sess_reply(s, 550, "Unrouteable address");
 	} else {
 		/* EXPN shows one level of redirection (src/core/route_verify.h route_expn). */
 		xbuf lines;
@@ -734,7 +751,7 @@ sess_next sess_vrfy_expn(smtp_session *s, bool expn)
 		sv q;
 		acl_result er = route_expn(&s->env, s->work, address, &lines, &q);
 		if (er == ACL_OK)
-			sess_reply(s, 250, "%s", xbuf_cstr(&lines));
+			sess_reply_lines(s, 250, xbuf_sv(&lines));
 		else
 			sess_reply(s, 553, SV_FMT " %s", SV_ARG(q),
 				er == ACL_FAIL ? "is undeliverable" : "cannot be resolved at this time");
@@ -767,9 +784,9 @@ sess_next sess_etrn(smtp_session *s)
 		/* Without a command, ETRN starts a queue run for the named domain: "#" form only. */
 		if (arg.len == 0 || arg.p[0] != '#')
 			return sess_syntax_error(s, 501, "argument must begin with #", "argument must begin with #");
-		return sess_etrn_queue_run(s, arg);
+		return sess_etrn_queue_run(s, arg, &c);
 	}
-	return sess_etrn_command(s, arg);
+	return sess_etrn_command(s, arg, &c);
 }
 
 sess_next sess_help(smtp_session *s)
@@ -782,6 +799,6 @@ sess_next sess_help(smtp_session *s)
 	if (conf_main.acl_smtp_etrn) xbuf_puts(&r, " ETRN");
 	if (conf_main.acl_smtp_expn) xbuf_puts(&r, " EXPN");
 	if (conf_main.acl_smtp_vrfy) xbuf_puts(&r, " VRFY");
-	sess_reply_text(s, 214, xbuf_sv(&r));
+	sess_reply_lines(s, 214, xbuf_sv(&r));
 	return SESS_CONTINUE;
 }

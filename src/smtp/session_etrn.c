@@ -141,7 +141,7 @@ static bool start(char **argv, const char *spool, const char *key)
 
 /* Start argv for an accepted ETRN with Exim's serialization (smtp_etrn_serialize: one run per
  * argument at a time) and say 250 without waiting for it. */
-static sess_next launch(smtp_session *s, char **argv, sv arg)
+static sess_next launch(smtp_session *s, char **argv, sv arg, const acl_ctx *c)
 {
 	const char *key = NULL;
 	const char *spool = sess_expand(s, conf_main.spool_directory);
@@ -168,16 +168,16 @@ static sess_next launch(smtp_session *s, char **argv, sv arg)
 		sess_reply(s, 458, "Unable to fork process");
 		return SESS_CONTINUE;
 	}
-	sess_reply(s, 250, "OK");
+	sess_accept_reply(s, c, 250, "OK");   /* the ACL's accepting message, if any */
 	return SESS_CONTINUE;
 }
 
 /* ETRN without smtp_etrn_command: "ETRN #text" starts "-R text" with this binary and
  * configuration (Exim runs "exim -R text"); other forms are refused by the caller. */
-sess_next sess_etrn_queue_run(smtp_session *s, sv arg)
+sess_next sess_etrn_queue_run(smtp_session *s, sv arg, const acl_ctx *c)
 {
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
-		sess_reply(s, 250, "OK");
+		sess_accept_reply(s, c, 250, "OK");
 		return SESS_CONTINUE;
 	}
 	const char *exe = sess_expand(s, "$exim_path");
@@ -193,10 +193,10 @@ sess_next sess_etrn_queue_run(smtp_session *s, sv arg)
 	argv[n++] = "-R";
 	argv[n++] = sv_dup(s->work, sv_sub(arg, 1, arg.len));
 	argv[n] = NULL;
-	return launch(s, argv, arg);
+	return launch(s, argv, arg, c);
 }
 
-sess_next sess_etrn_command(smtp_session *s, sv arg)
+sess_next sess_etrn_command(smtp_session *s, sv arg, const acl_ctx *c)
 {
 	sv raw[ETRN_MAX_ARGS];
 	int n = split_command(s->work, conf_main.smtp_etrn_command, raw);
@@ -227,10 +227,10 @@ sess_next sess_etrn_command(smtp_session *s, sv arg)
 	/* -bh: Exim sets the command up (its expansion and taint failures show) and accepts
 	 * without running it. */
 	if (s->mode == SMTP_MODE_BH || s->mode == SMTP_MODE_BHC) {
-		sess_reply(s, 250, "OK");
+		sess_accept_reply(s, c, 250, "OK");
 		return SESS_CONTINUE;
 	}
 	argv[n] = NULL;
-	return launch(s, argv, arg);
+	return launch(s, argv, arg, c);
 }
 

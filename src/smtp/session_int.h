@@ -82,6 +82,10 @@ typedef struct smtp_session {
 	unsigned long txn_line;      /* -bS: the input line where the current transaction began */
 	const char *notquit_reason;  /* $smtp_notquit_reason: why the connection ended without QUIT */
 	bool notquit_ran;
+	/* control = no_multiline_responses was used: from then on, for the rest of the connection,
+	 * replies made of an ACL's or a check's text have their first line only (Exim 4.96,
+	 * observed: it outlives RSET and HELO). */
+	bool no_multiline;
 	int conn_nolog;              /* -1 not checked yet; 1: host in hosts_connection_nolog */
 	int exit_code;               /* the process status smtp_session_run returns */
 	bool any_mail;                /* a MAIL command was given in this connection */
@@ -210,6 +214,7 @@ void sess_received_counts(smtp_session *s, long long *size, long long *lines);
 void sess_update_host_ident(smtp_session *s);
 /* Reverse lookup of the client's address (once), logging a failure as Exim does. */
 void sess_lookup_host_name(smtp_session *s);
+void sess_lookup_host_name_again(smtp_session *s);
 /* Whether the client's host is in a host list option (expanded first). */
 bool sess_host_in(smtp_session *s, const char *list);
 /* Expand a string option; NULL on failure (logged). */
@@ -244,6 +249,9 @@ sess_next sess_protocol_error(smtp_session *s, int code, const char *reason, con
 /* The connection ends without QUIT for reason: runs acl_smtp_notquit (once) and returns its
  * message, or deflt, as the text of the last reply. */
 const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt);
+/* A multi-line reply that control = no_multiline_responses does not shorten (EHLO, HELP, EXPN,
+ * the "Too many syntax or protocol errors" pair): Exim writes those lines itself. */
+void sess_reply_lines(smtp_session *s, int code, sv text);
 /* Count one without replying; true (and the drop logged) past the limit. */
 bool sess_count_synprot(smtp_session *s);
 /* message_size_limit in bytes (0: none). */
@@ -265,8 +273,8 @@ void sess_ratelimit_start(smtp_session *s);
 void sess_ratelimit_mail(smtp_session *s);
 void sess_ratelimit_rcpt(smtp_session *s);
 /* After the ETRN ACL accepted: run smtp_etrn_command for arg (session_etrn.c). */
-sess_next sess_etrn_command(smtp_session *s, sv arg);
-sess_next sess_etrn_queue_run(smtp_session *s, sv arg);  /* no smtp_etrn_command: "-R" run */
+sess_next sess_etrn_command(smtp_session *s, sv arg, const acl_ctx *c);   /* c: the accepting ETRN ACL */
+sess_next sess_etrn_queue_run(smtp_session *s, sv arg, const acl_ctx *c);  /* no smtp_etrn_command: "-R" run */
 sess_next sess_help(smtp_session *s);
 sess_next sess_auth(smtp_session *s);
 void sess_reset_transaction(smtp_session *s);

@@ -44,7 +44,8 @@ static void rcvhost(const smtp_session *s, xbuf *out)
 	const log_config *lc = log_current_config();
 	bool port = lc && logsel_has(&lc->selector, LS_INCOMING_PORT) && o->host_port > 0;
 	bool name = o->host_name.len > 0;
-	bool helo = o->helo_name.len && !(name && sv_eqi(o->helo_name, o->host_name)) && !helo_is_own_literal(o);
+	/* An empty HELO name (helo_accept_junk_hosts) shows as "helo=" (Exim 4.96, observed). */
+	bool helo = o->helo_name.p && !(name && sv_eqi(o->helo_name, o->host_name)) && !helo_is_own_literal(o);
 	if (name) {
 		/* With both a HELO name shown and an ident Exim folds the value before the parenthesis
 		 * (observed: with only one of them it does not, whatever the length). */

@@ -197,11 +197,13 @@ static msg_origin origin;
 static message *msg;
 
 /* A stub router chain: local parts starting "bad" do not route. */
-static acl_result stub_verify(void *ctx, bool recipient, sv address, sv options, xbuf *user, xbuf *log)
+static acl_result stub_verify(void *ctx, bool recipient, sv address, sv options, xbuf *user, xbuf *log,
+	bool *empty_text)
 {
 	(void)ctx;
 	(void)recipient;
 	(void)options;
+	(void)empty_text;
 	if (sv_starts(address, "bad")) {
 		xbuf_puts(user, "Unrouteable address");
 		xbuf_puts(log, "Unrouteable address");

@@ -278,16 +278,16 @@ static void test_verify_callback(void)
 	xbuf user, log;
 	xbuf_init(&user, pool_msg);
 	xbuf_init(&log, pool_msg);
-	CHECK_INT(route_verify(&env, pool_msg, SV_NULL, true, SV_LIT("a@test.ex"), SV_LIT(""), &user, &log, NULL, NULL), ACL_OK);
-	CHECK_INT(route_verify(&env, pool_msg, SV_NULL, true, SV_LIT("nobody@test.ex"), SV_LIT(""), &user, &log, NULL, NULL), ACL_FAIL);
+	CHECK_INT(route_verify(&env, pool_msg, SV_NULL, true, SV_LIT("a@test.ex"), SV_LIT(""), &user, &log, NULL, NULL, NULL), ACL_OK);
+	CHECK_INT(route_verify(&env, pool_msg, SV_NULL, true, SV_LIT("nobody@test.ex"), SV_LIT(""), &user, &log, NULL, NULL, NULL), ACL_FAIL);
 	CHECK_STR(xbuf_cstr(&user), "Unrouteable address");
 	xbuf_reset(&user);
 	xbuf_reset(&log);
-	CHECK_INT(route_verify(&env, pool_msg, SV_NULL, true, SV_LIT("bad@test.ex"), SV_LIT(""), &user, &log, NULL, NULL), ACL_FAIL);
+	CHECK_INT(route_verify(&env, pool_msg, SV_NULL, true, SV_LIT("bad@test.ex"), SV_LIT(""), &user, &log, NULL, NULL, NULL), ACL_FAIL);
 	CHECK_STR(xbuf_cstr(&user), "bad one");
 	xbuf_reset(&user);
 	xbuf_reset(&log);
-	CHECK_INT(route_verify(&env, pool_msg, SV_NULL, true, SV_LIT("x@self.ex"), SV_LIT(""), &user, &log, NULL, NULL), ACL_DEFER);
+	CHECK_INT(route_verify(&env, pool_msg, SV_NULL, true, SV_LIT("x@self.ex"), SV_LIT(""), &user, &log, NULL, NULL, NULL), ACL_DEFER);
 	CHECK_STR(xbuf_cstr(&user), "");
 	CHECK_STR(xbuf_cstr(&log), "remote host address is the local host");
 	/* Unqualified addresses are qualified first; the acl_ops form gives the same answers. */
@@ -296,8 +296,8 @@ static void test_verify_callback(void)
 	route_acl_ops_init(&ops, &v, &env, pool_msg, SV_NULL, NULL, NULL, NULL, NULL);
 	xbuf_reset(&user);
 	xbuf_reset(&log);
-	CHECK_INT(ops.verify_address(&v, true, SV_LIT("b"), SV_LIT(""), &user, &log), ACL_OK);
-	CHECK_INT(ops.verify_address(&v, false, SV_LIT("vr"), SV_LIT(""), &user, &log), ACL_OK);
+	CHECK_INT(ops.verify_address(&v, true, SV_LIT("b"), SV_LIT(""), &user, &log, NULL), ACL_OK);
+	CHECK_INT(ops.verify_address(&v, false, SV_LIT("vr"), SV_LIT(""), &user, &log, NULL), ACL_OK);
 }
 
 /* self = freeze writes a main-log line naming the domain and the address. */
