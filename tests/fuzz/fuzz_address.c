@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			xbuf_reset(&out);
 			xbuf_putc(&out, '#'); /* something already there, which must survive */
-			addr_parsed info = { 99, true, true };
+			addr_parsed info = { .local_len = 99, .has_domain = true, .empty = true, .route_literal = true };
 			const char *why = NULL;
 			bool ok = addr_extract(item, use_groups ? &groups : NULL, &out, &info, &why);
 			CHECK(out.p[0] == '#');
