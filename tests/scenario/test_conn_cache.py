@@ -169,12 +169,18 @@ def relay(postern_bin, tmp_path):
 
 
 def send(d, n, sender="a@s.example", domain="r.example"):
-    """Submit message n and wait for its "=>" line; that line."""
+    """Submit message n and wait for its "=>" line, then until its worker is idle again (the
+    worker reports after "Completed"; a message handed over before that would find no idle
+    worker and start another one, with a connection of its own); the "=>" line."""
     with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
         s.sendmail(sender, [f"r{n}@{domain}"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
     line = re.compile(r"^.* => r%d@%s .*$" % (n, re.escape(domain)), re.M)
     assert wait_for(lambda: line.search(d.mainlog), timeout=20), d.mainlog + d.paniclog
-    return line.search(d.mainlog).group(0)
+    found = line.search(d.mainlog).group(0)
+    mid = found.split()[2]
+    assert wait_for(lambda: f" {mid} Completed" in d.mainlog, timeout=20), d.mainlog
+    time.sleep(0.2)
+    return found
 
 
 def no_deferrals(d):
