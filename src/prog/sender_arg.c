@@ -8,9 +8,24 @@
 #include "mail/address.h"
 #include "mail/smtp_cmd.h"
 
+#define BAD_F "exim: bad -f address \"%s\": %s"
+
 static const char *refuse(const char *shown, const char *why)
 {
-	fprintf(stderr, "exim: bad -f address \"%s\": %s\n", shown, why);
+	fprintf(stderr, BAD_F "\n", shown, why);
+	return NULL;
+}
+
+/* The syntax, judged alike on the command line and after the configuration: NULL when text
+ * parses (into out), else the reason. */
+static const char *syntax_refusal(sv text, xbuf *out, xbuf *reason, bool *is_null, bool *has_domain)
+{
+	if (!sv_trim(text).len)
+		return "empty address";
+	/* The parser of MAIL and RCPT arguments gives Exim's reasons; a trailing dot is taken here
+	 * and judged by sender_arg_parse. */
+	if (!smtp_parse_address_opts(text, true, true, true, true, out, is_null, has_domain, reason))
+		return reason->len ? xbuf_cstr(reason) : "malformed address";
 	return NULL;
 }
 
@@ -18,18 +33,13 @@ bool sender_arg_syntax_ok(const char *given, char *msg, size_t msglen)
 {
 	if (!*given)
 		return true;
-	sv text = sv_cstr(given);
-	const char *why = NULL;
 	xbuf out, reason;
 	xbuf_init(&out, NULL);
 	xbuf_init(&reason, NULL);
 	bool is_null = false, has_domain = false;
-	if (!sv_trim(text).len)
-		why = "empty address";
-	else if (!smtp_parse_address_opts(text, true, true, true, true, &out, &is_null, &has_domain, &reason))
-		why = reason.len ? xbuf_cstr(&reason) : "malformed address";
+	const char *why = syntax_refusal(sv_cstr(given), &out, &reason, &is_null, &has_domain);
 	if (why)
-		snprintf(msg, msglen, "exim: bad -f address \"%s\": %s", given, why);
+		snprintf(msg, msglen, BAD_F, given, why);
 	xbuf_free(&out);
 	xbuf_free(&reason);
 	return !why;
@@ -40,16 +50,13 @@ const char *sender_arg_parse(arena *a, const char *given, const char *qualify_do
 	if (!*given)
 		return "";
 	sv text = sv_cstr(given);
-	if (!sv_trim(text).len)
-		return refuse(given, "empty address");
-	xbuf out, why;
+	xbuf out, reason;
 	xbuf_init(&out, a);
-	xbuf_init(&why, a);
+	xbuf_init(&reason, a);
 	bool is_null = false, has_domain = false;
-	/* The parser of MAIL and RCPT arguments gives Exim's reasons; a trailing dot is taken here
-	 * and judged below. */
-	if (!smtp_parse_address_opts(text, true, true, true, true, &out, &is_null, &has_domain, &why))
-		return refuse(given, why.len ? xbuf_cstr(&why) : "malformed address");
+	const char *why = syntax_refusal(text, &out, &reason, &is_null, &has_domain);
+	if (why)
+		return refuse(given, why);
 	if (is_null)
 		return "";
 	/* Judged after parsing, and shown as parsed (observed: "<a@[1.2.3.4]>" is reported as
