@@ -6,7 +6,12 @@ Subject line reaching the sink, over N messages after --warm ones (which fill th
 pool). --strace FILE attaches `strace -f -tt -T` to the daemon and all its descendants for the
 measured messages. Run as root; compare two builds by alternating them.
 
-usage: latency.py BINARY N [--warm 30] [--size 2048 | --sizes 100000,2048] [--strace OUT] [--keep]"""
+--dir DIR puts the spool there (a tmpfs for the CPU signal without the disk's waits); --cpu runs
+the daemon and all its processes in a cpuacct cgroup of their own and prints their CPU time per
+message (warm and measured messages together) and its user/system split.
+
+usage: latency.py BINARY N [--warm 30] [--size 2048 | --sizes 100000,2048] [--strace OUT] [--keep]
+                  [--dir DIR] [--cpu]"""
 import argparse, multiprocessing, os, socket, subprocess, tempfile, time, statistics, shutil, asyncio
 
 CONF = """\
@@ -82,6 +87,14 @@ def sink_process(port, ready, count, arrived, conns):
         async with srv: await srv.serve_forever()
     asyncio.run(main())
 
+def cpu_now(cg):
+    """(total, user, system) CPU milliseconds of the cgroup so far."""
+    if not cg: return (0, 0, 0)
+    total = int(open(cg + "/cpuacct.usage").read()) / 1e6
+    st = dict(l.split() for l in open(cg + "/cpuacct.stat").read().splitlines())
+    hz = os.sysconf("SC_CLK_TCK")
+    return (total, int(st["user"]) * 1000 / hz, int(st["system"]) * 1000 / hz)
+
 def recv_reply(f):
     while True:
         l = f.readline()
@@ -94,8 +107,9 @@ def main():
     ap.add_argument("--strace"); ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--warm", type=int, default=30); ap.add_argument("--keep", action="store_true")
     ap.add_argument("--sizes", help="cycle of sizes, e.g. 100000,2048")
+    ap.add_argument("--dir", default="/var/tmp"); ap.add_argument("--cpu", action="store_true")
     a = ap.parse_args()
-    d = tempfile.mkdtemp(prefix="spmeas", dir="/var/tmp")
+    d = tempfile.mkdtemp(prefix="spmeas", dir=a.dir)
     os.chmod(d, 0o755)
     spool = os.path.join(d, "spool"); os.mkdir(spool); os.chown(spool, 8, 8)
     sport, port = free_port(), free_port()
@@ -107,7 +121,14 @@ def main():
     sink.start(); ready.wait()
     conf = os.path.join(d, "conf"); open(conf, "w").write(CONF.format(spool=spool, port=port, sink=sport))
     env = dict(os.environ, POSTERN_TEST_TRUST_CONFIG="1")
-    p = subprocess.Popen([a.binary, "-C", conf, "-bdf", "-oX", str(port)], env=env,
+    cg = None
+    if a.cpu:
+        cg = "/sys/fs/cgroup/cpuacct/latency-%d" % os.getpid()
+        os.mkdir(cg)
+    def into_cgroup():
+        if cg:
+            with open(cg + "/cgroup.procs", "w") as f: f.write(str(os.getpid()))
+    p = subprocess.Popen([a.binary, "-C", conf, "-bdf", "-oX", str(port)], env=env, preexec_fn=into_cgroup,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try: socket.create_connection(("127.0.0.1", port)).close(); break
@@ -150,6 +171,7 @@ def main():
         time.sleep(1.0)
     d354, d250 = [], []
     conns0 = conns.value
+    cpu0 = cpu_now(cg)
     tstart = time.perf_counter()
     for i in range(a.n):
         x, y = one(a.warm + i); d354.append(x); d250.append(y)
@@ -158,6 +180,7 @@ def main():
     for _ in range(200):
         if count.value >= a.warm + a.n: break
         time.sleep(0.05)
+    cpu1 = cpu_now(cg)
     med = lambda v: statistics.median(v) * 1000
     e2e = [arrived[i] - acked[i] for i in range(a.warm, a.warm + a.n) if arrived[i] and i in acked]
     last = max((arrived[i] for i in range(a.warm, a.warm + a.n) if arrived[i]), default=tstart)
@@ -169,7 +192,15 @@ def main():
           f"({a.n / (last - tstart):.0f}/s end to end)")
     print(f"  sink connections for the measured messages: {conns.value - conns0} ({(conns.value - conns0) / a.n:.2f}/message)")
     print("pool files:", len(os.listdir(pool)) if os.path.isdir(pool) else "none")
+    if cg:
+        ms = lambda i: (cpu1[i] - cpu0[i]) / a.n
+        print(f"  CPU of the daemon and all its processes, measured messages: {ms(0):.3f} ms/message "
+              f"(user {ms(1):.3f}, system {ms(2):.3f}; the user/system split in clock ticks)")
     p.terminate(); p.wait()
+    if cg:
+        time.sleep(0.2)
+        try: os.rmdir(cg)
+        except OSError: pass
     if not a.keep: shutil.rmtree(d, ignore_errors=True)
     else: print("kept", d)
 main()
