@@ -88,12 +88,22 @@ def sink_process(port, ready, count, arrived, conns):
     asyncio.run(main())
 
 def cpu_now(cg):
-    """(total, user, system) CPU milliseconds of the cgroup so far."""
-    if not cg: return (0, 0, 0)
+    """(total, user, system) CPU milliseconds of the cgroup so far, and the context switches of its
+    threads alive now (processes that ended, such as the transport children, are not counted)."""
+    if not cg: return (0, 0, 0, 0)
     total = int(open(cg + "/cpuacct.usage").read()) / 1e6
     st = dict(l.split() for l in open(cg + "/cpuacct.stat").read().splitlines())
     hz = os.sysconf("SC_CLK_TCK")
-    return (total, int(st["user"]) * 1000 / hz, int(st["system"]) * 1000 / hz)
+    cs = 0
+    for pid in open(cg + "/cgroup.procs").read().split():
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                for l in open(f"/proc/{pid}/task/{tid}/status"):
+                    if "ctxt_switches:" in l:
+                        cs += int(l.split()[-1])
+        except OSError:
+            pass
+    return (total, int(st["user"]) * 1000 / hz, int(st["system"]) * 1000 / hz, cs)
 
 def recv_reply(f):
     while True:
@@ -176,11 +186,11 @@ def main():
     for i in range(a.n):
         x, y = one(a.warm + i); d354.append(x); d250.append(y)
     if st: time.sleep(0.5); st.terminate(); st.wait()
-    s.sendall(b"QUIT\r\n"); recv_reply(f); s.close()
     for _ in range(200):
         if count.value >= a.warm + a.n: break
         time.sleep(0.05)
-    cpu1 = cpu_now(cg)
+    cpu1 = cpu_now(cg)  # before QUIT: the session process is still there
+    s.sendall(b"QUIT\r\n"); recv_reply(f); s.close()
     med = lambda v: statistics.median(v) * 1000
     e2e = [arrived[i] - acked[i] for i in range(a.warm, a.warm + a.n) if arrived[i] and i in acked]
     last = max((arrived[i] for i in range(a.warm, a.warm + a.n) if arrived[i]), default=tstart)
@@ -195,7 +205,8 @@ def main():
     if cg:
         ms = lambda i: (cpu1[i] - cpu0[i]) / a.n
         print(f"  CPU of the daemon and all its processes, measured messages: {ms(0):.3f} ms/message "
-              f"(user {ms(1):.3f}, system {ms(2):.3f}; the user/system split in clock ticks)")
+              f"(user {ms(1):.3f}, system {ms(2):.3f}; the user/system split in clock ticks); "
+              f"context switches of the lasting processes {(cpu1[3] - cpu0[3]) / a.n:.1f}/message")
     p.terminate(); p.wait()
     if cg:
         time.sleep(0.2)
