@@ -11,8 +11,8 @@ the daemon and all its processes in a cpuacct cgroup of their own and prints the
 message (warm and measured messages together) and its user/system split.
 
 usage: latency.py BINARY N [--warm 30] [--size 2048 | --sizes 100000,2048] [--strace OUT] [--keep]
-                  [--dir DIR] [--cpu]"""
-import argparse, multiprocessing, os, socket, subprocess, tempfile, time, statistics, shutil, asyncio
+                  [--dir DIR] [--cpu] [--clients C] [--smtp-sink ROOT]"""
+import argparse, multiprocessing, threading, os, socket, subprocess, tempfile, time, statistics, shutil, asyncio
 
 CONF = """\
 spool_directory = {spool}
@@ -118,6 +118,8 @@ def main():
     ap.add_argument("--warm", type=int, default=30); ap.add_argument("--keep", action="store_true")
     ap.add_argument("--sizes", help="cycle of sizes, e.g. 100000,2048")
     ap.add_argument("--dir", default="/var/tmp"); ap.add_argument("--cpu", action="store_true")
+    ap.add_argument("--smtp-sink", metavar="ROOT", help="Postfix's smtp-sink under ROOT (bench/accept/.postfix/root) as the sink")
+    ap.add_argument("--clients", type=int, default=1, help="concurrent connections for the measured messages")
     a = ap.parse_args()
     d = tempfile.mkdtemp(prefix="spmeas", dir=a.dir)
     os.chmod(d, 0o755)
@@ -127,8 +129,26 @@ def main():
     count = multiprocessing.Value("i", 0)
     arrived = multiprocessing.Array("d", a.warm + a.n)
     conns = multiprocessing.Value("i", 0)
-    sink = multiprocessing.Process(target=sink_process, args=(sport, ready, count, arrived, conns), daemon=True)
-    sink.start(); ready.wait()
+    if a.smtp_sink:
+        # Postfix's smtp-sink (C): no Python sink's limit; arrival times and connections unknown.
+        sinkp = subprocess.Popen([a.smtp_sink + "/usr/sbin/smtp-sink", "-u", "mail", "-c", "-h", "sink.test",
+                                  f"127.0.0.1:{sport}", "256"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 env=dict(os.environ, LD_LIBRARY_PATH=a.smtp_sink + "/usr/lib/postfix"))
+        def read_counter():
+            buf = b""
+            while True:
+                ch = sinkp.stdout.read1(4096)
+                if not ch: return
+                buf += ch
+                parts = buf.split(b"\r"); buf = parts[-1]
+                for part in parts[:-1]:
+                    for fld in part.split():
+                        if fld.startswith(b"mesg="): count.value = int(fld[5:])
+        threading.Thread(target=read_counter, daemon=True).start()
+        time.sleep(0.3)
+    else:
+        sink = multiprocessing.Process(target=sink_process, args=(sport, ready, count, arrived, conns), daemon=True)
+        sink.start(); ready.wait()
     conf = os.path.join(d, "conf"); open(conf, "w").write(CONF.format(spool=spool, port=port, sink=sport))
     env = dict(os.environ, POSTERN_TEST_TRUST_CONFIG="1")
     cg = None
@@ -148,10 +168,14 @@ def main():
         sz = sizes[i % len(sizes)]
         line = b"x" * 76 + b"\r\n"
         return b"Subject: t%d\r\n\r\n" % i + line * (sz // 78) + b".\r\n"
-    s = socket.create_connection(("127.0.0.1", port)); f = s.makefile("rb")
-    recv_reply(f); s.sendall(b"EHLO c.test\r\n"); recv_reply(f)
+    def connect():
+        s = socket.create_connection(("127.0.0.1", port)); f = s.makefile("rb")
+        recv_reply(f); s.sendall(b"EHLO c.test\r\n"); recv_reply(f)
+        return s, f
+    s, f = connect()
     acked = {}
-    def one(i):
+    def one(i, conn=None):
+        s, f = conn or (s0, f0)
         s.sendall(b"MAIL FROM:<a@c.test>\r\n"); recv_reply(f)
         s.sendall(b"RCPT TO:<b@d.test>\r\n"); recv_reply(f)
         t0 = time.perf_counter(); s.sendall(b"DATA\r\n"); r = recv_reply(f); t1 = time.perf_counter()
@@ -160,6 +184,7 @@ def main():
         assert r.startswith(b"250"), r
         acked[i] = t3
         return t1 - t0, t3 - t2
+    s0, f0 = s, f
     for i in range(a.warm): one(i)
     # let deliveries finish so the pool fills
     for _ in range(200):
@@ -183,20 +208,33 @@ def main():
     conns0 = conns.value
     cpu0 = cpu_now(cg)
     tstart = time.perf_counter()
-    for i in range(a.n):
-        x, y = one(a.warm + i); d354.append(x); d250.append(y)
+    if a.clients <= 1:
+        for i in range(a.n):
+            x, y = one(a.warm + i); d354.append(x); d250.append(y)
+    else:
+        # Concurrent clients, each on its own connection (the first is the warm one).
+        conns_ = [(s, f)] + [connect() for _ in range(a.clients - 1)]
+        def client(c):
+            for i in range(c, a.n, a.clients):
+                x, y = one(a.warm + i, conns_[c]); d354.append(x); d250.append(y)
+        th = [threading.Thread(target=client, args=(c,)) for c in range(a.clients)]
+        for t in th: t.start()
+        for t in th: t.join()
+        for c in conns_[1:]:
+            c[0].sendall(b"QUIT\r\n"); recv_reply(c[1]); c[0].close()
     if st: time.sleep(0.5); st.terminate(); st.wait()
-    for _ in range(200):
+    for _ in range(2000):
         if count.value >= a.warm + a.n: break
-        time.sleep(0.05)
+        time.sleep(0.005)
+    t_all = time.perf_counter()
     cpu1 = cpu_now(cg)  # before QUIT: the session process is still there
     s.sendall(b"QUIT\r\n"); recv_reply(f); s.close()
     med = lambda v: statistics.median(v) * 1000
     e2e = [arrived[i] - acked[i] for i in range(a.warm, a.warm + a.n) if arrived[i] and i in acked]
-    last = max((arrived[i] for i in range(a.warm, a.warm + a.n) if arrived[i]), default=tstart)
+    last = max((arrived[i] for i in range(a.warm, a.warm + a.n) if arrived[i]), default=t_all)
     span = max(acked.values()) - tstart
     print(f"{a.binary}: n={a.n} DATA->354 median {med(d354):.3f} ms  dot->250 median {med(d250):.3f} ms  "
-          f"p90 {sorted(d250)[int(len(d250)*.9)]*1000:.3f}  250->sink median {med(e2e):.3f} ms  sink got {count.value}/{a.warm+a.n}")
+          f"p90 {sorted(d250)[int(len(d250)*.9)]*1000:.3f}  250->sink median {med(e2e) if e2e else float('nan'):.3f} ms  sink got {count.value}/{a.warm+a.n}")
     pool = os.path.join(spool, "input", ".postern-free")
     print(f"  accepted {a.n} in {span:.3f} s ({a.n / span:.0f}/s); all at the sink after {last - tstart:.3f} s "
           f"({a.n / (last - tstart):.0f}/s end to end)")
@@ -208,6 +246,7 @@ def main():
               f"(user {ms(1):.3f}, system {ms(2):.3f}; the user/system split in clock ticks); "
               f"context switches of the lasting processes {(cpu1[3] - cpu0[3]) / a.n:.1f}/message")
     p.terminate(); p.wait()
+    if a.smtp_sink: sinkp.terminate(); sinkp.wait()
     if cg:
         time.sleep(0.2)
         try: os.rmdir(cg)
