@@ -7,6 +7,7 @@ import pathlib
 import re
 import smtplib
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -158,4 +159,41 @@ def test_message_gets_a_process_of_its_own_when_no_worker_becomes_idle(relay):
     assert "H=127.0.0.1 [127.0.0.1] " in line.search(d.mainlog).group(0), d.mainlog
     assert sink.held == WORKERS, "the workers were released meanwhile"
     sink.open_all()
+    delivered_once_each(d, sink, WORKERS + 1)
+
+
+def launcher_of(d):
+    """The daemon's launcher (its direct child named postern-launch)."""
+    for p in pathlib.Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and (p / "comm").read_text().strip() == "postern-launch" \
+                    and str(d.conf) in (p / "cmdline").read_text():
+                ppid = re.search(r"\nPPid:\t(\d+)", (p / "status").read_text()).group(1)
+                if int(ppid) == d.proc.pid:
+                    return int(p.name)
+        except (OSError, AttributeError):
+            pass
+    return None
+
+
+def test_launcher_killed_while_a_message_waits_loses_nothing(relay, postern_bin):
+    """kill -9 of the launcher while a message waits in it for a worker: the message is spooled
+    and acknowledged, so it stays queued (as one still in the launcher's pipe), and a queue run
+    delivers it once; the workers finish the messages they hold, each once."""
+    sink = GateSink()
+    d = relay(sink=sink)
+    all_workers_held(d, sink)
+    launcher = launcher_of(d)
+    assert launcher, "no launcher"
+    submit(d, WORKERS)
+    os.kill(launcher, 9)
+    # Within the wait no process of its own was started: it was waiting in the launcher (on a
+    # machine too slow to kill within 200 ms it had a process of its own: still delivered once).
+    waited = len(sink.gates) == WORKERS
+    sink.open_all()
+    assert wait_for(lambda: d.mainlog.count(" Completed") >= WORKERS, timeout=30), d.mainlog + d.paniclog
+    if waited:
+        time.sleep(0.5)
+        assert not re.search(r" => r%d@r\.example " % WORKERS, d.mainlog), d.mainlog
+    subprocess.run([postern_bin, "-C", str(d.conf), "-q"], capture_output=True, timeout=60)
     delivered_once_each(d, sink, WORKERS + 1)
