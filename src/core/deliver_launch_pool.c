@@ -436,14 +436,17 @@ void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const d
 	launch_one(input_fd, sc, id, o);
 }
 
-/* The waiting messages: each to the next idle worker, oldest first; one that has waited
- * LPOOL_WAIT_MS (or every one, with all: the launcher is ending) to a process of its own. */
+/* The waiting messages: each to the next idle worker, oldest first, or to a new one where a
+ * worker has left (its 64 messages done, or killed); one that has waited LPOOL_WAIT_MS (or every
+ * one, with all: the launcher is ending) to a process of its own. */
 static void run_pending(int input_fd, bool all)
 {
 	int64_t now = pending_n ? monotonic_ms() : 0;
 	while (pending_n) {
 		lp_job *j = &pending[pending_first].job;
 		int slot = all ? -1 : idle_worker();
+		if (slot < 0 && !all && busy_workers() < LPOOL_MAX)
+			slot = spawn(input_fd, &launcher_sc);
 		if (slot < 0 && !all && pending[pending_first].deadline > now)
 			return;
 		if (slot < 0 || !hand_to(slot, j)) {
