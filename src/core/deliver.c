@@ -901,21 +901,15 @@ static bool frozen_check(dctx *d, bool *cancel)
 
 /* A second lock on -D, an open-file-description lock on a range the spool's own lock does not
  * use: transport children inherit it, so if this process dies while a child is still
- * delivering, the next attempt waits until that child has finished (and journaled). Returns
- * the descriptor that holds it, or -1 when it is held elsewhere. */
+ * delivering, the next attempt waits until that child has finished (and journaled). It is
+ * taken on the spool lock's own descriptor (the two ranges never meet, and the open file
+ * description it belongs to is the one the children inherit): a second open of -D for it cost
+ * an open and a close per message. False when it is held elsewhere. */
 #define DELIVER_CHILD_LOCK_OFFSET ((off_t)1 << 40)
-static int lock_children(const spool_config *sc, const char *id)
+static bool lock_children(int fd)
 {
-	const char *path = spool_path(pool_scratch, sc, "input", id, "-D");
-	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = DELIVER_CHILD_LOCK_OFFSET, .l_len = 1 };
-	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return fcntl(fd, F_OFD_SETLK, &fl) == 0;
 }
 
 /* The first message_body_visible bytes of the body, for $message_body in expansions. */
@@ -985,8 +979,7 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		log_set_id(NULL);
 		return DELIVER_NOT_ATTEMPTED;
 	}
-	int busy_fd = lock_children(sc, id);
-	if (busy_fd < 0) {
+	if (!lock_children(fd)) {
 		if (o->manual)
 			log_write(LOG_MAIN, "Spool file for %s is locked (another process is handling this message)", id);
 		close(fd);
@@ -999,7 +992,6 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		xbuf_reset(&err);
 		if (!priv_drop_to_exim(&err)) {
 			log_write(LOG_MAIN | LOG_PANIC, "deliver_drop_privilege: %s", xbuf_cstr(&err));
-			close(busy_fd);
 			close(fd);
 			log_set_id(NULL);
 			return DELIVER_FAILED_SETUP;
@@ -1015,13 +1007,11 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		if (o->queue_run && access(spool_path(pool_scratch, sc, "input", id, "-H"), F_OK) != 0
 			&& errno == ENOENT) {
 			last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
-			close(busy_fd);
 			close(fd);
 			log_set_id(NULL);
 			return DELIVER_NOT_ATTEMPTED;
 		}
 		log_write(LOG_MAIN, "Spool error: %s", xbuf_cstr(&err));
-		close(busy_fd);
 		close(fd);
 		log_set_id(NULL);
 		return DELIVER_FAILED_SETUP;
@@ -1029,7 +1019,6 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	m->origin = origin;
 	if (integrity_refused(sc, id, &info, fd)) {
 		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_GONE };
-		close(busy_fd);
 		close(fd);
 		log_set_id(NULL);
 		return DELIVER_NOT_ATTEMPTED;
@@ -1051,7 +1040,6 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	if (!frozen_check(&d, &cancel)) {
 		last_outcome = (deliver_outcome){ .kind = DELIVER_OUTCOME_QUEUED, .frozen = true,
 			.skip_log = "Message is frozen\n" };
-		close(busy_fd);
 		close(fd);
 		log_set_id(NULL);
 		return DELIVER_NOT_ATTEMPTED;
@@ -1180,7 +1168,6 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	if (d.journal_fd >= 0)
 		close(d.journal_fd);
 	finish(&d, id);
-	close(busy_fd);
 	search_tidyup();
 	xp_env_release(&env);
 	close(fd);

@@ -7,9 +7,14 @@
  * mappings, copy-on-write faults; bench/relay/README.md); a worker pays them once per
  * LPOOL_MESSAGES messages.
  *
- * Nothing about when a message is delivered changes: the launcher hands a message to an idle
- * worker at once, forks a new worker when none is idle, and when LPOOL_MAX workers are busy
- * starts a delivery process of its own for the message, as before. Only the launcher ends idle
+ * The launcher hands a message to an idle worker at once, forks a new worker when none is idle,
+ * and when LPOOL_MAX workers are busy keeps the message for at most LPOOL_WAIT_MS for the first
+ * worker that becomes idle, then starts a delivery process of its own for it, as before. Why the
+ * wait: with every worker busy the machine is usually busy too (on 2 CPUs a relay at full speed
+ * had 32 workers waiting for the CPU), and a fork, its copy-on-write faults and its exit per
+ * message then took more CPU than the deliveries (bench/relay/README.md, session 13); a message
+ * that waits goes out in the order it came, and one whose workers are all held up by slow
+ * servers still starts within LPOOL_WAIT_MS. Only the launcher ends idle
  * workers (closing their job pipe), so a job never goes to a worker that is leaving:
  * - a worker reports on the shared report pipe once each message has ended (before it removes
  *   the message's -D, -J and msglog: worker_main); it is idle from then on;
@@ -51,6 +56,8 @@
 #define LPOOL_MAX 32              /* workers at most; beyond, a process per message */
 #define LPOOL_MESSAGES 64         /* then a worker exits (as queue workers do) */
 #define LPOOL_IDLE_SECS 30
+#define LPOOL_WAIT_MS 200         /* a message waits this long for a busy worker, then a process */
+#define LPOOL_PENDING 256         /* messages waiting at most; beyond, a process at once */
 
 /* One message for a worker: one write, under PIPE_BUF. */
 typedef struct lp_job {
@@ -75,6 +82,12 @@ typedef struct lp_worker {
 } lp_worker;
 
 static lp_worker workers[LPOOL_MAX];
+/* Messages waiting for a worker (all LPOOL_MAX busy), oldest first: a ring. */
+static struct {
+	lp_job job;
+	int64_t deadline; /* monotonic ms: then a delivery process of its own */
+} pending[LPOOL_PENDING];
+static int pending_first, pending_n;
 static int report_rd = -1, report_wr = -1;
 /* The launcher's spool (without its queue name, which each job carries), for a job handed again. */
 static spool_config launcher_sc;
@@ -239,6 +252,9 @@ static int spawn(int input_fd, const spool_config *sc)
 	return slot;
 }
 
+static void launch_one(int input_fd, const spool_config *sc, const char *id, const deliver_opts *o);
+static void run_pending(int input_fd, bool all);
+
 /* Every report waiting, before any worker's end is looked at: a report left in the pipe would
  * otherwise be read later against a new worker in the same slot (the pid guards that too). */
 static void take_reports(void)
@@ -308,20 +324,24 @@ bool lpool_wait_input(int input_fd)
 			slot_of[n] = i;
 			p[n++] = (struct pollfd){ .fd = workers[i].pidfd, .events = POLLIN };
 		}
-		int timeout = next_idle_end < 0 ? -1 : (int)(next_idle_end - now);
+		int64_t wake = next_idle_end;
+		if (pending_n && (wake < 0 || pending[pending_first].deadline < wake))
+			wake = pending[pending_first].deadline;
+		int timeout = wake < 0 ? -1 : wake <= now ? 0 : (int)(wake - now);
 		int r = poll(p, n, timeout);
 		if (r < 0 && errno != EINTR)
 			return false;
-		if (r <= 0)
-			continue;
-		nfds_t k = 1;
-		if (report_rd >= 0 && (p[k++].revents & POLLIN))
-			take_reports();
-		/* An ended worker, after its report (if any) was taken. */
-		for (; k < n; k++)
-			if ((p[k].revents & (POLLIN | POLLHUP | POLLERR)) && workers[slot_of[k]].pid)
-				worker_ended(input_fd, slot_of[k]);
-		if (p[0].revents)
+		if (r > 0) {
+			nfds_t k = 1;
+			if (report_rd >= 0 && (p[k++].revents & POLLIN))
+				take_reports();
+			/* An ended worker, after its report (if any) was taken. */
+			for (; k < n; k++)
+				if ((p[k].revents & (POLLIN | POLLHUP | POLLERR)) && workers[slot_of[k]].pid)
+					worker_ended(input_fd, slot_of[k]);
+		}
+		run_pending(input_fd, false);
+		if (r > 0 && p[0].revents)
 			return true;
 	}
 }
@@ -348,6 +368,38 @@ static void launch_one(int input_fd, const spool_config *sc, const char *id, con
 	_exit(0);
 }
 
+/* The worker that became idle last: the one most likely to hold a connection still
+ * (deliver_conn_cache.h), and the others age out of the pool. -1: none idle. */
+static int idle_worker(void)
+{
+	int slot = -1;
+	for (int i = 0; i < LPOOL_MAX; i++)
+		if (workers[i].pid && !workers[i].busy && (slot < 0 || workers[i].idle_since > workers[slot].idle_since))
+			slot = i;
+	return slot;
+}
+
+static int busy_workers(void)
+{
+	int n = 0;
+	for (int i = 0; i < LPOOL_MAX; i++)
+		n += workers[i].pid && workers[i].busy;
+	return n;
+}
+
+/* The job to an idle worker. False: its pipe failed (it is dropped). */
+static bool hand_to(int slot, const lp_job *j)
+{
+	/* An idle worker is blocked reading an empty pipe: the write neither blocks nor splits. */
+	if (fd_write_all(workers[slot].jobfd, j, sizeof *j)) {
+		workers[slot].busy = true;
+		workers[slot].job = *j;
+		return true;
+	}
+	drop(slot);
+	return false;
+}
+
 void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const deliver_opts *o)
 {
 	if (!have_launcher_sc) {
@@ -355,26 +407,60 @@ void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const d
 		launcher_sc.queue_name = NULL;
 		have_launcher_sc = true;
 	}
-	/* The worker that became idle last: the one most likely to hold a connection still
-	 * (deliver_conn_cache.h), and the others age out of the pool. */
-	int slot = -1;
-	for (int i = 0; i < LPOOL_MAX; i++)
-		if (workers[i].pid && !workers[i].busy && (slot < 0 || workers[i].idle_since > workers[slot].idle_since))
-			slot = i;
-	if (slot < 0)
-		slot = spawn(input_fd, sc);
 	lp_job j = { .queue_smtp = o->queue_smtp };
-	if (slot >= 0) {
-		memcpy(j.id, id, MSG_ID_LEN);
-		if (sc->queue_name)
-			strncpy(j.queue, sc->queue_name, QUEUE_NAME_MAX);
-		/* An idle worker is blocked reading an empty pipe: the write neither blocks nor splits. */
-		if (fd_write_all(workers[slot].jobfd, &j, sizeof j)) {
-			workers[slot].busy = true;
-			workers[slot].job = j;
-			return;
-		}
-		drop(slot);
+	memcpy(j.id, id, MSG_ID_LEN);
+	if (sc->queue_name)
+		strncpy(j.queue, sc->queue_name, QUEUE_NAME_MAX);
+	/* Behind the messages already waiting, in the order they came. */
+	if (pending_n && pending_n < LPOOL_PENDING) {
+		int at = (pending_first + pending_n++) % LPOOL_PENDING;
+		pending[at].job = j;
+		pending[at].deadline = monotonic_ms() + LPOOL_WAIT_MS;
+		return;
 	}
+	int slot = idle_worker();
+	bool all_busy = false;
+	if (slot < 0) {
+		all_busy = busy_workers() == LPOOL_MAX;
+		if (!all_busy)
+			slot = spawn(input_fd, sc);
+	}
+	if (all_busy && pending_n < LPOOL_PENDING) {
+		int at = (pending_first + pending_n++) % LPOOL_PENDING;
+		pending[at].job = j;
+		pending[at].deadline = monotonic_ms() + LPOOL_WAIT_MS;
+		return;
+	}
+	if (slot >= 0 && hand_to(slot, &j))
+		return;
 	launch_one(input_fd, sc, id, o);
+}
+
+/* The waiting messages: each to the next idle worker, oldest first, or to a new one where a
+ * worker has left (its 64 messages done, or killed); one that has waited LPOOL_WAIT_MS (or every
+ * one, with all: the launcher is ending) to a process of its own. */
+static void run_pending(int input_fd, bool all)
+{
+	int64_t now = pending_n ? monotonic_ms() : 0;
+	while (pending_n) {
+		lp_job *j = &pending[pending_first].job;
+		int slot = all ? -1 : idle_worker();
+		if (slot < 0 && !all && busy_workers() < LPOOL_MAX)
+			slot = spawn(input_fd, &launcher_sc);
+		if (slot < 0 && !all && pending[pending_first].deadline > now)
+			return;
+		if (slot < 0 || !hand_to(slot, j)) {
+			spool_config msc = launcher_sc;
+			msc.queue_name = j->queue[0] ? j->queue : NULL;
+			deliver_opts o = { .queue_smtp = j->queue_smtp };
+			launch_one(input_fd, &msc, j->id, &o);
+		}
+		pending_first = (pending_first + 1) % LPOOL_PENDING;
+		pending_n--;
+	}
+}
+
+void lpool_launch_pending(int input_fd)
+{
+	run_pending(input_fd, true);
 }

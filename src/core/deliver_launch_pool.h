@@ -12,8 +12,12 @@
  * (their reports, their ends, idle ones to let go). false: poll failed. */
 bool lpool_wait_input(int input_fd);
 
-/* Deliver id now: in an idle worker, a new one, or (all LPOOL_MAX busy, or a fork failed) a
- * delivery process of its own. input_fd is closed in every child. */
+/* Deliver id: now in an idle worker or a new one; with all LPOOL_MAX busy, in the first worker
+ * that becomes idle within LPOOL_WAIT_MS (lpool_wait_input hands it over), else (or when a fork
+ * failed) in a delivery process of its own. input_fd is closed in every child. */
 void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const deliver_opts *o);
+
+/* The launcher is ending: every message still waiting for a worker to a process of its own. */
+void lpool_launch_pending(int input_fd);
 
 #endif

@@ -94,7 +94,16 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
 /* The helper: one record per message ("D" or "S" (queue_smtp), the id, newline; "d" or "s"
  * the same for a named queue, followed by the name's length (one byte) and the name). Anything
  * else ends it; the messages it did not start wait for a queue runner. */
+static void launcher_serve(int fd);
+
 static void launcher_loop(int fd)
+{
+	launcher_serve(fd);
+	/* Messages the launcher took but had not yet handed over (all workers were busy). */
+	lpool_launch_pending(fd);
+}
+
+static void launcher_serve(int fd)
 {
 	spool_config sc;
 	xbuf err;

@@ -588,7 +588,8 @@ bool spool_read_file(const char *path, size_t max, xbuf *out, int *errnum)
 	xbuf_reserve(out, (size_t)st.st_size + 1);
 	for (;;) {
 		xbuf_reserve(out, 65536);
-		ssize_t n = read(fd, out->p + out->len, out->cap - out->len - 1);
+		size_t want = out->cap - out->len - 1;
+		ssize_t n = read(fd, out->p + out->len, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -605,6 +606,11 @@ bool spool_read_file(const char *path, size_t max, xbuf *out, int *errnum)
 			close(fd);
 			return false;
 		}
+		/* A short read of a regular file is its end; with all fstat promised read, the read
+		 * that would return 0 is not needed (spool files are replaced by rename, never
+		 * written in place, so the size cannot change under us). */
+		if ((size_t)n < want && out->len >= (size_t)st.st_size)
+			break;
 	}
 	close(fd);
 	return true;

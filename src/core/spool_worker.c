@@ -1,6 +1,10 @@
 /* The spool's helper thread and spare files; see core/spool_worker.h.
  *
- * One mutex and one condition variable guard everything the two threads share. The thread
+ * One mutex guards everything the threads share. Each waiter has a condition variable of its
+ * own (each helper thread one, the session one), signalled after the mutex is released: with one
+ * shared variable and a broadcast under the lock, every change woke all three threads, which then
+ * queued on the mutex (about 30 futex calls and as many context switches per message, measured in
+ * bench/relay/README.md, session 13). The thread
  * takes work in this order: a queued fdatasync first (a session waits for it before its 250),
  * then the spares in the order a message needs them (-D at DATA, the -H temporary at the end
  * of the body, msglog after the commit). A session that needs a spare the thread has not begun
@@ -41,7 +45,8 @@ typedef struct spare {
 
 static struct {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t thread_cv[SYNC_SLOTS]; /* a helper thread waits here for its work */
+	pthread_cond_t session_cv;            /* the session waits here for a sync or a spare */
 	bool atfork_set;
 	bool started[SYNC_SLOTS]; /* the slot's thread runs in this process */
 	bool stop;
@@ -57,14 +62,18 @@ static struct {
 	gid_t gid;
 	mode_t mode;
 	spare sp[SPARE_KINDS];
-} W = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+} W = { .mu = PTHREAD_MUTEX_INITIALIZER,
+	.thread_cv = { PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER },
+	.session_cv = PTHREAD_COND_INITIALIZER };
 
 static const char spare_suffix[SPARE_KINDS] = { 'D', 'H', 'M' };
 
 static void after_fork_child(void)
 {
 	pthread_mutex_init(&W.mu, NULL);
-	pthread_cond_init(&W.cv, NULL);
+	for (int i = 0; i < SYNC_SLOTS; i++)
+		pthread_cond_init(&W.thread_cv[i], NULL);
+	pthread_cond_init(&W.session_cv, NULL);
 	W.stop = W.enabled = false;
 	W.gen++;
 	for (int i = 0; i < SYNC_SLOTS; i++) {
@@ -121,6 +130,14 @@ static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, 
 	return fd;
 }
 
+/* Release the lock, then wake the one thread that waits on cv: woken under the lock, it would
+ * only block again on the mutex. The variables are static, so signalling after the unlock is safe. */
+static void unlock_and_signal(pthread_cond_t *cv)
+{
+	pthread_mutex_unlock(&W.mu);
+	pthread_cond_signal(cv);
+}
+
 static void *worker_main(void *arg)
 {
 	int slot = (int)(intptr_t)arg;
@@ -138,7 +155,8 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&W.mu);
 			W.sync_errno[slot] = e;
 			W.sync_state[slot] = SY_DONE;
-			pthread_cond_broadcast(&W.cv);
+			unlock_and_signal(&W.session_cv);
+			pthread_mutex_lock(&W.mu);
 			continue;
 		}
 		int k = 0;
@@ -161,12 +179,13 @@ static void *worker_main(void *arg)
 			s->fd = fd;
 			s->stale = stale;
 			s->state = fd >= 0 ? SP_READY : SP_NONE;
-			pthread_cond_broadcast(&W.cv);
+			unlock_and_signal(&W.session_cv);
+			pthread_mutex_lock(&W.mu);
 			continue;
 		}
 		if (W.stop)
 			break;
-		pthread_cond_wait(&W.cv, &W.mu);
+		pthread_cond_wait(&W.thread_cv[slot], &W.mu);
 	}
 	pthread_mutex_unlock(&W.mu);
 	return NULL;
@@ -238,9 +257,11 @@ void spool_spares_prepare(void)
 		s->state = SP_WANTED;
 		want = true;
 	}
-	if (want && ensure_thread(0))
-		pthread_cond_broadcast(&W.cv);
-	else if (want)
+	if (want && ensure_thread(0)) {
+		unlock_and_signal(&W.thread_cv[0]);
+		return;
+	}
+	if (want)
 		for (int k = 0; k < SPARE_KINDS; k++)
 			if (W.sp[k].state == SP_WANTED)
 				W.sp[k].state = SP_NONE;
@@ -281,7 +302,7 @@ int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size, off
 	pthread_mutex_lock(&W.mu);
 	spare *s = &W.sp[k];
 	while (s->state == SP_CREATING)
-		pthread_cond_wait(&W.cv, &W.mu);
+		pthread_cond_wait(&W.session_cv, &W.mu);
 	if (s->state == SP_WANTED) {
 		s->state = SP_NONE; /* not begun: quicker to make the file where it is needed */
 	} else if (s->state == SP_READY && strcmp(dir, spare_dir(k)) == 0 && strlen(s->path) < size) {
@@ -302,8 +323,9 @@ void spool_spares_release(void)
 	pthread_mutex_lock(&W.mu);
 	if (W.started[0] || W.started[1]) {
 		W.stop = true;
-		pthread_cond_broadcast(&W.cv);
 		pthread_mutex_unlock(&W.mu);
+		for (int i = 0; i < SYNC_SLOTS; i++)
+			pthread_cond_signal(&W.thread_cv[i]);
 		for (int i = 0; i < SYNC_SLOTS; i++)
 			if (W.started[i])
 				pthread_join(W.thread[i], NULL);
@@ -345,10 +367,11 @@ bool spool_worker_sync_start_in(int slot, int fd, unsigned *ticket)
 		W.sync_fd[slot] = fd;
 		W.sync_state[slot] = SY_QUEUED;
 		*ticket = W.gen;
-		pthread_cond_broadcast(&W.cv);
+		unlock_and_signal(&W.thread_cv[slot]);
+		return true;
 	}
 	pthread_mutex_unlock(&W.mu);
-	return ok;
+	return false;
 }
 
 int spool_worker_sync_wait_in(int slot, unsigned ticket)
@@ -357,7 +380,7 @@ int spool_worker_sync_wait_in(int slot, unsigned ticket)
 		return -1;
 	pthread_mutex_lock(&W.mu);
 	while (W.sync_state[slot] == SY_QUEUED || W.sync_state[slot] == SY_RUNNING)
-		pthread_cond_wait(&W.cv, &W.mu);
+		pthread_cond_wait(&W.session_cv, &W.mu);
 	int e = W.sync_state[slot] == SY_DONE ? W.sync_errno[slot] : EIO;
 	W.sync_state[slot] = SY_NONE;
 	pthread_mutex_unlock(&W.mu);

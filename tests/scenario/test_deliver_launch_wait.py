@@ -1,0 +1,199 @@
+"""The delivery launcher with all its workers busy (src/core/deliver_launch_pool.c,
+docs/delivery.md): a message received while all 32 workers deliver waits up to 200 ms for the
+first of them to become idle, then gets a delivery process of its own. Either way it is delivered
+exactly once, and a worker held up by a slow server never holds it up for longer than that."""
+import os
+import pathlib
+import re
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from daemon_helpers import wait_for
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from test_conn_cache import relay  # noqa: E402,F401  (the fixture)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon drops to the mail user")
+
+WORKERS = 32  # LPOOL_MAX
+
+
+class GateSink:
+    """An SMTP server, a thread per connection, that holds its reply to each final dot until
+    the test opens that connection's gate (open_gate) or all of them (open_all)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.gates = []      # per connection: an Event, set = replies flow
+        self.held = 0        # dots waiting for their gate now
+        self.opened_all = threading.Event()
+        self.messages = []   # (connection index, Subject)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            with self.lock:
+                k = len(self.gates)
+                self.gates.append(threading.Event())
+            threading.Thread(target=self.serve, args=(c, k), daemon=True).start()
+
+    def serve(self, c, k):
+        c.settimeout(60)
+        with c, c.makefile("rwb") as f:
+            def w(x):
+                f.write(x.encode() + b"\r\n")
+                f.flush()
+            w("220 gate.example ESMTP")
+            data, subject = False, None
+            try:
+                for raw in f:
+                    line = raw.decode(errors="replace").rstrip("\r\n")
+                    if data:
+                        if line.startswith("Subject: "):
+                            subject = line[9:]
+                        if line == ".":
+                            data = False
+                            with self.lock:
+                                self.held += 1
+                            while not (self.gates[k].is_set() or self.opened_all.is_set()):
+                                self.gates[k].wait(0.05)
+                            with self.lock:
+                                self.held -= 1
+                                self.messages.append((k, subject))
+                            w("250 OK")
+                        continue
+                    up = line.upper()
+                    if up.startswith("EHLO"):
+                        w("250-gate.example")
+                        w("250 PIPELINING")
+                    elif up == "DATA":
+                        w("354 go")
+                        data = True
+                    elif up == "QUIT":
+                        w("221 bye")
+                        return
+                    else:
+                        w("250 OK")
+            except OSError:
+                return
+
+    def open_gate(self, k):
+        self.gates[k].set()
+
+    def open_all(self):
+        self.opened_all.set()
+
+    def close(self):
+        self.open_all()
+        self.stop = True
+        self.sock.close()
+
+
+def submit(d, n):
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+
+
+def all_workers_held(d, sink):
+    for n in range(WORKERS):
+        submit(d, n)
+    assert wait_for(lambda: sink.held == WORKERS, timeout=30), (sink.held, d.mainlog + d.paniclog)
+    assert len(sink.gates) == WORKERS
+
+
+def delivered_once_each(d, sink, n):
+    assert wait_for(lambda: d.mainlog.count(" Completed") == n, timeout=30), d.mainlog + d.paniclog
+    for k in range(n):
+        assert len(re.findall(r" => r%d@r\.example " % k, d.mainlog)) == 1, d.mainlog
+    assert sorted(int(s) for _, s in sink.messages) == list(range(n))
+    assert " == " not in d.mainlog and d.paniclog == ""
+
+
+def test_message_waits_for_the_first_worker_that_becomes_idle(relay):
+    """All workers wait for the server's reply; a message received then goes to the first worker
+    that becomes idle, over the connection that worker kept (a continued delivery, "*"), not to a
+    process of its own with a new connection."""
+    sink = GateSink()
+    d = relay(sink=sink)
+    all_workers_held(d, sink)
+    submit(d, WORKERS)       # its 250: the launcher has it (the hand-over comes before the 250)
+    sink.open_gate(0)        # one worker finishes its message and reports idle
+    line = re.compile(r"^.* => r%d@r\.example .*$" % WORKERS, re.M)
+    assert wait_for(lambda: line.search(d.mainlog), timeout=20), d.mainlog + d.paniclog
+    assert "H=127.0.0.1 [127.0.0.1]* " in line.search(d.mainlog).group(0), d.mainlog
+    assert len(sink.gates) == WORKERS, "a connection of its own: it did not wait for the idle worker"
+    assert (0, str(WORKERS)) in sink.messages
+    sink.open_all()
+    delivered_once_each(d, sink, WORKERS + 1)
+
+
+def test_message_gets_a_process_of_its_own_when_no_worker_becomes_idle(relay):
+    """Workers held up (a slow server) do not hold the new message up: after the wait it is
+    delivered by a process of its own over a connection of its own, while they still wait."""
+    sink = GateSink()
+    d = relay(sink=sink)
+    all_workers_held(d, sink)
+    t0 = time.monotonic()
+    submit(d, WORKERS)
+    line = re.compile(r"^.* => r%d@r\.example .*$" % WORKERS, re.M)
+    assert wait_for(lambda: len(sink.gates) == WORKERS + 1, timeout=20), d.mainlog + d.paniclog
+    assert time.monotonic() - t0 >= 0.15, "it did not wait for a worker first"
+    sink.open_gate(WORKERS)
+    assert wait_for(lambda: line.search(d.mainlog), timeout=20), d.mainlog + d.paniclog
+    assert "H=127.0.0.1 [127.0.0.1] " in line.search(d.mainlog).group(0), d.mainlog
+    assert sink.held == WORKERS, "the workers were released meanwhile"
+    sink.open_all()
+    delivered_once_each(d, sink, WORKERS + 1)
+
+
+def launcher_of(d):
+    """The daemon's launcher (its direct child named postern-launch)."""
+    for p in pathlib.Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and (p / "comm").read_text().strip() == "postern-launch" \
+                    and str(d.conf) in (p / "cmdline").read_text():
+                ppid = re.search(r"\nPPid:\t(\d+)", (p / "status").read_text()).group(1)
+                if int(ppid) == d.proc.pid:
+                    return int(p.name)
+        except (OSError, AttributeError):
+            pass
+    return None
+
+
+def test_launcher_killed_while_a_message_waits_loses_nothing(relay, postern_bin):
+    """kill -9 of the launcher while a message waits in it for a worker: the message is spooled
+    and acknowledged, so it stays queued (as one still in the launcher's pipe), and a queue run
+    delivers it once; the workers finish the messages they hold, each once."""
+    sink = GateSink()
+    d = relay(sink=sink)
+    all_workers_held(d, sink)
+    launcher = launcher_of(d)
+    assert launcher, "no launcher"
+    submit(d, WORKERS)
+    os.kill(launcher, 9)
+    # Within the wait no process of its own was started: it was waiting in the launcher (on a
+    # machine too slow to kill within 200 ms it had a process of its own: still delivered once).
+    waited = len(sink.gates) == WORKERS
+    sink.open_all()
+    assert wait_for(lambda: d.mainlog.count(" Completed") >= WORKERS, timeout=30), d.mainlog + d.paniclog
+    if waited:
+        time.sleep(0.5)
+        assert not re.search(r" => r%d@r\.example " % WORKERS, d.mainlog), d.mainlog
+    subprocess.run([postern_bin, "-C", str(d.conf), "-q"], capture_output=True, timeout=60)
+    delivered_once_each(d, sink, WORKERS + 1)
