@@ -29,6 +29,7 @@
 #include "core/spool_integrity.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
+#include "lib/hashtab.h"
 #include "lib/log.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -492,6 +493,72 @@ static bool domain_in(xp_env *env, const char *list, sv domain)
 	if (xp_expand(env, sv_cstr(list), &exp, &err) != XP_OK)
 		return false;
 	return match_isinlist(domain, xbuf_sv(&exp), ':', MATCH_DOMAIN, true, NULL, &err) == SEARCH_OK;
+}
+
+/* Exim drops an address whose unique key an earlier one on the delivery lists has (local list,
+ * then remote; pipe, file and reply items are never duplicates) and gives it the first one's
+ * fate without a log line of its own. Observed with 4.96: recipients "u1@VM u1@vm" deliver
+ * once, as u1@VM (the domain is caseless in the key, the local part is not: "U1@vm" is
+ * another address); two redirections to the same address deliver it once, under the first in
+ * delivery order; a system filter's "deliver one@vm" beside the recipient one@vm too. */
+typedef struct dup_seen {
+	hashtab *first;               /* key -> the address delivered for it */
+	address_item **dups;          /* dropped: dups[i] shares the fate of origs[i] */
+	address_item **origs;
+	size_t n, cap;
+} dup_seen;
+
+static sv dup_key(const address_item *a)
+{
+	size_t at = a->address.len;
+	while (at > 0 && a->address.p[at - 1] != '@')
+		at--;
+	if (at == 0)
+		return a->address;
+	return sv_cstr(arena_printf(pool_msg, "%.*s" SV_FMT, (int)at, a->address.p, SV_ARG(a->domain)));
+}
+
+static address_item *drop_duplicates(dup_seen *ds, address_item *list)
+{
+	address_item *out = NULL, **tail = &out;
+	for (address_item *a = list, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		if (a->kind == ADDR_MAIL) {
+			if (!ds->first)
+				ds->first = hashtab_new(pool_msg, HASHTAB_CASE);
+			sv key = dup_key(a);
+			address_item *orig = hashtab_get(ds->first, key);
+			if (orig) {
+				if (ds->n == ds->cap) {
+					size_t nc = ds->cap ? ds->cap * 2 : 8;
+					address_item **x = arena_alloc(pool_msg, nc * sizeof *x), **y = arena_alloc(pool_msg, nc * sizeof *y);
+					if (ds->n) {
+						memcpy(x, ds->dups, ds->n * sizeof *x);
+						memcpy(y, ds->origs, ds->n * sizeof *y);
+					}
+					ds->dups = x;
+					ds->origs = y;
+					ds->cap = nc;
+				}
+				ds->dups[ds->n] = a;
+				ds->origs[ds->n++] = orig;
+				continue;
+			}
+			hashtab_put(ds->first, key, a);
+		}
+		*tail = a;
+		tail = &a->next;
+	}
+	return out;
+}
+
+/* A duplicate whose first is not finished keeps its own recipient for the next attempt. */
+static void duplicates_settle(dctx *d, const dup_seen *ds)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		if (ds->origs[i]->result != ADDR_OK && ds->origs[i]->result != ADDR_FAIL)
+			mark_pending(d, ds->dups[i]);
 }
 
 /* Addresses that wait in the queue this time (-odqs / queue_smtp_domains / -ql): deferred
@@ -1081,7 +1148,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	rc.report_ctx = &d;
 	rc.syntax_errors = syntax_errors_report;
 	rc.syntax_errors_ctx = &d;
-	/* Deliveries the system filter set up are routed like recipients (before them). */
+	/* Deliveries the system filter set up are routed like recipients (before them), newest
+	 * first (the list is). */
 	for (address_item *a = filter_route, *next; a; a = next) {
 		next = a->next;
 		a->next = NULL;
@@ -1171,10 +1239,13 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	while (*lend)
 		lend = &(*lend)->next;
 	*lend = filter_ok;
-	remote = hold_back(&d, more_remote);
+	dup_seen dups = { 0 };
+	local = drop_duplicates(&dups, local);
+	remote = hold_back(&d, drop_duplicates(&dups, more_remote));
 	dlocal_run(&d, local);
 	if (remote)
 		dremote_run(&d, remote);
+	duplicates_settle(&d, &dups);
 	fail_timedout(&d);
 	send_bounces(&d);
 	if (d.journal_fd >= 0)
