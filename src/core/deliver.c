@@ -868,6 +868,8 @@ static void finish(dctx *d, const char *id)
 	/* The rewritten -H records the deliveries: their directories first. */
 	sync_pending_dirs();
 	xbuf_reset(&err);
+	if (d->child_died)
+		(void)spool_read_journal(pool_msg, d->sc, id, d->m);
 	if (!spool_rewrite_header(d->sc, d->m, &err)) {
 		/* The journal stays: the next attempt reads it, so nothing is delivered twice. */
 		log_write(LOG_MAIN | LOG_PANIC, "failed to update the spool header: %s", xbuf_cstr(&err));

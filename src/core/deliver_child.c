@@ -19,6 +19,24 @@ void dchild_defer_all(dbatch *b, int err, const char *text)
 	}
 }
 
+/* tp_ctx.journal: addresses the transport delivered before it is done with the batch. */
+static bool journal_early(void *ctx, const address_item *const *addrs, size_t n)
+{
+	dctx *d = ctx;
+	if (d->journal_fd < 0 || d->dont_deliver || n == 0)
+		return true;
+	sv *done = arena_alloc(pool_msg, n * sizeof *done);
+	for (size_t i = 0; i < n; i++)
+		done[i] = addrs[i]->unique.len ? addrs[i]->unique : addrs[i]->address;
+	xbuf err;
+	xbuf_init(&err, pool_msg);
+	if (!djournal_write_sealed(d->journal_fd, d->m->id, done, n, &err)) {
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+		return false;
+	}
+	return true;
+}
+
 /* Journal what was delivered before the child reports or exits: if the delivery process is
  * killed meanwhile, the next attempt still knows. */
 static bool journal_delivered(dctx *d, dbatch *b, xbuf *err)
@@ -76,6 +94,7 @@ bool dchild_deliver(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const
 			.a = pool_msg, .env = d->env, .m = d->m, .sc = d->sc, .data_fd = d->data_fd,
 			.dont_deliver = d->dont_deliver, .cont = d->o->cont, .uid_name = name,
 			.forced = d->o->forced,
+			.journal = d->journal_fd >= 0 && !d->dont_deliver ? journal_early : NULL, .journal_ctx = d,
 		};
 		const transport_ops *ops = b->t->info->ops;
 		ops->deliver(b->t, &c, b->addrs);
