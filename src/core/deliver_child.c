@@ -72,9 +72,11 @@ bool dchild_deliver(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const
 		 * fails: Exim's child logs this and ends without a result, so the parent defers the
 		 * addresses with its "failed to read delivery status" lines. Only a forked child gets
 		 * here (deliver_local.c keeps this case out of the in-process path). */
+		/* The address itself, not its top-level ancestor (observed with 4.96: "local delivery
+		 * to x1 <x1@vm>" for x1@vm redirected from one@vm). */
 		xbuf who;
 		xbuf_init(&who, pool_msg);
-		dlog_address(b->addrs, true, &who);
+		xbuf_printf(&who, SV_FMT " <" SV_FMT ">", SV_ARG(b->addrs->local_part), SV_ARG(b->addrs->address));
 		log_write(LOG_MAIN | LOG_PANIC, "unable to set gid=%lu or uid=%lu (euid=%lu): local delivery to %s transport=%s",
 			(unsigned long)gid, (unsigned long)uid, (unsigned long)geteuid(), xbuf_cstr(&who), b->t->name);
 		_exit(1);

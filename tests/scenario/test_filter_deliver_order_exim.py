@@ -14,6 +14,7 @@ the message are compared."""
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -108,3 +109,37 @@ def test_shapes_are_what_exim_showed(postern_bin, tmp_path):
     lines = deliver(postern_bin, tmp_path / "b", *CASES[5])
     assert [line.split(" R=")[0] for line in lines[1:]] == [
         "ID => u1 <U1@vm>", "ID => u1 <u1@VM>", "ID Completed"]
+
+
+def test_unable_to_set_names_the_address_like_exim(postern_bin, tmp_path):
+    """A bounce's delivery (run as the exim user after the untrusted -C) to a redirected sender
+    cannot become nobody: Exim's line names the address itself, not its top-level ancestor
+    ("local delivery to x1 <x1@vm> transport=f" for x1@vm from one@vm)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    reachable_by_exim_user(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "POSTERN_TEST_TRUST_CONFIG"}
+    got = []
+    for binary, name in ((EXIM, "exim"), (postern_bin, "postern")):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "spool").mkdir()
+        os.chmod(d, 0o777)
+        os.chmod(d / "spool", 0o777)
+        (d / "sysfilter").write_text(F_NONE)
+        os.chmod(d / "sysfilter", 0o644)
+        conf = d / "conf"
+        conf.write_text(CONF.format(d=d, one="x1"))
+        subprocess.run([binary, "-C", str(conf), "-odq", "-f", "one@vm", "nosuch@nowhere.vm"],
+                       input="Subject: t\n\nbody\n", capture_output=True, text=True, timeout=60, env=env)
+        subprocess.run([binary, "-C", str(conf), "-qf"], capture_output=True, text=True, timeout=120, env=env)
+        line = []
+        for _ in range(100):   # the bounce may be delivered by a process of its own
+            line = [x.split("): ", 1)[1] for x in (d / "spool" / "log" / "mainlog").read_text().splitlines()
+                    if "unable to set" in x]
+            if line:
+                break
+            time.sleep(0.1)
+        got.append(line)
+    assert got[0] == ["local delivery to x1 <x1@vm> transport=f"]
+    assert got[1] == got[0]
