@@ -599,20 +599,43 @@ static sv report_to(const dctx *d, const address_item *a)
 	return d->m->sender;
 }
 
+/* Observed from Exim 4.96: a Sieve vacation reply's failure, and a failure report's failure by
+ * retry timeout or past ignore_bounce_errors_after, are logged as ignored and dropped (no
+ * report, no freezing). */
+static bool error_ignored(const dctx *d, const address_item *f, sv to, time_t now)
+{
+	return f->ignore_error || (!to.len && (f->retry_timedout
+		|| now - d->m->received_time >= conf_main.ignore_bounce_errors_after));
+}
+
 static void send_bounces(dctx *d)
 {
 	time_t now = time(NULL);
 	bool *sent = arena_calloc(pool_msg, d->nfailed ? d->nfailed : 1, sizeof *sent);
+	/* A failure report's own failures: the ignored ones first, newest first, then the others
+	 * freeze it (observed with 4.96: "** s@vm: retry timeout exceeded", "** a1@vm ...", then
+	 * "a1@vm <system-filter>: error ignored", "s@vm: error ignored", "Frozen (delivery error
+	 * message)" for the unrouteable third). */
+	for (size_t i = d->m->sender.len ? 0 : d->nfailed; i-- > 0;) {
+		address_item *f = d->failed[i];
+		if (!error_ignored(d, f, report_to(d, f), now))
+			continue;
+		sent[i] = true;
+		dlog_error_ignored(f);
+		sv fin = f->unique.len ? f->unique : f->address;
+		xbuf err;
+		xbuf_init(&err, pool_scratch);
+		if (!djournal_append(d->sc, d->m->id, &fin, 1, &err))
+			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+		message_add_nonrecipient(d->m, fin);
+		tp_output_remove(pool_scratch, d->sc, d->m->id, f);
+	}
 	for (size_t i = 0; i < d->nfailed; i++) {
 		if (sent[i])
 			continue;
 		sv to = report_to(d, d->failed[i]);
-		/* Observed from Exim 4.96: a Sieve vacation reply's failure, and a failure report's
-		 * failure by retry timeout or past ignore_bounce_errors_after, are logged as ignored
-		 * and dropped (no report, no freezing). */
 		address_item *f = d->failed[i];
-		if (f->ignore_error || (!to.len && (f->retry_timedout
-			|| now - d->m->received_time >= conf_main.ignore_bounce_errors_after))) {
+		if (error_ignored(d, f, to, now)) {
 			sent[i] = true;
 			dlog_error_ignored(f);
 			sv fin = f->unique.len ? f->unique : f->address;
@@ -627,7 +650,7 @@ static void send_bounces(dctx *d)
 		/* Everything failing to the same place goes in one report. */
 		address_item *list = NULL, **tail = &list;
 		for (size_t k = i; k < d->nfailed; k++) {
-			if (sent[k] || !sv_eq(report_to(d, d->failed[k]), to))
+			if (sent[k] || !sv_eq(report_to(d, d->failed[k]), to) || error_ignored(d, d->failed[k], to, now))
 				continue;
 			sent[k] = true;
 			d->failed[k]->next = NULL;

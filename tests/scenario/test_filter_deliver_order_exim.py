@@ -68,7 +68,7 @@ ID = re.compile(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b")
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 
 
-def deliver(binary, d, filt, rcpts, one):
+def deliver(binary, d, filt, rcpts, one, env=None):
     d.mkdir()
     (d / "spool").mkdir()
     os.chmod(d, 0o777)
@@ -78,9 +78,9 @@ def deliver(binary, d, filt, rcpts, one):
     conf = d / "conf"
     conf.write_text(CONF.format(d=d, one=one))
     p = subprocess.run([binary, "-C", str(conf), "-odq", "-f", "s@vm", *rcpts.split()],
-                       input="Subject: t\n\nbody\n", capture_output=True, text=True, timeout=60)
+                       input="Subject: t\n\nbody\n", capture_output=True, text=True, timeout=60, env=env)
     assert p.returncode == 0, p.stderr
-    subprocess.run([binary, "-C", str(conf), "-qf"], capture_output=True, text=True, timeout=120)
+    subprocess.run([binary, "-C", str(conf), "-qf"], capture_output=True, text=True, timeout=120, env=env)
     raw = STAMP.sub("", (d / "spool" / "log" / "mainlog").read_text())
     first = ID.search(raw).group(0)
     return [ID.sub("ID", line) for line in raw.splitlines() if line.startswith(first + " ")]
@@ -142,4 +142,34 @@ def test_unable_to_set_names_the_address_like_exim(postern_bin, tmp_path):
             time.sleep(0.1)
         got.append(line)
     assert got[0] == ["local delivery to x1 <x1@vm> transport=f"]
+    assert got[1] == got[0]
+
+
+def test_bounce_failures_ignored_and_frozen_like_exim(postern_bin, tmp_path):
+    """The system filter adds an unrouteable and a local address to every message, so to its
+    own bounce too; that bounce (delivered as the exim user after the untrusted -C) fails all
+    three: the two that time out are logged "error ignored", newest first, and the unrouteable
+    one freezes it (observed with Exim 4.96)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    reachable_by_exim_user(tmp_path)
+    filt = "# Exim filter\nunseen deliver nosuch@nowhere.vm\nunseen deliver a1@vm\n"
+    got = []
+    for binary, name in ((EXIM, "exim"), (postern_bin, "postern")):
+        d = tmp_path / name
+        # without the test aid: the bounce's delivery loses root as Exim's does
+        deliver(binary, d, filt, "u1@vm", "x",
+                env={k: v for k, v in os.environ.items() if k != "POSTERN_TEST_TRUST_CONFIG"})
+        bounce = []
+        for _ in range(100):   # the bounce is delivered by a process of its own
+            raw = STAMP.sub("", (d / "spool" / "log" / "mainlog").read_text())
+            ids = list(dict.fromkeys(ID.findall(raw)))
+            bounce = [re.sub(r"euid=\d+", "euid=N", line.split(" ", 1)[1])
+                      for line in raw.splitlines() if len(ids) > 1 and line.startswith(ids[1] + " ")]
+            if bounce and bounce[-1].startswith("Frozen"):
+                break
+            time.sleep(0.1)
+        got.append(bounce[1:])   # not the arrival line (U=, S=)
+    assert got[0][-3:] == ["a1@vm <system-filter>: error ignored", "s@vm: error ignored",
+                           "Frozen (delivery error message)"], got[0]
     assert got[1] == got[0]
