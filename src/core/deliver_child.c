@@ -26,8 +26,10 @@ static bool journal_early(void *ctx, const address_item *const *addrs, size_t n)
 	if (d->journal_fd < 0 || d->dont_deliver || n == 0)
 		return true;
 	sv *done = arena_alloc(pool_msg, n * sizeof *done);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		done[i] = addrs[i]->unique.len ? addrs[i]->unique : addrs[i]->address;
+		((address_item *)addrs[i])->journaled = true;   /* journal_delivered leaves it out */
+	}
 	xbuf err;
 	xbuf_init(&err, pool_msg);
 	if (!djournal_write_sealed(d->journal_fd, d->m->id, done, n, &err)) {
@@ -45,13 +47,13 @@ static bool journal_delivered(dctx *d, dbatch *b, xbuf *err)
 		return true;
 	size_t nok = 0;
 	for (address_item *a = b->addrs; a; a = a->next)
-		nok += a->result == ADDR_OK;
+		nok += a->result == ADDR_OK && !a->journaled;
 	if (!nok)
 		return true;
 	sv *done = arena_alloc(pool_msg, nok * sizeof *done);
 	size_t k = 0;
 	for (address_item *a = b->addrs; a; a = a->next)
-		if (a->result == ADDR_OK)
+		if (a->result == ADDR_OK && !a->journaled)
 			done[k++] = a->unique.len ? a->unique : a->address;
 	xbuf_reset(err);
 	if (!djournal_write_sealed(d->journal_fd, d->m->id, done, k, err)) {

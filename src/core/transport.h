@@ -38,8 +38,9 @@ typedef struct tp_ctx {
 	bool forced;                  /* -M, -qf, -qff: try hosts whose retry time has not come (the
 	                               * records are still updated), as Exim does */
 	/* Journal addresses delivered before the transport is done with the batch (the smtp
-	 * transport after each max_rcpt transaction, as Exim's does), so a transport process killed
-	 * later does not have them delivered again. NULL: no journal (-N). */
+	 * transport after each transaction, as Exim's does), so a transport process killed later
+	 * does not have them delivered again; they are marked journaled and the batch's own record
+	 * leaves them out. NULL: no journal (-N). */
 	bool (*journal)(void *ctx, const address_item *const *addrs, size_t n);
 	void *journal_ctx;
 } tp_ctx;

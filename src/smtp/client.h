@@ -258,8 +258,8 @@ typedef struct smtpc_message {
 	bool (*rewind)(void *ctx);
 	void *read_ctx;
 	bool crlf;
-	/* Called after each transaction that more of the message's follow on this connection
-	 * (max_rcpt), with its recipients and their results (NULL: not wanted). */
+	/* Called after each completed transaction of the message (several with max_rcpt), before
+	 * anything else is sent, with its recipients and their results (NULL: not wanted). */
 	void (*txn_done)(void *ctx, const struct smtpc_rcpt *r, size_t n);
 	void *txn_ctx;
 } smtpc_message;

@@ -651,7 +651,7 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 		}
 		if (stop)
 			break;
-		if (m->txn_done && off + k < n)
+		if (m->txn_done)
 			m->txn_done(m->txn_ctx, r + off, k);
 	}
 	return c->usable;

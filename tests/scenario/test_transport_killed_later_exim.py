@@ -9,7 +9,10 @@ Observed with Exim:
 - max_rcpt = 2 with four recipients: one process sends two transactions over one connection;
   killed in the second, every recipient gets the "Delivery status for <address>: got 0 of 7
   bytes ..." line (main and panic log) and an "==" line, yet the first transaction's recipients
-  are delivered in -H (the process journaled them: "D" in -bp)."""
+  are delivered in -H (the process journaled them: "D" in -bp);
+- killed while it waits for the reply to QUIT, after one transaction the server took: both
+  recipients get the two lines all the same, and are delivered in -H.
+The stall point: the second end of data over all connections, or (quit) every QUIT."""
 import socket
 import threading
 import time
@@ -24,9 +27,11 @@ pytestmark = tk.pytestmark
 
 
 class StallSecond:
-    """Any number of connections; the second end of data over all of them is never answered."""
+    """Any number of connections; the second end of data over all of them (or, quit, every QUIT)
+    is never answered."""
 
-    def __init__(self, port):
+    def __init__(self, port, quit=False):
+        self.quit = quit
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -67,6 +72,10 @@ class StallSecond:
             elif u.startswith((b"MAIL", b"RCPT", b"RSET")):
                 c.sendall(b"250 ok\r\n")
             elif u.startswith(b"QUIT"):
+                if self.quit:
+                    self.peer = peer
+                    self.stalled.set()
+                    time.sleep(60)
                 c.sendall(b"221 bye\r\n")
                 return
 
@@ -74,11 +83,11 @@ class StallSecond:
 CONF = tk.CONF.replace("keep_environment =", "keep_environment =\nremote_max_parallel = 1", 1)
 
 
-def attempt(binary, d, max_rcpt, nrcpt, monkeypatch):
+def attempt(binary, d, max_rcpt, nrcpt, monkeypatch, quit=False):
     servers = []
 
     def server(port):
-        servers.append(StallSecond(port))
+        servers.append(StallSecond(port, quit))
         return servers[-1]
     monkeypatch.setattr(tk, "StallAfterData", server)
     monkeypatch.setattr(tk, "CONF", CONF.replace("  allow_localhost", f"  allow_localhost\n  max_rcpt = {max_rcpt}", 1))
@@ -104,13 +113,16 @@ def attempt(binary, d, max_rcpt, nrcpt, monkeypatch):
     return log, panic, [x.strip() for x in bp.splitlines()[1:]], conv
 
 
-@pytest.mark.parametrize("max_rcpt,nrcpt", [(1, 2), (2, 4)])
-def test_killed_after_some_like_exim(postern_bin, tmp_path, monkeypatch, max_rcpt, nrcpt):
+@pytest.mark.parametrize("max_rcpt,nrcpt,quit", [(1, 2, False), (2, 4, False), (2, 2, True)])
+def test_killed_after_some_like_exim(postern_bin, tmp_path, monkeypatch, max_rcpt, nrcpt, quit):
     reachable_by_exim_user(tmp_path)
-    exim = attempt(EXIM, tmp_path / "exim", max_rcpt, nrcpt, monkeypatch)
-    ours = attempt(postern_bin, tmp_path / "postern", max_rcpt, nrcpt, monkeypatch)
+    exim = attempt(EXIM, tmp_path / "exim", max_rcpt, nrcpt, monkeypatch, quit)
+    ours = attempt(postern_bin, tmp_path / "postern", max_rcpt, nrcpt, monkeypatch, quit)
     assert ours == exim
-    if max_rcpt == 2:
+    if quit:
+        assert sum(x.startswith("Delivery status for r") for x in exim[0]) == 2
+        assert exim[2][:3] == ["D loc@vm", "D r1@r.test", "D r2@r.test"]
+    elif max_rcpt == 2:
         assert sum(x.startswith("Delivery status for r") for x in exim[0]) == 4
         assert exim[2][:3] == ["D loc@vm", "D r1@r.test", "D r2@r.test"]
     else:

@@ -451,9 +451,10 @@ static void rcpt_deferred(batch *b, address_item *a, const smtpc_rcpt *r, bool m
 		retry_text(b, 0, text, true), false, false);
 }
 
-/* smtpc_message.txn_done: journal the delivered recipients of a transaction that more follow
- * (observed with Exim 4.96: a transport process killed in the second max_rcpt transaction
- * leaves the first one's recipients delivered in -H, though all are logged "=="). */
+/* smtpc_message.txn_done: journal the delivered recipients of each transaction before anything
+ * more is sent (observed with Exim 4.96: a transport process killed in the second max_rcpt
+ * transaction, or waiting for the reply to QUIT, leaves the recipients the server took
+ * delivered in -H, though all are logged "=="). */
 typedef struct txn_journal {
 	batch *b;
 	const smtpc_rcpt *r0;         /* r[0] of the whole send */
