@@ -100,11 +100,11 @@ CASES = {
 }
 
 
-def run(who, nrcpt, max_rcpt, prdr, finals, monkeypatch):
+def run(who, nrcpt, max_rcpt, prdr, finals, monkeypatch, rcpts=None):
     monkeypatch.setattr(e2e, "ScriptedServer", lambda *a: Server(finals))
     monkeypatch.setattr(e2e, "CONF", CONF)
     extra = f"  max_rcpt = {max_rcpt}" + ("" if prdr else "\n  hosts_try_prdr =")
-    srv, lines, bounce, _ = e2e.deliver(who, ("", [1]), rcpts=[f"r{i}@r.test" for i in range(1, nrcpt + 1)],
+    srv, lines, bounce, _ = e2e.deliver(who, ("", [1]), rcpts=rcpts or [f"r{i}@r.test" for i in range(1, nrcpt + 1)],
                                         extra=extra)
     return srv.lines, lines, failure_part(bounce)
 
@@ -126,3 +126,13 @@ def test_what_exim_showed(monkeypatch):
         '\\\\n250 OK done"' in "\n".join(lines)
     _, lines, _ = run("postern", *CASES["prdr-550-second"], monkeypatch)
     assert sum(x.startswith("** ") for x in lines) == 6
+
+
+def test_duplicate_remote_recipient_like_exim(monkeypatch):
+    """r1@r.test and r1@R.TEST are one address (the domain is caseless): Exim sends one RCPT for
+    them and logs one line."""
+    rcpts = ["r1@r.test", "r1@R.TEST", "r4@r.test"]
+    exim = run("exim", 0, 10, True, {}, monkeypatch, rcpts)
+    ours = run("postern", 0, 10, True, {}, monkeypatch, rcpts)
+    assert sum(c.startswith("1> RCPT") for c in exim[0]) == 2
+    assert ours == exim
