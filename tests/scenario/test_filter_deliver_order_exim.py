@@ -173,3 +173,31 @@ def test_bounce_failures_ignored_and_frozen_like_exim(postern_bin, tmp_path):
     assert got[0][-3:] == ["a1@vm <system-filter>: error ignored", "s@vm: error ignored",
                            "Frozen (delivery error message)"], got[0]
     assert got[1] == got[0]
+
+
+def test_system_filter_errors_to_any_address_like_exim(postern_bin, tmp_path):
+    """In the system filter "deliver ... errors_to" may name any address (a user's filter only
+    its own): the unrouteable address's failure report goes to eto@vm (observed with Exim
+    4.96; its delivery as the exim user then fails, as Exim's does)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    reachable_by_exim_user(tmp_path)
+    filt = "# Exim filter\nif not error_message then\n  unseen deliver nosuch@nowhere.vm errors_to eto@vm\nendif\n"
+    env = {k: v for k, v in os.environ.items() if k != "POSTERN_TEST_TRUST_CONFIG"}
+    got = []
+    for binary, name in ((EXIM, "exim"), (postern_bin, "postern")):
+        d = tmp_path / name
+        first = deliver(binary, d, filt, "u1@vm", "x", env=env)
+        bounce = []
+        for _ in range(100):   # the report is delivered by a process of its own
+            raw = STAMP.sub("", (d / "spool" / "log" / "mainlog").read_text())
+            ids = list(dict.fromkeys(ID.findall(raw)))
+            bounce = [re.sub(r"euid=\d+", "euid=N", line.split(" ", 1)[1])
+                      for line in raw.splitlines() if len(ids) > 1 and line.startswith(ids[1] + " ")]
+            if bounce and bounce[-1] == "Completed":
+                break
+            time.sleep(0.1)
+        got.append(([x for x in first if x != "ID Completed"], bounce[1:]))
+    assert "ID ** nosuch@nowhere.vm <system-filter>: Unrouteable address" in got[0][0]
+    assert "eto@vm: error ignored" in got[0][1]
+    assert got[1] == got[0]
