@@ -160,6 +160,7 @@ typedef struct address_item {
 	                                   * option named (the "=>" line shows it) */
 	bool txn_first;                   /* the first recipient of a later SMTP transaction on the
 	                                   * same connection (max_rcpt): logged "=>" again, as Exim */
+	bool journaled;                   /* in -J already (tp_ctx.journal: the transport's own record) */
 	bool ignore_error;                /* its failure sends no report: "<addr>: error ignored"
 	                                   * (a Sieve vacation reply, as Exim 4.96) */
 	int tcp_fastopen;                 /* a tfo_state (core/tfo_state.h): the connection was

@@ -29,6 +29,7 @@
 #include "core/spool_integrity.h"
 #include "core/tp_output.h"
 #include "core/transport.h"
+#include "lib/hashtab.h"
 #include "lib/log.h"
 #include "search/match.h"
 #include "search/search.h"
@@ -494,6 +495,72 @@ static bool domain_in(xp_env *env, const char *list, sv domain)
 	return match_isinlist(domain, xbuf_sv(&exp), ':', MATCH_DOMAIN, true, NULL, &err) == SEARCH_OK;
 }
 
+/* Exim drops an address whose unique key an earlier one on the delivery lists has (local list,
+ * then remote; pipe, file and reply items are never duplicates) and gives it the first one's
+ * fate without a log line of its own. Observed with 4.96: recipients "u1@VM u1@vm" deliver
+ * once, as u1@VM (the domain is caseless in the key, the local part is not: "U1@vm" is
+ * another address); two redirections to the same address deliver it once, under the first in
+ * delivery order; a system filter's "deliver one@vm" beside the recipient one@vm too. */
+typedef struct dup_seen {
+	hashtab *first;               /* key -> the address delivered for it */
+	address_item **dups;          /* dropped: dups[i] shares the fate of origs[i] */
+	address_item **origs;
+	size_t n, cap;
+} dup_seen;
+
+static sv dup_key(const address_item *a)
+{
+	size_t at = a->address.len;
+	while (at > 0 && a->address.p[at - 1] != '@')
+		at--;
+	if (at == 0)
+		return a->address;
+	return sv_cstr(arena_printf(pool_msg, "%.*s" SV_FMT, (int)at, a->address.p, SV_ARG(a->domain)));
+}
+
+static address_item *drop_duplicates(dup_seen *ds, address_item *list)
+{
+	address_item *out = NULL, **tail = &out;
+	for (address_item *a = list, *next; a; a = next) {
+		next = a->next;
+		a->next = NULL;
+		if (a->kind == ADDR_MAIL) {
+			if (!ds->first)
+				ds->first = hashtab_new(pool_msg, HASHTAB_CASE);
+			sv key = dup_key(a);
+			address_item *orig = hashtab_get(ds->first, key);
+			if (orig) {
+				if (ds->n == ds->cap) {
+					size_t nc = ds->cap ? ds->cap * 2 : 8;
+					address_item **x = arena_alloc(pool_msg, nc * sizeof *x), **y = arena_alloc(pool_msg, nc * sizeof *y);
+					if (ds->n) {
+						memcpy(x, ds->dups, ds->n * sizeof *x);
+						memcpy(y, ds->origs, ds->n * sizeof *y);
+					}
+					ds->dups = x;
+					ds->origs = y;
+					ds->cap = nc;
+				}
+				ds->dups[ds->n] = a;
+				ds->origs[ds->n++] = orig;
+				continue;
+			}
+			hashtab_put(ds->first, key, a);
+		}
+		*tail = a;
+		tail = &a->next;
+	}
+	return out;
+}
+
+/* A duplicate whose first is not finished keeps its own recipient for the next attempt. */
+static void duplicates_settle(dctx *d, const dup_seen *ds)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		if (ds->origs[i]->result != ADDR_OK && ds->origs[i]->result != ADDR_FAIL)
+			mark_pending(d, ds->dups[i]);
+}
+
 /* Addresses that wait in the queue this time (-odqs / queue_smtp_domains / -ql): deferred
  * without a log line, as Exim leaves them for the queue runner. */
 static address_item *hold_back(dctx *d, address_item *list)
@@ -532,20 +599,43 @@ static sv report_to(const dctx *d, const address_item *a)
 	return d->m->sender;
 }
 
+/* Observed from Exim 4.96: a Sieve vacation reply's failure, and a failure report's failure by
+ * retry timeout or past ignore_bounce_errors_after, are logged as ignored and dropped (no
+ * report, no freezing). */
+static bool error_ignored(const dctx *d, const address_item *f, sv to, time_t now)
+{
+	return f->ignore_error || (!to.len && (f->retry_timedout
+		|| now - d->m->received_time >= conf_main.ignore_bounce_errors_after));
+}
+
 static void send_bounces(dctx *d)
 {
 	time_t now = time(NULL);
 	bool *sent = arena_calloc(pool_msg, d->nfailed ? d->nfailed : 1, sizeof *sent);
+	/* A failure report's own failures: the ignored ones first, newest first, then the others
+	 * freeze it (observed with 4.96: "** s@vm: retry timeout exceeded", "** a1@vm ...", then
+	 * "a1@vm <system-filter>: error ignored", "s@vm: error ignored", "Frozen (delivery error
+	 * message)" for the unrouteable third). */
+	for (size_t i = d->m->sender.len ? 0 : d->nfailed; i-- > 0;) {
+		address_item *f = d->failed[i];
+		if (!error_ignored(d, f, report_to(d, f), now))
+			continue;
+		sent[i] = true;
+		dlog_error_ignored(f);
+		sv fin = f->unique.len ? f->unique : f->address;
+		xbuf err;
+		xbuf_init(&err, pool_scratch);
+		if (!djournal_append(d->sc, d->m->id, &fin, 1, &err))
+			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+		message_add_nonrecipient(d->m, fin);
+		tp_output_remove(pool_scratch, d->sc, d->m->id, f);
+	}
 	for (size_t i = 0; i < d->nfailed; i++) {
 		if (sent[i])
 			continue;
 		sv to = report_to(d, d->failed[i]);
-		/* Observed from Exim 4.96: a Sieve vacation reply's failure, and a failure report's
-		 * failure by retry timeout or past ignore_bounce_errors_after, are logged as ignored
-		 * and dropped (no report, no freezing). */
 		address_item *f = d->failed[i];
-		if (f->ignore_error || (!to.len && (f->retry_timedout
-			|| now - d->m->received_time >= conf_main.ignore_bounce_errors_after))) {
+		if (error_ignored(d, f, to, now)) {
 			sent[i] = true;
 			dlog_error_ignored(f);
 			sv fin = f->unique.len ? f->unique : f->address;
@@ -560,7 +650,7 @@ static void send_bounces(dctx *d)
 		/* Everything failing to the same place goes in one report. */
 		address_item *list = NULL, **tail = &list;
 		for (size_t k = i; k < d->nfailed; k++) {
-			if (sent[k] || !sv_eq(report_to(d, d->failed[k]), to))
+			if (sent[k] || !sv_eq(report_to(d, d->failed[k]), to) || error_ignored(d, d->failed[k], to, now))
 				continue;
 			sent[k] = true;
 			d->failed[k]->next = NULL;
@@ -801,6 +891,8 @@ static void finish(dctx *d, const char *id)
 	/* The rewritten -H records the deliveries: their directories first. */
 	sync_pending_dirs();
 	xbuf_reset(&err);
+	if (d->child_died)
+		(void)spool_read_journal(pool_msg, d->sc, id, d->m);
 	if (!spool_rewrite_header(d->sc, d->m, &err)) {
 		/* The journal stays: the next attempt reads it, so nothing is delivered twice. */
 		log_write(LOG_MAIN | LOG_PANIC, "failed to update the spool header: %s", xbuf_cstr(&err));
@@ -1069,7 +1161,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	rc.report_ctx = &d;
 	rc.syntax_errors = syntax_errors_report;
 	rc.syntax_errors_ctx = &d;
-	/* Deliveries the system filter set up are routed like recipients (before them). */
+	/* Deliveries the system filter set up are routed like recipients (before them), newest
+	 * first (the list is). */
 	for (address_item *a = filter_route, *next; a; a = next) {
 		next = a->next;
 		a->next = NULL;
@@ -1159,10 +1252,13 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	while (*lend)
 		lend = &(*lend)->next;
 	*lend = filter_ok;
-	remote = hold_back(&d, more_remote);
+	dup_seen dups = { 0 };
+	local = drop_duplicates(&dups, local);
+	remote = hold_back(&d, drop_duplicates(&dups, more_remote));
 	dlocal_run(&d, local);
 	if (remote)
 		dremote_run(&d, remote);
+	duplicates_settle(&d, &dups);
 	fail_timedout(&d);
 	send_bounces(&d);
 	if (d.journal_fd >= 0)

@@ -267,7 +267,10 @@ void ddied_write(const ddied *p, int status)
 		put(&what, p->driver);
 		put(&what, "\n"); /* Exim's text ends in a newline: an empty line follows (observed) */
 		what.b[what.n] = 0;
-		log_line(p, true, "Delivery status for ", p->addr[0], what.b);
+		/* One for each address of the batch (observed with 4.96: four recipients sent in two
+		 * max_rcpt transactions, all four get the line, then all four their "==" line). */
+		for (size_t i = 0; i < p->n; i++)
+			log_line(p, true, "Delivery status for ", p->addr[i], what.b);
 	}
 	for (size_t i = 0; i < p->n && !p->remote; i++)
 		log_line(p, true, "failed to read delivery status for ", p->addr[i], " from delivery subprocess");

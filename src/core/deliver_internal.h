@@ -129,6 +129,7 @@ struct dctx {
 	const char *freeze_reason;
 	bool freeze_logged;           /* the reason was logged already (system filter) */
 	bool extra_pending;           /* an address the system filter added is not finished */
+	bool child_died;              /* a transport process died: what it journaled goes into -H */
 	bool originals_stop;          /* the system filter said fail/freeze/defer or delivered */
 	int journal_fd;               /* -J open for appending, for transport children; -1: not yet */
 	address_item **onetime;       /* deferred children of one_time routers: new recipients */

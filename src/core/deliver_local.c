@@ -369,7 +369,6 @@ bool dbatch_read(dbatch *b)
 
 void dbatch_finish(dctx *d, dbatch *b)
 {
-	(void)d;
 	if (b->inproc && !b->inproc_records)
 		return; /* the results are in the addresses already */
 	bool killed = false;
@@ -409,14 +408,18 @@ void dbatch_finish(dctx *d, dbatch *b)
 		log_write(LOG_MAIN | LOG_PANIC, "%s transport: bad result records: %s", b->t->name, xbuf_cstr(&err));
 	/* A remote transport process that ended abnormally before sending anything: Exim 4.96's
 	 * lines for its killed smtp transport process (observed with kill -9 during the data):
-	 * "Delivery status for <first address>: got 0 of 7 bytes (pipeheader) from transport process
-	 * <pid> for transport smtp" and an empty line (main and panic log), then every address of the
-	 * batch deferred with the status as its text, and the message frozen; the rest of the
-	 * attempt (bounces for other addresses) goes on. */
+	 * "Delivery status for <address>: got 0 of 7 bytes (pipeheader) from transport process <pid>
+	 * for transport smtp" and an empty line (main and panic log) for each address of the batch,
+	 * then every one deferred with the status as its text, and the message frozen; the rest of
+	 * the attempt (bounces for other addresses) goes on. What the process journaled (earlier
+	 * max_rcpt transactions) is delivered all the same: -H says so at the end (observed: "=="
+	 * for them, "D" in -bp). */
 	if (b->remote && i > 0 && b->buf.len == 0 && (status & 0xffff) != 0 && !WIFEXITED(status)) {
 		const char *drv = b->t->info ? b->t->info->name : b->t->name;
-		log_write(LOG_MAIN | LOG_PANIC, "Delivery status for %.*s: got 0 of 7 bytes (pipeheader) from transport "
-			"process %ld for transport %s\n", SV_ARG(list[0]->address), (long)b->pid, drv);
+		for (size_t k = 0; k < i; k++)
+			log_write(LOG_MAIN | LOG_PANIC, "Delivery status for %.*s: got 0 of 7 bytes (pipeheader) from "
+				"transport process %ld for transport %s\n", SV_ARG(list[k]->address), (long)b->pid, drv);
+		d->child_died = true;
 		sv text = sv_cstr(arena_printf(pool_msg, "%s transport process returned non-zero status 0x%04x: "
 			"terminated by signal %d", drv, (unsigned)status & 0xffff, WTERMSIG(status)));
 		for (size_t k = 0; k < i; k++) {

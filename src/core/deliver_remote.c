@@ -132,14 +132,16 @@ void dremote_run(dctx *d, address_item *list)
 	address_item *next;
 	/* Observed from Exim 4.96: with remote_max_parallel above 1 the recipients beyond the
 	 * transport's max_rcpt go in batches of their own, one process and connection each; with
-	 * 1, one process sends them all, in max_rcpt transactions over one connection. */
+	 * 1, one process sends them all, in max_rcpt transactions over one connection, except
+	 * with max_rcpt = 1: a process and connection for each recipient then too ("=>" lines
+	 * without "*", a QUIT after each). */
 	bool split = conf_main.remote_max_parallel > 1 && !d->o->cont;
 	for (address_item *a = list; a; a = next) {
 		next = a->next;
 		a->next = NULL;
 		dbatch *b;
 		for (b = batches; b; b = b->next) {
-			int full = split ? max_rcpt(b->t) : 0;
+			int full = split || (!d->o->cont && max_rcpt(b->t) == 1) ? max_rcpt(b->t) : 0;
 			if ((full == 0 || b->n < (size_t)full) && same_group(b->addrs, a, !multi_domain(d, b->t)))
 				break;
 		}

@@ -14,6 +14,7 @@
 
 #include "core/message.h"
 #include "core/priv.h"
+#include "core/priv_reexec.h"
 #include "core/priv_trust.h"
 #include "core/queue_named.h"
 #include "lib/caller_id.h"
@@ -121,10 +122,9 @@ static int parent_run(int fd, pid_t child)
 			spool_config msc = sc;
 			msc.queue_name = h.queue_len ? h.queue_name : NULL;
 			deliver_opts o = { .dont_deliver = h.dont_deliver, .queue_smtp = h.queue_smtp };
-			if (h.foreground)
-				deliver_message(&msc, h.id, &o);
-			else
-				deliver_start_background(&msc, h.id, &o);
+			/* As Exim's "exim [-C file] [-odi] -Mc id", which a pipe command sees as its
+			 * parent's command line. */
+			priv_reexec_delivery_root(&msc, h.id, &o, h.foreground);
 		}
 		char ack = 1;
 		if (!send_all(fd, &ack, 1))

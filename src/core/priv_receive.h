@@ -8,7 +8,8 @@
  * user for good and does the reception with the inherited standard descriptors; for each
  * message it has committed to the spool it hands the id to the root parent over a socket and
  * waits until the parent has started the delivery (-odi: done it), as Exim's receiving process
- * waits for its -Mc process. The parent exits with the child's status (or dies of its signal);
+ * waits for its -Mc process; the parent runs this program again as root for it, with Exim's
+ * command line, which a pipe command sees as its parent's. The parent exits with the child's status (or dies of its signal);
  * a killed parent takes the child with it (PR_SET_PDEATHSIG), since the caller knows its pid only.
  *
  * The parent treats what the child sends as coming from a less privileged process: the id and
@@ -32,8 +33,8 @@
 int priv_receive_split(void);
 
 /* In the reception child: hand a committed message to the root parent, which starts its delivery
- * as the parent's own would have (foreground: deliver_message, waited for; else
- * deliver_start_background). true when handed over (or when handing over failed: logged, the
+ * as Exim's does: "postern [-C file] [-odi] -Mc id" as root (foreground: waited for; else
+ * detached; priv_reexec_delivery_root). true when handed over (or when handing over failed: logged, the
  * message waits for a queue runner); false when this process is not a reception child and the
  * caller starts the delivery itself. */
 bool priv_receive_hand_off(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground);

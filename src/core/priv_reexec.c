@@ -135,8 +135,8 @@ static size_t build_argv(const char **argv, char *exe, size_t exe_size, const ch
 	return k;
 }
 
-/* In the child: become the exim user and run the delivery. Never returns. */
-static void exec_as_exim(const char **argv, bool keep_stderr)
+/* In the child: become the exim user (unless keep_root) and run the delivery. Never returns. */
+static void exec_as(const char **argv, bool keep_stderr, bool keep_root)
 {
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
@@ -158,7 +158,7 @@ static void exec_as_exim(const char **argv, bool keep_stderr)
 		dcont_close_fds_except(-1, -1);
 	xbuf err;
 	xbuf_init(&err, pool_scratch);
-	if (!priv_drop_to_exim(&err)) {
+	if (!keep_root && !priv_drop_to_exim(&err)) {
 		log_write(LOG_MAIN | LOG_PANIC, "delivery as the exim user: %s", xbuf_cstr(&err));
 		_exit(1);
 	}
@@ -183,8 +183,8 @@ static bool called_odi;
 void priv_reexec_set_foreground(bool odi) { called_odi = odi; }
 bool priv_reexec_foreground(void) { return called_odi; }
 
-void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground,
-	bool keep_stderr)
+static void reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground,
+	bool keep_stderr, bool keep_root)
 {
 	const char *argv[REEXEC_MAX_ARGS + 1];
 	char exe[4096];
@@ -206,11 +206,22 @@ void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_
 			if (p2 != 0)
 				_exit(p2 < 0 ? 1 : 0);
 		}
-		exec_as_exim(argv, keep_stderr || foreground);
+		exec_as(argv, keep_stderr || foreground, keep_root);
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+}
+
+void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground,
+	bool keep_stderr)
+{
+	reexec_delivery(sc, id, o, foreground, keep_stderr, false);
+}
+
+void priv_reexec_delivery_root(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground)
+{
+	reexec_delivery(sc, id, o, foreground, false, true);
 }
 
 void priv_reexec_queue_run(const queue_run_opts *o)
@@ -252,5 +263,5 @@ void priv_reexec_queue_run(const queue_run_opts *o)
 		argv[k++] = q;
 	}
 	argv[k] = NULL;
-	exec_as_exim(argv, true);
+	exec_as(argv, true, false);
 }

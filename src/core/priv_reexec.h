@@ -68,6 +68,12 @@ void priv_reexec_note_child(void);
 void priv_reexec_delivery(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground,
 	bool keep_stderr);
 
+/* The same with root kept: the root parent of a reception by root with a trusted configuration
+ * (priv_receive.h). Exim, set-uid, receives as the exim user and runs itself again to regain
+ * root; a pipe command sees that process as its parent (observed with 4.96, trusted or default
+ * configuration: "/usr/sbin/exim4 [-C file] [-odi] -Mc id" after -odi, -odf and -odb alike). */
+void priv_reexec_delivery_root(const spool_config *sc, const char *id, const deliver_opts *o, bool foreground);
+
 /* This process was called with -odi/-odf (main.c records it): Exim passes -odi on to the
  * processes it runs again, so a bounce made here is delivered in the foreground too. */
 void priv_reexec_set_foreground(bool odi);

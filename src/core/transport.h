@@ -37,6 +37,12 @@ typedef struct tp_ctx {
 	const char *uid_name;         /* the user the delivery runs as (for messages), may be NULL */
 	bool forced;                  /* -M, -qf, -qff: try hosts whose retry time has not come (the
 	                               * records are still updated), as Exim does */
+	/* Journal addresses delivered before the transport is done with the batch (the smtp
+	 * transport after each transaction, as Exim's does), so a transport process killed later
+	 * does not have them delivered again; they are marked journaled and the batch's own record
+	 * leaves them out. NULL: no journal (-N). */
+	bool (*journal)(void *ctx, const address_item *const *addrs, size_t n);
+	void *journal_ctx;
 } tp_ctx;
 
 typedef struct transport_ops {

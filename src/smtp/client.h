@@ -240,6 +240,8 @@ smtpc_conn *smtpc_connect_fd(arena *a, const smtpc_options *opt, const smtpc_hos
 
 /* One message to send. The content comes from read(): the message as the spool keeps it
  * (headers, blank line, body) with LF line ends, unless crlf (a CHUNKING spool in wire format). */
+struct smtpc_rcpt;
+
 typedef struct smtpc_message {
 	sv sender;                    /* envelope sender without <>; empty: <> */
 	sv envid;                     /* DSN ENVID (decoded); empty: none */
@@ -256,6 +258,10 @@ typedef struct smtpc_message {
 	bool (*rewind)(void *ctx);
 	void *read_ctx;
 	bool crlf;
+	/* Called after each completed transaction of the message (several with max_rcpt), before
+	 * anything else is sent, with its recipients and their results (NULL: not wanted). */
+	void (*txn_done)(void *ctx, const struct smtpc_rcpt *r, size_t n);
+	void *txn_ctx;
 } smtpc_message;
 
 typedef struct smtpc_rcpt {

@@ -346,8 +346,13 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
  * overall reply after a '\n'); 5xx fails and 4xx defers it with "PRDR error after DATA: ..."
  * (or the BDAT command) and no error number. An overall 5xx fails every accepted recipient,
  * an overall 4xx defers the ones that had a 2xx, both with the ordinary error after the end
- * of data. false when the connection is gone. */
-static bool prdr_replies(smtpc_conn *c, smtpc_rcpt *r, size_t n, const bool *accepted, sv eod_after)
+ * of data. A 2xx overall reply is added to the delivered recipients of the message's earlier
+ * transactions on this connection too (max_rcpt), once per transaction (observed with 4.96:
+ * three PRDR transactions log the first one's C="250 ok one\n250 OK done\n250 OK done\n250 OK
+ * done"). before: how many recipients of this message precede r[0] in its array. false when the
+ * connection is gone. */
+static bool prdr_replies(smtpc_conn *c, smtpc_rcpt *r, size_t before, size_t n, const bool *accepted,
+	sv eod_after)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!accepted[i])
@@ -369,6 +374,12 @@ static bool prdr_replies(smtpc_conn *c, smtpc_rcpt *r, size_t n, const bool *acc
 	if (!smtpc_get_reply(c, eod_after, true))
 		return false;
 	int code = c->reply.code;
+	for (smtpc_rcpt *e = r - before; code / 100 == 2 && e < r; e++) {
+		if (e->status == SMTPC_OK) {
+			xbuf_putc(&e->message, '\n');
+			xbuf_putsv(&e->message, xbuf_sv(&c->reply.text));
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!accepted[i])
 			continue;
@@ -392,8 +403,28 @@ static bool downconvert(const smtpc_conn *c, const smtpc_message *m)
 		|| (c->opt->utf8_downconvert == SMTPC_UTF8_IF_NEEDED && !(c->offered & SMTPC_OFFER_SMTPUTF8));
 }
 
-/* One transaction for r[0..n-1]. Returns false when the connection is gone. */
-static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
+/* A failed end of data (the overall reply, not LMTP's) ends the message's transactions on this
+ * connection (max_rcpt): as Exim 4.96 (observed), the recipients of the later ones, not sent,
+ * get the same error ("== r5 ... defer (-46) H=... SMTP error from remote mail server after end
+ * of data: 451 ...", or "**" for a 5xx). After PRDR the error
+ * reaches the earlier transactions' recipients too: a 5xx fails them all, delivered or not, and
+ * a 4xx defers the delivered ones (Exim's list is the whole message's). */
+static void data_failed(smtpc_conn *c, smtpc_rcpt *r, size_t before, size_t n, size_t after, bool prdr, sv eod_after,
+	bool *stop)
+{
+	*stop = true;
+	for (smtpc_rcpt *e = r + n; e < r + n + after; e++)
+		reply_to_rcpt(c, e, eod_after, SMTPC_ERRNO_DATA4XX);
+	for (smtpc_rcpt *e = r - before; prdr && e < r; e++)
+		if (c->reply.code / 100 == 5 || e->status == SMTPC_OK)
+			reply_to_rcpt(c, e, eod_after, SMTPC_ERRNO_DATA4XX);
+}
+
+/* One transaction for r[0..n-1], after before recipients of the same message (r[-before..-1])
+ * and before after more (r[n..n+after-1]); *stop when the message's transactions end here
+ * (data_failed). Returns false when the connection is gone. */
+static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t before, size_t n,
+	size_t after, bool *stop)
 {
 	bool downcvt = downconvert(c, m);
 	if (c->need_rset) {
@@ -523,9 +554,11 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 			if (!smtpc_get_reply(c, eod_after, true))
 				goto lost;
 			if (c->reply.code == 353) {
-				if (!prdr_replies(c, r, n, accepted, eod_after))
+				if (!prdr_replies(c, r, before, n, accepted, eod_after))
 					goto lost;
 				c->messages_sent++;
+				if (c->reply.code / 100 != 2 && (before || after))
+					data_failed(c, r, before, n, after, true, eod_after, stop);
 				return true;
 			}
 			have = true;  /* the server did not start PRDR: an ordinary reply for all */
@@ -554,6 +587,8 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 				reply_to_rcpt(c, &r[i], eod_after, SMTPC_ERRNO_DATA4XX);
 		}
 		c->messages_sent++;
+		if (have && !refused && !c->opt->lmtp && c->reply.code / 100 != 2 && after)
+			data_failed(c, r, before, n, after, false, eod_after, stop);
 		return true;
 	}
 	/* The transaction was opened but not completed: the next one (if any) starts with RSET.
@@ -609,10 +644,15 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 				set_rcpt(c, &r[i], SMTPC_DEFER, EIO, 0, SV_LIT("cannot read the message again for another transaction"));
 			break;
 		}
-		if (!transaction(c, m, r + off, k)) {
+		bool stop = false;
+		if (!transaction(c, m, r + off, off, k, n - off - k, &stop)) {
 			fail_open(c, r, n, NULL);
 			return false;
 		}
+		if (stop)
+			break;
+		if (m->txn_done)
+			m->txn_done(m->txn_ctx, r + off, k);
 	}
 	return c->usable;
 }

@@ -451,6 +451,32 @@ static void rcpt_deferred(batch *b, address_item *a, const smtpc_rcpt *r, bool m
 		retry_text(b, 0, text, true), false, false);
 }
 
+/* smtpc_message.txn_done: journal the delivered recipients of each transaction before anything
+ * more is sent (observed with Exim 4.96: a transport process killed in the second max_rcpt
+ * transaction, or waiting for the reply to QUIT, leaves the recipients the server took
+ * delivered in -H, though all are logged "=="). */
+typedef struct txn_journal {
+	batch *b;
+	const smtpc_rcpt *r0;         /* r[0] of the whole send */
+	const size_t *idx;            /* r[j] is b->addr[idx[j]] */
+} txn_journal;
+
+static void txn_done(void *ctx, const smtpc_rcpt *r, size_t n)
+{
+	txn_journal *j = ctx;
+	tp_ctx *c = j->b->c;
+	if (!c->journal)
+		return;
+	const address_item **ok = arena_alloc(c->a, (n ? n : 1) * sizeof *ok);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (r[i].status == SMTPC_OK)
+			ok[k++] = j->b->addr[j->idx[(size_t)(r + i - j->r0)]];
+	if (k)
+		(void)c->journal(c->journal_ctx, ok, k);   /* a failure is logged; the batch's own
+		                                             * journal record follows at its end */
+}
+
 static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 {
 	tp_ctx *c = b->c;
@@ -541,6 +567,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			r[k].dsn_flags = a->dsn_flags;
 			idx[k++] = i;
 		}
+	txn_journal tj = { .b = b, .r0 = r, .idx = idx };
+	m.txn_done = txn_done;
+	m.txn_ctx = &tj;
 	int sequence = 1;
 	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
 	bool continued = conn != NULL;
