@@ -406,18 +406,15 @@ static bool downconvert(const smtpc_conn *c, const smtpc_message *m)
 /* A failed end of data (the overall reply, not LMTP's) ends the message's transactions on this
  * connection (max_rcpt): as Exim 4.96 (observed), the recipients of the later ones, not sent,
  * get the same error ("== r5 ... defer (-46) H=... SMTP error from remote mail server after end
- * of data: 451 ...", or "**" for a 5xx). After PRDR the error
- * reaches the earlier transactions' recipients too: a 5xx fails them all, delivered or not, and
- * a 4xx defers the delivered ones (Exim's list is the whole message's). */
-static void data_failed(smtpc_conn *c, smtpc_rcpt *r, size_t before, size_t n, size_t after, bool prdr, sv eod_after,
-	bool *stop)
+ * of data: 451 ...", or "**" for a 5xx). The earlier transactions' recipients keep their
+ * results. Exim 4.96, after PRDR, applies the failure to them too (a 5xx fails the ones the
+ * server had accepted, a 4xx defers them and they are sent again): that bounces mail the server
+ * took responsibility for (RFC 5321 4.1.1.4) and duplicates it, so it is not copied. */
+static void data_failed(smtpc_conn *c, smtpc_rcpt *r, size_t n, size_t after, sv eod_after, bool *stop)
 {
 	*stop = true;
 	for (smtpc_rcpt *e = r + n; e < r + n + after; e++)
 		reply_to_rcpt(c, e, eod_after, SMTPC_ERRNO_DATA4XX);
-	for (smtpc_rcpt *e = r - before; prdr && e < r; e++)
-		if (c->reply.code / 100 == 5 || e->status == SMTPC_OK)
-			reply_to_rcpt(c, e, eod_after, SMTPC_ERRNO_DATA4XX);
 }
 
 /* One transaction for r[0..n-1], after before recipients of the same message (r[-before..-1])
@@ -557,8 +554,8 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 				if (!prdr_replies(c, r, before, n, accepted, eod_after))
 					goto lost;
 				c->messages_sent++;
-				if (c->reply.code / 100 != 2 && (before || after))
-					data_failed(c, r, before, n, after, true, eod_after, stop);
+				if (c->reply.code / 100 != 2 && after)
+					data_failed(c, r, n, after, eod_after, stop);
 				return true;
 			}
 			have = true;  /* the server did not start PRDR: an ordinary reply for all */
@@ -588,7 +585,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 		}
 		c->messages_sent++;
 		if (have && !refused && !c->opt->lmtp && c->reply.code / 100 != 2 && after)
-			data_failed(c, r, before, n, after, false, eod_after, stop);
+			data_failed(c, r, n, after, eod_after, stop);
 		return true;
 	}
 	/* The transaction was opened but not completed: the next one (if any) starts with RSET.

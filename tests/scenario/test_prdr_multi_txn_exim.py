@@ -6,9 +6,14 @@ Observed with Exim: each transaction of two or more recipients asks for PRDR; a 
 reply is added to the confirmation of every delivered recipient of the message so far, once per
 transaction (the first one's C= ends "\\n250 OK done" three times after three transactions). A
 failed overall reply ends the message's transactions (QUIT): the recipients not sent get the
-same error (4xx: "== ... defer (-46) ... after end of data: 451 ..."; 5xx: "**"); after PRDR it
-reaches the earlier transactions' recipients too (5xx: all of them fail, delivered or not; 4xx:
-the delivered ones defer). Without PRDR the earlier transactions keep their results."""
+same error (4xx: "== ... defer (-46) ... after end of data: 451 ..."; 5xx: "**"). Without PRDR
+the earlier transactions keep their results.
+
+Not copied: after PRDR, Exim 4.96 applies the failed overall reply to the earlier transactions'
+recipients too (5xx: all of them fail, those the server accepted included, and r2's own PRDR
+error is overwritten; 4xx: the accepted ones defer and are sent again). The server took
+responsibility for those (RFC 5321 4.1.1.4); a bounce for them is false and a retry duplicates
+them. Postern leaves the earlier transactions' results as they were (EARLIER_KEPT)."""
 import os
 import re
 import socket
@@ -109,13 +114,32 @@ def run(who, nrcpt, max_rcpt, prdr, finals, monkeypatch, rcpts=None):
     return srv.lines, lines, failure_part(bounce)
 
 
+# The cases where Exim's failed later PRDR transaction rewrites the first transaction's results
+# (r1 accepted, r2 refused by its PRDR reply): what Postern logs for those two instead.
+EARLIER_KEPT = {"prdr-451-second", "prdr-550-second"}
+FIRST_TXN = ['=> r1@r.test R=r T=t H=127.0.0.1 [127.0.0.1] PRDR C="250 ok one\\\\n250 OK done"',
+             "** r2@r.test R=r T=t H=127.0.0.1 [127.0.0.1]: PRDR error after DATA: 550 5.7.1 no two"]
+
+
+def first_txn(lines):
+    return [x for x in lines if re.match(r"(=>|==|\*\*) r[12]@", x)]
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_prdr_transactions_like_exim(case, monkeypatch):
     exim = run("exim", *CASES[case], monkeypatch)
     ours = run("postern", *CASES[case], monkeypatch)
     assert ours[0] == exim[0]
-    assert ours[1] == exim[1]
-    assert ours[2] == exim[2]
+    if case not in EARLIER_KEPT:
+        assert ours[1] == exim[1]
+        assert ours[2] == exim[2]
+        return
+    # Exim's bug, still there: the server's acceptance of r1 is overridden.
+    assert first_txn(exim[1])[0].startswith(("** r1@", "== r1@"))
+    assert first_txn(ours[1]) == FIRST_TXN
+    assert [x for x in ours[1] if x not in FIRST_TXN] == [x for x in exim[1] if x not in first_txn(exim[1])]
+    assert "r1@r.test" not in ours[2]
+    assert "r2@r.test\n    host 127.0.0.1 [127.0.0.1]\n    PRDR error after DATA: 550 5.7.1 no two" in ours[2]
 
 
 def test_what_exim_showed(monkeypatch):
@@ -125,7 +149,7 @@ def test_what_exim_showed(monkeypatch):
     assert 'r1@r.test R=r T=t H=127.0.0.1 [127.0.0.1] PRDR C="250 ok one\\\\n250 OK done\\\\n250 OK done' \
         '\\\\n250 OK done"' in "\n".join(lines)
     _, lines, _ = run("postern", *CASES["prdr-550-second"], monkeypatch)
-    assert sum(x.startswith("** ") for x in lines) == 6
+    assert sum(x.startswith("** ") for x in lines) == 5 and sum(x.startswith("=> ") for x in lines) == 1
 
 
 def test_duplicate_remote_recipient_like_exim(monkeypatch):
