@@ -443,6 +443,12 @@ void smtp_session_prepare_login(uid_t uid)
 	arena_reset(pool_scratch, m);
 }
 
+void smtp_session_reset(void)
+{
+	sess_die_install(NULL);
+	sess_die_after_data(false);
+}
+
 void smtp_session_prepare(void)
 {
 	smtp_session_prepare_login(caller_id_uid());
