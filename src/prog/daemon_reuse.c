@@ -14,6 +14,7 @@
 #include "conf/main_options.h"
 #include "core/acl.h"
 #include "core/dns.h"
+#include "core/tls_out.h"
 #include "expand/readsock_tls.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -38,13 +39,16 @@ bool daemon_reuse_reset(void)
 	log_set_id(NULL);
 	/* Lookup files are closed and their cached results (and named-list results) dropped, as
 	 * Exim's search_tidyup at the end of a connection: a file changed meanwhile is read anew. */
-	search_tidyup();
+	search_reset_connection();
 	/* DNS answers and ${readsocket} cache=yes answers: in Exim they live no longer than the
 	 * process, which is one connection's. */
 	dns_cache_flush();
 	xp_readsock_cache_clear();
 	/* An ACL file is read again by the next connection, as by Exim's next process. */
 	acl_cache_drop_files();
+	/* $tls_out_* of a callout's TLS session (process-wide, as in Exim; its strings were in
+	 * pool_conn). */
+	tls_out_clear();
 #if SUPPORT_TLS
 	reusable = tls_server_conn_reset();
 #endif
