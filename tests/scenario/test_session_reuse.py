@@ -404,3 +404,93 @@ def test_sighup_lets_a_busy_process_finish_then_retires_it(daemon):
     c = Smtp(d.port)
     assert c.pid != busy
     c.quit()
+
+
+VARS = ("c0=<$acl_c0> c9=<$acl_c9> m0=<$acl_m0> helo=<$sender_helo_name> name=<$sender_host_name> "
+        "hlf=<$host_lookup_failed> auth=<$authenticated_id> asnd=<$authenticated_sender> "
+        "sha=<$sender_host_authenticated> tls=<$tls_in_cipher> sni=<$tls_in_sni> peerdn=<$tls_in_peerdn> "
+        "snd=<$sender_address> rc=<$recipients_count> proto=<$received_protocol> "
+        "svf=<$sender_verify_failure> rvf=<$recipient_verify_failure> avm=<$acl_verify_message> "
+        "dnsl=<$dnslist_domain> dnssec=<$lookup_dnssec_authenticated> tout=<$tls_out_cipher> "
+        "count=<$smtp_count_at_connection_start>")
+
+COMPARE = """acl_smtp_connect = conn
+acl_smtp_helo = helo
+acl_smtp_mail = mail
+acl_smtp_rcpt = rcpt
+acl_smtp_data = data
+acl_smtp_quit = quit
+queue_only = true
+begin acl
+conn:
+  accept logwrite = CONN {v}
+helo:
+  accept logwrite = HELO {v}
+mail:
+  accept logwrite = MAIL {v}
+rcpt:
+  warn   condition = ${{if eq{{$local_part}}{{dirty}}}}
+         set acl_c0 = dirty-c0
+         set acl_c9 = dirty-c9
+         set acl_m0 = dirty-m0
+  accept logwrite = RCPT {v}
+data:
+  accept logwrite = DATA {v}
+quit:
+  accept logwrite = QUIT {v}
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = yes
+  server_set_id = $auth2
+"""
+
+
+def conversation(port, dirty):
+    c = Smtp(port)
+    assert c.cmd("EHLO dirty.test" if dirty else "EHLO clean.test").startswith("250")
+    if dirty:
+        assert c.cmd("AUTH PLAIN AHVzZXIxAHB3").startswith("235")
+        assert c.cmd("MAIL FROM:<d@client.test> AUTH=<d@client.test>").startswith("250")
+        assert c.cmd("RCPT TO:<dirty@server.test>").startswith("250")
+        assert c.cmd("DATA").startswith("354")
+        c.s.sendall(b"Subject: dirty\r\n\r\nx\r\n.\r\n")
+        assert c.reply().startswith("250")
+        c.cmd("MAIL FROM:<half@client.test>")     # a transaction left open
+    else:
+        assert c.message(1).startswith("250")
+    c.quit()
+    return c.pid
+
+
+def clean_lines(d, pid):
+    """The ACL lines of the connection served last by pid, without time, pid and message id."""
+    acl = r"^.*?\[\d+\] (\w{6}-\w{6}-\w{2} )?(?=(CONN|HELO|MAIL|RCPT|DATA|QUIT) )"
+    lines = [re.sub(acl, "", x) for x in d.mainlog.splitlines() if f"[{pid}] " in x and re.match(acl, x)]
+    if not any(x.startswith("CONN ") for x in lines):
+        return []
+    last = max(i for i, x in enumerate(lines) if x.startswith("CONN "))
+    return lines[last:]
+
+
+def test_a_second_connection_logs_what_a_fresh_process_logs(daemon):
+    """The same two conversations (a dirty one: AUTH, ACL variables set, a message, a
+    transaction left open; then a plain one) on a daemon that reuses its processes and on one
+    with a process per connection: the second conversation's variables at every ACL are the
+    same in both."""
+    cfg = COMPARE.format(v=VARS)
+    fresh = daemon("smtp_accept_process_reuse = 1\n" + cfg)
+    reused = daemon(cfg)
+    out = {}
+    for name, d in (("fresh", fresh), ("reused", reused)):
+        first = conversation(d.port, dirty=True)
+        if name == "reused":
+            back_in_pool(d, first)
+        second = conversation(d.port, dirty=False)
+        assert (second == first) == (name == "reused"), (name, first, second)
+        assert wait_for(lambda: len(clean_lines(d, second)) == 6), d.mainlog
+        out[name] = clean_lines(d, second)
+    assert out["reused"] == out["fresh"], "\n".join(out["reused"] + ["---"] + out["fresh"])
+    assert "c0=<> c9=<> m0=<>" in out["reused"][0] and "helo=<>" in out["reused"][0]
