@@ -271,8 +271,8 @@ static _Noreturn void worker(int chan)
 	char name[17] = "";
 	prctl(PR_GET_NAME, name, 0, 0, 0);
 	unsigned limit = daemon_reuse_limit();
+	prctl(PR_SET_NAME, "postern-idle", 0, 0, 0);
 	for (unsigned served = 0;;) {
-		prctl(PR_SET_NAME, "postern-idle", 0, 0, 0);
 		handout_msg m;
 		int fd = next_connection(chan, &m);
 		if (fd < 0)
@@ -286,6 +286,7 @@ static _Noreturn void worker(int chan)
 		if (last || rc != 0 || !daemon_reuse_reset())
 			daemon_session_exit(rc);
 		idle_signals();
+		prctl(PR_SET_NAME, "postern-idle", 0, 0, 0); /* idle before the daemon hears it */
 		done_msg d = { .magic = DONE_MAGIC, .served = served };
 		ssize_t r;
 		do

@@ -302,6 +302,17 @@ def fds(pid):
     return sorted(os.readlink(f"/proc/{pid}/fd/{x}") for x in os.listdir(f"/proc/{pid}/fd"))
 
 
+def zombies_of(pid):
+    out = []
+    for x in os.listdir("/proc"):
+        try:
+            if x.isdigit() and f") Z {pid} " in pathlib.Path(f"/proc/{x}/stat").read_text():
+                out.append(int(x))
+        except OSError:
+            pass
+    return out
+
+
 def rss_kb(pid):
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -340,6 +351,7 @@ def test_fds_and_memory_stable_over_many_connections(daemon, tmp_path):
     assert seen[busiest] - before > 200, seen
     back_in_pool(d, busiest)
     assert fds(busiest) == fds_before
+    assert zombies_of(busiest) == []          # nothing it started is left unreaped
     assert rss_kb(busiest) - rss_before < 1024, (rss_before, rss_kb(busiest))
     assert len(list((d.spool / "input").glob("*-H"))) == 200
     assert "PANIC" not in d.mainlog and not d.paniclog
