@@ -313,17 +313,18 @@ def zombies_of(pid):
     return out
 
 
-def rss_kb(pid):
+def rss_kb(pid, field="VmRSS"):
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return None
 
 
 def test_fds_and_memory_stable_over_many_connections(daemon, tmp_path):
-    """About 2000 connections (EHLO, a lookup, every tenth a message, QUIT) on a daemon whose
-    processes serve up to 5000: the processes that served the most have the same descriptors
-    as before and their memory does not grow."""
+    """About 2000 connections (EHLO, a lookup, every fourth a message, QUIT) on a daemon whose
+    processes serve up to 5000: the process that served the most has the same descriptors as
+    before and its anonymous memory does not grow (0.5 KB per message did, before reception
+    gave its scratch memory back)."""
     lookup = tmp_path / "table"
     lookup.write_text("k: v\n")
     os.chmod(lookup, 0o644)
@@ -337,23 +338,33 @@ def test_fds_and_memory_stable_over_many_connections(daemon, tmp_path):
             c = Smtp(d.port)
             seen[c.pid] = seen.get(c.pid, 0) + 1
             assert c.cmd(f"EHLO c{i}.test").startswith("250")
-            if i % 10 == 0:
+            if i % 4 == 0:
                 assert c.message(i).startswith("250")
             c.quit()
+            # mostly the same process next time: wait until it is idle again
+            deadline = time.time() + 2
+            while time.time() < deadline:
+                try:
+                    if pathlib.Path(f"/proc/{c.pid}/comm").read_text().strip() == "postern-idle":
+                        break
+                except OSError:
+                    break
+                time.sleep(0.0005)
+            time.sleep(0.001)
 
     run(300)
     busiest = max(seen, key=seen.get)
     assert seen[busiest] > 50, seen
     back_in_pool(d, busiest)
-    fds_before, rss_before = fds(busiest), rss_kb(busiest)
+    fds_before, rss_before = fds(busiest), rss_kb(busiest, "RssAnon")
     before = seen[busiest]
     run(1700)
-    assert seen[busiest] - before > 200, seen
+    assert seen[busiest] - before > 1000, seen
     back_in_pool(d, busiest)
     assert fds(busiest) == fds_before
     assert zombies_of(busiest) == []          # nothing it started is left unreaped
-    assert rss_kb(busiest) - rss_before < 1024, (rss_before, rss_kb(busiest))
-    assert len(list((d.spool / "input").glob("*-H"))) == 200
+    assert rss_kb(busiest, "RssAnon") - rss_before < 100, (rss_before, rss_kb(busiest, "RssAnon"))
+    assert len(list((d.spool / "input").glob("*-H"))) == 500
     assert "PANIC" not in d.mainlog and not d.paniclog
 
 
