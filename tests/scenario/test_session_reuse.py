@@ -106,8 +106,10 @@ def daemon(postern_bin, tmp_path):
 
 
 def back_in_pool(d, pid):
-    """The process has said its connection ended and waits for the next one."""
+    """The process has said its connection ended and waits for the next one. It is named idle
+    just before it tells the daemon, which reads that at its next turn: a moment more."""
     assert wait_for(lambda: pid in idle_of(d.proc.pid)), (pid, idle_of(d.proc.pid), d.mainlog)
+    time.sleep(0.1)
 
 
 def start_line(d, pid, n):
