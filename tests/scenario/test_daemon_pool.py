@@ -11,6 +11,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -93,6 +94,7 @@ def test_each_process_serves_up_to_the_reuse_limit(daemon, reuse):
         s.sendall(b"QUIT\r\n")
         s.recv(100)
         s.close()
+        time.sleep(0.05)      # time for a reused process to be back in the pool
     assert wait_for(lambda: d.mainlog.count(" served") == 12), d.mainlog
     pids = re.findall(r"\[(\d+)\] served", d.mainlog)
     assert len(pids) == 12
