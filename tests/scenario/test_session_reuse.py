@@ -519,3 +519,36 @@ def test_a_second_connection_logs_what_a_fresh_process_logs(daemon):
         out[name] = clean_lines(d, second)
     assert out["reused"] == out["fresh"], "\n".join(out["reused"] + ["---"] + out["fresh"])
     assert "c0=<> c9=<> m0=<>" in out["reused"][0] and "helo=<>" in out["reused"][0]
+
+
+def test_a_tls_connection_that_changed_the_shared_context_ends_its_process(daemon, tmp_path):
+    """A certificate named by an expansion is loaded into the daemon's cached context by each
+    connection (it is not cached): that would stay for the next client, so the process that
+    served such a TLS connection exits instead of serving another; a plain connection does not
+    touch the context and the process serves on."""
+    import subprocess
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(tmp_path / "k.pem"), "-out", str(tmp_path / "c.pem"), "-days", "2",
+                    "-subj", "/CN=reuse.test"], check=True, capture_output=True)
+    os.chmod(tmp_path / "k.pem", 0o644)
+    d = daemon(f"tls_advertise_hosts = *\n"
+               f"tls_certificate = ${{if eq{{$received_port}}{{0}}{{/nonexistent}}{{{tmp_path}/c.pem}}}}\n"
+               f"tls_privatekey = {tmp_path}/k.pem\n")
+    c = Smtp(d.port)
+    plain = c.pid
+    c.cmd("EHLO one.test")
+    c.quit()
+    back_in_pool(d, plain)                       # plain: serves on
+    c = Smtp(d.port)
+    assert c.pid == plain
+    c.cmd("EHLO two.test")
+    c.starttls()
+    assert c.cmd("EHLO two.test").startswith("250")
+    c.quit()
+    assert wait_for(lambda: not pid_alive(plain)), "served TLS with a changed context, still alive"
+    c = Smtp(d.port)
+    assert c.pid != plain
+    c.cmd("EHLO three.test")
+    c.starttls()
+    assert c.cmd("EHLO three.test").startswith("250")
+    c.quit()
