@@ -406,7 +406,12 @@ int daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_qu
 		close(fd); /* the peer went away meanwhile */
 		return 0;
 	}
-	return serve_conn(&ci, others, queue_only_load, accept_queue);
+	/* What the checks and the session leave in the scratch arena goes with the connection
+	 * (this process may serve another). */
+	arena_mark m = arena_getmark(pool_scratch);
+	int rc = serve_conn(&ci, others, queue_only_load, accept_queue);
+	arena_reset(pool_scratch, m);
+	return rc;
 }
 
 void daemon_accept_reset(void)
