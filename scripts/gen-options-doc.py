@@ -73,6 +73,7 @@ IN_EFFECT = {
     "smtp_ratelimit_rcpt": "checked at load (`malformed ratelimit data`)",
     "dns_servers": "DNS servers of every lookup (beyond Exim; see docs/dns.md)",
     "queue_run_parallel": "deliveries in flight at once in one queue run (beyond Exim; see docs/queue.md)",
+    "smtp_accept_process_reuse": "connections one daemon session process serves before it exits (beyond Exim; see docs/daemon.md)",
     "notifier_socket": "the daemon's abstract datagram socket, `$queue_size` (docs/daemon.md)",
     "dsn_extra_information": "DSN extra information in bounces (beyond Exim; see docs/bounces.md)",
     "dsn_from": "From: of bounces, warnings and DSNs",

@@ -8,7 +8,8 @@ from /proc/<pid>/stat, 10 ms ticks).
 
     sudo bench/accept/conncost.py BINARY PORT N [quit|msg]
 
-quit: connect, banner, QUIT; msg: one 2 KB message per connection. Environment: GAP; WRAP, a
+quit: connect, banner, QUIT; msg: one 2 KB message per connection. Environment: GAP; CONF, lines
+added to the configuration (e.g. "smtp_accept_process_reuse = 1" for a process per connection); WRAP, a
 command to run the daemon under (e.g. "strace -f -c -o FILE"); PERF=FILE records
 `perf record -p` of the daemon tree after the warm-up (CG=dwarf for DWARF call graphs).
 Compare two builds by alternating them, several runs each: single runs move by 10-20% on the
@@ -24,7 +25,8 @@ conf = d / "postern.conf"
 conf.write_text(f"spool_directory = {spool}\nexim_user = mail\nexim_group = mail\n"
     "local_interfaces = 127.0.0.1\n" f"daemon_smtp_ports = {port}\n"
     "smtp_accept_max = 0\nsmtp_connect_backlog = 128\nhost_lookup =\n"
-    "acl_smtp_rcpt = accept\nqueue_only = true\nbegin routers\nbegin transports\n")
+    "acl_smtp_rcpt = accept\nqueue_only = true\n" + os.environ.get("CONF", "").replace("\\n", "\n") + "\n"
+    "begin routers\nbegin transports\n")
 cg = pathlib.Path(f"/sys/fs/cgroup/cpuacct/conncost{port}")
 cg.mkdir(exist_ok=True)
 def inner():
@@ -84,7 +86,7 @@ else:
     p.send_signal(signal.SIGTERM)
 p.wait(timeout=30)
 def q(v, f): v = sorted(v); return v[int(len(v) * f)] * 1e3
-print(f"{os.path.basename(binary)} {mode} n={n}: banner med {q(ban,.5):.3f} p90 {q(ban,.9):.3f} ms; "
+print(f"{os.path.basename(binary)} {os.environ.get('CONF', '')} {mode} n={n}: banner med {q(ban,.5):.3f} p90 {q(ban,.9):.3f} ms; "
       f"quit->close med {q(quit_,.5):.3f} ms; total med {q(tot,.5):.3f} ms; "
       f"cpu/conn {(u1-u0)/n/1e6:.3f} ms of which daemon {(d1-d0)/n:.3f} ms")
 try: cg.rmdir()

@@ -240,6 +240,7 @@
 	X(smtp_accept_max_nonmail_hosts, OPT_STRING, const char *, 0, "*") \
 	X(smtp_accept_max_per_connection, OPT_STRING, const char *, 0, "1000") \
 	X(smtp_accept_max_per_host, OPT_STRING, const char *, 0, NULL) \
+	X(smtp_accept_process_reuse, OPT_INT, int, 0, 100) \
 	X(smtp_accept_queue, OPT_INT, int, 0, 0) \
 	X(smtp_accept_queue_per_connection, OPT_INT, int, 0, 10) \
 	X(smtp_accept_reserve, OPT_INT, int, 0, 0) \

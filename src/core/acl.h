@@ -165,6 +165,9 @@ void acl_ctx_release(acl_ctx *c);
 void acl_ctx_message_done(acl_ctx *c);
 /* Drop cached ACLs read from files or inline text (after a configuration reload). */
 void acl_cache_flush(void);
+/* The same, when any ACL read from a file is cached (between two connections of one process:
+ * Exim reads an ACL file once per connection's process). */
+void acl_cache_drop_files(void);
 
 /* Prepare a context (xbufs in arena a). */
 void acl_ctx_init(acl_ctx *c, arena *a, acl_where where, xp_env *env);

@@ -30,6 +30,16 @@ void acl_cache_flush(void)
 		arena_clear(cache_arena);
 }
 
+void acl_cache_drop_files(void)
+{
+	/* A file may change between two connections; the configuration's own ACLs cannot. */
+	for (acl_cached *a = cache; a; a = a->next)
+		if (a->kind == 'f') {
+			acl_cache_flush();
+			return;
+		}
+}
+
 static arena *cache_pool(void)
 {
 	if (!cache_arena)

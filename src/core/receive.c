@@ -57,7 +57,7 @@ static bool parse_size(sv v, long long *out)
 }
 
 /* message_size_limit is expanded for each message (it may depend on the sender host). */
-static long long size_limit(const message *m)
+static long long size_limit_in(const message *m)
 {
 	const char *src = conf_main.message_size_limit;
 	if (!src || !*src)
@@ -79,6 +79,16 @@ static long long size_limit(const message *m)
 		log_write(LOG_MAIN | LOG_PANIC, "invalid message_size_limit \"%s\"", xbuf_cstr(&out));
 		return 0;
 	}
+	return n;
+}
+
+/* The expansion's work is dropped from the scratch arena (it would otherwise stay there for
+ * every message of a session process). */
+static long long size_limit(const message *m)
+{
+	arena_mark mk = arena_getmark(pool_scratch);
+	long long n = size_limit_in(m);
+	arena_reset(pool_scratch, mk);
 	return n;
 }
 

@@ -81,6 +81,7 @@ static void undo_arrival(void *arg)
 void receive_log_arrival(receive_ctx *r)
 {
 	const message *m = r->m;
+	arena_mark mk = arena_getmark(pool_scratch); /* not to stay there for the process's life */
 	xbuf b;
 	xbuf_init(&b, pool_scratch);
 	arrival_text(r, &b);
@@ -92,11 +93,13 @@ void receive_log_arrival(receive_ctx *r)
 	/* The message log starts with the same facts: "Received from <sender> U=... S=..." */
 	if (conf_main.message_logs)
 		spool_msglog(&r->sc, m->id, "Received from %s", xbuf_cstr(&b) + 3);
+	arena_reset(pool_scratch, mk);
 }
 
 void receive_log_discarded(receive_ctx *r, const char *why)
 {
 	const message *m = r->m;
+	arena_mark mk = arena_getmark(pool_scratch);
 	xbuf b;
 	xbuf_init(&b, pool_scratch);
 	arrival_text(r, &b);
@@ -105,6 +108,7 @@ void receive_log_discarded(receive_ctx *r, const char *why)
 	log_write(LOG_MAIN, "=> blackhole (%s)", why);
 	log_write(LOG_MAIN, "Completed");
 	log_set_id(NULL);
+	arena_reset(pool_scratch, mk);
 }
 
 void receive_log_tls(const msg_origin *o, const logsel *ls, xbuf *out)

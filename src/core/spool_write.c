@@ -217,7 +217,12 @@ spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 		t->blen = (size_t)snprintf(t->buf, sizeof t->buf, "%s-D\n", id);
 		return t;
 	}
-	const char *dname = exim_style_name(pool_scratch, sc, "input", id, "-D");
+	/* Copied out of the scratch arena, which is reset at once: each message's name would
+	 * otherwise stay there for the life of a session process. */
+	char dname[sizeof t->dpath + 64];
+	arena_mark nm = arena_getmark(pool_scratch);
+	snprintf(dname, sizeof dname, "%s", exim_style_name(pool_scratch, sc, "input", id, "-D"));
+	arena_reset(pool_scratch, nm);
 	if (errno == EEXIST) {
 		xbuf_printf(err, "Failed to create spool file %s: %s", dname, strerror(EEXIST));
 		free(t);

@@ -246,6 +246,15 @@ static void readsock_cache_drop_spec(sv spec)
 	}
 }
 
+void xp_readsock_cache_clear(void)
+{
+	while (readsock_cache) {
+		readsock_cached *c = readsock_cache;
+		readsock_cache = c->next;
+		readsock_cache_free(c);
+	}
+}
+
 static const readsock_cached *readsock_cache_find(sv spec, sv request)
 {
 	for (readsock_cached *c = readsock_cache; c; c = c->next)

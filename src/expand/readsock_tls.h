@@ -20,6 +20,10 @@ typedef void (*xp_tls_end_fn)(void *handle);
 
 void xp_readsock_tls_register(xp_tls_start_fn start, xp_tls_end_fn end);
 
+/* Drop the answers ${readsocket} cache=yes kept (expand/items_io.c): they live for one
+ * connection, as in Exim, whose process serves one (prog/daemon_reuse.c). */
+void xp_readsock_cache_clear(void);
+
 /* Whether TLS is available to ${readsocket}. */
 bool xp_readsock_tls_available(void);
 

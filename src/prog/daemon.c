@@ -345,7 +345,9 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 	q->child_setup = close_listeners;
 	q->child_ctx = ls;
 	daemon_children children = { 0 };
-	struct pollfd *pfd = calloc(ls->n + 2, sizeof *pfd);
+	/* The listeners, then the channels of pre-forked processes serving a connection. */
+	enum { CHANNELS_MAX = 256 };
+	struct pollfd *pfd = calloc(ls->n + 2 + CHANNELS_MAX, sizeof *pfd);
 	if (!pfd)
 		abort();
 	/* One delivery launcher for every session, instead of a fork per connection. */
@@ -360,7 +362,9 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 	for (size_t i = 0; i < ls->n; i++)
 		if (ls->v[i].fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = ls->v[i].fd, .events = POLLIN };
+	size_t nlisten = np;
 	for (;;) {
+		size_t nchan = daemon_pool_pollfds(pfd + nlisten, CHANNELS_MAX);
 		qrun_sched_tick(q, time(NULL));
 		int timeout = qrun_sched_timeout_ms(q, time(NULL));
 #if SUPPORT_TLS
@@ -377,7 +381,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 		int pool_wait = daemon_pool_backoff_ms();
 		if (pool_wait >= 0 && (timeout < 0 || pool_wait < timeout))
 			timeout = pool_wait;
-		int r = poll(pfd, np, timeout);
+		int r = poll(pfd, nlisten + nchan, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_write(LOG_MAIN | LOG_PANIC, "daemon: poll failed: %s", strerror(errno));
 			sleep(1);
@@ -391,6 +395,9 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 			got_chld = 0;
 			reap(&children, q, ls);
 		}
+		/* Sessions that ended in processes that serve on: uncounted before any accept. */
+		if (r > 0 && nchan)
+			daemon_pool_channels_ready(pfd + nlisten, nchan, &children);
 		if (got_term) {
 			listen_close_all(ls);
 			daemon_notify_close();
@@ -413,7 +420,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 		}
 		if (pfd[1].revents & POLLIN)
 			daemon_notify_ready(q);
-		for (size_t i = 2; i < np; i++)
+		for (size_t i = 2; i < nlisten; i++)
 			if (pfd[i].revents & POLLIN)
 				daemon_accept_ready(pfd[i].fd, &children, ls);
 		daemon_pool_fill(1); /* a replacement, after the connections waiting were served */

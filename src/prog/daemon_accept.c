@@ -335,8 +335,9 @@ void daemon_worker_prepare(int chan)
 }
 
 /* The checks Exim makes after the fork (smtp_accept_reserve, smtp_load_reserve against
- * smtp_reserve_hosts), then the session. Never returns. */
-static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_only_load, bool accept_queue)
+ * smtp_reserve_hosts), then the session. Returns the process's exit code; the connection's
+ * descriptor is closed. */
+static int serve_conn(const conn_info *ci, int others, bool queue_only_load, bool accept_queue)
 {
 	bool reserved = false;
 	char buf[600];
@@ -349,7 +350,8 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list: connected=%d max=%d reserve=%d",
 					who_iface(ci), others, conf_main.smtp_accept_max, conf_main.smtp_accept_reserve);
-			daemon_session_exit(0);
+			close(ci->fd);
+			return 0;
 		}
 		reserved = true;
 	}
@@ -361,11 +363,14 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 			if (logging(LS_CONNECTION_REJECT))
 				log_write(LOG_MAIN, "temporarily refused connection from %s: not in reserve list and load average = %.2f",
 					who_iface(ci), load / 1000.0);
-			daemon_session_exit(0);
+			close(ci->fd);
+			return 0;
 		}
 	}
-	if (priv_is_root() && !launcher_and_drop(ci->fd, !queue_only_load && !accept_queue, ci->who))
-		daemon_session_exit(1);
+	if (priv_is_root() && !launcher_and_drop(ci->fd, !queue_only_load && !accept_queue, ci->who)) {
+		close(ci->fd);
+		return 1;
+	}
 
 	smtp_conn_params p;
 	memset(&p, 0, sizeof p);
@@ -388,16 +393,31 @@ static _Noreturn void serve_conn(const conn_info *ci, int others, bool queue_onl
 	if (spool_config_from_main(&sc, &err))
 		spool_spares_enable(&sc);
 	xbuf_free(&err);
-	daemon_session_exit(smtp_session_run(&p));
+	int rc = smtp_session_run(&p);
+	close(ci->fd);
+	return rc;
 }
 
-_Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue)
+int daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue)
 {
 	conn_info ci;
 	memset(&ci, 0, sizeof ci);
-	if (!fill_conn(fd, &ci))
-		daemon_session_exit(0); /* the peer went away meanwhile */
-	serve_conn(&ci, others, queue_only_load, accept_queue);
+	if (!fill_conn(fd, &ci)) {
+		close(fd); /* the peer went away meanwhile */
+		return 0;
+	}
+	/* What the checks and the session leave in the scratch arena goes with the connection
+	 * (this process may serve another). */
+	arena_mark m = arena_getmark(pool_scratch);
+	int rc = serve_conn(&ci, others, queue_only_load, accept_queue);
+	arena_reset(pool_scratch, m);
+	return rc;
+}
+
+void daemon_accept_reset(void)
+{
+	reserve_host_name = SV_NULL; /* it lived in pool_conn */
+	reserve_name_done = false;
 }
 
 /* One accepted connection in the daemon: the pre-fork limits, then the fork. */
@@ -459,7 +479,7 @@ static void handle_conn(int fd, daemon_children *c, const listen_set *listeners)
 	pid = fork();
 	if (pid == 0) {
 		daemon_child_setup(listeners);
-		serve_conn(&ci, (int)c->n, qol, aq);
+		daemon_session_exit(serve_conn(&ci, (int)c->n, qol, aq));
 	}
 	if (pid < 0) {
 		int e = errno;

@@ -45,17 +45,33 @@ void daemon_pool_fill(size_t max_forks); /* 0: up to the target */
 int daemon_pool_backoff_ms(void);         /* -1, or when a refill held back may start */
 bool daemon_pool_short(void);            /* below the target (and forking works) */
 pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue);
+/* reaped: true for an idle process (nothing more to do); a busy one is forgotten and false
+ * returned, so the caller uncounts its session as for any child. */
 bool daemon_pool_reaped(pid_t pid);
+/* The channels of processes serving a connection, for the daemon's poll (at most max), and
+ * their handling when readable: a "done" uncounts the session in c and makes the process idle
+ * again (or retires it). */
+struct pollfd;
+size_t daemon_pool_pollfds(struct pollfd *out, size_t max);
+void daemon_pool_channels_ready(const struct pollfd *fds, size_t n, daemon_children *c);
 void daemon_pool_discard(void);
 /* The same, then wait up to max_ms for those processes to have exited (daemon shutdown). */
 void daemon_pool_discard_wait(int max_ms);
 void daemon_pool_close_in_child(void);
 
 /* In a pre-forked process (daemon_accept.c): the set-up before a connection (delivery helper
- * if needed, privilege drop; chan is closed in any helper), then serving the connection with
- * the daemon's counts. _serve never returns. */
+ * if needed, privilege drop; chan is closed in any helper), then serving one connection with
+ * the daemon's counts; _serve closes fd and returns the session's exit code (0: it may serve
+ * another). */
 void daemon_worker_prepare(int chan);
-_Noreturn void daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue);
+int daemon_worker_serve(int fd, int others, bool queue_only_load, bool accept_queue);
+/* Between two connections of one process (daemon_reuse.c): how many connections a process may
+ * serve (smtp_accept_process_reuse, or 1 when the configuration uses something that cannot be
+ * reset), and the reset of every per-connection state before the next. */
+unsigned daemon_reuse_limit(void);
+bool daemon_reuse_reset(void);   /* false: this process must not serve another */
+/* daemon_accept.c's own per-connection state (the reserve-host name). */
+void daemon_accept_reset(void);
 /* _exit for a session process (pre-forked or not), removing its unused spare spool files. */
 _Noreturn void daemon_session_exit(int rc);
 

@@ -3,19 +3,28 @@
  * banner; Postfix avoids it by keeping prepared processes. The daemon keeps a few processes that
  * have already done that set-up and wait on a socketpair; an accepted connection (after every
  * check the daemon makes before forking, and its "SMTP connection from" line) is passed to one
- * of them with SCM_RIGHTS. Each serves exactly one connection and exits, as a forked child does,
- * so nothing can leak from one connection to the next; the daemon forks replacements after the
- * batch of accepts, off the connection's path.
+ * of them with SCM_RIGHTS. Each serves one connection at a time, up to
+ * smtp_accept_process_reuse connections (daemon_reuse.c: what is reset between two, and the
+ * configurations whose processes serve only one), then exits; the daemon forks replacements
+ * after the batch of accepts, off the connection's path.
+ *
+ * A process serving a connection counts as a session (smtp_accept_max and the rest) until it
+ * says over its channel that the connection has ended ("done"); it is then idle again. One that
+ * ends instead (its last connection, a failure, killed) is counted until it is reaped, as a
+ * forked child always was; its channel's end of file only removes it from the pool.
  *
  * Processes that may hold outdated state are not used: those forked before the TLS context or
- * the ticket keys changed (tls_daemon_generation) and those idle longer than POOL_MAX_AGE.
- * A SIGHUP re-exec discards the pool (the channels close on exec: the processes see the end of
- * file and exit); so does SIGTERM.
+ * the ticket keys changed (tls_daemon_generation) and those older than POOL_MAX_AGE; a process
+ * coming back in either state is retired instead. A SIGHUP re-exec discards the pool (the
+ * channels close on exec: idle processes see the end of file and exit, busy ones exit after
+ * their connection because nobody hears their "done"); so does SIGTERM.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -30,7 +39,9 @@
 #include "tls/tls.h"
 
 #define POOL_IDLE 8        /* idle processes kept ready */
-#define POOL_MAX_AGE 60    /* seconds; older idle processes are replaced, not used */
+#define POOL_IDLE_MAX 16   /* returning processes beyond this many idle ones are retired */
+#define POOL_TRACK 256     /* processes followed (idle and busy); beyond, one connection each */
+#define POOL_MAX_AGE 60    /* seconds; older processes are replaced, not used */
 #define POOL_YOUNG 2       /* seconds: an idle process that ends sooner "died young" */
 #define POOL_BACKOFF_MAX 60
 
@@ -38,13 +49,15 @@ typedef struct pool_proc {
 	pid_t pid;
 	int chan;          /* the daemon's end of the socketpair */
 	time_t born;
-	unsigned long seq; /* order of forking: the oldest is handed a connection first */
+	unsigned long seq; /* order of forking or of coming back: see pick() */
 	unsigned tls_gen;  /* tls_daemon_generation() when forked */
+	bool busy;         /* serving a connection: a session for the daemon's counts */
+	bool warm;         /* came back from a connection: fully prepared */
 } pool_proc;
 
 static struct {
-	pool_proc v[POOL_IDLE];
-	size_t n;
+	pool_proc v[POOL_TRACK];
+	size_t n, idle;
 	bool enabled;
 	bool fork_failed;  /* the last fill could not fork: wait for the next connection */
 	/* Idle processes that end as soon as they start (a log the exim user cannot open, say)
@@ -65,6 +78,13 @@ typedef struct handout_msg {
 } handout_msg;
 #define POOL_MAGIC 0x706f6f6cu
 
+/* What a process says when its connection has ended and it waits for the next one. */
+typedef struct done_msg {
+	uint32_t magic;
+	uint32_t served;   /* connections served so far */
+} done_msg;
+#define DONE_MAGIC 0x646f6e65u
+
 void daemon_pool_enable(const listen_set *listeners)
 {
 	pool.enabled = true;
@@ -75,15 +95,19 @@ void daemon_pool_close_in_child(void)
 {
 	for (size_t i = 0; i < pool.n; i++)
 		close(pool.v[i].chan);
-	pool.n = 0;
+	pool.n = pool.idle = 0;
 	pool.enabled = false;
 }
 
+/* kill_it only for an idle process (waiting for a connection: nothing is lost); a busy one
+ * whose channel is closed finishes its connection and exits. */
 static void drop(size_t i, bool kill_it)
 {
 	close(pool.v[i].chan);
-	if (kill_it)
-		kill(pool.v[i].pid, SIGTERM); /* idle, waiting for a connection: nothing is lost */
+	if (kill_it && !pool.v[i].busy)
+		kill(pool.v[i].pid, SIGTERM);
+	if (!pool.v[i].busy)
+		pool.idle--;
 	pool.v[i] = pool.v[--pool.n];
 }
 
@@ -91,8 +115,12 @@ bool daemon_pool_reaped(pid_t pid)
 {
 	for (size_t i = 0; i < pool.n; i++)
 		if (pool.v[i].pid == pid) {
+			if (pool.v[i].busy) {
+				drop(i, false); /* died mid-connection: the caller uncounts the session */
+				return false;
+			}
 			time_t now = time(NULL);
-			if (now - pool.v[i].born < POOL_YOUNG && now >= pool.v[i].born) {
+			if (!pool.v[i].warm && now - pool.v[i].born < POOL_YOUNG && now >= pool.v[i].born) {
 				pool.young_deaths++;
 				unsigned shift = pool.young_deaths < 6 ? pool.young_deaths : 6;
 				time_t wait = (time_t)1 << shift;
@@ -117,10 +145,11 @@ void daemon_pool_discard(void)
 
 void daemon_pool_discard_wait(int max_ms)
 {
-	pid_t pids[sizeof pool.v / sizeof pool.v[0]];
+	pid_t pids[POOL_TRACK];
 	size_t n = 0;
 	for (size_t i = 0; i < pool.n; i++)
-		pids[n++] = pool.v[i].pid;
+		if (!pool.v[i].busy)
+			pids[n++] = pool.v[i].pid;
 	daemon_pool_discard();
 	/* Idle processes leave at once, removing their spare spool files; waiting (bounded) means
 	 * that when the daemon is gone, so are they and their files. */
@@ -137,6 +166,59 @@ void daemon_pool_discard_wait(int max_ms)
 	}
 }
 
+size_t daemon_pool_pollfds(struct pollfd *out, size_t max)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < pool.n && k < max; i++)
+		if (pool.v[i].busy)
+			out[k++] = (struct pollfd){ .fd = pool.v[i].chan, .events = POLLIN };
+	return k;
+}
+
+static bool outdated(const pool_proc *p, time_t now, unsigned gen)
+{
+	return p->tls_gen != gen || now - p->born > POOL_MAX_AGE || now < p->born;
+}
+
+/* A busy process's channel is readable: its "done" (idle again, the session uncounted), or
+ * the end of file of a process that is ending (counted until reaped). */
+static void channel_ready(size_t i, daemon_children *c)
+{
+	pool_proc *p = &pool.v[i];
+	done_msg m;
+	ssize_t r;
+	do
+		r = recv(p->chan, &m, sizeof m, MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (r != (ssize_t)sizeof m || m.magic != DONE_MAGIC) {
+		drop(i, false);
+		return;
+	}
+	daemon_children_remove(c, p->pid);
+	p->busy = false;
+	p->warm = true;
+	p->seq = ++pool.forked;
+	pool.idle++;
+	/* (A certificate changed since is noticed at the next hand-over.) */
+	if (pool.idle > POOL_IDLE_MAX || outdated(p, time(NULL), tls_daemon_generation()))
+		drop(i, true);
+}
+
+void daemon_pool_channels_ready(const struct pollfd *fds, size_t n, daemon_children *c)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		for (size_t i = 0; i < pool.n; i++)
+			if (pool.v[i].busy && pool.v[i].chan == fds[k].fd) {
+				channel_ready(i, c);
+				break;
+			}
+	}
+}
+
 /* SIGTERM while idle (the daemon retiring or discarding the process): leave through
  * daemon_session_exit, which removes the spare spool files made in advance. */
 static volatile sig_atomic_t idle_term;
@@ -147,23 +229,21 @@ static void on_idle_term(int sig)
 	idle_term = 1;
 }
 
-/* The process side: wait for one connection, then serve it. Never returns. */
-static void worker(int chan)
+static void idle_signals(void)
 {
-	daemon_child_setup(pool.listeners);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_idle_term; /* no SA_RESTART: recvmsg returns EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
-	daemon_worker_prepare(chan);
-	/* Named apart while idle (ps, and tests counting sessions); a session once it serves. */
-	char name[17] = "";
-	prctl(PR_GET_NAME, name, 0, 0, 0);
-	prctl(PR_SET_NAME, "postern-idle", 0, 0, 0);
-	handout_msg m;
+}
+
+/* Wait for the daemon's next connection: its descriptor, or -1 when the daemon went away (end
+ * of file) or retired this process. */
+static int next_connection(int chan, handout_msg *m)
+{
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &m, sizeof m };
+	struct iovec iov = { m, sizeof *m };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
 	ssize_t r;
 	do
@@ -173,13 +253,48 @@ static void worker(int chan)
 	struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(c), sizeof fd);
-	close(chan);
-	prctl(PR_SET_NAME, name, 0, 0, 0);
-	if (r != (ssize_t)sizeof m || m.magic != POOL_MAGIC || fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-		daemon_session_exit(0); /* the daemon went away (end of file) or retired us; the
-		                         * handler stays: its SIGTERM often follows the end of file */
-	signal(SIGTERM, SIG_DFL); /* a connection handed over is served whatever came meanwhile */
-	daemon_worker_serve(fd, m.others, m.queue_only_load != 0, m.accept_queue != 0);
+	if (r != (ssize_t)sizeof *m || m->magic != POOL_MAGIC || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The process side: serve connections one at a time until the limit. Never returns. */
+static _Noreturn void worker(int chan)
+{
+	daemon_child_setup(pool.listeners);
+	idle_signals();
+	daemon_worker_prepare(chan);
+	/* Named apart while idle (ps, and tests counting sessions); a session once it serves. */
+	char name[17] = "";
+	prctl(PR_GET_NAME, name, 0, 0, 0);
+	unsigned limit = daemon_reuse_limit();
+	prctl(PR_SET_NAME, "postern-idle", 0, 0, 0);
+	for (unsigned served = 0;;) {
+		handout_msg m;
+		int fd = next_connection(chan, &m);
+		if (fd < 0)
+			daemon_session_exit(0); /* the handler stays: its SIGTERM often follows the end of file */
+		prctl(PR_SET_NAME, name, 0, 0, 0);
+		signal(SIGTERM, SIG_DFL); /* a connection handed over is served whatever came meanwhile */
+		bool last = ++served >= limit;
+		if (last)
+			close(chan); /* the daemon counts this session until it is reaped */
+		int rc = daemon_worker_serve(fd, m.others, m.queue_only_load != 0, m.accept_queue != 0);
+		if (last || rc != 0 || !daemon_reuse_reset())
+			daemon_session_exit(rc);
+		idle_signals();
+		prctl(PR_SET_NAME, "postern-idle", 0, 0, 0); /* idle before the daemon hears it */
+		done_msg d = { .magic = DONE_MAGIC, .served = served };
+		ssize_t r;
+		do
+			r = send(chan, &d, sizeof d, MSG_NOSIGNAL);
+		while (r < 0 && errno == EINTR && !idle_term);
+		if (r != (ssize_t)sizeof d)
+			daemon_session_exit(0); /* the daemon went away or no longer follows us */
+	}
 }
 
 static size_t target(void)
@@ -195,9 +310,14 @@ static bool backing_off(void)
 	return pool.backoff_until && time(NULL) < pool.backoff_until;
 }
 
+static bool short_of_idle(void)
+{
+	return pool.idle < target() && pool.n < POOL_TRACK;
+}
+
 int daemon_pool_backoff_ms(void)
 {
-	if (!pool.enabled || pool.n >= target() || pool.fork_failed || !backing_off())
+	if (!pool.enabled || !short_of_idle() || pool.fork_failed || !backing_off())
 		return -1;
 	time_t left = pool.backoff_until - time(NULL);
 	return left > 0 ? (int)left * 1000 : 0;
@@ -205,18 +325,18 @@ int daemon_pool_backoff_ms(void)
 
 bool daemon_pool_short(void)
 {
-	return pool.enabled && pool.n < target() && !pool.fork_failed && !backing_off();
+	return pool.enabled && short_of_idle() && !pool.fork_failed && !backing_off();
 }
 
 void daemon_pool_fill(size_t max_forks)
 {
-	if (!pool.enabled || pool.n >= target() || backing_off())
+	if (!pool.enabled || !short_of_idle() || backing_off())
 		return;
 	time_t now = time(NULL);
 	tls_daemon_before_fork(now); /* the processes inherit the current TLS context and keys */
 	unsigned gen = tls_daemon_generation();
 	pool.fork_failed = false;
-	for (size_t forks = 0; pool.n < target() && (max_forks == 0 || forks < max_forks); forks++) {
+	for (size_t forks = 0; short_of_idle() && (max_forks == 0 || forks < max_forks); forks++) {
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 			pool.fork_failed = true; /* not again before the next connection (no busy loop) */
@@ -236,26 +356,43 @@ void daemon_pool_fill(size_t max_forks)
 		fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 		pool.v[pool.n++] = (pool_proc){ .pid = pid, .chan = sv[0], .born = now, .seq = ++pool.forked,
 			.tls_gen = gen };
+		pool.idle++;
 	}
+}
+
+/* The idle process to hand a connection to: the one that came back last (warm: its memory
+ * and caches in use, and certainly prepared), else the oldest forked (a replacement forked
+ * after the last hand-over may still be preparing itself; a connection handed to it waits). */
+static size_t pick(void)
+{
+	size_t best = SIZE_MAX;
+	for (size_t j = 0; j < pool.n; j++) {
+		const pool_proc *q = &pool.v[j];
+		if (q->busy)
+			continue;
+		if (best == SIZE_MAX) {
+			best = j;
+			continue;
+		}
+		const pool_proc *b = &pool.v[best];
+		if (q->warm != b->warm ? q->warm : q->warm ? q->seq > b->seq : q->seq < b->seq)
+			best = j;
+	}
+	return best;
 }
 
 pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue)
 {
 	pool.fork_failed = false;
-	if (!pool.enabled || pool.n == 0)
+	if (!pool.enabled || pool.idle == 0)
 		return -1;
 	time_t now = time(NULL);
 	tls_daemon_before_fork(now);
 	unsigned gen = tls_daemon_generation();
-	while (pool.n) {
-		/* The oldest: the replacement forked after the last hand-over may still be preparing
-		 * itself (a connection handed to it waits until it is done). */
-		size_t i = 0;
-		for (size_t j = 1; j < pool.n; j++)
-			if (pool.v[j].seq < pool.v[i].seq)
-				i = j;
+	while (pool.idle) {
+		size_t i = pick();
 		pool_proc *p = &pool.v[i];
-		if (p->tls_gen != gen || now - p->born > POOL_MAX_AGE || now < p->born) {
+		if (outdated(p, now, gen)) {
 			drop(i, true);
 			continue;
 		}
@@ -275,12 +412,15 @@ pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_
 			r = sendmsg(p->chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		while (r < 0 && errno == EINTR);
 		pid_t pid = p->pid;
-		bool sent = r == (ssize_t)sizeof m;
-		drop(i, !sent); /* used (it has the connection) or unusable (died meanwhile) */
-		if (sent) {
-			pool.young_deaths = 0; /* it lived to take a connection */
-			return pid;
+		if (r != (ssize_t)sizeof m) {
+			drop(i, true); /* unusable (died meanwhile) */
+			continue;
 		}
+		pool.young_deaths = 0; /* it lived to take a connection */
+		/* Followed until its "done" (or its end of file when this was its last connection). */
+		p->busy = true;
+		pool.idle--;
+		return pid;
 	}
 	return -1;
 }

@@ -540,6 +540,13 @@ int search_find_list(const search_spec *spec, sv filename, sv key, xbuf *result,
 	return find_bounded(spec, filename, key, result, err, false);
 }
 
+void search_reset_connection(void)
+{
+	search_tidyup();
+	dnssec_authenticated[0] = '\0'; /* $lookup_dnssec_authenticated of the last lookup */
+	nesting = 0;
+}
+
 void search_tidyup(void)
 {
 	DEBUG(D_LOOKUP) debug_printf("search_tidyup called\n");

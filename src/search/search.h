@@ -100,6 +100,9 @@ int search_find(const search_spec *spec, sv filename, sv key, xbuf *result, xbuf
 
 /* Close cached handles and clear the result cache (end of message / -be line batch). */
 void search_tidyup(void);
+/* The same between two connections of one process (prog/daemon_reuse.c), and what the last
+ * lookup left for its variables. */
+void search_reset_connection(void);
 
 /* ---- Additions (h/search) ---- */
 

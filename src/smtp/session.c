@@ -443,6 +443,22 @@ void smtp_session_prepare_login(uid_t uid)
 	arena_reset(pool_scratch, m);
 }
 
+/* The last session run: what it holds outside pool_conn is freed by smtp_session_reset. */
+static smtp_session *last_session;
+
+void smtp_session_reset(void)
+{
+	smtp_session *s = last_session;
+	last_session = NULL;
+	if (s) {
+		acl_ctx_release(&s->acl);        /* the engines' own arenas */
+		acl_ctx_release(&s->expand_acl);
+		xp_env_release(&s->env);         /* compiled regexes of the connection */
+	}
+	sess_die_install(NULL);
+	sess_die_after_data(false);
+}
+
 void smtp_session_prepare(void)
 {
 	smtp_session_prepare_login(caller_id_uid());
@@ -994,6 +1010,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	static arena *cmd_arena;
 	smtp_session *s = &sess;
 	memset(s, 0, sizeof *s);
+	last_session = s;
 	s->p = p;
 	s->mode = p->mode;
 	s->conn = pool_conn;

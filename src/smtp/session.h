@@ -59,6 +59,9 @@ void smtp_tls_register(const smtp_tls_server *t);
 /* Run the session to completion (QUIT, drop, EOF, timeout). Returns the process exit code
  * (0 normally). */
 int smtp_session_run(const smtp_conn_params *p);
+/* Between two connections of one process (prog/daemon_reuse.c): what the session keeps
+ * outside its per-connection struct (the panic closedown's state). */
+void smtp_session_reset(void);
 /* Work a session does the same way for every connection, done in advance by a pre-forked
  * process while it waits (the caller's login name); optional. */
 void smtp_session_prepare(void);

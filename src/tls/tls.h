@@ -19,6 +19,12 @@ void tls_daemon_before_fork(time_t now);
  * keys changed, so a daemon knows that processes forked earlier hold outdated TLS state. */
 unsigned tls_daemon_generation(void);
 
+/* Between two connections of a reused session process (prog/daemon_reuse.c): free this
+ * connection's SSL object and its reference to the context. False when the connection loaded
+ * something into the daemon's shared context that would stay there for the next (options or
+ * certificates expanded per connection): that process must then not serve another. */
+bool tls_server_conn_reset(void);
+
 /* Whether port is listed in tls_on_connect_ports (a colon-separated list of port numbers). */
 bool tls_on_connect_port(int port);
 

@@ -40,10 +40,12 @@
 #include "tls/tls_resume.h"
 #include "tls/tls_selfsign.h"
 
-/* The connection's state: one per process (one SMTP connection per process). */
+/* The connection's state: one per process at a time (tls_server_conn_reset between two). */
 static struct {
 	SSL_CTX *ctx;
 	SSL *ssl;
+	bool shared;          /* ctx is the daemon's cached context (one object for every connection) */
+	bool shared_changed;  /* something that accumulates was loaded into it (see tls_server_conn_reset) */
 	msg_origin *origin;
 	xbuf *err;            /* where the certificate callback reports */
 	bool cert_failed;
@@ -213,6 +215,10 @@ SSL_CTX *tls_server_ctx_new(xbuf *err)
  * fork, so changing it affects no other connection. */
 static bool add_connection_settings(SSL_CTX *ctx, unsigned parts, msg_origin *o, xbuf *err)
 {
+	/* Settings below that are made every time overwrite the last connection's; loads that add
+	 * to the context (options, CA locations) mark a shared one as changed. */
+	if (conn.shared && !(parts & TLS_PART_CIPHERS))
+		conn.shared_changed = true;
 	if (!(parts & TLS_PART_CIPHERS) && !tls_apply_server_options(ctx, o, err)) return false;
 	if (!tls_resume_server_setup(ctx, o, err)) return false;
 	if (!tls_ocsp_server_setup(ctx, o, err)) return false;
@@ -221,6 +227,8 @@ static bool add_connection_settings(SSL_CTX *ctx, unsigned parts, msg_origin *o,
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 		return true;
 	}
+	if (conn.shared && !(parts & TLS_PART_VERIFY))
+		conn.shared_changed = true;
 	if (!(parts & TLS_PART_VERIFY) && !tls_load_verify_locations(ctx, o, err)) return false;
 	if (vmode == TLS_VERIFY_REQUIRE)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
@@ -233,6 +241,7 @@ static bool build_ctx(msg_origin *o, xbuf *err)
 {
 	unsigned parts = 0;
 	SSL_CTX *ctx = tls_server_cache_get(&parts);
+	conn.shared = ctx != NULL;
 	if (!ctx && !(ctx = tls_server_ctx_new(err))) return false;
 	if (!add_connection_settings(ctx, parts, o, err)) {
 		SSL_CTX_free(ctx);
@@ -337,8 +346,10 @@ static bool server_prepare(msg_origin *o, xbuf *err)
 	if (conn.ctx) return true;
 	bool ok = build_ctx(o, err);
 	if (ok && !conn.certs_in_ctx && !sni_dependent(conf_main.tls_certificate)
-			&& !sni_dependent(conf_main.tls_privatekey))
+			&& !sni_dependent(conf_main.tls_privatekey)) {
+		conn.shared_changed |= conn.shared;
 		ok = conn.certs_in_ctx = tls_load_server_certificates(NULL, conn.ctx, o, err);
+	}
 	if (!ok) {
 		SSL_CTX_free(conn.ctx);
 		conn.ctx = NULL;
@@ -375,6 +386,20 @@ static bool server_start(bio *io, int in_fd, int out_fd, msg_origin *o, xbuf *er
 	bio_layer l = tls_bio_layer(ssl);
 	bio_set_layer(io, &l);
 	return true;
+}
+
+bool tls_server_conn_reset(void)
+{
+	/* The cached context is shared by the process's connections: what this one added to it
+	 * would still be there for the next (a CA list or certificate expanded for this client). */
+	bool clean = !conn.shared_changed;
+	if (conn.ssl)
+		SSL_free(conn.ssl); /* the socket BIO does not own the descriptor */
+	if (conn.ctx)
+		SSL_CTX_free(conn.ctx); /* this connection's reference; the cache keeps its own */
+	memset(&conn, 0, sizeof conn);
+	ERR_clear_error();
+	return clean;
 }
 
 static const smtp_tls_server server_ops = { server_usable, server_start, server_prepare };
