@@ -93,6 +93,8 @@ static acl_ctx *prepare(smtp_session *s, acl_where where, sv recipient)
 	s->cur_rcpt = recipient;
 	/* control = caseful_local_part applies to one recipient only */
 	c->controls.caseful_local_part = c->controls.caselower_local_part = false;
+	/* the session sees whether this ACL asked for cutthrough (sess_rcpt) */
+	c->controls.cutthrough_delivery = false;
 	c->authenticated = s->authenticated;
 	c->helo_verified = s->helo_verified;
 	c->helo_verify_failed = s->helo_verify_failed;

@@ -77,6 +77,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
 	s->rcpt_toomany_logged = false;
+	s->cutthrough = false;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
@@ -436,6 +437,7 @@ sess_next sess_mail(smtp_session *s)
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
 	s->rcpt_toomany_logged = false;
+	s->cutthrough = false;
 
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
@@ -555,6 +557,22 @@ sess_next sess_mail(smtp_session *s)
 
 /* ---- RCPT --------------------------------------------------------------------------------- */
 
+/* Exim 4.96 (observed under -bh, where no connection is made to a transport's hosts): with
+ * cutthrough on, an accepted RCPT is routed once more. Unrouteable: refused as the ACL's deny
+ * would be (its message and log_message, else "Administrative prohibition"), and cutthrough is
+ * over; a deferral accepts it and ends cutthrough; routing to more than one address (a
+ * redirection to a list) ends it too. */
+static void route_log_line(void *ctx, unsigned which, const char *text);
+
+static acl_result cutthrough_route(smtp_session *s, sv rcpt)
+{
+	size_t routed = 0;
+	acl_result rc = route_cutthrough(&s->env, s->work, s->sender, rcpt, route_log_line, s, &routed);
+	if (rc != ACL_OK || routed != 1)
+		s->cutthrough = false;
+	return rc == ACL_FAIL ? ACL_FAIL : ACL_OK;
+}
+
 sess_next sess_rcpt(smtp_session *s)
 {
 	s->was_rcpt = s->rcpt_in_progress = true;
@@ -628,6 +646,10 @@ sess_next sess_rcpt(smtp_session *s)
 	xbuf what;
 	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT %s", sess_loggable(s, r.cmd_data));
+	if (c.controls.cutthrough_delivery && s->rcpt_count == 1 && !s->prdr_requested)
+		s->cutthrough = true;
+	if (rc == ACL_OK && s->cutthrough)
+		rc = cutthrough_route(s, rcpt);
 	if (rc == ACL_DISCARD) {
 		/* This line shows the whole argument, parameters too, and the discarding statement's
 		 * text (the MAIL ACL's for a discarded sender); its message is the reply. */

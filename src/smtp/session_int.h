@@ -103,6 +103,9 @@ typedef struct smtp_session {
 	 * "valid RCPT" check (its flag survives RSET, MAIL and HELO) and runs the predata ACL. */
 	bool rcpt_discarded_since_data;
 	bool rcpt_toomany_logged;    /* "too many recipients" was logged for this message */
+	/* control = cutthrough_delivery took on the transaction's first RCPT: every accepted
+	 * RCPT is routed once more until one does not end in a single address (sess_rcpt). */
+	bool cutthrough;
 	/* Exim's view of the previous command, for its pipelining leniency: a RCPT after a
 	 * refused MAIL, and DATA right after a RCPT, are answered 503 without counting as
 	 * protocol errors when PIPELINING was advertised. was_* describe the current command. */
