@@ -32,7 +32,10 @@ static void message_refused(smtp_session *s)
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
 	s->predata_message = SV_NULL;
-	bool no_rcpt = !s->mail_given || s->rcpt_ok_count == 0;
+	/* After recipients_max_reject refused a DATA, the sender is gone but the recipients stay
+	 * (below): the next DATA or BDAT is refused the same way. */
+	bool toomany = conf_main.recipients_max_reject && s->rcpt_toomany_logged;
+	bool no_rcpt = s->mail_given ? s->rcpt_ok_count == 0 : !(toomany && s->rcpt_ok_count);
 	if (no_rcpt && s->rcpt_discarded_since_data && conf_main.acl_smtp_predata && strcmp(verb, "DATA") == 0) {
 		/* Exim runs the predata ACL here (and fails if it accepts: then the usual refusal
 		 * below is given instead). */
@@ -67,8 +70,12 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 	}
 	/* recipients_max_reject refuses the whole message once a RCPT went over the limit
 	 * (Exim 4.96, observed: the accepted recipients do not get it either; a BDAT's chunk is
-	 * skipped; not a protocol error, and it stays so until the transaction ends). */
-	if (conf_main.recipients_max_reject && s->rcpt_toomany_logged) {
+	 * skipped; not a protocol error, and it stays so until the next MAIL or RSET). */
+	if (toomany) {
+		/* Exim 4.96 (observed): the refusal ends the sender's part of the transaction, so a
+		 * MAIL is taken next and a RCPT is "sender not yet given". */
+		s->mail_given = s->mail_discarded = s->acl.discarded = false;
+		s->sender = s->mail_discard_why = SV_NULL;
 		sess_reply(s, 554, "Too many recipients");
 		*next = SESS_CONTINUE;
 		return false;
