@@ -24,6 +24,7 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import bhgen  # noqa: E402
+import bhgen_auth  # noqa: E402
 
 EXIM = "/usr/sbin/exim4"
 
@@ -65,8 +66,11 @@ def run(binary, config, host, data, timeout=20):
     return normalise(out + "--- log ---\n" + "".join(l + "\n" for l in logs))
 
 
-def one(seed, postern, wide=False, extra=False, gaps=False):
-    config, host, conv = bhgen.gen_case(seed, wide, extra, gaps)
+def one(seed, postern, wide=False, extra=False, gaps=False, auth=False):
+    if auth:
+        config, host, conv = bhgen_auth.gen_case(seed)
+    else:
+        config, host, conv = bhgen.gen_case(seed, wide, extra, gaps)
     data = bhgen.conversation_bytes(conv)
     e = run(EXIM, config, host, data)
     p = run(postern, config, host, data)
@@ -100,6 +104,10 @@ def main():
                     help="what the other modes never generate (scripts/bhgen_gaps.py: expansion items and "
                     "failures in ACL texts, nested ACLs, named lists, limits, controls, crafted headers, "
                     "SIZE=, odd BDAT chunks; a random stream of its own)")
+    ap.add_argument("--auth", action="store_true",
+                    help="AUTH and what depends on it (scripts/bhgen_auth.py: authenticators, "
+                    "$authenticated_id, AUTH= on MAIL, MAIL/RCPT parameters, submission and fake "
+                    "controls; a generator of its own, the other mode switches do not apply)")
     ap.add_argument("--record", help="directory to write matching cases as goldens")
     ap.add_argument("--record-count", type=int, default=300)
     a = ap.parse_args()
@@ -114,7 +122,7 @@ def main():
     else:
         seeds = list(range(a.start, a.start + a.count))
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
-        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern, a.wide, a.extra, a.gaps), seeds):
+        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern, a.wide, a.extra, a.gaps, a.auth), seeds):
             if e == p:
                 same += 1
                 if a.record and recorded < a.record_count:
