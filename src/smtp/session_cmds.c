@@ -303,6 +303,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			xbuf mechs;
 			xbuf_init(&mechs, s->work);
 			auth_mechanisms(s, &mechs);
+			s->auth_offered = sv_copy(s->conn, xbuf_sv(&mechs));
 			if (mechs.len) { s->adv_auth = true; xbuf_printf(&r, "\nAUTH%s", xbuf_cstr(&mechs)); }
 		}
 		if (sess_host_in(s, conf_main.chunking_advertise_hosts)) { s->adv_chunking = true; xbuf_puts(&r, "\nCHUNKING"); }

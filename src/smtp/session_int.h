@@ -66,6 +66,9 @@ typedef struct smtp_session {
 	/* Advertised by the last EHLO (or defaults for HELO) */
 	bool esmtp, helo_seen;
 	bool adv_pipelining, adv_chunking, adv_dsn, adv_prdr, adv_smtputf8, adv_auth, adv_size;
+	/* " PLAIN LOGIN": the mechanisms the last EHLO that considered AUTH offered (Exim keeps
+	 * them through a HELO); AUTH takes only these unless control = allow_auth_unadvertised. */
+	sv auth_offered;
 	bool adv_8bitmime, adv_starttls;
 	bool helo_verified, helo_verify_failed;
 
