@@ -128,9 +128,13 @@ def main():
                 if a.record and recorded < a.record_count:
                     rec = pathlib.Path(a.record)
                     rec.mkdir(parents=True, exist_ok=True)
-                    (rec / ("%d.json" % seed)).write_text(json.dumps(
-                        {"seed": seed, "host": host, "config": config,
-                         "input": data.decode("latin-1"), "expected": e}, indent=1) + "\n")
+                    # --auth goldens are named 400000 + the seed, beside the other modes' own
+                    golden = {"seed": seed, "host": host, "config": config,
+                              "input": data.decode("latin-1"), "expected": e}
+                    if a.auth:
+                        golden["mode"] = "auth"
+                    (rec / ("%d.json" % (seed + 400000 if a.auth else seed))).write_text(
+                        json.dumps(golden, indent=1) + "\n")
                     recorded += 1
                 continue
             base = out / str(seed)

@@ -353,45 +353,68 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 	return r;
 }
 
-/* AUTH= on MAIL: honoured only from an authenticated client (RFC 4954 5). False: the value is
- * not valid xtext (Exim: "501 invalid data for AUTH", a syntax error). "<>" and an empty value
- * are passed over without a word. */
-static bool mail_auth_param(smtp_session *s, sv value)
+/* AUTH= on MAIL (RFC 4954 5), as Exim 4.96 takes it: the decoded value is $authenticated_sender
+ * while acl_smtp_mailauth decides (without that ACL: only from an authenticated client); then
+ * the authenticator's server_mail_auth_condition may still refuse it. A refused value is
+ * logged and ignored; a deferring ACL refuses the MAIL (*next set, false returned).
+ * "<>" and an empty value are passed over without a word. */
+static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_next *next)
 {
 	if (value.len == 0) return true;
 	xbuf dec;
 	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
-	if (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec)) return false;
-	if (!s->authenticated) {
-		if (!sv_eq_cstr(value, "<>"))
-			sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (client not authenticated)",
-				sess_printable(s, value), dupsv(s, s->host_tag));
+	if (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec)) {
+		*next = sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
+		return false;
+	}
+	if (sv_eq_cstr(value, "<>")) {
+		if (s->authenticated) s->origin.auth_sender = sv_tainted(SV_LIT(""));
 		return true;
 	}
-	if (sv_eq_cstr(value, "<>")) xbuf_puts(&dec, "<>");
 	sv a = xbuf_sv(&dec);
 	a.taint = 1;
-	if (sv_eq_cstr(a, "<>")) a = sv_tainted(SV_LIT(""));
 	s->origin.auth_sender = a;
-	/* The authenticator's server_mail_auth_condition may refuse the value ($authenticated_sender
-	 * is set while it is expanded). */
-	const driver_instance *d = auth_find_server(s->origin.auth_pubname);
-	const char *cond = d ? auth_generic_option(d, "server_mail_auth_condition") : NULL;
-	if (cond) {
-		bool ok = false;
+	acl_result rc = s->authenticated ? ACL_OK : ACL_FAIL;
+	const char *why = "client not authenticated";
+	acl_ctx c;
+	if (conf_main.acl_smtp_mailauth) {
+		why = "rejected by ACL";
+		rc = sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c);
+	}
+	if (rc == ACL_OK && s->authenticated) {
+		/* the authenticator's server_mail_auth_condition ($authenticated_sender set) */
+		const driver_instance *d = auth_find_server(s->origin.auth_pubname);
+		const char *cond = d ? auth_generic_option(d, "server_mail_auth_condition") : NULL;
+		bool ok = true;
 		xbuf err;
 		xbuf_init(&err, s->work);
-		if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) {
-			s->origin.auth_sender = SV_NULL;
-			return true;
+		if (cond && (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok)) {
+			rc = ACL_FAIL;
+			xbuf w;
+			xbuf_init(&w, s->work);
+			xbuf_puts(&w, "server_mail_auth_condition failed");
+			if (s->origin.auth_id.p) xbuf_printf(&w, ": authenticated ID=\"" SV_FMT "\"", SV_ARG(s->origin.auth_id));
+			why = xbuf_cstr(&w);
 		}
 	}
-	if (conf_main.acl_smtp_mailauth) {
-		acl_ctx c;
-		if (sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c) != ACL_OK)
-			s->origin.auth_sender = SV_NULL;
+	if (rc == ACL_OK) return true;
+	s->origin.auth_sender = SV_NULL;
+	if (rc == ACL_FAIL) {
+		sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (%s)", sess_printable(s, value), dupsv(s, s->host_tag), why);
+		return true;
 	}
-	return true;
+	/* The refusal names the MAIL's argument after "FROM:" up to this AUTH= (Exim takes the
+	 * parameters off from the end). value points into work, a copy of the argument. */
+	sv arg = s->cmd_arg;
+	if (value.p >= work && (size_t)(value.p - work) + value.len <= arg.len)
+		arg = sv_sub(arg, 0, (size_t)(value.p - work) + value.len);
+	if (arg.len >= 5 && sv_eqi(sv_sub(arg, 0, 5), SV_LIT("FROM:"))) arg = sv_sub(arg, 5, arg.len);
+	while (arg.len && (arg.p[0] == ' ' || arg.p[0] == '\t')) arg = sv_sub(arg, 1, arg.len);
+	xbuf what;
+	xbuf_init(&what, s->work);
+	xbuf_printf(&what, "MAILAUTH %s", sess_loggable(s, arg));
+	*next = sess_acl_reply(s, ACL_WHERE_MAILAUTH, rc, &c, xbuf_cstr(&what));
+	return false;
 }
 
 /* Exim counts PIPELINING as used when a MAIL or RCPT arrives with more input already waiting
@@ -453,9 +476,11 @@ sess_next sess_mail(smtp_session *s)
 	/* Exim allows UTF-8 domains from the first SMTPUTF8 on, for the rest of the connection. */
 	if (s->mail.smtputf8) s->utf8_domains = true;
 	/* Exim acts on each AUTH= while taking the parameters off, before the address is read. */
-	for (unsigned i = 0; i < s->mail.n_auths; i++)
-		if (!mail_auth_param(s, s->mail.auths[i]))
-			return sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
+	for (unsigned i = 0; i < s->mail.n_auths; i++) {
+		sess_next next;
+		if (!mail_auth_param(s, s->mail.auths[i], work, &next))
+			return next;
+	}
 	if (!parsed)
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
 
