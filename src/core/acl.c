@@ -141,6 +141,13 @@ void acl_ctx_release(acl_ctx *c)
 	c->engine = NULL;
 }
 
+void acl_ctx_warned_reset(acl_ctx *c)
+{
+	acl_engine *e = c->engine;
+	if (e)
+		e->nwarned = 0;
+}
+
 void acl_ctx_message_done(acl_ctx *c)
 {
 	acl_engine *e = c->engine;

@@ -163,6 +163,9 @@ void acl_ctx_begin(acl_ctx *c, acl_where where);
  * not be used afterwards. Copies of a context share that state: release one of them, once. */
 void acl_ctx_release(acl_ctx *c);
 void acl_ctx_message_done(acl_ctx *c);
+/* Forget which warn texts were logged (each is logged once until then): Exim does this after
+ * an accepted HELO/EHLO and at each MAIL, besides the end of a message. */
+void acl_ctx_warned_reset(acl_ctx *c);
 /* Drop cached ACLs read from files or inline text (after a configuration reload). */
 void acl_cache_flush(void);
 

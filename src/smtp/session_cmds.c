@@ -247,6 +247,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 	}
 
+	acl_ctx_warned_reset(&s->acl);   /* Exim 4.96, observed: a warn logs again after HELO */
 	s->helo_seen = true;
 	s->esmtp = ehlo;
 	set_protocol(s);
@@ -456,6 +457,7 @@ sess_next sess_mail(smtp_session *s)
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
+	acl_ctx_warned_reset(&s->acl);   /* each MAIL's warn texts are logged afresh (observed) */
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;  /* RCPTs without MAIL */
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
