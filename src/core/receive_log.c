@@ -173,7 +173,7 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	if (o && o->auth_driver.len) {
 		xbuf_puts(out, " A=");
 		put_escaped(out, o->auth_driver);
-		if (o->auth_id.len && o->host_address.len) {
+		if (o->auth_id.p && o->host_address.len) {   /* set, even if empty ("A=plain:") */
 			xbuf_putc(out, ':');
 			put_escaped(out, o->auth_id);
 		}

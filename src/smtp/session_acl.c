@@ -198,7 +198,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	xbuf_init(&auth, s->work);
 	if (s->origin.auth_driver.len) {
 		xbuf_printf(&auth, " A=%s", sess_printable(s, s->origin.auth_driver));
-		if (s->origin.auth_id.len) xbuf_printf(&auth, ":%s", sess_printable(s, s->origin.auth_id));
+		if (s->origin.auth_id.p) xbuf_printf(&auth, ":%s", sess_printable(s, s->origin.auth_id));
 	}
 	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME) {
 		xbuf_printf(&line, "%s F=<" SV_FMT ">%s %srejected %s", sv_dup(s->work, s->host_tag),

@@ -381,6 +381,7 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
 	if (conf_main.acl_smtp_mailauth) {
 		why = "rejected by ACL";
 		rc = sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c);
+		s->mailauth_msg = sv_copy(s->work, xbuf_sv(&c.user_msg));
 	}
 	if (rc == ACL_OK && s->authenticated) {
 		/* the authenticator's server_mail_auth_condition ($authenticated_sender set) */
@@ -478,6 +479,7 @@ sess_next sess_mail(smtp_session *s)
 	/* Exim allows UTF-8 domains from the first SMTPUTF8 on, for the rest of the connection. */
 	if (s->mail.smtputf8) s->utf8_domains = true;
 	/* Exim acts on each AUTH= while taking the parameters off, before the address is read. */
+	s->mailauth_msg = SV_NULL;
 	for (unsigned i = 0; i < s->mail.n_auths; i++) {
 		sess_next next;
 		if (!mail_auth_param(s, s->mail.auths[i], work, &next))
@@ -579,7 +581,12 @@ sess_next sess_mail(smtp_session *s)
 	}
 	s->prdr_requested = s->mail.prdr;
 	spool_spares_prepare(); /* files for this message, made while RCPT and DATA come in */
-	sess_accept_reply(s, &c, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
+	/* Without a MAIL ACL, the MAILAUTH ACL's message (accepting or not) is the reply's text
+	 * (Exim 4.96, observed: one message variable serves both). */
+	if (!conf_main.acl_smtp_mail && s->mailauth_msg.len)
+		sess_reply_message(s, 250, s->mailauth_msg);
+	else
+		sess_accept_reply(s, &c, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
 	return SESS_CONTINUE;
 }
 

@@ -69,6 +69,7 @@ typedef struct smtp_session {
 	/* " PLAIN LOGIN": the mechanisms the last EHLO that considered AUTH offered (Exim keeps
 	 * them through a HELO); AUTH takes only these unless control = allow_auth_unadvertised. */
 	sv auth_offered;
+	sv mailauth_msg;             /* this MAIL's last acl_smtp_mailauth message (work arena) */
 	bool adv_8bitmime, adv_starttls;
 	bool helo_verified, helo_verify_failed;
 
