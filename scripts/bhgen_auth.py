@@ -14,6 +14,7 @@ in passing. A random stream of its own (the seed alone decides a case):
   bad base64, "=" as the initial response, unknown mechanisms, LOGIN and CRAM-MD5 exchanges;
   MAIL with AUTH= (xtext, <>, malformed), SIZE, BODY, RET, ENVID, SMTPUTF8 and unknown
   parameters; RCPT with NOTIFY/ORCPT; DATA with a message.
+With --msg (class MsgGen) the message checks are added on top, from a stream of their own.
 """
 import base64
 import random
@@ -227,8 +228,117 @@ class AuthGen:
         return out
 
 
-def gen_case(seed):
+class MsgGen:
+    """--auth --msg: the message checks on top of an --auth case, from a stream of its own (the
+    --auth draws of a seed stay what they were): a DATA ACL with verify = header_syntax,
+    header_sender, not_blind and header_names_ascii, $h_*/$message_size/$body_linecount/
+    $recipients, add_header/remove_header, fake and queue controls, warn log_message; predata
+    and MIME ACLs; message_size_limit; messages with crafted headers in place of the plain one."""
+
+    HEADERS = [
+        ["From: a@b.example", "To: user@example.com", "Subject: ok"],
+        ["To: user@example.com", "Subject: no from"],
+        ["From: <a@b.example", "To: user@example.com"],
+        ["From: \"unterminated <a@b.example>", "Subject: q"],
+        ["From: a@b.example", "To: group: user@example.com, x@y.example;"],
+        ["From: a@b.example", "To: undisclosed:;"],
+        ["From: a@b.example", "Bcc: user@example.com"],
+        ["From: a@b.example", "Cc: postmaster@example.com", "To: nobody@x.example"],
+        ["Sender: bad address", "From: a@b.example, c@d.example", "To: user@example.com"],
+        ["From: a@b.example", "Reply-To: @@@", "To: USER@EXAMPLE.COM"],
+        ["From: a@b.example", "Subject: folded", "\tcontinued line", "To: user@example.com"],
+        ["From: a@b.example", "X-\xe9t\xe9: eight bit name", "To: user@example.com"],
+        ["From: a@b.example", "To: user@example.com", "X-Long: " + "z" * 1100],
+        ["From: user@example.com (comment)", "To: Name <user@example.com>"],
+        ["Resent-From: a@b.example", "From: c@d.example", "To: user@example.com"],
+        ["From: a@b.example", "MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=\"BB\"",
+         "To: user@example.com"],
+        [],
+    ]
+
+    def __init__(self, seed):
+        self.r = random.Random(seed * 104729 + 17)
+
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def chance(self, p):
+        return self.r.random() < p
+
+    def data_item(self):
+        return self.pick([
+            "verify = header_syntax", "!verify = header_syntax", "verify = header_sender",
+            "verify = header_sender/defer_ok", "verify = not_blind", "verify = not_blind/case_insensitive",
+            "verify = header_names_ascii", "condition = ${if def:h_subject:}",
+            "condition = ${if >{$message_size}{300}}", "condition = ${if >{$body_linecount}{2}}",
+            "condition = ${if eq{$recipients_count}{1}}", "condition = ${if match{$h_to:}{user}}",
+            "message = from=<$h_from:> rcpts=<$recipients> size=$message_size lines=$body_linecount",
+            "log_message = vm=$acl_verify_message", "add_header = X-Checked: $recipients_count",
+            "remove_header = subject", "control = fakereject", "control = fakedefer/later",
+            "control = freeze", "control = queue", "control = submission",
+            "logwrite = h=$h_subject: a=$authenticated_id", "delay = 0s",
+            "authenticated = *", "!authenticated = *", "control = fakereject/bye $authenticated_id"])
+
+    def acl(self, name, items):
+        out = [name + ":"]
+        for _ in range(self.r.randint(1, 4)):
+            verb = self.pick(["accept", "deny", "warn", "warn", "defer", "require", "discard", "drop"])
+            its = [items() for _ in range(self.r.randint(1, 3))]
+            if verb == "warn" and self.chance(0.5):
+                its.append("log_message = warned $acl_verify_message")
+            out.append("  %s %s" % (verb, its[0]))
+            out += ["       " + i for i in its[1:]]
+        out.append("  " + self.pick(["accept", "accept", "deny", "defer"]))
+        return out
+
+    def config(self, cfg):
+        main, _, rest = cfg.partition("\nbegin acl\n")
+        lines = [l for l in main.split("\n") if not l.startswith("acl_smtp_data =")
+                 and not l.startswith("acl_smtp_predata =")]
+        acls = []
+        lines.append("acl_smtp_data = acl_xdata")
+        acls += self.acl("acl_xdata", self.data_item)
+        if self.chance(0.4):
+            lines.append("acl_smtp_predata = acl_xpredata")
+            acls += self.acl("acl_xpredata", lambda: self.pick([
+                "control = fakereject", "control = freeze", "control = queue", "control = submission",
+                "authenticated = *", "condition = ${if eq{$recipients_count}{2}}",
+                "message = pre $recipients", "log_message = pre $authenticated_id", "delay = 0s"]))
+        if self.chance(0.3):
+            lines.append("acl_smtp_mime = acl_xmime")
+            acls += ["acl_xmime:", "  warn log_message = mime $mime_content_type $mime_part_count",
+                     "  " + self.pick(["accept", "deny message = no mime", "accept"])]
+        if self.chance(0.3) and not any(l.startswith("message_size_limit") for l in lines):
+            lines.append("message_size_limit = " + self.pick(["200", "400", "1k"]))
+        return "\n".join(lines) + "\nbegin acl\n" + "\n".join(acls) + "\n" + rest
+
+    def message(self):
+        hs = list(self.pick(self.HEADERS))
+        body = self.pick([["body"], ["line %d" % i for i in range(5)], ["--BB", "Content-Type: text/plain",
+                          "", "part", "--BB--"], ["x" * 300]])
+        return hs + [""] + body + ["."]
+
+    def conversation(self, conv):
+        out, i = [], 0
+        while i < len(conv):
+            item = conv[i]
+            out.append(item)
+            i += 1
+            if item == "DATA":
+                # the --auth message runs to its "."; a crafted one replaces it
+                while i < len(conv) and conv[i] != ".":
+                    i += 1
+                i += 1
+                out += self.message()
+        return out
+
+
+def gen_case(seed, msg=False):
     g = AuthGen(seed)
     cfg = g.config()
     host = g.pick(HOSTS)
-    return cfg, host, g.conversation()
+    conv = g.conversation()
+    if msg:
+        m = MsgGen(seed)
+        cfg, conv = m.config(cfg), m.conversation(conv)
+    return cfg, host, conv

@@ -408,9 +408,10 @@ static sess_next finish_message(smtp_session *s)
 	receive_log_arrival(s->recv);
 	sess_die_after_data(false);
 	s->origin.tcp_fastopen = TFO_NOT_USED;   /* Exim logs " TFO" once per connection */
-	/* An ACL's control = freeze / queue is logged after the arrival (a discarded message's
-	 * as "by NULL": Exim no longer knows who asked). */
-	const char *by = discarded ? "NULL" : "ACL";
+	/* An ACL's control = freeze / queue is logged after the arrival ("by NULL" for a message
+	 * whose recipients the MAIL or RCPT ACL discarded: Exim no longer knows who asked; one
+	 * the DATA ACL discarded is "by ACL", observed). */
+	const char *by = discarded && strcmp(discarded, "DATA") != 0 ? "NULL" : "ACL";
 	if (k->freeze) sess_log(s, LOG_MAIN, "frozen by %s", by);
 	if ((k->queue || k->queue_only) && sess_log_selected(LS_DELAY_DELIVERY))
 		sess_log(s, LOG_MAIN, "no immediate delivery: queued by %s", by);
