@@ -428,8 +428,11 @@ static sess_next finish_message(smtp_session *s)
 	s->txn_line = s->io.lines;
 	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk, id);
 	else if (fake) {
-		/* No chunk line and no code taken from the text (Exim); its default text: */
+		/* No chunk line and no code taken from the text (Exim); its default text, whose last
+		 * line Exim 4.96 does not wrap for a discarded message (observed): */
 		sv text = k->fake_message.p ? k->fake_message
+			: discarded ? SV_LIT("Your message has been rejected but is being kept for evaluation.\n"
+				"If it was a legitimate message, it may still be delivered to the target recipient(s).")
 			: SV_LIT("Your message has been rejected but is being kept for evaluation.\n"
 				"If it was a legitimate message, it may still be delivered to the target\nrecipient(s).");
 		sess_reply_text(s, k->fakereject ? 550 : 450, text);
