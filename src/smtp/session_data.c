@@ -386,8 +386,8 @@ static sess_next finish_message(smtp_session *s)
 	}
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
-	/* The DATA ACL's accepting message replaces "OK id=..." */
-	sv data_msg = !batch && rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->work, xbuf_sv(&c.user_msg)) : SV_NULL;
+	/* The DATA ACL's accepting (or discarding) message replaces "OK id=..." */
+	sv data_msg = !batch && (rc == ACL_OK || rc == ACL_DISCARD) && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->work, xbuf_sv(&c.user_msg)) : SV_NULL;
 	/* A message whose recipients were all discarded is accepted and thrown away at once. */
 	const char *discarded = rc == ACL_DISCARD ? "DATA" : s->mail_discarded ? "MAIL" : s->msg->nrcpt == 0 ? "RCPT" : NULL;
 	bool keep = !discarded && !host_checking(s);
@@ -416,7 +416,10 @@ static sess_next finish_message(smtp_session *s)
 	if ((k->queue || k->queue_only) && sess_log_selected(LS_DELAY_DELIVERY))
 		sess_log(s, LOG_MAIN, "no immediate delivery: queued by %s", by);
 	if (discarded) {
-		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)", discarded);
+		/* the DATA ACL's discarding text follows (the MAIL/RCPT ones were on their lines) */
+		sv why = rc == ACL_DISCARD ? acl_log_text(&c) : SV_NULL;
+		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)%s%s", discarded, why.len ? ": " : "",
+			why.len ? sess_loggable_lines(s, why) : "");
 		sess_log(s, LOG_MAIN, "Completed");
 	}
 	s->log_id_sticky = host_checking(s) && !discarded;
