@@ -508,8 +508,15 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			break;
 		}
 		last_took = st->verb != V_WARN && takes_messages(st->verb, cond);
+		/* A refusal's log_message comes before the text its own conditions logged (a failed
+		 * verify's): "log_message: verify text" (Exim 4.96, observed with deny and require). */
+		sv cond_log = SV_NULL;
+		if (last_took && terminal && log_raw.p && (result == ACL_FAIL || result == ACL_FAIL_DROP) && c->log_msg.len)
+			cond_log = sv_copy(e->tmp, xbuf_sv(&c->log_msg));
 		if (last_took)
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
+		if (cond_log.len && c->log_msg.len)
+			xbuf_printf(&c->log_msg, ": " SV_FMT, SV_ARG(cond_log));
 		/* With endpass, an accept's (discard's) message is for the refusal only. */
 		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
 			xbuf_reset(&c->user_msg);
