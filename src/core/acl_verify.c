@@ -402,6 +402,7 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 	if (!c->msg || !c->msg->headers)
 		return ACL_FAIL;
 	acl_result last = ACL_FAIL;
+	sv fail_name = SV_NULL, fail_addr = SV_NULL, fail_text = SV_NULL;   /* the last address that failed */
 	static const char *const names[] = { "sender", "reply-to", "from" };
 	for (size_t k = 0; k < 3; k++)
 		for (const msg_header *h = c->msg->headers; h; h = h->next) {
@@ -442,6 +443,11 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 					}
 					return r;
 				}
+				if (r == ACL_FAIL) {
+					fail_name = name;
+					fail_addr = xbuf_sv(&out);
+					fail_text = um.len ? xbuf_sv(&um) : xbuf_sv(&lm);
+				}
 				if (r == ACL_DEFER || last != ACL_DEFER)
 					last = r;
 			}
@@ -452,6 +458,10 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 	 * empty group only): the client gets the verb's default reply. */
 	xbuf_puts(&c->log_msg, last == ACL_DEFER ? "all attempts to verify a sender in a header line deferred"
 		: "there is no valid sender in any header line");
+	/* With smtp_return_error_details the client hears which address failed (observed). */
+	if (last == ACL_FAIL && fail_addr.p && conf_main.smtp_return_error_details)
+		xbuf_printf(&c->user_msg, "Rejected after DATA: could not verify \"" SV_FMT ":\" header address\n" SV_FMT
+			": " SV_FMT, SV_ARG(fail_name), SV_ARG(fail_addr), SV_ARG(fail_text));
 	return last;
 }
 
