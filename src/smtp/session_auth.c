@@ -79,7 +79,7 @@ sess_next sess_auth(smtp_session *s)
 		xbuf t;
 		xbuf_init(&t, s->work);
 		xbuf_printf(&t, SV_FMT " authentication mechanism not supported", SV_ARG(mech));
-		return sess_syntax_error(s, 504, xbuf_cstr(&t), xbuf_cstr(&t));
+		return sess_protocol_error(s, 504, xbuf_cstr(&t), xbuf_cstr(&t));   /* a protocol error in Exim's log */
 	}
 
 	auth_io io = { .challenge = challenge, .ctx = s };
