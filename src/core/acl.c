@@ -148,6 +148,19 @@ void acl_ctx_warned_reset(acl_ctx *c)
 		e->nwarned = 0;
 }
 
+size_t acl_ctx_warned_count(const acl_ctx *c)
+{
+	const acl_engine *e = c->engine;
+	return e ? e->nwarned : 0;
+}
+
+void acl_ctx_warned_restore(acl_ctx *c, size_t n)
+{
+	acl_engine *e = c->engine;
+	if (e && n <= e->warned_cap)
+		e->nwarned = n;
+}
+
 void acl_ctx_message_done(acl_ctx *c)
 {
 	acl_engine *e = c->engine;
@@ -323,9 +336,20 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	acl_engine *e = acl_engine_of(c);
 	if (have_log && c->log_msg.len) {
 		sv text = xbuf_sv(&c->log_msg);
+		xbuf line;
+		xbuf_init(&line, e->tmp);
+		acl_log_prefix(c, &line);
+		if (line.len)
+			xbuf_putc(&line, ' ');
+		/* Exim shows the text with non-printing characters escaped (tabs stay). */
+		xbuf_puts(&line, "Warning: ");
+		printing_escape(text, PRINT_TAB_LITERAL, &line);
+		/* The same line is logged once: the host part counts (a HELO name set since makes it
+		 * another line; Exim 4.96, observed). */
+		sv whole = xbuf_sv(&line);
 		bool seen = false;
 		for (size_t i = 0; i < e->nwarned && !seen; i++)
-			seen = sv_eq(e->warned[i], text);
+			seen = sv_eq(e->warned[i], whole);
 		if (!seen) {
 			if (e->nwarned == e->warned_cap) {
 				size_t ncap = e->warned_cap ? 2 * e->warned_cap : 4;
@@ -333,17 +357,8 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 					ncap * sizeof *e->warned);
 				e->warned_cap = ncap;
 			}
-			e->warned[e->nwarned++] = sv_copy(e->a, text);
-			xbuf line;
-			xbuf_init(&line, e->tmp);
-			acl_log_prefix(c, &line);
-			if (line.len)
-				xbuf_putc(&line, ' ');
-			/* Exim shows the text with non-printing characters escaped (tabs stay). */
-			xbuf shown;
-			xbuf_init(&shown, e->tmp);
-			printing_escape(text, PRINT_TAB_LITERAL, &shown);
-			acl_log(c, LOG_MAIN, "%sWarning: %s", xbuf_cstr(&line), xbuf_cstr(&shown));
+			e->warned[e->nwarned++] = sv_copy(e->a, whole);
+			acl_log(c, LOG_MAIN, "%s", xbuf_cstr(&line));
 		}
 	}
 	if (!have_msg || !c->user_msg.len)

@@ -561,6 +561,7 @@ static bool connect_acl(smtp_session *s)
 		}
 		/* An accepting "message =" is the greeting instead of smtp_banner. */
 		if (c.user_msg.len) s->connect_message = sv_copy(s->conn, xbuf_sv(&c.user_msg));
+		acl_ctx_warned_reset(&s->acl);   /* the connect ACL's warn texts log again later (observed) */
 	}
 	return true;
 }

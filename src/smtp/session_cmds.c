@@ -191,7 +191,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 	}
+	/* The warn lines logged are forgotten here only if a HELO was accepted before (and again
+	 * once this one is; Exim 4.96, observed). */
+	size_t warned = acl_ctx_warned_count(&s->acl);
 	sess_reset_transaction(s);
+	if (!s->helo_seen) acl_ctx_warned_restore(&s->acl, warned);
 	sess_set_log_id(s, NULL);
 	s->txn_line = s->io.lines;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
@@ -400,12 +404,14 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
 		}
 	}
 	if (rc == ACL_OK) return true;
-	s->origin.auth_sender = SV_NULL;
 	if (rc == ACL_FAIL) {
+		s->origin.auth_sender = SV_NULL;
 		sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (%s)", sess_printable(s, value), dupsv(s, s->host_tag), why);
 		return true;
 	}
-	/* The refusal names the MAIL's argument after "FROM:" up to this AUTH= (Exim takes the
+	/* A deferring ACL leaves $authenticated_sender set until the next MAIL (the not-QUIT ACL
+	 * sees it; Exim 4.96, observed). The refusal names the MAIL's argument after "FROM:" up
+	 * to this AUTH= (Exim takes the
 	 * parameters off from the end). value points into work, a copy of the argument. */
 	sv arg = s->cmd_arg;
 	if (value.p >= work && (size_t)(value.p - work) + value.len <= arg.len)
@@ -458,6 +464,7 @@ sess_next sess_mail(smtp_session *s)
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
+	s->origin.auth_sender = SV_NULL;   /* an earlier MAIL's AUTH= (a refused one's too) */
 	acl_ctx_warned_reset(&s->acl);   /* each MAIL's warn texts are logged afresh (observed) */
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;  /* RCPTs without MAIL */
 	s->rcpt_error = SV_NULL;
@@ -569,7 +576,11 @@ sess_next sess_mail(smtp_session *s)
 		/* Exim shows the command's address text as given (after its parameters). */
 		xbuf_printf(&what, "MAIL %s", sess_loggable(s, r.cmd_data));
 		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
+		/* $authenticated_sender outlives the refused MAIL until the next one (Exim 4.96,
+		 * observed in a later AUTH ACL) */
+		sv auth_sender = s->origin.auth_sender;
 		sess_reset_transaction(s);
+		s->origin.auth_sender = auth_sender;
 		return n;
 	}
 	s->mail_given = true;
