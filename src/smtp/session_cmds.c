@@ -81,10 +81,8 @@ void sess_reset_transaction(smtp_session *s)
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
-	if (s->base_protocol.len) {
-		s->origin.protocol = s->base_protocol;
-		s->base_protocol = SV_NULL;
-	}
+	/* An SMTPUTF8 MAIL's "utf8" stays on $received_protocol until the next HELO/EHLO, through
+	 * RSET and later messages (Exim 4.96, observed): set_protocol drops it. */
 	memset(&s->mail, 0, sizeof s->mail);
 	sess_set_message_vars(s, NULL);
 	sess_acl_message_done(s);
@@ -139,6 +137,7 @@ static void auth_mechanisms(smtp_session *s, xbuf *out)
 
 static void set_protocol(smtp_session *s)
 {
+	s->base_protocol = SV_NULL;
 	if (s->p->protocol.len) { s->origin.protocol = s->p->protocol; return; }
 	const char *base = s->esmtp ? "esmtp" : "smtp";
 	xbuf b;
@@ -585,7 +584,7 @@ sess_next sess_mail(smtp_session *s)
 	}
 	s->mail_given = true;
 	s->was_rej_mail = false;
-	if (s->mail.smtputf8 && !s->p->protocol.len) {
+	if (s->mail.smtputf8 && !s->p->protocol.len && !s->base_protocol.len) {
 		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
 		s->base_protocol = s->origin.protocol;
 		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
