@@ -440,7 +440,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 					def->name, acl_where_name(c->where));
 			acl_result r = acl_cond_run(c, cd, arg, st->verb);
 			if (r == ACL_FAIL_DROP) {
-				drop = true;
+				/* A negated "!acl =" turns a nested drop into a true condition and drops
+				 * nothing (Exim 4.96, observed: the deny refuses, the session goes on). */
+				if (!cd->negated)
+					drop = true;
 				r = ACL_FAIL;
 			}
 			if (r == ACL_DISCARD) {
