@@ -180,6 +180,7 @@ void acl_ctx_message_done(acl_ctx *c)
 	k->utf8_downconvert = k->dkim_disable_verify = k->dmarc_disable_verify = false;
 	k->dmarc_enable_forensic = false;
 	k->submission_domain = k->submission_name = k->fake_message = k->queue_name = SV_NULL;
+	k->fake_folded = false;
 	k->submission_sender_retain = false;
 	c->add_headers = NULL;
 	c->remove_headers = SV_NULL;
@@ -609,7 +610,7 @@ static acl_result run_spec(acl_ctx *c, sv spec)
  * space no further right than column 75 and no further left than column 36, preferring one just
  * after a colon, else the rightmost; without such a space, at the first space or newline after
  * the limit; a word that cannot be broken stays whole. */
-static void fold_message(xbuf *msg)
+void acl_fold_message(xbuf *msg)
 {
 	if (msg->len <= 75)
 		return;
@@ -680,12 +681,16 @@ acl_result acl_check(acl_ctx *c, sv spec)
 		c->discarded = true;
 	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_DEFER))
 		acl_verify_report_sender(c, r);
-	if (e->depth == 0 && c->user_msg.len > 75) {
+	/* A discarding ACL's texts are not folded (Exim 4.96, observed: the DATA ACL's discard
+	 * message and a fake reject text set there are sent on one line). */
+	if (e->depth == 0 && r != ACL_DISCARD && c->user_msg.len > 75) {
 		/* The log keeps the text as it was written (when no log_message replaced it). */
 		if (!c->log_msg.len)
 			xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));
-		fold_message(&c->user_msg);
+		acl_fold_message(&c->user_msg);
 	}
+	if (e->depth == 0 && r != ACL_DISCARD && (c->controls.fakereject || c->controls.fakedefer))
+		c->controls.fake_folded = true;
 	return r;
 }
 

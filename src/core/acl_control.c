@@ -164,6 +164,7 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		k->fakedefer = id == CT_FAKEDEFER;
 		k->fakereject = id == CT_FAKEREJECT;
 		k->fake_message = opts.len > 1 ? sv_copy(a, sv_sub(opts, 1, opts.len)) : SV_NULL;
+		k->fake_folded = false;   /* folded once an ACL ends without discarding */
 		break;
 	case CT_FREEZE:
 		k->freeze = true;

@@ -431,13 +431,16 @@ static sess_next finish_message(smtp_session *s)
 	s->txn_line = s->io.lines;
 	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk, id);
 	else if (fake) {
-		/* No chunk line and no code taken from the text (Exim); its default text, whose last
-		 * line Exim 4.96 does not wrap for a discarded message (observed): */
-		sv text = k->fake_message.p ? k->fake_message
-			: discarded ? SV_LIT("Your message has been rejected but is being kept for evaluation.\n"
-				"If it was a legitimate message, it may still be delivered to the target recipient(s).")
+		/* No chunk line and no code taken from the text (Exim); its default text. Folded like
+		 * the ACL texts once an ACL ended without discarding after the control was set
+		 * (Exim 4.96, observed: a discarding statement's fakereject goes out unfolded). */
+		xbuf ft;
+		xbuf_init(&ft, s->work);
+		xbuf_putsv(&ft, k->fake_message.p ? k->fake_message
 			: SV_LIT("Your message has been rejected but is being kept for evaluation.\n"
-				"If it was a legitimate message, it may still be delivered to the target\nrecipient(s).");
+				"If it was a legitimate message, it may still be delivered to the target recipient(s)."));
+		if (k->fake_folded) acl_fold_message(&ft);
+		sv text = xbuf_sv(&ft);
 		sess_reply_text(s, k->fakereject ? 550 : 450, text);
 	}
 	else if (data_msg.len) {
