@@ -191,12 +191,10 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 	}
 	/* The warn lines logged are forgotten here only if a HELO was accepted before (and again
-	 * once this one is; Exim 4.96, observed). */
-	size_t warned = acl_ctx_warned_count(&s->acl);
-	sess_reset_transaction(s);
-	if (!s->helo_seen) acl_ctx_warned_restore(&s->acl, warned);
+	 * once this one is; Exim 4.96, observed). The transaction is reset only once the HELO ACL
+	 * accepts: a refused HELO leaves sender, recipients and RCPT replies as they were. */
+	if (s->helo_seen) acl_ctx_warned_reset(&s->acl);
 	sess_set_log_id(s, NULL);
-	s->txn_line = s->io.lines;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	s->origin.texts_helo_set = false;
 	sess_update_host_ident(s);
@@ -250,7 +248,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 	}
 
-	acl_ctx_warned_reset(&s->acl);   /* Exim 4.96, observed: a warn logs again after HELO */
+	sess_reset_transaction(s);       /* forgets the warn lines logged too (observed) */
+	s->txn_line = s->io.lines;
 	s->helo_seen = true;
 	s->esmtp = ehlo;
 	set_protocol(s);
