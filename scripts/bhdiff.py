@@ -24,6 +24,7 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import bhgen  # noqa: E402
+import bhgen_auth  # noqa: E402
 
 EXIM = "/usr/sbin/exim4"
 
@@ -65,8 +66,11 @@ def run(binary, config, host, data, timeout=20):
     return normalise(out + "--- log ---\n" + "".join(l + "\n" for l in logs))
 
 
-def one(seed, postern, wide=False, extra=False, gaps=False):
-    config, host, conv = bhgen.gen_case(seed, wide, extra, gaps)
+def one(seed, postern, wide=False, extra=False, gaps=False, auth=False, msg=False):
+    if auth:
+        config, host, conv = bhgen_auth.gen_case(seed, msg)
+    else:
+        config, host, conv = bhgen.gen_case(seed, wide, extra, gaps)
     data = bhgen.conversation_bytes(conv)
     e = run(EXIM, config, host, data)
     p = run(postern, config, host, data)
@@ -100,6 +104,14 @@ def main():
                     help="what the other modes never generate (scripts/bhgen_gaps.py: expansion items and "
                     "failures in ACL texts, nested ACLs, named lists, limits, controls, crafted headers, "
                     "SIZE=, odd BDAT chunks; a random stream of its own)")
+    ap.add_argument("--auth", action="store_true",
+                    help="AUTH and what depends on it (scripts/bhgen_auth.py: authenticators, "
+                    "$authenticated_id, AUTH= on MAIL, MAIL/RCPT parameters, submission and fake "
+                    "controls; a generator of its own, the other mode switches do not apply)")
+    ap.add_argument("--msg", action="store_true",
+                    help="with --auth: message checks on top (a DATA ACL with verify = header_syntax/"
+                    "header_sender/not_blind, $h_* and size variables, fake/queue/submission controls, "
+                    "predata and MIME ACLs, message_size_limit, crafted headers; a stream of its own)")
     ap.add_argument("--record", help="directory to write matching cases as goldens")
     ap.add_argument("--record-count", type=int, default=300)
     a = ap.parse_args()
@@ -114,15 +126,20 @@ def main():
     else:
         seeds = list(range(a.start, a.start + a.count))
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
-        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern, a.wide, a.extra, a.gaps), seeds):
+        for seed, config, host, data, e, p in ex.map(lambda s: one(s, postern, a.wide, a.extra, a.gaps, a.auth, a.msg), seeds):
             if e == p:
                 same += 1
                 if a.record and recorded < a.record_count:
                     rec = pathlib.Path(a.record)
                     rec.mkdir(parents=True, exist_ok=True)
-                    (rec / ("%d.json" % seed)).write_text(json.dumps(
-                        {"seed": seed, "host": host, "config": config,
-                         "input": data.decode("latin-1"), "expected": e}, indent=1) + "\n")
+                    # --auth goldens are named 400000 + the seed, beside the other modes' own
+                    golden = {"seed": seed, "host": host, "config": config,
+                              "input": data.decode("latin-1"), "expected": e}
+                    if a.auth:
+                        golden["mode"] = "auth+msg" if a.msg else "auth"
+                    name = seed + (410000 if a.msg else 400000) if a.auth else seed
+                    (rec / ("%d.json" % name)).write_text(
+                        json.dumps(golden, indent=1) + "\n")
                     recorded += 1
                 continue
             base = out / str(seed)

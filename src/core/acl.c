@@ -141,6 +141,26 @@ void acl_ctx_release(acl_ctx *c)
 	c->engine = NULL;
 }
 
+void acl_ctx_warned_reset(acl_ctx *c)
+{
+	acl_engine *e = c->engine;
+	if (e)
+		e->nwarned = 0;
+}
+
+size_t acl_ctx_warned_count(const acl_ctx *c)
+{
+	const acl_engine *e = c->engine;
+	return e ? e->nwarned : 0;
+}
+
+void acl_ctx_warned_restore(acl_ctx *c, size_t n)
+{
+	acl_engine *e = c->engine;
+	if (e && n <= e->warned_cap)
+		e->nwarned = n;
+}
+
 void acl_ctx_message_done(acl_ctx *c)
 {
 	acl_engine *e = c->engine;
@@ -160,6 +180,7 @@ void acl_ctx_message_done(acl_ctx *c)
 	k->utf8_downconvert = k->dkim_disable_verify = k->dmarc_disable_verify = false;
 	k->dmarc_enable_forensic = false;
 	k->submission_domain = k->submission_name = k->fake_message = k->queue_name = SV_NULL;
+	k->fake_folded = false;
 	k->submission_sender_retain = false;
 	c->add_headers = NULL;
 	c->remove_headers = SV_NULL;
@@ -316,9 +337,20 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	acl_engine *e = acl_engine_of(c);
 	if (have_log && c->log_msg.len) {
 		sv text = xbuf_sv(&c->log_msg);
+		xbuf line;
+		xbuf_init(&line, e->tmp);
+		acl_log_prefix(c, &line);
+		if (line.len)
+			xbuf_putc(&line, ' ');
+		/* Exim shows the text with non-printing characters escaped (tabs stay). */
+		xbuf_puts(&line, "Warning: ");
+		printing_escape(text, PRINT_TAB_LITERAL, &line);
+		/* The same line is logged once: the host part counts (a HELO name set since makes it
+		 * another line; Exim 4.96, observed). */
+		sv whole = xbuf_sv(&line);
 		bool seen = false;
 		for (size_t i = 0; i < e->nwarned && !seen; i++)
-			seen = sv_eq(e->warned[i], text);
+			seen = sv_eq(e->warned[i], whole);
 		if (!seen) {
 			if (e->nwarned == e->warned_cap) {
 				size_t ncap = e->warned_cap ? 2 * e->warned_cap : 4;
@@ -326,17 +358,8 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 					ncap * sizeof *e->warned);
 				e->warned_cap = ncap;
 			}
-			e->warned[e->nwarned++] = sv_copy(e->a, text);
-			xbuf line;
-			xbuf_init(&line, e->tmp);
-			acl_log_prefix(c, &line);
-			if (line.len)
-				xbuf_putc(&line, ' ');
-			/* Exim shows the text with non-printing characters escaped (tabs stay). */
-			xbuf shown;
-			xbuf_init(&shown, e->tmp);
-			printing_escape(text, PRINT_TAB_LITERAL, &shown);
-			acl_log(c, LOG_MAIN, "%sWarning: %s", xbuf_cstr(&line), xbuf_cstr(&shown));
+			e->warned[e->nwarned++] = sv_copy(e->a, whole);
+			acl_log(c, LOG_MAIN, "%s", xbuf_cstr(&line));
 		}
 	}
 	if (!have_msg || !c->user_msg.len)
@@ -418,7 +441,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 					def->name, acl_where_name(c->where));
 			acl_result r = acl_cond_run(c, cd, arg, st->verb);
 			if (r == ACL_FAIL_DROP) {
-				drop = true;
+				/* A negated "!acl =" turns a nested drop into a true condition and drops
+				 * nothing (Exim 4.96, observed: the deny refuses, the session goes on). */
+				if (!cd->negated)
+					drop = true;
 				r = ACL_FAIL;
 			}
 			if (r == ACL_DISCARD) {
@@ -501,8 +527,15 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 			break;
 		}
 		last_took = st->verb != V_WARN && takes_messages(st->verb, cond);
+		/* A refusal's log_message comes before the text its own conditions logged (a failed
+		 * verify's): "log_message: verify text" (Exim 4.96, observed with deny and require). */
+		sv cond_log = SV_NULL;
+		if (last_took && terminal && log_raw.p && (result == ACL_FAIL || result == ACL_FAIL_DROP) && c->log_msg.len)
+			cond_log = sv_copy(e->tmp, xbuf_sv(&c->log_msg));
 		if (last_took)
 			set_messages(c, st->verb, cond, msg_raw, log_raw);
+		if (cond_log.len && c->log_msg.len)
+			xbuf_printf(&c->log_msg, ": " SV_FMT, SV_ARG(cond_log));
 		/* With endpass, an accept's (discard's) message is for the refusal only. */
 		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
 			xbuf_reset(&c->user_msg);
@@ -518,6 +551,12 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		 * texts are set by then: the refusal's log line shows them. */
 		if (terminal && result == ACL_DISCARD && e->depth == 1 && !(ACL_BIT(c->where) & DISCARD_WHERES)) {
 			acl_log(c, LOG_MAIN | LOG_PANIC, "\"discard\" verb not allowed in %s ACL", acl_where_name(c->where));
+			return ACL_ERROR;
+		}
+		/* So is "drop" in the MAILAUTH ACL (Exim 4.96, observed: logged, and the AUTH=
+		 * deferred with the statement's texts). */
+		if (terminal && result == ACL_FAIL_DROP && e->depth == 1 && c->where == ACL_WHERE_MAILAUTH) {
+			acl_log(c, LOG_MAIN | LOG_PANIC, "\"drop\" verb not allowed in %s ACL", acl_where_name(c->where));
 			return ACL_ERROR;
 		}
 		if (terminal)
@@ -571,7 +610,7 @@ static acl_result run_spec(acl_ctx *c, sv spec)
  * space no further right than column 75 and no further left than column 36, preferring one just
  * after a colon, else the rightmost; without such a space, at the first space or newline after
  * the limit; a word that cannot be broken stays whole. */
-static void fold_message(xbuf *msg)
+void acl_fold_message(xbuf *msg)
 {
 	if (msg->len <= 75)
 		return;
@@ -642,12 +681,16 @@ acl_result acl_check(acl_ctx *c, sv spec)
 		c->discarded = true;
 	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_DEFER))
 		acl_verify_report_sender(c, r);
-	if (e->depth == 0 && c->user_msg.len > 75) {
+	/* A discarding ACL's texts are not folded (Exim 4.96, observed: the DATA ACL's discard
+	 * message and a fake reject text set there are sent on one line). */
+	if (e->depth == 0 && r != ACL_DISCARD && c->user_msg.len > 75) {
 		/* The log keeps the text as it was written (when no log_message replaced it). */
 		if (!c->log_msg.len)
 			xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));
-		fold_message(&c->user_msg);
+		acl_fold_message(&c->user_msg);
 	}
+	if (e->depth == 0 && r != ACL_DISCARD && (c->controls.fakereject || c->controls.fakedefer))
+		c->controls.fake_folded = true;
 	return r;
 }
 

@@ -51,6 +51,8 @@ typedef struct acl_controls {
 	sv submission_domain, submission_name;
 	bool submission_sender_retain; /* control = submission/sender_retain: Sender: is kept */
 	sv fake_message;            /* control = fakereject/... : message */
+	bool fake_folded;           /* an ACL ended, not discarding, after the fake control was set:
+	                             * its text is folded like any reply (acl_fold_message) */
 	sv queue_name;              /* control = queue/<name> */
 	/* Seed-feature controls register here when their modules arrive (bmi_run...). */
 	unsigned extra;             /* bit set owned by modules */
@@ -163,6 +165,16 @@ void acl_ctx_begin(acl_ctx *c, acl_where where);
  * not be used afterwards. Copies of a context share that state: release one of them, once. */
 void acl_ctx_release(acl_ctx *c);
 void acl_ctx_message_done(acl_ctx *c);
+/* Fold a reply text as Exim folds the ACL texts it returns (lines of at most 75 characters,
+ * broken at spaces). */
+void acl_fold_message(xbuf *msg);
+/* Forget which warn texts were logged (each is logged once until then): Exim does this after
+ * an accepted HELO/EHLO and at each MAIL, besides the end of a message. */
+void acl_ctx_warned_reset(acl_ctx *c);
+/* How many warn texts are remembered now, and back to that many after a reset that Exim does
+ * not make there (a HELO keeps them until its ACL has accepted it). */
+size_t acl_ctx_warned_count(const acl_ctx *c);
+void acl_ctx_warned_restore(acl_ctx *c, size_t n);
 /* Drop cached ACLs read from files or inline text (after a configuration reload). */
 void acl_cache_flush(void);
 /* The same, when any ACL read from a file is cached (between two connections of one process:

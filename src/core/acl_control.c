@@ -145,7 +145,9 @@ acl_result acl_control(acl_ctx *c, sv arg)
 	/* the later of the two wins, for the rest of this recipient's ACL (sess_acl resets it) */
 	case CT_CASEFUL_LOCAL_PART: k->caseful_local_part = true; k->caselower_local_part = false; break;
 	case CT_CASELOWER_LOCAL_PART: k->caselower_local_part = true; k->caseful_local_part = false; break;
-	case CT_CUTTHROUGH_DELIVERY: k->cutthrough_delivery = true; break;
+	/* Exim ignores it once the message is to be frozen, queued or fake-rejected (the session
+	 * also ignores it on any but the transaction's first RCPT, or with PRDR). */
+	case CT_CUTTHROUGH_DELIVERY: k->cutthrough_delivery = !k->freeze && !k->queue && !k->fakereject; break;
 	case CT_DEBUG: k->debug = true; break;
 	case CT_DKIM_DISABLE_VERIFY: k->dkim_disable_verify = true; break;
 	case CT_DSCP:
@@ -162,6 +164,7 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		k->fakedefer = id == CT_FAKEDEFER;
 		k->fakereject = id == CT_FAKEREJECT;
 		k->fake_message = opts.len > 1 ? sv_copy(a, sv_sub(opts, 1, opts.len)) : SV_NULL;
+		k->fake_folded = false;   /* folded once an ACL ends without discarding */
 		break;
 	case CT_FREEZE:
 		k->freeze = true;

@@ -17,7 +17,7 @@
 	| W(DKIM) | W(NOTSMTP_START))
 /* Where there is no sender (checked against Exim 4.96 -bh, as are the other masks). The not-QUIT
  * ACL may test it (Exim 4.96 crashes there when no MAIL was given). */
-#define NO_SENDER (W(AUTH) | W(CONNECT) | W(HELO) | W(ETRN) | W(EXPN) | W(STARTTLS) | W(VRFY) | W(QUIT))
+#define NO_SENDER (W(AUTH) | W(CONNECT) | W(HELO) | W(ETRN) | W(EXPN) | W(STARTTLS) | W(VRFY) | W(QUIT) | W(MAILAUTH))
 #define NOT_SMTP (W(NOTSMTP) | W(NOTSMTP_START))
 
 static const acl_cond_def builtin[C__COUNT] = {

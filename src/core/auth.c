@@ -246,7 +246,8 @@ auth_rc auth_server_run(const driver_instance *d, auth_server_ctx *c, bool has_i
 			xbuf pr;
 			xbuf_init(&pr, c->a);
 			printing_escape(xbuf_sv(&out), 0, &pr);
-			c->set_id = xbuf_sv(&pr);
+			/* an empty id is still an id: Exim logs "A=plain:" for it */
+			c->set_id = pr.len ? xbuf_sv(&pr) : SV_LIT("");
 		} else if (rc == AUTH_OK) {
 			rc = AUTH_ERROR;  /* Exim answers 435 and logs nothing */
 		}

@@ -520,8 +520,10 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 				else
 					xbuf_putsv(&sender_hdr, xbuf_sv(&a));
 				xbuf_putc(&sender_hdr, '\n');
-				/* A created Sender: becomes the return path too. */
-				m->sender = sv_copy(m->a, xbuf_sv(&a));
+				/* A created Sender: becomes the return path too, except for the null sender
+				 * (Exim 4.96 keeps <>, observed). */
+				if (m->sender.len)
+					m->sender = sv_copy(m->a, xbuf_sv(&a));
 			}
 		}
 	}

@@ -177,7 +177,7 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	if (o && o->auth_driver.len) {
 		xbuf_puts(out, " A=");
 		put_escaped(out, o->auth_driver);
-		if (o->auth_id.len && o->host_address.len) {
+		if (o->auth_id.p && o->host_address.len) {   /* set, even if empty ("A=plain:") */
 			xbuf_putc(out, ':');
 			put_escaped(out, o->auth_id);
 		}
@@ -227,7 +227,9 @@ static void arrival_text(receive_ctx *r, xbuf *out)
 	if (logsel_has(ls, LS_SUBJECT) && message_find_header(m, sv_cstr("Subject"))) {
 		xbuf e;
 		xbuf_init(&e, pool_scratch);
-		printing_escape(subject_text(m), PRINT_TAB_LITERAL, &e);
+		/* at most its first 100 characters, cut before escaping (Exim 4.96, observed) */
+		sv subj = subject_text(m);
+		printing_escape(sv_sub(subj, 0, 100), PRINT_TAB_LITERAL, &e);
 		xbuf_puts(out, " T=\"");
 		for (size_t i = 0; i < e.len; i++) {
 			if (e.p[i] == '"')

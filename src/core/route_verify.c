@@ -108,6 +108,35 @@ acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv add
 	return ACL_DEFER;
 }
 
+/* Exim's cutthrough setup routes each accepted recipient again (a verification without its
+ * texts): the number of addresses the routing ended in tells whether a single delivery could
+ * carry on through. */
+acl_result route_cutthrough(xp_env *env, arena *a, sv sender, sv address, route_log_fn *log, void *log_ctx,
+	size_t *routed)
+{
+	route_ctx rc;
+	route_ctx_init(&rc, a, env, ROUTE_MODE_VERIFY_RECIPIENT, sender);
+	rc.log_main = log;
+	rc.log_ctx = log_ctx;
+	rc.verify = true;
+	xbuf host, err;
+	xbuf_init(&host, a);
+	xbuf_init(&err, a);
+	if (xp_expand(env, SV_LIT("$sender_fullhost"), &host, &err) == XP_OK)
+		rc.verify_host = xbuf_sv(&host);
+	route_rc r = route_chain(&rc, route_new_address(a, qualified(a, address, true)));
+	*routed = 0;
+	for (const address_item *x = rc.res.local; x; x = x->next)
+		(*routed)++;
+	for (const address_item *x = rc.res.remote; x; x = x->next)
+		(*routed)++;
+	for (const address_item *x = rc.res.pfr; x; x = x->next)
+		(*routed)++;
+	if (r == ROUTE_OK || r == ROUTE_DISCARD)
+		return ACL_OK;
+	return r == ROUTE_FAIL || r == ROUTE_DECLINE ? ACL_FAIL : ACL_DEFER;
+}
+
 acl_result route_expn(xp_env *env, arena *a, sv address, xbuf *out, sv *qualified_address)
 {
 	route_ctx rc;

@@ -26,6 +26,12 @@ typedef void route_log_fn(void *ctx, unsigned which, const char *text);
 acl_result route_verify(xp_env *env, arena *a, sv sender, bool recipient, sv address, sv options,
 	xbuf *user_msg, xbuf *log_msg, bool *empty_text, route_log_fn *log, void *log_ctx);
 
+/* control = cutthrough_delivery: route an accepted recipient once more. ACL_OK routed, *routed
+ * the number of addresses it ended in; ACL_FAIL nothing accepted it; ACL_DEFER a router
+ * deferred. */
+acl_result route_cutthrough(xp_env *env, arena *a, sv sender, sv address, route_log_fn *log, void *log_ctx,
+	size_t *routed);
+
 /* EXPN (Exim 4.96: one level of redirection shown): route the qualified address once. ACL_OK:
  * out gets the lines to answer 250 with, "<child>" per address a redirection generated (pipes
  * and files included) or "<address>" itself when a router accepted it; ACL_FAIL: nothing

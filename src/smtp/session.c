@@ -577,6 +577,7 @@ static bool connect_acl(smtp_session *s)
 		}
 		/* An accepting "message =" is the greeting instead of smtp_banner. */
 		if (c.user_msg.len) s->connect_message = sv_copy(s->conn, xbuf_sv(&c.user_msg));
+		acl_ctx_warned_reset(&s->acl);   /* the connect ACL's warn texts log again later (observed) */
 	}
 	return true;
 }
@@ -811,6 +812,7 @@ static sess_next unknown_command(smtp_session *s)
 	if (s->mode == SMTP_MODE_BATCH) return batch_error(s, 500, "unrecognized command");
 	if (++s->unknown_commands > conf_main.smtp_max_unknown_commands) {
 		log_synprot(s, false, "unrecognized command");   /* logged as ever, before the drop */
+		sess_log_incomplete(s, "unrecognized command");   /* an open transaction (observed) */
 		const char *text = sess_notquit(s, "bad-commands", "Too many unrecognized commands");
 		xbuf cmd;
 		xbuf_init(&cmd, s->work);

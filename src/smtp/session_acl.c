@@ -93,6 +93,8 @@ static acl_ctx *prepare(smtp_session *s, acl_where where, sv recipient)
 	s->cur_rcpt = recipient;
 	/* control = caseful_local_part applies to one recipient only */
 	c->controls.caseful_local_part = c->controls.caselower_local_part = false;
+	/* the session sees whether this ACL asked for cutthrough (sess_rcpt) */
+	c->controls.cutthrough_delivery = false;
 	c->authenticated = s->authenticated;
 	c->helo_verified = s->helo_verified;
 	c->helo_verify_failed = s->helo_verify_failed;
@@ -159,6 +161,22 @@ int sess_message_code(smtp_session *s, sv *text, int deflt)
 	return deflt;
 }
 
+/* An ACL error is answered with the default text, but a "4NN 4.x.y " at the start of the
+ * message the ACL had set still gives the reply its code and extended code (Exim 4.96,
+ * observed with a discard refused in the connect ACL). *esc gets "4.x.y " (or nothing). */
+static bool error_code(const acl_ctx *c, int *code, xbuf *esc)
+{
+	sv m = xbuf_sv(&c->user_msg);
+	if (m.len < 4 || m.p[0] != '4' || !isdigit((unsigned char)m.p[1]) || !isdigit((unsigned char)m.p[2])
+		|| m.p[3] != ' ')
+		return false;
+	*code = 400 + (m.p[1] - '0') * 10 + (m.p[2] - '0');
+	sv rest = sv_sub(m, 4, m.len);
+	xbuf_reset(esc);
+	xbuf_putsv(esc, sv_sub(rest, 0, sess_esc_len(*code, rest)));
+	return true;
+}
+
 sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ctx *c, const char *what)
 {
 	if (rc == ACL_OK) return SESS_CONTINUE;
@@ -196,7 +214,7 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	xbuf_init(&auth, s->work);
 	if (s->origin.auth_driver.len) {
 		xbuf_printf(&auth, " A=%s", sess_printable(s, s->origin.auth_driver));
-		if (s->origin.auth_id.len) xbuf_printf(&auth, ":%s", sess_printable(s, s->origin.auth_id));
+		if (s->origin.auth_id.p) xbuf_printf(&auth, ":%s", sess_printable(s, s->origin.auth_id));
 	}
 	if (where == ACL_WHERE_DATA || where == ACL_WHERE_PRDR || where == ACL_WHERE_MIME) {
 		xbuf_printf(&line, "%s F=<" SV_FMT ">%s %srejected %s", sv_dup(s->work, s->host_tag),
@@ -242,6 +260,10 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	} else if (user.len) {
 		if (coded.len) sess_reply_coded(s, code, user);
 		else sess_reply_text(s, code, user);
+	} else if (rc == ACL_ERROR && error_code(c, &code, &coded)) {
+		/* the default text under the code and extended code the ACL's message gave */
+		xbuf_puts(&coded, "Temporary local problem - please try later");
+		sess_reply_coded(s, code, xbuf_sv(&coded));
 	} else if (temp) {
 		sess_reply(s, code, "Temporary local problem - please try later");
 	} else {

@@ -21,6 +21,19 @@ static auth_rc challenge(void *ctx, sv b64, xbuf *resp)
 	return AUTH_OK;
 }
 
+/* Is mech one of the space-separated names in list (case-insensitively)? */
+static bool offered(sv list, sv mech)
+{
+	size_t i = 0;
+	while (i < list.len) {
+		while (i < list.len && list.p[i] == ' ') i++;
+		size_t b = i;
+		while (i < list.len && list.p[i] != ' ') i++;
+		if (i > b && sv_eqi(sv_sub(list, b, i - b), mech)) return true;
+	}
+	return false;
+}
+
 sess_next sess_auth(smtp_session *s)
 {
 	if (!s->adv_auth && !s->controls.allow_auth_unadvertised)
@@ -60,11 +73,13 @@ sess_next sess_auth(smtp_session *s)
 		}
 	}
 	const driver_instance *d = mech.len ? auth_find_server(mech) : NULL;
+	if (d && !s->controls.allow_auth_unadvertised && !offered(s->auth_offered, mech))
+		d = NULL;   /* a mechanism EHLO did not offer is "not supported" (Exim 4.96, observed) */
 	if (!d) {
 		xbuf t;
 		xbuf_init(&t, s->work);
 		xbuf_printf(&t, SV_FMT " authentication mechanism not supported", SV_ARG(mech));
-		return sess_syntax_error(s, 504, xbuf_cstr(&t), xbuf_cstr(&t));
+		return sess_protocol_error(s, 504, xbuf_cstr(&t), xbuf_cstr(&t));   /* a protocol error in Exim's log */
 	}
 
 	auth_io io = { .challenge = challenge, .ctx = s };

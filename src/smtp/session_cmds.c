@@ -77,13 +77,12 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
 	s->rcpt_toomany_logged = false;
+	s->cutthrough = false;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
 	s->origin.auth_sender = SV_NULL;
-	if (s->base_protocol.len) {
-		s->origin.protocol = s->base_protocol;
-		s->base_protocol = SV_NULL;
-	}
+	/* An SMTPUTF8 MAIL's "utf8" stays on $received_protocol until the next HELO/EHLO, through
+	 * RSET and later messages (Exim 4.96, observed): set_protocol drops it. */
 	memset(&s->mail, 0, sizeof s->mail);
 	sess_set_message_vars(s, NULL);
 	sess_acl_message_done(s);
@@ -138,6 +137,7 @@ static void auth_mechanisms(smtp_session *s, xbuf *out)
 
 static void set_protocol(smtp_session *s)
 {
+	s->base_protocol = SV_NULL;
 	if (s->p->protocol.len) { s->origin.protocol = s->p->protocol; return; }
 	const char *base = s->esmtp ? "esmtp" : "smtp";
 	xbuf b;
@@ -190,9 +190,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 	}
-	sess_reset_transaction(s);
+	/* The warn lines logged are forgotten here only if a HELO was accepted before (and again
+	 * once this one is; Exim 4.96, observed). The transaction is reset only once the HELO ACL
+	 * accepts: a refused HELO leaves sender, recipients and RCPT replies as they were. */
+	if (s->helo_seen) acl_ctx_warned_reset(&s->acl);
 	sess_set_log_id(s, NULL);
-	s->txn_line = s->io.lines;
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	s->origin.texts_helo_set = false;
 	sess_update_host_ident(s);
@@ -246,6 +248,8 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		}
 	}
 
+	sess_reset_transaction(s);       /* forgets the warn lines logged too (observed) */
+	s->txn_line = s->io.lines;
 	s->helo_seen = true;
 	s->esmtp = ehlo;
 	set_protocol(s);
@@ -302,6 +306,7 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 			xbuf mechs;
 			xbuf_init(&mechs, s->work);
 			auth_mechanisms(s, &mechs);
+			s->auth_offered = sv_copy(s->conn, xbuf_sv(&mechs));
 			if (mechs.len) { s->adv_auth = true; xbuf_printf(&r, "\nAUTH%s", xbuf_cstr(&mechs)); }
 		}
 		if (sess_host_in(s, conf_main.chunking_advertise_hosts)) { s->adv_chunking = true; xbuf_puts(&r, "\nCHUNKING"); }
@@ -351,45 +356,71 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 	return r;
 }
 
-/* AUTH= on MAIL: honoured only from an authenticated client (RFC 4954 5). False: the value is
- * not valid xtext (Exim: "501 invalid data for AUTH", a syntax error). "<>" and an empty value
- * are passed over without a word. */
-static bool mail_auth_param(smtp_session *s, sv value)
+/* AUTH= on MAIL (RFC 4954 5), as Exim 4.96 takes it: the decoded value is $authenticated_sender
+ * while acl_smtp_mailauth decides (without that ACL: only from an authenticated client); then
+ * the authenticator's server_mail_auth_condition may still refuse it. A refused value is
+ * logged and ignored; a deferring ACL refuses the MAIL (*next set, false returned).
+ * "<>" and an empty value are passed over without a word. */
+static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_next *next)
 {
 	if (value.len == 0) return true;
 	xbuf dec;
 	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
-	if (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec)) return false;
-	if (!s->authenticated) {
-		if (!sv_eq_cstr(value, "<>"))
-			sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (client not authenticated)",
-				sess_printable(s, value), dupsv(s, s->host_tag));
+	if (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec)) {
+		*next = sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
+		return false;
+	}
+	if (sv_eq_cstr(value, "<>")) {
+		if (s->authenticated) s->origin.auth_sender = sv_tainted(SV_LIT(""));
 		return true;
 	}
-	if (sv_eq_cstr(value, "<>")) xbuf_puts(&dec, "<>");
 	sv a = xbuf_sv(&dec);
 	a.taint = 1;
-	if (sv_eq_cstr(a, "<>")) a = sv_tainted(SV_LIT(""));
 	s->origin.auth_sender = a;
-	/* The authenticator's server_mail_auth_condition may refuse the value ($authenticated_sender
-	 * is set while it is expanded). */
-	const driver_instance *d = auth_find_server(s->origin.auth_pubname);
-	const char *cond = d ? auth_generic_option(d, "server_mail_auth_condition") : NULL;
-	if (cond) {
-		bool ok = false;
+	acl_result rc = s->authenticated ? ACL_OK : ACL_FAIL;
+	const char *why = "client not authenticated";
+	acl_ctx c;
+	if (conf_main.acl_smtp_mailauth) {
+		why = "rejected by ACL";
+		rc = sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c);
+		s->mailauth_msg = sv_copy(s->work, xbuf_sv(&c.user_msg));
+	}
+	if (rc == ACL_OK && s->authenticated) {
+		/* the authenticator's server_mail_auth_condition ($authenticated_sender set) */
+		const driver_instance *d = auth_find_server(s->origin.auth_pubname);
+		const char *cond = d ? auth_generic_option(d, "server_mail_auth_condition") : NULL;
+		bool ok = true;
 		xbuf err;
 		xbuf_init(&err, s->work);
-		if (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok) {
-			s->origin.auth_sender = SV_NULL;
-			return true;
+		if (cond && (xp_expand_bool(&s->env, sv_cstr(cond), &ok, &err) != XP_OK || !ok)) {
+			rc = ACL_FAIL;
+			xbuf w;
+			xbuf_init(&w, s->work);
+			xbuf_puts(&w, "server_mail_auth_condition failed");
+			if (s->origin.auth_id.p) xbuf_printf(&w, ": authenticated ID=\"" SV_FMT "\"", SV_ARG(s->origin.auth_id));
+			why = xbuf_cstr(&w);
 		}
 	}
-	if (conf_main.acl_smtp_mailauth) {
-		acl_ctx c;
-		if (sess_acl(s, ACL_WHERE_MAILAUTH, conf_main.acl_smtp_mailauth, SV_NULL, &c) != ACL_OK)
-			s->origin.auth_sender = SV_NULL;
+	if (rc == ACL_OK) return true;
+	if (rc == ACL_FAIL) {
+		s->origin.auth_sender = SV_NULL;
+		sess_log(s, LOG_MAIN, "ignoring AUTH=%s from %s (%s)", sess_printable(s, value), dupsv(s, s->host_tag), why);
+		return true;
 	}
-	return true;
+	/* A deferring ACL leaves $authenticated_sender set until the next MAIL (the not-QUIT ACL
+	 * sees it; Exim 4.96, observed). The refusal names the MAIL's argument after "FROM:" up
+	 * to this AUTH= (Exim takes the
+	 * parameters off from the end). value points into work, a copy of the argument. */
+	sv arg = s->cmd_arg;
+	if (value.p >= work && (size_t)(value.p - work) + value.len <= arg.len)
+		arg = sv_sub(arg, 0, (size_t)(value.p - work) + value.len);
+	if (arg.len >= 5 && sv_eqi(sv_sub(arg, 0, 5), SV_LIT("FROM:"))) arg = sv_sub(arg, 5, arg.len);
+	while (arg.len && (arg.p[0] == ' ' || arg.p[0] == '\t')) arg = sv_sub(arg, 1, arg.len);
+	xbuf what;
+	xbuf_init(&what, s->work);
+	xbuf_printf(&what, "MAILAUTH %s", sess_loggable(s, arg));
+	*next = sess_acl_reply(s, ACL_WHERE_MAILAUTH, rc, &c, xbuf_cstr(&what));
+	return false;
 }
 
 /* Exim counts PIPELINING as used when a MAIL or RCPT arrives with more input already waiting
@@ -431,11 +462,14 @@ sess_next sess_mail(smtp_session *s)
 	/* From here a refused MAIL counts as refused for the RCPTs pipelined behind it, and the
 	 * remembered RCPT replies of an earlier attempt are forgotten (Exim resets here). */
 	s->was_rej_mail = true;
+	s->origin.auth_sender = SV_NULL;   /* an earlier MAIL's AUTH= (a refused one's too) */
+	acl_ctx_warned_reset(&s->acl);   /* each MAIL's warn texts are logged afresh (observed) */
 	s->rcpt_count = s->rcpt_defer_count = s->rcpt_fail_count = s->rcpt_ok_count = 0;  /* RCPTs without MAIL */
 	s->rcpt_error = SV_NULL;
 	s->rcpt_errors_differ = false;
 	s->rcpt_error_trimmed = false;
 	s->rcpt_toomany_logged = false;
+	s->cutthrough = false;
 
 	smtp_time_rewrite(s);
 	char *work = arena_alloc(s->work, s->cmd_arg.len + 1);
@@ -450,9 +484,12 @@ sess_next sess_mail(smtp_session *s)
 	/* Exim allows UTF-8 domains from the first SMTPUTF8 on, for the rest of the connection. */
 	if (s->mail.smtputf8) s->utf8_domains = true;
 	/* Exim acts on each AUTH= while taking the parameters off, before the address is read. */
-	for (unsigned i = 0; i < s->mail.n_auths; i++)
-		if (!mail_auth_param(s, s->mail.auths[i]))
-			return sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
+	s->mailauth_msg = SV_NULL;
+	for (unsigned i = 0; i < s->mail.n_auths; i++) {
+		sess_next next;
+		if (!mail_auth_param(s, s->mail.auths[i], work, &next))
+			return next;
+	}
 	if (!parsed)
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
 
@@ -537,23 +574,48 @@ sess_next sess_mail(smtp_session *s)
 		/* Exim shows the command's address text as given (after its parameters). */
 		xbuf_printf(&what, "MAIL %s", sess_loggable(s, r.cmd_data));
 		sess_next n = sess_acl_reply(s, ACL_WHERE_MAIL, rc, &c, xbuf_cstr(&what));
+		/* $authenticated_sender outlives the refused MAIL until the next one (Exim 4.96,
+		 * observed in a later AUTH ACL) */
+		sv auth_sender = s->origin.auth_sender;
 		sess_reset_transaction(s);
+		s->origin.auth_sender = auth_sender;
 		return n;
 	}
 	s->mail_given = true;
 	s->was_rej_mail = false;
-	if (s->mail.smtputf8 && !s->p->protocol.len) {
+	if (s->mail.smtputf8 && !s->p->protocol.len && !s->base_protocol.len) {
 		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
 		s->base_protocol = s->origin.protocol;
 		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
 	}
 	s->prdr_requested = s->mail.prdr;
 	spool_spares_prepare(); /* files for this message, made while RCPT and DATA come in */
-	sess_accept_reply(s, &c, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
+	/* Without a MAIL ACL, the MAILAUTH ACL's message (accepting or not) is the reply's text
+	 * (Exim 4.96, observed: one message variable serves both). */
+	if (!conf_main.acl_smtp_mail && s->mailauth_msg.len)
+		sess_reply_message(s, 250, s->mailauth_msg);
+	else
+		sess_accept_reply(s, &c, 250, s->prdr_requested ? "OK, PRDR Requested" : "OK");
 	return SESS_CONTINUE;
 }
 
 /* ---- RCPT --------------------------------------------------------------------------------- */
+
+/* Exim 4.96 (observed under -bh, where no connection is made to a transport's hosts): with
+ * cutthrough on, an accepted RCPT is routed once more. Unrouteable: refused as the ACL's deny
+ * would be (its message and log_message, else "Administrative prohibition"), and cutthrough is
+ * over; a deferral accepts it and ends cutthrough; routing to more than one address (a
+ * redirection to a list) ends it too. */
+static void route_log_line(void *ctx, unsigned which, const char *text);
+
+static acl_result cutthrough_route(smtp_session *s, sv rcpt)
+{
+	size_t routed = 0;
+	acl_result rc = route_cutthrough(&s->env, s->work, s->sender, rcpt, route_log_line, s, &routed);
+	if (rc != ACL_OK || routed != 1)
+		s->cutthrough = false;
+	return rc == ACL_FAIL ? ACL_FAIL : ACL_OK;
+}
 
 sess_next sess_rcpt(smtp_session *s)
 {
@@ -628,6 +690,10 @@ sess_next sess_rcpt(smtp_session *s)
 	xbuf what;
 	xbuf_init(&what, s->work);
 	xbuf_printf(&what, "RCPT %s", sess_loggable(s, r.cmd_data));
+	if (c.controls.cutthrough_delivery && s->rcpt_count == 1 && !s->prdr_requested)
+		s->cutthrough = true;
+	if (rc == ACL_OK && s->cutthrough)
+		rc = cutthrough_route(s, rcpt);
 	if (rc == ACL_DISCARD) {
 		/* This line shows the whole argument, parameters too, and the discarding statement's
 		 * text (the MAIL ACL's for a discarded sender); its message is the reply. */

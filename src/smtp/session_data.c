@@ -32,7 +32,10 @@ static void message_refused(smtp_session *s)
 static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next)
 {
 	s->predata_message = SV_NULL;
-	bool no_rcpt = !s->mail_given || s->rcpt_ok_count == 0;
+	/* After recipients_max_reject refused a DATA, the sender is gone but the recipients stay
+	 * (below): the next DATA or BDAT is refused the same way. */
+	bool toomany = conf_main.recipients_max_reject && s->rcpt_toomany_logged;
+	bool no_rcpt = s->mail_given ? s->rcpt_ok_count == 0 : !(toomany && s->rcpt_ok_count);
 	if (no_rcpt && s->rcpt_discarded_since_data && conf_main.acl_smtp_predata && strcmp(verb, "DATA") == 0) {
 		/* Exim runs the predata ACL here (and fails if it accepts: then the usual refusal
 		 * below is given instead). */
@@ -67,8 +70,12 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 	}
 	/* recipients_max_reject refuses the whole message once a RCPT went over the limit
 	 * (Exim 4.96, observed: the accepted recipients do not get it either; a BDAT's chunk is
-	 * skipped; not a protocol error, and it stays so until the transaction ends). */
-	if (conf_main.recipients_max_reject && s->rcpt_toomany_logged) {
+	 * skipped; not a protocol error, and it stays so until the next MAIL or RSET). */
+	if (toomany) {
+		/* Exim 4.96 (observed): the refusal ends the sender's part of the transaction, so a
+		 * MAIL is taken next and a RCPT is "sender not yet given". */
+		s->mail_given = s->mail_discarded = s->acl.discarded = false;
+		s->sender = s->mail_discard_why = SV_NULL;
 		sess_reply(s, 554, "Too many recipients");
 		*next = SESS_CONTINUE;
 		return false;
@@ -379,8 +386,8 @@ static sess_next finish_message(smtp_session *s)
 	}
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
-	/* The DATA ACL's accepting message replaces "OK id=..." */
-	sv data_msg = !batch && rc == ACL_OK && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->work, xbuf_sv(&c.user_msg)) : SV_NULL;
+	/* The DATA ACL's accepting (or discarding) message replaces "OK id=..." */
+	sv data_msg = !batch && (rc == ACL_OK || rc == ACL_DISCARD) && conf_main.acl_smtp_data && s->msg->nrcpt > 0 && c.user_msg.len ? sv_copy(s->work, xbuf_sv(&c.user_msg)) : SV_NULL;
 	/* A message whose recipients were all discarded is accepted and thrown away at once. */
 	const char *discarded = rc == ACL_DISCARD ? "DATA" : s->mail_discarded ? "MAIL" : s->msg->nrcpt == 0 ? "RCPT" : NULL;
 	bool keep = !discarded && !host_checking(s);
@@ -401,14 +408,18 @@ static sess_next finish_message(smtp_session *s)
 	receive_log_arrival(s->recv);
 	sess_die_after_data(false);
 	s->origin.tcp_fastopen = TFO_NOT_USED;   /* Exim logs " TFO" once per connection */
-	/* An ACL's control = freeze / queue is logged after the arrival (a discarded message's
-	 * as "by NULL": Exim no longer knows who asked). */
-	const char *by = discarded ? "NULL" : "ACL";
+	/* An ACL's control = freeze / queue is logged after the arrival ("by NULL" for a message
+	 * whose recipients the MAIL or RCPT ACL discarded: Exim no longer knows who asked; one
+	 * the DATA ACL discarded is "by ACL", observed). */
+	const char *by = discarded && strcmp(discarded, "DATA") != 0 ? "NULL" : "ACL";
 	if (k->freeze) sess_log(s, LOG_MAIN, "frozen by %s", by);
 	if ((k->queue || k->queue_only) && sess_log_selected(LS_DELAY_DELIVERY))
 		sess_log(s, LOG_MAIN, "no immediate delivery: queued by %s", by);
 	if (discarded) {
-		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)", discarded);
+		/* the DATA ACL's discarding text follows (the MAIL/RCPT ones were on their lines) */
+		sv why = rc == ACL_DISCARD ? acl_log_text(&c) : SV_NULL;
+		sess_log(s, LOG_MAIN, "=> blackhole (%s ACL discarded recipients)%s%s", discarded, why.len ? ": " : "",
+			why.len ? sess_loggable_lines(s, why) : "");
 		sess_log(s, LOG_MAIN, "Completed");
 	}
 	s->log_id_sticky = host_checking(s) && !discarded;
@@ -420,10 +431,16 @@ static sess_next finish_message(smtp_session *s)
 	s->txn_line = s->io.lines;
 	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk, id);
 	else if (fake) {
-		/* No chunk line and no code taken from the text (Exim); its default text: */
-		sv text = k->fake_message.p ? k->fake_message
+		/* No chunk line and no code taken from the text (Exim); its default text. Folded like
+		 * the ACL texts once an ACL ended without discarding after the control was set
+		 * (Exim 4.96, observed: a discarding statement's fakereject goes out unfolded). */
+		xbuf ft;
+		xbuf_init(&ft, s->work);
+		xbuf_putsv(&ft, k->fake_message.p ? k->fake_message
 			: SV_LIT("Your message has been rejected but is being kept for evaluation.\n"
-				"If it was a legitimate message, it may still be delivered to the target\nrecipient(s).");
+				"If it was a legitimate message, it may still be delivered to the target recipient(s)."));
+		if (k->fake_folded) acl_fold_message(&ft);
+		sv text = xbuf_sv(&ft);
 		sess_reply_text(s, k->fakereject ? 550 : 450, text);
 	}
 	else if (data_msg.len) {

@@ -66,6 +66,10 @@ typedef struct smtp_session {
 	/* Advertised by the last EHLO (or defaults for HELO) */
 	bool esmtp, helo_seen;
 	bool adv_pipelining, adv_chunking, adv_dsn, adv_prdr, adv_smtputf8, adv_auth, adv_size;
+	/* " PLAIN LOGIN": the mechanisms the last EHLO that considered AUTH offered (Exim keeps
+	 * them through a HELO); AUTH takes only these unless control = allow_auth_unadvertised. */
+	sv auth_offered;
+	sv mailauth_msg;             /* this MAIL's last acl_smtp_mailauth message (work arena) */
 	bool adv_8bitmime, adv_starttls;
 	bool helo_verified, helo_verify_failed;
 
@@ -103,6 +107,9 @@ typedef struct smtp_session {
 	 * "valid RCPT" check (its flag survives RSET, MAIL and HELO) and runs the predata ACL. */
 	bool rcpt_discarded_since_data;
 	bool rcpt_toomany_logged;    /* "too many recipients" was logged for this message */
+	/* control = cutthrough_delivery took on the transaction's first RCPT: every accepted
+	 * RCPT is routed once more until one does not end in a single address (sess_rcpt). */
+	bool cutthrough;
 	/* Exim's view of the previous command, for its pipelining leniency: a RCPT after a
 	 * refused MAIL, and DATA right after a RCPT, are answered 503 without counting as
 	 * protocol errors when PIPELINING was advertised. was_* describe the current command. */
