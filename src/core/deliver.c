@@ -608,6 +608,20 @@ static bool error_ignored(const dctx *d, const address_item *f, sv to, time_t no
 		|| now - d->m->received_time >= conf_main.ignore_bounce_errors_after));
 }
 
+/* A failure whose error is ignored (error_ignored): logged so, and journalled as done so that
+ * it is neither reported nor tried again. */
+static void finish_error_ignored(dctx *d, address_item *f)
+{
+	dlog_error_ignored(f);
+	sv fin = f->unique.len ? f->unique : f->address;
+	xbuf err;
+	xbuf_init(&err, pool_scratch);
+	if (!djournal_append(d->sc, d->m->id, &fin, 1, &err))
+		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
+	message_add_nonrecipient(d->m, fin);
+	tp_output_remove(pool_scratch, d->sc, d->m->id, f);
+}
+
 static void send_bounces(dctx *d)
 {
 	time_t now = time(NULL);
@@ -621,14 +635,7 @@ static void send_bounces(dctx *d)
 		if (!error_ignored(d, f, report_to(d, f), now))
 			continue;
 		sent[i] = true;
-		dlog_error_ignored(f);
-		sv fin = f->unique.len ? f->unique : f->address;
-		xbuf err;
-		xbuf_init(&err, pool_scratch);
-		if (!djournal_append(d->sc, d->m->id, &fin, 1, &err))
-			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-		message_add_nonrecipient(d->m, fin);
-		tp_output_remove(pool_scratch, d->sc, d->m->id, f);
+		finish_error_ignored(d, f);
 	}
 	for (size_t i = 0; i < d->nfailed; i++) {
 		if (sent[i])
@@ -637,14 +644,7 @@ static void send_bounces(dctx *d)
 		address_item *f = d->failed[i];
 		if (error_ignored(d, f, to, now)) {
 			sent[i] = true;
-			dlog_error_ignored(f);
-			sv fin = f->unique.len ? f->unique : f->address;
-			xbuf err;
-			xbuf_init(&err, pool_scratch);
-			if (!djournal_append(d->sc, d->m->id, &fin, 1, &err))
-				log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
-			message_add_nonrecipient(d->m, fin);
-			tp_output_remove(pool_scratch, d->sc, d->m->id, f);
+			finish_error_ignored(d, f);
 			continue;
 		}
 		/* Everything failing to the same place goes in one report. */
