@@ -1,7 +1,8 @@
 """The delivery launcher with all its workers busy (src/core/deliver_launch_pool.c,
-docs/delivery.md): a message received while all 32 workers deliver waits up to 200 ms for the
-first of them to become idle, then gets a delivery process of its own. Either way it is delivered
-exactly once, and a worker held up by a slow server never holds it up for longer than that."""
+docs/delivery.md): a message received while all 32 workers deliver waits for the first of them to
+become idle, as long as they keep finishing messages; after 200 ms with none finished it gets a
+delivery process of its own. Either way it is delivered exactly once, and workers held up by a
+slow server never hold it up for longer than that."""
 import os
 import pathlib
 import re
@@ -32,6 +33,7 @@ class GateSink:
         self.lock = threading.Lock()
         self.gates = []      # per connection: an Event, set = replies flow
         self.held = 0        # dots waiting for their gate now
+        self.pace = 0.0      # seconds each reply to a dot takes once its gate is open
         self.opened_all = threading.Event()
         self.messages = []   # (connection index, Subject)
         self.sock = socket.socket()
@@ -73,6 +75,7 @@ class GateSink:
                                 self.held += 1
                             while not (self.gates[k].is_set() or self.opened_all.is_set()):
                                 self.gates[k].wait(0.05)
+                            time.sleep(self.pace)
                             with self.lock:
                                 self.held -= 1
                                 self.messages.append((k, subject))
@@ -160,6 +163,33 @@ def test_message_gets_a_process_of_its_own_when_no_worker_becomes_idle(relay):
     assert sink.held == WORKERS, "the workers were released meanwhile"
     sink.open_all()
     delivered_once_each(d, sink, WORKERS + 1)
+
+
+def test_messages_keep_waiting_while_the_workers_finish_messages(relay):
+    """Five messages wait behind one worker that takes 80 ms per message (the other workers held
+    up): the last waits ~400 ms, more than 200 ms, but a worker becomes idle every 80 ms, so the
+    queue is moving and each goes to that worker over its connection in turn; none gets a
+    process (and a connection) of its own, as they did when the wait ended 200 ms after each
+    message came (hundreds of forks at once under load)."""
+    sink = GateSink()
+    d = relay(sink=sink)
+    all_workers_held(d, sink)
+    sink.pace = 0.08
+    sink.open_gate(0)
+    extra = 5
+    for n in range(WORKERS, WORKERS + extra):
+        submit(d, n)
+    want = {str(n) for n in range(WORKERS, WORKERS + extra)}
+    assert wait_for(lambda: want <= {s for _, s in sink.messages}, timeout=20), \
+        (len(sink.gates), sink.messages, d.mainlog + d.paniclog)
+    assert len(sink.gates) == WORKERS, "a message got a process of its own while the queue moved"
+    assert all(k == 0 for k, s in sink.messages if s in want), sink.messages
+    for n in range(WORKERS, WORKERS + extra):
+        line = re.search(r"^.* => r%d@r\.example .*$" % n, d.mainlog, re.M)
+        assert line and "H=127.0.0.1 [127.0.0.1]* " in line.group(0), d.mainlog
+    assert sink.held == WORKERS - 1
+    sink.open_all()
+    delivered_once_each(d, sink, WORKERS + extra)
 
 
 def launcher_of(d):
