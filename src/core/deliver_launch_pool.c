@@ -8,7 +8,7 @@
  * LPOOL_MESSAGES messages.
  *
  * The launcher hands a message to an idle worker at once, forks a new worker when none is idle,
- * and when LPOOL_MAX workers are busy keeps the message for at most LPOOL_WAIT_MS for the first
+ * and when LPOOL_MAX workers are busy keeps the message for LPOOL_WAIT_MS for the first
  * worker that becomes idle, then starts a delivery process of its own for it, as before. Why the
  * wait: with every worker busy the machine is usually busy too (on 2 CPUs a relay at full speed
  * had 32 workers waiting for the CPU), and a fork, its copy-on-write faults and its exit per
@@ -17,9 +17,9 @@
  * messages (one became idle within the last LPOOL_WAIT_MS): then the queue is moving and a
  * process per message would only take the CPU from them (at 32 clients hundreds of such
  * processes at once: bench/relay/README.md, session 13 round 2); one whose workers are all held
- * up by slow servers still starts within LPOOL_WAIT_MS of the last one that finished, and at
- * most LPOOL_PENDING messages wait. Only the launcher ends idle
- * workers (closing their job pipe), so a job never goes to a worker that is leaving:
+ * up by slow servers still starts within LPOOL_WAIT_MS of the last one that finished and
+ * LPOOL_WAIT_MAX_MS of its arrival, and at most LPOOL_PENDING messages wait. Only the launcher
+ * ends idle workers (closing their job pipe), so a job never goes to a worker that is leaving:
  * - a worker reports on the shared report pipe once each message has ended (before it removes
  *   the message's -D, -J and msglog: worker_main); it is idle from then on;
  * - a worker that must not deliver again (its credentials changed: deliver_drop_privilege;
@@ -61,6 +61,7 @@
 #define LPOOL_MESSAGES 64         /* then a worker exits (as queue workers do) */
 #define LPOOL_IDLE_SECS 30
 #define LPOOL_WAIT_MS 200         /* a message waits this long for a busy worker, then a process */
+#define LPOOL_WAIT_MAX_MS 2000    /* ... unless workers keep becoming idle, up to this long */
 #define LPOOL_PENDING 4096        /* messages waiting at most; beyond, a process at once */
 
 /* One message for a worker: one write, under PIPE_BUF. */
@@ -307,11 +308,16 @@ static void worker_ended(int input_fd, int i)
 }
 
 /* When the oldest waiting message gets a process of its own: LPOOL_WAIT_MS after it came, or
- * after the last worker became idle if that is later (the workers are getting through the queue). */
+ * after the last worker became idle if that is later (the workers are getting through the queue),
+ * but LPOOL_WAIT_MAX_MS after it came at the latest (one worker getting through while the others
+ * are held up by slow servers would otherwise set the pace for every message). */
 static int64_t pending_deadline(void)
 {
 	int64_t d = pending[pending_first].deadline, moving = last_idle_report + LPOOL_WAIT_MS;
-	return moving > d ? moving : d;
+	int64_t latest = d - LPOOL_WAIT_MS + LPOOL_WAIT_MAX_MS;
+	if (moving > d)
+		d = moving;
+	return d < latest ? d : latest;
 }
 
 bool lpool_wait_input(int input_fd)
