@@ -32,6 +32,7 @@ class GateSink:
     def __init__(self):
         self.lock = threading.Lock()
         self.gates = []      # per connection: an Event, set = replies flow
+        self.opened_at = []  # per connection: when it was accepted (time.monotonic)
         self.held = 0        # dots waiting for their gate now
         self.pace = 0.0      # seconds each reply to a dot takes once its gate is open
         self.opened_all = threading.Event()
@@ -53,6 +54,7 @@ class GateSink:
             with self.lock:
                 k = len(self.gates)
                 self.gates.append(threading.Event())
+                self.opened_at.append(time.monotonic())
             threading.Thread(target=self.serve, args=(c, k), daemon=True).start()
 
     def serve(self, c, k):
@@ -188,6 +190,31 @@ def test_messages_keep_waiting_while_the_workers_finish_messages(relay):
         line = re.search(r"^.* => r%d@r\.example .*$" % n, d.mainlog, re.M)
         assert line and "H=127.0.0.1 [127.0.0.1]* " in line.group(0), d.mainlog
     assert sink.held == WORKERS - 1
+    sink.open_all()
+    delivered_once_each(d, sink, WORKERS + extra)
+
+
+def test_a_message_waits_two_seconds_at_most_behind_one_moving_worker(relay):
+    """Twenty messages behind one worker that takes 150 ms per message (the other workers held
+    up): the queue moves, but the later ones would wait about 3 s; after 2 s a message gets a
+    process (and a connection) of its own. Not at 200 ms: the worker keeps finishing messages."""
+    sink = GateSink()
+    d = relay(sink=sink)
+    all_workers_held(d, sink)
+    sink.pace = 0.15
+    sink.open_gate(0)
+    extra = 20
+    # Ten a connection: smtp_accept_queue_per_connection (10) would queue the rest.
+    clients = [smtplib.SMTP("127.0.0.1", d.port, timeout=10) for _ in range(2)]
+    t0 = time.monotonic()
+    for n in range(WORKERS, WORKERS + extra):
+        clients[n % 2].sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+    sent = time.monotonic() - t0
+    for c in clients:
+        c.quit()
+    assert wait_for(lambda: len(sink.gates) > WORKERS, timeout=20), (sink.messages, d.mainlog + d.paniclog)
+    waited = sink.opened_at[WORKERS] - t0
+    assert waited >= 1.9, f"a process of its own after {waited:.2f} s while the queue moved (sent in {sent:.2f} s)"
     sink.open_all()
     delivered_once_each(d, sink, WORKERS + extra)
 
