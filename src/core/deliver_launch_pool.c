@@ -8,14 +8,18 @@
  * LPOOL_MESSAGES messages.
  *
  * The launcher hands a message to an idle worker at once, forks a new worker when none is idle,
- * and when LPOOL_MAX workers are busy keeps the message for at most LPOOL_WAIT_MS for the first
+ * and when LPOOL_MAX workers are busy keeps the message for LPOOL_WAIT_MS for the first
  * worker that becomes idle, then starts a delivery process of its own for it, as before. Why the
  * wait: with every worker busy the machine is usually busy too (on 2 CPUs a relay at full speed
  * had 32 workers waiting for the CPU), and a fork, its copy-on-write faults and its exit per
  * message then took more CPU than the deliveries (bench/relay/README.md, session 13); a message
- * that waits goes out in the order it came, and one whose workers are all held up by slow
- * servers still starts within LPOOL_WAIT_MS. Only the launcher ends idle
- * workers (closing their job pipe), so a job never goes to a worker that is leaving:
+ * that waits goes out in the order it came. The wait goes on while the workers keep finishing
+ * messages (one became idle within the last LPOOL_WAIT_MS): then the queue is moving and a
+ * process per message would only take the CPU from them (at 32 clients hundreds of such
+ * processes at once: bench/relay/README.md, session 13 round 2); one whose workers are all held
+ * up by slow servers still starts within LPOOL_WAIT_MS of the last one that finished and
+ * LPOOL_WAIT_MAX_MS of its arrival, and at most LPOOL_PENDING messages wait. Only the launcher
+ * ends idle workers (closing their job pipe), so a job never goes to a worker that is leaving:
  * - a worker reports on the shared report pipe once each message has ended (before it removes
  *   the message's -D, -J and msglog: worker_main); it is idle from then on;
  * - a worker that must not deliver again (its credentials changed: deliver_drop_privilege;
@@ -57,7 +61,8 @@
 #define LPOOL_MESSAGES 64         /* then a worker exits (as queue workers do) */
 #define LPOOL_IDLE_SECS 30
 #define LPOOL_WAIT_MS 200         /* a message waits this long for a busy worker, then a process */
-#define LPOOL_PENDING 256         /* messages waiting at most; beyond, a process at once */
+#define LPOOL_WAIT_MAX_MS 2000    /* ... unless workers keep becoming idle, up to this long */
+#define LPOOL_PENDING 4096        /* messages waiting at most; beyond, a process at once */
 
 /* One message for a worker: one write, under PIPE_BUF. */
 typedef struct lp_job {
@@ -88,6 +93,9 @@ static struct {
 	int64_t deadline; /* monotonic ms: then a delivery process of its own */
 } pending[LPOOL_PENDING];
 static int pending_first, pending_n;
+/* When a worker last became idle (monotonic ms): while that is recent the waiting messages are
+ * moving, and they keep waiting past their deadline (run_pending). */
+static int64_t last_idle_report;
 static int report_rd = -1, report_wr = -1;
 /* The launcher's spool (without its queue name, which each job carries), for a job handed again. */
 static spool_config launcher_sc;
@@ -273,7 +281,7 @@ static void take_reports(void)
 			continue;
 		}
 		workers[r.slot].busy = false;
-		workers[r.slot].idle_since = monotonic_ms();
+		workers[r.slot].idle_since = last_idle_report = monotonic_ms();
 	}
 }
 
@@ -297,6 +305,19 @@ static void worker_ended(int input_fd, int i)
 	msc.queue_name = j.queue[0] ? j.queue : NULL;
 	deliver_opts o = { .queue_smtp = j.queue_smtp };
 	lpool_deliver(input_fd, &msc, j.id, &o);
+}
+
+/* When the oldest waiting message gets a process of its own: LPOOL_WAIT_MS after it came, or
+ * after the last worker became idle if that is later (the workers are getting through the queue),
+ * but LPOOL_WAIT_MAX_MS after it came at the latest (one worker getting through while the others
+ * are held up by slow servers would otherwise set the pace for every message). */
+static int64_t pending_deadline(void)
+{
+	int64_t d = pending[pending_first].deadline, moving = last_idle_report + LPOOL_WAIT_MS;
+	int64_t latest = d - LPOOL_WAIT_MS + LPOOL_WAIT_MAX_MS;
+	if (moving > d)
+		d = moving;
+	return d < latest ? d : latest;
 }
 
 bool lpool_wait_input(int input_fd)
@@ -325,8 +346,8 @@ bool lpool_wait_input(int input_fd)
 			p[n++] = (struct pollfd){ .fd = workers[i].pidfd, .events = POLLIN };
 		}
 		int64_t wake = next_idle_end;
-		if (pending_n && (wake < 0 || pending[pending_first].deadline < wake))
-			wake = pending[pending_first].deadline;
+		if (pending_n && (wake < 0 || pending_deadline() < wake))
+			wake = pending_deadline();
 		int timeout = wake < 0 ? -1 : wake <= now ? 0 : (int)(wake - now);
 		int r = poll(p, n, timeout);
 		if (r < 0 && errno != EINTR)
@@ -437,8 +458,9 @@ void lpool_deliver(int input_fd, const spool_config *sc, const char *id, const d
 }
 
 /* The waiting messages: each to the next idle worker, oldest first, or to a new one where a
- * worker has left (its 64 messages done, or killed); one that has waited LPOOL_WAIT_MS (or every
- * one, with all: the launcher is ending) to a process of its own. */
+ * worker has left (its 64 messages done, or killed); one that has waited LPOOL_WAIT_MS, and as
+ * long since a worker last became idle (or every one, with all: the launcher is ending), to a
+ * process of its own. */
 static void run_pending(int input_fd, bool all)
 {
 	int64_t now = pending_n ? monotonic_ms() : 0;
@@ -447,7 +469,7 @@ static void run_pending(int input_fd, bool all)
 		int slot = all ? -1 : idle_worker();
 		if (slot < 0 && !all && busy_workers() < LPOOL_MAX)
 			slot = spawn(input_fd, &launcher_sc);
-		if (slot < 0 && !all && pending[pending_first].deadline > now)
+		if (slot < 0 && !all && pending_deadline() > now)
 			return;
 		if (slot < 0 || !hand_to(slot, j)) {
 			spool_config msc = launcher_sc;

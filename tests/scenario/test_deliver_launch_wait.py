@@ -1,7 +1,8 @@
 """The delivery launcher with all its workers busy (src/core/deliver_launch_pool.c,
-docs/delivery.md): a message received while all 32 workers deliver waits up to 200 ms for the
-first of them to become idle, then gets a delivery process of its own. Either way it is delivered
-exactly once, and a worker held up by a slow server never holds it up for longer than that."""
+docs/delivery.md): a message received while all 32 workers deliver waits for the first of them to
+become idle, as long as they keep finishing messages; after 200 ms with none finished it gets a
+delivery process of its own. Either way it is delivered exactly once, and workers held up by a
+slow server never hold it up for longer than that."""
 import os
 import pathlib
 import re
@@ -31,7 +32,9 @@ class GateSink:
     def __init__(self):
         self.lock = threading.Lock()
         self.gates = []      # per connection: an Event, set = replies flow
+        self.opened_at = []  # per connection: when it was accepted (time.monotonic)
         self.held = 0        # dots waiting for their gate now
+        self.pace = 0.0      # seconds each reply to a dot takes once its gate is open
         self.opened_all = threading.Event()
         self.messages = []   # (connection index, Subject)
         self.sock = socket.socket()
@@ -51,6 +54,7 @@ class GateSink:
             with self.lock:
                 k = len(self.gates)
                 self.gates.append(threading.Event())
+                self.opened_at.append(time.monotonic())
             threading.Thread(target=self.serve, args=(c, k), daemon=True).start()
 
     def serve(self, c, k):
@@ -73,6 +77,7 @@ class GateSink:
                                 self.held += 1
                             while not (self.gates[k].is_set() or self.opened_all.is_set()):
                                 self.gates[k].wait(0.05)
+                            time.sleep(self.pace)
                             with self.lock:
                                 self.held -= 1
                                 self.messages.append((k, subject))
@@ -160,6 +165,58 @@ def test_message_gets_a_process_of_its_own_when_no_worker_becomes_idle(relay):
     assert sink.held == WORKERS, "the workers were released meanwhile"
     sink.open_all()
     delivered_once_each(d, sink, WORKERS + 1)
+
+
+def test_messages_keep_waiting_while_the_workers_finish_messages(relay):
+    """Five messages wait behind one worker that takes 80 ms per message (the other workers held
+    up): the last waits ~400 ms, more than 200 ms, but a worker becomes idle every 80 ms, so the
+    queue is moving and each goes to that worker over its connection in turn; none gets a
+    process (and a connection) of its own, as they did when the wait ended 200 ms after each
+    message came (hundreds of forks at once under load)."""
+    sink = GateSink()
+    d = relay(sink=sink)
+    all_workers_held(d, sink)
+    sink.pace = 0.08
+    sink.open_gate(0)
+    extra = 5
+    for n in range(WORKERS, WORKERS + extra):
+        submit(d, n)
+    want = {str(n) for n in range(WORKERS, WORKERS + extra)}
+    assert wait_for(lambda: want <= {s for _, s in sink.messages}, timeout=20), \
+        (len(sink.gates), sink.messages, d.mainlog + d.paniclog)
+    assert len(sink.gates) == WORKERS, "a message got a process of its own while the queue moved"
+    assert all(k == 0 for k, s in sink.messages if s in want), sink.messages
+    for n in range(WORKERS, WORKERS + extra):
+        line = re.search(r"^.* => r%d@r\.example .*$" % n, d.mainlog, re.M)
+        assert line and "H=127.0.0.1 [127.0.0.1]* " in line.group(0), d.mainlog
+    assert sink.held == WORKERS - 1
+    sink.open_all()
+    delivered_once_each(d, sink, WORKERS + extra)
+
+
+def test_a_message_waits_two_seconds_at_most_behind_one_moving_worker(relay):
+    """Twenty messages behind one worker that takes 150 ms per message (the other workers held
+    up): the queue moves, but the later ones would wait about 3 s; after 2 s a message gets a
+    process (and a connection) of its own. Not at 200 ms: the worker keeps finishing messages."""
+    sink = GateSink()
+    d = relay(sink=sink)
+    all_workers_held(d, sink)
+    sink.pace = 0.15
+    sink.open_gate(0)
+    extra = 20
+    # Ten a connection: smtp_accept_queue_per_connection (10) would queue the rest.
+    clients = [smtplib.SMTP("127.0.0.1", d.port, timeout=10) for _ in range(2)]
+    t0 = time.monotonic()
+    for n in range(WORKERS, WORKERS + extra):
+        clients[n % 2].sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+    sent = time.monotonic() - t0
+    for c in clients:
+        c.quit()
+    assert wait_for(lambda: len(sink.gates) > WORKERS, timeout=20), (sink.messages, d.mainlog + d.paniclog)
+    waited = sink.opened_at[WORKERS] - t0
+    assert waited >= 1.9, f"a process of its own after {waited:.2f} s while the queue moved (sent in {sent:.2f} s)"
+    sink.open_all()
+    delivered_once_each(d, sink, WORKERS + extra)
 
 
 def launcher_of(d):
