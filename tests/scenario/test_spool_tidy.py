@@ -139,6 +139,11 @@ def test_live_session_and_message_files_are_kept(daemon, monkeypatch, postern_bi
     assert out.stdout.strip() == "1", out
 
 
+def delivered(base):
+    """Messages in the recipients' Maildirs so far."""
+    return sum(len(os.listdir(d)) for d in base.glob("mail/*/Maildir/new"))
+
+
 def test_kill_runners_workers_committers_then_sweep(postern_bin):
     """test_queue_commit_crash's kills (runner, workers and committer, SIGKILL at random moments),
     then queue runs until nothing is left, and a final sweep: every recipient has every message
@@ -167,7 +172,13 @@ def test_kill_runners_workers_committers_then_sweep(postern_bin):
                 break
             p = subprocess.Popen([postern_bin, "-C", str(conf), "-q"], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.005, 0.08))
+            # The kill comes after a random delay or a random number of deliveries, whichever is
+            # first: on a loaded machine one oversleep could otherwise let a run deliver the whole
+            # queue before any kill (kills stayed 0).
+            until, more = time.monotonic() + rng.uniform(0.005, 0.08), rng.randint(1, 8)
+            goal = delivered(base) + more
+            while p.poll() is None and time.monotonic() < until and delivered(base) < goal:
+                time.sleep(0.001)
             if p.poll() is None:
                 for v in [p.pid] + children(p.pid):
                     try:
