@@ -14,23 +14,12 @@ import pytest
 
 import dns_server
 from daemon_helpers import Daemon, free_ports, pid_alive, reachable_by_exim_user, wait_for
+from test_daemon_pool import idle_of as idle_with_uid
 
 
 def idle_of(daemon_pid):
     """Pids of the daemon's idle pre-forked processes (named postern-idle)."""
-    out = set()
-    for d in pathlib.Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            status = (d / "status").read_text()
-        except OSError:
-            continue
-        f = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if f.get("PPid", "").strip() == str(daemon_pid) and f.get("Name", "").strip() == "postern-idle" \
-                and not f["State"].startswith("Z"):
-            out.add(int(d.name))
-    return out
+    return {pid for pid, _ in idle_with_uid(daemon_pid)}
 
 
 class Smtp:
