@@ -150,7 +150,14 @@ def relay(postern_bin, tmp_path):
         sink = sink or CountingSink()
         (port,) = free_ports(1)
         route_list = route_list or f"* 127.0.0.1::{sink.port} byname"
-        d = Daemon(postern_bin, tmp_path, f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n"
+        # A second daemon in one test (a retried attempt) gets a directory of its own: sharing
+        # the first one's spool and mainlog, its "daemon started" would be the first's line.
+        where = tmp_path
+        if started:
+            where = tmp_path / f"relay{len(started)}"
+            where.mkdir()
+            os.chmod(where, 0o755)
+        d = Daemon(postern_bin, where, f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n"
                    "host_lookup =\nacl_smtp_rcpt = accept\n"
                    f"\nbegin routers\nsink:\n  driver = manualroute\n  route_list = {route_list}"
                    "\n  self = send\n  transport = t\n"
@@ -162,10 +169,15 @@ def relay(postern_bin, tmp_path):
         started.append((d, sink))
         d.wait_listening(None)
         return d
+    def retire():
+        """Stop every daemon and sink made so far (before a retried attempt makes new ones)."""
+        for d, sink in started:
+            d.stop()
+            sink.close()
+
+    make.retire = retire
     yield make
-    for d, sink in started:
-        d.stop()
-        sink.close()
+    retire()
 
 
 def send(d, n, sender="a@s.example", domain="r.example"):
