@@ -345,9 +345,9 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 	q->child_setup = close_listeners;
 	q->child_ctx = ls;
 	daemon_children children = { 0 };
-	/* The listeners, then the channels of pre-forked processes serving a connection. */
-	enum { CHANNELS_MAX = 256 };
-	struct pollfd *pfd = calloc(ls->n + 2 + CHANNELS_MAX, sizeof *pfd);
+	/* The self-pipe, the notifier and the listeners (pre-forked processes' channels are looked
+	 * at without waiting: daemon_pool_collect). */
+	struct pollfd *pfd = calloc(ls->n + 2, sizeof *pfd);
 	if (!pfd)
 		abort();
 	/* One delivery launcher for every session, instead of a fork per connection. */
@@ -364,7 +364,6 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 			pfd[np++] = (struct pollfd){ .fd = ls->v[i].fd, .events = POLLIN };
 	size_t nlisten = np;
 	for (;;) {
-		size_t nchan = daemon_pool_pollfds(pfd + nlisten, CHANNELS_MAX);
 		qrun_sched_tick(q, time(NULL));
 		int timeout = qrun_sched_timeout_ms(q, time(NULL));
 #if SUPPORT_TLS
@@ -381,7 +380,7 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 		int pool_wait = daemon_pool_backoff_ms();
 		if (pool_wait >= 0 && (timeout < 0 || pool_wait < timeout))
 			timeout = pool_wait;
-		int r = poll(pfd, nlisten + nchan, timeout);
+		int r = poll(pfd, nlisten, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_write(LOG_MAIN | LOG_PANIC, "daemon: poll failed: %s", strerror(errno));
 			sleep(1);
@@ -395,9 +394,9 @@ static int serve(listen_set *ls, const char *pid_file, qrun_sched *q, int notify
 			got_chld = 0;
 			reap(&children, q, ls);
 		}
-		/* Sessions that ended in processes that serve on: uncounted before any accept. */
-		if (r > 0 && nchan)
-			daemon_pool_channels_ready(pfd + nlisten, nchan, &children);
+		/* Sessions that ended in processes that serve on: uncounted before any accept, the
+		 * refill and the shutdown's wait for idle processes. */
+		daemon_pool_collect(&children);
 		if (got_term) {
 			listen_close_all(ls);
 			daemon_notify_close();

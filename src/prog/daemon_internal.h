@@ -48,12 +48,10 @@ pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_
 /* reaped: true for an idle process (nothing more to do); a busy one is forgotten and false
  * returned, so the caller uncounts its session as for any child. */
 bool daemon_pool_reaped(pid_t pid);
-/* The channels of processes serving a connection, for the daemon's poll (at most max), and
- * their handling when readable: a "done" uncounts the session in c and makes the process idle
- * again (or retires it). */
-struct pollfd;
-size_t daemon_pool_pollfds(struct pollfd *out, size_t max);
-void daemon_pool_channels_ready(const struct pollfd *fds, size_t n, daemon_children *c);
+/* The channels of processes serving a connection, looked at without waiting (once per turn of
+ * the daemon's loop): a "done" uncounts the session in c and makes the process idle again (or
+ * retires it). */
+void daemon_pool_collect(daemon_children *c);
 void daemon_pool_discard(void);
 /* The same, then wait up to max_ms for those processes to have exited (daemon shutdown). */
 void daemon_pool_discard_wait(int max_ms);

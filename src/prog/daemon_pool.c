@@ -166,15 +166,6 @@ void daemon_pool_discard_wait(int max_ms)
 	}
 }
 
-size_t daemon_pool_pollfds(struct pollfd *out, size_t max)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < pool.n && k < max; i++)
-		if (pool.v[i].busy)
-			out[k++] = (struct pollfd){ .fd = pool.v[i].chan, .events = POLLIN };
-	return k;
-}
-
 static bool outdated(const pool_proc *p, time_t now, unsigned gen)
 {
 	return p->tls_gen != gen || now - p->born > POOL_MAX_AGE || now < p->born;
@@ -206,13 +197,26 @@ static void channel_ready(size_t i, daemon_children *c)
 		drop(i, true);
 }
 
-void daemon_pool_channels_ready(const struct pollfd *fds, size_t n, daemon_children *c)
+/* The daemon is not woken by a "done": it looks at the channels of busy processes once per turn
+ * of its loop (daemon.c, before any accept and before the pool is refilled), with one poll that
+ * does not wait. A connection costs the daemon one wake-up (its accept) instead of two; the
+ * counts an accept checks are as fresh as before, since a "done" that arrived while the daemon
+ * slept is read before that accept. An ending process's end of file waits for the same turn;
+ * its exit (SIGCHLD) wakes the daemon anyway. */
+void daemon_pool_collect(daemon_children *c)
 {
-	for (size_t k = 0; k < n; k++) {
-		if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
+	struct pollfd fds[POOL_TRACK];
+	size_t k = 0;
+	for (size_t i = 0; i < pool.n; i++)
+		if (pool.v[i].busy)
+			fds[k++] = (struct pollfd){ .fd = pool.v[i].chan, .events = POLLIN };
+	if (k == 0 || poll(fds, k, 0) <= 0)
+		return;
+	for (size_t j = 0; j < k; j++) {
+		if (!(fds[j].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		for (size_t i = 0; i < pool.n; i++)
-			if (pool.v[i].busy && pool.v[i].chan == fds[k].fd) {
+			if (pool.v[i].busy && pool.v[i].chan == fds[j].fd) {
 				channel_ready(i, c);
 				break;
 			}
