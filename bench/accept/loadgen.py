@@ -24,6 +24,13 @@ class SMTPError(Exception):
     pass
 
 
+class ServerClosing(SMTPError):
+    """421 before a message was sent: the server ends the connection (Exim's and Postern's
+    smtp_accept_max_per_connection, default 1000 messages). A real client reconnects at once;
+    counting it as an error and pausing 50 ms would cost those servers alone (Postfix has no
+    such limit) about 2.5% of a reused-connection cell at 500 messages/s."""
+
+
 async def reply(reader, timeout=60):
     """One SMTP reply (possibly multi-line): returns (code, text)."""
     lines = []
@@ -41,7 +48,7 @@ async def command(reader, writer, data, expect):
     await writer.drain()
     code, text = await reply(reader)
     if code // 100 != expect:
-        raise SMTPError(f"{data[:20]!r} -> {text!r}")
+        raise (ServerClosing if code == 421 and data.startswith(b"MAIL") else SMTPError)(f"{data[:20]!r} -> {text!r}")
     return code
 
 
@@ -96,6 +103,10 @@ async def client(host, port, msg, reuse, deadline, stats):
             if not reuse:
                 await close_session(*conn)
                 conn = None
+        except ServerClosing:
+            stats["reconnects"] = stats.get("reconnects", 0) + 1
+            conn[1].close()
+            conn = None
         except (SMTPError, OSError, asyncio.TimeoutError) as e:
             stats["errors"] += 1
             stats["last_error"] = str(e)

@@ -145,8 +145,81 @@ pickup    unix n - n 60 1 pickup
 """
 
 
+def descendants(root):
+    """root and every process below it, from /proc."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = open(f"/proc/{d}/stat").read()
+            except OSError:
+                continue
+            kids.setdefault(int(st[st.rindex(")") + 2:].split()[1]), []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += kids.get(p, [])
+    return out
+
+
+class CpuGroup:
+    """A cgroup holding one MTA's processes, for their CPU time, exited processes included
+    (/proc's cutime misses the ones reparented to init: Exim's delivery processes, for one).
+    The root process and its descendants are moved in once it has started; later children
+    inherit it. cgroup v1 (cpuacct) or v2; without either, no CPU figures."""
+
+    def __init__(self, name):
+        v1, v2 = pathlib.Path("/sys/fs/cgroup/cpuacct"), pathlib.Path("/sys/fs/cgroup")
+        self.v2 = not v1.is_dir() and (v2 / "cgroup.controllers").exists()
+        self.dir = (v2 if self.v2 else v1) / name
+        try:
+            self.dir.mkdir()
+        except OSError:
+            self.dir = None
+
+    def adopt(self, root):
+        for pid in descendants(root) if self.dir else []:
+            try:
+                (self.dir / "cgroup.procs").write_text(str(pid))
+            except OSError:
+                pass
+
+    def seconds(self):
+        if not self.dir:
+            return None
+        if self.v2:
+            usage = dict(l.split() for l in (self.dir / "cpu.stat").read_text().splitlines())
+            return int(usage["usage_usec"]) / 1e6
+        return int((self.dir / "cpuacct.usage").read_text()) / 1e9
+
+    def remove(self):
+        for _ in range(50):
+            try:
+                if self.dir:
+                    self.dir.rmdir()
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
+def disk_stat(path):
+    """The block device's request counters for the file system holding path (None if it has
+    none: tmpfs): [11] discards, [15] flushes completed (Documentation/block/stat.rst)."""
+    st = os.stat(path)
+    try:
+        return [int(x) for x in open(f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}/stat").read().split()]
+    except OSError:
+        return None
+
+
 def measure(srv, sink, size, conc, reuse, seconds):
+    """One cell for one server. Besides the rates: the CPU of all the MTA's processes per
+    acknowledged message, and the disk's flushes and discards per message (the whole device:
+    other work on the machine counts too), so that a cell can be checked against what it
+    cost (a rate the CPUs cannot pay for is a measurement to distrust)."""
     base = sink.count
+    cpu0, disk0 = srv.cpu.seconds(), disk_stat(srv.dir)
     t0 = time.monotonic()
     st = loadgen.run("127.0.0.1", srv.port, size, conc, reuse, seconds)
     acked = st["ok"]
@@ -157,8 +230,12 @@ def measure(srv, sink, size, conc, reuse, seconds):
             last, last_change = sink.count, time.monotonic()
     elapsed = time.monotonic() - t0
     got = sink.count - base
+    cpu1, disk1 = srv.cpu.seconds(), disk_stat(srv.dir)
+    n = max(acked, 1)
+    disk = [b - a for a, b in zip(disk0, disk1)] if disk0 and disk1 and len(disk1) >= 16 else None
     return {"acked": acked, "relayed": got, "s": elapsed, "rate": min(got, acked) / elapsed,
-            "accept_rate": st["rate"], "errors": st["errors"]}
+            "accept_rate": st["rate"], "errors": st["errors"], "cpu_ms": (cpu1 - cpu0) * 1000 / n if cpu0 is not None else None,
+            "flushes": disk[15] / n if disk else None, "discards": disk[11] / n if disk else None}
 
 
 def main():
@@ -199,6 +276,8 @@ def main():
             if not srv.start():
                 raise RuntimeError(f"{name} did not start")
             srvs[name] = srv
+            srv.cpu = CpuGroup(f"bench-relay-{os.getpid()}-{name}")
+            srv.cpu.adopt(srv.master_pid())
         for srv in srvs.values():
             measure(srv, sink, 2048, 2, True, 1.0)   # warm-up
         for size in sizes:
@@ -212,13 +291,17 @@ def main():
                     for n in srvs:
                         results[(n, size, conc, mode)] = sorted(runs[n], key=lambda r: r["rate"])[len(runs[n]) // 2]
                     print(f"   {size:>6} B c={conc:<2} {mode:<6} " + "  ".join(
-                        f"{n} {results[(n, size, conc, mode)]['rate']:7.1f} (accepted {results[(n, size, conc, mode)]['accept_rate']:.1f}/s)"
+                        f"{n} {results[(n, size, conc, mode)]['rate']:7.1f} (accepted {results[(n, size, conc, mode)]['accept_rate']:.1f}/s, "
+                        f"{results[(n, size, conc, mode)]['cpu_ms'] or 0:.2f} ms CPU/msg)"
                         for n in srvs), flush=True)
         for n, srv in srvs.items():
             print(f"   {n}: still queued {srv.queued_count()}", flush=True)
     finally:
         for srv in srvs.values():
             srv.stop()
+        for srv in srvs.values():
+            if hasattr(srv, "cpu"):
+                srv.cpu.remove()
         sink.stop()
     write_results(args, names, sizes, concs, modes, results, started, loads)
     shutil.rmtree(work, ignore_errors=True)
@@ -260,6 +343,24 @@ def write_results(args, names, sizes, concs, modes, results, started, loads):
                 for n in others:
                     a, b = results.get(("postern", size, conc, mode)), results.get((n, size, conc, mode))
                     row.append(f"{a['rate'] / b['rate']:.2f}" if a and b and b["rate"] else "-")
+                lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "What each acknowledged message cost, in the same cells: CPU of all the MTA's processes (ms,",
+        "a cgroup of its own for each MTA), and the disk's flushes and discards",
+        "(the whole device, so other work on the machine counts too).",
+        "",
+        "| size | conns | mode | " + " | ".join(f"{n} CPU / flushes / discards" for n in names) + " |",
+        "|---|---|---|" + "---|" * len(names),
+    ]
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"
+    for size in sizes:
+        for conc in concs:
+            for mode in modes:
+                row = [f"{size // 1024} KB", str(conc), mode]
+                for n in names:
+                    st = results.get((n, size, conc, mode))
+                    row.append(f"{fmt(st['cpu_ms'])} / {fmt(st['flushes'])} / {fmt(st['discards'])}" if st else "-")
                 lines.append("| " + " | ".join(row) + " |")
     pathlib.Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

@@ -106,7 +106,7 @@ void djournal_remove(const spool_config *sc, const char *id)
 	spool_recycle_remove_emptied(sc, spool_path(pool_scratch, sc, "input", id, "-J"));
 }
 
-void dspool_remove_rest(const spool_config *sc, const char *id)
+void dspool_remove_rest(const spool_config *sc, const char *id, bool empty_msglog)
 {
 	/* -H is gone already: the message no longer exists for any reader, and a power loss that
 	 * loses these unlinks brings back at worst files nobody reads (-D without -H) or a message
@@ -117,11 +117,19 @@ void dspool_remove_rest(const spool_config *sc, const char *id)
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		const char *path = spool_path(pool_scratch, sc, parts[i].dir, id, parts[i].suffix);
 		/* The journal is emptied here, after the message ended, not by the next journal
-		 * that takes the file, before its delivery (core/spool_recycle.h). The log too: a
-		 * queue worker's journals then find several emptied files in one listing of the pool
-		 * (with only the journals emptied, each take found the one put since and listed the
-		 * pool again: five system calls per delivery). */
-		int rc = i >= 1 ? spool_recycle_remove_emptied(sc, path) : spool_recycle_remove(sc, path);
+		 * that takes the file, before its delivery (core/spool_recycle.h): it was never
+		 * synced, so its blocks are seldom on disk yet and emptying it frees none. The
+		 * msglog was a session's spare, whose old block is on disk: emptying it frees that
+		 * block, a discard on a discard-mounted file system (1-14 ms, queued with the
+		 * sessions' syncs). A delivery worker puts it in with its content (a spare keeps one
+		 * block's old bytes anyway) and its next journal takes the emptied -J it has just
+		 * put (core/spool_recycle.c). A queue runner, which removes these for its workers,
+		 * empties it too (empty_msglog), off the deliveries' path: its workers' journals
+		 * then find several emptied files in one listing of the pool (with only the
+		 * journals emptied, each take found the one put since and listed the pool again:
+		 * five system calls per delivery). */
+		bool empty = i == 1 || (i == 2 && empty_msglog);
+		int rc = empty ? spool_recycle_remove_emptied(sc, path) : spool_recycle_remove(sc, path);
 		if (rc != 0 && errno != ENOENT && i == 0)
 			log_write(LOG_MAIN | LOG_PANIC, "failed to remove %s: %s", path, strerror(errno));
 	}

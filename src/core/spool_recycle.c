@@ -38,6 +38,8 @@ spool_recycle_stats spool_recycle_get_stats(void)
 	return stats;
 }
 
+static void remember_emptied(pid_t me, const char *input_dir, unsigned slot);
+
 static int rename_noreplace(int odir, const char *from, const char *to)
 {
 	return renameat2(odir, from, AT_FDCWD, to, RENAME_NOREPLACE);
@@ -76,6 +78,8 @@ static int put(const char *input_dir, const char *path, bool emptied)
 		if (rename_noreplace(AT_FDCWD, path, slot) == 0) {
 			stats.put++;
 			fullness.full[kind] = false;
+			if (emptied)
+				remember_emptied(me, input_dir, n);
 			return 0;
 		}
 		if (errno == EEXIST) {
@@ -196,6 +200,27 @@ static struct {
 	char pool[4300];
 	name_list kind[2]; /* [0] emptied ("e<n>"), [1] with content ("<n>") */
 } listing;
+
+/* An emptied file this process has just put: its next journal tries that name first. A delivery
+ * worker ends a message's -J and takes the next message's -J from the pool; without this, every
+ * take found the names of its last listing gone (the worker's own emptied file was put after
+ * it) and read the pool again (five system calls per delivery). Another process may take the
+ * file first: one failed rename, as for any listed name. */
+static void remember_emptied(pid_t me, const char *input_dir, unsigned slot)
+{
+	char pool[4300];
+	if (listing.pid != me || (size_t)snprintf(pool, sizeof pool, "%s/" POOL_NAME, input_dir) >= sizeof pool
+		|| strcmp(listing.pool, pool) != 0)
+		return;
+	name_list *l = &listing.kind[0];
+	for (int i = l->next; i < l->n; i++)
+		if (l->slot[i] == slot)
+			return;
+	if (l->next > 0)
+		l->slot[--l->next] = (unsigned char)slot;
+	else if (l->n < SPOOL_RECYCLE_SLOTS)
+		l->slot[l->n++] = (unsigned char)slot;
+}
 
 /* A pool name's slot number and kind; false for anything put() never makes. */
 static bool parse_slot(const char *name, int *kind, unsigned *slot)

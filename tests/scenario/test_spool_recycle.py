@@ -127,3 +127,31 @@ def test_exim_lists_a_spool_with_a_pool(daemon, tmp_path):
     assert out.stdout.count("<a@example.com>") == 1, out.stdout
     count = subprocess.run(["exim", "-C", str(conf), "-bpc"], capture_output=True, text=True, timeout=30)
     assert count.stdout.strip() == "1", (count.stdout, count.stderr)
+
+
+def test_ended_msglog_goes_in_with_its_content_journal_emptied(daemon):
+    """The msglog of an ended message goes into the pool as it is (emptying it freed its block,
+    a discard of 1-14 ms on a discard-mounted file system, in the delivery worker); only the
+    journal is emptied, into an e<n> slot, for the next journal."""
+    d = daemon
+    c = Client(d.port)
+    c.cmd("EHLO client.test")
+    ids = [c.message(f"Subject: m{i}\r\n\r\nbody {i}\r\n") for i in range(3)]
+    c.cmd("QUIT")
+    assert all(ids) and completed(d, 3), d.mainlog
+    pool = d.spool / "input" / ".postern-free"
+
+    def content(f):
+        try:
+            return f.read_bytes()
+        except FileNotFoundError:   # taken meanwhile
+            return b""
+
+    def msglogs_in_pool():
+        return [f.name for f in (pool.iterdir() if pool.exists() else [])
+                if not f.name.startswith("e") and re.search(rb"^\S+ \S+ Received from .*\n\S+ \S+ \S+: box transport succeeded\n",
+                                                           content(f))]
+    assert wait_for(lambda: len(msglogs_in_pool()) >= 1, timeout=10), sorted(
+        (f.name, content(f)[:300]) for f in pool.iterdir())
+    emptied = [f for f in pool.iterdir() if f.name.startswith("e")]
+    assert emptied and all(f.stat().st_size == 0 for f in emptied), [(f.name, f.stat().st_size) for f in emptied]

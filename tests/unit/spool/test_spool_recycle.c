@@ -356,6 +356,36 @@ static void test_one_listing_for_several_takes(void)
 	unlink(slot);
 }
 
+/* A delivery worker ends a message's journal (emptied, into the pool) and takes the next
+ * message's journal from the pool: it gets the file it just put without reading the pool again
+ * (each take found its last listing's names gone and listed the pool: five system calls per
+ * delivery). */
+static void test_worker_takes_its_own_emptied_journal(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char j[400];
+	snprintf(j, sizeof j, "%s/1xUzKZ-0007Jk-4a-J", input);
+	put_sized(j, 200, 'J');
+	CHECK_INT(spool_recycle_remove_emptied(&sc, j), 0);
+	int fd = spool_recycle_take(input, j, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1);
+	CHECK(fd >= 0);
+	struct stat first;
+	CHECK(fd >= 0 && fstat(fd, &first) == 0);
+	unsigned long listed = spool_recycle_get_stats().listed;
+	for (int i = 0; i < 5; i++) {
+		CHECK(write(fd, "journal line\n", 13) == 13);
+		close(fd);
+		CHECK_INT(spool_recycle_remove_emptied(&sc, j), 0);
+		fd = spool_recycle_take(input, j, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1);
+		struct stat st;
+		CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == first.st_ino && st.st_size == 0);
+	}
+	CHECK_INT(spool_recycle_get_stats().listed - listed, 0);
+	if (fd >= 0)
+		close(fd);
+	unlink(j);
+}
+
 static void clear_pool(void)
 {
 	char slot[500];
@@ -434,6 +464,7 @@ int main(void)
 	RUN(test_emptied_journals);
 	RUN(test_one_listing_for_several_takes);
 	RUN(test_full_pool_is_remembered);
+	RUN(test_worker_takes_its_own_emptied_journal);
 	rmdir(pool);
 	rmdir(input);
 	rmdir(spool);
