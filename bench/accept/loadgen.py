@@ -170,6 +170,13 @@ def run_c(exe, host, port, size, concurrency, reuse, seconds):
 _noted = False
 
 
+def kind():
+    """Which generator run() uses, for the results files."""
+    if os.environ.get("LOADGEN") != "python" and c_generator() is not None:
+        return "C, loadgen.c, epoll"
+    return "asyncio, loadgen.py"
+
+
 def run(host, port, size, concurrency, reuse, seconds):
     """ok, errors, last_error, seconds, rate of one run (C generator if it can be built)."""
     global _noted
