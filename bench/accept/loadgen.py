@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -144,16 +145,28 @@ def c_generator(cache=HERE / ".build"):
     exe = pathlib.Path(cache) / f"loadgen-{digest}"
     if exe.exists():
         return exe
-    pathlib.Path(cache).mkdir(parents=True, exist_ok=True)
+    key = exe
+    if key in _built:
+        return _built[key]
+    try:
+        pathlib.Path(cache).mkdir(parents=True, exist_ok=True)
+    except OSError as e:   # a read-only checkout: build in the temporary directory instead
+        print(f"loadgen: {cache}: {e}; building in {tempfile.gettempdir()}", file=sys.stderr)
+        exe = pathlib.Path(tempfile.mkdtemp(prefix="loadgen-")) / exe.name
     tmp = exe.with_name(f"{exe.name}.{os.getpid()}.tmp")
     r = subprocess.run([cc, "-O2", "-std=gnu17", "-Wall", "-o", str(tmp), str(SOURCE)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         print(f"loadgen: building {SOURCE.name} failed:\n{r.stderr}", file=sys.stderr)
         tmp.unlink(missing_ok=True)
+        _built[key] = None
         return None
     os.replace(tmp, exe)   # atomic: two benchmarks building at once both get a whole binary
+    _built[key] = exe
     return exe
+
+
+_built = {}   # path in the cache -> where it was built (or None: failed), built once per process
 
 
 def run_c(exe, host, port, size, concurrency, reuse, seconds):
