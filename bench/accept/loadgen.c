@@ -220,34 +220,53 @@ static void on_reply(struct client *c, int code, const char *text, size_t len)
 {
     switch (c->step) {
     case S_BANNER:
-        if (code != 220)
-            return fail(c, "banner %s", show(text, len));
-        return send_command(c, EHLO, sizeof EHLO - 1, S_EHLO);
+        if (code != 220) {
+            fail(c, "banner %s", show(text, len));
+            return;
+        }
+        send_command(c, EHLO, sizeof EHLO - 1, S_EHLO);
+        return;
     case S_EHLO:
-        if (code / 100 != 2)
-            return fail(c, "EHLO -> %s", show(text, len));
-        return send_command(c, MAIL, sizeof MAIL - 1, S_MAIL);
+        if (code / 100 != 2) {
+            fail(c, "EHLO -> %s", show(text, len));
+            return;
+        }
+        send_command(c, MAIL, sizeof MAIL - 1, S_MAIL);
+        return;
     case S_MAIL:
-        if (code / 100 != 2)
-            return fail(c, "MAIL -> %s", show(text, len));
-        return send_command(c, RCPT, sizeof RCPT - 1, S_RCPT);
+        if (code / 100 != 2) {
+            fail(c, "MAIL -> %s", show(text, len));
+            return;
+        }
+        send_command(c, RCPT, sizeof RCPT - 1, S_RCPT);
+        return;
     case S_RCPT:
-        if (code / 100 != 2)
-            return fail(c, "RCPT -> %s", show(text, len));
-        return send_command(c, DATA, sizeof DATA - 1, S_DATA);
+        if (code / 100 != 2) {
+            fail(c, "RCPT -> %s", show(text, len));
+            return;
+        }
+        send_command(c, DATA, sizeof DATA - 1, S_DATA);
+        return;
     case S_DATA:
-        if (code / 100 != 3)
-            return fail(c, "DATA -> %s", show(text, len));
-        return send_command(c, payload, payload_len, S_DOT);
+        if (code / 100 != 3) {
+            fail(c, "DATA -> %s", show(text, len));
+            return;
+        }
+        send_command(c, payload, payload_len, S_DOT);
+        return;
     case S_DOT:
-        if (code != 250)
-            return fail(c, "after data: %s", show(text, len));
+        if (code != 250) {
+            fail(c, "after data: %s", show(text, len));
+            return;
+        }
         n_ok++;
         if (!reuse)
             quit_and_close(c);
-        return next_message(c);
+        next_message(c);
+        return;
     default:
-        return fail(c, "unexpected reply %s", show(text, len));
+        fail(c, "unexpected reply %s", show(text, len));
+        return;
     }
 }
 
@@ -285,16 +304,21 @@ static void parse_replies(struct client *c)
 /* One read per wake-up (epoll is level-triggered: more data wakes us again). */
 static void on_readable(struct client *c)
 {
-    if (c->inlen == IN_MAX)
-        return fail(c, "reply longer than %d bytes", IN_MAX);
+    if (c->inlen == IN_MAX) {
+        fail(c, "reply longer than %d bytes", IN_MAX);
+        return;
+    }
     ssize_t n = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, 0);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return;
-        return fail(c, "read: %s", strerror(errno));
+        fail(c, "read: %s", strerror(errno));
+        return;
     }
-    if (n == 0)
-        return fail(c, "connection closed");
+    if (n == 0) {
+        fail(c, "connection closed");
+        return;
+    }
     c->inlen += (size_t)n;
     parse_replies(c);
 }
