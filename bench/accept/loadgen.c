@@ -13,6 +13,7 @@
  * after its final dot. Replies are read into a bounded buffer, each within 60 s.
  *
  * Usage: loadgen HOST PORT CONCURRENCY new|reused SECONDS < payload
+ * LOADGEN_REPLY_TIMEOUT in the environment replaces the 60 s (the tests' silent server).
  * Output: one JSON line {"ok":..,"errors":..,"last_error":"..","seconds":..,"rate":..}.
  * Built by loadgen.py at run time (cc -O2); not part of Postern's build. */
 #define _GNU_SOURCE
@@ -30,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REPLY_TIMEOUT 60.0    /* seconds for each reply, as loadgen.py */
+#define REPLY_TIMEOUT 60.0    /* seconds for each reply, as loadgen.py (LOADGEN_REPLY_TIMEOUT) */
 #define RETRY_DELAY 0.05      /* after an error, before reconnecting */
 #define IN_MAX 65536          /* bytes of one reply we are willing to buffer */
 
@@ -64,6 +65,7 @@ static socklen_t server_len;
 static int epfd;
 static bool reuse;
 static double deadline;
+static double reply_timeout = REPLY_TIMEOUT;
 static char *payload;
 static size_t payload_len;
 static long n_ok, n_errors;
@@ -152,7 +154,7 @@ static void send_command(struct client *c, const char *data, size_t len, enum st
     c->out = data;
     c->outlen = len;
     c->step = next;
-    c->reply_by = now() + REPLY_TIMEOUT;
+    c->reply_by = now() + reply_timeout;
     flush_out(c);
 }
 
@@ -180,7 +182,7 @@ static void connect_client(struct client *c)
         return;
     }
     c->step = S_BANNER;
-    c->reply_by = now() + REPLY_TIMEOUT;
+    c->reply_by = now() + reply_timeout;
 }
 
 /* The next message of a client, or its end at the deadline. */
@@ -366,6 +368,9 @@ int main(int argc, char **argv)
     int concurrency = atoi(argv[3]);
     double seconds = atof(argv[5]);
     reuse = strcmp(argv[4], "reused") == 0;
+    const char *t = getenv("LOADGEN_REPLY_TIMEOUT");
+    if (t && atof(t) > 0)
+        reply_timeout = atof(t);
     if (concurrency < 1 || seconds < 0) {
         fprintf(stderr, "loadgen: bad CONCURRENCY or SECONDS\n");
         return 2;

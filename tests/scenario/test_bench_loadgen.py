@@ -125,3 +125,20 @@ def test_c_generator_counts_refused_connections(c_exe):
     assert st["ok"] == 0
     assert 2 <= st["errors"] <= 2 * (0.3 / 0.05 + 1), st
     assert "refused" in st["last_error"].lower(), st
+
+
+def test_c_generator_times_out_a_silent_server(c_exe, monkeypatch):
+    """A listener that never accepts: the kernel completes the connections, no banner comes;
+    each attempt ends with the reply timeout (0.2 s here instead of 60) and counts an error."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    monkeypatch.setenv("LOADGEN_REPLY_TIMEOUT", "0.2")
+    try:
+        st = loadgen.run_c(c_exe, "127.0.0.1", s.getsockname()[1], 1000, 2, True, 0.3)
+    finally:
+        s.close()
+    assert st["ok"] == 0
+    assert st["errors"] >= 2, st
+    assert st["last_error"] == "timeout", st
+    assert st["seconds"] >= 0.2, st
