@@ -184,7 +184,7 @@ def write_results(args, results, memory, names, sizes, concs, started_at, load_a
         "sessions that renamed while the previous round ran (group commit, docs/spool.md);",
         "postern-before (if measured: an older build given with --postern-before); Exim `fsync(-D)`,",
         "`fsync(hdr tmp)`, `rename`, `fsync(input/)`; Postfix one `fsync` of the queue file and no",
-        "directory sync. The load generator (asyncio, TCP_NODELAY, QUIT without waiting for 221) shares",
+        f"directory sync. The load generator ({loadgen.kind()}, TCP_NODELAY, QUIT without waiting for 221) shares",
         "the CPUs with the server, which costs every server alike; other work on the machine adds noise",
         f"(load average {load_at_start} at the start, {os.getloadavg()[0]:.1f} at the end).",
         "",
