@@ -26,11 +26,15 @@ class Sink(socketserver.ThreadingTCPServer):
         self.deferred = 0
         self.connections = 0
         self.bad_payload = 0
+        self.per_conn_limit = None   # messages a connection may send; then 421 to MAIL
+        self.closed_421 = 0
+        self.defer_even = True       # 451 to every second message
 
 
 class SinkSession(socketserver.StreamRequestHandler):
     def handle(self):
         sink = self.server
+        sent = 0
         with sink.lock:
             sink.connections += 1
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -43,6 +47,11 @@ class SinkSession(socketserver.StreamRequestHandler):
             verb = line[:4].upper()
             if verb == b"EHLO":
                 self.wfile.write(b"250-sink.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            elif verb == b"MAIL" and sink.per_conn_limit is not None and sent >= sink.per_conn_limit:
+                with sink.lock:
+                    sink.closed_421 += 1
+                self.wfile.write(b"421 too many messages in this connection\r\n")
+                return
             elif verb in (b"MAIL", b"RCPT"):
                 self.wfile.write(b"250 OK\r\n")
             elif verb == b"DATA":
@@ -53,13 +62,14 @@ class SinkSession(socketserver.StreamRequestHandler):
                     if not chunk:
                         return
                     body += chunk
+                sent += 1
                 with sink.lock:
                     sink.messages += 1
                     if body[:-3] != self.server.expected:
                         sink.bad_payload += 1
                     # Counted before the reply is sent: the generator exits only after it has
                     # read every reply, so the counts are final when it returns.
-                    if sink.messages % 2 == 0:
+                    if sink.defer_even and sink.messages % 2 == 0:
                         sink.deferred += 1
                         reply = b"451 try again later\r\n"
                     else:
@@ -142,3 +152,22 @@ def test_c_generator_times_out_a_silent_server(c_exe, monkeypatch):
     assert st["errors"] >= 2, st
     assert st["last_error"] == "timeout", st
     assert st["seconds"] >= 0.2, st
+
+
+@pytest.mark.parametrize("gen", ["c", "asyncio"])
+def test_a_421_to_mail_reconnects_without_an_error(sink, c_exe, gen):
+    """The server's limit of messages per connection (Exim's and Postern's
+    smtp_accept_max_per_connection): its 421 to MAIL is no error; the client reconnects at once."""
+    import asyncio
+    sink.per_conn_limit = 3
+    sink.defer_even = False
+    port = sink.server_address[1]
+    if gen == "c":
+        st = loadgen.run_c(c_exe, "127.0.0.1", port, 3000, 2, True, 0.4)
+    else:
+        st = asyncio.run(loadgen.run_async("127.0.0.1", port, 3000, 2, True, 0.4))
+    assert sink.closed_421 >= 2, (st, sink.closed_421)
+    assert st["errors"] == 0, st
+    assert st["ok"] == sink.accepted and sink.deferred == 0, (st, sink.accepted)
+    # Each connection sent its 3 messages (the last one or two may end with the run).
+    assert sink.connections >= sink.closed_421 and st["ok"] >= 3 * sink.closed_421, (st, sink.connections)
