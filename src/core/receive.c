@@ -343,6 +343,11 @@ bool receive_prepare_headers(receive_ctx *r, xbuf *err)
 	return true;
 }
 
+bool receive_sender_replaced(const receive_ctx *r)
+{
+	return r->submission_sender_set;
+}
+
 /* Whether a header's name is in a colon-separated list (remove_header). */
 static bool name_in_list(sv text, sv list)
 {

@@ -80,6 +80,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->cutthrough = false;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
+	s->sender_replaced = false;
 	s->origin.auth_sender = SV_NULL;
 	/* An SMTPUTF8 MAIL's "utf8" stays on $received_protocol until the next HELO/EHLO, through
 	 * RSET and later messages (Exim 4.96, observed): set_protocol drops it. */
@@ -190,10 +191,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 	}
-	/* The warn lines logged are forgotten here only if a HELO was accepted before (and again
-	 * once this one is; Exim 4.96, observed). The transaction is reset only once the HELO ACL
-	 * accepts: a refused HELO leaves sender, recipients and RCPT replies as they were. */
-	if (s->helo_seen) acl_ctx_warned_reset(&s->acl);
+	/* The transaction is reset only once the HELO ACL accepts: a refused HELO leaves sender,
+	 * recipients, RCPT replies and the warn lines logged as they were. A warn in the HELO ACL
+	 * is thus not logged again when the same line (its H= part carries the new name) was logged
+	 * since the last accepted HELO (Exim 4.96, observed: HELO a, VRFY, HELO a logs the HELO
+	 * ACL's line once; HELO b would log it). */
 	sess_set_log_id(s, NULL);
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	s->origin.texts_helo_set = false;

@@ -332,6 +332,10 @@ static sess_next finish_message(smtp_session *s)
 		message_refused(s);
 		return SESS_CONTINUE;
 	}
+	/* Submission mode may have replaced the sender: the MIME and DATA ACLs see the new one as
+	 * $sender_address, the "rejected after DATA" lines keep F=<the client's> (Exim 4.96,
+	 * observed). */
+	s->sender_replaced = receive_sender_replaced(s->recv);
 	/* Headers added by the MAIL/RCPT/predata ACLs are in the message from here on. */
 	apply_acl_headers(s, &s->acl);
 	/* $h_*, $message_body... for the MIME and DATA ACLs. */
