@@ -368,7 +368,12 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
 	if (value.len == 0) return true;
 	xbuf dec;
 	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
-	if (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec)) {
+	/* xtext is printable ASCII (RFC 3461 4): a control character or an 8-bit byte is invalid
+	 * data, as a malformed "+XX" is (Exim 4.96, observed; DEL passes). */
+	bool bad = false;
+	for (size_t i = 0; i < value.len && !bad; i++)
+		bad = (unsigned char)value.p[i] < 33 || (unsigned char)value.p[i] > 127;
+	if (bad || (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec))) {
 		*next = sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 		return false;
 	}
