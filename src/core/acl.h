@@ -119,6 +119,9 @@ struct acl_ctx {
 	int delay_seconds;          /* total "delay =" served (the engine sleeps unless -bh) */
 	bool host_checking;         /* -bh: don't sleep on delay (udpsend still sends, as in Exim) */
 	sv dnslist_domain, dnslist_matched, dnslist_text, dnslist_value; /* $dnslist_* */
+	/* $domain_data / $local_part_data from a domains / local_parts condition that matched: the
+	 * lookup's data or the list item (.p NULL: none yet this run) */
+	sv domain_data, local_part_data;
 	void *engine;               /* engine-private per-connection state (ratelimit cache...) */
 	/* Added by the ACL engine */
 	const char *log_prefix;     /* "H=(helo) [ip]" as the session logs the client, for warn and
