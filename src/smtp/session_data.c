@@ -597,6 +597,8 @@ sess_next sess_bdat(smtp_session *s)
 	if (!s->in_bdat) {
 		sess_next next = SESS_CONTINUE;
 		if (!transaction_ready(s, "BDAT", &next)) {
+			/* Dropped for too many errors: the chunk is not read (Exim 4.96, observed). */
+			if (next == SESS_DROP) return next;
 			bio_rc rc = skip_bytes(s, size);
 			/* No message was started: input ending here is lost like any command's (the
 			 * next read sees the end again). */
