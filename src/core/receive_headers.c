@@ -526,7 +526,7 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 	xbuf_init(&sub_addr, m->a);
 	sv client_sender = m->sender;
 	bool sub_fix = r->submission && !r->submission_sender_retain;
-	if (r->submission && m->origin && m->origin->auth_driver.len)
+	if (r->submission && m->origin && (m->origin->auth_driver.len || m->origin->auth_id.len))
 		submission_address(r, qd, &sub_addr);
 	if (sub_fix) {
 		remove_named(m, sender_name);
