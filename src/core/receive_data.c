@@ -126,7 +126,10 @@ static void header_byte(rx_reader *r, char c)
 	count(r);
 	if (c == '\n')
 		r->lines++;
-	if (r->lim.header_maxsize > 0 && (long long)r->headers.len + 1 > r->lim.header_maxsize)
+	/* Counted even once message_size_limit is passed and bytes are no longer kept: a header
+	 * over header_maxsize is what Exim reports then ("ridiculously long"; 4.96, observed). */
+	r->header_read++;
+	if (r->lim.header_maxsize > 0 && r->header_read > r->lim.header_maxsize && !r->header_line_too_long)
 		r->header_too_big = true;
 	if (discarding(r))
 		return;
