@@ -182,6 +182,11 @@ long long receive_size(const receive_ctx *r)
 	return r->rd.size;
 }
 
+bool receive_in_body(const receive_ctx *r)
+{
+	return !r->rd.in_header;
+}
+
 long long receive_lines(const receive_ctx *r)
 {
 	return r->rd.lines;

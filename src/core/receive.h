@@ -94,6 +94,7 @@ void receive_reject_details(receive_ctx *r, xbuf *out);
 long long receive_size(const receive_ctx *r);
 long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in force; 0: none */
 long long receive_lines(const receive_ctx *r);        /* line ends in receive_size's count */
+bool receive_in_body(const receive_ctx *r);           /* the header block has ended */
 
 /* After RECV_END: parse the headers into m, add the Received header and the fix-ups. Called
  * before the DATA / non-SMTP ACL so that ACL sees the headers Exim shows it. */

@@ -642,6 +642,15 @@ sess_next sess_bdat(smtp_session *s)
 		if (final && left == 0) break;
 	}
 	s->bdat_total += size;
+	/* Past message_size_limit at the end of a chunk that is not the last, in the body: refused
+	 * now, not at the LAST one, and the chunks after it meet no transaction (Exim 4.96, observed;
+	 * in the header it goes on to the LAST chunk). */
+	if (!last && receive_in_body(s->recv) && receive_size_limit(s->recv) > 0
+		&& receive_size(s->recv) > receive_size_limit(s->recv)) {
+		reject_received(s, RECV_TOO_BIG);
+		message_refused(s);
+		return SESS_CONTINUE;
+	}
 	if (!last) {
 		sess_reply(s, 250, "%llu byte chunk received", size);
 		return SESS_CONTINUE;
