@@ -156,19 +156,6 @@ void acl_ctx_warned_reset(acl_ctx *c)
 		e->nwarned = 0;
 }
 
-size_t acl_ctx_warned_count(const acl_ctx *c)
-{
-	const acl_engine *e = c->engine;
-	return e ? e->nwarned : 0;
-}
-
-void acl_ctx_warned_restore(acl_ctx *c, size_t n)
-{
-	acl_engine *e = c->engine;
-	if (e && n <= e->warned_cap)
-		e->nwarned = n;
-}
-
 void acl_ctx_message_done(acl_ctx *c)
 {
 	acl_engine *e = c->engine;
