@@ -37,6 +37,8 @@ def normalise(text):
     text = re.sub(r"(?m)^LOG: (\d{3} )?\[\d+\] ", "LOG: <PID> ", text)
     # A CRAM-MD5 challenge carries the pid and the time ("<pid.time@host>" in base64).
     text = re.sub(r"(?m)^334 PD[0-9A-Za-z+/=]+(\r?)$", "334 <CRAM-MD5 CHALLENGE>\\1", text)
+    # Each run has a temporary directory of its own, which a log line may name (a lookup file).
+    text = re.sub(r"/tmp/tmp[0-9a-z_]{8}/", "<TMP>/", text)
     return text.replace("\r\n", "\n")
 
 

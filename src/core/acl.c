@@ -73,6 +73,13 @@ static bool engine_vars(void *ctx, sv name, xbuf *out)
 		xbuf_putsv(out, *v);
 		return true;
 	}
+	if (e->ctx && (sv_eq_cstr(name, "domain_data") || sv_eq_cstr(name, "local_part_data"))) {
+		sv v = name.p[0] == 'd' ? e->ctx->domain_data : e->ctx->local_part_data;
+		if (!v.p)
+			return false;
+		xbuf_putsv(out, v);
+		return true;
+	}
 	if (acl_mime_var(e, name, out))
 		return true;
 	if (sv_eq_cstr(name, "csa_status") && e->csa_status.p) {
@@ -127,6 +134,7 @@ void acl_ctx_begin(acl_ctx *c, acl_where where)
 	c->log_reject_target = LOG_MAIN | LOG_REJECT;   /* log_reject_target lasts for one ACL run */
 	c->user_msg_details = 0;
 	c->dnslist_domain = c->dnslist_matched = c->dnslist_text = c->dnslist_value = SV_NULL;
+	c->domain_data = c->local_part_data = SV_NULL;
 	if (c->engine)
 		((acl_engine *)c->engine)->rl_cmd = NULL; /* a new command: per-command ratelimit results go */
 }
@@ -146,19 +154,6 @@ void acl_ctx_warned_reset(acl_ctx *c)
 	acl_engine *e = c->engine;
 	if (e)
 		e->nwarned = 0;
-}
-
-size_t acl_ctx_warned_count(const acl_ctx *c)
-{
-	const acl_engine *e = c->engine;
-	return e ? e->nwarned : 0;
-}
-
-void acl_ctx_warned_restore(acl_ctx *c, size_t n)
-{
-	acl_engine *e = c->engine;
-	if (e && n <= e->warned_cap)
-		e->nwarned = n;
 }
 
 void acl_ctx_message_done(acl_ctx *c)

@@ -119,6 +119,9 @@ struct acl_ctx {
 	int delay_seconds;          /* total "delay =" served (the engine sleeps unless -bh) */
 	bool host_checking;         /* -bh: don't sleep on delay (udpsend still sends, as in Exim) */
 	sv dnslist_domain, dnslist_matched, dnslist_text, dnslist_value; /* $dnslist_* */
+	/* $domain_data / $local_part_data from a domains / local_parts condition that matched: the
+	 * lookup's data or the list item (.p NULL: none yet this run) */
+	sv domain_data, local_part_data;
 	void *engine;               /* engine-private per-connection state (ratelimit cache...) */
 	/* Added by the ACL engine */
 	const char *log_prefix;     /* "H=(helo) [ip]" as the session logs the client, for warn and
@@ -169,12 +172,8 @@ void acl_ctx_message_done(acl_ctx *c);
  * broken at spaces). */
 void acl_fold_message(xbuf *msg);
 /* Forget which warn texts were logged (each is logged once until then): Exim does this after
- * an accepted HELO/EHLO and at each MAIL, besides the end of a message. */
+ * the connect ACL, an accepted HELO/EHLO and at each MAIL, besides the end of a message. */
 void acl_ctx_warned_reset(acl_ctx *c);
-/* How many warn texts are remembered now, and back to that many after a reset that Exim does
- * not make there (a HELO keeps them until its ACL has accepted it). */
-size_t acl_ctx_warned_count(const acl_ctx *c);
-void acl_ctx_warned_restore(acl_ctx *c, size_t n);
 /* Drop cached ACLs read from files or inline text (after a configuration reload). */
 void acl_cache_flush(void);
 /* The same, when any ACL read from a file is cached (between two connections of one process:

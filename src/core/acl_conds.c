@@ -70,7 +70,18 @@ bool acl_host_list_needs_name(sv list)
 }
 
 /* Match subject against an expanded list: ACL_OK, ACL_FAIL or ACL_DEFER (log_msg set). */
+static acl_result list_match_data(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless,
+	sv *data);
+
 static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless)
+{
+	return list_match_data(c, subject, list, kind, caseless, NULL);
+}
+
+/* data (may be NULL): on a match, what the list gave: the lookup's data or the matching item
+ * (a named list's inner item), as Exim 4.96 sets $domain_data / $local_part_data in ACLs. */
+static acl_result list_match_data(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless,
+	sv *data)
 {
 	if (kind == MATCH_HOST && c->origin && !c->origin->host_name.len && c->ops && c->ops->need_host_name
 		&& acl_host_list_needs_name(list))
@@ -82,9 +93,21 @@ static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind ki
 	if (kind == MATCH_HOST && c->origin && c->origin->host_name.len)
 		m.host_name = sv_dup(c->user_msg.a, c->origin->host_name);
 	m.host_name_required = kind == MATCH_HOST && c->origin && c->origin->host_address.len;
+	xbuf matched;
+	xbuf_init(&matched, c->user_msg.a);
+	if (data)
+		m.matched_data = &matched;
 	int rc = match_isinlist(subject, list, 0, kind, caseless, &m, &err);
-	if (rc == SEARCH_OK)
+	if (rc == SEARCH_OK) {
+		if (data) {
+			sv v = matched.p ? xbuf_sv(&matched) : subject;
+			if (!v.p) v = SV_LIT("");
+			*data = v;
+		}
 		return ACL_OK;
+	}
+	if (data)
+		*data = SV_NULL;   /* a list that did not match leaves none (observed) */
 	if (rc == SEARCH_FAIL)
 		return ACL_FAIL;
 	xbuf_reset(&c->log_msg);
@@ -539,7 +562,7 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 	case C_DNSLISTS:
 		return cond_dnslists(c, arg);
 	case C_DOMAINS:
-		return list_match(c, domain_of(c->recipient), arg, MATCH_DOMAIN, true);
+		return list_match_data(c, domain_of(c->recipient), arg, MATCH_DOMAIN, true, &c->domain_data);
 	case C_ENCRYPTED:
 		if (!o || !o->tls_cipher.len)
 			return ACL_FAIL;
@@ -549,7 +572,8 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 			return list_match(c, SV_LIT(""), arg, MATCH_STRING, false); /* only an empty item matches */
 		return list_match(c, o->host_address, arg, MATCH_HOST, true);
 	case C_LOCAL_PARTS:
-		return list_match(c, acl_local_part(c->user_msg.a, c->recipient), arg, MATCH_LOCALPART, true);
+		return list_match_data(c, acl_local_part(c->user_msg.a, c->recipient), arg, MATCH_LOCALPART, true,
+			&c->local_part_data);
 	case C_LOG_REJECT_TARGET:
 		return cond_log_reject_target(c, arg);
 	case C_LOGWRITE:

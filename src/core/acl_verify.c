@@ -426,6 +426,10 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 					xbuf_reset(&c->log_msg);
 					xbuf_printf(&c->log_msg, "syntax error in '" SV_FMT ":' header when scanning for sender: %s in \""
 						SV_FMT "\"", SV_ARG(name), header_reason(c->user_msg.a, item, why), SV_ARG(sv_trim(item)));
+					/* smtp_return_error_details tells the client too (folded as long replies
+					 * are; Exim 4.96, observed). */
+					if (conf_main.smtp_return_error_details)
+						xbuf_printf(&c->user_msg, "Rejected after DATA: " SV_FMT, SV_ARG(xbuf_sv(&c->log_msg)));
 					return ACL_FAIL;
 				}
 				if (info.empty)
@@ -443,7 +447,7 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 					}
 					return r;
 				}
-				if (r == ACL_FAIL) {
+				if (r == ACL_FAIL || r == ACL_DEFER) {
 					fail_name = name;
 					fail_addr = xbuf_sv(&out);
 					fail_text = um.len ? xbuf_sv(&um) : xbuf_sv(&lm);
@@ -458,10 +462,13 @@ static acl_result verify_header_sender(acl_ctx *c, sv options)
 	 * empty group only): the client gets the verb's default reply. */
 	xbuf_puts(&c->log_msg, last == ACL_DEFER ? "all attempts to verify a sender in a header line deferred"
 		: "there is no valid sender in any header line");
-	/* With smtp_return_error_details the client hears which address failed (observed). */
-	if (last == ACL_FAIL && fail_addr.p && conf_main.smtp_return_error_details)
+	/* With smtp_return_error_details the client hears which address failed or deferred, or
+	 * that there was none (observed). */
+	if (fail_addr.p && conf_main.smtp_return_error_details)
 		xbuf_printf(&c->user_msg, "Rejected after DATA: could not verify \"" SV_FMT ":\" header address\n" SV_FMT
 			": " SV_FMT, SV_ARG(fail_name), SV_ARG(fail_addr), SV_ARG(fail_text));
+	else if (last == ACL_FAIL && conf_main.smtp_return_error_details)   /* no sender header at all */
+		xbuf_printf(&c->user_msg, "Rejected after DATA: " SV_FMT, SV_ARG(xbuf_sv(&c->log_msg)));
 	return last;
 }
 

@@ -182,6 +182,11 @@ long long receive_size(const receive_ctx *r)
 	return r->rd.size;
 }
 
+bool receive_in_body(const receive_ctx *r)
+{
+	return !r->rd.in_header;
+}
+
 long long receive_lines(const receive_ctx *r)
 {
 	return r->rd.lines;
@@ -341,6 +346,11 @@ bool receive_prepare_headers(receive_ctx *r, xbuf *err)
 	m->size = rcv_header_size(m) + 1 + r->rd.body_size;
 	r->prepared = true;
 	return true;
+}
+
+bool receive_sender_replaced(const receive_ctx *r)
+{
+	return r->submission_sender_set;
 }
 
 /* Whether a header's name is in a colon-separated list (remove_header). */

@@ -94,10 +94,14 @@ void receive_reject_details(receive_ctx *r, xbuf *out);
 long long receive_size(const receive_ctx *r);
 long long receive_size_limit(const receive_ctx *r);   /* message_size_limit in force; 0: none */
 long long receive_lines(const receive_ctx *r);        /* line ends in receive_size's count */
+bool receive_in_body(const receive_ctx *r);           /* the header block has ended */
 
 /* After RECV_END: parse the headers into m, add the Received header and the fix-ups. Called
  * before the DATA / non-SMTP ACL so that ACL sees the headers Exim shows it. */
 bool receive_prepare_headers(receive_ctx *r, xbuf *err);
+/* Whether submission mode replaced the envelope sender with the authenticated client's address
+ * (then the message's sender is $sender_address for the DATA ACL). */
+bool receive_sender_replaced(const receive_ctx *r);
 /* Apply an ACL's add_header/remove_header results to the message. */
 void receive_apply_acl_headers(receive_ctx *r, const acl_ctx *acl);
 /* The MIME ACL: `spec` (acl_smtp_mime / acl_not_smtp_mime, unexpanded: the engine expands

@@ -59,6 +59,8 @@ typedef struct rx_reader {
 	size_t hfield_start;        /* offset in headers of the current logical header (its first
 	                             * line and continuations), for header_line_maxsize */
 	bool too_big, header_too_big, header_line_too_long, io_error, ended;
+	long long header_read;       /* header bytes read, kept or not (header_maxsize) */
+	bool cr_counted;             /* the pending CR is in size already (BDAT past the limit) */
 	/* State */
 	bool in_header;             /* still in the header block */
 	bool line_start;            /* next byte starts a line */

@@ -31,13 +31,18 @@ typedef struct rcv_provider {
 	receive_ctx *r;
 } rcv_provider;
 
-/* $received_for: the one recipient, when there is exactly one. */
+/* $received_for: the one recipient, when there is exactly one. $sender_address once submission
+ * mode has replaced it (the Received header's envelope-from shows the new one, as in Exim). */
 static bool rcv_var(void *ctx, sv name, xbuf *out)
 {
 	receive_ctx *r = ctx;
 	if (sv_eq_cstr(name, "received_for")) {
 		if (r->m->nrcpt == 1)
 			xbuf_putsv(out, r->m->rcpt[0].address);
+		return true;
+	}
+	if (r->submission_sender_set && sv_eq_cstr(name, "sender_address")) {
+		xbuf_putsv(out, r->m->sender);
 		return true;
 	}
 	return false;
@@ -448,14 +453,20 @@ static bool from_is_caller(message *m, msg_header *from, sv login, const char *q
 	return false;
 }
 
-/* The address submission mode works with: $authenticated_id, qualified as the control says. */
+/* The address submission mode works with: $authenticated_id, qualified as the control says.
+ * A qualified id is a local part, quoted as ${quote_local_part:} would ("a b" or
+ * "user@example.com" become "\"a b\"@dom"); with an empty domain= it is used as it is (Exim
+ * 4.96, observed). A client that authenticated with an empty id counts too ("@dom"). */
 static void submission_address(receive_ctx *r, const char *qd, xbuf *a)
 {
 	sv id = r->m->origin->auth_id;
-	if (r->submission_domain_set && r->submission_domain.len == 0)
+	if (r->submission_domain_set && r->submission_domain.len == 0) {
 		xbuf_putsv(a, id);
-	else
-		xbuf_printf(a, SV_FMT "@%s", SV_ARG(id), r->submission_domain_set ? sv_dup(r->a, r->submission_domain) : qd);
+		return;
+	}
+	if (id.len)
+		addr_quote_local_part(id, a);   /* an empty id stays empty: "@dom" */
+	xbuf_printf(a, "@%s", r->submission_domain_set ? sv_dup(r->a, r->submission_domain) : qd);
 }
 
 /* The local-submission and submission-mode fix-ups. With Resent- headers in the message the
@@ -506,25 +517,22 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 			constructed_address(&sender_hdr, o->fullname, o->login, qd);
 			xbuf_putc(&sender_hdr, '\n');
 		}
-	} else if (r->submission && !r->submission_sender_retain) {
+	}
+	/* Submission mode with an authenticated client: unless sender_retain, its address becomes
+	 * the envelope sender (the null sender stays <>), whether or not a Sender: is needed, before
+	 * the Received header and the DATA ACL see $sender_address; a missing From: is still made
+	 * from the sender as the client gave it (Exim 4.96, observed). */
+	xbuf sub_addr;
+	xbuf_init(&sub_addr, m->a);
+	sv client_sender = m->sender;
+	bool sub_fix = r->submission && !r->submission_sender_retain;
+	if (r->submission && m->origin && (m->origin->auth_driver.len || m->origin->auth_id.len))
+		submission_address(r, qd, &sub_addr);
+	if (sub_fix) {
 		remove_named(m, sender_name);
-		if (m->origin && m->origin->auth_id.len) {
-			xbuf a;
-			xbuf_init(&a, m->a);
-			submission_address(r, qd, &a);
-			sv fa = from ? first_address(m->a, hdr_field_body(from->text)) : SV_NULL;
-			if (from && !sv_eqi(fa, xbuf_sv(&a))) {
-				xbuf_printf(&sender_hdr, "%s: ", sender_name);
-				if (r->submission_name.len)
-					xbuf_printf(&sender_hdr, SV_FMT " <" SV_FMT ">", SV_ARG(r->submission_name), SV_ARG(xbuf_sv(&a)));
-				else
-					xbuf_putsv(&sender_hdr, xbuf_sv(&a));
-				xbuf_putc(&sender_hdr, '\n');
-				/* A created Sender: becomes the return path too, except for the null sender
-				 * (Exim 4.96 keeps <>, observed). */
-				if (m->sender.len)
-					m->sender = sv_copy(m->a, xbuf_sv(&a));
-			}
+		if (sub_addr.len && m->sender.len) {
+			m->sender = sv_copy(m->a, xbuf_sv(&sub_addr));
+			r->submission_sender_set = true;
 		}
 	}
 
@@ -558,10 +566,10 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 		xbuf_init(&t, m->a);
 		if (local && (o->sender_local || m->localerror))
 			constructed_address(&t, o->fullname, o->login, qd);
-		else if (m->sender.len)
-			xbuf_putsv(&t, m->sender);
-		else if (r->submission && m->origin && m->origin->auth_id.len)
-			submission_address(r, qd, &t);
+		else if (client_sender.len)
+			xbuf_putsv(&t, client_sender);
+		else if (sub_addr.len)
+			xbuf_putsv(&t, xbuf_sv(&sub_addr));
 		if (t.len) {
 			xbuf h;
 			xbuf_init(&h, m->a);
@@ -569,8 +577,21 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 			xbuf_putsv(&h, xbuf_sv(&t));
 			xbuf_putc(&h, '\n');
 			sv v = xbuf_sv(&h);
-			v.taint = m->sender.taint;
+			v.taint = client_sender.taint;
 			message_add_header(m, 'F', v);
+		}
+	}
+	/* Submission mode's Sender: when the From: (the one just made too) names another address. */
+	if (sub_fix && sub_addr.len) {
+		from = find(m, from_name);
+		sv fa = from ? first_address(m->a, hdr_field_body(from->text)) : SV_NULL;
+		if (from && !sv_eqi(fa, xbuf_sv(&sub_addr))) {
+			xbuf_printf(&sender_hdr, "%s: ", sender_name);
+			if (r->submission_name.len)
+				xbuf_printf(&sender_hdr, SV_FMT " <" SV_FMT ">", SV_ARG(r->submission_name), SV_ARG(xbuf_sv(&sub_addr)));
+			else
+				xbuf_putsv(&sender_hdr, xbuf_sv(&sub_addr));
+			xbuf_putc(&sender_hdr, '\n');
 		}
 	}
 	rewrite_reception_headers_sender(m, e->env);

@@ -17,6 +17,7 @@ struct receive_ctx {
 	bool submission, suppress_local_fixups;
 	sv submission_domain, submission_name;
 	bool submission_domain_set, submission_sender_retain;
+	bool submission_sender_set;  /* submission mode replaced the envelope sender */
 	bool ended, prepared, committed, aborted;
 	msg_header *received;        /* the Received header we added */
 	sv received_prefix;          /* its text before the timestamp (ends ";\n\t") */

@@ -80,6 +80,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->cutthrough = false;
 	s->prdr_requested = false;
 	s->sender = SV_NULL;
+	s->sender_replaced = false;
 	s->origin.auth_sender = SV_NULL;
 	/* An SMTPUTF8 MAIL's "utf8" stays on $received_protocol until the next HELO/EHLO, through
 	 * RSET and later messages (Exim 4.96, observed): set_protocol drops it. */
@@ -190,10 +191,11 @@ sess_next sess_helo(smtp_session *s, bool ehlo)
 		sess_reply(s, 501, "Syntactically invalid %s argument(s)", verb);
 		return sess_count_synprot(s) ? SESS_DROP : SESS_CONTINUE;
 	}
-	/* The warn lines logged are forgotten here only if a HELO was accepted before (and again
-	 * once this one is; Exim 4.96, observed). The transaction is reset only once the HELO ACL
-	 * accepts: a refused HELO leaves sender, recipients and RCPT replies as they were. */
-	if (s->helo_seen) acl_ctx_warned_reset(&s->acl);
+	/* The transaction is reset only once the HELO ACL accepts: a refused HELO leaves sender,
+	 * recipients, RCPT replies and the warn lines logged as they were. A warn in the HELO ACL
+	 * is thus not logged again when the same line (its H= part carries the new name) was logged
+	 * since the last accepted HELO (Exim 4.96, observed: HELO a, VRFY, HELO a logs the HELO
+	 * ACL's line once; HELO b would log it). */
 	sess_set_log_id(s, NULL);
 	s->origin.helo_name = sv_tainted(sv_copy(s->conn, arg));
 	s->origin.texts_helo_set = false;
@@ -366,7 +368,12 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
 	if (value.len == 0) return true;
 	xbuf dec;
 	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
-	if (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec)) {
+	/* xtext is printable ASCII (RFC 3461 4): a control character or an 8-bit byte is invalid
+	 * data, as a malformed "+XX" is (Exim 4.96, observed; DEL passes). */
+	bool bad = false;
+	for (size_t i = 0; i < value.len && !bad; i++)
+		bad = (unsigned char)value.p[i] < 33 || (unsigned char)value.p[i] > 127;
+	if (bad || (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec))) {
 		*next = sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 		return false;
 	}

@@ -332,6 +332,10 @@ static sess_next finish_message(smtp_session *s)
 		message_refused(s);
 		return SESS_CONTINUE;
 	}
+	/* Submission mode may have replaced the sender: the MIME and DATA ACLs see the new one as
+	 * $sender_address, the "rejected after DATA" lines keep F=<the client's> (Exim 4.96,
+	 * observed). */
+	s->sender_replaced = receive_sender_replaced(s->recv);
 	/* Headers added by the MAIL/RCPT/predata ACLs are in the message from here on. */
 	apply_acl_headers(s, &s->acl);
 	/* $h_*, $message_body... for the MIME and DATA ACLs. */
@@ -593,6 +597,8 @@ sess_next sess_bdat(smtp_session *s)
 	if (!s->in_bdat) {
 		sess_next next = SESS_CONTINUE;
 		if (!transaction_ready(s, "BDAT", &next)) {
+			/* Dropped for too many errors: the chunk is not read (Exim 4.96, observed). */
+			if (next == SESS_DROP) return next;
 			bio_rc rc = skip_bytes(s, size);
 			/* No message was started: input ending here is lost like any command's (the
 			 * next read sees the end again). */
@@ -636,6 +642,15 @@ sess_next sess_bdat(smtp_session *s)
 		if (final && left == 0) break;
 	}
 	s->bdat_total += size;
+	/* Past message_size_limit at the end of a chunk that is not the last, in the body: refused
+	 * now, not at the LAST one, and the chunks after it meet no transaction (Exim 4.96, observed;
+	 * in the header it goes on to the LAST chunk). */
+	if (!last && receive_in_body(s->recv) && receive_size_limit(s->recv) > 0
+		&& receive_size(s->recv) > receive_size_limit(s->recv)) {
+		reject_received(s, RECV_TOO_BIG);
+		message_refused(s);
+		return SESS_CONTINUE;
+	}
 	if (!last) {
 		sess_reply(s, 250, "%llu byte chunk received", size);
 		return SESS_CONTINUE;

@@ -126,6 +126,7 @@ typedef struct smtp_session {
 	int rcpt_count, rcpt_defer_count, rcpt_fail_count;
 	bool prdr_requested;
 	sv sender;                   /* as given, for log lines */
+	bool sender_replaced;        /* submission mode made msg->sender $sender_address */
 	sv base_protocol;            /* $received_protocol without the "utf8" of an SMTPUTF8 message */
 
 	/* Authentication */

@@ -104,7 +104,7 @@ static bool get(void *ctx, sv name, xbuf *out)
 			if (!s->commands_started && s->mode != SMTP_MODE_DAEMON) return false;
 			return true;
 		}
-		sv a = s->sender;
+		sv a = s->sender_replaced && s->msg ? s->msg->sender : s->sender;
 		size_t at = a.len;
 		while (at > 0 && a.p[at - 1] != '@') at--;
 		if (IS("sender_address")) xbuf_putsv(out, a);

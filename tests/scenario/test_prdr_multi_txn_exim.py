@@ -160,3 +160,28 @@ def test_duplicate_remote_recipient_like_exim(monkeypatch):
     ours = run("postern", 0, 10, True, {}, monkeypatch, rcpts)
     assert sum(c.startswith("1> RCPT") for c in exim[0]) == 2
     assert ours == exim
+
+
+def test_later_transaction_4xx_retry_record(monkeypatch):
+    """Without PRDR, a 4xx to the second or third transaction's data: Exim 4.96 writes the host's
+    message retry record (T:host:ip:port:id) with the failing reply's more_errno but errno 0 and
+    the FIRST transaction's 2xx reply as its text (the error of the message's first address,
+    delivered before the failure). Not copied: the record is about the failure, so Postern's
+    has errno -46 and the reply that failed (docs/smtp-client.md). The key and more_errno agree."""
+    def norm(dump):
+        return [(re.sub(r":\d+:[0-9A-Za-z-]+$", ":<port>:<id>", k), e, m, t) for k, e, m, t in dump]
+
+    monkeypatch.setattr(e2e, "CONF", CONF)
+    for finals, code in [({1: "250 first ok", 2: "451 4.3.0 later all"}, "13121"),
+                         ({1: "250 first ok", 3: "452 4.3.0 third"}, "13377")]:
+        monkeypatch.setattr(e2e, "ScriptedServer", lambda *a: Server(finals))
+        extra = "  max_rcpt = 2\n  hosts_try_prdr ="
+        rcpts = [f"r{i}@r.test" for i in range(1, 7)]
+        _, ex_lines, _, ex_dump = e2e.deliver("exim", ("", [1]), rcpts=rcpts, extra=extra)
+        _, pr_lines, _, pr_dump = e2e.deliver("postern", ("", [1]), rcpts=rcpts, extra=extra)
+        assert pr_lines == ex_lines
+        failed = [v for v in finals.values() if v[0] == "4"][0]
+        key = "T:127.0.0.1:127.0.0.1:<port>:<id>"
+        assert norm(ex_dump) == [(key, "0", code, "H=127.0.0.1 [127.0.0.1]: 250 first ok")]
+        assert norm(pr_dump) == [(key, "-46", code, "H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail "
+                                  "server after end of data: " + failed)]
