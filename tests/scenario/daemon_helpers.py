@@ -249,7 +249,11 @@ def is_limit_reply(line):
     return False
 
 
-def wait_for(pred, timeout=5.0, step=0.05):
+def wait_for(pred, timeout=20.0, step=0.05):
+    """Until pred() is true or timeout seconds passed; pred()'s last value. The default is long
+    because a true condition returns at once, and on a loaded 2-core machine a delivery through
+    the launcher can take seconds (a test that waits for something NOT to happen passes its own
+    short timeout)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if pred():
