@@ -88,13 +88,18 @@ def test_each_process_serves_up_to_the_reuse_limit(daemon, reuse):
     d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\n"
                f"smtp_accept_process_reuse = {reuse}\n"
                "log_selector = +pid\nacl_smtp_connect = accept logwrite = served")
-    for _ in range(12):       # more than the pool holds
+    for k in range(12):       # more than the pool holds
         s, line = connect(p)
         assert line.startswith("220 ")
+        # (the connect ACL's line is written before the banner)
+        pid = int(re.findall(r"\[(\d+)\] served", d.mainlog)[k])
         s.sendall(b"QUIT\r\n")
         s.recv(100)
         s.close()
-        time.sleep(0.05)      # time for a reused process to be back in the pool
+        # The process is back in the pool (or gone, at its limit) before the next connection:
+        # on a loaded machine a fixed 50 ms was not always enough for any process to be reused.
+        assert wait_for(lambda: pid in {x for x, _ in idle_of(d.proc.pid)} or not pid_alive(pid)), pid
+        time.sleep(0.05)      # time for the daemon to hear that it is idle
     assert wait_for(lambda: d.mainlog.count(" served") == 12), d.mainlog
     pids = re.findall(r"\[(\d+)\] served", d.mainlog)
     assert len(pids) == 12

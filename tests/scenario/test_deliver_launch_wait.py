@@ -155,6 +155,7 @@ def timing_attempts(relay, attempt, n=5):
             return attempt()
         except AssertionError as e:
             failures.append(e)
+            print(f"attempt {i + 1}: {type(e).__name__}: {str(e)[:300]}")   # shown with -rP or a failure
             if i < n - 1:
                 relay.retire()
     real = [e for e in failures if not isinstance(e, Inconclusive)]
