@@ -11,6 +11,7 @@ import smtplib
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -50,16 +51,30 @@ def relay(postern_bin, tmp_path):
 def send(d, n):
     """Send message n and wait for its delivery, and until its worker is idle again; the pid
     that logged its "=>" line."""
-    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
-        s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+    try:
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+            s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
+    except smtplib.SMTPException as e:
+        raise AssertionError(f"{e!r}\n{d.mainlog}\n{d.paniclog}\n{log_files(d)}") from e
     line = re.compile(r"\[(\d+)\] (\S+) => r%d@r\.example " % n)
     assert wait_for(lambda: line.search(d.mainlog), timeout=20), d.mainlog + d.paniclog
     pid, mid = line.search(d.mainlog).groups()
-    # A worker reports itself idle before it removes the -D: with the -D gone the report is in
-    # the launcher's pipe before the next message's record, which then goes to the same worker
-    # (sent sooner on a loaded machine, it would find none idle and start another).
-    assert wait_for(lambda: not (d.spool / "input" / f"{mid}-D").exists(), timeout=20), d.mainlog
+    # A worker reports itself idle before it removes the -D, -J and msglog: with them gone the
+    # report is in the launcher's pipe before the next message's record, which then goes to the
+    # same worker (sent sooner on a loaded machine, it would find none idle and start another),
+    # and the worker holds none of their descriptors.
+    rest = [d.spool / "input" / f"{mid}-D", d.spool / "input" / f"{mid}-J", d.spool / "msglog" / mid]
+    assert wait_for(lambda: not any(f.exists() for f in rest), timeout=20), d.mainlog
     return int(pid)
+
+
+def log_files(d):
+    """Owner, group and mode of each file in the log directory."""
+    out = []
+    for f in sorted((d.spool / "log").iterdir()):
+        st = f.stat()
+        out.append(f"{f.name} {st.st_uid}:{st.st_gid} {oct(st.st_mode)} {st.st_size}")
+    return out
 
 
 def test_worker_delivers_one_message_after_another(relay):
@@ -236,12 +251,25 @@ def test_smtp_child_shares_the_worker_and_leaves_nothing_open(relay):
     assert wait_for(lambda: "=> r@r.example" in d.mainlog, timeout=20), d.mainlog
     sink.got_data.clear()
     assert send(d, 0) == worker
-    fds = sorted(os.listdir(f"/proc/{worker}/fd"), key=int)
+    fds = stable_fds(worker)
     for n in range(1, 6):
         assert send(d, n) == worker
-    assert sorted(os.listdir(f"/proc/{worker}/fd"), key=int) == fds
+    assert stable_fds(worker) == fds
     assert d.mainlog.count(" Completed") == 7 and sink.acked == 7, d.mainlog
     assert d.paniclog == ""
+
+
+def stable_fds(pid):
+    """The process's descriptors once two listings 0.2 s apart agree (an idle worker's, not
+    one it holds for a moment between messages)."""
+    last = None
+    for _ in range(100):
+        now = sorted(os.listdir(f"/proc/{pid}/fd"), key=int)
+        if now == last:
+            return now
+        last = now
+        time.sleep(0.2)
+    return last
 
 
 class HoldFirstSink:
