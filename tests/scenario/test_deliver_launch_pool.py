@@ -54,7 +54,7 @@ def send(d, n, rest=True):
     that logged its "=>" line. rest=False: only until its -D is gone (a worker killed in the
     removals leaves the -J and msglog)."""
     try:
-        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
             s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
     except smtplib.SMTPException as e:
         raise AssertionError(f"{e!r}\n{d.mainlog}\n{d.paniclog}\n{log_files(d)}") from e
@@ -176,7 +176,7 @@ def test_worker_killed_mid_delivery_no_loss_no_duplicate(relay, postern_bin):
     completes the message without delivering it again."""
     sink = HeldSink()
     d = relay(sink=sink)
-    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
         s.sendmail("a@s.example", ["r@r.example"], "Subject: held\r\n\r\nbody\r\n")
     assert sink.got_data.wait(20), d.mainlog + d.paniclog
     ws = workers_of_daemon(d)
@@ -204,15 +204,15 @@ def test_worker_killed_at_hand_over_message_goes_elsewhere_at_once(relay):
     assert workers_of_daemon(d) == [first]
     os.kill(first, signal.SIGSTOP)
     try:
-        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
             s.sendmail("a@s.example", ["r1@r.example"], "Subject: 1\r\n\r\nbody 1\r\n")
         # The launcher wrote the job into the stopped worker's pipe: nothing is delivered yet.
-        assert wait_for(lambda: " <= " in d.mainlog.split("r0@r.example")[-1], timeout=10), d.mainlog
+        assert wait_for(lambda: " <= " in d.mainlog.split("r0@r.example")[-1], timeout=30), d.mainlog
         assert not wait_for(lambda: "=> r1@r.example" in d.mainlog, timeout=1)
     finally:
         os.kill(first, signal.SIGKILL)
     line = re.compile(r"\[(\d+)\] \S+ => r1@r\.example ")
-    assert wait_for(lambda: line.search(d.mainlog), timeout=10), d.mainlog + d.paniclog
+    assert wait_for(lambda: line.search(d.mainlog), timeout=30), d.mainlog + d.paniclog
     assert int(line.search(d.mainlog).group(1)) != first
     assert "ended before it took the message: delivering it in another process" in d.mainlog
     assert d.mainlog.count("=> r1@r.example") == 1
@@ -247,7 +247,7 @@ def test_smtp_child_shares_the_worker_and_leaves_nothing_open(relay):
     # The kept connection stays for the whole test (2 s idle, the default, could pass between
     # the two listings on a loaded machine: one descriptor fewer).
     d = relay(sink=sink, transport_extra="  connection_idle_timeout = 60s\n")
-    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
         s.sendmail("a@s.example", ["r@r.example"], "Subject: held\r\n\r\nbody\r\n")
     assert sink.got_data.wait(20), d.mainlog + d.paniclog
     (worker,) = workers_of_daemon(d)
@@ -360,7 +360,7 @@ def test_smtp_child_killed_logs_and_leaves_the_message_queued(relay, postern_bin
     launcher's next worker delivers the next message, and -M delivers the first one."""
     sink = HoldFirstSink()
     d = relay(sink=sink)
-    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
         s.sendmail("a@s.example", ["r@r.example"], "Subject: held\r\n\r\nbody\r\n")
     assert sink.got_data.wait(20), d.mainlog + d.paniclog
     (worker,) = workers_of_daemon(d)
@@ -370,13 +370,13 @@ def test_smtp_child_killed_logs_and_leaves_the_message_queued(relay, postern_bin
     log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.mainlog)
     status = f"Delivery status for r@r.example: got 0 of 7 bytes (pipeheader) from transport process {child}" \
              " for transport smtp\n\n"
-    assert wait_for(lambda: "Frozen" in d.mainlog, timeout=10), d.mainlog
+    assert wait_for(lambda: "Frozen" in d.mainlog, timeout=30), d.mainlog
     log = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.mainlog)
     assert status + "== r@r.example R=sink T=t defer (-1): smtp transport process returned non-zero status" \
                     " 0x0009: terminated by signal 9\nFrozen\n" in log, d.mainlog
     panic = re.sub(r"(?m)^\S+ \S+ \[\d+\] \S+ ", "", d.paniclog)
     assert panic == status, d.paniclog
-    assert wait_for(lambda: workers_of_daemon(d) == [], timeout=10)
+    assert wait_for(lambda: workers_of_daemon(d) == [], timeout=30)
     (qid,) = re.findall(r" (\S{6}-\S{6}-\S{2}) <= ", d.mainlog)
     assert (d.spool / "input" / f"{qid}-H").exists()
     bp = subprocess.run([postern_bin, "-C", str(d.conf), "-bp"], capture_output=True, text=True, timeout=60)
@@ -417,7 +417,7 @@ def test_worker_killed_after_its_report_before_the_removals(relay, postern_bin):
     st = subprocess.Popen(["strace", "-o", str(trace), "-e", "trace=ftruncate,write",
                            "-e", "inject=ftruncate:signal=SIGKILL:when=1", "-p", str(first)],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert wait_for(lambda: "TracerPid:\t0" not in open(f"/proc/{first}/status").read(), timeout=10)
+    assert wait_for(lambda: "TracerPid:\t0" not in open(f"/proc/{first}/status").read(), timeout=30)
     assert send(d, 1, rest=False) == first
     st.wait(timeout=20)
     assert wait_for(lambda: not os.path.exists(f"/proc/{first}/status")

@@ -116,7 +116,7 @@ class GateSink:
 
 
 def submit(d, n):
-    with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
         s.sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
 
 
@@ -271,7 +271,7 @@ def _a_message_waits_two_seconds_at_most_behind_one_moving_worker(relay):
     sink.open_gate(0)
     extra = 40
     # Ten a connection: smtp_accept_queue_per_connection (10) would queue the rest.
-    clients = [smtplib.SMTP("127.0.0.1", d.port, timeout=10) for _ in range(4)]
+    clients = [smtplib.SMTP("127.0.0.1", d.port, timeout=30) for _ in range(4)]
     t0 = time.monotonic()
     for n in range(WORKERS, WORKERS + extra):
         clients[n % 4].sendmail("a@s.example", [f"r{n}@r.example"], f"Subject: {n}\r\n\r\nbody {n}\r\n")
@@ -366,7 +366,7 @@ def test_launcher_killed_while_a_message_waits_loses_nothing(relay, postern_bin)
     submit(d, WORKERS)
     # The launcher has read the message's record (it waits in the launcher, not in the pipe,
     # where the next launcher would read it and deliver it at once).
-    assert wait_for(lambda: unread_bytes(inputs) == 0, timeout=10)
+    assert wait_for(lambda: unread_bytes(inputs) == 0, timeout=30)
     # Stopped, the launcher shows what it did with the message: if a loaded machine let its
     # 200 ms wait pass before the kill, it has a process of its own (which may not have
     # connected to the sink yet), delivered once all the same; otherwise the message waits.
