@@ -17,7 +17,7 @@ os.environ.setdefault("POSTERN_TEST_TRUST_CONFIG", "1")
 
 
 def _private_temproot():
-    """Each pytest process gets a temproot of its own, /tmp/postern-tests/run-<pid>.
+    """Each pytest process gets a temproot of its own, /tmp/postern-tests-<uid>/run-<pid>.
 
     Sessions and deliveries run as the mail user below tmp_path, so the directories above it
     must let others through (reachable_by_exim_user). In pytest's shared /tmp/pytest-of-<user>,
@@ -27,12 +27,17 @@ def _private_temproot():
     and logs ("421 Unexpected log failure", deferrals that bounced). Runs that ended are removed
     except the newest three, as pytest keeps three. PYTEST_DEBUG_TEMPROOT given by the caller
     is kept (so is --basetemp, which pytest uses as it is)."""
-    base = pathlib.Path(tempfile.gettempdir()) / "postern-tests"
+    base = pathlib.Path(tempfile.gettempdir()) / f"postern-tests-{os.getuid()}"
     given = os.environ.get("PYTEST_DEBUG_TEMPROOT")
     if given and not given.startswith(str(base) + "/"):
         return
-    base.mkdir(mode=0o755, exist_ok=True)
-    os.chmod(base, 0o755)
+    try:
+        base.mkdir(mode=0o755, exist_ok=True)
+        if base.is_symlink() or base.stat().st_uid != os.getuid():
+            return   # not ours: pytest's own default then
+        os.chmod(base, 0o755)
+    except OSError:
+        return
     ended = []
     for d in base.glob("run-*"):
         try:
@@ -42,7 +47,12 @@ def _private_temproot():
             ended.append(d)
         except (ValueError, PermissionError):
             continue
-    for d in sorted(ended, key=lambda d: d.stat().st_mtime)[:-3]:
+    def mtime(d):
+        try:
+            return d.stat().st_mtime
+        except OSError:   # another run's pruning took it meanwhile
+            return 0
+    for d in sorted(ended, key=mtime)[:-3]:
         shutil.rmtree(d, ignore_errors=True)
     mine = base / f"run-{os.getpid()}"
     mine.mkdir(mode=0o755, exist_ok=True)
