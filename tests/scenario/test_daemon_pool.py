@@ -74,6 +74,8 @@ def test_idle_processes_ready_unprivileged_and_not_counted(daemon):
     assert line.startswith("220 ")
     # the first connection counts 1: idle processes are not connections
     assert wait_for(lambda: "(TCP/IP connection count = 1)" in d.mainlog), d.mainlog
+    # (a replacement just forked is not named postern-idle yet: wait until it is)
+    assert wait_for(lambda: len(children_of(d.proc.pid)) == 1), children_of(d.proc.pid)
     sessions = children_of(d.proc.pid)
     assert len(sessions) == 1 and sessions[0][2] == mail_uid()
     assert wait_for(lambda: len(idle_of(d.proc.pid)) == 8)   # replaced
