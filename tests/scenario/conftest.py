@@ -1,7 +1,9 @@
 """Shared fixtures for the end-to-end tests: the postern binary and a per-test directory."""
 import os
 import pathlib
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -12,6 +14,63 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 # its configuration as trusted, they keep root; test_root_config*.py unsets this to check the
 # Exim behaviour.
 os.environ.setdefault("POSTERN_TEST_TRUST_CONFIG", "1")
+
+
+def _private_temproot():
+    """Each pytest process gets a temproot of its own, /tmp/postern-tests-<uid>/run-<pid>.
+
+    Sessions and deliveries run as the mail user below tmp_path, so the directories above it
+    must let others through (reachable_by_exim_user). In pytest's shared /tmp/pytest-of-<user>,
+    every pytest process that starts takes those rights away again (pytest makes that directory
+    private): a suite running while any other pytest started (another checkout's, a second
+    run) had its mail-user processes fail at once with "Permission denied" on lookups, hints
+    and logs ("421 Unexpected log failure", deferrals that bounced). Runs that ended are removed
+    except the newest three, as pytest keeps three. PYTEST_DEBUG_TEMPROOT given by the caller
+    is kept (so is --basetemp, which pytest uses as it is)."""
+    base = pathlib.Path(tempfile.gettempdir()) / f"postern-tests-{os.getuid()}"
+    given = os.environ.get("PYTEST_DEBUG_TEMPROOT")
+    if given and not given.startswith(str(base) + "/"):
+        return
+    try:
+        base.mkdir(mode=0o755, exist_ok=True)
+        if base.is_symlink() or base.stat().st_uid != os.getuid():
+            return   # not ours: pytest's own default then
+        os.chmod(base, 0o755)
+    except OSError:
+        return
+    ended = []
+    for d in base.glob("run-*"):
+        try:
+            pid = int(d.name[4:])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            ended.append(d)
+        except (ValueError, PermissionError):
+            continue
+    def mtime(d):
+        try:
+            return d.stat().st_mtime
+        except OSError:   # another run's pruning took it meanwhile
+            return 0
+    for d in sorted(ended, key=mtime)[:-3]:
+        shutil.rmtree(d, ignore_errors=True)
+    mine = base / f"run-{os.getpid()}"
+    mine.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(mine, 0o755)
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = str(mine)
+
+
+_private_temproot()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _basetemp_reachable(tmp_path_factory):
+    """The directories pytest made above every tmp_path (pytest-of-<user>, pytest-<n>) let
+    others through, once for the run (tmp_path itself stays 0700 unless a test opens it)."""
+    base = tmp_path_factory.getbasetemp()
+    for d in (base.parent, base):
+        if d.name.startswith("pytest-"):
+            os.chmod(d, os.stat(d).st_mode | 0o005)
 
 
 @pytest.fixture(scope="session")

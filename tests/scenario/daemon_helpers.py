@@ -101,7 +101,7 @@ def reachable_by_exim_user(path):
     p = pathlib.Path(path)
     while p != p.parent:
         p = p.parent
-        if str(p).startswith("/tmp/pytest-of-"):
+        if "/pytest-of-" in str(p):   # /tmp/pytest-of-*, or conftest's /tmp/postern-tests/run-*/pytest-of-*
             os.chmod(p, os.stat(p).st_mode | 0o005)
 
 def start_mailbox_daemon(postern_bin, tmp_path, conf):
@@ -144,6 +144,24 @@ def children_of(pid):
     return out
 
 
+STARTED = "daemon started: "   # in the line the daemon logs once it listens (or runs the queue)
+
+
+def listening_on(port):
+    """Some socket in this network namespace listens on TCP port (IPv4 or IPv6), from
+    /proc/net/tcp{,6}: state 0A is LISTEN, the local address's port is hex after the colon."""
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = pathlib.Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            if len(f) > 3 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                return True
+    return False
+
+
 class Daemon:
     """A postern daemon in the foreground (-bdf) with a config in tmp_path."""
 
@@ -176,17 +194,24 @@ class Daemon:
             if quiet != text:
                 self.conf.write_text(quiet)
         cmd = [self.postern, "-C", str(self.conf), "-bdf" if foreground else "-bd"] + self.args
+        # A daemon started again in the same directory (stop then start, a retry) finds the
+        # earlier one's "daemon started" lines in the mainlog: wait_listening waits for one more.
+        self.starts_logged = self.mainlog.count(STARTED)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if wait_port:
             self.wait_listening(wait_port)
         return self
 
     def wait_listening(self, port, host="127.0.0.1", timeout=10):
+        """Until this start's own "daemon started" line is in the mainlog (the daemon logs it
+        after listen() on every socket, so connections are accepted from then on), and, when
+        port is given, a socket listens on it. No connection is made to check: a test that
+        counts the daemon's connection or "no MAIL" lines would count it too."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if "daemon started" in self.mainlog:
+            if self.mainlog.count(STARTED) > getattr(self, "starts_logged", 0) and (not port or listening_on(port)):
                 return
-            if self.proc.poll() is not None and self.proc.args[-1] != "-bd":
+            if self.proc.poll() is not None and "-bd" not in self.proc.args:
                 raise AssertionError(f"daemon exited: {self.proc.stderr.read()!r} log={self.mainlog!r}")
             time.sleep(0.05)
         raise AssertionError("daemon did not start: " + self.mainlog)
@@ -224,7 +249,11 @@ def is_limit_reply(line):
     return False
 
 
-def wait_for(pred, timeout=5.0, step=0.05):
+def wait_for(pred, timeout=20.0, step=0.05):
+    """Until pred() is true or timeout seconds passed; pred()'s last value. The default is long
+    because a true condition returns at once, and on a loaded 2-core machine a delivery through
+    the launcher can take seconds (a test that waits for something NOT to happen passes its own
+    short timeout)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if pred():

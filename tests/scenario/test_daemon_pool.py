@@ -74,6 +74,8 @@ def test_idle_processes_ready_unprivileged_and_not_counted(daemon):
     assert line.startswith("220 ")
     # the first connection counts 1: idle processes are not connections
     assert wait_for(lambda: "(TCP/IP connection count = 1)" in d.mainlog), d.mainlog
+    # (a replacement just forked is not named postern-idle yet: wait until it is)
+    assert wait_for(lambda: len(children_of(d.proc.pid)) == 1), children_of(d.proc.pid)
     sessions = children_of(d.proc.pid)
     assert len(sessions) == 1 and sessions[0][2] == mail_uid()
     assert wait_for(lambda: len(idle_of(d.proc.pid)) == 8)   # replaced
@@ -88,13 +90,18 @@ def test_each_process_serves_up_to_the_reuse_limit(daemon, reuse):
     d = daemon(f"local_interfaces = 127.0.0.1\ndaemon_smtp_ports = {p}\n"
                f"smtp_accept_process_reuse = {reuse}\n"
                "log_selector = +pid\nacl_smtp_connect = accept logwrite = served")
-    for _ in range(12):       # more than the pool holds
+    for k in range(12):       # more than the pool holds
         s, line = connect(p)
         assert line.startswith("220 ")
+        # (the connect ACL's line is written before the banner)
+        pid = int(re.findall(r"\[(\d+)\] served", d.mainlog)[k])
         s.sendall(b"QUIT\r\n")
         s.recv(100)
         s.close()
-        time.sleep(0.05)      # time for a reused process to be back in the pool
+        # The process is back in the pool (or gone, at its limit) before the next connection:
+        # on a loaded machine a fixed 50 ms was not always enough for any process to be reused.
+        assert wait_for(lambda: pid in {x for x, _ in idle_of(d.proc.pid)} or not pid_alive(pid)), pid
+        time.sleep(0.05)      # time for the daemon to hear that it is idle
     assert wait_for(lambda: d.mainlog.count(" served") == 12), d.mainlog
     pids = re.findall(r"\[(\d+)\] served", d.mainlog)
     assert len(pids) == 12

@@ -151,7 +151,7 @@ def test_background_delivery_by_default(postern_bin, tmp_path):
     r = submit(postern_bin, conf, "-f", "s@x.example", "bh@test.example")
     assert r.returncode == 0
     assert wait_for(lambda: "Completed" in (spool / "log" / "mainlog").read_text(), timeout=10)
-    assert wait_for(lambda: spool_ids(spool) == [], timeout=5)
+    assert wait_for(lambda: spool_ids(spool) == [], timeout=20)
 
 
 def public_dir():

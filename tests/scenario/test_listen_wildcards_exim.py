@@ -82,7 +82,7 @@ def observe(cmd, d, li):
         wait_for(lambda: main.exists() and ("daemon started" in main.read_text() or "bind" in main.read_text())
                  or proc.poll() is not None, 15)
         reached = [banner(socket.AF_INET, "127.0.0.1", port), banner(socket.AF_INET6, "::1", port)]
-        wait_for(lambda: main.read_text().count("closed by QUIT") >= reached.count("220 "), 5)
+        wait_for(lambda: main.read_text().count("closed by QUIT") >= reached.count("220 "), 20)
     finally:
         if proc.poll() is None:
             proc.terminate()

@@ -96,7 +96,7 @@ def spares_ready(d, pid):
 
 
 def session_pid(d):
-    ids = wait_for(lambda: children_of(d.proc.pid), timeout=5)
+    ids = wait_for(lambda: children_of(d.proc.pid), timeout=20)
     assert ids, "no session process"
     return children_of(d.proc.pid)[0][0]
 

@@ -116,7 +116,7 @@ def run(binary, pki, after, selector):
         assert wait_for(lambda: log.exists() and "daemon started" in log.read_text(), timeout=15)
         replies = converse(port, after)
         # The session's last line ("no MAIL", or the QUIT line) is written as it ends.
-        wait_for(lambda: "QUIT" in log.read_text() or "no MAIL" in log.read_text(), timeout=5)
+        wait_for(lambda: "QUIT" in log.read_text() or "no MAIL" in log.read_text(), timeout=20)
         time.sleep(0.2)
         lines = [line for line in mask(log.read_text(), port).splitlines()
                  if "daemon started" not in line and "args:" not in line]
