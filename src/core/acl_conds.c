@@ -249,7 +249,7 @@ static acl_result cond_set(acl_ctx *c, const acl_cond *cd, sv value)
 				e->mvars = arena_realloc(e->a, e->mvars, e->mvars_cap * sizeof *e->mvars, ncap * sizeof *e->mvars);
 				e->mvars_cap = ncap;
 			}
-			e->mvars[e->nmvars++] = sv_copy(e->a, cd->varname);
+			e->mvars[e->nmvars++] = sv_copy(acl_msg_arena(c), cd->varname);
 		}
 	}
 	/* Onto the message too, so the spool keeps it. */
@@ -361,14 +361,14 @@ static void add_one_header(acl_ctx *c, acl_header_pos pos, xbuf *text)
 	acl_header **tail = &c->add_headers;
 	for (; *tail; tail = &(*tail)->next)
 		if (sv_eq((*tail)->text, t)) {
-			xbuf_init(text, c->user_msg.a);
+			xbuf_init(text, acl_msg_arena(c));
 			return;
 		}
-	acl_header *h = arena_calloc(c->user_msg.a, 1, sizeof *h);
+	acl_header *h = arena_calloc(acl_msg_arena(c), 1, sizeof *h);
 	h->pos = pos;
 	h->text = t;
 	*tail = h;
-	xbuf_init(text, c->user_msg.a);   /* the text stays with the header */
+	xbuf_init(text, acl_msg_arena(c));   /* the text stays with the header */
 }
 
 acl_result acl_add_header(acl_ctx *c, sv arg)
@@ -386,7 +386,7 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 		}
 	if (!sv_trim(arg).len)
 		return ACL_OK;
-	arena *a = c->user_msg.a;
+	arena *a = acl_msg_arena(c);
 	/* Each line that does not continue a header and has no "name:" becomes an X-ACL-Warn header.
 	 * Headers are kept one by one: one already added with the same text is not added again
 	 * (Exim), e.g. a warn statement's message for each RCPT. */

@@ -22,6 +22,12 @@ enum acl_cond_id {
 };
 
 /* The bytes of v from start up to (not including) end. */
+/* Where what lasts one message goes (acl_ctx.msg_arena). */
+static inline arena *acl_msg_arena(const acl_ctx *c)
+{
+	return c->msg_arena ? c->msg_arena : c->user_msg.a;
+}
+
 static inline sv sv_range(sv v, size_t start, size_t end)
 {
 	return sv_sub(v, start, end > start ? end - start : 0);
