@@ -1028,6 +1028,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
 	xbuf_init(&s->cmd_buf, s->conn);
+	xbuf_init(&s->auth_sender_buf, s->conn);
 	s->helo_free = s->rset_free = s->starttls_free = s->auth_free = true;
 	s->conn_nolog = -1;
 	init_origin(s);
@@ -1103,7 +1104,9 @@ int smtp_session_run(const smtp_conn_params *p)
 	while (next == SESS_CONTINUE) {
 		arena_clear(s->work);
 		s->cur_rcpt = SV_NULL;
-		DEBUG(D_MEMORY) debug_printf("XXX pool_conn %zu\n", arena_bytes_in_use(s->conn));
+		/* -d+memory: what lasts the connection must not grow with each message (only then
+		 * may a client send smtp_accept_max_per_connection of them) */
+		DEBUG(D_MEMORY) debug_printf("connection arena: %zu bytes in use\n", arena_bytes_in_use(s->conn));
 		/* Replies to pipelined commands go out together, when the client waits for them. */
 		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
 		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);

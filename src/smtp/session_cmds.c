@@ -364,8 +364,10 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_next *next)
 {
 	if (value.len == 0) return true;
+	/* $authenticated_sender lasts the message, and a refused MAIL's until the next MAIL (so not
+	 * in pool_msg): one buffer for the connection, reused, not a copy per message. */
 	xbuf dec;
-	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
+	xbuf_init(&dec, s->work);
 	if (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec)) {
 		*next = sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 		return false;
@@ -374,7 +376,9 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
 		if (s->authenticated) s->origin.auth_sender = sv_tainted(SV_LIT(""));
 		return true;
 	}
-	sv a = xbuf_sv(&dec);
+	xbuf_reset(&s->auth_sender_buf);
+	xbuf_putsv(&s->auth_sender_buf, xbuf_sv(&dec));
+	sv a = xbuf_sv(&s->auth_sender_buf);
 	a.taint = 1;
 	s->origin.auth_sender = a;
 	acl_result rc = s->authenticated ? ACL_OK : ACL_FAIL;
