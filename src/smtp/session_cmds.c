@@ -570,7 +570,7 @@ sess_next sess_mail(smtp_session *s)
 	/* discard: accepted, and every recipient of this message will be discarded */
 	if (rc == ACL_DISCARD) {
 		s->mail_discarded = true;
-		s->mail_discard_why = sv_copy(s->conn, acl_log_text(&c));
+		s->mail_discard_why = sv_copy(pool_msg, acl_log_text(&c));   /* for this message's RCPTs */
 	}
 	else if (rc != ACL_OK) {
 		xbuf what;
