@@ -88,6 +88,7 @@ def check_flat(sizes, messages, per_message):
     assert len(sizes) >= messages * per_message, f"only {len(sizes)} commands seen"
     start = 10 * per_message
     growth = max(sizes[start:]) - sizes[start]
+    print(f"pool_conn: {sizes[start]} bytes after 10 messages, at most {max(sizes[start:])} after {messages}")
     assert growth <= SLACK, (f"pool_conn grew by {growth} bytes over {messages - 10} messages "
                              f"({sizes[start]} -> {max(sizes[start:])})")
 
