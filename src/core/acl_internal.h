@@ -98,10 +98,12 @@ typedef struct acl_engine {
 	arena *tmp;                   /* temporaries of one top-level run, cleared at the next */
 	/* ratelimit: $sender_rate* and the per-connection / per-message result caches */
 	sv sender_rate, sender_rate_limit, sender_rate_period;
+	xbuf rate_texts[3];           /* their storage, reused (ratelimit.c keep) */
 	bool have_rate;
 	struct acl_rl_cache *rl_conn, *rl_mail, *rl_cmd;
 	sv csa_status;
 	sv regex[9];                  /* $regex1..$regex9 after regex / mime_regex matched */
+	xbuf regex_texts[9];          /* their storage, reused */
 	int nregex;
 	const acl_ctx *ctx;           /* the context last run (for $dnslist_*) */
 	struct acl_mime_part *mime;   /* the MIME part being checked (MIME ACL) */

@@ -34,13 +34,18 @@ acl_mail:
   accept
 acl_rcpt:
   warn log_message = rcpt $local_part
+  warn ratelimit = 1000 / 1h / per_rcpt / $local_part
+  warn verify = sender
   deny domains = refused.example
        message = no such domain
   accept domains = +local_domains
 acl_predata:
   accept
 acl_data:
-  warn message = X-Checked: $acl_m_sender auth=$authenticated_sender
+  warn regex = ^body ([0-9]+)
+       set acl_m_body = $regex1
+  warn ratelimit = 1000 / 1h / per_mail / $sender_address
+  warn message = X-Checked: $acl_m_sender auth=$authenticated_sender body=$acl_m_body per=$sender_rate_period
   accept
 {acls}
 begin authenticators
@@ -79,7 +84,7 @@ def run_session(postern_bin, tmp_path, commands, extra="", acls=""):
 def message(i, extra_mail="", body_headers=""):
     return [f"MAIL FROM:<s{i:03d}@client.example>{extra_mail}", "RCPT TO:<r@server.example>",
             "RCPT TO:<x@refused.example>", "DATA",
-            f"Subject: {i:03d}\r\n{body_headers}\r\nbody {i}\r\n."]
+            f"Subject: {i:03d}\r\n{body_headers}\r\nbody {i:03d}\r\n."]
 
 
 def check_flat(sizes, messages, per_message):
@@ -113,7 +118,7 @@ def test_acls_and_refused_recipients_do_not_grow_the_connection(postern_bin, tmp
     assert len(headers) == n
     for text in headers.values():
         subject = re.search(r"Subject: (\d+)", text).group(1)
-        assert f"X-Checked: s{subject}@client.example auth=\n" in text, text
+        assert f"X-Checked: s{subject}@client.example auth= body={subject} per=1h\n" in text, text
 
 
 def test_auth_mime_and_utf8_do_not_grow_the_connection(postern_bin, tmp_path):
@@ -134,7 +139,7 @@ def test_auth_mime_and_utf8_do_not_grow_the_connection(postern_bin, tmp_path):
     for text in headers.values():
         subject = re.search(r"Subject: (\d+)", text).group(1)
         # each message's own AUTH= (decoded into a buffer the connection reuses)
-        assert f"X-Checked: s{subject}@client.example auth=a{subject}@client.example\n" in text, text
+        assert f"X-Checked: s{subject}@client.example auth=a{subject}@client.example body={subject} per=1h\n" in text, text
         assert f"--auth_sender a{subject}@client.example\n" in text
         # the MIME ACL's acl_m variable, set for each message
         assert "--aclm _mime 10\ntext/plain\n" in text, text
