@@ -353,7 +353,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 					ncap * sizeof *e->warned);
 				e->warned_cap = ncap;
 			}
-			e->warned[e->nwarned++] = sv_copy(e->a, whole);
+			e->warned[e->nwarned++] = sv_copy(acl_msg_arena(c), whole);
 			acl_log(c, LOG_MAIN, "%s", xbuf_cstr(&line));
 		}
 	}

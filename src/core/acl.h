@@ -115,6 +115,9 @@ struct acl_ctx {
 	                             * user text (acl_log_text gives the one to log) */
 	acl_controls controls;
 	acl_header *add_headers;    /* in order */
+	arena *msg_arena;           /* what lasts one message (added header lines, warn texts, acl_m
+	                             * names); NULL: user_msg's arena. A session gives pool_msg, so a
+	                             * long connection does not keep every message's. */
 	sv remove_headers;          /* colon list, accumulated */
 	int delay_seconds;          /* total "delay =" served (the engine sleeps unless -bh) */
 	bool host_checking;         /* -bh: don't sleep on delay (udpsend still sends, as in Exim) */

@@ -272,7 +272,7 @@ static acl_result cond_set(acl_ctx *c, const acl_cond *cd, sv value)
 				e->mvars = arena_realloc(e->a, e->mvars, e->mvars_cap * sizeof *e->mvars, ncap * sizeof *e->mvars);
 				e->mvars_cap = ncap;
 			}
-			e->mvars[e->nmvars++] = sv_copy(e->a, cd->varname);
+			e->mvars[e->nmvars++] = sv_copy(acl_msg_arena(c), cd->varname);
 		}
 	}
 	/* Onto the message too, so the spool keeps it. */
@@ -384,14 +384,14 @@ static void add_one_header(acl_ctx *c, acl_header_pos pos, xbuf *text)
 	acl_header **tail = &c->add_headers;
 	for (; *tail; tail = &(*tail)->next)
 		if (sv_eq((*tail)->text, t)) {
-			xbuf_init(text, c->user_msg.a);
+			xbuf_init(text, acl_msg_arena(c));
 			return;
 		}
-	acl_header *h = arena_calloc(c->user_msg.a, 1, sizeof *h);
+	acl_header *h = arena_calloc(acl_msg_arena(c), 1, sizeof *h);
 	h->pos = pos;
 	h->text = t;
 	*tail = h;
-	xbuf_init(text, c->user_msg.a);   /* the text stays with the header */
+	xbuf_init(text, acl_msg_arena(c));   /* the text stays with the header */
 }
 
 acl_result acl_add_header(acl_ctx *c, sv arg)
@@ -409,7 +409,7 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 		}
 	if (!sv_trim(arg).len)
 		return ACL_OK;
-	arena *a = c->user_msg.a;
+	arena *a = acl_msg_arena(c);
 	/* Each line that does not continue a header and has no "name:" becomes an X-ACL-Warn header.
 	 * Headers are kept one by one: one already added with the same text is not added again
 	 * (Exim), e.g. a warn statement's message for each RCPT. */
@@ -465,7 +465,7 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 		return acl_error(c, "%s: the message body is not available in this context", mime ? "mime_regex" : "regex");
 	list_iter it;
 	xbuf item;
-	xbuf_init(&item, c->user_msg.a);
+	xbuf_init(&item, NULL);   /* on the heap, freed on return: not a copy per message in pool_conn */
 	list_iter_init(&it, arg, 0);
 	while (list_next(&it, &item)) {
 		int ecode;
@@ -474,8 +474,10 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 		if (!re) {
 			PCRE2_UCHAR msg[160];
 			pcre2_get_error_message(ecode, msg, sizeof msg);
-			return acl_error(c, "%s error in regex '%s' at offset %zu: %s", mime ? "mime_regex" : "regex",
+			acl_result r = acl_error(c, "%s error in regex '%s' at offset %zu: %s", mime ? "mime_regex" : "regex",
 				xbuf_cstr(&item), (size_t)eoff, (char *)msg);
+			xbuf_free(&item);
+			return r;
 		}
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 		/* Line by line, as Exim matches (lines of at most 32K; no match spans lines). */
@@ -499,14 +501,24 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 			for (int i = 1; i < rc && i <= 9; i++) {
 				sv cap = ov[2 * i] == PCRE2_UNSET ? SV_LIT("")
 					: sv_make(line.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
-				e->regex[e->nregex++] = sv_tainted(sv_copy(e->a, cap));
+				/* each $regexN keeps one buffer, rewritten: a copy per match grew the
+				 * connection's arena with every message */
+				xbuf *b = &e->regex_texts[e->nregex];
+				if (!b->a)
+					xbuf_init(b, e->a);
+				xbuf_reset(b);
+				xbuf_putsv(b, cap);
+				e->regex[e->nregex++] = sv_tainted(xbuf_sv(b));
 			}
 		}
 		pcre2_match_data_free(md);
 		pcre2_code_free(re);
-		if (rc > 0)
+		if (rc > 0) {
+			xbuf_free(&item);
 			return ACL_OK;
+		}
 	}
+	xbuf_free(&item);
 	return ACL_FAIL;
 }
 

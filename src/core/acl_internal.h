@@ -22,6 +22,12 @@ enum acl_cond_id {
 };
 
 /* The bytes of v from start up to (not including) end. */
+/* Where what lasts one message goes (acl_ctx.msg_arena). */
+static inline arena *acl_msg_arena(const acl_ctx *c)
+{
+	return c->msg_arena ? c->msg_arena : c->user_msg.a;
+}
+
 static inline sv sv_range(sv v, size_t start, size_t end)
 {
 	return sv_sub(v, start, end > start ? end - start : 0);
@@ -92,10 +98,12 @@ typedef struct acl_engine {
 	arena *tmp;                   /* temporaries of one top-level run, cleared at the next */
 	/* ratelimit: $sender_rate* and the per-connection / per-message result caches */
 	sv sender_rate, sender_rate_limit, sender_rate_period;
+	xbuf rate_texts[3];           /* their storage, reused (ratelimit.c keep) */
 	bool have_rate;
 	struct acl_rl_cache *rl_conn, *rl_mail, *rl_cmd;
 	sv csa_status;
 	sv regex[9];                  /* $regex1..$regex9 after regex / mime_regex matched */
+	xbuf regex_texts[9];          /* their storage, reused */
 	int nregex;
 	const acl_ctx *ctx;           /* the context last run (for $dnslist_*) */
 	struct acl_mime_part *mime;   /* the MIME part being checked (MIME ACL) */

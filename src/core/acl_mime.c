@@ -199,7 +199,7 @@ bool acl_mime_texts(acl_ctx *c, bool decoded, sv *text)
 	acl_engine *e = acl_engine_of(c);
 	if (!e->mime)
 		return false;
-	*text = decoded ? part_decoded(e->a, e->mime) : e->mime->raw;
+	*text = decoded ? part_decoded(acl_msg_arena(c), e->mime) : e->mime->raw;
 	return true;
 }
 
@@ -215,9 +215,9 @@ acl_result acl_mime_decode(acl_ctx *c, sv arg)
 	if (!a.len || sv_eq_cstr(a, "0") || sv_eqi(a, SV_LIT("false")))
 		return ACL_FAIL;
 	xbuf spool, err, path;
-	xbuf_init(&spool, e->a);
-	xbuf_init(&err, e->a);
-	xbuf_init(&path, e->a);
+	xbuf_init(&spool, acl_msg_arena(c));
+	xbuf_init(&err, acl_msg_arena(c));
+	xbuf_init(&path, acl_msg_arena(c));
 	const char *sd = conf_main_string("spool_directory");
 	if (xp_expand(c->env, sv_cstr(sd ? sd : ""), &spool, &err) != XP_OK)
 		return acl_error(c, "failed to expand spool_directory: %s", xbuf_cstr(&err));
@@ -228,7 +228,7 @@ acl_result acl_mime_decode(acl_ctx *c, sv arg)
 	if (sv_eq_cstr(a, "default")) {
 		xbuf_printf(&path, "%s/scan/%s/%s-%05d", xbuf_cstr(&spool), id, id, seq);
 	} else if (a.p[0] == '/') {
-		char *given = sv_dup(e->a, a);
+		char *given = sv_dup(acl_msg_arena(c), a);
 		if (stat(given, &st) == 0 && S_ISDIR(st.st_mode))
 			xbuf_printf(&path, "%s/%s-%05d", given, id, seq);
 		else
@@ -240,12 +240,12 @@ acl_result acl_mime_decode(acl_ctx *c, sv arg)
 	}
 	/* the default directory, created as needed */
 	xbuf dir;
-	xbuf_init(&dir, e->a);
+	xbuf_init(&dir, acl_msg_arena(c));
 	xbuf_printf(&dir, "%s/scan", xbuf_cstr(&spool));
 	(void)mkdir(xbuf_cstr(&dir), 0750);
 	xbuf_printf(&dir, "/%s", id);
 	(void)mkdir(xbuf_cstr(&dir), 0750);
-	sv data = part_decoded(e->a, p);
+	sv data = part_decoded(acl_msg_arena(c), p);
 	int fd = open(xbuf_cstr(&path), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return acl_error(c, "decode: cannot open %s: %s", xbuf_cstr(&path), strerror(errno));
@@ -317,15 +317,15 @@ acl_result acl_mime_check(acl_ctx *c, sv spec, sv message)
 		e->mime_count_set = true;
 		return ACL_OK;
 	}
-	mime_iter *it = arena_calloc(e->a, 1, sizeof *it);
-	mime_begin(it, e->a, headers, body);
+	mime_iter *it = arena_calloc(acl_msg_arena(c), 1, sizeof *it);
+	mime_begin(it, acl_msg_arena(c), headers, body);
 	mime_walk w = { 0 };
 	e->mime_walk = &w;
 	acl_result r = ACL_OK;
 	mime_part part;
 	int outer_count = -1;
 	while (mime_next(it, &part)) {
-		acl_mime_part *p = arena_calloc(e->a, 1, sizeof *p);
+		acl_mime_part *p = arena_calloc(acl_msg_arena(c), 1, sizeof *p);
 		p->content_type = tainted(part.content_type);
 		p->charset = tainted(part.charset);
 		p->boundary = tainted(part.boundary);

@@ -137,12 +137,14 @@ acl_stmt *acl_resolve(acl_ctx *c, sv spec, bool *ok)
 		return cache_add('f', spec, st)->stmts;
 	}
 	if (!has_space) {
-		char *name = sv_dup(c->user_msg.a, spec);
+		/* Looked up before the name is copied: the copy would stay in the context's arena (a
+		 * session's pool_conn) for every ACL run of a long connection. */
 		acl_cached *hit = cache_find('n', spec);
 		if (hit) {
 			*ok = true;
 			return hit->stmts;
 		}
+		char *name = sv_dup(c->user_msg.a, spec);
 		const conf_acl *ca = conf_acl_find(name);
 		if (ca) {
 			acl_stmt *st;

@@ -306,12 +306,14 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 		if (sv_eq(x->address, address))
 			sc = x;
 	if (!sc) {
+		/* The cache is the message's (acl_ctx_message_done forgets it): in its arena. */
+		arena *ma = acl_msg_arena(c);
 		xbuf why_user, why_log;
-		xbuf_init(&why_user, e->a);
-		xbuf_init(&why_log, e->a);
+		xbuf_init(&why_user, ma);
+		xbuf_init(&why_log, ma);
 		acl_result r = c->ops->verify_address(c->ops_ctx, false, address, options, &why_user, &why_log, NULL);
-		sc = arena_calloc(e->a, 1, sizeof *sc);
-		sc->address = sv_copy(e->a, address);
+		sc = arena_calloc(ma, 1, sizeof *sc);
+		sc->address = sv_copy(ma, address);
 		sc->result = r;
 		/* A cached callout failure leaves the log reason empty: Exim then logs none. */
 		sc->why_log = xbuf_sv(&why_log);
@@ -350,7 +352,7 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 		return; /* Exim gives (and logs) the details only to an SMTP client */
 	bool fail = sc->result == ACL_FAIL;
 	xbuf prefix;
-	xbuf_init(&prefix, e->a);
+	xbuf_init(&prefix, e->tmp);   /* this run's work: the texts go to the log and user_msg */
 	acl_log_prefix(c, &prefix);
 	const log_config *lc = log_current_config();
 	if (!fail || !lc || logsel_has(&lc->selector, LS_SENDER_VERIFY_FAIL))   /* a defer is always logged */
@@ -360,7 +362,7 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 	if (!fail)
 		return;
 	xbuf msg;
-	xbuf_init(&msg, e->a);
+	xbuf_init(&msg, e->tmp);
 	xbuf_printf(&msg, "Verification failed for <" SV_FMT ">\n", SV_ARG(sc->address));
 	if (sc->why_user.len)
 		xbuf_printf(&msg, SV_FMT "\n", SV_ARG(sc->why_user));

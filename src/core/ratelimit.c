@@ -142,10 +142,21 @@ static sv next_part(sv *rest, bool *any)
 	return sv_trim(sv_sub(s, 0, i));
 }
 
+/* $sender_rate* last until the next ratelimit condition, maybe beyond the message: each keeps
+ * one buffer in the engine (connection-long), rewritten, not a copy per condition tested. */
+static sv keep(acl_engine *e, xbuf *b, sv v)
+{
+	if (!b->a)
+		xbuf_init(b, e->a);
+	xbuf_reset(b);
+	xbuf_putsv(b, v);
+	return xbuf_sv(b);
+}
+
 acl_result acl_ratelimit(acl_ctx *c, sv arg)
 {
 	acl_engine *e = acl_engine_of(c);
-	arena *a = e->a;
+	arena *a = e->tmp;   /* this run's work; what is kept goes where it lasts (below) */
 	sv rest = arg;
 	bool any;
 	sv limit_text = next_part(&rest, &any);
@@ -246,8 +257,8 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	if (unique.p)
 		xbuf_puts(&dbkey, "unique/");
 	xbuf_putsv(&dbkey, key);
-	e->sender_rate_limit = sv_copy(a, limit_text);
-	e->sender_rate_period = sv_copy(a, period_text);
+	e->sender_rate_limit = keep(e, &e->rate_texts[1], limit_text);
+	e->sender_rate_period = keep(e, &e->rate_texts[2], period_text);
 	e->have_rate = true;
 
 	/* A rate computed earlier is reused: for the connection (per_conn), the message (per_mail,
@@ -261,7 +272,7 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 		if (sv_eq(h->key, xbuf_sv(&dbkey))) {
 			char buf[64];
 			snprintf(buf, sizeof buf, "%.1f", h->rate);
-			e->sender_rate = sv_copy(a, sv_cstr(buf));
+			e->sender_rate = keep(e, &e->rate_texts[0], sv_cstr(buf));
 			return h->rate >= limit ? ACL_OK : ACL_FAIL;
 		}
 	if (readonly)
@@ -294,9 +305,13 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	hintsdb_close(db);
 	char buf[64];
 	snprintf(buf, sizeof buf, "%.1f", u.rate);
-	e->sender_rate = sv_copy(a, sv_cstr(buf));
-	acl_rl_cache *h = arena_calloc(a, 1, sizeof *h);
-	h->key = xbuf_sv(&dbkey);
+	e->sender_rate = keep(e, &e->rate_texts[0], sv_cstr(buf));
+	/* Kept as long as its cache: a command's in e->tmp (emptied when rl_cmd is, at the next
+	 * top-level ACL), a message's in the message arena (rl_mail is forgotten at its end), the
+	 * connection's in the engine's arena. */
+	arena *ka = cache == &e->rl_cmd ? e->tmp : cache == &e->rl_mail ? acl_msg_arena(c) : e->a;
+	acl_rl_cache *h = arena_calloc(ka, 1, sizeof *h);
+	h->key = sv_copy(ka, xbuf_sv(&dbkey));
 	h->rate = u.rate;
 	h->over = u.over;
 	h->next = *cache;

@@ -456,20 +456,34 @@ static const xp_var_def *find_builtin(sv name)
 typedef struct xp_aclvar {
 	struct xp_aclvar *next;
 	sv name, value;
+	char *buf;    /* value's storage (NUL-terminated), bytes usable: cap + 1 */
+	size_t cap;
 } xp_aclvar;
 
+/* A new value goes into the variable's storage when it fits: env->state lasts the whole SMTP
+ * connection, and an acl_m variable is set (and emptied at the message's end) once per message,
+ * so a fresh copy each time grew the connection's arena with every message. Values are only
+ * read by copying them out (prefix_var), so nothing else points into buf. */
 void xp_env_set_aclvar(xp_env *env, sv name, sv value)
 {
-	for (xp_aclvar *v = env->aclvars; v; v = v->next)
-		if (sv_eq(v->name, name)) {
-			v->value = sv_copy(env->state, value);
-			return;
-		}
-	xp_aclvar *v = arena_calloc(env->state, 1, sizeof *v);
-	v->name = sv_copy(env->state, name);
-	v->value = sv_copy(env->state, value);
-	v->next = env->aclvars;
-	env->aclvars = v;
+	xp_aclvar *v = env->aclvars;
+	while (v && !sv_eq(v->name, name))
+		v = v->next;
+	if (!v) {
+		v = arena_calloc(env->state, 1, sizeof *v);
+		v->name = sv_copy(env->state, name);
+		v->next = env->aclvars;
+		env->aclvars = v;
+	}
+	if (!v->buf || value.len > v->cap) {
+		v->buf = arena_alloc(env->state, value.len + 1);
+		v->cap = value.len;
+	}
+	if (value.len)
+		memmove(v->buf, value.p, value.len);
+	v->buf[value.len] = '\0';
+	v->value = value;
+	v->value.p = v->buf;
 }
 
 void xp_unknown_var_message(sv name, xbuf *err)

@@ -17,6 +17,7 @@
 #include "conf/main_options.h"
 #include "core/dns.h"
 #include "lib/caller_id.h"
+#include "lib/debug.h"
 #include "lib/log.h"
 #include "lib/printing.h"
 #include "lib/timefmt.h"
@@ -35,7 +36,8 @@ static void note_rcpt_reply(smtp_session *s, sv text, bool coded)
 	if (!s->rcpt_in_progress) return;
 	s->rcpt_in_progress = false;
 	if (!s->rcpt_error.p) {
-		s->rcpt_error = sv_copy(s->conn, text);
+		/* In pool_msg: forgotten with it (sess_reset_transaction), not kept for the connection. */
+		s->rcpt_error = sv_copy(pool_msg, text);
 		s->rcpt_error_coded = coded;
 	} else if (s->rcpt_error_trimmed || !sv_eq(text, s->rcpt_error)) {
 		s->rcpt_errors_differ = true;
@@ -1026,6 +1028,7 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
 	xbuf_init(&s->cmd_buf, s->conn);
+	xbuf_init(&s->auth_sender_buf, s->conn);
 	s->helo_free = s->rset_free = s->starttls_free = s->auth_free = true;
 	s->conn_nolog = -1;
 	init_origin(s);
@@ -1101,6 +1104,9 @@ int smtp_session_run(const smtp_conn_params *p)
 	while (next == SESS_CONTINUE) {
 		arena_clear(s->work);
 		s->cur_rcpt = SV_NULL;
+		/* -d+memory: what lasts the connection must not grow with each message (only then
+		 * may a client send smtp_accept_max_per_connection of them) */
+		DEBUG(D_MEMORY) debug_printf("connection arena: %zu bytes in use\n", arena_bytes_in_use(s->conn));
 		/* Replies to pipelined commands go out together, when the client waits for them. */
 		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
 		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);

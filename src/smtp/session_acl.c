@@ -65,6 +65,7 @@ static const acl_ops session_acl_ops = { .verify_address = verify_address, .body
 void sess_acl_reset(smtp_session *s)
 {
 	acl_ctx_init(&s->acl, s->conn, ACL_WHERE_UNKNOWN, &s->env);   /* the engine keeps its state here */
+	s->acl.msg_arena = pool_msg;   /* emptied with the message's state (sess_reset_transaction) */
 }
 
 void sess_acl_message_done(smtp_session *s)

@@ -366,8 +366,10 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
 static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_next *next)
 {
 	if (value.len == 0) return true;
+	/* $authenticated_sender lasts the message, and a refused MAIL's until the next MAIL (so not
+	 * in pool_msg): one buffer for the connection, reused, not a copy per message. */
 	xbuf dec;
-	xbuf_init(&dec, s->conn);   /* $authenticated_sender lasts the message */
+	xbuf_init(&dec, s->work);
 	/* xtext is printable ASCII (RFC 3461 4): a control character or an 8-bit byte is invalid
 	 * data, as a malformed "+XX" is (Exim 4.96, observed; DEL passes). */
 	bool bad = false;
@@ -381,7 +383,9 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
 		if (s->authenticated) s->origin.auth_sender = sv_tainted(SV_LIT(""));
 		return true;
 	}
-	sv a = xbuf_sv(&dec);
+	xbuf_reset(&s->auth_sender_buf);
+	xbuf_putsv(&s->auth_sender_buf, xbuf_sv(&dec));
+	sv a = xbuf_sv(&s->auth_sender_buf);
 	a.taint = 1;
 	s->origin.auth_sender = a;
 	acl_result rc = s->authenticated ? ACL_OK : ACL_FAIL;
@@ -573,7 +577,7 @@ sess_next sess_mail(smtp_session *s)
 	/* discard: accepted, and every recipient of this message will be discarded */
 	if (rc == ACL_DISCARD) {
 		s->mail_discarded = true;
-		s->mail_discard_why = sv_copy(s->conn, acl_log_text(&c));
+		s->mail_discard_why = sv_copy(pool_msg, acl_log_text(&c));   /* for this message's RCPTs */
 	}
 	else if (rc != ACL_OK) {
 		xbuf what;

@@ -146,6 +146,7 @@ typedef struct smtp_session {
 	/* Current command (for $smtp_command and log lines) */
 	sv cmd_line, cmd_arg;
 	xbuf cmd_buf;                /* holds cmd_line */
+	xbuf auth_sender_buf;        /* holds origin.auth_sender (a MAIL's AUTH=), reused by each MAIL */
 	smtp_verb cmd;
 
 	/* BDAT state */

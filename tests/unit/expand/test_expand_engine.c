@@ -106,6 +106,44 @@ static void test_providers_and_registry(void)
 	CHECK_STR(ex("[$sender_host_name]"), "[host.example]");
 }
 
+/* An ACL variable keeps its storage: a session's env->state lasts the whole connection, and an
+ * acl_m variable is set and emptied once per message, so a copy per value grew the connection's
+ * arena with every message. Values read back right, taint included. */
+static void test_aclvar_storage_reused(void)
+{
+	fresh();
+	arena *state = arena_new("test-aclvar-state");
+	env.state = state;
+	xp_env_set_aclvar(&env, SV_LIT("acl_m_sender"), SV_LIT("first@example.com"));
+	size_t used = arena_bytes_in_use(state);
+	for (int i = 0; i < 1000; i++) {
+		char v[32];
+		snprintf(v, sizeof v, "s%03d@example.com", i);
+		xp_env_set_aclvar(&env, SV_LIT("acl_m_sender"), sv_cstr(v));
+		CHECK_STR(ex("$acl_m_sender"), v);
+		xp_env_set_aclvar(&env, SV_LIT("acl_m_sender"), SV_LIT(""));
+		CHECK_STR(ex("<$acl_m_sender>"), "<>");
+	}
+	CHECK_INT(arena_bytes_in_use(state), used);
+	xp_env_set_aclvar(&env, SV_LIT("acl_m_sender"), sv_tainted(SV_LIT("t@example.com")));
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$acl_m_sender"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "t@example.com");
+	CHECK_INT(out.taint, 1);
+	xp_env_set_aclvar(&env, SV_LIT("acl_m_sender"), SV_LIT("u"));
+	xbuf_reset(&out);
+	CHECK_INT(xp_expand(&env, SV_LIT("$acl_m_sender"), &out, &err), XP_OK);
+	CHECK_STR(xbuf_cstr(&out), "u");
+	CHECK_INT(out.taint, 0);
+	CHECK_INT(arena_bytes_in_use(state), used);
+	/* longer than the storage: a new one */
+	xp_env_set_aclvar(&env, SV_LIT("acl_m_sender"), SV_LIT("a much longer value than any before it"));
+	CHECK_STR(ex("$acl_m_sender"), "a much longer value than any before it");
+	CHECK(arena_bytes_in_use(state) > used);
+	arena_free(state);
+	env.state = NULL;
+}
+
 /* $lookup_dnssec_authenticated: what the last DNS-based lookup reported; other expansions and
  * lookups leave it alone, a dnssec_never lookup clears it. */
 static void test_lookup_dnssec_authenticated(void)
@@ -432,6 +470,7 @@ int main(void)
 	clearenv();
 	RUN(test_compile_once);
 	RUN(test_providers_and_registry);
+	RUN(test_aclvar_storage_reused);
 	RUN(test_lookup_dnssec_authenticated);
 	RUN(test_taint);
 	RUN(test_quoter_through_concatenation);
