@@ -93,8 +93,10 @@ static acl_result list_match_data(acl_ctx *c, sv subject, sv list, enum match_ki
 	if (kind == MATCH_HOST && c->origin && c->origin->host_name.len)
 		m.host_name = sv_dup(c->user_msg.a, c->origin->host_name);
 	m.host_name_required = kind == MATCH_HOST && c->origin && c->origin->host_address.len;
+	/* $domain_data / $local_part_data last one top-level ACL run (acl_ctx_begin forgets them):
+	 * the run's temporaries, not the connection's arena (a copy per recipient otherwise). */
 	xbuf matched;
-	xbuf_init(&matched, c->user_msg.a);
+	xbuf_init(&matched, acl_engine_of(c)->tmp);
 	if (data)
 		m.matched_data = &matched;
 	int rc = match_isinlist(subject, list, 0, kind, caseless, &m, &err);
