@@ -101,11 +101,11 @@ static bool submission_options(acl_ctx *c, sv opts)
 			size_t e = 7;
 			while (e < opts.len && opts.p[e] != '/')
 				e++;
-			k->submission_domain = sv_copy(c->user_msg.a, sv_range(opts, 7, e));
+			k->submission_domain = sv_copy(acl_msg_arena(c), sv_range(opts, 7, e));
 			opts = sv_sub(opts, e, opts.len);
 		} else if (sv_starts(opts, "name=")) {
 			/* The name is the rest of the text: it may contain slashes. */
-			k->submission_name = sv_copy(c->user_msg.a, sv_sub(opts, 5, opts.len));
+			k->submission_name = sv_copy(acl_msg_arena(c), sv_sub(opts, 5, opts.len));
 			opts = sv_sub(opts, opts.len, opts.len);
 		} else {
 			return false;

@@ -8,6 +8,10 @@ import base64
 import re
 import subprocess
 
+import pytest
+
+from dns_server import DnsServer
+
 CONF = """\
 spool_directory = {spool}
 log_file_path = {spool}/log/%slog
@@ -33,6 +37,7 @@ acl_mail:
   warn set acl_m_sender = $sender_address
   accept
 acl_rcpt:
+{rcpt_acl}
   warn log_message = rcpt $local_part
   warn ratelimit = 1000 / 1h / per_rcpt / $local_part
   warn verify = sender
@@ -46,6 +51,7 @@ acl_data:
        set acl_m_body = $regex1
   warn ratelimit = 1000 / 1h / per_mail / $sender_address
   warn message = X-Checked: $acl_m_sender auth=$authenticated_sender body=$acl_m_body per=$sender_rate_period
+{data_acl}
   accept
 {acls}
 begin authenticators
@@ -69,11 +75,11 @@ acl_mime:
 SLACK = 32
 
 
-def run_session(postern_bin, tmp_path, commands, extra="", acls=""):
+def run_session(postern_bin, tmp_path, commands, extra="", acls="", rcpt_acl="", data_acl=""):
     spool = tmp_path / "spool"
     (spool / "log").mkdir(parents=True)
     conf = tmp_path / "c.conf"
-    conf.write_text(CONF.format(spool=spool, extra=extra, acls=acls))
+    conf.write_text(CONF.format(spool=spool, extra=extra, acls=acls, rcpt_acl=rcpt_acl, data_acl=data_acl))
     p = subprocess.run([postern_bin, "-C", str(conf), "-odq", "-d-all+memory", "-bs"],
                        input="".join(c + "\r\n" for c in commands).encode(),
                        capture_output=True, timeout=300)
@@ -98,9 +104,9 @@ def check_flat(sizes, messages, per_message):
                              f"({sizes[start]} -> {max(sizes[start:])})")
 
 
-def spooled_headers(spool):
-    """The -H files' contents, by message id."""
-    return {p.name[:-2]: p.read_text(errors="replace") for p in (spool / "input").rglob("*-H")}
+def spooled_headers(spool, queue=""):
+    """The -H files' contents, by message id (of the named queue's spool if queue is given)."""
+    return {p.name[:-2]: p.read_text(errors="replace") for p in (spool / queue / "input").rglob("*-H")}
 
 
 def test_acls_and_refused_recipients_do_not_grow_the_connection(postern_bin, tmp_path):
@@ -143,3 +149,58 @@ def test_auth_mime_and_utf8_do_not_grow_the_connection(postern_bin, tmp_path):
         assert f"--auth_sender a{subject}@client.example\n" in text
         # the MIME ACL's acl_m variable, set for each message
         assert "--aclm _mime 10\ntext/plain\n" in text, text
+
+
+@pytest.fixture(scope="module")
+def dns(tmp_path_factory):
+    server = DnsServer(tmp_path_factory.mktemp("dns")).start()
+    yield server
+    server.stop()
+
+
+# One ACL feature each, used in every message: extra RCPT ACL lines, extra DATA ACL lines (an
+# X-Extra: header shows the value read later), extra message header lines, the named queue the
+# messages land in, and the X-Extra: value expected ({i} is the message's number).
+FEATURES = {
+    # the unquoted local part, and $local_part_data read in the DATA ACL
+    "local_parts": ("  warn local_parts = r : other\n       set acl_m_lp = $local_part_data",
+                    "  warn message = X-Extra: lp=$acl_m_lp", "", "", "lp=r"),
+    "queue": ("  warn queue = second", "  warn message = X-Extra: queued", "", "second", "queued"),
+    # the submission domain makes the authenticated client's Sender: (the test logs in)
+    "submission": ("  warn control = submission/domain=sub.example",
+                   "  warn message = X-Extra: sub", "From: f{i}@else.example\r\n", "", "sub"),
+    # $prvscheck_result lasts beyond the item (kept by the expansion environment)
+    "prvscheck": ("", "  warn set acl_m_p = ${prvscheck{${prvs{$sender_address}{k}}}{k}}\n"
+                  "  warn message = X-Extra: $acl_m_p [$prvscheck_result]", "", "",
+                  "s{i}@client.example [1]"),
+    "dnslists": ("", "  warn dnslists = bl.test/127.0.0.2\n  warn message = X-Extra: $dnslist_text",
+                 "", "", "listed: see http://bl.test/2"),
+}
+
+
+@pytest.mark.parametrize("feature", sorted(FEATURES))
+def test_acl_feature_does_not_grow_the_connection(postern_bin, tmp_path, feature, request):
+    rcpt_acl, data_acl, headers_tpl, queue, want = FEATURES[feature]
+    extra = ""
+    if feature == "dnslists":
+        extra = f"dns_servers = 127.0.0.1.{request.getfixturevalue('dns').port}\ndns_retrans = 1s\ndns_retry = 1"
+    n = 200
+    cmds = ["EHLO client.example"]
+    if feature == "submission":
+        cmds.append("AUTH PLAIN " + base64.b64encode(b"\0user\0pw").decode())
+    for i in range(n):
+        cmds += message(i, body_headers=headers_tpl.format(i=f"{i:03d}"))
+    cmds.append("QUIT")
+    if feature == "local_parts":   # a quoted local part is unquoted into a copy
+        cmds = [c.replace("<r@", '<"r"@') for c in cmds]
+    out, sizes, spool = run_session(postern_bin, tmp_path, cmds, extra=extra, rcpt_acl=rcpt_acl,
+                                    data_acl=data_acl)
+    assert out.count("\n250 OK id=") == n, out[-500:]
+    check_flat(sizes, n, 4)
+    headers = spooled_headers(spool, queue)
+    assert len(headers) == n
+    for text in headers.values():
+        subject = re.search(r"Subject: (\d+)", text).group(1)
+        assert f"X-Extra: {want.format(i=subject)}\n" in text, text
+        if feature == "submission":
+            assert "Sender: user@sub.example\n" in text, text
