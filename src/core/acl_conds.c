@@ -199,7 +199,9 @@ static bool next_word(arena *a, sv *rest, sv *word)
 
 static acl_result cond_acl(acl_ctx *c, sv arg)
 {
-	arena *a = c->user_msg.a;
+	/* The expanded name and arguments serve the nested run only: temporaries of the top-level
+	 * run (a copy per message in the connection's arena otherwise). */
+	arena *a = acl_engine_of(c)->tmp;
 	sv words[1 + ACL_MAX_ARGS];
 	int n = 0;
 	sv rest = arg, w;

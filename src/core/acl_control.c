@@ -139,7 +139,6 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		return acl_error(c, "cannot use \"control=%s\" in %s ACL", id == CT_QUEUE_ONLY ? "queue" : d->name,
 			acl_where_name(c->where));
 	acl_controls *k = &c->controls;
-	arena *a = c->user_msg.a;
 	switch ((ctl_id)id) {
 	case CT_ALLOW_AUTH_UNADVERTISED: k->allow_auth_unadvertised = true; break;
 	/* the later of the two wins, for the rest of this recipient's ACL (sess_acl resets it) */
@@ -163,7 +162,8 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		 * goes back to the default text. */
 		k->fakedefer = id == CT_FAKEDEFER;
 		k->fakereject = id == CT_FAKEREJECT;
-		k->fake_message = opts.len > 1 ? sv_copy(a, sv_sub(opts, 1, opts.len)) : SV_NULL;
+		/* the message's (acl_ctx_message_done forgets it) */
+		k->fake_message = opts.len > 1 ? sv_copy(acl_msg_arena(c), sv_sub(opts, 1, opts.len)) : SV_NULL;
 		k->fake_folded = false;   /* folded once an ACL ends without discarding */
 		break;
 	case CT_FREEZE:

@@ -6,6 +6,7 @@ that the size after the first few messages stays where it was, and that the per-
 kept elsewhere now (ACL variables, $authenticated_sender, ACL header lines) are still right."""
 import base64
 import re
+import socket
 import subprocess
 
 import pytest
@@ -175,7 +176,21 @@ FEATURES = {
                   "s{i}@client.example [1]"),
     "dnslists": ("", "  warn dnslists = bl.test/127.0.0.2\n  warn message = X-Extra: $dnslist_text",
                  "", "", "listed: see http://bl.test/2"),
+    # a named ACL with an argument (expanded for the nested run)
+    "acl": ("  warn acl = acl_sub $sender_address", "  warn message = X-Extra: sub=$acl_m_sub", "", "",
+            "sub=s{i}@client.example"),
+    # one key: every message but the first has been seen
+    "seen": ("  warn seen = 1h / key=$local_part\n       set acl_m_seen = yes",
+             "  warn message = X-Extra: seen=$acl_m_seen", "", "", "seen=yes"),
+    # to the test's UDP socket, one datagram per recipient
+    "udpsend": ("  warn udpsend = 127.0.0.1 : {udp_port} : hi $sender_address",
+                "  warn message = X-Extra: sent", "", "", "sent"),
+    # its text is the reply to DATA (the message is kept)
+    "fakereject": ("  warn control = fakereject/nope $sender_address",
+                   "  warn message = X-Extra: fake", "", "", "fake"),
 }
+
+EXTRA_ACLS = {"acl": "acl_sub:\n  accept set acl_m_sub = $acl_arg1\n"}
 
 
 @pytest.mark.parametrize("feature", sorted(FEATURES))
@@ -193,14 +208,32 @@ def test_acl_feature_does_not_grow_the_connection(postern_bin, tmp_path, feature
     cmds.append("QUIT")
     if feature == "local_parts":   # a quoted local part is unquoted into a copy
         cmds = [c.replace("<r@", '<"r"@') for c in cmds]
+    udp = None
+    if feature == "udpsend":
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        udp.bind(("127.0.0.1", 0))
+        rcpt_acl = rcpt_acl.replace("{udp_port}", str(udp.getsockname()[1]))
     out, sizes, spool = run_session(postern_bin, tmp_path, cmds, extra=extra, rcpt_acl=rcpt_acl,
-                                    data_acl=data_acl)
-    assert out.count("\n250 OK id=") == n, out[-500:]
+                                    data_acl=data_acl, acls=EXTRA_ACLS.get(feature, ""))
+    if feature == "fakereject":
+        for i in range(n):
+            assert f"\n550 nope s{i:03d}@client.example\r\n" in out, out[-500:]
+    else:
+        assert out.count("\n250 OK id=") == n, out[-500:]
+    if udp:
+        udp.settimeout(10)
+        got = sorted(udp.recv(200) for _ in range(2 * n))   # both recipients' RCPT ACLs send
+        udp.close()
+        # the data is all after the port's separator, its space too
+        assert got == sorted([f" hi s{i:03d}@client.example".encode() for i in range(n)] * 2)
     check_flat(sizes, n, 4)
     headers = spooled_headers(spool, queue)
     assert len(headers) == n
     for text in headers.values():
         subject = re.search(r"Subject: (\d+)", text).group(1)
-        assert f"X-Extra: {want.format(i=subject)}\n" in text, text
+        # the key's first check has no record yet
+        expected = "seen=" if feature == "seen" and subject == "000" else want.format(i=subject)
+        assert f"X-Extra: {expected}\n" in text, text
         if feature == "submission":
             assert "Sender: user@sub.example\n" in text, text
