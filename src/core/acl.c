@@ -695,8 +695,10 @@ acl_result acl_run_nested(acl_ctx *c, sv spec, const sv *args, int nargs)
 	sv saved[ACL_MAX_ARGS];
 	int nsaved = e->nargs;
 	memcpy(saved, e->args, sizeof saved);
+	/* $acl_argN last this nested run (restored below): temporaries, not the engine's
+	 * connection-long arena (a copy per "acl =" with arguments, each message). */
 	for (int i = 0; i < ACL_MAX_ARGS; i++)
-		e->args[i] = i < nargs ? sv_copy(e->a, args[i]) : SV_NULL;
+		e->args[i] = i < nargs ? sv_copy(e->tmp, args[i]) : SV_NULL;
 	e->nargs = nargs;
 	acl_result r = run_spec(c, spec);
 	memcpy(e->args, saved, sizeof saved);

@@ -199,7 +199,9 @@ static bool next_word(arena *a, sv *rest, sv *word)
 
 static acl_result cond_acl(acl_ctx *c, sv arg)
 {
-	arena *a = c->user_msg.a;
+	/* The expanded name and arguments serve the nested run only: temporaries of the top-level
+	 * run (a copy per message in the connection's arena otherwise). */
+	arena *a = acl_engine_of(c)->tmp;
 	sv words[1 + ACL_MAX_ARGS];
 	int n = 0;
 	sv rest = arg, w;
@@ -530,8 +532,11 @@ static acl_result cond_dnslists(acl_ctx *c, sv arg)
 	sv ip = c->origin ? c->origin->host_address : SV_LIT("");
 	dnslist_vars v = { 0 };
 	xbuf err;
-	xbuf_init(&err, c->user_msg.a);
-	int rc = dns_dnslists(c->user_msg.a, c->env, arg, ip, &v, &err);
+	/* $dnslist_* last one top-level ACL run (acl_ctx_begin forgets them), as do the run's
+	 * temporaries: not the connection's arena (a copy per message otherwise). */
+	arena *tmp = acl_engine_of(c)->tmp;
+	xbuf_init(&err, tmp);
+	int rc = dns_dnslists(tmp, c->env, arg, ip, &v, &err);
 	if (rc == 1) {
 		c->dnslist_domain = v.domain;
 		c->dnslist_matched = v.matched;
@@ -586,7 +591,8 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 			return list_match(c, SV_LIT(""), arg, MATCH_STRING, false); /* only an empty item matches */
 		return list_match(c, o->host_address, arg, MATCH_HOST, true);
 	case C_LOCAL_PARTS:
-		return list_match_data(c, acl_local_part(c->user_msg.a, c->recipient), arg, MATCH_LOCALPART, true,
+		/* the unquoted local part is only the subject here: a temporary of this run */
+		return list_match_data(c, acl_local_part(acl_engine_of(c)->tmp, c->recipient), arg, MATCH_LOCALPART, true,
 			&c->local_part_data);
 	case C_LOG_REJECT_TARGET:
 		return cond_log_reject_target(c, arg);
@@ -596,7 +602,7 @@ acl_result acl_cond_run(acl_ctx *c, const acl_cond *cd, sv arg, int verb)
 		return cond_regex(c, arg, true);
 	case C_QUEUE:
 		/* The message is spooled in the queue current when it is accepted (core/queue_named.h). */
-		c->queue = sv_copy(c->user_msg.a, arg);
+		c->queue = sv_copy(acl_msg_arena(c), arg);   /* forgotten at the message's end */
 		return queue_named_acl(c, arg);
 	case C_RATELIMIT:
 		return acl_ratelimit(c, arg);

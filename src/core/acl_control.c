@@ -101,11 +101,11 @@ static bool submission_options(acl_ctx *c, sv opts)
 			size_t e = 7;
 			while (e < opts.len && opts.p[e] != '/')
 				e++;
-			k->submission_domain = sv_copy(c->user_msg.a, sv_range(opts, 7, e));
+			k->submission_domain = sv_copy(acl_msg_arena(c), sv_range(opts, 7, e));
 			opts = sv_sub(opts, e, opts.len);
 		} else if (sv_starts(opts, "name=")) {
 			/* The name is the rest of the text: it may contain slashes. */
-			k->submission_name = sv_copy(c->user_msg.a, sv_sub(opts, 5, opts.len));
+			k->submission_name = sv_copy(acl_msg_arena(c), sv_sub(opts, 5, opts.len));
 			opts = sv_sub(opts, opts.len, opts.len);
 		} else {
 			return false;
@@ -139,7 +139,6 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		return acl_error(c, "cannot use \"control=%s\" in %s ACL", id == CT_QUEUE_ONLY ? "queue" : d->name,
 			acl_where_name(c->where));
 	acl_controls *k = &c->controls;
-	arena *a = c->user_msg.a;
 	switch ((ctl_id)id) {
 	case CT_ALLOW_AUTH_UNADVERTISED: k->allow_auth_unadvertised = true; break;
 	/* the later of the two wins, for the rest of this recipient's ACL (sess_acl resets it) */
@@ -163,7 +162,8 @@ acl_result acl_control(acl_ctx *c, sv arg)
 		 * goes back to the default text. */
 		k->fakedefer = id == CT_FAKEDEFER;
 		k->fakereject = id == CT_FAKEREJECT;
-		k->fake_message = opts.len > 1 ? sv_copy(a, sv_sub(opts, 1, opts.len)) : SV_NULL;
+		/* the message's (acl_ctx_message_done forgets it) */
+		k->fake_message = opts.len > 1 ? sv_copy(acl_msg_arena(c), sv_sub(opts, 1, opts.len)) : SV_NULL;
 		k->fake_folded = false;   /* folded once an ACL ends without discarding */
 		break;
 	case CT_FREEZE:

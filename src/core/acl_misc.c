@@ -53,7 +53,7 @@ static bool seen_apply(void *ctx, sv old, bool found, xbuf *out, bool *remove)
 
 acl_result acl_seen(acl_ctx *c, sv arg)
 {
-	arena *a = c->user_msg.a;
+	arena *a = acl_engine_of(c)->tmp;   /* nothing outlives the check: the run's temporaries */
 	sv s = sv_trim(arg);
 	seen_update u = { 0 };
 	if (s.len && s.p[0] == '-') {
@@ -117,7 +117,7 @@ acl_result acl_seen(acl_ctx *c, sv arg)
  * (it may contain the separator). Sent in -bh too, as Exim does. */
 acl_result acl_udpsend(acl_ctx *c, sv arg)
 {
-	arena *a = c->user_msg.a;
+	arena *a = acl_engine_of(c)->tmp;   /* nothing outlives the send: the run's temporaries */
 	list_iter it;
 	xbuf hostb, portb;
 	xbuf_init(&hostb, a);

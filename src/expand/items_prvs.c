@@ -85,29 +85,39 @@ static bool prvs_get(void *ctx, sv name, xbuf *out)
 	return true;
 }
 
-/* $prvscheck_result stays set after the item: a provider the environment keeps. */
+/* $prvscheck_result stays set after the item: a provider the environment keeps, with one buffer
+ * rewritten by each prvscheck (env->state lasts the whole SMTP connection: a copy per check
+ * grew it with every message). */
+typedef struct prvs_lasting {
+	sv value;
+	xbuf buf;
+} prvs_lasting;
+
 static bool prvs_result_get(void *ctx, sv name, xbuf *out)
 {
 	if (!sv_eq_cstr(name, "prvscheck_result"))
 		return false;
-	xbuf_putsv(out, *(sv *)ctx);
+	xbuf_putsv(out, ((prvs_lasting *)ctx)->value);
 	return true;
 }
 
 static void set_lasting_result(xp_env *env, sv result)
 {
-	result = sv_copy(env->state, result);
-	for (xp_provider *p = env->providers; p; p = p->next)
-		if (p->get == prvs_result_get) {
-			*(sv *)p->ctx = result;
-			return;
-		}
-	sv *slot = arena_alloc(env->state, sizeof *slot);
-	*slot = result;
-	xp_provider *p = arena_calloc(env->state, 1, sizeof *p);
-	p->get = prvs_result_get;
-	p->ctx = slot;
-	xp_env_push_provider(env, p);
+	prvs_lasting *l = NULL;
+	for (xp_provider *p = env->providers; p && !l; p = p->next)
+		if (p->get == prvs_result_get)
+			l = p->ctx;
+	if (!l) {
+		l = arena_calloc(env->state, 1, sizeof *l);
+		xbuf_init(&l->buf, env->state);
+		xp_provider *p = arena_calloc(env->state, 1, sizeof *p);
+		p->get = prvs_result_get;
+		p->ctx = l;
+		xp_env_push_provider(env, p);
+	}
+	xbuf_reset(&l->buf);
+	xbuf_putsv(&l->buf, result);
+	l->value = xbuf_sv(&l->buf);
 }
 
 int xp_item_prvscheck(const xp_node *n, xp_env *env, bool skip, xbuf *out, xbuf *err)

@@ -6,7 +6,13 @@ that the size after the first few messages stays where it was, and that the per-
 kept elsewhere now (ACL variables, $authenticated_sender, ACL header lines) are still right."""
 import base64
 import re
+import socket
 import subprocess
+import threading
+
+import pytest
+
+from dns_server import DnsServer
 
 CONF = """\
 spool_directory = {spool}
@@ -33,6 +39,7 @@ acl_mail:
   warn set acl_m_sender = $sender_address
   accept
 acl_rcpt:
+{rcpt_acl}
   warn log_message = rcpt $local_part
   warn ratelimit = 1000 / 1h / per_rcpt / $local_part
   warn verify = sender
@@ -46,6 +53,7 @@ acl_data:
        set acl_m_body = $regex1
   warn ratelimit = 1000 / 1h / per_mail / $sender_address
   warn message = X-Checked: $acl_m_sender auth=$authenticated_sender body=$acl_m_body per=$sender_rate_period
+{data_acl}
   accept
 {acls}
 begin authenticators
@@ -69,11 +77,11 @@ acl_mime:
 SLACK = 32
 
 
-def run_session(postern_bin, tmp_path, commands, extra="", acls=""):
+def run_session(postern_bin, tmp_path, commands, extra="", acls="", rcpt_acl="", data_acl=""):
     spool = tmp_path / "spool"
     (spool / "log").mkdir(parents=True)
     conf = tmp_path / "c.conf"
-    conf.write_text(CONF.format(spool=spool, extra=extra, acls=acls))
+    conf.write_text(CONF.format(spool=spool, extra=extra, acls=acls, rcpt_acl=rcpt_acl, data_acl=data_acl))
     p = subprocess.run([postern_bin, "-C", str(conf), "-odq", "-d-all+memory", "-bs"],
                        input="".join(c + "\r\n" for c in commands).encode(),
                        capture_output=True, timeout=300)
@@ -98,9 +106,9 @@ def check_flat(sizes, messages, per_message):
                              f"({sizes[start]} -> {max(sizes[start:])})")
 
 
-def spooled_headers(spool):
-    """The -H files' contents, by message id."""
-    return {p.name[:-2]: p.read_text(errors="replace") for p in (spool / "input").rglob("*-H")}
+def spooled_headers(spool, queue=""):
+    """The -H files' contents, by message id (of the named queue's spool if queue is given)."""
+    return {p.name[:-2]: p.read_text(errors="replace") for p in (spool / queue / "input").rglob("*-H")}
 
 
 def test_acls_and_refused_recipients_do_not_grow_the_connection(postern_bin, tmp_path):
@@ -143,3 +151,94 @@ def test_auth_mime_and_utf8_do_not_grow_the_connection(postern_bin, tmp_path):
         assert f"--auth_sender a{subject}@client.example\n" in text
         # the MIME ACL's acl_m variable, set for each message
         assert "--aclm _mime 10\ntext/plain\n" in text, text
+
+
+@pytest.fixture(scope="module")
+def dns(tmp_path_factory):
+    server = DnsServer(tmp_path_factory.mktemp("dns")).start()
+    yield server
+    server.stop()
+
+
+# One ACL feature each, used in every message: extra RCPT ACL lines, extra DATA ACL lines (an
+# X-Extra: header shows the value read later), extra message header lines, the named queue the
+# messages land in, and the X-Extra: value expected ({i} is the message's number).
+FEATURES = {
+    # the unquoted local part, and $local_part_data read in the DATA ACL
+    "local_parts": ("  warn local_parts = r : other\n       set acl_m_lp = $local_part_data",
+                    "  warn message = X-Extra: lp=$acl_m_lp", "", "", "lp=r"),
+    "queue": ("  warn queue = second", "  warn message = X-Extra: queued", "", "second", "queued"),
+    # the submission domain makes the authenticated client's Sender: (the test logs in)
+    "submission": ("  warn control = submission/domain=sub.example",
+                   "  warn message = X-Extra: sub", "From: f{i}@else.example\r\n", "", "sub"),
+    # $prvscheck_result lasts beyond the item (kept by the expansion environment)
+    "prvscheck": ("", "  warn set acl_m_p = ${prvscheck{${prvs{$sender_address}{k}}}{k}}\n"
+                  "  warn message = X-Extra: $acl_m_p [$prvscheck_result]", "", "",
+                  "s{i}@client.example [1]"),
+    "dnslists": ("", "  warn dnslists = bl.test/127.0.0.2\n  warn message = X-Extra: $dnslist_text",
+                 "", "", "listed: see http://bl.test/2"),
+    # a named ACL with an argument (expanded for the nested run)
+    "acl": ("  warn acl = acl_sub $sender_address", "  warn message = X-Extra: sub=$acl_m_sub", "", "",
+            "sub=s{i}@client.example"),
+    # one key: every message but the first has been seen
+    "seen": ("  warn seen = 1h / key=$local_part\n       set acl_m_seen = yes",
+             "  warn message = X-Extra: seen=$acl_m_seen", "", "", "seen=yes"),
+    # to the test's UDP socket, one datagram per recipient
+    "udpsend": ("  warn udpsend = 127.0.0.1 : {udp_port} : hi $sender_address",
+                "  warn message = X-Extra: sent", "", "", "sent"),
+    # its text is the reply to DATA (the message is kept)
+    "fakereject": ("  warn control = fakereject/nope $sender_address",
+                   "  warn message = X-Extra: fake", "", "", "fake"),
+}
+
+EXTRA_ACLS = {"acl": "acl_sub:\n  accept set acl_m_sub = $acl_arg1\n"}
+
+
+@pytest.mark.parametrize("feature", sorted(FEATURES))
+def test_acl_feature_does_not_grow_the_connection(postern_bin, tmp_path, feature, request):
+    rcpt_acl, data_acl, headers_tpl, queue, want = FEATURES[feature]
+    extra = ""
+    if feature == "dnslists":
+        extra = f"dns_servers = 127.0.0.1.{request.getfixturevalue('dns').port}\ndns_retrans = 1s\ndns_retry = 1"
+    n = 200
+    cmds = ["EHLO client.example"]
+    if feature == "submission":
+        cmds.append("AUTH PLAIN " + base64.b64encode(b"\0user\0pw").decode())
+    for i in range(n):
+        cmds += message(i, body_headers=headers_tpl.format(i=f"{i:03d}"))
+    cmds.append("QUIT")
+    if feature == "local_parts":   # a quoted local part is unquoted into a copy
+        cmds = [c.replace("<r@", '<"r"@') for c in cmds]
+    udp, datagrams, reader = None, [], None
+    if feature == "udpsend":
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        udp.settimeout(60)
+        rcpt_acl = rcpt_acl.replace("{udp_port}", str(udp.getsockname()[1]))
+        # read while the session sends (400 datagrams may not fit the socket's buffer),
+        # both recipients' RCPT ACLs send one
+        reader = threading.Thread(target=lambda: datagrams.extend(udp.recv(200) for _ in range(2 * n)), daemon=True)
+        reader.start()
+    out, sizes, spool = run_session(postern_bin, tmp_path, cmds, extra=extra, rcpt_acl=rcpt_acl,
+                                    data_acl=data_acl, acls=EXTRA_ACLS.get(feature, ""))
+    if feature == "fakereject":
+        for i in range(n):
+            assert f"\n550 nope s{i:03d}@client.example\r\n" in out, out[-500:]
+    else:
+        assert out.count("\n250 OK id=") == n, out[-500:]
+    if udp:
+        reader.join()
+        udp.close()
+        got = sorted(datagrams)
+        # the data is all after the port's separator, its space too
+        assert got == sorted([f" hi s{i:03d}@client.example".encode() for i in range(n)] * 2)
+    check_flat(sizes, n, 4)
+    headers = spooled_headers(spool, queue)
+    assert len(headers) == n
+    for text in headers.values():
+        subject = re.search(r"Subject: (\d+)", text).group(1)
+        # the key's first check has no record yet
+        expected = "seen=" if feature == "seen" and subject == "000" else want.format(i=subject)
+        assert f"X-Extra: {expected}\n" in text, text
+        if feature == "submission":
+            assert "Sender: user@sub.example\n" in text, text
