@@ -16,37 +16,32 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 os.environ.setdefault("POSTERN_TEST_TRUST_CONFIG", "1")
 
 
-def _private_temproot():
-    """Each pytest process gets a temproot of its own, /tmp/postern-tests-<uid>/run-<pid>.
+# Each pytest process gets a base temporary directory of its own, /tmp/pt-<pid>, given to pytest
+# as --basetemp. Sessions and deliveries run as the mail user below tmp_path, so the directories
+# above it must let others through (reachable_by_exim_user). In pytest's shared
+# /tmp/pytest-of-<user>, every pytest process that starts takes those rights away again (pytest
+# makes that directory private): a suite running while any other pytest started (another
+# checkout's, a second run) had its mail-user processes fail at once with "Permission denied"
+# on lookups, hints and logs ("421 Unexpected log failure", deferrals that bounced). The name is
+# short on purpose: Unix sockets below tmp_path (the daemon's notifier socket, Dovecot's auth
+# socket) must fit in 108 bytes, which /tmp/pytest-of-root/pytest-<n>/ allowed and a longer
+# root did not. Runs that ended are removed except the newest three, as pytest keeps three.
+# A --basetemp or PYTEST_DEBUG_TEMPROOT given by the caller is kept.
+RUN_PREFIX = "pt-"
 
-    Sessions and deliveries run as the mail user below tmp_path, so the directories above it
-    must let others through (reachable_by_exim_user). In pytest's shared /tmp/pytest-of-<user>,
-    every pytest process that starts takes those rights away again (pytest makes that directory
-    private): a suite running while any other pytest started (another checkout's, a second
-    run) had its mail-user processes fail at once with "Permission denied" on lookups, hints
-    and logs ("421 Unexpected log failure", deferrals that bounced). Runs that ended are removed
-    except the newest three, as pytest keeps three. PYTEST_DEBUG_TEMPROOT given by the caller
-    is kept (so is --basetemp, which pytest uses as it is)."""
-    base = pathlib.Path(tempfile.gettempdir()) / f"postern-tests-{os.getuid()}"
-    given = os.environ.get("PYTEST_DEBUG_TEMPROOT")
-    if given and not given.startswith(str(base) + "/"):
-        return
-    try:
-        base.mkdir(mode=0o755, exist_ok=True)
-        if base.is_symlink() or base.stat().st_uid != os.getuid():
-            return   # not ours: pytest's own default then
-        os.chmod(base, 0o755)
-    except OSError:
-        return
+
+def _prune_ended_runs(top):
     ended = []
-    for d in base.glob("run-*"):
+    for d in top.glob(RUN_PREFIX + "*"):
         try:
-            pid = int(d.name[4:])
-            os.kill(pid, 0)
+            if d.is_symlink() or d.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(d.name[len(RUN_PREFIX):]), 0)
         except ProcessLookupError:
             ended.append(d)
-        except (ValueError, PermissionError):
+        except (ValueError, OSError):
             continue
+
     def mtime(d):
         try:
             return d.stat().st_mtime
@@ -54,22 +49,26 @@ def _private_temproot():
             return 0
     for d in sorted(ended, key=mtime)[:-3]:
         shutil.rmtree(d, ignore_errors=True)
-    mine = base / f"run-{os.getpid()}"
-    mine.mkdir(mode=0o755, exist_ok=True)
-    os.chmod(mine, 0o755)
-    os.environ["PYTEST_DEBUG_TEMPROOT"] = str(mine)
 
 
-_private_temproot()
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Before pytest's own tmp_path set-up reads the option."""
+    if config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT"):
+        return
+    top = pathlib.Path(tempfile.gettempdir())
+    _prune_ended_runs(top)
+    config.option.basetemp = str(top / f"{RUN_PREFIX}{os.getpid()}")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _basetemp_reachable(tmp_path_factory):
-    """The directories pytest made above every tmp_path (pytest-of-<user>, pytest-<n>) let
-    others through, once for the run (tmp_path itself stays 0700 unless a test opens it)."""
+    """The directories above every tmp_path let others through, once for the run (tmp_path
+    itself stays 0700 unless a test opens it): our /tmp/pt-<pid>, or pytest's own
+    pytest-of-<user> and pytest-<n> when the caller chose the temporary root."""
     base = tmp_path_factory.getbasetemp()
     for d in (base.parent, base):
-        if d.name.startswith("pytest-"):
+        if d.name.startswith(("pytest-", RUN_PREFIX)):
             os.chmod(d, os.stat(d).st_mode | 0o005)
 
 

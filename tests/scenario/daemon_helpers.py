@@ -101,7 +101,7 @@ def reachable_by_exim_user(path):
     p = pathlib.Path(path)
     while p != p.parent:
         p = p.parent
-        if "/pytest-of-" in str(p):   # /tmp/pytest-of-*, or conftest's /tmp/postern-tests/run-*/pytest-of-*
+        if "/pytest-of-" in str(p):   # pytest's own root; conftest's /tmp/pt-<pid> is opened once per run
             os.chmod(p, os.stat(p).st_mode | 0o005)
 
 def start_mailbox_daemon(postern_bin, tmp_path, conf):
