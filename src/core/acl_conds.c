@@ -69,16 +69,8 @@ bool acl_host_list_needs_name(sv list)
 	return false;
 }
 
-/* Match subject against an expanded list: ACL_OK, ACL_FAIL or ACL_DEFER (log_msg set). */
-static acl_result list_match_data(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless,
-	sv *data);
-
-static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless)
-{
-	return list_match_data(c, subject, list, kind, caseless, NULL);
-}
-
-/* data (may be NULL): on a match, what the list gave: the lookup's data or the matching item
+/* Match subject against an expanded list: ACL_OK, ACL_FAIL or ACL_DEFER (log_msg set).
+ * data (may be NULL): on a match, what the list gave: the lookup's data or the matching item
  * (a named list's inner item), as Exim 4.96 sets $domain_data / $local_part_data in ACLs. */
 static acl_result list_match_data(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless,
 	sv *data)
@@ -86,17 +78,20 @@ static acl_result list_match_data(acl_ctx *c, sv subject, sv list, enum match_ki
 	if (kind == MATCH_HOST && c->origin && !c->origin->host_name.len && c->ops && c->ops->need_host_name
 		&& acl_host_list_needs_name(list))
 		c->ops->need_host_name(c->ops_ctx);
+	/* The match's work (an error text is copied into log_msg) is the run's temporaries: a copy
+	 * of the host name in the connection's arena for each hosts condition grew it per message. */
+	arena *tmp = acl_engine_of(c)->tmp;
 	xbuf err;
-	xbuf_init(&err, c->user_msg.a);
+	xbuf_init(&err, tmp);
 	match_ctx m = { .expand = expand_named, .ectx = c->env };
 	m.primary_hostname = conf_main_string("primary_hostname");
 	if (kind == MATCH_HOST && c->origin && c->origin->host_name.len)
-		m.host_name = sv_dup(c->user_msg.a, c->origin->host_name);
+		m.host_name = sv_dup(tmp, c->origin->host_name);
 	m.host_name_required = kind == MATCH_HOST && c->origin && c->origin->host_address.len;
 	/* $domain_data / $local_part_data last one top-level ACL run (acl_ctx_begin forgets them):
 	 * the run's temporaries, not the connection's arena (a copy per recipient otherwise). */
 	xbuf matched;
-	xbuf_init(&matched, acl_engine_of(c)->tmp);
+	xbuf_init(&matched, tmp);
 	if (data)
 		m.matched_data = &matched;
 	int rc = match_isinlist(subject, list, 0, kind, caseless, &m, &err);
@@ -135,6 +130,11 @@ static acl_result list_match_data(acl_ctx *c, sv subject, sv list, enum match_ki
 	}
 	xbuf_putsv(&c->log_msg, e);
 	return ACL_DEFER;
+}
+
+static acl_result list_match(acl_ctx *c, sv subject, sv list, enum match_kind kind, bool caseless)
+{
+	return list_match_data(c, subject, list, kind, caseless, NULL);
 }
 
 static sv domain_of(sv address)
@@ -507,12 +507,8 @@ static acl_result cond_regex(acl_ctx *c, sv arg, bool mime)
 					: sv_make(line.p + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
 				/* each $regexN keeps one buffer, rewritten: a copy per match grew the
 				 * connection's arena with every message */
-				xbuf *b = &e->regex_texts[e->nregex];
-				if (!b->a)
-					xbuf_init(b, e->a);
-				xbuf_reset(b);
-				xbuf_putsv(b, cap);
-				e->regex[e->nregex++] = sv_tainted(xbuf_sv(b));
+				e->regex[e->nregex] = sv_tainted(acl_keep_text(e, &e->regex_texts[e->nregex], cap));
+				e->nregex++;
 			}
 		}
 		pcre2_match_data_free(md);

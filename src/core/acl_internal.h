@@ -21,13 +21,13 @@ enum acl_cond_id {
 	C__COUNT
 };
 
-/* The bytes of v from start up to (not including) end. */
 /* Where what lasts one message goes (acl_ctx.msg_arena). */
 static inline arena *acl_msg_arena(const acl_ctx *c)
 {
 	return c->msg_arena ? c->msg_arena : c->user_msg.a;
 }
 
+/* The bytes of v from start up to (not including) end. */
 static inline sv sv_range(sv v, size_t start, size_t end)
 {
 	return sv_sub(v, start, end > start ? end - start : 0);
@@ -98,7 +98,8 @@ typedef struct acl_engine {
 	arena *tmp;                   /* temporaries of one top-level run, cleared at the next */
 	/* ratelimit: $sender_rate* and the per-connection / per-message result caches */
 	sv sender_rate, sender_rate_limit, sender_rate_period;
-	xbuf rate_texts[3];           /* their storage, reused (ratelimit.c keep) */
+	xbuf rate_texts[3];           /* their storage, reused (acl_keep_text): they last until the
+	                               * next ratelimit condition, maybe beyond the message */
 	bool have_rate;
 	struct acl_rl_cache *rl_conn, *rl_mail, *rl_cmd;
 	sv csa_status;
@@ -114,6 +115,17 @@ typedef struct acl_engine {
 	sv *mvars;                    /* acl_m names set (emptied at the end of a message) */
 	size_t nmvars, mvars_cap;
 } acl_engine;
+
+/* v in b: one buffer in the engine's (connection-long) arena, rewritten by each call, for a
+ * value that may outlive the message ($sender_rate*, $regexN) without a copy each time. */
+static inline sv acl_keep_text(acl_engine *e, xbuf *b, sv v)
+{
+	if (!b->a)
+		xbuf_init(b, e->a);
+	xbuf_reset(b);
+	xbuf_putsv(b, v);
+	return xbuf_sv(b);
+}
 
 const char *acl_verb_name(int v);
 

@@ -142,17 +142,6 @@ static sv next_part(sv *rest, bool *any)
 	return sv_trim(sv_sub(s, 0, i));
 }
 
-/* $sender_rate* last until the next ratelimit condition, maybe beyond the message: each keeps
- * one buffer in the engine (connection-long), rewritten, not a copy per condition tested. */
-static sv keep(acl_engine *e, xbuf *b, sv v)
-{
-	if (!b->a)
-		xbuf_init(b, e->a);
-	xbuf_reset(b);
-	xbuf_putsv(b, v);
-	return xbuf_sv(b);
-}
-
 acl_result acl_ratelimit(acl_ctx *c, sv arg)
 {
 	acl_engine *e = acl_engine_of(c);
@@ -257,8 +246,8 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	if (unique.p)
 		xbuf_puts(&dbkey, "unique/");
 	xbuf_putsv(&dbkey, key);
-	e->sender_rate_limit = keep(e, &e->rate_texts[1], limit_text);
-	e->sender_rate_period = keep(e, &e->rate_texts[2], period_text);
+	e->sender_rate_limit = acl_keep_text(e, &e->rate_texts[1], limit_text);
+	e->sender_rate_period = acl_keep_text(e, &e->rate_texts[2], period_text);
 	e->have_rate = true;
 
 	/* A rate computed earlier is reused: for the connection (per_conn), the message (per_mail,
@@ -272,7 +261,7 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 		if (sv_eq(h->key, xbuf_sv(&dbkey))) {
 			char buf[64];
 			snprintf(buf, sizeof buf, "%.1f", h->rate);
-			e->sender_rate = keep(e, &e->rate_texts[0], sv_cstr(buf));
+			e->sender_rate = acl_keep_text(e, &e->rate_texts[0], sv_cstr(buf));
 			return h->rate >= limit ? ACL_OK : ACL_FAIL;
 		}
 	if (readonly)
@@ -305,7 +294,7 @@ acl_result acl_ratelimit(acl_ctx *c, sv arg)
 	hintsdb_close(db);
 	char buf[64];
 	snprintf(buf, sizeof buf, "%.1f", u.rate);
-	e->sender_rate = keep(e, &e->rate_texts[0], sv_cstr(buf));
+	e->sender_rate = acl_keep_text(e, &e->rate_texts[0], sv_cstr(buf));
 	/* Kept as long as its cache: a command's in e->tmp (emptied when rl_cmd is, at the next
 	 * top-level ACL), a message's in the message arena (rl_mail is forgotten at its end), the
 	 * connection's in the engine's arena. */

@@ -77,12 +77,12 @@ acl_mime:
 SLACK = 32
 
 
-def run_session(postern_bin, tmp_path, commands, extra="", acls="", rcpt_acl="", data_acl=""):
+def run_session(postern_bin, tmp_path, commands, extra="", acls="", rcpt_acl="", data_acl="", args=()):
     spool = tmp_path / "spool"
     (spool / "log").mkdir(parents=True)
     conf = tmp_path / "c.conf"
     conf.write_text(CONF.format(spool=spool, extra=extra, acls=acls, rcpt_acl=rcpt_acl, data_acl=data_acl))
-    p = subprocess.run([postern_bin, "-C", str(conf), "-odq", "-d-all+memory", "-bs"],
+    p = subprocess.run([postern_bin, "-C", str(conf), "-odq", "-d-all+memory", *args, "-bs"],
                        input="".join(c + "\r\n" for c in commands).encode(),
                        capture_output=True, timeout=300)
     sizes = [int(x) for x in re.findall(rb"connection arena: (\d+) bytes in use", p.stderr)]
@@ -167,6 +167,9 @@ FEATURES = {
     # the unquoted local part, and $local_part_data read in the DATA ACL
     "local_parts": ("  warn local_parts = r : other\n       set acl_m_lp = $local_part_data",
                     "  warn message = X-Extra: lp=$acl_m_lp", "", "", "lp=r"),
+    # a client with a name (-oMs): the name matched against a host list
+    "hosts": ("  warn hosts = *.example : 10.0.0.0/8\n       set acl_m_h = named",
+              "  warn message = X-Extra: h=$acl_m_h", "", "", "h=named"),
     "queue": ("  warn queue = second", "  warn message = X-Extra: queued", "", "second", "queued"),
     # the submission domain makes the authenticated client's Sender: (the test logs in)
     "submission": ("  warn control = submission/domain=sub.example",
@@ -219,8 +222,9 @@ def test_acl_feature_does_not_grow_the_connection(postern_bin, tmp_path, feature
         # both recipients' RCPT ACLs send one
         reader = threading.Thread(target=lambda: datagrams.extend(udp.recv(200) for _ in range(2 * n)), daemon=True)
         reader.start()
+    args = ("-oMa", "192.0.2.1", "-oMs", "client.example") if feature == "hosts" else ()
     out, sizes, spool = run_session(postern_bin, tmp_path, cmds, extra=extra, rcpt_acl=rcpt_acl,
-                                    data_acl=data_acl, acls=EXTRA_ACLS.get(feature, ""))
+                                    data_acl=data_acl, acls=EXTRA_ACLS.get(feature, ""), args=args)
     if feature == "fakereject":
         for i in range(n):
             assert f"\n550 nope s{i:03d}@client.example\r\n" in out, out[-500:]
