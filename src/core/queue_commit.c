@@ -133,7 +133,7 @@ static void remove_items(const spool_config *sc, qcommit *c, bool synced)
 			if (spool_recycle_remove(sc, path) != 0 && errno != ENOENT)
 				log_write(LOG_MAIN | LOG_PANIC, "failed to remove %s: %s", path, strerror(errno));
 		}
-		deliver_remove_rest(sc, it->id, true);
+		deliver_remove_rest(sc, it->id);
 	}
 }
 
@@ -195,7 +195,7 @@ static void add_local(const spool_config *sc, qcommit *c, const char *id, bool c
 			/* No room to remember it: finish everything now. */
 			qcommit_flush(sc, c);
 			if (!committing)
-				deliver_remove_rest(sc, id, true);
+				deliver_remove_rest(sc, id);
 			return;   /* a committing one stays in the directory for recovery */
 		}
 		c->items = v;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,7 +56,15 @@ static int put(const char *input_dir, const char *path, bool emptied)
 	/* Start somewhere else in every process and call, so that concurrent removers rarely
 	 * try the same slot. */
 	pid_t me = getpid();
-	unsigned start = ((unsigned)me * 31u + put_turn++ * 7u) % SPOOL_RECYCLE_SLOTS;
+	unsigned slots = SPOOL_RECYCLE_EMPTIED_SLOTS;
+	if (!emptied) {
+		/* One block or less: any of the many small slots (core/spool_recycle.h). */
+		struct stat st;
+		slots = lstat(path, &st) == 0 && S_ISREG(st.st_mode)
+				&& st.st_size <= (st.st_blksize > 0 ? st.st_blksize : 4096)
+			? SPOOL_RECYCLE_SMALL_SLOTS : SPOOL_RECYCLE_SLOTS;
+	}
+	unsigned start = ((unsigned)me * 31u + put_turn++ * 7u) % slots;
 	if (fullness.pid != me) {
 		memset(&fullness, 0, sizeof fullness);
 		fullness.pid = me;
@@ -71,7 +80,7 @@ static int put(const char *input_dir, const char *path, bool emptied)
 	}
 	bool made = false;
 	for (int t = 0; t < tries; t++) {
-		unsigned n = (start + (unsigned)t * 17u) % SPOOL_RECYCLE_SLOTS;
+		unsigned n = (start + (unsigned)t * 17u) % slots;
 		if ((size_t)snprintf(slot, sizeof slot, "%s/" POOL_NAME "/%s%u", input_dir, emptied ? "e" : "", n)
 			>= sizeof slot)
 			break;
@@ -191,7 +200,7 @@ static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid,
  * when it has none of the kind it prefers. A name that is gone costs one failed rename: the
  * renames without replacement, not the listing, decide who gets a file, as before. */
 typedef struct name_list {
-	unsigned char slot[SPOOL_RECYCLE_SLOTS];
+	uint16_t slot[SPOOL_RECYCLE_LIST];
 	int n, next; /* slot[next..n-1] not tried yet */
 } name_list;
 
@@ -217,9 +226,9 @@ static void remember_emptied(pid_t me, const char *input_dir, unsigned slot)
 		if (l->slot[i] == slot)
 			return;
 	if (l->next > 0)
-		l->slot[--l->next] = (unsigned char)slot;
-	else if (l->n < SPOOL_RECYCLE_SLOTS)
-		l->slot[l->n++] = (unsigned char)slot;
+		l->slot[--l->next] = (uint16_t)slot;
+	else if (l->n < SPOOL_RECYCLE_LIST)
+		l->slot[l->n++] = (uint16_t)slot;
 }
 
 /* A pool name's slot number and kind; false for anything put() never makes. */
@@ -234,7 +243,7 @@ static bool parse_slot(const char *name, int *kind, unsigned *slot)
 		if (*p < '0' || *p > '9')
 			return false;
 		v = v * 10 + (unsigned)(*p - '0');
-		if (v >= SPOOL_RECYCLE_SLOTS)
+		if (v >= (*kind == 0 ? SPOOL_RECYCLE_EMPTIED_SLOTS : SPOOL_RECYCLE_SMALL_SLOTS))
 			return false;
 	}
 	*slot = v;
@@ -242,7 +251,9 @@ static bool parse_slot(const char *name, int *kind, unsigned *slot)
 }
 
 /* (Re)list the pool. Each process starts at its own place in the list, so that processes
- * listing at the same moment seldom try the same names. False: no pool directory. */
+ * listing at the same moment seldom try the same names. Reading stops at SPOOL_RECYCLE_LIST
+ * names of each kind (or four times as many entries): the pool can hold thousands after a queue
+ * run, and a session that takes three files need not read them all. False: no pool directory. */
 static bool list_pool(const char *pool)
 {
 	DIR *d = opendir(pool);
@@ -250,13 +261,15 @@ static bool list_pool(const char *pool)
 		return false;
 	stats.listed++;
 	listing.kind[0].n = listing.kind[1].n = 0;
-	unsigned char got[2][SPOOL_RECYCLE_SLOTS];
+	uint16_t got[2][SPOOL_RECYCLE_LIST];
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	int read = 0;
+	while ((listing.kind[0].n < SPOOL_RECYCLE_LIST || listing.kind[1].n < SPOOL_RECYCLE_LIST)
+		&& read++ < 4 * SPOOL_RECYCLE_LIST && (e = readdir(d))) {
 		int k;
 		unsigned slot;
-		if (parse_slot(e->d_name, &k, &slot) && listing.kind[k].n < SPOOL_RECYCLE_SLOTS)
-			got[k][listing.kind[k].n++] = (unsigned char)slot;
+		if (parse_slot(e->d_name, &k, &slot) && listing.kind[k].n < SPOOL_RECYCLE_LIST)
+			got[k][listing.kind[k].n++] = (uint16_t)slot;
 	}
 	closedir(d);
 	for (int k = 0; k < 2; k++) {
@@ -279,9 +292,9 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 		memcpy(listing.pool, pool, strlen(pool) + 1);
 		listing.kind[0].n = listing.kind[0].next = listing.kind[1].n = listing.kind[1].next = 0;
 	}
-	/* A journal (stale NULL: it must be empty) takes an emptied file ("e<n>") first, so that
-	 * it need not free blocks itself; a spare, which is overwritten anyway, takes the others
-	 * first and leaves the emptied ones to the journals. */
+	/* A journal (stale NULL: it must be empty) takes only an emptied file ("e<n>"): emptying
+	 * one with content would free its block on the delivery's path (a discard); a spare, which
+	 * is overwritten anyway, takes the others first and leaves the emptied ones to the journals. */
 	int want = stale == NULL ? 0 : 1;
 	bool listed = false;
 	int fd = -1, tries = 0, gone = 0;
@@ -294,8 +307,8 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 			listed = true;
 		}
 		name_list *l = &listing.kind[want];
-		if (l->next == l->n)
-			l = &listing.kind[1 - want];
+		if (l->next == l->n && want == 1)
+			l = &listing.kind[0];
 		if (l->next == l->n)
 			break;
 		char from[4400];
