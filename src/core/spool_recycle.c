@@ -20,7 +20,8 @@
 static spool_recycle_stats stats;
 static unsigned put_turn;
 
-/* Whether this process's last put of each kind ([0] emptied, [1] with content) found every
+/* Whether this process's last put of each kind ([0] emptied, [1] with content, [2] with content
+ * of one block, which has many more slots) found every
  * slot it tried taken, and how many puts have gone straight to unlink since. A queue run's
  * committer puts four files per message and nothing takes them out while no message arrives:
  * with the pool full, each put cost four failed renames before its unlink (13 renames per
@@ -30,8 +31,8 @@ static unsigned put_turn;
 #define FULL_RETRY 8
 static struct {
 	pid_t pid; /* whose: a forked child starts afresh */
-	bool full[2];
-	unsigned skipped[2];
+	bool full[3];
+	unsigned skipped[3];
 } fullness;
 
 spool_recycle_stats spool_recycle_get_stats(void)
@@ -57,19 +58,21 @@ static int put(const char *input_dir, const char *path, bool emptied)
 	 * try the same slot. */
 	pid_t me = getpid();
 	unsigned slots = SPOOL_RECYCLE_EMPTIED_SLOTS;
+	int kind = 0;
 	if (!emptied) {
 		/* One block or less: any of the many small slots (core/spool_recycle.h). */
 		struct stat st;
-		slots = lstat(path, &st) == 0 && S_ISREG(st.st_mode)
-				&& st.st_size <= (st.st_blksize > 0 ? st.st_blksize : 4096)
-			? SPOOL_RECYCLE_SMALL_SLOTS : SPOOL_RECYCLE_SLOTS;
+		bool small = lstat(path, &st) == 0 && S_ISREG(st.st_mode)
+			&& st.st_size <= (st.st_blksize > 0 ? st.st_blksize : 4096);
+		slots = small ? SPOOL_RECYCLE_SMALL_SLOTS : SPOOL_RECYCLE_SLOTS;
+		kind = small ? 2 : 1;
 	}
 	unsigned start = ((unsigned)me * 31u + put_turn++ * 7u) % slots;
 	if (fullness.pid != me) {
 		memset(&fullness, 0, sizeof fullness);
 		fullness.pid = me;
 	}
-	int kind = emptied ? 0 : 1, tries = PUT_TRIES;
+	int tries = PUT_TRIES;
 	if (fullness.full[kind]) {
 		if (++fullness.skipped[kind] < FULL_RETRY) {
 			stats.put_full++;
@@ -325,7 +328,7 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 	}
 	if (fd >= 0) {
 		stats.taken++;
-		fullness.full[0] = fullness.full[1] = false; /* room made by this process */
+		fullness.full[0] = fullness.full[1] = fullness.full[2] = false; /* room made by this process */
 	} else {
 		stats.take_empty++;
 	}
@@ -372,5 +375,5 @@ void spool_recycle_expire(const spool_config *sc, time_t max_age)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
-	fullness.full[0] = fullness.full[1] = false;
+	fullness.full[0] = fullness.full[1] = fullness.full[2] = false;
 }
