@@ -863,7 +863,7 @@ static void finish(dctx *d, const char *id)
 			if (d->o->caller_removes_rest)
 				rest_to_caller = true;
 			else
-				dspool_remove_rest(d->sc, id, false);
+				dspool_remove_rest(d->sc, id);
 		} else {
 			log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 			xbuf_reset(&err);
@@ -1271,9 +1271,9 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 	return DELIVER_ATTEMPTED;
 }
 
-void deliver_remove_rest(const spool_config *sc, const char *id, bool for_workers)
+void deliver_remove_rest(const spool_config *sc, const char *id)
 {
-	dspool_remove_rest(sc, id, for_workers);
+	dspool_remove_rest(sc, id);
 }
 
 void deliver_start_background(const spool_config *sc, const char *id, const deliver_opts *o)

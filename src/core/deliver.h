@@ -129,12 +129,9 @@ typedef struct deliver_outcome {
 	                               * -H there may go, one per line; NULL: none */
 } deliver_outcome;
 deliver_outcome deliver_last_outcome(void);
-/* Remove what is left of a completed message after its -H (-D, -J, msglog), without a sync.
- * for_workers: a queue runner removes them for its workers, whose journals take emptied files
- * from the pool: the msglog goes in emptied too (a surplus of emptied files for them; the
- * discard this may cost is the runner's, off the deliveries' path). Otherwise (a delivery
- * worker's own message) it goes in with its content: the worker's next journal takes the
- * emptied -J it has just put (core/spool_recycle.c). */
-void deliver_remove_rest(const spool_config *sc, const char *id, bool for_workers);
+/* Remove what is left of a completed message after its -H (-D, -J, msglog), without a sync:
+ * into the recycled-file pool (core/spool_recycle.h), the -J emptied, the others with their
+ * content (dspool_remove_rest says why). */
+void deliver_remove_rest(const spool_config *sc, const char *id);
 
 #endif

@@ -68,7 +68,7 @@ bool djournal_append(const spool_config *sc, const char *id, const sv *addrs, si
 void djournal_remove(const spool_config *sc, const char *id);
 /* A finished message's remaining files (-D, -J, msglog) after -H was unlinked, without a
  * directory sync (docs/architecture.md, "Delivery durability"). */
-void dspool_remove_rest(const spool_config *sc, const char *id, bool empty_msglog);
+void dspool_remove_rest(const spool_config *sc, const char *id);
 /* The journal opened for appending (-1 + err on failure), and writes through it: the transport
  * child journals what it delivered itself, before it reports, so a delivery process killed
  * while its child finishes cannot lead to a second delivery. djournal_write_fd: the session-6

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/deliver_internal.h"
@@ -30,8 +31,17 @@ int djournal_open(const spool_config *sc, const char *id, xbuf *err)
 		fd = spool_recycle_take(input, path, O_WRONLY | O_APPEND, mode,
 			geteuid() == 0 ? sc->uid : (uid_t)-1, geteuid() == 0 ? sc->gid : (gid_t)-1);
 	}
-	if (fd < 0)
+	if (fd < 0) {
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+		/* The Exim user's, as every spool file (and as Exim makes its journals): a root-owned
+		 * journal, once emptied into the pool, was no use to the next journal's take (which
+		 * wants the Exim user's files) and was unlinked there. Best effort: the journal
+		 * works either way. */
+		struct stat st;
+		if (fd >= 0 && geteuid() == 0 && sc->uid != (uid_t)-1 && fstat(fd, &st) == 0
+			&& (st.st_uid != sc->uid || st.st_gid != sc->gid) && fchown(fd, sc->uid, sc->gid) != 0)
+			log_write(LOG_MAIN, "cannot give %s to the Exim user: %s", path, strerror(errno));
+	}
 	if (fd < 0)
 		xbuf_printf(err, "failed to open %s: %s", path, strerror(errno));
 	return fd;
@@ -106,7 +116,7 @@ void djournal_remove(const spool_config *sc, const char *id)
 	spool_recycle_remove_emptied(sc, spool_path(pool_scratch, sc, "input", id, "-J"));
 }
 
-void dspool_remove_rest(const spool_config *sc, const char *id, bool empty_msglog)
+void dspool_remove_rest(const spool_config *sc, const char *id)
 {
 	/* -H is gone already: the message no longer exists for any reader, and a power loss that
 	 * loses these unlinks brings back at worst files nobody reads (-D without -H) or a message
@@ -116,20 +126,16 @@ void dspool_remove_rest(const spool_config *sc, const char *id, bool empty_msglo
 	};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		const char *path = spool_path(pool_scratch, sc, parts[i].dir, id, parts[i].suffix);
-		/* The journal is emptied here, after the message ended, not by the next journal
-		 * that takes the file, before its delivery (core/spool_recycle.h): it was never
-		 * synced, so its blocks are seldom on disk yet and emptying it frees none. The
-		 * msglog was a session's spare, whose old block is on disk: emptying it frees that
-		 * block, a discard on a discard-mounted file system (1-14 ms, queued with the
-		 * sessions' syncs). A delivery worker puts it in with its content (a spare keeps one
-		 * block's old bytes anyway) and its next journal takes the emptied -J it has just
-		 * put (core/spool_recycle.c). A queue runner, which removes these for its workers,
-		 * empties it too (empty_msglog), off the deliveries' path: its workers' journals
-		 * then find several emptied files in one listing of the pool (with only the
-		 * journals emptied, each take found the one put since and listed the pool again:
-		 * five system calls per delivery). */
-		bool empty = i == 1 || (i == 2 && empty_msglog);
-		int rc = empty ? spool_recycle_remove_emptied(sc, path) : spool_recycle_remove(sc, path);
+		/* Nothing here frees a block: on a file system mounted with discard each freed block
+		 * is discarded at once (0.6-0.7 ms here), and a queue runner's committer, which does
+		 * this for every message its workers deliver, was the run's bottleneck at three
+		 * discards per message (bench/deliver/README.md, session 15). The journal is emptied
+		 * (the next journal, which appends, takes only emptied files): it was never synced, so
+		 * its blocks are seldom on disk yet and emptying it frees none. -D and msglog go in
+		 * with their content, which the spare that takes them overwrites (a file of more than
+		 * one block is emptied by that taker, or unlinked when the pool has no room:
+		 * core/spool_recycle.h). */
+		int rc = i == 1 ? spool_recycle_remove_emptied(sc, path) : spool_recycle_remove(sc, path);
 		if (rc != 0 && errno != ENOENT && i == 0)
 			log_write(LOG_MAIN | LOG_PANIC, "failed to remove %s: %s", path, strerror(errno));
 	}

@@ -193,7 +193,7 @@ static void worker_main(const spool_config *sc, int slot, int jobfd)
 		/* The schedule index as deliver_message would have left it (it records only what an
 		 * attempt ended with: "Completed" or still queued). */
 		if (out.kind == DELIVER_OUTCOME_GONE && out.remove_rest)
-			deliver_remove_rest(&msc, j.id, false);
+			deliver_remove_rest(&msc, j.id);
 		if (rc == DELIVER_ATTEMPTED && out.kind == DELIVER_OUTCOME_GONE)
 			queue_schedule_forget(&msc, j.id);
 		else if (rc == DELIVER_ATTEMPTED && out.kind == DELIVER_OUTCOME_QUEUED)

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,7 +20,8 @@
 static spool_recycle_stats stats;
 static unsigned put_turn;
 
-/* Whether this process's last put of each kind ([0] emptied, [1] with content) found every
+/* Whether this process's last put of each kind ([0] emptied, [1] with content, [2] with content
+ * of one block, which has many more slots) found every
  * slot it tried taken, and how many puts have gone straight to unlink since. A queue run's
  * committer puts four files per message and nothing takes them out while no message arrives:
  * with the pool full, each put cost four failed renames before its unlink (13 renames per
@@ -29,8 +31,8 @@ static unsigned put_turn;
 #define FULL_RETRY 8
 static struct {
 	pid_t pid; /* whose: a forked child starts afresh */
-	bool full[2];
-	unsigned skipped[2];
+	bool full[3];
+	unsigned skipped[3];
 } fullness;
 
 spool_recycle_stats spool_recycle_get_stats(void)
@@ -55,12 +57,22 @@ static int put(const char *input_dir, const char *path, bool emptied)
 	/* Start somewhere else in every process and call, so that concurrent removers rarely
 	 * try the same slot. */
 	pid_t me = getpid();
-	unsigned start = ((unsigned)me * 31u + put_turn++ * 7u) % SPOOL_RECYCLE_SLOTS;
+	unsigned slots = SPOOL_RECYCLE_EMPTIED_SLOTS;
+	int kind = 0;
+	if (!emptied) {
+		/* One block or less: any of the many small slots (core/spool_recycle.h). */
+		struct stat st;
+		bool small = lstat(path, &st) == 0 && S_ISREG(st.st_mode)
+			&& st.st_size <= (st.st_blksize > 0 ? st.st_blksize : 4096);
+		slots = small ? SPOOL_RECYCLE_SMALL_SLOTS : SPOOL_RECYCLE_SLOTS;
+		kind = small ? 2 : 1;
+	}
+	unsigned start = ((unsigned)me * 31u + put_turn++ * 7u) % slots;
 	if (fullness.pid != me) {
 		memset(&fullness, 0, sizeof fullness);
 		fullness.pid = me;
 	}
-	int kind = emptied ? 0 : 1, tries = PUT_TRIES;
+	int tries = PUT_TRIES;
 	if (fullness.full[kind]) {
 		if (++fullness.skipped[kind] < FULL_RETRY) {
 			stats.put_full++;
@@ -71,7 +83,7 @@ static int put(const char *input_dir, const char *path, bool emptied)
 	}
 	bool made = false;
 	for (int t = 0; t < tries; t++) {
-		unsigned n = (start + (unsigned)t * 17u) % SPOOL_RECYCLE_SLOTS;
+		unsigned n = (start + (unsigned)t * 17u) % slots;
 		if ((size_t)snprintf(slot, sizeof slot, "%s/" POOL_NAME "/%s%u", input_dir, emptied ? "e" : "", n)
 			>= sizeof slot)
 			break;
@@ -191,7 +203,7 @@ static int adopt(const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid,
  * when it has none of the kind it prefers. A name that is gone costs one failed rename: the
  * renames without replacement, not the listing, decide who gets a file, as before. */
 typedef struct name_list {
-	unsigned char slot[SPOOL_RECYCLE_SLOTS];
+	uint16_t slot[SPOOL_RECYCLE_LIST];
 	int n, next; /* slot[next..n-1] not tried yet */
 } name_list;
 
@@ -199,7 +211,17 @@ static struct {
 	pid_t pid;         /* whose listing: a forked child lists for itself */
 	char pool[4300];
 	name_list kind[2]; /* [0] emptied ("e<n>"), [1] with content ("<n>") */
+	unsigned journal_skip; /* journal takes left that create instead of listing (FEW_EMPTIED) */
 } listing;
+
+/* A queue run's workers take one emptied file per message and its committer puts one back (the
+ * -J) some deliveries later; with few in the pool, nearly every take found its listing used up
+ * and read the pool again, which then holds thousands of files with content (two listings of
+ * up to 1,024 names per message, more CPU than the discards saved). When a listing finds fewer
+ * than FEW_EMPTIED emptied names, the next FEW_EMPTIED journal takes of this process give
+ * nothing (the caller creates the journal): each journal so made joins the emptied files when
+ * its message ends, so the pool soon holds enough for a listing to serve several takes. */
+#define FEW_EMPTIED 8
 
 /* An emptied file this process has just put: its next journal tries that name first. A delivery
  * worker ends a message's -J and takes the next message's -J from the pool; without this, every
@@ -217,9 +239,9 @@ static void remember_emptied(pid_t me, const char *input_dir, unsigned slot)
 		if (l->slot[i] == slot)
 			return;
 	if (l->next > 0)
-		l->slot[--l->next] = (unsigned char)slot;
-	else if (l->n < SPOOL_RECYCLE_SLOTS)
-		l->slot[l->n++] = (unsigned char)slot;
+		l->slot[--l->next] = (uint16_t)slot;
+	else if (l->n < SPOOL_RECYCLE_LIST)
+		l->slot[l->n++] = (uint16_t)slot;
 }
 
 /* A pool name's slot number and kind; false for anything put() never makes. */
@@ -234,7 +256,7 @@ static bool parse_slot(const char *name, int *kind, unsigned *slot)
 		if (*p < '0' || *p > '9')
 			return false;
 		v = v * 10 + (unsigned)(*p - '0');
-		if (v >= SPOOL_RECYCLE_SLOTS)
+		if (v >= (*kind == 0 ? SPOOL_RECYCLE_EMPTIED_SLOTS : SPOOL_RECYCLE_SMALL_SLOTS))
 			return false;
 	}
 	*slot = v;
@@ -242,7 +264,9 @@ static bool parse_slot(const char *name, int *kind, unsigned *slot)
 }
 
 /* (Re)list the pool. Each process starts at its own place in the list, so that processes
- * listing at the same moment seldom try the same names. False: no pool directory. */
+ * listing at the same moment seldom try the same names. Reading stops at SPOOL_RECYCLE_LIST
+ * names of each kind (or four times as many entries): the pool can hold thousands after a queue
+ * run, and a session that takes three files need not read them all. False: no pool directory. */
 static bool list_pool(const char *pool)
 {
 	DIR *d = opendir(pool);
@@ -250,13 +274,15 @@ static bool list_pool(const char *pool)
 		return false;
 	stats.listed++;
 	listing.kind[0].n = listing.kind[1].n = 0;
-	unsigned char got[2][SPOOL_RECYCLE_SLOTS];
+	uint16_t got[2][SPOOL_RECYCLE_LIST];
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	int read = 0;
+	while ((listing.kind[0].n < SPOOL_RECYCLE_LIST || listing.kind[1].n < SPOOL_RECYCLE_LIST)
+		&& read++ < 4 * SPOOL_RECYCLE_LIST && (e = readdir(d))) {
 		int k;
 		unsigned slot;
-		if (parse_slot(e->d_name, &k, &slot) && listing.kind[k].n < SPOOL_RECYCLE_SLOTS)
-			got[k][listing.kind[k].n++] = (unsigned char)slot;
+		if (parse_slot(e->d_name, &k, &slot) && listing.kind[k].n < SPOOL_RECYCLE_LIST)
+			got[k][listing.kind[k].n++] = (uint16_t)slot;
 	}
 	closedir(d);
 	for (int k = 0; k < 2; k++) {
@@ -278,13 +304,19 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 		listing.pid = getpid();
 		memcpy(listing.pool, pool, strlen(pool) + 1);
 		listing.kind[0].n = listing.kind[0].next = listing.kind[1].n = listing.kind[1].next = 0;
+		listing.journal_skip = 0;
 	}
-	/* A journal (stale NULL: it must be empty) takes an emptied file ("e<n>") first, so that
-	 * it need not free blocks itself; a spare, which is overwritten anyway, takes the others
-	 * first and leaves the emptied ones to the journals. */
+	/* A journal (stale NULL: it must be empty) takes only an emptied file ("e<n>"): emptying
+	 * one with content would free its block on the delivery's path (a discard); a spare, which
+	 * is overwritten anyway, takes the others first and leaves the emptied ones to the journals. */
 	int want = stale == NULL ? 0 : 1;
 	bool listed = false;
 	int fd = -1, tries = 0, gone = 0;
+	if (want == 0 && listing.kind[0].next == listing.kind[0].n && listing.journal_skip > 0) {
+		listing.journal_skip--;
+		stats.take_empty++;
+		return -1;
+	}
 	while (fd < 0 && tries < TAKE_TRIES) {
 		/* Listed again (once per take) when no name of the wanted kind is left, or when two
 		 * names in a row were gone: the listing is out of date. */
@@ -292,10 +324,12 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 			if (!list_pool(pool))
 				break;
 			listed = true;
+			if (want == 0 && listing.kind[0].n < FEW_EMPTIED)
+				listing.journal_skip = FEW_EMPTIED;
 		}
 		name_list *l = &listing.kind[want];
-		if (l->next == l->n)
-			l = &listing.kind[1 - want];
+		if (l->next == l->n && want == 1)
+			l = &listing.kind[0];
 		if (l->next == l->n)
 			break;
 		char from[4400];
@@ -312,7 +346,7 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 	}
 	if (fd >= 0) {
 		stats.taken++;
-		fullness.full[0] = fullness.full[1] = false; /* room made by this process */
+		fullness.full[0] = fullness.full[1] = fullness.full[2] = false; /* room made by this process */
 	} else {
 		stats.take_empty++;
 	}
@@ -359,5 +393,5 @@ void spool_recycle_expire(const spool_config *sc, time_t max_age)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
-	fullness.full[0] = fullness.full[1] = false;
+	fullness.full[0] = fullness.full[1] = fullness.full[2] = false;
 }

@@ -9,8 +9,8 @@
  * keeps its inode: no allocation, no free.
  *
  * The pool is <spool>/input/.postern-free/ (a dot name: no queue reader, Exim's or ours, takes
- * it for a message), at most SPOOL_RECYCLE_SLOTS files named by slot number (and as many
- * emptied journals named e<slot>: spool_recycle_remove_emptied). A file goes in
+ * it for a message), files named by slot number (SPOOL_RECYCLE_SLOTS, or SPOOL_RECYCLE_SMALL_SLOTS
+ * for files of one block) and emptied ones named e<slot> (spool_recycle_remove_emptied). A file goes in
  * with its content (a power loss that loses the rename must bring back the message file as it
  * was, exactly as a lost unlink would) and is emptied when it is taken, by the process that
  * gives it its next name, before anything is written into it (or, for spares, overwritten and
@@ -28,7 +28,23 @@
 
 #include "core/spool.h"
 
+/* Slots for files with content of any size ("<n>", n below this). */
 #define SPOOL_RECYCLE_SLOTS 64
+/* Files with content of at most one block (st_blksize) may also take the slots up to this, and
+ * emptied files ("e<n>") as many. Why so many: a queue run's committer puts every file of a
+ * delivered message (-H, -D, msglog with their content, -J emptied) and nothing but its workers'
+ * journals takes any back while it runs; with room for 64, the rest were unlinked, and on a file
+ * system mounted with discard each unlink of a file with a block on disk waits for a discard
+ * (0.6-0.7 ms each here, three per message, one after the other in the committer: the run could
+ * not go faster than ~400 messages a second whatever queue_run_parallel said; bench/deliver/
+ * README.md, session 15). A small file keeps its one block, which the spare that takes it
+ * overwrites (spool_recycle_take_stale): no block is freed, no inode. 4096 hold the files of a
+ * run of about 1,300 messages (16 MB at most); the orphan sweep removes what has waited
+ * SPOOL_RECYCLE_MAX_AGE, and a taker reads at most SPOOL_RECYCLE_LIST names of each kind at a
+ * time. */
+#define SPOOL_RECYCLE_SMALL_SLOTS 4096
+#define SPOOL_RECYCLE_EMPTIED_SLOTS 4096
+#define SPOOL_RECYCLE_LIST 256
 
 /* Remove path, a file of an ended message (or an unused spare) in sc's spool: into the pool
  * when there is room, else unlinked. 0, or -1 with errno as unlink(2) sets it (ENOENT: it was
@@ -42,10 +58,11 @@ int spool_recycle_remove_in(const char *input_dir, const char *path);
  * reader needs any more: -H is gone, or rewritten with the journal's addresses. */
 int spool_recycle_remove_emptied(const spool_config *sc, const char *path);
 
-/* A file from the pool of the spool whose input directory is input_dir, renamed to dest (which
- * must not exist), emptied and opened with flags (O_WRONLY/O_RDWR, O_APPEND...); owned by uid
- * (when not -1) and with the given mode. -1 when the pool is empty or nothing usable was found
- * (the caller creates the file as before). */
+/* An emptied file from the pool of the spool whose input directory is input_dir, renamed to dest
+ * (which must not exist) and opened with flags (O_WRONLY/O_RDWR, O_APPEND...); owned by uid
+ * (when not -1) and with the given mode. -1 when the pool has no emptied file or nothing usable
+ * was found (the caller creates the file as before: a new inode costs less than emptying a file
+ * with content, whose freed block would be discarded on the caller's path). */
 int spool_recycle_take(const char *input_dir, const char *dest, int flags, mode_t mode, uid_t uid, gid_t gid);
 
 /* The same for a file the caller overwrites from offset 0 and cuts to its final length before

@@ -53,9 +53,19 @@ def daemon(postern_bin, tmp_path):
 
 
 def fill_pool(spool, size):
-    """Every slot of the pool holds a file of `size` old bytes, as an ended message leaves it."""
+    """Every slot of the pool holds a file of `size` old bytes, as an ended message leaves it,
+    and nothing else is in it: the files of messages that ended before (-H, -D and msglog go in
+    with their content, into any of the many one-block slots) would be taken first otherwise.
+    Waits until no ended message's files are left to be put."""
     pool = spool / "input" / ".postern-free"
+    def ended_files():
+        return [f for f in os.listdir(spool / "input") + os.listdir(spool / "msglog")
+                if re.match(r"^\w{6}-\w{6}-\w{2}(-[DJ])?$", f)
+                and not (spool / "input" / (f[:16] + "-H")).exists()]
+    assert wait_for(lambda: not ended_files(), timeout=20), ended_files()
     pool.mkdir(mode=0o750, exist_ok=True)
+    for f in pool.iterdir():
+        f.unlink()
     uid, gid = mail_ids()
     os.chown(pool, uid, gid)
     inodes = set()

@@ -1,5 +1,6 @@
 /* Recycled spool files (core/spool_recycle.h): what goes into the pool, what comes out, and
  * what is refused, in a private spool under /tmp. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,16 +25,31 @@ static void put_file(const char *path, const char *text)
 	}
 }
 
+/* Files in the pool, whatever their slot names. */
 static int count_pool(void)
 {
 	int n = 0;
-	char path[500];
-	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
-		snprintf(path, sizeof path, "%s/%d", pool, i);
-		n += access(path, F_OK) == 0;
-	}
+	DIR *d = opendir(pool);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
 	return n;
 }
+
+/* Fill the slots for files of any size (0..SPOOL_RECYCLE_SLOTS-1) with one-byte files. */
+static void fill_any_size_slots(void)
+{
+	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+		char slot[500];
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		if (access(slot, F_OK) != 0)
+			put_file(slot, "x");
+	}
+}
+
+static void put_sized(const char *path, size_t n, char c);
 
 static void setup(void)
 {
@@ -58,13 +74,21 @@ static void test_put_then_take(void)
 	CHECK_INT(spool_recycle_remove(&sc, a), 0);
 	CHECK(access(a, F_OK) != 0);
 	CHECK_INT(count_pool(), 1);
-	/* Out again, emptied, the same inode, under the new name, mode as asked. */
-	int fd = spool_recycle_take(input, b, O_RDWR, 0600, (uid_t)-1, (gid_t)-1);
+	/* A journal does not take a file with content (emptying it would free its block on the
+	 * delivery's path): nothing, and the file stays. */
+	CHECK_INT(spool_recycle_take(input, b, O_RDWR, 0600, (uid_t)-1, (gid_t)-1), -1);
+	CHECK(access(b, F_OK) != 0);
+	CHECK_INT(count_pool(), 1);
+	/* A spare takes it: the same inode, under the new name, mode as asked, its old bytes
+	 * (one block) left for the spare's writer to overwrite and cut. */
+	off_t stale = -1;
+	int fd = spool_recycle_take_stale(input, b, O_RDWR, 0600, (uid_t)-1, (gid_t)-1, &stale);
 	CHECK(fd >= 0);
 	struct stat after;
 	CHECK(fd >= 0 && fstat(fd, &after) == 0);
 	CHECK_INT(after.st_ino, before.st_ino);
-	CHECK_INT(after.st_size, 0);
+	CHECK_INT(after.st_size, before.st_size);
+	CHECK_INT(stale, before.st_size);
 	CHECK_INT(after.st_mode & 07777, 0600);
 	CHECK_INT(count_pool(), 0);
 	if (fd >= 0)
@@ -91,17 +115,19 @@ static void test_full_pool_unlinks(void)
 {
 	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	char a[400];
-	/* Fill every slot; the next file is removed, not kept. */
-	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
-		char slot[500];
-		snprintf(slot, sizeof slot, "%s/%d", pool, i);
-		put_file(slot, "x");
-	}
+	/* Every slot for files of any size taken: a file of more than one block is removed, not
+	 * kept; one of a block still goes into one of the many small slots. */
+	fill_any_size_slots();
+	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-1r-D", input);
+	put_sized(a, 3 * 4096 + 1, 'D');
+	CHECK_INT(spool_recycle_remove(&sc, a), 0);
+	CHECK(access(a, F_OK) != 0);
+	CHECK_INT(count_pool(), SPOOL_RECYCLE_SLOTS);
 	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-1r-H", input);
 	put_file(a, "old header");
 	CHECK_INT(spool_recycle_remove(&sc, a), 0);
 	CHECK(access(a, F_OK) != 0);
-	CHECK_INT(count_pool(), SPOOL_RECYCLE_SLOTS);
+	CHECK_INT(count_pool(), SPOOL_RECYCLE_SLOTS + 1);
 	/* Expiry with age 0 empties the pool. */
 	sleep(1);
 	spool_recycle_expire(&sc, 0);
@@ -113,7 +139,7 @@ static void test_refused_files(void)
 	/* A pool file with a second name (a hard link) or the wrong owner is not adopted: it is
 	 * removed under its new name and nothing is returned. */
 	char slot[500], other[500], dest[400];
-	snprintf(slot, sizeof slot, "%s/5", pool);
+	snprintf(slot, sizeof slot, "%s/e5", pool);
 	snprintf(other, sizeof other, "%s/outside", spool);
 	put_file(other, "not ours");
 	CHECK_INT(link(other, slot), 0);
@@ -122,11 +148,11 @@ static void test_refused_files(void)
 	CHECK(access(dest, F_OK) != 0);
 	struct stat st;
 	CHECK(stat(other, &st) == 0 && st.st_size == 8); /* never truncated */
-	put_file(slot, "x");
+	put_file(slot, "");
 	CHECK_INT(spool_recycle_take(input, dest, O_RDWR, 0640, geteuid() + 1, getegid()), -1);
 	CHECK(access(dest, F_OK) != 0);
 	/* A file another process still holds locked (a delivery's -D) is not taken. */
-	put_file(slot, "locked by a delivery");
+	put_file(slot, "");
 	int pfd[2];
 	CHECK_INT(pipe(pfd), 0);
 	pid_t child = fork();
@@ -148,7 +174,7 @@ static void test_refused_files(void)
 	close(pfd[0]);
 	close(pfd[1]);
 	/* A destination that exists is never replaced. */
-	put_file(slot, "y");
+	put_file(slot, "");
 	put_file(dest, "keep me");
 	CHECK_INT(spool_recycle_take(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1), -1);
 	CHECK(stat(dest, &st) == 0 && st.st_size == 7);
@@ -257,7 +283,7 @@ static void test_emptied_journals(void)
 	CHECK_INT(spool_recycle_remove_emptied(&sc, j), 0);
 	CHECK(access(j, F_OK) != 0);
 	int emptied = 0;
-	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+	for (int i = 0; i < SPOOL_RECYCLE_EMPTIED_SLOTS; i++) {
 		struct stat st;
 		snprintf(slot, sizeof slot, "%s/e%d", pool, i);
 		if (stat(slot, &st) == 0) {
@@ -283,9 +309,13 @@ static void test_emptied_journals(void)
 	if (fd >= 0)
 		close(fd);
 	unlink(dest);
-	/* With only a file with content left, a journal takes it and it is emptied. */
-	fd = spool_recycle_take(input, dest, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1);
-	CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0);
+	/* With only a file with content left, a journal gets nothing (the caller creates one):
+	 * emptying it would free its block on the delivery's path. A spare takes it. */
+	CHECK_INT(spool_recycle_take(input, dest, O_WRONLY | O_APPEND, 0640, (uid_t)-1, (gid_t)-1), -1);
+	CHECK(access(dest, F_OK) != 0);
+	CHECK_INT(count_pool(), 1);
+	fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 1000 && stale == 1000);
 	if (fd >= 0)
 		close(fd);
 	unlink(dest);
@@ -334,7 +364,7 @@ static void test_one_listing_for_several_takes(void)
 	if (fd >= 0)
 		close(fd);
 	unlink(dest);
-	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+	for (int i = 0; i < SPOOL_RECYCLE_SMALL_SLOTS; i++) {
 		snprintf(slot, sizeof slot, "%s/%d", pool, i);
 		unlink(slot);
 	}
@@ -389,7 +419,7 @@ static void test_worker_takes_its_own_emptied_journal(void)
 static void clear_pool(void)
 {
 	char slot[500];
-	for (int i = 0; i < SPOOL_RECYCLE_SLOTS; i++) {
+	for (int i = 0; i < SPOOL_RECYCLE_SMALL_SLOTS; i++) {
 		snprintf(slot, sizeof slot, "%s/%d", pool, i);
 		unlink(slot);
 	}
@@ -399,7 +429,7 @@ static int put_one(const spool_config *sc, int n)
 {
 	char a[400];
 	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-3%c-D", input, 'a' + n % 26);
-	put_file(a, "old");
+	put_sized(a, 3 * 4096 + 1, 'D'); /* more than a block: only the any-size slots */
 	int r = spool_recycle_remove(sc, a);
 	CHECK(access(a, F_OK) != 0);
 	return r;
