@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +182,12 @@ static bool take_spare_data(spool_txn *t)
 
 spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 {
-	spool_txn *t = calloc(1, sizeof *t);
+	/* Not calloc: zeroing the 64 KB write buffer cost more instructions than the rest of a
+	 * message's reception (callgrind); everything before it starts zeroed as before. */
+	spool_txn *t = malloc(sizeof *t);
 	if (!t)
 		abort();
+	memset(t, 0, offsetof(spool_txn, buf));
 	t->sc = sc;
 	t->fd = -1;
 	t->dcrc = crc64_init();
@@ -197,10 +201,6 @@ spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	if (!spool_make_dirs(t->dir, sc, err)) {
-		free(t);
-		return NULL;
-	}
 	if (snprintf(t->dpath, sizeof t->dpath, "%s/%s-D", t->dir, id) >= (int)sizeof t->dpath ||
 		snprintf(t->hpath, sizeof t->hpath, "%s/%s-H", t->dir, id) >= (int)sizeof t->hpath) {
 		xbuf_printf(err, "spool file name too long in %s", t->dir);
@@ -208,7 +208,16 @@ spool_txn *spool_begin(const spool_config *sc, const char *id, xbuf *err)
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	if (take_spare_data(t)) {
+	/* A spare renamed into the directory proves it exists: the stat of spool_make_dirs is
+	 * needed only on the way to creating the file. */
+	bool spare = take_spare_data(t);
+	int spare_errno = errno;   /* EEXIST: the id is taken (below) */
+	if (!spare && spare_errno != EEXIST && !spool_make_dirs(t->dir, sc, err)) {
+		free(t);
+		return NULL;
+	}
+	errno = spare_errno;
+	if (spare) {
 		if (!lock_data_file(t->fd, id, false)) {
 			xbuf_printf(err, "Cannot lock spool file %s: %s", t->dpath, strerror(errno));
 			spool_abort(t);
