@@ -1,11 +1,15 @@
 /* The byte-level message reader; see receive_data.h for the rules it follows. */
 #include "core/receive_data.h"
 
+#include <stddef.h>
+
 #include "mail/header.h"
 
 void rx_init(rx_reader *r, arena *a, receive_input how, const rx_limits *lim, rx_body_sink sink, void *ctx)
 {
-	memset(r, 0, sizeof *r);
+	/* All but the 8 KB output buffer (nout says how much of it is used). */
+	memset(r, 0, offsetof(rx_reader, out));
+	r->nout = 0;
 	r->how = how;
 	if (lim)
 		r->lim = *lim;

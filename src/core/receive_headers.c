@@ -619,9 +619,18 @@ static bool add_received(receive_ctx *r, rcv_env *e, xbuf *err)
 	const char *src = conf_main.received_header_text;
 	if (!src || !*src)
 		return true;
+	/* Compiled once per process (a copy in pool_perm, so the cached program never depends on
+	 * where the option's text lives); recompiled if the text ever differs. Compiling it was
+	 * about an eighth of a message's instructions on a reused connection (callgrind). */
+	static char *compiled_src;
+	static xp_prog *compiled;
+	if (!compiled_src || strcmp(compiled_src, src) != 0) {
+		compiled_src = arena_strdup(pool_perm, src);
+		compiled = xp_compile(pool_perm, sv_cstr(compiled_src));
+	}
 	xbuf out;
 	xbuf_init(&out, m->a);
-	if (xp_expand(e->env, sv_cstr(src), &out, err) != XP_OK) {
+	if (xp_expand_compiled(e->env, compiled, sv_cstr(compiled_src), &out, err) != XP_OK) {
 		xbuf msg;
 		xbuf_init(&msg, pool_scratch);
 		xbuf_printf(&msg, "Expansion of \"%s\" (received_header_text) failed: %s", src, xbuf_cstr(err));

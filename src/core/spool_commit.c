@@ -20,11 +20,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define COMMIT_MAGIC 0x506f7374436d7431ULL /* "PostCmt1" */
@@ -36,7 +40,16 @@ typedef struct commit_state {
 	uint64_t done;
 	uint64_t failed;
 	int32_t failed_errno;
+	/* Bumped after every round (after the unlock); sessions waiting for a round sleep on it
+	 * (a futex in the shared page) instead of queueing on the flock. A file written by an
+	 * older build has it zero and never bumped: its waiters' sleeps time out (WAIT_MS). */
+	uint32_t round_seq;
+	uint32_t sleepers;  /* how many sleep on round_seq: the leader wakes only if any */
 } commit_state;
+
+/* A sleeper looks again after this long even without a wake-up (a leader of an older build,
+ * or one killed between its unlock and its wake-up). */
+#define WAIT_MS 5
 
 static struct {
 	pid_t pid;            /* process that opened fd/st/dirfd; 0: not opened */
@@ -164,12 +177,41 @@ static bool sync_alone(xbuf *err)
 	return true;
 }
 
-static bool lock_state(void)
+/* The flock without waiting: 1 taken, 0 another process leads a round, -1 unusable. */
+static int try_lock_state(void)
 {
-	while (flock(cs.fd, LOCK_EX) != 0)
+	while (flock(cs.fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			return 0;
 		if (errno != EINTR)
-			return false;
-	return true;
+			return -1;
+	}
+	return 1;
+}
+
+/* Sleep until round_seq moves from seen (or WAIT_MS): the round being run may cover us. Why
+ * not wait in flock(LOCK_EX) as before: an unlock wakes every process blocked on the flock, one
+ * takes it and the others block again, so k waiters cost about k*k/2 wake-ups per round; with
+ * 32 sessions on 2 CPUs that made 32 connections slower than 8. */
+static void wait_round(commit_state *s, uint32_t seen)
+{
+	__atomic_add_fetch(&s->sleepers, 1, __ATOMIC_SEQ_CST);
+	struct timespec ts = { 0, WAIT_MS * 1000000L };
+	/* Shared (not FUTEX_PRIVATE): the page is mapped by every session process. */
+	syscall(SYS_futex, &s->round_seq, FUTEX_WAIT, seen, &ts, NULL, 0);
+	__atomic_sub_fetch(&s->sleepers, 1, __ATOMIC_SEQ_CST);
+}
+
+static void end_round(commit_state *s, bool ran)
+{
+	flock(cs.fd, LOCK_UN);
+	if (!ran)
+		return;
+	/* After the unlock: a sleeper whose rename came after this round began must find the
+	 * lock free when it wakes, to lead the next one. */
+	__atomic_add_fetch(&s->round_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->sleepers, __ATOMIC_SEQ_CST) > 0)
+		syscall(SYS_futex, &s->round_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 bool spool_group_sync(const spool_config *sc, const char *dir, xbuf *err)
@@ -187,8 +229,18 @@ bool spool_group_sync(const spool_config *sc, const char *dir, xbuf *err)
 	uint64_t need = __atomic_load_n(&s->started, __ATOMIC_SEQ_CST) + 1;
 	bool led = false;
 	while (__atomic_load_n(&s->done, __ATOMIC_SEQ_CST) < need) {
-		if (!lock_state())
+		/* Read before the try: a round ending after it bumps round_seq, so the sleep below
+		 * returns at once instead of missing its wake-up. */
+		uint32_t seen = __atomic_load_n(&s->round_seq, __ATOMIC_SEQ_CST);
+		int got = try_lock_state();
+		if (got < 0)
 			return sync_alone(err);
+		if (got == 0) {
+			if (__atomic_load_n(&s->done, __ATOMIC_SEQ_CST) < need)
+				wait_round(s, seen);
+			continue;
+		}
+		bool ran = false;
 		if (__atomic_load_n(&s->done, __ATOMIC_SEQ_CST) < need) {
 			/* Leader: every process that read started before this increment is covered. */
 			uint64_t round = __atomic_add_fetch(&s->started, 1, __ATOMIC_SEQ_CST);
@@ -200,9 +252,9 @@ bool spool_group_sync(const spool_config *sc, const char *dir, xbuf *err)
 			}
 			__atomic_store_n(&s->done, round, __ATOMIC_SEQ_CST);
 			stats.led++;
-			led = true;
+			led = ran = true;
 		}
-		flock(cs.fd, LOCK_UN);
+		end_round(s, ran);
 	}
 	if (!led)
 		stats.shared++;

@@ -4,10 +4,13 @@
  * input directory calls spool_group_sync(); it returns once an fsync() of that directory that
  * STARTED after the call began has completed, which makes the new name durable. Sessions
  * (separate processes) share a small state file per input directory,
- * <spool_directory>/db/postern-dircommit-<dir>, holding the round counters; whoever holds its
- * flock is the leader of the next round, runs the fsync for everyone who arrived while the
- * previous round was running, and publishes the round as done. Everybody else finds its round
- * already done when it gets the lock, so N concurrent messages cost about one directory sync.
+ * <spool_directory>/db/postern-dircommit-<dir>, holding the round counters; whoever takes its
+ * flock (without waiting) is the leader of the next round, runs the fsync for everyone who
+ * arrived while the previous round was running, and publishes the round as done. Everybody else
+ * sleeps on a futex in the shared page, all woken together when a round ends, and finds its
+ * round done (or leads the next one), so N concurrent messages cost about one directory sync.
+ * (Waiting in flock instead handed the lock to one waiter at a time: the k-th could answer only
+ * after k-1 others had been scheduled one after another.)
  *
  * Why the directory and not syncfs(): fsync() of a directory makes its entries durable (what
  * Exim does after its rename); syncfs() would also write back every other writer's dirty data on
@@ -15,8 +18,8 @@
  * fsync on a shared file system (bench/accept/RESULTS.md). See docs/spool.md (durability) for
  * the whole argument and the ordering that keeps "-H exists => -D complete".
  *
- * A killed leader releases the flock when it dies; the next waiter starts a new round, so nobody
- * waits for a round that will never finish. If the state file cannot be used (permissions, no
+ * A killed leader releases the flock when it dies; a sleeper looks again after 5 ms at most and
+ * starts a new round, so nobody waits for a round that will never finish. If the state file cannot be used (permissions, no
  * db/ directory) the caller syncs the directory on its own: same durability, no sharing.
  */
 #ifndef POSTERN_CORE_SPOOL_COMMIT_H

@@ -126,6 +126,26 @@ static void put_nonrcpt_walk(xbuf *out, const msg_tree *n, int depth)
 	put_nonrcpt_walk(out, n->right, depth + 1);
 }
 
+/* A decimal number, zero-padded to width digits when it is not negative ("%0*lld"): the -H
+ * file's numbers went through xbuf_printf, a fifth of the instructions of writing it. */
+static void put_num(xbuf *out, long long v, int width)
+{
+	char d[24];
+	int n = 0;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		d[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		xbuf_putc(out, '-');
+	else
+		while (n < width && n < (int)sizeof d)
+			d[n++] = '0';
+	while (n > 0)
+		xbuf_putc(out, d[--n]);
+}
+
 void spool_format_header(const message *m, xbuf *out)
 {
 	static const msg_origin no_origin;
@@ -133,22 +153,30 @@ void spool_format_header(const message *m, xbuf *out)
 	bool taint = out->taint;
 	arena *a = arena_new("spool_format");
 
-	xbuf_printf(out, "%s-H\n", m->id);
+	xbuf_puts(out, m->id);
+	xbuf_puts(out, "-H\n");
 	sv login = o->login.len ? o->login : SV_LIT("root");
 	if (login.len > 63)
 		login.len = 63;
 	put_flat(out, login);
-	xbuf_printf(out, " %ld %ld\n", (long)o->uid, (long)o->gid);
+	xbuf_putc(out, ' ');
+	put_num(out, (long)o->uid, 0);
+	xbuf_putc(out, ' ');
+	put_num(out, (long)o->gid, 0);
+	xbuf_putc(out, '\n');
 	xbuf_putc(out, '<');
 	put_flat(out, m->sender);
 	xbuf_puts(out, ">\n");
-	xbuf_printf(out, "%lld %d\n", (long long)m->received_time, m->warning_count);
-	xbuf_printf(out, "-received_time_usec .%06d\n", m->received_usec);
-	if (m->received_complete)
-		xbuf_printf(out, "-received_time_complete %lld.%06d\n", (long long)m->received_complete,
-			m->received_complete_usec);
-	else
-		xbuf_printf(out, "-received_time_complete %lld.%06d\n", (long long)m->received_time, m->received_usec);
+	put_num(out, (long long)m->received_time, 0);
+	xbuf_putc(out, ' ');
+	put_num(out, m->warning_count, 0);
+	xbuf_puts(out, "\n-received_time_usec .");
+	put_num(out, m->received_usec, 6);
+	xbuf_puts(out, "\n-received_time_complete ");
+	put_num(out, m->received_complete ? (long long)m->received_complete : (long long)m->received_time, 0);
+	xbuf_putc(out, '.');
+	put_num(out, m->received_complete ? m->received_complete_usec : m->received_usec, 6);
+	xbuf_putc(out, '\n');
 	opt_str(out, "helo_name", o->helo_name);
 	opt_hostport(out, "host_address", o->host_address, o->host_port);
 	opt_str(out, "host_name", o->host_name);
@@ -165,9 +193,14 @@ void spool_format_header(const message *m, xbuf *out)
 	opt_str(out, "debuglog_name", m->debuglog_name);
 	if (m->spool_wireformat)
 		xbuf_puts(out, "-spool_file_wireformat\n");
-	else
-		xbuf_printf(out, "-body_linecount %lld\n", m->body_linecount);
-	xbuf_printf(out, "-max_received_linelength %lld\n", m->max_received_linelength);
+	else {
+		xbuf_puts(out, "-body_linecount ");
+		put_num(out, m->body_linecount, 0);
+		xbuf_putc(out, '\n');
+	}
+	xbuf_puts(out, "-max_received_linelength ");
+	put_num(out, m->max_received_linelength, 0);
+	xbuf_putc(out, '\n');
 	if (m->body_zerocount > 0)
 		xbuf_printf(out, "-body_zerocount %lld\n", m->body_zerocount);
 	opt_str(out, "auth_id", o->auth_id);
@@ -197,7 +230,9 @@ void spool_format_header(const message *m, xbuf *out)
 	opt_cert(out, "tls_ourcert", o->tls_ourcert);
 	if (o->tls_ocsp)
 		xbuf_printf(out, "-tls_ocsp %d\n", o->tls_ocsp);
-	xbuf_printf(out, "-tls_resumption %c\n", 'A' + (int)(o->tls_resumption & 0x3f));
+	xbuf_puts(out, "-tls_resumption ");
+	xbuf_putc(out, (char)('A' + (int)(o->tls_resumption & 0x3f)));
+	xbuf_putc(out, '\n');
 	opt_str(out, "tls_ver", o->tls_ver);
 	opt_flag(out, "smtputf8", m->smtputf8);
 	if (m->utf8_downcvt)
@@ -219,7 +254,8 @@ void spool_format_header(const message *m, xbuf *out)
 	else
 		xbuf_puts(out, "XX\n");
 
-	xbuf_printf(out, "%zu\n", m->nrcpt);
+	put_num(out, (long long)m->nrcpt, 0);
+	xbuf_putc(out, '\n');
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		const msg_recipient *r = &m->rcpt[i];
 		put_flat(out, r->address);
@@ -235,7 +271,9 @@ void spool_format_header(const message *m, xbuf *out)
 
 	xbuf_putc(out, '\n');
 	for (const msg_header *h = m->headers; h; h = h->next) {
-		xbuf_printf(out, "%03zu%c ", h->text.len, h->type ? h->type : ' ');
+		put_num(out, (long long)h->text.len, 3);
+		xbuf_putc(out, h->type ? h->type : ' ');
+		xbuf_putc(out, ' ');
 		xbuf_put(out, h->text.p, h->text.len);
 	}
 	arena_free(a);

@@ -368,8 +368,12 @@ int xp_eval(const xp_prog *p, xp_env *env, xbuf *out, xbuf *err)
 
 int xp_expand(xp_env *env, sv src, xbuf *out, xbuf *err)
 {
+	return xp_expand_compiled(env, xp_compile(env->a, src), src, out, err);
+}
+
+int xp_expand_compiled(xp_env *env, const xp_prog *p, sv src, xbuf *out, xbuf *err)
+{
 	DEBUG(D_EXPAND) xp_trace(env, "considering: " SV_FMT, SV_ARG(src));
-	xp_prog *p = xp_compile(env->a, src);
 	int rc = xp_eval(p, env, out, err);
 	DEBUG(D_EXPAND) {
 		if (rc == XP_OK)

@@ -115,6 +115,9 @@ void xp_env_release(xp_env *env);
 xp_prog *xp_compile(arena *a, sv src);
 int xp_eval(const xp_prog *p, xp_env *env, xbuf *out, xbuf *err);
 int xp_expand(xp_env *env, sv src, xbuf *out, xbuf *err);
+/* xp_expand of a program compiled beforehand from src (kept for a text expanded again and
+ * again, such as a configuration option; src is what -d shows). */
+int xp_expand_compiled(xp_env *env, const xp_prog *p, sv src, xbuf *out, xbuf *err);
 
 /* Expand and interpret as Exim's expand_check_condition would: "" "0" "no" "false" are false. */
 int xp_expand_bool(xp_env *env, sv src, bool *result, xbuf *err);

@@ -220,14 +220,22 @@ char *arena_strdup(arena *a, const char *s)
 
 char *arena_vprintf(arena *a, const char *fmt, va_list ap)
 {
+	/* Short texts (most: paths, names) are formatted once, on the stack, and copied; only a
+	 * longer one is formatted a second time into its allocation. */
+	char small[256];
 	va_list aq;
 	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
+	int n = vsnprintf(small, sizeof small, fmt, aq);
 	va_end(aq);
-	if (n < 0)
+	if (n < 0) {
 		n = 0;
+		small[0] = 0;
+	}
 	char *p = arena_alloc(a, (size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	if ((size_t)n < sizeof small)
+		memcpy(p, small, (size_t)n + 1);
+	else
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
 	return p;
 }
 

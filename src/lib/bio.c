@@ -157,6 +157,11 @@ void bio_consume(bio *b, size_t n)
 	b->in_pos += n;
 }
 
+bool bio_input_buffered(const bio *b)
+{
+	return b->in_pos < b->in_len || b->layer.pending(b->layer.ctx) > 0;
+}
+
 bool bio_input_pending(bio *b, int wait_ms)
 {
 	if (b->in_pos < b->in_len) return true;

@@ -69,6 +69,8 @@ bio_rc bio_read_line(bio *b, xbuf *out, size_t max, int timeout_ms);
 bio_rc bio_peek(bio *b, const char **p, size_t *n, int timeout_ms);
 void bio_consume(bio *b, size_t n);
 
+/* Whether input is already buffered (here or in the TLS layer), without asking the socket. */
+bool bio_input_buffered(const bio *b);
 /* Whether input is waiting: buffered here, in the layer, or readable on the descriptor (within
  * wait_ms; 0 = just look). Used for Exim's synchronisation checks. */
 bool bio_input_pending(bio *b, int wait_ms);

@@ -21,11 +21,6 @@ bool sv_eqi(sv a, sv b)
 	return true;
 }
 
-bool sv_eq_cstr(sv a, const char *s)
-{
-	return sv_eq(a, sv_cstr(s));
-}
-
 bool sv_starts(sv a, const char *prefix)
 {
 	size_t n = strlen(prefix);
@@ -163,14 +158,22 @@ void xbuf_putsv(xbuf *b, sv v)
 
 void xbuf_vprintf(xbuf *b, const char *fmt, va_list ap)
 {
+	/* Formatted straight into the free space; only text that does not fit is formatted a
+	 * second time, after growing (one vsnprintf instead of two for most calls). */
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	va_list aq;
 	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
+	int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, aq);
 	va_end(aq);
-	if (n <= 0)
+	if (n <= 0) {
+		if (room)
+			b->p[b->len] = 0;
 		return;
-	xbuf_reserve(b, (size_t)n);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= room) {
+		xbuf_reserve(b, (size_t)n);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 	b->quoter = 0;
 }

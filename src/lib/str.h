@@ -55,7 +55,13 @@ static inline sv sv_sub(sv v, size_t off, size_t n)
 }
 bool sv_eq(sv a, sv b);
 bool sv_eqi(sv a, sv b);            /* ASCII case-insensitive */
-bool sv_eq_cstr(sv a, const char *s);
+/* Inline so that the length of a literal is a constant: the long if-chains of variable names
+ * then reject most names with one comparison instead of a call and a strlen (callgrind). */
+static inline bool sv_eq_cstr(sv a, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return a.len == n && (n == 0 || memcmp(a.p, s, n) == 0);
+}
 bool sv_starts(sv a, const char *prefix);
 int sv_cmp(sv a, sv b);
 sv sv_trim(sv v);                   /* strip leading and trailing isspace() */

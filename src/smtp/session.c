@@ -1107,8 +1107,10 @@ int smtp_session_run(const smtp_conn_params *p)
 		/* -d+memory: what lasts the connection must not grow with each message (only then
 		 * may a client send smtp_accept_max_per_connection of them) */
 		DEBUG(D_MEMORY) debug_printf("connection arena: %zu bytes in use\n", arena_bytes_in_use(s->conn));
-		/* Replies to pipelined commands go out together, when the client waits for them. */
-		if (!bio_input_pending(&s->io, 0) && !sess_flush(s)) break;
+		/* Replies to pipelined commands go out together: when no more input is buffered, as
+		 * Exim 4.96 flushes its output before it refills its input buffer (not a poll of the
+		 * socket: one system call less per command). */
+		if (!bio_input_buffered(&s->io) && !sess_flush(s)) break;
 		bio_rc rc = bio_read_line(&s->io, &line, SMTP_CMD_MAX, s->receive_timeout_ms);
 		/* A last command without its line end is lost with the connection (Exim). */
 		if (rc == BIO_OK && s->io.last_unterminated && s->mode != SMTP_MODE_BATCH) rc = BIO_EOF;

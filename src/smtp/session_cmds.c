@@ -438,7 +438,15 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
  * (observed with a daemon; over -bs it never does). */
 static void sess_note_pipelining(smtp_session *s)
 {
-	if (s->adv_pipelining && s->mode == SMTP_MODE_DAEMON && bio_input_pending(&s->io, 0))
+	if (!s->adv_pipelining || s->mode != SMTP_MODE_DAEMON || s->pipelining_used)
+		return;
+	/* Only the <= line's L field shows it, and only with +pipelining: without that the socket
+	 * need not be asked (a poll per MAIL and RCPT). */
+	const log_config *lc = log_current_config();
+	logsel def = logsel_default();
+	if (!logsel_has(lc ? &lc->selector : &def, LS_PIPELINING))
+		return;
+	if (bio_input_pending(&s->io, 0))
 		s->pipelining_used = true;
 }
 

@@ -120,8 +120,44 @@ static void test_lists(void)
 	xbuf_free(&b);
 }
 
+/* xbuf_printf formats into the free space and again only when the text did not fit; arena_printf
+ * formats short texts on the stack and longer ones a second time: both paths, both kinds of
+ * buffer, the result and the terminating NUL the same. */
+static void test_printf_paths(void)
+{
+	char big[3000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	for (int heap = 0; heap < 2; heap++) {
+		arena *a = arena_new("printf");
+		xbuf b;
+		xbuf_init(&b, heap ? NULL : a);
+		xbuf_printf(&b, "%d-%s", 7, "ab");          /* first append: no room yet */
+		CHECK_STR(xbuf_cstr(&b), "7-ab");
+		xbuf_printf(&b, "|%05d", 42);               /* fits in what is left */
+		CHECK_STR(xbuf_cstr(&b), "7-ab|00042");
+		CHECK_INT(b.len, 10);
+		xbuf_printf(&b, "%s", big);                  /* does not fit: grown, formatted again */
+		CHECK_INT(b.len, 10 + sizeof big - 1);
+		CHECK(memcmp(b.p, "7-ab|00042xx", 12) == 0 && b.p[b.len] == 0 && b.p[b.len - 1] == 'x');
+		xbuf_printf(&b, "%s", "");                   /* nothing added, still terminated */
+		CHECK_INT(b.len, 10 + sizeof big - 1);
+		CHECK(b.p[b.len] == 0);
+		if (heap)
+			xbuf_free(&b);
+		char *p = arena_printf(a, "%s%d", big + 2800, 5);   /* 199 + 1 bytes: on the stack */
+		CHECK_INT(strlen(p), 200);
+		CHECK(p[199] == '5');
+		p = arena_printf(a, "<%s>", big);                  /* longer than the stack buffer */
+		CHECK_INT(strlen(p), sizeof big + 1);
+		CHECK(p[0] == '<' && p[sizeof big] == '>');
+		arena_free(a);
+	}
+}
+
 int main(void)
 {
+	RUN(test_printf_paths);
 	RUN(test_lists);
 	RUN(test_arena);
 	RUN(test_arena_block_reuse);

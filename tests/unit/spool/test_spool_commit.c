@@ -4,6 +4,8 @@
  * failed commit from leaving an -H behind. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 typedef struct commit_state {
 	uint64_t magic, started, done, failed;
 	int32_t failed_errno;
+	uint32_t round_seq, sleepers;
 } commit_state;
 
 static char spool_dir[] = "/tmp/postern-commit-test-XXXXXX";
@@ -108,8 +112,9 @@ static void test_first_call_creates_state(void)
 	xbuf_free(&err);
 }
 
-/* While a round runs (here: the test holds the lock with started > done), five callers arrive;
- * when it ends, exactly one of them runs the next round and the other four are covered by it. */
+/* While a round runs (here: the test holds the lock with started > done), five callers arrive
+ * and sleep on the round counter (not in flock: an unlock there hands the lock to one waiter at a
+ * time); when it ends, exactly one of them runs the next round and the other four are covered. */
 static void test_arrivals_share_one_round(void)
 {
 	int sfd;
@@ -125,11 +130,14 @@ static void test_arrivals_share_one_round(void)
 		if ((kids[i] = fork()) == 0)
 			sync_child();
 	int waiting = 0;
-	for (int tries = 0; tries < 500 && (waiting = flock_waiters(sfd)) < N; tries++)
+	for (int tries = 0; tries < 500 && (waiting = (int)__atomic_load_n(&st->sleepers, __ATOMIC_SEQ_CST)) < N; tries++)
 		usleep(10000);
 	CHECK_INT(waiting, N);
+	CHECK_INT(flock_waiters(sfd), 0);
 	st->done = round;
 	flock(sfd, LOCK_UN);
+	__atomic_add_fetch(&st->round_seq, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &st->round_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	int led = 0, shared = 0;
 	for (int i = 0; i < N; i++) {
 		int status = 0;
