@@ -304,7 +304,7 @@ static bool say_hello(smtpc_conn *c)
 			c->helo_response.code = c->reply.code;
 			parse_ehlo(c);
 			if (c->opt->pipe_connect && c->opt->ehlo_cache_put && !c->opt->lmtp)
-				c->opt->ehlo_cache_put(c->opt->ehlo_cache_ctx, c->offered);
+				c->opt->ehlo_cache_put(c->opt->ehlo_cache_ctx, c->offered, c->auth_mechs);
 			xbuf ignored;
 			event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
 			return true;
@@ -374,20 +374,47 @@ typedef struct auth_link {
 	smtpc_conn *c;
 	sv mech;
 	bool lost;
-	bool first;
+	bool first;    /* the next line is the AUTH command */
+	xbuf last;     /* the last line sent, masked, for error messages */
 } auth_link;
 
 static int auth_command(void *ctx, sv line, xbuf *reply_text)
 {
 	auth_link *l = ctx;
 	smtpc_conn *c = l->c;
-	/* Name only the mechanism in messages: the rest of the line may carry secrets. */
+	/* Messages name the command with its secrets masked, as Exim 4.96 (observed): "AUTH
+	 * PLAIN ****************" (a star per character of the initial response), a response
+	 * line all stars. */
 	xbuf after;
 	xbuf_init(&after, c->a);
-	xbuf_printf(&after, "AUTH " SV_FMT, SV_ARG(l->mech));
+	size_t keep = 0;
+	if (l->first) {
+		xbuf_printf(&after, "AUTH " SV_FMT, SV_ARG(l->mech));
+		keep = after.len < line.len ? after.len + 1 : line.len;
+		if (keep > after.len)
+			xbuf_putc(&after, ' ');
+	}
+	for (size_t i = keep; i < line.len; i++)
+		xbuf_putc(&after, '*');
+	l->first = false;
+	xbuf_reset(&l->last);
+	xbuf_putsv(&l->last, xbuf_sv(&after));
 	bio_write(&c->io, line.p, line.len);
 	bio_write(&c->io, "\r\n", 2);
-	if (!smtpc_flush(c, xbuf_sv(&after)) || !smtpc_get_reply(c, xbuf_sv(&after), false)) {
+	if (!smtpc_flush(c, xbuf_sv(&after))) {
+		l->lost = true;
+		xbuf_putsv(reply_text, xbuf_sv(&c->message));
+		return 0;
+	}
+	/* PIPECONNECT: the AUTH command went with the early EHLO (as Exim 4.96 sends it); the
+	 * banner and the EHLO reply come first. Observed: a refusing banner is named after the
+	 * AUTH command. */
+	if (c->early && !smtpc_early_finish(c, xbuf_sv(&after))) {
+		l->lost = true;
+		xbuf_putsv(reply_text, xbuf_sv(&c->message));
+		return 0;
+	}
+	if (!smtpc_get_reply(c, xbuf_sv(&after), false)) {
 		l->lost = true;
 		xbuf_putsv(reply_text, xbuf_sv(&c->message));
 		return 0;
@@ -432,7 +459,8 @@ static bool authenticate(smtpc_conn *c)
 				if (xp_expand_bool(c->opt->env, sv_cstr(cond), &yes, &err) != XP_OK || !yes)
 					continue;
 			}
-			auth_link link = { c, mech, false, true };
+			auth_link link = { c, mech, false, true, { 0 } };
+			xbuf_init(&link.last, c->a);
 			auth_client_io io = { auth_command, &link };
 			auth_client_ctx ac;
 			auth_client_ctx_init(&ac, c->a, c->opt->env, &io);
@@ -450,18 +478,17 @@ static bool authenticate(smtpc_conn *c)
 				int err = ac.err.len ? SMTPC_ERRNO_AUTHFAIL : 0;
 				if (ac.err.len)
 					xbuf_putsv(&m, xbuf_sv(&ac.err));
-				else {
-					xbuf after;
-					xbuf_init(&after, c->a);
-					xbuf_printf(&after, "AUTH " SV_FMT, SV_ARG(mech));
-					smtpc_error_text(c, xbuf_sv(&after), &m);
-				}
+				else
+					smtpc_error_text(c, xbuf_sv(&link.last), &m);
 				smtpc_write_cmd(c, SV_LIT("QUIT"), true);
 				smtpc_host_fail(c, SMTPC_DEFER, err, ac.code, xbuf_sv(&m));
 				return false;
 			}
-			if (rc == AUTH_FAIL)
+			if (rc == AUTH_FAIL) {
 				fail_reason = "authentication attempt(s) failed";
+				if (c->opt->auth_failed && ac.code / 100 == 5)
+					c->opt->auth_failed(c->opt->auth_failed_ctx, d->name, xbuf_sv(&ac.reply));
+			}
 			/* AUTH_FAIL or a forced expansion failure: try the next one. */
 		}
 	}
@@ -498,9 +525,11 @@ static bool start_early(smtpc_conn *c)
 	const smtpc_options *opt = c->opt;
 	unsigned offered;
 	if (!opt->pipe_connect || !opt->ehlo_cache_get || opt->lmtp || opt->avoid_esmtp || opt->tls_on_connect
-		|| opt->require_tls || opt->try_auth || opt->require_auth || c->tls_active)
+		|| opt->require_tls || c->tls_active)
 		return false;
-	if (!opt->ehlo_cache_get(opt->ehlo_cache_ctx, &offered))
+	xbuf mechs;
+	xbuf_init(&mechs, c->a);
+	if (!opt->ehlo_cache_get(opt->ehlo_cache_ctx, &offered, &mechs))
 		return false;
 	unsigned need = SMTPC_OFFER_PIPECONNECT | SMTPC_OFFER_PIPELINING;
 	if ((offered & need) != need || ((offered & SMTPC_OFFER_STARTTLS) && opt->tls_start))
@@ -514,6 +543,7 @@ static bool start_early(smtpc_conn *c)
 	c->pipe_connect_used = true;
 	c->esmtp = true;
 	c->offered = offered;
+	c->auth_mechs = sv_tainted(xbuf_sv(&mechs));
 	if (!opt->try_chunking)
 		c->offered &= ~SMTPC_OFFER_CHUNKING;
 	c->usable = true;
@@ -525,6 +555,7 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 	const smtpc_options *opt = c->opt;
 	c->early = false;
 	unsigned cached = c->offered;
+	sv cached_mechs = c->auth_mechs;
 	if (!smtpc_get_reply(c, after, false))
 		return false;
 	xbuf_putsv(&c->greeting.text, xbuf_sv(&c->reply.text));
@@ -534,7 +565,7 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 	 * response goes. */
 	if (c->reply.code / 100 != 2) {
 		if (opt->ehlo_cache_put)
-			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0);
+			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0, SV_NULL);
 		reply_fail(c, after);
 		return false;
 	}
@@ -544,7 +575,7 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 		return false;
 	if (c->reply.code / 100 != 2) {
 		if (opt->ehlo_cache_put)
-			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0);
+			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0, SV_NULL);
 		reply_fail(c, after);
 		return false;
 	}
@@ -554,8 +585,8 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 	parse_ehlo(c);
 	/* Observed: a different response replaces the cached one (a server no longer offering
 	 * PIPECONNECT loses its record); the commands already sent stand. */
-	if (c->offered != cached && opt->ehlo_cache_put)
-		opt->ehlo_cache_put(opt->ehlo_cache_ctx, c->offered);
+	if ((c->offered != cached || !sv_eq(c->auth_mechs, cached_mechs)) && opt->ehlo_cache_put)
+		opt->ehlo_cache_put(opt->ehlo_cache_ctx, c->offered, c->auth_mechs);
 	xbuf ignored;
 	event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
 	return true;
@@ -565,8 +596,16 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 static smtpc_conn *start_session(smtpc_conn *c)
 {
 	const smtpc_options *opt = c->opt;
-	if (start_early(c))
+	if (start_early(c)) {
+		/* Observed with Exim 4.96: a client that authenticates sends the first AUTH command
+		 * with the early EHLO (mechanisms from the cached response) and the rest of the
+		 * exchange, then MAIL, after the replies; with no common mechanism MAIL goes early. */
+		if ((opt->try_auth || opt->require_auth) && !authenticate(c)) {
+			c->usable = false;
+			return c;
+		}
 		return c;
+	}
 	if (!smtpc_get_reply(c, SV_LIT("initial connection"), false))
 		return c;
 	xbuf_putsv(&c->greeting.text, xbuf_sv(&c->reply.text));

@@ -120,6 +120,10 @@ typedef struct smtpc_options {
 	 * SMTPC_ERRNO_EXPANDFAIL and "deferred by smtp:connect event expansion: <result>". */
 	void (*event)(void *ctx, const char *name, sv data, xbuf *result);
 	void *event_ctx;
+	/* An authenticator the server refused (5xx; the next one is tried), for the transport's log
+	 * line ("<name> authenticator failed H=... <reply>", as Exim 4.96). May be NULL. */
+	void (*auth_failed)(void *ctx, const char *authenticator, sv reply);
+	void *auth_failed_ctx;
 	/* TLS (src/tls/tls_client_smtp.c). require_tls (hosts_require_tls): a server that does not
 	 * offer STARTTLS or refuses it fails the host with SMTPC_ERRNO_TLSREQUIRED, as Exim; without
 	 * it a refused STARTTLS leaves the session in clear. tls_on_connect (protocol = smtps):
@@ -149,16 +153,17 @@ typedef struct smtpc_options {
 	 * client sends EHLO right after connecting, without waiting for the banner, and the first
 	 * MAIL, RCPTs and DATA with it; it reads the banner and the EHLO reply before the MAIL
 	 * reply. ehlo_cache_put records what the host offered after every EHLO (a host that no
-	 * longer offers PIPECONNECT: the record goes). Not used with STARTTLS, AUTH, LMTP or TLS on
-	 * connect (the conversation then starts as usual). */
+	 * longer offers PIPECONNECT: the record goes), with its AUTH mechanisms (auth_mechs, space
+	 * separated): a client that authenticates sends its first AUTH command with the early EHLO.
+	 * Not used with STARTTLS, LMTP or TLS on connect (the conversation then starts as usual). */
 	bool pipe_connect;
 	/* utf8_downconvert for a message that needs SMTPUTF8: SMTPC_UTF8_NEVER (the recipients fail
 	 * when the server does not offer SMTPUTF8), SMTPC_UTF8_ALWAYS (the envelope goes as
 	 * A-labels, without SMTPUTF8, whatever the server offers), SMTPC_UTF8_IF_NEEDED (only when
 	 * it does not offer SMTPUTF8; Exim 4.96's transport default). */
 	int utf8_downconvert;
-	bool (*ehlo_cache_get)(void *ctx, unsigned *offered);
-	void (*ehlo_cache_put)(void *ctx, unsigned offered);
+	bool (*ehlo_cache_get)(void *ctx, unsigned *offered, xbuf *auth_mechs);
+	void (*ehlo_cache_put)(void *ctx, unsigned offered, sv auth_mechs);
 	void *ehlo_cache_ctx;
 } smtpc_options;
 

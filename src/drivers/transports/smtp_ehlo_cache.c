@@ -8,7 +8,7 @@
 
 #include "core/hintsdb.h"
 
-bool smtp_ehlo_cache_decode(sv value, long long *time_out, unsigned *offered)
+bool smtp_ehlo_cache_decode(sv value, long long *time_out, unsigned *offered, sv *auth_mechs)
 {
 	const char *sp = memchr(value.p, ' ', value.len);
 	if (sp == NULL)
@@ -17,6 +17,12 @@ bool smtp_ehlo_cache_decode(sv value, long long *time_out, unsigned *offered)
 	if (!sv_to_long(sv_make(value.p, (size_t)(sp - value.p)), &t) || t < 0)
 		return false;
 	sv hex = sv_make(sp + 1, value.len - (size_t)(sp + 1 - value.p));
+	sv mechs = SV_LIT("");
+	const char *sp2 = memchr(hex.p, ' ', hex.len);
+	if (sp2) {
+		mechs = sv_make(sp2 + 1, hex.len - (size_t)(sp2 + 1 - hex.p));
+		hex.len = (size_t)(sp2 - hex.p);
+	}
 	if (hex.len == 0 || hex.len > 8)
 		return false;
 	unsigned v = 0;
@@ -29,10 +35,12 @@ bool smtp_ehlo_cache_decode(sv value, long long *time_out, unsigned *offered)
 	}
 	*time_out = t;
 	*offered = v;
+	if (auth_mechs)
+		*auth_mechs = mechs;
 	return true;
 }
 
-static bool cache_get(void *ctx, unsigned *offered)
+static bool cache_get(void *ctx, unsigned *offered, xbuf *auth_mechs)
 {
 	smtp_ehlo_cache *ec = ctx;
 	xbuf err, v;
@@ -42,13 +50,16 @@ static bool cache_get(void *ctx, unsigned *offered)
 	if (db == NULL)
 		return false;
 	long long t;
-	bool ok = hintsdb_get(db, ec->key, &v) == 1 && smtp_ehlo_cache_decode(xbuf_sv(&v), &t, offered);
+	sv mechs;
+	bool ok = hintsdb_get(db, ec->key, &v) == 1 && smtp_ehlo_cache_decode(xbuf_sv(&v), &t, offered, &mechs);
+	if (ok)
+		xbuf_putsv(auth_mechs, mechs);
 	hintsdb_close(db);
 	return ok;
 }
 
 /* A host that does not offer PIPECONNECT has no record (Exim deletes it). */
-static void cache_put(void *ctx, unsigned offered)
+static void cache_put(void *ctx, unsigned offered, sv auth_mechs)
 {
 	smtp_ehlo_cache *ec = ctx;
 	xbuf err, v;
@@ -59,6 +70,8 @@ static void cache_put(void *ctx, unsigned offered)
 		return;
 	if (offered & SMTPC_OFFER_PIPECONNECT) {
 		xbuf_printf(&v, "%lld %x", (long long)time(NULL), offered);
+		if (auth_mechs.len)
+			xbuf_printf(&v, " " SV_FMT, SV_ARG(auth_mechs));
 		hintsdb_put(db, ec->key, xbuf_sv(&v));
 	} else
 		hintsdb_delete(db, ec->key);

@@ -657,7 +657,9 @@ static void test_auth(void)
 	/* A 4xx defers at once. */
 	step s3[] = { { "L", "250-mx\r\n250 AUTH PLAIN\r\n" }, { "L", "454 4.7.0 later\r\n" }, { 0, 0 } };
 	exchange(&x, &o, "220 mx\r\n", s3, &m, MSG, r, 1, 1);
-	CHECK_STR(xbuf_cstr(&r[0].message), "SMTP error from remote mail server after AUTH PLAIN: 454 4.7.0 later");
+	/* the initial response masked, a star a character (Exim 4.96) */
+	CHECK_STR(xbuf_cstr(&r[0].message), "SMTP error from remote mail server after AUTH PLAIN ********************: "
+		"454 4.7.0 later");
 
 	/* No AUTH offered; with hosts_try_auth the message goes unauthenticated. */
 	step s4[] = { { "L", "250 mx\r\n" }, { 0, 0 } };
@@ -793,16 +795,18 @@ typedef struct fake_cache {
 	unsigned last_put;
 } fake_cache;
 
-static bool fake_get(void *ctx, unsigned *offered)
+static bool fake_get(void *ctx, unsigned *offered, xbuf *auth_mechs)
 {
 	fake_cache *fc = ctx;
+	(void)auth_mechs;
 	*offered = fc->offered;
 	return fc->have;
 }
 
-static void fake_put(void *ctx, unsigned offered)
+static void fake_put(void *ctx, unsigned offered, sv auth_mechs)
 {
 	fake_cache *fc = ctx;
+	(void)auth_mechs;
 	fc->puts++;
 	fc->last_put = offered;
 }
