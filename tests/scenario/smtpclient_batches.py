@@ -44,9 +44,11 @@ class Conn:
 
 
 class BatchServer:
-    """Serves len(conns) connections one after the other. batches[n]: the batches of connection
-    n, each a list of items: a command line, or "<N bytes>" for message content (the content
-    itself is in bodies[n]). With Conn.early, batch 0 is what came before the banner."""
+    """Serves len(conns) connections one after the other (conns may also be a function of the
+    connection's number returning its Conn: then connections are served until wait()).
+    batches[n]: the batches of connection n, each a list of items: a command line, or "<N
+    bytes>" for message content (the content itself is in bodies[n]). With Conn.early, batch 0
+    is what came before the banner."""
 
     def __init__(self, conns, idle=0.4):
         self.conns, self.idle = conns, idle
@@ -60,11 +62,14 @@ class BatchServer:
 
     def _serve(self):
         self.sock.settimeout(60)
-        for spec in self.conns:
+        n = 0
+        while callable(self.conns) or n < len(self.conns):
             try:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            spec = self.conns(n) if callable(self.conns) else self.conns[n]
+            n += 1
             with conn:
                 self._one(conn, spec)
 
@@ -176,13 +181,21 @@ class BatchServer:
             if word in ("RSET", "MAIL", "EHLO", "HELO"):
                 st["rcpts"] = 0
             if word == "DATA" and r.startswith("354"):
-                st["in_data"] = True
+                if st["rcpts"]:
+                    st["in_data"] = True
+                else:
+                    r = "554 5.5.1 no valid recipients\r\n"
             if word == "QUIT":
                 spec.quit_seen = True
             out += r
         return out, b""
 
     def wait(self):
+        if callable(self.conns):
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.thread.join(60)
         self.sock.close()
 
