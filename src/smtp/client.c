@@ -695,7 +695,14 @@ void smtpc_close(smtpc_conn *c)
 {
 	if (c->fd < 0)
 		return;
-	if (c->usable) {
+	if (c->quit_sent) {
+		/* QUIT went with the data: its 221 is the reply left to read. */
+		if (c->tls_active && c->opt->tls_close)
+			c->opt->tls_close(c->opt->tls_ctx, false);
+		shutdown(c->fd, SHUT_WR);
+		smtpc_read_reply(&c->io, &c->reply, c->opt->command_timeout > 0 && c->opt->command_timeout < 5
+			? c->opt->command_timeout * 1000 : 5000);
+	} else if (c->usable) {
 		/* Wait briefly for the 221 so the server sees an orderly end, not a reset. */
 		if (smtpc_write_cmd(c, SV_LIT("QUIT"), true)) {
 			if (c->tls_active && c->opt->tls_close)

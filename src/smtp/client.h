@@ -215,6 +215,8 @@ typedef struct smtpc_conn {
 	/* private */
 	smtpc_reply reply;
 	bool need_rset;               /* a transaction was opened but not completed */
+	bool quit_with_data;          /* QUIT goes in the write of the coming end of data */
+	bool quit_sent;               /* QUIT went with the data (smtpc_message.quit_after) */
 	long long data_written;       /* bytes of the last message's data (Exim names them in a
 	                               * timeout after the end of data) */
 	/* result (added for TFO): a tfo_state (core/tfo_state.h), the " TFO" of delivery lines */
@@ -267,6 +269,12 @@ typedef struct smtpc_message {
 	 * anything else is sent, with its recipients and their results (NULL: not wanted). */
 	void (*txn_done)(void *ctx, const struct smtpc_rcpt *r, size_t n);
 	void *txn_ctx;
+	/* Asked (may be NULL) before the last transaction's data goes to a server offering
+	 * PIPELINING: true when nothing will follow on this connection, and QUIT then goes in the
+	 * same write as the data, as Exim 4.96 sends it (observed); smtpc_close only reads the
+	 * 221. */
+	bool (*quit_after)(void *ctx);
+	void *quit_ctx;
 } smtpc_message;
 
 typedef struct smtpc_rcpt {

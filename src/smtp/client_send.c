@@ -167,6 +167,17 @@ static void build_rcpt(smtpc_conn *c, const smtpc_rcpt *r, bool downcvt, xbuf *c
 	}
 }
 
+/* Flush the end of the data, with QUIT when it was decided to go along (quit_with_data). */
+static bool flush_data(smtpc_conn *c, sv after)
+{
+	if (c->quit_with_data) {
+		bio_write(&c->io, "QUIT\r\n", 6);
+		c->quit_with_data = false;
+		c->quit_sent = true;
+	}
+	return smtpc_flush(c, after);
+}
+
 /* Turn spool bytes into wire bytes: LF -> CRLF (unless the source is CRLF already) and, for
  * DATA, a '.' at the start of a line doubled. *bol tracks "at the beginning of a line". */
 static void to_wire(const smtpc_message *m, const char *p, size_t n, bool dots, bool *bol, xbuf *out)
@@ -292,7 +303,7 @@ static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, siz
 	bio_printf(&c->io, "BDAT %lld\r\n", sp.hdr_wire);
 	if (!bdat_write_range(c, m, buf, bufsize, 0, sp.hdr_end) || !bdat_write_last(c, m, &sp, buf, bufsize))
 		return -1;
-	return smtpc_flush(c, SV_LIT("end of data")) ? 2 : -1;
+	return flush_data(c, SV_LIT("end of data")) ? 2 : -1;
 }
 
 /* Pipelined CHUNKING, as Exim 4.96 (observed): the first BDAT goes in the batch with MAIL and
@@ -413,7 +424,7 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 		bio_write(&c->io, ".\r\n", 3);
 		c->data_written += 3;
 	}
-	bool ok = smtpc_flush(c, SV_LIT("end of data"));
+	bool ok = flush_data(c, SV_LIT("end of data"));
 	c->io.write_timeout_ms = saved;
 	return ok ? chunks : -1;
 }
@@ -501,6 +512,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	size_t after, bool *stop)
 {
 	bool downcvt = downconvert(c, m);
+	c->quit_with_data = false;
 	if (c->need_rset) {
 		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false))
 			return false;
@@ -559,7 +571,10 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 			goto lost;
 		if (bdat && (early_bdat = bdat_early(c, m, &sp)) < 0)
 			goto lost;
-		if (!smtpc_flush(c, xbuf_sv(&mail)))
+		/* Exim 4.96 pipelines QUIT with the last message's data (observed): for a whole
+		 * message in the first BDAT that is this write, even when every RCPT is refused. */
+		c->quit_with_data = after == 0 && !c->opt->lmtp && m->quit_after && m->quit_after(m->quit_ctx);
+		if (early_bdat == 1 ? !flush_data(c, xbuf_sv(&mail)) : !smtpc_flush(c, xbuf_sv(&mail)))
 			goto lost;
 		/* Exim 4.96 names the first BDAT, not MAIL, in the errors of a refused MAIL
 		 * (observed: "after pipelined end of data: 550 ..." for a whole message, "after
@@ -632,7 +647,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 			char buf[READ_SIZE];
 			int saved = c->io.write_timeout_ms;
 			c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
-			bool ok = bdat_write_last(c, m, &sp, buf, sizeof buf) && smtpc_flush(c, SV_LIT("end of data"));
+			bool ok = bdat_write_last(c, m, &sp, buf, sizeof buf) && flush_data(c, SV_LIT("end of data"));
 			c->io.write_timeout_ms = saved;
 			if (!ok)
 				goto lost;
@@ -758,6 +773,9 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 		if (m->txn_done)
 			m->txn_done(m->txn_ctx, r + off, k);
 	}
+	c->quit_with_data = false;
+	if (c->quit_sent)
+		c->usable = false;   /* it carries nothing more; smtpc_close reads the 221 */
 	return c->usable;
 }
 

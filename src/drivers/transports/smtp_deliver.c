@@ -471,6 +471,21 @@ static void rcpt_deferred(batch *b, address_item *a, const smtpc_rcpt *r, bool m
 		retry_text(b, 0, text, true), false, false);
 }
 
+/* smtpc_message.quit_after: nothing can follow on this connection (smtp_cont_may_follow). */
+typedef struct quit_ctx {
+	tp_ctx *c;
+	const driver_instance *t;
+	const smtpc_options *o;
+	sv host_name;
+	const int *sequence;
+} quit_ctx;
+
+static bool quit_after(void *ctx)
+{
+	quit_ctx *q = ctx;
+	return !smtp_cont_may_follow(q->c, q->t, q->o, q->host_name, *q->sequence);
+}
+
 /* smtpc_message.txn_done: journal the delivered recipients of each transaction before anything
  * more is sent (observed with Exim 4.96: a transport process killed in the second max_rcpt
  * transaction, or waiting for the reply to QUIT, leaves the recipients the server took
@@ -593,6 +608,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	m.txn_done = txn_done;
 	m.txn_ctx = &tj;
 	int sequence = 1;
+	quit_ctx qc = { c, b->t, &o, b->sh.name, &sequence };
+	m.quit_after = quit_after;
+	m.quit_ctx = &qc;
 	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
 	bool continued = conn != NULL;
 	/* A connection this worker kept from an earlier message to the same place (beyond Exim:
