@@ -292,18 +292,37 @@ static bool bdat_write_last(smtpc_conn *c, const smtpc_message *m, const bdat_sp
 	return bdat_write_range(c, m, buf, bufsize, sp->hdr_end, -1);
 }
 
+/* The reply to the headers' chunk, which Exim 4.96 reads before it sends the body's (observed,
+ * with and without PIPELINING: a refusal there, "SMTP error from remote mail server after
+ * [pipelined ]sending data block: 554 ...", ends the transaction without the body), then
+ * "BDAT <n> LAST" and the body. Returns 1 (the last chunk's reply to read), -2 (refused: the
+ * reply is in c->reply) or -1. */
+static int bdat_after_headers(smtpc_conn *c, const smtpc_message *m, const bdat_split *sp, sv hdr_after)
+{
+	char buf[READ_SIZE];
+	if (!smtpc_get_reply(c, hdr_after, false))
+		return -1;
+	if (c->reply.code / 100 != 2)
+		return -2;
+	int saved = c->io.write_timeout_ms;
+	c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
+	bool ok = bdat_write_last(c, m, sp, buf, sizeof buf) && flush_data(c, SV_LIT("end of data"));
+	c->io.write_timeout_ms = saved;
+	return ok ? 1 : -1;
+}
+
 /* Exim's layout for a CHUNKING message larger than its output buffer: "BDAT <n>" with the
- * headers up to and including the blank line, then "BDAT <n> LAST" with the body. Returns the
- * number of BDAT commands (2) or -1. */
+ * headers up to and including the blank line, then "BDAT <n> LAST" with the body (after the
+ * headers' reply, bdat_after_headers). Returns as that. */
 static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, size_t bufsize)
 {
 	bdat_split sp;
 	if (!bdat_sizes(c, m, buf, bufsize, &sp))
 		return -1;
 	bio_printf(&c->io, "BDAT %lld\r\n", sp.hdr_wire);
-	if (!bdat_write_range(c, m, buf, bufsize, 0, sp.hdr_end) || !bdat_write_last(c, m, &sp, buf, bufsize))
+	if (!bdat_write_range(c, m, buf, bufsize, 0, sp.hdr_end) || !smtpc_flush(c, SV_LIT("sending data block")))
 		return -1;
-	return flush_data(c, SV_LIT("end of data")) ? 2 : -1;
+	return bdat_after_headers(c, m, &sp, SV_LIT("sending data block"));
 }
 
 /* Pipelined CHUNKING, as Exim 4.96 (observed): the first BDAT goes in the batch with MAIL and
@@ -643,16 +662,19 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	}
 	if (naccepted > 0) {
 		int replies = early_bdat;
-		if (early_bdat == 2) {
-			char buf[READ_SIZE];
-			int saved = c->io.write_timeout_ms;
-			c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
-			bool ok = bdat_write_last(c, m, &sp, buf, sizeof buf) && flush_data(c, SV_LIT("end of data"));
-			c->io.write_timeout_ms = saved;
-			if (!ok)
-				goto lost;
-		} else if (!early_bdat)
+		if (early_bdat == 2)
+			replies = bdat_after_headers(c, m, &sp, SV_LIT("pipelined sending data block"));
+		else if (!early_bdat)
 			replies = send_body(c, m, bdat);
+		if (replies == -2) {
+			/* The headers' chunk refused: the body is not sent. */
+			sv hdr_after = pipe ? SV_LIT("pipelined sending data block") : SV_LIT("sending data block");
+			for (size_t i = 0; i < n; i++)
+				if (accepted[i])
+					reply_to_rcpt(c, &r[i], hdr_after, SMTPC_ERRNO_DATA4XX);
+			c->need_rset = true;
+			return true;
+		}
 		if (replies < 0)
 			goto lost;
 		/* BDAT: every non-last chunk has its own reply; a refusal there decides the message. */

@@ -29,8 +29,8 @@ class Conn:
 
     def __init__(self, banner="220 fake ESMTP\r\n", replies=None, eod="250 OK id=1\r\n", early=False,
                  bdat_no_rcpt="503 5.5.1 valid RCPT command must precede BDAT\r\n",
-                 other="500 unrecognized\r\n"):
-        self.other = other
+                 other="500 unrecognized\r\n", chunk="250 chunk\r\n"):
+        self.other, self.chunk = other, chunk
         self.banner, self.eod, self.early, self.bdat_no_rcpt = banner, eod, early, bdat_no_rcpt
         self.replies = dict(DEFAULT_REPLIES)
         self.replies.update(replies or {})
@@ -141,7 +141,7 @@ class BatchServer:
                         out += spec.eod if st["rcpts"] else spec.bdat_no_rcpt
                         st["rcpts"] = 0
                     else:
-                        out += "250 chunk\r\n" if st["rcpts"] else spec.bdat_no_rcpt
+                        out += spec.chunk if st["rcpts"] else spec.bdat_no_rcpt
                 continue
             if st["in_data"]:
                 end = -2 if data.startswith(b".\r\n") else data.find(b"\r\n.\r\n")

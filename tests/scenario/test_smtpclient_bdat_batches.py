@@ -6,7 +6,9 @@ Exim 4.96 (observed) puts the first BDAT in the batch with MAIL and the RCPTs: a
 8192 wire bytes whole ("BDAT <n> LAST" and its bytes), a larger one its headers' chunk
 ("BDAT <n>"), the body's chunk following after the RCPT replies when a recipient was accepted.
 A refused MAIL is named after that BDAT ("after pipelined end of data" / "after pipelined
-sending data block"); the BDAT's reply when no recipient was accepted is not logged.
+sending data block"); the BDAT's reply when no recipient was accepted is not logged. The reply
+to a headers' chunk is read before the body's chunk goes, with or without PIPELINING; a
+refusal there ends the transaction ("after [pipelined ]sending data block: 554 ...").
 
 When nothing will follow on the connection, QUIT goes in the same batch as the data (or after
 the RCPT replies when no data was sent), as Exim 4.96 sends it."""
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.skipif(shutil.which("exim") is None or os.geteuid() != 
 SMALL = (b"Subject: t\n\nbody\n",)
 BIG = (b"Subject: t\n\n" + (b"y" * 70 + b"\n") * 200,)   # 14400 body bytes on the wire
 PRDR_EHLO = "250-fake\r\n250-PIPELINING\r\n250-PRDR\r\n250 CHUNKING\r\n"
+NOPIPE_EHLO = "250-fake\r\n250 CHUNKING\r\n"
 
 CASES = {
     "small": ({}, {}, ["a@r.test"], SMALL),
@@ -37,7 +40,13 @@ CASES = {
     "big": ({}, {}, ["a@r.test"], BIG),
     "big_all_refused": ({"RCPT TO:<": "550 5.1.1 no\r\n"}, {}, ["a@r.test", "b@r.test"], BIG),
     "big_mail_451": ({"MAIL": "451 4.3.0 no mail now\r\n"}, {}, ["a@r.test"], BIG),
+    "big_headers_refused": ({}, {"chunk": "554 5.7.1 no headers like that\r\n"}, ["a@r.test"], BIG),
     "data_no_chunking": ({"EHLO": "250-fake\r\n250 PIPELINING\r\n"}, {}, ["a@r.test"], SMALL),
+    # without PIPELINING every command waits for its reply, the headers' chunk too
+    "no_pipelining_small": ({"EHLO": NOPIPE_EHLO}, {}, ["a@r.test", "b@r.test"], SMALL),
+    "no_pipelining_big": ({"EHLO": NOPIPE_EHLO}, {}, ["a@r.test"], BIG),
+    "no_pipelining_big_headers_refused": ({"EHLO": NOPIPE_EHLO}, {"chunk": "554 5.7.1 no headers like that\r\n"},
+                                          ["a@r.test"], BIG),
 }
 
 
