@@ -43,6 +43,15 @@ class Conn:
         return self.replies[best] if best else self.other
 
 
+def add_bytes(batch, n):
+    """Message content in a batch: "<N bytes>", one item for content that arrived in pieces."""
+    m = re.match(r"<(\d+) bytes>$", batch[-1]) if batch else None
+    if m:
+        batch[-1] = f"<{int(m.group(1)) + n} bytes>"
+    else:
+        batch.append(f"<{n} bytes>")
+
+
 class BatchServer:
     """Serves len(conns) connections one after the other (conns may also be a function of the
     connection's number returning its Conn: then connections are served until wait()).
@@ -50,7 +59,7 @@ class BatchServer:
     bytes>" for message content (the content itself is in bodies[n]). With Conn.early, batch 0
     is what came before the banner."""
 
-    def __init__(self, conns, idle=0.4):
+    def __init__(self, conns, idle=0.6):
         self.conns, self.idle = conns, idle
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -119,11 +128,30 @@ class BatchServer:
                     return
             if getattr(spec, "quit_seen", False):
                 return
+            if getattr(spec, "tls_now", False):
+                # STARTTLS answered 220: the rest of the connection is TLS ("<TLS>" marks it)
+                spec.tls_now = False
+                try:
+                    conn = spec.tls_context.wrap_socket(conn, server_side=True)
+                except OSError:
+                    return
+                batches.append(["<TLS>"])
+                pending = b""
             data = self._batch(conn, 20)
             if not data:
                 return
             batches.append([])
+            st = spec.state
+            was_in_data = st["in_data"]   # content after a 354 sent earlier
             out, pending = self._parse(spec, pending + data, batches[-1], body)
+            # A client never waits in the middle of a line, of BDAT bytes or of DATA content:
+            # a pause there (a loaded machine) does not end the batch.
+            while pending or st["bdat"] or (was_in_data and st["in_data"]):
+                more = self._batch(conn, 20)
+                if not more:
+                    return
+                more_out, pending = self._parse(spec, pending + more, batches[-1], body)
+                out += more_out
 
     def _parse(self, spec, data, batch, body):
         """Consume complete commands (and content) of data; returns (replies, rest)."""
@@ -133,7 +161,7 @@ class BatchServer:
             if st["bdat"]:
                 k = min(st["bdat"], len(data))
                 body[0] += data[:k]
-                batch.append(f"<{k} bytes>")
+                add_bytes(batch, k)
                 data = data[k:]
                 st["bdat"] -= k
                 if st["bdat"] == 0:
@@ -148,14 +176,14 @@ class BatchServer:
                 if end == -1 and data.endswith(b"\r\n"):
                     # content so far (the dot may come in the next batch)
                     body[0] += data
-                    batch.append(f"<{len(data)} bytes>")
+                    add_bytes(batch, len(data))
                     return out, b""
                 if end == -1:
                     return out, data
                 part = data[:end + 2] if end >= 0 else b""
                 body[0] += part
                 if part:
-                    batch.append(f"<{len(part)} bytes>")
+                    add_bytes(batch, len(part))
                 batch.append(".")
                 data = data[end + 5:] if end >= 0 else data[3:]
                 st["in_data"] = False
@@ -187,6 +215,8 @@ class BatchServer:
                     r = "554 5.5.1 no valid recipients\r\n"
             if word == "QUIT":
                 spec.quit_seen = True
+            if line.upper() == "STARTTLS" and r.startswith("220") and getattr(spec, "tls_context", None):
+                spec.tls_now = True
             out += r
         return out, b""
 
@@ -276,7 +306,8 @@ def read_log(d):
     """The main log without time stamps; message ids become M1, M2 ... in order of appearance."""
     ids, out = [], []
     for l in (d / "log" / "mainlog").read_text().splitlines():
-        body = l.split(" ", 2)[2]
+        parts = l.split(" ", 2)
+        body = parts[2] if len(parts) == 3 else l   # a continuation line has no time stamp
         for i in re.findall(r"\b\w{6}-\w{6}-\w{2}\b", body):
             if i not in ids:
                 ids.append(i)
