@@ -950,6 +950,49 @@ static void test_utf8_downconvert(void)
 	}
 }
 
+/* Exim 4.96's pipelining, observed (docs/smtp-client.md): with CHUNKING a small message's
+ * "BDAT <n> LAST" goes with MAIL and RCPT, and QUIT with the last data when quit_after says
+ * nothing follows. The server answers nothing until it has read QUIT, so a client that waited
+ * for any reply first would time out. */
+static bool yes_quit(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+static void test_quit_and_bdat_with_data(void)
+{
+	smtpc_options o = base_opts();
+	o.command_timeout = o.final_timeout = 2;
+	smtpc_message m = { .sender = SV_LIT("s@a.test"), .quit_after = yes_quit };
+	smtpc_rcpt r[1];
+	rcpts(r, 1, "a@b");
+	run x;
+	step s1[] = { { "L", EHLO_PIPE }, { "L", "" }, { "L", "" }, { "L", "250 ok\r\n250 ok\r\n354 go\r\n" },
+		{ "B", "" }, { "L", "250 done\r\n221 bye\r\n" }, { 0, 0 } };
+	exchange(&x, &o, "220 mx\r\n", s1, &m, MSG, r, 1, 1);
+	CHECK_INT(r[0].status, SMTPC_OK);
+	CHECK_STR(xbuf_cstr(&r[0].message), "250 done");
+	CHECK(x.c->quit_sent);
+	CHECK(strstr(x.transcript, "BODY Subject: t\\r\\n\\r\\n..a\\r\\nb\\r\\n\nC: QUIT\n") != NULL);
+
+	step s2[] = { { "L", "250-mx.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n" }, { "L", "" }, { "L", "" },
+		{ "C", "" }, { "L", "250 ok\r\n250 ok\r\n250 done\r\n221 bye\r\n" }, { 0, 0 } };
+	exchange(&x, &o, "220 mx\r\n", s2, &m, MSG, r, 1, 1);
+	CHECK_INT(r[0].status, SMTPC_OK);
+	CHECK(strstr(x.transcript, "C: MAIL FROM:<s@a.test>\nC: RCPT TO:<a@b>\nC: BDAT 21 LAST\n"
+		"DATA Subject: t\\r\\n\\r\\n.a\\r\\nb\\r\\n\nC: QUIT\n") != NULL);
+
+	/* Without quit_after, QUIT waits for the reply (and comes from smtpc_close). */
+	m.quit_after = NULL;
+	step s3[] = { { "L", EHLO_PIPE }, { "L", "250 ok\r\n" }, { "L", "250 ok\r\n" }, { "L", "354 go\r\n" },
+		{ "B", "250 done\r\n" }, { 0, 0 } };
+	exchange(&x, &o, "220 mx\r\n", s3, &m, MSG, r, 1, 1);
+	CHECK_INT(r[0].status, SMTPC_OK);
+	CHECK(!x.c->quit_sent);
+	CHECK(strstr(x.transcript, "\nC: QUIT\n") != NULL);
+}
+
 int main(void)
 {
 	arena_init_pools();
@@ -987,5 +1030,6 @@ int main(void)
 	RUN(test_starttls_hook);
 	RUN(test_spool_source);
 	RUN(test_events);
+	RUN(test_quit_and_bdat_with_data);
 	return unit_report("test_smtpclient");
 }
