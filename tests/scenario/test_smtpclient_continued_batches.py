@@ -33,7 +33,16 @@ EHLO = "250-fake\r\n250-PIPELINING\r\n250 DSN\r\n"
 MSG = b"Subject: t\n\nbody\n"
 
 
-def queue_run(who):
+AUTH_EHLO = "250-fake\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n"
+AUTHS = """begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  client_send = ^user^secret
+"""
+
+
+def queue_run(who, auth=False):
     phase = {"p": "refuse-bad"}
 
     def conn(n):
@@ -41,6 +50,8 @@ def queue_run(who):
             return Conn(replies={"EHLO": EHLO, "RCPT TO:<bad@": "550 5.1.1 no such\r\n"})
         if phase["p"] != "accept":
             return Conn(banner="421 busy\r\n")
+        if auth:
+            return Conn(replies={"EHLO": AUTH_EHLO, "AUTH PLAIN": "235 ok\r\n"})
         return Conn(replies={"EHLO": EHLO, "RCPT TO:<a@": "550 5.1.1 not a\r\n"})
     srv = BatchServer(conn)
     d = pathlib.Path(tempfile.mkdtemp(prefix="postern-cont-"))
@@ -54,8 +65,9 @@ def queue_run(who):
             users, tpuser, cmd = "exim_user = Debian-exim\nexim_group = Debian-exim", "  user = Debian-exim", "exim"
         else:
             users, tpuser, cmd = "exim_user = root\nexim_group = root", "", sb.postern_bin()
-        text = sb.CONF.format(d=d, users=users, tpuser=tpuser, port=srv.port, extra="",
-                              main="queue_run_in_order", auths="")
+        text = sb.CONF.format(d=d, users=users, tpuser=tpuser, port=srv.port,
+                              extra="  hosts_try_auth = *" if auth else "", main="queue_run_in_order",
+                              auths=AUTHS if auth else "")
         # bounces to s.test go to the same host as everything else
         text = text.replace("bounces:\n  driver = redirect\n  domains = s.test\n  data = :blackhole:\n", "")
         conf = d / "c.conf"
@@ -83,7 +95,7 @@ def queue_run(who):
         phase["p"] = "accept"
         run(["-qf"])
         wait_for("End queue run", 2)
-        wait_for(" Completed", 5)                  # both bounces included
+        wait_for(" Completed", 4 if auth else 5)   # the bounces included
         srv.wait()
         return srv.batches, sb.read_log(d)
     finally:
@@ -127,3 +139,17 @@ def test_continued_connection_with_bounce_as_exim():
     assert pr_m == ex_m
     assert '=> b@r.test R=r T=t H=127.0.0.1 [127.0.0.1]* C="250 OK id=1"' in ex_m["M4"]
     assert any(l.startswith("** a@r.test R=r T=t H=127.0.0.1 [127.0.0.1]*: SMTP error") for l in ex_m["M3"])
+
+
+def test_continued_authenticated_connection_as_exim():
+    """Authenticated (hosts_try_auth): AUTH once, on the first connection; A=plain on the first
+    message's line only (observed: Exim 4.96's continued deliveries do not name the
+    authenticator)."""
+    ex_b, ex_log = queue_run("exim", auth=True)
+    pr_b, pr_log = queue_run("postern", auth=True)
+    assert [bounce_sizes_out(c) for c in pr_b] == [bounce_sizes_out(c) for c in ex_b]
+    assert sum(x.startswith("AUTH PLAIN") for b in ex_b[-1] for x in b) == 1
+    ex_m, pr_m = by_message(ex_log), by_message(pr_log)
+    assert pr_m == ex_m
+    assert '=> sender@s.test R=r T=t H=127.0.0.1 [127.0.0.1] A=plain C="250 OK id=1"' in ex_m["M2"]
+    assert '=> a@r.test R=r T=t H=127.0.0.1 [127.0.0.1]* C="250 OK id=1"' in ex_m["M3"]
