@@ -304,7 +304,7 @@ static bool say_hello(smtpc_conn *c)
 			c->helo_response.code = c->reply.code;
 			parse_ehlo(c);
 			if (c->opt->pipe_connect && c->opt->ehlo_cache_put && !c->opt->lmtp)
-				c->opt->ehlo_cache_put(c->opt->ehlo_cache_ctx, c->offered, c->auth_mechs);
+				c->opt->ehlo_cache_put(c->opt->ehlo_cache_ctx, c->offered, c->auth_mechs, c->tls_active);
 			xbuf ignored;
 			event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
 			return true;
@@ -529,16 +529,22 @@ static bool start_early(smtpc_conn *c)
 		return false;
 	xbuf mechs;
 	xbuf_init(&mechs, c->a);
-	if (!opt->ehlo_cache_get(opt->ehlo_cache_ctx, &offered, &mechs))
+	unsigned tls_offered = 0;
+	if (!opt->ehlo_cache_get(opt->ehlo_cache_ctx, &offered, &tls_offered, &mechs))
 		return false;
 	unsigned need = SMTPC_OFFER_PIPECONNECT | SMTPC_OFFER_PIPELINING;
-	if ((offered & need) != need || ((offered & SMTPC_OFFER_STARTTLS) && opt->tls_start))
+	if ((offered & need) != need)
 		return false;
 	xbuf cmd;
 	xbuf_init(&cmd, c->a);
 	xbuf_printf(&cmd, "EHLO " SV_FMT, SV_ARG(opt->helo_name));
 	if (!smtpc_write_cmd(c, xbuf_sv(&cmd), false))
 		return false;
+	/* Observed with Exim 4.96: STARTTLS goes with the early EHLO (finish_early_tls). */
+	c->early_tls = (offered & SMTPC_OFFER_STARTTLS) && opt->tls_start;
+	if (c->early_tls && !smtpc_write_cmd(c, SV_LIT("STARTTLS"), true))
+		return false;
+	c->early_tls_offered = tls_offered;
 	c->early = true;
 	c->pipe_connect_used = true;
 	c->esmtp = true;
@@ -554,8 +560,12 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 {
 	const smtpc_options *opt = c->opt;
 	c->early = false;
+	bool no_banner = c->early_no_banner;
+	c->early_no_banner = false;
 	unsigned cached = c->offered;
 	sv cached_mechs = c->auth_mechs;
+	if (no_banner)
+		goto ehlo_reply;
 	if (!smtpc_get_reply(c, after, false))
 		return false;
 	xbuf_putsv(&c->greeting.text, xbuf_sv(&c->reply.text));
@@ -565,17 +575,18 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 	 * response goes. */
 	if (c->reply.code / 100 != 2) {
 		if (opt->ehlo_cache_put)
-			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0, SV_NULL);
+			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0, SV_NULL, false);
 		reply_fail(c, after);
 		return false;
 	}
 	if (connect_event_defers(c))
 		return false;
+ehlo_reply:
 	if (!smtpc_get_reply(c, after, false))
 		return false;
 	if (c->reply.code / 100 != 2) {
-		if (opt->ehlo_cache_put)
-			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0, SV_NULL);
+		if (opt->ehlo_cache_put && !no_banner)
+			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0, SV_NULL, false);
 		reply_fail(c, after);
 		return false;
 	}
@@ -585,11 +596,57 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 	parse_ehlo(c);
 	/* Observed: a different response replaces the cached one (a server no longer offering
 	 * PIPECONNECT loses its record); the commands already sent stand. */
-	if ((c->offered != cached || !sv_eq(c->auth_mechs, cached_mechs)) && opt->ehlo_cache_put)
-		opt->ehlo_cache_put(opt->ehlo_cache_ctx, c->offered, c->auth_mechs);
+	/* A changed clear record loses its part after STARTTLS, which is then written again. */
+	if ((c->offered != cached || !sv_eq(c->auth_mechs, cached_mechs) || (no_banner && c->ehlo_put_clear))
+		&& opt->ehlo_cache_put) {
+		opt->ehlo_cache_put(opt->ehlo_cache_ctx, c->offered, c->auth_mechs, no_banner);
+		c->ehlo_put_clear = !no_banner;
+	}
 	xbuf ignored;
 	event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
 	return true;
+}
+
+/* PIPECONNECT with STARTTLS, as Exim 4.96 (observed): EHLO and STARTTLS went before the
+ * banner; then the banner, the EHLO reply, STARTTLS's reply and the handshake. The EHLO after
+ * it goes without waiting, with the first transaction, when what the host offered under TLS
+ * last time allows (PIPELINING) and no authentication follows; otherwise the conversation goes
+ * on as usual. */
+static smtpc_conn *finish_early_tls(smtpc_conn *c)
+{
+	const smtpc_options *opt = c->opt;
+	c->early_tls = false;
+	if (!smtpc_early_finish(c, SV_LIT("STARTTLS")) || !smtpc_get_reply(c, SV_LIT("STARTTLS"), false))
+		return c;
+	c->usable = false;
+	if (c->reply.code / 100 != 2) {
+		/* as start_tls: on in clear, unless TLS is required */
+		if (opt->require_tls) {
+			tls_required_fail(c, "an attempt to start TLS failed");
+			return c;
+		}
+	} else {
+		if (!run_tls_hook(c))
+			return c;
+		unsigned t = c->early_tls_offered;
+		if ((t & SMTPC_OFFER_PIPELINING) && !opt->try_auth && !opt->require_auth && !opt->avoid_pipelining) {
+			xbuf cmd;
+			xbuf_init(&cmd, c->a);
+			xbuf_printf(&cmd, "EHLO " SV_FMT, SV_ARG(opt->helo_name));
+			if (!smtpc_write_cmd(c, xbuf_sv(&cmd), false))
+				return c;
+			c->early = c->early_no_banner = true;
+			c->offered = opt->try_chunking ? t : t & ~SMTPC_OFFER_CHUNKING;
+			c->usable = true;
+			return c;
+		}
+		if (!say_hello(c))
+			return c;
+	}
+	if ((opt->try_auth || opt->require_auth) && !authenticate(c))
+		return c;
+	c->usable = true;
+	return c;
 }
 
 /* From the greeting on. */
@@ -597,6 +654,8 @@ static smtpc_conn *start_session(smtpc_conn *c)
 {
 	const smtpc_options *opt = c->opt;
 	if (start_early(c)) {
+		if (c->early_tls)
+			return finish_early_tls(c);
 		/* Observed with Exim 4.96: a client that authenticates sends the first AUTH command
 		 * with the early EHLO (mechanisms from the cached response) and the rest of the
 		 * exchange, then MAIL, after the replies; with no common mechanism MAIL goes early. */

@@ -154,16 +154,20 @@ typedef struct smtpc_options {
 	 * MAIL, RCPTs and DATA with it; it reads the banner and the EHLO reply before the MAIL
 	 * reply. ehlo_cache_put records what the host offered after every EHLO (a host that no
 	 * longer offers PIPECONNECT: the record goes), with its AUTH mechanisms (auth_mechs, space
-	 * separated): a client that authenticates sends its first AUTH command with the early EHLO.
-	 * Not used with STARTTLS, LMTP or TLS on connect (the conversation then starts as usual). */
+	 * separated): a client that authenticates sends its first AUTH command with the early EHLO;
+	 * with STARTTLS cached (and tls_start), STARTTLS goes with the early EHLO and the EHLO after
+	 * the handshake with the first transaction. Not used with LMTP, TLS on connect or
+	 * require_tls (the conversation then starts as usual). */
 	bool pipe_connect;
 	/* utf8_downconvert for a message that needs SMTPUTF8: SMTPC_UTF8_NEVER (the recipients fail
 	 * when the server does not offer SMTPUTF8), SMTPC_UTF8_ALWAYS (the envelope goes as
 	 * A-labels, without SMTPUTF8, whatever the server offers), SMTPC_UTF8_IF_NEEDED (only when
 	 * it does not offer SMTPUTF8; Exim 4.96's transport default). */
 	int utf8_downconvert;
-	bool (*ehlo_cache_get)(void *ctx, unsigned *offered, xbuf *auth_mechs);
-	void (*ehlo_cache_put)(void *ctx, unsigned offered, sv auth_mechs);
+	/* offered: what the host offers in clear; *tls_offered: after STARTTLS (0: not known). */
+	bool (*ehlo_cache_get)(void *ctx, unsigned *offered, unsigned *tls_offered, xbuf *auth_mechs);
+	/* tls: the EHLO after STARTTLS (kept beside the clear one, which it must not replace) */
+	void (*ehlo_cache_put)(void *ctx, unsigned offered, sv auth_mechs, bool tls);
 	void *ehlo_cache_ctx;
 } smtpc_options;
 
@@ -226,6 +230,10 @@ typedef struct smtpc_conn {
 	/* private (PIPECONNECT): EHLO went before the banner; its reply and the banner are still
 	 * to be read (smtpc_early_finish) */
 	bool early;
+	/* private (PIPECONNECT with STARTTLS): STARTTLS went with the early EHLO; after the
+	 * handshake the EHLO went without waiting (early_no_banner: no banner to read then) */
+	bool early_tls, early_no_banner, ehlo_put_clear;
+	unsigned early_tls_offered;
 	/* result: the connection used PIPECONNECT */
 	bool pipe_connect_used;
 	/* result (added for the connection cache): the code of the first reply of the last

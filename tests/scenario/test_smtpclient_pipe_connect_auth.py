@@ -15,6 +15,7 @@ number (2, "No such file or directory"), where Postern writes 0 (documented)."""
 import os
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -102,3 +103,53 @@ def test_auth_as_exim(case):
         assert ex_b[1][0][:2] == ["EHLO client.test", "MAIL FROM:<sender@s.test>"]
     if case == "cram_response_454":
         assert "after " + "*" * 52 + ": 454 4.7.0 cram later" in ex_log[-1]
+
+
+# ---- PIPECONNECT with STARTTLS ----
+
+PC_TLS_CLEAR = "250-fake\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 PIPECONNECT\r\n"
+PC_TLS_CRYPT = "250-fake\r\n250-PIPELINING\r\n250 PIPECONNECT\r\n"
+
+
+class TlsConn(Conn):
+    """Offers STARTTLS in clear; after the handshake its EHLO reply no longer does."""
+
+    def reply(self, line):
+        if line.upper().startswith("EHLO") and getattr(self, "in_tls", False):
+            return PC_TLS_CRYPT
+        if line.upper() == "STARTTLS":
+            self.in_tls = True
+        return Conn.reply(self, line)
+
+
+def test_pipe_connect_starttls_as_exim(tmp_path):
+    """Observed with Exim 4.96: the second and third connections send EHLO and STARTTLS before
+    the banner and, after the handshake, EHLO with MAIL, RCPT and DATA (the record keeps what
+    the host offers in clear, STARTTLS included, beside what it offers under TLS). The cipher
+    names differ (GnuTLS and OpenSSL, docs/tls.md), so only the rest of the lines is compared."""
+    import ssl
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=fake.test"], check=True,
+                   capture_output=True, timeout=60)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+
+    def conns():
+        out = []
+        for early in (False, True, True):
+            c = TlsConn(replies={"EHLO": PC_TLS_CLEAR, "STARTTLS": "220 go ahead\r\n"}, early=early)
+            c.tls_context = ctx
+            out.append(c)
+        return out
+    r = compare(conns, ["a@r.test"], (b"Subject: t\n\nbody\n",), extra="  hosts_pipe_connect = *", times=3)
+    (ex_b, _, ex_log, ex_misc), (pr_b, _, pr_log, pr_misc) = r["exim"], r["postern"]
+    assert ex_b[1][:3] == [["EHLO client.test", "STARTTLS"], ["<TLS>"],
+                           ["EHLO client.test", "MAIL FROM:<sender@s.test>", "RCPT TO:<a@r.test>", "DATA"]]
+    assert pr_b == ex_b
+
+    def deliveries(log):
+        return [re.sub(r" X=\S+", " X=", l) for l in log if " => " in l]
+    assert deliveries(pr_log) == deliveries(ex_log)
+    assert len(deliveries(ex_log)) == 3
+    assert pr_misc == ex_misc == ["TIME 127.0.0.1:PORT.EHLO"]
