@@ -15,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "drivers/auths/auth_clients.h"
+#include "drivers/transports/smtp_ehlo_cache.h"
 #include "lib/arena.h"
 #include "lib/codec.h"
 #include "smtp/client.h"
@@ -914,6 +915,46 @@ static void test_pipe_connect_starttls(void)
 	CHECK_STR(xbuf_cstr(&x.c->greeting.text), "220 mx");
 }
 
+/* The PIPECONNECT record's value (table): the layout before the TLS part and the mechanisms
+ * still reads. */
+typedef struct rec_case {
+	const char *value;
+	bool ok;
+	long long time;
+	unsigned offered, tls_offered;
+	const char *mechs;
+} rec_case;
+
+static const rec_case rec_cases[] = {
+	{ "1700000000 5", true, 1700000000, 5, 0, "" },
+	{ "1700000000 1a2 PLAIN CRAM-MD5", true, 1700000000, 0x1a2, 0, "PLAIN CRAM-MD5" },
+	{ "1700000000 1a2/3f", true, 1700000000, 0x1a2, 0x3f, "" },
+	{ "1700000000 1a2/3f LOGIN", true, 1700000000, 0x1a2, 0x3f, "LOGIN" },
+	{ "1700000000", false, 0, 0, 0, "" },
+	{ "x 5", false, 0, 0, 0, "" },
+	{ "1700000000 5/zz", false, 0, 0, 0, "" },
+	{ "1700000000 /5", false, 0, 0, 0, "" },
+	{ "1700000000 123456789", false, 0, 0, 0, "" },
+};
+
+static void test_ehlo_record(void)
+{
+	for (size_t i = 0; i < sizeof rec_cases / sizeof rec_cases[0]; i++) {
+		const rec_case *rc = &rec_cases[i];
+		long long t = 0;
+		unsigned off = 0, tls = 99;
+		sv mechs = SV_NULL;
+		bool ok = smtp_ehlo_cache_decode(sv_cstr(rc->value), &t, &off, &tls, &mechs);
+		CHECK_INT(ok, rc->ok);
+		if (!ok)
+			continue;
+		CHECK_INT(t, rc->time);
+		CHECK_INT(off, rc->offered);
+		CHECK_INT(tls, rc->tls_offered);
+		CHECK(sv_eq_cstr(mechs, rc->mechs));
+	}
+}
+
 /* utf8_downconvert (table): the envelope in A-label form, no SMTPUTF8 parameter. */
 typedef struct u8_case {
 	int mode;
@@ -1048,6 +1089,7 @@ int main(void)
 	RUN(test_prdr);
 	RUN(test_pipe_connect);
 	RUN(test_pipe_connect_starttls);
+	RUN(test_ehlo_record);
 	RUN(test_utf8_downconvert);
 	RUN(test_max_rcpt_and_reuse);
 	RUN(test_helo_fallback_and_errors);
