@@ -545,6 +545,7 @@ static bool start_early(smtpc_conn *c)
 	if (c->early_tls && !smtpc_write_cmd(c, SV_LIT("STARTTLS"), true))
 		return false;
 	c->early_tls_offered = tls_offered;
+	c->early_tls_mechs = sv_tainted(xbuf_sv(&mechs));
 	c->early = true;
 	c->pipe_connect_used = true;
 	c->esmtp = true;
@@ -629,7 +630,7 @@ static smtpc_conn *finish_early_tls(smtpc_conn *c)
 		if (!run_tls_hook(c))
 			return c;
 		unsigned t = c->early_tls_offered;
-		if ((t & SMTPC_OFFER_PIPELINING) && !opt->try_auth && !opt->require_auth && !opt->avoid_pipelining) {
+		if ((t & SMTPC_OFFER_PIPELINING) && !opt->avoid_pipelining) {
 			xbuf cmd;
 			xbuf_init(&cmd, c->a);
 			xbuf_printf(&cmd, "EHLO " SV_FMT, SV_ARG(opt->helo_name));
@@ -637,6 +638,11 @@ static smtpc_conn *finish_early_tls(smtpc_conn *c)
 				return c;
 			c->early = c->early_no_banner = true;
 			c->offered = opt->try_chunking ? t : t & ~SMTPC_OFFER_CHUNKING;
+			/* Observed: the first AUTH command goes with that EHLO too (mechanisms as
+			 * offered under TLS last time). */
+			c->auth_mechs = c->early_tls_mechs;
+			if ((opt->try_auth || opt->require_auth) && !authenticate(c))
+				return c;
 			c->usable = true;
 			return c;
 		}

@@ -234,6 +234,7 @@ typedef struct smtpc_conn {
 	 * handshake the EHLO went without waiting (early_no_banner: no banner to read then) */
 	bool early_tls, early_no_banner, ehlo_put_clear;
 	unsigned early_tls_offered;
+	sv early_tls_mechs;
 	/* result: the connection used PIPECONNECT */
 	bool pipe_connect_used;
 	/* result (added for the connection cache): the code of the first reply of the last

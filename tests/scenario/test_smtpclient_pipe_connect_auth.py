@@ -109,24 +109,29 @@ def test_auth_as_exim(case):
 
 PC_TLS_CLEAR = "250-fake\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 PIPECONNECT\r\n"
 PC_TLS_CRYPT = "250-fake\r\n250-PIPELINING\r\n250 PIPECONNECT\r\n"
+PC_TLS_CRYPT_AUTH = "250-fake\r\n250-PIPELINING\r\n250-AUTH PLAIN\r\n250 PIPECONNECT\r\n"
 
 
 class TlsConn(Conn):
-    """Offers STARTTLS in clear; after the handshake its EHLO reply no longer does."""
+    """Offers STARTTLS in clear; after the handshake its EHLO reply no longer does (and offers
+    AUTH PLAIN when auth)."""
+    auth = False
 
     def reply(self, line):
         if line.upper().startswith("EHLO") and getattr(self, "in_tls", False):
-            return PC_TLS_CRYPT
+            return PC_TLS_CRYPT_AUTH if self.auth else PC_TLS_CRYPT
         if line.upper() == "STARTTLS":
             self.in_tls = True
         return Conn.reply(self, line)
 
 
-def test_pipe_connect_starttls_as_exim(tmp_path):
+@pytest.mark.parametrize("auth", [False, True], ids=["plain", "auth"])
+def test_pipe_connect_starttls_as_exim(tmp_path, auth):
     """Observed with Exim 4.96: the second and third connections send EHLO and STARTTLS before
     the banner and, after the handshake, EHLO with MAIL, RCPT and DATA (the record keeps what
-    the host offers in clear, STARTTLS included, beside what it offers under TLS). The cipher
-    names differ (GnuTLS and OpenSSL, docs/tls.md), so only the rest of the lines is compared."""
+    the host offers in clear, STARTTLS included, beside what it offers under TLS); a client that
+    authenticates sends EHLO and AUTH PLAIN there, then MAIL. The cipher names differ (GnuTLS
+    and OpenSSL, docs/tls.md), so only the rest of the lines is compared."""
     import ssl
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
@@ -138,14 +143,16 @@ def test_pipe_connect_starttls_as_exim(tmp_path):
     def conns():
         out = []
         for early in (False, True, True):
-            c = TlsConn(replies={"EHLO": PC_TLS_CLEAR, "STARTTLS": "220 go ahead\r\n"}, early=early)
-            c.tls_context = ctx
+            c = TlsConn(replies={"EHLO": PC_TLS_CLEAR, "STARTTLS": "220 go ahead\r\n",
+                                 "AUTH PLAIN": "235 2.7.0 ok\r\n"}, early=early)
+            c.tls_context, c.auth = ctx, auth
             out.append(c)
         return out
-    r = compare(conns, ["a@r.test"], (b"Subject: t\n\nbody\n",), extra="  hosts_pipe_connect = *", times=3)
+    r = compare(conns, ["a@r.test"], (b"Subject: t\n\nbody\n",),
+                extra="  hosts_pipe_connect = *" + ("\n" + TRY if auth else ""), auths=AUTHS if auth else "", times=3)
     (ex_b, _, ex_log, ex_misc), (pr_b, _, pr_log, pr_misc) = r["exim"], r["postern"]
-    assert ex_b[1][:3] == [["EHLO client.test", "STARTTLS"], ["<TLS>"],
-                           ["EHLO client.test", "MAIL FROM:<sender@s.test>", "RCPT TO:<a@r.test>", "DATA"]]
+    after_tls = ["AUTH PLAIN AHVzZXIAc2VjcmV0"] if auth else ["MAIL FROM:<sender@s.test>", "RCPT TO:<a@r.test>", "DATA"]
+    assert ex_b[1][:3] == [["EHLO client.test", "STARTTLS"], ["<TLS>"], ["EHLO client.test"] + after_tls]
     assert pr_b == ex_b
 
     def deliveries(log):
