@@ -144,6 +144,8 @@ typedef struct address_item {
 	bool tls_dane_verified;           /* the TLS client: verified by DANE (CV=dane) */
 	bool chunking_used;               /* the message went with BDAT: " K" in the => line */
 	bool prdr_used;                   /* the message went with PRDR: " PRDR" in the => line */
+	sv auth_used;                     /* the smtp client authenticator that authenticated the
+	                                   * connection: " A=<name>" in the => line */
 	bool utf8_downconverted;          /* its envelope went as A-labels (utf8_downconvert): the =>
 	                                   * line shows that form, then the address in <> */
 	bool host_used_continued;         /* over a connection passed on from another message (-MC):

@@ -118,6 +118,24 @@ bool dcont_wait_next(const spool_config *sc, const char *transport, sv host_name
 	return found;
 }
 
+bool dcont_wait_any(const spool_config *sc, const char *transport, sv host_name)
+{
+	if (!transport || host_name.len == 0)
+		return false;
+	arena_mark mk = arena_getmark(pool_scratch);
+	xbuf err, v;
+	xbuf_init(&err, pool_scratch);
+	xbuf_init(&v, pool_scratch);
+	bool found = false;
+	hintsdb *db = hintsdb_open(sc->directory, db_name(transport), true, &err);
+	if (db) {
+		found = hintsdb_get(db, host_name, &v) == 1;
+		hintsdb_close(db);
+	}
+	arena_reset(pool_scratch, mk);
+	return found;
+}
+
 /* Everything but the connection and the queue runner's pipe is closed before the exec: an
  * inherited result pipe would keep the delivery process that started us waiting. */
 void dcont_close_fds_except(int keep_a, int keep_b)

@@ -63,6 +63,10 @@ void dcont_wait_add_hosts(const spool_config *sc, const address_item *a, const c
 bool dcont_wait_next(const spool_config *sc, const char *transport, sv host_name,
 	const char *current_id, char *id_out);
 
+/* Whether host_name has a wait record at all (read-only; a message may be waiting): the smtp
+ * transport asks before the data, to send QUIT with it when none is. */
+bool dcont_wait_any(const spool_config *sc, const char *transport, sv host_name);
+
 /* What a hand-over of a connection to the next message carries (the -MC arguments). */
 typedef struct dcont_handoff {
 	const char *transport;

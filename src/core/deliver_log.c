@@ -225,6 +225,10 @@ void dlog_format_success(const address_item *a, const driver_instance *t, bool l
 	put_router_transport(a, out);
 	put_host(a, out);
 	put_tls(a, out);
+	if (a->auth_used.len) {
+		xbuf_puts(out, " A=");
+		put_printable(out, a->auth_used);
+	}
 	if (a->prdr_used)
 		xbuf_puts(out, " PRDR");   /* as Exim 4.96, before K, whatever the selector */
 	if (a->chunking_used)

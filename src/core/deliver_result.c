@@ -33,6 +33,8 @@ enum dres_tag {
 	T_PRDR,
 	/* The address went as A-labels (utf8_downconvert). */
 	T_UTF8_DOWNCVT,
+	/* The smtp client authenticator of the connection (A=). */
+	T_AUTH_USED,
 };
 
 #define MAX_RETRIES_PER_ADDR 64
@@ -128,6 +130,8 @@ void dres_encode(xbuf *out, uint32_t index, const address_item *a)
 		put_int(&p, T_PRDR, 1);
 	if (a->utf8_downconverted)
 		put_int(&p, T_UTF8_DOWNCVT, 1);
+	if (a->auth_used.len)
+		put_str(&p, T_AUTH_USED, a->auth_used);
 	int nr = 0;
 	for (const addr_retry *r = a->retries; r && nr < MAX_RETRIES_PER_ADDR; r = r->next, nr++) {
 		put_int(&p, T_RETRY_BEGIN, 0);
@@ -270,6 +274,7 @@ static bool parse_payload(arena *a, const unsigned char *p, size_t n, address_it
 		case T_TXN_FIRST: img->txn_first = iv != 0; break;
 		case T_PRDR: img->prdr_used = iv != 0; break;
 		case T_UTF8_DOWNCVT: img->utf8_downconverted = iv != 0; break;
+		case T_AUTH_USED: img->auth_used = sval; break;
 		case T_TFO: img->tcp_fastopen = iv == TFO_USED_DATA ? TFO_USED_DATA : iv ? TFO_USED : TFO_NOT_USED; break;
 		case T_RETRY_BEGIN:
 			if (in_retry || ++nretries > MAX_RETRIES_PER_ADDR) {
@@ -389,6 +394,7 @@ bool dres_decode(arena *a, const void *buf, size_t len, address_item **addrs, bo
 		t->tcp_fastopen = img.tcp_fastopen;
 		t->prdr_used = img.prdr_used;
 		t->utf8_downconverted = img.utf8_downconverted;
+		t->auth_used = img.auth_used;
 		t->retries = img.retries;
 		got[index] = true;
 		off += 8 + plen + 4;

@@ -304,7 +304,7 @@ static bool say_hello(smtpc_conn *c)
 			c->helo_response.code = c->reply.code;
 			parse_ehlo(c);
 			if (c->opt->pipe_connect && c->opt->ehlo_cache_put && !c->opt->lmtp)
-				c->opt->ehlo_cache_put(c->opt->ehlo_cache_ctx, c->offered);
+				c->opt->ehlo_cache_put(c->opt->ehlo_cache_ctx, c->offered, c->auth_mechs, c->tls_active);
 			xbuf ignored;
 			event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
 			return true;
@@ -374,20 +374,47 @@ typedef struct auth_link {
 	smtpc_conn *c;
 	sv mech;
 	bool lost;
-	bool first;
+	bool first;    /* the next line is the AUTH command */
+	xbuf last;     /* the last line sent, masked, for error messages */
 } auth_link;
 
 static int auth_command(void *ctx, sv line, xbuf *reply_text)
 {
 	auth_link *l = ctx;
 	smtpc_conn *c = l->c;
-	/* Name only the mechanism in messages: the rest of the line may carry secrets. */
+	/* Messages name the command with its secrets masked, as Exim 4.96 (observed): "AUTH
+	 * PLAIN ****************" (a star per character of the initial response), a response
+	 * line all stars. */
 	xbuf after;
 	xbuf_init(&after, c->a);
-	xbuf_printf(&after, "AUTH " SV_FMT, SV_ARG(l->mech));
+	size_t keep = 0;
+	if (l->first) {
+		xbuf_printf(&after, "AUTH " SV_FMT, SV_ARG(l->mech));
+		keep = after.len < line.len ? after.len + 1 : line.len;
+		if (keep > after.len)
+			xbuf_putc(&after, ' ');
+	}
+	for (size_t i = keep; i < line.len; i++)
+		xbuf_putc(&after, '*');
+	l->first = false;
+	xbuf_reset(&l->last);
+	xbuf_putsv(&l->last, xbuf_sv(&after));
 	bio_write(&c->io, line.p, line.len);
 	bio_write(&c->io, "\r\n", 2);
-	if (!smtpc_flush(c, xbuf_sv(&after)) || !smtpc_get_reply(c, xbuf_sv(&after), false)) {
+	if (!smtpc_flush(c, xbuf_sv(&after))) {
+		l->lost = true;
+		xbuf_putsv(reply_text, xbuf_sv(&c->message));
+		return 0;
+	}
+	/* PIPECONNECT: the AUTH command went with the early EHLO (as Exim 4.96 sends it); the
+	 * banner and the EHLO reply come first. Observed: a refusing banner is named after the
+	 * AUTH command. */
+	if (c->early && !smtpc_early_finish(c, xbuf_sv(&after))) {
+		l->lost = true;
+		xbuf_putsv(reply_text, xbuf_sv(&c->message));
+		return 0;
+	}
+	if (!smtpc_get_reply(c, xbuf_sv(&after), false)) {
 		l->lost = true;
 		xbuf_putsv(reply_text, xbuf_sv(&c->message));
 		return 0;
@@ -432,7 +459,8 @@ static bool authenticate(smtpc_conn *c)
 				if (xp_expand_bool(c->opt->env, sv_cstr(cond), &yes, &err) != XP_OK || !yes)
 					continue;
 			}
-			auth_link link = { c, mech, false, true };
+			auth_link link = { c, mech, false, true, { 0 } };
+			xbuf_init(&link.last, c->a);
 			auth_client_io io = { auth_command, &link };
 			auth_client_ctx ac;
 			auth_client_ctx_init(&ac, c->a, c->opt->env, &io);
@@ -450,18 +478,17 @@ static bool authenticate(smtpc_conn *c)
 				int err = ac.err.len ? SMTPC_ERRNO_AUTHFAIL : 0;
 				if (ac.err.len)
 					xbuf_putsv(&m, xbuf_sv(&ac.err));
-				else {
-					xbuf after;
-					xbuf_init(&after, c->a);
-					xbuf_printf(&after, "AUTH " SV_FMT, SV_ARG(mech));
-					smtpc_error_text(c, xbuf_sv(&after), &m);
-				}
+				else
+					smtpc_error_text(c, xbuf_sv(&link.last), &m);
 				smtpc_write_cmd(c, SV_LIT("QUIT"), true);
 				smtpc_host_fail(c, SMTPC_DEFER, err, ac.code, xbuf_sv(&m));
 				return false;
 			}
-			if (rc == AUTH_FAIL)
+			if (rc == AUTH_FAIL) {
 				fail_reason = "authentication attempt(s) failed";
+				if (c->opt->auth_failed && ac.code / 100 == 5)
+					c->opt->auth_failed(c->opt->auth_failed_ctx, d->name, xbuf_sv(&ac.reply));
+			}
 			/* AUTH_FAIL or a forced expansion failure: try the next one. */
 		}
 	}
@@ -498,22 +525,32 @@ static bool start_early(smtpc_conn *c)
 	const smtpc_options *opt = c->opt;
 	unsigned offered;
 	if (!opt->pipe_connect || !opt->ehlo_cache_get || opt->lmtp || opt->avoid_esmtp || opt->tls_on_connect
-		|| opt->require_tls || opt->try_auth || opt->require_auth || c->tls_active)
+		|| opt->require_tls || c->tls_active)
 		return false;
-	if (!opt->ehlo_cache_get(opt->ehlo_cache_ctx, &offered))
+	xbuf mechs;
+	xbuf_init(&mechs, c->a);
+	unsigned tls_offered = 0;
+	if (!opt->ehlo_cache_get(opt->ehlo_cache_ctx, &offered, &tls_offered, &mechs))
 		return false;
 	unsigned need = SMTPC_OFFER_PIPECONNECT | SMTPC_OFFER_PIPELINING;
-	if ((offered & need) != need || ((offered & SMTPC_OFFER_STARTTLS) && opt->tls_start))
+	if ((offered & need) != need)
 		return false;
 	xbuf cmd;
 	xbuf_init(&cmd, c->a);
 	xbuf_printf(&cmd, "EHLO " SV_FMT, SV_ARG(opt->helo_name));
 	if (!smtpc_write_cmd(c, xbuf_sv(&cmd), false))
 		return false;
+	/* Observed with Exim 4.96: STARTTLS goes with the early EHLO (finish_early_tls). */
+	c->early_tls = (offered & SMTPC_OFFER_STARTTLS) && opt->tls_start;
+	if (c->early_tls && !smtpc_write_cmd(c, SV_LIT("STARTTLS"), true))
+		return false;
+	c->early_tls_offered = tls_offered;
+	c->early_tls_mechs = sv_tainted(xbuf_sv(&mechs));
 	c->early = true;
 	c->pipe_connect_used = true;
 	c->esmtp = true;
 	c->offered = offered;
+	c->auth_mechs = sv_tainted(xbuf_sv(&mechs));
 	if (!opt->try_chunking)
 		c->offered &= ~SMTPC_OFFER_CHUNKING;
 	c->usable = true;
@@ -524,7 +561,12 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 {
 	const smtpc_options *opt = c->opt;
 	c->early = false;
+	bool no_banner = c->early_no_banner;
+	c->early_no_banner = false;
 	unsigned cached = c->offered;
+	sv cached_mechs = c->auth_mechs;
+	if (no_banner)
+		goto ehlo_reply;
 	if (!smtpc_get_reply(c, after, false))
 		return false;
 	xbuf_putsv(&c->greeting.text, xbuf_sv(&c->reply.text));
@@ -534,17 +576,18 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 	 * response goes. */
 	if (c->reply.code / 100 != 2) {
 		if (opt->ehlo_cache_put)
-			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0);
+			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0, SV_NULL, false);
 		reply_fail(c, after);
 		return false;
 	}
 	if (connect_event_defers(c))
 		return false;
+ehlo_reply:
 	if (!smtpc_get_reply(c, after, false))
 		return false;
 	if (c->reply.code / 100 != 2) {
-		if (opt->ehlo_cache_put)
-			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0);
+		if (opt->ehlo_cache_put && !no_banner)
+			opt->ehlo_cache_put(opt->ehlo_cache_ctx, 0, SV_NULL, false);
 		reply_fail(c, after);
 		return false;
 	}
@@ -554,19 +597,80 @@ bool smtpc_early_finish(smtpc_conn *c, sv after)
 	parse_ehlo(c);
 	/* Observed: a different response replaces the cached one (a server no longer offering
 	 * PIPECONNECT loses its record); the commands already sent stand. */
-	if (c->offered != cached && opt->ehlo_cache_put)
-		opt->ehlo_cache_put(opt->ehlo_cache_ctx, c->offered);
+	/* A changed clear record loses its part after STARTTLS, which is then written again. */
+	if ((c->offered != cached || !sv_eq(c->auth_mechs, cached_mechs) || (no_banner && c->ehlo_put_clear))
+		&& opt->ehlo_cache_put) {
+		opt->ehlo_cache_put(opt->ehlo_cache_ctx, c->offered, c->auth_mechs, no_banner);
+		c->ehlo_put_clear = !no_banner;
+	}
 	xbuf ignored;
 	event(c, "smtp:ehlo", xbuf_sv(&c->helo_response.text), &ignored);
 	return true;
+}
+
+/* PIPECONNECT with STARTTLS, as Exim 4.96 (observed): EHLO and STARTTLS went before the
+ * banner; then the banner, the EHLO reply, STARTTLS's reply and the handshake. The EHLO after
+ * it goes without waiting, with the first transaction, when what the host offered under TLS
+ * last time allows (PIPELINING) and no authentication follows; otherwise the conversation goes
+ * on as usual. */
+static smtpc_conn *finish_early_tls(smtpc_conn *c)
+{
+	const smtpc_options *opt = c->opt;
+	c->early_tls = false;
+	if (!smtpc_early_finish(c, SV_LIT("STARTTLS")) || !smtpc_get_reply(c, SV_LIT("STARTTLS"), false))
+		return c;
+	c->usable = false;
+	if (c->reply.code / 100 != 2) {
+		/* as start_tls: on in clear, unless TLS is required */
+		if (opt->require_tls) {
+			tls_required_fail(c, "an attempt to start TLS failed");
+			return c;
+		}
+	} else {
+		if (!run_tls_hook(c))
+			return c;
+		unsigned t = c->early_tls_offered;
+		if ((t & SMTPC_OFFER_PIPELINING) && !opt->avoid_pipelining) {
+			xbuf cmd;
+			xbuf_init(&cmd, c->a);
+			xbuf_printf(&cmd, "EHLO " SV_FMT, SV_ARG(opt->helo_name));
+			if (!smtpc_write_cmd(c, xbuf_sv(&cmd), false))
+				return c;
+			c->early = c->early_no_banner = true;
+			c->offered = opt->try_chunking ? t : t & ~SMTPC_OFFER_CHUNKING;
+			/* Observed: the first AUTH command goes with that EHLO too (mechanisms as
+			 * offered under TLS last time). */
+			c->auth_mechs = c->early_tls_mechs;
+			if ((opt->try_auth || opt->require_auth) && !authenticate(c))
+				return c;
+			c->usable = true;
+			return c;
+		}
+		if (!say_hello(c))
+			return c;
+	}
+	if ((opt->try_auth || opt->require_auth) && !authenticate(c))
+		return c;
+	c->usable = true;
+	return c;
 }
 
 /* From the greeting on. */
 static smtpc_conn *start_session(smtpc_conn *c)
 {
 	const smtpc_options *opt = c->opt;
-	if (start_early(c))
+	if (start_early(c)) {
+		if (c->early_tls)
+			return finish_early_tls(c);
+		/* Observed with Exim 4.96: a client that authenticates sends the first AUTH command
+		 * with the early EHLO (mechanisms from the cached response) and the rest of the
+		 * exchange, then MAIL, after the replies; with no common mechanism MAIL goes early. */
+		if ((opt->try_auth || opt->require_auth) && !authenticate(c)) {
+			c->usable = false;
+			return c;
+		}
 		return c;
+	}
 	if (!smtpc_get_reply(c, SV_LIT("initial connection"), false))
 		return c;
 	xbuf_putsv(&c->greeting.text, xbuf_sv(&c->reply.text));
@@ -656,7 +760,14 @@ void smtpc_close(smtpc_conn *c)
 {
 	if (c->fd < 0)
 		return;
-	if (c->usable) {
+	if (c->quit_sent) {
+		/* QUIT went with the data: its 221 is the reply left to read. */
+		if (c->tls_active && c->opt->tls_close)
+			c->opt->tls_close(c->opt->tls_ctx, false);
+		shutdown(c->fd, SHUT_WR);
+		smtpc_read_reply(&c->io, &c->reply, c->opt->command_timeout > 0 && c->opt->command_timeout < 5
+			? c->opt->command_timeout * 1000 : 5000);
+	} else if (c->usable) {
 		/* Wait briefly for the 221 so the server sees an orderly end, not a reset. */
 		if (smtpc_write_cmd(c, SV_LIT("QUIT"), true)) {
 			if (c->tls_active && c->opt->tls_close)

@@ -120,6 +120,10 @@ typedef struct smtpc_options {
 	 * SMTPC_ERRNO_EXPANDFAIL and "deferred by smtp:connect event expansion: <result>". */
 	void (*event)(void *ctx, const char *name, sv data, xbuf *result);
 	void *event_ctx;
+	/* An authenticator the server refused (5xx; the next one is tried), for the transport's log
+	 * line ("<name> authenticator failed H=... <reply>", as Exim 4.96). May be NULL. */
+	void (*auth_failed)(void *ctx, const char *authenticator, sv reply);
+	void *auth_failed_ctx;
 	/* TLS (src/tls/tls_client_smtp.c). require_tls (hosts_require_tls): a server that does not
 	 * offer STARTTLS or refuses it fails the host with SMTPC_ERRNO_TLSREQUIRED, as Exim; without
 	 * it a refused STARTTLS leaves the session in clear. tls_on_connect (protocol = smtps):
@@ -149,16 +153,21 @@ typedef struct smtpc_options {
 	 * client sends EHLO right after connecting, without waiting for the banner, and the first
 	 * MAIL, RCPTs and DATA with it; it reads the banner and the EHLO reply before the MAIL
 	 * reply. ehlo_cache_put records what the host offered after every EHLO (a host that no
-	 * longer offers PIPECONNECT: the record goes). Not used with STARTTLS, AUTH, LMTP or TLS on
-	 * connect (the conversation then starts as usual). */
+	 * longer offers PIPECONNECT: the record goes), with its AUTH mechanisms (auth_mechs, space
+	 * separated): a client that authenticates sends its first AUTH command with the early EHLO;
+	 * with STARTTLS cached (and tls_start), STARTTLS goes with the early EHLO and the EHLO after
+	 * the handshake with the first transaction. Not used with LMTP, TLS on connect or
+	 * require_tls (the conversation then starts as usual). */
 	bool pipe_connect;
 	/* utf8_downconvert for a message that needs SMTPUTF8: SMTPC_UTF8_NEVER (the recipients fail
 	 * when the server does not offer SMTPUTF8), SMTPC_UTF8_ALWAYS (the envelope goes as
 	 * A-labels, without SMTPUTF8, whatever the server offers), SMTPC_UTF8_IF_NEEDED (only when
 	 * it does not offer SMTPUTF8; Exim 4.96's transport default). */
 	int utf8_downconvert;
-	bool (*ehlo_cache_get)(void *ctx, unsigned *offered);
-	void (*ehlo_cache_put)(void *ctx, unsigned offered);
+	/* offered: what the host offers in clear; *tls_offered: after STARTTLS (0: not known). */
+	bool (*ehlo_cache_get)(void *ctx, unsigned *offered, unsigned *tls_offered, xbuf *auth_mechs);
+	/* tls: the EHLO after STARTTLS (kept beside the clear one, which it must not replace) */
+	void (*ehlo_cache_put)(void *ctx, unsigned offered, sv auth_mechs, bool tls);
 	void *ehlo_cache_ctx;
 } smtpc_options;
 
@@ -210,6 +219,8 @@ typedef struct smtpc_conn {
 	/* private */
 	smtpc_reply reply;
 	bool need_rset;               /* a transaction was opened but not completed */
+	bool quit_with_data;          /* QUIT goes in the write of the coming end of data */
+	bool quit_sent;               /* QUIT went with the data (smtpc_message.quit_after) */
 	long long data_written;       /* bytes of the last message's data (Exim names them in a
 	                               * timeout after the end of data) */
 	/* result (added for TFO): a tfo_state (core/tfo_state.h), the " TFO" of delivery lines */
@@ -219,6 +230,11 @@ typedef struct smtpc_conn {
 	/* private (PIPECONNECT): EHLO went before the banner; its reply and the banner are still
 	 * to be read (smtpc_early_finish) */
 	bool early;
+	/* private (PIPECONNECT with STARTTLS): STARTTLS went with the early EHLO; after the
+	 * handshake the EHLO went without waiting (early_no_banner: no banner to read then) */
+	bool early_tls, early_no_banner, ehlo_put_clear;
+	unsigned early_tls_offered;
+	sv early_tls_mechs;
 	/* result: the connection used PIPECONNECT */
 	bool pipe_connect_used;
 	/* result (added for the connection cache): the code of the first reply of the last
@@ -262,6 +278,12 @@ typedef struct smtpc_message {
 	 * anything else is sent, with its recipients and their results (NULL: not wanted). */
 	void (*txn_done)(void *ctx, const struct smtpc_rcpt *r, size_t n);
 	void *txn_ctx;
+	/* Asked (may be NULL) before the last transaction's data goes to a server offering
+	 * PIPELINING: true when nothing will follow on this connection, and QUIT then goes in the
+	 * same write as the data, as Exim 4.96 sends it (observed); smtpc_close only reads the
+	 * 221. */
+	bool (*quit_after)(void *ctx);
+	void *quit_ctx;
 } smtpc_message;
 
 typedef struct smtpc_rcpt {

@@ -167,6 +167,17 @@ static void build_rcpt(smtpc_conn *c, const smtpc_rcpt *r, bool downcvt, xbuf *c
 	}
 }
 
+/* Flush the end of the data, with QUIT when it was decided to go along (quit_with_data). */
+static bool flush_data(smtpc_conn *c, sv after)
+{
+	if (c->quit_with_data) {
+		bio_write(&c->io, "QUIT\r\n", 6);
+		c->quit_with_data = false;
+		c->quit_sent = true;
+	}
+	return smtpc_flush(c, after);
+}
+
 /* Turn spool bytes into wire bytes: LF -> CRLF (unless the source is CRLF already) and, for
  * DATA, a '.' at the start of a line doubled. *bol tracks "at the beginning of a line". */
 static void to_wire(const smtpc_message *m, const char *p, size_t n, bool dots, bool *bol, xbuf *out)
@@ -188,20 +199,32 @@ static void to_wire(const smtpc_message *m, const char *p, size_t n, bool dots, 
 	xbuf_put(out, p + start, n - start);
 }
 
-/* Exim's layout for a CHUNKING message larger than its output buffer: "BDAT <n>" with the
- * headers up to and including the blank line, then "BDAT <n> LAST" with the body. The sizes
- * come from a first pass over the message (rewind), the bytes from a second. Returns the number
- * of BDAT commands (2) or -1. */
-static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, size_t bufsize)
+/* The sizes of Exim's two chunks for a CHUNKING message larger than its output buffer: the
+headers up to and including the blank line, and the body, in wire bytes; hdr_end is the
+headers' end in the source. A first pass over the message (rewind). */
+typedef struct bdat_split {
+	long long hdr_end, hdr_wire, body_wire;
+} bdat_split;
+
+static bool read_error(smtpc_conn *c)
+{
+	xbuf t;
+	xbuf_init(&t, c->a);
+	xbuf_printf(&t, "error reading the message: %s", strerror(errno));
+	smtpc_host_fail(c, SMTPC_DEFER, errno, 0, xbuf_sv(&t));
+	return false;
+}
+
+static bool bdat_sizes(smtpc_conn *c, const smtpc_message *m, char *buf, size_t bufsize, bdat_split *sp)
 {
 	long long off = 0, hdr_end = -1, hdr_lf = 0, lf = 0;
 	bool prev_nl = true;  /* a message that starts with an empty line has no headers */
 	if (!m->rewind(m->read_ctx))
-		goto read_error;
+		return read_error(c);
 	for (;;) {
 		ssize_t k = m->read(m->read_ctx, buf, bufsize);
 		if (k < 0)
-			goto read_error;
+			return read_error(c);
 		if (k == 0)
 			break;
 		for (ssize_t i = 0; i < k; i++) {
@@ -224,45 +247,129 @@ static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, siz
 		hdr_lf = lf;
 	}
 	long long add = m->crlf ? 0 : 1;
-	long long hdr_wire = hdr_end + hdr_lf * add, body_wire = off + lf * add - hdr_wire;
+	sp->hdr_end = hdr_end;
+	sp->hdr_wire = hdr_end + hdr_lf * add;
+	sp->body_wire = off + lf * add - sp->hdr_wire;
+	return true;
+}
+
+/* Write the wire form of the source's bytes [from, to) (to < 0: to the end), reading it again
+ * from the start. */
+static bool bdat_write_range(smtpc_conn *c, const smtpc_message *m, char *buf, size_t bufsize,
+	long long from, long long to)
+{
 	if (!m->rewind(m->read_ctx))
-		goto read_error;
+		return read_error(c);
 	xbuf wire;
 	xbuf_init(&wire, c->a);
-	bio_printf(&c->io, "BDAT %lld\r\n", hdr_wire);
-	bool bol = true, last_sent = false;
-	off = 0;
+	bool bol = true;
+	long long off = 0;
 	for (;;) {
 		ssize_t k = m->read(m->read_ctx, buf, bufsize);
 		if (k < 0)
-			goto read_error;
-		size_t split = 0;
-		if (!last_sent && off + k > hdr_end) {
-			split = (size_t)(hdr_end - off);
+			return read_error(c);
+		if (k == 0)
+			return true;
+		long long lo = from > off ? from : off, hi = to >= 0 && to < off + k ? to : off + k;
+		if (hi > lo) {
 			xbuf_reset(&wire);
-			to_wire(m, buf, split, false, &bol, &wire);
+			to_wire(m, buf + (lo - off), (size_t)(hi - lo), false, &bol, &wire);
 			bio_write(&c->io, wire.p, wire.len);
-			snprintf(c->data_cmd, sizeof c->data_cmd, "BDAT %lld LAST", body_wire);
-			bio_printf(&c->io, "%s\r\n", c->data_cmd);
-			last_sent = true;
 		}
+		off += k;
+		if ((to >= 0 && off >= to) || c->io.write_failed)
+			return true;
+	}
+}
+
+/* The last chunk of a split message: "BDAT <body> LAST" and the body. */
+static bool bdat_write_last(smtpc_conn *c, const smtpc_message *m, const bdat_split *sp, char *buf,
+	size_t bufsize)
+{
+	snprintf(c->data_cmd, sizeof c->data_cmd, "BDAT %lld LAST", sp->body_wire);
+	bio_printf(&c->io, "%s\r\n", c->data_cmd);
+	c->data_written = sp->hdr_wire + sp->body_wire;
+	return bdat_write_range(c, m, buf, bufsize, sp->hdr_end, -1);
+}
+
+/* The reply to the headers' chunk, which Exim 4.96 reads before it sends the body's (observed,
+ * with and without PIPELINING: a refusal there, "SMTP error from remote mail server after
+ * [pipelined ]sending data block: 554 ...", ends the transaction without the body), then
+ * "BDAT <n> LAST" and the body. Returns 1 (the last chunk's reply to read), -2 (refused: the
+ * reply is in c->reply) or -1. */
+static int bdat_after_headers(smtpc_conn *c, const smtpc_message *m, const bdat_split *sp, sv hdr_after)
+{
+	char buf[READ_SIZE];
+	if (!smtpc_get_reply(c, hdr_after, false))
+		return -1;
+	if (c->reply.code / 100 != 2)
+		return -2;
+	int saved = c->io.write_timeout_ms;
+	c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
+	bool ok = bdat_write_last(c, m, sp, buf, sizeof buf) && flush_data(c, SV_LIT("end of data"));
+	c->io.write_timeout_ms = saved;
+	return ok ? 1 : -1;
+}
+
+/* Exim's layout for a CHUNKING message larger than its output buffer: "BDAT <n>" with the
+ * headers up to and including the blank line, then "BDAT <n> LAST" with the body (after the
+ * headers' reply, bdat_after_headers). Returns as that. */
+static int send_bdat_split(smtpc_conn *c, const smtpc_message *m, char *buf, size_t bufsize)
+{
+	bdat_split sp;
+	if (!bdat_sizes(c, m, buf, bufsize, &sp))
+		return -1;
+	bio_printf(&c->io, "BDAT %lld\r\n", sp.hdr_wire);
+	if (!bdat_write_range(c, m, buf, bufsize, 0, sp.hdr_end) || !smtpc_flush(c, SV_LIT("sending data block")))
+		return -1;
+	return bdat_after_headers(c, m, &sp, SV_LIT("sending data block"));
+}
+
+/* Pipelined CHUNKING, as Exim 4.96 (observed): the first BDAT goes in the batch with MAIL and
+ * the RCPTs. A message of up to EXIM_BUFFER_SIZE wire bytes goes whole ("BDAT <n> LAST" and its
+ * bytes); a larger one sends its headers' chunk there and the body's ("BDAT <n> LAST") only after
+ * the RCPT replies, when a recipient was accepted. Returns 1 (whole message), 2 (headers; *sp
+ * has the sizes), 0 (a source that cannot be read twice: the body goes after the replies) or -1
+ * (connection or source failed). */
+static int bdat_early(smtpc_conn *c, const smtpc_message *m, bdat_split *sp)
+{
+	char buf[READ_SIZE];
+	if (!m->rewind || !m->rewind(m->read_ctx))
+		return 0;
+	xbuf wire;
+	xbuf_init(&wire, c->a);
+	bool bol = true, small = true;
+	for (;;) {
+		ssize_t k = m->read(m->read_ctx, buf, sizeof buf);
+		if (k < 0)
+			return read_error(c), -1;
 		if (k == 0)
 			break;
-		xbuf_reset(&wire);
-		to_wire(m, buf + split, (size_t)k - split, false, &bol, &wire);
-		bio_write(&c->io, wire.p, wire.len);
-		off += k;
-		if (c->io.write_failed)
+		to_wire(m, buf, (size_t)k, false, &bol, &wire);
+		if (wire.len > EXIM_BUFFER_SIZE) {
+			small = false;
 			break;
+		}
 	}
-	c->data_written = hdr_wire + body_wire;
-	return smtpc_flush(c, SV_LIT("end of data")) ? 2 : -1;
-read_error:;
-	xbuf t;
-	xbuf_init(&t, c->a);
-	xbuf_printf(&t, "error reading the message: %s", strerror(errno));
-	smtpc_host_fail(c, SMTPC_DEFER, errno, 0, xbuf_sv(&t));
-	return -1;
+	int saved = c->io.write_timeout_ms;
+	c->io.write_timeout_ms = c->opt->data_timeout > 0 ? c->opt->data_timeout * 1000 : 0x7fffffff;
+	int ret;
+	if (small) {
+		snprintf(c->data_cmd, sizeof c->data_cmd, "BDAT %zu LAST", wire.len);
+		bio_printf(&c->io, "%s\r\n", c->data_cmd);
+		bio_write(&c->io, wire.p, wire.len);
+		c->data_written = (long long)wire.len;
+		ret = 1;
+	} else {
+		ret = bdat_sizes(c, m, buf, sizeof buf, sp) ? 2 : -1;
+		if (ret == 2) {
+			bio_printf(&c->io, "BDAT %lld\r\n", sp->hdr_wire);
+			if (!bdat_write_range(c, m, buf, sizeof buf, 0, sp->hdr_end))
+				ret = -1;
+		}
+	}
+	c->io.write_timeout_ms = saved;
+	return ret;
 }
 
 /* Send the content. DATA: stuffed and ended with ".". BDAT: chunks of CHUNK_SIZE, the last one
@@ -336,7 +443,7 @@ static int send_body(smtpc_conn *c, const smtpc_message *m, bool bdat)
 		bio_write(&c->io, ".\r\n", 3);
 		c->data_written += 3;
 	}
-	bool ok = smtpc_flush(c, SV_LIT("end of data"));
+	bool ok = flush_data(c, SV_LIT("end of data"));
 	c->io.write_timeout_ms = saved;
 	return ok ? chunks : -1;
 }
@@ -424,6 +531,7 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 	size_t after, bool *stop)
 {
 	bool downcvt = downconvert(c, m);
+	c->quit_with_data = false;
 	if (c->need_rset) {
 		if (!smtpc_write_cmd(c, SV_LIT("RSET"), true) || !smtpc_get_reply(c, SV_LIT("RSET"), false))
 			return false;
@@ -463,6 +571,8 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 
 	if (!smtpc_write_cmd(c, xbuf_sv(&mail), !pipe))
 		goto lost;
+	int early_bdat = 0;  /* bdat_early's result */
+	bdat_split sp;
 	bool mail_ok = true;
 	if (!pipe) {
 		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))
@@ -478,14 +588,27 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 				goto lost;
 		if (!bdat && !smtpc_write_cmd(c, SV_LIT("DATA"), false))
 			goto lost;
-		if (!smtpc_flush(c, xbuf_sv(&mail)))
+		if (bdat && (early_bdat = bdat_early(c, m, &sp)) < 0)
 			goto lost;
+		/* Exim 4.96 pipelines QUIT with the last message's data (observed): for a whole
+		 * message in the first BDAT that is this write, even when every RCPT is refused. */
+		c->quit_with_data = after == 0 && !c->opt->lmtp && m->quit_after && m->quit_after(m->quit_ctx);
+		if (early_bdat == 1 ? !flush_data(c, xbuf_sv(&mail)) : !smtpc_flush(c, xbuf_sv(&mail)))
+			goto lost;
+		/* Exim 4.96 names the first BDAT, not MAIL, in the errors of a refused MAIL
+		 * (observed: "after pipelined end of data: 550 ..." for a whole message, "after
+		 * pipelined sending data block: ..." for the headers' chunk) and in a refusing
+		 * PIPECONNECT banner's. */
+		if (early_bdat) {
+			xbuf_reset(&mail_after);
+			xbuf_puts(&mail_after, early_bdat == 1 ? "pipelined end of data" : "pipelined sending data block");
+		}
 		if (c->early) {
 			/* PIPECONNECT: the banner and the EHLO reply come first. Exim names its last
-			 * pipelined command in a refusing banner's error: DATA, or with CHUNKING the end
-			 * of data (Exim 4.96 sends a small message's BDAT LAST in the early batch too;
-			 * Postern sends it after the RCPT replies, as on any connection). */
-			if (!smtpc_early_finish(c, bdat ? SV_LIT("pipelined end of data") : SV_LIT("pipelined DATA")))
+			 * pipelined command in a refusing banner's error. */
+			sv early_after = early_bdat ? xbuf_sv(&mail_after) : bdat ? SV_LIT("pipelined end of data")
+				: SV_LIT("pipelined DATA");
+			if (!smtpc_early_finish(c, early_after))
 				goto lost;
 		}
 		if (!smtpc_get_reply(c, xbuf_sv(&mail_after), false))
@@ -529,8 +652,29 @@ static bool transaction(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, si
 				goto lost;
 		}
 	}
+	if (early_bdat && naccepted == 0) {
+		/* The BDAT sent with the RCPTs gets a reply, which Exim ignores (observed: no log
+		 * line for it). A headers' chunk leaves the transaction open. */
+		if (!smtpc_get_reply(c, SV_LIT("BDAT"), false))
+			goto lost;
+		c->need_rset = mail_ok;
+		return true;
+	}
 	if (naccepted > 0) {
-		int replies = send_body(c, m, bdat);
+		int replies = early_bdat;
+		if (early_bdat == 2)
+			replies = bdat_after_headers(c, m, &sp, SV_LIT("pipelined sending data block"));
+		else if (!early_bdat)
+			replies = send_body(c, m, bdat);
+		if (replies == -2) {
+			/* The headers' chunk refused: the body is not sent. */
+			sv hdr_after = pipe ? SV_LIT("pipelined sending data block") : SV_LIT("sending data block");
+			for (size_t i = 0; i < n; i++)
+				if (accepted[i])
+					reply_to_rcpt(c, &r[i], hdr_after, SMTPC_ERRNO_DATA4XX);
+			c->need_rset = true;
+			return true;
+		}
 		if (replies < 0)
 			goto lost;
 		/* BDAT: every non-last chunk has its own reply; a refusal there decides the message. */
@@ -651,6 +795,9 @@ bool smtpc_send(smtpc_conn *c, const smtpc_message *m, smtpc_rcpt *r, size_t n)
 		if (m->txn_done)
 			m->txn_done(m->txn_ctx, r + off, k);
 	}
+	c->quit_with_data = false;
+	if (c->quit_sent)
+		c->usable = false;   /* it carries nothing more; smtpc_close reads the 221 */
 	return c->usable;
 }
 

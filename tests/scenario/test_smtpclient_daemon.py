@@ -186,8 +186,9 @@ def test_4xx_at_mail(kind, tmp_path):
         for rcpt in ("a@r.test", "b@r.test"):
             status, err, code, text = msgs[0][rcpt]
             assert (status, err, code) == ("DEFER", -45, 451)
-            assert text.startswith("SMTP error from remote mail server after pipelined MAIL FROM:<tempfail@s.test> SIZE=")
-            assert text.endswith(": 451 4.3.0 try later")
+            # The daemons offer CHUNKING: the small message's BDAT LAST went with MAIL, and Exim
+            # 4.96 names it in a refused MAIL's error (test_smtpclient_bdat_batches.py).
+            assert text == "SMTP error from remote mail server after pipelined end of data: 451 4.3.0 try later"
         assert srv.spooled(timeout=0.5) == {}
     finally:
         srv.stop()

@@ -162,8 +162,9 @@ def test_prdr_against_daemons(kind, chunk, tmp_path):
     srv = Server(kind, chunk=chunk, main=PRDR_MAIN, acls=PRDR_ACL)
     try:
         rcpts = ["good@r.test", "refuse@r.test", "later@r.test"]
+        # a daemon running ACLs on a loaded machine may take more than the usual 3s to answer
         facts, msgs = probe_send(srv.port, "Subject: prdr\n\nbody\n", rcpts,
-                                 args=["-C", client_conf(tmp_path)])
+                                 args=["-C", client_conf(tmp_path), "-timeout", "15"])
         assert "PRDR" in facts["helo"][0]
         r = msgs[0]
         assert r["good@r.test"][0] == "OK"

@@ -66,6 +66,11 @@ static bool transport_allows(const tp_ctx *c, const driver_instance *t, const sm
 		&& !watches_connections(t);
 }
 
+bool smtp_cache_may_keep(const tp_ctx *c, const driver_instance *t, const smtpc_options *o)
+{
+	return transport_allows(c, t, o);
+}
+
 smtpc_conn *smtp_cache_take(tp_ctx *c, const driver_instance *t, const smtpc_options *o,
 	const smtpc_host *sh, int *sequence)
 {

@@ -249,6 +249,18 @@ const char *smtp_cont_proxy_cipher(void)
 	return adopted ? adopted->proxy_cipher : NULL;
 }
 
+bool smtp_cont_may_follow(tp_ctx *c, const driver_instance *t, const smtpc_options *o, sv host_name,
+	int sequence)
+{
+	const struct smtp_transport_options *ob = t->priv;
+	if (smtp_cache_may_keep(c, t, o))
+		return true;
+	if (c->dont_deliver || ob->connection_max_messages == 1
+		|| (ob->connection_max_messages > 0 && sequence >= ob->connection_max_messages))
+		return false;
+	return dcont_wait_any(c->sc, t->name, host_name);
+}
+
 void smtp_cont_note_waiting(tp_ctx *c, const driver_instance *t, sv host_name)
 {
 	const struct smtp_transport_options *ob = t->priv;

@@ -38,6 +38,7 @@
 #include "drivers/transports/smtp_ehlo_cache.h"
 #include "lib/log.h"
 #include "lib/logsel.h"
+#include "lib/printing.h"
 #include "build_config.h"
 #if SUPPORT_TLS
 #include "tls/tls_client_smtp.h"
@@ -198,6 +199,20 @@ static sv errno_text(int err, const smtpc_conn *conn)
 }
 
 /* Exim's host line: "H=n [ip]: text[: strerror]", or "H=n [ip] <errno text>" without text. */
+/* Observed with Exim 4.96: "plain authenticator failed H=127.0.0.1 [127.0.0.1] 535 bad" for
+ * an authenticator the server refused before the next one is tried. */
+static void log_auth_failed(void *ctx, const char *authenticator, sv reply)
+{
+	batch *b = ctx;
+	xbuf l;
+	xbuf_init(&l, b->c->a);
+	xbuf_printf(&l, "%s authenticator failed ", authenticator);
+	host_id(b, &l);
+	xbuf_putc(&l, ' ');
+	printing_escape(reply, PRINT_TAB_LITERAL, &l);
+	log_write(LOG_MAIN, "%s", xbuf_cstr(&l));
+}
+
 static void log_host_line(batch *b, sv text, int err, const smtpc_conn *conn)
 {
 	xbuf l;
@@ -301,6 +316,10 @@ static void set_host_fields(batch *b, address_item *a, smtpc_conn *conn)
 	a->tls_used = conn->tls_active;
 #endif
 	a->chunking_used = (conn->offered & SMTPC_OFFER_CHUNKING) != 0;
+	/* A=: the authenticator of this connection; a continued one's is not known (Exim 4.96's
+	 * -MCA process does not log it either). */
+	a->auth_used = conn->authenticator && strcmp(conn->authenticator, "(continued)") != 0
+		? sv_cstr(conn->authenticator) : SV_NULL;
 }
 
 static void clear_host_fields(address_item *a)
@@ -311,6 +330,7 @@ static void clear_host_fields(address_item *a)
 	a->sending_address = a->smtp_greeting = a->helo_response = SV_NULL;
 	a->sending_port = 0;
 	a->chunking_used = false;
+	a->auth_used = SV_NULL;
 	a->tcp_fastopen = TFO_NOT_USED;
 }
 
@@ -451,6 +471,21 @@ static void rcpt_deferred(batch *b, address_item *a, const smtpc_rcpt *r, bool m
 		retry_text(b, 0, text, true), false, false);
 }
 
+/* smtpc_message.quit_after: nothing can follow on this connection (smtp_cont_may_follow). */
+typedef struct quit_ctx {
+	tp_ctx *c;
+	const driver_instance *t;
+	const smtpc_options *o;
+	sv host_name;
+	const int *sequence;
+} quit_ctx;
+
+static bool quit_after(void *ctx)
+{
+	quit_ctx *q = ctx;
+	return !smtp_cont_may_follow(q->c, q->t, q->o, q->host_name, *q->sequence);
+}
+
 /* smtpc_message.txn_done: journal the delivered recipients of each transaction before anything
  * more is sent (observed with Exim 4.96: a transport process killed in the second max_rcpt
  * transaction, or waiting for the reply to QUIT, leaves the recipients the server took
@@ -554,6 +589,8 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 			: c->m->utf8_optdowncvt ? SMTPC_UTF8_IF_NEEDED : SMTPC_UTF8_NEVER;
 	o.event = engine_event;
 	o.event_ctx = b;
+	o.auth_failed = log_auth_failed;
+	o.auth_failed_ctx = b;
 	smtp_ehlo_cache ehlo_cache;
 	smtp_ehlo_cache_attach(&ehlo_cache, c->a, c->sc->directory, &b->sh, &o);
 	size_t k = 0;
@@ -571,6 +608,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	m.txn_done = txn_done;
 	m.txn_ctx = &tj;
 	int sequence = 1;
+	quit_ctx qc = { c, b->t, &o, b->sh.name, &sequence };
+	m.quit_after = quit_after;
+	m.quit_ctx = &qc;
 	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
 	bool continued = conn != NULL;
 	/* A connection this worker kept from an earlier message to the same place (beyond Exim:
@@ -617,7 +657,10 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	for (size_t j = 0; j < k; j++) {
 		address_item *a = b->addr[idx[j]];
 		/* Observed: an smtp:connect event's refusal leaves the host out of the line too. */
-		bool with_host = connected && r[j].basic_errno != SMTPC_ERRNO_EXPANDFAIL;
+		/* Observed: required authentication that failed leaves the host out too ("defer
+		 * (-42): authentication required but ..."). */
+		bool with_host = connected && r[j].basic_errno != SMTPC_ERRNO_EXPANDFAIL
+			&& r[j].basic_errno != SMTPC_ERRNO_AUTHFAIL;
 		if (fk == FK_RCPT_TIMEOUT && r[j].basic_errno == ETIMEDOUT) {
 			if (timeout_seen)
 				with_host = false;
@@ -697,8 +740,9 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 		sv et = errno_text(e, conn);
 		if (et.len && sv_eq(text, et))
 			text = SV_NULL;
-		/* Observed: Exim 4.96 writes no host line for a failed TLS handshake. */
-		if (e != SMTPC_ERRNO_TLSFAILURE)
+		/* Observed: Exim 4.96 writes no host line for a failed TLS handshake, nor for
+		 * required authentication that failed. */
+		if (e != SMTPC_ERRNO_TLSFAILURE && e != SMTPC_ERRNO_AUTHFAIL)
 			log_host_line(b, text, e, conn);
 		xbuf data;
 		xbuf_init(&data, c->a);

@@ -50,6 +50,13 @@ struct smtpc_conn *smtp_cont_adopt(tp_ctx *c, const driver_instance *t, const st
  * QUIT and close. True when it was handed over. */
 bool smtp_cont_finish(tp_ctx *c, const driver_instance *t, struct smtpc_conn *conn, int sequence);
 
+/* Whether another message might go over this connection after the current one (sequence
+ * messages so far, this one included): a message waiting for the host (wait-<transport>) within
+ * connection_max_messages, or a worker's connection cache that might keep it. false: the
+ * engine may send QUIT with the data (smtpc_message.quit_after). */
+bool smtp_cont_may_follow(tp_ctx *c, const driver_instance *t, const struct smtpc_options *o, sv host_name,
+	int sequence);
+
 /* This message waits for host_name (deferred there, or its retry time not reached). */
 void smtp_cont_note_waiting(tp_ctx *c, const driver_instance *t, sv host_name);
 
@@ -78,6 +85,9 @@ struct smtpc_conn *smtp_cache_take(tp_ctx *c, const driver_instance *t, const st
  * AUTH, LMTP, a SOCKS proxy, serialize_hosts, the transport's event_action,
  * connection_max_messages reached, ...): the caller closes it. */
 bool smtp_cache_keep(tp_ctx *c, const driver_instance *t, struct smtpc_conn *conn, int sequence);
+
+/* Whether the worker's cache could keep connections of t with options o at all. */
+bool smtp_cache_may_keep(const tp_ctx *c, const driver_instance *t, const struct smtpc_options *o);
 
 /* A kept connection that turned out dead at its first command (closed, reset, 4xx): nothing of
  * the message was sent, so it may go over a new connection in the same attempt. */

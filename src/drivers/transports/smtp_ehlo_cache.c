@@ -8,15 +8,8 @@
 
 #include "core/hintsdb.h"
 
-bool smtp_ehlo_cache_decode(sv value, long long *time_out, unsigned *offered)
+static bool parse_hex(sv hex, unsigned *out)
 {
-	const char *sp = memchr(value.p, ' ', value.len);
-	if (sp == NULL)
-		return false;
-	long long t;
-	if (!sv_to_long(sv_make(value.p, (size_t)(sp - value.p)), &t) || t < 0)
-		return false;
-	sv hex = sv_make(sp + 1, value.len - (size_t)(sp + 1 - value.p));
 	if (hex.len == 0 || hex.len > 8)
 		return false;
 	unsigned v = 0;
@@ -27,12 +20,45 @@ bool smtp_ehlo_cache_decode(sv value, long long *time_out, unsigned *offered)
 			return false;
 		v = v << 4 | (unsigned)d;
 	}
-	*time_out = t;
-	*offered = v;
+	*out = v;
 	return true;
 }
 
-static bool cache_get(void *ctx, unsigned *offered)
+bool smtp_ehlo_cache_decode(sv value, long long *time_out, unsigned *offered, unsigned *tls_offered,
+	sv *auth_mechs)
+{
+	const char *sp = memchr(value.p, ' ', value.len);
+	if (sp == NULL)
+		return false;
+	long long t;
+	if (!sv_to_long(sv_make(value.p, (size_t)(sp - value.p)), &t) || t < 0)
+		return false;
+	sv hex = sv_make(sp + 1, value.len - (size_t)(sp + 1 - value.p));
+	sv mechs = SV_LIT("");
+	const char *sp2 = memchr(hex.p, ' ', hex.len);
+	if (sp2) {
+		mechs = sv_make(sp2 + 1, hex.len - (size_t)(sp2 + 1 - hex.p));
+		hex.len = (size_t)(sp2 - hex.p);
+	}
+	unsigned v, tv = 0;
+	const char *slash = memchr(hex.p, '/', hex.len);
+	if (slash) {
+		if (!parse_hex(sv_make(slash + 1, hex.len - (size_t)(slash + 1 - hex.p)), &tv))
+			return false;
+		hex.len = (size_t)(slash - hex.p);
+	}
+	if (!parse_hex(hex, &v))
+		return false;
+	*time_out = t;
+	*offered = v;
+	if (tls_offered)
+		*tls_offered = tv;
+	if (auth_mechs)
+		*auth_mechs = mechs;
+	return true;
+}
+
+static bool cache_get(void *ctx, unsigned *offered, unsigned *tls_offered, xbuf *auth_mechs)
 {
 	smtp_ehlo_cache *ec = ctx;
 	xbuf err, v;
@@ -42,23 +68,45 @@ static bool cache_get(void *ctx, unsigned *offered)
 	if (db == NULL)
 		return false;
 	long long t;
-	bool ok = hintsdb_get(db, ec->key, &v) == 1 && smtp_ehlo_cache_decode(xbuf_sv(&v), &t, offered);
+	sv mechs;
+	bool ok = hintsdb_get(db, ec->key, &v) == 1
+		&& smtp_ehlo_cache_decode(xbuf_sv(&v), &t, offered, tls_offered, &mechs);
+	if (ok)
+		xbuf_putsv(auth_mechs, mechs);
 	hintsdb_close(db);
 	return ok;
 }
 
-/* A host that does not offer PIPECONNECT has no record (Exim deletes it). */
-static void cache_put(void *ctx, unsigned offered)
+/* A host that does not offer PIPECONNECT (in clear) has no record (Exim deletes it). The EHLO
+ * after STARTTLS is kept beside the clear one: a record that lost STARTTLS would send the next
+ * message in clear. */
+static void cache_put(void *ctx, unsigned offered, sv auth_mechs, bool tls)
 {
 	smtp_ehlo_cache *ec = ctx;
-	xbuf err, v;
+	xbuf err, v, old;
 	xbuf_init(&err, ec->a);
 	xbuf_init(&v, ec->a);
+	xbuf_init(&old, ec->a);
 	hintsdb *db = hintsdb_open(ec->spool_directory, "misc", false, &err);
 	if (db == NULL)
 		return;
-	if (offered & SMTPC_OFFER_PIPECONNECT) {
-		xbuf_printf(&v, "%lld %x", (long long)time(NULL), offered);
+	unsigned clear = offered, tls_offered = 0;
+	if (tls) {
+		long long t;
+		sv mechs;
+		if (hintsdb_get(db, ec->key, &old) != 1
+			|| !smtp_ehlo_cache_decode(xbuf_sv(&old), &t, &clear, NULL, &mechs)) {
+			hintsdb_close(db);
+			return;   /* no clear record: nothing to add to */
+		}
+		tls_offered = offered;
+	}
+	if (clear & SMTPC_OFFER_PIPECONNECT) {
+		xbuf_printf(&v, "%lld %x", (long long)time(NULL), clear);
+		if (tls_offered)
+			xbuf_printf(&v, "/%x", tls_offered);
+		if (auth_mechs.len)
+			xbuf_printf(&v, " " SV_FMT, SV_ARG(auth_mechs));
 		hintsdb_put(db, ec->key, xbuf_sv(&v));
 	} else
 		hintsdb_delete(db, ec->key);

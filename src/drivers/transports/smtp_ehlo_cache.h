@@ -19,8 +19,11 @@ typedef struct smtp_ehlo_cache {
 void smtp_ehlo_cache_attach(smtp_ehlo_cache *ec, arena *a, const char *spool_directory,
 	const smtpc_host *host, smtpc_options *o);
 
-/* The record's value: "<seconds> <offered, hex>"; misc records begin with their time, which
- * exim_dumpdb shows (src/prog/hints_format.c). Exposed for the tools and tests. */
-bool smtp_ehlo_cache_decode(sv value, long long *time, unsigned *offered);
+/* The record's value: "<seconds> <offered, hex>[/<offered after STARTTLS, hex>][ <AUTH
+ * mechanisms>]"; misc records begin with their time, which exim_dumpdb shows
+ * (src/prog/hints_format.c). Exposed for the tools and tests. tls_offered and auth_mechs (may
+ * be NULL): 0 when not known, empty when no mechanisms were offered. */
+bool smtp_ehlo_cache_decode(sv value, long long *time, unsigned *offered, unsigned *tls_offered,
+	sv *auth_mechs);
 
 #endif
