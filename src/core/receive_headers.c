@@ -99,9 +99,13 @@ static const char *var(rcv_env *e, const char *name, arena *a)
 
 char rcv_header_type(sv name)
 {
-	/* Resent-To:, Resent-From: ... have the letters of To:, From: ... (observed in Exim's -H). */
-	if (name.len > 7 && strncasecmp(name.p, "Resent-", 7) == 0)
+	/* Resent-To:, Resent-From: ... have the letters of To:, From: ... (observed in Exim's -H);
+	 * Resent-Reply-To: has none (observed: Exim 4.96 neither types nor qualifies it). */
+	if (name.len > 7 && strncasecmp(name.p, "Resent-", 7) == 0) {
 		name = sv_sub(name, 7, name.len - 7);
+		if (sv_eqi(sv_trim(name), SV_LIT("reply-to")))
+			return ' ';
+	}
 	return message_header_type(name);
 }
 
@@ -403,21 +407,32 @@ static void qualify_header(message *m, msg_header *h, const char *domain)
 	replace_header(m, h, text);
 }
 
+/* Unqualified addresses in the address headers get the qualify domains when the message may
+ * have them (-allow_unqualified_sender / -allow_unqualified_recipient: local input, or a host in
+ * sender_unqualified_hosts / recipient_unqualified_hosts), whatever the local fix-ups: Exim 4.96
+ * qualifies them with suppress_local_fixups and in submission mode too (observed from its -H
+ * files). Resent-Reply-To: is left as it is (observed). */
 static void qualify_headers(receive_ctx *r, rcv_env *e)
 {
 	message *m = r->m;
+	if (!m->allow_unqualified_sender && !m->allow_unqualified_recipient)
+		return;
 	const char *qd = var(e, "$qualify_domain", m->a);
 	const char *qr = var(e, "$qualify_recipient", m->a);
 	static const struct { const char *name; bool recipient; } which[] = {
 		{ "From", false }, { "Sender", false }, { "Reply-To", false },
+		{ "Resent-From", false }, { "Resent-Sender", false },
 		{ "To", true }, { "Cc", true }, { "Bcc", true },
+		{ "Resent-To", true }, { "Resent-Cc", true }, { "Resent-Bcc", true },
 	};
 	for (msg_header *h = m->headers; h; h = h->next) {
 		if (h->type == '*')
 			continue;
 		for (size_t i = 0; i < sizeof which / sizeof which[0]; i++)
 			if (hdr_name_is(h->text, sv_cstr(which[i].name))) {
-				qualify_header(m, h, which[i].recipient ? qr : qd);
+				bool rcpt = which[i].recipient;
+				if (rcpt ? m->allow_unqualified_recipient : m->allow_unqualified_sender)
+					qualify_header(m, h, rcpt ? qr : qd);
 				break;
 			}
 	}
@@ -488,9 +503,11 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 	snprintf(msgid_name, sizeof msgid_name, "%sMessage-ID", P);
 
 	/* A From: with just the caller's login name (non-SMTP input) is replaced by the
-	 * constructed address; the new line goes to the end. */
+	 * constructed address; the new line goes to the end. SMTP input (-bs) only gets it
+	 * qualified in place (Exim 4.96, observed). */
 	msg_header *from = find(m, from_name);
-	if (local && from && o->login.len && sv_eq(sv_trim(hdr_field_body(from->text)), o->login)) {
+	bool smtp = r->how == RECV_SMTP_DATA || r->how == RECV_SMTP_BDAT;
+	if (local && !smtp && from && o->login.len && sv_eq(sv_trim(hdr_field_body(from->text)), o->login)) {
 		xbuf t;
 		xbuf_init(&t, m->a);
 		xbuf_printf(&t, "%s: ", from_name);
@@ -499,24 +516,15 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 		from->type = '*';
 		message_add_header(m, 'F', text_of(m->a, xbuf_cstr(&t), true));
 	}
-	if (local)
-		qualify_headers(r, e);
 	from = find(m, from_name);
 
 	/* Sender: the address this message may claim to be from. */
 	xbuf sender_hdr;
 	xbuf_init(&sender_hdr, m->a);
-	if (local && !o->trusted) {
-		if (!conf_main.local_sender_retain) {
-			remove_named(m, "Sender");
-			if (resent)
-				remove_named(m, "Resent-Sender");
-		}
-		if (conf_main.local_from_check && from && !from_is_caller(m, from, o->login, qd)) {
-			xbuf_printf(&sender_hdr, "%s: ", sender_name);
-			constructed_address(&sender_hdr, o->fullname, o->login, qd);
-			xbuf_putc(&sender_hdr, '\n');
-		}
+	if (local && !o->trusted && !conf_main.local_sender_retain) {
+		remove_named(m, "Sender");
+		if (resent)
+			remove_named(m, "Resent-Sender");
 	}
 	/* Submission mode with an authenticated client: unless sender_retain, its address becomes
 	 * the envelope sender (the null sender stays <>), whether or not a Sender: is needed, before
@@ -534,6 +542,15 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 			m->sender = sv_copy(m->a, xbuf_sv(&sub_addr));
 			r->submission_sender_set = true;
 		}
+	}
+	/* After the Sender: lines are dropped (Exim keeps no qualified copy of those), before the
+	 * From: is compared with the caller. */
+	qualify_headers(r, e);
+	from = find(m, from_name);
+	if (local && !o->trusted && conf_main.local_from_check && from && !from_is_caller(m, from, o->login, qd)) {
+		xbuf_printf(&sender_hdr, "%s: ", sender_name);
+		constructed_address(&sender_hdr, o->fullname, o->login, qd);
+		xbuf_putc(&sender_hdr, '\n');
 	}
 
 	/* Message-Id: (Resent-Message-Id:) unless there is one. */
@@ -661,8 +678,10 @@ bool rcv_build_headers(receive_ctx *r, xbuf *err)
 	}
 	if ((r->opts.local || r->submission) && !r->suppress_local_fixups)
 		local_fixups(r, &e);       /* rewrites the envelope and headers at its point */
-	else
+	else {
+		qualify_headers(r, &e);
 		rewrite_message_at_reception(r->m, e.env, false);
+	}
 	/* Received: shows the rewritten recipient ("for ..."), so it comes after rewriting. */
 	ok = add_received(r, &e, err);
 	env_close(&e);

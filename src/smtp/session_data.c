@@ -159,8 +159,14 @@ static bool start_receive(smtp_session *s, receive_input how)
 			: s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
 	s->recv_opts = o;
 	receive_set_opts(s->recv, &s->recv_opts);
-	/* A local -bs message may have unqualified addresses, and its -H file says so. */
+	/* A local -bs message may have unqualified addresses, as may one from a host in
+	 * sender_unqualified_hosts / recipient_unqualified_hosts; its -H file says so and its
+	 * headers get qualified (Exim 4.96, observed). */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
+	else {
+		s->msg->allow_unqualified_sender = sess_host_in(s, conf_main.sender_unqualified_hosts);
+		s->msg->allow_unqualified_recipient = sess_host_in(s, conf_main.recipient_unqualified_hosts);
+	}
 	/* Exim 4.96 marks a -bs message (also with -oMa) for its first delivery attempt (observed). */
 	if (s->mode == SMTP_MODE_BS || s->mode == SMTP_MODE_BATCH) s->msg->deliver_firsttime = true;
 	return true;
