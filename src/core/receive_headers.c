@@ -484,6 +484,28 @@ static void submission_address(receive_ctx *r, const char *qd, xbuf *a)
 	xbuf_printf(a, "@%s", r->submission_domain_set ? sv_dup(r->a, r->submission_domain) : qd);
 }
 
+/* Non-SMTP input: a From: (Resent-From:) with just the caller's login name is replaced by
+ * "Full Name <login@qualify_domain>", the new line at the end, also with -oMa and
+ * suppress_local_fixups; with no name (a trusted caller's -f without -F) it is " <login@...>".
+ * SMTP input (-bs) only gets it qualified in place (Exim 4.96, observed). */
+static void login_from(receive_ctx *r, rcv_env *e)
+{
+	message *m = r->m;
+	const receive_opts *o = &r->opts;
+	const char *from_name = any_resent(m) ? "Resent-From" : "From";
+	msg_header *from = find(m, from_name);
+	if (!from || !o->login.len || !sv_eq(sv_trim(hdr_field_body(from->text)), o->login))
+		return;
+	xbuf t;
+	xbuf_init(&t, m->a);
+	xbuf_printf(&t, "%s: ", from_name);
+	if (o->fullname.len)
+		put_phrase(&t, o->fullname);
+	xbuf_printf(&t, " <" SV_FMT "@%s>\n", SV_ARG(o->login), var(e, "$qualify_domain", m->a));
+	from->type = '*';
+	message_add_header(m, 'F', text_of(m->a, xbuf_cstr(&t), true));
+}
+
 /* The local-submission and submission-mode fix-ups. With Resent- headers in the message the
  * Resent- forms are checked and added instead (Resent-From:, Resent-Sender:,
  * Resent-Message-Id:, Resent-Date:), as Exim does; the added Resent-Date: and
@@ -502,20 +524,7 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 	snprintf(date_name, sizeof date_name, "%sDate", P);
 	snprintf(msgid_name, sizeof msgid_name, "%sMessage-ID", P);
 
-	/* A From: with just the caller's login name (non-SMTP input) is replaced by the
-	 * constructed address; the new line goes to the end. SMTP input (-bs) only gets it
-	 * qualified in place (Exim 4.96, observed). */
-	msg_header *from = find(m, from_name);
-	bool smtp = r->how == RECV_SMTP_DATA || r->how == RECV_SMTP_BDAT;
-	if (local && !smtp && from && o->login.len && sv_eq(sv_trim(hdr_field_body(from->text)), o->login)) {
-		xbuf t;
-		xbuf_init(&t, m->a);
-		xbuf_printf(&t, "%s: ", from_name);
-		constructed_address(&t, o->fullname, o->login, qd);
-		xbuf_putc(&t, '\n');
-		from->type = '*';
-		message_add_header(m, 'F', text_of(m->a, xbuf_cstr(&t), true));
-	}
+	msg_header *from;
 	from = find(m, from_name);
 
 	/* Sender: the address this message may claim to be from. */
@@ -676,6 +685,8 @@ bool rcv_build_headers(receive_ctx *r, xbuf *err)
 			log_set_id(NULL);
 		}
 	}
+	if (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)
+		login_from(r, &e);
 	if ((r->opts.local || r->submission) && !r->suppress_local_fixups)
 		local_fixups(r, &e);       /* rewrites the envelope and headers at its point */
 	else {
