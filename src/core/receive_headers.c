@@ -357,54 +357,13 @@ static void extract_recipients(receive_ctx *r, rcv_env *e)
 	}
 }
 
-/* Qualify unqualified addresses in an address header of a local message (Exim rewrites the
- * header, keeping the old one as '*'). Handles "local" and "Name <local>" items; items with
- * comments around a bare local part are left alone. */
+/* Qualify the unqualified addresses of an address header: Exim rewrites the header, keeping the
+ * old one as '*' with the new one after it. */
 static void qualify_header(message *m, msg_header *h, const char *domain)
 {
-	sv body = hdr_field_body(h->text);
-	size_t body_off = (size_t)(body.p - h->text.p);
-	xbuf out;
-	xbuf_init(&out, m->a);
-	size_t copied = 0, pos = 0;
-	bool changed = false;
-	sv item;
-	addr_group_state groups = { .allow = true, .in_group = false };
-	while (addr_next_item(body, &pos, &item)) {
-		sv t = sv_trim(item);
-		if (!t.len)
-			continue;
-		xbuf parsed;
-		xbuf_init(&parsed, pool_scratch);
-		addr_parsed info;
-		const char *why;
-		if (!addr_extract(t, &groups, &parsed, &info, &why) || info.empty || info.has_domain)
-			continue;
-		size_t insert_at;
-		const char *gt = NULL;
-		for (size_t i = t.len; i > 0; i--)
-			if (t.p[i - 1] == '>') {
-				gt = t.p + i - 1;
-				break;
-			}
-		if (gt && memchr(t.p, '<', t.len))
-			insert_at = (size_t)(gt - h->text.p);
-		else if (!memchr(t.p, '(', t.len) && !memchr(t.p, ':', t.len) && sv_eq(t, xbuf_sv(&parsed)))
-			insert_at = (size_t)(t.p + t.len - h->text.p);
-		else
-			continue;
-		xbuf_put(&out, h->text.p + copied, insert_at - copied);
-		xbuf_printf(&out, "@%s", domain);
-		copied = insert_at;
-		changed = true;
-	}
-	(void)body_off;
-	if (!changed)
-		return;
-	xbuf_put(&out, h->text.p + copied, h->text.len - copied);
-	sv text = xbuf_sv(&out);
-	text.taint = h->text.taint;
-	replace_header(m, h, text);
+	sv text;
+	if (rewrite_header_qualify(m->a, h->text, domain, &text))
+		replace_header(m, h, text)->qualified = true;
 }
 
 /* Unqualified addresses in the address headers get the qualify domains when the message may

@@ -33,6 +33,13 @@ RESENT = HEADERS + ["Resent-To: rt", "Resent-From: rf", "Resent-Sender: rs", "Re
                     "Resent-Bcc: rb", "Resent-Reply-To: rrt"]
 LOGIN = ["From: root", "To: bob"]
 
+# Groups, comments, quoted local parts, and an item that grows past column 38 (the next one
+# then starts a new line, as Exim folds its rewritten headers).
+ITEMS = ["To: a, g: b, c;, d", "Cc: g: N <x>, (cmt) y;, e (c)", "Bcc: \"q r\", u.v.w",
+         "From: a, b", "Reply-To: g:;"]
+# A rewrite rule that matches a qualified address: one new header, not two.
+REWRITE = {"bs_rewrite_qualified": "bob@qr.example robert@else.example\nalice@qd.example al@x.example"}
+
 REMOTE = ["-oMa", "10.0.0.1"]
 CASES = {
     # name: (command line, MAIL ACL, main options, headers)
@@ -49,6 +56,9 @@ CASES = {
                                        "recipient_unqualified_hosts = 10.0.0.1\n", RESENT),
     "bm_resent": (["pd@test.example"], "accept", "", RESENT),
     "bm_t_resent": (["-t"], "accept", "", RESENT),
+    "bs_items": (["-bs"], "accept", "", ITEMS),
+    "bm_t_items": (["-t"], "accept", "", ITEMS),
+    "bs_rewrite_qualified": (["-bs"], "accept", "", ["To: bob, x@qr.example", "From: alice"]),
     # the sendmail interface: "From: <login>" is replaced (also with -oMa and
     # suppress_local_fixups; no name after a trusted caller's -f); -oMa adds no Message-Id: etc.
     "bm_login_from": (["pd@test.example"], "accept", "", LOGIN),
@@ -78,7 +88,8 @@ def run(binary, name):
         conf = r.d / "conf"
         acls = (f"begin acl\nacl_m:\n  {mail_acl}\nacl_d:\n  accept\n"
                 "acl_nss:\n  accept control = suppress_local_fixups\n\nbegin routers\n")
-        conf.write_text(conf.read_text().replace("begin routers\n", acls, 1))
+        conf.write_text(conf.read_text().replace("begin routers\n", acls, 1)
+                        + ("\nbegin rewrite\n" + REWRITE[name] + "\n" if name in REWRITE else ""))
         if "-bs" in args:
             stdin = ("HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<pd@test.example>\r\nDATA\r\n"
                      + "".join(h + "\r\n" for h in headers) + "\r\nbody\r\n.\r\nQUIT\r\n")
