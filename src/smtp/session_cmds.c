@@ -494,6 +494,13 @@ sess_next sess_mail(smtp_session *s)
 	bool parsed = smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r);
 	/* Exim allows UTF-8 domains from the first SMTPUTF8 on, for the rest of the connection. */
 	if (s->mail.smtputf8) s->utf8_domains = true;
+	/* $received_protocol gets its "utf8" (utf8esmtp, utf8esmtpa ...) as soon as the parameter
+	 * is taken, so also when this MAIL is then refused (SIZE, AUTH=, the ACL): a later message
+	 * is logged with it (Exim 4.96, observed). */
+	if (s->mail.smtputf8 && !s->p->protocol.len && !s->base_protocol.len) {
+		s->base_protocol = s->origin.protocol;
+		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
+	}
 	/* Exim acts on each AUTH= while taking the parameters off, before the address is read. */
 	s->mailauth_msg = SV_NULL;
 	for (unsigned i = 0; i < s->mail.n_auths; i++) {
@@ -594,11 +601,6 @@ sess_next sess_mail(smtp_session *s)
 	}
 	s->mail_given = true;
 	s->was_rej_mail = false;
-	if (s->mail.smtputf8 && !s->p->protocol.len && !s->base_protocol.len) {
-		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
-		s->base_protocol = s->origin.protocol;
-		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
-	}
 	s->prdr_requested = s->mail.prdr;
 	spool_spares_prepare(); /* files for this message, made while RCPT and DATA come in */
 	/* Without a MAIL ACL, the MAILAUTH ACL's message (accepting or not) is the reply's text
