@@ -339,7 +339,6 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 
 void acl_verify_report_sender(acl_ctx *c, acl_result r)
 {
-	(void)r;
 	acl_engine *e = acl_engine_of(c);
 	sender_cache *sc = e->sender_verified;
 	for (; sc; sc = sc->next)
@@ -359,7 +358,9 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 		acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
 			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(sc->address), sc->why_log.len ? ": " : "",
 			SV_ARG(sc->why_log));
-	if (!fail)
+	/* An ACL that fails with an error (a temporary rejection) logs the failure too, but the
+	 * client gets only the error's reply (Exim 4.96, observed). */
+	if (!fail || r == ACL_ERROR)
 		return;
 	xbuf msg;
 	xbuf_init(&msg, e->tmp);
