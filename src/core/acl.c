@@ -679,8 +679,9 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	/* A discarding ACL's texts are not folded (Exim 4.96, observed: the DATA ACL's discard
 	 * message and a fake reject text set there are sent on one line). */
 	if (e->depth == 0 && r != ACL_DISCARD && c->user_msg.len > 75) {
-		/* The log keeps the text as it was written (when no log_message replaced it). */
-		if (!c->log_msg.len)
+		/* The log keeps the text as it was written (when no log_message replaced it, and
+		 * unless the refusal logs no reason: an implicit deny after sender verify details). */
+		if (!c->log_msg.len && !c->log_msg_none)
 			xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));
 		acl_fold_message(&c->user_msg);
 	}
