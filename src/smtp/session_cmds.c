@@ -156,8 +156,13 @@ static void set_protocol(smtp_session *s)
 static bool helo_matches_host(smtp_session *s, sv helo)
 {
 	msg_origin *o = &s->origin;
-	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']')
-		return sv_eq(sv_sub(helo, 1, helo.len - 2), o->host_address);
+	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']') {
+		/* A text comparison, as the ACL's verify = helo (core/acl_verify.c): the literal only
+		 * has to start with the address ("[1.2.3.40]" for 1.2.3.4; Exim 4.96, observed). */
+		sv lit = sv_sub(helo, 1, helo.len - 1);
+		return o->host_address.len && lit.len >= o->host_address.len
+			&& memcmp(lit.p, o->host_address.p, o->host_address.len) == 0;
+	}
 	sess_lookup_host_name(s);
 	if (o->host_name.len && sv_eqi(helo, o->host_name)) return true;
 	sv *addrs = NULL;
