@@ -672,6 +672,14 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	return false;
 }
 
+/* An ACL error's text for the QUIT and not-QUIT lines: Exim prints a missing one as "NULL"
+ * (observed: a nested discard there, "ACL for QUIT returned ERROR: NULL"). */
+static const char *error_text(smtp_session *s, const acl_ctx *c)
+{
+	sv t = acl_log_text(c);
+	return t.len ? sv_dup(s->work, t) : "NULL";
+}
+
 /* The connection is about to end without QUIT: the not-QUIT ACL runs first (its log lines come
  * before the session's), and its message, if any, replaces the reply's text. */
 const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
@@ -681,7 +689,7 @@ const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
 	s->notquit_ran = true;
 	acl_ctx c;
 	if (sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c) == ACL_ERROR)
-		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for not-QUIT returned ERROR: %s", sv_dup(s->work, acl_log_text(&c)));
+		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for not-QUIT returned ERROR: %s", error_text(s, &c));
 	return c.user_msg.len ? sv_dup(s->work, xbuf_sv(&c.user_msg)) : deflt;
 }
 
@@ -849,7 +857,7 @@ sess_next sess_quit(smtp_session *s)
 	sess_log_incomplete(s, "QUIT");
 	if (conf_main.acl_smtp_quit) rc = sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
 	if (rc == ACL_ERROR)
-		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for QUIT returned ERROR: %s", sv_dup(s->work, acl_log_text(&c)));
+		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for QUIT returned ERROR: %s", error_text(s, &c));
 	/* Exim answers with the ACL's message whatever the result (observed: a refusing verb is an
 	 * error here, but its message is still the 221 text; so is a nested ACL's). */
 	if (conf_main.acl_smtp_quit && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));
