@@ -530,12 +530,14 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		sv cond_log = SV_NULL;
 		if (last_took && terminal && log_raw.p && (result == ACL_FAIL || result == ACL_FAIL_DROP) && c->log_msg.len)
 			cond_log = sv_copy(e->tmp, xbuf_sv(&c->log_msg));
+		/* With endpass, an accept's (discard's) message is for the refusal only: not even
+		 * expanded when it accepts (Exim 4.96 logs no expansion failure then, observed). */
+		bool endpass_ok = endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD);
 		if (last_took)
-			set_messages(c, st->verb, cond, msg_raw, log_raw);
+			set_messages(c, st->verb, cond, endpass_ok ? SV_NULL : msg_raw, log_raw);
 		if (cond_log.len && c->log_msg.len)
 			xbuf_printf(&c->log_msg, ": " SV_FMT, SV_ARG(cond_log));
-		/* With endpass, an accept's (discard's) message is for the refusal only. */
-		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
+		if (endpass_ok)
 			xbuf_reset(&c->user_msg);
 		/* Only accept and warn belong there; an accept failing after endpass is not an error,
 		 * nor is a deferred condition (Exim 4.96 ends the ACL with DEFER and says nothing). */
