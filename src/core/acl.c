@@ -459,8 +459,13 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				break;
 			}
 		}
-		if (cond == ACL_ERROR)
+		if (cond == ACL_ERROR) {
+			/* A warn's texts never become the reply: not even a nested ACL's message set
+			 * before the error (Exim 4.96, observed in the not-QUIT ACL's reply). */
+			if (st->verb == V_WARN)
+				xbuf_reset(&c->user_msg);
 			return ACL_ERROR;
+		}
 		acl_result result = ACL_OK;
 		bool terminal = false;
 		switch (st->verb) {
