@@ -372,7 +372,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	size_t i = 0;
 	while (i < text.len && text.p[i] > ' ' && text.p[i] < 127 && text.p[i] != ':')
 		i++;
-	if (!(i > 0 && i < text.len && text.p[i] == ':'))
+	if (!(i < text.len && text.p[i] == ':'))   /* ": x" too, as for add_header */
 		xbuf_puts(&hdr, "X-ACL-Warn: ");
 	xbuf_putsv(&hdr, text);
 	acl_add_header(c, xbuf_sv(&hdr));
