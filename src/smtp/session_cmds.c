@@ -600,8 +600,13 @@ sess_next sess_mail(smtp_session *s)
 		/* $authenticated_sender outlives the refused MAIL until the next one (Exim 4.96,
 		 * observed in a later AUTH ACL) */
 		sv auth_sender = s->origin.auth_sender;
+		/* So does its SIZE= as $message_size (observed in the not-QUIT ACL) */
+		bool size_given = s->mail.size_given;
+		long long size = s->mail.size;
 		sess_reset_transaction(s);
 		s->origin.auth_sender = auth_sender;
+		s->mail.size_given = size_given;
+		s->mail.size = size;
 		return n;
 	}
 	s->mail_given = true;
