@@ -381,6 +381,30 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
 	for (size_t i = 0; i < value.len && !bad; i++)
 		bad = (unsigned char)value.p[i] < 33 || (unsigned char)value.p[i] > 127;
 	if (bad || (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec))) {
+		/* Exim's decoder leaves what it decoded before the bad character in place as
+		 * $authenticated_sender ("bad+zz" gives "bad": observed through def: in a later
+		 * ACL; its copy is not terminated, so only that prefix is reproduced). */
+		xbuf_reset(&dec);
+		for (size_t i = 0; i < value.len; i++) {
+			unsigned char ch = (unsigned char)value.p[i];
+			if (ch < 33 || ch > 127 || ch == '=')
+				break;
+			if (ch != '+') {
+				xbuf_putc(&dec, (char)ch);
+				continue;
+			}
+			int hi = i + 2 < value.len ? codec_hex_digit((unsigned char)value.p[i + 1]) : -1;
+			int lo = hi >= 0 ? codec_hex_digit((unsigned char)value.p[i + 2]) : -1;
+			if (lo < 0)
+				break;
+			xbuf_putc(&dec, (char)(hi << 4 | lo));
+			i += 2;
+		}
+		if (dec.len) {
+			xbuf_reset(&s->auth_sender_buf);
+			xbuf_putsv(&s->auth_sender_buf, xbuf_sv(&dec));
+			s->origin.auth_sender = sv_tainted(xbuf_sv(&s->auth_sender_buf));
+		}
 		*next = sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 		return false;
 	}
