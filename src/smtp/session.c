@@ -367,6 +367,19 @@ bool sess_host_in(smtp_session *s, const char *list)
 	return rc == 0;   /* SEARCH_OK */
 }
 
+bool sess_domain_in(smtp_session *s, const char *list, sv domain)
+{
+	if (!list || !*list) return false;
+	const char *l = sess_expand(s, list);
+	if (!l) return false;
+	xbuf err;
+	xbuf_init(&err, s->work);
+	match_ctx mc = { .expand = expand_named_list, .ectx = s,
+		.primary_hostname = conf_main.primary_hostname };
+	int rc = match_isinlist(domain, sv_cstr(l), 0, MATCH_DOMAIN, true, &mc, &err);
+	return rc == 0;   /* SEARCH_OK */
+}
+
 /* ---- Connection start --------------------------------------------------------------------- */
 
 static int receive_timeout_ms(smtp_session *s)

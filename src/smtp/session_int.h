@@ -228,6 +228,8 @@ void sess_lookup_host_name(smtp_session *s);
 void sess_lookup_host_name_again(smtp_session *s);
 /* Whether the client's host is in a host list option (expanded first). */
 bool sess_host_in(smtp_session *s, const char *list);
+/* Whether domain is in the (expanded) domain list. */
+bool sess_domain_in(smtp_session *s, const char *list, sv domain);
 /* Expand a string option; NULL on failure (logged). */
 const char *sess_expand(smtp_session *s, const char *src);
 
