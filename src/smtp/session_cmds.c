@@ -78,7 +78,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_error_trimmed = false;
 	s->rcpt_toomany_logged = false;
 	s->cutthrough = false;
-	s->prdr_requested = false;
+	s->prdr_requested = s->prdr_ran = false;
 	s->sender = SV_NULL;
 	s->sender_replaced = false;
 	s->origin.auth_sender = SV_NULL;

@@ -266,17 +266,30 @@ static bool prdr(smtp_session *s, bool *some_rejected)
 			m->rcpt[kept++] = m->rcpt[i];
 			continue;
 		}
+		/* Without a message the texts are "PRDR R=<a> refusal" ("temporary refusal"), for
+		 * the reply and, without a log_message, the whole log line; a code in the message is
+		 * the reply's (Exim 4.96, observed). */
 		bool temp = rc == ACL_DEFER || rc == ACL_ERROR;
-		sv text = c.user_msg.len ? xbuf_sv(&c.user_msg) : temp ? SV_LIT("Temporary local problem - please try later")
-			: SV_LIT("Administrative prohibition");
-		sv reason = c.log_msg.len ? xbuf_sv(&c.log_msg) : text;
-		sess_log(s, LOG_MAIN, "PRDR " SV_FMT " " SV_FMT, SV_ARG(addr), SV_ARG(reason));
-		sess_reply_text(s, temp ? 450 : 550, text);
+		sv deflt = sv_cstr(arena_printf(s->work, "PRDR R=<" SV_FMT "> %srefusal", SV_ARG(addr),
+			temp ? "temporary " : ""));
+		sv user = rc == ACL_ERROR ? SV_NULL : xbuf_sv(&c.user_msg);
+		if (c.log_msg.len || user.len)
+			sess_log(s, LOG_MAIN, "PRDR " SV_FMT " " SV_FMT, SV_ARG(addr),
+				SV_ARG(c.log_msg.len ? xbuf_sv(&c.log_msg) : user));
+		else
+			sess_log(s, LOG_MAIN, SV_FMT, SV_ARG(deflt));
+		int code = temp ? 450 : 550;
+		if (user.len) {
+			code = sess_message_code(s, &user, code);
+			sess_reply_text(s, code, user);
+		} else {
+			sess_reply_text(s, code, deflt);
+		}
 		*some_rejected = true;
 	}
 	m->nrcpt = kept;
 	if (kept > 0) return true;
-	sess_reply(s, 550, "PRDR - all recipients rejected");
+	sess_reply(s, 550, "id=%s message rejected for all recipients", m->id);
 	return false;
 }
 
@@ -374,6 +387,17 @@ static sess_next finish_message(smtp_session *s)
 			message_to_xp(s->msg, body, &s->xpmsg, s->work);   /* the DATA ACL sees them */
 		}
 	}
+	/* PRDR runs before the DATA ACL, which then sees only the recipients it kept; with all of
+	 * them refused there is no DATA ACL (Exim 4.96, observed). */
+	bool some_rejected = false;
+	if (rc == ACL_OK && !batch && s->prdr_requested && s->msg->nrcpt > 1 && conf_main.acl_smtp_data_prdr) {
+		s->prdr_ran = true;
+		if (!prdr(s, &some_rejected)) {
+			message_refused(s);
+			return SESS_CONTINUE;
+		}
+		receive_note_prdr(s->recv);
+	}
 	/* No DATA ACL for a message whose recipients were all discarded (a discard in the MIME
 	 * ACL discards the message without it). */
 	if (rc == ACL_OK && data_acl && *data_acl && s->msg->nrcpt > 0) {
@@ -391,14 +415,6 @@ static sess_next finish_message(smtp_session *s)
 		sess_next n = sess_acl_reply(s, ACL_WHERE_DATA, rc, &c, "DATA");
 		message_refused(s);
 		return n;
-	}
-	bool some_rejected = false;
-	if (s->prdr_requested && s->msg->nrcpt > 1) {
-		if (!prdr(s, &some_rejected)) {
-			message_refused(s);
-			return SESS_CONTINUE;
-		}
-		receive_note_prdr(s->recv);
 	}
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);

@@ -125,6 +125,7 @@ typedef struct smtp_session {
 	smtp_mail_params mail;
 	int rcpt_count, rcpt_defer_count, rcpt_fail_count;
 	bool prdr_requested;
+	bool prdr_ran;              /* this message's PRDR phase ran ($prdr_requested "yes" at DATA) */
 	sv sender;                   /* as given, for log lines */
 	bool sender_replaced;        /* submission mode made msg->sender $sender_address */
 	sv base_protocol;            /* $received_protocol without the "utf8" of an SMTPUTF8 message */

@@ -116,7 +116,11 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("rcpt_defer_count")) put_int(out, s->rcpt_defer_count);
 	else if (IS("rcpt_fail_count")) put_int(out, s->rcpt_fail_count);
 	else if (IS("recipients_count")) put_int(out, s->msg ? (long long)s->msg->nrcpt : 0);
-	else if (IS("prdr_requested")) xbuf_puts(out, s->prdr_requested ? "1" : "0");
+	/* "yes"/"no"; from DATA on "no" unless the PRDR phase runs (more than one recipient and
+	 * acl_smtp_data_prdr set; Exim 4.96, observed) */
+	else if (IS("prdr_requested"))
+		xbuf_puts(out, s->recv ? (s->prdr_requested && s->prdr_ran ? "yes" : "no")
+			: s->prdr_requested || s->mail.prdr ? "yes" : "no");   /* the MAIL ACL sees it already */
 	else if (IS("proxy_session")) xbuf_puts(out, o->proxy_session ? "yes" : "");
 	else if (IS("proxy_local_address") || IS("proxy_host_address")) xbuf_putsv(out, o->proxy_local_address);
 	else if (IS("proxy_local_port") || IS("proxy_host_port")) put_int(out, o->proxy_local_port);
