@@ -368,6 +368,21 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
  * the authenticator's server_mail_auth_condition may still refuse it. A refused value is
  * logged and ignored; a deferring ACL refuses the MAIL (*next set, false returned).
  * "<>" and an empty value are passed over without a word. */
+/* Exim takes MAIL's parameters from the right and acts on an AUTH= as it comes to it: when that
+ * refuses the MAIL, a SIZE= to its left was never read, so $message_size does not show it
+ * (observed: a later "${if >{$message_size}{100}}" in the AUTH ACL). auth_off is the AUTH=
+ * value's offset in the argument. */
+static void forget_size_left_of(smtp_session *s, size_t auth_off)
+{
+	sv a = s->cmd_arg;
+	for (size_t i = 1; i + 5 <= a.len && i < auth_off; i++)
+		if ((a.p[i - 1] == ' ' || a.p[i - 1] == '\t') && strncasecmp(a.p + i, "SIZE=", 5) == 0
+			&& i + 5 < auth_off) {
+			s->mail.size_given = false;
+			s->mail.size = 0;
+		}
+}
+
 static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_next *next)
 {
 	if (value.len == 0) return true;
@@ -534,8 +549,10 @@ sess_next sess_mail(smtp_session *s)
 	s->mailauth_msg = SV_NULL;
 	for (unsigned i = 0; i < s->mail.n_auths; i++) {
 		sess_next next;
-		if (!mail_auth_param(s, s->mail.auths[i], work, &next))
+		if (!mail_auth_param(s, s->mail.auths[i], work, &next)) {
+			forget_size_left_of(s, (size_t)(s->mail.auths[i].p - work));
 			return next;
+		}
 	}
 	if (!parsed)
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
