@@ -398,6 +398,10 @@ static sess_next finish_message(smtp_session *s)
 		}
 		receive_note_prdr(s->recv);
 	}
+	/* With every recipient discarded Exim skips that whole step, PRDR's end included, so the
+	 * arrival line still says PRDR (observed); with one recipient it does not. */
+	if (s->prdr_requested && s->msg->nrcpt == 0)
+		receive_note_prdr(s->recv);
 	/* No DATA ACL for a message whose recipients were all discarded (a discard in the MIME
 	 * ACL discards the message without it). */
 	if (rc == ACL_OK && data_acl && *data_acl && s->msg->nrcpt > 0) {
@@ -461,7 +465,9 @@ static sess_next finish_message(smtp_session *s)
 	s->recv = NULL;        /* done with: not to be aborted by the reset */
 	s->messages_accepted++;
 	s->txn_line = s->io.lines;
-	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk, id);
+	if (some_rejected) sess_reply(s, 250, "id=%s message accepted for some recipients", id);   /* no chunk line */
+	/* After a PRDR phase that kept every recipient (Exim 4.96, observed) */
+	else if (s->prdr_ran && !fake) sess_reply(s, 250, "id=%s message accepted", id);   /* no chunk line */
 	else if (fake) {
 		/* No chunk line and no code taken from the text (Exim); its default text. Folded like
 		 * the ACL texts once an ACL ended without discarding after the control was set
@@ -480,7 +486,7 @@ static sess_next finish_message(smtp_session *s)
 		sess_reply(s, code, "%s" SV_FMT, chunk, SV_ARG(data_msg));
 	}
 	else sess_reply(s, 250, "%sOK id=%s", chunk, id);
-	if (host_checking(s) && !some_rejected)
+	if (host_checking(s) && !some_rejected && !(s->prdr_ran && !fake))
 		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
 	if (keep) {
 		/* Exim starts a delivery process per accepted message unless something says queue. */
