@@ -267,12 +267,14 @@ void sess_log_incomplete(smtp_session *s, const char *why)
 	if (!s->mail_given || !lc || !logsel_has(&lc->selector, LS_SMTP_INCOMPLETE_TRANSACTION)) return;
 	xbuf b;
 	xbuf_init(&b, s->work);
+	/* The addresses as Exim writes them here: 8-bit bytes as they are (observed with an
+	 * SMTPUTF8 recipient), control characters escaped (sess_loggable). */
 	xbuf_printf(&b, "%s incomplete transaction (%s) from <%s>", sv_dup(s->work, s->host_tag), why,
-		sess_printable(s, s->sender));
+		sess_loggable(s, s->sender));
 	if (s->msg && s->msg->nrcpt) {
 		xbuf_puts(&b, " for");
 		for (size_t i = 0; i < s->msg->nrcpt; i++)
-			xbuf_printf(&b, " %s", sess_printable(s, s->msg->rcpt[i].address));
+			xbuf_printf(&b, " %s", sess_loggable(s, s->msg->rcpt[i].address));
 	}
 	sess_log(s, LOG_MAIN, "%s", xbuf_cstr(&b));
 }
