@@ -46,12 +46,6 @@ static bool transaction_ready(smtp_session *s, const char *verb, sess_next *next
 			return false;
 		}
 	}
-	/* Without a predata ACL a discarded RCPT since the last message lets DATA through with no
-	 * recipient (Exim's flag outlives RSET and MAIL): the message goes to the blackhole
-	 * (Exim 4.96, observed). */
-	if (no_rcpt && s->mail_given && s->rcpt_discarded_since_data && !conf_main.acl_smtp_predata
-		&& strcmp(verb, "DATA") == 0)
-		no_rcpt = false;
 	if (no_rcpt) {
 		/* When every RCPT got the same reply, Exim repeats it first (as continuation lines). */
 		if (s->rcpt_error.p && !s->rcpt_errors_differ) {
