@@ -337,20 +337,6 @@ static int expand_named_list(void *ctx, sv in, xbuf *out, xbuf *err)
 	return xp_expand(&s->env, in, out, err);
 }
 
-/* $smtp_command_argument of an unrecognised command: Exim leaves its pointer where the last
- * recognised command's argument began, now inside the new line ("Reply-To: x" after "EHLO a"
- * gives "-To: x"; observed with Exim 4.96 in the not-QUIT ACL). Past the end of the new line it
- * reads what an earlier line left in its buffer; that is not reproduced (empty here). */
-static void unknown_command_argument(smtp_session *s)
-{
-	if (s->cmd != SMTP_UNKNOWN) {
-		s->cmd_arg_off = s->cmd_arg.p ? (long)(s->cmd_arg.p - s->cmd_line.p) : (long)s->cmd_line.len;
-		return;
-	}
-	if (s->cmd_arg_off >= 0 && (size_t)s->cmd_arg_off <= s->cmd_line.len)
-		s->cmd_arg = sv_sub(s->cmd_line, (size_t)s->cmd_arg_off, s->cmd_line.len - (size_t)s->cmd_arg_off);
-}
-
 bool sess_host_in(smtp_session *s, const char *list)
 {
 	if (!list || !*list) return false;
@@ -1065,7 +1051,6 @@ int smtp_session_run(const smtp_conn_params *p)
 	xbuf_init(&s->scratch, s->conn);
 	xbuf_init(&s->last_reply, s->conn);
 	xbuf_init(&s->cmd_buf, s->conn);
-	s->cmd_arg_off = -1;
 	xbuf_init(&s->auth_sender_buf, s->conn);
 	s->helo_free = s->rset_free = s->starttls_free = s->auth_free = true;
 	s->conn_nolog = -1;
@@ -1167,7 +1152,6 @@ int smtp_session_run(const smtp_conn_params *p)
 			s->cmd_arg = SV_NULL;
 		} else {
 			s->cmd = smtp_cmd_split(s->cmd_line, &s->cmd_arg);
-			unknown_command_argument(s);
 		}
 		/* Between BDAT chunks Exim reads commands inside the message: they have their own
 		 * rules (and most are not in the C= history). */

@@ -146,8 +146,6 @@ typedef struct smtp_session {
 
 	/* Current command (for $smtp_command and log lines) */
 	sv cmd_line, cmd_arg;
-	long cmd_arg_off;            /* where the last known command's argument began (-1: none):
-	                              * Exim's $smtp_command_argument for an unknown one */
 	xbuf cmd_buf;                /* holds cmd_line */
 	xbuf auth_sender_buf;        /* holds origin.auth_sender (a MAIL's AUTH=), reused by each MAIL */
 	smtp_verb cmd;
