@@ -372,7 +372,7 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 	size_t i = 0;
 	while (i < text.len && text.p[i] > ' ' && text.p[i] < 127 && text.p[i] != ':')
 		i++;
-	if (!(i > 0 && i < text.len && text.p[i] == ':'))
+	if (!(i < text.len && text.p[i] == ':'))   /* ": x" too, as for add_header */
 		xbuf_puts(&hdr, "X-ACL-Warn: ");
 	xbuf_putsv(&hdr, text);
 	acl_add_header(c, xbuf_sv(&hdr));
@@ -381,7 +381,10 @@ static void warn_action(acl_ctx *c, bool have_msg, bool have_log)
 /* Where "discard" may be used (elsewhere it is an error, logged as Exim does). */
 #define DISCARD_WHERES (ACL_BIT(ACL_WHERE_MAIL) | ACL_BIT(ACL_WHERE_RCPT) | ACL_BIT(ACL_WHERE_DATA) \
 	| ACL_BIT(ACL_WHERE_MIME) | ACL_BIT(ACL_WHERE_DKIM) | ACL_BIT(ACL_WHERE_PRDR) | ACL_BIT(ACL_WHERE_NOTSMTP) \
-	| ACL_BIT(ACL_WHERE_QUIT) | ACL_BIT(ACL_WHERE_NOTQUIT) | ACL_BIT(ACL_WHERE_UNKNOWN))
+	| ACL_BIT(ACL_WHERE_UNKNOWN))
+/* (Not QUIT or not-QUIT: a nested ACL's discard reaching their top level through accept is
+ * logged as not allowed there, Exim 4.96 observed; their own discard verb is refused as a
+ * failing top-level verb first.) */
 
 /* Run statements. Returns the ACL's result. */
 static acl_result run(acl_ctx *c, const acl_stmt *st)
@@ -456,8 +459,13 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				break;
 			}
 		}
-		if (cond == ACL_ERROR)
+		if (cond == ACL_ERROR) {
+			/* A warn's texts never become the reply: not even a nested ACL's message set
+			 * before the error (Exim 4.96, observed in the not-QUIT ACL's reply). */
+			if (st->verb == V_WARN)
+				xbuf_reset(&c->user_msg);
 			return ACL_ERROR;
+		}
 		acl_result result = ACL_OK;
 		bool terminal = false;
 		switch (st->verb) {
@@ -527,12 +535,14 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		sv cond_log = SV_NULL;
 		if (last_took && terminal && log_raw.p && (result == ACL_FAIL || result == ACL_FAIL_DROP) && c->log_msg.len)
 			cond_log = sv_copy(e->tmp, xbuf_sv(&c->log_msg));
+		/* With endpass, an accept's (discard's) message is for the refusal only: not even
+		 * expanded when it accepts (Exim 4.96 logs no expansion failure then, observed). */
+		bool endpass_ok = endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD);
 		if (last_took)
-			set_messages(c, st->verb, cond, msg_raw, log_raw);
+			set_messages(c, st->verb, cond, endpass_ok ? SV_NULL : msg_raw, log_raw);
 		if (cond_log.len && c->log_msg.len)
 			xbuf_printf(&c->log_msg, ": " SV_FMT, SV_ARG(cond_log));
-		/* With endpass, an accept's (discard's) message is for the refusal only. */
-		if (endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD))
+		if (endpass_ok)
 			xbuf_reset(&c->user_msg);
 		/* Only accept and warn belong there; an accept failing after endpass is not an error,
 		 * nor is a deferred condition (Exim 4.96 ends the ACL with DEFER and says nothing). */
@@ -674,13 +684,14 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	acl_result r = run_spec(c, spec);
 	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
 		c->discarded = true;
-	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_DEFER))
+	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_DEFER || r == ACL_ERROR))
 		acl_verify_report_sender(c, r);
 	/* A discarding ACL's texts are not folded (Exim 4.96, observed: the DATA ACL's discard
 	 * message and a fake reject text set there are sent on one line). */
 	if (e->depth == 0 && r != ACL_DISCARD && c->user_msg.len > 75) {
-		/* The log keeps the text as it was written (when no log_message replaced it). */
-		if (!c->log_msg.len)
+		/* The log keeps the text as it was written (when no log_message replaced it, and
+		 * unless the refusal logs no reason: an implicit deny after sender verify details). */
+		if (!c->log_msg.len && !c->log_msg_none)
 			xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));
 		acl_fold_message(&c->user_msg);
 	}

@@ -432,7 +432,9 @@ acl_result acl_add_header(acl_ctx *c, sv arg)
 			size_t k = 0;
 			while (k < line.len && line.p[k] > ' ' && line.p[k] < 127 && line.p[k] != ':')
 				k++;
-			if (!(k > 0 && k < line.len && line.p[k] == ':'))
+			/* A line starting with ':' counts as a header too (an empty name; Exim 4.96,
+			 * observed: ":bogus:X: b" is added as it is). */
+			if (!(k < line.len && line.p[k] == ':'))
 				xbuf_puts(&text, "X-ACL-Warn: ");
 		}
 		xbuf_putsv(&text, line);

@@ -88,11 +88,12 @@ static acl_result verify_helo(acl_ctx *c)
 	sv helo = o->helo_name;
 	bool ok = false;
 	if (helo.len && helo.p[0] == '[' && helo.p[helo.len - 1] == ']') {
-		sv lit = sv_range(helo, 1, helo.len - 1);
-		if (sv_starts(lit, "IPv6:") || sv_starts(lit, "ipv6:"))
-			lit = sv_sub(lit, 5, lit.len);
-		ip_addr a, b;
-		ok = ip_parse(lit, &a) && ip_parse(o->host_address, &b) && ip_equal(&a, &b);
+		/* Exim 4.96 compares the text (observed): the literal must start with the client's
+		 * address exactly as Exim writes it ("[1.2.3.40]" verifies for 1.2.3.4; under -bh an
+		 * IPv6 address is written in full, and an "IPv6:" literal never verifies). */
+		sv lit = sv_sub(helo, 1, helo.len - 1);
+		sv addr = o->host_address;
+		ok = addr.len && lit.len >= addr.len && memcmp(lit.p, addr.p, addr.len) == 0;
 	} else if (ensure_host_name(c), o->host_name.len && sv_eqi(o->host_name, helo)) {
 		ok = true;
 	} else if (o->host_address.len && helo.len) {
@@ -339,7 +340,6 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 
 void acl_verify_report_sender(acl_ctx *c, acl_result r)
 {
-	(void)r;
 	acl_engine *e = acl_engine_of(c);
 	sender_cache *sc = e->sender_verified;
 	for (; sc; sc = sc->next)
@@ -359,7 +359,9 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 		acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
 			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(sc->address), sc->why_log.len ? ": " : "",
 			SV_ARG(sc->why_log));
-	if (!fail)
+	/* An ACL that fails with an error (a temporary rejection) logs the failure too, but the
+	 * client gets only the error's reply (Exim 4.96, observed). */
+	if (!fail || r == ACL_ERROR)
 		return;
 	xbuf msg;
 	xbuf_init(&msg, e->tmp);

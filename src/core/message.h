@@ -38,6 +38,8 @@ enum { MSG_DSN_RET_NONE = 0, MSG_DSN_RET_FULL = 1, MSG_DSN_RET_HDRS = 2 };
 typedef struct msg_header {
 	struct msg_header *next;
 	char type;        /* ' ' ordinary, B C F I P R S T as facts §1, '*' deleted (kept, not sent) */
+	bool qualified;   /* made by reception's qualification: a rewrite replaces it in place, so
+	                   * the spool keeps only the original, as Exim's one pass does */
 	sv text;          /* length = the number the -H file writes before the type letter */
 } msg_header;
 

@@ -99,9 +99,13 @@ static const char *var(rcv_env *e, const char *name, arena *a)
 
 char rcv_header_type(sv name)
 {
-	/* Resent-To:, Resent-From: ... have the letters of To:, From: ... (observed in Exim's -H). */
-	if (name.len > 7 && strncasecmp(name.p, "Resent-", 7) == 0)
+	/* Resent-To:, Resent-From: ... have the letters of To:, From: ... (observed in Exim's -H);
+	 * Resent-Reply-To: has none (observed: Exim 4.96 neither types nor qualifies it). */
+	if (name.len > 7 && strncasecmp(name.p, "Resent-", 7) == 0) {
 		name = sv_sub(name, 7, name.len - 7);
+		if (sv_eqi(sv_trim(name), SV_LIT("reply-to")))
+			return ' ';
+	}
 	return message_header_type(name);
 }
 
@@ -353,71 +357,41 @@ static void extract_recipients(receive_ctx *r, rcv_env *e)
 	}
 }
 
-/* Qualify unqualified addresses in an address header of a local message (Exim rewrites the
- * header, keeping the old one as '*'). Handles "local" and "Name <local>" items; items with
- * comments around a bare local part are left alone. */
+/* Qualify the unqualified addresses of an address header: Exim rewrites the header, keeping the
+ * old one as '*' with the new one after it. */
 static void qualify_header(message *m, msg_header *h, const char *domain)
 {
-	sv body = hdr_field_body(h->text);
-	size_t body_off = (size_t)(body.p - h->text.p);
-	xbuf out;
-	xbuf_init(&out, m->a);
-	size_t copied = 0, pos = 0;
-	bool changed = false;
-	sv item;
-	addr_group_state groups = { .allow = true, .in_group = false };
-	while (addr_next_item(body, &pos, &item)) {
-		sv t = sv_trim(item);
-		if (!t.len)
-			continue;
-		xbuf parsed;
-		xbuf_init(&parsed, pool_scratch);
-		addr_parsed info;
-		const char *why;
-		if (!addr_extract(t, &groups, &parsed, &info, &why) || info.empty || info.has_domain)
-			continue;
-		size_t insert_at;
-		const char *gt = NULL;
-		for (size_t i = t.len; i > 0; i--)
-			if (t.p[i - 1] == '>') {
-				gt = t.p + i - 1;
-				break;
-			}
-		if (gt && memchr(t.p, '<', t.len))
-			insert_at = (size_t)(gt - h->text.p);
-		else if (!memchr(t.p, '(', t.len) && !memchr(t.p, ':', t.len) && sv_eq(t, xbuf_sv(&parsed)))
-			insert_at = (size_t)(t.p + t.len - h->text.p);
-		else
-			continue;
-		xbuf_put(&out, h->text.p + copied, insert_at - copied);
-		xbuf_printf(&out, "@%s", domain);
-		copied = insert_at;
-		changed = true;
-	}
-	(void)body_off;
-	if (!changed)
-		return;
-	xbuf_put(&out, h->text.p + copied, h->text.len - copied);
-	sv text = xbuf_sv(&out);
-	text.taint = h->text.taint;
-	replace_header(m, h, text);
+	sv text;
+	if (rewrite_header_qualify(m->a, h->text, domain, &text))
+		replace_header(m, h, text)->qualified = true;
 }
 
+/* Unqualified addresses in the address headers get the qualify domains when the message may
+ * have them (-allow_unqualified_sender / -allow_unqualified_recipient: local input, or a host in
+ * sender_unqualified_hosts / recipient_unqualified_hosts), whatever the local fix-ups: Exim 4.96
+ * qualifies them with suppress_local_fixups and in submission mode too (observed from its -H
+ * files). Resent-Reply-To: is left as it is (observed). */
 static void qualify_headers(receive_ctx *r, rcv_env *e)
 {
 	message *m = r->m;
+	if (!m->allow_unqualified_sender && !m->allow_unqualified_recipient)
+		return;
 	const char *qd = var(e, "$qualify_domain", m->a);
 	const char *qr = var(e, "$qualify_recipient", m->a);
 	static const struct { const char *name; bool recipient; } which[] = {
 		{ "From", false }, { "Sender", false }, { "Reply-To", false },
+		{ "Resent-From", false }, { "Resent-Sender", false },
 		{ "To", true }, { "Cc", true }, { "Bcc", true },
+		{ "Resent-To", true }, { "Resent-Cc", true }, { "Resent-Bcc", true },
 	};
 	for (msg_header *h = m->headers; h; h = h->next) {
 		if (h->type == '*')
 			continue;
 		for (size_t i = 0; i < sizeof which / sizeof which[0]; i++)
 			if (hdr_name_is(h->text, sv_cstr(which[i].name))) {
-				qualify_header(m, h, which[i].recipient ? qr : qd);
+				bool rcpt = which[i].recipient;
+				if (rcpt ? m->allow_unqualified_recipient : m->allow_unqualified_sender)
+					qualify_header(m, h, rcpt ? qr : qd);
 				break;
 			}
 	}
@@ -469,6 +443,28 @@ static void submission_address(receive_ctx *r, const char *qd, xbuf *a)
 	xbuf_printf(a, "@%s", r->submission_domain_set ? sv_dup(r->a, r->submission_domain) : qd);
 }
 
+/* Non-SMTP input: a From: (Resent-From:) with just the caller's login name is replaced by
+ * "Full Name <login@qualify_domain>", the new line at the end, also with -oMa and
+ * suppress_local_fixups; with no name (a trusted caller's -f without -F) it is " <login@...>".
+ * SMTP input (-bs) only gets it qualified in place (Exim 4.96, observed). */
+static void login_from(receive_ctx *r, rcv_env *e)
+{
+	message *m = r->m;
+	const receive_opts *o = &r->opts;
+	const char *from_name = any_resent(m) ? "Resent-From" : "From";
+	msg_header *from = find(m, from_name);
+	if (!from || !o->login.len || !sv_eq(sv_trim(hdr_field_body(from->text)), o->login))
+		return;
+	xbuf t;
+	xbuf_init(&t, m->a);
+	xbuf_printf(&t, "%s: ", from_name);
+	if (o->fullname.len)
+		put_phrase(&t, o->fullname);
+	xbuf_printf(&t, " <" SV_FMT "@%s>\n", SV_ARG(o->login), var(e, "$qualify_domain", m->a));
+	from->type = '*';
+	message_add_header(m, 'F', text_of(m->a, xbuf_cstr(&t), true));
+}
+
 /* The local-submission and submission-mode fix-ups. With Resent- headers in the message the
  * Resent- forms are checked and added instead (Resent-From:, Resent-Sender:,
  * Resent-Message-Id:, Resent-Date:), as Exim does; the added Resent-Date: and
@@ -487,36 +483,16 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 	snprintf(date_name, sizeof date_name, "%sDate", P);
 	snprintf(msgid_name, sizeof msgid_name, "%sMessage-ID", P);
 
-	/* A From: with just the caller's login name (non-SMTP input) is replaced by the
-	 * constructed address; the new line goes to the end. */
-	msg_header *from = find(m, from_name);
-	if (local && from && o->login.len && sv_eq(sv_trim(hdr_field_body(from->text)), o->login)) {
-		xbuf t;
-		xbuf_init(&t, m->a);
-		xbuf_printf(&t, "%s: ", from_name);
-		constructed_address(&t, o->fullname, o->login, qd);
-		xbuf_putc(&t, '\n');
-		from->type = '*';
-		message_add_header(m, 'F', text_of(m->a, xbuf_cstr(&t), true));
-	}
-	if (local)
-		qualify_headers(r, e);
+	msg_header *from;
 	from = find(m, from_name);
 
 	/* Sender: the address this message may claim to be from. */
 	xbuf sender_hdr;
 	xbuf_init(&sender_hdr, m->a);
-	if (local && !o->trusted) {
-		if (!conf_main.local_sender_retain) {
-			remove_named(m, "Sender");
-			if (resent)
-				remove_named(m, "Resent-Sender");
-		}
-		if (conf_main.local_from_check && from && !from_is_caller(m, from, o->login, qd)) {
-			xbuf_printf(&sender_hdr, "%s: ", sender_name);
-			constructed_address(&sender_hdr, o->fullname, o->login, qd);
-			xbuf_putc(&sender_hdr, '\n');
-		}
+	if (local && !o->trusted && !conf_main.local_sender_retain) {
+		remove_named(m, "Sender");
+		if (resent)
+			remove_named(m, "Resent-Sender");
 	}
 	/* Submission mode with an authenticated client: unless sender_retain, its address becomes
 	 * the envelope sender (the null sender stays <>), whether or not a Sender: is needed, before
@@ -534,6 +510,15 @@ static void local_fixups(receive_ctx *r, rcv_env *e)
 			m->sender = sv_copy(m->a, xbuf_sv(&sub_addr));
 			r->submission_sender_set = true;
 		}
+	}
+	/* After the Sender: lines are dropped (Exim keeps no qualified copy of those), before the
+	 * From: is compared with the caller. */
+	qualify_headers(r, e);
+	from = find(m, from_name);
+	if (local && !o->trusted && conf_main.local_from_check && from && !from_is_caller(m, from, o->login, qd)) {
+		xbuf_printf(&sender_hdr, "%s: ", sender_name);
+		constructed_address(&sender_hdr, o->fullname, o->login, qd);
+		xbuf_putc(&sender_hdr, '\n');
 	}
 
 	/* Message-Id: (Resent-Message-Id:) unless there is one. */
@@ -668,10 +653,14 @@ bool rcv_build_headers(receive_ctx *r, xbuf *err)
 			log_set_id(NULL);
 		}
 	}
+	if (r->how == RECV_LOCAL_DOT || r->how == RECV_LOCAL_EOF)
+		login_from(r, &e);
 	if ((r->opts.local || r->submission) && !r->suppress_local_fixups)
 		local_fixups(r, &e);       /* rewrites the envelope and headers at its point */
-	else
+	else {
+		qualify_headers(r, &e);
 		rewrite_message_at_reception(r->m, e.env, false);
+	}
 	/* Received: shows the rewritten recipient ("for ..."), so it comes after rewriting. */
 	ok = add_received(r, &e, err);
 	env_close(&e);

@@ -31,6 +31,11 @@ bool rewrite_headers(message *m, const conf_rewrite_rule *rules, unsigned which,
 bool rewrite_header_line(arena *a, const conf_rewrite_rule *rules, char type, sv text, xp_env *env,
 	sv *out);
 
+/* Qualification of one header line: each unqualified working address gets "@domain", in place
+ * (phrases, comments and folding stay; a grown item may push the next to a new line, as with
+ * rewriting). true and *out the new whole line when one changed. */
+bool rewrite_header_qualify(arena *a, sv text, const char *domain, sv *out);
+
 /* SMTP-time rewriting (S rules of the rewrite section): data is the whole argument of MAIL or RCPT
  * as received, angle brackets included. true and *out set when a rule rewrote it. */
 bool rewrite_smtp_address(arena *a, sv data, xp_env *env, sv *out);

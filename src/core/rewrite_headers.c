@@ -66,17 +66,38 @@ static size_t column(const xbuf *out)
 	return out->len - i;
 }
 
-bool rewrite_header_line(arena *a, const conf_rewrite_rule *rules, char type, sv text, xp_env *env,
-	sv *out)
+/* What becomes of one item's working address: the rewrite rules, or qualification. *whole is
+ * set (not null) when a w rule replaces the whole item. Returns old when nothing changes. */
+typedef struct item_change {
+	const conf_rewrite_rule *rules;   /* NULL: qualify with domain */
+	unsigned flag;
+	xp_env *env;
+	const char *domain;
+} item_change;
+
+static sv change_item(arena *a, const item_change *c, sv old, const addr_parsed *info, sv *whole)
 {
-	(void)type;
-	const char *colon = memchr(text.p, ':', text.len);
-	if (!colon)
-		return false;
-	size_t nlen = (size_t)(colon - text.p);
-	unsigned flag = rewrite_header_flag(sv_make(text.p, nlen));
-	if (!flag || !any_rule(rules, flag))
-		return false;
+	*whole = SV_NULL;
+	if (!c->rules) {
+		if (info->has_domain)
+			return old;
+		xbuf q;
+		xbuf_init(&q, a);
+		q.taint = old.taint;
+		xbuf_putsv(&q, old);
+		xbuf_printf(&q, "@%s", c->domain);
+		return xbuf_sv(&q);
+	}
+	if (!info->has_domain)
+		return old;     /* unqualified addresses are not rewritten */
+	return rewrite_one(a, c->rules, old, c->flag, c->env, whole);
+}
+
+/* The items of a header line, each working address changed as c says; the rest of the text
+ * (phrases, comments, separators, folding) stays, and a grown item pushes the next one to a new
+ * line as Exim folds. */
+static bool change_header_items(arena *a, const item_change *c, sv text, size_t nlen, sv *out)
+{
 	sv body = sv_sub(text, nlen + 1, text.len - nlen - 1);
 	xbuf nb, addr;
 	xbuf_init(&nb, a);
@@ -109,13 +130,13 @@ bool rewrite_header_line(arena *a, const conf_rewrite_rule *rules, char type, sv
 		xbuf_reset(&addr);
 		addr_parsed info;
 		const char *why;
-		if (!addr_extract(core, &groups, &addr, &info, &why) || info.empty || !info.has_domain)
+		if (!addr_extract(core, &groups, &addr, &info, &why) || info.empty)
 			continue;
 		sv old = xbuf_sv(&addr);
 		old.taint |= text.taint;
 		old = sv_copy(a, old);
 		sv whole;
-		sv nw = rewrite_one(a, rules, old, flag, env, &whole);
+		sv nw = change_item(a, c, old, &info, &whole);
 		if (sv_eq(nw, old) && sv_is_null(whole))
 			continue;
 		/* Replace the working address where it is written, else the whole item. */
@@ -142,6 +163,30 @@ bool rewrite_header_line(arena *a, const conf_rewrite_rule *rules, char type, sv
 	return true;
 }
 
+bool rewrite_header_line(arena *a, const conf_rewrite_rule *rules, char type, sv text, xp_env *env,
+	sv *out)
+{
+	(void)type;
+	const char *colon = memchr(text.p, ':', text.len);
+	if (!colon)
+		return false;
+	size_t nlen = (size_t)(colon - text.p);
+	unsigned flag = rewrite_header_flag(sv_make(text.p, nlen));
+	if (!flag || !any_rule(rules, flag))
+		return false;
+	item_change c = { .rules = rules, .flag = flag, .env = env };
+	return change_header_items(a, &c, text, nlen, out);
+}
+
+bool rewrite_header_qualify(arena *a, sv text, const char *domain, sv *out)
+{
+	const char *colon = memchr(text.p, ':', text.len);
+	if (!colon)
+		return false;
+	item_change c = { .domain = domain };
+	return change_header_items(a, &c, text, (size_t)(colon - text.p), out);
+}
+
 bool rewrite_headers(message *m, const conf_rewrite_rule *rules, unsigned which, xp_env *env)
 {
 	bool any = false;
@@ -157,6 +202,12 @@ bool rewrite_headers(message *m, const conf_rewrite_rule *rules, unsigned which,
 		sv nt;
 		if (!rewrite_header_line(m->a, rules, h->type, h->text, env, &nt))
 			continue;
+		if (h->qualified) {
+			h->text = nt;
+			h->qualified = false;
+			any = true;
+			continue;
+		}
 		char type = h->type != ' ' ? h->type : header_type_for(flag);
 		h->type = '*';
 		/* Right after the old line (insert_header takes NULL as "at the start"). */

@@ -58,7 +58,8 @@ static int not_smtp_acl(arena *a, message *m, msg_origin *o, receive_ctx *rc, sv
 		sv why = logm.len ? logm : user.len ? user : sv_cstr("NULL");
 		log_write(LOG_MAIN, "F=<" SV_FMT "> rejected by non-SMTP ACL: " SV_FMT, SV_ARG(m->sender), SV_ARG(why));
 		log_write(LOG_MAIN, "Error while reading message with no usable sender address (R=" SV_FMT
-			"): rejected by non-SMTP ACL: " SV_FMT, SV_ARG(ref), SV_ARG(user.len ? user : why));
+			"): rejected by non-SMTP ACL: " SV_FMT, SV_ARG(ref),
+			SV_ARG(user.len ? user : sv_cstr("local configuration problem")));   /* as for -bm */
 		xbuf_puts(err, "1");
 		receive_abort(rc);
 		verdict = -1;

@@ -144,12 +144,15 @@ static void identify_caller(const cmdline *cl, caller *c)
 		c->login = arena_strdup(pool_perm, pw->pw_name);
 	else
 		c->login = conf_main.unknown_login && *conf_main.unknown_login ? conf_main.unknown_login : "unknown";
-	c->fullname = cl->fullname ? cl->fullname
-		: pw ? bm_gecos_name(pool_perm, pw->pw_gecos, pw->pw_name, conf_main.gecos_pattern, conf_main.gecos_name) : "";
 	/* Root and the Exim user are always trusted; so are trusted_users and trusted_groups. */
 	c->trusted = c->uid == 0 || (conf_main.exim_user != (uid_t)-1 && c->uid == conf_main.exim_user)
 		|| in_id_list(conf_main.trusted_users, false, c->uid, c->gid)
 		|| in_id_list(conf_main.trusted_groups, true, c->uid, c->gid);
+	/* A trusted caller's -f sends for someone else: no name from the caller's gecos (Exim 4.96,
+	 * observed: "From: root" becomes "From:  <root@...>"). */
+	c->fullname = cl->fullname ? cl->fullname
+		: cl->sender && c->trusted ? ""
+		: pw ? bm_gecos_name(pool_perm, pw->pw_gecos, pw->pw_name, conf_main.gecos_pattern, conf_main.gecos_name) : "";
 }
 
 /* ---- addresses ---- */
@@ -479,8 +482,10 @@ int bm_main(const cmdline *cl)
 		log_write(LOG_MAIN | LOG_PANIC, "%s", xbuf_cstr(&err));
 		return 1;
 	}
+	/* With -oMa the message counts as from that host: Exim 4.96 then adds no Message-Id:,
+	 * Date: or From: (observed); its headers are still qualified. */
 	receive_opts ro = {
-		.local = true, .trusted = c.trusted, .sender_local = sender_local,
+		.local = !o->host_address.len, .trusted = c.trusted, .sender_local = sender_local,
 		.extract_recipients = cl->extract_recipients, .t_exclude = exclude, .nt_exclude = nexclude,
 		.login = sv_cstr(c.login), .fullname = sv_cstr(c.fullname), .env = &env,
 	};

@@ -267,12 +267,14 @@ void sess_log_incomplete(smtp_session *s, const char *why)
 	if (!s->mail_given || !lc || !logsel_has(&lc->selector, LS_SMTP_INCOMPLETE_TRANSACTION)) return;
 	xbuf b;
 	xbuf_init(&b, s->work);
+	/* The addresses as Exim writes them here: 8-bit bytes as they are (observed with an
+	 * SMTPUTF8 recipient), control characters escaped (sess_loggable). */
 	xbuf_printf(&b, "%s incomplete transaction (%s) from <%s>", sv_dup(s->work, s->host_tag), why,
-		sess_printable(s, s->sender));
+		sess_loggable(s, s->sender));
 	if (s->msg && s->msg->nrcpt) {
 		xbuf_puts(&b, " for");
 		for (size_t i = 0; i < s->msg->nrcpt; i++)
-			xbuf_printf(&b, " %s", sess_printable(s, s->msg->rcpt[i].address));
+			xbuf_printf(&b, " %s", sess_loggable(s, s->msg->rcpt[i].address));
 	}
 	sess_log(s, LOG_MAIN, "%s", xbuf_cstr(&b));
 }
@@ -350,6 +352,19 @@ bool sess_host_in(smtp_session *s, const char *list)
 		.primary_hostname = conf_main.primary_hostname };
 	int rc = match_isinlist(s->origin.host_address, sv_cstr(l), 0, MATCH_HOST, true, &mc, &err);
 	if (err.len) sess_log(s, LOG_MAIN, "%s", xbuf_cstr(&err));
+	return rc == 0;   /* SEARCH_OK */
+}
+
+bool sess_domain_in(smtp_session *s, const char *list, sv domain)
+{
+	if (!list || !*list) return false;
+	const char *l = sess_expand(s, list);
+	if (!l) return false;
+	xbuf err;
+	xbuf_init(&err, s->work);
+	match_ctx mc = { .expand = expand_named_list, .ectx = s,
+		.primary_hostname = conf_main.primary_hostname };
+	int rc = match_isinlist(domain, sv_cstr(l), 0, MATCH_DOMAIN, true, &mc, &err);
 	return rc == 0;   /* SEARCH_OK */
 }
 
@@ -658,6 +673,14 @@ static bool sync_ok(smtp_session *s, smtp_verb v)
 	return false;
 }
 
+/* An ACL error's text for the QUIT and not-QUIT lines: Exim prints a missing one as "NULL"
+ * (observed: a nested discard there, "ACL for QUIT returned ERROR: NULL"). */
+static const char *error_text(smtp_session *s, const acl_ctx *c)
+{
+	sv t = acl_log_text(c);
+	return t.len ? sv_dup(s->work, t) : "NULL";
+}
+
 /* The connection is about to end without QUIT: the not-QUIT ACL runs first (its log lines come
  * before the session's), and its message, if any, replaces the reply's text. */
 const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
@@ -667,7 +690,7 @@ const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
 	s->notquit_ran = true;
 	acl_ctx c;
 	if (sess_acl(s, ACL_WHERE_NOTQUIT, conf_main.acl_smtp_notquit, SV_NULL, &c) == ACL_ERROR)
-		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for not-QUIT returned ERROR: %s", sv_dup(s->work, acl_log_text(&c)));
+		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for not-QUIT returned ERROR: %s", error_text(s, &c));
 	return c.user_msg.len ? sv_dup(s->work, xbuf_sv(&c.user_msg)) : deflt;
 }
 
@@ -835,7 +858,7 @@ sess_next sess_quit(smtp_session *s)
 	sess_log_incomplete(s, "QUIT");
 	if (conf_main.acl_smtp_quit) rc = sess_acl(s, ACL_WHERE_QUIT, conf_main.acl_smtp_quit, SV_NULL, &c);
 	if (rc == ACL_ERROR)
-		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for QUIT returned ERROR: %s", sv_dup(s->work, acl_log_text(&c)));
+		sess_log(s, LOG_MAIN | LOG_PANIC, "ACL for QUIT returned ERROR: %s", error_text(s, &c));
 	/* Exim answers with the ACL's message whatever the result (observed: a refusing verb is an
 	 * error here, but its message is still the 221 text; so is a nested ACL's). */
 	if (conf_main.acl_smtp_quit && c.user_msg.len) sess_reply_text(s, 221, xbuf_sv(&c.user_msg));

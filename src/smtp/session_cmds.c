@@ -78,7 +78,7 @@ void sess_reset_transaction(smtp_session *s)
 	s->rcpt_error_trimmed = false;
 	s->rcpt_toomany_logged = false;
 	s->cutthrough = false;
-	s->prdr_requested = false;
+	s->prdr_requested = s->prdr_ran = false;
 	s->sender = SV_NULL;
 	s->sender_replaced = false;
 	s->origin.auth_sender = SV_NULL;
@@ -156,8 +156,13 @@ static void set_protocol(smtp_session *s)
 static bool helo_matches_host(smtp_session *s, sv helo)
 {
 	msg_origin *o = &s->origin;
-	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']')
-		return sv_eq(sv_sub(helo, 1, helo.len - 2), o->host_address);
+	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']') {
+		/* A text comparison, as the ACL's verify = helo (core/acl_verify.c): the literal only
+		 * has to start with the address ("[1.2.3.40]" for 1.2.3.4; Exim 4.96, observed). */
+		sv lit = sv_sub(helo, 1, helo.len - 1);
+		return o->host_address.len && lit.len >= o->host_address.len
+			&& memcmp(lit.p, o->host_address.p, o->host_address.len) == 0;
+	}
 	sess_lookup_host_name(s);
 	if (o->host_name.len && sv_eqi(helo, o->host_name)) return true;
 	sv *addrs = NULL;
@@ -363,6 +368,21 @@ static sv qualify(smtp_session *s, sv local, const char *domain_opt)
  * the authenticator's server_mail_auth_condition may still refuse it. A refused value is
  * logged and ignored; a deferring ACL refuses the MAIL (*next set, false returned).
  * "<>" and an empty value are passed over without a word. */
+/* Exim takes MAIL's parameters from the right and acts on an AUTH= as it comes to it: when that
+ * refuses the MAIL, a SIZE= to its left was never read, so $message_size does not show it
+ * (observed: a later "${if >{$message_size}{100}}" in the AUTH ACL). auth_off is the AUTH=
+ * value's offset in the argument. */
+static void forget_size_left_of(smtp_session *s, size_t auth_off)
+{
+	sv a = s->cmd_arg;
+	for (size_t i = 1; i + 5 <= a.len && i < auth_off; i++)
+		if ((a.p[i - 1] == ' ' || a.p[i - 1] == '\t') && strncasecmp(a.p + i, "SIZE=", 5) == 0
+			&& i + 5 < auth_off) {
+			s->mail.size_given = false;
+			s->mail.size = 0;
+		}
+}
+
 static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_next *next)
 {
 	if (value.len == 0) return true;
@@ -376,6 +396,30 @@ static bool mail_auth_param(smtp_session *s, sv value, const char *work, sess_ne
 	for (size_t i = 0; i < value.len && !bad; i++)
 		bad = (unsigned char)value.p[i] < 33 || (unsigned char)value.p[i] > 127;
 	if (bad || (!sv_eq_cstr(value, "<>") && !codec_xtext_decode(value, &dec))) {
+		/* Exim's decoder leaves what it decoded before the bad character in place as
+		 * $authenticated_sender ("bad+zz" gives "bad": observed through def: in a later
+		 * ACL; its copy is not terminated, so only that prefix is reproduced). */
+		xbuf_reset(&dec);
+		for (size_t i = 0; i < value.len; i++) {
+			unsigned char ch = (unsigned char)value.p[i];
+			if (ch < 33 || ch > 127 || ch == '=')
+				break;
+			if (ch != '+') {
+				xbuf_putc(&dec, (char)ch);
+				continue;
+			}
+			int hi = i + 2 < value.len ? codec_hex_digit((unsigned char)value.p[i + 1]) : -1;
+			int lo = hi >= 0 ? codec_hex_digit((unsigned char)value.p[i + 2]) : -1;
+			if (lo < 0)
+				break;
+			xbuf_putc(&dec, (char)(hi << 4 | lo));
+			i += 2;
+		}
+		if (dec.len) {
+			xbuf_reset(&s->auth_sender_buf);
+			xbuf_putsv(&s->auth_sender_buf, xbuf_sv(&dec));
+			s->origin.auth_sender = sv_tainted(xbuf_sv(&s->auth_sender_buf));
+		}
 		*next = sess_syntax_error(s, 501, "invalid data for AUTH", "invalid data for AUTH");
 		return false;
 	}
@@ -502,12 +546,21 @@ sess_next sess_mail(smtp_session *s)
 	bool parsed = smtp_parse_mail(s->cmd_arg, work, &f, &s->mail, &r);
 	/* Exim allows UTF-8 domains from the first SMTPUTF8 on, for the rest of the connection. */
 	if (s->mail.smtputf8) s->utf8_domains = true;
+	/* $received_protocol gets its "utf8" (utf8esmtp, utf8esmtpa ...) as soon as the parameter
+	 * is taken, so also when this MAIL is then refused (SIZE, AUTH=, the ACL): a later message
+	 * is logged with it (Exim 4.96, observed). */
+	if (s->mail.smtputf8 && !s->p->protocol.len && !s->base_protocol.len) {
+		s->base_protocol = s->origin.protocol;
+		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
+	}
 	/* Exim acts on each AUTH= while taking the parameters off, before the address is read. */
 	s->mailauth_msg = SV_NULL;
 	for (unsigned i = 0; i < s->mail.n_auths; i++) {
 		sess_next next;
-		if (!mail_auth_param(s, s->mail.auths[i], work, &next))
+		if (!mail_auth_param(s, s->mail.auths[i], work, &next)) {
+			forget_size_left_of(s, (size_t)(s->mail.auths[i].p - work));
 			return next;
+		}
 	}
 	if (!parsed)
 		return sess_syntax_error(s, r.code, xbuf_cstr(&msg) + r.why_off, xbuf_cstr(&msg));
@@ -596,17 +649,17 @@ sess_next sess_mail(smtp_session *s)
 		/* $authenticated_sender outlives the refused MAIL until the next one (Exim 4.96,
 		 * observed in a later AUTH ACL) */
 		sv auth_sender = s->origin.auth_sender;
+		/* So does its SIZE= as $message_size (observed in the not-QUIT ACL) */
+		bool size_given = s->mail.size_given;
+		long long size = s->mail.size;
 		sess_reset_transaction(s);
 		s->origin.auth_sender = auth_sender;
+		s->mail.size_given = size_given;
+		s->mail.size = size;
 		return n;
 	}
 	s->mail_given = true;
 	s->was_rej_mail = false;
-	if (s->mail.smtputf8 && !s->p->protocol.len && !s->base_protocol.len) {
-		/* $received_protocol for this message: utf8esmtp, utf8esmtpa ... */
-		s->base_protocol = s->origin.protocol;
-		s->origin.protocol = sv_cstr(arena_printf(s->conn, "utf8" SV_FMT, SV_ARG(s->base_protocol)));
-	}
 	s->prdr_requested = s->mail.prdr;
 	spool_spares_prepare(); /* files for this message, made while RCPT and DATA come in */
 	/* Without a MAIL ACL, the MAILAUTH ACL's message (accepting or not) is the reply's text

@@ -159,8 +159,14 @@ static bool start_receive(smtp_session *s, receive_input how)
 			: s->adv_pipe_connect ? (s->pipelining_used ? "L." : "L.-") : (s->pipelining_used ? "L" : "L-");
 	s->recv_opts = o;
 	receive_set_opts(s->recv, &s->recv_opts);
-	/* A local -bs message may have unqualified addresses, and its -H file says so. */
+	/* A local -bs message may have unqualified addresses, as may one from a host in
+	 * sender_unqualified_hosts / recipient_unqualified_hosts; its -H file says so and its
+	 * headers get qualified (Exim 4.96, observed). */
 	if (local) s->msg->allow_unqualified_recipient = s->msg->allow_unqualified_sender = true;
+	else {
+		s->msg->allow_unqualified_sender = sess_host_in(s, conf_main.sender_unqualified_hosts);
+		s->msg->allow_unqualified_recipient = sess_host_in(s, conf_main.recipient_unqualified_hosts);
+	}
 	/* Exim 4.96 marks a -bs message (also with -oMa) for its first delivery attempt (observed). */
 	if (s->mode == SMTP_MODE_BS || s->mode == SMTP_MODE_BATCH) s->msg->deliver_firsttime = true;
 	return true;
@@ -254,17 +260,30 @@ static bool prdr(smtp_session *s, bool *some_rejected)
 			m->rcpt[kept++] = m->rcpt[i];
 			continue;
 		}
+		/* Without a message the texts are "PRDR R=<a> refusal" ("temporary refusal"), for
+		 * the reply and, without a log_message, the whole log line; a code in the message is
+		 * the reply's (Exim 4.96, observed). */
 		bool temp = rc == ACL_DEFER || rc == ACL_ERROR;
-		sv text = c.user_msg.len ? xbuf_sv(&c.user_msg) : temp ? SV_LIT("Temporary local problem - please try later")
-			: SV_LIT("Administrative prohibition");
-		sv reason = c.log_msg.len ? xbuf_sv(&c.log_msg) : text;
-		sess_log(s, LOG_MAIN, "PRDR " SV_FMT " " SV_FMT, SV_ARG(addr), SV_ARG(reason));
-		sess_reply_text(s, temp ? 450 : 550, text);
+		sv deflt = sv_cstr(arena_printf(s->work, "PRDR R=<" SV_FMT "> %srefusal", SV_ARG(addr),
+			temp ? "temporary " : ""));
+		sv user = rc == ACL_ERROR ? SV_NULL : xbuf_sv(&c.user_msg);
+		if (c.log_msg.len || user.len)
+			sess_log(s, LOG_MAIN, "PRDR " SV_FMT " " SV_FMT, SV_ARG(addr),
+				SV_ARG(c.log_msg.len ? xbuf_sv(&c.log_msg) : user));
+		else
+			sess_log(s, LOG_MAIN, SV_FMT, SV_ARG(deflt));
+		int code = temp ? 450 : 550;
+		if (user.len) {
+			code = sess_message_code(s, &user, code);
+			sess_reply_text(s, code, user);
+		} else {
+			sess_reply_text(s, code, deflt);
+		}
 		*some_rejected = true;
 	}
 	m->nrcpt = kept;
 	if (kept > 0) return true;
-	sess_reply(s, 550, "PRDR - all recipients rejected");
+	sess_reply(s, 550, "id=%s message rejected for all recipients", m->id);
 	return false;
 }
 
@@ -362,6 +381,21 @@ static sess_next finish_message(smtp_session *s)
 			message_to_xp(s->msg, body, &s->xpmsg, s->work);   /* the DATA ACL sees them */
 		}
 	}
+	/* PRDR runs before the DATA ACL, which then sees only the recipients it kept; with all of
+	 * them refused there is no DATA ACL (Exim 4.96, observed). */
+	bool some_rejected = false;
+	if (rc == ACL_OK && !batch && s->prdr_requested && s->msg->nrcpt > 1 && conf_main.acl_smtp_data_prdr) {
+		s->prdr_ran = true;
+		if (!prdr(s, &some_rejected)) {
+			message_refused(s);
+			return SESS_CONTINUE;
+		}
+		receive_note_prdr(s->recv);
+	}
+	/* With every recipient discarded Exim skips that whole step, PRDR's end included, so the
+	 * arrival line still says PRDR (observed); with one recipient it does not. */
+	if (s->prdr_requested && s->msg->nrcpt == 0)
+		receive_note_prdr(s->recv);
 	/* No DATA ACL for a message whose recipients were all discarded (a discard in the MIME
 	 * ACL discards the message without it). */
 	if (rc == ACL_OK && data_acl && *data_acl && s->msg->nrcpt > 0) {
@@ -379,14 +413,6 @@ static sess_next finish_message(smtp_session *s)
 		sess_next n = sess_acl_reply(s, ACL_WHERE_DATA, rc, &c, "DATA");
 		message_refused(s);
 		return n;
-	}
-	bool some_rejected = false;
-	if (s->prdr_requested && s->msg->nrcpt > 1) {
-		if (!prdr(s, &some_rejected)) {
-			message_refused(s);
-			return SESS_CONTINUE;
-		}
-		receive_note_prdr(s->recv);
 	}
 	char id[MSG_ID_LEN + 1];
 	memcpy(id, s->msg->id, sizeof id);
@@ -433,7 +459,9 @@ static sess_next finish_message(smtp_session *s)
 	s->recv = NULL;        /* done with: not to be aborted by the reset */
 	s->messages_accepted++;
 	s->txn_line = s->io.lines;
-	if (some_rejected) sess_reply(s, 250, "%sid=%s message accepted for some recipients", chunk, id);
+	if (some_rejected) sess_reply(s, 250, "id=%s message accepted for some recipients", id);   /* no chunk line */
+	/* After a PRDR phase that kept every recipient (Exim 4.96, observed) */
+	else if (s->prdr_ran && !fake) sess_reply(s, 250, "id=%s message accepted", id);   /* no chunk line */
 	else if (fake) {
 		/* No chunk line and no code taken from the text (Exim); its default text. Folded like
 		 * the ACL texts once an ACL ended without discarding after the control was set
@@ -452,7 +480,7 @@ static sess_next finish_message(smtp_session *s)
 		sess_reply(s, code, "%s" SV_FMT, chunk, SV_ARG(data_msg));
 	}
 	else sess_reply(s, 250, "%sOK id=%s", chunk, id);
-	if (host_checking(s) && !some_rejected)
+	if (host_checking(s) && !some_rejected && !(s->prdr_ran && !fake))
 		bio_puts(&s->io, "\n**** SMTP testing: that is not a real message id!\n\n");
 	if (keep) {
 		/* Exim starts a delivery process per accepted message unless something says queue. */

@@ -125,6 +125,7 @@ typedef struct smtp_session {
 	smtp_mail_params mail;
 	int rcpt_count, rcpt_defer_count, rcpt_fail_count;
 	bool prdr_requested;
+	bool prdr_ran;              /* this message's PRDR phase ran ($prdr_requested "yes" at DATA) */
 	sv sender;                   /* as given, for log lines */
 	bool sender_replaced;        /* submission mode made msg->sender $sender_address */
 	sv base_protocol;            /* $received_protocol without the "utf8" of an SMTPUTF8 message */
@@ -226,6 +227,8 @@ void sess_lookup_host_name(smtp_session *s);
 void sess_lookup_host_name_again(smtp_session *s);
 /* Whether the client's host is in a host list option (expanded first). */
 bool sess_host_in(smtp_session *s, const char *list);
+/* Whether domain is in the (expanded) domain list. */
+bool sess_domain_in(smtp_session *s, const char *list, sv domain);
 /* Expand a string option; NULL on failure (logged). */
 const char *sess_expand(smtp_session *s, const char *src);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conf/main_options.h"
 #include "core/receive.h"
 #include "lib/ip.h"
 #include "lib/log.h"
@@ -115,7 +116,11 @@ static bool get(void *ctx, sv name, xbuf *out)
 	else if (IS("rcpt_defer_count")) put_int(out, s->rcpt_defer_count);
 	else if (IS("rcpt_fail_count")) put_int(out, s->rcpt_fail_count);
 	else if (IS("recipients_count")) put_int(out, s->msg ? (long long)s->msg->nrcpt : 0);
-	else if (IS("prdr_requested")) xbuf_puts(out, s->prdr_requested ? "1" : "0");
+	/* "yes"/"no"; from DATA on "no" unless the PRDR phase runs (more than one recipient and
+	 * acl_smtp_data_prdr set; Exim 4.96, observed) */
+	else if (IS("prdr_requested"))
+		xbuf_puts(out, s->recv ? (s->prdr_requested && s->prdr_ran ? "yes" : "no")
+			: s->prdr_requested || s->mail.prdr ? "yes" : "no");   /* the MAIL ACL sees it already */
 	else if (IS("proxy_session")) xbuf_puts(out, o->proxy_session ? "yes" : "");
 	else if (IS("proxy_local_address") || IS("proxy_host_address")) xbuf_putsv(out, o->proxy_local_address);
 	else if (IS("proxy_local_port") || IS("proxy_host_port")) put_int(out, o->proxy_local_port);
@@ -137,9 +142,17 @@ static bool get(void *ctx, sv name, xbuf *out)
 		size_t k = rat ? (size_t)(rat - s->cur_rcpt.p) : s->cur_rcpt.len;
 		/* Exim 4.96 lower-cases both for the ACL; control = caseful_local_part brings the
 		 * local part's case back (observed with -bh) */
-		sv v = SV_NULL;
-		if (IS("local_part")) v = acl_local_part(s->work, s->cur_rcpt);
-		else if (rat) v = sv_sub(s->cur_rcpt, k + 1, s->cur_rcpt.len);
+		sv lp = acl_local_part(s->work, s->cur_rcpt);
+		sv dom = rat ? sv_sub(s->cur_rcpt, k + 1, s->cur_rcpt.len - k - 1) : SV_NULL;
+		/* percent_hack_domains: the ACL sees "a%b@c" as a@b, again while the new domain is in
+		 * the list (Exim 4.96, observed; the recipient itself stays as it was given). */
+		for (const char *pct; conf_main.percent_hack_domains && dom.p
+			&& (pct = memrchr(lp.p, '%', lp.len)) != NULL
+			&& sess_domain_in(s, conf_main.percent_hack_domains, dom);) {
+			dom = sv_make(pct + 1, (size_t)(lp.p + lp.len - pct - 1));
+			lp.len = (size_t)(pct - lp.p);
+		}
+		sv v = IS("local_part") ? lp : dom;
 		size_t from = out->len;
 		xbuf_putsv(out, v);
 		if (!IS("local_part") || !s->acl.controls.caseful_local_part)
