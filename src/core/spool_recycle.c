@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -282,10 +283,16 @@ static bool list_pool(const char *pool, int want)
 	int fd = open(pool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
+	/* On the heap: a session's helper thread, which takes its spares, has a 64 KB stack. */
+	enum { BUF = 8192 };
+	char *buf = malloc(BUF);
+	if (!buf) {
+		close(fd);
+		return false;
+	}
 	stats.listed++;
 	listing.kind[0].n = listing.kind[1].n = 0;
 	uint16_t got[2][SPOOL_RECYCLE_LIST];
-	_Alignas(8) char buf[8192];
 	off_t from = listing.resume;
 	if (from != 0 && lseek(fd, from, SEEK_SET) != from)
 		from = lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
@@ -297,7 +304,7 @@ static bool list_pool(const char *pool, int want)
 		: SPOOL_RECYCLE_EMPTIED_SLOTS) / 8];
 	memset(seen, 0, sizeof seen);
 	while (!done) {
-		ssize_t len = getdents64(fd, buf, sizeof buf);
+		ssize_t len = getdents64(fd, buf, BUF);
 		if (len <= 0) {
 			/* The end (or an error): from the start once, if this listing began further on. */
 			next = 0;
@@ -324,6 +331,7 @@ static bool list_pool(const char *pool, int want)
 		}
 	}
 	close(fd);
+	free(buf);
 	listing.resume = next;
 	for (int k = 0; k < 2; k++) {
 		name_list *l = &listing.kind[k];
