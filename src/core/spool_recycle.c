@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -212,6 +213,7 @@ static struct {
 	char pool[4300];
 	name_list kind[2]; /* [0] emptied ("e<n>"), [1] with content ("<n>") */
 	unsigned journal_skip; /* journal takes left that create instead of listing (FEW_EMPTIED) */
+	off_t resume;          /* where the next listing starts (a directory position; 0: the start) */
 } listing;
 
 /* A queue run's workers take one emptied file per message and its committer puts one back (the
@@ -265,26 +267,72 @@ static bool parse_slot(const char *name, int *kind, unsigned *slot)
 
 /* (Re)list the pool. Each process starts at its own place in the list, so that processes
  * listing at the same moment seldom try the same names. Reading stops at SPOOL_RECYCLE_LIST
- * names of each kind (or four times as many entries): the pool can hold thousands after a queue
- * run, and a session that takes three files need not read them all. False: no pool directory. */
-static bool list_pool(const char *pool)
+ * names of the kind wanted (or four times as many entries): the pool can hold thousands after a
+ * queue run, and a session that takes three files need not read them all.
+ *
+ * A listing goes on where this process's last one stopped (the directory position of the last
+ * entry read), and from the start once the end is reached. Every listing used to read the pool
+ * from its start: with 32 sessions taking files and workers putting them back all over the
+ * pool, every session listed the same first names, took them from each other (1.3 failed
+ * renames per relayed message at 32 connections) and listed again; the rest of the pool was
+ * listed by nobody (bench/relay/README.md, session 15). getdents64 with a small buffer: a
+ * readdir() buffer of 32 KB made the kernel read about 1,000 entries per listing, however few
+ * were used. False: no pool directory. */
+static bool list_pool(const char *pool, int want)
 {
-	DIR *d = opendir(pool);
-	if (!d)
+	int fd = open(pool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return false;
+	/* On the heap: a session's helper thread, which takes its spares, has a 64 KB stack. */
+	enum { BUF = 8192 };
+	char *buf = malloc(BUF);
+	if (!buf) {
+		close(fd);
+		return false;
+	}
 	stats.listed++;
 	listing.kind[0].n = listing.kind[1].n = 0;
 	uint16_t got[2][SPOOL_RECYCLE_LIST];
-	struct dirent *e;
+	off_t from = listing.resume;
+	if (from != 0 && lseek(fd, from, SEEK_SET) != from)
+		from = lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
+	bool wrapped = from == 0, done = from < 0;
+	off_t next = 0;
 	int read = 0;
-	while ((listing.kind[0].n < SPOOL_RECYCLE_LIST || listing.kind[1].n < SPOOL_RECYCLE_LIST)
-		&& read++ < 4 * SPOOL_RECYCLE_LIST && (e = readdir(d))) {
-		int k;
-		unsigned slot;
-		if (parse_slot(e->d_name, &k, &slot) && listing.kind[k].n < SPOOL_RECYCLE_LIST)
-			got[k][listing.kind[k].n++] = (uint16_t)slot;
+	/* Names already listed, for a listing that went on from the start after the end. */
+	uint8_t seen[2][(SPOOL_RECYCLE_SMALL_SLOTS > SPOOL_RECYCLE_EMPTIED_SLOTS ? SPOOL_RECYCLE_SMALL_SLOTS
+		: SPOOL_RECYCLE_EMPTIED_SLOTS) / 8];
+	memset(seen, 0, sizeof seen);
+	while (!done) {
+		ssize_t len = getdents64(fd, buf, BUF);
+		if (len <= 0) {
+			/* The end (or an error): from the start once, if this listing began further on. */
+			next = 0;
+			if (len < 0 || wrapped || lseek(fd, 0, SEEK_SET) != 0)
+				break;
+			wrapped = true;
+			continue;
+		}
+		for (ssize_t off = 0; off < len;) {
+			const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			next = e->d_off;
+			int k;
+			unsigned slot;
+			if (parse_slot(e->d_name, &k, &slot) && listing.kind[k].n < SPOOL_RECYCLE_LIST
+				&& !(seen[k][slot / 8] & (1u << (slot % 8)))) {
+				seen[k][slot / 8] |= (uint8_t)(1u << (slot % 8));
+				got[k][listing.kind[k].n++] = (uint16_t)slot;
+			}
+			if (listing.kind[want].n >= SPOOL_RECYCLE_LIST || ++read >= 4 * SPOOL_RECYCLE_LIST) {
+				done = true;
+				break;
+			}
+		}
 	}
-	closedir(d);
+	close(fd);
+	free(buf);
+	listing.resume = next;
 	for (int k = 0; k < 2; k++) {
 		name_list *l = &listing.kind[k];
 		int start = l->n ? (int)((unsigned)getpid() % (unsigned)l->n) : 0;
@@ -305,6 +353,7 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 		memcpy(listing.pool, pool, strlen(pool) + 1);
 		listing.kind[0].n = listing.kind[0].next = listing.kind[1].n = listing.kind[1].next = 0;
 		listing.journal_skip = 0;
+		listing.resume = 0;
 	}
 	/* A journal (stale NULL: it must be empty) takes only an emptied file ("e<n>"): emptying
 	 * one with content would free its block on the delivery's path (a discard); a spare, which
@@ -321,7 +370,7 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 		/* Listed again (once per take) when no name of the wanted kind is left, or when two
 		 * names in a row were gone: the listing is out of date. */
 		if (!listed && (listing.kind[want].next == listing.kind[want].n || gone >= 2)) {
-			if (!list_pool(pool))
+			if (!list_pool(pool, want))
 				break;
 			listed = true;
 			if (want == 0 && listing.kind[0].n < FEW_EMPTIED)

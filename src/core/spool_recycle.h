@@ -41,7 +41,7 @@
  * overwrites (spool_recycle_take_stale): no block is freed, no inode. 4096 hold the files of a
  * run of about 1,300 messages (16 MB at most); the orphan sweep removes what has waited
  * SPOOL_RECYCLE_MAX_AGE, and a taker reads at most SPOOL_RECYCLE_LIST names of each kind at a
- * time. */
+ * time, each reading going on where its last one stopped. */
 #define SPOOL_RECYCLE_SMALL_SLOTS 4096
 #define SPOOL_RECYCLE_EMPTIED_SLOTS 4096
 #define SPOOL_RECYCLE_LIST 256

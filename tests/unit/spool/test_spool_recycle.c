@@ -1,6 +1,7 @@
 /* Recycled spool files (core/spool_recycle.h): what goes into the pool, what comes out, and
  * what is refused, in a private spool under /tmp. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -482,6 +483,79 @@ static void test_full_pool_is_remembered(void)
 	clear_pool();
 }
 
+/* Which content slots ("<n>") are in the pool: present[n]. */
+static void pool_slots(bool *present, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char slot[500];
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		present[i] = access(slot, F_OK) == 0;
+	}
+}
+
+/* A process's next listing goes on where its last one stopped: with many sessions listing the
+ * pool, every listing from the start gave them all the same first names to fight over
+ * (bench/relay/README.md, session 15). Here: the first listing's names are taken, then put
+ * back under the same names (another process's puts); the next listing must not offer them
+ * again before the rest of the pool, which a listing from the start does. */
+static void test_listing_goes_on_where_it_stopped(void)
+{
+	enum { N = 3 * SPOOL_RECYCLE_LIST };
+	static bool before[N], after[N], taken[N];
+	char dest[400];
+	snprintf(dest, sizeof dest, "%s/.postern-spare.9.D", input);
+	/* An empty pool first: the names earlier tests left in this process's listing are gone. */
+	CHECK_INT(count_pool(), 0);
+	off_t stale = -1;
+	CHECK_INT(spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale), -1);
+	for (int i = 0; i < N; i++) {
+		char slot[500];
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		put_file(slot, "x");
+	}
+	unsigned long listed = spool_recycle_get_stats().listed;
+	pool_slots(before, N);
+	for (int i = 0; i < SPOOL_RECYCLE_LIST; i++) {
+		stale = -1;
+		int fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+		CHECK(fd >= 0);
+		if (fd >= 0)
+			close(fd);
+		unlink(dest);
+	}
+	CHECK_INT(spool_recycle_get_stats().listed - listed, 1);
+	pool_slots(after, N);
+	int ntaken = 0;
+	for (int i = 0; i < N; i++) {
+		taken[i] = before[i] && !after[i];
+		ntaken += taken[i];
+		if (taken[i]) {
+			char slot[500];
+			snprintf(slot, sizeof slot, "%s/%d", pool, i);
+			put_file(slot, "x");
+		}
+	}
+	CHECK_INT(ntaken, SPOOL_RECYCLE_LIST);
+	int fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	CHECK_INT(spool_recycle_get_stats().listed - listed, 2);
+	pool_slots(after, N);
+	int again = -1;
+	for (int i = 0; i < N; i++)
+		if (!after[i])
+			again = i;
+	CHECK(again >= 0 && !taken[again]);
+	for (int i = 0; i < N; i++) {
+		char slot[500];
+		snprintf(slot, sizeof slot, "%s/%d", pool, i);
+		unlink(slot);
+	}
+	CHECK_INT(count_pool(), 0);
+}
+
 int main(void)
 {
 	setup();
@@ -495,6 +569,7 @@ int main(void)
 	RUN(test_one_listing_for_several_takes);
 	RUN(test_full_pool_is_remembered);
 	RUN(test_worker_takes_its_own_emptied_journal);
+	RUN(test_listing_goes_on_where_it_stopped);
 	rmdir(pool);
 	rmdir(input);
 	rmdir(spool);
