@@ -61,8 +61,10 @@ def test_sustained_new_connections_served_without_a_fork_each(daemon):
     total = res["ok"]
     assert wait_for(lambda: len(served_pids(d)) >= before + total), len(served_pids(d))
     pids = served_pids(d)[before:]
-    # Each connection given a fork of its own has a pid never seen before; processes kept ready
-    # serve many. Fewer than half the connections in distinct processes (the fixed pool of 8:
-    # most of them), a bound generous enough for a loaded machine.
-    print("distinct", len(set(pids)), "of", total)
-    assert len(set(pids)) < total // 2, (len(set(pids)), total)
+    # A connection given a fork of its own is the only one its process serves; processes kept
+    # ready serve many (up to smtp_accept_process_reuse). With the fixed pool of 8, 17% and 19%
+    # of the connections were served alone in two runs; with the pool following demand, 0 to 3
+    # of about 1500. The bound (5%) is generous for a loaded machine and below the fixed pool's.
+    alone = sum(1 for x in set(pids) if pids.count(x) == 1)
+    print("distinct", len(set(pids)), "alone", alone, "of", total)
+    assert alone < total // 20, (alone, total)
