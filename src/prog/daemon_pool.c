@@ -348,8 +348,11 @@ static size_t target(void)
 }
 
 /* Returning processes beyond this many idle ones are retired (and the surplus of a busy spell
- * once it is over: trim()). Twice the target, as the processes of the connections being served
- * come back while as many new connections are being handed out. */
+ * once it is over: trim()). Twice the target (at least 16, at most 128 idle processes of about
+ * 194 kB each), as the processes of the connections being served come back while as many new
+ * connections are handed out. Measured at 32 clients of a connection per message
+ * (bench/accept/README.md, session 15): with the target alone, or with 64 at most, returns
+ * beyond it were retired and hand-overs below it forked replacements, several times the forks. */
 static size_t idle_max(void)
 {
 	size_t t = 2 * target();
