@@ -1,9 +1,9 @@
 """The pre-forked pool follows demand (src/prog/daemon_pool.c, target()): after a spell of N
 connections at once, N clients that each open a new connection as soon as their previous one
-ended (QUIT sent, 221 not awaited) are served by processes kept ready, not by a fork per
-connection. With a fixed pool of 8 most of those connections found no process free (the one
-that served the client's previous connection had not yet said it was done), so each got a
-fork of its own: the distinct pids serving them were most of the connections."""
+ended (bench/accept's "new": one message, QUIT sent, 221 not awaited) are served by processes
+kept ready, not by a fork per connection. With a fixed pool of 8 many of those connections
+found no process free (the one that served the client's previous connection had not yet said
+it was done) and got a fork of their own: a process that served only that connection."""
 import os
 import re
 import pathlib
