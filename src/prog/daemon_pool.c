@@ -41,7 +41,7 @@
 
 #define POOL_IDLE 8        /* idle processes kept ready when connections are few */
 #define POOL_IDLE_MAX 16   /* returning processes beyond this many idle ones are retired */
-#define POOL_CEILING 64    /* the most idle processes kept ready after a busy spell */
+#define POOL_CEILING 64    /* the highest target: idle processes forked in advance */
 #define DEMAND_WINDOW 5    /* seconds: demand is the peak of this window and the previous one */
 #define POOL_TRACK 256     /* processes followed (idle and busy); beyond, one connection each */
 #define POOL_MAX_AGE 60    /* seconds; older processes are replaced, not used */
