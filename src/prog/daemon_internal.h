@@ -42,7 +42,7 @@ void daemon_child_setup(const listen_set *listeners);
  * discard: before a re-exec; close_in_child: in any other child of the daemon. */
 void daemon_pool_enable(const listen_set *listeners);
 void daemon_pool_fill(size_t max_forks); /* 0: up to the target */
-int daemon_pool_backoff_ms(void);         /* -1, or when a refill held back may start */
+int daemon_pool_backoff_ms(void);         /* -1, or when a refill held back may start (or a surplus be retired) */
 bool daemon_pool_short(void);            /* below the target (and forking works) */
 pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue);
 /* reaped: true for an idle process (nothing more to do); a busy one is forgotten and false

@@ -6,7 +6,8 @@
  * of them with SCM_RIGHTS. Each serves one connection at a time, up to
  * smtp_accept_process_reuse connections (daemon_reuse.c: what is reset between two, and the
  * configurations whose processes serve only one), then exits; the daemon forks replacements
- * after the batch of accepts, off the connection's path.
+ * after the batch of accepts, off the connection's path. How many are kept ready follows the
+ * most sessions recently served at once (target(): 8 to 64).
  *
  * A process serving a connection counts as a session (smtp_accept_max and the rest) until it
  * says over its channel that the connection has ended ("done"); it is then idle again. One that
@@ -38,8 +39,10 @@
 #include "prog/daemon_internal.h"
 #include "tls/tls.h"
 
-#define POOL_IDLE 8        /* idle processes kept ready */
+#define POOL_IDLE 8        /* idle processes kept ready when connections are few */
 #define POOL_IDLE_MAX 16   /* returning processes beyond this many idle ones are retired */
+#define POOL_CEILING 64    /* the highest target: idle processes forked in advance */
+#define DEMAND_WINDOW 5    /* seconds: demand is the peak of this window and the previous one */
 #define POOL_TRACK 256     /* processes followed (idle and busy); beyond, one connection each */
 #define POOL_MAX_AGE 60    /* seconds; older processes are replaced, not used */
 #define POOL_YOUNG 2       /* seconds: an idle process that ends sooner "died young" */
@@ -68,6 +71,9 @@ static struct {
 	time_t backoff_until;
 	const listen_set *listeners;
 	unsigned long forked;
+	/* The most sessions served at once, as seen at each hand-over: see target(). */
+	size_t peak, prev_peak;
+	time_t window_start;
 } pool;
 
 /* What travels with the connection's descriptor. */
@@ -77,6 +83,8 @@ typedef struct handout_msg {
 	uint8_t queue_only_load, accept_queue;
 } handout_msg;
 #define POOL_MAGIC 0x706f6f6cu
+
+static size_t idle_max(void);
 
 /* What a process says when its connection has ended and it waits for the next one. */
 typedef struct done_msg {
@@ -193,7 +201,7 @@ static void channel_ready(size_t i, daemon_children *c)
 	p->seq = ++pool.forked;
 	pool.idle++;
 	/* (A certificate changed since is noticed at the next hand-over.) */
-	if (pool.idle > POOL_IDLE_MAX || outdated(p, time(NULL), tls_daemon_generation()))
+	if (pool.idle > idle_max() || outdated(p, time(NULL), tls_daemon_generation()))
 		drop(i, true);
 }
 
@@ -301,12 +309,77 @@ static _Noreturn void worker(int chan)
 	}
 }
 
+/* Demand: the most sessions served at once in the current DEMAND_WINDOW seconds and the
+ * previous ones. A window without connections leaves 0 behind, so two quiet windows bring the
+ * pool back to its base size. */
+static void roll_windows(time_t now)
+{
+	if (now >= pool.window_start && now - pool.window_start < DEMAND_WINDOW)
+		return;
+	bool adjacent = now >= pool.window_start && now - pool.window_start < 2 * DEMAND_WINDOW;
+	pool.prev_peak = adjacent ? pool.peak : 0;
+	pool.peak = 0;
+	pool.window_start = now;
+}
+
+static void note_demand(size_t sessions)
+{
+	roll_windows(time(NULL));
+	if (sessions > pool.peak)
+		pool.peak = sessions;
+}
+
+/* Idle processes to keep ready: 8, or as many as the sessions recently served at once. With
+ * clients that open a new connection per message, a connection arrives before the process that
+ * served the same client's previous one has said it is done; a pool of 8 then left most
+ * connections to a fork of their own, and the processes coming back were retired as surplus.
+ * Never more than smtp_accept_max (no connection beyond it is handed out) nor POOL_CEILING. */
 static size_t target(void)
 {
-	size_t t = POOL_IDLE;
+	roll_windows(time(NULL));
+	size_t t = pool.peak > pool.prev_peak ? pool.peak : pool.prev_peak;
+	if (t < POOL_IDLE)
+		t = POOL_IDLE;
+	if (t > POOL_CEILING)
+		t = POOL_CEILING;
 	if (conf_main.smtp_accept_max > 0 && (size_t)conf_main.smtp_accept_max < t)
 		t = (size_t)conf_main.smtp_accept_max;
 	return t;
+}
+
+/* Returning processes beyond this many idle ones are retired (and the surplus of a busy spell
+ * once it is over: trim()). Twice the target (at least 16, at most 128 idle processes of about
+ * 194 kB each), as the processes of the connections being served come back while as many new
+ * connections are handed out. Measured at 32 clients of a connection per message
+ * (bench/accept/README.md, session 15): with the target alone, or with 64 at most, returns
+ * beyond it were retired and hand-overs below it forked replacements, several times the forks. */
+static size_t idle_max(void)
+{
+	size_t t = 2 * target();
+	return t > POOL_IDLE_MAX ? t : POOL_IDLE_MAX;
+}
+
+/* After a busy spell: idle processes beyond idle_max() are retired, the least wanted first
+ * (the last pick() would choose: cold, most recently forked). */
+static void trim(void)
+{
+	size_t max = idle_max();
+	while (pool.idle > max) {
+		size_t worst = SIZE_MAX;
+		for (size_t j = 0; j < pool.n; j++) {
+			const pool_proc *q = &pool.v[j];
+			if (q->busy)
+				continue;
+			if (worst == SIZE_MAX) {
+				worst = j;
+				continue;
+			}
+			const pool_proc *w = &pool.v[worst];
+			if (q->warm != w->warm ? !q->warm : q->warm ? q->seq < w->seq : q->seq > w->seq)
+				worst = j;
+		}
+		drop(worst, true);
+	}
 }
 
 static bool backing_off(void)
@@ -321,6 +394,14 @@ static bool short_of_idle(void)
 
 int daemon_pool_backoff_ms(void)
 {
+	/* More idle processes than a quiet daemon keeps: wake when the demand window ends, so
+	 * that the surplus is retired (trim) even if no connection comes. */
+	if (pool.enabled && pool.idle > POOL_IDLE_MAX) {
+		time_t now = time(NULL);
+		roll_windows(now);
+		time_t left = pool.window_start + DEMAND_WINDOW - now;
+		return left > 0 ? (int)left * 1000 : 1000;
+	}
 	if (!pool.enabled || !short_of_idle() || pool.fork_failed || !backing_off())
 		return -1;
 	time_t left = pool.backoff_until - time(NULL);
@@ -334,6 +415,8 @@ bool daemon_pool_short(void)
 
 void daemon_pool_fill(size_t max_forks)
 {
+	if (pool.enabled)
+		trim();
 	if (!pool.enabled || !short_of_idle() || backing_off())
 		return;
 	time_t now = time(NULL);
@@ -388,7 +471,10 @@ static size_t pick(void)
 pid_t daemon_pool_handout(int fd, int others, bool queue_only_load, bool accept_queue)
 {
 	pool.fork_failed = false;
-	if (!pool.enabled || pool.idle == 0)
+	if (!pool.enabled)
+		return -1;
+	note_demand((size_t)others + 1); /* whether or not a process is ready: see target() */
+	if (pool.idle == 0)
 		return -1;
 	time_t now = time(NULL);
 	tls_daemon_before_fork(now);
