@@ -68,6 +68,11 @@ static int put(const char *input_dir, const char *path, bool emptied)
 		slots = small ? SPOOL_RECYCLE_SMALL_SLOTS : SPOOL_RECYCLE_SLOTS;
 		kind = small ? 2 : 1;
 	}
+	/* A small file goes into the slots beyond the SPOOL_RECYCLE_SLOTS that can hold files of any
+	 * size, so that one-block files never crowd out a larger one (whose unlink would cost a
+	 * discard per block), and a put's tries never all land on those 64 when they are full. */
+	unsigned first = kind == 2 ? SPOOL_RECYCLE_SLOTS : 0;
+	slots -= first;
 	unsigned start = ((unsigned)me * 31u + put_turn++ * 7u) % slots;
 	if (fullness.pid != me) {
 		memset(&fullness, 0, sizeof fullness);
@@ -84,7 +89,7 @@ static int put(const char *input_dir, const char *path, bool emptied)
 	}
 	bool made = false;
 	for (int t = 0; t < tries; t++) {
-		unsigned n = (start + (unsigned)t * 17u) % slots;
+		unsigned n = first + (start + (unsigned)t * 17u) % slots;
 		if ((size_t)snprintf(slot, sizeof slot, "%s/" POOL_NAME "/%s%u", input_dir, emptied ? "e" : "", n)
 			>= sizeof slot)
 			break;

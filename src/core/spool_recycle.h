@@ -30,7 +30,8 @@
 
 /* Slots for files with content of any size ("<n>", n below this). */
 #define SPOOL_RECYCLE_SLOTS 64
-/* Files with content of at most one block (st_blksize) may also take the slots up to this, and
+/* Files with content of at most one block (st_blksize) take the slots from SPOOL_RECYCLE_SLOTS up
+ * to this (not the 64 below, which they would otherwise crowd out of larger files), and
  * emptied files ("e<n>") as many. Why so many: a queue run's committer puts every file of a
  * delivered message (-H, -D, msglog with their content, -J emptied) and nothing but its workers'
  * journals takes any back while it runs; with room for 64, the rest were unlinked, and on a file
