@@ -88,12 +88,9 @@ static acl_result verify_helo(acl_ctx *c)
 	sv helo = o->helo_name;
 	bool ok = false;
 	if (helo.len && helo.p[0] == '[' && helo.p[helo.len - 1] == ']') {
-		/* Exim 4.96 compares the text (observed): the literal must start with the client's
-		 * address exactly as Exim writes it ("[1.2.3.40]" verifies for 1.2.3.4; under -bh an
-		 * IPv6 address is written in full, and an "IPv6:" literal never verifies). */
-		sv lit = sv_sub(helo, 1, helo.len - 1);
-		sv addr = o->host_address;
-		ok = addr.len && lit.len >= addr.len && memcmp(lit.p, addr.p, addr.len) == 0;
+		/* Compared as addresses, not as text (Exim 4.96 takes any literal that starts with the
+		 * client's address as it writes it; docs/smtp.md, known differences). */
+		ok = ip_helo_literal_matches(helo, o->host_address);
 	} else if (ensure_host_name(c), o->host_name.len && sv_eqi(o->host_name, helo)) {
 		ok = true;
 	} else if (o->host_address.len && helo.len) {

@@ -198,6 +198,25 @@ bool ip_equal(const ip_addr *a, const ip_addr *b)
 	return a->family == b->family && memcmp(a->b, b->b, 16) == 0;
 }
 
+bool ip_helo_literal_matches(sv literal, sv host_address)
+{
+	if (literal.len < 3 || literal.p[0] != '[' || literal.p[literal.len - 1] != ']')
+		return false;
+	sv inner = sv_sub(literal, 1, literal.len - 2);
+	bool tagged = inner.len > 5 && sv_eqi(sv_sub(inner, 0, 5), SV_LIT("IPv6:"));
+	if (tagged)
+		inner = sv_sub(inner, 5, inner.len - 5);
+	ip_addr lit, host;
+	if (!ip_parse(inner, &lit) || !ip_parse(host_address, &host))
+		return false;
+	if (tagged && lit.family != 6)
+		return false;
+	ip_addr a, b;
+	ip_unmap(&lit, &a);
+	ip_unmap(&host, &b);
+	return ip_equal(&a, &b);
+}
+
 static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 bool ip_is_v4_mapped(const ip_addr *a)

@@ -52,6 +52,13 @@ bool ip_is_v4_mapped(const ip_addr *a);                 /* ::ffff:0:0/96 */
 void ip_map_v4(const ip_addr *v4, ip_addr *out);        /* v4 -> ::ffff:a.b.c.d; v6 copied */
 void ip_unmap(const ip_addr *a, ip_addr *out);          /* ::ffff:a.b.c.d -> v4; others copied */
 
+/* Does a HELO/EHLO address literal ("[1.2.3.4]", "[IPv6:2001:db8::5]", the tag in any case)
+ * name host_address? Both are parsed and compared as addresses (a v4-mapped client address
+ * matches its dotted quad). A tagged literal must hold an IPv6 address (RFC 5321 4.1.3); an
+ * untagged one may hold either. Exim 4.96 compares text as a prefix instead (docs/smtp.md,
+ * known differences). */
+bool ip_helo_literal_matches(sv literal, sv host_address);
+
 void ip_format(const ip_addr *a, xbuf *out);
 void ip_format_ipv6norm(const ip_addr *a, xbuf *out);
 void ip_format_full(const ip_addr *a, xbuf *out);

@@ -17,6 +17,7 @@
 #include "core/route_verify.h"
 #include "core/spool_worker.h"
 #include "lib/codec.h"
+#include "lib/ip.h"
 #include "lib/log.h"
 #include "search/match.h"
 #include "smtp/session_int.h"
@@ -156,13 +157,9 @@ static void set_protocol(smtp_session *s)
 static bool helo_matches_host(smtp_session *s, sv helo)
 {
 	msg_origin *o = &s->origin;
-	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']') {
-		/* A text comparison, as the ACL's verify = helo (core/acl_verify.c): the literal only
-		 * has to start with the address ("[1.2.3.40]" for 1.2.3.4; Exim 4.96, observed). */
-		sv lit = sv_sub(helo, 1, helo.len - 1);
-		return o->host_address.len && lit.len >= o->host_address.len
-			&& memcmp(lit.p, o->host_address.p, o->host_address.len) == 0;
-	}
+	/* A literal is compared as an address, as the ACL's verify = helo (core/acl_verify.c). */
+	if (helo.len > 2 && helo.p[0] == '[' && helo.p[helo.len - 1] == ']')
+		return ip_helo_literal_matches(helo, o->host_address);
 	sess_lookup_host_name(s);
 	if (o->host_name.len && sv_eqi(helo, o->host_name)) return true;
 	sv *addrs = NULL;

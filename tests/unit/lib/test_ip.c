@@ -218,6 +218,36 @@ static void test_map(void)
 	CHECK(ip_equal(&back, &other));
 }
 
+/* HELO literals are compared as addresses (not as Exim 4.96's text prefix). */
+static void test_helo_literal(void)
+{
+	static const struct { const char *literal, *host; bool match; } t[] = {
+		{ "[1.2.3.4]", "1.2.3.4", true },
+		{ "[1.2.3.40]", "1.2.3.4", false },      /* Exim 4.96: a prefix, so it matched */
+		{ "[1.2.3.4]", "1.2.3.40", false },
+		{ "[01.2.3.4]", "1.2.3.4", false },      /* not an address */
+		{ "[IPv6:1.2.3.4]", "1.2.3.4", false },  /* the tag needs an IPv6 address */
+		{ "[IPv6:2001:db8::5]", "2001:db8::5", true },
+		{ "[ipv6:2001:DB8:0:0:0:0:0:5]", "2001:db8::5", true },
+		{ "[IPv6:2001:0db8:0000:0000:0000:0000:0000:0005]", "2001:db8::5", true },
+		{ "[2001:db8::5]", "2001:db8::5", true },  /* untagged IPv6: lenient, as Exim */
+		{ "[IPv6:2001:db8::6]", "2001:db8::5", false },
+		{ "[1.2.3.4]", "::ffff:1.2.3.4", true },  /* a v4-mapped client */
+		{ "[IPv6:::ffff:1.2.3.4]", "1.2.3.4", true },
+		{ "[]", "1.2.3.4", false },
+		{ "[IPv6:]", "1.2.3.4", false },
+		{ "1.2.3.4", "1.2.3.4", false },          /* no brackets */
+		{ "[1.2.3.4", "1.2.3.4", false },
+		{ "[1.2.3.4]", "", false },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		bool got = ip_helo_literal_matches(sv_cstr(t[i].literal), sv_cstr(t[i].host));
+		if (got != t[i].match)
+			fprintf(stderr, "helo literal %s for %s: got %d\n", t[i].literal, t[i].host, got);
+		CHECK(got == t[i].match);
+	}
+}
+
 int main(void)
 {
 	A = arena_new("test_ip");
@@ -228,6 +258,7 @@ int main(void)
 	RUN(test_cidr_mask_net);
 	RUN(test_format_mask);
 	RUN(test_map);
+	RUN(test_helo_literal);
 	arena_free(A);
 	return unit_report("test_ip");
 }
