@@ -2,9 +2,16 @@
  *
  * A worker is a child of the runner that delivers messages one after another, each with its own
  * lock, journal and log lines, exactly as a delivery process of its own would (one fork per
- * QUEUE_WORKER_MESSAGES messages instead of one per message). The runner hands it one message at
- * a time over a pipe and reads back what became of it; the runner holds the schedule index open
- * for the whole pass and records each outcome there.
+ * QUEUE_WORKER_MESSAGES messages instead of one per message). The runner hands it messages over a
+ * pipe and reads back what became of each; the runner holds the schedule index open for the
+ * whole pass and records each outcome there.
+ *
+ * Once every worker has a message, each is handed its next one in advance (WORKER_DEPTH): the
+ * worker reads it right after writing its report, instead of waiting for the runner to be
+ * scheduled, read the report and write the next job (at queue_run_parallel 1 that wait was one
+ * of the three hand-offs of every message). A worker reads a message only after reporting the
+ * one before, so a worker that dies has started at most its first; the others it held were never
+ * read, and go to another worker in the same run.
  *
  * Up to queue_run_parallel workers have a message in flight at once. Why: on a file system
  * without a journal every delivery waits for device cache flushes (the mailbox file, its
