@@ -142,6 +142,7 @@ static void worker_main(const spool_config *sc, int jobfd, int wfd)
 		 * no DNS answers carried over (lookups are tidied by deliver_message itself). */
 		dns_cache_flush();
 	}
+	dinproc_release();   /* its kept transport child, if any */
 	_exit(0);
 }
 
