@@ -287,7 +287,19 @@ bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const ch
 {
 	/* Open the main log here first: the child then writes through the same descriptor. */
 	log_open_main();
-	bool keep = keepable(d, b, remote);
+	/* A child is kept from the second batch in a row for one user on: a run whose batches
+	 * alternate between users clones one per batch as before, instead of also ending a kept
+	 * one (and waiting for it) at each change. */
+	static struct {
+		pid_t owner;
+		uid_t uid;
+		gid_t gid;
+	} last;
+	bool same = last.owner == getpid() && last.uid == uid && last.gid == gid;
+	last.owner = getpid();
+	last.uid = uid;
+	last.gid = gid;
+	bool keep = keepable(d, b, remote) && same;
 	if (kept.pid && (!keep || kept.uid != uid || kept.gid != gid))
 		dinproc_release();   /* (before anything else uses the children's stack) */
 	char *mem = child_stack();
