@@ -10,6 +10,11 @@ daemon into DIR and kept as a snapshot; every run delivers a fresh copy of it, b
     bench/deliver/cost.py setup DIR [--messages 300] [--postern build/postern]
     bench/deliver/cost.py run DIR --parallel 1 --rounds 10 BUILD [BUILD...]
     bench/deliver/cost.py run DIR --strace BUILD
+    bench/deliver/cost.py run DIR --sched --parallel 4 --rounds 3 BUILD [BUILD...]
+
+--sched records each run with `perf sched record` and prints, per kind of process (runner,
+workers, transport children, committer) and per message: how often it was scheduled in, its run
+time, and its scheduling delay (runnable but waiting for a CPU): the medians over the rounds.
 
 DIR on tmpfs (/dev/shm/...) gives the CPU without the device's flushes; on the disk the flushes
 and ext4's inode allocation come in. Run as root (the deliveries run as the mail user).
@@ -74,7 +79,7 @@ def role(calls):
     return "committer"
 
 
-def one_run(d, binary, parallel, trace=False):
+def one_run(d, binary, parallel, trace=False, sched=False):
     d = pathlib.Path(d)
     for sub in ("spool", "mail"):
         shutil.rmtree(d / sub, ignore_errors=True)
@@ -92,6 +97,11 @@ def one_run(d, binary, parallel, trace=False):
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
         cmd = ["strace", "-ff", "-T", "-qq", "-o", str(out / "t")] + cmd
+    pidfile = d / "runner.pid"
+    if sched:
+        # The runner's pid, for telling its processes from any other Postern's on the machine.
+        cmd = ["perf", "sched", "record", "-q", "-o", str(d / "sched.data"), "--", "sh", "-c",
+               f'echo $$ > {pidfile}; exec "$0" "$@"'] + cmd
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -102,6 +112,8 @@ def one_run(d, binary, parallel, trace=False):
         sys.exit(f"{binary}: delivered {got} of {n}")
     cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
     res = {"n": n, "wall": 1000 * wall / n, "cpu": 1000 * cpu / n, "minflt": (r1.ru_minflt - r0.ru_minflt) / n}
+    if sched:
+        res["sched"] = sched_roles(d / "sched.data", int(pidfile.read_text()), n)
     if trace:
         groups = collections.defaultdict(lambda: [0, collections.Counter(), 0.0])
         for f in out.iterdir():
@@ -121,6 +133,46 @@ def one_run(d, binary, parallel, trace=False):
     return res
 
 
+def sched_roles(data, runner, n):
+    """{role: (sched-ins, run ms, scheduling delay ms) per message} from a perf sched recording:
+    the runner, its children (workers, which have children of their own, and the committer) and
+    the workers' children (the transport children)."""
+    summ = subprocess.run(["perf", "sched", "timehist", "-i", str(data), "-s"], capture_output=True,
+                          text=True).stdout
+    parent, runtime, sins = {}, {}, {}
+    for line in summ.splitlines():
+        m = re.match(r"\s*\S+\[(\d+)\]\s+(\d+)\s+(\d+)\s+([\d.]+)", line)
+        if m:
+            pid = int(m.group(1))
+            parent[pid], sins[pid], runtime[pid] = int(m.group(2)), int(m.group(3)), float(m.group(4))
+    hist = subprocess.run(["perf", "sched", "timehist", "-i", str(data)], capture_output=True, text=True).stdout
+    delay = collections.Counter()
+    for line in hist.splitlines():
+        f = line.split()   # time cpu task wait sch-delay run
+        m = re.match(r".*\[(\d+)(?:/\d+)?\]$", f[2]) if len(f) >= 6 else None
+        if m:
+            try:
+                delay[int(m.group(1))] += float(f[4])
+            except ValueError:
+                pass
+    kids = collections.defaultdict(list)
+    for pid, pp in parent.items():
+        kids[pp].append(pid)
+    role = {runner: "runner"}
+    for c in kids[runner]:
+        role[c] = "worker" if kids[c] else "committer"
+        for g in kids[c]:
+            role[g] = "transport child"
+    out = collections.defaultdict(lambda: [0.0, 0.0, 0.0])
+    for pid, r in role.items():
+        if pid in parent:
+            o = out[r]
+            o[0] += sins[pid] / n
+            o[1] += runtime[pid] / n
+            o[2] += delay[pid] / n
+    return dict(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=("setup", "run"))
@@ -131,6 +183,7 @@ def main():
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--strace", action="store_true")
+    ap.add_argument("--sched", action="store_true")
     a = ap.parse_intermixed_args()
     if a.what == "setup":
         setup(a.dir, a.messages, a.postern)
@@ -149,12 +202,19 @@ def main():
     rows = collections.defaultdict(list)
     for _ in range(a.rounds):
         for b in builds:
-            rows[b].append(one_run(a.dir, b, a.parallel))
+            rows[b].append(one_run(a.dir, b, a.parallel, sched=a.sched))
     for b, rs in rows.items():
         med = {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "minflt")}
         print(f"{b}: P={a.parallel} {len(rs)} rounds, medians per message: wall {med['wall']:.3f} ms "
               f"(min {min(r['wall'] for r in rs):.3f}), CPU {med['cpu']:.3f} ms "
               f"(min {min(r['cpu'] for r in rs):.3f}), minor faults {med['minflt']:.1f}")
+        if a.sched:
+            for role in ("runner", "worker", "transport child", "committer"):
+                v = [r["sched"][role] for r in rs if role in r["sched"]]
+                if v:
+                    m = [statistics.median(x[i] for x in v) for i in range(3)]
+                    print(f"  {role:16} scheduled in {m[0]:.2f}, ran {m[1]:.3f} ms, waited for a CPU "
+                          f"{m[2]:.3f} ms per message")
 
 
 if __name__ == "__main__":

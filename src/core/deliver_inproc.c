@@ -34,11 +34,14 @@
  *   back too.
  * pipe, autoreply, lmtp and the other remote cases keep their forked child (deliver_local.c). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,10 +141,167 @@ static char *child_stack(void)
 	return mem = m;
 }
 
+/* A kept appendfile child (queue-run workers only). A worker delivering one message after another
+ * to the same local user cloned a child for each, which then changed to that user, ran the
+ * transport and exited: the clone and the exit were a tenth of a queue run's CPU, and the new
+ * task's wait for a CPU one of the hand-offs of each message (bench/deliver/README.md, session
+ * 16). Instead the child stays after its batch, as that user, waiting for the next batch of the
+ * same uid and gid (no initgroups): it changed its credentials once, for good, as before
+ * (priv_become_user finds it is that user already), so nothing runs with other privileges than
+ * a fresh child would have. It waits with every signal blocked, in poll() on its go pipe and on
+ * the worker's pidfd: it touches nothing in the shared memory until the worker hands it the next
+ * batch and waits, and it ends when the worker ends (its fd table, shared with the worker, would
+ * otherwise keep the worker's pipes open). Everything else is as for a child of its own: the
+ * worker waits for its batch with all signals blocked and the same limit, and a child that dies
+ * during a batch is handled by the same code (its wait status). A batch for another user, a
+ * remote one or anything else that needs the children's stack ends it first. */
+static struct {
+	pid_t pid;                    /* 0: none */
+	int pidfd;                    /* the child's, to wait on */
+	int self_pidfd;               /* the worker's, for the child to see it end */
+	int go[2];                    /* worker -> child: 'g', the next batch is in arg */
+	int done[2];                  /* child -> worker: one byte per batch done */
+	uid_t uid;
+	gid_t gid;
+	child_arg arg;
+	volatile int result;          /* the batch's exit status: 0 or DCHILD_EXIT_UNJOURNALED */
+	volatile int started;         /* set by the child when it takes a batch */
+} kept = { .pidfd = -1, .self_pidfd = -1, .go = { -1, -1 }, .done = { -1, -1 } };
+
+static int kept_main(void *p)
+{
+	(void)p;
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigset_t all;
+	sigfillset(&all);
+	for (;;) {
+		child_arg *c = &kept.arg;
+		sigprocmask(SIG_SETMASK, &c->mask, NULL);
+		bool journaled = dchild_deliver(c->d, c->b, false, c->uid, c->gid, c->name, c->dir);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		kept.result = journaled ? 0 : DCHILD_EXIT_UNJOURNALED;
+		if (write(kept.done[1], "d", 1) != 1)
+			_exit(kept.result);
+		struct pollfd pf[2] = { { .fd = kept.go[0], .events = POLLIN }, { .fd = kept.self_pidfd, .events = POLLIN } };
+		while (poll(pf, 2, -1) < 0)
+			;
+		char cmd = 0;
+		if (pf[1].revents || read(kept.go[0], &cmd, 1) != 1 || cmd != 'g')
+			_exit(kept.result);   /* the worker ended, or ends this child ('q') */
+		kept.started = 1;
+	}
+}
+
+static void close_pair(int *fd)
+{
+	for (int i = 0; i < 2; i++)
+		if (fd[i] >= 0) {
+			close(fd[i]);
+			fd[i] = -1;
+		}
+}
+
+/* Reap a kept child that has ended (or is told to end) and forget it. Its status in *status. */
+static void kept_reap(int *status)
+{
+	int st = 0;
+	while (waitpid(kept.pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (status)
+		*status = st;
+	if (kept.pidfd >= 0)
+		close(kept.pidfd);
+	kept.pidfd = -1;
+	kept.pid = 0;
+	close_pair(kept.go);
+	close_pair(kept.done);   /* fresh pipes for the next: no byte of this one's left over */
+}
+
+void dinproc_release(void)
+{
+	if (!kept.pid)
+		return;
+	if (write(kept.go[1], "q", 1) != 1)
+		kill(kept.pid, SIGKILL);
+	kept_reap(NULL);
+}
+
+/* Wait for the kept child's batch: its exit status as a wait status (done: it stays), or the
+ * child's own wait status if it ended (killed past the limit, too). -1: it ended before it took
+ * the batch (killed while it waited): the caller starts a child of its own instead. */
+static int kept_wait(void)
+{
+	long long deadline = monotonic_ms() + (long long)DELIVER_CHILD_LIMIT_SECS * 1000;
+	struct pollfd pf[2] = { { .fd = kept.done[0], .events = POLLIN }, { .fd = kept.pidfd, .events = POLLIN } };
+	for (;;) {
+		int n = poll(pf, 2, ms_until(deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && (pf[0].revents & POLLIN)) {
+			char c;
+			if (read(kept.done[0], &c, 1) == 1)
+				return (kept.result & 0xff) << 8;   /* as WIFEXITED with that status */
+		}
+		if (n == 0)
+			kill(kept.pid, SIGKILL);   /* past the limit: handled as any child that died */
+		if (n == 0 || n < 0 || (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			bool started = kept.started;
+			int st;
+			kept_reap(&st);
+			return started ? st : -1;
+		}
+	}
+}
+
+/* Whether this batch can use (or start) a kept child. */
+static bool keepable(const dctx *d, const dbatch *b, bool remote)
+{
+	static pid_t owner;
+	if (owner != getpid()) {
+		/* A fork of a process that had one: that child is not ours; the copies of its
+		 * descriptors are closed here (our table is our own). */
+		if (kept.pidfd >= 0)
+			close(kept.pidfd);
+		if (kept.self_pidfd >= 0)
+			close(kept.self_pidfd);
+		close_pair(kept.go);
+		close_pair(kept.done);
+		kept.pid = 0;
+		kept.pidfd = kept.self_pidfd = -1;
+		owner = getpid();
+	}
+	if (remote || !d->o->commit_dir || tp_opt_bool(b->t, "initgroups"))
+		return false;
+	if (kept.self_pidfd < 0) {
+#ifdef SYS_pidfd_open
+		kept.self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		if (kept.self_pidfd >= 0)
+			(void)fcntl(kept.self_pidfd, F_SETFD, FD_CLOEXEC);
+#endif
+	}
+	return kept.self_pidfd >= 0;
+}
+
 bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const char *name, const char *dir)
 {
 	/* Open the main log here first: the child then writes through the same descriptor. */
 	log_open_main();
+	/* A child is kept from the second batch in a row for one user on: a run whose batches
+	 * alternate between users clones one per batch as before, instead of also ending a kept
+	 * one (and waiting for it) at each change. */
+	static struct {
+		pid_t owner;
+		uid_t uid;
+		gid_t gid;
+	} last;
+	bool same = last.owner == getpid() && last.uid == uid && last.gid == gid;
+	last.owner = getpid();
+	last.uid = uid;
+	last.gid = gid;
+	bool keep = keepable(d, b, remote) && same;
+	if (kept.pid && (!keep || kept.uid != uid || kept.gid != gid))
+		dinproc_release();   /* (before anything else uses the children's stack) */
 	char *mem = child_stack();
 	if (!mem)
 		return false; /* the caller forks instead */
@@ -176,21 +336,69 @@ bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const ch
 	/* CLONE_PIDFD: the descriptor to wait on comes with the child (no pidfd_open after it);
 	 * a kernel without it (before 5.2) refuses the flag, and the clone is made without. */
 	int pidfd = -1;
-	pid_t pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
-	if (pid < 0 && errno == EINVAL) {
-		pidfd = -1;
-		pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | SIGCHLD, &c);
+	int status = 0;
+	pid_t pid = -1;
+	if (keep && kept.pid) {
+		/* The kept child, already this user: the batch is in its arg when it reads 'g'. */
+		kept.arg = c;
+		kept.started = 0;
+		died.child = kept.pid;
+		if (write(kept.go[1], "g", 1) == 1 && (status = kept_wait()) != -1)
+			pid = died.child;
+		else if (kept.pid)
+			dinproc_release();
+	}
+	if (pid < 0 && keep && pipe2(kept.go, O_CLOEXEC) == 0) {
+		if (pipe2(kept.done, O_CLOEXEC) == 0) {
+			kept.arg = c;
+			kept.uid = uid;
+			kept.gid = gid;
+			kept.started = 1;   /* its first batch is taken as it starts */
+			pid = clone(kept_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, NULL,
+				&kept.pidfd);
+#ifdef SYS_pidfd_open
+			if (pid < 0 && errno == EINVAL) {
+				pid = clone(kept_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | SIGCHLD, NULL);
+				kept.pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+			}
+#endif
+		}
+		if (pid > 0) {
+			kept.pid = pid;
+			died.child = pid;
+			if (kept.pidfd >= 0) {
+				status = kept_wait();   /* (not -1: it started with the batch) */
+			} else {
+				/* Nothing to watch it by: this one batch, then it ends, with the batch's
+				 * status, and is waited for as a child of its own. */
+				(void)!write(kept.go[1], "q", 1);
+				(void)dwait_reap_pidfd(pid, -1, monotonic_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
+				kept.pid = 0;
+				close_pair(kept.go);
+				close_pair(kept.done);
+			}
+		} else {
+			kept.pidfd = -1;
+			close_pair(kept.go);
+			close_pair(kept.done);
+		}
 	}
 	if (pid < 0) {
-		dccache_in_clone = false;
-		dirsync_enabled = false;
-		sigprocmask(SIG_SETMASK, &c.mask, NULL);
-		return false;
+		pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
+		if (pid < 0 && errno == EINVAL) {
+			pidfd = -1;
+			pid = clone(child_main, mem + CHILD_STACK, CLONE_VM | CLONE_FILES | SIGCHLD, &c);
+		}
+		if (pid < 0) {
+			dccache_in_clone = false;
+			dirsync_enabled = false;
+			sigprocmask(SIG_SETMASK, &c.mask, NULL);
+			return false;
+		}
+		died.child = pid;
+		/* Past the limit it is killed, and then handled as any child that died. */
+		(void)dwait_reap_pidfd(pid, pidfd, monotonic_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
 	}
-	died.child = pid;
-	int status = 0;
-	/* Past the limit it is killed, and then handled as any child that died. */
-	(void)dwait_reap_pidfd(pid, pidfd, monotonic_ms() + (int64_t)DELIVER_CHILD_LIMIT_SECS * 1000, &status);
 	if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != DCHILD_EXIT_UNJOURNALED)) {
 		/* Nothing in the shared memory can be trusted now: the child may have died inside
 		 * malloc, or ended through exit() (a log it could not write), whose handlers (the TLS

@@ -149,6 +149,9 @@ bool dbatch_read(dbatch *b);
  * journal written when it returns true; false: it could not start, fork instead). */
 bool dinproc_eligible(const dctx *d, const dbatch *b, bool remote);
 bool dinproc_run(dctx *d, dbatch *b, bool remote, uid_t uid, gid_t gid, const char *name, const char *dir);
+/* End the appendfile child a queue worker keeps between batches of one user (deliver_inproc.c), if
+ * any: before the worker exits or forks a process that must not share it. */
+void dinproc_release(void);
 /* The delivery process's exit status after such a child died abnormally. */
 #define DELIVER_EXIT_TRANSPORT_DIED 70
 

@@ -167,9 +167,16 @@ void qcommit_add(const spool_config *sc, qcommit *c, const char *id, bool commit
 	if (c->pipe_fd >= 0) {
 		commit_rec r = { .committing = committing, .dirs_len = (uint32_t)(committing ? dirs.len : 0) };
 		memcpy(r.id, id, MSG_ID_LEN);
-		if (r.dirs_len <= COMMIT_DIRS_MAX && fd_write_all(c->pipe_fd, &r, sizeof r)
-			&& fd_write_all(c->pipe_fd, dirs.p, r.dirs_len))
-			return;
+		/* One write per record: the committer, waiting in its read, then wakes once for it
+		 * instead of once for the header and again for the directories. */
+		static char rec[sizeof r + COMMIT_DIRS_MAX];
+		if (r.dirs_len <= COMMIT_DIRS_MAX) {
+			memcpy(rec, &r, sizeof r);
+			if (r.dirs_len)
+				memcpy(rec + sizeof r, dirs.p, r.dirs_len);
+			if (fd_write_all(c->pipe_fd, rec, sizeof r + r.dirs_len))
+				return;
+		}
 		/* The committer is gone: from here on the runner does it (a record it got half of is
 		 * left as a killed runner leaves it: recovered, or files without -H). */
 		close(c->pipe_fd);

@@ -2,9 +2,16 @@
  *
  * A worker is a child of the runner that delivers messages one after another, each with its own
  * lock, journal and log lines, exactly as a delivery process of its own would (one fork per
- * QUEUE_WORKER_MESSAGES messages instead of one per message). The runner hands it one message at
- * a time over a pipe and reads back what became of it; the runner holds the schedule index open
- * for the whole pass and records each outcome there.
+ * QUEUE_WORKER_MESSAGES messages instead of one per message). The runner hands it messages over a
+ * pipe and reads back what became of each; the runner holds the schedule index open for the
+ * whole pass and records each outcome there.
+ *
+ * Once every worker has a message, each is handed its next one in advance (WORKER_DEPTH): the
+ * worker reads it right after writing its report, instead of waiting for the runner to be
+ * scheduled, read the report and write the next job (at queue_run_parallel 1 that wait was one
+ * of the three hand-offs of every message). A worker reads a message only after reporting the
+ * one before, so a worker that dies has started at most its first; the others it held were never
+ * read, and go to another worker in the same run.
  *
  * Up to queue_run_parallel workers have a message in flight at once. Why: on a file system
  * without a journal every delivery waits for device cache flushes (the mailbox file, its
@@ -61,12 +68,17 @@ typedef struct worker_report {
 } worker_report;
 #define REPORT_LOG_MAX 3900
 
+/* Messages a worker may hold at once: the one it delivers and the next, handed in advance. */
+#define WORKER_DEPTH 2
+
 typedef struct worker {
 	pid_t pid;
 	int jobfd;                    /* runner -> worker: one qjob per message */
 	int repfd;                    /* worker -> runner: one report per message */
-	const qjob *job;              /* in flight; NULL: idle */
+	const qjob *job[WORKER_DEPTH]; /* handed and not reported yet, in order; nq of them */
+	size_t nq;
 	size_t given;
+	bool shut;                    /* its job pipe failed (it died): nothing more is handed to it */
 } worker;
 
 /* The runner's commit directory, for its workers (queue_commit.h); "" when it has none. */
@@ -130,6 +142,7 @@ static void worker_main(const spool_config *sc, int jobfd, int wfd)
 		 * no DNS answers carried over (lookups are tidied by deliver_message itself). */
 		dns_cache_flush();
 	}
+	dinproc_release();   /* its kept transport child, if any */
 	_exit(0);
 }
 
@@ -253,14 +266,21 @@ static int retire(worker *w, size_t *nw, size_t i)
 	return status;
 }
 
+/* Messages handed to a worker that died before reading them, to be handed out again ahead of
+ * the rest (a worker reads its next message only after reporting the one before: every message
+ * of a dead worker's but the first it holds was never read, nor locked). */
+static const qjob *again[QUEUE_RUN_PARALLEL_MAX * WORKER_DEPTH];
+static size_t nagain;
+
 /* Wait until at least one worker in flight has reported or died. Returns how many jobs
- * finished; (size_t)-1 when it cannot wait. */
+ * finished (reported, or lost with their worker: the jobs it had not read are put back in
+ * again[] and count as finished here, not started); (size_t)-1 when it cannot wait. */
 static size_t collect(const spool_config *sc, worker *w, size_t *nw)
 {
 	struct pollfd pf[QUEUE_RUN_PARALLEL_MAX];
 	size_t map[QUEUE_RUN_PARALLEL_MAX], np = 0;
 	for (size_t i = 0; i < *nw; i++)
-		if (w[i].job) {
+		if (w[i].nq) {
 			pf[np] = (struct pollfd){ .fd = w[i].repfd, .events = POLLIN };
 			map[np++] = i;
 		}
@@ -281,17 +301,22 @@ static size_t collect(const spool_config *sc, worker *w, size_t *nw)
 		char *text = pending[npending].text;
 		if (fd_read_all(wk->repfd, r, sizeof *r) && r->log_len <= REPORT_LOG_MAX
 			&& fd_read_all(wk->repfd, text, r->log_len)) {
-			if (memcmp(r->id, wk->job->id, MSG_ID_LEN) == 0)
+			if (memcmp(r->id, wk->job[0]->id, MSG_ID_LEN) == 0)
 				npending++; /* applied by the caller (apply_pending) */
-			wk->job = NULL;
+			memmove(&wk->job[0], &wk->job[1], (WORKER_DEPTH - 1) * sizeof wk->job[0]);
+			wk->nq--;
 			finished++;
-			if (wk->given >= QUEUE_WORKER_MESSAGES)
+			if (!wk->nq && (wk->given >= QUEUE_WORKER_MESSAGES || wk->shut))
 				(void)retire(w, nw, map[k]);
 			continue;
 		}
-		/* The worker died delivering this message: the run goes on without it, as Exim's
-		 * runner goes on after a delivery process that crashed. */
-		const qjob *j = wk->job;
+		/* The worker died delivering its first message: the run goes on without it, as Exim's
+		 * runner goes on after a delivery process that crashed. The ones behind it were never
+		 * read: another worker delivers them. */
+		const qjob *j = wk->job[0];
+		for (size_t q = 1; q < wk->nq; q++)
+			again[nagain++] = wk->job[q];
+		finished += wk->nq;
 		int status = retire(w, nw, map[k]);
 		/* (A delivery whose cloned transport child died has logged Exim's lines for it already.) */
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != DELIVER_EXIT_TRANSPORT_DIED)
@@ -299,7 +324,6 @@ static size_t collect(const spool_config *sc, worker *w, size_t *nw)
 				j->id, (unsigned)status);
 		/* Killed after removing the -H, it left the rest: the next run sweeps (core/spool_tidy.h). */
 		spool_tidy_request(sc);
-		finished++;
 	}
 	return finished;
 }
@@ -313,12 +337,31 @@ static size_t run_parallel(void)
 	return p > QUEUE_RUN_PARALLEL_MAX ? QUEUE_RUN_PARALLEL_MAX : (size_t)p;
 }
 
+/* The worker to hand j to: an idle one, else a new one (while fewer than par), else, for a
+ * message that may overlap others, one already delivering with room for the next (handed in
+ * advance, so that it goes on without waiting for the runner after its report). NULL: none now. */
+static worker *pick(const spool_config *sc, worker *w, size_t *nw, size_t par, const qjob *j)
+{
+	for (size_t i = 0; i < *nw; i++)
+		if (!w[i].nq && !w[i].shut && w[i].given < QUEUE_WORKER_MESSAGES)
+			return &w[i];
+	if (*nw < par)
+		return spawn(sc, w, nw, j);
+	if (j->alone)
+		return NULL;
+	for (size_t i = 0; i < *nw; i++)
+		if (w[i].nq < WORKER_DEPTH && !w[i].shut && w[i].given < QUEUE_WORKER_MESSAGES)
+			return &w[i];
+	return NULL;
+}
+
 bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *idx)
 {
 	worker w[QUEUE_RUN_PARALLEL_MAX];
 	size_t par = run_parallel();
 	size_t nw = 0, next = 0, inflight = 0;
 	bool alone_inflight = false, abandoned = false;
+	nagain = 0;
 	/* This runner's commit directory (queue_commit.h; a killed runner's were recovered when
 	 * the pass chose its messages). */
 	qcommit rest;
@@ -329,37 +372,40 @@ bool qpool_deliver(const spool_config *sc, const qjob *jobs, size_t n, hintsdb *
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 	runner_sigpipe = old_pipe == SIG_ERR ? SIG_DFL : old_pipe;
 	for (;;) {
-		while (next < n && !abandoned && inflight < par && !alone_inflight) {
-			const qjob *j = &jobs[next];
+		while ((nagain || next < n) && !abandoned && !alone_inflight) {
+			const qjob *j = nagain ? again[0] : &jobs[next];
 			if (j->alone && inflight)
 				break;
-			if (load_too_high(j)) {
-				abandoned = true;
-				break;
-			}
-			worker *wk = NULL;
-			for (size_t i = 0; i < nw && !wk; i++)
-				if (!w[i].job)
-					wk = &w[i];
-			if (!wk && nw < par)
-				wk = spawn(sc, w, &nw, j);
+			worker *wk = pick(sc, w, &nw, par, j);
 			if (!wk) {
 				if (inflight)
 					break; /* try again when one finishes */
 				next = n;  /* cannot start any: the run ends (logged) */
+				nagain = 0;
+				break;
+			}
+			if (load_too_high(j)) {
+				abandoned = true;
 				break;
 			}
 			ssize_t wr = write(wk->jobfd, j, sizeof *j);
 			if (wr != (ssize_t)sizeof *j) {
-				/* It died while idle: drop it and start this message elsewhere. */
-				(void)retire(w, &nw, (size_t)(wk - w));
+				/* It died: drop it if idle (else collect() finds its end) and hand this
+				 * message to another. */
+				if (wk->nq)
+					wk->shut = true;
+				else
+					(void)retire(w, &nw, (size_t)(wk - w));
 				continue;
 			}
-			wk->job = j;
+			wk->job[wk->nq++] = j;
 			wk->given++;
 			inflight++;
 			alone_inflight = j->alone;
-			next++;
+			if (nagain)
+				memmove(&again[0], &again[1], --nagain * sizeof again[0]);
+			else
+				next++;
 		}
 		/* After handing out the next message, so the index writes, syncs and unlinks overlap
 		 * its delivery; one sync of a directory covers every delivery reported since

@@ -139,3 +139,71 @@ def test_default_is_one_at_a_time(postern_bin, tmp_path, shared_dir):
     run_q(postern_bin, conf)
     assert seen(box) == [1, 1, 1]
     assert len(delivered_bodies(box)) == 3
+
+
+# The first delivery to start blocks until the "go" file exists (bounded); the others go through.
+BLOCK_SCRIPT = """#!/bin/sh
+d={box}
+if mkdir $d/first 2>/dev/null; then
+  echo $$ > $d/first/pid.tmp && mv $d/first/pid.tmp $d/first/pid
+  i=0
+  while [ ! -e $d/go ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done
+fi
+cat > $d/mail.$$
+exit 0
+"""
+
+
+def _ppid(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no PPid for {pid}")
+
+
+def _wait_for(cond, what, secs=60):
+    import time
+    end = time.monotonic() + secs
+    while not cond():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_worker_killed_with_a_message_handed_in_advance(postern_bin, tmp_path, shared_dir):
+    """With 4 workers and 8 messages the runner hands each worker two messages before it reads
+    any report (the second in advance, read by the worker only after its report on the first).
+    The worker whose first delivery blocks is killed: its second message was never read, so
+    another worker delivers it in the same run; the blocked one, whose transport goes on and
+    journals, is completed by the next run. Every message delivered exactly once, none left."""
+    conf, spool, box = make_site(tmp_path, shared_dir, extra="queue_run_parallel = 4")
+    (shared_dir / "deliver.sh").write_text(BLOCK_SCRIPT.format(box=box))
+    queue(postern_bin, conf, 8)
+    runner = subprocess.Popen([postern_bin, "-C", str(conf), "-q"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: (box / "first" / "pid").exists(), "the first delivery")
+        pid = int((box / "first" / "pid").read_text())
+        chain = [pid]
+        while chain[-1] not in (runner.pid, 1, 0):
+            chain.append(_ppid(chain[-1]))
+        assert chain[-1] == runner.pid, chain
+        worker = chain[-2]   # the runner's child delivering the blocked message
+        os.kill(worker, 9)
+        (box / "go").touch()
+        assert runner.wait(timeout=120) == 0
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+    log = (spool / "log" / "mainlog").read_text()
+    assert len(re.findall(r"queue run: delivery process ended abnormally", log)) == 1, log
+    # The run itself delivered and completed the other seven, the killed worker's second too.
+    done = [m for m, flags in per_message_lines(spool).items() if "Completed" in flags]
+    assert len(done) == 7, log
+    # The blocked delivery's transport outlives its worker; then the next run completes it.
+    _wait_for(lambda: len(delivered_bodies(box)) == 8, "the blocked delivery's mail")
+    _wait_for(lambda: (run_q(postern_bin, conf), not list((spool / "input").glob("*-H")))[1],
+              "the blocked message's lock to be released and the message completed")
+    assert delivered_bodies(box) == sorted(f"body {i}" for i in range(8))
+    for mid, flags in per_message_lines(spool).items():
+        assert "Completed" in flags, (mid, flags)
