@@ -47,6 +47,14 @@ deliver_outcome deliver_last_outcome(void)
 	return last_outcome;
 }
 
+void deliver_note_schedule(const spool_config *sc, const char *id)
+{
+	if (last_outcome.kind == DELIVER_OUTCOME_QUEUED)
+		queue_schedule_note_skip(sc, id, last_outcome.next_due, last_outcome.frozen, last_outcome.skip_log);
+	else
+		queue_schedule_note(sc, id, last_next_due, false);
+}
+
 static void push(address_item ***arr, size_t *n, size_t *cap, address_item *a)
 {
 	if (*n == *cap) {
