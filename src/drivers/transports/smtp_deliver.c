@@ -475,7 +475,7 @@ static void rcpt_deferred(batch *b, address_item *a, const smtpc_rcpt *r, bool m
 typedef struct quit_ctx {
 	tp_ctx *c;
 	const driver_instance *t;
-	const smtpc_options *o;
+	smtpc_conn *const *conn;
 	sv host_name;
 	const int *sequence;
 } quit_ctx;
@@ -483,7 +483,7 @@ typedef struct quit_ctx {
 static bool quit_after(void *ctx)
 {
 	quit_ctx *q = ctx;
-	return !smtp_cont_may_follow(q->c, q->t, q->o, q->host_name, *q->sequence);
+	return !smtp_cont_may_follow(q->c, q->t, *q->conn, q->host_name, *q->sequence);
 }
 
 /* smtpc_message.txn_done: journal the delivered recipients of each transaction before anything
@@ -608,10 +608,11 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	m.txn_done = txn_done;
 	m.txn_ctx = &tj;
 	int sequence = 1;
-	quit_ctx qc = { c, b->t, &o, b->sh.name, &sequence };
+	smtpc_conn *conn = NULL;
+	quit_ctx qc = { c, b->t, &conn, b->sh.name, &sequence };
 	m.quit_after = quit_after;
 	m.quit_ctx = &qc;
-	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
+	conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
 	bool continued = conn != NULL;
 	/* A connection this worker kept from an earlier message to the same place (beyond Exim:
 	 * smtp_conn_cache.c); it counts as a continued one, as after -MC. */
