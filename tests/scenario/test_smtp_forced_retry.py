@@ -9,6 +9,8 @@ the retry time, the host is up (or still down, or answers 421) and one command r
   the record, so the others follow; a failure leaves them at -54), `-Rf` forces all;
 - a success removes the host's record and the emptied `wait-t` record; a failure keeps the
   first-failed time and moves the last and next tries.
+- the host's line goes to the message log too; a "retry time not reached" line only in the
+  message's first delivery attempt;
 - the command returns only when the connection's last message is done: after `-M` delivered its
   message, msg1 (listed in `wait-t`) goes over the same connection, and its "=>" line is in the
   log when `-M` returns (the log is read at once).
@@ -186,7 +188,11 @@ def run(who, host_state, command):
         for l in dump("wait-t"):
             if l.startswith("127.0.0.1 "):
                 waiting = {ids.index(x) + 1 for x in l.split()[1:]}
-        return per_msg, other, record, waiting
+        msglogs = {}
+        for f in (d / "spool" / "msglog").glob("*"):
+            if f.name in ids:
+                msglogs[ids.index(f.name) + 1] = [l.split(" ", 2)[2] for l in f.read_text().splitlines()]
+        return per_msg, other, record, waiting, msglogs
     finally:
         if host:
             host.close()
@@ -229,4 +235,9 @@ def test_forced_retry_as_exim(state, command, expected):
     assert sorted(postern[0].values()) == sorted(exim[0].values()), (postern, exim)
     if command[0] in ("-M", "-Mc"):
         assert postern[0] == exim[0]
-    assert postern[1:] == exim[1:], (postern, exim)
+    assert postern[1:4] == exim[1:4], (postern, exim)
+    # The message logs: the host's line as in the main log; a "retry time not reached" line
+    # only in a message's first attempt. (Which message -R forces, and so whose log has what,
+    # is random.)
+    if command[0] != "-R":
+        assert postern[4] == exim[4], (postern, exim)

@@ -226,6 +226,9 @@ static void log_host_line(batch *b, sv text, int err, const smtpc_conn *conn)
 	} else if (et.len)
 		xbuf_printf(&l, " " SV_FMT, SV_ARG(et));
 	log_write(LOG_MAIN, "%s", xbuf_cstr(&l));
+	/* Exim 4.96 writes the host line to the message log too (observed). */
+	if (b->c->sc && b->c->m)
+		spool_msglog(b->c->sc, b->c->m->id, "%s", xbuf_cstr(&l));
 }
 
 /* The remote's reply inside an engine text ("SMTP error ... after X: 550 5.1.1 no"): what
