@@ -2,8 +2,8 @@
 before its retry time, beside Exim 4.96 (observed live, same configuration): the address
 "dd@r.test" (record "R:dd@r.test", the router has local_parts) and "x@dd.test" ("R:dd.test")
 deferred at -odi; then, with the router still deferring or no longer, one command runs. A plain
-queue run leaves them alone with "routing defer (-52): retry time not reached"; -M, -qf and
--R route them again (a new deferral moves the records' next try; a success removes them). The
+queue run leaves them alone with "routing defer (-52): retry time not reached"; -M, -qf, -R
+and -Mc route them again (a new deferral moves the records' next try; a success removes them). The
 "-52" lines come in recipient order, before any routing line, and only in the main log."""
 import os
 import pathlib
