@@ -216,6 +216,7 @@ CASES = [
     ("down", ["-M", "@1"], [REFUSED]),
     ("down", ["-qf"], [REFUSED] * 3),
     ("down", ["-R", "r.test"], [REFUSED, [NOT_DUE], [NOT_DUE]]),
+    ("down", ["-Rf", "r.test"], [REFUSED] * 3),
     ("421", ["-M", "@1"], [["H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after initial "
                             "connection: 421 busy",
                             "== X@r.test R=r T=t defer (0) H=127.0.0.1 [127.0.0.1]: SMTP error from remote "
