@@ -47,6 +47,14 @@ deliver_outcome deliver_last_outcome(void)
 	return last_outcome;
 }
 
+void deliver_note_schedule(const spool_config *sc, const char *id)
+{
+	if (last_outcome.kind == DELIVER_OUTCOME_QUEUED)
+		queue_schedule_note_skip(sc, id, last_outcome.next_due, last_outcome.frozen, last_outcome.skip_log);
+	else
+		queue_schedule_note(sc, id, last_next_due, false);
+}
+
 static void push(address_item ***arr, size_t *n, size_t *cap, address_item *a)
 {
 	if (*n == *cap) {
@@ -176,10 +184,15 @@ void dpost_batch(dctx *d, dbatch *b, bool remote)
 			if (a->result == ADDR_PANIC)
 				log_write(LOG_PANIC, "%.*s: %.*s", SV_ARG(a->address), SV_ARG(a->message));
 			a->result = ADDR_DEFER;
-			/* "retry time not reached" deferrals are logged only with +retry_defer. */
+			/* "retry time not reached" deferrals are logged only with +retry_defer, and
+			 * to the message log only in the message's first delivery attempt (observed
+			 * with Exim 4.96: a -q that finds the host's retry time not reached writes its
+			 * "defer (-54)" line there for a message never tried before, not for others). */
 			const log_config *lc = log_current_config();
-			if (!a->retry_skipped || (lc && logsel_has(&lc->selector, LS_RETRY_DEFER)))
+			if (!a->retry_skipped || (d->m->deliver_firsttime && lc && logsel_has(&lc->selector, LS_RETRY_DEFER)))
 				dlog_defer(&d->log, a);
+			else if (lc && logsel_has(&lc->selector, LS_RETRY_DEFER))
+				dlog_defer_main(a);
 			if (a->retry_timedout) {
 				/* Past the rules' cutoff: fails once every transport has run (below). */
 				dretry_timedout_add(d, a);
@@ -734,8 +747,22 @@ static bool transport_is_remote(const address_item *a)
 /* The lines a later queue run logs for this message while it is not due (deliver.h). Only the
  * deferrals Exim checks again in such a run are named: routing deferrals, remote ones whose
  * hosts have retry records and local ones (their "T:" records); per-address deferrals are
- * retried when due. */
+ * retried when due. The routing ones come first, in recipient order, as Exim 4.96 logs them
+ * (routing_not_due); the others in the order they deferred. */
 #define SKIP_LOG_MAX 3900   /* under QUEUE_SKIP_LOG_MAX, which the index keeps */
+typedef struct skip_item {
+	const address_item *a;
+	size_t i;                     /* position before sorting: the sort is stable */
+} skip_item;
+
+static int cmp_rcpt_index(const void *x, const void *y)
+{
+	const skip_item *p = x, *q = y;
+	if (p->a->rcpt_index != q->a->rcpt_index)
+		return p->a->rcpt_index < q->a->rcpt_index ? -1 : 1;
+	return (p->i > q->i) - (p->i < q->i);
+}
+
 static const char *skip_log_for(dctx *d)
 {
 	xbuf out;
@@ -744,8 +771,23 @@ static const char *skip_log_for(dctx *d)
 		xbuf_puts(&out, "Message is frozen\n");
 		return xbuf_cstr(&out);
 	}
-	for (size_t i = 0; i < d->ndeferred; i++) {
-		const address_item *a = d->deferred[i];
+	size_t n = 0;
+	skip_item *order = arena_alloc(pool_msg, (d->nrskipped + d->ndeferred + 1) * sizeof *order);
+	for (size_t i = 0; i < d->nrskipped; i++, n++)
+		order[n] = (skip_item){ d->rskipped[i], n };
+	for (size_t i = 0; i < d->ndeferred; i++)
+		if (!d->deferred[i]->transport) {
+			order[n] = (skip_item){ d->deferred[i], n };
+			n++;
+		}
+	qsort(order, n, sizeof *order, cmp_rcpt_index);
+	for (size_t i = 0; i < d->ndeferred; i++)
+		if (d->deferred[i]->transport) {
+			order[n] = (skip_item){ d->deferred[i], n };
+			n++;
+		}
+	for (size_t i = 0; i < n; i++) {
+		const address_item *a = order[i].a;
 		bool routing = !a->transport;
 		/* host errors (connection refused, timeouts: a positive errno) or all hosts waiting */
 		bool host_wait = !routing && transport_is_remote(a) && (a->basic_errno > 0 || a->basic_errno == -54);
@@ -920,6 +962,8 @@ static void finish(dctx *d, const char *id)
  * retry record says it is not due; Exim logs that only with +retry_defer. Records that are due
  * go to found (at most 2) to be removed when the address routes. Only queue runs and manual
  * deliveries look: an immediate delivery of a new message does not pay for the lookups. */
+enum { ERRNO_ROUTING_RETRY = -52 };     /* Exim's "routing defer (-52)" */
+
 static bool routing_not_due(dctx *d, address_item *a, sv *found, size_t *nfound)
 {
 	*nfound = 0;
@@ -938,11 +982,12 @@ static bool routing_not_due(dctx *d, address_item *a, sv *found, size_t *nfound)
 			retry_reads_end();
 			a->result = ADDR_DEFER;
 			a->retry_skipped = true;
-			a->basic_errno = ADDR_ERRNO_UNKNOWN;
+			a->basic_errno = ERRNO_ROUTING_RETRY;
 			a->message = SV_LIT("retry time not reached");
 			const log_config *lc = log_current_config();
 			if (lc && logsel_has(&lc->selector, LS_RETRY_DEFER))
-				dlog_defer(&d->log, a);
+				dlog_routing_retry_skip(a);
+			push(&d->rskipped, &d->nrskipped, &d->cap_rskipped, a);
 			mark_pending(d, a);
 			if (rec.next_try && (!d->next_due || rec.next_try < d->next_due))
 				d->next_due = rec.next_try;
@@ -1168,8 +1213,14 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 		a->next = NULL;
 		route_chain(&rc, a);
 	}
-	/* Exim routes the recipients newest first. */
-	for (size_t k = d.originals_stop ? 0 : m->nrcpt; k-- > 0;) {
+	/* The recipients' routing retry records are checked first, in recipient order (Exim 4.96
+	 * logs its "retry time not reached" lines so, before any routing line); Exim routes the
+	 * others newest first. */
+	size_t nr = d.originals_stop ? 0 : m->nrcpt;
+	address_item **rcpt_addr = arena_calloc(pool_msg, nr + 1, sizeof *rcpt_addr);
+	sv (*found)[2] = arena_calloc(pool_msg, nr + 1, sizeof *found);
+	size_t *nfound = arena_calloc(pool_msg, nr + 1, sizeof *nfound);
+	for (size_t k = 0; k < nr; k++) {
 		const msg_recipient *r = &m->rcpt[k];
 		if (message_is_nonrecipient(m, r->address))
 			continue;
@@ -1179,6 +1230,14 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			a->onetime_parent = m->rcpt[r->pno].address;
 		a->dsn_flags = r->dsn_flags;
 		a->orcpt = r->orcpt;
+		if (!cancel && routing_not_due(&d, a, found[k], &nfound[k]))
+			continue;
+		rcpt_addr[k] = a;
+	}
+	for (size_t k = nr; k-- > 0;) {
+		address_item *a = rcpt_addr[k];
+		if (!a)
+			continue;
 		if (cancel) {
 			a->result = ADDR_FAIL;
 			a->message = SV_LIT("delivery cancelled by timeout_frozen_after");
@@ -1186,12 +1245,8 @@ deliver_rc deliver_message(const spool_config *sc, const char *id, const deliver
 			push(&d.failed, &d.nfailed, &d.cap_failed, a);
 			continue;
 		}
-		sv found[2];
-		size_t nfound;
-		if (routing_not_due(&d, a, found, &nfound))
-			continue;
 		if (route_chain(&rc, a) != ROUTE_DEFER)
-			droute_retry_clear(&d, a, found, nfound);
+			droute_retry_clear(&d, a, found[k], nfound[k]);
 	}
 	address_item *local = drop_finished(&d, generations_first(rc.res.local));
 	address_item *pfr = drop_finished(&d, reversed(rc.res.pfr));

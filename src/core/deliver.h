@@ -129,6 +129,11 @@ typedef struct deliver_outcome {
 	                               * -H there may go, one per line; NULL: none */
 } deliver_outcome;
 deliver_outcome deliver_last_outcome(void);
+/* For a caller of deliver_message whose message is still on the spool (-M, a continued
+ * delivery): record the last outcome in the schedule index as the delivery itself does, with
+ * the lines a plain queue run logs while the message is not due (a bare due time lost them:
+ * the run then logged nothing for a message Exim's would show "retry time not reached" for). */
+void deliver_note_schedule(const spool_config *sc, const char *id);
 /* Remove what is left of a completed message after its -H (-D, -J, msglog), without a sync:
  * into the recycled-file pool (core/spool_recycle.h), the -J emptied, the others with their
  * content (dspool_remove_rest says why). */

@@ -29,6 +29,28 @@
 int dcont_queue_pipe_fd = -1;
 pid_t dcont_queue_pid = 0;
 
+int dcont_chain_begin(void)
+{
+	int chain[2];
+	if (dcont_queue_pipe_fd >= 0 || pipe2(chain, O_CLOEXEC) != 0)
+		return -1;
+	dcont_queue_pipe_fd = chain[1];
+	dcont_queue_pid = getpid();
+	return chain[0];
+}
+
+void dcont_chain_wait(int read_end)
+{
+	if (read_end < 0)
+		return;
+	close(dcont_queue_pipe_fd);
+	dcont_queue_pipe_fd = -1;
+	char c;
+	while (read(read_end, &c, 1) < 0 && errno == EINTR)
+		;
+	close(read_end);
+}
+
 static char *db_name(const char *transport)
 {
 	return arena_printf(pool_scratch, "wait-%s", transport);

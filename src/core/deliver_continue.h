@@ -50,6 +50,15 @@ typedef struct dcont_conn {
 extern int dcont_queue_pipe_fd;
 extern pid_t dcont_queue_pid;
 
+/* For a caller that waits for a delivery (-M, -Mc, -odi): Exim 4.96's transport becomes the
+ * -MC process for the next waiting message, so its delivery process (and `exim -M`) returns
+ * only when the whole chain has ended (observed: the continued message's "=>" line is in the
+ * log when -M returns). Postern's -MC processes are detached; begin gives them this process's
+ * pipe (-MCQ, as in a queue run; nothing when one is set already) and wait reads it to end of
+ * file. begin returns the read end, or -1. */
+int dcont_chain_begin(void);
+void dcont_chain_wait(int read_end);
+
 /* Record id as waiting for host_name in wait-<transport> (no duplicates; the oldest ids go
  * when the record is full). Errors are ignored: the database is only a hint. */
 void dcont_wait_add(const spool_config *sc, const char *transport, sv host_name, const char *id);

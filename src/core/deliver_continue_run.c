@@ -55,7 +55,7 @@ void dcont_deliver(const spool_config *sc, const dcont_handoff *h, int fd)
 		quit_unused(fd);
 	if (access(spool_path(pool_msg, sc, "input", h->id, "-H"), F_OK) == 0) {
 		if (rc != DELIVER_NOT_ATTEMPTED)
-			queue_schedule_note(sc, h->id, deliver_next_due(), false);
+			deliver_note_schedule(sc, h->id);
 	} else if (errno == ENOENT)
 		queue_schedule_forget(sc, h->id);
 	arena_reset(pool_msg, mk);

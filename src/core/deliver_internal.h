@@ -53,6 +53,11 @@ void dlog_format_local_retry_skip(const address_item *a, xbuf *out);
 void dlog_format_fail(const address_item *a, xbuf *out);
 void dlog_success(const dlog_ctx *c, const address_item *a, const driver_instance *t, bool local, bool first);
 void dlog_defer(const dlog_ctx *c, const address_item *a);
+/* The same line in the main log only. */
+void dlog_defer_main(const address_item *a);
+/* An address a queue run leaves alone because its routing retry record is not due: Exim 4.96's
+ * "== a@x routing defer (-52): retry time not reached", in the main log only (not the msglog). */
+void dlog_routing_retry_skip(const address_item *a);
 void dlog_fail(const dlog_ctx *c, const address_item *a);
 void dlog_discard(const dlog_ctx *c, const address_item *a);
 /* A failure that sends no report (ignore_error, or a failure report's own failure past
@@ -123,6 +128,9 @@ struct dctx {
 	/* What the attempt found, for the end of the delivery. */
 	address_item **failed, **deferred, **succeeded;
 	size_t nfailed, ndeferred, nsucceeded, cap_failed, cap_deferred, cap_succeeded;
+	/* recipients left alone because their routing retry record is not due (recipient order) */
+	address_item **rskipped;
+	size_t nrskipped, cap_rskipped;
 	bool *top_pending;            /* per recipient: something under it is not finished */
 	time_t next_due;
 	bool freeze;

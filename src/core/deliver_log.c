@@ -358,6 +358,22 @@ void dlog_defer(const dlog_ctx *c, const address_item *a)
 		spool_msglog(c->sc, c->m->id, "%s", xbuf_cstr(&b));
 }
 
+void dlog_defer_main(const address_item *a)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	dlog_format_defer(a, &b);
+	log_write(LOG_MAIN, "== %s", xbuf_cstr(&b));
+}
+
+void dlog_routing_retry_skip(const address_item *a)
+{
+	xbuf b;
+	xbuf_init(&b, pool_scratch);
+	dlog_format_retry_skip(a, true, &b);
+	log_write(LOG_MAIN, "== %s", xbuf_cstr(&b));
+}
+
 void dlog_fail(const dlog_ctx *c, const address_item *a)
 {
 	xbuf b;

@@ -11,6 +11,7 @@
 
 #include "conf/main_options.h"
 #include "core/deliver.h"
+#include "core/deliver_continue.h"
 #include "core/deliver_launch_pool.h"
 #include "core/priv.h"
 #include "core/priv_receive.h"
@@ -84,8 +85,11 @@ void deliver_after_reception(const spool_config *sc, const char *id, bool queue_
 		return;
 	if (priv_reexec_wanted())
 		priv_reexec_delivery(sc, id, &o, after_how == DELIVER_AFTER_FOREGROUND, true);
-	else if (after_how == DELIVER_AFTER_FOREGROUND)
+	else if (after_how == DELIVER_AFTER_FOREGROUND) {
+		int chain = dcont_chain_begin();
 		deliver_message(sc, id, &o);
+		dcont_chain_wait(chain);
+	}
 	else
 		deliver_start_background(sc, id, &o);
 }

@@ -23,6 +23,7 @@
 #include "core/addr.h"
 #include "core/bounce.h"
 #include "core/deliver.h"
+#include "core/deliver_continue.h"
 #include "core/event.h"
 #include "core/priv.h"
 #include "core/queue.h"
@@ -96,11 +97,13 @@ static bool rewrite(const spool_config *sc, held *h)
 static int do_deliver(const spool_config *sc, const char *id, bool forced)
 {
 	deliver_opts d = { .forced = forced, .thaw = forced, .manual = true };
+	int chain = dcont_chain_begin();
 	deliver_rc rc = deliver_message(sc, id, &d);
+	dcont_chain_wait(chain);
 	arena_mark mk = arena_getmark(pool_msg);
 	const char *hp = spool_path(pool_msg, sc, "input", id, "-H");
 	if (access(hp, F_OK) == 0 && rc != DELIVER_NOT_ATTEMPTED)
-		queue_schedule_note(sc, id, deliver_next_due(), false);
+		deliver_note_schedule(sc, id);
 	arena_reset(pool_msg, mk);
 	return 0;
 }

@@ -7,6 +7,7 @@ a deferral: the message goes over a new connection in the same attempt."""
 import os
 import pathlib
 import re
+import select
 import signal
 import sys
 from shutil import which as shutil_which
@@ -31,9 +32,13 @@ class CountingSink:
     idle_close: seconds without a command after which it closes the connection (saying
     nothing, or "421" first when say_421). die_on_mail: after this many messages on a
     connection, the next MAIL gets 421 (or, with silent_death, no reply: the connection
-    is closed)."""
+    is closed). quit_probe: before answering a message's data, wait up to 3 s for more input;
+    quit_with_data lists, per message, whether QUIT had come by then (sent with the data: the
+    client cannot send it unpipelined before the reply)."""
 
-    def __init__(self, idle_close=None, say_421=False, die_on_mail=None, silent_death=False):
+    def __init__(self, idle_close=None, say_421=False, die_on_mail=None, silent_death=False, quit_probe=False):
+        self.quit_probe = quit_probe
+        self.quit_with_data = []
         self.idle_close = idle_close
         self.say_421 = say_421
         self.die_on_mail = die_on_mail
@@ -96,6 +101,8 @@ class CountingSink:
                     if line == ".":
                         data = False
                         sent += 1
+                        if self.quit_probe:
+                            self.quit_with_data.append(self.more_input(c, f))
                         with self.lock:
                             self.messages += 1
                         w("250 OK queued")
@@ -124,6 +131,20 @@ class CountingSink:
                     return
                 else:
                     w("500 what")
+
+    @staticmethod
+    def more_input(c, f):
+        """Whether the client sent more after the data's dot within 3 s, unanswered."""
+        timeout = c.gettimeout()
+        c.setblocking(False)
+        try:
+            for _ in range(30):
+                if f.peek(1):          # buffered, or a non-blocking read found some
+                    return True
+                select.select([c], [], [], 0.1)
+            return False
+        finally:
+            c.settimeout(timeout)
 
     def snapshot(self):
         with self.lock:
@@ -263,6 +284,19 @@ def test_connection_max_messages_is_honoured(relay):
                     timeout=40), d.sink.snapshot()
     assert [c.count("MAIL") for c in d.sink.snapshot()] == [2, 2, 1]
     assert d.sink.messages == 5
+
+
+def test_last_message_allowed_on_a_connection_sends_quit_with_its_data(relay):
+    # connection_max_messages = 2: the second message is the connection's last, which the cache
+    # will not keep; with nothing waiting for the host, QUIT goes with its data, as Exim 4.96
+    # sends it when nothing can follow. The first message's connection is kept: no QUIT then.
+    d = relay("  connection_max_messages = 2\n" + KEEP_10S, sink=CountingSink(quit_probe=True))
+    lines = [send(d, n) for n in range(2)]
+    assert ["]*" in line for line in lines] == [False, True], lines
+    assert wait_for(lambda: len(d.sink.quit_with_data) == 2, timeout=20)
+    assert d.sink.quit_with_data == [False, True], d.sink.snapshot()
+    assert d.sink.snapshot() == [["EHLO", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA", "QUIT"]]
+    no_deferrals(d)
 
 
 @pytest.mark.parametrize("say_421", [False, True])

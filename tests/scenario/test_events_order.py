@@ -1,5 +1,5 @@
 """Event order and data (issue 4 acceptance 5): a good delivery, a 550 to RCPT and a host
-deferral, compared with Exim 4.96's main log for the same configuration (an event-logger ACL on
+deferral (connection refused; also a 451 to RCPT and a 421 greeting), compared with Exim 4.96's main log for the same configuration (an event-logger ACL on
 the main and transport event_action). Goldens are in tests/golden/events/; record them again with
 
     sudo RECORD_EXIM=1 /usr/bin/python3 -m pytest tests/scenario/test_events_order.py
@@ -31,7 +31,8 @@ event_action = ${{acl{{ev}}}}
 begin acl
 ev:
   warn logwrite = EV $event_name <$event_data> errno=$event_defer_errno \\
-    h=$host_address:$host_port lp=$local_part d=$domain r=$router_name t=$transport_name
+    h=$host_address:$host_port lp=$local_part d=$domain r=$router_name t=$transport_name \\
+    H=$host sha=$sender_host_address
   accept
 begin routers
 r1:
@@ -50,7 +51,8 @@ begin retry
 
 
 class FakeServer:
-    """A minimal SMTP server: mode "ok" accepts, "rcpt5" rejects RCPT with 550."""
+    """A minimal SMTP server: mode "ok" accepts, "rcpt5" rejects RCPT with 550, "rcpt4" defers
+    it with 451, "greet4" greets with 421 and closes."""
 
     def __init__(self, mode):
         self.mode = mode
@@ -74,6 +76,9 @@ class FakeServer:
                 def w(x):
                     f.write(x.encode() + b"\r\n")
                     f.flush()
+                if self.mode == "greet4":
+                    w("421 fake.example busy")
+                    continue
                 w("220 fake.example ESMTP greeting here")
                 data = False
                 for raw in f:
@@ -90,7 +95,8 @@ class FakeServer:
                     elif up.startswith("MAIL"):
                         w("250 OK")
                     elif up.startswith("RCPT"):
-                        w("550 5.1.1 no such user here" if self.mode == "rcpt5" else "250 OK")
+                        w({"rcpt5": "550 5.1.1 no such user here",
+                           "rcpt4": "451 4.3.0 try again later"}.get(self.mode, "250 OK"))
                     elif up == "DATA":
                         w("354 go")
                         data = True
@@ -171,12 +177,14 @@ def run_case(binary, tmp_path, case, exim):
     if case == "deferral":
         port = free_port()
     else:
-        server = FakeServer("ok" if case == "good" else "rcpt5")
+        server = FakeServer({"good": "ok", "rcpt550": "rcpt5", "rcpt451": "rcpt4", "greeting421": "greet4"}[case])
         port = server.port
     conf = tmp_path / "ev.conf"
     conf.write_text(CONF.format(spool=spool, port=port))
     try:
-        r = subprocess.run([binary, "-C", str(conf), "-odi", "-f", "s@snd.example", "user2@remote.example"],
+        # -oMa: the events see $sender_host_address as for a message from that host.
+        r = subprocess.run([binary, "-C", str(conf), "-odi", "-oMa", "192.0.2.7", "-f", "s@snd.example",
+                            "user2@remote.example"],
                            input="Subject: events\n\nbody\n", capture_output=True, text=True, timeout=60)
     finally:
         if server:
@@ -185,7 +193,7 @@ def run_case(binary, tmp_path, case, exim):
     return r, log, port
 
 
-CASES = ["good", "rcpt550", "deferral"]
+CASES = ["good", "rcpt550", "deferral", "rcpt451", "greeting421"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -224,6 +232,6 @@ def postern_expected(exim_lines):
     out = []
     for line in exim_lines:
         if line.startswith("EV msg:complete "):
-            line = re.sub(r" h=\S*:\S* lp=\S* d=\S*", " h=:0 lp= d=", line)
+            line = re.sub(r" h=\S*:\S* lp=\S* d=\S*( r=\S* t=\S*) H=\S*", r" h=:0 lp= d=\1 H=", line)
         out.append(line)
     return out

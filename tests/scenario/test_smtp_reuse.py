@@ -443,6 +443,26 @@ def test_tls_connection_carries_the_queue_through_a_proxy(tmp_path, server_tls):
     assert all(" X=" in x for x in lines)
 
 
+def test_minus_M_over_tls_returns_when_the_chain_is_done(tmp_path, server_tls):
+    """-M waits for the continued deliveries it starts, as Exim's (whose transport becomes the
+    -MC process): here through the TLS proxy, so the proxy ends with the chain, and every
+    message is delivered when -M returns (no waiting here)."""
+    port = free_port()
+    mta = Mta(postern_bin(), tmp_path / "m", port)
+    ids = mta.queue(3)
+    mta.run("-q")
+    sink = Sink(port, tls=server_tls)
+    try:
+        mta.run("-M", ids[0])
+        assert not mta.ids(), mta.log()
+        assert mta.log().count(" => ") == 3
+        sink.wait_closed(1)
+    finally:
+        sink.close()
+    assert len(sink.conns) == 1, (sink.conns, mta.log())
+    assert sink.conns[0].count("<tls>") == 1 and sink.conns[0].count("<data>") == 3
+
+
 @pytest.mark.parametrize("multi", ["true", "false"])
 def test_multi_domain(tmp_path, multi):
     """multi_domain (default true): addresses of several domains for the same host go in one

@@ -66,9 +66,16 @@ static bool transport_allows(const tp_ctx *c, const driver_instance *t, const sm
 		&& !watches_connections(t);
 }
 
-bool smtp_cache_may_keep(const tp_ctx *c, const driver_instance *t, const smtpc_options *o)
+bool smtp_cache_may_keep(const tp_ctx *c, const driver_instance *t, const smtpc_conn *conn, int sequence)
 {
-	return transport_allows(c, t, o);
+	const struct smtp_transport_options *ob = t->priv;
+	const smtpc_options *o = conn->opt;
+	if (!transport_allows(c, t, o) || conn->tls_active || conn->authenticator
+		|| (ob->connection_max_messages > 0 && sequence >= ob->connection_max_messages))
+		return false;
+	/* In clear although TLS was to be tried (tls_tempfail_tryclear after a failed
+	 * handshake): a new connection tries TLS again. */
+	return !(o->tls_start && (conn->offered & SMTPC_OFFER_STARTTLS));
 }
 
 smtpc_conn *smtp_cache_take(tp_ctx *c, const driver_instance *t, const smtpc_options *o,
@@ -90,13 +97,8 @@ bool smtp_cache_keep(tp_ctx *c, const driver_instance *t, smtpc_conn *conn, int 
 {
 	const struct smtp_transport_options *ob = t->priv;
 	const smtpc_options *o = conn->opt;
-	if (!transport_allows(c, t, o) || !conn->usable || conn->fd < 0 || conn->tls_active
-		|| conn->need_rset || conn->authenticator || conn->messages_sent < 1
-		|| (ob->connection_max_messages > 0 && sequence >= ob->connection_max_messages))
-		return false;
-	/* In clear although TLS was to be tried (tls_tempfail_tryclear after a failed
-	 * handshake): a new connection tries TLS again. */
-	if (o->tls_start && (conn->offered & SMTPC_OFFER_STARTTLS))
+	if (!smtp_cache_may_keep(c, t, conn, sequence) || !conn->usable || conn->fd < 0
+		|| conn->need_rset || conn->messages_sent < 1)
 		return false;
 	/* Bytes nobody asked for: the server is not in the state a kept connection needs. */
 	if (bio_input_pending(&conn->io, 0))

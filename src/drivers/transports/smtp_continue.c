@@ -249,11 +249,11 @@ const char *smtp_cont_proxy_cipher(void)
 	return adopted ? adopted->proxy_cipher : NULL;
 }
 
-bool smtp_cont_may_follow(tp_ctx *c, const driver_instance *t, const smtpc_options *o, sv host_name,
+bool smtp_cont_may_follow(tp_ctx *c, const driver_instance *t, const smtpc_conn *conn, sv host_name,
 	int sequence)
 {
 	const struct smtp_transport_options *ob = t->priv;
-	if (smtp_cache_may_keep(c, t, o))
+	if (smtp_cache_may_keep(c, t, conn, sequence))
 		return true;
 	if (c->dont_deliver || ob->connection_max_messages == 1
 		|| (ob->connection_max_messages > 0 && sequence >= ob->connection_max_messages))

@@ -226,6 +226,9 @@ static void log_host_line(batch *b, sv text, int err, const smtpc_conn *conn)
 	} else if (et.len)
 		xbuf_printf(&l, " " SV_FMT, SV_ARG(et));
 	log_write(LOG_MAIN, "%s", xbuf_cstr(&l));
+	/* Exim 4.96 writes the host line to the message log too (observed). */
+	if (b->c->sc && b->c->m)
+		spool_msglog(b->c->sc, b->c->m->id, "%s", xbuf_cstr(&l));
 }
 
 /* The remote's reply inside an engine text ("SMTP error ... after X: 550 5.1.1 no"): what
@@ -475,7 +478,7 @@ static void rcpt_deferred(batch *b, address_item *a, const smtpc_rcpt *r, bool m
 typedef struct quit_ctx {
 	tp_ctx *c;
 	const driver_instance *t;
-	const smtpc_options *o;
+	smtpc_conn *const *conn;
 	sv host_name;
 	const int *sequence;
 } quit_ctx;
@@ -483,7 +486,7 @@ typedef struct quit_ctx {
 static bool quit_after(void *ctx)
 {
 	quit_ctx *q = ctx;
-	return !smtp_cont_may_follow(q->c, q->t, q->o, q->host_name, *q->sequence);
+	return !smtp_cont_may_follow(q->c, q->t, *q->conn, q->host_name, *q->sequence);
 }
 
 /* smtpc_message.txn_done: journal the delivered recipients of each transaction before anything
@@ -608,10 +611,11 @@ static try_rc try_host(batch *b, const route_host *h, bool *timed_out)
 	m.txn_done = txn_done;
 	m.txn_ctx = &tj;
 	int sequence = 1;
-	quit_ctx qc = { c, b->t, &o, b->sh.name, &sequence };
+	smtpc_conn *conn = NULL;
+	quit_ctx qc = { c, b->t, &conn, b->sh.name, &sequence };
 	m.quit_after = quit_after;
 	m.quit_ctx = &qc;
-	smtpc_conn *conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
+	conn = smtp_cont_adopt(c, b->t, &o, &b->sh, &sequence);
 	bool continued = conn != NULL;
 	/* A connection this worker kept from an earlier message to the same place (beyond Exim:
 	 * smtp_conn_cache.c); it counts as a continued one, as after -MC. */

@@ -54,7 +54,7 @@ bool smtp_cont_finish(tp_ctx *c, const driver_instance *t, struct smtpc_conn *co
  * messages so far, this one included): a message waiting for the host (wait-<transport>) within
  * connection_max_messages, or a worker's connection cache that might keep it. false: the
  * engine may send QUIT with the data (smtpc_message.quit_after). */
-bool smtp_cont_may_follow(tp_ctx *c, const driver_instance *t, const struct smtpc_options *o, sv host_name,
+bool smtp_cont_may_follow(tp_ctx *c, const driver_instance *t, const struct smtpc_conn *conn, sv host_name,
 	int sequence);
 
 /* This message waits for host_name (deferred there, or its retry time not reached). */
@@ -86,8 +86,12 @@ struct smtpc_conn *smtp_cache_take(tp_ctx *c, const driver_instance *t, const st
  * connection_max_messages reached, ...): the caller closes it. */
 bool smtp_cache_keep(tp_ctx *c, const driver_instance *t, struct smtpc_conn *conn, int sequence);
 
-/* Whether the worker's cache could keep connections of t with options o at all. */
-bool smtp_cache_may_keep(const tp_ctx *c, const driver_instance *t, const struct smtpc_options *o);
+/* Whether the worker's cache could keep conn after this message (sequence messages so far, this
+ * one included), as far as is known before its data: not for a transport or destination it never
+ * keeps, a TLS session, an authenticated connection, one in clear after a failed STARTTLS, nor
+ * when connection_max_messages is reached. */
+bool smtp_cache_may_keep(const tp_ctx *c, const driver_instance *t, const struct smtpc_conn *conn,
+	int sequence);
 
 /* A kept connection that turned out dead at its first command (closed, reset, 4xx): nothing of
  * the message was sent, so it may go over a new connection in the same attempt. */
