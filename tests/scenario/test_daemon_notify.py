@@ -60,9 +60,12 @@ class Setup:
         cmd = [self.binary, "-C", str(self.conf), "-bd", "-oX", str(port), *args]
         if pid_file:
             cmd += ["-oP", str(self.d / "pid")]
+        # Wait for THIS daemon's line: an earlier start in the same directory left one already
+        # (a later -be then asked no daemon, and Exim's answer differed now and then).
+        before = self.log().count("daemon started")
         self.proc = subprocess.Popen(cmd + ["-bdf"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            if "daemon started" in self.log():
+        for _ in range(400):
+            if self.log().count("daemon started") > before:
                 break
             time.sleep(0.05)
         else:
