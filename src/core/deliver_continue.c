@@ -51,6 +51,42 @@ void dcont_chain_wait(int read_end)
 	close(read_end);
 }
 
+/* The worker's read end of the pipe it made for this message; queue_pipe_wanted: it makes one
+ * if a remote transport starts. */
+static int queue_pipe_read = -1;
+static bool queue_pipe_wanted;
+
+void dcont_queue_pipe_defer(void)
+{
+	queue_pipe_wanted = true;
+	dcont_queue_pid = getpid();
+}
+
+void dcont_queue_pipe_ensure(void)
+{
+	if (!queue_pipe_wanted || dcont_queue_pipe_fd >= 0 || dcont_queue_pid != getpid())
+		return;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return;   /* as before: a chain without -MCQ, the run does not wait for it */
+	queue_pipe_read = p[0];
+	dcont_queue_pipe_fd = p[1];
+}
+
+void dcont_queue_pipe_wait(void)
+{
+	queue_pipe_wanted = false;
+	if (queue_pipe_read < 0)
+		return;
+	close(dcont_queue_pipe_fd);
+	dcont_queue_pipe_fd = -1;
+	char c;
+	while (read(queue_pipe_read, &c, 1) < 0 && errno == EINTR)
+		;
+	close(queue_pipe_read);
+	queue_pipe_read = -1;
+}
+
 static char *db_name(const char *transport)
 {
 	return arena_printf(pool_scratch, "wait-%s", transport);

@@ -59,6 +59,17 @@ extern pid_t dcont_queue_pid;
 int dcont_chain_begin(void);
 void dcont_chain_wait(int read_end);
 
+/* A queue worker makes that pipe only for a message whose delivery starts a remote transport
+ * (the only kind that can pass a connection on): four system calls a local delivery never
+ * needed. dcont_queue_pipe_defer before the message; dcont_queue_pipe_ensure before a remote
+ * transport process starts (in the worker: every process of a chain, a TLS proxy too, is
+ * started after it and holds the write end); dcont_queue_pipe_wait after the message and its
+ * in-process continuations: closes the worker's write end and waits until no process of the
+ * chain holds one, then forgets the pipe. Elsewhere (-MC with -MCQ) they do nothing. */
+void dcont_queue_pipe_defer(void);
+void dcont_queue_pipe_ensure(void);
+void dcont_queue_pipe_wait(void);
+
 /* Record id as waiting for host_name in wait-<transport> (no duplicates; the oldest ids go
  * when the record is full). Errors are ignored: the database is only a hint. */
 void dcont_wait_add(const spool_config *sc, const char *transport, sv host_name, const char *id);

@@ -113,6 +113,8 @@ static int start_with_handoff(dctx *d, dbatch *b, bool *started)
 	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
 		sp[0] = sp[1] = -1;
 	}
+	/* A queue run's -MCQ pipe, before the transport process (it may pass its connection on). */
+	dcont_queue_pipe_ensure();
 	dcont_handoff_fd = sp[1];
 	*started = dbatch_start(d, b, true);
 	dcont_handoff_fd = -1;

@@ -99,13 +99,10 @@ static void worker_main(const spool_config *sc, int jobfd, int wfd)
 		j.id[MSG_ID_LEN] = 0;
 		arena_mark mm = arena_getmark(pool_msg), ms = arena_getmark(pool_scratch);
 		/* Continued deliveries started by exec (-MC, e.g. behind a TLS proxy) hold the write end
-		 * of this pipe (Exim's -MCQ); end of file says the last of them is done, so the worker
-		 * goes on in Exim's order and does not race them for the messages they carry. */
-		int chain[2] = { -1, -1 };
-		if (pipe2(chain, O_CLOEXEC) == 0) {
-			dcont_queue_pipe_fd = chain[1];
-			dcont_queue_pid = getpid();
-		}
+		 * of a pipe (Exim's -MCQ), made when the message's first remote transport starts; end of
+		 * file says the last of them is done, so the worker goes on in Exim's order and does
+		 * not race them for the messages they carry. */
+		dcont_queue_pipe_defer();
 		j.o.caller_removes_rest = true;
 		j.o.commit_dir = commit_dir[0] ? commit_dir : NULL;
 		deliver_message(sc, j.id, &j.o);
@@ -125,14 +122,7 @@ static void worker_main(const spool_config *sc, int jobfd, int wfd)
 		if (ll)
 			memcpy(buf + sizeof r, text, ll);
 		dcont_run_pending(sc);
-		if (chain[0] >= 0) {
-			close(chain[1]);
-			dcont_queue_pipe_fd = -1;
-			char c;
-			while (read(chain[0], &c, 1) < 0 && errno == EINTR)
-				;
-			close(chain[0]);
-		}
+		dcont_queue_pipe_wait();
 		fflush(NULL);
 		if (write(wfd, buf, sizeof r + ll) != (ssize_t)(sizeof r + ll))
 			_exit(1);

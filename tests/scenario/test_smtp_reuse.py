@@ -441,6 +441,8 @@ def test_tls_connection_carries_the_queue_through_a_proxy(tmp_path, server_tls):
     assert len(lines) == 3
     assert sum(1 for x in lines if re.search(r"\]\* X=\S+", x)) == 2, lines
     assert all(" X=" in x for x in lines)
+    # The run's End line comes after the deliveries the chain carried.
+    assert "End queue run" in mta.log().splitlines()[-1]
 
 
 def test_minus_M_over_tls_returns_when_the_chain_is_done(tmp_path, server_tls):
