@@ -70,6 +70,8 @@ static void ensure_host_name(acl_ctx *c)
 	}
 	o->host_lookup_deferred = rc == DNS_AGAIN;
 	o->host_lookup_failed = rc != DNS_AGAIN;
+	if (o->host_lookup_failed)
+		o->host_lookup_reason = dns_host_lookup_reason(c->user_msg.a, rc, o->host_address, name);
 	if (rc == DNS_NOMATCH)
 		acl_log(c, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 }
@@ -252,6 +254,9 @@ static acl_result verify_reverse(acl_ctx *c, bool defer_ok)
 	msg_origin *o = c->origin;
 	if (!o || !o->host_address.len)
 		return ACL_OK; /* a local caller has nothing to look up */
+	/* Exim names the check only when the check did the lookup (not at the connection or an
+	 * earlier check; observed). */
+	bool looked_now = !o->host_name.len && !o->host_lookup_failed && !o->host_lookup_deferred;
 	ensure_host_name(c);
 	if (o->host_name.len)
 		return ACL_OK;
@@ -262,7 +267,8 @@ static acl_result verify_reverse(acl_ctx *c, bool defer_ok)
 		xbuf_puts(&c->log_msg, "host lookup deferred for reverse lookup check");
 		return ACL_DEFER;
 	}
-	xbuf_printf(&c->log_msg, "host lookup failed for reverse lookup check");
+	xbuf_printf(&c->log_msg, "host lookup failed%s" SV_FMT, looked_now ? " for reverse lookup check" : "",
+		SV_ARG(o->host_lookup_reason.len ? o->host_lookup_reason : sv_cstr(" (failed to find host name from IP address)")));
 	return ACL_FAIL;
 }
 

@@ -559,7 +559,10 @@ void sess_lookup_host_name_again(smtp_session *s)
 	dns_rc rc = dns_host_name_lookup_secure(s->conn, o->host_address, &name, &aliases, &naliases, &secure);
 	if (rc == DNS_SUCCEED) { o->host_name = name; o->host_dnssec = secure; }
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
-	else o->host_lookup_failed = true;
+	else {
+		o->host_lookup_failed = true;
+		o->host_lookup_reason = dns_host_lookup_reason(s->conn, rc, o->host_address, name);
+	}
 	const log_config *lc = log_current_config();
 	if (rc == DNS_NOMATCH && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
 		sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));

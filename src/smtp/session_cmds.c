@@ -338,7 +338,8 @@ static void sess_log_unqualified(smtp_session *s, const char *what, sv address)
 	if (lc && logsel_has(&lc->selector, LS_SMTP_SYNTAX_ERROR))
 		sess_log(s, LOG_MAIN, "unqualified %s rejected: <%s> %s%s", what, sess_printable(s, address),
 			dupsv(s, s->host_tag),
-			s->origin.host_lookup_failed ? " (failed to find host name from IP address)" : "");
+			!s->origin.host_lookup_failed ? "" : s->origin.host_lookup_reason.len
+				? dupsv(s, s->origin.host_lookup_reason) : " (failed to find host name from IP address)");
 }
 
 static smtp_features features(smtp_session *s)
