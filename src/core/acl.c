@@ -684,7 +684,7 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	acl_result r = run_spec(c, spec);
 	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
 		c->discarded = true;
-	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_DEFER || r == ACL_ERROR))
+	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_FAIL_DROP || r == ACL_DEFER || r == ACL_ERROR))
 		acl_verify_report_sender(c, r);
 	/* A discarding ACL's texts are not folded (Exim 4.96, observed: the DATA ACL's discard
 	 * message and a fake reject text set there are sent on one line). */
