@@ -883,6 +883,10 @@ static sess_next dispatch(smtp_session *s)
 	switch (v) {
 	case SMTP_HELO: case SMTP_EHLO: case SMTP_RSET: case SMTP_NOOP: case SMTP_VRFY: case SMTP_EXPN:
 	case SMTP_ETRN: case SMTP_HELP: case SMTP_AUTH: case SMTP_STARTTLS:
+		/* Exim refuses an RSET with an argument and a STARTTLS it did not advertise before it
+		 * counts the command (observed: neither counts, nor uses up the free RSET). */
+		if ((v == SMTP_RSET || v == SMTP_STARTTLS) && s->cmd_arg.len) break;
+		if (v == SMTP_STARTTLS && !s->adv_starttls) break;
 		if (!nonmail_ok(s)) return SESS_DROP;
 		break;
 	default:
@@ -973,10 +977,11 @@ static bool tls_start(smtp_session *s)
 
 static sess_next starttls(smtp_session *s)
 {
+	/* An argument is refused first, advertised or not, with the words of RSET's (Exim 4.96). */
+	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
 	if (!s->adv_starttls)
 		return sess_syntax_error(s, 503, "STARTTLS command used when not advertised",
 			"STARTTLS command used when not advertised");
-	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "garbage after STARTTLS", "garbage after STARTTLS");
 	if (conf_main.acl_smtp_starttls) {
 		acl_ctx c;
 		acl_result rc = sess_acl(s, ACL_WHERE_STARTTLS, conf_main.acl_smtp_starttls, SV_NULL, &c);
