@@ -699,8 +699,14 @@ const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
 
 /* Count a syntax or protocol error; true when the limit is now exceeded (reply and log done:
  * the caller drops the connection). The error's own reply is prefixed with "-" then. */
+void sess_exit_failure(smtp_session *s)
+{
+	if (s->mode == SMTP_MODE_BS) s->exit_code = 1;
+}
+
 static void drop_synprot(smtp_session *s)
 {
+	sess_exit_failure(s);
 	/* Exim does not run the not-QUIT ACL for this end of a session. */
 	s->notquit_ran = true;
 	xbuf cmd;
@@ -830,6 +836,7 @@ static bool nonmail_ok(smtp_session *s)
 	sess_log_incomplete(s, "too many non-mail commands");
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
+	sess_exit_failure(s);
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
 	sess_reply(s, 554, "%s", text);
 	return false;
@@ -1009,6 +1016,7 @@ static sess_next starttls(smtp_session *s)
 /* The connection ended without QUIT: Exim's replies and log lines for each way. */
 static void lost(smtp_session *s, bio_rc rc)
 {
+	sess_exit_failure(s);
 	const char *who = sv_dup(s->work, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);

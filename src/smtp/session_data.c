@@ -189,6 +189,7 @@ static bio_rc skip_to_dot(smtp_session *s)
 /* The connection failed while message text was being read. */
 static sess_next data_lost(smtp_session *s, bio_rc rc)
 {
+	sess_exit_failure(s);
 	const char *who = sv_dup(s->work, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
@@ -542,6 +543,7 @@ sess_next sess_data(smtp_session *s)
 
 sess_next sess_bdat_lost(smtp_session *s, bio_rc rc)
 {
+	sess_exit_failure(s);
 	return data_lost(s, rc);
 }
 

@@ -254,6 +254,11 @@ void sess_acl_message_done(smtp_session *s);
  * a "drop" verb. */
 sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ctx *c, const char *what);
 
+/* -bs ends with status 1 when the session is lost (end of input, a timeout) or dropped for too
+ * many syntax/protocol errors or nonmail commands; a QUIT, an ACL's drop or too many unknown
+ * commands end it with 0 (Exim 4.96, observed). Other modes keep their status. */
+void sess_exit_failure(smtp_session *s);
+
 /* Count a syntax/protocol error and reply (session.c); SESS_DROP past smtp_max_synprot_errors. */
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text);
 /* The same for an error Exim counts as a protocol error whatever its code (BDAT's size). */
