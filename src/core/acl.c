@@ -519,7 +519,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				acl_log_prefix(c, &line);
 				if (line.len)
 					xbuf_putc(&line, ' ');
-				sv why = acl_log_text(c);
+				/* The log text only: a reply text an earlier condition left (verify = csa's,
+				 * which stays when it holds) is not the deferral's reason (Exim 4.96, observed:
+				 * a host list naming an unknown list defers without one). */
+				sv why = xbuf_sv(&c->log_msg);
 				acl_log(c, LOG_MAIN, "%sWarning: ACL \"warn\" statement skipped: condition test deferred%s" SV_FMT,
 					xbuf_cstr(&line), why.len ? ": " : "", SV_ARG(why));
 			}
