@@ -66,6 +66,7 @@ void sess_reset_transaction(smtp_session *s)
 		s->recv = NULL;
 	}
 	s->in_bdat = s->bdat_only_rset = false;
+	s->local_sender_replacement = SV_NULL;
 	s->msg = NULL;
 	s->env.msg = NULL;
 	s->mail_given = false;
@@ -603,6 +604,7 @@ sess_next sess_mail(smtp_session *s)
 	/* A local untrusted caller cannot choose the envelope sender, except as
 	 * untrusted_set_sender allows: the sender is the caller's own address. */
 	bool set_untrusted = false;
+	sv replacement = SV_NULL;
 	if (s->mode == SMTP_MODE_BS && !s->origin.host_address.len && !s->p->trusted_caller) {
 		bool allowed = false;
 		if (conf_main.untrusted_set_sender) {
@@ -612,7 +614,7 @@ sess_next sess_mail(smtp_session *s)
 			match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
 			allowed = l && match_isinlist(sender, sv_cstr(l), 0, MATCH_ADDRESS, true, &mc, &err) == 0;
 		}
-		if (!allowed) sender = qualify(s, s->origin.login, NULL);
+		if (!allowed) replacement = qualify(s, s->origin.login, NULL);
 		else set_untrusted = true;
 	}
 
@@ -621,6 +623,7 @@ sess_next sess_mail(smtp_session *s)
 	s->msg->sender = sv_copy(pool_msg, sender);
 	s->msg->smtputf8 = s->mail.smtputf8;
 	s->msg->sender_set_untrusted = set_untrusted;
+	s->local_sender_replacement = replacement.len ? sv_copy(pool_msg, replacement) : SV_NULL;
 	s->msg->dsn_ret = s->mail.ret;
 	if (s->mail.envid_given) {
 		xbuf e;

@@ -113,6 +113,10 @@ static bool start_receive(smtp_session *s, receive_input how)
 	xbuf err;
 	xbuf_init(&err, s->work);
 	spool_config sc;
+	if (s->local_sender_replacement.len) {
+		s->msg->sender = s->local_sender_replacement;   /* the caller's own address from here on */
+		s->local_sender_replacement = SV_NULL;
+	}
 	if (!spool_config_from_main(&sc, &err) || !(s->recv = receive_begin(s->msg, &sc, how, &err))) {
 		if (priv_caller_lacks_trust()) {
 			/* Exim has answered DATA before it makes its spool file; a caller without its

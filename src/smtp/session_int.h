@@ -59,6 +59,10 @@ typedef struct smtp_session {
 	 * host_ident "name (helo) [ip] U=ident", or the login for a local -bs caller;
 	 * host_tag the same with "H=" in front, or "U=login" for a local caller. */
 	sv host_ident;
+	/* -bs by an untrusted caller: the address that replaces the MAIL FROM sender when the
+	 * message is received (empty: none). The MAIL, RCPT and predata ACLs and the log lines
+	 * before that see the sender as given (Exim 4.96, observed). */
+	sv local_sender_replacement;
 	sv host_tag;
 	sv connect_message;          /* the connect ACL's accepting message: the greeting */
 	sv predata_message;          /* the predata ACL's accepting message: the 354 text */
