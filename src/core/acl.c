@@ -250,8 +250,8 @@ static void hooks_install(acl_ctx *c, hook_save *s)
 }
 
 /* Expand message / log_message text; $acl_verify_message holds `previous` while it expands.
- * Empty or failed expansions leave *dst as it was. */
-static void expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
+ * Empty or failed expansions leave *dst as it was (false). */
+static bool expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
 {
 	acl_engine *e = acl_engine_of(c);
 	e->verify_message = sv_copy(e->tmp, previous);
@@ -264,9 +264,10 @@ static void expand_message(acl_ctx *c, sv raw, sv previous, xbuf *dst)
 	if (rc == XP_ERROR)
 		acl_log(c, LOG_MAIN, "failed to expand ACL message \"" SV_FMT "\": %s", SV_ARG(raw), xbuf_cstr(&err));
 	if (rc != XP_OK || !out.len)
-		return;
+		return false;
 	xbuf_reset(dst);
 	xbuf_putsv(dst, xbuf_sv(&out));
+	return true;
 }
 
 /* Which condition outcomes make a verb take up its message/log_message (Exim's rule): the
@@ -286,8 +287,9 @@ static bool takes_messages(int verb, acl_result cond)
 }
 
 /* Set the statement's messages: for warn, and for an accept or discard that accepts, texts
- * from conditions (verify, nested ACLs) are dropped first; only this statement's own count. */
-static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv log_raw)
+ * from conditions (verify, nested ACLs) are dropped first; only this statement's own count.
+ * True when log_message gave a text. */
+static bool set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv log_raw)
 {
 	/* The dropped texts are still $acl_verify_message while this statement's expand (Exim
 	 * 4.96: "accept acl = x" with "message = ... $acl_verify_message" passes x's text on). */
@@ -302,8 +304,7 @@ static void set_messages(acl_ctx *c, int verb, acl_result cond, sv msg_raw, sv l
 		expand_message(c, msg_raw, old_user, &c->user_msg);
 		c->msg_empty_given = false;
 	}
-	if (log_raw.p)
-		expand_message(c, log_raw, old_log, &c->log_msg);
+	return log_raw.p && expand_message(c, log_raw, old_log, &c->log_msg);
 }
 
 void acl_log_prefix(acl_ctx *c, xbuf *out)
@@ -519,7 +520,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 				acl_log_prefix(c, &line);
 				if (line.len)
 					xbuf_putc(&line, ' ');
-				sv why = acl_log_text(c);
+				/* The log text only: a reply text an earlier condition left (verify = csa's,
+				 * which stays when it holds) is not the deferral's reason (Exim 4.96, observed:
+				 * a host list naming an unknown list defers without one). */
+				sv why = xbuf_sv(&c->log_msg);
 				acl_log(c, LOG_MAIN, "%sWarning: ACL \"warn\" statement skipped: condition test deferred%s" SV_FMT,
 					xbuf_cstr(&line), why.len ? ": " : "", SV_ARG(why));
 			}
@@ -538,9 +542,10 @@ static acl_result run(acl_ctx *c, const acl_stmt *st)
 		/* With endpass, an accept's (discard's) message is for the refusal only: not even
 		 * expanded when it accepts (Exim 4.96 logs no expansion failure then, observed). */
 		bool endpass_ok = endpass && cond == ACL_OK && (st->verb == V_ACCEPT || st->verb == V_DISCARD);
-		if (last_took)
-			set_messages(c, st->verb, cond, endpass_ok ? SV_NULL : msg_raw, log_raw);
-		if (cond_log.len && c->log_msg.len)
+		/* A log_message that expands to nothing (forced failure) leaves the conditions' text
+		 * alone, not put twice (Exim 4.96, observed). */
+		bool log_given = last_took && set_messages(c, st->verb, cond, endpass_ok ? SV_NULL : msg_raw, log_raw);
+		if (cond_log.len && log_given)
 			xbuf_printf(&c->log_msg, ": " SV_FMT, SV_ARG(cond_log));
 		if (endpass_ok)
 			xbuf_reset(&c->user_msg);
@@ -684,7 +689,7 @@ acl_result acl_check(acl_ctx *c, sv spec)
 	acl_result r = run_spec(c, spec);
 	if (r == ACL_DISCARD && c->where == ACL_WHERE_MAIL)
 		c->discarded = true;
-	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_DEFER || r == ACL_ERROR))
+	if (e->depth == 0 && (r == ACL_FAIL || r == ACL_FAIL_DROP || r == ACL_DEFER || r == ACL_ERROR))
 		acl_verify_report_sender(c, r);
 	/* A discarding ACL's texts are not folded (Exim 4.96, observed: the DATA ACL's discard
 	 * message and a fake reject text set there are sent on one line). */

@@ -107,15 +107,19 @@ static acl_result list_match_data(acl_ctx *c, sv subject, sv list, enum match_ki
 		*data = SV_NULL;   /* a list that did not match leaves none (observed) */
 	if (rc == SEARCH_FAIL)
 		return ACL_FAIL;
-	xbuf_reset(&c->log_msg);
 	/* A list naming an undefined "+name": Exim logs that on a line of its own and defers
-	 * without a reason. */
+	 * without a reason of its own: a host list leaves none, the other lists leave the log text
+	 * an earlier condition set (verify = csa's; Exim 4.96, observed). */
 	sv e = xbuf_sv(&err);
 	const char *un = memmem(e.p, e.len, "\": unknown named ", 17);
 	if (sv_starts(e, "unable to complete match against \"") && un) {
 		acl_log(c, LOG_MAIN | LOG_PANIC, "%.*s", (int)(e.len - (size_t)(un + 3 - e.p)), un + 3);
+		if (kind == MATCH_HOST)
+			xbuf_reset(&c->log_msg);
+		xbuf_reset(&c->user_msg);   /* the client gets the default text (observed) */
 		return ACL_DEFER;
 	}
+	xbuf_reset(&c->log_msg);
 	/* A host list's lookup that cannot complete gives the lookup's own words (Exim 4.96,
 	 * observed: an iplsearch key error, an unknown lookup type, which it also logs with the
 	 * item on a line of its own). */

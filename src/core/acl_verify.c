@@ -70,6 +70,8 @@ static void ensure_host_name(acl_ctx *c)
 	}
 	o->host_lookup_deferred = rc == DNS_AGAIN;
 	o->host_lookup_failed = rc != DNS_AGAIN;
+	if (o->host_lookup_failed)
+		o->host_lookup_reason = dns_host_lookup_reason(c->user_msg.a, rc, o->host_address, name);
 	if (rc == DNS_NOMATCH)
 		acl_log(c, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
 }
@@ -249,6 +251,9 @@ static acl_result verify_reverse(acl_ctx *c, bool defer_ok)
 	msg_origin *o = c->origin;
 	if (!o || !o->host_address.len)
 		return ACL_OK; /* a local caller has nothing to look up */
+	/* Exim names the check only when the check did the lookup (not at the connection or an
+	 * earlier check; observed). */
+	bool looked_now = !o->host_name.len && !o->host_lookup_failed && !o->host_lookup_deferred;
 	ensure_host_name(c);
 	if (o->host_name.len)
 		return ACL_OK;
@@ -259,7 +264,8 @@ static acl_result verify_reverse(acl_ctx *c, bool defer_ok)
 		xbuf_puts(&c->log_msg, "host lookup deferred for reverse lookup check");
 		return ACL_DEFER;
 	}
-	xbuf_printf(&c->log_msg, "host lookup failed for reverse lookup check");
+	xbuf_printf(&c->log_msg, "host lookup failed%s" SV_FMT, looked_now ? " for reverse lookup check" : "",
+		SV_ARG(o->host_lookup_reason.len ? o->host_lookup_reason : sv_cstr(" (failed to find host name from IP address)")));
 	return ACL_FAIL;
 }
 
@@ -286,6 +292,8 @@ typedef struct sender_cache {
 	sv why_log, why_user;         /* the verification's reasons */
 	bool details;                 /* the client may be told them (not no_details) */
 	bool told;                    /* reported already */
+	bool defer_passed;            /* its last use was a defer that defer_ok let through: then
+	                               * there is nothing to report (Exim 4.96, observed) */
 } sender_cache;
 
 static const char *sender_summary(const sender_cache *sc)
@@ -322,7 +330,8 @@ static acl_result verify_sender(acl_ctx *c, sv address, sv options)
 	}
 	if (sc->result != ACL_FAIL && sc->result != ACL_DEFER)
 		return sc->result;
-	if (sc->result == ACL_DEFER && has_option(options, "defer_ok"))
+	sc->defer_passed = sc->result == ACL_DEFER && has_option(options, "defer_ok");
+	if (sc->defer_passed)
 		return ACL_OK;   /* defer_ok: a verification that cannot be completed passes */
 	xbuf_reset(&c->user_msg);
 	xbuf_reset(&c->log_msg);
@@ -340,7 +349,7 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 	acl_engine *e = acl_engine_of(c);
 	sender_cache *sc = e->sender_verified;
 	for (; sc; sc = sc->next)
-		if (sc->result == ACL_FAIL || sc->result == ACL_DEFER)
+		if (sc->result == ACL_FAIL || (sc->result == ACL_DEFER && !sc->defer_passed))
 			break;
 	if (!sc || sc->told)
 		return;
@@ -356,16 +365,19 @@ void acl_verify_report_sender(acl_ctx *c, acl_result r)
 		acl_log(c, LOG_MAIN | LOG_REJECT, "%s%ssender verify %s for <" SV_FMT ">%s" SV_FMT, xbuf_cstr(&prefix),
 			prefix.len ? " " : "", fail ? "fail" : "defer", SV_ARG(sc->address), sc->why_log.len ? ": " : "",
 			SV_ARG(sc->why_log));
-	/* An ACL that fails with an error (a temporary rejection) logs the failure too, but the
-	 * client gets only the error's reply (Exim 4.96, observed). */
-	if (!fail || r == ACL_ERROR)
+	/* An ACL that defers or fails with an error (a temporary rejection) logs the failure too,
+	 * but the client gets only the statement's reply (Exim 4.96, observed); deny and drop give
+	 * the details. */
+	if (!fail || (r != ACL_FAIL && r != ACL_FAIL_DROP))
 		return;
 	xbuf msg;
 	xbuf_init(&msg, e->tmp);
 	xbuf_printf(&msg, "Verification failed for <" SV_FMT ">\n", SV_ARG(sc->address));
 	if (sc->why_user.len)
 		xbuf_printf(&msg, SV_FMT "\n", SV_ARG(sc->why_user));
-	if (!c->log_msg.len)
+	if (!c->log_msg.len && !c->user_msg.len)
+		c->log_msg_none = true;   /* a refusal without a text logs no reason (the details are not one) */
+	else if (!c->log_msg.len)
 		xbuf_putsv(&c->log_msg, xbuf_sv(&c->user_msg));   /* the log keeps the reply's own text */
 	/* A statement without a message rejects with the default text, after the details. */
 	c->user_msg_details = msg.len;

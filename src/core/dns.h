@@ -97,13 +97,16 @@ void dns_config_reset(void);
 
 /* Reverse lookup of an IP address then forward confirmation, as Exim's host_lookup does:
  * on success *name is the confirmed name (and aliases). DNS_NOMATCH: no name at all (Exim logs
- * "no host name found"); DNS_NODATA: names, none of them confirmed (Exim logs nothing);
- * DNS_AGAIN: temporary. */
+ * "no host name found"); DNS_NODATA: names, none of them confirmed (Exim logs nothing; *name is
+ * the last one tried); DNS_AGAIN: temporary. */
 dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases);
 /* Added (rcvleft): the same; *secure tells whether the PTR answer and the forward answers that
  * confirmed the name were DNSSEC authenticated (the AD bit, or dns_trust_aa): Exim's
  * $sender_host_dnssec. byaddr lookups are never secure. */
 dns_rc dns_host_name_lookup_secure(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases, bool *secure);
+/* The reason text for a failed lookup (rc DNS_NOMATCH or DNS_NODATA, name as the lookup left
+ * it), as Exim 4.96 words it, with its leading " (" and ")". */
+sv dns_host_lookup_reason(arena *a, dns_rc rc, sv ip, sv name);
 
 /* A and AAAA addresses of a host name (per dns_ipv4_lookup etc.), in preference order. */
 dns_rc dns_host_addresses(arena *a, sv host, sv **addrs, size_t *naddrs);

@@ -139,10 +139,8 @@ static dns_rc byaddr(arena *a, const ip_addr *ip, sv *name)
 	int c = confirms(a, sv_cstr(host), ip, NULL);
 	if (c < 0)
 		return DNS_AGAIN;
-	if (c == 0)
-		return DNS_NODATA;   /* a name, but not confirmed */
-	*name = lower_copy(a, sv_cstr(host));
-	return DNS_SUCCEED;
+	*name = lower_copy(a, sv_cstr(host));   /* also when not confirmed: the failure names it */
+	return c == 0 ? DNS_NODATA : DNS_SUCCEED;
 }
 
 /* secure: set when the PTR answer and the confirmation of the name kept were authenticated. */
@@ -167,6 +165,8 @@ static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases,
 			continue;
 		bool sec = true;
 		int c = confirms(a, rr->text, ip, &sec);
+		if (c == 0)
+			*name = lower_copy(a, rr->text);   /* the failure names the last one not confirmed */
 		if (c < 0)
 			again = true;
 		else if (c > 0) {
@@ -182,6 +182,17 @@ static dns_rc bydns(arena *a, sv ipt, const ip_addr *ip, sv *name, sv **aliases,
 	*aliases = nok > 1 ? ok + 1 : NULL;
 	*naliases = nok - 1;
 	return DNS_SUCCEED;
+}
+
+sv dns_host_lookup_reason(arena *a, dns_rc rc, sv ip, sv name)
+{
+	xbuf r;
+	xbuf_init(&r, a);
+	if (rc == DNS_NODATA && name.len)
+		xbuf_printf(&r, " (" SV_FMT " does not match any IP address for " SV_FMT ")", SV_ARG(ip), SV_ARG(name));
+	else
+		xbuf_puts(&r, " (failed to find host name from IP address)");
+	return xbuf_sv(&r);
 }
 
 dns_rc dns_host_name_lookup(arena *a, sv ip, sv *name, sv **aliases, size_t *naliases)

@@ -82,6 +82,10 @@ typedef struct msg_origin {
 	int host_port;
 	sv host_name;           /* $sender_host_name (after a successful reverse lookup) */
 	bool host_lookup_deferred, host_lookup_failed;
+	/* Why host_lookup_failed, as Exim words it for the "host lookup failed for reverse lookup
+	 * check" and "unqualified ... rejected" lines: " (failed to find host name from IP address)"
+	 * or " (<ip> does not match any IP address for <name>)". */
+	sv host_lookup_reason;
 	sv helo_name;           /* $sender_helo_name */
 	/* Batched SMTP (-bS) with -oMa: Exim makes its host texts ($sender_fullhost, $sender_rcvhost,
 	 * H=) before the HELO and does not make them again, so they never show the HELO name (it is

@@ -37,7 +37,8 @@ bool priv_lost_privilege(void);
 /* Write that line (the caller has set up the logs). */
 void priv_note_lost_privilege(void);
 
-/* The caller is neither root nor the exim user and the -C or -D is untrusted: Exim 4.96 runs
+/* The caller is neither root nor the exim user and the -C or -D is untrusted (for such a caller
+ * a -C in the trusted list too: Exim reads the list for root and the exim user only): Exim 4.96 runs
  * as that caller, writes its log lines to stderr only (no log file is opened) and cannot give
  * the spool files it makes to the exim user, so a message is refused (observed: "Failed setting
  * ownership on spool file ...", or "Failed to create spool file ...: Permission denied" when the

@@ -134,7 +134,7 @@ bool spool_make_dirs(const char *path, const spool_config *sc, xbuf *err)
 			if (mkdir(p, 0750) == 0) {
 				if (sc->uid != (uid_t)-1 && chown(p, sc->uid, sc->gid) != 0) { /* best effort */ }
 			} else if (errno != EEXIST) {
-				xbuf_printf(err, "failed to create directory %s: %s", p, strerror(errno));
+				xbuf_printf(err, "Failed to create directory \"%s\": %s", p, strerror(errno));   /* Exim's words */
 				free(p);
 				return false;
 			}

@@ -418,19 +418,43 @@ static bool read_label(cur *c, xbuf *out)
 	return true;
 }
 
-/* A domain: labels separated by dots, or a literal in brackets. */
-static const char *read_domain(cur *c, bool allow_literals, xbuf *out)
+/* How a domain literal is taken: refused (allow_domain_literals false), taken when its text has
+ * the characters of an IP address, or taken whatever it holds (the domain of a bare local@domain,
+ * which Exim does not look into). */
+enum literal_mode { LIT_REFUSED, LIT_CHECKED, LIT_ANY };
+
+/* "[...]" at '['. Exim 4.96 (observed) takes an optional "IPv6:"/"IPv4:" tag (any case), then
+ * only dots, colons and hex digits before the ']'; whether it is a valid address is left to the
+ * router. */
+static const char *read_literal(cur *c, enum literal_mode mode, xbuf *out)
 {
-	if (peek(c) == '[') {
-		/* Exim refuses any "[" domain when literals are not allowed, before looking inside. */
-		if (!allow_literals) return "domain literals not allowed";
-		size_t start = c->i;
-		while (!at_end(c) && c->p[c->i] != ']') c->i++;
-		if (at_end(c)) return "malformed domain literal";
-		c->i++;
-		xbuf_put(out, c->p + start, c->i - start);
-		return NULL;
+	/* Exim refuses any "[" domain when literals are not allowed, before looking inside. */
+	if (mode == LIT_REFUSED) return "domain literals not allowed";
+	size_t start = c->i++;
+	if (mode == LIT_CHECKED) {
+		if (c->n - c->i >= 5 && (strncasecmp(c->p + c->i, "IPv6:", 5) == 0
+			|| strncasecmp(c->p + c->i, "IPv4:", 5) == 0))
+			c->i += 5;
+		while (!at_end(c) && (c->p[c->i] == '.' || c->p[c->i] == ':' || isxdigit((unsigned char)c->p[c->i])))
+			c->i++;
+	} else {
+		/* Not looked into, but white space, '[' and '\\' still end it (Exim 4.96, observed). */
+		while (!at_end(c) && c->p[c->i] != ']') {
+			unsigned char ch = (unsigned char)c->p[c->i];
+			if (isspace(ch) || ch == '[' || ch == '\\') return "malformed domain literal";
+			c->i++;
+		}
 	}
+	if (at_end(c) || c->p[c->i] != ']') return "malformed domain literal";
+	c->i++;
+	xbuf_put(out, c->p + start, c->i - start);
+	return NULL;
+}
+
+/* A domain: labels separated by dots, or a literal in brackets. */
+static const char *read_domain_as(cur *c, enum literal_mode mode, xbuf *out)
+{
+	if (peek(c) == '[') return read_literal(c, mode, out);
 	if (!read_label(c, out)) return "domain missing or malformed";
 	for (;;) {
 		size_t save = c->i;
@@ -448,6 +472,11 @@ static const char *read_domain(cur *c, bool allow_literals, xbuf *out)
 			return "domain missing or malformed";
 		}
 	}
+}
+
+static const char *read_domain(cur *c, bool allow_literals, xbuf *out)
+{
+	return read_domain_as(c, allow_literals ? LIT_CHECKED : LIT_REFUSED, out);
 }
 
 /* A source route "@a,@b:" at '@' (dropped from the result). Exim's wording when the colon is
@@ -552,6 +581,24 @@ static bool utf8_valid(const char *p, size_t n)
 	return true;
 }
 
+const char *smtp_address_literal_error(sv s, bool allow_lit)
+{
+	if (!memchr(s.p, '[', s.len)) return NULL;
+	xbuf out, why;
+	xbuf_init(&out, NULL);
+	xbuf_init(&why, NULL);
+	bool is_null, has_domain;
+	const char *err = NULL;
+	if (!smtp_parse_address(s, true, allow_lit, &out, &is_null, &has_domain, &why)) {
+		const char *w = xbuf_cstr(&why);
+		if (strcmp(w, "domain literals not allowed") == 0) err = "domain literals not allowed";
+		else if (strcmp(w, "malformed domain literal") == 0) err = "malformed domain literal";
+	}
+	xbuf_free(&out);
+	xbuf_free(&why);
+	return err;
+}
+
 bool smtp_parse_address(sv s, bool allow_null, bool allow_lit, xbuf *out, bool *is_null,
 	bool *has_domain, xbuf *why)
 {
@@ -587,7 +634,7 @@ bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_lit, bool strip_d
 				xbuf_putc(out, '@');
 				/* Exim checks allow_domain_literals only for addresses in angle brackets (or
 				 * starting with a route): a bare local@[literal] is taken either way. */
-				err = read_domain(&c, true, out);
+				err = read_domain_as(&c, LIT_ANY, out);
 				*has_domain = err == NULL;
 			} else if (ch == '<' || (ch == '"' && c.i > after_word)
 				|| (!at_end(&c) && !is_special((unsigned char)ch))) {

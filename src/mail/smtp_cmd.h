@@ -101,6 +101,12 @@ bool smtp_parse_address(sv s, bool allow_null, bool allow_domain_literals, xbuf 
 bool smtp_parse_address_opts(sv s, bool allow_null, bool allow_domain_literals, bool strip_trailing_dot,
 	bool utf8, xbuf *out, bool *is_null, bool *has_domain, xbuf *why);
 
+/* Exim's complaint about a domain literal in an address that the header-address parser took:
+ * "domain literals not allowed" or "malformed domain literal" for a literal in a source route or
+ * inside <...> (a bare local@[...] is never looked into), or NULL. Used where Exim's own address
+ * parser reads the text (-bt/-bv arguments, redirect items). */
+const char *smtp_address_literal_error(sv s, bool allow_domain_literals);
+
 /* HELO/EHLO argument check (Exim's rules): one word of letters, digits, '-', '.', and the
  * characters in allow_chars, or a valid IP address literal in brackets. */
 bool smtp_helo_valid(sv arg, sv allow_chars);

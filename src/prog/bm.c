@@ -471,8 +471,13 @@ int bm_main(const cmdline *cl)
 	if (!spool_config_from_main(&sc, &err))
 		return fail("%s", xbuf_cstr(&err));
 	receive_ctx *r = receive_begin(m, &sc, cl->dot_ends ? RECV_LOCAL_DOT : RECV_LOCAL_EOF, &err);
-	if (!r && priv_caller_lacks_trust())
-		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, "%s", xbuf_cstr(&err));   /* Exim's end: status 1 */
+	if (!r && priv_caller_lacks_trust()) {
+		/* Exim's end: status 1. Its line for a spool directory it cannot make is followed by an
+		 * empty one (observed; not after "Failed to create spool file"). */
+		const char *why = xbuf_cstr(&err);
+		log_write(LOG_MAIN | LOG_PANIC | LOG_DIE, strncmp(why, "Failed to create directory", 26) == 0 ? "%s\n" : "%s",
+			why);
+	}
 	if (!r) {
 		/* Exim's line names the message (its id is made first) and is all the caller sees
 		 * (the panic log's copy on stderr), status 1: observed with a spool the exim user

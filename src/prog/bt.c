@@ -198,7 +198,8 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 		xbuf_init(&o2, pool_msg);
 		xbuf_init(&reason, pool_msg);
 		bool is_null = false, has_domain = false;
-		if (smtp_parse_address(wrapped || !text.len ? text : untrimmed_end, false, true, &o2, &is_null, &has_domain,
+		if (smtp_parse_address(wrapped || !text.len ? text : untrimmed_end, false, conf_main.allow_domain_literals,
+			&o2, &is_null, &has_domain,
 			&reason) || !reason.len)
 			xbuf_puts(&reason, "malformed address");
 		const char *why_text = xbuf_cstr(&reason), *follow = strstr(why_text, " may not follow <");
@@ -211,8 +212,9 @@ static bool parse_address(sv text, bool sender, xbuf *out)
 		printf("syntax error: %s\n", why_text);
 		return false;
 	}
-	if (info.route_literal && !conf_main.allow_domain_literals) {
-		printf("syntax error: domain literals not allowed\n");
+	const char *lit_err = info.route_literal ? smtp_address_literal_error(text, conf_main.allow_domain_literals) : NULL;
+	if (lit_err) {
+		printf("syntax error: %s\n", lit_err);
 		return false;
 	}
 	/* Exim's limit on a parsed address, before it is qualified. */

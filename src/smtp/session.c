@@ -559,7 +559,10 @@ void sess_lookup_host_name_again(smtp_session *s)
 	dns_rc rc = dns_host_name_lookup_secure(s->conn, o->host_address, &name, &aliases, &naliases, &secure);
 	if (rc == DNS_SUCCEED) { o->host_name = name; o->host_dnssec = secure; }
 	else if (rc == DNS_AGAIN) o->host_lookup_deferred = true;
-	else o->host_lookup_failed = true;
+	else {
+		o->host_lookup_failed = true;
+		o->host_lookup_reason = dns_host_lookup_reason(s->conn, rc, o->host_address, name);
+	}
 	const log_config *lc = log_current_config();
 	if (rc == DNS_NOMATCH && (!lc || logsel_has(&lc->selector, LS_HOST_LOOKUP_FAILED)))
 		sess_log(s, LOG_MAIN, "no host name found for IP address " SV_FMT, SV_ARG(o->host_address));
@@ -696,8 +699,14 @@ const char *sess_notquit(smtp_session *s, const char *reason, const char *deflt)
 
 /* Count a syntax or protocol error; true when the limit is now exceeded (reply and log done:
  * the caller drops the connection). The error's own reply is prefixed with "-" then. */
+void sess_exit_failure(smtp_session *s)
+{
+	if (s->mode == SMTP_MODE_BS) s->exit_code = 1;
+}
+
 static void drop_synprot(smtp_session *s)
 {
+	sess_exit_failure(s);
 	/* Exim does not run the not-QUIT ACL for this end of a session. */
 	s->notquit_ran = true;
 	xbuf cmd;
@@ -827,6 +836,7 @@ static bool nonmail_ok(smtp_session *s)
 	sess_log_incomplete(s, "too many non-mail commands");
 	sess_log(s, LOG_MAIN | LOG_REJECT, "SMTP call from %s dropped: too many nonmail commands (last was \"%s\")",
 		sv_dup(s->work, s->host_ident), xbuf_cstr(&cmd));
+	sess_exit_failure(s);
 	const char *text = sess_notquit(s, "bad-commands", "Too many nonmail commands");
 	sess_reply(s, 554, "%s", text);
 	return false;
@@ -880,6 +890,10 @@ static sess_next dispatch(smtp_session *s)
 	switch (v) {
 	case SMTP_HELO: case SMTP_EHLO: case SMTP_RSET: case SMTP_NOOP: case SMTP_VRFY: case SMTP_EXPN:
 	case SMTP_ETRN: case SMTP_HELP: case SMTP_AUTH: case SMTP_STARTTLS:
+		/* Exim refuses an RSET with an argument and a STARTTLS it did not advertise before it
+		 * counts the command (observed: neither counts, nor uses up the free RSET). */
+		if ((v == SMTP_RSET || v == SMTP_STARTTLS) && s->cmd_arg.len) break;
+		if (v == SMTP_STARTTLS && !s->adv_starttls) break;
 		if (!nonmail_ok(s)) return SESS_DROP;
 		break;
 	default:
@@ -970,10 +984,11 @@ static bool tls_start(smtp_session *s)
 
 static sess_next starttls(smtp_session *s)
 {
+	/* An argument is refused first, advertised or not, with the words of RSET's (Exim 4.96). */
+	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "unexpected argument data", "unexpected argument data");
 	if (!s->adv_starttls)
 		return sess_syntax_error(s, 503, "STARTTLS command used when not advertised",
 			"STARTTLS command used when not advertised");
-	if (s->cmd_arg.len) return sess_syntax_error(s, 501, "garbage after STARTTLS", "garbage after STARTTLS");
 	if (conf_main.acl_smtp_starttls) {
 		acl_ctx c;
 		acl_result rc = sess_acl(s, ACL_WHERE_STARTTLS, conf_main.acl_smtp_starttls, SV_NULL, &c);
@@ -1001,6 +1016,7 @@ static sess_next starttls(smtp_session *s)
 /* The connection ended without QUIT: Exim's replies and log lines for each way. */
 static void lost(smtp_session *s, bio_rc rc)
 {
+	sess_exit_failure(s);
 	const char *who = sv_dup(s->work, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);

@@ -194,7 +194,16 @@ sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ct
 	xbuf coded;
 	xbuf_init(&coded, s->work);
 	if (user.len) {
-		int given = sess_message_code(s, &user, code);
+		int given;
+		if (where == ACL_WHERE_VRFY && user.len >= 4 && isdigit((unsigned char)user.p[0])
+			&& isdigit((unsigned char)user.p[1]) && isdigit((unsigned char)user.p[2]) && user.p[3] == ' ') {
+			/* VRFY takes any code its ACL's message starts with (Exim 4.96 does not check the
+			 * first digit there: 252 and 550 are both usual). */
+			given = (user.p[0] - '0') * 100 + (user.p[1] - '0') * 10 + (user.p[2] - '0');
+			user = sv_sub(user, 4, user.len - 4);
+		} else {
+			given = sess_message_code(s, &user, code);
+		}
 		if (given != code || user.len != c->user_msg.len) {
 			/* A code was written in the message: the log shows it (corrected if wrong). */
 			xbuf_printf(&coded, "%d " SV_FMT, given, SV_ARG(user));

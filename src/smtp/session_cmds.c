@@ -67,6 +67,7 @@ void sess_reset_transaction(smtp_session *s)
 		s->recv = NULL;
 	}
 	s->in_bdat = s->bdat_only_rset = false;
+	s->local_sender_replacement = SV_NULL;
 	s->msg = NULL;
 	s->env.msg = NULL;
 	s->mail_given = false;
@@ -335,7 +336,8 @@ static void sess_log_unqualified(smtp_session *s, const char *what, sv address)
 	if (lc && logsel_has(&lc->selector, LS_SMTP_SYNTAX_ERROR))
 		sess_log(s, LOG_MAIN, "unqualified %s rejected: <%s> %s%s", what, sess_printable(s, address),
 			dupsv(s, s->host_tag),
-			s->origin.host_lookup_failed ? " (failed to find host name from IP address)" : "");
+			!s->origin.host_lookup_failed ? "" : s->origin.host_lookup_reason.len
+				? dupsv(s, s->origin.host_lookup_reason) : " (failed to find host name from IP address)");
 }
 
 static smtp_features features(smtp_session *s)
@@ -599,6 +601,7 @@ sess_next sess_mail(smtp_session *s)
 	/* A local untrusted caller cannot choose the envelope sender, except as
 	 * untrusted_set_sender allows: the sender is the caller's own address. */
 	bool set_untrusted = false;
+	sv replacement = SV_NULL;
 	if (s->mode == SMTP_MODE_BS && !s->origin.host_address.len && !s->p->trusted_caller) {
 		bool allowed = false;
 		if (conf_main.untrusted_set_sender) {
@@ -608,7 +611,7 @@ sess_next sess_mail(smtp_session *s)
 			match_ctx mc = { .primary_hostname = conf_main.primary_hostname };
 			allowed = l && match_isinlist(sender, sv_cstr(l), 0, MATCH_ADDRESS, true, &mc, &err) == 0;
 		}
-		if (!allowed) sender = qualify(s, s->origin.login, NULL);
+		if (!allowed) replacement = qualify(s, s->origin.login, NULL);
 		else set_untrusted = true;
 	}
 
@@ -617,6 +620,7 @@ sess_next sess_mail(smtp_session *s)
 	s->msg->sender = sv_copy(pool_msg, sender);
 	s->msg->smtputf8 = s->mail.smtputf8;
 	s->msg->sender_set_untrusted = set_untrusted;
+	s->local_sender_replacement = replacement.len ? sv_copy(pool_msg, replacement) : SV_NULL;
 	s->msg->dsn_ret = s->mail.ret;
 	if (s->mail.envid_given) {
 		xbuf e;

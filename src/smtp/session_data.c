@@ -113,6 +113,10 @@ static bool start_receive(smtp_session *s, receive_input how)
 	xbuf err;
 	xbuf_init(&err, s->work);
 	spool_config sc;
+	if (s->local_sender_replacement.len) {
+		s->msg->sender = s->local_sender_replacement;   /* the caller's own address from here on */
+		s->local_sender_replacement = SV_NULL;
+	}
 	if (!spool_config_from_main(&sc, &err) || !(s->recv = receive_begin(s->msg, &sc, how, &err))) {
 		if (priv_caller_lacks_trust()) {
 			/* Exim has answered DATA before it makes its spool file; a caller without its
@@ -189,6 +193,7 @@ static bio_rc skip_to_dot(smtp_session *s)
 /* The connection failed while message text was being read. */
 static sess_next data_lost(smtp_session *s, bio_rc rc)
 {
+	sess_exit_failure(s);
 	const char *who = sv_dup(s->work, s->host_ident);
 	if (rc == BIO_TIMEOUT) {
 		const char *dflt = arena_printf(s->work, "%s SMTP incoming data timeout - closing connection.", s->active_hostname);
@@ -542,6 +547,7 @@ sess_next sess_data(smtp_session *s)
 
 sess_next sess_bdat_lost(smtp_session *s, bio_rc rc)
 {
+	sess_exit_failure(s);
 	return data_lost(s, rc);
 }
 

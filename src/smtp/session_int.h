@@ -59,6 +59,10 @@ typedef struct smtp_session {
 	 * host_ident "name (helo) [ip] U=ident", or the login for a local -bs caller;
 	 * host_tag the same with "H=" in front, or "U=login" for a local caller. */
 	sv host_ident;
+	/* -bs by an untrusted caller: the address that replaces the MAIL FROM sender when the
+	 * message is received (empty: none). The MAIL, RCPT and predata ACLs and the log lines
+	 * before that see the sender as given (Exim 4.96, observed). */
+	sv local_sender_replacement;
 	sv host_tag;
 	sv connect_message;          /* the connect ACL's accepting message: the greeting */
 	sv predata_message;          /* the predata ACL's accepting message: the 354 text */
@@ -253,6 +257,11 @@ void sess_acl_message_done(smtp_session *s);
  * command text for the log ("RCPT <a@b>", "MAIL FROM:<a@b>", "DATA"...). Returns SESS_DROP for
  * a "drop" verb. */
 sess_next sess_acl_reply(smtp_session *s, acl_where where, acl_result rc, acl_ctx *c, const char *what);
+
+/* -bs ends with status 1 when the session is lost (end of input, a timeout) or dropped for too
+ * many syntax/protocol errors or nonmail commands; a QUIT, an ACL's drop or too many unknown
+ * commands end it with 0 (Exim 4.96, observed). Other modes keep their status. */
+void sess_exit_failure(smtp_session *s);
 
 /* Count a syntax/protocol error and reply (session.c); SESS_DROP past smtp_max_synprot_errors. */
 sess_next sess_syntax_error(smtp_session *s, int code, const char *reason, const char *text);

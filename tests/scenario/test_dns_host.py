@@ -126,8 +126,9 @@ def test_host_name_lookup(probe):
     assert {names[0], names[1].strip()} == {"ptrhost.test", "host1.test"}
     assert probe("hostname", "2001:db8::1") == "rc=0 name=ptrhost.test aliases=\n"
     # A PTR whose name does not resolve back is not accepted: rc=2 (DNS_NODATA), a name that
-    # was not confirmed, for which Exim logs no "no host name found" line.
-    assert probe("hostname", "192.0.2.99") == "rc=2 name= aliases=\n"
+    # was not confirmed, for which Exim logs no "no host name found" line; the name is left for
+    # the failure's text ("192.0.2.99 does not match any IP address for notconfirmed.test").
+    assert probe("hostname", "192.0.2.99") == "rc=2 name=notconfirmed.test aliases=\n"
     # No PTR at all.
     assert probe("hostname", "192.0.2.50") == "rc=1 name= aliases=\n"
 

@@ -14,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_dump.h"
+#include "conf/main_options.h"
 #include "core/addr.h"
 #include "drivers/routers/redirect.h"
 #include "drivers/routers/redirect_filter.h"
@@ -376,8 +377,12 @@ static bool parse_list(redirect_list *s, sv text, int depth)
 		addr_parsed info;
 		const char *why = NULL, *route_error = NULL;
 		sv bare = item.len && item.p[0] == '@' ? strip_source_route(item, &route_error) : item;
-		if (route_error || !addr_extract(bare, NULL, &parsed, &info, &why) || info.empty || info.local_len == 0) {
-			const char *reason = route_error ? route_error : syntax_error_text(s->c->a, bare);
+		/* Exim holds literals in a route or in <...> to allow_domain_literals and to an IP
+		 * address's characters. */
+		const char *lit_error = smtp_address_literal_error(item, conf_main.allow_domain_literals);
+		if (lit_error || route_error || !addr_extract(bare, NULL, &parsed, &info, &why) || info.empty
+			|| info.local_len == 0) {
+			const char *reason = lit_error ? lit_error : route_error ? route_error : syntax_error_text(s->c->a, bare);
 			if (s->o->skip_syntax_errors) {
 				route_log(s->c, LOG_MAIN, "%s router: skipped error: %s in \"" SV_FMT "\"", s->r->name, reason, SV_ARG(item));
 				if (s->skipped)
