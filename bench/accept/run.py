@@ -114,6 +114,7 @@ def main():
     sizes = [int(x) for x in args.sizes.split(",")]
     concs = [int(x) for x in args.concurrency.split(",")]
     names = args.servers.split(",")
+    settle_after_last_removal()
     work = pathlib.Path(tempfile.mkdtemp(prefix="postern-bench-"))
     os.chmod(work, 0o755)   # the servers run as the mail user below it
     port0 = 26000 + os.getpid() % 1000 * 3
@@ -165,6 +166,26 @@ def main():
             srv.stop()
     write_results(args, results, memory, names, sizes, concs, started_at, load_at_start)
     subprocess.run(["rm", "-rf", str(work)])
+    REMOVED_STAMP.write_text(f"{time.time():.0f}\n")
+
+
+# Scratch directories and inode allocation (bench/accept/README.md, session 16): on ext4 without a
+# journal every new inode skips, reading an inode table block for each, the inodes of its group
+# freed in the last 30 s (dirty_expire_centisecs). Within one run nothing is removed (the servers
+# run side by side, each in its own directory, until the end), so no server pays for another's
+# spool; but the removal of a whole run's spools at its end slowed the next run's first 30 s, so
+# a run started within 31 s of the last one's removal waits for the rest of that time first.
+REMOVED_STAMP = pathlib.Path(tempfile.gettempdir()) / "postern-bench-accept.removed"
+
+
+def settle_after_last_removal():
+    try:
+        wait = float(REMOVED_STAMP.read_text()) + 31 - time.time()
+    except (OSError, ValueError):
+        return
+    if 0 < wait <= 31:
+        print(f"== waiting {wait:.0f} s: the last run's spools were removed just now", flush=True)
+        time.sleep(wait)
 
 
 def write_results(args, results, memory, names, sizes, concs, started_at, load_at_start):
