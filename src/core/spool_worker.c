@@ -107,6 +107,31 @@ unsigned long spool_spares_made_unnamed(void)
 	return made_unnamed;
 }
 
+/* Whether linkat(fd, "", AT_EMPTY_PATH) works for this process: since Linux 6.10 it does for the
+ * opener of the file; before, it needed CAP_DAC_READ_SEARCH (ENOENT without it), which the exim
+ * user lacks, and the descriptor's /proc link (open(2)) is the unprivileged way. The direct call
+ * costs about half as much (no walk through /proc: perf, bench/accept/README.md session 16). */
+static _Atomic int empty_path_link = -1; /* -1 not known yet, 0 no, 1 yes */
+
+static int link_fd(int fd, const char *path)
+{
+	if (empty_path_link != 0) {
+		int r = linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
+		if (r == 0 || errno != ENOENT) {
+			if (r == 0)
+				empty_path_link = 1;
+			return r;
+		}
+		/* ENOENT: refused (an older kernel), or path's directory is gone: the /proc way tells */
+	}
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	int r = linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+	if (r == 0 && empty_path_link < 0)
+		empty_path_link = 0;
+	return r;
+}
+
 /* A new file at path, made as an unnamed O_TMPFILE inode in dir, given owner and mode, then
  * linked to path. Why: ext4 allocates the inode in the O_TMPFILE open without taking the
  * directory's lock, where an O_CREAT open allocates it with the lock held; without a journal an
@@ -132,13 +157,9 @@ static int create_unnamed_then_link(const char *dir, const char *path, int flags
 		errno = e;
 		return -1;
 	}
-	/* linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH, which the exim user lacks; the
-	 * descriptor's /proc link is the unprivileged way (open(2)). */
-	char self[64];
-	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-	int r = linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+	int r = link_fd(fd, path);
 	if (r != 0 && errno == EEXIST && unlink(path) == 0) /* a dead process's leftover with our pid */
-		r = linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+		r = link_fd(fd, path);
 	if (r != 0) {
 		int e = errno;
 		close(fd);
