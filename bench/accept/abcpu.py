@@ -36,7 +36,12 @@ def cg_read(cg, name):
     return int((cg / name).read_text().split()[0])
 
 
+TURNS = [0]
+
+
 def turn(binary, label, n, spool, port, size, conc, reused, seconds):
+    TURNS[0] += 1
+    n = f"{n}.{TURNS[0]}"   # unique: a cgroup whose processes were slow to leave is not reused
     conf = spool.parent / f"postern-{label}.conf"
     conf.write_text(
         f"spool_directory = {spool}\nexim_user = mail\nexim_group = mail\n"
@@ -60,7 +65,11 @@ def turn(binary, label, n, spool, port, size, conc, reused, seconds):
         r = loadgen.run("127.0.0.1", port, size, conc, reused, seconds)
         u1, s1 = cg_read(cg, "cpuacct.usage_user"), cg_read(cg, "cpuacct.usage_sys")
     finally:
-        p.terminate()
+        if wrap:   # the daemon is the wrapper's child: stop it, and let the wrapper finish
+            for kid in pathlib.Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split():
+                os.kill(int(kid), 15)
+        else:
+            p.terminate()
         try:
             p.wait(timeout=20)
         except subprocess.TimeoutExpired:
