@@ -7,8 +7,10 @@ import os
 import pathlib
 import pwd
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
@@ -221,3 +223,47 @@ def test_split_spool_directory_has_no_spares(daemon):
     time.sleep(0.3)
     assert spares(d) == []
     c.cmd("QUIT")
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (the kill point)")
+def test_session_killed_between_unnamed_create_and_link_leaves_nothing(daemon):
+    """A spare is an unnamed O_TMPFILE inode until its link: a session killed there (strace
+    injects SIGKILL at its first linkat, the next set's -D spare, made right after a message's
+    250) leaves no file at all, even while the daemon, which would remove a dead session's
+    named spares, is stopped. The message acknowledged just before is complete."""
+    d = daemon()
+    c = Client(d.port)
+    c.cmd("EHLO client.test")
+    first = c.message("Subject: one\r\n\r\nbody one\r\n")
+    sess = session_pid(d)
+    assert wait_for(lambda: len(spares(d, sess)) == 3, timeout=10), spares(d)
+    trace = d.dir / "strace.out"
+    st = subprocess.Popen(["strace", "-f", "-o", str(trace), "-e", "trace=linkat",
+                           "-e", "inject=linkat:signal=SIGKILL:when=1", "-p", str(sess)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: "TracerPid:\t0" not in open(f"/proc/{sess}/status").read(), timeout=10)
+        os.kill(d.proc.pid, signal.SIGSTOP)   # no clean-up by the daemon meanwhile
+        try:
+            second = c.message("Subject: two\r\n\r\nbody two\r\n")   # uses the ready set
+            assert wait_for(lambda: not os.path.exists(f"/proc/{sess}/status")
+                            or "State:\tZ" in open(f"/proc/{sess}/status").read(), timeout=10)
+            assert spares(d, sess) == [], spares(d, sess)
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+    finally:
+        st.wait(timeout=10)
+    assert "linkat(" in trace.read_text() and "+++ killed by SIGKILL" in trace.read_text()
+    for mid, body in ((first, "body one"), (second, "body two")):
+        assert (d.spool / "input" / f"{mid}-D").read_bytes() == f"{mid}-D\n{body}\n".encode()
+        assert (d.spool / "input" / f"{mid}-H").exists()
+    # nothing of the killed process anywhere in the spool, and the daemon serves on
+    names = [n for sub in ("input", "msglog") for n in os.listdir(d.spool / sub)]
+    assert not [n for n in names if f".{sess}." in n], names
+    c2 = Client(d.port)
+    c2.cmd("EHLO client.test")
+    third = c2.message("Subject: three\r\n\r\nbody three\r\n")
+    c2.cmd("QUIT")
+    out = subprocess.run([d.postern, "-C", str(d.conf), "-bpc"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "3", (out.stdout, third)
