@@ -146,9 +146,12 @@ static int create_unnamed_then_link(const char *dir, const char *path, int flags
 {
 	int fd = open(dir, O_TMPFILE | (flags & (O_RDWR | O_WRONLY)) | O_CLOEXEC, mode);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == EACCES || errno == ENOSPC || errno == EDQUOT)
-			return -1; /* what a named create would meet too */
-		tmpfile_ok = false; /* EOPNOTSUPP, EISDIR or EINVAL: an old kernel or another file system */
+		/* A kernel without O_TMPFILE opens the directory itself (EISDIR); a file system without
+		 * it says EOPNOTSUPP. Anything else (ENOENT, EACCES, ENOSPC, EMFILE...) a named create
+		 * would meet too. */
+		if (errno != EISDIR && errno != EOPNOTSUPP && errno != EINVAL)
+			return -1;
+		tmpfile_ok = false;
 		return -2;
 	}
 	if ((uid != (uid_t)-1 && fchown(fd, uid, gid) != 0) || fchmod(fd, mode) != 0) {
