@@ -145,13 +145,22 @@ def main():
         time.sleep(1.0)
         for srv in srvs.values():
             loadgen.run("127.0.0.1", srv.port, 2048, 2, True, 1.0)   # warm-up
+        cell = 0
         for size in sizes:
             for conc in concs:
                 for mode in ("new", "reused"):
                     runs = {n: [] for n in srvs}
-                    for _ in range(args.rounds):
-                        for n, srv in srvs.items():
+                    for rnd in range(args.rounds):
+                        # The servers in turn, starting with a different one from cell to cell and
+                        # round to round, so that whatever going first costs (the previous cell's
+                        # load, its write-back) does not always fall on the same server: in session
+                        # 16, Postern first made c=1 0.50-0.97 of the build before it, and second
+                        # 0.98-1.08 (bench/accept/README.md).
+                        order = list(srvs.items())
+                        k = (cell + rnd) % len(order) if order else 0
+                        for n, srv in order[k:] + order[:k]:
                             runs[n].append(loadgen.run("127.0.0.1", srv.port, size, conc, mode == "reused", args.seconds))
+                    cell += 1
                     for n in srvs:
                         st = sorted(runs[n], key=lambda x: x["rate"])[len(runs[n]) // 2]
                         st["errors"] = sum(r["errors"] for r in runs[n])
