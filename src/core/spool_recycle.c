@@ -219,6 +219,15 @@ static struct {
 	name_list kind[2]; /* [0] emptied ("e<n>"), [1] with content ("<n>") */
 	unsigned journal_skip; /* journal takes left that create instead of listing (FEW_EMPTIED) */
 	off_t resume;          /* where the next listing starts (a directory position; 0: the start) */
+	/* The pool's modification time when a listing found it empty (empty_seen). A spool that only
+	 * receives (queue_only) soon has an empty pool (the spares of retired idle processes are
+	 * taken at once), and each spare's take then opened and read it again: an open, two
+	 * getdents64 and a close, three times per message (strace, bench/accept/README.md session
+	 * 16). Every put renames a file into the pool, which changes its modification time (with a
+	 * fine-grained time once it has been looked at: Linux 6.13's multigrain timestamps), so one
+	 * stat() tells whether it can still be empty. */
+	bool empty_seen;
+	struct timespec empty_mtime;
 } listing;
 
 /* A queue run's workers take one emptied file per message and its committer puts one back (the
@@ -297,6 +306,9 @@ static bool list_pool(const char *pool, int want)
 	}
 	stats.listed++;
 	listing.kind[0].n = listing.kind[1].n = 0;
+	/* Before reading: a put during the reading changes it, and the next take reads again. */
+	struct stat dst;
+	bool have_mtime = fstat(fd, &dst) == 0;
 	uint16_t got[2][SPOOL_RECYCLE_LIST];
 	off_t from = listing.resume;
 	if (from != 0 && lseek(fd, from, SEEK_SET) != from)
@@ -337,6 +349,9 @@ static bool list_pool(const char *pool, int want)
 	}
 	close(fd);
 	free(buf);
+	listing.empty_seen = have_mtime && listing.kind[0].n == 0 && listing.kind[1].n == 0;
+	if (listing.empty_seen)
+		listing.empty_mtime = dst.st_mtim;
 	listing.resume = next;
 	for (int k = 0; k < 2; k++) {
 		name_list *l = &listing.kind[k];
@@ -359,11 +374,21 @@ static int take(const char *input_dir, const char *dest, int flags, mode_t mode,
 		listing.kind[0].n = listing.kind[0].next = listing.kind[1].n = listing.kind[1].next = 0;
 		listing.journal_skip = 0;
 		listing.resume = 0;
+		listing.empty_seen = false;
 	}
 	/* A journal (stale NULL: it must be empty) takes only an emptied file ("e<n>"): emptying
 	 * one with content would free its block on the delivery's path (a discard); a spare, which
 	 * is overwritten anyway, takes the others first and leaves the emptied ones to the journals. */
 	int want = stale == NULL ? 0 : 1;
+	if (listing.empty_seen) {
+		struct stat st;
+		if (stat(pool, &st) == 0 && st.st_mtim.tv_sec == listing.empty_mtime.tv_sec
+			&& st.st_mtim.tv_nsec == listing.empty_mtime.tv_nsec) {
+			stats.take_empty++; /* nothing was put since it was found empty */
+			return -1;
+		}
+		listing.empty_seen = false;
+	}
 	bool listed = false;
 	int fd = -1, tries = 0, gone = 0;
 	if (want == 0 && listing.kind[0].next == listing.kind[0].n && listing.journal_skip > 0) {

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -96,6 +97,84 @@ static int spare_name(spare_kind k, pid_t pid, char *out, size_t size)
 	return snprintf(out, size, "%s/.postern-spare.%ld.%c", spare_dir(k), (long)pid, spare_suffix[k]);
 }
 
+/* Whether O_TMPFILE creation works here; cleared at the first sign that the kernel, the file
+ * system or a missing /proc cannot do it, after which files are created by name as before. */
+static _Atomic bool tmpfile_ok = true;
+static _Atomic unsigned long made_unnamed;
+
+unsigned long spool_spares_made_unnamed(void)
+{
+	return made_unnamed;
+}
+
+/* Whether linkat(fd, "", AT_EMPTY_PATH) works for this process: since Linux 6.10 it does for the
+ * opener of the file; before, it needed CAP_DAC_READ_SEARCH (ENOENT without it), which the exim
+ * user lacks, and the descriptor's /proc link (open(2)) is the unprivileged way. The direct call
+ * costs about half as much (no walk through /proc: perf, bench/accept/README.md session 16). */
+static _Atomic int empty_path_link = -1; /* -1 not known yet, 0 no, 1 yes */
+
+static int link_fd(int fd, const char *path)
+{
+	if (empty_path_link != 0) {
+		int r = linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
+		if (r == 0 || errno != ENOENT) {
+			if (r == 0)
+				empty_path_link = 1;
+			return r;
+		}
+		/* ENOENT: refused (an older kernel), or path's directory is gone: the /proc way tells */
+	}
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	int r = linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+	if (r == 0 && empty_path_link < 0)
+		empty_path_link = 0;
+	return r;
+}
+
+/* A new file at path, made as an unnamed O_TMPFILE inode in dir, given owner and mode, then
+ * linked to path. Why: ext4 allocates the inode in the O_TMPFILE open without taking the
+ * directory's lock, where an O_CREAT open allocates it with the lock held; without a journal an
+ * allocation may read an inode table block for every inode its group freed in the last 30 s
+ * (bench/accept/README.md), so with a named create the other sessions' creates and renames in
+ * input/ queued (and spun: rwsem_spin_on_owner, 3.5-5.5% of the CPU) behind that. The link takes
+ * the lock for a directory entry only. A process killed before the link leaves nothing (the
+ * kernel frees an unnamed inode with its last descriptor); the name appears with its owner and
+ * mode already set. -1 with errno as open(2) for the named path (ENOENT: no such directory);
+ * -2: O_TMPFILE cannot be used here (tmpfile_ok is cleared), create by name. */
+static int create_unnamed_then_link(const char *dir, const char *path, int flags, mode_t mode, uid_t uid, gid_t gid)
+{
+	int fd = open(dir, O_TMPFILE | (flags & (O_RDWR | O_WRONLY)) | O_CLOEXEC, mode);
+	if (fd < 0) {
+		/* A kernel without O_TMPFILE opens the directory itself (EISDIR); a file system without
+		 * it says EOPNOTSUPP. Anything else (ENOENT, EACCES, ENOSPC, EMFILE...) a named create
+		 * would meet too. */
+		if (errno != EISDIR && errno != EOPNOTSUPP && errno != EINVAL)
+			return -1;
+		tmpfile_ok = false;
+		return -2;
+	}
+	if ((uid != (uid_t)-1 && fchown(fd, uid, gid) != 0) || fchmod(fd, mode) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	int r = link_fd(fd, path);
+	if (r != 0 && errno == EEXIST && unlink(path) == 0) /* a dead process's leftover with our pid */
+		r = link_fd(fd, path);
+	if (r != 0) {
+		int e = errno;
+		close(fd);
+		if (e == ENOENT && access("/proc/self/fd", X_OK) != 0)
+			tmpfile_ok = false; /* no /proc */
+		errno = e;
+		return e == ENOENT && !tmpfile_ok ? -2 : -1;
+	}
+	made_unnamed++;
+	return fd;
+}
+
 /* In the thread, without the lock (or by an idle process that has no thread yet): a file with
  * the spool's mode and owner, new and empty, or a recycled one that may still hold *stale old
  * bytes (its taker overwrites it from offset 0 and cuts it before it can be read:
@@ -109,16 +188,27 @@ static int create_spare(spare_kind k, const char *path, mode_t mode, uid_t uid, 
 	if (fd >= 0)
 		return fd;
 	*stale = 0;
-	fd = open(path, flags, mode);
-	if (fd < 0 && errno == EEXIST && unlink(path) == 0)
-		fd = open(path, flags, mode);
-	if (fd < 0 && errno == ENOENT) { /* a new spool (other processes may be at it too) */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (tmpfile_ok) {
+			fd = create_unnamed_then_link(spare_dir(k), path, flags, mode, uid, gid);
+			if (fd >= 0)
+				return fd;
+		}
+		if (!tmpfile_ok || fd == -2) {
+			fd = open(path, flags, mode);
+			if (fd < 0 && errno == EEXIST && unlink(path) == 0)
+				fd = open(path, flags, mode);
+			if (fd >= 0)
+				break;
+		}
+		if (attempt > 0 || errno != ENOENT)
+			return -1;
+		/* A new spool (other processes may be at it too). */
 		if (mkdir(spare_dir(k), 0750) == 0) {
 			if (uid != (uid_t)-1 && chown(spare_dir(k), uid, gid) != 0) { /* best effort, as spool_write.c */ }
 		} else if (errno != EEXIST) {
 			return -1;
 		}
-		fd = open(path, flags, mode);
 	}
 	if (fd < 0)
 		return -1;

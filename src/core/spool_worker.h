@@ -5,7 +5,9 @@
  *   waits for it before -H is named, so durability is unchanged);
  * - "spare" files: creating an inode costs this file system 0.3-1.5 ms, three times per
  *   message (-D, the -H temporary, msglog/<id>). A daemon's session asks for a set when a
- *   transaction starts (MAIL accepted); the thread creates them (or takes recycled ones that
+ *   message has ended (after its 250, for the next one) and when a transaction starts (MAIL
+ *   accepted; nothing to do when the set is there); the thread creates them, each as an
+ *   unnamed O_TMPFILE inode linked to its name (the allocation outside the directory's lock), (or takes recycled ones that
  *   may hold old bytes, cut by the session: core/spool_recycle.h) under private names
  *   (<spool>/input/.postern-spare.<pid>.D and .H, <spool>/msglog/.postern-spare.<pid>.M) while
  *   the client sends RCPT and DATA; the session then renames each into place, which costs a
@@ -50,6 +52,9 @@ int spool_spare_take(spare_kind k, const char *dir, char *path, size_t size, off
 void spool_spares_release(void);
 /* In the daemon, for a session process that ended abnormally: remove what it may have left. */
 void spool_spares_remove_for(const spool_config *sc, pid_t pid);
+/* How many spares this process made as unnamed O_TMPFILE inodes linked to their names (the
+ * usual way, spool_worker.c) rather than by a named create (tests, measurements). */
+unsigned long spool_spares_made_unnamed(void);
 
 /* fdatasync(fd) in the helper thread. False: not started (no thread); the caller syncs itself.
  * Only one at a time; the caller keeps fd open until spool_worker_sync_wait has returned. */

@@ -9,6 +9,7 @@
 #include "core/deliver.h"
 #include "core/receive.h"
 #include "core/spool.h"
+#include "core/spool_worker.h"
 #include "core/tfo_state.h"
 #include "core/priv_trust.h"
 #include "lib/log.h"
@@ -499,6 +500,11 @@ static sess_next finish_message(smtp_session *s)
 			deliver_after_reception(&sc, id, queue);
 	}
 	sess_reset_transaction(s);
+	/* The next message's spare files, made by the helper thread while the 250 goes out and the
+	 * client sends its next MAIL (or the process waits for its next connection): asked for at
+	 * MAIL only, they were often not ready by DATA, and the session made them itself between
+	 * the client's dot and its 250 (core/spool_worker.h). */
+	spool_spares_prepare();
 	return SESS_CONTINUE;
 }
 

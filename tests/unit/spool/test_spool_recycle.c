@@ -556,6 +556,45 @@ static void test_listing_goes_on_where_it_stopped(void)
 	CHECK_INT(count_pool(), 0);
 }
 
+/* A take that found the pool empty does not read it again until something was put: one stat()
+ * against the pool's modification time instead of open, getdents64 and close for each take of a
+ * spool that only receives. A put (or any rename into the pool) is seen at once. */
+static void test_empty_pool_not_read_again_until_a_put(void)
+{
+	spool_config sc = { .directory = spool, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	mkdir(pool, 0750);
+	CHECK_INT(count_pool(), 0);
+	char dest[400], a[400];
+	snprintf(dest, sizeof dest, "%s/.postern-spare.9.D", input);
+	off_t stale = -1;
+	CHECK_INT(spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale), -1);
+	unsigned long listed = spool_recycle_get_stats().listed;
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale), -1);
+	CHECK_INT(spool_recycle_get_stats().listed - listed, 0);
+	snprintf(a, sizeof a, "%s/1xUzKZ-0007Jk-3a-D", input);
+	put_file(a, "old");
+	CHECK_INT(spool_recycle_remove(&sc, a), 0);
+	int fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	CHECK(fd >= 0 && stale == 3);
+	CHECK_INT(spool_recycle_get_stats().listed - listed, 1);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	/* found empty again, then a file renamed in by another process */
+	CHECK_INT(spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale), -1);
+	char slot[500];
+	snprintf(slot, sizeof slot, "%s/77", pool);
+	put_file(a, "older");
+	CHECK_INT(rename(a, slot), 0);
+	fd = spool_recycle_take_stale(input, dest, O_RDWR, 0640, (uid_t)-1, (gid_t)-1, &stale);
+	CHECK(fd >= 0 && stale == 5);
+	if (fd >= 0)
+		close(fd);
+	unlink(dest);
+	CHECK_INT(count_pool(), 0);
+}
+
 int main(void)
 {
 	setup();
@@ -570,6 +609,7 @@ int main(void)
 	RUN(test_full_pool_is_remembered);
 	RUN(test_worker_takes_its_own_emptied_journal);
 	RUN(test_listing_goes_on_where_it_stopped);
+	RUN(test_empty_pool_not_read_again_until_a_put);
 	rmdir(pool);
 	rmdir(input);
 	rmdir(spool);

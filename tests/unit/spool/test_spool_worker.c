@@ -2,7 +2,7 @@
  * empty and with the spool's mode; a take hands over descriptor and name once; another directory
  * gets none; a forked child gets none of the parent's and its sync tickets are foreign there;
  * release removes what was not used; remove_for removes a dead process's set; a leftover with
- * our pid is replaced; spares made by the caller start no thread. And a message written through spool_begin/spool_commit with spares has
+ * our pid is replaced (the new one made as an unnamed O_TMPFILE inode and linked); spares made by the caller start no thread. And a message written through spool_begin/spool_commit with spares has
  * its files under the right names with the right content and no spare left. */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,11 +124,21 @@ static void test_leftover_replaced_and_remove_for(void)
 		fputs("stale\n", f);
 		fclose(f);
 	}
+	struct stat old_st;
+	CHECK(stat(p, &old_st) == 0);
+	/* no recycled files (the earlier tests' released spares): every spare is a new inode */
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s/input/.postern-free", spool_dir);
+	CHECK(system(cmd) == 0);
+	unsigned long unnamed = spool_spares_made_unnamed();
 	spool_spares_enable(&sc);
 	spool_spares_prepare();
 	wait_made();
 	struct stat st;
-	CHECK(stat(p, &st) == 0 && st.st_size == 0);
+	CHECK(stat(p, &st) == 0 && st.st_size == 0 && st.st_ino != old_st.st_ino && st.st_nlink == 1);
+	/* made unnamed and linked (the leftover's name taken over), not created by name: this
+	 * directory is on ext4 or tmpfs, which both have O_TMPFILE */
+	CHECK(spool_spares_made_unnamed() - unnamed == 3);
 	spool_spares_release();
 	/* the daemon's clean-up for a dead session: all three names */
 	for (const char *k = "DHM"; *k; k++) {
