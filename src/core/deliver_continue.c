@@ -76,15 +76,9 @@ void dcont_queue_pipe_ensure(void)
 void dcont_queue_pipe_wait(void)
 {
 	queue_pipe_wanted = false;
-	if (queue_pipe_read < 0)
-		return;
-	close(dcont_queue_pipe_fd);
-	dcont_queue_pipe_fd = -1;
-	char c;
-	while (read(queue_pipe_read, &c, 1) < 0 && errno == EINTR)
-		;
-	close(queue_pipe_read);
+	int read_end = queue_pipe_read;
 	queue_pipe_read = -1;
+	dcont_chain_wait(read_end);
 }
 
 static char *db_name(const char *transport)
